@@ -1,0 +1,257 @@
+// A PostgreSQL cluster of the project's own under .local/pg/<name>, on 127.0.0.1 only (no Unix socket, so
+// deep checkout paths never hit the socket path limit). PostgreSQL refuses to run as root, so as root every
+// server command runs as the `postgres` user. Starting or stopping twice is harmless.
+"use strict";
+
+const crypto = require("node:crypto");
+const fs = require("node:fs");
+const net = require("node:net");
+const path = require("node:path");
+const { spawnSync } = require("node:child_process");
+const { SetupError, log } = require("./report");
+
+const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
+const CLUSTERS_ROOT = path.join(PROJECT_ROOT, ".local", "pg");
+const SERVER_USER = "postgres";
+
+/** @typedef {import("./postgres").PgInstall} PgInstall */
+/** @typedef {{ name: string, root: string, data: string, logFile: string, passwordFile: string, portFile: string }} ClusterPaths */
+
+/** @returns {ClusterPaths} */
+function clusterPaths(name, root = CLUSTERS_ROOT) {
+  const dir = path.join(root, name);
+  return {
+    name,
+    root: dir,
+    data: path.join(dir, "data"),
+    logFile: path.join(dir, "server.log"),
+    passwordFile: path.join(dir, "admin.password"),
+    portFile: path.join(dir, "port"),
+  };
+}
+
+function isRoot() {
+  return typeof process.getuid === "function" && process.getuid() === 0;
+}
+
+/** Runs a server binary, as the postgres user when we are root. */
+function runServerCommand(pg, binary, args) {
+  const file = path.join(pg.bindir, binary);
+  const [cmd, argv] = isRoot() ? ["runuser", ["-u", SERVER_USER, "--", file, ...args]] : [file, args];
+  return spawnSync(cmd, argv, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+}
+
+function serverUserIds() {
+  const out = spawnSync("id", ["-u", SERVER_USER], { encoding: "utf8" });
+  const gid = spawnSync("id", ["-g", SERVER_USER], { encoding: "utf8" });
+  if (out.status !== 0) {
+    throw new SetupError(
+      `Running as root, but there is no \`${SERVER_USER}\` user to run PostgreSQL as (it refuses to run as root). Create it (\`useradd --system --create-home ${SERVER_USER}\`) or run as a normal user.`,
+    );
+  }
+  return { uid: Number(out.stdout.trim()), gid: Number(gid.stdout.trim()) };
+}
+
+/** Makes the cluster folder and checks that the server user can reach it through every parent. */
+function prepareClusterDir(paths) {
+  // The parents hold nothing secret and must be traversable by the server user; the cluster folder is private.
+  fs.mkdirSync(path.dirname(paths.root), { recursive: true, mode: 0o755 });
+  fs.mkdirSync(paths.root, { mode: 0o700 });
+  if (!isRoot()) return;
+  const { uid, gid } = serverUserIds();
+  fs.chownSync(paths.root, uid, gid);
+  const probe = spawnSync("runuser", ["-u", SERVER_USER, "--", "test", "-w", paths.root]);
+  if (probe.status !== 0) {
+    throw new SetupError(
+      `The \`${SERVER_USER}\` user cannot reach ${paths.root} (a parent folder is not traversable for other users). Clone the project into a folder other users can enter, e.g. under /srv or /opt, or run as a normal user.`,
+    );
+  }
+}
+
+function clusterVersion(paths) {
+  try {
+    return Number(fs.readFileSync(path.join(paths.data, "PG_VERSION"), "utf8").trim());
+  } catch {
+    return undefined;
+  }
+}
+
+function isRunning(pg, paths) {
+  if (clusterVersion(paths) === undefined) return false;
+  return runServerCommand(pg, "pg_ctl", ["status", "-D", paths.data]).status === 0;
+}
+
+function portIsFree(port) {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once("error", () => resolve(false));
+    server.listen({ port, host: "127.0.0.1", exclusive: true }, () => server.close(() => resolve(true)));
+  });
+}
+
+/** A port the kernel says is free now (for throwaway test clusters). */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen({ port: 0, host: "127.0.0.1" }, () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}
+
+function parsePort(raw, source) {
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 1024 || port > 65535) {
+    throw new SetupError(
+      `${source} must be a port number from 1024 to 65535, got "${raw}". Example: NEONHUB_PG_PORT=54329`,
+    );
+  }
+  return port;
+}
+
+function initCluster(pg, paths) {
+  const existing = clusterVersion(paths);
+  if (existing !== undefined) {
+    if (existing !== pg.major) {
+      throw new SetupError(
+        `The cluster in ${paths.data} was made by PostgreSQL ${existing}, but PostgreSQL ${pg.major} is the one installed with pgvector. Remove it with \`npm run local -- destroy\` (this deletes its data) and run again.`,
+      );
+    }
+    return false;
+  }
+  prepareClusterDir(paths);
+  const password = crypto.randomBytes(18).toString("base64url");
+  // initdb reads the superuser password from a file the server user can read; it lives only for initdb.
+  const pwfile = path.join(paths.root, ".initdb-password");
+  fs.writeFileSync(pwfile, `${password}\n`, { mode: 0o600 });
+  if (isRoot()) {
+    const { uid, gid } = serverUserIds();
+    fs.chownSync(pwfile, uid, gid);
+  }
+  log(`initdb ${paths.data} (PostgreSQL ${pg.version})`);
+  const result = runServerCommand(pg, "initdb", [
+    "-D",
+    paths.data,
+    "-U",
+    "postgres",
+    "--pwfile",
+    pwfile,
+    "--auth-host=scram-sha-256",
+    "--auth-local=reject",
+    "--encoding=UTF8",
+    "--locale=C.UTF-8",
+  ]);
+  fs.rmSync(pwfile, { force: true });
+  if (result.status !== 0) {
+    fs.rmSync(paths.data, { recursive: true, force: true });
+    throw new SetupError(`initdb failed for ${paths.data}:\n${result.stderr.trim()}`);
+  }
+  fs.writeFileSync(paths.passwordFile, password, { mode: 0o600 });
+  return true;
+}
+
+/**
+ * Creates (once) and starts (when stopped) a cluster. Returns the admin connection string.
+ * @param {{ pg: PgInstall, name: string, port?: number, settings?: Record<string, string>, root?: string }} options
+ */
+async function ensureCluster({ pg, name, port, settings = {}, root }) {
+  const paths = clusterPaths(name, root);
+  const created = initCluster(pg, paths);
+  const recorded = fs.existsSync(paths.portFile)
+    ? Number(fs.readFileSync(paths.portFile, "utf8"))
+    : undefined;
+  const wantPort = port ?? recorded ?? 54329;
+  let started = false;
+  if (isRunning(pg, paths)) {
+    if (recorded !== undefined && wantPort !== recorded) {
+      throw new SetupError(
+        `The cluster ${name} is running on port ${recorded}, not ${wantPort}. Stop it first (\`npm run local -- stop\`), then start it on the new port.`,
+      );
+    }
+  } else {
+    if (!(await portIsFree(wantPort))) {
+      throw new SetupError(
+        `Port ${wantPort} on 127.0.0.1 is already in use by another program. Free it, or choose another port: NEONHUB_PG_PORT=${wantPort + 1} npm run local`,
+      );
+    }
+    const options = {
+      port: String(wantPort),
+      listen_addresses: "127.0.0.1",
+      unix_socket_directories: "",
+      ...settings,
+    };
+    const flags = Object.entries(options)
+      .map(([key, value]) => `-c ${key}=${value === "" ? "''" : value}`)
+      .join(" ");
+    const result = runServerCommand(pg, "pg_ctl", [
+      "start",
+      "-D",
+      paths.data,
+      "-l",
+      paths.logFile,
+      "-w",
+      "-t",
+      "60",
+      "-o",
+      flags,
+    ]);
+    if (result.status !== 0) {
+      const tail = readTail(paths.logFile, 10);
+      throw new SetupError(
+        `PostgreSQL did not start (cluster ${name}, port ${wantPort}):\n${result.stderr.trim()}\n${tail}`,
+      );
+    }
+    fs.writeFileSync(paths.portFile, String(wantPort));
+    started = true;
+  }
+  const password = fs.readFileSync(paths.passwordFile, "utf8").trim();
+  return {
+    created,
+    started,
+    port: wantPort,
+    paths,
+    adminUrl: `postgresql://postgres:${encodeURIComponent(password)}@127.0.0.1:${wantPort}/postgres`,
+  };
+}
+
+function readTail(file, lines) {
+  try {
+    return fs.readFileSync(file, "utf8").trim().split("\n").slice(-lines).join("\n");
+  } catch {
+    return "";
+  }
+}
+
+/** Stops the cluster if it runs; returns whether anything changed. */
+function stopCluster({ pg, name, root = undefined }) {
+  const paths = clusterPaths(name, root);
+  if (!isRunning(pg, paths)) return false;
+  const result = runServerCommand(pg, "pg_ctl", ["stop", "-D", paths.data, "-m", "fast", "-w", "-t", "60"]);
+  if (result.status !== 0)
+    throw new SetupError(`pg_ctl stop failed for cluster ${name}:\n${result.stderr.trim()}`);
+  return true;
+}
+
+/** Stops and deletes a cluster and its data. */
+function destroyCluster({ pg, name, root = undefined }) {
+  const paths = clusterPaths(name, root);
+  stopCluster({ pg, name, root });
+  const existed = fs.existsSync(paths.root);
+  fs.rmSync(paths.root, { recursive: true, force: true });
+  return existed;
+}
+
+module.exports = {
+  CLUSTERS_ROOT,
+  PROJECT_ROOT,
+  clusterPaths,
+  destroyCluster,
+  ensureCluster,
+  freePort,
+  isRunning,
+  parsePort,
+  runServerCommand,
+  stopCluster,
+};

@@ -1,0 +1,131 @@
+#!/usr/bin/env node
+// `npm run local [-- up|stop|status|env|destroy] [--json]`: the embedded default environment.
+//   up (default)  install what is missing, start the local cluster, apply the schema release, print DSNs
+//   stop          stop the cluster (keeps its data)
+//   status        whether the cluster runs, and where
+//   env           print DATABASE_URL / DIRECT_URL lines with passwords, for `eval` or a .env file
+//   destroy       stop the cluster and delete its data
+"use strict";
+
+const fs = require("node:fs");
+const path = require("node:path");
+const { ensureNodeModules, PROJECT_ROOT } = require("./lib/deps");
+const { ensurePostgres } = require("./lib/postgres");
+const cluster = require("./lib/cluster");
+const { SetupError, runMain } = require("./lib/report");
+const { localEnvironment, writeEnvFile } = require("./lib/local-env");
+
+const CLUSTER = "local";
+const COMMANDS = ["up", "stop", "status", "env", "destroy"];
+
+function parseArgs(argv) {
+  const args = { command: "up", json: false };
+  for (const arg of argv) {
+    if (arg === "--json") args.json = true;
+    else if (arg === "--help" || arg === "-h") args.command = "help";
+    else if (COMMANDS.includes(arg)) args.command = arg;
+    else
+      throw new SetupError(
+        `Unknown argument "${arg}". Usage: npm run local [-- ${COMMANDS.join("|")}] [--json]`,
+      );
+  }
+  return args;
+}
+
+function configuredPort() {
+  const raw = process.env.NEONHUB_PG_PORT;
+  return raw === undefined || raw === "" ? undefined : cluster.parsePort(raw, "NEONHUB_PG_PORT");
+}
+
+function print(json, value, text) {
+  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${text}\n`);
+}
+
+async function up(args) {
+  const started = Date.now();
+  const installedDeps = ensureNodeModules();
+  const pg = ensurePostgres();
+  const running = await cluster.ensureCluster({ pg, name: CLUSTER, port: configuredPort() });
+  const env = await localEnvironment(running);
+  const release = await env.applyRelease({ json: args.json });
+  writeEnvFile(env);
+  const changed =
+    installedDeps || running.created || running.started || env.createdDatabase || release.changed;
+  const summary = {
+    changed,
+    cluster: {
+      port: running.port,
+      data: path.relative(PROJECT_ROOT, running.paths.data),
+      postgres: pg.version,
+    },
+    database: env.database,
+    databaseUrl: env.redacted.databaseUrl,
+    directUrl: env.redacted.directUrl,
+    envFile: path.relative(PROJECT_ROOT, env.envFile),
+    release: release.summary,
+    seconds: Number(((Date.now() - started) / 1000).toFixed(2)),
+  };
+  print(
+    args.json,
+    summary,
+    [
+      changed ? "Local environment is up." : "Local environment is up; nothing changed.",
+      `  PostgreSQL ${pg.version} with pgvector on 127.0.0.1:${running.port} (${summary.cluster.data})`,
+      `  DATABASE_URL=${env.redacted.databaseUrl}`,
+      `  DIRECT_URL=${env.redacted.directUrl}`,
+      `  Full connection strings (with passwords) are in ${summary.envFile}; print them with: npm run local -- env`,
+      `  Stop the cluster with: npm run local -- stop`,
+    ].join("\n"),
+  );
+}
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  if (args.command === "help") {
+    print(
+      false,
+      null,
+      fs
+        .readFileSync(__filename, "utf8")
+        .split("\n")
+        .slice(1, 8)
+        .join("\n")
+        .replace(/^\/\/ ?/gm, ""),
+    );
+    return 0;
+  }
+  if (args.command === "up") return up(args);
+
+  const pg = ensurePostgres();
+  const paths = cluster.clusterPaths(CLUSTER);
+  if (args.command === "stop") {
+    const changed = cluster.stopCluster({ pg, name: CLUSTER });
+    print(
+      args.json,
+      { changed },
+      changed ? "Local cluster stopped." : "Local cluster was not running; nothing changed.",
+    );
+  } else if (args.command === "destroy") {
+    const changed = cluster.destroyCluster({ pg, name: CLUSTER });
+    print(
+      args.json,
+      { changed },
+      changed ? "Local cluster deleted." : "There was no local cluster; nothing changed.",
+    );
+  } else if (args.command === "status") {
+    const running = cluster.isRunning(pg, paths);
+    const port = fs.existsSync(paths.portFile) ? Number(fs.readFileSync(paths.portFile, "utf8")) : null;
+    print(
+      args.json,
+      { running, port },
+      running ? `Local cluster runs on 127.0.0.1:${port}.` : "Local cluster is not running.",
+    );
+  } else if (args.command === "env") {
+    const envFile = path.join(paths.root, "neonhub.env");
+    if (!fs.existsSync(envFile)) throw new SetupError("No local environment yet. Run `npm run local` first.");
+    process.stdout.write(fs.readFileSync(envFile, "utf8"));
+  }
+  return 0;
+}
+
+runMain(main);

@@ -1,0 +1,35 @@
+// One throwaway PostgreSQL + pgvector cluster per test run, on a free loopback port. Each test file makes
+// its own databases in it (see database.ts), so files run in parallel and leave nothing behind. The
+// cluster is destroyed in teardown, which vitest runs whether tests passed or failed.
+import type { TestProject } from "vitest/node";
+
+// The setup scripts are plain CommonJS so that they run before `npm ci` has installed anything.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const postgres = require("../../scripts/lib/postgres") as typeof import("../../scripts/lib/postgres");
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const cluster = require("../../scripts/lib/cluster") as typeof import("../../scripts/lib/cluster");
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    adminUrl: string;
+    pgBindir: string;
+  }
+}
+
+export default async function setup(project: TestProject) {
+  const pg = postgres.ensurePostgres();
+  const name = `test-${process.pid}`;
+  const port = await cluster.freePort();
+  const settings = {
+    fsync: "off",
+    synchronous_commit: "off",
+    full_page_writes: "off",
+    max_connections: "300",
+  };
+  const running = await cluster.ensureCluster({ pg, name, port, settings });
+  project.provide("adminUrl", running.adminUrl);
+  project.provide("pgBindir", pg.bindir);
+  return async () => {
+    cluster.destroyCluster({ pg, name });
+  };
+}
