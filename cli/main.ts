@@ -1,0 +1,141 @@
+// neonhub-db: a thin shell over the release engine. It parses flags, picks the output form, turns results
+// into exit codes and makes sure no password reaches the terminal.
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import {
+  DEFAULT_MIGRATIONS_DIR,
+  PROJECT_ROOT,
+  applyRelease,
+  isReleaseError,
+  parseDatabaseUrl,
+  planRelease,
+  redactSecrets,
+  releaseStatus,
+  verifyRelease,
+  type Logger,
+  type ReleaseOptions,
+} from "../core";
+import { defaultReleaseSteps } from "../core/default-steps";
+import { ReleaseError } from "../core/errors";
+import { USAGE, parseArgs, type CliArgs } from "./args";
+import { renderApply, renderPlan, renderStatus, renderVerify } from "./render";
+
+export const EXIT = { ok: 0, error: 1, pending: 2 } as const;
+
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env: NodeJS.ProcessEnv;
+}
+
+const processIo: CliIo = {
+  stdout: (t) => process.stdout.write(t),
+  stderr: (t) => process.stderr.write(t),
+  env: process.env,
+};
+
+function releaseOptions(args: CliArgs, env: NodeJS.ProcessEnv, log: Logger): ReleaseOptions {
+  const fromFlag = args.databaseUrl !== undefined;
+  const databaseUrl = args.databaseUrl ?? env.DATABASE_URL;
+  if (!databaseUrl) {
+    throw new ReleaseError(
+      "invalid-input",
+      "No database URL given.",
+      "Pass --database-url postgresql://user:password@host:5432/neonhub or set DATABASE_URL.",
+    );
+  }
+  const source = fromFlag ? "--database-url" : "DATABASE_URL";
+  parseDatabaseUrl(databaseUrl, source);
+  return {
+    databaseUrl,
+    databaseUrlSource: source,
+    migrationsDir: args.migrationsDir ? path.resolve(args.migrationsDir) : DEFAULT_MIGRATIONS_DIR,
+    steps: defaultReleaseSteps({ seedSets: args.seeds }),
+    ownerRole: args.ownerRole,
+    lockTimeoutMs: args.lockTimeoutMs,
+    connectTimeoutMs: args.connectTimeoutMs,
+    log,
+  };
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(path.join(PROJECT_ROOT, "package.json"), "utf8")) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
+/** Runs one command; returns the exit code. Never throws, never calls process.exit. */
+export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  // Every secret we learn of is scrubbed from every line we print, whatever path it took to get there.
+  const secrets: string[] = [];
+  const clean = (text: string) => redactSecrets(text, secrets);
+  const out = (text: string) => io.stdout(`${clean(text)}\n`);
+  const err = (text: string) => io.stderr(`${clean(text)}\n`);
+  const log: Logger = {
+    info: (m) => err(`[neonhub-db] ${m}`),
+    warn: (m) => err(`[neonhub-db] warning: ${m}`),
+  };
+  let json = argv.includes("--json");
+  for (const candidate of [io.env.DATABASE_URL, ...argv]) {
+    const password = candidate && /^postgres(?:ql)?:\/\//.test(candidate) ? safePassword(candidate) : "";
+    if (password) secrets.push(password);
+  }
+  try {
+    const args = parseArgs(argv);
+    json = args.json;
+    if (args.command === "help") return (out(USAGE), EXIT.ok);
+    if (args.command === "version") return (out(version()), EXIT.ok);
+    const options = releaseOptions(args, io.env, log);
+    const emit = (value: unknown, text: string) => out(json ? JSON.stringify(value, null, 2) : text);
+    switch (args.command) {
+      case "plan": {
+        const plan = await planRelease(options);
+        emit(plan, renderPlan(plan));
+        const blocked = plan.migrations.problems.length > 0 || plan.problems.length > 0;
+        return blocked ? EXIT.error : plan.pending ? EXIT.pending : EXIT.ok;
+      }
+      case "apply": {
+        const result = await applyRelease(options);
+        emit(result, renderApply(result));
+        return EXIT.ok;
+      }
+      case "status": {
+        const status = await releaseStatus(options);
+        emit(status, renderStatus(status));
+        return EXIT.ok;
+      }
+      case "verify": {
+        const report = await verifyRelease(options);
+        emit(report, renderVerify(report));
+        return report.clean ? EXIT.ok : EXIT.pending;
+      }
+    }
+  } catch (error) {
+    if (isReleaseError(error)) {
+      err(`neonhub-db: error: ${error.describe()}`);
+      if (json)
+        out(
+          JSON.stringify(
+            { error: { code: error.code, message: error.message, fix: error.fix ?? null } },
+            null,
+            2,
+          ),
+        );
+      return EXIT.error;
+    }
+    err(
+      `neonhub-db: unexpected error (a bug; please report it): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+    );
+    if (json) out(JSON.stringify({ error: { code: "internal", message: String(error) } }));
+    return EXIT.error;
+  }
+}
+
+function safePassword(url: string): string {
+  try {
+    return decodeURIComponent(new URL(url).password);
+  } catch {
+    return "";
+  }
+}

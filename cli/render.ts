@@ -1,0 +1,90 @@
+// Human-readable output of each command. (--json prints the result objects as they are.)
+import type { ReleasePlan, ReleaseResult, ReleaseStatus, VerifyReport } from "../core";
+import type { StepItemPlan } from "../core/steps";
+
+const MARK: Record<StepItemPlan["action"], string> = {
+  create: "+",
+  update: "~",
+  rebuild: "~",
+  unchanged: "=",
+};
+
+function items(title: string, list: readonly StepItemPlan[]): string[] {
+  if (list.length === 0) return [];
+  return [
+    `  ${title}:`,
+    ...list.map((i) => `    ${MARK[i.action]} ${i.name}: ${i.action}${i.reason ? ` (${i.reason})` : ""}`),
+  ];
+}
+
+export function renderPlan(plan: ReleasePlan): string {
+  const { migrations } = plan;
+  const lines = [
+    `Release plan for ${plan.database}`,
+    `  migrations: ${migrations.applied} applied, ${migrations.pending.length} pending`,
+    ...migrations.pending.map((m) => `    + ${m.name} (sha256 ${m.checksum.slice(0, 12)})`),
+    ...items("seed sets", plan.seedSets),
+    ...items("vector indexes", plan.vectorIndexes),
+  ];
+  for (const p of migrations.problems) lines.push(`  problem: ${p.message}`, `    fix: ${p.fix}`);
+  for (const p of plan.problems) lines.push(`  problem: ${p}`);
+  lines.push(
+    plan.pending
+      ? "Changes pending: `neonhub-db apply` applies them."
+      : "Nothing to do: the database is up to date.",
+  );
+  return lines.join("\n");
+}
+
+export function renderApply(result: ReleaseResult): string {
+  const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+  if (!result.changed) {
+    return `Nothing changed: ${result.summary.appliedMigrations} migrations applied, all up to date (${seconds(result.durationMs)}).`;
+  }
+  const lines = [`Release applied in ${seconds(result.durationMs)}:`];
+  for (const m of result.migrations) lines.push(`  migration ${m.name}: ${m.durationMs} ms`);
+  for (const s of [...result.seedSets, ...result.vectorIndexes].filter((s) => s.action !== "unchanged")) {
+    lines.push(`  ${s.name}: ${s.action} in ${s.durationMs} ms`);
+  }
+  lines.push(
+    `  ${result.summary.appliedMigrations} migrations applied in total; last ${result.summary.lastMigration}.`,
+  );
+  return lines.join("\n");
+}
+
+export function renderStatus(status: ReleaseStatus): string {
+  const lines = [`Release status of ${status.database}`, `  migrations applied: ${status.ledger.length}`];
+  for (const e of status.ledger) {
+    lines.push(
+      `    ${e.name}  ${e.appliedAt}  ${e.durationMs} ms  by ${e.appliedBy}  sha256 ${e.checksum.slice(0, 12)}`,
+    );
+  }
+  if (status.pendingMigrations.length) lines.push(`  pending: ${status.pendingMigrations.join(", ")}`);
+  for (const p of status.problems) lines.push(`  problem: ${p.message}`);
+  const records = (title: string, list: readonly Record<string, unknown>[]) => {
+    if (list.length === 0) return;
+    lines.push(`  ${title}:`);
+    for (const r of list) {
+      const { name, ...rest } = r;
+      const facts = Object.entries(rest)
+        .map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : String(v)}`)
+        .join(" ");
+      lines.push(`    ${String(name)}  ${facts}`);
+    }
+  };
+  records("seed sets", status.seedSets);
+  records("vector indexes", status.vectorIndexes);
+  return lines.join("\n");
+}
+
+export function renderVerify(report: VerifyReport): string {
+  const lines = [`Verify ${report.database}: ${report.clean ? "clean" : "PROBLEMS FOUND"}`];
+  for (const p of report.problems) lines.push(`  ${p.message}`, `    fix: ${p.fix}`);
+  const { drift } = report;
+  for (const k of drift.added) lines.push(`  drift: ${k} exists but was not created by the release`);
+  for (const k of drift.removed) lines.push(`  drift: ${k} was created by the release but is gone`);
+  for (const k of drift.changed) lines.push(`  drift: ${k} differs from what the release created`);
+  if (drift.note) lines.push(`  note: ${drift.note}`);
+  if (drift.snapshotTakenAt) lines.push(`  schema snapshot from ${drift.snapshotTakenAt}`);
+  return lines.join("\n");
+}

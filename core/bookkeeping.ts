@@ -1,0 +1,86 @@
+// The release engine's own schema. It holds the migration ledger (node-pg-migrate's table, with checksum
+// and duration added), the schema snapshot used by `verify`, and the seed-set and vector-index records.
+import type { ClientBase } from "pg";
+import { sha256 } from "./checksum";
+
+export const BOOKKEEPING_SCHEMA = "neonhub_release";
+export const MIGRATIONS_TABLE = "migrations";
+/** Session setting through which the engine hands each migration's checksum to the ledger trigger. */
+export const CHECKSUMS_SETTING = "neonhub_release.checksums";
+/** Our own advisory-lock key (node-pg-migrate's is 7241865325823964); one release at a time per database. */
+export const RELEASE_LOCK_KEY = 7241865325823965n;
+
+/**
+ * node-pg-migrate inserts (name, run_on) into its table inside each migration's transaction. A trigger
+ * completes the row with the file's checksum and the migration's duration in that same transaction, so a
+ * migration is never committed without its ledger entry (no crash window between the two). The checksum
+ * comes from a session setting the engine sets before running; an insert without one (someone running
+ * node-pg-migrate by hand) fails instead of leaving an unverifiable row.
+ */
+const MIGRATION_LEDGER_DDL = `
+CREATE SCHEMA IF NOT EXISTS ${BOOKKEEPING_SCHEMA};
+CREATE TABLE IF NOT EXISTS ${BOOKKEEPING_SCHEMA}.${MIGRATIONS_TABLE} (
+  id serial PRIMARY KEY,
+  name varchar(255) NOT NULL UNIQUE,
+  run_on timestamp NOT NULL,
+  checksum text NOT NULL,
+  applied_at timestamptz NOT NULL DEFAULT now(),
+  duration_ms integer NOT NULL DEFAULT 0,
+  applied_by text NOT NULL DEFAULT current_user
+);
+CREATE OR REPLACE FUNCTION ${BOOKKEEPING_SCHEMA}.complete_ledger_row() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  NEW.checksum := current_setting('${CHECKSUMS_SETTING}', true)::jsonb ->> NEW.name;
+  IF NEW.checksum IS NULL THEN
+    RAISE EXCEPTION 'migration % has no checksum: apply migrations with neonhub-db apply, not node-pg-migrate directly', NEW.name;
+  END IF;
+  NEW.applied_at := now();
+  -- now() is the start of this migration's transaction, clock_timestamp() its end.
+  NEW.duration_ms := (extract(epoch FROM clock_timestamp() - now()) * 1000)::integer;
+  RETURN NEW;
+END $$;
+DROP TRIGGER IF EXISTS complete_ledger_row ON ${BOOKKEEPING_SCHEMA}.${MIGRATIONS_TABLE};
+CREATE TRIGGER complete_ledger_row BEFORE INSERT ON ${BOOKKEEPING_SCHEMA}.${MIGRATIONS_TABLE}
+  FOR EACH ROW EXECUTE FUNCTION ${BOOKKEEPING_SCHEMA}.complete_ledger_row();
+CREATE TABLE IF NOT EXISTS ${BOOKKEEPING_SCHEMA}.schema_snapshot (
+  id integer PRIMARY KEY DEFAULT 1 CHECK (id = 1),
+  taken_at timestamptz NOT NULL DEFAULT now(),
+  last_migration text,
+  objects jsonb NOT NULL
+);
+`;
+
+/** Bumped whenever the DDL above changes, so that a no-op apply can skip it with one catalog read. */
+export const BOOKKEEPING_VERSION = "neonhub-db bookkeeping 1";
+
+/**
+ * Creates or updates the bookkeeping schema (the migration ledger plus each step's own tables, given as
+ * `stepDdl`). Runs under the release lock, in one transaction.
+ */
+export async function ensureBookkeeping(client: ClientBase, stepDdl: readonly string[]): Promise<void> {
+  const version = `${BOOKKEEPING_VERSION} ${sha256(stepDdl.join("\n")).slice(0, 12)}`;
+  const current = await client.query<{ comment: string | null }>(
+    "SELECT obj_description(oid, 'pg_namespace') AS comment FROM pg_namespace WHERE nspname = $1",
+    [BOOKKEEPING_SCHEMA],
+  );
+  if (current.rows[0]?.comment === version) return;
+  await client.query("BEGIN");
+  try {
+    await client.query(MIGRATION_LEDGER_DDL);
+    for (const ddl of stepDdl) await client.query(ddl);
+    await client.query(`COMMENT ON SCHEMA ${BOOKKEEPING_SCHEMA} IS '${version}'`);
+    await client.query("COMMIT");
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw error;
+  }
+}
+
+/** Whether the migration ledger exists yet (plan must not create it). */
+export async function bookkeepingExists(client: ClientBase): Promise<boolean> {
+  const result = await client.query<{ exists: boolean }>("SELECT to_regclass($1) IS NOT NULL AS exists", [
+    `${BOOKKEEPING_SCHEMA}.${MIGRATIONS_TABLE}`,
+  ]);
+  return result.rows[0]?.exists === true;
+}

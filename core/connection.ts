@@ -1,0 +1,114 @@
+// One way to open a connection, used by every command: bounded connect time, an application_name that
+// shows up in pg_stat_activity (and in lock-holder reports), and errors that name host, port and fix.
+import { Client } from "pg";
+import type { DatabaseTarget } from "./dsn";
+import { ReleaseError } from "./errors";
+
+export interface ConnectOptions {
+  /** Shown in pg_stat_activity, e.g. "neonhub-db:apply". */
+  applicationName: string;
+  /** How long to wait for the server to accept the connection. */
+  connectTimeoutMs?: number;
+}
+
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+
+export async function openClient(target: DatabaseTarget, options: ConnectOptions): Promise<Client> {
+  const timeout = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  const client = new Client({
+    connectionString: target.url,
+    application_name: options.applicationName,
+    connectionTimeoutMillis: timeout,
+    // Notices that a dead server cannot send: without keepalive a killed server leaves us waiting forever.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 5_000,
+  });
+  // An idle client whose server goes away emits 'error'; without a listener that would crash the process.
+  client.on("error", () => {});
+  try {
+    await client.connect();
+  } catch (error) {
+    await client.end().catch(() => {});
+    throw describeConnectError(error, target, timeout);
+  }
+  return client;
+}
+
+/** Closes a client without letting a dead connection turn cleanup into a second error. */
+export async function closeClient(client: Client | undefined): Promise<void> {
+  if (client) await client.end().catch(() => {});
+}
+
+interface PgLikeError {
+  code?: string;
+  message?: string;
+}
+
+function describeConnectError(error: unknown, target: DatabaseTarget, timeoutMs: number): ReleaseError {
+  const { code, message = String(error) } = (error ?? {}) as PgLikeError;
+  const where = `${target.host}:${target.port}`;
+  switch (code) {
+    case "ECONNREFUSED":
+      return new ReleaseError(
+        "connection",
+        `Cannot connect to PostgreSQL at ${where}: connection refused.`,
+        "Check that the server is running and that host and port in the database URL are right.",
+        { cause: error },
+      );
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+      return new ReleaseError(
+        "connection",
+        `Cannot resolve the host ${target.host}.`,
+        "Check the host in the database URL.",
+        {
+          cause: error,
+        },
+      );
+    case "28P01":
+      return new ReleaseError(
+        "authentication",
+        `Password authentication failed for user "${target.user}" at ${where}.`,
+        "Check the user and password in the database URL.",
+        { cause: error },
+      );
+    case "28000":
+      return new ReleaseError(
+        "authentication",
+        `The server at ${where} does not accept user "${target.user}" for database "${target.database}": ${message}`,
+        "Check pg_hba.conf on the server, or the user in the database URL.",
+        { cause: error },
+      );
+    case "3D000":
+      return new ReleaseError(
+        "missing-database",
+        `Database "${target.database}" does not exist at ${where}.`,
+        `Create it (CREATE DATABASE "${target.database}") or fix the database name in the URL.`,
+        { cause: error },
+      );
+  }
+  if (/timeout/i.test(message)) {
+    return new ReleaseError(
+      "connection",
+      `PostgreSQL at ${where} did not answer within ${Math.round(timeoutMs / 1000)} s.`,
+      "Check that the host and port are right and reachable from here (firewall, VPN, security group).",
+      { cause: error },
+    );
+  }
+  return new ReleaseError("connection", `Cannot connect to PostgreSQL at ${where}: ${message}`, undefined, {
+    cause: error,
+  });
+}
+
+/** True when an error means the connection itself is gone (server stopped, network cut). */
+export function isConnectionLost(error: unknown): boolean {
+  const { code, message = "" } = (error ?? {}) as PgLikeError;
+  return (
+    code === "ECONNRESET" ||
+    code === "EPIPE" ||
+    code === "57P01" ||
+    code === "57P02" ||
+    code === "57P03" ||
+    /Connection terminated|connection.*closed|not queryable/i.test(message)
+  );
+}

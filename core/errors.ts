@@ -1,0 +1,38 @@
+// Every failure the release engine reports on purpose is a ReleaseError: a message that names the input and
+// the problem, and a `fix` that says what to do. Anything else reaching the CLI is a bug.
+
+export type ReleaseErrorCode =
+  | "invalid-input"
+  | "connection"
+  | "authentication"
+  | "missing-database"
+  | "missing-pgvector"
+  | "lock-timeout"
+  | "migration-files"
+  | "ledger-mismatch"
+  | "migration-failed"
+  | "seed-failed"
+  | "index-failed"
+  | "permission";
+
+export class ReleaseError extends Error {
+  override readonly name = "ReleaseError";
+  constructor(
+    readonly code: ReleaseErrorCode,
+    message: string,
+    /** What the operator should do about it. */
+    readonly fix?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+
+  /** The message and the fix, as one text for people. */
+  describe(): string {
+    return this.fix ? `${this.message}\n  fix: ${this.fix}` : this.message;
+  }
+}
+
+export function isReleaseError(error: unknown): error is ReleaseError {
+  return error instanceof ReleaseError;
+}

@@ -1,0 +1,23 @@
+// The release engine's public API. Pulumi-free: the CLI, the dynamic providers and the tests import this.
+export { ReleaseError, isReleaseError, type ReleaseErrorCode } from "./errors";
+export { parseDatabaseUrl, redactSecrets, redactUrl, type DatabaseTarget } from "./dsn";
+export { collectingLogger, silentLogger, type Logger } from "./logger";
+export { readMigrationFiles, MIGRATION_FILE_PATTERN, type MigrationFile } from "./migrations/files";
+export type { LedgerEntry, LedgerProblem } from "./migrations/ledger";
+export type { AppliedMigration } from "./migrations/run";
+export {
+  applyRelease,
+  buildReleaseManifest,
+  planRelease,
+  releaseStatus,
+  verifyRelease,
+  type ReleaseManifest,
+  type ReleaseOptions,
+  type ReleasePlan,
+  type ReleaseResult,
+  type ReleaseStatus,
+  type ReleaseSummary,
+  type VerifyReport,
+} from "./release";
+export type { ReleaseStep, StepItemPlan, StepItemResult, StepManifestEntry } from "./steps";
+export { DEFAULT_MIGRATIONS_DIR, DEFAULT_SEEDS_DIR, PROJECT_ROOT } from "./project";

@@ -1,0 +1,99 @@
+// The migration files on disk: validated before anything touches a database, so that a bad file name, a
+// duplicate or a non-UTF-8 file never leaves half a release applied.
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import path from "node:path";
+import { sha256 } from "../checksum";
+import { ReleaseError } from "../errors";
+
+export interface MigrationFile {
+  /** node-pg-migrate's name for it: the file name without `.sql`. */
+  name: string;
+  /** Absolute path. */
+  path: string;
+  /** sha256 of the file's bytes. */
+  checksum: string;
+  /** The file's text (UTF-8). */
+  sql: string;
+}
+
+/** `<14-digit UTC timestamp>_<snake_case_name>.sql`, the form `neonhub-db` and reviewers rely on. */
+export const MIGRATION_FILE_PATTERN = /^(\d{14})_([a-z0-9]+(?:_[a-z0-9]+)*)\.sql$/;
+const UP_MARKER = /^\s*--[\s-]*up\s+migration/im;
+const DOWN_MARKER = /^\s*--[\s-]*down\s+migration/im;
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+export function readMigrationFiles(dir: string): MigrationFile[] {
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    throw new ReleaseError(
+      "migration-files",
+      `The migrations folder ${dir} cannot be read.`,
+      "Run from the project root, or pass the folder with --migrations-dir.",
+    );
+  }
+  const files: MigrationFile[] = [];
+  const byTimestamp = new Map<string, string>();
+  for (const entry of entries.sort()) {
+    // node-pg-migrate skips dot-files too; anything else it would try to load, so we refuse it here.
+    if (entry.startsWith(".")) continue;
+    const full = path.join(dir, entry);
+    if (!statSync(full).isFile()) continue;
+    const match = MIGRATION_FILE_PATTERN.exec(entry);
+    if (!match) {
+      throw new ReleaseError(
+        "migration-files",
+        `Migration file name "${entry}" is malformed.`,
+        "Name migrations <14-digit UTC timestamp>_<snake_case_name>.sql, e.g. 20250126000100_extensions.sql, and keep other files out of the migrations folder.",
+      );
+    }
+    const timestamp = match[1]!;
+    const other = byTimestamp.get(timestamp);
+    if (other) {
+      throw new ReleaseError(
+        "migration-files",
+        `Migrations "${other}" and "${entry}" share the timestamp ${timestamp}, so their order is ambiguous.`,
+        `Give "${entry}" a later timestamp.`,
+      );
+    }
+    byTimestamp.set(timestamp, entry);
+    const bytes = readFileSync(full);
+    let sql: string;
+    try {
+      sql = utf8.decode(bytes);
+    } catch {
+      throw new ReleaseError(
+        "migration-files",
+        `Migration "${entry}" is not valid UTF-8.`,
+        "Save the file as UTF-8.",
+      );
+    }
+    if (!UP_MARKER.test(sql)) {
+      throw new ReleaseError(
+        "migration-files",
+        `Migration "${entry}" has no "-- Up Migration" line.`,
+        'Start the SQL with a line "-- Up Migration" (and put its reversal after "-- Down Migration").',
+      );
+    }
+    if (!DOWN_MARKER.test(sql)) {
+      throw new ReleaseError(
+        "migration-files",
+        `Migration "${entry}" has no "-- Down Migration" section.`,
+        'Add a line "-- Down Migration" followed by the SQL that reverses the migration.',
+      );
+    }
+    files.push({ name: entry.slice(0, -".sql".length), path: full, checksum: sha256(bytes), sql });
+  }
+  return files;
+}
+
+/**
+ * Where the up-migration SQL begins in the file: node-pg-migrate sends the text from the "-- Up Migration"
+ * line on, so an error position reported by the server is relative to this offset.
+ */
+export function upSectionOffset(sql: string): number {
+  const at = sql.search(UP_MARKER);
+  return at < 0 ? 0 : at;
+}

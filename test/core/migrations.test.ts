@@ -1,0 +1,279 @@
+import { renameSync, rmSync, writeFileSync, appendFileSync } from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { applyRelease, planRelease, ReleaseError, type ReleaseOptions } from "../../core";
+import { createTestDatabase, dropTestDatabase, useTestDatabase, withClient } from "../support/database";
+import { FIXTURE_MIGRATIONS, fixtureMigrationsCopy, writeMigration } from "../support/fixtures";
+
+const options = (databaseUrl: string, migrationsDir = FIXTURE_MIGRATIONS): ReleaseOptions => ({
+  databaseUrl,
+  migrationsDir,
+});
+
+async function ledgerNames(url: string): Promise<string[]> {
+  return withClient(url, async (c) => {
+    const rows = await c.query<{ name: string }>("SELECT name FROM neonhub_release.migrations ORDER BY id");
+    return rows.rows.map((r) => r.name);
+  });
+}
+
+async function expectReleaseError(
+  promise: Promise<unknown>,
+  code: string,
+  ...fragments: string[]
+): Promise<ReleaseError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(ReleaseError);
+  const releaseError = error as ReleaseError;
+  expect(releaseError.code).toBe(code);
+  for (const fragment of fragments) expect(releaseError.describe()).toContain(fragment);
+  return releaseError;
+}
+
+describe("apply", () => {
+  const db = useTestDatabase();
+
+  it("applies each pending migration exactly once and records name, checksum and duration", async () => {
+    const first = await applyRelease(options(db.current.url));
+    expect(first.changed).toBe(true);
+    expect(first.migrations.map((m) => m.name)).toEqual([
+      "20250101000100_widgets",
+      "20250101000200_widget_color",
+      "20250101000300_gadgets",
+    ]);
+    const ledger = await withClient(db.current.url, (c) =>
+      c.query<{ name: string; checksum: string; duration_ms: number; applied_by: string }>(
+        "SELECT name, checksum, duration_ms, applied_by FROM neonhub_release.migrations ORDER BY id",
+      ),
+    );
+    expect(ledger.rows).toHaveLength(3);
+    for (const row of ledger.rows) {
+      expect(row.checksum).toMatch(/^[0-9a-f]{64}$/);
+      expect(row.duration_ms).toBeGreaterThanOrEqual(0);
+      expect(row.applied_by).toBe("postgres");
+    }
+    const columns = await withClient(db.current.url, (c) =>
+      c.query("SELECT column_name FROM information_schema.columns WHERE table_name = 'Widget' ORDER BY 1"),
+    );
+    expect(columns.rows.map((r) => r.column_name)).toEqual(["color", "id", "name"]);
+  });
+
+  it("changes nothing when run again", async () => {
+    const again = await applyRelease(options(db.current.url));
+    expect(again.changed).toBe(false);
+    expect(again.migrations).toEqual([]);
+    expect(again.summary.appliedMigrations).toBe(3);
+    expect(await ledgerNames(db.current.url)).toHaveLength(3);
+  });
+});
+
+describe("plan", () => {
+  const db = useTestDatabase();
+
+  it("lists pending migrations of an empty database without creating, locking or writing anything", async () => {
+    const readonlyUrl = await withClient(db.current.url, async (c) => {
+      await c.query("DROP ROLE IF EXISTS plan_reader");
+      await c.query("CREATE ROLE plan_reader LOGIN PASSWORD 'reader-pw' IN ROLE pg_read_all_data");
+      // Any write at all would fail for this role.
+      await c.query("ALTER ROLE plan_reader SET default_transaction_read_only = on");
+      const url = new URL(db.current.url);
+      url.username = "plan_reader";
+      url.password = "reader-pw";
+      return url.toString();
+    });
+    const plan = await planRelease(options(readonlyUrl));
+    expect(plan.pending).toBe(true);
+    expect(plan.migrations.applied).toBe(0);
+    expect(plan.migrations.pending.map((m) => m.name)).toHaveLength(3);
+    const after = await withClient(db.current.url, (c) =>
+      c.query<{ schema: string | null; locks: string }>(
+        "SELECT to_regnamespace('neonhub_release')::text AS schema, (SELECT count(*) FROM pg_locks WHERE locktype = 'advisory') AS locks",
+      ),
+    );
+    expect(after.rows[0]).toEqual({ schema: null, locks: "0" });
+
+    await applyRelease(options(db.current.url));
+    const planAfter = await planRelease(options(readonlyUrl));
+    expect(planAfter.pending).toBe(false);
+    expect(planAfter.migrations.applied).toBe(3);
+  });
+});
+
+describe("concurrent applies", () => {
+  it("two applies started at the same moment apply each migration once; the second finds nothing to do", async () => {
+    const db = await createTestDatabase();
+    try {
+      const [a, b] = await Promise.all([applyRelease(options(db.url)), applyRelease(options(db.url))]);
+      expect([a.migrations.length, b.migrations.length].sort()).toEqual([0, 3]);
+      expect([a.changed, b.changed].sort()).toEqual([false, true]);
+      expect(await ledgerNames(db.url)).toHaveLength(3);
+    } finally {
+      await dropTestDatabase(db);
+    }
+  });
+
+  it("gives up after the lock timeout, naming who holds the lock", async () => {
+    const db = await createTestDatabase();
+    try {
+      await withClient(db.url, async (holder) => {
+        await holder.query("SET application_name = 'long-running-deploy'");
+        await holder.query("SELECT pg_advisory_lock(7241865325823965)");
+        const started = Date.now();
+        const error = await expectReleaseError(
+          applyRelease({ ...options(db.url), lockTimeoutMs: 600 }),
+          "lock-timeout",
+          "long-running-deploy",
+          "pid ",
+          "connected since",
+        );
+        expect(Date.now() - started).toBeLessThan(10_000);
+        expect(error.fix).toContain("--lock-timeout");
+      });
+      // Nothing ran while the lock was held elsewhere.
+      const schema = await withClient(db.url, (c) =>
+        c.query("SELECT to_regnamespace('neonhub_release') AS s"),
+      );
+      expect(schema.rows[0].s).toBeNull();
+    } finally {
+      await dropTestDatabase(db);
+    }
+  });
+});
+
+describe("ledger validation refuses to run", () => {
+  const db = useTestDatabase();
+  const dir = fixtureMigrationsCopy();
+
+  it("when an applied migration's file changed, naming the file, and applies nothing new", async () => {
+    await applyRelease(options(db.current.url, dir));
+    appendFileSync(path.join(dir, "20250101000200_widget_color.sql"), "\n-- an innocent comment\n");
+    writeMigration(dir, "20250101000400_more.sql", 'CREATE TABLE "More" (id int);');
+    await expectReleaseError(
+      applyRelease(options(db.current.url, dir)),
+      "ledger-mismatch",
+      "20250101000200_widget_color.sql was changed after it was applied",
+      "new migration",
+    );
+    expect(await ledgerNames(db.current.url)).toHaveLength(3);
+    const plan = await planRelease(options(db.current.url, dir));
+    expect(plan.migrations.problems.map((p) => p.kind)).toEqual(["changed"]);
+    rmSync(path.join(dir, "20250101000400_more.sql"));
+  });
+
+  it("when an applied migration's file is gone", async () => {
+    const fresh = fixtureMigrationsCopy();
+    const other = await createTestDatabase();
+    try {
+      await applyRelease(options(other.url, fresh));
+      renameSync(path.join(fresh, "20250101000100_widgets.sql"), path.join(fresh, ".removed"));
+      await expectReleaseError(
+        applyRelease(options(other.url, fresh)),
+        "ledger-mismatch",
+        "20250101000100_widgets.sql",
+        "file is gone",
+      );
+    } finally {
+      await dropTestDatabase(other);
+    }
+  });
+
+  it("when a new migration is ordered before an applied one", async () => {
+    const fresh = fixtureMigrationsCopy();
+    const other = await createTestDatabase();
+    try {
+      await applyRelease(options(other.url, fresh));
+      writeMigration(fresh, "20250101000150_late_arrival.sql", 'CREATE TABLE "Late" (id int);');
+      await expectReleaseError(
+        applyRelease(options(other.url, fresh)),
+        "ledger-mismatch",
+        "20250101000150_late_arrival.sql is new but ordered before the applied migration 20250101000300_gadgets.sql",
+      );
+      const late = await withClient(other.url, (c) => c.query(`SELECT to_regclass('"Late"') AS t`));
+      expect(late.rows[0].t).toBeNull();
+    } finally {
+      await dropTestDatabase(other);
+    }
+  });
+});
+
+describe("a migration with an SQL error", () => {
+  const db = useTestDatabase();
+  const dir = fixtureMigrationsCopy();
+
+  it("names the file, line and statement, rolls its transaction back and keeps the ones before", async () => {
+    writeMigration(
+      dir,
+      "20250101000400_broken.sql",
+      ['CREATE TABLE "Half" (id int);', "", 'ALTER TABLE "Widget" ADD COLUMN size intt;'].join("\n"),
+    );
+    const error = await expectReleaseError(
+      applyRelease(options(db.current.url, dir)),
+      "migration-failed",
+      "Migration 20250101000400_broken.sql failed at line 4",
+      'type "intt" does not exist',
+      'ALTER TABLE "Widget" ADD COLUMN size intt;',
+      "rolled back",
+    );
+    expect(error.describe()).toMatch(/\n\s+\^/);
+    expect(await ledgerNames(db.current.url)).toHaveLength(3);
+    const half = await withClient(db.current.url, (c) => c.query(`SELECT to_regclass('"Half"') AS t`));
+    expect(half.rows[0].t).toBeNull();
+
+    // Fixing the file lets the next apply continue where this one stopped.
+    writeMigration(dir, "20250101000400_broken.sql", 'ALTER TABLE "Widget" ADD COLUMN size int;');
+    const fixed = await applyRelease(options(db.current.url, dir));
+    expect(fixed.migrations.map((m) => m.name)).toEqual(["20250101000400_broken"]);
+  });
+});
+
+describe("bad migration files are refused before connecting", () => {
+  // An unreachable URL proves no connection was attempted: the file check must fail first.
+  const nowhere = "postgresql://nobody:secret-pw@127.0.0.1:1/none";
+
+  it.each([
+    ["a malformed name", "2025_01_widgets.sql", "malformed"],
+    ["a file that is not SQL", "20250101000500_notes.txt", "malformed"],
+    ["an upper-case name", "20250101000500_AddThing.sql", "malformed"],
+  ])("%s", async (_label, file, fragment) => {
+    const dir = fixtureMigrationsCopy();
+    writeFileSync(path.join(dir, file), "-- Up Migration\nSELECT 1;\n-- Down Migration\nSELECT 1;\n");
+    await expectReleaseError(applyRelease(options(nowhere, dir)), "migration-files", file, fragment);
+  });
+
+  it("a duplicate timestamp", async () => {
+    const dir = fixtureMigrationsCopy();
+    writeMigration(dir, "20250101000300_twin.sql", "SELECT 1;");
+    await expectReleaseError(
+      applyRelease(options(nowhere, dir)),
+      "migration-files",
+      "share the timestamp 20250101000300",
+    );
+  });
+
+  it("a file that is not UTF-8", async () => {
+    const dir = fixtureMigrationsCopy();
+    writeFileSync(
+      path.join(dir, "20250101000500_latin1.sql"),
+      Buffer.concat([
+        Buffer.from("-- Up Migration\nSELECT 'caf"),
+        Buffer.from([0xe9]),
+        Buffer.from("';\n-- Down Migration\n"),
+      ]),
+    );
+    await expectReleaseError(
+      applyRelease(options(nowhere, dir)),
+      "migration-files",
+      "20250101000500_latin1.sql",
+      "not valid UTF-8",
+    );
+  });
+
+  it("a file without a down migration", async () => {
+    const dir = fixtureMigrationsCopy();
+    writeFileSync(path.join(dir, "20250101000500_oneway.sql"), "-- Up Migration\nSELECT 1;\n");
+    await expectReleaseError(applyRelease(options(nowhere, dir)), "migration-files", "Down Migration");
+  });
+});
