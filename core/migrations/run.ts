@@ -2,6 +2,7 @@
 // client that already holds the release lock. Failures come back naming the file, line and statement.
 import type { ClientBase } from "pg";
 import { BOOKKEEPING_SCHEMA, CHECKSUMS_SETTING, MIGRATIONS_TABLE } from "../bookkeeping";
+import { importEsm } from "../esm";
 import { ReleaseError } from "../errors";
 import type { Logger } from "../logger";
 import { upSectionOffset, type MigrationFile } from "./files";
@@ -49,10 +50,8 @@ export async function runPendingMigrations(
     log.info(`migration ${file.name}: running (${applied.length + 1}/${pending.length})`);
   };
 
-  // node-pg-migrate is ESM-only; Node 20.19+ loads it through require(). Loaded here so that importing the
-  // engine stays cheap for commands that never migrate.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { runner } = require("node-pg-migrate") as typeof import("node-pg-migrate");
+  // Loaded here so that importing the engine stays cheap for commands that never migrate.
+  const { runner } = await importEsm<typeof import("node-pg-migrate")>("node-pg-migrate");
   try {
     await runner({
       dbClient: client,
