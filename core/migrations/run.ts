@@ -2,7 +2,6 @@
 // client that already holds the release lock. Failures come back naming the file, line and statement.
 import type { ClientBase } from "pg";
 import { BOOKKEEPING_SCHEMA, CHECKSUMS_SETTING, MIGRATIONS_TABLE } from "../bookkeeping";
-import { importEsm } from "../esm";
 import { ReleaseError } from "../errors";
 import type { Logger } from "../logger";
 import { upSectionOffset, type MigrationFile } from "./files";
@@ -50,8 +49,10 @@ export async function runPendingMigrations(
     log.info(`migration ${file.name}: running (${applied.length + 1}/${pending.length})`);
   };
 
-  // Loaded here so that importing the engine stays cheap for commands that never migrate.
-  const { runner } = await importEsm<typeof import("node-pg-migrate")>("node-pg-migrate");
+  // node-pg-migrate is ESM-only; Node 20.19+ require()s it. Loaded here so that importing the engine stays
+  // cheap for commands that never migrate. (The type comes by file path: node10 resolution ignores "exports".)
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { runner } = require("node-pg-migrate") as typeof import("node-pg-migrate/dist/bundle/index");
   try {
     await runner({
       dbClient: client,

@@ -1,0 +1,105 @@
+// Release engine overhead: a fresh apply of all migrations vs `psql -1 -f` of the same SQL on the same
+// server, and the cost of a no-op apply and of a plan with nothing pending (milliseconds and round trips).
+//   npm run bench:release [-- --runs N]
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { Client } from "pg";
+import { DEFAULT_MIGRATIONS_DIR, applyRelease, planRelease, readMigrationFiles } from "../core";
+import { median, withBenchCluster } from "./support/cluster";
+
+const runs = Number(process.argv[process.argv.indexOf("--runs") + 1]) || 7;
+
+/** Counts every query sent by any pg Client in this process: one query is one round trip. */
+function countRoundTrips(): { reset(): void; readonly count: number } {
+  const original = Client.prototype.query;
+  let count = 0;
+  Client.prototype.query = function (this: Client, ...args: unknown[]) {
+    count++;
+    return (original as (...a: unknown[]) => unknown).apply(this, args);
+  } as typeof Client.prototype.query;
+  return {
+    reset: () => void (count = 0),
+    get count() {
+      return count;
+    },
+  };
+}
+
+/** The up sections of every migration, as one script: what a DBA would run by hand with psql. */
+function concatenatedUpSql(): string {
+  return readMigrationFiles(DEFAULT_MIGRATIONS_DIR)
+    .map((m) => m.sql.split(/^\s*--[\s-]*down\s+migration/im)[0])
+    .join("\n;\n");
+}
+
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const started = process.hrtime.bigint();
+  await fn();
+  return Number(process.hrtime.bigint() - started) / 1e6;
+}
+
+async function main() {
+  const work = mkdtempSync(path.join(tmpdir(), "neonhub-bench-"));
+  const sqlFile = path.join(work, "release.sql");
+  writeFileSync(sqlFile, concatenatedUpSql());
+  const trips = countRoundTrips();
+  try {
+    await withBenchCluster(async (cluster) => {
+      const psql = path.join(cluster.bindir, "psql");
+      const fresh: number[] = [];
+      const baseline: number[] = [];
+      for (let i = 0; i < runs; i++) {
+        const engineDb = await cluster.createDatabase("engine");
+        fresh.push(await timed(() => applyRelease({ databaseUrl: engineDb, migrationsDir: DEFAULT_MIGRATIONS_DIR })));
+        const psqlDb = await cluster.createDatabase("psql");
+        baseline.push(
+          await timed(async () => {
+            const run = spawnSync(psql, ["-X", "-q", "-1", "-v", "ON_ERROR_STOP=1", "-f", sqlFile, psqlDb], { encoding: "utf8" });
+            if (run.status !== 0) throw new Error(`psql failed: ${run.stderr}`);
+          }),
+        );
+      }
+      const target = await cluster.createDatabase("noop");
+      const options = { databaseUrl: target, migrationsDir: DEFAULT_MIGRATIONS_DIR };
+      await applyRelease(options);
+      const noop: number[] = [];
+      const plan: number[] = [];
+      let noopTrips = 0;
+      let planTrips = 0;
+      for (let i = 0; i < runs * 3; i++) {
+        trips.reset();
+        noop.push(await timed(() => applyRelease(options)));
+        noopTrips = trips.count;
+        trips.reset();
+        plan.push(await timed(() => planRelease(options)));
+        planTrips = trips.count;
+      }
+      const migrations = readMigrationFiles(DEFAULT_MIGRATIONS_DIR).length;
+      const report = {
+        migrations,
+        runs,
+        freshApplyMs: Number(median(fresh).toFixed(1)),
+        psqlSingleTransactionMs: Number(median(baseline).toFixed(1)),
+        ratio: Number((median(fresh) / median(baseline)).toFixed(2)),
+        noopApplyMs: Number(median(noop).toFixed(1)),
+        noopApplyRoundTrips: noopTrips,
+        planNothingPendingMs: Number(median(plan).toFixed(1)),
+        planRoundTrips: planTrips,
+      };
+      console.log(JSON.stringify(report, null, 2));
+      console.log(
+        `fresh apply of ${migrations} migrations: ${report.freshApplyMs} ms vs psql -1 -f ${report.psqlSingleTransactionMs} ms (x${report.ratio}); ` +
+          `no-op apply ${report.noopApplyMs} ms / ${noopTrips} round trips; plan ${report.planNothingPendingMs} ms / ${planTrips} round trips`,
+      );
+    });
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
