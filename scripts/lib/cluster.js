@@ -11,7 +11,8 @@ const { spawnSync } = require("node:child_process");
 const { SetupError, log } = require("./report");
 
 const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
-const CLUSTERS_ROOT = path.join(PROJECT_ROOT, ".local", "pg");
+// NEONHUB_LOCAL_ROOT moves the clusters elsewhere (tests use it to stay out of the developer's cluster).
+const CLUSTERS_ROOT = process.env.NEONHUB_LOCAL_ROOT || path.join(PROJECT_ROOT, ".local", "pg");
 const SERVER_USER = "postgres";
 
 /** @typedef {import("./postgres").PgInstall} PgInstall */

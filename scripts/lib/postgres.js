@@ -32,7 +32,8 @@ function tryRun(cmd, args) {
 /** Every PostgreSQL installation we can see, newest first. */
 function findInstallations() {
   const bindirs = new Set();
-  if (process.env.NEONHUB_PG_BINDIR) bindirs.add(process.env.NEONHUB_PG_BINDIR);
+  // NEONHUB_PG_BINDIR names exactly the installation to use: nothing else is considered.
+  if (process.env.NEONHUB_PG_BINDIR) return describeInstallations([process.env.NEONHUB_PG_BINDIR]);
   for (const root of ["/usr/lib/postgresql", "/usr/local/opt", "/opt/homebrew/opt"]) {
     let entries = [];
     try {
@@ -48,7 +49,11 @@ function findInstallations() {
   }
   const onPath = tryRun("pg_config", ["--bindir"]);
   if (onPath) bindirs.add(onPath);
+  return describeInstallations([...bindirs]);
+}
 
+/** @param {string[]} bindirs */
+function describeInstallations(bindirs) {
   const found = [];
   for (const bindir of bindirs) {
     const postgres = path.join(bindir, "postgres");
@@ -74,6 +79,7 @@ function hasPgvector(pg) {
 }
 
 function isDebianLike() {
+  if (process.env.NEONHUB_PG_BINDIR) return false; // an explicit installation is never changed by apt-get
   return fs.existsSync("/etc/debian_version") && fs.existsSync("/usr/bin/apt-get");
 }
 
@@ -82,6 +88,9 @@ function isRoot() {
 }
 
 function manualInstallHelp(what) {
+  if (process.env.NEONHUB_PG_BINDIR) {
+    return `NEONHUB_PG_BINDIR=${process.env.NEONHUB_PG_BINDIR} selects that installation only: install ${what} there, or unset NEONHUB_PG_BINDIR.`;
+  }
   if (process.platform === "darwin") {
     return `Install ${what} yourself, e.g. \`brew install postgresql@16 pgvector\`, then run this again.`;
   }
