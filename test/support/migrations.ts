@@ -1,0 +1,66 @@
+// Applies and reverts the project's migrations with node-pg-migrate's programmatic runner, the way the
+// release engine does, and dumps a database's schema for comparisons.
+import { execFile } from "node:child_process";
+import path from "node:path";
+import { promisify } from "node:util";
+import type { ClientBase } from "pg";
+import { pgBindir } from "./database";
+
+export const MIGRATIONS_DIR = path.resolve(__dirname, "..", "..", "migrations");
+export const MIGRATIONS_TABLE = "pgmigrations";
+
+export interface MigrateOptions {
+  direction?: "up" | "down";
+  /** How many migrations to apply or revert; all of them when omitted. */
+  count?: number;
+}
+
+type Target = { databaseUrl: string } | { dbClient: ClientBase };
+
+/** Runs migrations against a connection string or an already connected client; returns their names. */
+export async function migrate(target: string | ClientBase, options: MigrateOptions = {}): Promise<string[]> {
+  // node-pg-migrate is ESM-only; Node 20.19+ loads it through require().
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { runner } = require("node-pg-migrate") as typeof import("node-pg-migrate/dist/bundle/index");
+  const connection: Target = typeof target === "string" ? { databaseUrl: target } : { dbClient: target };
+  const ran = await runner({
+    ...connection,
+    dir: MIGRATIONS_DIR,
+    direction: options.direction ?? "up",
+    count: options.count ?? Infinity,
+    migrationsTable: MIGRATIONS_TABLE,
+    singleTransaction: false,
+    checkOrder: true,
+    log: () => {},
+  });
+  return ran.map((m) => m.name);
+}
+
+const execFileAsync = promisify(execFile);
+
+/**
+ * `pg_dump --schema-only` of a database, without the lines that differ between two dumps of the same
+ * schema (pg_dump's random `\restrict` key).
+ */
+export async function dumpSchema(url: string): Promise<string> {
+  const parsed = new URL(url);
+  const { stdout } = await execFileAsync(
+    path.join(pgBindir(), "pg_dump"),
+    ["--schema-only", "--dbname", decodeURIComponent(parsed.pathname.slice(1))],
+    {
+      // The password goes through the environment, never the command line.
+      env: {
+        ...process.env,
+        PGHOST: parsed.hostname,
+        PGPORT: parsed.port,
+        PGUSER: decodeURIComponent(parsed.username),
+        PGPASSWORD: decodeURIComponent(parsed.password),
+      },
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
+  return stdout
+    .split("\n")
+    .filter((line) => !/^\\(un)?restrict /.test(line))
+    .join("\n");
+}
