@@ -1,0 +1,112 @@
+// "No database password in plain config": the policy compares the master password with the stack's plain
+// config values, read from a real Pulumi.<stack>.yaml in a scratch project directory.
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { plainConfigFromProject } from "../../policy/plain-config";
+import { noPlaintextPassword } from "../../policy/rules/no-plaintext-password";
+import { withChanges } from "./fixtures";
+import { runPolicy } from "./harness";
+
+const PLAIN_PASSWORD = "correct-horse-battery-staple";
+const SECRET_PASSWORD = "a-password-that-is-stored-encrypted";
+
+let projectDir: string;
+
+beforeAll(() => {
+  projectDir = fs.mkdtempSync(path.join(os.tmpdir(), "neonhub-policy-project-"));
+  fs.writeFileSync(path.join(projectDir, "Pulumi.yaml"), "name: neonhub-db\nruntime: nodejs\n");
+  fs.writeFileSync(
+    path.join(projectDir, "Pulumi.prod.yaml"),
+    [
+      "config:",
+      "  aws:region: eu-west-1",
+      `  neonhub-db:masterPassword: ${PLAIN_PASSWORD}`,
+      "  neonhub-db:appPassword:",
+      "    secure: v1:AAAAAAAAAAAAAAAA:BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB",
+      "  neonhub-db:replica:",
+      "    credentials:",
+      "      - user: reader",
+      "        password: reader-password-in-a-list",
+      "",
+    ].join("\n"),
+  );
+  // A project that keeps its stack files elsewhere (Pulumi.yaml `stackConfigDir`).
+  fs.mkdirSync(path.join(projectDir, "moved", "stacks"), { recursive: true });
+  fs.writeFileSync(path.join(projectDir, "moved", "Pulumi.yaml"), "name: moved\nstackConfigDir: stacks\n");
+  fs.writeFileSync(
+    path.join(projectDir, "moved", "stacks", "Pulumi.prod.yaml"),
+    `config:\n  moved:dbPassword: ${PLAIN_PASSWORD}\n`,
+  );
+});
+
+afterAll(() => fs.rmSync(projectDir, { recursive: true, force: true }));
+
+const policy = () => noPlaintextPassword(plainConfigFromProject(projectDir), projectDir);
+
+describe("plainConfigFromProject", () => {
+  it("lists plain values with their keys and leaves secure values out", () => {
+    const values = plainConfigFromProject(projectDir)("prod");
+    expect(values).toContainEqual({ key: "neonhub-db:masterPassword", value: PLAIN_PASSWORD });
+    expect(values).toContainEqual({ key: "aws:region", value: "eu-west-1" });
+    expect(values).toContainEqual({
+      key: "neonhub-db:replica.credentials[0].password",
+      value: "reader-password-in-a-list",
+    });
+    expect(values.map((value) => value.key)).not.toContain("neonhub-db:appPassword");
+  });
+
+  it("finds stack files moved by stackConfigDir, and has nothing for a stack without a file", () => {
+    const moved = plainConfigFromProject(path.join(projectDir, "moved"));
+    expect(moved("prod")).toEqual([{ key: "moved:dbPassword", value: PLAIN_PASSWORD }]);
+    expect(moved("dev")).toEqual([]);
+  });
+});
+
+describe("rds-no-plaintext-password", () => {
+  it("passes an instance whose password RDS manages (no password input)", async () => {
+    const run = await runPolicy(policy(), withChanges("instance", { manageMasterUserPassword: true }));
+    expect(run.violations).toEqual([]);
+  });
+
+  it("passes a password that is not in plain config (a --secret value or a generated one)", async () => {
+    const instance = withChanges("instance", {
+      manageMasterUserPassword: undefined,
+      password: SECRET_PASSWORD,
+    });
+    expect((await runPolicy(policy(), instance)).violations).toEqual([]);
+  });
+
+  it("reports an instance password taken from plain config, naming the key but never the value", async () => {
+    const instance = withChanges("instance", {
+      manageMasterUserPassword: undefined,
+      password: PLAIN_PASSWORD,
+    });
+    const { violations } = await runPolicy(policy(), instance);
+    expect(violations).toHaveLength(1);
+    expect(violations[0]).toContain('password is the plain config value "neonhub-db:masterPassword"');
+    expect(violations[0]).toContain("Pulumi.prod.yaml");
+    expect(violations[0]).toContain("pulumi config set --secret neonhub-db:masterPassword");
+    expect(violations[0]).not.toContain(PLAIN_PASSWORD);
+  });
+
+  it("reports a cluster's write-only master password from plain config too", async () => {
+    const cluster = withChanges("cluster", {
+      manageMasterUserPassword: undefined,
+      masterPasswordWo: "reader-password-in-a-list",
+    });
+    const { violations } = await runPolicy(policy(), cluster);
+    expect(violations).toHaveLength(1);
+    expect(violations[0]).toMatch(/^masterPasswordWo is the plain config value "neonhub-db:replica/);
+  });
+
+  it("judges each stack by its own stack file", async () => {
+    const instance = withChanges("instance", {
+      manageMasterUserPassword: undefined,
+      password: PLAIN_PASSWORD,
+    });
+    const run = await runPolicy(policy(), { ...instance, stack: "dev" });
+    expect(run.violations).toEqual([]);
+  });
+});
