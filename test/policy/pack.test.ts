@@ -88,7 +88,11 @@ function analyzerInfo(pack: RunningPack): Promise<AnalyzerInfo> {
 const packs: Partial<Record<"dev" | "prod", RunningPack>> = {};
 
 beforeAll(async () => {
-  [packs.dev, packs.prod] = await Promise.all([startPack("dev"), startPack("prod")]);
+  // allSettled, so that a pack which did start is still stopped in afterAll when the other one failed.
+  const [dev, prod] = await Promise.allSettled([startPack("dev"), startPack("prod")]);
+  if (dev.status === "fulfilled") packs.dev = dev.value;
+  if (prod.status === "fulfilled") packs.prod = prod.value;
+  for (const result of [dev, prod]) if (result.status === "rejected") throw result.reason;
 }, 2 * STARTUP_TIMEOUT_MS);
 
 afterAll(() => {
