@@ -1,0 +1,52 @@
+// `pulumi up` for the NeonHub database: config ──► server ──► access ──► schema release ──► outputs.
+// Stacks: local (an existing server), dev (Docker), prod (RDS or Aurora). See docs/stacks.md.
+import * as pulumi from "@pulumi/pulumi";
+import { AppConnectionSecret } from "./infra/app-secret";
+import { DatabaseAccess } from "./infra/access";
+import { loadConfig } from "./infra/config";
+import { RdsServer, createServer } from "./infra/servers";
+
+// Throws before any resource is registered when a value is missing or invalid.
+const config = loadConfig();
+
+const server = createServer("neonhub", config);
+const access = new DatabaseAccess("neonhub", {
+  server: server.connection,
+  database: config.database,
+  roles: config.roles,
+  keepData: config.keepData,
+});
+
+// Schema release (migrations ─► seeds ─► vector indexes) goes here, after access, as the migrator:
+//   const release = new SchemaRelease("schema", {
+//     directUrl: access.migratorUrl,      // secret
+//     ownerRole: access.ownerRole,
+//     database: access.databaseName,
+//   }, { dependsOn: access });
+//   export const schemaRelease = release.summary;
+
+// Production apps read DATABASE_URL from Secrets Manager.
+const appSecret =
+  server instanceof RdsServer
+    ? new AppConnectionSecret("neonhub-app", {
+        databaseUrl: access.appUrl,
+        kmsKeyArn: server.kmsKeyArn,
+        stack: config.stack,
+      })
+    : undefined;
+
+// The contract apps rely on. Connection strings carry passwords and are secret:
+//   pulumi stack output --show-secrets databaseUrl
+export const databaseUrl = access.appUrl;
+export const directUrl = access.migratorUrl;
+export const readonlyUrl = access.readonlyUrl;
+export const host = server.connection.host;
+export const port = server.connection.port;
+export const readerHost = server.connection.readerHost;
+export const database = access.databaseName;
+export const roles = access.roleNames;
+export const extensions = access.extensions;
+export const serverKind = pulumi.output(config.server.kind);
+/** The PostgreSQL settings the server runs with (recommended ones for an existing server). */
+export const serverSettings = server.settings;
+export const databaseUrlSecretArn = appSecret?.arn;

@@ -1,0 +1,508 @@
+// The stack's configuration: every `neonhub-db:*` key, typed and validated before any resource exists.
+// Defaults live in Pulumi.yaml (the CLI passes them in) and in DEFAULTS (for runs without the CLI, such as
+// tests); a test keeps the two equal.
+import * as pulumi from "@pulumi/pulumi";
+import { instanceClassSize } from "./instance-classes";
+import { MIN_MEMORY_MB, STORAGE_KINDS, StorageKind, WORKLOADS, Workload } from "./tuning";
+import * as v from "./validators";
+
+export { CONFIG_NAMESPACE, ConfigValueError } from "./validators";
+
+export const SERVER_KINDS = ["existing", "docker", "rds", "aurora"] as const;
+export type ServerKind = (typeof SERVER_KINDS)[number];
+
+/** Default values of the keys Pulumi.yaml declares. */
+export const DEFAULTS = {
+  server: "existing" as ServerKind,
+  database: "neonhub",
+  rolePrefix: "neonhub",
+  workload: "web" as Workload,
+  maxConnections: 200,
+  keepData: true,
+  adminSuperuser: true,
+  dockerImage: "pgvector/pgvector:pg16",
+  dockerPort: 55432,
+  instanceClass: "db.r6g.large",
+  engineVersion: "16",
+  allocatedStorageGb: 100,
+  maxAllocatedStorageGb: 1000,
+  multiAz: true,
+  backupRetentionDays: 14,
+  deletionProtection: true,
+  iamAuth: false,
+  performanceInsightsRetentionDays: 7,
+  vpcCidr: "10.42.0.0/16",
+  availabilityZoneCount: 2,
+  auroraReaders: 1,
+  masterUsername: "neonhub_admin",
+};
+
+/** Machine size for the existing and docker servers when `memoryMb`/`cpus` are unset. */
+export const DEFAULT_MACHINE = { memoryMb: 4096, cpus: 2 };
+
+/** Keys read only when set (no default); together with DEFAULTS, every key the program knows. */
+export const OPTIONAL_KEYS = [
+  "adminUrl",
+  "memoryMb",
+  "cpus",
+  "storage",
+  "kmsKeyArn",
+  "vpcId",
+  "subnetIds",
+  "allowedCidrs",
+  "allowedSecurityGroupIds",
+  "adminTunnel",
+] as const;
+
+export const KNOWN_KEYS: readonly string[] = [...Object.keys(DEFAULTS), ...OPTIONAL_KEYS];
+
+/** The four roles of the access layer. */
+export interface RoleNames {
+  /** NOLOGIN role that owns the database and every schema object. */
+  owner: string;
+  /** Login that runs migrations and acts as the owner. */
+  migrator: string;
+  /** The application's login: DML only. */
+  app: string;
+  /** Read-only login for analytics and support. */
+  readonly: string;
+}
+
+export interface Hardware {
+  /** Memory the server may use, in MiB. */
+  memoryMb: number;
+  cpus: number;
+  storage: StorageKind;
+}
+
+export interface ExistingServerConfig {
+  kind: "existing";
+  /** The admin connection parsed from the secret `adminUrl`. Wrap `password` in a secret before use. */
+  admin: v.AdminConnection;
+  /** Whether the admin login is a superuser (false on managed services). */
+  adminSuperuser: boolean;
+  hardware: Hardware;
+}
+
+export interface DockerServerConfig {
+  kind: "docker";
+  image: string;
+  /** Host port on 127.0.0.1. */
+  port: number;
+  hardware: Hardware;
+}
+
+export type RdsNetworkConfig =
+  | { kind: "existing"; vpcId: string; subnetIds: string[] }
+  | { kind: "create"; vpcCidr: string; availabilityZoneCount: number };
+
+export interface RdsServerConfig {
+  kind: "rds" | "aurora";
+  instanceClass: string;
+  hardware: Hardware;
+  engineVersion: string;
+  allocatedStorageGb: number;
+  maxAllocatedStorageGb: number;
+  multiAz: boolean;
+  backupRetentionDays: number;
+  deletionProtection: boolean;
+  iamAuth: boolean;
+  performanceInsightsRetentionDays: number;
+  kmsKeyArn?: string;
+  network: RdsNetworkConfig;
+  allowedCidrs: string[];
+  allowedSecurityGroupIds: string[];
+  auroraReaders: number;
+  masterUsername: string;
+  /** Where `pulumi up` reaches the private database, e.g. a tunnel's local end. */
+  adminTunnel?: v.HostPort;
+}
+
+export type ServerConfig = ExistingServerConfig | DockerServerConfig | RdsServerConfig;
+
+export interface StackConfig {
+  stack: string;
+  database: string;
+  roles: RoleNames;
+  workload: Workload;
+  maxConnections: number;
+  /** Keep the database (and the dev volume) when the stack is destroyed. */
+  keepData: boolean;
+  server: ServerConfig;
+}
+
+/** Every invalid value at once, so one `pulumi preview` shows all there is to fix. */
+export class InvalidConfigError extends pulumi.RunError {
+  constructor(readonly problems: v.ConfigValueError[]) {
+    super(
+      [
+        `Invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}); nothing was changed:`,
+        ...problems.map((p) => `  - ${p.message}`),
+      ].join("\n"),
+    );
+    this.name = "InvalidConfigError";
+  }
+}
+
+export interface RawStackConfig {
+  stack: string;
+  /** Values of the `neonhub-db:*` keys, by key without the namespace. */
+  values: Record<string, string | undefined>;
+  /** Whether a key (without namespace) was set with `--secret`; undefined when the runtime cannot tell. */
+  isSecret?: (key: string) => boolean | undefined;
+}
+
+/** Collects ConfigValueErrors and carries on with a fallback so all problems are reported together. */
+class Problems {
+  readonly list: v.ConfigValueError[] = [];
+
+  take<T>(parse: () => T, fallback: T): T {
+    try {
+      return parse();
+    } catch (error) {
+      if (!(error instanceof v.ConfigValueError)) throw error;
+      this.list.push(error);
+      return fallback;
+    }
+  }
+
+  add(key: string, problem: string, example: string): void {
+    this.list.push(new v.ConfigValueError(v.fullKey(key), problem, example));
+  }
+}
+
+/** Validates raw values into a StackConfig; throws InvalidConfigError listing every problem. */
+export function parseStackConfig(raw: RawStackConfig): StackConfig {
+  const problems = new Problems();
+  const get = (key: string): string | undefined => raw.values[key];
+  checkUnknownKeys(Object.keys(raw.values), problems);
+
+  const kind = problems.take(
+    () => v.parseChoice("server", get("server"), SERVER_KINDS, DEFAULTS.server),
+    DEFAULTS.server,
+  );
+  const database = problems.take(
+    () => v.parseIdentifier("database", get("database"), DEFAULTS.database),
+    DEFAULTS.database,
+  );
+  // 40 characters leave room for the longest suffix ("_readonly") under PostgreSQL's 63-byte names.
+  const prefix = problems.take(
+    () => v.parseIdentifier("rolePrefix", get("rolePrefix"), DEFAULTS.rolePrefix, 40),
+    DEFAULTS.rolePrefix,
+  );
+  const workload = problems.take(
+    () => v.parseChoice("workload", get("workload"), WORKLOADS, DEFAULTS.workload),
+    DEFAULTS.workload,
+  );
+  const maxConnections = problems.take(
+    () =>
+      v.parseIntegerOr(
+        "maxConnections",
+        get("maxConnections"),
+        { min: 20, max: 5000, example: 200 },
+        DEFAULTS.maxConnections,
+      ),
+    DEFAULTS.maxConnections,
+  );
+  const keepData = problems.take(
+    () => v.parseBoolean("keepData", get("keepData"), DEFAULTS.keepData),
+    DEFAULTS.keepData,
+  );
+
+  const server = parseServer(kind, get, raw.isSecret, problems);
+  if (problems.list.length > 0) throw new InvalidConfigError(problems.list);
+  return {
+    stack: raw.stack,
+    database,
+    roles: roleNames(prefix),
+    workload,
+    maxConnections,
+    keepData,
+    // parseServer returns undefined only when it recorded a problem.
+    server: server as ServerConfig,
+  };
+}
+
+export function roleNames(prefix: string): RoleNames {
+  return {
+    owner: `${prefix}_owner`,
+    migrator: `${prefix}_migrator`,
+    app: `${prefix}_app`,
+    readonly: `${prefix}_readonly`,
+  };
+}
+
+type Get = (key: string) => string | undefined;
+
+function parseServer(
+  kind: ServerKind,
+  get: Get,
+  isSecret: RawStackConfig["isSecret"],
+  problems: Problems,
+): ServerConfig | undefined {
+  switch (kind) {
+    case "existing":
+      return parseExistingServer(get, isSecret, problems);
+    case "docker":
+      return parseDockerServer(get, problems);
+    case "rds":
+    case "aurora":
+      return parseRdsServer(kind, get, problems);
+  }
+}
+
+function parseHardware(get: Get, problems: Problems, fallback: Hardware): Hardware {
+  return {
+    memoryMb: problems.take(
+      () =>
+        v.parseIntegerOr(
+          "memoryMb",
+          get("memoryMb"),
+          { min: MIN_MEMORY_MB, max: 4 * 1024 * 1024, example: 4096 },
+          fallback.memoryMb,
+        ),
+      fallback.memoryMb,
+    ),
+    cpus: problems.take(
+      () => v.parseIntegerOr("cpus", get("cpus"), { min: 1, max: 256, example: 2 }, fallback.cpus),
+      fallback.cpus,
+    ),
+    storage: problems.take(
+      () => v.parseChoice("storage", get("storage"), STORAGE_KINDS, fallback.storage),
+      fallback.storage,
+    ),
+  };
+}
+
+function parseExistingServer(
+  get: Get,
+  isSecret: RawStackConfig["isSecret"],
+  problems: Problems,
+): ExistingServerConfig | undefined {
+  const admin = problems.take(() => v.parseAdminUrl("adminUrl", get("adminUrl")), undefined);
+  if (admin && isSecret?.("adminUrl") === false) {
+    problems.add(
+      "adminUrl",
+      "holds a password but is stored in plain text; set it with --secret so the stack file keeps it encrypted",
+      "pulumi config set --secret neonhub-db:adminUrl 'postgresql://postgres:<password>@127.0.0.1:54329/postgres'",
+    );
+  }
+  const adminSuperuser = problems.take(
+    () => v.parseBoolean("adminSuperuser", get("adminSuperuser"), DEFAULTS.adminSuperuser),
+    DEFAULTS.adminSuperuser,
+  );
+  const hardware = parseHardware(get, problems, { ...DEFAULT_MACHINE, storage: "ssd" });
+  return admin && { kind: "existing", admin, adminSuperuser, hardware };
+}
+
+function parseDockerServer(get: Get, problems: Problems): DockerServerConfig {
+  return {
+    kind: "docker",
+    image: problems.take(
+      () => v.parseImage("dockerImage", get("dockerImage"), DEFAULTS.dockerImage),
+      DEFAULTS.dockerImage,
+    ),
+    port: problems.take(
+      () =>
+        v.parseIntegerOr(
+          "dockerPort",
+          get("dockerPort"),
+          { min: 1024, max: 65535, example: DEFAULTS.dockerPort },
+          DEFAULTS.dockerPort,
+        ),
+      DEFAULTS.dockerPort,
+    ),
+    hardware: parseHardware(get, problems, { ...DEFAULT_MACHINE, storage: "ssd" }),
+  };
+}
+
+/** The instance class and the machine size the parameter group is tuned for. */
+function parseRdsSize(get: Get, problems: Problems): { instanceClass: string; hardware: Hardware } {
+  const instanceClass = problems.take(
+    () => v.parseInstanceClass("instanceClass", get("instanceClass"), DEFAULTS.instanceClass),
+    DEFAULTS.instanceClass,
+  );
+  const known = instanceClassSize(instanceClass);
+  if (!known && (get("memoryMb") === undefined || get("cpus") === undefined)) {
+    problems.add(
+      "instanceClass",
+      `${JSON.stringify(instanceClass)} is not in the size table (infra/instance-classes.ts), so the parameter group cannot be tuned; set memoryMb and cpus for it`,
+      "pulumi config set neonhub-db:memoryMb 16384 && pulumi config set neonhub-db:cpus 2",
+    );
+  }
+  // EBS and Aurora storage are network block devices: PGTune's "san".
+  return {
+    instanceClass,
+    hardware: parseHardware(get, problems, { ...(known ?? DEFAULT_MACHINE), storage: "san" }),
+  };
+}
+
+/** Who may connect: at least one CIDR block or security group, or the database is unreachable. */
+function parseRdsAccessLists(
+  get: Get,
+  problems: Problems,
+): { allowedCidrs: string[]; allowedSecurityGroupIds: string[] } {
+  const before = problems.list.length;
+  const allowedCidrs = problems.take(() => v.parseCidrList("allowedCidrs", get("allowedCidrs")), []);
+  const allowedSecurityGroupIds = problems.take(
+    () => v.parseSecurityGroupIds("allowedSecurityGroupIds", get("allowedSecurityGroupIds")),
+    [],
+  );
+  const listsValid = problems.list.length === before;
+  if (listsValid && allowedCidrs.length === 0 && allowedSecurityGroupIds.length === 0) {
+    problems.add(
+      "allowedCidrs",
+      "is not set and neither is allowedSecurityGroupIds: nothing, not even `pulumi up`, could reach the database",
+      "pulumi config set --path 'neonhub-db:allowedCidrs[0]' 10.0.0.0/16",
+    );
+  }
+  return { allowedCidrs, allowedSecurityGroupIds };
+}
+
+function parseRdsServer(kind: "rds" | "aurora", get: Get, problems: Problems): RdsServerConfig {
+  const int = (key: keyof typeof DEFAULTS, rule: v.IntegerRule): number => {
+    const fallback = DEFAULTS[key] as number;
+    return problems.take(() => v.parseIntegerOr(key, get(key), rule, fallback), fallback);
+  };
+  const bool = (key: keyof typeof DEFAULTS): boolean => {
+    const fallback = DEFAULTS[key] as boolean;
+    return problems.take(() => v.parseBoolean(key, get(key), fallback), fallback);
+  };
+
+  const allocatedStorageGb = int("allocatedStorageGb", { min: 20, max: 65536, example: 100 });
+  const maxAllocatedStorageGb = int("maxAllocatedStorageGb", { min: 20, max: 65536, example: 1000 });
+  if (maxAllocatedStorageGb < allocatedStorageGb) {
+    problems.add(
+      "maxAllocatedStorageGb",
+      `must be at least allocatedStorageGb (${allocatedStorageGb}), or storage autoscaling could never grow (got ${maxAllocatedStorageGb})`,
+      `pulumi config set neonhub-db:maxAllocatedStorageGb ${allocatedStorageGb * 10}`,
+    );
+  }
+  const multiAz = bool("multiAz");
+  const auroraReaders = int("auroraReaders", { min: 0, max: 15, example: 1 });
+  if (kind === "aurora" && multiAz && auroraReaders < 1) {
+    problems.add(
+      "auroraReaders",
+      "must be at least 1 when multiAz is true: an Aurora cluster fails over to a reader in another zone",
+      "pulumi config set neonhub-db:auroraReaders 1",
+    );
+  }
+
+  return {
+    kind,
+    ...parseRdsSize(get, problems),
+    engineVersion: problems.take(
+      () => v.parseEngineVersion("engineVersion", get("engineVersion"), kind, DEFAULTS.engineVersion),
+      DEFAULTS.engineVersion,
+    ),
+    allocatedStorageGb,
+    maxAllocatedStorageGb,
+    multiAz,
+    backupRetentionDays: int("backupRetentionDays", { min: 7, max: 35, example: 14 }),
+    deletionProtection: bool("deletionProtection"),
+    iamAuth: bool("iamAuth"),
+    performanceInsightsRetentionDays: problems.take(
+      () =>
+        v.parsePerformanceInsightsRetention(
+          "performanceInsightsRetentionDays",
+          get("performanceInsightsRetentionDays"),
+          DEFAULTS.performanceInsightsRetentionDays,
+        ),
+      DEFAULTS.performanceInsightsRetentionDays,
+    ),
+    kmsKeyArn: problems.take(() => v.parseKmsKeyArn("kmsKeyArn", get("kmsKeyArn")), undefined),
+    network: parseRdsNetwork(get, problems),
+    ...parseRdsAccessLists(get, problems),
+    auroraReaders,
+    masterUsername: problems.take(
+      () => v.parseMasterUsername("masterUsername", get("masterUsername"), DEFAULTS.masterUsername),
+      DEFAULTS.masterUsername,
+    ),
+    adminTunnel: problems.take(() => v.parseHostPort("adminTunnel", get("adminTunnel")), undefined),
+  };
+}
+
+function parseRdsNetwork(get: Get, problems: Problems): RdsNetworkConfig {
+  const vpcId = problems.take(() => v.parseVpcId("vpcId", get("vpcId")), undefined);
+  const subnetIds = problems.take(() => v.parseSubnetIds("subnetIds", get("subnetIds")), []);
+  if (vpcId !== undefined || subnetIds.length > 0) {
+    if (vpcId === undefined) {
+      problems.add(
+        "vpcId",
+        "is required with subnetIds: the security group belongs to that VPC",
+        "pulumi config set neonhub-db:vpcId vpc-0123456789abcdef0",
+      );
+    }
+    if (subnetIds.length < 2) {
+      problems.add(
+        "subnetIds",
+        `needs at least two private subnets in different availability zones for an RDS subnet group (got ${subnetIds.length})`,
+        "pulumi config set --path 'neonhub-db:subnetIds[1]' subnet-0123456789abcdef1",
+      );
+    }
+    return { kind: "existing", vpcId: vpcId ?? "", subnetIds };
+  }
+  return {
+    kind: "create",
+    vpcCidr: problems.take(
+      () => v.parseVpcCidr("vpcCidr", get("vpcCidr"), DEFAULTS.vpcCidr),
+      DEFAULTS.vpcCidr,
+    ),
+    availabilityZoneCount: problems.take(
+      () =>
+        v.parseIntegerOr(
+          "availabilityZoneCount",
+          get("availabilityZoneCount"),
+          { min: 2, max: 6, example: 2 },
+          DEFAULTS.availabilityZoneCount,
+        ),
+      DEFAULTS.availabilityZoneCount,
+    ),
+  };
+}
+
+function checkUnknownKeys(keys: string[], problems: Problems): void {
+  for (const key of keys) {
+    if (KNOWN_KEYS.includes(key)) continue;
+    const suggestion = KNOWN_KEYS.find(
+      (known) => known.toLowerCase() === key.toLowerCase() || editDistance(known, key) <= 2,
+    );
+    problems.add(
+      key,
+      `is not a setting of this program${suggestion ? `; did you mean ${v.fullKey(suggestion)}?` : ""} (known: ${KNOWN_KEYS.join(", ")})`,
+      `pulumi config rm ${v.fullKey(key)}`,
+    );
+  }
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution));
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}
+
+// `isConfigSecret` is internal to @pulumi/pulumi (it reads PULUMI_CONFIG_SECRET_KEYS, which the CLI sets).
+// When a future SDK drops it, the plain-text check is skipped rather than failing every run.
+const runtimeSecrets = pulumi.runtime as unknown as { isConfigSecret?: (fullKey: string) => boolean };
+
+/** Reads the `neonhub-db:*` keys of the running stack and validates them. */
+export function loadConfig(): StackConfig {
+  const prefix = `${v.CONFIG_NAMESPACE}:`;
+  const all = pulumi.runtime.allConfig();
+  const values: Record<string, string> = {};
+  for (const [key, value] of Object.entries(all)) {
+    if (key.startsWith(prefix)) values[key.slice(prefix.length)] = value;
+  }
+  return parseStackConfig({
+    stack: pulumi.getStack(),
+    values,
+    isSecret: (key) => runtimeSecrets.isConfigSecret?.(v.fullKey(key)),
+  });
+}

@@ -1,0 +1,132 @@
+// Where an RDS or Aurora server lives: private subnets (given, or in a VPC created here) and a security group
+// that admits PostgreSQL only from the listed networks and security groups.
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { cidrSubnet, formatIpv4Cidr, parseIpv4Cidr } from "../cidr";
+import { RdsNetworkConfig } from "../config";
+
+export interface RdsNetworkArgs {
+  /** Existing VPC and private subnets, or the block of a VPC to create. */
+  network: RdsNetworkConfig;
+  /** CIDR blocks allowed to connect on the PostgreSQL port. */
+  allowedCidrs: string[];
+  /** Security groups (e.g. the app's) allowed to connect on the PostgreSQL port. */
+  allowedSecurityGroupIds: string[];
+  /** The PostgreSQL port. */
+  port: number;
+  /** Tags for every AWS resource. */
+  tags: Record<string, string>;
+}
+
+/** Subnets are /4 smaller than the VPC block: room for 16, and ample addresses for RDS in each. */
+const SUBNET_NEW_BITS = 4;
+
+export class RdsNetwork extends pulumi.ComponentResource {
+  public readonly vpcId: pulumi.Output<string>;
+  public readonly subnetIds: pulumi.Output<string[]>;
+  public readonly subnetGroupName: pulumi.Output<string>;
+  public readonly securityGroupId: pulumi.Output<string>;
+
+  constructor(name: string, args: RdsNetworkArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("neonhub:db:RdsNetwork", name, args, opts);
+    const { network, tags } = args;
+
+    if (network.kind === "existing") {
+      this.vpcId = pulumi.output(network.vpcId);
+      this.subnetIds = pulumi.output(network.subnetIds);
+    } else {
+      const created = this.createPrivateVpc(name, network.vpcCidr, network.availabilityZoneCount, tags);
+      this.vpcId = created.vpcId;
+      this.subnetIds = created.subnetIds;
+    }
+
+    const subnetGroup = new aws.rds.SubnetGroup(
+      `${name}-subnets`,
+      { subnetIds: this.subnetIds, description: "Private subnets of the NeonHub database", tags },
+      { parent: this },
+    );
+    this.subnetGroupName = subnetGroup.name;
+
+    const securityGroup = new aws.ec2.SecurityGroup(
+      `${name}-postgres`,
+      {
+        vpcId: this.vpcId,
+        description: "PostgreSQL from the NeonHub networks and security groups only",
+        ingress: ingressRules(args),
+        // No egress rules: the database initiates no connections. (AWS's default allow-all egress rule is
+        // removed when the group is created.)
+        tags,
+      },
+      { parent: this },
+    );
+    this.securityGroupId = securityGroup.id;
+
+    this.registerOutputs({
+      vpcId: this.vpcId,
+      subnetIds: this.subnetIds,
+      subnetGroupName: this.subnetGroupName,
+      securityGroupId: this.securityGroupId,
+    });
+  }
+
+  /** A VPC with one private subnet per availability zone: no internet gateway, no public addresses. */
+  private createPrivateVpc(
+    name: string,
+    vpcCidr: string,
+    zoneCount: number,
+    tags: Record<string, string>,
+  ): { vpcId: pulumi.Output<string>; subnetIds: pulumi.Output<string[]> } {
+    const block = parseIpv4Cidr(vpcCidr);
+    if (!block) throw new Error(`vpcCidr ${vpcCidr} was not validated`);
+    const vpc = new aws.ec2.Vpc(
+      `${name}-vpc`,
+      {
+        cidrBlock: vpcCidr,
+        enableDnsSupport: true,
+        enableDnsHostnames: true,
+        tags: { ...tags, Name: `${name}-vpc` },
+      },
+      { parent: this },
+    );
+    const zones = aws.getAvailabilityZonesOutput({ state: "available" }, { parent: this });
+    const subnets = Array.from({ length: zoneCount }, (_, index) => {
+      const zone = zones.names.apply((names) => {
+        const zoneName = names[index];
+        if (!zoneName) {
+          throw new Error(
+            `availabilityZoneCount is ${zoneCount} but the region has ${names.length} zones available`,
+          );
+        }
+        return zoneName;
+      });
+      return new aws.ec2.Subnet(
+        `${name}-private-${index}`,
+        {
+          vpcId: vpc.id,
+          cidrBlock: formatIpv4Cidr(cidrSubnet(block, SUBNET_NEW_BITS, index)),
+          availabilityZone: zone,
+          mapPublicIpOnLaunch: false,
+          tags: { ...tags, Name: `${name}-private-${index}` },
+        },
+        { parent: this },
+      );
+    });
+    return { vpcId: vpc.id, subnetIds: pulumi.all(subnets.map((subnet) => subnet.id)) };
+  }
+}
+
+function ingressRules(args: RdsNetworkArgs): aws.types.input.ec2.SecurityGroupIngress[] {
+  const rule = { protocol: "tcp", fromPort: args.port, toPort: args.port };
+  const rules: aws.types.input.ec2.SecurityGroupIngress[] = [];
+  if (args.allowedCidrs.length > 0) {
+    rules.push({ ...rule, cidrBlocks: args.allowedCidrs, description: "PostgreSQL from allowed networks" });
+  }
+  if (args.allowedSecurityGroupIds.length > 0) {
+    rules.push({
+      ...rule,
+      securityGroups: args.allowedSecurityGroupIds,
+      description: "PostgreSQL from allowed security groups",
+    });
+  }
+  return rules;
+}

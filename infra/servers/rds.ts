@@ -1,0 +1,337 @@
+// The `prod` stack's server: RDS for PostgreSQL 16 (or an Aurora PostgreSQL cluster with readers) in private
+// subnets, KMS-encrypted, Multi-AZ, deletion-protected, backed up, with Performance Insights, TLS required,
+// a tuned parameter group and the master password kept by RDS in Secrets Manager.
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { RdsServerConfig } from "../config";
+import { PostgresSettings, RdsParameter, toRdsParameters, toSettingsMap } from "../tuning";
+import { RdsNetwork } from "./network";
+import { DatabaseServer, ServerConnection } from "./types";
+
+export interface RdsServerArgs {
+  /** Validated `rds`/`aurora` stack config. */
+  config: RdsServerConfig;
+  /** Tuned settings for the instance class, written to the parameter group. */
+  settings: PostgresSettings;
+  /** Stack name, part of the identifiers so stacks can share an account. */
+  stack: string;
+}
+
+const PORT = 5432;
+// The current RDS CA; clients that verify certificates (sslmode=verify-full) need its bundle.
+const CA_CERTIFICATE = "rds-ca-rsa2048-g1";
+
+/** An RDS identifier from a stack name: lower-case letters, digits and single hyphens, starting with a letter. */
+export function rdsIdentifier(stack: string): string {
+  const slug = stack
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-+|-+$/g, "");
+  return `neonhub-db-${slug || "stack"}`.slice(0, 50).replace(/-+$/, "");
+}
+
+/** Parameters for the tuned settings, plus TLS enforcement (`rds.force_ssl` is dynamic). */
+export function rdsParameterGroupEntries(
+  settings: PostgresSettings,
+  engine: "postgres" | "aurora-postgresql",
+): RdsParameter[] {
+  return [
+    ...toRdsParameters(settings, engine),
+    { name: "rds.force_ssl", value: "1", applyMethod: "immediate" },
+  ];
+}
+
+/** The `{"username","password"}` JSON RDS stores in the master user secret. */
+export function parseMasterUserSecret(secretString: string): { username: string; password: string } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(secretString);
+  } catch {
+    throw new Error("The RDS master user secret is not JSON (its content is not shown)");
+  }
+  const { username, password } = (parsed ?? {}) as { username?: unknown; password?: unknown };
+  if (typeof username !== "string" || typeof password !== "string") {
+    throw new Error("The RDS master user secret has no username/password fields");
+  }
+  return { username, password };
+}
+
+export class RdsServer extends pulumi.ComponentResource implements DatabaseServer {
+  public readonly connection: ServerConnection;
+  public readonly settings: pulumi.Output<Record<string, string>>;
+  /** The KMS key encrypting storage, snapshots, Performance Insights and the secrets. */
+  public readonly kmsKeyArn: pulumi.Output<string>;
+  public readonly network: RdsNetwork;
+
+  constructor(name: string, args: RdsServerArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("neonhub:db:RdsServer", name, args, opts);
+    const { config, settings, stack } = args;
+    const identifier = rdsIdentifier(stack);
+    const tags = { Project: "neonhub-db", Stack: stack };
+
+    this.network = new RdsNetwork(
+      `${name}-network`,
+      {
+        network: config.network,
+        allowedCidrs: config.allowedCidrs,
+        allowedSecurityGroupIds: config.allowedSecurityGroupIds,
+        port: PORT,
+        tags,
+      },
+      { parent: this },
+    );
+    this.kmsKeyArn = config.kmsKeyArn
+      ? pulumi.output(config.kmsKeyArn)
+      : this.createKey(name, identifier, tags);
+
+    // A fresh suffix per server: RDS refuses a final snapshot whose name is taken, which would block a
+    // destroy after an earlier one.
+    const snapshotSuffix = new random.RandomId(`${name}-final-snapshot`, { byteLength: 4 }, { parent: this });
+    const common: CommonSettings = {
+      identifier,
+      tags,
+      finalSnapshotIdentifier: pulumi.interpolate`${identifier}-final-${snapshotSuffix.hex}`,
+    };
+
+    const endpoints =
+      config.kind === "aurora"
+        ? this.createAuroraCluster(name, config, settings, common)
+        : this.createInstance(name, config, settings, common);
+
+    const masterPassword = this.readMasterPassword(name, endpoints.masterSecretArn);
+    this.connection = {
+      kind: config.kind,
+      host: endpoints.host,
+      port: endpoints.port,
+      readerHost: endpoints.readerHost,
+      sslmode: "require",
+      admin: {
+        host: config.adminTunnel
+          ? endpoints.host.apply(() => config.adminTunnel?.host ?? "")
+          : endpoints.host,
+        port: config.adminTunnel
+          ? endpoints.port.apply(() => config.adminTunnel?.port ?? PORT)
+          : endpoints.port,
+        user: pulumi.output(config.masterUsername),
+        password: masterPassword,
+        database: "postgres",
+        sslmode: "require",
+        superuser: false,
+      },
+    };
+    this.settings = pulumi.output(toSettingsMap(settings));
+
+    this.registerOutputs({
+      host: this.connection.host,
+      port: this.connection.port,
+      readerHost: this.connection.readerHost,
+      kmsKeyArn: this.kmsKeyArn,
+      settings: this.settings,
+    });
+  }
+
+  private createKey(name: string, identifier: string, tags: Record<string, string>): pulumi.Output<string> {
+    const key = new aws.kms.Key(
+      `${name}-key`,
+      {
+        description: `Encrypts the ${identifier} database, its snapshots, Performance Insights and secrets`,
+        enableKeyRotation: true,
+        deletionWindowInDays: 30,
+        tags,
+      },
+      { parent: this },
+    );
+    new aws.kms.Alias(
+      `${name}-key-alias`,
+      { name: `alias/${identifier}`, targetKeyId: key.keyId },
+      { parent: this },
+    );
+    return key.arn;
+  }
+
+  private createInstance(
+    name: string,
+    config: RdsServerConfig,
+    settings: PostgresSettings,
+    common: CommonSettings,
+  ): Endpoints {
+    const parameterGroup = new aws.rds.ParameterGroup(
+      `${name}-params`,
+      {
+        family: "postgres16",
+        description: "NeonHub PostgreSQL 16: PGTune + pgvector settings, TLS required",
+        parameters: rdsParameterGroupEntries(settings, "postgres"),
+        tags: common.tags,
+      },
+      { parent: this },
+    );
+    const instance = new aws.rds.Instance(
+      `${name}-instance`,
+      {
+        identifier: common.identifier,
+        engine: "postgres",
+        // "16" lets RDS pick the newest 16.x and apply minor upgrades in the maintenance window.
+        engineVersion: config.engineVersion,
+        autoMinorVersionUpgrade: true,
+        allowMajorVersionUpgrade: false,
+        instanceClass: config.instanceClass,
+        allocatedStorage: config.allocatedStorageGb,
+        maxAllocatedStorage: config.maxAllocatedStorageGb,
+        storageType: "gp3",
+        storageEncrypted: true,
+        kmsKeyId: this.kmsKeyArn,
+        username: config.masterUsername,
+        manageMasterUserPassword: true,
+        masterUserSecretKmsKeyId: this.kmsKeyArn,
+        iamDatabaseAuthenticationEnabled: config.iamAuth,
+        dbSubnetGroupName: this.network.subnetGroupName,
+        vpcSecurityGroupIds: [this.network.securityGroupId],
+        publiclyAccessible: false,
+        port: PORT,
+        multiAz: config.multiAz,
+        parameterGroupName: parameterGroup.name,
+        caCertIdentifier: CA_CERTIFICATE,
+        backupRetentionPeriod: config.backupRetentionDays,
+        backupWindow: "03:00-04:00",
+        maintenanceWindow: "sun:04:30-sun:05:30",
+        copyTagsToSnapshot: true,
+        deleteAutomatedBackups: false,
+        deletionProtection: config.deletionProtection,
+        skipFinalSnapshot: false,
+        finalSnapshotIdentifier: common.finalSnapshotIdentifier,
+        performanceInsightsEnabled: true,
+        performanceInsightsKmsKeyId: this.kmsKeyArn,
+        performanceInsightsRetentionPeriod: config.performanceInsightsRetentionDays,
+        enabledCloudwatchLogsExports: ["postgresql", "upgrade"],
+        // Changes wait for the maintenance window instead of restarting production mid-day.
+        applyImmediately: false,
+        tags: common.tags,
+      },
+      { parent: this },
+    );
+    return {
+      host: instance.address,
+      port: instance.port,
+      readerHost: instance.address,
+      masterSecretArn: instance.masterUserSecrets.apply((secrets) => secrets[0]?.secretArn),
+    };
+  }
+
+  private createAuroraCluster(
+    name: string,
+    config: RdsServerConfig,
+    settings: PostgresSettings,
+    common: CommonSettings,
+  ): Endpoints {
+    const parameterGroup = new aws.rds.ClusterParameterGroup(
+      `${name}-cluster-params`,
+      {
+        family: "aurora-postgresql16",
+        description: "NeonHub Aurora PostgreSQL 16: PGTune + pgvector settings, TLS required",
+        parameters: rdsParameterGroupEntries(settings, "aurora-postgresql"),
+        tags: common.tags,
+      },
+      { parent: this },
+    );
+    const cluster = new aws.rds.Cluster(
+      `${name}-cluster`,
+      {
+        clusterIdentifier: common.identifier,
+        engine: "aurora-postgresql",
+        engineVersion: config.engineVersion,
+        allowMajorVersionUpgrade: false,
+        storageEncrypted: true,
+        kmsKeyId: this.kmsKeyArn,
+        masterUsername: config.masterUsername,
+        manageMasterUserPassword: true,
+        masterUserSecretKmsKeyId: this.kmsKeyArn,
+        iamDatabaseAuthenticationEnabled: config.iamAuth,
+        dbSubnetGroupName: this.network.subnetGroupName,
+        vpcSecurityGroupIds: [this.network.securityGroupId],
+        port: PORT,
+        dbClusterParameterGroupName: parameterGroup.name,
+        backupRetentionPeriod: config.backupRetentionDays,
+        preferredBackupWindow: "03:00-04:00",
+        preferredMaintenanceWindow: "sun:04:30-sun:05:30",
+        copyTagsToSnapshot: true,
+        deleteAutomatedBackups: false,
+        deletionProtection: config.deletionProtection,
+        skipFinalSnapshot: false,
+        finalSnapshotIdentifier: common.finalSnapshotIdentifier,
+        enabledCloudwatchLogsExports: ["postgresql"],
+        applyImmediately: false,
+        tags: common.tags,
+      },
+      { parent: this },
+    );
+    // The first instance becomes the writer; readers take over on failover (promotion tier 1) and serve the
+    // reader endpoint. Aurora spreads them over the subnet group's zones.
+    const instances = Array.from({ length: 1 + config.auroraReaders }, (_, index) => {
+      const role = index === 0 ? "writer" : `reader-${index}`;
+      return new aws.rds.ClusterInstance(
+        `${name}-${role}`,
+        {
+          identifier: `${common.identifier}-${role}`,
+          clusterIdentifier: cluster.id,
+          engine: "aurora-postgresql",
+          engineVersion: cluster.engineVersion,
+          instanceClass: config.instanceClass,
+          dbSubnetGroupName: this.network.subnetGroupName,
+          publiclyAccessible: false,
+          promotionTier: index === 0 ? 0 : 1,
+          caCertIdentifier: CA_CERTIFICATE,
+          autoMinorVersionUpgrade: true,
+          performanceInsightsEnabled: true,
+          performanceInsightsKmsKeyId: this.kmsKeyArn,
+          performanceInsightsRetentionPeriod: config.performanceInsightsRetentionDays,
+          copyTagsToSnapshot: true,
+          applyImmediately: false,
+          tags: common.tags,
+        },
+        { parent: this },
+      );
+    });
+    // Endpoints exist before any instance does: wait for the instances so connections succeed.
+    const writerReady = instances[0]?.id ?? cluster.id;
+    const readersReady = pulumi.all(instances.map((instance) => instance.id));
+    return {
+      host: pulumi.all([cluster.endpoint, writerReady]).apply(([endpoint]) => endpoint),
+      port: cluster.port,
+      readerHost: pulumi.all([cluster.readerEndpoint, readersReady]).apply(([endpoint]) => endpoint),
+      masterSecretArn: cluster.masterUserSecrets.apply((secrets) => secrets[0]?.secretArn),
+    };
+  }
+
+  /**
+   * RDS generates the master password and keeps it in Secrets Manager (encrypted with our key, rotatable);
+   * `pulumi up` reads the current version so the PostgreSQL provider can log in, and keeps it secret.
+   */
+  private readMasterPassword(
+    name: string,
+    secretArn: pulumi.Output<string | undefined>,
+  ): pulumi.Output<string> {
+    const secretId = secretArn.apply((arn) => {
+      if (!arn)
+        throw new Error(
+          `${name}: RDS reported no master user secret although manageMasterUserPassword is on`,
+        );
+      return arn;
+    });
+    const version = aws.secretsmanager.getSecretVersionOutput({ secretId }, { parent: this });
+    return pulumi.secret(version.secretString.apply((text) => parseMasterUserSecret(text).password));
+  }
+}
+
+interface CommonSettings {
+  identifier: string;
+  tags: Record<string, string>;
+  finalSnapshotIdentifier: pulumi.Output<string>;
+}
+
+interface Endpoints {
+  host: pulumi.Output<string>;
+  port: pulumi.Output<number>;
+  readerHost: pulumi.Output<string>;
+  masterSecretArn: pulumi.Output<string | undefined>;
+}

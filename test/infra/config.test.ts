@@ -1,0 +1,381 @@
+// Config validation: each validator on its own, then whole stack configs, then the Pulumi.yaml defaults.
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import {
+  ConfigValueError,
+  DEFAULTS,
+  InvalidConfigError,
+  KNOWN_KEYS,
+  RawStackConfig,
+  loadConfig,
+  parseStackConfig,
+} from "../../infra/config";
+import * as v from "../../infra/validators";
+
+/** The error a validator throws, for assertions on its key, problem and example. */
+function errorOf(run: () => unknown): ConfigValueError {
+  try {
+    run();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigValueError);
+    return error as ConfigValueError;
+  }
+  throw new Error("expected a ConfigValueError");
+}
+
+function expectProblem(
+  run: () => unknown,
+  key: string,
+  problem: RegExp,
+  example: RegExp = /pulumi config/,
+): void {
+  const error = errorOf(run);
+  expect(error.key).toBe(`neonhub-db:${key}`);
+  expect(error.problem).toMatch(problem);
+  expect(error.example).toMatch(example);
+  expect(error.message).toBe(`neonhub-db:${key}: ${error.problem}. Example: ${error.example}`);
+}
+
+describe("validators", () => {
+  it("parseChoice accepts listed values and names the choices otherwise", () => {
+    expect(v.parseChoice("server", undefined, ["existing", "docker"], "existing")).toBe("existing");
+    expect(v.parseChoice("server", " docker ", ["existing", "docker"], "existing")).toBe("docker");
+    expectProblem(
+      () => v.parseChoice("server", "kubernetes", ["existing", "docker"], "existing"),
+      "server",
+      /must be one of existing, docker \(got "kubernetes"\)/,
+      /pulumi config set neonhub-db:server existing/,
+    );
+  });
+
+  it("parseInteger refuses text, decimals and out-of-range numbers", () => {
+    const rule = { min: 1024, max: 65535, example: 55432 };
+    expect(v.parseInteger("dockerPort", "5433", rule)).toBe(5433);
+    expect(v.parseInteger("dockerPort", undefined, rule)).toBeUndefined();
+    for (const bad of ["abc", "5432.5", "80", "70000", "1e4", "-1"]) {
+      expectProblem(
+        () => v.parseInteger("dockerPort", bad, rule),
+        "dockerPort",
+        /whole number from 1024 to 65535/,
+        /neonhub-db:dockerPort 55432/,
+      );
+    }
+  });
+
+  it("parseBoolean accepts true/false only", () => {
+    expect(v.parseBoolean("keepData", "TRUE", false)).toBe(true);
+    expect(v.parseBoolean("keepData", undefined, false)).toBe(false);
+    expectProblem(
+      () => v.parseBoolean("keepData", "yes", true),
+      "keepData",
+      /must be true or false \(got "yes"\)/,
+    );
+  });
+
+  it("parseIdentifier refuses names that need quoting, are too long or are reserved", () => {
+    expect(v.parseIdentifier("database", "neonhub_prod", "neonhub")).toBe("neonhub_prod");
+    for (const bad of ["NeonHub", "9lives", "neon-hub", "a".repeat(64), "x;drop"]) {
+      expectProblem(
+        () => v.parseIdentifier("database", bad, "neonhub"),
+        "database",
+        /lower-case PostgreSQL name/,
+      );
+    }
+    expectProblem(() => v.parseIdentifier("database", "pg_x", "neonhub"), "database", /reserves/);
+    expectProblem(
+      () => v.parseIdentifier("rolePrefix", "a".repeat(41), "neonhub", 40),
+      "rolePrefix",
+      /at most 40/,
+    );
+  });
+
+  it("parseList reads JSON lists and comma-separated text", () => {
+    expect(v.parseList("allowedCidrs", '["10.0.0.0/16", " 10.1.0.0/16 "]', "x")).toEqual([
+      "10.0.0.0/16",
+      "10.1.0.0/16",
+    ]);
+    expect(v.parseList("allowedCidrs", "10.0.0.0/16, 10.1.0.0/16", "x")).toEqual([
+      "10.0.0.0/16",
+      "10.1.0.0/16",
+    ]);
+    expect(v.parseList("allowedCidrs", undefined, "x")).toEqual([]);
+    expectProblem(
+      () => v.parseList("allowedCidrs", "[10.0", "x"),
+      "allowedCidrs",
+      /not a valid JSON list/,
+      /--path/,
+    );
+    expectProblem(() => v.parseList("allowedCidrs", "[1, 2]", "x"), "allowedCidrs", /list of strings/);
+  });
+
+  describe("parseAdminUrl", () => {
+    it("parses user, password, host, port, database and a loopback sslmode", () => {
+      expect(
+        v.parseAdminUrl("adminUrl", "postgresql://postgres:p%40ss%2Fword@127.0.0.1:54329/postgres"),
+      ).toEqual({
+        host: "127.0.0.1",
+        port: 54329,
+        user: "postgres",
+        password: "p@ss/word",
+        database: "postgres",
+        sslmode: "disable",
+      });
+      expect(v.parseAdminUrl("adminUrl", "postgres://admin:pw@db.example.internal")).toMatchObject({
+        port: 5432,
+        database: "postgres",
+        sslmode: "prefer",
+      });
+      expect(v.parseAdminUrl("adminUrl", "postgresql://a:pw@db.internal/x?sslmode=verify-full").sslmode).toBe(
+        "verify-full",
+      );
+    });
+
+    it("names each problem without repeating the password", () => {
+      const password = "Sup3rSecretValue";
+      const cases: [string | undefined, RegExp][] = [
+        [undefined, /is required/],
+        [`not a url ${password}`, /is not a URL \(value not shown: it holds a password\)/],
+        [`mysql://root:${password}@127.0.0.1/db`, /must start with postgresql:\/\//],
+        [`postgresql://postgres@127.0.0.1:54329/postgres`, /has no password/],
+        [`postgresql://:${password}@127.0.0.1:54329/postgres`, /has no user name/],
+        [`postgresql://postgres:${password}@127.0.0.1/postgres?sslmode=sometimes`, /sslmode=sometimes/],
+      ];
+      for (const [raw, problem] of cases) {
+        const error = errorOf(() => v.parseAdminUrl("adminUrl", raw));
+        expect(error.problem).toMatch(problem);
+        expect(error.example).toMatch(/pulumi config set --secret neonhub-db:adminUrl/);
+        expect(error.message).not.toContain(password);
+      }
+    });
+  });
+
+  it("parseImage requires a pinned tag or digest", () => {
+    expect(v.parseImage("dockerImage", "pgvector/pgvector:0.8.0-pg16", "x")).toBe(
+      "pgvector/pgvector:0.8.0-pg16",
+    );
+    expect(v.parseImage("dockerImage", `pgvector/pgvector@sha256:${"a".repeat(64)}`, "x")).toContain(
+      "@sha256:",
+    );
+    expectProblem(
+      () => v.parseImage("dockerImage", "pgvector/pgvector", "x"),
+      "dockerImage",
+      /tag or digest/,
+    );
+    expectProblem(
+      () => v.parseImage("dockerImage", "Not An Image", "x"),
+      "dockerImage",
+      /not a container image/,
+    );
+  });
+
+  it("parseInstanceClass and parseEngineVersion", () => {
+    expect(v.parseInstanceClass("instanceClass", "db.m7g.xlarge", "x")).toBe("db.m7g.xlarge");
+    expectProblem(
+      () => v.parseInstanceClass("instanceClass", "m7g.xlarge", "x"),
+      "instanceClass",
+      /like db\.r6g\.large/,
+    );
+    expect(v.parseEngineVersion("engineVersion", undefined, "rds", "16")).toBe("16");
+    expect(v.parseEngineVersion("engineVersion", "16.6", "aurora", "16")).toBe("16.6");
+    expectProblem(
+      () => v.parseEngineVersion("engineVersion", "15.4", "rds", "16"),
+      "engineVersion",
+      /PostgreSQL 16/,
+    );
+    expectProblem(
+      () => v.parseEngineVersion("engineVersion", undefined, "aurora", "16"),
+      "engineVersion",
+      /Aurora PostgreSQL needs a full version/,
+      /16\.6/,
+    );
+  });
+
+  it("parseCidrList refuses malformed blocks and the open internet", () => {
+    expect(v.parseCidrList("allowedCidrs", '["10.0.0.0/16","192.168.1.0/24"]')).toHaveLength(2);
+    expectProblem(() => v.parseCidrList("allowedCidrs", '["10.0.0/16"]'), "allowedCidrs", /not an IPv4 CIDR/);
+    expectProblem(
+      () => v.parseCidrList("allowedCidrs", '["10.0.0.1/16"]'),
+      "allowedCidrs",
+      /not an IPv4 CIDR/,
+    );
+    expectProblem(() => v.parseCidrList("allowedCidrs", '["0.0.0.0/0"]'), "allowedCidrs", /internet/);
+  });
+
+  it("parses AWS ids and ARNs", () => {
+    expect(v.parseSecurityGroupIds("allowedSecurityGroupIds", "sg-0123456789abcdef0")).toEqual([
+      "sg-0123456789abcdef0",
+    ]);
+    expectProblem(
+      () => v.parseSecurityGroupIds("allowedSecurityGroupIds", "sg-xyz"),
+      "allowedSecurityGroupIds",
+      /sg-/,
+    );
+    expectProblem(() => v.parseSubnetIds("subnetIds", '["subnet-1"]'), "subnetIds", /subnet-/);
+    expectProblem(() => v.parseVpcId("vpcId", "vpc_123"), "vpcId", /vpc-/);
+    expectProblem(() => v.parseKmsKeyArn("kmsKeyArn", "alias/mine"), "kmsKeyArn", /KMS key ARN/);
+    expectProblem(() => v.parseVpcCidr("vpcCidr", "10.0.0.0/8", "10.42.0.0/16"), "vpcCidr", /\/16 to \/24/);
+  });
+
+  it("parsePerformanceInsightsRetention, parseHostPort and parseMasterUsername", () => {
+    expect(v.parsePerformanceInsightsRetention("performanceInsightsRetentionDays", "93", 7)).toBe(93);
+    expectProblem(
+      () => v.parsePerformanceInsightsRetention("performanceInsightsRetentionDays", "30", 7),
+      "performanceInsightsRetentionDays",
+      /7, a multiple of 31 or 731/,
+    );
+    expect(v.parseHostPort("adminTunnel", "127.0.0.1:15432")).toEqual({ host: "127.0.0.1", port: 15432 });
+    expectProblem(() => v.parseHostPort("adminTunnel", "127.0.0.1"), "adminTunnel", /host:port/);
+    expectProblem(
+      () => v.parseMasterUsername("masterUsername", "rdsadmin", "neonhub_admin"),
+      "masterUsername",
+      /reserved/,
+    );
+  });
+});
+
+function rawConfig(values: Record<string, string>, secret: string[] = ["adminUrl"]): RawStackConfig {
+  return { stack: "test", values, isSecret: (key) => secret.includes(key) };
+}
+
+function problemsOf(raw: RawStackConfig): string[] {
+  try {
+    parseStackConfig(raw);
+  } catch (error) {
+    expect(error).toBeInstanceOf(InvalidConfigError);
+    return (error as InvalidConfigError).problems.map((p) => p.message);
+  }
+  throw new Error("expected InvalidConfigError");
+}
+
+const ADMIN_URL = "postgresql://postgres:LocalPw123@127.0.0.1:54329/postgres";
+const RDS_BASE = { server: "rds", allowedCidrs: '["10.0.0.0/16"]' };
+
+describe("parseStackConfig", () => {
+  it("builds an existing-server config with role names from the prefix", () => {
+    const config = parseStackConfig(rawConfig({ adminUrl: ADMIN_URL, rolePrefix: "nh" }));
+    expect(config.roles).toEqual({
+      owner: "nh_owner",
+      migrator: "nh_migrator",
+      app: "nh_app",
+      readonly: "nh_readonly",
+    });
+    expect(config.server).toMatchObject({ kind: "existing", admin: { port: 54329 }, adminSuperuser: true });
+    expect(config).toMatchObject({
+      database: "neonhub",
+      workload: "web",
+      maxConnections: 200,
+      keepData: true,
+    });
+  });
+
+  it("requires adminUrl on an existing server, set as a secret", () => {
+    expect(problemsOf(rawConfig({}))).toEqual([expect.stringMatching(/^neonhub-db:adminUrl: is required/)]);
+    const plain = problemsOf(rawConfig({ adminUrl: ADMIN_URL }, []));
+    expect(plain).toEqual([
+      expect.stringMatching(/adminUrl: holds a password but is stored in plain text.*--secret/),
+    ]);
+    expect(plain.join("\n")).not.toContain("LocalPw123");
+  });
+
+  it("sizes RDS from the instance class, or asks for memoryMb and cpus for unknown classes", () => {
+    const config = parseStackConfig(rawConfig({ ...RDS_BASE, instanceClass: "db.m6g.2xlarge" }));
+    expect(config.server).toMatchObject({
+      kind: "rds",
+      hardware: { memoryMb: 32768, cpus: 8, storage: "san" },
+    });
+    expect(problemsOf(rawConfig({ ...RDS_BASE, instanceClass: "db.z1d.large" }))).toEqual([
+      expect.stringMatching(/instanceClass: "db\.z1d\.large" is not in the size table.*memoryMb and cpus/),
+    ]);
+    const custom = parseStackConfig(
+      rawConfig({ ...RDS_BASE, instanceClass: "db.z1d.large", memoryMb: "16384", cpus: "2" }),
+    );
+    expect(custom.server).toMatchObject({ hardware: { memoryMb: 16384, cpus: 2 } });
+  });
+
+  it("refuses an RDS server nothing could reach", () => {
+    expect(problemsOf(rawConfig({ server: "rds" }))).toEqual([
+      expect.stringMatching(/allowedCidrs: is not set and neither is allowedSecurityGroupIds/),
+    ]);
+  });
+
+  it("checks values against each other", () => {
+    expect(
+      problemsOf(rawConfig({ ...RDS_BASE, allocatedStorageGb: "500", maxAllocatedStorageGb: "200" })),
+    ).toEqual([expect.stringMatching(/maxAllocatedStorageGb: must be at least allocatedStorageGb \(500\)/)]);
+    expect(
+      problemsOf(rawConfig({ ...RDS_BASE, server: "aurora", engineVersion: "16.6", auroraReaders: "0" })),
+    ).toEqual([expect.stringMatching(/auroraReaders: must be at least 1 when multiAz is true/)]);
+    expect(
+      parseStackConfig(
+        rawConfig({
+          ...RDS_BASE,
+          server: "aurora",
+          engineVersion: "16.6",
+          auroraReaders: "0",
+          multiAz: "false",
+        }),
+      ).server,
+    ).toMatchObject({ kind: "aurora", auroraReaders: 0 });
+    expect(problemsOf(rawConfig({ ...RDS_BASE, subnetIds: '["subnet-0123456789abcdef0"]' }))).toEqual([
+      expect.stringMatching(/vpcId: is required with subnetIds/),
+      expect.stringMatching(/subnetIds: needs at least two private subnets/),
+    ]);
+  });
+
+  it("backup retention must be at least 7 days", () => {
+    expect(problemsOf(rawConfig({ ...RDS_BASE, backupRetentionDays: "1" }))).toEqual([
+      expect.stringMatching(/backupRetentionDays: must be a whole number from 7 to 35/),
+    ]);
+  });
+
+  it("reports unknown keys with a suggestion, together with every other problem", () => {
+    const problems = problemsOf(
+      rawConfig({ server: "docker", dockerPort: "22", memoryMB: "4096", cpus: "0" }),
+    );
+    expect(problems).toHaveLength(3);
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/neonhub-db:memoryMB: is not a setting .*did you mean neonhub-db:memoryMb\?/),
+        expect.stringMatching(/neonhub-db:dockerPort: must be a whole number/),
+        expect.stringMatching(/neonhub-db:cpus: must be a whole number from 1 to 256/),
+      ]),
+    );
+  });
+});
+
+describe("loadConfig", () => {
+  it("reads the running stack's neonhub-db keys and knows which were set with --secret", () => {
+    pulumi.runtime.setAllConfig({ "neonhub-db:adminUrl": ADMIN_URL, "aws:region": "us-east-1" }, [
+      "neonhub-db:adminUrl",
+    ]);
+    expect(loadConfig().server).toMatchObject({ kind: "existing", admin: { user: "postgres" } });
+
+    pulumi.runtime.setAllConfig({ "neonhub-db:adminUrl": ADMIN_URL }, []);
+    expect(() => loadConfig()).toThrow(/adminUrl: holds a password but is stored in plain text/);
+  });
+});
+
+describe("Pulumi.yaml", () => {
+  const project = parse(readFileSync(path.resolve(__dirname, "../../Pulumi.yaml"), "utf8")) as {
+    name: string;
+    config: Record<string, { default?: unknown; type: string }>;
+  };
+
+  it("names the project neonhub-db", () => {
+    expect(project.name).toBe("neonhub-db");
+  });
+
+  it("declares the same defaults as infra/config.ts, and only keys the program knows", () => {
+    const declared = Object.fromEntries(Object.entries(project.config).map(([key, d]) => [key, d.default]));
+    expect(declared).toEqual(DEFAULTS);
+    for (const key of Object.keys(project.config)) expect(KNOWN_KEYS).toContain(key);
+  });
+
+  it("has defaults that validate", () => {
+    const values = Object.fromEntries(Object.entries(DEFAULTS).map(([key, value]) => [key, String(value)]));
+    expect(parseStackConfig(rawConfig({ ...values, adminUrl: ADMIN_URL })).server.kind).toBe("existing");
+  });
+});

@@ -1,0 +1,42 @@
+// A stack with invalid config fails before the program registers a single resource.
+import { beforeAll, describe, expect, it } from "vitest";
+import { MockWorld, installMocks, settle, stackConfig } from "./harness";
+
+let world: MockWorld;
+let failure: unknown;
+
+beforeAll(async () => {
+  world = await installMocks({
+    stack: "dev",
+    config: stackConfig("dev", {
+      "neonhub-db:dockerPort": "80",
+      "neonhub-db:workload": "analytics",
+      "neonhub-db:dockerport": "55432",
+    }),
+  });
+  // Imported without a root stack: the Stack resource would rethrow the error as an unhandled rejection.
+  failure = await import("../../index").then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  await settle();
+});
+
+describe("invalid stack config", () => {
+  it("fails with one message naming every bad key, its problem and an example", () => {
+    expect(failure).toBeInstanceOf(Error);
+    const message = (failure as Error).message;
+    expect(message).toMatch(/3 problems/);
+    expect(message).toMatch(
+      /neonhub-db:dockerPort: must be a whole number from 1024 to 65535 \(got "80"\)\. Example: pulumi config set neonhub-db:dockerPort 55432/,
+    );
+    expect(message).toMatch(
+      /neonhub-db:workload: must be one of web, oltp, dw, mixed, desktop \(got "analytics"\)/,
+    );
+    expect(message).toMatch(/neonhub-db:dockerport: is not a setting .*did you mean neonhub-db:dockerPort\?/);
+  });
+
+  it("registers no resource", () => {
+    expect(world.resources).toEqual([]);
+  });
+});
