@@ -52,11 +52,15 @@ async function main() {
       const baseline: number[] = [];
       for (let i = 0; i < runs; i++) {
         const engineDb = await cluster.createDatabase("engine");
-        fresh.push(await timed(() => applyRelease({ databaseUrl: engineDb, migrationsDir: DEFAULT_MIGRATIONS_DIR })));
+        fresh.push(
+          await timed(() => applyRelease({ databaseUrl: engineDb, migrationsDir: DEFAULT_MIGRATIONS_DIR })),
+        );
         const psqlDb = await cluster.createDatabase("psql");
         baseline.push(
           await timed(async () => {
-            const run = spawnSync(psql, ["-X", "-q", "-1", "-v", "ON_ERROR_STOP=1", "-f", sqlFile, psqlDb], { encoding: "utf8" });
+            const run = spawnSync(psql, ["-X", "-q", "-1", "-v", "ON_ERROR_STOP=1", "-f", sqlFile, psqlDb], {
+              encoding: "utf8",
+            });
             if (run.status !== 0) throw new Error(`psql failed: ${run.stderr}`);
           }),
         );
