@@ -1,6 +1,7 @@
 // `pulumi up` for the NeonHub database: config ──► server ──► access ──► schema release ──► outputs.
 // Stacks: local (an existing server), dev (Docker), prod (RDS or Aurora). See docs/stacks.md.
 import * as pulumi from "@pulumi/pulumi";
+import { DatabaseAlarms } from "./infra/alarms";
 import { AppConnectionSecret } from "./infra/app-secret";
 import { DatabaseAccess } from "./infra/access";
 import { loadConfig } from "./infra/config";
@@ -35,6 +36,9 @@ const appSecret =
       })
     : undefined;
 
+// Production watches itself: CloudWatch alarms notify an SNS topic that on-call subscribes to.
+const alarms = server instanceof RdsServer ? new DatabaseAlarms("neonhub", server.monitoring) : undefined;
+
 // The contract apps rely on. Connection strings carry passwords and are secret:
 //   pulumi stack output --show-secrets databaseUrl
 export const databaseUrl = access.appUrl;
@@ -50,3 +54,5 @@ export const serverKind = pulumi.output(config.server.kind);
 /** The PostgreSQL settings the server runs with (recommended ones for an existing server). */
 export const serverSettings = server.settings;
 export const databaseUrlSecretArn = appSecret?.arn;
+/** SNS topic of the production alarms: `aws sns subscribe --topic-arn <it> --protocol email ...`. */
+export const alarmTopicArn = alarms?.topicArn;

@@ -35,6 +35,14 @@ export const DEFAULTS = {
   availabilityZoneCount: 2,
   auroraReaders: 1,
   masterUsername: "neonhub_admin",
+  alarmCpuPercent: 80,
+  alarmFreeableMemoryPercent: 10,
+  alarmFreeStorageGb: 10,
+  alarmReadLatencyMs: 20,
+  alarmWriteLatencyMs: 20,
+  alarmConnectionsPercent: 80,
+  alarmReplicaLagMs: 2000,
+  alarmEvaluationMinutes: 5,
 };
 
 /** Machine size for the existing and docker servers when `memoryMb`/`cpus` are unset. */
@@ -116,6 +124,28 @@ export interface RdsServerConfig {
   masterUsername: string;
   /** Where `pulumi up` reaches the private database, e.g. a tunnel's local end. */
   adminTunnel?: v.HostPort;
+  /** CloudWatch alarm thresholds. */
+  alarms: AlarmThresholds;
+}
+
+/** When the production alarms fire, in the units operators think in; infra/alarms.ts converts them. */
+export interface AlarmThresholds {
+  /** CPUUtilization above this percentage. */
+  cpuPercent: number;
+  /** FreeableMemory below this percentage of the machine's memory. */
+  freeableMemoryPercent: number;
+  /** FreeStorageSpace (RDS) or FreeLocalStorage (Aurora) below this many GiB. */
+  freeStorageGb: number;
+  /** Average ReadLatency above this many milliseconds. */
+  readLatencyMs: number;
+  /** Average WriteLatency above this many milliseconds. */
+  writeLatencyMs: number;
+  /** DatabaseConnections above this percentage of max_connections. */
+  connectionsPercent: number;
+  /** A reader's AuroraReplicaLag above this many milliseconds. */
+  replicaLagMs: number;
+  /** How many consecutive one-minute periods must breach before an alarm fires. */
+  evaluationMinutes: number;
 }
 
 export type ServerConfig = ExistingServerConfig | DockerServerConfig | RdsServerConfig;
@@ -419,6 +449,38 @@ function parseRdsServer(kind: "rds" | "aurora", get: Get, problems: Problems): R
       DEFAULTS.masterUsername,
     ),
     adminTunnel: problems.take(() => v.parseHostPort("adminTunnel", get("adminTunnel")), undefined),
+    alarms: parseAlarmThresholds(kind, allocatedStorageGb, int, problems),
+  };
+}
+
+/**
+ * Alarm thresholds. Ranges refuse values that would page all the time (0% free memory) or never (a
+ * latency of minutes); CloudWatch keeps one-minute RDS data points, so evaluations are whole minutes.
+ */
+function parseAlarmThresholds(
+  kind: "rds" | "aurora",
+  allocatedStorageGb: number,
+  int: (key: keyof typeof DEFAULTS, rule: v.IntegerRule) => number,
+  problems: Problems,
+): AlarmThresholds {
+  const freeStorageGb = int("alarmFreeStorageGb", { min: 1, max: 65536, example: 10 });
+  // RDS storage starts at allocatedStorageGb: a threshold at or above it would fire on a brand-new server.
+  if (kind === "rds" && freeStorageGb >= allocatedStorageGb) {
+    problems.add(
+      "alarmFreeStorageGb",
+      `must be below allocatedStorageGb (${allocatedStorageGb}), or the alarm fires on an empty database (got ${freeStorageGb})`,
+      `pulumi config set neonhub-db:alarmFreeStorageGb ${Math.max(1, Math.floor(allocatedStorageGb / 10))}`,
+    );
+  }
+  return {
+    cpuPercent: int("alarmCpuPercent", { min: 10, max: 100, example: 80 }),
+    freeableMemoryPercent: int("alarmFreeableMemoryPercent", { min: 1, max: 50, example: 10 }),
+    freeStorageGb,
+    readLatencyMs: int("alarmReadLatencyMs", { min: 1, max: 10_000, example: 20 }),
+    writeLatencyMs: int("alarmWriteLatencyMs", { min: 1, max: 10_000, example: 20 }),
+    connectionsPercent: int("alarmConnectionsPercent", { min: 10, max: 100, example: 80 }),
+    replicaLagMs: int("alarmReplicaLagMs", { min: 10, max: 3_600_000, example: 2000 }),
+    evaluationMinutes: int("alarmEvaluationMinutes", { min: 1, max: 60, example: 5 }),
   };
 }
 

@@ -4,6 +4,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import type { DatabaseAlarmsArgs, MonitoredInstance } from "../alarms";
 import { RdsServerConfig } from "../config";
 import { PostgresSettings, RdsParameter, toRdsParameters, toSettingsMap } from "../tuning";
 import { RdsNetwork } from "./network";
@@ -31,7 +32,11 @@ export function rdsIdentifier(stack: string): string {
   return `neonhub-db-${slug || "stack"}`.slice(0, 50).replace(/-+$/, "");
 }
 
-/** Parameters for the tuned settings, plus TLS enforcement (`rds.force_ssl` is dynamic). */
+/**
+ * Parameters for the tuned settings, plus TLS enforcement (`rds.force_ssl` is dynamic) and
+ * pg_stat_statements, which must be preloaded for per-statement statistics (`shared_preload_libraries` is
+ * static: it waits for the next reboot).
+ */
 export function rdsParameterGroupEntries(
   settings: PostgresSettings,
   engine: "postgres" | "aurora-postgresql",
@@ -39,6 +44,7 @@ export function rdsParameterGroupEntries(
   return [
     ...toRdsParameters(settings, engine),
     { name: "rds.force_ssl", value: "1", applyMethod: "immediate" },
+    { name: "shared_preload_libraries", value: "pg_stat_statements", applyMethod: "pending-reboot" },
   ];
 }
 
@@ -63,6 +69,8 @@ export class RdsServer extends pulumi.ComponentResource implements DatabaseServe
   /** The KMS key encrypting storage, snapshots, Performance Insights and the secrets. */
   public readonly kmsKeyArn: pulumi.Output<string>;
   public readonly network: RdsNetwork;
+  /** What the production alarms watch (infra/alarms.ts), with the thresholds from config. */
+  public readonly monitoring: DatabaseAlarmsArgs;
 
   constructor(name: string, args: RdsServerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("neonhub:db:RdsServer", name, args, opts);
@@ -121,6 +129,15 @@ export class RdsServer extends pulumi.ComponentResource implements DatabaseServe
       },
     };
     this.settings = pulumi.output(toSettingsMap(settings));
+    this.monitoring = {
+      engine: config.kind,
+      identifier,
+      instances: endpoints.instances,
+      memoryMb: config.hardware.memoryMb,
+      maxConnections: settings.max_connections,
+      thresholds: config.alarms,
+      tags,
+    };
 
     this.registerOutputs({
       host: this.connection.host,
@@ -215,6 +232,7 @@ export class RdsServer extends pulumi.ComponentResource implements DatabaseServe
       port: instance.port,
       readerHost: instance.address,
       masterSecretArn: instance.masterUserSecrets.apply((secrets) => secrets[0]?.secretArn),
+      instances: [{ label: "instance", identifier: instance.identifier, reader: false }],
     };
   }
 
@@ -267,8 +285,10 @@ export class RdsServer extends pulumi.ComponentResource implements DatabaseServe
     );
     // The first instance becomes the writer; readers take over on failover (promotion tier 1) and serve the
     // reader endpoint. Aurora spreads them over the subnet group's zones.
-    const instances = Array.from({ length: 1 + config.auroraReaders }, (_, index) => {
-      const role = index === 0 ? "writer" : `reader-${index}`;
+    const roles = Array.from({ length: 1 + config.auroraReaders }, (_, index) =>
+      index === 0 ? "writer" : `reader-${index}`,
+    );
+    const instances = roles.map((role, index) => {
       return new aws.rds.ClusterInstance(
         `${name}-${role}`,
         {
@@ -300,6 +320,11 @@ export class RdsServer extends pulumi.ComponentResource implements DatabaseServe
       port: cluster.port,
       readerHost: pulumi.all([cluster.readerEndpoint, readersReady]).apply(([endpoint]) => endpoint),
       masterSecretArn: cluster.masterUserSecrets.apply((secrets) => secrets[0]?.secretArn),
+      instances: instances.map((instance, index) => ({
+        label: roles[index] ?? `instance-${index}`,
+        identifier: instance.identifier,
+        reader: index > 0,
+      })),
     };
   }
 
@@ -334,4 +359,5 @@ interface Endpoints {
   port: pulumi.Output<number>;
   readerHost: pulumi.Output<string>;
   masterSecretArn: pulumi.Output<string | undefined>;
+  instances: MonitoredInstance[];
 }

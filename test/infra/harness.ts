@@ -88,6 +88,8 @@ function computedState(type: string, name: string, inputs: Inputs, world: MockWo
           { secretArn: `arn:aws:secretsmanager:us-east-1:${ACCOUNT}:secret:rds!cluster-mock` },
         ],
       };
+    case "aws:sns/topic:Topic":
+      return { arn: `arn:aws:sns:us-east-1:${ACCOUNT}:${inputs.name ?? name}` };
     case "aws:secretsmanager/secret:Secret":
       return { arn: `arn:aws:secretsmanager:us-east-1:${ACCOUNT}:secret:${inputs.name}-AbCdEf` };
     default:
