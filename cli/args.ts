@@ -1,7 +1,7 @@
 // Command-line parsing for neonhub-db. No dependency: the surface is small and every error message is ours.
 import { ReleaseError } from "../core/errors";
 
-export const COMMANDS = ["plan", "apply", "status", "verify"] as const;
+export const COMMANDS = ["plan", "apply", "status", "verify", "load-chunks"] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export interface CliArgs {
@@ -13,6 +13,10 @@ export interface CliArgs {
   ownerRole?: string;
   lockTimeoutMs?: number;
   connectTimeoutMs?: number;
+  /** load-chunks: the chunk file and the dataset it fills. */
+  file?: string;
+  dataset?: string;
+  replace: boolean;
 }
 
 const VALUE_FLAGS = [
@@ -22,6 +26,8 @@ const VALUE_FLAGS = [
   "--owner-role",
   "--lock-timeout",
   "--connect-timeout",
+  "--file",
+  "--dataset",
 ];
 
 export const USAGE = `Usage: neonhub-db <command> [options]
@@ -31,6 +37,8 @@ Commands:
   apply     apply the release: migrations, then seed sets, then vector indexes
   status    the migration ledger, seed sets and vector indexes recorded in the database
   verify    applied migrations against their files, live schema against the recorded snapshot; exit 2 on drift
+  load-chunks --file F --dataset ID [--replace]
+            load a chunk file (NDJSON, see docs/seeds.md) into a dataset, in one transaction
 
 Options:
   --database-url URL       PostgreSQL URL (default: $DATABASE_URL)
@@ -40,6 +48,7 @@ Options:
   --owner-role ROLE        SET ROLE to this role before changing anything, so it owns the objects
   --lock-timeout SECONDS   how long apply waits for another release (default 60)
   --connect-timeout SECS   how long to wait for the server to accept a connection (default 10)
+  --replace                load-chunks: replace the dataset's existing chunks (refused otherwise)
   --help, --version
 
 Exit codes: 0 ok / nothing pending, 1 error, 2 plan has pending changes or verify found drift.`;
@@ -57,7 +66,7 @@ function seconds(flag: string, raw: string): number {
 }
 
 export function parseArgs(argv: readonly string[]): CliArgs {
-  const args: CliArgs = { command: "help", seeds: [], json: false };
+  const args: CliArgs = { command: "help", seeds: [], json: false, replace: false };
   let command: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     let arg = argv[i]!;
@@ -68,6 +77,7 @@ export function parseArgs(argv: readonly string[]): CliArgs {
       arg = arg.slice(0, eq);
     }
     if (arg === "--json") args.json = true;
+    else if (arg === "--replace") args.replace = true;
     else if (arg === "--help" || arg === "-h") command = "help";
     else if (arg === "--version" || arg === "-v") command = "version";
     else if (VALUE_FLAGS.includes(arg)) {
@@ -85,6 +95,8 @@ export function parseArgs(argv: readonly string[]): CliArgs {
       else if (arg === "--owner-role") args.ownerRole = value;
       else if (arg === "--lock-timeout") args.lockTimeoutMs = seconds(arg, value);
       else if (arg === "--connect-timeout") args.connectTimeoutMs = seconds(arg, value);
+      else if (arg === "--file") args.file = value;
+      else if (arg === "--dataset") args.dataset = value;
     } else if (arg.startsWith("-")) {
       throw new ReleaseError(
         "invalid-input",
@@ -104,6 +116,13 @@ export function parseArgs(argv: readonly string[]): CliArgs {
   if (command === undefined) return args;
   if (command === "help" || command === "version" || (COMMANDS as readonly string[]).includes(command)) {
     args.command = command as CliArgs["command"];
+    if (command === "load-chunks" && (!args.file || !args.dataset)) {
+      throw new ReleaseError(
+        "invalid-input",
+        "load-chunks needs --file and --dataset.",
+        "Example: neonhub-db load-chunks --file chunks.ndjson --dataset <Dataset id>",
+      );
+    }
     return args;
   }
   throw new ReleaseError(

@@ -16,9 +16,10 @@ import {
   type ReleaseOptions,
 } from "../core";
 import { defaultReleaseSteps } from "../core/default-steps";
+import { loadChunkFile } from "../core/seeds/bulk/load-chunks";
 import { ReleaseError } from "../core/errors";
 import { USAGE, parseArgs, type CliArgs } from "./args";
-import { renderApply, renderPlan, renderStatus, renderVerify } from "./render";
+import { renderApply, renderLoad, renderPlan, renderStatus, renderVerify } from "./render";
 
 export const EXIT = { ok: 0, error: 1, pending: 2 } as const;
 
@@ -109,6 +110,20 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
         const report = await verifyRelease(options);
         emit(report, renderVerify(report));
         return report.clean ? EXIT.ok : EXIT.pending;
+      }
+      case "load-chunks": {
+        const { databaseUrl, databaseUrlSource, connectTimeoutMs } = options;
+        const result = await loadChunkFile({
+          databaseUrl,
+          databaseUrlSource,
+          connectTimeoutMs,
+          file: args.file!,
+          datasetId: args.dataset!,
+          replace: args.replace,
+          log,
+        });
+        emit(result, renderLoad(result));
+        return EXIT.ok;
       }
     }
   } catch (error) {

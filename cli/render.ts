@@ -1,5 +1,6 @@
 // Human-readable output of each command. (--json prints the result objects as they are.)
 import type { ReleasePlan, ReleaseResult, ReleaseStatus, VerifyReport } from "../core";
+import type { LoadChunksResult } from "../core/seeds/bulk/load-chunks";
 import type { StepItemPlan } from "../core/steps";
 
 const MARK: Record<StepItemPlan["action"], string> = {
@@ -87,4 +88,13 @@ export function renderVerify(report: VerifyReport): string {
   if (drift.note) lines.push(`  note: ${drift.note}`);
   if (drift.snapshotTakenAt) lines.push(`  schema snapshot from ${drift.snapshotTakenAt}`);
   return lines.join("\n");
+}
+
+export function renderLoad(result: LoadChunksResult): string {
+  const replaced = result.replaced ? `, replacing ${result.replaced} chunks` : "";
+  return [
+    `Loaded ${result.chunks} chunks and ${result.documents} documents into dataset ${result.datasetId}${replaced}`,
+    `  embedding space ${result.embeddingSpaceId} (${result.dimension} dimensions)`,
+    `  ${(result.durationMs / 1000).toFixed(1)} s: ${result.chunksPerSecond} chunks/s, ${result.fileMegabytesPerSecond} MB/s of file`,
+  ].join("\n");
 }

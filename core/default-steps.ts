@@ -1,5 +1,7 @@
 // The steps a release runs after its migrations, as this project defines them.
-import { ReleaseError } from "./errors";
+import { DEFAULT_SEEDS_DIR } from "./project";
+import { SeedsStep } from "./seeds/step";
+import { listSeedSets, unknownSeedSetError } from "./seeds/seed-set";
 import type { ReleaseStep } from "./steps";
 
 export interface DefaultStepOptions {
@@ -7,19 +9,13 @@ export interface DefaultStepOptions {
   seedSets: readonly string[];
 }
 
-export const AVAILABLE_SEED_SETS: readonly string[] = [];
+/** The folders of seeds/ (today: demo). */
+export const AVAILABLE_SEED_SETS: readonly string[] = listSeedSets(DEFAULT_SEEDS_DIR);
 
 export function defaultReleaseSteps(options: DefaultStepOptions): ReleaseStep[] {
   for (const name of options.seedSets) {
-    if (!AVAILABLE_SEED_SETS.includes(name)) {
-      throw new ReleaseError(
-        "invalid-input",
-        `Unknown seed set "${name}".`,
-        AVAILABLE_SEED_SETS.length
-          ? `Available: ${AVAILABLE_SEED_SETS.join(", ")}.`
-          : "This project defines no seed sets yet.",
-      );
-    }
+    if (!AVAILABLE_SEED_SETS.includes(name)) throw unknownSeedSetError(name, AVAILABLE_SEED_SETS);
   }
-  return [];
+  // Always present, even with no set named: its bookkeeping tables then stay the same from run to run.
+  return [new SeedsStep({ seedSets: options.seedSets })];
 }

@@ -1,0 +1,385 @@
+// The chunk file: what the bulk loader reads. NDJSON (one JSON object per line, UTF-8), so that any language
+// can write it, a line number names every record, and a file streams through in constant memory:
+//
+//   line 1       {"format":"neonhub-chunks","version":1,"dimension":3072,
+//                 "embeddingSpace":{"provider":"openai","model":"text-embedding-3-large"}}
+//                (or "embeddingSpaceId":"<id>" instead of "embeddingSpace")
+//   documents    {"type":"document","id":"doc-1","title":"Brand guide","sourceUrl":null,"mimeType":null,"metadata":{}}
+//   then chunks  {"type":"chunk","documentId":"doc-1","idx":0,"text":"...","embedding":"<base64>","metadata":{}}
+//                ("id" is optional: without it a chunk's id is derived from dataset, document and idx)
+//
+// "embedding" is the base64 of the vector's float32 values, little-endian (numpy's
+// `vec.astype("<f4").tobytes()`, JavaScript's Float32Array bytes): 4/3 of the raw size, decoded natively, and
+// exactly the float4 values the database stores. (A JSON array of numbers is accepted too, at several times
+// the parse cost.) Documents come first so that they exist before the chunks that name them stream in.
+import { createReadStream, statSync } from "node:fs";
+import os from "node:os";
+import { ReleaseError } from "../../errors";
+import { VECTOR_MAX_DIM, toNetworkOrder } from "./copy-binary";
+
+export const CHUNK_FILE_FORMAT = "neonhub-chunks";
+export const CHUNK_FILE_VERSION = 1;
+
+export interface ChunkFileHeader {
+  dimension: number;
+  /** The space the embeddings were made in: by id, or by provider and model. */
+  embeddingSpace: { id: string } | { provider: string; model: string };
+}
+
+export interface DocumentRecord {
+  type: "document";
+  line: number;
+  id: string;
+  title: string;
+  sourceUrl: string | null;
+  mimeType: string | null;
+  metadata: unknown;
+}
+
+export interface ChunkRecord {
+  type: "chunk";
+  line: number;
+  id: string | undefined;
+  documentId: string;
+  idx: number;
+  text: string;
+  /** The embedding as big-endian float4 bytes: pgvector's binary form, without its 4-byte head. */
+  embedding: Buffer;
+  /** The metadata as JSON text, or null. */
+  metadata: string | null;
+}
+
+export type ChunkFileRecord = DocumentRecord | ChunkRecord;
+
+/** Where reading stands, for progress reports. */
+export interface ReadPosition {
+  bytesRead: number;
+  totalBytes: number;
+}
+
+export class ChunkFileError extends ReleaseError {
+  constructor(file: string, line: number, problem: string) {
+    super(
+      "invalid-input",
+      `${file}, line ${line}: ${problem}`,
+      'Fix the file (format: docs/seeds.md, "Bulk load"); nothing was loaded.',
+    );
+  }
+}
+
+interface Line {
+  number: number;
+  text: string;
+}
+
+/** The file's non-empty lines with their numbers, read in large blocks. */
+async function* readLines(file: string, position: ReadPosition): AsyncGenerator<Line> {
+  const stream = createReadStream(file, { highWaterMark: 4 << 20 });
+  let carry: Buffer[] = [];
+  let number = 0;
+  const emit = (bytes: Buffer): Line | undefined => {
+    number++;
+    let end = bytes.length;
+    if (end > 0 && bytes[end - 1] === 0x0d) end--;
+    let start = 0;
+    // A UTF-8 byte order mark some editors put first.
+    if (number === 1 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) start = 3;
+    const text = bytes.toString("utf8", start, end);
+    return text.trim() === "" ? undefined : { number, text };
+  };
+  for await (const block of stream as AsyncIterable<Buffer>) {
+    position.bytesRead += block.length;
+    let from = 0;
+    for (let nl = block.indexOf(0x0a, from); nl !== -1; nl = block.indexOf(0x0a, from)) {
+      const piece = block.subarray(from, nl);
+      const line = emit(carry.length ? Buffer.concat([...carry, piece]) : piece);
+      carry = [];
+      from = nl + 1;
+      if (line) yield line;
+    }
+    if (from < block.length) carry.push(block.subarray(from));
+  }
+  if (carry.length) {
+    const line = emit(Buffer.concat(carry));
+    if (line) yield line;
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+const optionalString = (value: unknown) => value === undefined || value === null || typeof value === "string";
+
+/**
+ * Reads a chunk file: `header` resolves first (before any record is read), then `records` yields documents
+ * and chunks in file order, each validated. Any fault throws a ChunkFileError naming the line.
+ */
+export function openChunkFile(file: string): {
+  header: Promise<ChunkFileHeader>;
+  records: AsyncGenerator<ChunkFileRecord>;
+  position: ReadPosition;
+  /** Closes the file (reading stops); harmless when it was read to the end. */
+  close(): Promise<void>;
+} {
+  let totalBytes: number;
+  try {
+    totalBytes = statSync(file).size;
+  } catch (error) {
+    throw new ReleaseError(
+      "invalid-input",
+      `Cannot read the chunk file ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}.`,
+      "Check the path given with --file.",
+    );
+  }
+  const position: ReadPosition = { bytesRead: 0, totalBytes };
+  const lines = readLines(file, position);
+  const close = async () => {
+    await lines.return(undefined);
+  };
+  const header = (async () => {
+    const first = await lines.next();
+    if (first.done)
+      throw new ChunkFileError(file, 1, "the file is empty; it must start with the header line.");
+    return parseHeader(file, first.value);
+  })();
+  // Whoever awaits `header` sees its failure; this only keeps the file from staying open after one.
+  header.catch(close);
+  async function* records(): AsyncGenerator<ChunkFileRecord> {
+    const { dimension } = await header;
+    for await (const line of lines) yield parseRecord(file, line, dimension);
+  }
+  return { header, records: records(), position, close };
+}
+
+function parseJson(file: string, line: Line): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(line.text);
+  } catch (error) {
+    throw new ChunkFileError(file, line.number, `not valid JSON (${(error as Error).message}).`);
+  }
+  if (!isObject(value)) throw new ChunkFileError(file, line.number, "expected a JSON object.");
+  return value;
+}
+
+function parseHeader(file: string, line: Line): ChunkFileHeader {
+  const h = parseJson(file, line);
+  const fail = (problem: string) => new ChunkFileError(file, line.number, `header: ${problem}`);
+  if (h.format !== CHUNK_FILE_FORMAT) {
+    throw fail(
+      `expected "format": "${CHUNK_FILE_FORMAT}" on the first line (got ${JSON.stringify(h.format)}).`,
+    );
+  }
+  if (h.version !== CHUNK_FILE_VERSION) {
+    throw fail(
+      `this loader reads version ${CHUNK_FILE_VERSION}, the file says ${JSON.stringify(h.version)}.`,
+    );
+  }
+  const dimension = h.dimension;
+  if (
+    typeof dimension !== "number" ||
+    !Number.isInteger(dimension) ||
+    dimension < 1 ||
+    dimension > VECTOR_MAX_DIM
+  ) {
+    throw fail(
+      `"dimension" must be an integer from 1 to ${VECTOR_MAX_DIM} (got ${JSON.stringify(dimension)}).`,
+    );
+  }
+  if (typeof h.embeddingSpaceId === "string" && h.embeddingSpace === undefined) {
+    return { dimension, embeddingSpace: { id: h.embeddingSpaceId } };
+  }
+  const space = h.embeddingSpace;
+  if (
+    h.embeddingSpaceId === undefined &&
+    isObject(space) &&
+    typeof space.provider === "string" &&
+    typeof space.model === "string"
+  ) {
+    return { dimension, embeddingSpace: { provider: space.provider, model: space.model } };
+  }
+  throw fail(
+    'name the embedding space: either "embeddingSpaceId" or "embeddingSpace": {"provider", "model"}.',
+  );
+}
+
+function parseRecord(file: string, line: Line, dimension: number): ChunkFileRecord {
+  const r = parseJson(file, line);
+  if (r.type === "chunk") return parseChunk(file, line.number, r, dimension);
+  if (r.type === "document") return parseDocument(file, line.number, r);
+  throw new ChunkFileError(
+    file,
+    line.number,
+    `"type" must be "document" or "chunk" (got ${JSON.stringify(r.type)}).`,
+  );
+}
+
+/** PostgreSQL text cannot hold NUL characters. */
+function checkText(file: string, line: number, field: string, value: string): void {
+  if (value.includes("\u0000"))
+    throw new ChunkFileError(file, line, `"${field}" contains a NUL character (\\u0000).`);
+}
+
+function metadataJson(file: string, line: number, value: unknown): string | null {
+  if (value === undefined || value === null) return null;
+  if (!isObject(value)) throw new ChunkFileError(file, line, '"metadata" must be an object or null.');
+  const json = JSON.stringify(value);
+  // jsonb refuses \u0000 in strings.
+  if (json.includes("\\u0000"))
+    throw new ChunkFileError(file, line, '"metadata" contains a NUL character (\\u0000).');
+  return json;
+}
+
+function parseDocument(file: string, line: number, r: Record<string, unknown>): DocumentRecord {
+  if (typeof r.id !== "string" || r.id === "")
+    throw new ChunkFileError(file, line, 'a document needs a string "id".');
+  if (typeof r.title !== "string") throw new ChunkFileError(file, line, 'a document needs a string "title".');
+  if (!optionalString(r.sourceUrl) || !optionalString(r.mimeType)) {
+    throw new ChunkFileError(file, line, '"sourceUrl" and "mimeType" must be strings or null.');
+  }
+  for (const field of ["id", "title", "sourceUrl", "mimeType"]) {
+    const value = r[field];
+    if (typeof value === "string") checkText(file, line, field, value);
+  }
+  return {
+    type: "document",
+    line,
+    id: r.id,
+    title: r.title,
+    sourceUrl: (r.sourceUrl as string | null | undefined) ?? null,
+    mimeType: (r.mimeType as string | null | undefined) ?? null,
+    metadata: metadataJson(file, line, r.metadata) === null ? null : r.metadata,
+  };
+}
+
+const INT4_MAX = 2147483647;
+
+function parseChunk(file: string, line: number, r: Record<string, unknown>, dimension: number): ChunkRecord {
+  if (typeof r.documentId !== "string" || r.documentId === "") {
+    throw new ChunkFileError(file, line, 'a chunk needs a string "documentId".');
+  }
+  if (typeof r.idx !== "number" || !Number.isInteger(r.idx) || r.idx < 0 || r.idx > INT4_MAX) {
+    throw new ChunkFileError(
+      file,
+      line,
+      `"idx" must be an integer from 0 to ${INT4_MAX} (got ${JSON.stringify(r.idx)}).`,
+    );
+  }
+  if (typeof r.text !== "string") throw new ChunkFileError(file, line, 'a chunk needs a string "text".');
+  if (r.id !== undefined && (typeof r.id !== "string" || r.id === "")) {
+    throw new ChunkFileError(file, line, '"id", when given, must be a non-empty string.');
+  }
+  checkText(file, line, "text", r.text);
+  checkText(file, line, "documentId", r.documentId);
+  if (r.id !== undefined) checkText(file, line, "id", r.id as string);
+  return {
+    type: "chunk",
+    line,
+    id: r.id as string | undefined,
+    documentId: r.documentId,
+    idx: r.idx,
+    text: r.text,
+    embedding: embeddingBytes(file, line, r.embedding, dimension),
+    metadata: metadataJson(file, line, r.metadata),
+  };
+}
+
+/** Decodes and checks an embedding; returns big-endian float4 bytes. */
+function embeddingBytes(file: string, line: number, value: unknown, dimension: number): Buffer {
+  const expected = dimension * 4;
+  let bytes: Buffer;
+  if (typeof value === "string") {
+    const declared = Buffer.byteLength(value, "base64");
+    if (declared !== expected) {
+      throw new ChunkFileError(
+        file,
+        line,
+        `"embedding" holds ${declared / 4} float32 values (${declared} bytes), but the header says ${dimension} dimensions.`,
+      );
+    }
+    bytes = Buffer.allocUnsafe(expected);
+    // Node skips characters that are not base64: fewer bytes than the length promised means a corrupt string.
+    if (bytes.write(value, "base64") !== expected) {
+      throw new ChunkFileError(file, line, '"embedding" is not valid base64.');
+    }
+  } else if (Array.isArray(value)) {
+    if (value.length !== dimension) {
+      throw new ChunkFileError(
+        file,
+        line,
+        `"embedding" has ${value.length} values, but the header says ${dimension} dimensions.`,
+      );
+    }
+    if (!value.every((v) => typeof v === "number")) {
+      throw new ChunkFileError(file, line, '"embedding" as an array must hold only numbers.');
+    }
+    const floats = Float32Array.from(value as number[]);
+    const bad = floats.findIndex((v) => !Number.isFinite(v));
+    if (bad !== -1) throw notFinite(file, line, bad, value[bad] as number);
+    bytes = Buffer.from(floats.buffer, floats.byteOffset, floats.byteLength);
+    return toNetworkOrder(bytes);
+  } else {
+    throw new ChunkFileError(
+      file,
+      line,
+      '"embedding" must be a base64 string of little-endian float32 values.',
+    );
+  }
+  // pgvector refuses NaN and infinite components; say which one, before the load starts. The bytes are
+  // read as little-endian whatever the machine: that is the file's byte order.
+  // An exponent of all ones is NaN or ±Infinity: in little-endian order its top seven bits are the low
+  // bits of a value's last byte and its lowest bit the high bit of the byte before.
+  for (let i = 3; i < bytes.length; i += 4) {
+    if ((bytes[i]! & 0x7f) === 0x7f && (bytes[i - 1]! & 0x80) !== 0) {
+      throw notFinite(file, line, (i - 3) / 4, bytes.readFloatLE(i - 3));
+    }
+  }
+  // Little-endian file bytes to the wire's big-endian, on any machine.
+  return bytes.swap32();
+}
+
+function notFinite(file: string, line: number, index: number, value: number): ChunkFileError {
+  return new ChunkFileError(
+    file,
+    line,
+    `"embedding" value ${index} is ${value} as a float32; embeddings must be finite numbers.`,
+  );
+}
+
+/** One header line of a chunk file. */
+export function chunkFileHeaderLine(header: ChunkFileHeader): string {
+  const space =
+    "id" in header.embeddingSpace
+      ? { embeddingSpaceId: header.embeddingSpace.id }
+      : { embeddingSpace: header.embeddingSpace };
+  return `${JSON.stringify({ format: CHUNK_FILE_FORMAT, version: CHUNK_FILE_VERSION, dimension: header.dimension, ...space })}\n`;
+}
+
+export interface DocumentLineInput {
+  id: string;
+  title: string;
+  sourceUrl?: string | null;
+  mimeType?: string | null;
+  metadata?: Record<string, unknown> | null;
+}
+
+export function documentLine(doc: DocumentLineInput): string {
+  return `${JSON.stringify({ type: "document", ...doc })}\n`;
+}
+
+export interface ChunkLineInput {
+  id?: string;
+  documentId: string;
+  idx: number;
+  text: string;
+  embedding: Float32Array;
+  metadata?: Record<string, unknown> | null;
+}
+
+/** One chunk line, the embedding as base64 of little-endian float32. */
+export function chunkLine(chunk: ChunkLineInput): string {
+  let bytes = Buffer.from(chunk.embedding.buffer, chunk.embedding.byteOffset, chunk.embedding.byteLength);
+  if (os.endianness() !== "LE") bytes = Buffer.from(bytes).swap32();
+  return `${JSON.stringify({ type: "chunk", ...chunk, embedding: bytes.toString("base64") })}\n`;
+}

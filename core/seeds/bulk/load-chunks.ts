@@ -1,0 +1,437 @@
+// The bulk path for real datasets: a chunk file (see chunk-file.ts) streamed into "Chunk" with binary COPY.
+//
+// All-or-nothing, in one transaction: a dataset is either wholly loaded or untouched, so retrieval never
+// sees half a dataset and a failed load leaves nothing to clean up; running the same command again after a
+// fix is the whole recovery. Resuming mid-file would need per-batch commits (slower, and a visible partial
+// dataset) for a load that takes seconds per 100,000 chunks.
+//
+// What is checked before a single row is sent: the header (the embedding space exists and has the file's
+// dimension), the dataset (exists; has no chunks unless `replace`). What is checked while streaming, each
+// fault naming its line: JSON, fields, every embedding's length and finiteness, that each chunk's document is
+// in the file or the dataset, and that no (document, idx) or id repeats. The database checks the rest
+// (foreign keys, the dimension trigger) and a fault there is mapped back to the file's line.
+import { createHash } from "node:crypto";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type { ClientBase } from "pg";
+import { from as copyFrom } from "pg-copy-streams";
+import { closeClient, isConnectionLost, openClient } from "../../connection";
+import { parseDatabaseUrl } from "../../dsn";
+import { ReleaseError, isReleaseError } from "../../errors";
+import { silentLogger, type Logger } from "../../logger";
+import {
+  ChunkFileError,
+  openChunkFile,
+  type ChunkFileHeader,
+  type ChunkFileRecord,
+  type ChunkRecord,
+  type DocumentRecord,
+  type ReadPosition,
+} from "./chunk-file";
+import { CopyRowBuffer, copyHeader, copyTrailer, textFieldSize, vectorFieldSize } from "./copy-binary";
+
+export interface LoadChunksOptions {
+  /** Path of the chunk file. */
+  file: string;
+  /** The dataset ("Dataset"."id") the chunks and documents belong to. */
+  datasetId: string;
+  /** Delete the dataset's existing chunks first, in the same transaction. Without it, such a dataset is refused. */
+  replace?: boolean;
+  log?: Logger;
+  /** How often progress is logged (default every 2 s). */
+  progressEveryMs?: number;
+}
+
+export interface LoadChunksResult {
+  datasetId: string;
+  embeddingSpaceId: string;
+  dimension: number;
+  documents: number;
+  chunks: number;
+  /** Chunks deleted first (with `replace`). */
+  replaced: number;
+  fileBytes: number;
+  /** Bytes of binary COPY data sent. */
+  copyBytes: number;
+  durationMs: number;
+  chunksPerSecond: number;
+  /** File megabytes (10^6 bytes) read per second. */
+  fileMegabytesPerSecond: number;
+}
+
+const CHUNK_COLUMNS = [
+  "id",
+  "datasetId",
+  "embeddingSpaceId",
+  "documentId",
+  "idx",
+  "text",
+  "embedding",
+  "metadata",
+];
+const COPY_SQL = `COPY "Chunk" (${CHUNK_COLUMNS.map((c) => `"${c}"`).join(", ")}) FROM STDIN WITH (FORMAT binary)`;
+const DOCUMENT_BATCH = 1000;
+
+/** The id of a chunk the file gives none for: the same dataset, document and idx always give the same id. */
+export function derivedChunkId(datasetId: string, documentId: string, idx: number): string {
+  return `chunk_${createHash("sha256")
+    .update(JSON.stringify([datasetId, documentId, idx]))
+    .digest("hex")
+    .slice(0, 32)}`;
+}
+
+interface Target {
+  datasetId: string;
+  space: { id: string; dimension: number };
+  existingDocuments: Set<string>;
+}
+
+/** Loads a chunk file on an open connection, in one transaction of its own. */
+export async function loadChunks(client: ClientBase, options: LoadChunksOptions): Promise<LoadChunksResult> {
+  const log = options.log ?? silentLogger;
+  const started = Date.now();
+  const reader = openChunkFile(options.file);
+  // A file that is not a chunk file is refused before the database is touched.
+  const header = await reader.header;
+  const tupleLines: number[] = [];
+  try {
+    await client.query("BEGIN");
+    const target = await prepareTarget(client, options, header);
+    const replaced = await clearExistingChunks(client, options);
+    const records = reader.records;
+    const { documents, firstChunk } = await readDocuments(records);
+    await writeDocuments(client, options, target, documents);
+    for (const d of documents) target.existingDocuments.add(d.id);
+    log.info(
+      `load-chunks: dataset ${options.datasetId}, space ${target.space.id} (${header.dimension} dimensions), ${documents.length} documents; streaming chunks`,
+    );
+    const counts = { chunks: 0, copyBytes: 0 };
+    if (firstChunk) {
+      const progress = progressReporter(log, reader.position, started, options.progressEveryMs ?? 2000);
+      const copy = client.query(copyFrom(COPY_SQL));
+      await pipeline(
+        Readable.from(encodeChunks(options.file, firstChunk, records, target, counts, tupleLines, progress)),
+        copy,
+      );
+    }
+    await client.query("COMMIT");
+    const durationMs = Math.max(1, Date.now() - started);
+    const result: LoadChunksResult = {
+      datasetId: options.datasetId,
+      embeddingSpaceId: target.space.id,
+      dimension: header.dimension,
+      documents: documents.length,
+      chunks: counts.chunks,
+      replaced,
+      fileBytes: reader.position.totalBytes,
+      copyBytes: counts.copyBytes,
+      durationMs,
+      chunksPerSecond: Math.round((counts.chunks * 1000) / durationMs),
+      fileMegabytesPerSecond: Number((reader.position.totalBytes / 1e3 / durationMs).toFixed(1)),
+    };
+    log.info(
+      `load-chunks: ${result.chunks.toLocaleString("en-US")} chunks and ${result.documents} documents loaded in ${(durationMs / 1000).toFixed(1)} s (${result.chunksPerSecond.toLocaleString("en-US")} chunks/s, ${result.fileMegabytesPerSecond} MB/s)`,
+    );
+    return result;
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw describeLoadError(error, options, tupleLines);
+  } finally {
+    await reader.close().catch(() => {});
+  }
+}
+
+/** Opens a connection, loads, closes: what `neonhub-db load-chunks` runs. */
+export async function loadChunkFile(
+  options: LoadChunksOptions & { databaseUrl: string; databaseUrlSource?: string; connectTimeoutMs?: number },
+): Promise<LoadChunksResult> {
+  const target = parseDatabaseUrl(options.databaseUrl, options.databaseUrlSource ?? "the database URL");
+  const client = await openClient(target, {
+    applicationName: "neonhub-db:load-chunks",
+    connectTimeoutMs: options.connectTimeoutMs,
+  });
+  try {
+    return await loadChunks(client, options);
+  } finally {
+    await closeClient(client);
+  }
+}
+
+async function prepareTarget(
+  client: ClientBase,
+  options: LoadChunksOptions,
+  header: ChunkFileHeader,
+): Promise<Target> {
+  // The row lock makes two loads of one dataset wait for each other; FOR NO KEY UPDATE still lets other
+  // sessions insert rows that reference the dataset.
+  const dataset = await client.query('SELECT id FROM "Dataset" WHERE id = $1 FOR NO KEY UPDATE', [
+    options.datasetId,
+  ]);
+  if (dataset.rowCount === 0) {
+    throw new ReleaseError(
+      "invalid-input",
+      `Dataset "${options.datasetId}" does not exist in this database.`,
+      'Create the dataset first (a "Dataset" row of its organization), or check the id given with --dataset.',
+    );
+  }
+  const space = await resolveSpace(client, options.file, header);
+  const docs = await client.query<{ id: string }>('SELECT id FROM "Document" WHERE "datasetId" = $1', [
+    options.datasetId,
+  ]);
+  return {
+    datasetId: options.datasetId,
+    space,
+    existingDocuments: new Set(docs.rows.map((r) => r.id)),
+  };
+}
+
+async function resolveSpace(
+  client: ClientBase,
+  file: string,
+  header: ChunkFileHeader,
+): Promise<{ id: string; dimension: number }> {
+  const named = header.embeddingSpace;
+  const rows =
+    "id" in named
+      ? await client.query<{ id: string; provider: string; model: string; dimension: number }>(
+          'SELECT id, provider, model, dimension FROM "EmbeddingSpace" WHERE id = $1',
+          [named.id],
+        )
+      : await client.query<{ id: string; provider: string; model: string; dimension: number }>(
+          'SELECT id, provider, model, dimension FROM "EmbeddingSpace" WHERE provider = $1 AND model = $2 ORDER BY dimension',
+          [named.provider, named.model],
+        );
+  const label =
+    "id" in named ? `embedding space "${named.id}"` : `embedding space ${named.provider}/${named.model}`;
+  if (rows.rows.length === 0) {
+    throw new ReleaseError(
+      "invalid-input",
+      `${file}: the header names ${label}, which does not exist in this database.`,
+      'Create the embedding space first (an "EmbeddingSpace" row: provider, model, dimension), or fix the header.',
+    );
+  }
+  const match = rows.rows.find((s) => s.dimension === header.dimension);
+  if (!match) {
+    const found = rows.rows.map((s) => `${s.dimension} (space "${s.id}")`).join(", ");
+    throw new ReleaseError(
+      "invalid-input",
+      `${file}: the embeddings have ${header.dimension} dimensions, but ${label} has ${found}. Nothing was loaded.`,
+      `Embed with the model of that space, or load into a space of ${header.dimension} dimensions (a new "EmbeddingSpace" row).`,
+    );
+  }
+  return { id: match.id, dimension: match.dimension };
+}
+
+async function clearExistingChunks(client: ClientBase, options: LoadChunksOptions): Promise<number> {
+  if (options.replace) {
+    const deleted = await client.query('DELETE FROM "Chunk" WHERE "datasetId" = $1', [options.datasetId]);
+    return deleted.rowCount ?? 0;
+  }
+  const existing = await client.query<{ n: number }>(
+    'SELECT count(*)::integer AS n FROM "Chunk" WHERE "datasetId" = $1',
+    [options.datasetId],
+  );
+  const n = existing.rows[0]?.n ?? 0;
+  if (n > 0) {
+    throw new ReleaseError(
+      "invalid-input",
+      `Dataset "${options.datasetId}" already has ${n.toLocaleString("en-US")} chunks; loading would mix two versions of it.`,
+      "Pass --replace to delete them and load the file in their place, in one transaction.",
+    );
+  }
+  return 0;
+}
+
+/** The document records at the head of the file, and the first chunk after them. */
+async function readDocuments(
+  records: AsyncGenerator<ChunkFileRecord>,
+): Promise<{ documents: DocumentRecord[]; firstChunk: ChunkRecord | undefined }> {
+  const documents: DocumentRecord[] = [];
+  for (;;) {
+    const next = await records.next();
+    if (next.done) return { documents, firstChunk: undefined };
+    if (next.value.type === "chunk") return { documents, firstChunk: next.value };
+    documents.push(next.value);
+  }
+}
+
+async function writeDocuments(
+  client: ClientBase,
+  options: LoadChunksOptions,
+  target: Target,
+  documents: readonly DocumentRecord[],
+): Promise<void> {
+  const seen = new Map<string, number>();
+  for (const d of documents) {
+    const first = seen.get(d.id);
+    if (first !== undefined)
+      throw new ChunkFileError(options.file, d.line, `document "${d.id}" is already on line ${first}.`);
+    seen.set(d.id, d.line);
+  }
+  const elsewhere = await client.query<{ id: string; datasetId: string }>(
+    'SELECT id, "datasetId" FROM "Document" WHERE id = ANY($1::text[]) AND "datasetId" <> $2 LIMIT 1',
+    [[...seen.keys()], target.datasetId],
+  );
+  const clash = elsewhere.rows[0];
+  if (clash) {
+    throw new ChunkFileError(
+      options.file,
+      seen.get(clash.id)!,
+      `document "${clash.id}" already exists in another dataset ("${clash.datasetId}"); document ids are global.`,
+    );
+  }
+  for (let i = 0; i < documents.length; i += DOCUMENT_BATCH) {
+    const batch = documents
+      .slice(i, i + DOCUMENT_BATCH)
+      .map(({ id, title, sourceUrl, mimeType, metadata }) => ({
+        id,
+        title,
+        sourceUrl,
+        mimeType,
+        metadata,
+      }));
+    await client.query(
+      `INSERT INTO "Document" AS d (id, "datasetId", title, "sourceUrl", "mimeType", metadata)
+       SELECT r.id, $2, r.title, r."sourceUrl", r."mimeType", r.metadata
+         FROM jsonb_to_recordset($1::jsonb) AS r(id text, title text, "sourceUrl" text, "mimeType" text, metadata jsonb)
+       ON CONFLICT (id) DO UPDATE SET title = EXCLUDED.title, "sourceUrl" = EXCLUDED."sourceUrl",
+         "mimeType" = EXCLUDED."mimeType", metadata = EXCLUDED.metadata
+         WHERE (d.title, d."sourceUrl", d."mimeType", d.metadata)
+           IS DISTINCT FROM (EXCLUDED.title, EXCLUDED."sourceUrl", EXCLUDED."mimeType", EXCLUDED.metadata)`,
+      [JSON.stringify(batch), target.datasetId],
+    );
+  }
+}
+
+/** Binary COPY data for the chunks, in batches, checking each record against the ones before it. */
+async function* encodeChunks(
+  file: string,
+  firstChunk: ChunkRecord,
+  records: AsyncGenerator<ChunkFileRecord>,
+  target: Target,
+  counts: { chunks: number; copyBytes: number },
+  tupleLines: number[],
+  progress: (chunks: number) => void,
+): AsyncGenerator<Buffer> {
+  const out = new CopyRowBuffer();
+  const datasetId = Buffer.from(target.datasetId, "utf8");
+  const spaceId = Buffer.from(target.space.id, "utf8");
+  const positions = new Map<string, number>();
+  const ids = new Map<string, number>();
+  const send = (batch: Buffer | undefined) => {
+    if (batch) counts.copyBytes += batch.length;
+    return batch;
+  };
+  yield send(copyHeader())!;
+  let record: ChunkFileRecord | undefined = firstChunk;
+  for (;;) {
+    if (record.type === "document") {
+      throw new ChunkFileError(
+        file,
+        record.line,
+        "document records must all come before the first chunk record.",
+      );
+    }
+    const chunk: ChunkRecord = record;
+    if (!target.existingDocuments.has(chunk.documentId)) {
+      throw new ChunkFileError(
+        file,
+        chunk.line,
+        `document "${chunk.documentId}" is neither in the file (before the chunks) nor in dataset "${target.datasetId}".`,
+      );
+    }
+    const position = `${chunk.documentId}\u0000${chunk.idx}`;
+    const earlier = positions.get(position);
+    if (earlier !== undefined) {
+      throw new ChunkFileError(
+        file,
+        chunk.line,
+        `chunk ${chunk.idx} of document "${chunk.documentId}" is already on line ${earlier}.`,
+      );
+    }
+    positions.set(position, chunk.line);
+    const id = chunk.id ?? derivedChunkId(target.datasetId, chunk.documentId, chunk.idx);
+    const sameId = ids.get(id);
+    if (sameId !== undefined)
+      throw new ChunkFileError(file, chunk.line, `chunk id "${id}" is already on line ${sameId}.`);
+    ids.set(id, chunk.line);
+
+    const idBytes = Buffer.byteLength(id, "utf8");
+    const docBytes = Buffer.byteLength(chunk.documentId, "utf8");
+    const textBytes = Buffer.byteLength(chunk.text, "utf8");
+    const metaBytes = chunk.metadata === null ? -1 : Buffer.byteLength(chunk.metadata, "utf8");
+    const size =
+      2 +
+      textFieldSize(idBytes) +
+      textFieldSize(datasetId.length) +
+      textFieldSize(spaceId.length) +
+      textFieldSize(docBytes) +
+      8 +
+      textFieldSize(textBytes) +
+      vectorFieldSize(chunk.embedding.length / 4) +
+      (metaBytes < 0 ? 4 : 5 + metaBytes);
+    const full = send(out.reserve(size));
+    if (full) yield full;
+    out.fieldCount(CHUNK_COLUMNS.length);
+    out.text(id, idBytes);
+    out.bytes(datasetId);
+    out.bytes(spaceId);
+    out.text(chunk.documentId, docBytes);
+    out.int4(chunk.idx);
+    out.text(chunk.text, textBytes);
+    out.vector(chunk.embedding);
+    if (chunk.metadata === null) out.null();
+    else out.jsonb(chunk.metadata, metaBytes);
+    tupleLines.push(chunk.line);
+    counts.chunks++;
+    if ((counts.chunks & 255) === 0) progress(counts.chunks);
+
+    const next = await records.next();
+    if (next.done) break;
+    record = next.value;
+  }
+  const rest = send(out.take());
+  if (rest) yield rest;
+  yield send(copyTrailer())!;
+}
+
+function progressReporter(log: Logger, position: ReadPosition, started: number, everyMs: number) {
+  let last = Date.now();
+  return (chunks: number) => {
+    const now = Date.now();
+    if (now - last < everyMs) return;
+    last = now;
+    const seconds = (now - started) / 1000;
+    const percent = position.totalBytes ? Math.floor((100 * position.bytesRead) / position.totalBytes) : 100;
+    log.info(
+      `load-chunks: ${chunks.toLocaleString("en-US")} chunks, ${percent}% of the file read, ${Math.round(chunks / seconds).toLocaleString("en-US")} chunks/s, ${(position.bytesRead / 1e6 / seconds).toFixed(1)} MB/s`,
+    );
+  };
+}
+
+interface PgError {
+  message?: string;
+  detail?: string;
+  where?: string;
+  hint?: string;
+}
+
+function describeLoadError(
+  error: unknown,
+  options: LoadChunksOptions,
+  tupleLines: readonly number[],
+): unknown {
+  if (isReleaseError(error) || isConnectionLost(error)) return error;
+  const pg = error as PgError;
+  // "COPY Chunk, line 1234[, column ...]": the 1234th row sent, which we map back to its line in the file.
+  const tuple = /COPY \S+, line (\d+)/.exec(pg.where ?? "")?.[1];
+  const line = tuple ? tupleLines[Number(tuple) - 1] : undefined;
+  const at = line ? ` at ${options.file} line ${line}` : "";
+  const detail = [pg.detail, pg.hint].filter(Boolean).join(" ");
+  return new ReleaseError(
+    "seed-failed",
+    `Loading chunks into dataset "${options.datasetId}" failed${at}: ${pg.message ?? String(error)}${detail ? ` (${detail})` : ""}`,
+    "Nothing was loaded (the load is one transaction). Fix the file or the database, then run the same command again.",
+    { cause: error },
+  );
+}

@@ -1,0 +1,30 @@
+// Seed sets (a release step) and the bulk chunk loader.
+export { SeedsStep, type SeedsStepOptions } from "./step";
+export {
+  canonicalJson,
+  listSeedSets,
+  loadSeedSet,
+  type SeedRow,
+  type SeedSet,
+  type SeedTable,
+} from "./seed-set";
+export { seededRandom, seededVector, vectorLiteral, type SeededVectorSpec } from "./vectors";
+export {
+  CHUNK_FILE_FORMAT,
+  CHUNK_FILE_VERSION,
+  ChunkFileError,
+  chunkFileHeaderLine,
+  chunkLine,
+  documentLine,
+  openChunkFile,
+  type ChunkFileHeader,
+  type ChunkLineInput,
+  type DocumentLineInput,
+} from "./bulk/chunk-file";
+export {
+  derivedChunkId,
+  loadChunkFile,
+  loadChunks,
+  type LoadChunksOptions,
+  type LoadChunksResult,
+} from "./bulk/load-chunks";

@@ -1,0 +1,135 @@
+// Seed rows against the database, one table (and one set of columns) at a time. Rows travel as one JSON
+// array and are turned into the table's own row type by jsonb_populate_recordset, so every value goes
+// through its column type's input function (text, enums, jsonb, timestamps, pgvector's `vector`) and the
+// comparison below uses the types' own equality: no type mapping is written twice.
+import type { ClientBase } from "pg";
+import type { SeedRow, SeedTable } from "./seed-set";
+
+/** Rows of one table that set the same columns: one statement each for compare, write and delete. */
+export interface RowGroup {
+  table: string;
+  key: string[];
+  columns: string[];
+  rows: SeedRow[];
+  /** Where each row sits in its SeedTable's rows. */
+  indexes: number[];
+}
+
+export function groupRows(table: SeedTable): RowGroup[] {
+  const groups = new Map<string, RowGroup>();
+  table.rows.forEach((row, index) => {
+    const columns = Object.keys(row).sort();
+    const signature = columns.join(",");
+    let group = groups.get(signature);
+    if (!group) {
+      group = { table: table.table, key: table.key, columns, rows: [], indexes: [] };
+      groups.set(signature, group);
+    }
+    group.rows.push(row);
+    group.indexes.push(index);
+  });
+  return [...groups.values()];
+}
+
+const ident = (name: string) => `"${name.replace(/"/g, '""')}"`;
+
+function matchKey(key: readonly string[], a: string, b: string): string {
+  return key.map((k) => `${a}.${ident(k)} = ${b}.${ident(k)}`).join(" AND ");
+}
+
+function tuple(columns: readonly string[], alias: string): string {
+  return `ROW(${columns.map((c) => `${alias}.${ident(c)}`).join(", ")})`;
+}
+
+export interface GroupDiff {
+  /** Indexes (into the SeedTable's rows) of rows that do not exist. */
+  missing: number[];
+  /** Indexes of rows that exist with other values. */
+  differ: number[];
+}
+
+/** Which rows of a group are missing or differ. Read-only. */
+export async function diffGroup(client: ClientBase, group: RowGroup): Promise<GroupDiff> {
+  const values = group.columns.filter((c) => !group.key.includes(c));
+  const differs = values.length ? ` OR ${tuple(values, "t")} IS DISTINCT FROM ${tuple(values, "d")}` : "";
+  const result = await client.query<{ n: number; missing: boolean }>(
+    `SELECT d.ordinality::integer AS n, t.ctid IS NULL AS missing
+       FROM ROWS FROM (jsonb_populate_recordset(NULL::${ident(group.table)}, $1::jsonb)) WITH ORDINALITY AS d
+       LEFT JOIN ${ident(group.table)} AS t ON ${matchKey(group.key, "t", "d")}
+      WHERE t.ctid IS NULL${differs}
+      ORDER BY 1`,
+    [JSON.stringify(group.rows)],
+  );
+  const diff: GroupDiff = { missing: [], differ: [] };
+  for (const row of result.rows) {
+    const index = group.indexes[row.n - 1]!;
+    (row.missing ? diff.missing : diff.differ).push(index);
+  }
+  return diff;
+}
+
+/**
+ * Inserts the rows, or updates them in place where they exist and differ. The WHERE clause keeps a row
+ * whose values already match from being rewritten (a new row version, a trigger firing) even if another
+ * session changed it since diffGroup looked.
+ */
+export async function upsertRows(
+  client: ClientBase,
+  group: RowGroup,
+  rows: readonly SeedRow[],
+): Promise<number> {
+  if (rows.length === 0) return 0;
+  const columns = group.columns.map(ident).join(", ");
+  const values = group.columns.filter((c) => !group.key.includes(c));
+  const onConflict = values.length
+    ? `DO UPDATE SET ${values.map((c) => `${ident(c)} = EXCLUDED.${ident(c)}`).join(", ")}
+        WHERE ${tuple(values, "t")} IS DISTINCT FROM ${tuple(values, "EXCLUDED")}`
+    : "DO NOTHING";
+  const result = await client.query(
+    `INSERT INTO ${ident(group.table)} AS t (${columns})
+     SELECT ${group.columns.map((c) => `d.${ident(c)}`).join(", ")}
+       FROM jsonb_populate_recordset(NULL::${ident(group.table)}, $1::jsonb) AS d
+     ON CONFLICT (${group.key.map(ident).join(", ")}) ${onConflict}`,
+    [JSON.stringify(rows)],
+  );
+  return result.rowCount ?? 0;
+}
+
+/** Deletes the rows with these keys (objects of key columns) from a table; returns how many went. */
+export async function deleteRows(
+  client: ClientBase,
+  table: string,
+  key: readonly string[],
+  keys: readonly Record<string, unknown>[],
+): Promise<number> {
+  if (keys.length === 0) return 0;
+  const result = await client.query(
+    `DELETE FROM ${ident(table)} AS t
+      USING jsonb_populate_recordset(NULL::${ident(table)}, $1::jsonb) AS d
+      WHERE ${matchKey(key, "t", "d")}`,
+    [JSON.stringify(keys)],
+  );
+  return result.rowCount ?? 0;
+}
+
+export interface TableShape {
+  exists: boolean;
+  columns: Set<string>;
+}
+
+/** The columns of each table (in the search path), to catch a misspelt column before writing anything. */
+export async function readTableShapes(
+  client: ClientBase,
+  tables: readonly string[],
+): Promise<Map<string, TableShape>> {
+  const result = await client.query<{ table_name: string; columns: string[] | null }>(
+    `SELECT t.name AS table_name,
+            (SELECT array_agg(a.attname::text) FROM pg_attribute a
+              WHERE a.attrelid = to_regclass(quote_ident(t.name)) AND a.attnum > 0 AND NOT a.attisdropped) AS columns
+       FROM unnest($1::text[]) AS t(name)`,
+    [[...new Set(tables)]],
+  );
+  return new Map(
+    result.rows.map((r) => [r.table_name, { exists: r.columns !== null, columns: new Set(r.columns ?? []) }]),
+  );
+}

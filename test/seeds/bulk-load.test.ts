@@ -1,0 +1,290 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { DEFAULT_MIGRATIONS_DIR, ReleaseError, applyRelease, collectingLogger } from "../../core";
+import { defaultReleaseSteps } from "../../core/default-steps";
+import { derivedChunkId, loadChunkFile } from "../../core/seeds/bulk/load-chunks";
+import { chunkLine } from "../../core/seeds/bulk/chunk-file";
+import { useTestDatabase, withClient } from "../support/database";
+import { runCli } from "../support/cli";
+import { chunkFileDir, writeChunkFile } from "./chunk-files";
+
+const DIMENSION = 3072;
+
+async function expectReleaseError(promise: Promise<unknown>, code: string, ...fragments: string[]) {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(ReleaseError);
+  expect((error as ReleaseError).code).toBe(code);
+  for (const fragment of fragments) expect((error as ReleaseError).describe()).toContain(fragment);
+  return error as ReleaseError;
+}
+
+describe("the bulk chunk loader", () => {
+  const db = useTestDatabase();
+  const dir = chunkFileDir();
+  let datasetCount = 0;
+
+  /** A new empty dataset of the demo organization. */
+  async function newDataset(): Promise<string> {
+    const id = `bulk-${++datasetCount}`;
+    await withClient(db.current.url, (c) =>
+      c.query(
+        `INSERT INTO "Dataset" (id, "organizationId", name, slug, kind) VALUES ($1, 'demo-org', $1, $1, 'documents')`,
+        [id],
+      ),
+    );
+    return id;
+  }
+
+  async function countsOf(datasetId: string) {
+    return withClient(db.current.url, async (c) => {
+      const r = await c.query<{ chunks: number; documents: number }>(
+        `SELECT (SELECT count(*) FROM "Chunk" WHERE "datasetId" = $1)::int AS chunks,
+                (SELECT count(*) FROM "Document" WHERE "datasetId" = $1)::int AS documents`,
+        [datasetId],
+      );
+      return r.rows[0]!;
+    });
+  }
+
+  const load = (file: string, datasetId: string, extra: { replace?: boolean } = {}) =>
+    loadChunkFile({ databaseUrl: db.current.url, file, datasetId, ...extra });
+
+  beforeAll(async () => {
+    await applyRelease({
+      databaseUrl: db.current.url,
+      migrationsDir: DEFAULT_MIGRATIONS_DIR,
+      steps: defaultReleaseSteps({ seedSets: ["demo"] }),
+    });
+  });
+
+  it("lands every row of a 6,000-chunk file with its documents, exactly as written, reporting progress", async () => {
+    const datasetId = await newDataset();
+    const generated = writeChunkFile(dir, "full.ndjson", {
+      dimension: DIMENSION,
+      documents: 60,
+      chunksPerDocument: 100,
+      prefix: "full",
+      idOf: (n) => (n % 3 === 0 ? `full-chunk-${n}` : undefined),
+    });
+    const log = collectingLogger();
+    const result = await loadChunkFile({
+      databaseUrl: db.current.url,
+      file: generated.file,
+      datasetId,
+      log,
+      progressEveryMs: 0,
+    });
+    expect(result).toMatchObject({
+      datasetId,
+      embeddingSpaceId: "demo-space-openai-3-large",
+      dimension: DIMENSION,
+      documents: 60,
+      chunks: 6000,
+      replaced: 0,
+    });
+    expect(result.copyBytes).toBeGreaterThan(6000 * DIMENSION * 4);
+    expect(
+      log.lines.some((l) => /load-chunks: [\d,]+ chunks, \d+% of the file read, [\d,]+ chunks\/s/.test(l)),
+    ).toBe(true);
+    expect(log.lines.at(-1)).toContain("6,000 chunks and 60 documents loaded");
+    expect(await countsOf(datasetId)).toEqual({ chunks: 6000, documents: 60 });
+
+    await withClient(db.current.url, async (c) => {
+      const shape = await c.query(
+        `SELECT count(*)::int AS n, bool_and(vector_dims(embedding) = $2) AS dims,
+                count(*) FILTER (WHERE metadata IS NOT NULL)::int AS with_metadata,
+                count(DISTINCT "documentId")::int AS documents
+           FROM "Chunk" WHERE "datasetId" = $1`,
+        [datasetId, DIMENSION],
+      );
+      expect(shape.rows[0]).toEqual({ n: 6000, dims: true, with_metadata: 3000, documents: 60 });
+      const first = await c.query(
+        `SELECT id, idx, text, metadata, embedding::text AS embedding FROM "Chunk" WHERE "documentId" = 'full-doc-0' AND idx = 0`,
+      );
+      expect(first.rows[0]).toMatchObject({
+        id: "full-chunk-0",
+        text: 'Chunk 0 of full-doc-0: ünïcödé text, "quotes" and a\ttab.',
+        metadata: { n: 0, even: true },
+      });
+      const stored = Float32Array.from(JSON.parse(first.rows[0].embedding) as number[]);
+      expect(stored).toEqual(generated.firstEmbedding);
+      const derived = await c.query(`SELECT id FROM "Chunk" WHERE "documentId" = 'full-doc-0' AND idx = 1`);
+      expect(derived.rows[0].id).toBe(derivedChunkId(datasetId, "full-doc-0", 1));
+    });
+  });
+
+  it("refuses a dataset that already has chunks, and with replace swaps them in one transaction", async () => {
+    const datasetId = await newDataset();
+    const first = writeChunkFile(dir, "first.ndjson", {
+      dimension: DIMENSION,
+      documents: 2,
+      chunksPerDocument: 50,
+      prefix: "first",
+    });
+    await load(first.file, datasetId);
+    await expectReleaseError(
+      load(first.file, datasetId),
+      "invalid-input",
+      `Dataset "${datasetId}" already has 100 chunks`,
+      "--replace",
+    );
+    const second = writeChunkFile(dir, "second.ndjson", {
+      dimension: DIMENSION,
+      documents: 3,
+      chunksPerDocument: 10,
+      prefix: "first",
+    });
+    const result = await load(second.file, datasetId, { replace: true });
+    expect(result).toMatchObject({ replaced: 100, chunks: 30, documents: 3 });
+    expect(await countsOf(datasetId)).toEqual({ chunks: 30, documents: 3 });
+  });
+
+  it("leaves nothing behind when the file turns out corrupt near its end, naming the line", async () => {
+    const datasetId = await newDataset();
+    const goodLine = chunkLine({
+      documentId: "corrupt-doc-0",
+      idx: 999,
+      text: "x",
+      embedding: new Float32Array(DIMENSION),
+    });
+    const generated = writeChunkFile(dir, "corrupt.ndjson", {
+      dimension: DIMENSION,
+      documents: 20,
+      chunksPerDocument: 100,
+      prefix: "corrupt",
+      // A line cut short, as a copy that ran out of disk would leave it.
+      tail: [goodLine.slice(0, 5000)],
+    });
+    const lastLine = 1 + 20 + generated.chunks + 1;
+    const error = await expectReleaseError(
+      load(generated.file, datasetId),
+      "invalid-input",
+      `corrupt.ndjson, line ${lastLine}: not valid JSON`,
+      "nothing was loaded",
+    );
+    expect(error.fix).toContain("nothing was loaded");
+    expect(await countsOf(datasetId)).toEqual({ chunks: 0, documents: 0 });
+  });
+
+  it("leaves nothing behind on a bad embedding mid-file, or a chunk of an unknown document", async () => {
+    const datasetId = await newDataset();
+    const dims = new Float32Array(DIMENSION);
+    dims[7] = Number.NaN;
+    const nan = writeChunkFile(dir, "nan.ndjson", {
+      dimension: DIMENSION,
+      documents: 1,
+      chunksPerDocument: 10,
+      prefix: "nan",
+      tail: [chunkLine({ documentId: "nan-doc-0", idx: 10, text: "x", embedding: dims })],
+    });
+    await expectReleaseError(
+      load(nan.file, datasetId),
+      "invalid-input",
+      'nan.ndjson, line 13: "embedding" value 7 is NaN',
+    );
+    const invalidBase64 = writeChunkFile(dir, "base64.ndjson", {
+      dimension: DIMENSION,
+      documents: 1,
+      chunksPerDocument: 10,
+      prefix: "b64",
+      tail: [
+        chunkLine({
+          documentId: "b64-doc-0",
+          idx: 10,
+          text: "x",
+          embedding: new Float32Array(DIMENSION),
+        }).replace("AAAA", "A*AA"),
+      ],
+    });
+    await expectReleaseError(
+      load(invalidBase64.file, datasetId),
+      "invalid-input",
+      'base64.ndjson, line 13: "embedding" is not valid base64',
+    );
+    const orphan = writeChunkFile(dir, "orphan.ndjson", {
+      dimension: DIMENSION,
+      documents: 1,
+      chunksPerDocument: 10,
+      prefix: "orphan",
+      tail: [chunkLine({ documentId: "nowhere", idx: 0, text: "x", embedding: new Float32Array(DIMENSION) })],
+    });
+    await expectReleaseError(
+      load(orphan.file, datasetId),
+      "invalid-input",
+      'orphan.ndjson, line 13: document "nowhere" is neither in the file',
+    );
+    expect(await countsOf(datasetId)).toEqual({ chunks: 0, documents: 0 });
+  });
+
+  it("refuses a wrong dimension before loading anything, whether the header or one embedding is wrong", async () => {
+    const datasetId = await newDataset();
+    const small = writeChunkFile(dir, "1536.ndjson", {
+      dimension: 1536,
+      documents: 1,
+      chunksPerDocument: 5,
+      prefix: "small",
+    });
+    const error = await expectReleaseError(
+      load(small.file, datasetId),
+      "invalid-input",
+      "the embeddings have 1536 dimensions, but embedding space openai/text-embedding-3-large has 3072",
+    );
+    expect(error.fix).toContain("load into a space of 1536 dimensions");
+    const mixed = writeChunkFile(dir, "mixed.ndjson", {
+      dimension: DIMENSION,
+      documents: 1,
+      chunksPerDocument: 5,
+      prefix: "mixed",
+      tail: [chunkLine({ documentId: "mixed-doc-0", idx: 5, text: "x", embedding: new Float32Array(1536) })],
+    });
+    await expectReleaseError(
+      load(mixed.file, datasetId),
+      "invalid-input",
+      'mixed.ndjson, line 8: "embedding" holds 1536 float32 values (6144 bytes), but the header says 3072 dimensions',
+    );
+    expect(await countsOf(datasetId)).toEqual({ chunks: 0, documents: 0 });
+  });
+
+  it("maps a fault the database finds back to the file's line", async () => {
+    const datasetId = await newDataset();
+    // The id of a chunk the demo seed set already wrote: only the primary key can tell.
+    const clash = writeChunkFile(dir, "clash.ndjson", {
+      dimension: DIMENSION,
+      documents: 1,
+      chunksPerDocument: 10,
+      prefix: "clash",
+      idOf: (n) => (n === 6 ? "demo-chunk-brand-guide-0" : undefined),
+    });
+    await expectReleaseError(
+      load(clash.file, datasetId),
+      "seed-failed",
+      "clash.ndjson line 9",
+      'duplicate key value violates unique constraint "Chunk_pkey"',
+      "Nothing was loaded",
+    );
+    expect(await countsOf(datasetId)).toEqual({ chunks: 0, documents: 0 });
+  });
+
+  it("runs as `neonhub-db load-chunks`, progress on stderr and the result as JSON", async () => {
+    const datasetId = await newDataset();
+    const generated = writeChunkFile(dir, "cli.ndjson", {
+      dimension: DIMENSION,
+      documents: 2,
+      chunksPerDocument: 25,
+      prefix: "cli",
+    });
+    const run = await runCli(["load-chunks", "--file", generated.file, "--dataset", datasetId, "--json"], {
+      DATABASE_URL: db.current.url,
+    });
+    expect(run.stderr).toContain("load-chunks: 50 chunks and 2 documents loaded");
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ datasetId, chunks: 50, documents: 2 });
+    const missing = await runCli(["load-chunks", "--file", generated.file, "--dataset", "no-such-dataset"], {
+      DATABASE_URL: db.current.url,
+    });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('Dataset "no-such-dataset" does not exist');
+  });
+});
