@@ -1,5 +1,6 @@
 // The steps a release runs after its migrations, as this project defines them.
 import { DEFAULT_SEEDS_DIR } from "./project";
+import { RowLevelSecurityStep, type RowLevelSecurityMode } from "./row-level-security";
 import { SeedsStep } from "./seeds/step";
 import { listSeedSets, unknownSeedSetError } from "./seeds/seed-set";
 import type { ReleaseStep } from "./steps";
@@ -7,6 +8,8 @@ import type { ReleaseStep } from "./steps";
 export interface DefaultStepOptions {
   /** Seed sets to apply, by name (folders under seeds/). */
   seedSets: readonly string[];
+  /** Whether the tenant tables' policies are enforced; unset keeps what the database records ("enforce"). */
+  rowLevelSecurity?: RowLevelSecurityMode;
 }
 
 /** The folders of seeds/ (today: demo). */
@@ -17,5 +20,8 @@ export function defaultReleaseSteps(options: DefaultStepOptions): ReleaseStep[] 
     if (!AVAILABLE_SEED_SETS.includes(name)) throw unknownSeedSetError(name, AVAILABLE_SEED_SETS);
   }
   // Always present, even with no set named: its bookkeeping tables then stay the same from run to run.
-  return [new SeedsStep({ seedSets: options.seedSets })];
+  return [
+    new RowLevelSecurityStep({ mode: options.rowLevelSecurity }),
+    new SeedsStep({ seedSets: options.seedSets }),
+  ];
 }

@@ -1,5 +1,5 @@
-// The schema release: migrations, then seed sets, then vector indexes. One plan and one apply, used by the
-// CLI, the Pulumi dynamic providers and the tests alike.
+// The schema release: migrations, then row-level security enforcement, seed sets and vector indexes. One plan
+// and one apply, used by the CLI, the Pulumi dynamic providers and the tests alike.
 import type { Client, ClientBase } from "pg";
 import { bookkeepingExists, ensureBookkeeping } from "./bookkeeping";
 import { closeClient, isConnectionLost, openClient } from "./connection";
@@ -20,7 +20,7 @@ export interface ReleaseOptions {
   databaseUrlSource?: string;
   /** Folder of the migration files. */
   migrationsDir: string;
-  /** Seed-set and vector-index steps, in the order they run. */
+  /** Row-level security, seed-set and vector-index steps, in the order they run. */
   steps?: readonly ReleaseStep[];
   /** Role to SET ROLE to before any change, so that the objects belong to it (the owner role). */
   ownerRole?: string;
@@ -32,6 +32,7 @@ export interface ReleaseOptions {
 
 export interface ReleaseManifest {
   migrations: StepManifestEntry[];
+  rowLevelSecurity: StepManifestEntry[];
   seedSets: StepManifestEntry[];
   vectorIndexes: StepManifestEntry[];
 }
@@ -39,6 +40,7 @@ export interface ReleaseManifest {
 export interface ReleasePlan {
   database: string;
   migrations: { applied: number; pending: StepManifestEntry[]; problems: LedgerProblem[] };
+  rowLevelSecurity: StepItemPlan[];
   seedSets: StepItemPlan[];
   vectorIndexes: StepItemPlan[];
   /** Blocking problems besides the ledger (e.g. pgvector missing). */
@@ -50,6 +52,8 @@ export interface ReleasePlan {
 export interface ReleaseSummary {
   appliedMigrations: number;
   lastMigration: string | null;
+  /** Optional so that summaries assembled from parts elsewhere (infra/schema-release.ts) may leave it out. */
+  rowLevelSecurity?: Record<string, unknown>[];
   seedSets: Record<string, unknown>[];
   vectorIndexes: Record<string, unknown>[];
 }
@@ -57,6 +61,7 @@ export interface ReleaseSummary {
 export interface ReleaseResult {
   changed: boolean;
   migrations: AppliedMigration[];
+  rowLevelSecurity: StepItemResult[];
   seedSets: StepItemResult[];
   vectorIndexes: StepItemResult[];
   durationMs: number;
@@ -68,6 +73,7 @@ export interface ReleaseStatus {
   ledger: LedgerEntry[];
   pendingMigrations: string[];
   problems: LedgerProblem[];
+  rowLevelSecurity: Record<string, unknown>[];
   seedSets: Record<string, unknown>[];
   vectorIndexes: Record<string, unknown>[];
 }
@@ -89,7 +95,12 @@ export function buildReleaseManifest(
   }));
   const manifestOf = (kind: ReleaseStep["kind"]) =>
     (options.steps ?? []).filter((s) => s.kind === kind).flatMap((s) => s.manifest());
-  return { migrations, seedSets: manifestOf("seeds"), vectorIndexes: manifestOf("vectorIndexes") };
+  return {
+    migrations,
+    rowLevelSecurity: manifestOf("rowLevelSecurity"),
+    seedSets: manifestOf("seeds"),
+    vectorIndexes: manifestOf("vectorIndexes"),
+  };
 }
 
 function targetOf(options: ReleaseOptions): DatabaseTarget {
@@ -181,11 +192,12 @@ async function planWith(client: ClientBase, options: ReleaseOptions): Promise<Re
     ]);
   }
   const problems = [await pgvectorProblem(client)].filter((p): p is string => Boolean(p));
+  const rowLevelSecurity = stepPlans.get("rowLevelSecurity") ?? [];
   const seedSets = stepPlans.get("seeds") ?? [];
   const vectorIndexes = stepPlans.get("vectorIndexes") ?? [];
   const pending =
     state.comparison.pending.length > 0 ||
-    [...seedSets, ...vectorIndexes].some((item) => item.action !== "unchanged");
+    [...rowLevelSecurity, ...seedSets, ...vectorIndexes].some((item) => item.action !== "unchanged");
   return {
     database: redactUrl(options.databaseUrl),
     migrations: {
@@ -193,6 +205,7 @@ async function planWith(client: ClientBase, options: ReleaseOptions): Promise<Re
       pending: state.comparison.pending.map((m) => ({ name: m.name, checksum: m.checksum })),
       problems: state.comparison.problems,
     },
+    rowLevelSecurity,
     seedSets,
     vectorIndexes,
     problems,
@@ -234,10 +247,12 @@ export async function applyRelease(options: ReleaseOptions): Promise<ReleaseResu
       for (const step of steps) {
         results.set(step.kind, [...(results.get(step.kind) ?? []), ...(await step.apply(client, log))]);
       }
+      const rowLevelSecurity = results.get("rowLevelSecurity") ?? [];
       const seedSets = results.get("seeds") ?? [];
       const vectorIndexes = results.get("vectorIndexes") ?? [];
       const changed =
-        migrations.length > 0 || [...seedSets, ...vectorIndexes].some((item) => item.action !== "unchanged");
+        migrations.length > 0 ||
+        [...rowLevelSecurity, ...seedSets, ...vectorIndexes].some((item) => item.action !== "unchanged");
       const ledger = await readLedger(client);
       const snapshot = await readSnapshot(client);
       const lastMigration = ledger.at(-1)?.name ?? null;
@@ -247,6 +262,7 @@ export async function applyRelease(options: ReleaseOptions): Promise<ReleaseResu
       return {
         changed,
         migrations,
+        rowLevelSecurity,
         seedSets,
         vectorIndexes,
         durationMs: Date.now() - started,
@@ -271,6 +287,7 @@ async function summaryWith(
   return {
     appliedMigrations: ledger.length,
     lastMigration: ledger.at(-1)?.name ?? null,
+    rowLevelSecurity: await statusOf("rowLevelSecurity"),
     seedSets: await statusOf("seeds"),
     vectorIndexes: await statusOf("vectorIndexes"),
   };
@@ -283,12 +300,13 @@ export async function releaseStatus(options: ReleaseOptions): Promise<ReleaseSta
     const released = await bookkeepingExists(client);
     const summary = released
       ? await summaryWith(client, state.ledger, options.steps ?? [])
-      : { seedSets: [], vectorIndexes: [] };
+      : { rowLevelSecurity: [], seedSets: [], vectorIndexes: [] };
     return {
       database: redactUrl(options.databaseUrl),
       ledger: state.ledger,
       pendingMigrations: state.comparison.pending.map((m) => m.name),
       problems: state.comparison.problems,
+      rowLevelSecurity: summary.rowLevelSecurity ?? [],
       seedSets: summary.seedSets,
       vectorIndexes: summary.vectorIndexes,
     };

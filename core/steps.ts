@@ -1,5 +1,6 @@
-// What runs after the migrations, in order: seed sets, then vector indexes (built after the data they
-// index). Each is a ReleaseStep so that plan/apply/status treat them alike.
+// What runs after the migrations, in order: row-level security enforcement (core/row-level-security.ts),
+// seed sets, then vector indexes (built after the data they index). Each is a ReleaseStep so that
+// plan/apply/status treat them alike.
 import type { ClientBase } from "pg";
 import type { Logger } from "./logger";
 
@@ -26,7 +27,7 @@ export interface StepManifestEntry {
 }
 
 export interface ReleaseStep {
-  readonly kind: "seeds" | "vectorIndexes";
+  readonly kind: "rowLevelSecurity" | "seeds" | "vectorIndexes";
   /** Bookkeeping tables this step needs (idempotent DDL, run in the engine's schema). */
   readonly bookkeepingDdl: string;
   /** Computed without a database. */

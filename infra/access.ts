@@ -41,6 +41,18 @@ export const APP_TABLE_PRIVILEGES = ["DELETE", "INSERT", "SELECT", "UPDATE"];
 export const APP_SEQUENCE_PRIVILEGES = ["SELECT", "USAGE"];
 export const READONLY_TABLE_PRIVILEGES = ["SELECT"];
 export const READONLY_SEQUENCE_PRIVILEGES = ["SELECT"];
+/** What each login may do with the database itself. */
+export const LOGIN_DATABASE_PRIVILEGES = ["CONNECT"];
+/**
+ * Privileges on schema `public`, per grantee (`public` is PUBLIC): only the owner may create objects in it,
+ * and only our roles may use it.
+ */
+export const SCHEMA_PRIVILEGES = {
+  public: [] as string[],
+  owner: ["CREATE", "USAGE"],
+  app: ["USAGE"],
+  readonly: ["USAGE"],
+};
 
 const SCHEMA = "public";
 
@@ -183,9 +195,11 @@ export class DatabaseAccess extends pulumi.ComponentResource {
   ) {
     // CONNECT explicitly, so the logins keep working if PUBLIC's default CONNECT is ever revoked.
     for (const key of ["migrator", "app", "readonly"] as const) {
-      this.grant(`${name}-${key}-connect`, { database, role: roles[key].role.name, objectType: "database" }, [
-        "CONNECT",
-      ]);
+      this.grant(
+        `${name}-${key}-connect`,
+        { database, role: roles[key].role.name, objectType: "database" },
+        LOGIN_DATABASE_PRIVILEGES,
+      );
     }
     // Schema `public`: nobody but the owner may create objects in it (PostgreSQL < 15 let PUBLIC), and only
     // our roles may use it. After the extensions, which the admin creates in it.
@@ -196,10 +210,10 @@ export class DatabaseAccess extends pulumi.ComponentResource {
         privileges,
         extensions,
       );
-    onSchema("public", "public", []);
-    onSchema("owner", roles.owner.name, ["CREATE", "USAGE"]);
-    onSchema("app", roles.app.role.name, ["USAGE"]);
-    onSchema("readonly", roles.readonly.role.name, ["USAGE"]);
+    onSchema("public", "public", SCHEMA_PRIVILEGES.public);
+    onSchema("owner", roles.owner.name, SCHEMA_PRIVILEGES.owner);
+    onSchema("app", roles.app.role.name, SCHEMA_PRIVILEGES.app);
+    onSchema("readonly", roles.readonly.role.name, SCHEMA_PRIVILEGES.readonly);
   }
 
   /** Default privileges FOR ROLE owner: the tables and sequences migrations create are usable at once. */

@@ -149,7 +149,7 @@ describe("the schema after every migration is applied to an empty database", () 
     }
   });
 
-  it("has only the three functions the schema needs in public, besides the extensions'", async () => {
+  it("has only the functions the schema needs in public, besides the extensions'", async () => {
     const { rows } = await query((c) =>
       c.query<{ proname: string }>(`
         SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
@@ -159,7 +159,12 @@ describe("the schema after every migration is applied to an empty database", () 
     );
     expect(rows.map((r) => r.proname)).toEqual([
       "check_embedding_dimension",
+      // Row-level security: the organization of the transaction, and the lookups made before one is known.
+      "current_organization_id",
       "keep_embedding_space_dimension",
+      "organization_id_for_slug",
+      "organization_id_for_token_hash",
+      "organizations_of_user",
       "set_updated_at",
     ]);
   });

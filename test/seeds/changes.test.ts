@@ -144,7 +144,11 @@ describe("plan of the demo set", () => {
     await applyRelease(optionsFor(db.current.url, dir));
     const readonlyUrl = await withClient(db.current.url, async (c) => {
       await c.query("DROP ROLE IF EXISTS seed_plan_reader");
-      await c.query("CREATE ROLE seed_plan_reader LOGIN PASSWORD 'reader-pw' IN ROLE pg_read_all_data");
+      // BYPASSRLS: row-level security hides every organization's rows from a role that does not own the
+      // tables (pg_read_all_data included), and the plan would then see the seed rows as missing.
+      await c.query(
+        "CREATE ROLE seed_plan_reader LOGIN BYPASSRLS PASSWORD 'reader-pw' IN ROLE pg_read_all_data",
+      );
       await c.query("ALTER ROLE seed_plan_reader SET default_transaction_read_only = on");
       const url = new URL(db.current.url);
       url.username = "seed_plan_reader";
