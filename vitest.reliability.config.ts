@@ -1,0 +1,15 @@
+import { defineConfig } from "vitest/config";
+
+// `npm run test:reliability`: the long fault scenarios of test/reliability (docs/reliability.md), kept out of
+// `npm test`. Same throwaway cluster as the main suite (globalSetup). One file at a time: they kill processes,
+// restart a server and measure memory, and each is sized for the run's total to stay within minutes.
+export default defineConfig({
+  test: {
+    pool: "forks",
+    globalSetup: ["test/support/global-setup.ts"],
+    include: ["test/reliability/**/*.scenario.ts"],
+    fileParallelism: false,
+    testTimeout: 300_000,
+    hookTimeout: 180_000,
+  },
+});
