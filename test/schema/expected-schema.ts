@@ -530,6 +530,9 @@ export const CHECKS: Record<string, string> = {
   Message_embedding_space_check: 'CHECK (((embedding IS NULL) OR ("embeddingSpaceId" IS NOT NULL)))',
   DocumentVersion_version_check: "CHECK ((version >= 1))",
   Chunk_idx_check: "CHECK ((idx >= 0))",
+  // Secrets are stored as SHA-256 hex digests only.
+  ApiKey_tokenHash_check: `CHECK (("tokenHash" ~ '^[0-9a-f]{64}$'::text))`,
+  AuditLog_requestHash_check: `CHECK (("requestHash" ~ '^[0-9a-f]{64}$'::text))`,
 };
 
 /** Tables whose embedding must match the dimension of its embedding space. */

@@ -105,6 +105,16 @@ describe("rowLevelSecurity: enforce | off", () => {
     expect((await planRelease(options("enforce"))).pending).toBe(false);
   });
 
+  it("shows a hand-made DISABLE as drift, and the next apply enforces again", async () => {
+    await owner.query(`ALTER TABLE "Chunk" DISABLE ROW LEVEL SECURITY`);
+    const report = await verifyRelease(options());
+    expect(report.clean).toBe(false);
+    expect(report.drift.changed).toEqual(["table public.Chunk"]);
+    const result = await applyAsMigrator(target.current, steps());
+    expect(result.rowLevelSecurity.map((item) => item.name)).toEqual(["Chunk"]);
+    expect((await verifyRelease(options())).clean).toBe(true);
+  });
+
   it("applies to a tenant table that a later migration creates with its policy enabled", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "rls-migrations-"));
     try {
