@@ -321,7 +321,13 @@ export async function verifyRelease(options: ReleaseOptions): Promise<VerifyRepo
     const live = await takeSnapshot(client);
     let drift: VerifyReport["drift"];
     if (!snapshot) {
-      drift = { added: [], removed: [], changed: [], snapshotTakenAt: null, note: "no release applied yet" };
+      // Migrations commit one by one and the snapshot comes last: a first apply that stopped half-way leaves
+      // a ledger without a snapshot, which is not "nothing applied".
+      const last = state.ledger.at(-1)?.name;
+      const note = last
+        ? `${state.ledger.length} migration(s) applied, up to ${last}, but no apply has finished yet: an apply was interrupted; run apply to complete it`
+        : "no release applied yet";
+      drift = { added: [], removed: [], changed: [], snapshotTakenAt: null, note };
     } else {
       const last = state.ledger.at(-1)?.name ?? null;
       const note =
