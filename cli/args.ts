@@ -1,5 +1,6 @@
 // Command-line parsing for neonhub-db. No dependency: the surface is small and every error message is ours.
 import { ReleaseError } from "../core/errors";
+import { parseRowLevelSecurityMode, type RowLevelSecurityMode } from "../core/row-level-security";
 
 export const COMMANDS = ["plan", "apply", "status", "verify", "load-chunks"] as const;
 export type Command = (typeof COMMANDS)[number];
@@ -13,6 +14,8 @@ export interface CliArgs {
   ownerRole?: string;
   lockTimeoutMs?: number;
   connectTimeoutMs?: number;
+  /** Whether the tenant tables' policies are enforced; unset keeps the mode the database records. */
+  rowLevelSecurity?: RowLevelSecurityMode;
   /** load-chunks: the chunk file and the dataset it fills. */
   file?: string;
   dataset?: string;
@@ -26,6 +29,7 @@ const VALUE_FLAGS = [
   "--owner-role",
   "--lock-timeout",
   "--connect-timeout",
+  "--row-level-security",
   "--file",
   "--dataset",
 ];
@@ -48,6 +52,8 @@ Options:
   --owner-role ROLE        SET ROLE to this role before changing anything, so it owns the objects
   --lock-timeout SECONDS   how long apply waits for another release (default 60)
   --connect-timeout SECS   how long to wait for the server to accept a connection (default 10)
+  --row-level-security M   enforce | off: whether the tenant tables' policies are enforced (docs/security.md;
+                           default: the mode the database records, enforce for a new one)
   --replace                load-chunks: replace the dataset's existing chunks (refused otherwise)
   --help, --version
 
@@ -95,6 +101,7 @@ export function parseArgs(argv: readonly string[]): CliArgs {
       else if (arg === "--owner-role") args.ownerRole = value;
       else if (arg === "--lock-timeout") args.lockTimeoutMs = seconds(arg, value);
       else if (arg === "--connect-timeout") args.connectTimeoutMs = seconds(arg, value);
+      else if (arg === "--row-level-security") args.rowLevelSecurity = parseRowLevelSecurityMode(value, arg);
       else if (arg === "--file") args.file = value;
       else if (arg === "--dataset") args.dataset = value;
     } else if (arg.startsWith("-")) {

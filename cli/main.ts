@@ -51,7 +51,7 @@ function releaseOptions(args: CliArgs, env: NodeJS.ProcessEnv, log: Logger): Rel
     databaseUrl,
     databaseUrlSource: source,
     migrationsDir: args.migrationsDir ? path.resolve(args.migrationsDir) : DEFAULT_MIGRATIONS_DIR,
-    steps: defaultReleaseSteps({ seedSets: args.seeds }),
+    steps: defaultReleaseSteps({ seedSets: args.seeds, rowLevelSecurity: args.rowLevelSecurity }),
     ownerRole: args.ownerRole,
     lockTimeoutMs: args.lockTimeoutMs,
     connectTimeoutMs: args.connectTimeoutMs,

@@ -24,6 +24,7 @@ export function renderPlan(plan: ReleasePlan): string {
     `Release plan for ${plan.database}`,
     `  migrations: ${migrations.applied} applied, ${migrations.pending.length} pending`,
     ...migrations.pending.map((m) => `    + ${m.name} (sha256 ${m.checksum.slice(0, 12)})`),
+    ...items("row-level security", plan.rowLevelSecurity),
     ...items("seed sets", plan.seedSets),
     ...items("vector indexes", plan.vectorIndexes),
   ];
@@ -44,7 +45,8 @@ export function renderApply(result: ReleaseResult): string {
   }
   const lines = [`Release applied in ${seconds(result.durationMs)}:`];
   for (const m of result.migrations) lines.push(`  migration ${m.name}: ${m.durationMs} ms`);
-  for (const s of [...result.seedSets, ...result.vectorIndexes].filter((s) => s.action !== "unchanged")) {
+  const steps = [...result.rowLevelSecurity, ...result.seedSets, ...result.vectorIndexes];
+  for (const s of steps.filter((s) => s.action !== "unchanged")) {
     lines.push(`  ${s.name}: ${s.action} in ${s.durationMs} ms`);
   }
   lines.push(
@@ -73,6 +75,7 @@ export function renderStatus(status: ReleaseStatus): string {
       lines.push(`    ${String(name)}  ${facts}`);
     }
   };
+  records("row-level security", status.rowLevelSecurity);
   records("seed sets", status.seedSets);
   records("vector indexes", status.vectorIndexes);
   return lines.join("\n");

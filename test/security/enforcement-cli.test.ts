@@ -1,0 +1,48 @@
+// The enforcement mode from the command line, as `npm run local` and operators use it: the migrator turns
+// enforcement off and on with --row-level-security, plan/apply/status say so, and a run without the flag
+// keeps the recorded mode.
+import { describe, expect, it } from "vitest";
+import { runCli } from "../support/cli";
+import { useReleasedDatabase } from "./released-database";
+import { TENANT_TABLES } from "./tenant-tables";
+
+const target = useReleasedDatabase("rlscli");
+const cli = (...args: string[]) => runCli(args, { DATABASE_URL: target.current.roles.url("migrator") });
+
+describe("neonhub-db --row-level-security", () => {
+  it("plan off lists each tenant table it would change, and exits 2", async () => {
+    const run = await cli("plan", "--row-level-security", "off");
+    expect(run.code).toBe(2);
+    expect(run.stdout).toContain("  row-level security:\n");
+    expect(run.stdout).toContain("    ~ Chunk: update (off: policies kept, not enforced)");
+    expect(run.stdout.match(/: update \(off: /g)).toHaveLength(TENANT_TABLES.length);
+  });
+
+  it("apply off changes them; status, and runs without the flag, keep off", async () => {
+    const apply = await cli("apply", "--row-level-security", "off");
+    expect(apply.code).toBe(0);
+    expect(apply.stdout).toContain("  Chunk: update in ");
+    const again = await cli("apply");
+    expect(again.stdout).toMatch(/^Nothing changed/);
+    const status = await cli("status");
+    expect(status.stdout).toMatch(
+      /row-level security: *\n +row-level security +mode=off tables=32 enforced=0 /,
+    );
+    expect((await cli("plan")).code).toBe(0);
+  });
+
+  it("apply enforce turns them back on", async () => {
+    const apply = await cli("apply", "--row-level-security", "enforce", "--json");
+    expect(apply.code).toBe(0);
+    const result = JSON.parse(apply.stdout) as { rowLevelSecurity: { name: string; details: unknown }[] };
+    expect(result.rowLevelSecurity).toHaveLength(TENANT_TABLES.length);
+    expect(result.rowLevelSecurity[0]?.details).toEqual({ rowLevelSecurity: "enabled" });
+    expect((await cli("status")).stdout).toContain("mode=enforce tables=32 enforced=32");
+  });
+
+  it("refuses any other mode before connecting", async () => {
+    const run = await cli("apply", "--row-level-security", "strict");
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('--row-level-security must be one of enforce, off (got "strict")');
+  });
+});
