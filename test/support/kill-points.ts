@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { cpSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import type { ClientBase } from "pg";
+import { Client, type ClientBase } from "pg";
 import { CLI } from "./cli";
 
 export interface ProcessResult {
@@ -122,20 +122,41 @@ export async function sleeping(client: ClientBase, database: string): Promise<bo
   return (await backends(client, database)).some((b) => b.waitEvent === "PgSleep");
 }
 
-/** True while some release backend of `database` waits for a lock on `relation` (a regclass text). */
-export async function waitingForLockOn(
-  client: ClientBase,
-  database: string,
-  relation: string,
-): Promise<boolean> {
+/**
+ * True while a release backend waits for a lock on `relation` (a regclass text, e.g. '"Chunk"'). `client` must
+ * be connected to the release's database, where the name resolves, and not be inside a transaction (which
+ * would see one frozen pg_stat_activity).
+ */
+export async function waitingForLockOn(client: ClientBase, relation: string): Promise<boolean> {
   const result = await client.query<{ waiting: boolean }>(
     `SELECT EXISTS (
        SELECT 1 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-        WHERE NOT l.granted AND a.datname = $1 AND starts_with(a.application_name, 'neonhub-db')
-          AND l.locktype = 'relation' AND l.relation = to_regclass($2)::oid) AS waiting`,
-    [database, relation],
+        WHERE NOT l.granted AND a.datname = current_database() AND starts_with(a.application_name, 'neonhub-db')
+          AND l.locktype = 'relation' AND l.relation = to_regclass($1)::oid) AS waiting`,
+    [relation],
   );
   return result.rows[0]!.waiting;
+}
+
+/**
+ * Takes a table lock in a transaction of its own and keeps it until `release()` (which rolls back): a release
+ * that needs a conflicting lock stops there, visibly (waitingForLockOn), for as long as the test wants.
+ */
+export async function holdTableLock(
+  url: string,
+  relation: string,
+  mode: "SHARE" | "ROW EXCLUSIVE",
+): Promise<{ release: () => Promise<void> }> {
+  const client = new Client({ connectionString: url, application_name: "reliability-lock-holder" });
+  await client.connect();
+  await client.query("BEGIN");
+  await client.query(`LOCK TABLE ${relation} IN ${mode} MODE`);
+  return {
+    release: async () => {
+      await client.query("ROLLBACK").catch(() => {});
+      await client.end().catch(() => {});
+    },
+  };
 }
 
 /** The phase of an index build a release backend of `database` is in, if any. */
