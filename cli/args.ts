@@ -2,7 +2,7 @@
 import { ReleaseError } from "../core/errors";
 import { parseRowLevelSecurityMode, type RowLevelSecurityMode } from "../core/row-level-security";
 
-export const COMMANDS = ["plan", "apply", "status", "verify", "load-chunks"] as const;
+export const COMMANDS = ["plan", "apply", "status", "verify", "baseline", "load-chunks"] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export interface CliArgs {
@@ -19,6 +19,8 @@ export interface CliArgs {
   /** load-chunks: the chunk file and the dataset it fills. */
   file?: string;
   dataset?: string;
+  /** baseline: the last migration to mark as applied. */
+  to?: string;
   replace: boolean;
 }
 
@@ -32,6 +34,7 @@ const VALUE_FLAGS = [
   "--row-level-security",
   "--file",
   "--dataset",
+  "--to",
 ];
 
 export const USAGE = `Usage: neonhub-db <command> [options]
@@ -41,6 +44,8 @@ Commands:
   apply     apply the release: migrations, then seed sets, then vector indexes
   status    the migration ledger, seed sets and vector indexes recorded in the database
   verify    applied migrations against their files, live schema against the recorded snapshot; exit 2 on drift
+  baseline [--to NAME]
+            adopt an existing database: mark the migrations as applied after proving its schema matches them
   load-chunks --file F --dataset ID [--replace]
             load a chunk file (NDJSON, see docs/seeds.md) into a dataset, in one transaction
 
@@ -104,6 +109,7 @@ export function parseArgs(argv: readonly string[]): CliArgs {
       else if (arg === "--row-level-security") args.rowLevelSecurity = parseRowLevelSecurityMode(value, arg);
       else if (arg === "--file") args.file = value;
       else if (arg === "--dataset") args.dataset = value;
+      else if (arg === "--to") args.to = value;
     } else if (arg.startsWith("-")) {
       throw new ReleaseError(
         "invalid-input",

@@ -15,11 +15,12 @@ import {
   type Logger,
   type ReleaseOptions,
 } from "../core";
+import { baselineRelease } from "../core/baseline";
 import { defaultReleaseSteps } from "../core/default-steps";
 import { loadChunkFile } from "../core/seeds/bulk/load-chunks";
 import { ReleaseError } from "../core/errors";
 import { USAGE, parseArgs, type CliArgs } from "./args";
-import { renderApply, renderLoad, renderPlan, renderStatus, renderVerify } from "./render";
+import { renderApply, renderBaseline, renderLoad, renderPlan, renderStatus, renderVerify } from "./render";
 
 export const EXIT = { ok: 0, error: 1, pending: 2 } as const;
 
@@ -110,6 +111,11 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
         const report = await verifyRelease(options);
         emit(report, renderVerify(report));
         return report.clean ? EXIT.ok : EXIT.pending;
+      }
+      case "baseline": {
+        const result = await baselineRelease({ ...options, to: args.to });
+        emit(result, renderBaseline(result));
+        return EXIT.ok;
       }
       case "load-chunks": {
         const { databaseUrl, databaseUrlSource, connectTimeoutMs } = options;

@@ -1,6 +1,7 @@
 // Human-readable output of each command. (--json prints the result objects as they are.)
 import type { ReleasePlan, ReleaseResult, ReleaseStatus, VerifyReport } from "../core";
 import type { LoadChunksResult } from "../core/seeds/bulk/load-chunks";
+import type { BaselineResult } from "../core/baseline";
 import type { StepItemPlan } from "../core/steps";
 
 const MARK: Record<StepItemPlan["action"], string> = {
@@ -100,4 +101,15 @@ export function renderLoad(result: LoadChunksResult): string {
     `  embedding space ${result.embeddingSpaceId} (${result.dimension} dimensions)`,
     `  ${(result.durationMs / 1000).toFixed(1)} s: ${result.chunksPerSecond} chunks/s, ${result.fileMegabytesPerSecond} MB/s of file`,
   ].join("\n");
+}
+
+export function renderBaseline(result: BaselineResult): string {
+  const lines = [
+    `Baselined ${result.database}: ${result.baselined.length} migration(s) recorded as applied, up to ${result.baselined.at(-1) ?? "none"}.`,
+  ];
+  if (result.extraObjects.length) {
+    lines.push("  objects the migrations do not create (kept, not managed by the release):");
+    for (const k of result.extraObjects) lines.push(`    ${k}`);
+  }
+  return lines.join("\n");
 }

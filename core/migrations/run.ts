@@ -61,6 +61,8 @@ export async function runPendingMigrations(
       migrationsSchema: BOOKKEEPING_SCHEMA,
       migrationsTable: MIGRATIONS_TABLE,
       checkOrder: true,
+      // Exactly the pending list: with `baseline --to`, later files in the folder must not run.
+      count: pending.length,
       singleTransaction: false,
       // The engine holds its own lock for the whole release (migrations, seeds and indexes).
       noLock: true,

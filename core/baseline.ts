@@ -1,0 +1,176 @@
+// Adopting a database whose schema exists already (made by Prisma, by hand, by an older tool): record the
+// migrations as applied without running them, but only after proving that the live schema is what they
+// would have produced. The proof: apply the same migrations to a scratch database on the same server,
+// snapshot both catalogs, and compare.
+import { randomBytes } from "node:crypto";
+import type { Client } from "pg";
+import { CHECKSUMS_SETTING, BOOKKEEPING_SCHEMA, MIGRATIONS_TABLE, ensureBookkeeping } from "./bookkeeping";
+import { closeClient, openClient } from "./connection";
+import { parseDatabaseUrl, redactUrl } from "./dsn";
+import { ReleaseError } from "./errors";
+import { acquireReleaseLock } from "./lock";
+import { silentLogger, type Logger } from "./logger";
+import { readMigrationFiles, type MigrationFile } from "./migrations/files";
+import { readLedger } from "./migrations/ledger";
+import { runPendingMigrations } from "./migrations/run";
+import { diffSnapshots, saveSnapshot, takeSnapshot, type SchemaSnapshot } from "./snapshot";
+import type { ReleaseOptions } from "./release";
+
+export interface BaselineOptions extends ReleaseOptions {
+  /** Baseline up to and including this migration (default: all of them). */
+  to?: string;
+}
+
+export interface BaselineResult {
+  database: string;
+  /** Migrations now recorded as applied. */
+  baselined: string[];
+  /** Objects in the live database that the migrations do not create (kept, and not managed by the release). */
+  extraObjects: string[];
+}
+
+/** Objects the comparison leaves out: another tool's migration ledger is no part of the schema. */
+const FOREIGN_LEDGERS = [/^\w+ public\._prisma_migrations/];
+
+export async function baselineRelease(options: BaselineOptions): Promise<BaselineResult> {
+  const log = options.log ?? silentLogger;
+  const files = selectMigrations(readMigrationFiles(options.migrationsDir), options.to);
+  const target = parseDatabaseUrl(options.databaseUrl, options.databaseUrlSource ?? "the database URL");
+  const client = await openClient(target, {
+    applicationName: "neonhub-db:baseline",
+    connectTimeoutMs: options.connectTimeoutMs,
+  });
+  try {
+    if (options.ownerRole) await client.query(`SET ROLE "${options.ownerRole.replace(/"/g, '""')}"`);
+    const unlock = await acquireReleaseLock(client, { timeoutMs: options.lockTimeoutMs, log });
+    try {
+      const ledger = await readLedger(client);
+      if (ledger.length > 0) {
+        throw new ReleaseError(
+          "invalid-input",
+          `This database already records ${ledger.length} applied migration(s); baseline is only for a database without a ledger.`,
+          "Use `neonhub-db apply` to continue its release, or `neonhub-db verify` to check it.",
+        );
+      }
+      log.info(
+        `applying ${files.length} migration(s) to a scratch database to learn the schema they produce`,
+      );
+      const expected = await snapshotOfFreshRelease(client, options, files, log);
+      const live = await takeSnapshot(client);
+      const diff = diffSnapshots(expected, withoutForeignLedgers(live));
+      const mismatches = [
+        ...diff.removed.map((k) => `missing: ${k}`),
+        ...diff.changed.map((k) => `different: ${k} (live: ${live[k]}; migrations: ${expected[k]})`),
+      ];
+      if (mismatches.length > 0) {
+        const shown = mismatches.slice(0, 25).map((m) => `- ${m}`);
+        if (mismatches.length > shown.length)
+          shown.push(`- ... and ${mismatches.length - shown.length} more`);
+        throw new ReleaseError(
+          "ledger-mismatch",
+          `The live schema is not what the migrations produce, so they cannot be marked as applied:\n${shown.join("\n")}`,
+          "Bring the database in line with the migrations (or baseline fewer of them with --to), then run baseline again. Nothing was written.",
+        );
+      }
+      await recordAsApplied(client, options, files);
+      await saveSnapshot(client, live, files.at(-1)?.name);
+      return {
+        database: redactUrl(options.databaseUrl),
+        baselined: files.map((f) => f.name),
+        extraObjects: diff.added,
+      };
+    } finally {
+      await unlock();
+    }
+  } finally {
+    await closeClient(client);
+  }
+}
+
+function selectMigrations(files: MigrationFile[], to: string | undefined): MigrationFile[] {
+  if (to === undefined) return files;
+  const at = files.findIndex((f) => f.name === to || `${f.name}.sql` === to);
+  if (at < 0) {
+    throw new ReleaseError(
+      "invalid-input",
+      `--to names no migration: "${to}".`,
+      `Use a file name from the migrations folder, e.g. ${files.at(-1)?.name ?? "20250126000100_extensions"}.`,
+    );
+  }
+  return files.slice(0, at + 1);
+}
+
+function withoutForeignLedgers(snapshot: SchemaSnapshot): SchemaSnapshot {
+  return Object.fromEntries(
+    Object.entries(snapshot).filter(([key]) => !FOREIGN_LEDGERS.some((re) => re.test(key))),
+  );
+}
+
+/** Applies the migrations to a new database on the same server and returns its catalog snapshot. */
+async function snapshotOfFreshRelease(
+  client: Client,
+  options: BaselineOptions,
+  files: MigrationFile[],
+  log: Logger,
+): Promise<SchemaSnapshot> {
+  const scratch = `neonhub_baseline_${randomBytes(4).toString("hex")}`;
+  try {
+    await client.query(`CREATE DATABASE ${scratch}`);
+  } catch (error) {
+    throw new ReleaseError(
+      "permission",
+      `Baseline needs to create a scratch database on the server, and could not: ${(error as Error).message}`,
+      "Run baseline as a login with CREATEDB (the stack's admin or migrator), or on a copy of the database where it has it.",
+      { cause: error },
+    );
+  }
+  const url = new URL(options.databaseUrl);
+  url.pathname = `/${scratch}`;
+  const scratchClient = await openClient(parseDatabaseUrl(url.toString(), "the scratch database URL"), {
+    applicationName: "neonhub-db:baseline",
+    connectTimeoutMs: options.connectTimeoutMs,
+  });
+  try {
+    if (options.ownerRole) await scratchClient.query(`SET ROLE "${options.ownerRole.replace(/"/g, '""')}"`);
+    await ensureBookkeeping(scratchClient, []);
+    await runPendingMigrations(scratchClient, {
+      dir: options.migrationsDir,
+      pending: files,
+      log: silentLogger,
+    });
+    return await takeSnapshot(scratchClient);
+  } finally {
+    await closeClient(scratchClient);
+    await client.query(`DROP DATABASE IF EXISTS ${scratch} WITH (FORCE)`).catch((error: Error) => {
+      log.warn(`could not drop the scratch database ${scratch}: ${error.message}`);
+    });
+  }
+}
+
+async function recordAsApplied(
+  client: Client,
+  options: BaselineOptions,
+  files: MigrationFile[],
+): Promise<void> {
+  await ensureBookkeeping(
+    client,
+    (options.steps ?? []).map((s) => s.bookkeepingDdl),
+  );
+  await client.query("BEGIN");
+  try {
+    await client.query("SELECT set_config($1, $2, true)", [
+      CHECKSUMS_SETTING,
+      JSON.stringify(Object.fromEntries(files.map((f) => [f.name, f.checksum]))),
+    ]);
+    for (const file of files) {
+      await client.query(
+        `INSERT INTO ${BOOKKEEPING_SCHEMA}.${MIGRATIONS_TABLE} (name, run_on) VALUES ($1, now())`,
+        [file.name],
+      );
+    }
+    await client.query("COMMIT");
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw error;
+  }
+}

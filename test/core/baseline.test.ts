@@ -1,0 +1,84 @@
+import { describe, expect, it } from "vitest";
+import { applyRelease, readMigrationFiles, ReleaseError, verifyRelease } from "../../core";
+import { baselineRelease } from "../../core/baseline";
+import { createTestDatabase, dropTestDatabase, withClient } from "../support/database";
+import { FIXTURE_MIGRATIONS } from "../support/fixtures";
+
+/** A database whose schema was made without the engine: the migrations' SQL run by hand, plus extras. */
+async function handMadeDatabase(options: { skip?: string; upTo?: number } = {}): Promise<string> {
+  const db = await createTestDatabase();
+  const files = readMigrationFiles(FIXTURE_MIGRATIONS).slice(0, options.upTo);
+  await withClient(db.url, async (c) => {
+    for (const file of files) {
+      let up = file.sql.split(/^-- Down Migration/m)[0]!;
+      if (options.skip) up = up.replace(options.skip, "");
+      await c.query(up);
+    }
+    // What a Prisma-managed database also has: its own ledger, and an index nobody wrote a migration for.
+    await c.query('CREATE TABLE "_prisma_migrations" (id text PRIMARY KEY, migration_name text)');
+    await c.query('CREATE INDEX widget_name_by_hand ON "Widget" (name)');
+  });
+  databases.push(db);
+  return db.url;
+}
+const databases: Awaited<ReturnType<typeof createTestDatabase>>[] = [];
+
+const release = (databaseUrl: string) => ({ databaseUrl, migrationsDir: FIXTURE_MIGRATIONS });
+
+describe("baseline", () => {
+  it("records the migrations as applied when the live schema matches them, so apply then has nothing to do", async () => {
+    const url = await handMadeDatabase();
+    const result = await baselineRelease(release(url));
+    expect(result.baselined).toEqual([
+      "20250101000100_widgets",
+      "20250101000200_widget_color",
+      "20250101000300_gadgets",
+    ]);
+    expect(result.extraObjects).toEqual(["index public.widget_name_by_hand"]);
+    const ledger = await withClient(url, (c) =>
+      c.query<{ name: string; checksum: string }>(
+        "SELECT name, checksum FROM neonhub_release.migrations ORDER BY id",
+      ),
+    );
+    const files = readMigrationFiles(FIXTURE_MIGRATIONS);
+    expect(ledger.rows).toEqual(files.map((f) => ({ name: f.name, checksum: f.checksum })));
+    const apply = await applyRelease(release(url));
+    expect(apply.migrations).toEqual([]);
+    expect((await verifyRelease(release(url))).clean).toBe(true);
+  });
+
+  it("refuses, naming each difference, when the live schema is not what the migrations produce, and writes nothing", async () => {
+    const url = await handMadeDatabase({
+      skip: `ALTER TABLE "Widget" ADD COLUMN color text NOT NULL DEFAULT 'blue';`,
+    });
+    const error = await baselineRelease(release(url)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ReleaseError);
+    expect((error as ReleaseError).code).toBe("ledger-mismatch");
+    expect((error as ReleaseError).message).toContain("missing: column public.Widget.color");
+    const schema = await withClient(url, (c) => c.query("SELECT to_regnamespace('neonhub_release') AS s"));
+    expect(schema.rows[0].s).toBeNull();
+    const leftovers = await withClient(url, (c) =>
+      c.query("SELECT count(*)::int AS n FROM pg_database WHERE datname LIKE 'neonhub_baseline_%'"),
+    );
+    expect(leftovers.rows[0].n).toBe(0);
+  });
+
+  it("--to baselines the first migrations only; apply then runs the rest", async () => {
+    const url = await handMadeDatabase({ upTo: 2 });
+    const result = await baselineRelease({ ...release(url), to: "20250101000200_widget_color" });
+    expect(result.baselined).toHaveLength(2);
+    const apply = await applyRelease(release(url));
+    expect(apply.migrations.map((m) => m.name)).toEqual(["20250101000300_gadgets"]);
+  });
+
+  it("refuses a database that already has a ledger", async () => {
+    const db = await createTestDatabase();
+    databases.push(db);
+    await applyRelease(release(db.url));
+    await expect(baselineRelease(release(db.url))).rejects.toThrow(/already records 3 applied migration/);
+  });
+
+  it("cleans up", async () => {
+    for (const db of databases.splice(0)) await dropTestDatabase(db);
+  });
+});
