@@ -74,7 +74,7 @@ const POINTS: MigrationKillPoint[] = [
   during("20250126001300"),
   during("20250126001400"),
   between("20250126001500"),
-  during("20250126001500"),
+  during(names.at(-1)!),
   during("20250126001300", 12),
   during("20250126001400", 12),
 ];
