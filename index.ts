@@ -5,6 +5,7 @@ import { DatabaseAlarms } from "./infra/alarms";
 import { AppConnectionSecret } from "./infra/app-secret";
 import { DatabaseAccess } from "./infra/access";
 import { loadConfig } from "./infra/config";
+import { SchemaRelease } from "./infra/schema-release";
 import { RdsServer, createServer } from "./infra/servers";
 
 // Throws before any resource is registered when a value is missing or invalid.
@@ -18,13 +19,21 @@ const access = new DatabaseAccess("neonhub", {
   keepData: config.keepData,
 });
 
-// Schema release (migrations ─► seeds ─► vector indexes) goes here, after access, as the migrator:
-//   const release = new SchemaRelease("schema", {
-//     directUrl: access.migratorUrl,      // secret
-//     ownerRole: access.ownerRole,
-//     database: access.databaseName,
-//   }, { dependsOn: access });
-//   export const schemaRelease = release.summary;
+// Schema release (migrations ─► seeds ─► vector indexes), after access, as the migrator (never the admin).
+// See docs/schema-release.md.
+const release = new SchemaRelease(
+  "schema",
+  {
+    directUrl: access.migratorUrl,
+    ownerRole: access.ownerRole,
+    database: access.databaseName,
+    seedSets: config.release.seedSets,
+    dropOnDelete: config.release.dropSchemaOnDelete,
+    lockTimeoutMs: config.release.lockTimeoutMs,
+  },
+  { dependsOn: access },
+);
+export const schemaRelease = release.summary;
 
 // Production apps read DATABASE_URL from Secrets Manager.
 const appSecret =

@@ -2,6 +2,7 @@
 // Defaults live in Pulumi.yaml (the CLI passes them in) and in DEFAULTS (for runs without the CLI, such as
 // tests); a test keeps the two equal.
 import * as pulumi from "@pulumi/pulumi";
+import { AVAILABLE_SEED_SETS } from "../core/default-steps";
 import { instanceClassSize } from "./instance-classes";
 import { MIN_MEMORY_MB, STORAGE_KINDS, StorageKind, WORKLOADS, Workload } from "./tuning";
 import * as v from "./validators";
@@ -43,6 +44,8 @@ export const DEFAULTS = {
   alarmConnectionsPercent: 80,
   alarmReplicaLagMs: 2000,
   alarmEvaluationMinutes: 5,
+  dropSchemaOnDelete: false,
+  releaseLockTimeoutSeconds: 60,
 };
 
 /** Machine size for the existing and docker servers when `memoryMb`/`cpus` are unset. */
@@ -60,6 +63,7 @@ export const OPTIONAL_KEYS = [
   "allowedCidrs",
   "allowedSecurityGroupIds",
   "adminTunnel",
+  "seedSets",
 ] as const;
 
 export const KNOWN_KEYS: readonly string[] = [...Object.keys(DEFAULTS), ...OPTIONAL_KEYS];
@@ -159,6 +163,17 @@ export interface StackConfig {
   /** Keep the database (and the dev volume) when the stack is destroyed. */
   keepData: boolean;
   server: ServerConfig;
+  release: ReleaseConfig;
+}
+
+/** The schema release (infra/schema-release.ts). */
+export interface ReleaseConfig {
+  /** Seed sets applied after the migrations, in order (folders of seeds/). */
+  seedSets: string[];
+  /** Revert every migration when the schema release is destroyed; by default its data is kept. */
+  dropSchemaOnDelete: boolean;
+  /** How long a release waits for another one holding the release lock. */
+  lockTimeoutMs: number;
 }
 
 /** Every invalid value at once, so one `pulumi preview` shows all there is to fix. */
@@ -240,6 +255,7 @@ export function parseStackConfig(raw: RawStackConfig): StackConfig {
   );
 
   const server = parseServer(kind, get, raw.isSecret, problems);
+  const release = parseRelease(get, problems);
   if (problems.list.length > 0) throw new InvalidConfigError(problems.list);
   return {
     stack: raw.stack,
@@ -250,6 +266,39 @@ export function parseStackConfig(raw: RawStackConfig): StackConfig {
     keepData,
     // parseServer returns undefined only when it recorded a problem.
     server: server as ServerConfig,
+    release,
+  };
+}
+
+function parseRelease(get: Get, problems: Problems): ReleaseConfig {
+  const seedSets = problems.take(() => v.parseList("seedSets", get("seedSets"), "demo"), []);
+  for (const name of seedSets) {
+    if (!AVAILABLE_SEED_SETS.includes(name)) {
+      problems.add(
+        "seedSets",
+        `names ${JSON.stringify(name)}, which is not a seed set (available: ${AVAILABLE_SEED_SETS.join(", ") || "none"})`,
+        `pulumi config set --path '${v.fullKey("seedSets")}[0]' ${AVAILABLE_SEED_SETS[0] ?? "demo"}`,
+      );
+    }
+  }
+  return {
+    seedSets,
+    dropSchemaOnDelete: problems.take(
+      () => v.parseBoolean("dropSchemaOnDelete", get("dropSchemaOnDelete"), DEFAULTS.dropSchemaOnDelete),
+      DEFAULTS.dropSchemaOnDelete,
+    ),
+    lockTimeoutMs:
+      1000 *
+      problems.take(
+        () =>
+          v.parseIntegerOr(
+            "releaseLockTimeoutSeconds",
+            get("releaseLockTimeoutSeconds"),
+            { min: 1, max: 3600, example: 60 },
+            DEFAULTS.releaseLockTimeoutSeconds,
+          ),
+        DEFAULTS.releaseLockTimeoutSeconds,
+      ),
   };
 }
 

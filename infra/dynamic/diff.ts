@@ -1,0 +1,132 @@
+// `diff` without a database: the new inputs' manifest against what the last run or refresh recorded. This is
+// what `pulumi preview` shows: the pending migrations by name, the seed sets and index definitions that
+// changed, the settings that changed, and whether the target database changed (the only replacement).
+import { isUnknown } from "./inputs";
+import { targetOf } from "./connection";
+import {
+  PART_STEP_KEYS,
+  type Manifest,
+  type ResolvedInputs,
+  type ResolvedOutputs,
+  type StepKey,
+} from "./types";
+
+export interface ReleaseDiff {
+  changes: boolean;
+  /** Input properties whose change makes this a release on another database. */
+  replaces: string[];
+  /** What `pulumi up` would do, one line per change, for people. */
+  lines: string[];
+  /** What the release engine would refuse (a changed applied migration, ...): diff fails with these. */
+  refusals: string[];
+}
+
+/** Seed set status shortens checksums to 12 characters; a full checksum matches its prefix. */
+export function sameChecksum(a: string | undefined, b: string | undefined): boolean {
+  if (!a || !b) return false;
+  if (a === b) return true;
+  return Math.min(a.length, b.length) >= 12 && (a.startsWith(b) || b.startsWith(a));
+}
+
+// Not `steps`: what its options change about this part shows in the part's own manifests (a seed set
+// named, an index definition, a row-level security mode), and an option for another part is not a change.
+const SETTINGS = ["ownerRole", "migrationsDir", "lockTimeoutMs", "connectTimeoutMs", "dropOnDelete"] as const;
+
+export function diffRelease(recorded: Partial<ResolvedOutputs>, inputs: ResolvedInputs): ReleaseDiff {
+  const diff: ReleaseDiff = { changes: false, replaces: [], lines: [], refusals: [] };
+  diffTarget(recorded, inputs, diff);
+  if (inputs.part === "migrations") diffMigrations(recorded.migrations ?? {}, inputs.migrations ?? {}, diff);
+  for (const key of PART_STEP_KEYS[inputs.part]) diffStepItems(key, recorded, inputs, diff);
+  for (const key of SETTINGS) {
+    const before = JSON.stringify(recorded[key]);
+    const after = isUnknown(inputs[key]) ? "(known after this update)" : JSON.stringify(inputs[key]);
+    if (before !== after) diff.lines.push(`${key}: ${before ?? "(unset)"} → ${after}`);
+  }
+  diff.changes = diff.replaces.length > 0 || diff.lines.length > 0 || diff.refusals.length > 0;
+  return diff;
+}
+
+function diffTarget(recorded: Partial<ResolvedOutputs>, inputs: ResolvedInputs, diff: ReleaseDiff): void {
+  const renamed =
+    !isUnknown(inputs.database) && recorded.database !== undefined && recorded.database !== inputs.database;
+  if (renamed) {
+    diff.replaces.push("database");
+    diff.lines.push(`database: ${recorded.database} → ${inputs.database} (a release on another database)`);
+  }
+  if (isUnknown(inputs.databaseUrl)) {
+    // A new password or host upstream: only `up` knows whether the target moved.
+    diff.lines.push("databaseUrl: known after the access layer's update; the target is checked then");
+    return;
+  }
+  const target = targetOf(inputs.databaseUrl, "databaseUrl");
+  if (!renamed && recorded.target !== undefined && target !== recorded.target) {
+    diff.replaces.push("databaseUrl");
+    diff.lines.push(`target: ${recorded.target} → ${target} (a release on another server)`);
+  }
+}
+
+function diffMigrations(ledger: Manifest, manifest: Manifest, diff: ReleaseDiff): void {
+  const applied = Object.keys(ledger).sort();
+  const lastApplied = applied.at(-1);
+  const pending = Object.keys(manifest)
+    .filter((name) => !(name in ledger))
+    .sort();
+  for (const name of applied) {
+    const file = manifest[name];
+    if (file === undefined) {
+      diff.refusals.push(
+        `Migration ${name}.sql was applied but its file is gone. Restore it from version control: applied migrations are never deleted; undo a change with a new migration.`,
+      );
+    } else if (file !== ledger[name]) {
+      diff.refusals.push(
+        `Migration ${name}.sql was changed after it was applied (checksum applied ${ledger[name]?.slice(0, 12)}, file now ${file.slice(0, 12)}). Restore it to the applied version and put the change in a new migration.`,
+      );
+    }
+  }
+  for (const name of pending) {
+    if (lastApplied !== undefined && name < lastApplied) {
+      diff.refusals.push(
+        `Migration ${name}.sql is new but ordered before the applied migration ${lastApplied}.sql. Rename it with a timestamp later than ${lastApplied.slice(0, 14)}.`,
+      );
+    }
+  }
+  if (pending.length > 0) {
+    diff.lines.push(
+      `${pending.length} migration${pending.length === 1 ? "" : "s"} to apply: ${pending.join(", ")}`,
+    );
+  }
+}
+
+const ITEM_LABEL: Record<StepKey, (name: string) => string> = {
+  // Its manifest item is the mode ("row-level security"); its plan items are the tables it would change.
+  rowLevelSecurity: (name) => (name === "row-level security" ? name : `row-level security of ${name}`),
+  seedSets: (name) => `seed set ${name}`,
+  vectorIndexes: (name) => `vector index ${name}`,
+};
+
+function diffStepItems(
+  key: StepKey,
+  recorded: Partial<ResolvedOutputs>,
+  inputs: ResolvedInputs,
+  diff: ReleaseDiff,
+): void {
+  const manifest = inputs[key] ?? {};
+  const before = recorded[key] ?? {};
+  const label = ITEM_LABEL[key];
+  const changed = new Set<string>();
+  for (const [name, checksum] of Object.entries(manifest)) {
+    if (!(name in before)) diff.lines.push(`${label(name)}: create`);
+    else if (!sameChecksum(before[name], checksum)) {
+      diff.lines.push(
+        `${label(name)}: update (definition changed: ${before[name]?.slice(0, 12)} → ${checksum.slice(0, 12)})`,
+      );
+    } else continue;
+    changed.add(name);
+  }
+  // What a refresh found in the database (rows edited by hand, a table that outgrew its index): up repairs it.
+  for (const item of recorded.pending ?? []) {
+    if (item.step === key && !changed.has(item.name)) {
+      diff.lines.push(`${label(item.name)}: ${item.action} (${item.reason})`);
+    }
+  }
+}

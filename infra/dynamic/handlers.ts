@@ -1,0 +1,232 @@
+// The schema-release provider's methods, as the dynamic-provider host runs them (provider.ts loads this file
+// from the project root). They adapt the release engine to Pulumi's resource contract:
+// - check validates the inputs and, for the migrations, reads the ledger (read-only) when the database is
+//   reachable, so that a changed applied migration fails the preview, naming the file;
+// - diff compares the manifest with the recorded state, without a database;
+// - create and update apply the part, then record what the database holds; a failure records that too;
+// - read re-reads the database (drift), delete forgets, or drops when the stack opted in.
+import type * as pulumi from "@pulumi/pulumi";
+import { ReleaseError, isReleaseError, planRelease } from "../../core";
+import { passwordOf, recordedConnection } from "./connection";
+import { diffRelease } from "./diff";
+import { dropRelease } from "./drop";
+import { isUnknown, parseInputs, type InputProblem } from "./inputs";
+import {
+  LABEL,
+  applyPart,
+  describeFailure,
+  lastRunOf,
+  partContext,
+  recordedState,
+  refuseChangedFiles,
+  refusePendingMigrations,
+  type PartContext,
+} from "./release";
+import { RELEASE_PARTS, type ResolvedInputs, type ResolvedOutputs } from "./types";
+
+type Props = Record<string, unknown>;
+
+const INPUT_SOURCE = "the schema release's databaseUrl input";
+const KEEP_INSTEAD =
+  "or keep the schema: set neonhub-db:dropSchemaOnDelete to false and run `pulumi up` before destroying";
+const SET_DIRECT_URL =
+  "set DIRECT_URL to the migrator's connection string (pulumi stack output --show-secrets directUrl)";
+
+/** A failed create/update whose outputs still say what the database holds (Pulumi records them). */
+class PartialFailure extends Error {
+  constructor(
+    message: string,
+    readonly id: string,
+    readonly properties: Props,
+    readonly reasons: string[],
+  ) {
+    super(message);
+  }
+}
+
+function knownInputs(props: Props): ResolvedInputs {
+  const { inputs, failures } = parseInputs(props, { allowUnknown: false });
+  if (failures.length > 0) {
+    throw new ReleaseError("invalid-input", failures.map((f) => `${f.property} ${f.reason}`).join("; "));
+  }
+  return inputs;
+}
+
+export async function check(_olds: Props, news: Props): Promise<pulumi.dynamic.CheckResult> {
+  const { inputs, failures } = parseInputs(news, { allowUnknown: true });
+  if (failures.length === 0 && inputs.part === "migrations" && !isUnknown(inputs.databaseUrl)) {
+    failures.push(...(await ledgerFailures(inputs)));
+  }
+  return { inputs: news, failures };
+}
+
+/** The ledger against the files, read-only; an unreachable database is left to `up` (it checks again). */
+async function ledgerFailures(inputs: ResolvedInputs): Promise<InputProblem[]> {
+  let context: PartContext | undefined;
+  try {
+    context = partContext(inputs, inputs.databaseUrl, INPUT_SOURCE);
+    const plan = await planRelease({ ...context.options, steps: [] });
+    return plan.migrations.problems.map((problem) => ({
+      property: "migrations",
+      reason: `${problem.message} fix: ${problem.fix}`,
+    }));
+  } catch (error) {
+    const secrets = context?.secrets ?? [];
+    if (isReleaseError(error) && ["connection", "authentication", "missing-database"].includes(error.code)) {
+      context?.options.log.warn(`ledger not checked (${describeFailure(error, secrets).split("\n")[0]})`);
+      return [];
+    }
+    return [{ property: "migrations", reason: describeFailure(error, secrets) }];
+  }
+}
+
+export async function diff(_id: string, olds: Props, news: Props): Promise<pulumi.dynamic.DiffResult> {
+  const { inputs } = parseInputs(news, { allowUnknown: true });
+  const result = diffRelease(olds as Partial<ResolvedOutputs>, inputs);
+  if (result.refusals.length > 0) {
+    throw new ReleaseError("ledger-mismatch", result.refusals.join("\n"));
+  }
+  if (result.lines.length > 0) {
+    const where = typeof olds.target === "string" ? ` on ${olds.target}` : "";
+    process.stderr.write(`${LABEL[inputs.part]}${where}: ${result.lines.join("; ")}\n`);
+  }
+  return { changes: result.changes, replaces: result.replaces, deleteBeforeReplace: false };
+}
+
+export async function create(props: Props): Promise<pulumi.dynamic.CreateResult> {
+  const { inputs, context } = prepare(props);
+  return { id: context.target, outs: await apply(inputs, context, props.__provider) };
+}
+
+export async function update(_id: string, _olds: Props, news: Props): Promise<pulumi.dynamic.UpdateResult> {
+  const { inputs, context } = prepare(news);
+  return { outs: await apply(inputs, context, news.__provider) };
+}
+
+function prepare(props: Props): { inputs: ResolvedInputs; context: PartContext } {
+  try {
+    const inputs = knownInputs(props);
+    return { inputs, context: partContext(inputs, inputs.databaseUrl, INPUT_SOURCE) };
+  } catch (error) {
+    throw new Error(describeFailure(error, [passwordOf(String(props.databaseUrl ?? ""))]));
+  }
+}
+
+async function apply(inputs: ResolvedInputs, context: PartContext, provider: unknown): Promise<Props> {
+  try {
+    refuseChangedFiles(inputs, context);
+    await refusePendingMigrations(context);
+  } catch (error) {
+    // Nothing ran: the recorded state stays as it was.
+    throw new Error(describeFailure(error, context.secrets));
+  }
+  try {
+    const result = await applyPart(context);
+    return plain(
+      await recordedState(inputs, context, {
+        plan: false,
+        applied: true,
+        lastRun: lastRunOf(inputs.part, result),
+      }),
+    );
+  } catch (error) {
+    const message = describeFailure(error, context.secrets);
+    const lastRun = {
+      at: new Date().toISOString(),
+      changed: false,
+      durationMs: 0,
+      items: [],
+      error: message,
+    };
+    const truth = await recordedState(inputs, context, { plan: true, applied: false, lastRun }).catch(
+      () => undefined,
+    );
+    if (!truth) throw new Error(message);
+    // The host turns this into ErrorResourceInitFailed, so the engine records these outputs; it adds
+    // __provider to successful results only, and delete needs it.
+    throw new PartialFailure(message, context.target, { ...plain(truth), __provider: provider }, [message]);
+  }
+}
+
+/** Outputs as JSON values (dates as ISO strings, no undefined), as the host's protobuf Struct needs. */
+function plain(outputs: ResolvedOutputs): Props {
+  return JSON.parse(JSON.stringify(outputs)) as Props;
+}
+
+function recordedOutputs(props: Props): ResolvedOutputs | undefined {
+  const recorded = props as Partial<ResolvedOutputs>;
+  if (!RELEASE_PARTS.includes(recorded.part as never)) return undefined;
+  if (typeof recorded.target !== "string" || typeof recorded.connection !== "string") return undefined;
+  return recorded as ResolvedOutputs;
+}
+
+export async function read(id: string, props: Props): Promise<pulumi.dynamic.ReadResult> {
+  const recorded = recordedOutputs(props);
+  if (!recorded) return { id, props };
+  const connection = recordedConnection(recorded);
+  let context: PartContext;
+  try {
+    context = partContext(recorded, connection.url, connection.source);
+  } catch (error) {
+    // The recorded settings no longer build (a seed set removed from the project): nothing to compare with.
+    process.stderr.write(`${recorded.part}: not refreshed: ${describeFailure(error, [])}\n`);
+    return { id, props };
+  }
+  try {
+    const fresh = await recordedState(recorded, context, {
+      plan: true,
+      applied: false,
+      lastRun: recorded.lastRun ?? null,
+    });
+    return { id, props: plain(fresh) };
+  } catch (error) {
+    if (isReleaseError(error) && error.code === "missing-database") {
+      // The database is gone, and the release with it: the engine drops the resource from the state.
+      context.options.log.warn("the database no longer exists");
+      return { id: "", props: {} };
+    }
+    if (isReleaseError(error) && ["connection", "authentication"].includes(error.code)) {
+      // Keep the recorded state rather than fail every refresh that cannot reach the database.
+      context.options.log.warn(
+        `not refreshed, the recorded state is kept: ${describeFailure(error, context.secrets).split("\n")[0]} Connected with ${connection.source}; ${SET_DIRECT_URL} to refresh it.`,
+      );
+      return { id, props };
+    }
+    throw new Error(describeFailure(error, context.secrets));
+  }
+}
+
+export async function remove(_id: string, props: Props): Promise<void> {
+  const recorded = recordedOutputs(props);
+  if (!recorded) return;
+  const where = `${LABEL[recorded.part]} on ${recorded.target}`;
+  if (!recorded.dropOnDelete) {
+    process.stderr.write(`${where}: kept in the database (dropOnDelete is false); Pulumi forgets it\n`);
+    return;
+  }
+  if (recorded.part !== "migrations") {
+    // Its rows and indexes live in the migrations' tables, which the migrations resource drops after it.
+    process.stderr.write(`${where}: goes with the tables the schema migrations drop\n`);
+    return;
+  }
+  const connection = recordedConnection(recorded);
+  const context = partContext(recorded, connection.url, connection.source);
+  try {
+    await dropRelease({
+      databaseUrl: connection.url,
+      databaseUrlSource: connection.source,
+      migrationsDir: context.options.migrationsDir,
+      ownerRole: recorded.ownerRole,
+      lockTimeoutMs: recorded.lockTimeoutMs,
+      connectTimeoutMs: recorded.connectTimeoutMs,
+      log: context.options.log,
+    });
+  } catch (error) {
+    const message = describeFailure(error, context.secrets);
+    const credentials =
+      isReleaseError(error) && ["connection", "authentication"].includes(error.code)
+        ? ` Connected with ${connection.source}; ${SET_DIRECT_URL}, ${KEEP_INSTEAD}.`
+        : "";
+    throw new Error(`${message}${credentials}`);
+  }
+}

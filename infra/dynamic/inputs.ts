@@ -1,0 +1,108 @@
+// Validation of a schema-release resource's inputs, as `check` receives them. Pure: each problem names the
+// property, so `pulumi preview` points at it. A value still unknown during preview is accepted where the
+// program may compute it (the connection string, the database and role names).
+import {
+  RELEASE_PARTS,
+  UNKNOWN,
+  manifestKeys,
+  type Manifest,
+  type ReleasePart,
+  type ResolvedInputs,
+} from "./types";
+
+export interface InputProblem {
+  property: string;
+  reason: string;
+}
+
+export interface ParsedInputs {
+  inputs: ResolvedInputs;
+  failures: InputProblem[];
+}
+
+const CHECKSUM = /^[0-9a-f]{64}$/;
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/;
+
+export function isUnknown(value: unknown): boolean {
+  return value === UNKNOWN;
+}
+
+/** Validates raw inputs; with `allowUnknown`, preview's unknown values pass for the computed properties. */
+export function parseInputs(raw: Record<string, unknown>, options: { allowUnknown: boolean }): ParsedInputs {
+  const failures: InputProblem[] = [];
+  const fail = (property: string, reason: string) => failures.push({ property, reason });
+  const computed = (property: string, check: (value: unknown) => string | undefined): string => {
+    const value = raw[property];
+    if (options.allowUnknown && isUnknown(value)) return UNKNOWN;
+    const problem = check(value);
+    if (problem) fail(property, problem);
+    return typeof value === "string" ? value : "";
+  };
+
+  const part = raw.part as ReleasePart;
+  if (!RELEASE_PARTS.includes(part)) fail("part", `must be one of ${RELEASE_PARTS.join(", ")}`);
+  const databaseUrl = computed("databaseUrl", (v) =>
+    typeof v === "string" && /^postgres(ql)?:\/\//.test(v)
+      ? undefined
+      : "must be a postgresql:// connection string (the migrator's, from the access layer)",
+  );
+  const database = computed("database", (v) =>
+    typeof v === "string" && v.length > 0 ? undefined : "must name the database",
+  );
+  const ownerRole = computed("ownerRole", (v) =>
+    typeof v === "string" && IDENTIFIER.test(v) ? undefined : "must be a role name (letters, digits, _)",
+  );
+  const migrationsDir = raw.migrationsDir;
+  if (typeof migrationsDir !== "string" || migrationsDir.length === 0) {
+    fail("migrationsDir", "must be the migrations folder, relative to the project root");
+  }
+  const steps = raw.steps as ResolvedInputs["steps"] | undefined;
+  if (
+    typeof steps !== "object" ||
+    steps === null ||
+    !Array.isArray(steps.seedSets) ||
+    !steps.seedSets.every((s) => typeof s === "string")
+  ) {
+    fail("steps", "must be the release steps' options, with seedSets: a list of seed set names");
+  }
+  const positive = (property: string): number => {
+    const value = raw[property];
+    if (typeof value !== "number" || !Number.isInteger(value) || value <= 0) {
+      fail(property, "must be a positive whole number of milliseconds");
+      return 0;
+    }
+    return value;
+  };
+  const lockTimeoutMs = positive("lockTimeoutMs");
+  const connectTimeoutMs = positive("connectTimeoutMs");
+  if (typeof raw.dropOnDelete !== "boolean") fail("dropOnDelete", "must be true or false");
+
+  const inputs: ResolvedInputs = {
+    part,
+    databaseUrl,
+    database,
+    ownerRole,
+    migrationsDir: typeof migrationsDir === "string" ? migrationsDir : "",
+    steps: steps ?? { seedSets: [] },
+    lockTimeoutMs,
+    connectTimeoutMs,
+    dropOnDelete: raw.dropOnDelete === true,
+  };
+  if (RELEASE_PARTS.includes(part)) {
+    for (const key of manifestKeys(part)) {
+      const manifest = parseManifest(raw[key]);
+      if (typeof manifest === "string") fail(key, manifest);
+      else inputs[key] = manifest;
+    }
+  }
+  return { inputs, failures };
+}
+
+function parseManifest(value: unknown): Manifest | string {
+  const shape = "must map each name to the sha256 of its content (the release manifest)";
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return shape;
+  for (const [name, checksum] of Object.entries(value)) {
+    if (typeof checksum !== "string" || !CHECKSUM.test(checksum)) return `${shape}; "${name}" has none`;
+  }
+  return value as Manifest;
+}

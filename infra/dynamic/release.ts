@@ -1,0 +1,223 @@
+// One part of the release, run by the engine in core/. The steps the part owns run for real; the others only
+// contribute their bookkeeping tables, so the bookkeeping stays the same whichever part runs. Paths resolve
+// against the project root where the provider runs, never against the machine that made the plan.
+import path from "node:path";
+import {
+  PROJECT_ROOT,
+  ReleaseError,
+  applyRelease,
+  buildReleaseManifest,
+  planRelease,
+  redactSecrets,
+  releaseStatus,
+  verifyRelease,
+  type Logger,
+  type ReleaseOptions,
+  type ReleaseResult,
+  type ReleaseStep,
+  type VerifyReport,
+} from "../../core";
+import { defaultReleaseSteps } from "../../core/default-steps";
+import { passwordOf, targetOf, withoutPassword } from "./connection";
+import {
+  PART_STEP_KEYS,
+  STEP_KEY,
+  manifestKeys,
+  type LastRun,
+  type Manifest,
+  type Manifests,
+  type PartSettings,
+  type PendingItem,
+  type ReleasePart,
+  type ResolvedOutputs,
+} from "./types";
+
+export interface PartContext {
+  part: ReleasePart;
+  options: ReleaseOptions & { log: Logger };
+  /** The steps whose items this part applies. */
+  owned: ReleaseStep[];
+  /** Values that must never appear in a message (the password). */
+  secrets: string[];
+  target: string;
+}
+
+/** How messages name each part. */
+export const LABEL: Record<ReleasePart, string> = {
+  migrations: "schema migrations",
+  seedSets: "seed sets",
+  vectorIndexes: "vector indexes",
+};
+
+/** Keeps a step's bookkeeping DDL and nothing else: its items belong to another part. */
+function bookkeepingOnly(step: ReleaseStep): ReleaseStep {
+  return {
+    kind: step.kind,
+    bookkeepingDdl: step.bookkeepingDdl,
+    manifest: () => [],
+    plan: async () => [],
+    apply: async () => [],
+    status: async () => [],
+  };
+}
+
+/** The engine's options for one part, connecting with `databaseUrl` (named `source` in messages). */
+export function partContext(settings: PartSettings, databaseUrl: string, source: string): PartContext {
+  const owns = (step: ReleaseStep) => PART_STEP_KEYS[settings.part].includes(STEP_KEY[step.kind]);
+  const all = defaultReleaseSteps(settings.steps);
+  const secrets = [passwordOf(databaseUrl)];
+  const target = targetOf(databaseUrl, source);
+  const prefix = `${LABEL[settings.part]} on ${target}: `;
+  // The host's stderr reaches the Pulumi CLI's output; the engine's lines name files and items, not secrets,
+  // and redaction makes sure of it.
+  const write = (line: string) => process.stderr.write(`${redactSecrets(prefix + line, secrets)}\n`);
+  return {
+    part: settings.part,
+    owned: all.filter(owns),
+    secrets,
+    target,
+    options: {
+      databaseUrl,
+      databaseUrlSource: source,
+      migrationsDir: path.resolve(PROJECT_ROOT, settings.migrationsDir),
+      steps: all.map((step) => (owns(step) ? step : bookkeepingOnly(step))),
+      ownerRole: settings.ownerRole,
+      lockTimeoutMs: settings.lockTimeoutMs,
+      connectTimeoutMs: settings.connectTimeoutMs,
+      log: { info: write, warn: (message) => write(`warning: ${message}`) },
+    },
+  };
+}
+
+/** The part's manifests computed from the files where the provider runs. */
+export function manifestsOnDisk(context: PartContext): Manifests {
+  const manifest = buildReleaseManifest({
+    migrationsDir: context.options.migrationsDir,
+    steps: context.owned,
+  });
+  return Object.fromEntries(
+    manifestKeys(context.part).map((key) => [
+      key,
+      Object.fromEntries(manifest[key].map((entry) => [entry.name, entry.checksum])),
+    ]),
+  );
+}
+
+/** `up` applies what preview showed: refuses when the files changed since the inputs were computed. */
+export function refuseChangedFiles(settings: PartSettings & Manifests, context: PartContext): void {
+  const onDisk = manifestsOnDisk(context);
+  const differ = manifestKeys(context.part).flatMap((key) => {
+    const planned = settings[key] ?? {};
+    const now = onDisk[key] ?? {};
+    const names = [...new Set([...Object.keys(planned), ...Object.keys(now)])].sort();
+    return names.filter((name) => planned[name] !== now[name]);
+  });
+  if (differ.length === 0) return;
+  throw new ReleaseError(
+    context.part === "migrations" ? "migration-files" : "invalid-input",
+    `The ${LABEL[context.part]} changed since this update was planned: ${differ.join(", ")}.`,
+    "Run `pulumi up` again, so that the preview and the update see the same files.",
+  );
+}
+
+/** Seed sets and vector indexes run after the migrations: refuse to apply migrations on their behalf. */
+export async function refusePendingMigrations(context: PartContext): Promise<void> {
+  if (context.part === "migrations") return;
+  const status = await releaseStatus({ ...context.options, steps: [] });
+  if (status.pendingMigrations.length === 0) return;
+  throw new ReleaseError(
+    "ledger-mismatch",
+    `${status.pendingMigrations.length} migration(s) are not applied yet (${status.pendingMigrations.join(", ")}); the ${LABEL[context.part]} run after them.`,
+    "Run `pulumi up` without --target, so that the schema migrations resource applies them first.",
+  );
+}
+
+export async function applyPart(context: PartContext): Promise<ReleaseResult> {
+  return applyRelease(context.options);
+}
+
+export function lastRunOf(part: ReleasePart, result: ReleaseResult): LastRun {
+  const migrations =
+    part === "migrations"
+      ? result.migrations.map((m) => ({ name: m.name, action: "apply", durationMs: m.durationMs }))
+      : [];
+  const steps = PART_STEP_KEYS[part].flatMap((key) => result[key].map((item) => ({ ...item })));
+  return {
+    at: new Date().toISOString(),
+    changed: result.changed,
+    durationMs: result.durationMs,
+    items: [...migrations, ...steps],
+  };
+}
+
+function driftLines(report: VerifyReport): string[] {
+  if (report.drift.snapshotTakenAt === null) return report.problems.map((p) => p.message);
+  return [
+    ...report.problems.map((p) => p.message),
+    ...report.drift.added.map((object) => `added by hand: ${object}`),
+    ...report.drift.removed.map((object) => `removed by hand: ${object}`),
+    ...report.drift.changed.map((object) => `changed by hand: ${object}`),
+    ...(report.drift.note ? [report.drift.note] : []),
+  ];
+}
+
+/**
+ * The part as the database records it now: the outputs of create, update and read. With `plan`, also what
+ * an apply would still do (rows edited by hand, a table that outgrew its index). `applied` says the part's
+ * steps just ran to completion with the definitions on disk.
+ */
+export async function recordedState(
+  settings: PartSettings,
+  context: PartContext,
+  extra: { plan: boolean; applied: boolean; lastRun: LastRun | null },
+): Promise<ResolvedOutputs> {
+  const status = await releaseStatus(context.options);
+  const plan = extra.plan ? await planRelease(context.options) : undefined;
+  const outputs: ResolvedOutputs = {
+    ...pickSettings(settings),
+    target: context.target,
+    connection: withoutPassword(context.options.databaseUrl),
+    lastRun: extra.lastRun,
+    status: PART_STEP_KEYS[settings.part].flatMap((key) => status[key]),
+    pending: PART_STEP_KEYS[settings.part].flatMap((step) =>
+      (plan?.[step] ?? [])
+        .filter((item) => item.action !== "unchanged")
+        .map(({ name, action, reason }): PendingItem => ({ step, name, action, reason })),
+    ),
+  };
+  if (settings.part === "migrations") {
+    const verify = await verifyRelease(context.options);
+    outputs.migrations = Object.fromEntries(status.ledger.map((entry) => [entry.name, entry.checksum]));
+    outputs.appliedMigrations = status.ledger.length;
+    outputs.lastMigration = status.ledger.at(-1)?.name ?? null;
+    outputs.drift = driftLines(verify);
+  }
+  const onDisk = manifestsOnDisk(context);
+  for (const key of PART_STEP_KEYS[settings.part]) {
+    const recorded: Manifest = {};
+    for (const [name, checksum] of Object.entries(onDisk[key] ?? {})) {
+      const entry = status[key].find((e) => e.name === name);
+      const upToDate = plan?.[key].some((item) => item.name === name && item.action === "unchanged");
+      // A status with a checksum is the truth (seed sets). Otherwise the item is in force with the
+      // definition it was built from when the database has it, when the step just ran, or when nothing is
+      // left to do for it (an index waiting for its first rows).
+      if (typeof entry?.checksum === "string") recorded[name] = entry.checksum;
+      else if (entry || extra.applied || upToDate) recorded[name] = checksum;
+    }
+    outputs[key] = recorded;
+  }
+  return outputs;
+}
+
+function pickSettings(settings: PartSettings): PartSettings {
+  const { part, database, ownerRole, migrationsDir, steps, lockTimeoutMs, connectTimeoutMs, dropOnDelete } =
+    settings;
+  return { part, database, ownerRole, migrationsDir, steps, lockTimeoutMs, connectTimeoutMs, dropOnDelete };
+}
+
+/** A failure as one text for people: the engine's message and fix, with no password in it. */
+export function describeFailure(error: unknown, secrets: readonly string[]): string {
+  const text =
+    error instanceof ReleaseError ? error.describe() : error instanceof Error ? error.message : String(error);
+  return redactSecrets(text, secrets);
+}

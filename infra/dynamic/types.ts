@@ -1,0 +1,107 @@
+// What the schema-release resources carry, as their provider sees them. Inputs arrive as plain values (the
+// dynamic-provider host answers Configure with acceptSecrets=false, so the secret connection string comes
+// unwrapped); outputs are what the database recorded, and never hold a password.
+import type { ReleaseStep } from "../../core";
+
+/** The three resources of a release, in the order they run. Each applies its own part of the release. */
+export const RELEASE_PARTS = ["migrations", "seedSets", "vectorIndexes"] as const;
+export type ReleasePart = (typeof RELEASE_PARTS)[number];
+
+/** name → sha256 of what the part brings (a migration file, a seed set, an index definition). */
+export type Manifest = Record<string, string>;
+
+/** The keys of core's release manifest (and plan, status and result) for each step kind. */
+export const STEP_KEY = {
+  rowLevelSecurity: "rowLevelSecurity",
+  seeds: "seedSets",
+  vectorIndexes: "vectorIndexes",
+} as const satisfies Record<ReleaseStep["kind"], string>;
+export type StepKey = (typeof STEP_KEY)[keyof typeof STEP_KEY];
+export type ManifestKey = "migrations" | StepKey;
+
+/**
+ * The steps each part applies. Row-level security belongs with the migrations: it is about the schema, and
+ * must follow every migration that creates a table before any data goes in.
+ */
+export const PART_STEP_KEYS: Record<ReleasePart, readonly StepKey[]> = {
+  migrations: ["rowLevelSecurity"],
+  seedSets: ["seedSets"],
+  vectorIndexes: ["vectorIndexes"],
+};
+
+/** The manifests a part carries in its inputs, each under its own key (`migrations`, `seedSets`, ...). */
+export function manifestKeys(part: ReleasePart): ManifestKey[] {
+  return part === "migrations" ? ["migrations", ...PART_STEP_KEYS.migrations] : [...PART_STEP_KEYS[part]];
+}
+
+/** Options of the project's release steps (core/default-steps.ts), as plain JSON: seed set names, ... */
+export interface StepSettings {
+  seedSets: string[];
+  [option: string]: unknown;
+}
+
+/** The part's manifests, by key; each part has only its own. */
+export type Manifests = Partial<Record<ManifestKey, Manifest>>;
+
+/** What inputs and outputs share: how and where the part runs. */
+export interface PartSettings {
+  part: ReleasePart;
+  /** Name of the database (with host and port from the URL: the target). */
+  database: string;
+  /** Role the release acts as (SET ROLE), so that it owns what it creates. */
+  ownerRole: string;
+  /** The migrations folder, relative to the project root (resolved where the provider runs). */
+  migrationsDir: string;
+  steps: StepSettings;
+  lockTimeoutMs: number;
+  connectTimeoutMs: number;
+  /** Whether deleting the resource drops what it created (opt-in; by default delete forgets). */
+  dropOnDelete: boolean;
+}
+
+/** The resource's inputs, with each manifest under its own key (`migrations`, `seedSets`, ...). */
+export type ResolvedInputs = PartSettings &
+  Manifests & {
+    /** The migrator's connection string. Secret in the program and in the state's inputs. */
+    databaseUrl: string;
+  };
+
+/** One thing the database still needs for this part, as a read found it. */
+export interface PendingItem {
+  step: StepKey;
+  name: string;
+  action: string;
+  reason: string;
+}
+
+/** What the last create or update did. */
+export interface LastRun {
+  at: string;
+  changed: boolean;
+  durationMs: number;
+  items: { name: string; action: string; durationMs: number; details?: Record<string, unknown> }[];
+  /** Set when the run failed; the rest of the outputs then say what the database holds. */
+  error?: string;
+}
+
+/** The recorded state: the manifests as the database records them, under the same keys as the inputs. */
+export type ResolvedOutputs = PartSettings &
+  Manifests & {
+    /** host:port/database: the resource's id, and what forces a replacement when it changes. */
+    target: string;
+    /** The connection string without its password (read and delete find the password at run time). */
+    connection: string;
+    /** Migrations: how many the ledger records, and the last one. */
+    appliedMigrations?: number;
+    lastMigration?: string | null;
+    /** Migrations: ledger problems and catalog drift found against the release's snapshot. */
+    drift?: string[];
+    /** What the database records for the part's steps (the release summary's entries). */
+    status?: Record<string, unknown>[];
+    /** What a read found still to do for the part's steps (rows changed by hand, a table that grew). */
+    pending?: PendingItem[];
+    lastRun?: LastRun | null;
+  };
+
+/** Pulumi's marker for a value not known during preview (sdk/nodejs/runtime/rpc.ts `unknownValue`). */
+export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";

@@ -1,0 +1,153 @@
+// The offline diff on its own: what `pulumi preview` reports for each kind of change, and what it refuses.
+import { describe, expect, it } from "vitest";
+import { diffRelease, sameChecksum } from "../../infra/dynamic/diff";
+import { parseInputs } from "../../infra/dynamic/inputs";
+import { UNKNOWN, type ResolvedInputs, type ResolvedOutputs } from "../../infra/dynamic/types";
+
+const sum = (c: string) => c.repeat(64);
+const URL = "postgresql://neonhub_migrator:S3cretPw@127.0.0.1:54329/neonhub?sslmode=disable";
+const SETTINGS = {
+  database: "neonhub",
+  ownerRole: "neonhub_owner",
+  migrationsDir: "migrations",
+  steps: { seedSets: ["demo"] },
+  lockTimeoutMs: 60_000,
+  connectTimeoutMs: 10_000,
+  dropOnDelete: false,
+};
+
+function migrationsInputs(
+  migrations: Record<string, string>,
+  extra: Partial<ResolvedInputs> = {},
+): ResolvedInputs {
+  return { ...SETTINGS, part: "migrations", databaseUrl: URL, migrations, rowLevelSecurity: {}, ...extra };
+}
+
+function recorded(extra: Partial<ResolvedOutputs>): Partial<ResolvedOutputs> {
+  return {
+    ...SETTINGS,
+    part: "migrations",
+    target: "127.0.0.1:54329/neonhub",
+    connection: "postgresql://neonhub_migrator@127.0.0.1:54329/neonhub?sslmode=disable",
+    migrations: {},
+    rowLevelSecurity: {},
+    ...extra,
+  };
+}
+
+describe("diffRelease", () => {
+  const applied = { "20250101000100_a": sum("a"), "20250101000200_b": sum("b") };
+
+  it("reports nothing when the files are what the ledger records", () => {
+    expect(diffRelease(recorded({ migrations: applied }), migrationsInputs(applied))).toEqual({
+      changes: false,
+      replaces: [],
+      lines: [],
+      refusals: [],
+    });
+  });
+
+  it("lists pending migrations by name", () => {
+    const news = { ...applied, "20250101000300_c": sum("c"), "20250101000400_d": sum("d") };
+    const diff = diffRelease(recorded({ migrations: applied }), migrationsInputs(news));
+    expect(diff.changes).toBe(true);
+    expect(diff.replaces).toEqual([]);
+    expect(diff.lines).toEqual(["2 migrations to apply: 20250101000300_c, 20250101000400_d"]);
+  });
+
+  it("refuses a changed, a deleted or an out-of-order migration, naming each", () => {
+    const news = { "20250101000100_a": sum("e"), "20250101000150_late": sum("f") };
+    const { refusals } = diffRelease(recorded({ migrations: applied }), migrationsInputs(news));
+    expect(refusals).toHaveLength(3);
+    expect(refusals[0]).toMatch(/20250101000100_a\.sql was changed after it was applied/);
+    expect(refusals[1]).toMatch(/20250101000200_b\.sql was applied but its file is gone/);
+    expect(refusals[2]).toMatch(/20250101000150_late\.sql is new but ordered before .*20250101000200_b/);
+  });
+
+  it("replaces only for another database or server, never for new credentials", () => {
+    const state = recorded({ migrations: applied });
+    const otherDb = migrationsInputs(applied, {
+      database: "neonhub2",
+      databaseUrl: URL.replace("/neonhub?", "/neonhub2?"),
+    });
+    expect(diffRelease(state, otherDb).replaces).toEqual(["database"]);
+    const otherHost = migrationsInputs(applied, { databaseUrl: URL.replace("127.0.0.1", "127.0.0.2") });
+    expect(diffRelease(state, otherHost).replaces).toEqual(["databaseUrl"]);
+    const rotated = migrationsInputs(applied, { databaseUrl: URL.replace("S3cretPw", "N3wPassword") });
+    expect(diffRelease(state, rotated).changes).toBe(false);
+  });
+
+  it("says the target is checked during the update when the connection string is not known yet", () => {
+    const diff = diffRelease(
+      recorded({ migrations: applied }),
+      migrationsInputs(applied, { databaseUrl: UNKNOWN }),
+    );
+    expect(diff).toMatchObject({ changes: true, replaces: [] });
+    expect(diff.lines[0]).toMatch(/known after the access layer's update/);
+  });
+
+  it("reports changed settings, but not step options that leave the part's manifests as they are", () => {
+    const state = recorded({ migrations: applied });
+    const diff = diffRelease(
+      state,
+      migrationsInputs(applied, { ownerRole: "other_owner", dropOnDelete: true }),
+    );
+    expect(diff.lines).toEqual(['ownerRole: "neonhub_owner" → "other_owner"', "dropOnDelete: false → true"]);
+    const seedsOnly = migrationsInputs(applied, { steps: { seedSets: [] } });
+    expect(diffRelease(state, seedsOnly).changes).toBe(false);
+  });
+
+  it("shows a new or changed seed set, and rows a refresh found changed by hand", () => {
+    const state: Partial<ResolvedOutputs> = {
+      ...recorded({}),
+      part: "seedSets",
+      seedSets: { demo: sum("1").slice(0, 12) },
+      pending: [
+        { step: "seedSets", name: "demo", action: "update", reason: "rows were changed in the database" },
+      ],
+    };
+    const base = { ...SETTINGS, part: "seedSets" as const, databaseUrl: URL };
+    expect(diffRelease(state, { ...base, seedSets: { demo: sum("1") } }).lines).toEqual([
+      "seed set demo: update (rows were changed in the database)",
+    ]);
+    expect(diffRelease(state, { ...base, seedSets: { demo: sum("2"), extra: sum("3") } }).lines).toEqual([
+      `seed set demo: update (definition changed: ${sum("1").slice(0, 12)} → ${sum("2").slice(0, 12)})`,
+      "seed set extra: create",
+    ]);
+  });
+});
+
+describe("sameChecksum", () => {
+  it("matches a full checksum with the 12-character prefix a status records, and nothing shorter", () => {
+    expect(sameChecksum(sum("a"), sum("a").slice(0, 12))).toBe(true);
+    expect(sameChecksum(sum("a"), sum("a").slice(0, 8))).toBe(false);
+    expect(sameChecksum(sum("a"), sum("b"))).toBe(false);
+    expect(sameChecksum(undefined, sum("b"))).toBe(false);
+  });
+});
+
+describe("parseInputs", () => {
+  it("names each invalid property and lets preview's unknown values through", () => {
+    const { failures } = parseInputs(
+      { part: "migrations", databaseUrl: "mysql://x", migrations: { a: "nope" }, lockTimeoutMs: -1 },
+      { allowUnknown: true },
+    );
+    expect(failures.map((f) => f.property)).toEqual([
+      "databaseUrl",
+      "database",
+      "ownerRole",
+      "migrationsDir",
+      "steps",
+      "lockTimeoutMs",
+      "connectTimeoutMs",
+      "dropOnDelete",
+      "migrations",
+      "rowLevelSecurity",
+    ]);
+    const unknown = parseInputs(
+      { ...migrationsInputs({}), databaseUrl: UNKNOWN, database: UNKNOWN, ownerRole: UNKNOWN },
+      { allowUnknown: true },
+    );
+    expect(unknown.failures).toEqual([]);
+  });
+});

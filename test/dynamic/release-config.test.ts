@@ -1,0 +1,51 @@
+// The schema release's config keys (neonhub-db:seedSets, dropSchemaOnDelete, releaseLockTimeoutSeconds),
+// validated with the rest of the stack's config.
+import { describe, expect, it } from "vitest";
+import { InvalidConfigError, parseStackConfig, type RawStackConfig } from "../../infra/config";
+
+const ADMIN_URL = "postgresql://postgres:LocalPw123@127.0.0.1:54329/postgres";
+
+function raw(values: Record<string, string>): RawStackConfig {
+  return { stack: "test", values: { adminUrl: ADMIN_URL, ...values }, isSecret: (key) => key === "adminUrl" };
+}
+
+function problemsOf(values: Record<string, string>): string[] {
+  try {
+    parseStackConfig(raw(values));
+  } catch (error) {
+    expect(error).toBeInstanceOf(InvalidConfigError);
+    return (error as InvalidConfigError).problems.map((p) => p.message);
+  }
+  throw new Error("expected InvalidConfigError");
+}
+
+describe("schema release config", () => {
+  it("seeds nothing, keeps the schema on destroy and waits 60 s for the lock by default", () => {
+    expect(parseStackConfig(raw({})).release).toEqual({
+      seedSets: [],
+      dropSchemaOnDelete: false,
+      lockTimeoutMs: 60_000,
+    });
+  });
+
+  it("reads the seed sets as a list, the drop opt-in and the lock timeout in seconds", () => {
+    const release = parseStackConfig(
+      raw({ seedSets: '["demo"]', dropSchemaOnDelete: "true", releaseLockTimeoutSeconds: "5" }),
+    ).release;
+    expect(release).toEqual({ seedSets: ["demo"], dropSchemaOnDelete: true, lockTimeoutMs: 5_000 });
+  });
+
+  it("reports an unknown seed set, a non-boolean opt-in and a lock timeout out of range together", () => {
+    const problems = problemsOf({
+      seedSets: "demo,prod-data",
+      dropSchemaOnDelete: "yes",
+      releaseLockTimeoutSeconds: "0",
+    });
+    expect(problems).toHaveLength(3);
+    expect(problems[0]).toMatch(
+      /neonhub-db:seedSets: names "prod-data", which is not a seed set \(available: demo\)/,
+    );
+    expect(problems[1]).toMatch(/neonhub-db:dropSchemaOnDelete: must be true or false/);
+    expect(problems[2]).toMatch(/neonhub-db:releaseLockTimeoutSeconds: .*1 to 3600/);
+  });
+});
