@@ -1,10 +1,12 @@
 // `pulumi up` for the NeonHub database: config ──► server ──► access ──► schema release ──► outputs.
 // Stacks: local (an existing server), dev (Docker), prod (RDS or Aurora). See docs/stacks.md.
 import * as pulumi from "@pulumi/pulumi";
+import { DEFAULT_MIGRATIONS_DIR, readMigrationFiles } from "./core";
 import { DatabaseAlarms } from "./infra/alarms";
 import { AppConnectionSecret } from "./infra/app-secret";
 import { DatabaseAccess } from "./infra/access";
 import { loadConfig } from "./infra/config";
+import { PreReleaseSnapshot } from "./infra/pre-release-snapshot";
 import { SchemaRelease } from "./infra/schema-release";
 import { RdsServer, createServer } from "./infra/servers";
 
@@ -19,6 +21,20 @@ const access = new DatabaseAccess("neonhub", {
   keepData: config.keepData,
 });
 
+// Production: a snapshot named after the release, taken before its migrations run (docs/runbook.md).
+const preReleaseSnapshot =
+  server instanceof RdsServer
+    ? new PreReleaseSnapshot(
+        "neonhub",
+        {
+          ...server.snapshotSource,
+          migrations: readMigrationFiles(DEFAULT_MIGRATIONS_DIR),
+          tags: { Project: "neonhub-db", Stack: config.stack },
+        },
+        { dependsOn: access },
+      )
+    : undefined;
+
 // Schema release (migrations ─► seeds ─► vector indexes), after access, as the migrator (never the admin).
 // See docs/schema-release.md.
 const release = new SchemaRelease(
@@ -31,7 +47,7 @@ const release = new SchemaRelease(
     dropOnDelete: config.release.dropSchemaOnDelete,
     lockTimeoutMs: config.release.lockTimeoutMs,
   },
-  { dependsOn: access },
+  { dependsOn: preReleaseSnapshot ? [access, preReleaseSnapshot] : [access] },
 );
 export const schemaRelease = release.summary;
 
@@ -63,5 +79,7 @@ export const serverKind = pulumi.output(config.server.kind);
 /** The PostgreSQL settings the server runs with (recommended ones for an existing server). */
 export const serverSettings = server.settings;
 export const databaseUrlSecretArn = appSecret?.arn;
+/** Production: the snapshot taken before the last release's migrations, to restore from (docs/runbook.md). */
+export const preReleaseSnapshotId = preReleaseSnapshot?.snapshotIdentifier;
 /** SNS topic of the production alarms: `aws sns subscribe --topic-arn <it> --protocol email ...`. */
 export const alarmTopicArn = alarms?.topicArn;

@@ -71,6 +71,8 @@ export class RdsServer extends pulumi.ComponentResource implements DatabaseServe
   public readonly network: RdsNetwork;
   /** What the production alarms watch (infra/alarms.ts), with the thresholds from config. */
   public readonly monitoring: DatabaseAlarmsArgs;
+  /** The instance (RDS) or cluster (Aurora) that pre-release snapshots are taken of. */
+  public readonly snapshotSource: { kind: "rds" | "aurora"; identifier: pulumi.Output<string> };
 
   constructor(name: string, args: RdsServerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("neonhub:db:RdsServer", name, args, opts);
@@ -107,6 +109,7 @@ export class RdsServer extends pulumi.ComponentResource implements DatabaseServe
         ? this.createAuroraCluster(name, config, settings, common)
         : this.createInstance(name, config, settings, common);
 
+    this.snapshotSource = { kind: config.kind, identifier: endpoints.snapshotSource };
     const masterPassword = this.readMasterPassword(name, endpoints.masterSecretArn);
     this.connection = {
       kind: config.kind,
@@ -233,6 +236,7 @@ export class RdsServer extends pulumi.ComponentResource implements DatabaseServe
       readerHost: instance.address,
       masterSecretArn: instance.masterUserSecrets.apply((secrets) => secrets[0]?.secretArn),
       instances: [{ label: "instance", identifier: instance.identifier, reader: false }],
+      snapshotSource: instance.identifier,
     };
   }
 
@@ -320,6 +324,7 @@ export class RdsServer extends pulumi.ComponentResource implements DatabaseServe
       port: cluster.port,
       readerHost: pulumi.all([cluster.readerEndpoint, readersReady]).apply(([endpoint]) => endpoint),
       masterSecretArn: cluster.masterUserSecrets.apply((secrets) => secrets[0]?.secretArn),
+      snapshotSource: cluster.clusterIdentifier,
       instances: instances.map((instance, index) => ({
         label: roles[index] ?? `instance-${index}`,
         identifier: instance.identifier,
@@ -360,4 +365,6 @@ interface Endpoints {
   readerHost: pulumi.Output<string>;
   masterSecretArn: pulumi.Output<string | undefined>;
   instances: MonitoredInstance[];
+  /** What a pre-release snapshot is taken of: the instance (RDS) or the cluster (Aurora). */
+  snapshotSource: pulumi.Output<string>;
 }
