@@ -57,7 +57,7 @@ describe("a release that opted in to dropOnDelete", () => {
     await withClient(db.superuserUrl, (client) => client.query('ALTER TABLE "Gadget" ADD COLUMN note text'));
     const read = await host.read(URN, id, properties);
     expect(read).toEqual({ id, properties });
-    expect(host.output()).toContain("not refreshed, the recorded state is kept");
+    await host.waitFor("not refreshed, the recorded state is kept");
 
     await expect(host.delete(URN, id, properties)).rejects.toThrow(
       /set DIRECT_URL to the migrator's connection/,
@@ -79,7 +79,7 @@ describe("a release that opted in to dropOnDelete", () => {
     const host = await start({ DIRECT_URL: other.toString() });
     const recorded = await currentState(host);
     await host.read(URN, recorded.id, recorded.properties);
-    expect(host.output()).toContain("not refreshed");
+    await host.waitFor("not refreshed");
   });
 
   it("reverts every migration and drops the bookkeeping on delete, keeping the database", async () => {
@@ -88,7 +88,7 @@ describe("a release that opted in to dropOnDelete", () => {
     await withClient(db.superuserUrl, (client) => client.query('ALTER TABLE "Gadget" DROP COLUMN note'));
     await host.delete(URN, recorded.id, recorded.properties);
     expect(await schemaObjects(db)).toEqual({ tables: [], bookkeeping: false });
-    expect(host.output()).toContain("3 migration(s) reverted");
+    await host.waitFor("3 migration(s) reverted");
     expect(host.output()).not.toContain(db.password);
   });
 

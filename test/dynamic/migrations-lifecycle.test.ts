@@ -109,7 +109,7 @@ describe("schema migrations through the dynamic-provider host", () => {
 
     const diff = await host.diff(URN, id, state, news);
     expect(diff).toEqual({ changes: "some", replaces: [] });
-    expect(host.output()).toContain("1 migration to apply: 20250101000400_sprockets");
+    await host.waitFor("1 migration to apply: 20250101000400_sprockets");
 
     const updated = await host.update(URN, id, state, news);
     state = updated.properties;
@@ -199,7 +199,7 @@ describe("schema migrations through the dynamic-provider host", () => {
     await host.delete(URN, id, state);
     expect(Object.keys(await tables(db))).toEqual(["Gadget", "Gizmo", "Sprocket", "Widget"]);
     expect((await ledger(db)).size).toBe(5);
-    expect(host.output()).toContain("kept in the database (dropOnDelete is false)");
+    await host.waitFor("kept in the database (dropOnDelete is false)");
     expect(host.output()).not.toContain(db.password);
   });
 

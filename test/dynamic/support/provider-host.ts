@@ -24,6 +24,11 @@ export class HostCallError extends Error {
 export interface ProviderHost {
   /** Everything the host wrote to stdout and stderr so far. */
   output(): string;
+  /**
+   * The output once it matches `pattern`. A line the provider writes before answering may reach this process
+   * after the answer (separate pipes), so a test waits for it rather than reading the output at once.
+   */
+  waitFor(pattern: RegExp | string, timeoutMs?: number): Promise<string>;
   configure(): Promise<void>;
   check(
     urn: string,
@@ -143,6 +148,17 @@ function hostClient(client: ResourceProviderClient, child: ChildProcess, output:
   const bind = <Req, Res>(method: Unary<Req, Res>) => method.bind(client) as Unary<Req, Res>;
   return {
     output,
+    async waitFor(pattern, timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs;
+      const matches = () =>
+        typeof pattern === "string" ? output().includes(pattern) : pattern.test(output());
+      while (!matches()) {
+        if (Date.now() > deadline)
+          throw new Error(`the host never printed ${String(pattern)}; it printed:\n${output()}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      return output();
+    },
     async configure() {
       const request = new proto.ConfigureRequest();
       request.setArgs(struct({}));
