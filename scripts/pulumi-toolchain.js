@@ -354,7 +354,7 @@ function shellQuote(value) {
   return `'${String(value).replace(/'/g, `'\\''`)}'`;
 }
 
-function describe(toolchain) {
+function describeToolchain(toolchain) {
   const lines = [
     toolchain.source === "path"
       ? `pulumi ${toolchain.version || "(unknown version)"} from PATH: ${toolchain.pulumi} (nothing built)`
@@ -392,7 +392,9 @@ function main() {
   }
   const toolchain = ensurePulumi({ build: args.build });
   if (args.command === "status") {
-    process.stdout.write(args.json ? `${JSON.stringify(toolchain, null, 2)}\n` : `${describe(toolchain)}\n`);
+    process.stdout.write(
+      args.json ? `${JSON.stringify(toolchain, null, 2)}\n` : `${describeToolchain(toolchain)}\n`,
+    );
     return 0;
   }
   const env = engineEnv(toolchain);
@@ -407,4 +409,12 @@ function main() {
 
 if (require.main === module) runMain(main);
 
-module.exports = { ensurePulumi, engineEnv, lockVersions, LOCAL_PASSPHRASE, COMPONENTS, STATE_DIR };
+module.exports = {
+  describeToolchain,
+  ensurePulumi,
+  engineEnv,
+  lockVersions,
+  LOCAL_PASSPHRASE,
+  COMPONENTS,
+  STATE_DIR,
+};
