@@ -1,5 +1,5 @@
-// The real Pulumi engine for the schema release: the `pulumi` CLI (on PATH, or the one
-// scripts/pulumi-toolchain.js built into .local/pulumi/bin), a file backend in a temporary folder, and the
+// The real Pulumi engine for the schema release: the `pulumi` CLI (the one `npm run test:engine` provides, on
+// PATH, or the one scripts/pulumi-toolchain.js built into .local/pulumi/bin), a file backend in a temporary folder, and the
 // Automation API running an inline program in this process (no Node.js language host is needed). The engine
 // starts @pulumi/pulumi's dynamic-provider plugin itself, in the stack's project folder.
 import { spawnSync } from "node:child_process";
@@ -23,6 +23,14 @@ const toolchain = require("../../../scripts/pulumi-toolchain") as {
 const BUILT = path.join(PROJECT_ROOT, ".local", "pulumi");
 
 function findPulumi(): { source: "path" | "built"; root?: string; binDir: string } {
+  // scripts/test-engine.js (npm run test:engine) provides the CLI and says where.
+  const provided = process.env.NEONHUB_PULUMI;
+  if (provided) {
+    const binDir = path.dirname(provided);
+    return binDir === path.join(BUILT, "bin")
+      ? { source: "built", root: BUILT, binDir }
+      : { source: "path", binDir };
+  }
   const onPath = spawnSync("sh", ["-c", "command -v pulumi"], { encoding: "utf8" }).stdout.trim();
   if (onPath) return { source: "path", binDir: path.dirname(onPath) };
   if (existsSync(path.join(BUILT, "bin", "pulumi"))) {
