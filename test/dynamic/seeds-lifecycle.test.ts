@@ -126,7 +126,7 @@ describe("seed sets and vector indexes through the dynamic-provider host", () =>
       changes: "some",
       replaces: [],
     });
-    expect(host.output()).toMatch(/seed sets on \S+: seed set demo: update \(definition changed/);
+    await host.waitFor(/seed sets on \S+: seed set demo: update \(definition changed/);
 
     const updated = await host.update(URN.seedSets, id, state.seedSets ?? {}, news);
     const run = updated.properties.lastRun as SeedRun;
@@ -183,7 +183,7 @@ describe("seed sets and vector indexes through the dynamic-provider host", () =>
       changes: "some",
       replaces: [],
     });
-    expect(host.output()).toMatch(/schema migrations on \S+: row-level security: create/);
+    await host.waitFor(/schema migrations on \S+: row-level security: create/);
 
     const updated = await host.update(URN.migrations, id, before.properties, off);
     expect(updated.properties.status).toEqual([expect.objectContaining({ mode: "off", enforced: 0 })]);
