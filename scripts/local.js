@@ -1,5 +1,7 @@
 #!/usr/bin/env node
-// `npm run local [-- up|stop|status|env|destroy] [--json]`: the embedded default environment.
+// `npm run local [-- up|stop|status|env|destroy] [--json] [--no-pulumi]`: the embedded default environment.
+//   With a `pulumi` on PATH, up runs `pulumi up --stack local` (roles, generated secrets); --no-pulumi, or no
+//   Pulumi CLI, applies the release with the release engine's CLI as the cluster's admin instead.
 //   up (default)  install what is missing, start the local cluster, apply the schema release, print DSNs
 //   stop          stop the cluster (keeps its data)
 //   status        whether the cluster runs, and where
@@ -12,21 +14,23 @@ const path = require("node:path");
 const { ensureNodeModules, PROJECT_ROOT } = require("./lib/deps");
 const { ensurePostgres } = require("./lib/postgres");
 const cluster = require("./lib/cluster");
-const { SetupError, runMain } = require("./lib/report");
-const { localEnvironment, writeEnvFile } = require("./lib/local-env");
+const { SetupError, log, runMain } = require("./lib/report");
+const { localEnvironment, pulumiEnvironment, writeEnvFile } = require("./lib/local-env");
+const { pulumiOnPath, pulumiUpLocal } = require("./lib/local-pulumi");
 
 const CLUSTER = "local";
 const COMMANDS = ["up", "stop", "status", "env", "destroy"];
 
 function parseArgs(argv) {
-  const args = { command: "up", json: false };
+  const args = { command: "up", json: false, pulumi: true };
   for (const arg of argv) {
     if (arg === "--json") args.json = true;
+    else if (arg === "--no-pulumi") args.pulumi = false;
     else if (arg === "--help" || arg === "-h") args.command = "help";
     else if (COMMANDS.includes(arg)) args.command = arg;
     else
       throw new SetupError(
-        `Unknown argument "${arg}". Usage: npm run local [-- ${COMMANDS.join("|")}] [--json]`,
+        `Unknown argument "${arg}". Usage: npm run local [-- ${COMMANDS.join("|")}] [--json] [--no-pulumi]`,
       );
   }
   return args;
@@ -41,18 +45,36 @@ function print(json, value, text) {
   process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${text}\n`);
 }
 
+const ENGINE_ONLY_NOTE =
+  "No Pulumi CLI on PATH: the release was applied with neonhub-db as the cluster's admin login. With Pulumi installed, `npm run local` runs `pulumi up --stack local`, which adds the owner, migrator, app and read-only roles with generated passwords.";
+
 async function up(args) {
   const started = Date.now();
   const installedDeps = ensureNodeModules();
   const pg = ensurePostgres();
   const running = await cluster.ensureCluster({ pg, name: CLUSTER, port: configuredPort() });
-  const env = await localEnvironment(running);
-  const release = await env.applyRelease({ json: args.json });
+  const pulumiVersion = args.pulumi ? pulumiOnPath() : undefined;
+  let env;
+  let release;
+  if (pulumiVersion) {
+    log(`using the Pulumi CLI on PATH (${pulumiVersion}): pulumi up --stack local`);
+    const outputs = pulumiUpLocal(running);
+    env = pulumiEnvironment(running, outputs);
+    // pulumi up prints its own changes; whether it changed anything is not summarized here.
+    release = { changed: undefined, summary: outputs.schemaRelease };
+  } else {
+    env = await localEnvironment(running);
+    release = await env.applyRelease({ json: args.json });
+    if (!args.json) log(ENGINE_ONLY_NOTE);
+  }
   writeEnvFile(env);
   const changed =
-    installedDeps || running.created || running.started || env.createdDatabase || release.changed;
+    release.changed === undefined
+      ? null
+      : installedDeps || running.created || running.started || env.createdDatabase || release.changed;
   const summary = {
     changed,
+    via: pulumiVersion ? "pulumi" : "neonhub-db",
     cluster: {
       port: running.port,
       data: path.relative(PROJECT_ROOT, running.paths.data),
@@ -69,7 +91,7 @@ async function up(args) {
     args.json,
     summary,
     [
-      changed ? "Local environment is up." : "Local environment is up; nothing changed.",
+      changed === false ? "Local environment is up; nothing changed." : "Local environment is up.",
       `  PostgreSQL ${pg.version} with pgvector on 127.0.0.1:${running.port} (${summary.cluster.data})`,
       `  DATABASE_URL=${env.redacted.databaseUrl}`,
       `  DIRECT_URL=${env.redacted.directUrl}`,
@@ -88,7 +110,7 @@ async function main() {
       fs
         .readFileSync(__filename, "utf8")
         .split("\n")
-        .slice(1, 8)
+        .slice(1, 9)
         .join("\n")
         .replace(/^\/\/ ?/gm, ""),
     );

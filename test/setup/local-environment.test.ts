@@ -65,6 +65,7 @@ describe("npm run local", () => {
     const second = await runLocal([], env);
     expect(second.code).toBe(0);
     expect(second.stdout).toContain("nothing changed");
+    expect(second.stderr).toContain("No Pulumi CLI on PATH");
 
     // The printed .env really connects, and the schema is there.
     const envFile = await runLocal(["env"], env);
