@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm test`: the whole suite on a fresh clone. Installs what is missing (npm dependencies, PostgreSQL +
-// pgvector), then lint, format check, type-check and vitest (which starts and stops its own cluster).
+// pgvector), then lint, format check, type-check, vitest (which starts and stops its own cluster), the
+// reliability scenarios and the engine tests.
 // `npm test -- <vitest args>` runs only vitest with those arguments, for a quick loop.
 "use strict";
 
@@ -33,6 +34,10 @@ runMain(() => {
     step("format", bin("prettier"), ["--check", "--log-level=warn", "."]),
     step("typecheck", bin("tsc"), ["--noEmit", "-p", "."]),
     step("tests", bin("vitest"), ["run"]),
+    // The long fault scenarios (docs/reliability.md) and the real Pulumi engine (docs/engine.md): part of the
+    // whole suite, in their own runs because they kill processes, restart servers and build the CLI.
+    step("reliability", bin("vitest"), ["run", "--config", "vitest.reliability.config.ts"]),
+    step("engine", process.execPath, [path.join("scripts", "test-engine.js")]),
   ];
   return results.every(Boolean) ? 0 : 1;
 });
