@@ -44,6 +44,7 @@ const release = new SchemaRelease(
     ownerRole: access.ownerRole,
     database: access.databaseName,
     seedSets: config.release.seedSets,
+    stepOptions: { vectorIndexes: config.release.vectorIndexes },
     dropOnDelete: config.release.dropSchemaOnDelete,
     lockTimeoutMs: config.release.lockTimeoutMs,
   },

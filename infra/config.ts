@@ -2,7 +2,9 @@
 // Defaults live in Pulumi.yaml (the CLI passes them in) and in DEFAULTS (for runs without the CLI, such as
 // tests); a test keeps the two equal.
 import * as pulumi from "@pulumi/pulumi";
-import { AVAILABLE_SEED_SETS } from "../core/default-steps";
+import { AVAILABLE_SEED_SETS, defaultReleaseSteps } from "../core/default-steps";
+import { isReleaseError } from "../core/errors";
+import type { VectorIndexOptions } from "../core/vector-indexes";
 import { instanceClassSize } from "./instance-classes";
 import { MIN_MEMORY_MB, STORAGE_KINDS, StorageKind, WORKLOADS, Workload } from "./tuning";
 import * as v from "./validators";
@@ -64,6 +66,7 @@ export const OPTIONAL_KEYS = [
   "allowedSecurityGroupIds",
   "adminTunnel",
   "seedSets",
+  "vectorIndexes",
 ] as const;
 
 export const KNOWN_KEYS: readonly string[] = [...Object.keys(DEFAULTS), ...OPTIONAL_KEYS];
@@ -174,6 +177,8 @@ export interface ReleaseConfig {
   dropSchemaOnDelete: boolean;
   /** How long a release waits for another one holding the release lock. */
   lockTimeoutMs: number;
+  /** How the vector indexes are built and calibrated (core/vector-indexes/options.ts); engine defaults if unset. */
+  vectorIndexes?: VectorIndexOptions;
 }
 
 /** Every invalid value at once, so one `pulumi preview` shows all there is to fix. */
@@ -270,6 +275,33 @@ export function parseStackConfig(raw: RawStackConfig): StackConfig {
   };
 }
 
+/** A JSON object (structured config), checked by the engine's own validation of the options. */
+function parseVectorIndexOptions(raw: string | undefined): VectorIndexOptions | undefined {
+  if (raw === undefined || raw.trim() === "") return undefined;
+  const example = `pulumi config set --path '${v.fullKey("vectorIndexes")}.method' hnsw`;
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    throw new v.ConfigValueError(v.fullKey("vectorIndexes"), "is not a JSON object", example);
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new v.ConfigValueError(v.fullKey("vectorIndexes"), "must be an object of index options", example);
+  }
+  try {
+    defaultReleaseSteps({ seedSets: [], vectorIndexes: value as VectorIndexOptions });
+  } catch (error) {
+    if (!isReleaseError(error)) throw error;
+    const problem = error.fix ? `${error.message}; ${error.fix.replace(/\.$/, "")}` : error.message;
+    throw new v.ConfigValueError(
+      v.fullKey("vectorIndexes"),
+      problem.replace(/^vectorIndexes\./, ""),
+      example,
+    );
+  }
+  return value as VectorIndexOptions;
+}
+
 function parseRelease(get: Get, problems: Problems): ReleaseConfig {
   const seedSets = problems.take(() => v.parseList("seedSets", get("seedSets"), "demo"), []);
   for (const name of seedSets) {
@@ -283,6 +315,7 @@ function parseRelease(get: Get, problems: Problems): ReleaseConfig {
   }
   return {
     seedSets,
+    vectorIndexes: problems.take(() => parseVectorIndexOptions(get("vectorIndexes")), undefined),
     dropSchemaOnDelete: problems.take(
       () => v.parseBoolean("dropSchemaOnDelete", get("dropSchemaOnDelete"), DEFAULTS.dropSchemaOnDelete),
       DEFAULTS.dropSchemaOnDelete,

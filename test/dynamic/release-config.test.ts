@@ -23,6 +23,7 @@ describe("schema release config", () => {
   it("seeds nothing, keeps the schema on destroy and waits 60 s for the lock by default", () => {
     expect(parseStackConfig(raw({})).release).toEqual({
       seedSets: [],
+      vectorIndexes: undefined,
       dropSchemaOnDelete: false,
       lockTimeoutMs: 60_000,
     });
@@ -33,6 +34,19 @@ describe("schema release config", () => {
       raw({ seedSets: '["demo"]', dropSchemaOnDelete: "true", releaseLockTimeoutSeconds: "5" }),
     ).release;
     expect(release).toEqual({ seedSets: ["demo"], dropSchemaOnDelete: true, lockTimeoutMs: 5_000 });
+  });
+
+  it("takes the vector index options as an object, checked by the engine's own validation", () => {
+    const options = { method: "hnsw", indexes: { idx_chunk_embedding_cosine: { m: 24 } } };
+    expect(parseStackConfig(raw({ vectorIndexes: JSON.stringify(options) })).release.vectorIndexes).toEqual(
+      options,
+    );
+    expect(problemsOf({ vectorIndexes: '{"method":"flat"}' })).toEqual([
+      `neonhub-db:vectorIndexes: method is "flat"; Use "ivfflat" or "hnsw". Example: pulumi config set --path 'neonhub-db:vectorIndexes.method' hnsw`,
+    ]);
+    expect(problemsOf({ vectorIndexes: '["hnsw"]' })[0]).toMatch(
+      /vectorIndexes: must be an object of index options/,
+    );
   });
 
   it("reports an unknown seed set, a non-boolean opt-in and a lock timeout out of range together", () => {

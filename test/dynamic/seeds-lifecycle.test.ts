@@ -30,6 +30,16 @@ async function brand(db: ReleaseDatabase): Promise<{ name: string; description: 
   });
 }
 
+/** The vector indexes the release built (by name). */
+async function vectorIndexes(db: ReleaseDatabase): Promise<string[]> {
+  return withClient(db.superuserUrl, async (client) => {
+    const result = await client.query<{ indexname: string }>(
+      "SELECT indexname FROM pg_indexes WHERE indexname LIKE 'idx_%_embedding_cosine' ORDER BY 1",
+    );
+    return result.rows.map((row) => row.indexname);
+  });
+}
+
 /** Tables with a policy whose row-level security is enabled. */
 async function enforcedTables(db: ReleaseDatabase): Promise<number> {
   return withClient(db.superuserUrl, async (client) => {
@@ -194,23 +204,63 @@ describe("seed sets and vector indexes through the dynamic-provider host", () =>
     });
   });
 
-  it("runs the vector indexes part with the steps the engine has today", async () => {
-    // core/default-steps.ts has no vector-index step yet: the part records an empty set of indexes.
-    expect(inputs.vectorIndexes.vectorIndexes).toEqual({});
+  it("builds the vector indexes after the seeds, and records them", async () => {
+    const declared = inputs.vectorIndexes.vectorIndexes as Record<string, string>;
+    expect(Object.keys(declared).sort()).toEqual([
+      "idx_chunk_embedding_cosine",
+      "idx_message_embedding_cosine",
+    ]);
     const created = await host.create(URN.vectorIndexes, inputs.vectorIndexes);
-    expect(created.properties).toMatchObject({
-      part: "vectorIndexes",
-      vectorIndexes: {},
-      status: [],
-      pending: [],
-    });
-    const read = await host.read(URN.vectorIndexes, created.id, created.properties);
-    expect(read.properties).toMatchObject({ vectorIndexes: {}, pending: [] });
-    expect(await host.diff(URN.vectorIndexes, created.id, read.properties, inputs.vectorIndexes)).toEqual({
+    ids.vectorIndexes = created.id;
+    expect(created.properties.vectorIndexes).toEqual(declared);
+    expect((created.properties.lastRun as SeedRun).items.map((i) => [i.name, i.action])).toEqual([
+      ["idx_chunk_embedding_cosine", "create"],
+      ["idx_message_embedding_cosine", "create"],
+    ]);
+    expect(created.properties.status).toEqual([
+      expect.objectContaining({ name: "idx_chunk_embedding_cosine", state: "valid", method: "ivfflat" }),
+      expect.objectContaining({ name: "idx_message_embedding_cosine", state: "valid", method: "ivfflat" }),
+    ]);
+    expect(await vectorIndexes(db)).toEqual(["idx_chunk_embedding_cosine", "idx_message_embedding_cosine"]);
+    expect(await host.diff(URN.vectorIndexes, created.id, created.properties, inputs.vectorIndexes)).toEqual({
       changes: "none",
       replaces: [],
     });
-    await host.delete(URN.vectorIndexes, created.id, created.properties);
+    state.vectorIndexes = created.properties;
+  });
+
+  it("shows a changed index definition in diff by name, and update rebuilds only that index", async () => {
+    const options = { indexes: { idx_chunk_embedding_cosine: { method: "hnsw" as const } } };
+    const news = {
+      ...inputs.vectorIndexes,
+      steps: { ...(inputs.vectorIndexes.steps as Props), vectorIndexes: options },
+      vectorIndexes: manifestMap(
+        manifestInCopy(root, { seedSets: [], vectorIndexes: options }).vectorIndexes,
+      ),
+    };
+    const id = ids.vectorIndexes ?? "";
+    expect(await host.diff(URN.vectorIndexes, id, state.vectorIndexes ?? {}, news)).toEqual({
+      changes: "some",
+      replaces: [],
+    });
+    await host.waitFor(/vector indexes on \S+: vector index idx_chunk_embedding_cosine: update \(definition/);
+    expect(host.output()).not.toMatch(/vector index idx_message_embedding_cosine: update/);
+
+    const updated = await host.update(URN.vectorIndexes, id, state.vectorIndexes ?? {}, news);
+    const run = (updated.properties.lastRun as SeedRun).items.map((i) => [i.name, i.action]);
+    expect(run).toContainEqual(["idx_message_embedding_cosine", "unchanged"]);
+    expect(run.find(([name]) => name === "idx_chunk_embedding_cosine")?.[1]).not.toBe("unchanged");
+    expect(updated.properties.status).toContainEqual(
+      expect.objectContaining({ name: "idx_chunk_embedding_cosine", state: "valid", method: "hnsw" }),
+    );
+    const read = await host.read(URN.vectorIndexes, id, updated.properties);
+    expect(read.properties).toMatchObject({ vectorIndexes: news.vectorIndexes, pending: [] });
+    expect(await host.diff(URN.vectorIndexes, id, read.properties, news)).toEqual({
+      changes: "none",
+      replaces: [],
+    });
+    await host.delete(URN.vectorIndexes, id, read.properties);
+    expect(await vectorIndexes(db)).toEqual(["idx_chunk_embedding_cosine", "idx_message_embedding_cosine"]);
   });
 
   it("keeps the seeded rows on delete", async () => {

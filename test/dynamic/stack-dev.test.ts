@@ -1,5 +1,8 @@
 // The schema release in the `dev` stack's program (Docker server), under the mock runtime.
 import { beforeAll, describe, expect, it } from "vitest";
+import { buildReleaseManifest, DEFAULT_MIGRATIONS_DIR } from "../../core";
+import { defaultReleaseSteps } from "../../core/default-steps";
+import { manifestMap } from "../../infra/dynamic/part-args";
 import { runStack, type ProgramRun } from "./support/program";
 import { DYNAMIC_TYPES } from "./support/release-inputs";
 import {
@@ -14,6 +17,7 @@ beforeAll(async () => {
   run = await runStack("dev", {
     "neonhub-db:dropSchemaOnDelete": "true",
     "neonhub-db:releaseLockTimeoutSeconds": "5",
+    "neonhub-db:vectorIndexes": JSON.stringify({ method: "hnsw" }),
   });
 });
 
@@ -29,9 +33,23 @@ describe("dev stack: schema release", () => {
       expect(run.world.one(type).inputs).toMatchObject({
         dropOnDelete: true,
         lockTimeoutMs: 5_000,
-        steps: { seedSets: ["demo"] },
+        steps: { seedSets: ["demo"], vectorIndexes: { method: "hnsw" } },
       });
     }
+  });
+
+  it("carries the vector index definitions the options give, by name", () => {
+    const manifest = run.world.one(DYNAMIC_TYPES.vectorIndexes).inputs.vectorIndexes as Record<
+      string,
+      string
+    >;
+    const steps = defaultReleaseSteps({ seedSets: [] });
+    const defaults = manifestMap(
+      buildReleaseManifest({ migrationsDir: DEFAULT_MIGRATIONS_DIR, steps }).vectorIndexes,
+    );
+    expect(Object.keys(defaults).length).toBeGreaterThan(0);
+    expect(Object.keys(manifest)).toEqual(Object.keys(defaults));
+    for (const name of Object.keys(defaults)) expect(manifest[name], name).not.toBe(defaults[name]);
   });
 
   it("exports the release summary", async () => {
