@@ -4,12 +4,15 @@ import { RowLevelSecurityStep, type RowLevelSecurityMode } from "./row-level-sec
 import { SeedsStep } from "./seeds/step";
 import { listSeedSets, unknownSeedSetError } from "./seeds/seed-set";
 import type { ReleaseStep } from "./steps";
+import { VectorIndexStep, type VectorIndexOptions } from "./vector-indexes";
 
 export interface DefaultStepOptions {
   /** Seed sets to apply, by name (folders under seeds/). */
   seedSets: readonly string[];
   /** Whether the tenant tables' policies are enforced; unset keeps what the database records ("enforce"). */
   rowLevelSecurity?: RowLevelSecurityMode;
+  /** How the vector indexes are built and calibrated (docs/vector-indexes.md); defaults when unset. */
+  vectorIndexes?: VectorIndexOptions;
 }
 
 /** The folders of seeds/ (today: demo). */
@@ -23,5 +26,7 @@ export function defaultReleaseSteps(options: DefaultStepOptions): ReleaseStep[] 
   return [
     new RowLevelSecurityStep({ mode: options.rowLevelSecurity }),
     new SeedsStep({ seedSets: options.seedSets }),
+    // Last: built after the data it indexes.
+    new VectorIndexStep(options.vectorIndexes),
   ];
 }

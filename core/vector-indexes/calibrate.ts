@@ -1,0 +1,227 @@
+// Calibration: the smallest search setting (ivfflat.probes or hnsw.ef_search) that reaches a target
+// recall@10 on this index's own data, measured rather than guessed (the README's sqrt(lists) probes is a
+// starting point, https://github.com/pgvector/pgvector#ivfflat: 10 probes gave recall 0.83 in bench/ann.ts,
+// where 0.95 on new queries took 31).
+//
+// A sample of the table's rows serves as queries. For each, the exact top 10 comes from a sequential scan
+// with full-precision distances; the approximate top 10 from the app's query (nearestQuery) through the
+// index. The query row itself is left out of both lists: it is always its own nearest neighbor.
+//
+// Rows of the table are easier queries than the new texts apps search with (an HNSW search for a row finds
+// the row, then its neighbor list). Two guards keep the recorded setting honest on new queries
+// (docs/vector-indexes.md has the measurements):
+// - the target must be reached by the lower bound of a one-sided 95% confidence interval of the mean recall,
+//   not by the mean of a sample of 50 queries;
+// - hnsw.ef_search never goes below pgvector's default of 40: below it, rows as queries overstate recall
+//   most (0.994 for 0.941 on new queries at 11).
+import type { ClientBase } from "pg";
+import type { Calibration } from "./records";
+import { nearestQuery, quoteIdent, indexPredicate, searchSetting, type IndexDefinition } from "./spec";
+
+export const RECALL_AT = 10;
+/** pgvector's default hnsw.ef_search, and the least the calibration recommends. */
+export const HNSW_MIN_EF_SEARCH = 40;
+/** pgvector accepts hnsw.ef_search up to 1,000. */
+export const HNSW_MAX_EF_SEARCH = 1000;
+/** One-sided 95% normal quantile, for the recall's lower confidence bound. */
+const Z_95 = 1.645;
+
+export interface CalibrateOptions {
+  targetRecall: number;
+  /** How many rows to use as queries. */
+  queries: number;
+}
+
+interface QueryCase {
+  id: string;
+  vector: string;
+  truth: string[];
+  exactMs: number;
+}
+
+export interface Measurement {
+  value: number;
+  /** Mean recall@10 over the queries... */
+  recall: number;
+  /** ...and the lower bound of its one-sided 95% confidence interval, which must reach the target. */
+  recallLowerBound: number;
+  latenciesMs: number[];
+}
+
+/** Mean and lower confidence bound of per-query recalls. */
+export function summarizeRecall(perQuery: readonly number[]): { recall: number; recallLowerBound: number } {
+  const n = perQuery.length;
+  if (n === 0) return { recall: 1, recallLowerBound: 1 };
+  const mean = perQuery.reduce((a, b) => a + b, 0) / n;
+  if (n === 1) return { recall: mean, recallLowerBound: mean };
+  const variance = perQuery.reduce((a, r) => a + (r - mean) ** 2, 0) / (n - 1);
+  return { recall: mean, recallLowerBound: Math.max(0, mean - (Z_95 * Math.sqrt(variance)) / Math.sqrt(n)) };
+}
+
+/** Rows used as queries: a fixed pseudo-random sample (by md5 of the id), so reruns measure alike. */
+async function sampleQueries(
+  client: ClientBase,
+  definition: IndexDefinition,
+  n: number,
+): Promise<QueryCase[]> {
+  const { table, dimension } = definition;
+  const ids = await client.query<{ id: string }>(
+    `SELECT t.${quoteIdent(table.idColumn)} AS id
+       FROM ${quoteIdent(table.table)} t JOIN "EmbeddingSpace" s ON s."id" = t.${quoteIdent(table.spaceColumn)}
+      WHERE t.${quoteIdent(table.column)} IS NOT NULL AND s."dimension" = $1
+      ORDER BY md5(t.${quoteIdent(table.idColumn)}::text) LIMIT $2`,
+    [dimension, n],
+  );
+  const vectors = await client.query<{ id: string; vector: string }>(
+    `SELECT ${quoteIdent(table.idColumn)} AS id, ${quoteIdent(table.column)}::text AS vector
+       FROM ${quoteIdent(table.table)} WHERE ${quoteIdent(table.idColumn)} = ANY($1)`,
+    [ids.rows.map((r) => r.id)],
+  );
+  const cases: QueryCase[] = [];
+  await inTransaction(client, async () => {
+    // Exact: no index may answer, and distances at full precision (not the index's halfvec).
+    await client.query("SET LOCAL enable_indexscan = off");
+    await client.query("SET LOCAL enable_bitmapscan = off");
+    // The heap is tiny (vectors live in TOAST), so the planner would scan it without parallel workers.
+    await client.query("SET LOCAL min_parallel_table_scan_size = 0");
+    const exact =
+      `SELECT ${quoteIdent(table.idColumn)} AS id FROM ${quoteIdent(table.table)} ` +
+      `WHERE ${indexPredicate(table, dimension)} ` +
+      `ORDER BY ${quoteIdent(table.column)} <=> $1::vector LIMIT ${RECALL_AT + 1}`;
+    for (const row of vectors.rows) {
+      const started = process.hrtime.bigint();
+      const result = await client.query<{ id: string }>(exact, [row.vector]);
+      const exactMs = elapsedMs(started);
+      cases.push({ id: row.id, vector: row.vector, truth: neighbors(result.rows, row.id), exactMs });
+    }
+  });
+  return cases;
+}
+
+function neighbors(rows: readonly { id: string }[], self: string): string[] {
+  return rows
+    .map((r) => r.id)
+    .filter((id) => id !== self)
+    .slice(0, RECALL_AT);
+}
+
+/** Recall and latency of the app's query through the index with the setting at `value`. */
+async function measure(
+  client: ClientBase,
+  definition: IndexDefinition,
+  cases: readonly QueryCase[],
+  value: number,
+): Promise<Measurement> {
+  const query = nearestQuery(definition.table, definition.dimension, RECALL_AT + 1);
+  const latenciesMs: number[] = [];
+  const recalls: number[] = [];
+  await inTransaction(client, async () => {
+    await client.query(`SET LOCAL ${searchSetting(definition.method)} = ${value}`);
+    // Measure the index even where the planner would rather scan a small table.
+    await client.query("SET LOCAL enable_seqscan = off");
+    for (const c of cases) {
+      const started = process.hrtime.bigint();
+      const result = await client.query<{ id: string }>(query, [c.vector]);
+      latenciesMs.push(elapsedMs(started));
+      const approximate = new Set(neighbors(result.rows, c.id));
+      // A table of one row has no neighbor to find: nothing to miss.
+      if (c.truth.length > 0)
+        recalls.push(c.truth.filter((id) => approximate.has(id)).length / c.truth.length);
+    }
+  });
+  return { value, ...summarizeRecall(recalls), latenciesMs };
+}
+
+/** The values to try: probes from 1 to the lists; ef_search from pgvector's default 40 to 1,000. */
+export function settingRange(definition: IndexDefinition): { min: number; max: number } {
+  const p = definition.params;
+  return "lists" in p ? { min: 1, max: p.lists } : { min: HNSW_MIN_EF_SEARCH, max: HNSW_MAX_EF_SEARCH };
+}
+
+/**
+ * The smallest value in [min, max] whose recall's lower bound reaches the target, by doubling then
+ * bisecting (recall grows with the setting). When even `max` falls short, `max` with its recall.
+ */
+export async function searchSmallest(
+  range: { min: number; max: number },
+  targetRecall: number,
+  evaluate: (value: number) => Promise<Measurement>,
+): Promise<Measurement & { targetReached: boolean }> {
+  const seen = new Map<number, Measurement>();
+  const at = async (value: number) => {
+    const known = seen.get(value);
+    if (known) return known;
+    const measured = await evaluate(value);
+    seen.set(value, measured);
+    return measured;
+  };
+  let low = range.min - 1; // largest value known to fall short
+  let high = range.min;
+  while ((await at(high)).recallLowerBound < targetRecall) {
+    if (high >= range.max) return { ...(await at(high)), targetReached: false };
+    low = high;
+    high = Math.min(range.max, high * 2);
+  }
+  while (high - low > 1) {
+    const mid = Math.floor((low + high) / 2);
+    if ((await at(mid)).recallLowerBound >= targetRecall) high = mid;
+    else low = mid;
+  }
+  return { ...(await at(high)), targetReached: true };
+}
+
+export async function calibrate(
+  client: ClientBase,
+  definition: IndexDefinition,
+  rows: number,
+  options: CalibrateOptions,
+): Promise<Calibration> {
+  const cases = await sampleQueries(client, definition, options.queries);
+  const chosen = await searchSmallest(settingRange(definition), options.targetRecall, (value) =>
+    measure(client, definition, cases, value),
+  );
+  // Measure the chosen value once more with warm caches: the search may have met it first, cold.
+  const final = await measure(client, definition, cases, chosen.value);
+  return {
+    setting: searchSetting(definition.method),
+    value: chosen.value,
+    targetRecall: options.targetRecall,
+    recall: round(final.recall, 4),
+    recallLowerBound: round(final.recallLowerBound, 4),
+    targetReached: chosen.targetReached,
+    latencyP50Ms: round(percentile(final.latenciesMs, 50), 3),
+    latencyP95Ms: round(percentile(final.latenciesMs, 95), 3),
+    exactP50Ms: round(
+      percentile(
+        cases.map((c) => c.exactMs),
+        50,
+      ),
+      3,
+    ),
+    queries: cases.length,
+    rows,
+  };
+}
+
+async function inTransaction(client: ClientBase, fn: () => Promise<void>): Promise<void> {
+  await client.query("BEGIN");
+  try {
+    await fn();
+    await client.query("COMMIT");
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw error;
+  }
+}
+
+function elapsedMs(started: bigint): number {
+  return Number(process.hrtime.bigint() - started) / 1e6;
+}
+
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+const round = (n: number, digits: number) => Number(n.toFixed(digits));

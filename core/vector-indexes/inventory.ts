@@ -1,0 +1,76 @@
+// What a table holds today, read-only: how many embedded rows of each dimension, and the vector indexes
+// named after it that exist (valid or left INVALID by an interrupted concurrent build).
+import type { ClientBase } from "pg";
+import { quoteIdent, type EmbeddingTable } from "./spec";
+
+export interface LiveIndex {
+  name: string;
+  valid: boolean;
+  /** pg_get_indexdef */
+  definition: string;
+}
+
+export interface TableInventory {
+  table: EmbeddingTable;
+  /** False while the table's migration is pending. */
+  exists: boolean;
+  /** Row-level security hides rows from this role (a read-only login running plan): counts mean nothing. */
+  rowsHidden: boolean;
+  /** Embedded rows per dimension, largest count first. */
+  rowsByDimension: Map<number, number>;
+  indexes: Map<string, LiveIndex>;
+}
+
+/**
+ * Rows per dimension come from each row's "EmbeddingSpace": the migration's trigger keeps every vector the
+ * dimension of its space, and counting this way reads no vector (they live in TOAST).
+ */
+export async function readInventory(client: ClientBase, table: EmbeddingTable): Promise<TableInventory> {
+  const found = await client.query<{ ok: boolean; hidden: boolean | null }>(
+    `SELECT to_regclass($1) IS NOT NULL AND to_regclass('"EmbeddingSpace"') IS NOT NULL AS ok,
+            row_security_active(to_regclass($1)) AS hidden`,
+    [quoteIdent(table.table)],
+  );
+  const empty = {
+    table,
+    rowsHidden: false,
+    rowsByDimension: new Map<number, number>(),
+    indexes: new Map<string, LiveIndex>(),
+  };
+  if (!found.rows[0]?.ok) return { ...empty, exists: false };
+  if (found.rows[0].hidden) return { ...empty, exists: true, rowsHidden: true };
+  const counts = await client.query<{ dimension: number; rows: string }>(
+    `SELECT s."dimension" AS dimension, count(*) AS rows
+       FROM ${quoteIdent(table.table)} t JOIN "EmbeddingSpace" s ON s."id" = t.${quoteIdent(table.spaceColumn)}
+      WHERE t.${quoteIdent(table.column)} IS NOT NULL
+      GROUP BY s."dimension" ORDER BY count(*) DESC, s."dimension"`,
+  );
+  const indexes = await client.query<LiveIndex>(
+    `SELECT c.relname AS name, i.indisvalid AS valid, pg_get_indexdef(i.indexrelid) AS definition
+       FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+      WHERE i.indrelid = $1::regclass AND starts_with(c.relname, $2)`,
+    [quoteIdent(table.table), table.indexName],
+  );
+  return {
+    table,
+    exists: true,
+    rowsHidden: false,
+    rowsByDimension: new Map(counts.rows.map((r) => [r.dimension, Number(r.rows)])),
+    indexes: new Map(indexes.rows.map((r) => [r.name, r])),
+  };
+}
+
+/** Rows of one dimension, counted now (after a build, to record what it covered). */
+export async function countRows(
+  client: ClientBase,
+  table: EmbeddingTable,
+  dimension: number,
+): Promise<number> {
+  const result = await client.query<{ rows: string }>(
+    `SELECT count(*) AS rows
+       FROM ${quoteIdent(table.table)} t JOIN "EmbeddingSpace" s ON s."id" = t.${quoteIdent(table.spaceColumn)}
+      WHERE t.${quoteIdent(table.column)} IS NOT NULL AND s."dimension" = $1`,
+    [dimension],
+  );
+  return Number(result.rows[0]?.rows ?? 0);
+}

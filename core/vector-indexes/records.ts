@@ -1,0 +1,215 @@
+// What the release records about each vector index it built: how (method, parameters, memory, workers), on
+// how many rows, and the search setting its calibration chose. `plan` compares the table against it.
+import type { ClientBase } from "pg";
+import { BOOKKEEPING_SCHEMA } from "../bookkeeping";
+import type { IndexMethod, IndexParams } from "./spec";
+
+const TABLE = `${BOOKKEEPING_SCHEMA}.vector_indexes`;
+
+export const VECTOR_INDEX_BOOKKEEPING_DDL = `
+CREATE TABLE IF NOT EXISTS ${TABLE} (
+  name text PRIMARY KEY,
+  table_name text NOT NULL,
+  dimension integer NOT NULL,
+  method text NOT NULL,
+  operator_class text NOT NULL,
+  params jsonb NOT NULL,
+  definition text NOT NULL,
+  rows_at_build bigint NOT NULL,
+  built_at timestamptz NOT NULL,
+  build_ms integer NOT NULL,
+  build_settings jsonb NOT NULL,
+  search_setting text NOT NULL,
+  search_value integer NOT NULL,
+  target_recall double precision NOT NULL,
+  recall double precision NOT NULL,
+  recall_lower_bound double precision NOT NULL,
+  target_reached boolean NOT NULL,
+  latency_p50_ms double precision NOT NULL,
+  latency_p95_ms double precision NOT NULL,
+  exact_p50_ms double precision NOT NULL,
+  calibration_queries integer NOT NULL,
+  rows_at_calibration bigint NOT NULL,
+  calibrated_at timestamptz NOT NULL,
+  built_by text NOT NULL DEFAULT current_user
+);
+`;
+
+/** How a build ran: the settings it was given. */
+export interface BuildSettings {
+  maintenanceWorkMemMb: number;
+  parallelWorkers: number;
+  /** Workers PostgreSQL reported it launched, when it said. */
+  parallelWorkersLaunched?: number;
+  concurrently: boolean;
+}
+
+export interface Calibration {
+  setting: "ivfflat.probes" | "hnsw.ef_search";
+  value: number;
+  targetRecall: number;
+  /** Mean recall@10 of the sampled queries at `value`... */
+  recall: number;
+  /** ...and the lower bound of its one-sided 95% confidence interval (what must reach the target). */
+  recallLowerBound: number;
+  targetReached: boolean;
+  latencyP50Ms: number;
+  latencyP95Ms: number;
+  /** The same queries as exact searches (no index), for comparison. */
+  exactP50Ms: number;
+  queries: number;
+  rows: number;
+}
+
+export interface IndexRecord {
+  name: string;
+  table: string;
+  dimension: number;
+  method: IndexMethod;
+  operatorClass: string;
+  params: IndexParams;
+  /** pg_get_indexdef right after the build: a different live definition means someone changed it. */
+  definition: string;
+  rowsAtBuild: number;
+  builtAt: string;
+  buildMs: number;
+  buildSettings: BuildSettings;
+  calibration: Calibration;
+  builtBy: string;
+}
+
+interface RecordRow {
+  name: string;
+  table_name: string;
+  dimension: number;
+  method: IndexMethod;
+  operator_class: string;
+  params: IndexParams;
+  definition: string;
+  rows_at_build: string;
+  built_at: Date;
+  build_ms: number;
+  build_settings: BuildSettings;
+  search_setting: Calibration["setting"];
+  search_value: number;
+  target_recall: number;
+  recall: number;
+  recall_lower_bound: number;
+  target_reached: boolean;
+  latency_p50_ms: number;
+  latency_p95_ms: number;
+  exact_p50_ms: number;
+  calibration_queries: number;
+  rows_at_calibration: string;
+  built_by: string;
+}
+
+export async function indexRecordsExist(client: ClientBase): Promise<boolean> {
+  const result = await client.query<{ ok: boolean }>("SELECT to_regclass($1) IS NOT NULL AS ok", [TABLE]);
+  return result.rows[0]?.ok === true;
+}
+
+export async function readIndexRecords(client: ClientBase): Promise<IndexRecord[]> {
+  if (!(await indexRecordsExist(client))) return [];
+  const result = await client.query<RecordRow>(`SELECT * FROM ${TABLE} ORDER BY table_name, name`);
+  return result.rows.map((r) => ({
+    name: r.name,
+    table: r.table_name,
+    dimension: r.dimension,
+    method: r.method,
+    operatorClass: r.operator_class,
+    params: r.params,
+    definition: r.definition,
+    rowsAtBuild: Number(r.rows_at_build),
+    builtAt: r.built_at.toISOString(),
+    buildMs: r.build_ms,
+    buildSettings: r.build_settings,
+    calibration: {
+      setting: r.search_setting,
+      value: r.search_value,
+      targetRecall: r.target_recall,
+      recall: r.recall,
+      recallLowerBound: r.recall_lower_bound,
+      targetReached: r.target_reached,
+      latencyP50Ms: r.latency_p50_ms,
+      latencyP95Ms: r.latency_p95_ms,
+      exactP50Ms: r.exact_p50_ms,
+      queries: r.calibration_queries,
+      rows: Number(r.rows_at_calibration),
+    },
+    builtBy: r.built_by,
+  }));
+}
+
+/** Records a build and its calibration (replacing what the name had). */
+export async function saveBuildRecord(
+  client: ClientBase,
+  record: Omit<IndexRecord, "builtAt" | "builtBy">,
+): Promise<void> {
+  const c = record.calibration;
+  await client.query(
+    `INSERT INTO ${TABLE} (name, table_name, dimension, method, operator_class, params, definition,
+       rows_at_build, built_at, build_ms, build_settings, search_setting, search_value, target_recall, recall,
+       recall_lower_bound, target_reached, latency_p50_ms, latency_p95_ms, exact_p50_ms, calibration_queries,
+       rows_at_calibration, calibrated_at, built_by)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now(), $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
+       $21, now(), current_user)
+     ON CONFLICT (name) DO UPDATE SET table_name = EXCLUDED.table_name, dimension = EXCLUDED.dimension,
+       method = EXCLUDED.method, operator_class = EXCLUDED.operator_class, params = EXCLUDED.params,
+       definition = EXCLUDED.definition, rows_at_build = EXCLUDED.rows_at_build, built_at = now(),
+       build_ms = EXCLUDED.build_ms, build_settings = EXCLUDED.build_settings,
+       search_setting = EXCLUDED.search_setting, search_value = EXCLUDED.search_value,
+       target_recall = EXCLUDED.target_recall, recall = EXCLUDED.recall,
+       recall_lower_bound = EXCLUDED.recall_lower_bound, target_reached = EXCLUDED.target_reached, latency_p50_ms = EXCLUDED.latency_p50_ms,
+       latency_p95_ms = EXCLUDED.latency_p95_ms, exact_p50_ms = EXCLUDED.exact_p50_ms,
+       calibration_queries = EXCLUDED.calibration_queries, rows_at_calibration = EXCLUDED.rows_at_calibration,
+       calibrated_at = now(), built_by = current_user`,
+    [
+      record.name,
+      record.table,
+      record.dimension,
+      record.method,
+      record.operatorClass,
+      JSON.stringify(record.params),
+      record.definition,
+      record.rowsAtBuild,
+      record.buildMs,
+      JSON.stringify(record.buildSettings),
+      c.setting,
+      c.value,
+      c.targetRecall,
+      c.recall,
+      c.recallLowerBound,
+      c.targetReached,
+      c.latencyP50Ms,
+      c.latencyP95Ms,
+      c.exactP50Ms,
+      c.queries,
+      c.rows,
+    ],
+  );
+}
+
+/** Records a new calibration of an index that was not rebuilt. */
+export async function saveCalibration(client: ClientBase, name: string, c: Calibration): Promise<void> {
+  await client.query(
+    `UPDATE ${TABLE} SET search_setting = $2, search_value = $3, target_recall = $4, recall = $5,
+       recall_lower_bound = $6, target_reached = $7, latency_p50_ms = $8, latency_p95_ms = $9,
+       exact_p50_ms = $10, calibration_queries = $11, rows_at_calibration = $12, calibrated_at = now()
+     WHERE name = $1`,
+    [
+      name,
+      c.setting,
+      c.value,
+      c.targetRecall,
+      c.recall,
+      c.recallLowerBound,
+      c.targetReached,
+      c.latencyP50Ms,
+      c.latencyP95Ms,
+      c.exactP50Ms,
+      c.queries,
+      c.rows,
+    ],
+  );
+}

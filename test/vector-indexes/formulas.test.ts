@@ -1,0 +1,226 @@
+// The step's arithmetic, without a database: lists, build memory (checked against the figures pgvector's own
+// error message reports), drift, option validation, the SQL it writes, and the calibration search.
+import { describe, expect, it } from "vitest";
+import { ReleaseError } from "../../core";
+import { searchSmallest, settingRange, summarizeRecall } from "../../core/vector-indexes/calibrate";
+import { listsDrift, targetLists } from "../../core/vector-indexes/lists";
+import {
+  buildMemoryNeed,
+  chooseMemory,
+  ivfflatKmeansBytes,
+  memoryProblem,
+  parseMemoryMb,
+} from "../../core/vector-indexes/memory";
+import { resolveOptions } from "../../core/vector-indexes/options";
+import {
+  EMBEDDING_TABLES,
+  createIndexSql,
+  nearestQuery,
+  type IndexDefinition,
+} from "../../core/vector-indexes/spec";
+import { VectorIndexStep } from "../../core/vector-indexes";
+
+const chunk = EMBEDDING_TABLES[0]!;
+/** What pgvector's "memory required is N MB" says for a build: its arrays in MB, plus one. */
+const reportedMb = (bytes: number) => Math.floor(bytes / (1024 * 1024)) + 1;
+
+describe("lists", () => {
+  it("follows rows/1000 up to 1M rows and sqrt(rows) above, with a floor for small tables", () => {
+    expect(targetLists(0)).toBe(1);
+    expect(targetLists(3)).toBe(1);
+    expect(targetLists(250)).toBe(2);
+    expect(targetLists(1_000)).toBe(10);
+    expect(targetLists(5_000)).toBe(10);
+    expect(targetLists(20_000)).toBe(20);
+    expect(targetLists(1_000_000)).toBe(1000);
+    expect(targetLists(4_000_000)).toBe(2000);
+    expect(targetLists(10_000_000_000)).toBe(32768);
+  });
+
+  it("asks for a rebuild once the target is 2x away from the built lists, either way", () => {
+    expect(listsDrift(20, 20_000, 39_000)).toBeUndefined();
+    expect(listsDrift(20, 20_000, 11_000)).toBeUndefined();
+    expect(listsDrift(20, 20_000, 40_000)).toContain("grew from 20,000 to 40,000 rows");
+    expect(listsDrift(20, 20_000, 10_000)).toContain("shrank from 20,000 to 10,000 rows");
+  });
+});
+
+describe("build memory", () => {
+  it("reproduces the sizes pgvector 0.8.0 reports for its k-means", () => {
+    // Measured on PostgreSQL 15 + pgvector 0.8.0 with maintenance_work_mem 64MB.
+    expect(reportedMb(ivfflatKmeansBytes({ rows: 10_000, lists: 100, dimension: 1536 }))).toBe(65);
+    expect(reportedMb(ivfflatKmeansBytes({ rows: 20_000, lists: 150, dimension: 1536 }))).toBe(68);
+    expect(reportedMb(ivfflatKmeansBytes({ rows: 20_000, lists: 300, dimension: 1536 }))).toBe(111);
+    expect(reportedMb(ivfflatKmeansBytes({ rows: 20_000, lists: 300, dimension: 3072 }))).toBe(113);
+    // ...and these built at 64MB.
+    expect(ivfflatKmeansBytes({ rows: 20_000, lists: 20, dimension: 1536 })).toBeLessThan(64 * 1024 * 1024);
+    expect(ivfflatKmeansBytes({ rows: 12_000, lists: 12, dimension: 3072 })).toBeLessThan(64 * 1024 * 1024);
+  });
+
+  it("needs no k-means memory when there are no more rows than lists", () => {
+    expect(ivfflatKmeansBytes({ rows: 5, lists: 10, dimension: 1536 })).toBe(0);
+  });
+
+  it("raises the session's setting to the need and to 32 MB per parallel participant, within the bound", () => {
+    const definition: IndexDefinition = {
+      name: chunk.indexName,
+      table: chunk,
+      dimension: 1536,
+      method: "ivfflat",
+      params: { lists: 100 },
+    };
+    const need = buildMemoryNeed(definition, 100_000);
+    expect(need).toMatchObject({ hard: true });
+    expect(need.mb).toBeGreaterThan(64);
+    expect(chooseMemory({ need, serverMb: 64, boundMb: 1024, workers: 0 })).toEqual({
+      setMb: need.mb,
+      workers: 0,
+    });
+    expect(chooseMemory({ need, serverMb: 64, boundMb: 1024, workers: 2 })).toEqual({
+      setMb: 96,
+      workers: 2,
+    });
+    // A bound too low for 32 MB per participant means fewer workers.
+    expect(chooseMemory({ need, serverMb: 16, boundMb: need.mb, workers: 2 })).toEqual({
+      setMb: need.mb,
+      workers: 1,
+    });
+    // A server setting above the need is kept as it is.
+    expect(chooseMemory({ need, serverMb: 2048, boundMb: 1024, workers: 2 })).toEqual({
+      setMb: undefined,
+      workers: 2,
+    });
+    expect(memoryProblem(need, 64, 1024)).toBeUndefined();
+    expect(memoryProblem(need, 16, 48)).toMatch(
+      /needs \d+ MB of maintenance_work_mem, above the bound of 48 MB/,
+    );
+  });
+
+  it("lets an HNSW build go on below its need, with a warning", () => {
+    const definition: IndexDefinition = {
+      name: chunk.indexName,
+      table: chunk,
+      dimension: 1536,
+      method: "hnsw",
+      params: { m: 16, efConstruction: 64 },
+    };
+    const need = buildMemoryNeed(definition, 1_000_000);
+    expect(need.hard).toBe(false);
+    expect(memoryProblem(need, 64, 1024)).toBeUndefined();
+    const choice = chooseMemory({ need, serverMb: 64, boundMb: 1024, workers: 2 });
+    expect(choice.setMb).toBe(1024);
+    expect(choice.shortfall).toContain("goes on disk");
+  });
+
+  it("reads memory settings the way PostgreSQL writes them", () => {
+    expect(parseMemoryMb("1GB")).toBe(1024);
+    expect(parseMemoryMb("512MB")).toBe(512);
+    expect(parseMemoryMb("65536kB")).toBe(64);
+    expect(parseMemoryMb(300)).toBe(300);
+    expect(parseMemoryMb("lots")).toBeUndefined();
+  });
+});
+
+describe("SQL", () => {
+  it("indexes up to 2,000 dimensions as vector and above as halfvec, with the dimension's predicate", () => {
+    const base = { name: chunk.indexName, table: chunk, method: "ivfflat" as const, params: { lists: 20 } };
+    expect(createIndexSql({ ...base, dimension: 1536 }, { name: base.name, concurrently: false })).toBe(
+      'CREATE INDEX "idx_chunk_embedding_cosine" ON "Chunk" USING ivfflat (("embedding"::vector(1536)) vector_cosine_ops) WITH (lists = 20) WHERE vector_dims("embedding") = 1536',
+    );
+    expect(
+      createIndexSql(
+        { ...base, dimension: 3072, method: "hnsw", params: { m: 16, efConstruction: 64 } },
+        { name: "x", concurrently: true },
+      ),
+    ).toBe(
+      'CREATE INDEX CONCURRENTLY "x" ON "Chunk" USING hnsw (("embedding"::halfvec(3072)) halfvec_cosine_ops) WITH (m = 16, ef_construction = 64) WHERE vector_dims("embedding") = 3072',
+    );
+    expect(nearestQuery(chunk, 3072)).toBe(
+      'SELECT "id" FROM "Chunk" WHERE vector_dims("embedding") = 3072 ORDER BY ("embedding"::halfvec(3072)) <=> $1::halfvec(3072) LIMIT 10',
+    );
+  });
+});
+
+describe("options", () => {
+  const rejects = (options: Parameters<typeof resolveOptions>[0], ...fragments: string[]) => {
+    let caught: unknown;
+    try {
+      resolveOptions(options);
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(ReleaseError);
+    expect((caught as ReleaseError).code).toBe("invalid-input");
+    for (const f of fragments) expect((caught as ReleaseError).describe()).toContain(f);
+  };
+
+  it("refuses wrong settings, naming the property", () => {
+    rejects({ targetRecall: 1.5 }, "vectorIndexes.targetRecall");
+    rejects({ maxMaintenanceWorkMem: "lots" }, "vectorIndexes.maxMaintenanceWorkMem", "2GB");
+    rejects({ indexes: { idx_nope: {} } }, "vectorIndexes.indexes.idx_nope", "idx_chunk_embedding_cosine");
+    rejects(
+      { indexes: { idx_chunk_embedding_cosine: { method: "hnsw", m: 32, efConstruction: 40 } } },
+      "efConstruction",
+    );
+    rejects({ method: "flat" as never }, "vectorIndexes.method");
+  });
+
+  it("shows a changed method or target recall in the manifest, and nothing else", () => {
+    const base = new VectorIndexStep().manifest();
+    expect(base.map((e) => e.name)).toEqual(["idx_chunk_embedding_cosine", "idx_message_embedding_cosine"]);
+    expect(new VectorIndexStep({ concurrently: true, parallelWorkers: 4 }).manifest()).toEqual(base);
+    const hnsw = new VectorIndexStep({
+      indexes: { idx_chunk_embedding_cosine: { method: "hnsw" } },
+    }).manifest();
+    expect(hnsw[0]!.checksum).not.toBe(base[0]!.checksum);
+    expect(hnsw[1]).toEqual(base[1]);
+    expect(new VectorIndexStep({ targetRecall: 0.9 }).manifest()[1]!.checksum).not.toBe(base[1]!.checksum);
+  });
+});
+
+describe("calibration search", () => {
+  const definition: IndexDefinition = {
+    name: chunk.indexName,
+    table: chunk,
+    dimension: 32,
+    method: "ivfflat",
+    params: { lists: 100 },
+  };
+  const recallAt = (value: number) => Math.min(1, value / 40);
+
+  it("finds the smallest setting that reaches the target, measuring few values", async () => {
+    const tried: number[] = [];
+    const found = await searchSmallest(settingRange(definition), 0.95, async (value) => {
+      tried.push(value);
+      return { value, recall: recallAt(value), recallLowerBound: recallAt(value), latenciesMs: [] };
+    });
+    expect(found).toMatchObject({ value: 38, targetReached: true });
+    expect(tried.length).toBeLessThan(15);
+  });
+
+  it("asks the lower bound of the recall's 95% confidence interval to reach the target, not the mean", () => {
+    const perQuery = [...Array<number>(40).fill(1), ...Array<number>(10).fill(0.8)];
+    const { recall, recallLowerBound } = summarizeRecall(perQuery);
+    expect(recall).toBeCloseTo(0.96, 5);
+    expect(recallLowerBound).toBeLessThan(0.95);
+    expect(recallLowerBound).toBeGreaterThan(0.93);
+    expect(summarizeRecall(Array<number>(50).fill(1))).toEqual({ recall: 1, recallLowerBound: 1 });
+  });
+
+  it("never recommends an hnsw.ef_search below pgvector's default of 40", () => {
+    expect(settingRange({ ...definition, method: "hnsw", params: { m: 16, efConstruction: 64 } })).toEqual({
+      min: 40,
+      max: 1000,
+    });
+  });
+
+  it("returns the largest setting when the target is out of reach", async () => {
+    const found = await searchSmallest({ min: 40, max: 1000 }, 0.99, async (value) => ({
+      value,
+      recall: 0.5,
+      recallLowerBound: 0.5,
+      latenciesMs: [],
+    }));
+    expect(found).toMatchObject({ value: 1000, targetReached: false });
+  });
+});

@@ -1,0 +1,118 @@
+// Shared by the vector-index tests: the release with only the vector-index step, and catalog readers.
+import type { ClientBase } from "pg";
+import {
+  DEFAULT_MIGRATIONS_DIR,
+  applyRelease,
+  collectingLogger,
+  planRelease,
+  type ReleaseOptions,
+} from "../../core";
+import { VectorIndexStep, type VectorIndexStepOptions } from "../../core/vector-indexes";
+import { nearestQuery, EMBEDDING_TABLES } from "../../core/vector-indexes/spec";
+import { vectorText } from "./data";
+
+export const CHUNK = EMBEDDING_TABLES[0]!;
+export const MESSAGE = EMBEDDING_TABLES[1]!;
+
+/**
+ * 200 calibration queries rather than 50: the tests compare the calibrated recall with recall measured on
+ * other queries, and more queries narrow the sampling error of both.
+ */
+export function releaseOptions(databaseUrl: string, step: VectorIndexStepOptions = {}): ReleaseOptions {
+  const options = { calibrationQueries: 200, ...step };
+  return { databaseUrl, migrationsDir: DEFAULT_MIGRATIONS_DIR, steps: [new VectorIndexStep(options)] };
+}
+
+export async function apply(databaseUrl: string, step: VectorIndexStepOptions = {}) {
+  const log = collectingLogger();
+  const result = await applyRelease({ ...releaseOptions(databaseUrl, step), log });
+  return { result, lines: log.lines };
+}
+
+export async function planIndexes(databaseUrl: string, step: VectorIndexStepOptions = {}) {
+  return (await planRelease(releaseOptions(databaseUrl, step))).vectorIndexes;
+}
+
+export interface IndexFacts {
+  oid: number;
+  method: string;
+  operatorClass: string;
+  options: string[] | null;
+  expression: string;
+  predicate: string;
+  valid: boolean;
+}
+
+/** The catalog's view of one index, or undefined when there is none of that name. */
+export async function indexFacts(client: ClientBase, name: string): Promise<IndexFacts | undefined> {
+  const result = await client.query<IndexFacts>(
+    `SELECT c.oid::int AS oid, am.amname AS method, oc.opcname AS "operatorClass", c.reloptions AS options,
+            pg_get_indexdef(i.indexrelid, 1, true) AS expression,
+            pg_get_expr(i.indpred, i.indrelid) AS predicate, i.indisvalid AS valid
+       FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am am ON am.oid = c.relam
+       JOIN pg_opclass oc ON oc.oid = i.indclass[0]
+      WHERE c.relname = $1`,
+    [name],
+  );
+  return result.rows[0];
+}
+
+/** Names of the indexes of a table that start with `prefix`. */
+export async function indexNames(client: ClientBase, table: string, prefix: string): Promise<string[]> {
+  const result = await client.query<{ name: string }>(
+    `SELECT c.relname AS name FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+      WHERE i.indrelid = $1::regclass AND starts_with(c.relname, $2) ORDER BY 1`,
+    [`"${table}"`, prefix],
+  );
+  return result.rows.map((r) => r.name);
+}
+
+/** The plan of the app's query with a search setting, as text; `prepare` runs first in its transaction. */
+export async function explainNearest(
+  client: ClientBase,
+  table: typeof CHUNK,
+  dimension: number,
+  setting: string,
+  query: Float32Array,
+  prepare?: () => Promise<unknown>,
+): Promise<string> {
+  await client.query("BEGIN");
+  try {
+    await prepare?.();
+    await client.query(`SET LOCAL ${setting}`);
+    const plan = await client.query<{ "QUERY PLAN": string }>(`EXPLAIN ${nearestQuery(table, dimension)}`, [
+      vectorText(query),
+    ]);
+    return plan.rows.map((r) => r["QUERY PLAN"]).join("\n");
+  } finally {
+    await client.query("ROLLBACK");
+  }
+}
+
+/**
+ * recall@10 of the app's query at `setting` for queries that are not rows of the table, against exact
+ * search (a sequential scan at full precision).
+ */
+export async function heldOutRecall(
+  client: ClientBase,
+  table: typeof CHUNK,
+  dimension: number,
+  setting: string,
+  queries: readonly Float32Array[],
+): Promise<number> {
+  let found = 0;
+  for (const q of queries) {
+    const text = vectorText(q);
+    const exact = await client.query<{ id: string }>(
+      `SELECT "id" FROM "${table.table}" WHERE vector_dims("embedding") = ${dimension} ORDER BY "embedding" <=> $1::vector LIMIT 10`,
+      [text],
+    );
+    await client.query("BEGIN");
+    await client.query(`SET LOCAL ${setting}`);
+    const approximate = await client.query<{ id: string }>(nearestQuery(table, dimension), [text]);
+    await client.query("ROLLBACK");
+    const ids = new Set(approximate.rows.map((r) => r.id));
+    found += exact.rows.filter((r) => ids.has(r.id)).length;
+  }
+  return found / (queries.length * 10);
+}
