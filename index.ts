@@ -44,7 +44,10 @@ const release = new SchemaRelease(
     ownerRole: access.ownerRole,
     database: access.databaseName,
     seedSets: config.release.seedSets,
-    stepOptions: { vectorIndexes: config.release.vectorIndexes },
+    stepOptions: {
+      vectorIndexes: config.release.vectorIndexes,
+      rowLevelSecurity: config.release.rowLevelSecurity,
+    },
     dropOnDelete: config.release.dropSchemaOnDelete,
     lockTimeoutMs: config.release.lockTimeoutMs,
   },

@@ -4,6 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { AVAILABLE_SEED_SETS, defaultReleaseSteps } from "../core/default-steps";
 import { isReleaseError } from "../core/errors";
+import { ROW_LEVEL_SECURITY_MODES, type RowLevelSecurityMode } from "../core/row-level-security";
 import type { VectorIndexOptions } from "../core/vector-indexes";
 import { instanceClassSize } from "./instance-classes";
 import { MIN_MEMORY_MB, STORAGE_KINDS, StorageKind, WORKLOADS, Workload } from "./tuning";
@@ -67,6 +68,7 @@ export const OPTIONAL_KEYS = [
   "adminTunnel",
   "seedSets",
   "vectorIndexes",
+  "rowLevelSecurity",
 ] as const;
 
 export const KNOWN_KEYS: readonly string[] = [...Object.keys(DEFAULTS), ...OPTIONAL_KEYS];
@@ -179,6 +181,8 @@ export interface ReleaseConfig {
   lockTimeoutMs: number;
   /** How the vector indexes are built and calibrated (core/vector-indexes/options.ts); engine defaults if unset. */
   vectorIndexes?: VectorIndexOptions;
+  /** Whether the tenant tables' row-level security policies are enforced (docs/security.md). */
+  rowLevelSecurity: RowLevelSecurityMode;
 }
 
 /** Every invalid value at once, so one `pulumi preview` shows all there is to fix. */
@@ -316,6 +320,11 @@ function parseRelease(get: Get, problems: Problems): ReleaseConfig {
   return {
     seedSets,
     vectorIndexes: problems.take(() => parseVectorIndexOptions(get("vectorIndexes")), undefined),
+    // "off" leaves the policies created but not enforced, for an app that does not set the organization yet.
+    rowLevelSecurity: problems.take(
+      () => v.parseChoice("rowLevelSecurity", get("rowLevelSecurity"), ROW_LEVEL_SECURITY_MODES, "enforce"),
+      "enforce" as RowLevelSecurityMode,
+    ),
     dropSchemaOnDelete: problems.take(
       () => v.parseBoolean("dropSchemaOnDelete", get("dropSchemaOnDelete"), DEFAULTS.dropSchemaOnDelete),
       DEFAULTS.dropSchemaOnDelete,

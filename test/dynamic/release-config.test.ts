@@ -24,6 +24,7 @@ describe("schema release config", () => {
     expect(parseStackConfig(raw({})).release).toEqual({
       seedSets: [],
       vectorIndexes: undefined,
+      rowLevelSecurity: "enforce",
       dropSchemaOnDelete: false,
       lockTimeoutMs: 60_000,
     });
@@ -33,7 +34,12 @@ describe("schema release config", () => {
     const release = parseStackConfig(
       raw({ seedSets: '["demo"]', dropSchemaOnDelete: "true", releaseLockTimeoutSeconds: "5" }),
     ).release;
-    expect(release).toEqual({ seedSets: ["demo"], dropSchemaOnDelete: true, lockTimeoutMs: 5_000 });
+    expect(release).toEqual({
+      seedSets: ["demo"],
+      rowLevelSecurity: "enforce",
+      dropSchemaOnDelete: true,
+      lockTimeoutMs: 5_000,
+    });
   });
 
   it("takes the vector index options as an object, checked by the engine's own validation", () => {
@@ -61,5 +67,12 @@ describe("schema release config", () => {
     );
     expect(problems[1]).toMatch(/neonhub-db:dropSchemaOnDelete: must be true or false/);
     expect(problems[2]).toMatch(/neonhub-db:releaseLockTimeoutSeconds: .*1 to 3600/);
+  });
+
+  it("enforces row-level security unless the stack says off, and refuses anything else", () => {
+    expect(parseStackConfig(raw({ rowLevelSecurity: "off" })).release.rowLevelSecurity).toBe("off");
+    expect(problemsOf({ rowLevelSecurity: "disabled" })).toEqual([
+      expect.stringMatching(/^neonhub-db:rowLevelSecurity: must be one of enforce, off \(got "disabled"\)/),
+    ]);
   });
 });
