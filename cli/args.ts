@@ -2,7 +2,7 @@
 import { ReleaseError } from "../core/errors";
 import { parseRowLevelSecurityMode, type RowLevelSecurityMode } from "../core/row-level-security";
 
-export const COMMANDS = ["plan", "apply", "status", "verify", "baseline", "load-chunks"] as const;
+export const COMMANDS = ["plan", "apply", "status", "verify", "baseline", "load-chunks", "health"] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export interface CliArgs {
@@ -48,6 +48,8 @@ Commands:
             adopt an existing database: mark the migrations as applied after proving its schema matches them
   load-chunks --file F --dataset ID [--replace]
             load a chunk file (NDJSON, see docs/seeds.md) into a dataset, in one transaction
+  health    read-only: vector and hot-path indexes, large tables' vacuum/analyze, connections, replication;
+            exit 2 when something needs action (docs/observability.md)
 
 Options:
   --database-url URL       PostgreSQL URL (default: $DATABASE_URL)
@@ -62,7 +64,8 @@ Options:
   --replace                load-chunks: replace the dataset's existing chunks (refused otherwise)
   --help, --version
 
-Exit codes: 0 ok / nothing pending, 1 error, 2 plan has pending changes or verify found drift.`;
+Exit codes: 0 ok / nothing pending, 1 error, 2 plan has pending changes, verify found drift or health found
+something that needs action.`;
 
 function seconds(flag: string, raw: string): number {
   const value = Number(raw);

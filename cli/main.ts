@@ -17,9 +17,11 @@ import {
 } from "../core";
 import { baselineRelease } from "../core/baseline";
 import { defaultReleaseSteps } from "../core/default-steps";
+import { checkHealth } from "../core/health";
 import { loadChunkFile } from "../core/seeds/bulk/load-chunks";
 import { ReleaseError } from "../core/errors";
 import { USAGE, parseArgs, type CliArgs } from "./args";
+import { renderHealth } from "./render-health";
 import { renderApply, renderBaseline, renderLoad, renderPlan, renderStatus, renderVerify } from "./render";
 
 export const EXIT = { ok: 0, error: 1, pending: 2 } as const;
@@ -130,6 +132,11 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
         });
         emit(result, renderLoad(result));
         return EXIT.ok;
+      }
+      case "health": {
+        const report = await checkHealth(options);
+        emit(report, renderHealth(report));
+        return report.healthy ? EXIT.ok : EXIT.pending;
       }
     }
   } catch (error) {

@@ -1,0 +1,172 @@
+// The server as a whole: connections against max_connections, the oldest open transaction in this database
+// (it keeps vacuum from removing dead rows anywhere in it), transaction ID age, and replication: streaming
+// replicas and slots on a primary, replay lag on a standby. Other sessions' details need pg_monitor (or
+// pg_read_all_stats); without it they read as unknown rather than failing.
+import type { ClientBase } from "pg";
+import type { HealthLimits } from "./limits";
+import type { ClusterHealth, HealthFinding } from "./report";
+import { count, numberOrNull } from "./values";
+
+export async function readCluster(client: ClientBase): Promise<ClusterHealth> {
+  const { rows: basics } = await client.query<{
+    max: number;
+    reserved: number;
+    in_use: string;
+    standby: boolean;
+    xid_age: number;
+    freeze_max_age: string;
+  }>(`
+    SELECT current_setting('max_connections')::int AS max,
+           current_setting('superuser_reserved_connections')::int AS reserved,
+           (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend') AS in_use,
+           pg_is_in_recovery() AS standby,
+           (SELECT age(datfrozenxid) FROM pg_database WHERE datname = current_database()) AS xid_age,
+           current_setting('autovacuum_freeze_max_age') AS freeze_max_age`);
+  const b = basics[0]!;
+  const standby = b.standby;
+  return {
+    connections: { inUse: count(b.in_use), max: b.max, reservedForSuperuser: b.reserved },
+    oldestTransaction: await readOldestTransaction(client),
+    transactionIdAge: { age: b.xid_age, freezeMaxAge: Number(b.freeze_max_age) },
+    role: standby ? "standby" : "primary",
+    replicas: standby ? [] : await readReplicas(client),
+    standbyReplayLagSeconds: standby ? await readStandbyLag(client) : null,
+    replicationSlots: standby ? [] : await readSlots(client),
+  };
+}
+
+async function readOldestTransaction(client: ClientBase): Promise<ClusterHealth["oldestTransaction"]> {
+  const { rows } = await client.query<{
+    pid: number;
+    user: string | null;
+    application: string | null;
+    state: string | null;
+    age_seconds: number;
+  }>(`
+    SELECT pid, usename AS user, application_name AS application, state,
+           extract(epoch FROM now() - xact_start)::float8 AS age_seconds
+    FROM pg_stat_activity
+    WHERE datname = current_database() AND backend_type = 'client backend'
+      AND xact_start IS NOT NULL AND pid <> pg_backend_pid()
+    ORDER BY xact_start
+    LIMIT 1`);
+  const row = rows[0];
+  return row
+    ? {
+        pid: row.pid,
+        user: row.user,
+        application: row.application || null,
+        state: row.state,
+        ageSeconds: Math.round(row.age_seconds),
+      }
+    : null;
+}
+
+async function readReplicas(client: ClientBase): Promise<ClusterHealth["replicas"]> {
+  const { rows } = await client.query<{
+    name: string;
+    state: string | null;
+    lag_seconds: number | null;
+    lag_bytes: string | null;
+  }>(`
+    SELECT application_name AS name, state,
+           extract(epoch FROM replay_lag)::float8 AS lag_seconds,
+           pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn) AS lag_bytes
+    FROM pg_stat_replication
+    ORDER BY application_name`);
+  return rows.map((r) => ({
+    name: r.name,
+    state: r.state,
+    replayLagSeconds: numberOrNull(r.lag_seconds),
+    replayLagBytes: numberOrNull(r.lag_bytes),
+  }));
+}
+
+async function readStandbyLag(client: ClientBase): Promise<number | null> {
+  // Time since the last replayed commit: also grows on an idle primary, so a finding names both readings.
+  const { rows } = await client.query<{ lag: number | null }>(
+    "SELECT extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 AS lag",
+  );
+  return numberOrNull(rows[0]?.lag);
+}
+
+async function readSlots(client: ClientBase): Promise<ClusterHealth["replicationSlots"]> {
+  const { rows } = await client.query<{
+    name: string;
+    type: string;
+    active: boolean;
+    retained: string | null;
+  }>(`
+    SELECT slot_name AS name, slot_type AS type, active,
+           pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn) AS retained
+    FROM pg_replication_slots
+    ORDER BY slot_name`);
+  return rows.map((r) => ({
+    name: r.name,
+    type: r.type,
+    active: r.active,
+    retainedBytes: numberOrNull(r.retained),
+  }));
+}
+
+const n = (value: number) => value.toLocaleString("en-US");
+const minutes = (seconds: number) => `${Math.round(seconds / 60).toLocaleString("en-US")} min`;
+const gib = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
+
+export function clusterFindings(cluster: ClusterHealth, limits: HealthLimits): HealthFinding[] {
+  const findings: HealthFinding[] = [];
+  const add = (subject: string, problem: string, action: string) =>
+    findings.push({ severity: "action", subject, problem, action });
+
+  const { inUse, max } = cluster.connections;
+  if (inUse * 100 >= max * limits.connectionsPercent) {
+    add(
+      "connections",
+      `${n(inUse)} of max_connections ${n(max)} in use (${Math.round((inUse * 100) / max)}%)`,
+      "find idle or leaked sessions in pg_stat_activity, put a connection pooler in front, or raise maxConnections",
+    );
+  }
+  const oldest = cluster.oldestTransaction;
+  if (oldest && oldest.ageSeconds >= limits.longTransactionSeconds) {
+    add(
+      "oldest transaction",
+      `pid ${oldest.pid} (${oldest.application ?? "no application name"}, ${oldest.state ?? "state unknown"}) has been in a transaction for ${minutes(oldest.ageSeconds)}: vacuum cannot remove rows it might still see`,
+      `end it from its client, or SELECT pg_terminate_backend(${oldest.pid})`,
+    );
+  }
+  const { age, freezeMaxAge } = cluster.transactionIdAge;
+  if (age > limits.freezeAgeFactor * freezeMaxAge) {
+    add(
+      "transaction ID age",
+      `${n(age)} transactions since the database was last frozen (anti-wraparound vacuums start at ${n(freezeMaxAge)})`,
+      "find what blocks autovacuum (long transactions, stale replication slots, prepared transactions), then VACUUM (FREEZE) the oldest tables",
+    );
+  }
+  for (const replica of cluster.replicas) {
+    if ((replica.replayLagSeconds ?? 0) > limits.replicaLagSeconds) {
+      add(
+        `replica ${replica.name}`,
+        `replays ${Math.round(replica.replayLagSeconds ?? 0)} s behind (${gib(replica.replayLagBytes ?? 0)} of WAL)`,
+        "check the replica's load, network and disk; reads from it are stale meanwhile",
+      );
+    }
+  }
+  const standbyLag = cluster.standbyReplayLagSeconds;
+  if (standbyLag !== null && standbyLag > limits.replicaLagSeconds) {
+    add(
+      "replication",
+      `this standby's last replayed commit is ${Math.round(standbyLag)} s old`,
+      "if the primary is writing, this standby is behind: check its load and its connection to the primary",
+    );
+  }
+  for (const slot of cluster.replicationSlots) {
+    if (!slot.active && (slot.retainedBytes ?? 0) >= limits.slotRetainedBytes) {
+      add(
+        `replication slot ${slot.name}`,
+        `inactive, and keeps ${gib(slot.retainedBytes ?? 0)} of WAL on the primary's disk`,
+        `reconnect its consumer, or drop it: SELECT pg_drop_replication_slot('${slot.name}')`,
+      );
+    }
+  }
+  return findings;
+}

@@ -1,0 +1,153 @@
+// `neonhub-db health`: a read-only report on what ingestion leaves behind (vector indexes built on fewer rows
+// than the table now has, statistics autovacuum has not caught up with, dead rows) and on the server
+// (connections, old transactions, replication). Each finding that needs action says which. Pulumi-free;
+// returns a HealthReport and never prints.
+import type { ClientBase } from "pg";
+import { bookkeepingExists } from "../bookkeeping";
+import { closeClient, openClient } from "../connection";
+import { parseDatabaseUrl, redactUrl, type DatabaseTarget } from "../dsn";
+import { ReleaseError, isReleaseError } from "../errors";
+import type { ReleaseStep } from "../steps";
+import { clusterFindings, readCluster } from "./cluster";
+import { readIndexStats, readStatsReset, type IndexStats } from "./index-stats";
+import { BULK_LOADED_TABLES, DEFAULT_HEALTH_LIMITS, HOT_PATH_INDEXES, type HealthLimits } from "./limits";
+import type { HealthFinding, HealthReport, IndexHealth } from "./report";
+import { readTables, tableFindings } from "./tables";
+import {
+  VECTOR_METHODS,
+  readVectorIndexes,
+  vectorIndexFindings,
+  vectorIndexHealth,
+  vectorIndexNames,
+} from "./vector";
+
+export { DEFAULT_HEALTH_LIMITS, type HealthLimits } from "./limits";
+export type * from "./report";
+
+export interface HealthOptions {
+  /** postgresql:// URL; the migrator (DIRECT_URL) sees everything, a role with pg_monitor sees other sessions. */
+  databaseUrl: string;
+  /** Where the URL came from, for error messages. */
+  databaseUrlSource?: string;
+  /** The release's steps, configured as for apply: the vector-index step's plan says which index is stale. */
+  steps?: readonly ReleaseStep[];
+  connectTimeoutMs?: number;
+  /** When a reading needs action; DEFAULT_HEALTH_LIMITS for what is not given. */
+  limits?: Partial<HealthLimits>;
+}
+
+/** Reads the database's health in one read-only transaction (one consistent view of the statistics). */
+export async function checkHealth(options: HealthOptions): Promise<HealthReport> {
+  const target = parseDatabaseUrl(options.databaseUrl, options.databaseUrlSource ?? "the database URL");
+  const client = await openClient(target, {
+    applicationName: "neonhub-db:health",
+    connectTimeoutMs: options.connectTimeoutMs,
+  });
+  try {
+    await client.query("BEGIN TRANSACTION READ ONLY");
+    const report = await readReport(client, options);
+    await client.query("ROLLBACK");
+    return report;
+  } catch (error) {
+    throw describeHealthError(error, target);
+  } finally {
+    await closeClient(client);
+  }
+}
+
+async function readReport(client: ClientBase, options: HealthOptions): Promise<HealthReport> {
+  const limits = { ...DEFAULT_HEALTH_LIMITS, ...options.limits };
+  const step = options.steps?.find((s) => s.kind === "vectorIndexes");
+  const vector = await readVectorIndexes(client, step, await bookkeepingExists(client));
+  const vectorTables = vector.records.map((r) => r.table);
+  const recorded = vector.records.map((r) => r.name);
+  const live = await readIndexStats(client, [...Object.keys(HOT_PATH_INDEXES), ...recorded], VECTOR_METHODS);
+
+  const findings: HealthFinding[] = [];
+  const indexes: IndexHealth[] = [];
+  for (const name of vectorIndexNames(vector, live)) {
+    const index = vectorIndexHealth(name, vector, live);
+    indexes.push(index);
+    findings.push(...vectorIndexFindings(index, vector));
+  }
+  for (const [name, table] of Object.entries(HOT_PATH_INDEXES)) {
+    const index = hotPathIndexHealth(name, table, live.get(name));
+    indexes.push(index);
+    findings.push(...hotPathFindings(index));
+  }
+
+  const bulkLoaded = [...new Set([...BULK_LOADED_TABLES, ...vectorTables])];
+  const tables = await readTables(client, bulkLoaded, limits.largeTableRows);
+  for (const table of tables) findings.push(...tableFindings(table, limits));
+
+  const cluster = await readCluster(client);
+  findings.push(...clusterFindings(cluster, limits));
+
+  return {
+    database: redactUrl(options.databaseUrl),
+    checkedAt: new Date().toISOString(),
+    statsResetAt: await readStatsReset(client),
+    healthy: !findings.some((f) => f.severity === "action"),
+    indexes,
+    tables: tables.map((t) => t.health),
+    cluster,
+    // Actions first: they are what the reader came for.
+    findings: [
+      ...findings.filter((f) => f.severity === "action"),
+      ...findings.filter((f) => f.severity === "info"),
+    ],
+  };
+}
+
+function hotPathIndexHealth(name: string, table: string, stats: IndexStats | undefined): IndexHealth {
+  return {
+    name,
+    table,
+    kind: "hot-path",
+    exists: stats !== undefined,
+    valid: stats?.valid ?? null,
+    sizeBytes: stats?.sizeBytes ?? null,
+    scans: stats?.scans ?? null,
+    tuplesRead: stats?.tuplesRead ?? null,
+  };
+}
+
+function hotPathFindings(index: IndexHealth): HealthFinding[] {
+  if (!index.exists) {
+    return [
+      {
+        severity: "action",
+        subject: index.name,
+        problem: `missing on "${index.table}": its migration is not applied, or the index was dropped`,
+        action:
+          "apply the migrations with `neonhub-db apply`; if they are applied, `neonhub-db verify` shows the drift",
+      },
+    ];
+  }
+  if (index.valid === false) {
+    return [
+      {
+        severity: "action",
+        subject: index.name,
+        problem:
+          "INVALID (an interrupted CREATE INDEX CONCURRENTLY or REINDEX): maintained on every write, never used",
+        action: `REINDEX INDEX CONCURRENTLY ${index.name}`,
+      },
+    ];
+  }
+  return [];
+}
+
+function describeHealthError(error: unknown, target: DatabaseTarget): unknown {
+  if (isReleaseError(error)) return error;
+  const code = (error as { code?: string } | undefined)?.code;
+  if (code === "42501") {
+    return new ReleaseError(
+      "permission",
+      `Permission denied for user "${target.user}" while reading the health report: ${(error as Error).message}`,
+      "Run health as the migrator (DIRECT_URL), which can read the release's records; grant pg_monitor to see other sessions.",
+      { cause: error },
+    );
+  }
+  return error;
+}

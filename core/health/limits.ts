@@ -1,0 +1,48 @@
+// When a reading becomes a finding that needs action. Defaults a caller can override, one place to read them.
+
+export interface HealthLimits {
+  /** Tables with at least this many live rows are reported, besides the bulk-loaded ones. */
+  largeTableRows: number;
+  /**
+   * Autovacuum starts at its threshold; past this many times the threshold it is behind (or a bulk load
+   * outran it), and the table needs an ANALYZE or VACUUM now.
+   */
+  overdueFactor: number;
+  /** Share of max_connections in use that needs action (the production alarm's default too). */
+  connectionsPercent: number;
+  /** An open transaction older than this holds back vacuum in the whole database. */
+  longTransactionSeconds: number;
+  /** Replication lag that needs action. */
+  replicaLagSeconds: number;
+  /** WAL kept by an inactive replication slot that needs action. */
+  slotRetainedBytes: number;
+  /**
+   * Transaction ID age, as a multiple of autovacuum_freeze_max_age (where anti-wraparound vacuums start),
+   * past which freezing is behind.
+   */
+  freezeAgeFactor: number;
+}
+
+export const DEFAULT_HEALTH_LIMITS: HealthLimits = {
+  largeTableRows: 10_000,
+  overdueFactor: 2,
+  connectionsPercent: 80,
+  longTransactionSeconds: 30 * 60,
+  replicaLagSeconds: 60,
+  slotRetainedBytes: 1024 ** 3,
+  freezeAgeFactor: 2,
+};
+
+/** The tables that take bulk embedding loads (see migrations/20250126001500_bulk_load_autovacuum.sql). */
+export const BULK_LOADED_TABLES: readonly string[] = ["Chunk", "Message"];
+
+/**
+ * The fix plan's Section 5 b-tree indexes (migrations/20250126001300_hot_path_indexes.sql), by index name:
+ * the application's hot query paths.
+ */
+export const HOT_PATH_INDEXES: Readonly<Record<string, string>> = {
+  idx_agent_run_started: "AgentRun",
+  idx_campaign_metric_ts: "CampaignMetric",
+  idx_api_key_token_hash: "ApiKey",
+  idx_conversation_org_created: "Conversation",
+};

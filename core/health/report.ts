@@ -1,0 +1,113 @@
+// What `neonhub-db health` reports: plain data (JSON as it is), built by checkHealth and printed by the CLI.
+
+/** Something worth knowing; `action` findings make the report unhealthy. */
+export interface HealthFinding {
+  /** `action`: someone must do something (exit 2); `info`: worth knowing, nothing to do. */
+  severity: "action" | "info";
+  /** What it is about: an index, a table, `connections`, a replica... */
+  subject: string;
+  /** What was found, with the numbers. */
+  problem: string;
+  /** What to do about it, as a command when there is one. */
+  action: string;
+}
+
+/** A vector or hot-path index. Counters are since `statsResetAt`. */
+export interface IndexHealth {
+  name: string;
+  table: string;
+  kind: "vector" | "hot-path";
+  /** False when the index does not exist (a hot-path index a migration should have made). */
+  exists: boolean;
+  /** False for an index a failed CREATE INDEX CONCURRENTLY left behind: it is maintained but never used. */
+  valid: boolean | null;
+  sizeBytes: number | null;
+  scans: number | null;
+  tuplesRead: number | null;
+  /** Vector indexes: the access method and its build parameter (`lists` or `m`/`ef_construction`). */
+  method?: string;
+  build?: Record<string, number>;
+  /** Vector indexes: rows the index was built on, and rows it covers now. */
+  rowsAtBuild?: number | null;
+  rowsNow?: number | null;
+  /** Vector indexes: the calibrated search setting, e.g. `{ "ivfflat.probes": 10 }`. */
+  searchSetting?: Record<string, number> | null;
+}
+
+/** A large or bulk-loaded table, and where autovacuum stands with it. */
+export interface TableHealth {
+  name: string;
+  liveTuples: number;
+  deadTuples: number;
+  /** Rows inserted, updated or deleted since the last ANALYZE. */
+  modifiedSinceAnalyze: number;
+  /** Rows inserted since the last VACUUM. */
+  insertedSinceVacuum: number;
+  totalBytes: number;
+  lastVacuum: string | null;
+  lastAutovacuum: string | null;
+  lastAnalyze: string | null;
+  lastAutoanalyze: string | null;
+  autovacuumEnabled: boolean;
+  /** Changed rows at which autovacuum analyzes, and whether that point is passed. */
+  analyzeThreshold: number;
+  analyzeDue: boolean;
+  /** Dead rows at which autovacuum vacuums, and whether that point is passed. */
+  vacuumThreshold: number;
+  vacuumDue: boolean;
+  /** Inserted rows at which autovacuum vacuums an insert-mostly table, and whether that point is passed. */
+  insertVacuumThreshold: number;
+  insertVacuumDue: boolean;
+}
+
+export interface ReplicaHealth {
+  /** The standby's application_name as the primary sees it. */
+  name: string;
+  state: string | null;
+  replayLagSeconds: number | null;
+  replayLagBytes: number | null;
+}
+
+export interface ReplicationSlotHealth {
+  name: string;
+  type: string;
+  active: boolean;
+  /** WAL the slot keeps on the primary's disk. */
+  retainedBytes: number | null;
+}
+
+export interface ClusterHealth {
+  /** Client connections to the whole server, against max_connections. */
+  connections: { inUse: number; max: number; reservedForSuperuser: number };
+  /** The oldest open transaction in this database (it holds back vacuum), if any. */
+  oldestTransaction: {
+    pid: number;
+    user: string | null;
+    application: string | null;
+    state: string | null;
+    ageSeconds: number;
+  } | null;
+  /** Transactions since this database was last frozen, against autovacuum_freeze_max_age. */
+  transactionIdAge: { age: number; freezeMaxAge: number };
+  /** `primary` or `standby`. */
+  role: "primary" | "standby";
+  /** Streaming replicas of this primary (empty on Aurora, whose readers CloudWatch watches). */
+  replicas: ReplicaHealth[];
+  /** On a standby: how far behind its primary it replays. */
+  standbyReplayLagSeconds: number | null;
+  replicationSlots: ReplicationSlotHealth[];
+}
+
+export interface HealthReport {
+  /** The database URL without its password. */
+  database: string;
+  checkedAt: string;
+  /** When this database's statistics were last reset: scan counters count from then. */
+  statsResetAt: string | null;
+  /** False when a finding needs action. */
+  healthy: boolean;
+  indexes: IndexHealth[];
+  tables: TableHealth[];
+  cluster: ClusterHealth;
+  findings: HealthFinding[];
+}

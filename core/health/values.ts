@@ -1,0 +1,20 @@
+// Small conversions from what `pg` returns (bigint as text, timestamptz as Date) to plain JSON values.
+
+/** A bigint counter (pg returns int8 as text); 0 for NULL. */
+export function count(value: string | number | null | undefined): number {
+  return value === null || value === undefined ? 0 : Number(value);
+}
+
+/** A nullable number (bigint as text, numeric, float8). */
+export function numberOrNull(value: string | number | null | undefined): number | null {
+  return value === null || value === undefined ? null : Number(value);
+}
+
+export function timestamp(value: Date | null | undefined): string | null {
+  return value ? value.toISOString() : null;
+}
+
+/** An identifier as SQL needs it in a suggested command: "Chunk", idx_agent_run_started. */
+export function quoteIdent(name: string): string {
+  return /^[a-z_][a-z0-9_]*$/.test(name) ? name : `"${name.replace(/"/g, '""')}"`;
+}

@@ -1,0 +1,112 @@
+// The vector indexes, as the release records them (core/vector-indexes: method, parameters, rows at build,
+// calibrated search setting) next to the table as it is now. Whether one needs a rebuild or a new
+// calibration is the vector-index step's own plan: health says "run apply" exactly when apply would act.
+import type { ClientBase } from "pg";
+import type { ReleaseStep, StepItemPlan } from "../steps";
+import { readInventory } from "../vector-indexes/inventory";
+import { EMBEDDING_TABLES, readIndexRecords, type IndexRecord } from "../vector-indexes";
+import { REBUILD_SUFFIX } from "../vector-indexes/spec";
+import type { IndexStats } from "./index-stats";
+import type { HealthFinding, IndexHealth } from "./report";
+
+export const VECTOR_METHODS: readonly string[] = ["ivfflat", "hnsw"];
+
+export interface VectorReading {
+  records: IndexRecord[];
+  /** The step's decision per index name (what apply would do). */
+  decisions: Map<string, StepItemPlan>;
+  /** Embedded rows now, per table and dimension. */
+  rows: Map<string, Map<number, number>>;
+}
+
+/** Records, the step's plan (read-only) and the rows each table holds per dimension now. */
+export async function readVectorIndexes(
+  client: ClientBase,
+  step: ReleaseStep | undefined,
+  released: boolean,
+): Promise<VectorReading> {
+  const records = await readIndexRecords(client);
+  const plans = step ? await step.plan(released ? client : undefined) : [];
+  const rows = new Map<string, Map<number, number>>();
+  for (const table of EMBEDDING_TABLES) {
+    const inventory = await readInventory(client, table);
+    if (inventory.exists) rows.set(table.table, inventory.rowsByDimension);
+  }
+  return { records, decisions: new Map(plans.map((p) => [p.name, p])), rows };
+}
+
+/** Names to report: recorded, live (ivfflat/hnsw), or ones apply would create or change. */
+export function vectorIndexNames(reading: VectorReading, live: Map<string, IndexStats>): string[] {
+  const names = new Set<string>(reading.records.map((r) => r.name));
+  for (const stats of live.values()) if (VECTOR_METHODS.includes(stats.method)) names.add(stats.name);
+  for (const decision of reading.decisions.values()) {
+    if (decision.action !== "unchanged") names.add(decision.name);
+  }
+  return [...names].sort();
+}
+
+export function vectorIndexHealth(
+  name: string,
+  reading: VectorReading,
+  live: Map<string, IndexStats>,
+): IndexHealth {
+  const record = reading.records.find((r) => r.name === name);
+  const stats = live.get(name);
+  const table =
+    record?.table ?? stats?.table ?? EMBEDDING_TABLES.find((t) => name.startsWith(t.indexName))?.table;
+  const rowsNow = record ? (reading.rows.get(record.table)?.get(record.dimension) ?? 0) : null;
+  return {
+    name,
+    table: table ?? "",
+    kind: "vector",
+    exists: stats !== undefined,
+    valid: stats?.valid ?? null,
+    sizeBytes: stats?.sizeBytes ?? null,
+    scans: stats?.scans ?? null,
+    tuplesRead: stats?.tuplesRead ?? null,
+    method: record?.method ?? stats?.method,
+    build: record ? { ...record.params } : undefined,
+    rowsAtBuild: record?.rowsAtBuild ?? null,
+    rowsNow,
+    searchSetting: record ? { [record.calibration.setting]: record.calibration.value } : null,
+  };
+}
+
+/** What apply would do to the index, as a finding; nothing when apply would leave it as it is. */
+export function vectorIndexFindings(index: IndexHealth, reading: VectorReading): HealthFinding[] {
+  const decision = reading.decisions.get(index.name);
+  if (!decision && index.name.endsWith(REBUILD_SUFFIX)) {
+    return [
+      {
+        severity: "action",
+        subject: index.name,
+        problem: "left behind by an interrupted rebuild: written on every insert, never used by a query",
+        action: "`neonhub-db apply` drops it before it builds anything",
+      },
+    ];
+  }
+  if (!decision) {
+    return index.exists && !reading.records.some((r) => r.name === index.name)
+      ? [
+          {
+            severity: "info",
+            subject: index.name,
+            problem: `a ${index.method ?? "vector"} index on "${index.table}" that no release built`,
+            action:
+              "none from neonhub-db: it is not managed by the release; rebuild it by hand as the table grows",
+          },
+        ]
+      : [];
+  }
+  if (decision.action === "unchanged") return [];
+  const verb = { create: "build it", rebuild: "rebuild it", update: "recalibrate it" }[decision.action];
+  return [
+    {
+      severity: "action",
+      subject: index.name,
+      // The step's reason names the rows (built on, now) and what apply would build.
+      problem: decision.reason,
+      action: `${verb} with \`neonhub-db apply\``,
+    },
+  ];
+}

@@ -1,0 +1,232 @@
+// The rules behind `neonhub-db health`, on their own: autovacuum's thresholds and when a reading needs action.
+import { describe, expect, it } from "vitest";
+import { clusterFindings } from "../../core/health/cluster";
+import { DEFAULT_HEALTH_LIMITS } from "../../core/health/limits";
+import type { ClusterHealth, IndexHealth, TableHealth } from "../../core/health/report";
+import {
+  AutovacuumSettings,
+  autovacuumDue,
+  effectiveSettings,
+  tableFindings,
+} from "../../core/health/tables";
+import { vectorIndexFindings, type VectorReading } from "../../core/health/vector";
+
+// PostgreSQL's defaults.
+const SERVER: AutovacuumSettings = {
+  enabled: true,
+  vacuumThreshold: 50,
+  vacuumScaleFactor: 0.2,
+  insertThreshold: 1000,
+  insertScaleFactor: 0.2,
+  analyzeThreshold: 50,
+  analyzeScaleFactor: 0.1,
+};
+
+const BULK_LOAD = [
+  "autovacuum_analyze_scale_factor=0.02",
+  "autovacuum_vacuum_insert_scale_factor=0.05",
+  "autovacuum_vacuum_scale_factor=0.05",
+];
+
+function table(overrides: Partial<TableHealth>): TableHealth {
+  return {
+    name: "Chunk",
+    liveTuples: 0,
+    deadTuples: 0,
+    modifiedSinceAnalyze: 0,
+    insertedSinceVacuum: 0,
+    totalBytes: 0,
+    lastVacuum: null,
+    lastAutovacuum: null,
+    lastAnalyze: null,
+    lastAutoanalyze: null,
+    autovacuumEnabled: true,
+    analyzeThreshold: 50,
+    analyzeDue: false,
+    vacuumThreshold: 50,
+    vacuumDue: false,
+    insertVacuumThreshold: 1000,
+    insertVacuumDue: false,
+    ...overrides,
+  };
+}
+
+describe("autovacuum thresholds", () => {
+  it("take a table's storage parameters over the server's settings", () => {
+    expect(effectiveSettings(SERVER, BULK_LOAD)).toEqual({
+      ...SERVER,
+      analyzeScaleFactor: 0.02,
+      insertScaleFactor: 0.05,
+      vacuumScaleFactor: 0.05,
+    });
+    expect(effectiveSettings(SERVER, ["autovacuum_enabled=false"]).enabled).toBe(false);
+    expect(effectiveSettings({ ...SERVER, enabled: false }, ["autovacuum_enabled=true"]).enabled).toBe(false);
+  });
+
+  it("follow threshold + scale factor × reltuples, counting a never-analyzed table as empty", () => {
+    const settings = effectiveSettings(SERVER, BULK_LOAD);
+    const counters = {
+      reltuples: 1_000_000,
+      deadTuples: 50_051,
+      modifiedSinceAnalyze: 20_050,
+      insertedSinceVacuum: 0,
+    };
+    expect(autovacuumDue(settings, counters)).toEqual({
+      analyzeThreshold: 20_050,
+      analyzeDue: false,
+      vacuumThreshold: 50_050,
+      vacuumDue: true,
+      insertVacuumThreshold: 51_000,
+      insertVacuumDue: false,
+    });
+    const fresh = autovacuumDue(SERVER, { ...counters, reltuples: -1, modifiedSinceAnalyze: 51 });
+    expect(fresh).toMatchObject({ analyzeThreshold: 50, analyzeDue: true });
+    expect(
+      autovacuumDue({ ...SERVER, insertThreshold: -1 }, { ...counters, insertedSinceVacuum: 10 ** 9 }),
+    ).toMatchObject({ insertVacuumDue: false });
+  });
+});
+
+describe("table findings", () => {
+  const reading = (health: Partial<TableHealth>, neverAnalyzed = false) => ({
+    health: table(health),
+    neverAnalyzed,
+  });
+
+  it("asks for an ANALYZE when autovacuum is well behind, and only notes it when it is about to run", () => {
+    const behind = tableFindings(
+      reading({ modifiedSinceAnalyze: 20_000, analyzeThreshold: 50, analyzeDue: true }),
+      DEFAULT_HEALTH_LIMITS,
+    );
+    expect(behind).toEqual([
+      {
+        severity: "action",
+        subject: "Chunk",
+        problem: expect.stringContaining("20,000 rows changed since the last analyze"),
+        action: 'ANALYZE "Chunk"',
+      },
+    ]);
+    const due = tableFindings(
+      reading({ modifiedSinceAnalyze: 60, analyzeThreshold: 50, analyzeDue: true }),
+      DEFAULT_HEALTH_LIMITS,
+    );
+    expect(due).toEqual([expect.objectContaining({ severity: "info" })]);
+  });
+
+  it("never asks for action about inserts awaiting their vacuum", () => {
+    const findings = tableFindings(
+      reading({ insertedSinceVacuum: 20_000, insertVacuumThreshold: 1000, insertVacuumDue: true }),
+      DEFAULT_HEALTH_LIMITS,
+    );
+    expect(findings.map((f) => f.severity)).toEqual(["info"]);
+  });
+
+  it("flags a never-analyzed table, dead rows autovacuum is behind on, and autovacuum turned off", () => {
+    const findings = tableFindings(
+      reading(
+        { liveTuples: 10, deadTuples: 500, vacuumThreshold: 50, vacuumDue: true, autovacuumEnabled: false },
+        true,
+      ),
+      DEFAULT_HEALTH_LIMITS,
+    );
+    expect(findings.map((f) => [f.severity, f.action])).toEqual([
+      ["action", expect.stringContaining('ALTER TABLE "Chunk" RESET (autovacuum_enabled)')],
+      ["action", 'ANALYZE "Chunk"'],
+      ["action", 'VACUUM (ANALYZE) "Chunk"'],
+    ]);
+  });
+});
+
+describe("cluster findings", () => {
+  const healthy: ClusterHealth = {
+    connections: { inUse: 10, max: 200, reservedForSuperuser: 3 },
+    oldestTransaction: null,
+    transactionIdAge: { age: 1000, freezeMaxAge: 200_000_000 },
+    role: "primary",
+    replicas: [],
+    standbyReplayLagSeconds: null,
+    replicationSlots: [],
+  };
+
+  it("finds nothing on a healthy server", () => {
+    expect(clusterFindings(healthy, DEFAULT_HEALTH_LIMITS)).toEqual([]);
+  });
+
+  it("names connections near the limit, a long transaction, a lagging replica and a stale slot", () => {
+    const findings = clusterFindings(
+      {
+        ...healthy,
+        connections: { inUse: 160, max: 200, reservedForSuperuser: 3 },
+        oldestTransaction: {
+          pid: 4242,
+          user: "neonhub_app",
+          application: "api",
+          state: "idle in transaction",
+          ageSeconds: 7200,
+        },
+        replicas: [
+          { name: "replica-1", state: "streaming", replayLagSeconds: 120, replayLagBytes: 2 * 1024 ** 3 },
+        ],
+        replicationSlots: [{ name: "old_cdc", type: "logical", active: false, retainedBytes: 5 * 1024 ** 3 }],
+      },
+      DEFAULT_HEALTH_LIMITS,
+    );
+    expect(findings.map((f) => f.subject)).toEqual([
+      "connections",
+      "oldest transaction",
+      "replica replica-1",
+      "replication slot old_cdc",
+    ]);
+    expect(findings.every((f) => f.severity === "action")).toBe(true);
+    expect(findings[1]?.action).toContain("pg_terminate_backend(4242)");
+    expect(findings[3]?.action).toContain("pg_drop_replication_slot('old_cdc')");
+  });
+});
+
+describe("vector index findings", () => {
+  const index = (name: string): IndexHealth => ({
+    name,
+    table: "Chunk",
+    kind: "vector",
+    exists: true,
+    valid: true,
+    sizeBytes: 8192,
+    scans: 0,
+    tuplesRead: 0,
+    method: "ivfflat",
+  });
+  const reading = (decisions: VectorReading["decisions"]): VectorReading => ({
+    records: [],
+    decisions,
+    rows: new Map(),
+  });
+
+  it("turn what apply would do into the action, in the step's own words", () => {
+    for (const [action, verb] of [
+      ["create", "build it"],
+      ["rebuild", "rebuild it"],
+      ["update", "recalibrate it"],
+    ] as const) {
+      const decisions = new Map([["idx_x", { name: "idx_x", action, reason: "because" }]]);
+      expect(vectorIndexFindings(index("idx_x"), reading(decisions))).toEqual([
+        {
+          severity: "action",
+          subject: "idx_x",
+          problem: "because",
+          action: `${verb} with \`neonhub-db apply\``,
+        },
+      ]);
+    }
+    const unchanged = new Map([["idx_x", { name: "idx_x", action: "unchanged" as const, reason: "fine" }]]);
+    expect(vectorIndexFindings(index("idx_x"), reading(unchanged))).toEqual([]);
+  });
+
+  it("name a leftover of an interrupted rebuild, and note vector indexes no release manages", () => {
+    expect(vectorIndexFindings(index("idx_chunk_embedding_cosine_rebuild"), reading(new Map()))).toEqual([
+      expect.objectContaining({ severity: "action", action: expect.stringContaining("neonhub-db apply") }),
+    ]);
+    expect(vectorIndexFindings(index("my_own_hnsw"), reading(new Map()))).toEqual([
+      expect.objectContaining({ severity: "info", subject: "my_own_hnsw" }),
+    ]);
+  });
+});
