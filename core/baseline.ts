@@ -41,7 +41,6 @@ export async function baselineRelease(options: BaselineOptions): Promise<Baselin
     connectTimeoutMs: options.connectTimeoutMs,
   });
   try {
-    if (options.ownerRole) await client.query(`SET ROLE "${options.ownerRole.replace(/"/g, '""')}"`);
     const unlock = await acquireReleaseLock(client, { timeoutMs: options.lockTimeoutMs, log });
     try {
       const ledger = await readLedger(client);
@@ -72,6 +71,8 @@ export async function baselineRelease(options: BaselineOptions): Promise<Baselin
           "Bring the database in line with the migrations (or baseline fewer of them with --to), then run baseline again. Nothing was written.",
         );
       }
+      // Only now become the owner: the scratch database needed the login's CREATEDB, the ledger the owner.
+      if (options.ownerRole) await client.query(`SET ROLE ${quoteIdent(options.ownerRole)}`);
       await recordAsApplied(client, options, files);
       await saveSnapshot(client, live, files.at(-1)?.name);
       return {
@@ -115,7 +116,9 @@ async function snapshotOfFreshRelease(
 ): Promise<SchemaSnapshot> {
   const scratch = `neonhub_baseline_${randomBytes(4).toString("hex")}`;
   try {
-    await client.query(`CREATE DATABASE ${scratch}`);
+    // Owned by the owner role when there is one, so that it may create in the scratch database's schema.
+    const owner = options.ownerRole ? ` OWNER ${quoteIdent(options.ownerRole)}` : "";
+    await client.query(`CREATE DATABASE ${scratch}${owner}`);
   } catch (error) {
     throw new ReleaseError(
       "permission",
@@ -131,7 +134,7 @@ async function snapshotOfFreshRelease(
     connectTimeoutMs: options.connectTimeoutMs,
   });
   try {
-    if (options.ownerRole) await scratchClient.query(`SET ROLE "${options.ownerRole.replace(/"/g, '""')}"`);
+    if (options.ownerRole) await scratchClient.query(`SET ROLE ${quoteIdent(options.ownerRole)}`);
     await ensureBookkeeping(scratchClient, []);
     await runPendingMigrations(scratchClient, {
       dir: options.migrationsDir,
@@ -173,4 +176,8 @@ async function recordAsApplied(
     await client.query("ROLLBACK").catch(() => {});
     throw error;
   }
+}
+
+function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
 }

@@ -71,6 +71,30 @@ describe("baseline", () => {
     expect(apply.migrations.map((m) => m.name)).toEqual(["20250101000300_gadgets"]);
   });
 
+  it("with an owner role, the scratch database and the ledger belong to the owner", async () => {
+    const url = await handMadeDatabase();
+    const owner = `baseline_owner_${new URL(url).pathname.slice(1)}`;
+    const database = new URL(url).pathname.slice(1);
+    // As in every stack: the owner role owns the application database.
+    await withClient(url, async (c) => {
+      await c.query(`CREATE ROLE ${owner} NOLOGIN`);
+      await c.query(`ALTER DATABASE "${database}" OWNER TO ${owner}`);
+    });
+    try {
+      await baselineRelease({ ...release(url), ownerRole: owner });
+      const schemaOwner = await withClient(url, (c) =>
+        c.query(
+          "SELECT nspowner::regrole::text AS owner FROM pg_namespace WHERE nspname = 'neonhub_release'",
+        ),
+      );
+      expect(schemaOwner.rows[0].owner).toBe(owner);
+    } finally {
+      const db = databases.pop()!;
+      await dropTestDatabase(db);
+      await withClient(db.adminUrl, (c) => c.query(`DROP ROLE ${owner}`));
+    }
+  });
+
   it("refuses a database that already has a ledger", async () => {
     const db = await createTestDatabase();
     databases.push(db);
