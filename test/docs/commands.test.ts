@@ -1,0 +1,50 @@
+// The README and docs/ promise commands; this keeps every promise true: each `npm run <script>` exists in
+// package.json, each `neonhub-db <command>` and its `--flags` exist in the CLI, each `node scripts/<file>` exists.
+import { existsSync, readFileSync, readdirSync } from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { COMMANDS, USAGE } from "../../cli/args";
+
+const ROOT = path.resolve(__dirname, "..", "..");
+const documents = [
+  "README.md",
+  ...readdirSync(path.join(ROOT, "docs")).map((f) => path.join("docs", f)),
+].filter((f) => f.endsWith(".md"));
+const scripts = Object.keys(
+  (JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as { scripts: object }).scripts,
+);
+
+function mentions(pattern: RegExp): { doc: string; match: RegExpExecArray }[] {
+  const found: { doc: string; match: RegExpExecArray }[] = [];
+  for (const doc of documents) {
+    const text = readFileSync(path.join(ROOT, doc), "utf8");
+    for (const match of text.matchAll(new RegExp(pattern.source, `${pattern.flags}g`)))
+      found.push({ doc, match: match as RegExpExecArray });
+  }
+  return found;
+}
+
+describe("documented commands exist", () => {
+  it("every npm script", () => {
+    const used = mentions(/npm run ([a-z][\w:-]*)/);
+    expect(used.length).toBeGreaterThan(3);
+    for (const { doc, match } of used) expect(scripts, `${doc}: npm run ${match[1]}`).toContain(match[1]);
+  });
+
+  it("every neonhub-db subcommand and flag", () => {
+    const used = mentions(/^\s*(?:npx )?neonhub-db ([a-z][\w-]*)([^\n#]*)/m);
+    expect(used.length).toBeGreaterThan(3);
+    for (const { doc, match } of used) {
+      expect([...COMMANDS, "help", "version"], `${doc}: neonhub-db ${match[1]}`).toContain(match[1]);
+      for (const flag of match[2]!.match(/--[a-z][\w-]*/g) ?? []) {
+        expect(USAGE, `${doc}: neonhub-db ${match[1]} ${flag}`).toContain(flag);
+      }
+    }
+  });
+
+  it("every script file run with node", () => {
+    for (const { doc, match } of mentions(/node (scripts\/[\w./-]+\.js)/)) {
+      expect(existsSync(path.join(ROOT, match[1]!)), `${doc}: ${match[1]}`).toBe(true);
+    }
+  });
+});
