@@ -1,12 +1,12 @@
 // The quick-start scripts as a user meets them: `npm run local` on a fresh folder, twice, then stopped, and
 // the messages a missing prerequisite produces. Each run uses its own cluster folder and port.
-import { spawn } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { Client } from "pg";
+import { runScript, type CliRun } from "../support/cli";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 
@@ -26,21 +26,11 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-function runLocal(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(ROOT, "scripts", "local.js"), ...args], {
-      cwd: ROOT,
-      env: { ...process.env, DATABASE_URL: "", ...env },
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
+function runLocal(args: string[], env: Record<string, string>): Promise<CliRun> {
+  return runScript(path.join(ROOT, "scripts", "local.js"), args, {
+    ...process.env,
+    DATABASE_URL: "",
+    ...env,
   });
 }
 

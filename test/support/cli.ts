@@ -11,9 +11,15 @@ export interface CliRun {
 }
 
 export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
+  return runScript(CLI, args, { PATH: process.env.PATH, ...env });
+}
+
+/** Runs a Node script of the project as a child process and collects its output and exit code. */
+export function runScript(script: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      env: { PATH: process.env.PATH, ...env },
+    const child = spawn(process.execPath, [script, ...args], {
+      cwd: path.resolve(__dirname, "..", ".."),
+      env,
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";
