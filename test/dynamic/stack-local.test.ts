@@ -33,7 +33,7 @@ describe("local stack: schema release", () => {
   it("applies the demo seed set and keeps data on destroy by default", () => {
     const seeds = run.world.one(DYNAMIC_TYPES.seedSets);
     expect(Object.keys(seeds.inputs.seedSets as object)).toEqual(["demo"]);
-    expect(seeds.inputs.steps).toEqual({ seedSets: ["demo"] });
+    expect(seeds.inputs.steps).toEqual({ seedSets: ["demo"], rowLevelSecurity: "enforce" });
     for (const type of Object.values(DYNAMIC_TYPES)) {
       expect(run.world.one(type).inputs).toMatchObject({ dropOnDelete: false, lockTimeoutMs: 60_000 });
     }
