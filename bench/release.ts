@@ -1,5 +1,6 @@
 // Release engine overhead: a fresh apply of all migrations vs `psql -1 -f` of the same SQL on the same
-// server, and the cost of a no-op apply and of a plan with nothing pending (milliseconds and round trips).
+// server, and the cost of a no-op apply and of a plan with nothing pending (milliseconds and round trips),
+// with every step of the release (row-level security, the demo seed set, vector indexes).
 //   npm run bench:release [-- --runs N]
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -7,6 +8,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { Client } from "pg";
 import { DEFAULT_MIGRATIONS_DIR, applyRelease, planRelease, readMigrationFiles } from "../core";
+import { defaultReleaseSteps } from "../core/default-steps";
 import { median, withBenchCluster } from "./support/cluster";
 
 const runs = Number(process.argv[process.argv.indexOf("--runs") + 1]) || 7;
@@ -66,7 +68,12 @@ async function main() {
         );
       }
       const target = await cluster.createDatabase("noop");
-      const options = { databaseUrl: target, migrationsDir: DEFAULT_MIGRATIONS_DIR };
+      // What `neonhub-db apply --seed demo` runs: every step, so the no-op cost is the real one.
+      const options = {
+        databaseUrl: target,
+        migrationsDir: DEFAULT_MIGRATIONS_DIR,
+        steps: defaultReleaseSteps({ seedSets: ["demo"] }),
+      };
       await applyRelease(options);
       const noop: number[] = [];
       const plan: number[] = [];
