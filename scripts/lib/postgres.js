@@ -228,7 +228,9 @@ function readDebianMirror() {
     const oneLine = /^deb\s+(?:\[[^\]]*\]\s+)?(\S+\/debian)\/?\s/m.exec(text);
     if (oneLine) return oneLine[1];
   }
-  return "http://deb.debian.org/debian";
+  throw new SetupError(
+    "Cannot find the Debian mirror this machine uses (no deb/URIs line ending in /debian in its apt sources), so pgvector's source package cannot be fetched. Install pgvector yourself (https://github.com/pgvector/pgvector#installation) and run again.",
+  );
 }
 
 /**
