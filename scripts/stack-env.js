@@ -9,6 +9,7 @@
 const fs = require("node:fs");
 const path = require("node:path");
 const { spawnSync } = require("node:child_process");
+const { redactUrl: redact } = require("./lib/redact");
 
 /** Stack output -> .env variable. */
 const VARIABLES = { DATABASE_URL: "databaseUrl", DIRECT_URL: "directUrl" };
@@ -33,17 +34,6 @@ function parseArgs(argv) {
       );
   }
   return args;
-}
-
-/** The password of a connection string replaced by ****, for messages. */
-function redact(url) {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = "****";
-    return parsed.toString();
-  } catch {
-    return "(not a URL)";
-  }
 }
 
 /** DATABASE_URL/DIRECT_URL from `pulumi stack output --json --show-secrets`. */

@@ -3,6 +3,9 @@
 import { randomBytes } from "node:crypto";
 import { Client } from "pg";
 
+// One definition of a percentile for the engine's calibration and the benchmarks.
+export { percentile } from "../../core/vector-indexes/calibrate";
+
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const postgres = require("../../scripts/lib/postgres") as typeof import("../../scripts/lib/postgres");
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -51,9 +54,4 @@ export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
-export function percentile(values: readonly number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }

@@ -7,6 +7,7 @@ const path = require("node:path");
 const { spawnSync } = require("node:child_process");
 const { PROJECT_ROOT } = require("./deps");
 const { SetupError, log } = require("./report");
+const { redactUrl: redact } = require("./redact");
 
 const DATABASE = "neonhub";
 const SEED_SETS = ["demo"];
@@ -14,12 +15,6 @@ const SEED_SETS = ["demo"];
 function withDatabase(url, database) {
   const parsed = new URL(url);
   parsed.pathname = `/${database}`;
-  return parsed.toString();
-}
-
-function redact(url) {
-  const parsed = new URL(url);
-  if (parsed.password) parsed.password = "****";
   return parsed.toString();
 }
 
@@ -58,6 +53,22 @@ async function localEnvironment(running) {
   };
 }
 
+/**
+ * The environment `pulumi up --stack local` made: app and migrator logins from the stack outputs.
+ * @param {{ paths: { root: string } }} running
+ * @param {{ databaseUrl: string, directUrl: string }} outputs
+ */
+function pulumiEnvironment(running, outputs) {
+  return {
+    database: decodeURIComponent(new URL(outputs.databaseUrl).pathname.slice(1)),
+    createdDatabase: false,
+    databaseUrl: outputs.databaseUrl,
+    directUrl: outputs.directUrl,
+    redacted: { databaseUrl: redact(outputs.databaseUrl), directUrl: redact(outputs.directUrl) },
+    envFile: path.join(running.paths.root, "neonhub.env"),
+  };
+}
+
 /** Runs `neonhub-db apply` and returns its JSON summary. Progress goes to stderr as the CLI prints it. */
 function applyRelease(directUrl, json) {
   const cli = path.join(PROJECT_ROOT, "bin", "neonhub-db.js");
@@ -84,4 +95,4 @@ function writeEnvFile(env) {
   fs.writeFileSync(env.envFile, text, { mode: 0o600 });
 }
 
-module.exports = { localEnvironment, writeEnvFile, redact, withDatabase };
+module.exports = { localEnvironment, pulumiEnvironment, writeEnvFile, withDatabase };

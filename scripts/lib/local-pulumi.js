@@ -24,7 +24,11 @@ function pulumiOnPath() {
   return found.status === 0 ? found.stdout.trim() : undefined;
 }
 
-/** The user's backend and secrets choices win; otherwise a file backend under .local and a local passphrase. */
+/**
+ * The user's backend and secrets choices win; otherwise a file backend under .local and a local passphrase.
+ * @param {NodeJS.ProcessEnv} [base]
+ * @returns {NodeJS.ProcessEnv}
+ */
 function pulumiEnv(base = process.env) {
   const env = { ...base, PULUMI_SKIP_UPDATE_CHECK: "true" };
   if (!env.PULUMI_BACKEND_URL) {
