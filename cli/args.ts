@@ -2,7 +2,16 @@
 import { ReleaseError } from "../core/errors";
 import { parseRowLevelSecurityMode, type RowLevelSecurityMode } from "../core/row-level-security";
 
-export const COMMANDS = ["plan", "apply", "status", "verify", "baseline", "load-chunks", "health"] as const;
+export const COMMANDS = [
+  "plan",
+  "apply",
+  "status",
+  "verify",
+  "baseline",
+  "load-chunks",
+  "health",
+  "revert",
+] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export interface CliArgs {
@@ -22,6 +31,8 @@ export interface CliArgs {
   /** baseline: the last migration to mark as applied. */
   to?: string;
   replace: boolean;
+  /** revert: without it, revert only shows what it would undo. */
+  confirm: boolean;
 }
 
 const VALUE_FLAGS = [
@@ -50,6 +61,9 @@ Commands:
             load a chunk file (NDJSON, see docs/seeds.md) into a dataset, in one transaction
   health    read-only: vector and hot-path indexes, large tables' vacuum/analyze, connections, replication;
             exit 2 when something needs action (docs/observability.md)
+  revert --to NAME [--confirm]
+            run the Down sections of the migrations applied after NAME, newest first, under the release
+            lock; without --confirm it only lists them and what they drop (exit 2 when there is something)
 
 Options:
   --database-url URL       PostgreSQL URL (default: $DATABASE_URL)
@@ -62,6 +76,8 @@ Options:
   --row-level-security M   enforce | off: whether the tenant tables' policies are enforced (docs/security.md;
                            default: the mode the database records, enforce for a new one)
   --replace                load-chunks: replace the dataset's existing chunks (refused otherwise)
+  --to NAME                baseline: the last migration to adopt; revert: the last migration to keep
+  --confirm                revert: really revert (without it, revert only shows what it would do)
   --help, --version
 
 Exit codes: 0 ok / nothing pending, 1 error, 2 plan has pending changes, verify found drift or health found
@@ -80,7 +96,7 @@ function seconds(flag: string, raw: string): number {
 }
 
 export function parseArgs(argv: readonly string[]): CliArgs {
-  const args: CliArgs = { command: "help", seeds: [], json: false, replace: false };
+  const args: CliArgs = { command: "help", seeds: [], json: false, replace: false, confirm: false };
   let command: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     let arg = argv[i]!;
@@ -92,6 +108,7 @@ export function parseArgs(argv: readonly string[]): CliArgs {
     }
     if (arg === "--json") args.json = true;
     else if (arg === "--replace") args.replace = true;
+    else if (arg === "--confirm") args.confirm = true;
     else if (arg === "--help" || arg === "-h") command = "help";
     else if (arg === "--version" || arg === "-v") command = "version";
     else if (VALUE_FLAGS.includes(arg)) {
@@ -137,6 +154,13 @@ export function parseArgs(argv: readonly string[]): CliArgs {
         "invalid-input",
         "load-chunks needs --file and --dataset.",
         "Example: neonhub-db load-chunks --file chunks.ndjson --dataset <Dataset id>",
+      );
+    }
+    if (command === "revert" && !args.to) {
+      throw new ReleaseError(
+        "invalid-input",
+        "revert needs --to <migration name>: the last migration to keep.",
+        "Example: neonhub-db revert --to 20250126001500_bulk_load_autovacuum (see `neonhub-db status` for the applied migrations).",
       );
     }
     return args;

@@ -12,6 +12,7 @@ import {
   redactSecrets,
   releaseStatus,
   verifyRelease,
+  withReleaseSession,
   type Logger,
   type ReleaseOptions,
 } from "../core";
@@ -22,6 +23,7 @@ import { loadChunkFile } from "../core/seeds/bulk/load-chunks";
 import { ReleaseError } from "../core/errors";
 import { USAGE, parseArgs, type CliArgs } from "./args";
 import { renderHealth } from "./render-health";
+import { renderRevert, renderRevertPlan } from "./render-revert";
 import { renderApply, renderBaseline, renderLoad, renderPlan, renderStatus, renderVerify } from "./render";
 
 export const EXIT = { ok: 0, error: 1, pending: 2 } as const;
@@ -132,6 +134,21 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
         });
         emit(result, renderLoad(result));
         return EXIT.ok;
+      }
+      case "revert": {
+        // Without --confirm nothing is written: the operator sees exactly what would go first.
+        return await withReleaseSession(options, "revert", async (session) => {
+          const to = args.to!;
+          if (!args.confirm) {
+            const plan = await session.planRevert(to);
+            emit({ confirmed: false, plan }, renderRevertPlan(plan));
+            if (plan.problems.length > 0) return EXIT.error;
+            return plan.migrations.length > 0 ? EXIT.pending : EXIT.ok;
+          }
+          const result = await session.revert({ to });
+          emit({ confirmed: true, result }, renderRevert(result));
+          return EXIT.ok;
+        });
       }
       case "health": {
         const report = await checkHealth(options);

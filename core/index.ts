@@ -5,6 +5,15 @@ export { collectingLogger, silentLogger, type Logger } from "./logger";
 export { readMigrationFiles, MIGRATION_FILE_PATTERN, type MigrationFile } from "./migrations/files";
 export type { LedgerEntry, LedgerProblem } from "./migrations/ledger";
 export type { AppliedMigration } from "./migrations/run";
+export type { RevertedMigration } from "./migrations/revert";
+export {
+  planRevertFrom,
+  type RevertItem,
+  type RevertPlan,
+  type RevertRequest,
+  type RevertResult,
+} from "./revert";
+export { ReleaseSession, withReleaseSession } from "./session";
 export {
   applyRelease,
   buildReleaseManifest,

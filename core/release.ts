@@ -126,7 +126,7 @@ async function withConnection<T>(
   }
 }
 
-function describeRunError(error: unknown, target: DatabaseTarget): unknown {
+export function describeRunError(error: unknown, target: DatabaseTarget): unknown {
   if (isReleaseError(error) && !isConnectionLost(error.cause)) return error;
   if (isConnectionLost(error) || (isReleaseError(error) && isConnectionLost(error.cause))) {
     const detail = isReleaseError(error) ? `${error.message}\n` : "";
@@ -180,7 +180,7 @@ function refuseLedgerProblems(problems: readonly LedgerProblem[]): void {
   );
 }
 
-async function planWith(client: ClientBase, options: ReleaseOptions): Promise<ReleasePlan> {
+export async function planWith(client: ClientBase, options: ReleaseOptions): Promise<ReleasePlan> {
   const state = await readMigrationState(client, options);
   const released = await bookkeepingExists(client);
   const steps = options.steps ?? [];
@@ -220,58 +220,62 @@ export async function planRelease(options: ReleaseOptions): Promise<ReleasePlan>
 
 /** Applies pending migrations, then seed sets, then vector indexes, under the release lock. */
 export async function applyRelease(options: ReleaseOptions): Promise<ReleaseResult> {
-  const log = options.log ?? silentLogger;
-  const started = Date.now();
   // Files are validated before we even connect: a malformed name or a non-UTF-8 file changes nothing.
   readMigrationFiles(options.migrationsDir);
-  return withConnection(options, "apply", async (client) => {
-    const vectorMissing = await pgvectorProblem(client);
-    if (vectorMissing) throw new ReleaseError("missing-pgvector", vectorMissing);
-    if (options.ownerRole) await client.query(`SET ROLE ${quoteIdent(options.ownerRole)}`);
-    const unlock = await acquireReleaseLock(client, { timeoutMs: options.lockTimeoutMs, log });
-    try {
-      // Read the state only once we hold the lock: a release that ran meanwhile is then seen as applied.
-      const state = await readMigrationState(client, options);
-      refuseLedgerProblems(state.comparison.problems);
-      const steps = options.steps ?? [];
-      await ensureBookkeeping(
-        client,
-        steps.map((s) => s.bookkeepingDdl),
-      );
-      const migrations = await runPendingMigrations(client, {
-        dir: options.migrationsDir,
-        pending: state.comparison.pending,
-        log,
-      });
-      const results = new Map<ReleaseStep["kind"], StepItemResult[]>();
-      for (const step of steps) {
-        results.set(step.kind, [...(results.get(step.kind) ?? []), ...(await step.apply(client, log))]);
-      }
-      const rowLevelSecurity = results.get("rowLevelSecurity") ?? [];
-      const seedSets = results.get("seeds") ?? [];
-      const vectorIndexes = results.get("vectorIndexes") ?? [];
-      const changed =
-        migrations.length > 0 ||
-        [...rowLevelSecurity, ...seedSets, ...vectorIndexes].some((item) => item.action !== "unchanged");
-      const ledger = await readLedger(client);
-      const snapshot = await readSnapshot(client);
-      const lastMigration = ledger.at(-1)?.name ?? null;
-      if (changed || !snapshot || snapshot.lastMigration !== lastMigration) {
-        await saveSnapshot(client, await takeSnapshot(client), lastMigration ?? undefined);
-      }
-      return {
-        changed,
-        migrations,
-        rowLevelSecurity,
-        seedSets,
-        vectorIndexes,
-        durationMs: Date.now() - started,
-        summary: await summaryWith(client, ledger, steps),
-      };
-    } finally {
-      await unlock();
+  return withConnection(options, "apply", (client) => applyWith(client, options));
+}
+
+/** applyRelease on a connection the caller opened (a ReleaseSession's). */
+export async function applyWith(client: ClientBase, options: ReleaseOptions): Promise<ReleaseResult> {
+  const log = options.log ?? silentLogger;
+  const started = Date.now();
+  readMigrationFiles(options.migrationsDir);
+  const vectorMissing = await pgvectorProblem(client);
+  if (vectorMissing) throw new ReleaseError("missing-pgvector", vectorMissing);
+  if (options.ownerRole) await client.query(`SET ROLE ${quoteIdent(options.ownerRole)}`);
+  const unlock = await acquireReleaseLock(client, { timeoutMs: options.lockTimeoutMs, log });
+  try {
+    // Read the state only once we hold the lock: a release that ran meanwhile is then seen as applied.
+    const state = await readMigrationState(client, options);
+    refuseLedgerProblems(state.comparison.problems);
+    const steps = options.steps ?? [];
+    await ensureBookkeeping(
+      client,
+      steps.map((s) => s.bookkeepingDdl),
+    );
+    const migrations = await runPendingMigrations(client, {
+      dir: options.migrationsDir,
+      pending: state.comparison.pending,
+      log,
+    });
+    const results = new Map<ReleaseStep["kind"], StepItemResult[]>();
+    for (const step of steps) {
+      results.set(step.kind, [...(results.get(step.kind) ?? []), ...(await step.apply(client, log))]);
     }
-  });
+    const rowLevelSecurity = results.get("rowLevelSecurity") ?? [];
+    const seedSets = results.get("seeds") ?? [];
+    const vectorIndexes = results.get("vectorIndexes") ?? [];
+    const changed =
+      migrations.length > 0 ||
+      [...rowLevelSecurity, ...seedSets, ...vectorIndexes].some((item) => item.action !== "unchanged");
+    const ledger = await readLedger(client);
+    const snapshot = await readSnapshot(client);
+    const lastMigration = ledger.at(-1)?.name ?? null;
+    if (changed || !snapshot || snapshot.lastMigration !== lastMigration) {
+      await saveSnapshot(client, await takeSnapshot(client), lastMigration ?? undefined);
+    }
+    return {
+      changed,
+      migrations,
+      rowLevelSecurity,
+      seedSets,
+      vectorIndexes,
+      durationMs: Date.now() - started,
+      summary: await summaryWith(client, ledger, steps),
+    };
+  } finally {
+    await unlock();
+  }
 }
 
 async function summaryWith(
@@ -295,55 +299,59 @@ async function summaryWith(
 
 /** The ledger, seed sets and vector indexes as the database records them. Read-only. */
 export async function releaseStatus(options: ReleaseOptions): Promise<ReleaseStatus> {
-  return withConnection(options, "status", async (client) => {
-    const state = await readMigrationState(client, options);
-    const released = await bookkeepingExists(client);
-    const summary = released
-      ? await summaryWith(client, state.ledger, options.steps ?? [])
-      : { rowLevelSecurity: [], seedSets: [], vectorIndexes: [] };
-    return {
-      database: redactUrl(options.databaseUrl),
-      ledger: state.ledger,
-      pendingMigrations: state.comparison.pending.map((m) => m.name),
-      problems: state.comparison.problems,
-      rowLevelSecurity: summary.rowLevelSecurity ?? [],
-      seedSets: summary.seedSets,
-      vectorIndexes: summary.vectorIndexes,
-    };
-  });
+  return withConnection(options, "status", (client) => statusWith(client, options));
+}
+
+export async function statusWith(client: ClientBase, options: ReleaseOptions): Promise<ReleaseStatus> {
+  const state = await readMigrationState(client, options);
+  const released = await bookkeepingExists(client);
+  const summary = released
+    ? await summaryWith(client, state.ledger, options.steps ?? [])
+    : { rowLevelSecurity: [], seedSets: [], vectorIndexes: [] };
+  return {
+    database: redactUrl(options.databaseUrl),
+    ledger: state.ledger,
+    pendingMigrations: state.comparison.pending.map((m) => m.name),
+    problems: state.comparison.problems,
+    rowLevelSecurity: summary.rowLevelSecurity ?? [],
+    seedSets: summary.seedSets,
+    vectorIndexes: summary.vectorIndexes,
+  };
 }
 
 /** Applied migrations against their files, and the live catalog against the snapshot apply recorded. Read-only. */
 export async function verifyRelease(options: ReleaseOptions): Promise<VerifyReport> {
-  return withConnection(options, "verify", async (client) => {
-    const state = await readMigrationState(client, options);
-    const snapshot = await readSnapshot(client);
-    const live = await takeSnapshot(client);
-    let drift: VerifyReport["drift"];
-    if (!snapshot) {
-      // Migrations commit one by one and the snapshot comes last: a first apply that stopped half-way leaves
-      // a ledger without a snapshot, which is not "nothing applied".
-      const last = state.ledger.at(-1)?.name;
-      const note = last
-        ? `${state.ledger.length} migration(s) applied, up to ${last}, but no apply has finished yet: an apply was interrupted; run apply to complete it`
-        : "no release applied yet";
-      drift = { added: [], removed: [], changed: [], snapshotTakenAt: null, note };
-    } else {
-      const last = state.ledger.at(-1)?.name ?? null;
-      const note =
-        snapshot.lastMigration === last
-          ? undefined
-          : `the snapshot was taken after ${snapshot.lastMigration ?? "no migration"} but the ledger ends at ${last}: an apply was interrupted; run apply to complete it`;
-      drift = { ...diffSnapshots(snapshot.objects, live), snapshotTakenAt: snapshot.takenAt, note };
-    }
-    const driftCount = drift.added.length + drift.removed.length + drift.changed.length;
-    return {
-      database: redactUrl(options.databaseUrl),
-      clean: state.comparison.problems.length === 0 && driftCount === 0 && drift.note === undefined,
-      problems: state.comparison.problems,
-      drift,
-    };
-  });
+  return withConnection(options, "verify", (client) => verifyWith(client, options));
+}
+
+export async function verifyWith(client: ClientBase, options: ReleaseOptions): Promise<VerifyReport> {
+  const state = await readMigrationState(client, options);
+  const snapshot = await readSnapshot(client);
+  const live = await takeSnapshot(client);
+  let drift: VerifyReport["drift"];
+  if (!snapshot) {
+    // Migrations commit one by one and the snapshot comes last: a first apply that stopped half-way leaves
+    // a ledger without a snapshot, which is not "nothing applied".
+    const last = state.ledger.at(-1)?.name;
+    const note = last
+      ? `${state.ledger.length} migration(s) applied, up to ${last}, but no apply has finished yet: an apply was interrupted; run apply to complete it`
+      : "no release applied yet";
+    drift = { added: [], removed: [], changed: [], snapshotTakenAt: null, note };
+  } else {
+    const last = state.ledger.at(-1)?.name ?? null;
+    const note =
+      snapshot.lastMigration === last
+        ? undefined
+        : `the snapshot was taken after ${snapshot.lastMigration ?? "no migration"} but the ledger ends at ${last}: an apply was interrupted; run apply to complete it`;
+    drift = { ...diffSnapshots(snapshot.objects, live), snapshotTakenAt: snapshot.takenAt, note };
+  }
+  const driftCount = drift.added.length + drift.removed.length + drift.changed.length;
+  return {
+    database: redactUrl(options.databaseUrl),
+    clean: state.comparison.problems.length === 0 && driftCount === 0 && drift.note === undefined,
+    problems: state.comparison.problems,
+    drift,
+  };
 }
 
 function quoteIdent(name: string): string {

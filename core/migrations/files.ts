@@ -97,3 +97,19 @@ export function upSectionOffset(sql: string): number {
   const at = sql.search(UP_MARKER);
   return at < 0 ? 0 : at;
 }
+
+/** Where the down-migration SQL begins: what node-pg-migrate sends when it reverts the migration. */
+export function downSectionOffset(sql: string): number {
+  const at = sql.search(DOWN_MARKER);
+  return at < 0 ? 0 : at;
+}
+
+/** The Down section's text, without its marker line: what a revert runs. */
+export function downSection(sql: string): string {
+  const at = sql.search(DOWN_MARKER);
+  if (at < 0) return "";
+  const up = sql.search(UP_MARKER);
+  const end = up > at ? up : undefined;
+  const section = sql.slice(at, end);
+  return section.slice(section.indexOf("\n") + 1);
+}

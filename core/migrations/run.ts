@@ -4,7 +4,7 @@ import type { ClientBase } from "pg";
 import { BOOKKEEPING_SCHEMA, CHECKSUMS_SETTING, MIGRATIONS_TABLE } from "../bookkeeping";
 import { ReleaseError } from "../errors";
 import type { Logger } from "../logger";
-import { upSectionOffset, type MigrationFile } from "./files";
+import { downSectionOffset, upSectionOffset, type MigrationFile } from "./files";
 
 export interface AppliedMigration {
   name: string;
@@ -81,6 +81,7 @@ export function describeMigrationFailure(
   error: unknown,
   file: MigrationFile | undefined,
   appliedBefore: number,
+  direction: "up" | "down" = "up",
 ): ReleaseError {
   const serverError = (error ?? {}) as ServerError;
   const reason = serverError.message ?? String(error);
@@ -98,7 +99,8 @@ export function describeMigrationFailure(
   const position = Number(serverError.position);
   let at = "";
   if (Number.isInteger(position) && position > 0) {
-    const offset = upSectionOffset(file.sql) + position - 1;
+    const section = direction === "up" ? upSectionOffset(file.sql) : downSectionOffset(file.sql);
+    const offset = section + position - 1;
     const before = file.sql.slice(0, offset);
     const lineNumber = before.split("\n").length;
     const lineStart = before.lastIndexOf("\n") + 1;
@@ -111,6 +113,14 @@ export function describeMigrationFailure(
   if (serverError.detail) lines.push(`  detail: ${serverError.detail}`);
   if (serverError.where) lines.push(`  where: ${serverError.where.split("\n")[0]}`);
   if (serverError.hint) lines.push(`  hint: ${serverError.hint}`);
+  if (direction === "down") {
+    return new ReleaseError(
+      "migration-failed",
+      [`Reverting migration ${file.name}.sql failed${at} (its Down section): ${reason}`, ...lines].join("\n"),
+      `Its transaction was rolled back (it is still applied${appliedBefore > 0 ? `; the ${appliedBefore} migration(s) after it are reverted` : ""}). Fix its Down section and run the revert again.`,
+      { cause: error },
+    );
+  }
   const message = [`Migration ${file.name}.sql failed${at}: ${reason}`, ...lines].join("\n");
   return new ReleaseError(
     "migration-failed",

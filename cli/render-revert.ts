@@ -1,0 +1,31 @@
+// Human-readable output of `neonhub-db revert`: what it would undo (without --confirm) and what it undid.
+import type { RevertPlan, RevertResult } from "../core";
+
+export function renderRevertPlan(plan: RevertPlan): string {
+  const lines = [`Revert plan for ${plan.database}, keeping ${plan.to ?? "no migration"}`];
+  if (plan.migrations.length === 0) {
+    lines.push(`Nothing to revert: ${plan.to} is the last applied migration.`);
+    return lines.join("\n");
+  }
+  lines.push(`  ${plan.migrations.length} migration(s) to revert, newest first:`);
+  for (const m of plan.migrations) {
+    lines.push(`    - ${m.name} (applied ${m.appliedAt})`);
+    for (const drop of m.drops) lines.push(`        ${drop}`);
+  }
+  for (const p of plan.problems) lines.push(`  problem: ${p.message}`, `    fix: ${p.fix}`);
+  lines.push(
+    plan.problems.length > 0
+      ? "Refused: fix the problems above first."
+      : `Nothing was changed. Run again with --confirm to revert; the ledger then ends at ${plan.lastMigrationAfter ?? "no migration"}.`,
+  );
+  return lines.join("\n");
+}
+
+export function renderRevert(result: RevertResult): string {
+  const lines = [`Reverted on ${result.database} in ${result.durationMs} ms:`];
+  if (result.reverted.length === 0) lines.push("  nothing: no migration was applied after it");
+  for (const m of result.reverted) lines.push(`  - ${m.name} (${m.durationMs} ms)`);
+  if (result.droppedBookkeeping) lines.push("  and the engine's own schema (ledger, records, snapshot)");
+  lines.push(`The ledger now ends at ${result.lastMigration ?? "no migration"}.`);
+  return lines.join("\n");
+}

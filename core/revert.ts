@@ -1,0 +1,148 @@
+// Reverting a release: the Down sections of the migrations applied after a given one, newest first, under the
+// release lock, as the owner role. Used by `neonhub-db revert --to <name>` and by the stack's
+// dropSchemaOnDelete path (which reverts everything and then drops the engine's own schema).
+import type { ClientBase } from "pg";
+import { BOOKKEEPING_SCHEMA, bookkeepingExists } from "./bookkeeping";
+import { redactUrl } from "./dsn";
+import { ReleaseError } from "./errors";
+import { acquireReleaseLock } from "./lock";
+import { silentLogger } from "./logger";
+import { readMigrationFiles, type MigrationFile } from "./migrations/files";
+import { compareWithLedger, readLedger, type LedgerEntry, type LedgerProblem } from "./migrations/ledger";
+import { dropsOf, runRevert, type RevertedMigration } from "./migrations/revert";
+import type { ReleaseOptions } from "./release";
+import { saveSnapshot, takeSnapshot } from "./snapshot";
+
+export interface RevertRequest {
+  /** Keep this migration and those before it; revert every later one. `null`: revert every migration. */
+  to: string | null;
+  /** Also drop the engine's own schema (ledger, records, snapshot) once nothing is applied. */
+  dropBookkeeping?: boolean;
+}
+
+export interface RevertItem {
+  name: string;
+  appliedAt: string;
+  /** The DROP statements of its Down section: what reverting it removes. */
+  drops: string[];
+}
+
+export interface RevertPlan {
+  database: string;
+  to: string | null;
+  /** Newest first: the order they are reverted in. */
+  migrations: RevertItem[];
+  /** Applied migrations to revert whose file changed or is gone: the Down section would not be the applied one. */
+  problems: LedgerProblem[];
+  /** The migration the ledger ends at once the revert is done. */
+  lastMigrationAfter: string | null;
+}
+
+export interface RevertResult {
+  database: string;
+  to: string | null;
+  reverted: RevertedMigration[];
+  droppedBookkeeping: boolean;
+  lastMigration: string | null;
+  durationMs: number;
+}
+
+/** Which applied migrations a revert to `to` undoes, newest first. Pure. */
+export function planRevertFrom(
+  files: readonly MigrationFile[],
+  ledger: readonly LedgerEntry[],
+  to: string | null,
+): { items: RevertItem[]; problems: LedgerProblem[]; newestFirst: MigrationFile[] } {
+  const wanted = to?.replace(/\.sql$/, "") ?? null;
+  const keep = wanted === null ? 0 : ledger.findIndex((e) => e.name === wanted) + 1;
+  if (wanted !== null && keep === 0) {
+    const applied = ledger.map((e) => e.name);
+    throw new ReleaseError(
+      "invalid-input",
+      `--to "${to}" is not a migration this database applied.`,
+      applied.length === 0
+        ? "Nothing is applied on this database: there is nothing to revert."
+        : `Name an applied migration (without .sql); the last applied are: ${applied.slice(-5).join(", ")}. \`neonhub-db status\` lists them all.`,
+    );
+  }
+  const toRevert = ledger.slice(keep).reverse();
+  const names = new Set(toRevert.map((e) => e.name));
+  const problems = compareWithLedger(files, ledger).problems.filter(
+    (p) => p.kind !== "out-of-order" && names.has(p.migration),
+  );
+  const byName = new Map(files.map((f) => [f.name, f]));
+  const newestFirst = toRevert.flatMap((e) => byName.get(e.name) ?? []);
+  const items = toRevert.map((e) => {
+    const file = byName.get(e.name);
+    return { name: e.name, appliedAt: e.appliedAt, drops: file ? dropsOf(file) : [] };
+  });
+  return { items, problems, newestFirst };
+}
+
+/** What `revert` would do. Read-only: no lock, nothing written. */
+export async function planRevertWith(
+  client: ClientBase,
+  options: ReleaseOptions,
+  to: string | null,
+): Promise<RevertPlan> {
+  const files = readMigrationFiles(options.migrationsDir);
+  const ledger = await readLedger(client);
+  const { items, problems } = planRevertFrom(files, ledger, to);
+  return {
+    database: redactUrl(options.databaseUrl),
+    to,
+    migrations: items,
+    problems,
+    lastMigrationAfter: ledger.at(-1 - items.length)?.name ?? null,
+  };
+}
+
+/** Reverts under the release lock; the ledger is read only once the lock is held. */
+export async function revertWith(
+  client: ClientBase,
+  options: ReleaseOptions,
+  request: RevertRequest,
+): Promise<RevertResult> {
+  const log = options.log ?? silentLogger;
+  const started = Date.now();
+  const files = readMigrationFiles(options.migrationsDir);
+  if (options.ownerRole) await client.query(`SET ROLE ${quoteIdent(options.ownerRole)}`);
+  const unlock = await acquireReleaseLock(client, { timeoutMs: options.lockTimeoutMs, log });
+  try {
+    const released = await bookkeepingExists(client);
+    const ledger = released ? await readLedger(client) : [];
+    const { problems, newestFirst } = planRevertFrom(files, ledger, request.to);
+    if (problems.length > 0) {
+      throw new ReleaseError(
+        "ledger-mismatch",
+        `Refusing to revert: the Down sections must be the applied ones.\n${problems.map((p) => `- ${p.message}`).join("\n")}`,
+        problems.map((p) => p.fix).join(" "),
+      );
+    }
+    const reverted = await runRevert(client, { dir: options.migrationsDir, newestFirst, log });
+    const lastMigration = ledger.at(-1 - reverted.length)?.name ?? null;
+    let droppedBookkeeping = false;
+    if (request.dropBookkeeping && released) {
+      await client.query(`DROP SCHEMA ${BOOKKEEPING_SCHEMA} CASCADE`);
+      droppedBookkeeping = true;
+      log.info(`dropped the ${BOOKKEEPING_SCHEMA} schema`);
+    } else if (reverted.length > 0) {
+      // verify compares the live schema with the last recorded snapshot: it must describe what is left.
+      await saveSnapshot(client, await takeSnapshot(client), lastMigration ?? undefined);
+    }
+    return {
+      database: redactUrl(options.databaseUrl),
+      to: request.to,
+      reverted,
+      droppedBookkeeping,
+      lastMigration,
+      durationMs: Date.now() - started,
+    };
+  } finally {
+    await unlock();
+  }
+}
+
+function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}

@@ -1,0 +1,172 @@
+// Revert in the core: the Down sections of the migrations after a given one, newest first, under the release
+// lock, with failures reported like apply's (file, line, caret), and the CLI's guarded `revert` command.
+import { writeFileSync } from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import {
+  ReleaseError,
+  applyRelease,
+  verifyRelease,
+  withReleaseSession,
+  type ReleaseOptions,
+} from "../../core";
+import { runCli } from "../support/cli";
+import { useTestDatabase, withClient } from "../support/database";
+import { fixtureMigrationsCopy } from "../support/fixtures";
+
+const options = (databaseUrl: string, migrationsDir: string): ReleaseOptions => ({
+  databaseUrl,
+  migrationsDir,
+});
+
+async function ledgerNames(url: string): Promise<string[]> {
+  return withClient(url, async (c) => {
+    const rows = await c.query<{ name: string }>("SELECT name FROM neonhub_release.migrations ORDER BY id");
+    return rows.rows.map((r) => r.name);
+  });
+}
+
+async function tables(url: string): Promise<string[]> {
+  return withClient(url, async (c) => {
+    const rows = await c.query<{ name: string }>(
+      "SELECT relname AS name FROM pg_class WHERE relname IN ('Widget', 'Gadget') AND relkind = 'r' ORDER BY 1",
+    );
+    return rows.rows.map((r) => r.name);
+  });
+}
+
+describe("revert in the core", () => {
+  const db = useTestDatabase();
+  const dir = fixtureMigrationsCopy();
+
+  it("lists what it would revert and drop without changing anything", async () => {
+    await applyRelease(options(db.current.url, dir));
+    const plan = await withReleaseSession(options(db.current.url, dir), "test", (s) =>
+      s.planRevert("20250101000100_widgets"),
+    );
+    expect(plan.migrations.map((m) => m.name)).toEqual([
+      "20250101000300_gadgets",
+      "20250101000200_widget_color",
+    ]);
+    expect(plan.migrations[0]!.drops).toEqual(['DROP TABLE "Gadget"']);
+    expect(plan.lastMigrationAfter).toBe("20250101000100_widgets");
+    expect(await ledgerNames(db.current.url)).toHaveLength(3);
+  });
+
+  it("refuses a --to that names no applied migration, naming the applied ones", async () => {
+    const error = await withReleaseSession(options(db.current.url, dir), "test", (s) =>
+      s.revert({ to: "20250101009900_nope" }),
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ReleaseError);
+    expect((error as ReleaseError).code).toBe("invalid-input");
+    expect((error as ReleaseError).describe()).toContain("20250101000300_gadgets");
+    expect(await ledgerNames(db.current.url)).toHaveLength(3);
+  });
+
+  it("reverts newest first, keeps the ledger and snapshot true, and apply brings them back", async () => {
+    const result = await withReleaseSession(options(db.current.url, dir), "test", (s) =>
+      s.revert({ to: "20250101000100_widgets" }),
+    );
+    expect(result.reverted.map((m) => m.name)).toEqual([
+      "20250101000300_gadgets",
+      "20250101000200_widget_color",
+    ]);
+    expect(result.lastMigration).toBe("20250101000100_widgets");
+    expect(await ledgerNames(db.current.url)).toEqual(["20250101000100_widgets"]);
+    expect(await tables(db.current.url)).toEqual(["Widget"]);
+    expect((await verifyRelease(options(db.current.url, dir))).clean).toBe(true);
+    const again = await applyRelease(options(db.current.url, dir));
+    expect(again.migrations.map((m) => m.name)).toEqual([
+      "20250101000200_widget_color",
+      "20250101000300_gadgets",
+    ]);
+  });
+
+  it("refuses to revert a migration whose file changed since it was applied", async () => {
+    const file = path.join(dir, "20250101000300_gadgets.sql");
+    const original = (await import("node:fs")).readFileSync(file, "utf8");
+    writeFileSync(file, `${original}\n-- edited\n`);
+    try {
+      const error = await withReleaseSession(options(db.current.url, dir), "test", (s) =>
+        s.revert({ to: "20250101000200_widget_color" }),
+      ).catch((e: unknown) => e);
+      expect((error as ReleaseError).code).toBe("ledger-mismatch");
+      expect((error as ReleaseError).message).toContain("20250101000300_gadgets.sql was changed");
+      expect(await ledgerNames(db.current.url)).toHaveLength(3);
+    } finally {
+      writeFileSync(file, original);
+    }
+  });
+});
+
+describe("a failing Down section", () => {
+  const db = useTestDatabase();
+  const dir = fixtureMigrationsCopy();
+
+  it("is reported with its file, line and caret, and its transaction rolled back", async () => {
+    writeFileSync(
+      path.join(dir, "20250101000400_broken_down.sql"),
+      '-- Up Migration\nCREATE TABLE "Sprocket" (id text PRIMARY KEY);\n\n-- Down Migration\nDROP TABLE "Sprocket";\nDROP TABEL "Widget";\n',
+    );
+    await applyRelease(options(db.current.url, dir));
+    const error = (await withReleaseSession(options(db.current.url, dir), "test", (s) =>
+      s.revert({ to: "20250101000300_gadgets" }),
+    ).catch((e: unknown) => e)) as ReleaseError;
+    expect(error).toBeInstanceOf(ReleaseError);
+    expect(error.code).toBe("migration-failed");
+    expect(error.message).toContain("Reverting migration 20250101000400_broken_down.sql failed at line 6");
+    expect(error.message).toContain('6 | DROP TABEL "Widget";');
+    expect(error.message).toMatch(/\n\s+\^/);
+    expect(error.fix).toContain("still applied");
+    // Rolled back: the table is still there, the migration still recorded.
+    const sprocket = await withClient(db.current.url, (c) =>
+      c.query("SELECT to_regclass('\"Sprocket\"') IS NOT NULL AS ok"),
+    );
+    expect(sprocket.rows[0].ok).toBe(true);
+    expect((await ledgerNames(db.current.url)).at(-1)).toBe("20250101000400_broken_down");
+  });
+});
+
+describe("neonhub-db revert", () => {
+  const db = useTestDatabase();
+  const dir = fixtureMigrationsCopy();
+  const cli = (...args: string[]) =>
+    runCli([...args, "--migrations-dir", dir], { DATABASE_URL: db.current.url });
+
+  it("needs --to, naming the flag and an example", async () => {
+    const run = await cli("revert");
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain("revert needs --to <migration name>");
+    expect(run.stderr).not.toContain("unexpected error");
+  });
+
+  it("without --confirm names what it would revert and drop, changes nothing and exits 2", async () => {
+    await applyRelease(options(db.current.url, dir));
+    const run = await cli("revert", "--to", "20250101000200_widget_color");
+    expect(run.code).toBe(2);
+    expect(run.stdout).toContain("20250101000300_gadgets");
+    expect(run.stdout).toContain('DROP TABLE "Gadget"');
+    expect(run.stdout).toContain("--confirm");
+    expect(await tables(db.current.url)).toEqual(["Gadget", "Widget"]);
+  });
+
+  it("with --confirm --json reverts and prints one JSON document", async () => {
+    const run = await cli("revert", "--to", "20250101000200_widget_color", "--confirm", "--json");
+    expect(run.code).toBe(0);
+    const out = JSON.parse(run.stdout) as { confirmed: boolean; result: { reverted: { name: string }[] } };
+    expect(out.confirmed).toBe(true);
+    expect(out.result.reverted.map((m) => m.name)).toEqual(["20250101000300_gadgets"]);
+    expect(await tables(db.current.url)).toEqual(["Widget"]);
+    const nothing = await cli("revert", "--to", "20250101000200_widget_color");
+    expect(nothing.code).toBe(0);
+    expect(nothing.stdout).toContain("Nothing to revert");
+  });
+
+  it("an unknown --to is an error with exit 1 and a JSON error", async () => {
+    const run = await cli("revert", "--to", "nope", "--json");
+    expect(run.code).toBe(1);
+    const out = JSON.parse(run.stdout) as { error: { code: string; message: string } };
+    expect(out.error.code).toBe("invalid-input");
+    expect(out.error.message).toContain('--to "nope"');
+  });
+});
