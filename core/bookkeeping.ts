@@ -58,8 +58,13 @@ export const BOOKKEEPING_VERSION = "neonhub-db bookkeeping 1";
  * Creates or updates the bookkeeping schema (the migration ledger plus each step's own tables, given as
  * `stepDdl`). Runs under the release lock, in one transaction.
  */
+/** The comment the bookkeeping schema carries once `ensureBookkeeping` ran with these steps' DDL. */
+export function bookkeepingVersion(stepDdl: readonly string[]): string {
+  return `${BOOKKEEPING_VERSION} ${sha256(stepDdl.join("\n")).slice(0, 12)}`;
+}
+
 export async function ensureBookkeeping(client: ClientBase, stepDdl: readonly string[]): Promise<void> {
-  const version = `${BOOKKEEPING_VERSION} ${sha256(stepDdl.join("\n")).slice(0, 12)}`;
+  const version = bookkeepingVersion(stepDdl);
   const current = await client.query<{ comment: string | null }>(
     "SELECT obj_description(oid, 'pg_namespace') AS comment FROM pg_namespace WHERE nspname = $1",
     [BOOKKEEPING_SCHEMA],

@@ -1,6 +1,16 @@
 // The schema release: migrations, then row-level security enforcement, seed sets and vector indexes. One plan
 // and one apply, used by the CLI, the Pulumi dynamic providers and the tests alike.
 import type { Client, ClientBase } from "pg";
+import {
+  PGVECTOR_AVAILABLE_SQL,
+  PGVECTOR_MISSING,
+  batchedSteps,
+  lockAndProbe,
+  readBatched,
+  readState,
+  stateSql,
+  type BatchedState,
+} from "./batched-release";
 import { bookkeepingExists, ensureBookkeeping } from "./bookkeeping";
 import { closeClient, isConnectionLost, openClient } from "./connection";
 import { parseDatabaseUrl, redactUrl, type DatabaseTarget } from "./dsn";
@@ -150,11 +160,8 @@ export function describeRunError(error: unknown, target: DatabaseTarget): unknow
 }
 
 async function pgvectorProblem(client: ClientBase): Promise<string | undefined> {
-  const result = await client.query<{ available: boolean }>(
-    "SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'vector') AS available",
-  );
-  if (result.rows[0]?.available) return undefined;
-  return "The pgvector extension is not installed on this server (no 'vector' in pg_available_extensions). Install it: `npm run local` does for the local cluster; on Debian/Ubuntu `apt-get install postgresql-<major>-pgvector`; on RDS use PostgreSQL 15.2+ (or 16); the pgvector/pgvector Docker image has it.";
+  const result = await client.query<{ available: boolean }>(`SELECT ${PGVECTOR_AVAILABLE_SQL} AS available`);
+  return result.rows[0]?.available ? undefined : PGVECTOR_MISSING;
 }
 
 interface MigrationState {
@@ -181,6 +188,18 @@ function refuseLedgerProblems(problems: readonly LedgerProblem[]): void {
 }
 
 export async function planWith(client: ClientBase, options: ReleaseOptions): Promise<ReleasePlan> {
+  const files = readMigrationFiles(options.migrationsDir);
+  const batched = await readBatched(client, options.steps ?? [], files);
+  if (batched?.state) {
+    // Two round trips: the probe and the state; a step whose plan the state does not settle reads on its own.
+    const { probe, state, steps } = batched;
+    const stepPlans = new Map<ReleaseStep["kind"], StepItemPlan[]>();
+    for (const [i, step] of steps.entries()) {
+      const items = step.batch.planFromState(state.steps[i]) ?? (await step.plan(client));
+      stepPlans.set(step.kind, [...(stepPlans.get(step.kind) ?? []), ...items]);
+    }
+    return assemblePlan(options, state, stepPlans, probe.pgvector ? [] : [PGVECTOR_MISSING]);
+  }
   const state = await readMigrationState(client, options);
   const released = await bookkeepingExists(client);
   const steps = options.steps ?? [];
@@ -192,6 +211,15 @@ export async function planWith(client: ClientBase, options: ReleaseOptions): Pro
     ]);
   }
   const problems = [await pgvectorProblem(client)].filter((p): p is string => Boolean(p));
+  return assemblePlan(options, state, stepPlans, problems);
+}
+
+function assemblePlan(
+  options: ReleaseOptions,
+  state: Pick<MigrationState, "ledger" | "comparison">,
+  stepPlans: Map<ReleaseStep["kind"], StepItemPlan[]>,
+  problems: string[],
+): ReleasePlan {
   const rowLevelSecurity = stepPlans.get("rowLevelSecurity") ?? [];
   const seedSets = stepPlans.get("seeds") ?? [];
   const vectorIndexes = stepPlans.get("vectorIndexes") ?? [];
@@ -230,10 +258,31 @@ export async function applyWith(client: ClientBase, options: ReleaseOptions): Pr
   const log = options.log ?? silentLogger;
   const started = Date.now();
   readMigrationFiles(options.migrationsDir);
-  const vectorMissing = await pgvectorProblem(client);
-  if (vectorMissing) throw new ReleaseError("missing-pgvector", vectorMissing);
-  if (options.ownerRole) await client.query(`SET ROLE ${quoteIdent(options.ownerRole)}`);
-  const unlock = await acquireReleaseLock(client, { timeoutMs: options.lockTimeoutMs, log });
+  const files = readMigrationFiles(options.migrationsDir);
+  const batched = batchedSteps(options.steps ?? []);
+  let unlock: () => Promise<void>;
+  if (batched) {
+    // Round trip 1: SET ROLE, the lock and the catalog probe; 2: the state; 3: the unlock, when nothing is to do.
+    const locked = await lockAndProbe(client, batched, { ...options, log });
+    unlock = locked.unlock;
+    try {
+      const sql = stateSql(batched, locked.probe);
+      const state = sql ? await readState(client, sql, files) : undefined;
+      const noop = state && noopResult(state, batched, started);
+      if (noop) {
+        await unlock();
+        return noop;
+      }
+    } catch (error) {
+      await unlock();
+      throw error;
+    }
+  } else {
+    const vectorMissing = await pgvectorProblem(client);
+    if (vectorMissing) throw new ReleaseError("missing-pgvector", vectorMissing);
+    if (options.ownerRole) await client.query(`SET ROLE ${quoteIdent(options.ownerRole)}`);
+    unlock = await acquireReleaseLock(client, { timeoutMs: options.lockTimeoutMs, log });
+  }
   try {
     // Read the state only once we hold the lock: a release that ran meanwhile is then seen as applied.
     const state = await readMigrationState(client, options);
@@ -278,6 +327,40 @@ export async function applyWith(client: ClientBase, options: ReleaseOptions): Pr
   }
 }
 
+/** An apply with nothing to do, answered from the batched state; undefined when something is to do. */
+function noopResult(
+  state: BatchedState,
+  steps: readonly ReleaseStep[],
+  started: number,
+): ReleaseResult | undefined {
+  const { comparison, ledger } = state;
+  if (comparison.problems.length > 0 || comparison.pending.length > 0) return undefined;
+  const lastMigration = ledger.at(-1)?.name ?? null;
+  if (state.snapshotLastMigration !== lastMigration) return undefined;
+  if (!steps.every((step, i) => step.batch?.noopFromState(state.steps[i]))) return undefined;
+  const byKind =
+    <T>(read: (step: ReleaseStep, i: number) => T[]) =>
+    (kind: ReleaseStep["kind"]) =>
+      steps.flatMap((step, i) => (step.kind === kind ? read(step, i) : []));
+  const results = byKind((step, i) => step.batch!.noopResults(state.steps[i]));
+  const statuses = byKind((step, i) => step.batch!.statusFromState(state.steps[i]));
+  return {
+    changed: false,
+    migrations: [],
+    rowLevelSecurity: results("rowLevelSecurity"),
+    seedSets: results("seeds"),
+    vectorIndexes: results("vectorIndexes"),
+    durationMs: Date.now() - started,
+    summary: {
+      appliedMigrations: ledger.length,
+      lastMigration,
+      rowLevelSecurity: statuses("rowLevelSecurity"),
+      seedSets: statuses("seeds"),
+      vectorIndexes: statuses("vectorIndexes"),
+    },
+  };
+}
+
 async function summaryWith(
   client: ClientBase,
   ledger: readonly LedgerEntry[],
@@ -303,6 +386,22 @@ export async function releaseStatus(options: ReleaseOptions): Promise<ReleaseSta
 }
 
 export async function statusWith(client: ClientBase, options: ReleaseOptions): Promise<ReleaseStatus> {
+  const files = readMigrationFiles(options.migrationsDir);
+  const batched = await readBatched(client, options.steps ?? [], files);
+  if (batched?.state) {
+    const { state, steps } = batched;
+    const statuses = (kind: ReleaseStep["kind"]) =>
+      steps.flatMap((step, i) => (step.kind === kind ? step.batch.statusFromState(state.steps[i]) : []));
+    return {
+      database: redactUrl(options.databaseUrl),
+      ledger: state.ledger,
+      pendingMigrations: state.comparison.pending.map((m) => m.name),
+      problems: state.comparison.problems,
+      rowLevelSecurity: statuses("rowLevelSecurity"),
+      seedSets: statuses("seeds"),
+      vectorIndexes: statuses("vectorIndexes"),
+    };
+  }
   const state = await readMigrationState(client, options);
   const released = await bookkeepingExists(client);
   const summary = released

@@ -14,7 +14,8 @@ import { BOOKKEEPING_SCHEMA } from "./bookkeeping";
 import { sha256 } from "./checksum";
 import { ReleaseError } from "./errors";
 import type { Logger } from "./logger";
-import type { ReleaseStep, StepItemPlan, StepItemResult, StepManifestEntry } from "./steps";
+import { isoTime } from "./sql";
+import type { ReleaseStep, StepBatch, StepItemPlan, StepItemResult, StepManifestEntry } from "./steps";
 
 export const ROW_LEVEL_SECURITY_MODES = ["enforce", "off"] as const;
 export type RowLevelSecurityMode = (typeof ROW_LEVEL_SECURITY_MODES)[number];
@@ -69,6 +70,32 @@ export class RowLevelSecurityStep implements ReleaseStep {
 
   constructor(options: RowLevelSecurityStepOptions = {}) {
     this.mode = options.mode;
+  }
+
+  readonly batch: StepBatch = {
+    probeSql: () => "'null'::jsonb",
+    stateSql: () => `jsonb_build_object(
+        'record', (SELECT jsonb_build_object('mode', mode, 'changedAt', ${isoTime("changed_at")}, 'changedBy', changed_by)
+                     FROM ${RECORD} WHERE id = 1),
+        'tables', (SELECT coalesce(jsonb_agg(to_jsonb(t) ORDER BY t.schema, t."table"), '[]'::jsonb) FROM (${POLICY_TABLES}) t))`,
+    planFromState: (state) => this.planOf(state as RowLevelSecurityState),
+    noopFromState: (state) => {
+      const { record } = state as RowLevelSecurityState;
+      return this.planOf(state as RowLevelSecurityState).length === 0 && record?.mode === this.modeOf(record);
+    },
+    noopResults: () => [],
+    statusFromState: (state) => statusOf(state as RowLevelSecurityState),
+  };
+
+  private modeOf(record: RowLevelSecurityRecord | null | undefined): RowLevelSecurityMode {
+    return this.mode ?? record?.mode ?? "enforce";
+  }
+
+  private planOf({ record, tables }: RowLevelSecurityState): StepItemPlan[] {
+    const mode = this.modeOf(record);
+    return tables
+      .filter((t) => t.enabled !== (mode === "enforce"))
+      .map((t) => ({ name: displayName(t), action: "update", reason: reasonFor(mode) }));
   }
 
   /** A named mode shows in `pulumi preview` when it changes; no mode declares nothing. */
@@ -133,18 +160,7 @@ export class RowLevelSecurityStep implements ReleaseStep {
   }
 
   async status(client: ClientBase): Promise<Record<string, unknown>[]> {
-    const recorded = await readRecord(client);
-    const tables = await readPolicyTables(client);
-    return [
-      {
-        name: "row-level security",
-        mode: recorded?.mode ?? "enforce",
-        tables: tables.length,
-        enforced: tables.filter((t) => t.enabled).length,
-        changedAt: recorded?.changedAt ?? null,
-        changedBy: recorded?.changedBy ?? null,
-      },
-    ];
+    return statusOf({ record: await readRecord(client), tables: await readPolicyTables(client) });
   }
 
   private async effectiveMode(client: ClientBase): Promise<RowLevelSecurityMode> {
@@ -152,13 +168,36 @@ export class RowLevelSecurityStep implements ReleaseStep {
   }
 }
 
+interface RowLevelSecurityRecord {
+  mode: RowLevelSecurityMode;
+  changedAt: string;
+  changedBy: string;
+}
+
+/** What the batched read returns for this step. */
+interface RowLevelSecurityState {
+  record: RowLevelSecurityRecord | null | undefined;
+  tables: PolicyTable[];
+}
+
+function statusOf({ record, tables }: RowLevelSecurityState): Record<string, unknown>[] {
+  return [
+    {
+      name: "row-level security",
+      mode: record?.mode ?? "enforce",
+      tables: tables.length,
+      enforced: tables.filter((t) => t.enabled).length,
+      changedAt: record?.changedAt ?? null,
+      changedBy: record?.changedBy ?? null,
+    },
+  ];
+}
+
 async function readPolicyTables(client: ClientBase): Promise<PolicyTable[]> {
   return (await client.query<PolicyTable>(POLICY_TABLES)).rows;
 }
 
-async function readRecord(
-  client: ClientBase,
-): Promise<{ mode: RowLevelSecurityMode; changedAt: string; changedBy: string } | undefined> {
+async function readRecord(client: ClientBase): Promise<RowLevelSecurityRecord | undefined> {
   const exists = await client.query<{ ok: boolean }>("SELECT to_regclass($1) IS NOT NULL AS ok", [RECORD]);
   if (!exists.rows[0]?.ok) return undefined;
   const { rows } = await client.query<{ mode: RowLevelSecurityMode; changed_at: Date; changed_by: string }>(

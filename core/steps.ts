@@ -26,6 +26,29 @@ export interface StepManifestEntry {
   checksum: string;
 }
 
+/**
+ * How a step reads what it needs in the release's batched reads instead of its own queries: the session
+ * sends one catalog probe (valid on any database) and then one statement that reads the ledger and every
+ * step's records and facts, each as a jsonb value. A no-op apply is then three round trips and a plan two.
+ */
+export interface StepBatch {
+  /** A jsonb-valued SQL expression over the catalog only: valid on any database, even an empty one. */
+  probeSql(): string;
+  /**
+   * A jsonb-valued SQL expression reading the step's records and facts, once the probe's value is known and
+   * the bookkeeping tables are current; undefined when the probe shows that only the step's own plan()
+   * can tell (a table it needs is missing, say).
+   */
+  stateSql(probe: unknown): string | undefined;
+  /** The plan from the state; undefined when it is not settled by the state (plan() then reads on its own). */
+  planFromState(state: unknown): StepItemPlan[] | undefined;
+  /** Whether apply would change and write nothing at all, judged from the state. */
+  noopFromState(state: unknown): boolean;
+  /** What a no-op apply reports for the step's items (the same as its apply() would). */
+  noopResults(state: unknown): StepItemResult[];
+  statusFromState(state: unknown): Record<string, unknown>[];
+}
+
 export interface ReleaseStep {
   readonly kind: "rowLevelSecurity" | "seeds" | "vectorIndexes";
   /** Bookkeeping tables this step needs (idempotent DDL, run in the engine's schema). */
@@ -38,4 +61,6 @@ export interface ReleaseStep {
   apply(client: ClientBase, log: Logger): Promise<StepItemResult[]>;
   /** What the database records for this step, for `status` and the release summary. Read-only. */
   status(client: ClientBase): Promise<Record<string, unknown>[]>;
+  /** Optional: the step's part in the batched reads (see StepBatch); without it the step reads on its own. */
+  readonly batch?: StepBatch;
 }

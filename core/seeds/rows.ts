@@ -48,16 +48,20 @@ export interface GroupDiff {
   differ: number[];
 }
 
-/** Which rows of a group are missing or differ. Read-only. */
-export async function diffGroup(client: ClientBase, group: RowGroup): Promise<GroupDiff> {
+/** The rows of a group (given as the jsonb expression `rows`) that are missing or differ: (n, missing). */
+export function diffGroupSql(group: RowGroup, rows: string): string {
   const values = group.columns.filter((c) => !group.key.includes(c));
   const differs = values.length ? ` OR ${tuple(values, "t")} IS DISTINCT FROM ${tuple(values, "d")}` : "";
-  const result = await client.query<{ n: number; missing: boolean }>(
-    `SELECT d.ordinality::integer AS n, t.ctid IS NULL AS missing
-       FROM ROWS FROM (jsonb_populate_recordset(NULL::${ident(group.table)}, $1::jsonb)) WITH ORDINALITY AS d
+  return `SELECT d.ordinality::integer AS n, t.ctid IS NULL AS missing
+       FROM ROWS FROM (jsonb_populate_recordset(NULL::${ident(group.table)}, ${rows})) WITH ORDINALITY AS d
        LEFT JOIN ${ident(group.table)} AS t ON ${matchKey(group.key, "t", "d")}
-      WHERE t.ctid IS NULL${differs}
-      ORDER BY 1`,
+      WHERE t.ctid IS NULL${differs}`;
+}
+
+/** Which rows of a group are missing or differ. Read-only. */
+export async function diffGroup(client: ClientBase, group: RowGroup): Promise<GroupDiff> {
+  const result = await client.query<{ n: number; missing: boolean }>(
+    `${diffGroupSql(group, "$1::jsonb")} ORDER BY 1`,
     [JSON.stringify(group.rows)],
   );
   const diff: GroupDiff = { missing: [], differ: [] };

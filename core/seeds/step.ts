@@ -4,7 +4,8 @@
 import type { ClientBase } from "pg";
 import { DEFAULT_SEEDS_DIR } from "../project";
 import type { Logger } from "../logger";
-import type { ReleaseStep, StepItemPlan, StepItemResult, StepManifestEntry } from "../steps";
+import type { ReleaseStep, StepBatch, StepItemPlan, StepItemResult, StepManifestEntry } from "../steps";
+import { seedsBatch } from "./batch";
 import { SEED_BOOKKEEPING_DDL, readSeedSetRecords, seedRecordsExist } from "./records";
 import { loadSeedSet, type SeedSet } from "./seed-set";
 import { applySeedSet, diffSeedSet, planItem } from "./sync";
@@ -21,10 +22,12 @@ export class SeedsStep implements ReleaseStep {
   readonly bookkeepingDdl = SEED_BOOKKEEPING_DDL;
   /** Read and validated when the step is made, so that a broken seed file fails before any connection. */
   readonly sets: readonly SeedSet[];
+  readonly batch: StepBatch;
 
   constructor(options: SeedsStepOptions) {
     const dir = options.seedsDir ?? DEFAULT_SEEDS_DIR;
     this.sets = [...new Set(options.seedSets)].map((name) => loadSeedSet(dir, name));
+    this.batch = seedsBatch(this.sets);
   }
 
   manifest(): StepManifestEntry[] {

@@ -78,7 +78,7 @@ export interface IndexRecord {
   builtBy: string;
 }
 
-interface RecordRow {
+export interface RecordRow {
   name: string;
   table_name: string;
   dimension: number;
@@ -112,7 +112,22 @@ export async function indexRecordsExist(client: ClientBase): Promise<boolean> {
 export async function readIndexRecords(client: ClientBase): Promise<IndexRecord[]> {
   if (!(await indexRecordsExist(client))) return [];
   const result = await client.query<RecordRow>(`SELECT * FROM ${TABLE} ORDER BY table_name, name`);
-  return result.rows.map((r) => ({
+  return result.rows.map(indexRecordFromRow);
+}
+
+/** The records as one jsonb array, for the release's batched reads (core/steps.ts StepBatch). */
+export const INDEX_RECORDS_JSON_SQL = `(SELECT coalesce(jsonb_agg(to_jsonb(v) ORDER BY v.table_name, v.name), '[]'::jsonb)
+   FROM ${TABLE} v)`;
+
+/** The live validity of each recorded index, by name, as one jsonb object. */
+export const RECORDED_INDEX_VALIDITY_SQL = `(SELECT coalesce(jsonb_object_agg(c.relname, i.indisvalid), '{}'::jsonb)
+   FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname IN (SELECT name FROM ${TABLE}))`;
+
+/** A row of the records table, as read by the driver or as jsonb (timestamps then come as text). */
+export function indexRecordFromRow(
+  r: RecordRow | (Omit<RecordRow, "built_at"> & { built_at: string }),
+): IndexRecord {
+  return {
     name: r.name,
     table: r.table_name,
     dimension: r.dimension,
@@ -121,7 +136,7 @@ export async function readIndexRecords(client: ClientBase): Promise<IndexRecord[
     params: r.params,
     definition: r.definition,
     rowsAtBuild: Number(r.rows_at_build),
-    builtAt: r.built_at.toISOString(),
+    builtAt: new Date(r.built_at).toISOString(),
     buildMs: r.build_ms,
     buildSettings: r.build_settings,
     calibration: {
@@ -138,7 +153,7 @@ export async function readIndexRecords(client: ClientBase): Promise<IndexRecord[
       rows: Number(r.rows_at_calibration),
     },
     builtBy: r.built_by,
-  }));
+  };
 }
 
 /** Records a build and its calibration (replacing what the name had). */

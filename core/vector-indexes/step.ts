@@ -4,23 +4,36 @@
 import type { ClientBase } from "pg";
 import { ReleaseError } from "../errors";
 import type { Logger } from "../logger";
-import type { ReleaseStep, StepItemPlan, StepItemResult, StepManifestEntry } from "../steps";
+import { literal } from "../sql";
+import type { ReleaseStep, StepBatch, StepItemPlan, StepItemResult, StepManifestEntry } from "../steps";
 import { buildIndex, dropLeftovers } from "./build";
 import { calibrate } from "./calibrate";
 import { decideTable, type IndexDecision } from "./decide";
-import { readInventory, type TableInventory } from "./inventory";
+import { readInventory, type LiveIndex, type TableInventory } from "./inventory";
 import { chooseMemory } from "./memory";
 import { PARALLEL_MIN_ROWS, resolveOptions, type ResolvedOptions, type VectorIndexOptions } from "./options";
 import { sameTargetConnector, type MonitorConnector } from "./progress";
 import {
+  INDEX_RECORDS_JSON_SQL,
+  RECORDED_INDEX_VALIDITY_SQL,
   VECTOR_INDEX_BOOKKEEPING_DDL,
+  indexRecordFromRow,
   readIndexRecords,
+  type RecordRow,
   saveBuildRecord,
   saveCalibration,
   type Calibration,
   type IndexRecord,
 } from "./records";
-import { REBUILD_SUFFIX, indexPredicate, nearestQuery, operatorClass, settingsChecksum } from "./spec";
+import {
+  REBUILD_SUFFIX,
+  indexPredicate,
+  nearestQuery,
+  operatorClass,
+  quoteIdent,
+  settingsChecksum,
+  type EmbeddingTable,
+} from "./spec";
 
 export interface VectorIndexStepOptions extends VectorIndexOptions {
   /** Opens the connection that watches build progress; by default a second one like the release's. */
@@ -31,6 +44,20 @@ interface Survey {
   inventories: TableInventory[];
   decisions: IndexDecision[];
   serverMemoryMb: number;
+}
+
+/** One table as the batched read sees it: null while the table (or "EmbeddingSpace") does not exist. */
+type TableState = {
+  hidden: boolean;
+  counts: [number, number][];
+  indexes: LiveIndex[];
+} | null;
+
+interface IndexState {
+  memoryKb: string;
+  records: RecordRow[];
+  valid: Record<string, boolean>;
+  tables: TableState[];
 }
 
 export class VectorIndexStep implements ReleaseStep {
@@ -44,6 +71,94 @@ export class VectorIndexStep implements ReleaseStep {
     const { progressConnection, ...settings } = options;
     this.options = resolveOptions(settings);
     this.progressConnection = progressConnection;
+  }
+
+  readonly batch: StepBatch = {
+    probeSql: () =>
+      `jsonb_build_array(${this.options.tables
+        .map(
+          ({ table }) =>
+            `to_regclass(${literal(quoteIdent(table.table))}) IS NOT NULL AND to_regclass('"EmbeddingSpace"') IS NOT NULL`,
+        )
+        .join(", ")})`,
+    stateSql: (probe) => {
+      const exists = (probe ?? []) as boolean[];
+      const tables = this.options.tables.map(({ table }, i) =>
+        exists[i] ? tableStateSql(table) : "'null'::jsonb",
+      );
+      return `jsonb_build_object(
+        'memoryKb', (SELECT setting FROM pg_settings WHERE name = 'maintenance_work_mem'),
+        'records', ${INDEX_RECORDS_JSON_SQL},
+        'valid', ${RECORDED_INDEX_VALIDITY_SQL},
+        'tables', jsonb_build_array(${tables.join(", ")}))`;
+    },
+    planFromState: (state) =>
+      this.surveyOf(state as IndexState).decisions.map(({ name, action, reason }) => ({
+        name,
+        action,
+        reason,
+      })),
+    noopFromState: (state) => {
+      const { inventories, decisions } = this.surveyOf(state as IndexState);
+      const leftovers = inventories.some((inv) =>
+        [...inv.indexes.keys()].some((n) => n.endsWith(REBUILD_SUFFIX)),
+      );
+      return !leftovers && decisions.every((d) => d.action === "unchanged");
+    },
+    noopResults: (state) =>
+      this.surveyOf(state as IndexState).decisions.map((d) => ({
+        name: d.name,
+        action: d.action,
+        durationMs: 0,
+        details: { reason: d.reason },
+      })),
+    statusFromState: (state) => {
+      const { records, valid } = state as IndexState;
+      return records
+        .map(indexRecordFromRow)
+        .map((r) =>
+          statusOf(
+            r,
+            this.options,
+            valid[r.name] === undefined ? "missing" : valid[r.name] ? "valid" : "INVALID",
+          ),
+        );
+    },
+  };
+
+  /** survey() from the batched read's state. */
+  private surveyOf(state: IndexState): Survey {
+    const records = state.records.map(indexRecordFromRow);
+    const serverMemoryMb = Math.floor(Number(state.memoryKb ?? 65536) / 1024);
+    const inventories = this.options.tables.map(({ table }, i): TableInventory => {
+      const found = state.tables[i];
+      const empty = {
+        table,
+        rowsHidden: false,
+        rowsByDimension: new Map<number, number>(),
+        indexes: new Map(),
+      };
+      if (!found) return { ...empty, exists: false };
+      if (found.hidden) return { ...empty, exists: true, rowsHidden: true };
+      return {
+        table,
+        exists: true,
+        rowsHidden: false,
+        rowsByDimension: new Map(found.counts),
+        indexes: new Map(found.indexes.map((index) => [index.name, index])),
+      };
+    });
+    const decisions = this.options.tables.flatMap(({ settings }, i) =>
+      decideTable({
+        inventory: inventories[i]!,
+        records,
+        settings,
+        targetRecall: this.options.targetRecall,
+        serverMemoryMb,
+        maxMemoryMb: this.options.maxMemoryMb,
+      }),
+    );
+    return { inventories, decisions, serverMemoryMb };
   }
 
   manifest(): StepManifestEntry[] {
@@ -233,6 +348,21 @@ export class VectorIndexStep implements ReleaseStep {
     else log.warn(`${line}: the target is out of reach even at the largest setting`);
     return calibration;
   }
+}
+
+/** What readInventory reads, as one jsonb value (for a table that exists). */
+function tableStateSql(table: EmbeddingTable): string {
+  const name = quoteIdent(table.table);
+  return `jsonb_build_object(
+      'hidden', row_security_active(${literal(name)}::regclass),
+      'counts', (SELECT coalesce(jsonb_agg(jsonb_build_array(c.dimension, c.rows) ORDER BY c.rows DESC, c.dimension), '[]'::jsonb)
+                   FROM (SELECT s."dimension" AS dimension, count(*) AS rows
+                           FROM ${name} t JOIN "EmbeddingSpace" s ON s."id" = t.${quoteIdent(table.spaceColumn)}
+                          WHERE t.${quoteIdent(table.column)} IS NOT NULL GROUP BY s."dimension") c),
+      'indexes', (SELECT coalesce(jsonb_agg(jsonb_build_object('name', c.relname, 'valid', i.indisvalid,
+                          'definition', pg_get_indexdef(i.indexrelid)) ORDER BY c.relname), '[]'::jsonb)
+                    FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+                   WHERE i.indrelid = ${literal(name)}::regclass AND starts_with(c.relname, ${literal(table.indexName)})))`;
 }
 
 function refuseBlockedBuilds(decisions: readonly IndexDecision[]): void {

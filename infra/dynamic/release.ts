@@ -58,6 +58,15 @@ function bookkeepingOnly(step: ReleaseStep): ReleaseStep {
     plan: async () => [],
     apply: async () => [],
     status: async () => [],
+    // Nothing of its own to read: the release's batched reads stay one statement.
+    batch: {
+      probeSql: () => "'null'::jsonb",
+      stateSql: () => "'null'::jsonb",
+      planFromState: () => [],
+      noopFromState: () => true,
+      noopResults: () => [],
+      statusFromState: () => [],
+    },
   };
 }
 

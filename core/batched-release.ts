@@ -1,0 +1,137 @@
+// The release's batched reads: everything plan, status and a no-op apply need, in two statements instead of
+// one or more per step. The probe reads the catalog only (valid on any database: which tables exist, whether
+// the engine's schema is current, pgvector); the state statement then reads the ledger, the snapshot's last
+// migration and every step's records and facts, each as a jsonb value, built from the probe. So a plan is
+// two round trips and a no-op apply three (lock+probe, state, unlock). When the probe shows a database the
+// batch cannot read (no release yet, older bookkeeping) or a step cannot settle its part from the state,
+// the callers in release.ts fall back to reading step by step.
+import type { ClientBase, QueryResult } from "pg";
+import { BOOKKEEPING_SCHEMA, MIGRATIONS_TABLE, RELEASE_LOCK_KEY, bookkeepingVersion } from "./bookkeeping";
+import { ReleaseError } from "./errors";
+import { acquireReleaseLock } from "./lock";
+import type { Logger } from "./logger";
+import type { MigrationFile } from "./migrations/files";
+import { compareWithLedger, type LedgerEntry, type MigrationComparison } from "./migrations/ledger";
+import { isoTime, literal } from "./sql";
+import type { ReleaseStep, StepBatch } from "./steps";
+
+export const PGVECTOR_MISSING =
+  "The pgvector extension is not installed on this server (no 'vector' in pg_available_extensions). Install it: `npm run local` does for the local cluster; on Debian/Ubuntu `apt-get install postgresql-<major>-pgvector`; on RDS use PostgreSQL 15.2+ (or 16); the pgvector/pgvector Docker image has it.";
+
+export const PGVECTOR_AVAILABLE_SQL = "EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'vector')";
+
+export interface Probe {
+  /** The bookkeeping schema's version comment (null when there is none). */
+  version: string | null;
+  pgvector: boolean;
+  /** Each step's probe value, in step order. */
+  steps: unknown[];
+}
+
+export interface BatchedState {
+  ledger: LedgerEntry[];
+  comparison: MigrationComparison;
+  /** The migration the recorded snapshot was taken after; undefined when no snapshot was recorded. */
+  snapshotLastMigration: string | null | undefined;
+  /** Each step's state, in step order. */
+  steps: unknown[];
+}
+
+type Batched = ReleaseStep & { batch: StepBatch };
+
+/** The steps, when every one of them takes part in the batched reads. */
+export function batchedSteps(steps: readonly ReleaseStep[]): Batched[] | undefined {
+  return steps.every((s) => s.batch !== undefined) ? (steps as Batched[]) : undefined;
+}
+
+export function probeSql(steps: readonly Batched[]): string {
+  return `SELECT jsonb_build_object(
+    'version', (SELECT obj_description(oid, 'pg_namespace') FROM pg_namespace WHERE nspname = ${literal(BOOKKEEPING_SCHEMA)}),
+    'pgvector', ${PGVECTOR_AVAILABLE_SQL},
+    'steps', jsonb_build_array(${steps.map((s) => s.batch.probeSql()).join(", ")})) AS probe`;
+}
+
+export async function readProbe(client: ClientBase, steps: readonly Batched[]): Promise<Probe> {
+  return (await client.query<{ probe: Probe }>(probeSql(steps))).rows[0]!.probe;
+}
+
+/** The state statement, or undefined when this database's bookkeeping or a step's probe rules it out. */
+export function stateSql(steps: readonly Batched[], probe: Probe): string | undefined {
+  if (probe.version !== bookkeepingVersion(steps.map((s) => s.bookkeepingDdl))) return undefined;
+  const parts = steps.map((s, i) => s.batch.stateSql(probe.steps[i]));
+  if (parts.some((p) => p === undefined)) return undefined;
+  return `SELECT jsonb_build_object(
+    'ledger', (SELECT coalesce(jsonb_agg(jsonb_build_object('name', name, 'checksum', checksum,
+                 'appliedAt', ${isoTime("applied_at")}, 'durationMs', duration_ms, 'appliedBy', applied_by)
+                 ORDER BY run_on, id), '[]'::jsonb) FROM ${BOOKKEEPING_SCHEMA}.${MIGRATIONS_TABLE}),
+    'snapshot', (SELECT jsonb_build_object('lastMigration', last_migration)
+                   FROM ${BOOKKEEPING_SCHEMA}.schema_snapshot WHERE id = 1),
+    'steps', jsonb_build_array(${parts.join(", ")})) AS state`;
+}
+
+export async function readState(
+  client: ClientBase,
+  sql: string,
+  files: readonly MigrationFile[],
+): Promise<BatchedState> {
+  const raw = (
+    await client.query<{
+      state: { ledger: LedgerEntry[]; snapshot: { lastMigration: string | null } | null; steps: unknown[] };
+    }>(sql)
+  ).rows[0]!.state;
+  return {
+    ledger: raw.ledger,
+    comparison: compareWithLedger(files, raw.ledger),
+    snapshotLastMigration: raw.snapshot ? raw.snapshot.lastMigration : undefined,
+    steps: raw.steps,
+  };
+}
+
+/** Probe, then state: the two reads of a plan or a status, or undefined when the batch cannot read this database. */
+export async function readBatched(
+  client: ClientBase,
+  steps: readonly ReleaseStep[],
+  files: readonly MigrationFile[],
+): Promise<{ probe: Probe; state: BatchedState | undefined; steps: Batched[] } | undefined> {
+  const batched = batchedSteps(steps);
+  if (!batched) return undefined;
+  const probe = await readProbe(client, batched);
+  const sql = stateSql(batched, probe);
+  return { probe, steps: batched, state: sql ? await readState(client, sql, files) : undefined };
+}
+
+/**
+ * The first round trip of an apply: SET ROLE, try the release lock and read the probe, in one message (the
+ * probe runs as its own statement after the lock is taken, so it sees what a release that just ended wrote).
+ * When another release holds the lock, waits for it as acquireReleaseLock does and probes again.
+ */
+export async function lockAndProbe(
+  client: ClientBase,
+  steps: readonly Batched[],
+  options: { ownerRole?: string; lockTimeoutMs?: number; log: Logger },
+): Promise<{ probe: Probe; unlock: () => Promise<void> }> {
+  const statements = [
+    ...(options.ownerRole ? [`SET ROLE ${quoteIdent(options.ownerRole)}`] : []),
+    `SELECT pg_try_advisory_lock(${RELEASE_LOCK_KEY.toString()}::bigint) AS locked`,
+    probeSql(steps),
+  ];
+  const results = (await client.query(statements.join(";\n"))) as unknown as QueryResult[];
+  const locked = (results.at(-2)!.rows[0] as { locked: boolean }).locked;
+  let probe = (results.at(-1)!.rows[0] as { probe: Probe }).probe;
+  const release = async () => {
+    await client.query(`SELECT pg_advisory_unlock(${RELEASE_LOCK_KEY.toString()}::bigint)`).catch(() => {});
+  };
+  if (!probe.pgvector) {
+    if (locked) await release();
+    throw new ReleaseError("missing-pgvector", PGVECTOR_MISSING);
+  }
+  const unlock = locked
+    ? release
+    : await acquireReleaseLock(client, { timeoutMs: options.lockTimeoutMs, log: options.log });
+  if (!locked) probe = await readProbe(client, steps);
+  return { probe, unlock };
+}
+
+function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
