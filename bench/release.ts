@@ -1,6 +1,8 @@
 // Release engine overhead: a fresh apply of all migrations vs `psql -1 -f` of the same SQL on the same
 // server, and the cost of a no-op apply and of a plan with nothing pending (milliseconds and round trips),
-// with every step of the release (row-level security, the demo seed set, vector indexes).
+// with every step of the release (row-level security, the demo seed set, vector indexes); then whole
+// processes as CI runs them: a no-op `neonhub-db apply` against a no-op `node-pg-migrate up` (the upstream CLI,
+// on a copy database it migrated itself), `neonhub-db plan`, and `neonhub-db --version` (start-up alone).
 //   npm run bench:release [-- --runs N]
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -12,6 +14,22 @@ import { defaultReleaseSteps } from "../core/default-steps";
 import { median, withBenchCluster } from "./support/cluster";
 
 const runs = Number(process.argv[process.argv.indexOf("--runs") + 1]) || 7;
+const ROOT = path.resolve(__dirname, "..");
+const NEONHUB_DB = path.join(ROOT, "bin", "neonhub-db.js");
+const NODE_PG_MIGRATE = path.join(ROOT, "node_modules", "node-pg-migrate", "bin", "node-pg-migrate.js");
+
+/** Wall-clock time of one process, from spawn to exit; fails on a non-zero exit. */
+function processMs(script: string, args: readonly string[], databaseUrl: string): number {
+  const started = process.hrtime.bigint();
+  const run = spawnSync(process.execPath, [script, ...args], {
+    cwd: ROOT,
+    encoding: "utf8",
+    env: { PATH: process.env.PATH, DATABASE_URL: databaseUrl },
+  });
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  if (run.status !== 0) throw new Error(`${path.basename(script)} ${args.join(" ")} failed: ${run.stderr}`);
+  return ms;
+}
 
 /** Counts every query sent by any pg Client in this process: one query is one round trip. */
 function countRoundTrips(): { reset(): void; readonly count: number } {
@@ -87,6 +105,21 @@ async function main() {
         plan.push(await timed(() => planRelease(options)));
         planTrips = trips.count;
       }
+      // Whole processes. The copy database is migrated by node-pg-migrate itself, into its own table.
+      const upstreamDb = await cluster.createDatabase("upstream");
+      const upstreamArgs = ["up", "-m", DEFAULT_MIGRATIONS_DIR, "--migrations-table", "pgmigrations"];
+      processMs(NODE_PG_MIGRATE, upstreamArgs, upstreamDb);
+      processMs(NEONHUB_DB, ["--version"], target); // builds the CLI bundle if the sources changed
+      const cliApply: number[] = [];
+      const upstreamUp: number[] = [];
+      const cliPlan: number[] = [];
+      const cliVersion: number[] = [];
+      for (let i = 0; i < runs; i++) {
+        cliApply.push(processMs(NEONHUB_DB, ["apply", "--json"], target));
+        upstreamUp.push(processMs(NODE_PG_MIGRATE, upstreamArgs, upstreamDb));
+        cliPlan.push(processMs(NEONHUB_DB, ["plan", "--json"], target));
+        cliVersion.push(processMs(NEONHUB_DB, ["--version"], target));
+      }
       const migrations = readMigrationFiles(DEFAULT_MIGRATIONS_DIR).length;
       const report = {
         migrations,
@@ -98,12 +131,32 @@ async function main() {
         noopApplyRoundTrips: noopTrips,
         planNothingPendingMs: Number(median(plan).toFixed(1)),
         planRoundTrips: planTrips,
+        cliNoopApplyMs: Number(median(cliApply).toFixed(1)),
+        nodePgMigrateNoopUpMs: Number(median(upstreamUp).toFixed(1)),
+        cliVsNodePgMigrate: Number((median(cliApply) / median(upstreamUp)).toFixed(2)),
+        cliPlanMs: Number(median(cliPlan).toFixed(1)),
+        cliVersionMs: Number(median(cliVersion).toFixed(1)),
       };
       console.log(JSON.stringify(report, null, 2));
       console.log(
         `fresh apply of ${migrations} migrations: ${report.freshApplyMs} ms vs psql -1 -f ${report.psqlSingleTransactionMs} ms (x${report.ratio}); ` +
           `no-op apply ${report.noopApplyMs} ms / ${noopTrips} round trips; plan ${report.planNothingPendingMs} ms / ${planTrips} round trips`,
       );
+      console.log(
+        `processes: no-op neonhub-db apply ${report.cliNoopApplyMs} ms vs node-pg-migrate up ${report.nodePgMigrateNoopUpMs} ms (x${report.cliVsNodePgMigrate}); ` +
+          `neonhub-db plan ${report.cliPlanMs} ms; neonhub-db --version ${report.cliVersionMs} ms`,
+      );
+      const goals = [
+        [report.ratio <= 1.1, `fresh apply <= 1.1x psql (x${report.ratio})`],
+        [noopTrips <= 3, `no-op apply <= 3 round trips (${noopTrips})`],
+        [planTrips <= 2, `plan <= 2 round trips (${planTrips})`],
+        [
+          report.cliVsNodePgMigrate <= 1,
+          `no-op neonhub-db apply <= node-pg-migrate up (x${report.cliVsNodePgMigrate})`,
+        ],
+        [report.cliPlanMs < 150, `neonhub-db plan < 150 ms (${report.cliPlanMs} ms)`],
+      ] as const;
+      for (const [met, goal] of goals) console.log(`${met ? "met" : "MISSED"}: ${goal}`);
     });
   } finally {
     rmSync(work, { recursive: true, force: true });

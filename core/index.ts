@@ -3,7 +3,13 @@ export { ReleaseError, isReleaseError, type ReleaseErrorCode } from "./errors";
 export { parseDatabaseUrl, redactSecrets, redactUrl, type DatabaseTarget } from "./dsn";
 export { collectingLogger, silentLogger, type Logger } from "./logger";
 export { readMigrationFiles, MIGRATION_FILE_PATTERN, type MigrationFile } from "./migrations/files";
-export type { LedgerEntry, LedgerProblem } from "./migrations/ledger";
+export {
+  compareWithLedger,
+  type LedgerEntry,
+  type LedgerIdentity,
+  type LedgerProblem,
+  type MigrationIdentity,
+} from "./migrations/ledger";
 export type { AppliedMigration } from "./migrations/run";
 export type { RevertedMigration } from "./migrations/revert";
 export {

@@ -18,7 +18,13 @@ import { ReleaseError, isReleaseError } from "./errors";
 import { acquireReleaseLock } from "./lock";
 import { silentLogger, type Logger } from "./logger";
 import { readMigrationFiles, type MigrationFile } from "./migrations/files";
-import { compareWithLedger, readLedger, type LedgerEntry, type LedgerProblem } from "./migrations/ledger";
+import {
+  compareWithLedger,
+  readLedger,
+  type LedgerEntry,
+  type LedgerProblem,
+  type MigrationComparison,
+} from "./migrations/ledger";
 import { runPendingMigrations, type AppliedMigration } from "./migrations/run";
 import { diffSnapshots, readSnapshot, saveSnapshot, takeSnapshot, type SnapshotDiff } from "./snapshot";
 import type { ReleaseStep, StepItemPlan, StepItemResult, StepManifestEntry } from "./steps";
@@ -167,7 +173,7 @@ async function pgvectorProblem(client: ClientBase): Promise<string | undefined> 
 interface MigrationState {
   files: MigrationFile[];
   ledger: LedgerEntry[];
-  comparison: ReturnType<typeof compareWithLedger>;
+  comparison: MigrationComparison;
 }
 
 async function readMigrationState(client: ClientBase, options: ReleaseOptions): Promise<MigrationState> {

@@ -18,11 +18,20 @@ export interface LedgerProblem {
   fix: string;
 }
 
-export interface MigrationComparison {
-  applied: LedgerEntry[];
-  pending: MigrationFile[];
+export interface MigrationComparison<F extends MigrationIdentity = MigrationFile> {
+  applied: LedgerIdentity[];
+  pending: F[];
   problems: LedgerProblem[];
 }
+
+/** What the comparison needs of a migration file: its name and checksum (a manifest entry will do). */
+export interface MigrationIdentity {
+  name: string;
+  checksum: string;
+}
+
+/** What it needs of a ledger row, in applied order; `appliedAt` when known, for the messages. */
+export type LedgerIdentity = MigrationIdentity & { appliedAt?: string };
 
 /** The applied migrations in order; empty when the ledger does not exist yet. Read-only. */
 export async function readLedger(client: ClientBase): Promise<LedgerEntry[]> {
@@ -47,10 +56,10 @@ export async function readLedger(client: ClientBase): Promise<LedgerEntry[]> {
 }
 
 /** Flyway-style validation: what is pending, and what makes the release unsafe to run. */
-export function compareWithLedger(
-  files: readonly MigrationFile[],
-  ledger: readonly LedgerEntry[],
-): MigrationComparison {
+export function compareWithLedger<F extends MigrationIdentity = MigrationFile>(
+  files: readonly F[],
+  ledger: readonly LedgerIdentity[],
+): MigrationComparison<F> {
   const byName = new Map(files.map((f) => [f.name, f]));
   const appliedNames = new Set(ledger.map((e) => e.name));
   const problems: LedgerProblem[] = [];
@@ -60,7 +69,7 @@ export function compareWithLedger(
       problems.push({
         kind: "missing-file",
         migration: entry.name,
-        message: `Migration ${entry.name}.sql was applied (${entry.appliedAt}) but its file is gone.`,
+        message: `Migration ${entry.name}.sql was applied${entry.appliedAt ? ` (${entry.appliedAt})` : ""} but its file is gone.`,
         fix: `Restore migrations/${entry.name}.sql from version control: applied migrations are never deleted; undo a change with a new migration.`,
       });
     } else if (file.checksum !== entry.checksum) {

@@ -1,6 +1,7 @@
 // `diff` without a database: the new inputs' manifest against what the last run or refresh recorded. This is
 // what `pulumi preview` shows: the pending migrations by name, the seed sets and index definitions that
 // changed, the settings that changed, and whether the target database changed (the only replacement).
+import { compareWithLedger } from "../../core";
 import { isUnknown } from "./inputs";
 import { targetOf } from "./connection";
 import {
@@ -65,34 +66,17 @@ function diffTarget(recorded: Partial<ResolvedOutputs>, inputs: ResolvedInputs, 
   }
 }
 
+/** The core's own ledger check (core/migrations/ledger.ts), on the recorded ledger and the files' manifest. */
 function diffMigrations(ledger: Manifest, manifest: Manifest, diff: ReleaseDiff): void {
-  const applied = Object.keys(ledger).sort();
-  const lastApplied = applied.at(-1);
-  const pending = Object.keys(manifest)
-    .filter((name) => !(name in ledger))
-    .sort();
-  for (const name of applied) {
-    const file = manifest[name];
-    if (file === undefined) {
-      diff.refusals.push(
-        `Migration ${name}.sql was applied but its file is gone. Restore it from version control: applied migrations are never deleted; undo a change with a new migration.`,
-      );
-    } else if (file !== ledger[name]) {
-      diff.refusals.push(
-        `Migration ${name}.sql was changed after it was applied (checksum applied ${ledger[name]?.slice(0, 12)}, file now ${file.slice(0, 12)}). Restore it to the applied version and put the change in a new migration.`,
-      );
-    }
-  }
-  for (const name of pending) {
-    if (lastApplied !== undefined && name < lastApplied) {
-      diff.refusals.push(
-        `Migration ${name}.sql is new but ordered before the applied migration ${lastApplied}.sql. Rename it with a timestamp later than ${lastApplied.slice(0, 14)}.`,
-      );
-    }
-  }
+  const entries = (m: Manifest) =>
+    Object.entries(m)
+      .map(([name, checksum]) => ({ name, checksum }))
+      .sort((a, b) => (a.name < b.name ? -1 : 1));
+  const { pending, problems } = compareWithLedger(entries(manifest), entries(ledger));
+  diff.refusals.push(...problems.map((p) => `${p.message} ${p.fix}`));
   if (pending.length > 0) {
     diff.lines.push(
-      `${pending.length} migration${pending.length === 1 ? "" : "s"} to apply: ${pending.join(", ")}`,
+      `${pending.length} migration${pending.length === 1 ? "" : "s"} to apply: ${pending.map((m) => m.name).join(", ")}`,
     );
   }
 }
