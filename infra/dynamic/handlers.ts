@@ -6,7 +6,7 @@
 // - create and update apply the part, then record what the database holds; a failure records that too;
 // - read re-reads the database (drift), delete forgets, or drops when the stack opted in.
 import type * as pulumi from "@pulumi/pulumi";
-import { ReleaseError, isReleaseError, planRelease } from "../../core";
+import { ReleaseError, isReleaseError, planRelease, withReleaseSession } from "../../core";
 import { passwordOf, recordedConnection } from "./connection";
 import { diffRelease } from "./diff";
 import { dropRelease } from "./drop";
@@ -115,37 +115,50 @@ function prepare(props: Props): { inputs: ResolvedInputs; context: PartContext }
 async function apply(inputs: ResolvedInputs, context: PartContext, provider: unknown): Promise<Props> {
   try {
     refuseChangedFiles(inputs, context);
-    await refusePendingMigrations(context);
   } catch (error) {
-    // Nothing ran: the recorded state stays as it was.
     throw new Error(describeFailure(error, context.secrets));
   }
-  try {
-    const result = await applyPart(context);
-    return plain(
-      await recordedState(inputs, context, {
-        plan: false,
-        applied: true,
-        lastRun: lastRunOf(inputs.part, result),
-      }),
-    );
-  } catch (error) {
-    const message = describeFailure(error, context.secrets);
-    const lastRun = {
-      at: new Date().toISOString(),
-      changed: false,
-      durationMs: 0,
-      items: [],
-      error: message,
-    };
-    const truth = await recordedState(inputs, context, { plan: true, applied: false, lastRun }).catch(
-      () => undefined,
-    );
-    if (!truth) throw new Error(message);
-    // The host turns this into ErrorResourceInitFailed, so the engine records these outputs; it adds
-    // __provider to successful results only, and delete needs it.
-    throw new PartialFailure(message, context.target, { ...plain(truth), __provider: provider }, [message]);
-  }
+  // One connection for the whole operation: the checks, the apply and the recorded state.
+  return withReleaseSession(context.options, `pulumi:${inputs.part}`, async (session) => {
+    try {
+      await refusePendingMigrations(context, session);
+    } catch (error) {
+      // Nothing ran: the recorded state stays as it was.
+      throw new Error(describeFailure(error, context.secrets));
+    }
+    try {
+      const result = await applyPart(session);
+      return plain(
+        await recordedState(
+          inputs,
+          context,
+          { plan: false, applied: true, lastRun: lastRunOf(inputs.part, result) },
+          session,
+        ),
+      );
+    } catch (error) {
+      const message = describeFailure(error, context.secrets);
+      const lastRun = {
+        at: new Date().toISOString(),
+        changed: false,
+        durationMs: 0,
+        items: [],
+        error: message,
+      };
+      // The apply may have lost its connection: the recorded state is read over a fresh one.
+      const truth = await withReleaseSession(context.options, `pulumi:${inputs.part}`, (fresh) =>
+        recordedState(inputs, context, { plan: true, applied: false, lastRun }, fresh),
+      ).catch(() => undefined);
+      if (!truth) throw new Error(message);
+      // The host turns this into ErrorResourceInitFailed, so the engine records these outputs; it adds
+      // __provider to successful results only, and delete needs it.
+      throw new PartialFailure(message, context.target, { ...plain(truth), __provider: provider }, [message]);
+    }
+  }).catch((error: unknown) => {
+    // A connection that could not be opened: described like any other failure, without the password.
+    if (error instanceof Error && !isReleaseError(error)) throw error;
+    throw new Error(describeFailure(error, context.secrets));
+  });
 }
 
 /** Outputs as JSON values (dates as ISO strings, no undefined), as the host's protobuf Struct needs. */
@@ -173,11 +186,14 @@ export async function read(id: string, props: Props): Promise<pulumi.dynamic.Rea
     return { id, props };
   }
   try {
-    const fresh = await recordedState(recorded, context, {
-      plan: true,
-      applied: false,
-      lastRun: recorded.lastRun ?? null,
-    });
+    const fresh = await withReleaseSession(context.options, `pulumi:${recorded.part}:read`, (session) =>
+      recordedState(
+        recorded,
+        context,
+        { plan: true, applied: false, lastRun: recorded.lastRun ?? null },
+        session,
+      ),
+    );
     return { id, props: plain(fresh) };
   } catch (error) {
     if (isReleaseError(error) && error.code === "missing-database") {

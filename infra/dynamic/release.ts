@@ -5,13 +5,10 @@ import path from "node:path";
 import {
   PROJECT_ROOT,
   ReleaseError,
-  applyRelease,
   buildReleaseManifest,
-  planRelease,
   redactSecrets,
-  releaseStatus,
-  verifyRelease,
   type Logger,
+  type ReleaseSession,
   type ReleaseOptions,
   type ReleaseResult,
   type ReleaseStep,
@@ -130,9 +127,9 @@ export function refuseChangedFiles(settings: PartSettings & Manifests, context: 
 }
 
 /** Seed sets and vector indexes run after the migrations: refuse to apply migrations on their behalf. */
-export async function refusePendingMigrations(context: PartContext): Promise<void> {
+export async function refusePendingMigrations(context: PartContext, session: ReleaseSession): Promise<void> {
   if (context.part === "migrations") return;
-  const status = await releaseStatus({ ...context.options, steps: [] });
+  const status = await session.status();
   if (status.pendingMigrations.length === 0) return;
   throw new ReleaseError(
     "ledger-mismatch",
@@ -141,8 +138,8 @@ export async function refusePendingMigrations(context: PartContext): Promise<voi
   );
 }
 
-export async function applyPart(context: PartContext): Promise<ReleaseResult> {
-  return applyRelease(context.options);
+export async function applyPart(session: ReleaseSession): Promise<ReleaseResult> {
+  return session.apply();
 }
 
 export function lastRunOf(part: ReleasePart, result: ReleaseResult): LastRun {
@@ -179,9 +176,10 @@ export async function recordedState(
   settings: PartSettings,
   context: PartContext,
   extra: { plan: boolean; applied: boolean; lastRun: LastRun | null },
+  session: ReleaseSession,
 ): Promise<ResolvedOutputs> {
-  const status = await releaseStatus(context.options);
-  const plan = extra.plan ? await planRelease(context.options) : undefined;
+  const status = await session.status();
+  const plan = extra.plan ? await session.plan() : undefined;
   const outputs: ResolvedOutputs = {
     ...pickSettings(settings),
     target: context.target,
@@ -195,7 +193,7 @@ export async function recordedState(
     ),
   };
   if (settings.part === "migrations") {
-    const verify = await verifyRelease(context.options);
+    const verify = await session.verify();
     outputs.migrations = Object.fromEntries(status.ledger.map((entry) => [entry.name, entry.checksum]));
     outputs.appliedMigrations = status.ledger.length;
     outputs.lastMigration = status.ledger.at(-1)?.name ?? null;
