@@ -71,7 +71,7 @@ export function renderStatus(status: ReleaseStatus): string {
     for (const r of list) {
       const { name, ...rest } = r;
       const facts = Object.entries(rest)
-        .map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : String(v)}`)
+        .map(([k, v]) => `${k}=${displayValue(k, v)}`)
         .join(" ");
       lines.push(`    ${String(name)}  ${facts}`);
     }
@@ -80,6 +80,12 @@ export function renderStatus(status: ReleaseStatus): string {
   records("seed sets", status.seedSets);
   records("vector indexes", status.vectorIndexes);
   return lines.join("\n");
+}
+
+/** Checksums are full sha256 everywhere but here: shortened for people. */
+function displayValue(key: string, value: unknown): string {
+  if (key === "checksum" && typeof value === "string") return value.slice(0, 12);
+  return typeof value === "object" ? JSON.stringify(value) : String(value);
 }
 
 export function renderVerify(report: VerifyReport): string {

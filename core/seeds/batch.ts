@@ -80,7 +80,7 @@ export function seedsBatch(sets: readonly SeedSet[]): StepBatch {
     statusFromState: (state) =>
       (state as SeedsState).records.map((r) => ({
         name: r.name,
-        checksum: r.checksum.slice(0, 12),
+        checksum: r.checksum,
         rows: r.rowCount,
         appliedAt: r.appliedAt,
         appliedBy: r.appliedBy,

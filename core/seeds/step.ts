@@ -73,7 +73,7 @@ export class SeedsStep implements ReleaseStep {
     if (!(await seedRecordsExist(client))) return [];
     return (await readSeedSetRecords(client)).map((r) => ({
       name: r.name,
-      checksum: r.checksum.slice(0, 12),
+      checksum: r.checksum,
       rows: r.rowCount,
       appliedAt: r.appliedAt,
       appliedBy: r.appliedBy,

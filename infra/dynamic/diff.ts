@@ -22,7 +22,10 @@ export interface ReleaseDiff {
   refusals: string[];
 }
 
-/** Seed set status shortens checksums to 12 characters; a full checksum matches its prefix. */
+/**
+ * Checksums are compared whole. Stacks recorded before seed-set status carried full checksums hold the first
+ * 12 characters: such a prefix still matches, so upgrading the engine shows no spurious seed-set update.
+ */
 export function sameChecksum(a: string | undefined, b: string | undefined): boolean {
   if (!a || !b) return false;
   if (a === b) return true;

@@ -11,7 +11,7 @@ export interface SeedSetsArgs extends ReleasePartArgs {
 }
 
 export class SeedSets extends ReleasePartResource {
-  /** Name → checksum (first 12 characters) of each set as the database records it. */
+  /** Name → checksum of each set as the database records it. */
   declare readonly seedSets: pulumi.Output<Manifest>;
 
   constructor(name: string, args: SeedSetsArgs, opts?: pulumi.CustomResourceOptions) {

@@ -107,7 +107,7 @@ describe("seed sets and vector indexes through the dynamic-provider host", () =>
     ids.seedSets = seeds.id;
     state.seedSets = seeds.properties;
     const demo = (inputs.seedSets.seedSets as Record<string, string>).demo ?? "";
-    expect(state.seedSets.seedSets).toEqual({ demo: demo.slice(0, 12) });
+    expect(state.seedSets.seedSets).toEqual({ demo });
     const run = state.seedSets.lastRun as SeedRun;
     expect(run.items).toHaveLength(1);
     expect(run.items[0]).toMatchObject({
