@@ -115,7 +115,11 @@ export async function lockAndProbe(
     `SELECT pg_try_advisory_lock(${RELEASE_LOCK_KEY.toString()}::bigint) AS locked`,
     probeSql(steps),
   ];
-  const results = (await client.query(statements.join(";\n"))) as unknown as QueryResult[];
+  const results = (await client.query(statements.join(";\n")).catch(async (error: unknown) => {
+    // The lock may have been taken before a later statement failed: a session lock outlives the error.
+    await client.query(`SELECT pg_advisory_unlock(${RELEASE_LOCK_KEY.toString()}::bigint)`).catch(() => {});
+    throw error;
+  })) as unknown as QueryResult[];
   const locked = (results.at(-2)!.rows[0] as { locked: boolean }).locked;
   let probe = (results.at(-1)!.rows[0] as { probe: Probe }).probe;
   const release = async () => {
