@@ -2,7 +2,16 @@
 import { ReleaseError } from "../core/errors";
 import { parseRowLevelSecurityMode, type RowLevelSecurityMode } from "../core/row-level-security";
 
-export const COMMANDS = ["plan", "apply", "status", "verify", "baseline", "load-chunks", "health"] as const;
+export const COMMANDS = [
+  "plan",
+  "apply",
+  "status",
+  "verify",
+  "baseline",
+  "load-chunks",
+  "health",
+  "prisma-schema",
+] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export interface CliArgs {
@@ -22,6 +31,10 @@ export interface CliArgs {
   /** baseline: the last migration to mark as applied. */
   to?: string;
   replace: boolean;
+  /** prisma-schema: the file to write (or, with --check, to compare). */
+  out?: string;
+  /** prisma-schema: compare the file with the database instead of writing it. */
+  check: boolean;
 }
 
 const VALUE_FLAGS = [
@@ -35,6 +48,7 @@ const VALUE_FLAGS = [
   "--file",
   "--dataset",
   "--to",
+  "--out",
 ];
 
 export const USAGE = `Usage: neonhub-db <command> [options]
@@ -50,6 +64,9 @@ Commands:
             load a chunk file (NDJSON, see docs/seeds.md) into a dataset, in one transaction
   health    read-only: vector and hot-path indexes, large tables' vacuum/analyze, connections, replication;
             exit 2 when something needs action (docs/observability.md)
+  prisma-schema [--out FILE] [--check]
+            the app's Prisma schema, rendered from the database's catalog: printed, written to FILE, or with
+            --check compared with FILE (default prisma/schema.prisma); exit 2 when they differ (docs/prisma.md)
 
 Options:
   --database-url URL       PostgreSQL URL (default: $DATABASE_URL)
@@ -80,7 +97,7 @@ function seconds(flag: string, raw: string): number {
 }
 
 export function parseArgs(argv: readonly string[]): CliArgs {
-  const args: CliArgs = { command: "help", seeds: [], json: false, replace: false };
+  const args: CliArgs = { command: "help", seeds: [], json: false, replace: false, check: false };
   let command: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     let arg = argv[i]!;
@@ -92,6 +109,7 @@ export function parseArgs(argv: readonly string[]): CliArgs {
     }
     if (arg === "--json") args.json = true;
     else if (arg === "--replace") args.replace = true;
+    else if (arg === "--check") args.check = true;
     else if (arg === "--help" || arg === "-h") command = "help";
     else if (arg === "--version" || arg === "-v") command = "version";
     else if (VALUE_FLAGS.includes(arg)) {
@@ -113,6 +131,7 @@ export function parseArgs(argv: readonly string[]): CliArgs {
       else if (arg === "--file") args.file = value;
       else if (arg === "--dataset") args.dataset = value;
       else if (arg === "--to") args.to = value;
+      else if (arg === "--out") args.out = value;
     } else if (arg.startsWith("-")) {
       throw new ReleaseError(
         "invalid-input",
