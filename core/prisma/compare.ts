@@ -53,7 +53,8 @@ export function compareSchemas(database: string, file: string): SchemaDifference
     }
     for (const [item, line] of items) {
       const theirs = other.items.get(item);
-      if (theirs !== line) differences.push({ block, item, database: line, ...(theirs ? { file: theirs } : {}) });
+      if (theirs !== line)
+        differences.push({ block, item, database: line, ...(theirs ? { file: theirs } : {}) });
     }
     for (const [item, line] of other.items) {
       if (!items.has(item)) differences.push({ block, item, file: line });
@@ -63,7 +64,11 @@ export function compareSchemas(database: string, file: string): SchemaDifference
     if (!fromDatabase.blocks.has(block)) differences.push({ block, file: `${block} { ... }` });
   }
   if (differences.length === 0 && database !== file) {
-    differences.push({ block: "header", database: "the generated comments", file: "other comments or layout" });
+    differences.push({
+      block: "header",
+      database: "the generated comments",
+      file: "other comments or layout",
+    });
   }
   return differences;
 }
@@ -73,7 +78,9 @@ export function describeDifference(difference: SchemaDifference): string {
   const where = difference.item
     ? `${difference.block}, ${difference.item.startsWith("@@") ? "" : "field "}${difference.item}`
     : difference.block;
-  const database = difference.database ? `the database has \`${difference.database}\`` : "the database has none";
+  const database = difference.database
+    ? `the database has \`${difference.database}\``
+    : "the database has none";
   const file = difference.file ? `the file has \`${difference.file}\`` : "the file has none";
   return `${where}: ${database}; ${file}`;
 }

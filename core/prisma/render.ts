@@ -107,7 +107,12 @@ function planRelations(tables: CatalogTable[]): RelationPlan {
     const parent = byName.get(fk.referencedTable);
     if (!parent) continue;
     const oneToOne = table.indexes.some(
-      (index) => index.unique && sameSet(index.keys.map((k) => k.column ?? ""), fk.columns),
+      (index) =>
+        index.unique &&
+        sameSet(
+          index.keys.map((k) => k.column ?? ""),
+          fk.columns,
+        ),
     );
     const base = oneToOne ? lowerFirst(table.name) : plural(lowerFirst(table.name));
     const main = field === lowerFirst(fk.referencedTable);
@@ -176,7 +181,8 @@ function renderModel(table: CatalogTable, catalog: PrismaCatalog, relations: Rel
     }
     const columns = index.keys.map((k) => k.column!);
     const keys = index.keys.map((k) => (k.descending ? `${k.column}(sort: Desc)` : k.column!));
-    const map = index.name === defaultName(columns, index.unique ? "key" : "idx") ? "" : `map: "${index.name}"`;
+    const map =
+      index.name === defaultName(columns, index.unique ? "key" : "idx") ? "" : `map: "${index.name}"`;
     const type = index.method === "btree" ? "" : `type: ${upperFirst(index.method)}`;
     if (index.unique && columns.length === 1 && !index.keys[0]!.descending) {
       addFieldAttribute(columns[0]!, map ? `@unique(${map})` : "@unique");
@@ -245,7 +251,8 @@ function prismaType(column: CatalogColumn, catalog: PrismaCatalog): FieldType {
   const known = fixed[pgType];
   if (known) return known;
   let match = /^timestamp\((\d)\) with(out)? time zone$/.exec(pgType);
-  if (match) return { type: "DateTime", native: `@db.${match[2] ? "Timestamp" : "Timestamptz"}(${match[1]})` };
+  if (match)
+    return { type: "DateTime", native: `@db.${match[2] ? "Timestamp" : "Timestamptz"}(${match[1]})` };
   match = /^numeric\((\d+),(\d+)\)$/.exec(pgType);
   if (match) return { type: "Decimal", native: `@db.Decimal(${match[1]}, ${match[2]})` };
   match = /^character varying\((\d+)\)$/.exec(pgType);
