@@ -59,6 +59,9 @@ describe("the generated Prisma client as the app login", () => {
       tx.campaign.findUnique({ where: { id: `B-seed-Campaign` } }),
     );
     expect(ofB).toBeNull();
+    // Users: the organization's members only (user-seed is a member of A; user-extra of none).
+    const users = await asOrganization(prisma, A, (tx) => tx.user.findMany({ select: { id: true } }));
+    expect(users.map((u) => u.id)).toEqual([userOf("seed")]);
     // Outside a transaction that names an organization: fail closed.
     expect(await prisma.campaign.findMany()).toEqual([]);
     expect(await prisma.organization.count()).toBe(0);
@@ -245,10 +248,25 @@ describe("the generated Prisma client as the app login", () => {
         : { createdAt: new Date("2026-01-02T03:04:05.000Z") };
       // A new organization is visible (and may be written) only to a transaction that names it.
       const organization = model === "Organization" ? (row.id as string) : A;
-      await asOrganization(prisma, organization, async (tx) => {
+      // Sign-up: a new user names itself first, or the row it creates is not visible to it.
+      const user = model === "User" ? (row.id as string) : undefined;
+      const session = <T>(fn: (tx: Transaction) => Promise<T>) =>
+        asOrganization(prisma, organization, fn, user);
+      await session(async (tx) => {
         const created = await delegate(tx, model).create({ data: row });
         expect(created).toMatchObject(Object.fromEntries(key.map((k) => [k, row[k]])));
         expect(await delegate(tx, model).findUnique({ where })).toMatchObject(row);
+      });
+      if (model === "AuditLog") {
+        // Append-only: the app may not change or delete an entry, its own included; the owner prunes.
+        await expect(session((tx) => delegate(tx, model).update({ where, data: change }))).rejects.toThrow(
+          /append-only/,
+        );
+        await expect(session((tx) => delegate(tx, model).delete({ where }))).rejects.toThrow(/append-only/);
+        expect((await owner.query(`DELETE FROM "AuditLog" WHERE id = $1`, [row.id])).rowCount).toBe(1);
+        return;
+      }
+      await session(async (tx) => {
         expect(await delegate(tx, model).update({ where, data: change })).toMatchObject(change);
         await delegate(tx, model).delete({ where });
         expect(await delegate(tx, model).findUnique({ where })).toBeNull();
