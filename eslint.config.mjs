@@ -6,7 +6,7 @@ import pulumi from "@pulumi/eslint-plugin";
 import globals from "globals";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", ".local/", "**/*.d.ts"] },
+  { ignores: ["node_modules/", ".local/", "prisma/generated/", "**/*.d.ts"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

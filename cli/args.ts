@@ -11,6 +11,7 @@ export const COMMANDS = [
   "load-chunks",
   "health",
   "revert",
+  "prisma-schema",
 ] as const;
 export type Command = (typeof COMMANDS)[number];
 
@@ -33,6 +34,10 @@ export interface CliArgs {
   replace: boolean;
   /** revert: without it, revert only shows what it would undo. */
   confirm: boolean;
+  /** prisma-schema: the file to write (or, with --check, to compare). */
+  out?: string;
+  /** prisma-schema: compare the file with the database instead of writing it. */
+  check: boolean;
 }
 
 const VALUE_FLAGS = [
@@ -46,6 +51,7 @@ const VALUE_FLAGS = [
   "--file",
   "--dataset",
   "--to",
+  "--out",
 ];
 
 export const USAGE = `Usage: neonhub-db <command> [options]
@@ -64,6 +70,9 @@ Commands:
   revert --to NAME [--confirm]
             run the Down sections of the migrations applied after NAME, newest first, under the release
             lock; without --confirm it only lists them and what they drop (exit 2 when there is something)
+  prisma-schema [--out FILE] [--check]
+            the app's Prisma schema, rendered from the database's catalog: printed, written to FILE, or with
+            --check compared with FILE (default prisma/schema.prisma); exit 2 when they differ (docs/prisma.md)
 
 Options:
   --database-url URL       PostgreSQL URL (default: $DATABASE_URL)
@@ -96,7 +105,14 @@ function seconds(flag: string, raw: string): number {
 }
 
 export function parseArgs(argv: readonly string[]): CliArgs {
-  const args: CliArgs = { command: "help", seeds: [], json: false, replace: false, confirm: false };
+  const args: CliArgs = {
+    command: "help",
+    seeds: [],
+    json: false,
+    replace: false,
+    confirm: false,
+    check: false,
+  };
   let command: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     let arg = argv[i]!;
@@ -109,6 +125,7 @@ export function parseArgs(argv: readonly string[]): CliArgs {
     if (arg === "--json") args.json = true;
     else if (arg === "--replace") args.replace = true;
     else if (arg === "--confirm") args.confirm = true;
+    else if (arg === "--check") args.check = true;
     else if (arg === "--help" || arg === "-h") command = "help";
     else if (arg === "--version" || arg === "-v") command = "version";
     else if (VALUE_FLAGS.includes(arg)) {
@@ -130,6 +147,7 @@ export function parseArgs(argv: readonly string[]): CliArgs {
       else if (arg === "--file") args.file = value;
       else if (arg === "--dataset") args.dataset = value;
       else if (arg === "--to") args.to = value;
+      else if (arg === "--out") args.out = value;
     } else if (arg.startsWith("-")) {
       throw new ReleaseError(
         "invalid-input",

@@ -6,9 +6,11 @@ import {
   DEFAULT_MIGRATIONS_DIR,
   PROJECT_ROOT,
   applyRelease,
+  describeSchemaDrift,
   isReleaseError,
   parseDatabaseUrl,
   planRelease,
+  prismaSchemaCommand,
   redactSecrets,
   releaseStatus,
   verifyRelease,
@@ -149,6 +151,26 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
           emit({ confirmed: true, result }, renderRevert(result));
           return EXIT.ok;
         });
+      case "prisma-schema": {
+        const { databaseUrl, databaseUrlSource, connectTimeoutMs } = options;
+        const result = await prismaSchemaCommand({
+          databaseUrl,
+          databaseUrlSource,
+          connectTimeoutMs,
+          out: args.out,
+          check: args.check,
+        });
+        const drift = (result.differences ?? []).length > 0;
+        if (result.schema !== undefined && !json) io.stdout(result.schema);
+        else if (drift && !json) err(`neonhub-db: ${describeSchemaDrift(result)}`);
+        else
+          emit(
+            result,
+            args.check
+              ? `${result.file} matches the database (${result.models} models, ${result.enums} enums).`
+              : `${result.written ? "Wrote" : "Unchanged:"} ${result.file} (${result.models} models, ${result.enums} enums).`,
+          );
+        return drift ? EXIT.pending : EXIT.ok;
       }
       case "health": {
         const report = await checkHealth(options);

@@ -36,3 +36,12 @@ export {
 } from "./release";
 export type { ReleaseStep, StepItemPlan, StepItemResult, StepManifestEntry } from "./steps";
 export { DEFAULT_MIGRATIONS_DIR, DEFAULT_SEEDS_DIR, PROJECT_ROOT } from "./project";
+export {
+  describeSchemaDrift,
+  generatePrismaSchema,
+  prismaSchemaCommand,
+  type PrismaSchemaOptions,
+  type PrismaSchemaResult,
+} from "./prisma/command";
+export { compareSchemas, describeDifference, type SchemaDifference } from "./prisma/compare";
+export { PRISMA_SCHEMA_PATH } from "./prisma/render";

@@ -20,6 +20,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { RoleNames } from "./config";
 import { connectionString } from "./connection-string";
 import { generatedPassword } from "./passwords";
+import definition from "./access-definition";
 import { ServerConnection } from "./servers/types";
 
 export interface DatabaseAccessArgs {
@@ -33,26 +34,23 @@ export interface DatabaseAccessArgs {
   keepData: boolean;
 }
 
+// The lists themselves live in access-definition.js, shared with `npm run local` and the tests.
 /** Extensions the schema needs; created by the admin because pgvector is not a trusted extension. */
-export const EXTENSIONS = ["uuid-ossp", "vector"] as const;
+export const EXTENSIONS: readonly string[] = definition.EXTENSIONS;
 
 /** What the app may do with every table and sequence the migrations create. */
-export const APP_TABLE_PRIVILEGES = ["DELETE", "INSERT", "SELECT", "UPDATE"];
-export const APP_SEQUENCE_PRIVILEGES = ["SELECT", "USAGE"];
-export const READONLY_TABLE_PRIVILEGES = ["SELECT"];
-export const READONLY_SEQUENCE_PRIVILEGES = ["SELECT"];
+export const APP_TABLE_PRIVILEGES: string[] = definition.APP_TABLE_PRIVILEGES;
+export const APP_SEQUENCE_PRIVILEGES: string[] = definition.APP_SEQUENCE_PRIVILEGES;
+export const READONLY_TABLE_PRIVILEGES: string[] = definition.READONLY_TABLE_PRIVILEGES;
+export const READONLY_SEQUENCE_PRIVILEGES: string[] = definition.READONLY_SEQUENCE_PRIVILEGES;
 /** What each login may do with the database itself. */
-export const LOGIN_DATABASE_PRIVILEGES = ["CONNECT"];
+export const LOGIN_DATABASE_PRIVILEGES: string[] = definition.LOGIN_DATABASE_PRIVILEGES;
 /**
  * Privileges on schema `public`, per grantee (`public` is PUBLIC): only the owner may create objects in it,
  * and only our roles may use it.
  */
-export const SCHEMA_PRIVILEGES = {
-  public: [] as string[],
-  owner: ["CREATE", "USAGE"],
-  app: ["USAGE"],
-  readonly: ["USAGE"],
-};
+export const SCHEMA_PRIVILEGES: { public: string[]; owner: string[]; app: string[]; readonly: string[] } =
+  definition.SCHEMA_PRIVILEGES;
 
 const SCHEMA = "public";
 

@@ -9,6 +9,7 @@ import type { VectorIndexOptions } from "../core/vector-indexes";
 import { instanceClassSize } from "./instance-classes";
 import { MIN_MEMORY_MB, STORAGE_KINDS, StorageKind, WORKLOADS, Workload } from "./tuning";
 import * as v from "./validators";
+import accessDefinition from "./access-definition";
 
 export { CONFIG_NAMESPACE, ConfigValueError } from "./validators";
 
@@ -345,11 +346,12 @@ function parseRelease(get: Get, problems: Problems): ReleaseConfig {
 }
 
 export function roleNames(prefix: string): RoleNames {
+  const { owner, migrator, app, readonly } = accessDefinition.ROLE_SUFFIXES;
   return {
-    owner: `${prefix}_owner`,
-    migrator: `${prefix}_migrator`,
-    app: `${prefix}_app`,
-    readonly: `${prefix}_readonly`,
+    owner: `${prefix}${owner}`,
+    migrator: `${prefix}${migrator}`,
+    app: `${prefix}${app}`,
+    readonly: `${prefix}${readonly}`,
   };
 }
 

@@ -41,12 +41,18 @@ function configuredPort() {
   return raw === undefined || raw === "" ? undefined : cluster.parsePort(raw, "NEONHUB_PG_PORT");
 }
 
+/** A path inside the clone relative to it; one elsewhere (see clustersRoot in lib/cluster.js) in full. */
+function shownPath(file) {
+  const relative = path.relative(PROJECT_ROOT, file);
+  return relative.startsWith("..") ? file : relative;
+}
+
 function print(json, value, text) {
   process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${text}\n`);
 }
 
 const ENGINE_ONLY_NOTE =
-  "No Pulumi CLI on PATH: the release was applied with neonhub-db as the cluster's admin login. With Pulumi installed, `npm run local` runs `pulumi up --stack local`, which adds the owner, migrator, app and read-only roles with generated passwords.";
+  "No Pulumi CLI on PATH: made the owner, migrator, app and read-only roles from the access definition (as infra/access.ts does) and applied the release with neonhub-db as the migrator. With Pulumi installed, `npm run local` runs `pulumi up --stack local` instead.";
 
 async function up(args) {
   const started = Date.now();
@@ -77,13 +83,14 @@ async function up(args) {
     via: pulumiVersion ? "pulumi" : "neonhub-db",
     cluster: {
       port: running.port,
-      data: path.relative(PROJECT_ROOT, running.paths.data),
+      data: shownPath(running.paths.data),
       postgres: pg.version,
     },
     database: env.database,
     databaseUrl: env.redacted.databaseUrl,
     directUrl: env.redacted.directUrl,
-    envFile: path.relative(PROJECT_ROOT, env.envFile),
+    ...(env.redacted.adminUrl ? { adminUrl: env.redacted.adminUrl, roles: env.roles } : {}),
+    envFile: shownPath(env.envFile),
     release: release.summary,
     seconds: Number(((Date.now() - started) / 1000).toFixed(2)),
   };
@@ -93,8 +100,11 @@ async function up(args) {
     [
       changed === false ? "Local environment is up; nothing changed." : "Local environment is up.",
       `  PostgreSQL ${pg.version} with pgvector on 127.0.0.1:${running.port} (${summary.cluster.data})`,
-      `  DATABASE_URL=${env.redacted.databaseUrl}`,
-      `  DIRECT_URL=${env.redacted.directUrl}`,
+      `  DATABASE_URL=${env.redacted.databaseUrl}   (the app login: row-level security in force)`,
+      `  DIRECT_URL=${env.redacted.directUrl}   (the migrator: migrations, seeds, bulk loads)`,
+      ...(env.redacted.adminUrl
+        ? [`  admin (the cluster's superuser, for setup only, never for an app): ${env.redacted.adminUrl}`]
+        : []),
       `  Full connection strings (with passwords) are in ${summary.envFile}; print them with: npm run local -- env`,
       `  Stop the cluster with: npm run local -- stop`,
     ].join("\n"),

@@ -26,6 +26,9 @@ function step(name, cmd, args) {
 runMain(() => {
   ensureNodeModules();
   ensurePostgres();
+  // The app's Prisma client (prisma/generated/, not committed): the Prisma tests and the type-check use it.
+  const prisma = step("prisma generate", process.execPath, [path.join("scripts", "prisma.js"), "generate"]);
+  if (!prisma) return 1;
   const vitestArgs = process.argv.slice(2);
   if (vitestArgs.length > 0) return step("vitest", bin("vitest"), ["run", ...vitestArgs]) ? 0 : 1;
 

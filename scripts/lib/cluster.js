@@ -11,9 +11,36 @@ const { spawnSync } = require("node:child_process");
 const { SetupError, log } = require("./report");
 
 const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
-// NEONHUB_LOCAL_ROOT moves the clusters elsewhere (tests use it to stay out of the developer's cluster).
-const CLUSTERS_ROOT = process.env.NEONHUB_LOCAL_ROOT || path.join(PROJECT_ROOT, ".local", "pg");
 const SERVER_USER = "postgres";
+/** Where clusters go when the server user cannot enter the clone (see clustersRoot). */
+const SHARED_CLUSTERS_ROOT = "/var/lib/neonhub-db";
+
+/** Whether the server user can enter `dir` (through every parent), as root; true when not root. */
+function serverUserCanEnter(dir) {
+  if (!isRoot()) return true;
+  const probe = spawnSync("runuser", ["-u", SERVER_USER, "--", "test", "-x", dir], { stdio: "ignore" });
+  // No such user (or no runuser): keep the project's folder; prepareClusterDir names the real problem.
+  return probe.status === 0 || probe.status === null || probe.error !== undefined || !userExists();
+}
+
+function userExists() {
+  return spawnSync("id", ["-u", SERVER_USER], { stdio: "ignore" }).status === 0;
+}
+
+/**
+ * The folder of the project's clusters: NEONHUB_LOCAL_ROOT (tests use it to stay out of the developer's
+ * cluster), else .local/pg in the clone. PostgreSQL runs as the `postgres` user when we are root, and a root
+ * whose clone sits where that user cannot enter (root's home, a private temp folder) gets a folder of its own
+ * under /var/lib/neonhub-db instead, one per clone, rather than a setup error.
+ */
+function clustersRoot(projectRoot = PROJECT_ROOT, env = process.env) {
+  if (env.NEONHUB_LOCAL_ROOT) return env.NEONHUB_LOCAL_ROOT;
+  if (serverUserCanEnter(projectRoot)) return path.join(projectRoot, ".local", "pg");
+  const clone = crypto.createHash("sha256").update(projectRoot).digest("hex").slice(0, 12);
+  return path.join(SHARED_CLUSTERS_ROOT, `${path.basename(projectRoot)}-${clone}`, "pg");
+}
+
+const CLUSTERS_ROOT = clustersRoot();
 
 /** @typedef {import("./postgres").PgInstall} PgInstall */
 /** @typedef {{ name: string, root: string, data: string, logFile: string, passwordFile: string, portFile: string }} ClusterPaths */
@@ -225,7 +252,10 @@ function readTail(file, lines) {
   }
 }
 
-/** Stops the cluster if it runs; returns whether anything changed. */
+/**
+ * Stops the cluster if it runs; returns whether anything changed.
+ * @param {{ pg: PgInstall, name: string, root?: string }} options
+ */
 function stopCluster({ pg, name, root = undefined }) {
   const paths = clusterPaths(name, root);
   if (!isRunning(pg, paths)) return false;
@@ -235,7 +265,10 @@ function stopCluster({ pg, name, root = undefined }) {
   return true;
 }
 
-/** Stops and deletes a cluster and its data. */
+/**
+ * Stops and deletes a cluster and its data.
+ * @param {{ pg: PgInstall, name: string, root?: string }} options
+ */
 function destroyCluster({ pg, name, root = undefined }) {
   const paths = clusterPaths(name, root);
   stopCluster({ pg, name, root });
@@ -246,6 +279,7 @@ function destroyCluster({ pg, name, root = undefined }) {
 
 module.exports = {
   CLUSTERS_ROOT,
+  clustersRoot,
   PROJECT_ROOT,
   clusterPaths,
   destroyCluster,

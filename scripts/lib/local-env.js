@@ -1,13 +1,16 @@
-// The local stack without a Pulumi CLI: the `neonhub` database in the local cluster, the schema release
-// applied by the release engine's CLI, and a .env file with the connection strings.
+// The local stack without a Pulumi CLI: the `neonhub` database in the local cluster with production's owner,
+// migrator, app and read-only roles (the access definition, as SQL), the schema release applied by the
+// release engine's CLI as the migrator, and a .env file with the app's and the migrator's connection strings.
 "use strict";
 
+const crypto = require("node:crypto");
 const fs = require("node:fs");
 const path = require("node:path");
 const { spawnSync } = require("node:child_process");
 const { PROJECT_ROOT } = require("./deps");
 const { SetupError, log } = require("./report");
 const { redactUrl: redact } = require("./redact");
+const { clusterStatements, databaseStatements, roleNames } = require("./access-sql");
 
 const DATABASE = "neonhub";
 const SEED_SETS = ["demo"];
@@ -34,22 +37,103 @@ async function ensureDatabase(adminUrl, database) {
   }
 }
 
+/** The stacks' default role prefix (infra/config.ts): the local roles are named as production's. */
+const ROLE_PREFIX = "neonhub";
+
+function withLogin(url, user, password) {
+  const parsed = new URL(url);
+  parsed.username = user;
+  parsed.password = password;
+  return parsed.toString();
+}
+
+/** The logins' passwords, made once per cluster and kept beside it (mode 600). */
+function loginPasswords(root) {
+  const file = path.join(root, "logins.json");
+  try {
+    return JSON.parse(fs.readFileSync(file, "utf8"));
+  } catch {
+    const make = () => crypto.randomBytes(18).toString("base64url");
+    const passwords = { migrator: make(), app: make(), readonly: make() };
+    fs.writeFileSync(file, JSON.stringify(passwords), { mode: 0o600 });
+    return passwords;
+  }
+}
+
+/**
+ * The owner, migrator, app and read-only roles with the access layer's grants (scripts/lib/access-sql.js),
+ * as the cluster's admin. Refuses a database an older quick start released as the admin: its tables belong
+ * to the admin, so the app login would be denied and the owner could not change them.
+ */
+async function ensureAccessRoles(adminUrl, database, names, passwords) {
+  const { Client } = require("pg");
+  const connect = async (url) => {
+    const client = new Client({ connectionString: url });
+    await client.connect();
+    return client;
+  };
+  const inDatabase = await connect(withDatabase(adminUrl, database));
+  try {
+    // Checked before anything changes, so a refused run leaves the cluster as it was.
+    const foreign = await inDatabase.query(
+      `SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = 'public' AND c.relkind = 'r'
+          AND c.relowner IS DISTINCT FROM (SELECT oid FROM pg_roles WHERE rolname = $1)
+        LIMIT 1`,
+      [names.owner],
+    );
+    if (foreign.rowCount) {
+      throw new SetupError(
+        `The local database "${database}" was released by an older \`npm run local\` as the cluster's admin (table "${foreign.rows[0].relname}" is not owned by ${names.owner}), so the app and migrator logins cannot use it. Recreate it: npm run local -- destroy && npm run local`,
+      );
+    }
+    const admin = await connect(adminUrl);
+    let existing;
+    try {
+      const found = await admin.query("SELECT rolname FROM pg_roles WHERE rolname = ANY($1)", [
+        Object.values(names),
+      ]);
+      existing = new Set(found.rows.map((row) => row.rolname));
+      for (const sql of clusterStatements(names, passwords, database, existing)) await admin.query(sql);
+    } finally {
+      await admin.end();
+    }
+    for (const sql of databaseStatements(names)) await inDatabase.query(sql);
+    return existing.size < Object.keys(names).length;
+  } finally {
+    await inDatabase.end();
+  }
+}
+
 /** @param {{ adminUrl: string, paths: { root: string } }} running */
 async function localEnvironment(running) {
   const createdDatabase = await ensureDatabase(running.adminUrl, DATABASE);
+  const names = roleNames(ROLE_PREFIX);
+  const passwords = loginPasswords(running.paths.root);
+  const createdRoles = await ensureAccessRoles(running.adminUrl, DATABASE, names, passwords);
+  if (createdRoles) log(`created roles ${Object.values(names).join(", ")}`);
   const url = withDatabase(running.adminUrl, DATABASE);
-  // Without Pulumi there are no generated roles: app and migrator share the cluster's admin login.
-  // `pulumi up --stack local` adds the owner/migrator/app/read-only roles (see README, "Stacks").
-  const databaseUrl = url;
-  const directUrl = url;
+  // Production's logins: the app under row-level security, the migrator for the release. The admin
+  // (the cluster's superuser) only sets them up.
+  const databaseUrl = withLogin(url, names.app, passwords.app);
+  const directUrl = withLogin(url, names.migrator, passwords.migrator);
+  const readonlyUrl = withLogin(url, names.readonly, passwords.readonly);
   return {
     database: DATABASE,
-    createdDatabase,
+    createdDatabase: createdDatabase || createdRoles,
+    roles: names,
     databaseUrl,
     directUrl,
-    redacted: { databaseUrl: redact(databaseUrl), directUrl: redact(directUrl) },
+    readonlyUrl,
+    adminUrl: url,
+    redacted: {
+      databaseUrl: redact(databaseUrl),
+      directUrl: redact(directUrl),
+      readonlyUrl: redact(readonlyUrl),
+      adminUrl: redact(url),
+    },
     envFile: path.join(running.paths.root, "neonhub.env"),
-    applyRelease: ({ json }) => applyRelease(directUrl, json),
+    applyRelease: ({ json }) => applyRelease(directUrl, json, names.owner),
   };
 }
 
@@ -69,10 +153,17 @@ function pulumiEnvironment(running, outputs) {
   };
 }
 
-/** Runs `neonhub-db apply` and returns its JSON summary. Progress goes to stderr as the CLI prints it. */
-function applyRelease(directUrl, json) {
+/** Runs `neonhub-db apply` as the migrator and returns its JSON summary. Progress goes to stderr. */
+function applyRelease(directUrl, json, ownerRole) {
   const cli = path.join(PROJECT_ROOT, "bin", "neonhub-db.js");
-  const args = [cli, "apply", "--json", ...SEED_SETS.flatMap((s) => ["--seed", s])];
+  const args = [
+    cli,
+    "apply",
+    "--json",
+    "--owner-role",
+    ownerRole,
+    ...SEED_SETS.flatMap((s) => ["--seed", s]),
+  ];
   log(`neonhub-db apply ${SEED_SETS.map((s) => `--seed ${s}`).join(" ")}`);
   const result = spawnSync(process.execPath, args, {
     cwd: PROJECT_ROOT,
@@ -90,8 +181,19 @@ function applyRelease(directUrl, json) {
   return { changed: report.changed === true, summary: report.summary ?? report };
 }
 
+/**
+ * What a Prisma app needs in its .env: DATABASE_URL (the app login) and the migrator's URL under both names
+ * the plan uses for it. The admin's URL is not in it: an app never needs the superuser.
+ */
 function writeEnvFile(env) {
-  const text = [`DATABASE_URL=${env.databaseUrl}`, `DIRECT_URL=${env.directUrl}`, ""].join("\n");
+  const lines = [
+    `DATABASE_URL=${env.databaseUrl}`,
+    `DIRECT_URL=${env.directUrl}`,
+    `DIRECT_DATABASE_URL=${env.directUrl}`,
+    ...(env.readonlyUrl ? [`READONLY_DATABASE_URL=${env.readonlyUrl}`] : []),
+    "",
+  ];
+  const text = lines.join("\n");
   fs.writeFileSync(env.envFile, text, { mode: 0o600 });
 }
 

@@ -537,3 +537,27 @@ export const CHECKS: Record<string, string> = {
 
 /** Tables whose embedding must match the dimension of its embedding space. */
 export const EMBEDDING_TABLES = ["BrandVoice", "Message", "Chunk"];
+
+/** Triggers besides "updatedAt" and the embedding checks, as pg_get_triggerdef() prints them. */
+export const OTHER_TRIGGERS: Record<string, string> = {
+  // Append-only for every role but the owner: a statement trigger, so even an UPDATE matching no row fails.
+  "AuditLog.audit_log_append_only":
+    'CREATE TRIGGER audit_log_append_only BEFORE DELETE OR UPDATE ON public."AuditLog" FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()',
+};
+
+/** The functions of schema public, besides the extensions'. */
+export const FUNCTIONS = [
+  "check_embedding_dimension",
+  "keep_embedding_space_dimension",
+  "set_updated_at",
+  // Row-level security: the organization and the user of the transaction, and the lookups made before
+  // either is known (SECURITY DEFINER).
+  "current_organization_id",
+  "current_app_user_id",
+  "organization_id_for_slug",
+  "organization_id_for_token_hash",
+  "organizations_of_user",
+  "user_id_for_email",
+  // "AuditLog" is append-only.
+  "audit_log_append_only",
+];

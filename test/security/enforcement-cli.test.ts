@@ -4,7 +4,10 @@
 import { describe, expect, it } from "vitest";
 import { runCli } from "../support/cli";
 import { useReleasedDatabase } from "./released-database";
-import { TENANT_TABLES } from "./tenant-tables";
+import { POLICY_GLOBAL_TABLES, TENANT_TABLES } from "./tenant-tables";
+
+/** The tenant tables and "User": every table with a policy, which the mode turns on and off. */
+const POLICY_TABLES = TENANT_TABLES.length + POLICY_GLOBAL_TABLES.length;
 
 const target = useReleasedDatabase("rlscli");
 const cli = (...args: string[]) => runCli(args, { DATABASE_URL: target.current.roles.url("migrator") });
@@ -15,7 +18,7 @@ describe("neonhub-db --row-level-security", () => {
     expect(run.code).toBe(2);
     expect(run.stdout).toContain("  row-level security:\n");
     expect(run.stdout).toContain("    ~ Chunk: update (off: policies kept, not enforced)");
-    expect(run.stdout.match(/: update \(off: /g)).toHaveLength(TENANT_TABLES.length);
+    expect(run.stdout.match(/: update \(off: /g)).toHaveLength(POLICY_TABLES);
   });
 
   it("apply off changes them; status, and runs without the flag, keep off", async () => {
@@ -26,7 +29,7 @@ describe("neonhub-db --row-level-security", () => {
     expect(again.stdout).toMatch(/^Nothing changed/);
     const status = await cli("status");
     expect(status.stdout).toMatch(
-      /row-level security: *\n +row-level security +mode=off tables=32 enforced=0 /,
+      /row-level security: *\n +row-level security +mode=off tables=33 enforced=0 /,
     );
     expect((await cli("plan")).code).toBe(0);
   });
@@ -35,9 +38,9 @@ describe("neonhub-db --row-level-security", () => {
     const apply = await cli("apply", "--row-level-security", "enforce", "--json");
     expect(apply.code).toBe(0);
     const result = JSON.parse(apply.stdout) as { rowLevelSecurity: { name: string; details: unknown }[] };
-    expect(result.rowLevelSecurity).toHaveLength(TENANT_TABLES.length);
+    expect(result.rowLevelSecurity).toHaveLength(POLICY_TABLES);
     expect(result.rowLevelSecurity[0]?.details).toEqual({ rowLevelSecurity: "enabled" });
-    expect((await cli("status")).stdout).toContain("mode=enforce tables=32 enforced=32");
+    expect((await cli("status")).stdout).toContain("mode=enforce tables=33 enforced=33");
   });
 
   it("refuses any other mode before connecting", async () => {

@@ -18,7 +18,13 @@ import { parseRowLevelSecurityMode, type RowLevelSecurityMode } from "../../core
 import { readTableSecurity } from "./catalog";
 import { applyAsMigrator, useReleasedDatabase } from "./released-database";
 import { inTransaction } from "./sessions";
-import { GLOBAL_TABLES, TENANT_TABLES, organizationOf, seedTwoOrganizations } from "./tenant-tables";
+import {
+  GLOBAL_TABLES,
+  POLICY_GLOBAL_TABLES,
+  TENANT_TABLES,
+  organizationOf,
+  seedTwoOrganizations,
+} from "./tenant-tables";
 
 const target = useReleasedDatabase("rlsmode");
 let owner: Client;
@@ -33,15 +39,22 @@ const options = (rowLevelSecurity?: RowLevelSecurityMode) => ({
   steps: steps(rowLevelSecurity),
 });
 
-/** tenant table → whether row-level security is enabled, and how many policies there are in all. */
+/** Every table with a policy: the tenant tables, and "User" with its own. */
+const POLICY_TABLES = [...TENANT_TABLES.map((t) => t.table), ...POLICY_GLOBAL_TABLES];
+/** "User" has one policy per command; every tenant table one for all. */
+const POLICIES = TENANT_TABLES.length + 4;
+
+/** table with a policy → whether row-level security is enabled, and how many policies there are in all. */
 async function state(): Promise<{ enabled: Record<string, boolean>; policies: number }> {
-  const tables = (await readTableSecurity(owner)).filter((t) => !(t.table in GLOBAL_TABLES));
+  const tables = (await readTableSecurity(owner)).filter(
+    (t) => !(t.table in GLOBAL_TABLES) || POLICY_GLOBAL_TABLES.includes(t.table),
+  );
   return {
     enabled: Object.fromEntries(tables.map((t) => [t.table, t.enabled])),
     policies: tables.reduce((n, t) => n + t.policies.length, 0),
   };
 }
-const all = (enabled: boolean) => Object.fromEntries(TENANT_TABLES.map((t) => [t.table, enabled]));
+const all = (enabled: boolean) => Object.fromEntries(POLICY_TABLES.map((table) => [table, enabled]));
 
 async function brandsSeenByAppAsA(): Promise<number> {
   const { rows } = await inTransaction(app, organizationOf("A"), (c) =>
@@ -63,25 +76,23 @@ afterAll(async () => {
 
 describe("rowLevelSecurity: enforce | off", () => {
   it("is enforced by default: the migrations enable it and the step records the mode", async () => {
-    expect(await state()).toEqual({ enabled: all(true), policies: TENANT_TABLES.length });
+    expect(await state()).toEqual({ enabled: all(true), policies: POLICIES });
     expect(await brandsSeenByAppAsA()).toBe(1);
     const status = await releaseStatus(options());
     expect(status.rowLevelSecurity).toEqual([
-      expect.objectContaining({ name: "row-level security", mode: "enforce", tables: 32, enforced: 32 }),
+      expect.objectContaining({ name: "row-level security", mode: "enforce", tables: 33, enforced: 33 }),
     ]);
   });
 
   it("off: plan names every tenant table, apply disables row-level security and keeps every policy", async () => {
     const plan = await planRelease(options("off"));
     expect(plan.pending).toBe(true);
-    expect(plan.rowLevelSecurity.map((item) => item.name).sort()).toEqual(
-      TENANT_TABLES.map((t) => t.table).sort(),
-    );
+    expect(plan.rowLevelSecurity.map((item) => item.name).sort()).toEqual([...POLICY_TABLES].sort());
 
     const result = await applyAsMigrator(target.current, steps("off"));
     expect(result.changed).toBe(true);
-    expect(result.rowLevelSecurity).toHaveLength(TENANT_TABLES.length);
-    expect(await state()).toEqual({ enabled: all(false), policies: TENANT_TABLES.length });
+    expect(result.rowLevelSecurity).toHaveLength(POLICY_TABLES.length);
+    expect(await state()).toEqual({ enabled: all(false), policies: POLICIES });
     // Not enforced: the app now sees organization B's brand too.
     expect(await brandsSeenByAppAsA()).toBe(2);
   });
@@ -98,9 +109,9 @@ describe("rowLevelSecurity: enforce | off", () => {
   });
 
   it("enforce: turns every policy back on", async () => {
-    expect((await planRelease(options("enforce"))).rowLevelSecurity).toHaveLength(TENANT_TABLES.length);
+    expect((await planRelease(options("enforce"))).rowLevelSecurity).toHaveLength(POLICY_TABLES.length);
     await applyAsMigrator(target.current, steps("enforce"));
-    expect(await state()).toEqual({ enabled: all(true), policies: TENANT_TABLES.length });
+    expect(await state()).toEqual({ enabled: all(true), policies: POLICIES });
     expect(await brandsSeenByAppAsA()).toBe(1);
     expect((await planRelease(options("enforce"))).pending).toBe(false);
   });

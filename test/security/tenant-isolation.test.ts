@@ -9,6 +9,7 @@ import { RLS_VIOLATION, inTransaction } from "./sessions";
 import {
   EMBEDDING,
   GLOBAL_TABLES,
+  POLICY_GLOBAL_TABLES,
   SPACE_ID,
   TENANT_TABLES,
   hashOf,
@@ -28,6 +29,8 @@ import {
 const A = organizationOf("A");
 const B = organizationOf("B");
 const TABLE_NAMES = TENANT_TABLES.map((t) => t.table);
+/** What the app gets for any UPDATE or DELETE on "AuditLog" (migration 20261202040100_append_only_audit_log.sql). */
+const APPEND_ONLY = { code: "42501", message: expect.stringMatching(/^AuditLog is append-only/) };
 
 const target = useReleasedDatabase("rls");
 /** The migrator's session: it becomes the owner at login, as in the stacks. */
@@ -100,7 +103,7 @@ describe("the tenant tables, as the catalog has them", () => {
 
   it("leave the global tables without row-level security, so the app reads them with no organization set", async () => {
     for (const t of await readTableSecurity(owner)) {
-      if (!(t.table in GLOBAL_TABLES)) continue;
+      if (!(t.table in GLOBAL_TABLES) || POLICY_GLOBAL_TABLES.includes(t.table)) continue;
       expect(t, t.table).toEqual({ table: t.table, enabled: false, forced: false, policies: [] });
     }
     const { rows } = await inTransaction(app, undefined, (c) =>
@@ -141,8 +144,29 @@ describe("as the app login with organization A set for the transaction", () => {
     const ownKey = whereKey(keyOf(spec, own));
     const firstKey = quote(spec.key[0]!);
 
-    // Update and delete of B's rows find nothing to change.
     const seedB = whereKey(keyOf(spec, spec.row("B", "seed")));
+    if (table === "AuditLog") {
+      // Append-only: no UPDATE or DELETE at all, not even of A's own entry; only the owner prunes.
+      for (const [organization, where] of [
+        [A, seedB],
+        [A, ownKey],
+      ] as const) {
+        for (const sql of [
+          `UPDATE ${quote(table)} SET ${firstKey} = ${firstKey} WHERE ${where.sql}`,
+          `DELETE FROM ${quote(table)} WHERE ${where.sql}`,
+        ]) {
+          await expect(
+            inTransaction(app, organization, (c) => c.query(sql, where.values)),
+            sql,
+          ).rejects.toMatchObject(APPEND_ONLY);
+        }
+      }
+      const pruned = await owner.query(`DELETE FROM ${quote(table)} WHERE ${ownKey.sql}`, ownKey.values);
+      expect(pruned.rowCount).toBe(1);
+      return;
+    }
+
+    // Update and delete of B's rows find nothing to change.
     const touchB = await inTransaction(app, A, (c) =>
       c.query(`UPDATE ${quote(table)} SET ${firstKey} = ${firstKey} WHERE ${seedB.sql}`, seedB.values),
     );
@@ -208,6 +232,8 @@ describe("fails closed: with no organization, the app sees and writes no tenant 
           organization,
           async (c) => {
             const read = await c.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`);
+            // "AuditLog" refuses every UPDATE and DELETE outright (append-only): nothing to count.
+            if (spec.table === "AuditLog") return { read: read.rows[0]?.n, updated: 0, deleted: 0 };
             const updated = await c.query(`UPDATE ${table} SET ${firstKey} = ${firstKey}`);
             const deleted = await c.query(`DELETE FROM ${table}`);
             return { read: read.rows[0]?.n, updated: updated.rowCount, deleted: deleted.rowCount };
@@ -322,7 +348,12 @@ describe("lookups that come before an organization is set", () => {
       SELECT p.proname AS name, p.proconfig AS config FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
        WHERE n.nspname = 'public' AND p.prosecdef ORDER BY 1`);
     expect(rows).toEqual(
-      ["organization_id_for_slug", "organization_id_for_token_hash", "organizations_of_user"].map((name) => ({
+      [
+        "organization_id_for_slug",
+        "organization_id_for_token_hash",
+        "organizations_of_user",
+        "user_id_for_email",
+      ].map((name) => ({
         name,
         config: ["search_path=pg_catalog, pg_temp"],
       })),

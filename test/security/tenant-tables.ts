@@ -14,6 +14,10 @@ export const GLOBAL_TABLES: Record<string, string> = {
   EmbeddingSpace: "spaces name a model shared by every organization",
 };
 
+/** Global tables with policies of their own (not keyed on one organization): "User" shows a session its
+ * organization's members and itself (migration 20261202040000_user_row_level_security.sql). */
+export const POLICY_GLOBAL_TABLES = ["User"];
+
 export const SPACE_ID = "space-3d";
 export const SPACE_DIMENSION = 3;
 export const EMBEDDING = "[0.1,0.2,0.3]";

@@ -7,6 +7,8 @@ import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { Client } from "pg";
 import { runScript, type CliRun } from "../support/cli";
+import cluster from "../../scripts/lib/cluster";
+import postgres from "../../scripts/lib/postgres";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 
@@ -46,10 +48,15 @@ describe("npm run local", () => {
     const up = JSON.parse(first.stdout) as {
       changed: boolean;
       databaseUrl: string;
+      directUrl: string;
+      adminUrl: string;
       release: { appliedMigrations: number };
     };
     expect(up.changed).toBe(true);
-    expect(up.databaseUrl).toMatch(/^postgresql:\/\/postgres:\*\*\*\*@127\.0\.0\.1:\d+\/neonhub$/);
+    // Production's logins: the app (DATABASE_URL) and the migrator (DIRECT_URL); the admin apart.
+    expect(up.databaseUrl).toMatch(/^postgresql:\/\/neonhub_app:\*\*\*\*@127\.0\.0\.1:\d+\/neonhub$/);
+    expect(up.directUrl).toMatch(/^postgresql:\/\/neonhub_migrator:\*\*\*\*@127\.0\.0\.1:\d+\/neonhub$/);
+    expect(up.adminUrl).toMatch(/^postgresql:\/\/postgres:\*\*\*\*@/);
     expect(up.release.appliedMigrations).toBeGreaterThan(0);
 
     const second = await runLocal([], env);
@@ -57,17 +64,39 @@ describe("npm run local", () => {
     expect(second.stdout).toContain("nothing changed");
     expect(second.stderr).toContain("No Pulumi CLI on PATH");
 
-    // The printed .env really connects, and the schema is there.
+    // The printed .env really connects, and the schema is there: the app login sees the demo organization
+    // only once it names it (row-level security in force), the migrator owns the schema and the ledger.
     const envFile = await runLocal(["env"], env);
-    const databaseUrl = /^DATABASE_URL=(.*)$/m.exec(envFile.stdout)?.[1];
+    const value = (name: string) => new RegExp(`^${name}=(.*)$`, "m").exec(envFile.stdout)?.[1];
+    const databaseUrl = value("DATABASE_URL");
     expect(databaseUrl).toBeDefined();
+    expect(value("DIRECT_URL")).toBeDefined();
+    expect(value("DIRECT_DATABASE_URL")).toBe(value("DIRECT_URL"));
+    expect(envFile.stdout).not.toMatch(/postgres:[^@]*@/);
     const client = new Client({ connectionString: databaseUrl });
     await client.connect();
     try {
       const tables = await client.query(`SELECT to_regclass('"Chunk"') AS chunk`);
       expect(tables.rows[0].chunk).toBe('"Chunk"');
+      expect((await client.query(`SELECT slug FROM "Organization"`)).rows).toEqual([]);
+      await client.query("BEGIN");
+      await client.query(
+        `SELECT set_config('app.current_organization_id', organization_id_for_slug('demo'), true)`,
+      );
+      expect((await client.query(`SELECT slug FROM "Organization"`)).rows).toEqual([{ slug: "demo" }]);
+      await client.query("COMMIT");
     } finally {
       await client.end();
+    }
+    const migrator = new Client({ connectionString: value("DIRECT_URL") });
+    await migrator.connect();
+    try {
+      const { rows } = await migrator.query(
+        `SELECT current_user AS role, (SELECT count(*)::int FROM neonhub_release.migrations) AS applied`,
+      );
+      expect(rows[0]).toEqual({ role: "neonhub_owner", applied: up.release.appliedMigrations });
+    } finally {
+      await migrator.end();
     }
 
     const stop = await runLocal(["stop"], env);
@@ -80,6 +109,35 @@ describe("npm run local", () => {
 
   afterAll(async () => {
     if (env.NEONHUB_LOCAL_ROOT) await runLocal(["destroy"], env);
+  });
+});
+
+describe("a clone the postgres user cannot enter (root's home, a private temp folder)", () => {
+  it("gets its clusters in a folder of their own that it can enter, and a working cluster there", async () => {
+    const isRoot = process.getuid?.() === 0;
+    const clone = mkdtempSync(path.join(tmpdir(), "neonhub-private-"));
+    afterAll(() => rmSync(clone, { recursive: true, force: true }));
+    chmodSync(clone, 0o700);
+    const root = cluster.clustersRoot(clone, {});
+    if (!isRoot) {
+      // A normal user runs the server itself: the clone's own folder always works.
+      expect(root).toBe(path.join(clone, ".local", "pg"));
+      return;
+    }
+    expect(root.startsWith("/var/lib/neonhub-db/")).toBe(true);
+    expect(cluster.clustersRoot(ROOT, {})).toBe(path.join(ROOT, ".local", "pg"));
+    expect(cluster.clustersRoot(clone, { NEONHUB_LOCAL_ROOT: "/elsewhere" })).toBe("/elsewhere");
+    const pg = postgres.ensurePostgres();
+    try {
+      const running = await cluster.ensureCluster({ pg, name: "probe", port: await freePort(), root });
+      const client = new Client({ connectionString: running.adminUrl });
+      await client.connect();
+      expect((await client.query("SELECT 1 AS ok")).rows).toEqual([{ ok: 1 }]);
+      await client.end();
+    } finally {
+      cluster.destroyCluster({ pg, name: "probe", root });
+      rmSync(path.dirname(root), { recursive: true, force: true });
+    }
   });
 });
 

@@ -1,0 +1,104 @@
+// `neonhub-db prisma-schema [--out FILE] [--check]`: renders the app's Prisma schema from a released database,
+// prints it or writes it, or checks that a committed file is still what the database says.
+import { readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { closeClient, openClient } from "../connection";
+import { parseDatabaseUrl } from "../dsn";
+import { ReleaseError } from "../errors";
+import { readPrismaCatalog } from "./catalog";
+import { compareSchemas, describeDifference, type SchemaDifference } from "./compare";
+import { PRISMA_SCHEMA_PATH, renderPrismaSchema } from "./render";
+
+export interface PrismaSchemaOptions {
+  databaseUrl: string;
+  databaseUrlSource?: string;
+  connectTimeoutMs?: number;
+  /** Write the schema here (and, with `check`, compare this file instead of the default). */
+  out?: string;
+  /** Compare the file with the database instead of writing it. */
+  check?: boolean;
+  /** Resolves `out` and the default path (default: the current folder). */
+  cwd?: string;
+}
+
+export interface PrismaSchemaResult {
+  models: number;
+  enums: number;
+  /** The rendered schema, when neither --out nor --check was given. */
+  schema?: string;
+  /** The file written or checked. */
+  file?: string;
+  /** --out: whether the file changed. */
+  written?: boolean;
+  /** --check: the differences (empty when the file is current). */
+  differences?: SchemaDifference[];
+}
+
+/** Renders the schema of the database at `databaseUrl` (any login may: it reads only the catalog). */
+export async function generatePrismaSchema(
+  options: Pick<PrismaSchemaOptions, "databaseUrl" | "databaseUrlSource" | "connectTimeoutMs">,
+): Promise<{ schema: string; models: number; enums: number }> {
+  const target = parseDatabaseUrl(options.databaseUrl, options.databaseUrlSource ?? "DATABASE_URL");
+  const client = await openClient(target, {
+    applicationName: "neonhub-db:prisma-schema",
+    connectTimeoutMs: options.connectTimeoutMs,
+  });
+  try {
+    const catalog = await readPrismaCatalog(client);
+    if (catalog.tables.length === 0) {
+      throw new ReleaseError(
+        "invalid-input",
+        `Database "${target.database}" has no tables in schema public: there is no schema to render.`,
+        "Apply the release first (neonhub-db apply with DIRECT_URL), then run prisma-schema against it.",
+      );
+    }
+    return {
+      schema: renderPrismaSchema(catalog),
+      models: catalog.tables.length,
+      enums: Object.keys(catalog.enums).length,
+    };
+  } finally {
+    await closeClient(client);
+  }
+}
+
+export async function prismaSchemaCommand(options: PrismaSchemaOptions): Promise<PrismaSchemaResult> {
+  const { schema, models, enums } = await generatePrismaSchema(options);
+  const cwd = options.cwd ?? process.cwd();
+  if (options.check) {
+    const file = path.resolve(cwd, options.out ?? PRISMA_SCHEMA_PATH);
+    let committed: string;
+    try {
+      committed = readFileSync(file, "utf8");
+    } catch {
+      throw new ReleaseError(
+        "invalid-input",
+        `--check: cannot read ${file}.`,
+        `Write it first: neonhub-db prisma-schema --out ${options.out ?? PRISMA_SCHEMA_PATH}`,
+      );
+    }
+    return { models, enums, file, differences: compareSchemas(schema, committed) };
+  }
+  if (options.out !== undefined) {
+    const file = path.resolve(cwd, options.out);
+    let before: string | undefined;
+    try {
+      before = readFileSync(file, "utf8");
+    } catch {
+      before = undefined;
+    }
+    if (before !== schema) writeFileSync(file, schema);
+    return { models, enums, file, written: before !== schema };
+  }
+  return { models, enums, schema };
+}
+
+/** The text `--check` prints when the file is out of date. */
+export function describeSchemaDrift(result: PrismaSchemaResult): string {
+  const differences = result.differences ?? [];
+  return [
+    `${result.file} does not match the database (${differences.length} difference${differences.length === 1 ? "" : "s"}):`,
+    ...differences.map((d) => `  ${describeDifference(d)}`),
+    `fix: regenerate it from the released database: neonhub-db prisma-schema --out ${PRISMA_SCHEMA_PATH}`,
+  ].join("\n");
+}

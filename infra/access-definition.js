@@ -1,0 +1,28 @@
+// What the access layer grants, as data: one definition that the Pulumi program (infra/access.ts), the local
+// setup without Pulumi (scripts/lib/access-sql.js, `npm run local`) and the security tests all read, so the
+// laptop, the tests and every stack have the same roles, grants and default privileges.
+"use strict";
+
+module.exports = {
+  /** Extensions the schema needs; created by the admin because pgvector is not a trusted extension. */
+  EXTENSIONS: ["uuid-ossp", "vector"],
+  /** Role name suffixes after the stack's rolePrefix: `<prefix>_owner`, ... */
+  ROLE_SUFFIXES: { owner: "_owner", migrator: "_migrator", app: "_app", readonly: "_readonly" },
+  /** What the app may do with every table and sequence the migrations create. */
+  APP_TABLE_PRIVILEGES: ["DELETE", "INSERT", "SELECT", "UPDATE"],
+  APP_SEQUENCE_PRIVILEGES: ["SELECT", "USAGE"],
+  READONLY_TABLE_PRIVILEGES: ["SELECT"],
+  READONLY_SEQUENCE_PRIVILEGES: ["SELECT"],
+  /** What each login may do with the database itself. */
+  LOGIN_DATABASE_PRIVILEGES: ["CONNECT"],
+  /**
+   * Privileges on schema `public`, per grantee (`public` is PUBLIC): only the owner may create objects in it,
+   * and only our roles may use it.
+   */
+  SCHEMA_PRIVILEGES: {
+    public: [],
+    owner: ["CREATE", "USAGE"],
+    app: ["USAGE"],
+    readonly: ["USAGE"],
+  },
+};

@@ -1,0 +1,276 @@
+// The NeonHub app's path into the database, end to end: the generated Prisma client with the pg driver
+// adapter, logged in as the app login (row-level security in force), the organization set per interactive
+// transaction. The plan's integration tests: org scoping, an agent run with its metrics, a conversation whose
+// messages' embeddings go through raw SQL, dataset retrieval through $queryRaw, and a create/read/update/
+// delete round trip for every model.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Client } from "pg";
+import { useReleasedDatabase } from "../security/released-database";
+import {
+  EMBEDDING,
+  GLOBAL_TABLES,
+  SPACE_ID,
+  TENANT_TABLES,
+  organizationOf,
+  seedTwoOrganizations,
+  userOf,
+  type Row,
+} from "../security/tenant-tables";
+import { asOrganization, prismaClient, type Transaction } from "./support";
+import type { PrismaClient } from "../../prisma/generated/client/client";
+
+const A = organizationOf("A");
+const B = organizationOf("B");
+
+/**
+ * Dataset retrieval: the nearest chunks of a dataset by cosine distance, as the app login under row-level
+ * security. The database's search entry point replaces the query body in one line:
+ *   tx.$queryRaw`SELECT id, text, distance FROM search_chunks(${datasetId}, ${embedding}::vector, ${k})`
+ */
+function searchChunks(tx: Transaction, datasetId: string, embedding: string, k: number) {
+  return tx.$queryRaw<{ id: string; text: string; distance: number }[]>`
+    SELECT id, text, (embedding <=> ${embedding}::vector) AS distance FROM "Chunk"
+     WHERE "datasetId" = ${datasetId} AND embedding IS NOT NULL
+     ORDER BY embedding <=> ${embedding}::vector LIMIT ${k}`;
+}
+
+describe("the generated Prisma client as the app login", () => {
+  const released = useReleasedDatabase("prisma_client");
+  let owner: Client;
+  let prisma: PrismaClient;
+
+  beforeAll(async () => {
+    owner = await released.current.roles.connect("migrator");
+    await seedTwoOrganizations(owner);
+    prisma = prismaClient(released.current.roles.url("app"));
+  });
+  afterAll(async () => {
+    await prisma?.$disconnect();
+    await owner?.end();
+  });
+
+  it("sees only the organization set for the transaction, and nothing without one", async () => {
+    const brands = await asOrganization(prisma, A, (tx) =>
+      tx.brand.findMany({ select: { organizationId: true } }),
+    );
+    expect(brands.length).toBeGreaterThan(0);
+    expect(new Set(brands.map((b) => b.organizationId))).toEqual(new Set([A]));
+    const ofB = await asOrganization(prisma, A, (tx) =>
+      tx.campaign.findUnique({ where: { id: `B-seed-Campaign` } }),
+    );
+    expect(ofB).toBeNull();
+    // Users: the organization's members only (user-seed is a member of A; user-extra of none).
+    const users = await asOrganization(prisma, A, (tx) => tx.user.findMany({ select: { id: true } }));
+    expect(users.map((u) => u.id)).toEqual([userOf("seed")]);
+    // Outside a transaction that names an organization: fail closed.
+    expect(await prisma.campaign.findMany()).toEqual([]);
+    expect(await prisma.organization.count()).toBe(0);
+  });
+
+  it("refuses writes into another organization and leaves its rows untouched", async () => {
+    await expect(
+      asOrganization(prisma, A, (tx) =>
+        tx.brand.create({ data: { organizationId: B, name: "Intruder", slug: "intruder" } }),
+      ),
+    ).rejects.toThrow(/row-level security/);
+    const changed = await asOrganization(prisma, A, (tx) =>
+      tx.campaign.updateMany({ where: { organizationId: B }, data: { name: "taken over" } }),
+    );
+    expect(changed.count).toBe(0);
+    const deleted = await asOrganization(prisma, A, (tx) =>
+      tx.brand.deleteMany({ where: { organizationId: B } }),
+    );
+    expect(deleted.count).toBe(0);
+    const { rows } = await owner.query(`SELECT name FROM "Campaign" WHERE "organizationId" = $1`, [B]);
+    expect(rows.map((r: Row) => r.name)).not.toContain("taken over");
+  });
+
+  it("records an agent run with its metrics and reads them back through the relation", async () => {
+    const run = await asOrganization(prisma, A, (tx) =>
+      tx.agentRun.create({
+        data: {
+          agentId: "A-seed-Agent",
+          triggeredById: userOf("seed"),
+          input: { prompt: "Draft the launch email" },
+          agentRunMetrics: {
+            create: [
+              { name: "latency_ms", value: 812, unit: "ms" },
+              { name: "tokens", value: 1530 },
+            ],
+          },
+        },
+      }),
+    );
+    const read = await asOrganization(prisma, A, (tx) =>
+      tx.agentRun.findUniqueOrThrow({
+        where: { id: run.id },
+        include: { agentRunMetrics: { orderBy: { name: "asc" } }, agent: true },
+      }),
+    );
+    expect(read.status).toBe("queued");
+    expect(read.agent.organizationId).toBe(A);
+    expect(read.agentRunMetrics.map((m) => [m.name, m.value, m.unit])).toEqual([
+      ["latency_ms", 812, "ms"],
+      ["tokens", 1530, null],
+    ]);
+    // Organization B's session does not see the run.
+    expect(
+      await asOrganization(prisma, B, (tx) => tx.agentRun.findUnique({ where: { id: run.id } })),
+    ).toBeNull();
+  });
+
+  it("keeps a conversation's messages, their embeddings written and read back through raw SQL", async () => {
+    const conversation = await asOrganization(prisma, A, (tx) =>
+      tx.conversation.create({
+        data: {
+          organizationId: A,
+          kind: "support",
+          title: "Refund question",
+          messages: {
+            create: [
+              { role: "user", contentJson: { text: "Can I get a refund?" }, embeddingSpaceId: SPACE_ID },
+              {
+                role: "assistant",
+                contentJson: { text: "Yes, within 30 days." },
+                embeddingSpaceId: SPACE_ID,
+              },
+            ],
+          },
+        },
+        include: { messages: { orderBy: { role: "asc" } } },
+      }),
+    );
+    const vectors = ["[1,0,0]", "[0,0.5,0.25]"];
+    await asOrganization(prisma, A, async (tx) => {
+      for (const [i, message] of conversation.messages.entries()) {
+        const n =
+          await tx.$executeRaw`UPDATE "Message" SET embedding = ${vectors[i]}::vector WHERE id = ${message.id}`;
+        expect(n).toBe(1);
+      }
+    });
+    const read = await asOrganization(
+      prisma,
+      A,
+      (tx) => tx.$queryRaw<{ id: string; embedding: string }[]>`
+        SELECT id, embedding::text AS embedding FROM "Message"
+         WHERE "conversationId" = ${conversation.id} ORDER BY role`,
+    );
+    expect(read).toEqual(conversation.messages.map((m, i) => ({ id: m.id, embedding: vectors[i] })));
+    // The dimension trigger still guards writes that come through Prisma's raw SQL.
+    await expect(
+      asOrganization(
+        prisma,
+        A,
+        (tx) =>
+          tx.$executeRaw`UPDATE "Message" SET embedding = '[1,2]'::vector WHERE id = ${conversation.messages[0]!.id}`,
+      ),
+    ).rejects.toThrow(/dimension/);
+  });
+
+  it("retrieves a dataset's nearest chunks with $queryRaw, never another organization's", async () => {
+    const texts = ["pricing tiers", "refund policy", "brand colours"];
+    const embeddings = ["[1,0,0]", "[0,1,0]", "[0,0,1]"];
+    await asOrganization(prisma, A, async (tx) => {
+      const dataset = await tx.dataset.create({
+        data: { id: "A-retrieval", organizationId: A, name: "Help center", slug: "help", kind: "faq" },
+      });
+      const document = await tx.document.create({ data: { datasetId: dataset.id, title: "Help" } });
+      for (const [idx, text] of texts.entries()) {
+        const chunk = await tx.chunk.create({
+          data: { datasetId: dataset.id, documentId: document.id, embeddingSpaceId: SPACE_ID, idx, text },
+        });
+        await tx.$executeRaw`UPDATE "Chunk" SET embedding = ${embeddings[idx]}::vector WHERE id = ${chunk.id}`;
+      }
+    });
+    const nearest = await asOrganization(prisma, A, (tx) =>
+      searchChunks(tx, "A-retrieval", "[0.1,0.9,0]", 2),
+    );
+    expect(nearest.map((c) => c.text)).toEqual(["refund policy", "pricing tiers"]);
+    expect(nearest[0]!.distance).toBeLessThan(nearest[1]!.distance);
+    expect(
+      await asOrganization(prisma, B, (tx) => searchChunks(tx, "A-retrieval", "[0.1,0.9,0]", 2)),
+    ).toEqual([]);
+    expect(await asOrganization(prisma, A, (tx) => searchChunks(tx, "B-seed-Dataset", EMBEDDING, 5))).toEqual(
+      [],
+    );
+  });
+
+  describe("creates, reads, updates and deletes a row of every model", () => {
+    const TEXT_FIELDS = [
+      "name",
+      "title",
+      "text",
+      "content",
+      "action",
+      "key",
+      "platform",
+      "subject",
+      "promptTemplate",
+    ];
+    type Delegate = {
+      create(args: { data: Row }): Promise<Row>;
+      findUnique(args: { where: Row }): Promise<Row | null>;
+      update(args: { where: Row; data: Row }): Promise<Row>;
+      delete(args: { where: Row }): Promise<Row>;
+    };
+    const delegate = (tx: Transaction, model: string) =>
+      (tx as unknown as Record<string, Delegate>)[model.charAt(0).toLowerCase() + model.slice(1)]!;
+    const uniqueWhere = (key: string[], row: Row): Row =>
+      key.length === 1
+        ? { [key[0]!]: row[key[0]!] }
+        : { [key.join("_")]: Object.fromEntries(key.map((k) => [k, row[k]])) };
+
+    const models: { model: string; key: string[]; row: Row }[] = [
+      { model: "User", key: ["id"], row: { id: "crud-user", email: "crud@example.com", name: "Crud" } },
+      {
+        model: "EmbeddingSpace",
+        key: ["id"],
+        row: { id: "crud-space", provider: "test", model: "crud", dimension: 8 },
+      },
+      ...TENANT_TABLES.map((spec) => {
+        const { embedding: _embedding, ...row } = spec.row("A", "extra");
+        return { model: spec.table, key: spec.key, row };
+      }),
+    ];
+
+    it("covers all 34 models", () => {
+      expect(models.map((m) => m.model).sort()).toEqual(
+        [...Object.keys(GLOBAL_TABLES), ...TENANT_TABLES.map((t) => t.table)].sort(),
+      );
+      expect(models).toHaveLength(34);
+    });
+
+    it.each(models)("$model", async ({ model, key, row }) => {
+      const where = uniqueWhere(key, row);
+      const field = TEXT_FIELDS.find((f) => typeof row[f] === "string");
+      const change: Row = field
+        ? { [field]: `${row[field] as string} (edited)` }
+        : { createdAt: new Date("2026-01-02T03:04:05.000Z") };
+      // A new organization is visible (and may be written) only to a transaction that names it.
+      const organization = model === "Organization" ? (row.id as string) : A;
+      // Sign-up: a new user names itself first, or the row it creates is not visible to it.
+      const user = model === "User" ? (row.id as string) : undefined;
+      const session = <T>(fn: (tx: Transaction) => Promise<T>) =>
+        asOrganization(prisma, organization, fn, user);
+      await session(async (tx) => {
+        const created = await delegate(tx, model).create({ data: row });
+        expect(created).toMatchObject(Object.fromEntries(key.map((k) => [k, row[k]])));
+        expect(await delegate(tx, model).findUnique({ where })).toMatchObject(row);
+      });
+      if (model === "AuditLog") {
+        // Append-only: the app may not change or delete an entry, its own included; the owner prunes.
+        await expect(session((tx) => delegate(tx, model).update({ where, data: change }))).rejects.toThrow(
+          /append-only/,
+        );
+        await expect(session((tx) => delegate(tx, model).delete({ where }))).rejects.toThrow(/append-only/);
+        expect((await owner.query(`DELETE FROM "AuditLog" WHERE id = $1`, [row.id])).rowCount).toBe(1);
+        return;
+      }
+      await session(async (tx) => {
+        expect(await delegate(tx, model).update({ where, data: change })).toMatchObject(change);
+        await delegate(tx, model).delete({ where });
+        expect(await delegate(tx, model).findUnique({ where })).toBeNull();
+      });
+    });
+  });
+});

@@ -1,0 +1,117 @@
+// The committed Prisma schema (prisma/schema.prisma) against the released database, and Prisma's own CLI on
+// it: a new migration that changes what the app sees fails here, naming the model and field, until the
+// schema is regenerated (`neonhub-db prisma-schema --out prisma/schema.prisma`).
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { compareSchemas, describeDifference, generatePrismaSchema, PROJECT_ROOT } from "../../core";
+import { runCli } from "../support/cli";
+import { withClient } from "../support/database";
+import { useReleasedDatabase } from "../security/released-database";
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { runPrisma } = require("../../scripts/prisma.js") as {
+  runPrisma: (
+    args: string[],
+    options?: { stdio?: "pipe" },
+  ) => { status: number | null; stdout: string; stderr: string };
+};
+
+const SCHEMA_FILE = path.join(PROJECT_ROOT, "prisma", "schema.prisma");
+
+describe("prisma/schema.prisma", () => {
+  const released = useReleasedDatabase("prisma_sync");
+
+  it("is what the released database's catalog says, model by model and field by field", async () => {
+    const { schema, models } = await generatePrismaSchema({ databaseUrl: released.current.roles.url("app") });
+    expect(models).toBe(34);
+    const differences = compareSchemas(schema, readFileSync(SCHEMA_FILE, "utf8")).map(describeDifference);
+    expect(differences, "regenerate it: neonhub-db prisma-schema --out prisma/schema.prisma").toEqual([]);
+  });
+
+  it("says so from the CLI (--check, exit 0), as the read-only login", async () => {
+    const result = await runCli(["prisma-schema", "--check", "--out", SCHEMA_FILE], {
+      DATABASE_URL: released.current.roles.url("readonly"),
+    });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/matches the database \(34 models, 9 enums\)/);
+  });
+
+  it("is valid for Prisma, and the client generates, with no network (prisma validate, prisma generate)", () => {
+    const validate = runPrisma(["validate"], { stdio: "pipe" });
+    expect(validate.status, validate.stderr).toBe(0);
+    expect(validate.stdout).toMatch(/is valid/);
+    const dir = mkdtempSync(path.join(os.tmpdir(), "prisma-schema-"));
+    const broken = path.join(dir, "schema.prisma");
+    copyFileSync(SCHEMA_FILE, broken);
+    writeFileSync(
+      broken,
+      readFileSync(broken, "utf8").replace(
+        "  agent     Agent    @relation",
+        "  agent     Agnt     @relation",
+      ),
+    );
+    const refused = runPrisma(["validate", "--schema", broken], { stdio: "pipe" });
+    expect(refused.status).not.toBe(0);
+    expect(refused.stderr).toMatch(/Agnt/);
+  });
+});
+
+describe("a database that moved on from prisma/schema.prisma", () => {
+  const released = useReleasedDatabase("prisma_drift");
+
+  it("is reported by model and field: column, type, nullability, default, unique, foreign key, enum label", async () => {
+    await withClient(released.current.db.url, async (c) => {
+      await c.query(`ALTER TABLE "Chunk" ADD COLUMN "organizationId" text`);
+      await c.query(`ALTER TABLE "Message" ALTER COLUMN "authorId" SET NOT NULL`);
+      await c.query(`ALTER TABLE "Organization" ALTER COLUMN "plan" SET DEFAULT 'pro'`);
+      await c.query(`ALTER TABLE "AgentRunMetric" ALTER COLUMN "value" TYPE integer`);
+      await c.query(`DROP INDEX "Organization_slug_key"`);
+      await c.query(`ALTER TABLE "Content" DROP CONSTRAINT "Content_brandId_fkey"`);
+      await c.query(`ALTER TYPE "MessageRole" ADD VALUE 'function'`);
+    });
+    const { schema } = await generatePrismaSchema({ databaseUrl: released.current.db.url });
+    const named = compareSchemas(schema, readFileSync(SCHEMA_FILE, "utf8")).map(
+      (d) => `${d.block} ${d.item}`,
+    );
+    expect(named).toEqual(
+      expect.arrayContaining([
+        "model Chunk organizationId",
+        "model Message authorId",
+        "model Message author",
+        "model Organization plan",
+        "model Organization slug",
+        "model AgentRunMetric value",
+        "model Content brand",
+        "model Brand contents",
+        "enum MessageRole function",
+      ]),
+    );
+    const text = compareSchemas(schema, readFileSync(SCHEMA_FILE, "utf8")).map(describeDifference).join("\n");
+    expect(text).toContain(
+      "model Chunk, field organizationId: the database has `organizationId String?`; the file has none",
+    );
+
+    const cli = await runCli(["prisma-schema", "--check"], { DATABASE_URL: released.current.db.url });
+    expect(cli.code).toBe(2);
+    expect(cli.stderr).toMatch(/model Chunk, field organizationId/);
+    expect(cli.stderr).toMatch(
+      /fix: regenerate it from the released database: neonhub-db prisma-schema --out/,
+    );
+  });
+
+  it("refuses an empty database and a missing file with what to do", async () => {
+    const empty = await runCli(["prisma-schema"], { DATABASE_URL: released.current.db.adminUrl });
+    expect(empty.code).toBe(1);
+    expect(empty.stderr).toMatch(/no tables in schema public[\s\S]*fix: Apply the release first/);
+    const missing = await runCli(["prisma-schema", "--check", "--out", "no/such/schema.prisma"], {
+      DATABASE_URL: released.current.db.url,
+    });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/cannot read .*no\/such\/schema\.prisma[\s\S]*fix: Write it first/);
+    const noUrl = await runCli(["prisma-schema"], {});
+    expect(noUrl.code).toBe(1);
+    expect(noUrl.stderr).toMatch(/No database URL given[\s\S]*DATABASE_URL/);
+  });
+});
