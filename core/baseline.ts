@@ -30,7 +30,7 @@ export interface BaselineResult {
 }
 
 /** Objects the comparison leaves out: another tool's migration ledger is no part of the schema. */
-const FOREIGN_LEDGERS = [/^\w+ public\._prisma_migrations/];
+const FOREIGN_LEDGERS = [/^\w+ \w+\._prisma_migrations/, /^\w+ \w+\.pgmigrations/];
 
 export async function baselineRelease(options: BaselineOptions): Promise<BaselineResult> {
   const log = options.log ?? silentLogger;
@@ -101,14 +101,14 @@ function selectMigrations(files: MigrationFile[], to: string | undefined): Migra
   return files.slice(0, at + 1);
 }
 
-function withoutForeignLedgers(snapshot: SchemaSnapshot): SchemaSnapshot {
+export function withoutForeignLedgers(snapshot: SchemaSnapshot): SchemaSnapshot {
   return Object.fromEntries(
     Object.entries(snapshot).filter(([key]) => !FOREIGN_LEDGERS.some((re) => re.test(key))),
   );
 }
 
 /** Applies the migrations to a new database on the same server and returns its catalog snapshot. */
-async function snapshotOfFreshRelease(
+export async function snapshotOfFreshRelease(
   client: Client,
   options: BaselineOptions,
   files: MigrationFile[],

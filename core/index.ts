@@ -21,3 +21,4 @@ export {
 } from "./release";
 export type { ReleaseStep, StepItemPlan, StepItemResult, StepManifestEntry } from "./steps";
 export { DEFAULT_MIGRATIONS_DIR, DEFAULT_SEEDS_DIR, PROJECT_ROOT } from "./project";
+export { adoptUpstreamDatabase, type AdoptResult } from "./adopt/upstream";

@@ -5,6 +5,7 @@ import { bookkeepingExists, ensureBookkeeping } from "./bookkeeping";
 import { closeClient, isConnectionLost, openClient } from "./connection";
 import { parseDatabaseUrl, redactUrl, type DatabaseTarget } from "./dsn";
 import { ReleaseError, isReleaseError } from "./errors";
+import { preflightProblems } from "./adopt/preflight";
 import { acquireReleaseLock } from "./lock";
 import { silentLogger, type Logger } from "./logger";
 import { readMigrationFiles, type MigrationFile } from "./migrations/files";
@@ -169,19 +170,22 @@ async function readMigrationState(client: ClientBase, options: ReleaseOptions): 
   return { files, ledger, comparison: compareWithLedger(files, ledger) };
 }
 
-function refuseLedgerProblems(problems: readonly LedgerProblem[]): void {
+function refuseLedgerProblems(
+  problems: readonly LedgerProblem[],
+  title = "The migration files do not match what this database applied",
+): void {
   if (problems.length === 0) return;
   const message = problems.map((p) => `- ${p.message}`).join("\n");
   const fix = problems.map((p) => p.fix).join(" ");
-  throw new ReleaseError(
-    "ledger-mismatch",
-    `The migration files do not match what this database applied:\n${message}`,
-    fix,
-  );
+  throw new ReleaseError("ledger-mismatch", `${title}:\n${message}`, fix);
 }
 
 async function planWith(client: ClientBase, options: ReleaseOptions): Promise<ReleasePlan> {
   const state = await readMigrationState(client, options);
+  const preflight = await preflightProblems(client, {
+    ledger: state.ledger,
+    pending: state.comparison.pending,
+  });
   const released = await bookkeepingExists(client);
   const steps = options.steps ?? [];
   const stepPlans = new Map<ReleaseStep["kind"], StepItemPlan[]>();
@@ -203,7 +207,7 @@ async function planWith(client: ClientBase, options: ReleaseOptions): Promise<Re
     migrations: {
       applied: state.ledger.length,
       pending: state.comparison.pending.map((m) => ({ name: m.name, checksum: m.checksum })),
-      problems: state.comparison.problems,
+      problems: [...state.comparison.problems, ...preflight],
     },
     rowLevelSecurity,
     seedSets,
@@ -233,6 +237,11 @@ export async function applyRelease(options: ReleaseOptions): Promise<ReleaseResu
       // Read the state only once we hold the lock: a release that ran meanwhile is then seen as applied.
       const state = await readMigrationState(client, options);
       refuseLedgerProblems(state.comparison.problems);
+      // Before anything is written (not even the ledger): a database that is not ours stops here.
+      refuseLedgerProblems(
+        await preflightProblems(client, { ledger: state.ledger, pending: state.comparison.pending }),
+        "This database is not one neonhub-db can apply to as it is",
+      );
       const steps = options.steps ?? [];
       await ensureBookkeeping(
         client,

@@ -12,7 +12,8 @@ export interface LedgerEntry {
 }
 
 export interface LedgerProblem {
-  kind: "changed" | "missing-file" | "out-of-order";
+  /** `foreign-database` and `existing-objects` come from the pre-flight (core/adopt/preflight.ts). */
+  kind: "changed" | "missing-file" | "out-of-order" | "foreign-database" | "existing-objects";
   migration: string;
   message: string;
   fix: string;
