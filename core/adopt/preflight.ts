@@ -6,6 +6,7 @@ import type { ClientBase } from "pg";
 import type { MigrationFile } from "../migrations/files";
 import type { LedgerEntry, LedgerProblem } from "../migrations/ledger";
 import { createdObjects, type CreatedObject } from "./created-objects";
+import { inspectLegacyDatabase, type LegacyInspection } from "./legacy-inspection";
 
 /** Another tool's migration ledger, and what to do with a database it manages. */
 export interface ForeignLedger {
@@ -39,7 +40,38 @@ export async function preflightProblems(
   }
   const existing = await existingObjects(client, createdObjects(pending));
   if (existing.length > 0) problems.push(collisionProblem(existing, ledger.length));
+  if (ledger.length === 0) {
+    const legacy = await inspectLegacyDatabase(client);
+    if (legacy) problems.push(...legacyProblems(legacy, first));
+  }
   return problems;
+}
+
+/** The Prisma-era schema, its tables' sizes, and every row that breaks the release's rules. */
+function legacyProblems(legacy: LegacyInspection, first: MigrationFile): LedgerProblem[] {
+  const sizes = legacy.tables.map((t) => `${t.table} ~${t.estimatedRows}`).join(", ");
+  return [
+    {
+      kind: "legacy-schema",
+      migration: first.name,
+      message: `This is the Prisma-era NeonHub schema (free-text Message.role, no conversations; estimated rows: ${sizes}), which the migrations do not upgrade in place.`,
+      fix: `Follow ${RUNBOOK}: snapshot it, fix the rows listed here, and try the upgrade on a copy first. Nothing was written.`,
+    },
+    ...legacy.defects.map(
+      (d): LedgerProblem => ({
+        kind: "legacy-rows",
+        migration: first.name,
+        message: `${d.column}: ${d.message} (e.g. ids ${d.sampleIds.join(", ")}).`,
+        fix: d.fix,
+        details: {
+          column: d.column,
+          count: d.count,
+          sampleIds: d.sampleIds,
+          ...(d.values ? { values: d.values } : {}),
+        },
+      }),
+    ),
+  ];
 }
 
 /** `_prisma_migrations` and `pgmigrations` tables in any application schema. Read-only. */

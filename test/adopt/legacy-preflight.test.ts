@@ -77,6 +77,33 @@ describe("the legacy fixture", () => {
     }
   });
 
+  it("plan --json lists every bad legacy row before anything is written: count, sample ids, values and fix", async () => {
+    const run = await runCli(["plan", "--json"], { DATABASE_URL: db.url });
+    const problems = (JSON.parse(run.stdout) as ReleasePlan).migrations.problems;
+    const legacy = problems.find((p) => p.kind === "legacy-schema")!;
+    expect(legacy.message).toContain(`Message ~${counts.Message}`);
+    const rows = problems.filter((p) => p.kind === "legacy-rows");
+    expect(rows.map((p) => [p.details!.column, p.details!.count])).toEqual([
+      ["User.email", 6],
+      ["Message.role", 2],
+      ["Message.authorId", 4],
+      ["AuditLog.actorId", 5],
+    ]);
+    const roles = rows.find((p) => p.details!.column === "Message.role")!;
+    expect(roles.details!.values).toEqual(["moderator"]);
+    expect(roles.fix).toContain(`UPDATE "Message" SET role = 'assistant' WHERE role = 'moderator'`);
+    // The sample ids are real offending rows.
+    const sampled = await withClient(db.url, (c) =>
+      c.query<{ role: string }>('SELECT DISTINCT role FROM "Message" WHERE id = ANY($1)', [
+        roles.details!.sampleIds,
+      ]),
+    );
+    expect(sampled.rows).toEqual([{ role: "moderator" }]);
+    const emails = rows.find((p) => p.details!.column === "User.email")!;
+    expect(emails.details!.sampleIds).toHaveLength(3);
+    for (const p of rows) expect(p.fix.length).toBeGreaterThan(20);
+  });
+
   it("apply stops before migration 1 and changes no row and no catalog object", async () => {
     const rowsBefore = await fingerprint(db.url);
     const schemaBefore = await dumpSchema(db.url);
