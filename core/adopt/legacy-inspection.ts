@@ -26,6 +26,8 @@ export interface LegacyInspection {
   /** The legacy tables found, with the planner's row estimates (pg_class.reltuples, after ANALYZE). */
   tables: { table: string; estimatedRows: number }[];
   defects: LegacyDefect[];
+  /** Checks skipped because the role may not read a table (the server's messages). */
+  unreadable: string[];
 }
 
 export const LEGACY_TABLES = [
@@ -88,91 +90,103 @@ export async function inspectLegacyDatabase(client: ClientBase): Promise<LegacyI
   }
   const has = (table: string, ...names: string[]) => names.every((n) => columns.get(table)?.has(n) ?? false);
   const defects: LegacyDefect[] = [];
-  const add = (defect: LegacyDefect | undefined) => {
-    if (defect && defect.count > 0) defects.push(defect);
+  const add = (defect: LegacyDefect) => {
+    if (defect.count > 0) defects.push(defect);
+  };
+  // A role that may read the catalog but not a table (plan as a read-only role): the check is skipped and
+  // the table named, rather than plan failing.
+  const unreadable: string[] = [];
+  const readRow = async <T extends object>(sql: string): Promise<T | undefined> => {
+    try {
+      return (await client.query<T>(sql)).rows[0];
+    } catch (error) {
+      if ((error as { code?: string }).code !== "42501") throw error;
+      unreadable.push((error as Error).message);
+      return undefined;
+    }
   };
 
   if (has("User", "id", "email")) {
-    const r = await client.query<{ groups: number; users: number; ids: string[] | null }>(
+    const row = await readRow<{ groups: number; users: number; ids: string[] | null }>(
       `SELECT count(*)::int AS groups, coalesce(sum(n), 0)::int AS users,
               (array_agg(ids[1] ORDER BY key))[1:${SAMPLE}] AS ids
          FROM (SELECT lower(email) AS key, count(*) AS n, array_agg(id ORDER BY id) AS ids
                  FROM "User" GROUP BY lower(email) HAVING count(*) > 1) d`,
     );
-    const row = r.rows[0]!;
-    add({
-      check: "email-case-duplicates",
-      column: "User.email",
-      count: row.users,
-      sampleIds: row.ids ?? [],
-      message: `${row.users} users share ${row.groups} email address(es) that differ only in case`,
-      fix: 'merge each group into one user (move its messages, documents, campaigns and audit rows to the kept id, then delete the others) or give each a distinct address; list them with SELECT lower(email), array_agg(id) FROM "User" GROUP BY 1 HAVING count(*) > 1',
-    });
+    if (row)
+      add({
+        check: "email-case-duplicates",
+        column: "User.email",
+        count: row.users,
+        sampleIds: row.ids ?? [],
+        message: `${row.users} users share ${row.groups} email address(es) that differ only in case`,
+        fix: 'merge each group into one user (move its messages, documents, campaigns and audit rows to the kept id, then delete the others) or give each a distinct address; list them with SELECT lower(email), array_agg(id) FROM "User" GROUP BY 1 HAVING count(*) > 1',
+      });
   }
   if (has("Message", "id", "role")) {
     const known = sqlList(Object.keys(MESSAGE_ROLE_ALIASES));
-    const r = await client.query<{ n: number; ids: string[] | null; vals: string[] | null }>(
+    const row = await readRow<{ n: number; ids: string[] | null; vals: string[] | null }>(
       `SELECT count(*)::int AS n, (array_agg(id ORDER BY id))[1:${SAMPLE}] AS ids,
               (array_agg(DISTINCT role))[1:20] AS vals
          FROM "Message" WHERE lower(btrim(role)) NOT IN (${known})`,
     );
-    const row = r.rows[0]!;
-    add({
-      check: "message-role-unknown",
-      column: "Message.role",
-      count: row.n,
-      sampleIds: row.ids ?? [],
-      values: row.vals ?? [],
-      message: `${row.n} messages have a role that is neither a MessageRole (system, user, assistant, tool) nor a known alias (${Object.keys(MESSAGE_ROLE_ALIASES).join(", ")}): ${(row.vals ?? []).join(", ")}`,
-      fix: `map each value to a role, e.g. UPDATE "Message" SET role = 'assistant' WHERE role = '${row.vals?.[0] ?? "..."}'; nothing is dropped for you`,
-    });
+    if (row)
+      add({
+        check: "message-role-unknown",
+        column: "Message.role",
+        count: row.n,
+        sampleIds: row.ids ?? [],
+        values: row.vals ?? [],
+        message: `${row.n} messages have a role that is neither a MessageRole (system, user, assistant, tool) nor a known alias (${Object.keys(MESSAGE_ROLE_ALIASES).join(", ")}): ${(row.vals ?? []).join(", ")}`,
+        fix: `map each value to a role, e.g. UPDATE "Message" SET role = 'assistant' WHERE role = '${row.vals?.[0] ?? "..."}'; nothing is dropped for you`,
+      });
   }
   if (has("Message", "id", "authorId")) {
-    const r = await client.query<{ n: number; ids: string[] | null }>(
+    const row = await readRow<{ n: number; ids: string[] | null }>(
       `SELECT count(*)::int AS n, (array_agg(id ORDER BY id))[1:${SAMPLE}] AS ids FROM "Message" WHERE "authorId" IS NULL`,
     );
-    const row = r.rows[0]!;
-    add({
-      check: "message-without-author",
-      column: "Message.authorId",
-      count: row.n,
-      sampleIds: row.ids ?? [],
-      message: `${row.n} messages have no author, so no user's conversation can hold them`,
-      fix: 'set "authorId" to the user whose chat each one belongs to, or delete them after exporting them',
-    });
+    if (row)
+      add({
+        check: "message-without-author",
+        column: "Message.authorId",
+        count: row.n,
+        sampleIds: row.ids ?? [],
+        message: `${row.n} messages have no author, so no user's conversation can hold them`,
+        fix: 'set "authorId" to the user whose chat each one belongs to, or delete them after exporting them',
+      });
   }
   for (const ref of REFERENCES) {
     if (!has(ref.table, "id", ref.column) || !has(ref.target, "id")) continue;
-    const r = await client.query<{ n: number; ids: string[] | null }>(
+    const row = await readRow<{ n: number; ids: string[] | null }>(
       `SELECT count(*)::int AS n, (array_agg(t.id ORDER BY t.id))[1:${SAMPLE}] AS ids
          FROM "${ref.table}" t
         WHERE t."${ref.column}" IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "${ref.target}" x WHERE x.id = t."${ref.column}")`,
     );
-    const row = r.rows[0]!;
-    add({
-      check: "orphaned-reference",
-      column: `${ref.table}.${ref.column}`,
-      count: row.n,
-      sampleIds: row.ids ?? [],
-      message: `${row.n} ${ref.table} rows name a ${ref.target} in "${ref.column}" that does not exist`,
-      fix: ref.fix,
-    });
+    if (row)
+      add({
+        check: "orphaned-reference",
+        column: `${ref.table}.${ref.column}`,
+        count: row.n,
+        sampleIds: row.ids ?? [],
+        message: `${row.n} ${ref.table} rows name a ${ref.target} in "${ref.column}" that does not exist`,
+        fix: ref.fix,
+      });
   }
   if (has("Campaign", "id", "status") && columns.get("Campaign")?.get("status") === "text") {
-    const r = await client.query<{ n: number; ids: string[] | null; vals: string[] | null }>(
+    const row = await readRow<{ n: number; ids: string[] | null; vals: string[] | null }>(
       `SELECT count(*)::int AS n, (array_agg(id ORDER BY id))[1:${SAMPLE}] AS ids, (array_agg(DISTINCT status))[1:20] AS vals
          FROM "Campaign" WHERE lower(btrim(status)) NOT IN (${sqlList(CAMPAIGN_STATUSES)})`,
     );
-    const row = r.rows[0]!;
-    add({
-      check: "campaign-status-unknown",
-      column: "Campaign.status",
-      count: row.n,
-      sampleIds: row.ids ?? [],
-      values: row.vals ?? [],
-      message: `${row.n} campaigns have a status that is not a CampaignStatus (${CAMPAIGN_STATUSES.join(", ")}): ${(row.vals ?? []).join(", ")}`,
-      fix: `map each value to a status, e.g. UPDATE "Campaign" SET status = 'archived' WHERE status = '${row.vals?.[0] ?? "..."}'`,
-    });
+    if (row)
+      add({
+        check: "campaign-status-unknown",
+        column: "Campaign.status",
+        count: row.n,
+        sampleIds: row.ids ?? [],
+        values: row.vals ?? [],
+        message: `${row.n} campaigns have a status that is not a CampaignStatus (${CAMPAIGN_STATUSES.join(", ")}): ${(row.vals ?? []).join(", ")}`,
+        fix: `map each value to a status, e.g. UPDATE "Campaign" SET status = 'archived' WHERE status = '${row.vals?.[0] ?? "..."}'`,
+      });
   }
 
   const tables = LEGACY_TABLES.filter((t) => columns.has(t));
@@ -185,6 +199,7 @@ export async function inspectLegacyDatabase(client: ClientBase): Promise<LegacyI
   return {
     tables: tables.map((table) => ({ table, estimatedRows: byTable.get(table) ?? 0 })),
     defects,
+    unreadable: [...new Set(unreadable)],
   };
 }
 
