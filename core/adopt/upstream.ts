@@ -84,7 +84,7 @@ export async function adoptUpstreamDatabase(options: ReleaseOptions): Promise<Ad
         client,
         (options.steps ?? []).map((s) => s.bookkeepingDdl),
       );
-      await recordAndArchive(client, schema, applied, rows);
+      await recordAndArchive(client, schema, applied, rows, options.ownerRole);
       await saveSnapshot(client, await takeSnapshot(client), applied.at(-1)?.name);
       return {
         database: redactUrl(options.databaseUrl),
@@ -174,6 +174,7 @@ async function recordAndArchive(
   schema: string,
   files: readonly MigrationFile[],
   rows: readonly UpstreamRow[],
+  ownerRole: string | undefined,
 ): Promise<void> {
   await client.query("BEGIN");
   try {
@@ -187,10 +188,14 @@ async function recordAndArchive(
         [file.name, rows[i]!.run_on],
       );
     }
+    // The upstream CLI ran as a login, which owns pgmigrations: move it as that login (the owner role may
+    // not), into the schema the owner role owns and the login, its member, may create in.
+    if (ownerRole) await client.query("RESET ROLE");
     await client.query(`ALTER TABLE ${quoteIdent(schema)}.pgmigrations SET SCHEMA ${BOOKKEEPING_SCHEMA}`);
     await client.query(
       `ALTER TABLE ${BOOKKEEPING_SCHEMA}.pgmigrations RENAME TO ${ARCHIVED_UPSTREAM_LEDGER}`,
     );
+    if (ownerRole) await client.query(`SET ROLE ${quoteIdent(ownerRole)}`);
     await client.query("COMMIT");
   } catch (error) {
     await client.query("ROLLBACK").catch(() => {});
@@ -198,7 +203,7 @@ async function recordAndArchive(
       throw new ReleaseError(
         "permission",
         `Could not move ${schema}.pgmigrations into ${BOOKKEEPING_SCHEMA}: ${(error as Error).message}`,
-        "Run adopt as the owner of pgmigrations (or with --owner-role set to it). Nothing was written.",
+        "Run adopt as the login that owns pgmigrations (the one the node-pg-migrate CLI ran as), or a member of its owner. Nothing was written.",
         { cause: error },
       );
     }

@@ -11,6 +11,7 @@ import {
 } from "../../core";
 import { runCli, runScript } from "../support/cli";
 import { createTestDatabase, dropTestDatabase, withClient, type TestDatabase } from "../support/database";
+import { createReleaseDatabase } from "../dynamic/support/release-database";
 
 const UPSTREAM_CLI = path.resolve(
   __dirname,
@@ -128,5 +129,41 @@ describe("neonhub-db adopt", () => {
     const error = (JSON.parse(run.stdout) as { error: { message: string; fix: string } }).error;
     expect(error.message).toContain("no pgmigrations table");
     expect(error.fix).toContain("neonhub-db baseline");
+  });
+});
+
+describe("neonhub-db adopt in a stack's roles", () => {
+  it("adopts, as the admin, what the migrator login migrated with the upstream CLI; the ledger belongs to the owner role", async () => {
+    const db = await createReleaseDatabase({ extensions: true });
+    try {
+      const run = await runScript(UPSTREAM_CLI, ["up", "--migrations-dir", "migrations", "--no-verbose"], {
+        PATH: process.env.PATH,
+        DATABASE_URL: db.migratorUrl,
+      });
+      expect(run.code, run.stderr).toBe(0);
+      // As the migrator it cannot prove the schema: the scratch database needs CREATEDB and pgvector, which
+      // only the admin may enable. As in the runbook: the stack's admin, acting as the owner role.
+      const refused = await runCli(["adopt", "--owner-role", db.owner], { DATABASE_URL: db.migratorUrl });
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain("as a login with CREATEDB");
+      expect(refused.stderr).toContain("Nothing was written");
+      const adopt = await runCli(["adopt", "--owner-role", db.owner], { DATABASE_URL: db.superuserUrl });
+      expect(adopt.code, adopt.stderr).toBe(0);
+      expect(adopt.stdout).not.toContain(db.password);
+      const owners = await withClient(db.superuserUrl, (c) =>
+        c.query<{ ledger: string; archived: string }>(
+          `SELECT (SELECT relowner::regrole::text FROM pg_class WHERE oid = 'neonhub_release.migrations'::regclass) AS ledger,
+                  (SELECT relowner::regrole::text FROM pg_class WHERE oid = 'neonhub_release.upstream_pgmigrations'::regclass) AS archived`,
+        ),
+      );
+      expect(owners.rows[0]).toEqual({ ledger: db.owner, archived: db.migrator });
+      const apply = await runCli(["apply", "--owner-role", db.owner, "--json"], {
+        DATABASE_URL: db.migratorUrl,
+      });
+      expect(apply.code, apply.stderr).toBe(0);
+      expect((JSON.parse(apply.stdout) as { migrations: unknown[] }).migrations).toEqual([]);
+    } finally {
+      await db.drop();
+    }
   });
 });
