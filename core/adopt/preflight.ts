@@ -34,12 +34,18 @@ export async function preflightProblems(
   const first = pending[0];
   if (!first) return [];
   const problems: LedgerProblem[] = [];
+  const foreignLedgers = await findForeignLedgers(client);
   if (ledger.length === 0) {
-    for (const foreign of await findForeignLedgers(client))
-      problems.push(foreignLedgerProblem(foreign, first));
+    for (const foreign of foreignLedgers) problems.push(foreignLedgerProblem(foreign, first));
   }
   const existing = await existingObjects(client, createdObjects(pending));
-  if (existing.length > 0) problems.push(collisionProblem(existing, ledger.length));
+  if (existing.length > 0) {
+    problems.push(
+      ledger.length > 0 && foreignLedgers.length > 0
+        ? trappedProblem(existing, ledger, foreignLedgers[0]!)
+        : collisionProblem(existing, ledger.length),
+    );
+  }
   if (ledger.length === 0) {
     const legacy = await inspectLegacyDatabase(client);
     if (legacy) problems.push(...legacyProblems(legacy, first));
@@ -141,6 +147,25 @@ function collisionProblem(existing: readonly CreatedObject[], applied: number): 
     migration: existing[0]!.migration,
     message: `${existing.length} object(s) that the pending migrations create already exist: ${shown.join(", ")}.`,
     fix,
+  };
+}
+
+/**
+ * A database an earlier version of the engine half-applied: it ran the idempotent first migration(s) over
+ * another tool's schema, recorded them, and stopped at the first collision. The way back to a state that
+ * `baseline` or `adopt` accepts is to remove what the engine wrote, which was only its ledger.
+ */
+function trappedProblem(
+  existing: readonly CreatedObject[],
+  ledger: readonly LedgerEntry[],
+  foreign: ForeignLedger,
+): LedgerProblem {
+  const collision = collisionProblem(existing, ledger.length);
+  const next = foreign.tool === "prisma" ? "`neonhub-db baseline`" : "`neonhub-db adopt`";
+  return {
+    ...collision,
+    message: `${collision.message} This database also has ${foreign.schema}.${foreign.table}: an earlier apply recorded ${ledger.length} migration(s) (up to ${ledger.at(-1)!.name}) over a schema another tool built, and stopped.`,
+    fix: `If those recorded migrations only created what already existed (the extensions), remove the engine's ledger with DROP SCHEMA neonhub_release CASCADE (it holds nothing else before a first complete apply), then follow ${RUNBOOK} (${next}). Nothing was written.`,
   };
 }
 

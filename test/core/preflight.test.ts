@@ -10,6 +10,7 @@ import {
   type ReleasePlan,
 } from "../../core";
 import { createdObjects } from "../../core/adopt/created-objects";
+import { baselineRelease } from "../../core/baseline";
 import { runCli } from "../support/cli";
 import { createTestDatabase, dropTestDatabase, withClient, type TestDatabase } from "../support/database";
 import { fixtureMigrationsCopy, writeMigration } from "../support/fixtures";
@@ -186,5 +187,24 @@ describe("the objects a migration creates", () => {
     );
     expect(tables).toHaveLength(34);
     expect(tables.map((t) => t.name)).toContain("User");
+  });
+});
+
+describe("a database an earlier apply half-applied over a Prisma schema", () => {
+  it("names the trap and the way out; following it leaves nothing of the engine behind", async () => {
+    const url = await prismaDatabase();
+    // The state the old engine left: migration 1 (idempotent) recorded, stopped at the first collision.
+    await withClient(url, (c) => c.query('CREATE EXTENSION vector; CREATE EXTENSION "uuid-ossp"'));
+    await baselineRelease({ ...release(url), to: "20250126000100_extensions" });
+    const plan = await planRelease(release(url));
+    expect(kinds(plan)).toEqual(["existing-objects"]);
+    const [trap] = plan.migrations.problems;
+    expect(trap!.message).toContain("This database also has public._prisma_migrations");
+    expect(trap!.message).toContain("recorded 1 migration(s) (up to 20250126000100_extensions)");
+    expect(trap!.fix).toContain("DROP SCHEMA neonhub_release CASCADE");
+    expect(trap!.fix).toContain("`neonhub-db baseline`");
+    // Following the fix brings back the Prisma finding, with nothing of the engine left.
+    await withClient(url, (c) => c.query("DROP SCHEMA neonhub_release CASCADE"));
+    expect(kinds(await planRelease(release(url)))).toEqual(["foreign-database", "existing-objects"]);
   });
 });
