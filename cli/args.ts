@@ -12,6 +12,7 @@ export const COMMANDS = [
   "health",
   "revert",
   "prisma-schema",
+  "adopt",
 ] as const;
 export type Command = (typeof COMMANDS)[number];
 
@@ -63,6 +64,8 @@ Commands:
   verify    applied migrations against their files, live schema against the recorded snapshot; exit 2 on drift
   baseline [--to NAME]
             adopt an existing database: mark the migrations as applied after proving its schema matches them
+  adopt     adopt a database migrated by the node-pg-migrate CLI with these files (its pgmigrations table):
+            prove the schema, record them with checksums, move pgmigrations into neonhub_release
   load-chunks --file F --dataset ID [--replace]
             load a chunk file (NDJSON, see docs/seeds.md) into a dataset, in one transaction
   health    read-only: vector and hot-path indexes, large tables' vacuum/analyze, connections, replication;

@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import {
+  adoptUpstreamDatabase,
   DEFAULT_MIGRATIONS_DIR,
   PROJECT_ROOT,
   applyRelease,
@@ -26,6 +27,7 @@ import { ReleaseError } from "../core/errors";
 import { USAGE, parseArgs, type CliArgs } from "./args";
 import { renderHealth } from "./render-health";
 import { renderRevert, renderRevertPlan } from "./render-revert";
+import { renderAdopt } from "./render-adopt";
 import { renderApply, renderBaseline, renderLoad, renderPlan, renderStatus, renderVerify } from "./render";
 
 export const EXIT = { ok: 0, error: 1, pending: 2 } as const;
@@ -121,6 +123,11 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
       case "baseline": {
         const result = await baselineRelease({ ...options, to: args.to });
         emit(result, renderBaseline(result));
+        return EXIT.ok;
+      }
+      case "adopt": {
+        const result = await adoptUpstreamDatabase(options);
+        emit(result, renderAdopt(result));
         return EXIT.ok;
       }
       case "load-chunks": {

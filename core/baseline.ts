@@ -30,7 +30,7 @@ export interface BaselineResult {
 }
 
 /** Objects the comparison leaves out: another tool's migration ledger is no part of the schema. */
-const FOREIGN_LEDGERS = [/^\w+ public\._prisma_migrations/];
+const FOREIGN_LEDGERS = [/^\w+ \w+\._prisma_migrations/, /^\w+ \w+\.pgmigrations/];
 
 export async function baselineRelease(options: BaselineOptions): Promise<BaselineResult> {
   const log = options.log ?? silentLogger;
@@ -101,14 +101,14 @@ function selectMigrations(files: MigrationFile[], to: string | undefined): Migra
   return files.slice(0, at + 1);
 }
 
-function withoutForeignLedgers(snapshot: SchemaSnapshot): SchemaSnapshot {
+export function withoutForeignLedgers(snapshot: SchemaSnapshot): SchemaSnapshot {
   return Object.fromEntries(
     Object.entries(snapshot).filter(([key]) => !FOREIGN_LEDGERS.some((re) => re.test(key))),
   );
 }
 
 /** Applies the migrations to a new database on the same server and returns its catalog snapshot. */
-async function snapshotOfFreshRelease(
+export async function snapshotOfFreshRelease(
   client: Client,
   options: BaselineOptions,
   files: MigrationFile[],
@@ -122,8 +122,8 @@ async function snapshotOfFreshRelease(
   } catch (error) {
     throw new ReleaseError(
       "permission",
-      `Baseline needs to create a scratch database on the server, and could not: ${(error as Error).message}`,
-      "Run baseline as a login with CREATEDB (the stack's admin or migrator), or on a copy of the database where it has it.",
+      `Proving the schema needs a scratch database on the server, and creating one failed: ${(error as Error).message}`,
+      "Run baseline or adopt as a login with CREATEDB (the stack's admin), or on a copy of the database where it has it. Nothing was written.",
       { cause: error },
     );
   }
@@ -134,6 +134,17 @@ async function snapshotOfFreshRelease(
     connectTimeoutMs: options.connectTimeoutMs,
   });
   try {
+    // As the access layer does in every stack: the login (the admin) creates the live database's extensions
+    // before the owner role runs the migrations, since pgvector is not a trusted extension.
+    const extensions = await client.query<{ name: string; schema: string }>(
+      `SELECT e.extname AS name, n.nspname AS schema FROM pg_extension e
+         JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname <> 'plpgsql' ORDER BY e.extname`,
+    );
+    for (const { name, schema } of extensions.rows) {
+      await scratchClient
+        .query(`CREATE EXTENSION IF NOT EXISTS ${quoteIdent(name)} WITH SCHEMA ${quoteIdent(schema)}`)
+        .catch(() => {}); // Not allowed here: the migration that needs it says what to do.
+    }
     if (options.ownerRole) await scratchClient.query(`SET ROLE ${quoteIdent(options.ownerRole)}`);
     await ensureBookkeeping(scratchClient, []);
     await runPendingMigrations(scratchClient, {

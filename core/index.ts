@@ -45,3 +45,4 @@ export {
 } from "./prisma/command";
 export { compareSchemas, describeDifference, type SchemaDifference } from "./prisma/compare";
 export { PRISMA_SCHEMA_PATH } from "./prisma/render";
+export { adoptUpstreamDatabase, type AdoptResult } from "./adopt/upstream";

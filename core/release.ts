@@ -15,6 +15,7 @@ import { bookkeepingExists, ensureBookkeeping } from "./bookkeeping";
 import { closeClient, isConnectionLost, openClient } from "./connection";
 import { parseDatabaseUrl, redactUrl, type DatabaseTarget } from "./dsn";
 import { ReleaseError, isReleaseError } from "./errors";
+import { preflightProblems } from "./adopt/preflight";
 import { acquireReleaseLock } from "./lock";
 import { silentLogger, type Logger } from "./logger";
 import { readMigrationFiles, type MigrationFile } from "./migrations/files";
@@ -182,15 +183,14 @@ async function readMigrationState(client: ClientBase, options: ReleaseOptions): 
   return { files, ledger, comparison: compareWithLedger(files, ledger) };
 }
 
-function refuseLedgerProblems(problems: readonly LedgerProblem[]): void {
+function refuseLedgerProblems(
+  problems: readonly LedgerProblem[],
+  title = "The migration files do not match what this database applied",
+): void {
   if (problems.length === 0) return;
   const message = problems.map((p) => `- ${p.message}`).join("\n");
   const fix = problems.map((p) => p.fix).join(" ");
-  throw new ReleaseError(
-    "ledger-mismatch",
-    `The migration files do not match what this database applied:\n${message}`,
-    fix,
-  );
+  throw new ReleaseError("ledger-mismatch", `${title}:\n${message}`, fix);
 }
 
 export async function planWith(client: ClientBase, options: ReleaseOptions): Promise<ReleasePlan> {
@@ -204,9 +204,18 @@ export async function planWith(client: ClientBase, options: ReleaseOptions): Pro
       const items = step.batch.planFromState(state.steps[i]) ?? (await step.plan(client));
       stepPlans.set(step.kind, [...(stepPlans.get(step.kind) ?? []), ...items]);
     }
-    return assemblePlan(options, state, stepPlans, probe.pgvector ? [] : [PGVECTOR_MISSING]);
+    // The pre-flight reads nothing when no migration is pending, so a released database stays at two.
+    const preflight = await preflightProblems(client, {
+      ledger: state.ledger,
+      pending: state.comparison.pending,
+    });
+    return assemblePlan(options, state, stepPlans, probe.pgvector ? [] : [PGVECTOR_MISSING], preflight);
   }
   const state = await readMigrationState(client, options);
+  const preflight = await preflightProblems(client, {
+    ledger: state.ledger,
+    pending: state.comparison.pending,
+  });
   const released = await bookkeepingExists(client);
   const steps = options.steps ?? [];
   const stepPlans = new Map<ReleaseStep["kind"], StepItemPlan[]>();
@@ -217,7 +226,7 @@ export async function planWith(client: ClientBase, options: ReleaseOptions): Pro
     ]);
   }
   const problems = [await pgvectorProblem(client)].filter((p): p is string => Boolean(p));
-  return assemblePlan(options, state, stepPlans, problems);
+  return assemblePlan(options, state, stepPlans, problems, preflight);
 }
 
 function assemblePlan(
@@ -225,6 +234,7 @@ function assemblePlan(
   state: Pick<MigrationState, "ledger" | "comparison">,
   stepPlans: Map<ReleaseStep["kind"], StepItemPlan[]>,
   problems: string[],
+  preflight: readonly LedgerProblem[],
 ): ReleasePlan {
   const rowLevelSecurity = stepPlans.get("rowLevelSecurity") ?? [];
   const seedSets = stepPlans.get("seeds") ?? [];
@@ -237,7 +247,7 @@ function assemblePlan(
     migrations: {
       applied: state.ledger.length,
       pending: state.comparison.pending.map((m) => ({ name: m.name, checksum: m.checksum })),
-      problems: state.comparison.problems,
+      problems: [...state.comparison.problems, ...preflight],
     },
     rowLevelSecurity,
     seedSets,
@@ -293,6 +303,11 @@ export async function applyWith(client: ClientBase, options: ReleaseOptions): Pr
     // Read the state only once we hold the lock: a release that ran meanwhile is then seen as applied.
     const state = await readMigrationState(client, options);
     refuseLedgerProblems(state.comparison.problems);
+    // Before anything is written (not even the ledger): a database that is not ours stops here.
+    refuseLedgerProblems(
+      await preflightProblems(client, { ledger: state.ledger, pending: state.comparison.pending }),
+      "This database is not one neonhub-db can apply to as it is",
+    );
     const steps = options.steps ?? [];
     await ensureBookkeeping(
       client,

@@ -12,10 +12,20 @@ export interface LedgerEntry {
 }
 
 export interface LedgerProblem {
-  kind: "changed" | "missing-file" | "out-of-order";
+  /** `foreign-database` and `existing-objects` come from the pre-flight (core/adopt/preflight.ts). */
+  kind:
+    | "changed"
+    | "missing-file"
+    | "out-of-order"
+    | "foreign-database"
+    | "existing-objects"
+    | "legacy-schema"
+    | "legacy-rows";
   migration: string;
   message: string;
   fix: string;
+  /** legacy-rows: how many rows, which (a sample), and the offending values. */
+  details?: { column: string; count: number; sampleIds: string[]; values?: string[] };
 }
 
 export interface MigrationComparison<F extends MigrationIdentity = MigrationFile> {

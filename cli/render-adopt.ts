@@ -1,0 +1,17 @@
+// Human-readable output of `neonhub-db adopt`.
+import type { AdoptResult } from "../core";
+
+export function renderAdopt(result: AdoptResult): string {
+  const lines = [
+    `Adopted ${result.database}: ${result.adopted.length} migration(s) recorded as applied (schema proven equal)`,
+    ...result.adopted.map((name) => `  = ${name}`),
+    `  ${result.upstreamLedger.from} moved to ${result.upstreamLedger.to} (kept as history)`,
+  ];
+  for (const object of result.extraObjects) lines.push(`  not managed by the release: ${object}`);
+  lines.push(
+    result.pending.length > 0
+      ? `${result.pending.length} migration(s) not applied yet: \`neonhub-db apply\` runs them.`
+      : "The database is at the last migration: `neonhub-db verify` checks it.",
+  );
+  return lines.join("\n");
+}

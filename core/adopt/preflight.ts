@@ -1,0 +1,207 @@
+// The pre-flight: before the first pending migration runs, recognise a database that is not empty and not
+// ours, so that apply never half-applies a release over someone else's schema (migration 1 is idempotent
+// and would be recorded; migration 2 would then fail on an existing type or table, leaving a ledger that
+// `baseline` refuses). Read-only: plan runs it too, as any role that may read the catalog.
+import type { ClientBase } from "pg";
+import type { MigrationFile } from "../migrations/files";
+import type { LedgerEntry, LedgerProblem } from "../migrations/ledger";
+import { createdObjects, type CreatedObject } from "./created-objects";
+import { inspectLegacyDatabase, type LegacyInspection } from "./legacy-inspection";
+
+/** Another tool's migration ledger, and what to do with a database it manages. */
+export interface ForeignLedger {
+  tool: "prisma" | "node-pg-migrate";
+  schema: string;
+  table: string;
+  rows: number | null;
+  lastMigration: string | null;
+}
+
+export const FOREIGN_LEDGER_TABLES = {
+  prisma: "_prisma_migrations",
+  "node-pg-migrate": "pgmigrations",
+} as const;
+
+const RUNBOOK = 'docs/runbook.md, "Adopting an existing database"';
+const SHOWN = 10;
+
+/** Problems that stop plan and apply before anything is written; empty when the release may run. */
+export async function preflightProblems(
+  client: ClientBase,
+  state: { ledger: readonly LedgerEntry[]; pending: readonly MigrationFile[] },
+): Promise<LedgerProblem[]> {
+  const { ledger, pending } = state;
+  const first = pending[0];
+  if (!first) return [];
+  const problems: LedgerProblem[] = [];
+  const foreignLedgers = await findForeignLedgers(client);
+  if (ledger.length === 0) {
+    for (const foreign of foreignLedgers) problems.push(foreignLedgerProblem(foreign, first));
+  }
+  const existing = await existingObjects(client, createdObjects(pending));
+  if (existing.length > 0) {
+    problems.push(
+      ledger.length > 0 && foreignLedgers.length > 0
+        ? trappedProblem(existing, ledger, foreignLedgers[0]!)
+        : collisionProblem(existing, ledger.length),
+    );
+  }
+  if (ledger.length === 0) {
+    const legacy = await inspectLegacyDatabase(client);
+    if (legacy) problems.push(...legacyProblems(legacy, first));
+  }
+  return problems;
+}
+
+/** The Prisma-era schema, its tables' sizes, and every row that breaks the release's rules. */
+function legacyProblems(legacy: LegacyInspection, first: MigrationFile): LedgerProblem[] {
+  const sizes = legacy.tables.map((t) => `${t.table} ~${t.estimatedRows}`).join(", ");
+  return [
+    {
+      kind: "legacy-schema",
+      migration: first.name,
+      message: `This is the Prisma-era NeonHub schema (free-text Message.role, no conversations; estimated rows: ${sizes}), which the migrations do not upgrade in place.${legacy.unreadable.length > 0 ? ` Not checked for bad rows (${legacy.unreadable.join("; ")}): run plan as the migrator or admin to see them.` : ""}`,
+      fix: `Follow ${RUNBOOK}: snapshot it, fix the rows listed here, and try the upgrade on a copy first. Nothing was written.`,
+    },
+    ...legacy.defects.map(
+      (d): LedgerProblem => ({
+        kind: "legacy-rows",
+        migration: first.name,
+        message: `${d.column}: ${d.message} (e.g. ids ${d.sampleIds.join(", ")}).`,
+        fix: d.fix,
+        details: {
+          column: d.column,
+          count: d.count,
+          sampleIds: d.sampleIds,
+          ...(d.values ? { values: d.values } : {}),
+        },
+      }),
+    ),
+  ];
+}
+
+/** `_prisma_migrations` and `pgmigrations` tables in any application schema. Read-only. */
+export async function findForeignLedgers(client: ClientBase): Promise<ForeignLedger[]> {
+  const tables = await client.query<{ schema: string; table: string }>(
+    `SELECT n.nspname AS schema, c.relname AS table
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('r', 'p') AND c.relname = ANY($1)
+        AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'neonhub_release')
+      ORDER BY c.relname, n.nspname`,
+    [Object.values(FOREIGN_LEDGER_TABLES)],
+  );
+  const found: ForeignLedger[] = [];
+  for (const { schema, table } of tables.rows) {
+    const tool = table === FOREIGN_LEDGER_TABLES.prisma ? "prisma" : "node-pg-migrate";
+    const nameColumn = tool === "prisma" ? "migration_name" : "name";
+    const newestFirst = tool === "prisma" ? "started_at DESC, migration_name DESC" : "run_on DESC, id DESC";
+    let rows: number | null = null;
+    let lastMigration: string | null = null;
+    try {
+      const qualified = `${quoteIdent(schema)}.${quoteIdent(table)}`;
+      const count = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${qualified}`);
+      rows = count.rows[0]?.n ?? 0;
+      const last = await client.query<{ name: string }>(
+        `SELECT ${nameColumn}::text AS name FROM ${qualified} ORDER BY ${newestFirst} LIMIT 1`,
+      );
+      lastMigration = last.rows[0]?.name ?? null;
+    } catch {
+      // A role without SELECT on it, or a table of that name with other columns: its presence says enough.
+    }
+    found.push({ tool, schema, table, rows, lastMigration });
+  }
+  return found;
+}
+
+function foreignLedgerProblem(foreign: ForeignLedger, first: MigrationFile): LedgerProblem {
+  const where = `${foreign.schema}.${foreign.table}`;
+  const recorded =
+    foreign.rows === null
+      ? ""
+      : `, which records ${foreign.rows} migration(s)${foreign.lastMigration ? ` (last: ${foreign.lastMigration})` : ""}`;
+  if (foreign.tool === "prisma") {
+    return {
+      kind: "foreign-database",
+      migration: first.name,
+      message: `This database is managed by Prisma Migrate (table ${where}${recorded}) and neonhub-db has applied nothing to it yet.`,
+      fix: `Do not apply over it. If Prisma built the schema these migrations build, adopt it with \`neonhub-db baseline\` (it proves the schema equal, or writes nothing); if it is the older NeonHub app schema, follow ${RUNBOOK}. Nothing was written.`,
+    };
+  }
+  return {
+    kind: "foreign-database",
+    migration: first.name,
+    message: `This database was migrated by the node-pg-migrate CLI (table ${where}${recorded}), not by neonhub-db, whose ledger is empty.`,
+    fix: `Adopt it with \`neonhub-db adopt\`: it proves the schema is what those migrations build, records them in the neonhub-db ledger with their checksums and moves ${where} out of the way (see ${RUNBOOK}). Then \`neonhub-db apply\` runs the rest. Nothing was written.`,
+  };
+}
+
+function collisionProblem(existing: readonly CreatedObject[], applied: number): LedgerProblem {
+  const shown = existing.slice(0, SHOWN).map((o) => `${o.kind} ${describeName(o)} (${o.migration})`);
+  if (existing.length > SHOWN) shown.push(`... and ${existing.length - SHOWN} more`);
+  const fix =
+    applied === 0
+      ? `This schema was built outside neonhub-db. If it is exactly what these migrations build, adopt it with \`neonhub-db baseline\`; if it is the older NeonHub app schema, follow ${RUNBOOK}. Nothing was written.`
+      : "These objects were created outside the release after its last apply: drop or rename them (or fold them into a new migration that expects them), then run apply again. Nothing was written.";
+  return {
+    kind: "existing-objects",
+    migration: existing[0]!.migration,
+    message: `${existing.length} object(s) that the pending migrations create already exist: ${shown.join(", ")}.`,
+    fix,
+  };
+}
+
+/**
+ * A database an earlier version of the engine half-applied: it ran the idempotent first migration(s) over
+ * another tool's schema, recorded them, and stopped at the first collision. The way back to a state that
+ * `baseline` or `adopt` accepts is to remove what the engine wrote, which was only its ledger.
+ */
+function trappedProblem(
+  existing: readonly CreatedObject[],
+  ledger: readonly LedgerEntry[],
+  foreign: ForeignLedger,
+): LedgerProblem {
+  const collision = collisionProblem(existing, ledger.length);
+  const next = foreign.tool === "prisma" ? "`neonhub-db baseline`" : "`neonhub-db adopt`";
+  return {
+    ...collision,
+    message: `${collision.message} This database also has ${foreign.schema}.${foreign.table}: an earlier apply recorded ${ledger.length} migration(s) (up to ${ledger.at(-1)!.name}) over a schema another tool built, and stopped.`,
+    fix: `If those recorded migrations only created what already existed (the extensions), remove the engine's ledger with DROP SCHEMA neonhub_release CASCADE (it holds nothing else before a first complete apply), then follow ${RUNBOOK} (${next}). Nothing was written.`,
+  };
+}
+
+function describeName(object: CreatedObject): string {
+  const name = /^[a-z_][a-z0-9_]*$/.test(object.name) ? object.name : quoteIdent(object.name);
+  return object.schema ? `${object.schema}.${name}` : name;
+}
+
+/** Which of the objects exist already, in the schema they would be created in. One catalog query. */
+export async function existingObjects(
+  client: ClientBase,
+  objects: readonly CreatedObject[],
+): Promise<CreatedObject[]> {
+  if (objects.length === 0) return [];
+  const result = await client.query<{ i: string }>(
+    `SELECT o.i::text AS i
+       FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS o(v, i)
+       CROSS JOIN LATERAL (SELECT coalesce(o.v->>'schema', current_schema()) AS nsp, o.v->>'name' AS name) AS t
+      WHERE CASE o.v->>'kind'
+        WHEN 'schema' THEN EXISTS (SELECT 1 FROM pg_namespace n WHERE n.nspname = t.name)
+        WHEN 'function' THEN EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+                                      WHERE n.nspname = t.nsp AND p.proname = t.name)
+        WHEN 'type' THEN EXISTS (SELECT 1 FROM pg_type y JOIN pg_namespace n ON n.oid = y.typnamespace
+                                  WHERE n.nspname = t.nsp AND y.typname = t.name)
+        -- Tables, indexes, views and sequences share one namespace (a table also takes a type's name).
+        ELSE EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                      WHERE n.nspname = t.nsp AND c.relname = t.name)
+          OR (o.v->>'kind' <> 'index' AND EXISTS (SELECT 1 FROM pg_type y JOIN pg_namespace n ON n.oid = y.typnamespace
+                                                   WHERE n.nspname = t.nsp AND y.typname = t.name))
+      END
+      ORDER BY o.i`,
+    [JSON.stringify(objects)],
+  );
+  return result.rows.map((row) => objects[Number(row.i) - 1]!);
+}
+
+function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}

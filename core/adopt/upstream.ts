@@ -1,0 +1,216 @@
+// Adopting a database migrated by the upstream node-pg-migrate CLI with this project's migration files: its
+// `pgmigrations` table says which files ran; the schema is proven to be what exactly those files build (the
+// scratch-database comparison of `baseline`); then, in one transaction, the neonhub-db ledger records them
+// with their checksums and upstream run times, and `pgmigrations` moves into the engine's schema as
+// `upstream_pgmigrations`. Moved, not dropped: its history is kept, and the upstream CLI no longer sees a
+// ledger it could keep applying migrations from, outside the engine's checksums and lock.
+import { BOOKKEEPING_SCHEMA, CHECKSUMS_SETTING, MIGRATIONS_TABLE, ensureBookkeeping } from "../bookkeeping";
+import { snapshotOfFreshRelease, withoutForeignLedgers } from "../baseline";
+import { closeClient, openClient } from "../connection";
+import { parseDatabaseUrl, redactUrl } from "../dsn";
+import { ReleaseError } from "../errors";
+import { acquireReleaseLock } from "../lock";
+import { silentLogger } from "../logger";
+import { readMigrationFiles, type MigrationFile } from "../migrations/files";
+import { readLedger } from "../migrations/ledger";
+import { diffSnapshots, saveSnapshot, takeSnapshot } from "../snapshot";
+import type { ReleaseOptions } from "../release";
+import { findForeignLedgers } from "./preflight";
+import type { ClientBase } from "pg";
+
+/** Where the upstream ledger is kept after adoption. */
+export const ARCHIVED_UPSTREAM_LEDGER = "upstream_pgmigrations";
+
+export interface AdoptResult {
+  database: string;
+  /** Migrations now recorded in the neonhub-db ledger. */
+  adopted: string[];
+  /** Migration files not applied upstream: `neonhub-db apply` runs them. */
+  pending: string[];
+  /** Where the upstream `pgmigrations` table was, and where it is now. */
+  upstreamLedger: { from: string; to: string };
+  /** Objects in the live database that the migrations do not create (kept, not managed by the release). */
+  extraObjects: string[];
+}
+
+interface UpstreamRow {
+  name: string;
+  run_on: Date;
+}
+
+export async function adoptUpstreamDatabase(options: ReleaseOptions): Promise<AdoptResult> {
+  const log = options.log ?? silentLogger;
+  const files = readMigrationFiles(options.migrationsDir);
+  const target = parseDatabaseUrl(options.databaseUrl, options.databaseUrlSource ?? "the database URL");
+  const client = await openClient(target, {
+    applicationName: "neonhub-db:adopt",
+    connectTimeoutMs: options.connectTimeoutMs,
+  });
+  try {
+    const unlock = await acquireReleaseLock(client, { timeoutMs: options.lockTimeoutMs, log });
+    try {
+      const ledger = await readLedger(client);
+      if (ledger.length > 0) {
+        throw new ReleaseError(
+          "invalid-input",
+          `This database already records ${ledger.length} applied migration(s) in the neonhub-db ledger: it is adopted already.`,
+          "Use `neonhub-db apply` to continue its release, or `neonhub-db verify` to check it.",
+        );
+      }
+      const { schema, rows } = await readUpstreamLedger(client);
+      const applied = matchUpstreamRows(rows, files, `${schema}.pgmigrations`);
+      log.info(
+        `${schema}.pgmigrations records ${applied.length} migration(s); applying them to a scratch database to prove the schema`,
+      );
+      const expected = await snapshotOfFreshRelease(client, options, applied, log);
+      const live = await takeSnapshot(client);
+      const diff = diffSnapshots(expected, withoutForeignLedgers(live));
+      const mismatches = [
+        ...diff.removed.map((k) => `missing: ${k}`),
+        ...diff.changed.map((k) => `different: ${k} (live: ${live[k]}; migrations: ${expected[k]})`),
+      ];
+      if (mismatches.length > 0) {
+        const shown = mismatches.slice(0, 25).map((m) => `- ${m}`);
+        if (mismatches.length > shown.length)
+          shown.push(`- ... and ${mismatches.length - shown.length} more`);
+        throw new ReleaseError(
+          "ledger-mismatch",
+          `${schema}.pgmigrations records ${applied.length} migration(s), but the live schema is not what they build:\n${shown.join("\n")}`,
+          "Bring the schema in line with those migrations (or restore it from a snapshot), then run adopt again. Nothing was written.",
+        );
+      }
+      if (options.ownerRole) await client.query(`SET ROLE ${quoteIdent(options.ownerRole)}`);
+      await ensureBookkeeping(
+        client,
+        (options.steps ?? []).map((s) => s.bookkeepingDdl),
+      );
+      await recordAndArchive(client, schema, applied, rows, options.ownerRole);
+      await saveSnapshot(client, await takeSnapshot(client), applied.at(-1)?.name);
+      return {
+        database: redactUrl(options.databaseUrl),
+        adopted: applied.map((f) => f.name),
+        pending: files.slice(applied.length).map((f) => f.name),
+        upstreamLedger: {
+          from: `${schema}.pgmigrations`,
+          to: `${BOOKKEEPING_SCHEMA}.${ARCHIVED_UPSTREAM_LEDGER}`,
+        },
+        extraObjects: diff.added.filter((k) => !/^\w+ \w+\.pgmigrations/.test(k)),
+      };
+    } finally {
+      await unlock();
+    }
+  } finally {
+    await closeClient(client);
+  }
+}
+
+async function readUpstreamLedger(client: ClientBase): Promise<{ schema: string; rows: UpstreamRow[] }> {
+  const upstream = (await findForeignLedgers(client)).filter((f) => f.tool === "node-pg-migrate");
+  if (upstream.length === 0) {
+    throw new ReleaseError(
+      "invalid-input",
+      "This database has no pgmigrations table: it was not migrated by the node-pg-migrate CLI.",
+      "For a schema built another way (Prisma, by hand) use `neonhub-db baseline`; for an empty database, `neonhub-db apply`.",
+    );
+  }
+  if (upstream.length > 1) {
+    throw new ReleaseError(
+      "invalid-input",
+      `This database has ${upstream.length} pgmigrations tables (${upstream.map((u) => `${u.schema}.pgmigrations`).join(", ")}), so which ledger describes the schema is ambiguous.`,
+      "Keep the one the node-pg-migrate CLI used (its --migrations-schema), drop or rename the others, then run adopt again.",
+    );
+  }
+  const schema = upstream[0]!.schema;
+  try {
+    const rows = await client.query<UpstreamRow>(
+      `SELECT name::text AS name, run_on FROM ${quoteIdent(schema)}.pgmigrations ORDER BY run_on, id`,
+    );
+    return { schema, rows: rows.rows };
+  } catch (error) {
+    throw new ReleaseError(
+      "invalid-input",
+      `${schema}.pgmigrations cannot be read as node-pg-migrate's ledger (id, name, run_on): ${(error as Error).message}`,
+      "Run adopt as a login that may read it (the stack's admin or migrator). Nothing was written.",
+      { cause: error },
+    );
+  }
+}
+
+/** The files the upstream ledger says ran: they must be the first files of the folder, in order. */
+export function matchUpstreamRows(
+  rows: readonly { name: string }[],
+  files: readonly MigrationFile[],
+  where: string,
+): MigrationFile[] {
+  if (rows.length === 0) {
+    throw new ReleaseError(
+      "invalid-input",
+      `${where} records no migration: there is nothing to adopt.`,
+      `Drop the empty ${where} table and run \`neonhub-db apply\`.`,
+    );
+  }
+  const problems: string[] = [];
+  rows.forEach((row, i) => {
+    const file = files[i];
+    if (file?.name === row.name) return;
+    problems.push(
+      files.some((f) => f.name === row.name)
+        ? `- ${row.name} is recorded as migration ${i + 1}, but in the migrations folder migration ${i + 1} is ${file?.name ?? "(none)"}`
+        : `- ${row.name} is recorded, but the migrations folder has no such file`,
+    );
+  });
+  if (problems.length > 0) {
+    throw new ReleaseError(
+      "ledger-mismatch",
+      `${where} does not record the first migrations of this folder in order:\n${problems.slice(0, 25).join("\n")}`,
+      "Adopt only a database migrated with these very files: check out the project version it was migrated with (or pass --migrations-dir), then run adopt again. Nothing was written.",
+    );
+  }
+  return files.slice(0, rows.length);
+}
+
+async function recordAndArchive(
+  client: ClientBase,
+  schema: string,
+  files: readonly MigrationFile[],
+  rows: readonly UpstreamRow[],
+  ownerRole: string | undefined,
+): Promise<void> {
+  await client.query("BEGIN");
+  try {
+    await client.query("SELECT set_config($1, $2, true)", [
+      CHECKSUMS_SETTING,
+      JSON.stringify(Object.fromEntries(files.map((f) => [f.name, f.checksum]))),
+    ]);
+    for (const [i, file] of files.entries()) {
+      await client.query(
+        `INSERT INTO ${BOOKKEEPING_SCHEMA}.${MIGRATIONS_TABLE} (name, run_on) VALUES ($1, $2)`,
+        [file.name, rows[i]!.run_on],
+      );
+    }
+    // The upstream CLI ran as a login, which owns pgmigrations: move it as that login (the owner role may
+    // not), into the schema the owner role owns and the login, its member, may create in.
+    if (ownerRole) await client.query("RESET ROLE");
+    await client.query(`ALTER TABLE ${quoteIdent(schema)}.pgmigrations SET SCHEMA ${BOOKKEEPING_SCHEMA}`);
+    await client.query(
+      `ALTER TABLE ${BOOKKEEPING_SCHEMA}.pgmigrations RENAME TO ${ARCHIVED_UPSTREAM_LEDGER}`,
+    );
+    if (ownerRole) await client.query(`SET ROLE ${quoteIdent(ownerRole)}`);
+    await client.query("COMMIT");
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => {});
+    if ((error as { code?: string }).code === "42501") {
+      throw new ReleaseError(
+        "permission",
+        `Could not move ${schema}.pgmigrations into ${BOOKKEEPING_SCHEMA}: ${(error as Error).message}`,
+        "Run adopt as the login that owns pgmigrations (the one the node-pg-migrate CLI ran as), or a member of its owner. Nothing was written.",
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+}
+
+function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}

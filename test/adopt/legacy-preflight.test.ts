@@ -1,0 +1,117 @@
+// The Prisma-era NeonHub database (test/fixtures/legacy), with data: plan and apply recognise it before
+// the first migration, name what they found, and leave every row and the catalog as they were.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ReleasePlan } from "../../core";
+import { runCli } from "../support/cli";
+import { createTestDatabase, dropTestDatabase, withClient, type TestDatabase } from "../support/database";
+import { dumpSchema } from "../support/migrations";
+import {
+  LEGACY_SCALES,
+  createLegacySchema,
+  generateLegacyData,
+  legacyUserId,
+} from "../fixtures/legacy/generate";
+
+let db: TestDatabase;
+let counts: Record<string, number>;
+beforeAll(async () => {
+  db = await createTestDatabase("legacy");
+  counts = await withClient(db.url, async (c) => {
+    await createLegacySchema(c);
+    return generateLegacyData(c, LEGACY_SCALES.small, {
+      caseDuplicateEmails: 3,
+      unknownRoles: 2,
+      messagesWithoutAuthor: 4,
+      auditOrphans: 5,
+    });
+  });
+});
+afterAll(async () => {
+  if (db) await dropTestDatabase(db);
+});
+
+/** Row counts and an md5 over every row of every legacy table: "nothing was written", checked. */
+async function fingerprint(url: string): Promise<Record<string, string>> {
+  return withClient(url, async (c) => {
+    const out: Record<string, string> = {};
+    for (const table of Object.keys(counts)) {
+      const r = await c.query<{ n: number; h: string }>(
+        `SELECT count(*)::int AS n, md5(coalesce(string_agg(t::text, '|' ORDER BY t.id), '')) AS h FROM "${table}" t`,
+      );
+      out[table] = `${r.rows[0]!.n} ${r.rows[0]!.h}`;
+    }
+    return out;
+  });
+}
+
+describe("the legacy fixture", () => {
+  it("has the generated rows, the defects included, and Prisma's ledger", async () => {
+    const s = LEGACY_SCALES.small;
+    expect(counts).toEqual({
+      User: s.users + 3,
+      Message: s.messages + 2 + 4,
+      Document: s.documents,
+      Campaign: s.campaigns,
+      EmailSequence: s.campaigns * s.sequencesPerCampaign,
+      SocialPost: s.campaigns * s.postsPerCampaign,
+      ABTest: s.campaigns * s.abTestsPerCampaign,
+      AuditLog: s.auditRows + 5,
+    });
+    const check = await withClient(db.url, async (c) => {
+      const owner = await c.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM "Message" WHERE "authorId" = ${legacyUserId(1)}`,
+      );
+      const prisma = await c.query<{ n: number }>(`SELECT count(*)::int AS n FROM "_prisma_migrations"`);
+      return { firstUsersMessages: owner.rows[0]!.n, prismaMigrations: prisma.rows[0]!.n };
+    });
+    expect(check).toEqual({ firstUsersMessages: s.messagesPerChat, prismaMigrations: 3 });
+  });
+
+  it("plan names Prisma's ledger and the colliding tables, and exits 1", async () => {
+    const run = await runCli(["plan", "--json"], { DATABASE_URL: db.url });
+    expect(run.code).toBe(1);
+    const [prisma, collision] = (JSON.parse(run.stdout) as ReleasePlan).migrations.problems;
+    expect(prisma!.message).toContain("records 3 migration(s) (last: 20240810150000_audit_log)");
+    for (const table of ["User", "Message", "Document", "Campaign", "EmailSequence"]) {
+      expect(collision!.message).toContain(`table "${table}"`);
+    }
+  });
+
+  it("plan --json lists every bad legacy row before anything is written: count, sample ids, values and fix", async () => {
+    const run = await runCli(["plan", "--json"], { DATABASE_URL: db.url });
+    const problems = (JSON.parse(run.stdout) as ReleasePlan).migrations.problems;
+    const legacy = problems.find((p) => p.kind === "legacy-schema")!;
+    expect(legacy.message).toContain(`Message ~${counts.Message}`);
+    const rows = problems.filter((p) => p.kind === "legacy-rows");
+    expect(rows.map((p) => [p.details!.column, p.details!.count])).toEqual([
+      ["User.email", 6],
+      ["Message.role", 2],
+      ["Message.authorId", 4],
+      ["AuditLog.actorId", 5],
+    ]);
+    const roles = rows.find((p) => p.details!.column === "Message.role")!;
+    expect(roles.details!.values).toEqual(["moderator"]);
+    expect(roles.fix).toContain(`UPDATE "Message" SET role = 'assistant' WHERE role = 'moderator'`);
+    // The sample ids are real offending rows.
+    const sampled = await withClient(db.url, (c) =>
+      c.query<{ role: string }>('SELECT DISTINCT role FROM "Message" WHERE id = ANY($1)', [
+        roles.details!.sampleIds,
+      ]),
+    );
+    expect(sampled.rows).toEqual([{ role: "moderator" }]);
+    const emails = rows.find((p) => p.details!.column === "User.email")!;
+    expect(emails.details!.sampleIds).toHaveLength(3);
+    for (const p of rows) expect(p.fix.length).toBeGreaterThan(20);
+  });
+
+  it("apply stops before migration 1 and changes no row and no catalog object", async () => {
+    const rowsBefore = await fingerprint(db.url);
+    const schemaBefore = await dumpSchema(db.url);
+    const run = await runCli(["apply"], { DATABASE_URL: db.url });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain("managed by Prisma Migrate");
+    expect(run.stderr).not.toContain("Fix the file and run apply again");
+    expect(await fingerprint(db.url)).toEqual(rowsBefore);
+    expect(await dumpSchema(db.url)).toBe(schemaBefore);
+  });
+});

@@ -1,0 +1,169 @@
+// `neonhub-db adopt`: a database migrated by the upstream node-pg-migrate CLI with this project's files is
+// adopted in one command, after its schema is proven equal; anything else is refused with nothing written.
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import {
+  applyRelease,
+  DEFAULT_MIGRATIONS_DIR,
+  readMigrationFiles,
+  verifyRelease,
+  type AdoptResult,
+} from "../../core";
+import { runCli, runScript } from "../support/cli";
+import { createTestDatabase, dropTestDatabase, withClient, type TestDatabase } from "../support/database";
+import { createReleaseDatabase } from "../dynamic/support/release-database";
+
+const UPSTREAM_CLI = path.resolve(
+  __dirname,
+  "..",
+  "..",
+  "node_modules",
+  "node-pg-migrate",
+  "bin",
+  "node-pg-migrate.js",
+);
+const files = readMigrationFiles(DEFAULT_MIGRATIONS_DIR);
+
+const databases: TestDatabase[] = [];
+afterAll(async () => {
+  for (const db of databases.splice(0)) await dropTestDatabase(db);
+});
+
+/** A database migrated the way the upstream CLI's users do it: `node-pg-migrate up [N]`. */
+async function upstreamMigrated(count?: number): Promise<string> {
+  const db = await createTestDatabase("up");
+  databases.push(db);
+  const args = ["up", ...(count ? [String(count)] : []), "--migrations-dir", "migrations", "--no-verbose"];
+  const run = await runScript(UPSTREAM_CLI, args, { PATH: process.env.PATH, DATABASE_URL: db.url });
+  expect(run.code, run.stderr).toBe(0);
+  return db.url;
+}
+
+async function ledgerOf(url: string) {
+  return withClient(url, async (c) => {
+    const ledger = await c.query<{ name: string; checksum: string }>(
+      "SELECT name, checksum FROM neonhub_release.migrations ORDER BY id",
+    );
+    const tables = await c.query<{ public: boolean; archived: boolean }>(
+      `SELECT to_regclass('public.pgmigrations') IS NOT NULL AS public,
+              to_regclass('neonhub_release.upstream_pgmigrations') IS NOT NULL AS archived`,
+    );
+    return { ledger: ledger.rows, ...tables.rows[0]! };
+  });
+}
+
+async function engineSchemaExists(url: string): Promise<boolean> {
+  return withClient(url, async (c) => {
+    const r = await c.query("SELECT to_regnamespace('neonhub_release') IS NOT NULL AS e");
+    return r.rows[0].e as boolean;
+  });
+}
+
+describe("neonhub-db adopt", () => {
+  it("adopts a database the upstream CLI migrated with these files: ledger with checksums, pgmigrations archived, nothing left to apply", async () => {
+    const url = await upstreamMigrated();
+    const run = await runCli(["adopt", "--json"], { DATABASE_URL: url });
+    expect(run.code, run.stderr).toBe(0);
+    const result = JSON.parse(run.stdout) as AdoptResult;
+    expect(result.adopted).toEqual(files.map((f) => f.name));
+    expect(result.pending).toEqual([]);
+    expect(result.upstreamLedger).toEqual({
+      from: "public.pgmigrations",
+      to: "neonhub_release.upstream_pgmigrations",
+    });
+    const state = await ledgerOf(url);
+    expect(state.ledger).toEqual(files.map((f) => ({ name: f.name, checksum: f.checksum })));
+    expect(state).toMatchObject({ public: false, archived: true });
+    // The upstream history is kept, row for row.
+    const archived = await withClient(url, (c) =>
+      c.query("SELECT count(*)::int AS n FROM neonhub_release.upstream_pgmigrations"),
+    );
+    expect(archived.rows[0].n).toBe(files.length);
+
+    const options = { databaseUrl: url, migrationsDir: DEFAULT_MIGRATIONS_DIR };
+    expect((await applyRelease(options)).migrations).toEqual([]);
+    expect((await verifyRelease(options)).clean).toBe(true);
+    const again = await runCli(["adopt"], { DATABASE_URL: url });
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain("it is adopted already");
+  });
+
+  it("adopts a database migrated part of the way; apply then runs the rest", async () => {
+    const url = await upstreamMigrated(10);
+    const run = await runCli(["adopt"], { DATABASE_URL: url });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain("10 migration(s) recorded as applied");
+    expect(run.stdout).toContain("6 migration(s) not applied yet");
+    const apply = await applyRelease({ databaseUrl: url, migrationsDir: DEFAULT_MIGRATIONS_DIR });
+    expect(apply.migrations.map((m) => m.name)).toEqual(files.slice(10).map((f) => f.name));
+  });
+
+  it("refuses, naming each difference, when the schema is not what the recorded migrations build; writes nothing", async () => {
+    const url = await upstreamMigrated(4);
+    await withClient(url, (c) => c.query('ALTER TABLE "User" DROP COLUMN "name"'));
+    const run = await runCli(["adopt"], { DATABASE_URL: url });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain("missing: column public.User.name");
+    expect(run.stderr).toContain("Nothing was written");
+    expect(await engineSchemaExists(url)).toBe(false);
+  });
+
+  it("refuses a pgmigrations that records a file this folder does not have", async () => {
+    const url = await upstreamMigrated(2);
+    await withClient(url, (c) =>
+      c.query("UPDATE pgmigrations SET name = '20250126000150_gone' WHERE name = '20250126000200_enums'"),
+    );
+    const run = await runCli(["adopt"], { DATABASE_URL: url });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(
+      "20250126000150_gone is recorded, but the migrations folder has no such file",
+    );
+    expect(await engineSchemaExists(url)).toBe(false);
+  });
+
+  it("refuses a database without pgmigrations, pointing at baseline", async () => {
+    const db = await createTestDatabase("up");
+    databases.push(db);
+    const run = await runCli(["adopt", "--json"], { DATABASE_URL: db.url });
+    expect(run.code).toBe(1);
+    const error = (JSON.parse(run.stdout) as { error: { message: string; fix: string } }).error;
+    expect(error.message).toContain("no pgmigrations table");
+    expect(error.fix).toContain("neonhub-db baseline");
+  });
+});
+
+describe("neonhub-db adopt in a stack's roles", () => {
+  it("adopts, as the admin, what the migrator login migrated with the upstream CLI; the ledger belongs to the owner role", async () => {
+    const db = await createReleaseDatabase({ extensions: true });
+    try {
+      const run = await runScript(UPSTREAM_CLI, ["up", "--migrations-dir", "migrations", "--no-verbose"], {
+        PATH: process.env.PATH,
+        DATABASE_URL: db.migratorUrl,
+      });
+      expect(run.code, run.stderr).toBe(0);
+      // As the migrator it cannot prove the schema: the scratch database needs CREATEDB and pgvector, which
+      // only the admin may enable. As in the runbook: the stack's admin, acting as the owner role.
+      const refused = await runCli(["adopt", "--owner-role", db.owner], { DATABASE_URL: db.migratorUrl });
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain("as a login with CREATEDB");
+      expect(refused.stderr).toContain("Nothing was written");
+      const adopt = await runCli(["adopt", "--owner-role", db.owner], { DATABASE_URL: db.superuserUrl });
+      expect(adopt.code, adopt.stderr).toBe(0);
+      expect(adopt.stdout).not.toContain(db.password);
+      const owners = await withClient(db.superuserUrl, (c) =>
+        c.query<{ ledger: string; archived: string }>(
+          `SELECT (SELECT relowner::regrole::text FROM pg_class WHERE oid = 'neonhub_release.migrations'::regclass) AS ledger,
+                  (SELECT relowner::regrole::text FROM pg_class WHERE oid = 'neonhub_release.upstream_pgmigrations'::regclass) AS archived`,
+        ),
+      );
+      expect(owners.rows[0]).toEqual({ ledger: db.owner, archived: db.migrator });
+      const apply = await runCli(["apply", "--owner-role", db.owner, "--json"], {
+        DATABASE_URL: db.migratorUrl,
+      });
+      expect(apply.code, apply.stderr).toBe(0);
+      expect((JSON.parse(apply.stdout) as { migrations: unknown[] }).migrations).toEqual([]);
+    } finally {
+      await db.drop();
+    }
+  });
+});

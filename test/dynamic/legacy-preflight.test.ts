@@ -1,0 +1,72 @@
+// `pulumi preview` and `pulumi up` on the Prisma-era NeonHub database, through the dynamic-provider host as
+// the engine drives it: check names what it found, create refuses before migration 1, nothing is written.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEFAULT_MIGRATIONS_DIR, PROJECT_ROOT } from "../../core";
+import { withClient } from "../support/database";
+import { LEGACY_SCALES, createLegacySchema, generateLegacyData } from "../fixtures/legacy/generate";
+import { HostCallError, startProviderHost, type ProviderHost, type Props } from "./support/provider-host";
+import { createReleaseDatabase, type ReleaseDatabase } from "./support/release-database";
+import { releaseInputs, urnOf } from "./support/release-inputs";
+
+const URN = urnOf("migrations", "legacy-migrations");
+
+describe("the schema migrations resource on the Prisma-era database", () => {
+  let db: ReleaseDatabase;
+  let host: ProviderHost;
+  let inputs: Props;
+
+  beforeAll(async () => {
+    db = await createReleaseDatabase({ extensions: true });
+    // The app's tables belong to the owner role, as in a stack the access layer set up.
+    await withClient(db.superuserUrl, async (c) => {
+      await c.query(`SET ROLE ${db.owner}`);
+      await createLegacySchema(c);
+      await generateLegacyData(
+        c,
+        { ...LEGACY_SCALES.small, messages: 400, auditRows: 100 },
+        {
+          caseDuplicateEmails: 0,
+          unknownRoles: 1,
+          messagesWithoutAuthor: 0,
+          auditOrphans: 0,
+        },
+      );
+    });
+    const captured = await releaseInputs("legacy", {
+      directUrl: db.migratorUrl,
+      ownerRole: db.owner,
+      database: db.name,
+      migrationsDir: DEFAULT_MIGRATIONS_DIR,
+    });
+    inputs = captured.migrations;
+    host = await startProviderHost({ cwd: PROJECT_ROOT, env: { DIRECT_URL: db.migratorUrl } });
+    await host.configure();
+  });
+
+  afterAll(async () => {
+    await host?.stop();
+    await db?.drop();
+  });
+
+  it("check (pulumi preview) reports Prisma's ledger, the colliding tables and the bad rows", async () => {
+    const checked = await host.check(URN, {}, inputs);
+    const reasons = checked.failures.map((f) => f.reason).join("\n");
+    expect(reasons).toContain("managed by Prisma Migrate (table public._prisma_migrations");
+    expect(reasons).toContain('table "User" (20250126000400_identity_and_organizations)');
+    expect(reasons).toContain("Message.role: 1 messages have a role");
+  });
+
+  it("create (pulumi up) refuses before migration 1 and writes nothing", async () => {
+    const failure = await host.create(URN, inputs).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(failure).toBeInstanceOf(HostCallError);
+    expect((failure as HostCallError).message).toContain("managed by Prisma Migrate");
+    expect(host.output()).not.toContain(db.password);
+    const engine = await withClient(db.superuserUrl, (c) =>
+      c.query("SELECT to_regnamespace('neonhub_release') IS NOT NULL AS present"),
+    );
+    expect(engine.rows[0].present).toBe(false);
+  });
+});
