@@ -12,6 +12,7 @@ import { acquireReleaseLock } from "./lock";
 import { silentLogger, type Logger } from "./logger";
 import { readMigrationFiles, type MigrationFile } from "./migrations/files";
 import { readLedger } from "./migrations/ledger";
+import { setOwnerRole } from "./owner-role";
 import { runPendingMigrations } from "./migrations/run";
 import { diffSnapshots, saveSnapshot, takeSnapshot, type SchemaSnapshot } from "./snapshot";
 import type { ReleaseOptions } from "./release";
@@ -72,7 +73,7 @@ export async function baselineRelease(options: BaselineOptions): Promise<Baselin
         );
       }
       // Only now become the owner: the scratch database needed the login's CREATEDB, the ledger the owner.
-      if (options.ownerRole) await client.query(`SET ROLE ${quoteIdent(options.ownerRole)}`);
+      if (options.ownerRole) await setOwnerRole(client, options.ownerRole);
       await recordAsApplied(client, options, files);
       await saveSnapshot(client, live, files.at(-1)?.name);
       return {
@@ -134,7 +135,7 @@ async function snapshotOfFreshRelease(
     connectTimeoutMs: options.connectTimeoutMs,
   });
   try {
-    if (options.ownerRole) await scratchClient.query(`SET ROLE ${quoteIdent(options.ownerRole)}`);
+    if (options.ownerRole) await setOwnerRole(scratchClient, options.ownerRole);
     await ensureBookkeeping(scratchClient, []);
     await runPendingMigrations(scratchClient, {
       dir: options.migrationsDir,

@@ -6,10 +6,13 @@ import { closeClient, isConnectionLost, openClient } from "./connection";
 import { parseDatabaseUrl, redactUrl, type DatabaseTarget } from "./dsn";
 import { ReleaseError, isReleaseError } from "./errors";
 import { acquireReleaseLock } from "./lock";
+import { endSessionWithClient } from "./lock-safety/session";
+import { resolveLockSafety, type LockSafetySettings } from "./lock-safety/settings";
 import { silentLogger, type Logger } from "./logger";
 import { readMigrationFiles, type MigrationFile } from "./migrations/files";
 import { compareWithLedger, readLedger, type LedgerEntry, type LedgerProblem } from "./migrations/ledger";
 import { runPendingMigrations, type AppliedMigration } from "./migrations/run";
+import { setOwnerRole } from "./owner-role";
 import { diffSnapshots, readSnapshot, saveSnapshot, takeSnapshot, type SnapshotDiff } from "./snapshot";
 import type { ReleaseStep, StepItemPlan, StepItemResult, StepManifestEntry } from "./steps";
 
@@ -26,6 +29,8 @@ export interface ReleaseOptions {
   ownerRole?: string;
   /** How long apply waits for another release to finish. */
   lockTimeoutMs?: number;
+  /** How migrations wait for table locks (lock_timeout, statement_timeout, retries); defaults when unset. */
+  lockSafety?: Partial<LockSafetySettings>;
   connectTimeoutMs?: number;
   log?: Logger;
 }
@@ -149,6 +154,26 @@ function describeRunError(error: unknown, target: DatabaseTarget): unknown {
   return error;
 }
 
+/** A second connection that watches what the migrations wait for, when there are any to run. */
+async function withMonitor<T>(
+  options: ReleaseOptions,
+  wanted: boolean,
+  fn: (monitor: Client | undefined) => Promise<T>,
+): Promise<T> {
+  const monitor = wanted
+    ? await openClient(targetOf(options), {
+        applicationName: "neonhub-db:apply-monitor",
+        connectTimeoutMs: options.connectTimeoutMs,
+      })
+    : undefined;
+  try {
+    if (monitor) await endSessionWithClient(monitor);
+    return await fn(monitor);
+  } finally {
+    await closeClient(monitor);
+  }
+}
+
 async function pgvectorProblem(client: ClientBase): Promise<string | undefined> {
   const result = await client.query<{ available: boolean }>(
     "SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'vector') AS available",
@@ -227,7 +252,9 @@ export async function applyRelease(options: ReleaseOptions): Promise<ReleaseResu
   return withConnection(options, "apply", async (client) => {
     const vectorMissing = await pgvectorProblem(client);
     if (vectorMissing) throw new ReleaseError("missing-pgvector", vectorMissing);
-    if (options.ownerRole) await client.query(`SET ROLE ${quoteIdent(options.ownerRole)}`);
+    await endSessionWithClient(client);
+    if (options.ownerRole) await setOwnerRole(client, options.ownerRole);
+    const lockSafety = resolveLockSafety(options.lockSafety);
     const unlock = await acquireReleaseLock(client, { timeoutMs: options.lockTimeoutMs, log });
     try {
       // Read the state only once we hold the lock: a release that ran meanwhile is then seen as applied.
@@ -238,11 +265,15 @@ export async function applyRelease(options: ReleaseOptions): Promise<ReleaseResu
         client,
         steps.map((s) => s.bookkeepingDdl),
       );
-      const migrations = await runPendingMigrations(client, {
-        dir: options.migrationsDir,
-        pending: state.comparison.pending,
-        log,
-      });
+      const migrations = await withMonitor(options, state.comparison.pending.length > 0, (monitor) =>
+        runPendingMigrations(client, {
+          dir: options.migrationsDir,
+          pending: state.comparison.pending,
+          log,
+          lockSafety,
+          monitor,
+        }),
+      );
       const results = new Map<ReleaseStep["kind"], StepItemResult[]>();
       for (const step of steps) {
         results.set(step.kind, [...(results.get(step.kind) ?? []), ...(await step.apply(client, log))]);
@@ -344,8 +375,4 @@ export async function verifyRelease(options: ReleaseOptions): Promise<VerifyRepo
       drift,
     };
   });
-}
-
-function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
 }

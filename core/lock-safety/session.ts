@@ -1,0 +1,40 @@
+// Session settings of a release's connections: its statements give up waiting for a table lock, and its
+// server session ends when the client does.
+import type { ClientBase } from "pg";
+import { intervalText, type LockSafetySettings } from "./settings";
+
+/** How often the server checks, while a statement runs, that the client is still there. */
+export const CLIENT_CHECK_INTERVAL = "2s";
+
+/**
+ * A Ctrl-C'd or killed CLI closes its socket, but the server notices only when it next writes to it: a
+ * session queued behind a lock would stay in the queue (and every app query behind it) until the lock goes.
+ * PostgreSQL 14+ can check the socket while a statement runs; older servers keep the old behaviour.
+ */
+export async function endSessionWithClient(client: ClientBase): Promise<boolean> {
+  const version = await client.query<{ v: number }>("SELECT current_setting('server_version_num')::int AS v");
+  if ((version.rows[0]?.v ?? 0) < 140_000) return false;
+  await client.query(`SET client_connection_check_interval = '${CLIENT_CHECK_INTERVAL}'`);
+  return true;
+}
+
+/** Sets the migrations' lock and statement timeouts on the session; the function returned restores them. */
+export async function setMigrationTimeouts(
+  client: ClientBase,
+  settings: Pick<LockSafetySettings, "lockTimeoutMs" | "statementTimeoutMs">,
+): Promise<() => Promise<void>> {
+  const before = await client.query<{ lock: string; statement: string }>(
+    "SELECT current_setting('lock_timeout') AS lock, current_setting('statement_timeout') AS statement",
+  );
+  await client.query(
+    "SELECT set_config('lock_timeout', $1, false), set_config('statement_timeout', $2, false)",
+    [intervalText(settings.lockTimeoutMs), intervalText(settings.statementTimeoutMs)],
+  );
+  const { lock, statement } = before.rows[0]!;
+  return async () => {
+    await client.query(
+      "SELECT set_config('lock_timeout', $1, false), set_config('statement_timeout', $2, false)",
+      [lock, statement],
+    );
+  };
+}
