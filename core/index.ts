@@ -21,3 +21,12 @@ export {
 } from "./release";
 export type { ReleaseStep, StepItemPlan, StepItemResult, StepManifestEntry } from "./steps";
 export { DEFAULT_MIGRATIONS_DIR, DEFAULT_SEEDS_DIR, PROJECT_ROOT } from "./project";
+export {
+  EXEMPTION_SYNTAX,
+  lintMigrations,
+  parseReleaseEnvironment,
+  type ReleaseEnvironment,
+  type SafetyFinding,
+  type SafetyReport,
+} from "./lint";
+export { DEFAULT_LOCK_SAFETY, resolveLockSafety, type LockSafetySettings } from "./lock-safety/settings";

@@ -6,6 +6,7 @@ import { closeClient, isConnectionLost, openClient } from "./connection";
 import { parseDatabaseUrl, redactUrl, type DatabaseTarget } from "./dsn";
 import { ReleaseError, isReleaseError } from "./errors";
 import { acquireReleaseLock } from "./lock";
+import { lintMigrations, type ReleaseEnvironment, type SafetyReport } from "./lint";
 import { endSessionWithClient } from "./lock-safety/session";
 import { resolveLockSafety, type LockSafetySettings } from "./lock-safety/settings";
 import { silentLogger, type Logger } from "./logger";
@@ -31,6 +32,8 @@ export interface ReleaseOptions {
   lockTimeoutMs?: number;
   /** How migrations wait for table locks (lock_timeout, statement_timeout, retries); defaults when unset. */
   lockSafety?: Partial<LockSafetySettings>;
+  /** Which stack this is: on `production`, plan's blocking safety findings are errors (core/lint/). */
+  environment?: ReleaseEnvironment;
   connectTimeoutMs?: number;
   log?: Logger;
 }
@@ -48,6 +51,8 @@ export interface ReleasePlan {
   rowLevelSecurity: StepItemPlan[];
   seedSets: StepItemPlan[];
   vectorIndexes: StepItemPlan[];
+  /** squawk's findings on the pending migrations, weighed with the tables' data (core/lint/). */
+  safety: SafetyReport;
   /** Blocking problems besides the ledger (e.g. pgvector missing). */
   problems: string[];
   /** Whether apply would change anything. */
@@ -233,6 +238,7 @@ async function planWith(client: ClientBase, options: ReleaseOptions): Promise<Re
     rowLevelSecurity,
     seedSets,
     vectorIndexes,
+    safety: await lintMigrations(client, state.comparison.pending, { environment: options.environment }),
     problems,
     pending,
   };
