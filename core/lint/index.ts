@@ -137,6 +137,8 @@ async function weighFinding(
     problem: finding.message,
     saferForm: info.saferForm,
   };
+  // A statement that creates its table concerns no data yet.
+  if (statement && createdTable(statement)) return undefined;
   if (!target) return { ...base, table: null, tableSize: null };
   if (target.kind === "table" && created.has(canonicalName(target.name))) return undefined;
   const weight = await weigh(target.name, target.kind);
