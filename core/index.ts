@@ -23,8 +23,10 @@ export type { ReleaseStep, StepItemPlan, StepItemResult, StepManifestEntry } fro
 export { DEFAULT_MIGRATIONS_DIR, DEFAULT_SEEDS_DIR, PROJECT_ROOT } from "./project";
 export {
   EXEMPTION_SYNTAX,
+  describeFinding,
   lintMigrations,
   parseReleaseEnvironment,
+  RELEASE_ENVIRONMENTS,
   type ReleaseEnvironment,
   type SafetyFinding,
   type SafetyReport,

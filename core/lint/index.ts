@@ -44,7 +44,7 @@ export interface SafetyReport {
   errors: number;
 }
 
-export { parseReleaseEnvironment, type ReleaseEnvironment } from "./environment";
+export { RELEASE_ENVIRONMENTS, parseReleaseEnvironment, type ReleaseEnvironment } from "./environment";
 export { EXEMPTION_SYNTAX } from "./exemptions";
 
 interface Located {
@@ -114,6 +114,14 @@ export async function lintMigrations(
 async function serverVersion(client: ClientBase): Promise<string | undefined> {
   const result = await client.query<{ v: string }>("SELECT current_setting('server_version') AS v");
   return /^\d+(?:\.\d+)?/.exec(result.rows[0]?.v ?? "")?.[0];
+}
+
+/** One finding as one line, for a preview's output and its failure. */
+export function describeFinding(f: SafetyFinding): string {
+  const table = f.table ? ` on ${f.table}${f.tableSize ? ` (${f.tableSize})` : ""}` : "";
+  const head = `${f.level}: ${f.file}:${f.line} ${f.rule}${table}: ${f.problem}`;
+  if (f.level === "exempted") return `${head} Accepted: ${f.exemption}`;
+  return `${head} Lock: ${f.lock}. Safer: ${f.saferForm}.`;
 }
 
 function statementAt(statements: readonly Statement[], offset: number): Statement | undefined {

@@ -9,7 +9,9 @@ export interface TableWeight {
   estimatedRows: number | null;
   /** pg_total_relation_size: table, indexes and TOAST. */
   sizeBytes: number;
-  /** Whether it holds at least one row (a row read, or the estimate when the read is not allowed). */
+  /** Rows counted, up to COUNT_LIMIT + 1 (null when the login may not read the table). */
+  countedRows: number | null;
+  /** Whether it holds at least one row (the count, or the estimate when the read is not allowed). */
   hasData: boolean;
 }
 
@@ -31,24 +33,34 @@ export async function weighTable(
   const row = found.rows[0];
   if (!row) return undefined;
   const estimatedRows = row.reltuples < 0 ? null : Math.round(row.reltuples);
-  let hasData = (estimatedRows ?? 0) > 0;
+  let countedRows: number | null = null;
   try {
-    // The catalog's name comes quoted as needed from regclass output.
-    const rows = await client.query<{ any: boolean }>(
-      `SELECT EXISTS (SELECT 1 FROM ONLY ${row.table}) AS any`,
+    // Bounded, so that a big table costs no more than a small one. The catalog's name comes quoted as
+    // needed from regclass output.
+    const rows = await client.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM (SELECT 1 FROM ONLY ${row.table} LIMIT ${COUNT_LIMIT + 1}) s`,
     );
-    hasData = hasData || rows.rows[0]?.any === true;
+    countedRows = rows.rows[0]?.n ?? null;
   } catch {
     // A login that may not read the table: the estimate decides.
   }
-  return { table: row.table, estimatedRows, sizeBytes: Number(row.bytes), hasData };
+  const hasData = (countedRows ?? 0) > 0 || (estimatedRows ?? 0) > 0;
+  return { table: row.table, estimatedRows, countedRows, sizeBytes: Number(row.bytes), hasData };
 }
 
+const COUNT_LIMIT = 100_000;
+
 export function describeSize(weight: TableWeight): string {
+  const n = (value: number) => value.toLocaleString("en-US");
+  const { countedRows, estimatedRows } = weight;
   const rows =
-    weight.estimatedRows === null
-      ? "rows not estimated yet"
-      : `~${weight.estimatedRows.toLocaleString("en-US")} rows`;
+    countedRows !== null && countedRows <= COUNT_LIMIT
+      ? `${n(countedRows)} rows`
+      : estimatedRows !== null && estimatedRows > COUNT_LIMIT
+        ? `~${n(estimatedRows)} rows`
+        : countedRows !== null
+          ? `over ${n(COUNT_LIMIT)} rows`
+          : "rows not estimated yet";
   return `${rows}, ${formatBytes(weight.sizeBytes)}`;
 }
 
