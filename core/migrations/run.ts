@@ -32,8 +32,6 @@ export interface MigrationRunOptions {
   lockSafety?: LockSafetySettings;
   /** A second connection to watch lock waits from (what a waiting migration waits for, who blocks it). */
   monitor?: ClientBase;
-  /** For tests: the jitter of the retry pauses. */
-  random?: () => number;
 }
 
 const LOCK_NOT_AVAILABLE = "55P03";
@@ -117,7 +115,7 @@ export async function runPendingMigrations(
         if (failed.attempt > safety.lockRetries) {
           throw describeLockTimeout(error, failed.file, failed.attempt, safety, wait, applied.length);
         }
-        const pause = retryDelayMs(safety, failed.attempt, options.random);
+        const pause = retryDelayMs(safety, failed.attempt);
         log.warn(
           `migration ${failed.file.name}: gave up waiting for a lock after ${safety.lockTimeoutMs} ms (${wait ? describeLockWait(wait) : "the blocker was not seen"}); rolled back, retrying in ${(pause / 1000).toFixed(1)} s`,
         );
