@@ -4,7 +4,7 @@ import type { ClientBase } from "pg";
 import { intervalText, type LockSafetySettings } from "./settings";
 
 /** How often the server checks, while a statement runs, that the client is still there. */
-export const CLIENT_CHECK_INTERVAL = "2s";
+export const CLIENT_CHECK_INTERVAL_MS = 2_000;
 
 /**
  * A Ctrl-C'd or killed CLI closes its socket, but the server notices only when it next writes to it: a
@@ -12,9 +12,15 @@ export const CLIENT_CHECK_INTERVAL = "2s";
  * PostgreSQL 14+ can check the socket while a statement runs; older servers keep the old behaviour.
  */
 export async function endSessionWithClient(client: ClientBase): Promise<boolean> {
-  const version = await client.query<{ v: number }>("SELECT current_setting('server_version_num')::int AS v");
-  if ((version.rows[0]?.v ?? 0) < 140_000) return false;
-  await client.query(`SET client_connection_check_interval = '${CLIENT_CHECK_INTERVAL}'`);
+  // pg_settings gives the interval in milliseconds; no row before PostgreSQL 14.
+  const server = await client.query<{ ms: number | null }>(
+    "SELECT (SELECT setting::int FROM pg_settings WHERE name = 'client_connection_check_interval') AS ms",
+  );
+  const ms = server.rows[0]?.ms ?? null;
+  if (ms === null) return false;
+  // A stricter interval set on the server, role or database stays.
+  if (ms > 0 && ms <= CLIENT_CHECK_INTERVAL_MS) return true;
+  await client.query(`SET client_connection_check_interval = ${CLIENT_CHECK_INTERVAL_MS}`);
   return true;
 }
 
