@@ -50,6 +50,8 @@ const release = new SchemaRelease(
     },
     dropOnDelete: config.release.dropSchemaOnDelete,
     lockTimeoutMs: config.release.lockTimeoutMs,
+    environment: config.release.safety.environment,
+    lockSafety: config.release.safety.lockSafety,
   },
   { dependsOn: preReleaseSnapshot ? [access, preReleaseSnapshot] : [access] },
 );

@@ -1,5 +1,6 @@
 // Command-line parsing for neonhub-db. No dependency: the surface is small and every error message is ours.
 import { ReleaseError } from "../core/errors";
+import { parseReleaseEnvironment, type LockSafetySettings, type ReleaseEnvironment } from "../core";
 import { parseRowLevelSecurityMode, type RowLevelSecurityMode } from "../core/row-level-security";
 
 export const COMMANDS = [
@@ -24,6 +25,10 @@ export interface CliArgs {
   migrationsDir?: string;
   ownerRole?: string;
   lockTimeoutMs?: number;
+  /** How migrations wait for table locks (docs/runbook.md); unset fields keep their defaults. */
+  lockSafety: Partial<LockSafetySettings>;
+  /** Which stack the release is for: `production` makes plan's blocking safety findings errors. */
+  environment?: ReleaseEnvironment;
   connectTimeoutMs?: number;
   /** Whether the tenant tables' policies are enforced; unset keeps the mode the database records. */
   rowLevelSecurity?: RowLevelSecurityMode;
@@ -47,6 +52,10 @@ const VALUE_FLAGS = [
   "--migrations-dir",
   "--owner-role",
   "--lock-timeout",
+  "--migration-lock-timeout",
+  "--statement-timeout",
+  "--lock-retries",
+  "--environment",
   "--connect-timeout",
   "--row-level-security",
   "--file",
@@ -84,6 +93,14 @@ Options:
   --migrations-dir DIR     folder of the migration files (default: migrations/ of this project)
   --owner-role ROLE        SET ROLE to this role before changing anything, so it owns the objects
   --lock-timeout SECONDS   how long apply waits for another release (default 60)
+  --migration-lock-timeout SECONDS
+                           lock_timeout of each migration: how long a statement waits for a table lock before
+                           the migration is rolled back and retried (default 5; 0 = no limit)
+  --statement-timeout SECONDS
+                           statement_timeout of each migration (default 0 = off)
+  --lock-retries N         retries of a migration that timed out on a lock, with backoff (default 5)
+  --environment NAME       production | staging | development (default): in production, plan's blocking
+                           safety findings on tables with data are errors (docs/runbook.md)
   --connect-timeout SECS   how long to wait for the server to accept a connection (default 10)
   --row-level-security M   enforce | off: whether the tenant tables' policies are enforced (docs/security.md;
                            default: the mode the database records, enforce for a new one)
@@ -94,6 +111,30 @@ Options:
 
 Exit codes: 0 ok / nothing pending, 1 error, 2 plan has pending changes, verify found drift or health found
 something that needs action.`;
+
+function secondsOrOff(flag: string, raw: string): number {
+  const value = Number(raw);
+  if (raw.trim() === "" || !Number.isFinite(value) || value < 0 || value > 86_400) {
+    throw new ReleaseError(
+      "invalid-input",
+      `${flag} takes a number of seconds from 0 (no limit) to 86400, got "${raw}".`,
+      `Example: ${flag} 5`,
+    );
+  }
+  return Math.round(value * 1000);
+}
+
+function count(flag: string, raw: string): number {
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || value > 100) {
+    throw new ReleaseError(
+      "invalid-input",
+      `${flag} takes a whole number from 0 to 100, got "${raw}".`,
+      `Example: ${flag} 5`,
+    );
+  }
+  return value;
+}
 
 function seconds(flag: string, raw: string): number {
   const value = Number(raw);
@@ -115,6 +156,7 @@ export function parseArgs(argv: readonly string[]): CliArgs {
     replace: false,
     confirm: false,
     check: false,
+    lockSafety: {},
   };
   let command: string | undefined;
   for (let i = 0; i < argv.length; i++) {
@@ -145,6 +187,10 @@ export function parseArgs(argv: readonly string[]): CliArgs {
       else if (arg === "--migrations-dir") args.migrationsDir = value;
       else if (arg === "--owner-role") args.ownerRole = value;
       else if (arg === "--lock-timeout") args.lockTimeoutMs = seconds(arg, value);
+      else if (arg === "--migration-lock-timeout") args.lockSafety.lockTimeoutMs = secondsOrOff(arg, value);
+      else if (arg === "--statement-timeout") args.lockSafety.statementTimeoutMs = secondsOrOff(arg, value);
+      else if (arg === "--lock-retries") args.lockSafety.lockRetries = count(arg, value);
+      else if (arg === "--environment") args.environment = parseReleaseEnvironment(value, arg);
       else if (arg === "--connect-timeout") args.connectTimeoutMs = seconds(arg, value);
       else if (arg === "--row-level-security") args.rowLevelSecurity = parseRowLevelSecurityMode(value, arg);
       else if (arg === "--file") args.file = value;

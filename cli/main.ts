@@ -63,6 +63,8 @@ function releaseOptions(args: CliArgs, env: NodeJS.ProcessEnv, log: Logger): Rel
     steps: defaultReleaseSteps({ seedSets: args.seeds, rowLevelSecurity: args.rowLevelSecurity }),
     ownerRole: args.ownerRole,
     lockTimeoutMs: args.lockTimeoutMs,
+    lockSafety: args.lockSafety,
+    environment: args.environment,
     connectTimeoutMs: args.connectTimeoutMs,
     log,
   };
@@ -102,7 +104,8 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
       case "plan": {
         const plan = await planRelease(options);
         emit(plan, renderPlan(plan));
-        const blocked = plan.migrations.problems.length > 0 || plan.problems.length > 0;
+        const blocked =
+          plan.migrations.problems.length > 0 || plan.problems.length > 0 || plan.safety.errors > 0;
         return blocked ? EXIT.error : plan.pending ? EXIT.pending : EXIT.ok;
       }
       case "apply": {

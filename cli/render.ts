@@ -3,6 +3,7 @@ import type { ReleasePlan, ReleaseResult, ReleaseStatus, VerifyReport } from "..
 import type { LoadChunksResult } from "../core/seeds/bulk/load-chunks";
 import type { BaselineResult } from "../core/baseline";
 import type { StepItemPlan } from "../core/steps";
+import { renderSafety } from "./render-safety";
 
 const MARK: Record<StepItemPlan["action"], string> = {
   create: "+",
@@ -28,6 +29,7 @@ export function renderPlan(plan: ReleasePlan): string {
     ...items("row-level security", plan.rowLevelSecurity),
     ...items("seed sets", plan.seedSets),
     ...items("vector indexes", plan.vectorIndexes),
+    ...renderSafety(plan.safety),
   ];
   for (const p of migrations.problems) lines.push(`  problem: ${p.message}`, `    fix: ${p.fix}`);
   for (const p of plan.problems) lines.push(`  problem: ${p}`);

@@ -12,6 +12,7 @@ import { acquireReleaseLock } from "./lock";
 import { silentLogger, type Logger } from "./logger";
 import { readMigrationFiles, type MigrationFile } from "./migrations/files";
 import { readLedger } from "./migrations/ledger";
+import { setOwnerRole } from "./owner-role";
 import { runPendingMigrations } from "./migrations/run";
 import { diffSnapshots, saveSnapshot, takeSnapshot, type SchemaSnapshot } from "./snapshot";
 import type { ReleaseOptions } from "./release";
@@ -72,7 +73,7 @@ export async function baselineRelease(options: BaselineOptions): Promise<Baselin
         );
       }
       // Only now become the owner: the scratch database needed the login's CREATEDB, the ledger the owner.
-      if (options.ownerRole) await client.query(`SET ROLE ${quoteIdent(options.ownerRole)}`);
+      if (options.ownerRole) await setOwnerRole(client, options.ownerRole);
       await recordAsApplied(client, options, files);
       await saveSnapshot(client, live, files.at(-1)?.name);
       return {
@@ -145,7 +146,7 @@ export async function snapshotOfFreshRelease(
         .query(`CREATE EXTENSION IF NOT EXISTS ${quoteIdent(name)} WITH SCHEMA ${quoteIdent(schema)}`)
         .catch(() => {}); // Not allowed here: the migration that needs it says what to do.
     }
-    if (options.ownerRole) await scratchClient.query(`SET ROLE ${quoteIdent(options.ownerRole)}`);
+    if (options.ownerRole) await setOwnerRole(scratchClient, options.ownerRole);
     await ensureBookkeeping(scratchClient, []);
     await runPendingMigrations(scratchClient, {
       dir: options.migrationsDir,

@@ -12,7 +12,9 @@ import { acquireReleaseLock } from "./lock";
 import type { Logger } from "./logger";
 import type { MigrationFile } from "./migrations/files";
 import { compareWithLedger, type LedgerEntry, type MigrationComparison } from "./migrations/ledger";
-import { isoTime, literal } from "./sql";
+import { END_SESSION_WITH_CLIENT_SQL } from "./lock-safety/session";
+import { ownerRoleError } from "./owner-role";
+import { isoTime, literal, quoteIdent } from "./sql";
 import type { ReleaseStep, StepBatch } from "./steps";
 
 export const PGVECTOR_MISSING =
@@ -111,6 +113,7 @@ export async function lockAndProbe(
   options: { ownerRole?: string; lockTimeoutMs?: number; log: Logger },
 ): Promise<{ probe: Probe; unlock: () => Promise<void> }> {
   const statements = [
+    END_SESSION_WITH_CLIENT_SQL,
     ...(options.ownerRole ? [`SET ROLE ${quoteIdent(options.ownerRole)}`] : []),
     `SELECT pg_try_advisory_lock(${RELEASE_LOCK_KEY.toString()}::bigint) AS locked`,
     probeSql(steps),
@@ -118,7 +121,7 @@ export async function lockAndProbe(
   const results = (await client.query(statements.join(";\n")).catch(async (error: unknown) => {
     // The lock may have been taken before a later statement failed: a session lock outlives the error.
     await client.query(`SELECT pg_advisory_unlock(${RELEASE_LOCK_KEY.toString()}::bigint)`).catch(() => {});
-    throw error;
+    throw options.ownerRole ? await ownerRoleError(client, options.ownerRole, error) : error;
   })) as unknown as QueryResult[];
   const locked = (results.at(-2)!.rows[0] as { locked: boolean }).locked;
   let probe = (results.at(-1)!.rows[0] as { probe: Probe }).probe;
@@ -136,6 +139,3 @@ export async function lockAndProbe(
   return { probe, unlock };
 }
 
-function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}

@@ -46,3 +46,14 @@ export {
 export { compareSchemas, describeDifference, type SchemaDifference } from "./prisma/compare";
 export { PRISMA_SCHEMA_PATH } from "./prisma/render";
 export { adoptUpstreamDatabase, type AdoptResult } from "./adopt/upstream";
+export {
+  EXEMPTION_SYNTAX,
+  describeFinding,
+  lintMigrations,
+  parseReleaseEnvironment,
+  RELEASE_ENVIRONMENTS,
+  type ReleaseEnvironment,
+  type SafetyFinding,
+  type SafetyReport,
+} from "./lint";
+export { DEFAULT_LOCK_SAFETY, resolveLockSafety, type LockSafetySettings } from "./lock-safety/settings";

@@ -17,6 +17,9 @@ import { parseDatabaseUrl, redactUrl, type DatabaseTarget } from "./dsn";
 import { ReleaseError, isReleaseError } from "./errors";
 import { preflightProblems } from "./adopt/preflight";
 import { acquireReleaseLock } from "./lock";
+import { lintMigrations, type ReleaseEnvironment, type SafetyReport } from "./lint";
+import { endSessionWithClient } from "./lock-safety/session";
+import { resolveLockSafety, type LockSafetySettings } from "./lock-safety/settings";
 import { silentLogger, type Logger } from "./logger";
 import { readMigrationFiles, type MigrationFile } from "./migrations/files";
 import {
@@ -27,6 +30,7 @@ import {
   type MigrationComparison,
 } from "./migrations/ledger";
 import { runPendingMigrations, type AppliedMigration } from "./migrations/run";
+import { setOwnerRole } from "./owner-role";
 import { diffSnapshots, readSnapshot, saveSnapshot, takeSnapshot, type SnapshotDiff } from "./snapshot";
 import type { ReleaseStep, StepItemPlan, StepItemResult, StepManifestEntry } from "./steps";
 
@@ -43,6 +47,10 @@ export interface ReleaseOptions {
   ownerRole?: string;
   /** How long apply waits for another release to finish. */
   lockTimeoutMs?: number;
+  /** How migrations wait for table locks (lock_timeout, statement_timeout, retries); defaults when unset. */
+  lockSafety?: Partial<LockSafetySettings>;
+  /** Which stack this is: on `production`, plan's blocking safety findings are errors (core/lint/). */
+  environment?: ReleaseEnvironment;
   connectTimeoutMs?: number;
   log?: Logger;
 }
@@ -60,6 +68,8 @@ export interface ReleasePlan {
   rowLevelSecurity: StepItemPlan[];
   seedSets: StepItemPlan[];
   vectorIndexes: StepItemPlan[];
+  /** squawk's findings on the pending migrations, weighed with the tables' data (core/lint/). */
+  safety: SafetyReport;
   /** Blocking problems besides the ledger (e.g. pgvector missing). */
   problems: string[];
   /** Whether apply would change anything. */
@@ -166,6 +176,26 @@ export function describeRunError(error: unknown, target: DatabaseTarget): unknow
   return error;
 }
 
+/** A second connection that watches what the migrations wait for, when there are any to run. */
+async function withMonitor<T>(
+  options: ReleaseOptions,
+  wanted: boolean,
+  fn: (monitor: Client | undefined) => Promise<T>,
+): Promise<T> {
+  const monitor = wanted
+    ? await openClient(targetOf(options), {
+        applicationName: "neonhub-db:apply-monitor",
+        connectTimeoutMs: options.connectTimeoutMs,
+      })
+    : undefined;
+  try {
+    if (monitor) await endSessionWithClient(monitor);
+    return await fn(monitor);
+  } finally {
+    await closeClient(monitor);
+  }
+}
+
 async function pgvectorProblem(client: ClientBase): Promise<string | undefined> {
   const result = await client.query<{ available: boolean }>(`SELECT ${PGVECTOR_AVAILABLE_SQL} AS available`);
   return result.rows[0]?.available ? undefined : PGVECTOR_MISSING;
@@ -204,18 +234,11 @@ export async function planWith(client: ClientBase, options: ReleaseOptions): Pro
       const items = step.batch.planFromState(state.steps[i]) ?? (await step.plan(client));
       stepPlans.set(step.kind, [...(stepPlans.get(step.kind) ?? []), ...items]);
     }
-    // The pre-flight reads nothing when no migration is pending, so a released database stays at two.
-    const preflight = await preflightProblems(client, {
-      ledger: state.ledger,
-      pending: state.comparison.pending,
-    });
-    return assemblePlan(options, state, stepPlans, probe.pgvector ? [] : [PGVECTOR_MISSING], preflight);
+    const checks = await pendingMigrationChecks(client, state, options);
+    return assemblePlan(options, state, stepPlans, probe.pgvector ? [] : [PGVECTOR_MISSING], checks);
   }
   const state = await readMigrationState(client, options);
-  const preflight = await preflightProblems(client, {
-    ledger: state.ledger,
-    pending: state.comparison.pending,
-  });
+  const checks = await pendingMigrationChecks(client, state, options);
   const released = await bookkeepingExists(client);
   const steps = options.steps ?? [];
   const stepPlans = new Map<ReleaseStep["kind"], StepItemPlan[]>();
@@ -226,7 +249,27 @@ export async function planWith(client: ClientBase, options: ReleaseOptions): Pro
     ]);
   }
   const problems = [await pgvectorProblem(client)].filter((p): p is string => Boolean(p));
-  return assemblePlan(options, state, stepPlans, problems, preflight);
+  return assemblePlan(options, state, stepPlans, problems, checks);
+}
+
+interface PendingMigrationChecks {
+  /** A database that is not ours (core/adopt/preflight.ts). */
+  preflight: LedgerProblem[];
+  /** The safety lint of the pending migrations, weighed with the live tables (core/lint/). */
+  safety: SafetyReport;
+}
+
+/** What plan says of the pending migrations; both read nothing when none is pending (a no-op plan stays at two). */
+async function pendingMigrationChecks(
+  client: ClientBase,
+  state: Pick<MigrationState, "ledger" | "comparison">,
+  options: ReleaseOptions,
+): Promise<PendingMigrationChecks> {
+  const { ledger, comparison } = state;
+  return {
+    preflight: await preflightProblems(client, { ledger, pending: comparison.pending }),
+    safety: await lintMigrations(client, comparison.pending, { environment: options.environment }),
+  };
 }
 
 function assemblePlan(
@@ -234,7 +277,7 @@ function assemblePlan(
   state: Pick<MigrationState, "ledger" | "comparison">,
   stepPlans: Map<ReleaseStep["kind"], StepItemPlan[]>,
   problems: string[],
-  preflight: readonly LedgerProblem[],
+  checks: PendingMigrationChecks,
 ): ReleasePlan {
   const rowLevelSecurity = stepPlans.get("rowLevelSecurity") ?? [];
   const seedSets = stepPlans.get("seeds") ?? [];
@@ -247,11 +290,12 @@ function assemblePlan(
     migrations: {
       applied: state.ledger.length,
       pending: state.comparison.pending.map((m) => ({ name: m.name, checksum: m.checksum })),
-      problems: [...state.comparison.problems, ...preflight],
+      problems: [...state.comparison.problems, ...checks.preflight],
     },
     rowLevelSecurity,
     seedSets,
     vectorIndexes,
+    safety: checks.safety,
     problems,
     pending,
   };
@@ -296,7 +340,8 @@ export async function applyWith(client: ClientBase, options: ReleaseOptions): Pr
   } else {
     const vectorMissing = await pgvectorProblem(client);
     if (vectorMissing) throw new ReleaseError("missing-pgvector", vectorMissing);
-    if (options.ownerRole) await client.query(`SET ROLE ${quoteIdent(options.ownerRole)}`);
+    await endSessionWithClient(client);
+    if (options.ownerRole) await setOwnerRole(client, options.ownerRole);
     unlock = await acquireReleaseLock(client, { timeoutMs: options.lockTimeoutMs, log });
   }
   try {
@@ -313,11 +358,15 @@ export async function applyWith(client: ClientBase, options: ReleaseOptions): Pr
       client,
       steps.map((s) => s.bookkeepingDdl),
     );
-    const migrations = await runPendingMigrations(client, {
-      dir: options.migrationsDir,
-      pending: state.comparison.pending,
-      log,
-    });
+    const migrations = await withMonitor(options, state.comparison.pending.length > 0, (monitor) =>
+      runPendingMigrations(client, {
+        dir: options.migrationsDir,
+        pending: state.comparison.pending,
+        log,
+        lockSafety: resolveLockSafety(options.lockSafety),
+        monitor,
+      }),
+    );
     const results = new Map<ReleaseStep["kind"], StepItemResult[]>();
     for (const step of steps) {
       results.set(step.kind, [...(results.get(step.kind) ?? []), ...(await step.apply(client, log))]);
@@ -472,8 +521,4 @@ export async function verifyWith(client: ClientBase, options: ReleaseOptions): P
     problems: state.comparison.problems,
     drift,
   };
-}
-
-function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
 }

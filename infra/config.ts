@@ -7,6 +7,11 @@ import { isReleaseError } from "../core/errors";
 import { ROW_LEVEL_SECURITY_MODES, type RowLevelSecurityMode } from "../core/row-level-security";
 import type { VectorIndexOptions } from "../core/vector-indexes";
 import { instanceClassSize } from "./instance-classes";
+import {
+  RELEASE_SAFETY_DEFAULTS,
+  parseReleaseSafety,
+  type ReleaseSafetyConfig,
+} from "./release-safety-config";
 import { MIN_MEMORY_MB, STORAGE_KINDS, StorageKind, WORKLOADS, Workload } from "./tuning";
 import * as v from "./validators";
 import accessDefinition from "./access-definition";
@@ -50,6 +55,7 @@ export const DEFAULTS = {
   alarmEvaluationMinutes: 5,
   dropSchemaOnDelete: false,
   releaseLockTimeoutSeconds: 60,
+  ...RELEASE_SAFETY_DEFAULTS,
 };
 
 /** Machine size for the existing and docker servers when `memoryMb`/`cpus` are unset. */
@@ -184,6 +190,8 @@ export interface ReleaseConfig {
   vectorIndexes?: VectorIndexOptions;
   /** Whether the tenant tables' row-level security policies are enforced (docs/security.md). */
   rowLevelSecurity: RowLevelSecurityMode;
+  /** The stack's kind for the migration safety lint, and the migrations' lock timeouts and retries. */
+  safety: ReleaseSafetyConfig;
 }
 
 /** Every invalid value at once, so one `pulumi preview` shows all there is to fix. */
@@ -342,6 +350,7 @@ function parseRelease(get: Get, problems: Problems): ReleaseConfig {
           ),
         DEFAULTS.releaseLockTimeoutSeconds,
       ),
+    safety: parseReleaseSafety(get, (parse, fallback) => problems.take(parse, fallback)),
   };
 }
 

@@ -4,7 +4,14 @@
 // a database. See docs/schema-release.md.
 import path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { PROJECT_ROOT, buildReleaseManifest, isReleaseError, type ReleaseSummary } from "../core";
+import {
+  PROJECT_ROOT,
+  buildReleaseManifest,
+  isReleaseError,
+  type LockSafetySettings,
+  type ReleaseEnvironment,
+  type ReleaseSummary,
+} from "../core";
 import { defaultReleaseSteps, type DefaultStepOptions } from "../core/default-steps";
 import { SchemaMigrations } from "./dynamic/schema-migrations";
 import { SeedSets } from "./dynamic/seed-sets";
@@ -29,6 +36,10 @@ export interface SchemaReleaseArgs {
   dropOnDelete?: boolean;
   /** How long a release waits for another one holding the lock. Default 60 s. */
   lockTimeoutMs?: number;
+  /** The stack's kind: on `production`, preview fails on a blocking migration (core/lint/). */
+  environment?: ReleaseEnvironment;
+  /** The migrations' lock_timeout, statement_timeout and retries; engine defaults when unset. */
+  lockSafety?: Partial<LockSafetySettings>;
   /** How long to wait for the server to accept a connection. Default 10 s. */
   connectTimeoutMs?: number;
   /** The migrations folder, relative to the project root. Default `migrations`. */
@@ -66,6 +77,8 @@ export class SchemaRelease extends pulumi.ComponentResource {
       lockTimeoutMs: args.lockTimeoutMs ?? SCHEMA_RELEASE_DEFAULTS.lockTimeoutMs,
       connectTimeoutMs: args.connectTimeoutMs ?? SCHEMA_RELEASE_DEFAULTS.connectTimeoutMs,
       dropOnDelete: args.dropOnDelete ?? SCHEMA_RELEASE_DEFAULTS.dropOnDelete,
+      ...(args.environment ? { environment: args.environment } : {}),
+      ...(args.lockSafety ? { lockSafety: args.lockSafety } : {}),
     };
 
     // A component's dependsOn does not reach its children: the first one takes it, the others follow it.

@@ -4,7 +4,11 @@ import type { ClientBase } from "pg";
 import { BOOKKEEPING_SCHEMA, CHECKSUMS_SETTING, MIGRATIONS_TABLE } from "../bookkeeping";
 import { ReleaseError } from "../errors";
 import type { Logger } from "../logger";
+import { describeLockWait, watchLockWaits, type LockWait } from "../lock-safety/lock-waits";
+import { setMigrationTimeouts } from "../lock-safety/session";
+import { DEFAULT_LOCK_SAFETY, retryDelayMs, type LockSafetySettings } from "../lock-safety/settings";
 import { downSectionOffset, upSectionOffset, type MigrationFile } from "./files";
+import { withUtf16Positions } from "./positions";
 
 export interface AppliedMigration {
   name: string;
@@ -20,22 +24,38 @@ interface ServerError {
   where?: string;
 }
 
+export interface MigrationRunOptions {
+  dir: string;
+  pending: readonly MigrationFile[];
+  log: Logger;
+  /** Lock and statement timeouts, and how a migration that timed out on a lock is retried. */
+  lockSafety?: LockSafetySettings;
+  /** A second connection to watch lock waits from (what a waiting migration waits for, who blocks it). */
+  monitor?: ClientBase;
+}
+
+const LOCK_NOT_AVAILABLE = "55P03";
+
 export async function runPendingMigrations(
   client: ClientBase,
-  options: { dir: string; pending: readonly MigrationFile[]; log: Logger },
+  options: MigrationRunOptions,
 ): Promise<AppliedMigration[]> {
   const { pending, log } = options;
   if (pending.length === 0) return [];
+  const safety = options.lockSafety ?? DEFAULT_LOCK_SAFETY;
   const checksums = Object.fromEntries(pending.map((m) => [m.name, m.checksum]));
   await client.query("SELECT set_config($1, $2, false)", [CHECKSUMS_SETTING, JSON.stringify(checksums)]);
 
   const applied: AppliedMigration[] = [];
-  let current: { file: MigrationFile; started: number } | undefined;
+  let current: { file: MigrationFile; started: number; attempt: number } | undefined;
+  // The migration being retried after a lock timeout, and its attempt number.
+  let retrying: { name: string; attempt: number } | undefined;
   const finishCurrent = () => {
     if (current) {
       const durationMs = Date.now() - current.started;
       applied.push({ name: current.file.name, checksum: current.file.checksum, durationMs });
       log.info(`migration ${current.file.name}: applied in ${durationMs} ms`);
+      current = undefined;
     }
   };
   const byName = new Map(pending.map((m) => [m.name, m]));
@@ -45,36 +65,93 @@ export async function runPendingMigrations(
     finishCurrent();
     const file = byName.get(started[1]!);
     if (!file) return;
-    current = { file, started: Date.now() };
-    log.info(`migration ${file.name}: running (${applied.length + 1}/${pending.length})`);
+    const attempt = retrying?.name === file.name ? retrying.attempt : 1;
+    current = { file, started: Date.now(), attempt };
+    const retry = attempt > 1 ? `, attempt ${attempt} of ${safety.lockRetries + 1}` : "";
+    log.info(`migration ${file.name}: running (${applied.length + 1}/${pending.length}${retry})`);
   };
 
   // node-pg-migrate is ESM-only; Node 20.19+ require()s it. Loaded here so that importing the engine stays
   // cheap for commands that never migrate. (The type comes by file path: node10 resolution ignores "exports".)
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { runner } = require("node-pg-migrate") as typeof import("node-pg-migrate/dist/bundle/index");
+  const restoreTimeouts = await setMigrationTimeouts(client, safety);
+  const pid = (await client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid;
+  const watch = options.monitor
+    ? watchLockWaits(options.monitor, pid, {
+        progressIntervalMs: safety.progressIntervalMs,
+        log,
+        label: () => (current ? `migration ${current.file.name}` : "migrations"),
+      })
+    : undefined;
   try {
-    await runner({
-      dbClient: client,
-      dir: options.dir,
-      direction: "up",
-      migrationsSchema: BOOKKEEPING_SCHEMA,
-      migrationsTable: MIGRATIONS_TABLE,
-      checkOrder: true,
-      // Exactly the pending list: with `baseline --to`, later files in the folder must not run.
-      count: pending.length,
-      singleTransaction: false,
-      // The engine holds its own lock for the whole release (migrations, seeds and indexes).
-      noLock: true,
-      logger: { debug: () => {}, info: onInfo, warn: (m: string) => log.warn(m), error: () => {} },
-    });
-    finishCurrent();
-    return applied;
-  } catch (error) {
-    // node-pg-migrate leaves the failed migration's transaction open and aborted: end it here.
-    await client.query("ROLLBACK").catch(() => {});
-    throw describeMigrationFailure(error, current?.file, applied.length);
+    for (;;) {
+      try {
+        await runner({
+          dbClient: withUtf16Positions(client) as ClientBase,
+          dir: options.dir,
+          direction: "up",
+          migrationsSchema: BOOKKEEPING_SCHEMA,
+          migrationsTable: MIGRATIONS_TABLE,
+          checkOrder: true,
+          // Exactly the pending list: with `baseline --to`, later files in the folder must not run.
+          count: pending.length - applied.length,
+          singleTransaction: false,
+          // The engine holds its own lock for the whole release (migrations, seeds and indexes).
+          noLock: true,
+          logger: { debug: () => {}, info: onInfo, warn: (m: string) => log.warn(m), error: () => {} },
+        });
+        finishCurrent();
+        return applied;
+      } catch (error) {
+        // node-pg-migrate leaves the failed migration's transaction open and aborted: end it here.
+        await client.query("ROLLBACK").catch(() => {});
+        const failed = current;
+        current = undefined;
+        if (!failed || (error as { code?: string })?.code !== LOCK_NOT_AVAILABLE) {
+          throw describeMigrationFailure(error, failed?.file, applied.length);
+        }
+        const wait = watch?.lastWait();
+        if (failed.attempt > safety.lockRetries) {
+          throw describeLockTimeout(error, failed.file, failed.attempt, safety, wait, applied.length);
+        }
+        const pause = retryDelayMs(safety, failed.attempt);
+        log.warn(
+          `migration ${failed.file.name}: gave up waiting for a lock after ${safety.lockTimeoutMs} ms (${wait ? describeLockWait(wait) : "the blocker was not seen"}); rolled back, retrying in ${(pause / 1000).toFixed(1)} s`,
+        );
+        watch?.reset();
+        retrying = { name: failed.file.name, attempt: failed.attempt + 1 };
+        await new Promise((resolve) => setTimeout(resolve, pause));
+      }
+    }
+  } finally {
+    await watch?.stop();
+    await restoreTimeouts().catch(() => {});
   }
+}
+
+function describeLockTimeout(
+  error: unknown,
+  file: MigrationFile,
+  attempts: number,
+  safety: LockSafetySettings,
+  wait: LockWait | undefined,
+  appliedBefore: number,
+): ReleaseError {
+  const blocker = wait
+    ? `it waited for ${describeLockWait(wait)}`
+    : "the session holding the lock was not seen (it may have released it just as the wait ended)";
+  const pids = wait?.blockers.map((b) => b.pid) ?? [];
+  const end =
+    pids.length > 0
+      ? ` If that session is stuck, end it with ${pids.map((pid) => `SELECT pg_terminate_backend(${pid})`).join("; ")}.`
+      : "";
+  return new ReleaseError(
+    "lock-timeout",
+    `Migration ${file.name}.sql could not take its lock within the lock timeout (${safety.lockTimeoutMs} ms) in ${attempts} attempt(s): ${blocker}.`,
+    `Nothing of it is applied (each attempt was rolled back${appliedBefore > 0 ? `; the ${appliedBefore} migration(s) before it are applied` : ""}). Run apply again when that session has finished, or raise --migration-lock-timeout / --lock-retries.${end}`,
+    { cause: error },
+  );
 }
 
 export function describeMigrationFailure(
@@ -108,7 +185,9 @@ export function describeMigrationFailure(
     const statement = file.sql.slice(lineStart, lineEnd < 0 ? undefined : lineEnd);
     at = ` at line ${lineNumber}`;
     const gutter = `${lineNumber} | `;
-    lines.push(`  ${gutter}${statement}`, `  ${" ".repeat(gutter.length + offset - lineStart)}^`);
+    // The caret's column in characters, as a terminal shows them, not UTF-16 units.
+    const column = Array.from(file.sql.slice(lineStart, offset)).length;
+    lines.push(`  ${gutter}${statement}`, `  ${" ".repeat(gutter.length + column)}^`);
   }
   if (serverError.detail) lines.push(`  detail: ${serverError.detail}`);
   if (serverError.where) lines.push(`  where: ${serverError.where.split("\n")[0]}`);

@@ -34,7 +34,15 @@ export function sameChecksum(a: string | undefined, b: string | undefined): bool
 
 // Not `steps`: what its options change about this part shows in the part's own manifests (a seed set
 // named, an index definition, a row-level security mode), and an option for another part is not a change.
-const SETTINGS = ["ownerRole", "migrationsDir", "lockTimeoutMs", "connectTimeoutMs", "dropOnDelete"] as const;
+const SETTINGS = [
+  "ownerRole",
+  "migrationsDir",
+  "lockTimeoutMs",
+  "connectTimeoutMs",
+  "dropOnDelete",
+  "environment",
+  "lockSafety",
+] as const;
 
 export function diffRelease(recorded: Partial<ResolvedOutputs>, inputs: ResolvedInputs): ReleaseDiff {
   const diff: ReleaseDiff = { changes: false, replaces: [], lines: [], refusals: [] };

@@ -1,12 +1,20 @@
 // The schema-release provider's methods, as the dynamic-provider host runs them (provider.ts loads this file
 // from the project root). They adapt the release engine to Pulumi's resource contract:
 // - check validates the inputs and, for the migrations, reads the ledger (read-only) when the database is
-//   reachable, so that a changed applied migration fails the preview, naming the file;
+//   reachable, so that a changed applied migration fails the preview, naming the file, and lints the
+//   pending migrations (core/lint/): findings show in the preview, errors fail a production one;
 // - diff compares the manifest with the recorded state, without a database;
 // - create and update apply the part, then record what the database holds; a failure records that too;
 // - read re-reads the database (drift), delete forgets, or drops when the stack opted in.
 import type * as pulumi from "@pulumi/pulumi";
-import { ReleaseError, isReleaseError, planRelease, withReleaseSession } from "../../core";
+import {
+  EXEMPTION_SYNTAX,
+  ReleaseError,
+  describeFinding,
+  isReleaseError,
+  planRelease,
+  withReleaseSession,
+} from "../../core";
 import { passwordOf, recordedConnection } from "./connection";
 import { diffRelease } from "./diff";
 import { dropRelease } from "./drop";
@@ -66,10 +74,24 @@ async function ledgerFailures(inputs: ResolvedInputs): Promise<InputProblem[]> {
   try {
     context = partContext(inputs, inputs.databaseUrl, INPUT_SOURCE);
     const plan = await planRelease({ ...context.options, steps: [] });
-    return plan.migrations.problems.map((problem) => ({
-      property: "migrations",
-      reason: `${problem.message} fix: ${problem.fix}`,
-    }));
+    // The safety lint's findings show in the preview; on a production stack an error fails it, as a
+    // changed applied migration does.
+    for (const finding of plan.safety.findings.filter((f) => f.level !== "error")) {
+      context.options.log.info(describeFinding(finding));
+    }
+    const unsafe = plan.safety.findings
+      .filter((f) => f.level === "error")
+      .map((finding) => ({
+        property: "migrations",
+        reason: `${describeFinding(finding)} Or accept it in the migration: ${EXEMPTION_SYNTAX} (docs/runbook.md).`,
+      }));
+    return [
+      ...plan.migrations.problems.map((problem) => ({
+        property: "migrations",
+        reason: `${problem.message} fix: ${problem.fix}`,
+      })),
+      ...unsafe,
+    ];
   } catch (error) {
     const secrets = context?.secrets ?? [];
     if (isReleaseError(error) && ["connection", "authentication", "missing-database"].includes(error.code)) {

@@ -2,6 +2,12 @@
 // property, so `pulumi preview` points at it. A value still unknown during preview is accepted where the
 // program may compute it (the connection string, the database and role names).
 import {
+  RELEASE_ENVIRONMENTS,
+  resolveLockSafety,
+  type LockSafetySettings,
+  type ReleaseEnvironment,
+} from "../../core";
+import {
   RELEASE_PARTS,
   UNKNOWN,
   manifestKeys,
@@ -76,6 +82,7 @@ export function parseInputs(raw: Record<string, unknown>, options: { allowUnknow
   const lockTimeoutMs = positive("lockTimeoutMs");
   const connectTimeoutMs = positive("connectTimeoutMs");
   if (typeof raw.dropOnDelete !== "boolean") fail("dropOnDelete", "must be true or false");
+  const safety = parseSafetyInputs(raw, fail);
 
   const inputs: ResolvedInputs = {
     part,
@@ -87,6 +94,7 @@ export function parseInputs(raw: Record<string, unknown>, options: { allowUnknow
     lockTimeoutMs,
     connectTimeoutMs,
     dropOnDelete: raw.dropOnDelete === true,
+    ...safety,
   };
   if (RELEASE_PARTS.includes(part)) {
     for (const key of manifestKeys(part)) {
@@ -105,4 +113,33 @@ function parseManifest(value: unknown): Manifest | string {
     if (typeof checksum !== "string" || !CHECKSUM.test(checksum)) return `${shape}; "${name}" has none`;
   }
   return value as Manifest;
+}
+
+/** The optional safety settings: the stack's kind and the migrations' lock timeouts and retries. */
+function parseSafetyInputs(
+  raw: Record<string, unknown>,
+  fail: (property: string, reason: string) => void,
+): Pick<ResolvedInputs, "environment" | "lockSafety"> {
+  const out: Pick<ResolvedInputs, "environment" | "lockSafety"> = {};
+  if (raw.environment !== undefined) {
+    if (
+      typeof raw.environment === "string" &&
+      (RELEASE_ENVIRONMENTS as readonly string[]).includes(raw.environment)
+    ) {
+      out.environment = raw.environment as ReleaseEnvironment;
+    } else fail("environment", `must be one of ${RELEASE_ENVIRONMENTS.join(", ")}`);
+  }
+  if (raw.lockSafety !== undefined) {
+    if (typeof raw.lockSafety !== "object" || raw.lockSafety === null || Array.isArray(raw.lockSafety)) {
+      fail("lockSafety", "must map lockTimeoutMs, statementTimeoutMs, lockRetries, ... to numbers");
+      return out;
+    }
+    try {
+      resolveLockSafety(raw.lockSafety as Partial<LockSafetySettings>, (field) => `lockSafety.${field}`);
+      out.lockSafety = raw.lockSafety as Partial<LockSafetySettings>;
+    } catch (error) {
+      fail("lockSafety", (error as Error).message);
+    }
+  }
+  return out;
 }

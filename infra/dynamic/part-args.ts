@@ -19,6 +19,10 @@ export interface ReleasePartArgs {
   connectTimeoutMs: number;
   /** Whether deleting the resource drops what it created; by default Pulumi only forgets it. */
   dropOnDelete: boolean;
+  /** The stack's kind for the migration safety lint (`production` fails preview on a blocking migration). */
+  environment?: string;
+  /** The migrations' lock_timeout, statement_timeout and retries, in milliseconds and counts. */
+  lockSafety?: Record<string, number>;
 }
 
 /** Output properties every part records (declared so the SDK exposes them). */

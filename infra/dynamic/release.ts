@@ -89,6 +89,8 @@ export function partContext(settings: PartSettings, databaseUrl: string, source:
       steps: all.map((step) => (owns(step) ? step : bookkeepingOnly(step))),
       ownerRole: settings.ownerRole,
       lockTimeoutMs: settings.lockTimeoutMs,
+      environment: settings.environment,
+      lockSafety: settings.lockSafety,
       connectTimeoutMs: settings.connectTimeoutMs,
       log: { info: write, warn: (message) => write(`warning: ${message}`) },
     },
@@ -219,7 +221,21 @@ export async function recordedState(
 function pickSettings(settings: PartSettings): PartSettings {
   const { part, database, ownerRole, migrationsDir, steps, lockTimeoutMs, connectTimeoutMs, dropOnDelete } =
     settings;
-  return { part, database, ownerRole, migrationsDir, steps, lockTimeoutMs, connectTimeoutMs, dropOnDelete };
+  const safety = {
+    ...(settings.environment ? { environment: settings.environment } : {}),
+    ...(settings.lockSafety ? { lockSafety: settings.lockSafety } : {}),
+  };
+  return {
+    part,
+    database,
+    ownerRole,
+    migrationsDir,
+    steps,
+    lockTimeoutMs,
+    connectTimeoutMs,
+    dropOnDelete,
+    ...safety,
+  };
 }
 
 /** A failure as one text for people: the engine's message and fix, with no password in it. */

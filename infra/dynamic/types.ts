@@ -1,7 +1,7 @@
 // What the schema-release resources carry, as their provider sees them. Inputs arrive as plain values (the
 // dynamic-provider host answers Configure with acceptSecrets=false, so the secret connection string comes
 // unwrapped); outputs are what the database recorded, and never hold a password.
-import type { ReleaseStep } from "../../core";
+import type { LockSafetySettings, ReleaseEnvironment, ReleaseStep } from "../../core";
 
 /** The three resources of a release, in the order they run. Each applies its own part of the release. */
 export const RELEASE_PARTS = ["migrations", "seedSets", "vectorIndexes"] as const;
@@ -57,6 +57,10 @@ export interface PartSettings {
   connectTimeoutMs: number;
   /** Whether deleting the resource drops what it created (opt-in; by default delete forgets). */
   dropOnDelete: boolean;
+  /** The stack's kind for the migration safety lint; development when unset. */
+  environment?: ReleaseEnvironment;
+  /** The migrations' lock_timeout, statement_timeout and retries; engine defaults when unset. */
+  lockSafety?: Partial<LockSafetySettings>;
 }
 
 /** The resource's inputs, with each manifest under its own key (`migrations`, `seedSets`, ...). */

@@ -27,6 +27,10 @@ describe("schema release config", () => {
       rowLevelSecurity: "enforce",
       dropSchemaOnDelete: false,
       lockTimeoutMs: 60_000,
+      safety: {
+        environment: "development",
+        lockSafety: { lockTimeoutMs: 5_000, statementTimeoutMs: 0, lockRetries: 5 },
+      },
     });
   });
 
@@ -39,7 +43,34 @@ describe("schema release config", () => {
       rowLevelSecurity: "enforce",
       dropSchemaOnDelete: true,
       lockTimeoutMs: 5_000,
+      safety: {
+        environment: "development",
+        lockSafety: { lockTimeoutMs: 5_000, statementTimeoutMs: 0, lockRetries: 5 },
+      },
     });
+  });
+
+  it("reads the environment and the migrations' lock timeout, statement timeout and retries", () => {
+    const release = parseStackConfig(
+      raw({
+        environment: "production",
+        migrationLockTimeoutSeconds: "3",
+        migrationStatementTimeoutSeconds: "600",
+        migrationLockRetries: "0",
+      }),
+    ).release;
+    expect(release.safety).toEqual({
+      environment: "production",
+      lockSafety: { lockTimeoutMs: 3_000, statementTimeoutMs: 600_000, lockRetries: 0 },
+    });
+    expect(problemsOf({ environment: "prod", migrationLockRetries: "-1" })).toEqual([
+      expect.stringMatching(
+        /neonhub-db:environment: must be one of production, staging, development \(got "prod"\)/,
+      ),
+      expect.stringMatching(
+        /neonhub-db:migrationLockRetries: must be a whole number from 0 to 100 \(got "-1"\)/,
+      ),
+    ]);
   });
 
   it("takes the vector index options as an object, checked by the engine's own validation", () => {

@@ -1,0 +1,143 @@
+// What each squawk rule means for a table that holds data: the lock it takes, whether it blocks the app
+// (a rewrite, a scan or a blocking index build), and the safer form. Rules the engine already handles (it
+// sets lock_timeout and statement_timeout, and runs each migration in a transaction) and rules about style
+// rather than availability are not asked for at all.
+
+/**
+ * - blocking: holds a lock that stops the app's reads or writes for as long as a rewrite, scan or build runs;
+ * - data-loss: destroys the table's data;
+ * - compatibility: breaks the app version still running (a rename) or fails at apply;
+ * Each is noise on a table that the migration creates or that holds no rows.
+ */
+export type RuleKind = "blocking" | "data-loss" | "compatibility";
+
+export interface RuleInfo {
+  kind: RuleKind;
+  /** The lock the statement takes, and what it blocks. */
+  lock: string;
+  /** What to write instead. */
+  saferForm: string;
+}
+
+const ACCESS_EXCLUSIVE = "ACCESS EXCLUSIVE (blocks reads and writes)";
+const SHARE_ROW_EXCLUSIVE = "SHARE ROW EXCLUSIVE on both tables (blocks writes) during a full scan";
+
+export const RULES: Record<string, RuleInfo> = {
+  "require-concurrent-index-creation": {
+    kind: "blocking",
+    lock: "SHARE (blocks writes) for the whole index build",
+    saferForm:
+      "build it with CREATE INDEX CONCURRENTLY outside the release (a migration always runs in a transaction), then add a migration with CREATE INDEX IF NOT EXISTS of the same name, which finds it built (docs/runbook.md)",
+  },
+  "require-concurrent-index-deletion": {
+    kind: "blocking",
+    lock: ACCESS_EXCLUSIVE,
+    saferForm:
+      "DROP INDEX CONCURRENTLY outside the release, then a migration with DROP INDEX IF EXISTS (docs/runbook.md)",
+  },
+  "changing-column-type": {
+    kind: "blocking",
+    lock: `${ACCESS_EXCLUSIVE} while the table is rewritten`,
+    saferForm:
+      "add a new column of the new type, backfill it in batches, switch the app to it, then drop the old one",
+  },
+  "prefer-text-field": {
+    kind: "blocking",
+    lock: ACCESS_EXCLUSIVE,
+    saferForm: "use text with a CHECK (char_length(col) <= n) constraint added NOT VALID, then VALIDATE it",
+  },
+  "adding-field-with-default": {
+    kind: "blocking",
+    lock: `${ACCESS_EXCLUSIVE} while the table is rewritten (a volatile default)`,
+    saferForm: "add the column without a default (or with a constant one), then backfill in batches",
+  },
+  "adding-not-nullable-field": {
+    kind: "blocking",
+    lock: `${ACCESS_EXCLUSIVE} during a full scan`,
+    saferForm:
+      "add a CHECK (col IS NOT NULL) NOT VALID constraint, VALIDATE it in a later migration, then SET NOT NULL (which uses it)",
+  },
+  "adding-required-field": {
+    kind: "blocking",
+    lock: ACCESS_EXCLUSIVE,
+    saferForm: "add the column as nullable (or with a constant default), backfill, then require it",
+  },
+  "adding-serial-primary-key-field": {
+    kind: "blocking",
+    lock: `${ACCESS_EXCLUSIVE} while the table is rewritten`,
+    saferForm:
+      "add a nullable column, backfill it, build a unique index CONCURRENTLY, then ADD PRIMARY KEY USING INDEX",
+  },
+  "constraint-missing-not-valid": {
+    kind: "blocking",
+    lock: `${SHARE_ROW_EXCLUSIVE}`,
+    saferForm:
+      "add the constraint NOT VALID, then VALIDATE CONSTRAINT in a later migration (it takes a weaker lock)",
+  },
+  "adding-foreign-key-constraint": {
+    kind: "blocking",
+    lock: SHARE_ROW_EXCLUSIVE,
+    saferForm: "add the foreign key NOT VALID, then VALIDATE CONSTRAINT in a later migration",
+  },
+  "disallowed-unique-constraint": {
+    kind: "blocking",
+    lock: `${ACCESS_EXCLUSIVE} while the unique index builds`,
+    saferForm:
+      "build a unique index CONCURRENTLY outside the release, then ADD CONSTRAINT ... UNIQUE USING INDEX in a migration",
+  },
+  "ban-drop-table": {
+    kind: "data-loss",
+    lock: ACCESS_EXCLUSIVE,
+    saferForm: "stop the app using it first; keep it (or a backup) until the release has proven itself",
+  },
+  "ban-drop-column": {
+    kind: "data-loss",
+    lock: ACCESS_EXCLUSIVE,
+    saferForm: "stop the app reading and writing the column in an earlier release, then drop it",
+  },
+  "ban-truncate-cascade": {
+    kind: "data-loss",
+    lock: `${ACCESS_EXCLUSIVE} on every table it reaches`,
+    saferForm: "truncate or delete from the tables named one by one",
+  },
+  "renaming-column": {
+    kind: "compatibility",
+    lock: ACCESS_EXCLUSIVE,
+    saferForm: "add the new column, write both from the app, backfill, switch reads, then drop the old one",
+  },
+  "renaming-table": {
+    kind: "compatibility",
+    lock: ACCESS_EXCLUSIVE,
+    saferForm: "create a view with the old name while the app moves to the new one",
+  },
+  "ban-drop-not-null": {
+    kind: "compatibility",
+    lock: ACCESS_EXCLUSIVE,
+    saferForm: "make sure every app version still running writes the column before relaxing it",
+  },
+};
+
+/** squawk rules not asked for: the engine sets both timeouts and wraps each migration in a transaction,
+ *  and these are about style, not about keeping the app up. */
+export const EXCLUDED_RULES = [
+  "require-lock-timeout",
+  "require-statement-timeout",
+  "require-timeout-settings",
+  "prefer-robust-stmts",
+  "prefer-timestamp-tz",
+  "prefer-bigint-over-int",
+  "prefer-bigint-over-smallint",
+  "prefer-identity",
+  "ban-char-field",
+] as const;
+
+/** A rule squawk reports that this table does not list (a newer squawk): weighed like a blocking one. */
+export function ruleInfo(rule: string): RuleInfo {
+  return (
+    RULES[rule] ?? {
+      kind: "blocking",
+      lock: "see squawk's documentation of the rule",
+      saferForm: "see squawk's documentation of the rule",
+    }
+  );
+}

@@ -1,0 +1,43 @@
+// Session settings of a release's connections: its statements give up waiting for a table lock, and its
+// server session ends when the client does.
+import type { ClientBase } from "pg";
+import { intervalText, type LockSafetySettings } from "./settings";
+
+/** How often the server checks, while a statement runs, that the client is still there. */
+export const CLIENT_CHECK_INTERVAL_MS = 2_000;
+
+/**
+ * A Ctrl-C'd or killed CLI closes its socket, but the server notices only when it next writes to it: a
+ * session queued behind a lock would stay in the queue (and every app query behind it) until the lock goes.
+ * PostgreSQL 14+ can check the socket while a statement runs; older servers have no such setting (no row in
+ * pg_settings, so nothing is set), and a stricter interval set on the server, role or database stays. One
+ * statement, so that it can travel in the same message as the release's first statements.
+ */
+export const END_SESSION_WITH_CLIENT_SQL = `SELECT set_config('client_connection_check_interval', '${CLIENT_CHECK_INTERVAL_MS}', false)
+  FROM pg_settings WHERE name = 'client_connection_check_interval'
+    AND (setting::int = 0 OR setting::int > ${CLIENT_CHECK_INTERVAL_MS})`;
+
+export async function endSessionWithClient(client: ClientBase): Promise<void> {
+  await client.query(END_SESSION_WITH_CLIENT_SQL);
+}
+
+/** Sets the migrations' lock and statement timeouts on the session; the function returned restores them. */
+export async function setMigrationTimeouts(
+  client: ClientBase,
+  settings: Pick<LockSafetySettings, "lockTimeoutMs" | "statementTimeoutMs">,
+): Promise<() => Promise<void>> {
+  const before = await client.query<{ lock: string; statement: string }>(
+    "SELECT current_setting('lock_timeout') AS lock, current_setting('statement_timeout') AS statement",
+  );
+  await client.query(
+    "SELECT set_config('lock_timeout', $1, false), set_config('statement_timeout', $2, false)",
+    [intervalText(settings.lockTimeoutMs), intervalText(settings.statementTimeoutMs)],
+  );
+  const { lock, statement } = before.rows[0]!;
+  return async () => {
+    await client.query(
+      "SELECT set_config('lock_timeout', $1, false), set_config('statement_timeout', $2, false)",
+      [lock, statement],
+    );
+  };
+}

@@ -1,0 +1,59 @@
+// How a release's migrations wait for table locks: one small, self-contained set of settings with its
+// defaults and validation, so that the CLI flags and the stack settings decide them in one place.
+import { ReleaseError } from "../errors";
+
+export interface LockSafetySettings {
+  /** `lock_timeout` of each migration: how long one statement waits for a table lock. 0 = no limit. */
+  lockTimeoutMs: number;
+  /** `statement_timeout` of each migration. 0 = off (the default: a long backfill is not a failure). */
+  statementTimeoutMs: number;
+  /** How many times a migration that timed out on a lock is retried whole (0 = never). */
+  lockRetries: number;
+  /** First pause before a retry; it doubles each time, with jitter, up to `retryMaxDelayMs`. */
+  retryBaseDelayMs: number;
+  retryMaxDelayMs: number;
+  /** How often a waiting migration says on stderr what it waits for. */
+  progressIntervalMs: number;
+}
+
+export const DEFAULT_LOCK_SAFETY: LockSafetySettings = {
+  lockTimeoutMs: 5_000,
+  statementTimeoutMs: 0,
+  lockRetries: 5,
+  retryBaseDelayMs: 1_000,
+  retryMaxDelayMs: 30_000,
+  progressIntervalMs: 2_000,
+};
+
+/** The settings with every unset field at its default, each checked. `source` names where a value came from. */
+export function resolveLockSafety(
+  given: Partial<LockSafetySettings> | undefined,
+  source: (field: keyof LockSafetySettings) => string = (field) => field,
+): LockSafetySettings {
+  const settings = { ...DEFAULT_LOCK_SAFETY };
+  for (const field of Object.keys(DEFAULT_LOCK_SAFETY) as (keyof LockSafetySettings)[]) {
+    const value = given?.[field];
+    if (value === undefined) continue;
+    const limit = field === "lockRetries" ? 100 : 86_400_000;
+    if (!Number.isInteger(value) || value < 0 || value > limit) {
+      throw new ReleaseError(
+        "invalid-input",
+        `${source(field)} must be a whole number from 0 to ${limit}, got ${String(value)}.`,
+        `Leave it unset for the default (${DEFAULT_LOCK_SAFETY[field]}).`,
+      );
+    }
+    settings[field] = value;
+  }
+  return settings;
+}
+
+/** The pause before retry `attempt` (1-based): exponential, capped, with "equal jitter" (half fixed, half random). */
+export function retryDelayMs(settings: LockSafetySettings, attempt: number, random = Math.random): number {
+  const ceiling = Math.min(settings.retryMaxDelayMs, settings.retryBaseDelayMs * 2 ** (attempt - 1));
+  return Math.round(ceiling / 2 + (ceiling / 2) * random());
+}
+
+/** PostgreSQL's interval text for a number of milliseconds; 0 disables the timeout. */
+export function intervalText(ms: number): string {
+  return `${ms}ms`;
+}

@@ -1,0 +1,39 @@
+// The stack settings of migration safety, in one small module: which kind of stack this is (on
+// `production`, a blocking migration on a table with data fails the preview) and how migrations wait for
+// table locks. config.ts folds them into the release's configuration.
+import { RELEASE_ENVIRONMENTS, type LockSafetySettings, type ReleaseEnvironment } from "../core";
+import * as v from "./validators";
+
+export const RELEASE_SAFETY_DEFAULTS = {
+  environment: "development" as ReleaseEnvironment,
+  migrationLockTimeoutSeconds: 5,
+  migrationStatementTimeoutSeconds: 0,
+  migrationLockRetries: 5,
+};
+
+export interface ReleaseSafetyConfig {
+  environment: ReleaseEnvironment;
+  lockSafety: Pick<LockSafetySettings, "lockTimeoutMs" | "statementTimeoutMs" | "lockRetries">;
+}
+
+type Take = <T>(parse: () => T, fallback: T) => T;
+
+export function parseReleaseSafety(
+  get: (key: string) => string | undefined,
+  take: Take,
+): ReleaseSafetyConfig {
+  const d = RELEASE_SAFETY_DEFAULTS;
+  const integer = (key: keyof typeof d, max: number, example: number) =>
+    take(() => v.parseIntegerOr(key, get(key), { min: 0, max, example }, d[key] as number), d[key] as number);
+  return {
+    environment: take(
+      () => v.parseChoice("environment", get("environment"), RELEASE_ENVIRONMENTS, d.environment),
+      d.environment,
+    ),
+    lockSafety: {
+      lockTimeoutMs: 1000 * integer("migrationLockTimeoutSeconds", 3600, 5),
+      statementTimeoutMs: 1000 * integer("migrationStatementTimeoutSeconds", 86_400, 600),
+      lockRetries: integer("migrationLockRetries", 100, 5),
+    },
+  };
+}

@@ -1,0 +1,150 @@
+// The migration safety lint on real PostgreSQL: squawk's findings weighed with the live tables. A blocking
+// statement on a table with rows fails a production plan with its safer form; on an empty or new table it
+// is not shown; a reasoned exemption accepts it; an exemption without a reason is an error.
+import { describe, expect, it } from "vitest";
+import {
+  applyRelease,
+  DEFAULT_MIGRATIONS_DIR,
+  lintMigrations,
+  planRelease,
+  readMigrationFiles,
+  type SafetyReport,
+} from "../../core";
+import { runCli } from "../support/cli";
+import { useTestDatabase, withClient } from "../support/database";
+import { fixtureMigrationsCopy, writeMigration } from "../support/fixtures";
+
+const UNSAFE = [
+  'CREATE INDEX widget_name ON "Widget" (name);',
+  'ALTER TABLE "Widget" ALTER COLUMN name TYPE varchar(20);',
+].join("\n");
+
+function rules(report: SafetyReport): string[] {
+  return report.findings.map((f) => `${f.level} ${f.rule}`).sort();
+}
+
+describe("the repository's own migrations", () => {
+  const db = useTestDatabase("lintrepo");
+
+  it("pass the production lint on an empty database: every table they touch, they create", async () => {
+    const files = readMigrationFiles(DEFAULT_MIGRATIONS_DIR);
+    expect(files).toHaveLength(16);
+    const report = await withClient(db.current.url, (c) =>
+      lintMigrations(c, files, { environment: "production" }),
+    );
+    // squawk has plenty to say about them (the indexes, the constraints) ...
+    expect(report.checked).toBeGreaterThan(0);
+    // ... and none of it concerns a table holding data.
+    expect(report.errors).toBe(0);
+    expect(report.findings).toEqual([]);
+  });
+});
+
+describe("a blocking migration on a table", () => {
+  const db = useTestDatabase("lintrows");
+  const dir = fixtureMigrationsCopy();
+  const plan = (environment: "production" | "development") =>
+    planRelease({ databaseUrl: db.current.url, migrationsDir: dir, environment });
+
+  it("is not shown while the table is empty", async () => {
+    await applyRelease({ databaseUrl: db.current.url, migrationsDir: dir });
+    writeMigration(dir, "20250101000400_widget_name.sql", UNSAFE);
+    const report = (await plan("production")).safety;
+    expect(report.checked).toBeGreaterThan(0);
+    expect(report.findings).toEqual([]);
+    const run = await runCli(["plan", "--migrations-dir", dir, "--environment", "production"], {
+      DATABASE_URL: db.current.url,
+    });
+    expect(run.code).toBe(2);
+  });
+
+  it("is an error in production once it holds rows, naming file, line, rule, size, lock and safer form", async () => {
+    await withClient(db.current.url, (c) =>
+      c.query(
+        `INSERT INTO "Widget" (id, name) SELECT 'w' || g, 'widget ' || g FROM generate_series(1, 500) g`,
+      ),
+    );
+    const report = (await plan("production")).safety;
+    expect(rules(report)).toEqual([
+      "error changing-column-type",
+      "error prefer-text-field",
+      "error require-concurrent-index-creation",
+    ]);
+    const index = report.findings.find((f) => f.rule === "require-concurrent-index-creation")!;
+    expect(index).toMatchObject({
+      file: "20250101000400_widget_name.sql",
+      line: 2,
+      table: '"Widget"',
+      lock: expect.stringContaining("SHARE (blocks writes)") as unknown,
+      saferForm: expect.stringContaining("CREATE INDEX CONCURRENTLY") as unknown,
+    });
+    expect(index.tableSize).toMatch(/^500 rows, \d+ kB$/);
+    expect(report.findings.find((f) => f.rule === "changing-column-type")!.line).toBe(3);
+
+    const run = await runCli(["plan", "--json", "--migrations-dir", dir, "--environment", "production"], {
+      DATABASE_URL: db.current.url,
+    });
+    expect(run.code).toBe(1);
+    const json = JSON.parse(run.stdout) as { safety: SafetyReport };
+    expect(json.safety.errors).toBe(3);
+    const text = await runCli(["plan", "--migrations-dir", dir, "--environment", "production"], {
+      DATABASE_URL: db.current.url,
+    });
+    expect(text.stdout).toContain(
+      'error: 20250101000400_widget_name.sql:2 require-concurrent-index-creation on "Widget"',
+    );
+    expect(text.stdout).toContain("safer: build it with CREATE INDEX CONCURRENTLY");
+  });
+
+  it("is a warning outside production", async () => {
+    const report = (await plan("development")).safety;
+    expect(report.errors).toBe(0);
+    expect(rules(report)).toEqual([
+      "warning changing-column-type",
+      "warning prefer-text-field",
+      "warning require-concurrent-index-creation",
+    ]);
+  });
+
+  it("is accepted by a reasoned exemption, and an exemption without a reason is an error", async () => {
+    writeMigration(
+      dir,
+      "20250101000400_widget_name.sql",
+      [
+        "-- neonhub-db:allow require-concurrent-index-creation because Widget holds 500 rows: the build takes milliseconds",
+        'CREATE INDEX widget_name ON "Widget" (name);',
+        "-- neonhub-db:allow changing-column-type",
+        'ALTER TABLE "Widget" ALTER COLUMN name TYPE varchar(20);',
+      ].join("\n"),
+    );
+    const report = (await plan("production")).safety;
+    expect(rules(report)).toEqual([
+      "error changing-column-type",
+      "error neonhub-db:allow",
+      "error prefer-text-field",
+      "exempted require-concurrent-index-creation",
+    ]);
+    expect(report.findings.find((f) => f.level === "exempted")!.exemption).toBe(
+      "Widget holds 500 rows: the build takes milliseconds",
+    );
+    expect(report.findings.find((f) => f.rule === "neonhub-db:allow")).toMatchObject({
+      line: 4,
+      problem: "The exemption for changing-column-type gives no reason.",
+    });
+  });
+
+  it("is not shown on a table the migration creates itself", async () => {
+    writeMigration(
+      dir,
+      "20250101000400_widget_name.sql",
+      [
+        'CREATE TABLE "Sprocket" (id text PRIMARY KEY, name varchar(10));',
+        'CREATE INDEX sprocket_name ON "Sprocket" (name);',
+        'ALTER TABLE "Sprocket" ALTER COLUMN name TYPE varchar(20);',
+      ].join("\n"),
+    );
+    const report = (await plan("production")).safety;
+    expect(report.checked).toBeGreaterThan(0);
+    expect(report.findings).toEqual([]);
+  });
+});

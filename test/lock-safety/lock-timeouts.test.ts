@@ -1,0 +1,163 @@
+// Migrations under lock_timeout on real PostgreSQL: a migration blocked by an app transaction is rolled back
+// and retried whole, succeeds once the lock is gone, and otherwise fails naming the blocker with nothing of
+// it applied. A killed CLI's session leaves the lock queue.
+import { spawn } from "node:child_process";
+import path from "node:path";
+import { Client } from "pg";
+import { describe, expect, it } from "vitest";
+import { applyRelease, collectingLogger, ReleaseError, type ReleaseOptions } from "../../core";
+import { CLI, runCli } from "../support/cli";
+import { useTestDatabase, withClient } from "../support/database";
+import { fixtureMigrationsCopy, writeMigration } from "../support/fixtures";
+
+const FAST = { lockTimeoutMs: 500, retryBaseDelayMs: 100, retryMaxDelayMs: 200, progressIntervalMs: 200 };
+
+async function holdReadLock(url: string, table: string): Promise<Client> {
+  const holder = new Client({ connectionString: url, application_name: "app-report-job" });
+  await holder.connect();
+  await holder.query("BEGIN");
+  await holder.query(`LOCK TABLE "${table}" IN ACCESS SHARE MODE`);
+  return holder;
+}
+
+async function widgetColumns(url: string): Promise<string[]> {
+  return withClient(url, async (c) => {
+    const rows = await c.query<{ column_name: string }>(
+      "SELECT column_name FROM information_schema.columns WHERE table_name = 'Widget' ORDER BY 1",
+    );
+    return rows.rows.map((r) => r.column_name);
+  });
+}
+
+async function ledgerCount(url: string): Promise<number> {
+  return withClient(url, async (c) => {
+    const rows = await c.query<{ n: number }>("SELECT count(*)::int AS n FROM neonhub_release.migrations");
+    return rows.rows[0]!.n;
+  });
+}
+
+describe("a migration blocked by an app transaction", () => {
+  const db = useTestDatabase("lockto");
+  const dir = fixtureMigrationsCopy();
+  const options = (extra: Partial<ReleaseOptions> = {}): ReleaseOptions => ({
+    databaseUrl: db.current.url,
+    migrationsDir: dir,
+    ...extra,
+  });
+
+  it("fails after its retries naming the blocker, with nothing of it applied", async () => {
+    await applyRelease(options());
+    writeMigration(dir, "20250101000400_widget_size.sql", 'ALTER TABLE "Widget" ADD COLUMN size int;');
+    const holder = await holdReadLock(db.current.url, "Widget");
+    const holderPid = (await holder.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid;
+    const log = collectingLogger();
+    try {
+      const error = await applyRelease(
+        options({ lockSafety: { ...FAST, lockTimeoutMs: 1_500, lockRetries: 2 }, log }),
+      ).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(ReleaseError);
+      const failure = error as ReleaseError;
+      expect(failure.code).toBe("lock-timeout");
+      expect(failure.message).toContain("20250101000400_widget_size.sql");
+      expect(failure.message).toContain("in 3 attempt(s)");
+      expect(failure.message).toContain(`pid ${holderPid}, application "app-report-job"`);
+      expect(failure.message).toContain("idle in transaction");
+      expect(failure.message).toMatch(/ACCESS EXCLUSIVE|AccessExclusiveLock/);
+      expect(failure.fix).toContain(`pg_terminate_backend(${holderPid})`);
+      // While it waited it said for what, and each timeout said it retries.
+      const lines = log.lines.join("\n");
+      expect(lines).toMatch(
+        /migration 20250101000400_widget_size: waiting \d+ s for AccessExclusiveLock on "Widget", held by pid \d+/,
+      );
+      expect(lines.match(/rolled back, retrying in/g)).toHaveLength(2);
+    } finally {
+      await holder.query("ROLLBACK");
+      await holder.end();
+    }
+    expect(await widgetColumns(db.current.url)).not.toContain("size");
+    expect(await ledgerCount(db.current.url)).toBe(3);
+  });
+
+  it("retries and succeeds once the lock is gone", async () => {
+    const holder = await holdReadLock(db.current.url, "Widget");
+    // Held well past one lock timeout: at least one attempt must time out and be retried.
+    const release = new Promise<void>((resolve) =>
+      setTimeout(() => {
+        void holder
+          .query("COMMIT")
+          .then(() => holder.end())
+          .then(resolve);
+      }, 1_500),
+    );
+    const log = collectingLogger();
+    const result = await applyRelease(options({ lockSafety: { ...FAST, lockRetries: 30 }, log }));
+    await release;
+    expect(result.migrations.map((m) => m.name)).toEqual(["20250101000400_widget_size"]);
+    expect(log.lines.join("\n")).toMatch(/rolled back, retrying in/);
+    expect(log.lines.join("\n")).toMatch(/attempt [2-9]\d* of 31/);
+    expect(await widgetColumns(db.current.url)).toContain("size");
+    expect(await ledgerCount(db.current.url)).toBe(4);
+    // The session's own settings are back as they were for the steps after the migrations.
+  });
+});
+
+describe("a killed CLI", () => {
+  const db = useTestDatabase("lockkill");
+  const dir = fixtureMigrationsCopy();
+
+  it("leaves no session of its own in the lock queue", async () => {
+    expect((await runCli(["apply", "--migrations-dir", dir], { DATABASE_URL: db.current.url })).code).toBe(0);
+    writeMigration(dir, "20250101000400_widget_size.sql", 'ALTER TABLE "Widget" ADD COLUMN size int;');
+    const holder = await holdReadLock(db.current.url, "Widget");
+    const child = spawn(
+      process.execPath,
+      [CLI, "apply", "--migrations-dir", dir, "--migration-lock-timeout", "0"],
+      {
+        cwd: path.resolve(__dirname, "..", ".."),
+        env: { PATH: process.env.PATH, DATABASE_URL: db.current.url },
+        stdio: "ignore",
+      },
+    );
+    const exited = new Promise((resolve) => child.on("exit", resolve));
+    try {
+      const waiting = await pollFor(db.current.url, 30_000, async (c) => {
+        const rows = await c.query<{ pid: number }>(
+          `SELECT pid FROM pg_stat_activity
+            WHERE datname = current_database() AND application_name = 'neonhub-db:apply' AND wait_event_type = 'Lock'`,
+        );
+        return rows.rows[0]?.pid;
+      });
+      child.kill("SIGKILL");
+      await exited;
+      // The server notices the closed socket on its next check (every 2 s) and ends the session.
+      const gone = await pollFor(db.current.url, 20_000, async (c) => {
+        const rows = await c.query("SELECT 1 FROM pg_stat_activity WHERE pid = $1", [waiting]);
+        return rows.rowCount === 0 ? true : undefined;
+      });
+      expect(gone).toBe(true);
+    } finally {
+      child.kill("SIGKILL");
+      await holder.query("ROLLBACK").catch(() => {});
+      await holder.end();
+    }
+  });
+});
+
+async function pollFor<T>(
+  url: string,
+  limitMs: number,
+  probe: (c: Client) => Promise<T | undefined>,
+): Promise<T> {
+  return withClient(url, async (c) => {
+    const deadline = Date.now() + limitMs;
+    for (;;) {
+      const value = await probe(c);
+      if (value !== undefined) return value;
+      if (Date.now() > deadline) throw new Error(`not seen within ${limitMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  });
+}
