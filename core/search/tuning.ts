@@ -25,7 +25,10 @@ export function searchTuningSql(entries: readonly SearchTuning[]): string {
     entries.length === 0
       ? "SELECT NULL::text, NULL::integer, NULL::integer, NULL::integer, NULL::integer WHERE false"
       : `VALUES ${entries
-          .map((e) => `(${literal(e.table)}, ${int(e.dimension)}, ${int(e.exactRows)}, ${int(e.probes)}, ${int(e.efSearch)})`)
+          .map(
+            (e) =>
+              `(${literal(e.table)}, ${int(e.dimension)}, ${int(e.exactRows)}, ${int(e.probes)}, ${int(e.efSearch)})`,
+          )
           .join(", ")}`;
   return (
     "CREATE OR REPLACE FUNCTION search_tuning_entries() " +

@@ -123,6 +123,11 @@ describe("the schema after every migration is applied to an empty database", () 
       expected[`${table}.check_embedding_dimension`] =
         'BEFORE INSERT OR UPDATE OF embedding, "embeddingSpaceId" → check_embedding_dimension';
     }
+    // The tenant column of the embedded tables, filled from the parent.
+    expected["Chunk.fill_organization_id"] =
+      'BEFORE INSERT OR UPDATE OF "datasetId", "organizationId" → chunk_organization_id';
+    expected["Message.fill_organization_id"] =
+      'BEFORE INSERT OR UPDATE OF "conversationId", "organizationId" → message_organization_id';
     expect(await query(readTriggers)).toEqual(expected);
   });
 
@@ -159,12 +164,22 @@ describe("the schema after every migration is applied to an empty database", () 
     );
     expect(rows.map((r) => r.proname)).toEqual([
       "check_embedding_dimension",
+      "chunk_organization_id",
       // Row-level security: the organization of the transaction, and the lookups made before one is known.
       "current_organization_id",
       "keep_embedding_space_dimension",
+      "message_organization_id",
       "organization_id_for_slug",
       "organization_id_for_token_hash",
       "organizations_of_user",
+      // Vector search (docs/search.md): the entry points and their helpers.
+      "search_check_k",
+      "search_chunks",
+      "search_index_settings",
+      "search_messages",
+      "search_query_spaces",
+      "search_tuning",
+      "search_tuning_entries",
       "set_updated_at",
     ]);
   });

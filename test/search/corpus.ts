@@ -115,7 +115,9 @@ export async function loadCorpus(client: ClientBase, shape: CorpusShape): Promis
     );
     tenants.push({ organizationId, datasetId, documentId, rows, topics });
   }
-  await copyChunks(client, spaceId, tenants, (tenant) => draw(tenant.topics[Math.floor(pick() * tenant.topics.length)]!));
+  await copyChunks(client, spaceId, tenants, (tenant) =>
+    draw(tenant.topics[Math.floor(pick() * tenant.topics.length)]!),
+  );
   await client.query(`ANALYZE "Chunk"`);
   const queryPick = random(shape.seed ^ 0x68e31da4);
   return {

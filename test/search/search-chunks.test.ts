@@ -89,7 +89,12 @@ function contract(label: string, steps: Partial<DefaultStepOptions>) {
         expect(new Set(found.map((r) => r.datasetId))).toEqual(new Set([tenant.datasetId]));
         const distances = found.map((r) => r.distance);
         expect(distances).toEqual([...distances].sort((a, b) => a - b));
-        recalls.push(recallOf(await exactTopK(owner, tenant.organizationId, q, K), found.map((r) => r.id)));
+        recalls.push(
+          recallOf(
+            await exactTopK(owner, tenant.organizationId, q, K),
+            found.map((r) => r.id),
+          ),
+        );
       }
       return recalls.reduce((a, b) => a + b, 0) / recalls.length;
     }
@@ -120,17 +125,26 @@ function contract(label: string, steps: Partial<DefaultStepOptions>) {
         const large = corpus.tenants.filter((t) => t.rows > 300);
         expect(large.length).toBeGreaterThanOrEqual(2);
         for (const tenant of large) {
-          const probe = await searchWithIndexScans(app, tenant.organizationId, corpus.queries(tenant, "own", 1)[0]!);
+          const probe = await searchWithIndexScans(
+            app,
+            tenant.organizationId,
+            corpus.queries(tenant, "own", 1)[0]!,
+          );
           expect(probe.indexScans, `${tenant.organizationId} used the vector index`).toBeGreaterThan(0);
           for (const kind of ["own", "table-wide"] as const) {
-            expect(await expectContract(tenant, kind), `${tenant.organizationId} ${kind}`).toBeGreaterThanOrEqual(
-              0.95,
-            );
+            expect(
+              await expectContract(tenant, kind),
+              `${tenant.organizationId} ${kind}`,
+            ).toBeGreaterThanOrEqual(0.95);
           }
         }
         // A tenant below the threshold still reads only its own rows, without the vector index.
         const small = corpus.tenants.at(-1)!;
-        const probe = await searchWithIndexScans(app, small.organizationId, corpus.queries(small, "own", 1)[0]!);
+        const probe = await searchWithIndexScans(
+          app,
+          small.organizationId,
+          corpus.queries(small, "own", 1)[0]!,
+        );
         expect(probe.indexScans).toBe(0);
         expect(probe.rows).toHaveLength(K);
       } finally {
@@ -172,22 +186,45 @@ function contract(label: string, steps: Partial<DefaultStepOptions>) {
       const org = corpus.tenants[0]!.organizationId;
       const ok = vectorText(corpus.draw(0));
       const cases: [string, unknown[], RegExp][] = [
-        [`SELECT * FROM search_chunks($1::vector, 10)`, ["[1,2,3]"], /query has 3 dimensions, expected the dimension of an embedding space \(.*32.*\)/],
+        [
+          `SELECT * FROM search_chunks($1::vector, 10)`,
+          ["[1,2,3]"],
+          /query has 3 dimensions, expected the dimension of an embedding space \(.*32.*\)/,
+        ],
         [`SELECT * FROM search_chunks(NULL, 10)`, [], /search_chunks: query is NULL/],
         [`SELECT * FROM search_chunks($1::vector, 0)`, [ok], /search_chunks: k is 0, expected 1 to 1000/],
-        [`SELECT * FROM search_chunks($1::vector, 1001)`, [ok], /search_chunks: k is 1001, expected 1 to 1000/],
-        [`SELECT * FROM search_chunks($1::vector, NULL)`, [ok], /search_chunks: k is NULL, expected 1 to 1000/],
+        [
+          `SELECT * FROM search_chunks($1::vector, 1001)`,
+          [ok],
+          /search_chunks: k is 1001, expected 1 to 1000/,
+        ],
+        [
+          `SELECT * FROM search_chunks($1::vector, NULL)`,
+          [ok],
+          /search_chunks: k is NULL, expected 1 to 1000/,
+        ],
         [
           `SELECT * FROM search_chunks($1::vector, 10, embedding_space_id => 'nope')`,
           [ok],
           /embedding_space_id 'nope' names no embedding space/,
         ],
         [`SELECT * FROM search_chunks(array_fill(0, ARRAY[32])::vector, 10)`, [], /query is the zero vector/],
-        [`SELECT * FROM search_chunks($1::vector, 10)`, [`[NaN${",1".repeat(31)}]`], /NaN not allowed in vector/],
-        [`SELECT * FROM search_chunks($1::vector, 10)`, [`[Infinity${",1".repeat(31)}]`], /infinite value not allowed in vector/],
+        [
+          `SELECT * FROM search_chunks($1::vector, 10)`,
+          [`[NaN${",1".repeat(31)}]`],
+          /NaN not allowed in vector/,
+        ],
+        [
+          `SELECT * FROM search_chunks($1::vector, 10)`,
+          [`[Infinity${",1".repeat(31)}]`],
+          /infinite value not allowed in vector/,
+        ],
       ];
       for (const [sql, params, message] of cases) {
-        await expect(inTransaction(app, org, (c) => c.query(sql, params)), sql).rejects.toThrow(message);
+        await expect(
+          inTransaction(app, org, (c) => c.query(sql, params)),
+          sql,
+        ).rejects.toThrow(message);
       }
       // The wrong dimension for a named space: the expected dimension is the space's.
       const other = (
@@ -199,7 +236,9 @@ function contract(label: string, steps: Partial<DefaultStepOptions>) {
         inTransaction(app, org, (c) =>
           c.query(`SELECT * FROM search_chunks($1::vector, 10, embedding_space_id => $2)`, [ok, other]),
         ),
-      ).rejects.toThrow(`search_chunks: query has 32 dimensions, expected 8 (the dimension of embedding space '${other}')`);
+      ).rejects.toThrow(
+        `search_chunks: query has 32 dimensions, expected 8 (the dimension of embedding space '${other}')`,
+      );
     });
   });
 }
