@@ -6,7 +6,16 @@ import { ReleaseError } from "../errors";
 import type { Logger } from "../logger";
 import type { ReleaseStep, StepItemPlan, StepItemResult, StepManifestEntry } from "../steps";
 import { buildIndex, dropLeftovers } from "./build";
-import { calibrate } from "./calibrate";
+import { calibrate, settingRange } from "./calibrate";
+import {
+  SEARCH_BOOKKEEPING_DDL,
+  calibrateTenantSearch,
+  missedTargets,
+  readSearchCalibrations,
+  saveSearchCalibration,
+  type SearchCalibrationRecord,
+  type TenantCalibration,
+} from "../search";
 import { decideTable, type IndexDecision } from "./decide";
 import { readInventory, type TableInventory } from "./inventory";
 import { chooseMemory } from "./memory";
@@ -20,7 +29,14 @@ import {
   type Calibration,
   type IndexRecord,
 } from "./records";
-import { REBUILD_SUFFIX, indexPredicate, nearestQuery, operatorClass, settingsChecksum } from "./spec";
+import {
+  REBUILD_SUFFIX,
+  indexPredicate,
+  nearestQuery,
+  operatorClass,
+  settingsChecksum,
+  type IndexDefinition,
+} from "./spec";
 
 export interface VectorIndexStepOptions extends VectorIndexOptions {
   /** Opens the connection that watches build progress; by default a second one like the release's. */
@@ -35,7 +51,7 @@ interface Survey {
 
 export class VectorIndexStep implements ReleaseStep {
   readonly kind = "vectorIndexes";
-  readonly bookkeepingDdl = VECTOR_INDEX_BOOKKEEPING_DDL;
+  readonly bookkeepingDdl = VECTOR_INDEX_BOOKKEEPING_DDL + SEARCH_BOOKKEEPING_DDL;
   readonly options: ResolvedOptions;
   private readonly progressConnection?: MonitorConnector;
 
@@ -102,12 +118,17 @@ export class VectorIndexStep implements ReleaseStep {
       [records.map((r) => r.name)],
     );
     const state = new Map(live.rows.map((r) => [r.name, r.valid ? "valid" : "INVALID"]));
-    return records.map((r) => statusOf(r, this.options, state.get(r.name) ?? "missing"));
+    const searches = await readSearchCalibrations(client);
+    return records.map((r) => ({
+      ...statusOf(r, this.options, state.get(r.name) ?? "missing"),
+      ...tenantSearchFacts(searches.find((c) => c.indexName === r.name)),
+    }));
   }
 
   private async survey(client: ClientBase): Promise<Survey> {
     const records = await readIndexRecords(client);
     const serverMemoryMb = await sessionMemoryMb(client);
+    const searches = await readSearchCalibrations(client);
     const inventories: TableInventory[] = [];
     const decisions: IndexDecision[] = [];
     for (const { table, settings } of this.options.tables) {
@@ -121,7 +142,7 @@ export class VectorIndexStep implements ReleaseStep {
           targetRecall: this.options.targetRecall,
           serverMemoryMb,
           maxMemoryMb: this.options.maxMemoryMb,
-        }),
+        }).map((d) => withTenantSearch(d, searches)),
       );
     }
     return { inventories, decisions, serverMemoryMb };
@@ -160,6 +181,7 @@ export class VectorIndexStep implements ReleaseStep {
       log,
     );
     const calibration = await this.calibrateLogged(client, decision, log);
+    const tenantSearch = await this.calibrateSearchLogged(client, definition, calibration, log);
     const buildSettings = {
       maintenanceWorkMemMb: memory.setMb ?? serverMemoryMb,
       parallelWorkers: memory.workers,
@@ -188,6 +210,7 @@ export class VectorIndexStep implements ReleaseStep {
       buildMs: outcome.durationMs,
       ...buildSettings,
       ...calibrationFacts(calibration),
+      ...(tenantSearch ? { tenantSearch } : {}),
     };
   }
 
@@ -199,11 +222,13 @@ export class VectorIndexStep implements ReleaseStep {
     log.info(`${decision.name}: ${decision.reason}`);
     const calibration = await this.calibrateLogged(client, decision, log);
     await saveCalibration(client, decision.name, calibration);
+    const tenantSearch = await this.calibrateSearchLogged(client, definitionOf(decision), calibration, log);
     return {
       table: decision.table.table,
       dimension: decision.dimension,
       rows: decision.rows,
       ...calibrationFacts(calibration),
+      ...(tenantSearch ? { tenantSearch } : {}),
     };
   }
 
@@ -212,14 +237,7 @@ export class VectorIndexStep implements ReleaseStep {
     decision: IndexDecision,
     log: Logger,
   ): Promise<Calibration> {
-    const record = decision.record;
-    const definition = decision.definition ?? {
-      name: decision.name,
-      table: decision.table,
-      dimension: decision.dimension!,
-      method: record!.method,
-      params: record!.params,
-    };
+    const definition = definitionOf(decision);
     const calibration = await calibrate(client, definition, decision.rows, {
       targetRecall: this.options.targetRecall,
       queries: this.options.calibrationQueries,
@@ -233,6 +251,81 @@ export class VectorIndexStep implements ReleaseStep {
     else log.warn(`${line}: the target is out of reach even at the largest setting`);
     return calibration;
   }
+
+  /** Calibration under the tenant filter (core/search/calibrate-tenants.ts), recorded and logged. */
+  private async calibrateSearchLogged(
+    client: ClientBase,
+    definition: IndexDefinition,
+    calibration: Calibration,
+    log: Logger,
+  ): Promise<TenantCalibration | undefined> {
+    const tenant = await calibrateTenantSearch(
+      client,
+      definition,
+      { setting: calibration.setting, value: calibration.value, max: settingRange(definition).max },
+      { targetRecall: this.options.targetRecall, queries: this.options.calibrationQueries },
+    );
+    if (!tenant) return undefined;
+    await saveSearchCalibration(client, definition.name, tenant);
+    const line =
+      `${definition.name}: tenant search exact up to ${tenant.exactRows} visible rows, ` +
+      `${tenant.setting} = ${tenant.value} above; ` +
+      tenant.classes
+        .map((m) => `${m.class} ${m.kind} (${m.path}) recall ${m.recall}, p50 ${m.latencyP50Ms} ms`)
+        .join(", ");
+    const missed = missedTargets(tenant);
+    if (missed) log.warn(`${line}: ${missed}`);
+    else log.info(line);
+    return tenant;
+  }
+}
+
+function definitionOf(decision: IndexDecision): IndexDefinition {
+  const record = decision.record;
+  return (
+    decision.definition ?? {
+      name: decision.name,
+      table: decision.table,
+      dimension: decision.dimension!,
+      method: record!.method,
+      params: record!.params,
+    }
+  );
+}
+
+/**
+ * An index left as it is still needs its calibration under the tenant filter when it has none (a database
+ * released before it); a recorded one that missed its target is said in the reason.
+ */
+function withTenantSearch(
+  decision: IndexDecision,
+  searches: readonly SearchCalibrationRecord[],
+): IndexDecision {
+  if (decision.action !== "unchanged" || !decision.record) return decision;
+  const search = searches.find((c) => c.indexName === decision.name);
+  if (!search) {
+    return {
+      ...decision,
+      action: "update",
+      reason: "recalibrate: no calibration under the tenant filter yet",
+    };
+  }
+  const missed = missedTargets(search);
+  return missed ? { ...decision, reason: `${decision.reason}; ${missed}` } : decision;
+}
+
+function tenantSearchFacts(search: SearchCalibrationRecord | undefined): Record<string, unknown> {
+  if (!search) return {};
+  return {
+    tenantSearch: {
+      exactRows: search.exactRows,
+      searchSetting: `${search.setting} = ${search.value}`,
+      targetReached: search.targetReached,
+      ...(missedTargets(search) ? { missed: missedTargets(search) } : {}),
+      classes: search.classes,
+      calibratedAt: search.calibratedAt,
+    },
+  };
 }
 
 function refuseBlockedBuilds(decisions: readonly IndexDecision[]): void {

@@ -1,0 +1,22 @@
+// Vector search under the tenant filter: the settings the search functions read, their calibration per
+// tenant-size class, and its records (docs/search.md).
+export {
+  calibrateTenantSearch,
+  SEARCH_FUNCTIONS,
+  type ClassMeasurement,
+  type TenantCalibration,
+} from "./calibrate-tenants";
+export {
+  SEARCH_BOOKKEEPING_DDL,
+  missedTargets,
+  readSearchCalibrations,
+  saveSearchCalibration,
+  type SearchCalibrationRecord,
+} from "./records";
+export {
+  DEFAULT_EXACT_ROWS,
+  readSearchTuning,
+  saveSearchTuning,
+  searchTuningSql,
+  type SearchTuning,
+} from "./tuning";
