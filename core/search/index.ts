@@ -20,3 +20,4 @@ export {
   searchTuningSql,
   type SearchTuning,
 } from "./tuning";
+export { setDatabaseSearchDefault } from "./session-defaults";

@@ -13,6 +13,7 @@ import {
   missedTargets,
   readSearchCalibrations,
   saveSearchCalibration,
+  setDatabaseSearchDefault,
   type SearchCalibrationRecord,
   type TenantCalibration,
 } from "../search";
@@ -265,6 +266,14 @@ export class VectorIndexStep implements ReleaseStep {
       { setting: calibration.setting, value: calibration.value, max: settingRange(definition).max },
       { targetRecall: this.options.targetRecall, queries: this.options.calibrationQueries },
     );
+    if (definition.name === definition.table.indexName && definition.table.table === "Chunk") {
+      await setDatabaseSearchDefault(
+        client,
+        tenant?.setting ?? calibration.setting,
+        tenant?.value ?? calibration.value,
+        log,
+      );
+    }
     if (!tenant) return undefined;
     await saveSearchCalibration(client, definition.name, tenant);
     const line =

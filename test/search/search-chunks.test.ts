@@ -155,6 +155,18 @@ function contract(label: string, steps: Partial<DefaultStepOptions>) {
       }
     });
 
+    it("makes the calibrated index setting every new session's default, for hand-written queries", async () => {
+      const fresh = await target.current.roles.connect("readonly");
+      try {
+        const setting = calibrated.probes !== undefined ? "ivfflat.probes" : "hnsw.ef_search";
+        await fresh.query(`SELECT '[1]'::vector`); // loads pgvector, whose settings SHOW then knows
+        const shown = await fresh.query<Record<string, string>>(`SHOW ${setting}`);
+        expect(Number(Object.values(shown.rows[0]!)[0])).toBe(calibrated.probes ?? calibrated.efSearch);
+      } finally {
+        await fresh.end();
+      }
+    });
+
     it("returns k rows with recall@10 1 for every tenant, own and table-wide queries, on the exact path", async () => {
       await withTuning({ exactRows: SHAPE.rows }, async () => {
         for (const tenant of corpus.tenants) {
@@ -213,21 +225,24 @@ function contract(label: string, steps: Partial<DefaultStepOptions>) {
       expect(await search(owner, undefined, q)).toEqual([]);
     });
 
-    it("leaves the caller's settings as they were", async () => {
-      const settings = await inTransaction(
-        app,
-        corpus.tenants[0]!.organizationId,
-        async (c) => {
-          await c.query(`SELECT * FROM search_chunks($1::vector, 10)`, [vectorText(corpus.draw(0))]);
-          return (
-            await c.query<{ s: string }>(
-              `SELECT current_setting('enable_seqscan') || ',' || current_setting('ivfflat.probes') AS s`,
-            )
-          ).rows[0]!.s;
-        },
-        { rollback: true },
-      );
-      expect(settings).toBe("on,1");
+    it("leaves the caller's settings as they were, even through the index path", async () => {
+      const read = `SELECT current_setting('enable_seqscan') || ',' || current_setting('enable_bitmapscan') || ',' ||
+                           current_setting('ivfflat.probes') || ',' || current_setting('hnsw.ef_search') AS s`;
+      await withTuning({ exactRows: 0, probes: 3, efSearch: 77 }, async () => {
+        const [before, after] = await inTransaction(
+          app,
+          corpus.tenants[0]!.organizationId,
+          async (c) => {
+            await c.query("SET LOCAL ivfflat.probes = 2");
+            const first = (await c.query<{ s: string }>(read)).rows[0]!.s;
+            await c.query(`SELECT * FROM search_chunks($1::vector, 10)`, [vectorText(corpus.draw(0))]);
+            return [first, (await c.query<{ s: string }>(read)).rows[0]!.s];
+          },
+          { rollback: true },
+        );
+        expect(before).toMatch(/^on,on,2,\d+$/);
+        expect(after).toBe(before);
+      });
     });
 
     it("refuses bad input with an error naming the argument and the expected value", async () => {
