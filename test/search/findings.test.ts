@@ -1,5 +1,6 @@
 // A missed target of the search under the tenant filter, as `health` and `plan` say it.
 import { describe, expect, it } from "vitest";
+import { renderTenantSearch } from "../../cli/render-search";
 import { vectorIndexFindings } from "../../core/health/vector";
 import type { IndexHealth } from "../../core/health/report";
 import { missedTargets, type ClassMeasurement, type SearchCalibrationRecord } from "../../core/search";
@@ -71,5 +72,24 @@ describe("a missed target under the tenant filter", () => {
         searches: [record([measured({})])],
       }),
     ).toEqual([]);
+  });
+});
+
+describe("status", () => {
+  it("says per tenant class how the search went, and a missed target", () => {
+    const lines = renderTenantSearch(
+      {
+        exactRows: 8000,
+        searchSetting: "ivfflat.probes = 40",
+        targetReached: false,
+        missed: "large tenants missed",
+        classes: [measured({ recall: 0.93, recallLowerBound: 0.91, targetReached: false })],
+      },
+      "  ",
+    );
+    expect(lines).toEqual([
+      "  tenant search: exact up to 8,000 visible rows, ivfflat.probes = 40 through the index above; TARGET MISSED: large tenants missed",
+      "    large tenant (19,000 rows, 19%), table-wide queries: index, recall@10 0.93 (at least 0.91), rows 10 (least 10), p50 60 ms, p95 80 ms  (missed)",
+    ]);
   });
 });
