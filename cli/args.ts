@@ -22,6 +22,7 @@ export interface CliArgs {
   /** baseline: the last migration to mark as applied. */
   to?: string;
   replace: boolean;
+  append: boolean;
 }
 
 const VALUE_FLAGS = [
@@ -46,7 +47,7 @@ Commands:
   verify    applied migrations against their files, live schema against the recorded snapshot; exit 2 on drift
   baseline [--to NAME]
             adopt an existing database: mark the migrations as applied after proving its schema matches them
-  load-chunks --file F --dataset ID [--replace]
+  load-chunks --file F --dataset ID [--replace | --append]
             load a chunk file (NDJSON, see docs/seeds.md) into a dataset, in one transaction
   health    read-only: vector and hot-path indexes, large tables' vacuum/analyze, connections, replication;
             exit 2 when something needs action (docs/observability.md)
@@ -62,6 +63,7 @@ Options:
   --row-level-security M   enforce | off: whether the tenant tables' policies are enforced (docs/security.md;
                            default: the mode the database records, enforce for a new one)
   --replace                load-chunks: replace the dataset's existing chunks (refused otherwise)
+  --append                 load-chunks: add the file's documents to the dataset, replacing those it has
   --help, --version
 
 Exit codes: 0 ok / nothing pending, 1 error, 2 plan has pending changes, verify found drift or health found
@@ -80,7 +82,7 @@ function seconds(flag: string, raw: string): number {
 }
 
 export function parseArgs(argv: readonly string[]): CliArgs {
-  const args: CliArgs = { command: "help", seeds: [], json: false, replace: false };
+  const args: CliArgs = { command: "help", seeds: [], json: false, replace: false, append: false };
   let command: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     let arg = argv[i]!;
@@ -92,6 +94,7 @@ export function parseArgs(argv: readonly string[]): CliArgs {
     }
     if (arg === "--json") args.json = true;
     else if (arg === "--replace") args.replace = true;
+    else if (arg === "--append") args.append = true;
     else if (arg === "--help" || arg === "-h") command = "help";
     else if (arg === "--version" || arg === "-v") command = "version";
     else if (VALUE_FLAGS.includes(arg)) {

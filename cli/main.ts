@@ -128,6 +128,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
           file: args.file!,
           datasetId: args.dataset!,
           replace: args.replace,
+          append: args.append,
           log,
         });
         emit(result, renderLoad(result));
