@@ -23,6 +23,10 @@
 -- search. The index's search settings are the function's own (SET clauses), which the release rewrites after
 -- every calibration (core/search/): no app sets a GUC, and the function's settings end with the call.
 --
+-- The functions' static queries are planned for each call's own values (plan_cache_mode =
+-- force_custom_plan): a generic plan cannot know how many rows a tenant has, and chose a sequential scan of the
+-- table for the count of a small tenant's rows (15 ms instead of 0.2).
+--
 -- Settings the release writes after each calibration (core/search/):
 --   * search_tuning_entries(): per table and dimension, the visible rows up to which a search is exact, and
 --     the ivfflat.probes / hnsw.ef_search of the dimension's index under the tenant filter; rewritten
@@ -153,6 +157,7 @@ RETURNS TABLE (
 )
 LANGUAGE plpgsql STABLE SECURITY INVOKER
 SET search_path = public, pg_temp
+SET plan_cache_mode = force_custom_plan
 SET ivfflat.probes = '10'
 SET hnsw.ef_search = '40'
 SET enable_seqscan = on
@@ -232,6 +237,7 @@ RETURNS TABLE (
 )
 LANGUAGE plpgsql STABLE SECURITY INVOKER
 SET search_path = public, pg_temp
+SET plan_cache_mode = force_custom_plan
 SET ivfflat.probes = '10'
 SET hnsw.ef_search = '40'
 SET enable_seqscan = on
