@@ -26,6 +26,8 @@ export const SEARCH_FUNCTIONS: Record<string, string> = {
   Message: "search_messages",
 };
 
+/** A tenant with this share of the rows or more is searched as the table is: nothing more to measure. */
+const SINGLE_TENANT_SHARE = 0.9;
 /** Tenants with fewer rows than this have too few to measure a class by. */
 const MIN_CLASS_ROWS = 2 * RECALL_AT;
 
@@ -221,9 +223,19 @@ export async function calibrateTenantSearch(
     exactRows,
     ...(unfiltered.setting === "ivfflat.probes" ? { probes: value } : { efSearch: value }),
   });
-  if (picked.length === 0) {
+  // No tenant filter to measure: no tenant with enough rows, or one tenant with (nearly) all of them, which
+  // the unfiltered calibration already measured.
+  const largestShare = sizes.total > 0 ? (picked.at(-1)?.rows ?? 0) / sizes.total : 0;
+  if (picked.length === 0 || (picked.length === 1 && largestShare >= SINGLE_TENANT_SHARE)) {
     await client.query(searchTuningSql([...others, entry(DEFAULT_EXACT_ROWS, unfiltered.value)]));
-    return undefined;
+    return {
+      exactRows: DEFAULT_EXACT_ROWS,
+      setting: unfiltered.setting,
+      value: unfiltered.value,
+      targetRecall: options.targetRecall,
+      targetReached: true,
+      classes: [],
+    };
   }
   const perClass = Math.max(1, Math.ceil(options.queries / 2));
   const tableWide = await heldOutQueries(client, definition, undefined, perClass, "table-wide");
