@@ -44,6 +44,7 @@ export interface CliArgs {
   out?: string;
   /** prisma-schema: compare the file with the database instead of writing it. */
   check: boolean;
+  append: boolean;
 }
 
 const VALUE_FLAGS = [
@@ -75,7 +76,7 @@ Commands:
             adopt an existing database: mark the migrations as applied after proving its schema matches them
   adopt     adopt a database migrated by the node-pg-migrate CLI with these files (its pgmigrations table):
             prove the schema, record them with checksums, move pgmigrations into neonhub_release
-  load-chunks --file F --dataset ID [--replace]
+  load-chunks --file F --dataset ID [--replace | --append]
             load a chunk file (NDJSON, see docs/seeds.md) into a dataset, in one transaction
   health    read-only: vector and hot-path indexes, large tables' vacuum/analyze, connections, replication;
             exit 2 when something needs action (docs/observability.md)
@@ -107,6 +108,7 @@ Options:
   --replace                load-chunks: replace the dataset's existing chunks (refused otherwise)
   --to NAME                baseline: the last migration to adopt; revert: the last migration to keep
   --confirm                revert: really revert (without it, revert only shows what it would do)
+  --append                 load-chunks: add the file's documents to the dataset, replacing those it has
   --help, --version
 
 Exit codes: 0 ok / nothing pending, 1 error, 2 plan has pending changes, verify found drift or health found
@@ -157,6 +159,7 @@ export function parseArgs(argv: readonly string[]): CliArgs {
     confirm: false,
     check: false,
     lockSafety: {},
+    append: false,
   };
   let command: string | undefined;
   for (let i = 0; i < argv.length; i++) {
@@ -171,6 +174,7 @@ export function parseArgs(argv: readonly string[]): CliArgs {
     else if (arg === "--replace") args.replace = true;
     else if (arg === "--confirm") args.confirm = true;
     else if (arg === "--check") args.check = true;
+    else if (arg === "--append") args.append = true;
     else if (arg === "--help" || arg === "-h") command = "help";
     else if (arg === "--version" || arg === "-v") command = "version";
     else if (VALUE_FLAGS.includes(arg)) {

@@ -142,6 +142,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
           file: args.file!,
           datasetId: args.dataset!,
           replace: args.replace,
+          append: args.append,
           log,
         });
         emit(result, renderLoad(result));
@@ -161,6 +162,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
           emit({ confirmed: true, result }, renderRevert(result));
           return EXIT.ok;
         });
+      }
       case "prisma-schema": {
         const { databaseUrl, databaseUrlSource, connectTimeoutMs } = options;
         const result = await prismaSchemaCommand({

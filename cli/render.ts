@@ -4,6 +4,7 @@ import type { LoadChunksResult } from "../core/seeds/bulk/load-chunks";
 import type { BaselineResult } from "../core/baseline";
 import type { StepItemPlan } from "../core/steps";
 import { renderSafety } from "./render-safety";
+import { renderTenantSearch } from "./render-search";
 
 const MARK: Record<StepItemPlan["action"], string> = {
   create: "+",
@@ -71,11 +72,12 @@ export function renderStatus(status: ReleaseStatus): string {
     if (list.length === 0) return;
     lines.push(`  ${title}:`);
     for (const r of list) {
-      const { name, ...rest } = r;
+      const { name, tenantSearch, ...rest } = r;
       const facts = Object.entries(rest)
         .map(([k, v]) => `${k}=${displayValue(k, v)}`)
         .join(" ");
       lines.push(`    ${String(name)}  ${facts}`);
+      if (tenantSearch) lines.push(...renderTenantSearch(tenantSearch, "      "));
     }
   };
   records("row-level security", status.rowLevelSecurity);

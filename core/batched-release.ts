@@ -138,4 +138,3 @@ export async function lockAndProbe(
   if (!locked) probe = await readProbe(client, steps);
   return { probe, unlock };
 }
-

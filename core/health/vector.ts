@@ -6,6 +6,7 @@ import type { ReleaseStep, StepItemPlan } from "../steps";
 import { readInventory } from "../vector-indexes/inventory";
 import { EMBEDDING_TABLES, readIndexRecords, type IndexRecord } from "../vector-indexes";
 import { REBUILD_SUFFIX } from "../vector-indexes/spec";
+import { missedTargets, readSearchCalibrations, type SearchCalibrationRecord } from "../search";
 import type { IndexStats } from "./index-stats";
 import type { HealthFinding, IndexHealth } from "./report";
 
@@ -17,6 +18,8 @@ export interface VectorReading {
   decisions: Map<string, StepItemPlan>;
   /** Embedded rows now, per table and dimension. */
   rows: Map<string, Map<number, number>>;
+  /** The calibrations under the tenant filter (core/search). */
+  searches?: SearchCalibrationRecord[];
 }
 
 /** Records, the step's plan (read-only) and the rows each table holds per dimension now. */
@@ -32,7 +35,8 @@ export async function readVectorIndexes(
     const inventory = await readInventory(client, table);
     if (inventory.exists) rows.set(table.table, inventory.rowsByDimension);
   }
-  return { records, decisions: new Map(plans.map((p) => [p.name, p])), rows };
+  const searches = await readSearchCalibrations(client);
+  return { records, decisions: new Map(plans.map((p) => [p.name, p])), rows, searches };
 }
 
 /** Names to report: recorded, live (ivfflat/hnsw), or ones apply would create or change. */
@@ -98,7 +102,21 @@ export function vectorIndexFindings(index: IndexHealth, reading: VectorReading):
         ]
       : [];
   }
-  if (decision.action === "unchanged") return [];
+  if (decision.action === "unchanged") {
+    const search = reading.searches?.find((c) => c.indexName === index.name);
+    const missed = search && missedTargets(search);
+    return missed
+      ? [
+          {
+            severity: "action",
+            subject: index.name,
+            problem: missed,
+            action:
+              'raise vectorIndexes.targetRecall a little or use method "hnsw" and run `neonhub-db apply` (see docs/search.md)',
+          },
+        ]
+      : [];
+  }
   const verb = { create: "build it", rebuild: "rebuild it", update: "recalibrate it" }[decision.action];
   return [
     {

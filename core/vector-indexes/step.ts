@@ -7,7 +7,21 @@ import type { Logger } from "../logger";
 import { literal } from "../sql";
 import type { ReleaseStep, StepBatch, StepItemPlan, StepItemResult, StepManifestEntry } from "../steps";
 import { buildIndex, dropLeftovers } from "./build";
-import { calibrate } from "./calibrate";
+import { calibrate, settingRange } from "./calibrate";
+import {
+  SEARCH_BOOKKEEPING_DDL,
+  SEARCH_CALIBRATIONS_EXIST_SQL,
+  SEARCH_CALIBRATIONS_JSON_SQL,
+  calibrateTenantSearch,
+  searchCalibrationFromRow,
+  type SearchCalibrationRow,
+  missedTargets,
+  readSearchCalibrations,
+  saveSearchCalibration,
+  setDatabaseSearchDefault,
+  type SearchCalibrationRecord,
+  type TenantCalibration,
+} from "../search";
 import { decideTable, type IndexDecision } from "./decide";
 import { readInventory, type LiveIndex, type TableInventory } from "./inventory";
 import { chooseMemory } from "./memory";
@@ -33,6 +47,7 @@ import {
   quoteIdent,
   settingsChecksum,
   type EmbeddingTable,
+  type IndexDefinition,
 } from "./spec";
 
 export interface VectorIndexStepOptions extends VectorIndexOptions {
@@ -58,11 +73,18 @@ interface IndexState {
   records: RecordRow[];
   valid: Record<string, boolean>;
   tables: TableState[];
+  searches: SearchCalibrationRow[];
+}
+
+/** What the probe tells: which tables exist, and whether the search calibrations' table does. */
+interface IndexProbe {
+  tables: boolean[];
+  searches: boolean;
 }
 
 export class VectorIndexStep implements ReleaseStep {
   readonly kind = "vectorIndexes";
-  readonly bookkeepingDdl = VECTOR_INDEX_BOOKKEEPING_DDL;
+  readonly bookkeepingDdl = VECTOR_INDEX_BOOKKEEPING_DDL + SEARCH_BOOKKEEPING_DDL;
   readonly options: ResolvedOptions;
   private readonly progressConnection?: MonitorConnector;
 
@@ -75,22 +97,23 @@ export class VectorIndexStep implements ReleaseStep {
 
   readonly batch: StepBatch = {
     probeSql: () =>
-      `jsonb_build_array(${this.options.tables
+      `jsonb_build_object('tables', jsonb_build_array(${this.options.tables
         .map(
           ({ table }) =>
             `to_regclass(${literal(quoteIdent(table.table))}) IS NOT NULL AND to_regclass('"EmbeddingSpace"') IS NOT NULL`,
         )
-        .join(", ")})`,
+        .join(", ")}), 'searches', ${SEARCH_CALIBRATIONS_EXIST_SQL})`,
     stateSql: (probe) => {
-      const exists = (probe ?? []) as boolean[];
+      const found = probe as IndexProbe | undefined;
       const tables = this.options.tables.map(({ table }, i) =>
-        exists[i] ? tableStateSql(table) : "'null'::jsonb",
+        found?.tables[i] ? tableStateSql(table) : "'null'::jsonb",
       );
       return `jsonb_build_object(
         'memoryKb', (SELECT setting FROM pg_settings WHERE name = 'maintenance_work_mem'),
         'records', ${INDEX_RECORDS_JSON_SQL},
         'valid', ${RECORDED_INDEX_VALIDITY_SQL},
-        'tables', jsonb_build_array(${tables.join(", ")}))`;
+        'tables', jsonb_build_array(${tables.join(", ")}),
+        'searches', ${found?.searches ? SEARCH_CALIBRATIONS_JSON_SQL : "'[]'::jsonb"})`;
     },
     planFromState: (state) =>
       this.surveyOf(state as IndexState).decisions.map(({ name, action, reason }) => ({
@@ -113,16 +136,16 @@ export class VectorIndexStep implements ReleaseStep {
         details: { reason: d.reason },
       })),
     statusFromState: (state) => {
-      const { records, valid } = state as IndexState;
-      return records
-        .map(indexRecordFromRow)
-        .map((r) =>
-          statusOf(
-            r,
-            this.options,
-            valid[r.name] === undefined ? "missing" : valid[r.name] ? "valid" : "INVALID",
-          ),
-        );
+      const { records, valid, searches } = state as IndexState;
+      const calibrations = searches.map(searchCalibrationFromRow);
+      return records.map(indexRecordFromRow).map((r) => ({
+        ...statusOf(
+          r,
+          this.options,
+          valid[r.name] === undefined ? "missing" : valid[r.name] ? "valid" : "INVALID",
+        ),
+        ...tenantSearchFacts(calibrations.find((c) => c.indexName === r.name)),
+      }));
     },
   };
 
@@ -148,6 +171,7 @@ export class VectorIndexStep implements ReleaseStep {
         indexes: new Map(found.indexes.map((index) => [index.name, index])),
       };
     });
+    const searches = state.searches.map(searchCalibrationFromRow);
     const decisions = this.options.tables.flatMap(({ settings }, i) =>
       decideTable({
         inventory: inventories[i]!,
@@ -156,7 +180,7 @@ export class VectorIndexStep implements ReleaseStep {
         targetRecall: this.options.targetRecall,
         serverMemoryMb,
         maxMemoryMb: this.options.maxMemoryMb,
-      }),
+      }).map((d) => withTenantSearch(d, searches)),
     );
     return { inventories, decisions, serverMemoryMb };
   }
@@ -217,12 +241,17 @@ export class VectorIndexStep implements ReleaseStep {
       [records.map((r) => r.name)],
     );
     const state = new Map(live.rows.map((r) => [r.name, r.valid ? "valid" : "INVALID"]));
-    return records.map((r) => statusOf(r, this.options, state.get(r.name) ?? "missing"));
+    const searches = await readSearchCalibrations(client);
+    return records.map((r) => ({
+      ...statusOf(r, this.options, state.get(r.name) ?? "missing"),
+      ...tenantSearchFacts(searches.find((c) => c.indexName === r.name)),
+    }));
   }
 
   private async survey(client: ClientBase): Promise<Survey> {
     const records = await readIndexRecords(client);
     const serverMemoryMb = await sessionMemoryMb(client);
+    const searches = await readSearchCalibrations(client);
     const inventories: TableInventory[] = [];
     const decisions: IndexDecision[] = [];
     for (const { table, settings } of this.options.tables) {
@@ -236,7 +265,7 @@ export class VectorIndexStep implements ReleaseStep {
           targetRecall: this.options.targetRecall,
           serverMemoryMb,
           maxMemoryMb: this.options.maxMemoryMb,
-        }),
+        }).map((d) => withTenantSearch(d, searches)),
       );
     }
     return { inventories, decisions, serverMemoryMb };
@@ -275,6 +304,7 @@ export class VectorIndexStep implements ReleaseStep {
       log,
     );
     const calibration = await this.calibrateLogged(client, decision, log);
+    const tenantSearch = await this.calibrateSearchLogged(client, definition, calibration, log);
     const buildSettings = {
       maintenanceWorkMemMb: memory.setMb ?? serverMemoryMb,
       parallelWorkers: memory.workers,
@@ -303,6 +333,7 @@ export class VectorIndexStep implements ReleaseStep {
       buildMs: outcome.durationMs,
       ...buildSettings,
       ...calibrationFacts(calibration),
+      ...(tenantSearch ? { tenantSearch } : {}),
     };
   }
 
@@ -314,11 +345,13 @@ export class VectorIndexStep implements ReleaseStep {
     log.info(`${decision.name}: ${decision.reason}`);
     const calibration = await this.calibrateLogged(client, decision, log);
     await saveCalibration(client, decision.name, calibration);
+    const tenantSearch = await this.calibrateSearchLogged(client, definitionOf(decision), calibration, log);
     return {
       table: decision.table.table,
       dimension: decision.dimension,
       rows: decision.rows,
       ...calibrationFacts(calibration),
+      ...(tenantSearch ? { tenantSearch } : {}),
     };
   }
 
@@ -327,14 +360,7 @@ export class VectorIndexStep implements ReleaseStep {
     decision: IndexDecision,
     log: Logger,
   ): Promise<Calibration> {
-    const record = decision.record;
-    const definition = decision.definition ?? {
-      name: decision.name,
-      table: decision.table,
-      dimension: decision.dimension!,
-      method: record!.method,
-      params: record!.params,
-    };
+    const definition = definitionOf(decision);
     const calibration = await calibrate(client, definition, decision.rows, {
       targetRecall: this.options.targetRecall,
       queries: this.options.calibrationQueries,
@@ -348,6 +374,89 @@ export class VectorIndexStep implements ReleaseStep {
     else log.warn(`${line}: the target is out of reach even at the largest setting`);
     return calibration;
   }
+
+  /** Calibration under the tenant filter (core/search/calibrate-tenants.ts), recorded and logged. */
+  private async calibrateSearchLogged(
+    client: ClientBase,
+    definition: IndexDefinition,
+    calibration: Calibration,
+    log: Logger,
+  ): Promise<TenantCalibration | undefined> {
+    const tenant = await calibrateTenantSearch(
+      client,
+      definition,
+      { setting: calibration.setting, value: calibration.value, max: settingRange(definition).max },
+      { targetRecall: this.options.targetRecall, queries: this.options.calibrationQueries },
+    );
+    if (definition.name === definition.table.indexName && definition.table.table === "Chunk") {
+      await setDatabaseSearchDefault(
+        client,
+        tenant?.setting ?? calibration.setting,
+        tenant?.value ?? calibration.value,
+        log,
+      );
+    }
+    if (!tenant) return undefined;
+    await saveSearchCalibration(client, definition.name, tenant);
+    const line =
+      `${definition.name}: tenant search exact up to ${tenant.exactRows} visible rows, ` +
+      `${tenant.setting} = ${tenant.value} above; ` +
+      tenant.classes
+        .map((m) => `${m.class} ${m.kind} (${m.path}) recall ${m.recall}, p50 ${m.latencyP50Ms} ms`)
+        .join(", ");
+    const missed = missedTargets(tenant);
+    if (missed) log.warn(`${line}: ${missed}`);
+    else log.info(line);
+    return tenant;
+  }
+}
+
+function definitionOf(decision: IndexDecision): IndexDefinition {
+  const record = decision.record;
+  return (
+    decision.definition ?? {
+      name: decision.name,
+      table: decision.table,
+      dimension: decision.dimension!,
+      method: record!.method,
+      params: record!.params,
+    }
+  );
+}
+
+/**
+ * An index left as it is still needs its calibration under the tenant filter when it has none (a database
+ * released before it); a recorded one that missed its target is said in the reason.
+ */
+function withTenantSearch(
+  decision: IndexDecision,
+  searches: readonly SearchCalibrationRecord[],
+): IndexDecision {
+  if (decision.action !== "unchanged" || !decision.record) return decision;
+  const search = searches.find((c) => c.indexName === decision.name);
+  if (!search) {
+    return {
+      ...decision,
+      action: "update",
+      reason: "recalibrate: no calibration under the tenant filter yet",
+    };
+  }
+  const missed = missedTargets(search);
+  return missed ? { ...decision, reason: `${decision.reason}; ${missed}` } : decision;
+}
+
+function tenantSearchFacts(search: SearchCalibrationRecord | undefined): Record<string, unknown> {
+  if (!search) return {};
+  return {
+    tenantSearch: {
+      exactRows: search.exactRows,
+      searchSetting: `${search.setting} = ${search.value}`,
+      targetReached: search.targetReached,
+      ...(missedTargets(search) ? { missed: missedTargets(search) } : {}),
+      classes: search.classes,
+      calibratedAt: search.calibratedAt,
+    },
+  };
 }
 
 /** What readInventory reads, as one jsonb value (for a table that exists). */

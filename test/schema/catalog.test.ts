@@ -125,6 +125,11 @@ describe("the schema after every migration is applied to an empty database", () 
       expected[`${table}.check_embedding_dimension`] =
         'BEFORE INSERT OR UPDATE OF embedding, "embeddingSpaceId" → check_embedding_dimension';
     }
+    // The tenant column of the embedded tables, filled from the parent.
+    expected["Chunk.fill_organization_id"] =
+      'BEFORE INSERT OR UPDATE OF "datasetId", "organizationId" → chunk_organization_id';
+    expected["Message.fill_organization_id"] =
+      'BEFORE INSERT OR UPDATE OF "conversationId", "organizationId" → message_organization_id';
     expect(await query(readTriggers)).toEqual({ ...expected, ...OTHER_TRIGGERS });
   });
 

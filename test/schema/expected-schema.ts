@@ -169,6 +169,8 @@ export const TABLES: Record<string, Record<string, string>> = {
   Message: {
     ...id,
     conversationId: req("text"),
+    // The tenant, kept equal to the conversation's by trigger and composite foreign key (issue 15).
+    organizationId: req("text"),
     authorId: opt("text"),
     role: req('"MessageRole"'),
     contentJson: req("jsonb"),
@@ -208,6 +210,8 @@ export const TABLES: Record<string, Record<string, string>> = {
   Chunk: {
     ...id,
     datasetId: req("text"),
+    // The tenant, kept equal to the dataset's by trigger and composite foreign key (issue 15).
+    organizationId: req("text"),
     embeddingSpaceId: req("text"),
     documentId: req("text"),
     idx: req("integer"),
@@ -409,6 +413,7 @@ export const FOREIGN_KEYS: ForeignKey[] = [
   ["Message", ["conversationId"], "Conversation", ["id"], "CASCADE"],
   ["Message", ["authorId"], "User", ["id"], "SET NULL"],
   ["Message", ["embeddingSpaceId"], "EmbeddingSpace", ["id"], "SET NULL"],
+  ["Message", ["conversationId", "organizationId"], "Conversation", ["id", "organizationId"], "CASCADE"],
   ["Dataset", ["organizationId"], "Organization", ["id"], "CASCADE"],
   ["Document", ["datasetId"], "Dataset", ["id"], "CASCADE"],
   ["Document", ["createdById"], "User", ["id"], "SET NULL"],
@@ -417,6 +422,7 @@ export const FOREIGN_KEYS: ForeignKey[] = [
   ["Chunk", ["datasetId"], "Dataset", ["id"], "CASCADE"],
   ["Chunk", ["embeddingSpaceId"], "EmbeddingSpace", ["id"], "CASCADE"],
   ["Chunk", ["datasetId", "documentId"], "Document", ["datasetId", "id"], "CASCADE"],
+  ["Chunk", ["datasetId", "organizationId"], "Dataset", ["id", "organizationId"], "CASCADE"],
   ["ModelVersion", ["organizationId"], "Organization", ["id"], "CASCADE"],
   ["TrainingJob", ["modelVersionId"], "ModelVersion", ["id"], "CASCADE"],
   ["TrainingJob", ["datasetId"], "Dataset", ["id"], "SET NULL"],
@@ -470,6 +476,13 @@ export const INDEXES: Record<string, string> = {
   // Targets of composite foreign keys.
   Document_datasetId_id_key: 'UNIQUE Document btree ("datasetId", id)',
   Campaign_id_organizationId_key: 'UNIQUE Campaign btree (id, "organizationId")',
+  Dataset_id_organizationId_key: 'UNIQUE Dataset btree (id, "organizationId")',
+  Conversation_id_organizationId_key: 'UNIQUE Conversation btree (id, "organizationId")',
+  // The tenant filter of vector search (search_chunks / search_messages) and of the policies.
+  Chunk_organizationId_embeddingSpaceId_idx: 'Chunk btree ("organizationId", "embeddingSpaceId")',
+  Chunk_organizationId_datasetId_idx: 'Chunk btree ("organizationId", "datasetId")',
+  Message_organizationId_embeddingSpaceId_idx: 'Message btree ("organizationId", "embeddingSpaceId")',
+  Message_organizationId_conversationId_idx: 'Message btree ("organizationId", "conversationId")',
   // Query paths.
   Campaign_organizationId_status_idx: 'Campaign btree ("organizationId", status)',
   Content_organizationId_kind_createdAt_idx: 'Content btree ("organizationId", kind, "createdAt")',
@@ -560,4 +573,15 @@ export const FUNCTIONS = [
   "user_id_for_email",
   // "AuditLog" is append-only.
   "audit_log_append_only",
+  // The tenant column of the embedded tables, filled from the parent.
+  "chunk_organization_id",
+  "message_organization_id",
+  // Vector search (docs/search.md): the entry points and their helpers.
+  "search_check_k",
+  "search_chunks",
+  "search_index_settings",
+  "search_messages",
+  "search_query_spaces",
+  "search_tuning",
+  "search_tuning_entries",
 ];

@@ -35,8 +35,12 @@ export interface LoadChunksOptions {
   file: string;
   /** The dataset ("Dataset"."id") the chunks and documents belong to. */
   datasetId: string;
-  /** Delete the dataset's existing chunks first, in the same transaction. Without it, such a dataset is refused. */
+  /** Delete the dataset's existing chunks first, in the same transaction. Without it (or `append`), such a
+   * dataset is refused. */
   replace?: boolean;
+  /** Add the file's documents to a dataset that has chunks: a document the dataset already has is replaced
+   * (its chunks deleted first, in the same transaction); the other documents keep theirs. */
+  append?: boolean;
   log?: Logger;
   /** How often progress is logged (default every 2 s). */
   progressEveryMs?: number;
@@ -48,7 +52,7 @@ export interface LoadChunksResult {
   dimension: number;
   documents: number;
   chunks: number;
-  /** Chunks deleted first (with `replace`). */
+  /** Chunks deleted first (with `replace`: the dataset's; with `append`: those of the file's documents). */
   replaced: number;
   fileBytes: number;
   /** Bytes of binary COPY data sent. */
@@ -97,10 +101,11 @@ export async function loadChunks(client: ClientBase, options: LoadChunksOptions)
   try {
     await client.query("BEGIN");
     const target = await prepareTarget(client, options, header);
-    const replaced = await clearExistingChunks(client, options);
+    let replaced = await clearExistingChunks(client, options);
     const records = reader.records;
     const { documents, firstChunk } = await readDocuments(records);
     await writeDocuments(client, options, target, documents);
+    if (options.append) replaced = await clearDocumentChunks(client, options, documents);
     for (const d of documents) target.existingDocuments.add(d.id);
     log.info(
       `load-chunks: dataset ${options.datasetId}, space ${target.space.id} (${header.dimension} dimensions), ${documents.length} documents; streaming chunks`,
@@ -223,6 +228,14 @@ async function resolveSpace(
 }
 
 async function clearExistingChunks(client: ClientBase, options: LoadChunksOptions): Promise<number> {
+  if (options.replace && options.append) {
+    throw new ReleaseError(
+      "invalid-input",
+      "load-chunks: --replace and --append together: --replace deletes every chunk of the dataset, --append only those of the file's documents.",
+      "Pass one of them: --replace to load the file as the whole dataset, --append to add (or replace) the file's documents.",
+    );
+  }
+  if (options.append) return 0; // the file's documents' chunks go once the documents are read
   if (options.replace) {
     const deleted = await client.query('DELETE FROM "Chunk" WHERE "datasetId" = $1', [options.datasetId]);
     return deleted.rowCount ?? 0;
@@ -236,10 +249,23 @@ async function clearExistingChunks(client: ClientBase, options: LoadChunksOption
     throw new ReleaseError(
       "invalid-input",
       `Dataset "${options.datasetId}" already has ${n.toLocaleString("en-US")} chunks; loading would mix two versions of it.`,
-      "Pass --replace to delete them and load the file in their place, in one transaction.",
+      "Pass --replace to delete them and load the file in their place, or --append to add the file's documents (replacing those the dataset already has), in one transaction.",
     );
   }
   return 0;
+}
+
+/** With `append`: the chunks of the documents the file names, which it replaces. */
+async function clearDocumentChunks(
+  client: ClientBase,
+  options: LoadChunksOptions,
+  documents: readonly DocumentRecord[],
+): Promise<number> {
+  const deleted = await client.query(
+    'DELETE FROM "Chunk" WHERE "datasetId" = $1 AND "documentId" = ANY($2::text[])',
+    [options.datasetId, documents.map((d) => d.id)],
+  );
+  return deleted.rowCount ?? 0;
 }
 
 /** The document records at the head of the file, and the first chunk after them. */

@@ -1,0 +1,270 @@
+// Vector search under the tenant filter: 100,000 chunks × 1536 dimensions from 1,000 overlapping topics, 100
+// organizations of Zipf-like sizes (test/search/corpus.ts), the vector index built and calibrated by the
+// release step, on a throwaway cluster with the server's stock settings. Per tenant (small ≈ 0.2% of the
+// rows, medium ≈ 2%, the largest ≈ 19%) × query kind (own: from the tenant's topics; table-wide: from any
+// topic), held-out queries run as an app login under row-level security with the organization set:
+//   (a) today's query, the one `status` prints, at the calibrated setting (SET LOCAL)
+//   (b) exact search within the tenant (ORDER BY embedding <=> q through the tenant's b-tree)
+//   (c) exact search over the whole table (sequential scan, as the owner; fewer queries: ~1 s each)
+//   (d) search_chunks(q, 10)
+// rows returned (mean / min), recall@10 against (b), p50 / p95.
+//   npm run bench:tenant-search [-- --rows N --queries N --table-queries N --method ivfflat|hnsw]
+import { randomBytes } from "node:crypto";
+import { parseArgs } from "node:util";
+import { Client } from "pg";
+import { DEFAULT_MIGRATIONS_DIR, applyRelease, type Logger } from "../core";
+import { VectorIndexStep, readIndexRecords, type IndexRecord } from "../core/vector-indexes";
+import { EMBEDDING_TABLES, nearestQuery } from "../core/vector-indexes/spec";
+import { readSearchCalibrations, readSearchTuning } from "../core/search";
+import { loadCorpus, recallOf, type Corpus, type Tenant } from "../test/search/corpus";
+import { vectorText } from "../test/vector-indexes/data";
+import { median, percentile, withBenchCluster } from "./support/cluster";
+
+function options() {
+  const { values } = parseArgs({
+    options: {
+      rows: { type: "string", default: "100000" },
+      queries: { type: "string", default: "50" },
+      "table-queries": { type: "string", default: "10" },
+      method: { type: "string", default: "ivfflat" },
+    },
+  });
+  const count = (name: string, raw: string, min: number) => {
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min) {
+      throw new Error(`--${name} ${raw}: expected a whole number of at least ${min}`);
+    }
+    return n;
+  };
+  if (values.method !== "ivfflat" && values.method !== "hnsw") {
+    throw new Error(`--method ${values.method}: expected ivfflat or hnsw`);
+  }
+  return {
+    rows: count("rows", values.rows, 10_000),
+    queries: count("queries", values.queries, 1),
+    tableQueries: count("table-queries", values["table-queries"], 1),
+    method: values.method as "ivfflat" | "hnsw",
+  };
+}
+
+const DIM = 1536;
+const K = 10;
+const CHUNK = EMBEDDING_TABLES[0]!;
+const log: Logger = {
+  info: (m) => process.stderr.write(`  ${m}\n`),
+  warn: (m) => process.stderr.write(`  warning: ${m}\n`),
+};
+const say = (m: string) => process.stderr.write(`${m}\n`);
+
+interface Measured {
+  ids: string[][];
+  latenciesMs: number[];
+}
+
+interface Cell {
+  tenant: string;
+  share: string;
+  rows: number;
+  kind: "own" | "table-wide";
+  config: string;
+  rowsMean: number;
+  rowsMin: number;
+  recall: number | null;
+  p50Ms: number;
+  p95Ms: number;
+}
+
+/** Runs `sql` ($1 = the query vector) for each query in one transaction as `organization`, timing each. */
+async function run(
+  client: Client,
+  organization: string | undefined,
+  setup: readonly string[],
+  sql: string,
+  queries: readonly string[],
+): Promise<Measured> {
+  await client.query("BEGIN");
+  try {
+    if (organization)
+      await client.query("SELECT set_config('app.current_organization_id', $1, true)", [organization]);
+    for (const statement of setup) await client.query(statement);
+    await client.query(sql, [queries[0]]); // warm-up, untimed
+    const ids: string[][] = [];
+    const latenciesMs: number[] = [];
+    for (const q of queries) {
+      const started = process.hrtime.bigint();
+      const result = await client.query<{ id: string }>(sql, [q]);
+      latenciesMs.push(Number(process.hrtime.bigint() - started) / 1e6);
+      ids.push(result.rows.map((r) => r.id));
+    }
+    return { ids, latenciesMs };
+  } finally {
+    await client.query("ROLLBACK");
+  }
+}
+
+function cell(
+  tenant: Tenant,
+  total: number,
+  kind: Cell["kind"],
+  config: string,
+  m: Measured,
+  truth?: string[][],
+): Cell {
+  const counts = m.ids.map((ids) => ids.length);
+  const recalls = truth ? m.ids.map((ids, i) => recallOf(truth[i]!, ids)) : undefined;
+  return {
+    tenant: tenant.organizationId,
+    share: `${((100 * tenant.rows) / total).toFixed(2)}%`,
+    rows: tenant.rows,
+    kind,
+    config,
+    rowsMean: Number((counts.reduce((a, b) => a + b, 0) / counts.length).toFixed(1)),
+    rowsMin: Math.min(...counts),
+    recall: recalls ? Number((recalls.reduce((a, b) => a + b, 0) / recalls.length).toFixed(3)) : null,
+    p50Ms: Number(median(m.latenciesMs).toFixed(1)),
+    p95Ms: Number(percentile(m.latenciesMs, 95).toFixed(1)),
+  };
+}
+
+/** The tenant whose share of the rows is nearest `share`. */
+function tenantNear(corpus: Corpus, share: number): Tenant {
+  const total = corpus.shape.rows;
+  return [...corpus.tenants].sort(
+    (a, b) => Math.abs(a.rows / total - share) - Math.abs(b.rows / total - share),
+  )[0]!;
+}
+
+async function main() {
+  const opts = options();
+  await withBenchCluster(async (cluster) => {
+    const url = await cluster.createDatabase("tenant");
+    await applyRelease({ databaseUrl: url, migrationsDir: DEFAULT_MIGRATIONS_DIR });
+    const owner = new Client({ connectionString: url });
+    await owner.connect();
+    // The app login: DML only, subject to row-level security.
+    const appRole = `bench_app_${randomBytes(3).toString("hex")}`;
+    const password = randomBytes(12).toString("hex");
+    await owner.query(`CREATE ROLE ${appRole} LOGIN PASSWORD '${password}'`);
+    await owner.query(`GRANT USAGE ON SCHEMA public TO ${appRole}`);
+    await owner.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${appRole}`);
+    const appUrl = new URL(url);
+    appUrl.username = appRole;
+    appUrl.password = password;
+    const app = new Client({ connectionString: appUrl.toString() });
+    await app.connect();
+    try {
+      say(`loading ${opts.rows} chunks × ${DIM} dimensions, 100 organizations`);
+      const started = Date.now();
+      const corpus = await loadCorpus(owner, {
+        rows: opts.rows,
+        dimension: DIM,
+        organizations: 100,
+        topics: 1000,
+        topicsPerOrganization: 5,
+        latentDimension: 48,
+        spread: 1,
+        noise: 0.1,
+        seed: 20261202,
+      });
+      say(`  loaded in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      say(`building and calibrating the ${opts.method} index through the release`);
+      await applyRelease({
+        databaseUrl: url,
+        migrationsDir: DEFAULT_MIGRATIONS_DIR,
+        steps: [new VectorIndexStep({ method: opts.method, maxMaintenanceWorkMem: "2GB" })],
+        log,
+      });
+      const record: IndexRecord = (await readIndexRecords(owner)).find((r) => r.name === CHUNK.indexName)!;
+      const tuning = (await readSearchTuning(owner)).find((t) => t.table === "Chunk" && t.dimension === DIM);
+      const calibration = (await readSearchCalibrations(owner)).find((c) => c.indexName === CHUNK.indexName);
+      const setting = `${record.calibration.setting} = ${record.calibration.value}`;
+      const statusQuery = nearestQuery(CHUNK, DIM, K);
+      const withinTenant = `SELECT "id" FROM "Chunk" ORDER BY "embedding" <=> $1::vector LIMIT ${K}`;
+      const wholeTable =
+        `SELECT "id" FROM "Chunk" WHERE vector_dims("embedding") = ${DIM} ` +
+        `ORDER BY "embedding" <=> $1::vector LIMIT ${K}`;
+      const search = `SELECT "id" FROM search_chunks($1::vector, ${K})`;
+
+      const tenants: [string, Tenant][] = [
+        ["small", tenantNear(corpus, 0.0019)],
+        ["medium", tenantNear(corpus, 0.019)],
+        ["large", corpus.tenants[0]!],
+      ];
+      const cells: Cell[] = [];
+      for (const [label, tenant] of tenants) {
+        for (const kind of ["own", "table-wide"] as const) {
+          say(`${label} tenant (${tenant.rows} rows), ${kind} queries`);
+          const queries = corpus.queries(tenant, kind, opts.queries).map(vectorText);
+          const org = tenant.organizationId;
+          const exact = await run(app, org, [], withinTenant, queries);
+          const truth = exact.ids;
+          const status = await run(app, org, [`SET LOCAL ${setting}`], statusQuery, queries);
+          const table = await run(
+            owner,
+            undefined,
+            ["SET LOCAL enable_indexscan = off", "SET LOCAL enable_bitmapscan = off"],
+            wholeTable,
+            queries.slice(0, opts.tableQueries),
+          );
+          const searched = await run(app, org, [], search, queries);
+          const total = corpus.shape.rows;
+          cells.push(
+            { ...cell(tenant, total, kind, `(a) status query, ${setting}`, status, truth), tenant: label },
+            { ...cell(tenant, total, kind, "(b) exact within the tenant", exact, truth), tenant: label },
+            { ...cell(tenant, total, kind, "(c) exact over the whole table", table), tenant: label },
+            { ...cell(tenant, total, kind, "(d) search_chunks(q, 10)", searched, truth), tenant: label },
+          );
+        }
+      }
+      const goals = tenants.flatMap(([label]) =>
+        (["own", "table-wide"] as const).map((kind) => {
+          const of = (prefix: string) =>
+            cells.find((c) => c.tenant === label && c.kind === kind && c.config.startsWith(prefix))!;
+          const d = of("(d)");
+          const better = Math.min(of("(a)").p50Ms, of("(b)").p50Ms);
+          return {
+            tenant: label,
+            kind,
+            kRows: d.rowsMin === K,
+            recall: (d.recall ?? 0) >= 0.95,
+            p50NoSlowerThanBetterOfAB: d.p50Ms <= better,
+            ...(label === "large" ? { p50AtMostQuarterOfExact: d.p50Ms <= 0.25 * of("(b)").p50Ms } : {}),
+          };
+        }),
+      );
+      console.log(
+        JSON.stringify(
+          {
+            rows: opts.rows,
+            queries: opts.queries,
+            method: opts.method,
+            index: record.params,
+            setting,
+            tuning,
+            calibration,
+            cells,
+            goals,
+          },
+          null,
+          2,
+        ),
+      );
+      console.log(
+        "\n| tenant | kind | query | rows mean / min | recall@10 | p50 ms | p95 ms |\n|---|---|---|---|---|---|---|",
+      );
+      for (const c of cells) {
+        console.log(
+          `| ${c.tenant} (${c.share}, ${c.rows}) | ${c.kind} | ${c.config} | ${c.rowsMean} / ${c.rowsMin} | ${c.recall ?? "-"} | ${c.p50Ms} | ${c.p95Ms} |`,
+        );
+      }
+    } finally {
+      await app.end();
+      await owner.end();
+    }
+  });
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exitCode = 1;
+});

@@ -1,0 +1,40 @@
+// `status`'s lines for the search under the tenant filter (the vector-index step's tenantSearch facts):
+// one line per tenant-size class and query kind, so that an operator reads how search behaves per tenant.
+interface ClassFacts {
+  class: string;
+  tenantRows: number;
+  sharePercent: number;
+  kind: string;
+  path: string;
+  recall: number;
+  recallLowerBound: number;
+  rowsMean: number;
+  rowsMin: number;
+  latencyP50Ms: number;
+  latencyP95Ms: number;
+  targetReached: boolean;
+}
+
+interface TenantSearchFacts {
+  exactRows: number;
+  searchSetting: string;
+  targetReached: boolean;
+  missed?: string;
+  classes: ClassFacts[];
+}
+
+export function renderTenantSearch(value: unknown, indent: string): string[] {
+  const facts = value as TenantSearchFacts;
+  const lines = [
+    `${indent}tenant search: exact up to ${facts.exactRows.toLocaleString("en-US")} visible rows, ` +
+      `${facts.searchSetting} through the index above; ${facts.targetReached ? "target reached" : `TARGET MISSED: ${facts.missed ?? ""}`}`,
+  ];
+  for (const c of facts.classes) {
+    lines.push(
+      `${indent}  ${c.class} tenant (${c.tenantRows.toLocaleString("en-US")} rows, ${c.sharePercent}%), ${c.kind} queries: ` +
+        `${c.path}, recall@10 ${c.recall} (at least ${c.recallLowerBound}), rows ${c.rowsMean} (least ${c.rowsMin}), ` +
+        `p50 ${c.latencyP50Ms} ms, p95 ${c.latencyP95Ms} ms${c.targetReached ? "" : "  (missed)"}`,
+    );
+  }
+  return lines;
+}

@@ -1,0 +1,331 @@
+// Calibration under the tenant filter: after the vector-index step builds or recalibrates an index, measure
+// the app's real search (search_chunks / search_messages, always scoped to one organization) per tenant-size
+// class, with held-out queries, and choose the two settings the search functions read (core/search/tuning.ts):
+//   * exactRows, the visible rows up to which the search is exact: where exact search (linear in the
+//     tenant's rows, its per-row cost measured on the largest tenant) costs what one index search does.
+//     Exact search has recall 1; when no index setting reaches the target, every tenant is searched exactly;
+//   * the index setting (ivfflat.probes / hnsw.ef_search) for the tenants above it: the smallest, from the
+//     unfiltered calibration's value up, at which the classes above the crossover and the smallest tenant
+//     above it (the most selective filter the index serves) reach the target recall@10 (lower confidence
+//     bound) against exact search over the tenant's rows. A tenant filter keeps only the tenant's share of
+//     what the probed lists hold, so it may need more than the unfiltered value.
+// Then each class is measured once more through the function as it now is: recall, rows returned, latency.
+//
+// Queries are not rows of the table (rows are easier queries, docs/vector-indexes.md): each is the sum of two
+// rows' embeddings, a point between them. "own": two rows of the tenant; "table-wide": two rows of the whole
+// table (a tenant searching for what it has little of). Fixed samples (md5 of the ids): reruns measure alike.
+import type { ClientBase } from "pg";
+import { searchSmallest, summarizeRecall, percentile, RECALL_AT } from "../vector-indexes/calibrate";
+import type { IndexDefinition } from "../vector-indexes/spec";
+import { quoteIdent } from "../vector-indexes/spec";
+import { searchTuningSql, readSearchTuning, DEFAULT_EXACT_ROWS, type SearchTuning } from "./tuning";
+
+/** The search function of each embedded table. */
+export const SEARCH_FUNCTIONS: Record<string, string> = {
+  Chunk: "search_chunks",
+  Message: "search_messages",
+};
+
+/** A tenant with this share of the rows or more is searched as the table is: nothing more to measure. */
+const SINGLE_TENANT_SHARE = 0.9;
+/** Tenants with fewer rows than this have too few to measure a class by. */
+const MIN_CLASS_ROWS = 2 * RECALL_AT;
+
+export type QueryKind = "own" | "table-wide";
+
+export interface ClassMeasurement {
+  /** small / medium / large: the 10th percentile, the median and the largest tenant by rows; boundary: the
+   * smallest tenant the search sends through the index, the one whose filter keeps least of what it reads. */
+  class: "small" | "medium" | "large" | "boundary";
+  tenantRows: number;
+  /** Share of the dimension's rows, in percent. */
+  sharePercent: number;
+  kind: QueryKind;
+  /** How the function searched this tenant: exactly (b-tree) or through the vector index. */
+  path: "exact" | "index";
+  queries: number;
+  recall: number;
+  recallLowerBound: number;
+  rowsMean: number;
+  rowsMin: number;
+  latencyP50Ms: number;
+  latencyP95Ms: number;
+  targetReached: boolean;
+}
+
+export interface TenantCalibration {
+  exactRows: number;
+  setting: "ivfflat.probes" | "hnsw.ef_search";
+  value: number;
+  targetRecall: number;
+  targetReached: boolean;
+  classes: ClassMeasurement[];
+}
+
+interface QueryCase {
+  vector: string;
+  truth: string[];
+}
+
+interface TenantClass {
+  class: ClassMeasurement["class"];
+  organizationId: string;
+  rows: number;
+  cases: Record<QueryKind, QueryCase[]>;
+}
+
+interface Sizes {
+  total: number;
+  tenants: { organizationId: string; rows: number }[];
+}
+
+async function tenantSizes(client: ClientBase, definition: IndexDefinition): Promise<Sizes> {
+  const t = definition.table;
+  const result = await client.query<{ org: string; n: string }>(
+    `SELECT x."organizationId" AS org, count(*) AS n
+       FROM ${quoteIdent(t.table)} x JOIN "EmbeddingSpace" s ON s."id" = x.${quoteIdent(t.spaceColumn)}
+      WHERE x.${quoteIdent(t.column)} IS NOT NULL AND s."dimension" = $1
+      GROUP BY 1 ORDER BY 2, 1`,
+    [definition.dimension],
+  );
+  const tenants = result.rows.map((r) => ({ organizationId: r.org, rows: Number(r.n) }));
+  return { total: tenants.reduce((a, b) => a + b.rows, 0), tenants };
+}
+
+/** Representatives: the largest tenant, the median one and the one at the 10th percentile of sizes. */
+export function pickClasses(
+  sizes: Sizes,
+): { class: TenantClass["class"]; organizationId: string; rows: number }[] {
+  const usable = sizes.tenants.filter((t) => t.rows >= MIN_CLASS_ROWS);
+  if (usable.length === 0) return [];
+  const at = (q: number) => usable[Math.min(usable.length - 1, Math.floor(q * usable.length))]!;
+  const picked = [
+    { class: "small" as const, ...at(0.1) },
+    { class: "medium" as const, ...at(0.5) },
+    { class: "large" as const, ...usable[usable.length - 1]! },
+  ];
+  // Few tenants: one may represent two classes; measure it once, under the larger class.
+  return picked.filter((p, i) => !picked.slice(i + 1).some((q) => q.organizationId === p.organizationId));
+}
+
+async function heldOutQueries(
+  client: ClientBase,
+  definition: IndexDefinition,
+  organizationId: string | undefined,
+  n: number,
+  salt: string,
+): Promise<string[]> {
+  const t = definition.table;
+  const result = await client.query<{ v: string }>(
+    `WITH rows AS (
+       SELECT x.${quoteIdent(t.column)} AS e, row_number() OVER (ORDER BY md5(x.${quoteIdent(t.idColumn)}::text || $3)) AS i
+         FROM ${quoteIdent(t.table)} x JOIN "EmbeddingSpace" s ON s."id" = x.${quoteIdent(t.spaceColumn)}
+        WHERE x.${quoteIdent(t.column)} IS NOT NULL AND s."dimension" = $1
+          AND ($2::text IS NULL OR x."organizationId" = $2)
+        ORDER BY md5(x.${quoteIdent(t.idColumn)}::text || $3) LIMIT $4)
+     SELECT (a.e + b.e)::text AS v FROM rows a JOIN rows b ON b.i = a.i + 1 WHERE a.i % 2 = 1 ORDER BY a.i`,
+    [definition.dimension, organizationId ?? null, salt, 2 * n],
+  );
+  return result.rows.map((r) => r.v);
+}
+
+/** The exact top 10 over a tenant's rows of the dimension, at full precision (no vector index can answer). */
+async function exactTruth(
+  client: ClientBase,
+  definition: IndexDefinition,
+  organizationId: string,
+  vector: string,
+): Promise<string[]> {
+  const t = definition.table;
+  const result = await client.query<{ id: string }>(
+    `SELECT x.${quoteIdent(t.idColumn)} AS id
+       FROM ${quoteIdent(t.table)} x JOIN "EmbeddingSpace" s ON s."id" = x.${quoteIdent(t.spaceColumn)}
+      WHERE x."organizationId" = $2 AND x.${quoteIdent(t.column)} IS NOT NULL AND s."dimension" = $3
+      ORDER BY x.${quoteIdent(t.column)} <=> $1::vector LIMIT ${RECALL_AT}`,
+    [vector, organizationId, definition.dimension],
+  );
+  return result.rows.map((r) => r.id);
+}
+
+interface Run {
+  recalls: number[];
+  counts: number[];
+  latenciesMs: number[];
+}
+
+/** The search function as the tenant, with `tuning` in place for the transaction only (rolled back). */
+async function runSearch(
+  client: ClientBase,
+  definition: IndexDefinition,
+  tenant: TenantClass,
+  kinds: readonly QueryKind[],
+  tuning: readonly SearchTuning[] | undefined,
+): Promise<Record<QueryKind, Run>> {
+  const fn = SEARCH_FUNCTIONS[definition.table.table]!;
+  const runs = {} as Record<QueryKind, Run>;
+  await client.query("BEGIN");
+  try {
+    if (tuning) await client.query(searchTuningSql(tuning));
+    await client.query("SELECT set_config('app.current_organization_id', $1, true)", [tenant.organizationId]);
+    for (const kind of kinds) {
+      const run: Run = { recalls: [], counts: [], latenciesMs: [] };
+      for (const c of tenant.cases[kind]) {
+        const started = process.hrtime.bigint();
+        const result = await client.query<{ id: string }>(
+          `SELECT "id" FROM ${fn}($1::vector, ${RECALL_AT})`,
+          [c.vector],
+        );
+        run.latenciesMs.push(Number(process.hrtime.bigint() - started) / 1e6);
+        const found = new Set(result.rows.map((r) => r.id));
+        run.counts.push(result.rows.length);
+        if (c.truth.length > 0)
+          run.recalls.push(c.truth.filter((id) => found.has(id)).length / c.truth.length);
+      }
+      runs[kind] = run;
+    }
+  } finally {
+    await client.query("ROLLBACK");
+  }
+  return runs;
+}
+
+/** Exact search's latency over a tenant's rows (the truth queries, timed), for the crossover. */
+async function exactLatencyMs(
+  client: ClientBase,
+  definition: IndexDefinition,
+  tenant: TenantClass,
+): Promise<number> {
+  const latencies: number[] = [];
+  for (const c of tenant.cases.own) {
+    const started = process.hrtime.bigint();
+    await exactTruth(client, definition, tenant.organizationId, c.vector);
+    latencies.push(Number(process.hrtime.bigint() - started) / 1e6);
+  }
+  return percentile(latencies, 50);
+}
+
+export async function calibrateTenantSearch(
+  client: ClientBase,
+  definition: IndexDefinition,
+  unfiltered: { setting: "ivfflat.probes" | "hnsw.ef_search"; value: number; max: number },
+  options: { targetRecall: number; queries: number },
+): Promise<TenantCalibration | undefined> {
+  const table = definition.table.table;
+  if (!SEARCH_FUNCTIONS[table]) return undefined;
+  const sizes = await tenantSizes(client, definition);
+  const picked = pickClasses(sizes);
+  const others = (await readSearchTuning(client)).filter(
+    (e) => !(e.table === table && e.dimension === definition.dimension),
+  );
+  const entry = (exactRows: number, value: number): SearchTuning => ({
+    table,
+    dimension: definition.dimension,
+    exactRows,
+    ...(unfiltered.setting === "ivfflat.probes" ? { probes: value } : { efSearch: value }),
+  });
+  // No tenant filter to measure: no tenant with enough rows, or one tenant with (nearly) all of them, which
+  // the unfiltered calibration already measured.
+  const largestShare = sizes.total > 0 ? (picked.at(-1)?.rows ?? 0) / sizes.total : 0;
+  if (picked.length === 0 || (picked.length === 1 && largestShare >= SINGLE_TENANT_SHARE)) {
+    await client.query(searchTuningSql([...others, entry(DEFAULT_EXACT_ROWS, unfiltered.value)]));
+    return {
+      exactRows: DEFAULT_EXACT_ROWS,
+      setting: unfiltered.setting,
+      value: unfiltered.value,
+      targetRecall: options.targetRecall,
+      targetReached: true,
+      classes: [],
+    };
+  }
+  const perClass = Math.max(1, Math.ceil(options.queries / 2));
+  const tableWide = await heldOutQueries(client, definition, undefined, perClass, "table-wide");
+  const classOf = async (p: { class: TenantClass["class"]; organizationId: string; rows: number }) => {
+    const own = await heldOutQueries(client, definition, p.organizationId, perClass, "own");
+    const cases = async (vectors: string[]) =>
+      Promise.all(
+        vectors.map(async (v) => ({
+          vector: v,
+          truth: await exactTruth(client, definition, p.organizationId, v),
+        })),
+      );
+    return { ...p, cases: { own: await cases(own), "table-wide": await cases(tableWide) } };
+  };
+  const classes: TenantClass[] = [];
+  for (const p of picked) classes.push(await classOf(p));
+  const largest = classes[classes.length - 1]!;
+  const both: QueryKind[] = ["own", "table-wide"];
+  const indexRun = async (tenants: readonly TenantClass[], value: number) => {
+    const latenciesMs: number[] = [];
+    let worst = { recall: 1, recallLowerBound: 1 };
+    for (const c of tenants) {
+      const runs = await runSearch(client, definition, c, both, [...others, entry(0, value)]);
+      for (const kind of both) {
+        const summary = summarizeRecall(runs[kind].recalls);
+        if (summary.recallLowerBound < worst.recallLowerBound) worst = summary;
+        latenciesMs.push(...runs[kind].latenciesMs);
+      }
+    }
+    return { value, ...worst, latenciesMs };
+  };
+
+  // Exact search costs (rows × a per-row cost, measured on the largest tenant); one index search its p50.
+  const perRowMs = (await exactLatencyMs(client, definition, largest)) / largest.rows;
+  const crossover = (indexMs: number) =>
+    perRowMs > 0 ? Math.max(MIN_CLASS_ROWS, Math.round(indexMs / perRowMs)) : DEFAULT_EXACT_ROWS;
+  const first = crossover(percentile((await indexRun([largest], unfiltered.value)).latenciesMs, 50));
+
+  // The index setting: the smallest at which every tenant above the crossover reaches the target, checked on
+  // the classes above it and on the smallest tenant above it (the most selective filter the index serves).
+  const boundary = sizes.tenants.find((t) => t.rows > first);
+  if (boundary && !classes.some((c) => c.organizationId === boundary.organizationId)) {
+    classes.push(await classOf({ class: "boundary", ...boundary }));
+  }
+  const indexed = classes.filter((c) => c.rows > first);
+  const chosen = await searchSmallest(
+    { min: unfiltered.value, max: unfiltered.max },
+    options.targetRecall,
+    (value) => indexRun(indexed.length > 0 ? indexed : [largest], value),
+  );
+  // A slower index at the chosen setting moves the crossover up: tenants near it are then searched exactly.
+  // When no setting reaches the target, every tenant is.
+  const exactRows = chosen.targetReached
+    ? Math.max(first, crossover(percentile(chosen.latenciesMs, 50)))
+    : Math.max(first, largest.rows + 1);
+  const final = [...others, entry(exactRows, chosen.value)];
+  await client.query(searchTuningSql(final));
+
+  const measured: ClassMeasurement[] = [];
+  classes.sort((a, b) => a.rows - b.rows);
+  for (const c of classes) {
+    const runs = await runSearch(client, definition, c, both, undefined);
+    for (const kind of both) {
+      const run = runs[kind];
+      const summary = summarizeRecall(run.recalls);
+      measured.push({
+        class: c.class,
+        tenantRows: c.rows,
+        sharePercent: Number(((100 * c.rows) / sizes.total).toFixed(2)),
+        kind,
+        path: c.rows > exactRows ? "index" : "exact",
+        queries: run.counts.length,
+        recall: Number(summary.recall.toFixed(4)),
+        recallLowerBound: Number(summary.recallLowerBound.toFixed(4)),
+        rowsMean: Number((run.counts.reduce((a, b) => a + b, 0) / run.counts.length).toFixed(2)),
+        rowsMin: Math.min(...run.counts),
+        latencyP50Ms: Number(percentile(run.latenciesMs, 50).toFixed(3)),
+        latencyP95Ms: Number(percentile(run.latenciesMs, 95).toFixed(3)),
+        targetReached:
+          summary.recallLowerBound >= options.targetRecall &&
+          Math.min(...run.counts) === Math.min(RECALL_AT, c.rows),
+      });
+    }
+  }
+  return {
+    exactRows,
+    setting: unfiltered.setting,
+    value: chosen.value,
+    targetRecall: options.targetRecall,
+    targetReached: measured.every((m) => m.targetReached),
+    classes: measured,
+  };
+}

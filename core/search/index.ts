@@ -1,0 +1,27 @@
+// Vector search under the tenant filter: the settings the search functions read, their calibration per
+// tenant-size class, and its records (docs/search.md).
+export {
+  calibrateTenantSearch,
+  SEARCH_FUNCTIONS,
+  type ClassMeasurement,
+  type TenantCalibration,
+} from "./calibrate-tenants";
+export {
+  SEARCH_BOOKKEEPING_DDL,
+  SEARCH_CALIBRATIONS_EXIST_SQL,
+  SEARCH_CALIBRATIONS_JSON_SQL,
+  missedTargets,
+  searchCalibrationFromRow,
+  type SearchCalibrationRow,
+  readSearchCalibrations,
+  saveSearchCalibration,
+  type SearchCalibrationRecord,
+} from "./records";
+export {
+  DEFAULT_EXACT_ROWS,
+  readSearchTuning,
+  saveSearchTuning,
+  searchTuningSql,
+  type SearchTuning,
+} from "./tuning";
+export { setDatabaseSearchDefault } from "./session-defaults";

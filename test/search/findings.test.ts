@@ -1,0 +1,95 @@
+// A missed target of the search under the tenant filter, as `health` and `plan` say it.
+import { describe, expect, it } from "vitest";
+import { renderTenantSearch } from "../../cli/render-search";
+import { vectorIndexFindings } from "../../core/health/vector";
+import type { IndexHealth } from "../../core/health/report";
+import { missedTargets, type ClassMeasurement, type SearchCalibrationRecord } from "../../core/search";
+
+const measured = (over: Partial<ClassMeasurement>): ClassMeasurement => ({
+  class: "large",
+  tenantRows: 19_000,
+  sharePercent: 19,
+  kind: "table-wide",
+  path: "index",
+  queries: 25,
+  recall: 0.97,
+  recallLowerBound: 0.96,
+  rowsMean: 10,
+  rowsMin: 10,
+  latencyP50Ms: 60,
+  latencyP95Ms: 80,
+  targetReached: true,
+  ...over,
+});
+
+const record = (classes: ClassMeasurement[]): SearchCalibrationRecord => ({
+  indexName: "idx_chunk_embedding_cosine",
+  exactRows: 8000,
+  setting: "ivfflat.probes",
+  value: 40,
+  targetRecall: 0.95,
+  targetReached: classes.every((c) => c.targetReached),
+  classes,
+  calibratedAt: "2026-12-02T00:00:00.000Z",
+});
+
+const index: IndexHealth = {
+  name: "idx_chunk_embedding_cosine",
+  table: "Chunk",
+  kind: "vector",
+  exists: true,
+  valid: true,
+  sizeBytes: 8192,
+  scans: 0,
+  tuplesRead: 0,
+  method: "ivfflat",
+};
+const unchanged = new Map([
+  [index.name, { name: index.name, action: "unchanged" as const, reason: "built on 100,000 rows" }],
+]);
+
+describe("a missed target under the tenant filter", () => {
+  it("is named with the class, the query kind and what was measured", () => {
+    const missed = record([measured({ recall: 0.93, recallLowerBound: 0.91, targetReached: false })]);
+    expect(missedTargets(missed)).toBe(
+      "search under the tenant filter misses recall@10 0.95 for large tenants (19000 rows, table-wide queries: recall 0.93, at least 0.91, 10 rows at least)",
+    );
+    expect(missedTargets(record([measured({})]))).toBeUndefined();
+  });
+
+  it("is an action in health, and nothing when every class reached the target", () => {
+    const missed = record([measured({ recall: 0.93, recallLowerBound: 0.91, targetReached: false })]);
+    expect(
+      vectorIndexFindings(index, { records: [], decisions: unchanged, rows: new Map(), searches: [missed] }),
+    ).toEqual([
+      expect.objectContaining({ severity: "action", subject: index.name, problem: missedTargets(missed) }),
+    ]);
+    expect(
+      vectorIndexFindings(index, {
+        records: [],
+        decisions: unchanged,
+        rows: new Map(),
+        searches: [record([measured({})])],
+      }),
+    ).toEqual([]);
+  });
+});
+
+describe("status", () => {
+  it("says per tenant class how the search went, and a missed target", () => {
+    const lines = renderTenantSearch(
+      {
+        exactRows: 8000,
+        searchSetting: "ivfflat.probes = 40",
+        targetReached: false,
+        missed: "large tenants missed",
+        classes: [measured({ recall: 0.93, recallLowerBound: 0.91, targetReached: false })],
+      },
+      "  ",
+    );
+    expect(lines).toEqual([
+      "  tenant search: exact up to 8,000 visible rows, ivfflat.probes = 40 through the index above; TARGET MISSED: large tenants missed",
+      "    large tenant (19,000 rows, 19%), table-wide queries: index, recall@10 0.93 (at least 0.91), rows 10 (least 10), p50 60 ms, p95 80 ms  (missed)",
+    ]);
+  });
+});

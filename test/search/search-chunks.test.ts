@@ -1,0 +1,310 @@
+// search_chunks() as the app calls it: the app login, under row-level security, the organization set for the
+// transaction. On a generated multi-tenant corpus (seeded), with ivfflat and with HNSW, through the exact
+// path (a tenant below the function's threshold) and the index path (the threshold lowered so that the
+// larger tenants take it): k rows whenever the tenant has k, recall@10 against exact search over the
+// tenant's rows, isolation, no organization set, and bad input.
+import type { Client, ClientBase } from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  readSearchCalibrations,
+  readSearchTuning,
+  saveSearchTuning,
+  type SearchTuning,
+} from "../../core/search";
+import { readIndexRecords } from "../../core/vector-indexes";
+import { defaultReleaseSteps, type DefaultStepOptions } from "../../core/default-steps";
+import { applyAsMigrator, useReleasedDatabase } from "../security/released-database";
+import { inTransaction } from "../security/sessions";
+import { vectorText } from "../vector-indexes/data";
+import { exactTopK, loadCorpus, recallOf, type Corpus, type CorpusShape, type Tenant } from "./corpus";
+
+const SHAPE: CorpusShape = {
+  rows: 4000,
+  dimension: 32,
+  organizations: 8,
+  topics: 60,
+  topicsPerOrganization: 3,
+  latentDimension: 12,
+  spread: 1,
+  noise: 0.1,
+  seed: 15,
+};
+const K = 10;
+const QUERIES = 12;
+
+interface Found {
+  id: string;
+  datasetId: string;
+  distance: number;
+}
+
+function search(app: ClientBase, organization: string | undefined, query: Float32Array | string, k = K) {
+  return inTransaction(app, organization, async (c) => {
+    const text = typeof query === "string" ? query : vectorText(query);
+    return (await c.query<Found>(`SELECT * FROM search_chunks($1::vector, $2)`, [text, k])).rows;
+  });
+}
+
+/**
+ * The search's rows and how many scans of the dimension's vector index it made: the backend's own counters
+ * (pending statistics, which may include earlier transactions' scans, hence the difference).
+ */
+async function searchWithIndexScans(app: ClientBase, organization: string, query: Float32Array) {
+  return inTransaction(app, organization, async (c) => {
+    const scans = async () =>
+      Number(
+        (
+          await c.query<{ n: string }>(
+            `SELECT coalesce(sum(pg_stat_get_xact_numscans(i.indexrelid)), 0) AS n
+               FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid
+              WHERE i.indrelid = '"Chunk"'::regclass AND x.relname LIKE 'idx_chunk_embedding_cosine%'`,
+          )
+        ).rows[0]!.n,
+      );
+    const before = await scans();
+    const rows = (await c.query<Found>(`SELECT * FROM search_chunks($1::vector, $2)`, [vectorText(query), K]))
+      .rows;
+    return { rows, indexScans: (await scans()) - before };
+  });
+}
+
+function contract(label: string, steps: Partial<DefaultStepOptions>) {
+  describe(label, () => {
+    const target = useReleasedDatabase(`search_${label}`, steps);
+    let owner: Client;
+    let app: Client;
+    let corpus: Corpus;
+    let calibrated: SearchTuning;
+
+    /** Runs `fn` with the search tuned otherwise, then puts the calibrated tuning back. */
+    async function withTuning(overrides: Partial<SearchTuning>, fn: () => Promise<void>) {
+      await saveSearchTuning(owner, { ...calibrated, ...overrides });
+      try {
+        await fn();
+      } finally {
+        await saveSearchTuning(owner, calibrated);
+      }
+    }
+
+    beforeAll(async () => {
+      owner = await target.current.roles.connect("migrator");
+      corpus = await loadCorpus(owner, SHAPE);
+      // The release builds the vector index once rows exist.
+      await applyAsMigrator(target.current, defaultReleaseSteps({ seedSets: [], ...steps }));
+      app = await target.current.roles.connect("app");
+      calibrated = (await readSearchTuning(owner)).find(
+        (t) => t.table === "Chunk" && t.dimension === SHAPE.dimension,
+      )!;
+    });
+    afterAll(async () => {
+      await app?.end();
+      await owner?.end();
+    });
+
+    async function expectContract(tenant: Tenant, kind: "own" | "table-wide") {
+      const recalls: number[] = [];
+      for (const q of corpus.queries(tenant, kind, QUERIES)) {
+        const found = await search(app, tenant.organizationId, q);
+        expect(found).toHaveLength(Math.min(K, tenant.rows));
+        expect(new Set(found.map((r) => r.datasetId))).toEqual(new Set([tenant.datasetId]));
+        const distances = found.map((r) => r.distance);
+        expect(distances).toEqual([...distances].sort((a, b) => a - b));
+        recalls.push(
+          recallOf(
+            await exactTopK(owner, tenant.organizationId, q, K),
+            found.map((r) => r.id),
+          ),
+        );
+      }
+      return recalls.reduce((a, b) => a + b, 0) / recalls.length;
+    }
+
+    it("builds the corpus with the tenant column filled by the database", async () => {
+      const { rows } = await owner.query<{ org: string; n: number }>(
+        `SELECT c."organizationId" AS org, count(*)::int AS n FROM "Chunk" c
+           JOIN "Dataset" s ON s."id" = c."datasetId" AND s."organizationId" = c."organizationId"
+          GROUP BY 1`,
+      );
+      expect(rows.reduce((a, r) => a + r.n, 0)).toBe(SHAPE.rows);
+      expect(new Map(rows.map((r) => [r.org, r.n]))).toEqual(
+        new Map(corpus.tenants.map((t) => [t.organizationId, t.rows])),
+      );
+    });
+
+    it("was calibrated by the release under the tenant filter, per tenant-size class, and says so in status", async () => {
+      expect(calibrated).toMatchObject({
+        table: "Chunk",
+        dimension: SHAPE.dimension,
+        exactRows: expect.any(Number),
+      });
+      const [record] = await readSearchCalibrations(owner);
+      expect(record!.targetReached).toBe(true);
+      expect(record!.classes.map((c) => `${c.class} ${c.kind}`)).toEqual(
+        expect.arrayContaining([
+          "small own",
+          "small table-wide",
+          "medium own",
+          "medium table-wide",
+          "large own",
+          "large table-wide",
+        ]),
+      );
+      for (const c of record!.classes) {
+        expect(c.rowsMin, `${c.class} ${c.kind}`).toBe(10);
+        expect(c.recallLowerBound, `${c.class} ${c.kind}`).toBeGreaterThanOrEqual(0.95);
+      }
+    });
+
+    it("makes the calibrated index setting every new session's default, for hand-written queries", async () => {
+      const fresh = await target.current.roles.connect("readonly");
+      try {
+        const setting = calibrated.probes !== undefined ? "ivfflat.probes" : "hnsw.ef_search";
+        await fresh.query(`SELECT '[1]'::vector`); // loads pgvector, whose settings SHOW then knows
+        const shown = await fresh.query<Record<string, string>>(`SHOW ${setting}`);
+        expect(Number(Object.values(shown.rows[0]!)[0])).toBe(calibrated.probes ?? calibrated.efSearch);
+      } finally {
+        await fresh.end();
+      }
+    });
+
+    it("returns k rows with recall@10 1 for every tenant, own and table-wide queries, on the exact path", async () => {
+      await withTuning({ exactRows: SHAPE.rows }, async () => {
+        for (const tenant of corpus.tenants) {
+          for (const kind of ["own", "table-wide"] as const) {
+            expect(await expectContract(tenant, kind), `${tenant.organizationId} ${kind}`).toBe(1);
+          }
+        }
+      });
+    });
+
+    it("keeps the contract through the vector index for tenants above the threshold", async () => {
+      // Tenants of 300 rows and more through the index: far below the calibrated crossover at this size, so
+      // with ivfflat every list is probed (the calibration tunes probes for the tenants above the crossover
+      // only); the iterative scan, the re-rank and the fallback are what is tested here.
+      const [index] = await readIndexRecords(owner);
+      const probes = "lists" in index!.params ? { probes: index!.params.lists } : {};
+      await withTuning({ exactRows: 300, ...probes }, async () => {
+        const large = corpus.tenants.filter((t) => t.rows > 300);
+        expect(large.length).toBeGreaterThanOrEqual(2);
+        for (const tenant of large) {
+          const probe = await searchWithIndexScans(
+            app,
+            tenant.organizationId,
+            corpus.queries(tenant, "own", 1)[0]!,
+          );
+          expect(probe.indexScans, `${tenant.organizationId} used the vector index`).toBeGreaterThan(0);
+          for (const kind of ["own", "table-wide"] as const) {
+            expect(
+              await expectContract(tenant, kind),
+              `${tenant.organizationId} ${kind}`,
+            ).toBeGreaterThanOrEqual(0.95);
+          }
+        }
+        // A tenant below the threshold still reads only its own rows, without the vector index.
+        const small = corpus.tenants.at(-1)!;
+        const probe = await searchWithIndexScans(
+          app,
+          small.organizationId,
+          corpus.queries(small, "own", 1)[0]!,
+        );
+        expect(probe.indexScans).toBe(0);
+        expect(probe.rows).toHaveLength(K);
+      });
+    });
+
+    it("never returns another organization's rows, and nothing with no organization set", async () => {
+      const [a, b] = corpus.tenants;
+      // A query in b's topics, searched by a: still only a's rows.
+      const q = corpus.queries(b!, "own", 1)[0]!;
+      const found = await search(app, a!.organizationId, q, 50);
+      expect(found).toHaveLength(50);
+      expect(found.every((r) => r.datasetId === a!.datasetId)).toBe(true);
+      expect(await search(app, undefined, q)).toEqual([]);
+      expect(await search(app, "", q)).toEqual([]);
+      // The owner is not subject to the policies, but the search is still scoped to the organization set.
+      expect(await search(owner, undefined, q)).toEqual([]);
+    });
+
+    it("leaves the caller's settings as they were, even through the index path", async () => {
+      const read = `SELECT current_setting('enable_seqscan') || ',' || current_setting('enable_bitmapscan') || ',' ||
+                           current_setting('ivfflat.probes') || ',' || current_setting('hnsw.ef_search') AS s`;
+      await withTuning({ exactRows: 0, probes: 3, efSearch: 77 }, async () => {
+        const [before, after] = await inTransaction(
+          app,
+          corpus.tenants[0]!.organizationId,
+          async (c) => {
+            await c.query("SET LOCAL ivfflat.probes = 2");
+            const first = (await c.query<{ s: string }>(read)).rows[0]!.s;
+            await c.query(`SELECT * FROM search_chunks($1::vector, 10)`, [vectorText(corpus.draw(0))]);
+            return [first, (await c.query<{ s: string }>(read)).rows[0]!.s];
+          },
+          { rollback: true },
+        );
+        expect(before).toMatch(/^on,on,2,\d+$/);
+        expect(after).toBe(before);
+      });
+    });
+
+    it("refuses bad input with an error naming the argument and the expected value", async () => {
+      const org = corpus.tenants[0]!.organizationId;
+      const ok = vectorText(corpus.draw(0));
+      const cases: [string, unknown[], RegExp][] = [
+        [
+          `SELECT * FROM search_chunks($1::vector, 10)`,
+          ["[1,2,3]"],
+          /query has 3 dimensions, expected the dimension of an embedding space \(.*32.*\)/,
+        ],
+        [`SELECT * FROM search_chunks(NULL, 10)`, [], /search_chunks: query is NULL/],
+        [`SELECT * FROM search_chunks($1::vector, 0)`, [ok], /search_chunks: k is 0, expected 1 to 1000/],
+        [
+          `SELECT * FROM search_chunks($1::vector, 1001)`,
+          [ok],
+          /search_chunks: k is 1001, expected 1 to 1000/,
+        ],
+        [
+          `SELECT * FROM search_chunks($1::vector, NULL)`,
+          [ok],
+          /search_chunks: k is NULL, expected 1 to 1000/,
+        ],
+        [
+          `SELECT * FROM search_chunks($1::vector, 10, embedding_space_id => 'nope')`,
+          [ok],
+          /embedding_space_id 'nope' names no embedding space/,
+        ],
+        [`SELECT * FROM search_chunks(array_fill(0, ARRAY[32])::vector, 10)`, [], /query is the zero vector/],
+        [
+          `SELECT * FROM search_chunks($1::vector, 10)`,
+          [`[NaN${",1".repeat(31)}]`],
+          /NaN not allowed in vector/,
+        ],
+        [
+          `SELECT * FROM search_chunks($1::vector, 10)`,
+          [`[Infinity${",1".repeat(31)}]`],
+          /infinite value not allowed in vector/,
+        ],
+      ];
+      for (const [sql, params, message] of cases) {
+        await expect(
+          inTransaction(app, org, (c) => c.query(sql, params)),
+          sql,
+        ).rejects.toThrow(message);
+      }
+      // The wrong dimension for a named space: the expected dimension is the space's.
+      const other = (
+        await owner.query<{ id: string }>(
+          `INSERT INTO "EmbeddingSpace" ("provider", "model", "dimension") VALUES ('test', 'other-${label}', 8) RETURNING "id"`,
+        )
+      ).rows[0]!.id;
+      await expect(
+        inTransaction(app, org, (c) =>
+          c.query(`SELECT * FROM search_chunks($1::vector, 10, embedding_space_id => $2)`, [ok, other]),
+        ),
+      ).rejects.toThrow(
+        `search_chunks: query has 32 dimensions, expected 8 (the dimension of embedding space '${other}')`,
+      );
+    });
+  });
+}
+
+contract("ivfflat", {});
+contract("hnsw", { vectorIndexes: { method: "hnsw" } });

@@ -1,0 +1,133 @@
+// "Chunk"."organizationId" and "Message"."organizationId": filled by the database from the dataset /
+// conversation, impossible to make disagree with it, following a parent that moves, and what the policies
+// compare directly.
+import type { Client } from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { useReleasedDatabase } from "../security/released-database";
+import { RLS_VIOLATION, inTransaction } from "../security/sessions";
+
+const target = useReleasedDatabase("search_tenant_column");
+let owner: Client;
+let app: Client;
+const EMBEDDING = "[1,2,3]";
+
+beforeAll(async () => {
+  owner = await target.current.roles.connect("migrator");
+  app = await target.current.roles.connect("app");
+  await owner.query(
+    `INSERT INTO "EmbeddingSpace" ("id", "provider", "model", "dimension") VALUES ('space3', 'test', 'tc', 3)`,
+  );
+  for (const t of ["a", "b"]) {
+    await owner.query(`INSERT INTO "Organization" ("id", "slug", "name") VALUES ($1, $1, $1)`, [`org-${t}`]);
+    await owner.query(
+      `INSERT INTO "Dataset" ("id", "organizationId", "name", "slug", "kind") VALUES ($1, $2, 'D', 'd', 'documents')`,
+      [`ds-${t}`, `org-${t}`],
+    );
+    await owner.query(`INSERT INTO "Document" ("id", "datasetId", "title") VALUES ($1, $2, 'T')`, [
+      `doc-${t}`,
+      `ds-${t}`,
+    ]);
+    await owner.query(`INSERT INTO "Conversation" ("id", "organizationId") VALUES ($1, $2)`, [
+      `conv-${t}`,
+      `org-${t}`,
+    ]);
+  }
+});
+afterAll(async () => {
+  await app?.end();
+  await owner?.end();
+});
+
+const insertChunk = (c: Client, id: string, t: string, extra: Record<string, string> = {}) => {
+  const columns = {
+    id,
+    datasetId: `ds-${t}`,
+    documentId: `doc-${t}`,
+    embeddingSpaceId: "space3",
+    idx: "0",
+    text: "x",
+    embedding: EMBEDDING,
+    ...extra,
+  };
+  const names = Object.keys(columns).map((n) => `"${n}"`);
+  return c.query<{ organizationId: string }>(
+    `INSERT INTO "Chunk" (${names.join(", ")}) VALUES (${names.map((_, i) => `$${i + 1}`).join(", ")}) RETURNING "organizationId"`,
+    Object.values(columns),
+  );
+};
+
+describe("the tenant column of the embedded tables", () => {
+  it("is filled for the app, which inserts under row-level security without naming it", async () => {
+    const chunk = await inTransaction(app, "org-a", (c) => insertChunk(c as Client, "c-app", "a"), {
+      rollback: true,
+    });
+    expect(chunk.rows).toEqual([{ organizationId: "org-a" }]);
+    const message = await inTransaction(
+      app,
+      "org-a",
+      (c) =>
+        c.query(
+          `INSERT INTO "Message" ("conversationId", "role", "contentJson", "embeddingSpaceId", "embedding")
+           VALUES ('conv-a', 'user', '{}', 'space3', $1) RETURNING "organizationId"`,
+          [EMBEDDING],
+        ),
+      { rollback: true },
+    );
+    expect(message.rows).toEqual([{ organizationId: "org-a" }]);
+  });
+
+  it("refuses the app a row in another organization's dataset, named or not", async () => {
+    await expect(
+      inTransaction(app, "org-a", (c) => insertChunk(c as Client, "c-x", "b")),
+    ).rejects.toMatchObject(RLS_VIOLATION);
+    await expect(
+      inTransaction(app, "org-a", (c) => insertChunk(c as Client, "c-y", "b", { organizationId: "org-a" })),
+    ).rejects.toMatchObject({ code: "23503" });
+  });
+
+  it("cannot disagree with the dataset, even for the owner", async () => {
+    await expect(insertChunk(owner, "c-owner", "a", { organizationId: "org-b" })).rejects.toMatchObject({
+      code: "23503",
+      constraint: "Chunk_datasetId_organizationId_fkey",
+    });
+    await expect(
+      owner.query(
+        `INSERT INTO "Message" ("conversationId", "organizationId", "role", "contentJson") VALUES ('conv-a', 'org-b', 'user', '{}')`,
+      ),
+    ).rejects.toMatchObject({ code: "23503", constraint: "Message_conversationId_organizationId_fkey" });
+  });
+
+  it("follows a dataset that moves to another organization, and is refilled when a row changes parent", async () => {
+    await owner.query("BEGIN");
+    try {
+      await insertChunk(owner, "c-move", "a");
+      await owner.query(
+        `UPDATE "Dataset" SET "organizationId" = 'org-b', "slug" = 'moved' WHERE "id" = 'ds-a'`,
+      );
+      const moved = await owner.query(`SELECT "organizationId" FROM "Chunk" WHERE "id" = 'c-move'`);
+      expect(moved.rows).toEqual([{ organizationId: "org-b" }]);
+      await owner.query(
+        `INSERT INTO "Message" ("id", "conversationId", "role", "contentJson") VALUES ('m-move', 'conv-a', 'user', '{}')`,
+      );
+      await owner.query(`UPDATE "Message" SET "conversationId" = 'conv-b' WHERE "id" = 'm-move'`);
+      const refilled = await owner.query(`SELECT "organizationId" FROM "Message" WHERE "id" = 'm-move'`);
+      expect(refilled.rows).toEqual([{ organizationId: "org-b" }]);
+    } finally {
+      await owner.query("ROLLBACK");
+    }
+  });
+
+  it("is what the policies compare, directly", async () => {
+    const { rows } = await owner.query<{ table: string; qual: string; check: string }>(
+      `SELECT c.relname AS table, pg_get_expr(p.polqual, p.polrelid) AS qual,
+              pg_get_expr(p.polwithcheck, p.polrelid) AS check
+         FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid
+        WHERE c.relname IN ('Chunk', 'Message') ORDER BY 1`,
+    );
+    const direct = '("organizationId" = current_organization_id())';
+    expect(rows).toEqual([
+      { table: "Chunk", qual: direct, check: direct },
+      { table: "Message", qual: direct, check: direct },
+    ]);
+  });
+});
