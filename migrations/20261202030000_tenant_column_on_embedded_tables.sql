@@ -30,6 +30,11 @@ UPDATE "Message" m SET "organizationId" = v."organizationId" FROM "Conversation"
 
 ALTER TABLE "Chunk" ALTER COLUMN "organizationId" SET NOT NULL;
 ALTER TABLE "Message" ALTER COLUMN "organizationId" SET NOT NULL;
+-- A default, so that clients that build inserts from the schema (Prisma) treat the column as optional: the
+-- transaction's organization, or NULL for a role that set none, which the trigger below then fills from the
+-- parent. A default that names another organization than the parent's fails the composite foreign key.
+ALTER TABLE "Chunk" ALTER COLUMN "organizationId" SET DEFAULT current_organization_id();
+ALTER TABLE "Message" ALTER COLUMN "organizationId" SET DEFAULT current_organization_id();
 
 -- Targets of the composite foreign keys.
 CREATE UNIQUE INDEX "Dataset_id_organizationId_key" ON "Dataset" ("id", "organizationId");

@@ -80,8 +80,9 @@ function planRelations(tables: CatalogTable[]): RelationPlan {
   };
   const backs: [CatalogTable, CatalogForeignKey, string, string | undefined][] = [];
   for (const table of tables) {
-    for (const fk of table.foreignKeys) {
-      const parallel = table.foreignKeys.filter((other) => other.referencedTable === fk.referencedTable);
+    const relations = table.foreignKeys.filter((fk) => !isConsistencyKey(fk, table.foreignKeys));
+    for (const fk of relations) {
+      const parallel = relations.filter((other) => other.referencedTable === fk.referencedTable);
       const field = claim(table.name, owningFieldName(fk));
       const relationName =
         parallel.length > 1 || fk.referencedTable === table.name ? `${table.name}_${field}` : undefined;
@@ -125,6 +126,21 @@ function planRelations(tables: CatalogTable[]): RelationPlan {
     });
   }
   return plan;
+}
+
+/**
+ * A foreign key that widens another one of the same table to the same parent (("conversationId",
+ * "organizationId") beside ("conversationId")) only keeps a copied column consistent with the parent: it is
+ * not a relation of its own, and as one it would make Prisma ask for both when a row is created.
+ */
+function isConsistencyKey(fk: CatalogForeignKey, all: readonly CatalogForeignKey[]): boolean {
+  return all.some(
+    (other) =>
+      other !== fk &&
+      other.referencedTable === fk.referencedTable &&
+      other.columns.length < fk.columns.length &&
+      other.columns.every((c) => fk.columns.includes(c)),
+  );
 }
 
 /** `organizationId` → `organization`; a composite key is named by its column that references `id`. */
