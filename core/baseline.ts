@@ -15,6 +15,7 @@ import { readLedger } from "./migrations/ledger";
 import { runPendingMigrations } from "./migrations/run";
 import { diffSnapshots, saveSnapshot, takeSnapshot, type SchemaSnapshot } from "./snapshot";
 import type { ReleaseOptions } from "./release";
+import { quoteIdentifier } from "./identifiers";
 
 export interface BaselineOptions extends ReleaseOptions {
   /** Baseline up to and including this migration (default: all of them). */
@@ -72,7 +73,7 @@ export async function baselineRelease(options: BaselineOptions): Promise<Baselin
         );
       }
       // Only now become the owner: the scratch database needed the login's CREATEDB, the ledger the owner.
-      if (options.ownerRole) await client.query(`SET ROLE ${quoteIdent(options.ownerRole)}`);
+      if (options.ownerRole) await client.query(`SET ROLE ${quoteIdentifier(options.ownerRole)}`);
       await recordAsApplied(client, options, files);
       await saveSnapshot(client, live, files.at(-1)?.name);
       return {
@@ -117,7 +118,7 @@ async function snapshotOfFreshRelease(
   const scratch = `neonhub_baseline_${randomBytes(4).toString("hex")}`;
   try {
     // Owned by the owner role when there is one, so that it may create in the scratch database's schema.
-    const owner = options.ownerRole ? ` OWNER ${quoteIdent(options.ownerRole)}` : "";
+    const owner = options.ownerRole ? ` OWNER ${quoteIdentifier(options.ownerRole)}` : "";
     await client.query(`CREATE DATABASE ${scratch}${owner}`);
   } catch (error) {
     throw new ReleaseError(
@@ -134,7 +135,7 @@ async function snapshotOfFreshRelease(
     connectTimeoutMs: options.connectTimeoutMs,
   });
   try {
-    if (options.ownerRole) await scratchClient.query(`SET ROLE ${quoteIdent(options.ownerRole)}`);
+    if (options.ownerRole) await scratchClient.query(`SET ROLE ${quoteIdentifier(options.ownerRole)}`);
     await ensureBookkeeping(scratchClient, []);
     await runPendingMigrations(scratchClient, {
       dir: options.migrationsDir,
@@ -176,8 +177,4 @@ async function recordAsApplied(
     await client.query("ROLLBACK").catch(() => {});
     throw error;
   }
-}
-
-function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
 }

@@ -12,6 +12,7 @@ import { compareWithLedger, readLedger, type LedgerEntry, type LedgerProblem } f
 import { runPendingMigrations, type AppliedMigration } from "./migrations/run";
 import { diffSnapshots, readSnapshot, saveSnapshot, takeSnapshot, type SnapshotDiff } from "./snapshot";
 import type { ReleaseStep, StepItemPlan, StepItemResult, StepManifestEntry } from "./steps";
+import { quoteIdentifier } from "./identifiers";
 
 export interface ReleaseOptions {
   /** postgresql:// URL of the role that runs the release (the migrator). */
@@ -227,7 +228,7 @@ export async function applyRelease(options: ReleaseOptions): Promise<ReleaseResu
   return withConnection(options, "apply", async (client) => {
     const vectorMissing = await pgvectorProblem(client);
     if (vectorMissing) throw new ReleaseError("missing-pgvector", vectorMissing);
-    if (options.ownerRole) await client.query(`SET ROLE ${quoteIdent(options.ownerRole)}`);
+    if (options.ownerRole) await client.query(`SET ROLE ${quoteIdentifier(options.ownerRole)}`);
     const unlock = await acquireReleaseLock(client, { timeoutMs: options.lockTimeoutMs, log });
     try {
       // Read the state only once we hold the lock: a release that ran meanwhile is then seen as applied.
@@ -344,8 +345,4 @@ export async function verifyRelease(options: ReleaseOptions): Promise<VerifyRepo
       drift,
     };
   });
-}
-
-function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
 }

@@ -15,6 +15,7 @@ import { sha256 } from "./checksum";
 import { ReleaseError } from "./errors";
 import type { Logger } from "./logger";
 import type { ReleaseStep, StepItemPlan, StepItemResult, StepManifestEntry } from "./steps";
+import { quoteIdentifier } from "./identifiers";
 
 export const ROW_LEVEL_SECURITY_MODES = ["enforce", "off"] as const;
 export type RowLevelSecurityMode = (typeof ROW_LEVEL_SECURITY_MODES)[number];
@@ -108,7 +109,7 @@ export class RowLevelSecurityStep implements ReleaseStep {
         const started = Date.now();
         const verb = mode === "enforce" ? "ENABLE" : "DISABLE";
         await client.query(
-          `ALTER TABLE ${quoteIdent(table.schema)}.${quoteIdent(table.table)} ${verb} ROW LEVEL SECURITY`,
+          `ALTER TABLE ${quoteIdentifier(table.schema)}.${quoteIdentifier(table.table)} ${verb} ROW LEVEL SECURITY`,
         );
         results.push({
           name: displayName(table),
@@ -186,8 +187,4 @@ function describeFailure(error: unknown): unknown {
     "A long transaction holds one of the tenant tables. Let it finish (pg_stat_activity names it), then apply again.",
     { cause: error },
   );
-}
-
-function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
 }

@@ -8,7 +8,7 @@ import type { ClientBase } from "pg";
 import { BOOKKEEPING_SCHEMA, MIGRATIONS_TABLE, bookkeepingExists } from "../../core/bookkeeping";
 import { closeClient, openClient } from "../../core/connection";
 import { acquireReleaseLock } from "../../core/lock";
-import { ReleaseError, parseDatabaseUrl, releaseStatus, type Logger } from "../../core";
+import { ReleaseError, parseDatabaseUrl, quoteIdentifier, releaseStatus, type Logger } from "../../core";
 
 export interface DropOptions {
   databaseUrl: string;
@@ -37,7 +37,7 @@ export async function dropRelease(options: DropOptions): Promise<string[]> {
     connectTimeoutMs: options.connectTimeoutMs,
   });
   try {
-    await client.query(`SET ROLE "${options.ownerRole.replace(/"/g, '""')}"`);
+    await client.query(`SET ROLE ${quoteIdentifier(options.ownerRole)}`);
     const unlock = await acquireReleaseLock(client, { timeoutMs: options.lockTimeoutMs, log: options.log });
     try {
       if (!(await bookkeepingExists(client))) return [];

@@ -18,6 +18,7 @@ import {
 } from "../../infra/access";
 import { roleNames, type RoleNames } from "../../infra/config";
 import { withClient, type TestDatabase } from "./database";
+import { quoteIdentifier } from "../../core";
 
 export type Login = "migrator" | "app" | "readonly";
 export const LOGINS: readonly Login[] = ["migrator", "app", "readonly"];
@@ -32,7 +33,7 @@ export interface AccessRoles {
   connect(login: Login): Promise<Client>;
 }
 
-const ident = (name: string) => `"${name.replace(/"/g, '""')}"`;
+const ident = quoteIdentifier;
 const list = (privileges: readonly string[]) => privileges.join(", ");
 
 /** Creates the four roles, hands them the database and grants exactly what the access layer grants. */
