@@ -8,7 +8,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Client } from "pg";
 import { DEFAULT_MIGRATIONS_DIR } from "../../core";
 import { runCli } from "../support/cli";
-import { adminUrl, dropDatabase, dropTestDatabase, withClient, withDatabase, type TestDatabase } from "../support/database";
+import {
+  adminUrl,
+  dropDatabase,
+  dropTestDatabase,
+  withClient,
+  withDatabase,
+  type TestDatabase,
+} from "../support/database";
 import { fingerprint } from "../support/db-fingerprint";
 import {
   holdTableLock,
