@@ -21,6 +21,7 @@ import { checkHealth } from "../core/health";
 import { loadChunkFile } from "../core/seeds/bulk/load-chunks";
 import { ReleaseError } from "../core/errors";
 import { USAGE, parseArgs, type CliArgs } from "./args";
+import { releaseSettings } from "./release-settings";
 import { renderHealth } from "./render-health";
 import { renderApply, renderBaseline, renderLoad, renderPlan, renderStatus, renderVerify } from "./render";
 
@@ -50,13 +51,22 @@ function releaseOptions(args: CliArgs, env: NodeJS.ProcessEnv, log: Logger): Rel
   }
   const source = fromFlag ? "--database-url" : "DATABASE_URL";
   parseDatabaseUrl(databaseUrl, source);
+  const settings = releaseSettings(args);
   return {
     databaseUrl,
     databaseUrlSource: source,
     migrationsDir: args.migrationsDir ? path.resolve(args.migrationsDir) : DEFAULT_MIGRATIONS_DIR,
-    steps: defaultReleaseSteps({ seedSets: args.seeds, rowLevelSecurity: args.rowLevelSecurity }),
+    // Settings given neither in --config nor as flags keep what the database recorded at its last release.
+    steps: defaultReleaseSteps({
+      seedSets: args.seeds,
+      rowLevelSecurity: settings.rowLevelSecurity,
+      vectorIndexes: settings.vectorIndexes,
+      unsetFromRecord: true,
+    }),
     ownerRole: args.ownerRole,
-    lockTimeoutMs: args.lockTimeoutMs,
+    lockTimeoutMs:
+      args.lockTimeoutMs ??
+      (settings.lockTimeoutSeconds !== undefined ? settings.lockTimeoutSeconds * 1000 : undefined),
     connectTimeoutMs: args.connectTimeoutMs,
     log,
   };

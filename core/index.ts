@@ -22,3 +22,18 @@ export {
 } from "./release";
 export type { ReleaseStep, StepItemPlan, StepItemResult, StepManifestEntry } from "./steps";
 export { DEFAULT_MIGRATIONS_DIR, DEFAULT_SEEDS_DIR, PROJECT_ROOT } from "./project";
+export {
+  RELEASE_SETTING_KEYS,
+  mergeSettings,
+  resolveReleaseSettings,
+  settingFromFlag,
+  type ReleaseSettings,
+} from "./release-config";
+export { settingChanges } from "./release-settings";
+export { completeVectorIndexOptions, type VectorIndexOptions } from "./vector-indexes/options";
+export {
+  ROW_LEVEL_SECURITY_MODES,
+  parseRowLevelSecurityMode,
+  type RowLevelSecurityMode,
+} from "./row-level-security";
+export { AVAILABLE_SEED_SETS, defaultReleaseSteps, type DefaultStepOptions } from "./default-steps";

@@ -10,7 +10,20 @@ import { calibrate } from "./calibrate";
 import { decideTable, type IndexDecision } from "./decide";
 import { readInventory, type TableInventory } from "./inventory";
 import { chooseMemory } from "./memory";
-import { PARALLEL_MIN_ROWS, resolveOptions, type ResolvedOptions, type VectorIndexOptions } from "./options";
+import {
+  PARALLEL_MIN_ROWS,
+  checkVectorIndexOptions,
+  completeVectorIndexOptions,
+  resolveOptions,
+  type ResolvedOptions,
+  type VectorIndexOptions,
+} from "./options";
+import {
+  RELEASE_SETTINGS_DDL,
+  readRecordedSettings,
+  recordSettings,
+  settingChanges,
+} from "../release-settings";
 import { sameTargetConnector, type MonitorConnector } from "./progress";
 import {
   VECTOR_INDEX_BOOKKEEPING_DDL,
@@ -25,6 +38,17 @@ import { REBUILD_SUFFIX, indexPredicate, nearestQuery, operatorClass, settingsCh
 export interface VectorIndexStepOptions extends VectorIndexOptions {
   /** Opens the connection that watches build progress; by default a second one like the release's. */
   progressConnection?: MonitorConnector;
+  /**
+   * Options left unset take what the database records from the last release (the CLI, which is not the
+   * source of the settings); without it, unset means the default (the stack, whose config is).
+   */
+  unsetFromRecord?: boolean;
+}
+
+/** The settings a run uses, and what the database recorded before it (undefined before the first record). */
+interface Settled {
+  recorded: Record<string, unknown> | undefined;
+  effective: Required<VectorIndexOptions>;
 }
 
 interface Survey {
@@ -35,15 +59,38 @@ interface Survey {
 
 export class VectorIndexStep implements ReleaseStep {
   readonly kind = "vectorIndexes";
-  readonly bookkeepingDdl = VECTOR_INDEX_BOOKKEEPING_DDL;
-  readonly options: ResolvedOptions;
+  readonly bookkeepingDdl = VECTOR_INDEX_BOOKKEEPING_DDL + RELEASE_SETTINGS_DDL;
+  /** The resolved options; with unsetFromRecord, settled against the database's record at plan and apply. */
+  options: ResolvedOptions;
+  private readonly given: VectorIndexOptions;
+  private readonly unsetFromRecord: boolean;
   private readonly progressConnection?: MonitorConnector;
 
   /** Options are validated here, so that a wrong setting fails before any connection. */
   constructor(options: VectorIndexStepOptions = {}) {
-    const { progressConnection, ...settings } = options;
-    this.options = resolveOptions(settings);
+    const { progressConnection, unsetFromRecord, ...settings } = options;
+    this.given = checkVectorIndexOptions(settings);
+    this.options = resolveOptions(this.given);
+    this.unsetFromRecord = unsetFromRecord ?? false;
     this.progressConnection = progressConnection;
+  }
+
+  /** The options this run uses: the given ones, over the recorded ones when asked to keep those. */
+  private async settle(client: ClientBase): Promise<Settled> {
+    const recorded = await readRecordedSettings(client, "vectorIndexes");
+    const base = this.unsetFromRecord && recorded ? (recorded as VectorIndexOptions) : {};
+    const effective = completeVectorIndexOptions({ ...base, ...this.given });
+    this.options = resolveOptions(effective);
+    return { recorded, effective };
+  }
+
+  /** A changed setting as a plan item: "setting vectorIndexes.method" ("hnsw -> ivfflat"). */
+  private settingItems({ recorded, effective }: Settled): StepItemPlan[] {
+    if (!recorded) return [];
+    return settingChanges("vectorIndexes", recorded, effective).map((line) => {
+      const [name, change] = line.split(": ");
+      return { name: name!, action: "update", reason: change! };
+    });
   }
 
   manifest(): StepManifestEntry[] {
@@ -61,11 +108,16 @@ export class VectorIndexStep implements ReleaseStep {
         reason: `no release yet: built at the end of the first apply if "${table.table}" has embedded rows`,
       }));
     }
+    const settled = await this.settle(client);
     const { decisions } = await this.survey(client);
-    return decisions.map(({ name, action, reason }) => ({ name, action, reason }));
+    return [
+      ...this.settingItems(settled),
+      ...decisions.map(({ name, action, reason }): StepItemPlan => ({ name, action, reason })),
+    ];
   }
 
   async apply(client: ClientBase, log: Logger): Promise<StepItemResult[]> {
+    const settled = await this.settle(client);
     const { inventories, decisions, serverMemoryMb } = await this.survey(client);
     refuseBlockedBuilds(decisions);
     const leftovers = inventories.flatMap((inv) =>
@@ -90,6 +142,11 @@ export class VectorIndexStep implements ReleaseStep {
         details,
       });
     }
+    for (const item of this.settingItems(settled)) {
+      log.info(`${item.name}: ${item.reason}`);
+      results.push({ name: item.name, action: "update", durationMs: 0, details: { change: item.reason } });
+    }
+    await recordSettings(client, "vectorIndexes", settled.effective);
     return results;
   }
 
