@@ -81,9 +81,8 @@ function version(): string {
 
 /** Runs one command; returns the exit code. Never throws, never calls process.exit. */
 export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
-  // Every secret we learn of is scrubbed from every line we print, whatever path it took to get there.
-  const secrets: string[] = [];
-  const clean = (text: string) => redactSecrets(text, secrets);
+  // Every connection string's password field is masked in every line we print, whatever path it took.
+  const clean = (text: string) => redactSecrets(text);
   const out = (text: string) => io.stdout(`${clean(text)}\n`);
   const err = (text: string) => io.stderr(`${clean(text)}\n`);
   const log: Logger = {
@@ -91,10 +90,6 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     warn: (m) => err(`[neonhub-db] warning: ${m}`),
   };
   let json = argv.includes("--json");
-  for (const candidate of [io.env.DATABASE_URL, ...argv]) {
-    const password = candidate && /^postgres(?:ql)?:\/\//.test(candidate) ? safePassword(candidate) : "";
-    if (password) secrets.push(password);
-  }
   try {
     const args = parseArgs(argv);
     json = args.json;
@@ -167,13 +162,5 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     );
     if (json) out(JSON.stringify({ error: { code: "internal", message: String(error) } }));
     return EXIT.error;
-  }
-}
-
-function safePassword(url: string): string {
-  try {
-    return decodeURIComponent(new URL(url).password);
-  } catch {
-    return "";
   }
 }

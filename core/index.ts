@@ -1,6 +1,6 @@
 // The release engine's public API. Pulumi-free: the CLI, the dynamic providers and the tests import this.
 export { ReleaseError, isReleaseError, type ReleaseErrorCode } from "./errors";
-export { parseDatabaseUrl, redactSecrets, redactUrl, type DatabaseTarget } from "./dsn";
+export { parseDatabaseUrl, passwordOf, readConnectionUrl, redactSecrets, redactUrl, type DatabaseTarget } from "./dsn";
 export { quoteIdentifier } from "./identifiers";
 export { collectingLogger, silentLogger, type Logger } from "./logger";
 export { readMigrationFiles, MIGRATION_FILE_PATTERN, type MigrationFile } from "./migrations/files";
