@@ -14,8 +14,8 @@ import {
   readIndexRecords,
   type IndexRecord,
   type VectorIndexOptions,
-} from "../core/vector-indexes";
-import { EMBEDDING_TABLES, createIndexSql, nearestQuery } from "../core/vector-indexes/spec";
+} from "../core";
+import { EMBEDDING_TABLES, createIndexSql, nearestQuery } from "../core";
 import { clusteredVectors, copyChunks, createFixtures, vectorText } from "../test/vector-indexes/data";
 import { median, percentile, withBenchCluster } from "./support/cluster";
 

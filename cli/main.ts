@@ -15,11 +15,11 @@ import {
   type Logger,
   type ReleaseOptions,
 } from "../core";
-import { baselineRelease } from "../core/baseline";
-import { defaultReleaseSteps } from "../core/default-steps";
-import { checkHealth } from "../core/health";
-import { loadChunkFile } from "../core/seeds/bulk/load-chunks";
-import { ReleaseError } from "../core/errors";
+import { baselineRelease } from "../core";
+import { defaultReleaseSteps } from "../core";
+import { checkHealth } from "../core";
+import { loadChunkFile } from "../core";
+import { ReleaseError } from "../core";
 import { USAGE, parseArgs, type CliArgs } from "./args";
 import { releaseSettings } from "./release-settings";
 import { renderHealth } from "./render-health";

@@ -1,8 +1,8 @@
 // Human-readable output of each command. (--json prints the result objects as they are.)
 import type { ReleasePlan, ReleaseResult, ReleaseStatus, VerifyReport } from "../core";
-import type { LoadChunksResult } from "../core/seeds/bulk/load-chunks";
-import type { BaselineResult } from "../core/baseline";
-import type { StepItemPlan } from "../core/steps";
+import type { LoadChunksResult } from "../core";
+import type { BaselineResult } from "../core";
+import type { StepItemPlan } from "../core";
 
 const MARK: Record<StepItemPlan["action"], string> = {
   create: "+",

@@ -5,7 +5,7 @@
 import path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { PROJECT_ROOT, buildReleaseManifest, isReleaseError, type ReleaseSummary } from "../core";
-import { defaultReleaseSteps, type DefaultStepOptions } from "../core/default-steps";
+import { defaultReleaseSteps, type DefaultStepOptions } from "../core";
 import { SchemaMigrations } from "./dynamic/schema-migrations";
 import { SeedSets } from "./dynamic/seed-sets";
 import { VectorIndexes } from "./dynamic/vector-indexes";

@@ -5,9 +5,9 @@
 // The release engine has no reverse path (nothing else in the project needs one), so this adapter drives
 // node-pg-migrate's runner in the "down" direction over the engine's own connection, lock and ledger.
 import type { ClientBase } from "pg";
-import { BOOKKEEPING_SCHEMA, MIGRATIONS_TABLE, bookkeepingExists } from "../../core/bookkeeping";
-import { closeClient, openClient } from "../../core/connection";
-import { acquireReleaseLock } from "../../core/lock";
+import { BOOKKEEPING_SCHEMA, MIGRATIONS_TABLE, bookkeepingExists } from "../../core";
+import { closeClient, openClient } from "../../core";
+import { acquireReleaseLock } from "../../core";
 import { ReleaseError, parseDatabaseUrl, quoteIdentifier, releaseStatus, type Logger } from "../../core";
 
 export interface DropOptions {

@@ -17,7 +17,7 @@ import {
   type ReleaseStep,
   type VerifyReport,
 } from "../../core";
-import { defaultReleaseSteps } from "../../core/default-steps";
+import { defaultReleaseSteps } from "../../core";
 import { targetOf, withoutPassword } from "./connection";
 import {
   PART_STEP_KEYS,

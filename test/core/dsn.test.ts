@@ -91,7 +91,7 @@ describe("masking passwords", () => {
       DATABASE_URL: "postgresql://app:50%off@127.0.0.1:1/neonhub",
     });
     expect(run.code).toBe(1);
-    expect(run.stderr).not.toMatch(/unexpected error|URIError|    at /);
+    expect(run.stderr).not.toMatch(/unexpected error|URIError|\n\s+at /);
     const { error } = JSON.parse(run.stdout) as { error: { code: string; message: string; fix: string } };
     expect(error).toMatchObject({
       code: "invalid-input",

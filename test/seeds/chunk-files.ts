@@ -8,8 +8,8 @@ import {
   chunkLine,
   documentLine,
   type ChunkFileHeader,
-} from "../../core/seeds/bulk/chunk-file";
-import { seededRandom } from "../../core/seeds";
+} from "../../core";
+import { seededRandom } from "../../core";
 
 /** A temporary folder for the file's chunk files, removed after its tests. */
 export function chunkFileDir(): string {

@@ -13,8 +13,8 @@ import {
   type Logger,
   type ReleaseOptions,
 } from "../../../core";
-import { defaultReleaseSteps, type DefaultStepOptions } from "../../../core/default-steps";
-import { SeedsStep } from "../../../core/seeds/step";
+import { defaultReleaseSteps, type DefaultStepOptions } from "../../../core";
+import { SeedsStep } from "../../../core";
 
 export interface DriverOptions {
   migrationsDir: string;
