@@ -3,12 +3,7 @@ import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll } from "vitest";
-import {
-  chunkFileHeaderLine,
-  chunkLine,
-  documentLine,
-  type ChunkFileHeader,
-} from "../../core";
+import { chunkFileHeaderLine, chunkLine, documentLine, type ChunkFileHeader } from "../../core";
 import { seededRandom } from "../../core";
 
 /** A temporary folder for the file's chunk files, removed after its tests. */
