@@ -58,7 +58,7 @@ export function readConnectionUrl(
   });
   if (!SCHEMES.test(url)) {
     const scheme = /^([a-z][a-z0-9+.-]*:)\/\//i.exec(url)?.[1];
-    return refuse(scheme ? `must start with postgresql:// (got ${scheme}//)` : "is not a URL");
+    return refuse(scheme ? `must start with postgresql:// (got ${scheme}//)` : "is not a valid URL");
   }
   if (BARE_PERCENT.test(url)) {
     const inPassword = BARE_PERCENT.test(userInfo(url).split(":").slice(1).join(":"));
@@ -71,7 +71,7 @@ export function readConnectionUrl(
   try {
     config = parseConnectionString(url);
   } catch {
-    return refuse("is not a URL");
+    return refuse("is not a valid URL");
   }
   if (!config.host) return refuse("has no host");
   const database = config.database || options.defaultDatabase;

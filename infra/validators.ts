@@ -180,11 +180,11 @@ export function parseAdminUrl(key: string, raw: string | undefined): AdminConnec
   const value = requireValue(key, raw, ADMIN_URL_EXAMPLE);
   const reading = readConnectionUrl(value, { defaultDatabase: "postgres" });
   if (!reading.ok) {
-    const problem =
-      reading.problem === "is not a URL"
-        ? `${reading.problem} (value not shown: it holds a password)`
-        : reading.problem;
-    return fail(key, `${problem}. ${reading.fix}`, ADMIN_URL_EXAMPLE);
+    return fail(
+      key,
+      `${reading.problem} (value not shown: it holds a password). ${reading.fix}`,
+      ADMIN_URL_EXAMPLE,
+    );
   }
   const { host, port, user, userGiven, password, database } = reading.parts;
   if (!userGiven) fail(key, "has no user name", ADMIN_URL_EXAMPLE);

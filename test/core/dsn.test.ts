@@ -59,7 +59,7 @@ describe("reading a database URL", () => {
 
   it("names what is missing or wrong", () => {
     expect(refusal("mysql://root:pw@127.0.0.1/db").message).toMatch(/must start with postgresql:\/\//);
-    expect(refusal("not a url").message).toBe("DATABASE_URL is not a URL.");
+    expect(refusal("not a url").message).toBe("DATABASE_URL is not a valid URL.");
     expect(refusal("postgresql://app:pw@127.0.0.1:5432").message).toBe("DATABASE_URL names no database.");
     expect(readConnectionUrl("postgresql://app:pw@127.0.0.1", { defaultDatabase: "postgres" })).toMatchObject(
       {
