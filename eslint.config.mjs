@@ -19,6 +19,48 @@ export default tseslint.config(
       "@typescript-eslint/no-floating-promises": "error",
     },
   },
+  // The release engine's public surface is core/index.ts: nothing outside core/ imports a module inside it.
+  {
+    files: ["**/*.ts", "**/*.js", "**/*.mjs"],
+    ignores: ["core/**"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              regex: "(^|/)core/.+",
+              message: "Import the release engine through core/index.ts only (add an export there).",
+            },
+          ],
+        },
+      ],
+    },
+  },
+  // Unit tests of the engine's internal formulas and rules (pure functions that are not its API: lists,
+  // memory, calibration search, health thresholds) test them where they live.
+  {
+    files: [
+      "test/vector-indexes/formulas.test.ts",
+      "test/vector-indexes/build-memory.test.ts",
+      "test/observability/health-rules.test.ts",
+    ],
+    rules: { "no-restricted-imports": "off" },
+  },
+  // The engine is Pulumi-free: the CLI and the tests use it without a Pulumi runtime.
+  {
+    files: ["core/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            { group: ["@pulumi/*"], message: "core/ must not depend on Pulumi (docs/architecture.md)." },
+          ],
+        },
+      ],
+    },
+  },
   {
     files: ["**/*.js", "**/*.cjs"],
     languageOptions: {

@@ -9,13 +9,8 @@
 //   npm run bench:ann [-- --rows N --queries N --no-serial]   (--no-serial skips the serial builds, ~6 min)
 import { Client } from "pg";
 import { DEFAULT_MIGRATIONS_DIR, applyRelease, type Logger } from "../core";
-import {
-  VectorIndexStep,
-  readIndexRecords,
-  type IndexRecord,
-  type VectorIndexOptions,
-} from "../core/vector-indexes";
-import { EMBEDDING_TABLES, createIndexSql, nearestQuery } from "../core/vector-indexes/spec";
+import { VectorIndexStep, readIndexRecords, type IndexRecord, type VectorIndexOptions } from "../core";
+import { EMBEDDING_TABLES, createIndexSql, nearestQuery } from "../core";
 import { clusteredVectors, copyChunks, createFixtures, vectorText } from "../test/vector-indexes/data";
 import { median, percentile, withBenchCluster } from "./support/cluster";
 

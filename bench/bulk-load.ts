@@ -9,12 +9,12 @@ import { pipeline } from "node:stream/promises";
 import { Client } from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import { DEFAULT_MIGRATIONS_DIR, applyRelease } from "../core";
-import { defaultReleaseSteps } from "../core/default-steps";
-import { loadChunks } from "../core/seeds";
-import { chunkFileHeaderLine, chunkLine, documentLine } from "../core/seeds/bulk/chunk-file";
-import { CopyRowBuffer, copyHeader, copyTrailer, toNetworkOrder } from "../core/seeds/bulk/copy-binary";
-import { derivedChunkId } from "../core/seeds/bulk/load-chunks";
-import { seededRandom } from "../core/seeds/vectors";
+import { defaultReleaseSteps } from "../core";
+import { loadChunks } from "../core";
+import { chunkFileHeaderLine, chunkLine, documentLine } from "../core";
+import { CopyRowBuffer, copyHeader, copyTrailer, toNetworkOrder } from "../core";
+import { derivedChunkId } from "../core";
+import { seededRandom } from "../core";
 import { median, withBenchCluster } from "./support/cluster";
 
 function flag(name: string, fallback: number): number {

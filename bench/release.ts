@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { Client } from "pg";
 import { DEFAULT_MIGRATIONS_DIR, applyRelease, planRelease, readMigrationFiles } from "../core";
-import { defaultReleaseSteps } from "../core/default-steps";
+import { defaultReleaseSteps } from "../core";
 import { median, withBenchCluster } from "./support/cluster";
 
 const runs = Number(process.argv[process.argv.indexOf("--runs") + 1]) || 7;

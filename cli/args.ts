@@ -1,7 +1,13 @@
-// Command-line parsing for neonhub-db. No dependency: the surface is small and every error message is ours.
-import { ReleaseError } from "../core/errors";
-import { parseReleaseEnvironment, type LockSafetySettings, type ReleaseEnvironment } from "../core";
-import { parseRowLevelSecurityMode, type RowLevelSecurityMode } from "../core/row-level-security";
+// Command-line parsing for neonhub-db: node:util's parseArgs, with every error message in this CLI's words.
+import { parseArgs as parseNodeArgs, type ParseArgsConfig } from "node:util";
+import {
+  ReleaseError,
+  parseReleaseEnvironment,
+  parseRowLevelSecurityMode,
+  type LockSafetySettings,
+  type ReleaseEnvironment,
+  type RowLevelSecurityMode,
+} from "../core";
 
 export const COMMANDS = [
   "plan",
@@ -9,11 +15,11 @@ export const COMMANDS = [
   "status",
   "verify",
   "baseline",
+  "adopt",
   "load-chunks",
   "health",
   "revert",
   "prisma-schema",
-  "adopt",
 ] as const;
 export type Command = (typeof COMMANDS)[number];
 
@@ -38,32 +44,19 @@ export interface CliArgs {
   /** baseline: the last migration to mark as applied. */
   to?: string;
   replace: boolean;
+  /** load-chunks: add the file's documents to the dataset, replacing those it already has. */
+  append: boolean;
   /** revert: without it, revert only shows what it would undo. */
   confirm: boolean;
   /** prisma-schema: the file to write (or, with --check, to compare). */
   out?: string;
   /** prisma-schema: compare the file with the database instead of writing it. */
   check: boolean;
-  append: boolean;
+  /** --config: a release settings file (JSON or YAML, core/release-config.ts). */
+  configFile?: string;
+  /** --set key=value, in order: release settings that win over the file's. */
+  settings: string[];
 }
-
-const VALUE_FLAGS = [
-  "--database-url",
-  "--seed",
-  "--migrations-dir",
-  "--owner-role",
-  "--lock-timeout",
-  "--migration-lock-timeout",
-  "--statement-timeout",
-  "--lock-retries",
-  "--environment",
-  "--connect-timeout",
-  "--row-level-security",
-  "--file",
-  "--dataset",
-  "--to",
-  "--out",
-];
 
 export const USAGE = `Usage: neonhub-db <command> [options]
 
@@ -105,10 +98,17 @@ Options:
   --connect-timeout SECS   how long to wait for the server to accept a connection (default 10)
   --row-level-security M   enforce | off: whether the tenant tables' policies are enforced (docs/security.md;
                            default: the mode the database records, enforce for a new one)
+  --config FILE            release settings, JSON or YAML, as the stack sets them (docs/schema-release.md):
+                           {"vectorIndexes": {"method": "hnsw"}, "rowLevelSecurity": "enforce"}
+  --set KEY=VALUE          one release setting, winning over --config (repeatable), e.g.
+                           --set vectorIndexes.method=hnsw. Settings given neither way keep what the database
+                           recorded at its last release (the defaults for a new one)
   --replace                load-chunks: replace the dataset's existing chunks (refused otherwise)
+  --append                 load-chunks: add the file's documents to the dataset, replacing those it has
   --to NAME                baseline: the last migration to adopt; revert: the last migration to keep
   --confirm                revert: really revert (without it, revert only shows what it would do)
-  --append                 load-chunks: add the file's documents to the dataset, replacing those it has
+  --out FILE               prisma-schema: the file to write, or with --check to compare
+  --check                  prisma-schema: compare the file with the database instead of writing it
   --help, --version
 
 Exit codes: 0 ok / nothing pending, 1 error, 2 plan has pending changes, verify found drift or health found
@@ -150,73 +150,110 @@ function seconds(flag: string, raw: string): number {
   return Math.round(value * 1000);
 }
 
-export function parseArgs(argv: readonly string[]): CliArgs {
-  const args: CliArgs = {
-    command: "help",
-    seeds: [],
-    json: false,
-    replace: false,
-    confirm: false,
-    check: false,
-    lockSafety: {},
-    append: false,
-  };
-  let command: string | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    let arg = argv[i]!;
-    let inlineValue: string | undefined;
-    const eq = arg.indexOf("=");
-    if (arg.startsWith("--") && eq > 0) {
-      inlineValue = arg.slice(eq + 1);
-      arg = arg.slice(0, eq);
-    }
-    if (arg === "--json") args.json = true;
-    else if (arg === "--replace") args.replace = true;
-    else if (arg === "--confirm") args.confirm = true;
-    else if (arg === "--check") args.check = true;
-    else if (arg === "--append") args.append = true;
-    else if (arg === "--help" || arg === "-h") command = "help";
-    else if (arg === "--version" || arg === "-v") command = "version";
-    else if (VALUE_FLAGS.includes(arg)) {
-      const value = inlineValue ?? argv[++i];
-      if (value === undefined || (inlineValue === undefined && value.startsWith("--"))) {
-        throw new ReleaseError(
-          "invalid-input",
-          `${arg} needs a value.`,
-          `Example: ${arg === "--seed" ? "--seed demo" : `${arg} <value>`}`,
-        );
-      }
-      if (arg === "--database-url") args.databaseUrl = value;
-      else if (arg === "--seed") args.seeds.push(value);
-      else if (arg === "--migrations-dir") args.migrationsDir = value;
-      else if (arg === "--owner-role") args.ownerRole = value;
-      else if (arg === "--lock-timeout") args.lockTimeoutMs = seconds(arg, value);
-      else if (arg === "--migration-lock-timeout") args.lockSafety.lockTimeoutMs = secondsOrOff(arg, value);
-      else if (arg === "--statement-timeout") args.lockSafety.statementTimeoutMs = secondsOrOff(arg, value);
-      else if (arg === "--lock-retries") args.lockSafety.lockRetries = count(arg, value);
-      else if (arg === "--environment") args.environment = parseReleaseEnvironment(value, arg);
-      else if (arg === "--connect-timeout") args.connectTimeoutMs = seconds(arg, value);
-      else if (arg === "--row-level-security") args.rowLevelSecurity = parseRowLevelSecurityMode(value, arg);
-      else if (arg === "--file") args.file = value;
-      else if (arg === "--dataset") args.dataset = value;
-      else if (arg === "--to") args.to = value;
-      else if (arg === "--out") args.out = value;
-    } else if (arg.startsWith("-")) {
-      throw new ReleaseError(
+/** The flags, as node:util parseArgs takes them; the value flags' errors are worded below. */
+const OPTIONS = {
+  "database-url": { type: "string" },
+  seed: { type: "string", multiple: true },
+  "migrations-dir": { type: "string" },
+  "owner-role": { type: "string" },
+  "lock-timeout": { type: "string" },
+  "migration-lock-timeout": { type: "string" },
+  "statement-timeout": { type: "string" },
+  "lock-retries": { type: "string" },
+  environment: { type: "string" },
+  "connect-timeout": { type: "string" },
+  "row-level-security": { type: "string" },
+  config: { type: "string" },
+  set: { type: "string", multiple: true },
+  file: { type: "string" },
+  dataset: { type: "string" },
+  to: { type: "string" },
+  out: { type: "string" },
+  json: { type: "boolean" },
+  replace: { type: "boolean" },
+  append: { type: "boolean" },
+  confirm: { type: "boolean" },
+  check: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+  version: { type: "boolean", short: "v" },
+} as const satisfies ParseArgsConfig["options"];
+
+/** node:util's parse errors, in this CLI's words (tests and scripts match them). */
+function parseError(error: unknown): ReleaseError {
+  const { code, message = "" } = error as { code?: string; message?: string };
+  const flag = /'(--?[\w-]+)/.exec(message)?.[1] ?? "";
+  switch (code) {
+    case "ERR_PARSE_ARGS_UNKNOWN_OPTION":
+      return new ReleaseError(
         "invalid-input",
-        `Unknown option ${arg}.`,
+        `Unknown option ${flag}.`,
         "Run `neonhub-db --help` for the options.",
       );
-    } else if (command === undefined) {
-      command = arg;
-    } else {
-      throw new ReleaseError(
+    case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE":
+      if (/does not take an argument/.test(message)) {
+        return new ReleaseError("invalid-input", `${flag} takes no value.`, `Example: ${flag}`);
+      }
+      return new ReleaseError(
         "invalid-input",
-        `Unexpected argument "${arg}".`,
-        "Run `neonhub-db --help` for the usage.",
+        `${flag} needs a value.`,
+        `Example: ${flag === "--seed" ? "--seed demo" : `${flag} <value>`}`,
       );
-    }
   }
+  return new ReleaseError("invalid-input", message, "Run `neonhub-db --help` for the usage.");
+}
+
+export function parseArgs(argv: readonly string[]): CliArgs {
+  let parsed;
+  try {
+    parsed = parseNodeArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw parseError(error);
+  }
+  const { values, positionals } = parsed;
+  if (positionals.length > 1) {
+    throw new ReleaseError(
+      "invalid-input",
+      `Unexpected argument "${positionals[1]}".`,
+      "Run `neonhub-db --help` for the usage.",
+    );
+  }
+  const args: CliArgs = {
+    command: "help",
+    seeds: values.seed ?? [],
+    json: values.json ?? false,
+    replace: values.replace ?? false,
+    append: values.append ?? false,
+    confirm: values.confirm ?? false,
+    check: values.check ?? false,
+    out: values.out,
+    lockSafety: {},
+    databaseUrl: values["database-url"],
+    migrationsDir: values["migrations-dir"],
+    ownerRole: values["owner-role"],
+    file: values.file,
+    dataset: values.dataset,
+    to: values.to,
+    configFile: values.config,
+    settings: values.set ?? [],
+  };
+  if (values["lock-timeout"] !== undefined)
+    args.lockTimeoutMs = seconds("--lock-timeout", values["lock-timeout"]);
+  if (values["migration-lock-timeout"] !== undefined)
+    args.lockSafety.lockTimeoutMs = secondsOrOff(
+      "--migration-lock-timeout",
+      values["migration-lock-timeout"],
+    );
+  if (values["statement-timeout"] !== undefined)
+    args.lockSafety.statementTimeoutMs = secondsOrOff("--statement-timeout", values["statement-timeout"]);
+  if (values["lock-retries"] !== undefined)
+    args.lockSafety.lockRetries = count("--lock-retries", values["lock-retries"]);
+  if (values.environment !== undefined)
+    args.environment = parseReleaseEnvironment(values.environment, "--environment");
+  if (values["connect-timeout"] !== undefined)
+    args.connectTimeoutMs = seconds("--connect-timeout", values["connect-timeout"]);
+  if (values["row-level-security"] !== undefined)
+    args.rowLevelSecurity = parseRowLevelSecurityMode(values["row-level-security"], "--row-level-security");
+  const command = values.help ? "help" : values.version ? "version" : positionals[0];
   if (command === undefined) return args;
   if (command === "help" || command === "version" || (COMMANDS as readonly string[]).includes(command)) {
     args.command = command as CliArgs["command"];

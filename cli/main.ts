@@ -6,7 +6,12 @@ import {
   adoptUpstreamDatabase,
   DEFAULT_MIGRATIONS_DIR,
   PROJECT_ROOT,
+  ReleaseError,
   applyRelease,
+  baselineRelease,
+  checkHealth,
+  defaultReleaseSteps,
+  loadChunkFile,
   describeSchemaDrift,
   isReleaseError,
   parseDatabaseUrl,
@@ -19,12 +24,8 @@ import {
   type Logger,
   type ReleaseOptions,
 } from "../core";
-import { baselineRelease } from "../core/baseline";
-import { defaultReleaseSteps } from "../core/default-steps";
-import { checkHealth } from "../core/health";
-import { loadChunkFile } from "../core/seeds/bulk/load-chunks";
-import { ReleaseError } from "../core/errors";
 import { USAGE, parseArgs, type CliArgs } from "./args";
+import { releaseSettings } from "./release-settings";
 import { renderHealth } from "./render-health";
 import { renderRevert, renderRevertPlan } from "./render-revert";
 import { renderAdopt } from "./render-adopt";
@@ -56,13 +57,22 @@ function releaseOptions(args: CliArgs, env: NodeJS.ProcessEnv, log: Logger): Rel
   }
   const source = fromFlag ? "--database-url" : "DATABASE_URL";
   parseDatabaseUrl(databaseUrl, source);
+  const settings = releaseSettings(args);
   return {
     databaseUrl,
     databaseUrlSource: source,
     migrationsDir: args.migrationsDir ? path.resolve(args.migrationsDir) : DEFAULT_MIGRATIONS_DIR,
-    steps: defaultReleaseSteps({ seedSets: args.seeds, rowLevelSecurity: args.rowLevelSecurity }),
+    // Settings given neither in --config nor as flags keep what the database recorded at its last release.
+    steps: defaultReleaseSteps({
+      seedSets: args.seeds,
+      rowLevelSecurity: settings.rowLevelSecurity,
+      vectorIndexes: settings.vectorIndexes,
+      unsetFromRecord: true,
+    }),
     ownerRole: args.ownerRole,
-    lockTimeoutMs: args.lockTimeoutMs,
+    lockTimeoutMs:
+      args.lockTimeoutMs ??
+      (settings.lockTimeoutSeconds !== undefined ? settings.lockTimeoutSeconds * 1000 : undefined),
     lockSafety: args.lockSafety,
     environment: args.environment,
     connectTimeoutMs: args.connectTimeoutMs,
@@ -79,9 +89,8 @@ function version(): string {
 
 /** Runs one command; returns the exit code. Never throws, never calls process.exit. */
 export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
-  // Every secret we learn of is scrubbed from every line we print, whatever path it took to get there.
-  const secrets: string[] = [];
-  const clean = (text: string) => redactSecrets(text, secrets);
+  // Every connection string's password field is masked in every line we print, whatever path it took.
+  const clean = (text: string) => redactSecrets(text);
   const out = (text: string) => io.stdout(`${clean(text)}\n`);
   const err = (text: string) => io.stderr(`${clean(text)}\n`);
   const log: Logger = {
@@ -89,10 +98,6 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     warn: (m) => err(`[neonhub-db] warning: ${m}`),
   };
   let json = argv.includes("--json");
-  for (const candidate of [io.env.DATABASE_URL, ...argv]) {
-    const password = candidate && /^postgres(?:ql)?:\/\//.test(candidate) ? safePassword(candidate) : "";
-    if (password) secrets.push(password);
-  }
   try {
     const args = parseArgs(argv);
     json = args.json;
@@ -208,13 +213,5 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     );
     if (json) out(JSON.stringify({ error: { code: "internal", message: String(error) } }));
     return EXIT.error;
-  }
-}
-
-function safePassword(url: string): string {
-  try {
-    return decodeURIComponent(new URL(url).password);
-  } catch {
-    return "";
   }
 }

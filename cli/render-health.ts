@@ -1,5 +1,5 @@
 // Human-readable output of `neonhub-db health`. (--json prints the HealthReport as it is.)
-import type { HealthFinding, HealthReport, IndexHealth, TableHealth } from "../core/health";
+import type { HealthFinding, HealthReport, IndexHealth, TableHealth } from "../core";
 
 const n = (value: number) => value.toLocaleString("en-US");
 

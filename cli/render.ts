@@ -1,8 +1,6 @@
 // Human-readable output of each command. (--json prints the result objects as they are.)
 import type { ReleasePlan, ReleaseResult, ReleaseStatus, VerifyReport } from "../core";
-import type { LoadChunksResult } from "../core/seeds/bulk/load-chunks";
-import type { BaselineResult } from "../core/baseline";
-import type { StepItemPlan } from "../core/steps";
+import type { BaselineResult, LoadChunksResult, StepItemPlan } from "../core";
 import { renderSafety } from "./render-safety";
 import { renderTenantSearch } from "./render-search";
 

@@ -16,6 +16,7 @@ import { setOwnerRole } from "./owner-role";
 import { runPendingMigrations } from "./migrations/run";
 import { diffSnapshots, saveSnapshot, takeSnapshot, type SchemaSnapshot } from "./snapshot";
 import type { ReleaseOptions } from "./release";
+import { quoteIdentifier } from "./identifiers";
 
 export interface BaselineOptions extends ReleaseOptions {
   /** Baseline up to and including this migration (default: all of them). */
@@ -118,7 +119,7 @@ export async function snapshotOfFreshRelease(
   const scratch = `neonhub_baseline_${randomBytes(4).toString("hex")}`;
   try {
     // Owned by the owner role when there is one, so that it may create in the scratch database's schema.
-    const owner = options.ownerRole ? ` OWNER ${quoteIdent(options.ownerRole)}` : "";
+    const owner = options.ownerRole ? ` OWNER ${quoteIdentifier(options.ownerRole)}` : "";
     await client.query(`CREATE DATABASE ${scratch}${owner}`);
   } catch (error) {
     throw new ReleaseError(
@@ -143,7 +144,9 @@ export async function snapshotOfFreshRelease(
     );
     for (const { name, schema } of extensions.rows) {
       await scratchClient
-        .query(`CREATE EXTENSION IF NOT EXISTS ${quoteIdent(name)} WITH SCHEMA ${quoteIdent(schema)}`)
+        .query(
+          `CREATE EXTENSION IF NOT EXISTS ${quoteIdentifier(name)} WITH SCHEMA ${quoteIdentifier(schema)}`,
+        )
         .catch(() => {}); // Not allowed here: the migration that needs it says what to do.
     }
     if (options.ownerRole) await setOwnerRole(scratchClient, options.ownerRole);
@@ -188,8 +191,4 @@ async function recordAsApplied(
     await client.query("ROLLBACK").catch(() => {});
     throw error;
   }
-}
-
-function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
 }

@@ -14,7 +14,8 @@ import type { MigrationFile } from "./migrations/files";
 import { compareWithLedger, type LedgerEntry, type MigrationComparison } from "./migrations/ledger";
 import { END_SESSION_WITH_CLIENT_SQL } from "./lock-safety/session";
 import { ownerRoleError } from "./owner-role";
-import { isoTime, literal, quoteIdent } from "./sql";
+import { quoteIdentifier as quoteIdent } from "./identifiers";
+import { isoTime, literal } from "./sql";
 import type { ReleaseStep, StepBatch } from "./steps";
 
 export const PGVECTOR_MISSING =

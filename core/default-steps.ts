@@ -13,6 +13,11 @@ export interface DefaultStepOptions {
   rowLevelSecurity?: RowLevelSecurityMode;
   /** How the vector indexes are built and calibrated (docs/vector-indexes.md); defaults when unset. */
   vectorIndexes?: VectorIndexOptions;
+  /**
+   * Settings left unset keep what the database recorded at its last release (the CLI); otherwise unset is the
+   * default (the stack, whose config is the source of the settings).
+   */
+  unsetFromRecord?: boolean;
 }
 
 /** The folders of seeds/ (today: demo). */
@@ -27,6 +32,6 @@ export function defaultReleaseSteps(options: DefaultStepOptions): ReleaseStep[] 
     new RowLevelSecurityStep({ mode: options.rowLevelSecurity }),
     new SeedsStep({ seedSets: options.seedSets }),
     // Last: built after the data it indexes.
-    new VectorIndexStep(options.vectorIndexes),
+    new VectorIndexStep({ ...options.vectorIndexes, unsetFromRecord: options.unsetFromRecord }),
   ];
 }

@@ -1,6 +1,14 @@
 // The release engine's public API. Pulumi-free: the CLI, the dynamic providers and the tests import this.
 export { ReleaseError, isReleaseError, type ReleaseErrorCode } from "./errors";
-export { parseDatabaseUrl, redactSecrets, redactUrl, type DatabaseTarget } from "./dsn";
+export {
+  parseDatabaseUrl,
+  passwordOf,
+  readConnectionUrl,
+  redactSecrets,
+  redactUrl,
+  type DatabaseTarget,
+} from "./dsn";
+export { quoteIdentifier } from "./identifiers";
 export { collectingLogger, silentLogger, type Logger } from "./logger";
 export { readMigrationFiles, MIGRATION_FILE_PATTERN, type MigrationFile } from "./migrations/files";
 export {
@@ -57,3 +65,55 @@ export {
   type SafetyReport,
 } from "./lint";
 export { DEFAULT_LOCK_SAFETY, resolveLockSafety, type LockSafetySettings } from "./lock-safety/settings";
+export {
+  RELEASE_SETTING_KEYS,
+  mergeSettings,
+  resolveReleaseSettings,
+  settingFromFlag,
+  type ReleaseSettings,
+} from "./release-config";
+export { settingChanges } from "./release-settings";
+export { completeVectorIndexOptions, type VectorIndexOptions } from "./vector-indexes/options";
+export {
+  ROW_LEVEL_SECURITY_MODES,
+  parseRowLevelSecurityMode,
+  type RowLevelSecurityMode,
+} from "./row-level-security";
+export { AVAILABLE_SEED_SETS, defaultReleaseSteps, type DefaultStepOptions } from "./default-steps";
+export { baselineRelease, type BaselineResult } from "./baseline";
+export { BOOKKEEPING_SCHEMA, MIGRATIONS_TABLE, RELEASE_LOCK_KEY, bookkeepingExists } from "./bookkeeping";
+export { closeClient, openClient } from "./connection";
+export { acquireReleaseLock } from "./lock";
+export {
+  checkHealth,
+  type HealthFinding,
+  type HealthReport,
+  type IndexHealth,
+  type TableHealth,
+} from "./health";
+export {
+  SeedsStep,
+  chunkFileHeaderLine,
+  chunkLine,
+  derivedChunkId,
+  documentLine,
+  loadChunkFile,
+  loadChunks,
+  loadSeedSet,
+  seededRandom,
+  seededVector,
+  vectorLiteral,
+  type ChunkFileHeader,
+  type LoadChunksResult,
+} from "./seeds";
+export { CopyRowBuffer, copyHeader, copyTrailer, toNetworkOrder } from "./seeds/bulk/copy-binary";
+export {
+  EMBEDDING_TABLES,
+  VectorIndexStep,
+  nearestQuery,
+  readIndexRecords,
+  type IndexRecord,
+  type VectorIndexStepOptions,
+} from "./vector-indexes";
+export { createIndexSql } from "./vector-indexes/spec";
+export { percentile } from "./vector-indexes/calibrate";

@@ -1,7 +1,7 @@
 // SET ROLE to the owner role, with errors that say what is wrong with the role instead of a stack trace.
 import type { ClientBase } from "pg";
 import { ReleaseError } from "./errors";
-import { quoteIdent } from "./sql";
+import { quoteIdentifier as quoteIdent } from "./identifiers";
 
 export async function setOwnerRole(client: ClientBase, role: string): Promise<void> {
   try {

@@ -12,6 +12,7 @@ import { compareWithLedger, readLedger, type LedgerEntry, type LedgerProblem } f
 import { dropsOf, runRevert, type RevertedMigration } from "./migrations/revert";
 import type { ReleaseOptions } from "./release";
 import { saveSnapshot, takeSnapshot } from "./snapshot";
+import { quoteIdentifier as quoteIdent } from "./identifiers";
 
 export interface RevertRequest {
   /** Keep this migration and those before it; revert every later one. `null`: revert every migration. */
@@ -141,8 +142,4 @@ export async function revertWith(
   } finally {
     await unlock();
   }
-}
-
-function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
 }

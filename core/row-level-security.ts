@@ -16,6 +16,7 @@ import { ReleaseError } from "./errors";
 import type { Logger } from "./logger";
 import { isoTime } from "./sql";
 import type { ReleaseStep, StepBatch, StepItemPlan, StepItemResult, StepManifestEntry } from "./steps";
+import { quoteIdentifier } from "./identifiers";
 
 export const ROW_LEVEL_SECURITY_MODES = ["enforce", "off"] as const;
 export type RowLevelSecurityMode = (typeof ROW_LEVEL_SECURITY_MODES)[number];
@@ -135,7 +136,7 @@ export class RowLevelSecurityStep implements ReleaseStep {
         const started = Date.now();
         const verb = mode === "enforce" ? "ENABLE" : "DISABLE";
         await client.query(
-          `ALTER TABLE ${quoteIdent(table.schema)}.${quoteIdent(table.table)} ${verb} ROW LEVEL SECURITY`,
+          `ALTER TABLE ${quoteIdentifier(table.schema)}.${quoteIdentifier(table.table)} ${verb} ROW LEVEL SECURITY`,
         );
         results.push({
           name: displayName(table),
@@ -225,8 +226,4 @@ function describeFailure(error: unknown): unknown {
     "A long transaction holds one of the tenant tables. Let it finish (pg_stat_activity names it), then apply again.",
     { cause: error },
   );
-}
-
-function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
 }

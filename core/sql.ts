@@ -1,10 +1,5 @@
 // Small SQL text helpers for the statements the engine composes (the batched reads of a release).
-import { escapeIdentifier, escapeLiteral } from "pg";
-
-/** An identifier (role, table, index name) quoted for SQL text. */
-export function quoteIdent(name: string): string {
-  return escapeIdentifier(name);
-}
+import { escapeLiteral } from "pg";
 
 /** A value as an SQL literal, for statements sent without parameters (several in one round trip). */
 export function literal(value: string): string {

@@ -2,10 +2,15 @@
 // Defaults live in Pulumi.yaml (the CLI passes them in) and in DEFAULTS (for runs without the CLI, such as
 // tests); a test keeps the two equal.
 import * as pulumi from "@pulumi/pulumi";
-import { AVAILABLE_SEED_SETS, defaultReleaseSteps } from "../core/default-steps";
-import { isReleaseError } from "../core/errors";
-import { ROW_LEVEL_SECURITY_MODES, type RowLevelSecurityMode } from "../core/row-level-security";
-import type { VectorIndexOptions } from "../core/vector-indexes";
+import {
+  AVAILABLE_SEED_SETS,
+  ROW_LEVEL_SECURITY_MODES,
+  completeVectorIndexOptions,
+  isReleaseError,
+  resolveReleaseSettings,
+  type RowLevelSecurityMode,
+  type VectorIndexOptions,
+} from "../core";
 import { instanceClassSize } from "./instance-classes";
 import {
   RELEASE_SAFETY_DEFAULTS,
@@ -187,7 +192,7 @@ export interface ReleaseConfig {
   /** How long a release waits for another one holding the release lock. */
   lockTimeoutMs: number;
   /** How the vector indexes are built and calibrated (core/vector-indexes/options.ts); engine defaults if unset. */
-  vectorIndexes?: VectorIndexOptions;
+  vectorIndexes: Required<VectorIndexOptions>;
   /** Whether the tenant tables' row-level security policies are enforced (docs/security.md). */
   rowLevelSecurity: RowLevelSecurityMode;
   /** The stack's kind for the migration safety lint, and the migrations' lock timeouts and retries. */
@@ -288,9 +293,13 @@ export function parseStackConfig(raw: RawStackConfig): StackConfig {
   };
 }
 
-/** A JSON object (structured config), checked by the engine's own validation of the options. */
-function parseVectorIndexOptions(raw: string | undefined): VectorIndexOptions | undefined {
-  if (raw === undefined || raw.trim() === "") return undefined;
+/**
+ * A JSON object (structured config), resolved by the engine's release-settings resolver, with every default
+ * written out: the resources' inputs then carry the settings the release applies, and a change of one shows
+ * in the preview as "setting vectorIndexes.method: ivfflat -> hnsw".
+ */
+function parseVectorIndexOptions(raw: string | undefined): Required<VectorIndexOptions> {
+  if (raw === undefined || raw.trim() === "") return completeVectorIndexOptions();
   const example = `pulumi config set --path '${v.fullKey("vectorIndexes")}.method' hnsw`;
   let value: unknown;
   try {
@@ -302,17 +311,13 @@ function parseVectorIndexOptions(raw: string | undefined): VectorIndexOptions | 
     throw new v.ConfigValueError(v.fullKey("vectorIndexes"), "must be an object of index options", example);
   }
   try {
-    defaultReleaseSteps({ seedSets: [], vectorIndexes: value as VectorIndexOptions });
+    const { vectorIndexes } = resolveReleaseSettings({ vectorIndexes: value }, "");
+    return completeVectorIndexOptions(vectorIndexes);
   } catch (error) {
     if (!isReleaseError(error)) throw error;
-    const problem = error.fix ? `${error.message}; ${error.fix.replace(/\.$/, "")}` : error.message;
-    throw new v.ConfigValueError(
-      v.fullKey("vectorIndexes"),
-      problem.replace(/^vectorIndexes\./, ""),
-      example,
-    );
+    const problem = [error.message, error.fix].filter(Boolean).join(" ").replace(/\.$/, "");
+    throw new v.ConfigValueError(v.fullKey("vectorIndexes"), problem, example);
   }
-  return value as VectorIndexOptions;
 }
 
 function parseRelease(get: Get, problems: Problems): ReleaseConfig {
@@ -328,7 +333,10 @@ function parseRelease(get: Get, problems: Problems): ReleaseConfig {
   }
   return {
     seedSets,
-    vectorIndexes: problems.take(() => parseVectorIndexOptions(get("vectorIndexes")), undefined),
+    vectorIndexes: problems.take(
+      () => parseVectorIndexOptions(get("vectorIndexes")),
+      completeVectorIndexOptions(),
+    ),
     // "off" leaves the policies created but not enforced, for an app that does not set the organization yet.
     rowLevelSecurity: problems.take(
       () => v.parseChoice("rowLevelSecurity", get("rowLevelSecurity"), ROW_LEVEL_SECURITY_MODES, "enforce"),

@@ -7,12 +7,13 @@ import * as pulumi from "@pulumi/pulumi";
 import {
   PROJECT_ROOT,
   buildReleaseManifest,
+  defaultReleaseSteps,
   isReleaseError,
+  type DefaultStepOptions,
   type LockSafetySettings,
   type ReleaseEnvironment,
   type ReleaseSummary,
 } from "../core";
-import { defaultReleaseSteps, type DefaultStepOptions } from "../core/default-steps";
 import { SchemaMigrations } from "./dynamic/schema-migrations";
 import { SeedSets } from "./dynamic/seed-sets";
 import { VectorIndexes } from "./dynamic/vector-indexes";

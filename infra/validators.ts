@@ -1,6 +1,7 @@
 // Validators for stack config values. Each takes the raw string Pulumi hands the program (undefined when the
 // key is unset) and returns a typed value or throws a ConfigValueError that names the key, what is wrong and
 // an example command that fixes it. Pure: tests call them directly.
+import { readConnectionUrl } from "../core";
 import { parseIpv4Cidr } from "./cidr";
 
 export const CONFIG_NAMESPACE = "neonhub-db";
@@ -177,33 +178,22 @@ function isLoopback(host: string): boolean {
  */
 export function parseAdminUrl(key: string, raw: string | undefined): AdminConnection {
   const value = requireValue(key, raw, ADMIN_URL_EXAMPLE);
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return fail(key, "is not a URL (value not shown: it holds a password)", ADMIN_URL_EXAMPLE);
+  const reading = readConnectionUrl(value, { defaultDatabase: "postgres" });
+  if (!reading.ok) {
+    return fail(
+      key,
+      `${reading.problem} (value not shown: it holds a password). ${reading.fix}`,
+      ADMIN_URL_EXAMPLE,
+    );
   }
-  if (url.protocol !== "postgresql:" && url.protocol !== "postgres:") {
-    fail(key, `must start with postgresql:// (got ${quoted(url.protocol)})`, ADMIN_URL_EXAMPLE);
-  }
-  if (!url.hostname) fail(key, "has no host", ADMIN_URL_EXAMPLE);
-  if (!url.username) fail(key, "has no user name", ADMIN_URL_EXAMPLE);
-  if (!url.password) fail(key, "has no password", ADMIN_URL_EXAMPLE);
-  const port = url.port === "" ? 5432 : Number(url.port);
-  const database = decodeURIComponent(url.pathname.replace(/^\//, "")) || "postgres";
-  const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
-  const sslmode = url.searchParams.get("sslmode") ?? (isLoopback(host) ? "disable" : "prefer");
+  const { host, port, user, userGiven, password, database } = reading.parts;
+  if (!userGiven) fail(key, "has no user name", ADMIN_URL_EXAMPLE);
+  if (!password) fail(key, "has no password", ADMIN_URL_EXAMPLE);
+  const sslmode = reading.parts.sslmode ?? (isLoopback(host) ? "disable" : "prefer");
   if (!SSL_MODES.includes(sslmode)) {
     fail(key, `has sslmode=${sslmode}; use one of ${SSL_MODES.join(", ")}`, ADMIN_URL_EXAMPLE);
   }
-  return {
-    host,
-    port,
-    user: decodeURIComponent(url.username),
-    password: decodeURIComponent(url.password),
-    database,
-    sslmode,
-  };
+  return { host, port, user, password, database, sslmode };
 }
 
 const IMAGE =

@@ -15,6 +15,7 @@ const { ensureNodeModules, PROJECT_ROOT } = require("./lib/deps");
 const { ensurePostgres } = require("./lib/postgres");
 const cluster = require("./lib/cluster");
 const { SetupError, log, runMain } = require("./lib/report");
+const { parseCommandLine } = require("./lib/args");
 const { localEnvironment, pulumiEnvironment, writeEnvFile } = require("./lib/local-env");
 const { pulumiOnPath, pulumiUpLocal } = require("./lib/local-pulumi");
 
@@ -22,18 +23,26 @@ const CLUSTER = "local";
 const COMMANDS = ["up", "stop", "status", "env", "destroy"];
 
 function parseArgs(argv) {
-  const args = { command: "up", json: false, pulumi: true };
-  for (const arg of argv) {
-    if (arg === "--json") args.json = true;
-    else if (arg === "--no-pulumi") args.pulumi = false;
-    else if (arg === "--help" || arg === "-h") args.command = "help";
-    else if (COMMANDS.includes(arg)) args.command = arg;
-    else
-      throw new SetupError(
-        `Unknown argument "${arg}". Usage: npm run local [-- ${COMMANDS.join("|")}] [--json] [--no-pulumi]`,
-      );
-  }
-  return args;
+  const unknown = (arg) =>
+    new SetupError(
+      `Unknown argument "${arg}". Usage: npm run local [-- ${COMMANDS.join("|")}] [--json] [--no-pulumi]`,
+    );
+  const { values, positionals } = parseCommandLine(
+    argv,
+    {
+      json: { type: "boolean" },
+      "no-pulumi": { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+    { unknown, missingValue: unknown },
+  );
+  const bad = positionals.find((arg) => !COMMANDS.includes(arg));
+  if (bad !== undefined) throw unknown(bad);
+  return {
+    command: values.help ? "help" : (positionals.at(-1) ?? "up"),
+    json: values.json ?? false,
+    pulumi: !values["no-pulumi"],
+  };
 }
 
 function configuredPort() {

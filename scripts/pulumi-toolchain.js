@@ -14,6 +14,7 @@ const os = require("node:os");
 const path = require("node:path");
 const { spawnSync } = require("node:child_process");
 const { SetupError, log, runMain } = require("./lib/report");
+const { parseCommandLine } = require("./lib/args");
 
 const PROJECT_ROOT = path.resolve(__dirname, "..");
 const WRAPPERS = path.join(__dirname, "pulumi-toolchain");
@@ -371,17 +372,28 @@ function describeToolchain(toolchain) {
 const USAGE = "Usage: node scripts/pulumi-toolchain.js [status|env|run -- <pulumi args>] [--build] [--json]";
 
 function parseArgs(argv) {
-  const args = { command: "status", build: false, json: false, rest: [] };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (args.command === "run") args.rest.push(...(arg === "--" && args.rest.length === 0 ? [] : [arg]));
-    else if (arg === "--build") args.build = true;
-    else if (arg === "--json") args.json = true;
-    else if (arg === "status" || arg === "env" || arg === "run") args.command = arg;
-    else if (arg === "--help" || arg === "-h") args.command = "help";
-    else throw new SetupError(`Unknown argument "${arg}". ${USAGE}`);
-  }
-  return args;
+  // Everything after `run` is pulumi's (a leading `--` is optional), so only what comes before is parsed here.
+  const run = argv.indexOf("run");
+  const own = run >= 0 ? argv.slice(0, run + 1) : argv;
+  const rest = run >= 0 ? argv.slice(run + 1) : [];
+  const unknown = (arg) => new SetupError(`Unknown argument "${arg}". ${USAGE}`);
+  const { values, positionals } = parseCommandLine(
+    own,
+    {
+      build: { type: "boolean" },
+      json: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+    { unknown, missingValue: unknown },
+  );
+  const bad = positionals.find((arg) => !["status", "env", "run"].includes(arg));
+  if (bad !== undefined) throw unknown(bad);
+  return {
+    command: values.help ? "help" : (positionals.at(-1) ?? "status"),
+    build: values.build ?? false,
+    json: values.json ?? false,
+    rest: rest[0] === "--" ? rest.slice(1) : rest,
+  };
 }
 
 function main() {

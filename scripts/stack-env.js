@@ -10,6 +10,7 @@ const fs = require("node:fs");
 const path = require("node:path");
 const { spawnSync } = require("node:child_process");
 const { redactUrl: redact } = require("./lib/redact");
+const { parseCommandLine } = require("./lib/args");
 
 /** Stack output -> .env variable. */
 const VARIABLES = { DATABASE_URL: "databaseUrl", DIRECT_URL: "directUrl" };
@@ -17,22 +18,22 @@ const VARIABLES = { DATABASE_URL: "databaseUrl", DIRECT_URL: "directUrl" };
 class UsageError extends Error {}
 
 function parseArgs(argv) {
-  const args = { stack: undefined, file: ".env" };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const value = () => {
-      const next = argv[++i];
-      if (next === undefined || next.startsWith("--")) throw new UsageError(`${arg} needs a value`);
-      return next;
-    };
-    if (arg === "--stack" || arg === "-s") args.stack = value();
-    else if (arg === "--file" || arg === "-f") args.file = value();
-    else if (arg === "--help" || arg === "-h") args.help = true;
-    else
-      throw new UsageError(
-        `Unknown argument "${arg}". Usage: node scripts/stack-env.js [--stack <name>] [--file <path>]`,
-      );
-  }
+  const unknown = (arg) =>
+    new UsageError(
+      `Unknown argument "${arg}". Usage: node scripts/stack-env.js [--stack <name>] [--file <path>]`,
+    );
+  const { values, positionals } = parseCommandLine(
+    argv,
+    {
+      stack: { type: "string", short: "s" },
+      file: { type: "string", short: "f" },
+      help: { type: "boolean", short: "h" },
+    },
+    { unknown, missingValue: (flag) => new UsageError(`${flag} needs a value`) },
+  );
+  if (positionals.length > 0) throw unknown(positionals[0]);
+  const args = { stack: values.stack, file: values.file ?? ".env" };
+  if (values.help) args.help = true;
   return args;
 }
 

@@ -1,17 +1,21 @@
 #!/usr/bin/env node
 // `npm test`: the whole suite on a fresh clone. Installs what is missing (npm dependencies, PostgreSQL +
 // pgvector), then lint, format check, type-check, vitest (which starts and stops its own cluster), the
-// reliability scenarios and the engine tests.
+// reliability scenarios and the engine tests. The Pulumi CLI the engine tests need (built from Go modules
+// when there is none on PATH, minutes on a new machine) is provided in the background from the start, while
+// the other steps run; its output goes to .local/pulumi-toolchain.log and is printed when it fails.
 // `npm test -- <vitest args>` runs only vitest with those arguments, for a quick loop.
 "use strict";
 
-const { spawnSync } = require("node:child_process");
+const { spawn, spawnSync } = require("node:child_process");
+const fs = require("node:fs");
 const path = require("node:path");
 const { ensureNodeModules, PROJECT_ROOT } = require("./lib/deps");
 const { ensurePostgres } = require("./lib/postgres");
 const { log, runMain } = require("./lib/report");
 
 const bin = (name) => path.join(PROJECT_ROOT, "node_modules", ".bin", name);
+const TOOLCHAIN_LOG = path.join(PROJECT_ROOT, ".local", "pulumi-toolchain.log");
 
 function step(name, cmd, args) {
   const started = Date.now();
@@ -23,7 +27,36 @@ function step(name, cmd, args) {
   return ok;
 }
 
-runMain(() => {
+/**
+ * Starts `scripts/pulumi-toolchain.js` (which builds with `nice -n 19`, so the other steps keep the CPU);
+ * resolves to whether it succeeded. The steps run with spawnSync meanwhile: the child runs on, and its exit
+ * is seen once they are done.
+ */
+function provideToolchainInBackground() {
+  fs.mkdirSync(path.dirname(TOOLCHAIN_LOG), { recursive: true });
+  const out = fs.openSync(TOOLCHAIN_LOG, "w");
+  const started = Date.now();
+  log(
+    `pulumi toolchain: providing it in the background (log: ${path.relative(PROJECT_ROOT, TOOLCHAIN_LOG)})`,
+  );
+  const child = spawn(process.execPath, [path.join(__dirname, "pulumi-toolchain.js"), "status"], {
+    cwd: PROJECT_ROOT,
+    stdio: ["ignore", out, out],
+  });
+  fs.closeSync(out);
+  return new Promise((resolve) => {
+    const done = (ok, how) => {
+      const seconds = ((Date.now() - started) / 1000).toFixed(1);
+      log(`pulumi toolchain: ${ok ? "ok" : `FAILED (${how})`} after ${seconds} s`);
+      if (!ok) process.stderr.write(fs.readFileSync(TOOLCHAIN_LOG, "utf8"));
+      resolve(ok);
+    };
+    child.on("error", (error) => done(false, error.message));
+    child.on("exit", (code, signal) => done(code === 0, `exit ${code ?? signal}`));
+  });
+}
+
+runMain(async () => {
   ensureNodeModules();
   ensurePostgres();
   // The app's Prisma client (prisma/generated/, not committed): the Prisma tests and the type-check use it.
@@ -32,15 +65,18 @@ runMain(() => {
   const vitestArgs = process.argv.slice(2);
   if (vitestArgs.length > 0) return step("vitest", bin("vitest"), ["run", ...vitestArgs]) ? 0 : 1;
 
+  const toolchain = provideToolchainInBackground();
   const results = [
     step("lint", bin("eslint"), ["--max-warnings=0", "."]),
     step("format", bin("prettier"), ["--check", "--log-level=warn", "."]),
     step("typecheck", bin("tsc"), ["--noEmit", "-p", "."]),
     step("tests", bin("vitest"), ["run"]),
     // The long fault scenarios (docs/reliability.md) and the real Pulumi engine (docs/engine.md): part of the
-    // whole suite, in their own runs because they kill processes, restart servers and build the CLI.
+    // whole suite, in their own runs because they kill processes, restart servers and need the Pulumi CLI.
     step("reliability", bin("vitest"), ["run", "--config", "vitest.reliability.config.ts"]),
-    step("engine", process.execPath, [path.join("scripts", "test-engine.js")]),
   ];
+  if (await toolchain)
+    results.push(step("engine", process.execPath, [path.join("scripts", "test-engine.js")]));
+  else results.push(false);
   return results.every(Boolean) ? 0 : 1;
 });

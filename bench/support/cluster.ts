@@ -4,7 +4,7 @@ import { randomBytes } from "node:crypto";
 import { Client } from "pg";
 
 // One definition of a percentile for the engine's calibration and the benchmarks.
-export { percentile } from "../../core/vector-indexes/calibrate";
+export { percentile } from "../../core";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const postgres = require("../../scripts/lib/postgres") as typeof import("../../scripts/lib/postgres");

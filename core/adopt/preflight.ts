@@ -7,6 +7,7 @@ import type { MigrationFile } from "../migrations/files";
 import type { LedgerEntry, LedgerProblem } from "../migrations/ledger";
 import { createdObjects, type CreatedObject } from "./created-objects";
 import { inspectLegacyDatabase, type LegacyInspection } from "./legacy-inspection";
+import { quoteIdentifier as quoteIdent } from "../identifiers";
 
 /** Another tool's migration ledger, and what to do with a database it manages. */
 export interface ForeignLedger {
@@ -200,8 +201,4 @@ export async function existingObjects(
     [JSON.stringify(objects)],
   );
   return result.rows.map((row) => objects[Number(row.i) - 1]!);
-}
-
-function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
 }

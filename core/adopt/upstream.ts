@@ -17,6 +17,7 @@ import { diffSnapshots, saveSnapshot, takeSnapshot } from "../snapshot";
 import type { ReleaseOptions } from "../release";
 import { findForeignLedgers } from "./preflight";
 import type { ClientBase } from "pg";
+import { quoteIdentifier as quoteIdent } from "../identifiers";
 
 /** Where the upstream ledger is kept after adoption. */
 export const ARCHIVED_UPSTREAM_LEDGER = "upstream_pgmigrations";
@@ -209,8 +210,4 @@ async function recordAndArchive(
     }
     throw error;
   }
-}
-
-function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
 }

@@ -1,4 +1,5 @@
 // Small conversions from what `pg` returns (bigint as text, timestamptz as Date) to plain JSON values.
+import { quoteIdentifier } from "../identifiers";
 
 /** A bigint counter (pg returns int8 as text); 0 for NULL. */
 export function count(value: string | number | null | undefined): number {
@@ -14,7 +15,7 @@ export function timestamp(value: Date | null | undefined): string | null {
   return value ? value.toISOString() : null;
 }
 
-/** An identifier as SQL needs it in a suggested command: "Chunk", idx_agent_run_started. */
+/** An identifier as a person would write it in a suggested command: "Chunk", idx_agent_run_started. */
 export function quoteIdent(name: string): string {
-  return /^[a-z_][a-z0-9_]*$/.test(name) ? name : `"${name.replace(/"/g, '""')}"`;
+  return /^[a-z_][a-z0-9_]*$/.test(name) ? name : quoteIdentifier(name);
 }

@@ -6,6 +6,7 @@
 // search functions).
 import type { ClientBase } from "pg";
 import type { Logger } from "../logger";
+import { quoteIdentifier } from "../identifiers";
 
 export async function setDatabaseSearchDefault(
   client: ClientBase,
@@ -14,7 +15,7 @@ export async function setDatabaseSearchDefault(
   log: Logger,
 ): Promise<boolean> {
   const database = (await client.query<{ db: string }>("SELECT current_database() AS db")).rows[0]!.db;
-  const ident = `"${database.replace(/"/g, '""')}"`;
+  const ident = quoteIdentifier(database);
   try {
     await client.query(`ALTER DATABASE ${ident} SET ${setting} = ${Math.trunc(value)}`);
     log.info(`database ${database}: ${setting} = ${Math.trunc(value)} is every new session's default`);

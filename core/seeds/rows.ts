@@ -3,6 +3,7 @@
 // through its column type's input function (text, enums, jsonb, timestamps, pgvector's `vector`) and the
 // comparison below uses the types' own equality: no type mapping is written twice.
 import type { ClientBase } from "pg";
+import { quoteIdentifier } from "../identifiers";
 import type { SeedRow, SeedTable } from "./seed-set";
 
 /** Rows of one table that set the same columns: one statement each for compare, write and delete. */
@@ -31,7 +32,7 @@ export function groupRows(table: SeedTable): RowGroup[] {
   return [...groups.values()];
 }
 
-const ident = (name: string) => `"${name.replace(/"/g, '""')}"`;
+const ident = quoteIdentifier;
 
 function matchKey(key: readonly string[], a: string, b: string): string {
   return key.map((k) => `${a}.${ident(k)} = ${b}.${ident(k)}`).join(" AND ");

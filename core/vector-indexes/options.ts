@@ -68,6 +68,125 @@ function invalid(property: string, problem: string, fix: string): ReleaseError {
   return new ReleaseError("invalid-input", `vectorIndexes.${property} ${problem}`, fix);
 }
 
+type Kind = "method" | "boolean" | "number" | "integer" | "memory" | "object";
+
+/** Every setting the step knows, with its kind and an example value (shown in errors). */
+const SETTINGS: Record<keyof VectorIndexOptions, { kind: Kind; example: unknown }> = {
+  method: { kind: "method", example: "hnsw" },
+  indexes: { kind: "object", example: { idx_chunk_embedding_cosine: { method: "hnsw" } } },
+  concurrently: { kind: "boolean", example: true },
+  targetRecall: { kind: "number", example: 0.95 },
+  maxMaintenanceWorkMem: { kind: "memory", example: "2GB" },
+  parallelWorkers: { kind: "integer", example: 2 },
+  calibrationQueries: { kind: "integer", example: 50 },
+  progressIntervalMs: { kind: "integer", example: 10_000 },
+};
+
+const PER_INDEX_SETTINGS: Record<keyof PerIndexOptions, { kind: Kind; example: unknown }> = {
+  method: { kind: "method", example: "hnsw" },
+  m: { kind: "integer", example: 16 },
+  efConstruction: { kind: "integer", example: 64 },
+  dimension: { kind: "integer", example: 1536 },
+};
+
+const KIND_WORDS: Record<Kind, string> = {
+  method: 'must be "ivfflat" or "hnsw"',
+  boolean: "must be true or false",
+  number: "must be a number",
+  integer: "must be a whole number",
+  memory: 'must be MB as a number, or a size such as "512MB" or "2GB"',
+  object: "must be an object",
+};
+
+function hasKind(value: unknown, kind: Kind): boolean {
+  switch (kind) {
+    case "method":
+      return value === "ivfflat" || value === "hnsw";
+    case "boolean":
+      return typeof value === "boolean";
+    case "number":
+      return typeof value === "number" && Number.isFinite(value);
+    case "integer":
+      return typeof value === "number" && Number.isInteger(value);
+    case "memory":
+      return typeof value === "number" || typeof value === "string";
+    case "object":
+      return typeof value === "object" && value !== null && !Array.isArray(value);
+  }
+}
+
+/** `{"vectorIndexes": {...}}` with one setting at `path`: the example in an error's fix. */
+function exampleAt(path: readonly string[], value: unknown): string {
+  let example: unknown = value;
+  for (const key of [...path].reverse()) example = { [key]: example };
+  return JSON.stringify({ vectorIndexes: example });
+}
+
+function checkObject(
+  value: unknown,
+  path: readonly string[],
+  known: Record<string, { kind: Kind; example: unknown }>,
+): void {
+  if (!hasKind(value, "object")) {
+    const at = path.length > 0 ? path.join(".") : "";
+    throw new ReleaseError(
+      "invalid-input",
+      `vectorIndexes${at ? `.${at}` : ""} must be an object (got ${JSON.stringify(value)}).`,
+      `For example ${exampleAt(path, { method: "hnsw" })}.`,
+    );
+  }
+  for (const [key, setting] of Object.entries(value as Record<string, unknown>)) {
+    const spec = known[key];
+    const at = [...path, key];
+    if (!spec) {
+      throw invalid(
+        at.join("."),
+        `is not a setting (got ${JSON.stringify(setting)}).`,
+        `Known here: ${Object.keys(known).join(", ")}; for example ${exampleAt([...path, Object.keys(known)[0]!], Object.values(known)[0]!.example)}.`,
+      );
+    }
+    if (setting === undefined) continue;
+    if (!hasKind(setting, spec.kind)) {
+      throw invalid(
+        at.join("."),
+        `${KIND_WORDS[spec.kind]} (got ${JSON.stringify(setting)}).`,
+        `For example ${exampleAt(at, spec.example)}.`,
+      );
+    }
+  }
+}
+
+/**
+ * The strict shape check of the options as a person wrote them (stack config, a CLI config file, flags):
+ * an unknown key or a value of the wrong type is an error naming the key, the value and an example. A
+ * misspelt key is never ignored and "no" is never a boolean.
+ */
+export function checkVectorIndexOptions(value: unknown): VectorIndexOptions {
+  checkObject(value, [], SETTINGS);
+  const options = value as VectorIndexOptions;
+  for (const [name, own] of Object.entries(options.indexes ?? {})) {
+    checkObject(own, ["indexes", name], PER_INDEX_SETTINGS);
+  }
+  return options;
+}
+
+/**
+ * The options with every default written out: what a release records and compares, so that "unset" and
+ * "set to the default" are the same setting.
+ */
+export function completeVectorIndexOptions(options: VectorIndexOptions = {}): Required<VectorIndexOptions> {
+  return {
+    method: options.method ?? DEFAULTS.method,
+    indexes: options.indexes ?? {},
+    concurrently: options.concurrently ?? false,
+    targetRecall: options.targetRecall ?? DEFAULTS.targetRecall,
+    maxMaintenanceWorkMem: options.maxMaintenanceWorkMem ?? DEFAULTS.maxMaintenanceWorkMem,
+    parallelWorkers: options.parallelWorkers ?? DEFAULTS.parallelWorkers,
+    calibrationQueries: options.calibrationQueries ?? DEFAULTS.calibrationQueries,
+    progressIntervalMs: options.progressIntervalMs ?? DEFAULTS.progressIntervalMs,
+  };
+}
+
 function integerIn(
   property: string,
   value: number | undefined,
@@ -86,7 +205,8 @@ function method(property: string, value: unknown): IndexMethod | undefined {
   throw invalid(property, `is ${JSON.stringify(value)}`, 'Use "ivfflat" or "hnsw".');
 }
 
-export function resolveOptions(options: VectorIndexOptions = {}): ResolvedOptions {
+export function resolveOptions(input: VectorIndexOptions = {}): ResolvedOptions {
+  const options = checkVectorIndexOptions(input);
   const known = EMBEDDING_TABLES.map((t) => t.indexName);
   for (const name of Object.keys(options.indexes ?? {})) {
     if (!known.includes(name)) {

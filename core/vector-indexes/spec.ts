@@ -8,6 +8,7 @@
 // `vector` indexes up to 2,000 dimensions; above, up to 4,000, the expression is `halfvec(n)` (2-byte floats):
 // https://github.com/pgvector/pgvector#half-precision-indexing
 import { sha256 } from "../checksum";
+import { quoteIdentifier } from "../identifiers";
 
 export type IndexMethod = "ivfflat" | "hnsw";
 
@@ -70,7 +71,7 @@ export interface IndexDefinition {
   params: IndexParams;
 }
 
-export const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`;
+export const quoteIdent = quoteIdentifier;
 
 /** `vector` up to 2,000 dimensions, `halfvec` above (pgvector cannot index more than 4,000). */
 export function indexedType(dimension: number): "vector" | "halfvec" {

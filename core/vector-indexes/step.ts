@@ -25,7 +25,22 @@ import {
 import { decideTable, type IndexDecision } from "./decide";
 import { readInventory, type LiveIndex, type TableInventory } from "./inventory";
 import { chooseMemory } from "./memory";
-import { PARALLEL_MIN_ROWS, resolveOptions, type ResolvedOptions, type VectorIndexOptions } from "./options";
+import {
+  PARALLEL_MIN_ROWS,
+  checkVectorIndexOptions,
+  completeVectorIndexOptions,
+  resolveOptions,
+  type ResolvedOptions,
+  type VectorIndexOptions,
+} from "./options";
+import {
+  RELEASE_SETTINGS_DDL,
+  RELEASE_SETTINGS_EXIST_SQL,
+  readRecordedSettings,
+  recordedSettingsSql,
+  recordSettings,
+  settingChanges,
+} from "../release-settings";
 import { sameTargetConnector, type MonitorConnector } from "./progress";
 import {
   INDEX_RECORDS_JSON_SQL,
@@ -53,6 +68,17 @@ import {
 export interface VectorIndexStepOptions extends VectorIndexOptions {
   /** Opens the connection that watches build progress; by default a second one like the release's. */
   progressConnection?: MonitorConnector;
+  /**
+   * Options left unset take what the database records from the last release (the CLI, which is not the
+   * source of the settings); without it, unset means the default (the stack, whose config is).
+   */
+  unsetFromRecord?: boolean;
+}
+
+/** The settings a run uses, and what the database recorded before it (undefined before the first record). */
+interface Settled {
+  recorded: Record<string, unknown> | undefined;
+  effective: Required<VectorIndexOptions>;
 }
 
 interface Survey {
@@ -74,24 +100,31 @@ interface IndexState {
   valid: Record<string, boolean>;
   tables: TableState[];
   searches: SearchCalibrationRow[];
+  recordedSettings: Record<string, unknown> | null;
 }
 
 /** What the probe tells: which tables exist, and whether the search calibrations' table does. */
 interface IndexProbe {
   tables: boolean[];
   searches: boolean;
+  settings: boolean;
 }
 
 export class VectorIndexStep implements ReleaseStep {
   readonly kind = "vectorIndexes";
-  readonly bookkeepingDdl = VECTOR_INDEX_BOOKKEEPING_DDL + SEARCH_BOOKKEEPING_DDL;
-  readonly options: ResolvedOptions;
+  readonly bookkeepingDdl = VECTOR_INDEX_BOOKKEEPING_DDL + SEARCH_BOOKKEEPING_DDL + RELEASE_SETTINGS_DDL;
+  /** The resolved options; with unsetFromRecord, settled against the database's record at plan and apply. */
+  options: ResolvedOptions;
+  private readonly given: VectorIndexOptions;
+  private readonly unsetFromRecord: boolean;
   private readonly progressConnection?: MonitorConnector;
 
   /** Options are validated here, so that a wrong setting fails before any connection. */
   constructor(options: VectorIndexStepOptions = {}) {
-    const { progressConnection, ...settings } = options;
-    this.options = resolveOptions(settings);
+    const { progressConnection, unsetFromRecord, ...settings } = options;
+    this.given = checkVectorIndexOptions(settings);
+    this.options = resolveOptions(this.given);
+    this.unsetFromRecord = unsetFromRecord ?? false;
     this.progressConnection = progressConnection;
   }
 
@@ -102,7 +135,9 @@ export class VectorIndexStep implements ReleaseStep {
           ({ table }) =>
             `to_regclass(${literal(quoteIdent(table.table))}) IS NOT NULL AND to_regclass('"EmbeddingSpace"') IS NOT NULL`,
         )
-        .join(", ")}), 'searches', ${SEARCH_CALIBRATIONS_EXIST_SQL})`,
+        .join(
+          ", ",
+        )}), 'searches', ${SEARCH_CALIBRATIONS_EXIST_SQL}, 'settings', ${RELEASE_SETTINGS_EXIST_SQL})`,
     stateSql: (probe) => {
       const found = probe as IndexProbe | undefined;
       const tables = this.options.tables.map(({ table }, i) =>
@@ -113,15 +148,24 @@ export class VectorIndexStep implements ReleaseStep {
         'records', ${INDEX_RECORDS_JSON_SQL},
         'valid', ${RECORDED_INDEX_VALIDITY_SQL},
         'tables', jsonb_build_array(${tables.join(", ")}),
-        'searches', ${found?.searches ? SEARCH_CALIBRATIONS_JSON_SQL : "'[]'::jsonb"})`;
+        'searches', ${found?.searches ? SEARCH_CALIBRATIONS_JSON_SQL : "'[]'::jsonb"},
+        'recordedSettings', ${found?.settings ? recordedSettingsSql("vectorIndexes") : "'null'::jsonb"})`;
     },
-    planFromState: (state) =>
-      this.surveyOf(state as IndexState).decisions.map(({ name, action, reason }) => ({
-        name,
-        action,
-        reason,
-      })),
+    planFromState: (state) => {
+      const settled = this.settleWith((state as IndexState).recordedSettings ?? undefined);
+      return [
+        ...this.settingItems(settled),
+        ...this.surveyOf(state as IndexState).decisions.map(({ name, action, reason }) => ({
+          name,
+          action,
+          reason,
+        })),
+      ];
+    },
     noopFromState: (state) => {
+      const settled = this.settleWith((state as IndexState).recordedSettings ?? undefined);
+      // Settings never recorded (a database released before the record) are written by a real apply.
+      if (!settled.recorded || this.settingItems(settled).length > 0) return false;
       const { inventories, decisions } = this.surveyOf(state as IndexState);
       const leftovers = inventories.some((inv) =>
         [...inv.indexes.keys()].some((n) => n.endsWith(REBUILD_SUFFIX)),
@@ -136,7 +180,8 @@ export class VectorIndexStep implements ReleaseStep {
         details: { reason: d.reason },
       })),
     statusFromState: (state) => {
-      const { records, valid, searches } = state as IndexState;
+      const { records, valid, searches, recordedSettings } = state as IndexState;
+      this.settleWith(recordedSettings ?? undefined);
       const calibrations = searches.map(searchCalibrationFromRow);
       return records.map(indexRecordFromRow).map((r) => ({
         ...statusOf(
@@ -185,6 +230,28 @@ export class VectorIndexStep implements ReleaseStep {
     return { inventories, decisions, serverMemoryMb };
   }
 
+  /** The options this run uses: the given ones, over the recorded ones when asked to keep those. */
+  private async settle(client: ClientBase): Promise<Settled> {
+    return this.settleWith(await readRecordedSettings(client, "vectorIndexes"));
+  }
+
+  /** settle() with the record already read (the batched read of a release). */
+  private settleWith(recorded: Record<string, unknown> | undefined): Settled {
+    const base = this.unsetFromRecord && recorded ? (recorded as VectorIndexOptions) : {};
+    const effective = completeVectorIndexOptions({ ...base, ...this.given });
+    this.options = resolveOptions(effective);
+    return { recorded, effective };
+  }
+
+  /** A changed setting as a plan item: "setting vectorIndexes.method" ("hnsw -> ivfflat"). */
+  private settingItems({ recorded, effective }: Settled): StepItemPlan[] {
+    if (!recorded) return [];
+    return settingChanges("vectorIndexes", recorded, effective).map((line) => {
+      const [name, change] = line.split(": ");
+      return { name: name!, action: "update", reason: change! };
+    });
+  }
+
   manifest(): StepManifestEntry[] {
     return this.options.tables.map(({ table, settings }) => ({
       name: table.indexName,
@@ -200,11 +267,16 @@ export class VectorIndexStep implements ReleaseStep {
         reason: `no release yet: built at the end of the first apply if "${table.table}" has embedded rows`,
       }));
     }
+    const settled = await this.settle(client);
     const { decisions } = await this.survey(client);
-    return decisions.map(({ name, action, reason }) => ({ name, action, reason }));
+    return [
+      ...this.settingItems(settled),
+      ...decisions.map(({ name, action, reason }): StepItemPlan => ({ name, action, reason })),
+    ];
   }
 
   async apply(client: ClientBase, log: Logger): Promise<StepItemResult[]> {
+    const settled = await this.settle(client);
     const { inventories, decisions, serverMemoryMb } = await this.survey(client);
     refuseBlockedBuilds(decisions);
     const leftovers = inventories.flatMap((inv) =>
@@ -229,6 +301,11 @@ export class VectorIndexStep implements ReleaseStep {
         details,
       });
     }
+    for (const item of this.settingItems(settled)) {
+      log.info(`${item.name}: ${item.reason}`);
+      results.push({ name: item.name, action: "update", durationMs: 0, details: { change: item.reason } });
+    }
+    await recordSettings(client, "vectorIndexes", settled.effective);
     return results;
   }
 

@@ -20,15 +20,6 @@ export function withoutPassword(url: string): string {
   return parsed.toString();
 }
 
-/** The password in a connection string, for redaction. */
-export function passwordOf(url: string): string {
-  try {
-    return decodeURIComponent(new URL(url).password);
-  } catch {
-    return "";
-  }
-}
-
 export interface RecordedConnection {
   url: string;
   /** Where the credentials come from, for messages. */

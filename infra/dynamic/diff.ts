@@ -1,7 +1,12 @@
 // `diff` without a database: the new inputs' manifest against what the last run or refresh recorded. This is
 // what `pulumi preview` shows: the pending migrations by name, the seed sets and index definitions that
 // changed, the settings that changed, and whether the target database changed (the only replacement).
-import { compareWithLedger } from "../../core";
+import {
+  compareWithLedger,
+  completeVectorIndexOptions,
+  settingChanges,
+  type VectorIndexOptions,
+} from "../../core";
 import { isUnknown } from "./inputs";
 import { targetOf } from "./connection";
 import {
@@ -10,6 +15,7 @@ import {
   type ResolvedInputs,
   type ResolvedOutputs,
   type StepKey,
+  type StepSettings,
 } from "./types";
 
 export interface ReleaseDiff {
@@ -49,6 +55,8 @@ export function diffRelease(recorded: Partial<ResolvedOutputs>, inputs: Resolved
   diffTarget(recorded, inputs, diff);
   if (inputs.part === "migrations") diffMigrations(recorded.migrations ?? {}, inputs.migrations ?? {}, diff);
   for (const key of PART_STEP_KEYS[inputs.part]) diffStepItems(key, recorded, inputs, diff);
+  if (inputs.part === "vectorIndexes" && recorded.steps)
+    diffVectorIndexSettings(recorded.steps, inputs.steps, diff);
   for (const key of SETTINGS) {
     const before = JSON.stringify(recorded[key]);
     const after = isUnknown(inputs[key]) ? "(known after this update)" : JSON.stringify(inputs[key]);
@@ -56,6 +64,13 @@ export function diffRelease(recorded: Partial<ResolvedOutputs>, inputs: Resolved
   }
   diff.changes = diff.replaces.length > 0 || diff.lines.length > 0 || diff.refusals.length > 0;
   return diff;
+}
+
+/** "setting vectorIndexes.method: ivfflat -> hnsw": a deliberate change of a setting, named as such. */
+function diffVectorIndexSettings(before: StepSettings, after: StepSettings, diff: ReleaseDiff): void {
+  const complete = (steps: StepSettings) =>
+    completeVectorIndexOptions((steps.vectorIndexes ?? {}) as VectorIndexOptions);
+  diff.lines.push(...settingChanges("vectorIndexes", complete(before), complete(after)));
 }
 
 function diffTarget(recorded: Partial<ResolvedOutputs>, inputs: ResolvedInputs, diff: ReleaseDiff): void {

@@ -15,7 +15,7 @@ import {
   planRelease,
   withReleaseSession,
 } from "../../core";
-import { passwordOf, recordedConnection } from "./connection";
+import { recordedConnection } from "./connection";
 import { diffRelease } from "./diff";
 import { dropRelease } from "./drop";
 import { isUnknown, parseInputs, type InputProblem } from "./inputs";
@@ -93,12 +93,11 @@ async function ledgerFailures(inputs: ResolvedInputs): Promise<InputProblem[]> {
       ...unsafe,
     ];
   } catch (error) {
-    const secrets = context?.secrets ?? [];
     if (isReleaseError(error) && ["connection", "authentication", "missing-database"].includes(error.code)) {
-      context?.options.log.warn(`ledger not checked (${describeFailure(error, secrets).split("\n")[0]})`);
+      context?.options.log.warn(`ledger not checked (${describeFailure(error).split("\n")[0]})`);
       return [];
     }
-    return [{ property: "migrations", reason: describeFailure(error, secrets) }];
+    return [{ property: "migrations", reason: describeFailure(error) }];
   }
 }
 
@@ -130,7 +129,7 @@ function prepare(props: Props): { inputs: ResolvedInputs; context: PartContext }
     const inputs = knownInputs(props);
     return { inputs, context: partContext(inputs, inputs.databaseUrl, INPUT_SOURCE) };
   } catch (error) {
-    throw new Error(describeFailure(error, [passwordOf(String(props.databaseUrl ?? ""))]));
+    throw new Error(describeFailure(error));
   }
 }
 
@@ -138,7 +137,7 @@ async function apply(inputs: ResolvedInputs, context: PartContext, provider: unk
   try {
     refuseChangedFiles(inputs, context);
   } catch (error) {
-    throw new Error(describeFailure(error, context.secrets));
+    throw new Error(describeFailure(error));
   }
   // One connection for the whole operation: the checks, the apply and the recorded state.
   return withReleaseSession(context.options, `pulumi:${inputs.part}`, async (session) => {
@@ -146,7 +145,7 @@ async function apply(inputs: ResolvedInputs, context: PartContext, provider: unk
       await refusePendingMigrations(context, session);
     } catch (error) {
       // Nothing ran: the recorded state stays as it was.
-      throw new Error(describeFailure(error, context.secrets));
+      throw new Error(describeFailure(error));
     }
     try {
       const result = await applyPart(session);
@@ -159,7 +158,7 @@ async function apply(inputs: ResolvedInputs, context: PartContext, provider: unk
         ),
       );
     } catch (error) {
-      const message = describeFailure(error, context.secrets);
+      const message = describeFailure(error);
       const lastRun = {
         at: new Date().toISOString(),
         changed: false,
@@ -179,7 +178,7 @@ async function apply(inputs: ResolvedInputs, context: PartContext, provider: unk
   }).catch((error: unknown) => {
     // A connection that could not be opened: described like any other failure, without the password.
     if (error instanceof Error && !isReleaseError(error)) throw error;
-    throw new Error(describeFailure(error, context.secrets));
+    throw new Error(describeFailure(error));
   });
 }
 
@@ -204,7 +203,7 @@ export async function read(id: string, props: Props): Promise<pulumi.dynamic.Rea
     context = partContext(recorded, connection.url, connection.source);
   } catch (error) {
     // The recorded settings no longer build (a seed set removed from the project): nothing to compare with.
-    process.stderr.write(`${recorded.part}: not refreshed: ${describeFailure(error, [])}\n`);
+    process.stderr.write(`${recorded.part}: not refreshed: ${describeFailure(error)}\n`);
     return { id, props };
   }
   try {
@@ -226,11 +225,11 @@ export async function read(id: string, props: Props): Promise<pulumi.dynamic.Rea
     if (isReleaseError(error) && ["connection", "authentication"].includes(error.code)) {
       // Keep the recorded state rather than fail every refresh that cannot reach the database.
       context.options.log.warn(
-        `not refreshed, the recorded state is kept: ${describeFailure(error, context.secrets).split("\n")[0]} Connected with ${connection.source}; ${SET_DIRECT_URL} to refresh it.`,
+        `not refreshed, the recorded state is kept: ${describeFailure(error).split("\n")[0]} Connected with ${connection.source}; ${SET_DIRECT_URL} to refresh it.`,
       );
       return { id, props };
     }
-    throw new Error(describeFailure(error, context.secrets));
+    throw new Error(describeFailure(error));
   }
 }
 
@@ -260,7 +259,7 @@ export async function remove(_id: string, props: Props): Promise<void> {
       log: context.options.log,
     });
   } catch (error) {
-    const message = describeFailure(error, context.secrets);
+    const message = describeFailure(error);
     const credentials =
       isReleaseError(error) && ["connection", "authentication"].includes(error.code)
         ? ` Connected with ${connection.source}; ${SET_DIRECT_URL}, ${KEEP_INSTEAD}.`

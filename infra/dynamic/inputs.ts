@@ -1,6 +1,7 @@
 // Validation of a schema-release resource's inputs, as `check` receives them. Pure: each problem names the
 // property, so `pulumi preview` points at it. A value still unknown during preview is accepted where the
 // program may compute it (the connection string, the database and role names).
+import { isReleaseError, resolveReleaseSettings } from "../../core";
 import {
   RELEASE_ENVIRONMENTS,
   resolveLockSafety,
@@ -70,6 +71,15 @@ export function parseInputs(raw: Record<string, unknown>, options: { allowUnknow
     !steps.seedSets.every((s) => typeof s === "string")
   ) {
     fail("steps", "must be the release steps' options, with seedSets: a list of seed set names");
+  } else {
+    // The same strict resolver as the stack config and the CLI: check fails on what the engine would refuse.
+    const { seedSets: _seedSets, ...settings } = steps;
+    try {
+      resolveReleaseSettings(settings, "");
+    } catch (error) {
+      if (!isReleaseError(error)) throw error;
+      fail("steps", [error.message, error.fix].filter(Boolean).join(" "));
+    }
   }
   const positive = (property: string): number => {
     const value = raw[property];

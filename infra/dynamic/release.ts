@@ -14,8 +14,8 @@ import {
   type ReleaseStep,
   type VerifyReport,
 } from "../../core";
-import { defaultReleaseSteps } from "../../core/default-steps";
-import { passwordOf, targetOf, withoutPassword } from "./connection";
+import { defaultReleaseSteps } from "../../core";
+import { targetOf, withoutPassword } from "./connection";
 import {
   PART_STEP_KEYS,
   STEP_KEY,
@@ -34,8 +34,6 @@ export interface PartContext {
   options: ReleaseOptions & { log: Logger };
   /** The steps whose items this part applies. */
   owned: ReleaseStep[];
-  /** Values that must never appear in a message (the password). */
-  secrets: string[];
   target: string;
 }
 
@@ -71,16 +69,14 @@ function bookkeepingOnly(step: ReleaseStep): ReleaseStep {
 export function partContext(settings: PartSettings, databaseUrl: string, source: string): PartContext {
   const owns = (step: ReleaseStep) => PART_STEP_KEYS[settings.part].includes(STEP_KEY[step.kind]);
   const all = defaultReleaseSteps(settings.steps);
-  const secrets = [passwordOf(databaseUrl)];
   const target = targetOf(databaseUrl, source);
   const prefix = `${LABEL[settings.part]} on ${target}: `;
   // The host's stderr reaches the Pulumi CLI's output; the engine's lines name files and items, not secrets,
   // and redaction makes sure of it.
-  const write = (line: string) => process.stderr.write(`${redactSecrets(prefix + line, secrets)}\n`);
+  const write = (line: string) => process.stderr.write(`${redactSecrets(prefix + line)}\n`);
   return {
     part: settings.part,
     owned: all.filter(owns),
-    secrets,
     target,
     options: {
       databaseUrl,
@@ -239,8 +235,8 @@ function pickSettings(settings: PartSettings): PartSettings {
 }
 
 /** A failure as one text for people: the engine's message and fix, with no password in it. */
-export function describeFailure(error: unknown, secrets: readonly string[]): string {
+export function describeFailure(error: unknown): string {
   const text =
     error instanceof ReleaseError ? error.describe() : error instanceof Error ? error.message : String(error);
-  return redactSecrets(text, secrets);
+  return redactSecrets(text);
 }

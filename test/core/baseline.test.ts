@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { applyRelease, readMigrationFiles, ReleaseError, verifyRelease } from "../../core";
-import { baselineRelease } from "../../core/baseline";
+import { baselineRelease } from "../../core";
 import { createTestDatabase, dropTestDatabase, withClient } from "../support/database";
 import { FIXTURE_MIGRATIONS } from "../support/fixtures";
 

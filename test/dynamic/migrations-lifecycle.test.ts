@@ -6,7 +6,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PROJECT_ROOT, buildReleaseManifest } from "../../core";
 import { manifestMap } from "../../infra/dynamic/part-args";
-import { adminUrl, withClient } from "../support/database";
+import { dropDatabase, withClient } from "../support/database";
 import { fixtureMigrationsCopy, writeMigration } from "../support/fixtures";
 import { HostCallError, startProviderHost, type ProviderHost, type Props } from "./support/provider-host";
 import { createReleaseDatabase, type ReleaseDatabase } from "./support/release-database";
@@ -204,7 +204,7 @@ describe("schema migrations through the dynamic-provider host", () => {
   });
 
   it("tells a refresh the resource is gone once its database is", async () => {
-    await withClient(adminUrl(), (client) => client.query(`DROP DATABASE ${db.name} WITH (FORCE)`));
+    await dropDatabase(db.name);
     expect((await host.read(URN, id, state)).id).toBe("");
   });
 });

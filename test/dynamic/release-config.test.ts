@@ -1,6 +1,7 @@
 // The schema release's config keys (neonhub-db:seedSets, dropSchemaOnDelete, releaseLockTimeoutSeconds),
 // validated with the rest of the stack's config.
 import { describe, expect, it } from "vitest";
+import { completeVectorIndexOptions } from "../../core";
 import { InvalidConfigError, parseStackConfig, type RawStackConfig } from "../../infra/config";
 
 const ADMIN_URL = "postgresql://postgres:LocalPw123@127.0.0.1:54329/postgres";
@@ -23,7 +24,7 @@ describe("schema release config", () => {
   it("seeds nothing, keeps the schema on destroy and waits 60 s for the lock by default", () => {
     expect(parseStackConfig(raw({})).release).toEqual({
       seedSets: [],
-      vectorIndexes: undefined,
+      vectorIndexes: completeVectorIndexOptions(),
       rowLevelSecurity: "enforce",
       dropSchemaOnDelete: false,
       lockTimeoutMs: 60_000,
@@ -40,6 +41,7 @@ describe("schema release config", () => {
     ).release;
     expect(release).toEqual({
       seedSets: ["demo"],
+      vectorIndexes: completeVectorIndexOptions(),
       rowLevelSecurity: "enforce",
       dropSchemaOnDelete: true,
       lockTimeoutMs: 5_000,
@@ -73,17 +75,42 @@ describe("schema release config", () => {
     ]);
   });
 
-  it("takes the vector index options as an object, checked by the engine's own validation", () => {
+  it("takes the vector index options as an object, resolved with every default written out", () => {
     const options = { method: "hnsw", indexes: { idx_chunk_embedding_cosine: { m: 24 } } };
-    expect(parseStackConfig(raw({ vectorIndexes: JSON.stringify(options) })).release.vectorIndexes).toEqual(
-      options,
-    );
+    expect(parseStackConfig(raw({ vectorIndexes: JSON.stringify(options) })).release.vectorIndexes).toEqual({
+      ...completeVectorIndexOptions(),
+      ...options,
+    });
     expect(problemsOf({ vectorIndexes: '{"method":"flat"}' })).toEqual([
-      `neonhub-db:vectorIndexes: method is "flat"; Use "ivfflat" or "hnsw". Example: pulumi config set --path 'neonhub-db:vectorIndexes.method' hnsw`,
+      `neonhub-db:vectorIndexes: vectorIndexes.method must be "ivfflat" or "hnsw" (got "flat"). For example {"vectorIndexes":{"method":"hnsw"}}. Example: pulumi config set --path 'neonhub-db:vectorIndexes.method' hnsw`,
     ]);
     expect(problemsOf({ vectorIndexes: '["hnsw"]' })[0]).toMatch(
       /vectorIndexes: must be an object of index options/,
     );
+  });
+
+  it("refuses a misspelt key and values of the wrong type instead of ignoring or coercing them", () => {
+    const refused = (options: unknown) => problemsOf({ vectorIndexes: JSON.stringify(options) });
+    expect(refused({ metod: "hnsw" })).toEqual([
+      expect.stringMatching(
+        /^neonhub-db:vectorIndexes: vectorIndexes\.metod is not a setting \(got "hnsw"\)\. Known here: method, /,
+      ),
+    ]);
+    expect(refused({ concurrently: "no" })).toEqual([
+      expect.stringMatching(
+        /vectorIndexes\.concurrently must be true or false \(got "no"\)\. For example \{"vectorIndexes":\{"concurrently":true\}\}/,
+      ),
+    ]);
+    expect(refused({ targetRecall: "0.9" })).toEqual([
+      expect.stringMatching(
+        /vectorIndexes\.targetRecall must be a number \(got "0\.9"\)\. For example \{"vectorIndexes":\{"targetRecall":0\.95\}\}/,
+      ),
+    ]);
+    expect(refused({ indexes: { idx_chunk_embedding_cosine: { m: "32" } } })).toEqual([
+      expect.stringMatching(
+        /vectorIndexes\.indexes\.idx_chunk_embedding_cosine\.m must be a whole number \(got "32"\)/,
+      ),
+    ]);
   });
 
   it("reports an unknown seed set, a non-boolean opt-in and a lock timeout out of range together", () => {

@@ -1,7 +1,7 @@
 // The schema release in the `dev` stack's program (Docker server), under the mock runtime.
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildReleaseManifest, DEFAULT_MIGRATIONS_DIR } from "../../core";
-import { defaultReleaseSteps } from "../../core/default-steps";
+import { defaultReleaseSteps } from "../../core";
 import { manifestMap } from "../../infra/dynamic/part-args";
 import { runStack, type ProgramRun } from "./support/program";
 import { DYNAMIC_TYPES } from "./support/release-inputs";

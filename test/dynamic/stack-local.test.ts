@@ -1,6 +1,7 @@
 // The schema release in the `local` stack's program, under the mock runtime: after the access layer, as the
 // migrator, with the demo seed set, and a provider that serializes without capturing anything of this run.
 import { beforeAll, describe, expect, it } from "vitest";
+import { completeVectorIndexOptions } from "../../core";
 import { runStack, type ProgramRun } from "./support/program";
 import { DYNAMIC_TYPES } from "./support/release-inputs";
 import {
@@ -33,7 +34,12 @@ describe("local stack: schema release", () => {
   it("applies the demo seed set and keeps data on destroy by default", () => {
     const seeds = run.world.one(DYNAMIC_TYPES.seedSets);
     expect(Object.keys(seeds.inputs.seedSets as object)).toEqual(["demo"]);
-    expect(seeds.inputs.steps).toEqual({ seedSets: ["demo"], rowLevelSecurity: "enforce" });
+    // The settings resolved once, every default written out: the provider applies and records exactly these.
+    expect(seeds.inputs.steps).toEqual({
+      seedSets: ["demo"],
+      rowLevelSecurity: "enforce",
+      vectorIndexes: completeVectorIndexOptions(),
+    });
     for (const type of Object.values(DYNAMIC_TYPES)) {
       expect(run.world.one(type).inputs).toMatchObject({ dropOnDelete: false, lockTimeoutMs: 60_000 });
     }

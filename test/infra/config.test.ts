@@ -137,7 +137,7 @@ describe("validators", () => {
       const password = "Sup3rSecretValue";
       const cases: [string | undefined, RegExp][] = [
         [undefined, /is required/],
-        [`not a url ${password}`, /is not a URL \(value not shown: it holds a password\)/],
+        [`not a url ${password}`, /is not a valid URL \(value not shown: it holds a password\)/],
         [`mysql://root:${password}@127.0.0.1/db`, /must start with postgresql:\/\//],
         [`postgresql://postgres@127.0.0.1:54329/postgres`, /has no password/],
         [`postgresql://:${password}@127.0.0.1:54329/postgres`, /has no user name/],

@@ -4,7 +4,7 @@
 import type { Client } from "pg";
 import { Client as PgClient } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { HealthReport } from "../../core/health";
+import type { HealthReport } from "../../core";
 import { runCli, type CliRun } from "../support/cli";
 import { useTestDatabase, withClient } from "../support/database";
 import { chunkFileDir, writeChunkFile } from "../seeds/chunk-files";

@@ -8,7 +8,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Client } from "pg";
 import { DEFAULT_MIGRATIONS_DIR } from "../../core";
 import { runCli } from "../support/cli";
-import { adminUrl, dropTestDatabase, withClient, withDatabase, type TestDatabase } from "../support/database";
+import {
+  adminUrl,
+  dropDatabase,
+  dropTestDatabase,
+  withClient,
+  withDatabase,
+  type TestDatabase,
+} from "../support/database";
 import { fingerprint } from "../support/db-fingerprint";
 import {
   holdTableLock,
@@ -124,8 +131,7 @@ describe("apply killed with SIGKILL during vector-index builds", () => {
     }
   });
   afterAll(async () => {
-    if (template)
-      await withClient(adminUrl(), (c) => c.query(`DROP DATABASE IF EXISTS "${template}" WITH (FORCE)`));
+    if (template) await dropDatabase(template);
   });
 
   async function transactional(blocked: boolean): Promise<void> {

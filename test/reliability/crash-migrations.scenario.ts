@@ -6,7 +6,7 @@ import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Client } from "pg";
 import { DEFAULT_MIGRATIONS_DIR } from "../../core";
-import { RELEASE_LOCK_KEY } from "../../core/bookkeeping";
+import { RELEASE_LOCK_KEY } from "../../core";
 import { runCli } from "../support/cli";
 import { adminUrl, createTestDatabase, dropTestDatabase, type TestDatabase } from "../support/database";
 import { fingerprint } from "../support/db-fingerprint";

@@ -10,7 +10,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Client } from "pg";
 import { DEFAULT_MIGRATIONS_DIR } from "../../core";
-import { RELEASE_LOCK_KEY } from "../../core/bookkeeping";
+import { RELEASE_LOCK_KEY } from "../../core";
 import { runCli } from "../support/cli";
 import { withClient, withDatabase } from "../support/database";
 import {

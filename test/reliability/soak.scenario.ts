@@ -16,7 +16,7 @@ import {
   verifyRelease,
   type ReleaseOptions,
 } from "../../core";
-import { defaultReleaseSteps } from "../../core/default-steps";
+import { defaultReleaseSteps } from "../../core";
 import { useTestDatabase } from "../support/database";
 import { backends, migrationsCopy, waitUntil } from "../support/kill-points";
 

@@ -13,8 +13,8 @@ import {
   releaseStatus,
   verifyRelease,
 } from "../../core";
-import { defaultReleaseSteps } from "../../core/default-steps";
-import { parseRowLevelSecurityMode, type RowLevelSecurityMode } from "../../core/row-level-security";
+import { defaultReleaseSteps } from "../../core";
+import { parseRowLevelSecurityMode, type RowLevelSecurityMode } from "../../core";
 import { readTableSecurity } from "./catalog";
 import { applyAsMigrator, useReleasedDatabase } from "./released-database";
 import { inTransaction } from "./sessions";

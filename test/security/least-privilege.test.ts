@@ -5,7 +5,7 @@
 import { randomBytes } from "node:crypto";
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BOOKKEEPING_SCHEMA } from "../../core/bookkeeping";
+import { BOOKKEEPING_SCHEMA } from "../../core";
 import { withClient } from "../support/database";
 import type { Login } from "../support/roles";
 import { readTableSecurity } from "./catalog";

@@ -2,7 +2,7 @@
 // by the migrator acting as the owner, through the release engine.
 import { afterAll, beforeAll } from "vitest";
 import { applyRelease, DEFAULT_MIGRATIONS_DIR, type ReleaseResult, type ReleaseStep } from "../../core";
-import { defaultReleaseSteps, type DefaultStepOptions } from "../../core/default-steps";
+import { defaultReleaseSteps, type DefaultStepOptions } from "../../core";
 import { createTestDatabase, dropTestDatabase, type TestDatabase } from "../support/database";
 import { createAccessRoles, dropAccessRoles, type AccessRoles } from "../support/roles";
 

@@ -3,6 +3,7 @@
 // their own organization and try "cross" rows in the other one. Ids are readable: `A-seed-Brand`.
 import { createHash } from "node:crypto";
 import type { ClientBase } from "pg";
+import { quoteIdentifier } from "../../core";
 
 export type TenantKey = "A" | "B";
 export type Tag = "seed" | "extra" | "cross" | "spare";
@@ -230,7 +231,7 @@ export function keyOf(spec: TenantTable, row: Row): Row {
   return Object.fromEntries(spec.key.map((column) => [column, row[column]]));
 }
 
-const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
+const quote = quoteIdentifier;
 
 /** `INSERT ... RETURNING` of one row; returns the row's key as the database gives it back. */
 export async function insertRow(client: ClientBase, table: string, row: Row): Promise<Row[]> {

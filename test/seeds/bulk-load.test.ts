@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_MIGRATIONS_DIR, ReleaseError, applyRelease, collectingLogger } from "../../core";
-import { defaultReleaseSteps } from "../../core/default-steps";
-import { derivedChunkId, loadChunkFile } from "../../core/seeds/bulk/load-chunks";
-import { chunkLine } from "../../core/seeds/bulk/chunk-file";
+import { defaultReleaseSteps } from "../../core";
+import { derivedChunkId, loadChunkFile } from "../../core";
+import { chunkLine } from "../../core";
 import { useTestDatabase, withClient } from "../support/database";
 import { runCli } from "../support/cli";
 import { chunkFileDir, writeChunkFile } from "./chunk-files";

@@ -7,8 +7,8 @@ import {
   planRelease,
   type ReleaseOptions,
 } from "../../core";
-import { defaultReleaseSteps } from "../../core/default-steps";
-import { SeedsStep } from "../../core/seeds";
+import { defaultReleaseSteps } from "../../core";
+import { SeedsStep } from "../../core";
 import { useTestDatabase, withClient } from "../support/database";
 import { runCli } from "../support/cli";
 import { editSeedFile, rowVersions, seedTable, seedsCopy } from "./helpers";

@@ -3,13 +3,8 @@ import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll } from "vitest";
-import {
-  chunkFileHeaderLine,
-  chunkLine,
-  documentLine,
-  type ChunkFileHeader,
-} from "../../core/seeds/bulk/chunk-file";
-import { seededRandom } from "../../core/seeds";
+import { chunkFileHeaderLine, chunkLine, documentLine, type ChunkFileHeader } from "../../core";
+import { seededRandom } from "../../core";
 
 /** A temporary folder for the file's chunk files, removed after its tests. */
 export function chunkFileDir(): string {

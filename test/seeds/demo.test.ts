@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import type { ClientBase } from "pg";
 import { DEFAULT_MIGRATIONS_DIR, applyRelease, planRelease, type ReleaseOptions } from "../../core";
-import { AVAILABLE_SEED_SETS, defaultReleaseSteps } from "../../core/default-steps";
-import { loadSeedSet } from "../../core/seeds";
-import { DEFAULT_SEEDS_DIR } from "../../core/project";
+import { AVAILABLE_SEED_SETS, defaultReleaseSteps } from "../../core";
+import { loadSeedSet } from "../../core";
+import { DEFAULT_SEEDS_DIR } from "../../core";
 import { useTestDatabase, withClient } from "../support/database";
 import { rowVersions } from "./helpers";
 

@@ -1,6 +1,6 @@
 // The quick-start scripts as a user meets them: `npm run local` on a fresh folder, twice, then stopped, and
 // the messages a missing prerequisite produces. Each run uses its own cluster folder and port.
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -9,6 +9,10 @@ import { Client } from "pg";
 import { runScript, type CliRun } from "../support/cli";
 import cluster from "../../scripts/lib/cluster";
 import postgres from "../../scripts/lib/postgres";
+
+// The setup scripts are plain CommonJS so that they run before `npm ci` has installed anything.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const deps = require("../../scripts/lib/deps") as typeof import("../../scripts/lib/deps");
 
 const ROOT = path.resolve(__dirname, "..", "..");
 
@@ -32,6 +36,8 @@ function runLocal(args: string[], env: Record<string, string>): Promise<CliRun> 
   return runScript(path.join(ROOT, "scripts", "local.js"), args, {
     ...process.env,
     DATABASE_URL: "",
+    // Other test files use the project's node_modules right now: the script must never reinstall them.
+    [deps.NO_INSTALL_ENV]: "1",
     ...env,
   });
 }
@@ -209,5 +215,22 @@ describe("a missing prerequisite stops with the problem and the fix", () => {
     expect(run.stderr).toContain("PostgreSQL 16.4");
     expect(run.stderr).toContain("has no pgvector extension");
     expect(run.stderr).toContain("install pgvector there");
+  });
+});
+
+describe("npm dependencies", () => {
+  const lock = readFileSync(path.join(ROOT, "package-lock.json"), "utf8");
+  const installed = readFileSync(path.join(ROOT, "node_modules", ".package-lock.json"), "utf8");
+
+  it("a tree that `npm ci` installed directly counts as installed (no reinstall)", () => {
+    expect(deps.installedMatchesLock(lock, installed)).toBe(true);
+  });
+
+  it("a package at another version than the lock file's does not", () => {
+    const other = JSON.parse(installed) as { packages: Record<string, { version: string }> };
+    other.packages["node_modules/pg"] = { ...other.packages["node_modules/pg"], version: "0.0.1" };
+    expect(deps.installedMatchesLock(lock, JSON.stringify(other))).toBe(false);
+    delete other.packages["node_modules/pg"];
+    expect(deps.installedMatchesLock(lock, JSON.stringify(other))).toBe(false);
   });
 });

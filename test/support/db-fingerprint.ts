@@ -4,6 +4,7 @@
 import type { ClientBase } from "pg";
 import { withClient } from "./database";
 import { dumpSchema } from "./migrations";
+import { quoteIdentifier } from "../../core";
 
 export interface TableSum {
   rows: number;
@@ -20,7 +21,7 @@ export interface DbFingerprint {
   sequences: Record<string, string>;
 }
 
-const ident = (name: string) => `"${name.replace(/"/g, '""')}"`;
+const ident = quoteIdentifier;
 
 const USER_SCHEMAS = `n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') AND n.nspname NOT LIKE 'pg\\_temp%'`;
 

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { Client, type ClientBase } from "pg";
 import { CLI } from "./cli";
+import { quoteIdentifier } from "../../core";
 
 export interface ProcessResult {
   code: number | null;
@@ -234,7 +235,7 @@ export function migrationsCopy(source: string): string {
  * set does: otherwise a killed client's backend sleeps on, holding the release lock, until the pause ends.
  */
 export async function setPause(admin: ClientBase, database: string, tag: string | undefined): Promise<void> {
-  const db = `"${database.replace(/"/g, '""')}"`;
+  const db = quoteIdentifier(database);
   await admin.query(`ALTER DATABASE ${db} SET client_connection_check_interval = '100ms'`);
   if (tag === undefined) await admin.query(`ALTER DATABASE ${db} RESET ${PAUSE_SETTING}`);
   else await admin.query(`ALTER DATABASE ${db} SET ${PAUSE_SETTING} = '${tag.replace(/'/g, "''")}'`);

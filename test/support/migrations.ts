@@ -3,7 +3,7 @@
 import { execFile } from "node:child_process";
 import path from "node:path";
 import { promisify } from "node:util";
-import type { ClientBase } from "pg";
+import { Client, type ClientBase } from "pg";
 import { pgBindir } from "./database";
 
 export const MIGRATIONS_DIR = path.resolve(__dirname, "..", "..", "migrations");
@@ -15,14 +15,26 @@ export interface MigrateOptions {
   count?: number;
 }
 
-type Target = { databaseUrl: string } | { dbClient: ClientBase };
+type Target = { dbClient: ClientBase };
 
 /** Runs migrations against a connection string or an already connected client; returns their names. */
 export async function migrate(target: string | ClientBase, options: MigrateOptions = {}): Promise<string[]> {
   // node-pg-migrate is ESM-only; Node 20.19+ loads it through require().
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { runner } = require("node-pg-migrate") as typeof import("node-pg-migrate/dist/bundle/index");
-  const connection: Target = typeof target === "string" ? { databaseUrl: target } : { dbClient: target };
+  if (typeof target === "string") {
+    // node-pg-migrate does not await the end of a client it opened itself: its session could outlive the call
+    // and meet the test's DROP DATABASE. A client of our own is closed before this returns.
+    const client = new Client({ connectionString: target });
+    client.on("error", () => {});
+    await client.connect();
+    try {
+      return await migrate(client, options);
+    } finally {
+      await client.end();
+    }
+  }
+  const connection: Target = { dbClient: target };
   const ran = await runner({
     ...connection,
     dir: MIGRATIONS_DIR,

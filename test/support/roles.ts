@@ -10,6 +10,7 @@ import { Client } from "pg";
 import { roleNames, type RoleNames } from "../../infra/config";
 import accessSql from "../../scripts/lib/access-sql";
 import { withClient, type TestDatabase } from "./database";
+import { quoteIdentifier } from "../../core";
 
 export type Login = "migrator" | "app" | "readonly";
 export const LOGINS: readonly Login[] = ["migrator", "app", "readonly"];
@@ -24,7 +25,7 @@ export interface AccessRoles {
   connect(login: Login): Promise<Client>;
 }
 
-const ident = (name: string) => `"${name.replace(/"/g, '""')}"`;
+const ident = quoteIdentifier;
 
 /** Creates the four roles, hands them the database and grants exactly what the access layer grants. */
 export async function createAccessRoles(db: TestDatabase): Promise<AccessRoles> {

@@ -2,7 +2,7 @@
 // expression; the app's query, with the same expression and predicate, uses the index, also under the
 // tenant tables' row-level security.
 import { beforeAll, describe, expect, it } from "vitest";
-import { readIndexRecords } from "../../core/vector-indexes";
+import { readIndexRecords } from "../../core";
 import { useTestDatabase, withClient } from "../support/database";
 import { clusteredVectors, copyMessages, createFixtures, type EmbeddingFixtures } from "./data";
 import { MESSAGE, apply, explainNearest, heldOutRecall, indexFacts } from "./support";

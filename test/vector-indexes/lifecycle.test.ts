@@ -5,7 +5,7 @@
 // HNSW per index built CONCURRENTLY, recalibration without rebuild.
 import { beforeAll, describe, expect, it } from "vitest";
 import { releaseStatus } from "../../core";
-import { readIndexRecords } from "../../core/vector-indexes";
+import { readIndexRecords } from "../../core";
 import { useTestDatabase, withClient } from "../support/database";
 import { clusteredVectors, copyChunks, copyMessages, createFixtures, type EmbeddingFixtures } from "./data";
 import {
@@ -17,6 +17,7 @@ import {
   indexFacts,
   indexNames,
   planIndexes,
+  planSettings,
   releaseOptions,
 } from "./support";
 
@@ -227,6 +228,11 @@ describe("vector indexes through the release", () => {
     const before = await record(url(), "idx_chunk_embedding_cosine");
     const plan = await planIndexes(url(), options);
     expect(plan.map((p) => p.action)).toEqual(["update", "update", "update"]);
+    expect(await planSettings(url(), options)).toContainEqual({
+      name: "setting vectorIndexes.targetRecall",
+      action: "update",
+      reason: "0.95 -> 0.99",
+    });
     expect(plan[0]!.reason).toContain("target recall 0.95 -> 0.99");
     const oid = (await withClient(url(), (c) => indexFacts(c, "idx_chunk_embedding_cosine")))!.oid;
     await apply(url(), options);

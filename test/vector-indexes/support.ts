@@ -7,8 +7,8 @@ import {
   planRelease,
   type ReleaseOptions,
 } from "../../core";
-import { VectorIndexStep, type VectorIndexStepOptions } from "../../core/vector-indexes";
-import { nearestQuery, EMBEDDING_TABLES } from "../../core/vector-indexes/spec";
+import { VectorIndexStep, type VectorIndexStepOptions } from "../../core";
+import { nearestQuery, EMBEDDING_TABLES } from "../../core";
 import { vectorText } from "./data";
 
 export const CHUNK = EMBEDDING_TABLES[0]!;
@@ -23,14 +23,27 @@ export function releaseOptions(databaseUrl: string, step: VectorIndexStepOptions
   return { databaseUrl, migrationsDir: DEFAULT_MIGRATIONS_DIR, steps: [new VectorIndexStep(options)] };
 }
 
+/** A step's items about a changed setting ("setting vectorIndexes.targetRecall"), apart from the indexes. */
+const isSetting = (item: { name: string }) => item.name.startsWith("setting ");
+
+/** Applies with `step`; the result's vectorIndexes are the indexes, `settings` the settings that changed. */
 export async function apply(databaseUrl: string, step: VectorIndexStepOptions = {}) {
   const log = collectingLogger();
   const result = await applyRelease({ ...releaseOptions(databaseUrl, step), log });
-  return { result, lines: log.lines };
+  return {
+    result: { ...result, vectorIndexes: result.vectorIndexes.filter((i) => !isSetting(i)) },
+    settings: result.vectorIndexes.filter(isSetting),
+    lines: log.lines,
+  };
 }
 
+/** What plan would do to each index (the settings that changed: planSettings). */
 export async function planIndexes(databaseUrl: string, step: VectorIndexStepOptions = {}) {
-  return (await planRelease(releaseOptions(databaseUrl, step))).vectorIndexes;
+  return (await planRelease(releaseOptions(databaseUrl, step))).vectorIndexes.filter((i) => !isSetting(i));
+}
+
+export async function planSettings(databaseUrl: string, step: VectorIndexStepOptions = {}) {
+  return (await planRelease(releaseOptions(databaseUrl, step))).vectorIndexes.filter(isSetting);
 }
 
 export interface IndexFacts {

@@ -2,7 +2,7 @@
 // login that is a member of it, and the extensions created by the administrator. Roles are cluster-wide, so
 // their names are unique per call; everything is dropped afterwards.
 import { randomBytes } from "node:crypto";
-import { adminUrl, withClient, withDatabase } from "../../support/database";
+import { adminUrl, dropDatabase, withClient, withDatabase } from "../../support/database";
 
 export interface ReleaseDatabase {
   name: string;
@@ -47,8 +47,8 @@ export async function createReleaseDatabase(
     migratorUrl: url.toString(),
     superuserUrl,
     async drop() {
+      await dropDatabase(name);
       await withClient(admin, async (client) => {
-        await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
         await client.query(`DROP ROLE IF EXISTS ${migrator}`);
         await client.query(`DROP ROLE IF EXISTS ${owner}`);
       });

@@ -2,7 +2,7 @@
 // per organization that first names the organization (row-level security), embeddings of their space's
 // dimension made by the seed sets' deterministic generator.
 import type { ClientBase } from "pg";
-import { seededVector, vectorLiteral } from "../../../core/seeds/vectors";
+import { seededVector, vectorLiteral } from "../../../core";
 
 /** text-embedding-3-small: a space the demo seed does not have, created by the app as it would be. */
 export const APP_SPACE = {

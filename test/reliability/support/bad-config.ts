@@ -27,7 +27,7 @@ export const BAD_CONFIGS: BadConfig[] = [
     label: "admin URL that is not a URL",
     values: { adminUrl: `host=127.0.0.1 password=${CONFIG_PASSWORD}` },
     secret: ["adminUrl"],
-    message: /neonhub-db:adminUrl: is not a URL \(value not shown: it holds a password\)/,
+    message: /neonhub-db:adminUrl: is not a valid URL \(value not shown: it holds a password\)/,
   },
   {
     label: "admin URL stored in plain text",

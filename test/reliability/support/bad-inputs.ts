@@ -6,7 +6,7 @@ import { cpSync, mkdtempSync, readFileSync, renameSync, rmSync, unlinkSync, writ
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { DEFAULT_MIGRATIONS_DIR, DEFAULT_SEEDS_DIR } from "../../../core";
-import { chunkLine, type ChunkFileHeader } from "../../../core/seeds/bulk/chunk-file";
+import { chunkLine, type ChunkFileHeader } from "../../../core";
 import { runCli, type CliRun } from "../../support/cli";
 import { writeMigration } from "../../support/fixtures";
 import { writeChunkFile } from "../../seeds/chunk-files";

@@ -13,8 +13,8 @@ import {
   type Logger,
   type ReleaseOptions,
 } from "../../../core";
-import { defaultReleaseSteps, type DefaultStepOptions } from "../../../core/default-steps";
-import { SeedsStep } from "../../../core/seeds/step";
+import { defaultReleaseSteps, type DefaultStepOptions } from "../../../core";
+import { SeedsStep } from "../../../core";
 
 export interface DriverOptions {
   migrationsDir: string;
@@ -49,14 +49,7 @@ async function run(command: string, options: DriverOptions, databaseUrl: string,
 
 async function main(): Promise<number> {
   const databaseUrl = process.env.DATABASE_URL ?? "";
-  const password = (() => {
-    try {
-      return decodeURIComponent(new URL(databaseUrl).password);
-    } catch {
-      return "";
-    }
-  })();
-  const clean = (text: string) => redactSecrets(text, [password]);
+  const clean = (text: string) => redactSecrets(text);
   const err = (text: string) => process.stderr.write(`${clean(text)}\n`);
   const log: Logger = {
     info: (m) => err(`[neonhub-db] ${m}`),

@@ -1,0 +1,140 @@
+// The release's settings, as one document with one strict resolver: the stack config (infra/config.ts), the
+// CLI (--config file and --set flags) and, through the steps they build, the dynamic providers all resolve
+// them here. An unknown key or a value of the wrong type is an error naming the key, the value and an
+// example: a misspelt setting is never silently ignored.
+//
+//   { "vectorIndexes": { "method": "hnsw", ... },   recorded by the release (core/release-settings.ts)
+//     "rowLevelSecurity": "enforce" | "off",        recorded by its step (core/row-level-security.ts)
+//     "lockTimeoutSeconds": 60 }                    how long a release waits for another one's lock
+import { ReleaseError } from "./errors";
+import { ROW_LEVEL_SECURITY_MODES, type RowLevelSecurityMode } from "./row-level-security";
+import { checkVectorIndexOptions, resolveOptions, type VectorIndexOptions } from "./vector-indexes/options";
+
+export interface ReleaseSettings {
+  vectorIndexes?: VectorIndexOptions;
+  rowLevelSecurity?: RowLevelSecurityMode;
+  lockTimeoutSeconds?: number;
+}
+
+const EXAMPLES: Record<keyof ReleaseSettings, unknown> = {
+  vectorIndexes: { method: "hnsw" },
+  rowLevelSecurity: "enforce",
+  lockTimeoutSeconds: 60,
+};
+
+export const RELEASE_SETTING_KEYS = Object.keys(EXAMPLES) as (keyof ReleaseSettings)[];
+
+/** "--config release.yaml: " before a message; nothing when the caller names the source itself. */
+function at(source: string): string {
+  return source ? `${source}: ` : "";
+}
+
+function refuse(
+  key: string,
+  problem: string,
+  value: unknown,
+  example: Record<string, unknown>,
+  source: string,
+) {
+  return new ReleaseError(
+    "invalid-input",
+    `${at(source)}${key} ${problem} (got ${JSON.stringify(value)}).`,
+    `For example ${JSON.stringify(example)}.`,
+  );
+}
+
+/**
+ * Validates a settings document (parsed JSON or YAML, or flags turned into one). Returns only the settings
+ * it was given: what is left unset is decided by the caller (the stack: the defaults; the CLI: what the
+ * database records). `source` names where the document came from in errors ("--config release.yaml"); empty
+ * when the caller puts the message under a name of its own (a stack config key).
+ */
+export function resolveReleaseSettings(input: unknown, source: string): ReleaseSettings {
+  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+    throw refuse("the release settings", "must be an object", input, EXAMPLES, source);
+  }
+  const settings: ReleaseSettings = {};
+  for (const [key, value] of Object.entries(input as Record<string, unknown>)) {
+    if (value === undefined) continue;
+    switch (key) {
+      case "vectorIndexes":
+        try {
+          checkVectorIndexOptions(value);
+          resolveOptions(value as VectorIndexOptions); // ranges and combinations (efConstruction >= 2 x m)
+        } catch (error) {
+          if (error instanceof ReleaseError) {
+            throw new ReleaseError(error.code, `${at(source)}${error.message}`, error.fix);
+          }
+          throw error;
+        }
+        settings.vectorIndexes = value as VectorIndexOptions;
+        break;
+      case "rowLevelSecurity":
+        if (!(ROW_LEVEL_SECURITY_MODES as readonly unknown[]).includes(value)) {
+          throw refuse(
+            key,
+            `must be one of ${ROW_LEVEL_SECURITY_MODES.join(", ")}`,
+            value,
+            { [key]: "off" },
+            source,
+          );
+        }
+        settings.rowLevelSecurity = value as RowLevelSecurityMode;
+        break;
+      case "lockTimeoutSeconds":
+        if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > 3600) {
+          throw refuse(key, "must be a whole number of seconds from 1 to 3600", value, { [key]: 60 }, source);
+        }
+        settings.lockTimeoutSeconds = value;
+        break;
+      default:
+        throw new ReleaseError(
+          "invalid-input",
+          `${at(source)}${key} is not a release setting (got ${JSON.stringify(value)}).`,
+          `Known settings: ${RELEASE_SETTING_KEYS.join(", ")}; for example ${JSON.stringify(EXAMPLES)}.`,
+        );
+    }
+  }
+  return settings;
+}
+
+/**
+ * One `--set key=value` flag as a settings document: the key is a dotted path
+ * (vectorIndexes.indexes.idx_chunk_embedding_cosine.m), the value JSON when it parses as JSON (true, 0.9,
+ * 32) and a string otherwise (hnsw). The document is then resolved like any other.
+ */
+export function settingFromFlag(flag: string): Record<string, unknown> {
+  const at = flag.indexOf("=");
+  const path = at > 0 ? flag.slice(0, at).split(".") : [];
+  if (path.length === 0 || path.some((part) => part === "")) {
+    throw new ReleaseError(
+      "invalid-input",
+      `--set ${JSON.stringify(flag)} is not key=value.`,
+      "Use a setting's dotted path, e.g. --set vectorIndexes.method=hnsw or --set vectorIndexes.concurrently=true.",
+    );
+  }
+  const raw = flag.slice(at + 1);
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    value = raw;
+  }
+  return path.reduceRight<unknown>((inner, key) => ({ [key]: inner }), value) as Record<string, unknown>;
+}
+
+/** Settings documents merged in order, later ones winning per leaf (a --config file, then --set flags). */
+export function mergeSettings(...documents: Record<string, unknown>[]): Record<string, unknown> {
+  const merged: Record<string, unknown> = {};
+  for (const document of documents) {
+    for (const [key, value] of Object.entries(document)) {
+      const current = merged[key];
+      merged[key] = isPlainObject(current) && isPlainObject(value) ? mergeSettings(current, value) : value;
+    }
+  }
+  return merged;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,124 @@
+// Connection strings are read once, with pg's own parser, and never printed with their password; the faults
+// found with hostile inputs: a bare "%" in a password, and masking that replaced a short password's text
+// wherever it appeared.
+import { randomBytes } from "node:crypto";
+import { afterAll, describe, expect, it } from "vitest";
+import { Client } from "pg";
+import { ReleaseError, parseDatabaseUrl, readConnectionUrl, redactSecrets, redactUrl } from "../../core";
+import { runCli } from "../support/cli";
+import { useTestDatabase, withClient } from "../support/database";
+
+function refusal(url: string): ReleaseError {
+  try {
+    parseDatabaseUrl(url, "DATABASE_URL");
+  } catch (error) {
+    expect(error).toBeInstanceOf(ReleaseError);
+    return error as ReleaseError;
+  }
+  throw new Error(`expected ${url} to be refused`);
+}
+
+describe("reading a database URL", () => {
+  it("reads user, password, host, port and database exactly as the driver does", () => {
+    const urls = [
+      "postgresql://postgres:p%40ss%2Fword@127.0.0.1:54329/neonhub",
+      "postgres://app:pw@[::1]:5433/my%20db?sslmode=require",
+      "postgresql://migrator:x@db.internal/neonhub",
+    ];
+    for (const url of urls) {
+      const target = parseDatabaseUrl(url, "DATABASE_URL");
+      // What node-postgres itself will connect with.
+      const driver = new Client({ connectionString: url });
+      expect({
+        user: target.user,
+        password: target.password,
+        host: target.host,
+        port: target.port,
+        database: target.database,
+      }).toEqual({
+        user: driver.user,
+        password: driver.password,
+        host: driver.host,
+        port: driver.port,
+        database: driver.database,
+      });
+    }
+    expect(parseDatabaseUrl(urls[0]!, "DATABASE_URL").password).toBe("p@ss/word");
+    expect(parseDatabaseUrl(urls[1]!, "DATABASE_URL").sslmode).toBe("require");
+  });
+
+  it("refuses a password with a bare % with a clear error naming the fix (%25)", () => {
+    const error = refusal("postgresql://app:50%off@127.0.0.1:5432/neonhub");
+    expect(error.code).toBe("invalid-input");
+    expect(error.message).toBe('DATABASE_URL has a "%" that is not percent-encoded in its password.');
+    expect(error.fix).toContain("%25");
+    expect(error.describe()).not.toContain("50%off");
+    // Encoded, the same password is read as written.
+    expect(parseDatabaseUrl("postgresql://app:50%25off@127.0.0.1:5432/neonhub", "x").password).toBe("50%off");
+  });
+
+  it("names what is missing or wrong", () => {
+    expect(refusal("mysql://root:pw@127.0.0.1/db").message).toMatch(/must start with postgresql:\/\//);
+    expect(refusal("not a url").message).toBe("DATABASE_URL is not a valid URL.");
+    expect(refusal("postgresql://app:pw@127.0.0.1:5432").message).toBe("DATABASE_URL names no database.");
+    expect(readConnectionUrl("postgresql://app:pw@127.0.0.1", { defaultDatabase: "postgres" })).toMatchObject(
+      {
+        ok: true,
+        parts: { database: "postgres", userGiven: true },
+      },
+    );
+  });
+});
+
+describe("masking passwords", () => {
+  it("masks the URL's password field and nothing else, however short the password", () => {
+    expect(redactUrl("postgresql://postgres:x@127.0.0.1:5432/extensions")).toBe(
+      "postgresql://postgres:****@127.0.0.1:5432/extensions",
+    );
+    const line = 'creating extensions as user "postgres" on postgresql://postgres:postgres@127.0.0.1/neonhub';
+    expect(redactSecrets(line)).toBe(
+      'creating extensions as user "postgres" on postgresql://postgres:****@127.0.0.1/neonhub',
+    );
+    // A raw '@' in a password is masked whole; libpq's key=value form too.
+    expect(redactSecrets("url postgresql://app:p@ss@db.internal/x done")).toBe(
+      "url postgresql://app:****@db.internal/x done",
+    );
+    expect(redactSecrets("host=db password=s3cret dbname=x")).toBe("host=db password=**** dbname=x");
+  });
+
+  it("the CLI reports a bare % as the user's mistake, not as a bug", async () => {
+    const run = await runCli(["plan", "--json"], {
+      DATABASE_URL: "postgresql://app:50%off@127.0.0.1:1/neonhub",
+    });
+    expect(run.code).toBe(1);
+    expect(run.stderr).not.toMatch(/unexpected error|URIError|\n\s+at /);
+    const { error } = JSON.parse(run.stdout) as { error: { code: string; message: string; fix: string } };
+    expect(error).toMatchObject({
+      code: "invalid-input",
+      message: expect.stringContaining("not percent-encoded"),
+    });
+    expect(error.fix).toContain("%25");
+    expect(run.stdout + run.stderr).not.toContain("50%off");
+  });
+
+  describe("the CLI, logged in with the password x", () => {
+    const db = useTestDatabase("shortpw");
+    const role = `shortpw_${randomBytes(4).toString("hex")}`;
+    afterAll(() => withClient(db.current.adminUrl, (c) => c.query(`DROP ROLE IF EXISTS ${role}`)));
+
+    it("prints words that contain the password's text as they are", async () => {
+      await withClient(db.current.adminUrl, (c) => c.query(`CREATE ROLE ${role} LOGIN PASSWORD 'x'`));
+      const url = new URL(db.current.url);
+      url.username = role;
+      url.password = "x";
+      const run = await runCli(["plan"], { DATABASE_URL: url.toString() });
+      expect(run.stderr).not.toContain("error");
+      expect(run.code).toBe(2);
+      expect(run.stdout).toContain("20250126000100_extensions");
+      expect(run.stdout).not.toContain("e****tensions");
+      // The password shows only as the URL's masked field.
+      expect(run.stdout.split("****")).toHaveLength(2);
+      expect(run.stdout).toContain(`${role}:****@`);
+    });
+  });
+});
