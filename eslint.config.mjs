@@ -44,6 +44,8 @@ export default tseslint.config(
       "test/vector-indexes/formulas.test.ts",
       "test/vector-indexes/build-memory.test.ts",
       "test/observability/health-rules.test.ts",
+      "test/core/hostile-inputs.test.ts",
+      "test/search/findings.test.ts",
     ],
     rules: { "no-restricted-imports": "off" },
   },

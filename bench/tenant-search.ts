@@ -12,10 +12,18 @@
 import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
 import { Client } from "pg";
-import { DEFAULT_MIGRATIONS_DIR, applyRelease, type Logger } from "../core";
-import { VectorIndexStep, readIndexRecords, type IndexRecord } from "../core/vector-indexes";
-import { EMBEDDING_TABLES, nearestQuery } from "../core/vector-indexes/spec";
-import { readSearchCalibrations, readSearchTuning } from "../core/search";
+import {
+  DEFAULT_MIGRATIONS_DIR,
+  EMBEDDING_TABLES,
+  VectorIndexStep,
+  applyRelease,
+  nearestQuery,
+  readIndexRecords,
+  readSearchCalibrations,
+  readSearchTuning,
+  type IndexRecord,
+  type Logger,
+} from "../core";
 import { loadCorpus, recallOf, type Corpus, type Tenant } from "../test/search/corpus";
 import { vectorText } from "../test/vector-indexes/data";
 import { median, percentile, withBenchCluster } from "./support/cluster";

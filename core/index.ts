@@ -117,3 +117,14 @@ export {
 } from "./vector-indexes";
 export { createIndexSql } from "./vector-indexes/spec";
 export { percentile } from "./vector-indexes/calibrate";
+export {
+  missedTargets,
+  readSearchCalibrations,
+  readSearchTuning,
+  saveSearchTuning,
+  type ClassMeasurement,
+  type SearchCalibrationRecord,
+  type SearchTuning,
+} from "./search";
+export { retryDelayMs } from "./lock-safety/settings";
+export { createdObjects } from "./adopt/created-objects";

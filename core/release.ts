@@ -33,7 +33,6 @@ import { runPendingMigrations, type AppliedMigration } from "./migrations/run";
 import { setOwnerRole } from "./owner-role";
 import { diffSnapshots, readSnapshot, saveSnapshot, takeSnapshot, type SnapshotDiff } from "./snapshot";
 import type { ReleaseStep, StepItemPlan, StepItemResult, StepManifestEntry } from "./steps";
-import { quoteIdentifier } from "./identifiers";
 
 export interface ReleaseOptions {
   /** postgresql:// URL of the role that runs the release (the migrator). */

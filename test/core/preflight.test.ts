@@ -7,10 +7,10 @@ import {
   planRelease,
   readMigrationFiles,
   ReleaseError,
+  baselineRelease,
+  createdObjects,
   type ReleasePlan,
 } from "../../core";
-import { createdObjects } from "../../core/adopt/created-objects";
-import { baselineRelease } from "../../core/baseline";
 import { runCli } from "../support/cli";
 import { createTestDatabase, dropTestDatabase, withClient, type TestDatabase } from "../support/database";
 import { fixtureMigrationsCopy, writeMigration } from "../support/fixtures";

@@ -8,9 +8,9 @@ import {
   planRelease,
   releaseStatus,
   type ReleaseOptions,
+  defaultReleaseSteps,
   type ReleaseStep,
 } from "../../core";
-import { defaultReleaseSteps } from "../../core/default-steps";
 import { useTestDatabase, withClient } from "../support/database";
 
 /** Counts the queries sent by every pg Client of this process: one query is one round trip. */

@@ -1,7 +1,6 @@
 // The lock-safety settings on their own: defaults, validation, and the retry pauses' backoff and jitter.
 import { describe, expect, it } from "vitest";
-import { DEFAULT_LOCK_SAFETY, ReleaseError, resolveLockSafety } from "../../core";
-import { retryDelayMs } from "../../core/lock-safety/settings";
+import { DEFAULT_LOCK_SAFETY, ReleaseError, resolveLockSafety, retryDelayMs } from "../../core";
 
 describe("lock safety settings", () => {
   it("default to a 5 s lock timeout, no statement timeout and 5 retries", () => {

@@ -9,8 +9,7 @@
 import { rmSync } from "node:fs";
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEFAULT_MIGRATIONS_DIR } from "../../core";
-import { percentile } from "../../core/vector-indexes/calibrate";
+import { DEFAULT_MIGRATIONS_DIR, percentile } from "../../core";
 import { runCli, type CliRun } from "../support/cli";
 import { useTestDatabase, withClient } from "../support/database";
 import { writeMigration } from "../support/fixtures";

@@ -6,13 +6,14 @@
 import type { Client, ClientBase } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  defaultReleaseSteps,
+  readIndexRecords,
   readSearchCalibrations,
   readSearchTuning,
   saveSearchTuning,
+  type DefaultStepOptions,
   type SearchTuning,
-} from "../../core/search";
-import { readIndexRecords } from "../../core/vector-indexes";
-import { defaultReleaseSteps, type DefaultStepOptions } from "../../core/default-steps";
+} from "../../core";
 import { applyAsMigrator, useReleasedDatabase } from "../security/released-database";
 import { inTransaction } from "../security/sessions";
 import { vectorText } from "../vector-indexes/data";

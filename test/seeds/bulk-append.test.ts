@@ -1,9 +1,13 @@
 // load-chunks --append: documents added to a dataset that already has chunks, a document it already has
 // replaced, the others kept; and the tenant column filled for every loaded chunk.
 import { beforeAll, describe, expect, it } from "vitest";
-import { DEFAULT_MIGRATIONS_DIR, ReleaseError, applyRelease } from "../../core";
-import { defaultReleaseSteps } from "../../core/default-steps";
-import { loadChunkFile } from "../../core/seeds/bulk/load-chunks";
+import {
+  DEFAULT_MIGRATIONS_DIR,
+  ReleaseError,
+  applyRelease,
+  defaultReleaseSteps,
+  loadChunkFile,
+} from "../../core";
 import { useTestDatabase, withClient } from "../support/database";
 import { chunkFileDir, writeChunkFile } from "./chunk-files";
 
