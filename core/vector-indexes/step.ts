@@ -105,7 +105,7 @@ interface IndexState {
 
 /** What the probe tells: which tables exist, and whether the search calibrations' table does. */
 interface IndexProbe {
-  tables: boolean[];
+  tables: ("absent" | "readable" | "hidden")[];
   searches: boolean;
   settings: boolean;
 }
@@ -129,20 +129,27 @@ export class VectorIndexStep implements ReleaseStep {
   }
 
   readonly batch: StepBatch = {
+    // Per table: whether it exists, and whether this role may count its rows (a table it cannot read, or
+    // whose rows row-level security hides, is left out of the state read: a privilege check covers every
+    // table a statement names, even in a branch that is not taken).
     probeSql: () =>
       `jsonb_build_object('tables', jsonb_build_array(${this.options.tables
-        .map(
-          ({ table }) =>
-            `to_regclass(${literal(quoteIdent(table.table))}) IS NOT NULL AND to_regclass('"EmbeddingSpace"') IS NOT NULL`,
-        )
+        .map(({ table }) => {
+          const regclass = `to_regclass(${literal(quoteIdent(table.table))})`;
+          return `CASE WHEN ${regclass} IS NULL OR to_regclass('"EmbeddingSpace"') IS NULL THEN 'absent'
+                       WHEN has_table_privilege(${regclass}, 'SELECT') AND NOT row_security_active(${regclass})
+                       THEN 'readable' ELSE 'hidden' END`;
+        })
         .join(
           ", ",
         )}), 'searches', ${SEARCH_CALIBRATIONS_EXIST_SQL}, 'settings', ${RELEASE_SETTINGS_EXIST_SQL})`,
     stateSql: (probe) => {
       const found = probe as IndexProbe | undefined;
-      const tables = this.options.tables.map(({ table }, i) =>
-        found?.tables[i] ? tableStateSql(table) : "'null'::jsonb",
-      );
+      const tables = this.options.tables.map(({ table }, i) => {
+        const seen = found?.tables[i];
+        if (seen === "readable") return tableStateSql(table);
+        return seen === "hidden" ? `'{"hidden": true, "counts": [], "indexes": []}'::jsonb` : "'null'::jsonb";
+      });
       return `jsonb_build_object(
         'memoryKb', (SELECT setting FROM pg_settings WHERE name = 'maintenance_work_mem'),
         'records', ${INDEX_RECORDS_JSON_SQL},
@@ -475,12 +482,13 @@ export class VectorIndexStep implements ReleaseStep {
     }
     if (!tenant) return undefined;
     await saveSearchCalibration(client, definition.name, tenant);
+    const measured = tenant.classes
+      .map((m) => `${m.class} ${m.kind} (${m.path}) recall ${m.recall}, p50 ${m.latencyP50Ms} ms`)
+      .join(", ");
     const line =
       `${definition.name}: tenant search exact up to ${tenant.exactRows} visible rows, ` +
-      `${tenant.setting} = ${tenant.value} above; ` +
-      tenant.classes
-        .map((m) => `${m.class} ${m.kind} (${m.path}) recall ${m.recall}, p50 ${m.latencyP50Ms} ms`)
-        .join(", ");
+      `${tenant.setting} = ${tenant.value} above` +
+      (measured ? `; ${measured}` : " (no tenant large enough to measure yet)");
     const missed = missedTargets(tenant);
     if (missed) log.warn(`${line}: ${missed}`);
     else log.info(line);

@@ -35,7 +35,7 @@ describe("migration safety flags", () => {
       ["--migration-lock-timeout", "soon"],
       '--migration-lock-timeout takes a number of seconds from 0 (no limit) to 86400, got "soon"',
     ],
-    [["--statement-timeout", "-1"], "--statement-timeout takes a number of seconds from 0"],
+    [["--statement-timeout=-1"], "--statement-timeout takes a number of seconds from 0"],
     [["--lock-retries", "1.5"], '--lock-retries takes a whole number from 0 to 100, got "1.5"'],
     [["--lock-retries", "500"], "--lock-retries takes a whole number from 0 to 100"],
     [["--environment", "prod"], '--environment must be one of production, staging, development, got "prod"'],

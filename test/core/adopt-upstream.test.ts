@@ -93,7 +93,7 @@ describe("neonhub-db adopt", () => {
     const run = await runCli(["adopt"], { DATABASE_URL: url });
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain("10 migration(s) recorded as applied");
-    expect(run.stdout).toContain("6 migration(s) not applied yet");
+    expect(run.stdout).toContain(`${files.length - 10} migration(s) not applied yet`);
     const apply = await applyRelease({ databaseUrl: url, migrationsDir: DEFAULT_MIGRATIONS_DIR });
     expect(apply.migrations.map((m) => m.name)).toEqual(files.slice(10).map((f) => f.name));
   });

@@ -63,7 +63,7 @@ describe("a database that moved on from prisma/schema.prisma", () => {
 
   it("is reported by model and field: column, type, nullability, default, unique, foreign key, enum label", async () => {
     await withClient(released.current.db.url, async (c) => {
-      await c.query(`ALTER TABLE "Chunk" ADD COLUMN "organizationId" text`);
+      await c.query(`ALTER TABLE "Chunk" ADD COLUMN "language" text`);
       await c.query(`ALTER TABLE "Message" ALTER COLUMN "authorId" SET NOT NULL`);
       await c.query(`ALTER TABLE "Organization" ALTER COLUMN "plan" SET DEFAULT 'pro'`);
       await c.query(`ALTER TABLE "AgentRunMetric" ALTER COLUMN "value" TYPE integer`);
@@ -77,7 +77,7 @@ describe("a database that moved on from prisma/schema.prisma", () => {
     );
     expect(named).toEqual(
       expect.arrayContaining([
-        "model Chunk organizationId",
+        "model Chunk language",
         "model Message authorId",
         "model Message author",
         "model Organization plan",
@@ -90,12 +90,12 @@ describe("a database that moved on from prisma/schema.prisma", () => {
     );
     const text = compareSchemas(schema, readFileSync(SCHEMA_FILE, "utf8")).map(describeDifference).join("\n");
     expect(text).toContain(
-      "model Chunk, field organizationId: the database has `organizationId String?`; the file has none",
+      "model Chunk, field language: the database has `language String?`; the file has none",
     );
 
     const cli = await runCli(["prisma-schema", "--check"], { DATABASE_URL: released.current.db.url });
     expect(cli.code).toBe(2);
-    expect(cli.stderr).toMatch(/model Chunk, field organizationId/);
+    expect(cli.stderr).toMatch(/model Chunk, field language/);
     expect(cli.stderr).toMatch(
       /fix: regenerate it from the released database: neonhub-db prisma-schema --out/,
     );

@@ -376,6 +376,9 @@ export const DEFAULTS: Record<string, Record<string, string>> = {
   Content: { status: "'draft'::text" },
   Campaign: { status: "'draft'::\"CampaignStatus\"" },
   CampaignMetric: { timestamp: UTC_NOW },
+  // The tenant column: optional for clients that build inserts from the schema; the trigger sets it.
+  Chunk: { organizationId: "current_organization_id()" },
+  Message: { organizationId: "current_organization_id()" },
   SocialPost: { mediaUrls: "ARRAY[]::text[]" },
 };
 

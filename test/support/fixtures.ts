@@ -1,9 +1,10 @@
 // Migration folders for engine tests: copies of test/fixtures/migrations in a temporary folder that a test
 // may change (tamper, delete, add) without touching the repository.
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll } from "vitest";
+import { DEFAULT_MIGRATIONS_DIR } from "../../core";
 
 export const FIXTURE_MIGRATIONS = path.resolve(__dirname, "..", "fixtures", "migrations");
 
@@ -11,6 +12,18 @@ export const FIXTURE_MIGRATIONS = path.resolve(__dirname, "..", "fixtures", "mig
 export function fixtureMigrationsCopy(): string {
   const dir = mkdtempSync(path.join(tmpdir(), "neonhub-migrations-"));
   cpSync(FIXTURE_MIGRATIONS, dir, { recursive: true });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** A temporary folder with the first `count` of the repository's migrations: a database at an older release. */
+export function repoMigrationsUpTo(count: number): string {
+  const dir = mkdtempSync(path.join(tmpdir(), "neonhub-migrations-"));
+  const files = readdirSync(DEFAULT_MIGRATIONS_DIR)
+    .filter((f) => f.endsWith(".sql"))
+    .sort()
+    .slice(0, count);
+  for (const file of files) copyFileSync(path.join(DEFAULT_MIGRATIONS_DIR, file), path.join(dir, file));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
