@@ -14,7 +14,13 @@ import { readMigrationFiles, type MigrationFile } from "./migrations/files";
 import { readLedger } from "./migrations/ledger";
 import { setOwnerRole } from "./owner-role";
 import { runPendingMigrations } from "./migrations/run";
-import { diffSnapshots, saveSnapshot, takeSnapshot, type SchemaSnapshot } from "./snapshot";
+import {
+  diffSnapshots,
+  saveSnapshot,
+  takeSnapshot,
+  type SchemaSnapshot,
+  type SnapshotDiff,
+} from "./snapshot";
 import type { ReleaseOptions } from "./release";
 import { quoteIdentifier } from "./identifiers";
 
@@ -56,20 +62,11 @@ export async function baselineRelease(options: BaselineOptions): Promise<Baselin
       log.info(
         `applying ${files.length} migration(s) to a scratch database to learn the schema they produce`,
       );
-      const expected = await snapshotOfFreshRelease(client, options, files, log);
-      const live = await takeSnapshot(client);
-      const diff = diffSnapshots(expected, withoutForeignLedgers(live));
-      const mismatches = [
-        ...diff.removed.map((k) => `missing: ${k}`),
-        ...diff.changed.map((k) => `different: ${k} (live: ${live[k]}; migrations: ${expected[k]})`),
-      ];
+      const { live, diff, mismatches } = await proveSchema(client, options, files, log);
       if (mismatches.length > 0) {
-        const shown = mismatches.slice(0, 25).map((m) => `- ${m}`);
-        if (mismatches.length > shown.length)
-          shown.push(`- ... and ${mismatches.length - shown.length} more`);
         throw new ReleaseError(
           "ledger-mismatch",
-          `The live schema is not what the migrations produce, so they cannot be marked as applied:\n${shown.join("\n")}`,
+          `The live schema is not what the migrations produce, so they cannot be marked as applied:\n${mismatches}`,
           "Bring the database in line with the migrations (or baseline fewer of them with --to), then run baseline again. Nothing was written.",
         );
       }
@@ -107,6 +104,28 @@ export function withoutForeignLedgers(snapshot: SchemaSnapshot): SchemaSnapshot 
   return Object.fromEntries(
     Object.entries(snapshot).filter(([key]) => !FOREIGN_LEDGERS.some((re) => re.test(key))),
   );
+}
+
+/**
+ * The live schema against what `files` build on a scratch database: the live snapshot, the diff, and the
+ * mismatches as the lines an error shows ("" when the schema is what the files build).
+ */
+export async function proveSchema(
+  client: Client,
+  options: ReleaseOptions,
+  files: MigrationFile[],
+  log: Logger,
+): Promise<{ live: SchemaSnapshot; diff: SnapshotDiff; mismatches: string }> {
+  const expected = await snapshotOfFreshRelease(client, options, files, log);
+  const live = await takeSnapshot(client);
+  const diff = diffSnapshots(expected, withoutForeignLedgers(live));
+  const lines = [
+    ...diff.removed.map((k) => `missing: ${k}`),
+    ...diff.changed.map((k) => `different: ${k} (live: ${live[k]}; migrations: ${expected[k]})`),
+  ];
+  const shown = lines.slice(0, 25).map((m) => `- ${m}`);
+  if (lines.length > shown.length) shown.push(`- ... and ${lines.length - shown.length} more`);
+  return { live, diff, mismatches: shown.join("\n") };
 }
 
 /** Applies the migrations to a new database on the same server and returns its catalog snapshot. */

@@ -5,7 +5,8 @@
 // `upstream_pgmigrations`. Moved, not dropped: its history is kept, and the upstream CLI no longer sees a
 // ledger it could keep applying migrations from, outside the engine's checksums and lock.
 import { BOOKKEEPING_SCHEMA, CHECKSUMS_SETTING, MIGRATIONS_TABLE, ensureBookkeeping } from "../bookkeeping";
-import { snapshotOfFreshRelease, withoutForeignLedgers } from "../baseline";
+import { proveSchema } from "../baseline";
+import { setOwnerRole } from "../owner-role";
 import { closeClient, openClient } from "../connection";
 import { parseDatabaseUrl, redactUrl } from "../dsn";
 import { ReleaseError } from "../errors";
@@ -13,7 +14,7 @@ import { acquireReleaseLock } from "../lock";
 import { silentLogger } from "../logger";
 import { readMigrationFiles, type MigrationFile } from "../migrations/files";
 import { readLedger } from "../migrations/ledger";
-import { diffSnapshots, saveSnapshot, takeSnapshot } from "../snapshot";
+import { saveSnapshot, takeSnapshot } from "../snapshot";
 import type { ReleaseOptions } from "../release";
 import { findForeignLedgers } from "./preflight";
 import type { ClientBase } from "pg";
@@ -63,24 +64,15 @@ export async function adoptUpstreamDatabase(options: ReleaseOptions): Promise<Ad
       log.info(
         `${schema}.pgmigrations records ${applied.length} migration(s); applying them to a scratch database to prove the schema`,
       );
-      const expected = await snapshotOfFreshRelease(client, options, applied, log);
-      const live = await takeSnapshot(client);
-      const diff = diffSnapshots(expected, withoutForeignLedgers(live));
-      const mismatches = [
-        ...diff.removed.map((k) => `missing: ${k}`),
-        ...diff.changed.map((k) => `different: ${k} (live: ${live[k]}; migrations: ${expected[k]})`),
-      ];
+      const { diff, mismatches } = await proveSchema(client, options, applied, log);
       if (mismatches.length > 0) {
-        const shown = mismatches.slice(0, 25).map((m) => `- ${m}`);
-        if (mismatches.length > shown.length)
-          shown.push(`- ... and ${mismatches.length - shown.length} more`);
         throw new ReleaseError(
           "ledger-mismatch",
-          `${schema}.pgmigrations records ${applied.length} migration(s), but the live schema is not what they build:\n${shown.join("\n")}`,
+          `${schema}.pgmigrations records ${applied.length} migration(s), but the live schema is not what they build:\n${mismatches}`,
           "Bring the schema in line with those migrations (or restore it from a snapshot), then run adopt again. Nothing was written.",
         );
       }
-      if (options.ownerRole) await client.query(`SET ROLE ${quoteIdent(options.ownerRole)}`);
+      if (options.ownerRole) await setOwnerRole(client, options.ownerRole);
       await ensureBookkeeping(
         client,
         (options.steps ?? []).map((s) => s.bookkeepingDdl),
