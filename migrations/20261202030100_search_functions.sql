@@ -151,6 +151,8 @@ CREATE FUNCTION search_chunks(
   embedding_space_id text DEFAULT NULL,
   document_id text DEFAULT NULL
 )
+-- Each returned column is cast to the type declared here, so that a later migration that widens a column
+-- (idx to bigint, say) does not break the entry point's result type.
 RETURNS TABLE (
   "id" text, "datasetId" text, "documentId" text, "idx" integer, "text" text, "metadata" jsonb,
   "distance" double precision
@@ -203,7 +205,7 @@ BEGIN
       USING query, org, spaces, dataset_id, document_id, greatest(2 * k, 40), k;
     IF coalesce(cardinality(ids), 0) = k THEN
       RETURN QUERY
-        SELECT c."id", c."datasetId", c."documentId", c."idx", c."text", c."metadata", r.d
+        SELECT c."id"::text, c."datasetId"::text, c."documentId"::text, c."idx"::integer, c."text"::text, c."metadata"::jsonb, r.d
           FROM unnest(ids, dists) WITH ORDINALITY AS r(id, d, n) JOIN "Chunk" c ON c."id" = r.id
          ORDER BY r.n;
       RETURN;
@@ -212,7 +214,7 @@ BEGIN
   END IF;
 
   RETURN QUERY
-    SELECT c."id", c."datasetId", c."documentId", c."idx", c."text", c."metadata",
+    SELECT c."id"::text, c."datasetId"::text, c."documentId"::text, c."idx"::integer, c."text"::text, c."metadata"::jsonb,
            (c."embedding" <=> query)::float8
       FROM "Chunk" c
      WHERE c."organizationId" = org AND c."embeddingSpaceId" = ANY (spaces) AND c."embedding" IS NOT NULL
@@ -281,7 +283,8 @@ BEGIN
       USING query, org, spaces, conversation_id, greatest(2 * k, 40), k;
     IF coalesce(cardinality(ids), 0) = k THEN
       RETURN QUERY
-        SELECT m."id", m."conversationId", m."role", m."contentJson", m."createdAt", r.d
+        SELECT m."id"::text, m."conversationId"::text, m."role"::"MessageRole", m."contentJson"::jsonb,
+          m."createdAt"::timestamp(3) without time zone, r.d
           FROM unnest(ids, dists) WITH ORDINALITY AS r(id, d, n) JOIN "Message" m ON m."id" = r.id
          ORDER BY r.n;
       RETURN;
@@ -290,7 +293,8 @@ BEGIN
   END IF;
 
   RETURN QUERY
-    SELECT m."id", m."conversationId", m."role", m."contentJson", m."createdAt",
+    SELECT m."id"::text, m."conversationId"::text, m."role"::"MessageRole", m."contentJson"::jsonb,
+          m."createdAt"::timestamp(3) without time zone,
            (m."embedding" <=> query)::float8
       FROM "Message" m
      WHERE m."organizationId" = org AND m."embeddingSpaceId" = ANY (spaces) AND m."embedding" IS NOT NULL

@@ -52,7 +52,9 @@ const execFileAsync = promisify(execFile);
 
 /**
  * `pg_dump --schema-only` of a database, without the lines that differ between two dumps of the same
- * schema (pg_dump's random `\restrict` key).
+ * schema (pg_dump's random `\restrict` key), and with the search settings the release measured (the body of
+ * search_tuning_entries(), rewritten by each calibration: data kept as code) reduced to their tables and
+ * dimensions, since a measurement may differ between two runs of the same release.
  */
 export async function dumpSchema(url: string): Promise<string> {
   const parsed = new URL(url);
@@ -74,5 +76,10 @@ export async function dumpSchema(url: string): Promise<string> {
   return stdout
     .split("\n")
     .filter((line) => !/^\\(un)?restrict /.test(line))
+    .map((line) =>
+      /^\s+AS \$\$ VALUES \('/.test(line)
+        ? line.replace(/\('(\w+)', (\d+), [^)]*\)/g, "('$1', $2, measured)")
+        : line,
+    )
     .join("\n");
 }
