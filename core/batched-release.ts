@@ -82,7 +82,11 @@ export async function readState(
 ): Promise<BatchedState> {
   const raw = (
     await client.query<{
-      state: { ledger: LedgerEntry[]; snapshot: { lastMigration: string | null; format: string | null } | null; steps: unknown[] };
+      state: {
+        ledger: LedgerEntry[];
+        snapshot: { lastMigration: string | null; format: string | null } | null;
+        steps: unknown[];
+      };
     }>(sql)
   ).rows[0]!.state;
   return {

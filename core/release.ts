@@ -396,7 +396,12 @@ export async function applyWith(client: ClientBase, options: ReleaseOptions): Pr
     const ledger = await readLedger(client);
     const snapshot = await readSnapshot(client);
     const lastMigration = ledger.at(-1)?.name ?? null;
-    if (changed || !snapshot || snapshot.lastMigration !== lastMigration || snapshot.format < SNAPSHOT_FORMAT) {
+    if (
+      changed ||
+      !snapshot ||
+      snapshot.lastMigration !== lastMigration ||
+      snapshot.format < SNAPSHOT_FORMAT
+    ) {
       await saveSnapshot(client, await takeSnapshot(client), lastMigration ?? undefined);
     }
     return {

@@ -70,7 +70,9 @@ function tableRepair(object: string, recorded: string, live: string): string | u
     );
   }
   if (flag(recordedFlags, "force") !== flag(liveFlags, "force")) {
-    statements.push(`ALTER TABLE ${table} ${flag(recordedFlags, "force") ? "" : "NO "}FORCE ROW LEVEL SECURITY`);
+    statements.push(
+      `ALTER TABLE ${table} ${flag(recordedFlags, "force") ? "" : "NO "}FORCE ROW LEVEL SECURITY`,
+    );
   }
   return statements.length ? statements.join("; ") : undefined;
 }

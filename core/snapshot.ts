@@ -148,7 +148,9 @@ export async function takeSnapshot(client: ClientBase): Promise<SchemaSnapshot> 
 /** The part of a snapshot an older format recorded: what a snapshot of that format is compared with. */
 export function snapshotOfFormat(snapshot: SchemaSnapshot, format: number): SchemaSnapshot {
   const kinds = KINDS_OF_FORMAT[format] ?? KINDS_OF_FORMAT[SNAPSHOT_FORMAT]!;
-  return Object.fromEntries(Object.entries(snapshot).filter(([key]) => kinds.includes(key.split(" ", 1)[0]!)));
+  return Object.fromEntries(
+    Object.entries(snapshot).filter(([key]) => kinds.includes(key.split(" ", 1)[0]!)),
+  );
 }
 
 /** The schema's shape only (format 1: no owners, grants or settings), for comparing two databases' schemas. */
