@@ -94,10 +94,15 @@ export function renderVerify(report: VerifyReport): string {
   const lines = [`Verify ${report.database}: ${report.clean ? "clean" : "PROBLEMS FOUND"}`];
   for (const p of report.problems) lines.push(`  ${p.message}`, `    fix: ${p.fix}`);
   const { drift } = report;
-  for (const k of drift.added) lines.push(`  drift: ${k} exists but was not created by the release`);
-  for (const k of drift.removed) lines.push(`  drift: ${k} was created by the release but is gone`);
-  for (const k of drift.changed) lines.push(`  drift: ${k} differs from what the release created`);
+  const repair = (k: string) => (drift.repairs[k] ? [`    repair: ${drift.repairs[k]}`] : []);
+  for (const k of drift.added)
+    lines.push(`  drift: ${k} exists but was not created by the release`, ...repair(k));
+  for (const k of drift.removed)
+    lines.push(`  drift: ${k} was created by the release but is gone`, ...repair(k));
+  for (const k of drift.changed)
+    lines.push(`  drift: ${k} differs from what the release created`, ...repair(k));
   if (drift.note) lines.push(`  note: ${drift.note}`);
+  if (drift.formatNote) lines.push(`  note: ${drift.formatNote}`);
   if (drift.snapshotTakenAt) lines.push(`  schema snapshot from ${drift.snapshotTakenAt}`);
   return lines.join("\n");
 }

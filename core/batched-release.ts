@@ -17,6 +17,7 @@ import { ownerRoleError } from "./owner-role";
 import { quoteIdentifier as quoteIdent } from "./identifiers";
 import { isoTime, literal } from "./sql";
 import type { ReleaseStep, StepBatch } from "./steps";
+import { SNAPSHOT_FORMAT_SQL, snapshotFormat } from "./snapshot";
 
 export const PGVECTOR_MISSING =
   "The pgvector extension is not installed on this server (no 'vector' in pg_available_extensions). Install it: `npm run local` does for the local cluster; on Debian/Ubuntu `apt-get install postgresql-<major>-pgvector`; on RDS use PostgreSQL 15.2+ (or 16); the pgvector/pgvector Docker image has it.";
@@ -36,6 +37,8 @@ export interface BatchedState {
   comparison: MigrationComparison;
   /** The migration the recorded snapshot was taken after; undefined when no snapshot was recorded. */
   snapshotLastMigration: string | null | undefined;
+  /** The recorded snapshot's format; undefined when no snapshot was recorded. */
+  snapshotFormat: number | undefined;
   /** Each step's state, in step order. */
   steps: unknown[];
 }
@@ -67,7 +70,7 @@ export function stateSql(steps: readonly Batched[], probe: Probe): string | unde
     'ledger', (SELECT coalesce(jsonb_agg(jsonb_build_object('name', name, 'checksum', checksum,
                  'appliedAt', ${isoTime("applied_at")}, 'durationMs', duration_ms, 'appliedBy', applied_by)
                  ORDER BY run_on, id), '[]'::jsonb) FROM ${BOOKKEEPING_SCHEMA}.${MIGRATIONS_TABLE}),
-    'snapshot', (SELECT jsonb_build_object('lastMigration', last_migration)
+    'snapshot', (SELECT jsonb_build_object('lastMigration', last_migration, 'format', ${SNAPSHOT_FORMAT_SQL})
                    FROM ${BOOKKEEPING_SCHEMA}.schema_snapshot WHERE id = 1),
     'steps', jsonb_build_array(${parts.join(", ")})) AS state`;
 }
@@ -79,13 +82,18 @@ export async function readState(
 ): Promise<BatchedState> {
   const raw = (
     await client.query<{
-      state: { ledger: LedgerEntry[]; snapshot: { lastMigration: string | null } | null; steps: unknown[] };
+      state: {
+        ledger: LedgerEntry[];
+        snapshot: { lastMigration: string | null; format: string | null } | null;
+        steps: unknown[];
+      };
     }>(sql)
   ).rows[0]!.state;
   return {
     ledger: raw.ledger,
     comparison: compareWithLedger(files, raw.ledger),
     snapshotLastMigration: raw.snapshot ? raw.snapshot.lastMigration : undefined,
+    snapshotFormat: raw.snapshot ? snapshotFormat(raw.snapshot.format) : undefined,
     steps: raw.steps,
   };
 }

@@ -31,7 +31,16 @@ import {
 } from "./migrations/ledger";
 import { runPendingMigrations, type AppliedMigration } from "./migrations/run";
 import { setOwnerRole } from "./owner-role";
-import { diffSnapshots, readSnapshot, saveSnapshot, takeSnapshot, type SnapshotDiff } from "./snapshot";
+import {
+  diffSnapshots,
+  readSnapshot,
+  saveSnapshot,
+  SNAPSHOT_FORMAT,
+  snapshotOfFormat,
+  takeSnapshot,
+  type SnapshotDiff,
+} from "./snapshot";
+import { repairStatements } from "./snapshot-repair";
 import type { ReleaseStep, StepItemPlan, StepItemResult, StepManifestEntry } from "./steps";
 
 export interface ReleaseOptions {
@@ -109,7 +118,14 @@ export interface VerifyReport {
   database: string;
   clean: boolean;
   problems: LedgerProblem[];
-  drift: SnapshotDiff & { snapshotTakenAt: string | null; note?: string };
+  drift: SnapshotDiff & {
+    snapshotTakenAt: string | null;
+    note?: string;
+    /** changed/removed/added object → the statement that restores what the release recorded, where one can. */
+    repairs: Record<string, string>;
+    /** The recorded snapshot is of an older format: only what that format records was compared (not a problem). */
+    formatNote?: string;
+  };
 }
 
 /** The release's identity without a database: what `pulumi preview` diffs. */
@@ -380,7 +396,12 @@ export async function applyWith(client: ClientBase, options: ReleaseOptions): Pr
     const ledger = await readLedger(client);
     const snapshot = await readSnapshot(client);
     const lastMigration = ledger.at(-1)?.name ?? null;
-    if (changed || !snapshot || snapshot.lastMigration !== lastMigration) {
+    if (
+      changed ||
+      !snapshot ||
+      snapshot.lastMigration !== lastMigration ||
+      snapshot.format < SNAPSHOT_FORMAT
+    ) {
       await saveSnapshot(client, await takeSnapshot(client), lastMigration ?? undefined);
     }
     return {
@@ -407,6 +428,7 @@ function noopResult(
   if (comparison.problems.length > 0 || comparison.pending.length > 0) return undefined;
   const lastMigration = ledger.at(-1)?.name ?? null;
   if (state.snapshotLastMigration !== lastMigration) return undefined;
+  if (state.snapshotFormat !== undefined && state.snapshotFormat < SNAPSHOT_FORMAT) return undefined;
   if (!steps.every((step, i) => step.batch?.noopFromState(state.steps[i]))) return undefined;
   const byKind =
     <T>(read: (step: ReleaseStep, i: number) => T[]) =>
@@ -505,14 +527,27 @@ export async function verifyWith(client: ClientBase, options: ReleaseOptions): P
     const note = last
       ? `${state.ledger.length} migration(s) applied, up to ${last}, but no apply has finished yet: an apply was interrupted; run apply to complete it`
       : "no release applied yet";
-    drift = { added: [], removed: [], changed: [], snapshotTakenAt: null, note };
+    drift = { added: [], removed: [], changed: [], snapshotTakenAt: null, note, repairs: {} };
   } else {
     const last = state.ledger.at(-1)?.name ?? null;
     const note =
       snapshot.lastMigration === last
         ? undefined
         : `the snapshot was taken after ${snapshot.lastMigration ?? "no migration"} but the ledger ends at ${last}: an apply was interrupted; run apply to complete it`;
-    drift = { ...diffSnapshots(snapshot.objects, live), snapshotTakenAt: snapshot.takenAt, note };
+    // A snapshot recorded before a kind was recorded says nothing about it: compare what it has.
+    const compared = snapshotOfFormat(live, snapshot.format);
+    const diff = diffSnapshots(snapshot.objects, compared);
+    const formatNote =
+      snapshot.format < SNAPSHOT_FORMAT
+        ? "the recorded snapshot predates owners, grants, default privileges, storage settings and extension versions: only the schema's shape was compared; the next apply records the fuller snapshot"
+        : undefined;
+    drift = {
+      ...diff,
+      snapshotTakenAt: snapshot.takenAt,
+      note,
+      repairs: repairStatements(snapshot.objects, compared, diff),
+      ...(formatNote ? { formatNote } : {}),
+    };
   }
   const driftCount = drift.added.length + drift.removed.length + drift.changed.length;
   return {

@@ -1,10 +1,29 @@
 // A catalog snapshot of the application schemas: one signature string per object (table column,
-// constraint, index, enum, function, trigger, policy). `apply` records it; `verify` diffs the live catalog
+// constraint, index, enum, function, trigger, policy; since format 2 also owners, grants, default
+// privileges, storage settings and extension versions). `apply` records it; `verify` diffs the live catalog
 // against it to name objects that drifted (changed by hand, or left invalid by an interrupted build).
 import type { ClientBase } from "pg";
 import { BOOKKEEPING_SCHEMA } from "./bookkeeping";
 
 export type SchemaSnapshot = Record<string, string>;
+
+/**
+ * The snapshot format `takeSnapshot` writes. A snapshot recorded by an older format lacks the later kinds:
+ * verify then compares only the kinds that format had (see `snapshotOfFormat`).
+ */
+export const SNAPSHOT_FORMAT = 2;
+
+/** The object kinds (a key's first word) each format records. */
+const KINDS_OF_FORMAT: Record<number, readonly string[]> = {
+  1: ["table", "column", "constraint", "index", "type", "function", "trigger", "policy", "extension"],
+  2: [
+    ...["table", "column", "constraint", "index", "type", "function", "trigger", "policy", "extension"],
+    ...["owner", "grant", "default-privileges", "storage", "extension-version"],
+  ],
+};
+
+/** Where the format is stored among the objects: every object key has a space, this one has none. */
+const FORMAT_KEY = "format";
 
 export interface SnapshotDiff {
   added: string[];
@@ -17,6 +36,62 @@ const NOT_EXTENSION = (oidColumn: string, catalog: string) =>
   `NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = '${catalog}'::regclass AND d.objid = ${oidColumn} AND d.deptype = 'e')`;
 
 const APP_SCHEMAS = `n.nspname NOT IN ('pg_catalog', 'information_schema', '${BOOKKEEPING_SCHEMA}') AND n.nspname NOT LIKE 'pg\\_%'`;
+
+// Format 2: who owns and who may use each object, and the settings a hand can change without DDL on the
+// schema's shape. Keys name the object as SQL does (quote_ident), so a repair statement is the key's words.
+const RELATION_KIND = `CASE c.relkind WHEN 'S' THEN 'SEQUENCE' WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'TABLE' END`;
+const APP_TYPES = `t.typtype IN ('e', 'd', 'c') AND ${APP_SCHEMAS} AND ${NOT_EXTENSION("t.oid", "pg_type")}
+   AND NOT EXISTS (SELECT 1 FROM pg_class rc WHERE rc.reltype = t.oid AND rc.relkind <> 'c')`;
+const FUNCTION_TARGET = `CASE p.prokind WHEN 'p' THEN 'PROCEDURE ' ELSE 'FUNCTION ' END || format('%I.%I', n.nspname, p.proname) || '(' || pg_get_function_identity_arguments(p.oid) || ')'`;
+/** target (as GRANT names it), owner target (as ALTER ... OWNER names it), acl (the default one when none is set), owner. */
+const ACL_OBJECTS = `
+SELECT CASE c.relkind WHEN 'S' THEN 'SEQUENCE ' ELSE 'TABLE ' END || format('%I.%I', n.nspname, c.relname) AS target,
+       ${RELATION_KIND} || ' ' || format('%I.%I', n.nspname, c.relname) AS owned,
+       coalesce(c.relacl, acldefault(CASE c.relkind WHEN 'S' THEN 's' ELSE 'r' END::"char", c.relowner)) AS acl, c.relowner AS owner
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S') AND ${APP_SCHEMAS} AND ${NOT_EXTENSION("c.oid", "pg_class")}
+UNION ALL
+SELECT ${FUNCTION_TARGET}, ${FUNCTION_TARGET}, coalesce(p.proacl, acldefault('f', p.proowner)), p.proowner
+  FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+ WHERE p.prokind IN ('f', 'p') AND ${APP_SCHEMAS} AND ${NOT_EXTENSION("p.oid", "pg_proc")}
+UNION ALL
+SELECT 'TYPE ' || format('%I.%I', n.nspname, t.typname), 'TYPE ' || format('%I.%I', n.nspname, t.typname),
+       coalesce(t.typacl, acldefault('T', t.typowner)), t.typowner
+  FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+ WHERE ${APP_TYPES}
+UNION ALL
+SELECT 'SCHEMA ' || quote_ident(n.nspname), 'SCHEMA ' || quote_ident(n.nspname), coalesce(n.nspacl, acldefault('n', n.nspowner)), n.nspowner
+  FROM pg_namespace n
+ WHERE ${APP_SCHEMAS}`;
+const GRANTEE = `CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END`;
+const PRIVILEGE = `a.privilege_type || CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END`;
+const DEFAULT_ACL_OBJECTS = `CASE d.defaclobjtype WHEN 'r' THEN 'TABLES' WHEN 'S' THEN 'SEQUENCES' WHEN 'f' THEN 'FUNCTIONS' WHEN 'T' THEN 'TYPES' ELSE 'SCHEMAS' END`;
+const FORMAT_2_QUERY = `
+UNION ALL
+SELECT 'owner ' || o.owned, quote_ident(pg_get_userbyid(o.owner)) FROM (${ACL_OBJECTS}) o
+UNION ALL
+SELECT 'grant ' || g.target || ' TO ' || g.grantee,
+       jsonb_build_object('on', g.target, 'to', g.grantee, 'privileges', g.privileges)::text
+  FROM (SELECT o.target, ${GRANTEE} AS grantee, jsonb_agg(DISTINCT ${PRIVILEGE} ORDER BY ${PRIVILEGE}) AS privileges
+          FROM (${ACL_OBJECTS}) o, aclexplode(o.acl) a
+         WHERE a.grantee <> o.owner
+         GROUP BY 1, 2) g
+UNION ALL
+SELECT 'default-privileges ' || g.scope || ' ON ' || g.objects || ' TO ' || g.grantee,
+       jsonb_build_object('scope', g.scope, 'on', g.objects, 'to', g.grantee, 'privileges', g.privileges)::text
+  FROM (SELECT 'FOR ROLE ' || quote_ident(pg_get_userbyid(d.defaclrole)) || coalesce(' IN SCHEMA ' || quote_ident(n.nspname), '') AS scope,
+               ${DEFAULT_ACL_OBJECTS} AS objects, ${GRANTEE} AS grantee,
+               jsonb_agg(DISTINCT ${PRIVILEGE} ORDER BY ${PRIVILEGE}) AS privileges
+          FROM pg_default_acl d LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace, aclexplode(d.defaclacl) a
+         WHERE d.defaclnamespace = 0 OR (${APP_SCHEMAS})
+         GROUP BY 1, 2, 3) g
+UNION ALL
+SELECT 'storage ' || ${RELATION_KIND} || ' ' || format('%I.%I', n.nspname, c.relname),
+       (SELECT jsonb_agg(o ORDER BY o) FROM unnest(c.reloptions) o)::text
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE c.relkind IN ('r', 'p', 'm') AND c.reloptions IS NOT NULL AND ${APP_SCHEMAS} AND ${NOT_EXTENSION("c.oid", "pg_class")}
+UNION ALL
+SELECT 'extension-version ' || quote_ident(e.extname), e.extversion FROM pg_extension e WHERE e.extname <> 'plpgsql'`;
 
 const SNAPSHOT_QUERY = `
 SELECT 'table ' || n.nspname || '.' || c.relname AS key,
@@ -61,13 +136,26 @@ SELECT 'policy ' || n.nspname || '.' || c.relname || '.' || pol.polname,
  WHERE ${APP_SCHEMAS}
 UNION ALL
 SELECT 'extension ' || e.extname, 'installed' FROM pg_extension e WHERE e.extname <> 'plpgsql'
-`;
+${FORMAT_2_QUERY}`;
 
 export async function takeSnapshot(client: ClientBase): Promise<SchemaSnapshot> {
   const result = await client.query<{ key: string; sig: string }>(SNAPSHOT_QUERY);
   const snapshot: SchemaSnapshot = {};
   for (const row of result.rows) snapshot[row.key] = row.sig;
   return snapshot;
+}
+
+/** The part of a snapshot an older format recorded: what a snapshot of that format is compared with. */
+export function snapshotOfFormat(snapshot: SchemaSnapshot, format: number): SchemaSnapshot {
+  const kinds = KINDS_OF_FORMAT[format] ?? KINDS_OF_FORMAT[SNAPSHOT_FORMAT]!;
+  return Object.fromEntries(
+    Object.entries(snapshot).filter(([key]) => kinds.includes(key.split(" ", 1)[0]!)),
+  );
+}
+
+/** The schema's shape only (format 1: no owners, grants or settings), for comparing two databases' schemas. */
+export function shapeOf(snapshot: SchemaSnapshot): SchemaSnapshot {
+  return snapshotOfFormat(snapshot, 1);
 }
 
 export function diffSnapshots(recorded: SchemaSnapshot, live: SchemaSnapshot): SnapshotDiff {
@@ -86,13 +174,15 @@ export async function saveSnapshot(
     `INSERT INTO ${BOOKKEEPING_SCHEMA}.schema_snapshot (id, taken_at, last_migration, objects)
      VALUES (1, now(), $1, $2)
      ON CONFLICT (id) DO UPDATE SET taken_at = now(), last_migration = $1, objects = $2`,
-    [lastMigration ?? null, JSON.stringify(snapshot)],
+    [lastMigration ?? null, JSON.stringify({ ...snapshot, [FORMAT_KEY]: String(SNAPSHOT_FORMAT) })],
   );
 }
 
 export async function readSnapshot(
   client: ClientBase,
-): Promise<{ takenAt: string; lastMigration: string | null; objects: SchemaSnapshot } | undefined> {
+): Promise<
+  { takenAt: string; lastMigration: string | null; format: number; objects: SchemaSnapshot } | undefined
+> {
   const exists = await client.query<{ ok: boolean }>("SELECT to_regclass($1) IS NOT NULL AS ok", [
     `${BOOKKEEPING_SCHEMA}.schema_snapshot`,
   ]);
@@ -103,7 +193,20 @@ export async function readSnapshot(
     objects: SchemaSnapshot;
   }>(`SELECT taken_at, last_migration, objects FROM ${BOOKKEEPING_SCHEMA}.schema_snapshot WHERE id = 1`);
   const row = result.rows[0];
-  return row
-    ? { takenAt: row.taken_at.toISOString(), lastMigration: row.last_migration, objects: row.objects }
-    : undefined;
+  if (!row) return undefined;
+  const { [FORMAT_KEY]: format, ...objects } = row.objects;
+  return {
+    takenAt: row.taken_at.toISOString(),
+    lastMigration: row.last_migration,
+    format: snapshotFormat(format),
+    objects,
+  };
 }
+
+/** The format a recorded snapshot's stored format value names: snapshots from before formats were stored are 1. */
+export function snapshotFormat(stored: unknown): number {
+  return stored === undefined || stored === null ? 1 : Number(stored);
+}
+
+/** SQL reading the recorded snapshot's format from the snapshot row (for the batched state read). */
+export const SNAPSHOT_FORMAT_SQL = `objects ->> '${FORMAT_KEY}'`;
