@@ -139,12 +139,15 @@ describe("search_messages", () => {
     for (const [name, id] of Object.entries(org))
       await owner.query(`INSERT INTO "Organization" ("id", "slug", "name") VALUES ($1, $2, $2)`, [id, name]);
     for (const [id, organization] of Object.entries(owning))
-      await owner.query(`INSERT INTO "Conversation" ("id", "organizationId") VALUES ($1, $2)`, [id, organization]);
-    const newSpace = (model: string, dimension: number) =>
-      one(`INSERT INTO "EmbeddingSpace" ("provider", "model", "dimension") VALUES ('test', $1, $2) RETURNING "id"`, [
-        model,
-        dimension,
+      await owner.query(`INSERT INTO "Conversation" ("id", "organizationId") VALUES ($1, $2)`, [
+        id,
+        organization,
       ]);
+    const newSpace = (model: string, dimension: number) =>
+      one(
+        `INSERT INTO "EmbeddingSpace" ("provider", "model", "dimension") VALUES ('test', $1, $2) RETURNING "id"`,
+        [model, dimension],
+      );
     space.main = await newSpace("messages-main", DIMENSION);
     space.second = await newSpace("messages-second", DIMENSION);
     space.other = await newSpace("messages-other", OTHER_DIMENSION);
@@ -291,7 +294,11 @@ describe("search_messages", () => {
         [ok],
         /search_messages: k is 1001, expected 1 to 1000/,
       ],
-      [`SELECT * FROM search_messages($1::vector, NULL)`, [ok], /search_messages: k is NULL, expected 1 to 1000/],
+      [
+        `SELECT * FROM search_messages($1::vector, NULL)`,
+        [ok],
+        /search_messages: k is NULL, expected 1 to 1000/,
+      ],
       [
         `SELECT * FROM search_messages($1::vector, 10, embedding_space_id => 'nope')`,
         [ok],
