@@ -1,4 +1,5 @@
-// `diff` without a database: the new inputs' manifest against what the last run or refresh recorded. This is
+// `diff` without a database: the new inputs' manifest against what the last run or refresh recorded (and, for
+// the vector indexes, the plan's pending decisions that check put in the inputs). This is
 // what `pulumi preview` shows: the pending migrations by name, the seed sets and index definitions that
 // changed, the settings that changed, and whether the target database changed (the only replacement).
 import {
@@ -8,6 +9,7 @@ import {
   type VectorIndexOptions,
 } from "../../core";
 import { isUnknown } from "./inputs";
+import { pendingWorkName } from "./pending-index-work";
 import { targetOf } from "./connection";
 import {
   PART_STEP_KEYS,
@@ -132,6 +134,17 @@ function diffStepItems(
       );
     } else continue;
     changed.add(name);
+  }
+  // What check found in the database just now (a table that outgrew its index): up runs the step. When check
+  // could not ask, what the last refresh found stands.
+  if (key === "vectorIndexes" && inputs.pendingIndexWork) {
+    for (const line of inputs.pendingIndexWork) {
+      const name = pendingWorkName(line);
+      if (changed.has(name)) continue;
+      diff.lines.push(`${label(name)}${line.slice(name.length)}`);
+      changed.add(name);
+    }
+    return;
   }
   // What a refresh found in the database (rows edited by hand, a table that outgrew its index): up repairs it.
   for (const item of recorded.pending ?? []) {

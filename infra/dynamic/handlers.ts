@@ -3,7 +3,9 @@
 // - check validates the inputs and, for the migrations, reads the ledger (read-only) when the database is
 //   reachable, so that a changed applied migration fails the preview, naming the file, and lints the
 //   pending migrations (core/lint/): findings show in the preview, errors fail a production one;
-// - diff compares the manifest with the recorded state, without a database;
+// - check also asks the core's plan what the vector-index step would do (a table that outgrew its index), and
+//   carries the pending decisions in the inputs (pending-index-work.ts);
+// - diff compares the manifest (and those decisions) with the recorded state, without a database;
 // - create and update apply the part, then record what the database holds; a failure records that too;
 // - read re-reads the database (drift), delete forgets, or drops when the stack opted in.
 import type * as pulumi from "@pulumi/pulumi";
@@ -19,6 +21,7 @@ import { recordedConnection } from "./connection";
 import { diffRelease } from "./diff";
 import { dropRelease } from "./drop";
 import { isUnknown, parseInputs, type InputProblem } from "./inputs";
+import { PENDING_INDEX_WORK, pendingIndexWork } from "./pending-index-work";
 import {
   LABEL,
   applyPart,
@@ -64,6 +67,12 @@ export async function check(_olds: Props, news: Props): Promise<pulumi.dynamic.C
   const { inputs, failures } = parseInputs(news, { allowUnknown: true });
   if (failures.length === 0 && inputs.part === "migrations" && !isUnknown(inputs.databaseUrl)) {
     failures.push(...(await ledgerFailures(inputs)));
+  }
+  if (failures.length === 0 && inputs.part === "vectorIndexes" && !isUnknown(inputs.databaseUrl)) {
+    // The rows decide whether an index needs a rebuild: asked now, so that preview shows it without a refresh.
+    const { [PENDING_INDEX_WORK]: _stale, ...rest } = news;
+    const work = await pendingIndexWork(inputs, INPUT_SOURCE);
+    return { inputs: work === undefined ? rest : { ...rest, [PENDING_INDEX_WORK]: work }, failures };
   }
   return { inputs: news, failures };
 }

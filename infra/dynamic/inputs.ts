@@ -93,6 +93,10 @@ export function parseInputs(raw: Record<string, unknown>, options: { allowUnknow
   const connectTimeoutMs = positive("connectTimeoutMs");
   if (typeof raw.dropOnDelete !== "boolean") fail("dropOnDelete", "must be true or false");
   const safety = parseSafetyInputs(raw, fail);
+  const work = raw.pendingIndexWork;
+  if (work !== undefined && !(Array.isArray(work) && work.every((line) => typeof line === "string"))) {
+    fail("pendingIndexWork", "must be a list of the vector-index plan's decisions, set by check: remove it");
+  }
 
   const inputs: ResolvedInputs = {
     part,
@@ -105,6 +109,7 @@ export function parseInputs(raw: Record<string, unknown>, options: { allowUnknow
     connectTimeoutMs,
     dropOnDelete: raw.dropOnDelete === true,
     ...safety,
+    ...(Array.isArray(work) ? { pendingIndexWork: work as string[] } : {}),
   };
   if (RELEASE_PARTS.includes(part)) {
     for (const key of manifestKeys(part)) {

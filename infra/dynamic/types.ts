@@ -68,6 +68,11 @@ export type ResolvedInputs = PartSettings &
   Manifests & {
     /** The migrator's connection string. Secret in the program and in the state's inputs. */
     databaseUrl: string;
+    /**
+     * Vector indexes: what the core's plan would do now ("name: action (reason)"), set by `check` when the
+     * database answered (pending-index-work.ts); absent when it could not be asked.
+     */
+    pendingIndexWork?: string[];
   };
 
 /** One thing the database still needs for this part, as a read found it. */

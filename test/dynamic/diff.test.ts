@@ -117,6 +117,54 @@ describe("diffRelease", () => {
   });
 });
 
+describe("diffRelease with the vector-index plan check put in the inputs", () => {
+  const name = "idx_chunk_embedding_cosine";
+  const state: Partial<ResolvedOutputs> = {
+    ...recorded({}),
+    part: "vectorIndexes",
+    vectorIndexes: { [name]: sum("1") },
+    pending: [{ step: "vectorIndexes", name, action: "update", reason: "what the last refresh found" }],
+  };
+  const base = {
+    ...SETTINGS,
+    part: "vectorIndexes" as const,
+    databaseUrl: URL,
+    vectorIndexes: { [name]: sum("1") },
+  };
+
+  it("reports each pending decision, in place of what the last refresh found", () => {
+    const work = [`${name}: rebuild (table grew from 5 to 20,005 rows: lists 1 is below the target)`];
+    expect(diffRelease(state, { ...base, pendingIndexWork: work })).toMatchObject({
+      changes: true,
+      lines: [`vector index ${work[0]}`],
+    });
+  });
+
+  it("reports nothing when the plan has nothing pending, whatever an older refresh recorded", () => {
+    expect(diffRelease(state, { ...base, pendingIndexWork: [] }).changes).toBe(false);
+  });
+
+  it("falls back to what the last refresh found when check could not ask the database", () => {
+    expect(diffRelease(state, base).lines).toEqual([
+      `vector index ${name}: update (what the last refresh found)`,
+    ]);
+  });
+
+  it("names a changed definition once, even when the plan also rebuilds it", () => {
+    const work = [`${name}: rebuild (method ivfflat -> hnsw: …)`];
+    expect(
+      diffRelease(state, { ...base, vectorIndexes: { [name]: sum("2") }, pendingIndexWork: work }).lines,
+    ).toEqual([
+      `vector index ${name}: update (definition changed: ${sum("1").slice(0, 12)} → ${sum("2").slice(0, 12)})`,
+    ]);
+  });
+
+  it("refuses a pendingIndexWork that is not a list of lines", () => {
+    const { failures } = parseInputs({ ...base, pendingIndexWork: "rebuild" }, { allowUnknown: true });
+    expect(failures.map((f) => f.property)).toEqual(["pendingIndexWork"]);
+  });
+});
+
 describe("sameChecksum", () => {
   it("matches a full checksum with the 12-character prefix a status records, and nothing shorter", () => {
     expect(sameChecksum(sum("a"), sum("a").slice(0, 12))).toBe(true);

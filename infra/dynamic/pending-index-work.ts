@@ -1,0 +1,50 @@
+// What the vector-index step would do now, asked of the database during `check`: the core's own plan (the
+// decision `neonhub-db plan` shows: create, rebuild or update, with its reason). The manifests in the inputs
+// only say which definitions the files hold; an index the data has outgrown (or a first index once rows
+// exist) is a fact of the rows, so without this a preview shows it only after a `pulumi refresh`. Carried in
+// the inputs as "name: action (reason)", `diff` reports it and `pulumi up` runs the step.
+import { isReleaseError, planRelease } from "../../core";
+import { describeFailure, partContext } from "./release";
+import type { ResolvedInputs } from "./types";
+
+/** The input property that carries the pending decisions. */
+export const PENDING_INDEX_WORK = "pendingIndexWork";
+
+const UNREACHABLE = ["connection", "authentication", "missing-database"];
+
+/** "name: action (reason)" for each decision other than unchanged. */
+export function describePendingIndexWork(items: readonly { name: string; action: string; reason: string }[]) {
+  return items
+    .filter((item) => item.action !== "unchanged")
+    .map((i) => `${i.name}: ${i.action} (${i.reason})`);
+}
+
+/** The index name a pending-work line is about (index names hold no ": "). */
+export function pendingWorkName(line: string): string {
+  const end = line.indexOf(": ");
+  return end < 0 ? line : line.slice(0, end);
+}
+
+/**
+ * The pending decisions of the vector-index step, read-only; `undefined` when the database cannot be asked
+ * (unreachable, or the plan failed), with a warning: the preview then compares manifests only, and `up`
+ * plans again anyway.
+ */
+export async function pendingIndexWork(
+  inputs: ResolvedInputs,
+  source: string,
+): Promise<string[] | undefined> {
+  const context = partContext(inputs, inputs.databaseUrl, source);
+  try {
+    const plan = await planRelease(context.options);
+    return describePendingIndexWork(plan.vectorIndexes);
+  } catch (error) {
+    const why = describeFailure(error).split("\n")[0];
+    const unreachable = isReleaseError(error) && UNREACHABLE.includes(error.code);
+    context.options.log.warn(
+      `${unreachable ? "database not reachable" : "could not plan"}: the vector indexes' data was not checked, ` +
+        `so an index the rows have outgrown does not show in this preview (\`pulumi up\` plans again) (${why})`,
+    );
+    return undefined;
+  }
+}

@@ -1,0 +1,326 @@
+// search_messages() as the app calls it: the app login, under row-level security, the organization set for the
+// transaction. Three organizations' messages (seeded), in two embedding spaces of one dimension and one of
+// another, over a few conversations; the release builds and calibrates the vector index once the rows exist.
+// Through the exact path (the default at this size) and the index path (the threshold lowered): k rows whenever
+// the caller sees k, recall@10 against exact search over the rows the caller sees, the conversation and
+// embedding-space filters, isolation, no organization set, and bad input.
+import type { Client, ClientBase } from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  defaultReleaseSteps,
+  readIndexRecords,
+  readSearchTuning,
+  saveSearchTuning,
+  type SearchTuning,
+} from "../../core";
+import { applyAsMigrator, useReleasedDatabase } from "../security/released-database";
+import { inTransaction } from "../security/sessions";
+import { clusteredVectors, copyMessages, vectorText, type EmbeddingFixtures } from "../vector-indexes/data";
+import { recallOf } from "./corpus";
+
+const DIMENSION = 16;
+const OTHER_DIMENSION = 8;
+const K = 10;
+const QUERIES = 12;
+
+interface Found {
+  id: string;
+  conversationId: string;
+  role: string;
+  distance: number;
+}
+
+interface Filters {
+  conversationId?: string;
+  embeddingSpaceId?: string;
+}
+
+function search(
+  app: ClientBase,
+  organization: string | undefined,
+  query: Float32Array | string,
+  k = K,
+  filters: Filters = {},
+) {
+  return inTransaction(app, organization, async (c) => {
+    const text = typeof query === "string" ? query : vectorText(query);
+    return (
+      await c.query<Found>(
+        `SELECT * FROM search_messages($1::vector, $2, conversation_id => $3, embedding_space_id => $4)`,
+        [text, k, filters.conversationId ?? null, filters.embeddingSpaceId ?? null],
+      )
+    ).rows;
+  });
+}
+
+describe("search_messages", () => {
+  const target = useReleasedDatabase("search_messages");
+  let owner: Client;
+  let app: Client;
+  const source = clusteredVectors({
+    dimension: DIMENSION,
+    clusters: 12,
+    spread: 0.6,
+    latentDimension: 6,
+    noise: 0.1,
+    seed: 1515,
+  });
+  // Organizations: `a` with two conversations and messages in two spaces of DIMENSION, `b` with one, `c` with
+  // fewer than k messages.
+  const org = { a: "msg-org-a", b: "msg-org-b", c: "msg-org-c" };
+  const conversation = { a1: "msg-conv-a1", a2: "msg-conv-a2", b1: "msg-conv-b1", c1: "msg-conv-c1" };
+  const space = { main: "", second: "", other: "" };
+  const owning: Record<string, string> = {
+    [conversation.a1]: org.a,
+    [conversation.a2]: org.a,
+    [conversation.b1]: org.b,
+    [conversation.c1]: org.c,
+  };
+  let calibrated: SearchTuning | undefined;
+
+  /** The exact top k the caller sees: the organization's messages of DIMENSION (or one space/conversation). */
+  async function exactTopK(organization: string, query: Float32Array, k: number, filters: Filters = {}) {
+    const spaces = filters.embeddingSpaceId ? [filters.embeddingSpaceId] : [space.main, space.second];
+    const result = await owner.query<{ id: string }>(
+      `SELECT "id" FROM "Message"
+        WHERE "organizationId" = $2 AND "embeddingSpaceId" = ANY ($3) AND ($4::text IS NULL OR "conversationId" = $4)
+        ORDER BY "embedding" <=> $1::vector, "id" LIMIT $5`,
+      [vectorText(query), organization, spaces, filters.conversationId ?? null, k],
+    );
+    return result.rows.map((r) => r.id);
+  }
+
+  async function withTuning(overrides: Partial<SearchTuning>, fn: () => Promise<void>) {
+    const base = calibrated ?? { table: "Message", dimension: DIMENSION, exactRows: 10_000 };
+    await saveSearchTuning(owner, { ...base, ...overrides });
+    try {
+      await fn();
+    } finally {
+      await saveSearchTuning(owner, base);
+    }
+  }
+
+  /** Mean recall@10 of `QUERIES` held-out queries, after checking k rows, order and scope on each. */
+  async function expectContract(organization: string, visible: number, filters: Filters = {}) {
+    const recalls: number[] = [];
+    for (let i = 0; i < QUERIES; i++) {
+      const q = source.next();
+      const found = await search(app, organization, q, K, filters);
+      expect(found).toHaveLength(Math.min(K, visible));
+      for (const r of found) {
+        expect(owning[r.conversationId]).toBe(organization);
+        if (filters.conversationId) expect(r.conversationId).toBe(filters.conversationId);
+      }
+      const distances = found.map((r) => r.distance);
+      expect(distances).toEqual([...distances].sort((x, y) => x - y));
+      recalls.push(
+        recallOf(
+          await exactTopK(organization, q, K, filters),
+          found.map((r) => r.id),
+        ),
+      );
+    }
+    return recalls.reduce((x, y) => x + y, 0) / recalls.length;
+  }
+
+  const counts = {
+    a1Main: 1500,
+    a2Main: 500,
+    a1Second: 300,
+    b1Main: 800,
+    c1Main: 5,
+    a1Other: 50,
+  };
+
+  beforeAll(async () => {
+    owner = await target.current.roles.connect("migrator");
+    const one = async (sql: string, params: unknown[]) =>
+      (await owner.query<{ id: string }>(sql, params)).rows[0]!.id;
+    for (const [name, id] of Object.entries(org))
+      await owner.query(`INSERT INTO "Organization" ("id", "slug", "name") VALUES ($1, $2, $2)`, [id, name]);
+    for (const [id, organization] of Object.entries(owning))
+      await owner.query(`INSERT INTO "Conversation" ("id", "organizationId") VALUES ($1, $2)`, [
+        id,
+        organization,
+      ]);
+    const newSpace = (model: string, dimension: number) =>
+      one(
+        `INSERT INTO "EmbeddingSpace" ("provider", "model", "dimension") VALUES ('test', $1, $2) RETURNING "id"`,
+        [model, dimension],
+      );
+    space.main = await newSpace("messages-main", DIMENSION);
+    space.second = await newSpace("messages-second", DIMENSION);
+    space.other = await newSpace("messages-other", OTHER_DIMENSION);
+
+    let next = 0;
+    const load = async (conversationId: string, spaceId: string, dimension: number, count: number) => {
+      const fixtures: EmbeddingFixtures = {
+        organizationId: owning[conversationId]!,
+        datasetId: "",
+        documentId: "",
+        conversationId,
+        spaces: new Map([[dimension, spaceId]]),
+      };
+      const vectors =
+        dimension === DIMENSION
+          ? source
+          : clusteredVectors({ dimension, clusters: 3, spread: 0.5, seed: 77 });
+      await copyMessages(owner, fixtures, { dimension, count, source: vectors, firstId: next });
+      next += count;
+    };
+    await load(conversation.a1, space.main, DIMENSION, counts.a1Main);
+    await load(conversation.a2, space.main, DIMENSION, counts.a2Main);
+    await load(conversation.a1, space.second, DIMENSION, counts.a1Second);
+    await load(conversation.b1, space.main, DIMENSION, counts.b1Main);
+    await load(conversation.c1, space.main, DIMENSION, counts.c1Main);
+    await load(conversation.a1, space.other, OTHER_DIMENSION, counts.a1Other);
+    await owner.query(`ANALYZE "Message"`);
+    // The release builds the vector index (and calibrates the search) once rows exist.
+    await applyAsMigrator(target.current, defaultReleaseSteps({ seedSets: [] }));
+    app = await target.current.roles.connect("app");
+    calibrated = (await readSearchTuning(owner)).find(
+      (t) => t.table === "Message" && t.dimension === DIMENSION,
+    );
+  });
+  afterAll(async () => {
+    await app?.end();
+    await owner?.end();
+  });
+
+  const visibleA = () => counts.a1Main + counts.a2Main + counts.a1Second;
+
+  it("fills the tenant column from the conversation", async () => {
+    const { rows } = await owner.query<{ org: string; n: number }>(
+      `SELECT m."organizationId" AS org, count(*)::int AS n FROM "Message" m
+         JOIN "Conversation" v ON v."id" = m."conversationId" AND v."organizationId" = m."organizationId"
+        GROUP BY 1 ORDER BY 1`,
+    );
+    expect(rows).toEqual([
+      { org: org.a, n: visibleA() + counts.a1Other },
+      { org: org.b, n: counts.b1Main },
+      { org: org.c, n: counts.c1Main },
+    ]);
+  });
+
+  it("returns k rows (all of them below k) with recall@10 ≥ 0.95 on the default path", async () => {
+    expect(await expectContract(org.a, visibleA())).toBeGreaterThanOrEqual(0.95);
+    expect(await expectContract(org.b, counts.b1Main)).toBeGreaterThanOrEqual(0.95);
+    expect(await expectContract(org.c, counts.c1Main)).toBe(1);
+  });
+
+  it("keeps the contract through the vector index when the threshold sends the search there", async () => {
+    const index = (await readIndexRecords(owner)).find(
+      (r) => r.table === "Message" && r.dimension === DIMENSION,
+    );
+    expect(index, "the release built the messages' vector index").toBeDefined();
+    const probes = "lists" in index!.params ? { probes: index!.params.lists } : {};
+    await withTuning({ exactRows: 100, ...probes }, async () => {
+      const scans = await inTransaction(app, org.a, async (c) => {
+        const read = async () =>
+          Number(
+            (
+              await c.query<{ n: string }>(
+                `SELECT coalesce(sum(pg_stat_get_xact_numscans(i.indexrelid)), 0) AS n
+                   FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid
+                  WHERE i.indrelid = '"Message"'::regclass AND x.relname LIKE 'idx_message_embedding_cosine%'`,
+              )
+            ).rows[0]!.n,
+          );
+        const before = await read();
+        await c.query(`SELECT * FROM search_messages($1::vector, $2)`, [vectorText(source.next()), K]);
+        return (await read()) - before;
+      });
+      expect(scans, "the search used the vector index").toBeGreaterThan(0);
+      expect(await expectContract(org.a, visibleA())).toBeGreaterThanOrEqual(0.95);
+      expect(await expectContract(org.b, counts.b1Main)).toBeGreaterThanOrEqual(0.95);
+      expect(
+        await expectContract(org.a, counts.a1Main + counts.a1Second, { conversationId: conversation.a1 }),
+      ).toBeGreaterThanOrEqual(0.95);
+      // Below the threshold: exact, all of them.
+      expect(await expectContract(org.c, counts.c1Main)).toBe(1);
+    });
+  });
+
+  it("filters by conversation and by embedding space", async () => {
+    expect(
+      await expectContract(org.a, counts.a2Main, { conversationId: conversation.a2 }),
+    ).toBeGreaterThanOrEqual(0.95);
+    expect(
+      await expectContract(org.a, counts.a1Second, { embeddingSpaceId: space.second }),
+    ).toBeGreaterThanOrEqual(0.95);
+    const both = { conversationId: conversation.a1, embeddingSpaceId: space.main };
+    const found = await search(app, org.a, source.next(), 50, both);
+    expect(found).toHaveLength(50);
+    const ids = found.map((r) => r.id);
+    const { rows } = await owner.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM "Message" WHERE "id" = ANY ($1) AND "conversationId" = $2 AND "embeddingSpaceId" = $3`,
+      [ids, conversation.a1, space.main],
+    );
+    expect(rows[0]!.n).toBe(50);
+    // The other dimension's space: only its messages, found with a query of its dimension.
+    const other = await search(app, org.a, vectorText(new Float32Array(OTHER_DIMENSION).fill(1)), 100);
+    expect(other).toHaveLength(counts.a1Other);
+    // Another organization's conversation: nothing, rather than its messages.
+    expect(await search(app, org.a, source.next(), K, { conversationId: conversation.b1 })).toEqual([]);
+  });
+
+  it("never returns another organization's messages, and nothing with no organization set", async () => {
+    const q = source.next();
+    const found = await search(app, org.c, q, 100);
+    expect(found).toHaveLength(counts.c1Main);
+    expect(found.every((r) => r.conversationId === conversation.c1)).toBe(true);
+    const b = await search(app, org.b, q, 1000);
+    expect(b).toHaveLength(counts.b1Main);
+    expect(b.every((r) => r.conversationId === conversation.b1)).toBe(true);
+    expect(await search(app, undefined, q)).toEqual([]);
+    expect(await search(app, "", q)).toEqual([]);
+    // The owner is not subject to the policies, but the search is still scoped to the organization set.
+    expect(await search(owner, undefined, q)).toEqual([]);
+  });
+
+  it("refuses bad input with an error naming the argument and the expected value", async () => {
+    const ok = vectorText(source.next());
+    const cases: [string, unknown[], RegExp | string][] = [
+      [
+        `SELECT * FROM search_messages($1::vector, 10)`,
+        ["[1,2,3]"],
+        /search_messages: query has 3 dimensions, expected the dimension of an embedding space \(.*16.*\)/,
+      ],
+      [`SELECT * FROM search_messages(NULL, 10)`, [], /search_messages: query is NULL/],
+      [`SELECT * FROM search_messages($1::vector, 0)`, [ok], /search_messages: k is 0, expected 1 to 1000/],
+      [`SELECT * FROM search_messages($1::vector, -3)`, [ok], /search_messages: k is -3, expected 1 to 1000/],
+      [
+        `SELECT * FROM search_messages($1::vector, 1001)`,
+        [ok],
+        /search_messages: k is 1001, expected 1 to 1000/,
+      ],
+      [
+        `SELECT * FROM search_messages($1::vector, NULL)`,
+        [ok],
+        /search_messages: k is NULL, expected 1 to 1000/,
+      ],
+      [
+        `SELECT * FROM search_messages($1::vector, 10, embedding_space_id => 'nope')`,
+        [ok],
+        /embedding_space_id 'nope' names no embedding space/,
+      ],
+      [
+        `SELECT * FROM search_messages($1::vector, 10, embedding_space_id => $2)`,
+        [ok, space.other],
+        `search_messages: query has 16 dimensions, expected 8 (the dimension of embedding space '${space.other}')`,
+      ],
+      [`SELECT * FROM search_messages(array_fill(0, ARRAY[16])::vector, 10)`, [], /query is the zero vector/],
+      [
+        `SELECT * FROM search_messages($1::vector, 10)`,
+        [`[NaN${",1".repeat(15)}]`],
+        /NaN not allowed in vector/,
+      ],
+    ];
+    for (const [sql, params, message] of cases) {
+      await expect(
+        inTransaction(app, org.a, (c) => c.query(sql, params)),
+        sql,
+      ).rejects.toThrow(message);
+    }
+  });
+});
