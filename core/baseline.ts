@@ -8,7 +8,6 @@ import { CHECKSUMS_SETTING, BOOKKEEPING_SCHEMA, MIGRATIONS_TABLE, ensureBookkeep
 import { closeClient, openClient } from "./connection";
 import { parseDatabaseUrl, redactUrl } from "./dsn";
 import { ReleaseError } from "./errors";
-import { acquireReleaseLock } from "./lock";
 import { silentLogger, type Logger } from "./logger";
 import { readMigrationFiles, type MigrationFile } from "./migrations/files";
 import { readLedger } from "./migrations/ledger";
@@ -24,6 +23,7 @@ import {
 } from "./snapshot";
 import type { ReleaseOptions } from "./release";
 import { quoteIdentifier } from "./identifiers";
+import { withLockedConnection } from "./locked-connection";
 
 export interface BaselineOptions extends ReleaseOptions {
   /** Baseline up to and including this migration (default: all of them). */
@@ -44,48 +44,34 @@ const FOREIGN_LEDGERS = [/^\w+ \w+\._prisma_migrations/, /^\w+ \w+\.pgmigrations
 export async function baselineRelease(options: BaselineOptions): Promise<BaselineResult> {
   const log = options.log ?? silentLogger;
   const files = selectMigrations(readMigrationFiles(options.migrationsDir), options.to);
-  const target = parseDatabaseUrl(options.databaseUrl, options.databaseUrlSource ?? "the database URL");
-  const client = await openClient(target, {
-    applicationName: "neonhub-db:baseline",
-    connectTimeoutMs: options.connectTimeoutMs,
-  });
-  try {
-    const unlock = await acquireReleaseLock(client, { timeoutMs: options.lockTimeoutMs, log });
-    try {
-      const ledger = await readLedger(client);
-      if (ledger.length > 0) {
-        throw new ReleaseError(
-          "invalid-input",
-          `This database already records ${ledger.length} applied migration(s); baseline is only for a database without a ledger.`,
-          "Use `neonhub-db apply` to continue its release, or `neonhub-db verify` to check it.",
-        );
-      }
-      log.info(
-        `applying ${files.length} migration(s) to a scratch database to learn the schema they produce`,
+  return withLockedConnection(options, "baseline", log, async (client) => {
+    const ledger = await readLedger(client);
+    if (ledger.length > 0) {
+      throw new ReleaseError(
+        "invalid-input",
+        `This database already records ${ledger.length} applied migration(s); baseline is only for a database without a ledger.`,
+        "Use `neonhub-db apply` to continue its release, or `neonhub-db verify` to check it.",
       );
-      const { live, diff, mismatches } = await proveSchema(client, options, files, log);
-      if (mismatches.length > 0) {
-        throw new ReleaseError(
-          "ledger-mismatch",
-          `The live schema is not what the migrations produce, so they cannot be marked as applied:\n${mismatches}`,
-          "Bring the database in line with the migrations (or baseline fewer of them with --to), then run baseline again. Nothing was written.",
-        );
-      }
-      // Only now become the owner: the scratch database needed the login's CREATEDB, the ledger the owner.
-      if (options.ownerRole) await setOwnerRole(client, options.ownerRole);
-      await recordAsApplied(client, options, files);
-      await saveSnapshot(client, live, files.at(-1)?.name);
-      return {
-        database: redactUrl(options.databaseUrl),
-        baselined: files.map((f) => f.name),
-        extraObjects: diff.added,
-      };
-    } finally {
-      await unlock();
     }
-  } finally {
-    await closeClient(client);
-  }
+    log.info(`applying ${files.length} migration(s) to a scratch database to learn the schema they produce`);
+    const { live, diff, mismatches } = await proveSchema(client, options, files, log);
+    if (mismatches.length > 0) {
+      throw new ReleaseError(
+        "ledger-mismatch",
+        `The live schema is not what the migrations produce, so they cannot be marked as applied:\n${mismatches}`,
+        "Bring the database in line with the migrations (or baseline fewer of them with --to), then run baseline again. Nothing was written.",
+      );
+    }
+    // Only now become the owner: the scratch database needed the login's CREATEDB, the ledger the owner.
+    if (options.ownerRole) await setOwnerRole(client, options.ownerRole);
+    await recordAsApplied(client, options, files);
+    await saveSnapshot(client, live, files.at(-1)?.name);
+    return {
+      database: redactUrl(options.databaseUrl),
+      baselined: files.map((f) => f.name),
+      extraObjects: diff.added,
+    };
+  });
 }
 
 function selectMigrations(files: MigrationFile[], to: string | undefined): MigrationFile[] {

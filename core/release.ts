@@ -333,7 +333,6 @@ export async function applyRelease(options: ReleaseOptions): Promise<ReleaseResu
 export async function applyWith(client: ClientBase, options: ReleaseOptions): Promise<ReleaseResult> {
   const log = options.log ?? silentLogger;
   const started = Date.now();
-  readMigrationFiles(options.migrationsDir);
   const files = readMigrationFiles(options.migrationsDir);
   const batched = batchedSteps(options.steps ?? []);
   let unlock: () => Promise<void>;

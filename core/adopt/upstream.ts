@@ -7,10 +7,8 @@
 import { BOOKKEEPING_SCHEMA, CHECKSUMS_SETTING, MIGRATIONS_TABLE, ensureBookkeeping } from "../bookkeeping";
 import { proveSchema } from "../baseline";
 import { setOwnerRole } from "../owner-role";
-import { closeClient, openClient } from "../connection";
-import { parseDatabaseUrl, redactUrl } from "../dsn";
+import { redactUrl } from "../dsn";
 import { ReleaseError } from "../errors";
-import { acquireReleaseLock } from "../lock";
 import { silentLogger } from "../logger";
 import { readMigrationFiles, type MigrationFile } from "../migrations/files";
 import { readLedger } from "../migrations/ledger";
@@ -19,6 +17,7 @@ import type { ReleaseOptions } from "../release";
 import { findForeignLedgers } from "./preflight";
 import type { ClientBase } from "pg";
 import { quoteIdentifier as quoteIdent } from "../identifiers";
+import { withLockedConnection } from "../locked-connection";
 
 /** Where the upstream ledger is kept after adoption. */
 export const ARCHIVED_UPSTREAM_LEDGER = "upstream_pgmigrations";
@@ -43,58 +42,46 @@ interface UpstreamRow {
 export async function adoptUpstreamDatabase(options: ReleaseOptions): Promise<AdoptResult> {
   const log = options.log ?? silentLogger;
   const files = readMigrationFiles(options.migrationsDir);
-  const target = parseDatabaseUrl(options.databaseUrl, options.databaseUrlSource ?? "the database URL");
-  const client = await openClient(target, {
-    applicationName: "neonhub-db:adopt",
-    connectTimeoutMs: options.connectTimeoutMs,
-  });
-  try {
-    const unlock = await acquireReleaseLock(client, { timeoutMs: options.lockTimeoutMs, log });
-    try {
-      const ledger = await readLedger(client);
-      if (ledger.length > 0) {
-        throw new ReleaseError(
-          "invalid-input",
-          `This database already records ${ledger.length} applied migration(s) in the neonhub-db ledger: it is adopted already.`,
-          "Use `neonhub-db apply` to continue its release, or `neonhub-db verify` to check it.",
-        );
-      }
-      const { schema, rows } = await readUpstreamLedger(client);
-      const applied = matchUpstreamRows(rows, files, `${schema}.pgmigrations`);
-      log.info(
-        `${schema}.pgmigrations records ${applied.length} migration(s); applying them to a scratch database to prove the schema`,
+  return withLockedConnection(options, "adopt", log, async (client) => {
+    const ledger = await readLedger(client);
+    if (ledger.length > 0) {
+      throw new ReleaseError(
+        "invalid-input",
+        `This database already records ${ledger.length} applied migration(s) in the neonhub-db ledger: it is adopted already.`,
+        "Use `neonhub-db apply` to continue its release, or `neonhub-db verify` to check it.",
       );
-      const { diff, mismatches } = await proveSchema(client, options, applied, log);
-      if (mismatches.length > 0) {
-        throw new ReleaseError(
-          "ledger-mismatch",
-          `${schema}.pgmigrations records ${applied.length} migration(s), but the live schema is not what they build:\n${mismatches}`,
-          "Bring the schema in line with those migrations (or restore it from a snapshot), then run adopt again. Nothing was written.",
-        );
-      }
-      if (options.ownerRole) await setOwnerRole(client, options.ownerRole);
-      await ensureBookkeeping(
-        client,
-        (options.steps ?? []).map((s) => s.bookkeepingDdl),
-      );
-      await recordAndArchive(client, schema, applied, rows, options.ownerRole);
-      await saveSnapshot(client, await takeSnapshot(client), applied.at(-1)?.name);
-      return {
-        database: redactUrl(options.databaseUrl),
-        adopted: applied.map((f) => f.name),
-        pending: files.slice(applied.length).map((f) => f.name),
-        upstreamLedger: {
-          from: `${schema}.pgmigrations`,
-          to: `${BOOKKEEPING_SCHEMA}.${ARCHIVED_UPSTREAM_LEDGER}`,
-        },
-        extraObjects: diff.added.filter((k) => !/^\w+ \w+\.pgmigrations/.test(k)),
-      };
-    } finally {
-      await unlock();
     }
-  } finally {
-    await closeClient(client);
-  }
+    const { schema, rows } = await readUpstreamLedger(client);
+    const applied = matchUpstreamRows(rows, files, `${schema}.pgmigrations`);
+    log.info(
+      `${schema}.pgmigrations records ${applied.length} migration(s); applying them to a scratch database to prove the schema`,
+    );
+    const { diff, mismatches } = await proveSchema(client, options, applied, log);
+    if (mismatches.length > 0) {
+      throw new ReleaseError(
+        "ledger-mismatch",
+        `${schema}.pgmigrations records ${applied.length} migration(s), but the live schema is not what they build:\n${mismatches}`,
+        "Bring the schema in line with those migrations (or restore it from a snapshot), then run adopt again. Nothing was written.",
+      );
+    }
+    if (options.ownerRole) await setOwnerRole(client, options.ownerRole);
+    await ensureBookkeeping(
+      client,
+      (options.steps ?? []).map((s) => s.bookkeepingDdl),
+    );
+    await recordAndArchive(client, schema, applied, rows, options.ownerRole);
+    await saveSnapshot(client, await takeSnapshot(client), applied.at(-1)?.name);
+    return {
+      database: redactUrl(options.databaseUrl),
+      adopted: applied.map((f) => f.name),
+      pending: files.slice(applied.length).map((f) => f.name),
+      upstreamLedger: {
+        from: `${schema}.pgmigrations`,
+        to: `${BOOKKEEPING_SCHEMA}.${ARCHIVED_UPSTREAM_LEDGER}`,
+      },
+      extraObjects: diff.added.filter((k) => !/^\w+ \w+\.pgmigrations/.test(k)),
+    };
+  });
 }
 
 async function readUpstreamLedger(client: ClientBase): Promise<{ schema: string; rows: UpstreamRow[] }> {

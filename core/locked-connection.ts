@@ -1,0 +1,37 @@
+// A connection of its own holding the release lock, for the commands that write the ledger outside a release
+// (baseline, adopt): opened, locked, and released and closed whatever happens.
+import type { Client } from "pg";
+import { closeClient, openClient } from "./connection";
+import { parseDatabaseUrl } from "./dsn";
+import { acquireReleaseLock } from "./lock";
+import type { Logger } from "./logger";
+
+export interface LockedConnectionOptions {
+  databaseUrl: string;
+  databaseUrlSource?: string;
+  connectTimeoutMs?: number;
+  lockTimeoutMs?: number;
+}
+
+export async function withLockedConnection<T>(
+  options: LockedConnectionOptions,
+  command: string,
+  log: Logger,
+  fn: (client: Client) => Promise<T>,
+): Promise<T> {
+  const target = parseDatabaseUrl(options.databaseUrl, options.databaseUrlSource ?? "the database URL");
+  const client = await openClient(target, {
+    applicationName: `neonhub-db:${command}`,
+    connectTimeoutMs: options.connectTimeoutMs,
+  });
+  try {
+    const unlock = await acquireReleaseLock(client, { timeoutMs: options.lockTimeoutMs, log });
+    try {
+      return await fn(client);
+    } finally {
+      await unlock();
+    }
+  } finally {
+    await closeClient(client);
+  }
+}
