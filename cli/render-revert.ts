@@ -1,5 +1,6 @@
 // Human-readable output of `neonhub-db revert`: what it would undo (without --confirm) and what it undid.
 import type { RevertPlan, RevertResult } from "../core";
+import { displayChecksum, ledgerProblemText } from "../core";
 
 export function renderRevertPlan(plan: RevertPlan): string {
   const lines = [`Revert plan for ${plan.database}, keeping ${plan.to ?? "no migration"}`];
@@ -12,7 +13,7 @@ export function renderRevertPlan(plan: RevertPlan): string {
     lines.push(`    - ${m.name} (applied ${m.appliedAt})`);
     for (const drop of m.drops) lines.push(`        ${drop}`);
   }
-  for (const p of plan.problems) lines.push(`  problem: ${p.message}`, `    fix: ${p.fix}`);
+  for (const p of plan.problems) lines.push(`  problem: ${ledgerProblemText(p)}`, `    fix: ${p.fix}`);
   lines.push(
     plan.problems.length > 0
       ? "Refused: fix the problems above first."
@@ -24,7 +25,9 @@ export function renderRevertPlan(plan: RevertPlan): string {
 export function renderRevert(result: RevertResult): string {
   const lines = [`Reverted on ${result.database} in ${result.durationMs} ms:`];
   if (result.reverted.length === 0) lines.push("  nothing: no migration was applied after it");
-  for (const m of result.reverted) lines.push(`  - ${m.name} (${m.durationMs} ms)`);
+  for (const m of result.reverted) {
+    lines.push(`  - ${m.name} (${m.durationMs} ms, sha256 ${displayChecksum(m.checksum)})`);
+  }
   if (result.droppedBookkeeping) lines.push("  and the engine's own schema (ledger, records, snapshot)");
   lines.push(`The ledger now ends at ${result.lastMigration ?? "no migration"}.`);
   return lines.join("\n");

@@ -1,6 +1,7 @@
 // Human-readable output of each command. (--json prints the result objects as they are.)
 import type { ReleasePlan, ReleaseResult, ReleaseStatus, VerifyReport } from "../core";
-import type { BaselineResult, LoadChunksResult, StepItemPlan } from "../core";
+import type { BaselineResult, LoadChunksResult, StepItemPlan, StepResult, StepStatus } from "../core";
+import { displayChecksum, ledgerProblemText } from "../core";
 import { renderSafety } from "./render-safety";
 import { renderTenantSearch } from "./render-search";
 
@@ -24,13 +25,13 @@ export function renderPlan(plan: ReleasePlan): string {
   const lines = [
     `Release plan for ${plan.database}`,
     `  migrations: ${migrations.applied} applied, ${migrations.pending.length} pending`,
-    ...migrations.pending.map((m) => `    + ${m.name} (sha256 ${m.checksum.slice(0, 12)})`),
+    ...migrations.pending.map((m) => `    + ${m.name} (sha256 ${displayChecksum(m.checksum)})`),
     ...items("row-level security", plan.rowLevelSecurity),
     ...items("seed sets", plan.seedSets),
     ...items("vector indexes", plan.vectorIndexes),
     ...renderSafety(plan.safety),
   ];
-  for (const p of migrations.problems) lines.push(`  problem: ${p.message}`, `    fix: ${p.fix}`);
+  for (const p of migrations.problems) lines.push(`  problem: ${ledgerProblemText(p)}`, `    fix: ${p.fix}`);
   for (const p of plan.problems) lines.push(`  problem: ${p}`);
   lines.push(
     plan.pending
@@ -46,36 +47,51 @@ export function renderApply(result: ReleaseResult): string {
     return `Nothing changed: ${result.summary.appliedMigrations} migrations applied, all up to date (${seconds(result.durationMs)}).`;
   }
   const lines = [`Release applied in ${seconds(result.durationMs)}:`];
-  for (const m of result.migrations) lines.push(`  migration ${m.name}: ${m.durationMs} ms`);
+  for (const m of result.migrations) {
+    lines.push(`  migration ${m.name}: ${m.durationMs} ms (sha256 ${displayChecksum(m.checksum)})`);
+  }
   const steps = [...result.rowLevelSecurity, ...result.seedSets, ...result.vectorIndexes];
   for (const s of steps.filter((s) => s.action !== "unchanged")) {
     lines.push(`  ${s.name}: ${s.action} in ${s.durationMs} ms`);
   }
+  for (const step of result.steps) lines.push(`  ${stepLine(step)}`);
   lines.push(
     `  ${result.summary.appliedMigrations} migrations applied in total; last ${result.summary.lastMigration}.`,
   );
   return lines.join("\n");
 }
 
+const STEP_TITLE: Record<StepResult["step"], string> = {
+  rowLevelSecurity: "row-level security",
+  seeds: "seed sets",
+  vectorIndexes: "vector indexes",
+};
+
+/** "seed sets: 1 ran, 2 skipped (up to date) in 12 ms". */
+function stepLine(step: StepResult): string {
+  const skipped = step.skipped > 0 ? `, ${step.skipped} skipped (up to date or nothing to build yet)` : "";
+  return `${STEP_TITLE[step.step]}: ${step.ran} ran${skipped} in ${step.durationMs} ms`;
+}
+
 export function renderStatus(status: ReleaseStatus): string {
   const lines = [`Release status of ${status.database}`, `  migrations applied: ${status.ledger.length}`];
   for (const e of status.ledger) {
     lines.push(
-      `    ${e.name}  ${e.appliedAt}  ${e.durationMs} ms  by ${e.appliedBy}  sha256 ${e.checksum.slice(0, 12)}`,
+      `    ${e.name}  ${e.appliedAt}  ${e.durationMs} ms  by ${e.appliedBy}  sha256 ${displayChecksum(e.checksum)}`,
     );
   }
   if (status.pendingMigrations.length) lines.push(`  pending: ${status.pendingMigrations.join(", ")}`);
-  for (const p of status.problems) lines.push(`  problem: ${p.message}`);
-  const records = (title: string, list: readonly Record<string, unknown>[]) => {
+  for (const p of status.problems) lines.push(`  problem: ${ledgerProblemText(p)}`);
+  const records = (title: string, list: readonly StepStatus[]) => {
     if (list.length === 0) return;
     lines.push(`  ${title}:`);
     for (const r of list) {
-      const { name, tenantSearch, ...rest } = r;
-      const facts = Object.entries(rest)
+      const facts = Object.entries(r)
+        .filter(([k]) => k !== "name" && k !== "tenantSearch")
         .map(([k, v]) => `${k}=${displayValue(k, v)}`)
         .join(" ");
-      lines.push(`    ${String(name)}  ${facts}`);
-      if (tenantSearch) lines.push(...renderTenantSearch(tenantSearch, "      "));
+      lines.push(`    ${r.name}  ${facts}`);
+      if ("tenantSearch" in r && r.tenantSearch) lines.push(...renderTenantSearch(r.tenantSearch, "      "));
     }
   };
   records("row-level security", status.rowLevelSecurity);
@@ -86,13 +102,13 @@ export function renderStatus(status: ReleaseStatus): string {
 
 /** Checksums are full sha256 everywhere but here: shortened for people. */
 function displayValue(key: string, value: unknown): string {
-  if (key === "checksum" && typeof value === "string") return value.slice(0, 12);
+  if (key === "checksum" && typeof value === "string") return displayChecksum(value);
   return typeof value === "object" ? JSON.stringify(value) : String(value);
 }
 
 export function renderVerify(report: VerifyReport): string {
   const lines = [`Verify ${report.database}: ${report.clean ? "clean" : "PROBLEMS FOUND"}`];
-  for (const p of report.problems) lines.push(`  ${p.message}`, `    fix: ${p.fix}`);
+  for (const p of report.problems) lines.push(`  ${ledgerProblemText(p)}`, `    fix: ${p.fix}`);
   const { drift } = report;
   const repair = (k: string) => (drift.repairs[k] ? [`    repair: ${drift.repairs[k]}`] : []);
   for (const k of drift.added)

@@ -58,9 +58,13 @@ export const BOOKKEEPING_VERSION = "neonhub-db bookkeeping 1";
  * Creates or updates the bookkeeping schema (the migration ledger plus each step's own tables, given as
  * `stepDdl`). Runs under the release lock, in one transaction.
  */
-/** The comment the bookkeeping schema carries once `ensureBookkeeping` ran with these steps' DDL. */
+/**
+ * The comment the bookkeeping schema carries once `ensureBookkeeping` ran with these steps' DDL: the version and
+ * the full sha256 of the DDL, compared whole. (A schema commented with the 12-character form of earlier
+ * releases differs, so the first apply after the upgrade runs the idempotent DDL once and rewrites the comment.)
+ */
 export function bookkeepingVersion(stepDdl: readonly string[]): string {
-  return `${BOOKKEEPING_VERSION} ${sha256(stepDdl.join("\n")).slice(0, 12)}`;
+  return `${BOOKKEEPING_VERSION} ${sha256(stepDdl.join("\n"))}`;
 }
 
 export async function ensureBookkeeping(client: ClientBase, stepDdl: readonly string[]): Promise<void> {

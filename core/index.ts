@@ -43,6 +43,22 @@ export {
   type VerifyReport,
 } from "./release";
 export type { ReleaseStep, StepItemPlan, StepItemResult, StepManifestEntry } from "./steps";
+export { DISPLAY_CHECKSUM_LENGTH, displayChecksum, ledgerProblemText } from "./display";
+export {
+  STEP_KINDS,
+  type MigrationResult,
+  type RowLevelSecurityStatus,
+  type SeedSetItemResult,
+  type SeedSetStatus,
+  type StepKind,
+  type StepResult,
+  type StepStatus,
+  type VectorIndexItemResult,
+  type VectorIndexPlanItem,
+  type VectorIndexStatus,
+} from "./results";
+export type { StepItemResults, StepStatuses } from "./step-results";
+export type { IndexDecision, SkipCause } from "./vector-indexes/decide";
 export { DEFAULT_MIGRATIONS_DIR, DEFAULT_SEEDS_DIR, PROJECT_ROOT } from "./project";
 export {
   describeSchemaDrift,

@@ -13,6 +13,7 @@ import {
 } from "./batched-release";
 import { bookkeepingExists, ensureBookkeeping } from "./bookkeeping";
 import { closeClient, isConnectionLost, openClient } from "./connection";
+import { ledgerProblemText } from "./display";
 import { parseDatabaseUrl, redactUrl, type DatabaseTarget } from "./dsn";
 import { ReleaseError, isReleaseError } from "./errors";
 import { preflightProblems } from "./adopt/preflight";
@@ -29,7 +30,7 @@ import {
   type LedgerProblem,
   type MigrationComparison,
 } from "./migrations/ledger";
-import { runPendingMigrations, type AppliedMigration } from "./migrations/run";
+import { runPendingMigrations } from "./migrations/run";
 import { setOwnerRole } from "./owner-role";
 import {
   diffSnapshots,
@@ -41,7 +42,19 @@ import {
   type SnapshotDiff,
 } from "./snapshot";
 import { repairStatements } from "./snapshot-repair";
-import type { ReleaseStep, StepItemPlan, StepItemResult, StepManifestEntry } from "./steps";
+import type { MigrationResult, StepPlanMap, StepResult } from "./results";
+import {
+  anyStepChanged,
+  appliedResults,
+  byStepKey,
+  runSteps,
+  stepResult,
+  type ItemResultMap,
+  type StatusMap,
+  type StepItemResults,
+  type StepStatuses,
+} from "./step-results";
+import type { ReleaseStep, StepManifestEntry } from "./steps";
 
 export interface ReleaseOptions {
   /** postgresql:// URL of the role that runs the release (the migrator). */
@@ -74,9 +87,9 @@ export interface ReleaseManifest {
 export interface ReleasePlan {
   database: string;
   migrations: { applied: number; pending: StepManifestEntry[]; problems: LedgerProblem[] };
-  rowLevelSecurity: StepItemPlan[];
-  seedSets: StepItemPlan[];
-  vectorIndexes: StepItemPlan[];
+  rowLevelSecurity: StepPlanMap["rowLevelSecurity"][];
+  seedSets: StepPlanMap["seeds"][];
+  vectorIndexes: StepPlanMap["vectorIndexes"][];
   /** squawk's findings on the pending migrations, weighed with the tables' data (core/lint/). */
   safety: SafetyReport;
   /** Blocking problems besides the ledger (e.g. pgvector missing). */
@@ -85,33 +98,29 @@ export interface ReleasePlan {
   pending: boolean;
 }
 
-export interface ReleaseSummary {
+export interface ReleaseSummary extends Omit<StepStatuses, "rowLevelSecurity"> {
   appliedMigrations: number;
   lastMigration: string | null;
   /** Optional so that summaries assembled from parts elsewhere (infra/schema-release.ts) may leave it out. */
-  rowLevelSecurity?: Record<string, unknown>[];
-  seedSets: Record<string, unknown>[];
-  vectorIndexes: Record<string, unknown>[];
+  rowLevelSecurity?: StepStatuses["rowLevelSecurity"];
 }
 
-export interface ReleaseResult {
+/** What an apply did: each migration it ran, each step item (ran or skipped, and why), each step's time. */
+export interface ReleaseResult extends StepItemResults {
   changed: boolean;
-  migrations: AppliedMigration[];
-  rowLevelSecurity: StepItemResult[];
-  seedSets: StepItemResult[];
-  vectorIndexes: StepItemResult[];
+  /** The migrations this apply ran, in order (those applied before are not listed: the summary counts them). */
+  migrations: MigrationResult[];
+  /** One line per step, in the order they ran. */
+  steps: StepResult[];
   durationMs: number;
   summary: ReleaseSummary;
 }
 
-export interface ReleaseStatus {
+export interface ReleaseStatus extends StepStatuses {
   database: string;
   ledger: LedgerEntry[];
   pendingMigrations: string[];
   problems: LedgerProblem[];
-  rowLevelSecurity: Record<string, unknown>[];
-  seedSets: Record<string, unknown>[];
-  vectorIndexes: Record<string, unknown>[];
 }
 
 export interface VerifyReport {
@@ -234,7 +243,7 @@ function refuseLedgerProblems(
   title = "The migration files do not match what this database applied",
 ): void {
   if (problems.length === 0) return;
-  const message = problems.map((p) => `- ${p.message}`).join("\n");
+  const message = problems.map((p) => `- ${ledgerProblemText(p)}`).join("\n");
   const fix = problems.map((p) => p.fix).join(" ");
   throw new ReleaseError("ledger-mismatch", `${title}:\n${message}`, fix);
 }
@@ -245,10 +254,9 @@ export async function planWith(client: ClientBase, options: ReleaseOptions): Pro
   if (batched?.state) {
     // Two round trips: the probe and the state; a step whose plan the state does not settle reads on its own.
     const { probe, state, steps } = batched;
-    const stepPlans = new Map<ReleaseStep["kind"], StepItemPlan[]>();
+    const stepPlans = new Map<ReleaseStep, StepPlanMap[ReleaseStep["kind"]][]>();
     for (const [i, step] of steps.entries()) {
-      const items = step.batch.planFromState(state.steps[i]) ?? (await step.plan(client));
-      stepPlans.set(step.kind, [...(stepPlans.get(step.kind) ?? []), ...items]);
+      stepPlans.set(step, step.batch.planFromState(state.steps[i]) ?? (await step.plan(client)));
     }
     const checks = await pendingMigrationChecks(client, state, options);
     return assemblePlan(options, state, stepPlans, probe.pgvector ? [] : [PGVECTOR_MISSING], checks);
@@ -257,13 +265,8 @@ export async function planWith(client: ClientBase, options: ReleaseOptions): Pro
   const checks = await pendingMigrationChecks(client, state, options);
   const released = await bookkeepingExists(client);
   const steps = options.steps ?? [];
-  const stepPlans = new Map<ReleaseStep["kind"], StepItemPlan[]>();
-  for (const step of steps) {
-    stepPlans.set(step.kind, [
-      ...(stepPlans.get(step.kind) ?? []),
-      ...(await step.plan(released ? client : undefined)),
-    ]);
-  }
+  const stepPlans = new Map<ReleaseStep, StepPlanMap[ReleaseStep["kind"]][]>();
+  for (const step of steps) stepPlans.set(step, await step.plan(released ? client : undefined));
   const problems = [await pgvectorProblem(client)].filter((p): p is string => Boolean(p));
   return assemblePlan(options, state, stepPlans, problems, checks);
 }
@@ -291,13 +294,14 @@ async function pendingMigrationChecks(
 function assemblePlan(
   options: ReleaseOptions,
   state: Pick<MigrationState, "ledger" | "comparison">,
-  stepPlans: Map<ReleaseStep["kind"], StepItemPlan[]>,
+  stepPlans: Map<ReleaseStep, StepPlanMap[ReleaseStep["kind"]][]>,
   problems: string[],
   checks: PendingMigrationChecks,
 ): ReleasePlan {
-  const rowLevelSecurity = stepPlans.get("rowLevelSecurity") ?? [];
-  const seedSets = stepPlans.get("seeds") ?? [];
-  const vectorIndexes = stepPlans.get("vectorIndexes") ?? [];
+  const { rowLevelSecurity, seedSets, vectorIndexes } = byStepKey<StepPlanMap>(
+    [...stepPlans.keys()],
+    (step) => stepPlans.get(step) ?? [],
+  );
   const pending =
     state.comparison.pending.length > 0 ||
     [...rowLevelSecurity, ...seedSets, ...vectorIndexes].some((item) => item.action !== "unchanged");
@@ -382,16 +386,8 @@ export async function applyWith(client: ClientBase, options: ReleaseOptions): Pr
         monitor,
       }),
     );
-    const results = new Map<ReleaseStep["kind"], StepItemResult[]>();
-    for (const step of steps) {
-      results.set(step.kind, [...(results.get(step.kind) ?? []), ...(await step.apply(client, log))]);
-    }
-    const rowLevelSecurity = results.get("rowLevelSecurity") ?? [];
-    const seedSets = results.get("seeds") ?? [];
-    const vectorIndexes = results.get("vectorIndexes") ?? [];
-    const changed =
-      migrations.length > 0 ||
-      [...rowLevelSecurity, ...seedSets, ...vectorIndexes].some((item) => item.action !== "unchanged");
+    const stepRun = await runSteps(client, steps, log);
+    const changed = migrations.length > 0 || anyStepChanged(stepRun);
     const ledger = await readLedger(client);
     const snapshot = await readSnapshot(client);
     const lastMigration = ledger.at(-1)?.name ?? null;
@@ -405,10 +401,8 @@ export async function applyWith(client: ClientBase, options: ReleaseOptions): Pr
     }
     return {
       changed,
-      migrations,
-      rowLevelSecurity,
-      seedSets,
-      vectorIndexes,
+      migrations: appliedResults(migrations),
+      ...stepRun,
       durationMs: Date.now() - started,
       summary: await summaryWith(client, ledger, steps),
     };
@@ -429,25 +423,18 @@ function noopResult(
   if (state.snapshotLastMigration !== lastMigration) return undefined;
   if (state.snapshotFormat !== undefined && state.snapshotFormat < SNAPSHOT_FORMAT) return undefined;
   if (!steps.every((step, i) => step.batch?.noopFromState(state.steps[i]))) return undefined;
-  const byKind =
-    <T>(read: (step: ReleaseStep, i: number) => T[]) =>
-    (kind: ReleaseStep["kind"]) =>
-      steps.flatMap((step, i) => (step.kind === kind ? read(step, i) : []));
-  const results = byKind((step, i) => step.batch!.noopResults(state.steps[i]));
-  const statuses = byKind((step, i) => step.batch!.statusFromState(state.steps[i]));
+  const batchOf = (step: ReleaseStep) => step.batch!;
+  const itemsOf = (step: ReleaseStep, i: number) => batchOf(step).noopResults(state.steps[i]);
   return {
     changed: false,
     migrations: [],
-    rowLevelSecurity: results("rowLevelSecurity"),
-    seedSets: results("seeds"),
-    vectorIndexes: results("vectorIndexes"),
+    ...byStepKey<ItemResultMap>(steps, itemsOf),
+    steps: steps.map((step, i) => stepResult(step.kind, 0, itemsOf(step, i))),
     durationMs: Date.now() - started,
     summary: {
       appliedMigrations: ledger.length,
       lastMigration,
-      rowLevelSecurity: statuses("rowLevelSecurity"),
-      seedSets: statuses("seeds"),
-      vectorIndexes: statuses("vectorIndexes"),
+      ...byStepKey<StatusMap>(steps, (step, i) => batchOf(step).statusFromState(state.steps[i])),
     },
   };
 }
@@ -457,17 +444,12 @@ async function summaryWith(
   ledger: readonly LedgerEntry[],
   steps: readonly ReleaseStep[],
 ): Promise<ReleaseSummary> {
-  const statusOf = async (kind: ReleaseStep["kind"]) => {
-    const out: Record<string, unknown>[] = [];
-    for (const step of steps.filter((s) => s.kind === kind)) out.push(...(await step.status(client)));
-    return out;
-  };
+  const statuses = new Map<ReleaseStep, StatusMap[ReleaseStep["kind"]][]>();
+  for (const step of steps) statuses.set(step, await step.status(client));
   return {
     appliedMigrations: ledger.length,
     lastMigration: ledger.at(-1)?.name ?? null,
-    rowLevelSecurity: await statusOf("rowLevelSecurity"),
-    seedSets: await statusOf("seeds"),
-    vectorIndexes: await statusOf("vectorIndexes"),
+    ...byStepKey<StatusMap>(steps, (step) => statuses.get(step) ?? []),
   };
 }
 
@@ -481,16 +463,12 @@ export async function statusWith(client: ClientBase, options: ReleaseOptions): P
   const batched = await readBatched(client, options.steps ?? [], files);
   if (batched?.state) {
     const { state, steps } = batched;
-    const statuses = (kind: ReleaseStep["kind"]) =>
-      steps.flatMap((step, i) => (step.kind === kind ? step.batch.statusFromState(state.steps[i]) : []));
     return {
       database: redactUrl(options.databaseUrl),
       ledger: state.ledger,
       pendingMigrations: state.comparison.pending.map((m) => m.name),
       problems: state.comparison.problems,
-      rowLevelSecurity: statuses("rowLevelSecurity"),
-      seedSets: statuses("seeds"),
-      vectorIndexes: statuses("vectorIndexes"),
+      ...byStepKey<StatusMap>(steps, (step, i) => step.batch!.statusFromState(state.steps[i])),
     };
   }
   const state = await readMigrationState(client, options);

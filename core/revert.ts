@@ -3,14 +3,16 @@
 // dropSchemaOnDelete path (which reverts everything and then drops the engine's own schema).
 import type { ClientBase } from "pg";
 import { BOOKKEEPING_SCHEMA, bookkeepingExists } from "./bookkeeping";
+import { ledgerProblemText } from "./display";
 import { redactUrl } from "./dsn";
 import { ReleaseError } from "./errors";
 import { acquireReleaseLock } from "./lock";
 import { silentLogger } from "./logger";
 import { readMigrationFiles, type MigrationFile } from "./migrations/files";
 import { compareWithLedger, readLedger, type LedgerEntry, type LedgerProblem } from "./migrations/ledger";
-import { dropsOf, runRevert, type RevertedMigration } from "./migrations/revert";
+import { dropsOf, runRevert } from "./migrations/revert";
 import type { ReleaseOptions } from "./release";
+import type { MigrationResult } from "./results";
 import { saveSnapshot, takeSnapshot } from "./snapshot";
 import { quoteIdentifier as quoteIdent } from "./identifiers";
 
@@ -42,7 +44,8 @@ export interface RevertPlan {
 export interface RevertResult {
   database: string;
   to: string | null;
-  reverted: RevertedMigration[];
+  /** Newest first, each with its file's full sha256 and time (`outcome: "reverted"`). */
+  reverted: MigrationResult[];
   droppedBookkeeping: boolean;
   lastMigration: string | null;
   durationMs: number;
@@ -116,7 +119,7 @@ export async function revertWith(
     if (problems.length > 0) {
       throw new ReleaseError(
         "ledger-mismatch",
-        `Refusing to revert: the Down sections must be the applied ones.\n${problems.map((p) => `- ${p.message}`).join("\n")}`,
+        `Refusing to revert: the Down sections must be the applied ones.\n${problems.map((p) => `- ${ledgerProblemText(p)}`).join("\n")}`,
         problems.map((p) => p.fix).join(" "),
       );
     }
@@ -134,7 +137,12 @@ export async function revertWith(
     return {
       database: redactUrl(options.databaseUrl),
       to: request.to,
-      reverted,
+      reverted: reverted.map(({ name, checksum, durationMs }) => ({
+        name,
+        checksum,
+        outcome: "reverted" as const,
+        durationMs,
+      })),
       droppedBookkeeping,
       lastMigration,
       durationMs: Date.now() - started,

@@ -15,7 +15,8 @@ import { sha256 } from "./checksum";
 import { ReleaseError } from "./errors";
 import type { Logger } from "./logger";
 import { isoTime } from "./sql";
-import type { ReleaseStep, StepBatch, StepItemPlan, StepItemResult, StepManifestEntry } from "./steps";
+import type { RowLevelSecurityItemResult, RowLevelSecurityStatus } from "./results";
+import type { ReleaseStep, StepBatch, StepItemPlan, StepManifestEntry } from "./steps";
 import { quoteIdentifier } from "./identifiers";
 
 export const ROW_LEVEL_SECURITY_MODES = ["enforce", "off"] as const;
@@ -64,7 +65,7 @@ export interface RowLevelSecurityStepOptions {
   mode?: RowLevelSecurityMode;
 }
 
-export class RowLevelSecurityStep implements ReleaseStep {
+export class RowLevelSecurityStep implements ReleaseStep<"rowLevelSecurity"> {
   readonly kind = "rowLevelSecurity";
   readonly bookkeepingDdl = ROW_LEVEL_SECURITY_DDL;
   readonly mode: RowLevelSecurityMode | undefined;
@@ -73,7 +74,7 @@ export class RowLevelSecurityStep implements ReleaseStep {
     this.mode = options.mode;
   }
 
-  readonly batch: StepBatch = {
+  readonly batch: StepBatch<"rowLevelSecurity"> = {
     probeSql: () => "'null'::jsonb",
     stateSql: () => `jsonb_build_object(
         'record', (SELECT jsonb_build_object('mode', mode, 'changedAt', ${isoTime("changed_at")}, 'changedBy', changed_by)
@@ -125,9 +126,9 @@ export class RowLevelSecurityStep implements ReleaseStep {
       .map((t) => ({ name: displayName(t), action: "update", reason: reasonFor(mode) }));
   }
 
-  async apply(client: ClientBase, log: Logger): Promise<StepItemResult[]> {
+  async apply(client: ClientBase, log: Logger): Promise<RowLevelSecurityItemResult[]> {
     const mode = await this.effectiveMode(client);
-    const results: StepItemResult[] = [];
+    const results: RowLevelSecurityItemResult[] = [];
     await client.query("BEGIN");
     try {
       await client.query(`SET LOCAL lock_timeout = '${LOCK_TIMEOUT}'`);
@@ -160,7 +161,7 @@ export class RowLevelSecurityStep implements ReleaseStep {
     return results;
   }
 
-  async status(client: ClientBase): Promise<Record<string, unknown>[]> {
+  async status(client: ClientBase): Promise<RowLevelSecurityStatus[]> {
     return statusOf({ record: await readRecord(client), tables: await readPolicyTables(client) });
   }
 
@@ -181,7 +182,7 @@ interface RowLevelSecurityState {
   tables: PolicyTable[];
 }
 
-function statusOf({ record, tables }: RowLevelSecurityState): Record<string, unknown>[] {
+function statusOf({ record, tables }: RowLevelSecurityState): RowLevelSecurityStatus[] {
   return [
     {
       name: "row-level security",

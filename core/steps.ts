@@ -3,22 +3,9 @@
 // plan/apply/status treat them alike.
 import type { ClientBase } from "pg";
 import type { Logger } from "./logger";
+import type { StepItemResult, StepKind, StepPlanMap, StepStatus } from "./results";
 
-/** One thing a step manages (a seed set, an index), as it is now and what apply would do to it. */
-export interface StepItemPlan {
-  name: string;
-  action: "create" | "update" | "rebuild" | "unchanged";
-  /** Why the action, in words (e.g. "file changed: 3 rows differ", "table grew from 1,000 to 250,000 rows"). */
-  reason: string;
-}
-
-export interface StepItemResult {
-  name: string;
-  action: StepItemPlan["action"];
-  durationMs: number;
-  /** Step-specific facts worth recording (rows written, lists, calibrated probes, recall...). */
-  details: Record<string, unknown>;
-}
+export type { StepItemPlan, StepItemResult, StepKind, StepPlanMap, StepStatus } from "./results";
 
 /** The offline identity of an item, for the Pulumi manifest: a change here shows in `pulumi preview`. */
 export interface StepManifestEntry {
@@ -31,7 +18,7 @@ export interface StepManifestEntry {
  * sends one catalog probe (valid on any database) and then one statement that reads the ledger and every
  * step's records and facts, each as a jsonb value. A no-op apply is then three round trips and a plan two.
  */
-export interface StepBatch {
+export interface StepBatch<K extends StepKind = StepKind> {
   /** A jsonb-valued SQL expression over the catalog only: valid on any database, even an empty one. */
   probeSql(): string;
   /**
@@ -41,26 +28,27 @@ export interface StepBatch {
    */
   stateSql(probe: unknown): string | undefined;
   /** The plan from the state; undefined when it is not settled by the state (plan() then reads on its own). */
-  planFromState(state: unknown): StepItemPlan[] | undefined;
+  planFromState(state: unknown): StepPlanMap[K][] | undefined;
   /** Whether apply would change and write nothing at all, judged from the state. */
   noopFromState(state: unknown): boolean;
   /** What a no-op apply reports for the step's items (the same as its apply() would). */
-  noopResults(state: unknown): StepItemResult[];
-  statusFromState(state: unknown): Record<string, unknown>[];
+  noopResults(state: unknown): StepItemResult<K>[];
+  statusFromState(state: unknown): StepStatus<K>[];
 }
 
-export interface ReleaseStep {
-  readonly kind: "rowLevelSecurity" | "seeds" | "vectorIndexes";
+/** A step of kind K: its plan items, results and statuses are K's own types (core/results.ts). */
+export interface ReleaseStep<K extends StepKind = StepKind> {
+  readonly kind: K;
   /** Bookkeeping tables this step needs (idempotent DDL, run in the engine's schema). */
   readonly bookkeepingDdl: string;
   /** Computed without a database. */
   manifest(): StepManifestEntry[];
   /** Read-only. `client` is undefined when the database has no release yet (everything would be created). */
-  plan(client: ClientBase | undefined): Promise<StepItemPlan[]>;
+  plan(client: ClientBase | undefined): Promise<StepPlanMap[K][]>;
   /** Runs under the release lock, after the migrations (and earlier steps) are applied. */
-  apply(client: ClientBase, log: Logger): Promise<StepItemResult[]>;
+  apply(client: ClientBase, log: Logger): Promise<StepItemResult<K>[]>;
   /** What the database records for this step, for `status` and the release summary. Read-only. */
-  status(client: ClientBase): Promise<Record<string, unknown>[]>;
+  status(client: ClientBase): Promise<StepStatus<K>[]>;
   /** Optional: the step's part in the batched reads (see StepBatch); without it the step reads on its own. */
-  readonly batch?: StepBatch;
+  readonly batch?: StepBatch<K>;
 }

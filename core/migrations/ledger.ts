@@ -24,6 +24,8 @@ export interface LedgerProblem {
   migration: string;
   message: string;
   fix: string;
+  /** changed: the full sha256 the ledger recorded and the file's now (core/display.ts shortens them for people). */
+  checksums?: { applied: string; file: string };
   /** legacy-rows: how many rows, which (a sample), and the offending values. */
   details?: { column: string; count: number; sampleIds: string[]; values?: string[] };
 }
@@ -86,7 +88,8 @@ export function compareWithLedger<F extends MigrationIdentity = MigrationFile>(
       problems.push({
         kind: "changed",
         migration: entry.name,
-        message: `Migration ${entry.name}.sql was changed after it was applied (checksum applied ${entry.checksum.slice(0, 12)}, file now ${file.checksum.slice(0, 12)}).`,
+        message: `Migration ${entry.name}.sql was changed after it was applied.`,
+        checksums: { applied: entry.checksum, file: file.checksum },
         fix: `Restore migrations/${entry.name}.sql to the applied version and put the change in a new migration.`,
       });
     }

@@ -30,7 +30,7 @@ interface SeedsState {
 /** Columns of each seeded table, null when the table does not exist. */
 type Shapes = Record<string, string[] | null>;
 
-export function seedsBatch(sets: readonly SeedSet[]): StepBatch {
+export function seedsBatch(sets: readonly SeedSet[]): StepBatch<"seeds"> {
   const tables = [...new Set(sets.flatMap((s) => s.tables.map((t) => t.table)))];
   return {
     probeSql: () =>
@@ -73,8 +73,9 @@ export function seedsBatch(sets: readonly SeedSet[]): StepBatch {
     noopResults: () =>
       sets.map((set) => ({
         name: set.name,
-        action: "unchanged",
+        action: "unchanged" as const,
         durationMs: 0,
+        skipped: upToDate(set),
         details: { checksum: set.checksum, rows: set.rowCount, inserted: 0, updated: 0, deleted: 0 },
       })),
     statusFromState: (state) =>
@@ -86,6 +87,11 @@ export function seedsBatch(sets: readonly SeedSet[]): StepBatch {
         appliedBy: r.appliedBy,
       })),
   };
+}
+
+/** Why apply wrote nothing for a set (its `skipped`). */
+export function upToDate(set: SeedSet): string {
+  return `its ${set.rowCount} rows already match the set`;
 }
 
 function setStateSql(set: SeedSet): string {

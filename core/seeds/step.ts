@@ -4,8 +4,9 @@
 import type { ClientBase } from "pg";
 import { DEFAULT_SEEDS_DIR } from "../project";
 import type { Logger } from "../logger";
-import type { ReleaseStep, StepBatch, StepItemPlan, StepItemResult, StepManifestEntry } from "../steps";
-import { seedsBatch } from "./batch";
+import type { SeedSetItemResult, SeedSetStatus } from "../results";
+import type { ReleaseStep, StepBatch, StepItemPlan, StepManifestEntry } from "../steps";
+import { seedsBatch, upToDate } from "./batch";
 import { SEED_BOOKKEEPING_DDL, readSeedSetRecords, seedRecordsExist } from "./records";
 import { loadSeedSet, type SeedSet } from "./seed-set";
 import { applySeedSet, diffSeedSet, planItem } from "./sync";
@@ -17,12 +18,12 @@ export interface SeedsStepOptions {
   seedsDir?: string;
 }
 
-export class SeedsStep implements ReleaseStep {
+export class SeedsStep implements ReleaseStep<"seeds"> {
   readonly kind = "seeds";
   readonly bookkeepingDdl = SEED_BOOKKEEPING_DDL;
   /** Read and validated when the step is made, so that a broken seed file fails before any connection. */
   readonly sets: readonly SeedSet[];
-  readonly batch: StepBatch;
+  readonly batch: StepBatch<"seeds">;
 
   constructor(options: SeedsStepOptions) {
     const dir = options.seedsDir ?? DEFAULT_SEEDS_DIR;
@@ -48,8 +49,8 @@ export class SeedsStep implements ReleaseStep {
     return items;
   }
 
-  async apply(client: ClientBase, log: Logger): Promise<StepItemResult[]> {
-    const results: StepItemResult[] = [];
+  async apply(client: ClientBase, log: Logger): Promise<SeedSetItemResult[]> {
+    const results: SeedSetItemResult[] = [];
     for (const set of this.sets) {
       const started = Date.now();
       const outcome = await applySeedSet(client, set, log);
@@ -57,6 +58,7 @@ export class SeedsStep implements ReleaseStep {
         name: set.name,
         action: outcome.action,
         durationMs: Date.now() - started,
+        ...(outcome.action === "unchanged" ? { skipped: upToDate(set) } : {}),
         details: {
           checksum: set.checksum,
           rows: set.rowCount,
@@ -69,7 +71,7 @@ export class SeedsStep implements ReleaseStep {
     return results;
   }
 
-  async status(client: ClientBase): Promise<Record<string, unknown>[]> {
+  async status(client: ClientBase): Promise<SeedSetStatus[]> {
     if (!(await seedRecordsExist(client))) return [];
     return (await readSeedSetRecords(client)).map((r) => ({
       name: r.name,

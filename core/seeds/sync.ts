@@ -5,6 +5,7 @@ import type { ClientBase } from "pg";
 import { isConnectionLost } from "../connection";
 import { ReleaseError } from "../errors";
 import type { Logger } from "../logger";
+import type { SeedSetItemResult } from "../results";
 import type { StepItemPlan } from "../steps";
 import {
   readRecordedRows,
@@ -135,7 +136,7 @@ export function planItem(set: SeedSet, diff: SeedSetDiff): StepItemPlan {
 }
 
 export interface SeedSetOutcome {
-  action: StepItemPlan["action"];
+  action: SeedSetItemResult["action"];
   inserted: number;
   updated: number;
   deleted: number;

@@ -1,6 +1,6 @@
 // What apply would do to each vector index, from the table as it is and what the last release recorded.
 // Pure: plan shows these decisions, apply carries them out.
-import type { StepItemPlan } from "../steps";
+import type { VectorIndexPlanItem } from "../results";
 import type { TableInventory, LiveIndex } from "./inventory";
 import { count, listsDrift, targetLists } from "./lists";
 import { buildMemoryNeed, memoryProblem, type MemoryNeed } from "./memory";
@@ -17,17 +17,76 @@ import {
 /** Recalibrate (without rebuilding) once the rows differ from those calibrated on by this factor. */
 export const RECALIBRATE_FACTOR = 2;
 
-export interface IndexDecision extends StepItemPlan {
+/** Why an index cannot be decided on yet: nothing is built, and apply has nothing to run for it. */
+export type SkipCause =
+  /** The table's migration is pending. */
+  | "table-missing"
+  /** Row-level security hides the rows from the planning role. */
+  | "rows-hidden"
+  /** No embedded rows of this dimension (yet, or any more). */
+  | "no-rows"
+  /** A dimension a cosine index cannot have. */
+  | "dimension-unsupported";
+
+interface DecisionBase {
+  name: string;
   table: EmbeddingTable;
-  dimension?: number;
   rows: number;
-  /** What a create or rebuild builds. */
-  definition?: IndexDefinition;
-  memory?: MemoryNeed;
+  /** Why, in words: the plan item's reason. */
+  reason: string;
+}
+
+/** Build the index (first time, or again replacing the live one): what is built and the memory it needs. */
+export interface BuildDecision extends DecisionBase {
+  kind: "create" | "rebuild";
+  action: "create" | "rebuild";
+  dimension: number;
+  definition: IndexDefinition;
+  memory: MemoryNeed;
   /** Set when the build cannot get the memory it needs: apply refuses to start. */
   memoryProblem?: string;
+  /** What the last release recorded (absent for a first build or an unrecorded index). */
   record?: IndexRecord;
+  /** The index as it is (absent when it does not exist). */
   live?: LiveIndex;
+}
+
+/** Keep the built index, calibrate its search setting again. */
+export interface RecalibrateDecision extends DecisionBase {
+  kind: "recalibrate";
+  action: "update";
+  dimension: number;
+  record: IndexRecord;
+  live: LiveIndex;
+}
+
+/** The index is as recorded and calibrated for these rows: nothing to do. */
+export interface KeepDecision extends DecisionBase {
+  kind: "keep";
+  action: "unchanged";
+  dimension: number;
+  record: IndexRecord;
+  live: LiveIndex;
+}
+
+/** Nothing can be built yet (or any more): see `skip`. */
+export interface SkipDecision extends DecisionBase {
+  kind: "skip";
+  action: "unchanged";
+  skip: SkipCause;
+  dimension?: number;
+  live?: LiveIndex;
+}
+
+/** What apply does to one vector index: a discriminated union on `kind` (its `action` is the plan's word). */
+export type IndexDecision = BuildDecision | RecalibrateDecision | KeepDecision | SkipDecision;
+
+/** The plan item of a decision: name, action and reason, and which decision it is. */
+export function planItemOf(decision: IndexDecision): VectorIndexPlanItem {
+  const { name, action, reason, kind } = decision;
+  return kind === "skip"
+    ? { name, action, reason, decision: kind, skip: decision.skip }
+    : { name, action, reason, decision: kind };
 }
 
 export interface DecideInput {
@@ -61,7 +120,9 @@ export function decideTable(input: DecideInput): IndexDecision[] {
         name: table.indexName,
         table,
         rows: 0,
+        kind: "skip",
         action: "unchanged",
+        skip: "table-missing",
         reason: `table "${table.table}" does not exist yet (its migration is pending)`,
       },
     ];
@@ -72,7 +133,9 @@ export function decideTable(input: DecideInput): IndexDecision[] {
         name: table.indexName,
         table,
         rows: 0,
+        kind: "skip",
         action: "unchanged",
+        skip: "rows-hidden",
         reason: `row-level security hides the rows of "${table.table}" from this role: plan as the migrator to see what apply would do`,
       },
     ];
@@ -90,7 +153,9 @@ export function decideTable(input: DecideInput): IndexDecision[] {
       name: table.indexName,
       table,
       rows: 0,
+      kind: "skip",
       action: "unchanged",
+      skip: "no-rows",
       reason: `no embedded rows yet: built by the first apply after "${table.table}" has some`,
     },
   ];
@@ -103,11 +168,14 @@ function decideIndex(input: DecideInput, dimension: number, main: boolean): Inde
   const rows = inventory.rowsByDimension.get(dimension) ?? 0;
   const record = input.records.find((r) => r.name === name);
   const live = inventory.indexes.get(name);
-  const base = { name, table, dimension, rows, record, live };
+  const base = { name, table, dimension, rows };
   if (dimension < 2 || dimension > HALFVEC_MAX_INDEX_DIM) {
     return {
       ...base,
+      live,
+      kind: "skip",
       action: "unchanged",
+      skip: "dimension-unsupported",
       reason: `${dimension} dimensions cannot have a cosine index (2 to ${HALFVEC_MAX_INDEX_DIM})`,
     };
   }
@@ -115,9 +183,9 @@ function decideIndex(input: DecideInput, dimension: number, main: boolean): Inde
     const reason = live
       ? `no rows of ${dimension} dimensions left; the index stays as it is`
       : `no rows of ${dimension} dimensions yet: built by the first apply after some exist`;
-    return { ...base, action: "unchanged", reason };
+    return { ...base, live, kind: "skip", action: "unchanged", skip: "no-rows", reason };
   }
-  const build = (action: "create" | "rebuild", why: string): IndexDecision => {
+  const build = (action: "create" | "rebuild", why: string): BuildDecision => {
     const definition: IndexDefinition = {
       name,
       table,
@@ -133,11 +201,14 @@ function decideIndex(input: DecideInput, dimension: number, main: boolean): Inde
     const what = `${describeParams(definition)} on ${count(rows)} rows of ${dimension} dimensions`;
     return {
       ...base,
+      record,
+      live,
+      kind: action,
       action,
       reason: `${why}: ${what}${problem ? ` (cannot start: ${problem})` : ""}`,
       definition,
       memory,
-      memoryProblem: problem,
+      ...(problem ? { memoryProblem: problem } : {}),
     };
   };
   if (!live) return build("create", record ? "index missing (dropped outside a release)" : "new index");
@@ -163,10 +234,12 @@ function decideIndex(input: DecideInput, dimension: number, main: boolean): Inde
     const drift = listsDrift(record.params.lists, record.rowsAtBuild, rows);
     if (drift) return build("rebuild", drift);
   }
+  const built = { ...base, record, live };
   const calibration = record.calibration;
   if (calibration.targetRecall !== input.targetRecall) {
     return {
-      ...base,
+      ...built,
+      kind: "recalibrate",
       action: "update",
       reason: `recalibrate ${calibration.setting} for target recall ${calibration.targetRecall} -> ${input.targetRecall}`,
     };
@@ -174,13 +247,15 @@ function decideIndex(input: DecideInput, dimension: number, main: boolean): Inde
   const ratio = rows / Math.max(1, calibration.rows);
   if (ratio >= RECALIBRATE_FACTOR || ratio <= 1 / RECALIBRATE_FACTOR) {
     return {
-      ...base,
+      ...built,
+      kind: "recalibrate",
       action: "update",
       reason: `recalibrate ${calibration.setting}: ${count(calibration.rows)} rows when calibrated, ${count(rows)} now`,
     };
   }
   return {
-    ...base,
+    ...built,
+    kind: "keep",
     action: "unchanged",
     reason:
       `${describeParams(record)} built on ${count(record.rowsAtBuild)} rows (${count(rows)} now); ` +

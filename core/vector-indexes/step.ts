@@ -5,7 +5,14 @@ import type { ClientBase } from "pg";
 import { ReleaseError } from "../errors";
 import type { Logger } from "../logger";
 import { literal } from "../sql";
-import type { ReleaseStep, StepBatch, StepItemPlan, StepItemResult, StepManifestEntry } from "../steps";
+import type { ReleaseStep, StepBatch, StepManifestEntry } from "../steps";
+import type {
+  CalibrationFacts,
+  StepItemResult,
+  TenantSearchFacts,
+  VectorIndexPlanItem,
+  VectorIndexStatus,
+} from "../results";
 import { buildIndex, dropLeftovers } from "./build";
 import { calibrate, settingRange } from "./calibrate";
 import {
@@ -22,7 +29,13 @@ import {
   type SearchCalibrationRecord,
   type TenantCalibration,
 } from "../search";
-import { decideTable, type IndexDecision } from "./decide";
+import {
+  decideTable,
+  planItemOf,
+  type BuildDecision,
+  type IndexDecision,
+  type RecalibrateDecision,
+} from "./decide";
 import { readInventory, type LiveIndex, type TableInventory } from "./inventory";
 import { chooseMemory } from "./memory";
 import {
@@ -110,7 +123,7 @@ interface IndexProbe {
   settings: boolean;
 }
 
-export class VectorIndexStep implements ReleaseStep {
+export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
   readonly kind = "vectorIndexes";
   readonly bookkeepingDdl = VECTOR_INDEX_BOOKKEEPING_DDL + SEARCH_BOOKKEEPING_DDL + RELEASE_SETTINGS_DDL;
   /** The resolved options; with unsetFromRecord, settled against the database's record at plan and apply. */
@@ -128,7 +141,7 @@ export class VectorIndexStep implements ReleaseStep {
     this.progressConnection = progressConnection;
   }
 
-  readonly batch: StepBatch = {
+  readonly batch: StepBatch<"vectorIndexes"> = {
     // Per table: whether it exists, and whether this role may count its rows (a table it cannot read, or
     // whose rows row-level security hides, is left out of the state read: a privilege check covers every
     // table a statement names, even in a branch that is not taken).
@@ -160,14 +173,7 @@ export class VectorIndexStep implements ReleaseStep {
     },
     planFromState: (state) => {
       const settled = this.settleWith((state as IndexState).recordedSettings ?? undefined);
-      return [
-        ...this.settingItems(settled),
-        ...this.surveyOf(state as IndexState).decisions.map(({ name, action, reason }) => ({
-          name,
-          action,
-          reason,
-        })),
-      ];
+      return [...this.settingItems(settled), ...this.surveyOf(state as IndexState).decisions.map(planItemOf)];
     },
     noopFromState: (state) => {
       const settled = this.settleWith((state as IndexState).recordedSettings ?? undefined);
@@ -177,15 +183,10 @@ export class VectorIndexStep implements ReleaseStep {
       const leftovers = inventories.some((inv) =>
         [...inv.indexes.keys()].some((n) => n.endsWith(REBUILD_SUFFIX)),
       );
-      return !leftovers && decisions.every((d) => d.action === "unchanged");
+      return !leftovers && decisions.every((d) => d.kind === "keep" || d.kind === "skip");
     },
-    noopResults: (state) =>
-      this.surveyOf(state as IndexState).decisions.map((d) => ({
-        name: d.name,
-        action: d.action,
-        durationMs: 0,
-        details: { reason: d.reason },
-      })),
+    // A no-op apply has only keep and skip decisions (noopFromState).
+    noopResults: (state) => this.surveyOf(state as IndexState).decisions.map(skippedResult),
     statusFromState: (state) => {
       const { records, valid, searches, recordedSettings } = state as IndexState;
       this.settleWith(recordedSettings ?? undefined);
@@ -251,11 +252,11 @@ export class VectorIndexStep implements ReleaseStep {
   }
 
   /** A changed setting as a plan item: "setting vectorIndexes.method" ("hnsw -> ivfflat"). */
-  private settingItems({ recorded, effective }: Settled): StepItemPlan[] {
+  private settingItems({ recorded, effective }: Settled): VectorIndexPlanItem[] {
     if (!recorded) return [];
     return settingChanges("vectorIndexes", recorded, effective).map((line) => {
-      const [name, change] = line.split(": ");
-      return { name: name!, action: "update", reason: change! };
+      const cut = line.indexOf(": ");
+      return { name: line.slice(0, cut), action: "update", reason: line.slice(cut + 2), decision: "setting" };
     });
   }
 
@@ -266,23 +267,21 @@ export class VectorIndexStep implements ReleaseStep {
     }));
   }
 
-  async plan(client: ClientBase | undefined): Promise<StepItemPlan[]> {
+  async plan(client: ClientBase | undefined): Promise<VectorIndexPlanItem[]> {
     if (!client) {
       return this.options.tables.map(({ table }) => ({
         name: table.indexName,
         action: "create",
+        decision: "create",
         reason: `no release yet: built at the end of the first apply if "${table.table}" has embedded rows`,
       }));
     }
     const settled = await this.settle(client);
     const { decisions } = await this.survey(client);
-    return [
-      ...this.settingItems(settled),
-      ...decisions.map(({ name, action, reason }): StepItemPlan => ({ name, action, reason })),
-    ];
+    return [...this.settingItems(settled), ...decisions.map(planItemOf)];
   }
 
-  async apply(client: ClientBase, log: Logger): Promise<StepItemResult[]> {
+  async apply(client: ClientBase, log: Logger): Promise<StepItemResult<"vectorIndexes">[]> {
     const settled = await this.settle(client);
     const { inventories, decisions, serverMemoryMb } = await this.survey(client);
     refuseBlockedBuilds(decisions);
@@ -290,23 +289,27 @@ export class VectorIndexStep implements ReleaseStep {
       [...inv.indexes.keys()].filter((name) => name.endsWith(REBUILD_SUFFIX)),
     );
     await dropLeftovers(client, leftovers, this.options.concurrently, log);
-    const results: StepItemResult[] = [];
+    const results: StepItemResult<"vectorIndexes">[] = [];
     for (const decision of decisions) {
       const started = Date.now();
-      let details: Record<string, unknown>;
-      if (decision.action === "create" || decision.action === "rebuild") {
-        details = await this.build(client, decision, serverMemoryMb, log);
-      } else if (decision.action === "update") {
-        details = await this.recalibrate(client, decision, log);
-      } else {
-        details = { reason: decision.reason };
+      const { name } = decision;
+      switch (decision.kind) {
+        case "create":
+        case "rebuild": {
+          const details = await this.build(client, decision, serverMemoryMb, log);
+          results.push({ name, action: decision.action, durationMs: Date.now() - started, details });
+          break;
+        }
+        case "recalibrate": {
+          const details = await this.recalibrate(client, decision, log);
+          results.push({ name, action: "update", durationMs: Date.now() - started, details });
+          break;
+        }
+        case "keep":
+        case "skip":
+          results.push(skippedResult(decision));
+          break;
       }
-      results.push({
-        name: decision.name,
-        action: decision.action,
-        durationMs: Date.now() - started,
-        details,
-      });
     }
     for (const item of this.settingItems(settled)) {
       log.info(`${item.name}: ${item.reason}`);
@@ -316,7 +319,7 @@ export class VectorIndexStep implements ReleaseStep {
     return results;
   }
 
-  async status(client: ClientBase): Promise<Record<string, unknown>[]> {
+  async status(client: ClientBase): Promise<VectorIndexStatus[]> {
     const records = await readIndexRecords(client);
     if (records.length === 0) return [];
     const live = await client.query<{ name: string; valid: boolean }>(
@@ -324,7 +327,9 @@ export class VectorIndexStep implements ReleaseStep {
          FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = ANY($1)`,
       [records.map((r) => r.name)],
     );
-    const state = new Map(live.rows.map((r) => [r.name, r.valid ? "valid" : "INVALID"]));
+    const state = new Map(
+      live.rows.map((r) => [r.name, r.valid ? ("valid" as const) : ("INVALID" as const)]),
+    );
     const searches = await readSearchCalibrations(client);
     return records.map((r) => ({
       ...statusOf(r, this.options, state.get(r.name) ?? "missing"),
@@ -357,14 +362,13 @@ export class VectorIndexStep implements ReleaseStep {
 
   private async build(
     client: ClientBase,
-    decision: IndexDecision,
+    decision: BuildDecision,
     serverMemoryMb: number,
     log: Logger,
-  ): Promise<Record<string, unknown>> {
-    const definition = decision.definition!;
-    const rows = decision.rows;
+  ): Promise<Extract<StepItemResult<"vectorIndexes">, { action: "create" | "rebuild" }>["details"]> {
+    const { definition, rows } = decision;
     const memory = chooseMemory({
-      need: decision.memory!,
+      need: decision.memory,
       serverMb: serverMemoryMb,
       boundMb: this.options.maxMemoryMb,
       workers: rows >= PARALLEL_MIN_ROWS ? this.options.parallelWorkers : 0,
@@ -423,9 +427,9 @@ export class VectorIndexStep implements ReleaseStep {
 
   private async recalibrate(
     client: ClientBase,
-    decision: IndexDecision,
+    decision: RecalibrateDecision,
     log: Logger,
-  ): Promise<Record<string, unknown>> {
+  ): Promise<Extract<StepItemResult<"vectorIndexes">, { details: { table: string } }>["details"]> {
     log.info(`${decision.name}: ${decision.reason}`);
     const calibration = await this.calibrateLogged(client, decision, log);
     await saveCalibration(client, decision.name, calibration);
@@ -441,7 +445,7 @@ export class VectorIndexStep implements ReleaseStep {
 
   private async calibrateLogged(
     client: ClientBase,
-    decision: IndexDecision,
+    decision: BuildDecision | RecalibrateDecision,
     log: Logger,
   ): Promise<Calibration> {
     const definition = definitionOf(decision);
@@ -496,17 +500,17 @@ export class VectorIndexStep implements ReleaseStep {
   }
 }
 
-function definitionOf(decision: IndexDecision): IndexDefinition {
-  const record = decision.record;
-  return (
-    decision.definition ?? {
-      name: decision.name,
-      table: decision.table,
-      dimension: decision.dimension!,
-      method: record!.method,
-      params: record!.params,
-    }
-  );
+/** What a build builds, or what a recalibration calibrates: the index as recorded. */
+function definitionOf(decision: BuildDecision | RecalibrateDecision): IndexDefinition {
+  if (decision.kind !== "recalibrate") return decision.definition;
+  const { name, table, dimension, record } = decision;
+  return { name, table, dimension, method: record.method, params: record.params };
+}
+
+/** What apply reports for an index it left as it is, and why. */
+function skippedResult(decision: IndexDecision): StepItemResult<"vectorIndexes"> {
+  const { name, reason } = decision;
+  return { name, action: "unchanged", durationMs: 0, skipped: reason, details: { reason } };
 }
 
 /**
@@ -517,11 +521,12 @@ function withTenantSearch(
   decision: IndexDecision,
   searches: readonly SearchCalibrationRecord[],
 ): IndexDecision {
-  if (decision.action !== "unchanged" || !decision.record) return decision;
+  if (decision.kind !== "keep") return decision;
   const search = searches.find((c) => c.indexName === decision.name);
   if (!search) {
     return {
       ...decision,
+      kind: "recalibrate",
       action: "update",
       reason: "recalibrate: no calibration under the tenant filter yet",
     };
@@ -530,7 +535,9 @@ function withTenantSearch(
   return missed ? { ...decision, reason: `${decision.reason}; ${missed}` } : decision;
 }
 
-function tenantSearchFacts(search: SearchCalibrationRecord | undefined): Record<string, unknown> {
+function tenantSearchFacts(search: SearchCalibrationRecord | undefined): {
+  tenantSearch?: TenantSearchFacts;
+} {
   if (!search) return {};
   return {
     tenantSearch: {
@@ -560,9 +567,12 @@ function tableStateSql(table: EmbeddingTable): string {
 }
 
 function refuseBlockedBuilds(decisions: readonly IndexDecision[]): void {
-  const blocked = decisions.filter((d) => d.memoryProblem);
+  const blocked = decisions.filter(
+    (d): d is BuildDecision & { memoryProblem: string } =>
+      (d.kind === "create" || d.kind === "rebuild") && d.memoryProblem !== undefined,
+  );
   if (blocked.length === 0) return;
-  const needed = Math.max(...blocked.map((d) => d.memory!.mb));
+  const needed = Math.max(...blocked.map((d) => d.memory.mb));
   throw new ReleaseError(
     "index-failed",
     `Not enough memory to build ${blocked.map((d) => d.name).join(", ")}; nothing was built:\n` +
@@ -578,7 +588,7 @@ async function sessionMemoryMb(client: ClientBase): Promise<number> {
   return Math.floor(Number(result.rows[0]?.kb ?? 65536) / 1024);
 }
 
-function calibrationFacts(c: Calibration): Record<string, unknown> {
+function calibrationFacts(c: Calibration): CalibrationFacts {
   return {
     searchSetting: c.setting,
     searchValue: c.value,
@@ -592,7 +602,11 @@ function calibrationFacts(c: Calibration): Record<string, unknown> {
   };
 }
 
-function statusOf(record: IndexRecord, options: ResolvedOptions, state: string): Record<string, unknown> {
+function statusOf(
+  record: IndexRecord,
+  options: ResolvedOptions,
+  state: VectorIndexStatus["state"],
+): VectorIndexStatus {
   const table = options.tables.find((t) => t.table.table === record.table)?.table;
   const c = record.calibration;
   return {

@@ -5,6 +5,8 @@
 import {
   compareWithLedger,
   completeVectorIndexOptions,
+  displayChecksum,
+  ledgerProblemText,
   settingChanges,
   type VectorIndexOptions,
 } from "../../core";
@@ -30,14 +32,21 @@ export interface ReleaseDiff {
   refusals: string[];
 }
 
+const FULL_CHECKSUM = /^[0-9a-f]{64}$/;
+/** What a state written before statuses carried full checksums holds for a seed set: the first 12 hex characters. */
+const LEGACY_CHECKSUM = /^[0-9a-f]{12}$/;
+
 /**
- * Checksums are compared whole. Stacks recorded before seed-set status carried full checksums hold the first
- * 12 characters: such a prefix still matches, so upgrading the engine shows no spurious seed-set update.
+ * Whether the checksum the state records is the manifest's. Both are full sha256 hex and are compared whole: a
+ * change of any one character is a change. The one exception is a legacy recorded value (12 hex characters,
+ * from a state written before statuses carried full checksums): it is compared with the manifest's first 12
+ * characters, so upgrading the engine shows no spurious seed-set update, and the next `pulumi up` or
+ * `pulumi refresh` of the resource records the full value from the database's own record (which was never cut).
  */
-export function sameChecksum(a: string | undefined, b: string | undefined): boolean {
-  if (!a || !b) return false;
-  if (a === b) return true;
-  return Math.min(a.length, b.length) >= 12 && (a.startsWith(b) || b.startsWith(a));
+export function sameChecksum(recorded: string | undefined, manifest: string | undefined): boolean {
+  if (!recorded || !manifest) return false;
+  if (LEGACY_CHECKSUM.test(recorded) && FULL_CHECKSUM.test(manifest)) return manifest.startsWith(recorded);
+  return recorded === manifest;
 }
 
 // Not `steps`: what its options change about this part shows in the part's own manifests (a seed set
@@ -101,7 +110,7 @@ function diffMigrations(ledger: Manifest, manifest: Manifest, diff: ReleaseDiff)
       .map(([name, checksum]) => ({ name, checksum }))
       .sort((a, b) => (a.name < b.name ? -1 : 1));
   const { pending, problems } = compareWithLedger(entries(manifest), entries(ledger));
-  diff.refusals.push(...problems.map((p) => `${p.message} ${p.fix}`));
+  diff.refusals.push(...problems.map((p) => `${ledgerProblemText(p)} ${p.fix}`));
   if (pending.length > 0) {
     diff.lines.push(
       `${pending.length} migration${pending.length === 1 ? "" : "s"} to apply: ${pending.map((m) => m.name).join(", ")}`,
@@ -130,7 +139,7 @@ function diffStepItems(
     if (!(name in before)) diff.lines.push(`${label(name)}: create`);
     else if (!sameChecksum(before[name], checksum)) {
       diff.lines.push(
-        `${label(name)}: update (definition changed: ${before[name]?.slice(0, 12)} → ${checksum.slice(0, 12)})`,
+        `${label(name)}: update (definition changed: ${displayChecksum(before[name])} → ${displayChecksum(checksum)})`,
       );
     } else continue;
     changed.add(name);

@@ -14,6 +14,7 @@ import {
   ReleaseError,
   describeFinding,
   isReleaseError,
+  ledgerProblemText,
   planRelease,
   withReleaseSession,
 } from "../../core";
@@ -97,7 +98,7 @@ async function ledgerFailures(inputs: ResolvedInputs): Promise<InputProblem[]> {
     return [
       ...plan.migrations.problems.map((problem) => ({
         property: "migrations",
-        reason: `${problem.message} fix: ${problem.fix}`,
+        reason: `${ledgerProblemText(problem)} fix: ${problem.fix}`,
       })),
       ...unsafe,
     ];

@@ -2,15 +2,16 @@
 // Pulumi's create/read/update/delete/diff onto the core's release session) over one part of the release,
 // with the outputs every part records. The subclasses only name their part and its manifest properties.
 import * as pulumi from "@pulumi/pulumi";
+import type { StepStatus } from "../../core";
 import { partProperties, type ReleasePartArgs } from "./part-args";
 import { releaseProvider } from "./provider";
 import type { LastRun, Manifests, PendingItem, ReleasePart } from "./types";
 
-export abstract class ReleasePartResource extends pulumi.dynamic.Resource {
+export abstract class ReleasePartResource<S extends StepStatus = StepStatus> extends pulumi.dynamic.Resource {
   /** host:port/database. */
   declare readonly target: pulumi.Output<string>;
   /** What the database records for the part's items. */
-  declare readonly status: pulumi.Output<Record<string, unknown>[]>;
+  declare readonly status: pulumi.Output<S[]>;
   /** What a refresh found out of step (rows edited by hand, an index due for a rebuild); `pulumi up` repairs it. */
   declare readonly pending: pulumi.Output<PendingItem[]>;
   declare readonly lastRun: pulumi.Output<LastRun | null>;

@@ -6,12 +6,15 @@ import {
   PROJECT_ROOT,
   ReleaseError,
   buildReleaseManifest,
+  ledgerProblemText,
   redactSecrets,
   type Logger,
   type ReleaseSession,
   type ReleaseOptions,
   type ReleaseResult,
   type ReleaseStep,
+  type StepItemResult,
+  type StepStatus,
   type VerifyReport,
 } from "../../core";
 import { defaultReleaseSteps } from "../../core";
@@ -21,6 +24,7 @@ import {
   STEP_KEY,
   manifestKeys,
   type LastRun,
+  type LastRunMigration,
   type Manifest,
   type Manifests,
   type PartSettings,
@@ -143,9 +147,18 @@ export async function applyPart(session: ReleaseSession): Promise<ReleaseResult>
 export function lastRunOf(part: ReleasePart, result: ReleaseResult): LastRun {
   const migrations =
     part === "migrations"
-      ? result.migrations.map((m) => ({ name: m.name, action: "apply", durationMs: m.durationMs }))
+      ? result.migrations.map(
+          ({ name, checksum, durationMs }): LastRunMigration => ({
+            name,
+            action: "apply",
+            checksum,
+            durationMs,
+          }),
+        )
       : [];
-  const steps = PART_STEP_KEYS[part].flatMap((key) => result[key].map((item) => ({ ...item })));
+  const steps = PART_STEP_KEYS[part].flatMap((key): StepItemResult[] =>
+    result[key].map((item) => ({ ...item })),
+  );
   return {
     at: new Date().toISOString(),
     changed: result.changed,
@@ -155,9 +168,9 @@ export function lastRunOf(part: ReleasePart, result: ReleaseResult): LastRun {
 }
 
 function driftLines(report: VerifyReport): string[] {
-  if (report.drift.snapshotTakenAt === null) return report.problems.map((p) => p.message);
+  if (report.drift.snapshotTakenAt === null) return report.problems.map(ledgerProblemText);
   return [
-    ...report.problems.map((p) => p.message),
+    ...report.problems.map(ledgerProblemText),
     ...report.drift.added.map((object) => `added by hand: ${object}`),
     ...report.drift.removed.map((object) => `removed by hand: ${object}`),
     ...report.drift.changed.map((object) => `changed by hand: ${object}`),
@@ -183,7 +196,7 @@ export async function recordedState(
     target: context.target,
     connection: withoutPassword(context.options.databaseUrl),
     lastRun: extra.lastRun,
-    status: PART_STEP_KEYS[settings.part].flatMap((key) => status[key]),
+    status: PART_STEP_KEYS[settings.part].flatMap((key): StepStatus[] => status[key]),
     pending: PART_STEP_KEYS[settings.part].flatMap((step) =>
       (plan?.[step] ?? [])
         .filter((item) => item.action !== "unchanged")
@@ -206,7 +219,7 @@ export async function recordedState(
       // A status with a checksum is the truth (seed sets). Otherwise the item is in force with the
       // definition it was built from when the database has it, when the step just ran, or when nothing is
       // left to do for it (an index waiting for its first rows).
-      if (typeof entry?.checksum === "string") recorded[name] = entry.checksum;
+      if (entry && "checksum" in entry) recorded[name] = entry.checksum;
       else if (entry || extra.applied || upToDate) recorded[name] = checksum;
     }
     outputs[key] = recorded;

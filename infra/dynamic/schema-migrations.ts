@@ -2,6 +2,7 @@
 // `pulumi preview` lists the pending ones without a database; its outputs are the ledger as applied. The
 // row-level security step runs with them (it follows the tables they create).
 import type * as pulumi from "@pulumi/pulumi";
+import type { RowLevelSecurityStatus } from "../../core";
 import type { ReleasePartArgs } from "./part-args";
 import { ReleasePartResource } from "./part-resource";
 import type { Manifest } from "./types";
@@ -13,7 +14,7 @@ export interface SchemaMigrationsArgs extends ReleasePartArgs {
   rowLevelSecurity: Manifest;
 }
 
-export class SchemaMigrations extends ReleasePartResource {
+export class SchemaMigrations extends ReleasePartResource<RowLevelSecurityStatus> {
   /** The ledger: name → checksum of each applied migration. */
   declare readonly migrations: pulumi.Output<Manifest>;
   declare readonly appliedMigrations: pulumi.Output<number>;

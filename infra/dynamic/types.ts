@@ -1,7 +1,13 @@
 // What the schema-release resources carry, as their provider sees them. Inputs arrive as plain values (the
 // dynamic-provider host answers Configure with acceptSecrets=false, so the secret connection string comes
 // unwrapped); outputs are what the database recorded, and never hold a password.
-import type { LockSafetySettings, ReleaseEnvironment, ReleaseStep } from "../../core";
+import type {
+  LockSafetySettings,
+  ReleaseEnvironment,
+  ReleaseStep,
+  StepItemResult,
+  StepStatus,
+} from "../../core";
 
 /** The three resources of a release, in the order they run. Each applies its own part of the release. */
 export const RELEASE_PARTS = ["migrations", "seedSets", "vectorIndexes"] as const;
@@ -83,12 +89,21 @@ export interface PendingItem {
   reason: string;
 }
 
+/** A migration the last run applied, with its file's full sha256. */
+export interface LastRunMigration {
+  name: string;
+  action: "apply";
+  checksum: string;
+  durationMs: number;
+}
+
 /** What the last create or update did. */
 export interface LastRun {
   at: string;
   changed: boolean;
   durationMs: number;
-  items: { name: string; action: string; durationMs: number; details?: Record<string, unknown> }[];
+  /** The part's migrations (migrations part) or its step items, as the core's apply reported them. */
+  items: (LastRunMigration | StepItemResult)[];
   /** Set when the run failed; the rest of the outputs then say what the database holds. */
   error?: string;
 }
@@ -106,7 +121,7 @@ export type ResolvedOutputs = PartSettings &
     /** Migrations: ledger problems and catalog drift found against the release's snapshot. */
     drift?: string[];
     /** What the database records for the part's steps (the release summary's entries). */
-    status?: Record<string, unknown>[];
+    status?: StepStatus[];
     /** What a read found still to do for the part's steps (rows changed by hand, a table that grew). */
     pending?: PendingItem[];
     lastRun?: LastRun | null;

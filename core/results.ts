@@ -1,0 +1,187 @@
+// The typed results of a release: what each migration and each step item did (or why it was skipped), how long
+// each step took, and what each step records for `status`. One type per step, keyed by the step's kind, so
+// that the CLI's renderers, `--json` and the providers' outputs read named fields instead of bags of values.
+// Checksums are full sha256 hex everywhere here; only renderers shorten them (core/display.ts).
+import type { ClassMeasurement, TenantCalibration } from "./search/calibrate-tenants";
+import type { SkipCause } from "./vector-indexes/decide";
+import type { IndexMethod } from "./vector-indexes/spec";
+
+/** The steps that run after the migrations, in order. */
+export const STEP_KINDS = ["rowLevelSecurity", "seeds", "vectorIndexes"] as const;
+export type StepKind = (typeof STEP_KINDS)[number];
+
+/** What a migration run did to one migration: applied by apply, reverted by revert. */
+export interface MigrationResult {
+  name: string;
+  /** The file's full sha256 (hex, 64 characters): the value the ledger records. */
+  checksum: string;
+  outcome: "applied" | "reverted";
+  durationMs: number;
+}
+
+/** One thing a step manages (a seed set, an index), as it is now and what apply would do to it. */
+export interface StepItemPlan {
+  name: string;
+  action: "create" | "update" | "rebuild" | "unchanged";
+  /** Why the action, in words (e.g. "file changed: 3 rows differ", "table grew from 1,000 to 250,000 rows"). */
+  reason: string;
+}
+
+/** A vector-index plan item says which decision it is (core/vector-indexes/decide.ts), or a changed setting. */
+export interface VectorIndexPlanItem extends StepItemPlan {
+  decision: "create" | "rebuild" | "recalibrate" | "keep" | "skip" | "setting";
+  /** Why nothing can be done yet, for a skip. */
+  skip?: SkipCause;
+}
+
+export interface StepPlanMap {
+  rowLevelSecurity: StepItemPlan;
+  seeds: StepItemPlan;
+  vectorIndexes: VectorIndexPlanItem;
+}
+
+/** Fields every item result has: `skipped` says why nothing ran for it (absent when something ran). */
+interface ItemResultBase {
+  name: string;
+  durationMs: number;
+  skipped?: string;
+}
+
+export interface RowLevelSecurityItemResult extends ItemResultBase {
+  action: "update";
+  details: { rowLevelSecurity: "enabled" | "disabled" };
+}
+
+export interface SeedSetItemResult extends ItemResultBase {
+  action: "create" | "update" | "unchanged";
+  /** `checksum`: the set's full sha256. */
+  details: { checksum: string; rows: number; inserted: number; updated: number; deleted: number };
+}
+
+/** A search calibration's figures, as a build or a recalibration reports them. */
+export interface CalibrationFacts {
+  searchSetting: "ivfflat.probes" | "hnsw.ef_search";
+  searchValue: number;
+  recall: number;
+  recallLowerBound: number;
+  targetRecall: number;
+  targetReached: boolean;
+  latencyP50Ms: number;
+  latencyP95Ms: number;
+  exactP50Ms: number;
+}
+
+/** The calibration under the tenant filter (core/search), as results and status show it. */
+export interface TenantSearchFacts {
+  exactRows: number;
+  searchSetting: string;
+  targetReached: boolean;
+  missed?: string;
+  classes: ClassMeasurement[];
+  calibratedAt: string;
+}
+
+export interface IndexParamsFacts {
+  lists?: number;
+  m?: number;
+  efConstruction?: number;
+}
+
+export type VectorIndexItemResult =
+  | (ItemResultBase & {
+      action: "create" | "rebuild";
+      details: IndexParamsFacts &
+        CalibrationFacts & {
+          table: string;
+          dimension: number;
+          rows: number;
+          method: IndexMethod;
+          buildMs: number;
+          maintenanceWorkMemMb: number;
+          parallelWorkers: number;
+          parallelWorkersLaunched?: number;
+          concurrently: boolean;
+          tenantSearch?: TenantCalibration;
+        };
+    })
+  | (ItemResultBase & {
+      action: "update";
+      details: CalibrationFacts & {
+        table: string;
+        dimension: number;
+        rows: number;
+        tenantSearch?: TenantCalibration;
+      };
+    })
+  /** A setting that changed (vectorIndexes.method, ...), recorded by this apply. */
+  | (ItemResultBase & { action: "update"; details: { change: string } })
+  | (ItemResultBase & { action: "unchanged"; skipped: string; details: { reason: string } });
+
+export interface StepItemResultMap {
+  rowLevelSecurity: RowLevelSecurityItemResult;
+  seeds: SeedSetItemResult;
+  vectorIndexes: VectorIndexItemResult;
+}
+
+/** What one item of a step did; `StepItemResult<"seeds">` for one step's. */
+export type StepItemResult<K extends StepKind = StepKind> = StepItemResultMap[K];
+
+/** What one step did in an apply: its time, and how many of its items ran or were skipped. */
+export interface StepResult {
+  step: StepKind;
+  durationMs: number;
+  ran: number;
+  skipped: number;
+}
+
+export interface RowLevelSecurityStatus {
+  name: "row-level security";
+  mode: "enforce" | "off";
+  tables: number;
+  enforced: number;
+  changedAt: string | null;
+  changedBy: string | null;
+}
+
+export interface SeedSetStatus {
+  name: string;
+  /** The applied set's full sha256. */
+  checksum: string;
+  rows: number;
+  appliedAt: string;
+  appliedBy: string;
+}
+
+export interface VectorIndexStatus extends IndexParamsFacts {
+  name: string;
+  state: "valid" | "INVALID" | "missing";
+  table: string;
+  dimension: number;
+  method: IndexMethod;
+  operatorClass: string;
+  rowsAtBuild: number;
+  builtAt: string;
+  buildMs: number;
+  maintenanceWorkMemMb: number;
+  parallelWorkers: number;
+  /** "ivfflat.probes = 10". */
+  searchSetting: string;
+  recall: number;
+  recallLowerBound: number;
+  targetRecall: number;
+  targetReached: boolean;
+  latencyP50Ms: number;
+  latencyP95Ms: number;
+  query?: string;
+  predicate?: string;
+  tenantSearch?: TenantSearchFacts;
+}
+
+export interface StepStatusMap {
+  rowLevelSecurity: RowLevelSecurityStatus;
+  seeds: SeedSetStatus;
+  vectorIndexes: VectorIndexStatus;
+}
+
+/** What the database records for a step's item; `StepStatus<"seeds">` for one step's. */
+export type StepStatus<K extends StepKind = StepKind> = StepStatusMap[K];
