@@ -43,7 +43,7 @@ export {
   type VerifyReport,
 } from "./release";
 export type { ReleaseStep, StepItemPlan, StepItemResult, StepManifestEntry } from "./steps";
-export { DISPLAY_CHECKSUM_LENGTH, displayChecksum, ledgerProblemText } from "./display";
+export { DISPLAY_CHECKSUM_LENGTH, displayChecksum, displayChecksumPair, ledgerProblemText } from "./display";
 export {
   STEP_KINDS,
   type MigrationResult,

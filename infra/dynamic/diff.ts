@@ -5,7 +5,7 @@
 import {
   compareWithLedger,
   completeVectorIndexOptions,
-  displayChecksum,
+  displayChecksumPair,
   ledgerProblemText,
   settingChanges,
   type VectorIndexOptions,
@@ -138,9 +138,8 @@ function diffStepItems(
   for (const [name, checksum] of Object.entries(manifest)) {
     if (!(name in before)) diff.lines.push(`${label(name)}: create`);
     else if (!sameChecksum(before[name], checksum)) {
-      diff.lines.push(
-        `${label(name)}: update (definition changed: ${displayChecksum(before[name])} → ${displayChecksum(checksum)})`,
-      );
+      const [was, now] = displayChecksumPair(before[name], checksum);
+      diff.lines.push(`${label(name)}: update (definition changed: ${was} → ${now})`);
     } else continue;
     changed.add(name);
   }

@@ -166,11 +166,73 @@ describe("diffRelease with the vector-index plan check put in the inputs", () =>
 });
 
 describe("sameChecksum", () => {
-  it("matches a full checksum with the 12-character prefix a status records, and nothing shorter", () => {
-    expect(sameChecksum(sum("a"), sum("a").slice(0, 12))).toBe(true);
-    expect(sameChecksum(sum("a"), sum("a").slice(0, 8))).toBe(false);
+  const full = "0123456789abcdef".repeat(4);
+  const oneCharOff = `${full.slice(0, 63)}0`;
+
+  it("compares full checksums whole: one character changed anywhere is a change", () => {
+    expect(sameChecksum(full, full)).toBe(true);
+    expect(sameChecksum(full, oneCharOff)).toBe(false);
+    expect(sameChecksum(`1${full.slice(1)}`, full)).toBe(false);
     expect(sameChecksum(sum("a"), sum("b"))).toBe(false);
     expect(sameChecksum(undefined, sum("b"))).toBe(false);
+  });
+
+  it("matches a legacy 12-character value the state recorded with the full one's start, and nothing else", () => {
+    expect(sameChecksum(full.slice(0, 12), full)).toBe(true);
+    expect(sameChecksum(full.slice(0, 12), oneCharOff)).toBe(true);
+    expect(sameChecksum(oneCharOff.slice(0, 12), sum("b"))).toBe(false);
+    // Only the recorded side may be legacy, and only 12 hex characters: no other prefix passes.
+    expect(sameChecksum(full, full.slice(0, 12))).toBe(false);
+    expect(sameChecksum(full.slice(0, 8), full)).toBe(false);
+    expect(sameChecksum(full.slice(0, 20), full)).toBe(false);
+  });
+});
+
+describe("diffRelease on full checksums", () => {
+  const full = "0123456789abcdef".repeat(4);
+  const state = (seedSets: Record<string, string>): Partial<ResolvedOutputs> => ({
+    ...SETTINGS,
+    part: "seedSets",
+    target: "127.0.0.1:54329/neonhub",
+    connection: "postgresql://neonhub_migrator@127.0.0.1:54329/neonhub?sslmode=disable",
+    seedSets,
+  });
+  const inputs = (seedSets: Record<string, string>): ResolvedInputs => ({
+    ...SETTINGS,
+    part: "seedSets",
+    databaseUrl: URL,
+    seedSets,
+  });
+
+  it("shows a seed set whose checksum changed in its last character, shortened only in the line", () => {
+    const changed = `${full.slice(0, 63)}0`;
+    const diff = diffRelease(state({ demo: full }), inputs({ demo: changed }));
+    expect(diff.changes).toBe(true);
+    // Both start alike: the display is as long as it takes to tell them apart, the comparison was whole.
+    expect(diff.lines).toEqual([`seed set demo: update (definition changed: ${full} → ${changed})`]);
+  });
+
+  it("refuses a migration whose checksum changed in its last character, naming both checksums", () => {
+    const name = "20250101000100_a";
+    const diff = diffRelease(
+      { ...state({}), part: "migrations", migrations: { [name]: full }, rowLevelSecurity: {} },
+      {
+        ...inputs({}),
+        part: "migrations",
+        migrations: { [name]: `${full.slice(0, 63)}0` },
+        rowLevelSecurity: {},
+      },
+    );
+    expect(diff.refusals).toHaveLength(1);
+    expect(diff.refusals[0]).toContain(`${name}.sql was changed after it was applied.`);
+    expect(diff.refusals[0]).toContain(`Checksum applied ${full}, file now ${full.slice(0, 63)}0.`);
+  });
+
+  it("keeps a legacy 12-character seed-set checksum in the state quiet until the next update records the full one", () => {
+    expect(diffRelease(state({ demo: full.slice(0, 12) }), inputs({ demo: full })).changes).toBe(false);
+    expect(diffRelease(state({ demo: full.slice(0, 12) }), inputs({ demo: sum("b") })).lines).toEqual([
+      `seed set demo: update (definition changed: ${full.slice(0, 12)} → ${sum("b").slice(0, 12)})`,
+    ]);
   });
 });
 

@@ -1,6 +1,6 @@
 // The step's arithmetic, without a database: lists, build memory (checked against the figures pgvector's own
 // error message reports), drift, option validation, the SQL it writes, and the calibration search.
-import { describe, expect, it } from "vitest";
+import { describe, expect, expectTypeOf, it } from "vitest";
 import { ReleaseError } from "../../core";
 import { searchSmallest, settingRange, summarizeRecall } from "../../core/vector-indexes/calibrate";
 import { listsDrift, targetLists } from "../../core/vector-indexes/lists";
@@ -19,6 +19,16 @@ import {
   type IndexDefinition,
 } from "../../core/vector-indexes/spec";
 import { VectorIndexStep } from "../../core/vector-indexes";
+import {
+  decideTable,
+  planItemOf,
+  type BuildDecision,
+  type DecideInput,
+  type IndexDecision,
+  type SkipDecision,
+} from "../../core/vector-indexes/decide";
+import type { LiveIndex } from "../../core/vector-indexes/inventory";
+import type { IndexRecord } from "../../core/vector-indexes/records";
 
 const chunk = EMBEDDING_TABLES[0]!;
 /** What pgvector's "memory required is N MB" says for a build: its arrays in MB, plus one. */
@@ -222,5 +232,106 @@ describe("calibration search", () => {
       latenciesMs: [],
     }));
     expect(found).toMatchObject({ value: 1000, targetReached: false });
+  });
+});
+
+describe("index decisions (a union on kind)", () => {
+  const settings = resolveOptions({}).tables[0]!.settings;
+  const definition = 'CREATE INDEX idx_chunk_embedding_cosine ON public."Chunk" USING ivfflat (...)';
+  const live: LiveIndex = { name: chunk.indexName, valid: true, definition };
+  const record: IndexRecord = {
+    name: chunk.indexName,
+    table: chunk.table,
+    dimension: 1536,
+    method: "ivfflat",
+    operatorClass: "halfvec_cosine_ops",
+    params: { lists: 10 },
+    definition,
+    rowsAtBuild: 5_000,
+    builtAt: "2026-01-01T00:00:00.000Z",
+    buildMs: 100,
+    buildSettings: { maintenanceWorkMemMb: 64, parallelWorkers: 0, concurrently: true },
+    calibration: {
+      setting: "ivfflat.probes",
+      value: 4,
+      targetRecall: 0.95,
+      recall: 0.97,
+      recallLowerBound: 0.96,
+      targetReached: true,
+      latencyP50Ms: 1,
+      latencyP95Ms: 2,
+      exactP50Ms: 5,
+      queries: 50,
+      rows: 5_000,
+    },
+    builtBy: "migrator",
+  };
+  const input = (over: Partial<DecideInput["inventory"]>, more: Partial<DecideInput> = {}): DecideInput => ({
+    inventory: {
+      table: chunk,
+      exists: true,
+      rowsHidden: false,
+      rowsByDimension: new Map([[1536, 5_000]]),
+      indexes: new Map([[chunk.indexName, live]]),
+      ...over,
+    },
+    records: [record],
+    settings,
+    targetRecall: 0.95,
+    serverMemoryMb: 64,
+    maxMemoryMb: 1024,
+    ...more,
+  });
+
+  it("says why nothing can be built yet: table missing, rows hidden, no rows", () => {
+    const cause = (d: IndexDecision) => (d.kind === "skip" ? d.skip : d.kind);
+    expect(decideTable(input({ exists: false })).map(cause)).toEqual(["table-missing"]);
+    expect(decideTable(input({ rowsHidden: true })).map(cause)).toEqual(["rows-hidden"]);
+    const empty = input({ rowsByDimension: new Map(), indexes: new Map() }, { records: [] });
+    expect(decideTable(empty).map(cause)).toEqual(["no-rows"]);
+    expect(decideTable(input({ exists: false })).map((d) => d.action)).toEqual(["unchanged"]);
+  });
+
+  it("builds with a definition and the memory it needs when the index is missing", () => {
+    const [decision] = decideTable(input({ indexes: new Map() }));
+    expect(decision?.kind).toBe("create");
+    if (decision?.kind !== "create") throw new Error("expected a create");
+    expect(decision.definition).toMatchObject({
+      name: chunk.indexName,
+      dimension: 1536,
+      params: { lists: 10 },
+    });
+    expect(decision.memory.mb).toBeGreaterThan(0);
+    expect(decision.record).toEqual(record);
+    expect(planItemOf(decision)).toEqual({
+      name: chunk.indexName,
+      action: "create",
+      reason: decision.reason,
+      decision: "create",
+    });
+  });
+
+  it("keeps an index as recorded, recalibrates for a new target, rebuilds an INVALID one", () => {
+    expect(decideTable(input({})).map((d) => d.kind)).toEqual(["keep"]);
+    const [recalibrate] = decideTable(input({}, { targetRecall: 0.99 }));
+    expect(recalibrate).toMatchObject({ kind: "recalibrate", action: "update", record, live });
+    const invalid = new Map([[chunk.indexName, { ...live, valid: false }]]);
+    expect(decideTable(input({ indexes: invalid })).map((d) => [d.kind, d.action])).toEqual([
+      ["rebuild", "rebuild"],
+    ]);
+  });
+
+  it("gives each kind exactly the fields it needs (no optional definition to force)", () => {
+    expectTypeOf<BuildDecision["definition"]>().toEqualTypeOf<IndexDefinition>();
+    expectTypeOf<Extract<IndexDecision, { kind: "recalibrate" }>["record"]>().toEqualTypeOf<IndexRecord>();
+    expectTypeOf<Extract<IndexDecision, { kind: "keep" }>["live"]>().toEqualTypeOf<LiveIndex>();
+    expectTypeOf<SkipDecision>().not.toHaveProperty("definition");
+    expectTypeOf<SkipDecision>().not.toHaveProperty("memory");
+    expectTypeOf<Extract<IndexDecision, { kind: "skip" }>["action"]>().toEqualTypeOf<"unchanged">();
+    const narrow = (d: IndexDecision) => {
+      if (d.kind === "create" || d.kind === "rebuild") expectTypeOf(d).toEqualTypeOf<BuildDecision>();
+      if (d.kind === "skip") expectTypeOf(d.skip).toEqualTypeOf<SkipDecision["skip"]>();
+    };
+    decideTable(input({ indexes: new Map() })).forEach(narrow);
   });
 });
