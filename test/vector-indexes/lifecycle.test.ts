@@ -232,7 +232,9 @@ describe("vector indexes through the release", () => {
       name: "setting vectorIndexes.targetRecall",
       action: "update",
       reason: "0.95 -> 0.99",
+      decision: "setting",
     });
+    expect(plan.map((p) => p.decision)).toEqual(["recalibrate", "recalibrate", "recalibrate"]);
     expect(plan[0]!.reason).toContain("target recall 0.95 -> 0.99");
     const oid = (await withClient(url(), (c) => indexFacts(c, "idx_chunk_embedding_cosine")))!.oid;
     await apply(url(), options);
