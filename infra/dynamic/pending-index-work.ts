@@ -3,7 +3,7 @@
 // only say which definitions the files hold; an index the data has outgrown (or a first index once rows
 // exist) is a fact of the rows, so without this a preview shows it only after a `pulumi refresh`. Carried in
 // the inputs as "name: action (reason)", `diff` reports it and `pulumi up` runs the step.
-import { isReleaseError, planRelease } from "../../core";
+import { isReleaseError, planRelease, type VectorIndexPlanItem } from "../../core";
 import { describeFailure, partContext } from "./release";
 import type { ResolvedInputs } from "./types";
 
@@ -12,10 +12,10 @@ export const PENDING_INDEX_WORK = "pendingIndexWork";
 
 const UNREACHABLE = ["connection", "authentication", "missing-database"];
 
-/** "name: action (reason)" for each decision other than unchanged. */
-export function describePendingIndexWork(items: readonly { name: string; action: string; reason: string }[]) {
+/** "name: action (reason)" for each decision that runs something (not a keep or a skip). */
+export function describePendingIndexWork(items: readonly VectorIndexPlanItem[]) {
   return items
-    .filter((item) => item.action !== "unchanged")
+    .filter((item) => item.decision !== "keep" && item.decision !== "skip")
     .map((i) => `${i.name}: ${i.action} (${i.reason})`);
 }
 

@@ -81,8 +81,17 @@ describe("release settings recorded by `pulumi up`, read by `neonhub-db plan`", 
     expect(code).toBe(2);
     expect(result?.vectorIndexes).toEqual(
       expect.arrayContaining([
-        { name: "setting vectorIndexes.method", action: "update", reason: "hnsw -> ivfflat" },
-        expect.objectContaining({ name: "idx_chunk_embedding_cosine", action: "rebuild" }),
+        {
+          name: "setting vectorIndexes.method",
+          action: "update",
+          reason: "hnsw -> ivfflat",
+          decision: "setting",
+        },
+        expect.objectContaining({
+          name: "idx_chunk_embedding_cosine",
+          action: "rebuild",
+          decision: "rebuild",
+        }),
       ]),
     );
     // The same change from a settings file, in YAML.

@@ -156,9 +156,11 @@ describe("the demo seed set", () => {
       expect.objectContaining({
         name: "demo",
         action: "unchanged",
-        details: expect.objectContaining({ inserted: 0, updated: 0, deleted: 0 }),
+        skipped: `its ${DEMO.rowCount} rows already match the set`,
+        details: expect.objectContaining({ inserted: 0, updated: 0, deleted: 0, checksum: DEMO.checksum }),
       }),
     ]);
+    expect(again.steps.find((s) => s.step === "seeds")).toMatchObject({ ran: 0, skipped: 1 });
     expect(await withClient(db.current.url, demoRowVersions)).toEqual(before);
     const plan = await planRelease(demoOptions(db.current.url));
     expect(plan.pending).toBe(false);
