@@ -1,6 +1,7 @@
 // Revert in the core: the Down sections of the migrations after a given one, newest first, under the release
 // lock, with failures reported like apply's (file, line, caret), and the CLI's guarded `revert` command.
-import { writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import {
@@ -71,6 +72,13 @@ describe("revert in the core", () => {
       "20250101000300_gadgets",
       "20250101000200_widget_color",
     ]);
+    // Each reverted migration's result: its outcome and its file's full checksum.
+    for (const m of result.reverted) {
+      const sum = createHash("sha256")
+        .update(readFileSync(path.join(dir, `${m.name}.sql`)))
+        .digest("hex");
+      expect(m).toMatchObject({ outcome: "reverted", checksum: sum });
+    }
     expect(result.lastMigration).toBe("20250101000100_widgets");
     expect(await ledgerNames(db.current.url)).toEqual(["20250101000100_widgets"]);
     expect(await tables(db.current.url)).toEqual(["Widget"]);

@@ -114,9 +114,18 @@ describe("schema migrations through the dynamic-provider host", () => {
     const updated = await host.update(URN, id, state, news);
     state = updated.properties;
     expect(state).toMatchObject({ appliedMigrations: 4, lastMigration: "20250101000400_sprockets" });
-    expect((state.lastRun as { items: { name: string }[] }).items.map((item) => item.name)).toEqual([
-      "20250101000400_sprockets",
+    expect((state.lastRun as { items: { name: string }[] }).items).toEqual([
+      {
+        name: "20250101000400_sprockets",
+        action: "apply",
+        // The full sha256 the ledger and the manifest hold: the state is never cut for display.
+        checksum: (news.migrations as Record<string, string>)["20250101000400_sprockets"],
+        durationMs: expect.any(Number) as number,
+      },
     ]);
+    expect((state.migrations as Record<string, string>)["20250101000400_sprockets"]).toMatch(
+      /^[0-9a-f]{64}$/,
+    );
     const after = await ledger(db);
     for (const [name, appliedAt] of before) expect(after.get(name), name).toBe(appliedAt);
     inputs = news;
