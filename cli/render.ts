@@ -1,6 +1,13 @@
 // Human-readable output of each command. (--json prints the result objects as they are.)
 import type { ReleasePlan, ReleaseResult, ReleaseStatus, VerifyReport } from "../core";
-import type { BaselineResult, LoadChunksResult, StepItemPlan, StepResult, StepStatus } from "../core";
+import type {
+  BaselineResult,
+  LoadChunksResult,
+  StepItemPlan,
+  StepResult,
+  StepStatus,
+  VectorIndexPlanItem,
+} from "../core";
 import { displayChecksum, ledgerProblemText } from "../core";
 import { renderSafety } from "./render-safety";
 import { renderTenantSearch } from "./render-search";
@@ -12,12 +19,17 @@ const MARK: Record<StepItemPlan["action"], string> = {
   unchanged: "=",
 };
 
-function items(title: string, list: readonly StepItemPlan[]): string[] {
+function items(title: string, list: readonly (StepItemPlan | VectorIndexPlanItem)[]): string[] {
   if (list.length === 0) return [];
-  return [
-    `  ${title}:`,
-    ...list.map((i) => `    ${MARK[i.action]} ${i.name}: ${i.action}${i.reason ? ` (${i.reason})` : ""}`),
-  ];
+  return [`  ${title}:`, ...list.map((i) => `    ${itemLine(i)}`)];
+}
+
+/** A vector index's decision says more than its action: a recalibration, or a skip (nothing to build yet). */
+function itemLine(item: StepItemPlan | VectorIndexPlanItem): string {
+  const decision = "decision" in item ? item.decision : undefined;
+  const mark = decision === "skip" ? "·" : MARK[item.action];
+  const word = decision === "skip" ? "skipped" : decision === "recalibrate" ? "recalibrate" : item.action;
+  return `${mark} ${item.name}: ${word}${item.reason ? ` (${item.reason})` : ""}`;
 }
 
 export function renderPlan(plan: ReleasePlan): string {

@@ -65,6 +65,11 @@ describe("typed results in --json and text", () => {
     const result = JSON.parse(run.stdout) as ReleaseResult;
     expect(result).toMatchObject({ changed: false, migrations: [] });
     expect(result.steps.every((s) => s.ran === 0)).toBe(true);
+    // plan names each index's decision: skipped, and why.
+    const plan = await cli("plan");
+    expect(plan.stdout).toContain(
+      '· idx_chunk_embedding_cosine: skipped (table "Chunk" does not exist yet (its migration is pending))',
+    );
   });
 
   it("status --json holds full checksums, its text the first 12 characters", async () => {
