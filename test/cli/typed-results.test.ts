@@ -5,7 +5,17 @@ import { createHash } from "node:crypto";
 import { appendFileSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, expectTypeOf, it } from "vitest";
-import type { MigrationResult, ReleaseResult, ReleaseStatus, StepResult } from "../../core";
+import type {
+  MigrationResult,
+  ReleaseResult,
+  ReleaseStatus,
+  ReleaseStep,
+  SeedSetItemResult,
+  SeedSetStatus,
+  StepResult,
+  StepStatus,
+  VectorIndexStatus,
+} from "../../core";
 import { runCli } from "../support/cli";
 import { useTestDatabase } from "../support/database";
 import { fixtureMigrationsCopy } from "../support/fixtures";
@@ -112,6 +122,10 @@ describe("typed results in --json and text", () => {
     expectTypeOf<ReleaseResult["seedSets"][number]["details"]["checksum"]>().toEqualTypeOf<string>();
     expectTypeOf<ReleaseStatus["seedSets"][number]>().toHaveProperty("checksum");
     expectTypeOf<ReleaseStatus["rowLevelSecurity"][number]["mode"]>().toEqualTypeOf<"enforce" | "off">();
+    // A step of kind K answers with K's own types; the status union is keyed by the step's kind.
+    expectTypeOf<Awaited<ReturnType<ReleaseStep<"seeds">["status"]>>>().toEqualTypeOf<SeedSetStatus[]>();
+    expectTypeOf<Awaited<ReturnType<ReleaseStep<"seeds">["apply"]>>>().toEqualTypeOf<SeedSetItemResult[]>();
+    expectTypeOf<StepStatus<"vectorIndexes">>().toEqualTypeOf<VectorIndexStatus>();
     expectTypeOf<ReleaseStatus["vectorIndexes"][number]["state"]>().toEqualTypeOf<
       "valid" | "INVALID" | "missing"
     >();
