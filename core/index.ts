@@ -46,6 +46,8 @@ export type { ReleaseStep, StepItemPlan, StepItemResult, StepManifestEntry } fro
 export { DISPLAY_CHECKSUM_LENGTH, displayChecksum, displayChecksumPair, ledgerProblemText } from "./display";
 export {
   STEP_KINDS,
+  type IndexBuildFacts,
+  type IndexCalibrationFacts,
   type MigrationResult,
   type RowLevelSecurityStatus,
   type SeedSetItemResult,

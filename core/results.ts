@@ -87,32 +87,27 @@ export interface IndexParamsFacts {
   efConstruction?: number;
 }
 
+/** What a vector index's recalibration reports: the index and the calibration's figures. */
+export interface IndexCalibrationFacts extends CalibrationFacts {
+  table: string;
+  dimension: number;
+  rows: number;
+  tenantSearch?: TenantCalibration;
+}
+
+/** What a vector index's build reports: how it was built, then its calibration. */
+export interface IndexBuildFacts extends IndexCalibrationFacts, IndexParamsFacts {
+  method: IndexMethod;
+  buildMs: number;
+  maintenanceWorkMemMb: number;
+  parallelWorkers: number;
+  parallelWorkersLaunched?: number;
+  concurrently: boolean;
+}
+
 export type VectorIndexItemResult =
-  | (ItemResultBase & {
-      action: "create" | "rebuild";
-      details: IndexParamsFacts &
-        CalibrationFacts & {
-          table: string;
-          dimension: number;
-          rows: number;
-          method: IndexMethod;
-          buildMs: number;
-          maintenanceWorkMemMb: number;
-          parallelWorkers: number;
-          parallelWorkersLaunched?: number;
-          concurrently: boolean;
-          tenantSearch?: TenantCalibration;
-        };
-    })
-  | (ItemResultBase & {
-      action: "update";
-      details: CalibrationFacts & {
-        table: string;
-        dimension: number;
-        rows: number;
-        tenantSearch?: TenantCalibration;
-      };
-    })
+  | (ItemResultBase & { action: "create" | "rebuild"; details: IndexBuildFacts })
+  | (ItemResultBase & { action: "update"; details: IndexCalibrationFacts })
   /** A setting that changed (vectorIndexes.method, ...), recorded by this apply. */
   | (ItemResultBase & { action: "update"; details: { change: string } })
   | (ItemResultBase & { action: "unchanged"; skipped: string; details: { reason: string } });

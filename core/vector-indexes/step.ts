@@ -8,6 +8,8 @@ import { literal } from "../sql";
 import type { ReleaseStep, StepBatch, StepManifestEntry } from "../steps";
 import type {
   CalibrationFacts,
+  IndexBuildFacts,
+  IndexCalibrationFacts,
   StepItemResult,
   TenantSearchFacts,
   VectorIndexPlanItem,
@@ -365,7 +367,7 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
     decision: BuildDecision,
     serverMemoryMb: number,
     log: Logger,
-  ): Promise<Extract<StepItemResult<"vectorIndexes">, { action: "create" | "rebuild" }>["details"]> {
+  ): Promise<IndexBuildFacts> {
     const { definition, rows } = decision;
     const memory = chooseMemory({
       need: decision.memory,
@@ -429,7 +431,7 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
     client: ClientBase,
     decision: RecalibrateDecision,
     log: Logger,
-  ): Promise<Extract<StepItemResult<"vectorIndexes">, { details: { table: string } }>["details"]> {
+  ): Promise<IndexCalibrationFacts> {
     log.info(`${decision.name}: ${decision.reason}`);
     const calibration = await this.calibrateLogged(client, decision, log);
     await saveCalibration(client, decision.name, calibration);
