@@ -2,7 +2,6 @@
 // and keyed by the content of everything it is built from, loaded with a V8 code cache. Plain CommonJS so that
 // nothing has to be transpiled before it runs.
 "use strict";
-const { createHash } = require("node:crypto");
 const fs = require("node:fs");
 const path = require("node:path");
 const vm = require("node:vm");
@@ -24,32 +23,104 @@ const EXTERNAL = [
   "pg-cloudflare",
 ];
 
-function tsFiles(dir) {
-  return fs
-    .readdirSync(dir, { withFileTypes: true })
-    .flatMap((entry) => {
-      const full = path.join(dir, entry.name);
-      if (entry.isDirectory()) return tsFiles(full);
-      return entry.name.endsWith(".ts") ? [full] : [];
-    })
-    .sort();
+/** The source files under `dir` and the folders holding them (a new or removed file changes its folder). */
+function walkSources(dir, found = { files: [], dirs: [] }) {
+  found.dirs.push(dir);
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) walkSources(full, found);
+    else if (entry.name.endsWith(".ts")) found.files.push(full);
+  }
+  return found;
 }
 
 /**
- * What the bundle is built from, by content: the project's sources, the installed dependency tree (npm's
- * record of node_modules, rewritten by every install, so a new pg version rebuilds the bundle), this file
- * (the build options) and the Node version the code cache belongs to.
+ * What the bundle is built from: the project's sources, the installed dependency tree (npm's record of
+ * node_modules, rewritten by every install, so a new pg version rebuilds the bundle), this file (the build
+ * options). Paths are relative to the project.
  */
-function bundleKey(root = ROOT) {
-  const hash = createHash("sha256").update(`${root}\n${process.version}\n`);
+function bundleInputs(root) {
   const installed = [
     path.join(root, "node_modules", ".package-lock.json"),
     path.join(root, "package-lock.json"),
   ].find((file) => fs.existsSync(file));
-  const inputs = [__filename, ...(installed ? [installed] : [])];
-  for (const dir of SOURCE_DIRS) inputs.push(...tsFiles(path.join(root, dir)));
-  for (const file of inputs) hash.update(`${path.relative(root, file)}\n`).update(fs.readFileSync(file));
+  const inputs = { files: [__filename, ...(installed ? [installed] : [])], dirs: [] };
+  for (const dir of SOURCE_DIRS) walkSources(path.join(root, dir), inputs);
+  const relative = (list) => list.map((file) => path.relative(root, file)).sort();
+  return { files: relative(inputs.files), dirs: relative(inputs.dirs) };
+}
+
+/** The bundle's name: a hash of the content of its inputs, and of the Node version its code cache is for. */
+function contentKey(root, files) {
+  const { createHash } = require("node:crypto");
+  const hash = createHash("sha256").update(`${root}\n${process.version}\n`);
+  for (const file of files) hash.update(`${file}\n`).update(fs.readFileSync(path.join(root, file)));
   return hash.digest("hex").slice(0, 16);
+}
+
+// The stat data of every input (size, modification and change times, inode) next to the key they hashed to,
+// as git's index keeps them: while all of them and every source folder are unchanged, the key is too, and a
+// start-up does not read and hash half a megabyte. An input changed less than RACY_MS before the record was
+// written is not trusted (it could change again within the same clock tick), so it is hashed again.
+const RACY_MS = 2000;
+
+function statOf(file) {
+  const s = fs.statSync(file, { bigint: false });
+  return [s.size, s.mtimeMs, s.ctimeMs, s.ino];
+}
+
+function recordedKey(root, recordFile) {
+  let record;
+  try {
+    record = JSON.parse(fs.readFileSync(recordFile, "utf8"));
+  } catch {
+    return undefined;
+  }
+  if (record.root !== root || record.node !== process.version) return undefined;
+  try {
+    for (const [dir, mtimeMs] of record.dirs) {
+      if (fs.statSync(path.join(root, dir)).mtimeMs !== mtimeMs) return undefined;
+    }
+    for (const [file, ...stat] of record.files) {
+      const now = statOf(path.join(root, file));
+      if (now.some((value, i) => value !== stat[i])) return undefined;
+      if (Math.max(now[1], now[2]) > record.writtenAt - RACY_MS) return undefined;
+    }
+  } catch {
+    return undefined;
+  }
+  return record.key;
+}
+
+function writeRecord(root, recordFile, key, inputs, writtenAt) {
+  const record = {
+    root,
+    node: process.version,
+    key,
+    writtenAt,
+    dirs: inputs.dirs.map((dir) => [dir, fs.statSync(path.join(root, dir)).mtimeMs]),
+    files: inputs.files.map((file) => [file, ...statOf(path.join(root, file))]),
+  };
+  try {
+    fs.mkdirSync(path.dirname(recordFile), { recursive: true });
+    const temporary = `${recordFile}.${process.pid}.tmp`;
+    fs.writeFileSync(temporary, JSON.stringify(record));
+    fs.renameSync(temporary, recordFile);
+  } catch {
+    // A read-only checkout: the next start hashes again.
+  }
+}
+
+/** The key of the bundle the current inputs make: from the stat record when nothing moved, else hashed. */
+function bundleKey(root = ROOT) {
+  const recordFile = path.join(root, ".local", "cli-bundle", "inputs.json");
+  const recorded = recordedKey(root, recordFile);
+  if (recorded !== undefined) return recorded;
+  const writtenAt = Date.now();
+  const inputs = bundleInputs(root);
+  const key = contentKey(root, inputs.files);
+  writeRecord(root, recordFile, key, inputs, writtenAt);
+  return key;
 }
 
 // pg decides at load time whether it runs in a Cloudflare Worker by touching the global `Response`, which on
@@ -97,7 +168,8 @@ async function build(outfile, root = ROOT) {
 
 function removeOtherBundles(dir, keep) {
   for (const old of fs.readdirSync(dir)) {
-    if (!old.startsWith(keep) && !old.endsWith(".tmp")) fs.rmSync(path.join(dir, old), { force: true });
+    if (old.startsWith("main-") && !old.startsWith(keep) && !old.endsWith(".tmp"))
+      fs.rmSync(path.join(dir, old), { force: true });
   }
 }
 

@@ -18,8 +18,13 @@ async function loadMain() {
   return { main: require("../cli/main.ts").main, saveCodeCache() {} };
 }
 
+// The code cache is written by the first command that did real work, so that it holds the functions a
+// release compiles; --version, --help and a refused command would leave most of them out.
+const QUICK = new Set(["--version", "-v", "version", "--help", "-h", "help"]);
+
 loadMain().then(async (cli) => {
-  const code = await cli.main(process.argv.slice(2));
-  cli.saveCodeCache();
+  const argv = process.argv.slice(2);
+  const code = await cli.main(argv);
+  if (code !== 1 && argv.length > 0 && !argv.some((arg) => QUICK.has(arg))) cli.saveCodeCache();
   process.exitCode = code;
 });
