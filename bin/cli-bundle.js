@@ -69,7 +69,7 @@ function statOf(file) {
   return [s.size, s.mtimeMs, s.ctimeMs, s.ino];
 }
 
-function recordedKey(root, recordFile) {
+function recordedKey(root, recordFile, racyMs) {
   let record;
   try {
     record = JSON.parse(fs.readFileSync(recordFile, "utf8"));
@@ -84,7 +84,7 @@ function recordedKey(root, recordFile) {
     for (const [file, ...stat] of record.files) {
       const now = statOf(path.join(root, file));
       if (now.some((value, i) => value !== stat[i])) return undefined;
-      if (Math.max(now[1], now[2]) > record.writtenAt - RACY_MS) return undefined;
+      if (Math.max(now[1], now[2]) > record.writtenAt - racyMs) return undefined;
     }
   } catch {
     return undefined;
@@ -112,9 +112,9 @@ function writeRecord(root, recordFile, key, inputs, writtenAt) {
 }
 
 /** The key of the bundle the current inputs make: from the stat record when nothing moved, else hashed. */
-function bundleKey(root = ROOT) {
+function bundleKey(root = ROOT, { racyMs = RACY_MS } = {}) {
   const recordFile = path.join(root, ".local", "cli-bundle", "inputs.json");
-  const recorded = recordedKey(root, recordFile);
+  const recorded = recordedKey(root, recordFile, racyMs);
   if (recorded !== undefined) return recorded;
   const writtenAt = Date.now();
   const inputs = bundleInputs(root);

@@ -4,5 +4,5 @@
 export function formatCount(value: number): string {
   if (!Number.isSafeInteger(value)) return value.toLocaleString("en-US");
   const digits = String(Math.abs(value)).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
-  return value < 0 ? `-${digits}` : digits;
+  return value < 0 || Object.is(value, -0) ? `-${digits}` : digits;
 }
