@@ -2,8 +2,9 @@
 // server, and vs psql running each migration in a transaction of its own (as the engine commits them), with
 // the fresh apply's time split by what its queries are for; the cost of a no-op apply and of a plan with
 // nothing pending (milliseconds and round trips), with every step of the release (row-level security, the
-// demo seed set, vector indexes); then whole processes as CI runs them: a no-op `neonhub-db apply` against a no-op `node-pg-migrate up` (the upstream CLI,
-// on a copy database it migrated itself), `neonhub-db plan`, and `neonhub-db --version` (start-up alone).
+// demo seed set, vector indexes); then whole processes as CI runs them: a no-op `neonhub-db apply` against a
+// no-op `node-pg-migrate up` (the upstream CLI, on a copy database it migrated itself), `neonhub-db plan`, and
+// `neonhub-db --version` (start-up alone).
 //   npm run bench:release [-- --runs N]
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
