@@ -393,7 +393,8 @@ export async function applyWith(client: ClientBase, options: ReleaseOptions): Pr
       migrations.length > 0 ||
       [...rowLevelSecurity, ...seedSets, ...vectorIndexes].some((item) => item.action !== "unchanged");
     const ledger = await readLedger(client);
-    const snapshot = await readSnapshot(client);
+    // A change is always recorded: the recorded snapshot (a large document) is read only when nothing changed.
+    const snapshot = changed ? undefined : await readSnapshot(client);
     const lastMigration = ledger.at(-1)?.name ?? null;
     if (
       changed ||
