@@ -37,7 +37,7 @@ function walkSources(dir, found = { files: [], dirs: [] }) {
 /**
  * What the bundle is built from: the project's sources, the installed dependency tree (npm's record of
  * node_modules, rewritten by every install, so a new pg version rebuilds the bundle), this file (the build
- * options). Paths are relative to the project.
+ * options); and the folders whose listing matters. Paths are relative to the project.
  */
 function bundleInputs(root) {
   const installed = [
@@ -45,6 +45,8 @@ function bundleInputs(root) {
     path.join(root, "package-lock.json"),
   ].find((file) => fs.existsSync(file));
   const inputs = { files: [__filename, ...(installed ? [installed] : [])], dirs: [] };
+  // An install adds, removes or replaces folders in node_modules: its stat then sends the key to be hashed.
+  if (fs.existsSync(path.join(root, "node_modules"))) inputs.dirs.push(path.join(root, "node_modules"));
   for (const dir of SOURCE_DIRS) walkSources(path.join(root, dir), inputs);
   const relative = (list) => list.map((file) => path.relative(root, file)).sort();
   return { files: relative(inputs.files), dirs: relative(inputs.dirs) };
