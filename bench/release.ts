@@ -1,8 +1,10 @@
 // Release engine overhead: a fresh apply of all migrations vs `psql -1 -f` of the same SQL on the same
-// server, and the cost of a no-op apply and of a plan with nothing pending (milliseconds and round trips),
-// with every step of the release (row-level security, the demo seed set, vector indexes); then whole
-// processes as CI runs them: a no-op `neonhub-db apply` against a no-op `node-pg-migrate up` (the upstream CLI,
-// on a copy database it migrated itself), `neonhub-db plan`, and `neonhub-db --version` (start-up alone).
+// server, and vs psql running each migration in a transaction of its own (as the engine commits them), with
+// the fresh apply's time split by what its queries are for; the cost of a no-op apply and of a plan with
+// nothing pending (milliseconds and round trips), with every step of the release (row-level security, the
+// demo seed set, vector indexes); then whole processes as CI runs them: a no-op `neonhub-db apply` against a
+// no-op `node-pg-migrate up` (the upstream CLI, on a copy database it migrated itself), `neonhub-db plan`, and
+// `neonhub-db --version` (start-up alone).
 //   npm run bench:release [-- --runs N]
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -31,27 +33,72 @@ function processMs(script: string, args: readonly string[], databaseUrl: string)
   return ms;
 }
 
-/** Counts every query sent by any pg Client in this process: one query is one round trip. */
-function countRoundTrips(): { reset(): void; readonly count: number } {
+/** What a query of the fresh apply is for, to split its time: the migrations' own SQL, or the engine's work. */
+type QueryKind = "migrationSql" | "beginCommit" | "ledgerRows" | "engine";
+
+function kindOf(text: string): QueryKind | "lockWatch" {
+  // The lock-wait watcher's polls run on a second connection, alongside the migrations: not added up.
+  if (/FROM pg_locks/.test(text)) return "lockWatch";
+  if (/^\s*-- Up Migration/i.test(text)) return "migrationSql";
+  if (/^\s*(BEGIN|COMMIT);?\s*$/i.test(text)) return "beginCommit";
+  if (/^\s*INSERT INTO "neonhub_release"\."migrations"/.test(text)) return "ledgerRows";
+  return "engine";
+}
+
+/**
+ * Counts every query sent by any pg Client in this process (one query is one round trip) and, per kind, the
+ * time from sending it to its answer (the engine awaits each query, so these times add up).
+ */
+function countRoundTrips(): {
+  reset(): void;
+  readonly count: number;
+  readonly ms: Record<QueryKind, number>;
+} {
   const original = Client.prototype.query;
   let count = 0;
+  let ms: Record<QueryKind, number> = { migrationSql: 0, beginCommit: 0, ledgerRows: 0, engine: 0 };
   Client.prototype.query = function (this: Client, ...args: unknown[]) {
     count++;
-    return (original as (...a: unknown[]) => unknown).apply(this, args);
+    const first = args[0] as string | { text?: string } | undefined;
+    const kind = kindOf(typeof first === "string" ? first : (first?.text ?? ""));
+    const started = process.hrtime.bigint();
+    const result = (original as (...a: unknown[]) => unknown).apply(this, args);
+    const done = () => {
+      if (kind !== "lockWatch") ms[kind] += Number(process.hrtime.bigint() - started) / 1e6;
+    };
+    if (result instanceof Promise) result.then(done, done);
+    return result;
   } as typeof Client.prototype.query;
   return {
-    reset: () => void (count = 0),
+    reset: () => {
+      count = 0;
+      ms = { migrationSql: 0, beginCommit: 0, ledgerRows: 0, engine: 0 };
+    },
     get count() {
       return count;
+    },
+    get ms() {
+      return ms;
     },
   };
 }
 
+function upSections(): string[] {
+  return readMigrationFiles(DEFAULT_MIGRATIONS_DIR).map(
+    (m) => m.sql.split(/^\s*--[\s-]*down\s+migration/im)[0]!,
+  );
+}
+
 /** The up sections of every migration, as one script: what a DBA would run by hand with psql. */
 function concatenatedUpSql(): string {
-  return readMigrationFiles(DEFAULT_MIGRATIONS_DIR)
-    .map((m) => m.sql.split(/^\s*--[\s-]*down\s+migration/im)[0])
-    .join("\n;\n");
+  return upSections().join("\n;\n");
+}
+
+/** The same script with each migration in a transaction of its own, as the engine commits them. */
+function perMigrationUpSql(): string {
+  return upSections()
+    .map((sql) => `BEGIN;\n${sql}\n;\nCOMMIT;`)
+    .join("\n");
 }
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {
@@ -64,26 +111,36 @@ async function main() {
   const work = mkdtempSync(path.join(tmpdir(), "neonhub-bench-"));
   const sqlFile = path.join(work, "release.sql");
   writeFileSync(sqlFile, concatenatedUpSql());
+  const perMigrationFile = path.join(work, "release-per-migration.sql");
+  writeFileSync(perMigrationFile, perMigrationUpSql());
   const trips = countRoundTrips();
   try {
     await withBenchCluster(async (cluster) => {
       const psql = path.join(cluster.bindir, "psql");
+      const runPsql = (args: readonly string[], db: string) => {
+        const run = spawnSync(psql, ["-X", "-q", "-v", "ON_ERROR_STOP=1", ...args, db], { encoding: "utf8" });
+        if (run.status !== 0) throw new Error(`psql failed: ${run.stderr}`);
+      };
       const fresh: number[] = [];
       const baseline: number[] = [];
+      const perMigration: number[] = [];
+      const split: Record<QueryKind, number[]> = {
+        migrationSql: [],
+        beginCommit: [],
+        ledgerRows: [],
+        engine: [],
+      };
       for (let i = 0; i < runs; i++) {
         const engineDb = await cluster.createDatabase("engine");
+        trips.reset();
         fresh.push(
           await timed(() => applyRelease({ databaseUrl: engineDb, migrationsDir: DEFAULT_MIGRATIONS_DIR })),
         );
+        for (const kind of Object.keys(split) as QueryKind[]) split[kind].push(trips.ms[kind]);
         const psqlDb = await cluster.createDatabase("psql");
-        baseline.push(
-          await timed(async () => {
-            const run = spawnSync(psql, ["-X", "-q", "-1", "-v", "ON_ERROR_STOP=1", "-f", sqlFile, psqlDb], {
-              encoding: "utf8",
-            });
-            if (run.status !== 0) throw new Error(`psql failed: ${run.stderr}`);
-          }),
-        );
+        baseline.push(await timed(async () => runPsql(["-1", "-f", sqlFile], psqlDb)));
+        const perMigrationDb = await cluster.createDatabase("psqltx");
+        perMigration.push(await timed(async () => runPsql(["-f", perMigrationFile], perMigrationDb)));
       }
       const target = await cluster.createDatabase("noop");
       // What `neonhub-db apply --seed demo` runs: every step, so the no-op cost is the real one.
@@ -127,6 +184,12 @@ async function main() {
         freshApplyMs: Number(median(fresh).toFixed(1)),
         psqlSingleTransactionMs: Number(median(baseline).toFixed(1)),
         ratio: Number((median(fresh) / median(baseline)).toFixed(2)),
+        psqlTransactionPerMigrationMs: Number(median(perMigration).toFixed(1)),
+        ratioToTransactionPerMigration: Number((median(fresh) / median(perMigration)).toFixed(2)),
+        // Where the fresh apply's time goes, by query kind (medians); the rest is connecting and client work.
+        freshApplySplitMs: Object.fromEntries(
+          Object.entries(split).map(([kind, values]) => [kind, Number(median(values).toFixed(1))]),
+        ),
         noopApplyMs: Number(median(noop).toFixed(1)),
         noopApplyRoundTrips: noopTrips,
         planNothingPendingMs: Number(median(plan).toFixed(1)),
@@ -139,7 +202,8 @@ async function main() {
       };
       console.log(JSON.stringify(report, null, 2));
       console.log(
-        `fresh apply of ${migrations} migrations: ${report.freshApplyMs} ms vs psql -1 -f ${report.psqlSingleTransactionMs} ms (x${report.ratio}); ` +
+        `fresh apply of ${migrations} migrations: ${report.freshApplyMs} ms vs psql -1 -f ${report.psqlSingleTransactionMs} ms (x${report.ratio}), ` +
+          `vs psql with a transaction per migration ${report.psqlTransactionPerMigrationMs} ms (x${report.ratioToTransactionPerMigration}); ` +
           `no-op apply ${report.noopApplyMs} ms / ${noopTrips} round trips; plan ${report.planNothingPendingMs} ms / ${planTrips} round trips`,
       );
       console.log(

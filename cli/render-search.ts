@@ -1,5 +1,6 @@
 // `status`'s lines for the search under the tenant filter (the vector-index step's tenantSearch facts):
 // one line per tenant-size class and query kind, so that an operator reads how search behaves per tenant.
+import { formatCount } from "../core";
 interface ClassFacts {
   class: string;
   tenantRows: number;
@@ -26,12 +27,12 @@ interface TenantSearchFacts {
 export function renderTenantSearch(value: unknown, indent: string): string[] {
   const facts = value as TenantSearchFacts;
   const lines = [
-    `${indent}tenant search: exact up to ${facts.exactRows.toLocaleString("en-US")} visible rows, ` +
+    `${indent}tenant search: exact up to ${formatCount(facts.exactRows)} visible rows, ` +
       `${facts.searchSetting} through the index above; ${facts.targetReached ? "target reached" : `TARGET MISSED: ${facts.missed ?? ""}`}`,
   ];
   for (const c of facts.classes) {
     lines.push(
-      `${indent}  ${c.class} tenant (${c.tenantRows.toLocaleString("en-US")} rows, ${c.sharePercent}%), ${c.kind} queries: ` +
+      `${indent}  ${c.class} tenant (${formatCount(c.tenantRows)} rows, ${c.sharePercent}%), ${c.kind} queries: ` +
         `${c.path}, recall@10 ${c.recall} (at least ${c.recallLowerBound}), rows ${c.rowsMean} (least ${c.rowsMin}), ` +
         `p50 ${c.latencyP50Ms} ms, p95 ${c.latencyP95Ms} ms${c.targetReached ? "" : "  (missed)"}`,
     );

@@ -389,7 +389,8 @@ export async function applyWith(client: ClientBase, options: ReleaseOptions): Pr
     const stepRun = await runSteps(client, steps, log);
     const changed = migrations.length > 0 || anyStepChanged(stepRun);
     const ledger = await readLedger(client);
-    const snapshot = await readSnapshot(client);
+    // A change is always recorded: the recorded snapshot (a large document) is read only when nothing changed.
+    const snapshot = changed ? undefined : await readSnapshot(client);
     const lastMigration = ledger.at(-1)?.name ?? null;
     if (
       changed ||

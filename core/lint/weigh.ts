@@ -1,6 +1,7 @@
 // The table a finding concerns, as the live database knows it: estimated rows and total size, and whether
 // it holds any row at all. Read-only, like plan.
 import type { ClientBase } from "pg";
+import { formatCount } from "../count-format";
 
 export interface TableWeight {
   /** The table as the catalog names it (regclass text). */
@@ -51,7 +52,7 @@ export async function weighTable(
 const COUNT_LIMIT = 100_000;
 
 export function describeSize(weight: TableWeight): string {
-  const n = (value: number) => value.toLocaleString("en-US");
+  const n = formatCount;
   const { countedRows, estimatedRows } = weight;
   const rows =
     countedRows !== null && countedRows <= COUNT_LIMIT

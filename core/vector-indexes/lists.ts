@@ -1,5 +1,6 @@
 // How many IVFFlat lists an index should have for the rows it covers, and when it has drifted far enough
 // from that to be rebuilt.
+import { formatCount } from "../count-format";
 
 /** pgvector's upper bound for `lists` (IVFFLAT_MAX_LISTS). */
 export const IVFFLAT_MAX_LISTS = 32768;
@@ -39,5 +40,5 @@ export function listsDrift(builtLists: number, builtRows: number, rows: number):
 
 /** 20000 -> "20,000". */
 export function count(n: number): string {
-  return n.toLocaleString("en-US");
+  return formatCount(n);
 }

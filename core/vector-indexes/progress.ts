@@ -5,6 +5,7 @@
 // connection cannot be had, the build goes on without progress lines.
 import { Client, type ClientBase } from "pg";
 import type { Logger } from "../logger";
+import { formatCount } from "../count-format";
 
 /** Opens the connection that watches; undefined when there is none to be had. */
 export type MonitorConnector = () => Promise<Client | undefined>;
@@ -45,7 +46,7 @@ export function describeProgress(row: ProgressRow): string {
       : [Number(row.blocks_done), Number(row.blocks_total), "blocks"];
   if (total <= 0) return row.phase;
   const percent = Math.floor((100 * done) / total);
-  return `${row.phase} ${done.toLocaleString("en-US")}/${total.toLocaleString("en-US")} ${unit} (${percent}%)`;
+  return `${row.phase} ${formatCount(done)}/${formatCount(total)} ${unit} (${percent}%)`;
 }
 
 /**

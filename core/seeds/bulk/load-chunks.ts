@@ -14,7 +14,6 @@ import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ClientBase } from "pg";
-import { from as copyFrom } from "pg-copy-streams";
 import { closeClient, isConnectionLost, openClient } from "../../connection";
 import { parseDatabaseUrl } from "../../dsn";
 import { ReleaseError, isReleaseError } from "../../errors";
@@ -113,6 +112,9 @@ export async function loadChunks(client: ClientBase, options: LoadChunksOptions)
     const counts = { chunks: 0, copyBytes: 0 };
     if (firstChunk) {
       const progress = progressReporter(log, reader.position, started, options.progressEveryMs ?? 2000);
+      // Required here: only this command streams COPY, and the rest of the CLI starts without it.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { from: copyFrom } = require("pg-copy-streams") as typeof import("pg-copy-streams");
       const copy = client.query(copyFrom(COPY_SQL));
       await pipeline(
         Readable.from(encodeChunks(options.file, firstChunk, records, target, counts, tupleLines, progress)),

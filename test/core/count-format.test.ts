@@ -1,0 +1,29 @@
+// Counts shown to people are written out without Intl (start-up cost); they must read exactly as Intl's.
+import { describe, expect, it } from "vitest";
+import { formatCount } from "../../core";
+
+describe("formatCount", () => {
+  it("groups thousands exactly as toLocaleString('en-US') does", () => {
+    const values = [
+      0,
+      7,
+      999,
+      1000,
+      1001,
+      12_345,
+      999_999,
+      1_000_000,
+      1_234_567_890,
+      Number.MAX_SAFE_INTEGER,
+    ];
+    for (const value of [...values, ...values.map((v) => -v)]) {
+      expect(formatCount(value)).toBe(value.toLocaleString("en-US"));
+    }
+  });
+
+  it("leaves what is not a safe integer to Intl", () => {
+    for (const value of [1234.5, -0.25, 2 ** 60, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(formatCount(value)).toBe(value.toLocaleString("en-US"));
+    }
+  });
+});
