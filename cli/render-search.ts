@@ -21,6 +21,13 @@ interface TenantSearchFacts {
   targetReached: boolean;
   missed?: string;
   classes: ClassFacts[];
+  tenantIndexes?: {
+    organizationId: string;
+    rows: number;
+    indexName: string;
+    efSearch: number;
+    exactRows: number;
+  }[];
 }
 
 export function renderTenantSearch(value: unknown, indent: string): string[] {
@@ -29,6 +36,12 @@ export function renderTenantSearch(value: unknown, indent: string): string[] {
     `${indent}tenant search: exact up to ${facts.exactRows.toLocaleString("en-US")} visible rows, ` +
       `${facts.searchSetting} through the index above; ${facts.targetReached ? "target reached" : `TARGET MISSED: ${facts.missed ?? ""}`}`,
   ];
+  for (const t of facts.tenantIndexes ?? []) {
+    lines.push(
+      `${indent}  tenant ${t.organizationId} (${t.rows.toLocaleString("en-US")} rows): its own index ${t.indexName}, ` +
+        `hnsw.ef_search = ${t.efSearch} above ${t.exactRows.toLocaleString("en-US")} visible rows`,
+    );
+  }
   for (const c of facts.classes) {
     lines.push(
       `${indent}  ${c.class} tenant (${c.tenantRows.toLocaleString("en-US")} rows, ${c.sharePercent}%), ${c.kind} queries: ` +

@@ -118,10 +118,17 @@ export {
 export { createIndexSql } from "./vector-indexes/spec";
 export { percentile } from "./vector-indexes/calibrate";
 export {
+  buildTenantIndex,
   missedTargets,
   readSearchCalibrations,
   readSearchTuning,
+  readTenantIndexes,
   saveSearchTuning,
+  saveTenantIndexes,
+  tenantIndexCandidates,
+  tenantIndexName,
+  tenantIndexSql,
+  type TenantIndexEntry,
   type ClassMeasurement,
   type SearchCalibrationRecord,
   type SearchTuning,

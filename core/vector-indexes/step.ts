@@ -489,6 +489,13 @@ export class VectorIndexStep implements ReleaseStep {
       `${definition.name}: tenant search exact up to ${tenant.exactRows} visible rows, ` +
       `${tenant.setting} = ${tenant.value} above` +
       (measured ? `; ${measured}` : " (no tenant large enough to measure yet)");
+    for (const t of tenant.tenantIndexes ?? []) {
+      log.info(
+        `${definition.name}: tenant ${t.organizationId} (${t.rows} rows) searches its own index ${t.indexName}` +
+          `${t.buildMs !== undefined ? ` (built in ${(t.buildMs / 1000).toFixed(1)} s)` : ""}, ` +
+          `hnsw.ef_search = ${t.efSearch} above ${t.exactRows} visible rows`,
+      );
+    }
     const missed = missedTargets(tenant);
     if (missed) log.warn(`${line}: ${missed}`);
     else log.info(line);
@@ -539,6 +546,7 @@ function tenantSearchFacts(search: SearchCalibrationRecord | undefined): Record<
       targetReached: search.targetReached,
       ...(missedTargets(search) ? { missed: missedTargets(search) } : {}),
       classes: search.classes,
+      tenantIndexes: search.tenantIndexes ?? [],
       calibratedAt: search.calibratedAt,
     },
   };

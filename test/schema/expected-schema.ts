@@ -585,6 +585,8 @@ export const FUNCTIONS = [
   "search_index_settings",
   "search_messages",
   "search_query_spaces",
+  "search_tenant_index",
+  "search_tenant_indexes",
   "search_tuning",
   "search_tuning_entries",
 ];
