@@ -28,6 +28,7 @@ interface TenantSearchFacts {
     efSearch: number;
     exactRows: number;
   }[];
+  calibrationCost?: { statements: number; ms: number };
 }
 
 export function renderTenantSearch(value: unknown, indent: string): string[] {
@@ -36,6 +37,12 @@ export function renderTenantSearch(value: unknown, indent: string): string[] {
     `${indent}tenant search: exact up to ${facts.exactRows.toLocaleString("en-US")} visible rows, ` +
       `${facts.searchSetting} through the index above; ${facts.targetReached ? "target reached" : `TARGET MISSED: ${facts.missed ?? ""}`}`,
   ];
+  if (facts.calibrationCost) {
+    lines.push(
+      `${indent}  last calibration: ${facts.calibrationCost.statements.toLocaleString("en-US")} statements in ` +
+        `${(facts.calibrationCost.ms / 1000).toFixed(1)} s`,
+    );
+  }
   for (const t of facts.tenantIndexes ?? []) {
     lines.push(
       `${indent}  tenant ${t.organizationId} (${t.rows.toLocaleString("en-US")} rows): its own index ${t.indexName}, ` +

@@ -485,10 +485,14 @@ export class VectorIndexStep implements ReleaseStep {
     const measured = tenant.classes
       .map((m) => `${m.class} ${m.kind} (${m.path}) recall ${m.recall}, p50 ${m.latencyP50Ms} ms`)
       .join(", ");
+    const cost = tenant.cost
+      ? `; calibrated with ${tenant.cost.statements} statements in ${(tenant.cost.ms / 1000).toFixed(1)} s`
+      : "";
     const line =
       `${definition.name}: tenant search exact up to ${tenant.exactRows} visible rows, ` +
       `${tenant.setting} = ${tenant.value} above` +
-      (measured ? `; ${measured}` : " (no tenant large enough to measure yet)");
+      (measured ? `; ${measured}` : " (no tenant large enough to measure yet)") +
+      cost;
     for (const t of tenant.tenantIndexes ?? []) {
       log.info(
         `${definition.name}: tenant ${t.organizationId} (${t.rows} rows) searches its own index ${t.indexName}` +
@@ -547,6 +551,7 @@ function tenantSearchFacts(search: SearchCalibrationRecord | undefined): Record<
       ...(missedTargets(search) ? { missed: missedTargets(search) } : {}),
       classes: search.classes,
       tenantIndexes: search.tenantIndexes ?? [],
+      ...(search.cost ? { calibrationCost: search.cost } : {}),
       calibratedAt: search.calibratedAt,
     },
   };

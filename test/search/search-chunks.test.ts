@@ -142,6 +142,9 @@ function contract(label: string, steps: Partial<DefaultStepOptions>) {
       });
       const [record] = await readSearchCalibrations(owner);
       expect(record!.targetReached).toBe(true);
+      // What the calibration cost inside the release, recorded for status and the apply log.
+      expect(record!.cost).toEqual({ statements: expect.any(Number), ms: expect.any(Number) });
+      expect(record!.cost!.statements).toBeGreaterThan(0);
       expect(record!.classes.map((c) => `${c.class} ${c.kind}`)).toEqual(
         expect.arrayContaining([
           "small own",
