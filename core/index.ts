@@ -116,7 +116,7 @@ export {
   type VectorIndexStepOptions,
 } from "./vector-indexes";
 export { createIndexSql } from "./vector-indexes/spec";
-export { percentile } from "./vector-indexes/calibrate";
+export { calibrate, percentile } from "./vector-indexes/calibrate";
 export {
   buildTenantIndex,
   missedTargets,
