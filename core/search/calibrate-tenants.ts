@@ -93,6 +93,8 @@ export interface TenantCalibration {
   classes: ClassMeasurement[];
   /** The largest tenants' own indexes (absent in records made before them). */
   tenantIndexes?: TenantIndexFacts[];
+  /** Tenant indexes whose build failed (the tenant is searched as if it had none). */
+  tenantIndexFailures?: { organizationId: string; indexName: string; message: string }[];
   /** What this calibration cost: statements sent to the server and time taken, tenant indexes' builds included. */
   cost?: { statements: number; ms: number };
 }
@@ -375,6 +377,7 @@ async function calibrateClasses(
   // The largest tenants get indexes of their own (tenant-indexes.ts), calibrated first: the dimension's index
   // then only needs a setting for the tenants that search it.
   const tenantIndexes: TenantIndexFacts[] = [];
+  const tenantIndexFailures: NonNullable<TenantCalibration["tenantIndexFailures"]> = [];
   if (withTenantIndexes) {
     const candidates = tenantIndexCandidates(sizes.tenants, {
       exactRows: first,
@@ -390,9 +393,18 @@ async function calibrateClasses(
     }
     for (const candidate of candidates) {
       const indexName = tenantIndexName(definition.table, definition.dimension, candidate.organizationId);
-      const buildMs = live.get(indexName)?.valid
-        ? undefined
-        : await buildTenantIndex(client, definition, candidate);
+      let buildMs: number | undefined;
+      try {
+        if (!live.get(indexName)?.valid) buildMs = await buildTenantIndex(client, definition, candidate);
+      } catch (error) {
+        // The tenant keeps the dimension's index (or exact search); the release goes on and says why.
+        tenantIndexFailures.push({
+          organizationId: candidate.organizationId,
+          indexName,
+          message: (error as Error).message,
+        });
+        continue;
+      }
       const tenant =
         classes.find((c) => c.organizationId === candidate.organizationId) ??
         (await classOf({ class: "large", ...candidate }));
@@ -507,6 +519,7 @@ async function calibrateClasses(
     targetReached: measured.every((m) => m.targetReached),
     classes: measured,
     tenantIndexes,
+    ...(tenantIndexFailures.length > 0 ? { tenantIndexFailures } : {}),
   };
 }
 

@@ -493,6 +493,12 @@ export class VectorIndexStep implements ReleaseStep {
       `${tenant.setting} = ${tenant.value} above` +
       (measured ? `; ${measured}` : " (no tenant large enough to measure yet)") +
       cost;
+    for (const f of tenant.tenantIndexFailures ?? []) {
+      log.warn(
+        `${definition.name}: building ${f.indexName}, the own index of tenant ${f.organizationId}, failed ` +
+          `(${f.message}); that tenant is searched through ${definition.name} or exactly until the next calibration`,
+      );
+    }
     for (const t of tenant.tenantIndexes ?? []) {
       log.info(
         `${definition.name}: tenant ${t.organizationId} (${t.rows} rows) searches its own index ${t.indexName}` +
