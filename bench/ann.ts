@@ -5,12 +5,17 @@
 //   (b) this project's IVFFlat index (the release step: lists from the rows, calibrated probes)
 //   (c) HNSW through the same step, calibrated ef_search
 //   (d) exact search (sequential scan)
+//   (e) `lists` chosen by measurement: IVFFlat built with each of --lists (default 100, 316, 1000: the
+//       README's rows/1000, sqrt(rows), rows/100), probes calibrated by the release's calibration (its own
+//       held-out queries), then measured on this run's queries: the lists whose p50 is the smallest share
+//       of exact search's at recall >= 0.95
 // plus build times, serial and with the step's parallel workers.
-//   npm run bench:ann [-- --rows N --queries N --no-serial]   (--no-serial skips the serial builds, ~6 min)
+//   npm run bench:ann [-- --rows N --queries N --no-serial --lists 100,316,1000 --lists-only]
+//   (--no-serial skips the serial builds, ~6 min; --lists-only runs (d) and (e) alone)
 import { Client } from "pg";
 import { DEFAULT_MIGRATIONS_DIR, applyRelease, type Logger } from "../core";
 import { VectorIndexStep, readIndexRecords, type IndexRecord, type VectorIndexOptions } from "../core";
-import { EMBEDDING_TABLES, createIndexSql, nearestQuery } from "../core";
+import { EMBEDDING_TABLES, calibrate, createIndexSql, nearestQuery } from "../core";
 import { clusteredVectors, copyChunks, createFixtures, vectorText } from "../test/vector-indexes/data";
 import { median, percentile, withBenchCluster } from "./support/cluster";
 
@@ -21,6 +26,16 @@ const argument = (flag: string, fallback: number) => {
 const ROWS = argument("--rows", 100_000);
 const QUERIES = argument("--queries", 100);
 const SERIAL = !process.argv.includes("--no-serial");
+const LISTS_ONLY = process.argv.includes("--lists-only");
+const LISTS = (() => {
+  const at = process.argv.indexOf("--lists");
+  const raw = at >= 0 ? (process.argv[at + 1] ?? "") : "100,316,1000";
+  const values = raw.split(",").map(Number);
+  if (values.some((n) => !Number.isInteger(n) || n < 1 || n > 32768)) {
+    throw new Error(`--lists ${raw}: expected whole numbers from 1 to 32768, separated by commas`);
+  }
+  return values;
+})();
 const DIM = 1536;
 const K = 10;
 const SHAPE = {
@@ -187,6 +202,67 @@ async function main() {
       }
       await client.query("DROP INDEX plan_recipe");
 
+      say("(e) lists chosen by measurement");
+      const sweep: {
+        lists: number;
+        probes: number;
+        buildMs: number;
+        recall: number;
+        p50Ms: number;
+        shareOfExact: number;
+      }[] = [];
+      const exactP50 = median(exact.latenciesMs);
+      for (const lists of LISTS) {
+        const definition = {
+          name: `bench_lists_${lists}`,
+          table: CHUNK,
+          dimension: DIM,
+          method: "ivfflat" as const,
+          params: { lists },
+        };
+        await client.query("SET maintenance_work_mem = '1GB'");
+        const built = await timed(() =>
+          client.query(createIndexSql(definition, { name: definition.name, concurrently: false })),
+        );
+        await client.query("RESET maintenance_work_mem");
+        const calibration = await calibrate(client, definition, ROWS, { targetRecall: 0.95, queries: 50 });
+        const measured = await run(client, ann, [`SET LOCAL ivfflat.probes = ${calibration.value}`], queries);
+        const r = row(
+          `(e) ivfflat lists=${lists}, calibrated`,
+          `ivfflat.probes = ${calibration.value}`,
+          measured,
+          truth,
+        );
+        rows.push(r);
+        sweep.push({
+          lists,
+          probes: calibration.value,
+          buildMs: Math.round(built.ms),
+          recall: r.recall,
+          p50Ms: r.p50Ms,
+          shareOfExact: Number((median(measured.latenciesMs) / exactP50).toFixed(4)),
+        });
+        say(`  lists ${lists}: probes ${calibration.value}, recall ${r.recall}, p50 ${r.p50Ms} ms`);
+        await client.query(`DROP INDEX ${definition.name}`);
+      }
+      const best = sweep.filter((e) => e.recall >= 0.95).sort((a, b) => a.shareOfExact - b.shareOfExact)[0];
+      if (LISTS_ONLY) {
+        rows.push(row("(d) exact search (sequential scan)", "-", exact, truth));
+        console.log(
+          JSON.stringify({ rows: ROWS, queries: QUERIES, shape: SHAPE, results: rows, sweep, best }, null, 2),
+        );
+        console.log(
+          "\n| lists | calibrated probes | build s | recall@10 | p50 ms | share of exact p50 |\n|---|---|---|---|---|---|",
+        );
+        for (const e of sweep) {
+          console.log(
+            `| ${e.lists} | ${e.probes} | ${(e.buildMs / 1000).toFixed(1)} | ${e.recall} | ${e.p50Ms} | ${(100 * e.shareOfExact).toFixed(1)}% |`,
+          );
+        }
+        console.log(`| exact | - | - | 1 | ${median(exact.latenciesMs).toFixed(1)} | 100% |`);
+        return;
+      }
+
       say("(b) this project's IVFFlat index, through the release step");
       const ivfflat = await applyStep(url, STEP);
       const lists = "lists" in ivfflat.params ? ivfflat.params.lists : 0;
@@ -255,7 +331,7 @@ async function main() {
       const calibrations = { ivfflat: ivfflat.calibration, hnsw: hnsw.calibration };
       console.log(
         JSON.stringify(
-          { rows: ROWS, queries: QUERIES, shape: SHAPE, results: rows, builds, calibrations },
+          { rows: ROWS, queries: QUERIES, shape: SHAPE, results: rows, builds, calibrations, sweep, best },
           null,
           2,
         ),

@@ -22,6 +22,14 @@ interface TenantSearchFacts {
   targetReached: boolean;
   missed?: string;
   classes: ClassFacts[];
+  tenantIndexes?: {
+    organizationId: string;
+    rows: number;
+    indexName: string;
+    efSearch: number;
+    exactRows: number;
+  }[];
+  calibrationCost?: { statements: number; ms: number };
 }
 
 export function renderTenantSearch(value: unknown, indent: string): string[] {
@@ -30,6 +38,18 @@ export function renderTenantSearch(value: unknown, indent: string): string[] {
     `${indent}tenant search: exact up to ${formatCount(facts.exactRows)} visible rows, ` +
       `${facts.searchSetting} through the index above; ${facts.targetReached ? "target reached" : `TARGET MISSED: ${facts.missed ?? ""}`}`,
   ];
+  if (facts.calibrationCost) {
+    lines.push(
+      `${indent}  last calibration: ${facts.calibrationCost.statements.toLocaleString("en-US")} statements in ` +
+        `${(facts.calibrationCost.ms / 1000).toFixed(1)} s`,
+    );
+  }
+  for (const t of facts.tenantIndexes ?? []) {
+    lines.push(
+      `${indent}  tenant ${t.organizationId} (${t.rows.toLocaleString("en-US")} rows): its own index ${t.indexName}, ` +
+        `hnsw.ef_search = ${t.efSearch} above ${t.exactRows.toLocaleString("en-US")} visible rows`,
+    );
+  }
   for (const c of facts.classes) {
     lines.push(
       `${indent}  ${c.class} tenant (${formatCount(c.tenantRows)} rows, ${c.sharePercent}%), ${c.kind} queries: ` +

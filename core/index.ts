@@ -135,12 +135,19 @@ export {
   type VectorIndexStepOptions,
 } from "./vector-indexes";
 export { createIndexSql } from "./vector-indexes/spec";
-export { percentile } from "./vector-indexes/calibrate";
+export { calibrate, percentile } from "./vector-indexes/calibrate";
 export {
+  buildTenantIndex,
   missedTargets,
   readSearchCalibrations,
   readSearchTuning,
+  readTenantIndexes,
   saveSearchTuning,
+  saveTenantIndexes,
+  tenantIndexCandidates,
+  tenantIndexName,
+  tenantIndexSql,
+  type TenantIndexEntry,
   type ClassMeasurement,
   type SearchCalibrationRecord,
   type SearchTuning,

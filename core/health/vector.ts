@@ -7,6 +7,9 @@ import { readInventory } from "../vector-indexes/inventory";
 import { EMBEDDING_TABLES, readIndexRecords, type IndexRecord } from "../vector-indexes";
 import { REBUILD_SUFFIX } from "../vector-indexes/spec";
 import { missedTargets, readSearchCalibrations, type SearchCalibrationRecord } from "../search";
+import { tenantIndexPrefix } from "../search/tenant-indexes";
+
+const isTenantIndex = (name: string) => EMBEDDING_TABLES.some((t) => name.startsWith(tenantIndexPrefix(t)));
 import type { IndexStats } from "./index-stats";
 import type { HealthFinding, IndexHealth } from "./report";
 
@@ -42,7 +45,12 @@ export async function readVectorIndexes(
 /** Names to report: recorded, live (ivfflat/hnsw), or ones apply would create or change. */
 export function vectorIndexNames(reading: VectorReading, live: Map<string, IndexStats>): string[] {
   const names = new Set<string>(reading.records.map((r) => r.name));
-  for (const stats of live.values()) if (VECTOR_METHODS.includes(stats.method)) names.add(stats.name);
+  for (const stats of live.values()) {
+    // A large tenant's own index is the tenant search's (core/search/tenant-indexes.ts): status shows it
+    // under the dimension's index, and the release drops or rebuilds it.
+    if (isTenantIndex(stats.name)) continue;
+    if (VECTOR_METHODS.includes(stats.method)) names.add(stats.name);
+  }
   for (const decision of reading.decisions.values()) {
     if (decision.action !== "unchanged") names.add(decision.name);
   }

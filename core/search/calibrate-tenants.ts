@@ -15,10 +15,29 @@
 // rows' embeddings, a point between them. "own": two rows of the tenant; "table-wide": two rows of the whole
 // table (a tenant searching for what it has little of). Fixed samples (md5 of the ids): reruns measure alike.
 import type { ClientBase } from "pg";
-import { searchSmallest, summarizeRecall, percentile, RECALL_AT } from "../vector-indexes/calibrate";
+import {
+  HNSW_MAX_EF_SEARCH,
+  HNSW_MIN_EF_SEARCH,
+  searchSmallest,
+  summarizeRecall,
+  percentile,
+  RECALL_AT,
+} from "../vector-indexes/calibrate";
 import type { IndexDefinition } from "../vector-indexes/spec";
 import { quoteIdent } from "../vector-indexes/spec";
 import { searchTuningSql, readSearchTuning, DEFAULT_EXACT_ROWS, type SearchTuning } from "./tuning";
+import {
+  buildTenantIndex,
+  dropTenantIndex,
+  liveTenantIndexes,
+  readTenantIndexes,
+  searchTenantIndexesSql,
+  tenantIndexCandidates,
+  tenantIndexName,
+  tenantIndexPrefix,
+  tenantIndexesSupported,
+  type TenantIndexEntry,
+} from "./tenant-indexes";
 
 /** The search function of each embedded table. */
 export const SEARCH_FUNCTIONS: Record<string, string> = {
@@ -41,8 +60,9 @@ export interface ClassMeasurement {
   /** Share of the dimension's rows, in percent. */
   sharePercent: number;
   kind: QueryKind;
-  /** How the function searched this tenant: exactly (b-tree) or through the vector index. */
-  path: "exact" | "index";
+  /** How the function searched this tenant: exactly (b-tree), through the dimension's vector index, or
+   * through the tenant's own (tenant-indexes.ts). */
+  path: "exact" | "index" | "tenant-index";
   queries: number;
   recall: number;
   recallLowerBound: number;
@@ -53,6 +73,17 @@ export interface ClassMeasurement {
   targetReached: boolean;
 }
 
+/** A tenant index the calibration kept (or built), as recorded and logged. */
+export interface TenantIndexFacts {
+  organizationId: string;
+  rows: number;
+  indexName: string;
+  efSearch: number;
+  exactRows: number;
+  /** Set when this calibration built it. */
+  buildMs?: number;
+}
+
 export interface TenantCalibration {
   exactRows: number;
   setting: "ivfflat.probes" | "hnsw.ef_search";
@@ -60,6 +91,12 @@ export interface TenantCalibration {
   targetRecall: number;
   targetReached: boolean;
   classes: ClassMeasurement[];
+  /** The largest tenants' own indexes (absent in records made before them). */
+  tenantIndexes?: TenantIndexFacts[];
+  /** Tenant indexes whose build failed (the tenant is searched as if it had none). */
+  tenantIndexFailures?: { organizationId: string; indexName: string; message: string }[];
+  /** What this calibration cost: statements sent to the server and time taken, tenant indexes' builds included. */
+  cost?: { statements: number; ms: number };
 }
 
 interface QueryCase {
@@ -153,19 +190,26 @@ interface Run {
   latenciesMs: number[];
 }
 
-/** The search function as the tenant, with `tuning` in place for the transaction only (rolled back). */
+/** Settings in place for one measurement's transaction only (rolled back): none keeps what is saved. */
+interface Overrides {
+  tuning: readonly SearchTuning[];
+  tenantIndexes?: readonly TenantIndexEntry[];
+}
+
+/** The search function as the tenant, with `overrides` in place for the transaction only (rolled back). */
 async function runSearch(
   client: ClientBase,
   definition: IndexDefinition,
   tenant: TenantClass,
   kinds: readonly QueryKind[],
-  tuning: readonly SearchTuning[] | undefined,
+  overrides: Overrides | undefined,
 ): Promise<Record<QueryKind, Run>> {
   const fn = SEARCH_FUNCTIONS[definition.table.table]!;
   const runs = {} as Record<QueryKind, Run>;
   await client.query("BEGIN");
   try {
-    if (tuning) await client.query(searchTuningSql(tuning));
+    if (overrides) await client.query(searchTuningSql(overrides.tuning));
+    if (overrides?.tenantIndexes) await client.query(searchTenantIndexesSql(overrides.tenantIndexes));
     await client.query("SELECT set_config('app.current_organization_id', $1, true)", [tenant.organizationId]);
     for (const kind of kinds) {
       const run: Run = { recalls: [], counts: [], latenciesMs: [] };
@@ -204,11 +248,51 @@ async function exactLatencyMs(
   return percentile(latencies, 50);
 }
 
+type TenantSearchOptions = { targetRecall: number; queries: number; tenantIndexMinShare?: number };
+
+/** A client whose query() counts the statements sent (what the calibration costs the server). */
+function countingClient(client: ClientBase, counter: { statements: number }): ClientBase {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  return new Proxy(client, {
+    get(target, property) {
+      if (property !== "query") return Reflect.get(target, property) as unknown;
+      return (...args: unknown[]) => {
+        counter.statements++;
+        return query(...args);
+      };
+    },
+  });
+}
+
+/**
+ * The calibration under the tenant filter, with what it cost: statements sent and time taken. Bounded by
+ * construction: a fixed number of queries per class and setting tried, at most four classes and ten tenant
+ * indexes per dimension, and each setting found by doubling then bisecting (docs/search.md).
+ */
 export async function calibrateTenantSearch(
   client: ClientBase,
   definition: IndexDefinition,
   unfiltered: { setting: "ivfflat.probes" | "hnsw.ef_search"; value: number; max: number },
-  options: { targetRecall: number; queries: number },
+  options: TenantSearchOptions,
+): Promise<TenantCalibration | undefined> {
+  const started = Date.now();
+  const counter = { statements: 0 };
+  const calibration = await calibrateClasses(
+    countingClient(client, counter),
+    definition,
+    unfiltered,
+    options,
+  );
+  return (
+    calibration && { ...calibration, cost: { statements: counter.statements, ms: Date.now() - started } }
+  );
+}
+
+async function calibrateClasses(
+  client: ClientBase,
+  definition: IndexDefinition,
+  unfiltered: { setting: "ivfflat.probes" | "hnsw.ef_search"; value: number; max: number },
+  options: TenantSearchOptions,
 ): Promise<TenantCalibration | undefined> {
   const table = definition.table.table;
   if (!SEARCH_FUNCTIONS[table]) return undefined;
@@ -223,6 +307,10 @@ export async function calibrateTenantSearch(
   const others = (await readSearchTuning(client)).filter(
     (e) => !(e.table === table && e.dimension === definition.dimension),
   );
+  const withTenantIndexes = await tenantIndexesSupported(client);
+  const otherTenantIndexes = (await readTenantIndexes(client)).filter(
+    (e) => !(e.table === table && e.dimension === definition.dimension),
+  );
   const entry = (exactRows: number, value: number): SearchTuning => ({
     table,
     dimension: definition.dimension,
@@ -234,6 +322,7 @@ export async function calibrateTenantSearch(
   const largestShare = sizes.total > 0 ? (picked.at(-1)?.rows ?? 0) / sizes.total : 0;
   if (picked.length === 0 || (picked.length === 1 && largestShare >= SINGLE_TENANT_SHARE)) {
     await client.query(searchTuningSql([...others, entry(DEFAULT_EXACT_ROWS, unfiltered.value)]));
+    if (withTenantIndexes) await keepTenantIndexes(client, definition, [], otherTenantIndexes);
     return {
       exactRows: DEFAULT_EXACT_ROWS,
       setting: unfiltered.setting,
@@ -260,11 +349,16 @@ export async function calibrateTenantSearch(
   for (const p of picked) classes.push(await classOf(p));
   const largest = classes[classes.length - 1]!;
   const both: QueryKind[] = ["own", "table-wide"];
+  // The largest tenants' own indexes, once calibrated (none while the dimension's index is measured alone).
+  let kept: TenantIndexEntry[] = [];
   const indexRun = async (tenants: readonly TenantClass[], value: number) => {
     const latenciesMs: number[] = [];
     let worst = { recall: 1, recallLowerBound: 1 };
     for (const c of tenants) {
-      const runs = await runSearch(client, definition, c, both, [...others, entry(0, value)]);
+      const runs = await runSearch(client, definition, c, both, {
+        tuning: [...others, entry(0, value)],
+        tenantIndexes: withTenantIndexes ? [...otherTenantIndexes, ...kept] : undefined,
+      });
       for (const kind of both) {
         const summary = summarizeRecall(runs[kind].recalls);
         if (summary.recallLowerBound < worst.recallLowerBound) worst = summary;
@@ -280,23 +374,109 @@ export async function calibrateTenantSearch(
     perRowMs > 0 ? Math.max(MIN_CLASS_ROWS, Math.round(indexMs / perRowMs)) : DEFAULT_EXACT_ROWS;
   const first = crossover(percentile((await indexRun([largest], unfiltered.value)).latenciesMs, 50));
 
+  // The largest tenants get indexes of their own (tenant-indexes.ts), calibrated first: the dimension's index
+  // then only needs a setting for the tenants that search it.
+  const tenantIndexes: TenantIndexFacts[] = [];
+  const tenantIndexFailures: NonNullable<TenantCalibration["tenantIndexFailures"]> = [];
+  if (withTenantIndexes) {
+    const candidates = tenantIndexCandidates(sizes.tenants, {
+      exactRows: first,
+      ...(options.tenantIndexMinShare !== undefined ? { minShare: options.tenantIndexMinShare } : {}),
+    });
+    const live = await liveTenantIndexes(client, definition.table);
+    const wanted = new Set(
+      candidates.map((c) => tenantIndexName(definition.table, definition.dimension, c.organizationId)),
+    );
+    const ofDimension = `${tenantIndexPrefix(definition.table)}${definition.dimension}_`;
+    for (const name of live.keys()) {
+      if (name.startsWith(ofDimension) && !wanted.has(name)) await dropTenantIndex(client, name);
+    }
+    for (const candidate of candidates) {
+      const indexName = tenantIndexName(definition.table, definition.dimension, candidate.organizationId);
+      let buildMs: number | undefined;
+      try {
+        if (!live.get(indexName)?.valid) buildMs = await buildTenantIndex(client, definition, candidate);
+      } catch (error) {
+        // The tenant keeps the dimension's index (or exact search); the release goes on and says why.
+        tenantIndexFailures.push({
+          organizationId: candidate.organizationId,
+          indexName,
+          message: (error as Error).message,
+        });
+        continue;
+      }
+      const tenant =
+        classes.find((c) => c.organizationId === candidate.organizationId) ??
+        (await classOf({ class: "large", ...candidate }));
+      const own = (efSearch: number): TenantIndexEntry => ({
+        table,
+        dimension: definition.dimension,
+        organizationId: candidate.organizationId,
+        indexName,
+        exactRows: 0,
+        efSearch,
+      });
+      const tenantRun = await searchSmallest(
+        { min: HNSW_MIN_EF_SEARCH, max: HNSW_MAX_EF_SEARCH },
+        options.targetRecall,
+        async (value) => {
+          const runs = await runSearch(client, definition, tenant, both, {
+            tuning: [...others, entry(first, unfiltered.value)],
+            tenantIndexes: [...otherTenantIndexes, ...kept, own(value)],
+          });
+          // Each kind must reach the target: queries far from the tenant's topics are the harder ones.
+          const near = summarizeRecall(runs.own.recalls);
+          const far = summarizeRecall(runs["table-wide"].recalls);
+          const worst = near.recallLowerBound <= far.recallLowerBound ? near : far;
+          return {
+            value,
+            ...worst,
+            latenciesMs: [...runs.own.latenciesMs, ...runs["table-wide"].latenciesMs],
+          };
+        },
+      );
+      const tenantExactRows = crossover(percentile(tenantRun.latenciesMs, 50));
+      // Kept only when it reaches the target and beats exact search over the tenant's rows.
+      if (!tenantRun.targetReached || candidate.rows <= tenantExactRows) {
+        await dropTenantIndex(client, indexName);
+        continue;
+      }
+      kept = [...kept, { ...own(tenantRun.value), exactRows: tenantExactRows }];
+      tenantIndexes.push({
+        organizationId: candidate.organizationId,
+        rows: candidate.rows,
+        indexName,
+        efSearch: tenantRun.value,
+        exactRows: tenantExactRows,
+        ...(buildMs !== undefined ? { buildMs } : {}),
+      });
+    }
+    await keepTenantIndexes(client, definition, kept, otherTenantIndexes);
+  }
+  const ownIndex = new Map(kept.map((e) => [e.organizationId, e]));
+
   // The index setting: the smallest at which every tenant above the crossover reaches the target, checked on
   // the classes above it and on the smallest tenant above it (the most selective filter the index serves).
   const boundary = sizes.tenants.find((t) => t.rows > first);
   if (boundary && !classes.some((c) => c.organizationId === boundary.organizationId)) {
     classes.push(await classOf({ class: "boundary", ...boundary }));
   }
-  const indexed = classes.filter((c) => c.rows > first);
-  const chosen = await searchSmallest(
-    { min: unfiltered.value, max: unfiltered.max },
-    options.targetRecall,
-    (value) => indexRun(indexed.length > 0 ? indexed : [largest], value),
-  );
+  // The tenants the dimension's index serves: above the crossover, without an index of their own.
+  const indexed = classes.filter((c) => c.rows > first && !ownIndex.has(c.organizationId));
+  const served = indexed.length > 0 ? indexed : ownIndex.has(largest.organizationId) ? [] : [largest];
+  const chosen =
+    served.length > 0
+      ? await searchSmallest({ min: unfiltered.value, max: unfiltered.max }, options.targetRecall, (value) =>
+          indexRun(served, value),
+        )
+      : { ...(await indexRun([], unfiltered.value)), targetReached: true };
   // A slower index at the chosen setting moves the crossover up: tenants near it are then searched exactly.
   // When no setting reaches the target, every tenant is.
-  const exactRows = chosen.targetReached
-    ? Math.max(first, crossover(percentile(chosen.latenciesMs, 50)))
-    : Math.max(first, largest.rows + 1);
+  const exactRows = !chosen.targetReached
+    ? Math.max(first, largest.rows + 1)
+    : served.length > 0
+      ? Math.max(first, crossover(percentile(chosen.latenciesMs, 50)))
+      : first;
   const final = [...others, entry(exactRows, chosen.value)];
   await client.query(searchTuningSql(final));
 
@@ -312,7 +492,12 @@ export async function calibrateTenantSearch(
         tenantRows: c.rows,
         sharePercent: Number(((100 * c.rows) / sizes.total).toFixed(2)),
         kind,
-        path: c.rows > exactRows ? "index" : "exact",
+        path:
+          c.rows > (ownIndex.get(c.organizationId)?.exactRows ?? Infinity)
+            ? "tenant-index"
+            : c.rows > exactRows
+              ? "index"
+              : "exact",
         queries: run.counts.length,
         recall: Number(summary.recall.toFixed(4)),
         recallLowerBound: Number(summary.recallLowerBound.toFixed(4)),
@@ -333,5 +518,22 @@ export async function calibrateTenantSearch(
     targetRecall: options.targetRecall,
     targetReached: measured.every((m) => m.targetReached),
     classes: measured,
+    tenantIndexes,
+    ...(tenantIndexFailures.length > 0 ? { tenantIndexFailures } : {}),
   };
+}
+
+/** Lists `kept` (and the other tables' and dimensions' entries) and drops this dimension's other ones. */
+async function keepTenantIndexes(
+  client: ClientBase,
+  definition: IndexDefinition,
+  kept: readonly TenantIndexEntry[],
+  others: readonly TenantIndexEntry[],
+): Promise<void> {
+  await client.query(searchTenantIndexesSql([...others, ...kept]));
+  const ofDimension = `${tenantIndexPrefix(definition.table)}${definition.dimension}_`;
+  const keep = new Set(kept.map((e) => e.indexName));
+  for (const name of (await liveTenantIndexes(client, definition.table)).keys()) {
+    if (name.startsWith(ofDimension) && !keep.has(name)) await dropTenantIndex(client, name);
+  }
 }

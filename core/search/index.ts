@@ -5,6 +5,7 @@ export {
   SEARCH_FUNCTIONS,
   type ClassMeasurement,
   type TenantCalibration,
+  type TenantIndexFacts,
 } from "./calibrate-tenants";
 export {
   SEARCH_BOOKKEEPING_DDL,
@@ -25,3 +26,13 @@ export {
   type SearchTuning,
 } from "./tuning";
 export { setDatabaseSearchDefault } from "./session-defaults";
+export {
+  buildTenantIndex,
+  readTenantIndexes,
+  saveTenantIndexes,
+  tenantIndexCandidates,
+  tenantIndexName,
+  tenantIndexSql,
+  TENANT_INDEX_MIN_SHARE,
+  type TenantIndexEntry,
+} from "./tenant-indexes";

@@ -18,6 +18,8 @@ CREATE TABLE IF NOT EXISTS ${TABLE} (
   classes jsonb NOT NULL,
   calibrated_at timestamptz NOT NULL DEFAULT now()
 );
+ALTER TABLE ${TABLE} ADD COLUMN IF NOT EXISTS tenant_indexes jsonb NOT NULL DEFAULT '[]'::jsonb;
+ALTER TABLE ${TABLE} ADD COLUMN IF NOT EXISTS cost jsonb;
 `;
 
 export interface SearchCalibrationRecord extends TenantCalibration {
@@ -31,12 +33,24 @@ export async function saveSearchCalibration(
   c: TenantCalibration,
 ): Promise<void> {
   await client.query(
-    `INSERT INTO ${TABLE} (index_name, exact_rows, search_setting, search_value, target_recall, target_reached, classes)
-     VALUES ($1, $2, $3, $4, $5, $6, $7)
+    `INSERT INTO ${TABLE} (index_name, exact_rows, search_setting, search_value, target_recall, target_reached, classes,
+       tenant_indexes, cost)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
      ON CONFLICT (index_name) DO UPDATE SET exact_rows = EXCLUDED.exact_rows, search_setting = EXCLUDED.search_setting,
        search_value = EXCLUDED.search_value, target_recall = EXCLUDED.target_recall,
-       target_reached = EXCLUDED.target_reached, classes = EXCLUDED.classes, calibrated_at = now()`,
-    [indexName, c.exactRows, c.setting, c.value, c.targetRecall, c.targetReached, JSON.stringify(c.classes)],
+       target_reached = EXCLUDED.target_reached, classes = EXCLUDED.classes,
+       tenant_indexes = EXCLUDED.tenant_indexes, cost = EXCLUDED.cost, calibrated_at = now()`,
+    [
+      indexName,
+      c.exactRows,
+      c.setting,
+      c.value,
+      c.targetRecall,
+      c.targetReached,
+      JSON.stringify(c.classes),
+      JSON.stringify(c.tenantIndexes ?? []),
+      c.cost ? JSON.stringify(c.cost) : null,
+    ],
   );
 }
 
@@ -47,7 +61,7 @@ export const SEARCH_CALIBRATIONS_EXIST_SQL = `to_regclass('${TABLE}') IS NOT NUL
 export const SEARCH_CALIBRATIONS_JSON_SQL = `(SELECT coalesce(jsonb_agg(jsonb_build_object(
     'index_name', index_name, 'exact_rows', exact_rows, 'search_setting', search_setting,
     'search_value', search_value, 'target_recall', target_recall, 'target_reached', target_reached,
-    'classes', classes, 'calibrated_at', ${isoTime("calibrated_at")}) ORDER BY index_name), '[]'::jsonb)
+    'classes', classes, 'tenant_indexes', tenant_indexes, 'cost', cost, 'calibrated_at', ${isoTime("calibrated_at")}) ORDER BY index_name), '[]'::jsonb)
   FROM ${TABLE})`;
 
 /** A row of the records' table, as either read path returns it. */
@@ -59,6 +73,8 @@ export interface SearchCalibrationRow {
   target_recall: number;
   target_reached: boolean;
   classes: TenantCalibration["classes"];
+  tenant_indexes?: NonNullable<TenantCalibration["tenantIndexes"]>;
+  cost?: TenantCalibration["cost"] | null;
   calibrated_at: Date | string;
 }
 
@@ -71,6 +87,8 @@ export function searchCalibrationFromRow(r: SearchCalibrationRow): SearchCalibra
     targetRecall: r.target_recall,
     targetReached: r.target_reached,
     classes: r.classes,
+    tenantIndexes: r.tenant_indexes ?? [],
+    ...(r.cost ? { cost: r.cost } : {}),
     calibratedAt: typeof r.calibrated_at === "string" ? r.calibrated_at : r.calibrated_at.toISOString(),
   };
 }

@@ -491,10 +491,27 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
     const measured = tenant.classes
       .map((m) => `${m.class} ${m.kind} (${m.path}) recall ${m.recall}, p50 ${m.latencyP50Ms} ms`)
       .join(", ");
+    const cost = tenant.cost
+      ? `; calibrated with ${tenant.cost.statements} statements in ${(tenant.cost.ms / 1000).toFixed(1)} s`
+      : "";
     const line =
       `${definition.name}: tenant search exact up to ${tenant.exactRows} visible rows, ` +
       `${tenant.setting} = ${tenant.value} above` +
-      (measured ? `; ${measured}` : " (no tenant large enough to measure yet)");
+      (measured ? `; ${measured}` : " (no tenant large enough to measure yet)") +
+      cost;
+    for (const f of tenant.tenantIndexFailures ?? []) {
+      log.warn(
+        `${definition.name}: building ${f.indexName}, the own index of tenant ${f.organizationId}, failed ` +
+          `(${f.message}); that tenant is searched through ${definition.name} or exactly until the next calibration`,
+      );
+    }
+    for (const t of tenant.tenantIndexes ?? []) {
+      log.info(
+        `${definition.name}: tenant ${t.organizationId} (${t.rows} rows) searches its own index ${t.indexName}` +
+          `${t.buildMs !== undefined ? ` (built in ${(t.buildMs / 1000).toFixed(1)} s)` : ""}, ` +
+          `hnsw.ef_search = ${t.efSearch} above ${t.exactRows} visible rows`,
+      );
+    }
     const missed = missedTargets(tenant);
     if (missed) log.warn(`${line}: ${missed}`);
     else log.info(line);
@@ -548,6 +565,8 @@ function tenantSearchFacts(search: SearchCalibrationRecord | undefined): {
       targetReached: search.targetReached,
       ...(missedTargets(search) ? { missed: missedTargets(search) } : {}),
       classes: search.classes,
+      tenantIndexes: search.tenantIndexes ?? [],
+      ...(search.cost ? { calibrationCost: search.cost } : {}),
       calibratedAt: search.calibratedAt,
     },
   };

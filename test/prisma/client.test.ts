@@ -193,6 +193,18 @@ describe("the generated Prisma client as the app login", () => {
     expect(await asOrganization(prisma, A, (tx) => searchChunks(tx, "B-seed-Dataset", EMBEDDING, 5))).toEqual(
       [],
     );
+    // The search entry point as docs/search.md writes it: the embedding passed as text, which also names a
+    // NaN component.
+    const viaEntryPoint = await asOrganization(
+      prisma,
+      A,
+      (tx) => tx.$queryRaw<{ text: string; distance: number }[]>`
+        SELECT "text", "distance" FROM search_chunks(${"[0.1,0.9,0]"}, 2, dataset_id => ${"A-retrieval"})`,
+    );
+    expect(viaEntryPoint.map((c) => c.text)).toEqual(["refund policy", "pricing tiers"]);
+    await expect(
+      asOrganization(prisma, A, (tx) => tx.$queryRaw`SELECT * FROM search_chunks(${"[0.1,NaN,0]"}, 2)`),
+    ).rejects.toThrow(/search_chunks: query component 2 is NaN, expected a finite number/);
   });
 
   describe("creates, reads, updates and deletes a row of every model", () => {

@@ -582,9 +582,14 @@ export const FUNCTIONS = [
   // Vector search (docs/search.md): the entry points and their helpers.
   "search_check_k",
   "search_chunks",
+  "search_chunks", // the query as text: a bad component named (20261202060100)
   "search_index_settings",
   "search_messages",
+  "search_messages", // the query as text
   "search_query_spaces",
+  "search_query_vector",
+  "search_tenant_index",
+  "search_tenant_indexes",
   "search_tuning",
   "search_tuning_entries",
 ];

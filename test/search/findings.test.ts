@@ -93,3 +93,34 @@ describe("status", () => {
     ]);
   });
 });
+
+describe("status for the largest tenants' own indexes", () => {
+  it("names each tenant index with its setting, the calibration's cost, and the class's path", () => {
+    const lines = renderTenantSearch(
+      {
+        exactRows: 14_923,
+        searchSetting: "ivfflat.probes = 36",
+        targetReached: true,
+        classes: [measured({ path: "tenant-index", tenantRows: 19_331 })],
+        tenantIndexes: [
+          {
+            organizationId: "org_big",
+            rows: 19_331,
+            indexName: "idx_chunk_tenant_1536_9cd53840bdd2",
+            efSearch: 288,
+            exactRows: 2676,
+          },
+        ],
+        calibrationCost: { statements: 1012, ms: 104_573 },
+      },
+      "  ",
+    );
+    expect(lines).toContain("    last calibration: 1,012 statements in 104.6 s");
+    expect(lines).toContain(
+      "    tenant org_big (19,331 rows): its own index idx_chunk_tenant_1536_9cd53840bdd2, hnsw.ef_search = 288 above 2,676 visible rows",
+    );
+    expect(
+      lines.some((l) => l.includes("large tenant (19,331 rows, 19%), table-wide queries: tenant-index,")),
+    ).toBe(true);
+  });
+});

@@ -47,7 +47,8 @@ function search(app: ClientBase, organization: string | undefined, query: Float3
 }
 
 /**
- * The search's rows and how many scans of the dimension's vector index it made: the backend's own counters
+ * The search's rows and how many scans of a vector index it made (the dimension's, or a large tenant's own,
+ * core/search/tenant-indexes.ts): the backend's own counters
  * (pending statistics, which may include earlier transactions' scans, hence the difference).
  */
 async function searchWithIndexScans(app: ClientBase, organization: string, query: Float32Array) {
@@ -58,7 +59,8 @@ async function searchWithIndexScans(app: ClientBase, organization: string, query
           await c.query<{ n: string }>(
             `SELECT coalesce(sum(pg_stat_get_xact_numscans(i.indexrelid)), 0) AS n
                FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid
-              WHERE i.indrelid = '"Chunk"'::regclass AND x.relname LIKE 'idx_chunk_embedding_cosine%'`,
+              WHERE i.indrelid = '"Chunk"'::regclass
+                AND x.relam IN (SELECT a.oid FROM pg_am a WHERE a.amname IN ('ivfflat', 'hnsw'))`,
           )
         ).rows[0]!.n,
       );
@@ -140,6 +142,9 @@ function contract(label: string, steps: Partial<DefaultStepOptions>) {
       });
       const [record] = await readSearchCalibrations(owner);
       expect(record!.targetReached).toBe(true);
+      // What the calibration cost inside the release, recorded for status and the apply log.
+      expect(record!.cost).toEqual({ statements: expect.any(Number), ms: expect.any(Number) });
+      expect(record!.cost!.statements).toBeGreaterThan(0);
       expect(record!.classes.map((c) => `${c.class} ${c.kind}`)).toEqual(
         expect.arrayContaining([
           "small own",
@@ -283,6 +288,34 @@ function contract(label: string, steps: Partial<DefaultStepOptions>) {
           [`[Infinity${",1".repeat(31)}]`],
           /infinite value not allowed in vector/,
         ],
+        [`SELECT * FROM search_chunks($1::vector, -1)`, [ok], /search_chunks: k is -1, expected 1 to 1000/],
+        // The query as text (an untyped parameter): the search names the bad component itself.
+        [
+          `SELECT * FROM search_chunks($1, 10)`,
+          [`[1,NaN${",1".repeat(30)}]`],
+          /^search_chunks: query component 2 is NaN, expected a finite number$/,
+        ],
+        [
+          `SELECT * FROM search_chunks($1, 10)`,
+          [`[Infinity${",1".repeat(31)}]`],
+          /^search_chunks: query component 1 is Infinity, expected a finite number$/,
+        ],
+        [
+          `SELECT * FROM search_chunks($1, 10)`,
+          [`[${"1,".repeat(31)} -inf]`],
+          /^search_chunks: query component 32 is -inf, expected a finite number$/,
+        ],
+        [
+          `SELECT * FROM search_chunks($1, 10)`,
+          ["[1,2,x]"],
+          /^search_chunks: query is not a vector \(.+\), expected pgvector's text form: \[x1,x2,...\] with finite numbers$/,
+        ],
+        [
+          `SELECT * FROM search_chunks($1, 10)`,
+          ["[1,2,3]"],
+          /search_chunks: query has 3 dimensions, expected/,
+        ],
+        [`SELECT * FROM search_chunks($1, 0)`, [ok], /search_chunks: k is 0, expected 1 to 1000/],
       ];
       for (const [sql, params, message] of cases) {
         await expect(
@@ -290,6 +323,15 @@ function contract(label: string, steps: Partial<DefaultStepOptions>) {
           sql,
         ).rejects.toThrow(message);
       }
+      // The text form of a good query searches as the vector does.
+      const asText = await inTransaction(app, org, (c) =>
+        c.query<{ id: string }>(`SELECT "id" FROM search_chunks($1, 10)`, [ok]),
+      );
+      const asVector = await inTransaction(app, org, (c) =>
+        c.query<{ id: string }>(`SELECT "id" FROM search_chunks($1::vector, 10)`, [ok]),
+      );
+      expect(asText.rows).toHaveLength(10);
+      expect(asText.rows).toEqual(asVector.rows);
       // The wrong dimension for a named space: the expected dimension is the space's.
       const other = (
         await owner.query<{ id: string }>(

@@ -222,7 +222,8 @@ describe("search_messages", () => {
               await c.query<{ n: string }>(
                 `SELECT coalesce(sum(pg_stat_get_xact_numscans(i.indexrelid)), 0) AS n
                    FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid
-                  WHERE i.indrelid = '"Message"'::regclass AND x.relname LIKE 'idx_message_embedding_cosine%'`,
+                  WHERE i.indrelid = '"Message"'::regclass
+                AND x.relam IN (SELECT a.oid FROM pg_am a WHERE a.amname IN ('ivfflat', 'hnsw'))`,
               )
             ).rows[0]!.n,
           );
@@ -315,6 +316,23 @@ describe("search_messages", () => {
         [`[NaN${",1".repeat(15)}]`],
         /NaN not allowed in vector/,
       ],
+      // The query as text (an untyped parameter): the search names the bad component itself.
+      [
+        `SELECT * FROM search_messages($1, 10)`,
+        [`[1,1,NaN${",1".repeat(13)}]`],
+        /^search_messages: query component 3 is NaN, expected a finite number$/,
+      ],
+      [
+        `SELECT * FROM search_messages($1, 10)`,
+        [`[${"1,".repeat(15)}Infinity]`],
+        /^search_messages: query component 16 is Infinity, expected a finite number$/,
+      ],
+      [
+        `SELECT * FROM search_messages($1, 10)`,
+        ["not a vector"],
+        /^search_messages: query is not a vector \(.+\), expected pgvector's text form/,
+      ],
+      [`SELECT * FROM search_messages(NULL::text, 10)`, [], /search_messages: query is NULL/],
     ];
     for (const [sql, params, message] of cases) {
       await expect(

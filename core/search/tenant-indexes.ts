@@ -1,0 +1,188 @@
+// Vector indexes of their own for the largest tenants (migration 20261202060000_tenant_search_indexes.sql).
+//
+// Under a tenant filter that keeps a large share of a dimension's rows, neither path of the search functions
+// is fast: exact search reads all of the tenant's vectors, and the dimension's index, filtered, needs a far
+// larger setting than unfiltered to keep recall for queries far from the tenant's topics. A partial HNSW
+// index over one tenant's rows makes that tenant's search an unfiltered one. HNSW whatever the dimension's
+// method: a tenant's index is small (its build costs the tenant's rows, not the table's), and it needs no
+// `lists` to re-tune as the tenant grows.
+//
+// Which tenants: those holding at least TENANT_INDEX_MIN_SHARE of the dimension's rows (so at most ten per
+// dimension, and together no more rows than the dimension's own index) and more rows than the dimension's
+// exact threshold. Each is kept only when, calibrated, it reaches the target recall and beats exact search
+// over the tenant; search_tenant_indexes() lists the kept ones with their exact threshold and ef_search.
+import { createHash } from "node:crypto";
+import type { ClientBase } from "pg";
+import { hnswGraphBytes } from "../vector-indexes/memory";
+import {
+  HNSW_DEFAULT_EF_CONSTRUCTION,
+  HNSW_DEFAULT_M,
+  indexExpression,
+  indexPredicate,
+  operatorClass,
+  quoteIdent,
+  type EmbeddingTable,
+  type IndexDefinition,
+} from "../vector-indexes/spec";
+
+/** A tenant with at least this share of a dimension's rows may get an index of its own. */
+export const TENANT_INDEX_MIN_SHARE = 0.1;
+/** The build's maintenance_work_mem is raised to the graph's estimate, up to this (MB); above, it goes on disk. */
+const TENANT_INDEX_MAX_MEMORY_MB = 1024;
+
+export interface TenantIndexEntry {
+  table: string;
+  dimension: number;
+  organizationId: string;
+  indexName: string;
+  /** Visible rows up to which the tenant's search stays exact (a dataset filter can narrow it that far). */
+  exactRows: number;
+  efSearch: number;
+}
+
+/** The prefix of every tenant index of a table: never the dimension's index's own prefix (inventory.ts). */
+export function tenantIndexPrefix(table: EmbeddingTable): string {
+  return `idx_${table.table.toLowerCase()}_tenant_`;
+}
+
+/** `idx_chunk_tenant_1536_<12 hex of the organization>`: within PostgreSQL's 63 bytes, whatever the id. */
+export function tenantIndexName(table: EmbeddingTable, dimension: number, organizationId: string): string {
+  const hash = createHash("sha256").update(organizationId).digest("hex").slice(0, 12);
+  return `${tenantIndexPrefix(table)}${dimension}_${hash}`;
+}
+
+/** The tenants that qualify, largest first: a share of at least `minShare`, more rows than `exactRows`. */
+export function tenantIndexCandidates(
+  tenants: readonly { organizationId: string; rows: number }[],
+  options: { exactRows: number; minShare?: number },
+): { organizationId: string; rows: number }[] {
+  const total = tenants.reduce((a, b) => a + b.rows, 0);
+  const minShare = options.minShare ?? TENANT_INDEX_MIN_SHARE;
+  // One tenant alone is the dimension's index's own case: nothing to gain from a copy of it.
+  if (tenants.length < 2 || total === 0) return [];
+  return tenants
+    .filter((t) => t.rows / total >= minShare && t.rows > options.exactRows && t.rows < total)
+    .sort((a, b) => b.rows - a.rows || a.organizationId.localeCompare(b.organizationId));
+}
+
+/** CREATE INDEX of one tenant's partial HNSW index: the dimension's expression, predicate and the tenant. */
+export function tenantIndexSql(
+  definition: Pick<IndexDefinition, "table" | "dimension">,
+  organizationId: string,
+  options: { concurrently: boolean },
+): string {
+  const { table, dimension } = definition;
+  const tenant = `'${organizationId.replace(/'/g, "''")}'`;
+  return [
+    `CREATE INDEX${options.concurrently ? " CONCURRENTLY" : ""}`,
+    quoteIdent(tenantIndexName(table, dimension, organizationId)),
+    `ON ${quoteIdent(table.table)} USING hnsw`,
+    `(${indexExpression(table, dimension)} ${operatorClass(dimension)})`,
+    `WITH (m = ${HNSW_DEFAULT_M}, ef_construction = ${HNSW_DEFAULT_EF_CONSTRUCTION})`,
+    `WHERE ${indexPredicate(table, dimension)} AND "organizationId" = ${tenant}`,
+  ].join(" ");
+}
+
+/** The tenant indexes of a table that exist (valid or left INVALID by an interrupted build), by name. */
+export async function liveTenantIndexes(
+  client: ClientBase,
+  table: EmbeddingTable,
+): Promise<Map<string, { valid: boolean }>> {
+  const result = await client.query<{ name: string; valid: boolean }>(
+    `SELECT c.relname AS name, i.indisvalid AS valid
+       FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+      WHERE i.indrelid = $1::regclass AND starts_with(c.relname, $2)`,
+    [quoteIdent(table.table), tenantIndexPrefix(table)],
+  );
+  return new Map(result.rows.map((r) => [r.name, { valid: r.valid }]));
+}
+
+/**
+ * Builds one tenant's index (concurrently: app writes go on), replacing an INVALID one an interrupted build
+ * left. Returns how long the build took, in ms.
+ */
+export async function buildTenantIndex(
+  client: ClientBase,
+  definition: Pick<IndexDefinition, "table" | "dimension">,
+  tenant: { organizationId: string; rows: number },
+): Promise<number> {
+  const name = tenantIndexName(definition.table, definition.dimension, tenant.organizationId);
+  await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${quoteIdent(name)}`);
+  const needMb = Math.ceil(
+    hnswGraphBytes({ rows: tenant.rows, dimension: definition.dimension, m: HNSW_DEFAULT_M }) / 2 ** 20,
+  );
+  const started = Date.now();
+  await client.query(
+    `SET maintenance_work_mem = '${Math.min(TENANT_INDEX_MAX_MEMORY_MB, Math.max(64, needMb))}MB'`,
+  );
+  try {
+    await client.query(tenantIndexSql(definition, tenant.organizationId, { concurrently: true }));
+  } catch (error) {
+    await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${quoteIdent(name)}`).catch(() => {});
+    throw error;
+  } finally {
+    await client.query("RESET maintenance_work_mem");
+  }
+  return Date.now() - started;
+}
+
+export async function dropTenantIndex(client: ClientBase, name: string): Promise<void> {
+  await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${quoteIdent(name)}`);
+}
+
+const literal = (s: string) => `'${s.replace(/'/g, "''")}'`;
+
+/** CREATE OR REPLACE of search_tenant_indexes() listing exactly `entries`. */
+export function searchTenantIndexesSql(entries: readonly TenantIndexEntry[]): string {
+  const body =
+    entries.length === 0
+      ? "SELECT NULL::text, NULL::integer, NULL::text, NULL::text, NULL::integer, NULL::integer WHERE false"
+      : `VALUES ${entries
+          .map(
+            (e) =>
+              `(${literal(e.table)}, ${Math.trunc(e.dimension)}, ${literal(e.organizationId)}, ` +
+              `${literal(e.indexName)}, ${Math.trunc(e.exactRows)}, ${Math.trunc(e.efSearch)})`,
+          )
+          .join(", ")}`;
+  return (
+    "CREATE OR REPLACE FUNCTION search_tenant_indexes() " +
+    "RETURNS TABLE (table_name text, dims integer, organization_id text, index_name text, exact_rows integer, ef_search integer) " +
+    `LANGUAGE sql STABLE AS $$ ${body} $$`
+  );
+}
+
+/** Whether the database has the tenant indexes' list (its migrations may stop before it). */
+export async function tenantIndexesSupported(client: ClientBase): Promise<boolean> {
+  const result = await client.query<{ ok: boolean }>(
+    `SELECT to_regprocedure('search_tenant_indexes()') IS NOT NULL AS ok`,
+  );
+  return result.rows[0]?.ok ?? false;
+}
+
+/** What search_tenant_indexes() lists today. */
+export async function readTenantIndexes(client: ClientBase): Promise<TenantIndexEntry[]> {
+  if (!(await tenantIndexesSupported(client))) return [];
+  const result = await client.query<{
+    table_name: string;
+    dims: number;
+    organization_id: string;
+    index_name: string;
+    exact_rows: number;
+    ef_search: number;
+  }>("SELECT * FROM search_tenant_indexes() ORDER BY 1, 2, 3");
+  return result.rows.map((r) => ({
+    table: r.table_name,
+    dimension: r.dims,
+    organizationId: r.organization_id,
+    indexName: r.index_name,
+    exactRows: r.exact_rows,
+    efSearch: r.ef_search,
+  }));
+}
+
+export async function saveTenantIndexes(
+  client: ClientBase,
+  entries: readonly TenantIndexEntry[],
+): Promise<void> {
+  await client.query(searchTenantIndexesSql(entries));
+}

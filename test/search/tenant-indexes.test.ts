@@ -1,0 +1,212 @@
+// The largest tenants' own vector indexes (core/search/tenant-indexes.ts, migration
+// 20261202060000_tenant_search_indexes.sql): which tenants qualify, and search_chunks() as the app calls it
+// once one is listed: the tenant's search goes through its own index with k rows and recall@10 ≥ 0.95,
+// another tenant's search never touches it nor sees its rows, and no organization set still gives none.
+import type { Client, ClientBase } from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  buildTenantIndex,
+  defaultReleaseSteps,
+  readTenantIndexes,
+  saveSearchTuning,
+  saveTenantIndexes,
+  tenantIndexCandidates,
+  tenantIndexName,
+  tenantIndexSql,
+  EMBEDDING_TABLES,
+  readSearchTuning,
+  type SearchTuning,
+} from "../../core";
+import { applyAsMigrator, useReleasedDatabase } from "../security/released-database";
+import { inTransaction } from "../security/sessions";
+import { vectorText } from "../vector-indexes/data";
+import { exactTopK, loadCorpus, recallOf, type Corpus, type CorpusShape, type Tenant } from "./corpus";
+
+const SHAPE: CorpusShape = {
+  rows: 4000,
+  dimension: 32,
+  organizations: 8,
+  topics: 60,
+  topicsPerOrganization: 3,
+  latentDimension: 12,
+  spread: 1,
+  noise: 0.1,
+  seed: 16,
+};
+const K = 10;
+const QUERIES = 12;
+const CHUNK = EMBEDDING_TABLES[0]!;
+
+describe("which tenants get an index of their own", () => {
+  const tenants = [
+    { organizationId: "a", rows: 5000 },
+    { organizationId: "b", rows: 2500 },
+    { organizationId: "c", rows: 1500 },
+    { organizationId: "d", rows: 1000 },
+  ];
+
+  it("takes the tenants with at least a tenth of the rows and more than the exact threshold, largest first", () => {
+    expect(tenantIndexCandidates(tenants, { exactRows: 1200 }).map((t) => t.organizationId)).toEqual([
+      "a",
+      "b",
+      "c",
+    ]);
+    expect(tenantIndexCandidates(tenants, { exactRows: 2000 }).map((t) => t.organizationId)).toEqual([
+      "a",
+      "b",
+    ]);
+    expect(tenantIndexCandidates(tenants, { exactRows: 0, minShare: 0.4 })).toEqual([
+      { organizationId: "a", rows: 5000 },
+    ]);
+  });
+
+  it("gives a single tenant none: its search is the dimension's index's own unfiltered case", () => {
+    expect(tenantIndexCandidates([{ organizationId: "a", rows: 9000 }], { exactRows: 0 })).toEqual([]);
+    expect(tenantIndexCandidates([], { exactRows: 0 })).toEqual([]);
+  });
+
+  it("names each index within PostgreSQL's 63 bytes and outside the dimension's index's prefix", () => {
+    const name = tenantIndexName(CHUNK, 1536, "x".repeat(200));
+    expect(name).toMatch(/^idx_chunk_tenant_1536_[0-9a-f]{12}$/);
+    expect(name.startsWith(CHUNK.indexName)).toBe(false);
+    expect(tenantIndexName(CHUNK, 1536, "org_a")).not.toBe(tenantIndexName(CHUNK, 1536, "org_b"));
+    expect(tenantIndexName(CHUNK, 1536, "org_a")).not.toBe(tenantIndexName(CHUNK, 3072, "org_a"));
+  });
+
+  it("builds a partial HNSW index over the dimension's expression and the tenant, the id quoted", () => {
+    const sql = tenantIndexSql({ table: CHUNK, dimension: 1536 }, "o'1", { concurrently: true });
+    expect(sql).toContain(`USING hnsw (("embedding"::vector(1536)) vector_cosine_ops)`);
+    expect(sql).toContain(`WHERE vector_dims("embedding") = 1536 AND "organizationId" = 'o''1'`);
+    expect(sql).toMatch(/^CREATE INDEX CONCURRENTLY /);
+  });
+});
+
+interface Found {
+  id: string;
+  datasetId: string;
+  distance: number;
+}
+
+/** search_chunks() as the app runs it, with how many scans each named index made in the transaction. */
+async function searchCountingScans(
+  app: ClientBase,
+  organization: string | undefined,
+  query: Float32Array,
+  indexes: readonly string[],
+  options: { datasetId?: string } = {},
+) {
+  return inTransaction(app, organization, async (c) => {
+    const scans = async () => {
+      const { rows } = await c.query<{ name: string; n: string }>(
+        `SELECT x.relname AS name, coalesce(pg_stat_get_xact_numscans(x.oid), 0) AS n
+           FROM pg_class x WHERE x.relname = ANY ($1)`,
+        [indexes],
+      );
+      return new Map(rows.map((r) => [r.name, Number(r.n)]));
+    };
+    const before = await scans();
+    const rows = (
+      await c.query<Found>(`SELECT * FROM search_chunks($1::vector, $2, dataset_id => $3)`, [
+        vectorText(query),
+        K,
+        options.datasetId ?? null,
+      ])
+    ).rows;
+    const after = await scans();
+    return {
+      rows,
+      scans: new Map(indexes.map((n) => [n, (after.get(n) ?? 0) - (before.get(n) ?? 0)])),
+    };
+  });
+}
+
+describe("search_chunks through a tenant's own index", () => {
+  const target = useReleasedDatabase("search_tenant_index", {});
+  let owner: Client;
+  let app: Client;
+  let corpus: Corpus;
+  let largest: Tenant;
+  let ownIndex: string;
+  let calibrated: SearchTuning;
+
+  beforeAll(async () => {
+    owner = await target.current.roles.connect("migrator");
+    corpus = await loadCorpus(owner, SHAPE);
+    await applyAsMigrator(target.current, defaultReleaseSteps({ seedSets: [] }));
+    app = await target.current.roles.connect("app");
+    calibrated = (await readSearchTuning(owner)).find(
+      (t) => t.table === "Chunk" && t.dimension === SHAPE.dimension,
+    )!;
+    // Whatever the calibration measured on this small corpus: the largest tenant gets its index here, and
+    // the search goes through an index (not exactly) above 300 visible rows.
+    largest = corpus.tenants[0]!;
+    ownIndex = tenantIndexName(CHUNK, SHAPE.dimension, largest.organizationId);
+    await buildTenantIndex(owner, { table: CHUNK, dimension: SHAPE.dimension }, largest);
+    await saveTenantIndexes(owner, [
+      {
+        table: "Chunk",
+        dimension: SHAPE.dimension,
+        organizationId: largest.organizationId,
+        indexName: ownIndex,
+        exactRows: 300,
+        efSearch: 40,
+      },
+    ]);
+    await saveSearchTuning(owner, { ...calibrated, exactRows: 300 });
+  });
+  afterAll(async () => {
+    await app?.end();
+    await owner?.end();
+  });
+
+  it("lists the tenant's index for the search functions", async () => {
+    expect(await readTenantIndexes(owner)).toEqual([
+      expect.objectContaining({ organizationId: largest.organizationId, indexName: ownIndex, efSearch: 40 }),
+    ]);
+  });
+
+  it("searches the largest tenant through its own index: k rows, recall@10 ≥ 0.95, own and table-wide", async () => {
+    expect(largest.rows).toBeGreaterThan(300);
+    for (const kind of ["own", "table-wide"] as const) {
+      const recalls: number[] = [];
+      for (const q of corpus.queries(largest, kind, QUERIES)) {
+        const found = await searchCountingScans(app, largest.organizationId, q, [ownIndex, CHUNK.indexName]);
+        expect(found.scans.get(ownIndex), `${kind}: scans of the tenant's index`).toBeGreaterThan(0);
+        expect(found.scans.get(CHUNK.indexName), `${kind}: scans of the dimension's index`).toBe(0);
+        expect(found.rows).toHaveLength(K);
+        expect(new Set(found.rows.map((r) => r.datasetId))).toEqual(new Set([largest.datasetId]));
+        const distances = found.rows.map((r) => r.distance);
+        expect(distances).toEqual([...distances].sort((a, b) => a - b));
+        recalls.push(
+          recallOf(
+            await exactTopK(owner, largest.organizationId, q, K),
+            found.rows.map((r) => r.id),
+          ),
+        );
+      }
+      expect(recalls.reduce((a, b) => a + b, 0) / recalls.length, kind).toBeGreaterThanOrEqual(0.95);
+    }
+  });
+
+  it("keeps k rows with a dataset filter inside the tenant", async () => {
+    const q = corpus.queries(largest, "own", 1)[0]!;
+    const found = await searchCountingScans(app, largest.organizationId, q, [ownIndex], {
+      datasetId: largest.datasetId,
+    });
+    expect(found.rows).toHaveLength(K);
+    expect(new Set(found.rows.map((r) => r.datasetId))).toEqual(new Set([largest.datasetId]));
+  });
+
+  it("never uses another tenant's index nor returns its rows; no organization set: no rows", async () => {
+    const others = corpus.tenants.filter((t) => t.organizationId !== largest.organizationId);
+    for (const tenant of others) {
+      const q = corpus.queries(largest, "own", 1)[0]!; // near the largest tenant's topics
+      const found = await searchCountingScans(app, tenant.organizationId, q, [ownIndex]);
+      expect(found.scans.get(ownIndex), tenant.organizationId).toBe(0);
+      expect(found.rows).toHaveLength(Math.min(K, tenant.rows));
+      expect(new Set(found.rows.map((r) => r.datasetId))).toEqual(new Set([tenant.datasetId]));
+    }
+    const none = await searchCountingScans(app, undefined, corpus.queries(largest, "own", 1)[0]!, [ownIndex]);
+    expect(none.rows).toEqual([]);
+  });
+});
