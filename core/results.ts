@@ -2,7 +2,7 @@
 // each step took, and what each step records for `status`. One type per step, keyed by the step's kind, so
 // that the CLI's renderers, `--json` and the providers' outputs read named fields instead of bags of values.
 // Checksums are full sha256 hex everywhere here; only renderers shorten them (core/display.ts).
-import type { ClassMeasurement, TenantCalibration } from "./search/calibrate-tenants";
+import type { ClassMeasurement, TenantCalibration, TenantIndexFacts } from "./search/calibrate-tenants";
 import type { SkipCause } from "./vector-indexes/decide";
 import type { IndexMethod } from "./vector-indexes/spec";
 
@@ -78,6 +78,10 @@ export interface TenantSearchFacts {
   targetReached: boolean;
   missed?: string;
   classes: ClassMeasurement[];
+  /** The largest tenants' own indexes, as the last calibration kept them. */
+  tenantIndexes: TenantIndexFacts[];
+  /** What the last calibration cost: statements sent and time taken. */
+  calibrationCost?: { statements: number; ms: number };
   calibratedAt: string;
 }
 
