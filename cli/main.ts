@@ -15,12 +15,15 @@ import {
   describeSchemaDrift,
   isReleaseError,
   parseDatabaseUrl,
+  planLegacyUpgrade,
   planRelease,
   prismaSchemaCommand,
   redactSecrets,
   releaseStatus,
+  upgradeLegacyDatabase,
   verifyRelease,
   withReleaseSession,
+  type LegacyUpgradeOptions,
   type Logger,
   type ReleaseOptions,
 } from "../core";
@@ -29,6 +32,7 @@ import { releaseSettings } from "./release-settings";
 import { renderHealth } from "./render-health";
 import { renderRevert, renderRevertPlan } from "./render-revert";
 import { renderAdopt } from "./render-adopt";
+import { renderUpgrade, renderUpgradePlan } from "./render-upgrade";
 import { renderApply, renderBaseline, renderLoad, renderPlan, renderStatus, renderVerify } from "./render";
 
 export const EXIT = { ok: 0, error: 1, pending: 2 } as const;
@@ -80,6 +84,15 @@ function releaseOptions(args: CliArgs, env: NodeJS.ProcessEnv, log: Logger): Rel
   };
 }
 
+function upgradeOptions(args: CliArgs): LegacyUpgradeOptions {
+  return {
+    organization: args.legacyOrganization,
+    organizationSource: "--legacy-organization",
+    batchSize: args.batchSize,
+    maxBatches: args.maxBatches,
+  };
+}
+
 function version(): string {
   const pkg = JSON.parse(readFileSync(path.join(PROJECT_ROOT, "package.json"), "utf8")) as {
     version: string;
@@ -107,6 +120,11 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     const emit = (value: unknown, text: string) => out(json ? JSON.stringify(value, null, 2) : text);
     switch (args.command) {
       case "plan": {
+        if (args.upgradeLegacy) {
+          const upgradePlan = await planLegacyUpgrade(options, upgradeOptions(args));
+          emit(upgradePlan, renderUpgradePlan(upgradePlan));
+          return upgradePlan.ready ? EXIT.pending : EXIT.error;
+        }
         const plan = await planRelease(options);
         emit(plan, renderPlan(plan));
         const blocked =
@@ -114,6 +132,11 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
         return blocked ? EXIT.error : plan.pending ? EXIT.pending : EXIT.ok;
       }
       case "apply": {
+        if (args.upgradeLegacy) {
+          const upgraded = await upgradeLegacyDatabase(options, upgradeOptions(args));
+          emit(upgraded, renderUpgrade(upgraded));
+          return upgraded.complete ? EXIT.ok : EXIT.pending;
+        }
         const result = await applyRelease(options);
         emit(result, renderApply(result));
         return EXIT.ok;

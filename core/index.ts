@@ -128,3 +128,10 @@ export {
 } from "./search";
 export { retryDelayMs } from "./lock-safety/settings";
 export { createdObjects } from "./adopt/created-objects";
+export {
+  DEFAULT_UPGRADE_BATCH_SIZE,
+  upgradeLegacyDatabase,
+  type LegacyUpgradeOptions,
+  type LegacyUpgradeResult,
+} from "./adopt/upgrade/run";
+export { planLegacyUpgrade, type LegacyUpgradePlan } from "./adopt/upgrade/plan";

@@ -1,0 +1,123 @@
+// Expand: the whole release built in the staging schema next to the legacy tables, by the release's own
+// migration files (their Up sections, as node-pg-migrate would send them), one transaction per file, each
+// recorded in the work schema's progress so that an interrupted expand resumes at the next file. Nothing in
+// `public` changes.
+import type { ClientBase } from "pg";
+import { upSectionOffset, downSectionOffset, type MigrationFile } from "../../migrations/files";
+import { describeMigrationFailure } from "../../migrations/run";
+import { STAGING_SCHEMA, WORK_SCHEMA } from "./names";
+import type { Logger } from "../../logger";
+
+/** The work schema: progress of every step, the configuration the run started with, rows the mirror refused. */
+export const WORK_DDL = `
+CREATE SCHEMA IF NOT EXISTS ${WORK_SCHEMA};
+CREATE TABLE IF NOT EXISTS ${WORK_SCHEMA}.config (
+  id integer PRIMARY KEY DEFAULT 1 CHECK (id = 1),
+  organization_slug text NOT NULL,
+  started_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS ${WORK_SCHEMA}.progress (
+  step text PRIMARY KEY,
+  last_id text,
+  done boolean NOT NULL DEFAULT false,
+  rows bigint NOT NULL DEFAULT 0,
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS ${WORK_SCHEMA}.rejected (
+  "table" text NOT NULL,
+  id text NOT NULL,
+  error text NOT NULL,
+  at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY ("table", id)
+);
+`;
+
+/** The Up section of a migration file: what node-pg-migrate runs for it. */
+export function upSection(file: MigrationFile): string {
+  const start = upSectionOffset(file.sql);
+  const down = downSectionOffset(file.sql);
+  return file.sql.slice(start, down > start ? down : undefined);
+}
+
+export async function stepDone(client: ClientBase, step: string): Promise<boolean> {
+  const r = await client.query<{ done: boolean }>(
+    `SELECT done FROM ${WORK_SCHEMA}.progress WHERE step = $1`,
+    [step],
+  );
+  return r.rows[0]?.done ?? false;
+}
+
+export async function markDone(client: ClientBase, step: string, rows = 0): Promise<void> {
+  await client.query(
+    `INSERT INTO ${WORK_SCHEMA}.progress (step, done, rows) VALUES ($1, true, $2)
+     ON CONFLICT (step) DO UPDATE SET done = true, rows = EXCLUDED.rows, updated_at = now()`,
+    [step, rows],
+  );
+}
+
+/**
+ * Runs each migration's Up section with `search_path` set to the staging schema. The extensions are created
+ * there first, so the files' `CREATE EXTENSION IF NOT EXISTS ... WITH SCHEMA public` finds them and does
+ * nothing; function bodies are not checked (four name `public."..."`, resolved at call time, after cutover).
+ */
+export async function expandRelease(
+  client: ClientBase,
+  files: readonly MigrationFile[],
+  log: Logger,
+): Promise<number> {
+  let ran = 0;
+  await client.query(`CREATE SCHEMA IF NOT EXISTS ${STAGING_SCHEMA}`);
+  for (const extension of ["vector", "uuid-ossp"]) {
+    // An extension the legacy database already has (in `public`, unused by the legacy tables) moves with
+    // the release; a new one is created in the staging schema.
+    await client.query(
+      `DO $$ BEGIN
+         IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = '${extension}') THEN
+           IF (SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = '${extension}') <> '${STAGING_SCHEMA}' THEN
+             ALTER EXTENSION "${extension}" SET SCHEMA ${STAGING_SCHEMA};
+           END IF;
+         ELSE
+           CREATE EXTENSION "${extension}" WITH SCHEMA ${STAGING_SCHEMA};
+         END IF;
+       END $$`,
+    );
+  }
+  for (const [i, file] of files.entries()) {
+    const step = `expand:${file.name}`;
+    if (await stepDone(client, step)) continue;
+    const started = Date.now();
+    await client.query("BEGIN");
+    try {
+      await client.query(`SET LOCAL search_path = ${STAGING_SCHEMA}`);
+      await client.query("SET LOCAL check_function_bodies = off");
+      await client.query(upSection(file));
+      await markDone(client, step);
+      await client.query("COMMIT");
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => {});
+      throw describeMigrationFailure(error, file, i);
+    }
+    ran += 1;
+    log.info(`upgrade: expand ${file.name} in ${STAGING_SCHEMA} (${Date.now() - started} ms)`);
+  }
+  return ran;
+}
+
+/**
+ * The staging tables' own triggers (updatedAt, tenant columns, append-only audit log) stay off while rows
+ * are copied as they are: the mapping sets every column itself, and those triggers resolve unqualified names
+ * through the caller's search_path, which during the backfill is the legacy schema. Foreign keys stay on.
+ */
+export async function setStagingTriggers(client: ClientBase, enabled: boolean): Promise<void> {
+  const tables = await client.query<{ name: string }>(
+    `SELECT DISTINCT c.relname AS name FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+       JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = $1 AND NOT t.tgisinternal ORDER BY 1`,
+    [STAGING_SCHEMA],
+  );
+  for (const { name } of tables.rows) {
+    await client.query(
+      `ALTER TABLE ${STAGING_SCHEMA}."${name.replace(/"/g, '""')}" ${enabled ? "ENABLE" : "DISABLE"} TRIGGER USER`,
+    );
+  }
+}
