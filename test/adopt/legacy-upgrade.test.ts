@@ -161,4 +161,148 @@ describe("apply --upgrade-legacy", () => {
     expect(await dumpSchema(db.url)).toBe(fresh);
     expect(await contents(db.url)).toEqual(await contents(upgraded.url));
   });
+
+  it("carries the old app's inserts, updates and deletes made between batches", async () => {
+    const db = await legacyDatabase();
+    // Users copied, messages part-way: some rows are below the high-water mark, some above.
+    const first = await upgrade(db, "--batch-size", "1000", "--max-batches", "2");
+    expect(first.code, first.stderr).toBe(2);
+    const marks = await withClient(db.url, async (c) => {
+      const r = await c.query<{ step: string; last_id: string | null; done: boolean }>(
+        "SELECT step, last_id, done FROM neonhub_upgrade_work.progress WHERE step IN ('backfill:User', 'backfill:Message')",
+      );
+      return Object.fromEntries(r.rows.map((row) => [row.step, row]));
+    });
+    expect(marks["backfill:User"]!.done).toBe(true);
+    const messageMark = marks["backfill:Message"]!.last_id!;
+    expect(messageMark).not.toBeNull();
+    await withClient(db.url, async (c) => {
+      // What the old app does, on the legacy tables, through its usual search_path.
+      await c.query(
+        `INSERT INTO "User" (id, email, name, "updatedAt") VALUES ('new-user-1', 'new1@example.com', 'New', now())`,
+      );
+      await c.query(`UPDATE "User" SET name = 'Renamed' WHERE id = ${legacyUserId(2)}`);
+      await c.query(
+        `INSERT INTO "Message" (id, "authorId", role, content) VALUES ('a-new-message', 'new-user-1', 'Human', 'hello'), ('zz-new-message', ${legacyUserId(3)}, 'AI', 'hi')`,
+      );
+      await c.query(
+        `UPDATE "Message" SET content = 'edited below the mark' WHERE id = (SELECT min(id) FROM "Message")`,
+      );
+      await c.query(
+        `UPDATE "Message" SET content = 'edited above the mark' WHERE id = (SELECT max(id) FROM "Message" WHERE id <> 'zz-new-message')`,
+      );
+      await c.query(`DELETE FROM "Message" WHERE id = (SELECT max(id) FROM "Message" WHERE id <= $1)`, [
+        messageMark,
+      ]);
+      await c.query(
+        `UPDATE "Campaign" SET status = 'ACTIVE', name = 'Renamed campaign' WHERE id = (SELECT min(id) FROM "Campaign")`,
+      );
+      await c.query(`INSERT INTO "AuditLog" (id, "actorId", action) VALUES ('new-audit', NULL, 'cron.ran')`);
+    });
+    const last = await upgrade(db, "--batch-size", "1000");
+    expect(last.code, last.stderr).toBe(0);
+    const result = JSON.parse(last.stdout) as LegacyUpgradeResult;
+    expect(result.proof!.ok).toBe(true);
+    const rows = Object.fromEntries(result.proof!.tables.map((t) => [t.table, t.releaseRows]));
+    expect(rows.User).toBe(LEGACY_SCALES.small.users + 1);
+    expect(rows.Message).toBe(LEGACY_SCALES.small.messages + 1);
+    expect(rows.AuditLog).toBe(LEGACY_SCALES.small.auditRows + 1);
+    const arrived = await withClient(db.url, async (c) => {
+      const r = await c.query<{ v: unknown }>(
+        `SELECT jsonb_build_object(
+           'renamed', (SELECT name FROM "User" WHERE id = ${legacyUserId(2)}),
+           'newMember', (SELECT count(*) FROM "OrganizationMembership" WHERE "userId" = 'new-user-1'),
+           'newRoles', (SELECT jsonb_agg(role ORDER BY id) FROM "Message" WHERE id IN ('a-new-message', 'zz-new-message')),
+           'newChat', (SELECT v."createdById" FROM "Message" m JOIN "Conversation" v ON v.id = m."conversationId" WHERE m.id = 'a-new-message'),
+           'edits', (SELECT jsonb_agg("contentJson"->>'text' ORDER BY "contentJson"->>'text') FROM "Message" WHERE "contentJson"->>'text' LIKE 'edited%'),
+           'campaign', (SELECT jsonb_build_array(name, status) FROM "Campaign" ORDER BY id LIMIT 1),
+           'audit', (SELECT "actorType" FROM "AuditLog" WHERE id = 'new-audit')) AS v`,
+      );
+      return r.rows[0]!.v;
+    });
+    expect(arrived).toEqual({
+      renamed: "Renamed",
+      newMember: 1,
+      newRoles: ["user", "assistant"],
+      newChat: "new-user-1",
+      edits: ["edited above the mark", "edited below the mark"],
+      campaign: ["Renamed campaign", "active"],
+      audit: "system",
+    });
+    expect(await dumpSchema(db.url)).toBe(fresh);
+  });
+
+  it("stops before anything is written when a legacy row breaks a release rule", async () => {
+    const db = await legacyDatabase({
+      caseDuplicateEmails: 0,
+      unknownRoles: 1,
+      messagesWithoutAuthor: 0,
+      auditOrphans: 0,
+    });
+    const before = await dumpSchema(db.url);
+    const run = await upgrade(db);
+    expect(run.code).toBe(1);
+    const error = (JSON.parse(run.stdout) as { error: { message: string; fix: string } }).error;
+    expect(error.message).toContain("Message.role: 1 messages have a role");
+    expect(error.fix).toContain("Nothing was written");
+    expect(await dumpSchema(db.url)).toBe(before);
+  });
+
+  it("plan --upgrade-legacy lists every step with row estimates, and writes nothing", async () => {
+    const db = await legacyDatabase();
+    const before = await dumpSchema(db.url);
+    const run = await runCli(["plan", "--upgrade-legacy", "--legacy-organization", "acme", "--json"], {
+      DATABASE_URL: db.url,
+    });
+    expect(run.code, run.stderr).toBe(2);
+    const plan = JSON.parse(run.stdout) as {
+      steps: { step: string; estimatedRows?: number }[];
+      ready: boolean;
+    };
+    expect(plan.ready).toBe(true);
+    expect(plan.steps.map((s) => s.step)).toEqual([
+      "expand",
+      "mirror",
+      "organization",
+      "backfill User",
+      "backfill Message",
+      "backfill Document",
+      "backfill Campaign",
+      "backfill EmailSequence",
+      "backfill SocialPost",
+      "backfill ABTest",
+      "backfill AuditLog",
+      "cutover",
+      "proof",
+      "contract",
+    ]);
+    expect(plan.steps.find((s) => s.step === "backfill Message")!.estimatedRows).toBe(
+      LEGACY_SCALES.small.messages,
+    );
+    expect(await dumpSchema(db.url)).toBe(before);
+  });
+
+  it("names the missing or malformed organization, and the command it goes with", async () => {
+    const db = await legacyDatabase();
+    const missing = await runCli(["apply", "--upgrade-legacy"], { DATABASE_URL: db.url });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain("--upgrade-legacy needs --legacy-organization <slug>");
+    const bad = await runCli(["apply", "--upgrade-legacy", "--legacy-organization", "Acme Inc"], {
+      DATABASE_URL: db.url,
+    });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('--legacy-organization "Acme Inc" is not an organization slug');
+    expect(bad.stderr).not.toContain("unexpected error");
+    const wrongCommand = await runCli(["verify", "--upgrade-legacy", "--legacy-organization", "acme"], {
+      DATABASE_URL: db.url,
+    });
+    expect(wrongCommand.code).toBe(1);
+    expect(wrongCommand.stderr).toContain("--upgrade-legacy goes with plan or apply");
+    const batch = await runCli(
+      ["apply", "--upgrade-legacy", "--legacy-organization", "acme", "--batch-size", "0"],
+      { DATABASE_URL: db.url },
+    );
+    expect(batch.code).toBe(1);
+    expect(batch.stderr).toContain('--batch-size takes a whole number from 1 to 1000000, got "0"');
+  });
 });
