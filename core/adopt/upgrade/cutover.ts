@@ -1,8 +1,12 @@
 // Contract: in one transaction under the lock timeout, the mirror triggers go (their DROP waits for, then
 // holds off, the old app's writes on the legacy tables), the staging tables' own triggers come back, the
-// schemas swap names (catalog-only: ALTER SCHEMA RENAME locks the schema, not its tables), `public` gets back
-// what belongs to the schema itself (owner, comment, privileges, default privileges), and the ledger records
-// every release migration as apply would (name, checksum). Either all of it commits, or none.
+// legacy objects move out of `public` into LEGACY_KEPT and the release's move in (ALTER ... SET SCHEMA:
+// catalog-only, each under a brief ACCESS EXCLUSIVE lock), and the ledger records every release migration as
+// apply would (name, checksum). Either all of it commits, or none.
+//
+// Objects move rather than schemas being renamed, so `public` itself stays what it was: its owner
+// (pg_database_owner), comment, privileges and the default privileges the access layer gave on it, and the
+// extensions an administrator created in it (a migrator may not move an extension it does not own).
 import type { ClientBase } from "pg";
 import { BOOKKEEPING_SCHEMA, CHECKSUMS_SETTING, MIGRATIONS_TABLE } from "../../bookkeeping";
 import { ReleaseError } from "../../errors";
@@ -11,64 +15,8 @@ import { dropMirrors } from "./backfill";
 import { markDone, setStagingTriggers } from "./expand";
 import type { LockClock } from "./lock-clock";
 import type { TableMapping } from "./mapping";
+import { moveSchemaObjects } from "./move-objects";
 import { LEGACY_KEPT_SCHEMA, LEGACY_SCHEMA, STAGING_SCHEMA, WORK_SCHEMA } from "./names";
-
-const DEFAULT_PRIVILEGE_OBJECTS: Record<string, string> = {
-  r: "TABLES",
-  S: "SEQUENCES",
-  f: "FUNCTIONS",
-  T: "TYPES",
-};
-
-/** The statements that give the new `public` the old one's owner, comment, privileges and default privileges. */
-async function schemaPropertiesStatements(client: ClientBase): Promise<string[]> {
-  const schema = await client.query<{ owner: string; comment: string | null; acl: boolean }>(
-    `SELECT quote_ident(pg_get_userbyid(n.nspowner)) AS owner, obj_description(n.oid, 'pg_namespace') AS comment,
-            n.nspacl IS NOT NULL AS acl
-       FROM pg_namespace n WHERE n.nspname = $1`,
-    [LEGACY_SCHEMA],
-  );
-  const { owner, comment, acl } = schema.rows[0]!;
-  const out = [
-    `ALTER SCHEMA ${LEGACY_SCHEMA} OWNER TO ${owner}`,
-    `COMMENT ON SCHEMA ${LEGACY_SCHEMA} IS ${comment === null ? "NULL" : `'${comment.replace(/'/g, "''")}'`}`,
-  ];
-  if (acl) {
-    const grants = await client.query<{ sql: string }>(
-      `SELECT format('GRANT %s ON SCHEMA ${LEGACY_SCHEMA} TO %s%s', a.privilege_type,
-                     CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END,
-                     CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END) AS sql
-         FROM pg_namespace n, aclexplode(n.nspacl) a
-        WHERE n.nspname = $1 AND a.grantee <> n.nspowner
-        ORDER BY a.grantee, a.privilege_type`,
-      [LEGACY_SCHEMA],
-    );
-    out.push(...grants.rows.map((r) => r.sql));
-  }
-  const defaults = await client.query<{
-    role: string;
-    kind: string;
-    privilege: string;
-    grantee: string;
-    grantable: boolean;
-  }>(
-    `SELECT quote_ident(pg_get_userbyid(d.defaclrole)) AS role, d.defaclobjtype::text AS kind, a.privilege_type AS privilege,
-            CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END AS grantee,
-            a.is_grantable AS grantable
-       FROM pg_default_acl d JOIN pg_namespace n ON n.oid = d.defaclnamespace, aclexplode(d.defaclacl) a
-      WHERE n.nspname = $1
-      ORDER BY 1, 2, 4, 3`,
-    [LEGACY_SCHEMA],
-  );
-  for (const d of defaults.rows) {
-    const objects = DEFAULT_PRIVILEGE_OBJECTS[d.kind];
-    if (!objects) continue;
-    out.push(
-      `ALTER DEFAULT PRIVILEGES FOR ROLE ${d.role} IN SCHEMA ${LEGACY_SCHEMA} GRANT ${d.privilege} ON ${objects} TO ${d.grantee}${d.grantable ? " WITH GRANT OPTION" : ""}`,
-    );
-  }
-  return out;
-}
 
 /** Rows the mirror could not map (an old-app write that breaks a release rule): cutover waits for their fix. */
 export async function rejectedRows(
@@ -87,8 +35,6 @@ export async function cutover(
   clock: LockClock,
 ): Promise<void> {
   await clock.transaction(client, "cutover", async () => {
-    // Captured before the swap: these are the old `public`'s.
-    const properties = await schemaPropertiesStatements(client);
     await dropMirrors(client, mappings);
     const rejected = await rejectedRows(client);
     if (rejected.length > 0) {
@@ -101,9 +47,11 @@ export async function cutover(
       );
     }
     await setStagingTriggers(client, true);
-    await client.query(`ALTER SCHEMA ${LEGACY_SCHEMA} RENAME TO ${LEGACY_KEPT_SCHEMA}`);
-    await client.query(`ALTER SCHEMA ${STAGING_SCHEMA} RENAME TO ${LEGACY_SCHEMA}`);
-    for (const sql of properties) await client.query(sql);
+    // Out first, then in: the release's tables take the legacy ones' names.
+    await client.query(`CREATE SCHEMA ${LEGACY_KEPT_SCHEMA}`);
+    await moveSchemaObjects(client, LEGACY_SCHEMA, LEGACY_KEPT_SCHEMA);
+    await moveSchemaObjects(client, STAGING_SCHEMA, LEGACY_SCHEMA);
+    await client.query(`DROP SCHEMA ${STAGING_SCHEMA}`);
     await client.query("SELECT set_config($1, $2, true)", [
       CHECKSUMS_SETTING,
       JSON.stringify(Object.fromEntries(files.map((f) => [f.name, f.checksum]))),

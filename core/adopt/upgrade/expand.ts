@@ -5,7 +5,7 @@
 import type { ClientBase } from "pg";
 import { upSectionOffset, downSectionOffset, type MigrationFile } from "../../migrations/files";
 import { describeMigrationFailure } from "../../migrations/run";
-import { STAGING_SCHEMA, WORK_SCHEMA } from "./names";
+import { LEGACY_SCHEMA, STAGING_SCHEMA, WORK_SCHEMA } from "./names";
 import type { Logger } from "../../logger";
 
 /** The work schema: progress of every step, the configuration the run started with, rows the mirror refused. */
@@ -68,15 +68,11 @@ export async function expandRelease(
   let ran = 0;
   await client.query(`CREATE SCHEMA IF NOT EXISTS ${STAGING_SCHEMA}`);
   for (const extension of ["vector", "uuid-ossp"]) {
-    // An extension the legacy database already has (in `public`, unused by the legacy tables) moves with
-    // the release; a new one is created in the staging schema.
+    // An extension the database has already (an administrator's, in `public`) stays where it is and is
+    // found through the search_path; a new one is created in the staging schema and moves with the release.
     await client.query(
       `DO $$ BEGIN
-         IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = '${extension}') THEN
-           IF (SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = '${extension}') <> '${STAGING_SCHEMA}' THEN
-             ALTER EXTENSION "${extension}" SET SCHEMA ${STAGING_SCHEMA};
-           END IF;
-         ELSE
+         IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = '${extension}') THEN
            CREATE EXTENSION "${extension}" WITH SCHEMA ${STAGING_SCHEMA};
          END IF;
        END $$`,
@@ -88,7 +84,8 @@ export async function expandRelease(
     const started = Date.now();
     await client.query("BEGIN");
     try {
-      await client.query(`SET LOCAL search_path = ${STAGING_SCHEMA}`);
+      // Staging first: what the files create lands there, and their names resolve there before `public`.
+      await client.query(`SET LOCAL search_path = ${STAGING_SCHEMA}, ${LEGACY_SCHEMA}`);
       await client.query("SET LOCAL check_function_bodies = off");
       await client.query(upSection(file));
       await markDone(client, step);

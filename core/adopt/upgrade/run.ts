@@ -4,7 +4,8 @@
 // work schema, so running the same command again after an interruption resumes where it stopped.
 import type { ClientBase } from "pg";
 import { ensureBookkeeping } from "../../bookkeeping";
-import { redactUrl } from "../../dsn";
+import { closeClient, openClient } from "../../connection";
+import { parseDatabaseUrl, redactUrl } from "../../dsn";
 import { ReleaseError } from "../../errors";
 import { resolveLockSafety } from "../../lock-safety/settings";
 import { withLockedConnection } from "../../locked-connection";
@@ -21,6 +22,7 @@ import { LockClock, type LongestLock } from "./lock-clock";
 import { tableMappings } from "./mapping";
 import { LEGACY_KEPT_SCHEMA, STAGING_SCHEMA, WORK_SCHEMA, legacyOrganization } from "./names";
 import { proveUpgrade, type UpgradeProof } from "./proof";
+import type { LegacyUpgradeSetting } from "./setting";
 
 export const DEFAULT_UPGRADE_BATCH_SIZE = 5_000;
 
@@ -187,7 +189,7 @@ export async function upgradeLegacyDatabase(
       throw new ReleaseError(
         "migration-failed",
         `The upgraded tables do not prove equal to the legacy ones:\n${bad.map((b) => `- ${b}`).join("\n")}`,
-        `The legacy tables are kept in ${LEGACY_KEPT_SCHEMA}. Roll back with: BEGIN; ALTER SCHEMA public RENAME TO ${STAGING_SCHEMA}; ALTER SCHEMA ${LEGACY_KEPT_SCHEMA} RENAME TO public; DELETE FROM neonhub_release.migrations; COMMIT; (docs/runbook.md, "Upgrading a Prisma-era database").`,
+        `The legacy tables are kept in ${LEGACY_KEPT_SCHEMA}. To go back to the legacy tables, follow docs/runbook.md, "Upgrading a Prisma-era database", rollback after cutover.`,
       );
     }
     await clock.transaction(client, "drop the kept legacy tables", async () => {
@@ -212,5 +214,42 @@ export async function upgradeLegacyDatabase(
         longestLock: clock.longest,
       };
     }
+  });
+}
+
+/**
+ * Whether this database is one the upgrade is for: an upgrade in progress, or the Prisma-era schema with an
+ * empty neonhub-db ledger. Read-only.
+ */
+export async function legacyUpgradeNeeded(client: ClientBase): Promise<boolean> {
+  if (await schemaExists(client, WORK_SCHEMA)) return true;
+  if ((await readLedger(client)).length > 0) return false;
+  return (await inspectLegacyDatabase(client)) !== undefined;
+}
+
+/**
+ * The upgrade when the release settings ask for it (`legacyUpgrade`) and the database needs it; undefined
+ * otherwise (an upgraded or new database: the release runs as usual). What `pulumi up` runs first.
+ */
+export async function upgradeLegacyIfNeeded(
+  options: ReleaseOptions,
+  setting: LegacyUpgradeSetting,
+): Promise<LegacyUpgradeResult | undefined> {
+  const target = parseDatabaseUrl(options.databaseUrl, options.databaseUrlSource ?? "the database URL");
+  const client = await openClient(target, {
+    applicationName: "neonhub-db:upgrade-check",
+    connectTimeoutMs: options.connectTimeoutMs,
+  });
+  let needed: boolean;
+  try {
+    needed = await legacyUpgradeNeeded(client);
+  } finally {
+    await closeClient(client);
+  }
+  if (!needed) return undefined;
+  return upgradeLegacyDatabase(options, {
+    organization: setting.organization,
+    organizationSource: "legacyUpgrade.organization",
+    batchSize: setting.batchSize,
   });
 }
