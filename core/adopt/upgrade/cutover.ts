@@ -1,6 +1,6 @@
 // Contract: in one transaction under the lock timeout, the mirror triggers go (their DROP waits for, then
 // holds off, the old app's writes on the legacy tables), the staging tables' own triggers come back, the
-// legacy objects move out of `public` into LEGACY_KEPT and the release's move in (ALTER ... SET SCHEMA:
+// legacy tables move out of `public` into LEGACY_KEPT and the release's objects move in (ALTER ... SET SCHEMA:
 // catalog-only, each under a brief ACCESS EXCLUSIVE lock), and the ledger records every release migration as
 // apply would (name, checksum). Either all of it commits, or none.
 //
@@ -15,7 +15,9 @@ import { dropMirrors } from "./backfill";
 import { markDone, setStagingTriggers } from "./expand";
 import type { LockClock } from "./lock-clock";
 import type { TableMapping } from "./mapping";
-import { moveSchemaObjects } from "./move-objects";
+import { moveSchemaObjects, moveTables } from "./move-objects";
+import { LEGACY_TABLES } from "../legacy-inspection";
+import { FOREIGN_LEDGER_TABLES } from "../preflight";
 import { LEGACY_KEPT_SCHEMA, LEGACY_SCHEMA, STAGING_SCHEMA, WORK_SCHEMA } from "./names";
 
 /** Rows the mirror could not map (an old-app write that breaks a release rule): cutover waits for their fix. */
@@ -49,7 +51,10 @@ export async function cutover(
     await setStagingTriggers(client, true);
     // Out first, then in: the release's tables take the legacy ones' names.
     await client.query(`CREATE SCHEMA ${LEGACY_KEPT_SCHEMA}`);
-    await moveSchemaObjects(client, LEGACY_SCHEMA, LEGACY_KEPT_SCHEMA);
+    await moveTables(client, LEGACY_SCHEMA, LEGACY_KEPT_SCHEMA, [
+      ...LEGACY_TABLES,
+      FOREIGN_LEDGER_TABLES.prisma,
+    ]);
     await moveSchemaObjects(client, STAGING_SCHEMA, LEGACY_SCHEMA);
     await client.query(`DROP SCHEMA ${STAGING_SCHEMA}`);
     await client.query("SELECT set_config($1, $2, true)", [

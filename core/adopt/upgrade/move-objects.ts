@@ -49,8 +49,34 @@ export async function moveStatements(client: ClientBase, from: string, to: strin
   return r.rows.map((row) => row.sql);
 }
 
+/** Every object of `from` (the staging schema, built by the upgrade alone) into `to`. */
 export async function moveSchemaObjects(client: ClientBase, from: string, to: string): Promise<number> {
-  const statements = await moveStatements(client, from, to);
+  return runAll(client, await moveStatements(client, from, to));
+}
+
+/**
+ * Only the named tables of `from` (the legacy app's, with their indexes, constraints and owned sequences):
+ * whatever else is in `public` (an administrator's extensions, objects the app did not create) stays.
+ */
+export async function moveTables(
+  client: ClientBase,
+  from: string,
+  to: string,
+  tables: readonly string[],
+): Promise<number> {
+  const r = await client.query<{ sql: string }>(
+    `SELECT format('ALTER TABLE %I.%I SET SCHEMA %I', $1::text, c.relname, $2::text) AS sql
+       FROM pg_class c WHERE c.relnamespace = to_regnamespace($1) AND c.relkind IN ('r', 'p') AND c.relname = ANY($3)
+      ORDER BY c.relname`,
+    [from, to, tables],
+  );
+  return runAll(
+    client,
+    r.rows.map((row) => row.sql),
+  );
+}
+
+async function runAll(client: ClientBase, statements: readonly string[]): Promise<number> {
   for (const sql of statements) {
     try {
       await client.query(sql);
