@@ -165,7 +165,7 @@ describe("apply --upgrade-legacy", () => {
   it("carries the old app's inserts, updates and deletes made between batches", async () => {
     const db = await legacyDatabase();
     // Users copied, messages part-way: some rows are below the high-water mark, some above.
-    const first = await upgrade(db, "--batch-size", "1000", "--max-batches", "2");
+    const first = await upgrade(db, "--batch-size", "1000", "--max-batches", "3");
     expect(first.code, first.stderr).toBe(2);
     const marks = await withClient(db.url, async (c) => {
       const r = await c.query<{ step: string; last_id: string | null; done: boolean }>(
@@ -265,6 +265,7 @@ describe("apply --upgrade-legacy", () => {
       "mirror",
       "organization",
       "backfill User",
+      "backfill conversations",
       "backfill Message",
       "backfill Document",
       "backfill Campaign",

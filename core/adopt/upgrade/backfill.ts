@@ -6,7 +6,12 @@
 import type { ClientBase } from "pg";
 import type { Logger } from "../../logger";
 import { markDone, stepDone } from "./expand";
-import { organizationStatements, upsertStatements, type TableMapping } from "./mapping";
+import {
+  conversationPassStatements,
+  organizationStatements,
+  upsertStatements,
+  type TableMapping,
+} from "./mapping";
 import { LEGACY_SCHEMA, STAGING_SCHEMA, WORK_SCHEMA, type LegacyOrganization } from "./names";
 import type { LockClock } from "./lock-clock";
 
@@ -96,6 +101,63 @@ export interface BackfillResult {
   complete: boolean;
 }
 
+/** One keyset pass: the statements run over the id range of `keyTable` that each batch covers. */
+interface Pass {
+  step: string;
+  label: string;
+  keyTable: string;
+  statements: string[];
+}
+
+async function runPass(
+  client: ClientBase,
+  pass: Pass,
+  clock: LockClock,
+  options: BackfillOptions,
+  batchesSoFar: () => number,
+): Promise<{ rows: number; batches: number; complete: boolean }> {
+  let batches = 0;
+  for (;;) {
+    const state = await client.query<{ done: boolean; rows: string }>(
+      `SELECT done, rows FROM ${WORK_SCHEMA}.progress WHERE step = $1`,
+      [pass.step],
+    );
+    const current = state.rows[0]!;
+    if (current.done) return { rows: Number(current.rows), batches, complete: true };
+    if (options.maxBatches !== undefined && batchesSoFar() + batches >= options.maxBatches) {
+      return { rows: Number(current.rows), batches, complete: false };
+    }
+    const copied = await clock.transaction(client, `backfill batch of ${pass.label}`, async () => {
+      // Taken first: the mirror of this table waits for the batch, then sees its new high-water mark.
+      const locked = await client.query<{ last_id: string | null }>(
+        `SELECT last_id FROM ${WORK_SCHEMA}.progress WHERE step = $1 FOR UPDATE`,
+        [pass.step],
+      );
+      const from = locked.rows[0]!.last_id ?? "";
+      const next = await client.query<{ upto: string | null; n: number }>(
+        `SELECT max("id") AS upto, count(*)::int AS n
+           FROM (SELECT "id" FROM ${legacy(pass.keyTable)} WHERE "id" > $1 ORDER BY "id" LIMIT $2) s`,
+        [from, options.batchSize],
+      );
+      const { upto, n } = next.rows[0]!;
+      if (upto === null) {
+        await client.query(
+          `UPDATE ${WORK_SCHEMA}.progress SET done = true, updated_at = now() WHERE step = $1`,
+          [pass.step],
+        );
+        return 0;
+      }
+      for (const sql of pass.statements) await client.query(sql, [from, upto]);
+      await client.query(
+        `UPDATE ${WORK_SCHEMA}.progress SET last_id = $2, rows = rows + $3, updated_at = now() WHERE step = $1`,
+        [pass.step, upto, n],
+      );
+      return n;
+    });
+    if (copied > 0) batches += 1;
+  }
+}
+
 export async function backfill(
   client: ClientBase,
   org: LegacyOrganization,
@@ -111,53 +173,37 @@ export async function backfill(
   }
   const rows: Record<string, number> = {};
   let batches = 0;
-  for (const mapping of mappings) {
-    const t = mapping.table;
-    const step = `backfill:${t}`;
-    const statements = upsertStatements(
-      mapping,
-      `(SELECT * FROM ${legacy(t)} WHERE "id" > $1 AND "id" <= $2)`,
+  const passes: Pass[] = mappings.flatMap((mapping): Pass[] => {
+    const table: Pass = {
+      step: `backfill:${mapping.table}`,
+      label: mapping.table,
+      keyTable: mapping.table,
+      statements: upsertStatements(
+        mapping,
+        `(SELECT * FROM ${legacy(mapping.table)} WHERE "id" > $1 AND "id" <= $2)`,
+      ),
+    };
+    if (mapping.table !== "Message") return [table];
+    const conversations: Pass = {
+      step: "backfill:conversations",
+      label: "Conversation",
+      keyTable: "User",
+      statements: conversationPassStatements(org),
+    };
+    return [conversations, table];
+  });
+  for (const pass of passes) {
+    await client.query(
+      `INSERT INTO ${WORK_SCHEMA}.progress (step) VALUES ($1) ON CONFLICT (step) DO NOTHING`,
+      [pass.step],
     );
-    for (;;) {
-      const state = await client.query<{ last_id: string | null; done: boolean; rows: string }>(
-        `SELECT last_id, done, rows FROM ${WORK_SCHEMA}.progress WHERE step = $1`,
-        [step],
-      );
-      const current = state.rows[0]!;
-      rows[t] = Number(current.rows);
-      if (current.done) break;
-      if (options.maxBatches !== undefined && batches >= options.maxBatches) {
-        return { rows, batches, complete: false };
-      }
-      const copied = await clock.transaction(client, `backfill batch of ${t}`, async () => {
-        const locked = await client.query<{ last_id: string | null }>(
-          `SELECT last_id FROM ${WORK_SCHEMA}.progress WHERE step = $1 FOR UPDATE`,
-          [step],
-        );
-        const from = locked.rows[0]!.last_id ?? "";
-        const next = await client.query<{ upto: string | null; n: number }>(
-          `SELECT max("id") AS upto, count(*)::int AS n
-             FROM (SELECT "id" FROM ${legacy(t)} WHERE "id" > $1 ORDER BY "id" LIMIT $2) s`,
-          [from, options.batchSize],
-        );
-        const { upto, n } = next.rows[0]!;
-        if (upto === null) {
-          await client.query(
-            `UPDATE ${WORK_SCHEMA}.progress SET done = true, updated_at = now() WHERE step = $1`,
-            [step],
-          );
-          return 0;
-        }
-        for (const sql of statements) await client.query(sql, [from, upto]);
-        await client.query(
-          `UPDATE ${WORK_SCHEMA}.progress SET last_id = $2, rows = rows + $3, updated_at = now() WHERE step = $1`,
-          [step, upto, n],
-        );
-        return n;
-      });
-      if (copied > 0) batches += 1;
-    }
-    options.log.info(`upgrade: backfilled ${t} (${rows[t]} rows)`);
+    const outcome = await runPass(client, pass, clock, options, () => batches);
+    batches += outcome.batches;
+    rows[pass.label] = outcome.rows;
+    if (!outcome.complete) return { rows, batches, complete: false };
+    options.log.info(
+      `upgrade: backfilled ${pass.label} (${outcome.rows} ${pass.keyTable === pass.label ? "rows" : `${pass.keyTable} keys`})`,
+    );
   }
   return { rows, batches, complete: true };
 }

@@ -3,7 +3,7 @@
 // column through the same expressions. `l` is the legacy row; the organization is the configured one.
 import { CAMPAIGN_STATUSES, MESSAGE_ROLE_ALIASES, sqlList } from "../legacy-rules";
 import type { LegacyTable } from "../legacy-inspection";
-import { STAGING_SCHEMA, uuidOfSql, type LegacyOrganization } from "./names";
+import { LEGACY_SCHEMA, STAGING_SCHEMA, uuidOfSql, type LegacyOrganization } from "./names";
 
 const q = (name: string) => `"${name.replace(/"/g, '""')}"`;
 const lit = (value: string) => `'${value.replace(/'/g, "''")}'`;
@@ -30,6 +30,36 @@ const messageRoleSql = (schema: string) =>
     .join(" ")} END::${schema}."MessageRole"`;
 const campaignStatusSql = (schema: string) =>
   `(CASE WHEN lower(btrim(l."status")) IN (${sqlList(CAMPAIGN_STATUSES)}) THEN lower(btrim(l."status")) END)::${schema}."CampaignStatus"`;
+
+/**
+ * The conversations of the messages in `source`, extended to span them. The update runs only when it
+ * extends a conversation: replayed batches and the pre-pass's conversations leave the rows untouched.
+ */
+function conversationsSql(source: string, orgId: string, staged: (table: string) => string): string {
+  const c = staged("Conversation");
+  return `INSERT INTO ${c} ("id", "organizationId", "createdById", "kind", "title", "metadata", "createdAt", "updatedAt")
+         SELECT ${conversationIdSql(`l."authorId"`)}, ${orgId}, l."authorId", 'ad_hoc', 'Chat history',
+                '{"source": "legacy-messages"}'::jsonb, min(l."createdAt"), max(l."createdAt")
+           FROM ${source} l WHERE l."authorId" IS NOT NULL GROUP BY l."authorId"
+         ON CONFLICT ("id") DO UPDATE SET "createdAt" = least(${c}."createdAt", EXCLUDED."createdAt"),
+                                         "updatedAt" = greatest(${c}."updatedAt", EXCLUDED."updatedAt")
+          WHERE EXCLUDED."createdAt" < ${c}."createdAt" OR EXCLUDED."updatedAt" > ${c}."updatedAt"`;
+}
+
+/**
+ * The conversations pass, before the messages: keyed on the users' ids, each batch writes the whole
+ * conversations of those users (through "Message_authorId_idx"), so the message batches, whose ids are in
+ * no order of time or author, find them complete instead of widening them batch after batch.
+ */
+export function conversationPassStatements(org: LegacyOrganization): string[] {
+  return [
+    conversationsSql(
+      `(SELECT * FROM ${LEGACY_SCHEMA}."Message" WHERE "authorId" > $1 AND "authorId" <= $2)`,
+      lit(org.id),
+      (table) => `${STAGING_SCHEMA}.${q(table)}`,
+    ),
+  ];
+}
 
 /** The columns kept as they are, by name. */
 const kept = (...names: string[]): [string, string][] => names.map((n) => [n, `l.${q(n)}`]);
@@ -77,14 +107,7 @@ export function tableMappings(org: LegacyOrganization, schema: string = STAGING_
       ],
       after: () => [],
       // The author's conversation, spanning the first to the last of its messages.
-      before: (source) => [
-        `INSERT INTO ${staged("Conversation")} ("id", "organizationId", "createdById", "kind", "title", "metadata", "createdAt", "updatedAt")
-         SELECT ${conversationIdSql(`l."authorId"`)}, ${orgId}, l."authorId", 'ad_hoc', 'Chat history',
-                '{"source": "legacy-messages"}'::jsonb, min(l."createdAt"), max(l."createdAt")
-           FROM ${source} l WHERE l."authorId" IS NOT NULL GROUP BY l."authorId"
-         ON CONFLICT ("id") DO UPDATE SET "createdAt" = least(${staged("Conversation")}."createdAt", EXCLUDED."createdAt"),
-                                         "updatedAt" = greatest(${staged("Conversation")}."updatedAt", EXCLUDED."updatedAt")`,
-      ],
+      before: (source) => [conversationsSql(source, orgId, staged)],
     },
     plain(
       "Document",

@@ -76,16 +76,30 @@ export async function planLegacyUpgrade(
         detail: `organization ${org.slug} (id ${org.id}) and its documents' dataset`,
         done: progress.get("backfill:organization")?.done ?? false,
       },
-      ...tableMappings(org).map((m) => {
+      ...tableMappings(org).flatMap((m): UpgradePlanStep[] => {
         const rows = estimates.get(m.table) ?? 0;
-        return {
-          step: `backfill ${m.table}`,
-          detail: `copy in batches of ${batchSize} by id (~${Math.max(1, Math.ceil(rows / batchSize))} batch(es))${
-            m.table === "User" ? ", each user a member of the organization" : ""
-          }${m.table === "Message" ? ", one conversation per author" : ""}`,
-          estimatedRows: rows,
-          done: progress.get(`backfill:${m.table}`)?.done ?? false,
-        };
+        const conversations: UpgradePlanStep[] =
+          m.table === "Message"
+            ? [
+                {
+                  step: "backfill conversations",
+                  detail: `one conversation per author, written for ${batchSize} users at a time before the messages`,
+                  estimatedRows: estimates.get("User") ?? 0,
+                  done: progress.get("backfill:conversations")?.done ?? false,
+                },
+              ]
+            : [];
+        return [
+          ...conversations,
+          {
+            step: `backfill ${m.table}`,
+            detail: `copy in batches of ${batchSize} by id (~${Math.max(1, Math.ceil(rows / batchSize))} batch(es))${
+              m.table === "User" ? ", each user a member of the organization" : ""
+            }${m.table === "Message" ? ", one conversation per author" : ""}`,
+            estimatedRows: rows,
+            done: progress.get(`backfill:${m.table}`)?.done ?? false,
+          },
+        ];
       }),
       {
         step: "cutover",

@@ -14,7 +14,7 @@ import { readMigrationFiles } from "../../migrations/files";
 import { readLedger } from "../../migrations/ledger";
 import { setOwnerRole } from "../../owner-role";
 import { applyWith, type ReleaseOptions, type ReleaseResult } from "../../release";
-import { inspectLegacyDatabase, type LegacyInspection } from "../legacy-inspection";
+import { LEGACY_TABLES, inspectLegacyDatabase, type LegacyInspection } from "../legacy-inspection";
 import { backfill, installMirrors } from "./backfill";
 import { cutover } from "./cutover";
 import { WORK_DDL, expandRelease, markDone, setStagingTriggers, stepDone } from "./expand";
@@ -45,7 +45,7 @@ export interface LegacyUpgradeResult {
   phase: "backfill" | "done";
   expandedMigrations: number;
   backfill: { rows: Record<string, number>; batches: number };
-  /** Legacy rows copied per second of the whole run (expand to proof). */
+  /** Legacy rows copied per second of this run (expand to the end). */
   rowsPerSecond: number;
   durationMs: number;
   /** The longest any of the upgrade's transactions held its locks. */
@@ -201,7 +201,7 @@ export async function upgradeLegacyDatabase(
     return { ...summary(true, "done", Date.now() - started), proof, release };
 
     function summary(complete: boolean, phase: "backfill" | "done", durationMs: number): LegacyUpgradeResult {
-      const total = Object.values(copied.rows).reduce((a, b) => a + b, 0);
+      const total = LEGACY_TABLES.reduce((sum, table) => sum + (copied.rows[table] ?? 0), 0);
       return {
         database: redactUrl(options.databaseUrl),
         organization: { slug: org.slug, id: org.id },
