@@ -121,7 +121,7 @@ Options:
                            the old app runs, cutover, proof; resumable); needs --legacy-organization
   --legacy-organization SLUG
                            the organization every legacy row is given to (created by the upgrade)
-  --batch-size N           rows per backfill batch of the upgrade (default 5000)
+  --batch-size N           rows per backfill batch of the upgrade (default 1000)
   --max-batches N          stop the upgrade's backfill after N batches; run it again to continue
   --help, --version
 
@@ -158,7 +158,7 @@ function rows(flag: string, raw: string): number {
     throw new ReleaseError(
       "invalid-input",
       `${flag} takes a whole number from 1 to 1000000, got "${raw}".`,
-      `Example: ${flag} 5000`,
+      `Example: ${flag} 1000`,
     );
   }
   return value;

@@ -5,7 +5,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LegacyUpgradeResult } from "../../core";
 import { runCli } from "../support/cli";
-import { createTestDatabase, dropTestDatabase, withClient, type TestDatabase } from "../support/database";
+import {
+  adminUrl,
+  createTestDatabase,
+  dropTestDatabase,
+  withClient,
+  type TestDatabase,
+} from "../support/database";
 import { dumpSchema } from "../support/migrations";
 import {
   LEGACY_SCALES,
@@ -17,6 +23,15 @@ import {
 const created: TestDatabase[] = [];
 let fresh: string;
 
+/** The access layer's default privileges in `public` (FOR ROLE owner ... TO app), in both databases alike. */
+const APP_ROLE = "legacy_upgrade_app";
+async function grantDefaults(url: string): Promise<void> {
+  await withClient(url, (c) =>
+    c.query(`ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO ${APP_ROLE};
+             ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO ${APP_ROLE}`),
+  );
+}
+
 async function legacyDatabase(defects?: Parameters<typeof generateLegacyData>[2]): Promise<TestDatabase> {
   const db = await createTestDatabase("upgrade");
   created.push(db);
@@ -25,6 +40,7 @@ async function legacyDatabase(defects?: Parameters<typeof generateLegacyData>[2]
     await generateLegacyData(c, LEGACY_SCALES.small, defects);
     await c.query("ANALYZE");
   });
+  await grantDefaults(db.url);
   return db;
 }
 
@@ -59,14 +75,19 @@ async function contents(url: string): Promise<Record<string, string>> {
 }
 
 beforeAll(async () => {
+  await withClient(adminUrl(), (c) =>
+    c.query(`DO $$ BEGIN CREATE ROLE ${APP_ROLE} NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$`),
+  );
   const db = await createTestDatabase("fresh");
   created.push(db);
+  await grantDefaults(db.url);
   const run = await runCli(["apply"], { DATABASE_URL: db.url });
   expect(run.code, run.stderr).toBe(0);
   fresh = await dumpSchema(db.url);
 });
 afterAll(async () => {
   for (const db of created) await dropTestDatabase(db);
+  await withClient(adminUrl(), (c) => c.query(`DROP ROLE IF EXISTS ${APP_ROLE}`));
 });
 
 describe("apply --upgrade-legacy", () => {
@@ -125,6 +146,9 @@ describe("apply --upgrade-legacy", () => {
           `SELECT count(*)::int AS v FROM pg_namespace WHERE nspname IN ('neonhub_legacy', 'neonhub_upgrade', 'neonhub_upgrade_work')`,
         ),
         ledger: await q(`SELECT count(*)::int AS v FROM neonhub_release.migrations`),
+        appMayRead: await q(
+          `SELECT has_table_privilege('${APP_ROLE}', 'public."Conversation"', 'SELECT') AS v`,
+        ),
       };
     });
     expect(state).toMatchObject({
@@ -134,6 +158,7 @@ describe("apply --upgrade-legacy", () => {
       conversations: s.users,
       roles: ["assistant", "system", "tool", "user"],
       leftovers: 0,
+      appMayRead: true,
     });
     expect(state.firstUsersChat).toBe(s.messages / s.users);
     expect(state.actorTypes).toEqual(expect.arrayContaining(["user"]));

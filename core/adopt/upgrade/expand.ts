@@ -78,6 +78,7 @@ export async function expandRelease(
        END $$`,
     );
   }
+  await copyDefaultPrivileges(client, LEGACY_SCHEMA, STAGING_SCHEMA);
   for (const [i, file] of files.entries()) {
     const step = `expand:${file.name}`;
     if (await stepDone(client, step)) continue;
@@ -98,6 +99,43 @@ export async function expandRelease(
     log.info(`upgrade: expand ${file.name} in ${STAGING_SCHEMA} (${Date.now() - started} ms)`);
   }
   return ran;
+}
+
+const DEFAULT_PRIVILEGE_OBJECTS: Record<string, string> = {
+  r: "TABLES",
+  S: "SEQUENCES",
+  f: "FUNCTIONS",
+  T: "TYPES",
+};
+
+/**
+ * The default privileges the access layer gave in `public` (FOR ROLE owner ... TO app, readonly), given in
+ * the staging schema too, so that the release's tables get the grants they would get in `public` (they keep
+ * them when they move there). They go with the staging schema when it is dropped at cutover.
+ */
+export async function copyDefaultPrivileges(client: ClientBase, from: string, to: string): Promise<void> {
+  const defaults = await client.query<{
+    role: string;
+    kind: string;
+    privilege: string;
+    grantee: string;
+    grantable: boolean;
+  }>(
+    `SELECT quote_ident(pg_get_userbyid(d.defaclrole)) AS role, d.defaclobjtype::text AS kind, a.privilege_type AS privilege,
+            CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END AS grantee,
+            a.is_grantable AS grantable
+       FROM pg_default_acl d JOIN pg_namespace n ON n.oid = d.defaclnamespace, aclexplode(d.defaclacl) a
+      WHERE n.nspname = $1
+      ORDER BY 1, 2, 4, 3`,
+    [from],
+  );
+  for (const d of defaults.rows) {
+    const objects = DEFAULT_PRIVILEGE_OBJECTS[d.kind];
+    if (!objects) continue;
+    await client.query(
+      `ALTER DEFAULT PRIVILEGES FOR ROLE ${d.role} IN SCHEMA ${to} GRANT ${d.privilege} ON ${objects} TO ${d.grantee}${d.grantable ? " WITH GRANT OPTION" : ""}`,
+    );
+  }
 }
 
 /**

@@ -24,7 +24,7 @@ import { LEGACY_KEPT_SCHEMA, STAGING_SCHEMA, WORK_SCHEMA, legacyOrganization } f
 import { proveUpgrade, type UpgradeProof } from "./proof";
 import type { LegacyUpgradeSetting } from "./setting";
 
-export const DEFAULT_UPGRADE_BATCH_SIZE = 5_000;
+export const DEFAULT_UPGRADE_BATCH_SIZE = 1_000;
 
 export interface LegacyUpgradeOptions {
   /** The organization every legacy row is given to (created by the upgrade). */

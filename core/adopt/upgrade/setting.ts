@@ -10,7 +10,7 @@ export interface LegacyUpgradeSetting {
   batchSize?: number;
 }
 
-const EXAMPLE = JSON.stringify({ legacyUpgrade: { organization: "acme", batchSize: 5000 } });
+const EXAMPLE = JSON.stringify({ legacyUpgrade: { organization: "acme", batchSize: 1000 } });
 
 export function legacyUpgradeSetting(value: unknown, source: string): LegacyUpgradeSetting {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
