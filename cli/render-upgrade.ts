@@ -38,8 +38,12 @@ export function renderUpgrade(result: LegacyUpgradeResult): string {
     const fk = result.proof.foreignKeys;
     lines.push(
       `  foreign keys: ${fk.checked} checked, ${fk.notValidated.length} not validated, ${fk.violated.length} violated`,
-      `  row-level security: ${result.proof.rowLevelSecurity.enabled} of ${result.proof.rowLevelSecurity.tablesWithPolicies} tables with policies enabled`,
     );
+    const rls = result.proof.rowLevelSecurity;
+    if (rls)
+      lines.push(
+        `  row-level security: ${rls.enabled} of ${rls.tablesWithPolicies} tables with policies enabled`,
+      );
   }
   return lines.join("\n");
 }

@@ -30,6 +30,18 @@ export async function rejectedRows(
   return r.rows;
 }
 
+export function rejectedError(
+  rejected: readonly { table: string; id: string; error: string }[],
+): ReleaseError {
+  return new ReleaseError(
+    "invalid-input",
+    `The old app wrote ${rejected.length === 20 ? "20 or more" : rejected.length} row(s) during the backfill that the release's rules refuse: ${rejected
+      .map((r) => `${r.table} ${r.id} (${r.error})`)
+      .join("; ")}.`,
+    `Fix those rows in the legacy tables (the mirror copies them once they are valid; see ${WORK_SCHEMA}.rejected), then run the upgrade again. Nothing was switched; the backfill is kept.`,
+  );
+}
+
 export async function cutover(
   client: ClientBase,
   files: readonly MigrationFile[],
@@ -38,16 +50,9 @@ export async function cutover(
 ): Promise<void> {
   await clock.transaction(client, "cutover", async () => {
     await dropMirrors(client, mappings);
+    // A row the old app wrote since the proof that the mirror could not map.
     const rejected = await rejectedRows(client);
-    if (rejected.length > 0) {
-      throw new ReleaseError(
-        "invalid-input",
-        `The old app wrote ${rejected.length === 20 ? "20 or more" : rejected.length} row(s) during the backfill that the release's rules refuse: ${rejected
-          .map((r) => `${r.table} ${r.id} (${r.error})`)
-          .join("; ")}.`,
-        `Fix those rows in the legacy tables (the mirror copies them once they are valid; see ${WORK_SCHEMA}.rejected), then run the upgrade again. Nothing of the cutover was applied; the backfill is kept.`,
-      );
-    }
+    if (rejected.length > 0) throw rejectedError(rejected);
     await setStagingTriggers(client, true);
     // Out first, then in: the release's tables take the legacy ones' names.
     await client.query(`CREATE SCHEMA ${LEGACY_KEPT_SCHEMA}`);

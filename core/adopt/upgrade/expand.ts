@@ -14,7 +14,9 @@ CREATE SCHEMA IF NOT EXISTS ${WORK_SCHEMA};
 CREATE TABLE IF NOT EXISTS ${WORK_SCHEMA}.config (
   id integer PRIMARY KEY DEFAULT 1 CHECK (id = 1),
   organization_slug text NOT NULL,
-  started_at timestamptz NOT NULL DEFAULT now()
+  started_at timestamptz NOT NULL DEFAULT now(),
+  -- The proof read before cutover, for the result of a run that resumes after it.
+  proof jsonb
 );
 CREATE TABLE IF NOT EXISTS ${WORK_SCHEMA}.progress (
   step text PRIMARY KEY,

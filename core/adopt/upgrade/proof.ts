@@ -1,10 +1,12 @@
-// Proof that nothing was lost, read after cutover while the legacy tables are still kept: per table the row
-// count and an md5 over every legacy column in key order, computed on the legacy rows through the mapping
-// and on the release rows; every foreign key validated and checked by a query; row-level security on every
-// table that has a policy.
+// Proof that nothing was lost, read before cutover in one REPEATABLE READ snapshot (the mirror writes the
+// staging rows in the old app's own transactions and each batch commits whole, so a snapshot sees both sides
+// consistent, and the proof takes no lock beyond reading): per table the row count and an md5 over every
+// legacy column in key order, computed on the legacy rows through the mapping and on the release rows; every
+// foreign key of the release validated and checked by a query. After cutover and the release's steps,
+// row-level security on every table that has a policy.
 import type { ClientBase } from "pg";
 import { tableMappings } from "./mapping";
-import { LEGACY_KEPT_SCHEMA, type LegacyOrganization } from "./names";
+import type { LegacyOrganization } from "./names";
 
 export interface TableProof {
   table: string;
@@ -15,25 +17,52 @@ export interface TableProof {
   equal: boolean;
 }
 
+export interface RowLevelSecurityState {
+  tablesWithPolicies: number;
+  enabled: number;
+  forced: number;
+}
+
 export interface UpgradeProof {
   tables: TableProof[];
   foreignKeys: { checked: number; notValidated: string[]; violated: string[] };
-  rowLevelSecurity: { tablesWithPolicies: number; enabled: number; forced: number };
+  /** Read after the release's steps ran (undefined until then). */
+  rowLevelSecurity?: RowLevelSecurityState;
   /** True when every table is equal and no foreign key is unvalidated or violated. */
   ok: boolean;
 }
 
-export async function proveUpgrade(client: ClientBase, org: LegacyOrganization): Promise<UpgradeProof> {
+export async function proveUpgrade(
+  client: ClientBase,
+  org: LegacyOrganization,
+  schemas: { legacy: string; release: string },
+): Promise<UpgradeProof> {
+  await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+  try {
+    const proof = await proveInSnapshot(client, org, schemas);
+    await client.query("COMMIT");
+    return proof;
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw error;
+  }
+}
+
+async function proveInSnapshot(
+  client: ClientBase,
+  org: LegacyOrganization,
+  schemas: { legacy: string; release: string },
+): Promise<UpgradeProof> {
   const tables: TableProof[] = [];
-  for (const mapping of tableMappings(org, "public")) {
+  for (const mapping of tableMappings(org, schemas.release)) {
     const row = (exprs: string[]) => `ROW(${exprs.join(", ")})::text`;
     const legacy = await client.query<{ n: string; h: string }>(
       `SELECT count(*) AS n, md5(coalesce(string_agg(${row(mapping.proof.map((p) => p.legacy))}, '|' ORDER BY l."id"), '')) AS h
-         FROM ${LEGACY_KEPT_SCHEMA}."${mapping.table}" l`,
+         FROM ${schemas.legacy}."${mapping.table}" l`,
     );
     const release = await client.query<{ n: string; h: string }>(
       `SELECT count(*) AS n, md5(coalesce(string_agg(${row(mapping.proof.map((p) => p.release))}, '|' ORDER BY t."id"), '')) AS h
-         FROM public."${mapping.table}" t`,
+         FROM ${schemas.release}."${mapping.table}" t`,
     );
     const l = legacy.rows[0]!;
     const r = release.rows[0]!;
@@ -46,18 +75,10 @@ export async function proveUpgrade(client: ClientBase, org: LegacyOrganization):
       equal: l.n === r.n && l.h === r.h,
     });
   }
-  const foreignKeys = await checkForeignKeys(client);
-  const rls = await client.query<{ policies: number; enabled: number; forced: number }>(
-    `SELECT count(*)::int AS policies, count(*) FILTER (WHERE c.relrowsecurity)::int AS enabled,
-            count(*) FILTER (WHERE c.relforcerowsecurity)::int AS forced
-       FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace
-        AND EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid)`,
-  );
-  const r = rls.rows[0]!;
+  const foreignKeys = await checkForeignKeys(client, schemas.release);
   return {
     tables,
     foreignKeys,
-    rowLevelSecurity: { tablesWithPolicies: r.policies, enabled: r.enabled, forced: r.forced },
     ok:
       tables.every((t) => t.equal) &&
       foreignKeys.notValidated.length === 0 &&
@@ -65,9 +86,22 @@ export async function proveUpgrade(client: ClientBase, org: LegacyOrganization):
   };
 }
 
-/** Every foreign key of `public`: validated in the catalog, and no row that references a missing one. */
+/** Row-level security on the tables that have a policy, in `public`. */
+export async function rowLevelSecurityState(client: ClientBase): Promise<RowLevelSecurityState> {
+  const rls = await client.query<{ policies: number; enabled: number; forced: number }>(
+    `SELECT count(*)::int AS policies, count(*) FILTER (WHERE c.relrowsecurity)::int AS enabled,
+            count(*) FILTER (WHERE c.relforcerowsecurity)::int AS forced
+       FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace
+        AND EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid)`,
+  );
+  const r = rls.rows[0]!;
+  return { tablesWithPolicies: r.policies, enabled: r.enabled, forced: r.forced };
+}
+
+/** Every foreign key of `schema`: validated in the catalog, and no row that references a missing one. */
 async function checkForeignKeys(
   client: ClientBase,
+  schema: string,
 ): Promise<{ checked: number; notValidated: string[]; violated: string[] }> {
   const fks = await client.query<{ name: string; validated: boolean; sql: string }>(
     `SELECT format('%s.%s', c.conrelid::regclass, quote_ident(c.conname)) AS name, c.convalidated AS validated,
@@ -80,8 +114,9 @@ async function checkForeignKeys(
                       FROM unnest(c.conkey, c.confkey) AS k(ck, pk)
                       JOIN pg_attribute ca ON ca.attrelid = c.conrelid AND ca.attnum = k.ck
                       JOIN pg_attribute pa ON pa.attrelid = c.confrelid AND pa.attnum = k.pk)) AS sql
-       FROM pg_constraint c WHERE c.contype = 'f' AND c.connamespace = 'public'::regnamespace
+       FROM pg_constraint c WHERE c.contype = 'f' AND c.connamespace = to_regnamespace($1)
       ORDER BY 1`,
+    [schema],
   );
   const violated: string[] = [];
   for (const fk of fks.rows) {

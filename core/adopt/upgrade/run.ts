@@ -20,8 +20,9 @@ import { cutover } from "./cutover";
 import { WORK_DDL, expandRelease, markDone, setStagingTriggers, stepDone } from "./expand";
 import { LockClock, type LongestLock } from "./lock-clock";
 import { tableMappings } from "./mapping";
-import { LEGACY_KEPT_SCHEMA, STAGING_SCHEMA, WORK_SCHEMA, legacyOrganization } from "./names";
-import { proveUpgrade, type UpgradeProof } from "./proof";
+import { LEGACY_KEPT_SCHEMA, LEGACY_SCHEMA, STAGING_SCHEMA, WORK_SCHEMA, legacyOrganization } from "./names";
+import { proveUpgrade, rowLevelSecurityState, type UpgradeProof } from "./proof";
+import { rejectedError, rejectedRows } from "./cutover";
 import type { LegacyUpgradeSetting } from "./setting";
 
 export const DEFAULT_UPGRADE_BATCH_SIZE = 1_000;
@@ -85,6 +86,24 @@ function refuseDefects(inspection: LegacyInspection): void {
   );
 }
 
+function proofError(proof: UpgradeProof): ReleaseError {
+  const bad = [
+    ...proof.tables
+      .filter((t) => !t.equal)
+      .map(
+        (t) =>
+          `${t.table}: ${t.legacyRows} legacy rows (md5 ${t.legacyChecksum}) vs ${t.releaseRows} staged (md5 ${t.releaseChecksum})`,
+      ),
+    ...proof.foreignKeys.notValidated.map((f) => `foreign key ${f} not validated`),
+    ...proof.foreignKeys.violated.map((f) => `foreign key ${f} has rows without their referenced row`),
+  ];
+  return new ReleaseError(
+    "migration-failed",
+    `The staged release tables do not prove equal to the legacy ones, so the cutover did not happen:\n${bad.map((b) => `- ${b}`).join("\n")}`,
+    `The legacy tables are untouched and still in use. Keep ${STAGING_SCHEMA} for a look, then start over: DROP SCHEMA ${STAGING_SCHEMA} CASCADE; DROP SCHEMA ${WORK_SCHEMA} CASCADE; and report the difference (it is a defect of the upgrade).`,
+  );
+}
+
 export async function upgradeLegacyDatabase(
   options: ReleaseOptions,
   upgrade: LegacyUpgradeOptions,
@@ -114,6 +133,7 @@ export async function upgradeLegacyDatabase(
     }
     const cutoverDone = resuming && (await stepDone(client, "cutover"));
     let expanded = 0;
+    let proof: UpgradeProof | undefined;
     let copied: { rows: Record<string, number>; batches: number; complete: boolean } = {
       rows: {},
       batches: 0,
@@ -165,32 +185,22 @@ export async function upgradeLegacyDatabase(
         );
         return summary(false, "backfill", durationMs);
       }
+      const rejected = await rejectedRows(client);
+      if (rejected.length > 0) throw rejectedError(rejected);
+      proof = await proveUpgrade(client, org, { legacy: LEGACY_SCHEMA, release: STAGING_SCHEMA });
+      if (!proof.ok) throw proofError(proof);
+      await client.query(`UPDATE ${WORK_SCHEMA}.config SET proof = $1`, [JSON.stringify(proof)]);
       await ensureBookkeeping(
         client,
         (options.steps ?? []).map((s) => s.bookkeepingDdl),
       );
       await cutover(client, files, mappings, clock);
-      log.info(
-        `upgrade: cutover done; the legacy tables are kept in ${LEGACY_KEPT_SCHEMA} until the proof passes`,
+      log.info(`upgrade: cutover done; the legacy tables are kept in ${LEGACY_KEPT_SCHEMA} until the end`);
+    } else {
+      const recorded = await client.query<{ proof: UpgradeProof | null }>(
+        `SELECT proof FROM ${WORK_SCHEMA}.config`,
       );
-    }
-    const proof = await proveUpgrade(client, org);
-    if (!proof.ok) {
-      const bad = [
-        ...proof.tables
-          .filter((t) => !t.equal)
-          .map(
-            (t) =>
-              `${t.table}: ${t.legacyRows} legacy rows (md5 ${t.legacyChecksum}) vs ${t.releaseRows} (md5 ${t.releaseChecksum})`,
-          ),
-        ...proof.foreignKeys.notValidated.map((f) => `foreign key ${f} not validated`),
-        ...proof.foreignKeys.violated.map((f) => `foreign key ${f} has rows without their referenced row`),
-      ];
-      throw new ReleaseError(
-        "migration-failed",
-        `The upgraded tables do not prove equal to the legacy ones:\n${bad.map((b) => `- ${b}`).join("\n")}`,
-        `The legacy tables are kept in ${LEGACY_KEPT_SCHEMA}. To go back to the legacy tables, follow docs/runbook.md, "Upgrading a Prisma-era database", rollback after cutover.`,
-      );
+      proof = recorded.rows[0]?.proof ?? undefined;
     }
     await clock.transaction(client, "drop the kept legacy tables", async () => {
       await client.query(`DROP SCHEMA ${LEGACY_KEPT_SCHEMA} CASCADE`);
@@ -198,7 +208,12 @@ export async function upgradeLegacyDatabase(
     });
     // The release's own steps and its snapshot, as any apply after its migrations.
     const release = await applyWith(client, options);
-    return { ...summary(true, "done", Date.now() - started), proof, release };
+    const rowLevelSecurity = await rowLevelSecurityState(client);
+    return {
+      ...summary(true, "done", Date.now() - started),
+      ...(proof ? { proof: { ...proof, rowLevelSecurity } } : {}),
+      release,
+    };
 
     function summary(complete: boolean, phase: "backfill" | "done", durationMs: number): LegacyUpgradeResult {
       const total = LEGACY_TABLES.reduce((sum, table) => sum + (copied.rows[table] ?? 0), 0);
