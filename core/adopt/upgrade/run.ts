@@ -2,18 +2,18 @@
 // anything is written), expand, mirror, backfill, cutover, proof, then the release's own steps (row-level
 // security, seed sets, vector indexes, snapshot) through apply. Every phase records its progress in the
 // work schema, so running the same command again after an interruption resumes where it stopped.
-import type { ClientBase } from "pg";
+import type { Client, ClientBase } from "pg";
 import { ensureBookkeeping } from "../../bookkeeping";
 import { closeClient, openClient } from "../../connection";
 import { parseDatabaseUrl, redactUrl } from "../../dsn";
-import { ReleaseError } from "../../errors";
+import { ReleaseError, isReleaseError } from "../../errors";
 import { resolveLockSafety } from "../../lock-safety/settings";
 import { withLockedConnection } from "../../locked-connection";
 import { silentLogger } from "../../logger";
 import { readMigrationFiles } from "../../migrations/files";
 import { readLedger } from "../../migrations/ledger";
 import { setOwnerRole } from "../../owner-role";
-import { applyWith, type ReleaseOptions, type ReleaseResult } from "../../release";
+import { applyWith, describeRunError, type ReleaseOptions, type ReleaseResult } from "../../release";
 import { LEGACY_TABLES, inspectLegacyDatabase, type LegacyInspection } from "../legacy-inspection";
 import { backfill, installMirrors } from "./backfill";
 import { cutover } from "./cutover";
@@ -86,6 +86,27 @@ function refuseDefects(inspection: LegacyInspection): void {
   );
 }
 
+/** A server error during a step, in the operator's words: what happened to the step and how to go on. */
+function describeUpgradeError(error: unknown, options: ReleaseOptions): unknown {
+  const described = describeRunError(
+    error,
+    parseDatabaseUrl(options.databaseUrl, options.databaseUrlSource ?? "the database URL"),
+  );
+  if (isReleaseError(described)) return described;
+  const code = (error as { code?: unknown })?.code;
+  if (typeof code !== "string") return error;
+  return new ReleaseError(
+    code === "42501" ? "permission" : "migration-failed",
+    `The upgrade stopped: ${(error as Error).message}`,
+    `Each step is a transaction of its own, so nothing of the failed one is applied and the legacy tables stay in use until the cutover. ${
+      code === "42501"
+        ? "Run it as the login that owns the legacy tables and may create schemas (with --owner-role when the owner role owns them); "
+        : "Fix the cause, then "
+    }run the same command again: it resumes where it stopped.`,
+    { cause: error },
+  );
+}
+
 function proofError(proof: UpgradeProof): ReleaseError {
   const bad = [
     ...proof.tables
@@ -116,6 +137,14 @@ export async function upgradeLegacyDatabase(
   const clock = new LockClock(resolveLockSafety(options.lockSafety), log);
   const mappings = tableMappings(org);
   return withLockedConnection(options, "upgrade", log, async (client) => {
+    try {
+      return await upgradeOn(client);
+    } catch (error) {
+      throw describeUpgradeError(error, options);
+    }
+  });
+
+  async function upgradeOn(client: Client): Promise<LegacyUpgradeResult> {
     if (options.ownerRole) await setOwnerRole(client, options.ownerRole);
     const resuming = await schemaExists(client, WORK_SCHEMA);
     if (resuming) {
@@ -229,7 +258,7 @@ export async function upgradeLegacyDatabase(
         longestLock: clock.longest,
       };
     }
-  });
+  }
 }
 
 /**
