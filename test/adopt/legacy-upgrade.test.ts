@@ -309,6 +309,14 @@ describe("apply --upgrade-legacy", () => {
     expect(plan.steps.find((s) => s.step === "backfill Message")!.estimatedRows).toBe(
       LEGACY_SCALES.small.messages,
     );
+    const text = await runCli(["plan", "--upgrade-legacy", "--legacy-organization", "acme"], {
+      DATABASE_URL: db.url,
+    });
+    expect(text.code).toBe(2);
+    expect(text.stdout).toContain(
+      `+ backfill Message [~${LEGACY_SCALES.small.messages} rows]: copy in batches of 1000 by id`,
+    );
+    expect(text.stdout).toContain("Run `neonhub-db apply --upgrade-legacy`");
     expect(await dumpSchema(db.url)).toBe(before);
   });
 

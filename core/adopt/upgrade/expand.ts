@@ -7,6 +7,8 @@ import { upSectionOffset, downSectionOffset, type MigrationFile } from "../../mi
 import { describeMigrationFailure } from "../../migrations/run";
 import { LEGACY_SCHEMA, STAGING_SCHEMA, WORK_SCHEMA } from "./names";
 import type { Logger } from "../../logger";
+import { isReleaseError } from "../../errors";
+import type { LockClock } from "./lock-clock";
 
 /** The work schema: progress of every step, the configuration the run started with, rows the mirror refused. */
 export const WORK_DDL = `
@@ -65,6 +67,7 @@ export async function markDone(client: ClientBase, step: string, rows = 0): Prom
 export async function expandRelease(
   client: ClientBase,
   files: readonly MigrationFile[],
+  clock: LockClock,
   log: Logger,
 ): Promise<number> {
   let ran = 0;
@@ -85,16 +88,16 @@ export async function expandRelease(
     const step = `expand:${file.name}`;
     if (await stepDone(client, step)) continue;
     const started = Date.now();
-    await client.query("BEGIN");
     try {
-      // Staging first: what the files create lands there, and their names resolve there before `public`.
-      await client.query(`SET LOCAL search_path = ${STAGING_SCHEMA}, ${LEGACY_SCHEMA}`);
-      await client.query("SET LOCAL check_function_bodies = off");
-      await client.query(upSection(file));
-      await markDone(client, step);
-      await client.query("COMMIT");
+      await clock.transaction(client, `expand ${file.name}`, async () => {
+        // Staging first: what the files create lands there, and their names resolve there before `public`.
+        await client.query(`SET LOCAL search_path = ${STAGING_SCHEMA}, ${LEGACY_SCHEMA}`);
+        await client.query("SET LOCAL check_function_bodies = off");
+        await client.query(upSection(file));
+        await markDone(client, step);
+      });
     } catch (error) {
-      await client.query("ROLLBACK").catch(() => {});
+      if (isReleaseError(error)) throw error;
       throw describeMigrationFailure(error, file, i);
     }
     ran += 1;

@@ -194,12 +194,12 @@ export async function upgradeLegacyDatabase(
         [org.slug],
       );
       await client.query("COMMIT");
-      expanded = await expandRelease(client, files, log);
+      expanded = await expandRelease(client, files, clock, log);
       if (!(await stepDone(client, "expand:triggers-off"))) {
-        await client.query("BEGIN");
-        await setStagingTriggers(client, false);
-        await markDone(client, "expand:triggers-off");
-        await client.query("COMMIT");
+        await clock.transaction(client, "staging triggers off", async () => {
+          await setStagingTriggers(client, false);
+          await markDone(client, "expand:triggers-off");
+        });
       }
       await installMirrors(client, mappings, clock);
       copied = await backfill(client, org, mappings, clock, {
