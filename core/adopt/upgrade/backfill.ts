@@ -96,8 +96,11 @@ export interface BackfillOptions {
 }
 
 export interface BackfillResult {
+  /** Rows copied per table, by all runs so far. */
   rows: Record<string, number>;
   batches: number;
+  /** Legacy rows copied by this run's batches. */
+  copied: number;
   complete: boolean;
 }
 
@@ -115,7 +118,8 @@ async function runPass(
   clock: LockClock,
   options: BackfillOptions,
   batchesSoFar: () => number,
-): Promise<{ rows: number; batches: number; complete: boolean }> {
+): Promise<{ rows: number; batches: number; copied: number; complete: boolean }> {
+  let copiedNow = 0;
   let batches = 0;
   for (;;) {
     const state = await client.query<{ done: boolean; rows: string }>(
@@ -123,9 +127,9 @@ async function runPass(
       [pass.step],
     );
     const current = state.rows[0]!;
-    if (current.done) return { rows: Number(current.rows), batches, complete: true };
+    if (current.done) return { rows: Number(current.rows), batches, copied: copiedNow, complete: true };
     if (options.maxBatches !== undefined && batchesSoFar() + batches >= options.maxBatches) {
-      return { rows: Number(current.rows), batches, complete: false };
+      return { rows: Number(current.rows), batches, copied: copiedNow, complete: false };
     }
     const copied = await clock.transaction(client, `backfill batch of ${pass.label}`, async () => {
       // Taken first: the mirror of this table waits for the batch, then sees its new high-water mark.
@@ -155,6 +159,7 @@ async function runPass(
       return n;
     });
     if (copied > 0) batches += 1;
+    copiedNow += copied;
   }
 }
 
@@ -173,6 +178,7 @@ export async function backfill(
   }
   const rows: Record<string, number> = {};
   let batches = 0;
+  let copied = 0;
   const passes: Pass[] = mappings.flatMap((mapping): Pass[] => {
     const table: Pass = {
       step: `backfill:${mapping.table}`,
@@ -199,11 +205,13 @@ export async function backfill(
     );
     const outcome = await runPass(client, pass, clock, options, () => batches);
     batches += outcome.batches;
+    // Legacy rows only: the conversations pass counts users.
+    if (pass.keyTable === pass.label) copied += outcome.copied;
     rows[pass.label] = outcome.rows;
-    if (!outcome.complete) return { rows, batches, complete: false };
+    if (!outcome.complete) return { rows, batches, copied, complete: false };
     options.log.info(
       `upgrade: backfilled ${pass.label} (${outcome.rows} ${pass.keyTable === pass.label ? "rows" : `${pass.keyTable} keys`})`,
     );
   }
-  return { rows, batches, complete: true };
+  return { rows, batches, copied, complete: true };
 }

@@ -14,8 +14,8 @@ import { readMigrationFiles } from "../../migrations/files";
 import { readLedger } from "../../migrations/ledger";
 import { setOwnerRole } from "../../owner-role";
 import { applyWith, describeRunError, type ReleaseOptions, type ReleaseResult } from "../../release";
-import { LEGACY_TABLES, inspectLegacyDatabase, type LegacyInspection } from "../legacy-inspection";
-import { backfill, installMirrors } from "./backfill";
+import { inspectLegacyDatabase, type LegacyInspection } from "../legacy-inspection";
+import { backfill, installMirrors, type BackfillResult } from "./backfill";
 import { cutover } from "./cutover";
 import { WORK_DDL, expandRelease, markDone, setStagingTriggers, stepDone } from "./expand";
 import { LockClock, type LongestLock } from "./lock-clock";
@@ -46,7 +46,7 @@ export interface LegacyUpgradeResult {
   phase: "backfill" | "done";
   expandedMigrations: number;
   backfill: { rows: Record<string, number>; batches: number };
-  /** Legacy rows copied per second of this run (expand to the end). */
+  /** Legacy rows this run's batches copied, per second of this run (expand to the end). */
   rowsPerSecond: number;
   durationMs: number;
   /** The longest any of the upgrade's transactions held its locks. */
@@ -163,11 +163,7 @@ export async function upgradeLegacyDatabase(
     const cutoverDone = resuming && (await stepDone(client, "cutover"));
     let expanded = 0;
     let proof: UpgradeProof | undefined;
-    let copied: { rows: Record<string, number>; batches: number; complete: boolean } = {
-      rows: {},
-      batches: 0,
-      complete: true,
-    };
+    let copied: BackfillResult = { rows: {}, batches: 0, copied: 0, complete: true };
     if (!cutoverDone) {
       const ledger = await readLedger(client);
       if (ledger.length > 0) {
@@ -245,7 +241,7 @@ export async function upgradeLegacyDatabase(
     };
 
     function summary(complete: boolean, phase: "backfill" | "done", durationMs: number): LegacyUpgradeResult {
-      const total = LEGACY_TABLES.reduce((sum, table) => sum + (copied.rows[table] ?? 0), 0);
+      const total = copied.copied;
       return {
         database: redactUrl(options.databaseUrl),
         organization: { slug: org.slug, id: org.id },
