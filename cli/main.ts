@@ -16,11 +16,13 @@ import {
   isReleaseError,
   parseDatabaseUrl,
   planLegacyUpgrade,
+  planLegacyUpgradeIfNeeded,
   planRelease,
   prismaSchemaCommand,
   redactSecrets,
   releaseStatus,
   upgradeLegacyDatabase,
+  upgradeLegacyIfNeeded,
   verifyRelease,
   withReleaseSession,
   type LegacyUpgradeOptions,
@@ -84,11 +86,28 @@ function releaseOptions(args: CliArgs, env: NodeJS.ProcessEnv, log: Logger): Rel
   };
 }
 
-function upgradeOptions(args: CliArgs): LegacyUpgradeOptions {
+/**
+ * What plan/apply are asked to upgrade: --upgrade-legacy (explicit: refused on a database that is not the
+ * legacy one), or the `legacyUpgrade` release setting of --config/--set (as a stack carries it: only when the
+ * database needs it).
+ */
+function upgradeRequest(args: CliArgs): (LegacyUpgradeOptions & { explicit: boolean }) | undefined {
+  if (args.upgradeLegacy) {
+    return {
+      explicit: true,
+      organization: args.legacyOrganization,
+      organizationSource: "--legacy-organization",
+      batchSize: args.batchSize,
+      maxBatches: args.maxBatches,
+    };
+  }
+  const setting = releaseSettings(args).legacyUpgrade;
+  if (!setting) return undefined;
   return {
-    organization: args.legacyOrganization,
-    organizationSource: "--legacy-organization",
-    batchSize: args.batchSize,
+    explicit: false,
+    organization: setting.organization,
+    organizationSource: "legacyUpgrade.organization",
+    batchSize: args.batchSize ?? setting.batchSize,
     maxBatches: args.maxBatches,
   };
 }
@@ -120,8 +139,11 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     const emit = (value: unknown, text: string) => out(json ? JSON.stringify(value, null, 2) : text);
     switch (args.command) {
       case "plan": {
-        if (args.upgradeLegacy) {
-          const upgradePlan = await planLegacyUpgrade(options, upgradeOptions(args));
+        const request = upgradeRequest(args);
+        const upgradePlan = request?.explicit
+          ? await planLegacyUpgrade(options, request)
+          : request && (await planLegacyUpgradeIfNeeded(options, request));
+        if (upgradePlan) {
           emit(upgradePlan, renderUpgradePlan(upgradePlan));
           return upgradePlan.ready ? EXIT.pending : EXIT.error;
         }
@@ -132,8 +154,11 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
         return blocked ? EXIT.error : plan.pending ? EXIT.pending : EXIT.ok;
       }
       case "apply": {
-        if (args.upgradeLegacy) {
-          const upgraded = await upgradeLegacyDatabase(options, upgradeOptions(args));
+        const request = upgradeRequest(args);
+        const upgraded = request?.explicit
+          ? await upgradeLegacyDatabase(options, request)
+          : request && (await upgradeLegacyIfNeeded(options, request));
+        if (upgraded) {
           emit(upgraded, renderUpgrade(upgraded));
           return upgraded.complete ? EXIT.ok : EXIT.pending;
         }

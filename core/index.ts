@@ -136,5 +136,5 @@ export {
   type LegacyUpgradeOptions,
   type LegacyUpgradeResult,
 } from "./adopt/upgrade/run";
-export { planLegacyUpgrade, type LegacyUpgradePlan } from "./adopt/upgrade/plan";
+export { planLegacyUpgrade, planLegacyUpgradeIfNeeded, type LegacyUpgradePlan } from "./adopt/upgrade/plan";
 export type { LegacyUpgradeSetting } from "./adopt/upgrade/setting";

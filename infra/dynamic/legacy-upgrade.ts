@@ -1,15 +1,7 @@
 // The schema migrations resource on a Prisma-era database, when the release settings carry `legacyUpgrade`
 // (core/release-config.ts): preview shows the upgrade's steps (and fails on the legacy rows that would stop
 // it), and up runs the core's upgrade before the release, the same function as `apply --upgrade-legacy`.
-import {
-  closeClient,
-  legacyUpgradeNeeded,
-  openClient,
-  parseDatabaseUrl,
-  planLegacyUpgrade,
-  upgradeLegacyIfNeeded,
-  type LegacyUpgradeSetting,
-} from "../../core";
+import { planLegacyUpgradeIfNeeded, upgradeLegacyIfNeeded, type LegacyUpgradeSetting } from "../../core";
 import type { InputProblem } from "./inputs";
 import type { PartContext } from "./release";
 import type { ResolvedInputs } from "./types";
@@ -25,25 +17,12 @@ export async function legacyUpgradeFailures(
   setting: LegacyUpgradeSetting,
 ): Promise<InputProblem[] | undefined> {
   const { options } = context;
-  const client = await openClient(
-    parseDatabaseUrl(options.databaseUrl, options.databaseUrlSource ?? "databaseUrl"),
-    {
-      applicationName: "neonhub-db:pulumi-preview",
-      connectTimeoutMs: options.connectTimeoutMs,
-    },
-  );
-  let needed: boolean;
-  try {
-    needed = await legacyUpgradeNeeded(client);
-  } finally {
-    await closeClient(client);
-  }
-  if (!needed) return undefined;
-  const plan = await planLegacyUpgrade(options, {
+  const plan = await planLegacyUpgradeIfNeeded(options, {
     organization: setting.organization,
     organizationSource: "legacyUpgrade.organization",
     batchSize: setting.batchSize,
   });
+  if (!plan) return undefined;
   for (const step of plan.steps) {
     const rows = step.estimatedRows !== undefined ? ` [~${step.estimatedRows} rows]` : "";
     options.log?.info(`upgrade ${step.done ? "(done) " : ""}${step.step}${rows}: ${step.detail}`);
@@ -56,7 +35,11 @@ export async function legacyUpgradeFailures(
 
 /** Up: the upgrade (resumed if an earlier one was interrupted), before the release's own apply. */
 export async function runLegacyUpgrade(context: PartContext, setting: LegacyUpgradeSetting): Promise<void> {
-  const result = await upgradeLegacyIfNeeded(context.options, setting);
+  const result = await upgradeLegacyIfNeeded(context.options, {
+    organization: setting.organization,
+    organizationSource: "legacyUpgrade.organization",
+    batchSize: setting.batchSize,
+  });
   if (result) {
     context.options.log?.info(
       `upgraded the legacy database for organization ${result.organization.slug}: ${result.rowsPerSecond} rows/s, longest lock ${result.longestLock.ms} ms (${result.longestLock.step})`,

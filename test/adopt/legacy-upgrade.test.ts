@@ -448,4 +448,24 @@ describe("apply --upgrade-legacy", () => {
     expect(await dumpSchema(db.url)).toBe(fresh);
     expect(await contents(db.url)).toEqual(await contents(upgraded.url));
   });
+
+  it("takes the organization from the legacyUpgrade release setting, and is a plain apply once upgraded", async () => {
+    const db = await legacyDatabase();
+    const set = ["--set", "legacyUpgrade.organization=acme", "--json"];
+    const plan = await runCli(["plan", ...set], { DATABASE_URL: db.url });
+    expect(plan.code, plan.stderr).toBe(2);
+    expect((JSON.parse(plan.stdout) as { organization: { slug: string } }).organization.slug).toBe("acme");
+    const run = await runCli(["apply", ...set], { DATABASE_URL: db.url });
+    expect(run.code, run.stderr).toBe(0);
+    expect((JSON.parse(run.stdout) as LegacyUpgradeResult).proof!.ok).toBe(true);
+    expect(await dumpSchema(db.url)).toBe(fresh);
+    const again = await runCli(["apply", ...set], { DATABASE_URL: db.url });
+    expect(again.code, again.stderr).toBe(0);
+    expect((JSON.parse(again.stdout) as { changed: boolean }).changed).toBe(false);
+    const bad = await runCli(["plan", "--set", "legacyUpgrade.organization=Not A Slug"], {
+      DATABASE_URL: db.url,
+    });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('legacyUpgrade.organization "Not A Slug" is not an organization slug');
+  });
 });

@@ -8,7 +8,7 @@ import type { ReleaseOptions } from "../../release";
 import { inspectLegacyDatabase, type LegacyDefect } from "../legacy-inspection";
 import { tableMappings } from "./mapping";
 import { LEGACY_KEPT_SCHEMA, STAGING_SCHEMA, WORK_SCHEMA, legacyOrganization } from "./names";
-import { upgradeBatchSize, type LegacyUpgradeOptions } from "./run";
+import { legacyUpgradeNeeded, upgradeBatchSize, type LegacyUpgradeOptions } from "./run";
 
 export interface UpgradePlanStep {
   step: string;
@@ -128,4 +128,23 @@ export async function planLegacyUpgrade(
   } finally {
     await closeClient(client);
   }
+}
+
+/** The upgrade's plan when the database needs it (an upgrade in progress, or the legacy schema); else undefined. */
+export async function planLegacyUpgradeIfNeeded(
+  options: ReleaseOptions,
+  upgrade: LegacyUpgradeOptions,
+): Promise<LegacyUpgradePlan | undefined> {
+  const target = parseDatabaseUrl(options.databaseUrl, options.databaseUrlSource ?? "the database URL");
+  const client = await openClient(target, {
+    applicationName: "neonhub-db:plan",
+    connectTimeoutMs: options.connectTimeoutMs,
+  });
+  let needed: boolean;
+  try {
+    needed = await legacyUpgradeNeeded(client);
+  } finally {
+    await closeClient(client);
+  }
+  return needed ? planLegacyUpgrade(options, upgrade) : undefined;
 }

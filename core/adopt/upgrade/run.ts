@@ -23,7 +23,6 @@ import { tableMappings } from "./mapping";
 import { LEGACY_KEPT_SCHEMA, LEGACY_SCHEMA, STAGING_SCHEMA, WORK_SCHEMA, legacyOrganization } from "./names";
 import { proveUpgrade, rowLevelSecurityState, type UpgradeProof } from "./proof";
 import { rejectedError, rejectedRows } from "./cutover";
-import type { LegacyUpgradeSetting } from "./setting";
 
 export const DEFAULT_UPGRADE_BATCH_SIZE = 1_000;
 
@@ -273,7 +272,7 @@ export async function legacyUpgradeNeeded(client: ClientBase): Promise<boolean> 
  */
 export async function upgradeLegacyIfNeeded(
   options: ReleaseOptions,
-  setting: LegacyUpgradeSetting,
+  upgrade: LegacyUpgradeOptions,
 ): Promise<LegacyUpgradeResult | undefined> {
   const target = parseDatabaseUrl(options.databaseUrl, options.databaseUrlSource ?? "the database URL");
   const client = await openClient(target, {
@@ -287,9 +286,5 @@ export async function upgradeLegacyIfNeeded(
     await closeClient(client);
   }
   if (!needed) return undefined;
-  return upgradeLegacyDatabase(options, {
-    organization: setting.organization,
-    organizationSource: "legacyUpgrade.organization",
-    batchSize: setting.batchSize,
-  });
+  return upgradeLegacyDatabase(options, upgrade);
 }
