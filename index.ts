@@ -47,6 +47,7 @@ const release = new SchemaRelease(
     stepOptions: {
       vectorIndexes: config.release.vectorIndexes,
       rowLevelSecurity: config.release.rowLevelSecurity,
+      legacyUpgrade: config.release.legacyUpgrade,
     },
     dropOnDelete: config.release.dropSchemaOnDelete,
     lockTimeoutMs: config.release.lockTimeoutMs,

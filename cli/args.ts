@@ -56,6 +56,14 @@ export interface CliArgs {
   configFile?: string;
   /** --set key=value, in order: release settings that win over the file's. */
   settings: string[];
+  /** plan/apply: upgrade a Prisma-era database in place (docs/runbook.md, "Upgrading a Prisma-era database"). */
+  upgradeLegacy: boolean;
+  /** --legacy-organization: the organization every legacy row is given to. */
+  legacyOrganization?: string;
+  /** --batch-size: rows per backfill batch of the upgrade. */
+  batchSize?: number;
+  /** --max-batches: stop the upgrade's backfill after this many batches (resumable). */
+  maxBatches?: number;
 }
 
 export const USAGE = `Usage: neonhub-db <command> [options]
@@ -109,6 +117,12 @@ Options:
   --confirm                revert: really revert (without it, revert only shows what it would do)
   --out FILE               prisma-schema: the file to write, or with --check to compare
   --check                  prisma-schema: compare the file with the database instead of writing it
+  --upgrade-legacy         plan/apply: upgrade a Prisma-era NeonHub database in place (expand, backfill while
+                           the old app runs, cutover, proof; resumable); needs --legacy-organization
+  --legacy-organization SLUG
+                           the organization every legacy row is given to (created by the upgrade)
+  --batch-size N           rows per backfill batch of the upgrade (default 1000)
+  --max-batches N          stop the upgrade's backfill after N batches; run it again to continue
   --help, --version
 
 Exit codes: 0 ok / nothing pending, 1 error, 2 plan has pending changes, verify found drift or health found
@@ -133,6 +147,18 @@ function count(flag: string, raw: string): number {
       "invalid-input",
       `${flag} takes a whole number from 0 to 100, got "${raw}".`,
       `Example: ${flag} 5`,
+    );
+  }
+  return value;
+}
+
+function rows(flag: string, raw: string): number {
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || value < 1 || value > 1_000_000) {
+    throw new ReleaseError(
+      "invalid-input",
+      `${flag} takes a whole number from 1 to 1000000, got "${raw}".`,
+      `Example: ${flag} 1000`,
     );
   }
   return value;
@@ -174,6 +200,10 @@ const OPTIONS = {
   append: { type: "boolean" },
   confirm: { type: "boolean" },
   check: { type: "boolean" },
+  "upgrade-legacy": { type: "boolean" },
+  "legacy-organization": { type: "string" },
+  "batch-size": { type: "string" },
+  "max-batches": { type: "string" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "v" },
 } as const satisfies ParseArgsConfig["options"];
@@ -235,7 +265,11 @@ export function parseArgs(argv: readonly string[]): CliArgs {
     to: values.to,
     configFile: values.config,
     settings: values.set ?? [],
+    upgradeLegacy: values["upgrade-legacy"] ?? false,
+    legacyOrganization: values["legacy-organization"],
   };
+  if (values["batch-size"] !== undefined) args.batchSize = rows("--batch-size", values["batch-size"]);
+  if (values["max-batches"] !== undefined) args.maxBatches = rows("--max-batches", values["max-batches"]);
   if (values["lock-timeout"] !== undefined)
     args.lockTimeoutMs = seconds("--lock-timeout", values["lock-timeout"]);
   if (values["migration-lock-timeout"] !== undefined)
@@ -262,6 +296,20 @@ export function parseArgs(argv: readonly string[]): CliArgs {
         "invalid-input",
         "load-chunks needs --file and --dataset.",
         "Example: neonhub-db load-chunks --file chunks.ndjson --dataset <Dataset id>",
+      );
+    }
+    if (args.upgradeLegacy && command !== "plan" && command !== "apply") {
+      throw new ReleaseError(
+        "invalid-input",
+        `--upgrade-legacy goes with plan or apply, not ${command}.`,
+        "Example: neonhub-db apply --upgrade-legacy --legacy-organization acme",
+      );
+    }
+    if (args.upgradeLegacy && !args.legacyOrganization) {
+      throw new ReleaseError(
+        "invalid-input",
+        "--upgrade-legacy needs --legacy-organization <slug>: every legacy row is given to that organization.",
+        "Example: neonhub-db apply --upgrade-legacy --legacy-organization acme",
       );
     }
     if (command === "revert" && !args.to) {

@@ -15,12 +15,17 @@ import {
   describeSchemaDrift,
   isReleaseError,
   parseDatabaseUrl,
+  planLegacyUpgrade,
+  planLegacyUpgradeIfNeeded,
   planRelease,
   prismaSchemaCommand,
   redactSecrets,
   releaseStatus,
+  upgradeLegacyDatabase,
+  upgradeLegacyIfNeeded,
   verifyRelease,
   withReleaseSession,
+  type LegacyUpgradeOptions,
   type Logger,
   type ReleaseOptions,
 } from "../core";
@@ -29,6 +34,7 @@ import { releaseSettings } from "./release-settings";
 import { renderHealth } from "./render-health";
 import { renderRevert, renderRevertPlan } from "./render-revert";
 import { renderAdopt } from "./render-adopt";
+import { renderUpgrade, renderUpgradePlan } from "./render-upgrade";
 import { renderApply, renderBaseline, renderLoad, renderPlan, renderStatus, renderVerify } from "./render";
 
 export const EXIT = { ok: 0, error: 1, pending: 2 } as const;
@@ -80,6 +86,32 @@ function releaseOptions(args: CliArgs, env: NodeJS.ProcessEnv, log: Logger): Rel
   };
 }
 
+/**
+ * What plan/apply are asked to upgrade: --upgrade-legacy (explicit: refused on a database that is not the
+ * legacy one), or the `legacyUpgrade` release setting of --config/--set (as a stack carries it: only when the
+ * database needs it).
+ */
+function upgradeRequest(args: CliArgs): (LegacyUpgradeOptions & { explicit: boolean }) | undefined {
+  if (args.upgradeLegacy) {
+    return {
+      explicit: true,
+      organization: args.legacyOrganization,
+      organizationSource: "--legacy-organization",
+      batchSize: args.batchSize,
+      maxBatches: args.maxBatches,
+    };
+  }
+  const setting = releaseSettings(args).legacyUpgrade;
+  if (!setting) return undefined;
+  return {
+    explicit: false,
+    organization: setting.organization,
+    organizationSource: "legacyUpgrade.organization",
+    batchSize: args.batchSize ?? setting.batchSize,
+    maxBatches: args.maxBatches,
+  };
+}
+
 function version(): string {
   const pkg = JSON.parse(readFileSync(path.join(PROJECT_ROOT, "package.json"), "utf8")) as {
     version: string;
@@ -107,6 +139,14 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     const emit = (value: unknown, text: string) => out(json ? JSON.stringify(value, null, 2) : text);
     switch (args.command) {
       case "plan": {
+        const request = upgradeRequest(args);
+        const upgradePlan = request?.explicit
+          ? await planLegacyUpgrade(options, request)
+          : request && (await planLegacyUpgradeIfNeeded(options, request));
+        if (upgradePlan) {
+          emit(upgradePlan, renderUpgradePlan(upgradePlan));
+          return upgradePlan.ready ? EXIT.pending : EXIT.error;
+        }
         const plan = await planRelease(options);
         emit(plan, renderPlan(plan));
         const blocked =
@@ -114,6 +154,14 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
         return blocked ? EXIT.error : plan.pending ? EXIT.pending : EXIT.ok;
       }
       case "apply": {
+        const request = upgradeRequest(args);
+        const upgraded = request?.explicit
+          ? await upgradeLegacyDatabase(options, request)
+          : request && (await upgradeLegacyIfNeeded(options, request));
+        if (upgraded) {
+          emit(upgraded, renderUpgrade(upgraded));
+          return upgraded.complete ? EXIT.ok : EXIT.pending;
+        }
         const result = await applyRelease(options);
         emit(result, renderApply(result));
         return EXIT.ok;

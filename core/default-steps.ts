@@ -1,4 +1,5 @@
 // The steps a release runs after its migrations, as this project defines them.
+import type { LegacyUpgradeSetting } from "./adopt/upgrade/setting";
 import { DEFAULT_SEEDS_DIR } from "./project";
 import { RowLevelSecurityStep, type RowLevelSecurityMode } from "./row-level-security";
 import { SeedsStep } from "./seeds/step";
@@ -18,6 +19,8 @@ export interface DefaultStepOptions {
    * default (the stack, whose config is the source of the settings).
    */
   unsetFromRecord?: boolean;
+  /** Not a step's: carried with the steps' options so that the migrations resource can run the upgrade first. */
+  legacyUpgrade?: LegacyUpgradeSetting;
 }
 
 /** The folders of seeds/ (today: demo). */

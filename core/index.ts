@@ -154,3 +154,13 @@ export {
 } from "./search";
 export { retryDelayMs } from "./lock-safety/settings";
 export { createdObjects } from "./adopt/created-objects";
+export {
+  DEFAULT_UPGRADE_BATCH_SIZE,
+  legacyUpgradeNeeded,
+  upgradeLegacyDatabase,
+  upgradeLegacyIfNeeded,
+  type LegacyUpgradeOptions,
+  type LegacyUpgradeResult,
+} from "./adopt/upgrade/run";
+export { planLegacyUpgrade, planLegacyUpgradeIfNeeded, type LegacyUpgradePlan } from "./adopt/upgrade/plan";
+export type { LegacyUpgradeSetting } from "./adopt/upgrade/setting";

@@ -5,8 +5,11 @@
 //
 //   { "vectorIndexes": { "method": "hnsw", ... },   recorded by the release (core/release-settings.ts)
 //     "rowLevelSecurity": "enforce" | "off",        recorded by its step (core/row-level-security.ts)
-//     "lockTimeoutSeconds": 60 }                    how long a release waits for another one's lock
+//     "lockTimeoutSeconds": 60,                     how long a release waits for another one's lock
+//     "legacyUpgrade": { "organization": "acme" } } upgrade a Prisma-era database in place first
+//                                                   (core/adopt/upgrade/; docs/runbook.md)
 import { ReleaseError } from "./errors";
+import { legacyUpgradeSetting, type LegacyUpgradeSetting } from "./adopt/upgrade/setting";
 import { ROW_LEVEL_SECURITY_MODES, type RowLevelSecurityMode } from "./row-level-security";
 import { checkVectorIndexOptions, resolveOptions, type VectorIndexOptions } from "./vector-indexes/options";
 
@@ -14,12 +17,14 @@ export interface ReleaseSettings {
   vectorIndexes?: VectorIndexOptions;
   rowLevelSecurity?: RowLevelSecurityMode;
   lockTimeoutSeconds?: number;
+  legacyUpgrade?: LegacyUpgradeSetting;
 }
 
 const EXAMPLES: Record<keyof ReleaseSettings, unknown> = {
   vectorIndexes: { method: "hnsw" },
   rowLevelSecurity: "enforce",
   lockTimeoutSeconds: 60,
+  legacyUpgrade: { organization: "acme" },
 };
 
 export const RELEASE_SETTING_KEYS = Object.keys(EXAMPLES) as (keyof ReleaseSettings)[];
@@ -86,6 +91,9 @@ export function resolveReleaseSettings(input: unknown, source: string): ReleaseS
           throw refuse(key, "must be a whole number of seconds from 1 to 3600", value, { [key]: 60 }, source);
         }
         settings.lockTimeoutSeconds = value;
+        break;
+      case "legacyUpgrade":
+        settings.legacyUpgrade = legacyUpgradeSetting(value, `${at(source)}${key}`);
         break;
       default:
         throw new ReleaseError(

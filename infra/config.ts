@@ -8,6 +8,7 @@ import {
   completeVectorIndexOptions,
   isReleaseError,
   resolveReleaseSettings,
+  type LegacyUpgradeSetting,
   type RowLevelSecurityMode,
   type VectorIndexOptions,
 } from "../core";
@@ -81,6 +82,7 @@ export const OPTIONAL_KEYS = [
   "seedSets",
   "vectorIndexes",
   "rowLevelSecurity",
+  "legacyUpgrade",
 ] as const;
 
 export const KNOWN_KEYS: readonly string[] = [...Object.keys(DEFAULTS), ...OPTIONAL_KEYS];
@@ -197,6 +199,8 @@ export interface ReleaseConfig {
   rowLevelSecurity: RowLevelSecurityMode;
   /** The stack's kind for the migration safety lint, and the migrations' lock timeouts and retries. */
   safety: ReleaseSafetyConfig;
+  /** Upgrade a Prisma-era database in place before the release (docs/runbook.md); unset: never. */
+  legacyUpgrade?: LegacyUpgradeSetting;
 }
 
 /** Every invalid value at once, so one `pulumi preview` shows all there is to fix. */
@@ -359,7 +363,26 @@ function parseRelease(get: Get, problems: Problems): ReleaseConfig {
         DEFAULTS.releaseLockTimeoutSeconds,
       ),
     safety: parseReleaseSafety(get, (parse, fallback) => problems.take(parse, fallback)),
+    legacyUpgrade: problems.take(() => parseLegacyUpgrade(get("legacyUpgrade")), undefined),
   };
+}
+
+function parseLegacyUpgrade(raw: string | undefined): LegacyUpgradeSetting | undefined {
+  if (raw === undefined || raw.trim() === "") return undefined;
+  const example = `pulumi config set --path '${v.fullKey("legacyUpgrade")}.organization' acme`;
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    throw new v.ConfigValueError(v.fullKey("legacyUpgrade"), "is not a JSON object", example);
+  }
+  try {
+    return resolveReleaseSettings({ legacyUpgrade: value }, "").legacyUpgrade;
+  } catch (error) {
+    if (!isReleaseError(error)) throw error;
+    const problem = [error.message, error.fix].filter(Boolean).join(" ").replace(/\.$/, "");
+    throw new v.ConfigValueError(v.fullKey("legacyUpgrade"), problem, example);
+  }
 }
 
 export function roleNames(prefix: string): RoleNames {

@@ -41,6 +41,8 @@ export const LEGACY_TABLES = [
   "AuditLog",
 ] as const;
 
+export type LegacyTable = (typeof LEGACY_TABLES)[number];
+
 const SAMPLE = 5;
 
 const REFERENCES: { table: string; column: string; target: string; fix: string }[] = [

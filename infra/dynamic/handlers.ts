@@ -22,6 +22,7 @@ import { recordedConnection } from "./connection";
 import { diffRelease } from "./diff";
 import { dropRelease } from "./drop";
 import { isUnknown, parseInputs, type InputProblem } from "./inputs";
+import { legacyUpgradeFailures, legacyUpgradeOf, runLegacyUpgrade } from "./legacy-upgrade";
 import { PENDING_INDEX_WORK, pendingIndexWork } from "./pending-index-work";
 import {
   LABEL,
@@ -83,6 +84,9 @@ async function ledgerFailures(inputs: ResolvedInputs): Promise<InputProblem[]> {
   let context: PartContext | undefined;
   try {
     context = partContext(inputs, inputs.databaseUrl, INPUT_SOURCE);
+    const legacy = legacyUpgradeOf(inputs);
+    const upgrade = legacy ? await legacyUpgradeFailures(context, legacy) : undefined;
+    if (upgrade) return upgrade;
     const plan = await planRelease({ ...context.options, steps: [] });
     // The safety lint's findings show in the preview; on a production stack an error fails it, as a
     // changed applied migration does.
@@ -146,6 +150,9 @@ function prepare(props: Props): { inputs: ResolvedInputs; context: PartContext }
 async function apply(inputs: ResolvedInputs, context: PartContext, provider: unknown): Promise<Props> {
   try {
     refuseChangedFiles(inputs, context);
+    // A Prisma-era database the settings ask to upgrade: upgraded (or its interrupted upgrade resumed) first.
+    const legacy = legacyUpgradeOf(inputs);
+    if (legacy) await runLegacyUpgrade(context, legacy);
   } catch (error) {
     throw new Error(describeFailure(error));
   }

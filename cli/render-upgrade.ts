@@ -1,0 +1,49 @@
+// Human-readable output of `neonhub-db plan|apply --upgrade-legacy`.
+import type { LegacyUpgradePlan, LegacyUpgradeResult } from "../core";
+
+export function renderUpgradePlan(plan: LegacyUpgradePlan): string {
+  const lines = [
+    `Upgrade of the Prisma-era database ${plan.database} to the release, for organization ${plan.organization.slug}:`,
+  ];
+  for (const step of plan.steps) {
+    const rows = step.estimatedRows !== undefined ? ` [~${step.estimatedRows} rows]` : "";
+    lines.push(`  ${step.done ? "= done" : "+"} ${step.step}${rows}: ${step.detail}`);
+  }
+  for (const d of plan.defects) {
+    lines.push(`  ! ${d.column}: ${d.message} (e.g. ids ${d.sampleIds.join(", ")})`, `    fix: ${d.fix}`);
+  }
+  lines.push(
+    plan.ready
+      ? "Run `neonhub-db apply --upgrade-legacy` with the same --legacy-organization to do it (after a snapshot: docs/runbook.md)."
+      : "Fix the rows above first: the upgrade refuses to start while they exist. Nothing was written.",
+  );
+  return lines.join("\n");
+}
+
+export function renderUpgrade(result: LegacyUpgradeResult): string {
+  const rows = Object.entries(result.backfill.rows)
+    .map(([table, n]) => `${table} ${n}`)
+    .join(", ");
+  const lines = [
+    result.complete
+      ? `Upgraded ${result.database} to the release for organization ${result.organization.slug} in ${(result.durationMs / 1000).toFixed(1)} s`
+      : `Upgrade of ${result.database} stopped during the backfill, as asked: run the same command again to continue`,
+    `  backfill: ${result.backfill.batches} batch(es) this run${rows ? ` (${rows})` : ""}, ${result.rowsPerSecond} rows/s`,
+    `  longest lock held: ${result.longestLock.ms} ms (${result.longestLock.step})`,
+  ];
+  if (result.proof) {
+    for (const t of result.proof.tables) {
+      lines.push(`  ${t.equal ? "=" : "!"} ${t.table}: ${t.releaseRows} rows, md5 ${t.releaseChecksum}`);
+    }
+    const fk = result.proof.foreignKeys;
+    lines.push(
+      `  foreign keys: ${fk.checked} checked, ${fk.notValidated.length} not validated, ${fk.violated.length} violated`,
+    );
+    const rls = result.proof.rowLevelSecurity;
+    if (rls)
+      lines.push(
+        `  row-level security: ${rls.enabled} of ${rls.tablesWithPolicies} tables with policies enabled`,
+      );
+  }
+  return lines.join("\n");
+}

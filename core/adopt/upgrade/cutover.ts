@@ -1,0 +1,77 @@
+// Contract: in one transaction under the lock timeout, the mirror triggers go (their DROP waits for, then
+// holds off, the old app's writes on the legacy tables), the staging tables' own triggers come back, the
+// legacy tables move out of `public` into LEGACY_KEPT and the release's objects move in (ALTER ... SET SCHEMA:
+// catalog-only, each under a brief ACCESS EXCLUSIVE lock), and the ledger records every release migration as
+// apply would (name, checksum). Either all of it commits, or none.
+//
+// Objects move rather than schemas being renamed, so `public` itself stays what it was: its owner
+// (pg_database_owner), comment, privileges and the default privileges the access layer gave on it, and the
+// extensions an administrator created in it (a migrator may not move an extension it does not own).
+import type { ClientBase } from "pg";
+import { BOOKKEEPING_SCHEMA, CHECKSUMS_SETTING, MIGRATIONS_TABLE } from "../../bookkeeping";
+import { ReleaseError } from "../../errors";
+import type { MigrationFile } from "../../migrations/files";
+import { dropMirrors } from "./backfill";
+import { markDone, setStagingTriggers } from "./expand";
+import type { LockClock } from "./lock-clock";
+import type { TableMapping } from "./mapping";
+import { moveSchemaObjects, moveTables } from "./move-objects";
+import { LEGACY_TABLES } from "../legacy-inspection";
+import { FOREIGN_LEDGER_TABLES } from "../preflight";
+import { LEGACY_KEPT_SCHEMA, LEGACY_SCHEMA, STAGING_SCHEMA, WORK_SCHEMA } from "./names";
+
+/** Rows the mirror could not map (an old-app write that breaks a release rule): cutover waits for their fix. */
+export async function rejectedRows(
+  client: ClientBase,
+): Promise<{ table: string; id: string; error: string }[]> {
+  const r = await client.query<{ table: string; id: string; error: string }>(
+    `SELECT "table", id, error FROM ${WORK_SCHEMA}.rejected ORDER BY "table", id LIMIT 20`,
+  );
+  return r.rows;
+}
+
+export function rejectedError(
+  rejected: readonly { table: string; id: string; error: string }[],
+): ReleaseError {
+  return new ReleaseError(
+    "invalid-input",
+    `The old app wrote ${rejected.length === 20 ? "20 or more" : rejected.length} row(s) during the backfill that the release's rules refuse: ${rejected
+      .map((r) => `${r.table} ${r.id} (${r.error})`)
+      .join("; ")}.`,
+    `Fix those rows in the legacy tables (the mirror copies them once they are valid; see ${WORK_SCHEMA}.rejected), then run the upgrade again. Nothing was switched; the backfill is kept.`,
+  );
+}
+
+export async function cutover(
+  client: ClientBase,
+  files: readonly MigrationFile[],
+  mappings: readonly TableMapping[],
+  clock: LockClock,
+): Promise<void> {
+  await clock.transaction(client, "cutover", async () => {
+    await dropMirrors(client, mappings);
+    // A row the old app wrote since the proof that the mirror could not map.
+    const rejected = await rejectedRows(client);
+    if (rejected.length > 0) throw rejectedError(rejected);
+    await setStagingTriggers(client, true);
+    // Out first, then in: the release's tables take the legacy ones' names.
+    await client.query(`CREATE SCHEMA ${LEGACY_KEPT_SCHEMA}`);
+    await moveTables(client, LEGACY_SCHEMA, LEGACY_KEPT_SCHEMA, [
+      ...LEGACY_TABLES,
+      FOREIGN_LEDGER_TABLES.prisma,
+    ]);
+    await moveSchemaObjects(client, STAGING_SCHEMA, LEGACY_SCHEMA);
+    await client.query(`DROP SCHEMA ${STAGING_SCHEMA}`);
+    await client.query("SELECT set_config($1, $2, true)", [
+      CHECKSUMS_SETTING,
+      JSON.stringify(Object.fromEntries(files.map((f) => [f.name, f.checksum]))),
+    ]);
+    for (const file of files) {
+      await client.query(
+        `INSERT INTO ${BOOKKEEPING_SCHEMA}.${MIGRATIONS_TABLE} (name, run_on) VALUES ($1, now())`,
+        [file.name],
+      );
+    }
+    await markDone(client, "cutover");
+  });
+}

@@ -1,0 +1,59 @@
+// Every write of the upgrade is a short transaction under the release's lock_timeout, retried when it times
+// out on a lock or is chosen as a deadlock victim. How long each one held its locks (from its first lock-
+// taking statement to its commit: all locks are held until then) is recorded, and the longest is reported.
+import type { ClientBase } from "pg";
+import { ReleaseError } from "../../errors";
+import type { Logger } from "../../logger";
+import { retryDelayMs, type LockSafetySettings } from "../../lock-safety/settings";
+
+export interface LongestLock {
+  step: string;
+  ms: number;
+}
+
+const RETRIED = new Set(["55P03", "40P01"]);
+
+export class LockClock {
+  longest: LongestLock = { step: "none", ms: 0 };
+  transactions = 0;
+
+  constructor(
+    private readonly safety: LockSafetySettings,
+    private readonly log: Logger,
+  ) {}
+
+  async transaction<T>(client: ClientBase, step: string, fn: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const started = process.hrtime.bigint();
+      await client.query("BEGIN");
+      try {
+        await client.query(`SET LOCAL lock_timeout = ${Math.max(0, Math.floor(this.safety.lockTimeoutMs))}`);
+        const result = await fn();
+        await client.query("COMMIT");
+        this.record(step, started);
+        return result;
+      } catch (error) {
+        await client.query("ROLLBACK").catch(() => {});
+        const code = (error as { code?: string }).code ?? "";
+        if (!RETRIED.has(code)) throw error;
+        if (attempt > this.safety.lockRetries) {
+          throw new ReleaseError(
+            "lock-timeout",
+            `upgrade: ${step} could not take its locks within the lock timeout (${this.safety.lockTimeoutMs} ms) in ${attempt} attempt(s): ${(error as Error).message}.`,
+            "Nothing of that step is applied; the steps before it are kept. Run the upgrade again when the sessions holding those tables are done: it resumes here.",
+            { cause: error },
+          );
+        }
+        const pause = retryDelayMs(this.safety, attempt);
+        this.log.warn(`upgrade: ${step}: ${(error as Error).message}; rolled back, retrying in ${pause} ms`);
+        await new Promise((resolve) => setTimeout(resolve, pause));
+      }
+    }
+  }
+
+  private record(step: string, started: bigint): void {
+    this.transactions += 1;
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    if (ms > this.longest.ms) this.longest = { step, ms: Math.round(ms * 10) / 10 };
+  }
+}

@@ -1,0 +1,150 @@
+// What the upgrade would do on this database, read-only: each step with the planner's row estimates
+// (pg_class.reltuples), where an interrupted run stands, and the legacy rows that would stop it.
+import { closeClient, openClient } from "../../connection";
+import { parseDatabaseUrl, redactUrl } from "../../dsn";
+import { ReleaseError } from "../../errors";
+import { readMigrationFiles } from "../../migrations/files";
+import type { ReleaseOptions } from "../../release";
+import { inspectLegacyDatabase, type LegacyDefect } from "../legacy-inspection";
+import { tableMappings } from "./mapping";
+import { LEGACY_KEPT_SCHEMA, STAGING_SCHEMA, WORK_SCHEMA, legacyOrganization } from "./names";
+import { legacyUpgradeNeeded, upgradeBatchSize, type LegacyUpgradeOptions } from "./run";
+
+export interface UpgradePlanStep {
+  step: string;
+  detail: string;
+  /** Legacy rows the step reads, as the planner estimates them. */
+  estimatedRows?: number;
+  /** True when an interrupted run already did it. */
+  done: boolean;
+}
+
+export interface LegacyUpgradePlan {
+  database: string;
+  organization: { slug: string; id: string };
+  steps: UpgradePlanStep[];
+  defects: LegacyDefect[];
+  /** Whether a run can start (no defects) or continue. */
+  ready: boolean;
+}
+
+export async function planLegacyUpgrade(
+  options: ReleaseOptions,
+  upgrade: LegacyUpgradeOptions,
+): Promise<LegacyUpgradePlan> {
+  const org = legacyOrganization(upgrade.organization, upgrade.organizationSource ?? "--legacy-organization");
+  const batchSize = upgradeBatchSize(upgrade.batchSize, "--batch-size");
+  const files = readMigrationFiles(options.migrationsDir);
+  const target = parseDatabaseUrl(options.databaseUrl, options.databaseUrlSource ?? "the database URL");
+  const client = await openClient(target, {
+    applicationName: "neonhub-db:plan",
+    connectTimeoutMs: options.connectTimeoutMs,
+  });
+  try {
+    const progress = new Map<string, { done: boolean; rows: number }>();
+    const work = await client.query("SELECT 1 FROM pg_namespace WHERE nspname = $1", [WORK_SCHEMA]);
+    if (work.rows.length > 0) {
+      const r = await client.query<{ step: string; done: boolean; rows: string }>(
+        `SELECT step, done, rows FROM ${WORK_SCHEMA}.progress`,
+      );
+      for (const row of r.rows) progress.set(row.step, { done: row.done, rows: Number(row.rows) });
+    }
+    const cutoverDone = progress.get("cutover")?.done ?? false;
+    const inspection = cutoverDone ? undefined : await inspectLegacyDatabase(client);
+    if (!cutoverDone && !inspection) {
+      throw new ReleaseError(
+        "invalid-input",
+        'This database does not have the Prisma-era NeonHub schema (a "Message" table with a text "role" and no "conversationId"): there is nothing to upgrade.',
+        "Run `neonhub-db plan` without --upgrade-legacy to see what apply would do.",
+      );
+    }
+    const estimates = new Map((inspection?.tables ?? []).map((t) => [t.table, t.estimatedRows]));
+    const steps: UpgradePlanStep[] = [
+      {
+        step: "expand",
+        detail: `build the release (${files.length} migrations) in schema ${STAGING_SCHEMA}, next to the legacy tables`,
+        done: files.every((f) => progress.get(`expand:${f.name}`)?.done),
+      },
+      {
+        step: "mirror",
+        detail:
+          "triggers on the legacy tables copy the old app's inserts, updates and deletes into the staging tables",
+        done: progress.has(`backfill:User`),
+      },
+      {
+        step: "organization",
+        detail: `organization ${org.slug} (id ${org.id}) and its documents' dataset`,
+        done: progress.get("backfill:organization")?.done ?? false,
+      },
+      ...tableMappings(org).flatMap((m): UpgradePlanStep[] => {
+        const rows = estimates.get(m.table) ?? 0;
+        const conversations: UpgradePlanStep[] =
+          m.table === "Message"
+            ? [
+                {
+                  step: "backfill conversations",
+                  detail: `one conversation per author, written for ${batchSize} users at a time before the messages`,
+                  estimatedRows: estimates.get("User") ?? 0,
+                  done: progress.get("backfill:conversations")?.done ?? false,
+                },
+              ]
+            : [];
+        return [
+          ...conversations,
+          {
+            step: `backfill ${m.table}`,
+            detail: `copy in batches of ${batchSize} by id (~${Math.max(1, Math.ceil(rows / batchSize))} batch(es))${
+              m.table === "User" ? ", each user a member of the organization" : ""
+            }${m.table === "Message" ? ", one conversation per author" : ""}`,
+            estimatedRows: rows,
+            done: progress.get(`backfill:${m.table}`)?.done ?? false,
+          },
+        ];
+      }),
+      {
+        step: "cutover",
+        detail: `one transaction: drop the mirrors, rename public to ${LEGACY_KEPT_SCHEMA} and ${STAGING_SCHEMA} to public, restore the schema's owner and privileges, record the ${files.length} migrations`,
+        done: cutoverDone,
+      },
+      {
+        step: "proof",
+        detail: "row counts and checksums of every legacy column, foreign keys, row-level security",
+        done: false,
+      },
+      {
+        step: "contract",
+        detail: `drop ${LEGACY_KEPT_SCHEMA} and ${WORK_SCHEMA}, then the release's steps and snapshot (as apply)`,
+        done: false,
+      },
+    ];
+    const defects = inspection?.defects ?? [];
+    return {
+      database: redactUrl(options.databaseUrl),
+      organization: { slug: org.slug, id: org.id },
+      steps,
+      defects,
+      ready: defects.length === 0,
+    };
+  } finally {
+    await closeClient(client);
+  }
+}
+
+/** The upgrade's plan when the database needs it (an upgrade in progress, or the legacy schema); else undefined. */
+export async function planLegacyUpgradeIfNeeded(
+  options: ReleaseOptions,
+  upgrade: LegacyUpgradeOptions,
+): Promise<LegacyUpgradePlan | undefined> {
+  const target = parseDatabaseUrl(options.databaseUrl, options.databaseUrlSource ?? "the database URL");
+  const client = await openClient(target, {
+    applicationName: "neonhub-db:plan",
+    connectTimeoutMs: options.connectTimeoutMs,
+  });
+  let needed: boolean;
+  try {
+    needed = await legacyUpgradeNeeded(client);
+  } finally {
+    await closeClient(client);
+  }
+  return needed ? planLegacyUpgrade(options, upgrade) : undefined;
+}

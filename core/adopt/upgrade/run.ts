@@ -1,0 +1,290 @@
+// The in-place upgrade of a Prisma-era NeonHub database, end to end: pre-flight (defects stop it before
+// anything is written), expand, mirror, backfill, cutover, proof, then the release's own steps (row-level
+// security, seed sets, vector indexes, snapshot) through apply. Every phase records its progress in the
+// work schema, so running the same command again after an interruption resumes where it stopped.
+import type { Client, ClientBase } from "pg";
+import { ensureBookkeeping } from "../../bookkeeping";
+import { closeClient, openClient } from "../../connection";
+import { parseDatabaseUrl, redactUrl } from "../../dsn";
+import { ReleaseError, isReleaseError } from "../../errors";
+import { resolveLockSafety } from "../../lock-safety/settings";
+import { withLockedConnection } from "../../locked-connection";
+import { silentLogger } from "../../logger";
+import { readMigrationFiles } from "../../migrations/files";
+import { readLedger } from "../../migrations/ledger";
+import { setOwnerRole } from "../../owner-role";
+import { applyWith, describeRunError, type ReleaseOptions, type ReleaseResult } from "../../release";
+import { inspectLegacyDatabase, type LegacyInspection } from "../legacy-inspection";
+import { backfill, installMirrors, type BackfillResult } from "./backfill";
+import { cutover } from "./cutover";
+import { WORK_DDL, expandRelease, markDone, setStagingTriggers, stepDone } from "./expand";
+import { LockClock, type LongestLock } from "./lock-clock";
+import { tableMappings } from "./mapping";
+import { LEGACY_KEPT_SCHEMA, LEGACY_SCHEMA, STAGING_SCHEMA, WORK_SCHEMA, legacyOrganization } from "./names";
+import { proveUpgrade, rowLevelSecurityState, type UpgradeProof } from "./proof";
+import { rejectedError, rejectedRows } from "./cutover";
+
+export const DEFAULT_UPGRADE_BATCH_SIZE = 1_000;
+
+export interface LegacyUpgradeOptions {
+  /** The organization every legacy row is given to (created by the upgrade). */
+  organization: string | undefined;
+  /** Where the organization came from, for errors ("--legacy-organization", a config key). */
+  organizationSource?: string;
+  /** Rows per backfill batch (per transaction). */
+  batchSize?: number;
+  /** Stop after this many backfill batches, leaving the upgrade resumable (a rehearsal of an interruption). */
+  maxBatches?: number;
+}
+
+export interface LegacyUpgradeResult {
+  database: string;
+  organization: { slug: string; id: string };
+  /** False when the run stopped after `maxBatches`: run it again to continue. */
+  complete: boolean;
+  phase: "backfill" | "done";
+  expandedMigrations: number;
+  backfill: { rows: Record<string, number>; batches: number };
+  /** Legacy rows this run's batches copied, per second of this run (expand to the end). */
+  rowsPerSecond: number;
+  durationMs: number;
+  /** The longest any of the upgrade's transactions held its locks. */
+  longestLock: LongestLock;
+  proof?: UpgradeProof;
+  release?: ReleaseResult;
+}
+
+export function upgradeBatchSize(value: number | undefined, source: string): number {
+  const size = value ?? DEFAULT_UPGRADE_BATCH_SIZE;
+  if (!Number.isInteger(size) || size < 1 || size > 1_000_000) {
+    throw new ReleaseError(
+      "invalid-input",
+      `${source} must be a whole number of rows from 1 to 1000000 (got ${JSON.stringify(value)}).`,
+      `Use e.g. ${source} ${DEFAULT_UPGRADE_BATCH_SIZE}.`,
+    );
+  }
+  return size;
+}
+
+async function schemaExists(client: ClientBase, name: string): Promise<boolean> {
+  const r = await client.query("SELECT 1 FROM pg_namespace WHERE nspname = $1", [name]);
+  return r.rows.length > 0;
+}
+
+/** The legacy database's defects as one error that names each (the plan lists them one by one). */
+function refuseDefects(inspection: LegacyInspection): void {
+  if (inspection.defects.length === 0 && inspection.unreadable.length === 0) return;
+  const lines = inspection.defects.map(
+    (d) => `- ${d.column}: ${d.message} (e.g. ids ${d.sampleIds.join(", ")}); fix: ${d.fix}`,
+  );
+  lines.push(...inspection.unreadable.map((u) => `- not readable: ${u}`));
+  throw new ReleaseError(
+    "invalid-input",
+    `The legacy database has rows the release refuses, so the upgrade did not start:\n${lines.join("\n")}`,
+    "Fix those rows (`neonhub-db plan --json` lists each with its ids), then run the upgrade again. Nothing was written.",
+  );
+}
+
+/** A server error during a step, in the operator's words: what happened to the step and how to go on. */
+function describeUpgradeError(error: unknown, options: ReleaseOptions): unknown {
+  const described = describeRunError(
+    error,
+    parseDatabaseUrl(options.databaseUrl, options.databaseUrlSource ?? "the database URL"),
+  );
+  if (isReleaseError(described)) return described;
+  const code = (error as { code?: unknown })?.code;
+  if (typeof code !== "string") return error;
+  return new ReleaseError(
+    code === "42501" ? "permission" : "migration-failed",
+    `The upgrade stopped: ${(error as Error).message}`,
+    `Each step is a transaction of its own, so nothing of the failed one is applied and the legacy tables stay in use until the cutover. ${
+      code === "42501"
+        ? "Run it as the login that owns the legacy tables and may create schemas (with --owner-role when the owner role owns them); "
+        : "Fix the cause, then "
+    }run the same command again: it resumes where it stopped.`,
+    { cause: error },
+  );
+}
+
+function proofError(proof: UpgradeProof): ReleaseError {
+  const bad = [
+    ...proof.tables
+      .filter((t) => !t.equal)
+      .map(
+        (t) =>
+          `${t.table}: ${t.legacyRows} legacy rows (md5 ${t.legacyChecksum}) vs ${t.releaseRows} staged (md5 ${t.releaseChecksum})`,
+      ),
+    ...proof.foreignKeys.notValidated.map((f) => `foreign key ${f} not validated`),
+    ...proof.foreignKeys.violated.map((f) => `foreign key ${f} has rows without their referenced row`),
+  ];
+  return new ReleaseError(
+    "migration-failed",
+    `The staged release tables do not prove equal to the legacy ones, so the cutover did not happen:\n${bad.map((b) => `- ${b}`).join("\n")}`,
+    `The legacy tables are untouched and still in use. Keep ${STAGING_SCHEMA} for a look, then start over: DROP SCHEMA ${STAGING_SCHEMA} CASCADE; DROP SCHEMA ${WORK_SCHEMA} CASCADE; and report the difference (it is a defect of the upgrade).`,
+  );
+}
+
+export async function upgradeLegacyDatabase(
+  options: ReleaseOptions,
+  upgrade: LegacyUpgradeOptions,
+): Promise<LegacyUpgradeResult> {
+  const log = options.log ?? silentLogger;
+  const org = legacyOrganization(upgrade.organization, upgrade.organizationSource ?? "--legacy-organization");
+  const batchSize = upgradeBatchSize(upgrade.batchSize, "--batch-size");
+  const files = readMigrationFiles(options.migrationsDir);
+  const started = Date.now();
+  const clock = new LockClock(resolveLockSafety(options.lockSafety), log);
+  const mappings = tableMappings(org);
+  return withLockedConnection(options, "upgrade", log, async (client) => {
+    try {
+      return await upgradeOn(client);
+    } catch (error) {
+      throw describeUpgradeError(error, options);
+    }
+  });
+
+  async function upgradeOn(client: Client): Promise<LegacyUpgradeResult> {
+    if (options.ownerRole) await setOwnerRole(client, options.ownerRole);
+    const resuming = await schemaExists(client, WORK_SCHEMA);
+    if (resuming) {
+      const config = await client.query<{ organization_slug: string }>(
+        `SELECT organization_slug FROM ${WORK_SCHEMA}.config`,
+      );
+      const recorded = config.rows[0]?.organization_slug;
+      if (recorded && recorded !== org.slug) {
+        throw new ReleaseError(
+          "invalid-input",
+          `${upgrade.organizationSource ?? "--legacy-organization"} ${org.slug} differs from the organization this interrupted upgrade started with (${recorded}).`,
+          `Resume it with the same organization (${upgrade.organizationSource ?? "--legacy-organization"} ${recorded}), or start over: DROP SCHEMA ${STAGING_SCHEMA} CASCADE; DROP SCHEMA ${WORK_SCHEMA} CASCADE (the legacy tables are untouched until cutover).`,
+        );
+      }
+    }
+    const cutoverDone = resuming && (await stepDone(client, "cutover"));
+    let expanded = 0;
+    let proof: UpgradeProof | undefined;
+    let copied: BackfillResult = { rows: {}, batches: 0, copied: 0, complete: true };
+    if (!cutoverDone) {
+      const ledger = await readLedger(client);
+      if (ledger.length > 0) {
+        throw new ReleaseError(
+          "invalid-input",
+          `This database already records ${ledger.length} applied migration(s): it is not a legacy database to upgrade.`,
+          "Use `neonhub-db apply` (without --upgrade-legacy) to continue its release.",
+        );
+      }
+      const inspection = await inspectLegacyDatabase(client);
+      if (!inspection) {
+        throw new ReleaseError(
+          "invalid-input",
+          'This database does not have the Prisma-era NeonHub schema (a "Message" table with a text "role" and no "conversationId"), so there is nothing to upgrade.',
+          "Run `neonhub-db plan` to see what it is; an empty database takes `neonhub-db apply`.",
+        );
+      }
+      refuseDefects(inspection);
+      // First write of the whole upgrade: after every check passed.
+      await client.query("BEGIN");
+      await client.query(WORK_DDL);
+      await client.query(
+        `INSERT INTO ${WORK_SCHEMA}.config (organization_slug) VALUES ($1) ON CONFLICT (id) DO NOTHING`,
+        [org.slug],
+      );
+      await client.query("COMMIT");
+      expanded = await expandRelease(client, files, clock, log);
+      if (!(await stepDone(client, "expand:triggers-off"))) {
+        await clock.transaction(client, "staging triggers off", async () => {
+          await setStagingTriggers(client, false);
+          await markDone(client, "expand:triggers-off");
+        });
+      }
+      await installMirrors(client, mappings, clock);
+      copied = await backfill(client, org, mappings, clock, {
+        batchSize,
+        maxBatches: upgrade.maxBatches,
+        log,
+      });
+      if (!copied.complete) {
+        const durationMs = Date.now() - started;
+        log.info(
+          `upgrade: stopped after ${copied.batches} batch(es) as asked; the legacy tables stay in use and mirrored. Run the same command again to continue.`,
+        );
+        return summary(false, "backfill", durationMs);
+      }
+      const rejected = await rejectedRows(client);
+      if (rejected.length > 0) throw rejectedError(rejected);
+      proof = await proveUpgrade(client, org, { legacy: LEGACY_SCHEMA, release: STAGING_SCHEMA });
+      if (!proof.ok) throw proofError(proof);
+      await client.query(`UPDATE ${WORK_SCHEMA}.config SET proof = $1`, [JSON.stringify(proof)]);
+      await ensureBookkeeping(
+        client,
+        (options.steps ?? []).map((s) => s.bookkeepingDdl),
+      );
+      await cutover(client, files, mappings, clock);
+      log.info(`upgrade: cutover done; the legacy tables are kept in ${LEGACY_KEPT_SCHEMA} until the end`);
+    } else {
+      const recorded = await client.query<{ proof: UpgradeProof | null }>(
+        `SELECT proof FROM ${WORK_SCHEMA}.config`,
+      );
+      proof = recorded.rows[0]?.proof ?? undefined;
+    }
+    await clock.transaction(client, "drop the kept legacy tables", async () => {
+      await client.query(`DROP SCHEMA ${LEGACY_KEPT_SCHEMA} CASCADE`);
+      await client.query(`DROP SCHEMA ${WORK_SCHEMA} CASCADE`);
+    });
+    // The release's own steps and its snapshot, as any apply after its migrations.
+    const release = await applyWith(client, options);
+    const rowLevelSecurity = await rowLevelSecurityState(client);
+    return {
+      ...summary(true, "done", Date.now() - started),
+      ...(proof ? { proof: { ...proof, rowLevelSecurity } } : {}),
+      release,
+    };
+
+    function summary(complete: boolean, phase: "backfill" | "done", durationMs: number): LegacyUpgradeResult {
+      const total = copied.copied;
+      return {
+        database: redactUrl(options.databaseUrl),
+        organization: { slug: org.slug, id: org.id },
+        complete,
+        phase,
+        expandedMigrations: expanded,
+        backfill: { rows: copied.rows, batches: copied.batches },
+        rowsPerSecond: durationMs > 0 ? Math.round((total * 1000) / durationMs) : 0,
+        durationMs,
+        longestLock: clock.longest,
+      };
+    }
+  }
+}
+
+/**
+ * Whether this database is one the upgrade is for: an upgrade in progress, or the Prisma-era schema with an
+ * empty neonhub-db ledger. Read-only.
+ */
+export async function legacyUpgradeNeeded(client: ClientBase): Promise<boolean> {
+  if (await schemaExists(client, WORK_SCHEMA)) return true;
+  if ((await readLedger(client)).length > 0) return false;
+  return (await inspectLegacyDatabase(client)) !== undefined;
+}
+
+/**
+ * The upgrade when the release settings ask for it (`legacyUpgrade`) and the database needs it; undefined
+ * otherwise (an upgraded or new database: the release runs as usual). What `pulumi up` runs first.
+ */
+export async function upgradeLegacyIfNeeded(
+  options: ReleaseOptions,
+  upgrade: LegacyUpgradeOptions,
+): Promise<LegacyUpgradeResult | undefined> {
+  const target = parseDatabaseUrl(options.databaseUrl, options.databaseUrlSource ?? "the database URL");
+  const client = await openClient(target, {
+    applicationName: "neonhub-db:upgrade-check",
+    connectTimeoutMs: options.connectTimeoutMs,
+  });
+  let needed: boolean;
+  try {
+    needed = await legacyUpgradeNeeded(client);
+  } finally {
+    await closeClient(client);
+  }
+  if (!needed) return undefined;
+  return upgradeLegacyDatabase(options, upgrade);
+}

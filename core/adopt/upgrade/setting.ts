@@ -1,0 +1,51 @@
+// The release setting that asks for the upgrade of a Prisma-era database (core/release-config.ts), so that
+// a stack's config (and through it `pulumi up`) can carry what the CLI's --upgrade-legacy flags say.
+import { ReleaseError } from "../../errors";
+import { legacyOrganization } from "./names";
+
+export interface LegacyUpgradeSetting {
+  /** The organization every legacy row is given to. */
+  organization: string;
+  /** Rows per backfill batch. */
+  batchSize?: number;
+}
+
+const EXAMPLE = JSON.stringify({ legacyUpgrade: { organization: "acme", batchSize: 1000 } });
+
+export function legacyUpgradeSetting(value: unknown, source: string): LegacyUpgradeSetting {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new ReleaseError(
+      "invalid-input",
+      `${source} must be an object (got ${JSON.stringify(value)}).`,
+      `For example ${EXAMPLE}.`,
+    );
+  }
+  const { organization, batchSize, ...rest } = value as Record<string, unknown>;
+  const unknown = Object.keys(rest);
+  if (unknown.length > 0) {
+    throw new ReleaseError(
+      "invalid-input",
+      `${source}.${unknown[0]} is not a setting of the upgrade (got ${JSON.stringify(rest[unknown[0]!])}).`,
+      `Its settings are organization and batchSize; for example ${EXAMPLE}.`,
+    );
+  }
+  if (typeof organization !== "string") {
+    throw new ReleaseError(
+      "invalid-input",
+      `${source}.organization must be an organization slug (got ${JSON.stringify(organization)}).`,
+      `For example ${EXAMPLE}.`,
+    );
+  }
+  legacyOrganization(organization, `${source}.organization`);
+  if (
+    batchSize !== undefined &&
+    (typeof batchSize !== "number" || !Number.isInteger(batchSize) || batchSize < 1 || batchSize > 1_000_000)
+  ) {
+    throw new ReleaseError(
+      "invalid-input",
+      `${source}.batchSize must be a whole number of rows from 1 to 1000000 (got ${JSON.stringify(batchSize)}).`,
+      `For example ${EXAMPLE}.`,
+    );
+  }
+  return batchSize === undefined ? { organization } : { organization, batchSize };
+}

@@ -1,0 +1,471 @@
+// The in-place upgrade of the Prisma-era database (test/fixtures/legacy) through the CLI: the schema ends
+// exactly as a fresh release builds it, every legacy column arrives (checksums through the mapping), every
+// foreign key holds, row-level security is in force; an interrupted run resumes to the same end; the old
+// app's writes during the backfill all arrive; a defect row stops it before anything is written.
+import { Client } from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { LegacyUpgradeResult } from "../../core";
+import { runCli } from "../support/cli";
+import { backends, killAt, startCli, waitUntil } from "../support/kill-points";
+import {
+  adminUrl,
+  createTestDatabase,
+  dropTestDatabase,
+  withClient,
+  type TestDatabase,
+} from "../support/database";
+import { dumpSchema } from "../support/migrations";
+import {
+  LEGACY_SCALES,
+  createLegacySchema,
+  generateLegacyData,
+  legacyUserId,
+} from "../fixtures/legacy/generate";
+
+const created: TestDatabase[] = [];
+let fresh: string;
+
+/** The access layer's default privileges in `public` (FOR ROLE owner ... TO app), in both databases alike. */
+const APP_ROLE = "legacy_upgrade_app";
+async function grantDefaults(url: string): Promise<void> {
+  await withClient(url, (c) =>
+    c.query(`ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO ${APP_ROLE};
+             ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO ${APP_ROLE}`),
+  );
+}
+
+async function legacyDatabase(defects?: Parameters<typeof generateLegacyData>[2]): Promise<TestDatabase> {
+  const db = await createTestDatabase("upgrade");
+  created.push(db);
+  await withClient(db.url, async (c) => {
+    await createLegacySchema(c);
+    await generateLegacyData(c, LEGACY_SCALES.small, defects);
+    await c.query("ANALYZE");
+  });
+  await grantDefaults(db.url);
+  return db;
+}
+
+const upgrade = (db: TestDatabase, ...extra: string[]) =>
+  runCli(["apply", "--upgrade-legacy", "--legacy-organization", "acme", "--json", ...extra], {
+    DATABASE_URL: db.url,
+  });
+
+/** Each legacy table's rows as the release holds them, for comparing two upgraded databases. */
+async function contents(url: string): Promise<Record<string, string>> {
+  return withClient(url, async (c) => {
+    const out: Record<string, string> = {};
+    for (const table of [
+      "User",
+      "OrganizationMembership",
+      "Conversation",
+      "Message",
+      "Document",
+      "Campaign",
+      "EmailSequence",
+      "SocialPost",
+      "ABTest",
+      "AuditLog",
+    ]) {
+      const r = await c.query<{ n: number; h: string }>(
+        `SELECT count(*)::int AS n, md5(coalesce(string_agg(t::text, '|' ORDER BY t.id), '')) AS h FROM public."${table}" t`,
+      );
+      out[table] = `${r.rows[0]!.n} ${r.rows[0]!.h}`;
+    }
+    return out;
+  });
+}
+
+beforeAll(async () => {
+  await withClient(adminUrl(), (c) =>
+    c.query(`DO $$ BEGIN CREATE ROLE ${APP_ROLE} NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$`),
+  );
+  const db = await createTestDatabase("fresh");
+  created.push(db);
+  await grantDefaults(db.url);
+  const run = await runCli(["apply"], { DATABASE_URL: db.url });
+  expect(run.code, run.stderr).toBe(0);
+  fresh = await dumpSchema(db.url);
+});
+afterAll(async () => {
+  for (const db of created) await dropTestDatabase(db);
+  await withClient(adminUrl(), (c) => c.query(`DROP ROLE IF EXISTS ${APP_ROLE}`));
+});
+
+describe("apply --upgrade-legacy", () => {
+  let upgraded: TestDatabase;
+  let result: LegacyUpgradeResult;
+
+  it("takes the legacy database to exactly the schema a fresh release builds", async () => {
+    upgraded = await legacyDatabase();
+    const run = await upgrade(upgraded, "--batch-size", "700");
+    expect(run.code, run.stderr).toBe(0);
+    result = JSON.parse(run.stdout) as LegacyUpgradeResult;
+    expect(result.complete).toBe(true);
+    expect(await dumpSchema(upgraded.url)).toBe(fresh);
+  });
+
+  it("proves every legacy row and column arrived, every foreign key holds and RLS is in force", async () => {
+    const s = LEGACY_SCALES.small;
+    const proof = result.proof!;
+    expect(proof.ok).toBe(true);
+    expect(
+      Object.fromEntries(proof.tables.map((t) => [t.table, [t.legacyRows, t.releaseRows, t.equal]])),
+    ).toEqual({
+      User: [s.users, s.users, true],
+      Message: [s.messages, s.messages, true],
+      Document: [s.documents, s.documents, true],
+      Campaign: [s.campaigns, s.campaigns, true],
+      EmailSequence: [s.campaigns * s.sequencesPerCampaign, s.campaigns * s.sequencesPerCampaign, true],
+      SocialPost: [s.campaigns * s.postsPerCampaign, s.campaigns * s.postsPerCampaign, true],
+      ABTest: [s.campaigns * s.abTestsPerCampaign, s.campaigns * s.abTestsPerCampaign, true],
+      AuditLog: [s.auditRows, s.auditRows, true],
+    });
+    for (const t of proof.tables) expect(t.releaseChecksum).toBe(t.legacyChecksum);
+    expect(proof.rowLevelSecurity!.enabled).toBe(proof.rowLevelSecurity!.tablesWithPolicies);
+    expect(proof.rowLevelSecurity!.tablesWithPolicies).toBeGreaterThan(20);
+    expect(proof.foreignKeys.checked).toBeGreaterThan(20);
+    expect(proof.foreignKeys.violated).toEqual([]);
+    const state = await withClient(upgraded.url, async (c) => {
+      const q = async (sql: string) => (await c.query<{ v: unknown }>(sql)).rows[0]!.v;
+      return {
+        unvalidated: await q(
+          `SELECT count(*)::int AS v FROM pg_constraint WHERE contype = 'f' AND NOT convalidated`,
+        ),
+        rlsOff: await q(
+          `SELECT count(*)::int AS v FROM pg_class c WHERE EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid) AND NOT c.relrowsecurity`,
+        ),
+        members: await q(
+          `SELECT count(*)::int AS v FROM "OrganizationMembership" m JOIN "Organization" o ON o.id = m."organizationId" WHERE o.slug = 'acme'`,
+        ),
+        conversations: await q(`SELECT count(*)::int AS v FROM "Conversation"`),
+        firstUsersChat: await q(
+          `SELECT count(*)::int AS v FROM "Message" m JOIN "Conversation" v ON v.id = m."conversationId" WHERE v."createdById" = ${legacyUserId(1)}`,
+        ),
+        roles: await q(`SELECT array_agg(DISTINCT role::text ORDER BY role::text) AS v FROM "Message"`),
+        actorTypes: await q(
+          `SELECT array_agg(DISTINCT "actorType"::text ORDER BY "actorType"::text) AS v FROM "AuditLog"`,
+        ),
+        leftovers: await q(
+          `SELECT count(*)::int AS v FROM pg_namespace WHERE nspname IN ('neonhub_legacy', 'neonhub_upgrade', 'neonhub_upgrade_work')`,
+        ),
+        ledger: await q(`SELECT count(*)::int AS v FROM neonhub_release.migrations`),
+        appMayRead: await q(
+          `SELECT has_table_privilege('${APP_ROLE}', 'public."Conversation"', 'SELECT') AS v`,
+        ),
+      };
+    });
+    expect(state).toMatchObject({
+      unvalidated: 0,
+      rlsOff: 0,
+      members: s.users,
+      conversations: s.users,
+      roles: ["assistant", "system", "tool", "user"],
+      leftovers: 0,
+      appMayRead: true,
+    });
+    expect(state.firstUsersChat).toBe(s.messages / s.users);
+    expect(state.actorTypes).toEqual(expect.arrayContaining(["user"]));
+    const verify = await runCli(["verify", "--json"], { DATABASE_URL: upgraded.url });
+    expect(verify.code, verify.stdout).toBe(0);
+    const plan = await runCli(["plan", "--json"], { DATABASE_URL: upgraded.url });
+    expect(plan.code, plan.stdout).toBe(0);
+  });
+
+  it("resumes an interrupted run to the same end state", async () => {
+    const db = await legacyDatabase();
+    const first = await upgrade(db, "--batch-size", "500", "--max-batches", "3");
+    expect(first.code, first.stderr).toBe(2);
+    const stopped = JSON.parse(first.stdout) as LegacyUpgradeResult;
+    expect(stopped).toMatchObject({ complete: false, phase: "backfill" });
+    // Between runs the legacy tables are still the app's, untouched in shape.
+    const between = await withClient(db.url, (c) =>
+      c.query<{ n: number }>(`SELECT count(*)::int AS n FROM public."Message"`),
+    );
+    expect(between.rows[0]!.n).toBe(LEGACY_SCALES.small.messages);
+    const second = await upgrade(db, "--batch-size", "500", "--max-batches", "4");
+    expect(second.code, second.stderr).toBe(2);
+    const last = await upgrade(db, "--batch-size", "500");
+    expect(last.code, last.stderr).toBe(0);
+    expect(await dumpSchema(db.url)).toBe(fresh);
+    expect(await contents(db.url)).toEqual(await contents(upgraded.url));
+  });
+
+  it("carries the old app's inserts, updates and deletes made between batches", async () => {
+    const db = await legacyDatabase();
+    // Users copied, messages part-way: some rows are below the high-water mark, some above.
+    const first = await upgrade(db, "--batch-size", "1000", "--max-batches", "3");
+    expect(first.code, first.stderr).toBe(2);
+    const marks = await withClient(db.url, async (c) => {
+      const r = await c.query<{ step: string; last_id: string | null; done: boolean }>(
+        "SELECT step, last_id, done FROM neonhub_upgrade_work.progress WHERE step IN ('backfill:User', 'backfill:Message')",
+      );
+      return Object.fromEntries(r.rows.map((row) => [row.step, row]));
+    });
+    expect(marks["backfill:User"]!.done).toBe(true);
+    const messageMark = marks["backfill:Message"]!.last_id!;
+    expect(messageMark).not.toBeNull();
+    await withClient(db.url, async (c) => {
+      // What the old app does, on the legacy tables, through its usual search_path.
+      await c.query(
+        `INSERT INTO "User" (id, email, name, "updatedAt") VALUES ('new-user-1', 'new1@example.com', 'New', now())`,
+      );
+      await c.query(`UPDATE "User" SET name = 'Renamed' WHERE id = ${legacyUserId(2)}`);
+      await c.query(
+        `INSERT INTO "Message" (id, "authorId", role, content) VALUES ('a-new-message', 'new-user-1', 'Human', 'hello'), ('zz-new-message', ${legacyUserId(3)}, 'AI', 'hi')`,
+      );
+      await c.query(
+        `UPDATE "Message" SET content = 'edited below the mark' WHERE id = (SELECT min(id) FROM "Message")`,
+      );
+      await c.query(
+        `UPDATE "Message" SET content = 'edited above the mark' WHERE id = (SELECT max(id) FROM "Message" WHERE id <> 'zz-new-message')`,
+      );
+      await c.query(`DELETE FROM "Message" WHERE id = (SELECT max(id) FROM "Message" WHERE id <= $1)`, [
+        messageMark,
+      ]);
+      await c.query(
+        `UPDATE "Campaign" SET status = 'ACTIVE', name = 'Renamed campaign' WHERE id = (SELECT min(id) FROM "Campaign")`,
+      );
+      await c.query(`INSERT INTO "AuditLog" (id, "actorId", action) VALUES ('new-audit', NULL, 'cron.ran')`);
+    });
+    const last = await upgrade(db, "--batch-size", "1000");
+    expect(last.code, last.stderr).toBe(0);
+    const result = JSON.parse(last.stdout) as LegacyUpgradeResult;
+    expect(result.proof!.ok).toBe(true);
+    const rows = Object.fromEntries(result.proof!.tables.map((t) => [t.table, t.releaseRows]));
+    expect(rows.User).toBe(LEGACY_SCALES.small.users + 1);
+    expect(rows.Message).toBe(LEGACY_SCALES.small.messages + 1);
+    expect(rows.AuditLog).toBe(LEGACY_SCALES.small.auditRows + 1);
+    const arrived = await withClient(db.url, async (c) => {
+      const r = await c.query<{ v: unknown }>(
+        `SELECT jsonb_build_object(
+           'renamed', (SELECT name FROM "User" WHERE id = ${legacyUserId(2)}),
+           'newMember', (SELECT count(*) FROM "OrganizationMembership" WHERE "userId" = 'new-user-1'),
+           'newRoles', (SELECT jsonb_agg(role ORDER BY id) FROM "Message" WHERE id IN ('a-new-message', 'zz-new-message')),
+           'newChat', (SELECT v."createdById" FROM "Message" m JOIN "Conversation" v ON v.id = m."conversationId" WHERE m.id = 'a-new-message'),
+           'edits', (SELECT jsonb_agg("contentJson"->>'text' ORDER BY "contentJson"->>'text') FROM "Message" WHERE "contentJson"->>'text' LIKE 'edited%'),
+           'campaign', (SELECT jsonb_build_array(name, status) FROM "Campaign" ORDER BY id LIMIT 1),
+           'audit', (SELECT "actorType" FROM "AuditLog" WHERE id = 'new-audit')) AS v`,
+      );
+      return r.rows[0]!.v;
+    });
+    expect(arrived).toEqual({
+      renamed: "Renamed",
+      newMember: 1,
+      newRoles: ["user", "assistant"],
+      newChat: "new-user-1",
+      edits: ["edited above the mark", "edited below the mark"],
+      campaign: ["Renamed campaign", "active"],
+      audit: "system",
+    });
+    expect(await dumpSchema(db.url)).toBe(fresh);
+  });
+
+  it("stops before anything is written when a legacy row breaks a release rule", async () => {
+    const db = await legacyDatabase({
+      caseDuplicateEmails: 0,
+      unknownRoles: 1,
+      messagesWithoutAuthor: 0,
+      auditOrphans: 0,
+    });
+    const before = await dumpSchema(db.url);
+    const run = await upgrade(db);
+    expect(run.code).toBe(1);
+    const error = (JSON.parse(run.stdout) as { error: { message: string; fix: string } }).error;
+    expect(error.message).toContain("Message.role: 1 messages have a role");
+    expect(error.fix).toContain("Nothing was written");
+    expect(await dumpSchema(db.url)).toBe(before);
+  });
+
+  it("plan --upgrade-legacy lists every step with row estimates, and writes nothing", async () => {
+    const db = await legacyDatabase();
+    const before = await dumpSchema(db.url);
+    const run = await runCli(["plan", "--upgrade-legacy", "--legacy-organization", "acme", "--json"], {
+      DATABASE_URL: db.url,
+    });
+    expect(run.code, run.stderr).toBe(2);
+    const plan = JSON.parse(run.stdout) as {
+      steps: { step: string; estimatedRows?: number }[];
+      ready: boolean;
+    };
+    expect(plan.ready).toBe(true);
+    expect(plan.steps.map((s) => s.step)).toEqual([
+      "expand",
+      "mirror",
+      "organization",
+      "backfill User",
+      "backfill conversations",
+      "backfill Message",
+      "backfill Document",
+      "backfill Campaign",
+      "backfill EmailSequence",
+      "backfill SocialPost",
+      "backfill ABTest",
+      "backfill AuditLog",
+      "cutover",
+      "proof",
+      "contract",
+    ]);
+    expect(plan.steps.find((s) => s.step === "backfill Message")!.estimatedRows).toBe(
+      LEGACY_SCALES.small.messages,
+    );
+    const text = await runCli(["plan", "--upgrade-legacy", "--legacy-organization", "acme"], {
+      DATABASE_URL: db.url,
+    });
+    expect(text.code).toBe(2);
+    expect(text.stdout).toContain(
+      `+ backfill Message [~${LEGACY_SCALES.small.messages} rows]: copy in batches of 1000 by id`,
+    );
+    expect(text.stdout).toContain("Run `neonhub-db apply --upgrade-legacy`");
+    expect(await dumpSchema(db.url)).toBe(before);
+  });
+
+  it("names the missing or malformed organization, and the command it goes with", async () => {
+    const db = await legacyDatabase();
+    const missing = await runCli(["apply", "--upgrade-legacy"], { DATABASE_URL: db.url });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain("--upgrade-legacy needs --legacy-organization <slug>");
+    const bad = await runCli(["apply", "--upgrade-legacy", "--legacy-organization", "Acme Inc"], {
+      DATABASE_URL: db.url,
+    });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('--legacy-organization "Acme Inc" is not an organization slug');
+    expect(bad.stderr).not.toContain("unexpected error");
+    const wrongCommand = await runCli(["verify", "--upgrade-legacy", "--legacy-organization", "acme"], {
+      DATABASE_URL: db.url,
+    });
+    expect(wrongCommand.code).toBe(1);
+    expect(wrongCommand.stderr).toContain("--upgrade-legacy goes with plan or apply");
+    const batch = await runCli(
+      ["apply", "--upgrade-legacy", "--legacy-organization", "acme", "--batch-size", "0"],
+      { DATABASE_URL: db.url },
+    );
+    expect(batch.code).toBe(1);
+    expect(batch.stderr).toContain('--batch-size takes a whole number from 1 to 1000000, got "0"');
+  });
+
+  it("carries the old app's writes made while the batches run, until the cutover stops them", async () => {
+    const db = await legacyDatabase();
+    const writer = new Client({ connectionString: db.url });
+    await writer.connect();
+    const inserted: string[] = [];
+    const deleted: string[] = [];
+    let stopped: string | undefined;
+    let running = true;
+    // The old app, writing with its legacy shape as fast as it can, until a write fails: after cutover the
+    // tables it names are the release's, which refuse its rows.
+    const app = (async () => {
+      for (let i = 1; running && !stopped; i++) {
+        try {
+          const id = `app-message-${String(i).padStart(6, "0")}`;
+          await writer.query(
+            `INSERT INTO "Message" (id, "authorId", role, content) VALUES ($1, ${legacyUserId(1 + (i % 50))}, 'user', 'live ' || $1)`,
+            [id],
+          );
+          inserted.push(id);
+          await writer.query(
+            `UPDATE "Message" SET content = 'live edit ' || $1 WHERE id = (SELECT id FROM "Message" ORDER BY md5(id || $1) LIMIT 1)`,
+            [String(i)],
+          );
+          if (i % 3 === 0) {
+            const gone = await writer.query<{ id: string }>(
+              `DELETE FROM "Message" WHERE id = (SELECT id FROM "Message" WHERE id NOT LIKE 'app-%' ORDER BY md5(id || $1) LIMIT 1) RETURNING id`,
+              [String(i)],
+            );
+            deleted.push(...gone.rows.map((r) => r.id));
+          }
+        } catch (error) {
+          stopped = (error as Error).message;
+        }
+      }
+    })();
+    const run = await upgrade(db, "--batch-size", "100");
+    running = false;
+    await app;
+    await writer.end();
+    expect(run.code, run.stderr).toBe(0);
+    const result = JSON.parse(run.stdout) as LegacyUpgradeResult;
+    expect(result.proof!.ok).toBe(true);
+    expect(inserted.length).toBeGreaterThan(0);
+    const present = await withClient(db.url, async (c) => {
+      const r = await c.query<{ n: number; gone: number }>(
+        `SELECT (SELECT count(*)::int FROM "Message" WHERE id = ANY($1)) AS n,
+                (SELECT count(*)::int FROM "Message" WHERE id = ANY($2)) AS gone`,
+        [inserted, deleted],
+      );
+      return r.rows[0]!;
+    });
+    expect(present).toEqual({ n: inserted.length, gone: 0 });
+    // A delete after cutover reaches the release's table too (it names no legacy column): counted as well.
+    const now = await withClient(db.url, (c) =>
+      c.query<{ n: number }>(`SELECT count(*)::int AS n FROM "Message"`),
+    );
+    expect(now.rows[0]!.n).toBe(LEGACY_SCALES.small.messages + inserted.length - deleted.length);
+  });
+
+  it("resumes after the process is killed while a batch waits, to the same end state", async () => {
+    const db = await legacyDatabase();
+    const first = await upgrade(db, "--batch-size", "500", "--max-batches", "3");
+    expect(first.code, first.stderr).toBe(2);
+    // The next message batch waits for this lock (no lock timeout), and is killed there.
+    const holder = new Client({ connectionString: db.url });
+    const watcher = new Client({ connectionString: db.url });
+    await holder.connect();
+    await watcher.connect();
+    await holder.query("BEGIN");
+    await holder.query(
+      "SELECT 1 FROM neonhub_upgrade_work.progress WHERE step = 'backfill:Message' FOR SHARE",
+    );
+    const run = startCli(
+      [
+        "apply",
+        "--upgrade-legacy",
+        "--legacy-organization",
+        "acme",
+        "--batch-size",
+        "500",
+        "--migration-lock-timeout",
+        "0",
+      ],
+      { DATABASE_URL: db.url },
+    );
+    const killed = await killAt(run, "a message batch waiting for its progress row", async () =>
+      (await backends(watcher, db.name, "neonhub-db:upgrade")).some((b) => b.waitEventType === "Lock"),
+    );
+    expect(killed.signal).toBe("SIGKILL");
+    await holder.query("COMMIT");
+    await holder.end();
+    // The killed session's backend ends once it sees its client gone; its release lock goes with it.
+    await waitUntil(
+      "the killed session to end",
+      async () => (await backends(watcher, db.name, "neonhub-db:upgrade")).length === 0,
+      { timeoutMs: 60_000 },
+    );
+    await watcher.end();
+    const last = await upgrade(db, "--batch-size", "500");
+    expect(last.code, last.stderr).toBe(0);
+    expect((JSON.parse(last.stdout) as LegacyUpgradeResult).proof!.ok).toBe(true);
+    expect(await dumpSchema(db.url)).toBe(fresh);
+    expect(await contents(db.url)).toEqual(await contents(upgraded.url));
+  });
+
+  it("takes the organization from the legacyUpgrade release setting, and is a plain apply once upgraded", async () => {
+    const db = await legacyDatabase();
+    const set = ["--set", "legacyUpgrade.organization=acme", "--json"];
+    const plan = await runCli(["plan", ...set], { DATABASE_URL: db.url });
+    expect(plan.code, plan.stderr).toBe(2);
+    expect((JSON.parse(plan.stdout) as { organization: { slug: string } }).organization.slug).toBe("acme");
+    const run = await runCli(["apply", ...set], { DATABASE_URL: db.url });
+    expect(run.code, run.stderr).toBe(0);
+    expect((JSON.parse(run.stdout) as LegacyUpgradeResult).proof!.ok).toBe(true);
+    expect(await dumpSchema(db.url)).toBe(fresh);
+    const again = await runCli(["apply", ...set], { DATABASE_URL: db.url });
+    expect(again.code, again.stderr).toBe(0);
+    expect((JSON.parse(again.stdout) as { changed: boolean }).changed).toBe(false);
+    const bad = await runCli(["plan", "--set", "legacyUpgrade.organization=Not A Slug"], {
+      DATABASE_URL: db.url,
+    });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('legacyUpgrade.organization "Not A Slug" is not an organization slug');
+  });
+});

@@ -1,0 +1,96 @@
+// `pulumi preview` and `pulumi up` on the Prisma-era NeonHub database when the release settings ask for the
+// upgrade (legacyUpgrade), through the dynamic-provider host as the engine drives it: check shows no failure
+// (the upgrade's steps instead), create runs the same core upgrade as `apply --upgrade-legacy`, as the
+// migrator acting as the owner role, with pgvector an administrator created in `public`.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEFAULT_MIGRATIONS_DIR, PROJECT_ROOT, readMigrationFiles } from "../../core";
+import { withClient } from "../support/database";
+import { LEGACY_SCALES, createLegacySchema, generateLegacyData } from "../fixtures/legacy/generate";
+import { startProviderHost, type ProviderHost, type Props } from "./support/provider-host";
+import { createReleaseDatabase, type ReleaseDatabase } from "./support/release-database";
+import { releaseInputs, urnOf } from "./support/release-inputs";
+
+const URN = urnOf("migrations", "legacy-upgrade-migrations");
+const SCALE = { ...LEGACY_SCALES.small, messages: 600, auditRows: 300 };
+
+describe("the schema migrations resource upgrading the Prisma-era database", () => {
+  let db: ReleaseDatabase;
+  let host: ProviderHost;
+  let inputs: Props;
+
+  beforeAll(async () => {
+    db = await createReleaseDatabase({ extensions: true });
+    await withClient(db.superuserUrl, async (c) => {
+      await c.query(`SET ROLE ${db.owner}`);
+      await createLegacySchema(c);
+      await generateLegacyData(c, SCALE);
+    });
+    const captured = await releaseInputs("legacy-upgrade", {
+      directUrl: db.migratorUrl,
+      ownerRole: db.owner,
+      database: db.name,
+      migrationsDir: DEFAULT_MIGRATIONS_DIR,
+      stepOptions: { legacyUpgrade: { organization: "acme", batchSize: 250 } },
+    });
+    inputs = captured.migrations;
+    host = await startProviderHost({ cwd: PROJECT_ROOT, env: { DIRECT_URL: db.migratorUrl } });
+    await host.configure();
+  });
+
+  afterAll(async () => {
+    await host?.stop();
+    await db?.drop();
+  });
+
+  it("check (pulumi preview) passes and shows the upgrade's steps instead of refusing the legacy schema", async () => {
+    const checked = await host.check(URN, {}, inputs);
+    expect(checked.failures).toEqual([]);
+    expect(host.output()).toContain(`backfill Message [~`);
+  });
+
+  it("create (pulumi up) upgrades it in place and records the whole release", async () => {
+    const created = await host.create(URN, inputs);
+    const files = readMigrationFiles(DEFAULT_MIGRATIONS_DIR);
+    expect(created.properties).toMatchObject({
+      appliedMigrations: files.length,
+      lastMigration: files.at(-1)!.name,
+      drift: [],
+    });
+    expect(host.output()).not.toContain(db.password);
+    const state = await withClient(db.superuserUrl, async (c) => {
+      const q = async (sql: string) => (await c.query<{ v: unknown }>(sql)).rows[0]!.v;
+      return {
+        messages: await q(`SELECT count(*)::int AS v FROM public."Message"`),
+        members: await q(`SELECT count(*)::int AS v FROM public."OrganizationMembership"`),
+        owners: await q(
+          `SELECT array_agg(DISTINCT pg_get_userbyid(relowner)::text) AS v FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'r'`,
+        ),
+        vectorSchema: await q(
+          `SELECT n.nspname AS v FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'vector'`,
+        ),
+        publicOwner: await q(
+          `SELECT pg_get_userbyid(nspowner) AS v FROM pg_namespace WHERE nspname = 'public'`,
+        ),
+        leftovers: await q(
+          `SELECT count(*)::int AS v FROM pg_namespace WHERE nspname IN ('neonhub_legacy', 'neonhub_upgrade', 'neonhub_upgrade_work')`,
+        ),
+      };
+    });
+    expect(state).toEqual({
+      messages: SCALE.messages,
+      members: SCALE.users,
+      owners: [db.owner],
+      vectorSchema: "public",
+      publicOwner: "pg_database_owner",
+      leftovers: 0,
+    });
+  });
+
+  it("a second up finds nothing to upgrade and nothing to apply", async () => {
+    const checked = await host.check(URN, {}, inputs);
+    expect(checked.failures).toEqual([]);
+    const updated = await host.update(URN, "id", inputs, inputs);
+    expect(updated.properties).toMatchObject({ drift: [] });
+    expect((updated.properties.lastRun as { changed: boolean }).changed).toBe(false);
+  });
+});
