@@ -4,7 +4,7 @@
 // snapshot both catalogs, and compare.
 import { randomBytes } from "node:crypto";
 import type { Client } from "pg";
-import { CHECKSUMS_SETTING, BOOKKEEPING_SCHEMA, MIGRATIONS_TABLE, ensureBookkeeping } from "./bookkeeping";
+import { ensureBookkeeping, recordAsApplied } from "./bookkeeping";
 import { closeClient, openClient } from "./connection";
 import { parseDatabaseUrl, redactUrl } from "./dsn";
 import { ReleaseError } from "./errors";
@@ -64,7 +64,7 @@ export async function baselineRelease(options: BaselineOptions): Promise<Baselin
     }
     // Only now become the owner: the scratch database needed the login's CREATEDB, the ledger the owner.
     if (options.ownerRole) await setOwnerRole(client, options.ownerRole);
-    await recordAsApplied(client, options, files);
+    await recordBaseline(client, options, files);
     await saveSnapshot(client, live, files.at(-1)?.name);
     return {
       database: redactUrl(options.databaseUrl),
@@ -172,7 +172,7 @@ export async function snapshotOfFreshRelease(
   }
 }
 
-async function recordAsApplied(
+async function recordBaseline(
   client: Client,
   options: BaselineOptions,
   files: MigrationFile[],
@@ -183,16 +183,7 @@ async function recordAsApplied(
   );
   await client.query("BEGIN");
   try {
-    await client.query("SELECT set_config($1, $2, true)", [
-      CHECKSUMS_SETTING,
-      JSON.stringify(Object.fromEntries(files.map((f) => [f.name, f.checksum]))),
-    ]);
-    for (const file of files) {
-      await client.query(
-        `INSERT INTO ${BOOKKEEPING_SCHEMA}.${MIGRATIONS_TABLE} (name, run_on) VALUES ($1, now())`,
-        [file.name],
-      );
-    }
+    await recordAsApplied(client, files);
     await client.query("COMMIT");
   } catch (error) {
     await client.query("ROLLBACK").catch(() => {});

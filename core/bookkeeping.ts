@@ -7,6 +7,28 @@ export const BOOKKEEPING_SCHEMA = "neonhub_release";
 export const MIGRATIONS_TABLE = "migrations";
 /** Session setting through which the engine hands each migration's checksum to the ledger trigger. */
 export const CHECKSUMS_SETTING = "neonhub_release.checksums";
+/**
+ * Records migrations as applied without running them (baseline, adoption, the legacy upgrade's cutover),
+ * inside the caller's transaction: the ledger trigger fills each row's checksum from the files. `runOn` is
+ * when each one ran, where another ledger knows (an upstream node-pg-migrate's); now otherwise.
+ */
+export async function recordAsApplied(
+  client: ClientBase,
+  files: readonly { name: string; checksum: string }[],
+  runOn?: readonly Date[],
+): Promise<void> {
+  await client.query("SELECT set_config($1, $2, true)", [
+    CHECKSUMS_SETTING,
+    JSON.stringify(Object.fromEntries(files.map((f) => [f.name, f.checksum]))),
+  ]);
+  for (const [i, file] of files.entries()) {
+    const insert = `INSERT INTO ${BOOKKEEPING_SCHEMA}.${MIGRATIONS_TABLE} (name, run_on)`;
+    await (runOn
+      ? client.query(`${insert} VALUES ($1, $2)`, [file.name, runOn[i]])
+      : client.query(`${insert} VALUES ($1, now())`, [file.name]));
+  }
+}
+
 /** Our own advisory-lock key (node-pg-migrate's is 7241865325823964); one release at a time per database. */
 export const RELEASE_LOCK_KEY = 7241865325823965n;
 

@@ -4,7 +4,7 @@
 // with their checksums and upstream run times, and `pgmigrations` moves into the engine's schema as
 // `upstream_pgmigrations`. Moved, not dropped: its history is kept, and the upstream CLI no longer sees a
 // ledger it could keep applying migrations from, outside the engine's checksums and lock.
-import { BOOKKEEPING_SCHEMA, CHECKSUMS_SETTING, MIGRATIONS_TABLE, ensureBookkeeping } from "../bookkeeping";
+import { BOOKKEEPING_SCHEMA, ensureBookkeeping, recordAsApplied } from "../bookkeeping";
 import { proveSchema } from "../baseline";
 import { setOwnerRole } from "../owner-role";
 import { redactUrl } from "../dsn";
@@ -158,16 +158,11 @@ async function recordAndArchive(
 ): Promise<void> {
   await client.query("BEGIN");
   try {
-    await client.query("SELECT set_config($1, $2, true)", [
-      CHECKSUMS_SETTING,
-      JSON.stringify(Object.fromEntries(files.map((f) => [f.name, f.checksum]))),
-    ]);
-    for (const [i, file] of files.entries()) {
-      await client.query(
-        `INSERT INTO ${BOOKKEEPING_SCHEMA}.${MIGRATIONS_TABLE} (name, run_on) VALUES ($1, $2)`,
-        [file.name, rows[i]!.run_on],
-      );
-    }
+    await recordAsApplied(
+      client,
+      files,
+      rows.map((row) => row.run_on),
+    );
     // The upstream CLI ran as a login, which owns pgmigrations: move it as that login (the owner role may
     // not), into the schema the owner role owns and the login, its member, may create in.
     if (ownerRole) await client.query("RESET ROLE");

@@ -8,7 +8,7 @@
 // (pg_database_owner), comment, privileges and the default privileges the access layer gave on it, and the
 // extensions an administrator created in it (a migrator may not move an extension it does not own).
 import type { ClientBase } from "pg";
-import { BOOKKEEPING_SCHEMA, CHECKSUMS_SETTING, MIGRATIONS_TABLE } from "../../bookkeeping";
+import { recordAsApplied } from "../../bookkeeping";
 import { ReleaseError } from "../../errors";
 import type { MigrationFile } from "../../migrations/files";
 import { dropMirrors } from "./backfill";
@@ -62,16 +62,7 @@ export async function cutover(
     ]);
     await moveSchemaObjects(client, STAGING_SCHEMA, LEGACY_SCHEMA);
     await client.query(`DROP SCHEMA ${STAGING_SCHEMA}`);
-    await client.query("SELECT set_config($1, $2, true)", [
-      CHECKSUMS_SETTING,
-      JSON.stringify(Object.fromEntries(files.map((f) => [f.name, f.checksum]))),
-    ]);
-    for (const file of files) {
-      await client.query(
-        `INSERT INTO ${BOOKKEEPING_SCHEMA}.${MIGRATIONS_TABLE} (name, run_on) VALUES ($1, now())`,
-        [file.name],
-      );
-    }
+    await recordAsApplied(client, files);
     await markDone(client, "cutover");
   });
 }

@@ -8,7 +8,7 @@ import type { ReleaseOptions } from "../../release";
 import { inspectLegacyDatabase, type LegacyDefect } from "../legacy-inspection";
 import { tableMappings } from "./mapping";
 import { LEGACY_KEPT_SCHEMA, STAGING_SCHEMA, WORK_SCHEMA, legacyOrganization } from "./names";
-import { legacyUpgradeNeeded, upgradeBatchSize, type LegacyUpgradeOptions } from "./run";
+import { legacyUpgradeNeededAt, upgradeBatchSize, type LegacyUpgradeOptions } from "./run";
 
 export interface UpgradePlanStep {
   step: string;
@@ -135,16 +135,6 @@ export async function planLegacyUpgradeIfNeeded(
   options: ReleaseOptions,
   upgrade: LegacyUpgradeOptions,
 ): Promise<LegacyUpgradePlan | undefined> {
-  const target = parseDatabaseUrl(options.databaseUrl, options.databaseUrlSource ?? "the database URL");
-  const client = await openClient(target, {
-    applicationName: "neonhub-db:plan",
-    connectTimeoutMs: options.connectTimeoutMs,
-  });
-  let needed: boolean;
-  try {
-    needed = await legacyUpgradeNeeded(client);
-  } finally {
-    await closeClient(client);
-  }
+  const needed = await legacyUpgradeNeededAt(options, "neonhub-db:plan");
   return needed ? planLegacyUpgrade(options, upgrade) : undefined;
 }

@@ -274,17 +274,20 @@ export async function upgradeLegacyIfNeeded(
   options: ReleaseOptions,
   upgrade: LegacyUpgradeOptions,
 ): Promise<LegacyUpgradeResult | undefined> {
+  if (!(await legacyUpgradeNeededAt(options, "neonhub-db:upgrade-check"))) return undefined;
+  return upgradeLegacyDatabase(options, upgrade);
+}
+
+/** legacyUpgradeNeeded on a connection of its own, for the entry points that decide before they run. */
+export async function legacyUpgradeNeededAt(
+  options: ReleaseOptions,
+  applicationName: string,
+): Promise<boolean> {
   const target = parseDatabaseUrl(options.databaseUrl, options.databaseUrlSource ?? "the database URL");
-  const client = await openClient(target, {
-    applicationName: "neonhub-db:upgrade-check",
-    connectTimeoutMs: options.connectTimeoutMs,
-  });
-  let needed: boolean;
+  const client = await openClient(target, { applicationName, connectTimeoutMs: options.connectTimeoutMs });
   try {
-    needed = await legacyUpgradeNeeded(client);
+    return await legacyUpgradeNeeded(client);
   } finally {
     await closeClient(client);
   }
-  if (!needed) return undefined;
-  return upgradeLegacyDatabase(options, upgrade);
 }
