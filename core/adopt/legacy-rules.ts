@@ -1,5 +1,6 @@
 // How legacy (Prisma-era) values map onto the release's enums: one place, used by the inspection (and by
 // the upgrade that will move the data). Matching is on the trimmed, lower-cased text.
+import { literal } from "../sql";
 export const MESSAGE_ROLE_ALIASES: Readonly<Record<string, string>> = {
   system: "system",
   user: "user",
@@ -15,5 +16,5 @@ export const CAMPAIGN_STATUSES = ["draft", "scheduled", "active", "paused", "com
 
 /** SQL list literal of the keys, for `lower(btrim(x)) NOT IN (...)`. */
 export function sqlList(values: readonly string[]): string {
-  return values.map((v) => `'${v.replace(/'/g, "''")}'`).join(", ");
+  return values.map(literal).join(", ");
 }

@@ -13,6 +13,7 @@
 // over the tenant; search_tenant_indexes() lists the kept ones with their exact threshold and ef_search.
 import { createHash } from "node:crypto";
 import type { ClientBase } from "pg";
+import { literal } from "../sql";
 import { hnswGraphBytes } from "../vector-indexes/memory";
 import {
   HNSW_DEFAULT_EF_CONSTRUCTION,
@@ -72,7 +73,7 @@ export function tenantIndexSql(
   options: { concurrently: boolean },
 ): string {
   const { table, dimension } = definition;
-  const tenant = `'${organizationId.replace(/'/g, "''")}'`;
+  const tenant = literal(organizationId);
   return [
     `CREATE INDEX${options.concurrently ? " CONCURRENTLY" : ""}`,
     quoteIdent(tenantIndexName(table, dimension, organizationId)),
@@ -129,8 +130,6 @@ export async function buildTenantIndex(
 export async function dropTenantIndex(client: ClientBase, name: string): Promise<void> {
   await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${quoteIdent(name)}`);
 }
-
-const literal = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
 /** CREATE OR REPLACE of search_tenant_indexes() listing exactly `entries`. */
 export function searchTenantIndexesSql(entries: readonly TenantIndexEntry[]): string {

@@ -4,6 +4,7 @@
 // search_tuning_entries(), rewritten with CREATE OR REPLACE: custom settings attached to a function would
 // need a superuser, and a table would need the app to read the release's records.
 import type { ClientBase } from "pg";
+import { literal } from "../sql";
 
 /** Exact search up to this many visible rows when nothing was measured (the migration's default). */
 export const DEFAULT_EXACT_ROWS = 10_000;
@@ -16,7 +17,6 @@ export interface SearchTuning {
   efSearch?: number;
 }
 
-const literal = (s: string) => `'${s.replace(/'/g, "''")}'`;
 const int = (n: number | undefined) => (n === undefined ? "NULL::integer" : `${Math.trunc(n)}`);
 
 /** CREATE OR REPLACE of search_tuning_entries() listing exactly `entries`. */

@@ -4,6 +4,7 @@
 // only to rows at or below it (rows above are the batches' to copy), and a batch takes that row FOR UPDATE
 // while the mirror reads it FOR SHARE, so no row is copied by neither or changed behind a batch's back.
 import type { ClientBase } from "pg";
+import { quoteIdentifier } from "../../identifiers";
 import type { Logger } from "../../logger";
 import { markDone, stepDone } from "./expand";
 import {
@@ -15,7 +16,7 @@ import {
 import { LEGACY_SCHEMA, STAGING_SCHEMA, WORK_SCHEMA, type LegacyOrganization } from "./names";
 import type { LockClock } from "./lock-clock";
 
-const q = (name: string) => `"${name.replace(/"/g, '""')}"`;
+const q = quoteIdentifier;
 const legacy = (table: string) => `${LEGACY_SCHEMA}.${q(table)}`;
 const mirrorName = (table: string) => `mirror_${table}`;
 

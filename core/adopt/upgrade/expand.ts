@@ -3,6 +3,7 @@
 // recorded in the work schema's progress so that an interrupted expand resumes at the next file. Nothing in
 // `public` changes.
 import type { ClientBase } from "pg";
+import { quoteIdentifier } from "../../identifiers";
 import { upSectionOffset, downSectionOffset, type MigrationFile } from "../../migrations/files";
 import { describeMigrationFailure } from "../../migrations/run";
 import { LEGACY_SCHEMA, STAGING_SCHEMA, WORK_SCHEMA } from "./names";
@@ -157,7 +158,7 @@ export async function setStagingTriggers(client: ClientBase, enabled: boolean): 
   );
   for (const { name } of tables.rows) {
     await client.query(
-      `ALTER TABLE ${STAGING_SCHEMA}."${name.replace(/"/g, '""')}" ${enabled ? "ENABLE" : "DISABLE"} TRIGGER USER`,
+      `ALTER TABLE ${STAGING_SCHEMA}.${quoteIdentifier(name)} ${enabled ? "ENABLE" : "DISABLE"} TRIGGER USER`,
     );
   }
 }

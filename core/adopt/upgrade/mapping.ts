@@ -2,11 +2,13 @@
 // triggers both run `upsertStatements` over their own row source, and the proof compares every legacy
 // column through the same expressions. `l` is the legacy row; the organization is the configured one.
 import { CAMPAIGN_STATUSES, MESSAGE_ROLE_ALIASES, sqlList } from "../legacy-rules";
+import { quoteIdentifier } from "../../identifiers";
+import { literal } from "../../sql";
 import type { LegacyTable } from "../legacy-inspection";
 import { LEGACY_SCHEMA, STAGING_SCHEMA, uuidOfSql, type LegacyOrganization } from "./names";
 
-const q = (name: string) => `"${name.replace(/"/g, '""')}"`;
-const lit = (value: string) => `'${value.replace(/'/g, "''")}'`;
+const q = quoteIdentifier;
+const lit = literal;
 
 /** One legacy table's mapping onto its release table. */
 export interface TableMapping {
@@ -68,6 +70,21 @@ const kept = (...names: string[]): [string, string][] => names.map((n) => [n, `l
  * The mappings in the order their tables depend on each other. `schema` is where the release tables are:
  * the staging schema until cutover, `public` after it (the proof).
  */
+/** SocialPost's legacy columns the release keeps as they are (mediaUrls is mapped). */
+const SOCIAL_POST_KEPT = [
+  "id",
+  "campaignId",
+  "platform",
+  "content",
+  "variant",
+  "scheduledFor",
+  "publishedAt",
+  "externalId",
+  "metrics",
+  "createdAt",
+  "updatedAt",
+];
+
 export function tableMappings(org: LegacyOrganization, schema: string = STAGING_SCHEMA): TableMapping[] {
   const staged = (table: string) => `${schema}.${q(table)}`;
   const orgId = lit(org.id);
@@ -168,41 +185,13 @@ export function tableMappings(org: LegacyOrganization, schema: string = STAGING_
       [["organizationId", orgId]],
     ),
     {
-      ...plain(
-        "SocialPost",
-        [
-          "id",
-          "campaignId",
-          "platform",
-          "content",
-          "variant",
-          "scheduledFor",
-          "publishedAt",
-          "externalId",
-          "metrics",
-          "createdAt",
-          "updatedAt",
-        ],
-        [
-          ["organizationId", orgId],
-          // The release's column is NOT NULL with an empty-array default: no media is the empty list.
-          ["mediaUrls", `coalesce(l."mediaUrls", ARRAY[]::text[])`],
-        ],
-      ),
+      ...plain("SocialPost", SOCIAL_POST_KEPT, [
+        ["organizationId", orgId],
+        // The release's column is NOT NULL with an empty-array default: no media is the empty list.
+        ["mediaUrls", `coalesce(l."mediaUrls", ARRAY[]::text[])`],
+      ]),
       proof: [
-        ...keptProof([
-          "id",
-          "campaignId",
-          "platform",
-          "content",
-          "variant",
-          "scheduledFor",
-          "publishedAt",
-          "externalId",
-          "metrics",
-          "createdAt",
-          "updatedAt",
-        ]),
+        ...keptProof(SOCIAL_POST_KEPT),
         { column: "mediaUrls", legacy: `coalesce(l."mediaUrls", ARRAY[]::text[])`, release: `t."mediaUrls"` },
       ],
     },
