@@ -103,6 +103,11 @@ describe("apply --upgrade-legacy", () => {
     result = JSON.parse(run.stdout) as LegacyUpgradeResult;
     expect(result.complete).toBe(true);
     expect(await dumpSchema(upgraded.url)).toBe(fresh);
+    // No write transaction of the upgrade (each holds its locks until it ends) outlasted the lock timeout
+    // (5 s by default): the old app was never blocked for longer than a release may block it.
+    expect(result.longestLock.ms).toBeGreaterThan(0);
+    expect(result.longestLock.ms).toBeLessThan(5_000);
+    expect(result.longestLock.step).not.toBe("none");
   });
 
   it("proves every legacy row and column arrived, every foreign key holds and RLS is in force", async () => {
