@@ -156,7 +156,7 @@ describe("a migration blocked by an app transaction, under app traffic", () => {
 
   it("today's behaviour, no lock timeout: the app waits as long as the holder stays", async () => {
     const { run, latencies } = await blockedApply(
-      "20261202060100_note_unbounded",
+      "20990101000100_note_unbounded",
       ["--migration-lock-timeout", "0"],
       HOLD_MS,
     );
@@ -168,7 +168,7 @@ describe("a migration blocked by an app transaction, under app traffic", () => {
 
   it(`with a ${LOCK_TIMEOUT_S} s lock timeout: app latency stays bounded; retried, applied once the holder goes`, async () => {
     const { run, latencies } = await blockedApply(
-      "20261202060200_note_bounded",
+      "20990101000200_note_bounded",
       ["--migration-lock-timeout", String(LOCK_TIMEOUT_S), "--lock-retries", "8"],
       HOLD_MS,
     );
@@ -186,7 +186,7 @@ describe("a migration blocked by an app transaction, under app traffic", () => {
   it("a holder that never goes: apply fails after its retries naming it, nothing of the migration applied", async () => {
     const before = await ledgerCount(db.current.url);
     const { run, latencies, holderPid } = await blockedApply(
-      "20261202060300_note_never",
+      "20990101000300_note_never",
       ["--migration-lock-timeout", String(LOCK_TIMEOUT_S), "--lock-retries", "2", "--json"],
       undefined,
     );
@@ -194,7 +194,7 @@ describe("a migration blocked by an app transaction, under app traffic", () => {
     expect(run.code).toBe(1);
     const { error } = JSON.parse(run.stdout) as { error: { code: string; message: string; fix: string } };
     expect(error.code).toBe("lock-timeout");
-    expect(error.message).toContain("20261202060300_note_never.sql");
+    expect(error.message).toContain("20990101000300_note_never.sql");
     expect(error.message).toContain("in 3 attempt(s)");
     expect(error.message).toContain(`pid ${holderPid}, application "app-nightly-report"`);
     expect(error.message).toContain("idle in transaction");
@@ -202,6 +202,6 @@ describe("a migration blocked by an app transaction, under app traffic", () => {
     expect(latencies.p99Ms).toBeLessThan(LOCK_TIMEOUT_S * 1000 + MARGIN_MS);
     expect(await chunkColumns(db.current.url)).not.toContain("note_never");
     expect(await ledgerCount(db.current.url)).toBe(before);
-    rmSync(`${dir}/20261202060300_note_never.sql`);
+    rmSync(`${dir}/20990101000300_note_never.sql`);
   });
 });
