@@ -18,6 +18,7 @@ import { isoTime } from "./sql";
 import type { RowLevelSecurityItemResult, RowLevelSecurityStatus } from "./results";
 import type { ReleaseStep, StepBatch, StepItemPlan, StepManifestEntry } from "./steps";
 import { quoteIdentifier } from "./identifiers";
+import { LOCK_NOT_AVAILABLE } from "./lock-safety/settings";
 
 export const ROW_LEVEL_SECURITY_MODES = ["enforce", "off"] as const;
 export type RowLevelSecurityMode = (typeof ROW_LEVEL_SECURITY_MODES)[number];
@@ -220,7 +221,7 @@ function displayName(table: PolicyTable): string {
 }
 
 function describeFailure(error: unknown): unknown {
-  if ((error as { code?: string })?.code !== "55P03") return error;
+  if ((error as { code?: string })?.code !== LOCK_NOT_AVAILABLE) return error;
   return new ReleaseError(
     "lock-timeout",
     `Could not change row-level security: a table stayed locked for ${LOCK_TIMEOUT} (${(error as Error).message}).`,

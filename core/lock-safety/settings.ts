@@ -2,6 +2,11 @@
 // defaults and validation, so that the CLI flags and the stack settings decide them in one place.
 import { ReleaseError } from "../errors";
 
+/** SQLSTATE lock_not_available: a statement gave up waiting for a lock after `lock_timeout`. */
+export const LOCK_NOT_AVAILABLE = "55P03";
+/** SQLSTATE deadlock_detected: the server chose this transaction as a deadlock's victim. */
+export const DEADLOCK_DETECTED = "40P01";
+
 export interface LockSafetySettings {
   /** `lock_timeout` of each migration: how long one statement waits for a table lock. 0 = no limit. */
   lockTimeoutMs: number;

@@ -6,7 +6,12 @@ import { ReleaseError } from "../errors";
 import type { Logger } from "../logger";
 import { describeLockWait, watchLockWaits, type LockWait } from "../lock-safety/lock-waits";
 import { setMigrationTimeouts } from "../lock-safety/session";
-import { DEFAULT_LOCK_SAFETY, retryDelayMs, type LockSafetySettings } from "../lock-safety/settings";
+import {
+  DEFAULT_LOCK_SAFETY,
+  LOCK_NOT_AVAILABLE,
+  retryDelayMs,
+  type LockSafetySettings,
+} from "../lock-safety/settings";
 import { downSectionOffset, upSectionOffset, type MigrationFile } from "./files";
 import { withUtf16Positions } from "./positions";
 
@@ -33,8 +38,6 @@ export interface MigrationRunOptions {
   /** A second connection to watch lock waits from (what a waiting migration waits for, who blocks it). */
   monitor?: ClientBase;
 }
-
-const LOCK_NOT_AVAILABLE = "55P03";
 
 export async function runPendingMigrations(
   client: ClientBase,

@@ -4,14 +4,19 @@
 import type { ClientBase } from "pg";
 import { ReleaseError } from "../../errors";
 import type { Logger } from "../../logger";
-import { retryDelayMs, type LockSafetySettings } from "../../lock-safety/settings";
+import {
+  DEADLOCK_DETECTED,
+  LOCK_NOT_AVAILABLE,
+  retryDelayMs,
+  type LockSafetySettings,
+} from "../../lock-safety/settings";
 
 export interface LongestLock {
   step: string;
   ms: number;
 }
 
-const RETRIED = new Set(["55P03", "40P01"]);
+const RETRIED = new Set([LOCK_NOT_AVAILABLE, DEADLOCK_DETECTED]);
 
 export class LockClock {
   longest: LongestLock = { step: "none", ms: 0 };

@@ -70,30 +70,21 @@ const kept = (...names: string[]): [string, string][] => names.map((n) => [n, `l
  * The mappings in the order their tables depend on each other. `schema` is where the release tables are:
  * the staging schema until cutover, `public` after it (the proof).
  */
-/** SocialPost's legacy columns the release keeps as they are (mediaUrls is mapped). */
-const SOCIAL_POST_KEPT = [
-  "id",
-  "campaignId",
-  "platform",
-  "content",
-  "variant",
-  "scheduledFor",
-  "publishedAt",
-  "externalId",
-  "metrics",
-  "createdAt",
-  "updatedAt",
-];
-
 export function tableMappings(org: LegacyOrganization, schema: string = STAGING_SCHEMA): TableMapping[] {
   const staged = (table: string) => `${schema}.${q(table)}`;
   const orgId = lit(org.id);
   const keptProof = (names: string[]) =>
     names.map((n) => ({ column: n, legacy: `l.${q(n)}`, release: `t.${q(n)}` }));
-  const plain = (table: LegacyTable, names: string[], extra: [string, string][] = []): TableMapping => ({
+  /** Kept columns, added ones (`extra`), and the legacy columns the mapping changes, as the proof compares them. */
+  const plain = (
+    table: LegacyTable,
+    names: string[],
+    extra: [string, string][] = [],
+    mapped: TableMapping["proof"] = [],
+  ): TableMapping => ({
     table,
     columns: [...kept(...names), ...extra],
-    proof: keptProof(names),
+    proof: [...keptProof(names), ...mapped],
     before: () => [],
     after: () => [],
   });
@@ -131,42 +122,26 @@ export function tableMappings(org: LegacyOrganization, schema: string = STAGING_
       ["id", "createdById", "title", "sourceUrl", "mimeType", "metadata", "createdAt", "updatedAt"],
       [["datasetId", lit(org.datasetId)]],
     ),
-    {
-      ...plain(
-        "Campaign",
-        [
-          "id",
-          "ownerId",
-          "name",
-          "description",
-          "budget",
-          "config",
-          "startsAt",
-          "endsAt",
-          "createdAt",
-          "updatedAt",
-        ],
-        [
-          ["organizationId", orgId],
-          ["status", campaignStatusSql(schema)],
-        ],
-      ),
-      proof: [
-        ...keptProof([
-          "id",
-          "ownerId",
-          "name",
-          "description",
-          "budget",
-          "config",
-          "startsAt",
-          "endsAt",
-          "createdAt",
-          "updatedAt",
-        ]),
-        { column: "status", legacy: `(${campaignStatusSql(schema)})::text`, release: `t."status"::text` },
+    plain(
+      "Campaign",
+      [
+        "id",
+        "ownerId",
+        "name",
+        "description",
+        "budget",
+        "config",
+        "startsAt",
+        "endsAt",
+        "createdAt",
+        "updatedAt",
       ],
-    },
+      [
+        ["organizationId", orgId],
+        ["status", campaignStatusSql(schema)],
+      ],
+      [{ column: "status", legacy: `(${campaignStatusSql(schema)})::text`, release: `t."status"::text` }],
+    ),
     plain(
       "EmailSequence",
       [
@@ -184,17 +159,28 @@ export function tableMappings(org: LegacyOrganization, schema: string = STAGING_
       ],
       [["organizationId", orgId]],
     ),
-    {
-      ...plain("SocialPost", SOCIAL_POST_KEPT, [
+    plain(
+      "SocialPost",
+      [
+        "id",
+        "campaignId",
+        "platform",
+        "content",
+        "variant",
+        "scheduledFor",
+        "publishedAt",
+        "externalId",
+        "metrics",
+        "createdAt",
+        "updatedAt",
+      ],
+      [
         ["organizationId", orgId],
         // The release's column is NOT NULL with an empty-array default: no media is the empty list.
         ["mediaUrls", `coalesce(l."mediaUrls", ARRAY[]::text[])`],
-      ]),
-      proof: [
-        ...keptProof(SOCIAL_POST_KEPT),
-        { column: "mediaUrls", legacy: `coalesce(l."mediaUrls", ARRAY[]::text[])`, release: `t."mediaUrls"` },
       ],
-    },
+      [{ column: "mediaUrls", legacy: `coalesce(l."mediaUrls", ARRAY[]::text[])`, release: `t."mediaUrls"` }],
+    ),
     plain(
       "ABTest",
       [
