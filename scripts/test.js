@@ -7,7 +7,7 @@
 // `npm test -- <vitest args>` runs only vitest with those arguments, for a quick loop.
 "use strict";
 
-const { spawn, spawnSync } = require("node:child_process");
+const { spawn } = require("node:child_process");
 const fs = require("node:fs");
 const path = require("node:path");
 const { ensureNodeModules, PROJECT_ROOT } = require("./lib/deps");
@@ -17,20 +17,28 @@ const { log, runMain } = require("./lib/report");
 const bin = (name) => path.join(PROJECT_ROOT, "node_modules", ".bin", name);
 const TOOLCHAIN_LOG = path.join(PROJECT_ROOT, ".local", "pulumi-toolchain.log");
 
+/**
+ * Runs one step to its end. Asynchronous (not spawnSync) so that the event loop keeps turning while it runs:
+ * the background toolchain's end is then logged when it happens, with its own duration.
+ */
 function step(name, cmd, args) {
   const started = Date.now();
   log(`${name}: ${path.basename(cmd)} ${args.join(" ")}`);
-  const result = spawnSync(cmd, args, { cwd: PROJECT_ROOT, stdio: "inherit" });
-  const seconds = ((Date.now() - started) / 1000).toFixed(1);
-  const ok = result.status === 0;
-  log(`${name}: ${ok ? "ok" : `FAILED (exit ${result.status ?? result.signal})`} in ${seconds} s`);
-  return ok;
+  const child = spawn(cmd, args, { cwd: PROJECT_ROOT, stdio: "inherit" });
+  return new Promise((resolve) => {
+    const done = (ok, how) => {
+      const seconds = ((Date.now() - started) / 1000).toFixed(1);
+      log(`${name}: ${ok ? "ok" : `FAILED (${how})`} in ${seconds} s`);
+      resolve(ok);
+    };
+    child.on("error", (error) => done(false, error.message));
+    child.on("exit", (code, signal) => done(code === 0, `exit ${code ?? signal}`));
+  });
 }
 
 /**
  * Starts `scripts/pulumi-toolchain.js` (which builds with `nice -n 19`, so the other steps keep the CPU);
- * resolves to whether it succeeded. The steps run with spawnSync meanwhile: the child runs on, and its exit
- * is seen once they are done.
+ * resolves to whether it succeeded, while the other steps run one after another.
  */
 function provideToolchainInBackground() {
   fs.mkdirSync(path.dirname(TOOLCHAIN_LOG), { recursive: true });
@@ -60,23 +68,26 @@ runMain(async () => {
   ensureNodeModules();
   ensurePostgres();
   // The app's Prisma client (prisma/generated/, not committed): the Prisma tests and the type-check use it.
-  const prisma = step("prisma generate", process.execPath, [path.join("scripts", "prisma.js"), "generate"]);
+  const prisma = await step("prisma generate", process.execPath, [
+    path.join("scripts", "prisma.js"),
+    "generate",
+  ]);
   if (!prisma) return 1;
   const vitestArgs = process.argv.slice(2);
-  if (vitestArgs.length > 0) return step("vitest", bin("vitest"), ["run", ...vitestArgs]) ? 0 : 1;
+  if (vitestArgs.length > 0) return (await step("vitest", bin("vitest"), ["run", ...vitestArgs])) ? 0 : 1;
 
   const toolchain = provideToolchainInBackground();
   const results = [
-    step("lint", bin("eslint"), ["--max-warnings=0", "."]),
-    step("format", bin("prettier"), ["--check", "--log-level=warn", "."]),
-    step("typecheck", bin("tsc"), ["--noEmit", "-p", "."]),
-    step("tests", bin("vitest"), ["run"]),
+    await step("lint", bin("eslint"), ["--max-warnings=0", "."]),
+    await step("format", bin("prettier"), ["--check", "--log-level=warn", "."]),
+    await step("typecheck", bin("tsc"), ["--noEmit", "-p", "."]),
+    await step("tests", bin("vitest"), ["run"]),
     // The long fault scenarios (docs/reliability.md) and the real Pulumi engine (docs/engine.md): part of the
     // whole suite, in their own runs because they kill processes, restart servers and need the Pulumi CLI.
-    step("reliability", bin("vitest"), ["run", "--config", "vitest.reliability.config.ts"]),
+    await step("reliability", bin("vitest"), ["run", "--config", "vitest.reliability.config.ts"]),
   ];
   if (await toolchain)
-    results.push(step("engine", process.execPath, [path.join("scripts", "test-engine.js")]));
+    results.push(await step("engine", process.execPath, [path.join("scripts", "test-engine.js")]));
   else results.push(false);
   return results.every(Boolean) ? 0 : 1;
 });
