@@ -7,7 +7,8 @@ import { withClient } from "../support/database";
 import { fixtureMigrationsCopy } from "../support/fixtures";
 import { startProviderHost, type ProviderHost, type Props } from "./support/provider-host";
 import { createReleaseDatabase, type ReleaseDatabase } from "./support/release-database";
-import { releaseInputs, urnOf } from "./support/release-inputs";
+import { releaseInputsFor } from "./support/release-host";
+import { urnOf } from "./support/release-inputs";
 
 const URN = urnOf("migrations", "drop-migrations");
 
@@ -34,10 +35,7 @@ describe("a release that opted in to dropOnDelete", () => {
 
   beforeAll(async () => {
     db = await createReleaseDatabase();
-    const captured = await releaseInputs("drop", {
-      directUrl: db.migratorUrl,
-      ownerRole: db.owner,
-      database: db.name,
+    const captured = await releaseInputsFor("drop", db, {
       migrationsDir: fixtureMigrationsCopy(),
       dropOnDelete: true,
     });

@@ -1,12 +1,13 @@
 // `pulumi preview` and `pulumi up` on the Prisma-era NeonHub database, through the dynamic-provider host as
 // the engine drives it: check names what it found, create refuses before migration 1, nothing is written.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEFAULT_MIGRATIONS_DIR, PROJECT_ROOT } from "../../core";
+import { DEFAULT_MIGRATIONS_DIR } from "../../core";
 import { withClient } from "../support/database";
-import { LEGACY_SCALES, createLegacySchema, generateLegacyData } from "../fixtures/legacy/generate";
-import { HostCallError, startProviderHost, type ProviderHost, type Props } from "./support/provider-host";
-import { createReleaseDatabase, type ReleaseDatabase } from "./support/release-database";
-import { releaseInputs, urnOf } from "./support/release-inputs";
+import { LEGACY_SCALES } from "../fixtures/legacy/generate";
+import { HostCallError, type ProviderHost, type Props } from "./support/provider-host";
+import type { ReleaseDatabase } from "./support/release-database";
+import { createLegacyReleaseDatabase, hostReaching, releaseInputsFor } from "./support/release-host";
+import { urnOf } from "./support/release-inputs";
 
 const URN = urnOf("migrations", "legacy-migrations");
 
@@ -16,31 +17,12 @@ describe("the schema migrations resource on the Prisma-era database", () => {
   let inputs: Props;
 
   beforeAll(async () => {
-    db = await createReleaseDatabase({ extensions: true });
-    // The app's tables belong to the owner role, as in a stack the access layer set up.
-    await withClient(db.superuserUrl, async (c) => {
-      await c.query(`SET ROLE ${db.owner}`);
-      await createLegacySchema(c);
-      await generateLegacyData(
-        c,
-        { ...LEGACY_SCALES.small, messages: 400, auditRows: 100 },
-        {
-          caseDuplicateEmails: 0,
-          unknownRoles: 1,
-          messagesWithoutAuthor: 0,
-          auditOrphans: 0,
-        },
-      );
-    });
-    const captured = await releaseInputs("legacy", {
-      directUrl: db.migratorUrl,
-      ownerRole: db.owner,
-      database: db.name,
-      migrationsDir: DEFAULT_MIGRATIONS_DIR,
-    });
-    inputs = captured.migrations;
-    host = await startProviderHost({ cwd: PROJECT_ROOT, env: { DIRECT_URL: db.migratorUrl } });
-    await host.configure();
+    db = await createLegacyReleaseDatabase(
+      { ...LEGACY_SCALES.small, messages: 400, auditRows: 100 },
+      { caseDuplicateEmails: 0, unknownRoles: 1, messagesWithoutAuthor: 0, auditOrphans: 0 },
+    );
+    inputs = (await releaseInputsFor("legacy", db, { migrationsDir: DEFAULT_MIGRATIONS_DIR })).migrations;
+    host = await hostReaching(db);
   });
 
   afterAll(async () => {

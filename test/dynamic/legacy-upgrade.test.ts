@@ -3,12 +3,13 @@
 // (the upgrade's steps instead), create runs the same core upgrade as `apply --upgrade-legacy`, as the
 // migrator acting as the owner role, with pgvector an administrator created in `public`.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEFAULT_MIGRATIONS_DIR, PROJECT_ROOT, readMigrationFiles } from "../../core";
+import { DEFAULT_MIGRATIONS_DIR, readMigrationFiles } from "../../core";
 import { withClient } from "../support/database";
-import { LEGACY_SCALES, createLegacySchema, generateLegacyData } from "../fixtures/legacy/generate";
-import { startProviderHost, type ProviderHost, type Props } from "./support/provider-host";
-import { createReleaseDatabase, type ReleaseDatabase } from "./support/release-database";
-import { releaseInputs, urnOf } from "./support/release-inputs";
+import { LEGACY_SCALES } from "../fixtures/legacy/generate";
+import type { ProviderHost, Props } from "./support/provider-host";
+import type { ReleaseDatabase } from "./support/release-database";
+import { createLegacyReleaseDatabase, hostReaching, releaseInputsFor } from "./support/release-host";
+import { urnOf } from "./support/release-inputs";
 
 const URN = urnOf("migrations", "legacy-upgrade-migrations");
 const SCALE = { ...LEGACY_SCALES.small, messages: 600, auditRows: 300 };
@@ -19,22 +20,13 @@ describe("the schema migrations resource upgrading the Prisma-era database", () 
   let inputs: Props;
 
   beforeAll(async () => {
-    db = await createReleaseDatabase({ extensions: true });
-    await withClient(db.superuserUrl, async (c) => {
-      await c.query(`SET ROLE ${db.owner}`);
-      await createLegacySchema(c);
-      await generateLegacyData(c, SCALE);
-    });
-    const captured = await releaseInputs("legacy-upgrade", {
-      directUrl: db.migratorUrl,
-      ownerRole: db.owner,
-      database: db.name,
+    db = await createLegacyReleaseDatabase(SCALE);
+    const captured = await releaseInputsFor("legacy-upgrade", db, {
       migrationsDir: DEFAULT_MIGRATIONS_DIR,
       stepOptions: { legacyUpgrade: { organization: "acme", batchSize: 250 } },
     });
     inputs = captured.migrations;
-    host = await startProviderHost({ cwd: PROJECT_ROOT, env: { DIRECT_URL: db.migratorUrl } });
-    await host.configure();
+    host = await hostReaching(db);
   });
 
   afterAll(async () => {

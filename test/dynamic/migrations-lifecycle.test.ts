@@ -4,13 +4,14 @@
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PROJECT_ROOT, buildReleaseManifest } from "../../core";
+import { buildReleaseManifest } from "../../core";
 import { manifestMap } from "../../infra/dynamic/part-args";
 import { dropDatabase, withClient } from "../support/database";
 import { fixtureMigrationsCopy, writeMigration } from "../support/fixtures";
-import { HostCallError, startProviderHost, type ProviderHost, type Props } from "./support/provider-host";
+import { HostCallError, type ProviderHost, type Props } from "./support/provider-host";
 import { createReleaseDatabase, type ReleaseDatabase } from "./support/release-database";
-import { releaseInputs, urnOf } from "./support/release-inputs";
+import { hostReaching, releaseInputsFor } from "./support/release-host";
+import { urnOf } from "./support/release-inputs";
 
 const URN = urnOf("migrations", "lifecycle-migrations");
 
@@ -48,16 +49,9 @@ describe("schema migrations through the dynamic-provider host", () => {
   beforeAll(async () => {
     db = await createReleaseDatabase();
     dir = fixtureMigrationsCopy();
-    const captured = await releaseInputs("lifecycle", {
-      directUrl: db.migratorUrl,
-      ownerRole: db.owner,
-      database: db.name,
-      migrationsDir: dir,
-    });
-    inputs = captured.migrations;
+    inputs = (await releaseInputsFor("lifecycle", db, { migrationsDir: dir })).migrations;
     // DIRECT_URL is how an operator lets `pulumi refresh` reach the database (read gets no inputs).
-    host = await startProviderHost({ cwd: PROJECT_ROOT, env: { DIRECT_URL: db.migratorUrl } });
-    await host.configure();
+    host = await hostReaching(db);
   });
 
   afterAll(async () => {

@@ -11,9 +11,10 @@ import type { ReleasePart } from "../../infra/dynamic/types";
 import { runCli } from "../support/cli";
 import { withClient } from "../support/database";
 import { projectCopy } from "./support/project-copy";
-import { startProviderHost, type ProviderHost, type Props } from "./support/provider-host";
+import type { ProviderHost, Props } from "./support/provider-host";
 import { createReleaseDatabase, type ReleaseDatabase } from "./support/release-database";
-import { releaseInputs, urnOf } from "./support/release-inputs";
+import { hostReaching, releaseInputsFor } from "./support/release-host";
+import { urnOf } from "./support/release-inputs";
 
 const PARTS: ReleasePart[] = ["migrations", "seedSets", "vectorIndexes"];
 const URN = Object.fromEntries(PARTS.map((part) => [part, urnOf(part, `recorded-${part}`)])) as Record<
@@ -37,15 +38,11 @@ describe("release settings recorded by `pulumi up`, read by `neonhub-db plan`", 
   beforeAll(async () => {
     const root = projectCopy();
     db = await createReleaseDatabase({ extensions: true });
-    inputs = await releaseInputs("recorded", {
-      directUrl: db.migratorUrl,
-      ownerRole: db.owner,
-      database: db.name,
+    inputs = await releaseInputsFor("recorded", db, {
       seedSets: ["demo"],
       stepOptions: { vectorIndexes: completeVectorIndexOptions({ method: "hnsw" }) },
     });
-    host = await startProviderHost({ cwd: root, env: { DIRECT_URL: db.migratorUrl } });
-    await host.configure();
+    host = await hostReaching(db, root);
     for (const part of PARTS) state[part] = await host.create(URN[part], inputs[part]);
   });
 

@@ -7,9 +7,10 @@ import { manifestMap } from "../../infra/dynamic/part-args";
 import type { ReleasePart } from "../../infra/dynamic/types";
 import { withClient } from "../support/database";
 import { manifestInCopy, projectCopy } from "./support/project-copy";
-import { startProviderHost, type ProviderHost, type Props } from "./support/provider-host";
+import type { ProviderHost, Props } from "./support/provider-host";
 import { createReleaseDatabase, type ReleaseDatabase } from "./support/release-database";
-import { releaseInputs, urnOf } from "./support/release-inputs";
+import { hostReaching, releaseInputsFor } from "./support/release-host";
+import { urnOf } from "./support/release-inputs";
 
 const URN = {
   migrations: urnOf("migrations", "seeded-migrations"),
@@ -66,10 +67,7 @@ describe("seed sets and vector indexes through the dynamic-provider host", () =>
   beforeAll(async () => {
     root = projectCopy();
     db = await createReleaseDatabase({ extensions: true });
-    inputs = await releaseInputs("seeded", {
-      directUrl: db.migratorUrl,
-      ownerRole: db.owner,
-      database: db.name,
+    inputs = await releaseInputsFor("seeded", db, {
       seedSets: ["demo"],
       // The copy's own files, so the manifest is the one the host sees even while the repository changes.
       migrationsDir: path.join(root, "migrations"),
@@ -77,8 +75,7 @@ describe("seed sets and vector indexes through the dynamic-provider host", () =>
     const manifest = manifestInCopy(root, { seedSets: ["demo"] });
     inputs.seedSets = { ...inputs.seedSets, seedSets: manifestMap(manifest.seedSets) };
     inputs.vectorIndexes = { ...inputs.vectorIndexes, vectorIndexes: manifestMap(manifest.vectorIndexes) };
-    host = await startProviderHost({ cwd: root, env: { DIRECT_URL: db.migratorUrl } });
-    await host.configure();
+    host = await hostReaching(db, root);
   });
 
   afterAll(async () => {
