@@ -7,6 +7,8 @@
 //   (b) exact search within the tenant (ORDER BY embedding <=> q through the tenant's b-tree)
 //   (c) exact search over the whole table (sequential scan, as the owner; fewer queries: ~1 s each)
 //   (d) search_chunks(q, 10)
+// (a), (b) and (d) take turns query by query, each query in a transaction of its own, so that a change in the
+// machine's load during the run weighs on all three alike; (c) runs before them.
 // rows returned (mean / min), recall@10 against (b), p50 / p95.
 //   npm run bench:tenant-search [-- --rows N --queries N --table-queries N --method ivfflat|hnsw]
 import { randomBytes } from "node:crypto";
@@ -110,6 +112,48 @@ async function run(
   }
 }
 
+interface Config {
+  setup: readonly string[];
+  sql: string;
+}
+
+/**
+ * Runs each config ($1 = the query vector) on each query as `organization`, the configs taking turns query by
+ * query (in a rotating order), each in a transaction of its own, timing the query only. Measured in turns, a
+ * comparison between configs holds on a machine whose load changes during the run: each config meets the
+ * same moments, where configs run one after the other would each meet their own.
+ */
+async function runInTurns(
+  client: Client,
+  organization: string,
+  configs: readonly Config[],
+  queries: readonly string[],
+): Promise<Measured[]> {
+  const measured: Measured[] = configs.map(() => ({ ids: [], latenciesMs: [] }));
+  const once = async (config: Config, query: string) => {
+    await client.query("BEGIN");
+    try {
+      await client.query("SELECT set_config('app.current_organization_id', $1, true)", [organization]);
+      for (const statement of config.setup) await client.query(statement);
+      const started = process.hrtime.bigint();
+      const result = await client.query<{ id: string }>(config.sql, [query]);
+      return { ms: Number(process.hrtime.bigint() - started) / 1e6, ids: result.rows.map((r) => r.id) };
+    } finally {
+      await client.query("ROLLBACK");
+    }
+  };
+  for (const config of configs) await once(config, queries[0]!); // warm-up, untimed
+  for (const [i, query] of queries.entries()) {
+    for (let j = 0; j < configs.length; j++) {
+      const n = (i + j) % configs.length;
+      const { ms, ids } = await once(configs[n]!, query);
+      measured[n]!.latenciesMs.push(ms);
+      measured[n]!.ids.push(ids);
+    }
+  }
+  return measured;
+}
+
 function cell(
   tenant: Tenant,
   total: number,
@@ -204,9 +248,6 @@ async function main() {
           say(`${label} tenant (${tenant.rows} rows), ${kind} queries`);
           const queries = corpus.queries(tenant, kind, opts.queries).map(vectorText);
           const org = tenant.organizationId;
-          const exact = await run(app, org, [], withinTenant, queries);
-          const truth = exact.ids;
-          const status = await run(app, org, [`SET LOCAL ${setting}`], statusQuery, queries);
           const table = await run(
             owner,
             undefined,
@@ -214,7 +255,18 @@ async function main() {
             wholeTable,
             queries.slice(0, opts.tableQueries),
           );
-          const searched = await run(app, org, [], search, queries);
+          // (b), (a) and (d) in turns, query by query (runInTurns).
+          const [exact, status, searched] = (await runInTurns(
+            app,
+            org,
+            [
+              { setup: [], sql: withinTenant },
+              { setup: [`SET LOCAL ${setting}`], sql: statusQuery },
+              { setup: [], sql: search },
+            ],
+            queries,
+          )) as [Measured, Measured, Measured];
+          const truth = exact.ids;
           const total = corpus.shape.rows;
           cells.push(
             { ...cell(tenant, total, kind, `(a) status query, ${setting}`, status, truth), tenant: label },

@@ -588,6 +588,7 @@ export const FUNCTIONS = [
   "search_messages", // the query as text
   "search_query_spaces",
   "search_query_vector",
+  "search_settings", // one lookup of the tuning and the tenant's entry (20261203030000)
   "search_tenant_index",
   "search_tenant_indexes",
   "search_tuning",

@@ -305,6 +305,17 @@ function contract(label: string, steps: Partial<DefaultStepOptions>) {
           [`[${"1,".repeat(31)} -inf]`],
           /^search_chunks: query component 32 is -inf, expected a finite number$/,
         ],
+        // Any case: the component scan runs whenever the text has an "n" or "N" (NaN, inf, infinity).
+        [
+          `SELECT * FROM search_chunks($1, 10)`,
+          [`[1,1,INF${",1".repeat(29)}]`],
+          /^search_chunks: query component 3 is INF, expected a finite number$/,
+        ],
+        [
+          `SELECT * FROM search_chunks($1, 10)`,
+          [`[${"1,".repeat(30)}nan,1]`],
+          /^search_chunks: query component 31 is nan, expected a finite number$/,
+        ],
         [
           `SELECT * FROM search_chunks($1, 10)`,
           ["[1,2,x]"],
@@ -332,6 +343,17 @@ function contract(label: string, steps: Partial<DefaultStepOptions>) {
       );
       expect(asText.rows).toHaveLength(10);
       expect(asText.rows).toEqual(asVector.rows);
+      // Exponents (e, E) are numbers, not a bad component: the text searches as its vector does.
+      const exponents = `[${ok
+        .slice(1, -1)
+        .split(",")
+        .map((x, i) => (i % 2 ? Number(x).toExponential() : Number(x).toExponential().toUpperCase()))
+        .join(",")}]`;
+      expect(exponents).toMatch(/e.*E|E.*e/);
+      const withExponents = await inTransaction(app, org, (c) =>
+        c.query<{ id: string }>(`SELECT "id" FROM search_chunks($1, 10)`, [exponents]),
+      );
+      expect(withExponents.rows).toEqual(asVector.rows);
       // The wrong dimension for a named space: the expected dimension is the space's.
       const other = (
         await owner.query<{ id: string }>(

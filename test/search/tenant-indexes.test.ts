@@ -188,6 +188,50 @@ describe("search_chunks through a tenant's own index", () => {
     }
   });
 
+  it("reads the settings the release rewrote in one lookup: the tenant's own entry over its dimension's", async () => {
+    const settings = async (table: string, dims: number, organization: string) =>
+      (
+        await inTransaction(app, organization, (c) =>
+          c.query<{ exact_rows: number; probes: number | null; ef_search: number | null }>(
+            `SELECT * FROM search_settings($1, $2, $3)`,
+            [table, dims, organization],
+          ),
+        )
+      ).rows;
+    const dimension = { probes: calibrated.probes ?? null, ef_search: calibrated.efSearch ?? null };
+    expect(await settings("Chunk", SHAPE.dimension, largest.organizationId)).toEqual([
+      { exact_rows: 300, probes: dimension.probes, ef_search: 40 },
+    ]);
+    const other = corpus.tenants[1]!.organizationId;
+    expect(await settings("Chunk", SHAPE.dimension, other)).toEqual([{ exact_rows: 300, ...dimension }]);
+    // Nothing measured for a table or dimension: exact search up to 10,000 visible rows, the function's own
+    // index settings.
+    expect(await settings("Message", SHAPE.dimension, other)).toEqual([
+      { exact_rows: 10000, probes: null, ef_search: null },
+    ]);
+    expect(await settings("Chunk", SHAPE.dimension + 1, largest.organizationId)).toEqual([
+      { exact_rows: 10000, probes: null, ef_search: null },
+    ]);
+    // A rewrite of the tenants' list reaches the next call (search_tenant_indexes() is read, not copied).
+    await saveTenantIndexes(owner, []);
+    try {
+      expect(await settings("Chunk", SHAPE.dimension, largest.organizationId)).toEqual([
+        { exact_rows: 300, ...dimension },
+      ]);
+    } finally {
+      await saveTenantIndexes(owner, [
+        {
+          table: "Chunk",
+          dimension: SHAPE.dimension,
+          organizationId: largest.organizationId,
+          indexName: ownIndex,
+          exactRows: 300,
+          efSearch: 40,
+        },
+      ]);
+    }
+  });
+
   it("keeps k rows with a dataset filter inside the tenant", async () => {
     const q = corpus.queries(largest, "own", 1)[0]!;
     const found = await searchCountingScans(app, largest.organizationId, q, [ownIndex], {
