@@ -262,6 +262,7 @@ describe("index decisions (a union on kind)", () => {
       latencyP95Ms: 2,
       exactP50Ms: 5,
       queries: 50,
+      querySource: "held-out",
       rows: 5_000,
     },
     builtBy: "migrator",
@@ -319,6 +320,17 @@ describe("index decisions (a union on kind)", () => {
     expect(decideTable(input({ indexes: invalid })).map((d) => [d.kind, d.action])).toEqual([
       ["rebuild", "rebuild"],
     ]);
+  });
+
+  it("recalibrates a record whose recall was measured on rows of the table, and names why", () => {
+    const older = { ...record, calibration: { ...record.calibration, querySource: "rows" as const } };
+    const [decision] = decideTable(input({}, { records: [older] }));
+    expect(decision).toMatchObject({ kind: "recalibrate", action: "update" });
+    expect(decision?.reason).toContain("measured on rows of the table");
+    expect(decision?.reason).toContain("held-out queries");
+    // Measured on held-out queries, the same record is kept, and the plan says what it was measured on.
+    const [kept] = decideTable(input({}));
+    expect(kept?.reason).toContain("on 50 held-out queries");
   });
 
   it("gives each kind exactly the fields it needs (no optional definition to force)", () => {
