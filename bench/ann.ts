@@ -10,8 +10,9 @@
 //       held-out queries), then measured on this run's queries: the lists whose p50 is the smallest share
 //       of exact search's at recall >= 0.95
 // plus build times, serial and with the step's parallel workers.
-//   npm run bench:ann [-- --rows N --queries N --no-serial --lists 100,316,1000 --lists-only]
-//   (--no-serial skips the serial builds, ~6 min; --lists-only runs (d) and (e) alone)
+//   npm run bench:ann [-- --rows N --queries N --clusters N --no-serial --lists 100,316,1000 --lists-only
+//                        --no-sweep]
+//   (--no-serial skips the serial builds, ~6 min; --lists-only runs (d) and (e) alone, --no-sweep all but (e))
 import { Client } from "pg";
 import { DEFAULT_MIGRATIONS_DIR, applyRelease, type Logger } from "../core";
 import { VectorIndexStep, readIndexRecords, type IndexRecord, type VectorIndexOptions } from "../core";
@@ -27,6 +28,7 @@ const ROWS = argument("--rows", 100_000);
 const QUERIES = argument("--queries", 100);
 const SERIAL = !process.argv.includes("--no-serial");
 const LISTS_ONLY = process.argv.includes("--lists-only");
+const SWEEP = !process.argv.includes("--no-sweep");
 const LISTS = (() => {
   const at = process.argv.indexOf("--lists");
   const raw = at >= 0 ? (process.argv[at + 1] ?? "") : "100,316,1000";
@@ -41,7 +43,8 @@ const K = 10;
 const SHAPE = {
   dimension: DIM,
   latentDimension: 48,
-  clusters: 1000,
+  // 1,000 clusters in 100,000 rows; --clusters checks that the lists chosen do not just match this number.
+  clusters: argument("--clusters", 1000),
   spread: 1.0,
   noise: 0.1,
   seed: 20250126,
@@ -215,7 +218,7 @@ async function main() {
         shareOfExact: number;
       }[] = [];
       const exactP50 = median(exact.latenciesMs);
-      for (const lists of LISTS) {
+      for (const lists of SWEEP ? LISTS : []) {
         const definition = {
           name: `bench_lists_${lists}`,
           table: CHUNK,
