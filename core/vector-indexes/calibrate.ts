@@ -1,7 +1,7 @@
 // Calibration: the smallest search setting (ivfflat.probes or hnsw.ef_search) that reaches a target
 // recall@10 on this index's own data, measured rather than guessed (the README's sqrt(lists) probes is a
-// starting point, https://github.com/pgvector/pgvector#ivfflat: 10 probes gave recall 0.83 in bench/ann.ts,
-// where 0.95 on new queries took 31).
+// starting point, https://github.com/pgvector/pgvector#ivfflat: with 100 lists its 10 probes gave recall
+// 0.83 in bench/ann.ts, where 0.95 on new queries took about 30).
 //
 // The queries are held out (held-out.ts), not rows of the table: a row is an easy query for its own index,
 // and more so the more lists the index has (docs/vector-indexes.md has the measurements). For each, the exact
@@ -14,7 +14,11 @@ import { heldOutQueries, type HeldOutSample } from "./held-out";
 import { nearestQuery, quoteIdent, indexPredicate, searchSetting, type IndexDefinition } from "./spec";
 
 export const RECALL_AT = 10;
-/** pgvector's default hnsw.ef_search, and the least the calibration recommends. */
+/**
+ * pgvector's default hnsw.ef_search, and the least the calibration recommends: what a session searches with
+ * when nothing is set. Once a guard against rows as queries (they overstated recall most below it); on
+ * held-out queries bench:ann's calibration lands at the same value starting from 1 (docs/vector-indexes.md).
+ */
 export const HNSW_MIN_EF_SEARCH = 40;
 /** pgvector accepts hnsw.ef_search up to 1,000. */
 export const HNSW_MAX_EF_SEARCH = 1000;
