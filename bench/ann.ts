@@ -10,8 +10,9 @@
 //       held-out queries), then measured on this run's queries: the lists whose p50 is the smallest share
 //       of exact search's at recall >= 0.95
 // plus build times, serial and with the step's parallel workers.
-//   npm run bench:ann [-- --rows N --queries N --no-serial --lists 100,316,1000 --lists-only]
-//   (--no-serial skips the serial builds, ~6 min; --lists-only runs (d) and (e) alone)
+//   npm run bench:ann [-- --rows N --queries N --clusters N --no-serial --lists 100,316,1000 --lists-only
+//                        --no-sweep]
+//   (--no-serial skips the serial builds, ~6 min; --lists-only runs (d) and (e) alone, --no-sweep all but (e))
 import { Client } from "pg";
 import { DEFAULT_MIGRATIONS_DIR, applyRelease, type Logger } from "../core";
 import { VectorIndexStep, readIndexRecords, type IndexRecord, type VectorIndexOptions } from "../core";
@@ -27,6 +28,7 @@ const ROWS = argument("--rows", 100_000);
 const QUERIES = argument("--queries", 100);
 const SERIAL = !process.argv.includes("--no-serial");
 const LISTS_ONLY = process.argv.includes("--lists-only");
+const SWEEP = !process.argv.includes("--no-sweep");
 const LISTS = (() => {
   const at = process.argv.indexOf("--lists");
   const raw = at >= 0 ? (process.argv[at + 1] ?? "") : "100,316,1000";
@@ -41,7 +43,8 @@ const K = 10;
 const SHAPE = {
   dimension: DIM,
   latentDimension: 48,
-  clusters: 1000,
+  // 1,000 clusters in 100,000 rows; --clusters checks that the lists chosen do not just match this number.
+  clusters: argument("--clusters", 1000),
   spread: 1.0,
   noise: 0.1,
   seed: 20250126,
@@ -207,12 +210,15 @@ async function main() {
         lists: number;
         probes: number;
         buildMs: number;
+        /** Recall on the calibration's own held-out queries (mean, and its lower bound), at `probes`. */
+        calibrationRecall: number;
+        calibrationLowerBound: number;
         recall: number;
         p50Ms: number;
         shareOfExact: number;
       }[] = [];
       const exactP50 = median(exact.latenciesMs);
-      for (const lists of LISTS) {
+      for (const lists of SWEEP ? LISTS : []) {
         const definition = {
           name: `bench_lists_${lists}`,
           table: CHUNK,
@@ -238,11 +244,16 @@ async function main() {
           lists,
           probes: calibration.value,
           buildMs: Math.round(built.ms),
+          calibrationRecall: calibration.recall,
+          calibrationLowerBound: calibration.recallLowerBound,
           recall: r.recall,
           p50Ms: r.p50Ms,
           shareOfExact: Number((median(measured.latenciesMs) / exactP50).toFixed(4)),
         });
-        say(`  lists ${lists}: probes ${calibration.value}, recall ${r.recall}, p50 ${r.p50Ms} ms`);
+        say(
+          `  lists ${lists}: probes ${calibration.value} (calibration's recall ${calibration.recall}), ` +
+            `recall ${r.recall}, p50 ${r.p50Ms} ms`,
+        );
         await client.query(`DROP INDEX ${definition.name}`);
       }
       const best = sweep.filter((e) => e.recall >= 0.95).sort((a, b) => a.shareOfExact - b.shareOfExact)[0];
@@ -252,14 +263,14 @@ async function main() {
           JSON.stringify({ rows: ROWS, queries: QUERIES, shape: SHAPE, results: rows, sweep, best }, null, 2),
         );
         console.log(
-          "\n| lists | calibrated probes | build s | recall@10 | p50 ms | share of exact p50 |\n|---|---|---|---|---|---|",
+          "\n| lists | calibrated probes | calibration's recall | build s | recall@10 | p50 ms | share of exact p50 |\n|---|---|---|---|---|---|---|",
         );
         for (const e of sweep) {
           console.log(
-            `| ${e.lists} | ${e.probes} | ${(e.buildMs / 1000).toFixed(1)} | ${e.recall} | ${e.p50Ms} | ${(100 * e.shareOfExact).toFixed(1)}% |`,
+            `| ${e.lists} | ${e.probes} | ${e.calibrationRecall} | ${(e.buildMs / 1000).toFixed(1)} | ${e.recall} | ${e.p50Ms} | ${(100 * e.shareOfExact).toFixed(1)}% |`,
           );
         }
-        console.log(`| exact | - | - | 1 | ${median(exact.latenciesMs).toFixed(1)} | 100% |`);
+        console.log(`| exact | - | - | - | 1 | ${median(exact.latenciesMs).toFixed(1)} | 100% |`);
         return;
       }
 
@@ -308,6 +319,21 @@ async function main() {
           truth,
         ),
       );
+      // The ef_search floor (calibrate.ts): where would the calibration land without it?
+      const unfloored = await calibrate(
+        client,
+        { name: CHUNK.indexName, table: CHUNK, dimension: DIM, method: "hnsw", params: hnsw.params },
+        ROWS,
+        { targetRecall: 0.95, queries: 50, minValue: 1 },
+      );
+      rows.push(
+        row(
+          "(c) hnsw, calibrated from ef_search 1 (no floor)",
+          `hnsw.ef_search = ${unfloored.value}`,
+          await run(client, ann, [`SET LOCAL hnsw.ef_search = ${unfloored.value}`], queries),
+          truth,
+        ),
+      );
       const hnswSerialMs = SERIAL ? await serialBuildMs(client, hnsw) : undefined;
       rows.push(row("(d) exact search (sequential scan)", "-", exact, truth));
 
@@ -328,7 +354,7 @@ async function main() {
           maintenanceWorkMemMb: hnsw.buildSettings.maintenanceWorkMemMb,
         },
       };
-      const calibrations = { ivfflat: ivfflat.calibration, hnsw: hnsw.calibration };
+      const calibrations = { ivfflat: ivfflat.calibration, hnsw: hnsw.calibration, hnswNoFloor: unfloored };
       console.log(
         JSON.stringify(
           { rows: ROWS, queries: QUERIES, shape: SHAPE, results: rows, builds, calibrations, sweep, best },

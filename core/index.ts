@@ -135,7 +135,8 @@ export {
   type VectorIndexStepOptions,
 } from "./vector-indexes";
 export { createIndexSql } from "./vector-indexes/spec";
-export { calibrate, percentile } from "./vector-indexes/calibrate";
+export { calibrate, percentile, UNFILTERED_SAMPLE } from "./vector-indexes/calibrate";
+export { heldOutQueries, type HeldOutSample } from "./vector-indexes/held-out";
 export {
   buildTenantIndex,
   missedTargets,

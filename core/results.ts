@@ -171,6 +171,9 @@ export interface VectorIndexStatus extends IndexParamsFacts {
   targetReached: boolean;
   latencyP50Ms: number;
   latencyP95Ms: number;
+  /** What the recall and latencies were measured on (rows of the table in records of older releases). */
+  calibrationQueries: number;
+  calibratedOn: "held-out queries" | "rows of the table";
   query?: string;
   predicate?: string;
   tenantSearch?: TenantSearchFacts;

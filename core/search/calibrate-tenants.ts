@@ -11,9 +11,9 @@
 //     what the probed lists hold, so it may need more than the unfiltered value.
 // Then each class is measured once more through the function as it now is: recall, rows returned, latency.
 //
-// Queries are not rows of the table (rows are easier queries, docs/vector-indexes.md): each is the sum of two
-// rows' embeddings, a point between them. "own": two rows of the tenant; "table-wide": two rows of the whole
-// table (a tenant searching for what it has little of). Fixed samples (md5 of the ids): reruns measure alike.
+// Queries are not rows of the table (core/vector-indexes/held-out.ts, as for the unfiltered calibration): each
+// is the sum of two rows' embeddings. "own": two rows of the tenant; "table-wide": two rows of the whole table
+// (a tenant searching for what it has little of).
 import type { ClientBase } from "pg";
 import {
   HNSW_MAX_EF_SEARCH,
@@ -23,6 +23,7 @@ import {
   percentile,
   RECALL_AT,
 } from "../vector-indexes/calibrate";
+import { heldOutQueries } from "../vector-indexes/held-out";
 import type { IndexDefinition } from "../vector-indexes/spec";
 import { quoteIdent } from "../vector-indexes/spec";
 import { searchTuningSql, readSearchTuning, DEFAULT_EXACT_ROWS, type SearchTuning } from "./tuning";
@@ -143,27 +144,6 @@ export function pickClasses(
   ];
   // Few tenants: one may represent two classes; measure it once, under the larger class.
   return picked.filter((p, i) => !picked.slice(i + 1).some((q) => q.organizationId === p.organizationId));
-}
-
-async function heldOutQueries(
-  client: ClientBase,
-  definition: IndexDefinition,
-  organizationId: string | undefined,
-  n: number,
-  salt: string,
-): Promise<string[]> {
-  const t = definition.table;
-  const result = await client.query<{ v: string }>(
-    `WITH rows AS (
-       SELECT x.${quoteIdent(t.column)} AS e, row_number() OVER (ORDER BY md5(x.${quoteIdent(t.idColumn)}::text || $3)) AS i
-         FROM ${quoteIdent(t.table)} x JOIN "EmbeddingSpace" s ON s."id" = x.${quoteIdent(t.spaceColumn)}
-        WHERE x.${quoteIdent(t.column)} IS NOT NULL AND s."dimension" = $1
-          AND ($2::text IS NULL OR x."organizationId" = $2)
-        ORDER BY md5(x.${quoteIdent(t.idColumn)}::text || $3) LIMIT $4)
-     SELECT (a.e + b.e)::text AS v FROM rows a JOIN rows b ON b.i = a.i + 1 WHERE a.i % 2 = 1 ORDER BY a.i`,
-    [definition.dimension, organizationId ?? null, salt, 2 * n],
-  );
-  return result.rows.map((r) => r.v);
 }
 
 /** The exact top 10 over a tenant's rows of the dimension, at full precision (no vector index can answer). */
@@ -333,9 +313,12 @@ async function calibrateClasses(
     };
   }
   const perClass = Math.max(1, Math.ceil(options.queries / 2));
-  const tableWide = await heldOutQueries(client, definition, undefined, perClass, "table-wide");
+  const tableWide = await heldOutQueries(client, definition, perClass, { salt: "table-wide" });
   const classOf = async (p: { class: TenantClass["class"]; organizationId: string; rows: number }) => {
-    const own = await heldOutQueries(client, definition, p.organizationId, perClass, "own");
+    const own = await heldOutQueries(client, definition, perClass, {
+      organizationId: p.organizationId,
+      salt: "own",
+    });
     const cases = async (vectors: string[]) =>
       Promise.all(
         vectors.map(async (v) => ({

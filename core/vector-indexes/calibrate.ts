@@ -1,39 +1,41 @@
 // Calibration: the smallest search setting (ivfflat.probes or hnsw.ef_search) that reaches a target
 // recall@10 on this index's own data, measured rather than guessed (the README's sqrt(lists) probes is a
-// starting point, https://github.com/pgvector/pgvector#ivfflat: 10 probes gave recall 0.83 in bench/ann.ts,
-// where 0.95 on new queries took 31).
+// starting point, https://github.com/pgvector/pgvector#ivfflat: with 100 lists its 10 probes gave recall
+// 0.83 in bench/ann.ts, where 0.95 on new queries took about 30).
 //
-// A sample of the table's rows serves as queries. For each, the exact top 10 comes from a sequential scan
-// with full-precision distances; the approximate top 10 from the app's query (nearestQuery) through the
-// index. The query row itself is left out of both lists: it is always its own nearest neighbor.
-//
-// Rows of the table are easier queries than the new texts apps search with (an HNSW search for a row finds
-// the row, then its neighbor list). Two guards keep the recorded setting honest on new queries
-// (docs/vector-indexes.md has the measurements):
-// - the target must be reached by the lower bound of a one-sided 95% confidence interval of the mean recall,
-//   not by the mean of a sample of 50 queries;
-// - hnsw.ef_search never goes below pgvector's default of 40: below it, rows as queries overstate recall
-//   most (0.994 for 0.941 on new queries at 11).
+// The queries are held out (held-out.ts), not rows of the table: a row is an easy query for its own index,
+// and more so the more lists the index has (docs/vector-indexes.md has the measurements). For each, the exact
+// top 10 comes from a sequential scan with full-precision distances; the approximate top 10 from the app's
+// query (nearestQuery) through the index. The target must be reached by the lower bound of a one-sided 95%
+// confidence interval of the mean recall, not by the mean of a sample of 50 queries.
 import type { ClientBase } from "pg";
 import type { Calibration } from "./records";
+import { heldOutQueries, type HeldOutSample } from "./held-out";
 import { nearestQuery, quoteIdent, indexPredicate, searchSetting, type IndexDefinition } from "./spec";
 
 export const RECALL_AT = 10;
-/** pgvector's default hnsw.ef_search, and the least the calibration recommends. */
+/**
+ * pgvector's default hnsw.ef_search, and the least the calibration recommends: what a session searches with
+ * when nothing is set. Once a guard against rows as queries (they overstated recall most below it); on
+ * held-out queries bench:ann's calibration lands at the same value starting from 1 (docs/vector-indexes.md).
+ */
 export const HNSW_MIN_EF_SEARCH = 40;
 /** pgvector accepts hnsw.ef_search up to 1,000. */
 export const HNSW_MAX_EF_SEARCH = 1000;
+/** The unfiltered calibration's sample of held-out queries (the tenant calibration's are salted apart). */
+export const UNFILTERED_SAMPLE: HeldOutSample = { salt: "unfiltered" };
 /** One-sided 95% normal quantile, for the recall's lower confidence bound. */
 const Z_95 = 1.645;
 
 export interface CalibrateOptions {
   targetRecall: number;
-  /** How many rows to use as queries. */
+  /** How many held-out queries to measure with. */
   queries: number;
+  /** The least value to try, instead of settingRange's (bench:ann measures below the ef_search floor). */
+  minValue?: number;
 }
 
 interface QueryCase {
-  id: string;
   vector: string;
   truth: string[];
   exactMs: number;
@@ -58,28 +60,20 @@ export function summarizeRecall(perQuery: readonly number[]): { recall: number; 
   return { recall: mean, recallLowerBound: Math.max(0, mean - (Z_95 * Math.sqrt(variance)) / Math.sqrt(n)) };
 }
 
-/** Rows used as queries: a fixed pseudo-random sample (by md5 of the id), so reruns measure alike. */
+/**
+ * Held-out queries (held-out.ts) with their exact top 10: a sequential scan, full-precision distances (not
+ * the index's halfvec), timed for the record's exact-search p50.
+ */
 async function sampleQueries(
   client: ClientBase,
   definition: IndexDefinition,
   n: number,
 ): Promise<QueryCase[]> {
   const { table, dimension } = definition;
-  const ids = await client.query<{ id: string }>(
-    `SELECT t.${quoteIdent(table.idColumn)} AS id
-       FROM ${quoteIdent(table.table)} t JOIN "EmbeddingSpace" s ON s."id" = t.${quoteIdent(table.spaceColumn)}
-      WHERE t.${quoteIdent(table.column)} IS NOT NULL AND s."dimension" = $1
-      ORDER BY md5(t.${quoteIdent(table.idColumn)}::text) LIMIT $2`,
-    [dimension, n],
-  );
-  const vectors = await client.query<{ id: string; vector: string }>(
-    `SELECT ${quoteIdent(table.idColumn)} AS id, ${quoteIdent(table.column)}::text AS vector
-       FROM ${quoteIdent(table.table)} WHERE ${quoteIdent(table.idColumn)} = ANY($1)`,
-    [ids.rows.map((r) => r.id)],
-  );
+  const vectors = await heldOutQueries(client, definition, n, UNFILTERED_SAMPLE);
   const cases: QueryCase[] = [];
   await inTransaction(client, async () => {
-    // Exact: no index may answer, and distances at full precision (not the index's halfvec).
+    // Exact: no index may answer.
     await client.query("SET LOCAL enable_indexscan = off");
     await client.query("SET LOCAL enable_bitmapscan = off");
     // The heap is tiny (vectors live in TOAST), so the planner would scan it without parallel workers.
@@ -87,22 +81,15 @@ async function sampleQueries(
     const exact =
       `SELECT ${quoteIdent(table.idColumn)} AS id FROM ${quoteIdent(table.table)} ` +
       `WHERE ${indexPredicate(table, dimension)} ` +
-      `ORDER BY ${quoteIdent(table.column)} <=> $1::vector LIMIT ${RECALL_AT + 1}`;
-    for (const row of vectors.rows) {
+      `ORDER BY ${quoteIdent(table.column)} <=> $1::vector LIMIT ${RECALL_AT}`;
+    for (const vector of vectors) {
       const started = process.hrtime.bigint();
-      const result = await client.query<{ id: string }>(exact, [row.vector]);
+      const result = await client.query<{ id: string }>(exact, [vector]);
       const exactMs = elapsedMs(started);
-      cases.push({ id: row.id, vector: row.vector, truth: neighbors(result.rows, row.id), exactMs });
+      cases.push({ vector, truth: result.rows.map((r) => r.id), exactMs });
     }
   });
   return cases;
-}
-
-function neighbors(rows: readonly { id: string }[], self: string): string[] {
-  return rows
-    .map((r) => r.id)
-    .filter((id) => id !== self)
-    .slice(0, RECALL_AT);
 }
 
 /** Recall and latency of the app's query through the index with the setting at `value`. */
@@ -112,7 +99,7 @@ async function measure(
   cases: readonly QueryCase[],
   value: number,
 ): Promise<Measurement> {
-  const query = nearestQuery(definition.table, definition.dimension, RECALL_AT + 1);
+  const query = nearestQuery(definition.table, definition.dimension, RECALL_AT);
   const latenciesMs: number[] = [];
   const recalls: number[] = [];
   await inTransaction(client, async () => {
@@ -123,8 +110,7 @@ async function measure(
       const started = process.hrtime.bigint();
       const result = await client.query<{ id: string }>(query, [c.vector]);
       latenciesMs.push(elapsedMs(started));
-      const approximate = new Set(neighbors(result.rows, c.id));
-      // A table of one row has no neighbor to find: nothing to miss.
+      const approximate = new Set(result.rows.map((r) => r.id));
       if (c.truth.length > 0)
         recalls.push(c.truth.filter((id) => approximate.has(id)).length / c.truth.length);
     }
@@ -177,7 +163,9 @@ export async function calibrate(
   options: CalibrateOptions,
 ): Promise<Calibration> {
   const cases = await sampleQueries(client, definition, options.queries);
-  const chosen = await searchSmallest(settingRange(definition), options.targetRecall, (value) =>
+  const range = settingRange(definition);
+  if (options.minValue !== undefined) range.min = options.minValue;
+  const chosen = await searchSmallest(range, options.targetRecall, (value) =>
     measure(client, definition, cases, value),
   );
   // Measure the chosen value once more with warm caches: the search may have met it first, cold.
@@ -199,6 +187,7 @@ export async function calibrate(
       3,
     ),
     queries: cases.length,
+    querySource: "held-out",
     rows,
   };
 }

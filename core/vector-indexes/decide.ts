@@ -244,6 +244,16 @@ function decideIndex(input: DecideInput, dimension: number, main: boolean): Inde
       reason: `recalibrate ${calibration.setting} for target recall ${calibration.targetRecall} -> ${input.targetRecall}`,
     };
   }
+  if (calibration.querySource === "rows") {
+    return {
+      ...built,
+      kind: "recalibrate",
+      action: "update",
+      reason:
+        `recalibrate ${calibration.setting}: its recall ${calibration.recall.toFixed(3)} was measured on rows of ` +
+        `the table, which flatter the index; measure on held-out queries`,
+    };
+  }
   const ratio = rows / Math.max(1, calibration.rows);
   if (ratio >= RECALIBRATE_FACTOR || ratio <= 1 / RECALIBRATE_FACTOR) {
     return {
@@ -259,7 +269,8 @@ function decideIndex(input: DecideInput, dimension: number, main: boolean): Inde
     action: "unchanged",
     reason:
       `${describeParams(record)} built on ${count(record.rowsAtBuild)} rows (${count(rows)} now); ` +
-      `${searchSetting(record.method)} = ${calibration.value} gives recall@10 ${calibration.recall.toFixed(3)}`,
+      `${searchSetting(record.method)} = ${calibration.value} gives recall@10 ${calibration.recall.toFixed(3)} ` +
+      `on ${calibration.queries} held-out queries`,
   };
 }
 

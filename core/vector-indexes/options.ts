@@ -33,7 +33,7 @@ export interface VectorIndexOptions {
   maxMaintenanceWorkMem?: number | string;
   /** Parallel workers for builds of tables with PARALLEL_MIN_ROWS rows or more (default 2). */
   parallelWorkers?: number;
-  /** Rows of the table used as calibration queries (default 50). */
+  /** Held-out queries (not rows of the table) the calibration measures with (default 50). */
   calibrationQueries?: number;
   /** How often a build's progress is logged (default 10 s). */
   progressIntervalMs?: number;

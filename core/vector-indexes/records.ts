@@ -33,6 +33,8 @@ CREATE TABLE IF NOT EXISTS ${TABLE} (
   calibrated_at timestamptz NOT NULL,
   built_by text NOT NULL DEFAULT current_user
 );
+-- Records made before the calibration measured held-out queries were measured on rows of the table.
+ALTER TABLE ${TABLE} ADD COLUMN IF NOT EXISTS calibration_query_source text NOT NULL DEFAULT 'rows';
 `;
 
 /** How a build ran: the settings it was given. */
@@ -58,8 +60,13 @@ export interface Calibration {
   /** The same queries as exact searches (no index), for comparison. */
   exactP50Ms: number;
   queries: number;
+  /** What the queries were: held out (held-out.ts), or rows of the table (records of older releases, whose
+   * recall flattered the index: decide.ts recalibrates them). */
+  querySource: CalibrationQuerySource;
   rows: number;
 }
+
+export type CalibrationQuerySource = "held-out" | "rows";
 
 export interface IndexRecord {
   name: string;
@@ -100,6 +107,7 @@ export interface RecordRow {
   latency_p95_ms: number;
   exact_p50_ms: number;
   calibration_queries: number;
+  calibration_query_source: CalibrationQuerySource;
   rows_at_calibration: string;
   built_by: string;
 }
@@ -150,6 +158,7 @@ export function indexRecordFromRow(
       latencyP95Ms: r.latency_p95_ms,
       exactP50Ms: r.exact_p50_ms,
       queries: r.calibration_queries,
+      querySource: r.calibration_query_source,
       rows: Number(r.rows_at_calibration),
     },
     builtBy: r.built_by,
@@ -166,9 +175,9 @@ export async function saveBuildRecord(
     `INSERT INTO ${TABLE} (name, table_name, dimension, method, operator_class, params, definition,
        rows_at_build, built_at, build_ms, build_settings, search_setting, search_value, target_recall, recall,
        recall_lower_bound, target_reached, latency_p50_ms, latency_p95_ms, exact_p50_ms, calibration_queries,
-       rows_at_calibration, calibrated_at, built_by)
+       rows_at_calibration, calibrated_at, built_by, calibration_query_source)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now(), $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
-       $21, now(), current_user)
+       $21, now(), current_user, $22)
      ON CONFLICT (name) DO UPDATE SET table_name = EXCLUDED.table_name, dimension = EXCLUDED.dimension,
        method = EXCLUDED.method, operator_class = EXCLUDED.operator_class, params = EXCLUDED.params,
        definition = EXCLUDED.definition, rows_at_build = EXCLUDED.rows_at_build, built_at = now(),
@@ -178,7 +187,8 @@ export async function saveBuildRecord(
        recall_lower_bound = EXCLUDED.recall_lower_bound, target_reached = EXCLUDED.target_reached, latency_p50_ms = EXCLUDED.latency_p50_ms,
        latency_p95_ms = EXCLUDED.latency_p95_ms, exact_p50_ms = EXCLUDED.exact_p50_ms,
        calibration_queries = EXCLUDED.calibration_queries, rows_at_calibration = EXCLUDED.rows_at_calibration,
-       calibrated_at = now(), built_by = current_user`,
+       calibrated_at = now(), built_by = current_user,
+       calibration_query_source = EXCLUDED.calibration_query_source`,
     [
       record.name,
       record.table,
@@ -201,6 +211,7 @@ export async function saveBuildRecord(
       c.exactP50Ms,
       c.queries,
       c.rows,
+      c.querySource,
     ],
   );
 }
@@ -210,7 +221,8 @@ export async function saveCalibration(client: ClientBase, name: string, c: Calib
   await client.query(
     `UPDATE ${TABLE} SET search_setting = $2, search_value = $3, target_recall = $4, recall = $5,
        recall_lower_bound = $6, target_reached = $7, latency_p50_ms = $8, latency_p95_ms = $9,
-       exact_p50_ms = $10, calibration_queries = $11, rows_at_calibration = $12, calibrated_at = now()
+       exact_p50_ms = $10, calibration_queries = $11, rows_at_calibration = $12, calibrated_at = now(),
+       calibration_query_source = $13
      WHERE name = $1`,
     [
       name,
@@ -225,6 +237,7 @@ export async function saveCalibration(client: ClientBase, name: string, c: Calib
       c.exactP50Ms,
       c.queries,
       c.rows,
+      c.querySource,
     ],
   );
 }

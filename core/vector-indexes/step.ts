@@ -457,7 +457,7 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
     });
     const line =
       `${decision.name}: ${calibration.setting} = ${calibration.value} gives recall@10 ${calibration.recall} ` +
-      `(at least ${calibration.recallLowerBound} at 95% confidence over ${calibration.queries} queries; ` +
+      `(at least ${calibration.recallLowerBound} at 95% confidence over ${calibration.queries} held-out queries; ` +
       `target ${calibration.targetRecall}), p50 ${calibration.latencyP50Ms} ms ` +
       `(exact search ${calibration.exactP50Ms} ms)`;
     if (calibration.targetReached) log.info(line);
@@ -650,6 +650,8 @@ function statusOf(
     targetReached: c.targetReached,
     latencyP50Ms: c.latencyP50Ms,
     latencyP95Ms: c.latencyP95Ms,
+    calibrationQueries: c.queries,
+    calibratedOn: c.querySource === "held-out" ? "held-out queries" : "rows of the table",
     ...(table
       ? {
           query: nearestQuery(table, record.dimension),

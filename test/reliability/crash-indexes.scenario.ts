@@ -180,7 +180,7 @@ describe("apply killed with SIGKILL during vector-index builds", () => {
     const stash = new Client({ connectionString: db.url });
     try {
       if (options.rebuild) {
-        // Build on a third of the rows, then bring the rest back: lists 10 -> 30, a rebuild.
+        // Build on a third of the rows, then bring the rest back: lists 100 -> 300, a rebuild.
         await stash.connect();
         await stash.query(
           `CREATE TEMP TABLE stash AS SELECT * FROM "Chunk" WHERE "idx" >= 11000 AND starts_with("id", 'rel-')`,

@@ -72,7 +72,7 @@ describe("building on a 1536-dimension table of 20,000 rows", () => {
       expect(await indexFacts(c, "idx_chunk_embedding_cosine")).toMatchObject({
         method: "ivfflat",
         operatorClass: "vector_cosine_ops",
-        options: ["lists=20"],
+        options: ["lists=200"],
         valid: true,
       });
       const [record] = await readIndexRecords(c);
@@ -92,7 +92,7 @@ describe("building on a 1536-dimension table of 20,000 rows", () => {
 
   it("refuses, before building anything, a build that needs more memory than the bound allows", async () => {
     const need = buildMemoryNeed(
-      { name: CHUNK.indexName, table: CHUNK, dimension: DIM, method: "ivfflat", params: { lists: 20 } },
+      { name: CHUNK.indexName, table: CHUNK, dimension: DIM, method: "ivfflat", params: { lists: 200 } },
       ROWS,
     );
     await withClient(url(), async (c) => {
@@ -153,7 +153,7 @@ describe("building on a 1536-dimension table of 20,000 rows", () => {
     await withClient(url(), async (c) => {
       expect(await indexFacts(c, "idx_chunk_embedding_cosine")).toMatchObject({
         valid: true,
-        options: ["lists=20"],
+        options: ["lists=200"],
       });
     });
   });

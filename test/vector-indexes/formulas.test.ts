@@ -35,23 +35,42 @@ const chunk = EMBEDDING_TABLES[0]!;
 const reportedMb = (bytes: number) => Math.floor(bytes / (1024 * 1024)) + 1;
 
 describe("lists", () => {
-  it("follows rows/1000 up to 1M rows and sqrt(rows) above, with a floor for small tables", () => {
+  it("follows rows / 100 up to 1,000 lists, the README's rule above (1,000 at 1M rows, sqrt(rows) beyond)", () => {
     expect(targetLists(0)).toBe(1);
     expect(targetLists(3)).toBe(1);
     expect(targetLists(250)).toBe(2);
     expect(targetLists(1_000)).toBe(10);
-    expect(targetLists(5_000)).toBe(10);
-    expect(targetLists(20_000)).toBe(20);
+    expect(targetLists(5_000)).toBe(50);
+    expect(targetLists(20_000)).toBe(200);
+    expect(targetLists(100_000)).toBe(1000);
+    expect(targetLists(400_000)).toBe(1000);
     expect(targetLists(1_000_000)).toBe(1000);
     expect(targetLists(4_000_000)).toBe(2000);
     expect(targetLists(10_000_000_000)).toBe(32768);
   });
 
   it("asks for a rebuild once the target is 2x away from the built lists, either way", () => {
-    expect(listsDrift(20, 20_000, 39_000)).toBeUndefined();
-    expect(listsDrift(20, 20_000, 11_000)).toBeUndefined();
-    expect(listsDrift(20, 20_000, 40_000)).toContain("grew from 20,000 to 40,000 rows");
-    expect(listsDrift(20, 20_000, 10_000)).toContain("shrank from 20,000 to 10,000 rows");
+    expect(listsDrift(200, 20_000, 39_000)).toBeUndefined();
+    expect(listsDrift(200, 20_000, 11_000)).toBeUndefined();
+    expect(listsDrift(200, 20_000, 40_000)).toBe(
+      "table grew from 20,000 to 40,000 rows: lists 200 is below the target 400 by 2x or more",
+    );
+    expect(listsDrift(200, 20_000, 10_000)).toContain("shrank from 20,000 to 10,000 rows");
+    // From 100,000 to 1M rows the target stays 1,000: recalibrated as the rows grow, not rebuilt.
+    expect(listsDrift(1000, 100_000, 900_000)).toBeUndefined();
+  });
+
+  it("names the former rows / 1000 rule when an index it built is 2x from the measured rule", () => {
+    // 100,000 rows: 100 lists by the former rule, 1,000 now; the rows did not change.
+    expect(listsDrift(100, 100_000, 100_000)).toBe(
+      "lists 100 came from the former rule, rows / 1000, on 100,000 rows; the rule is now rows / 100 " +
+        "(up to 1,000 lists, sqrt(rows) above 1M rows), and lists 100 is below the target 1000 by 2x or more " +
+        "for 100,000 rows",
+    );
+    // Where both rules agree, nothing to rebuild.
+    expect(listsDrift(1000, 1_000_000, 1_000_000)).toBeUndefined();
+    expect(listsDrift(20, 20_000, 20_000)).toContain("the former rule, rows / 1000,");
+    expect(listsDrift(7000, 20_000, 20_000)).toContain("came from another rule");
   });
 });
 
@@ -245,7 +264,7 @@ describe("index decisions (a union on kind)", () => {
     dimension: 1536,
     method: "ivfflat",
     operatorClass: "halfvec_cosine_ops",
-    params: { lists: 10 },
+    params: { lists: 50 },
     definition,
     rowsAtBuild: 5_000,
     builtAt: "2026-01-01T00:00:00.000Z",
@@ -262,6 +281,7 @@ describe("index decisions (a union on kind)", () => {
       latencyP95Ms: 2,
       exactP50Ms: 5,
       queries: 50,
+      querySource: "held-out",
       rows: 5_000,
     },
     builtBy: "migrator",
@@ -299,7 +319,7 @@ describe("index decisions (a union on kind)", () => {
     expect(decision.definition).toMatchObject({
       name: chunk.indexName,
       dimension: 1536,
-      params: { lists: 10 },
+      params: { lists: 50 },
     });
     expect(decision.memory.mb).toBeGreaterThan(0);
     expect(decision.record).toEqual(record);
@@ -319,6 +339,17 @@ describe("index decisions (a union on kind)", () => {
     expect(decideTable(input({ indexes: invalid })).map((d) => [d.kind, d.action])).toEqual([
       ["rebuild", "rebuild"],
     ]);
+  });
+
+  it("recalibrates a record whose recall was measured on rows of the table, and names why", () => {
+    const older = { ...record, calibration: { ...record.calibration, querySource: "rows" as const } };
+    const [decision] = decideTable(input({}, { records: [older] }));
+    expect(decision).toMatchObject({ kind: "recalibrate", action: "update" });
+    expect(decision?.reason).toContain("measured on rows of the table");
+    expect(decision?.reason).toContain("held-out queries");
+    // Measured on held-out queries, the same record is kept, and the plan says what it was measured on.
+    const [kept] = decideTable(input({}));
+    expect(kept?.reason).toContain("on 50 held-out queries");
   });
 
   it("gives each kind exactly the fields it needs (no optional definition to force)", () => {

@@ -41,7 +41,7 @@ describe("a 3072-dimension embedding space", () => {
       expect(await indexFacts(c, "idx_message_embedding_cosine")).toMatchObject({
         method: "ivfflat",
         operatorClass: "halfvec_cosine_ops",
-        options: ["lists=10"],
+        options: ["lists=30"],
         expression: "(embedding::halfvec(3072))",
         predicate: "(vector_dims(embedding) = 3072)",
         valid: true,

@@ -1,0 +1,162 @@
+// The release's unfiltered calibration measures held-out queries: points that are no row of the table, the
+// same ones on every run; the recall it records is those queries' recall against exact search; and a record
+// measured on rows of the table (older releases) is planned for a recalibration that says why.
+import { beforeAll, describe, expect, it } from "vitest";
+import type { ClientBase } from "pg";
+import { UNFILTERED_SAMPLE, calibrate, heldOutQueries, nearestQuery, readIndexRecords } from "../../core";
+import { releaseStatus } from "../../core";
+import { useTestDatabase, withClient } from "../support/database";
+import { clusteredVectors, copyChunks, createFixtures, type EmbeddingFixtures } from "./data";
+import { CHUNK, apply, planIndexes, releaseOptions } from "./support";
+
+const DIM = 32;
+const ROWS = 3_000;
+const source = clusteredVectors({ dimension: DIM, clusters: 60, spread: 1.0, seed: 23 });
+
+const parse = (text: string) => JSON.parse(text) as number[];
+
+/** The exact top 10 of the dimension's rows (a sequential scan, no index), as ids. */
+async function exactTop10(client: ClientBase, vector: string): Promise<string[]> {
+  await client.query("BEGIN");
+  try {
+    await client.query("SET LOCAL enable_indexscan = off");
+    await client.query("SET LOCAL enable_bitmapscan = off");
+    const result = await client.query<{ id: string }>(
+      `SELECT "id" FROM "Chunk" WHERE vector_dims("embedding") = ${DIM} ORDER BY "embedding" <=> $1::vector LIMIT 10`,
+      [vector],
+    );
+    return result.rows.map((r) => r.id);
+  } finally {
+    await client.query("ROLLBACK");
+  }
+}
+
+describe("calibration on held-out queries", () => {
+  const db = useTestDatabase("cal");
+  const url = () => db.current.url;
+  let fixtures: EmbeddingFixtures;
+  const definitionOf = async (client: ClientBase) => {
+    const record = (await readIndexRecords(client)).find((r) => r.name === CHUNK.indexName)!;
+    return {
+      name: record.name,
+      table: CHUNK,
+      dimension: record.dimension,
+      method: record.method,
+      params: record.params,
+    };
+  };
+
+  beforeAll(async () => {
+    await apply(url());
+    fixtures = await withClient(url(), (c) => createFixtures(c, [DIM]));
+    await withClient(url(), (c) => copyChunks(c, fixtures, { dimension: DIM, count: ROWS, source }));
+    await apply(url());
+  });
+
+  it("queries with points that are no row of the table, the same ones on every run", async () => {
+    await withClient(url(), async (c) => {
+      const definition = await definitionOf(c);
+      const queries = await heldOutQueries(c, definition, 50, UNFILTERED_SAMPLE);
+      expect(queries).toHaveLength(50);
+      expect(new Set(queries).size).toBe(50);
+      for (const q of queries) {
+        const nearest = await c.query<{ d: number }>(
+          `SELECT min("embedding" <=> $1::vector) AS d FROM "Chunk" WHERE vector_dims("embedding") = ${DIM}`,
+          [q],
+        );
+        // Not a row, nor a row's multiple (cosine distance 0).
+        expect(nearest.rows[0]!.d).toBeGreaterThan(1e-4);
+      }
+      expect(await heldOutQueries(c, definition, 50, UNFILTERED_SAMPLE)).toEqual(queries);
+      // Another salt, another sample of the same rows.
+      const other = await heldOutQueries(c, definition, 50, { salt: "other" });
+      expect(other.filter((q) => queries.includes(q)).length).toBeLessThan(5);
+      // Fewer rows than pairs: as many queries as there are pairs.
+      expect(await heldOutQueries(c, definition, 2 * ROWS, UNFILTERED_SAMPLE)).toHaveLength(ROWS / 2);
+    });
+  });
+
+  it("makes a tenant's queries from that tenant's rows only", async () => {
+    await withClient(url(), async (c) => {
+      const one = async (sql: string, params: unknown[]) =>
+        (await c.query<{ id: string }>(sql, params)).rows[0]!.id;
+      const organizationId = await one(
+        `INSERT INTO "Organization" ("slug", "name") VALUES ('cal-two', 'Two rows') RETURNING "id"`,
+        [],
+      );
+      const datasetId = await one(
+        `INSERT INTO "Dataset" ("organizationId", "name", "slug", "kind") VALUES ($1, 'Two', 'two', 'documents') RETURNING "id"`,
+        [organizationId],
+      );
+      const documentId = await one(
+        `INSERT INTO "Document" ("datasetId", "title") VALUES ($1, 'Two') RETURNING "id"`,
+        [datasetId],
+      );
+      const a = Float32Array.from({ length: DIM }, (_, i) => (i === 0 ? 1 : 0.5));
+      const b = Float32Array.from({ length: DIM }, (_, i) => (i === 1 ? 2 : -0.25));
+      const vectors = [a, b];
+      await copyChunks(
+        c,
+        { ...fixtures, organizationId, datasetId, documentId },
+        { dimension: DIM, count: 2, source: { next: () => vectors.shift()! }, firstIdx: 1_000_000 },
+      );
+      const definition = await definitionOf(c);
+      const own = await heldOutQueries(c, definition, 10, { organizationId, salt: "own" });
+      // Two rows make one pair: the query is their sum.
+      expect(own).toHaveLength(1);
+      const sum = Array.from(a, (x, i) => x + b[i]!);
+      parse(own[0]!).forEach((x, i) => expect(x).toBeCloseTo(sum[i]!, 5));
+      await c.query(`DELETE FROM "Chunk" WHERE "datasetId" = $1`, [datasetId]);
+    });
+  });
+
+  it("records the recall of those queries against exact search, and says what it measured on", async () => {
+    await withClient(url(), async (c) => {
+      const definition = await definitionOf(c);
+      const calibration = await calibrate(c, definition, ROWS, { targetRecall: 0.95, queries: 50 });
+      expect(calibration).toMatchObject({ querySource: "held-out", queries: 50 });
+
+      const queries = await heldOutQueries(c, definition, 50, UNFILTERED_SAMPLE);
+      const recalls: number[] = [];
+      for (const q of queries) {
+        const truth = await exactTop10(c, q);
+        await c.query("BEGIN");
+        await c.query(`SET LOCAL ivfflat.probes = ${calibration.value}`);
+        const found = await c.query<{ id: string }>(nearestQuery(CHUNK, DIM), [q]);
+        await c.query("ROLLBACK");
+        const ids = new Set(found.rows.map((r) => r.id));
+        recalls.push(truth.filter((id) => ids.has(id)).length / truth.length);
+      }
+      const mean = recalls.reduce((x, y) => x + y, 0) / recalls.length;
+      expect(calibration.recall).toBeCloseTo(mean, 4);
+      // The same queries on every run: a second calibration measures alike.
+      const again = await calibrate(c, definition, ROWS, { targetRecall: 0.95, queries: 50 });
+      expect([again.value, again.recall]).toEqual([calibration.value, calibration.recall]);
+
+      const status = await releaseStatus(releaseOptions(url()));
+      expect(status.vectorIndexes.find((s) => s.name === CHUNK.indexName)).toMatchObject({
+        calibratedOn: "held-out queries",
+        calibrationQueries: 200,
+      });
+    });
+  });
+
+  it("recalibrates an index whose recorded recall was measured on rows of the table", async () => {
+    await withClient(url(), (c) =>
+      c.query(`UPDATE neonhub_release.vector_indexes SET calibration_query_source = 'rows' WHERE name = $1`, [
+        CHUNK.indexName,
+      ]),
+    );
+    const [planned] = await planIndexes(url());
+    expect(planned).toMatchObject({ name: CHUNK.indexName, action: "update" });
+    expect(planned!.reason).toContain("measured on rows of the table");
+
+    const { result } = await apply(url());
+    expect(result.vectorIndexes.find((r) => r.name === CHUNK.indexName)?.action).toBe("update");
+    const status = await releaseStatus(releaseOptions(url()));
+    expect(status.vectorIndexes.find((s) => s.name === CHUNK.indexName)?.calibratedOn).toBe(
+      "held-out queries",
+    );
+    expect((await planIndexes(url()))[0]).toMatchObject({ action: "unchanged" });
+  });
+});
