@@ -14,6 +14,7 @@ import {
 } from "../lock-safety/settings";
 import { downSectionOffset, upSectionOffset, type MigrationFile } from "./files";
 import { withUtf16Positions } from "./positions";
+import { withOneMessagePerTransaction } from "./transaction-messages";
 
 export interface AppliedMigration {
   name: string;
@@ -91,7 +92,8 @@ export async function runPendingMigrations(
     for (;;) {
       try {
         await runner({
-          dbClient: withUtf16Positions(client) as ClientBase,
+          // One message per migration (BEGIN, its SQL, its ledger row, COMMIT); positions in UTF-16 units.
+          dbClient: withOneMessagePerTransaction(withUtf16Positions(client)) as ClientBase,
           dir: options.dir,
           direction: "up",
           migrationsSchema: BOOKKEEPING_SCHEMA,
