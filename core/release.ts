@@ -19,6 +19,7 @@ import { ReleaseError, isReleaseError } from "./errors";
 import { preflightProblems } from "./adopt/preflight";
 import { acquireReleaseLock } from "./lock";
 import { lintMigrations, type ReleaseEnvironment, type SafetyReport } from "./lint";
+import { openMonitorInBackground, type MonitorConnection } from "./lock-safety/monitor-connection";
 import { endSessionWithClient } from "./lock-safety/session";
 import { resolveLockSafety, type LockSafetySettings } from "./lock-safety/settings";
 import { silentLogger, type Logger } from "./logger";
@@ -201,26 +202,6 @@ export function describeRunError(error: unknown, target: DatabaseTarget): unknow
   return error;
 }
 
-/** A second connection that watches what the migrations wait for, when there are any to run. */
-async function withMonitor<T>(
-  options: ReleaseOptions,
-  wanted: boolean,
-  fn: (monitor: Client | undefined) => Promise<T>,
-): Promise<T> {
-  const monitor = wanted
-    ? await openClient(targetOf(options), {
-        applicationName: "neonhub-db:apply-monitor",
-        connectTimeoutMs: options.connectTimeoutMs,
-      })
-    : undefined;
-  try {
-    if (monitor) await endSessionWithClient(monitor);
-    return await fn(monitor);
-  } finally {
-    await closeClient(monitor);
-  }
-}
-
 async function pgvectorProblem(client: ClientBase): Promise<string | undefined> {
   const result = await client.query<{ available: boolean }>(`SELECT ${PGVECTOR_AVAILABLE_SQL} AS available`);
   return result.rows[0]?.available ? undefined : PGVECTOR_MISSING;
@@ -363,6 +344,7 @@ export async function applyWith(client: ClientBase, options: ReleaseOptions): Pr
     if (options.ownerRole) await setOwnerRole(client, options.ownerRole);
     unlock = await acquireReleaseLock(client, { timeoutMs: options.lockTimeoutMs, log });
   }
+  let monitor: MonitorConnection | undefined;
   try {
     // Read the state only once we hold the lock: a release that ran meanwhile is then seen as applied.
     const state = await readMigrationState(client, options);
@@ -377,15 +359,20 @@ export async function applyWith(client: ClientBase, options: ReleaseOptions): Pr
       client,
       steps.map((s) => s.bookkeepingDdl),
     );
-    const migrations = await withMonitor(options, state.comparison.pending.length > 0, (monitor) =>
-      runPendingMigrations(client, {
-        dir: options.migrationsDir,
-        pending: state.comparison.pending,
-        log,
-        lockSafety: resolveLockSafety(options.lockSafety),
-        monitor,
-      }),
-    );
+    // A second connection watches what the migrations wait for; it connects while they start.
+    monitor =
+      state.comparison.pending.length > 0
+        ? openMonitorInBackground(targetOf(options), { connectTimeoutMs: options.connectTimeoutMs, log })
+        : undefined;
+    const migrations = await runPendingMigrations(client, {
+      dir: options.migrationsDir,
+      pending: state.comparison.pending,
+      log,
+      lockSafety: resolveLockSafety(options.lockSafety),
+      monitor: monitor?.ready,
+    });
+    // Its session ends while the release reads and records what it did (awaited before returning).
+    void monitor?.close();
     const stepRun = await runSteps(client, steps, log);
     const changed = migrations.length > 0 || anyStepChanged(stepRun);
     const ledger = await readLedger(client);
@@ -408,6 +395,7 @@ export async function applyWith(client: ClientBase, options: ReleaseOptions): Pr
       summary: await summaryWith(client, ledger, steps),
     };
   } finally {
+    await monitor?.close();
     await unlock();
   }
 }

@@ -36,8 +36,11 @@ export interface MigrationRunOptions {
   log: Logger;
   /** Lock and statement timeouts, and how a migration that timed out on a lock is retried. */
   lockSafety?: LockSafetySettings;
-  /** A second connection to watch lock waits from (what a waiting migration waits for, who blocks it). */
-  monitor?: ClientBase;
+  /**
+   * A second connection to watch lock waits from (what a waiting migration waits for, who blocks it); it may
+   * still be connecting when the migrations start.
+   */
+  monitor?: ClientBase | Promise<ClientBase | undefined>;
 }
 
 export async function runPendingMigrations(

@@ -3,9 +3,11 @@
 // caller with its position relative to the statement it points into.
 import type { ClientBase, QueryResult } from "pg";
 import { describe, expect, it } from "vitest";
+import { applyRelease, isReleaseError } from "../../core";
 import { withOneMessagePerTransaction } from "../../core/migrations/transaction-messages";
 import { withUtf16Positions } from "../../core/migrations/positions";
 import { useTestDatabase, withClient } from "../support/database";
+import { fixtureMigrationsCopy, writeMigration } from "../support/fixtures";
 
 /** The client node-pg-migrate gets during apply, and the messages that reach the server through it. */
 function batching(client: ClientBase): { query: (text: string) => Promise<QueryResult>; sent: string[] } {
@@ -21,7 +23,8 @@ function batching(client: ClientBase): { query: (text: string) => Promise<QueryR
 }
 
 const exists = async (client: ClientBase, table: string) =>
-  (await client.query<{ t: string | null }>("SELECT to_regclass($1)::text AS t", [table])).rows[0]!.t !== null;
+  (await client.query<{ t: string | null }>("SELECT to_regclass($1)::text AS t", [table])).rows[0]!.t !==
+  null;
 
 describe("a migration's transaction as one message", () => {
   const db = useTestDatabase();
@@ -71,6 +74,37 @@ describe("a migration's transaction as one message", () => {
       await client.query("ROLLBACK");
       // In UTF-16 units of the SQL as node-pg-migrate sent it (each emoji counts two).
       expect(Number(error.position)).toBe(sql.indexOf("no_such_table") + 1);
+    });
+  });
+});
+
+describe("an apply whose ledger row is refused", () => {
+  const db = useTestDatabase();
+  const dir = fixtureMigrationsCopy();
+
+  it("reports the refusal and commits nothing of that migration; the ones before stay applied", async () => {
+    // The migration clears the checksums the ledger trigger completes its row from, so its INSERT fails.
+    writeMigration(
+      dir,
+      "20250101000400_unrecordable.sql",
+      [
+        'CREATE TABLE "Unrecorded" (id int);',
+        "SELECT set_config('neonhub_release.checksums', '{}', true);",
+      ].join("\n"),
+    );
+    const error = await applyRelease({ databaseUrl: db.current.url, migrationsDir: dir }).catch(
+      (e: unknown) => e,
+    );
+    expect(isReleaseError(error)).toBe(true);
+    expect((error as Error).message).toContain("Migration 20250101000400_unrecordable.sql failed");
+    expect((error as Error).message).toContain("has no checksum");
+    await withClient(db.current.url, async (client) => {
+      expect(await exists(client, '"Unrecorded"')).toBe(false);
+      const names = await client.query<{ name: string }>(
+        "SELECT name FROM neonhub_release.migrations ORDER BY id",
+      );
+      expect(names.rows.map((r) => r.name)).toHaveLength(3);
+      expect(names.rows.map((r) => r.name)).not.toContain("20250101000400_unrecordable");
     });
   });
 });
