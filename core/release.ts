@@ -36,7 +36,7 @@ import { setOwnerRole } from "./owner-role";
 import {
   diffSnapshots,
   readSnapshot,
-  saveSnapshot,
+  recordSnapshot,
   SNAPSHOT_FORMAT,
   snapshotOfFormat,
   takeSnapshot,
@@ -321,10 +321,13 @@ export async function applyWith(client: ClientBase, options: ReleaseOptions): Pr
   const files = readMigrationFiles(options.migrationsDir);
   const batched = batchedSteps(options.steps ?? []);
   let unlock: () => Promise<void>;
+  // The bookkeeping schema's version as the probe read it under the lock; undefined: not read yet.
+  let recordedBookkeeping: string | null | undefined;
   if (batched) {
     // Round trip 1: SET ROLE, the lock and the catalog probe; 2: the state; 3: the unlock, when nothing is to do.
     const locked = await lockAndProbe(client, batched, { ...options, log });
     unlock = locked.unlock;
+    recordedBookkeeping = locked.probe.version;
     try {
       const sql = stateSql(batched, locked.probe);
       const state = sql ? await readState(client, sql, files) : undefined;
@@ -358,6 +361,7 @@ export async function applyWith(client: ClientBase, options: ReleaseOptions): Pr
     await ensureBookkeeping(
       client,
       steps.map((s) => s.bookkeepingDdl),
+      recordedBookkeeping,
     );
     // A second connection watches what the migrations wait for; it connects while they start.
     monitor =
@@ -375,7 +379,8 @@ export async function applyWith(client: ClientBase, options: ReleaseOptions): Pr
     void monitor?.close();
     const stepRun = await runSteps(client, steps, log);
     const changed = migrations.length > 0 || anyStepChanged(stepRun);
-    const ledger = await readLedger(client);
+    // The ledger now: what it held under the lock, then what this apply recorded (no other release ran since).
+    const ledger = [...state.ledger, ...migrations];
     // A change is always recorded: the recorded snapshot (a large document) is read only when nothing changed.
     const snapshot = changed ? undefined : await readSnapshot(client);
     const lastMigration = ledger.at(-1)?.name ?? null;
@@ -385,7 +390,7 @@ export async function applyWith(client: ClientBase, options: ReleaseOptions): Pr
       snapshot.lastMigration !== lastMigration ||
       snapshot.format < SNAPSHOT_FORMAT
     ) {
-      await saveSnapshot(client, await takeSnapshot(client), lastMigration ?? undefined);
+      await recordSnapshot(client, lastMigration ?? undefined);
     }
     return {
       changed,
@@ -430,7 +435,7 @@ function noopResult(
 
 async function summaryWith(
   client: ClientBase,
-  ledger: readonly LedgerEntry[],
+  ledger: readonly Pick<LedgerEntry, "name">[],
   steps: readonly ReleaseStep[],
 ): Promise<ReleaseSummary> {
   const statuses = new Map<ReleaseStep, StatusMap[ReleaseStep["kind"]][]>();
