@@ -51,7 +51,12 @@ export async function runPendingMigrations(
   if (pending.length === 0) return [];
   const safety = options.lockSafety ?? DEFAULT_LOCK_SAFETY;
   const checksums = Object.fromEntries(pending.map((m) => [m.name, m.checksum]));
-  await client.query("SELECT set_config($1, $2, false)", [CHECKSUMS_SETTING, JSON.stringify(checksums)]);
+  const { pid } = (
+    await client.query<{ pid: number }>("SELECT set_config($1, $2, false), pg_backend_pid() AS pid", [
+      CHECKSUMS_SETTING,
+      JSON.stringify(checksums),
+    ])
+  ).rows[0]!;
 
   const applied: AppliedMigration[] = [];
   let current: { file: MigrationFile; started: number; attempt: number } | undefined;
@@ -83,7 +88,6 @@ export async function runPendingMigrations(
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { runner } = require("node-pg-migrate") as typeof import("node-pg-migrate/dist/bundle/index");
   const restoreTimeouts = await setMigrationTimeouts(client, safety);
-  const pid = (await client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid;
   const watch = options.monitor
     ? watchLockWaits(options.monitor, pid, {
         progressIntervalMs: safety.progressIntervalMs,
