@@ -33,15 +33,16 @@ function processMs(script: string, args: readonly string[], databaseUrl: string)
   return ms;
 }
 
-/** What a query of the fresh apply is for, to split its time: the migrations' own SQL, or the engine's work. */
-type QueryKind = "migrationSql" | "beginCommit" | "ledgerRows" | "engine";
+/**
+ * What a query of the fresh apply is for, to split its time: a migration's transaction (BEGIN, its SQL, its
+ * ledger row and COMMIT, sent as one message: core/migrations/transaction-messages.ts), or the engine's work.
+ */
+type QueryKind = "migrationTransactions" | "engine";
 
 function kindOf(text: string): QueryKind | "lockWatch" {
   // The lock-wait watcher's polls run on a second connection, alongside the migrations: not added up.
   if (/FROM pg_locks/.test(text)) return "lockWatch";
-  if (/^\s*-- Up Migration/i.test(text)) return "migrationSql";
-  if (/^\s*(BEGIN|COMMIT);?\s*$/i.test(text)) return "beginCommit";
-  if (/^\s*INSERT INTO "neonhub_release"\."migrations"/.test(text)) return "ledgerRows";
+  if (/^BEGIN;\s*-- Up Migration/i.test(text)) return "migrationTransactions";
   return "engine";
 }
 
@@ -56,7 +57,7 @@ function countRoundTrips(): {
 } {
   const original = Client.prototype.query;
   let count = 0;
-  let ms: Record<QueryKind, number> = { migrationSql: 0, beginCommit: 0, ledgerRows: 0, engine: 0 };
+  let ms: Record<QueryKind, number> = { migrationTransactions: 0, engine: 0 };
   Client.prototype.query = function (this: Client, ...args: unknown[]) {
     count++;
     const first = args[0] as string | { text?: string } | undefined;
@@ -72,7 +73,7 @@ function countRoundTrips(): {
   return {
     reset: () => {
       count = 0;
-      ms = { migrationSql: 0, beginCommit: 0, ledgerRows: 0, engine: 0 };
+      ms = { migrationTransactions: 0, engine: 0 };
     },
     get count() {
       return count;
@@ -124,12 +125,7 @@ async function main() {
       const fresh: number[] = [];
       const baseline: number[] = [];
       const perMigration: number[] = [];
-      const split: Record<QueryKind, number[]> = {
-        migrationSql: [],
-        beginCommit: [],
-        ledgerRows: [],
-        engine: [],
-      };
+      const split: Record<QueryKind, number[]> = { migrationTransactions: [], engine: [] };
       for (let i = 0; i < runs; i++) {
         const engineDb = await cluster.createDatabase("engine");
         trips.reset();

@@ -89,22 +89,40 @@ export function bookkeepingVersion(stepDdl: readonly string[]): string {
   return `${BOOKKEEPING_VERSION} ${sha256(stepDdl.join("\n"))}`;
 }
 
-export async function ensureBookkeeping(client: ClientBase, stepDdl: readonly string[]): Promise<void> {
+/**
+ * `recorded` is the schema's comment when the caller read it already under the release lock (apply's probe);
+ * undefined reads it here.
+ */
+export async function ensureBookkeeping(
+  client: ClientBase,
+  stepDdl: readonly string[],
+  recorded?: string | null,
+): Promise<void> {
   const version = bookkeepingVersion(stepDdl);
-  const current = await client.query<{ comment: string | null }>(
-    "SELECT obj_description(oid, 'pg_namespace') AS comment FROM pg_namespace WHERE nspname = $1",
-    [BOOKKEEPING_SCHEMA],
-  );
-  if (current.rows[0]?.comment === version) return;
+  const current =
+    recorded !== undefined
+      ? recorded
+      : (
+          await client.query<{ comment: string | null }>(
+            "SELECT obj_description(oid, 'pg_namespace') AS comment FROM pg_namespace WHERE nspname = $1",
+            [BOOKKEEPING_SCHEMA],
+          )
+        ).rows[0]?.comment;
+  if (current === version) return;
   // Its commit need not wait for the disk: the DDL is idempotent, and the release's next synchronous commit
   // (a migration's, or the snapshot's) flushes the log up to it. A crash before that only loses this
-  // transaction, which the next apply runs again. One fsync less on a first release.
-  await client.query("BEGIN; SET LOCAL synchronous_commit = off");
+  // transaction, which the next apply runs again. One fsync less on a first release. One message: the server
+  // runs its statements in order and stops at the first error, leaving the transaction to roll back.
+  const statements = [
+    "BEGIN",
+    "SET LOCAL synchronous_commit = off",
+    MIGRATION_LEDGER_DDL,
+    ...stepDdl,
+    `COMMENT ON SCHEMA ${BOOKKEEPING_SCHEMA} IS '${version}'`,
+    "COMMIT",
+  ];
   try {
-    await client.query(MIGRATION_LEDGER_DDL);
-    for (const ddl of stepDdl) await client.query(ddl);
-    await client.query(`COMMENT ON SCHEMA ${BOOKKEEPING_SCHEMA} IS '${version}'`);
-    await client.query("COMMIT");
+    await client.query(statements.join("\n;\n"));
   } catch (error) {
     await client.query("ROLLBACK").catch(() => {});
     throw error;

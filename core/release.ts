@@ -19,6 +19,7 @@ import { ReleaseError, isReleaseError } from "./errors";
 import { preflightProblems } from "./adopt/preflight";
 import { acquireReleaseLock } from "./lock";
 import { lintMigrations, type ReleaseEnvironment, type SafetyReport } from "./lint";
+import { openMonitorInBackground, type MonitorConnection } from "./lock-safety/monitor-connection";
 import { endSessionWithClient } from "./lock-safety/session";
 import { resolveLockSafety, type LockSafetySettings } from "./lock-safety/settings";
 import { silentLogger, type Logger } from "./logger";
@@ -35,7 +36,7 @@ import { setOwnerRole } from "./owner-role";
 import {
   diffSnapshots,
   readSnapshot,
-  saveSnapshot,
+  recordSnapshot,
   SNAPSHOT_FORMAT,
   snapshotOfFormat,
   takeSnapshot,
@@ -201,26 +202,6 @@ export function describeRunError(error: unknown, target: DatabaseTarget): unknow
   return error;
 }
 
-/** A second connection that watches what the migrations wait for, when there are any to run. */
-async function withMonitor<T>(
-  options: ReleaseOptions,
-  wanted: boolean,
-  fn: (monitor: Client | undefined) => Promise<T>,
-): Promise<T> {
-  const monitor = wanted
-    ? await openClient(targetOf(options), {
-        applicationName: "neonhub-db:apply-monitor",
-        connectTimeoutMs: options.connectTimeoutMs,
-      })
-    : undefined;
-  try {
-    if (monitor) await endSessionWithClient(monitor);
-    return await fn(monitor);
-  } finally {
-    await closeClient(monitor);
-  }
-}
-
 async function pgvectorProblem(client: ClientBase): Promise<string | undefined> {
   const result = await client.query<{ available: boolean }>(`SELECT ${PGVECTOR_AVAILABLE_SQL} AS available`);
   return result.rows[0]?.available ? undefined : PGVECTOR_MISSING;
@@ -340,10 +321,13 @@ export async function applyWith(client: ClientBase, options: ReleaseOptions): Pr
   const files = readMigrationFiles(options.migrationsDir);
   const batched = batchedSteps(options.steps ?? []);
   let unlock: () => Promise<void>;
+  // The bookkeeping schema's version as the probe read it under the lock; undefined: not read yet.
+  let recordedBookkeeping: string | null | undefined;
   if (batched) {
     // Round trip 1: SET ROLE, the lock and the catalog probe; 2: the state; 3: the unlock, when nothing is to do.
     const locked = await lockAndProbe(client, batched, { ...options, log });
     unlock = locked.unlock;
+    recordedBookkeeping = locked.probe.version;
     try {
       const sql = stateSql(batched, locked.probe);
       const state = sql ? await readState(client, sql, files) : undefined;
@@ -363,6 +347,7 @@ export async function applyWith(client: ClientBase, options: ReleaseOptions): Pr
     if (options.ownerRole) await setOwnerRole(client, options.ownerRole);
     unlock = await acquireReleaseLock(client, { timeoutMs: options.lockTimeoutMs, log });
   }
+  let monitor: MonitorConnection | undefined;
   try {
     // Read the state only once we hold the lock: a release that ran meanwhile is then seen as applied.
     const state = await readMigrationState(client, options);
@@ -376,19 +361,26 @@ export async function applyWith(client: ClientBase, options: ReleaseOptions): Pr
     await ensureBookkeeping(
       client,
       steps.map((s) => s.bookkeepingDdl),
+      recordedBookkeeping,
     );
-    const migrations = await withMonitor(options, state.comparison.pending.length > 0, (monitor) =>
-      runPendingMigrations(client, {
-        dir: options.migrationsDir,
-        pending: state.comparison.pending,
-        log,
-        lockSafety: resolveLockSafety(options.lockSafety),
-        monitor,
-      }),
-    );
+    // A second connection watches what the migrations wait for; it connects while they start.
+    monitor =
+      state.comparison.pending.length > 0
+        ? openMonitorInBackground(targetOf(options), { connectTimeoutMs: options.connectTimeoutMs, log })
+        : undefined;
+    const migrations = await runPendingMigrations(client, {
+      dir: options.migrationsDir,
+      pending: state.comparison.pending,
+      log,
+      lockSafety: resolveLockSafety(options.lockSafety),
+      monitor: monitor?.ready,
+    });
+    // Its session ends while the release reads and records what it did (awaited before returning).
+    void monitor?.close();
     const stepRun = await runSteps(client, steps, log);
     const changed = migrations.length > 0 || anyStepChanged(stepRun);
-    const ledger = await readLedger(client);
+    // The ledger now: what it held under the lock, then what this apply recorded (no other release ran since).
+    const ledger = [...state.ledger, ...migrations];
     // A change is always recorded: the recorded snapshot (a large document) is read only when nothing changed.
     const snapshot = changed ? undefined : await readSnapshot(client);
     const lastMigration = ledger.at(-1)?.name ?? null;
@@ -398,7 +390,7 @@ export async function applyWith(client: ClientBase, options: ReleaseOptions): Pr
       snapshot.lastMigration !== lastMigration ||
       snapshot.format < SNAPSHOT_FORMAT
     ) {
-      await saveSnapshot(client, await takeSnapshot(client), lastMigration ?? undefined);
+      await recordSnapshot(client, lastMigration ?? undefined);
     }
     return {
       changed,
@@ -408,6 +400,7 @@ export async function applyWith(client: ClientBase, options: ReleaseOptions): Pr
       summary: await summaryWith(client, ledger, steps),
     };
   } finally {
+    await monitor?.close();
     await unlock();
   }
 }
@@ -442,7 +435,7 @@ function noopResult(
 
 async function summaryWith(
   client: ClientBase,
-  ledger: readonly LedgerEntry[],
+  ledger: readonly Pick<LedgerEntry, "name">[],
   steps: readonly ReleaseStep[],
 ): Promise<ReleaseSummary> {
   const statuses = new Map<ReleaseStep, StatusMap[ReleaseStep["kind"]][]>();

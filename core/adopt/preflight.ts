@@ -6,6 +6,7 @@ import type { ClientBase } from "pg";
 import type { MigrationFile } from "../migrations/files";
 import type { LedgerEntry, LedgerProblem } from "../migrations/ledger";
 import { createdObjects, type CreatedObject } from "./created-objects";
+import { targetSchemasEmpty } from "./empty-targets";
 import { inspectLegacyDatabase, type LegacyInspection } from "./legacy-inspection";
 import { quoteIdentifier as quoteIdent } from "../identifiers";
 
@@ -39,7 +40,10 @@ export async function preflightProblems(
   if (ledger.length === 0) {
     for (const foreign of foreignLedgers) problems.push(foreignLedgerProblem(foreign, first));
   }
-  const existing = await existingObjects(client, createdObjects(pending));
+  const created = createdObjects(pending);
+  // Where the migrations go is empty (a new database): nothing can collide, no Prisma-era schema is there.
+  if (await targetSchemasEmpty(client, created)) return problems;
+  const existing = await existingObjects(client, created);
   if (existing.length > 0) {
     problems.push(
       ledger.length > 0 && foreignLedgers.length > 0

@@ -80,10 +80,11 @@ const POLL_MS = 200;
 
 /**
  * Polls what `pid` waits for until stopped. Says it on `log` once the wait has lasted `progressIntervalMs`,
- * then every `progressIntervalMs`. `label()` names what is running (the migration).
+ * then every `progressIntervalMs`. `label()` names what is running (the migration). The monitor may still be
+ * connecting (core/lock-safety/monitor-connection.ts): polls start once it is ready, none if it never is.
  */
 export function watchLockWaits(
-  monitor: ClientBase,
+  monitor: ClientBase | Promise<ClientBase | undefined>,
   pid: number,
   options: { progressIntervalMs: number; log: Logger; label: () => string },
 ): LockWatch {
@@ -95,7 +96,9 @@ export function watchLockWaits(
   let running: Promise<void> = Promise.resolve();
 
   const poll = async () => {
-    const wait = await readLockWait(monitor, pid).catch(() => undefined);
+    const client = await monitor;
+    if (!client) return;
+    const wait = await readLockWait(client, pid).catch(() => undefined);
     const now = Date.now();
     if (!wait) {
       waitingSince = undefined;

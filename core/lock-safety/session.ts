@@ -26,11 +26,13 @@ export async function setMigrationTimeouts(
   client: ClientBase,
   settings: Pick<LockSafetySettings, "lockTimeoutMs" | "statementTimeoutMs">,
 ): Promise<() => Promise<void>> {
+  // One round trip: the materialized row holds the settings as they were before set_config changes them.
   const before = await client.query<{ lock: string; statement: string }>(
-    "SELECT current_setting('lock_timeout') AS lock, current_setting('statement_timeout') AS statement",
-  );
-  await client.query(
-    "SELECT set_config('lock_timeout', $1, false), set_config('statement_timeout', $2, false)",
+    `WITH before AS MATERIALIZED (
+       SELECT current_setting('lock_timeout') AS lock, current_setting('statement_timeout') AS statement)
+     SELECT before.lock, before.statement,
+            set_config('lock_timeout', $1, false), set_config('statement_timeout', $2, false)
+       FROM before`,
     [intervalText(settings.lockTimeoutMs), intervalText(settings.statementTimeoutMs)],
   );
   const { lock, statement } = before.rows[0]!;

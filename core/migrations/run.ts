@@ -14,6 +14,7 @@ import {
 } from "../lock-safety/settings";
 import { downSectionOffset, upSectionOffset, type MigrationFile } from "./files";
 import { withUtf16Positions } from "./positions";
+import { withOneMessagePerTransaction } from "./transaction-messages";
 
 export interface AppliedMigration {
   name: string;
@@ -35,8 +36,11 @@ export interface MigrationRunOptions {
   log: Logger;
   /** Lock and statement timeouts, and how a migration that timed out on a lock is retried. */
   lockSafety?: LockSafetySettings;
-  /** A second connection to watch lock waits from (what a waiting migration waits for, who blocks it). */
-  monitor?: ClientBase;
+  /**
+   * A second connection to watch lock waits from (what a waiting migration waits for, who blocks it); it may
+   * still be connecting when the migrations start.
+   */
+  monitor?: ClientBase | Promise<ClientBase | undefined>;
 }
 
 export async function runPendingMigrations(
@@ -47,7 +51,12 @@ export async function runPendingMigrations(
   if (pending.length === 0) return [];
   const safety = options.lockSafety ?? DEFAULT_LOCK_SAFETY;
   const checksums = Object.fromEntries(pending.map((m) => [m.name, m.checksum]));
-  await client.query("SELECT set_config($1, $2, false)", [CHECKSUMS_SETTING, JSON.stringify(checksums)]);
+  const { pid } = (
+    await client.query<{ pid: number }>("SELECT set_config($1, $2, false), pg_backend_pid() AS pid", [
+      CHECKSUMS_SETTING,
+      JSON.stringify(checksums),
+    ])
+  ).rows[0]!;
 
   const applied: AppliedMigration[] = [];
   let current: { file: MigrationFile; started: number; attempt: number } | undefined;
@@ -79,7 +88,6 @@ export async function runPendingMigrations(
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { runner } = require("node-pg-migrate") as typeof import("node-pg-migrate/dist/bundle/index");
   const restoreTimeouts = await setMigrationTimeouts(client, safety);
-  const pid = (await client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid;
   const watch = options.monitor
     ? watchLockWaits(options.monitor, pid, {
         progressIntervalMs: safety.progressIntervalMs,
@@ -91,7 +99,8 @@ export async function runPendingMigrations(
     for (;;) {
       try {
         await runner({
-          dbClient: withUtf16Positions(client) as ClientBase,
+          // One message per migration (BEGIN, its SQL, its ledger row, COMMIT); positions in UTF-16 units.
+          dbClient: withOneMessagePerTransaction(withUtf16Positions(client)) as ClientBase,
           dir: options.dir,
           direction: "up",
           migrationsSchema: BOOKKEEPING_SCHEMA,

@@ -113,6 +113,19 @@ describe("the pre-flight", () => {
     expect(await untouched(url)).toEqual({ engineSchema: false, uuidOssp: false });
   });
 
+  it("finds a lone function a pending migration creates: only an empty target schema skips the lookups", async () => {
+    // No table or type anywhere: what tells this database from a new one is the function alone.
+    const url = await database(async (sql) => {
+      await sql(
+        `CREATE FUNCTION set_updated_at() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$`,
+      );
+    });
+    const plan = await planRelease(release(url));
+    expect(plan.migrations.problems.map((p) => p.message)).toEqual([
+      "1 object(s) that the pending migrations create already exist: function set_updated_at (20250126000300_timestamps).",
+    ]);
+  });
+
   it("on a released database, names an object created by hand that a new migration creates", async () => {
     const dir = fixtureMigrationsCopy();
     const url = await database();
