@@ -127,6 +127,15 @@ describe("search_chunks through a tenant's own index", () => {
   let corpus: Corpus;
   let largest: Tenant;
   let ownIndex: string;
+  /** The largest tenant's entry in search_tenant_indexes(), as this file's set-up lists it. */
+  const largestEntry = () => ({
+    table: "Chunk",
+    dimension: SHAPE.dimension,
+    organizationId: largest.organizationId,
+    indexName: ownIndex,
+    exactRows: 300,
+    efSearch: 40,
+  });
   let calibrated: SearchTuning;
 
   beforeAll(async () => {
@@ -142,16 +151,7 @@ describe("search_chunks through a tenant's own index", () => {
     largest = corpus.tenants[0]!;
     ownIndex = tenantIndexName(CHUNK, SHAPE.dimension, largest.organizationId);
     await buildTenantIndex(owner, { table: CHUNK, dimension: SHAPE.dimension }, largest);
-    await saveTenantIndexes(owner, [
-      {
-        table: "Chunk",
-        dimension: SHAPE.dimension,
-        organizationId: largest.organizationId,
-        indexName: ownIndex,
-        exactRows: 300,
-        efSearch: 40,
-      },
-    ]);
+    await saveTenantIndexes(owner, [largestEntry()]);
     await saveSearchTuning(owner, { ...calibrated, exactRows: 300 });
   });
   afterAll(async () => {
@@ -219,16 +219,7 @@ describe("search_chunks through a tenant's own index", () => {
         { exact_rows: 300, ...dimension },
       ]);
     } finally {
-      await saveTenantIndexes(owner, [
-        {
-          table: "Chunk",
-          dimension: SHAPE.dimension,
-          organizationId: largest.organizationId,
-          indexName: ownIndex,
-          exactRows: 300,
-          efSearch: 40,
-        },
-      ]);
+      await saveTenantIndexes(owner, [largestEntry()]);
     }
   });
 
