@@ -5,7 +5,6 @@ import { spawnSync } from "node:child_process";
 import {
   existsSync,
   mkdirSync,
-  mkdtempSync,
   readFileSync,
   readdirSync,
   rmSync,
@@ -14,12 +13,12 @@ import {
   utimesSync,
   writeFileSync,
 } from "node:fs";
-import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { useTestDatabase } from "../support/database";
 import { runCli } from "../support/cli";
 import { fixtureMigrationsCopy } from "../support/fixtures";
+import { scratchDir } from "../support/scratch";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 // The loader is plain CommonJS, like the bin script that uses it.
@@ -30,7 +29,7 @@ const bundle = require("../../bin/cli-bundle") as {
 
 /** A project of three inputs: the CLI's entry, one core module and npm's record of node_modules. */
 function tinyProject(): string {
-  const root = mkdtempSync(path.join(tmpdir(), "neonhub-bundle-"));
+  const root = scratchDir("neonhub-bundle-");
   mkdirSync(path.join(root, "cli"));
   mkdirSync(path.join(root, "core"));
   mkdirSync(path.join(root, "node_modules"));
@@ -159,7 +158,7 @@ describe("building and loading the bundle", () => {
 describe("neonhub-db plan through the bundle", () => {
   const db = useTestDatabase();
   const dir = fixtureMigrationsCopy();
-  const probeDir = mkdtempSync(path.join(tmpdir(), "neonhub-probe-"));
+  const probeDir = scratchDir("neonhub-probe-");
   const probe = path.join(probeDir, "probe.js");
   // Records every module required and whether anything touched the global Response (which loads undici).
   writeFileSync(

@@ -1,10 +1,10 @@
 // scripts/stack-env.js: stack outputs to DATABASE_URL/DIRECT_URL in a .env file. The end-to-end cases run
 // the script against a stand-in `pulumi` executable that prints fixed outputs.
 import { spawnSync } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { scratchDir } from "../support/scratch";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const stackEnv = require("../../scripts/stack-env.js") as {
@@ -56,7 +56,7 @@ describe("node scripts/stack-env.js", () => {
   let dir: string;
 
   beforeAll(() => {
-    dir = mkdtempSync(path.join(tmpdir(), "stack-env-"));
+    dir = scratchDir("stack-env-");
     const fakePulumi = path.join(dir, "bin", "pulumi");
     writeFileSync(
       path.join(dir, "outputs.json"),

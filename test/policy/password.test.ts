@@ -1,13 +1,13 @@
 // "No database password in plain config": the policy compares the master password with the stack's plain
 // config values, read from a real Pulumi.<stack>.yaml in a scratch project directory.
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { plainConfigFromProject } from "../../policy/plain-config";
 import { noPlaintextPassword } from "../../policy/rules/no-plaintext-password";
 import { withChanges } from "./fixtures";
 import { runPolicy } from "./harness";
+import { scratchDir } from "../support/scratch";
 
 const PLAIN_PASSWORD = "correct-horse-battery-staple";
 const SECRET_PASSWORD = "a-password-that-is-stored-encrypted";
@@ -15,7 +15,7 @@ const SECRET_PASSWORD = "a-password-that-is-stored-encrypted";
 let projectDir: string;
 
 beforeAll(() => {
-  projectDir = fs.mkdtempSync(path.join(os.tmpdir(), "neonhub-policy-project-"));
+  projectDir = scratchDir("neonhub-policy-project-");
   fs.writeFileSync(path.join(projectDir, "Pulumi.yaml"), "name: neonhub-db\nruntime: nodejs\n");
   fs.writeFileSync(
     path.join(projectDir, "Pulumi.prod.yaml"),

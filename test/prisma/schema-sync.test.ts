@@ -1,14 +1,14 @@
 // The committed Prisma schema (prisma/schema.prisma) against the released database, and Prisma's own CLI on
 // it: a new migration that changes what the app sees fails here, naming the model and field, until the
 // schema is regenerated (`neonhub-db prisma-schema --out prisma/schema.prisma`).
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { compareSchemas, describeDifference, generatePrismaSchema, PROJECT_ROOT } from "../../core";
 import { runCli } from "../support/cli";
 import { withClient } from "../support/database";
 import { useReleasedDatabase } from "../security/released-database";
+import { scratchDir } from "../support/scratch";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { runPrisma } = require("../../scripts/prisma.js") as {
@@ -42,7 +42,7 @@ describe("prisma/schema.prisma", () => {
     const validate = runPrisma(["validate"], { stdio: "pipe" });
     expect(validate.status, validate.stderr).toBe(0);
     expect(validate.stdout).toMatch(/is valid/);
-    const dir = mkdtempSync(path.join(os.tmpdir(), "prisma-schema-"));
+    const dir = scratchDir("prisma-schema-");
     const broken = path.join(dir, "schema.prisma");
     copyFileSync(SCHEMA_FILE, broken);
     writeFileSync(

@@ -4,9 +4,7 @@
 // was lost and what to do; the next apply must complete the release.
 //
 // The run's shared cluster is never stopped: this file starts a cluster of its own and destroys it afterwards.
-import { chmodSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
+import { chmodSync, rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Client } from "pg";
 import { DEFAULT_MIGRATIONS_DIR } from "../../core";
@@ -23,6 +21,7 @@ import {
   type RunningProcess,
 } from "../support/kill-points";
 import { cliJson, ledgerNames, migrationNames } from "./support/release-state";
+import { scratchDir } from "../support/scratch";
 
 // The setup scripts are plain CommonJS (they run before `npm ci`).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -55,7 +54,7 @@ describe("PostgreSQL stopped and started during an apply", () => {
 
   beforeAll(async () => {
     // The server runs as the postgres user when we are root: it must be able to enter the folder.
-    root = mkdtempSync(path.join(tmpdir(), "neonhub-restart-"));
+    root = scratchDir("neonhub-restart-");
     chmodSync(root, 0o755);
     port = await cluster.freePort();
     await start();

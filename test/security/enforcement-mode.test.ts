@@ -1,7 +1,6 @@
 // The stack setting that leaves the policies created but not enforced, for an application that does not set
 // app.current_organization_id yet: the release's row-level security step, against a real database.
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -25,6 +24,7 @@ import {
   organizationOf,
   seedTwoOrganizations,
 } from "./tenant-tables";
+import { scratchDir } from "../support/scratch";
 
 const target = useReleasedDatabase("rlsmode");
 let owner: Client;
@@ -127,7 +127,7 @@ describe("rowLevelSecurity: enforce | off", () => {
   });
 
   it("applies to a tenant table that a later migration creates with its policy enabled", async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), "rls-migrations-"));
+    const dir = scratchDir("rls-migrations-");
     try {
       cpSync(DEFAULT_MIGRATIONS_DIR, dir, { recursive: true });
       writeFileSync(

@@ -1,14 +1,14 @@
 // Chunk files for the bulk loader's tests, written the way a producer would: header, documents, chunks.
-import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { closeSync, openSync, rmSync, writeSync } from "node:fs";
 import path from "node:path";
 import { afterAll } from "vitest";
 import { chunkFileHeaderLine, chunkLine, documentLine, type ChunkFileHeader } from "../../core";
 import { seededRandom } from "../../core";
+import { scratchDir } from "../support/scratch";
 
 /** A temporary folder for the file's chunk files, removed after its tests. */
 export function chunkFileDir(): string {
-  const dir = mkdtempSync(path.join(tmpdir(), "neonhub-chunks-"));
+  const dir = scratchDir("neonhub-chunks-");
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }

@@ -1,14 +1,14 @@
 // Shared by the seed tests: a private copy of a seed set that a test may edit, and small readers.
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { ClientBase } from "pg";
 import { afterAll } from "vitest";
 import { DEFAULT_SEEDS_DIR } from "../../core";
+import { scratchDir } from "../support/scratch";
 
 /** A copy of seeds/ in a temporary folder, removed after the file's tests. */
 export function seedsCopy(): string {
-  const dir = mkdtempSync(path.join(tmpdir(), "neonhub-seeds-"));
+  const dir = scratchDir("neonhub-seeds-");
   cpSync(DEFAULT_SEEDS_DIR, dir, { recursive: true });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   return dir;

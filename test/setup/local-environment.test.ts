@@ -1,14 +1,14 @@
 // The quick-start scripts as a user meets them: `npm run local` on a fresh folder, twice, then stopped, and
 // the messages a missing prerequisite produces. Each run uses its own cluster folder and port.
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
-import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { Client } from "pg";
 import { runScript, type CliRun } from "../support/cli";
 import cluster from "../../scripts/lib/cluster";
 import postgres from "../../scripts/lib/postgres";
+import { scratchDir } from "../support/scratch";
 
 // The setup scripts are plain CommonJS so that they run before `npm ci` has installed anything.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -17,7 +17,7 @@ const deps = require("../../scripts/lib/deps") as typeof import("../../scripts/l
 const ROOT = path.resolve(__dirname, "..", "..");
 
 function freshRoot(): string {
-  const dir = mkdtempSync(path.join(tmpdir(), "neonhub-local-"));
+  const dir = scratchDir("neonhub-local-");
   // The server runs as the postgres user, which must be able to enter the folder.
   chmodSync(dir, 0o755);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -121,7 +121,7 @@ describe("npm run local", () => {
 describe("a clone the postgres user cannot enter (root's home, a private temp folder)", () => {
   it("gets its clusters in a folder of their own that it can enter, and a working cluster there", async () => {
     const isRoot = process.getuid?.() === 0;
-    const clone = mkdtempSync(path.join(tmpdir(), "neonhub-private-"));
+    const clone = scratchDir("neonhub-private-");
     afterAll(() => rmSync(clone, { recursive: true, force: true }));
     chmodSync(clone, 0o700);
     const root = cluster.clustersRoot(clone, {});

@@ -1,16 +1,16 @@
 // Migration folders for engine tests: copies of test/fixtures/migrations in a temporary folder that a test
 // may change (tamper, delete, add) without touching the repository.
-import { copyFileSync, cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { copyFileSync, cpSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll } from "vitest";
 import { DEFAULT_MIGRATIONS_DIR } from "../../core";
+import { scratchDir } from "./scratch";
 
 export const FIXTURE_MIGRATIONS = path.resolve(__dirname, "..", "fixtures", "migrations");
 
 /** A private copy of the fixture migrations, removed after the file's tests. */
 export function fixtureMigrationsCopy(): string {
-  const dir = mkdtempSync(path.join(tmpdir(), "neonhub-migrations-"));
+  const dir = scratchDir("neonhub-migrations-");
   cpSync(FIXTURE_MIGRATIONS, dir, { recursive: true });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
@@ -18,7 +18,7 @@ export function fixtureMigrationsCopy(): string {
 
 /** A temporary folder with the first `count` of the repository's migrations: a database at an older release. */
 export function repoMigrationsUpTo(count: number): string {
-  const dir = mkdtempSync(path.join(tmpdir(), "neonhub-migrations-"));
+  const dir = scratchDir("neonhub-migrations-");
   const files = readdirSync(DEFAULT_MIGRATIONS_DIR)
     .filter((f) => f.endsWith(".sql"))
     .sort()

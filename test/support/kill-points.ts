@@ -3,12 +3,12 @@
 // and the test sees it stopped there in pg_stat_activity, pg_locks or pg_stat_progress_create_index, then
 // sends SIGKILL. Nothing in the engine knows it is being tested.
 import { spawn, type ChildProcess } from "node:child_process";
-import { cpSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { Client, type ClientBase } from "pg";
 import { CLI } from "./cli";
 import { quoteIdentifier } from "../../core";
+import { scratchDir } from "./scratch";
 
 export interface ProcessResult {
   code: number | null;
@@ -205,7 +205,7 @@ const pauseStatement = (tag: string) =>
  * setPause), read inside the migration, so the files stay the same from run to run (same checksums).
  */
 export function pausableMigrationsCopy(source: string, files?: readonly string[]): string {
-  const dir = mkdtempSync(path.join(tmpdir(), "neonhub-pausable-"));
+  const dir = scratchDir("neonhub-pausable-");
   const names = files ?? readdirSync(source).filter((f) => f.endsWith(".sql"));
   for (const file of names) {
     const name = file.slice(0, -".sql".length);
@@ -224,7 +224,7 @@ export function pausableMigrationsCopy(source: string, files?: readonly string[]
 
 /** A plain copy of a migrations folder (to add files to). */
 export function migrationsCopy(source: string): string {
-  const dir = mkdtempSync(path.join(tmpdir(), "neonhub-migrations-"));
+  const dir = scratchDir("neonhub-migrations-");
   cpSync(source, dir, { recursive: true });
   return dir;
 }

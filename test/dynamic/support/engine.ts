@@ -3,12 +3,12 @@
 // Automation API running an inline program in this process (no Node.js language host is needed). The engine
 // starts @pulumi/pulumi's dynamic-provider plugin itself, in the stack's project folder.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { LocalWorkspace, PulumiCommand, type PulumiFn, type Stack } from "@pulumi/pulumi/automation";
 import { afterAll } from "vitest";
 import { PROJECT_ROOT } from "../../../core";
+import { scratchDir } from "../../support/scratch";
 
 // The toolchain script's environment (file backend, local passphrase, no plugin downloads). Only its pure
 // parts are used: finding or building the CLI asks the Go module proxy, and tests stay on loopback.
@@ -50,7 +50,7 @@ export interface EngineStack {
 /** A new stack of an inline program whose project folder is `workDir`; removed with its backend afterwards. */
 export async function engineStack(workDir: string, program: PulumiFn): Promise<EngineStack> {
   const found = findPulumi();
-  const backend = mkdtempSync(path.join(tmpdir(), "neonhub-state-"));
+  const backend = scratchDir("neonhub-state-");
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(toolchain.engineEnv(found))) {
     if (value !== undefined && !/^(PG[A-Z]+|DIRECT_URL|DATABASE_URL)$/.test(key)) env[key] = value;

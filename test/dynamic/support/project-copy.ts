@@ -3,11 +3,11 @@
 // without touching the repository. It also shows that the provider finds everything from its working
 // directory, wherever the project lives.
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpSync, rmSync, symlinkSync } from "node:fs";
 import path from "node:path";
 import { afterAll } from "vitest";
 import { PROJECT_ROOT, type ReleaseManifest } from "../../../core";
+import { scratchDir } from "../../support/scratch";
 
 const COPIED = [
   "core",
@@ -20,7 +20,7 @@ const COPIED = [
 
 /** A private project root, removed after the file's tests. */
 export function projectCopy(): string {
-  const root = mkdtempSync(path.join(tmpdir(), "neonhub-project-"));
+  const root = scratchDir("neonhub-project-");
   for (const entry of COPIED)
     cpSync(path.join(PROJECT_ROOT, entry), path.join(root, entry), { recursive: true });
   symlinkSync(path.join(PROJECT_ROOT, "node_modules"), path.join(root, "node_modules"), "dir");

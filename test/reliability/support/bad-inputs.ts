@@ -2,8 +2,7 @@
 // files, seed files and chunk files. Each is run against a released database and must fail with its own
 // message (matched here), a non-zero exit, no password in the output and the database untouched (checked by
 // the scenario). Config values, which never reach a process, are in bad-config.ts.
-import { cpSync, mkdtempSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { DEFAULT_MIGRATIONS_DIR, DEFAULT_SEEDS_DIR } from "../../../core";
 import { chunkLine, type ChunkFileHeader } from "../../../core";
@@ -12,6 +11,7 @@ import { writeMigration } from "../../support/fixtures";
 import { writeChunkFile } from "../../seeds/chunk-files";
 import { runDriver } from "./driver";
 import type { DriverOptions } from "./release-driver";
+import { scratchDir } from "../../support/scratch";
 
 export interface BadInputContext {
   /** A superuser login of the released database, with a password the output must never show. */
@@ -476,6 +476,6 @@ export const BAD_INPUTS: BadInput[] = [
 
 /** A scratch folder for the matrix's files. */
 export function scratchFolder(): { dir: string; remove: () => void } {
-  const dir = mkdtempSync(path.join(tmpdir(), "neonhub-bad-input-"));
+  const dir = scratchDir("neonhub-bad-input-");
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
