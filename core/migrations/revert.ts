@@ -5,6 +5,7 @@ import type { ClientBase } from "pg";
 import { BOOKKEEPING_SCHEMA, MIGRATIONS_TABLE } from "../bookkeeping";
 import type { Logger } from "../logger";
 import { downSection, type MigrationFile } from "./files";
+import { withUtf16Positions } from "./positions";
 import { describeMigrationFailure } from "./run";
 
 export interface RevertedMigration {
@@ -56,7 +57,8 @@ export async function runRevert(
   const { runner } = require("node-pg-migrate") as typeof import("node-pg-migrate/dist/bundle/index");
   try {
     await runner({
-      dbClient: client,
+      // Positions in UTF-16 units, as apply's: describeMigrationFailure() slices the file with them.
+      dbClient: withUtf16Positions(client) as ClientBase,
       dir: options.dir,
       direction: "down",
       count: newestFirst.length,

@@ -135,6 +135,33 @@ describe("a failing Down section", () => {
   });
 });
 
+describe("a failing Down section with emoji before the bad token", () => {
+  const db = useTestDatabase();
+  const dir = fixtureMigrationsCopy();
+
+  it("puts the caret under the token, as apply does", async () => {
+    writeFileSync(
+      path.join(dir, "20250101000400_emoji_down.sql"),
+      '-- Up Migration\nCREATE TABLE "Sprocket" (id text PRIMARY KEY);\n\n-- Down Migration\n' +
+        `SELECT '🚀✨🚀' AS launch, no_such_column FROM "Widget";\n`,
+    );
+    await applyRelease(options(db.current.url, dir));
+    const error = (await withReleaseSession(options(db.current.url, dir), "test", (s) =>
+      s.revert({ to: "20250101000300_gadgets" }),
+    ).catch((e: unknown) => e)) as ReleaseError;
+    expect(error).toBeInstanceOf(ReleaseError);
+    expect(error.message).toContain('column "no_such_column" does not exist');
+    expect(error.message).toContain("failed at line 5");
+    // Columns in characters, as a terminal shows them: the server counts characters, JavaScript UTF-16 units.
+    const lines = error.message.split("\n");
+    const at = lines.findIndex((l) => l.includes("no_such_column FROM") && / \d+ \| /.test(l));
+    const line = lines[at]!;
+    expect(Array.from(lines[at + 1] ?? "").indexOf("^")).toBe(
+      Array.from(line.slice(0, line.indexOf("no_such_column FROM"))).length,
+    );
+  });
+});
+
 describe("neonhub-db revert", () => {
   const db = useTestDatabase();
   const dir = fixtureMigrationsCopy();
