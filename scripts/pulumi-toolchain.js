@@ -190,7 +190,10 @@ function goBuild(component, version) {
   }
   const output = path.join(BIN_DIR, `.${component.binary}.partial`);
   const ldflags = ["-s", "-w", ...(component.versionVar ? [`-X ${component.versionVar}=${version}`] : [])];
-  const args = ["-n", "19", "go", "build", modFlag, "-trimpath", "-ldflags", ldflags.join(" "), "-o", output];
+  // "-s -w" strips the debug information at link time; -dwarf=false spares the compiler writing it first:
+  // a fifth less CPU for a cold build of the CLI (docs/engine.md), for the same stripped binary.
+  const flags = ["-trimpath", "-gcflags", "all=-dwarf=false", "-ldflags", ldflags.join(" ")];
+  const args = ["-n", "19", "go", "build", modFlag, ...flags, "-o", output];
   args.push(component.pkg);
   const started = Date.now();
   const result = spawnSync("nice", args, { cwd, stdio: ["ignore", 2, 2] });
