@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { applyRelease, ReleaseError } from "../../core";
 import { utf16Position } from "../../core/migrations/positions";
+import { caretColumns } from "../support/caret";
 import { runCli } from "../support/cli";
 import { useTestDatabase } from "../support/database";
 import { fixtureMigrationsCopy, writeMigration } from "../support/fixtures";
@@ -13,17 +14,6 @@ async function failure(promise: Promise<unknown>): Promise<ReleaseError> {
   );
   expect(error).toBeInstanceOf(ReleaseError);
   return error as ReleaseError;
-}
-
-/** The column (in characters, as a terminal shows them) of `token` in the report line holding it, and of the caret under it. */
-function columns(report: string, token: string): { token: number; caret: number } {
-  const lines = report.split("\n");
-  const at = lines.findIndex((l) => l.includes(token) && / \d+ \| /.test(l));
-  const line = lines[at]!;
-  return {
-    token: Array.from(line.slice(0, line.indexOf(token))).length,
-    caret: Array.from(lines[at + 1] ?? "").indexOf("^"),
-  };
 }
 
 describe("--owner-role naming a role that does not exist", () => {
@@ -64,7 +54,7 @@ describe("a migration with multi-byte characters before an SQL error", () => {
     expect(report).not.toContain("Invalid count value");
     expect(error.code).toBe("migration-failed");
     expect(report).toContain('failed at line 4: syntax error at or near "bogus_token"');
-    const { token, caret } = columns(report, "bogus_token;");
+    const { token, caret } = caretColumns(report, "bogus_token;");
     expect(caret).toBe(token);
   });
 
@@ -78,7 +68,7 @@ describe("a migration with multi-byte characters before an SQL error", () => {
     const report = error.describe();
     expect(report).toContain('column "no_such_column" does not exist');
     expect(report).toContain("failed at line 2");
-    const { token, caret } = columns(report, "no_such_column FROM");
+    const { token, caret } = caretColumns(report, "no_such_column FROM");
     expect(caret).toBe(token);
   });
 });

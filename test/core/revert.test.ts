@@ -11,6 +11,7 @@ import {
   withReleaseSession,
   type ReleaseOptions,
 } from "../../core";
+import { caretColumns } from "../support/caret";
 import { runCli } from "../support/cli";
 import { useTestDatabase, withClient } from "../support/database";
 import { fixtureMigrationsCopy } from "../support/fixtures";
@@ -34,6 +35,20 @@ async function tables(url: string): Promise<string[]> {
     );
     return rows.rows.map((r) => r.name);
   });
+}
+
+/** Applies a migration `file` whose Down section is `down`, reverts it, and returns the revert's error. */
+async function failedRevert(url: string, dir: string, file: string, down: string): Promise<ReleaseError> {
+  writeFileSync(
+    path.join(dir, file),
+    `-- Up Migration\nCREATE TABLE "Sprocket" (id text PRIMARY KEY);\n\n-- Down Migration\n${down}\n`,
+  );
+  await applyRelease(options(url, dir));
+  const error = await withReleaseSession(options(url, dir), "test", (s) =>
+    s.revert({ to: "20250101000300_gadgets" }),
+  ).catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(ReleaseError);
+  return error as ReleaseError;
 }
 
 describe("revert in the core", () => {
@@ -112,15 +127,12 @@ describe("a failing Down section", () => {
   const dir = fixtureMigrationsCopy();
 
   it("is reported with its file, line and caret, and its transaction rolled back", async () => {
-    writeFileSync(
-      path.join(dir, "20250101000400_broken_down.sql"),
-      '-- Up Migration\nCREATE TABLE "Sprocket" (id text PRIMARY KEY);\n\n-- Down Migration\nDROP TABLE "Sprocket";\nDROP TABEL "Widget";\n',
+    const error = await failedRevert(
+      db.current.url,
+      dir,
+      "20250101000400_broken_down.sql",
+      'DROP TABLE "Sprocket";\nDROP TABEL "Widget";',
     );
-    await applyRelease(options(db.current.url, dir));
-    const error = (await withReleaseSession(options(db.current.url, dir), "test", (s) =>
-      s.revert({ to: "20250101000300_gadgets" }),
-    ).catch((e: unknown) => e)) as ReleaseError;
-    expect(error).toBeInstanceOf(ReleaseError);
     expect(error.code).toBe("migration-failed");
     expect(error.message).toContain("Reverting migration 20250101000400_broken_down.sql failed at line 6");
     expect(error.message).toContain('6 | DROP TABEL "Widget";');
@@ -140,25 +152,16 @@ describe("a failing Down section with emoji before the bad token", () => {
   const dir = fixtureMigrationsCopy();
 
   it("puts the caret under the token, as apply does", async () => {
-    writeFileSync(
-      path.join(dir, "20250101000400_emoji_down.sql"),
-      '-- Up Migration\nCREATE TABLE "Sprocket" (id text PRIMARY KEY);\n\n-- Down Migration\n' +
-        `SELECT '🚀✨🚀' AS launch, no_such_column FROM "Widget";\n`,
+    const error = await failedRevert(
+      db.current.url,
+      dir,
+      "20250101000400_emoji_down.sql",
+      `SELECT '🚀✨🚀' AS launch, no_such_column FROM "Widget";`,
     );
-    await applyRelease(options(db.current.url, dir));
-    const error = (await withReleaseSession(options(db.current.url, dir), "test", (s) =>
-      s.revert({ to: "20250101000300_gadgets" }),
-    ).catch((e: unknown) => e)) as ReleaseError;
-    expect(error).toBeInstanceOf(ReleaseError);
     expect(error.message).toContain('column "no_such_column" does not exist');
     expect(error.message).toContain("failed at line 5");
-    // Columns in characters, as a terminal shows them: the server counts characters, JavaScript UTF-16 units.
-    const lines = error.message.split("\n");
-    const at = lines.findIndex((l) => l.includes("no_such_column FROM") && / \d+ \| /.test(l));
-    const line = lines[at]!;
-    expect(Array.from(lines[at + 1] ?? "").indexOf("^")).toBe(
-      Array.from(line.slice(0, line.indexOf("no_such_column FROM"))).length,
-    );
+    const { token, caret } = caretColumns(error.message, "no_such_column FROM");
+    expect(caret).toBe(token);
   });
 });
 
