@@ -1,5 +1,6 @@
 // What the schema does when users write to it: deletes cascade or null as planned, embeddings of the wrong
 // dimension are refused, keys hold, and the database keeps the timestamps.
+import { randomBytes } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { ClientBase } from "pg";
 import { useTestDatabase, withClient } from "../support/database";
@@ -263,6 +264,44 @@ describe("embedding dimensions", () => {
         }
       }),
   );
+});
+
+describe("where embeddings are stored", () => {
+  const withDb = useMigratedDatabase("storage");
+  // Each value moved out of line is one chunk_id in the table's TOAST table.
+  const toasted = async (c: ClientBase, table: string) => {
+    const { rows } = await c.query<{ toast: string }>(
+      `SELECT reltoastrelid::regclass::text AS toast FROM pg_class WHERE oid = $1::regclass`,
+      [`"${table}"`],
+    );
+    return (await c.query<{ n: number }>(`SELECT count(DISTINCT chunk_id)::int AS n FROM ${rows[0]!.toast}`))
+      .rows[0]!.n;
+  };
+  const longText = () => randomBytes(12_000).toString("base64"); // 16 KB that compress badly
+  const textColumn: Record<string, { column: string; value: (text: string) => string }> = {
+    Chunk: { column: "text", value: (text) => text },
+    Message: { column: "contentJson", value: (text) => JSON.stringify({ text }) },
+  };
+
+  for (const table of ["Chunk", "Message"]) {
+    it(`keeps a 1,536-dimension embedding of "${table}" in the row, and moves a long text out first`, () =>
+      withDb(async (c) => {
+        const spaceId = await make.space(c, 1536);
+        const before = await toasted(c, table);
+        const embedding = `[${Array.from({ length: 1536 }, (_, i) => Math.sin(i + 1).toFixed(6)).join(",")}]`;
+        const id = await makeEmbedded(c, table, spaceId, embedding);
+        expect(await toasted(c, table)).toBe(before);
+        const { column, value } = textColumn[table]!;
+        await c.query(`UPDATE "${table}" SET "${column}" = $1 WHERE "id" = $2`, [value(longText()), id]);
+        // One value out of line: the text, not the embedding.
+        expect(await toasted(c, table)).toBe(before + 1);
+        const { rows } = await c.query<{ same: boolean }>(
+          `SELECT "embedding" = $1::vector AS same FROM "${table}" WHERE "id" = $2`,
+          [embedding, id],
+        );
+        expect(rows).toEqual([{ same: true }]);
+      }));
+  }
 });
 
 describe("keys", () => {

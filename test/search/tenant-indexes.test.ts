@@ -232,6 +232,45 @@ describe("search_chunks through a tenant's own index", () => {
     expect(new Set(found.rows.map((r) => r.datasetId))).toEqual(new Set([largest.datasetId]));
   });
 
+  it("does not count a tenant with its own index, unless a dataset narrows its search", async () => {
+    // The count before the search reads the table or a b-tree that leads with the tenant (for a table's
+    // name, pg_stat_get_xact_numscans counts sequential scans); the index path reads none of them.
+    const btrees = [
+      "Chunk",
+      "Chunk_organizationId_embeddingSpaceId_idx",
+      "Chunk_organizationId_datasetId_idx",
+    ];
+    const q = corpus.queries(largest, "own", 1)[0]!;
+    const scansOf = (found: { scans: Map<string, number> }) => btrees.map((n) => found.scans.get(n) ?? 0);
+    const unfiltered = await searchCountingScans(app, largest.organizationId, q, [ownIndex, ...btrees]);
+    expect(unfiltered.rows).toHaveLength(K);
+    expect(unfiltered.scans.get(ownIndex)).toBeGreaterThan(0);
+    expect(scansOf(unfiltered)).toEqual([0, 0, 0]);
+    const filtered = await searchCountingScans(app, largest.organizationId, q, btrees, {
+      datasetId: largest.datasetId,
+    });
+    expect(filtered.rows).toHaveLength(K);
+    expect(scansOf(filtered).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+  });
+
+  it("returns every row of a tenant with its own index that has shrunk below k rows", async () => {
+    const q = corpus.queries(largest, "own", 1)[0]!;
+    const kept = await inTransaction(
+      app,
+      largest.organizationId,
+      async (c) => {
+        const ids = (
+          await c.query<{ id: string }>(`SELECT "id" FROM "Chunk" ORDER BY "id" LIMIT 4`)
+        ).rows.map((r) => r.id);
+        await c.query(`DELETE FROM "Chunk" WHERE NOT ("id" = ANY ($1))`, [ids]);
+        const found = await c.query<Found>(`SELECT * FROM search_chunks($1::vector, $2)`, [vectorText(q), K]);
+        return { ids, found: found.rows.map((r) => r.id) };
+      },
+      { rollback: true },
+    );
+    expect([...kept.found].sort()).toEqual([...kept.ids].sort());
+  });
+
   it("never uses another tenant's index nor returns its rows; no organization set: no rows", async () => {
     const others = corpus.tenants.filter((t) => t.organizationId !== largest.organizationId);
     for (const tenant of others) {
