@@ -16,15 +16,29 @@ export interface TableInventory {
   exists: boolean;
   /** Row-level security hides rows from this role (a read-only login running plan): counts mean nothing. */
   rowsHidden: boolean;
-  /** Embedded rows per dimension, largest count first. */
+  /** Embedded rows per dimension (rowsByDimensionSql), largest count first. */
   rowsByDimension: Map<number, number>;
   indexes: Map<string, LiveIndex>;
 }
 
 /**
- * Rows per dimension come from each row's "EmbeddingSpace": the migration's trigger keeps every vector the
- * dimension of its space, and counting this way reads no vector (they live in TOAST).
+ * The embedded rows of each dimension, as (dimension, rows): rows come from each row's "EmbeddingSpace" (the
+ * migration's trigger keeps every vector the dimension of its space). One definition for readInventory and the
+ * step's single-statement read. Whether a row has its embedding is only in the row: "Chunk" and "Message"
+ * keep their embeddings in the row (20261203100000_embeddings_stored_inline.sql), so this reads their whole
+ * heap (100,000 chunks of 1,536 dimensions: 781 MB, about 200 ms from the page cache; 21 MB when the vectors
+ * lived in TOAST). Counting from the space column's b-tree alone takes 20 ms but would count rows still
+ * waiting for their embedding, and an IVFFlat index would then be trained on vectors that are not there
+ * (docs/vector-indexes.md).
  */
+export function rowsByDimensionSql(table: EmbeddingTable): string {
+  return `SELECT s."dimension" AS dimension, count(*) AS rows
+            FROM ${quoteIdent(table.table)} t JOIN "EmbeddingSpace" s ON s."id" = t.${quoteIdent(table.spaceColumn)}
+           WHERE t.${quoteIdent(table.column)} IS NOT NULL
+           GROUP BY s."dimension"`;
+}
+
+/** The table's rows per dimension and its vector indexes. */
 export async function readInventory(client: ClientBase, table: EmbeddingTable): Promise<TableInventory> {
   const found = await client.query<{ ok: boolean; hidden: boolean | null }>(
     `SELECT to_regclass($1) IS NOT NULL AND to_regclass('"EmbeddingSpace"') IS NOT NULL AS ok,
@@ -40,10 +54,7 @@ export async function readInventory(client: ClientBase, table: EmbeddingTable): 
   if (!found.rows[0]?.ok) return { ...empty, exists: false };
   if (found.rows[0].hidden) return { ...empty, exists: true, rowsHidden: true };
   const counts = await client.query<{ dimension: number; rows: string }>(
-    `SELECT s."dimension" AS dimension, count(*) AS rows
-       FROM ${quoteIdent(table.table)} t JOIN "EmbeddingSpace" s ON s."id" = t.${quoteIdent(table.spaceColumn)}
-      WHERE t.${quoteIdent(table.column)} IS NOT NULL
-      GROUP BY s."dimension" ORDER BY count(*) DESC, s."dimension"`,
+    `SELECT c.dimension, c.rows FROM (${rowsByDimensionSql(table)}) c ORDER BY c.rows DESC, c.dimension`,
   );
   const indexes = await client.query<LiveIndex>(
     `SELECT c.relname AS name, i.indisvalid AS valid, pg_get_indexdef(i.indexrelid) AS definition
@@ -60,16 +71,14 @@ export async function readInventory(client: ClientBase, table: EmbeddingTable): 
   };
 }
 
-/** Rows of one dimension, counted now (after a build, to record what it covered). */
+/** Embedded rows of one dimension, counted now (after a build, to record what it covered). */
 export async function countRows(
   client: ClientBase,
   table: EmbeddingTable,
   dimension: number,
 ): Promise<number> {
   const result = await client.query<{ rows: string }>(
-    `SELECT count(*) AS rows
-       FROM ${quoteIdent(table.table)} t JOIN "EmbeddingSpace" s ON s."id" = t.${quoteIdent(table.spaceColumn)}
-      WHERE t.${quoteIdent(table.column)} IS NOT NULL AND s."dimension" = $1`,
+    `SELECT c.rows FROM (${rowsByDimensionSql(table)}) c WHERE c.dimension = $1`,
     [dimension],
   );
   return Number(result.rows[0]?.rows ?? 0);

@@ -38,7 +38,7 @@ import {
   type IndexDecision,
   type RecalibrateDecision,
 } from "./decide";
-import { readInventory, type LiveIndex, type TableInventory } from "./inventory";
+import { readInventory, rowsByDimensionSql, type LiveIndex, type TableInventory } from "./inventory";
 import { chooseMemory } from "./memory";
 import {
   PARALLEL_MIN_ROWS,
@@ -578,9 +578,7 @@ function tableStateSql(table: EmbeddingTable): string {
   return `jsonb_build_object(
       'hidden', row_security_active(${literal(name)}::regclass),
       'counts', (SELECT coalesce(jsonb_agg(jsonb_build_array(c.dimension, c.rows) ORDER BY c.rows DESC, c.dimension), '[]'::jsonb)
-                   FROM (SELECT s."dimension" AS dimension, count(*) AS rows
-                           FROM ${name} t JOIN "EmbeddingSpace" s ON s."id" = t.${quoteIdent(table.spaceColumn)}
-                          WHERE t.${quoteIdent(table.column)} IS NOT NULL GROUP BY s."dimension") c),
+                   FROM (${rowsByDimensionSql(table)}) c),
       'indexes', (SELECT coalesce(jsonb_agg(jsonb_build_object('name', c.relname, 'valid', i.indisvalid,
                           'definition', pg_get_indexdef(i.indexrelid)) ORDER BY c.relname), '[]'::jsonb)
                     FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
