@@ -9,7 +9,8 @@
 //   failure leaves an INVALID index behind, which is dropped before the error is reported.
 //
 // Parallel workers: PostgreSQL sizes a build's workers from the table's heap, and the heap of a table of
-// embeddings is tiny (vectors live in TOAST), so it plans none while the heap is under
+// embeddings can be tiny (vectors in TOAST: "BrandVoice", and rows of "Chunk" / "Message" written before
+// 20261203100000_embeddings_stored_inline.sql), so it plans none while the heap is under
 // min_parallel_table_scan_size (https://www.postgresql.org/docs/15/runtime-config-query.html). The build sets
 // that to 0 for its own session only, so max_parallel_maintenance_workers decides. (Not the table's
 // parallel_workers option: a CONCURRENTLY build runs outside a transaction, and an apply killed during it

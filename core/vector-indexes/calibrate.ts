@@ -76,7 +76,7 @@ async function sampleQueries(
     // Exact: no index may answer.
     await client.query("SET LOCAL enable_indexscan = off");
     await client.query("SET LOCAL enable_bitmapscan = off");
-    // The heap is tiny (vectors live in TOAST), so the planner would scan it without parallel workers.
+    // The heap can be tiny (vectors in TOAST), and the planner would then scan it without parallel workers.
     await client.query("SET LOCAL min_parallel_table_scan_size = 0");
     const exact =
       `SELECT ${quoteIdent(table.idColumn)} AS id FROM ${quoteIdent(table.table)} ` +
