@@ -7,8 +7,9 @@
 //   (b) exact search within the tenant (ORDER BY embedding <=> q through the tenant's b-tree)
 //   (c) exact search over the whole table (sequential scan, as the owner; fewer queries: ~1 s each)
 //   (d) search_chunks(q, 10)
-// The table is vacuumed after the load, as autovacuum does. (a), (b) and (d) take turns query by query, each query in a transaction of its own, so that a change in the
-// machine's load during the run weighs on all three alike; (c) runs before them.
+// The table is vacuumed after the load, as autovacuum does. (a), (b) and (d) take turns query by query, each
+// query in a transaction of its own, so that a change in the machine's load during the run weighs on all three
+// alike; (c) runs before them.
 // rows returned (mean / min), recall@10 against (b), p50 / p95.
 //   npm run bench:tenant-search [-- --rows N --queries N --table-queries N --method ivfflat|hnsw]
 import { randomBytes } from "node:crypto";

@@ -9,27 +9,31 @@
 -- (docs/search.md, "Where the embedding is stored").
 --
 -- How. toast_tuple_target = 8160 (the most a page takes) tells the toaster to leave a row alone until it is
--- larger than a page, instead of shrinking every row to 2 KB. The column keeps its EXTERNAL storage: a row
--- with a 1,536-dimension embedding stays whole, and a row too large for a page (a long "text" or
--- "contentJson", or an embedding above about 2,000 dimensions) is toasted exactly as before, its largest
--- value moved out of line first and the embedding never compressed. (STORAGE MAIN as well was tried: it made
--- the toaster move the text out and attempt to compress a 3,072-dimension embedding before moving it, and
--- the bulk load of such rows 20% slower.)
+-- larger than a page, instead of shrinking every row to 2 KB. STORAGE MAIN on the embedding makes it the value
+-- moved out last: when a row passes a page, its text ("text", "contentJson") is compressed and moved out
+-- first. Both are needed: with the target alone the toaster moves out the largest value, so a chunk with
+-- 3 KB of text that does not compress kept its text and lost its embedding to TOAST; with MAIN alone it still
+-- shrank every row to 2 KB, moving the small text columns out. An embedding too large for a page (above about
+-- 2,000 dimensions as vector) still goes out of line, after the toaster tries to compress it.
 --
 -- What it costs. The table's pages hold the embeddings its TOAST table held, so the total size does not
 -- change (the benchmark's 100,000 chunks: 829 MB before, 794 MB after), but a heap page holds one row with its
 -- embedding instead of ~70 without: a query that reads many rows of "Chunk" through the heap without their
 -- embeddings reads more pages (the release's count of embedded rows per dimension among them).
 --
--- Existing rows are not rewritten: the setting applies to rows written from now on (an existing row moves
--- into its page when it is updated). The statement changes the catalog only, under a SHARE UPDATE EXCLUSIVE
--- lock, which does not block reads or writes. To move old rows in a maintenance window: VACUUM FULL or
--- pg_repack the table.
+-- Existing rows are not rewritten: the settings apply to rows written from now on (an existing row moves
+-- into its page when it is updated). Both statements change the catalog only, instantly: SET STORAGE under an
+-- ACCESS EXCLUSIVE lock held for that instant (the release's lock_timeout applies), toast_tuple_target under
+-- SHARE UPDATE EXCLUSIVE. To move old rows in a maintenance window: VACUUM FULL or pg_repack the table.
 
 -- Up Migration
+ALTER TABLE "Chunk" ALTER COLUMN "embedding" SET STORAGE MAIN;
 ALTER TABLE "Chunk" SET (toast_tuple_target = 8160);
+ALTER TABLE "Message" ALTER COLUMN "embedding" SET STORAGE MAIN;
 ALTER TABLE "Message" SET (toast_tuple_target = 8160);
 
 -- Down Migration
 ALTER TABLE "Message" RESET (toast_tuple_target);
+ALTER TABLE "Message" ALTER COLUMN "embedding" SET STORAGE EXTERNAL;
 ALTER TABLE "Chunk" RESET (toast_tuple_target);
+ALTER TABLE "Chunk" ALTER COLUMN "embedding" SET STORAGE EXTERNAL;

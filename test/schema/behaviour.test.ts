@@ -268,38 +268,46 @@ describe("embedding dimensions", () => {
 
 describe("where embeddings are stored", () => {
   const withDb = useMigratedDatabase("storage");
-  // Each value moved out of line is one chunk_id in the table's TOAST table.
-  const toasted = async (c: ClientBase, table: string) => {
+  /** The stored size of each value moved out of line (one chunk_id each in the table's TOAST table). */
+  const toasted = async (c: ClientBase, table: string): Promise<number[]> => {
     const { rows } = await c.query<{ toast: string }>(
       `SELECT reltoastrelid::regclass::text AS toast FROM pg_class WHERE oid = $1::regclass`,
       [`"${table}"`],
     );
-    return (await c.query<{ n: number }>(`SELECT count(DISTINCT chunk_id)::int AS n FROM ${rows[0]!.toast}`))
-      .rows[0]!.n;
+    const values = await c.query<{ bytes: number }>(
+      `SELECT sum(octet_length(chunk_data))::int AS bytes FROM ${rows[0]!.toast} GROUP BY chunk_id ORDER BY 1`,
+    );
+    return values.rows.map((r) => r.bytes);
   };
-  const longText = () => randomBytes(12_000).toString("base64"); // 16 KB that compress badly
+  // A chunk's text of 3 KB that does not compress: with the embedding, more than a page. Moving out the
+  // largest value would move the embedding (6 KB); the text must go instead.
+  const text = () => randomBytes(1_500).toString("hex");
   const textColumn: Record<string, { column: string; value: (text: string) => string }> = {
-    Chunk: { column: "text", value: (text) => text },
-    Message: { column: "contentJson", value: (text) => JSON.stringify({ text }) },
+    Chunk: { column: "text", value: (t) => t },
+    Message: { column: "contentJson", value: (t) => JSON.stringify({ text: t }) },
   };
 
   for (const table of ["Chunk", "Message"]) {
-    it(`keeps a 1,536-dimension embedding of "${table}" in the row, and moves a long text out first`, () =>
+    it(`keeps a 1,536-dimension embedding of "${table}" in the row, and moves a 3 KB text out instead`, () =>
       withDb(async (c) => {
         const spaceId = await make.space(c, 1536);
         const before = await toasted(c, table);
         const embedding = `[${Array.from({ length: 1536 }, (_, i) => Math.sin(i + 1).toFixed(6)).join(",")}]`;
         const id = await makeEmbedded(c, table, spaceId, embedding);
-        expect(await toasted(c, table)).toBe(before);
+        expect(await toasted(c, table)).toEqual(before);
         const { column, value } = textColumn[table]!;
-        await c.query(`UPDATE "${table}" SET "${column}" = $1 WHERE "id" = $2`, [value(longText()), id]);
-        // One value out of line: the text, not the embedding.
-        expect(await toasted(c, table)).toBe(before + 1);
-        const { rows } = await c.query<{ same: boolean }>(
-          `SELECT "embedding" = $1::vector AS same FROM "${table}" WHERE "id" = $2`,
+        await c.query(`UPDATE "${table}" SET "${column}" = $1 WHERE "id" = $2`, [value(text()), id]);
+        const { rows } = await c.query<{ same: boolean; text: number; embedding: number }>(
+          `SELECT "embedding" = $1::vector AS same, pg_column_size("${column}") AS text,
+                  pg_column_size("embedding") AS embedding
+             FROM "${table}" WHERE "id" = $2`,
           [embedding, id],
         );
-        expect(rows).toEqual([{ same: true }]);
+        const stored = rows[0]!;
+        expect(stored.same).toBe(true);
+        expect(stored.text).not.toBe(stored.embedding);
+        // One value more out of line, of the text's size: the text, not the embedding.
+        expect(await toasted(c, table)).toEqual([...before, stored.text].sort((x, y) => x - y));
       }));
   }
 });
