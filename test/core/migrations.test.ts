@@ -90,7 +90,7 @@ describe("plan", () => {
     expect(plan.migrations.pending.map((m) => m.name)).toHaveLength(3);
     const after = await withClient(db.current.url, (c) =>
       c.query<{ schema: string | null; locks: string }>(
-        "SELECT to_regnamespace('neonhub_release')::text AS schema, (SELECT count(*) FROM pg_locks WHERE locktype = 'advisory') AS locks",
+        "SELECT to_regnamespace('neonhub_release')::text AS schema, (SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())) AS locks",
       ),
     );
     expect(after.rows[0]).toEqual({ schema: null, locks: "0" });
