@@ -1,8 +1,8 @@
 import { defineConfig } from "vitest/config";
 
-// `npm run test:reliability`: the long fault scenarios of test/reliability (docs/reliability.md), kept out of
-// `npm test`. Same throwaway cluster as the main suite (globalSetup). One file at a time: they kill processes,
-// restart a server and measure memory, and each is sized for the run's total to stay within minutes.
+// `npm run test:reliability`: the long fault scenarios of test/reliability (docs/reliability.md), a run of its
+// own inside `npm test`, with a throwaway cluster of its own (globalSetup). One file at a time: they kill
+// processes, restart a server and measure memory, and each is sized for the run's total to stay within minutes.
 export default defineConfig({
   test: {
     pool: "forks",

@@ -2,8 +2,8 @@
 // `npm run test:engine [-- <vitest args>]`: the schema release through the real Pulumi engine (test/engine/).
 // Installs what is missing (npm dependencies, PostgreSQL + pgvector), provides the `pulumi` CLI (the one on
 // PATH, or built from Go modules: scripts/pulumi-toolchain.js, docs/engine.md), then runs the engine suite
-// with the hermetic engine environment. `npm test` runs it as its last step (a first build of the CLI takes
-// minutes; later runs reuse it).
+// with the hermetic engine environment. `npm test` runs it beside the reliability scenarios (a first build of
+// the CLI takes minutes; later runs reuse it).
 "use strict";
 
 const path = require("node:path");

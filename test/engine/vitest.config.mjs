@@ -3,7 +3,8 @@ import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
 // `npm run test:engine` (scripts/test-engine.js, which provides the Pulumi CLI first): the schema release
-// through the real Pulumi engine, kept out of `npm test`. Same throwaway cluster as the main suite.
+// through the real Pulumi engine; `npm test` runs it beside the reliability scenarios. A throwaway cluster
+// of its own, as the main suite has (globalSetup).
 export default defineConfig({
   test: {
     root: path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", ".."),
