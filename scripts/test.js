@@ -23,42 +23,29 @@ const TOOLCHAIN_LOG = path.join(PROJECT_ROOT, ".local", "pulumi-toolchain.log");
 /**
  * Runs one step to its end. Asynchronous (not spawnSync) so that the event loop keeps turning while it runs:
  * the background toolchain's end is then logged when it happens, with its own duration.
+ * `held`: for a step that runs beside others, its output goes to .local/test-<name>.log and is printed whole
+ * when it ends, so that outputs never interleave. `niceness` lowers the priority of the step and of every
+ * process it starts (its cluster included), so that it takes the CPU the step beside it leaves idle rather
+ * than slowing it down.
  */
-function step(name, cmd, args) {
+function step(name, cmd, args, { held = false, niceness = 0 } = {}) {
   const started = Date.now();
-  log(`${name}: ${path.basename(cmd)} ${args.join(" ")}`);
-  const child = spawn(cmd, args, { cwd: PROJECT_ROOT, stdio: "inherit" });
-  return new Promise((resolve) => {
-    const done = (ok, how) => {
-      const seconds = ((Date.now() - started) / 1000).toFixed(1);
-      log(`${name}: ${ok ? "ok" : `FAILED (${how})`} in ${seconds} s`);
-      resolve(ok);
-    };
-    child.on("error", (error) => done(false, error.message));
-    child.on("exit", (code, signal) => done(code === 0, `exit ${code ?? signal}`));
-  });
-}
-
-/**
- * Runs one step beside others: its output goes to .local/test-<name>.log and is printed whole when it ends.
- * `niceness` lowers the priority of the step and of every process it starts (its cluster included), so that
- * it takes the CPU the step beside it leaves idle rather than slowing it down.
- */
-function heldStep(name, cmd, args, niceness = 0) {
-  const logFile = path.join(PROJECT_ROOT, ".local", `test-${name}.log`);
-  fs.mkdirSync(path.dirname(logFile), { recursive: true });
-  const out = fs.openSync(logFile, "w");
-  const started = Date.now();
-  log(
-    `${name}: ${path.basename(cmd)} ${args.join(" ")} (output held in ${path.relative(PROJECT_ROOT, logFile)})`,
-  );
-  const child = spawn(cmd, args, { cwd: PROJECT_ROOT, stdio: ["ignore", out, out] });
-  fs.closeSync(out);
+  const logFile = held ? path.join(PROJECT_ROOT, ".local", `test-${name}.log`) : undefined;
+  let stdio = "inherit";
+  if (logFile) {
+    fs.mkdirSync(path.dirname(logFile), { recursive: true });
+    const out = fs.openSync(logFile, "w");
+    stdio = ["ignore", out, out];
+  }
+  const heldIn = logFile ? ` (output held in ${path.relative(PROJECT_ROOT, logFile)})` : "";
+  log(`${name}: ${path.basename(cmd)} ${args.join(" ")}${heldIn}`);
+  const child = spawn(cmd, args, { cwd: PROJECT_ROOT, stdio });
+  if (Array.isArray(stdio)) fs.closeSync(stdio[1]);
   if (niceness > 0 && child.pid !== undefined) os.setPriority(child.pid, niceness);
   return new Promise((resolve) => {
     const done = (ok, how) => {
       const seconds = ((Date.now() - started) / 1000).toFixed(1);
-      process.stdout.write(fs.readFileSync(logFile, "utf8"));
+      if (logFile) process.stdout.write(fs.readFileSync(logFile, "utf8"));
       log(`${name}: ${ok ? "ok" : `FAILED (${how})`} in ${seconds} s`);
       resolve(ok);
     };
@@ -110,9 +97,9 @@ runMain(async () => {
   const toolchain = provideToolchainInBackground();
   // Each of these three is one process on one core: side by side they take the time of the longest.
   const checks = await Promise.all([
-    heldStep("lint", bin("eslint"), ["--max-warnings=0", "."]),
-    heldStep("format", bin("prettier"), ["--check", "--log-level=warn", "."]),
-    heldStep("typecheck", bin("tsc"), ["--noEmit", "-p", "."]),
+    step("lint", bin("eslint"), ["--max-warnings=0", "."], { held: true }),
+    step("format", bin("prettier"), ["--check", "--log-level=warn", "."], { held: true }),
+    step("typecheck", bin("tsc"), ["--noEmit", "-p", "."], { held: true }),
   ]);
   const tests = await step("tests", bin("vitest"), ["run"]);
   // The long fault scenarios (docs/reliability.md) and the real Pulumi engine (docs/engine.md): part of the
@@ -120,7 +107,12 @@ runMain(async () => {
   // scenarios leave a core idle about half their time (they wait on killed and blocked processes), which the
   // engine tests take, at a lower priority, once the CLI is there.
   const engine = toolchain.then((ready) =>
-    ready ? heldStep("engine", process.execPath, [path.join("scripts", "test-engine.js")], 10) : false,
+    ready
+      ? step("engine", process.execPath, [path.join("scripts", "test-engine.js")], {
+          held: true,
+          niceness: 10,
+        })
+      : false,
   );
   const reliability = await step("reliability", bin("vitest"), [
     "run",
