@@ -48,6 +48,7 @@ export { DISPLAY_CHECKSUM_LENGTH, displayChecksum, displayChecksumPair, ledgerPr
 export {
   STEP_KINDS,
   type IndexBuildFacts,
+  type CountIndexFacts,
   type IndexCalibrationFacts,
   type MigrationResult,
   type RowLevelSecurityStatus,
@@ -135,6 +136,8 @@ export {
   type VectorIndexStepOptions,
 } from "./vector-indexes";
 export { createIndexSql } from "./vector-indexes/spec";
+export { readInventory, rowsByDimensionSql } from "./vector-indexes/inventory";
+export { createCountIndexSql } from "./vector-indexes/count-index";
 export { calibrate, percentile, UNFILTERED_SAMPLE } from "./vector-indexes/calibrate";
 export { heldOutQueries, type HeldOutSample } from "./vector-indexes/held-out";
 export {

@@ -109,8 +109,17 @@ export interface IndexBuildFacts extends IndexCalibrationFacts, IndexParamsFacts
   concurrently: boolean;
 }
 
+/** What the build of a table's count index reports (core/vector-indexes/count-index.ts). */
+export interface CountIndexFacts {
+  table: string;
+  counts: "embedded rows";
+  buildMs: number;
+  concurrently: boolean;
+}
+
 export type VectorIndexItemResult =
   | (ItemResultBase & { action: "create" | "rebuild"; details: IndexBuildFacts })
+  | (ItemResultBase & { action: "create" | "rebuild"; details: CountIndexFacts })
   | (ItemResultBase & { action: "update"; details: IndexCalibrationFacts })
   /** A setting that changed (vectorIndexes.method, ...), recorded by this apply. */
   | (ItemResultBase & { action: "update"; details: { change: string } })

@@ -52,6 +52,9 @@ export function vectorIndexNames(reading: VectorReading, live: Map<string, Index
     if (VECTOR_METHODS.includes(stats.method)) names.add(stats.name);
   }
   for (const decision of reading.decisions.values()) {
+    // A table's count index is a b-tree for the release's own counts (core/vector-indexes/count-index.ts),
+    // not a vector index: plan and verify report it.
+    if (EMBEDDING_TABLES.some((t) => t.countIndexName === decision.name)) continue;
     if (decision.action !== "unchanged") names.add(decision.name);
   }
   return [...names].sort();

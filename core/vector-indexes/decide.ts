@@ -26,7 +26,9 @@ export type SkipCause =
   /** No embedded rows of this dimension (yet, or any more). */
   | "no-rows"
   /** A dimension a cosine index cannot have. */
-  | "dimension-unsupported";
+  | "dimension-unsupported"
+  /** The release's role does not own the table, so it cannot build the table's count index. */
+  | "not-owner";
 
 interface DecisionBase {
   name: string;

@@ -29,6 +29,8 @@ export interface EmbeddingTable {
   /** The column naming each row's "EmbeddingSpace" (whose "dimension" the row's vector has). */
   spaceColumn: string;
   idColumn: string;
+  /** The b-tree that counts the embedded rows per space (core/vector-indexes/count-index.ts). */
+  countIndexName: string;
 }
 
 export const EMBEDDING_TABLES: readonly EmbeddingTable[] = [
@@ -38,6 +40,7 @@ export const EMBEDDING_TABLES: readonly EmbeddingTable[] = [
     column: "embedding",
     spaceColumn: "embeddingSpaceId",
     idColumn: "id",
+    countIndexName: "idx_chunk_embedded_rows",
   },
   {
     indexName: "idx_message_embedding_cosine",
@@ -45,6 +48,7 @@ export const EMBEDDING_TABLES: readonly EmbeddingTable[] = [
     column: "embedding",
     spaceColumn: "embeddingSpaceId",
     idColumn: "id",
+    countIndexName: "idx_message_embedded_rows",
   },
 ];
 

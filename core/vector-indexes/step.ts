@@ -16,6 +16,12 @@ import type {
   VectorIndexStatus,
 } from "../results";
 import { buildIndex, dropLeftovers } from "./build";
+import {
+  buildCountIndex,
+  countIndexPlanItem,
+  countIndexStateSql,
+  type CountIndexReading,
+} from "./count-index";
 import { calibrate, settingRange } from "./calibrate";
 import {
   SEARCH_BOOKKEEPING_DDL,
@@ -100,6 +106,11 @@ interface Survey {
   inventories: TableInventory[];
   decisions: IndexDecision[];
   serverMemoryMb: number;
+  /**
+   * The count indexes (count-index.ts) of the tables that exist without a valid one: built first, or
+   * skipped when the release's role may not build them.
+   */
+  countItems: VectorIndexPlanItem[];
 }
 
 /** One table as the batched read sees it: null while the table (or "EmbeddingSpace") does not exist. */
@@ -107,6 +118,7 @@ type TableState = {
   hidden: boolean;
   counts: [number, number][];
   indexes: LiveIndex[];
+  countIndex: CountIndexReading | null;
 } | null;
 
 interface IndexState {
@@ -163,7 +175,10 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
       const tables = this.options.tables.map(({ table }, i) => {
         const seen = found?.tables[i];
         if (seen === "readable") return tableStateSql(table);
-        return seen === "hidden" ? `'{"hidden": true, "counts": [], "indexes": []}'::jsonb` : "'null'::jsonb";
+        return seen === "hidden"
+          ? `jsonb_build_object('hidden', true, 'counts', '[]'::jsonb, 'indexes', '[]'::jsonb,
+                                'countIndex', ${countIndexStateSql(table)})`
+          : "'null'::jsonb";
       });
       return `jsonb_build_object(
         'memoryKb', (SELECT setting FROM pg_settings WHERE name = 'maintenance_work_mem'),
@@ -175,20 +190,28 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
     },
     planFromState: (state) => {
       const settled = this.settleWith((state as IndexState).recordedSettings ?? undefined);
-      return [...this.settingItems(settled), ...this.surveyOf(state as IndexState).decisions.map(planItemOf)];
+      const { countItems, decisions } = this.surveyOf(state as IndexState);
+      return [...this.settingItems(settled), ...countItems, ...decisions.map(planItemOf)];
     },
     noopFromState: (state) => {
       const settled = this.settleWith((state as IndexState).recordedSettings ?? undefined);
       // Settings never recorded (a database released before the record) are written by a real apply.
       if (!settled.recorded || this.settingItems(settled).length > 0) return false;
-      const { inventories, decisions } = this.surveyOf(state as IndexState);
+      const { inventories, decisions, countItems } = this.surveyOf(state as IndexState);
       const leftovers = inventories.some((inv) =>
         [...inv.indexes.keys()].some((n) => n.endsWith(REBUILD_SUFFIX)),
       );
-      return !leftovers && decisions.every((d) => d.kind === "keep" || d.kind === "skip");
+      return (
+        !leftovers &&
+        countItems.length === 0 &&
+        decisions.every((d) => d.kind === "keep" || d.kind === "skip")
+      );
     },
     // A no-op apply has only keep and skip decisions (noopFromState).
-    noopResults: (state) => this.surveyOf(state as IndexState).decisions.map(skippedResult),
+    noopResults: (state) => {
+      const { countItems, decisions } = this.surveyOf(state as IndexState);
+      return [...countItems.map(skippedResult), ...decisions.map(skippedResult)];
+    },
     statusFromState: (state) => {
       const { records, valid, searches, recordedSettings } = state as IndexState;
       this.settleWith(recordedSettings ?? undefined);
@@ -215,13 +238,13 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
         rowsHidden: false,
         rowsByDimension: new Map<number, number>(),
         indexes: new Map(),
+        ...(found?.countIndex ? { countIndex: found.countIndex } : {}),
       };
       if (!found) return { ...empty, exists: false };
       if (found.hidden) return { ...empty, exists: true, rowsHidden: true };
       return {
-        table,
+        ...empty,
         exists: true,
-        rowsHidden: false,
         rowsByDimension: new Map(found.counts),
         indexes: new Map(found.indexes.map((index) => [index.name, index])),
       };
@@ -237,7 +260,7 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
         maxMemoryMb: this.options.maxMemoryMb,
       }).map((d) => withTenantSearch(d, searches)),
     );
-    return { inventories, decisions, serverMemoryMb };
+    return { inventories, decisions, serverMemoryMb, countItems: countItemsOf(inventories) };
   }
 
   /** The options this run uses: the given ones, over the recorded ones when asked to keep those. */
@@ -271,27 +294,44 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
 
   async plan(client: ClientBase | undefined): Promise<VectorIndexPlanItem[]> {
     if (!client) {
-      return this.options.tables.map(({ table }) => ({
-        name: table.indexName,
-        action: "create",
-        decision: "create",
-        reason: `no release yet: built at the end of the first apply if "${table.table}" has embedded rows`,
-      }));
+      return this.options.tables.flatMap(({ table }): VectorIndexPlanItem[] => [
+        {
+          name: table.countIndexName,
+          action: "create",
+          decision: "create",
+          reason: `no release yet: built by the first apply, to count the embedded rows of "${table.table}"`,
+        },
+        {
+          name: table.indexName,
+          action: "create",
+          decision: "create",
+          reason: `no release yet: built at the end of the first apply if "${table.table}" has embedded rows`,
+        },
+      ]);
     }
     const settled = await this.settle(client);
-    const { decisions } = await this.survey(client);
-    return [...this.settingItems(settled), ...decisions.map(planItemOf)];
+    const { decisions, countItems } = await this.survey(client);
+    return [...this.settingItems(settled), ...countItems, ...decisions.map(planItemOf)];
   }
 
   async apply(client: ClientBase, log: Logger): Promise<StepItemResult<"vectorIndexes">[]> {
     const settled = await this.settle(client);
-    const { inventories, decisions, serverMemoryMb } = await this.survey(client);
+    const { inventories, decisions, serverMemoryMb, countItems } = await this.survey(client);
     refuseBlockedBuilds(decisions);
     const leftovers = inventories.flatMap((inv) =>
       [...inv.indexes.keys()].filter((name) => name.endsWith(REBUILD_SUFFIX)),
     );
     await dropLeftovers(client, leftovers, this.options.concurrently, log);
     const results: StepItemResult<"vectorIndexes">[] = [];
+    for (const item of countItems) {
+      if (item.decision === "skip") {
+        log.warn(`${item.name}: ${item.reason}`);
+        results.push(skippedResult(item));
+        continue;
+      }
+      const { table } = this.options.tables.find((t) => t.table.countIndexName === item.name)!;
+      results.push(await buildCountIndex(client, table, item, this.options.concurrently, log));
+    }
     for (const decision of decisions) {
       const started = Date.now();
       const { name } = decision;
@@ -359,7 +399,7 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
         }).map((d) => withTenantSearch(d, searches)),
       );
     }
-    return { inventories, decisions, serverMemoryMb };
+    return { inventories, decisions, serverMemoryMb, countItems: countItemsOf(inventories) };
   }
 
   private async build(
@@ -527,7 +567,7 @@ function definitionOf(decision: BuildDecision | RecalibrateDecision): IndexDefin
 }
 
 /** What apply reports for an index it left as it is, and why. */
-function skippedResult(decision: IndexDecision): StepItemResult<"vectorIndexes"> {
+function skippedResult(decision: Pick<IndexDecision, "name" | "reason">): StepItemResult<"vectorIndexes"> {
   const { name, reason } = decision;
   return { name, action: "unchanged", durationMs: 0, skipped: reason, details: { reason } };
 }
@@ -572,11 +612,19 @@ function tenantSearchFacts(search: SearchCalibrationRecord | undefined): {
   };
 }
 
+/** The count indexes a survey's tables need built (count-index.ts), in table order. */
+function countItemsOf(inventories: readonly TableInventory[]): VectorIndexPlanItem[] {
+  return inventories.flatMap((inv) =>
+    inv.exists ? (countIndexPlanItem(inv.table, inv.countIndex) ?? []) : [],
+  );
+}
+
 /** What readInventory reads, as one jsonb value (for a table that exists). */
 function tableStateSql(table: EmbeddingTable): string {
   const name = quoteIdent(table.table);
   return `jsonb_build_object(
       'hidden', row_security_active(${literal(name)}::regclass),
+      'countIndex', ${countIndexStateSql(table)},
       'counts', (SELECT coalesce(jsonb_agg(jsonb_build_array(c.dimension, c.rows) ORDER BY c.rows DESC, c.dimension), '[]'::jsonb)
                    FROM (${rowsByDimensionSql(table)}) c),
       'indexes', (SELECT coalesce(jsonb_agg(jsonb_build_object('name', c.relname, 'valid', i.indisvalid,

@@ -210,7 +210,10 @@ describe("seed sets and vector indexes through the dynamic-provider host", () =>
     const created = await host.create(URN.vectorIndexes, inputs.vectorIndexes);
     ids.vectorIndexes = created.id;
     expect(created.properties.vectorIndexes).toEqual(declared);
+    // First the tables' count indexes (core/vector-indexes/count-index.ts), then the vector indexes.
     expect((created.properties.lastRun as SeedRun).items.map((i) => [i.name, i.action])).toEqual([
+      ["idx_chunk_embedded_rows", "create"],
+      ["idx_message_embedded_rows", "create"],
       ["idx_chunk_embedding_cosine", "create"],
       ["idx_message_embedding_cosine", "create"],
     ]);

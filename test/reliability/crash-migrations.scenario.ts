@@ -82,6 +82,18 @@ const POINTS: MigrationKillPoint[] = [
 /** The migrations a kill at `tag` leaves applied: those before the migration it stopped in. */
 const appliedAfterKill = (tag: string) => names.indexOf(tag.replace(/^(before|after):/, ""));
 
+/**
+ * A schema dump without the tables' count indexes. The references were made by whole applies, whose
+ * vector-index step builds them (core/vector-indexes/count-index.ts) once the tables exist; an apply killed
+ * during its migrations never reaches the step, and the apply after it builds them.
+ */
+function withoutCountIndexes(dump: string): string {
+  return dump.replace(
+    /--\n-- Name: idx_\w+_embedded_rows; Type: INDEX;[^\n]*\n--\n\nCREATE INDEX [^\n]*\n\n\n/g,
+    "",
+  );
+}
+
 describe(`apply killed with SIGKILL at ${POINTS.length} moments of the migrations`, () => {
   let admin: Client;
   /** pg_dump --schema-only of a database that ever only had the first n migrations applied, by n. */
@@ -130,7 +142,9 @@ describe(`apply killed with SIGKILL at ${POINTS.length} moments of the migration
       // No half-applied migration: the ledger and the schema are those of the migrations before the kill.
       const applied = appliedAfterKill(tag);
       expect(await ledgerNames(db.url)).toEqual(names.slice(0, applied));
-      expect(await dumpSchema(db.url)).toBe(reference.get(applied));
+      expect(withoutCountIndexes(await dumpSchema(db.url))).toBe(
+        withoutCountIndexes(reference.get(applied)!),
+      );
 
       const status = await cliJson("status", db.url, ["--migrations-dir", dir]);
       expect(status.value.pendingMigrations).toEqual(names.slice(applied));

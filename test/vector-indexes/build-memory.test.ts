@@ -107,7 +107,7 @@ describe("building on a 1536-dimension table of 20,000 rows", () => {
         `needs ${need.mb} MB of maintenance_work_mem, above the bound of 48 MB`,
       );
       expect(error.fix).toContain(`maxMaintenanceWorkMem to at least ${need.mb}MB`);
-      await withClient(url(), async (c) => expect(await indexNames(c, "Chunk", "idx_chunk")).toEqual([]));
+      await withClient(url(), async (c) => expect(await indexNames(c, "Chunk", CHUNK.indexName)).toEqual([]));
 
       const { result } = await apply(url(), { ...FEW_QUERIES, maxMaintenanceWorkMem: "1GB" });
       expect(result.vectorIndexes[0]).toMatchObject({
@@ -146,7 +146,7 @@ describe("building on a 1536-dimension table of 20,000 rows", () => {
     expect(error.message).toContain(
       "The INVALID index idx_chunk_embedding_cosine the build left was dropped",
     );
-    await withClient(url(), async (c) => expect(await indexNames(c, "Chunk", "idx_chunk")).toEqual([]));
+    await withClient(url(), async (c) => expect(await indexNames(c, "Chunk", CHUNK.indexName)).toEqual([]));
 
     const { result } = await apply(url(), { ...FEW_QUERIES, concurrently: true });
     expect(result.vectorIndexes[0]).toMatchObject({ action: "create", details: { concurrently: true } });

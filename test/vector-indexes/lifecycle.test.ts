@@ -47,7 +47,7 @@ describe("vector indexes through the release", () => {
     expect(result.vectorIndexes.map((r) => r.action)).toEqual(["unchanged", "unchanged"]);
     const plan = await planIndexes(url());
     expect(plan[0]!.reason).toContain("no embedded rows yet");
-    await withClient(url(), async (c) => expect(await indexNames(c, "Chunk", "idx_chunk")).toEqual([]));
+    await withClient(url(), async (c) => expect(await indexNames(c, "Chunk", CHUNK.indexName)).toEqual([]));
   });
 
   it("builds an IVFFlat index with lists from the rows present, on the cosine operator class", async () => {
@@ -148,7 +148,7 @@ describe("vector indexes through the release", () => {
       const after = await indexFacts(c, "idx_chunk_embedding_cosine");
       expect(after).toMatchObject({ options: ["lists=205"], valid: true });
       expect(after!.oid).not.toBe(before!.oid);
-      expect(await indexNames(c, "Chunk", "idx_chunk")).toEqual(["idx_chunk_embedding_cosine"]);
+      expect(await indexNames(c, "Chunk", CHUNK.indexName)).toEqual(["idx_chunk_embedding_cosine"]);
     });
     expect(await record(url(), "idx_chunk_embedding_cosine")).toMatchObject({
       params: { lists: 205 },
@@ -199,7 +199,7 @@ describe("vector indexes through the release", () => {
         options: ["m=8", "ef_construction=32"],
         valid: true,
       });
-      expect(await indexNames(c, "Message", "idx_message")).toEqual(["idx_message_embedding_cosine"]);
+      expect(await indexNames(c, "Message", MESSAGE.indexName)).toEqual(["idx_message_embedding_cosine"]);
     });
     const message = await record(url(), "idx_message_embedding_cosine");
     expect(message).toMatchObject({

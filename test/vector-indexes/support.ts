@@ -26,20 +26,30 @@ export function releaseOptions(databaseUrl: string, step: VectorIndexStepOptions
 /** A step's items about a changed setting ("setting vectorIndexes.targetRecall"), apart from the indexes. */
 const isSetting = (item: { name: string }) => item.name.startsWith("setting ");
 
-/** Applies with `step`; the result's vectorIndexes are the indexes, `settings` the settings that changed. */
+/** A step's items about a table's count index (test/vector-indexes/count-index.test.ts tests those). */
+export const isCountIndex = (item: { name: string }) =>
+  EMBEDDING_TABLES.some((t) => t.countIndexName === item.name);
+
+const isVectorIndex = (item: { name: string }) => !isSetting(item) && !isCountIndex(item);
+
+/**
+ * Applies with `step`; the result's vectorIndexes are the vector indexes, `settings` the settings that
+ * changed, `countIndexes` the count indexes built.
+ */
 export async function apply(databaseUrl: string, step: VectorIndexStepOptions = {}) {
   const log = collectingLogger();
   const result = await applyRelease({ ...releaseOptions(databaseUrl, step), log });
   return {
-    result: { ...result, vectorIndexes: result.vectorIndexes.filter((i) => !isSetting(i)) },
+    result: { ...result, vectorIndexes: result.vectorIndexes.filter(isVectorIndex) },
     settings: result.vectorIndexes.filter(isSetting),
+    countIndexes: result.vectorIndexes.filter(isCountIndex),
     lines: log.lines,
   };
 }
 
-/** What plan would do to each index (the settings that changed: planSettings). */
+/** What plan would do to each vector index (the settings that changed: planSettings). */
 export async function planIndexes(databaseUrl: string, step: VectorIndexStepOptions = {}) {
-  return (await planRelease(releaseOptions(databaseUrl, step))).vectorIndexes.filter((i) => !isSetting(i));
+  return (await planRelease(releaseOptions(databaseUrl, step))).vectorIndexes.filter(isVectorIndex);
 }
 
 export async function planSettings(databaseUrl: string, step: VectorIndexStepOptions = {}) {

@@ -1,0 +1,142 @@
+// Each embedded table's count index (core/vector-indexes/count-index.ts): built by the first apply, the
+// release's count of embedded rows answered from it without reading the table, rows still waiting for
+// their embedding left out, and an index that was dropped or left INVALID planned and built again.
+import { beforeAll, describe, expect, it } from "vitest";
+import { ReleaseError, planRelease, readInventory, rowsByDimensionSql } from "../../core";
+import { useTestDatabase, withClient } from "../support/database";
+import { clusteredVectors, copyChunks, createFixtures } from "./data";
+import { CHUNK, MESSAGE, apply, indexFacts, isCountIndex, planIndexes, releaseOptions } from "./support";
+
+const DIM = 16;
+const FEW_QUERIES = { calibrationQueries: 20 };
+
+/** The count-index items of a plan, as [name, action, reason]. */
+async function plannedCountIndexes(url: string, step = {}) {
+  const plan = await planRelease(releaseOptions(url, { ...FEW_QUERIES, ...step }));
+  return plan.vectorIndexes.filter(isCountIndex).map((i) => [i.name, i.action, i.reason]);
+}
+
+describe("the count index of each embedded table", () => {
+  const db = useTestDatabase("ci");
+  const url = () => db.current.url;
+
+  beforeAll(async () => {
+    expect(await plannedCountIndexes(url())).toEqual([
+      [CHUNK.countIndexName, "create", expect.stringContaining("no release yet")],
+      [MESSAGE.countIndexName, "create", expect.stringContaining("no release yet")],
+    ]);
+  });
+
+  it("is built by the first apply, on the space column over the embedded rows, and only once", async () => {
+    const { countIndexes } = await apply(url(), FEW_QUERIES);
+    expect(countIndexes.map((r) => [r.name, r.action, r.details])).toEqual([
+      [CHUNK.countIndexName, "create", expect.objectContaining({ table: "Chunk", counts: "embedded rows" })],
+      [
+        MESSAGE.countIndexName,
+        "create",
+        expect.objectContaining({ table: "Message", counts: "embedded rows" }),
+      ],
+    ]);
+    await withClient(url(), async (c) => {
+      for (const table of [CHUNK, MESSAGE]) {
+        expect(await indexFacts(c, table.countIndexName)).toMatchObject({
+          method: "btree",
+          expression: '"embeddingSpaceId"',
+          predicate: "(embedding IS NOT NULL)",
+          valid: true,
+        });
+      }
+    });
+    expect(await plannedCountIndexes(url())).toEqual([]);
+    expect((await apply(url(), FEW_QUERIES)).countIndexes).toEqual([]);
+  });
+
+  it("answers the release's count without reading the table, leaving out rows not yet embedded", async () => {
+    await withClient(url(), async (c) => {
+      // The test cluster commits asynchronously, and VACUUM marks a page all-visible (what an index-only scan
+      // needs) only once its rows' commits are on disk.
+      await c.query("SET synchronous_commit = on");
+      const fixtures = await createFixtures(c, [DIM]);
+      const source = clusteredVectors({ dimension: DIM, clusters: 10, spread: 1, seed: 3 });
+      await copyChunks(c, fixtures, { dimension: DIM, count: 2_000, source });
+      // 300 rows whose embedding is still to come (an ingestion that writes the text first).
+      await c.query(`INSERT INTO "Chunk" ("id", "datasetId", "embeddingSpaceId", "documentId", "idx", "text")
+                     SELECT 'pending-' || i, "datasetId", "embeddingSpaceId", "documentId", 100000 + i, 'pending'
+                       FROM "Chunk", generate_series(1, 300) i WHERE "id" = 'chunk-${DIM}-0'`);
+      await c.query(`VACUUM (ANALYZE) "Chunk"`);
+
+      expect((await readInventory(c, CHUNK)).rowsByDimension).toEqual(new Map([[DIM, 2_000]]));
+      // On 2,300 small rows a sequential scan is the cheaper plan; what is asked here is that the index can
+      // answer the count alone (its predicate matches the query's), which is what the planner takes once the
+      // rows are pages of 1,536 dimensions (docs/vector-indexes.md, "Counting the rows").
+      await c.query("BEGIN");
+      try {
+        await c.query("SET LOCAL enable_seqscan = off");
+        const explained = await c.query<{ "QUERY PLAN": string }>(
+          `EXPLAIN (ANALYZE, COSTS off, TIMING off, SUMMARY off) ${rowsByDimensionSql(CHUNK)}`,
+        );
+        const plan = explained.rows.map((r) => r["QUERY PLAN"]).join("\n");
+        expect(plan).toContain(`Index Only Scan using ${CHUNK.countIndexName}`);
+        expect(plan).toContain("Heap Fetches: 0");
+        expect(plan).not.toMatch(/(Seq|Bitmap Heap|Index) Scan (using \S+ )?on "Chunk"/);
+      } finally {
+        await c.query("ROLLBACK");
+      }
+    });
+    const plan = await planIndexes(url(), FEW_QUERIES);
+    expect(plan[0]!.reason).toContain("on 2,000 rows of 16 dimensions");
+  });
+
+  it("is planned and built again once dropped, or left INVALID by an interrupted concurrent build", async () => {
+    await withClient(url(), (c) => c.query(`DROP INDEX "${CHUNK.countIndexName}"`));
+    expect(await plannedCountIndexes(url())).toEqual([
+      [CHUNK.countIndexName, "create", expect.stringContaining('count the embedded rows of "Chunk"')],
+    ]);
+    const rebuilt = await apply(url(), FEW_QUERIES);
+    expect(rebuilt.countIndexes.map((r) => [r.name, r.action])).toEqual([[CHUNK.countIndexName, "create"]]);
+
+    // What CREATE INDEX CONCURRENTLY leaves when it is killed: the index, marked not valid.
+    await withClient(url(), (c) =>
+      c.query(
+        `UPDATE pg_index SET indisvalid = false WHERE indexrelid = '"${MESSAGE.countIndexName}"'::regclass`,
+      ),
+    );
+    expect(await plannedCountIndexes(url())).toEqual([
+      [MESSAGE.countIndexName, "rebuild", expect.stringContaining("INVALID")],
+    ]);
+    const again = await apply(url(), { ...FEW_QUERIES, concurrently: true });
+    expect(again.countIndexes.map((r) => [r.name, r.action, r.details])).toEqual([
+      [MESSAGE.countIndexName, "rebuild", expect.objectContaining({ concurrently: true })],
+    ]);
+    await withClient(url(), async (c) =>
+      expect(await indexFacts(c, MESSAGE.countIndexName)).toMatchObject({ valid: true }),
+    );
+    expect(await plannedCountIndexes(url())).toEqual([]);
+  });
+
+  it("names the index and the cause when its build fails, and leaves the table as it was", async () => {
+    await withClient(url(), async (c) => {
+      await c.query(`DROP INDEX "${CHUNK.countIndexName}"`);
+      // A relation of that name that is not an index: the build cannot create it.
+      await c.query(`CREATE TABLE "${CHUNK.countIndexName}" ()`);
+    });
+    try {
+      const error = (await apply(url(), { ...FEW_QUERIES, concurrently: true }).then(
+        () => undefined,
+        (e: unknown) => e,
+      )) as ReleaseError;
+      expect(error).toBeInstanceOf(ReleaseError);
+      expect(error.code).toBe("index-failed");
+      expect(error.message).toContain(`Building ${CHUNK.countIndexName} on "Chunk" failed`);
+      expect(error.message).toContain("already exists");
+      await withClient(url(), async (c) => {
+        expect(await indexFacts(c, CHUNK.countIndexName)).toBeUndefined();
+        const indexes = await c.query(`SELECT 1 FROM pg_index WHERE NOT indisvalid`);
+        expect(indexes.rowCount).toBe(0);
+      });
+    } finally {
+      await withClient(url(), (c) => c.query(`DROP TABLE IF EXISTS "${CHUNK.countIndexName}"`));
+    }
+    expect((await apply(url(), FEW_QUERIES)).countIndexes.map((r) => r.action)).toEqual(["create"]);
+  });
+});
