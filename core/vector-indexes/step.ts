@@ -612,13 +612,10 @@ function tenantSearchFacts(search: SearchCalibrationRecord | undefined): {
   };
 }
 
-/**
- * The count indexes a survey's tables need built (count-index.ts), in table order. Not for a table whose rows
- * this role cannot see: like its vector indexes, that plan is the migrator's to make.
- */
+/** The count indexes a survey's tables need built (count-index.ts), in table order. */
 function countItemsOf(inventories: readonly TableInventory[]): VectorIndexPlanItem[] {
   return inventories.flatMap((inv) =>
-    inv.exists && !inv.rowsHidden ? (countIndexPlanItem(inv.table, inv.countIndex) ?? []) : [],
+    inv.exists ? (countIndexPlanItem(inv.table, inv.countIndex) ?? []) : [],
   );
 }
 
