@@ -67,9 +67,9 @@ export function countIndexPlanItem(
       decision: "skip",
       skip: "not-owner",
       reason:
-        `"${table.table}" is owned by ${reading.owner}, and the release runs as ${reading.role}, which may not ` +
-        `index it: the embedded rows are counted from the table. To let the release build the index: ` +
-        `ALTER TABLE ${quoteIdent(table.table)} OWNER TO ${reading.role}`,
+        `"${table.table}" is owned by ${reading.owner}, not by ${reading.role}, which runs this release and so ` +
+        `cannot build the index: the embedded rows are counted from the table. If ${reading.role} is the ` +
+        `owner role releases run as, hand it the table: ALTER TABLE ${quoteIdent(table.table)} OWNER TO ${reading.role}`,
     };
   }
   if (reading.state === "INVALID") {

@@ -165,7 +165,7 @@ describe("neonhub-db adopt in a stack's roles", () => {
       // The upstream CLI made the tables as the migrator login, so the owner role cannot index them: the
       // count index (core/vector-indexes/count-index.ts) is skipped, saying how to hand the table over.
       expect(apply.stderr).toContain(
-        `idx_chunk_embedded_rows: "Chunk" is owned by ${db.migrator}, and the release runs as ${db.owner}`,
+        `idx_chunk_embedded_rows: "Chunk" is owned by ${db.migrator}, not by ${db.owner}, which runs this release`,
       );
       expect(apply.stderr).toContain(`ALTER TABLE "Chunk" OWNER TO ${db.owner}`);
     } finally {
