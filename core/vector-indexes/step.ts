@@ -203,7 +203,7 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
       );
       return (
         !leftovers &&
-        countItems.length === 0 &&
+        countItems.every((item) => item.decision === "skip") &&
         decisions.every((d) => d.kind === "keep" || d.kind === "skip")
       );
     },

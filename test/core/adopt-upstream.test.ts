@@ -168,6 +168,17 @@ describe("neonhub-db adopt in a stack's roles", () => {
         `idx_chunk_embedded_rows: "Chunk" is owned by ${db.migrator}, not by ${db.owner}, which runs this release`,
       );
       expect(apply.stderr).toContain(`ALTER TABLE "Chunk" OWNER TO ${db.owner}`);
+      // The skip is not work to do: the next apply is answered from its one batched read (no step ran).
+      const again = await runCli(["apply", "--owner-role", db.owner, "--json"], {
+        DATABASE_URL: db.migratorUrl,
+      });
+      expect(again.code, again.stderr).toBe(0);
+      const ran = JSON.parse(again.stdout) as {
+        changed: boolean;
+        steps: { step: string; durationMs: number }[];
+      };
+      expect(ran.changed).toBe(false);
+      expect(ran.steps.find((s) => s.step === "vectorIndexes")?.durationMs).toBe(0);
     } finally {
       await db.drop();
     }
