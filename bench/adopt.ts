@@ -20,7 +20,7 @@ import {
   generateLegacyData,
   type LegacyScale,
 } from "../test/fixtures/legacy/generate";
-import { median, withBenchCluster } from "./support/cluster";
+import { median, timed, withBenchCluster } from "./support/cluster";
 
 const SCALES: Record<string, LegacyScale> = {
   medium: {
@@ -79,12 +79,6 @@ async function benchUpgrade(createDatabase: (name: string) => Promise<string>) {
     batches: result!.backfill.batches,
     proofOk: result!.proof?.ok ?? false,
   };
-}
-
-async function timed(fn: () => Promise<unknown>): Promise<number> {
-  const started = process.hrtime.bigint();
-  await fn();
-  return Number(process.hrtime.bigint() - started) / 1e6;
 }
 
 async function main() {

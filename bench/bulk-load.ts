@@ -15,7 +15,7 @@ import { chunkFileHeaderLine, chunkLine, documentLine } from "../core";
 import { CopyRowBuffer, copyHeader, copyTrailer, toNetworkOrder } from "../core";
 import { derivedChunkId } from "../core";
 import { seededRandom } from "../core";
-import { median, withBenchCluster } from "./support/cluster";
+import { median, timed, withBenchCluster } from "./support/cluster";
 
 function flag(name: string, fallback: number): number {
   const at = process.argv.indexOf(name);
@@ -109,12 +109,6 @@ function writeFiles(dir: string): Files {
     closeSync(binary);
   }
   return files;
-}
-
-async function timed(fn: () => Promise<unknown>): Promise<number> {
-  const started = process.hrtime.bigint();
-  await fn();
-  return Number(process.hrtime.bigint() - started) / 1e6;
 }
 
 async function rawCopy(client: Client, file: string, table: string): Promise<void> {

@@ -21,10 +21,11 @@ import {
   rowsByDimensionSql,
 } from "../core";
 import { loadCorpus } from "../test/search/corpus";
-import { median, withBenchCluster } from "./support/cluster";
+import { BENCH_DIMENSION, benchCorpusShape } from "./support/corpus";
+import { median, timed, withBenchCluster } from "./support/cluster";
 
 const CHUNK = EMBEDDING_TABLES[0]!;
-const DIM = 1536;
+const DIM = BENCH_DIMENSION;
 const say = (line: string) => process.stderr.write(`${line}\n`);
 
 function options() {
@@ -41,12 +42,6 @@ function options() {
     return n;
   };
   return { rows: count("rows", values.rows, 1_000), rounds: count("rounds", values.rounds, 1) };
-}
-
-async function timed(fn: () => Promise<unknown>): Promise<number> {
-  const started = process.hrtime.bigint();
-  await fn();
-  return Number(process.hrtime.bigint() - started) / 1e6;
 }
 
 /** Shared buffers hit or read by one run of the count (EXPLAIN's BUFFERS), and the plan's scan. */
@@ -84,17 +79,7 @@ async function main() {
     await client.connect();
     try {
       say(`loading ${opts.rows} chunks × ${DIM} dimensions`);
-      await loadCorpus(client, {
-        rows: opts.rows,
-        dimension: DIM,
-        organizations: 100,
-        topics: 1000,
-        topicsPerOrganization: 5,
-        latentDimension: 48,
-        spread: 1,
-        noise: 0.1,
-        seed: 20261202,
-      });
+      await loadCorpus(client, benchCorpusShape(opts.rows));
       await client.query(`VACUUM (ANALYZE) "Chunk"`);
       const sizes = await client.query<{ heap: string; index: string }>(
         `SELECT pg_relation_size('"Chunk"') AS heap, pg_relation_size($1::regclass) AS index`,

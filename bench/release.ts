@@ -13,7 +13,7 @@ import path from "node:path";
 import { Client } from "pg";
 import { DEFAULT_MIGRATIONS_DIR, applyRelease, planRelease, readMigrationFiles } from "../core";
 import { defaultReleaseSteps } from "../core";
-import { median, withBenchCluster } from "./support/cluster";
+import { median, timed, withBenchCluster } from "./support/cluster";
 
 const runs = Number(process.argv[process.argv.indexOf("--runs") + 1]) || 7;
 const ROOT = path.resolve(__dirname, "..");
@@ -100,12 +100,6 @@ function perMigrationUpSql(): string {
   return upSections()
     .map((sql) => `BEGIN;\n${sql}\n;\nCOMMIT;`)
     .join("\n");
-}
-
-async function timed(fn: () => Promise<unknown>): Promise<number> {
-  const started = process.hrtime.bigint();
-  await fn();
-  return Number(process.hrtime.bigint() - started) / 1e6;
 }
 
 async function main() {

@@ -29,6 +29,7 @@ import {
 } from "../core";
 import { loadCorpus, recallOf, type Corpus, type Tenant } from "../test/search/corpus";
 import { vectorText } from "../test/vector-indexes/data";
+import { BENCH_DIMENSION, benchCorpusShape } from "./support/corpus";
 import { median, percentile, withBenchCluster } from "./support/cluster";
 
 function options() {
@@ -58,7 +59,7 @@ function options() {
   };
 }
 
-const DIM = 1536;
+const DIM = BENCH_DIMENSION;
 const K = 10;
 const CHUNK = EMBEDDING_TABLES[0]!;
 const log: Logger = {
@@ -208,17 +209,7 @@ async function main() {
     try {
       say(`loading ${opts.rows} chunks × ${DIM} dimensions, 100 organizations`);
       const started = Date.now();
-      const corpus = await loadCorpus(owner, {
-        rows: opts.rows,
-        dimension: DIM,
-        organizations: 100,
-        topics: 1000,
-        topicsPerOrganization: 5,
-        latentDimension: 48,
-        spread: 1,
-        noise: 0.1,
-        seed: 20261202,
-      });
+      const corpus = await loadCorpus(owner, benchCorpusShape(opts.rows));
       say(`  loaded in ${((Date.now() - started) / 1000).toFixed(1)} s`);
       // As autovacuum leaves an insert-only table soon after a load: the visibility map set, so that counting
       // a tenant's rows reads the b-tree alone (an index-only scan), as it does on a live database.

@@ -50,6 +50,13 @@ export async function withBenchCluster<T>(fn: (c: BenchCluster) => Promise<T>): 
   }
 }
 
+/** Milliseconds `fn` took, from the monotonic clock. */
+export async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const started = process.hrtime.bigint();
+  await fn();
+  return Number(process.hrtime.bigint() - started) / 1e6;
+}
+
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);

@@ -149,8 +149,11 @@ async function buildFailure(
   });
 }
 
-/** After a failed concurrent build: drops what it left if INVALID, and says what became of it. */
-async function dropInvalid(client: ClientBase, target: string): Promise<string> {
+/**
+ * After a failed concurrent build of `target` (a vector index, or a table's count index): drops what it left
+ * if INVALID, and says what became of it.
+ */
+export async function dropInvalid(client: ClientBase, target: string): Promise<string> {
   try {
     const left = await client.query<{ valid: boolean }>(
       "SELECT i.indisvalid AS valid FROM pg_index i WHERE i.indexrelid = to_regclass($1)",

@@ -17,6 +17,7 @@ import { ReleaseError } from "../errors";
 import type { Logger } from "../logger";
 import type { StepItemResult, VectorIndexPlanItem } from "../results";
 import { literal } from "../sql";
+import { dropInvalid } from "./build";
 import { quoteIdent, type EmbeddingTable } from "./spec";
 
 /** Whether the count index is there to count from; INVALID after an interrupted concurrent build. */
@@ -107,7 +108,9 @@ export async function buildCountIndex(
     if (item.action === "rebuild") await client.query(drop);
     await client.query(createCountIndexSql(table, concurrently));
   } catch (error) {
-    const left = concurrently ? await dropInvalid(client, table, drop) : "Nothing changed for this index.";
+    const left = concurrently
+      ? await dropInvalid(client, table.countIndexName)
+      : "Nothing changed for this index.";
     throw new ReleaseError(
       "index-failed",
       `Building ${item.name} on "${table.table}" failed: ${(error as Error).message}\n${left}`,
@@ -123,18 +126,4 @@ export async function buildCountIndex(
     durationMs: buildMs,
     details: { table: table.table, counts: "embedded rows", buildMs, concurrently },
   };
-}
-
-/** After a failed concurrent build: drops the INVALID index it left, if any, and says what became of it. */
-async function dropInvalid(client: ClientBase, table: EmbeddingTable, drop: string): Promise<string> {
-  try {
-    const state = await client.query<{ state: CountIndexState }>(
-      `SELECT ${countIndexStateSql(table)} AS state`,
-    );
-    if (state.rows[0]?.state !== "INVALID") return "The build left no index behind.";
-    await client.query(drop);
-    return `The INVALID index the build left was dropped.`;
-  } catch (dropError) {
-    return `The INVALID index it left could not be dropped (${(dropError as Error).message}); the next apply drops it.`;
-  }
 }

@@ -4,6 +4,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { ReleaseError, planRelease, readInventory, rowsByDimensionSql } from "../../core";
 import { useTestDatabase, withClient } from "../support/database";
+import { holdTableLock } from "../support/kill-points";
 import { clusteredVectors, copyChunks, createFixtures } from "./data";
 import { CHUNK, MESSAGE, apply, indexFacts, isCountIndex, planIndexes, releaseOptions } from "./support";
 
@@ -138,5 +139,44 @@ describe("the count index of each embedded table", () => {
       await withClient(url(), (c) => c.query(`DROP TABLE IF EXISTS "${CHUNK.countIndexName}"`));
     }
     expect((await apply(url(), FEW_QUERIES)).countIndexes.map((r) => r.action)).toEqual(["create"]);
+  });
+
+  it("drops the INVALID index a cancelled concurrent build leaves, and builds it on the next apply", async () => {
+    await withClient(url(), (c) => c.query(`DROP INDEX "${CHUNK.countIndexName}"`));
+    // A writer's open transaction holds the build in its wait for writers, after it has made the index INVALID.
+    const writer = await holdTableLock(url(), '"Chunk"', "ROW EXCLUSIVE");
+    const applying = apply(url(), { ...FEW_QUERIES, concurrently: true }).then(
+      () => undefined,
+      (e: unknown) => e as ReleaseError,
+    );
+    try {
+      await withClient(url(), async (c) => {
+        for (let i = 0; i < 2000; i++) {
+          const waiting = await c.query<{ pid: number }>(
+            `SELECT pid FROM pg_stat_progress_create_index
+              WHERE relid = '"Chunk"'::regclass AND phase = 'waiting for writers before build'`,
+          );
+          if (waiting.rows[0]) {
+            await c.query("SELECT pg_cancel_backend($1)", [waiting.rows[0].pid]);
+            return;
+          }
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+        throw new Error("the build never waited for writers in pg_stat_progress_create_index");
+      });
+    } finally {
+      await writer.release();
+    }
+    const error = await applying;
+    expect(error).toBeInstanceOf(ReleaseError);
+    expect(error!.message).toContain(`Building ${CHUNK.countIndexName} on "Chunk" failed`);
+    expect(error!.message).toContain(`The INVALID index ${CHUNK.countIndexName} the build left was dropped`);
+    await withClient(url(), async (c) => expect(await indexFacts(c, CHUNK.countIndexName)).toBeUndefined());
+
+    const { countIndexes } = await apply(url(), { ...FEW_QUERIES, concurrently: true });
+    expect(countIndexes.map((r) => [r.name, r.action])).toEqual([[CHUNK.countIndexName, "create"]]);
+    await withClient(url(), async (c) =>
+      expect(await indexFacts(c, CHUNK.countIndexName)).toMatchObject({ valid: true }),
+    );
   });
 });
