@@ -8,10 +8,20 @@ export function renderAdopt(result: AdoptResult): string {
     `  ${result.upstreamLedger.from} moved to ${result.upstreamLedger.to} (kept as history)`,
   ];
   for (const object of result.extraObjects) lines.push(`  not managed by the release: ${object}`);
+  lines.push(...renderHandedOver(result.handedOver));
   lines.push(
     result.pending.length > 0
       ? `${result.pending.length} migration(s) not applied yet: \`neonhub-db apply\` runs them.`
       : "The database is at the last migration: `neonhub-db verify` checks it.",
   );
   return lines.join("\n");
+}
+
+/** The objects adopt or baseline handed to the owner role, a line each, naming the owner they had. */
+export function renderHandedOver(handedOver: AdoptResult["handedOver"]): string[] {
+  if (handedOver.length === 0) return [];
+  return [
+    `  ${handedOver.length} object(s) the migrations created handed to the owner role:`,
+    ...handedOver.map(({ object, from }) => `    ${object} (was ${from})`),
+  ];
 }

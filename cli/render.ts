@@ -1,5 +1,6 @@
 // Human-readable output of each command. (--json prints the result objects as they are.)
 import type { ReleasePlan, ReleaseResult, ReleaseStatus, VerifyReport } from "../core";
+import { renderHandedOver } from "./render-adopt";
 import type {
   BaselineResult,
   LoadChunksResult,
@@ -152,5 +153,6 @@ export function renderBaseline(result: BaselineResult): string {
     lines.push("  objects the migrations do not create (kept, not managed by the release):");
     for (const k of result.extraObjects) lines.push(`    ${k}`);
   }
+  lines.push(...renderHandedOver(result.handedOver));
   return lines.join("\n");
 }

@@ -24,6 +24,7 @@ import {
 import type { ReleaseOptions } from "./release";
 import { quoteIdentifier } from "./identifiers";
 import { withLockedConnection } from "./locked-connection";
+import { handOverOwners, planOwnerHandOvers, type OwnerHandOver } from "./adopt/hand-over";
 
 export interface BaselineOptions extends ReleaseOptions {
   /** Baseline up to and including this migration (default: all of them). */
@@ -36,6 +37,8 @@ export interface BaselineResult {
   baselined: string[];
   /** Objects in the live database that the migrations do not create (kept, and not managed by the release). */
   extraObjects: string[];
+  /** With an owner role: the objects the migrations created that were handed to it, and their owner before. */
+  handedOver: { object: string; from: string }[];
 }
 
 /** Objects the comparison leaves out: another tool's migration ledger is no part of the schema. */
@@ -54,7 +57,7 @@ export async function baselineRelease(options: BaselineOptions): Promise<Baselin
       );
     }
     log.info(`applying ${files.length} migration(s) to a scratch database to learn the schema they produce`);
-    const { live, diff, mismatches } = await proveSchema(client, options, files, log);
+    const { expected, live, diff, mismatches } = await proveSchema(client, options, files, log);
     if (mismatches.length > 0) {
       throw new ReleaseError(
         "ledger-mismatch",
@@ -62,14 +65,18 @@ export async function baselineRelease(options: BaselineOptions): Promise<Baselin
         "Bring the database in line with the migrations (or baseline fewer of them with --to), then run baseline again. Nothing was written.",
       );
     }
+    const handOvers = options.ownerRole
+      ? await planOwnerHandOvers(client, expected, live, options.ownerRole)
+      : [];
     // Only now become the owner: the scratch database needed the login's CREATEDB, the ledger the owner.
     if (options.ownerRole) await setOwnerRole(client, options.ownerRole);
-    await recordBaseline(client, options, files);
-    await saveSnapshot(client, live, files.at(-1)?.name);
+    await recordBaseline(client, options, files, handOvers);
+    await saveSnapshot(client, handOvers.length > 0 ? await takeSnapshot(client) : live, files.at(-1)?.name);
     return {
       database: redactUrl(options.databaseUrl),
       baselined: files.map((f) => f.name),
       extraObjects: diff.added,
+      handedOver: handOvers.map(({ object, from }) => ({ object, from })),
     };
   });
 }
@@ -102,7 +109,7 @@ export async function proveSchema(
   options: ReleaseOptions,
   files: MigrationFile[],
   log: Logger,
-): Promise<{ live: SchemaSnapshot; diff: SnapshotDiff; mismatches: string }> {
+): Promise<{ expected: SchemaSnapshot; live: SchemaSnapshot; diff: SnapshotDiff; mismatches: string }> {
   const expected = await snapshotOfFreshRelease(client, options, files, log);
   const live = await takeSnapshot(client);
   // The shape only: owners and grants are the stack's, not the migrations' (a scratch database has its own).
@@ -113,7 +120,7 @@ export async function proveSchema(
   ];
   const shown = lines.slice(0, 25).map((m) => `- ${m}`);
   if (lines.length > shown.length) shown.push(`- ... and ${lines.length - shown.length} more`);
-  return { live, diff, mismatches: shown.join("\n") };
+  return { expected, live, diff, mismatches: shown.join("\n") };
 }
 
 /** Applies the migrations to a new database on the same server and returns its catalog snapshot. */
@@ -136,6 +143,7 @@ export async function snapshotOfFreshRelease(
       { cause: error },
     );
   }
+  log.info(`scratch database ${scratch} created on the server; dropped when the proof is done`);
   const url = new URL(options.databaseUrl);
   url.pathname = `/${scratch}`;
   const scratchClient = await openClient(parseDatabaseUrl(url.toString(), "the scratch database URL"), {
@@ -176,6 +184,7 @@ async function recordBaseline(
   client: Client,
   options: BaselineOptions,
   files: MigrationFile[],
+  handOvers: readonly OwnerHandOver[],
 ): Promise<void> {
   await ensureBookkeeping(
     client,
@@ -184,6 +193,12 @@ async function recordBaseline(
   await client.query("BEGIN");
   try {
     await recordAsApplied(client, files);
+    if (options.ownerRole && handOvers.length > 0) {
+      // As the login: handing an object over needs membership in its owner, which the owner role lacks.
+      await client.query("RESET ROLE");
+      await handOverOwners(client, handOvers, options.ownerRole);
+      await client.query(`SET ROLE ${quoteIdentifier(options.ownerRole)}`);
+    }
     await client.query("COMMIT");
   } catch (error) {
     await client.query("ROLLBACK").catch(() => {});

@@ -15,6 +15,7 @@ import { readLedger } from "../migrations/ledger";
 import { saveSnapshot, takeSnapshot } from "../snapshot";
 import type { ReleaseOptions } from "../release";
 import { findForeignLedgers } from "./preflight";
+import { handOverOwners, planOwnerHandOvers, type OwnerHandOver } from "./hand-over";
 import type { ClientBase } from "pg";
 import { quoteIdentifier as quoteIdent } from "../identifiers";
 import { withLockedConnection } from "../locked-connection";
@@ -32,6 +33,8 @@ export interface AdoptResult {
   upstreamLedger: { from: string; to: string };
   /** Objects in the live database that the migrations do not create (kept, not managed by the release). */
   extraObjects: string[];
+  /** With an owner role: the objects the migrations created that were handed to it, and their owner before. */
+  handedOver: { object: string; from: string }[];
 }
 
 interface UpstreamRow {
@@ -56,7 +59,7 @@ export async function adoptUpstreamDatabase(options: ReleaseOptions): Promise<Ad
     log.info(
       `${schema}.pgmigrations records ${applied.length} migration(s); applying them to a scratch database to prove the schema`,
     );
-    const { diff, mismatches } = await proveSchema(client, options, applied, log);
+    const { expected, live, diff, mismatches } = await proveSchema(client, options, applied, log);
     if (mismatches.length > 0) {
       throw new ReleaseError(
         "ledger-mismatch",
@@ -64,12 +67,15 @@ export async function adoptUpstreamDatabase(options: ReleaseOptions): Promise<Ad
         "Bring the schema in line with those migrations (or restore it from a snapshot), then run adopt again. Nothing was written.",
       );
     }
+    const handOvers = options.ownerRole
+      ? await planOwnerHandOvers(client, expected, live, options.ownerRole)
+      : [];
     if (options.ownerRole) await setOwnerRole(client, options.ownerRole);
     await ensureBookkeeping(
       client,
       (options.steps ?? []).map((s) => s.bookkeepingDdl),
     );
-    await recordAndArchive(client, schema, applied, rows, options.ownerRole);
+    await recordAndArchive(client, schema, applied, rows, options.ownerRole, handOvers);
     await saveSnapshot(client, await takeSnapshot(client), applied.at(-1)?.name);
     return {
       database: redactUrl(options.databaseUrl),
@@ -80,6 +86,7 @@ export async function adoptUpstreamDatabase(options: ReleaseOptions): Promise<Ad
         to: `${BOOKKEEPING_SCHEMA}.${ARCHIVED_UPSTREAM_LEDGER}`,
       },
       extraObjects: diff.added.filter((k) => !/^\w+ \w+\.pgmigrations/.test(k)),
+      handedOver: handOvers.map(({ object, from }) => ({ object, from })),
     };
   });
 }
@@ -155,6 +162,7 @@ async function recordAndArchive(
   files: readonly MigrationFile[],
   rows: readonly UpstreamRow[],
   ownerRole: string | undefined,
+  handOvers: readonly OwnerHandOver[],
 ): Promise<void> {
   await client.query("BEGIN");
   try {
@@ -170,7 +178,10 @@ async function recordAndArchive(
     await client.query(
       `ALTER TABLE ${BOOKKEEPING_SCHEMA}.pgmigrations RENAME TO ${ARCHIVED_UPSTREAM_LEDGER}`,
     );
-    if (ownerRole) await client.query(`SET ROLE ${quoteIdent(ownerRole)}`);
+    if (ownerRole) {
+      await handOverOwners(client, handOvers, ownerRole);
+      await client.query(`SET ROLE ${quoteIdent(ownerRole)}`);
+    }
     await client.query("COMMIT");
   } catch (error) {
     await client.query("ROLLBACK").catch(() => {});

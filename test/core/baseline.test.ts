@@ -1,5 +1,6 @@
+import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { applyRelease, readMigrationFiles, ReleaseError, verifyRelease } from "../../core";
+import { applyRelease, collectingLogger, readMigrationFiles, ReleaseError, verifyRelease } from "../../core";
 import { baselineRelease } from "../../core";
 import { createTestDatabase, dropTestDatabase, withClient } from "../support/database";
 import { FIXTURE_MIGRATIONS } from "../support/fixtures";
@@ -51,14 +52,18 @@ describe("baseline", () => {
     const url = await handMadeDatabase({
       skip: `ALTER TABLE "Widget" ADD COLUMN color text NOT NULL DEFAULT 'blue';`,
     });
-    const error = await baselineRelease(release(url)).catch((e: unknown) => e);
+    const log = collectingLogger();
+    const error = await baselineRelease({ ...release(url), log }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ReleaseError);
     expect((error as ReleaseError).code).toBe("ledger-mismatch");
     expect((error as ReleaseError).message).toContain("missing: column public.Widget.color");
     const schema = await withClient(url, (c) => c.query("SELECT to_regnamespace('neonhub_release') AS s"));
     expect(schema.rows[0].s).toBeNull();
+    // Its own scratch database, by the name it logged: other test files prove schemas at the same time.
+    const scratch = log.lines.join("\n").match(/scratch database (neonhub_baseline_\w+) created/)?.[1];
+    expect(scratch).toBeDefined();
     const leftovers = await withClient(url, (c) =>
-      c.query("SELECT count(*)::int AS n FROM pg_database WHERE datname LIKE 'neonhub_baseline_%'"),
+      c.query("SELECT count(*)::int AS n FROM pg_database WHERE datname = $1", [scratch]),
     );
     expect(leftovers.rows[0].n).toBe(0);
   });
@@ -71,7 +76,7 @@ describe("baseline", () => {
     expect(apply.migrations.map((m) => m.name)).toEqual(["20250101000300_gadgets"]);
   });
 
-  it("with an owner role, the scratch database and the ledger belong to the owner", async () => {
+  it("with an owner role, the scratch database, the ledger and the migrations' objects belong to the owner", async () => {
     const url = await handMadeDatabase();
     const owner = `baseline_owner_${new URL(url).pathname.slice(1)}`;
     const database = new URL(url).pathname.slice(1);
@@ -81,17 +86,81 @@ describe("baseline", () => {
       await c.query(`ALTER DATABASE "${database}" OWNER TO ${owner}`);
     });
     try {
-      await baselineRelease({ ...release(url), ownerRole: owner });
+      const result = await baselineRelease({ ...release(url), ownerRole: owner });
       const schemaOwner = await withClient(url, (c) =>
         c.query(
           "SELECT nspowner::regrole::text AS owner FROM pg_namespace WHERE nspname = 'neonhub_release'",
         ),
       );
       expect(schemaOwner.rows[0].owner).toBe(owner);
+      // The tables were made by hand as the login: the ones the migrations create are the owner's now (so a
+      // later migration may alter them), the one they do not create keeps its owner.
+      const tableOwners = await withClient(url, (c) =>
+        c.query<{ name: string; owner: string }>(
+          `SELECT relname AS name, relowner::regrole::text AS owner FROM pg_class
+            WHERE relnamespace = 'public'::regnamespace AND relkind = 'r' ORDER BY relname COLLATE "C"`,
+        ),
+      );
+      const login = decodeURIComponent(new URL(url).username);
+      expect(tableOwners.rows).toEqual([
+        { name: "Gadget", owner },
+        { name: "Widget", owner },
+        { name: "_prisma_migrations", owner: login },
+      ]);
+      expect(result.handedOver).toEqual([
+        { object: 'TABLE public."Gadget"', from: login },
+        { object: 'TABLE public."Widget"', from: login },
+      ]);
+      // The snapshot is taken after the hand-over: verify finds no owner drift.
+      expect((await verifyRelease({ ...release(url), ownerRole: owner })).clean).toBe(true);
     } finally {
       const db = databases.pop()!;
       await dropTestDatabase(db);
       await withClient(db.adminUrl, (c) => c.query(`DROP ROLE ${owner}`));
+    }
+  });
+
+  it("with an owner role, refuses before writing anything when the login may not hand the objects over", async () => {
+    const url = await handMadeDatabase();
+    const database = new URL(url).pathname.slice(1);
+    const owner = `bl_owner_${database}`;
+    const login = `bl_login_${database}`;
+    const password = `Pw${randomBytes(8).toString("hex")}`;
+    // A login with what proving needs (CREATEDB, the owner role) but not the tables' owner, the superuser.
+    await withClient(url, async (c) => {
+      await c.query(`CREATE ROLE ${owner} NOLOGIN`);
+      await c.query(`CREATE ROLE ${login} LOGIN CREATEDB PASSWORD '${password}' IN ROLE ${owner}`);
+      await c.query(`ALTER DATABASE "${database}" OWNER TO ${owner}`);
+    });
+    const loginUrl = new URL(url);
+    loginUrl.username = login;
+    loginUrl.password = password;
+    try {
+      const error = await baselineRelease({
+        ...release(loginUrl.toString()),
+        ownerRole: owner,
+      }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ReleaseError);
+      expect((error as ReleaseError).code).toBe("permission");
+      const superuser = decodeURIComponent(new URL(url).username);
+      expect((error as ReleaseError).message).toContain(`TABLE public."Gadget", owned by ${superuser}`);
+      expect((error as ReleaseError).message).toContain(`"${login}" is not a member of ${superuser}`);
+      expect((error as ReleaseError).fix).toContain("Nothing was written");
+      expect((error as ReleaseError).message).not.toContain(password);
+      const state = await withClient(url, (c) =>
+        c.query<{ engine: string | null; owner: string }>(
+          `SELECT to_regnamespace('neonhub_release')::text AS engine,
+                  (SELECT relowner::regrole::text FROM pg_class WHERE oid = '"Widget"'::regclass) AS owner`,
+        ),
+      );
+      expect(state.rows[0]).toEqual({ engine: null, owner: superuser });
+    } finally {
+      const db = databases.pop()!;
+      await dropTestDatabase(db);
+      await withClient(db.adminUrl, async (c) => {
+        await c.query(`DROP ROLE ${login}`);
+        await c.query(`DROP ROLE ${owner}`);
+      });
     }
   });
 
