@@ -12,6 +12,7 @@ import {
 import { runCli, runScript } from "../support/cli";
 import { createTestDatabase, dropTestDatabase, withClient, type TestDatabase } from "../support/database";
 import { createReleaseDatabase } from "../dynamic/support/release-database";
+import { clusteredVectors, copyChunks, createFixtures } from "../vector-indexes/data";
 
 const UPSTREAM_CLI = path.resolve(
   __dirname,
@@ -192,6 +193,19 @@ describe("neonhub-db adopt in a stack's roles", () => {
       );
       const verify = await runCli(["verify", "--owner-role", db.owner], { DATABASE_URL: db.migratorUrl });
       expect(verify.code, verify.stdout + verify.stderr).toBe(0);
+      // With embedded rows, the owner role sees them (it owns the table) and plans the vector index.
+      await withClient(db.superuserUrl, async (c) => {
+        const fixtures = await createFixtures(c, [16]);
+        const source = clusteredVectors({ dimension: 16, clusters: 4, spread: 1, seed: 5 });
+        await copyChunks(c, fixtures, { dimension: 16, count: 200, source });
+      });
+      const plan = await runCli(["plan", "--owner-role", db.owner, "--json"], {
+        DATABASE_URL: db.migratorUrl,
+      });
+      expect(plan.code, plan.stderr).toBe(2);
+      const planned = (JSON.parse(plan.stdout) as { vectorIndexes: { name: string; action: string }[] })
+        .vectorIndexes;
+      expect(planned.map((i) => [i.name, i.action])).toContainEqual(["idx_chunk_embedding_cosine", "create"]);
 
       // A table handed back to the login by hand: the owner role cannot index it, so its count index is
       // skipped (core/vector-indexes/count-index.ts), saying how to hand the table over again.
