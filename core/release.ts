@@ -331,7 +331,7 @@ export async function applyWith(client: ClientBase, options: ReleaseOptions): Pr
     try {
       const sql = stateSql(batched, locked.probe);
       const state = sql ? await readState(client, sql, files) : undefined;
-      const noop = state && noopResult(state, batched, started);
+      const noop = state && noopResult(state, batched, started, log);
       if (noop) {
         await unlock();
         return noop;
@@ -410,6 +410,7 @@ function noopResult(
   state: BatchedState,
   steps: readonly ReleaseStep[],
   started: number,
+  log: Logger,
 ): ReleaseResult | undefined {
   const { comparison, ledger } = state;
   if (comparison.problems.length > 0 || comparison.pending.length > 0) return undefined;
@@ -418,7 +419,8 @@ function noopResult(
   if (state.snapshotFormat !== undefined && state.snapshotFormat < SNAPSHOT_FORMAT) return undefined;
   if (!steps.every((step, i) => step.batch?.noopFromState(state.steps[i]))) return undefined;
   const batchOf = (step: ReleaseStep) => step.batch!;
-  const itemsOf = (step: ReleaseStep, i: number) => batchOf(step).noopResults(state.steps[i]);
+  const items = steps.map((step, i) => batchOf(step).noopResults(state.steps[i], log));
+  const itemsOf = (_step: ReleaseStep, i: number) => items[i]!;
   return {
     changed: false,
     migrations: [],

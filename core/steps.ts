@@ -31,8 +31,8 @@ export interface StepBatch<K extends StepKind = StepKind> {
   planFromState(state: unknown): StepPlanMap[K][] | undefined;
   /** Whether apply would change and write nothing at all, judged from the state. */
   noopFromState(state: unknown): boolean;
-  /** What a no-op apply reports for the step's items (the same as its apply() would). */
-  noopResults(state: unknown): StepItemResult<K>[];
+  /** What a no-op apply reports for the step's items, and logs, as its apply() would. */
+  noopResults(state: unknown, log: Logger): StepItemResult<K>[];
   statusFromState(state: unknown): StepStatus<K>[];
 }
 

@@ -208,8 +208,10 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
       );
     },
     // A no-op apply has only keep and skip decisions (noopFromState).
-    noopResults: (state) => {
+    noopResults: (state, log) => {
       const { countItems, decisions } = this.surveyOf(state as IndexState);
+      // A skipped count index needs the operator (the table's owner): said as apply() says it.
+      for (const item of countItems) log.warn(`${item.name}: ${item.reason}`);
       return [...countItems.map(skippedResult), ...decisions.map(skippedResult)];
     },
     statusFromState: (state) => {

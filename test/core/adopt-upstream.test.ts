@@ -235,6 +235,10 @@ describe("neonhub-db adopt in a stack's roles", () => {
       };
       expect(ran.changed).toBe(false);
       expect(ran.steps.find((s) => s.step === "vectorIndexes")?.durationMs).toBe(0);
+      // ... and still tells the operator, as the step's own apply does.
+      for (const run of [skipped, again]) {
+        expect(run.stderr).toContain(`idx_chunk_embedded_rows: "Chunk" is owned by ${db.migrator}`);
+      }
     } finally {
       await db.drop();
     }
