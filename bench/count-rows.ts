@@ -23,6 +23,7 @@ import {
 import { loadCorpus } from "../test/search/corpus";
 import { BENCH_DIMENSION, benchCorpusShape } from "./support/corpus";
 import { median, timed, withBenchCluster } from "./support/cluster";
+import { wholeNumberOption } from "./support/args";
 
 const CHUNK = EMBEDDING_TABLES[0]!;
 const DIM = BENCH_DIMENSION;
@@ -35,13 +36,10 @@ function options() {
       rounds: { type: "string", default: "7" },
     },
   });
-  const count = (name: string, raw: string, min: number) => {
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < min)
-      throw new Error(`--${name} ${raw}: expected a whole number of at least ${min}`);
-    return n;
+  return {
+    rows: wholeNumberOption("rows", values.rows, 1_000),
+    rounds: wholeNumberOption("rounds", values.rounds, 1),
   };
-  return { rows: count("rows", values.rows, 1_000), rounds: count("rounds", values.rounds, 1) };
 }
 
 /** Shared buffers hit or read by one run of the count (EXPLAIN's BUFFERS), and the plan's scan. */

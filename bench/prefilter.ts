@@ -20,6 +20,7 @@ import { loadCorpus, recallOf, type Corpus, type Tenant } from "../test/search/c
 import { vectorText } from "../test/vector-indexes/data";
 import { benchCorpusShape } from "./support/corpus";
 import { median, percentile, timed, withBenchCluster } from "./support/cluster";
+import { wholeNumberOption } from "./support/args";
 
 const K = 10;
 const DEPTHS = [40, 80, 160, 320];
@@ -32,14 +33,10 @@ function options() {
       queries: { type: "string", default: "50" },
     },
   });
-  const count = (name: string, raw: string, min: number) => {
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < min) {
-      throw new Error(`--${name} ${raw}: expected a whole number of at least ${min}`);
-    }
-    return n;
+  return {
+    rows: wholeNumberOption("rows", values.rows, 10_000),
+    queries: wholeNumberOption("queries", values.queries, 1),
   };
-  return { rows: count("rows", values.rows, 10_000), queries: count("queries", values.queries, 1) };
 }
 
 // The candidate's schema: the sign bits kept by a trigger (so that COPY, INSERT and UPDATE fill them), and the

@@ -31,6 +31,7 @@ import { loadCorpus, recallOf, type Corpus, type Tenant } from "../test/search/c
 import { vectorText } from "../test/vector-indexes/data";
 import { BENCH_DIMENSION, benchCorpusShape } from "./support/corpus";
 import { median, percentile, withBenchCluster } from "./support/cluster";
+import { wholeNumberOption } from "./support/args";
 
 function options() {
   const { values } = parseArgs({
@@ -41,20 +42,13 @@ function options() {
       method: { type: "string", default: "ivfflat" },
     },
   });
-  const count = (name: string, raw: string, min: number) => {
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < min) {
-      throw new Error(`--${name} ${raw}: expected a whole number of at least ${min}`);
-    }
-    return n;
-  };
   if (values.method !== "ivfflat" && values.method !== "hnsw") {
     throw new Error(`--method ${values.method}: expected ivfflat or hnsw`);
   }
   return {
-    rows: count("rows", values.rows, 10_000),
-    queries: count("queries", values.queries, 1),
-    tableQueries: count("table-queries", values["table-queries"], 1),
+    rows: wholeNumberOption("rows", values.rows, 10_000),
+    queries: wholeNumberOption("queries", values.queries, 1),
+    tableQueries: wholeNumberOption("table-queries", values["table-queries"], 1),
     method: values.method as "ivfflat" | "hnsw",
   };
 }
