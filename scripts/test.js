@@ -55,8 +55,9 @@ function step(name, cmd, args, { held = false, niceness = 0 } = {}) {
 }
 
 /**
- * Starts `scripts/pulumi-toolchain.js` (which builds with `nice -n 19`, so the other steps keep the CPU);
- * resolves to whether it succeeded, while the other steps run one after another.
+ * Starts `scripts/pulumi-toolchain.js` (which builds with `nice -n 19`, so the other steps keep the CPU).
+ * `ready` resolves to whether it succeeded, while the other steps run one after another; `stop()` ends it and
+ * the build it started, for a run that fails before it needs the CLI.
  */
 function provideToolchainInBackground() {
   fs.mkdirSync(path.dirname(TOOLCHAIN_LOG), { recursive: true });
@@ -65,12 +66,33 @@ function provideToolchainInBackground() {
   log(
     `pulumi toolchain: providing it in the background (log: ${path.relative(PROJECT_ROOT, TOOLCHAIN_LOG)})`,
   );
+  // A process group of its own, so that `go` and the compilers it starts stop with it.
   const child = spawn(process.execPath, [path.join(__dirname, "pulumi-toolchain.js"), "status"], {
     cwd: PROJECT_ROOT,
     stdio: ["ignore", out, out],
+    detached: true,
   });
   fs.closeSync(out);
-  return new Promise((resolve) => {
+  let ended = false;
+  const stop = () => {
+    if (ended) return;
+    try {
+      process.kill(-child.pid, "SIGTERM");
+    } catch {
+      // Ended already.
+    }
+  };
+  // Its own group no longer gets the terminal's Ctrl-C: pass it on, then end as the signal would have.
+  for (const [signal, code] of [
+    ["SIGINT", 130],
+    ["SIGTERM", 143],
+  ]) {
+    process.once(signal, () => {
+      stop();
+      process.exit(code);
+    });
+  }
+  const ready = new Promise((resolve) => {
     const done = (ok, how) => {
       const seconds = ((Date.now() - started) / 1000).toFixed(1);
       log(`pulumi toolchain: ${ok ? "ok" : `FAILED (${how})`} after ${seconds} s`);
@@ -78,23 +100,37 @@ function provideToolchainInBackground() {
       resolve(ok);
     };
     child.on("error", (error) => done(false, error.message));
-    child.on("exit", (code, signal) => done(code === 0, `exit ${code ?? signal}`));
+    child.on("exit", (code, signal) => {
+      ended = true;
+      done(code === 0, `exit ${code ?? signal}`);
+    });
   });
+  return { ready, stop };
 }
 
 runMain(async () => {
-  ensureNodeModules();
-  ensurePostgres();
+  const vitestArgs = process.argv.slice(2);
+  // First of all: on a new machine the CLI's build is the longest step, and the set-up below (npm ci, the
+  // pgvector build, prisma generate) leaves the cores partly idle. It needs neither node_modules nor PostgreSQL.
+  const toolchain = vitestArgs.length === 0 ? provideToolchainInBackground() : undefined;
+  try {
+    ensureNodeModules();
+    ensurePostgres();
+  } catch (error) {
+    toolchain?.stop();
+    throw error;
+  }
   // The app's Prisma client (prisma/generated/, not committed): the Prisma tests and the type-check use it.
   const prisma = await step("prisma generate", process.execPath, [
     path.join("scripts", "prisma.js"),
     "generate",
   ]);
-  if (!prisma) return 1;
-  const vitestArgs = process.argv.slice(2);
-  if (vitestArgs.length > 0) return (await step("vitest", bin("vitest"), ["run", ...vitestArgs])) ? 0 : 1;
+  if (!prisma) {
+    toolchain?.stop();
+    return 1;
+  }
+  if (!toolchain) return (await step("vitest", bin("vitest"), ["run", ...vitestArgs])) ? 0 : 1;
 
-  const toolchain = provideToolchainInBackground();
   // Each of these three is one process on one core: side by side they take the time of the longest.
   const checks = await Promise.all([
     step("lint", bin("eslint"), ["--max-warnings=0", "."], { held: true }),
@@ -106,7 +142,7 @@ runMain(async () => {
   // whole suite, in their own runs because they kill processes, restart servers and need the Pulumi CLI. The
   // scenarios leave a core idle about half their time (they wait on killed and blocked processes), which the
   // engine tests take, at a lower priority, once the CLI is there.
-  const engine = toolchain.then((ready) =>
+  const engine = toolchain.ready.then((ready) =>
     ready
       ? step("engine", process.execPath, [path.join("scripts", "test-engine.js")], {
           held: true,
