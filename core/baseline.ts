@@ -11,7 +11,7 @@ import { ReleaseError } from "./errors";
 import { silentLogger, type Logger } from "./logger";
 import { readMigrationFiles, type MigrationFile } from "./migrations/files";
 import { readLedger } from "./migrations/ledger";
-import { setOwnerRole } from "./owner-role";
+import { checkOwnerRole, setOwnerRole } from "./owner-role";
 import { runPendingMigrations } from "./migrations/run";
 import {
   diffSnapshots,
@@ -56,6 +56,7 @@ export async function baselineRelease(options: BaselineOptions): Promise<Baselin
         "Use `neonhub-db apply` to continue its release, or `neonhub-db verify` to check it.",
       );
     }
+    if (options.ownerRole) await checkOwnerRole(client, options.ownerRole);
     log.info(`applying ${files.length} migration(s) to a scratch database to learn the schema they produce`);
     const { expected, live, diff, mismatches } = await proveSchema(client, options, files, log);
     if (mismatches.length > 0) {

@@ -11,6 +11,15 @@ export async function setOwnerRole(client: ClientBase, role: string): Promise<vo
   }
 }
 
+/**
+ * Fails as `setOwnerRole` would, and stays the login: for commands that act as the login before they act as
+ * the owner role (baseline and adopt prove the schema first), so that a wrong role is named before that work.
+ */
+export async function checkOwnerRole(client: ClientBase, role: string): Promise<void> {
+  await setOwnerRole(client, role);
+  await client.query("RESET ROLE");
+}
+
 /** The error to report when `SET ROLE role` failed with `error`: ours for a role that is wrong, else as is. */
 export async function ownerRoleError(client: ClientBase, role: string, error: unknown): Promise<unknown> {
   const code = (error as { code?: string }).code;

@@ -6,7 +6,7 @@
 // ledger it could keep applying migrations from, outside the engine's checksums and lock.
 import { BOOKKEEPING_SCHEMA, ensureBookkeeping, recordAsApplied } from "../bookkeeping";
 import { proveSchema } from "../baseline";
-import { setOwnerRole } from "../owner-role";
+import { checkOwnerRole, setOwnerRole } from "../owner-role";
 import { redactUrl } from "../dsn";
 import { ReleaseError } from "../errors";
 import { silentLogger } from "../logger";
@@ -54,6 +54,7 @@ export async function adoptUpstreamDatabase(options: ReleaseOptions): Promise<Ad
         "Use `neonhub-db apply` to continue its release, or `neonhub-db verify` to check it.",
       );
     }
+    if (options.ownerRole) await checkOwnerRole(client, options.ownerRole);
     const { schema, rows } = await readUpstreamLedger(client);
     const applied = matchUpstreamRows(rows, files, `${schema}.pgmigrations`);
     log.info(

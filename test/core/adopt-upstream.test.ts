@@ -122,6 +122,15 @@ describe("neonhub-db adopt", () => {
     expect(await engineSchemaExists(url)).toBe(false);
   });
 
+  it("refuses an owner role that does not exist by its name, as a user's error (exit 1, no stack)", async () => {
+    const url = await upstreamMigrated(2);
+    const run = await runCli(["adopt", "--owner-role", "no_such_owner"], { DATABASE_URL: url });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('--owner-role names the role "no_such_owner", which does not exist');
+    expect(run.stderr).not.toContain("unexpected");
+    expect(await engineSchemaExists(url)).toBe(false);
+  });
+
   it("refuses a database without pgmigrations, pointing at baseline", async () => {
     const db = await createTestDatabase("up");
     databases.push(db);

@@ -164,6 +164,20 @@ describe("baseline", () => {
     }
   });
 
+  it("refuses an owner role that does not exist by its name, before proving anything; writes nothing", async () => {
+    const url = await handMadeDatabase();
+    const log = collectingLogger();
+    const error = await baselineRelease({ ...release(url), ownerRole: "no_such_owner", log }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ReleaseError);
+    expect((error as ReleaseError).code).toBe("invalid-input");
+    expect((error as ReleaseError).message).toContain('--owner-role names the role "no_such_owner"');
+    expect(log.lines.join("\n")).not.toContain("scratch database");
+    const schema = await withClient(url, (c) => c.query("SELECT to_regnamespace('neonhub_release') AS s"));
+    expect(schema.rows[0].s).toBeNull();
+  });
+
   it("refuses a database that already has a ledger", async () => {
     const db = await createTestDatabase();
     databases.push(db);
