@@ -208,6 +208,20 @@ const OPTIONS = {
   version: { type: "boolean", short: "v" },
 } as const satisfies ParseArgsConfig["options"];
 
+/** What a value flag's example shows when the value is missing. */
+const VALUE_EXAMPLES: Record<string, string> = {
+  "--seed": "demo",
+  "--set": "vectorIndexes.method=hnsw",
+  "--config": "release.yaml",
+  "--owner-role": "neonhub_owner",
+  "--file": "chunks.ndjson",
+  "--dataset": "<Dataset id>",
+  "--to": "<migration name>",
+  "--out": "prisma/schema.prisma",
+  "--environment": "production",
+  "--database-url": "postgresql://user:****@127.0.0.1:5432/neonhub",
+};
+
 /** node:util's parse errors, in this CLI's words (tests and scripts match them). */
 function parseError(error: unknown): ReleaseError {
   const { code, message = "" } = error as { code?: string; message?: string };
@@ -226,7 +240,7 @@ function parseError(error: unknown): ReleaseError {
       return new ReleaseError(
         "invalid-input",
         `${flag} needs a value.`,
-        `Example: ${flag === "--seed" ? "--seed demo" : `${flag} <value>`}`,
+        `Example: ${flag} ${VALUE_EXAMPLES[flag] ?? "<value>"}`,
       );
   }
   return new ReleaseError("invalid-input", message, "Run `neonhub-db --help` for the usage.");

@@ -87,7 +87,19 @@ export async function prismaSchemaCommand(options: PrismaSchemaOptions): Promise
     } catch {
       before = undefined;
     }
-    if (before !== schema) writeFileSync(file, schema);
+    if (before !== schema) {
+      try {
+        writeFileSync(file, schema);
+      } catch (error) {
+        const code = (error as { code?: string }).code ?? (error as Error).message;
+        throw new ReleaseError(
+          "invalid-input",
+          `--out ${options.out}: cannot write ${file} (${code}).`,
+          "Give a file in a folder that exists and that you may write, e.g. --out prisma/schema.prisma.",
+          { cause: error },
+        );
+      }
+    }
     return { models, enums, file, written: before !== schema };
   }
   return { models, enums, schema };

@@ -186,6 +186,11 @@ describe("bad input gets a clear error and exit 1, with no password in the outpu
     ["unknown command", () => ["migrate"], /Unknown command "migrate"/],
     ["flag without value", () => ["plan", "--database-url"], /--database-url needs a value/],
     [
+      "--set without a value, with an example of one",
+      () => ["plan", "--set"],
+      /--set needs a value\.\n {2}fix: Example: --set vectorIndexes\.method=hnsw/,
+    ],
+    [
       "bad lock timeout",
       () => ["apply", "--lock-timeout", "soon", "--database-url", url],
       /--lock-timeout takes a number of seconds/,

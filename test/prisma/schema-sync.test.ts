@@ -110,6 +110,15 @@ describe("a database that moved on from prisma/schema.prisma", () => {
     });
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/cannot read .*no\/such\/schema\.prisma[\s\S]*fix: Write it first/);
+    // Writing into a folder that does not exist: the user's error, not a bug with a stack trace.
+    const unwritable = await runCli(["prisma-schema", "--out", "no/such/schema.prisma"], {
+      DATABASE_URL: released.current.db.url,
+    });
+    expect(unwritable.code).toBe(1);
+    expect(unwritable.stderr).toMatch(
+      /--out no\/such\/schema\.prisma: cannot write .* \(ENOENT\)[\s\S]*fix: /,
+    );
+    expect(unwritable.stderr).not.toContain("unexpected");
     const noUrl = await runCli(["prisma-schema"], {});
     expect(noUrl.code).toBe(1);
     expect(noUrl.stderr).toMatch(/No database URL given[\s\S]*DATABASE_URL/);
