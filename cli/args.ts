@@ -220,6 +220,8 @@ const VALUE_EXAMPLES: Record<string, string> = {
   "--out": "prisma/schema.prisma",
   "--environment": "production",
   "--database-url": "postgresql://user:****@127.0.0.1:5432/neonhub",
+  "--connect-timeout": "10",
+  "--legacy-organization": "acme",
 };
 
 /** node:util's parse errors, in this CLI's words (tests and scripts match them). */
@@ -237,13 +239,36 @@ function parseError(error: unknown): ReleaseError {
       if (/does not take an argument/.test(message)) {
         return new ReleaseError("invalid-input", `${flag} takes no value.`, `Example: ${flag}`);
       }
-      return new ReleaseError(
-        "invalid-input",
-        `${flag} needs a value.`,
-        `Example: ${flag} ${VALUE_EXAMPLES[flag] ?? "<value>"}`,
-      );
+      // "--connect-timeout -1": node reads "-1" as a flag, not as the value.
+      if (/starting with a dash/.test(message)) {
+        return new ReleaseError(
+          "invalid-input",
+          `${flag} needs a value, and what follows it starts with "-".`,
+          `Write a value that starts with "-" as ${flag}=<value>; example: ${flag} ${VALUE_EXAMPLES[flag] ?? "<value>"}`,
+        );
+      }
+      return needsValue(flag);
   }
   return new ReleaseError("invalid-input", message, "Run `neonhub-db --help` for the usage.");
+}
+
+function needsValue(flag: string): ReleaseError {
+  return new ReleaseError(
+    "invalid-input",
+    `${flag} needs a value.`,
+    `Example: ${flag} ${VALUE_EXAMPLES[flag] ?? "<value>"}`,
+  );
+}
+
+/**
+ * A value flag given an empty value (`--owner-role=`, or `--owner-role "$OWNER"` with the variable unset) is
+ * refused rather than read as absent: an empty owner role would release as the connecting login instead.
+ */
+function refuseEmptyValues(values: Record<string, unknown>): void {
+  for (const [name, value] of Object.entries(values)) {
+    const given = Array.isArray(value) ? value : [value];
+    if (given.some((v) => v === "")) throw needsValue(`--${name}`);
+  }
 }
 
 export function parseArgs(argv: readonly string[]): CliArgs {
@@ -254,6 +279,7 @@ export function parseArgs(argv: readonly string[]): CliArgs {
     throw parseError(error);
   }
   const { values, positionals } = parsed;
+  refuseEmptyValues(values);
   if (positionals.length > 1) {
     throw new ReleaseError(
       "invalid-input",

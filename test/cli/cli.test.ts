@@ -186,6 +186,16 @@ describe("bad input gets a clear error and exit 1, with no password in the outpu
     ["unknown command", () => ["migrate"], /Unknown command "migrate"/],
     ["flag without value", () => ["plan", "--database-url"], /--database-url needs a value/],
     [
+      "an empty --owner-role (an unset variable), not read as none",
+      () => ["apply", "--owner-role=", "--database-url", url],
+      /--owner-role needs a value\.\n {2}fix: Example: --owner-role neonhub_owner/,
+    ],
+    [
+      "a value that starts with a dash",
+      () => ["plan", "--connect-timeout", "-1", "--database-url", url],
+      /--connect-timeout needs a value, and what follows it starts with "-"/,
+    ],
+    [
       "--set without a value, with an example of one",
       () => ["plan", "--set"],
       /--set needs a value\.\n {2}fix: Example: --set vectorIndexes\.method=hnsw/,

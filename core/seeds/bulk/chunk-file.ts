@@ -12,7 +12,7 @@
 // `vec.astype("<f4").tobytes()`, JavaScript's Float32Array bytes): 4/3 of the raw size, decoded natively, and
 // exactly the float4 values the database stores. (A JSON array of numbers is accepted too, at several times
 // the parse cost.) Documents come first so that they exist before the chunks that name them stream in.
-import { createReadStream, statSync } from "node:fs";
+import { createReadStream, statSync, type Stats } from "node:fs";
 import os from "node:os";
 import { ReleaseError } from "../../errors";
 import { VECTOR_MAX_DIM, toNetworkOrder } from "./copy-binary";
@@ -122,9 +122,9 @@ export function openChunkFile(file: string): {
   /** Closes the file (reading stops); harmless when it was read to the end. */
   close(): Promise<void>;
 } {
-  let totalBytes: number;
+  let stats: Stats;
   try {
-    totalBytes = statSync(file).size;
+    stats = statSync(file);
   } catch (error) {
     throw new ReleaseError(
       "invalid-input",
@@ -132,6 +132,14 @@ export function openChunkFile(file: string): {
       "Check the path given with --file.",
     );
   }
+  if (!stats.isFile()) {
+    throw new ReleaseError(
+      "invalid-input",
+      `The chunk file ${file} is ${stats.isDirectory() ? "a directory" : "not a regular file"}.`,
+      'Give the path of one chunk file with --file (format: docs/seeds.md, "Bulk load").',
+    );
+  }
+  const totalBytes = stats.size;
   const position: ReadPosition = { bytesRead: 0, totalBytes };
   const lines = readLines(file, position);
   const close = async () => {

@@ -429,6 +429,12 @@ export const BAD_INPUTS: BadInput[] = [
   },
   {
     area: "bulk-load files",
+    label: "a directory given as the chunk file",
+    run: (ctx) => loadChunks(ctx, ctx.scratch, ctx.emptyDataset),
+    message: /The chunk file .* is a directory/,
+  },
+  {
+    area: "bulk-load files",
     label: "dataset that does not exist",
     run: (ctx) => loadChunks(ctx, chunkFile(ctx, {}), "no-such-dataset"),
     message: /Dataset "no-such-dataset" does not exist in this database/,
