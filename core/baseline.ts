@@ -59,6 +59,14 @@ export async function baselineRelease(options: BaselineOptions): Promise<Baselin
     if (options.ownerRole) await checkOwnerRole(client, options.ownerRole);
     log.info(`applying ${files.length} migration(s) to a scratch database to learn the schema they produce`);
     const { expected, live, diff, mismatches } = await proveSchema(client, options, files, log);
+    const tables = Object.keys(expected).filter((key) => key.startsWith("table "));
+    if (tables.length > 0 && tables.every((key) => diff.removed.includes(key))) {
+      throw new ReleaseError(
+        "invalid-input",
+        `None of the ${tables.length} tables the migrations create exists in this database: there is no schema to baseline.`,
+        "For a new database, `neonhub-db apply` creates the schema; baseline is for one whose schema was made another way. Nothing was written.",
+      );
+    }
     if (mismatches.length > 0) {
       throw new ReleaseError(
         "ledger-mismatch",

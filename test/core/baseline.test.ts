@@ -178,6 +178,19 @@ describe("baseline", () => {
     expect(schema.rows[0].s).toBeNull();
   });
 
+  it("refuses an empty database, pointing at apply; writes nothing", async () => {
+    const db = await createTestDatabase();
+    databases.push(db);
+    const error = await baselineRelease(release(db.url)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ReleaseError);
+    expect((error as ReleaseError).message).toContain(
+      "None of the 2 tables the migrations create exists in this database",
+    );
+    expect((error as ReleaseError).fix).toContain("`neonhub-db apply` creates the schema");
+    const schema = await withClient(db.url, (c) => c.query("SELECT to_regnamespace('neonhub_release') AS s"));
+    expect(schema.rows[0].s).toBeNull();
+  });
+
   it("refuses a database that already has a ledger", async () => {
     const db = await createTestDatabase();
     databases.push(db);
