@@ -164,7 +164,16 @@ async function main() {
   } else if (args.command === "env") {
     const envFile = path.join(paths.root, "neonhub.env");
     if (!fs.existsSync(envFile)) throw new SetupError("No local environment yet. Run `npm run local` first.");
-    process.stdout.write(fs.readFileSync(envFile, "utf8"));
+    const text = fs.readFileSync(envFile, "utf8");
+    // --json: the same variables as one object, for a program that reads them.
+    const variables = Object.fromEntries(
+      text
+        .split("\n")
+        .map((line) => /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line))
+        .filter(Boolean)
+        .map((match) => [match[1], match[2]]),
+    );
+    print(args.json, variables, text.trimEnd());
   }
   return 0;
 }

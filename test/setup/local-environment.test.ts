@@ -79,6 +79,9 @@ describe("npm run local", () => {
     expect(value("DIRECT_URL")).toBeDefined();
     expect(value("DIRECT_DATABASE_URL")).toBe(value("DIRECT_URL"));
     expect(envFile.stdout).not.toMatch(/postgres:[^@]*@/);
+    const asJson = JSON.parse((await runLocal(["env", "--json"], env)).stdout) as Record<string, string>;
+    expect(asJson.DATABASE_URL).toBe(databaseUrl);
+    expect(asJson.DIRECT_URL).toBe(value("DIRECT_URL"));
     const client = new Client({ connectionString: databaseUrl });
     await client.connect();
     try {
