@@ -418,8 +418,14 @@ function main() {
   }
   const env = engineEnv(toolchain);
   if (args.command === "env") {
-    for (const key of ENV_KEYS)
-      if (env[key] !== undefined) process.stdout.write(`export ${key}=${shellQuote(env[key])}\n`);
+    const keys = ENV_KEYS.filter((key) => env[key] !== undefined);
+    if (args.json) {
+      process.stdout.write(
+        `${JSON.stringify(Object.fromEntries(keys.map((key) => [key, env[key]])), null, 2)}\n`,
+      );
+      return 0;
+    }
+    for (const key of keys) process.stdout.write(`export ${key}=${shellQuote(env[key])}\n`);
     return 0;
   }
   const result = spawnSync(toolchain.pulumi, args.rest, { cwd: PROJECT_ROOT, env, stdio: "inherit" });

@@ -267,3 +267,18 @@ describe("the schema release through the Pulumi engine (local stack)", () => {
     expect((await ledger()).size).toBe(migrationNames.length + 1);
   });
 });
+
+describe("scripts/pulumi-toolchain.js env", () => {
+  it("prints the engine's environment as shell exports, and as one JSON object with --json", async () => {
+    const script = path.join(PROJECT_ROOT, "scripts", "pulumi-toolchain.js");
+    const exports = (await run(process.execPath, [script, "env"], { cwd: PROJECT_ROOT })).stdout;
+    const asJson = JSON.parse(
+      (await run(process.execPath, [script, "env", "--json"], { cwd: PROJECT_ROOT })).stdout,
+    ) as Record<string, string>;
+    expect(Object.keys(asJson)).toContain("PULUMI_HOME");
+    for (const [key, value] of Object.entries(asJson)) {
+      expect(exports).toContain(`export ${key}='${value.replace(/'/g, "'\\''")}'`);
+    }
+    expect(exports.trim().split("\n")).toHaveLength(Object.keys(asJson).length);
+  });
+});
