@@ -3,9 +3,9 @@
 // pgvector), then lint, format check and type-check side by side, vitest (which starts and stops its own
 // cluster), then the reliability scenarios and, beside them, the engine tests. The Pulumi CLI the engine
 // tests need (built from Go modules when there is none on PATH, minutes on a new machine) is provided in the
-// background from right after npm ci, while the other steps run; its output goes to .local/pulumi-toolchain.log and
-// is printed when it fails. Steps that run beside another write to .local/test-<step>.log, printed whole when
-// they end, so that outputs never interleave.
+// background from right after npm ci, while the other steps run; its output goes to
+// .local/pulumi-toolchain.log and is printed when it fails. Steps that run beside another write to
+// .local/test-<step>.log, printed whole when they end, so that outputs never interleave.
 // `npm test -- <vitest args>` runs only vitest with those arguments, for a quick loop.
 "use strict";
 
