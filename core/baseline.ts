@@ -202,12 +202,7 @@ async function recordBaseline(
   await client.query("BEGIN");
   try {
     await recordAsApplied(client, files);
-    if (options.ownerRole && handOvers.length > 0) {
-      // As the login: handing an object over needs membership in its owner, which the owner role lacks.
-      await client.query("RESET ROLE");
-      await handOverOwners(client, handOvers, options.ownerRole);
-      await client.query(`SET ROLE ${quoteIdentifier(options.ownerRole)}`);
-    }
+    if (options.ownerRole && handOvers.length > 0) await handOverOwners(client, handOvers, options.ownerRole);
     await client.query("COMMIT");
   } catch (error) {
     await client.query("ROLLBACK").catch(() => {});

@@ -135,7 +135,7 @@ export {
   type IndexRecord,
   type VectorIndexStepOptions,
 } from "./vector-indexes";
-export { createIndexSql } from "./vector-indexes/spec";
+export { createIndexSql, isCountIndexName } from "./vector-indexes/spec";
 export { readInventory, rowsByDimensionSql } from "./vector-indexes/inventory";
 export { createCountIndexSql } from "./vector-indexes/count-index";
 export { calibrate, percentile, UNFILTERED_SAMPLE } from "./vector-indexes/calibrate";

@@ -3,9 +3,9 @@
 // pgvector), then lint, format check and type-check side by side, vitest (which starts and stops its own
 // cluster), then the reliability scenarios and, beside them, the engine tests. The Pulumi CLI the engine
 // tests need (built from Go modules when there is none on PATH, minutes on a new machine) is provided in the
-// background from right after npm ci, while the other steps run; its output goes to
-// .local/pulumi-toolchain.log and is printed when it fails. Steps that run beside another write to
-// .local/test-<step>.log, printed whole when they end, so that outputs never interleave.
+// background from the start, while the other steps run; its output goes to .local/pulumi-toolchain.log and
+// is printed when it fails. Steps that run beside another write to .local/test-<step>.log, printed whole when
+// they end, so that outputs never interleave.
 // `npm test -- <vitest args>` runs only vitest with those arguments, for a quick loop.
 "use strict";
 
@@ -55,9 +55,8 @@ function step(name, cmd, args, { held = false, niceness = 0 } = {}) {
 }
 
 /**
- * Starts `scripts/pulumi-toolchain.js` (which builds with `nice -n 19`, so the other steps keep the CPU).
- * `ready` resolves to whether it succeeded, while the other steps run one after another; `stop()` ends it and
- * the build it started, for a run that fails before it needs the CLI.
+ * Starts `scripts/pulumi-toolchain.js` (which builds with `nice -n 19`, so the other steps keep the CPU);
+ * resolves to whether it succeeded, while the other steps run one after another.
  */
 function provideToolchainInBackground() {
   fs.mkdirSync(path.dirname(TOOLCHAIN_LOG), { recursive: true });
@@ -66,33 +65,12 @@ function provideToolchainInBackground() {
   log(
     `pulumi toolchain: providing it in the background (log: ${path.relative(PROJECT_ROOT, TOOLCHAIN_LOG)})`,
   );
-  // A process group of its own, so that `go` and the compilers it starts stop with it.
   const child = spawn(process.execPath, [path.join(__dirname, "pulumi-toolchain.js"), "status"], {
     cwd: PROJECT_ROOT,
     stdio: ["ignore", out, out],
-    detached: true,
   });
   fs.closeSync(out);
-  let ended = false;
-  const stop = () => {
-    if (ended) return;
-    try {
-      process.kill(-child.pid, "SIGTERM");
-    } catch {
-      // Ended already.
-    }
-  };
-  // Its own group no longer gets the terminal's Ctrl-C: pass it on, then end as the signal would have.
-  for (const [signal, code] of [
-    ["SIGINT", 130],
-    ["SIGTERM", 143],
-  ]) {
-    process.once(signal, () => {
-      stop();
-      process.exit(code);
-    });
-  }
-  const ready = new Promise((resolve) => {
+  return new Promise((resolve) => {
     const done = (ok, how) => {
       const seconds = ((Date.now() - started) / 1000).toFixed(1);
       log(`pulumi toolchain: ${ok ? "ok" : `FAILED (${how})`} after ${seconds} s`);
@@ -100,39 +78,23 @@ function provideToolchainInBackground() {
       resolve(ok);
     };
     child.on("error", (error) => done(false, error.message));
-    child.on("exit", (code, signal) => {
-      ended = true;
-      done(code === 0, `exit ${code ?? signal}`);
-    });
+    child.on("exit", (code, signal) => done(code === 0, `exit ${code ?? signal}`));
   });
-  return { ready, stop };
 }
 
 runMain(async () => {
-  const vitestArgs = process.argv.slice(2);
-  // node_modules first: the toolchain takes the dynamic-provider plugin from @pulumi/pulumi (with a warm Go
-  // cache its build is done in seconds, before npm ci would be). Then the CLI's build, on a new machine the
-  // longest step, starts before the rest of the set-up (the pgvector build, prisma generate), which does not
-  // need it and leaves the cores partly idle.
   ensureNodeModules();
-  const toolchain = vitestArgs.length === 0 ? provideToolchainInBackground() : undefined;
-  try {
-    ensurePostgres();
-  } catch (error) {
-    toolchain?.stop();
-    throw error;
-  }
+  ensurePostgres();
   // The app's Prisma client (prisma/generated/, not committed): the Prisma tests and the type-check use it.
   const prisma = await step("prisma generate", process.execPath, [
     path.join("scripts", "prisma.js"),
     "generate",
   ]);
-  if (!prisma) {
-    toolchain?.stop();
-    return 1;
-  }
-  if (!toolchain) return (await step("vitest", bin("vitest"), ["run", ...vitestArgs])) ? 0 : 1;
+  if (!prisma) return 1;
+  const vitestArgs = process.argv.slice(2);
+  if (vitestArgs.length > 0) return (await step("vitest", bin("vitest"), ["run", ...vitestArgs])) ? 0 : 1;
 
+  const toolchain = provideToolchainInBackground();
   // Each of these three is one process on one core: side by side they take the time of the longest.
   const checks = await Promise.all([
     step("lint", bin("eslint"), ["--max-warnings=0", "."], { held: true }),
@@ -144,7 +106,7 @@ runMain(async () => {
   // whole suite, in their own runs because they kill processes, restart servers and need the Pulumi CLI. The
   // scenarios leave a core idle about half their time (they wait on killed and blocked processes), which the
   // engine tests take, at a lower priority, once the CLI is there.
-  const engine = toolchain.ready.then((ready) =>
+  const engine = toolchain.then((ready) =>
     ready
       ? step("engine", process.execPath, [path.join("scripts", "test-engine.js")], {
           held: true,

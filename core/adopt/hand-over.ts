@@ -6,6 +6,7 @@
 // another: objects the migrations do not create are left as they are, with their owners.
 import type { ClientBase } from "pg";
 import { ReleaseError } from "../errors";
+import { quoteIdentifier } from "../identifiers";
 import { diffSnapshots, type SchemaSnapshot } from "../snapshot";
 import { repairStatements } from "../snapshot-repair";
 
@@ -82,14 +83,16 @@ export async function planOwnerHandOvers(
 }
 
 /**
- * Runs the hand-overs inside the caller's transaction, as the session's login (not the owner role: changing
- * an owner needs membership in the old owner as well as the new). A refusal names the object and the fix.
+ * Runs the hand-overs inside the caller's transaction as the session's login (not the owner role: changing an
+ * owner needs membership in the old owner as well as the new), then acts as the owner role again. A refusal
+ * names the object and the fix.
  */
 export async function handOverOwners(
   client: ClientBase,
   handOvers: readonly OwnerHandOver[],
   ownerRole: string,
 ): Promise<void> {
+  await client.query("RESET ROLE");
   for (const handOver of handOvers) {
     try {
       await client.query(handOver.statement);
@@ -103,4 +106,5 @@ export async function handOverOwners(
       );
     }
   }
+  await client.query(`SET ROLE ${quoteIdentifier(ownerRole)}`);
 }

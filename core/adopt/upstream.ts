@@ -179,10 +179,7 @@ async function recordAndArchive(
     await client.query(
       `ALTER TABLE ${BOOKKEEPING_SCHEMA}.pgmigrations RENAME TO ${ARCHIVED_UPSTREAM_LEDGER}`,
     );
-    if (ownerRole) {
-      await handOverOwners(client, handOvers, ownerRole);
-      await client.query(`SET ROLE ${quoteIdent(ownerRole)}`);
-    }
+    if (ownerRole) await handOverOwners(client, handOvers, ownerRole);
     await client.query("COMMIT");
   } catch (error) {
     await client.query("ROLLBACK").catch(() => {});

@@ -5,7 +5,7 @@ import type { ClientBase } from "pg";
 import type { ReleaseStep, StepItemPlan } from "../steps";
 import { readInventory } from "../vector-indexes/inventory";
 import { EMBEDDING_TABLES, readIndexRecords, type IndexRecord } from "../vector-indexes";
-import { REBUILD_SUFFIX } from "../vector-indexes/spec";
+import { REBUILD_SUFFIX, isCountIndexName } from "../vector-indexes/spec";
 import { missedTargets, readSearchCalibrations, type SearchCalibrationRecord } from "../search";
 import { tenantIndexPrefix } from "../search/tenant-indexes";
 
@@ -54,7 +54,7 @@ export function vectorIndexNames(reading: VectorReading, live: Map<string, Index
   for (const decision of reading.decisions.values()) {
     // A table's count index is a b-tree for the release's own counts (core/vector-indexes/count-index.ts),
     // not a vector index: plan and verify report it.
-    if (EMBEDDING_TABLES.some((t) => t.countIndexName === decision.name)) continue;
+    if (isCountIndexName(decision.name)) continue;
     if (decision.action !== "unchanged") names.add(decision.name);
   }
   return [...names].sort();

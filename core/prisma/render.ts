@@ -2,7 +2,7 @@
 // say of the same database, with the plan's relation field names instead of db pull's generated ones, and
 // comments for what Prisma's schema language cannot state (CHECK constraints, the release engine's vector
 // indexes). Deterministic: the same database always renders the same text, byte for byte.
-import { EMBEDDING_TABLES } from "../vector-indexes/spec";
+import { isCountIndexName } from "../vector-indexes/spec";
 import type { CatalogColumn, CatalogForeignKey, CatalogTable, PrismaCatalog } from "./catalog";
 
 /** Where the schema lives in an app (Prisma's conventional place), relative to the project root. */
@@ -34,8 +34,6 @@ const DATASOURCE = `datasource db {
 }`;
 
 const VECTOR_INDEX_METHODS = ["ivfflat", "hnsw"];
-/** The b-trees the release counts embedded rows with (core/vector-indexes/count-index.ts). */
-const COUNT_INDEX_NAMES = EMBEDDING_TABLES.map((t) => t.countIndexName);
 
 /** Renders the whole schema file. */
 export function renderPrismaSchema(catalog: PrismaCatalog): string {
@@ -194,11 +192,7 @@ function renderModel(table: CatalogTable, catalog: PrismaCatalog, relations: Rel
     // Vector indexes are the release engine's, built per embedding dimension after the data
     // (docs/vector-indexes.md): they come and go with the data, not the migrations. So do the count indexes
     // the engine builds beside them.
-    if (
-      index.primary ||
-      VECTOR_INDEX_METHODS.includes(index.method) ||
-      COUNT_INDEX_NAMES.includes(index.name)
-    )
+    if (index.primary || VECTOR_INDEX_METHODS.includes(index.method) || isCountIndexName(index.name))
       continue;
     if (!index.expressible) {
       comments.push(`// index ${index.name}, not stated in Prisma's schema language: ${index.definition}`);

@@ -52,6 +52,11 @@ export const EMBEDDING_TABLES: readonly EmbeddingTable[] = [
   },
 ];
 
+/** Whether `name` is a table's count index (count-index.ts): a b-tree of the release's, not a vector index. */
+export function isCountIndexName(name: string): boolean {
+  return EMBEDDING_TABLES.some((t) => t.countIndexName === name);
+}
+
 /** How one table's indexes are built (options, resolved with their defaults). */
 export interface IndexSettings {
   method: IndexMethod;

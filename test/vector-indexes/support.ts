@@ -8,7 +8,7 @@ import {
   type ReleaseOptions,
 } from "../../core";
 import { VectorIndexStep, type VectorIndexStepOptions } from "../../core";
-import { nearestQuery, EMBEDDING_TABLES } from "../../core";
+import { nearestQuery, EMBEDDING_TABLES, isCountIndexName } from "../../core";
 import { vectorText } from "./data";
 
 export const CHUNK = EMBEDDING_TABLES[0]!;
@@ -27,8 +27,7 @@ export function releaseOptions(databaseUrl: string, step: VectorIndexStepOptions
 const isSetting = (item: { name: string }) => item.name.startsWith("setting ");
 
 /** A step's items about a table's count index (test/vector-indexes/count-index.test.ts tests those). */
-export const isCountIndex = (item: { name: string }) =>
-  EMBEDDING_TABLES.some((t) => t.countIndexName === item.name);
+export const isCountIndex = (item: { name: string }) => isCountIndexName(item.name);
 
 const isVectorIndex = (item: { name: string }) => !isSetting(item) && !isCountIndex(item);
 
