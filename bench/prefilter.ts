@@ -1,4 +1,6 @@
-// A candidate design, measured before it is built: a tenant's exact search with a binary-quantized prefilter.
+// The prefilter of a tenant's search (core/search/prefilter.ts), measured as it was before it was built, with
+// its schema restated here so that the depths compare on one load: a tenant's exact search with a
+// binary-quantized prefilter, the query alone (search_chunks's own work comes on top).
 // Exact search within a tenant (what search_chunks does for small and medium tenants) reads every visible
 // row's page, since the embedding is stored in the row. The candidate keeps each embedding's sign bits
 // (pgvector's binary_quantize, 192 bytes for 1,536 dimensions) in a column filled by a trigger, and a b-tree

@@ -1,6 +1,6 @@
 // `status`'s lines for the search under the tenant filter (the vector-index step's tenantSearch facts):
 // one line per tenant-size class and query kind, so that an operator reads how search behaves per tenant.
-import { formatCount } from "../core";
+import { formatCount, PREFILTER_MIN_FACTOR } from "../core";
 interface ClassFacts {
   class: string;
   tenantRows: number;
@@ -30,6 +30,9 @@ interface TenantSearchFacts {
     exactRows: number;
   }[];
   calibrationCost?: { statements: number; ms: number };
+  prefilter?:
+    | { state: "on"; indexName: string; depth: number; recall: number; latencyP50Ms: number }
+    | { state: "off"; reason: string };
 }
 
 export function renderTenantSearch(value: unknown, indent: string): string[] {
@@ -43,6 +46,16 @@ export function renderTenantSearch(value: unknown, indent: string): string[] {
       `${indent}  last calibration: ${facts.calibrationCost.statements.toLocaleString("en-US")} statements in ` +
         `${(facts.calibrationCost.ms / 1000).toFixed(1)} s`,
     );
+  }
+  const prefilter = facts.prefilter;
+  if (prefilter?.state === "on") {
+    lines.push(
+      `${indent}  prefilter: above ${formatCount(PREFILTER_MIN_FACTOR * prefilter.depth)} visible rows, the ` +
+        `${prefilter.depth} nearest by sign bits (${prefilter.indexName}) ranked exactly; largest tenant recall@10 ` +
+        `${prefilter.recall}, p50 ${prefilter.latencyP50Ms} ms`,
+    );
+  } else if (prefilter) {
+    lines.push(`${indent}  prefilter: off (${prefilter.reason})`);
   }
   for (const t of facts.tenantIndexes ?? []) {
     lines.push(

@@ -142,7 +142,13 @@ export { calibrate, percentile, UNFILTERED_SAMPLE } from "./vector-indexes/calib
 export { heldOutQueries, type HeldOutSample } from "./vector-indexes/held-out";
 export {
   buildTenantIndex,
+  isPrefilterIndexName,
   missedTargets,
+  PREFILTER_MIN_FACTOR,
+  readPrefilterEntries,
+  savePrefilterEntries,
+  type PrefilterEntry,
+  type PrefilterFacts,
   readSearchCalibrations,
   readSearchTuning,
   readTenantIndexes,

@@ -3,6 +3,7 @@
 // that the CLI's renderers, `--json` and the providers' outputs read named fields instead of bags of values.
 // Checksums are full sha256 hex everywhere here; only renderers shorten them (core/display.ts).
 import type { ClassMeasurement, TenantCalibration, TenantIndexFacts } from "./search/calibrate-tenants";
+import type { PrefilterFacts } from "./search/prefilter";
 import type { SkipCause } from "./vector-indexes/decide";
 import type { IndexMethod } from "./vector-indexes/spec";
 
@@ -82,6 +83,8 @@ export interface TenantSearchFacts {
   tenantIndexes: TenantIndexFacts[];
   /** What the last calibration cost: statements sent and time taken. */
   calibrationCost?: { statements: number; ms: number };
+  /** The prefilter below the exact threshold (core/search/prefilter.ts); absent before it was calibrated. */
+  prefilter?: PrefilterFacts;
   calibratedAt: string;
 }
 

@@ -72,14 +72,46 @@ function unquote(identifier: string): string {
   return identifier.startsWith('"') ? identifier.slice(1, -1).replace(/""/g, '"') : identifier.toLowerCase();
 }
 
-/** Every object the migrations create without `IF NOT EXISTS`/`OR REPLACE`, in migration order. */
+// A DROP before a CREATE of the same object (a function whose result type changes, say) is a replacement:
+// the object existing beforehand is what the migration expects.
+const DROPS = new RegExp(
+  String.raw`\bDROP\s+(?:MATERIALIZED\s+)?(TABLE|INDEX|VIEW|SEQUENCE|TYPE|DOMAIN|FUNCTION|PROCEDURE|SCHEMA)\s+` +
+    String.raw`(?:CONCURRENTLY\s+)?(?:IF\s+EXISTS\s+)?${QUALIFIED}`,
+  "gi",
+);
+const DROP_KINDS: Record<string, CreatedObjectKind> = {
+  TABLE: "table",
+  INDEX: "index",
+  VIEW: "view",
+  SEQUENCE: "sequence",
+  TYPE: "type",
+  DOMAIN: "type",
+  FUNCTION: "function",
+  PROCEDURE: "function",
+  SCHEMA: "schema",
+};
+
+const objectKey = (kind: CreatedObjectKind, first: string, second: string | undefined) =>
+  `${kind}:${unquote(second ?? first)}`;
+
+/**
+ * Every object the migrations create without `IF NOT EXISTS`/`OR REPLACE`, in migration order, leaving out
+ * those an earlier statement of the pending migrations drops.
+ */
 export function createdObjects(files: readonly MigrationFile[]): CreatedObject[] {
   const out: CreatedObject[] = [];
+  const droppedBefore = new Set<string>(); // by the files before this one
   for (const file of files) {
     const text = upStatementsText(file.sql);
+    const drops = [...text.matchAll(DROPS)].map((m) => ({
+      at: m.index,
+      key: objectKey(DROP_KINDS[m[1]!.toUpperCase()]!, m[2]!, m[3]),
+    }));
     for (const { kind, pattern } of STATEMENTS) {
       for (const match of text.matchAll(pattern)) {
         const [first, second] = [match[1]!, match[2]];
+        const key = objectKey(kind, first, second);
+        if (droppedBefore.has(key) || drops.some((d) => d.key === key && d.at < match.index)) continue;
         out.push(
           second
             ? { kind, schema: unquote(first), name: unquote(second), migration: file.name }
@@ -87,6 +119,7 @@ export function createdObjects(files: readonly MigrationFile[]): CreatedObject[]
         );
       }
     }
+    for (const d of drops) droppedBefore.add(d.key);
   }
   return out;
 }

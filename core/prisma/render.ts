@@ -2,6 +2,7 @@
 // say of the same database, with the plan's relation field names instead of db pull's generated ones, and
 // comments for what Prisma's schema language cannot state (CHECK constraints, the release engine's vector
 // indexes). Deterministic: the same database always renders the same text, byte for byte.
+import { isPrefilterIndexName } from "../search/prefilter";
 import { isCountIndexName } from "../vector-indexes/spec";
 import type { CatalogColumn, CatalogForeignKey, CatalogTable, PrismaCatalog } from "./catalog";
 
@@ -191,8 +192,13 @@ function renderModel(table: CatalogTable, catalog: PrismaCatalog, relations: Rel
   for (const index of table.indexes) {
     // Vector indexes are the release engine's, built per embedding dimension after the data
     // (docs/vector-indexes.md): they come and go with the data, not the migrations. So do the count indexes
-    // the engine builds beside them.
-    if (index.primary || VECTOR_INDEX_METHODS.includes(index.method) || isCountIndexName(index.name))
+    // the engine builds beside them, and the search's prefilter b-tree (docs/search.md).
+    if (
+      index.primary ||
+      VECTOR_INDEX_METHODS.includes(index.method) ||
+      isCountIndexName(index.name) ||
+      isPrefilterIndexName(index.name)
+    )
       continue;
     if (!index.expressible) {
       comments.push(`// index ${index.name}, not stated in Prisma's schema language: ${index.definition}`);

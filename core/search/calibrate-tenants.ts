@@ -28,6 +28,18 @@ import type { IndexDefinition } from "../vector-indexes/spec";
 import { quoteIdent } from "../vector-indexes/spec";
 import { searchTuningSql, readSearchTuning, DEFAULT_EXACT_ROWS, type SearchTuning } from "./tuning";
 import {
+  ensurePrefilterIndex,
+  isPrefilterTable,
+  prefilterUnavailable,
+  readPrefilterEntries,
+  searchPrefilterSql,
+  PREFILTER_MAX_DEPTH,
+  PREFILTER_MIN_DEPTH,
+  PREFILTER_MIN_FACTOR,
+  type PrefilterEntry,
+  type PrefilterFacts,
+} from "./prefilter";
+import {
   buildTenantIndex,
   dropTenantIndex,
   liveTenantIndexes,
@@ -61,9 +73,9 @@ export interface ClassMeasurement {
   /** Share of the dimension's rows, in percent. */
   sharePercent: number;
   kind: QueryKind;
-  /** How the function searched this tenant: exactly (b-tree), through the dimension's vector index, or
-   * through the tenant's own (tenant-indexes.ts). */
-  path: "exact" | "index" | "tenant-index";
+  /** How the function searched this tenant: exactly (b-tree), exactly over the prefilter's candidates
+   * (prefilter.ts), through the dimension's vector index, or through the tenant's own (tenant-indexes.ts). */
+  path: "exact" | "prefilter" | "index" | "tenant-index";
   queries: number;
   recall: number;
   recallLowerBound: number;
@@ -94,6 +106,8 @@ export interface TenantCalibration {
   classes: ClassMeasurement[];
   /** The largest tenants' own indexes (absent in records made before them). */
   tenantIndexes?: TenantIndexFacts[];
+  /** The prefilter of the search below the exact threshold (absent in records made before it). */
+  prefilter?: PrefilterFacts;
   /** Tenant indexes whose build failed (the tenant is searched as if it had none). */
   tenantIndexFailures?: { organizationId: string; indexName: string; message: string }[];
   /** What this calibration cost: statements sent to the server and time taken, tenant indexes' builds included. */
@@ -174,6 +188,7 @@ interface Run {
 interface Overrides {
   tuning: readonly SearchTuning[];
   tenantIndexes?: readonly TenantIndexEntry[];
+  prefilters?: readonly PrefilterEntry[];
 }
 
 /** The search function as the tenant, with `overrides` in place for the transaction only (rolled back). */
@@ -190,6 +205,7 @@ async function runSearch(
   try {
     if (overrides) await client.query(searchTuningSql(overrides.tuning));
     if (overrides?.tenantIndexes) await client.query(searchTenantIndexesSql(overrides.tenantIndexes));
+    if (overrides?.prefilters) await client.query(searchPrefilterSql(overrides.prefilters));
     await client.query("SELECT set_config('app.current_organization_id', $1, true)", [tenant.organizationId]);
     for (const kind of kinds) {
       const run: Run = { recalls: [], counts: [], latenciesMs: [] };
@@ -291,6 +307,10 @@ async function calibrateClasses(
   const otherTenantIndexes = (await readTenantIndexes(client)).filter(
     (e) => !(e.table === table && e.dimension === definition.dimension),
   );
+  const prefilterEntries = await readPrefilterEntries(client);
+  const otherPrefilters = prefilterEntries.filter(
+    (e) => !(e.table === table && e.dimension === definition.dimension),
+  );
   const entry = (exactRows: number, value: number): SearchTuning => ({
     table,
     dimension: definition.dimension,
@@ -303,6 +323,8 @@ async function calibrateClasses(
   if (picked.length === 0 || (picked.length === 1 && largestShare >= SINGLE_TENANT_SHARE)) {
     await client.query(searchTuningSql([...others, entry(DEFAULT_EXACT_ROWS, unfiltered.value)]));
     if (withTenantIndexes) await keepTenantIndexes(client, definition, [], otherTenantIndexes);
+    if (otherPrefilters.length < prefilterEntries.length)
+      await client.query(searchPrefilterSql(otherPrefilters));
     return {
       exactRows: DEFAULT_EXACT_ROWS,
       setting: unfiltered.setting,
@@ -310,6 +332,14 @@ async function calibrateClasses(
       targetRecall: options.targetRecall,
       targetReached: true,
       classes: [],
+      ...(isPrefilterTable(table)
+        ? {
+            prefilter: {
+              state: "off" as const,
+              reason: (await prefilterUnavailable(client, table)) ?? "no tenant filter to measure yet",
+            },
+          }
+        : {}),
     };
   }
   const perClass = Math.max(1, Math.ceil(options.queries / 2));
@@ -351,8 +381,20 @@ async function calibrateClasses(
     return { value, ...worst, latenciesMs };
   };
 
-  // Exact search costs (rows × a per-row cost, measured on the largest tenant); one index search its p50.
-  const perRowMs = (await exactLatencyMs(client, definition, largest)) / largest.rows;
+  // The prefilter of the search below the exact threshold, saved when it reaches the target.
+  const prefilter = await calibratePrefilter(client, definition, largest, options.targetRecall, {
+    tuning: [...others, entry(largest.rows + 1, unfiltered.value)],
+    tenantIndexes: withTenantIndexes ? otherTenantIndexes : undefined,
+    prefilters: otherPrefilters,
+  });
+  const depth = prefilter.facts.state === "on" ? prefilter.facts.depth : undefined;
+
+  // The search below the threshold (exact, or over the prefilter's candidates) costs rows × a per-row cost,
+  // measured on the largest tenant; one index search its p50.
+  const perRowMs =
+    (prefilter.latenciesMs
+      ? percentile(prefilter.latenciesMs, 50)
+      : await exactLatencyMs(client, definition, largest)) / largest.rows;
   const crossover = (indexMs: number) =>
     perRowMs > 0 ? Math.max(MIN_CLASS_ROWS, Math.round(indexMs / perRowMs)) : DEFAULT_EXACT_ROWS;
   const first = crossover(percentile((await indexRun([largest], unfiltered.value)).latenciesMs, 50));
@@ -480,7 +522,9 @@ async function calibrateClasses(
             ? "tenant-index"
             : c.rows > exactRows
               ? "index"
-              : "exact",
+              : depth !== undefined && c.rows > PREFILTER_MIN_FACTOR * depth
+                ? "prefilter"
+                : "exact",
         queries: run.counts.length,
         recall: Number(summary.recall.toFixed(4)),
         recallLowerBound: Number(summary.recallLowerBound.toFixed(4)),
@@ -502,7 +546,74 @@ async function calibrateClasses(
     targetReached: measured.every((m) => m.targetReached),
     classes: measured,
     tenantIndexes,
+    ...(isPrefilterTable(table) ? { prefilter: prefilter.facts } : {}),
     ...(tenantIndexFailures.length > 0 ? { tenantIndexFailures } : {}),
+  };
+}
+
+/**
+ * The prefilter's depth: the smallest at which the largest tenant, searched below the exact threshold (the
+ * filter that keeps most rows, where sign bits tell rows apart least), reaches the target recall for both
+ * kinds of query. Builds the prefilter's b-tree first (prefilter.ts). Saves this dimension's entry when the
+ * target is reached and removes it when not; the latencies are those of the chosen depth.
+ */
+async function calibratePrefilter(
+  client: ClientBase,
+  definition: IndexDefinition,
+  largest: TenantClass,
+  targetRecall: number,
+  base: Overrides & { prefilters: readonly PrefilterEntry[] },
+): Promise<{ facts: PrefilterFacts; latenciesMs?: number[] }> {
+  const { table } = definition.table;
+  const unavailable = await prefilterUnavailable(client, table);
+  if (unavailable) return { facts: { state: "off", reason: unavailable } };
+  const off = async (reason: string) => {
+    await client.query(searchPrefilterSql(base.prefilters));
+    return { facts: { state: "off", reason } as const };
+  };
+  let built: Awaited<ReturnType<typeof ensurePrefilterIndex>>;
+  try {
+    built = await ensurePrefilterIndex(client, table);
+  } catch (error) {
+    return off(`building its b-tree failed (${(error as Error).message}): exact search instead`);
+  }
+  const both: QueryKind[] = ["own", "table-wide"];
+  const own = (depth: number): PrefilterEntry => ({ table, dimension: definition.dimension, depth });
+  const chosen = await searchSmallest(
+    { min: PREFILTER_MIN_DEPTH, max: PREFILTER_MAX_DEPTH },
+    targetRecall,
+    async (depth) => {
+      const runs = await runSearch(client, definition, largest, both, {
+        ...base,
+        prefilters: [...base.prefilters, own(depth)],
+      });
+      const near = summarizeRecall(runs.own.recalls);
+      const far = summarizeRecall(runs["table-wide"].recalls);
+      return {
+        value: depth,
+        ...(near.recallLowerBound <= far.recallLowerBound ? near : far),
+        latenciesMs: [...runs.own.latenciesMs, ...runs["table-wide"].latenciesMs],
+      };
+    },
+  );
+  if (!chosen.targetReached) {
+    return off(
+      `at depth ${chosen.value} the largest tenant's recall@10 was ${chosen.recallLowerBound.toFixed(3)} ` +
+        `(lower bound), under the target ${targetRecall}: exact search instead`,
+    );
+  }
+  await client.query(searchPrefilterSql([...base.prefilters, own(chosen.value)]));
+  return {
+    facts: {
+      state: "on",
+      indexName: built.indexName,
+      depth: chosen.value,
+      recall: Number(chosen.recall.toFixed(4)),
+      latencyP50Ms: Number(percentile(chosen.latenciesMs, 50).toFixed(3)),
+      ...(built.buildMs !== undefined ? { buildMs: built.buildMs } : {}),
+      ...(built.backfilledRows > 0 ? { backfilledRows: built.backfilledRows } : {}),
+    },
+    latenciesMs: chosen.latenciesMs,
   };
 }
 

@@ -27,6 +27,15 @@ export {
 } from "./tuning";
 export { setDatabaseSearchDefault } from "./session-defaults";
 export {
+  isPrefilterIndexName,
+  isPrefilterTable,
+  PREFILTER_MIN_FACTOR,
+  readPrefilterEntries,
+  savePrefilterEntries,
+  type PrefilterEntry,
+  type PrefilterFacts,
+} from "./prefilter";
+export {
   buildTenantIndex,
   readTenantIndexes,
   saveTenantIndexes,

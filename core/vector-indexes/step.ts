@@ -36,6 +36,8 @@ import {
   setDatabaseSearchDefault,
   type SearchCalibrationRecord,
   type TenantCalibration,
+  isPrefilterTable,
+  PREFILTER_MIN_FACTOR,
 } from "../search";
 import {
   decideTable,
@@ -547,6 +549,21 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
           `(${f.message}); that tenant is searched through ${definition.name} or exactly until the next calibration`,
       );
     }
+    const prefilter = tenant.prefilter;
+    if (prefilter?.state === "on") {
+      const built =
+        prefilter.buildMs !== undefined
+          ? ` (${prefilter.indexName} built in ${(prefilter.buildMs / 1000).toFixed(1)} s` +
+            `${prefilter.backfilledRows ? `, sign bits filled for ${prefilter.backfilledRows} earlier rows` : ""})`
+          : "";
+      log.info(
+        `${definition.name}: below the exact threshold, tenants of more than ${PREFILTER_MIN_FACTOR * prefilter.depth} ` +
+          `rows are searched through the prefilter at depth ${prefilter.depth}${built}: recall@10 ` +
+          `${prefilter.recall}, p50 ${prefilter.latencyP50Ms} ms for the largest tenant`,
+      );
+    } else if (prefilter && isPrefilterTable(definition.table.table)) {
+      log.warn(`${definition.name}: no prefilter: ${prefilter.reason}`);
+    }
     for (const t of tenant.tenantIndexes ?? []) {
       log.info(
         `${definition.name}: tenant ${t.organizationId} (${t.rows} rows) searches its own index ${t.indexName}` +
@@ -592,6 +609,15 @@ function withTenantSearch(
       reason: "recalibrate: no calibration under the tenant filter yet",
     };
   }
+  // A record made before the prefilter (migration 20261203120000) has no word on it: calibrating builds it.
+  if (search.prefilter === undefined && isPrefilterTable(decision.table.table)) {
+    return {
+      ...decision,
+      kind: "recalibrate",
+      action: "update",
+      reason: "recalibrate: the tenant search's prefilter is not built and calibrated yet",
+    };
+  }
   const missed = missedTargets(search);
   return missed ? { ...decision, reason: `${decision.reason}; ${missed}` } : decision;
 }
@@ -608,6 +634,7 @@ function tenantSearchFacts(search: SearchCalibrationRecord | undefined): {
       ...(missedTargets(search) ? { missed: missedTargets(search) } : {}),
       classes: search.classes,
       tenantIndexes: search.tenantIndexes ?? [],
+      ...(search.prefilter ? { prefilter: search.prefilter } : {}),
       ...(search.cost ? { calibrationCost: search.cost } : {}),
       calibratedAt: search.calibratedAt,
     },

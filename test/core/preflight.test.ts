@@ -194,6 +194,21 @@ describe("the objects a migration creates", () => {
     ]);
   });
 
+  it("leaves out what an earlier statement drops: a replacement, not a collision", () => {
+    const dropsFirst = `-- Up Migration
+      DROP FUNCTION settings(text);
+      CREATE FUNCTION settings(t text) RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;
+      CREATE FUNCTION kept() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;
+      DROP TABLE IF EXISTS later;
+      CREATE TABLE later_created_before (id int);
+      DROP FUNCTION kept();`;
+    const next = `CREATE TABLE later (id int); CREATE FUNCTION kept() RETURNS int LANGUAGE sql AS $$ SELECT 2 $$;`;
+    expect(createdObjects([file(dropsFirst), file(next)]).map((o) => `${o.kind} ${o.name}`)).toEqual([
+      "table later_created_before",
+      "function kept",
+    ]);
+  });
+
   it("finds every table of the project's migrations", () => {
     const tables = createdObjects(readMigrationFiles(DEFAULT_MIGRATIONS_DIR)).filter(
       (o) => o.kind === "table",

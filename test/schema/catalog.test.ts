@@ -130,6 +130,9 @@ describe("the schema after every migration is applied to an empty database", () 
       'BEFORE INSERT OR UPDATE OF "datasetId", "organizationId" → chunk_organization_id';
     expected["Message.fill_organization_id"] =
       'BEFORE INSERT OR UPDATE OF "conversationId", "organizationId" → message_organization_id';
+    // The sign bits search_chunks()'s prefilter reads, kept from the embedding.
+    expected["Chunk.chunk_embedding_bits"] =
+      'BEFORE INSERT OR UPDATE OF embedding, "embeddingBits" → chunk_embedding_bits';
     expect(await query(readTriggers)).toEqual({ ...expected, ...OTHER_TRIGGERS });
   });
 

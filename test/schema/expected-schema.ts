@@ -218,6 +218,8 @@ export const TABLES: Record<string, Record<string, string>> = {
     text: req("text"),
     embedding: opt("vector"),
     metadata: opt("jsonb"),
+    // The embedding's sign bits, kept by trigger, for search_chunks()'s prefilter (20261203120000).
+    embeddingBits: opt("bit varying"),
     ...created,
   },
   ModelVersion: {
@@ -564,6 +566,7 @@ export const OTHER_TRIGGERS: Record<string, string> = {
 /** The functions of schema public, besides the extensions'. */
 export const FUNCTIONS = [
   "check_embedding_dimension",
+  "chunk_embedding_bits", // keeps "Chunk"."embeddingBits" (20261203120000)
   "keep_embedding_space_dimension",
   "set_updated_at",
   // Row-level security: the organization and the user of the transaction, and the lookups made before
@@ -588,6 +591,7 @@ export const FUNCTIONS = [
   "search_messages", // the query as text
   "search_query_spaces",
   "search_query_vector",
+  "search_prefilter_entries", // the calibrated prefilter depths (20261203120000)
   "search_settings", // one lookup of the tuning and the tenant's entry (20261203030000)
   "search_tenant_index",
   "search_tenant_indexes",

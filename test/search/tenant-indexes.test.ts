@@ -14,6 +14,7 @@ import {
   tenantIndexName,
   tenantIndexSql,
   EMBEDDING_TABLES,
+  readPrefilterEntries,
   readSearchTuning,
   type SearchTuning,
 } from "../../core";
@@ -198,19 +199,28 @@ describe("search_chunks through a tenant's own index", () => {
           ),
         )
       ).rows;
-    const dimension = { probes: calibrated.probes ?? null, ef_search: calibrated.efSearch ?? null };
+    // The prefilter's depth is the dimension's (the calibration's, search_prefilter_entries()).
+    const depth = (await readPrefilterEntries(owner)).find(
+      (e) => e.table === "Chunk" && e.dimension === SHAPE.dimension,
+    )?.depth;
+    expect(depth).toBeGreaterThan(0);
+    const dimension = {
+      probes: calibrated.probes ?? null,
+      ef_search: calibrated.efSearch ?? null,
+      prefilter_depth: depth,
+    };
     expect(await settings("Chunk", SHAPE.dimension, largest.organizationId)).toEqual([
-      { exact_rows: 300, probes: dimension.probes, ef_search: 40 },
+      { exact_rows: 300, probes: dimension.probes, ef_search: 40, prefilter_depth: depth },
     ]);
     const other = corpus.tenants[1]!.organizationId;
     expect(await settings("Chunk", SHAPE.dimension, other)).toEqual([{ exact_rows: 300, ...dimension }]);
     // Nothing measured for a table or dimension: exact search up to 10,000 visible rows, the function's own
     // index settings.
     expect(await settings("Message", SHAPE.dimension, other)).toEqual([
-      { exact_rows: 10000, probes: null, ef_search: null },
+      { exact_rows: 10000, probes: null, ef_search: null, prefilter_depth: null },
     ]);
     expect(await settings("Chunk", SHAPE.dimension + 1, largest.organizationId)).toEqual([
-      { exact_rows: 10000, probes: null, ef_search: null },
+      { exact_rows: 10000, probes: null, ef_search: null, prefilter_depth: null },
     ]);
     // A rewrite of the tenants' list reaches the next call (search_tenant_indexes() is read, not copied).
     await saveTenantIndexes(owner, []);

@@ -1,0 +1,163 @@
+// The binary-quantized prefilter of a tenant's search (migration 20261203120000_tenant_search_prefilter.sql).
+//
+// Below the exact threshold a tenant's search is exact, and exact search reads every visible row's page (the
+// embedding is stored in the row). With the prefilter, search_chunks() takes the `depth` rows nearest by the
+// Hamming distance between sign bits ("embeddingBits", kept by a trigger) from an index-only scan of one
+// b-tree, and ranks only those by their exact distance. This module keeps that b-tree and the calibrated depth
+// (search_prefilter_entries()); core/search/calibrate-tenants.ts decides the depth.
+//
+// The b-tree is not a migration's: a migration runs in a transaction, where CREATE INDEX blocks writes to a
+// table that may already be large. The calibration builds it CONCURRENTLY, first filling the bits of rows
+// written before the migration, in batches of their own transactions.
+import type { ClientBase } from "pg";
+import { literal } from "../sql";
+import { quoteIdent } from "../vector-indexes/spec";
+
+/** The tables whose search has a prefilter: the b-tree each one's reads, and the trigger keeping its bits. */
+const PREFILTERS: Readonly<Record<string, { indexName: string; trigger: string }>> = {
+  Chunk: { indexName: "idx_chunk_sign_bits", trigger: "chunk_embedding_bits" },
+};
+
+/** Whether a table's search has a prefilter. */
+export function isPrefilterTable(table: string): boolean {
+  return PREFILTERS[table] !== undefined;
+}
+
+/** Whether `name` is a prefilter b-tree (a release index, not one of the migrations'). */
+export function isPrefilterIndexName(name: string): boolean {
+  return Object.values(PREFILTERS).some((p) => p.indexName === name);
+}
+
+/** search_chunks() prefilters only a tenant with more than this many times the depth in visible rows. */
+export const PREFILTER_MIN_FACTOR = 8;
+
+/** The depth range the calibration searches: at least 4k candidates for k = 10, at most what still gains. */
+export const PREFILTER_MIN_DEPTH = 40;
+export const PREFILTER_MAX_DEPTH = 640;
+
+/** Rows filled per transaction when the bits of earlier rows are filled in. */
+const BACKFILL_BATCH = 2000;
+
+export interface PrefilterEntry {
+  table: string;
+  dimension: number;
+  depth: number;
+}
+
+/** What the calibration did about a table's prefilter, as recorded and shown by status. */
+export type PrefilterFacts =
+  | {
+      state: "on";
+      indexName: string;
+      /** Hamming candidates ranked exactly per call, for k = 10. */
+      depth: number;
+      recall: number;
+      latencyP50Ms: number;
+      /** Set when this calibration built the b-tree. */
+      buildMs?: number;
+      /** Rows written before the migration whose bits this calibration filled in. */
+      backfilledRows?: number;
+    }
+  | { state: "off"; reason: string };
+
+/** CREATE INDEX of a table's prefilter b-tree: the tenant and space as keys, the bits and filters carried. */
+export function prefilterIndexSql(table: string): string {
+  return (
+    `CREATE INDEX CONCURRENTLY ${quoteIdent(PREFILTERS[table]!.indexName)} ON ${quoteIdent(table)} ` +
+    `("organizationId", "embeddingSpaceId") INCLUDE ("embeddingBits", "id", "datasetId", "documentId") ` +
+    `WHERE "embeddingBits" IS NOT NULL`
+  );
+}
+
+/**
+ * Why a table's search cannot have the prefilter here, or undefined when it can: its migrations may stop
+ * before it, or pgvector may be older than binary_quantize (0.7), in which case the migration made no trigger.
+ */
+export async function prefilterUnavailable(client: ClientBase, table: string): Promise<string | undefined> {
+  const prefilter = PREFILTERS[table];
+  if (!prefilter) return `"${table}" has no prefilter`;
+  const result = await client.query<{ entries: boolean; trigger: boolean }>(
+    `SELECT to_regprocedure('search_prefilter_entries()') IS NOT NULL AS entries,
+            EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass($1) AND tgname = $2) AS trigger`,
+    [quoteIdent(table), prefilter.trigger],
+  );
+  const { entries, trigger } = result.rows[0] ?? { entries: false, trigger: false };
+  if (!entries) return "the database's migrations stop before the prefilter (20261203120000)";
+  if (!trigger) return "pgvector is older than 0.7 (no binary_quantize): the sign bits are not kept";
+  return undefined;
+}
+
+/**
+ * Makes the table's prefilter b-tree valid: fills the bits of rows that have an embedding but none (rows
+ * written before the migration), then builds the b-tree concurrently if it is missing or INVALID. Returns what
+ * it did; a failed build leaves no INVALID index behind.
+ */
+export async function ensurePrefilterIndex(
+  client: ClientBase,
+  table: string,
+): Promise<{ indexName: string; buildMs?: number; backfilledRows: number }> {
+  const name = PREFILTERS[table]!.indexName;
+  const t = quoteIdent(table);
+  let backfilledRows = 0;
+  // Each batch its own transaction (the client is outside one here): app writes to other rows go on, and
+  // an interrupted backfill keeps what it did. Setting the bits to NULL fires the trigger, which computes them.
+  for (;;) {
+    const batch = await client.query(
+      `UPDATE ${t} SET "embeddingBits" = NULL
+        WHERE "id" IN (SELECT "id" FROM ${t} WHERE "embeddingBits" IS NULL AND "embedding" IS NOT NULL
+                        LIMIT ${BACKFILL_BATCH})`,
+    );
+    backfilledRows += batch.rowCount ?? 0;
+    if ((batch.rowCount ?? 0) < BACKFILL_BATCH) break;
+  }
+  const live = await client.query<{ valid: boolean }>(
+    `SELECT i.indisvalid AS valid FROM pg_index i WHERE i.indexrelid = to_regclass(${literal(quoteIdent(name))})`,
+  );
+  if (live.rows[0]?.valid) return { indexName: name, backfilledRows };
+  const drop = `DROP INDEX CONCURRENTLY IF EXISTS ${quoteIdent(name)}`;
+  await client.query(drop);
+  const started = Date.now();
+  try {
+    await client.query(prefilterIndexSql(table));
+  } catch (error) {
+    await client.query(drop).catch(() => {});
+    throw error;
+  }
+  // The index-only scan needs the visibility map: a table just filled in has none for its new row versions.
+  if (backfilledRows > 0) await client.query(`VACUUM ${t}`);
+  return { indexName: name, buildMs: Date.now() - started, backfilledRows };
+}
+
+/** CREATE OR REPLACE of search_prefilter_entries() listing exactly `entries`. */
+export function searchPrefilterSql(entries: readonly PrefilterEntry[]): string {
+  const body =
+    entries.length === 0
+      ? "SELECT NULL::text, NULL::integer, NULL::integer WHERE false"
+      : `VALUES ${entries
+          .map((e) => `(${literal(e.table)}, ${Math.trunc(e.dimension)}, ${Math.trunc(e.depth)})`)
+          .join(", ")}`;
+  return (
+    "CREATE OR REPLACE FUNCTION search_prefilter_entries() " +
+    "RETURNS TABLE (table_name text, dims integer, depth integer) " +
+    `LANGUAGE sql STABLE AS $$ ${body} $$`
+  );
+}
+
+export async function savePrefilterEntries(
+  client: ClientBase,
+  entries: readonly PrefilterEntry[],
+): Promise<void> {
+  await client.query(searchPrefilterSql(entries));
+}
+
+/** What search_prefilter_entries() lists today; none where the migrations stop before it. */
+export async function readPrefilterEntries(client: ClientBase): Promise<PrefilterEntry[]> {
+  const exists = await client.query<{ ok: boolean }>(
+    `SELECT to_regprocedure('search_prefilter_entries()') IS NOT NULL AS ok`,
+  );
+  if (!exists.rows[0]?.ok) return [];
+  const result = await client.query<{ table_name: string; dims: number; depth: number }>(
+    "SELECT * FROM search_prefilter_entries() ORDER BY 1, 2",
+  );
+  return result.rows.map((r) => ({ table: r.table_name, dimension: r.dims, depth: r.depth }));
+}

@@ -1,0 +1,246 @@
+// The prefilter of search_chunks() (core/search/prefilter.ts, migration 20261203120000_tenant_search_prefilter.sql):
+// the release builds the sign bits' b-tree and calibrates the depth; a tenant above PREFILTER_MIN_FACTOR times
+// the depth (and below the exact threshold) is searched through it, with k rows and recall@10 ≥ 0.95 and only
+// its own rows; the trigger keeps the bits whoever writes the embedding; a database whose rows predate the
+// bits gets them, and the b-tree, from the next apply.
+import type { Client, ClientBase } from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  DEFAULT_MIGRATIONS_DIR,
+  defaultReleaseSteps,
+  planRelease,
+  readPrefilterEntries,
+  readSearchCalibrations,
+  readSearchTuning,
+  saveSearchTuning,
+  saveTenantIndexes,
+  PREFILTER_MIN_FACTOR,
+  type SearchTuning,
+} from "../../core";
+import { applyAsMigrator, useReleasedDatabase } from "../security/released-database";
+import { inTransaction } from "../security/sessions";
+import { vectorText } from "../vector-indexes/data";
+import { exactTopK, loadCorpus, recallOf, type Corpus, type CorpusShape, type Tenant } from "./corpus";
+
+// Enough dimensions for sign bits to tell rows apart (a 32-dimension corpus needs most of a tenant as
+// candidates), and tenants large enough for several to take the prefilter.
+const SHAPE: CorpusShape = {
+  rows: 6000,
+  dimension: 256,
+  organizations: 5,
+  topics: 60,
+  topicsPerOrganization: 3,
+  latentDimension: 24,
+  spread: 1,
+  noise: 0.1,
+  seed: 23,
+};
+const K = 10;
+const QUERIES = 12;
+const INDEX = "idx_chunk_sign_bits";
+
+interface Found {
+  id: string;
+  datasetId: string;
+  distance: number;
+}
+
+/** The search's rows and how many scans it made of the prefilter's b-tree and of any vector index. */
+async function searchCountingScans(app: ClientBase, organization: string | undefined, query: Float32Array) {
+  return inTransaction(app, organization, async (c) => {
+    const scans = async () =>
+      (
+        await c.query<{ bits: string; vector: string }>(
+          `SELECT coalesce(sum(pg_stat_get_xact_numscans(i.indexrelid)) FILTER (WHERE x.relname = $1), 0) AS bits,
+                  coalesce(sum(pg_stat_get_xact_numscans(i.indexrelid))
+                    FILTER (WHERE x.relam IN (SELECT a.oid FROM pg_am a WHERE a.amname IN ('ivfflat', 'hnsw'))), 0) AS vector
+             FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid
+            WHERE i.indrelid = '"Chunk"'::regclass`,
+          [INDEX],
+        )
+      ).rows[0]!;
+    const before = await scans();
+    const rows = (await c.query<Found>(`SELECT * FROM search_chunks($1::vector, $2)`, [vectorText(query), K]))
+      .rows;
+    const after = await scans();
+    return {
+      rows,
+      bitsScans: Number(after.bits) - Number(before.bits),
+      vectorScans: Number(after.vector) - Number(before.vector),
+    };
+  });
+}
+
+/** Rows whose bits are not their embedding's sign bits (NULL bits for an embedded row count). */
+async function staleBits(client: ClientBase): Promise<number> {
+  const { rows } = await client.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM "Chunk"
+      WHERE "embeddingBits" IS DISTINCT FROM binary_quantize("embedding")::bit varying`,
+  );
+  return rows[0]!.n;
+}
+
+describe("search_chunks through the prefilter", () => {
+  const target = useReleasedDatabase("search_prefilter");
+  let owner: Client;
+  let app: Client;
+  let corpus: Corpus;
+  let calibrated: SearchTuning;
+  let depth: number;
+
+  beforeAll(async () => {
+    owner = await target.current.roles.connect("migrator");
+    corpus = await loadCorpus(owner, SHAPE);
+    await applyAsMigrator(target.current, defaultReleaseSteps({ seedSets: [] }));
+    // As autovacuum leaves a table after a load: the visibility map set, which an index-only scan needs.
+    await owner.query(`VACUUM (ANALYZE) "Chunk"`);
+    app = await target.current.roles.connect("app");
+    calibrated = (await readSearchTuning(owner)).find(
+      (t) => t.table === "Chunk" && t.dimension === SHAPE.dimension,
+    )!;
+    depth = (await readPrefilterEntries(owner)).find((e) => e.table === "Chunk")?.depth ?? 0;
+    // Every tenant below the exact threshold and without an index of its own, whatever the calibration
+    // measured at this size: which path a tenant takes is then the prefilter's rule alone.
+    await saveSearchTuning(owner, { ...calibrated, exactRows: SHAPE.rows });
+    await saveTenantIndexes(owner, []);
+  });
+  afterAll(async () => {
+    await app?.end();
+    await owner?.end();
+  });
+
+  const above = () => corpus.tenants.filter((t) => t.rows > PREFILTER_MIN_FACTOR * depth);
+
+  async function recallThroughPrefilter(tenant: Tenant, kind: "own" | "table-wide") {
+    const recalls: number[] = [];
+    for (const q of corpus.queries(tenant, kind, QUERIES)) {
+      const found = await searchCountingScans(app, tenant.organizationId, q);
+      expect(found.bitsScans, `${tenant.organizationId} read ${INDEX}`).toBeGreaterThan(0);
+      expect(found.vectorScans).toBe(0);
+      expect(found.rows).toHaveLength(K);
+      // Only the tenant's own rows (its one dataset), nearest first.
+      expect(new Set(found.rows.map((r) => r.datasetId))).toEqual(new Set([tenant.datasetId]));
+      const distances = found.rows.map((r) => r.distance);
+      expect(distances).toEqual([...distances].sort((a, b) => a - b));
+      recalls.push(
+        recallOf(
+          await exactTopK(owner, tenant.organizationId, q, K),
+          found.rows.map((r) => r.id),
+        ),
+      );
+    }
+    return recalls.reduce((a, b) => a + b, 0) / recalls.length;
+  }
+
+  it("was built and calibrated by the release, and is recorded for status", async () => {
+    const [record] = await readSearchCalibrations(owner);
+    expect(record!.prefilter).toMatchObject({ state: "on", indexName: INDEX, depth });
+    expect(depth).toBeGreaterThanOrEqual(40);
+    const { rows } = await owner.query<{ valid: boolean; definition: string }>(
+      `SELECT i.indisvalid AS valid, pg_get_indexdef(i.indexrelid) AS definition
+         FROM pg_index i WHERE i.indexrelid = to_regclass($1)`,
+      [INDEX],
+    );
+    expect(rows[0]).toMatchObject({ valid: true });
+    expect(rows[0]!.definition).toContain(`INCLUDE ("embeddingBits", id, "datasetId", "documentId")`);
+    expect(await staleBits(owner)).toBe(0);
+  });
+
+  it("gives k rows, recall@10 ≥ 0.95 and only the tenant's rows, own and table-wide queries", async () => {
+    expect(above().length).toBeGreaterThanOrEqual(2);
+    for (const tenant of above()) {
+      for (const kind of ["own", "table-wide"] as const) {
+        expect(
+          await recallThroughPrefilter(tenant, kind),
+          `${tenant.organizationId} ${kind}`,
+        ).toBeGreaterThanOrEqual(0.95);
+      }
+    }
+  });
+
+  it("searches a tenant at or below its factor of the depth exactly, and none without an organization", async () => {
+    const small = corpus.tenants.find((t) => t.rows <= PREFILTER_MIN_FACTOR * depth);
+    if (small) {
+      const q = corpus.queries(small, "table-wide", 1)[0]!;
+      const found = await searchCountingScans(app, small.organizationId, q);
+      expect(found.bitsScans).toBe(0);
+      expect(found.rows.map((r) => r.id)).toEqual(await exactTopK(owner, small.organizationId, q, K));
+    }
+    const largest = corpus.tenants[0]!;
+    const none = await searchCountingScans(app, undefined, corpus.queries(largest, "own", 1)[0]!);
+    expect(none.rows).toEqual([]);
+  });
+
+  it("keeps the bits whoever writes the embedding: the app's insert, an update, a hand-written value", async () => {
+    const tenant = corpus.tenants[1]!;
+    const vector = vectorText(corpus.queries(tenant, "own", 1)[0]!);
+    const other = vectorText(corpus.queries(tenant, "table-wide", 1)[0]!);
+    const bitsOf = async (c: ClientBase, id: string) =>
+      (
+        await c.query<{ ok: boolean }>(
+          `SELECT "embeddingBits" = binary_quantize("embedding")::bit varying AS ok FROM "Chunk" WHERE "id" = $1`,
+          [id],
+        )
+      ).rows[0]?.ok;
+    await inTransaction(
+      app,
+      tenant.organizationId,
+      async (c) => {
+        const { rows } = await c.query<{ id: string }>(
+          `INSERT INTO "Chunk" ("datasetId", "documentId", "embeddingSpaceId", "idx", "text", "embedding")
+           VALUES ($1, $2, $3, 1000000, 'prefilter', $4::vector) RETURNING "id"`,
+          [tenant.datasetId, tenant.documentId, corpus.spaceId, vector],
+        );
+        const id = rows[0]!.id;
+        expect(await bitsOf(c, id)).toBe(true);
+        await c.query(`UPDATE "Chunk" SET "embedding" = $2::vector WHERE "id" = $1`, [id, other]);
+        expect(await bitsOf(c, id)).toBe(true);
+        await c.query(`UPDATE "Chunk" SET "embeddingBits" = B'101' WHERE "id" = $1`, [id]);
+        expect(await bitsOf(c, id)).toBe(true);
+        await c.query(`UPDATE "Chunk" SET "embedding" = NULL WHERE "id" = $1`, [id]);
+        const cleared = await c.query(`SELECT "embeddingBits" FROM "Chunk" WHERE "id" = $1`, [id]);
+        expect(cleared.rows[0]).toEqual({ embeddingBits: null });
+      },
+      { rollback: true },
+    );
+  });
+
+  it("fills the bits of rows that predate them and builds the b-tree on the next apply", async () => {
+    // A database upgraded to the prefilter: rows written before the trigger, no b-tree, no prefilter record.
+    await owner.query(`ALTER TABLE "Chunk" DISABLE TRIGGER chunk_embedding_bits`);
+    try {
+      await owner.query(`UPDATE "Chunk" SET "embeddingBits" = NULL`);
+    } finally {
+      await owner.query(`ALTER TABLE "Chunk" ENABLE TRIGGER chunk_embedding_bits`);
+    }
+    await owner.query(`DROP INDEX ${INDEX}`);
+    await owner.query(`UPDATE neonhub_release.search_calibrations SET prefilter = NULL`);
+    expect(await staleBits(owner)).toBe(SHAPE.rows);
+
+    const plan = await planRelease({
+      databaseUrl: target.current.roles.url("migrator"),
+      migrationsDir: DEFAULT_MIGRATIONS_DIR,
+      ownerRole: target.current.roles.names.owner,
+      steps: defaultReleaseSteps({ seedSets: [] }),
+    });
+    expect(plan.vectorIndexes.map((i) => [i.name, i.action, i.reason])).toContainEqual([
+      "idx_chunk_embedding_cosine",
+      "update",
+      expect.stringContaining("prefilter is not built"),
+    ]);
+
+    const applied = await applyAsMigrator(target.current, defaultReleaseSteps({ seedSets: [] }));
+    const item = applied.vectorIndexes.find((i) => i.name === "idx_chunk_embedding_cosine");
+    expect(item?.details).toMatchObject({
+      tenantSearch: { prefilter: { state: "on", backfilledRows: SHAPE.rows, buildMs: expect.any(Number) } },
+    });
+    expect(await staleBits(owner)).toBe(0);
+    const [record] = await readSearchCalibrations(owner);
+    expect(record!.prefilter).toMatchObject({ state: "on", indexName: INDEX });
+    // The next apply has nothing more to do for it.
+    const again = await applyAsMigrator(target.current, defaultReleaseSteps({ seedSets: [] }));
+    expect(again.vectorIndexes.find((i) => i.name === "idx_chunk_embedding_cosine")?.action).toBe(
+      "unchanged",
+    );
+  });
+});
