@@ -102,13 +102,21 @@ export async function ensurePrefilterIndex(
   // Each batch its own transaction (the client is outside one here): app writes to other rows go on, and
   // an interrupted backfill keeps what it did. Setting the bits to NULL fires the trigger, which computes them.
   for (;;) {
-    const batch = await client.query(
+    const batch = await client.query<{ filled: boolean }>(
       `UPDATE ${t} SET "embeddingBits" = NULL
         WHERE "id" IN (SELECT "id" FROM ${t} WHERE "embeddingBits" IS NULL AND "embedding" IS NOT NULL
-                        LIMIT ${BACKFILL_BATCH})`,
+                        LIMIT ${BACKFILL_BATCH})
+        RETURNING "embeddingBits" IS NOT NULL AS filled`,
     );
-    backfilledRows += batch.rowCount ?? 0;
-    if ((batch.rowCount ?? 0) < BACKFILL_BATCH) break;
+    // A disabled trigger fills nothing: said, rather than the same rows updated forever.
+    if (batch.rows.some((r) => !r.filled)) {
+      throw new Error(
+        `the trigger ${PREFILTERS[table]!.trigger} on "${table}" did not fill the sign bits (is it disabled? ` +
+          `ALTER TABLE ${t} ENABLE TRIGGER ${PREFILTERS[table]!.trigger})`,
+      );
+    }
+    backfilledRows += batch.rows.length;
+    if (batch.rows.length < BACKFILL_BATCH) break;
   }
   const live = await client.query<{ valid: boolean }>(
     `SELECT i.indisvalid AS valid FROM pg_index i WHERE i.indexrelid = to_regclass(${literal(quoteIdent(name))})`,

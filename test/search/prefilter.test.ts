@@ -15,7 +15,6 @@ import {
   saveSearchTuning,
   saveTenantIndexes,
   PREFILTER_MIN_FACTOR,
-  type SearchTuning,
 } from "../../core";
 import { applyAsMigrator, useReleasedDatabase } from "../security/released-database";
 import { inTransaction } from "../security/sessions";
@@ -85,7 +84,6 @@ describe("search_chunks through the prefilter", () => {
   let owner: Client;
   let app: Client;
   let corpus: Corpus;
-  let calibrated: SearchTuning;
   let depth: number;
 
   beforeAll(async () => {
@@ -95,15 +93,21 @@ describe("search_chunks through the prefilter", () => {
     // As autovacuum leaves a table after a load: the visibility map set, which an index-only scan needs.
     await owner.query(`VACUUM (ANALYZE) "Chunk"`);
     app = await target.current.roles.connect("app");
-    calibrated = (await readSearchTuning(owner)).find(
+    depth = (await readPrefilterEntries(owner)).find((e) => e.table === "Chunk")?.depth ?? 0;
+    await belowThresholdOnly();
+  });
+
+  /**
+   * Every tenant below the exact threshold and without an index of its own, whatever the calibration
+   * measured at this size: which path a tenant takes is then the prefilter's rule alone.
+   */
+  async function belowThresholdOnly() {
+    const tuning = (await readSearchTuning(owner)).find(
       (t) => t.table === "Chunk" && t.dimension === SHAPE.dimension,
     )!;
-    depth = (await readPrefilterEntries(owner)).find((e) => e.table === "Chunk")?.depth ?? 0;
-    // Every tenant below the exact threshold and without an index of its own, whatever the calibration
-    // measured at this size: which path a tenant takes is then the prefilter's rule alone.
-    await saveSearchTuning(owner, { ...calibrated, exactRows: SHAPE.rows });
+    await saveSearchTuning(owner, { ...tuning, exactRows: SHAPE.rows });
     await saveTenantIndexes(owner, []);
-  });
+  }
   afterAll(async () => {
     await app?.end();
     await owner?.end();
@@ -205,6 +209,31 @@ describe("search_chunks through the prefilter", () => {
     );
   });
 
+  it("turns itself off, saying why, when the trigger does not fill the bits; the search stays exact and right", async () => {
+    await owner.query(`ALTER TABLE "Chunk" DISABLE TRIGGER chunk_embedding_bits`);
+    try {
+      await owner.query(`UPDATE "Chunk" SET "embeddingBits" = NULL`);
+      await owner.query(`DROP INDEX ${INDEX}`);
+      await owner.query(`UPDATE neonhub_release.search_calibrations SET prefilter = NULL`);
+      const applied = await applyAsMigrator(target.current, defaultReleaseSteps({ seedSets: [] }));
+      const item = applied.vectorIndexes.find((i) => i.name === "idx_chunk_embedding_cosine");
+      expect(item?.details).toMatchObject({
+        tenantSearch: {
+          prefilter: { state: "off", reason: expect.stringContaining("ENABLE TRIGGER chunk_embedding_bits") },
+        },
+      });
+      expect((await readPrefilterEntries(owner)).filter((e) => e.table === "Chunk")).toEqual([]);
+      await belowThresholdOnly();
+      const tenant = corpus.tenants[0]!;
+      const q = corpus.queries(tenant, "table-wide", 1)[0]!;
+      const found = await searchCountingScans(app, tenant.organizationId, q);
+      expect(found.bitsScans).toBe(0);
+      expect(found.rows.map((r) => r.id)).toEqual(await exactTopK(owner, tenant.organizationId, q, K));
+    } finally {
+      await owner.query(`ALTER TABLE "Chunk" ENABLE TRIGGER chunk_embedding_bits`);
+    }
+  });
+
   it("fills the bits of rows that predate them and builds the b-tree on the next apply", async () => {
     // A database upgraded to the prefilter: rows written before the trigger, no b-tree, no prefilter record.
     await owner.query(`ALTER TABLE "Chunk" DISABLE TRIGGER chunk_embedding_bits`);
@@ -213,7 +242,7 @@ describe("search_chunks through the prefilter", () => {
     } finally {
       await owner.query(`ALTER TABLE "Chunk" ENABLE TRIGGER chunk_embedding_bits`);
     }
-    await owner.query(`DROP INDEX ${INDEX}`);
+    await owner.query(`DROP INDEX IF EXISTS ${INDEX}`); // the test above leaves none
     await owner.query(`UPDATE neonhub_release.search_calibrations SET prefilter = NULL`);
     expect(await staleBits(owner)).toBe(SHAPE.rows);
 
