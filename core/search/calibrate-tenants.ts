@@ -30,6 +30,7 @@ import { searchTuningSql, readSearchTuning, DEFAULT_EXACT_ROWS, type SearchTunin
 import {
   ensurePrefilterIndex,
   isPrefilterTable,
+  prefilterEntriesExist,
   prefilterUnavailable,
   readPrefilterEntries,
   searchPrefilterSql,
@@ -577,12 +578,13 @@ async function calibratePrefilter(
   base: Overrides & { prefilters: readonly PrefilterEntry[] },
 ): Promise<{ facts: PrefilterFacts; latenciesMs?: number[] }> {
   const { table } = definition.table;
-  const unavailable = await prefilterUnavailable(client, table);
-  if (unavailable) return { facts: { state: "off", reason: unavailable } };
   const off = async (reason: string) => {
-    await client.query(searchPrefilterSql(base.prefilters));
+    // This dimension's entry removed, where the list exists (its migrations may stop before it).
+    if (await prefilterEntriesExist(client)) await client.query(searchPrefilterSql(base.prefilters));
     return { facts: { state: "off", reason } as const };
   };
+  const unavailable = await prefilterUnavailable(client, table);
+  if (unavailable) return off(unavailable);
   let built: Awaited<ReturnType<typeof ensurePrefilterIndex>>;
   try {
     built = await ensurePrefilterIndex(client, table);

@@ -76,14 +76,22 @@ export function prefilterIndexSql(table: string): string {
 export async function prefilterUnavailable(client: ClientBase, table: string): Promise<string | undefined> {
   const prefilter = PREFILTERS[table];
   if (!prefilter) return `"${table}" has no prefilter`;
-  const result = await client.query<{ entries: boolean; trigger: boolean }>(
+  const result = await client.query<{ entries: boolean; trigger: "missing" | "enabled" | "disabled" }>(
     `SELECT to_regprocedure('search_prefilter_entries()') IS NOT NULL AS entries,
-            EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass($1) AND tgname = $2) AS trigger`,
+            coalesce((SELECT CASE WHEN tgenabled = 'D' THEN 'disabled' ELSE 'enabled' END FROM pg_trigger
+                       WHERE tgrelid = to_regclass($1) AND tgname = $2), 'missing') AS trigger`,
     [quoteIdent(table), prefilter.trigger],
   );
-  const { entries, trigger } = result.rows[0] ?? { entries: false, trigger: false };
+  const { entries, trigger } = result.rows[0] ?? { entries: false, trigger: "missing" };
   if (!entries) return "the database's migrations stop before the prefilter (20261203120000)";
-  if (!trigger) return "pgvector is older than 0.7 (no binary_quantize): the sign bits are not kept";
+  if (trigger === "missing")
+    return "pgvector is older than 0.7 (no binary_quantize): the sign bits are not kept";
+  if (trigger === "disabled") {
+    return (
+      `the trigger ${prefilter.trigger} that keeps the sign bits is disabled: ` +
+      `ALTER TABLE ${quoteIdent(table)} ENABLE TRIGGER ${prefilter.trigger}`
+    );
+  }
   return undefined;
 }
 
@@ -158,12 +166,17 @@ export async function savePrefilterEntries(
   await client.query(searchPrefilterSql(entries));
 }
 
-/** What search_prefilter_entries() lists today; none where the migrations stop before it. */
-export async function readPrefilterEntries(client: ClientBase): Promise<PrefilterEntry[]> {
+/** Whether the database has search_prefilter_entries() (its migrations may stop before it). */
+export async function prefilterEntriesExist(client: ClientBase): Promise<boolean> {
   const exists = await client.query<{ ok: boolean }>(
     `SELECT to_regprocedure('search_prefilter_entries()') IS NOT NULL AS ok`,
   );
-  if (!exists.rows[0]?.ok) return [];
+  return exists.rows[0]?.ok ?? false;
+}
+
+/** What search_prefilter_entries() lists today; none where the migrations stop before it. */
+export async function readPrefilterEntries(client: ClientBase): Promise<PrefilterEntry[]> {
+  if (!(await prefilterEntriesExist(client))) return [];
   const result = await client.query<{ table_name: string; dims: number; depth: number }>(
     "SELECT * FROM search_prefilter_entries() ORDER BY 1, 2",
   );

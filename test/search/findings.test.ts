@@ -124,3 +124,32 @@ describe("status for the largest tenants' own indexes", () => {
     ).toBe(true);
   });
 });
+
+describe("status for the prefilter", () => {
+  const facts = (prefilter: unknown) => ({
+    exactRows: 19_415,
+    searchSetting: "ivfflat.probes = 24",
+    targetReached: true,
+    classes: [measured({ path: "prefilter", tenantRows: 1927 })],
+    prefilter,
+  });
+
+  it("gives its depth, from how many rows it is used, and the largest tenant's recall and p50", () => {
+    const lines = renderTenantSearch(
+      facts({ state: "on", indexName: "idx_chunk_sign_bits", depth: 40, recall: 0.968, latencyP50Ms: 6.5 }),
+      "  ",
+    );
+    expect(lines).toContain(
+      "    prefilter: above 320 visible rows, the 40 nearest by sign bits (idx_chunk_sign_bits) ranked exactly; largest tenant recall@10 0.968, p50 6.5 ms",
+    );
+    expect(lines.at(-1)).toContain("table-wide queries: prefilter, recall@10");
+  });
+
+  it("says why it is off", () => {
+    const reason =
+      'the trigger chunk_embedding_bits that keeps the sign bits is disabled: ALTER TABLE "Chunk" ENABLE TRIGGER chunk_embedding_bits';
+    expect(renderTenantSearch(facts({ state: "off", reason }), "  ")).toContain(
+      `    prefilter: off (${reason})`,
+    );
+  });
+});
