@@ -145,6 +145,7 @@ export {
   isPrefilterIndexName,
   missedTargets,
   PREFILTER_MIN_FACTOR,
+  prefilterIndexSql,
   readPrefilterEntries,
   savePrefilterEntries,
   type PrefilterEntry,

@@ -15,6 +15,7 @@
 // is the sum of two rows' embeddings. "own": two rows of the tenant; "table-wide": two rows of the whole table
 // (a tenant searching for what it has little of).
 import type { ClientBase } from "pg";
+import type { Logger } from "../logger";
 import {
   HNSW_MAX_EF_SEARCH,
   HNSW_MIN_EF_SEARCH,
@@ -256,7 +257,13 @@ async function exactLatencyMs(
   return percentile(latencies, 50);
 }
 
-type TenantSearchOptions = { targetRecall: number; queries: number; tenantIndexMinShare?: number };
+type TenantSearchOptions = {
+  targetRecall: number;
+  queries: number;
+  tenantIndexMinShare?: number;
+  /** Progress of the long parts (the prefilter's backfill and build). */
+  log?: Logger;
+};
 
 /** A client whose query() counts the statements sent (what the calibration costs the server). */
 function countingClient(client: ClientBase, counter: { statements: number }): ClientBase {
@@ -394,7 +401,7 @@ async function calibrateClasses(
   };
 
   // The prefilter of the search below the exact threshold, saved when it reaches the target.
-  const prefilter = await calibratePrefilter(client, definition, largest, options.targetRecall, {
+  const prefilter = await calibratePrefilter(client, definition, largest, options, {
     tuning: [...others, entry(largest.rows + 1, unfiltered.value)],
     tenantIndexes: withTenantIndexes ? otherTenantIndexes : undefined,
     prefilters: otherPrefilters,
@@ -574,7 +581,7 @@ async function calibratePrefilter(
   client: ClientBase,
   definition: IndexDefinition,
   largest: TenantClass,
-  targetRecall: number,
+  { targetRecall, log }: TenantSearchOptions,
   base: Overrides & { prefilters: readonly PrefilterEntry[] },
 ): Promise<{ facts: PrefilterFacts; latenciesMs?: number[] }> {
   const { table } = definition.table;
@@ -587,7 +594,7 @@ async function calibratePrefilter(
   if (unavailable) return off(unavailable);
   let built: Awaited<ReturnType<typeof ensurePrefilterIndex>>;
   try {
-    built = await ensurePrefilterIndex(client, table);
+    built = await ensurePrefilterIndex(client, table, log);
   } catch (error) {
     return off(`building its b-tree failed (${(error as Error).message}): exact search instead`);
   }

@@ -30,6 +30,7 @@ export {
   isPrefilterIndexName,
   isPrefilterTable,
   PREFILTER_MIN_FACTOR,
+  prefilterIndexSql,
   readPrefilterEntries,
   savePrefilterEntries,
   type PrefilterEntry,

@@ -10,6 +10,8 @@
 // table that may already be large. The calibration builds it CONCURRENTLY, first filling the bits of rows
 // written before the migration, in batches of their own transactions.
 import type { ClientBase } from "pg";
+import { formatCount } from "../count-format";
+import { silentLogger, type Logger } from "../logger";
 import { literal } from "../sql";
 import { quoteIdent } from "../vector-indexes/spec";
 
@@ -35,8 +37,9 @@ export const PREFILTER_MIN_FACTOR = 8;
 export const PREFILTER_MIN_DEPTH = 40;
 export const PREFILTER_MAX_DEPTH = 640;
 
-/** Rows filled per transaction when the bits of earlier rows are filled in. */
+/** Rows filled per transaction when the bits of earlier rows are filled in, and a progress line per so many. */
 const BACKFILL_BATCH = 2000;
+const BACKFILL_REPORT_EVERY = 25;
 
 export interface PrefilterEntry {
   table: string;
@@ -103,6 +106,7 @@ export async function prefilterUnavailable(client: ClientBase, table: string): P
 export async function ensurePrefilterIndex(
   client: ClientBase,
   table: string,
+  log: Logger = silentLogger,
 ): Promise<{ indexName: string; buildMs?: number; backfilledRows: number }> {
   const name = PREFILTERS[table]!.indexName;
   const t = quoteIdent(table);
@@ -125,6 +129,10 @@ export async function ensurePrefilterIndex(
     }
     backfilledRows += batch.rows.length;
     if (batch.rows.length < BACKFILL_BATCH) break;
+    if (backfilledRows % (BACKFILL_BATCH * BACKFILL_REPORT_EVERY) === 0)
+      log.info(
+        `${name}: sign bits filled for ${formatCount(backfilledRows)} earlier rows of "${table}" so far`,
+      );
   }
   const live = await client.query<{ valid: boolean }>(
     `SELECT i.indisvalid AS valid FROM pg_index i WHERE i.indexrelid = to_regclass(${literal(quoteIdent(name))})`,
@@ -132,6 +140,7 @@ export async function ensurePrefilterIndex(
   if (live.rows[0]?.valid) return { indexName: name, backfilledRows };
   const drop = `DROP INDEX CONCURRENTLY IF EXISTS ${quoteIdent(name)}`;
   await client.query(drop);
+  log.info(`${name}: building on "${table}" (CONCURRENTLY)`);
   const started = Date.now();
   try {
     await client.query(prefilterIndexSql(table));

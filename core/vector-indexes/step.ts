@@ -520,7 +520,7 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
       client,
       definition,
       { setting: calibration.setting, value: calibration.value, max: settingRange(definition).max },
-      { targetRecall: this.options.targetRecall, queries: this.options.calibrationQueries },
+      { targetRecall: this.options.targetRecall, queries: this.options.calibrationQueries, log },
     );
     if (definition.name === definition.table.indexName && definition.table.table === "Chunk") {
       await setDatabaseSearchDefault(
