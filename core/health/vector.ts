@@ -116,7 +116,7 @@ export function vectorIndexFindings(index: IndexHealth, reading: VectorReading):
   if (decision.action === "unchanged") {
     const search = reading.searches?.find((c) => c.indexName === index.name);
     const missed = search && missedTargets(search);
-    return missed
+    const findings: HealthFinding[] = missed
       ? [
           {
             severity: "action",
@@ -127,6 +127,17 @@ export function vectorIndexFindings(index: IndexHealth, reading: VectorReading):
           },
         ]
       : [];
+    // The prefilter turned off by a disabled trigger: small and medium tenants' searches read every row.
+    const prefilter = search?.prefilter;
+    if (prefilter?.state === "off" && prefilter.cause === "trigger-disabled") {
+      findings.push({
+        severity: "action",
+        subject: index.name,
+        problem: `tenant search runs without its prefilter: ${prefilter.reason}`,
+        action: "enable the trigger as said, then run `neonhub-db apply`",
+      });
+    }
+    return findings;
   }
   const verb = { create: "build it", rebuild: "rebuild it", update: "recalibrate it" }[decision.action];
   return [

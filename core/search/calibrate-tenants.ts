@@ -40,6 +40,7 @@ import {
   PREFILTER_MIN_FACTOR,
   type PrefilterEntry,
   type PrefilterFacts,
+  type PrefilterOffCause,
 } from "./prefilter";
 import {
   buildTenantIndex,
@@ -355,7 +356,10 @@ async function calibrateClasses(
         ? {
             prefilter: {
               state: "off" as const,
-              reason: (await prefilterUnavailable(client, table)) ?? "no tenant filter to measure yet",
+              ...((await prefilterUnavailable(client, table)) ?? {
+                reason: "no tenant filter to measure yet",
+                cause: "no-tenant-filter" as const,
+              }),
             },
           }
         : {}),
@@ -585,18 +589,21 @@ async function calibratePrefilter(
   base: Overrides & { prefilters: readonly PrefilterEntry[] },
 ): Promise<{ facts: PrefilterFacts; latenciesMs?: number[] }> {
   const { table } = definition.table;
-  const off = async (reason: string) => {
+  const off = async (reason: string, cause: PrefilterOffCause) => {
     // This dimension's entry removed, where the list exists (its migrations may stop before it).
     if (await prefilterEntriesExist(client)) await client.query(searchPrefilterSql(base.prefilters));
-    return { facts: { state: "off", reason } as const };
+    return { facts: { state: "off", reason, cause } as const };
   };
   const unavailable = await prefilterUnavailable(client, table);
-  if (unavailable) return off(unavailable);
+  if (unavailable) return off(unavailable.reason, unavailable.cause);
   let built: Awaited<ReturnType<typeof ensurePrefilterIndex>>;
   try {
     built = await ensurePrefilterIndex(client, table, log);
   } catch (error) {
-    return off(`building its b-tree failed (${(error as Error).message}): exact search instead`);
+    return off(
+      `building its b-tree failed (${(error as Error).message}): exact search instead`,
+      "build-failed",
+    );
   }
   const both: QueryKind[] = ["own", "table-wide"];
   const own = (depth: number): PrefilterEntry => ({ table, dimension: definition.dimension, depth });
@@ -621,6 +628,7 @@ async function calibratePrefilter(
     return off(
       `at depth ${chosen.value} the largest tenant's recall@10 was ${chosen.recallLowerBound.toFixed(3)} ` +
         `(lower bound), under the target ${targetRecall}: exact search instead`,
+      "target-missed",
     );
   }
   await client.query(searchPrefilterSql([...base.prefilters, own(chosen.value)]));

@@ -31,6 +31,8 @@ export {
   isPrefilterTable,
   PREFILTER_MIN_FACTOR,
   prefilterIndexSql,
+  signBitsTriggerStateSql,
+  type SignBitsTriggerState,
   readPrefilterEntries,
   savePrefilterEntries,
   type PrefilterEntry,

@@ -61,7 +61,31 @@ export type PrefilterFacts =
       /** Rows written before the migration whose bits this calibration filled in. */
       backfilledRows?: number;
     }
-  | { state: "off"; reason: string };
+  | {
+      state: "off";
+      reason: string;
+      /** Why, for the release to act on: a trigger disabled then enabled again is a reason to recalibrate. */
+      cause?: PrefilterOffCause;
+    };
+
+export type PrefilterOffCause =
+  | "unavailable"
+  | "trigger-disabled"
+  | "build-failed"
+  | "target-missed"
+  | "no-tenant-filter";
+
+/** Whether the trigger that keeps a table's sign bits is there and enabled, as the catalog says. */
+export type SignBitsTriggerState = "enabled" | "disabled" | "missing";
+
+/** A SQL expression giving the table's SignBitsTriggerState; undefined for a table without a prefilter. */
+export function signBitsTriggerStateSql(table: string): string | undefined {
+  const prefilter = PREFILTERS[table];
+  if (!prefilter) return undefined;
+  return `coalesce((SELECT CASE WHEN t.tgenabled = 'D' THEN 'disabled' ELSE 'enabled' END FROM pg_trigger t
+                     WHERE t.tgrelid = to_regclass(${literal(quoteIdent(table))})
+                       AND t.tgname = ${literal(prefilter.trigger)}), 'missing')`;
+}
 
 /** CREATE INDEX of a table's prefilter b-tree: the tenant and space as keys, the bits and filters carried. */
 export function prefilterIndexSql(table: string): string {
@@ -76,24 +100,36 @@ export function prefilterIndexSql(table: string): string {
  * Why a table's search cannot have the prefilter here, or undefined when it can: its migrations may stop
  * before it, or pgvector may be older than binary_quantize (0.7), in which case the migration made no trigger.
  */
-export async function prefilterUnavailable(client: ClientBase, table: string): Promise<string | undefined> {
+export async function prefilterUnavailable(
+  client: ClientBase,
+  table: string,
+): Promise<{ reason: string; cause: PrefilterOffCause } | undefined> {
   const prefilter = PREFILTERS[table];
-  if (!prefilter) return `"${table}" has no prefilter`;
-  const result = await client.query<{ entries: boolean; trigger: "missing" | "enabled" | "disabled" }>(
-    `SELECT to_regprocedure('search_prefilter_entries()') IS NOT NULL AS entries,
-            coalesce((SELECT CASE WHEN tgenabled = 'D' THEN 'disabled' ELSE 'enabled' END FROM pg_trigger
-                       WHERE tgrelid = to_regclass($1) AND tgname = $2), 'missing') AS trigger`,
-    [quoteIdent(table), prefilter.trigger],
+  const triggerSql = signBitsTriggerStateSql(table);
+  if (!prefilter || !triggerSql) return { reason: `"${table}" has no prefilter`, cause: "unavailable" };
+  const result = await client.query<{ entries: boolean; trigger: SignBitsTriggerState }>(
+    `SELECT to_regprocedure('search_prefilter_entries()') IS NOT NULL AS entries, ${triggerSql} AS trigger`,
   );
   const { entries, trigger } = result.rows[0] ?? { entries: false, trigger: "missing" };
-  if (!entries) return "the database's migrations stop before the prefilter (20261203120000)";
-  if (trigger === "missing")
-    return "pgvector is older than 0.7 (no binary_quantize): the sign bits are not kept";
+  if (!entries) {
+    return {
+      reason: "the database's migrations stop before the prefilter (20261203120000)",
+      cause: "unavailable",
+    };
+  }
+  if (trigger === "missing") {
+    return {
+      reason: "pgvector is older than 0.7 (no binary_quantize): the sign bits are not kept",
+      cause: "unavailable",
+    };
+  }
   if (trigger === "disabled") {
-    return (
-      `the trigger ${prefilter.trigger} that keeps the sign bits is disabled: ` +
-      `ALTER TABLE ${quoteIdent(table)} ENABLE TRIGGER ${prefilter.trigger}`
-    );
+    return {
+      reason:
+        `the trigger ${prefilter.trigger} that keeps the sign bits is disabled: ` +
+        `ALTER TABLE ${quoteIdent(table)} ENABLE TRIGGER ${prefilter.trigger} (the next apply then builds it)`,
+      cause: "trigger-disabled",
+    };
   }
   return undefined;
 }

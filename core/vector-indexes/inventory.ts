@@ -1,6 +1,7 @@
 // What a table holds today, read-only: how many embedded rows of each dimension, and the vector indexes
 // named after it that exist (valid or left INVALID by an interrupted concurrent build).
 import type { ClientBase } from "pg";
+import { signBitsTriggerStateSql, type SignBitsTriggerState } from "../search/prefilter";
 import { countIndexStateSql, type CountIndexReading } from "./count-index";
 import { quoteIdent, type EmbeddingTable } from "./spec";
 
@@ -22,6 +23,8 @@ export interface TableInventory {
   indexes: Map<string, LiveIndex>;
   /** The b-tree the counts come from (count-index.ts); absent while the table does not exist. */
   countIndex?: CountIndexReading;
+  /** The trigger keeping the table's sign bits for the search's prefilter; absent for a table without one. */
+  signBitsTrigger?: SignBitsTriggerState;
 }
 
 /**
@@ -46,22 +49,27 @@ export function rowsByDimensionSql(table: EmbeddingTable): string {
 
 /** The table's rows per dimension and its vector indexes. */
 export async function readInventory(client: ClientBase, table: EmbeddingTable): Promise<TableInventory> {
+  const triggerSql = signBitsTriggerStateSql(table.table);
   const found = await client.query<{
     ok: boolean;
     hidden: boolean | null;
     count_index: CountIndexReading | null;
+    sign_bits: SignBitsTriggerState | null;
   }>(
     `SELECT to_regclass($1) IS NOT NULL AND to_regclass('"EmbeddingSpace"') IS NOT NULL AS ok,
-            row_security_active(to_regclass($1)) AS hidden, ${countIndexStateSql(table)} AS count_index`,
+            row_security_active(to_regclass($1)) AS hidden, ${countIndexStateSql(table)} AS count_index,
+            ${triggerSql ?? "NULL"} AS sign_bits`,
     [quoteIdent(table.table)],
   );
   const countIndex = found.rows[0]?.count_index ?? undefined;
+  const signBitsTrigger = found.rows[0]?.sign_bits ?? undefined;
   const empty = {
     table,
     rowsHidden: false,
     rowsByDimension: new Map<number, number>(),
     indexes: new Map<string, LiveIndex>(),
     ...(countIndex ? { countIndex } : {}),
+    ...(signBitsTrigger ? { signBitsTrigger } : {}),
   };
   if (!found.rows[0]?.ok) return { ...empty, exists: false };
   if (found.rows[0].hidden) return { ...empty, exists: true, rowsHidden: true };
@@ -81,6 +89,7 @@ export async function readInventory(client: ClientBase, table: EmbeddingTable): 
     rowsByDimension: new Map(counts.rows.map((r) => [r.dimension, Number(r.rows)])),
     indexes: new Map(indexes.rows.map((r) => [r.name, r])),
     ...(countIndex ? { countIndex } : {}),
+    ...(signBitsTrigger ? { signBitsTrigger } : {}),
   };
 }
 

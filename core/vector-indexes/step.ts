@@ -38,6 +38,8 @@ import {
   type TenantCalibration,
   isPrefilterTable,
   PREFILTER_MIN_FACTOR,
+  signBitsTriggerStateSql,
+  type SignBitsTriggerState,
 } from "../search";
 import {
   decideTable,
@@ -121,6 +123,7 @@ type TableState = {
   counts: [number, number][];
   indexes: LiveIndex[];
   countIndex: CountIndexReading | null;
+  signBitsTrigger?: SignBitsTriggerState | null;
 } | null;
 
 interface IndexState {
@@ -243,6 +246,7 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
         rowsByDimension: new Map<number, number>(),
         indexes: new Map(),
         ...(found?.countIndex ? { countIndex: found.countIndex } : {}),
+        ...(found?.signBitsTrigger ? { signBitsTrigger: found.signBitsTrigger } : {}),
       };
       if (!found) return { ...empty, exists: false };
       if (found.hidden) return { ...empty, exists: true, rowsHidden: true };
@@ -262,7 +266,7 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
         targetRecall: this.options.targetRecall,
         serverMemoryMb,
         maxMemoryMb: this.options.maxMemoryMb,
-      }).map((d) => withTenantSearch(d, searches)),
+      }).map((d) => withTenantSearch(d, searches, inventories[i]!)),
     );
     return { inventories, decisions, serverMemoryMb, countItems: countItemsOf(inventories) };
   }
@@ -400,7 +404,7 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
           targetRecall: this.options.targetRecall,
           serverMemoryMb,
           maxMemoryMb: this.options.maxMemoryMb,
-        }).map((d) => withTenantSearch(d, searches)),
+        }).map((d) => withTenantSearch(d, searches, inventory)),
       );
     }
     return { inventories, decisions, serverMemoryMb, countItems: countItemsOf(inventories) };
@@ -598,6 +602,7 @@ function skippedResult(decision: Pick<IndexDecision, "name" | "reason">): StepIt
 function withTenantSearch(
   decision: IndexDecision,
   searches: readonly SearchCalibrationRecord[],
+  inventory: TableInventory,
 ): IndexDecision {
   if (decision.kind !== "keep") return decision;
   const search = searches.find((c) => c.indexName === decision.name);
@@ -616,6 +621,20 @@ function withTenantSearch(
       kind: "recalibrate",
       action: "update",
       reason: "recalibrate: the tenant search's prefilter is not built and calibrated yet",
+    };
+  }
+  // Turned off because its trigger was disabled, and enabled again since: build and calibrate it now.
+  if (
+    search.prefilter?.state === "off" &&
+    search.prefilter.cause === "trigger-disabled" &&
+    inventory.signBitsTrigger === "enabled"
+  ) {
+    return {
+      ...decision,
+      kind: "recalibrate",
+      action: "update",
+      reason:
+        "recalibrate: the trigger keeping the sign bits is enabled again; the prefilter is built and calibrated",
     };
   }
   const missed = missedTargets(search);
@@ -654,6 +673,7 @@ function tableStateSql(table: EmbeddingTable): string {
   return `jsonb_build_object(
       'hidden', row_security_active(${literal(name)}::regclass),
       'countIndex', ${countIndexStateSql(table)},
+      'signBitsTrigger', ${signBitsTriggerStateSql(table.table) ?? "NULL"},
       'counts', (SELECT coalesce(jsonb_agg(jsonb_build_array(c.dimension, c.rows) ORDER BY c.rows DESC, c.dimension), '[]'::jsonb)
                    FROM (${rowsByDimensionSql(table)}) c),
       'indexes', (SELECT coalesce(jsonb_agg(jsonb_build_object('name', c.relname, 'valid', i.indisvalid,

@@ -153,3 +153,29 @@ describe("status for the prefilter", () => {
     );
   });
 });
+
+describe("health for the prefilter", () => {
+  it("asks for the trigger when a disabled one turned the prefilter off, and says nothing otherwise", () => {
+    const reason = "the trigger chunk_embedding_bits that keeps the sign bits is disabled: ALTER TABLE ...";
+    const readingWith = (prefilter: SearchCalibrationRecord["prefilter"]) => ({
+      records: [],
+      decisions: new Map([[index.name, { name: index.name, action: "unchanged" as const, reason: "kept" }]]),
+      rows: new Map(),
+      searches: [{ ...record([measured({})]), prefilter }],
+    });
+    expect(
+      vectorIndexFindings(index, readingWith({ state: "off", reason, cause: "trigger-disabled" })),
+    ).toEqual([
+      expect.objectContaining({
+        severity: "action",
+        problem: `tenant search runs without its prefilter: ${reason}`,
+      }),
+    ]);
+    expect(
+      vectorIndexFindings(
+        index,
+        readingWith({ state: "off", reason: "no tenant filter to measure yet", cause: "no-tenant-filter" }),
+      ),
+    ).toEqual([]);
+  });
+});

@@ -136,6 +136,17 @@ describe("search_chunks through the prefilter", () => {
     return recalls.reduce((a, b) => a + b, 0) / recalls.length;
   }
 
+  /** What plan says of one vector-index item. */
+  async function planOf(name: string) {
+    const plan = await planRelease({
+      databaseUrl: target.current.roles.url("migrator"),
+      migrationsDir: DEFAULT_MIGRATIONS_DIR,
+      ownerRole: target.current.roles.names.owner,
+      steps: defaultReleaseSteps({ seedSets: [] }),
+    });
+    return plan.vectorIndexes.find((i) => i.name === name);
+  }
+
   it("was built and calibrated by the release, and is recorded for status", async () => {
     const [record] = await readSearchCalibrations(owner);
     expect(record!.prefilter).toMatchObject({ state: "on", indexName: INDEX, depth });
@@ -229,9 +240,16 @@ describe("search_chunks through the prefilter", () => {
       const found = await searchCountingScans(app, tenant.organizationId, q);
       expect(found.bitsScans).toBe(0);
       expect(found.rows.map((r) => r.id)).toEqual(await exactTopK(owner, tenant.organizationId, q, K));
+      // Nothing more to do while the trigger stays disabled: the next plan is settled.
+      expect(await planOf("idx_chunk_embedding_cosine")).toMatchObject({ action: "unchanged" });
     } finally {
       await owner.query(`ALTER TABLE "Chunk" ENABLE TRIGGER chunk_embedding_bits`);
     }
+    // Enabled again: the next apply builds and calibrates it.
+    expect(await planOf("idx_chunk_embedding_cosine")).toMatchObject({
+      action: "update",
+      reason: expect.stringContaining("the trigger keeping the sign bits is enabled again"),
+    });
   });
 
   it("fills the bits of rows that predate them and builds the b-tree on the next apply", async () => {
@@ -246,17 +264,10 @@ describe("search_chunks through the prefilter", () => {
     await owner.query(`UPDATE neonhub_release.search_calibrations SET prefilter = NULL`);
     expect(await staleBits(owner)).toBe(SHAPE.rows);
 
-    const plan = await planRelease({
-      databaseUrl: target.current.roles.url("migrator"),
-      migrationsDir: DEFAULT_MIGRATIONS_DIR,
-      ownerRole: target.current.roles.names.owner,
-      steps: defaultReleaseSteps({ seedSets: [] }),
+    expect(await planOf("idx_chunk_embedding_cosine")).toMatchObject({
+      action: "update",
+      reason: expect.stringContaining("prefilter is not built"),
     });
-    expect(plan.vectorIndexes.map((i) => [i.name, i.action, i.reason])).toContainEqual([
-      "idx_chunk_embedding_cosine",
-      "update",
-      expect.stringContaining("prefilter is not built"),
-    ]);
 
     const applied = await applyAsMigrator(target.current, defaultReleaseSteps({ seedSets: [] }));
     const item = applied.vectorIndexes.find((i) => i.name === "idx_chunk_embedding_cosine");
