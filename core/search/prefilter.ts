@@ -13,6 +13,7 @@ import type { ClientBase } from "pg";
 import { formatCount } from "../count-format";
 import { silentLogger, type Logger } from "../logger";
 import { literal } from "../sql";
+import { dropInvalid } from "../vector-indexes/build";
 import { quoteIdent } from "../vector-indexes/spec";
 
 /** The tables whose search has a prefilter: the b-tree each one's reads, and the trigger keeping its bits. */
@@ -181,8 +182,8 @@ export async function ensurePrefilterIndex(
   try {
     await client.query(prefilterIndexSql(table));
   } catch (error) {
-    await client.query(drop).catch(() => {});
-    throw error;
+    // A failed concurrent build leaves an INVALID index: dropped (or said why not), as for the other builds.
+    throw new Error(`${(error as Error).message}. ${await dropInvalid(client, name)}`, { cause: error });
   }
   // The index-only scan needs the visibility map: a table just filled in has none for its new row versions.
   if (backfilledRows > 0) await client.query(`VACUUM ${t}`);

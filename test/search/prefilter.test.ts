@@ -12,6 +12,7 @@ import {
   readPrefilterEntries,
   readSearchCalibrations,
   readSearchTuning,
+  savePrefilterEntries,
   saveSearchTuning,
   saveTenantIndexes,
   PREFILTER_MIN_FACTOR,
@@ -20,6 +21,7 @@ import { applyAsMigrator, useReleasedDatabase } from "../security/released-datab
 import { inTransaction } from "../security/sessions";
 import { vectorText } from "../vector-indexes/data";
 import { exactTopK, loadCorpus, recallOf, type Corpus, type CorpusShape, type Tenant } from "./corpus";
+import { searchCountingScans as countingScans } from "./scans";
 
 // Enough dimensions for sign bits to tell rows apart (a 32-dimension corpus needs most of a tenant as
 // candidates), and tenants large enough for several to take the prefilter.
@@ -38,36 +40,20 @@ const K = 10;
 const QUERIES = 12;
 const INDEX = "idx_chunk_sign_bits";
 
-interface Found {
-  id: string;
-  datasetId: string;
-  distance: number;
-}
-
-/** The search's rows and how many scans it made of the prefilter's b-tree and of any vector index. */
+/** The search's rows, and how many scans it made of the prefilter's b-tree and of any vector index on "Chunk". */
 async function searchCountingScans(app: ClientBase, organization: string | undefined, query: Float32Array) {
-  return inTransaction(app, organization, async (c) => {
-    const scans = async () =>
-      (
-        await c.query<{ bits: string; vector: string }>(
-          `SELECT coalesce(sum(pg_stat_get_xact_numscans(i.indexrelid)) FILTER (WHERE x.relname = $1), 0) AS bits,
-                  coalesce(sum(pg_stat_get_xact_numscans(i.indexrelid))
-                    FILTER (WHERE x.relam IN (SELECT a.oid FROM pg_am a WHERE a.amname IN ('ivfflat', 'hnsw'))), 0) AS vector
-             FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid
-            WHERE i.indrelid = '"Chunk"'::regclass`,
-          [INDEX],
-        )
-      ).rows[0]!;
-    const before = await scans();
-    const rows = (await c.query<Found>(`SELECT * FROM search_chunks($1::vector, $2)`, [vectorText(query), K]))
-      .rows;
-    const after = await scans();
-    return {
-      rows,
-      bitsScans: Number(after.bits) - Number(before.bits),
-      vectorScans: Number(after.vector) - Number(before.vector),
-    };
-  });
+  const { rows: vector } = await app.query<{ name: string }>(
+    `SELECT x.relname AS name FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid
+      WHERE i.indrelid = '"Chunk"'::regclass
+        AND x.relam IN (SELECT a.oid FROM pg_am a WHERE a.amname IN ('ivfflat', 'hnsw'))`,
+  );
+  const names = vector.map((r) => r.name);
+  const found = await countingScans(app, organization, query, [INDEX, ...names]);
+  return {
+    rows: found.rows,
+    bitsScans: found.scans.get(INDEX)!,
+    vectorScans: names.reduce((sum, name) => sum + found.scans.get(name)!, 0),
+  };
 }
 
 /** Rows whose bits are not their embedding's sign bits (NULL bits for an embedded row count). */
@@ -174,14 +160,29 @@ describe("search_chunks through the prefilter", () => {
   });
 
   it("searches a tenant at or below its factor of the depth exactly, and none without an organization", async () => {
-    const small = corpus.tenants.find((t) => t.rows <= PREFILTER_MIN_FACTOR * depth);
-    if (small) {
+    // A depth that puts the smallest tenant at its factor of it, whatever the calibration chose at this size.
+    const small = corpus.tenants.at(-1)!;
+    const largest = corpus.tenants[0]!;
+    const deeper = Math.ceil(small.rows / PREFILTER_MIN_FACTOR);
+    expect(largest.rows).toBeGreaterThan(PREFILTER_MIN_FACTOR * deeper);
+    const entries = await readPrefilterEntries(owner);
+    await savePrefilterEntries(owner, [{ table: "Chunk", dimension: SHAPE.dimension, depth: deeper }]);
+    try {
       const q = corpus.queries(small, "table-wide", 1)[0]!;
       const found = await searchCountingScans(app, small.organizationId, q);
       expect(found.bitsScans).toBe(0);
+      expect(found.vectorScans).toBe(0);
       expect(found.rows.map((r) => r.id)).toEqual(await exactTopK(owner, small.organizationId, q, K));
+      // The same depth still sends the largest tenant through the prefilter: the rule decides, not the depth.
+      const big = await searchCountingScans(
+        app,
+        largest.organizationId,
+        corpus.queries(largest, "own", 1)[0]!,
+      );
+      expect(big.bitsScans).toBeGreaterThan(0);
+    } finally {
+      await savePrefilterEntries(owner, entries);
     }
-    const largest = corpus.tenants[0]!;
     const none = await searchCountingScans(app, undefined, corpus.queries(largest, "own", 1)[0]!);
     expect(none.rows).toEqual([]);
   });

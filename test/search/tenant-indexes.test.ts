@@ -2,7 +2,7 @@
 // 20261202060000_tenant_search_indexes.sql): which tenants qualify, and search_chunks() as the app calls it
 // once one is listed: the tenant's search goes through its own index with k rows and recall@10 ≥ 0.95,
 // another tenant's search never touches it nor sees its rows, and no organization set still gives none.
-import type { Client, ClientBase } from "pg";
+import type { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   buildTenantIndex,
@@ -22,6 +22,7 @@ import { applyAsMigrator, useReleasedDatabase } from "../security/released-datab
 import { inTransaction } from "../security/sessions";
 import { vectorText } from "../vector-indexes/data";
 import { exactTopK, loadCorpus, recallOf, type Corpus, type CorpusShape, type Tenant } from "./corpus";
+import { searchCountingScans, type Found } from "./scans";
 
 const SHAPE: CorpusShape = {
   rows: 4000,
@@ -81,45 +82,6 @@ describe("which tenants get an index of their own", () => {
     expect(sql).toMatch(/^CREATE INDEX CONCURRENTLY /);
   });
 });
-
-interface Found {
-  id: string;
-  datasetId: string;
-  distance: number;
-}
-
-/** search_chunks() as the app runs it, with how many scans each named index made in the transaction. */
-async function searchCountingScans(
-  app: ClientBase,
-  organization: string | undefined,
-  query: Float32Array,
-  indexes: readonly string[],
-  options: { datasetId?: string } = {},
-) {
-  return inTransaction(app, organization, async (c) => {
-    const scans = async () => {
-      const { rows } = await c.query<{ name: string; n: string }>(
-        `SELECT x.relname AS name, coalesce(pg_stat_get_xact_numscans(x.oid), 0) AS n
-           FROM pg_class x WHERE x.relname = ANY ($1)`,
-        [indexes],
-      );
-      return new Map(rows.map((r) => [r.name, Number(r.n)]));
-    };
-    const before = await scans();
-    const rows = (
-      await c.query<Found>(`SELECT * FROM search_chunks($1::vector, $2, dataset_id => $3)`, [
-        vectorText(query),
-        K,
-        options.datasetId ?? null,
-      ])
-    ).rows;
-    const after = await scans();
-    return {
-      rows,
-      scans: new Map(indexes.map((n) => [n, (after.get(n) ?? 0) - (before.get(n) ?? 0)])),
-    };
-  });
-}
 
 describe("search_chunks through a tenant's own index", () => {
   const target = useReleasedDatabase("search_tenant_index", {});
