@@ -31,8 +31,12 @@ export function isPrefilterIndexName(name: string): boolean {
   return Object.values(PREFILTERS).some((p) => p.indexName === name);
 }
 
-/** search_chunks() prefilters only a tenant with more than this many times the depth in visible rows. */
-export const PREFILTER_MIN_FACTOR = 8;
+/**
+ * search_chunks() prefilters only a tenant with more than this many times the depth in visible rows: below it,
+ * reading every row costs no more than the prefilter (measured at depth 40, migration 20261203180000, which
+ * states the same number).
+ */
+export const PREFILTER_MIN_FACTOR = 4;
 
 /** The depth range the calibration searches: at least 4k candidates for k = 10, at most what still gains. */
 export const PREFILTER_MIN_DEPTH = 40;

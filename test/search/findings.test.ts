@@ -140,7 +140,7 @@ describe("status for the prefilter", () => {
       "  ",
     );
     expect(lines).toContain(
-      "    prefilter: above 320 visible rows, the 40 nearest by sign bits (idx_chunk_sign_bits) ranked exactly; largest tenant recall@10 0.968, p50 6.5 ms",
+      "    prefilter: above 160 visible rows, the 40 nearest by sign bits (idx_chunk_sign_bits) ranked exactly; largest tenant recall@10 0.968, p50 6.5 ms",
     );
     expect(lines.at(-1)).toContain("table-wide queries: prefilter, recall@10");
   });

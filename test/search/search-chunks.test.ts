@@ -240,6 +240,134 @@ function contract(label: string, steps: Partial<DefaultStepOptions>) {
       expect(await search(owner, undefined, q)).toEqual([]);
     });
 
+    it("reuses its plans across the session's organizations: each call gives what a new session gives", async () => {
+      // An unfiltered call plans its statements once per session (migration 20261203180000): the tenants
+      // take turns on one connection, three rounds, against a fresh connection's first call for each.
+      const tenants = [corpus.tenants[0]!, corpus.tenants[1]!, corpus.tenants.at(-1)!];
+      const queries = new Map(tenants.map((t) => [t.organizationId, corpus.queries(t, "table-wide", 1)[0]!]));
+      const firstCalls = new Map<string, string[]>();
+      for (const tenant of tenants) {
+        const fresh = await target.current.roles.connect("app");
+        try {
+          const q = queries.get(tenant.organizationId)!;
+          firstCalls.set(
+            tenant.organizationId,
+            (await search(fresh, tenant.organizationId, q)).map((r) => r.id),
+          );
+        } finally {
+          await fresh.end();
+        }
+      }
+      for (let round = 0; round < 3; round++) {
+        for (const tenant of tenants) {
+          const found = await search(app, tenant.organizationId, queries.get(tenant.organizationId)!);
+          expect(found.every((r) => r.datasetId === tenant.datasetId)).toBe(true);
+          expect(
+            found.map((r) => r.id),
+            `${tenant.organizationId}, round ${round}`,
+          ).toEqual(firstCalls.get(tenant.organizationId));
+        }
+      }
+    });
+
+    it("searches only the dataset or document asked for, between unfiltered calls in the same session", async () => {
+      // A filtered call plans for its values; the unfiltered calls around it reuse theirs. A second dataset
+      // with two documents of the largest tenant, written as the app and rolled back.
+      const tenant = corpus.tenants[0]!;
+      const q = corpus.queries(tenant, "own", 1)[0]!;
+      const exactIn = async (c: ClientBase, column: "datasetId" | "documentId", value: string) =>
+        (
+          await c.query<{ id: string }>(
+            `SELECT "id" FROM "Chunk" WHERE ${column === "datasetId" ? `"datasetId"` : `"documentId"`} = $2
+              ORDER BY "embedding" <=> $1::vector, "id" LIMIT ${K}`,
+            [vectorText(q), value],
+          )
+        ).rows.map((r) => r.id);
+      const filtered = async (c: ClientBase, dataset: string | null, document: string | null) =>
+        (
+          await c.query<Found & { documentId: string }>(
+            `SELECT * FROM search_chunks($1::vector, ${K}, dataset_id => $2, document_id => $3)`,
+            [vectorText(q), dataset, document],
+          )
+        ).rows;
+      await search(app, tenant.organizationId, q);
+      await inTransaction(
+        app,
+        tenant.organizationId,
+        async (c) => {
+          await c.query(
+            `INSERT INTO "Dataset" ("id", "organizationId", "name", "slug", "kind")
+             VALUES ('plans-ds', current_organization_id(), 'Plans', 'plans', 'documents')`,
+          );
+          for (const doc of ["plans-doc-1", "plans-doc-2"]) {
+            await c.query(
+              `INSERT INTO "Document" ("id", "datasetId", "title") VALUES ($1, 'plans-ds', 'Plans')`,
+              [doc],
+            );
+            for (let i = 0; i < 15; i++) {
+              await c.query(
+                `INSERT INTO "Chunk" ("datasetId", "documentId", "embeddingSpaceId", "idx", "text", "embedding")
+                 VALUES ('plans-ds', $1, $2, $3, 'plans', $4::vector)`,
+                [doc, corpus.spaceId, i, vectorText(corpus.draw(tenant.topics[i % tenant.topics.length]!))],
+              );
+            }
+          }
+          const unfiltered = (
+            await c.query<Found>(`SELECT * FROM search_chunks($1::vector, ${K})`, [vectorText(q)])
+          ).rows;
+          expect(unfiltered).toHaveLength(K);
+          // Planned for its value: the document's own index is read, where a plan for any document could
+          // only read the tenant's rows and check each one's document.
+          const documentIndexScans = () =>
+            c
+              .query<{ n: string }>(
+                `SELECT coalesce(sum(pg_stat_get_xact_numscans(i.indexrelid)), 0) AS n FROM pg_index i
+                  WHERE i.indrelid = '"Chunk"'::regclass
+                    AND i.indkey[0] = (SELECT a.attnum FROM pg_attribute a
+                                        WHERE a.attrelid = '"Chunk"'::regclass AND a.attname = 'documentId')`,
+              )
+              .then((r) => Number(r.rows[0]!.n));
+          const scansBefore = await documentIndexScans();
+          const byDocument = await filtered(c, null, "plans-doc-2");
+          expect(await documentIndexScans()).toBeGreaterThan(scansBefore);
+          expect(byDocument.every((r) => r.documentId === "plans-doc-2")).toBe(true);
+          expect(byDocument.map((r) => r.id)).toEqual(await exactIn(c, "documentId", "plans-doc-2"));
+          const byDataset = await filtered(c, "plans-ds", null);
+          expect(byDataset.every((r) => r.datasetId === "plans-ds")).toBe(true);
+          expect(byDataset.map((r) => r.id)).toEqual(await exactIn(c, "datasetId", "plans-ds"));
+          expect(await filtered(c, tenant.datasetId, "plans-doc-1")).toEqual([]);
+          const again = (
+            await c.query<Found>(`SELECT * FROM search_chunks($1::vector, ${K})`, [vectorText(q)])
+          ).rows;
+          expect(again.map((r) => r.id)).toEqual(unfiltered.map((r) => r.id));
+        },
+        { rollback: true },
+      );
+    });
+
+    it("works whatever the caller's search_path, its helpers included (they name their schema)", async () => {
+      const tenant = corpus.tenants.at(-1)!;
+      const q = vectorText(corpus.queries(tenant, "own", 1)[0]!);
+      const [found, spaces] = await inTransaction(
+        app,
+        tenant.organizationId,
+        async (c) => {
+          await c.query("SET LOCAL search_path = pg_catalog");
+          const rows = (
+            await c.query<Found>(`SELECT * FROM public.search_chunks($1::public.vector, ${K})`, [q])
+          ).rows;
+          const direct = await c.query<{ s: string[] }>(
+            `SELECT public.search_query_spaces('direct', $1::public.vector, NULL) AS s`,
+            [q],
+          );
+          return [rows, direct.rows[0]!.s];
+        },
+        { rollback: true },
+      );
+      expect(found).toHaveLength(K);
+      expect(spaces).toEqual([corpus.spaceId]);
+    });
+
     it("leaves the caller's settings as they were, even through the index path", async () => {
       const read = `SELECT current_setting('enable_seqscan') || ',' || current_setting('enable_bitmapscan') || ',' ||
                            current_setting('ivfflat.probes') || ',' || current_setting('hnsw.ef_search') AS s`;
