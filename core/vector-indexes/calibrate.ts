@@ -126,13 +126,16 @@ export function settingRange(definition: IndexDefinition): { min: number; max: n
 
 /**
  * The smallest value in [min, max] whose recall's lower bound reaches the target, by doubling then
- * bisecting (recall grows with the setting). When even `max` falls short, `max` with its recall.
+ * bisecting (recall grows with the setting). When even `max` falls short, `max` with its recall. `abandon`
+ * ends the search at a value that falls short and is already not worth having (slower than the alternative,
+ * say): larger values only cost more, so it returns that value, abandoned.
  */
 export async function searchSmallest(
   range: { min: number; max: number },
   targetRecall: number,
   evaluate: (value: number) => Promise<Measurement>,
-): Promise<Measurement & { targetReached: boolean }> {
+  options: { abandon?: (measured: Measurement) => boolean } = {},
+): Promise<Measurement & { targetReached: boolean; abandoned?: true }> {
   const seen = new Map<number, Measurement>();
   const at = async (value: number) => {
     const known = seen.get(value);
@@ -144,6 +147,8 @@ export async function searchSmallest(
   let low = range.min - 1; // largest value known to fall short
   let high = range.min;
   while ((await at(high)).recallLowerBound < targetRecall) {
+    if (options.abandon?.(await at(high)))
+      return { ...(await at(high)), targetReached: false, abandoned: true };
     if (high >= range.max) return { ...(await at(high)), targetReached: false };
     low = high;
     high = Math.min(range.max, high * 2);

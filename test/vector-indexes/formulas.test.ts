@@ -252,6 +252,31 @@ describe("calibration search", () => {
     }));
     expect(found).toMatchObject({ value: 1000, targetReached: false });
   });
+
+  it("stops at a setting that falls short once it is not worth having, and measures no larger one", async () => {
+    const tried: number[] = [];
+    // Recall reaches the target at 300; latency is the value in ms, worth having below 100.
+    const evaluate = async (value: number) => {
+      tried.push(value);
+      const recall = value >= 300 ? 0.99 : 0.5;
+      return { value, recall, recallLowerBound: recall, latenciesMs: [value] };
+    };
+    const abandon = (m: { latenciesMs: number[] }) => m.latenciesMs[0]! >= 100;
+    expect(await searchSmallest({ min: 40, max: 1000 }, 0.95, evaluate, { abandon })).toMatchObject({
+      value: 160,
+      targetReached: false,
+      abandoned: true,
+    });
+    expect(tried).toEqual([40, 80, 160]);
+    // A value that reaches the target is returned whatever its cost: the caller weighs it.
+    tried.length = 0;
+    expect(
+      await searchSmallest({ min: 40, max: 1000 }, 0.95, evaluate, {
+        abandon: (m) => m.latenciesMs[0]! >= 500,
+      }),
+    ).toMatchObject({ value: 300, targetReached: true });
+    expect(tried.at(-1)).toBeLessThanOrEqual(320);
+  });
 });
 
 describe("index decisions (a union on kind)", () => {
