@@ -142,6 +142,14 @@ export { calibrate, percentile, UNFILTERED_SAMPLE } from "./vector-indexes/calib
 export { heldOutQueries, type HeldOutSample } from "./vector-indexes/held-out";
 export {
   buildTenantIndex,
+  buildPrefilterGraph,
+  describePrefilterGraph,
+  prefilterGraphName,
+  PREFILTER_GRAPH_DEPTH_FACTOR,
+  readPrefilterGraphs,
+  savePrefilterGraphs,
+  type PrefilterGraphEntry,
+  type PrefilterGraphFacts,
   isPrefilterIndexName,
   missedTargets,
   PREFILTER_MIN_FACTOR,

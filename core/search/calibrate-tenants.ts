@@ -52,8 +52,22 @@ import {
   tenantIndexName,
   tenantIndexPrefix,
   tenantIndexesSupported,
+  TENANT_INDEX_MIN_SHARE,
   type TenantIndexEntry,
 } from "./tenant-indexes";
+import {
+  buildPrefilterGraph,
+  dropPrefilterGraph,
+  livePrefilterGraphs,
+  prefilterGraphName,
+  prefilterGraphPrefix,
+  prefilterGraphsSupported,
+  readPrefilterGraphs,
+  searchPrefilterGraphsSql,
+  PREFILTER_GRAPH_DEPTH_FACTOR,
+  type PrefilterGraphEntry,
+  type PrefilterGraphFacts,
+} from "./prefilter-graphs";
 
 /** The search function of each embedded table. */
 export const SEARCH_FUNCTIONS: Record<string, string> = {
@@ -78,7 +92,7 @@ export interface ClassMeasurement {
   kind: QueryKind;
   /** How the function searched this tenant: exactly (b-tree), exactly over the prefilter's candidates
    * (prefilter.ts), through the dimension's vector index, or through the tenant's own (tenant-indexes.ts). */
-  path: "exact" | "prefilter" | "index" | "tenant-index";
+  path: "exact" | "prefilter" | "graph" | "index" | "tenant-index";
   queries: number;
   recall: number;
   recallLowerBound: number;
@@ -192,6 +206,8 @@ interface Overrides {
   tuning: readonly SearchTuning[];
   tenantIndexes?: readonly TenantIndexEntry[];
   prefilters?: readonly PrefilterEntry[];
+  /** This table and dimension's sign-bit graphs (prefilter-graphs.ts); undefined where there is no list. */
+  graphs?: readonly PrefilterGraphEntry[];
 }
 
 /** The search function as the tenant, with `overrides` in place for the transaction only (rolled back). */
@@ -209,6 +225,7 @@ async function runSearch(
     if (overrides) await client.query(searchTuningSql(overrides.tuning));
     if (overrides?.tenantIndexes) await client.query(searchTenantIndexesSql(overrides.tenantIndexes));
     if (overrides?.prefilters) await client.query(searchPrefilterSql(overrides.prefilters));
+    if (overrides?.graphs) await client.query(searchPrefilterGraphsSql(overrides.graphs));
     await client.query("SELECT set_config('app.current_organization_id', $1, true)", [tenant.organizationId]);
     for (const kind of kinds) {
       const run: Run = { recalls: [], counts: [], latenciesMs: [] };
@@ -327,6 +344,12 @@ async function calibrateClasses(
   const otherTenantIndexes = (await readTenantIndexes(client)).filter(
     (e) => !(e.table === table && e.dimension === definition.dimension),
   );
+  const withGraphs = await prefilterGraphsSupported(client);
+  const otherGraphs = (await readPrefilterGraphs(client)).filter(
+    (e) => !(e.table === table && e.dimension === definition.dimension),
+  );
+  // Measured without this dimension's graphs, until they are calibrated again.
+  const noGraphs = withGraphs ? { graphs: [] as PrefilterGraphEntry[] } : {};
   const prefilterEntries = await readPrefilterEntries(client);
   const otherPrefilters = prefilterEntries.filter(
     (e) => !(e.table === table && e.dimension === definition.dimension),
@@ -343,6 +366,7 @@ async function calibrateClasses(
   if (picked.length === 0 || (picked.length === 1 && largestShare >= SINGLE_TENANT_SHARE)) {
     await client.query(searchTuningSql([...others, entry(DEFAULT_EXACT_ROWS, unfiltered.value)]));
     if (withTenantIndexes) await keepTenantIndexes(client, definition, [], otherTenantIndexes);
+    if (withGraphs) await keepPrefilterGraphs(client, definition, [], otherGraphs);
     if (otherPrefilters.length < prefilterEntries.length)
       await client.query(searchPrefilterSql(otherPrefilters));
     return {
@@ -394,6 +418,7 @@ async function calibrateClasses(
       const runs = await runSearch(client, definition, c, both, {
         tuning: [...others, entry(0, value)],
         tenantIndexes: withTenantIndexes ? [...otherTenantIndexes, ...kept] : undefined,
+        ...noGraphs,
       });
       for (const kind of both) {
         const summary = summarizeRecall(runs[kind].recalls);
@@ -409,6 +434,7 @@ async function calibrateClasses(
     tuning: [...others, entry(largest.rows + 1, unfiltered.value)],
     tenantIndexes: withTenantIndexes ? otherTenantIndexes : undefined,
     prefilters: otherPrefilters,
+    ...noGraphs,
   });
   const depth = prefilter.facts.state === "on" ? prefilter.facts.depth : undefined;
 
@@ -471,6 +497,7 @@ async function calibrateClasses(
           const runs = await runSearch(client, definition, tenant, both, {
             tuning: [...others, entry(first, unfiltered.value)],
             tenantIndexes: [...otherTenantIndexes, ...kept, own(value)],
+            ...noGraphs,
           });
           // Each kind must reach the target: queries far from the tenant's topics are the harder ones.
           const near = summarizeRecall(runs.own.recalls);
@@ -502,6 +529,33 @@ async function calibrateClasses(
     await keepTenantIndexes(client, definition, kept, otherTenantIndexes);
   }
   const ownIndex = new Map(kept.map((e) => [e.organizationId, e]));
+
+  // The largest tenants the prefilter serves get graphs over their sign bits (prefilter-graphs.ts).
+  const graphs =
+    withGraphs && depth !== undefined
+      ? await calibratePrefilterGraphs(client, definition, options, {
+          candidates: sizes.tenants.filter(
+            (t) =>
+              sizes.tenants.length > 1 &&
+              t.rows / sizes.total >= TENANT_INDEX_MIN_SHARE &&
+              t.rows > PREFILTER_MIN_FACTOR * depth &&
+              t.rows <= first &&
+              !ownIndex.has(t.organizationId),
+          ),
+          tenantClass: async (t) =>
+            classes.find((c) => c.organizationId === t.organizationId) ??
+            (await classOf({ class: "large", ...t })),
+          depth,
+          base: {
+            tuning: [...others, entry(first, unfiltered.value)],
+            tenantIndexes: withTenantIndexes ? [...otherTenantIndexes, ...kept] : undefined,
+          },
+          others: otherGraphs,
+        })
+      : { entries: [], facts: [], failures: [] };
+  if (withGraphs && depth === undefined) await keepPrefilterGraphs(client, definition, [], otherGraphs);
+  tenantIndexFailures.push(...graphs.failures);
+  const ownGraph = new Set(graphs.entries.map((e) => e.organizationId));
 
   // The index setting: the smallest at which every tenant above the crossover reaches the target, checked on
   // the classes above it and on the smallest tenant above it (the most selective filter the index serves).
@@ -556,11 +610,13 @@ async function calibrateClasses(
         path:
           c.rows > (ownIndex.get(c.organizationId)?.exactRows ?? Infinity)
             ? "tenant-index"
-            : c.rows > exactRows
-              ? "index"
-              : depth !== undefined && c.rows > PREFILTER_MIN_FACTOR * depth
-                ? "prefilter"
-                : "exact",
+            : ownGraph.has(c.organizationId)
+              ? "graph"
+              : c.rows > exactRows
+                ? "index"
+                : depth !== undefined && c.rows > PREFILTER_MIN_FACTOR * depth
+                  ? "prefilter"
+                  : "exact",
         queries: run.counts.length,
         recall: Number(summary.recall.toFixed(4)),
         recallLowerBound: Number(summary.recallLowerBound.toFixed(4)),
@@ -582,7 +638,14 @@ async function calibrateClasses(
     targetReached: measured.every((m) => m.targetReached),
     classes: measured,
     tenantIndexes,
-    ...(isPrefilterTable(table) ? { prefilter: prefilter.facts } : {}),
+    ...(isPrefilterTable(table)
+      ? {
+          prefilter:
+            prefilter.facts.state === "on" && withGraphs
+              ? { ...prefilter.facts, graphs: graphs.facts }
+              : prefilter.facts,
+        }
+      : {}),
     ...(tenantIndexFailures.length > 0 ? { tenantIndexFailures } : {}),
   };
 }
@@ -670,5 +733,123 @@ async function keepTenantIndexes(
   const keep = new Set(kept.map((e) => e.indexName));
   for (const name of (await liveTenantIndexes(client, definition.table)).keys()) {
     if (name.startsWith(ofDimension) && !keep.has(name)) await dropTenantIndex(client, name);
+  }
+}
+
+/**
+ * Graphs over the largest tenants' sign bits (prefilter-graphs.ts): for each candidate (a tenant with a tenth
+ * of the dimension's rows that the prefilter serves), one is built, its hnsw.ef_search calibrated at
+ * PREFILTER_GRAPH_DEPTH_FACTOR times the prefilter's depth on both query kinds, and kept when it reaches the
+ * target and is faster than the prefilter's b-tree for that tenant (each by its slower kind's p50). Saves the
+ * kept ones with the other tables' and dimensions' and drops this dimension's others; a failed build leaves
+ * the tenant on the b-tree, said as a failure.
+ */
+async function calibratePrefilterGraphs(
+  client: ClientBase,
+  definition: IndexDefinition,
+  { targetRecall }: TenantSearchOptions,
+  input: {
+    candidates: readonly { organizationId: string; rows: number }[];
+    tenantClass: (t: { organizationId: string; rows: number }) => Promise<TenantClass>;
+    depth: number;
+    base: Overrides;
+    others: readonly PrefilterGraphEntry[];
+  },
+): Promise<{
+  entries: PrefilterGraphEntry[];
+  facts: PrefilterGraphFacts[];
+  failures: NonNullable<TenantCalibration["tenantIndexFailures"]>;
+}> {
+  const both: QueryKind[] = ["own", "table-wide"];
+  const live = await livePrefilterGraphs(client, definition.table);
+  const entries: PrefilterGraphEntry[] = [];
+  const facts: PrefilterGraphFacts[] = [];
+  const failures: NonNullable<TenantCalibration["tenantIndexFailures"]> = [];
+  const depth = PREFILTER_GRAPH_DEPTH_FACTOR * input.depth;
+  for (const candidate of input.candidates) {
+    const indexName = prefilterGraphName(definition.table, definition.dimension, candidate.organizationId);
+    const tenant = await input.tenantClass(candidate);
+    const btree = slowerKind(
+      await runSearch(client, definition, tenant, both, { ...input.base, graphs: entries }),
+    );
+    const btreeP50 = percentile(btree.latenciesMs, 50);
+    let buildMs: number | undefined;
+    try {
+      if (!live.get(indexName)?.valid)
+        buildMs = await buildPrefilterGraph(
+          client,
+          definition.table,
+          definition.dimension,
+          candidate.organizationId,
+        );
+    } catch (error) {
+      failures.push({
+        organizationId: candidate.organizationId,
+        indexName,
+        message: (error as Error).message,
+      });
+      continue;
+    }
+    const own = (efSearch: number): PrefilterGraphEntry => ({
+      table: definition.table.table,
+      dimension: definition.dimension,
+      organizationId: candidate.organizationId,
+      indexName,
+      depth,
+      efSearch,
+    });
+    const run = await searchSmallest(
+      { min: Math.max(HNSW_MIN_EF_SEARCH, depth), max: HNSW_MAX_EF_SEARCH },
+      targetRecall,
+      async (efSearch) => {
+        const runs = await runSearch(client, definition, tenant, both, {
+          ...input.base,
+          graphs: [...entries, own(efSearch)],
+        });
+        const near = summarizeRecall(runs.own.recalls);
+        const far = summarizeRecall(runs["table-wide"].recalls);
+        return {
+          value: efSearch,
+          ...(near.recallLowerBound <= far.recallLowerBound ? near : far),
+          latenciesMs: slowerKind(runs).latenciesMs,
+        };
+      },
+      // A setting already slower than the b-tree is not worth reaching.
+      { abandon: (m) => percentile(m.latenciesMs, 50) >= btreeP50 },
+    );
+    const p50 = percentile(run.latenciesMs, 50);
+    if (!run.targetReached || p50 >= btreeP50) {
+      await dropPrefilterGraph(client, indexName);
+      continue;
+    }
+    entries.push(own(run.value));
+    facts.push({
+      organizationId: candidate.organizationId,
+      rows: candidate.rows,
+      indexName,
+      depth,
+      efSearch: run.value,
+      recall: Number(run.recall.toFixed(4)),
+      latencyP50Ms: Number(p50.toFixed(3)),
+      prefilterP50Ms: Number(btreeP50.toFixed(3)),
+      ...(buildMs !== undefined ? { buildMs } : {}),
+    });
+  }
+  await keepPrefilterGraphs(client, definition, entries, input.others);
+  return { entries, facts, failures };
+}
+
+/** Lists `kept` graphs (and the other tables' and dimensions' entries) and drops this dimension's other ones. */
+async function keepPrefilterGraphs(
+  client: ClientBase,
+  definition: IndexDefinition,
+  kept: readonly PrefilterGraphEntry[],
+  others: readonly PrefilterGraphEntry[],
+): Promise<void> {
+  await client.query(searchPrefilterGraphsSql([...others, ...kept]));
+  const ofDimension = `${prefilterGraphPrefix(definition.table)}${definition.dimension}_`;
+  const keep = new Set(kept.map((e) => e.indexName));
+  for (const name of (await livePrefilterGraphs(client, definition.table)).keys()) {
+    if (name.startsWith(ofDimension) && !keep.has(name)) await dropPrefilterGraph(client, name);
   }
 }

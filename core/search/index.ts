@@ -39,6 +39,16 @@ export {
   type PrefilterFacts,
 } from "./prefilter";
 export {
+  buildPrefilterGraph,
+  describePrefilterGraph,
+  prefilterGraphName,
+  PREFILTER_GRAPH_DEPTH_FACTOR,
+  readPrefilterGraphs,
+  savePrefilterGraphs,
+  type PrefilterGraphEntry,
+  type PrefilterGraphFacts,
+} from "./prefilter-graphs";
+export {
   buildTenantIndex,
   readTenantIndexes,
   saveTenantIndexes,

@@ -15,6 +15,7 @@ import { silentLogger, type Logger } from "../logger";
 import { literal } from "../sql";
 import { dropInvalid } from "../vector-indexes/build";
 import { quoteIdent } from "../vector-indexes/spec";
+import type { PrefilterGraphFacts } from "./prefilter-graphs";
 
 /** The tables whose search has a prefilter: the b-tree each one's reads, and the trigger keeping its bits. */
 const PREFILTERS: Readonly<Record<string, { indexName: string; trigger: string }>> = {
@@ -65,6 +66,8 @@ export type PrefilterFacts =
       buildMs?: number;
       /** Rows written before the migration whose bits this calibration filled in. */
       backfilledRows?: number;
+      /** The largest tenants' graphs over their sign bits; absent in records made before them. */
+      graphs?: PrefilterGraphFacts[];
     }
   | {
       state: "off";

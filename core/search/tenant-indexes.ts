@@ -46,10 +46,14 @@ export function tenantIndexPrefix(table: EmbeddingTable): string {
   return `idx_${table.table.toLowerCase()}_tenant_`;
 }
 
-/** `idx_chunk_tenant_1536_<12 hex of the organization>`: within PostgreSQL's 63 bytes, whatever the id. */
+/** 12 hex of the organization's id: an index name stays within PostgreSQL's 63 bytes, whatever the id. */
+export function organizationHash(organizationId: string): string {
+  return createHash("sha256").update(organizationId).digest("hex").slice(0, 12);
+}
+
+/** `idx_chunk_tenant_1536_<12 hex of the organization>`. */
 export function tenantIndexName(table: EmbeddingTable, dimension: number, organizationId: string): string {
-  const hash = createHash("sha256").update(organizationId).digest("hex").slice(0, 12);
-  return `${tenantIndexPrefix(table)}${dimension}_${hash}`;
+  return `${tenantIndexPrefix(table)}${dimension}_${organizationHash(organizationId)}`;
 }
 
 /** The tenants that qualify, largest first: a share of at least `minShare`, more rows than `exactRows`. */

@@ -48,6 +48,7 @@ import {
   type IndexDecision,
   type RecalibrateDecision,
 } from "./decide";
+import { describePrefilterGraph } from "../search/prefilter-graphs";
 import { readInventory, rowsByDimensionSql, type LiveIndex, type TableInventory } from "./inventory";
 import { chooseMemory } from "./memory";
 import {
@@ -565,6 +566,7 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
           `rows are searched through the prefilter at depth ${prefilter.depth}${built}: recall@10 ` +
           `${prefilter.recall}, p50 ${prefilter.latencyP50Ms} ms for the largest tenant`,
       );
+      for (const g of prefilter.graphs ?? []) log.info(`${definition.name}: ${describePrefilterGraph(g)}`);
     } else if (prefilter && isPrefilterTable(definition.table.table)) {
       log.warn(`${definition.name}: no prefilter: ${prefilter.reason}`);
     }
@@ -621,6 +623,16 @@ function withTenantSearch(
       kind: "recalibrate",
       action: "update",
       reason: "recalibrate: the tenant search's prefilter is not built and calibrated yet",
+    };
+  }
+  // A record made before the sign-bit graphs (migration 20261203180000): calibrating builds the largest
+  // tenants' (each record made since lists them, none included).
+  if (search.prefilter?.state === "on" && search.prefilter.graphs === undefined) {
+    return {
+      ...decision,
+      kind: "recalibrate",
+      action: "update",
+      reason: "recalibrate: the largest tenants' graphs over their sign bits are not calibrated yet",
     };
   }
   // Turned off because its trigger was disabled, and enabled again since: build and calibrate it now.

@@ -592,6 +592,7 @@ export const FUNCTIONS = [
   "search_query_spaces",
   "search_query_vector",
   "search_prefilter_entries", // the calibrated prefilter depths (20261203120000)
+  "search_prefilter_graphs", // the largest tenants' graphs over their sign bits (20261203180000)
   "search_settings", // one lookup of the tuning and the tenant's entry (20261203030000)
   "search_tenant_index",
   "search_tenant_indexes",

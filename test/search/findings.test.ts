@@ -145,6 +145,35 @@ describe("status for the prefilter", () => {
     expect(lines.at(-1)).toContain("table-wide queries: prefilter, recall@10");
   });
 
+  it("names each large tenant's graph over its sign bits, with its setting and both p50s", () => {
+    const graph = {
+      organizationId: "org-big",
+      rows: 19331,
+      indexName: "idx_chunk_tenant_bits_1536_0123456789ab",
+      depth: 80,
+      efSearch: 315,
+      recall: 0.976,
+      latencyP50Ms: 2.6,
+      prefilterP50Ms: 6.8,
+      buildMs: 1800,
+    };
+    const lines = renderTenantSearch(
+      facts({
+        state: "on",
+        indexName: "idx_chunk_sign_bits",
+        depth: 40,
+        recall: 0.968,
+        latencyP50Ms: 6.5,
+        graphs: [graph],
+      }),
+      "  ",
+    );
+    expect(lines).toContain(
+      "    tenant org-big (19,331 rows): graph over its sign bits idx_chunk_tenant_bits_1536_0123456789ab (built in 1.8 s), " +
+        "the 80 nearest at hnsw.ef_search = 315 ranked exactly; recall@10 0.976, p50 2.6 ms (through the prefilter's b-tree 6.8 ms)",
+    );
+  });
+
   it("says why it is off", () => {
     const reason =
       'the trigger chunk_embedding_bits that keeps the sign bits is disabled: ALTER TABLE "Chunk" ENABLE TRIGGER chunk_embedding_bits';

@@ -10,7 +10,14 @@ import {
   defaultReleaseSteps,
   planRelease,
   readPrefilterEntries,
+  readPrefilterGraphs,
   readSearchCalibrations,
+  savePrefilterGraphs,
+  buildPrefilterGraph,
+  EMBEDDING_TABLES,
+  prefilterGraphName,
+  PREFILTER_GRAPH_DEPTH_FACTOR,
+  type PrefilterGraphEntry,
   readSearchTuning,
   savePrefilterEntries,
   saveSearchTuning,
@@ -71,6 +78,7 @@ describe("search_chunks through the prefilter", () => {
   let app: Client;
   let corpus: Corpus;
   let depth: number;
+  let graphs: PrefilterGraphEntry[];
 
   beforeAll(async () => {
     owner = await target.current.roles.connect("migrator");
@@ -80,12 +88,13 @@ describe("search_chunks through the prefilter", () => {
     await owner.query(`VACUUM (ANALYZE) "Chunk"`);
     app = await target.current.roles.connect("app");
     depth = (await readPrefilterEntries(owner)).find((e) => e.table === "Chunk")?.depth ?? 0;
+    graphs = await readPrefilterGraphs(owner);
     await belowThresholdOnly();
   });
 
   /**
-   * Every tenant below the exact threshold and without an index of its own, whatever the calibration
-   * measured at this size: which path a tenant takes is then the prefilter's rule alone.
+   * Every tenant below the exact threshold and without an index or a graph of its own, whatever the
+   * calibration measured at this size: which path a tenant takes is then the prefilter's rule alone.
    */
   async function belowThresholdOnly() {
     const tuning = (await readSearchTuning(owner)).find(
@@ -93,6 +102,7 @@ describe("search_chunks through the prefilter", () => {
     )!;
     await saveSearchTuning(owner, { ...tuning, exactRows: SHAPE.rows });
     await saveTenantIndexes(owner, []);
+    await savePrefilterGraphs(owner, []);
   }
   afterAll(async () => {
     await app?.end();
@@ -156,6 +166,75 @@ describe("search_chunks through the prefilter", () => {
           `${tenant.organizationId} ${kind}`,
         ).toBeGreaterThanOrEqual(0.95);
       }
+    }
+  });
+
+  it("searches a tenant's graph over its sign bits, listed for it, with k rows, recall@10 ≥ 0.95, its own rows", async () => {
+    // What the calibration kept (prefilter-graphs.ts: each kept one beat the b-tree for its tenant, a matter
+    // of timing at this size) is listed as recorded; the search path is tested on a graph built here.
+    const [record] = await readSearchCalibrations(owner);
+    const facts = record!.prefilter!.state === "on" ? (record!.prefilter!.graphs ?? []) : [];
+    expect(facts.map((g) => g.organizationId).sort()).toEqual(graphs.map((g) => g.organizationId).sort());
+    for (const g of facts) expect(g.latencyP50Ms).toBeLessThan(g.prefilterP50Ms);
+    const tenant = corpus.tenants[1]!;
+    const ours: PrefilterGraphEntry = {
+      table: "Chunk",
+      dimension: SHAPE.dimension,
+      organizationId: tenant.organizationId,
+      indexName: prefilterGraphName(EMBEDDING_TABLES[0]!, SHAPE.dimension, tenant.organizationId),
+      depth: PREFILTER_GRAPH_DEPTH_FACTOR * depth,
+      efSearch: 400,
+    };
+    await owner.query(`DROP INDEX IF EXISTS "${ours.indexName}"`);
+    await buildPrefilterGraph(owner, EMBEDDING_TABLES[0]!, SHAPE.dimension, tenant.organizationId);
+    await savePrefilterGraphs(owner, [ours]);
+    try {
+      for (const graph of [ours]) {
+        const { rows: definition } = await owner.query<{ d: string }>(
+          `SELECT pg_get_indexdef(to_regclass($1)) AS d`,
+          [`"${graph.indexName}"`],
+        );
+        expect(definition[0]!.d).toContain('USING hnsw ((("embeddingBits")::bit(256)) bit_hamming_ops)');
+        expect(definition[0]!.d).toContain(`"organizationId" = '${graph.organizationId}'::text`);
+        const tenant = corpus.tenants.find((t) => t.organizationId === graph.organizationId)!;
+        for (const kind of ["own", "table-wide"] as const) {
+          const recalls: number[] = [];
+          for (const q of corpus.queries(tenant, kind, QUERIES)) {
+            const found = await countingScans(app, tenant.organizationId, q, [graph.indexName, INDEX]);
+            expect(
+              found.scans.get(graph.indexName),
+              `${tenant.organizationId} read its graph`,
+            ).toBeGreaterThan(0);
+            expect(found.scans.get(INDEX)).toBe(0);
+            expect(found.rows).toHaveLength(K);
+            expect(new Set(found.rows.map((r) => r.datasetId))).toEqual(new Set([tenant.datasetId]));
+            recalls.push(
+              recallOf(
+                await exactTopK(owner, tenant.organizationId, q, K),
+                found.rows.map((r) => r.id),
+              ),
+            );
+          }
+          const recall = recalls.reduce((x, y) => x + y, 0) / recalls.length;
+          expect(recall, `${tenant.organizationId} ${kind}`).toBeGreaterThanOrEqual(0.95);
+        }
+        // A dataset filter narrows the search: the b-tree answers it, not the tenant's graph.
+        const q = corpus.queries(tenant, "own", 1)[0]!;
+        const filtered = await countingScans(app, tenant.organizationId, q, [graph.indexName, INDEX], {
+          datasetId: tenant.datasetId,
+        });
+        expect(filtered.scans.get(graph.indexName)).toBe(0);
+        expect(filtered.rows).toHaveLength(K);
+        // Another tenant's graph is never read for this one.
+        const other = corpus.tenants.find((t) => t.organizationId !== tenant.organizationId)!;
+        const theirs = await countingScans(app, other.organizationId, q, [graph.indexName]);
+        expect(theirs.scans.get(graph.indexName)).toBe(0);
+        expect(theirs.rows.every((r) => r.datasetId === other.datasetId)).toBe(true);
+      }
+    } finally {
+      await savePrefilterGraphs(owner, []);
+      if (!graphs.some((g) => g.indexName === ours.indexName))
+        await owner.query(`DROP INDEX IF EXISTS "${ours.indexName}"`);
     }
   });
 
@@ -279,6 +358,41 @@ describe("search_chunks through the prefilter", () => {
     const [record] = await readSearchCalibrations(owner);
     expect(record!.prefilter).toMatchObject({ state: "on", indexName: INDEX });
     // The next apply has nothing more to do for it.
+    const again = await applyAsMigrator(target.current, defaultReleaseSteps({ seedSets: [] }));
+    expect(again.vectorIndexes.find((i) => i.name === "idx_chunk_embedding_cosine")?.action).toBe(
+      "unchanged",
+    );
+  });
+
+  it("builds the largest tenants' graphs on the next apply of a database calibrated before them", async () => {
+    // A record of the prefilter with no word on graphs, none listed and none built (the release before them).
+    await owner.query(
+      `UPDATE neonhub_release.search_calibrations SET prefilter = prefilter - 'graphs' WHERE prefilter IS NOT NULL`,
+    );
+    await savePrefilterGraphs(owner, []);
+    const graphIndexes = `SELECT relname AS name FROM pg_class WHERE relname LIKE 'idx_chunk_tenant_bits_%'`;
+    for (const { name } of (await owner.query<{ name: string }>(graphIndexes)).rows)
+      await owner.query(`DROP INDEX "${name}"`);
+    expect((await owner.query(graphIndexes)).rows).toEqual([]);
+
+    expect(await planOf("idx_chunk_embedding_cosine")).toMatchObject({
+      action: "update",
+      reason: expect.stringContaining("graphs over their sign bits are not calibrated yet"),
+    });
+    await applyAsMigrator(target.current, defaultReleaseSteps({ seedSets: [] }));
+    const [record] = await readSearchCalibrations(owner);
+    const built = record!.prefilter!.state === "on" ? record!.prefilter!.graphs : undefined;
+    expect(built).toBeDefined();
+    expect((await readPrefilterGraphs(owner)).map((g) => g.indexName).sort()).toEqual(
+      built!.map((g) => g.indexName).sort(),
+    );
+    for (const g of built!) {
+      const { rows } = await owner.query(
+        `SELECT 1 FROM pg_index WHERE indexrelid = to_regclass($1) AND indisvalid`,
+        [`"${g.indexName}"`],
+      );
+      expect(rows).toHaveLength(1);
+    }
     const again = await applyAsMigrator(target.current, defaultReleaseSteps({ seedSets: [] }));
     expect(again.vectorIndexes.find((i) => i.name === "idx_chunk_embedding_cosine")?.action).toBe(
       "unchanged",

@@ -10,6 +10,7 @@ import {
   readTenantIndexes,
   saveSearchTuning,
   saveTenantIndexes,
+  readPrefilterGraphs,
   tenantIndexCandidates,
   tenantIndexName,
   tenantIndexSql,
@@ -166,29 +167,48 @@ describe("search_chunks through a tenant's own index", () => {
       (e) => e.table === "Chunk" && e.dimension === SHAPE.dimension,
     )?.depth;
     expect(depth).toBeGreaterThan(0);
+    // A tenant's graph over its sign bits, where the calibration kept one (search_prefilter_graphs()).
+    const graphs = await readPrefilterGraphs(owner);
+    const graphOf = (organization: string) => {
+      const g = graphs.find((e) => e.table === "Chunk" && e.organizationId === organization);
+      return {
+        graph_index: g?.indexName ?? null,
+        graph_depth: g?.depth ?? null,
+        graph_ef_search: g?.efSearch ?? null,
+      };
+    };
+    const noGraph = { graph_index: null, graph_depth: null, graph_ef_search: null };
     const dimension = {
       probes: calibrated.probes ?? null,
       ef_search: calibrated.efSearch ?? null,
       prefilter_depth: depth,
     };
     expect(await settings("Chunk", SHAPE.dimension, largest.organizationId)).toEqual([
-      { exact_rows: 300, probes: dimension.probes, ef_search: 40, prefilter_depth: depth },
+      {
+        exact_rows: 300,
+        probes: dimension.probes,
+        ef_search: 40,
+        prefilter_depth: depth,
+        ...graphOf(largest.organizationId),
+      },
     ]);
     const other = corpus.tenants[1]!.organizationId;
-    expect(await settings("Chunk", SHAPE.dimension, other)).toEqual([{ exact_rows: 300, ...dimension }]);
+    expect(await settings("Chunk", SHAPE.dimension, other)).toEqual([
+      { exact_rows: 300, ...dimension, ...graphOf(other) },
+    ]);
     // Nothing measured for a table or dimension: exact search up to 10,000 visible rows, the function's own
     // index settings.
     expect(await settings("Message", SHAPE.dimension, other)).toEqual([
-      { exact_rows: 10000, probes: null, ef_search: null, prefilter_depth: null },
+      { exact_rows: 10000, probes: null, ef_search: null, prefilter_depth: null, ...noGraph },
     ]);
     expect(await settings("Chunk", SHAPE.dimension + 1, largest.organizationId)).toEqual([
-      { exact_rows: 10000, probes: null, ef_search: null, prefilter_depth: null },
+      { exact_rows: 10000, probes: null, ef_search: null, prefilter_depth: null, ...noGraph },
     ]);
     // A rewrite of the tenants' list reaches the next call (search_tenant_indexes() is read, not copied).
     await saveTenantIndexes(owner, []);
     try {
       expect(await settings("Chunk", SHAPE.dimension, largest.organizationId)).toEqual([
-        { exact_rows: 300, ...dimension },
+        { exact_rows: 300, ...dimension, ...graphOf(largest.organizationId) },
       ]);
     } finally {
       await saveTenantIndexes(owner, [largestEntry()]);

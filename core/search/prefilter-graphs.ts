@@ -1,0 +1,171 @@
+// Graphs over the largest tenants' sign bits (migration 20261203180000_search_plans_reused.sql).
+//
+// The prefilter (prefilter.ts) reads every sign bit a tenant has from its b-tree: for the largest tenants that
+// scan is most of the search (19,331 entries, 6-7.5 ms, in the benchmark). A partial HNSW index over one
+// tenant's sign bits (pgvector's bit_hamming_ops) finds the nearest of them without reading them all; the
+// search ranks that many rows by their exact distance, as the prefilter does. It is small (192 bytes a row
+// for 1,536 dimensions: 9.5 MB and 2 s to build for that tenant) and, like a tenant index, built CONCURRENTLY
+// by the release, calibrated on the tenant's held-out queries of both kinds, and kept only when it reaches
+// the target and is faster than the b-tree for that tenant. search_prefilter_graphs() lists the kept ones.
+import type { ClientBase } from "pg";
+import { literal } from "../sql";
+import { dropInvalid } from "../vector-indexes/build";
+import { quoteIdent, type EmbeddingTable } from "../vector-indexes/spec";
+import { organizationHash, tenantIndexPrefix } from "./tenant-indexes";
+
+/** A graph's depth (candidates ranked exactly, for k = 10) is this many times the b-tree prefilter's. */
+export const PREFILTER_GRAPH_DEPTH_FACTOR = 2;
+
+/** A kept graph, as the calibration records it and status shows it. */
+export interface PrefilterGraphFacts {
+  organizationId: string;
+  rows: number;
+  indexName: string;
+  depth: number;
+  efSearch: number;
+  /** Mean recall@10 of the query kind with the lower bound, at the chosen setting. */
+  recall: number;
+  /** p50 of the slower query kind through the graph, and through the prefilter's b-tree. */
+  latencyP50Ms: number;
+  prefilterP50Ms: number;
+  /** Set when this calibration built it. */
+  buildMs?: number;
+}
+
+export interface PrefilterGraphEntry {
+  table: string;
+  dimension: number;
+  organizationId: string;
+  indexName: string;
+  /** Candidates taken from the graph and ranked exactly, for k = 10 (grown in proportion for a larger k). */
+  depth: number;
+  efSearch: number;
+}
+
+/**
+ * `idx_chunk_tenant_bits_1536_<12 hex of the organization>`: under the tenant indexes' prefix, so that health
+ * and status treat it as the tenant search's, never as a dimension's own tenant index (`..._tenant_1536_`).
+ */
+export function prefilterGraphName(table: EmbeddingTable, dimension: number, organizationId: string): string {
+  return `${prefilterGraphPrefix(table)}${dimension}_${organizationHash(organizationId)}`;
+}
+
+export function prefilterGraphPrefix(table: EmbeddingTable): string {
+  return `${tenantIndexPrefix(table)}bits_`;
+}
+
+/**
+ * CREATE INDEX CONCURRENTLY of one tenant's graph. The predicate holds the tenant, and the bits' length so that
+ * another dimension's rows (whose bits could not be cast to this bit(n)) stay out of it; search_chunks()
+ * states both as literals so that the planner matches it.
+ */
+export function prefilterGraphSql(table: EmbeddingTable, dimension: number, organizationId: string): string {
+  const n = Math.trunc(dimension);
+  return (
+    `CREATE INDEX CONCURRENTLY ${quoteIdent(prefilterGraphName(table, dimension, organizationId))} ` +
+    `ON ${quoteIdent(table.table)} USING hnsw (("embeddingBits"::bit(${n})) bit_hamming_ops) ` +
+    `WHERE "organizationId" = ${literal(organizationId)} AND "embeddingBits" IS NOT NULL ` +
+    `AND length("embeddingBits") = ${n}`
+  );
+}
+
+/** Builds one tenant's graph (replacing an INVALID one an interrupted build left); how long it took, in ms. */
+export async function buildPrefilterGraph(
+  client: ClientBase,
+  table: EmbeddingTable,
+  dimension: number,
+  organizationId: string,
+): Promise<number> {
+  const name = prefilterGraphName(table, dimension, organizationId);
+  await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${quoteIdent(name)}`);
+  const started = Date.now();
+  try {
+    await client.query(prefilterGraphSql(table, dimension, organizationId));
+  } catch (error) {
+    throw new Error(`${(error as Error).message}. ${await dropInvalid(client, name)}`, { cause: error });
+  }
+  return Date.now() - started;
+}
+
+/** The graphs of a table that exist (valid or INVALID), by name. */
+export async function livePrefilterGraphs(
+  client: ClientBase,
+  table: EmbeddingTable,
+): Promise<Map<string, { valid: boolean }>> {
+  const result = await client.query<{ name: string; valid: boolean }>(
+    `SELECT c.relname AS name, i.indisvalid AS valid
+       FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+      WHERE i.indrelid = $1::regclass AND starts_with(c.relname, $2)`,
+    [quoteIdent(table.table), prefilterGraphPrefix(table)],
+  );
+  return new Map(result.rows.map((r) => [r.name, { valid: r.valid }]));
+}
+
+export async function dropPrefilterGraph(client: ClientBase, name: string): Promise<void> {
+  await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${quoteIdent(name)}`);
+}
+
+/** CREATE OR REPLACE of search_prefilter_graphs() listing exactly `entries`. */
+export function searchPrefilterGraphsSql(entries: readonly PrefilterGraphEntry[]): string {
+  const body =
+    entries.length === 0
+      ? "SELECT NULL::text, NULL::integer, NULL::text, NULL::text, NULL::integer, NULL::integer WHERE false"
+      : `VALUES ${entries
+          .map(
+            (e) =>
+              `(${literal(e.table)}, ${Math.trunc(e.dimension)}, ${literal(e.organizationId)}, ` +
+              `${literal(e.indexName)}, ${Math.trunc(e.depth)}, ${Math.trunc(e.efSearch)})`,
+          )
+          .join(", ")}`;
+  return (
+    "CREATE OR REPLACE FUNCTION search_prefilter_graphs() " +
+    "RETURNS TABLE (table_name text, dims integer, organization_id text, index_name text, depth integer, ef_search integer) " +
+    `LANGUAGE sql STABLE AS $$ ${body} $$`
+  );
+}
+
+/** Whether the database has search_prefilter_graphs() (its migrations may stop before it). */
+export async function prefilterGraphsSupported(client: ClientBase): Promise<boolean> {
+  const result = await client.query<{ ok: boolean }>(
+    `SELECT to_regprocedure('search_prefilter_graphs()') IS NOT NULL AS ok`,
+  );
+  return result.rows[0]?.ok ?? false;
+}
+
+/** What search_prefilter_graphs() lists today; none where the migrations stop before it. */
+export async function readPrefilterGraphs(client: ClientBase): Promise<PrefilterGraphEntry[]> {
+  if (!(await prefilterGraphsSupported(client))) return [];
+  const result = await client.query<{
+    table_name: string;
+    dims: number;
+    organization_id: string;
+    index_name: string;
+    depth: number;
+    ef_search: number;
+  }>("SELECT * FROM search_prefilter_graphs() ORDER BY 1, 2, 3");
+  return result.rows.map((r) => ({
+    table: r.table_name,
+    dimension: r.dims,
+    organizationId: r.organization_id,
+    indexName: r.index_name,
+    depth: r.depth,
+    efSearch: r.ef_search,
+  }));
+}
+
+/** One line on a kept graph, for apply's log and status. */
+export function describePrefilterGraph(g: PrefilterGraphFacts): string {
+  const built = g.buildMs !== undefined ? ` (built in ${(g.buildMs / 1000).toFixed(1)} s)` : "";
+  return (
+    `tenant ${g.organizationId} (${g.rows.toLocaleString("en-US")} rows): graph over its sign bits ` +
+    `${g.indexName}${built}, the ${g.depth} nearest at hnsw.ef_search = ${g.efSearch} ranked exactly; ` +
+    `recall@10 ${g.recall}, p50 ${g.latencyP50Ms} ms (through the prefilter's b-tree ${g.prefilterP50Ms} ms)`
+  );
+}
+
+export async function savePrefilterGraphs(
+  client: ClientBase,
+  entries: readonly PrefilterGraphEntry[],
+): Promise<void> {
+  await client.query(searchPrefilterGraphsSql(entries));
+}
