@@ -530,33 +530,6 @@ async function calibrateClasses(
   }
   const ownIndex = new Map(kept.map((e) => [e.organizationId, e]));
 
-  // The largest tenants the prefilter serves get graphs over their sign bits (prefilter-graphs.ts).
-  const graphs =
-    withGraphs && depth !== undefined
-      ? await calibratePrefilterGraphs(client, definition, options, {
-          candidates: sizes.tenants.filter(
-            (t) =>
-              sizes.tenants.length > 1 &&
-              t.rows / sizes.total >= TENANT_INDEX_MIN_SHARE &&
-              t.rows > PREFILTER_MIN_FACTOR * depth &&
-              t.rows <= first &&
-              !ownIndex.has(t.organizationId),
-          ),
-          tenantClass: async (t) =>
-            classes.find((c) => c.organizationId === t.organizationId) ??
-            (await classOf({ class: "large", ...t })),
-          depth,
-          base: {
-            tuning: [...others, entry(first, unfiltered.value)],
-            tenantIndexes: withTenantIndexes ? [...otherTenantIndexes, ...kept] : undefined,
-          },
-          others: otherGraphs,
-        })
-      : { entries: [], facts: [], failures: [] };
-  if (withGraphs && depth === undefined) await keepPrefilterGraphs(client, definition, [], otherGraphs);
-  tenantIndexFailures.push(...graphs.failures);
-  const ownGraph = new Set(graphs.entries.map((e) => e.organizationId));
-
   // The index setting: the smallest at which every tenant above the crossover reaches the target, checked on
   // the classes above it and on the smallest tenant above it (the most selective filter the index serves).
   const boundary = sizes.tenants.find((t) => t.rows > first);
@@ -594,6 +567,34 @@ async function calibrateClasses(
         : first;
   const final = [...others, entry(exactRows, chosen.value)];
   await client.query(searchTuningSql(final));
+
+  // The largest tenants the prefilter serves, once the threshold is final, get graphs over their sign bits
+  // (prefilter-graphs.ts).
+  const graphs =
+    withGraphs && depth !== undefined
+      ? await calibratePrefilterGraphs(client, definition, options, {
+          candidates: sizes.tenants.filter(
+            (t) =>
+              sizes.tenants.length > 1 &&
+              t.rows / sizes.total >= TENANT_INDEX_MIN_SHARE &&
+              t.rows > PREFILTER_MIN_FACTOR * depth &&
+              t.rows <= exactRows &&
+              !ownIndex.has(t.organizationId),
+          ),
+          tenantClass: async (t) =>
+            classes.find((c) => c.organizationId === t.organizationId) ??
+            (await classOf({ class: "large", ...t })),
+          depth,
+          base: {
+            tuning: final,
+            tenantIndexes: withTenantIndexes ? [...otherTenantIndexes, ...kept] : undefined,
+          },
+          others: otherGraphs,
+        })
+      : { entries: [], facts: [], failures: [] };
+  if (withGraphs && depth === undefined) await keepPrefilterGraphs(client, definition, [], otherGraphs);
+  tenantIndexFailures.push(...graphs.failures);
+  const ownGraph = new Set(graphs.entries.map((e) => e.organizationId));
 
   const measured: ClassMeasurement[] = [];
   classes.sort((a, b) => a.rows - b.rows);
