@@ -11,7 +11,7 @@ import type { ClientBase } from "pg";
 import { literal } from "../sql";
 import { dropInvalid } from "../vector-indexes/build";
 import { quoteIdent, type EmbeddingTable } from "../vector-indexes/spec";
-import { organizationHash, tenantIndexPrefix } from "./tenant-indexes";
+import { liveIndexesNamed, organizationHash, tenantIndexPrefix } from "./tenant-indexes";
 
 /** A graph's depth (candidates ranked exactly, for k = 10) is this many times the b-tree prefilter's. */
 export const PREFILTER_GRAPH_DEPTH_FACTOR = 2;
@@ -92,13 +92,7 @@ export async function livePrefilterGraphs(
   client: ClientBase,
   table: EmbeddingTable,
 ): Promise<Map<string, { valid: boolean }>> {
-  const result = await client.query<{ name: string; valid: boolean }>(
-    `SELECT c.relname AS name, i.indisvalid AS valid
-       FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-      WHERE i.indrelid = $1::regclass AND starts_with(c.relname, $2)`,
-    [quoteIdent(table.table), prefilterGraphPrefix(table)],
-  );
-  return new Map(result.rows.map((r) => [r.name, { valid: r.valid }]));
+  return liveIndexesNamed(client, table, prefilterGraphPrefix(table));
 }
 
 export async function dropPrefilterGraph(client: ClientBase, name: string): Promise<void> {

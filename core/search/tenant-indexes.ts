@@ -93,11 +93,20 @@ export async function liveTenantIndexes(
   client: ClientBase,
   table: EmbeddingTable,
 ): Promise<Map<string, { valid: boolean }>> {
+  return liveIndexesNamed(client, table, tenantIndexPrefix(table));
+}
+
+/** A table's indexes whose names start with `prefix` (valid or INVALID), by name. */
+export async function liveIndexesNamed(
+  client: ClientBase,
+  table: EmbeddingTable,
+  prefix: string,
+): Promise<Map<string, { valid: boolean }>> {
   const result = await client.query<{ name: string; valid: boolean }>(
     `SELECT c.relname AS name, i.indisvalid AS valid
        FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
       WHERE i.indrelid = $1::regclass AND starts_with(c.relname, $2)`,
-    [quoteIdent(table.table), tenantIndexPrefix(table)],
+    [quoteIdent(table.table), prefix],
   );
   return new Map(result.rows.map((r) => [r.name, { valid: r.valid }]));
 }
