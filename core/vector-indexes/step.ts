@@ -48,7 +48,7 @@ import {
   type IndexDecision,
   type RecalibrateDecision,
 } from "./decide";
-import { describePrefilterGraph } from "../search/prefilter-graphs";
+import { describePrefilterGraph, prefilterGraphPrefix } from "../search/prefilter-graphs";
 import { readInventory, rowsByDimensionSql, type LiveIndex, type TableInventory } from "./inventory";
 import { chooseMemory } from "./memory";
 import {
@@ -549,9 +549,14 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
       (measured ? `; ${measured}` : " (no tenant large enough to measure yet)") +
       cost;
     for (const f of tenant.tenantIndexFailures ?? []) {
+      const graph = f.indexName.startsWith(prefilterGraphPrefix(definition.table));
       log.warn(
-        `${definition.name}: building ${f.indexName}, the own index of tenant ${f.organizationId}, failed ` +
-          `(${f.message}); that tenant is searched through ${definition.name} or exactly until the next calibration`,
+        `${definition.name}: building ${f.indexName}, ` +
+          (graph
+            ? `the graph over tenant ${f.organizationId}'s sign bits, failed (${f.message}); that tenant is ` +
+              `searched through the prefilter's b-tree until the next calibration`
+            : `the own index of tenant ${f.organizationId}, failed (${f.message}); that tenant is searched ` +
+              `through ${definition.name} or exactly until the next calibration`),
       );
     }
     const prefilter = tenant.prefilter;
