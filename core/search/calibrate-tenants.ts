@@ -22,6 +22,7 @@ import {
   searchSmallest,
   summarizeRecall,
   percentile,
+  type Measurement,
   RECALL_AT,
 } from "../vector-indexes/calibrate";
 import { heldOutQueries } from "../vector-indexes/held-out";
@@ -52,7 +53,7 @@ import {
   tenantIndexName,
   tenantIndexPrefix,
   tenantIndexesSupported,
-  TENANT_INDEX_MIN_SHARE,
+  largeTenants,
   type TenantIndexEntry,
 } from "./tenant-indexes";
 import {
@@ -125,7 +126,7 @@ export interface TenantCalibration {
   tenantIndexes?: TenantIndexFacts[];
   /** The prefilter of the search below the exact threshold (absent in records made before it). */
   prefilter?: PrefilterFacts;
-  /** Tenant indexes whose build failed (the tenant is searched as if it had none). */
+  /** Tenant indexes or sign-bit graphs whose build failed (the tenant is searched as if it had none). */
   tenantIndexFailures?: { organizationId: string; indexName: string; message: string }[];
   /** What this calibration cost: statements sent to the server and time taken, tenant indexes' builds included. */
   cost?: { statements: number; ms: number };
@@ -258,6 +259,21 @@ function slowerKind(runs: Record<QueryKind, Run>): Run {
   const own = runs.own;
   const far = runs["table-wide"];
   return percentile(own.latenciesMs, 50) >= percentile(far.latenciesMs, 50) ? own : far;
+}
+
+/**
+ * A setting measured on both query kinds, as a tenant index, the prefilter and a graph are: each kind must
+ * reach the target (queries far from the tenant's topics are the harder ones), so the recall of the kind with
+ * the lower bound; the latencies of the slower kind.
+ */
+function bothKinds(value: number, runs: Record<QueryKind, Run>): Measurement {
+  const near = summarizeRecall(runs.own.recalls);
+  const far = summarizeRecall(runs["table-wide"].recalls);
+  return {
+    value,
+    ...(near.recallLowerBound <= far.recallLowerBound ? near : far),
+    latenciesMs: slowerKind(runs).latenciesMs,
+  };
 }
 
 /** Exact search's latency over a tenant's rows (the truth queries, timed), for the crossover. */
@@ -499,15 +515,7 @@ async function calibrateClasses(
             tenantIndexes: [...otherTenantIndexes, ...kept, own(value)],
             ...noGraphs,
           });
-          // Each kind must reach the target: queries far from the tenant's topics are the harder ones.
-          const near = summarizeRecall(runs.own.recalls);
-          const far = summarizeRecall(runs["table-wide"].recalls);
-          const worst = near.recallLowerBound <= far.recallLowerBound ? near : far;
-          return {
-            value,
-            ...worst,
-            latenciesMs: slowerKind(runs).latenciesMs,
-          };
+          return bothKinds(value, runs);
         },
       );
       const tenantExactRows = crossover(percentile(tenantRun.latenciesMs, 50));
@@ -573,13 +581,9 @@ async function calibrateClasses(
   const graphs =
     withGraphs && depth !== undefined
       ? await calibratePrefilterGraphs(client, definition, options, {
-          candidates: sizes.tenants.filter(
+          candidates: largeTenants(sizes.tenants, options.tenantIndexMinShare).filter(
             (t) =>
-              sizes.tenants.length > 1 &&
-              t.rows / sizes.total >= TENANT_INDEX_MIN_SHARE &&
-              t.rows > PREFILTER_MIN_FACTOR * depth &&
-              t.rows <= exactRows &&
-              !ownIndex.has(t.organizationId),
+              t.rows > PREFILTER_MIN_FACTOR * depth && t.rows <= exactRows && !ownIndex.has(t.organizationId),
           ),
           tenantClass: async (t) =>
             classes.find((c) => c.organizationId === t.organizationId) ??
@@ -691,13 +695,7 @@ async function calibratePrefilter(
         ...base,
         prefilters: [...base.prefilters, own(depth)],
       });
-      const near = summarizeRecall(runs.own.recalls);
-      const far = summarizeRecall(runs["table-wide"].recalls);
-      return {
-        value: depth,
-        ...(near.recallLowerBound <= far.recallLowerBound ? near : far),
-        latenciesMs: slowerKind(runs).latenciesMs,
-      };
+      return bothKinds(depth, runs);
     },
   );
   if (!chosen.targetReached) {
@@ -807,13 +805,7 @@ async function calibratePrefilterGraphs(
           ...input.base,
           graphs: [...entries, own(efSearch)],
         });
-        const near = summarizeRecall(runs.own.recalls);
-        const far = summarizeRecall(runs["table-wide"].recalls);
-        return {
-          value: efSearch,
-          ...(near.recallLowerBound <= far.recallLowerBound ? near : far),
-          latenciesMs: slowerKind(runs).latenciesMs,
-        };
+        return bothKinds(efSearch, runs);
       },
       // A setting already slower than the b-tree is not worth reaching.
       { abandon: (m) => percentile(m.latenciesMs, 50) >= btreeP50 },

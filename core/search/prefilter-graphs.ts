@@ -11,7 +11,12 @@ import type { ClientBase } from "pg";
 import { literal } from "../sql";
 import { dropInvalid } from "../vector-indexes/build";
 import { quoteIdent, type EmbeddingTable } from "../vector-indexes/spec";
-import { liveIndexesNamed, organizationHash, tenantIndexPrefix } from "./tenant-indexes";
+import {
+  dropIndexConcurrently,
+  liveIndexesNamed,
+  organizationHash,
+  tenantIndexPrefix,
+} from "./tenant-indexes";
 
 /** A graph's depth (candidates ranked exactly, for k = 10) is this many times the b-tree prefilter's. */
 export const PREFILTER_GRAPH_DEPTH_FACTOR = 2;
@@ -77,7 +82,7 @@ export async function buildPrefilterGraph(
   organizationId: string,
 ): Promise<number> {
   const name = prefilterGraphName(table, dimension, organizationId);
-  await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${quoteIdent(name)}`);
+  await dropIndexConcurrently(client, name);
   const started = Date.now();
   try {
     await client.query(prefilterGraphSql(table, dimension, organizationId));
@@ -96,7 +101,7 @@ export async function livePrefilterGraphs(
 }
 
 export async function dropPrefilterGraph(client: ClientBase, name: string): Promise<void> {
-  await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${quoteIdent(name)}`);
+  await dropIndexConcurrently(client, name);
 }
 
 /** CREATE OR REPLACE of search_prefilter_graphs() listing exactly `entries`. */

@@ -56,18 +56,28 @@ export function tenantIndexName(table: EmbeddingTable, dimension: number, organi
   return `${tenantIndexPrefix(table)}${dimension}_${organizationHash(organizationId)}`;
 }
 
-/** The tenants that qualify, largest first: a share of at least `minShare`, more rows than `exactRows`. */
+/**
+ * The tenants large enough for a structure of their own (a tenant index, or a graph over their sign bits),
+ * largest first: at least `minShare` of the rows, and not all of them.
+ */
+export function largeTenants(
+  tenants: readonly { organizationId: string; rows: number }[],
+  minShare: number = TENANT_INDEX_MIN_SHARE,
+): { organizationId: string; rows: number }[] {
+  const total = tenants.reduce((a, b) => a + b.rows, 0);
+  // One tenant alone is the dimension's index's own case: nothing to gain from a copy of it.
+  if (tenants.length < 2 || total === 0) return [];
+  return tenants
+    .filter((t) => t.rows / total >= minShare && t.rows < total)
+    .sort((a, b) => b.rows - a.rows || a.organizationId.localeCompare(b.organizationId));
+}
+
+/** The tenants that qualify for an index of their own, largest first: large, more rows than `exactRows`. */
 export function tenantIndexCandidates(
   tenants: readonly { organizationId: string; rows: number }[],
   options: { exactRows: number; minShare?: number },
 ): { organizationId: string; rows: number }[] {
-  const total = tenants.reduce((a, b) => a + b.rows, 0);
-  const minShare = options.minShare ?? TENANT_INDEX_MIN_SHARE;
-  // One tenant alone is the dimension's index's own case: nothing to gain from a copy of it.
-  if (tenants.length < 2 || total === 0) return [];
-  return tenants
-    .filter((t) => t.rows / total >= minShare && t.rows > options.exactRows && t.rows < total)
-    .sort((a, b) => b.rows - a.rows || a.organizationId.localeCompare(b.organizationId));
+  return largeTenants(tenants, options.minShare).filter((t) => t.rows > options.exactRows);
 }
 
 /** CREATE INDEX of one tenant's partial HNSW index: the dimension's expression, predicate and the tenant. */
@@ -121,7 +131,7 @@ export async function buildTenantIndex(
   tenant: { organizationId: string; rows: number },
 ): Promise<number> {
   const name = tenantIndexName(definition.table, definition.dimension, tenant.organizationId);
-  await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${quoteIdent(name)}`);
+  await dropIndexConcurrently(client, name);
   const needMb = Math.ceil(
     hnswGraphBytes({ rows: tenant.rows, dimension: definition.dimension, m: HNSW_DEFAULT_M }) / 2 ** 20,
   );
@@ -141,6 +151,11 @@ export async function buildTenantIndex(
 }
 
 export async function dropTenantIndex(client: ClientBase, name: string): Promise<void> {
+  await dropIndexConcurrently(client, name);
+}
+
+/** Drops an index of the tenant search's without blocking the table's writes; nothing if there is none. */
+export async function dropIndexConcurrently(client: ClientBase, name: string): Promise<void> {
   await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${quoteIdent(name)}`);
 }
 

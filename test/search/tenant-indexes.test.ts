@@ -10,7 +10,7 @@ import {
   readTenantIndexes,
   saveSearchTuning,
   saveTenantIndexes,
-  readPrefilterGraphs,
+  savePrefilterGraphs,
   tenantIndexCandidates,
   tenantIndexName,
   tenantIndexSql,
@@ -117,6 +117,9 @@ describe("search_chunks through a tenant's own index", () => {
     await buildTenantIndex(owner, { table: CHUNK, dimension: SHAPE.dimension }, largest);
     await saveTenantIndexes(owner, [largestEntry()]);
     await saveSearchTuning(owner, { ...calibrated, exactRows: 300 });
+    // Nor a graph over a tenant's sign bits, which the calibration keeps or not by timing at this size and
+    // which a tenant's search takes before anything else (prefilter.test.ts tests that path).
+    await savePrefilterGraphs(owner, []);
   });
   afterAll(async () => {
     await app?.end();
@@ -167,16 +170,6 @@ describe("search_chunks through a tenant's own index", () => {
       (e) => e.table === "Chunk" && e.dimension === SHAPE.dimension,
     )?.depth;
     expect(depth).toBeGreaterThan(0);
-    // A tenant's graph over its sign bits, where the calibration kept one (search_prefilter_graphs()).
-    const graphs = await readPrefilterGraphs(owner);
-    const graphOf = (organization: string) => {
-      const g = graphs.find((e) => e.table === "Chunk" && e.organizationId === organization);
-      return {
-        graph_index: g?.indexName ?? null,
-        graph_depth: g?.depth ?? null,
-        graph_ef_search: g?.efSearch ?? null,
-      };
-    };
     const noGraph = { graph_index: null, graph_depth: null, graph_ef_search: null };
     const dimension = {
       probes: calibrated.probes ?? null,
@@ -189,12 +182,12 @@ describe("search_chunks through a tenant's own index", () => {
         probes: dimension.probes,
         ef_search: 40,
         prefilter_depth: depth,
-        ...graphOf(largest.organizationId),
+        ...noGraph,
       },
     ]);
     const other = corpus.tenants[1]!.organizationId;
     expect(await settings("Chunk", SHAPE.dimension, other)).toEqual([
-      { exact_rows: 300, ...dimension, ...graphOf(other) },
+      { exact_rows: 300, ...dimension, ...noGraph },
     ]);
     // Nothing measured for a table or dimension: exact search up to 10,000 visible rows, the function's own
     // index settings.
@@ -208,10 +201,36 @@ describe("search_chunks through a tenant's own index", () => {
     await saveTenantIndexes(owner, []);
     try {
       expect(await settings("Chunk", SHAPE.dimension, largest.organizationId)).toEqual([
-        { exact_rows: 300, ...dimension, ...graphOf(largest.organizationId) },
+        { exact_rows: 300, ...dimension, ...noGraph },
       ]);
     } finally {
       await saveTenantIndexes(owner, [largestEntry()]);
+    }
+    // A tenant's graph over its sign bits (search_prefilter_graphs()) is that tenant's alone.
+    const graph = {
+      table: "Chunk",
+      dimension: SHAPE.dimension,
+      organizationId: other,
+      indexName: "idx_chunk_tenant_bits_listed",
+      depth: 80,
+      efSearch: 300,
+    };
+    await savePrefilterGraphs(owner, [graph]);
+    try {
+      expect(await settings("Chunk", SHAPE.dimension, other)).toEqual([
+        {
+          exact_rows: 300,
+          ...dimension,
+          graph_index: graph.indexName,
+          graph_depth: 80,
+          graph_ef_search: 300,
+        },
+      ]);
+      expect(await settings("Chunk", SHAPE.dimension, largest.organizationId)).toEqual([
+        { exact_rows: 300, probes: dimension.probes, ef_search: 40, prefilter_depth: depth, ...noGraph },
+      ]);
+    } finally {
+      await savePrefilterGraphs(owner, []);
     }
   });
 
