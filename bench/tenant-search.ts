@@ -7,10 +7,13 @@
 //   (b) exact search within the tenant (ORDER BY embedding <=> q through the tenant's b-tree)
 //   (c) exact search over the whole table (sequential scan, as the owner; fewer queries: ~1 s each)
 //   (d) search_chunks(q, 10)
+// (a) and (b) run twice: as `status` prints them, returning ids only, and returning what (d) returns (the
+// chunk's text, metadata and distance), which is what an app that searches reads. (d)'s p50 goal is taken
+// against the second: like for like.
 // The table is vacuumed after the load, as autovacuum does. (a), (b) and (d) take turns query by query, each
-// query in a transaction of its own, so that a change in the machine's load during the run weighs on all three
-// alike; (c) runs before them.
-// rows returned (mean / min), recall@10 against (b), p50 / p95.
+// query in a transaction of its own, so that a change in the machine's load during the run weighs on all of
+// them alike; (c) runs before them.
+// rows returned (mean / min), recall@10 against (b), p50 / p95 (ms, to 0.01).
 //   npm run bench:tenant-search [-- --rows N --queries N --table-queries N --method ivfflat|hnsw]
 import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
@@ -169,9 +172,23 @@ function cell(
     rowsMean: Number((counts.reduce((a, b) => a + b, 0) / counts.length).toFixed(1)),
     rowsMin: Math.min(...counts),
     recall: recalls ? Number((recalls.reduce((a, b) => a + b, 0) / recalls.length).toFixed(3)) : null,
-    p50Ms: Number(median(m.latenciesMs).toFixed(1)),
-    p95Ms: Number(percentile(m.latenciesMs, 95).toFixed(1)),
+    p50Ms: Number(median(m.latenciesMs).toFixed(2)),
+    p95Ms: Number(percentile(m.latenciesMs, 95).toFixed(2)),
   };
+}
+
+/** The columns search_chunks() returns, as an app's own query would read them. */
+const SEARCH_COLUMNS = `"id", "datasetId", "documentId", "idx", "text", "metadata"`;
+
+/**
+ * `sql` (a `SELECT "id" FROM "Chunk" ... ORDER BY <distance> LIMIT n`) returning what search_chunks() returns:
+ * the columns above and the distance it orders by, written as the same expression so that it is computed once.
+ */
+function returningSearchColumns(sql: string): string {
+  const match = /^SELECT "id" FROM (.*) ORDER BY (.*) LIMIT (\d+)$/s.exec(sql);
+  if (!match) throw new Error(`cannot widen the query to search_chunks' columns: ${sql}`);
+  const [, from, distance, limit] = match;
+  return `SELECT ${SEARCH_COLUMNS}, ${distance} AS "distance" FROM ${from} ORDER BY ${distance} LIMIT ${limit}`;
 }
 
 /** The tenant whose share of the rows is nearest `share`. */
@@ -221,6 +238,8 @@ async function main() {
       const setting = `${record.calibration.setting} = ${record.calibration.value}`;
       const statusQuery = nearestQuery(CHUNK, DIM, K);
       const withinTenant = `SELECT "id" FROM "Chunk" ORDER BY "embedding" <=> $1::vector LIMIT ${K}`;
+      const statusRows = returningSearchColumns(statusQuery);
+      const withinTenantRows = returningSearchColumns(withinTenant);
       const wholeTable =
         `SELECT "id" FROM "Chunk" WHERE vector_dims("embedding") = ${DIM} ` +
         `ORDER BY "embedding" <=> $1::vector LIMIT ${K}`;
@@ -245,21 +264,34 @@ async function main() {
             queries.slice(0, opts.tableQueries),
           );
           // (b), (a) and (d) in turns, query by query (runInTurns).
-          const [exact, status, searched] = (await runInTurns(
+          const [exact, status, exactRows, statusRowsMeasured, searched] = (await runInTurns(
             app,
             org,
             [
               { setup: [], sql: withinTenant },
               { setup: [`SET LOCAL ${setting}`], sql: statusQuery },
+              { setup: [], sql: withinTenantRows },
+              { setup: [`SET LOCAL ${setting}`], sql: statusRows },
               { setup: [], sql: search },
             ],
             queries,
-          )) as [Measured, Measured, Measured];
+          )) as [Measured, Measured, Measured, Measured, Measured];
           const truth = exact.ids;
           const total = corpus.shape.rows;
           cells.push(
-            { ...cell(tenant, total, kind, `(a) status query, ${setting}`, status, truth), tenant: label },
-            { ...cell(tenant, total, kind, "(b) exact within the tenant", exact, truth), tenant: label },
+            {
+              ...cell(tenant, total, kind, `(a) status query, ${setting}, ids`, status, truth),
+              tenant: label,
+            },
+            {
+              ...cell(tenant, total, kind, `(a) status query, ${setting}, rows`, statusRowsMeasured, truth),
+              tenant: label,
+            },
+            { ...cell(tenant, total, kind, "(b) exact within the tenant, ids", exact, truth), tenant: label },
+            {
+              ...cell(tenant, total, kind, "(b) exact within the tenant, rows", exactRows, truth),
+              tenant: label,
+            },
             { ...cell(tenant, total, kind, "(c) exact over the whole table", table), tenant: label },
             { ...cell(tenant, total, kind, "(d) search_chunks(q, 10)", searched, truth), tenant: label },
           );
@@ -267,17 +299,27 @@ async function main() {
       }
       const goals = tenants.flatMap(([label]) =>
         (["own", "table-wide"] as const).map((kind) => {
-          const of = (prefix: string) =>
-            cells.find((c) => c.tenant === label && c.kind === kind && c.config.startsWith(prefix))!;
+          const of = (prefix: string, suffix = "") =>
+            cells.find(
+              (c) =>
+                c.tenant === label &&
+                c.kind === kind &&
+                c.config.startsWith(prefix) &&
+                c.config.endsWith(suffix),
+            )!;
           const d = of("(d)");
-          const better = Math.min(of("(a)").p50Ms, of("(b)").p50Ms);
+          const better = Math.min(of("(a)", "rows").p50Ms, of("(b)", "rows").p50Ms);
+          const betterOfIds = Math.min(of("(a)", "ids").p50Ms, of("(b)", "ids").p50Ms);
           return {
             tenant: label,
             kind,
             kRows: d.rowsMin === K,
             recall: (d.recall ?? 0) >= 0.95,
             p50NoSlowerThanBetterOfAB: d.p50Ms <= better,
-            ...(label === "large" ? { p50AtMostQuarterOfExact: d.p50Ms <= 0.25 * of("(b)").p50Ms } : {}),
+            p50OverBetterOfABReturningIdsMs: Number((d.p50Ms - betterOfIds).toFixed(2)),
+            ...(label === "large"
+              ? { p50AtMostQuarterOfExact: d.p50Ms <= 0.25 * of("(b)", "rows").p50Ms }
+              : {}),
           };
         }),
       );
