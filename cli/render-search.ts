@@ -1,6 +1,12 @@
 // `status`'s lines for the search under the tenant filter (the vector-index step's tenantSearch facts):
 // one line per tenant-size class and query kind, so that an operator reads how search behaves per tenant.
-import { describePrefilterGraph, formatCount, PREFILTER_MIN_FACTOR, type PrefilterGraphFacts } from "../core";
+import {
+  describePrefilterGraph,
+  describePrefilterSmall,
+  formatCount,
+  PREFILTER_MIN_FACTOR,
+  type PrefilterFacts,
+} from "../core";
 interface ClassFacts {
   class: string;
   tenantRows: number;
@@ -30,16 +36,7 @@ interface TenantSearchFacts {
     exactRows: number;
   }[];
   calibrationCost?: { statements: number; ms: number };
-  prefilter?:
-    | {
-        state: "on";
-        indexName: string;
-        depth: number;
-        recall: number;
-        latencyP50Ms: number;
-        graphs?: PrefilterGraphFacts[];
-      }
-    | { state: "off"; reason: string };
+  prefilter?: PrefilterFacts;
 }
 
 export function renderTenantSearch(value: unknown, indent: string): string[] {
@@ -61,6 +58,7 @@ export function renderTenantSearch(value: unknown, indent: string): string[] {
         `${prefilter.depth} nearest by sign bits (${prefilter.indexName}) ranked exactly; largest tenant recall@10 ` +
         `${prefilter.recall}, p50 ${prefilter.latencyP50Ms} ms`,
     );
+    if (prefilter.small) lines.push(`${indent}  ${describePrefilterSmall(prefilter.small)}`);
     for (const g of prefilter.graphs ?? []) lines.push(`${indent}  ${describePrefilterGraph(g)}`);
   } else if (prefilter) {
     lines.push(`${indent}  prefilter: off (${prefilter.reason})`);

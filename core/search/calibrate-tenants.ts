@@ -9,6 +9,9 @@
 //     above it (the most selective filter the index serves) reach the target recall@10 (lower confidence
 //     bound) against exact search over the tenant's rows. A tenant filter keeps only the tenant's share of
 //     what the probed lists hold, so it may need more than the unfiltered value.
+// Before those, in this order: the prefilter's depth (on the largest tenant below the threshold) and its
+// smaller depth (on the smallest tenant class); graphs over the largest tenants' sign bits; the largest
+// tenants' own indexes, for those without a graph. Each is kept only where it reaches the target.
 // Then each class is measured once more through the function as it now is: recall, rows returned, latency.
 //
 // Queries are not rows of the table (core/vector-indexes/held-out.ts, as for the unfiltered calibration): each
@@ -27,6 +30,7 @@ import {
 } from "../vector-indexes/calibrate";
 import { heldOutQueries } from "../vector-indexes/held-out";
 import type { IndexDefinition } from "../vector-indexes/spec";
+import { formatCount } from "../count-format";
 import { quoteIdent } from "../vector-indexes/spec";
 import { searchTuningSql, readSearchTuning, DEFAULT_EXACT_ROWS, type SearchTuning } from "./tuning";
 import {
@@ -39,9 +43,12 @@ import {
   PREFILTER_MAX_DEPTH,
   PREFILTER_MIN_DEPTH,
   PREFILTER_MIN_FACTOR,
+  PREFILTER_SMALL_MIN_DEPTH,
+  prefilters,
   type PrefilterEntry,
   type PrefilterFacts,
   type PrefilterOffCause,
+  type PrefilterSmallFacts,
 } from "./prefilter";
 import {
   buildTenantIndex,
@@ -445,14 +452,50 @@ async function calibrateClasses(
     return { value, ...worst, latenciesMs };
   };
 
-  // The prefilter of the search below the exact threshold, saved when it reaches the target.
-  const prefilter = await calibratePrefilter(client, definition, largest, options, {
+  // The prefilter of the search below the exact threshold, saved when it reaches the target; then the smaller
+  // depth of its smallest tenants.
+  const prefilterBase = {
     tuning: [...others, entry(largest.rows + 1, unfiltered.value)],
     tenantIndexes: withTenantIndexes ? otherTenantIndexes : undefined,
     prefilters: otherPrefilters,
     ...noGraphs,
-  });
+  };
+  const prefilter = await calibratePrefilter(client, definition, largest, options, prefilterBase);
   const depth = prefilter.facts.state === "on" ? prefilter.facts.depth : undefined;
+  const small =
+    depth !== undefined
+      ? await calibratePrefilterSmall(
+          client,
+          definition,
+          { smallest: classes[0]!, largest, depth },
+          options,
+          prefilterBase,
+        )
+      : undefined;
+  const prefilterEntry =
+    depth !== undefined ? { depth, ...(small?.entry ? { small: small.entry } : {}) } : undefined;
+
+  // The largest tenants the prefilter serves get graphs over their sign bits (prefilter-graphs.ts), before
+  // any tenant index: search_chunks() takes a tenant's graph before anything else, whatever its size, and a
+  // graph over 192-byte sign bits answers faster than an index of the tenant's own over its embeddings
+  // (2.2-2.6 ms against 4.5-8.8 for the benchmark's largest tenant), which is calibrated only for tenants
+  // without one.
+  const graphs =
+    withGraphs && prefilterEntry
+      ? await calibratePrefilterGraphs(client, definition, options, {
+          candidates: largeTenants(sizes.tenants, options.tenantIndexMinShare).filter((t) =>
+            prefilters(prefilterEntry, t.rows),
+          ),
+          tenantClass: async (t) =>
+            classes.find((c) => c.organizationId === t.organizationId) ??
+            (await classOf({ class: "large", ...t })),
+          depth: prefilterEntry.depth,
+          base: { tuning: prefilterBase.tuning, tenantIndexes: prefilterBase.tenantIndexes },
+          others: otherGraphs,
+        })
+      : { entries: [], facts: [], failures: [] };
+  if (withGraphs && !prefilterEntry) await keepPrefilterGraphs(client, definition, [], otherGraphs);
+  const ownGraph = new Set(graphs.entries.map((e) => e.organizationId));
 
   // The search below the threshold (exact, or over the prefilter's candidates) costs rows × a per-row cost,
   // measured on the largest tenant; one index search its p50.
@@ -467,12 +510,12 @@ async function calibrateClasses(
   // The largest tenants get indexes of their own (tenant-indexes.ts), calibrated first: the dimension's index
   // then only needs a setting for the tenants that search it.
   const tenantIndexes: TenantIndexFacts[] = [];
-  const tenantIndexFailures: NonNullable<TenantCalibration["tenantIndexFailures"]> = [];
+  const tenantIndexFailures: NonNullable<TenantCalibration["tenantIndexFailures"]> = [...graphs.failures];
   if (withTenantIndexes) {
     const candidates = tenantIndexCandidates(sizes.tenants, {
       exactRows: first,
       ...(options.tenantIndexMinShare !== undefined ? { minShare: options.tenantIndexMinShare } : {}),
-    });
+    }).filter((c) => !ownGraph.has(c.organizationId));
     const live = await liveTenantIndexes(client, definition.table);
     const wanted = new Set(
       candidates.map((c) => tenantIndexName(definition.table, definition.dimension, c.organizationId)),
@@ -547,7 +590,9 @@ async function calibrateClasses(
   // The tenants the dimension's index serves: above the crossover, without an index of their own. None (every
   // tenant below the crossover, as the prefilter makes likely): the unfiltered setting stands, which is also
   // the one hand-written unfiltered queries get (a setting raised for a filter no tenant has would slow them).
-  const served = classes.filter((c) => c.rows > first && !ownIndex.has(c.organizationId));
+  const served = classes.filter(
+    (c) => c.rows > first && !ownIndex.has(c.organizationId) && !ownGraph.has(c.organizationId),
+  );
   // A setting that falls short while the index is already slower than searching the largest of those tenants
   // below the threshold serves none of them: the search for one stops there (each larger setting measures
   // their queries again, and is slower still), and they are searched below the threshold. Met when the
@@ -576,30 +621,6 @@ async function calibrateClasses(
   const final = [...others, entry(exactRows, chosen.value)];
   await client.query(searchTuningSql(final));
 
-  // The largest tenants the prefilter serves, once the threshold is final, get graphs over their sign bits
-  // (prefilter-graphs.ts).
-  const graphs =
-    withGraphs && depth !== undefined
-      ? await calibratePrefilterGraphs(client, definition, options, {
-          candidates: largeTenants(sizes.tenants, options.tenantIndexMinShare).filter(
-            (t) =>
-              t.rows > PREFILTER_MIN_FACTOR * depth && t.rows <= exactRows && !ownIndex.has(t.organizationId),
-          ),
-          tenantClass: async (t) =>
-            classes.find((c) => c.organizationId === t.organizationId) ??
-            (await classOf({ class: "large", ...t })),
-          depth,
-          base: {
-            tuning: final,
-            tenantIndexes: withTenantIndexes ? [...otherTenantIndexes, ...kept] : undefined,
-          },
-          others: otherGraphs,
-        })
-      : { entries: [], facts: [], failures: [] };
-  if (withGraphs && depth === undefined) await keepPrefilterGraphs(client, definition, [], otherGraphs);
-  tenantIndexFailures.push(...graphs.failures);
-  const ownGraph = new Set(graphs.entries.map((e) => e.organizationId));
-
   const measured: ClassMeasurement[] = [];
   classes.sort((a, b) => a.rows - b.rows);
   for (const c of classes) {
@@ -612,16 +633,15 @@ async function calibrateClasses(
         tenantRows: c.rows,
         sharePercent: Number(((100 * c.rows) / sizes.total).toFixed(2)),
         kind,
-        path:
-          c.rows > (ownIndex.get(c.organizationId)?.exactRows ?? Infinity)
+        path: ownGraph.has(c.organizationId)
+          ? "graph"
+          : c.rows > (ownIndex.get(c.organizationId)?.exactRows ?? Infinity)
             ? "tenant-index"
-            : ownGraph.has(c.organizationId)
-              ? "graph"
-              : c.rows > exactRows
-                ? "index"
-                : depth !== undefined && c.rows > PREFILTER_MIN_FACTOR * depth
-                  ? "prefilter"
-                  : "exact",
+            : c.rows > exactRows
+              ? "index"
+              : prefilterEntry && prefilters(prefilterEntry, c.rows)
+                ? "prefilter"
+                : "exact",
         queries: run.counts.length,
         recall: Number(summary.recall.toFixed(4)),
         recallLowerBound: Number(summary.recallLowerBound.toFixed(4)),
@@ -646,8 +666,12 @@ async function calibrateClasses(
     ...(isPrefilterTable(table)
       ? {
           prefilter:
-            prefilter.facts.state === "on" && withGraphs
-              ? { ...prefilter.facts, graphs: graphs.facts }
+            prefilter.facts.state === "on"
+              ? {
+                  ...prefilter.facts,
+                  ...(withGraphs ? { graphs: graphs.facts } : {}),
+                  ...(small ? { small: small.facts } : {}),
+                }
               : prefilter.facts,
         }
       : {}),
@@ -717,6 +741,73 @@ async function calibratePrefilter(
       ...(built.backfilledRows > 0 ? { backfilledRows: built.backfilledRows } : {}),
     },
     latenciesMs: chosen.latenciesMs,
+  };
+}
+
+/**
+ * The smaller depth of the smallest tenants the prefilter serves: the smallest, from PREFILTER_SMALL_MIN_DEPTH
+ * up to the depth calibrated on the largest tenant, at which the smallest tenant class reaches the target
+ * for both kinds of query. Tenants of at most that class's rows take it (a tenant with fewer rows has fewer
+ * near rivals of its nearest rows among the Hamming candidates), and those above 4 times it are prefiltered.
+ * Saved with the prefilter's entry when it is smaller than that depth; the entry is left without it otherwise.
+ */
+async function calibratePrefilterSmall(
+  client: ClientBase,
+  definition: IndexDefinition,
+  { smallest, largest, depth }: { smallest: TenantClass; largest: TenantClass; depth: number },
+  { targetRecall }: TenantSearchOptions,
+  base: Overrides & { prefilters: readonly PrefilterEntry[] },
+): Promise<{ facts: PrefilterSmallFacts; entry?: NonNullable<PrefilterEntry["small"]> }> {
+  const { table } = definition.table;
+  const least = PREFILTER_MIN_FACTOR * PREFILTER_SMALL_MIN_DEPTH;
+  if (smallest.organizationId === largest.organizationId || smallest.rows <= least) {
+    return {
+      facts: {
+        state: "off",
+        reason: `no tenant class smaller than the largest with more than ${formatCount(least)} rows to calibrate it on`,
+      },
+    };
+  }
+  const withSmall = (smallDepth: number): PrefilterEntry => ({
+    table,
+    dimension: definition.dimension,
+    depth,
+    small: { rows: smallest.rows, depth: smallDepth },
+  });
+  const chosen = await searchSmallest(
+    { min: PREFILTER_SMALL_MIN_DEPTH, max: depth },
+    targetRecall,
+    async (smallDepth) => {
+      const runs = await runSearch(client, definition, smallest, ["own", "table-wide"], {
+        ...base,
+        prefilters: [...base.prefilters, withSmall(smallDepth)],
+      });
+      return bothKinds(smallDepth, runs);
+    },
+  );
+  if (!chosen.targetReached || chosen.value >= depth) {
+    const of = `the smallest tenant class (${formatCount(smallest.rows)} rows)`;
+    return {
+      facts: {
+        state: "off",
+        reason: chosen.targetReached
+          ? `${of} needs the depth of the largest, ${depth}`
+          : `at depth ${depth} ${of} reached recall@10 ${chosen.recallLowerBound.toFixed(3)} (lower bound), under the target ${targetRecall}`,
+      },
+    };
+  }
+  const entry = withSmall(chosen.value);
+  await client.query(searchPrefilterSql([...base.prefilters, entry]));
+  return {
+    facts: {
+      state: "on",
+      organizationId: smallest.organizationId,
+      rows: smallest.rows,
+      depth: chosen.value,
+      recall: Number(chosen.recall.toFixed(4)),
+      latencyP50Ms: Number(percentile(chosen.latenciesMs, 50).toFixed(3)),
+    },
+    entry: entry.small!,
   };
 }
 

@@ -30,6 +30,9 @@ export {
   isPrefilterIndexName,
   isPrefilterTable,
   PREFILTER_MIN_FACTOR,
+  PREFILTER_SMALL_MIN_DEPTH,
+  describePrefilterSmall,
+  prefilterDepthFor,
   prefilterIndexSql,
   signBitsTriggerStateSql,
   type SignBitsTriggerState,
@@ -37,6 +40,7 @@ export {
   savePrefilterEntries,
   type PrefilterEntry,
   type PrefilterFacts,
+  type PrefilterSmallFacts,
 } from "./prefilter";
 export {
   buildPrefilterGraph,

@@ -36,6 +36,7 @@ import {
   setDatabaseSearchDefault,
   type SearchCalibrationRecord,
   type TenantCalibration,
+  describePrefilterSmall,
   isPrefilterTable,
   PREFILTER_MIN_FACTOR,
   signBitsTriggerStateSql,
@@ -571,6 +572,7 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
           `rows are searched through the prefilter at depth ${prefilter.depth}${built}: recall@10 ` +
           `${prefilter.recall}, p50 ${prefilter.latencyP50Ms} ms for the largest tenant`,
       );
+      if (prefilter.small) log.info(`${definition.name}: ${describePrefilterSmall(prefilter.small)}`);
       for (const g of prefilter.graphs ?? []) log.info(`${definition.name}: ${describePrefilterGraph(g)}`);
     } else if (prefilter && isPrefilterTable(definition.table.table)) {
       log.warn(`${definition.name}: no prefilter: ${prefilter.reason}`);
@@ -638,6 +640,15 @@ function withTenantSearch(
       kind: "recalibrate",
       action: "update",
       reason: "recalibrate: the largest tenants' graphs over their sign bits are not calibrated yet",
+    };
+  }
+  // A record made before the smaller depth of small tenants (migration 20261204050000).
+  if (search.prefilter?.state === "on" && search.prefilter.small === undefined) {
+    return {
+      ...decision,
+      kind: "recalibrate",
+      action: "update",
+      reason: "recalibrate: the prefilter's smaller depth for small tenants is not calibrated yet",
     };
   }
   // Turned off because its trigger was disabled, and enabled again since: build and calibrate it now.

@@ -174,6 +174,28 @@ describe("status for the prefilter", () => {
     );
   });
 
+  it("gives the smaller depth of small tenants, up to which size and what it was calibrated on, or why there is none", () => {
+    const on = { state: "on", indexName: "idx_chunk_sign_bits", depth: 40, recall: 0.968, latencyP50Ms: 6.5 };
+    const small = {
+      state: "on",
+      organizationId: "org-small",
+      rows: 192,
+      depth: 20,
+      recall: 0.99,
+      latencyP50Ms: 0.54,
+    };
+    expect(renderTenantSearch(facts({ ...on, small }), "  ")).toContain(
+      "    prefilter for tenants of at most 192 visible rows: depth 20, above 80 rows (calibrated on tenant org-small: recall@10 0.99, p50 0.54 ms)",
+    );
+    const none = {
+      state: "off",
+      reason: "the smallest tenant class (1,927 rows) needs the depth of the largest, 40",
+    };
+    expect(renderTenantSearch(facts({ ...on, small: none }), "  ")).toContain(
+      "    prefilter: one depth for every tenant (the smallest tenant class (1,927 rows) needs the depth of the largest, 40)",
+    );
+  });
+
   it("says why it is off", () => {
     const reason =
       'the trigger chunk_embedding_bits that keeps the sign bits is disabled: ALTER TABLE "Chunk" ENABLE TRIGGER chunk_embedding_bits';

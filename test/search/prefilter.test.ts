@@ -1,8 +1,9 @@
 // The prefilter of search_chunks() (core/search/prefilter.ts, migration 20261203120000_tenant_search_prefilter.sql):
 // the release builds the sign bits' b-tree and calibrates the depth; a tenant above PREFILTER_MIN_FACTOR times
 // the depth (and below the exact threshold) is searched through it, with k rows and recall@10 ≥ 0.95 and only
-// its own rows; the trigger keeps the bits whoever writes the embedding; a database whose rows predate the
-// bits gets them, and the b-tree, from the next apply.
+// its own rows; a tenant no larger than the smaller depth's tenant ranks that many candidates; the trigger
+// keeps the bits whoever writes the embedding; a database whose rows predate the bits gets them, and the
+// b-tree, from the next apply.
 import type { Client, ClientBase } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -23,6 +24,8 @@ import {
   saveSearchTuning,
   saveTenantIndexes,
   PREFILTER_MIN_FACTOR,
+  prefilterDepthFor,
+  type PrefilterEntry,
 } from "../../core";
 import { applyAsMigrator, useReleasedDatabase } from "../security/released-database";
 import { inTransaction } from "../security/sessions";
@@ -77,6 +80,7 @@ describe("search_chunks through the prefilter", () => {
   let owner: Client;
   let app: Client;
   let corpus: Corpus;
+  let entry: PrefilterEntry;
   let depth: number;
   let graphs: PrefilterGraphEntry[];
 
@@ -87,7 +91,8 @@ describe("search_chunks through the prefilter", () => {
     // As autovacuum leaves a table after a load: the visibility map set, which an index-only scan needs.
     await owner.query(`VACUUM (ANALYZE) "Chunk"`);
     app = await target.current.roles.connect("app");
-    depth = (await readPrefilterEntries(owner)).find((e) => e.table === "Chunk")?.depth ?? 0;
+    entry = (await readPrefilterEntries(owner)).find((e) => e.table === "Chunk")!;
+    depth = entry?.depth ?? 0;
     graphs = await readPrefilterGraphs(owner);
     await belowThresholdOnly();
   });
@@ -109,7 +114,30 @@ describe("search_chunks through the prefilter", () => {
     await owner?.end();
   });
 
-  const above = () => corpus.tenants.filter((t) => t.rows > PREFILTER_MIN_FACTOR * depth);
+  const above = () =>
+    corpus.tenants.filter((t) => t.rows > PREFILTER_MIN_FACTOR * prefilterDepthFor(entry, t.rows));
+
+  /** The rows search_chunks() returns, and how many rows of "Chunk" it read through an index (its candidates). */
+  async function searchCountingFetches(organization: string, query: Float32Array) {
+    return inTransaction(app, organization, async (c) => {
+      const fetched = async () =>
+        Number(
+          // Heap rows fetched through an index are counted on the index.
+          (
+            await c.query<{ n: string }>(
+              `SELECT coalesce(sum(pg_stat_get_xact_tuples_fetched(i.indexrelid)), 0) AS n
+                 FROM pg_index i WHERE i.indrelid = '"Chunk"'::regclass`,
+            )
+          ).rows[0]!.n,
+        );
+      const before = await fetched();
+      const { rows } = await c.query<{ id: string; datasetId: string }>(
+        `SELECT "id", "datasetId" FROM search_chunks($1::vector, ${K})`,
+        [vectorText(query)],
+      );
+      return { rows, fetched: (await fetched()) - before };
+    });
+  }
 
   async function recallThroughPrefilter(tenant: Tenant, kind: "own" | "table-wide") {
     const recalls: number[] = [];
@@ -147,6 +175,16 @@ describe("search_chunks through the prefilter", () => {
     const [record] = await readSearchCalibrations(owner);
     expect(record!.prefilter).toMatchObject({ state: "on", indexName: INDEX, depth });
     expect(depth).toBeGreaterThanOrEqual(40);
+    // The smaller depth, calibrated on the smallest tenant class, and listed with the depth when it is smaller.
+    const small = record!.prefilter!.state === "on" ? record!.prefilter!.small : undefined;
+    expect(small).toBeDefined();
+    if (small!.state === "on") {
+      expect(small!.depth).toBeLessThan(depth);
+      expect(small!.recall).toBeGreaterThanOrEqual(0.95);
+      expect(entry.small).toEqual({ rows: small!.rows, depth: small!.depth });
+    } else {
+      expect(entry.small).toBeUndefined();
+    }
     const { rows } = await owner.query<{ valid: boolean; definition: string }>(
       `SELECT i.indisvalid AS valid, pg_get_indexdef(i.indexrelid) AS definition
          FROM pg_index i WHERE i.indexrelid = to_regclass($1)`,
@@ -166,6 +204,39 @@ describe("search_chunks through the prefilter", () => {
           `${tenant.organizationId} ${kind}`,
         ).toBeGreaterThanOrEqual(0.95);
       }
+    }
+  });
+
+  it("ranks the smaller depth's candidates for a tenant no larger than it lists, the depth for a larger one", async () => {
+    // A listed smaller depth, whatever the calibration chose at this size: the second largest tenant (prefiltered
+    // at the depth) takes it, the largest keeps the depth.
+    const [largest, tenant] = above();
+    const smallDepth = Math.max(K, Math.floor(depth / 2));
+    expect(tenant!.rows).toBeGreaterThan(PREFILTER_MIN_FACTOR * smallDepth);
+    const entries = await readPrefilterEntries(owner);
+    const listed = (small?: PrefilterEntry["small"]) =>
+      savePrefilterEntries(owner, [
+        { table: "Chunk", dimension: SHAPE.dimension, depth, ...(small ? { small } : {}) },
+      ]);
+    try {
+      // One query per tenant, searched with and without the smaller depth listed.
+      const queries = new Map([largest!, tenant!].map((t) => [t, corpus.queries(t, "own", 1)[0]!]));
+      const fetches = async (t: Tenant, small?: PrefilterEntry["small"]) => {
+        await listed(small);
+        return searchCountingFetches(t.organizationId, queries.get(t)!);
+      };
+      const small = { rows: tenant!.rows, depth: smallDepth };
+      const [before, after] = [await fetches(tenant!), await fetches(tenant!, small)];
+      // Each candidate is one row read by its key: the smaller depth reads that many fewer.
+      expect(before.fetched - after.fetched).toBe(depth - smallDepth);
+      expect(after.rows).toHaveLength(K);
+      expect(new Set(after.rows.map((r) => r.datasetId))).toEqual(new Set([tenant!.datasetId]));
+      // One row more than the listed size: the depth.
+      const larger = [await fetches(largest!), await fetches(largest!, small)];
+      expect(larger[0]!.fetched).toBe(larger[1]!.fetched);
+      expect(larger[1]!.rows.map((r) => r.id)).toEqual(larger[0]!.rows.map((r) => r.id));
+    } finally {
+      await savePrefilterEntries(owner, entries);
     }
   });
 
@@ -357,6 +428,27 @@ describe("search_chunks through the prefilter", () => {
     expect(again.vectorIndexes.find((i) => i.name === "idx_chunk_embedding_cosine")?.action).toBe(
       "unchanged",
     );
+  });
+
+  it("calibrates the smaller depth on the next apply of a database calibrated before it", async () => {
+    // A record of the prefilter with no word on the smaller depth, and none listed (the release before it).
+    await owner.query(
+      `UPDATE neonhub_release.search_calibrations SET prefilter = prefilter - 'small' WHERE prefilter IS NOT NULL`,
+    );
+    await savePrefilterEntries(owner, [{ table: "Chunk", dimension: SHAPE.dimension, depth }]);
+    expect(await planOf("idx_chunk_embedding_cosine")).toMatchObject({
+      action: "update",
+      reason: expect.stringContaining("smaller depth for small tenants is not calibrated yet"),
+    });
+    await applyAsMigrator(target.current, defaultReleaseSteps({ seedSets: [] }));
+    const [record] = await readSearchCalibrations(owner);
+    const small = record!.prefilter!.state === "on" ? record!.prefilter!.small : undefined;
+    expect(small).toBeDefined();
+    const listed = (await readPrefilterEntries(owner)).find((e) => e.table === "Chunk")!;
+    expect(listed.small).toEqual(
+      small!.state === "on" ? { rows: small!.rows, depth: small!.depth } : undefined,
+    );
+    await belowThresholdOnly();
   });
 
   it("builds the largest tenants' graphs on the next apply of a database calibrated before them", async () => {

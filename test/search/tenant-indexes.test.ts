@@ -165,23 +165,30 @@ describe("search_chunks through a tenant's own index", () => {
           ),
         )
       ).rows;
-    // The prefilter's depth is the dimension's (the calibration's, search_prefilter_entries()).
-    const depth = (await readPrefilterEntries(owner)).find(
+    // The prefilter's depths are the dimension's (the calibration's, search_prefilter_entries()).
+    const prefilter = (await readPrefilterEntries(owner)).find(
       (e) => e.table === "Chunk" && e.dimension === SHAPE.dimension,
-    )?.depth;
+    );
+    const depth = prefilter?.depth;
     expect(depth).toBeGreaterThan(0);
     const noGraph = { graph_index: null, graph_depth: null, graph_ef_search: null };
+    const depths = {
+      prefilter_depth: depth,
+      prefilter_small_rows: prefilter?.small?.rows ?? null,
+      prefilter_small_depth: prefilter?.small?.depth ?? null,
+    };
+    const noPrefilter = { prefilter_depth: null, prefilter_small_rows: null, prefilter_small_depth: null };
     const dimension = {
       probes: calibrated.probes ?? null,
       ef_search: calibrated.efSearch ?? null,
-      prefilter_depth: depth,
+      ...depths,
     };
     expect(await settings("Chunk", SHAPE.dimension, largest.organizationId)).toEqual([
       {
         exact_rows: 300,
         probes: dimension.probes,
         ef_search: 40,
-        prefilter_depth: depth,
+        ...depths,
         ...noGraph,
       },
     ]);
@@ -192,10 +199,10 @@ describe("search_chunks through a tenant's own index", () => {
     // Nothing measured for a table or dimension: exact search up to 10,000 visible rows, the function's own
     // index settings.
     expect(await settings("Message", SHAPE.dimension, other)).toEqual([
-      { exact_rows: 10000, probes: null, ef_search: null, prefilter_depth: null, ...noGraph },
+      { exact_rows: 10000, probes: null, ef_search: null, ...noPrefilter, ...noGraph },
     ]);
     expect(await settings("Chunk", SHAPE.dimension + 1, largest.organizationId)).toEqual([
-      { exact_rows: 10000, probes: null, ef_search: null, prefilter_depth: null, ...noGraph },
+      { exact_rows: 10000, probes: null, ef_search: null, ...noPrefilter, ...noGraph },
     ]);
     // A rewrite of the tenants' list reaches the next call (search_tenant_indexes() is read, not copied).
     await saveTenantIndexes(owner, []);
@@ -227,7 +234,7 @@ describe("search_chunks through a tenant's own index", () => {
         },
       ]);
       expect(await settings("Chunk", SHAPE.dimension, largest.organizationId)).toEqual([
-        { exact_rows: 300, probes: dimension.probes, ef_search: 40, prefilter_depth: depth, ...noGraph },
+        { exact_rows: 300, probes: dimension.probes, ef_search: 40, ...depths, ...noGraph },
       ]);
     } finally {
       await savePrefilterGraphs(owner, []);
