@@ -190,25 +190,26 @@ describe("search_chunks through a tenant's own index", () => {
         ef_search: 40,
         ...depths,
         ...noGraph,
+        own_index: true,
       },
     ]);
     const other = corpus.tenants[1]!.organizationId;
     expect(await settings("Chunk", SHAPE.dimension, other)).toEqual([
-      { exact_rows: 300, ...dimension, ...noGraph },
+      { exact_rows: 300, ...dimension, ...noGraph, own_index: false },
     ]);
     // Nothing measured for a table or dimension: exact search up to 10,000 visible rows, the function's own
     // index settings.
     expect(await settings("Message", SHAPE.dimension, other)).toEqual([
-      { exact_rows: 10000, probes: null, ef_search: null, ...noPrefilter, ...noGraph },
+      { exact_rows: 10000, probes: null, ef_search: null, ...noPrefilter, ...noGraph, own_index: false },
     ]);
     expect(await settings("Chunk", SHAPE.dimension + 1, largest.organizationId)).toEqual([
-      { exact_rows: 10000, probes: null, ef_search: null, ...noPrefilter, ...noGraph },
+      { exact_rows: 10000, probes: null, ef_search: null, ...noPrefilter, ...noGraph, own_index: false },
     ]);
     // A rewrite of the tenants' list reaches the next call (search_tenant_indexes() is read, not copied).
     await saveTenantIndexes(owner, []);
     try {
       expect(await settings("Chunk", SHAPE.dimension, largest.organizationId)).toEqual([
-        { exact_rows: 300, ...dimension, ...noGraph },
+        { exact_rows: 300, ...dimension, ...noGraph, own_index: false },
       ]);
     } finally {
       await saveTenantIndexes(owner, [largestEntry()]);
@@ -231,10 +232,11 @@ describe("search_chunks through a tenant's own index", () => {
           graph_index: graph.indexName,
           graph_depth: 80,
           graph_ef_search: 300,
+          own_index: false,
         },
       ]);
       expect(await settings("Chunk", SHAPE.dimension, largest.organizationId)).toEqual([
-        { exact_rows: 300, probes: dimension.probes, ef_search: 40, ...depths, ...noGraph },
+        { exact_rows: 300, probes: dimension.probes, ef_search: 40, ...depths, ...noGraph, own_index: true },
       ]);
     } finally {
       await savePrefilterGraphs(owner, []);
