@@ -16,7 +16,7 @@
 import { Client } from "pg";
 import { DEFAULT_MIGRATIONS_DIR, applyRelease, type Logger } from "../core";
 import { VectorIndexStep, readIndexRecords, type IndexRecord, type VectorIndexOptions } from "../core";
-import { EMBEDDING_TABLES, calibrate, createIndexSql, nearestQuery } from "../core";
+import { EMBEDDING_TABLES, buildMemoryNeed, calibrate, createIndexSql, nearestQuery } from "../core";
 import { clusteredVectors, copyChunks, createFixtures, vectorText } from "../test/vector-indexes/data";
 import { median, percentile, withBenchCluster } from "./support/cluster";
 
@@ -226,7 +226,9 @@ async function main() {
           method: "ivfflat" as const,
           params: { lists },
         };
-        await client.query("SET maintenance_work_mem = '1GB'");
+        // What the release would give the build (k-means' need), and no less than 1 GB as before.
+        const memoryMb = Math.max(1024, buildMemoryNeed(definition, ROWS).mb);
+        await client.query(`SET maintenance_work_mem = '${memoryMb}MB'`);
         const built = await timed(() =>
           client.query(createIndexSql(definition, { name: definition.name, concurrently: false })),
         );

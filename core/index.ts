@@ -136,6 +136,7 @@ export {
   type VectorIndexStepOptions,
 } from "./vector-indexes";
 export { createIndexSql, isCountIndexName } from "./vector-indexes/spec";
+export { buildMemoryNeed } from "./vector-indexes/memory";
 export { readInventory, rowsByDimensionSql } from "./vector-indexes/inventory";
 export { createCountIndexSql } from "./vector-indexes/count-index";
 export { calibrate, percentile, UNFILTERED_SAMPLE } from "./vector-indexes/calibrate";
