@@ -298,6 +298,29 @@ describe("search_chunks through the prefilter", () => {
       });
       expect(filtered.scans.get(ours.indexName)).toBe(0);
       expect(filtered.rows).toHaveLength(K);
+      // The caller's hnsw.ef_search is as it was after a search through the graph (which ran at 400).
+      const [before, after] = await inTransaction(
+        app,
+        tenant.organizationId,
+        async (c) => {
+          await c.query("SET LOCAL hnsw.ef_search = 33");
+          const read = async () =>
+            (await c.query<{ s: string }>(`SELECT current_setting('hnsw.ef_search') AS s`)).rows[0]!.s;
+          const first = await read();
+          await c.query(`SELECT * FROM search_chunks($1::vector, ${K})`, [vectorText(q)]);
+          return [first, await read()];
+        },
+        { rollback: true },
+      );
+      expect([before, after]).toEqual(["33", "33"]);
+      // Fewer than k rows from the graph (a depth below k): the tenant is counted and searched as any other,
+      // through the prefilter's b-tree, with k rows of its own.
+      await savePrefilterGraphs(owner, [{ ...ours, depth: K / 2 }]);
+      const short = await countingScans(app, tenant.organizationId, q, [ours.indexName, INDEX]);
+      expect(short.scans.get(ours.indexName)).toBeGreaterThan(0);
+      expect(short.scans.get(INDEX)).toBeGreaterThan(0);
+      expect(short.rows).toHaveLength(K);
+      expect(new Set(short.rows.map((r) => r.datasetId))).toEqual(new Set([tenant.datasetId]));
       // Another tenant's graph is never read for this one.
       const other = corpus.tenants.find((t) => t.organizationId !== tenant.organizationId)!;
       const theirs = await countingScans(app, other.organizationId, q, [ours.indexName]);
