@@ -19,8 +19,11 @@
 // between two of their queries (measured: the largest tenant's graph then read 343 index pages back from the
 // OS per query, and its p50 rose from 2.7-3.4 ms to 4.6-5.1), which no app that searches through
 // search_chunks does.
+// Each set of turns goes over the queries --rounds times (5): p50 and p95 are over every round's timings, so
+// that cells 0.01-0.03 ms apart are not told apart by the noise of 50 timings; rows and recall are the first
+// round's.
 // rows returned (mean / min), recall@10 against (b), p50 / p95 (ms, to 0.01).
-//   npm run bench:tenant-search [-- --rows N --queries N --table-queries N --method ivfflat|hnsw]
+//   npm run bench:tenant-search [-- --rows N --queries N --table-queries N --rounds N --method ivfflat|hnsw]
 import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
 import { Client } from "pg";
@@ -49,6 +52,7 @@ function options() {
       queries: { type: "string", default: "50" },
       "table-queries": { type: "string", default: "10" },
       method: { type: "string", default: "ivfflat" },
+      rounds: { type: "string", default: "5" },
     },
   });
   if (values.method !== "ivfflat" && values.method !== "hnsw") {
@@ -58,6 +62,7 @@ function options() {
     rows: wholeNumberOption("rows", values.rows, 10_000),
     queries: wholeNumberOption("queries", values.queries, 1),
     tableQueries: wholeNumberOption("table-queries", values["table-queries"], 1),
+    rounds: wholeNumberOption("rounds", values.rounds, 1),
     method: values.method as "ivfflat" | "hnsw",
   };
 }
@@ -126,13 +131,15 @@ interface Config {
  * Runs each config ($1 = the query vector) on each query as `organization`, the configs taking turns query by
  * query (in a rotating order), each in a transaction of its own, timing the query only. Measured in turns, a
  * comparison between configs holds on a machine whose load changes during the run: each config meets the
- * same moments, where configs run one after the other would each meet their own.
+ * same moments, where configs run one after the other would each meet their own. `rounds` times over the
+ * queries: the timings of every round, the rows of the first (each round returns the same).
  */
 async function runInTurns(
   client: Client,
   organization: string,
   configs: readonly Config[],
   queries: readonly string[],
+  rounds: number,
 ): Promise<Measured[]> {
   const measured: Measured[] = configs.map(() => ({ ids: [], latenciesMs: [] }));
   const once = async (config: Config, query: string) => {
@@ -148,12 +155,14 @@ async function runInTurns(
     }
   };
   for (const config of configs) await once(config, queries[0]!); // warm-up, untimed
-  for (const [i, query] of queries.entries()) {
-    for (let j = 0; j < configs.length; j++) {
-      const n = (i + j) % configs.length;
-      const { ms, ids } = await once(configs[n]!, query);
-      measured[n]!.latenciesMs.push(ms);
-      measured[n]!.ids.push(ids);
+  for (let round = 0; round < rounds; round++) {
+    for (const [i, query] of queries.entries()) {
+      for (let j = 0; j < configs.length; j++) {
+        const n = (i + j) % configs.length;
+        const { ms, ids } = await once(configs[n]!, query);
+        measured[n]!.latenciesMs.push(ms);
+        if (round === 0) measured[n]!.ids.push(ids);
+      }
     }
   }
   return measured;
@@ -300,19 +309,24 @@ async function main() {
             exactRunApart.push(`${label} ${kind}`);
             say(`  (b) in turns of its own: ${tenant.rows} rows are more than a quarter of shared_buffers`);
             [statusRowsMeasured, searched] = await pair(
-              runInTurns(app, org, [statusRowsConfig, searchConfig], queries),
+              runInTurns(app, org, [statusRowsConfig, searchConfig], queries, opts.rounds),
             );
-            status = (await runInTurns(app, org, [statusConfig], queries))[0]!;
-            [exact, exactRows] = await pair(runInTurns(app, org, [exactConfig, exactRowsConfig], queries));
+            status = (await runInTurns(app, org, [statusConfig], queries, opts.rounds))[0]!;
+            [exact, exactRows] = await pair(
+              runInTurns(app, org, [exactConfig, exactRowsConfig], queries, opts.rounds),
+            );
           } else {
             const likeForLike = await runInTurns(
               app,
               org,
               [statusRowsConfig, exactRowsConfig, searchConfig],
               queries,
+              opts.rounds,
             );
             [statusRowsMeasured, exactRows, searched] = likeForLike as [Measured, Measured, Measured];
-            [status, exact] = await pair(runInTurns(app, org, [statusConfig, exactConfig], queries));
+            [status, exact] = await pair(
+              runInTurns(app, org, [statusConfig, exactConfig], queries, opts.rounds),
+            );
           }
           const truth = exact.ids;
           const total = corpus.shape.rows;
@@ -366,6 +380,7 @@ async function main() {
           {
             rows: opts.rows,
             queries: opts.queries,
+            rounds: opts.rounds,
             method: opts.method,
             index: record.params,
             setting,
