@@ -586,8 +586,6 @@ export const FUNCTIONS = [
   "search_check_k",
   "search_chunks",
   "search_chunks", // the query as text: a bad component named (20261202060100)
-  "search_chunks_graph_ids", // its graph path, with the setting it changes (20261204170000)
-  "search_chunks_index_ids", // its index path, with the settings it changes (20261204170000)
   "search_index_settings",
   "search_messages",
   "search_messages", // the query as text
