@@ -1,0 +1,410 @@
+-- search_chunks() ranks a graph's candidates on the rows the graph's scan has read, instead of looking each
+-- one up again by its id.
+--
+-- Why. A graph over a tenant's sign bits (core/search/prefilter-graphs.ts, migration 20261203180000) is a
+-- partial HNSW index: its scan reads each candidate's row, so the candidate's embedding is there to rank it
+-- by. The graph path took only the ids from that scan and joined them back to "Chunk" through its primary key,
+-- reading each of the depth candidates (80 on the benchmark's largest tenant) a second time. Measured on the
+-- benchmark's corpus (npm run bench:tenant-search, 100,000 x 1,536, the largest tenant's 19,331 rows, depth 80,
+-- hnsw.ef_search 285) as the app login, the graph statement alone, the two forms in turns over 4 rounds of 50
+-- queries in one backend, p50: own-topic queries 1.14 ms against 1.47, table-wide 1.71 ms against 2.07. The
+-- same candidates and the same distances: the result does not change.
+--
+-- What changes: only that statement of search_chunks(query vector, ...); the rest is restated as migration
+-- 20261204050000 left it (CREATE OR REPLACE restates a plpgsql function whole), with pgvector 0.8's
+-- iterative-scan settings added back, as CREATE OR REPLACE resets them. The down migration restores the
+-- join.
+
+-- Up Migration
+-- Load pgvector's library first, so that its settings are known when the function attaches them.
+SELECT vector_dims('[1]'::vector);
+
+CREATE OR REPLACE FUNCTION search_chunks(
+  query vector,
+  k integer DEFAULT 10,
+  dataset_id text DEFAULT NULL,
+  embedding_space_id text DEFAULT NULL,
+  document_id text DEFAULT NULL
+)
+-- Each returned column is cast to the type declared here, so that a later migration that widens a column
+-- (idx to bigint, say) does not break the entry point's result type.
+RETURNS TABLE (
+  "id" text, "datasetId" text, "documentId" text, "idx" integer, "text" text, "metadata" jsonb,
+  "distance" double precision
+)
+LANGUAGE plpgsql STABLE SECURITY INVOKER
+SET search_path = public, pg_temp
+SET plan_cache_mode = force_generic_plan
+SET ivfflat.probes = '10'
+SET hnsw.ef_search = '40'
+SET enable_seqscan = off
+SET enable_bitmapscan = on
+AS $$
+DECLARE
+  org text := current_organization_id();
+  spaces text[];
+  dims integer;
+  exact_rows integer;
+  visible integer;
+  ids text[];
+  dists double precision[];
+  typ text;
+  probes integer;
+  ef_search integer;
+  prefilter_depth integer;
+  depth integer;
+  query_bits bit varying;
+  graph_index text;
+  graph_depth integer;
+  graph_ef_search integer;
+  small_rows integer;
+  small_depth integer;
+  own_index boolean;
+BEGIN
+  -- A call filtered by dataset or document plans each statement for its values (the filter's own index). An
+  -- unfiltered one reuses the session's plan of each statement: below the exact threshold it is the same
+  -- plan for every tenant (its b-tree), and planning it anew was most of a small tenant's call.
+  IF dataset_id IS NOT NULL OR document_id IS NOT NULL THEN
+    PERFORM set_config('plan_cache_mode', 'force_custom_plan', true);
+  END IF;
+  PERFORM search_check_k('search_chunks', k);
+  spaces := search_query_spaces('search_chunks', query, embedding_space_id);
+  IF org IS NULL THEN RETURN; END IF;
+  dims := vector_dims(query);
+  -- One lookup: the dimension's settings, or the tenant's own when it has an index of its own.
+  SELECT s.exact_rows, s.probes, s.ef_search, s.prefilter_depth, s.graph_index, s.graph_depth, s.graph_ef_search,
+         s.prefilter_small_rows, s.prefilter_small_depth, s.own_index
+    INTO exact_rows, probes, ef_search, prefilter_depth, graph_index, graph_depth, graph_ef_search,
+         small_rows, small_depth, own_index
+    FROM search_settings('Chunk', dims, org) s;
+
+  -- A tenant with a graph over its sign bits (one of the largest, below the exact threshold): unless a dataset
+  -- or document narrows its search, the depth nearest rows by Hamming distance come from that graph, uncounted
+  -- (its count alone cost 2 ms), and are ranked by their exact distance, computed on the rows the graph's scan
+  -- has already read (a graph is no index-only scan; looking each row up again by its id cost 0.3-0.4 ms of
+  -- the largest tenant's 1.5-2.1 ms). The organization and the dimension are literals, to match the graph's
+  -- predicate. Fewer than k rows (pgvector before 0.8 has no iterative scan to make up for rows of another
+  -- space): the search below goes on as for any tenant.
+  IF dataset_id IS NULL AND document_id IS NULL AND graph_depth IS NOT NULL THEN
+    query_bits := binary_quantize(query)::bit varying;
+    PERFORM set_config('hnsw.ef_search', graph_ef_search::text, true);
+    EXECUTE format(
+      'SELECT array_agg(r.id ORDER BY r.d), array_agg(r.d ORDER BY r.d) FROM ('
+      '  SELECT p."id", (p."embedding" <=> $1)::float8 AS d FROM ('
+      '    SELECT p."id", p."embedding" FROM "Chunk" p'
+      '     WHERE p."organizationId" = %L AND p."embeddingBits" IS NOT NULL AND length(p."embeddingBits") = %s'
+      '       AND p."embeddingSpaceId" = ANY ($2)'
+      '     ORDER BY (p."embeddingBits"::bit(%s)) <~> $3::bit(%s) LIMIT $4) p'
+      '  ORDER BY 2 LIMIT $5) r',
+      org, dims, dims, dims)
+      INTO ids, dists
+      USING query, spaces, query_bits, greatest(graph_depth, (graph_depth::bigint * k / 10)::integer), k;
+    IF coalesce(cardinality(ids), 0) = k THEN
+      RETURN QUERY
+        SELECT c."id"::text, c."datasetId"::text, c."documentId"::text, c."idx"::integer, c."text"::text, c."metadata"::jsonb, r.d
+          FROM unnest(ids, dists) WITH ORDINALITY AS r(id, d, n) JOIN "Chunk" c ON c."id" = r.id
+         ORDER BY r.n;
+      RETURN;
+    END IF;
+  END IF;
+
+  -- A tenant with an index of its own has far more rows than its threshold (it got the index for a tenth of
+  -- the dimension's rows): unless a dataset or document narrows the search, it is searched there uncounted.
+  -- Otherwise count up to the threshold from the ("organizationId", "embeddingSpaceId") b-tree alone (an
+  -- index-only scan), rows not yet embedded included: counting only embedded ones would read each row's page.
+  IF dataset_id IS NULL AND document_id IS NULL AND own_index THEN
+    visible := exact_rows + 1;
+  ELSIF dataset_id IS NULL AND document_id IS NULL THEN
+    -- Without the filters' conditions, which a reused plan could only check on each row's page.
+    SELECT count(*) INTO visible FROM (
+      SELECT 1 FROM "Chunk" c
+       WHERE c."organizationId" = org AND c."embeddingSpaceId" = ANY (spaces)
+       LIMIT exact_rows + 1) v;
+  ELSE
+    SELECT count(*) INTO visible FROM (
+      SELECT 1 FROM "Chunk" c
+       WHERE c."organizationId" = org AND c."embeddingSpaceId" = ANY (spaces)
+         AND (dataset_id IS NULL OR c."datasetId" = dataset_id)
+         AND (document_id IS NULL OR c."documentId" = document_id)
+       LIMIT exact_rows + 1) v;
+  END IF;
+
+  IF visible > exact_rows THEN
+    IF probes IS NOT NULL THEN PERFORM set_config('ivfflat.probes', probes::text, true); END IF;
+    IF ef_search IS NOT NULL THEN PERFORM set_config('hnsw.ef_search', ef_search::text, true); END IF;
+    PERFORM set_config('enable_bitmapscan', 'off', true);
+    typ := CASE WHEN dims <= 2000 THEN 'vector' ELSE 'halfvec' END || '(' || dims || ')';
+    -- The dimension and the organization are literals: parameters would not match the partial indexes'
+    -- predicates (the dimension's index, and a large tenant's own).
+    EXECUTE format(
+      'SELECT array_agg(r.id ORDER BY r.d), array_agg(r.d ORDER BY r.d) FROM ('
+      '  SELECT a.id, (a.embedding <=> $1)::float8 AS d FROM ('
+      '    SELECT c."id", c."embedding" FROM "Chunk" c'
+      '     WHERE vector_dims(c."embedding") = %s AND c."organizationId" = %L AND c."embeddingSpaceId" = ANY ($2)'
+      '       AND ($3::text IS NULL OR c."datasetId" = $3) AND ($4::text IS NULL OR c."documentId" = $4)'
+      '     ORDER BY (c."embedding"::%s) <=> $1::%s LIMIT $5) a'
+      '  ORDER BY 2 LIMIT $6) r',
+      dims, org, typ, typ)
+      INTO ids, dists
+      USING query, spaces, dataset_id, document_id, greatest(2 * k, 40), k;
+    IF coalesce(cardinality(ids), 0) = k THEN
+      RETURN QUERY
+        SELECT c."id"::text, c."datasetId"::text, c."documentId"::text, c."idx"::integer, c."text"::text, c."metadata"::jsonb, r.d
+          FROM unnest(ids, dists) WITH ORDINALITY AS r(id, d, n) JOIN "Chunk" c ON c."id" = r.id
+         ORDER BY r.n;
+      RETURN;
+    END IF;
+    PERFORM set_config('enable_bitmapscan', 'on', true);
+  ELSIF prefilter_depth IS NOT NULL THEN
+    -- A tenant no larger than the one the smaller depth was calibrated on takes that depth (a tenant with
+    -- fewer rows has fewer near rivals of its nearest rows among the Hamming candidates); any other, the
+    -- depth calibrated on the largest tenant below the threshold. Each is for k = 10; a larger k keeps the
+    -- same share of candidates per row returned.
+    depth := CASE WHEN visible <= small_rows THEN small_depth ELSE prefilter_depth END;
+    depth := greatest(depth, (depth::bigint * k / 10)::integer);
+    -- Up to PREFILTER_MIN_FACTOR (4, core/search/prefilter.ts) times the depth, reading every row costs no
+    -- more than the prefilter's sort and its depth rows (measured at depth 40 with plans reused, p50 of a
+    -- call: 45 rows, exact 0.53 ms against 0.61; 130 rows, 0.67-0.71 against 0.68-0.72; 192 rows, 0.72-0.74
+    -- against 0.70-0.72).
+    IF visible > 4 * depth THEN
+      -- Computed once: in a reused plan, binary_quantize(query) would be computed again for each row.
+      query_bits := binary_quantize(query)::bit varying;
+      -- The depth nearest rows by Hamming distance between sign bits, from an index-only scan of the
+      -- ("organizationId", "embeddingSpaceId") INCLUDE ("embeddingBits", ...) b-tree the release builds;
+      -- only those rows are read and ranked by their exact distance.
+      RETURN QUERY
+        SELECT c."id"::text, c."datasetId"::text, c."documentId"::text, c."idx"::integer, c."text"::text, c."metadata"::jsonb,
+               (c."embedding" <=> query)::float8
+          FROM (SELECT p."id" FROM "Chunk" p
+                 WHERE p."organizationId" = org AND p."embeddingSpaceId" = ANY (spaces) AND p."embeddingBits" IS NOT NULL
+                   AND (dataset_id IS NULL OR p."datasetId" = dataset_id)
+                   AND (document_id IS NULL OR p."documentId" = document_id)
+                 ORDER BY p."embeddingBits" <~> query_bits
+                 LIMIT depth) p
+          JOIN "Chunk" c ON c."id" = p."id"
+         ORDER BY c."embedding" <=> query
+         LIMIT k;
+      RETURN;
+    END IF;
+  END IF;
+
+  RETURN QUERY
+    SELECT c."id"::text, c."datasetId"::text, c."documentId"::text, c."idx"::integer, c."text"::text, c."metadata"::jsonb,
+           (c."embedding" <=> query)::float8
+      FROM "Chunk" c
+     WHERE c."organizationId" = org AND c."embeddingSpaceId" = ANY (spaces) AND c."embedding" IS NOT NULL
+       AND (dataset_id IS NULL OR c."datasetId" = dataset_id)
+       AND (document_id IS NULL OR c."documentId" = document_id)
+     ORDER BY c."embedding" <=> query
+     LIMIT k;
+END
+$$;
+COMMENT ON FUNCTION search_chunks(vector, integer, text, text, text) IS
+  'The k chunks of the current organization nearest to query (cosine), optionally in one dataset, embedding space or document. See docs/search.md.';
+
+-- CREATE OR REPLACE resets the function's settings: pgvector 0.8's iterative scans, as before.
+DO $$
+BEGIN
+  IF (SELECT string_to_array(extversion, '.')::int[] >= ARRAY[0, 8] FROM pg_extension WHERE extname = 'vector') THEN
+    ALTER FUNCTION search_chunks(vector, integer, text, text, text)
+      SET ivfflat.iterative_scan = relaxed_order;
+    ALTER FUNCTION search_chunks(vector, integer, text, text, text)
+      SET hnsw.iterative_scan = relaxed_order;
+  END IF;
+END
+$$;
+
+-- Down Migration
+CREATE OR REPLACE FUNCTION search_chunks(
+  query vector,
+  k integer DEFAULT 10,
+  dataset_id text DEFAULT NULL,
+  embedding_space_id text DEFAULT NULL,
+  document_id text DEFAULT NULL
+)
+-- Each returned column is cast to the type declared here, so that a later migration that widens a column
+-- (idx to bigint, say) does not break the entry point's result type.
+RETURNS TABLE (
+  "id" text, "datasetId" text, "documentId" text, "idx" integer, "text" text, "metadata" jsonb,
+  "distance" double precision
+)
+LANGUAGE plpgsql STABLE SECURITY INVOKER
+SET search_path = public, pg_temp
+SET plan_cache_mode = force_generic_plan
+SET ivfflat.probes = '10'
+SET hnsw.ef_search = '40'
+SET enable_seqscan = off
+SET enable_bitmapscan = on
+AS $$
+DECLARE
+  org text := current_organization_id();
+  spaces text[];
+  dims integer;
+  exact_rows integer;
+  visible integer;
+  ids text[];
+  dists double precision[];
+  typ text;
+  probes integer;
+  ef_search integer;
+  prefilter_depth integer;
+  depth integer;
+  query_bits bit varying;
+  graph_index text;
+  graph_depth integer;
+  graph_ef_search integer;
+  small_rows integer;
+  small_depth integer;
+  own_index boolean;
+BEGIN
+  -- A call filtered by dataset or document plans each statement for its values (the filter's own index). An
+  -- unfiltered one reuses the session's plan of each statement: below the exact threshold it is the same
+  -- plan for every tenant (its b-tree), and planning it anew was most of a small tenant's call.
+  IF dataset_id IS NOT NULL OR document_id IS NOT NULL THEN
+    PERFORM set_config('plan_cache_mode', 'force_custom_plan', true);
+  END IF;
+  PERFORM search_check_k('search_chunks', k);
+  spaces := search_query_spaces('search_chunks', query, embedding_space_id);
+  IF org IS NULL THEN RETURN; END IF;
+  dims := vector_dims(query);
+  -- One lookup: the dimension's settings, or the tenant's own when it has an index of its own.
+  SELECT s.exact_rows, s.probes, s.ef_search, s.prefilter_depth, s.graph_index, s.graph_depth, s.graph_ef_search,
+         s.prefilter_small_rows, s.prefilter_small_depth, s.own_index
+    INTO exact_rows, probes, ef_search, prefilter_depth, graph_index, graph_depth, graph_ef_search,
+         small_rows, small_depth, own_index
+    FROM search_settings('Chunk', dims, org) s;
+
+  -- A tenant with a graph over its sign bits (one of the largest, below the exact threshold): unless a dataset
+  -- or document narrows its search, the depth nearest rows by Hamming distance come from that graph, uncounted
+  -- (its count alone cost 2 ms), and are ranked by their exact distance. The organization and the dimension
+  -- are literals, to match the graph's predicate. Fewer than k rows (pgvector before 0.8 has no iterative
+  -- scan to make up for rows of another space): the search below goes on as for any tenant.
+  IF dataset_id IS NULL AND document_id IS NULL AND graph_depth IS NOT NULL THEN
+    query_bits := binary_quantize(query)::bit varying;
+    PERFORM set_config('hnsw.ef_search', graph_ef_search::text, true);
+    EXECUTE format(
+      'SELECT array_agg(r.id ORDER BY r.d), array_agg(r.d ORDER BY r.d) FROM ('
+      '  SELECT c."id", (c."embedding" <=> $1)::float8 AS d FROM ('
+      '    SELECT p."id" FROM "Chunk" p'
+      '     WHERE p."organizationId" = %L AND p."embeddingBits" IS NOT NULL AND length(p."embeddingBits") = %s'
+      '       AND p."embeddingSpaceId" = ANY ($2)'
+      '     ORDER BY (p."embeddingBits"::bit(%s)) <~> $3::bit(%s) LIMIT $4) p'
+      '  JOIN "Chunk" c ON c."id" = p."id"'
+      '  ORDER BY 2 LIMIT $5) r',
+      org, dims, dims, dims)
+      INTO ids, dists
+      USING query, spaces, query_bits, greatest(graph_depth, (graph_depth::bigint * k / 10)::integer), k;
+    IF coalesce(cardinality(ids), 0) = k THEN
+      RETURN QUERY
+        SELECT c."id"::text, c."datasetId"::text, c."documentId"::text, c."idx"::integer, c."text"::text, c."metadata"::jsonb, r.d
+          FROM unnest(ids, dists) WITH ORDINALITY AS r(id, d, n) JOIN "Chunk" c ON c."id" = r.id
+         ORDER BY r.n;
+      RETURN;
+    END IF;
+  END IF;
+
+  -- A tenant with an index of its own has far more rows than its threshold (it got the index for a tenth of
+  -- the dimension's rows): unless a dataset or document narrows the search, it is searched there uncounted.
+  -- Otherwise count up to the threshold from the ("organizationId", "embeddingSpaceId") b-tree alone (an
+  -- index-only scan), rows not yet embedded included: counting only embedded ones would read each row's page.
+  IF dataset_id IS NULL AND document_id IS NULL AND own_index THEN
+    visible := exact_rows + 1;
+  ELSIF dataset_id IS NULL AND document_id IS NULL THEN
+    -- Without the filters' conditions, which a reused plan could only check on each row's page.
+    SELECT count(*) INTO visible FROM (
+      SELECT 1 FROM "Chunk" c
+       WHERE c."organizationId" = org AND c."embeddingSpaceId" = ANY (spaces)
+       LIMIT exact_rows + 1) v;
+  ELSE
+    SELECT count(*) INTO visible FROM (
+      SELECT 1 FROM "Chunk" c
+       WHERE c."organizationId" = org AND c."embeddingSpaceId" = ANY (spaces)
+         AND (dataset_id IS NULL OR c."datasetId" = dataset_id)
+         AND (document_id IS NULL OR c."documentId" = document_id)
+       LIMIT exact_rows + 1) v;
+  END IF;
+
+  IF visible > exact_rows THEN
+    IF probes IS NOT NULL THEN PERFORM set_config('ivfflat.probes', probes::text, true); END IF;
+    IF ef_search IS NOT NULL THEN PERFORM set_config('hnsw.ef_search', ef_search::text, true); END IF;
+    PERFORM set_config('enable_bitmapscan', 'off', true);
+    typ := CASE WHEN dims <= 2000 THEN 'vector' ELSE 'halfvec' END || '(' || dims || ')';
+    -- The dimension and the organization are literals: parameters would not match the partial indexes'
+    -- predicates (the dimension's index, and a large tenant's own).
+    EXECUTE format(
+      'SELECT array_agg(r.id ORDER BY r.d), array_agg(r.d ORDER BY r.d) FROM ('
+      '  SELECT a.id, (a.embedding <=> $1)::float8 AS d FROM ('
+      '    SELECT c."id", c."embedding" FROM "Chunk" c'
+      '     WHERE vector_dims(c."embedding") = %s AND c."organizationId" = %L AND c."embeddingSpaceId" = ANY ($2)'
+      '       AND ($3::text IS NULL OR c."datasetId" = $3) AND ($4::text IS NULL OR c."documentId" = $4)'
+      '     ORDER BY (c."embedding"::%s) <=> $1::%s LIMIT $5) a'
+      '  ORDER BY 2 LIMIT $6) r',
+      dims, org, typ, typ)
+      INTO ids, dists
+      USING query, spaces, dataset_id, document_id, greatest(2 * k, 40), k;
+    IF coalesce(cardinality(ids), 0) = k THEN
+      RETURN QUERY
+        SELECT c."id"::text, c."datasetId"::text, c."documentId"::text, c."idx"::integer, c."text"::text, c."metadata"::jsonb, r.d
+          FROM unnest(ids, dists) WITH ORDINALITY AS r(id, d, n) JOIN "Chunk" c ON c."id" = r.id
+         ORDER BY r.n;
+      RETURN;
+    END IF;
+    PERFORM set_config('enable_bitmapscan', 'on', true);
+  ELSIF prefilter_depth IS NOT NULL THEN
+    -- A tenant no larger than the one the smaller depth was calibrated on takes that depth (a tenant with
+    -- fewer rows has fewer near rivals of its nearest rows among the Hamming candidates); any other, the
+    -- depth calibrated on the largest tenant below the threshold. Each is for k = 10; a larger k keeps the
+    -- same share of candidates per row returned.
+    depth := CASE WHEN visible <= small_rows THEN small_depth ELSE prefilter_depth END;
+    depth := greatest(depth, (depth::bigint * k / 10)::integer);
+    -- Up to PREFILTER_MIN_FACTOR (4, core/search/prefilter.ts) times the depth, reading every row costs no
+    -- more than the prefilter's sort and its depth rows (measured at depth 40 with plans reused, p50 of a
+    -- call: 45 rows, exact 0.53 ms against 0.61; 130 rows, 0.67-0.71 against 0.68-0.72; 192 rows, 0.72-0.74
+    -- against 0.70-0.72).
+    IF visible > 4 * depth THEN
+      -- Computed once: in a reused plan, binary_quantize(query) would be computed again for each row.
+      query_bits := binary_quantize(query)::bit varying;
+      -- The depth nearest rows by Hamming distance between sign bits, from an index-only scan of the
+      -- ("organizationId", "embeddingSpaceId") INCLUDE ("embeddingBits", ...) b-tree the release builds;
+      -- only those rows are read and ranked by their exact distance.
+      RETURN QUERY
+        SELECT c."id"::text, c."datasetId"::text, c."documentId"::text, c."idx"::integer, c."text"::text, c."metadata"::jsonb,
+               (c."embedding" <=> query)::float8
+          FROM (SELECT p."id" FROM "Chunk" p
+                 WHERE p."organizationId" = org AND p."embeddingSpaceId" = ANY (spaces) AND p."embeddingBits" IS NOT NULL
+                   AND (dataset_id IS NULL OR p."datasetId" = dataset_id)
+                   AND (document_id IS NULL OR p."documentId" = document_id)
+                 ORDER BY p."embeddingBits" <~> query_bits
+                 LIMIT depth) p
+          JOIN "Chunk" c ON c."id" = p."id"
+         ORDER BY c."embedding" <=> query
+         LIMIT k;
+      RETURN;
+    END IF;
+  END IF;
+
+  RETURN QUERY
+    SELECT c."id"::text, c."datasetId"::text, c."documentId"::text, c."idx"::integer, c."text"::text, c."metadata"::jsonb,
+           (c."embedding" <=> query)::float8
+      FROM "Chunk" c
+     WHERE c."organizationId" = org AND c."embeddingSpaceId" = ANY (spaces) AND c."embedding" IS NOT NULL
+       AND (dataset_id IS NULL OR c."datasetId" = dataset_id)
+       AND (document_id IS NULL OR c."documentId" = document_id)
+     ORDER BY c."embedding" <=> query
+     LIMIT k;
+END
+$$;
+COMMENT ON FUNCTION search_chunks(vector, integer, text, text, text) IS
+  'The k chunks of the current organization nearest to query (cosine), optionally in one dataset, embedding space or document. See docs/search.md.';
+
+-- CREATE OR REPLACE resets the function's settings: pgvector 0.8's iterative scans, as before.
+DO $$
+BEGIN
+  IF (SELECT string_to_array(extversion, '.')::int[] >= ARRAY[0, 8] FROM pg_extension WHERE extname = 'vector') THEN
+    ALTER FUNCTION search_chunks(vector, integer, text, text, text)
+      SET ivfflat.iterative_scan = relaxed_order;
+    ALTER FUNCTION search_chunks(vector, integer, text, text, text)
+      SET hnsw.iterative_scan = relaxed_order;
+  END IF;
+END
+$$;
