@@ -20,8 +20,8 @@
 // OS per query, and its p50 rose from 2.7-3.4 ms to 4.6-5.1), which no app that searches through
 // search_chunks does.
 // Each set of turns goes over the queries --rounds times (5): p50 and p95 are over every round's timings, so
-// that cells 0.01-0.03 ms apart are not told apart by the noise of 50 timings; rows and recall are the first
-// round's.
+// that a difference of 0.01-0.03 ms between two configs is not lost in the noise of 50 timings; rows and
+// recall are the first round's.
 // rows returned (mean / min), recall@10 against (b), p50 / p95 (ms, to 0.01).
 //   npm run bench:tenant-search [-- --rows N --queries N --table-queries N --rounds N --method ivfflat|hnsw]
 import { randomBytes } from "node:crypto";
