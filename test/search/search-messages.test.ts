@@ -7,10 +7,15 @@
 import type { Client, ClientBase } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  buildTenantIndex,
   defaultReleaseSteps,
+  EMBEDDING_TABLES,
   readIndexRecords,
   readSearchTuning,
+  readTenantIndexes,
   saveSearchTuning,
+  saveTenantIndexes,
+  tenantIndexName,
   type SearchTuning,
 } from "../../core";
 import { applyAsMigrator, useReleasedDatabase } from "../security/released-database";
@@ -240,6 +245,90 @@ describe("search_messages", () => {
       // Below the threshold: exact, all of them.
       expect(await expectContract(org.c, counts.c1Main)).toBe(1);
     });
+  });
+
+  it("searches a tenant with an index of its own there, uncounted, unless a conversation narrows it", async () => {
+    const table = EMBEDDING_TABLES.find((t) => t.table === "Message")!;
+    const ownIndex = tenantIndexName(table, DIMENSION, org.a);
+    // The count before the search reads the table or a b-tree that leads with the tenant (for a table's
+    // name, pg_stat_get_xact_numscans counts sequential scans); the own index's path reads none of them.
+    const btrees = [
+      "Message",
+      "Message_organizationId_embeddingSpaceId_idx",
+      "Message_organizationId_conversationId_idx",
+    ];
+    const scansOfSearch = (filters: Filters) =>
+      inTransaction(app, org.a, async (c) => {
+        const read = async () => {
+          const { rows } = await c.query<{ name: string; n: string }>(
+            `SELECT x.relname AS name, coalesce(pg_stat_get_xact_numscans(x.oid), 0) AS n
+               FROM pg_class x WHERE x.relname = ANY ($1)`,
+            [[ownIndex, ...btrees]],
+          );
+          return new Map(rows.map((r) => [r.name, Number(r.n)]));
+        };
+        const before = await read();
+        const found = await c.query(`SELECT * FROM search_messages($1::vector, $2, conversation_id => $3)`, [
+          vectorText(source.next()),
+          K,
+          filters.conversationId ?? null,
+        ]);
+        const after = await read();
+        const delta = (name: string) => (after.get(name) ?? 0) - (before.get(name) ?? 0);
+        return { rows: found.rows.length, own: delta(ownIndex), counted: btrees.map(delta) };
+      });
+
+    const listed = await readTenantIndexes(owner);
+    await buildTenantIndex(
+      owner,
+      { table, dimension: DIMENSION },
+      { organizationId: org.a, rows: visibleA() },
+    );
+    await saveTenantIndexes(owner, [
+      ...listed,
+      {
+        table: "Message",
+        dimension: DIMENSION,
+        organizationId: org.a,
+        indexName: ownIndex,
+        exactRows: 100,
+        efSearch: 100,
+      },
+    ]);
+    try {
+      await withTuning({ exactRows: 100 }, async () => {
+        const unfiltered = await scansOfSearch({});
+        expect(unfiltered.rows).toBe(K);
+        expect(unfiltered.own, "the search went through the tenant's own index").toBeGreaterThan(0);
+        expect(unfiltered.counted, "nothing counted the tenant's rows").toEqual([0, 0, 0]);
+        expect(await expectContract(org.a, visibleA())).toBeGreaterThanOrEqual(0.95);
+
+        const narrowed = await scansOfSearch({ conversationId: conversation.a2 });
+        expect(narrowed.rows).toBe(K);
+        expect(
+          narrowed.counted.reduce((x, y) => x + y, 0),
+          "the conversation's rows were counted",
+        ).toBeGreaterThan(0);
+        expect(
+          await expectContract(org.a, counts.a2Main, { conversationId: conversation.a2 }),
+        ).toBeGreaterThanOrEqual(0.95);
+        // Another tenant never takes it.
+        const other = await inTransaction(app, org.b, async (c) => {
+          const before = await c.query<{ n: string }>(`SELECT pg_stat_get_xact_numscans($1::regclass) AS n`, [
+            ownIndex,
+          ]);
+          await c.query(`SELECT * FROM search_messages($1::vector, $2)`, [vectorText(source.next()), K]);
+          const after = await c.query<{ n: string }>(`SELECT pg_stat_get_xact_numscans($1::regclass) AS n`, [
+            ownIndex,
+          ]);
+          return Number(after.rows[0]!.n) - Number(before.rows[0]!.n);
+        });
+        expect(other).toBe(0);
+      });
+    } finally {
+      await saveTenantIndexes(owner, listed);
+      await owner.query(`DROP INDEX CONCURRENTLY IF EXISTS "${ownIndex}"`);
+    }
   });
 
   it("filters by conversation and by embedding space", async () => {
