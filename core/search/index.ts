@@ -53,6 +53,12 @@ export {
   type PrefilterGraphFacts,
 } from "./prefilter-graphs";
 export {
+  readListedIndexes,
+  unusableListedIndexes,
+  type ListedIndex,
+  type ListedIndexState,
+} from "./listed-indexes";
+export {
   buildTenantIndex,
   readTenantIndexes,
   saveTenantIndexes,

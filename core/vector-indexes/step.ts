@@ -50,6 +50,14 @@ import {
   type RecalibrateDecision,
 } from "./decide";
 import { describePrefilterGraph, prefilterGraphPrefix } from "../search/prefilter-graphs";
+import {
+  LISTED_INDEXES_PROBE_SQL,
+  listedIndexesJsonSql,
+  readListedIndexes,
+  unusableListedIndexes,
+  type ListedIndex,
+  type ListedIndexesProbe,
+} from "../search/listed-indexes";
 import { readInventory, rowsByDimensionSql, type LiveIndex, type TableInventory } from "./inventory";
 import { chooseMemory } from "./memory";
 import {
@@ -135,6 +143,8 @@ interface IndexState {
   tables: TableState[];
   searches: SearchCalibrationRow[];
   recordedSettings: Record<string, unknown> | null;
+  /** The tenant indexes and graphs the search functions list, with their states. */
+  listed: ListedIndex[];
 }
 
 /** What the probe tells: which tables exist, and whether the search calibrations' table does. */
@@ -142,6 +152,7 @@ interface IndexProbe {
   tables: ("absent" | "readable" | "hidden")[];
   searches: boolean;
   settings: boolean;
+  listings: ListedIndexesProbe;
 }
 
 export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
@@ -176,7 +187,8 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
         })
         .join(
           ", ",
-        )}), 'searches', ${SEARCH_CALIBRATIONS_EXIST_SQL}, 'settings', ${RELEASE_SETTINGS_EXIST_SQL})`,
+        )}), 'searches', ${SEARCH_CALIBRATIONS_EXIST_SQL}, 'settings', ${RELEASE_SETTINGS_EXIST_SQL},
+        'listings', ${LISTED_INDEXES_PROBE_SQL})`,
     stateSql: (probe) => {
       const found = probe as IndexProbe | undefined;
       const tables = this.options.tables.map(({ table }, i) => {
@@ -193,7 +205,8 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
         'valid', ${RECORDED_INDEX_VALIDITY_SQL},
         'tables', jsonb_build_array(${tables.join(", ")}),
         'searches', ${found?.searches ? SEARCH_CALIBRATIONS_JSON_SQL : "'[]'::jsonb"},
-        'recordedSettings', ${found?.settings ? recordedSettingsSql("vectorIndexes") : "'null'::jsonb"})`;
+        'recordedSettings', ${found?.settings ? recordedSettingsSql("vectorIndexes") : "'null'::jsonb"},
+        'listed', ${listedIndexesJsonSql(found?.listings)})`;
     },
     planFromState: (state) => {
       const settled = this.settleWith((state as IndexState).recordedSettings ?? undefined);
@@ -268,7 +281,7 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
         targetRecall: this.options.targetRecall,
         serverMemoryMb,
         maxMemoryMb: this.options.maxMemoryMb,
-      }).map((d) => withTenantSearch(d, searches, inventories[i]!)),
+      }).map((d) => withTenantSearch(d, searches, inventories[i]!, state.listed ?? [])),
     );
     return { inventories, decisions, serverMemoryMb, countItems: countItemsOf(inventories) };
   }
@@ -393,6 +406,7 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
     const records = await readIndexRecords(client);
     const serverMemoryMb = await sessionMemoryMb(client);
     const searches = await readSearchCalibrations(client);
+    const listed = await readListedIndexes(client);
     const inventories: TableInventory[] = [];
     const decisions: IndexDecision[] = [];
     for (const { table, settings } of this.options.tables) {
@@ -406,7 +420,7 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
           targetRecall: this.options.targetRecall,
           serverMemoryMb,
           maxMemoryMb: this.options.maxMemoryMb,
-        }).map((d) => withTenantSearch(d, searches, inventory)),
+        }).map((d) => withTenantSearch(d, searches, inventory, listed)),
       );
     }
     return { inventories, decisions, serverMemoryMb, countItems: countItemsOf(inventories) };
@@ -606,12 +620,14 @@ function skippedResult(decision: Pick<IndexDecision, "name" | "reason">): StepIt
 
 /**
  * An index left as it is still needs its calibration under the tenant filter when it has none (a database
- * released before it); a recorded one that missed its target is said in the reason.
+ * released before it), or when a tenant index or graph the search lists for its dimension cannot be used
+ * (listed-indexes.ts); a recorded one that missed its target is said in the reason.
  */
 function withTenantSearch(
   decision: IndexDecision,
   searches: readonly SearchCalibrationRecord[],
   inventory: TableInventory,
+  listed: readonly ListedIndex[],
 ): IndexDecision {
   if (decision.kind !== "keep") return decision;
   const search = searches.find((c) => c.indexName === decision.name);
@@ -663,6 +679,15 @@ function withTenantSearch(
       action: "update",
       reason:
         "recalibrate: the trigger keeping the sign bits is enabled again; the prefilter is built and calibrated",
+    };
+  }
+  const unusable = unusableListedIndexes(listed, decision.table.table, decision.dimension);
+  if (unusable) {
+    return {
+      ...decision,
+      kind: "recalibrate",
+      action: "update",
+      reason: `recalibrate: ${unusable}; calibrating builds it again (until then that tenant searches the dimension's index)`,
     };
   }
   const missed = missedTargets(search);

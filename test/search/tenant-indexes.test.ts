@@ -5,7 +5,12 @@
 import type { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  DEFAULT_MIGRATIONS_DIR,
   buildTenantIndex,
+  checkHealth,
+  planRelease,
+  readListedIndexes,
+  unusableListedIndexes,
   defaultReleaseSteps,
   readTenantIndexes,
   saveSearchTuning,
@@ -17,6 +22,7 @@ import {
   EMBEDDING_TABLES,
   readPrefilterEntries,
   readSearchTuning,
+  type ListedIndex,
   type SearchTuning,
 } from "../../core";
 import { applyAsMigrator, useReleasedDatabase } from "../security/released-database";
@@ -81,6 +87,40 @@ describe("which tenants get an index of their own", () => {
     expect(sql).toContain(`USING hnsw (("embedding"::vector(1536)) vector_cosine_ops)`);
     expect(sql).toContain(`WHERE vector_dims("embedding") = 1536 AND "organizationId" = 'o''1'`);
     expect(sql).toMatch(/^CREATE INDEX CONCURRENTLY /);
+  });
+});
+
+describe("a listed index the planner cannot use", () => {
+  const listed = (over: Partial<ListedIndex>): ListedIndex => ({
+    table: "Chunk",
+    dimension: 32,
+    organizationId: "org-1",
+    indexName: "idx_chunk_tenant_32_0123456789ab",
+    kind: "own index",
+    state: "valid",
+    ...over,
+  });
+
+  it("says which, of the table and dimension asked, and why; nothing when all are valid", () => {
+    const all = [
+      listed({}),
+      listed({ organizationId: "org-2", indexName: "idx_chunk_tenant_32_b", state: "missing" }),
+      listed({
+        organizationId: "org-3",
+        indexName: "idx_chunk_tenant_bits_32_c",
+        kind: "graph over its sign bits",
+        state: "INVALID",
+      }),
+      listed({ dimension: 64, indexName: "idx_chunk_tenant_64_d", state: "missing" }),
+      listed({ table: "Message", indexName: "idx_message_tenant_32_e", state: "missing" }),
+    ];
+    expect(unusableListedIndexes(all, "Chunk", 32)).toBe(
+      "the own index of tenant org-2 that the search lists, idx_chunk_tenant_32_b, is missing (dropped outside the release); " +
+        "the graph over its sign bits of tenant org-3 that the search lists, idx_chunk_tenant_bits_32_c, is INVALID (an interrupted build)",
+    );
+    expect(unusableListedIndexes(all, "Message", 32)).toContain("idx_message_tenant_32_e");
+    expect(unusableListedIndexes([listed({})], "Chunk", 32)).toBeUndefined();
+    expect(unusableListedIndexes(all, "Chunk", 16)).toBeUndefined();
   });
 });
 
@@ -302,5 +342,47 @@ describe("search_chunks through a tenant's own index", () => {
     }
     const none = await searchCountingScans(app, undefined, corpus.queries(largest, "own", 1)[0]!, [ownIndex]);
     expect(none.rows).toEqual([]);
+  });
+
+  it("plans a recalibration when a listed tenant index is gone, which builds the listed ones again", async () => {
+    const planOf = async () =>
+      (
+        await planRelease({
+          databaseUrl: target.current.roles.url("migrator"),
+          migrationsDir: DEFAULT_MIGRATIONS_DIR,
+          ownerRole: target.current.roles.names.owner,
+          steps: defaultReleaseSteps({ seedSets: [] }),
+        })
+      ).vectorIndexes.find((i) => i.name === CHUNK.indexName);
+    expect((await readListedIndexes(owner)).find((l) => l.indexName === ownIndex)?.state).toBe("valid");
+    expect((await planOf())?.reason).not.toContain("that the search lists");
+
+    await owner.query(`DROP INDEX "${ownIndex}"`);
+    expect((await readListedIndexes(owner)).find((l) => l.indexName === ownIndex)?.state).toBe("missing");
+    expect(await planOf()).toMatchObject({
+      action: "update",
+      reason: expect.stringContaining(
+        `the own index of tenant ${largest.organizationId} that the search lists, ${ownIndex}, is missing`,
+      ),
+    });
+
+    const health = await checkHealth({
+      databaseUrl: target.current.roles.url("migrator"),
+      steps: defaultReleaseSteps({ seedSets: [] }),
+    });
+    expect(health.healthy).toBe(false);
+    expect(health.findings).toContainEqual(
+      expect.objectContaining({
+        severity: "action",
+        subject: CHUNK.indexName,
+        problem: expect.stringContaining(`${ownIndex}, is missing`),
+      }),
+    );
+
+    // The calibration lists what it keeps (this tenant's index, or a graph over its sign bits), and builds it.
+    await applyAsMigrator(target.current, defaultReleaseSteps({ seedSets: [] }));
+    const after = await readListedIndexes(owner);
+    expect(after.filter((l) => l.state !== "valid")).toEqual([]);
+    expect((await planOf())?.reason).not.toContain("that the search lists");
   });
 });

@@ -1,0 +1,80 @@
+// The indexes the search functions list for single tenants (search_tenant_indexes(): a large tenant's own
+// HNSW index; search_prefilter_graphs(): a graph over a tenant's sign bits), each with whether it is there
+// and valid now. A listed index that was dropped outside the release, or left INVALID by an interrupted
+// REINDEX CONCURRENTLY, is one the planner cannot use: the tenant's search still takes that path (the list
+// says so, uncounted) and lands on the dimension's index, whose setting was calibrated for other tenants
+// (measured in test/search/search-messages.test.ts: recall 0.7-0.8 on some queries of a tenant's space). The
+// vector-index step plans a recalibration for it, which builds it again (calibrate-tenants.ts).
+import type { ClientBase } from "pg";
+
+export type ListedIndexState = "valid" | "INVALID" | "missing";
+
+export interface ListedIndex {
+  table: string;
+  dimension: number;
+  organizationId: string;
+  indexName: string;
+  kind: "own index" | "graph over its sign bits";
+  state: ListedIndexState;
+}
+
+/** Which of the two lists the database has (its migrations may stop before either), as a jsonb object. */
+export const LISTED_INDEXES_PROBE_SQL = `jsonb_build_object(
+  'tenantIndexes', to_regprocedure('search_tenant_indexes()') IS NOT NULL,
+  'graphs', to_regprocedure('search_prefilter_graphs()') IS NOT NULL)`;
+
+export interface ListedIndexesProbe {
+  tenantIndexes: boolean;
+  graphs: boolean;
+}
+
+/**
+ * Every listed index with its state, as one jsonb array (for the batched read of a release); only the lists the
+ * probe found are read, as naming a function that does not exist fails the whole statement.
+ */
+export function listedIndexesJsonSql(probe: ListedIndexesProbe | undefined): string {
+  const lists = [
+    probe?.tenantIndexes
+      ? `SELECT table_name, dims, organization_id, index_name, 'own index' AS kind FROM search_tenant_indexes()`
+      : undefined,
+    probe?.graphs
+      ? `SELECT table_name, dims, organization_id, index_name, 'graph over its sign bits' AS kind FROM search_prefilter_graphs()`
+      : undefined,
+  ].filter((sql): sql is string => sql !== undefined);
+  if (lists.length === 0) return "'[]'::jsonb";
+  return `(SELECT coalesce(jsonb_agg(jsonb_build_object(
+            'table', l.table_name, 'dimension', l.dims, 'organizationId', l.organization_id,
+            'indexName', l.index_name, 'kind', l.kind,
+            'state', CASE WHEN x.indexrelid IS NULL THEN 'missing' WHEN x.indisvalid THEN 'valid' ELSE 'INVALID' END)
+            ORDER BY l.index_name), '[]'::jsonb)
+     FROM (${lists.join(" UNION ALL ")}) l
+     LEFT JOIN pg_index x ON x.indexrelid = to_regclass(quote_ident(l.index_name)))`;
+}
+
+/** The listed indexes and their states, read now. */
+export async function readListedIndexes(client: ClientBase): Promise<ListedIndex[]> {
+  const probe = await client.query<{ p: ListedIndexesProbe }>(`SELECT ${LISTED_INDEXES_PROBE_SQL} AS p`);
+  const listed = await client.query<{ l: ListedIndex[] }>(
+    `SELECT ${listedIndexesJsonSql(probe.rows[0]?.p)} AS l`,
+  );
+  return listed.rows[0]?.l ?? [];
+}
+
+/** Those of one table and dimension the planner cannot use, said for a plan's reason; undefined if none. */
+export function unusableListedIndexes(
+  listed: readonly ListedIndex[],
+  table: string,
+  dimension: number,
+): string | undefined {
+  const unusable = listed.filter(
+    (l) => l.table === table && l.dimension === dimension && l.state !== "valid",
+  );
+  if (unusable.length === 0) return undefined;
+  return unusable
+    .map(
+      (l) =>
+        `the ${l.kind} of tenant ${l.organizationId} that the search lists, ${l.indexName}, is ` +
+        (l.state === "missing" ? "missing (dropped outside the release)" : "INVALID (an interrupted build)"),
+    )
+    .join("; ");
+}
