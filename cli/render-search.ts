@@ -37,6 +37,7 @@ interface TenantSearchFacts {
   }[];
   calibrationCost?: { statements: number; ms: number };
   prefilter?: PrefilterFacts;
+  unusableIndexes?: string;
 }
 
 export function renderTenantSearch(value: unknown, indent: string): string[] {
@@ -45,6 +46,9 @@ export function renderTenantSearch(value: unknown, indent: string): string[] {
     `${indent}tenant search: exact up to ${formatCount(facts.exactRows)} visible rows, ` +
       `${facts.searchSetting} through the index above; ${facts.targetReached ? "target reached" : `TARGET MISSED: ${facts.missed ?? ""}`}`,
   ];
+  if (facts.unusableIndexes) {
+    lines.push(`${indent}  NOT USABLE: ${facts.unusableIndexes}; \`neonhub-db apply\` builds it again`);
+  }
   if (facts.calibrationCost) {
     lines.push(
       `${indent}  last calibration: ${facts.calibrationCost.statements.toLocaleString("en-US")} statements in ` +

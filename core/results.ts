@@ -86,6 +86,8 @@ export interface TenantSearchFacts {
   /** The prefilter below the exact threshold (core/search/prefilter.ts); absent before it was calibrated. */
   prefilter?: PrefilterFacts;
   calibratedAt: string;
+  /** The tenant indexes and graphs the search lists that are missing or INVALID now (listed-indexes.ts). */
+  unusableIndexes?: string;
 }
 
 export interface IndexParamsFacts {

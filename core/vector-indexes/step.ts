@@ -235,7 +235,7 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
       return [...countItems.map(skippedResult), ...decisions.map(skippedResult)];
     },
     statusFromState: (state) => {
-      const { records, valid, searches, recordedSettings } = state as IndexState;
+      const { records, valid, searches, recordedSettings, listed } = state as IndexState;
       this.settleWith(recordedSettings ?? undefined);
       const calibrations = searches.map(searchCalibrationFromRow);
       return records.map(indexRecordFromRow).map((r) => ({
@@ -244,7 +244,10 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
           this.options,
           valid[r.name] === undefined ? "missing" : valid[r.name] ? "valid" : "INVALID",
         ),
-        ...tenantSearchFacts(calibrations.find((c) => c.indexName === r.name)),
+        ...tenantSearchFacts(
+          calibrations.find((c) => c.indexName === r.name),
+          unusableListedIndexes(listed ?? [], r.table, r.dimension),
+        ),
       }));
     },
   };
@@ -396,9 +399,13 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
       live.rows.map((r) => [r.name, r.valid ? ("valid" as const) : ("INVALID" as const)]),
     );
     const searches = await readSearchCalibrations(client);
+    const listed = await readListedIndexes(client);
     return records.map((r) => ({
       ...statusOf(r, this.options, state.get(r.name) ?? "missing"),
-      ...tenantSearchFacts(searches.find((c) => c.indexName === r.name)),
+      ...tenantSearchFacts(
+        searches.find((c) => c.indexName === r.name),
+        unusableListedIndexes(listed, r.table, r.dimension),
+      ),
     }));
   }
 
@@ -694,7 +701,10 @@ function withTenantSearch(
   return missed ? { ...decision, reason: `${decision.reason}; ${missed}` } : decision;
 }
 
-function tenantSearchFacts(search: SearchCalibrationRecord | undefined): {
+function tenantSearchFacts(
+  search: SearchCalibrationRecord | undefined,
+  unusable: string | undefined,
+): {
   tenantSearch?: TenantSearchFacts;
 } {
   if (!search) return {};
@@ -709,6 +719,7 @@ function tenantSearchFacts(search: SearchCalibrationRecord | undefined): {
       ...(search.prefilter ? { prefilter: search.prefilter } : {}),
       ...(search.cost ? { calibrationCost: search.cost } : {}),
       calibratedAt: search.calibratedAt,
+      ...(unusable ? { unusableIndexes: unusable } : {}),
     },
   };
 }

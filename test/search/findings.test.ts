@@ -196,6 +196,15 @@ describe("status for the prefilter", () => {
     );
   });
 
+  it("says which listed index the planner cannot use, and what builds it again", () => {
+    const unusableIndexes =
+      "the own index of tenant org-1 that the search lists, idx_chunk_tenant_1536_0123456789ab, is missing (dropped outside the release)";
+    expect(renderTenantSearch({ ...facts(undefined), unusableIndexes }, "  ")).toContain(
+      `    NOT USABLE: ${unusableIndexes}; \`neonhub-db apply\` builds it again`,
+    );
+    expect(renderTenantSearch(facts(undefined), "  ").join("\n")).not.toContain("NOT USABLE");
+  });
+
   it("says why it is off", () => {
     const reason =
       'the trigger chunk_embedding_bits that keeps the sign bits is disabled: ALTER TABLE "Chunk" ENABLE TRIGGER chunk_embedding_bits';

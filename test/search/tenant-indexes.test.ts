@@ -9,6 +9,7 @@ import {
   buildTenantIndex,
   checkHealth,
   planRelease,
+  releaseStatus,
   readListedIndexes,
   unusableListedIndexes,
   defaultReleaseSteps,
@@ -344,7 +345,7 @@ describe("search_chunks through a tenant's own index", () => {
     expect(none.rows).toEqual([]);
   });
 
-  it("plans a recalibration when a listed tenant index is gone, which builds the listed ones again", async () => {
+  it("plans a recalibration when a listed tenant index is gone (status and health say which), which builds the listed ones again", async () => {
     const planOf = async () =>
       (
         await planRelease({
@@ -366,6 +367,14 @@ describe("search_chunks through a tenant's own index", () => {
       ),
     });
 
+    const status = await releaseStatus({
+      databaseUrl: target.current.roles.url("migrator"),
+      migrationsDir: DEFAULT_MIGRATIONS_DIR,
+      steps: defaultReleaseSteps({ seedSets: [] }),
+    });
+    expect(
+      status.vectorIndexes.find((v) => v.name === CHUNK.indexName)?.tenantSearch?.unusableIndexes,
+    ).toContain(`${ownIndex}, is missing`);
     const health = await checkHealth({
       databaseUrl: target.current.roles.url("migrator"),
       steps: defaultReleaseSteps({ seedSets: [] }),
@@ -383,6 +392,14 @@ describe("search_chunks through a tenant's own index", () => {
     await applyAsMigrator(target.current, defaultReleaseSteps({ seedSets: [] }));
     const after = await readListedIndexes(owner);
     expect(after.filter((l) => l.state !== "valid")).toEqual([]);
+    const statusAfter = await releaseStatus({
+      databaseUrl: target.current.roles.url("migrator"),
+      migrationsDir: DEFAULT_MIGRATIONS_DIR,
+      steps: defaultReleaseSteps({ seedSets: [] }),
+    });
+    expect(
+      statusAfter.vectorIndexes.find((v) => v.name === CHUNK.indexName)?.tenantSearch?.unusableIndexes,
+    ).toBeUndefined();
     expect((await planOf())?.reason).not.toContain("that the search lists");
   });
 });
