@@ -100,7 +100,15 @@ export async function livePrefilterGraphs(
   return liveIndexesNamed(client, table, prefilterGraphPrefix(table));
 }
 
+/** Drops a graph as dropTenantIndex() drops a tenant's own index: off search_prefilter_graphs() first. */
 export async function dropPrefilterGraph(client: ClientBase, name: string): Promise<void> {
+  const listed = await readPrefilterGraphs(client);
+  if (listed.some((e) => e.indexName === name)) {
+    await savePrefilterGraphs(
+      client,
+      listed.filter((e) => e.indexName !== name),
+    );
+  }
   await dropIndexConcurrently(client, name);
 }
 

@@ -150,7 +150,19 @@ export async function buildTenantIndex(
   return Date.now() - started;
 }
 
+/**
+ * Drops a tenant's own index without blocking the table's writes, after taking it off search_tenant_indexes()
+ * where it is listed: a listed index that is gone still sends its tenant's search down its path, to the
+ * dimension's index (listed-indexes.ts), until the list is written again.
+ */
 export async function dropTenantIndex(client: ClientBase, name: string): Promise<void> {
+  const listed = await readTenantIndexes(client);
+  if (listed.some((e) => e.indexName === name)) {
+    await saveTenantIndexes(
+      client,
+      listed.filter((e) => e.indexName !== name),
+    );
+  }
   await dropIndexConcurrently(client, name);
 }
 

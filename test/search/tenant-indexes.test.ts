@@ -6,8 +6,11 @@ import type { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   DEFAULT_MIGRATIONS_DIR,
+  buildPrefilterGraph,
   buildTenantIndex,
   checkHealth,
+  prefilterGraphName,
+  readPrefilterGraphs,
   planRelease,
   releaseStatus,
   readListedIndexes,
@@ -26,6 +29,8 @@ import {
   type ListedIndex,
   type SearchTuning,
 } from "../../core";
+import { dropPrefilterGraph } from "../../core/search/prefilter-graphs";
+import { dropTenantIndex } from "../../core/search/tenant-indexes";
 import { applyAsMigrator, useReleasedDatabase } from "../security/released-database";
 import { inTransaction } from "../security/sessions";
 import { vectorText } from "../vector-indexes/data";
@@ -343,6 +348,32 @@ describe("search_chunks through a tenant's own index", () => {
     }
     const none = await searchCountingScans(app, undefined, corpus.queries(largest, "own", 1)[0]!, [ownIndex]);
     expect(none.rows).toEqual([]);
+  });
+
+  it("takes a tenant index or graph off its list before it drops it, and leaves the rest of the list", async () => {
+    const tenant = corpus.tenants[1]!;
+    const listedBefore = await readTenantIndexes(owner);
+    const graphsBefore = await readPrefilterGraphs(owner);
+    const indexName = tenantIndexName(CHUNK, SHAPE.dimension, tenant.organizationId);
+    const graphName = prefilterGraphName(CHUNK, SHAPE.dimension, tenant.organizationId);
+    await buildTenantIndex(owner, { table: CHUNK, dimension: SHAPE.dimension }, tenant);
+    await buildPrefilterGraph(owner, CHUNK, SHAPE.dimension, tenant.organizationId);
+    const at = { table: "Chunk", dimension: SHAPE.dimension, organizationId: tenant.organizationId };
+    await saveTenantIndexes(owner, [...listedBefore, { ...at, indexName, exactRows: 300, efSearch: 40 }]);
+    await savePrefilterGraphs(owner, [
+      ...graphsBefore,
+      { ...at, indexName: graphName, depth: 80, efSearch: 100 },
+    ]);
+    const exists = async (name: string) =>
+      (await owner.query(`SELECT 1 FROM pg_class WHERE relname = $1`, [name])).rows.length === 1;
+    expect([await exists(indexName), await exists(graphName)]).toEqual([true, true]);
+
+    await dropTenantIndex(owner, indexName);
+    await dropPrefilterGraph(owner, graphName);
+    expect(await readTenantIndexes(owner)).toEqual(listedBefore);
+    expect(await readPrefilterGraphs(owner)).toEqual(graphsBefore);
+    expect([await exists(indexName), await exists(graphName)]).toEqual([false, false]);
+    expect((await readListedIndexes(owner)).filter((l) => l.state !== "valid")).toEqual([]);
   });
 
   it("plans a recalibration when a listed tenant index is gone (status and health say which), which builds the listed ones again", async () => {
