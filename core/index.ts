@@ -168,6 +168,8 @@ export {
   readTenantIndexes,
   readListedIndexes,
   unusableListedIndexes,
+  dropPrefilterGraph,
+  dropTenantIndex,
   type ListedIndex,
   saveSearchTuning,
   saveTenantIndexes,

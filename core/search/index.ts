@@ -44,6 +44,7 @@ export {
 } from "./prefilter";
 export {
   buildPrefilterGraph,
+  dropPrefilterGraph,
   describePrefilterGraph,
   prefilterGraphName,
   PREFILTER_GRAPH_DEPTH_FACTOR,
@@ -60,6 +61,7 @@ export {
 } from "./listed-indexes";
 export {
   buildTenantIndex,
+  dropTenantIndex,
   readTenantIndexes,
   saveTenantIndexes,
   tenantIndexCandidates,

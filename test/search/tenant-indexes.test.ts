@@ -9,6 +9,8 @@ import {
   buildPrefilterGraph,
   buildTenantIndex,
   checkHealth,
+  dropPrefilterGraph,
+  dropTenantIndex,
   prefilterGraphName,
   readPrefilterGraphs,
   planRelease,
@@ -29,8 +31,6 @@ import {
   type ListedIndex,
   type SearchTuning,
 } from "../../core";
-import { dropPrefilterGraph } from "../../core/search/prefilter-graphs";
-import { dropTenantIndex } from "../../core/search/tenant-indexes";
 import { applyAsMigrator, useReleasedDatabase } from "../security/released-database";
 import { inTransaction } from "../security/sessions";
 import { vectorText } from "../vector-indexes/data";
