@@ -47,7 +47,9 @@ export function renderTenantSearch(value: unknown, indent: string): string[] {
       `${facts.searchSetting} through the index above; ${facts.targetReached ? "target reached" : `TARGET MISSED: ${facts.missed ?? ""}`}`,
   ];
   if (facts.unusableIndexes) {
-    lines.push(`${indent}  NOT USABLE: ${facts.unusableIndexes}; \`neonhub-db apply\` builds it again`);
+    lines.push(
+      `${indent}  NOT USABLE: ${facts.unusableIndexes}; \`neonhub-db apply\` builds it again or takes it off the list`,
+    );
   }
   if (facts.calibrationCost) {
     lines.push(

@@ -3,8 +3,9 @@
 // and valid now. A listed index that was dropped outside the release, or left INVALID by an interrupted
 // REINDEX CONCURRENTLY, is one the planner cannot use: the tenant's search still takes that path (the list
 // says so, uncounted) and lands on the dimension's index, whose setting was calibrated for other tenants
-// (measured in test/search/search-messages.test.ts: recall 0.7-0.8 on some queries of a tenant's space). The
-// vector-index step plans a recalibration for it, which builds it again (calibrate-tenants.ts).
+// (on search-messages.test.ts's corpus, a tenant's index dropped and still listed: recall 0.7-0.8 on some
+// queries of one of its spaces). The vector-index step plans a recalibration for it, which builds it again
+// if the tenant still gets one, or takes it off the list (calibrate-tenants.ts).
 import type { ClientBase } from "pg";
 
 export type ListedIndexState = "valid" | "INVALID" | "missing";

@@ -246,7 +246,7 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
         ),
         ...tenantSearchFacts(
           calibrations.find((c) => c.indexName === r.name),
-          unusableListedIndexes(listed ?? [], r.table, r.dimension),
+          unusableListedIndexes(listed, r.table, r.dimension),
         ),
       }));
     },
@@ -284,7 +284,7 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
         targetRecall: this.options.targetRecall,
         serverMemoryMb,
         maxMemoryMb: this.options.maxMemoryMb,
-      }).map((d) => withTenantSearch(d, searches, inventories[i]!, state.listed ?? [])),
+      }).map((d) => withTenantSearch(d, searches, inventories[i]!, state.listed)),
     );
     return { inventories, decisions, serverMemoryMb, countItems: countItemsOf(inventories) };
   }
@@ -694,7 +694,7 @@ function withTenantSearch(
       ...decision,
       kind: "recalibrate",
       action: "update",
-      reason: `recalibrate: ${unusable}; calibrating builds it again (until then that tenant searches the dimension's index)`,
+      reason: `recalibrate: ${unusable}; calibrating builds it again, or takes it off the list if the tenant no longer gets one (until then that tenant searches the dimension's index)`,
     };
   }
   const missed = missedTargets(search);

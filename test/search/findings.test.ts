@@ -196,11 +196,11 @@ describe("status for the prefilter", () => {
     );
   });
 
-  it("says which listed index the planner cannot use, and what builds it again", () => {
+  it("says which listed index the planner cannot use, and what apply does about it", () => {
     const unusableIndexes =
       "the own index of tenant org-1 that the search lists, idx_chunk_tenant_1536_0123456789ab, is missing (dropped outside the release)";
     expect(renderTenantSearch({ ...facts(undefined), unusableIndexes }, "  ")).toContain(
-      `    NOT USABLE: ${unusableIndexes}; \`neonhub-db apply\` builds it again`,
+      `    NOT USABLE: ${unusableIndexes}; \`neonhub-db apply\` builds it again or takes it off the list`,
     );
     expect(renderTenantSearch(facts(undefined), "  ").join("\n")).not.toContain("NOT USABLE");
   });
