@@ -185,9 +185,12 @@ export interface VectorIndexStatus extends IndexParamsFacts {
   targetReached: boolean;
   latencyP50Ms: number;
   latencyP95Ms: number;
-  /** What the recall and latencies were measured on (rows of the table in records of older releases). */
+  /**
+   * What the recall and latencies were measured on (rows of the table in records of older releases; nothing
+   * below two embedded rows, where the setting reads every row and the figures are not measurements).
+   */
   calibrationQueries: number;
-  calibratedOn: "held-out queries" | "rows of the table";
+  calibratedOn: "held-out queries" | "rows of the table" | "nothing: too few rows for a held-out query";
   query?: string;
   predicate?: string;
   tenantSearch?: TenantSearchFacts;

@@ -170,6 +170,7 @@ export async function calibrate(
   const cases = await sampleQueries(client, definition, options.queries);
   const range = settingRange(definition);
   if (options.minValue !== undefined) range.min = options.minValue;
+  if (cases.length === 0) return readsEveryRow(definition, range, rows, options.targetRecall);
   const chosen = await searchSmallest(range, options.targetRecall, (value) =>
     measure(client, definition, cases, value),
   );
@@ -195,6 +196,40 @@ export async function calibrate(
     querySource: "held-out",
     rows,
   };
+}
+
+/**
+ * A held-out query is the sum of two rows, so a dimension with fewer than two embedded rows has none: there is
+ * nothing to measure, and claiming a recall measured over no query would be a lie in the status. The setting
+ * is the one that reads every row (every list; an HNSW search at ef_search 40 visits the whole of a graph this
+ * small), so recall is 1 by construction. The record says it measured nothing (`queries` 0,
+ * `measuredNothing`); an apply once the rows have doubled recalibrates (decide.ts).
+ */
+function readsEveryRow(
+  definition: IndexDefinition,
+  range: { min: number; max: number },
+  rows: number,
+  targetRecall: number,
+): Calibration {
+  return {
+    setting: searchSetting(definition.method),
+    value: "lists" in definition.params ? range.max : range.min,
+    targetRecall,
+    recall: 1,
+    recallLowerBound: 1,
+    targetReached: true,
+    latencyP50Ms: 0,
+    latencyP95Ms: 0,
+    exactP50Ms: 0,
+    queries: 0,
+    querySource: "held-out",
+    rows,
+  };
+}
+
+/** Whether a calibration had no held-out query to measure (fewer than two embedded rows): see readsEveryRow. */
+export function measuredNothing(calibration: Pick<Calibration, "queries">): boolean {
+  return calibration.queries === 0;
 }
 
 async function inTransaction(client: ClientBase, fn: () => Promise<void>): Promise<void> {

@@ -2,6 +2,7 @@
 // Pure: plan shows these decisions, apply carries them out.
 import type { VectorIndexPlanItem } from "../results";
 import type { TableInventory, LiveIndex } from "./inventory";
+import { measuredNothing } from "./calibrate";
 import { count, listsDrift, targetLists } from "./lists";
 import { buildMemoryNeed, memoryProblem, type MemoryNeed } from "./memory";
 import type { IndexRecord } from "./records";
@@ -271,8 +272,10 @@ function decideIndex(input: DecideInput, dimension: number, main: boolean): Inde
     action: "unchanged",
     reason:
       `${describeParams(record)} built on ${count(record.rowsAtBuild)} rows (${count(rows)} now); ` +
-      `${searchSetting(record.method)} = ${calibration.value} gives recall@10 ${calibration.recall.toFixed(3)} ` +
-      `on ${calibration.queries} held-out queries`,
+      `${searchSetting(record.method)} = ${calibration.value} ` +
+      (measuredNothing(calibration)
+        ? `reads every row (too few rows for a held-out query, nothing measured)`
+        : `gives recall@10 ${calibration.recall.toFixed(3)} on ${calibration.queries} held-out queries`),
   };
 }
 

@@ -5,6 +5,7 @@ import type { ClientBase } from "pg";
 import { ReleaseError } from "../errors";
 import type { Logger } from "../logger";
 import { literal } from "../sql";
+import { formatCount } from "../count-format";
 import type { ReleaseStep, StepBatch, StepManifestEntry } from "../steps";
 import type {
   CalibrationFacts,
@@ -22,7 +23,7 @@ import {
   countIndexStateSql,
   type CountIndexReading,
 } from "./count-index";
-import { calibrate, settingRange } from "./calibrate";
+import { calibrate, measuredNothing, settingRange } from "./calibrate";
 import {
   SEARCH_BOOKKEEPING_DDL,
   SEARCH_CALIBRATIONS_EXIST_SQL,
@@ -526,6 +527,14 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
       targetRecall: this.options.targetRecall,
       queries: this.options.calibrationQueries,
     });
+    if (measuredNothing(calibration)) {
+      log.info(
+        `${decision.name}: ${calibration.setting} = ${calibration.value}, which reads every row: ` +
+          `with ${formatCount(decision.rows)} embedded ${decision.rows === 1 ? "row" : "rows"} there is no held-out ` +
+          `query (each is the sum of two rows), so nothing was measured; an apply recalibrates once the rows have doubled`,
+      );
+      return calibration;
+    }
     const line =
       `${decision.name}: ${calibration.setting} = ${calibration.value} gives recall@10 ${calibration.recall} ` +
       `(at least ${calibration.recallLowerBound} at 95% confidence over ${calibration.queries} held-out queries; ` +
@@ -810,7 +819,11 @@ function statusOf(
     latencyP50Ms: c.latencyP50Ms,
     latencyP95Ms: c.latencyP95Ms,
     calibrationQueries: c.queries,
-    calibratedOn: c.querySource === "held-out" ? "held-out queries" : "rows of the table",
+    calibratedOn: measuredNothing(c)
+      ? "nothing: too few rows for a held-out query"
+      : c.querySource === "held-out"
+        ? "held-out queries"
+        : "rows of the table",
     ...(table
       ? {
           query: nearestQuery(table, record.dimension),

@@ -160,3 +160,53 @@ describe("calibration on held-out queries", () => {
     expect((await planIndexes(url()))[0]).toMatchObject({ action: "unchanged" });
   });
 });
+
+describe("calibration of a dimension with one embedded row", () => {
+  const db = useTestDatabase("cal1");
+  const url = () => db.current.url;
+
+  it("says it measured nothing, reads every row, and calibrates once a second row makes a query", async () => {
+    await apply(url());
+    const fixtures = await withClient(url(), (c) => createFixtures(c, [DIM]));
+    const one = clusteredVectors({ dimension: DIM, clusters: 2, spread: 1.0, seed: 5 });
+    await withClient(url(), (c) => copyChunks(c, fixtures, { dimension: DIM, count: 1, source: one }));
+
+    const { result, lines } = await apply(url());
+    expect(result.vectorIndexes.find((r) => r.name === CHUNK.indexName)?.action).toBe("create");
+    const logged = lines.filter((l) => l.includes(`${CHUNK.indexName}: ivfflat.probes = `));
+    expect(logged).toHaveLength(1);
+    expect(logged[0]).toContain("with 1 embedded row there is no held-out query");
+    expect(logged[0]).toContain("nothing was measured");
+    expect(logged[0]).not.toContain("95% confidence");
+
+    const record = await withClient(url(), async (c) =>
+      (await readIndexRecords(c)).find((r) => r.name === CHUNK.indexName),
+    );
+    // Every list: the search is exact by construction.
+    expect(record?.calibration).toMatchObject({
+      queries: 0,
+      value: (record?.params as { lists: number }).lists,
+    });
+    const status = await releaseStatus(releaseOptions(url()));
+    expect(status.vectorIndexes.find((s) => s.name === CHUNK.indexName)).toMatchObject({
+      calibratedOn: "nothing: too few rows for a held-out query",
+      calibrationQueries: 0,
+    });
+    const [kept] = await planIndexes(url());
+    expect(kept).toMatchObject({ name: CHUNK.indexName, action: "unchanged" });
+    expect(kept!.reason).toContain("reads every row (too few rows for a held-out query, nothing measured)");
+
+    // A second row: the rows have doubled, and the pair is a held-out query.
+    await withClient(url(), (c) =>
+      copyChunks(c, fixtures, { dimension: DIM, count: 1, source: one, firstIdx: 1 }),
+    );
+    const [planned] = await planIndexes(url());
+    expect(planned).toMatchObject({ name: CHUNK.indexName, action: "update" });
+    await apply(url());
+    const after = await releaseStatus(releaseOptions(url()));
+    expect(after.vectorIndexes.find((s) => s.name === CHUNK.indexName)).toMatchObject({
+      calibratedOn: "held-out queries",
+      calibrationQueries: 1,
+    });
+  });
+});
