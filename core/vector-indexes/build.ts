@@ -19,7 +19,7 @@ import type { ClientBase } from "pg";
 import type { NoticeMessage } from "pg-protocol/dist/messages";
 import { ReleaseError } from "../errors";
 import type { Logger } from "../logger";
-import { count } from "./lists";
+import { rowsText } from "./lists";
 import { watchProgress, type MonitorConnector } from "./progress";
 import { createIndexSql, quoteIdent, rebuildName, type IndexDefinition } from "./spec";
 import { describeParams } from "./decide";
@@ -52,7 +52,7 @@ export async function buildIndex(
   const { definition } = request;
   const name = definition.name;
   const target = request.replaces ? rebuildName(name) : name;
-  const label = `${name} (${describeParams(definition)}, ${count(request.rows)} rows)`;
+  const label = `${name} (${describeParams(definition)}, ${rowsText(request.rows)})`;
   let launchedWorkers: number | undefined;
   // pgvector's NOTICEs (e.g. "hnsw graph no longer fits into maintenance_work_mem") are worth a warning.
   const onNotice = (notice: NoticeMessage) => {

@@ -3,7 +3,7 @@
 import type { VectorIndexPlanItem } from "../results";
 import type { TableInventory, LiveIndex } from "./inventory";
 import { measuredNothing } from "./calibrate";
-import { count, listsDrift, targetLists } from "./lists";
+import { count, listsDrift, rowsText, targetLists } from "./lists";
 import { buildMemoryNeed, memoryProblem, type MemoryNeed } from "./memory";
 import type { IndexRecord } from "./records";
 import {
@@ -201,7 +201,7 @@ function decideIndex(input: DecideInput, dimension: number, main: boolean): Inde
     };
     const memory = buildMemoryNeed(definition, rows);
     const problem = memoryProblem(memory, input.serverMemoryMb, input.maxMemoryMb);
-    const what = `${describeParams(definition)} on ${count(rows)} rows of ${dimension} dimensions`;
+    const what = `${describeParams(definition)} on ${rowsText(rows)} of ${dimension} dimensions`;
     return {
       ...base,
       record,
@@ -271,7 +271,7 @@ function decideIndex(input: DecideInput, dimension: number, main: boolean): Inde
     kind: "keep",
     action: "unchanged",
     reason:
-      `${describeParams(record)} built on ${count(record.rowsAtBuild)} rows (${count(rows)} now); ` +
+      `${describeParams(record)} built on ${rowsText(record.rowsAtBuild)} (${count(rows)} now); ` +
       `${searchSetting(record.method)} = ${calibration.value} ` +
       (measuredNothing(calibration)
         ? `reads every row (too few rows for a held-out query, nothing measured)`

@@ -194,6 +194,7 @@ describe("calibration of a dimension with one embedded row", () => {
     });
     const [kept] = await planIndexes(url());
     expect(kept).toMatchObject({ name: CHUNK.indexName, action: "unchanged" });
+    expect(kept!.reason).toContain("built on 1 row (1 now)");
     expect(kept!.reason).toContain("reads every row (too few rows for a held-out query, nothing measured)");
 
     // A second row: the rows have doubled, and the pair is a held-out query.
