@@ -3,7 +3,14 @@
 // measured on rows of the table (older releases) is planned for a recalibration that says why.
 import { beforeAll, describe, expect, it } from "vitest";
 import type { ClientBase } from "pg";
-import { UNFILTERED_SAMPLE, calibrate, heldOutQueries, nearestQuery, readIndexRecords } from "../../core";
+import {
+  HNSW_MIN_EF_SEARCH,
+  UNFILTERED_SAMPLE,
+  calibrate,
+  heldOutQueries,
+  nearestQuery,
+  readIndexRecords,
+} from "../../core";
 import { releaseStatus } from "../../core";
 import { useTestDatabase, withClient } from "../support/database";
 import { clusteredVectors, copyChunks, createFixtures, type EmbeddingFixtures } from "./data";
@@ -161,19 +168,23 @@ describe("calibration on held-out queries", () => {
   });
 });
 
-describe("calibration of a dimension with one embedded row", () => {
-  const db = useTestDatabase("cal1");
+// Every list for ivfflat; for HNSW the least ef_search, which visits the whole of a one-row graph.
+describe.each([
+  { method: "ivfflat" as const, setting: "ivfflat.probes", everyRow: (lists?: number) => lists },
+  { method: "hnsw" as const, setting: "hnsw.ef_search", everyRow: () => HNSW_MIN_EF_SEARCH },
+])("calibration of a dimension with one embedded row ($method)", ({ method, setting, everyRow }) => {
+  const db = useTestDatabase(`cal1_${method}`);
   const url = () => db.current.url;
 
   it("says it measured nothing, reads every row, and calibrates once a second row makes a query", async () => {
-    await apply(url());
+    await apply(url(), { method });
     const fixtures = await withClient(url(), (c) => createFixtures(c, [DIM]));
     const one = clusteredVectors({ dimension: DIM, clusters: 2, spread: 1.0, seed: 5 });
     await withClient(url(), (c) => copyChunks(c, fixtures, { dimension: DIM, count: 1, source: one }));
 
-    const { result, lines } = await apply(url());
+    const { result, lines } = await apply(url(), { method });
     expect(result.vectorIndexes.find((r) => r.name === CHUNK.indexName)?.action).toBe("create");
-    const logged = lines.filter((l) => l.includes(`${CHUNK.indexName}: ivfflat.probes = `));
+    const logged = lines.filter((l) => l.includes(`${CHUNK.indexName}: ${setting} = `));
     expect(logged).toHaveLength(1);
     expect(logged[0]).toContain("with 1 embedded row there is no held-out query");
     expect(logged[0]).toContain("nothing was measured");
@@ -182,17 +193,17 @@ describe("calibration of a dimension with one embedded row", () => {
     const record = await withClient(url(), async (c) =>
       (await readIndexRecords(c)).find((r) => r.name === CHUNK.indexName),
     );
-    // Every list: the search is exact by construction.
+    // The search is exact by construction.
     expect(record?.calibration).toMatchObject({
       queries: 0,
-      value: (record?.params as { lists: number }).lists,
+      value: everyRow((record?.params as { lists?: number }).lists),
     });
-    const status = await releaseStatus(releaseOptions(url()));
+    const status = await releaseStatus(releaseOptions(url(), { method }));
     expect(status.vectorIndexes.find((s) => s.name === CHUNK.indexName)).toMatchObject({
       calibratedOn: "nothing: too few rows for a held-out query",
       calibrationQueries: 0,
     });
-    const [kept] = await planIndexes(url());
+    const [kept] = await planIndexes(url(), { method });
     expect(kept).toMatchObject({ name: CHUNK.indexName, action: "unchanged" });
     expect(kept!.reason).toContain("built on 1 row (1 now)");
     expect(kept!.reason).toContain("reads every row (too few rows for a held-out query, nothing measured)");
@@ -201,10 +212,10 @@ describe("calibration of a dimension with one embedded row", () => {
     await withClient(url(), (c) =>
       copyChunks(c, fixtures, { dimension: DIM, count: 1, source: one, firstIdx: 1 }),
     );
-    const [planned] = await planIndexes(url());
+    const [planned] = await planIndexes(url(), { method });
     expect(planned).toMatchObject({ name: CHUNK.indexName, action: "update" });
-    await apply(url());
-    const after = await releaseStatus(releaseOptions(url()));
+    await apply(url(), { method });
+    const after = await releaseStatus(releaseOptions(url(), { method }));
     expect(after.vectorIndexes.find((s) => s.name === CHUNK.indexName)).toMatchObject({
       calibratedOn: "held-out queries",
       calibrationQueries: 1,
