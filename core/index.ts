@@ -167,6 +167,7 @@ export {
   readSearchTuning,
   readTenantIndexes,
   readListedIndexes,
+  outgrownGraphs,
   unusableListedIndexes,
   dropPrefilterGraph,
   dropTenantIndex,

@@ -55,6 +55,7 @@ export {
 } from "./prefilter-graphs";
 export {
   readListedIndexes,
+  outgrownGraphs,
   unusableListedIndexes,
   type ListedIndex,
   type ListedIndexState,

@@ -6,7 +6,18 @@
 // (on search-messages.test.ts's corpus, a tenant's index dropped and still listed: recall 0.7-0.8 on some
 // queries of one of its spaces). The vector-index step plans a recalibration for it, which builds it again
 // if the tenant still gets one, or takes it off the list (calibrate-tenants.ts).
+//
+// A graph's tenant is not counted either (its count cost 2 ms): a graph calibrated on a tenant that has grown
+// since takes the same depth and ef_search over more rows, and its recall falls unseen. So the read also
+// counts each graph's tenant now, and a tenant grown as much as makes the dimension's index recalibrate
+// (RECALIBRATE_FACTOR) plans a recalibration too.
 import type { ClientBase } from "pg";
+import { formatCount } from "../count-format";
+import { literal } from "../sql";
+import { RECALIBRATE_FACTOR } from "../vector-indexes/decide";
+import { quoteIdent } from "../vector-indexes/spec";
+import { prefilterTables } from "./prefilter";
+import type { PrefilterGraphFacts } from "./prefilter-graphs";
 
 export type ListedIndexState = "valid" | "INVALID" | "missing";
 
@@ -17,6 +28,22 @@ export interface ListedIndex {
   indexName: string;
   kind: "own index" | "graph over its sign bits";
   state: ListedIndexState;
+  /** A graph's tenant's rows of the dimension now (its sign bits); null for an own index. */
+  rowsNow: number | null;
+}
+
+/**
+ * A graph's tenant's rows of the dimension, from an index-only scan of the prefilter's b-tree (rows with sign
+ * bits of the dimension's length are the embedded ones): a few ms for the largest tenants.
+ */
+function graphRowsNowSql(): string {
+  const cases = prefilterTables().map(
+    (table) =>
+      `WHEN ${literal(table)} THEN (SELECT count(*) FROM ${quoteIdent(table)} c
+        WHERE c."organizationId" = l.organization_id AND c."embeddingBits" IS NOT NULL
+          AND length(c."embeddingBits") = l.dims)`,
+  );
+  return `CASE WHEN l.kind = 'graph over its sign bits' THEN CASE l.table_name ${cases.join(" ")} END END`;
 }
 
 /** Which of the two lists the database has (its migrations may stop before either), as a jsonb object. */
@@ -45,7 +72,7 @@ export function listedIndexesJsonSql(probe: ListedIndexesProbe | undefined): str
   if (lists.length === 0) return "'[]'::jsonb";
   return `(SELECT coalesce(jsonb_agg(jsonb_build_object(
             'table', l.table_name, 'dimension', l.dims, 'organizationId', l.organization_id,
-            'indexName', l.index_name, 'kind', l.kind,
+            'indexName', l.index_name, 'kind', l.kind, 'rowsNow', ${graphRowsNowSql()},
             'state', CASE WHEN x.indexrelid IS NULL THEN 'missing' WHEN x.indisvalid THEN 'valid' ELSE 'INVALID' END)
             ORDER BY l.index_name), '[]'::jsonb)
      FROM (${lists.join(" UNION ALL ")}) l
@@ -78,4 +105,26 @@ export function unusableListedIndexes(
         (l.state === "missing" ? "missing (dropped outside the release)" : "INVALID (an interrupted build)"),
     )
     .join("; ");
+}
+
+/**
+ * The graphs of one table and dimension whose tenant has grown RECALIBRATE_FACTOR times the rows their
+ * calibration measured (`calibrated`, the record's), said for a plan's reason; undefined if none.
+ */
+export function outgrownGraphs(
+  listed: readonly ListedIndex[],
+  calibrated: readonly PrefilterGraphFacts[],
+  table: string,
+  dimension: number,
+): string | undefined {
+  const outgrown = listed.flatMap((l) => {
+    if (l.table !== table || l.dimension !== dimension || l.rowsNow === null) return [];
+    const facts = calibrated.find((g) => g.organizationId === l.organizationId);
+    if (!facts || l.rowsNow < RECALIBRATE_FACTOR * Math.max(1, facts.rows)) return [];
+    return [
+      `the graph over its sign bits of tenant ${l.organizationId}, ${l.indexName}, was calibrated on ` +
+        `${formatCount(facts.rows)} rows, and the tenant has ${formatCount(l.rowsNow)} now`,
+    ];
+  });
+  return outgrown.length === 0 ? undefined : outgrown.join("; ");
 }

@@ -22,6 +22,11 @@ const PREFILTERS: Readonly<Record<string, { indexName: string; trigger: string }
   Chunk: { indexName: "idx_chunk_sign_bits", trigger: "chunk_embedding_bits" },
 };
 
+/** The tables whose search has a prefilter. */
+export function prefilterTables(): string[] {
+  return Object.keys(PREFILTERS);
+}
+
 /** Whether a table's search has a prefilter. */
 export function isPrefilterTable(table: string): boolean {
   return PREFILTERS[table] !== undefined;

@@ -54,6 +54,7 @@ import { describePrefilterGraph, prefilterGraphPrefix } from "../search/prefilte
 import {
   LISTED_INDEXES_PROBE_SQL,
   listedIndexesJsonSql,
+  outgrownGraphs,
   readListedIndexes,
   unusableListedIndexes,
   type ListedIndex,
@@ -704,6 +705,16 @@ function withTenantSearch(
       kind: "recalibrate",
       action: "update",
       reason: `recalibrate: ${unusable}; calibrating builds it again, or takes it off the list if the tenant no longer gets one (until then that tenant searches the dimension's index)`,
+    };
+  }
+  const graphs = search.prefilter?.state === "on" ? (search.prefilter.graphs ?? []) : [];
+  const outgrown = outgrownGraphs(listed, graphs, decision.table.table, decision.dimension);
+  if (outgrown) {
+    return {
+      ...decision,
+      kind: "recalibrate",
+      action: "update",
+      reason: `recalibrate: ${outgrown} (its depth and ef_search were measured on the smaller tenant)`,
     };
   }
   const missed = missedTargets(search);

@@ -16,6 +16,7 @@ import {
   planRelease,
   releaseStatus,
   readListedIndexes,
+  outgrownGraphs,
   unusableListedIndexes,
   defaultReleaseSteps,
   readTenantIndexes,
@@ -104,6 +105,7 @@ describe("a listed index the planner cannot use", () => {
     indexName: "idx_chunk_tenant_32_0123456789ab",
     kind: "own index",
     state: "valid",
+    rowsNow: null,
     ...over,
   });
 
@@ -127,6 +129,36 @@ describe("a listed index the planner cannot use", () => {
     expect(unusableListedIndexes(all, "Message", 32)).toContain("idx_message_tenant_32_e");
     expect(unusableListedIndexes([listed({})], "Chunk", 32)).toBeUndefined();
     expect(unusableListedIndexes(all, "Chunk", 16)).toBeUndefined();
+  });
+
+  it("says which graphs' tenants have grown twice the rows their calibration measured", () => {
+    const graph = (organizationId: string, rowsNow: number) =>
+      listed({
+        organizationId,
+        indexName: `idx_chunk_tenant_bits_32_${organizationId}`,
+        kind: "graph over its sign bits",
+        rowsNow,
+      });
+    const facts = (organizationId: string, rows: number) => ({
+      organizationId,
+      rows,
+      indexName: `idx_chunk_tenant_bits_32_${organizationId}`,
+      depth: 80,
+      efSearch: 300,
+      recall: 0.97,
+      latencyP50Ms: 2,
+      prefilterP50Ms: 4,
+    });
+    const calibrated = [facts("a", 10_000), facts("b", 10_000), facts("c", 10_000)];
+    const all = [graph("a", 19_999), graph("b", 20_000), graph("c", 5_000), graph("d", 90_000), listed({})];
+    expect(outgrownGraphs(all, calibrated, "Chunk", 32)).toBe(
+      "the graph over its sign bits of tenant b, idx_chunk_tenant_bits_32_b, was calibrated on 10,000 rows, " +
+        "and the tenant has 20,000 now",
+    );
+    // Another dimension's; none outgrown; a graph the record does not know (listed by hand).
+    expect(outgrownGraphs(all, calibrated, "Chunk", 64)).toBeUndefined();
+    expect(outgrownGraphs([graph("a", 19_999)], calibrated, "Chunk", 32)).toBeUndefined();
+    expect(outgrownGraphs([graph("d", 90_000)], calibrated, "Chunk", 32)).toBeUndefined();
   });
 });
 
@@ -376,16 +408,100 @@ describe("search_chunks through a tenant's own index", () => {
     expect((await readListedIndexes(owner)).filter((l) => l.state !== "valid")).toEqual([]);
   });
 
-  it("plans a recalibration when a listed tenant index is gone (status and health say which), which builds the listed ones again", async () => {
-    const planOf = async () =>
+  /** What a plan says of the dimension's index (the tenant search's findings among its reasons). */
+  const planOf = async () =>
+    (
+      await planRelease({
+        databaseUrl: target.current.roles.url("migrator"),
+        migrationsDir: DEFAULT_MIGRATIONS_DIR,
+        ownerRole: target.current.roles.names.owner,
+        steps: defaultReleaseSteps({ seedSets: [] }),
+      })
+    ).vectorIndexes.find((i) => i.name === CHUNK.indexName);
+
+  it("plans a recalibration when a graph's tenant has twice the rows the graph was calibrated on", async () => {
+    const tenant = corpus.tenants[1]!;
+    const organizationId = tenant.organizationId;
+    const graphName = prefilterGraphName(CHUNK, SHAPE.dimension, organizationId);
+    const graphsBefore = await readPrefilterGraphs(owner);
+    const readRecord = async () =>
       (
-        await planRelease({
-          databaseUrl: target.current.roles.url("migrator"),
-          migrationsDir: DEFAULT_MIGRATIONS_DIR,
-          ownerRole: target.current.roles.names.owner,
-          steps: defaultReleaseSteps({ seedSets: [] }),
-        })
-      ).vectorIndexes.find((i) => i.name === CHUNK.indexName);
+        await owner.query<{ prefilter: Record<string, unknown> | null }>(
+          `SELECT prefilter FROM neonhub_release.search_calibrations WHERE index_name = $1`,
+          [CHUNK.indexName],
+        )
+      ).rows[0]?.prefilter;
+    const recordBefore = await readRecord();
+    expect(recordBefore?.state, "the release built and calibrated the prefilter").toBe("on");
+    const recordWith = (rows: number) =>
+      owner.query(`UPDATE neonhub_release.search_calibrations SET prefilter = $2 WHERE index_name = $1`, [
+        CHUNK.indexName,
+        JSON.stringify({
+          ...recordBefore,
+          graphs: [
+            ...((recordBefore?.graphs as unknown[] | undefined) ?? []),
+            {
+              organizationId,
+              rows,
+              indexName: graphName,
+              depth: 80,
+              efSearch: 100,
+              recall: 1,
+              latencyP50Ms: 1,
+              prefilterP50Ms: 1,
+            },
+          ],
+        }),
+      ]);
+    await buildPrefilterGraph(owner, CHUNK, SHAPE.dimension, organizationId);
+    await savePrefilterGraphs(owner, [
+      ...graphsBefore,
+      {
+        table: "Chunk",
+        dimension: SHAPE.dimension,
+        organizationId,
+        indexName: graphName,
+        depth: 80,
+        efSearch: 100,
+      },
+    ]);
+    try {
+      // The read counts the graph's tenant now.
+      const listed = (await readListedIndexes(owner)).find((l) => l.indexName === graphName);
+      expect(listed).toMatchObject({ state: "valid", rowsNow: tenant.rows });
+
+      await recordWith(tenant.rows);
+      expect((await planOf())?.reason).not.toContain("was calibrated on");
+      await recordWith(Math.floor(tenant.rows / 2));
+      expect(await planOf()).toMatchObject({
+        action: "update",
+        reason: expect.stringContaining(
+          `the graph over its sign bits of tenant ${organizationId}, ${graphName}, was calibrated on ` +
+            `${Math.floor(tenant.rows / 2).toLocaleString("en-US")} rows, and the tenant has ` +
+            `${tenant.rows.toLocaleString("en-US")} now`,
+        ),
+      });
+      const health = await checkHealth({
+        databaseUrl: target.current.roles.url("migrator"),
+        steps: defaultReleaseSteps({ seedSets: [] }),
+      });
+      expect(health.findings).toContainEqual(
+        expect.objectContaining({
+          subject: CHUNK.indexName,
+          problem: expect.stringContaining("was calibrated on"),
+        }),
+      );
+    } finally {
+      await owner.query(
+        `UPDATE neonhub_release.search_calibrations SET prefilter = $2 WHERE index_name = $1`,
+        [CHUNK.indexName, JSON.stringify(recordBefore)],
+      );
+      await dropPrefilterGraph(owner, graphName);
+    }
+    expect(await readPrefilterGraphs(owner)).toEqual(graphsBefore);
+  });
+
+  it("plans a recalibration when a listed tenant index is gone (status and health say which), which builds the listed ones again", async () => {
     const unusableInStatus = async () =>
       (
         await releaseStatus({
