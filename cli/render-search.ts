@@ -38,6 +38,7 @@ interface TenantSearchFacts {
   calibrationCost?: { statements: number; ms: number };
   prefilter?: PrefilterFacts;
   unusableIndexes?: string;
+  outgrownGraphs?: string;
 }
 
 export function renderTenantSearch(value: unknown, indent: string): string[] {
@@ -50,6 +51,9 @@ export function renderTenantSearch(value: unknown, indent: string): string[] {
     lines.push(
       `${indent}  NOT USABLE: ${facts.unusableIndexes}; \`neonhub-db apply\` builds it again or takes it off the list`,
     );
+  }
+  if (facts.outgrownGraphs) {
+    lines.push(`${indent}  OUTGROWN: ${facts.outgrownGraphs}; \`neonhub-db apply\` recalibrates the tenant search`);
   }
   if (facts.calibrationCost) {
     lines.push(

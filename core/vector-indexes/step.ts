@@ -50,7 +50,11 @@ import {
   type IndexDecision,
   type RecalibrateDecision,
 } from "./decide";
-import { describePrefilterGraph, prefilterGraphPrefix } from "../search/prefilter-graphs";
+import {
+  describePrefilterGraph,
+  prefilterGraphPrefix,
+  type PrefilterGraphFacts,
+} from "../search/prefilter-graphs";
 import {
   LISTED_INDEXES_PROBE_SQL,
   listedIndexesJsonSql,
@@ -248,7 +252,8 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
         ),
         ...tenantSearchFacts(
           calibrations.find((c) => c.indexName === r.name),
-          unusableListedIndexes(listed, r.table, r.dimension),
+          listed,
+          r,
         ),
       }));
     },
@@ -406,7 +411,8 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
       ...statusOf(r, this.options, state.get(r.name) ?? "missing"),
       ...tenantSearchFacts(
         searches.find((c) => c.indexName === r.name),
-        unusableListedIndexes(listed, r.table, r.dimension),
+        listed,
+        r,
       ),
     }));
   }
@@ -707,8 +713,7 @@ function withTenantSearch(
       reason: `recalibrate: ${unusable}; calibrating builds it again, or takes it off the list if the tenant no longer gets one (until then that tenant searches the dimension's index)`,
     };
   }
-  const graphs = search.prefilter?.state === "on" ? (search.prefilter.graphs ?? []) : [];
-  const outgrown = outgrownGraphs(listed, graphs, decision.table.table, decision.dimension);
+  const outgrown = outgrownGraphs(listed, calibratedGraphs(search), decision.table.table, decision.dimension);
   if (outgrown) {
     return {
       ...decision,
@@ -721,13 +726,22 @@ function withTenantSearch(
   return missed ? { ...decision, reason: `${decision.reason}; ${missed}` } : decision;
 }
 
+/** The graphs the calibration recorded, with the rows each was calibrated on (none while the prefilter is off). */
+function calibratedGraphs(search: SearchCalibrationRecord): readonly PrefilterGraphFacts[] {
+  return search.prefilter?.state === "on" ? (search.prefilter.graphs ?? []) : [];
+}
+
+/** Status's tenant search of one index: the record, and what the listed indexes say now. */
 function tenantSearchFacts(
   search: SearchCalibrationRecord | undefined,
-  unusable: string | undefined,
+  listed: readonly ListedIndex[],
+  index: { table: string; dimension: number },
 ): {
   tenantSearch?: TenantSearchFacts;
 } {
   if (!search) return {};
+  const unusable = unusableListedIndexes(listed, index.table, index.dimension);
+  const outgrown = outgrownGraphs(listed, calibratedGraphs(search), index.table, index.dimension);
   return {
     tenantSearch: {
       exactRows: search.exactRows,
@@ -740,6 +754,7 @@ function tenantSearchFacts(
       ...(search.cost ? { calibrationCost: search.cost } : {}),
       calibratedAt: search.calibratedAt,
       ...(unusable ? { unusableIndexes: unusable } : {}),
+      ...(outgrown ? { outgrownGraphs: outgrown } : {}),
     },
   };
 }

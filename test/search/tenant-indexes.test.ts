@@ -419,6 +419,15 @@ describe("search_chunks through a tenant's own index", () => {
       })
     ).vectorIndexes.find((i) => i.name === CHUNK.indexName);
 
+  const outgrownInStatus = async () =>
+    (
+      await releaseStatus({
+        databaseUrl: target.current.roles.url("migrator"),
+        migrationsDir: DEFAULT_MIGRATIONS_DIR,
+        steps: defaultReleaseSteps({ seedSets: [] }),
+      })
+    ).vectorIndexes.find((v) => v.name === CHUNK.indexName)?.tenantSearch?.outgrownGraphs;
+
   it("plans a recalibration when a graph's tenant has twice the rows the graph was calibrated on", async () => {
     const tenant = corpus.tenants[1]!;
     const organizationId = tenant.organizationId;
@@ -472,6 +481,7 @@ describe("search_chunks through a tenant's own index", () => {
 
       await recordWith(tenant.rows);
       expect((await planOf())?.reason).not.toContain("was calibrated on");
+      expect(await outgrownInStatus()).toBeUndefined();
       await recordWith(Math.floor(tenant.rows / 2));
       expect(await planOf()).toMatchObject({
         action: "update",
@@ -481,6 +491,7 @@ describe("search_chunks through a tenant's own index", () => {
             `${tenant.rows.toLocaleString("en-US")} now`,
         ),
       });
+      expect(await outgrownInStatus()).toContain(`${graphName}, was calibrated on`);
       const health = await checkHealth({
         databaseUrl: target.current.roles.url("migrator"),
         steps: defaultReleaseSteps({ seedSets: [] }),
