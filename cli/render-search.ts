@@ -53,7 +53,9 @@ export function renderTenantSearch(value: unknown, indent: string): string[] {
     );
   }
   if (facts.outgrownGraphs) {
-    lines.push(`${indent}  OUTGROWN: ${facts.outgrownGraphs}; \`neonhub-db apply\` recalibrates the tenant search`);
+    lines.push(
+      `${indent}  OUTGROWN: ${facts.outgrownGraphs}; \`neonhub-db apply\` recalibrates the tenant search`,
+    );
   }
   if (facts.calibrationCost) {
     lines.push(

@@ -16,7 +16,7 @@ import { formatCount } from "../count-format";
 import { literal } from "../sql";
 import { RECALIBRATE_FACTOR } from "../vector-indexes/decide";
 import { quoteIdent } from "../vector-indexes/spec";
-import { prefilterTables } from "./prefilter";
+import { isPrefilterTable, prefilterTables } from "./prefilter";
 import type { PrefilterGraphFacts } from "./prefilter-graphs";
 
 export type ListedIndexState = "valid" | "INVALID" | "missing";
@@ -28,7 +28,7 @@ export interface ListedIndex {
   indexName: string;
   kind: "own index" | "graph over its sign bits";
   state: ListedIndexState;
-  /** A graph's tenant's rows of the dimension now (its sign bits); null for an own index. */
+  /** A graph's tenant's rows of the dimension now (its sign bits); null for an own index, or unreadable. */
   rowsNow: number | null;
 }
 
@@ -36,8 +36,10 @@ export interface ListedIndex {
  * A graph's tenant's rows of the dimension, from an index-only scan of the prefilter's b-tree (rows with sign
  * bits of the dimension's length are the embedded ones): a few ms for the largest tenants.
  */
-function graphRowsNowSql(): string {
-  const cases = prefilterTables().map(
+function graphRowsNowSql(countable: readonly string[]): string {
+  const tables = countable.filter(isPrefilterTable);
+  if (tables.length === 0) return "NULL";
+  const cases = tables.map(
     (table) =>
       `WHEN ${literal(table)} THEN (SELECT count(*) FROM ${quoteIdent(table)} c
         WHERE c."organizationId" = l.organization_id AND c."embeddingBits" IS NOT NULL
@@ -46,14 +48,25 @@ function graphRowsNowSql(): string {
   return `CASE WHEN l.kind = 'graph over its sign bits' THEN CASE l.table_name ${cases.join(" ")} END END`;
 }
 
-/** Which of the two lists the database has (its migrations may stop before either), as a jsonb object. */
+/**
+ * Which of the two lists the database has (its migrations may stop before either), and which prefilter tables
+ * the release's role may read to count a graph's tenant, as a jsonb object. PostgreSQL checks a statement's
+ * table privileges before it runs any of it, so a count of a table the role may not read (an adopted
+ * database's tables owned by another login) must be left out of the statement's text, not skipped in it.
+ */
 export const LISTED_INDEXES_PROBE_SQL = `jsonb_build_object(
   'tenantIndexes', to_regprocedure('search_tenant_indexes()') IS NOT NULL,
-  'graphs', to_regprocedure('search_prefilter_graphs()') IS NOT NULL)`;
+  'graphs', to_regprocedure('search_prefilter_graphs()') IS NOT NULL,
+  'countable', (SELECT coalesce(jsonb_agg(t), '[]'::jsonb) FROM unnest(ARRAY[${prefilterTables()
+    .map((t) => literal(t))
+    .join(", ")}]::text[]) t
+    WHERE to_regclass(quote_ident(t)) IS NOT NULL AND has_table_privilege(to_regclass(quote_ident(t)), 'SELECT')))`;
 
 export interface ListedIndexesProbe {
   tenantIndexes: boolean;
   graphs: boolean;
+  /** The prefilter tables the role may read (absent from a probe of a release before the graphs' count). */
+  countable?: string[];
 }
 
 /**
@@ -72,7 +85,7 @@ export function listedIndexesJsonSql(probe: ListedIndexesProbe | undefined): str
   if (lists.length === 0) return "'[]'::jsonb";
   return `(SELECT coalesce(jsonb_agg(jsonb_build_object(
             'table', l.table_name, 'dimension', l.dims, 'organizationId', l.organization_id,
-            'indexName', l.index_name, 'kind', l.kind, 'rowsNow', ${graphRowsNowSql()},
+            'indexName', l.index_name, 'kind', l.kind, 'rowsNow', ${graphRowsNowSql(probe?.countable ?? [])},
             'state', CASE WHEN x.indexrelid IS NULL THEN 'missing' WHEN x.indisvalid THEN 'valid' ELSE 'INVALID' END)
             ORDER BY l.index_name), '[]'::jsonb)
      FROM (${lists.join(" UNION ALL ")}) l
