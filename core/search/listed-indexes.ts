@@ -65,7 +65,7 @@ export const LISTED_INDEXES_PROBE_SQL = `jsonb_build_object(
 export interface ListedIndexesProbe {
   tenantIndexes: boolean;
   graphs: boolean;
-  /** The prefilter tables the role may read (absent from a probe of a release before the graphs' count). */
+  /** The prefilter tables the role may read, whose graphs' tenants the read counts (none when absent). */
   countable?: string[];
 }
 

@@ -419,14 +419,16 @@ describe("search_chunks through a tenant's own index", () => {
       })
     ).vectorIndexes.find((i) => i.name === CHUNK.indexName);
 
-  const outgrownInStatus = async () =>
+  /** What status says of the dimension's index's tenant search. */
+  const tenantSearchInStatus = async () =>
     (
       await releaseStatus({
         databaseUrl: target.current.roles.url("migrator"),
         migrationsDir: DEFAULT_MIGRATIONS_DIR,
         steps: defaultReleaseSteps({ seedSets: [] }),
       })
-    ).vectorIndexes.find((v) => v.name === CHUNK.indexName)?.tenantSearch?.outgrownGraphs;
+    ).vectorIndexes.find((v) => v.name === CHUNK.indexName)?.tenantSearch;
+  const outgrownInStatus = async () => (await tenantSearchInStatus())?.outgrownGraphs;
 
   it("plans a recalibration when a graph's tenant has twice the rows the graph was calibrated on", async () => {
     const tenant = corpus.tenants[1]!;
@@ -513,14 +515,7 @@ describe("search_chunks through a tenant's own index", () => {
   });
 
   it("plans a recalibration when a listed tenant index is gone (status and health say which), which builds the listed ones again", async () => {
-    const unusableInStatus = async () =>
-      (
-        await releaseStatus({
-          databaseUrl: target.current.roles.url("migrator"),
-          migrationsDir: DEFAULT_MIGRATIONS_DIR,
-          steps: defaultReleaseSteps({ seedSets: [] }),
-        })
-      ).vectorIndexes.find((v) => v.name === CHUNK.indexName)?.tenantSearch?.unusableIndexes;
+    const unusableInStatus = async () => (await tenantSearchInStatus())?.unusableIndexes;
     expect((await readListedIndexes(owner)).find((l) => l.indexName === ownIndex)?.state).toBe("valid");
     expect((await planOf())?.reason).not.toContain("that the search lists");
 
