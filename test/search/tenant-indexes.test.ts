@@ -131,7 +131,7 @@ describe("a listed index the planner cannot use", () => {
     expect(unusableListedIndexes(all, "Chunk", 16)).toBeUndefined();
   });
 
-  it("says which graphs' tenants have grown twice the rows their calibration measured", () => {
+  it("says which graphs' tenants have grown by a quarter over the rows their calibration measured", () => {
     const graph = (organizationId: string, rowsNow: number) =>
       listed({
         organizationId,
@@ -150,14 +150,14 @@ describe("a listed index the planner cannot use", () => {
       prefilterP50Ms: 4,
     });
     const calibrated = [facts("a", 10_000), facts("b", 10_000), facts("c", 10_000)];
-    const all = [graph("a", 19_999), graph("b", 20_000), graph("c", 5_000), graph("d", 90_000), listed({})];
+    const all = [graph("a", 12_499), graph("b", 12_500), graph("c", 5_000), graph("d", 90_000), listed({})];
     expect(outgrownGraphs(all, calibrated, "Chunk", 32)).toBe(
       "the graph over its sign bits of tenant b, idx_chunk_tenant_bits_32_b, was calibrated on 10,000 rows, " +
-        "and the tenant has 20,000 now",
+        "and the tenant has 12,500 now",
     );
     // Another dimension's; none outgrown; a graph the record does not know (listed by hand).
     expect(outgrownGraphs(all, calibrated, "Chunk", 64)).toBeUndefined();
-    expect(outgrownGraphs([graph("a", 19_999)], calibrated, "Chunk", 32)).toBeUndefined();
+    expect(outgrownGraphs([graph("a", 12_499)], calibrated, "Chunk", 32)).toBeUndefined();
     expect(outgrownGraphs([graph("d", 90_000)], calibrated, "Chunk", 32)).toBeUndefined();
   });
 });
@@ -430,7 +430,7 @@ describe("search_chunks through a tenant's own index", () => {
     ).vectorIndexes.find((v) => v.name === CHUNK.indexName)?.tenantSearch;
   const outgrownInStatus = async () => (await tenantSearchInStatus())?.outgrownGraphs;
 
-  it("plans a recalibration when a graph's tenant has twice the rows the graph was calibrated on", async () => {
+  it("plans a recalibration when a graph's tenant has grown by a quarter since its graph was calibrated", async () => {
     const tenant = corpus.tenants[1]!;
     const organizationId = tenant.organizationId;
     const graphName = prefilterGraphName(CHUNK, SHAPE.dimension, organizationId);
@@ -487,12 +487,12 @@ describe("search_chunks through a tenant's own index", () => {
       await recordWith(tenant.rows);
       expect((await planOf())?.reason).not.toContain("was calibrated on");
       expect(await outgrownInStatus()).toBeUndefined();
-      await recordWith(Math.floor(tenant.rows / 2));
+      await recordWith(Math.floor(tenant.rows / 1.25));
       expect(await planOf()).toMatchObject({
         action: "update",
         reason: expect.stringContaining(
           `the graph over its sign bits of tenant ${organizationId}, ${graphName}, was calibrated on ` +
-            `${Math.floor(tenant.rows / 2).toLocaleString("en-US")} rows, and the tenant has ` +
+            `${Math.floor(tenant.rows / 1.25).toLocaleString("en-US")} rows, and the tenant has ` +
             `${tenant.rows.toLocaleString("en-US")} now`,
         ),
       });
