@@ -88,7 +88,7 @@ export interface TenantSearchFacts {
   calibratedAt: string;
   /** The tenant indexes and graphs the search lists that are missing or INVALID now (listed-indexes.ts). */
   unusableIndexes?: string;
-  /** The graphs whose tenant has twice the rows they were calibrated on now (listed-indexes.ts). */
+  /** The graphs whose tenant has grown by a quarter since they were calibrated (listed-indexes.ts). */
   outgrownGraphs?: string;
 }
 

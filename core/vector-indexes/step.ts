@@ -5,7 +5,6 @@ import type { ClientBase } from "pg";
 import { ReleaseError } from "../errors";
 import type { Logger } from "../logger";
 import { literal } from "../sql";
-import { formatCount } from "../count-format";
 import type { ReleaseStep, StepBatch, StepManifestEntry } from "../steps";
 import type {
   CalibrationFacts,
@@ -65,6 +64,7 @@ import {
   type ListedIndexesProbe,
 } from "../search/listed-indexes";
 import { readInventory, rowsByDimensionSql, type LiveIndex, type TableInventory } from "./inventory";
+import { rowsText } from "./lists";
 import { chooseMemory } from "./memory";
 import {
   PARALLEL_MIN_ROWS,
@@ -537,7 +537,7 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
     if (measuredNothing(calibration)) {
       log.info(
         `${decision.name}: ${calibration.setting} = ${calibration.value}, which reads every row: ` +
-          `with ${formatCount(decision.rows)} embedded ${decision.rows === 1 ? "row" : "rows"} there is no held-out ` +
+          `with ${rowsText(decision.rows)} embedded there is no held-out ` +
           `query (each is the sum of two rows), so nothing was measured; an apply recalibrates once the rows have doubled`,
       );
       return calibration;
@@ -643,8 +643,9 @@ function skippedResult(decision: Pick<IndexDecision, "name" | "reason">): StepIt
 
 /**
  * An index left as it is still needs its calibration under the tenant filter when it has none (a database
- * released before it), or when a tenant index or graph the search lists for its dimension cannot be used
- * (listed-indexes.ts); a recorded one that missed its target is said in the reason.
+ * released before it), when a tenant index or graph the search lists for its dimension cannot be used, or when
+ * a graph's tenant has outgrown the rows the graph was calibrated on (listed-indexes.ts); a recorded one that
+ * missed its target is said in the reason.
  */
 function withTenantSearch(
   decision: IndexDecision,

@@ -435,38 +435,38 @@ describe("search_chunks through a tenant's own index", () => {
     const organizationId = tenant.organizationId;
     const graphName = prefilterGraphName(CHUNK, SHAPE.dimension, organizationId);
     const graphsBefore = await readPrefilterGraphs(owner);
-    const readRecord = async () =>
-      (
-        await owner.query<{ prefilter: Record<string, unknown> | null }>(
-          `SELECT prefilter FROM neonhub_release.search_calibrations WHERE index_name = $1`,
-          [CHUNK.indexName],
-        )
-      ).rows[0]?.prefilter;
-    const recordBefore = await readRecord();
+    const recordBefore = (
+      await owner.query<{ prefilter: Record<string, unknown> | null }>(
+        `SELECT prefilter FROM neonhub_release.search_calibrations WHERE index_name = $1`,
+        [CHUNK.indexName],
+      )
+    ).rows[0]?.prefilter;
     expect(recordBefore?.state, "the release built and calibrated the prefilter").toBe("on");
-    const recordWith = (rows: number) =>
+    const writeRecord = (prefilter: unknown) =>
       owner.query(`UPDATE neonhub_release.search_calibrations SET prefilter = $2 WHERE index_name = $1`, [
         CHUNK.indexName,
-        JSON.stringify({
-          ...recordBefore,
-          graphs: [
-            // Without a graph the calibration may have kept for this tenant (by timing, at this size).
-            ...((recordBefore?.graphs as { organizationId: string }[] | undefined) ?? []).filter(
-              (g) => g.organizationId !== organizationId,
-            ),
-            {
-              organizationId,
-              rows,
-              indexName: graphName,
-              depth: 80,
-              efSearch: 100,
-              recall: 1,
-              latencyP50Ms: 1,
-              prefilterP50Ms: 1,
-            },
-          ],
-        }),
+        JSON.stringify(prefilter),
       ]);
+    const recordWith = (rows: number) =>
+      writeRecord({
+        ...recordBefore,
+        graphs: [
+          // Without a graph the calibration may have kept for this tenant (by timing, at this size).
+          ...((recordBefore?.graphs as { organizationId: string }[] | undefined) ?? []).filter(
+            (g) => g.organizationId !== organizationId,
+          ),
+          {
+            organizationId,
+            rows,
+            indexName: graphName,
+            depth: 80,
+            efSearch: 100,
+            recall: 1,
+            latencyP50Ms: 1,
+            prefilterP50Ms: 1,
+          },
+        ],
+      });
     await buildPrefilterGraph(owner, CHUNK, SHAPE.dimension, organizationId);
     await savePrefilterGraphs(owner, [
       ...graphsBefore,
@@ -508,10 +508,7 @@ describe("search_chunks through a tenant's own index", () => {
         }),
       );
     } finally {
-      await owner.query(
-        `UPDATE neonhub_release.search_calibrations SET prefilter = $2 WHERE index_name = $1`,
-        [CHUNK.indexName, JSON.stringify(recordBefore)],
-      );
+      await writeRecord(recordBefore);
       await dropPrefilterGraph(owner, graphName);
     }
     expect(await readPrefilterGraphs(owner)).toEqual(graphsBefore);

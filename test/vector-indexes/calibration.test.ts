@@ -186,7 +186,7 @@ describe.each([
     expect(result.vectorIndexes.find((r) => r.name === CHUNK.indexName)?.action).toBe("create");
     const logged = lines.filter((l) => l.includes(`${CHUNK.indexName}: ${setting} = `));
     expect(logged).toHaveLength(1);
-    expect(logged[0]).toContain("with 1 embedded row there is no held-out query");
+    expect(logged[0]).toContain("with 1 row embedded there is no held-out query");
     expect(logged[0]).toContain("nothing was measured");
     expect(logged[0]).not.toContain("95% confidence");
 
