@@ -6,3 +6,8 @@ export function formatCount(value: number): string {
   const digits = String(Math.abs(value)).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
   return value < 0 || Object.is(value, -0) ? `-${digits}` : digits;
 }
+
+/** 1 -> "1 row", 20000 -> "20,000 rows". */
+export function rowsText(n: number): string {
+  return `${formatCount(n)} ${n === 1 ? "row" : "rows"}`;
+}

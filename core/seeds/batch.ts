@@ -3,10 +3,12 @@
 // missing, differ or are no longer listed. A set whose rows all match is settled there; any other plan is
 // left to the step's own diff, which names the rows.
 import { BOOKKEEPING_SCHEMA } from "../bookkeeping";
+import { rowsText } from "../count-format";
 import { isoTime, jsonbLiteral, literal } from "../sql";
 import type { StepBatch, StepItemPlan } from "../steps";
 import { diffGroupSql, groupRows } from "./rows";
 import { rowKey, type SeedSet } from "./seed-set";
+import { unchangedSetPlan } from "./sync";
 
 interface SetState {
   checksum: string | null;
@@ -59,9 +61,7 @@ export function seedsBatch(sets: readonly SeedSet[]): StepBatch<"seeds"> {
       for (const [i, set] of sets.entries()) {
         const found = (state as SeedsState).sets[i]!;
         if (found.checksum === null || found.changes > 0) return undefined;
-        const note =
-          found.checksum === set.checksum ? "" : "; the seed files changed but the rows already match";
-        plans.push({ name: set.name, action: "unchanged", reason: `${set.rowCount} rows up to date${note}` });
+        plans.push(unchangedSetPlan(set, found.checksum));
       }
       return plans;
     },
@@ -91,7 +91,7 @@ export function seedsBatch(sets: readonly SeedSet[]): StepBatch<"seeds"> {
 
 /** Why apply wrote nothing for a set (its `skipped`). */
 export function upToDate(set: SeedSet): string {
-  return `its ${set.rowCount} rows already match the set`;
+  return `its ${rowsText(set.rowCount)} already ${set.rowCount === 1 ? "matches" : "match"} the set`;
 }
 
 function setStateSql(set: SeedSet): string {

@@ -2,6 +2,7 @@
 // transaction. Sets not named in a run are left as they are (naming a set is opting in, not naming it
 // never deletes anything).
 import type { ClientBase } from "pg";
+import { rowsText } from "../count-format";
 import { DEFAULT_SEEDS_DIR } from "../project";
 import type { Logger } from "../logger";
 import type { SeedSetItemResult, SeedSetStatus } from "../results";
@@ -40,7 +41,7 @@ export class SeedsStep implements ReleaseStep<"seeds"> {
       return this.sets.map((s) => ({
         name: s.name,
         action: "create",
-        reason: `no release yet: ${s.rowCount} rows to insert`,
+        reason: `no release yet: ${rowsText(s.rowCount)} to insert`,
       }));
     }
     const recordsExist = await seedRecordsExist(client);

@@ -3,6 +3,7 @@
 // nothing else is touched. A set whose rows all match writes nothing at all, not even its record.
 import type { ClientBase } from "pg";
 import { isConnectionLost } from "../connection";
+import { rowsText } from "../count-format";
 import { ReleaseError } from "../errors";
 import type { Logger } from "../logger";
 import type { SeedSetItemResult } from "../results";
@@ -103,6 +104,12 @@ export function hasRowChanges(diff: SeedSetDiff): boolean {
   return diff.missing.length + diff.differ.length + diff.removed.length > 0;
 }
 
+/** The plan line of a set whose rows all match, whether or not its files changed since its record. */
+export function unchangedSetPlan(set: SeedSet, recordedChecksum: string): StepItemPlan {
+  const note = recordedChecksum === set.checksum ? "" : "; the seed files changed but the rows already match";
+  return { name: set.name, action: "unchanged", reason: `${rowsText(set.rowCount)} up to date${note}` };
+}
+
 /** The plan line of a set, from its diff. */
 export function planItem(set: SeedSet, diff: SeedSetDiff): StepItemPlan {
   const parts: string[] = [];
@@ -120,13 +127,11 @@ export function planItem(set: SeedSet, diff: SeedSetDiff): StepItemPlan {
     return {
       name: set.name,
       action: "create",
-      reason: `not applied yet: ${set.rowCount} rows${parts.length ? `, ${parts.join(", ")}` : ""}${pending}`,
+      reason: `not applied yet: ${rowsText(set.rowCount)}${parts.length ? `, ${parts.join(", ")}` : ""}${pending}`,
     };
   }
   if (!hasRowChanges(diff)) {
-    const note =
-      diff.record.checksum === set.checksum ? "" : "; the seed files changed but the rows already match";
-    return { name: set.name, action: "unchanged", reason: `${set.rowCount} rows up to date${note}` };
+    return unchangedSetPlan(set, diff.record.checksum);
   }
   const why =
     diff.record.checksum === set.checksum

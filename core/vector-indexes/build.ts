@@ -19,7 +19,7 @@ import type { ClientBase } from "pg";
 import type { NoticeMessage } from "pg-protocol/dist/messages";
 import { ReleaseError } from "../errors";
 import type { Logger } from "../logger";
-import { rowsText } from "./lists";
+import { rowsText } from "../count-format";
 import { watchProgress, type MonitorConnector } from "./progress";
 import { createIndexSql, quoteIdent, rebuildName, type IndexDefinition } from "./spec";
 import { describeParams } from "./decide";

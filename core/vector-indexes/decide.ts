@@ -3,7 +3,8 @@
 import type { VectorIndexPlanItem } from "../results";
 import type { TableInventory, LiveIndex } from "./inventory";
 import { measuredNothing } from "./calibrate";
-import { count, listsDrift, rowsText, targetLists } from "./lists";
+import { rowsText } from "../count-format";
+import { count, listsDrift, targetLists } from "./lists";
 import { buildMemoryNeed, memoryProblem, type MemoryNeed } from "./memory";
 import type { IndexRecord } from "./records";
 import {

@@ -68,8 +68,3 @@ export function listsDrift(builtLists: number, builtRows: number, rows: number):
 export function count(n: number): string {
   return formatCount(n);
 }
-
-/** 1 -> "1 row", 20000 -> "20,000 rows". */
-export function rowsText(n: number): string {
-  return `${formatCount(n)} ${n === 1 ? "row" : "rows"}`;
-}

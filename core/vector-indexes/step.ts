@@ -64,7 +64,7 @@ import {
   type ListedIndexesProbe,
 } from "../search/listed-indexes";
 import { readInventory, rowsByDimensionSql, type LiveIndex, type TableInventory } from "./inventory";
-import { rowsText } from "./lists";
+import { rowsText } from "../count-format";
 import { chooseMemory } from "./memory";
 import {
   PARALLEL_MIN_ROWS,

@@ -1,4 +1,6 @@
-import { describe, expect, it } from "vitest";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
 import {
   DEFAULT_MIGRATIONS_DIR,
   ReleaseError,
@@ -11,6 +13,7 @@ import { defaultReleaseSteps } from "../../core";
 import { SeedsStep } from "../../core";
 import { useTestDatabase, withClient } from "../support/database";
 import { runCli } from "../support/cli";
+import { scratchDir } from "../support/scratch";
 import { editSeedFile, rowVersions, seedTable, seedsCopy } from "./helpers";
 
 const optionsFor = (databaseUrl: string, seedsDir: string): ReleaseOptions => ({
@@ -232,5 +235,37 @@ describe("seed set errors", () => {
     expect(() => new SeedsStep({ seedSets: ["demo"], seedsDir: dir })).toThrow(
       /file 40-conversation.json, table "Message", row 1, column "embedding": a "\$vector" needs the row's "embeddingSpaceId"/,
     );
+  });
+});
+
+describe("a seed set of one row", () => {
+  const db = useTestDatabase();
+  const dir = scratchDir("neonhub-one-row-seeds-");
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const options = (): ReleaseOptions => ({
+    databaseUrl: db.current.url,
+    migrationsDir: DEFAULT_MIGRATIONS_DIR,
+    steps: [new SeedsStep({ seedSets: ["one"], seedsDir: dir })],
+  });
+
+  it('says "1 row", not "1 rows", before, on and after its apply', async () => {
+    mkdirSync(path.join(dir, "one"), { recursive: true });
+    writeFileSync(
+      path.join(dir, "one", "10-organization.json"),
+      JSON.stringify({
+        tables: [{ table: "Organization", rows: [{ id: "one-org", slug: "one", name: "One Org" }] }],
+      }),
+    );
+    expect((await planRelease(options())).seedSets).toEqual([
+      { name: "one", action: "create", reason: "no release yet: 1 row to insert" },
+    ]);
+    await applyRelease(options());
+    expect((await planRelease(options())).seedSets).toEqual([
+      { name: "one", action: "unchanged", reason: "1 row up to date" },
+    ]);
+    const again = await applyRelease(options());
+    expect(again.seedSets).toEqual([
+      expect.objectContaining({ action: "unchanged", skipped: "its 1 row already matches the set" }),
+    ]);
   });
 });
