@@ -377,6 +377,46 @@ describe("index decisions (a union on kind)", () => {
     expect(kept?.reason).toContain("on 50 held-out queries");
   });
 
+  it("recalibrates an HNSW index at a quarter more or fewer rows, an IVFFlat one at twice", () => {
+    // IVFFlat (calibrated on 5,000 rows): its recall holds as rows come, so only twice recalibrates. Lists 70
+    // stays within 2x of the rule's 50 and 100 lists, where lists 50 would be rebuilt at 10,000 rows.
+    const ivfflat: IndexRecord = { ...record, params: { lists: 70 } };
+    const ivfflatKinds = (rows: number) =>
+      decideTable(input({ rowsByDimension: new Map([[1536, rows]]) }, { records: [ivfflat] })).map(
+        (d) => d.kind,
+      );
+    expect(ivfflatKinds(6_250)).toEqual(["keep"]);
+    expect(ivfflatKinds(9_999)).toEqual(["keep"]);
+    expect(ivfflatKinds(10_000)).toEqual(["recalibrate"]);
+    const hnswDefinition = 'CREATE INDEX idx_chunk_embedding_cosine ON public."Chunk" USING hnsw (...)';
+    const hnsw: IndexRecord = {
+      ...record,
+      method: "hnsw",
+      params: { m: 16, efConstruction: 64 },
+      definition: hnswDefinition,
+      calibration: { ...record.calibration, setting: "hnsw.ef_search", value: 60 },
+    };
+    const hnswDecision = (rows: number) =>
+      decideTable(
+        input(
+          {
+            rowsByDimension: new Map([[1536, rows]]),
+            indexes: new Map([[chunk.indexName, { ...live, definition: hnswDefinition }]]),
+          },
+          { records: [hnsw], settings: resolveOptions({ method: "hnsw" }).tables[0]!.settings },
+        ),
+      )[0]!;
+    expect([6_249, 6_250, 4_001, 4_000].map((rows) => hnswDecision(rows).kind)).toEqual([
+      "keep",
+      "recalibrate",
+      "keep",
+      "recalibrate",
+    ]);
+    expect(hnswDecision(6_250).reason).toBe(
+      "recalibrate hnsw.ef_search: 5,000 rows when calibrated, 6,250 now",
+    );
+  });
+
   it("gives each kind exactly the fields it needs (no optional definition to force)", () => {
     expectTypeOf<BuildDecision["definition"]>().toEqualTypeOf<IndexDefinition>();
     expectTypeOf<Extract<IndexDecision, { kind: "recalibrate" }>["record"]>().toEqualTypeOf<IndexRecord>();
