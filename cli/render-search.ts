@@ -38,7 +38,7 @@ interface TenantSearchFacts {
   calibrationCost?: { statements: number; ms: number };
   prefilter?: PrefilterFacts;
   unusableIndexes?: string;
-  outgrownGraphs?: string;
+  outgrownIndexes?: string;
 }
 
 export function renderTenantSearch(value: unknown, indent: string): string[] {
@@ -52,9 +52,9 @@ export function renderTenantSearch(value: unknown, indent: string): string[] {
       `${indent}  NOT USABLE: ${facts.unusableIndexes}; \`neonhub-db apply\` builds it again or takes it off the list`,
     );
   }
-  if (facts.outgrownGraphs) {
+  if (facts.outgrownIndexes) {
     lines.push(
-      `${indent}  OUTGROWN: ${facts.outgrownGraphs}; \`neonhub-db apply\` recalibrates the tenant search`,
+      `${indent}  OUTGROWN: ${facts.outgrownIndexes}; \`neonhub-db apply\` recalibrates the tenant search`,
     );
   }
   if (facts.calibrationCost) {

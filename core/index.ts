@@ -167,7 +167,7 @@ export {
   readSearchTuning,
   readTenantIndexes,
   readListedIndexes,
-  outgrownGraphs,
+  outgrownListedIndexes,
   unusableListedIndexes,
   dropPrefilterGraph,
   dropTenantIndex,

@@ -88,8 +88,8 @@ export interface TenantSearchFacts {
   calibratedAt: string;
   /** The tenant indexes and graphs the search lists that are missing or INVALID now (listed-indexes.ts). */
   unusableIndexes?: string;
-  /** The graphs whose tenant has grown by a quarter since they were calibrated (listed-indexes.ts). */
-  outgrownGraphs?: string;
+  /** The tenant indexes and graphs whose tenant has grown by a quarter since they were calibrated (listed-indexes.ts). */
+  outgrownIndexes?: string;
 }
 
 export interface IndexParamsFacts {

@@ -55,7 +55,7 @@ export {
 } from "./prefilter-graphs";
 export {
   readListedIndexes,
-  outgrownGraphs,
+  outgrownListedIndexes,
   unusableListedIndexes,
   type ListedIndex,
   type ListedIndexState,

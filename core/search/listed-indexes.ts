@@ -7,27 +7,28 @@
 // queries of one of its spaces). The vector-index step plans a recalibration for it, which builds it again
 // if the tenant still gets one, or takes it off the list (calibrate-tenants.ts).
 //
-// A graph's tenant is not counted either (its count cost 2 ms): a graph calibrated on a tenant that has grown
-// since takes the same depth and ef_search over more rows, and its recall falls unseen. So the read also
-// counts each graph's tenant now, and a tenant grown by GRAPH_RECALIBRATE_FACTOR plans a recalibration too.
+// Nor is a listed index's tenant counted at search time (a graph's count cost 2 ms): an index calibrated on a
+// tenant that has grown since is searched at the same settings over more rows, and its recall falls unseen
+// (HNSW at a fixed ef_search: RECALIBRATE_FACTOR). So the read also takes each listed index's tenant's rows
+// now, and a tenant grown by a quarter plans a recalibration too: a graph's tenant counted from the
+// prefilter's b-tree, a tenant with an index of its own from PostgreSQL's estimate of that index's rows.
 import type { ClientBase } from "pg";
 import { formatCount } from "../count-format";
 import { literal } from "../sql";
 import { RECALIBRATE_FACTOR } from "../vector-indexes/decide";
 import { quoteIdent } from "../vector-indexes/spec";
 import { isPrefilterTable, prefilterTables } from "./prefilter";
-import type { PrefilterGraphFacts } from "./prefilter-graphs";
 
 export type ListedIndexState = "valid" | "INVALID" | "missing";
 
 /**
- * A graph's tenant grown by a quarter is recalibrated: a graph is an HNSW index, and this is HNSW's growth rule
- * (RECALIBRATE_FACTOR.hnsw). Measured on the benchmark's largest tenant (19,331 rows, depth 80, ef_search 302 as
- * calibrated), grown with new draws of its own topics, 50 table-wide held-out queries: a recall@10 lower bound
- * of 0.969 as calibrated, 0.945 at 1.5 times the rows, 0.918 at 2; in a second series 0.954 as calibrated,
- * 0.938 at 1.25 (own-topic queries: 1.0 throughout).
+ * A listed index's tenant grown by a quarter is recalibrated: both kinds are HNSW indexes, and this is HNSW's
+ * growth rule (RECALIBRATE_FACTOR.hnsw). Measured for a graph on the benchmark's largest tenant (19,331 rows,
+ * depth 80, ef_search 302 as calibrated), grown with new draws of its own topics, 50 table-wide held-out
+ * queries: a recall@10 lower bound of 0.969 as calibrated, 0.945 at 1.5 times the rows, 0.918 at 2; in a
+ * second series 0.954 as calibrated, 0.938 at 1.25 (own-topic queries: 1.0 throughout).
  */
-const GRAPH_RECALIBRATE_FACTOR = RECALIBRATE_FACTOR.hnsw;
+const LISTED_RECALIBRATE_FACTOR = RECALIBRATE_FACTOR.hnsw;
 
 export interface ListedIndex {
   table: string;
@@ -36,24 +37,34 @@ export interface ListedIndex {
   indexName: string;
   kind: "own index" | "graph over its sign bits";
   state: ListedIndexState;
-  /** A graph's tenant's rows of the dimension now (its sign bits); null for an own index, or unreadable. */
+  /**
+   * The tenant's rows of the dimension now: a graph's counted (its sign bits), an own index's PostgreSQL's
+   * estimate of the index's rows (`rowsEstimated`); null when the index is gone, or not readable.
+   */
   rowsNow: number | null;
+  /** rowsNow is pg_class.reltuples: the rows as of the index's build or the table's last ANALYZE. */
+  rowsEstimated?: boolean;
 }
 
 /**
- * A graph's tenant's rows of the dimension, from an index-only scan of the prefilter's b-tree (rows with sign
- * bits of the dimension's length are the embedded ones): a few ms for the largest tenants.
+ * A listed index's tenant's rows of the dimension. A graph's: an index-only scan of the prefilter's b-tree (rows
+ * with sign bits of the dimension's length are the embedded ones), a few ms for the largest tenants. An own
+ * index's: its reltuples, which costs nothing, as `"Message"` has no sign bits and counting its embedded rows
+ * would read each row's page. PostgreSQL sets it when the index is built and at each ANALYZE of the table
+ * (autovacuum's after a tenth of the table changed: for a tenant of a tenth of the rows, at twice its rows at
+ * the latest); pgvector's VACUUM leaves it as it was. -1 (never set) reads as null.
  */
-function graphRowsNowSql(countable: readonly string[]): string {
+function rowsNowSql(countable: readonly string[]): string {
   const tables = countable.filter(isPrefilterTable);
-  if (tables.length === 0) return "NULL";
   const cases = tables.map(
     (table) =>
       `WHEN ${literal(table)} THEN (SELECT count(*) FROM ${quoteIdent(table)} c
         WHERE c."organizationId" = l.organization_id AND c."embeddingBits" IS NOT NULL
           AND length(c."embeddingBits") = l.dims)`,
   );
-  return `CASE WHEN l.kind = 'graph over its sign bits' THEN CASE l.table_name ${cases.join(" ")} END END`;
+  const graphRows = tables.length === 0 ? "NULL" : `CASE l.table_name ${cases.join(" ")} END`;
+  return `CASE WHEN l.kind = 'graph over its sign bits' THEN ${graphRows}
+            ELSE (SELECT round(r.reltuples)::bigint FROM pg_class r WHERE r.oid = x.indexrelid AND r.reltuples >= 0) END`;
 }
 
 /**
@@ -93,7 +104,8 @@ export function listedIndexesJsonSql(probe: ListedIndexesProbe | undefined): str
   if (lists.length === 0) return "'[]'::jsonb";
   return `(SELECT coalesce(jsonb_agg(jsonb_build_object(
             'table', l.table_name, 'dimension', l.dims, 'organizationId', l.organization_id,
-            'indexName', l.index_name, 'kind', l.kind, 'rowsNow', ${graphRowsNowSql(probe?.countable ?? [])},
+            'indexName', l.index_name, 'kind', l.kind, 'rowsNow', ${rowsNowSql(probe?.countable ?? [])},
+            'rowsEstimated', l.kind = 'own index',
             'state', CASE WHEN x.indexrelid IS NULL THEN 'missing' WHEN x.indisvalid THEN 'valid' ELSE 'INVALID' END)
             ORDER BY l.index_name), '[]'::jsonb)
      FROM (${lists.join(" UNION ALL ")}) l
@@ -128,23 +140,33 @@ export function unusableListedIndexes(
     .join("; ");
 }
 
+/** The rows each listed index's tenant had when the release calibrated it, as its record keeps them. */
+export interface CalibratedTenantRows {
+  graphs: readonly { organizationId: string; rows: number }[];
+  ownIndexes: readonly { organizationId: string; rows: number }[];
+}
+
 /**
- * The graphs of one table and dimension whose tenant has grown GRAPH_RECALIBRATE_FACTOR times the rows their
- * calibration measured (`calibrated`, the record's), said for a plan's reason; undefined if none.
+ * The listed indexes of one table and dimension whose tenant has grown LISTED_RECALIBRATE_FACTOR times the rows
+ * its calibration measured (`calibrated`, the record's), said for a plan's reason; undefined if none.
  */
-export function outgrownGraphs(
+export function outgrownListedIndexes(
   listed: readonly ListedIndex[],
-  calibrated: readonly PrefilterGraphFacts[],
+  calibrated: CalibratedTenantRows,
   table: string,
   dimension: number,
 ): string | undefined {
   const outgrown = listed.flatMap((l) => {
     if (l.table !== table || l.dimension !== dimension || l.rowsNow === null) return [];
-    const facts = calibrated.find((g) => g.organizationId === l.organizationId);
-    if (!facts || l.rowsNow < GRAPH_RECALIBRATE_FACTOR * Math.max(1, facts.rows)) return [];
+    const of = l.kind === "own index" ? calibrated.ownIndexes : calibrated.graphs;
+    const facts = of.find((g) => g.organizationId === l.organizationId);
+    if (!facts || l.rowsNow < LISTED_RECALIBRATE_FACTOR * Math.max(1, facts.rows)) return [];
+    const now = l.rowsEstimated
+      ? `about ${formatCount(l.rowsNow)} now (PostgreSQL's estimate at the table's last analyze)`
+      : `${formatCount(l.rowsNow)} now`;
     return [
-      `the graph over its sign bits of tenant ${l.organizationId}, ${l.indexName}, was calibrated on ` +
-        `${formatCount(facts.rows)} rows, and the tenant has ${formatCount(l.rowsNow)} now`,
+      `the ${l.kind} of tenant ${l.organizationId}, ${l.indexName}, was calibrated on ` +
+        `${formatCount(facts.rows)} rows, and the tenant has ${now}`,
     ];
   });
   return outgrown.length === 0 ? undefined : outgrown.join("; ");

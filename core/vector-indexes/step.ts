@@ -49,17 +49,14 @@ import {
   type IndexDecision,
   type RecalibrateDecision,
 } from "./decide";
-import {
-  describePrefilterGraph,
-  prefilterGraphPrefix,
-  type PrefilterGraphFacts,
-} from "../search/prefilter-graphs";
+import { describePrefilterGraph, prefilterGraphPrefix } from "../search/prefilter-graphs";
 import {
   LISTED_INDEXES_PROBE_SQL,
   listedIndexesJsonSql,
-  outgrownGraphs,
+  outgrownListedIndexes,
   readListedIndexes,
   unusableListedIndexes,
+  type CalibratedTenantRows,
   type ListedIndex,
   type ListedIndexesProbe,
 } from "../search/listed-indexes";
@@ -714,22 +711,33 @@ function withTenantSearch(
       reason: `recalibrate: ${unusable}; calibrating builds it again, or takes it off the list if the tenant no longer gets one (until then that tenant searches the dimension's index)`,
     };
   }
-  const outgrown = outgrownGraphs(listed, calibratedGraphs(search), decision.table.table, decision.dimension);
+  const outgrown = outgrownListedIndexes(
+    listed,
+    calibratedRows(search),
+    decision.table.table,
+    decision.dimension,
+  );
   if (outgrown) {
     return {
       ...decision,
       kind: "recalibrate",
       action: "update",
-      reason: `recalibrate: ${outgrown} (its depth and ef_search were measured on the smaller tenant)`,
+      reason: `recalibrate: ${outgrown} (its search settings were measured on the smaller tenant)`,
     };
   }
   const missed = missedTargets(search);
   return missed ? { ...decision, reason: `${decision.reason}; ${missed}` } : decision;
 }
 
-/** The graphs the calibration recorded, with the rows each was calibrated on (none while the prefilter is off). */
-function calibratedGraphs(search: SearchCalibrationRecord): readonly PrefilterGraphFacts[] {
-  return search.prefilter?.state === "on" ? (search.prefilter.graphs ?? []) : [];
+/**
+ * The graphs and own indexes the calibration recorded, with the rows each was calibrated on (no graphs while the
+ * prefilter is off).
+ */
+function calibratedRows(search: SearchCalibrationRecord): CalibratedTenantRows {
+  return {
+    graphs: search.prefilter?.state === "on" ? (search.prefilter.graphs ?? []) : [],
+    ownIndexes: search.tenantIndexes ?? [],
+  };
 }
 
 /** Status's tenant search of one index: the record, and what the listed indexes say now. */
@@ -742,7 +750,7 @@ function tenantSearchFacts(
 } {
   if (!search) return {};
   const unusable = unusableListedIndexes(listed, index.table, index.dimension);
-  const outgrown = outgrownGraphs(listed, calibratedGraphs(search), index.table, index.dimension);
+  const outgrown = outgrownListedIndexes(listed, calibratedRows(search), index.table, index.dimension);
   return {
     tenantSearch: {
       exactRows: search.exactRows,
@@ -755,7 +763,7 @@ function tenantSearchFacts(
       ...(search.cost ? { calibrationCost: search.cost } : {}),
       calibratedAt: search.calibratedAt,
       ...(unusable ? { unusableIndexes: unusable } : {}),
-      ...(outgrown ? { outgrownGraphs: outgrown } : {}),
+      ...(outgrown ? { outgrownIndexes: outgrown } : {}),
     },
   };
 }

@@ -205,11 +205,11 @@ describe("status for the prefilter", () => {
     expect(renderTenantSearch(facts(undefined), "  ").join("\n")).not.toContain("NOT USABLE");
   });
 
-  it("says which graph's tenant has outgrown its calibration, and what apply does about it", () => {
-    const outgrownGraphs =
+  it("says which listed index's tenant has outgrown its calibration, and what apply does about it", () => {
+    const outgrownIndexes =
       "the graph over its sign bits of tenant org-0, idx_chunk_tenant_bits_1536_0123456789ab, was calibrated on 19,331 rows, and the tenant has 40,000 now";
-    expect(renderTenantSearch({ ...facts(undefined), outgrownGraphs }, "  ")).toContain(
-      `    OUTGROWN: ${outgrownGraphs}; \`neonhub-db apply\` recalibrates the tenant search`,
+    expect(renderTenantSearch({ ...facts(undefined), outgrownIndexes }, "  ")).toContain(
+      `    OUTGROWN: ${outgrownIndexes}; \`neonhub-db apply\` recalibrates the tenant search`,
     );
     expect(renderTenantSearch(facts(undefined), "  ").join("\n")).not.toContain("OUTGROWN");
   });

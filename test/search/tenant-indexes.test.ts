@@ -16,7 +16,7 @@ import {
   planRelease,
   releaseStatus,
   readListedIndexes,
-  outgrownGraphs,
+  outgrownListedIndexes,
   unusableListedIndexes,
   defaultReleaseSteps,
   readTenantIndexes,
@@ -131,7 +131,7 @@ describe("a listed index the planner cannot use", () => {
     expect(unusableListedIndexes(all, "Chunk", 16)).toBeUndefined();
   });
 
-  it("says which graphs' tenants have grown by a quarter over the rows their calibration measured", () => {
+  it("says which listed indexes' tenants have grown by a quarter over the rows their calibration measured", () => {
     const graph = (organizationId: string, rowsNow: number) =>
       listed({
         organizationId,
@@ -139,26 +139,42 @@ describe("a listed index the planner cannot use", () => {
         kind: "graph over its sign bits",
         rowsNow,
       });
-    const facts = (organizationId: string, rows: number) => ({
-      organizationId,
-      rows,
-      indexName: `idx_chunk_tenant_bits_32_${organizationId}`,
-      depth: 80,
-      efSearch: 300,
-      recall: 0.97,
-      latencyP50Ms: 2,
-      prefilterP50Ms: 4,
-    });
-    const calibrated = [facts("a", 10_000), facts("b", 10_000), facts("c", 10_000)];
-    const all = [graph("a", 12_499), graph("b", 12_500), graph("c", 5_000), graph("d", 90_000), listed({})];
-    expect(outgrownGraphs(all, calibrated, "Chunk", 32)).toBe(
+    const own = (organizationId: string, rowsNow: number) =>
+      listed({
+        organizationId,
+        indexName: `idx_chunk_tenant_32_${organizationId}`,
+        rowsNow,
+        rowsEstimated: true,
+      });
+    const rows = (organizationId: string, rows: number) => ({ organizationId, rows });
+    const calibrated = {
+      graphs: [rows("a", 10_000), rows("b", 10_000), rows("c", 10_000)],
+      ownIndexes: [rows("e", 40_000), rows("f", 40_000)],
+    };
+    const all = [
+      graph("a", 12_499),
+      graph("b", 12_500),
+      graph("c", 5_000),
+      graph("d", 90_000),
+      own("e", 49_999),
+      own("f", 50_000),
+      listed({}),
+    ];
+    expect(outgrownListedIndexes(all, calibrated, "Chunk", 32)).toBe(
       "the graph over its sign bits of tenant b, idx_chunk_tenant_bits_32_b, was calibrated on 10,000 rows, " +
-        "and the tenant has 12,500 now",
+        "and the tenant has 12,500 now; " +
+        "the own index of tenant f, idx_chunk_tenant_32_f, was calibrated on 40,000 rows, " +
+        "and the tenant has about 50,000 now (PostgreSQL's estimate at the table's last analyze)",
     );
-    // Another dimension's; none outgrown; a graph the record does not know (listed by hand).
-    expect(outgrownGraphs(all, calibrated, "Chunk", 64)).toBeUndefined();
-    expect(outgrownGraphs([graph("a", 12_499)], calibrated, "Chunk", 32)).toBeUndefined();
-    expect(outgrownGraphs([graph("d", 90_000)], calibrated, "Chunk", 32)).toBeUndefined();
+    // Another dimension's; none outgrown; one the record does not know (listed by hand); a graph's rows are
+    // not an own index's (b's graph grew, and the record has no own index of b's).
+    expect(outgrownListedIndexes(all, calibrated, "Chunk", 64)).toBeUndefined();
+    expect(outgrownListedIndexes([graph("a", 12_499)], calibrated, "Chunk", 32)).toBeUndefined();
+    expect(outgrownListedIndexes([graph("d", 90_000)], calibrated, "Chunk", 32)).toBeUndefined();
+    expect(outgrownListedIndexes([own("b", 90_000)], calibrated, "Chunk", 32)).toBeUndefined();
+    expect(
+      outgrownListedIndexes([{ ...own("f", 0), rowsNow: null }], calibrated, "Chunk", 32),
+    ).toBeUndefined();
   });
 });
 
@@ -428,7 +444,54 @@ describe("search_chunks through a tenant's own index", () => {
         steps: defaultReleaseSteps({ seedSets: [] }),
       })
     ).vectorIndexes.find((v) => v.name === CHUNK.indexName)?.tenantSearch;
-  const outgrownInStatus = async () => (await tenantSearchInStatus())?.outgrownGraphs;
+  const outgrownInStatus = async () => (await tenantSearchInStatus())?.outgrownIndexes;
+
+  it("plans a recalibration when a tenant with an index of its own has grown by a quarter, by the index's estimate", async () => {
+    // The estimate is the index's reltuples: ANALYZE sets it (this corpus is small enough to be read whole).
+    await owner.query(`ANALYZE "Chunk"`);
+    expect((await readListedIndexes(owner)).find((l) => l.indexName === ownIndex)).toMatchObject({
+      kind: "own index",
+      state: "valid",
+      rowsNow: largest.rows,
+      rowsEstimated: true,
+    });
+    const recordBefore = (
+      await owner.query<{ t: { organizationId: string }[] }>(
+        `SELECT tenant_indexes AS t FROM neonhub_release.search_calibrations WHERE index_name = $1`,
+        [CHUNK.indexName],
+      )
+    ).rows[0]!.t;
+    const writeRecord = (tenantIndexes: unknown) =>
+      owner.query(
+        `UPDATE neonhub_release.search_calibrations SET tenant_indexes = $2 WHERE index_name = $1`,
+        [CHUNK.indexName, JSON.stringify(tenantIndexes)],
+      );
+    // The set-up listed the index by hand; the record is what the calibration says it measured.
+    const recordWith = (rows: number) =>
+      writeRecord([
+        ...recordBefore.filter((t) => t.organizationId !== largest.organizationId),
+        { organizationId: largest.organizationId, rows, indexName: ownIndex, efSearch: 40, exactRows: 300 },
+      ]);
+    try {
+      await recordWith(largest.rows);
+      expect((await planOf())?.reason).not.toContain("was calibrated on");
+      expect(await outgrownInStatus()).toBeUndefined();
+      const calibratedOn = Math.floor(largest.rows / 1.25);
+      await recordWith(calibratedOn);
+      expect(await planOf()).toMatchObject({
+        action: "update",
+        reason: expect.stringContaining(
+          `the own index of tenant ${largest.organizationId}, ${ownIndex}, was calibrated on ` +
+            `${calibratedOn.toLocaleString("en-US")} rows, and the tenant has about ` +
+            `${largest.rows.toLocaleString("en-US")} now (PostgreSQL's estimate at the table's last analyze)`,
+        ),
+      });
+      expect(await outgrownInStatus()).toContain(`${ownIndex}, was calibrated on`);
+    } finally {
+      await writeRecord(recordBefore);
+    }
+    expect((await planOf())?.reason).not.toContain("was calibrated on");
+  });
 
   it("plans a recalibration when a graph's tenant has grown by a quarter since its graph was calibrated", async () => {
     const tenant = corpus.tenants[1]!;
