@@ -101,9 +101,13 @@ export function renderStatus(status: ReleaseStatus): string {
     for (const r of list) {
       const facts = Object.entries(r)
         .filter(([k]) => k !== "name" && k !== "tenantSearch")
-        .map(([k, v]) => `${k}=${displayValue(k, v)}`)
-        .join(" ");
-      lines.push(`    ${r.name}  ${facts}`);
+        .map(([k, v]) => [k, displayValue(k, v)] as const);
+      // A value with spaces (a setting, the status query) gets a line of its own: on the record's line,
+      // `query=SELECT "id" FROM ...` could not be told from the facts around it, nor copied whole.
+      const spaced = (value: string) => /\s/.test(value);
+      const inline = facts.filter(([, v]) => !spaced(v)).map(([k, v]) => `${k}=${v}`);
+      lines.push(`    ${r.name}  ${inline.join(" ")}`);
+      for (const [k, v] of facts.filter(([, v]) => spaced(v))) lines.push(`      ${k}: ${v}`);
       if ("tenantSearch" in r && r.tenantSearch) lines.push(...renderTenantSearch(r.tenantSearch, "      "));
     }
   };
