@@ -22,10 +22,10 @@ import {
  * Measured on the tenant-search benchmark's 100,000 chunks of 1,536 dimensions, grown with new draws of the
  * same topics, 50 held-out queries (docs/vector-indexes.md, "Growth and the calibrated setting"):
  * - IVFFlat, 2: at a fixed `probes` its recall holds as rows come from the same data (probes 26 as calibrated:
- *   recall@10 0.968 at 100,000 rows, 0.970-0.976 at 1.25, 1.5 and 2 times), its latency grows with the rows per
+ *   recall@10 0.968 at 100,000 rows, 0.968-0.976 at 1.25, 1.5 and 2 times), its latency grows with the rows per
  *   list; recalibrated at twice the rows it took probes 22.
  * - HNSW, a quarter: at a fixed `ef_search` the same search over more rows finds less (ef_search 182 as
- *   calibrated, recall lower bound 0.951: 0.888-0.922 at 1.5 times the rows, 0.918-0.944 at 2 times; a graph
+ *   calibrated, recall lower bound 0.951: 0.888-0.922 at 1.5 times the rows, 0.927-0.944 at 2 times; a graph
  *   built afresh at 2 times, 0.918-0.926), and the calibration stops at the least setting that reaches the
  *   target, so any growth eats into its margin; recalibrated at twice the rows it took ef_search 272. A quarter
  *   is also where the graphs over a tenant's sign bits are recalibrated (listed-indexes.ts), measured the same
