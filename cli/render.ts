@@ -106,7 +106,7 @@ export function renderStatus(status: ReleaseStatus): string {
       // `query=SELECT "id" FROM ...` could not be told from the facts around it, nor copied whole.
       const spaced = (value: string) => /\s/.test(value);
       const inline = facts.filter(([, v]) => !spaced(v)).map(([k, v]) => `${k}=${v}`);
-      lines.push(`    ${r.name}  ${inline.join(" ")}`);
+      lines.push(inline.length ? `    ${r.name}  ${inline.join(" ")}` : `    ${r.name}`);
       for (const [k, v] of facts.filter(([, v]) => spaced(v))) lines.push(`      ${k}: ${v}`);
       if ("tenantSearch" in r && r.tenantSearch) lines.push(...renderTenantSearch(r.tenantSearch, "      "));
     }

@@ -53,6 +53,7 @@ import {
 import {
   buildTenantIndex,
   dropTenantIndex,
+  indexRowsEstimate,
   liveTenantIndexes,
   readTenantIndexes,
   searchTenantIndexesSql,
@@ -115,6 +116,11 @@ export interface ClassMeasurement {
 export interface TenantIndexFacts {
   organizationId: string;
   rows: number;
+  /**
+   * PostgreSQL's estimate of the index's rows when it was calibrated (pg_class.reltuples), which the growth
+   * check compares with its estimate now (listed-indexes.ts); absent in records made before it.
+   */
+  estimatedRows?: number;
   indexName: string;
   efSearch: number;
   exactRows: number;
@@ -568,9 +574,11 @@ async function calibrateClasses(
         continue;
       }
       kept = [...kept, { ...own(tenantRun.value), exactRows: tenantExactRows }];
+      const estimatedRows = await indexRowsEstimate(client, indexName);
       tenantIndexes.push({
         organizationId: candidate.organizationId,
         rows: candidate.rows,
+        ...(estimatedRows !== null ? { estimatedRows } : {}),
         indexName,
         efSearch: tenantRun.value,
         exactRows: tenantExactRows,

@@ -13,7 +13,7 @@
 // now, and a tenant grown by a quarter plans a recalibration too: a graph's tenant counted from the
 // prefilter's b-tree, a tenant with an index of its own from PostgreSQL's estimate of that index's rows.
 import type { ClientBase } from "pg";
-import { formatCount } from "../count-format";
+import { formatCount, rowsText } from "../count-format";
 import { literal } from "../sql";
 import { RECALIBRATE_FACTOR } from "../vector-indexes/decide";
 import { quoteIdent } from "../vector-indexes/spec";
@@ -50,9 +50,10 @@ export interface ListedIndex {
  * A listed index's tenant's rows of the dimension. A graph's: an index-only scan of the prefilter's b-tree (rows
  * with sign bits of the dimension's length are the embedded ones), a few ms for the largest tenants. An own
  * index's: its reltuples, which costs nothing, as `"Message"` has no sign bits and counting its embedded rows
- * would read each row's page. PostgreSQL sets it when the index is built and at each ANALYZE of the table
- * (autovacuum's after a tenth of the table changed: for a tenant of a tenth of the rows, at twice its rows at
- * the latest); pgvector's VACUUM leaves it as it was. -1 (never set) reads as null.
+ * would read each row's page. PostgreSQL sets it when the index is built, at a plain ANALYZE of the table
+ * (autovacuum analyzes "Chunk" and "Message" once 2% of their rows changed, migration 20250126001500: a tenant
+ * of a tenth of the rows growing alone is planned by about 1.4 times its rows at the latest), and at a VACUUM
+ * that passes over the index (not one that skips it for a few dead rows). -1 (never set) reads as null.
  */
 function rowsNowSql(countable: readonly string[]): string {
   const tables = countable.filter(isPrefilterTable);
@@ -143,7 +144,8 @@ export function unusableListedIndexes(
 /** The rows each listed index's tenant had when the release calibrated it, as its record keeps them. */
 export interface CalibratedTenantRows {
   graphs: readonly { organizationId: string; rows: number }[];
-  ownIndexes: readonly { organizationId: string; rows: number }[];
+  /** With the index's estimate then (`estimatedRows`), which an own index's estimate now is compared with. */
+  ownIndexes: readonly { organizationId: string; rows: number; estimatedRows?: number }[];
 }
 
 /**
@@ -158,15 +160,24 @@ export function outgrownListedIndexes(
 ): string | undefined {
   const outgrown = listed.flatMap((l) => {
     if (l.table !== table || l.dimension !== dimension || l.rowsNow === null) return [];
-    const of = l.kind === "own index" ? calibrated.ownIndexes : calibrated.graphs;
-    const facts = of.find((g) => g.organizationId === l.organizationId);
-    if (!facts || l.rowsNow < LISTED_RECALIBRATE_FACTOR * Math.max(1, facts.rows)) return [];
+    const facts: { rows: number; estimatedRows?: number } | undefined = (
+      l.kind === "own index" ? calibrated.ownIndexes : calibrated.graphs
+    ).find((g) => g.organizationId === l.organizationId);
+    if (!facts) return [];
+    // An estimate is compared with the estimate of its calibration where the record has one: a count that
+    // the estimate lags behind (rows deleted and not yet vacuumed) would otherwise read as growth.
+    const then = l.rowsEstimated ? (facts.estimatedRows ?? facts.rows) : facts.rows;
+    if (l.rowsNow < LISTED_RECALIBRATE_FACTOR * Math.max(1, then)) return [];
+    const calibratedOn =
+      l.rowsEstimated && facts.estimatedRows !== undefined && facts.estimatedRows !== facts.rows
+        ? `${rowsText(facts.rows)} (PostgreSQL's estimate then ${formatCount(facts.estimatedRows)})`
+        : rowsText(facts.rows);
     const now = l.rowsEstimated
-      ? `about ${formatCount(l.rowsNow)} now (PostgreSQL's estimate at the table's last analyze)`
+      ? `about ${formatCount(l.rowsNow)} now (PostgreSQL's estimate, pg_class.reltuples)`
       : `${formatCount(l.rowsNow)} now`;
     return [
-      `the ${l.kind} of tenant ${l.organizationId}, ${l.indexName}, was calibrated on ` +
-        `${formatCount(facts.rows)} rows, and the tenant has ${now}`,
+      `the ${l.kind} of tenant ${l.organizationId}, ${l.indexName}, was calibrated on ${calibratedOn}, ` +
+        `and the tenant has ${now}`,
     ];
   });
   return outgrown.length === 0 ? undefined : outgrown.join("; ");

@@ -106,6 +106,21 @@ export async function liveTenantIndexes(
   return liveIndexesNamed(client, table, tenantIndexPrefix(table));
 }
 
+/**
+ * PostgreSQL's estimate of an index's rows (pg_class.reltuples), null when it has none. The growth check of a
+ * tenant's own index compares it with the estimate its calibration recorded (listed-indexes.ts): an estimate
+ * with an estimate, so a count that the estimate has not caught up with yet (rows deleted, not yet vacuumed
+ * or analyzed) does not read as growth.
+ */
+export async function indexRowsEstimate(client: ClientBase, indexName: string): Promise<number | null> {
+  const result = await client.query<{ n: string | null }>(
+    `SELECT round(reltuples)::bigint AS n FROM pg_class WHERE oid = to_regclass($1) AND reltuples >= 0`,
+    [quoteIdent(indexName)],
+  );
+  const n = result.rows[0]?.n;
+  return n === undefined || n === null ? null : Number(n);
+}
+
 /** A table's indexes whose names start with `prefix` (valid or INVALID), by name. */
 export async function liveIndexesNamed(
   client: ClientBase,

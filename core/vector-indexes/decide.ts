@@ -279,7 +279,7 @@ function decideIndex(input: DecideInput, dimension: number, main: boolean): Inde
       ...built,
       kind: "recalibrate",
       action: "update",
-      reason: `recalibrate ${calibration.setting}: ${count(calibration.rows)} rows when calibrated, ${count(rows)} now`,
+      reason: `recalibrate ${calibration.setting}: ${rowsText(calibration.rows)} when calibrated, ${count(rows)} now`,
     };
   }
   return {

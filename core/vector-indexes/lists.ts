@@ -1,6 +1,6 @@
 // How many IVFFlat lists an index should have for the rows it covers, and when it has drifted far enough
 // from that to be rebuilt.
-import { formatCount } from "../count-format";
+import { formatCount, rowsText } from "../count-format";
 
 /** pgvector's upper bound for `lists` (IVFFLAT_MAX_LISTS). */
 export const IVFFLAT_MAX_LISTS = 32768;
@@ -56,12 +56,12 @@ export function listsDrift(builtLists: number, builtRows: number, rows: number):
     // Not the rows but the rule moved (or both): say which rule built it.
     const by = formerTargetLists(builtRows) === builtLists ? "the former rule, rows / 1000," : "another rule";
     return (
-      `lists ${builtLists} came from ${by} on ${count(builtRows)} rows; the rule is now rows / ${ROWS_PER_LIST} ` +
-      `(up to 1,000 lists, sqrt(rows) above 1M rows), and lists ${builtLists} is ${away} for ${count(rows)} rows`
+      `lists ${builtLists} came from ${by} on ${rowsText(builtRows)}; the rule is now rows / ${ROWS_PER_LIST} ` +
+      `(up to 1,000 lists, sqrt(rows) above 1M rows), and lists ${builtLists} is ${away} for ${rowsText(rows)}`
     );
   }
   const change = rows >= builtRows ? "grew" : "shrank";
-  return `table ${change} from ${count(builtRows)} to ${count(rows)} rows: lists ${builtLists} is ${away}`;
+  return `table ${change} from ${count(builtRows)} to ${rowsText(rows)}: lists ${builtLists} is ${away}`;
 }
 
 /** 20000 -> "20,000". */

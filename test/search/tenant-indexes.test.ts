@@ -149,7 +149,9 @@ describe("a listed index the planner cannot use", () => {
     const rows = (organizationId: string, rows: number) => ({ organizationId, rows });
     const calibrated = {
       graphs: [rows("a", 10_000), rows("b", 10_000), rows("c", 10_000)],
-      ownIndexes: [rows("e", 40_000), rows("f", 40_000)],
+      // g's index was estimated above its count when calibrated (rows deleted, not yet vacuumed): its
+      // estimate now is compared with that one, not with the count.
+      ownIndexes: [rows("e", 40_000), rows("f", 40_000), { ...rows("g", 40_000), estimatedRows: 48_000 }],
     };
     const all = [
       graph("a", 12_499),
@@ -158,13 +160,18 @@ describe("a listed index the planner cannot use", () => {
       graph("d", 90_000),
       own("e", 49_999),
       own("f", 50_000),
+      own("g", 59_999),
       listed({}),
     ];
     expect(outgrownListedIndexes(all, calibrated, "Chunk", 32)).toBe(
       "the graph over its sign bits of tenant b, idx_chunk_tenant_bits_32_b, was calibrated on 10,000 rows, " +
         "and the tenant has 12,500 now; " +
         "the own index of tenant f, idx_chunk_tenant_32_f, was calibrated on 40,000 rows, " +
-        "and the tenant has about 50,000 now (PostgreSQL's estimate at the table's last analyze)",
+        "and the tenant has about 50,000 now (PostgreSQL's estimate, pg_class.reltuples)",
+    );
+    expect(outgrownListedIndexes([own("g", 60_000)], calibrated, "Chunk", 32)).toBe(
+      "the own index of tenant g, idx_chunk_tenant_32_g, was calibrated on 40,000 rows (PostgreSQL's estimate " +
+        "then 48,000), and the tenant has about 60,000 now (PostgreSQL's estimate, pg_class.reltuples)",
     );
     // Another dimension's; none outgrown; one the record does not know (listed by hand); a graph's rows are
     // not an own index's (b's graph grew, and the record has no own index of b's).
@@ -447,9 +454,10 @@ describe("search_chunks through a tenant's own index", () => {
   const outgrownInStatus = async () => (await tenantSearchInStatus())?.outgrownIndexes;
 
   it("plans a recalibration when a tenant with an index of its own has grown by a quarter, by the index's estimate", async () => {
-    // The estimate is the index's reltuples: ANALYZE sets it (this corpus is small enough to be read whole).
+    const estimateNow = async () => (await readListedIndexes(owner)).find((l) => l.indexName === ownIndex);
+    // The estimate is the index's reltuples, which a plain ANALYZE sets (this corpus is read whole by it).
     await owner.query(`ANALYZE "Chunk"`);
-    expect((await readListedIndexes(owner)).find((l) => l.indexName === ownIndex)).toMatchObject({
+    expect(await estimateNow()).toMatchObject({
       kind: "own index",
       state: "valid",
       rowsNow: largest.rows,
@@ -466,30 +474,56 @@ describe("search_chunks through a tenant's own index", () => {
         `UPDATE neonhub_release.search_calibrations SET tenant_indexes = $2 WHERE index_name = $1`,
         [CHUNK.indexName, JSON.stringify(tenantIndexes)],
       );
-    // The set-up listed the index by hand; the record is what the calibration says it measured.
-    const recordWith = (rows: number) =>
+    // The set-up listed the index by hand; the record is what a calibration on `rows` would have written.
+    const recordWith = (rows: number, estimatedRows?: number) =>
       writeRecord([
         ...recordBefore.filter((t) => t.organizationId !== largest.organizationId),
-        { organizationId: largest.organizationId, rows, indexName: ownIndex, efSearch: 40, exactRows: 300 },
+        {
+          organizationId: largest.organizationId,
+          rows,
+          ...(estimatedRows !== undefined ? { estimatedRows } : {}),
+          indexName: ownIndex,
+          efSearch: 40,
+          exactRows: 300,
+        },
       ]);
+    // A third more rows for the tenant: copies of its own, under other ids.
+    const added = Math.ceil(largest.rows / 3);
+    const grown = largest.rows + added;
     try {
-      await recordWith(largest.rows);
+      await recordWith(largest.rows, largest.rows);
       expect((await planOf())?.reason).not.toContain("was calibrated on");
       expect(await outgrownInStatus()).toBeUndefined();
-      const calibratedOn = Math.floor(largest.rows / 1.25);
-      await recordWith(calibratedOn);
+
+      await owner.query(
+        `INSERT INTO "Chunk" ("id", "datasetId", "documentId", "embeddingSpaceId", "idx", "text", "embedding")
+         SELECT "id" || '-grown', "datasetId", "documentId", "embeddingSpaceId", "idx" + 1000000, "text", "embedding"
+           FROM "Chunk" WHERE "organizationId" = $1 ORDER BY "id" LIMIT $2`,
+        [largest.organizationId, added],
+      );
+      await owner.query(`ANALYZE "Chunk"`);
+      expect((await estimateNow())?.rowsNow).toBe(grown);
       expect(await planOf()).toMatchObject({
         action: "update",
         reason: expect.stringContaining(
           `the own index of tenant ${largest.organizationId}, ${ownIndex}, was calibrated on ` +
-            `${calibratedOn.toLocaleString("en-US")} rows, and the tenant has about ` +
-            `${largest.rows.toLocaleString("en-US")} now (PostgreSQL's estimate at the table's last analyze)`,
+            `${largest.rows.toLocaleString("en-US")} rows, and the tenant has about ` +
+            `${grown.toLocaleString("en-US")} now (PostgreSQL's estimate, pg_class.reltuples)`,
         ),
       });
       expect(await outgrownInStatus()).toContain(`${ownIndex}, was calibrated on`);
+      // A calibration that counted fewer rows than the index's estimate then (rows deleted and not yet vacuumed,
+      // say): an estimate is compared with an estimate, and the tenant has not outgrown it.
+      await recordWith(largest.rows, grown);
+      expect((await planOf())?.reason).not.toContain("was calibrated on");
     } finally {
+      await owner.query(`DELETE FROM "Chunk" WHERE "organizationId" = $1 AND "id" LIKE '%-grown'`, [
+        largest.organizationId,
+      ]);
+      await owner.query(`ANALYZE "Chunk"`);
       await writeRecord(recordBefore);
     }
+    expect((await estimateNow())?.rowsNow).toBe(largest.rows);
     expect((await planOf())?.reason).not.toContain("was calibrated on");
   });
 
@@ -609,6 +643,17 @@ describe("search_chunks through a tenant's own index", () => {
     await applyAsMigrator(target.current, defaultReleaseSteps({ seedSets: [] }));
     const after = await readListedIndexes(owner);
     expect(after.filter((l) => l.state !== "valid")).toEqual([]);
+    const recorded = (
+      await owner.query<{ t: { indexName: string; estimatedRows?: number }[] }>(
+        `SELECT tenant_indexes AS t FROM neonhub_release.search_calibrations WHERE index_name = $1`,
+        [CHUNK.indexName],
+      )
+    ).rows[0]!.t;
+    // Each own index the calibration kept (which, it decides by timing) is recorded with its estimate then,
+    // the one the growth check compares with.
+    for (const t of recorded) {
+      expect(t.estimatedRows).toBe(after.find((l) => l.indexName === t.indexName)?.rowsNow);
+    }
     expect(await unusableInStatus()).toBeUndefined();
     expect((await planOf())?.reason).not.toContain("that the search lists");
   });
