@@ -388,6 +388,15 @@ describe("index decisions (a union on kind)", () => {
     expect(ivfflatKinds(6_250)).toEqual(["keep"]);
     expect(ivfflatKinds(9_999)).toEqual(["keep"]);
     expect(ivfflatKinds(10_000)).toEqual(["recalibrate"]);
+    // And at half the rows: lists 35 stays within 2x of the rule's 25 lists at 2,500 rows.
+    const fewerRows = (rows: number) =>
+      decideTable(
+        input(
+          { rowsByDimension: new Map([[1536, rows]]) },
+          { records: [{ ...record, params: { lists: 35 } }] },
+        ),
+      ).map((d) => d.kind);
+    expect([2_501, 2_500].map((rows) => fewerRows(rows)[0])).toEqual(["keep", "recalibrate"]);
     const hnswDefinition = 'CREATE INDEX idx_chunk_embedding_cosine ON public."Chunk" USING hnsw (...)';
     const hnsw: IndexRecord = {
       ...record,
