@@ -18,6 +18,7 @@ import { literal } from "../sql";
 import { RECALIBRATE_FACTOR } from "../vector-indexes/decide";
 import { quoteIdent } from "../vector-indexes/spec";
 import { isPrefilterTable, prefilterTables } from "./prefilter";
+import { indexRowsEstimateSql } from "./tenant-indexes";
 
 export type ListedIndexState = "valid" | "INVALID" | "missing";
 
@@ -42,7 +43,7 @@ export interface ListedIndex {
    * estimate of the index's rows (`rowsEstimated`); null when the index is gone, or not readable.
    */
   rowsNow: number | null;
-  /** rowsNow is pg_class.reltuples: the rows as of the index's build or the table's last ANALYZE. */
+  /** rowsNow is the index's pg_class.reltuples, PostgreSQL's estimate (what sets it: rowsNowSql). */
   rowsEstimated?: boolean;
 }
 
@@ -53,7 +54,7 @@ export interface ListedIndex {
  * would read each row's page. PostgreSQL sets it when the index is built, at a plain ANALYZE of the table
  * (autovacuum analyzes "Chunk" and "Message" once 2% of their rows changed, migration 20250126001500: a tenant
  * of a tenth of the rows growing alone is planned by about 1.4 times its rows at the latest), and at a VACUUM
- * that passes over the index (not one that skips it for a few dead rows). -1 (never set) reads as null.
+ * that passes over the index (not one that skips it for a few dead rows).
  */
 function rowsNowSql(countable: readonly string[]): string {
   const tables = countable.filter(isPrefilterTable);
@@ -65,7 +66,7 @@ function rowsNowSql(countable: readonly string[]): string {
   );
   const graphRows = tables.length === 0 ? "NULL" : `CASE l.table_name ${cases.join(" ")} END`;
   return `CASE WHEN l.kind = 'graph over its sign bits' THEN ${graphRows}
-            ELSE (SELECT round(r.reltuples)::bigint FROM pg_class r WHERE r.oid = x.indexrelid AND r.reltuples >= 0) END`;
+            ELSE ${indexRowsEstimateSql("x.indexrelid")} END`;
 }
 
 /**

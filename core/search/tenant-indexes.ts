@@ -107,14 +107,22 @@ export async function liveTenantIndexes(
 }
 
 /**
- * PostgreSQL's estimate of an index's rows (pg_class.reltuples), null when it has none. The growth check of a
- * tenant's own index compares it with the estimate its calibration recorded (listed-indexes.ts): an estimate
- * with an estimate, so a count that the estimate has not caught up with yet (rows deleted, not yet vacuumed
- * or analyzed) does not read as growth.
+ * PostgreSQL's estimate of the rows of the index whose oid `indexOid` gives (pg_class.reltuples), as a SQL
+ * expression: a bigint, NULL when the index is gone or has no estimate (-1, never set).
+ */
+export function indexRowsEstimateSql(indexOid: string): string {
+  return `(SELECT round(r.reltuples)::bigint FROM pg_class r WHERE r.oid = ${indexOid} AND r.reltuples >= 0)`;
+}
+
+/**
+ * An index's estimate of its rows now (indexRowsEstimateSql), null when it has none. The growth check of a
+ * tenant's own index compares the estimate then, which the calibration records, with the estimate now
+ * (listed-indexes.ts): an estimate with an estimate, so a count that the estimate has not caught up with yet
+ * (rows deleted, not yet vacuumed or analyzed) does not read as growth.
  */
 export async function indexRowsEstimate(client: ClientBase, indexName: string): Promise<number | null> {
   const result = await client.query<{ n: string | null }>(
-    `SELECT round(reltuples)::bigint AS n FROM pg_class WHERE oid = to_regclass($1) AND reltuples >= 0`,
+    `SELECT ${indexRowsEstimateSql("to_regclass($1)")} AS n`,
     [quoteIdent(indexName)],
   );
   const n = result.rows[0]?.n;

@@ -641,8 +641,8 @@ function skippedResult(decision: Pick<IndexDecision, "name" | "reason">): StepIt
 /**
  * An index left as it is still needs its calibration under the tenant filter when it has none (a database
  * released before it), when a tenant index or graph the search lists for its dimension cannot be used, or when
- * a graph's tenant has outgrown the rows the graph was calibrated on (listed-indexes.ts); a recorded one that
- * missed its target is said in the reason.
+ * its tenant has outgrown the rows it was calibrated on (listed-indexes.ts); a recorded one that missed its
+ * target is said in the reason.
  */
 function withTenantSearch(
   decision: IndexDecision,
