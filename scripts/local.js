@@ -114,7 +114,7 @@ async function up(args) {
       ...(env.redacted.adminUrl
         ? [`  admin (the cluster's superuser, for setup only, never for an app): ${env.redacted.adminUrl}`]
         : []),
-      `  Full connection strings (with passwords) are in ${summary.envFile}; print them with: npm run local -- env`,
+      `  Full connection strings (with passwords) are in ${summary.envFile}; print them with: npm run -s local -- env`,
       `  Stop the cluster with: npm run local -- stop`,
     ].join("\n"),
   );

@@ -75,7 +75,7 @@ function readStackOutputs(stack) {
   const result = spawnSync("pulumi", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
   if (result.error && result.error.code === "ENOENT") {
     throw new UsageError(
-      "The Pulumi CLI is not installed (https://www.pulumi.com/docs/install/). Without it, `npm run local -- env` prints the local cluster's connection strings.",
+      "The Pulumi CLI is not installed (https://www.pulumi.com/docs/install/). Without it, `npm run -s local -- env` prints the local cluster's connection strings.",
     );
   }
   if (result.status !== 0) {
