@@ -231,6 +231,65 @@ function contract(label: string, steps: Partial<DefaultStepOptions>) {
       });
     });
 
+    it("sends a tenant to the index for its embedded rows only: rows waiting for an embedding do not count", async () => {
+      // An app creates a chunk, then writes its embedding (docs/prisma.md), so a tenant loading a batch has
+      // rows waiting. The smallest tenant's rows, doubled by rows without an embedding, are over a threshold
+      // that its embedded rows are under: it is searched among its embedded rows, exactly, without the vector
+      // index, whether those are counted from the prefilter's b-tree (its depth set, here so deep that the
+      // search is exact) or on the rows' pages (no depth set).
+      const small = corpus.tenants.at(-1)!;
+      const bits = await owner.query(`SELECT to_regclass('idx_chunk_sign_bits') IS NOT NULL AS built`);
+      expect(bits.rows[0]!.built, "the release built the prefilter's b-tree").toBe(true);
+      const prefilters = await readPrefilterEntries(owner);
+      const depthSet = [{ table: "Chunk", dimension: SHAPE.dimension, depth: small.rows }];
+      try {
+        for (const entries of [depthSet, []]) {
+          await savePrefilterEntries(owner, entries);
+          await withTuning({ exactRows: small.rows + 5 }, async () => {
+            await inTransaction(
+              app,
+              small.organizationId,
+              async (c) => {
+                await c.query(
+                  `INSERT INTO "Chunk" ("datasetId", "documentId", "embeddingSpaceId", "idx", "text")
+                   SELECT $1, $2, $3, 100000 + i, 'waiting for its embedding' FROM generate_series(1, $4) i`,
+                  [small.datasetId, small.documentId, corpus.spaceId, small.rows],
+                );
+                const vectorScans = async () =>
+                  Number(
+                    (
+                      await c.query<{ n: string }>(
+                        `SELECT coalesce(sum(pg_stat_get_xact_numscans(i.indexrelid)), 0) AS n
+                           FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid
+                          WHERE i.indrelid = '"Chunk"'::regclass
+                            AND x.relam IN (SELECT a.oid FROM pg_am a WHERE a.amname IN ('ivfflat', 'hnsw'))`,
+                      )
+                    ).rows[0]!.n,
+                  );
+                for (const kind of ["own", "table-wide"] as const) {
+                  for (const q of corpus.queries(small, kind, 3)) {
+                    const before = await vectorScans();
+                    const found = (
+                      await c.query<Found>(`SELECT * FROM search_chunks($1::vector, $2)`, [vectorText(q), K])
+                    ).rows;
+                    const label = `${kind}, ${entries.length > 0 ? "counted from the prefilter's b-tree" : "counted on the rows' pages"}`;
+                    expect(await vectorScans(), label).toBe(before);
+                    expect(
+                      found.map((r) => r.id),
+                      label,
+                    ).toEqual(await exactTopK(owner, small.organizationId, q, K));
+                  }
+                }
+              },
+              { rollback: true },
+            );
+          });
+        }
+      } finally {
+        await savePrefilterEntries(owner, prefilters);
+      }
+    });
+
     it("never returns another organization's rows, and nothing with no organization set", async () => {
       const [a, b] = corpus.tenants;
       // A query in b's topics, searched by a: still only a's rows.
@@ -475,6 +534,19 @@ function contract(label: string, steps: Partial<DefaultStepOptions>) {
           sql,
         ).rejects.toThrow(message);
       }
+      // pgvector quotes the whole input in its message: the search's error keeps its start only, so that a
+      // query of thousands of numbers does not land whole in the app's error and logs.
+      const long = `[${"0.1,".repeat(3071)}0.1] x`;
+      const refused = await inTransaction(app, org, (c) =>
+        c.query(`SELECT * FROM search_chunks($1, 10)`, [long]),
+      ).then(
+        () => undefined,
+        (e: Error) => e.message,
+      );
+      expect(refused).toMatch(
+        /^search_chunks: query is not a vector \(invalid input syntax for type vector: "\[0\.1,0\.1,.*\.\.\.\), expected pgvector's text form/,
+      );
+      expect(refused!.length).toBeLessThan(300);
       // The text form of a good query searches as the vector does.
       const asText = await inTransaction(app, org, (c) =>
         c.query<{ id: string }>(`SELECT "id" FROM search_chunks($1, 10)`, [ok]),
