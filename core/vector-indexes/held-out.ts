@@ -12,8 +12,12 @@ import { quoteIdent, type IndexDefinition } from "./spec";
 
 /** Which rows a sample pairs, and the salt of its order. */
 export interface HeldOutSample {
-  /** Only this tenant's rows ("own" queries); all of the dimension's rows when absent. */
+  /**
+   * Whose rows: only this tenant's ("own" queries), or every tenant's but this one's ("table-wide" queries of a
+   * tenant: what it has little of, whatever its share of the table); all of the dimension's rows when absent.
+   */
   organizationId?: string;
+  tenantRows?: "only" | "excluded";
   /** Distinct salts give distinct samples of the same rows. */
   salt: string;
 }
@@ -31,7 +35,12 @@ export async function heldOutQueries(
   const t = definition.table;
   const order = `md5(x.${quoteIdent(t.idColumn)}::text || $2)`;
   // Named only when asked for: databases whose migrations stop before the tenant column calibrate too.
-  const tenant = sample.organizationId === undefined ? "" : `AND x."organizationId" = $4`;
+  const tenant =
+    sample.organizationId === undefined
+      ? ""
+      : sample.tenantRows === "excluded"
+        ? `AND x."organizationId" <> $4`
+        : `AND x."organizationId" = $4`;
   // The order is taken over the ids alone and the embeddings read for the rows picked: embeddings kept in the
   // row (20261203100000_embeddings_stored_inline.sql) would otherwise be carried through the sort, 6 KB a row
   // (600 MB and a sort on disk for 100,000 rows of 1,536 dimensions).

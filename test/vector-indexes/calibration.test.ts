@@ -113,6 +113,15 @@ describe("calibration on held-out queries", () => {
       expect(own).toHaveLength(1);
       const sum = Array.from(a, (x, i) => x + b[i]!);
       parse(own[0]!).forEach((x, i) => expect(x).toBeCloseTo(sum[i]!, 5));
+      // Every tenant's rows but this one's: the others' pairs, one fewer than the whole table's.
+      const all = await heldOutQueries(c, definition, 2 * ROWS, { salt: "all" });
+      const others = await heldOutQueries(c, definition, 2 * ROWS, {
+        organizationId,
+        tenantRows: "excluded",
+        salt: "all",
+      });
+      expect(all).toHaveLength(ROWS / 2 + 1);
+      expect(others).toHaveLength(ROWS / 2);
       await c.query(`DELETE FROM "Chunk" WHERE "datasetId" = $1`, [datasetId]);
     });
   });
