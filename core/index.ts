@@ -183,6 +183,7 @@ export {
   type SearchTuning,
 } from "./search";
 export { retryDelayMs } from "./lock-safety/settings";
+export { describeLockWait, readLockWait, type LockBlocker, type LockWait } from "./lock-safety/lock-waits";
 export { createdObjects } from "./adopt/created-objects";
 export {
   DEFAULT_UPGRADE_BATCH_SIZE,

@@ -4,6 +4,7 @@ import type { ClientBase } from "pg";
 import { RELEASE_LOCK_KEY } from "./bookkeeping";
 import { ReleaseError } from "./errors";
 import type { Logger } from "./logger";
+import { hiddenDetailsText } from "./stat-activity";
 
 export const DEFAULT_LOCK_TIMEOUT_MS = 60_000;
 const POLL_MS = 200;
@@ -12,8 +13,11 @@ export interface LockHolder {
   pid: number;
   applicationName: string;
   user: string;
-  since: string;
-  state: string;
+  /** When it connected and its state; null when pg_stat_activity hides them from `viewer` (stat-activity.ts). */
+  since: string | null;
+  state: string | null;
+  /** The role that read pg_stat_activity (current_user), named when the details are hidden from it. */
+  viewer: string;
 }
 
 export async function acquireReleaseLock(
@@ -57,12 +61,13 @@ export async function lockHolder(client: ClientBase): Promise<LockHolder | undef
   const key = RELEASE_LOCK_KEY;
   const result = await client.query<{
     pid: number;
-    application_name: string;
-    usename: string;
-    backend_start: Date;
-    state: string;
+    application_name: string | null;
+    usename: string | null;
+    backend_start: Date | null;
+    state: string | null;
+    viewer: string;
   }>(
-    `SELECT a.pid, a.application_name, a.usename, a.backend_start, a.state
+    `SELECT a.pid, a.application_name, a.usename, a.backend_start, a.state, current_user AS viewer
        FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
       WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1 AND l.objid = $2 AND l.objsubid = 1
         AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
@@ -74,14 +79,17 @@ export async function lockHolder(client: ClientBase): Promise<LockHolder | undef
     ? {
         pid: row.pid,
         applicationName: row.application_name || "(no application name)",
-        user: row.usename,
-        since: row.backend_start.toISOString(),
+        user: row.usename ?? "(a dropped role)",
+        since: row.backend_start?.toISOString() ?? null,
         state: row.state,
+        viewer: row.viewer,
       }
     : undefined;
 }
 
 function describeHolder(holder: LockHolder | undefined): string {
   if (!holder) return "a session that has just ended";
-  return `pid ${holder.pid}, application "${holder.applicationName}", user ${holder.user}, connected since ${holder.since}, ${holder.state}`;
+  const who = `pid ${holder.pid}, application "${holder.applicationName}", user ${holder.user}`;
+  if (holder.since === null || holder.state === null) return `${who}; ${hiddenDetailsText(holder.viewer)}`;
+  return `${who}, connected since ${holder.since}, ${holder.state}`;
 }

@@ -3,15 +3,21 @@
 // who blocks it, and a lock timeout's final error can name the blocker after the wait itself is gone.
 import type { ClientBase } from "pg";
 import type { Logger } from "../logger";
+import { hiddenDetailsText } from "../stat-activity";
 
 export interface LockBlocker {
   pid: number;
   applicationName: string;
   user: string;
-  /** pg_stat_activity.state: "idle in transaction", "active", ... */
-  state: string;
+  /**
+   * pg_stat_activity.state: "idle in transaction", "active", ...; null, like ageSeconds, when pg_stat_activity
+   * hides the session's details from `viewer` (stat-activity.ts).
+   */
+  state: string | null;
   /** How long its transaction (or, outside one, its session) has been open. */
-  ageSeconds: number;
+  ageSeconds: number | null;
+  /** The role that read pg_stat_activity (current_user), named when the details are hidden from it. */
+  viewer: string;
 }
 
 export interface LockWait {
@@ -31,12 +37,13 @@ export async function readLockWait(monitor: ClientBase, pid: number): Promise<Lo
   if (!lock) return undefined;
   const blockers = await monitor.query<{
     pid: number;
-    application_name: string;
+    application_name: string | null;
     usename: string | null;
     state: string | null;
-    age: number;
+    age: number | null;
+    viewer: string;
   }>(
-    `SELECT a.pid, a.application_name, a.usename, a.state,
+    `SELECT a.pid, a.application_name, a.usename, a.state, current_user AS viewer,
             floor(extract(epoch FROM now() - coalesce(a.xact_start, a.backend_start)))::int AS age
        FROM pg_stat_activity a WHERE a.pid = ANY (pg_blocking_pids($1)) ORDER BY a.pid`,
     [pid],
@@ -47,16 +54,20 @@ export async function readLockWait(monitor: ClientBase, pid: number): Promise<Lo
     blockers: blockers.rows.map((row) => ({
       pid: row.pid,
       applicationName: row.application_name || "(no application name)",
-      user: row.usename ?? "(unknown)",
-      state: row.state ?? "(unknown)",
+      user: row.usename ?? "(a dropped role)",
+      state: row.state,
       ageSeconds: row.age,
+      viewer: row.viewer,
     })),
   };
 }
 
 export function describeBlocker(blocker: LockBlocker): string {
-  const open = blocker.state.includes("transaction") ? "transaction open" : "connected";
-  return `pid ${blocker.pid}, application "${blocker.applicationName}", user ${blocker.user}, ${blocker.state}, ${open} for ${blocker.ageSeconds} s`;
+  const who = `pid ${blocker.pid}, application "${blocker.applicationName}", user ${blocker.user}`;
+  const { state, ageSeconds } = blocker;
+  if (state === null || ageSeconds === null) return `${who}; ${hiddenDetailsText(blocker.viewer)}`;
+  const open = state.includes("transaction") ? "transaction open" : "connected";
+  return `${who}, ${state}, ${open} for ${ageSeconds} s`;
 }
 
 export function describeLockWait(wait: LockWait): string {
