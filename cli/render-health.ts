@@ -57,13 +57,21 @@ function clusterLines(report: HealthReport): string[] {
   const c = report.cluster;
   const { inUse, max } = c.connections;
   const oldest = c.oldestTransaction;
+  const { role, hiddenSessions, hiddenInDatabase } = c.sessionDetails;
+  const hidden = (sessions: number, where: string) =>
+    `${n(sessions)} session${sessions === 1 ? "" : "s"}${where} with details hidden from role ${role}`;
+  const oldestText = oldest
+    ? `pid ${oldest.pid} (${oldest.application ?? "no application name"}, ${oldest.state ?? "state unknown"}), ${n(oldest.ageSeconds)} s`
+    : hiddenInDatabase > 0
+      ? "unknown"
+      : "none open";
   const replication =
     c.role === "standby"
       ? `standby, replaying ${c.standbyReplayLagSeconds === null ? "(no commit replayed yet)" : `${Math.round(c.standbyReplayLagSeconds)} s behind`}`
       : `primary, ${c.replicas.length === 0 ? "no streaming replicas" : c.replicas.map((r) => `${r.name} ${Math.round(r.replayLagSeconds ?? 0)} s behind`).join(", ")}`;
   return [
-    `  connections: ${n(inUse)} of max_connections ${n(max)} (${Math.round((inUse * 100) / max)}%)`,
-    `  oldest transaction: ${oldest ? `pid ${oldest.pid} (${oldest.application ?? "no application name"}, ${oldest.state ?? "state unknown"}), ${n(oldest.ageSeconds)} s` : "none open"}`,
+    `  connections: ${n(inUse)} of max_connections ${n(max)} (${Math.round((inUse * 100) / max)}%)${hiddenSessions > 0 ? `, ${hidden(hiddenSessions, "")}` : ""}`,
+    `  oldest transaction: ${oldestText}${hiddenInDatabase > 0 ? ` (${hidden(hiddenInDatabase, " of this database")})` : ""}`,
     `  transaction ID age: ${n(c.transactionIdAge.age)} (anti-wraparound vacuums start at ${n(c.transactionIdAge.freezeMaxAge)})`,
     `  replication: ${replication}; ${c.replicationSlots.length} replication slot${c.replicationSlots.length === 1 ? "" : "s"}`,
   ];

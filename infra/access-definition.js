@@ -13,6 +13,15 @@ module.exports = {
   APP_SEQUENCE_PRIVILEGES: ["SELECT", "USAGE"],
   READONLY_TABLE_PRIVILEGES: ["SELECT"],
   READONLY_SEQUENCE_PRIVILEGES: ["SELECT"],
+  /**
+   * Predefined roles the owner is a member of. pg_read_all_stats only: pg_stat_activity shows a role other
+   * sessions' details (state, start times, query) only with it, and the migrator acts as the owner (SET ROLE),
+   * which has no privileges of the migrator. Without it `neonhub-db health` sees no connection and no open
+   * transaction, and a waiting apply cannot say how long the session in its way has been there. It reads
+   * statistics only; pg_monitor would add every setting and pg_stat_scan_tables, which nothing here needs.
+   * The migrator already owns every object and row, so seeing other sessions' query text adds little.
+   */
+  OWNER_MEMBER_OF: ["pg_read_all_stats"],
   /** What each login may do with the database itself. */
   LOGIN_DATABASE_PRIVILEGES: ["CONNECT"],
   /**

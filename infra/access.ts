@@ -43,6 +43,8 @@ export const APP_TABLE_PRIVILEGES: string[] = definition.APP_TABLE_PRIVILEGES;
 export const APP_SEQUENCE_PRIVILEGES: string[] = definition.APP_SEQUENCE_PRIVILEGES;
 export const READONLY_TABLE_PRIVILEGES: string[] = definition.READONLY_TABLE_PRIVILEGES;
 export const READONLY_SEQUENCE_PRIVILEGES: string[] = definition.READONLY_SEQUENCE_PRIVILEGES;
+/** Predefined roles the owner is a member of (pg_read_all_stats, for health and lock reports). */
+export const OWNER_MEMBER_OF: string[] = definition.OWNER_MEMBER_OF;
 /** What each login may do with the database itself. */
 export const LOGIN_DATABASE_PRIVILEGES: string[] = definition.LOGIN_DATABASE_PRIVILEGES;
 /**
@@ -165,7 +167,13 @@ export class DatabaseAccess extends pulumi.ComponentResource {
 
   private createRoles(name: string, names: RoleNames, keepData: boolean): Roles {
     const options = { parent: this, provider: this.provider, retainOnDelete: keepData };
-    const owner = new postgresql.Role(`${name}-owner`, { name: names.owner, login: false }, options);
+    // The owner's memberships (OWNER_MEMBER_OF) are the role's own list, authoritative like its other
+    // attributes. A managed service's admin grants pg_read_all_stats through rds_superuser.
+    const owner = new postgresql.Role(
+      `${name}-owner`,
+      { name: names.owner, login: false, roles: OWNER_MEMBER_OF },
+      options,
+    );
     const login = (key: "migrator" | "app" | "readonly", extra: Partial<postgresql.RoleArgs> = {}): Login => {
       const password = pulumi.secret(generatedPassword(`${name}-${key}-password`, this).result);
       const role = new postgresql.Role(

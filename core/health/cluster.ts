@@ -1,8 +1,10 @@
 // The server as a whole: connections against max_connections, the oldest open transaction in this database
 // (it keeps vacuum from removing dead rows anywhere in it), transaction ID age, and replication: streaming
-// replicas and slots on a primary, replay lag on a standby. Other sessions' details need pg_monitor (or
-// pg_read_all_stats); without it they read as unknown rather than failing.
+// replicas and slots on a primary, replay lag on a standby. Other sessions' details need pg_read_all_stats
+// (core/stat-activity.ts; the access layer grants it to the owner role health acts as): without it their
+// sessions are still counted, and the report says how many it cannot see into instead of "none open".
 import type { ClientBase } from "pg";
+import { readAllStatsGrant } from "../stat-activity";
 import type { HealthLimits } from "./limits";
 import type { ClusterHealth, HealthFinding } from "./report";
 import { count, numberOrNull } from "./values";
@@ -12,20 +14,29 @@ export async function readCluster(client: ClientBase): Promise<ClusterHealth> {
     max: number;
     reserved: number;
     in_use: string;
+    hidden: string;
+    hidden_here: string;
+    viewer: string;
     standby: boolean;
     xid_age: number;
     freeze_max_age: string;
   }>(`
     SELECT current_setting('max_connections')::int AS max,
            current_setting('superuser_reserved_connections')::int AS reserved,
-           (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend') AS in_use,
+           in_use, hidden, hidden_here, current_user AS viewer,
            pg_is_in_recovery() AS standby,
            (SELECT age(datfrozenxid) FROM pg_database WHERE datname = current_database()) AS xid_age,
-           current_setting('autovacuum_freeze_max_age') AS freeze_max_age`);
+           current_setting('autovacuum_freeze_max_age') AS freeze_max_age
+    FROM (${SESSION_COUNTS}) AS sessions`);
   const b = basics[0]!;
   const standby = b.standby;
   return {
     connections: { inUse: count(b.in_use), max: b.max, reservedForSuperuser: b.reserved },
+    sessionDetails: {
+      role: b.viewer,
+      hiddenSessions: count(b.hidden),
+      hiddenInDatabase: count(b.hidden_here),
+    },
     oldestTransaction: await readOldestTransaction(client),
     transactionIdAge: { age: b.xid_age, freezeMaxAge: Number(b.freeze_max_age) },
     role: standby ? "standby" : "primary",
@@ -34,6 +45,18 @@ export async function readCluster(client: ClientBase): Promise<ClusterHealth> {
     replicationSlots: standby ? [] : await readSlots(client),
   };
 }
+
+// A row whose details are hidden has no backend_type either; one with a user and a database is a client
+// session (or, rarely, a background worker attached to a database), so it counts as a connection: the
+// connections check must not read 0 because it cannot see. Our own session counts, but is never "hidden":
+// without the grant even it reads as hidden, since it logged in as the migrator and acts as the owner.
+const SESSION_COUNTS = `
+  SELECT count(*) FILTER (WHERE backend_type = 'client backend' OR (backend_type IS NULL AND client_session))
+           AS in_use,
+         count(*) FILTER (WHERE backend_type IS NULL AND client_session AND pid <> pg_backend_pid()) AS hidden,
+         count(*) FILTER (WHERE backend_type IS NULL AND client_session AND pid <> pg_backend_pid()
+                            AND datname = current_database()) AS hidden_here
+    FROM (SELECT *, usesysid IS NOT NULL AND datid IS NOT NULL AS client_session FROM pg_stat_activity) AS a`;
 
 async function readOldestTransaction(client: ClientBase): Promise<ClusterHealth["oldestTransaction"]> {
   const { rows } = await client.query<{
@@ -124,6 +147,14 @@ export function clusterFindings(cluster: ClusterHealth, limits: HealthLimits): H
       "connections",
       `${n(inUse)} of max_connections ${n(max)} in use (${Math.round((inUse * 100) / max)}%)`,
       "find idle or leaked sessions in pg_stat_activity, put a connection pooler in front, or raise maxConnections",
+    );
+  }
+  const { role, hiddenSessions, hiddenInDatabase } = cluster.sessionDetails;
+  if (hiddenSessions > 0) {
+    add(
+      "session details",
+      `pg_stat_activity hides the state and start times of ${n(hiddenSessions)} other session${hiddenSessions === 1 ? "" : "s"} (${n(hiddenInDatabase)} in this database) from role ${role}: they count as connections, but an old transaction among them would go unseen`,
+      `${readAllStatsGrant(role)} as the server's admin (the access layer grants it to the owner role: run pulumi up, or npm run local, again)`,
     );
   }
   const oldest = cluster.oldestTransaction;

@@ -3,7 +3,7 @@
 // (connections, old transactions, replication). Each finding that needs action says which. Pulumi-free;
 // returns a HealthReport and never prints.
 import type { ClientBase } from "pg";
-import { bookkeepingExists } from "../bookkeeping";
+import { BOOKKEEPING_SCHEMA, bookkeepingExists } from "../bookkeeping";
 import { closeClient, openClient } from "../connection";
 import { parseDatabaseUrl, redactUrl, type DatabaseTarget } from "../dsn";
 import { ReleaseError, isReleaseError } from "../errors";
@@ -25,7 +25,10 @@ export { DEFAULT_HEALTH_LIMITS, type HealthLimits } from "./limits";
 export type * from "./report";
 
 export interface HealthOptions {
-  /** postgresql:// URL; the migrator (DIRECT_URL) sees everything, a role with pg_monitor sees other sessions. */
+  /**
+   * postgresql:// URL of the migrator (DIRECT_URL): health reads the release's records, which no other login
+   * may, and other sessions' details, which the owner role it acts as may through pg_read_all_stats.
+   */
   databaseUrl: string;
   /** Where the URL came from, for error messages. */
   databaseUrlSource?: string;
@@ -57,6 +60,7 @@ export async function checkHealth(options: HealthOptions): Promise<HealthReport>
 
 async function readReport(client: ClientBase, options: HealthOptions): Promise<HealthReport> {
   const limits = { ...DEFAULT_HEALTH_LIMITS, ...options.limits };
+  await requireReleaseRecords(client);
   const step = options.steps?.find((s) => s.kind === "vectorIndexes");
   const vector = await readVectorIndexes(client, step, await bookkeepingExists(client));
   const vectorTables = vector.records.map((r) => r.table);
@@ -138,6 +142,30 @@ function hotPathFindings(index: IndexHealth): HealthFinding[] {
   return [];
 }
 
+const AS_MIGRATOR =
+  "Run health with the migrator's connection string (DIRECT_URL; `pulumi stack output --show-secrets directUrl`, or `npm run -s local -- env` locally).";
+
+/**
+ * The release's records (schema neonhub_release) are the owner's alone: the app and read-only logins have no
+ * use for them, so they get no access, and health, which needs them to tell a stale vector index, runs as the
+ * migrator. Checked first, so that another login is told so instead of a bare "permission denied for schema".
+ */
+async function requireReleaseRecords(client: ClientBase): Promise<void> {
+  const { rows } = await client.query<{ user: string; readable: boolean | null }>(
+    `SELECT current_user AS user,
+            CASE WHEN to_regnamespace($1) IS NULL THEN NULL ELSE has_schema_privilege($1, 'USAGE') END AS readable`,
+    [BOOKKEEPING_SCHEMA],
+  );
+  const row = rows[0]!;
+  if (row.readable === false) {
+    throw new ReleaseError(
+      "permission",
+      `health needs the migrator: role "${row.user}" may not read the release's records (schema ${BOOKKEEPING_SCHEMA}), which say what each vector index was built on.`,
+      AS_MIGRATOR,
+    );
+  }
+}
+
 function describeHealthError(error: unknown, target: DatabaseTarget): unknown {
   if (isReleaseError(error)) return error;
   const code = (error as { code?: string } | undefined)?.code;
@@ -145,7 +173,7 @@ function describeHealthError(error: unknown, target: DatabaseTarget): unknown {
     return new ReleaseError(
       "permission",
       `Permission denied for user "${target.user}" while reading the health report: ${(error as Error).message}`,
-      "Run health as the migrator (DIRECT_URL), which can read the release's records; grant pg_monitor to see other sessions.",
+      AS_MIGRATOR,
       { cause: error },
     );
   }

@@ -79,7 +79,16 @@ export interface ReplicationSlotHealth {
 export interface ClusterHealth {
   /** Client connections to the whole server, against max_connections. */
   connections: { inUse: number; max: number; reservedForSuperuser: number };
-  /** The oldest open transaction in this database (it holds back vacuum), if any. */
+  /**
+   * What pg_stat_activity hides from `role` (current_user: the owner, for the migrator): other sessions whose
+   * state and start times it cannot see without pg_read_all_stats. They are counted in `connections`, but
+   * `oldestTransaction` is only the oldest of the sessions it can see.
+   */
+  sessionDetails: { role: string; hiddenSessions: number; hiddenInDatabase: number };
+  /**
+   * The oldest open transaction in this database (it holds back vacuum) among the sessions whose details are
+   * visible; null when none is open (or, with `sessionDetails.hiddenInDatabase` > 0, none is seen).
+   */
   oldestTransaction: {
     pid: number;
     user: string | null;

@@ -33,6 +33,8 @@ function clusterStatements(names, passwords, database, existing = new Set()) {
   const owner = ident(names.owner);
   const out = [];
   if (!existing.has(names.owner)) out.push(`CREATE ROLE ${owner} NOLOGIN`);
+  // roles: OWNER_MEMBER_OF on the owner (pg_read_all_stats). Granting a membership twice is harmless.
+  for (const role of definition.OWNER_MEMBER_OF) out.push(`GRANT ${ident(role)} TO ${owner}`);
   const login = (key, extra = "") => {
     const role = ident(names[key]);
     const password = `PASSWORD ${literal(passwords[key])}`;

@@ -39,6 +39,8 @@ export function expectRoles(world: MockWorld): void {
   const owner = role(world, ROLE_NAMES.owner);
   expect(owner.inputs.login).toBe(false);
   expect(owner.inputs.password).toBeUndefined();
+  // pg_read_all_stats and nothing more: health and lock reports read other sessions' details as the owner.
+  expect(owner.inputs.roles).toEqual(["pg_read_all_stats"]);
 
   const migrator = role(world, ROLE_NAMES.migrator);
   expect(migrator.inputs).toMatchObject({

@@ -140,6 +140,7 @@ describe("table findings", () => {
 describe("cluster findings", () => {
   const healthy: ClusterHealth = {
     connections: { inUse: 10, max: 200, reservedForSuperuser: 3 },
+    sessionDetails: { role: "neonhub_owner", hiddenSessions: 0, hiddenInDatabase: 0 },
     oldestTransaction: null,
     transactionIdAge: { age: 1000, freezeMaxAge: 200_000_000 },
     role: "primary",
@@ -150,6 +151,21 @@ describe("cluster findings", () => {
 
   it("finds nothing on a healthy server", () => {
     expect(clusterFindings(healthy, DEFAULT_HEALTH_LIMITS)).toEqual([]);
+  });
+
+  it("says when it cannot see other sessions' details, and which grant shows them", () => {
+    const findings = clusterFindings(
+      { ...healthy, sessionDetails: { role: "neonhub_owner", hiddenSessions: 3, hiddenInDatabase: 2 } },
+      DEFAULT_HEALTH_LIMITS,
+    );
+    expect(findings).toEqual([
+      {
+        severity: "action",
+        subject: "session details",
+        problem: expect.stringContaining("3 other sessions (2 in this database) from role neonhub_owner"),
+        action: expect.stringContaining('GRANT pg_read_all_stats TO "neonhub_owner"'),
+      },
+    ]);
   });
 
   it("names connections near the limit, a long transaction, a lagging replica and a stale slot", () => {
