@@ -141,6 +141,48 @@ describe("the bulk chunk loader", () => {
     expect(await countsOf(datasetId)).toEqual({ chunks: 30, documents: 3 });
   });
 
+  it("tells a login that cannot load chunks to use the migrator's, whether row-level security hides the dataset or it may not write", async () => {
+    const datasetId = await newDataset();
+    const file = writeChunkFile(dir, "logins.ndjson", {
+      dimension: DIMENSION,
+      documents: 1,
+      chunksPerDocument: 5,
+      prefix: "logins",
+    }).file;
+    // An app-like login (row-level security applies: it owns nothing) and a read-only one.
+    await withClient(db.current.url, async (c) => {
+      await c.query(`CREATE ROLE bulk_app LOGIN PASSWORD 'bulk-app'`);
+      await c.query(`CREATE ROLE bulk_reader LOGIN PASSWORD 'bulk-reader'`);
+      await c.query(`GRANT USAGE ON SCHEMA public TO bulk_app, bulk_reader`);
+      await c.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO bulk_app`);
+      await c.query(`GRANT SELECT ON ALL TABLES IN SCHEMA public TO bulk_reader`);
+    });
+    const as = (user: string) => {
+      const url = new URL(db.current.url);
+      url.username = user;
+      url.password = user.replace("_", "-");
+      return url.toString();
+    };
+    const hidden = await expectReleaseError(
+      loadChunkFile({ databaseUrl: as("bulk_app"), file, datasetId }),
+      "invalid-input",
+      `Dataset "${datasetId}" is not visible to this login: row-level security applies to it`,
+      '--database-url "$DIRECT_URL"',
+    );
+    expect(hidden.describe()).not.toContain("does not exist");
+    await expectReleaseError(
+      loadChunkFile({ databaseUrl: as("bulk_reader"), file, datasetId }),
+      "seed-failed",
+      "permission denied for table Dataset",
+      "this login may not write chunks",
+      '--database-url "$DIRECT_URL"',
+    );
+    expect(await countsOf(datasetId)).toEqual({ chunks: 0, documents: 0 });
+    // The migrator's (here the database's admin) loads the same file.
+    await load(file, datasetId);
+    expect(await countsOf(datasetId)).toEqual({ chunks: 5, documents: 1 });
+  });
+
   it("leaves nothing behind when the file turns out corrupt near its end, naming the line", async () => {
     const datasetId = await newDataset();
     const goodLine = chunkLine({

@@ -175,6 +175,16 @@ async function prepareTarget(
     options.datasetId,
   ]);
   if (dataset.rowCount === 0) {
+    // Under row-level security (the app login) every dataset but those of the transaction's organization is
+    // hidden: the dataset may well exist.
+    const rls = await client.query<{ active: boolean }>(`SELECT row_security_active('"Dataset"') AS active`);
+    if (rls.rows[0]?.active) {
+      throw new ReleaseError(
+        "invalid-input",
+        `Dataset "${options.datasetId}" is not visible to this login: row-level security applies to it, and shows no organization's datasets outside a transaction that sets one.`,
+        `Run load-chunks as the migrator: --database-url "$DIRECT_URL" (\`npm run -s local -- env\` prints it for the local cluster).`,
+      );
+    }
     throw new ReleaseError(
       "invalid-input",
       `Dataset "${options.datasetId}" does not exist in this database.`,
@@ -438,6 +448,7 @@ function progressReporter(log: Logger, position: ReadPosition, started: number, 
 }
 
 interface PgError {
+  code?: string;
   message?: string;
   detail?: string;
   where?: string;
@@ -456,6 +467,15 @@ function describeLoadError(
   const line = tuple ? tupleLines[Number(tuple) - 1] : undefined;
   const at = line ? ` at ${options.file} line ${line}` : "";
   const detail = [pg.detail, pg.hint].filter(Boolean).join(" ");
+  if (pg.code === "42501") {
+    // The read-only login (or any login without INSERT on the tables) reaches here: the file is not at fault.
+    return new ReleaseError(
+      "seed-failed",
+      `Loading chunks into dataset "${options.datasetId}" failed: ${pg.message ?? String(error)}: this login may not write chunks.`,
+      `Nothing was loaded. Run load-chunks as the migrator: --database-url "$DIRECT_URL" (\`npm run -s local -- env\` prints it for the local cluster).`,
+      { cause: error },
+    );
+  }
   return new ReleaseError(
     "seed-failed",
     `Loading chunks into dataset "${options.datasetId}" failed${at}: ${pg.message ?? String(error)}${detail ? ` (${detail})` : ""}`,
