@@ -9,7 +9,7 @@ import type {
   StepStatus,
   VectorIndexPlanItem,
 } from "../core";
-import { displayChecksum, ledgerProblemText } from "../core";
+import { displayChecksum, documentsLeftEmptyText, ledgerProblemText } from "../core";
 import { renderSafety } from "./render-safety";
 import { renderTenantSearch } from "./render-search";
 
@@ -146,6 +146,9 @@ export function renderLoad(result: LoadChunksResult): string {
     `Loaded ${result.chunks} chunks and ${result.documents} documents into dataset ${result.datasetId}${replaced}`,
     `  embedding space ${result.embeddingSpaceId} (${result.dimension} dimensions)`,
     `  ${(result.durationMs / 1000).toFixed(1)} s: ${result.chunksPerSecond} chunks/s, ${result.fileMegabytesPerSecond} MB/s of file`,
+    ...(result.documentsWithoutChunks.length > 0
+      ? [`  ${documentsLeftEmptyText(result.documentsWithoutChunks).replace(/^load-chunks: /, "")}`]
+      : []),
   ].join("\n");
 }
 

@@ -116,6 +116,7 @@ export {
   chunkFileHeaderLine,
   chunkLine,
   derivedChunkId,
+  documentsLeftEmptyText,
   documentLine,
   loadChunkFile,
   loadChunks,

@@ -23,6 +23,7 @@ export {
 } from "./bulk/chunk-file";
 export {
   derivedChunkId,
+  documentsLeftEmptyText,
   loadChunkFile,
   loadChunks,
   type LoadChunksOptions,

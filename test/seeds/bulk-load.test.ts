@@ -137,8 +137,32 @@ describe("the bulk chunk loader", () => {
       prefix: "first",
     });
     const result = await load(second.file, datasetId, { replace: true });
-    expect(result).toMatchObject({ replaced: 100, chunks: 30, documents: 3 });
+    expect(result).toMatchObject({ replaced: 100, chunks: 30, documents: 3, documentsWithoutChunks: [] });
     expect(await countsOf(datasetId)).toEqual({ chunks: 30, documents: 3 });
+    // A file that names fewer documents: the others are kept, without chunks, and the load says which.
+    const third = writeChunkFile(dir, "third.ndjson", {
+      dimension: DIMENSION,
+      documents: 1,
+      chunksPerDocument: 4,
+      prefix: "first",
+    });
+    const log = collectingLogger();
+    const narrower = await loadChunkFile({
+      databaseUrl: db.current.url,
+      file: third.file,
+      datasetId,
+      replace: true,
+      log,
+    });
+    expect(narrower).toMatchObject({
+      replaced: 30,
+      chunks: 4,
+      documentsWithoutChunks: ["first-doc-1", "first-doc-2"],
+    });
+    expect(await countsOf(datasetId)).toEqual({ chunks: 4, documents: 3 });
+    expect(log.lines).toContain(
+      "warning: load-chunks: 2 documents of the dataset not in the file now have no chunks (kept, with their versions): first-doc-1, first-doc-2",
+    );
   });
 
   it("tells a login that cannot load chunks to use the migrator's, whether row-level security hides the dataset or it may not write", async () => {

@@ -53,6 +53,11 @@ export interface LoadChunksResult {
   chunks: number;
   /** Chunks deleted first (with `replace`: the dataset's; with `append`: those of the file's documents). */
   replaced: number;
+  /**
+   * With `replace`: the dataset's documents the file does not name, now without chunks. They are kept, not
+   * deleted: a document's versions (`"DocumentVersion"`) go with it, and they are no chunk file's to drop.
+   */
+  documentsWithoutChunks: string[];
   fileBytes: number;
   /** Bytes of binary COPY data sent. */
   copyBytes: number;
@@ -121,6 +126,9 @@ export async function loadChunks(client: ClientBase, options: LoadChunksOptions)
         copy,
       );
     }
+    const documentsWithoutChunks = options.replace
+      ? await documentsLeftEmpty(client, options.datasetId, documents)
+      : [];
     await client.query("COMMIT");
     const durationMs = Math.max(1, Date.now() - started);
     const result: LoadChunksResult = {
@@ -130,6 +138,7 @@ export async function loadChunks(client: ClientBase, options: LoadChunksOptions)
       documents: documents.length,
       chunks: counts.chunks,
       replaced,
+      documentsWithoutChunks,
       fileBytes: reader.position.totalBytes,
       copyBytes: counts.copyBytes,
       durationMs,
@@ -139,6 +148,7 @@ export async function loadChunks(client: ClientBase, options: LoadChunksOptions)
     log.info(
       `load-chunks: ${result.chunks.toLocaleString("en-US")} chunks and ${result.documents} documents loaded in ${(durationMs / 1000).toFixed(1)} s (${result.chunksPerSecond.toLocaleString("en-US")} chunks/s, ${result.fileMegabytesPerSecond} MB/s)`,
     );
+    if (documentsWithoutChunks.length > 0) log.warn(documentsLeftEmptyText(documentsWithoutChunks));
     return result;
   } catch (error) {
     await client.query("ROLLBACK").catch(() => {});
@@ -244,7 +254,7 @@ async function clearExistingChunks(client: ClientBase, options: LoadChunksOption
     throw new ReleaseError(
       "invalid-input",
       "load-chunks: --replace and --append together: --replace deletes every chunk of the dataset, --append only those of the file's documents.",
-      "Pass one of them: --replace to load the file as the whole dataset, --append to add (or replace) the file's documents.",
+      "Pass one of them: --replace to load the file as the dataset's chunks, --append to add (or replace) the file's documents.",
     );
   }
   if (options.append) return 0; // the file's documents' chunks go once the documents are read
@@ -265,6 +275,28 @@ async function clearExistingChunks(client: ClientBase, options: LoadChunksOption
     );
   }
   return 0;
+}
+
+/** With `replace`: the dataset's documents that the file does not name (their chunks are gone). */
+async function documentsLeftEmpty(
+  client: ClientBase,
+  datasetId: string,
+  documents: readonly DocumentRecord[],
+): Promise<string[]> {
+  const left = await client.query<{ id: string }>(
+    'SELECT "id" FROM "Document" WHERE "datasetId" = $1 AND NOT ("id" = ANY ($2::text[])) ORDER BY "id"',
+    [datasetId, documents.map((d) => d.id)],
+  );
+  return left.rows.map((r) => r.id);
+}
+
+/** What the load says of the documents `--replace` left without chunks. */
+export function documentsLeftEmptyText(ids: readonly string[]): string {
+  const shown = ids.slice(0, 5).join(", ") + (ids.length > 5 ? `, and ${ids.length - 5} more` : "");
+  return (
+    `load-chunks: ${ids.length === 1 ? "1 document" : `${ids.length} documents`} of the dataset not in the file ` +
+    `now ${ids.length === 1 ? "has" : "have"} no chunks (kept, with ${ids.length === 1 ? "its" : "their"} versions): ${shown}`
+  );
 }
 
 /** With `append`: the chunks of the documents the file names, which it replaces. */
