@@ -171,6 +171,31 @@ function parseJson(file: string, line: Line): Record<string, unknown> {
   return value;
 }
 
+/** The fields each line may have: any other is refused, so that a misspelt one ("metdata") is not dropped. */
+const FIELDS = {
+  header: ["format", "version", "dimension", "embeddingSpaceId", "embeddingSpace"],
+  document: ["type", "id", "title", "sourceUrl", "mimeType", "metadata"],
+  chunk: ["type", "id", "documentId", "idx", "text", "embedding", "metadata"],
+} as const;
+
+function checkFields(
+  file: string,
+  line: number,
+  kind: keyof typeof FIELDS,
+  r: Record<string, unknown>,
+): void {
+  const known: readonly string[] = FIELDS[kind];
+  for (const field of Object.keys(r)) {
+    if (!known.includes(field)) {
+      throw new ChunkFileError(
+        file,
+        line,
+        `${kind === "header" ? "header: " : ""}unknown field ${JSON.stringify(field)} (a ${kind === "header" ? "header" : `${kind} line`} has ${known.map((f) => `"${f}"`).join(", ")}).`,
+      );
+    }
+  }
+}
+
 function parseHeader(file: string, line: Line): ChunkFileHeader {
   const h = parseJson(file, line);
   const fail = (problem: string) => new ChunkFileError(file, line.number, `header: ${problem}`);
@@ -193,6 +218,12 @@ function parseHeader(file: string, line: Line): ChunkFileHeader {
   ) {
     throw fail(
       `"dimension" must be an integer from 1 to ${VECTOR_MAX_DIM} (got ${JSON.stringify(dimension)}).`,
+    );
+  }
+  checkFields(file, line.number, "header", h);
+  if (h.embeddingSpaceId !== undefined && h.embeddingSpace !== undefined) {
+    throw fail(
+      'names the embedding space twice, by "embeddingSpaceId" and by "embeddingSpace": keep one of them.',
     );
   }
   if (typeof h.embeddingSpaceId === "string" && h.embeddingSpace === undefined) {
@@ -240,6 +271,7 @@ function metadataJson(file: string, line: number, value: unknown): string | null
 }
 
 function parseDocument(file: string, line: number, r: Record<string, unknown>): DocumentRecord {
+  checkFields(file, line, "document", r);
   if (typeof r.id !== "string" || r.id === "")
     throw new ChunkFileError(file, line, 'a document needs a string "id".');
   if (typeof r.title !== "string") throw new ChunkFileError(file, line, 'a document needs a string "title".');
@@ -264,6 +296,7 @@ function parseDocument(file: string, line: number, r: Record<string, unknown>): 
 const INT4_MAX = 2147483647;
 
 function parseChunk(file: string, line: number, r: Record<string, unknown>, dimension: number): ChunkRecord {
+  checkFields(file, line, "chunk", r);
   if (typeof r.documentId !== "string" || r.documentId === "") {
     throw new ChunkFileError(file, line, 'a chunk needs a string "documentId".');
   }
@@ -300,6 +333,15 @@ function embeddingBytes(file: string, line: number, value: unknown, dimension: n
   if (typeof value === "string") {
     const declared = Buffer.byteLength(value, "base64");
     if (declared !== expected) {
+      // Only here, off the loader's hot path: a length that is wrong because the text is not base64 at all.
+      const stray = /[^A-Za-z0-9+/=_\s-]/.exec(value);
+      if (stray) {
+        throw new ChunkFileError(
+          file,
+          line,
+          `"embedding" is not valid base64 (${JSON.stringify(stray[0])} at character ${stray.index + 1}).`,
+        );
+      }
       throw new ChunkFileError(
         file,
         line,

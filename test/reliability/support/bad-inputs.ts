@@ -478,6 +478,57 @@ export const BAD_INPUTS: BadInput[] = [
       ),
     message: /chunks-\d+\.ndjson, line 10: .*4 .*3072|line 10: .*3072.*4/,
   },
+  {
+    area: "bulk-load files",
+    label: "a misspelt field among good chunks",
+    run: (ctx) =>
+      loadChunks(
+        ctx,
+        chunkFile(ctx, {
+          tail: [
+            chunkLine({
+              documentId: `bad-${folders + 1}-doc-0`,
+              idx: 99,
+              text: "misspelt",
+              embedding: new Float32Array(DEMO_DIMENSION).fill(0.5),
+              metadata: { source: "typo" },
+            }).replace('"metadata"', '"metdata"'),
+          ],
+        }),
+        ctx.emptyDataset,
+      ),
+    message:
+      /chunks-\d+\.ndjson, line 10: unknown field "metdata" \(a chunk line has "type", "id", "documentId"/,
+  },
+  {
+    area: "bulk-load files",
+    label: "an embedding that is not base64, of the wrong length",
+    run: (ctx) =>
+      loadChunks(
+        ctx,
+        chunkFile(ctx, {
+          tail: [
+            `${JSON.stringify({ type: "chunk", documentId: `bad-${folders + 1}-doc-0`, idx: 99, text: "x", embedding: "!!!notbase64" })}\n`,
+          ],
+        }),
+        ctx.emptyDataset,
+      ),
+    message: /chunks-\d+\.ndjson, line 10: "embedding" is not valid base64 \("!" at character 1\)/,
+  },
+  {
+    area: "bulk-load files",
+    label: "a header naming the embedding space twice",
+    run: (ctx) => {
+      const file = path.join(ctx.scratch, `chunks-${++folders}.ndjson`);
+      writeFileSync(
+        file,
+        `${JSON.stringify({ format: "neonhub-chunks", version: 1, dimension: DEMO_DIMENSION, embeddingSpaceId: DEMO_SPACE.id, embeddingSpace: { provider: "openai", model: "text-embedding-3-large" } })}\n`,
+      );
+      return loadChunks(ctx, file, ctx.emptyDataset);
+    },
+    message:
+      /line 1: header: names the embedding space twice, by "embeddingSpaceId" and by "embeddingSpace": keep one of them/,
+  },
 ];
 
 /** A scratch folder for the matrix's files. */
