@@ -286,6 +286,18 @@ function assemblePlan(
   const pending =
     state.comparison.pending.length > 0 ||
     [...rowLevelSecurity, ...seedSets, ...vectorIndexes].some((item) => item.action !== "unchanged");
+  // A seed set that needs what the schema lacks fits only if a pending migration brings it: with none
+  // pending, apply would refuse it, so the plan says so now.
+  const unfit =
+    state.comparison.pending.length > 0
+      ? []
+      : seedSets
+          .filter((item) => item.schemaMismatch?.length)
+          .map(
+            (item) =>
+              `seed set "${item.name}" does not fit the schema: ${item.schemaMismatch!.join("; ")}, and no migration is pending. ` +
+              `Fix the table or column names in its files to match the migrations.`,
+          );
   return {
     database: redactUrl(options.databaseUrl),
     migrations: {
@@ -297,7 +309,7 @@ function assemblePlan(
     seedSets,
     vectorIndexes,
     safety: checks.safety,
-    problems,
+    problems: [...problems, ...unfit],
     pending,
   };
 }

@@ -26,6 +26,11 @@ export interface StepItemPlan {
   action: "create" | "update" | "rebuild" | "unchanged";
   /** Why the action, in words (e.g. "file changed: 3 rows differ", "table grew from 1,000 to 250,000 rows"). */
   reason: string;
+  /**
+   * A seed set's tables or columns the schema does not have (yet): apply refuses the set unless a pending
+   * migration adds them, and with none pending the plan reports it as a problem.
+   */
+  schemaMismatch?: string[];
 }
 
 /** A vector-index plan item says which decision it is (core/vector-indexes/decide.ts), or a changed setting. */

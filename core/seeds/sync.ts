@@ -121,13 +121,15 @@ export function planItem(set: SeedSet, diff: SeedSetDiff): StepItemPlan {
     parts.push(`${diff.removed.length} to delete (${describeRefs(diff.removed.map(recordedRef))})`);
   }
   const pending = diff.shapeProblems.length
-    ? `; ${diff.shapeProblems.join("; ")} yet (pending migrations?)`
+    ? `; ${diff.shapeProblems.join("; ")} (unless a pending migration adds it)`
     : "";
+  const mismatch = diff.shapeProblems.length ? { schemaMismatch: diff.shapeProblems } : {};
   if (!diff.record) {
     return {
       name: set.name,
       action: "create",
       reason: `not applied yet: ${rowsText(set.rowCount)}${parts.length ? `, ${parts.join(", ")}` : ""}${pending}`,
+      ...mismatch,
     };
   }
   if (!hasRowChanges(diff)) {
@@ -137,7 +139,7 @@ export function planItem(set: SeedSet, diff: SeedSetDiff): StepItemPlan {
     diff.record.checksum === set.checksum
       ? "rows were changed in the database since the last apply"
       : "seed files changed";
-  return { name: set.name, action: "update", reason: `${why}: ${parts.join(", ")}${pending}` };
+  return { name: set.name, action: "update", reason: `${why}: ${parts.join(", ")}${pending}`, ...mismatch };
 }
 
 export interface SeedSetOutcome {

@@ -196,6 +196,22 @@ describe("seed set errors", () => {
       const brand = seedTable(f, "Brand").rows[0]!;
       brand.tagline = brand.description;
     });
+    // While migrations are pending, one of them may add the column: no problem yet.
+    const early = await planRelease(optionsFor(db.current.url, dir));
+    expect(early.migrations.pending.length).toBeGreaterThan(0);
+    expect(early.problems).toEqual([]);
+    // With every migration applied none can: the plan says so as a problem (exit 1), as apply will refuse
+    // the set.
+    await applyRelease({ ...optionsFor(db.current.url, dir), steps: [] });
+    const plan = await planRelease(optionsFor(db.current.url, dir));
+    expect(plan.migrations.pending).toEqual([]);
+    expect(plan.seedSets[0]).toMatchObject({
+      schemaMismatch: ['table "Brand" has no column "tagline" (file 20-brand.json)'],
+    });
+    expect(plan.seedSets[0]!.reason).toContain("(unless a pending migration adds it)");
+    expect(plan.problems).toEqual([
+      'seed set "demo" does not fit the schema: table "Brand" has no column "tagline" (file 20-brand.json), and no migration is pending. Fix the table or column names in its files to match the migrations.',
+    ]);
     await expectReleaseError(
       applyRelease(optionsFor(db.current.url, dir)),
       "seed-failed",
