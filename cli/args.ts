@@ -1,6 +1,7 @@
 // Command-line parsing for neonhub-db: node:util's parseArgs, with every error message in this CLI's words.
 import { parseArgs as parseNodeArgs, type ParseArgsConfig } from "node:util";
 import {
+  RELEASE_LOCK_TIMEOUT_SECONDS,
   ReleaseError,
   parseReleaseEnvironment,
   parseRowLevelSecurityMode,
@@ -94,7 +95,7 @@ Options:
   --json                   print one JSON document on stdout and nothing else
   --migrations-dir DIR     folder of the migration files (default: migrations/ of this project)
   --owner-role ROLE        SET ROLE to this role before changing anything, so it owns the objects
-  --lock-timeout SECONDS   how long apply waits for another release (default 60)
+  --lock-timeout SECONDS   how long apply waits for another release: whole seconds, 1 to 3600 (default 60)
   --migration-lock-timeout SECONDS
                            lock_timeout of each migration: how long a statement waits for a table lock before
                            the migration is rolled back and retried (default 5; 0 = no limit)
@@ -104,6 +105,7 @@ Options:
   --environment NAME       production | staging | development (default): in production, plan's blocking
                            safety findings on tables with data are errors (docs/runbook.md)
   --connect-timeout SECS   how long to wait for the server to accept a connection (default 10)
+                           (the timeouts take plain decimal seconds with at most 3 decimals, e.g. 2.5)
   --row-level-security M   enforce | off: whether the tenant tables' policies are enforced (docs/security.md;
                            default: the mode the database records, enforce for a new one)
   --config FILE            release settings, JSON or YAML, as the stack sets them (docs/schema-release.md):
@@ -128,16 +130,52 @@ Options:
 Exit codes: 0 ok / nothing pending, 1 error, 2 plan has pending changes, verify found drift or health found
 something that needs action.`;
 
+/**
+ * A number of seconds as a plain decimal ("5", "2.5", "0.25"): no sign, exponent, hex or spaces, and at most
+ * three decimals, since PostgreSQL and the driver count these timeouts in whole milliseconds. A finer value
+ * would round to 0 ms, which both read as "no limit" (a timeout of 0.0001 s would wait forever), so it is
+ * refused rather than rounded: the operator meant some limit, and only they know which.
+ */
+const PLAIN_SECONDS = /^\d+(\.\d{1,3})?$/;
+
+/** `--statement-timeout` and `--migration-lock-timeout`: 0 turns the limit off; otherwise at least 1 ms. */
 function secondsOrOff(flag: string, raw: string): number {
-  const value = Number(raw);
-  if (raw.trim() === "" || !Number.isFinite(value) || value < 0 || value > 86_400) {
+  const ms = PLAIN_SECONDS.test(raw) ? Math.round(Number(raw) * 1000) : NaN;
+  if (!(ms >= 0 && ms <= 86_400_000)) {
     throw new ReleaseError(
       "invalid-input",
-      `${flag} takes a number of seconds from 0 (no limit) to 86400, got "${raw}".`,
+      `${flag} takes 0 (no limit) or a number of seconds from 0.001 to 86400 (at most 3 decimals), got "${raw}".`,
       `Example: ${flag} 5`,
     );
   }
-  return Math.round(value * 1000);
+  return ms;
+}
+
+/** `--connect-timeout`: a limit there must be (0 would mean waiting forever), of at least 1 ms. */
+function seconds(flag: string, raw: string): number {
+  const ms = PLAIN_SECONDS.test(raw) ? Math.round(Number(raw) * 1000) : NaN;
+  if (!(ms >= 1 && ms <= 86_400_000)) {
+    throw new ReleaseError(
+      "invalid-input",
+      `${flag} takes a number of seconds more than 0, from 0.001 to 86400 (at most 3 decimals), got "${raw}".`,
+      `Example: ${flag} 30`,
+    );
+  }
+  return ms;
+}
+
+/** `--lock-timeout`: the release-lock wait, the same setting as `lockTimeoutSeconds`, so the same range. */
+function releaseLockSeconds(flag: string, raw: string): number {
+  const { min, max } = RELEASE_LOCK_TIMEOUT_SECONDS;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || value < min || value > max) {
+    throw new ReleaseError(
+      "invalid-input",
+      `${flag} takes a whole number of seconds from ${min} to ${max}, got "${raw}".`,
+      `Example: ${flag} 60`,
+    );
+  }
+  return value * 1000;
 }
 
 function count(flag: string, raw: string): number {
@@ -164,16 +202,37 @@ function rows(flag: string, raw: string): number {
   return value;
 }
 
-function seconds(flag: string, raw: string): number {
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0 || value > 86_400) {
-    throw new ReleaseError(
-      "invalid-input",
-      `${flag} takes a number of seconds from 0 to 86400, got "${raw}".`,
-      `Example: ${flag} 30`,
-    );
+/** The flags that take a number, each with its one parser (which also decides its range and message). */
+const NUMBER_FLAGS: Record<string, (flag: string, raw: string) => number> = {
+  "--lock-timeout": releaseLockSeconds,
+  "--migration-lock-timeout": secondsOrOff,
+  "--statement-timeout": secondsOrOff,
+  "--connect-timeout": seconds,
+  "--lock-retries": count,
+  "--batch-size": rows,
+  "--max-batches": rows,
+};
+
+function numberFlag(flag: string, raw: string | undefined): number | undefined {
+  return raw === undefined ? undefined : NUMBER_FLAGS[flag]!(flag, raw);
+}
+
+/**
+ * `--lock-timeout -5`: node:util reads "-5" as a flag, and would have the user told the value is missing.
+ * After a flag that takes a number, a negative number is its value, so it gets that flag's range message.
+ */
+function joinNegativeNumbers(argv: readonly string[]): string[] {
+  const joined: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const next = argv[i + 1];
+    if (arg === "--") return [...joined, ...argv.slice(i)];
+    if (arg in NUMBER_FLAGS && next !== undefined && /^-[\d.]/.test(next)) {
+      joined.push(`${arg}=${next}`);
+      i++;
+    } else joined.push(arg);
   }
-  return Math.round(value * 1000);
+  return joined;
 }
 
 /** The flags, as node:util parseArgs takes them; the value flags' errors are worded below. */
@@ -274,7 +333,12 @@ function refuseEmptyValues(values: Record<string, unknown>): void {
 export function parseArgs(argv: readonly string[]): CliArgs {
   let parsed;
   try {
-    parsed = parseNodeArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+    parsed = parseNodeArgs({
+      args: joinNegativeNumbers(argv),
+      options: OPTIONS,
+      allowPositionals: true,
+      strict: true,
+    });
   } catch (error) {
     throw parseError(error);
   }
@@ -308,23 +372,18 @@ export function parseArgs(argv: readonly string[]): CliArgs {
     upgradeLegacy: values["upgrade-legacy"] ?? false,
     legacyOrganization: values["legacy-organization"],
   };
-  if (values["batch-size"] !== undefined) args.batchSize = rows("--batch-size", values["batch-size"]);
-  if (values["max-batches"] !== undefined) args.maxBatches = rows("--max-batches", values["max-batches"]);
-  if (values["lock-timeout"] !== undefined)
-    args.lockTimeoutMs = seconds("--lock-timeout", values["lock-timeout"]);
-  if (values["migration-lock-timeout"] !== undefined)
-    args.lockSafety.lockTimeoutMs = secondsOrOff(
-      "--migration-lock-timeout",
-      values["migration-lock-timeout"],
-    );
-  if (values["statement-timeout"] !== undefined)
-    args.lockSafety.statementTimeoutMs = secondsOrOff("--statement-timeout", values["statement-timeout"]);
-  if (values["lock-retries"] !== undefined)
-    args.lockSafety.lockRetries = count("--lock-retries", values["lock-retries"]);
+  args.batchSize = numberFlag("--batch-size", values["batch-size"]);
+  args.maxBatches = numberFlag("--max-batches", values["max-batches"]);
+  args.lockTimeoutMs = numberFlag("--lock-timeout", values["lock-timeout"]);
+  args.connectTimeoutMs = numberFlag("--connect-timeout", values["connect-timeout"]);
+  const lockTimeoutMs = numberFlag("--migration-lock-timeout", values["migration-lock-timeout"]);
+  const statementTimeoutMs = numberFlag("--statement-timeout", values["statement-timeout"]);
+  const lockRetries = numberFlag("--lock-retries", values["lock-retries"]);
+  if (lockTimeoutMs !== undefined) args.lockSafety.lockTimeoutMs = lockTimeoutMs;
+  if (statementTimeoutMs !== undefined) args.lockSafety.statementTimeoutMs = statementTimeoutMs;
+  if (lockRetries !== undefined) args.lockSafety.lockRetries = lockRetries;
   if (values.environment !== undefined)
     args.environment = parseReleaseEnvironment(values.environment, "--environment");
-  if (values["connect-timeout"] !== undefined)
-    args.connectTimeoutMs = seconds("--connect-timeout", values["connect-timeout"]);
   if (values["row-level-security"] !== undefined)
     args.rowLevelSecurity = parseRowLevelSecurityMode(values["row-level-security"], "--row-level-security");
   const command = values.help ? "help" : values.version ? "version" : positionals[0];

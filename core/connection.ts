@@ -90,7 +90,7 @@ function describeConnectError(error: unknown, target: DatabaseTarget, timeoutMs:
   if (/timeout/i.test(message)) {
     return new ReleaseError(
       "connection",
-      `PostgreSQL at ${where} did not answer within ${Math.round(timeoutMs / 1000)} s.`,
+      `PostgreSQL at ${where} did not answer within ${timeoutMs / 1000} s.`,
       "Check that the host and port are right and reachable from here (firewall, VPN, security group).",
       { cause: error },
     );

@@ -103,7 +103,7 @@ export { AVAILABLE_SEED_SETS, defaultReleaseSteps, type DefaultStepOptions } fro
 export { baselineRelease, type BaselineResult } from "./baseline";
 export { BOOKKEEPING_SCHEMA, MIGRATIONS_TABLE, RELEASE_LOCK_KEY, bookkeepingExists } from "./bookkeeping";
 export { closeClient, openClient } from "./connection";
-export { acquireReleaseLock } from "./lock";
+export { RELEASE_LOCK_TIMEOUT_SECONDS, acquireReleaseLock } from "./lock";
 export {
   checkHealth,
   type HealthFinding,

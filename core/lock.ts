@@ -7,6 +7,13 @@ import type { Logger } from "./logger";
 import { hiddenDetailsText } from "./stat-activity";
 
 export const DEFAULT_LOCK_TIMEOUT_MS = 60_000;
+
+/**
+ * How long a release may wait for another one's lock, in whole seconds: one range for the one setting,
+ * whichever way it is given (`--lock-timeout`, the `lockTimeoutSeconds` release setting, the stack's
+ * `releaseLockTimeoutSeconds`).
+ */
+export const RELEASE_LOCK_TIMEOUT_SECONDS = { min: 1, max: 3600 } as const;
 const POLL_MS = 200;
 
 export interface LockHolder {

@@ -9,6 +9,7 @@
 //     "legacyUpgrade": { "organization": "acme" } } upgrade a Prisma-era database in place first
 //                                                   (core/adopt/upgrade/; docs/runbook.md)
 import { ReleaseError } from "./errors";
+import { RELEASE_LOCK_TIMEOUT_SECONDS } from "./lock";
 import { legacyUpgradeSetting, type LegacyUpgradeSetting } from "./adopt/upgrade/setting";
 import { ROW_LEVEL_SECURITY_MODES, type RowLevelSecurityMode } from "./row-level-security";
 import { checkVectorIndexOptions, resolveOptions, type VectorIndexOptions } from "./vector-indexes/options";
@@ -87,8 +88,20 @@ export function resolveReleaseSettings(input: unknown, source: string): ReleaseS
         settings.rowLevelSecurity = value as RowLevelSecurityMode;
         break;
       case "lockTimeoutSeconds":
-        if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > 3600) {
-          throw refuse(key, "must be a whole number of seconds from 1 to 3600", value, { [key]: 60 }, source);
+        if (
+          typeof value !== "number" ||
+          !Number.isInteger(value) ||
+          value < RELEASE_LOCK_TIMEOUT_SECONDS.min ||
+          value > RELEASE_LOCK_TIMEOUT_SECONDS.max
+        ) {
+          const { min, max } = RELEASE_LOCK_TIMEOUT_SECONDS;
+          throw refuse(
+            key,
+            `must be a whole number of seconds from ${min} to ${max}`,
+            value,
+            { [key]: 60 },
+            source,
+          );
         }
         settings.lockTimeoutSeconds = value;
         break;

@@ -4,6 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import {
   AVAILABLE_SEED_SETS,
+  RELEASE_LOCK_TIMEOUT_SECONDS,
   ROW_LEVEL_SECURITY_MODES,
   completeVectorIndexOptions,
   isReleaseError,
@@ -357,7 +358,7 @@ function parseRelease(get: Get, problems: Problems): ReleaseConfig {
           v.parseIntegerOr(
             "releaseLockTimeoutSeconds",
             get("releaseLockTimeoutSeconds"),
-            { min: 1, max: 3600, example: 60 },
+            { ...RELEASE_LOCK_TIMEOUT_SECONDS, example: 60 },
             DEFAULTS.releaseLockTimeoutSeconds,
           ),
         DEFAULTS.releaseLockTimeoutSeconds,

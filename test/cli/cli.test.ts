@@ -156,11 +156,12 @@ describe("bad input gets a clear error and exit 1, with no password in the outpu
       () => [
         "plan",
         "--connect-timeout",
-        "1",
+        "1.5",
         "--database-url",
         withUrl((u) => (u.port = String(silentPort))),
       ],
-      /127\.0\.0\.1:\d+ did not answer within 1 s/,
+      // The timeout as given, not rounded to 2 s.
+      /127\.0\.0\.1:\d+ did not answer within 1\.5 s/,
     ],
     [
       "wrong password",
@@ -192,8 +193,8 @@ describe("bad input gets a clear error and exit 1, with no password in the outpu
     ],
     [
       "a value that starts with a dash",
-      () => ["plan", "--connect-timeout", "-1", "--database-url", url],
-      /--connect-timeout needs a value, and what follows it starts with "-"/,
+      () => ["plan", "--owner-role", "-x", "--database-url", url],
+      /--owner-role needs a value, and what follows it starts with "-"/,
     ],
     [
       "--set without a value, with an example of one",
@@ -203,7 +204,7 @@ describe("bad input gets a clear error and exit 1, with no password in the outpu
     [
       "bad lock timeout",
       () => ["apply", "--lock-timeout", "soon", "--database-url", url],
-      /--lock-timeout takes a number of seconds/,
+      /--lock-timeout takes a whole number of seconds/,
     ],
     [
       "unknown seed set",

@@ -1,7 +1,8 @@
 // The CLI's migration-safety flags: each bad value is a clear input error naming the flag and an example.
 import { describe, expect, it } from "vitest";
 import { parseArgs } from "../../cli/args";
-import { ReleaseError } from "../../core";
+import { ReleaseError, resolveReleaseSettings } from "../../core";
+import { runCli } from "../support/cli";
 
 function refusal(argv: string[]): ReleaseError {
   try {
@@ -33,9 +34,9 @@ describe("migration safety flags", () => {
   it.each([
     [
       ["--migration-lock-timeout", "soon"],
-      '--migration-lock-timeout takes a number of seconds from 0 (no limit) to 86400, got "soon"',
+      '--migration-lock-timeout takes 0 (no limit) or a number of seconds from 0.001 to 86400 (at most 3 decimals), got "soon"',
     ],
-    [["--statement-timeout=-1"], "--statement-timeout takes a number of seconds from 0"],
+    [["--statement-timeout=-1"], "--statement-timeout takes 0 (no limit) or a number of seconds"],
     [["--lock-retries", "1.5"], '--lock-retries takes a whole number from 0 to 100, got "1.5"'],
     [["--lock-retries", "500"], "--lock-retries takes a whole number from 0 to 100"],
     [["--environment", "prod"], '--environment must be one of production, staging, development, got "prod"'],
@@ -44,5 +45,87 @@ describe("migration safety flags", () => {
     expect(error.code).toBe("invalid-input");
     expect(error.message).toContain(message);
     expect(error.fix).toMatch(/Example: --|production/);
+  });
+});
+
+describe("timeout flags", () => {
+  it("take plain decimal seconds down to the millisecond", () => {
+    const args = parseArgs(["apply", "--migration-lock-timeout", "0.001", "--connect-timeout", "1.5"]);
+    expect(args.lockSafety.lockTimeoutMs).toBe(1);
+    expect(args.connectTimeoutMs).toBe(1_500);
+    expect(parseArgs(["apply", "--lock-timeout", "3600"]).lockTimeoutMs).toBe(3_600_000);
+  });
+
+  // Each of these once passed and became 0 ms, which PostgreSQL and the driver read as "no limit".
+  it.each([
+    ["--migration-lock-timeout", "0.0001", "takes 0 (no limit) or a number of seconds from 0.001 to 86400"],
+    ["--statement-timeout", "0.0004", "takes 0 (no limit) or a number of seconds from 0.001 to 86400"],
+    ["--connect-timeout", "0.0001", "takes a number of seconds more than 0, from 0.001 to 86400"],
+    ["--connect-timeout", "0", "takes a number of seconds more than 0"],
+    ["--connect-timeout", "0.000", "takes a number of seconds more than 0"],
+  ])("refuse %s %s rather than round it to 0 ms", (flag, value, message) => {
+    const error = refusal(["apply", flag, value]);
+    expect(error.message.startsWith(`${flag} ${message}`)).toBe(true);
+    expect(error.message).toContain(`got "${value}"`);
+  });
+
+  it.each(["0x10", "1e3", " 5", "5 ", "+5", "Infinity", "1.", ".5", "5s"])(
+    "accept only plain decimals: refuse %j",
+    (value) => {
+      for (const flag of [
+        "--migration-lock-timeout",
+        "--statement-timeout",
+        "--connect-timeout",
+        "--lock-timeout",
+      ]) {
+        expect(refusal(["apply", flag, value]).message).toContain(`got "${value}"`);
+      }
+    },
+  );
+
+  it.each([
+    "--lock-timeout",
+    "--connect-timeout",
+    "--migration-lock-timeout",
+    "--lock-retries",
+    "--batch-size",
+  ])("give %s -5 the range message, not a missing value", (flag) => {
+    const error = refusal(["apply", flag, "-5"]);
+    expect(error.message).toMatch(new RegExp(`^${flag} takes .*, got "-5"\\.$`));
+    expect(error.fix).toMatch(new RegExp(`^Example: ${flag} \\d+$`));
+  });
+
+  it("keep a dash after a flag that takes no number a missing value", () => {
+    expect(refusal(["apply", "--owner-role", "-5"]).message).toContain(
+      '--owner-role needs a value, and what follows it starts with "-"',
+    );
+  });
+
+  // --lock-timeout and the lockTimeoutSeconds release setting are the same wait: one range for both.
+  it.each([
+    ["0", false],
+    ["1", true],
+    ["3600", true],
+    ["3601", false],
+    ["1.5", false],
+  ])("--lock-timeout %s and lockTimeoutSeconds agree (accepted: %s)", (value, accepted) => {
+    const flag = () => parseArgs(["apply", "--lock-timeout", value]);
+    const setting = () => resolveReleaseSettings({ lockTimeoutSeconds: Number(value) }, "--set");
+    if (accepted) {
+      expect(flag().lockTimeoutMs).toBe(Number(value) * 1000);
+      expect(setting().lockTimeoutSeconds).toBe(Number(value));
+    } else {
+      expect(flag).toThrow(/--lock-timeout takes a whole number of seconds from 1 to 3600/);
+      expect(setting).toThrow(/lockTimeoutSeconds must be a whole number of seconds from 1 to 3600/);
+    }
+  });
+
+  it("--json prints the refusal as one JSON error object, exit 1", async () => {
+    const run = await runCli(["apply", "--json", "--migration-lock-timeout", "0.0001"], { DATABASE_URL: "" });
+    expect(run.code).toBe(1);
+    const doc = JSON.parse(run.stdout) as { error: { code: string; message: string; fix: string } };
+    expect(doc.error.code).toBe("invalid-input");
+    expect(doc.error.message).toContain("--migration-lock-timeout takes 0 (no limit)");
+    expect(doc.error.fix).toBe("Example: --migration-lock-timeout 5");
   });
 });

@@ -183,13 +183,13 @@ export const BAD_INPUTS: BadInput[] = [
     area: "CLI flags",
     label: "lock timeout that is not a number",
     run: (ctx) => cli(ctx, ["apply", "--lock-timeout", "soon"]),
-    message: /--lock-timeout takes a number of seconds from 0 to 86400, got "soon"/,
+    message: /--lock-timeout takes a whole number of seconds from 1 to 3600, got "soon"/,
   },
   {
     area: "CLI flags",
     label: "negative connect timeout",
     run: (ctx) => cli(ctx, ["apply", "--connect-timeout=-5"]),
-    message: /--connect-timeout takes a number of seconds from 0 to 86400, got "-5"/,
+    message: /--connect-timeout takes a number of seconds more than 0, from 0\.001 to 86400 .*, got "-5"/,
   },
   {
     area: "CLI flags",
