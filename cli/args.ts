@@ -84,7 +84,8 @@ Commands:
             exit 2 when something needs action (docs/observability.md)
   revert --to NAME [--confirm]
             run the Down sections of the migrations applied after NAME, newest first, under the release
-            lock; without --confirm it only lists them and what they drop (exit 2 when there is something)
+            lock; without --confirm it only lists them and what they drop, truncate or delete (dropped
+            columns included; exit 2 when there is something)
   prisma-schema [--out FILE] [--check]
             the app's Prisma schema, rendered from the database's catalog: printed, written to FILE, or with
             --check compared with FILE (default prisma/schema.prisma); exit 2 when they differ (docs/prisma.md)

@@ -21,6 +21,7 @@ export {
 } from "./migrations/ledger";
 export type { AppliedMigration } from "./migrations/run";
 export type { RevertedMigration } from "./migrations/revert";
+export { dropsOf } from "./migrations/drops";
 export {
   planRevertFrom,
   type RevertItem,

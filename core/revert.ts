@@ -10,7 +10,8 @@ import { acquireReleaseLock } from "./lock";
 import { silentLogger } from "./logger";
 import { readMigrationFiles, type MigrationFile } from "./migrations/files";
 import { compareWithLedger, readLedger, type LedgerEntry, type LedgerProblem } from "./migrations/ledger";
-import { dropsOf, runRevert } from "./migrations/revert";
+import { dropsOf } from "./migrations/drops";
+import { runRevert } from "./migrations/revert";
 import type { ReleaseOptions } from "./release";
 import type { MigrationResult } from "./results";
 import { saveSnapshot, takeSnapshot } from "./snapshot";
@@ -26,7 +27,10 @@ export interface RevertRequest {
 export interface RevertItem {
   name: string;
   appliedAt: string;
-  /** The DROP statements of its Down section: what reverting it removes. */
+  /**
+   * What reverting it removes: its Down section's DROP, TRUNCATE and DELETE statements and the columns it
+   * drops (`ALTER TABLE "Chunk" DROP COLUMN "embeddingBits"`), as written (core/migrations/drops.ts).
+   */
   drops: string[];
 }
 

@@ -67,7 +67,8 @@ export function splitStatements(sql: string): Statement[] {
   return statements;
 }
 
-const IDENT = String.raw`(?:"(?:[^"]|"")+"|[A-Za-z_][\w$]*)(?:\s*\.\s*(?:"(?:[^"]|"")+"|[A-Za-z_][\w$]*))?`;
+/** A table name as SQL writes it: quoted or not, with an optional schema. */
+export const IDENT = String.raw`(?:"(?:[^"]|"")+"|[A-Za-z_][\w$]*)(?:\s*\.\s*(?:"(?:[^"]|"")+"|[A-Za-z_][\w$]*))?`;
 
 export interface StatementTarget {
   /** The table as written, for to_regclass(); for DROP INDEX, the index. */

@@ -4,7 +4,7 @@
 import type { ClientBase } from "pg";
 import { BOOKKEEPING_SCHEMA, MIGRATIONS_TABLE } from "../bookkeeping";
 import type { Logger } from "../logger";
-import { downSection, type MigrationFile } from "./files";
+import type { MigrationFile } from "./files";
 import { withUtf16Positions } from "./positions";
 import { describeMigrationFailure } from "./run";
 
@@ -12,18 +12,6 @@ export interface RevertedMigration {
   name: string;
   checksum: string;
   durationMs: number;
-}
-
-/** What reverting one migration will drop: the DROP statements of its Down section, as written. */
-export function dropsOf(file: MigrationFile): string[] {
-  const statements = downSection(file.sql)
-    .split("\n")
-    .filter((line) => !/^\s*--/.test(line))
-    .join("\n")
-    .match(
-      /\bDROP\s+(?:TABLE|TYPE|FUNCTION|POLICY|INDEX|EXTENSION|SCHEMA|VIEW|TRIGGER|DOMAIN|SEQUENCE)\b[^;]*/gi,
-    );
-  return (statements ?? []).map((s) => s.replace(/\s+/g, " ").trim());
 }
 
 /** Reverts `newestFirst` (the last applied migrations, newest first). */

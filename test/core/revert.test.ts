@@ -65,6 +65,7 @@ describe("revert in the core", () => {
       "20250101000200_widget_color",
     ]);
     expect(plan.migrations[0]!.drops).toEqual(['DROP TABLE "Gadget"']);
+    expect(plan.migrations[1]!.drops).toEqual(['ALTER TABLE "Widget" DROP COLUMN color']);
     expect(plan.lastMigrationAfter).toBe("20250101000100_widgets");
     expect(await ledgerNames(db.current.url)).toHaveLength(3);
   });
@@ -184,6 +185,10 @@ describe("neonhub-db revert", () => {
     expect(run.code).toBe(2);
     expect(run.stdout).toContain("20250101000300_gadgets");
     expect(run.stdout).toContain('DROP TABLE "Gadget"');
+    const deeper = await cli("revert", "--to", "20250101000100_widgets");
+    expect(deeper.stdout).toMatch(
+      /- 20250101000200_widget_color .*\n {8}ALTER TABLE "Widget" DROP COLUMN color\n/,
+    );
     expect(run.stdout).toContain("--confirm");
     expect(await tables(db.current.url)).toEqual(["Gadget", "Widget"]);
   });

@@ -1,0 +1,74 @@
+// What a migration's Down section destroys, for revert's preview: the statements that remove objects or data,
+// as written. Read statement by statement (comments, quotes and dollar quotes respected), so that a DELETE in
+// the body of a function the Down section re-creates is not listed (it does not run), while the statements of
+// a DO block are (they do).
+import { IDENT, splitStatements } from "../lint/statements";
+import { downSection, type MigrationFile } from "./files";
+
+/** Statements that remove objects or rows, each matched where a statement starts. */
+const DESTROYS = new RegExp(
+  String.raw`^(?:DROP\s+(?:TABLE|MATERIALIZED\s+VIEW|TYPE|FUNCTION|POLICY|INDEX|EXTENSION|SCHEMA|VIEW|TRIGGER|DOMAIN|SEQUENCE)|TRUNCATE|DELETE\s+FROM)\b`,
+  "i",
+);
+const ALTER_TABLE = new RegExp(
+  String.raw`^ALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?(${IDENT})\s+`,
+  "i",
+);
+/** An ALTER TABLE action that drops a column: `DROP [COLUMN] [IF EXISTS] name` (not DROP CONSTRAINT). */
+const DROP_COLUMN = /^DROP\s+(?!CONSTRAINT\b)/i;
+/** Where a statement starts inside a DO block's body: after BEGIN, THEN, ELSE or LOOP. */
+const PLPGSQL_PREFIX = /^(?:[\s\S]*\b(?:BEGIN|THEN|ELSE|LOOP)\s+)?/i;
+
+const oneLine = (text: string) => text.replace(/\s+/g, " ").trim();
+
+/** What reverting `file` removes: its Down section's DROP, TRUNCATE and DELETE statements and dropped columns. */
+export function dropsOf(file: MigrationFile): string[] {
+  return destroyingStatements(downSection(file.sql));
+}
+
+export function destroyingStatements(sql: string): string[] {
+  const found: string[] = [];
+  for (const { code } of splitStatements(sql)) {
+    // The body keeps its line breaks: a `--` comment in it ends at the end of its line.
+    const body = /^\s*DO\s+(?:LANGUAGE\s+\w+\s+)?(\$[A-Za-z_]*\$)([\s\S]*)\1/i.exec(code);
+    if (body) {
+      for (const inner of splitStatements(body[2]!)) {
+        found.push(...destroying(oneLine(inner.code.replace(/;$/, "").replace(PLPGSQL_PREFIX, ""))));
+      }
+    } else {
+      found.push(...destroying(oneLine(code.replace(/;$/, ""))));
+    }
+  }
+  return found;
+}
+
+function destroying(statement: string): string[] {
+  if (DESTROYS.test(statement)) return [statement];
+  const alter = ALTER_TABLE.exec(statement);
+  if (!alter) return [];
+  return topLevelParts(statement.slice(alter[0].length))
+    .filter((action) => DROP_COLUMN.test(action))
+    .map((action) => `ALTER TABLE ${alter[1]} ${action.replace(/^DROP\s+(?:COLUMN\s+)?/i, "DROP COLUMN ")}`);
+}
+
+/** `a, b (c, d), "e,f"` -> [a, b (c, d), "e,f"]: the comma-separated parts outside parentheses and quotes. */
+function topLevelParts(text: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let quote: string | undefined;
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quote) {
+      if (c === quote) quote = undefined;
+    } else if (c === '"' || c === "'") quote = c;
+    else if (c === "(") depth += 1;
+    else if (c === ")") depth -= 1;
+    else if (c === "," && depth === 0) {
+      parts.push(text.slice(start, i).trim());
+      start = i + 1;
+    }
+  }
+  parts.push(text.slice(start).trim());
+  return parts.filter((part) => part !== "");
+}
