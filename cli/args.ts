@@ -34,7 +34,7 @@ export interface CliArgs {
   lockTimeoutMs?: number;
   /** How migrations wait for table locks (docs/runbook.md); unset fields keep their defaults. */
   lockSafety: Partial<LockSafetySettings>;
-  /** Which stack the release is for: `production` makes plan's blocking safety findings errors. */
+  /** Which stack the release is for: `production` makes blocking safety findings errors (plan and apply). */
   environment?: ReleaseEnvironment;
   connectTimeoutMs?: number;
   /** Whether the tenant tables' policies are enforced; unset keeps the mode the database records. */
@@ -103,8 +103,8 @@ Options:
   --statement-timeout SECONDS
                            statement_timeout of each migration (default 0 = off)
   --lock-retries N         retries of a migration that timed out on a lock, with backoff (default 5)
-  --environment NAME       production | staging | development (default): in production, plan's blocking
-                           safety findings on tables with data are errors (docs/runbook.md)
+  --environment NAME       production | staging | development (default): in production, blocking safety
+                           findings on tables with data are errors: plan exits 1, apply refuses (docs/runbook.md)
   --connect-timeout SECS   how long to wait for the server to accept a connection (default 10)
                            (the timeouts take plain decimal seconds with at most 3 decimals, e.g. 2.5)
   --row-level-security M   enforce | off: whether the tenant tables' policies are enforced (docs/security.md;

@@ -10,6 +10,7 @@ export type ReleaseErrorCode =
   | "lock-timeout"
   | "migration-files"
   | "ledger-mismatch"
+  | "unsafe-migration"
   | "migration-failed"
   | "seed-failed"
   | "index-failed"

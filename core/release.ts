@@ -18,7 +18,7 @@ import { parseDatabaseUrl, redactUrl, type DatabaseTarget } from "./dsn";
 import { ReleaseError, isReleaseError } from "./errors";
 import { preflightProblems } from "./adopt/preflight";
 import { acquireReleaseLock } from "./lock";
-import { lintMigrations, type ReleaseEnvironment, type SafetyReport } from "./lint";
+import { lintMigrations, refuseUnsafeMigrations, type ReleaseEnvironment, type SafetyReport } from "./lint";
 import { openMonitorInBackground, type MonitorConnection } from "./lock-safety/monitor-connection";
 import { endSessionWithClient } from "./lock-safety/session";
 import { resolveLockSafety, type LockSafetySettings } from "./lock-safety/settings";
@@ -72,7 +72,7 @@ export interface ReleaseOptions {
   lockTimeoutMs?: number;
   /** How migrations wait for table locks (lock_timeout, statement_timeout, retries); defaults when unset. */
   lockSafety?: Partial<LockSafetySettings>;
-  /** Which stack this is: on `production`, plan's blocking safety findings are errors (core/lint/). */
+  /** Which stack this is: on `production`, blocking safety findings are errors, which apply refuses (core/lint/). */
   environment?: ReleaseEnvironment;
   connectTimeoutMs?: number;
   log?: Logger;
@@ -259,7 +259,10 @@ interface PendingMigrationChecks {
   safety: SafetyReport;
 }
 
-/** What plan says of the pending migrations; both read nothing when none is pending (a no-op plan stays at two). */
+/**
+ * What plan says of the pending migrations, and what apply refuses on; both read nothing when none is pending
+ * (a no-op plan stays at two round trips).
+ */
 async function pendingMigrationChecks(
   client: ClientBase,
   state: Pick<MigrationState, "ledger" | "comparison">,
@@ -364,11 +367,12 @@ export async function applyWith(client: ClientBase, options: ReleaseOptions): Pr
     // Read the state only once we hold the lock: a release that ran meanwhile is then seen as applied.
     const state = await readMigrationState(client, options);
     refuseLedgerProblems(state.comparison.problems);
-    // Before anything is written (not even the ledger): a database that is not ours stops here.
-    refuseLedgerProblems(
-      await preflightProblems(client, { ledger: state.ledger, pending: state.comparison.pending }),
-      "This database is not one neonhub-db can apply to as it is",
-    );
+    // Before anything is written (not even the ledger), the checks plan makes of the pending migrations: a
+    // database that is not ours stops here, and so do the safety lint's errors (production's blocking
+    // statements on tables with data, exemptions without a reason).
+    const checks = await pendingMigrationChecks(client, state, options);
+    refuseLedgerProblems(checks.preflight, "This database is not one neonhub-db can apply to as it is");
+    refuseUnsafeMigrations(checks.safety);
     const steps = options.steps ?? [];
     await ensureBookkeeping(
       client,

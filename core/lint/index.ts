@@ -3,6 +3,7 @@
 // a production stack (a warning elsewhere) unless the statement carries a reasoned exemption; the same on a
 // table the release creates, or an empty one, is noise and is left out.
 import type { ClientBase } from "pg";
+import { ReleaseError } from "../errors";
 import type { MigrationFile } from "../migrations/files";
 import { DEFAULT_RELEASE_ENVIRONMENT, type ReleaseEnvironment } from "./environment";
 import { EXEMPTION_SYNTAX, parseExemptions } from "./exemptions";
@@ -114,6 +115,21 @@ export async function lintMigrations(
 async function serverVersion(client: ClientBase): Promise<string | undefined> {
   const result = await client.query<{ v: string }>("SELECT current_setting('server_version') AS v");
   return /^\d+(?:\.\d+)?/.exec(result.rows[0]?.v ?? "")?.[0];
+}
+
+/**
+ * The one decision on a lint report: its errors stop the release. plan reports them and exits 1; apply calls
+ * this under the release lock, before it writes anything (not even the ledger), so that it refuses what plan
+ * refuses and nothing is half-applied.
+ */
+export function refuseUnsafeMigrations(report: SafetyReport): void {
+  const errors = report.findings.filter((f) => f.level === "error");
+  if (errors.length === 0) return;
+  throw new ReleaseError(
+    "unsafe-migration",
+    `The pending migrations fail the safety lint (${report.environment}); nothing was applied:\n${errors.map((f) => `- ${describeFinding(f)}`).join("\n")}`,
+    `Use the safer form, or accept the finding in the migration with \`${EXEMPTION_SYNTAX}\` before the statement (docs/runbook.md).`,
+  );
 }
 
 /** One finding as one line, for a preview's output and its failure. */

@@ -173,3 +173,54 @@ describe("the repository's migrations after the first release", () => {
     expect(report.errors).toBe(0);
   });
 });
+
+describe("apply in production", () => {
+  const db = useTestDatabase("lintapply");
+  const dir = fixtureMigrationsCopy();
+  const cli = (...args: string[]) =>
+    runCli([...args, "--migrations-dir", dir], { DATABASE_URL: db.current.url });
+  const state = () =>
+    withClient(db.current.url, async (c) => {
+      const ledger = await c.query<{ name: string }>(
+        "SELECT name FROM neonhub_release.migrations ORDER BY id",
+      );
+      const objects = await c.query<{ sprocket: boolean; index: boolean }>(
+        `SELECT to_regclass('"Sprocket"') IS NOT NULL AS sprocket, to_regclass('widget_name') IS NOT NULL AS index`,
+      );
+      return { ledger: ledger.rows.map((r) => r.name), ...objects.rows[0]! };
+    });
+
+  it("refuses what plan refuses, before applying anything; outside production it applies", async () => {
+    await applyRelease({ databaseUrl: db.current.url, migrationsDir: dir });
+    await withClient(db.current.url, (c) =>
+      c.query(`INSERT INTO "Widget" (id, name) SELECT 'w' || g, 'w' || g FROM generate_series(1, 500) g`),
+    );
+    // A safe migration first: refusing only at the unsafe one would leave this one applied.
+    writeMigration(dir, "20250101000400_sprocket.sql", 'CREATE TABLE "Sprocket" (id text PRIMARY KEY);');
+    writeMigration(dir, "20250101000500_widget_name.sql", 'CREATE INDEX widget_name ON "Widget" (name);');
+    const before = await state();
+
+    const plan = await cli("plan", "--environment", "production");
+    expect(plan.code).toBe(1);
+    expect(plan.stdout).toContain(
+      'error: 20250101000500_widget_name.sql:2 require-concurrent-index-creation on "Widget"',
+    );
+
+    const apply = await cli("apply", "--environment", "production", "--json");
+    expect(apply.code).toBe(1);
+    const { error } = JSON.parse(apply.stdout) as { error: { code: string; message: string; fix: string } };
+    expect(error.code).toBe("unsafe-migration");
+    expect(error.message).toContain("nothing was applied");
+    expect(error.message).toContain(
+      'error: 20250101000500_widget_name.sql:2 require-concurrent-index-creation on "Widget"',
+    );
+    expect(error.fix).toContain("-- neonhub-db:allow <rule> because <reason>");
+    expect(apply.stderr).not.toContain("unexpected error");
+    expect(await state()).toEqual({ ...before, sprocket: false, index: false });
+    expect(before.ledger).toHaveLength(3);
+
+    const development = await cli("apply");
+    expect(development.code).toBe(0);
+    expect(await state()).toMatchObject({ sprocket: true, index: true });
+  });
+});
