@@ -17,6 +17,7 @@ import {
   parseDatabaseUrl,
   planLegacyUpgrade,
   planLegacyUpgradeIfNeeded,
+  planIsBlocked,
   planRelease,
   prismaSchemaCommand,
   redactSecrets,
@@ -149,9 +150,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
         }
         const plan = await planRelease(options);
         emit(plan, renderPlan(plan));
-        const blocked =
-          plan.migrations.problems.length > 0 || plan.problems.length > 0 || plan.safety.errors > 0;
-        return blocked ? EXIT.error : plan.pending ? EXIT.pending : EXIT.ok;
+        return planIsBlocked(plan) ? EXIT.error : plan.pending ? EXIT.pending : EXIT.ok;
       }
       case "apply": {
         const request = upgradeRequest(args);

@@ -9,7 +9,7 @@ import type {
   StepStatus,
   VectorIndexPlanItem,
 } from "../core";
-import { displayChecksum, documentsLeftEmptyText, ledgerProblemText } from "../core";
+import { displayChecksum, documentsLeftEmptyText, ledgerProblemText, planIsBlocked } from "../core";
 import { renderSafety } from "./render-safety";
 import { renderTenantSearch } from "./render-search";
 
@@ -47,9 +47,11 @@ export function renderPlan(plan: ReleasePlan): string {
   for (const p of migrations.problems) lines.push(`  problem: ${ledgerProblemText(p)}`, `    fix: ${p.fix}`);
   for (const p of plan.problems) lines.push(`  problem: ${p}`);
   lines.push(
-    plan.pending
-      ? "Changes pending: `neonhub-db apply` applies them."
-      : "Nothing to do: the database is up to date.",
+    planIsBlocked(plan)
+      ? "Blocked: `neonhub-db apply` refuses until the problems or errors above are fixed."
+      : plan.pending
+        ? "Changes pending: `neonhub-db apply` applies them."
+        : "Nothing to do: the database is up to date.",
   );
   return lines.join("\n");
 }

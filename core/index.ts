@@ -33,6 +33,7 @@ export { ReleaseSession, withReleaseSession } from "./session";
 export {
   applyRelease,
   buildReleaseManifest,
+  planIsBlocked,
   planRelease,
   releaseStatus,
   verifyRelease,

@@ -99,6 +99,15 @@ export interface ReleasePlan {
   pending: boolean;
 }
 
+/**
+ * Whether apply would refuse what the plan shows: a ledger problem, a database that is not ours, a missing
+ * pgvector or a safety lint error (each of which apply checks again and refuses). plan's exit code and its
+ * closing line both read this, so they cannot disagree.
+ */
+export function planIsBlocked(plan: ReleasePlan): boolean {
+  return plan.migrations.problems.length > 0 || plan.problems.length > 0 || plan.safety.errors > 0;
+}
+
 export interface ReleaseSummary extends Omit<StepStatuses, "rowLevelSecurity"> {
   appliedMigrations: number;
   lastMigration: string | null;

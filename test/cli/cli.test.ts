@@ -1,4 +1,4 @@
-import { appendFileSync } from "node:fs";
+import { appendFileSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -246,5 +246,41 @@ describe("bad input gets a clear error and exit 1, with no password in the outpu
       c.query("SELECT count(*)::int AS n FROM pg_namespace WHERE nspname = 'neonhub_release'"),
     );
     expect(schemas.rows[0].n).toBe(0);
+  });
+});
+
+// plan's closing line agrees with its exit code: when apply would refuse, it says so instead of "Nothing to
+// do" or "Changes pending".
+describe("neonhub-db plan with a problem", () => {
+  const db = useTestDatabase("planblocked");
+  const dir = fixtureMigrationsCopy();
+  const cli = (...args: string[]) =>
+    runCli([...args, "--migrations-dir", dir], { DATABASE_URL: db.current.url });
+  const BLOCKED = "Blocked: `neonhub-db apply` refuses until the problems or errors above are fixed.";
+
+  it("an applied migration's file gone: exit 1, and the last line says blocked, not up to date", async () => {
+    expect((await cli("apply")).code).toBe(0);
+    const gadgets = path.join(dir, "20250101000300_gadgets.sql");
+    const text = readFileSync(gadgets, "utf8");
+    rmSync(gadgets);
+    const run = await cli("plan");
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/problem: .*20250101000300_gadgets.*file is gone/);
+    expect(run.stdout.trimEnd().split("\n").at(-1)).toBe(BLOCKED);
+    expect(run.stdout).not.toContain("Nothing to do");
+    writeFileSync(gadgets, text);
+  });
+
+  it("an applied file changed, with a migration pending: exit 1, blocked rather than changes pending", async () => {
+    appendFileSync(path.join(dir, "20250101000300_gadgets.sql"), "\n-- changed after it was applied\n");
+    writeFileSync(
+      path.join(dir, "20250101000400_sprocket.sql"),
+      '-- Up Migration\nCREATE TABLE "Sprocket" (id text PRIMARY KEY);\n\n-- Down Migration\nDROP TABLE "Sprocket";\n',
+    );
+    const run = await cli("plan");
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain("1 pending");
+    expect(run.stdout.trimEnd().split("\n").at(-1)).toBe(BLOCKED);
+    expect(run.stdout).not.toContain("Changes pending");
   });
 });

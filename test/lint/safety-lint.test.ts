@@ -202,6 +202,8 @@ describe("apply in production", () => {
 
     const plan = await cli("plan", "--environment", "production");
     expect(plan.code).toBe(1);
+    // Its closing line agrees with the exit code (not "Changes pending: `neonhub-db apply` applies them.").
+    expect(plan.stdout.trimEnd().split("\n").at(-1)).toMatch(/^Blocked: `neonhub-db apply` refuses/);
     expect(plan.stdout).toContain(
       'error: 20250101000500_widget_name.sql:2 require-concurrent-index-creation on "Widget"',
     );
