@@ -135,7 +135,9 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     const args = parseArgs(argv);
     json = args.json;
     if (args.command === "help") return (out(USAGE), EXIT.ok);
-    if (args.command === "version") return (out(version()), EXIT.ok);
+    // --json promises one JSON document on stdout, --version included.
+    if (args.command === "version")
+      return (out(json ? JSON.stringify({ version: version() }) : version()), EXIT.ok);
     const options = releaseOptions(args, io.env, log);
     const emit = (value: unknown, text: string) => out(json ? JSON.stringify(value, null, 2) : text);
     switch (args.command) {

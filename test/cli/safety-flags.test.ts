@@ -1,4 +1,7 @@
-// The CLI's migration-safety flags: each bad value is a clear input error naming the flag and an example.
+// The CLI's option values (migration safety, timeouts, --version): each bad value is a clear input error naming
+// the flag and an example.
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseArgs } from "../../cli/args";
 import { ReleaseError, resolveReleaseSettings } from "../../core";
@@ -127,5 +130,21 @@ describe("timeout flags", () => {
     expect(doc.error.code).toBe("invalid-input");
     expect(doc.error.message).toContain("--migration-lock-timeout takes 0 (no limit)");
     expect(doc.error.fix).toBe("Example: --migration-lock-timeout 5");
+  });
+});
+
+describe("--version", () => {
+  it("prints the version, and with --json one JSON document", async () => {
+    const { version } = JSON.parse(
+      readFileSync(path.resolve(__dirname, "..", "..", "package.json"), "utf8"),
+    ) as {
+      version: string;
+    };
+    const plain = await runCli(["--version"]);
+    expect(plain.code).toBe(0);
+    expect(plain.stdout).toBe(`${version}\n`);
+    const json = await runCli(["--version", "--json"]);
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toEqual({ version });
   });
 });

@@ -42,6 +42,17 @@ describe("documented commands exist", () => {
     }
   });
 
+  it("README's CLI block lists every neonhub-db command that --help lists", () => {
+    const readme = readFileSync(path.join(ROOT, "README.md"), "utf8");
+    const section = readme.slice(readme.indexOf("## The release engine and its CLI"));
+    const block = /```bash\n([\s\S]*?)```/.exec(section)![1]!;
+    const listed = new Set([...block.matchAll(/^neonhub-db ([a-z][\w-]*)/gm)].map((m) => m[1]));
+    for (const command of COMMANDS) {
+      expect(USAGE).toMatch(new RegExp(`^  ${command}\\b`, "m"));
+      expect([...listed], `README's CLI block: neonhub-db ${command}`).toContain(command);
+    }
+  });
+
   it("every script file run with node", () => {
     for (const { doc, match } of mentions(/node (scripts\/[\w./-]+\.js)/)) {
       expect(existsSync(path.join(ROOT, match[1]!)), `${doc}: ${match[1]}`).toBe(true);
