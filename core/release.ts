@@ -399,6 +399,9 @@ export async function applyWith(client: ClientBase, options: ReleaseOptions): Pr
       log,
       lockSafety: resolveLockSafety(options.lockSafety),
       monitor: monitor?.ready,
+    }).catch(async (error: unknown) => {
+      await snapshotAfterFailedMigration(client, options, state.ledger.length, log);
+      throw error;
     });
     // Its session ends while the release reads and records what it did (awaited before returning).
     void monitor?.close();
@@ -506,6 +509,27 @@ export async function statusWith(client: ClientBase, options: ReleaseOptions): P
     seedSets: summary.seedSets,
     vectorIndexes: summary.vectorIndexes,
   };
+}
+
+/**
+ * After a migration failed (and rolled back), the snapshot of what the migrations before it committed: verify
+ * then compares the live schema with the ledger as it is, instead of reporting their objects as drift. A
+ * failure to record it is logged, not raised: the migration's error is the one to report.
+ */
+async function snapshotAfterFailedMigration(
+  client: ClientBase,
+  options: ReleaseOptions,
+  ledgerBefore: number,
+  log: Logger,
+): Promise<void> {
+  try {
+    const { ledger } = await readMigrationState(client, options);
+    if (ledger.length > ledgerBefore) await recordSnapshot(client, ledger.at(-1)!.name);
+  } catch (error) {
+    log.warn(
+      `could not record the schema snapshot after the failed migration (${(error as Error).message}); verify will say an apply was interrupted until the next apply`,
+    );
+  }
 }
 
 /** Applied migrations against their files, and the live catalog against the snapshot apply recorded. Read-only. */

@@ -71,10 +71,15 @@ export async function prismaSchemaCommand(options: PrismaSchemaOptions): Promise
     try {
       committed = readFileSync(file, "utf8");
     } catch {
+      // The default is relative to the current folder (an app checks its own copy), not to this project.
+      const where =
+        options.out === undefined
+          ? ` (the default, ${PRISMA_SCHEMA_PATH}, is read from the current folder, ${cwd})`
+          : "";
       throw new ReleaseError(
         "invalid-input",
-        `--check: cannot read ${file}.`,
-        `Write it first: neonhub-db prisma-schema --out ${options.out ?? PRISMA_SCHEMA_PATH}`,
+        `--check: cannot read ${file}${where}.`,
+        `Run it from the folder that holds ${PRISMA_SCHEMA_PATH}, name the file with --out FILE, or write it first: neonhub-db prisma-schema --out ${options.out ?? PRISMA_SCHEMA_PATH}`,
       );
     }
     return { models, enums, file, differences: compareSchemas(schema, committed) };

@@ -4,7 +4,13 @@
 import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { compareSchemas, describeDifference, generatePrismaSchema, PROJECT_ROOT } from "../../core";
+import {
+  compareSchemas,
+  describeDifference,
+  generatePrismaSchema,
+  prismaSchemaCommand,
+  PROJECT_ROOT,
+} from "../../core";
 import { runCli } from "../support/cli";
 import { withClient } from "../support/database";
 import { useReleasedDatabase } from "../security/released-database";
@@ -109,7 +115,14 @@ describe("a database that moved on from prisma/schema.prisma", () => {
       DATABASE_URL: released.current.db.url,
     });
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toMatch(/cannot read .*no\/such\/schema\.prisma[\s\S]*fix: Write it first/);
+    expect(missing.stderr).toMatch(/cannot read .*no\/such\/schema\.prisma\.[\s\S]*fix: .*write it first/);
+    // The default file is the current folder's (an app checks its own copy): the error says where it looked.
+    const elsewhere = scratchDir("neonhub-prisma-cwd-");
+    await expect(
+      prismaSchemaCommand({ databaseUrl: released.current.db.url, check: true, cwd: elsewhere }),
+    ).rejects.toThrow(
+      `--check: cannot read ${path.join(elsewhere, "prisma", "schema.prisma")} (the default, prisma/schema.prisma, is read from the current folder, ${elsewhere}).`,
+    );
     // Writing into a folder that does not exist: the user's error, not a bug with a stack trace.
     const unwritable = await runCli(["prisma-schema", "--out", "no/such/schema.prisma"], {
       DATABASE_URL: released.current.db.url,
