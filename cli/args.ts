@@ -331,6 +331,57 @@ function refuseEmptyValues(values: Record<string, unknown>): void {
   }
 }
 
+/**
+ * The flags that mean something to some commands only (the help names them with those commands). Given to
+ * another, they were ignored, so that `status --seed demo` looked like it did something.
+ */
+const COMMAND_FLAGS: Partial<Record<keyof typeof OPTIONS, readonly string[]>> = {
+  seed: ["plan", "apply"],
+  "legacy-organization": ["plan", "apply"],
+  "batch-size": ["plan", "apply"],
+  "max-batches": ["plan", "apply"],
+  file: ["load-chunks"],
+  dataset: ["load-chunks"],
+  replace: ["load-chunks"],
+  append: ["load-chunks"],
+  to: ["baseline", "revert"],
+  confirm: ["revert"],
+  out: ["prisma-schema"],
+  check: ["prisma-schema"],
+};
+
+function refuseFlagsOfOtherCommands(values: Record<string, unknown>, command: string): void {
+  for (const [flag, commands] of Object.entries(COMMAND_FLAGS)) {
+    if (values[flag] === undefined || values[flag] === false || commands!.includes(command)) continue;
+    const which =
+      commands!.length === 1 ? commands![0] : `${commands!.slice(0, -1).join(", ")} or ${commands!.at(-1)}`;
+    throw new ReleaseError(
+      "invalid-input",
+      `--${flag} goes with ${which}, not ${command}.`,
+      `Leave it out, or run \`neonhub-db ${commands![0]} --${flag} ...\` (see \`neonhub-db --help\`).`,
+    );
+  }
+}
+
+/** A flag that takes one value, given twice: which one wins would be a guess, so neither does. */
+function refuseRepeatedFlags(argv: readonly string[]): void {
+  const seen = new Set<string>();
+  for (const arg of argv) {
+    const name = /^--([\w-]+)/.exec(arg)?.[1];
+    if (!name || !(name in OPTIONS)) continue;
+    const option = OPTIONS[name as keyof typeof OPTIONS] as { multiple?: boolean };
+    if (option.multiple) continue;
+    if (seen.has(name)) {
+      throw new ReleaseError(
+        "invalid-input",
+        `--${name} is given twice.`,
+        "Give it once (of the options, only --seed and --set repeat).",
+      );
+    }
+    seen.add(name);
+  }
+}
+
 export function parseArgs(argv: readonly string[]): CliArgs {
   let parsed;
   try {
@@ -345,6 +396,7 @@ export function parseArgs(argv: readonly string[]): CliArgs {
   }
   const { values, positionals } = parsed;
   refuseEmptyValues(values);
+  refuseRepeatedFlags(argv);
   if (positionals.length > 1) {
     throw new ReleaseError(
       "invalid-input",
@@ -392,16 +444,31 @@ export function parseArgs(argv: readonly string[]): CliArgs {
   if (command === "help" || command === "version" || (COMMANDS as readonly string[]).includes(command)) {
     args.command = command as CliArgs["command"];
     if (command === "load-chunks" && (!args.file || !args.dataset)) {
+      const missing = [
+        !args.file && "--file (the chunk file)",
+        !args.dataset && "--dataset (the Dataset's id)",
+      ];
       throw new ReleaseError(
         "invalid-input",
-        "load-chunks needs --file and --dataset.",
+        `load-chunks needs --file and --dataset: ${missing.filter(Boolean).join(" and ")} ${missing.every(Boolean) ? "are" : "is"} missing.`,
         "Example: neonhub-db load-chunks --file chunks.ndjson --dataset <Dataset id>",
       );
     }
+    refuseFlagsOfOtherCommands(values, command);
     if (args.upgradeLegacy && command !== "plan" && command !== "apply") {
       throw new ReleaseError(
         "invalid-input",
         `--upgrade-legacy goes with plan or apply, not ${command}.`,
+        "Example: neonhub-db apply --upgrade-legacy --legacy-organization acme",
+      );
+    }
+    const upgradeOnly = (["legacy-organization", "batch-size", "max-batches"] as const).find(
+      (flag) => values[flag] !== undefined,
+    );
+    if (upgradeOnly && !args.upgradeLegacy) {
+      throw new ReleaseError(
+        "invalid-input",
+        `--${upgradeOnly} goes with --upgrade-legacy, which was not given.`,
         "Example: neonhub-db apply --upgrade-legacy --legacy-organization acme",
       );
     }

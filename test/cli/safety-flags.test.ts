@@ -148,3 +148,44 @@ describe("--version", () => {
     expect(JSON.parse(json.stdout)).toEqual({ version });
   });
 });
+
+describe("flags of another command", () => {
+  it("are refused, naming the commands they go with, where they were ignored", () => {
+    expect(refusal(["status", "--seed", "demo"]).message).toBe("--seed goes with plan or apply, not status.");
+    expect(refusal(["verify", "--seed", "demo"]).message).toBe("--seed goes with plan or apply, not verify.");
+    expect(refusal(["plan", "--to", "x"]).message).toBe("--to goes with baseline or revert, not plan.");
+    expect(refusal(["apply", "--confirm"]).message).toBe("--confirm goes with revert, not apply.");
+    expect(refusal(["status", "--out", "f.prisma"]).message).toBe(
+      "--out goes with prisma-schema, not status.",
+    );
+    expect(refusal(["plan", "--batch-size", "10"]).message).toBe(
+      "--batch-size goes with --upgrade-legacy, which was not given.",
+    );
+    expect(refusal(["plan", "--legacy-organization", "acme"]).message).toBe(
+      "--legacy-organization goes with --upgrade-legacy, which was not given.",
+    );
+    // Where they belong, and the flags every command takes, they are taken.
+    expect(parseArgs(["apply", "--seed", "demo", "--json"]).seeds).toEqual(["demo"]);
+    expect(parseArgs(["revert", "--to", "x", "--confirm"])).toMatchObject({ to: "x", confirm: true });
+    expect(
+      parseArgs(["plan", "--upgrade-legacy", "--legacy-organization", "acme", "--batch-size", "10"]),
+    ).toMatchObject({ upgradeLegacy: true, legacyOrganization: "acme", batchSize: 10 });
+  });
+
+  it("a flag of one value given twice is refused; --seed and --set repeat", () => {
+    expect(
+      refusal([
+        "status",
+        "--database-url",
+        "postgresql://a@127.0.0.1/x",
+        "--database-url",
+        "postgresql://b@127.0.0.1/y",
+      ]).message,
+    ).toBe("--database-url is given twice.");
+    expect(refusal(["plan", "--json", "--json"]).message).toBe("--json is given twice.");
+    expect(parseArgs(["plan", "--seed", "a", "--seed", "b", "--set", "x=1", "--set", "y=2"])).toMatchObject({
+      seeds: ["a", "b"],
+      settings: ["x=1", "y=2"],
+    });
+  });
+});

@@ -213,7 +213,7 @@ export const BAD_INPUTS: BadInput[] = [
     area: "CLI flags",
     label: "load-chunks without --dataset",
     run: (ctx) => cli(ctx, ["load-chunks", "--file", "chunks.ndjson"]),
-    message: /load-chunks needs --file and --dataset/,
+    message: /load-chunks needs --file and --dataset: --dataset \(the Dataset's id\) is missing/,
   },
 
   // ---- migration files ----
