@@ -87,6 +87,26 @@ function describeConnectError(error: unknown, target: DatabaseTarget, timeoutMs:
         { cause: error },
       );
   }
+  if (/does not support SSL/i.test(message)) {
+    return new ReleaseError(
+      "connection",
+      `PostgreSQL at ${where} does not accept TLS, and the database URL asks for it (sslmode=${target.sslmode ?? "…"}).`,
+      "Drop sslmode from the URL (or set sslmode=disable) for a server without TLS, such as the local cluster; a managed server (RDS, Aurora) accepts it.",
+      { cause: error },
+    );
+  }
+  if (
+    /self[- ]signed certificate|unable to verify the first certificate|unable to get local issuer/i.test(
+      message,
+    )
+  ) {
+    return new ReleaseError(
+      "connection",
+      `The TLS certificate of PostgreSQL at ${where} could not be verified: ${message}.`,
+      "Name the server's CA with sslrootcert=/path/to/ca.pem in the URL (for RDS, the region's bundle from AWS).",
+      { cause: error },
+    );
+  }
   if (/timeout/i.test(message)) {
     return new ReleaseError(
       "connection",

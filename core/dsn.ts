@@ -70,7 +70,15 @@ export function readConnectionUrl(
   let config: ReturnType<typeof parseConnectionString>;
   try {
     config = parseConnectionString(url);
-  } catch {
+  } catch (error) {
+    // pg's parser reads the files sslrootcert, sslcert and sslkey name while it parses.
+    const { code, path: file } = (error ?? {}) as { code?: string; path?: string };
+    if (code && file) {
+      return refuse(
+        `names a file that cannot be read: ${file} (${code})`,
+        "Check the sslrootcert, sslcert and sslkey parameters of the URL: each names a file on this machine.",
+      );
+    }
     return refuse("is not a valid URL");
   }
   if (!config.host) return refuse("has no host");

@@ -61,6 +61,14 @@ describe("reading a database URL", () => {
     expect(refusal("mysql://root:pw@127.0.0.1/db").message).toMatch(/must start with postgresql:\/\//);
     expect(refusal("not a url").message).toBe("DATABASE_URL is not a valid URL.");
     expect(refusal("postgresql://app:pw@127.0.0.1:5432").message).toBe("DATABASE_URL names no database.");
+    // pg's parser reads the certificate files while it parses: a missing one is named, not "not a valid URL".
+    const missingCa = refusal(
+      "postgresql://app:pw@127.0.0.1:5432/db?sslmode=verify-full&sslrootcert=/no/such/ca.pem",
+    );
+    expect(missingCa.message).toBe(
+      "DATABASE_URL names a file that cannot be read: /no/such/ca.pem (ENOENT).",
+    );
+    expect(missingCa.fix).toMatch(/sslrootcert, sslcert and sslkey/);
     expect(readConnectionUrl("postgresql://app:pw@127.0.0.1", { defaultDatabase: "postgres" })).toMatchObject(
       {
         ok: true,
@@ -99,6 +107,23 @@ describe("masking passwords", () => {
     });
     expect(error.fix).toContain("%25");
     expect(run.stdout + run.stderr).not.toContain("50%off");
+  });
+
+  describe("a URL that asks for TLS of a server without it", () => {
+    const db = useTestDatabase("nossl");
+    it("says so, with the fix, and no password", async () => {
+      const url = new URL(db.current.url);
+      url.searchParams.set("sslmode", "require");
+      const run = await runCli(["status", "--json"], { DATABASE_URL: url.toString() });
+      expect(run.code).toBe(1);
+      const { error } = JSON.parse(run.stdout) as { error: { code: string; message: string; fix: string } };
+      expect(error.code).toBe("connection");
+      expect(error.message).toMatch(
+        /does not accept TLS, and the database URL asks for it \(sslmode=require\)/,
+      );
+      expect(error.fix).toMatch(/sslmode=disable/);
+      if (url.password) expect(run.stdout + run.stderr).not.toContain(url.password);
+    });
   });
 
   describe("the CLI, logged in with the password x", () => {
