@@ -1,6 +1,7 @@
 // Command-line parsing for neonhub-db: node:util's parseArgs, with every error message in this CLI's words.
 import { parseArgs as parseNodeArgs, type ParseArgsConfig } from "node:util";
 import {
+  LOCK_SAFETY_MAX,
   RELEASE_LOCK_TIMEOUT_SECONDS,
   ReleaseError,
   parseReleaseEnvironment,
@@ -139,17 +140,22 @@ something that needs action.`;
  */
 const PLAIN_SECONDS = /^\d+(\.\d{1,3})?$/;
 
-/** `--statement-timeout` and `--migration-lock-timeout`: 0 turns the limit off; otherwise at least 1 ms. */
-function secondsOrOff(flag: string, raw: string): number {
-  const ms = PLAIN_SECONDS.test(raw) ? Math.round(Number(raw) * 1000) : NaN;
-  if (!(ms >= 0 && ms <= 86_400_000)) {
-    throw new ReleaseError(
-      "invalid-input",
-      `${flag} takes 0 (no limit) or a number of seconds from 0.001 to 86400 (at most 3 decimals), got "${raw}".`,
-      `Example: ${flag} 5`,
-    );
-  }
-  return ms;
+/**
+ * `--statement-timeout` and `--migration-lock-timeout`: 0 turns the limit off; otherwise at least 1 ms, at
+ * most the setting's own maximum (LOCK_SAFETY_MAX, which the stack settings share).
+ */
+function secondsOrOff(maxMs: number): (flag: string, raw: string) => number {
+  return (flag, raw) => {
+    const ms = PLAIN_SECONDS.test(raw) ? Math.round(Number(raw) * 1000) : NaN;
+    if (!(ms >= 0 && ms <= maxMs)) {
+      throw new ReleaseError(
+        "invalid-input",
+        `${flag} takes 0 (no limit) or a number of seconds from 0.001 to ${maxMs / 1000} (at most 3 decimals), got "${raw}".`,
+        `Example: ${flag} 5`,
+      );
+    }
+    return ms;
+  };
 }
 
 /** `--connect-timeout`: a limit there must be (0 would mean waiting forever), of at least 1 ms. */
@@ -206,8 +212,8 @@ function rows(flag: string, raw: string): number {
 /** The flags that take a number, each with its one parser (which also decides its range and message). */
 const NUMBER_FLAGS: Record<string, (flag: string, raw: string) => number> = {
   "--lock-timeout": releaseLockSeconds,
-  "--migration-lock-timeout": secondsOrOff,
-  "--statement-timeout": secondsOrOff,
+  "--migration-lock-timeout": secondsOrOff(LOCK_SAFETY_MAX.lockTimeoutMs),
+  "--statement-timeout": secondsOrOff(LOCK_SAFETY_MAX.statementTimeoutMs),
   "--connect-timeout": seconds,
   "--lock-retries": count,
   "--batch-size": rows,

@@ -134,8 +134,8 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   try {
     const args = parseArgs(argv);
     json = args.json;
-    if (args.command === "help") return (out(USAGE), EXIT.ok);
-    // --json promises one JSON document on stdout, --version included.
+    // --json promises one JSON document on stdout, --help and --version included.
+    if (args.command === "help") return (out(json ? JSON.stringify({ usage: USAGE }) : USAGE), EXIT.ok);
     if (args.command === "version")
       return (out(json ? JSON.stringify({ version: version() }) : version()), EXIT.ok);
     const options = releaseOptions(args, io.env, log);

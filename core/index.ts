@@ -86,7 +86,12 @@ export {
   type SafetyFinding,
   type SafetyReport,
 } from "./lint";
-export { DEFAULT_LOCK_SAFETY, resolveLockSafety, type LockSafetySettings } from "./lock-safety/settings";
+export {
+  DEFAULT_LOCK_SAFETY,
+  LOCK_SAFETY_MAX,
+  resolveLockSafety,
+  type LockSafetySettings,
+} from "./lock-safety/settings";
 export {
   RELEASE_SETTING_KEYS,
   mergeSettings,

@@ -1,7 +1,12 @@
 // The stack settings of migration safety, in one small module: which kind of stack this is (on
 // `production`, a blocking migration on a table with data fails the preview) and how migrations wait for
 // table locks. config.ts folds them into the release's configuration.
-import { RELEASE_ENVIRONMENTS, type LockSafetySettings, type ReleaseEnvironment } from "../core";
+import {
+  LOCK_SAFETY_MAX,
+  RELEASE_ENVIRONMENTS,
+  type LockSafetySettings,
+  type ReleaseEnvironment,
+} from "../core";
 import * as v from "./validators";
 
 export const RELEASE_SAFETY_DEFAULTS = {
@@ -31,9 +36,10 @@ export function parseReleaseSafety(
       d.environment,
     ),
     lockSafety: {
-      lockTimeoutMs: 1000 * integer("migrationLockTimeoutSeconds", 3600, 5),
-      statementTimeoutMs: 1000 * integer("migrationStatementTimeoutSeconds", 86_400, 600),
-      lockRetries: integer("migrationLockRetries", 100, 5),
+      lockTimeoutMs: 1000 * integer("migrationLockTimeoutSeconds", LOCK_SAFETY_MAX.lockTimeoutMs / 1000, 5),
+      statementTimeoutMs:
+        1000 * integer("migrationStatementTimeoutSeconds", LOCK_SAFETY_MAX.statementTimeoutMs / 1000, 600),
+      lockRetries: integer("migrationLockRetries", LOCK_SAFETY_MAX.lockRetries, 5),
     },
   };
 }

@@ -30,6 +30,19 @@ export const DEFAULT_LOCK_SAFETY: LockSafetySettings = {
   progressIntervalMs: 2_000,
 };
 
+/**
+ * The largest value of each setting, whichever way it is given (CLI flag, stack setting, release engine
+ * option): a table-lock wait beyond an hour is a stuck deploy, a migration may run for a day.
+ */
+export const LOCK_SAFETY_MAX: Readonly<Record<keyof LockSafetySettings, number>> = {
+  lockTimeoutMs: 3_600_000,
+  statementTimeoutMs: 86_400_000,
+  lockRetries: 100,
+  retryBaseDelayMs: 86_400_000,
+  retryMaxDelayMs: 86_400_000,
+  progressIntervalMs: 86_400_000,
+};
+
 /** The settings with every unset field at its default, each checked. `source` names where a value came from. */
 export function resolveLockSafety(
   given: Partial<LockSafetySettings> | undefined,
@@ -39,7 +52,7 @@ export function resolveLockSafety(
   for (const field of Object.keys(DEFAULT_LOCK_SAFETY) as (keyof LockSafetySettings)[]) {
     const value = given?.[field];
     if (value === undefined) continue;
-    const limit = field === "lockRetries" ? 100 : 86_400_000;
+    const limit = LOCK_SAFETY_MAX[field];
     if (!Number.isInteger(value) || value < 0 || value > limit) {
       throw new ReleaseError(
         "invalid-input",

@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseArgs } from "../../cli/args";
-import { ReleaseError, resolveReleaseSettings } from "../../core";
+import { ReleaseError, resolveLockSafety, resolveReleaseSettings } from "../../core";
 import { runCli } from "../support/cli";
 
 function refusal(argv: string[]): ReleaseError {
@@ -37,7 +37,7 @@ describe("migration safety flags", () => {
   it.each([
     [
       ["--migration-lock-timeout", "soon"],
-      '--migration-lock-timeout takes 0 (no limit) or a number of seconds from 0.001 to 86400 (at most 3 decimals), got "soon"',
+      '--migration-lock-timeout takes 0 (no limit) or a number of seconds from 0.001 to 3600 (at most 3 decimals), got "soon"',
     ],
     [["--statement-timeout=-1"], "--statement-timeout takes 0 (no limit) or a number of seconds"],
     [["--lock-retries", "1.5"], '--lock-retries takes a whole number from 0 to 100, got "1.5"'],
@@ -61,7 +61,7 @@ describe("timeout flags", () => {
 
   // Each of these once passed and became 0 ms, which PostgreSQL and the driver read as "no limit".
   it.each([
-    ["--migration-lock-timeout", "0.0001", "takes 0 (no limit) or a number of seconds from 0.001 to 86400"],
+    ["--migration-lock-timeout", "0.0001", "takes 0 (no limit) or a number of seconds from 0.001 to 3600"],
     ["--statement-timeout", "0.0004", "takes 0 (no limit) or a number of seconds from 0.001 to 86400"],
     ["--connect-timeout", "0.0001", "takes a number of seconds more than 0, from 0.001 to 86400"],
     ["--connect-timeout", "0", "takes a number of seconds more than 0"],
@@ -146,6 +146,25 @@ describe("--version", () => {
     const json = await runCli(["--version", "--json"]);
     expect(json.code).toBe(0);
     expect(JSON.parse(json.stdout)).toEqual({ version });
+  });
+});
+
+describe("the migration lock timeout", () => {
+  it("has one maximum, an hour, as a flag and as the stack's setting", () => {
+    expect(parseArgs(["apply", "--migration-lock-timeout", "3600"]).lockSafety.lockTimeoutMs).toBe(3_600_000);
+    expect(refusal(["apply", "--migration-lock-timeout", "3601"]).message).toMatch(/from 0.001 to 3600/);
+    expect(parseArgs(["apply", "--statement-timeout", "86400"]).lockSafety.statementTimeoutMs).toBe(
+      86_400_000,
+    );
+    expect(() => resolveLockSafety({ lockTimeoutMs: 3_600_001 })).toThrow(/from 0 to 3600000/);
+  });
+});
+
+describe("--help", () => {
+  it("with --json prints one JSON document holding the usage", async () => {
+    const run = await runCli(["--help", "--json"]);
+    expect(run.code).toBe(0);
+    expect((JSON.parse(run.stdout) as { usage: string }).usage).toMatch(/^Usage: neonhub-db <command>/);
   });
 });
 
