@@ -107,7 +107,8 @@ Options:
   --environment NAME       production | staging | development (default): in production, blocking safety
                            findings on tables with data are errors: plan exits 1, apply refuses (docs/runbook.md)
   --connect-timeout SECS   how long to wait for the server to accept a connection (default 10)
-                           (the timeouts take plain decimal seconds with at most 3 decimals, e.g. 2.5)
+                           (--migration-lock-timeout, --statement-timeout and --connect-timeout take
+                           plain decimal seconds with at most 3 decimals, e.g. 2.5)
   --row-level-security M   enforce | off: whether the tenant tables' policies are enforced (docs/security.md;
                            default: the mode the database records, enforce for a new one)
   --config FILE            release settings, JSON or YAML, as the stack sets them (docs/schema-release.md):
@@ -140,13 +141,18 @@ something that needs action.`;
  */
 const PLAIN_SECONDS = /^\d+(\.\d{1,3})?$/;
 
+/** `raw` seconds in milliseconds, or NaN when it is not PLAIN_SECONDS. */
+function plainSecondsMs(raw: string): number {
+  return PLAIN_SECONDS.test(raw) ? Math.round(Number(raw) * 1000) : NaN;
+}
+
 /**
  * `--statement-timeout` and `--migration-lock-timeout`: 0 turns the limit off; otherwise at least 1 ms, at
  * most the setting's own maximum (LOCK_SAFETY_MAX, which the stack settings share).
  */
 function secondsOrOff(maxMs: number): (flag: string, raw: string) => number {
   return (flag, raw) => {
-    const ms = PLAIN_SECONDS.test(raw) ? Math.round(Number(raw) * 1000) : NaN;
+    const ms = plainSecondsMs(raw);
     if (!(ms >= 0 && ms <= maxMs)) {
       throw new ReleaseError(
         "invalid-input",
@@ -160,7 +166,7 @@ function secondsOrOff(maxMs: number): (flag: string, raw: string) => number {
 
 /** `--connect-timeout`: a limit there must be (0 would mean waiting forever), of at least 1 ms. */
 function seconds(flag: string, raw: string): number {
-  const ms = PLAIN_SECONDS.test(raw) ? Math.round(Number(raw) * 1000) : NaN;
+  const ms = plainSecondsMs(raw);
   if (!(ms >= 1 && ms <= 86_400_000)) {
     throw new ReleaseError(
       "invalid-input",
@@ -343,6 +349,7 @@ function refuseEmptyValues(values: Record<string, unknown>): void {
  */
 const COMMAND_FLAGS: Partial<Record<keyof typeof OPTIONS, readonly string[]>> = {
   seed: ["plan", "apply"],
+  "upgrade-legacy": ["plan", "apply"],
   "legacy-organization": ["plan", "apply"],
   "batch-size": ["plan", "apply"],
   "max-batches": ["plan", "apply"],
@@ -460,21 +467,14 @@ export function parseArgs(argv: readonly string[]): CliArgs {
         "Example: neonhub-db load-chunks --file chunks.ndjson --dataset <Dataset id>",
       );
     }
-    refuseFlagsOfOtherCommands(values, command);
-    if (args.upgradeLegacy && command !== "plan" && command !== "apply") {
+    // --help and --version answer whatever else is on the line.
+    if (command !== "help" && command !== "version") refuseFlagsOfOtherCommands(values, command);
+    // The organization is read only with the flag (the legacyUpgrade setting names its own); --batch-size and
+    // --max-batches go with either, which only the release settings tell (cli/main.ts, upgradeRequest).
+    if (args.legacyOrganization !== undefined && !args.upgradeLegacy) {
       throw new ReleaseError(
         "invalid-input",
-        `--upgrade-legacy goes with plan or apply, not ${command}.`,
-        "Example: neonhub-db apply --upgrade-legacy --legacy-organization acme",
-      );
-    }
-    const upgradeOnly = (["legacy-organization", "batch-size", "max-batches"] as const).find(
-      (flag) => values[flag] !== undefined,
-    );
-    if (upgradeOnly && !args.upgradeLegacy) {
-      throw new ReleaseError(
-        "invalid-input",
-        `--${upgradeOnly} goes with --upgrade-legacy, which was not given.`,
+        "--legacy-organization goes with --upgrade-legacy, which was not given.",
         "Example: neonhub-db apply --upgrade-legacy --legacy-organization acme",
       );
     }

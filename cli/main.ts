@@ -103,7 +103,22 @@ function upgradeRequest(args: CliArgs): (LegacyUpgradeOptions & { explicit: bool
     };
   }
   const setting = releaseSettings(args).legacyUpgrade;
-  if (!setting) return undefined;
+  if (!setting) {
+    const flag =
+      args.batchSize !== undefined
+        ? "--batch-size"
+        : args.maxBatches !== undefined
+          ? "--max-batches"
+          : undefined;
+    if (flag) {
+      throw new ReleaseError(
+        "invalid-input",
+        `${flag} goes with an upgrade of a Prisma-era database: --upgrade-legacy, or the legacyUpgrade release setting; neither was given.`,
+        "Example: neonhub-db apply --upgrade-legacy --legacy-organization acme --max-batches 10",
+      );
+    }
+    return undefined;
+  }
   return {
     explicit: false,
     organization: setting.organization,

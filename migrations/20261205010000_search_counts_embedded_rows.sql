@@ -1,5 +1,6 @@
--- search_chunks() and search_messages() send a tenant to the dimension's index only when its embedded rows are
--- over the exact threshold; a query given as text that is not a vector is quoted in the error only in part.
+-- search_chunks() sends a tenant to the dimension's index only when its embedded rows are over the exact
+-- threshold, where the prefilter's b-tree can count them; a query given as text that is not a vector is quoted
+-- in the error only in part.
 --
 -- Why. Each search counts the tenant's visible rows up to the exact threshold from the ("organizationId",
 -- "embeddingSpaceId") b-tree alone (migration 20261203100100), rows not yet embedded included: counting only
@@ -9,17 +10,19 @@
 -- index (16,000 other rows) and got recall@10 0.765 on queries far from its topics (0.3 at worst), 1.0 once
 -- the waiting rows were gone: the index's tenant filter keeps too few of the rows it reads, and the fallback
 -- only runs when fewer than k rows come back. Now, over the threshold, the search counts again, embedded rows
--- only, up to the threshold: for "Chunk" from the prefilter's b-tree alone where the release built it (an
--- index-only scan: 3.4 ms for 19,331 rows on the benchmark's corpus, against 2.0 ms for the first count), for
--- "Message" on the rows' pages. Only a tenant over the threshold pays for it (not one with an index of its
--- own, which is not counted); below it the search is among embedded rows anyway.
+-- only, up to the threshold, from the prefilter's b-tree (partial on "embeddingBits" IS NOT NULL; an
+-- index-only scan: 3.4-5.4 ms for 19,331 rows on the benchmark's corpus, against 2.0-2.2 ms for the first
+-- count). Only a tenant over the threshold pays for it (not one with an index of its own, which is not
+-- counted). search_messages() and a "Chunk" without the prefilter's b-tree have no such b-tree: counting there
+-- reads each row's page (75 ms for the same 19,331 rows), on every call over the threshold, so they are left
+-- as they were (docs/search.md, "Limits").
 --
 -- search_query_vector(): pgvector's message for text that is not a vector quotes the whole input, 12 KB for a
 -- query of 3,072 numbers, into the app's error and logs; it is cut to its first 120 characters.
 --
--- The functions are restated whole (CREATE OR REPLACE), as migrations 20261204180000, 20261204190000 and
--- 20261203030000 left them apart from these changes, with pgvector 0.8's iterative-scan settings added back.
--- The down migration restores them.
+-- The functions are restated whole (CREATE OR REPLACE), as migrations 20261204180000 and 20261203030000 left
+-- them apart from these changes, with pgvector 0.8's iterative-scan settings added back. The down migration
+-- restores them.
 
 -- Up Migration
 -- Load pgvector's library first, so that its settings are known when the functions attach them.
@@ -173,25 +176,19 @@ BEGIN
   -- That count includes rows not yet embedded (an app creates a chunk, then writes its embedding): a tenant
   -- with few embedded rows and many waiting would be sent to the dimension's index, whose tenant filter keeps
   -- too few of the rows it reads for the recall the threshold was measured at (0.3-0.8 where exact search
-  -- gives 1). Over the threshold, count again, embedded rows only: from the prefilter's b-tree alone, which
-  -- holds embedded rows only, where the release built it (its depth is set); otherwise on the rows' pages.
-  -- Only this path pays for it; a tenant below the threshold is searched among its embedded rows anyway.
-  IF visible > exact_rows AND NOT (dataset_id IS NULL AND document_id IS NULL AND own_index) THEN
-    IF prefilter_depth IS NOT NULL THEN
-      SELECT count(*) INTO visible FROM (
-        SELECT 1 FROM "Chunk" c
-         WHERE c."organizationId" = org AND c."embeddingSpaceId" = ANY (spaces) AND c."embeddingBits" IS NOT NULL
-           AND (dataset_id IS NULL OR c."datasetId" = dataset_id)
-           AND (document_id IS NULL OR c."documentId" = document_id)
-         LIMIT exact_rows + 1) v;
-    ELSE
-      SELECT count(*) INTO visible FROM (
-        SELECT 1 FROM "Chunk" c
-         WHERE c."organizationId" = org AND c."embeddingSpaceId" = ANY (spaces) AND c."embedding" IS NOT NULL
-           AND (dataset_id IS NULL OR c."datasetId" = dataset_id)
-           AND (document_id IS NULL OR c."documentId" = document_id)
-         LIMIT exact_rows + 1) v;
-    END IF;
+  -- gives 1). Over the threshold, count again, embedded rows only, from the prefilter's b-tree alone, which
+  -- holds embedded rows only, where the release built it (its depth is set). Only this path pays for it (3.4-
+  -- 5.4 ms for 19,331 rows); a tenant below the threshold is searched among its embedded rows anyway. Without
+  -- the b-tree, counting embedded rows reads each row's page (75 ms for those 19,331 rows, an exact search's
+  -- cost), which every call over the threshold would pay: not done (docs/search.md, "Limits").
+  IF visible > exact_rows AND prefilter_depth IS NOT NULL
+     AND NOT (dataset_id IS NULL AND document_id IS NULL AND own_index) THEN
+    SELECT count(*) INTO visible FROM (
+      SELECT 1 FROM "Chunk" c
+       WHERE c."organizationId" = org AND c."embeddingSpaceId" = ANY (spaces) AND c."embeddingBits" IS NOT NULL
+         AND (dataset_id IS NULL OR c."datasetId" = dataset_id)
+         AND (document_id IS NULL OR c."documentId" = document_id)
+       LIMIT exact_rows + 1) v;
   END IF;
 
   IF visible > exact_rows THEN
@@ -274,131 +271,6 @@ BEGIN
     ALTER FUNCTION search_chunks(vector, integer, text, text, text)
       SET ivfflat.iterative_scan = relaxed_order;
     ALTER FUNCTION search_chunks(vector, integer, text, text, text)
-      SET hnsw.iterative_scan = relaxed_order;
-  END IF;
-END
-$$;
-
-CREATE OR REPLACE FUNCTION search_messages(
-  query vector,
-  k integer DEFAULT 10,
-  conversation_id text DEFAULT NULL,
-  embedding_space_id text DEFAULT NULL
-)
-RETURNS TABLE (
-  "id" text, "conversationId" text, "role" "MessageRole", "contentJson" jsonb,
-  "createdAt" timestamp(3) without time zone, "distance" double precision
-)
-LANGUAGE plpgsql STABLE SECURITY INVOKER
-SET search_path = public, pg_temp
-SET plan_cache_mode = force_generic_plan
-SET ivfflat.probes = '10'
-SET hnsw.ef_search = '40'
-SET enable_seqscan = off
-SET enable_bitmapscan = on
-AS $$
-DECLARE
-  org text := current_organization_id();
-  spaces text[];
-  dims integer;
-  exact_rows integer;
-  visible integer;
-  ids text[];
-  dists double precision[];
-  typ text;
-  probes integer;
-  ef_search integer;
-  own_index boolean;
-BEGIN
-  -- As in search_chunks(): a call filtered by conversation plans each statement for its values.
-  IF conversation_id IS NOT NULL THEN
-    PERFORM set_config('plan_cache_mode', 'force_custom_plan', true);
-  END IF;
-  PERFORM search_check_k('search_messages', k);
-  spaces := search_query_spaces('search_messages', query, embedding_space_id);
-  IF org IS NULL THEN RETURN; END IF;
-  dims := vector_dims(query);
-  -- One lookup: the dimension's settings, or the tenant's own when it has an index of its own, and whether
-  -- it has one.
-  SELECT s.exact_rows, s.probes, s.ef_search, s.own_index INTO exact_rows, probes, ef_search, own_index
-    FROM search_settings('Message', dims, org) s;
-
-  -- As in search_chunks(): a tenant with an index of its own goes there uncounted unless a conversation
-  -- narrows the search; otherwise the count reads the ("organizationId", "embeddingSpaceId") b-tree alone.
-  IF conversation_id IS NULL AND own_index THEN
-    visible := exact_rows + 1;
-  ELSIF conversation_id IS NULL THEN
-    SELECT count(*) INTO visible FROM (
-      SELECT 1 FROM "Message" m
-       WHERE m."organizationId" = org AND m."embeddingSpaceId" = ANY (spaces)
-       LIMIT exact_rows + 1) v;
-  ELSE
-    SELECT count(*) INTO visible FROM (
-      SELECT 1 FROM "Message" m
-       WHERE m."organizationId" = org AND m."embeddingSpaceId" = ANY (spaces)
-         AND (conversation_id IS NULL OR m."conversationId" = conversation_id)
-       LIMIT exact_rows + 1) v;
-  END IF;
-
-  -- As in search_chunks(): that count includes rows not yet embedded; over the threshold, count again,
-  -- embedded rows only (on the rows' pages: "Message" has no b-tree over its embedded rows).
-  IF visible > exact_rows AND NOT (conversation_id IS NULL AND own_index) THEN
-    SELECT count(*) INTO visible FROM (
-      SELECT 1 FROM "Message" m
-       WHERE m."organizationId" = org AND m."embeddingSpaceId" = ANY (spaces) AND m."embedding" IS NOT NULL
-         AND (conversation_id IS NULL OR m."conversationId" = conversation_id)
-       LIMIT exact_rows + 1) v;
-  END IF;
-
-  IF visible > exact_rows THEN
-    IF probes IS NOT NULL THEN PERFORM set_config('ivfflat.probes', probes::text, true); END IF;
-    IF ef_search IS NOT NULL THEN PERFORM set_config('hnsw.ef_search', ef_search::text, true); END IF;
-    PERFORM set_config('enable_bitmapscan', 'off', true);
-    typ := CASE WHEN dims <= 2000 THEN 'vector' ELSE 'halfvec' END || '(' || dims || ')';
-    -- The dimension and the organization are literals, as in search_chunks().
-    EXECUTE format(
-      'SELECT array_agg(r.id ORDER BY r.d), array_agg(r.d ORDER BY r.d) FROM ('
-      '  SELECT a.id, (a.embedding <=> $1)::float8 AS d FROM ('
-      '    SELECT m."id", m."embedding" FROM "Message" m'
-      '     WHERE vector_dims(m."embedding") = %s AND m."organizationId" = %L AND m."embeddingSpaceId" = ANY ($2)'
-      '       AND ($3::text IS NULL OR m."conversationId" = $3)'
-      '     ORDER BY (m."embedding"::%s) <=> $1::%s LIMIT $4) a'
-      '  ORDER BY 2 LIMIT $5) r',
-      dims, org, typ, typ)
-      INTO ids, dists
-      USING query, spaces, conversation_id, greatest(2 * k, 40), k;
-    IF coalesce(cardinality(ids), 0) = k THEN
-      RETURN QUERY
-        SELECT m."id"::text, m."conversationId"::text, m."role"::"MessageRole", m."contentJson"::jsonb,
-          m."createdAt"::timestamp(3) without time zone, r.d
-          FROM unnest(ids, dists) WITH ORDINALITY AS r(id, d, n) JOIN "Message" m ON m."id" = r.id
-         ORDER BY r.n;
-      RETURN;
-    END IF;
-    PERFORM set_config('enable_bitmapscan', 'on', true);
-  END IF;
-
-  RETURN QUERY
-    SELECT m."id"::text, m."conversationId"::text, m."role"::"MessageRole", m."contentJson"::jsonb,
-          m."createdAt"::timestamp(3) without time zone,
-           (m."embedding" <=> query)::float8
-      FROM "Message" m
-     WHERE m."organizationId" = org AND m."embeddingSpaceId" = ANY (spaces) AND m."embedding" IS NOT NULL
-       AND (conversation_id IS NULL OR m."conversationId" = conversation_id)
-     ORDER BY m."embedding" <=> query
-     LIMIT k;
-END
-$$;
-COMMENT ON FUNCTION search_messages(vector, integer, text, text) IS
-  'The k messages of the current organization nearest to query (cosine), optionally in one conversation or embedding space. See docs/search.md.';
-
--- CREATE OR REPLACE resets the function's settings: pgvector 0.8's iterative scans, as before.
-DO $$
-BEGIN
-  IF (SELECT string_to_array(extversion, '.')::int[] >= ARRAY[0, 8] FROM pg_extension WHERE extname = 'vector') THEN
-    ALTER FUNCTION search_messages(vector, integer, text, text)
-      SET ivfflat.iterative_scan = relaxed_order;
-    ALTER FUNCTION search_messages(vector, integer, text, text)
       SET hnsw.iterative_scan = relaxed_order;
   END IF;
 END
@@ -630,121 +502,6 @@ BEGIN
     ALTER FUNCTION search_chunks(vector, integer, text, text, text)
       SET ivfflat.iterative_scan = relaxed_order;
     ALTER FUNCTION search_chunks(vector, integer, text, text, text)
-      SET hnsw.iterative_scan = relaxed_order;
-  END IF;
-END
-$$;
-
-CREATE OR REPLACE FUNCTION search_messages(
-  query vector,
-  k integer DEFAULT 10,
-  conversation_id text DEFAULT NULL,
-  embedding_space_id text DEFAULT NULL
-)
-RETURNS TABLE (
-  "id" text, "conversationId" text, "role" "MessageRole", "contentJson" jsonb,
-  "createdAt" timestamp(3) without time zone, "distance" double precision
-)
-LANGUAGE plpgsql STABLE SECURITY INVOKER
-SET search_path = public, pg_temp
-SET plan_cache_mode = force_generic_plan
-SET ivfflat.probes = '10'
-SET hnsw.ef_search = '40'
-SET enable_seqscan = off
-SET enable_bitmapscan = on
-AS $$
-DECLARE
-  org text := current_organization_id();
-  spaces text[];
-  dims integer;
-  exact_rows integer;
-  visible integer;
-  ids text[];
-  dists double precision[];
-  typ text;
-  probes integer;
-  ef_search integer;
-  own_index boolean;
-BEGIN
-  -- As in search_chunks(): a call filtered by conversation plans each statement for its values.
-  IF conversation_id IS NOT NULL THEN
-    PERFORM set_config('plan_cache_mode', 'force_custom_plan', true);
-  END IF;
-  PERFORM search_check_k('search_messages', k);
-  spaces := search_query_spaces('search_messages', query, embedding_space_id);
-  IF org IS NULL THEN RETURN; END IF;
-  dims := vector_dims(query);
-  -- One lookup: the dimension's settings, or the tenant's own when it has an index of its own, and whether
-  -- it has one.
-  SELECT s.exact_rows, s.probes, s.ef_search, s.own_index INTO exact_rows, probes, ef_search, own_index
-    FROM search_settings('Message', dims, org) s;
-
-  -- As in search_chunks(): a tenant with an index of its own goes there uncounted unless a conversation
-  -- narrows the search; otherwise the count reads the ("organizationId", "embeddingSpaceId") b-tree alone.
-  IF conversation_id IS NULL AND own_index THEN
-    visible := exact_rows + 1;
-  ELSIF conversation_id IS NULL THEN
-    SELECT count(*) INTO visible FROM (
-      SELECT 1 FROM "Message" m
-       WHERE m."organizationId" = org AND m."embeddingSpaceId" = ANY (spaces)
-       LIMIT exact_rows + 1) v;
-  ELSE
-    SELECT count(*) INTO visible FROM (
-      SELECT 1 FROM "Message" m
-       WHERE m."organizationId" = org AND m."embeddingSpaceId" = ANY (spaces)
-         AND (conversation_id IS NULL OR m."conversationId" = conversation_id)
-       LIMIT exact_rows + 1) v;
-  END IF;
-
-  IF visible > exact_rows THEN
-    IF probes IS NOT NULL THEN PERFORM set_config('ivfflat.probes', probes::text, true); END IF;
-    IF ef_search IS NOT NULL THEN PERFORM set_config('hnsw.ef_search', ef_search::text, true); END IF;
-    PERFORM set_config('enable_bitmapscan', 'off', true);
-    typ := CASE WHEN dims <= 2000 THEN 'vector' ELSE 'halfvec' END || '(' || dims || ')';
-    -- The dimension and the organization are literals, as in search_chunks().
-    EXECUTE format(
-      'SELECT array_agg(r.id ORDER BY r.d), array_agg(r.d ORDER BY r.d) FROM ('
-      '  SELECT a.id, (a.embedding <=> $1)::float8 AS d FROM ('
-      '    SELECT m."id", m."embedding" FROM "Message" m'
-      '     WHERE vector_dims(m."embedding") = %s AND m."organizationId" = %L AND m."embeddingSpaceId" = ANY ($2)'
-      '       AND ($3::text IS NULL OR m."conversationId" = $3)'
-      '     ORDER BY (m."embedding"::%s) <=> $1::%s LIMIT $4) a'
-      '  ORDER BY 2 LIMIT $5) r',
-      dims, org, typ, typ)
-      INTO ids, dists
-      USING query, spaces, conversation_id, greatest(2 * k, 40), k;
-    IF coalesce(cardinality(ids), 0) = k THEN
-      RETURN QUERY
-        SELECT m."id"::text, m."conversationId"::text, m."role"::"MessageRole", m."contentJson"::jsonb,
-          m."createdAt"::timestamp(3) without time zone, r.d
-          FROM unnest(ids, dists) WITH ORDINALITY AS r(id, d, n) JOIN "Message" m ON m."id" = r.id
-         ORDER BY r.n;
-      RETURN;
-    END IF;
-    PERFORM set_config('enable_bitmapscan', 'on', true);
-  END IF;
-
-  RETURN QUERY
-    SELECT m."id"::text, m."conversationId"::text, m."role"::"MessageRole", m."contentJson"::jsonb,
-          m."createdAt"::timestamp(3) without time zone,
-           (m."embedding" <=> query)::float8
-      FROM "Message" m
-     WHERE m."organizationId" = org AND m."embeddingSpaceId" = ANY (spaces) AND m."embedding" IS NOT NULL
-       AND (conversation_id IS NULL OR m."conversationId" = conversation_id)
-     ORDER BY m."embedding" <=> query
-     LIMIT k;
-END
-$$;
-COMMENT ON FUNCTION search_messages(vector, integer, text, text) IS
-  'The k messages of the current organization nearest to query (cosine), optionally in one conversation or embedding space. See docs/search.md.';
-
--- CREATE OR REPLACE resets the function's settings: pgvector 0.8's iterative scans, as before.
-DO $$
-BEGIN
-  IF (SELECT string_to_array(extversion, '.')::int[] >= ARRAY[0, 8] FROM pg_extension WHERE extname = 'vector') THEN
-    ALTER FUNCTION search_messages(vector, integer, text, text)
-      SET ivfflat.iterative_scan = relaxed_order;
-    ALTER FUNCTION search_messages(vector, integer, text, text)
       SET hnsw.iterative_scan = relaxed_order;
   END IF;
 END

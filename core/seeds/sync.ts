@@ -120,15 +120,14 @@ export function planItem(set: SeedSet, diff: SeedSetDiff): StepItemPlan {
   if (diff.removed.length) {
     parts.push(`${diff.removed.length} to delete (${describeRefs(diff.removed.map(recordedRef))})`);
   }
-  const pending = diff.shapeProblems.length
-    ? `; ${diff.shapeProblems.join("; ")} (unless a pending migration adds it)`
-    : "";
+  // What the schema lacks: a pending migration may bring it; with none pending the plan makes it a problem.
+  const lacking = diff.shapeProblems.length ? `; ${diff.shapeProblems.join("; ")}` : "";
   const mismatch = diff.shapeProblems.length ? { schemaMismatch: diff.shapeProblems } : {};
   if (!diff.record) {
     return {
       name: set.name,
       action: "create",
-      reason: `not applied yet: ${rowsText(set.rowCount)}${parts.length ? `, ${parts.join(", ")}` : ""}${pending}`,
+      reason: `not applied yet: ${rowsText(set.rowCount)}${parts.length ? `, ${parts.join(", ")}` : ""}${lacking}`,
       ...mismatch,
     };
   }
@@ -139,7 +138,7 @@ export function planItem(set: SeedSet, diff: SeedSetDiff): StepItemPlan {
     diff.record.checksum === set.checksum
       ? "rows were changed in the database since the last apply"
       : "seed files changed";
-  return { name: set.name, action: "update", reason: `${why}: ${parts.join(", ")}${pending}`, ...mismatch };
+  return { name: set.name, action: "update", reason: `${why}: ${parts.join(", ")}${lacking}`, ...mismatch };
 }
 
 export interface SeedSetOutcome {

@@ -177,18 +177,42 @@ describe("flags of another command", () => {
     expect(refusal(["status", "--out", "f.prisma"]).message).toBe(
       "--out goes with prisma-schema, not status.",
     );
-    expect(refusal(["plan", "--batch-size", "10"]).message).toBe(
-      "--batch-size goes with --upgrade-legacy, which was not given.",
-    );
     expect(refusal(["plan", "--legacy-organization", "acme"]).message).toBe(
       "--legacy-organization goes with --upgrade-legacy, which was not given.",
     );
+    expect(refusal(["verify", "--upgrade-legacy", "--legacy-organization", "acme"]).message).toBe(
+      "--upgrade-legacy goes with plan or apply, not verify.",
+    );
+    // --help and --version answer whatever else is on the line.
+    expect(parseArgs(["apply", "--seed", "demo", "--help"]).command).toBe("help");
+    expect(parseArgs(["revert", "--to", "x", "--version"]).command).toBe("version");
     // Where they belong, and the flags every command takes, they are taken.
     expect(parseArgs(["apply", "--seed", "demo", "--json"]).seeds).toEqual(["demo"]);
     expect(parseArgs(["revert", "--to", "x", "--confirm"])).toMatchObject({ to: "x", confirm: true });
     expect(
       parseArgs(["plan", "--upgrade-legacy", "--legacy-organization", "acme", "--batch-size", "10"]),
     ).toMatchObject({ upgradeLegacy: true, legacyOrganization: "acme", batchSize: 10 });
+  });
+
+  it("--batch-size and --max-batches go with --upgrade-legacy or the legacyUpgrade setting, and are refused without either", async () => {
+    for (const flag of ["--batch-size", "--max-batches"]) {
+      // Refused before any connection: the URL's port is closed.
+      const run = await runCli(["plan", "--json", flag, "10"], {
+        DATABASE_URL: "postgresql://u:secret@127.0.0.1:1/db",
+      });
+      expect(run.code).toBe(1);
+      const { error } = JSON.parse(run.stdout) as { error: { code: string; message: string } };
+      expect(error).toMatchObject({
+        code: "invalid-input",
+        message: `${flag} goes with an upgrade of a Prisma-era database: --upgrade-legacy, or the legacyUpgrade release setting; neither was given.`,
+      });
+    }
+    // With the setting, they are taken (and the closed port is what then fails).
+    const withSetting = await runCli(
+      ["plan", "--json", "--max-batches", "3", "--set", "legacyUpgrade.organization=acme"],
+      { DATABASE_URL: "postgresql://u:secret@127.0.0.1:1/db" },
+    );
+    expect((JSON.parse(withSetting.stdout) as { error: { code: string } }).error.code).toBe("connection");
   });
 
   it("a flag of one value given twice is refused; --seed and --set repeat", () => {

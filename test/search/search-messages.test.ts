@@ -248,56 +248,6 @@ describe("search_messages", () => {
     });
   });
 
-  it("sends a tenant to the index for its embedded messages only: messages waiting for an embedding do not count", async () => {
-    // As for chunks: an app creates a message, then writes its embedding. Organization b's messages, doubled
-    // by messages of the same space without an embedding, are over a threshold its embedded ones are under:
-    // it is searched among those, exactly, without the vector index.
-    const listed = await readTenantIndexes(owner);
-    await saveTenantIndexes(
-      owner,
-      listed.filter((t) => t.organizationId !== org.b),
-    );
-    try {
-      await withTuning({ exactRows: counts.b1Main + 5 }, async () => {
-        await inTransaction(
-          app,
-          org.b,
-          async (c) => {
-            await c.query(
-              `INSERT INTO "Message" ("id", "conversationId", "role", "contentJson", "embeddingSpaceId")
-               SELECT 'waiting-' || i, $1, 'user', '{"text":"waiting for its embedding"}', $2
-                 FROM generate_series(1, $3) i`,
-              [conversation.b1, space.main, counts.b1Main],
-            );
-            const vectorScans = async () =>
-              Number(
-                (
-                  await c.query<{ n: string }>(
-                    `SELECT coalesce(sum(pg_stat_get_xact_numscans(i.indexrelid)), 0) AS n
-                       FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid
-                      WHERE i.indrelid = '"Message"'::regclass
-                        AND x.relam IN (SELECT a.oid FROM pg_am a WHERE a.amname IN ('ivfflat', 'hnsw'))`,
-                  )
-                ).rows[0]!.n,
-              );
-            for (let i = 0; i < 4; i++) {
-              const q = source.next();
-              const before = await vectorScans();
-              const found = (
-                await c.query<Found>(`SELECT * FROM search_messages($1::vector, $2)`, [vectorText(q), K])
-              ).rows;
-              expect(await vectorScans(), "the search used no vector index").toBe(before);
-              expect(found.map((r) => r.id)).toEqual(await exactTopK(org.b, q, K));
-            }
-          },
-          { rollback: true },
-        );
-      });
-    } finally {
-      await saveTenantIndexes(owner, listed);
-    }
-  });
-
   it("searches a tenant with an index of its own there, uncounted, unless a conversation narrows it", async () => {
     const table = EMBEDDING_TABLES.find((t) => t.table === "Message")!;
     const ownIndex = tenantIndexName(table, DIMENSION, org.a);

@@ -1,3 +1,4 @@
+import { readFileSync, writeFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_MIGRATIONS_DIR, ReleaseError, applyRelease, collectingLogger } from "../../core";
 import { defaultReleaseSteps } from "../../core";
@@ -160,6 +161,22 @@ describe("the bulk chunk loader", () => {
       documentsWithoutChunks: ["first-doc-1", "first-doc-2"],
     });
     expect(await countsOf(datasetId)).toEqual({ chunks: 4, documents: 3 });
+    // A file of chunks only, for documents the dataset has (no document lines): those got chunks.
+    const chunksOnly = writeChunkFile(dir, "chunks-only.ndjson", {
+      dimension: DIMENSION,
+      documents: 2,
+      chunksPerDocument: 3,
+      prefix: "first",
+    });
+    writeFileSync(
+      chunksOnly.file,
+      readFileSync(chunksOnly.file, "utf8")
+        .split("\n")
+        .filter((line) => !line.includes('"type":"document"'))
+        .join("\n"),
+    );
+    const reembedded = await load(chunksOnly.file, datasetId, { replace: true });
+    expect(reembedded).toMatchObject({ documents: 0, chunks: 6, documentsWithoutChunks: ["first-doc-2"] });
     expect(log.lines).toContain(
       "warning: load-chunks: 2 documents of the dataset not in the file now have no chunks (kept, with their versions): first-doc-1, first-doc-2",
     );

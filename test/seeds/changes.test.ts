@@ -208,7 +208,7 @@ describe("seed set errors", () => {
     expect(plan.seedSets[0]).toMatchObject({
       schemaMismatch: ['table "Brand" has no column "tagline" (file 20-brand.json)'],
     });
-    expect(plan.seedSets[0]!.reason).toContain("(unless a pending migration adds it)");
+    expect(plan.seedSets[0]!.reason).toContain('table "Brand" has no column "tagline" (file 20-brand.json)');
     expect(plan.problems).toEqual([
       'seed set "demo" does not fit the schema: table "Brand" has no column "tagline" (file 20-brand.json), and no migration is pending. Fix the table or column names in its files to match the migrations.',
     ]);

@@ -126,9 +126,7 @@ export async function loadChunks(client: ClientBase, options: LoadChunksOptions)
         copy,
       );
     }
-    const documentsWithoutChunks = options.replace
-      ? await documentsLeftEmpty(client, options.datasetId, documents)
-      : [];
+    const documentsWithoutChunks = options.replace ? await documentsLeftEmpty(client, options.datasetId) : [];
     await client.query("COMMIT");
     const durationMs = Math.max(1, Date.now() - started);
     const result: LoadChunksResult = {
@@ -277,15 +275,17 @@ async function clearExistingChunks(client: ClientBase, options: LoadChunksOption
   return 0;
 }
 
-/** With `replace`: the dataset's documents that the file does not name (their chunks are gone). */
-async function documentsLeftEmpty(
-  client: ClientBase,
-  datasetId: string,
-  documents: readonly DocumentRecord[],
-): Promise<string[]> {
+/**
+ * With `replace`: the dataset's documents without a chunk once the file is loaded. A file's chunks may name a
+ * document the dataset has without a document line for it, so what counts is the chunks, not the lines.
+ */
+async function documentsLeftEmpty(client: ClientBase, datasetId: string): Promise<string[]> {
   const left = await client.query<{ id: string }>(
-    'SELECT "id" FROM "Document" WHERE "datasetId" = $1 AND NOT ("id" = ANY ($2::text[])) ORDER BY "id"',
-    [datasetId, documents.map((d) => d.id)],
+    `SELECT d."id" FROM "Document" d
+      WHERE d."datasetId" = $1
+        AND NOT EXISTS (SELECT 1 FROM "Chunk" c WHERE c."datasetId" = d."datasetId" AND c."documentId" = d."id")
+      ORDER BY d."id"`,
+    [datasetId],
   );
   return left.rows.map((r) => r.id);
 }
