@@ -49,6 +49,17 @@ function search(app: ClientBase, organization: string | undefined, query: Float3
   });
 }
 
+/** Scans of "Chunk"'s vector indexes in the transaction `c` is in, so far (the backend's pending statistics). */
+async function vectorIndexScans(c: ClientBase): Promise<number> {
+  const { rows } = await c.query<{ n: string }>(
+    `SELECT coalesce(sum(pg_stat_get_xact_numscans(i.indexrelid)), 0) AS n
+       FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid
+      WHERE i.indrelid = '"Chunk"'::regclass
+        AND x.relam IN (SELECT a.oid FROM pg_am a WHERE a.amname IN ('ivfflat', 'hnsw'))`,
+  );
+  return Number(rows[0]!.n);
+}
+
 /**
  * The search's rows and how many scans of a vector index it made (the dimension's, or a large tenant's own,
  * core/search/tenant-indexes.ts): the backend's own counters
@@ -56,17 +67,7 @@ function search(app: ClientBase, organization: string | undefined, query: Float3
  */
 async function searchWithIndexScans(app: ClientBase, organization: string, query: Float32Array) {
   return inTransaction(app, organization, async (c) => {
-    const scans = async () =>
-      Number(
-        (
-          await c.query<{ n: string }>(
-            `SELECT coalesce(sum(pg_stat_get_xact_numscans(i.indexrelid)), 0) AS n
-               FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid
-              WHERE i.indrelid = '"Chunk"'::regclass
-                AND x.relam IN (SELECT a.oid FROM pg_am a WHERE a.amname IN ('ivfflat', 'hnsw'))`,
-          )
-        ).rows[0]!.n,
-      );
+    const scans = () => vectorIndexScans(c);
     const before = await scans();
     const rows = (await c.query<Found>(`SELECT * FROM search_chunks($1::vector, $2)`, [vectorText(query), K]))
       .rows;
@@ -254,17 +255,7 @@ function contract(label: string, steps: Partial<DefaultStepOptions>) {
                    SELECT $1, $2, $3, 100000 + i, 'waiting for its embedding' FROM generate_series(1, $4) i`,
                 [small.datasetId, small.documentId, corpus.spaceId, small.rows],
               );
-              const vectorScans = async () =>
-                Number(
-                  (
-                    await c.query<{ n: string }>(
-                      `SELECT coalesce(sum(pg_stat_get_xact_numscans(i.indexrelid)), 0) AS n
-                           FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid
-                          WHERE i.indrelid = '"Chunk"'::regclass
-                            AND x.relam IN (SELECT a.oid FROM pg_am a WHERE a.amname IN ('ivfflat', 'hnsw'))`,
-                    )
-                  ).rows[0]!.n,
-                );
+              const vectorScans = () => vectorIndexScans(c);
               for (const kind of ["own", "table-wide"] as const) {
                 for (const q of corpus.queries(small, kind, 3)) {
                   const before = await vectorScans();
