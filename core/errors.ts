@@ -37,3 +37,14 @@ export class ReleaseError extends Error {
 export function isReleaseError(error: unknown): error is ReleaseError {
   return error instanceof ReleaseError;
 }
+
+/**
+ * The fix for a command run with a login that may not do what it needs (health, load-chunks): where the
+ * migrator's connection string comes from, on a stack and locally.
+ */
+export function asMigratorFix(command: string): string {
+  return (
+    `Run ${command} as the migrator: --database-url "$DIRECT_URL" ` +
+    "(`pulumi stack output --show-secrets directUrl` on a stack, `npm run -s local -- env` locally)."
+  );
+}

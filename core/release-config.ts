@@ -87,14 +87,9 @@ export function resolveReleaseSettings(input: unknown, source: string): ReleaseS
         }
         settings.rowLevelSecurity = value as RowLevelSecurityMode;
         break;
-      case "lockTimeoutSeconds":
-        if (
-          typeof value !== "number" ||
-          !Number.isInteger(value) ||
-          value < RELEASE_LOCK_TIMEOUT_SECONDS.min ||
-          value > RELEASE_LOCK_TIMEOUT_SECONDS.max
-        ) {
-          const { min, max } = RELEASE_LOCK_TIMEOUT_SECONDS;
+      case "lockTimeoutSeconds": {
+        const { min, max } = RELEASE_LOCK_TIMEOUT_SECONDS;
+        if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
           throw refuse(
             key,
             `must be a whole number of seconds from ${min} to ${max}`,
@@ -105,6 +100,7 @@ export function resolveReleaseSettings(input: unknown, source: string): ReleaseS
         }
         settings.lockTimeoutSeconds = value;
         break;
+      }
       case "legacyUpgrade":
         settings.legacyUpgrade = legacyUpgradeSetting(value, `${at(source)}${key}`);
         break;

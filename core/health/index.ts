@@ -6,7 +6,7 @@ import type { ClientBase } from "pg";
 import { BOOKKEEPING_SCHEMA, bookkeepingExists } from "../bookkeeping";
 import { closeClient, openClient } from "../connection";
 import { parseDatabaseUrl, redactUrl, type DatabaseTarget } from "../dsn";
-import { ReleaseError, isReleaseError } from "../errors";
+import { ReleaseError, asMigratorFix, isReleaseError } from "../errors";
 import type { ReleaseStep } from "../steps";
 import { clusterFindings, readCluster } from "./cluster";
 import { readIndexStats, readStatsReset, type IndexStats } from "./index-stats";
@@ -142,8 +142,7 @@ function hotPathFindings(index: IndexHealth): HealthFinding[] {
   return [];
 }
 
-const AS_MIGRATOR =
-  "Run health with the migrator's connection string (DIRECT_URL; `pulumi stack output --show-secrets directUrl`, or `npm run -s local -- env` locally).";
+const AS_MIGRATOR = asMigratorFix("health");
 
 /**
  * The release's records (schema neonhub_release) are the owner's alone: the app and read-only logins have no

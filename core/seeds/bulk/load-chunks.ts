@@ -16,7 +16,7 @@ import { pipeline } from "node:stream/promises";
 import type { ClientBase } from "pg";
 import { closeClient, isConnectionLost, openClient } from "../../connection";
 import { parseDatabaseUrl } from "../../dsn";
-import { ReleaseError, isReleaseError } from "../../errors";
+import { ReleaseError, asMigratorFix, isReleaseError } from "../../errors";
 import { silentLogger, type Logger } from "../../logger";
 import {
   ChunkFileError,
@@ -190,7 +190,7 @@ async function prepareTarget(
       throw new ReleaseError(
         "invalid-input",
         `Dataset "${options.datasetId}" is not visible to this login: row-level security applies to it, and shows no organization's datasets outside a transaction that sets one.`,
-        `Run load-chunks as the migrator: --database-url "$DIRECT_URL" (\`npm run -s local -- env\` prints it for the local cluster).`,
+        asMigratorFix("load-chunks"),
       );
     }
     throw new ReleaseError(
@@ -504,7 +504,7 @@ function describeLoadError(
     return new ReleaseError(
       "seed-failed",
       `Loading chunks into dataset "${options.datasetId}" failed: ${pg.message ?? String(error)}: this login may not write chunks.`,
-      `Nothing was loaded. Run load-chunks as the migrator: --database-url "$DIRECT_URL" (\`npm run -s local -- env\` prints it for the local cluster).`,
+      `Nothing was loaded. ${asMigratorFix("load-chunks")}`,
       { cause: error },
     );
   }
