@@ -28,8 +28,10 @@ export interface EmbeddingTable {
   column: string;
   /** The column naming each row's "EmbeddingSpace" (whose "dimension" the row's vector has). */
   spaceColumn: string;
+  /** The column naming each row's organization (migration 20261202030000), which row-level security reads. */
+  tenantColumn: string;
   idColumn: string;
-  /** The b-tree that counts the embedded rows per space (core/vector-indexes/count-index.ts). */
+  /** The b-tree that counts the embedded rows per tenant and space (core/vector-indexes/count-index.ts). */
   countIndexName: string;
 }
 
@@ -39,6 +41,7 @@ export const EMBEDDING_TABLES: readonly EmbeddingTable[] = [
     table: "Chunk",
     column: "embedding",
     spaceColumn: "embeddingSpaceId",
+    tenantColumn: "organizationId",
     idColumn: "id",
     countIndexName: "idx_chunk_embedded_rows",
   },
@@ -47,6 +50,7 @@ export const EMBEDDING_TABLES: readonly EmbeddingTable[] = [
     table: "Message",
     column: "embedding",
     spaceColumn: "embeddingSpaceId",
+    tenantColumn: "organizationId",
     idColumn: "id",
     countIndexName: "idx_message_embedded_rows",
   },

@@ -584,6 +584,7 @@ export const FUNCTIONS = [
   "message_organization_id",
   // Vector search (docs/search.md): the entry points and their helpers.
   "search_check_k",
+  "search_count_index_valid", // whether the count index is keyed by the tenant (20261205030000)
   "search_chunks",
   "search_chunks", // the query as text: a bad component named (20261202060100)
   "search_index_settings",

@@ -235,44 +235,60 @@ function contract(label: string, steps: Partial<DefaultStepOptions>) {
     it("sends a tenant to the index for its embedded rows only: rows waiting for an embedding do not count", async () => {
       // An app creates a chunk, then writes its embedding (docs/prisma.md), so a tenant loading a batch has
       // rows waiting. The smallest tenant's rows, doubled by rows without an embedding, are over a threshold
-      // that its embedded rows are under: counted again from the prefilter's b-tree (its depth set, here so
-      // deep that the search is exact), it is searched among its embedded rows, exactly, without the vector
-      // index.
+      // that its embedded rows are under: counted again, it is searched among its embedded rows, exactly,
+      // without the vector index. Unfiltered, from the release's count index, with no prefilter depth set (a
+      // "Chunk" the prefilter has not been calibrated for); filtered by its dataset, from the prefilter's
+      // b-tree, which carries the dataset (its depth set, here so deep that the search is exact).
       const small = corpus.tenants.at(-1)!;
-      const bits = await owner.query(`SELECT to_regclass('idx_chunk_sign_bits') IS NOT NULL AS built`);
-      expect(bits.rows[0]!.built, "the release built the prefilter's b-tree").toBe(true);
+      const built = await owner.query<{ bits: boolean; counts: boolean }>(
+        `SELECT to_regclass('idx_chunk_sign_bits') IS NOT NULL AS bits,
+                search_count_index_valid('idx_chunk_embedded_rows') AS counts`,
+      );
+      expect(built.rows[0], "the release built the prefilter's b-tree and the count index").toEqual({
+        bits: true,
+        counts: true,
+      });
       const prefilters = await readPrefilterEntries(owner);
-      const depthSet = [{ table: "Chunk", dimension: SHAPE.dimension, depth: small.rows }];
+      const cases = [
+        { label: "unfiltered", datasetId: null, prefilter: [] },
+        {
+          label: "by its dataset",
+          datasetId: small.datasetId,
+          prefilter: [{ table: "Chunk", dimension: SHAPE.dimension, depth: small.rows }],
+        },
+      ];
       try {
-        await savePrefilterEntries(owner, depthSet);
         await withTuning({ exactRows: small.rows + 5 }, async () => {
-          await inTransaction(
-            app,
-            small.organizationId,
-            async (c) => {
-              await c.query(
-                `INSERT INTO "Chunk" ("datasetId", "documentId", "embeddingSpaceId", "idx", "text")
-                   SELECT $1, $2, $3, 100000 + i, 'waiting for its embedding' FROM generate_series(1, $4) i`,
-                [small.datasetId, small.documentId, corpus.spaceId, small.rows],
-              );
-              const vectorScans = () => vectorIndexScans(c);
-              for (const kind of ["own", "table-wide"] as const) {
-                for (const q of corpus.queries(small, kind, 3)) {
-                  const before = await vectorScans();
-                  const found = (
-                    await c.query<Found>(`SELECT * FROM search_chunks($1::vector, $2)`, [vectorText(q), K])
-                  ).rows;
-                  const label = `${kind} queries`;
-                  expect(await vectorScans(), label).toBe(before);
-                  expect(
-                    found.map((r) => r.id),
-                    label,
-                  ).toEqual(await exactTopK(owner, small.organizationId, q, K));
+          for (const { label, datasetId, prefilter } of cases) {
+            await savePrefilterEntries(owner, prefilter);
+            await inTransaction(
+              app,
+              small.organizationId,
+              async (c) => {
+                await c.query(
+                  `INSERT INTO "Chunk" ("datasetId", "documentId", "embeddingSpaceId", "idx", "text")
+                     SELECT $1, $2, $3, 100000 + i, 'waiting for its embedding' FROM generate_series(1, $4) i`,
+                  [small.datasetId, small.documentId, corpus.spaceId, small.rows],
+                );
+                for (const kind of ["own", "table-wide"] as const) {
+                  for (const q of corpus.queries(small, kind, 3)) {
+                    const vectorsBefore = await vectorIndexScans(c);
+                    const found = await c.query<Found>(
+                      `SELECT * FROM search_chunks($1::vector, $2, dataset_id => $3)`,
+                      [vectorText(q), K, datasetId],
+                    );
+                    const what = `${label}, ${kind} queries`;
+                    expect(await vectorIndexScans(c), what).toBe(vectorsBefore);
+                    expect(
+                      found.rows.map((r) => r.id),
+                      what,
+                    ).toEqual(await exactTopK(owner, small.organizationId, q, K));
+                  }
                 }
-              }
-            },
-            { rollback: true },
-          );
+              },
+              { rollback: true },
+            );
+          }
         });
       } finally {
         await savePrefilterEntries(owner, prefilters);

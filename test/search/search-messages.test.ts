@@ -248,6 +248,47 @@ describe("search_messages", () => {
     });
   });
 
+  it("sends a tenant to the index for its embedded messages only: messages waiting for an embedding do not count", async () => {
+    // A conversation's messages are written first and embedded later, so a tenant has messages waiting. b's
+    // messages, doubled by messages without an embedding, are over a threshold its embedded ones are under:
+    // counted again from the release's count index, it is searched among its embedded messages, exactly,
+    // without the vector index.
+    const countIndex = "idx_message_embedded_rows";
+    const valid = await owner.query(`SELECT search_count_index_valid($1) AS valid`, [countIndex]);
+    expect(valid.rows[0]!.valid, "the release built the count index").toBe(true);
+    const vectorIndexes = (
+      await owner.query<{ name: string }>(
+        `SELECT x.relname AS name FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid
+          WHERE i.indrelid = '"Message"'::regclass
+            AND x.relam IN (SELECT a.oid FROM pg_am a WHERE a.amname IN ('ivfflat', 'hnsw'))`,
+      )
+    ).rows.map((r) => r.name);
+    expect(vectorIndexes.length, "the release built the messages' vector index").toBeGreaterThan(0);
+    await withTuning({ exactRows: counts.b1Main + 5 }, () =>
+      inTransaction(
+        app,
+        org.b,
+        async (c) => {
+          await c.query(
+            `INSERT INTO "Message" ("id", "conversationId", "role", "contentJson", "embeddingSpaceId")
+               SELECT 'waiting-' || i, $1, 'user', '{}', $2 FROM generate_series(1, $3) i`,
+            [conversation.b1, space.main, counts.b1Main],
+          );
+          for (let i = 0; i < 4; i++) {
+            const q = source.next();
+            const { result, scans } = await scansDuring(c, [countIndex, ...vectorIndexes], () =>
+              c.query<Found>(`SELECT * FROM search_messages($1::vector, $2)`, [vectorText(q), K]),
+            );
+            expect(scans.get(countIndex), "counted again from the count index").toBe(1);
+            expect(vectorIndexes.map((n) => scans.get(n))).toEqual(vectorIndexes.map(() => 0));
+            expect(result.rows.map((r) => r.id)).toEqual(await exactTopK(org.b, q, K));
+          }
+        },
+        { rollback: true },
+      ),
+    );
+  });
+
   it("searches a tenant with an index of its own there, uncounted, unless a conversation narrows it", async () => {
     const table = EMBEDDING_TABLES.find((t) => t.table === "Message")!;
     const ownIndex = tenantIndexName(table, DIMENSION, org.a);

@@ -1,6 +1,7 @@
-// Each embedded table's count index (core/vector-indexes/count-index.ts): built by the first apply, the
-// release's count of embedded rows answered from it without reading the table, rows still waiting for
-// their embedding left out, and an index that was dropped or left INVALID planned and built again.
+// Each embedded table's count index (core/vector-indexes/count-index.ts): built by the first apply, keyed by
+// the tenant and the space, the release's count of embedded rows answered from it without reading the table,
+// rows still waiting for their embedding left out, and an index that was dropped, left INVALID, or built by
+// an earlier release (keyed by the space alone) planned and built again.
 import type { ClientBase } from "pg";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ReleaseError, planRelease, readInventory, rowsByDimensionSql } from "../../core";
@@ -38,6 +39,23 @@ async function vacuumUntilAllVisible(c: ClientBase, table: string): Promise<void
   }
 }
 
+/** The key columns of an index, in order. */
+async function keysOf(c: ClientBase, index: string): Promise<string[]> {
+  const { rows } = await c.query<{ name: string }>(
+    `SELECT a.attname AS name FROM pg_index i, unnest(i.indkey) WITH ORDINALITY k(attnum, n)
+       JOIN pg_attribute a ON a.attnum = k.attnum
+      WHERE i.indexrelid = $1::regclass AND a.attrelid = i.indrelid AND k.n <= i.indnkeyatts ORDER BY k.n`,
+    [`"${index}"`],
+  );
+  return rows.map((r) => r.name);
+}
+
+/** Whether the search functions count a tenant's embedded rows from the index (migration 20261205030000). */
+async function searchCountsFrom(c: ClientBase, index: string): Promise<boolean> {
+  const { rows } = await c.query<{ valid: boolean }>(`SELECT search_count_index_valid($1) AS valid`, [index]);
+  return rows[0]!.valid;
+}
+
 describe("the count index of each embedded table", () => {
   const db = useTestDatabase("ci");
   const url = () => db.current.url;
@@ -49,7 +67,7 @@ describe("the count index of each embedded table", () => {
     ]);
   });
 
-  it("is built by the first apply, on the space column over the embedded rows, and only once", async () => {
+  it("is built by the first apply, on the tenant and space columns over the embedded rows, and only once", async () => {
     const { countIndexes } = await apply(url(), FEW_QUERIES);
     expect(countIndexes.map((r) => [r.name, r.action, r.details])).toEqual([
       [CHUNK.countIndexName, "create", expect.objectContaining({ table: "Chunk", counts: "embedded rows" })],
@@ -63,10 +81,11 @@ describe("the count index of each embedded table", () => {
       for (const table of [CHUNK, MESSAGE]) {
         expect(await indexFacts(c, table.countIndexName)).toMatchObject({
           method: "btree",
-          expression: '"embeddingSpaceId"',
           predicate: "(embedding IS NOT NULL)",
           valid: true,
         });
+        expect(await keysOf(c, table.countIndexName)).toEqual(["organizationId", "embeddingSpaceId"]);
+        expect(await searchCountsFrom(c, table.countIndexName)).toBe(true);
       }
     });
     expect(await plannedCountIndexes(url())).toEqual([]);
@@ -133,6 +152,31 @@ describe("the count index of each embedded table", () => {
     await withClient(url(), async (c) =>
       expect(await indexFacts(c, MESSAGE.countIndexName)).toMatchObject({ valid: true }),
     );
+    expect(await plannedCountIndexes(url())).toEqual([]);
+  });
+
+  it("is built again, keyed by the tenant, when it is an earlier release's keyed by the space alone", async () => {
+    // What the releases before migration 20261205030000 built, under the same name.
+    await withClient(url(), async (c) => {
+      await c.query(`DROP INDEX "${CHUNK.countIndexName}"`);
+      await c.query(
+        `CREATE INDEX "${CHUNK.countIndexName}" ON "Chunk" ("embeddingSpaceId") WHERE embedding IS NOT NULL`,
+      );
+      expect(await searchCountsFrom(c, CHUNK.countIndexName)).toBe(false);
+    });
+    expect(await plannedCountIndexes(url())).toEqual([
+      [
+        CHUNK.countIndexName,
+        "rebuild",
+        expect.stringContaining(`not keyed by "organizationId", "embeddingSpaceId": dropped and built again`),
+      ],
+    ]);
+    const { countIndexes } = await apply(url(), { ...FEW_QUERIES, concurrently: true });
+    expect(countIndexes.map((r) => [r.name, r.action])).toEqual([[CHUNK.countIndexName, "rebuild"]]);
+    await withClient(url(), async (c) => {
+      expect(await keysOf(c, CHUNK.countIndexName)).toEqual(["organizationId", "embeddingSpaceId"]);
+      expect(await searchCountsFrom(c, CHUNK.countIndexName)).toBe(true);
+    });
     expect(await plannedCountIndexes(url())).toEqual([]);
   });
 
