@@ -1,7 +1,7 @@
 // One way to open a connection, used by every command: bounded connect time, an application_name that
 // shows up in pg_stat_activity (and in lock-holder reports), and errors that name host, port and fix.
 import { Client } from "pg";
-import type { DatabaseTarget } from "./dsn";
+import { driverConfig, type DatabaseTarget } from "./dsn";
 import { ReleaseError } from "./errors";
 
 export interface ConnectOptions {
@@ -16,7 +16,7 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 export async function openClient(target: DatabaseTarget, options: ConnectOptions): Promise<Client> {
   const timeout = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   const client = new Client({
-    connectionString: target.url,
+    ...driverConfig(target.url),
     application_name: options.applicationName,
     connectionTimeoutMillis: timeout,
     // Notices that a dead server cannot send: without keepalive a killed server leaves us waiting forever.
@@ -104,6 +104,14 @@ function describeConnectError(error: unknown, target: DatabaseTarget, timeoutMs:
       "connection",
       `The TLS certificate of PostgreSQL at ${where} could not be verified: ${message}.`,
       "Name the server's CA with sslrootcert=/path/to/ca.pem in the URL (for RDS, the region's bundle from AWS).",
+      { cause: error },
+    );
+  }
+  if (/does not match certificate's altnames/i.test(message)) {
+    return new ReleaseError(
+      "connection",
+      `${target.host} is not the name its TLS certificate was issued for (PostgreSQL at ${where}): ${message}.`,
+      "Connect by a name the certificate names (for RDS, the endpoint's), or use sslmode=verify-ca, which checks the certificate against sslrootcert but not the host name.",
       { cause: error },
     );
   }

@@ -1,7 +1,9 @@
 // Connection strings: parsed once, with pg's own parser (pg-connection-string, what the driver itself uses),
 // so that this tool reads a URL exactly as the connection will; validated up front (a typo fails before any
 // connection) and never printed with their password.
-import { parse as parseConnectionString } from "pg-connection-string";
+import { isIP } from "node:net";
+import type { ClientConfig } from "pg";
+import { parse as parseConnectionString, toClientConfig } from "pg-connection-string";
 import { ReleaseError } from "./errors";
 
 export interface DatabaseTarget {
@@ -30,6 +32,38 @@ function userInfo(url: string): string {
   const rest = url.replace(SCHEMES, "");
   const at = rest.lastIndexOf("@");
   return at >= 0 ? rest.slice(0, at) : "";
+}
+
+/** libpq's sslmode values, and pg's own no-verify (TLS, certificate not checked). */
+export const SSL_MODES = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full", "no-verify"];
+
+/**
+ * How the driver reads a URL's sslmode: as libpq does (require: encrypted, certificate not checked;
+ * verify-ca and verify-full: checked against sslrootcert, or Node's CAs), which is what psql, the stacks'
+ * connection strings ("sslmode=require", docs/stacks.md) and the docs mean by it. pg 8 by itself reads
+ * prefer, require and verify-ca as verify-full, printing a SECURITY WARNING that says so: a server whose CA
+ * is not among Node's, RDS's, then refuses `sslmode=require`. A URL that sets uselibpqcompat itself, or asks
+ * for pg's own no-verify, keeps pg's reading (the parser refuses both settings at once, and libpq's reading
+ * has no no-verify).
+ */
+function parseOptions(url: string): { useLibpqCompat?: boolean } {
+  return /[?&](uselibpqcompat=|sslmode=no-verify(&|$))/i.test(url) ? {} : { useLibpqCompat: true };
+}
+
+/**
+ * The driver's configuration for a URL that readConnectionUrl accepted: what openClient connects with.
+ * `allow` (libpq: a plain connection first, TLS only if the server insists) is a plain connection: pg has no
+ * fallback between the two, and the libpq reading above would make it TLS.
+ */
+export function driverConfig(url: string): ClientConfig {
+  const config = parseConnectionString(url, parseOptions(url));
+  if (config.sslmode === "allow") config.ssl = false;
+  // pg names the server to TLS only when its host is a name, not an address, and Node then checks the
+  // certificate against "localhost": the address is named here, so a certificate is checked against it.
+  if (typeof config.ssl === "object" && config.host && isIP(config.host) !== 0) {
+    config.ssl = { ...config.ssl, host: config.host } as typeof config.ssl;
+  }
+  return toClientConfig(config);
 }
 
 /** What a URL holds, as the driver reads it; `userGiven` tells an explicit user from the default. */
@@ -69,17 +103,36 @@ export function readConnectionUrl(
   }
   let config: ReturnType<typeof parseConnectionString>;
   try {
-    config = parseConnectionString(url);
+    config = parseConnectionString(url, parseOptions(url));
   } catch (error) {
     // pg's parser reads the files sslrootcert, sslcert and sslkey name while it parses.
-    const { code, path: file } = (error ?? {}) as { code?: string; path?: string };
+    const {
+      code,
+      path: file,
+      message = "",
+    } = (error ?? {}) as { code?: string; path?: string; message?: string };
     if (code && file) {
       return refuse(
         `names a file that cannot be read: ${file} (${code})`,
         "Check the sslrootcert, sslcert and sslkey parameters of the URL: each names a file on this machine.",
       );
     }
+    if (/verify-ca requires specifying a CA/.test(message)) {
+      return refuse(
+        "has sslmode=verify-ca without sslrootcert, the CA to check the server's certificate against",
+        "Add sslrootcert=/path/to/ca.pem (for RDS, the region's bundle from AWS), or use sslmode=verify-full, which checks the certificate against Node's CAs and the host name.",
+      );
+    }
+    if (/both useLibpqCompat and uselibpqcompat/i.test(message)) {
+      return refuse("sets uselibpqcompat and sslmode=no-verify together", "Leave one of them out.");
+    }
     return refuse("is not a valid URL");
+  }
+  if (typeof config.sslmode === "string" && !SSL_MODES.includes(config.sslmode)) {
+    return refuse(
+      `has sslmode=${config.sslmode}`,
+      `Use one of ${SSL_MODES.join(", ")} (require encrypts; verify-full also checks the certificate and host name).`,
+    );
   }
   if (!config.host) return refuse("has no host");
   const database = config.database || options.defaultDatabase;

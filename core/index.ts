@@ -4,6 +4,8 @@ export {
   parseDatabaseUrl,
   passwordOf,
   readConnectionUrl,
+  SSL_MODES,
+  driverConfig,
   redactSecrets,
   redactUrl,
   type DatabaseTarget,

@@ -1,7 +1,7 @@
 // Validators for stack config values. Each takes the raw string Pulumi hands the program (undefined when the
 // key is unset) and returns a typed value or throws a ConfigValueError that names the key, what is wrong and
 // an example command that fixes it. Pure: tests call them directly.
-import { readConnectionUrl } from "../core";
+import { SSL_MODES, readConnectionUrl } from "../core";
 import { parseIpv4Cidr } from "./cidr";
 
 export const CONFIG_NAMESPACE = "neonhub-db";
@@ -167,7 +167,8 @@ const ADMIN_URL_EXAMPLE = exampleSet(
   "'postgresql://postgres:<password>@127.0.0.1:54329/postgres'",
   true,
 );
-const SSL_MODES = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"];
+// The provider's driver (Go's lib/pq) knows libpq's values, not node-postgres's own no-verify.
+const PROVIDER_SSL_MODES = SSL_MODES.filter((mode) => mode !== "no-verify");
 
 function isLoopback(host: string): boolean {
   return host === "localhost" || host === "::1" || host === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(host);
@@ -190,8 +191,8 @@ export function parseAdminUrl(key: string, raw: string | undefined): AdminConnec
   if (!userGiven) fail(key, "has no user name", ADMIN_URL_EXAMPLE);
   if (!password) fail(key, "has no password", ADMIN_URL_EXAMPLE);
   const sslmode = reading.parts.sslmode ?? (isLoopback(host) ? "disable" : "prefer");
-  if (!SSL_MODES.includes(sslmode)) {
-    fail(key, `has sslmode=${sslmode}; use one of ${SSL_MODES.join(", ")}`, ADMIN_URL_EXAMPLE);
+  if (!PROVIDER_SSL_MODES.includes(sslmode)) {
+    fail(key, `has sslmode=${sslmode}; use one of ${PROVIDER_SSL_MODES.join(", ")}`, ADMIN_URL_EXAMPLE);
   }
   return { host, port, user, password, database, sslmode };
 }
