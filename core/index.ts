@@ -96,6 +96,7 @@ export {
 } from "./lock-safety/settings";
 export {
   RELEASE_SETTING_KEYS,
+  STACK_SETTING_FLAGS,
   mergeSettings,
   resolveReleaseSettings,
   settingFromFlag,

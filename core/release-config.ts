@@ -105,6 +105,13 @@ export function resolveReleaseSettings(input: unknown, source: string): ReleaseS
         settings.legacyUpgrade = legacyUpgradeSetting(value, `${at(source)}${key}`);
         break;
       default:
+        if (Object.hasOwn(STACK_SETTING_FLAGS, key)) {
+          throw new ReleaseError(
+            "invalid-input",
+            `${at(source)}${key} is a stack setting of each run (Pulumi config neonhub-db:${key}), not a release setting.`,
+            `Give it to the CLI as ${STACK_SETTING_FLAGS[key]}.`,
+          );
+        }
         throw new ReleaseError(
           "invalid-input",
           `${at(source)}${key} is not a release setting (got ${JSON.stringify(value)}).`,
@@ -114,6 +121,18 @@ export function resolveReleaseSettings(input: unknown, source: string): ReleaseS
   }
   return settings;
 }
+
+/**
+ * The stack's per-run settings (infra/release-safety-config.ts) and the CLI flag that gives each: they say how
+ * this run waits and what it refuses, and are not recorded with the release, so `--config`/`--set` refuse
+ * them by pointing at the flag.
+ */
+export const STACK_SETTING_FLAGS: Readonly<Record<string, string>> = {
+  environment: "--environment",
+  migrationLockTimeoutSeconds: "--migration-lock-timeout",
+  migrationStatementTimeoutSeconds: "--statement-timeout",
+  migrationLockRetries: "--lock-retries",
+};
 
 /**
  * One `--set key=value` flag as a settings document: the key is a dotted path
