@@ -83,15 +83,49 @@ export async function planOwnerHandOvers(
 }
 
 /**
+ * The GRANTs that give each handed-over table, view and sequence what the owner role's default privileges
+ * give one it creates (the access layer's: the app and read-only logins'). Default privileges apply to new
+ * objects only, so without them an adopted table stays closed to the app login, while the same table built
+ * by a release is open to it; verify, comparing with the snapshot taken after adopting, would not see it.
+ */
+async function defaultPrivilegeGrants(
+  client: ClientBase,
+  handOvers: readonly OwnerHandOver[],
+  ownerRole: string,
+): Promise<string[]> {
+  const relations = handOvers
+    .map((h) => /^(?:TABLE|VIEW|MATERIALIZED VIEW|SEQUENCE) (.+)$/.exec(h.object)?.[1])
+    .filter((name): name is string => name !== undefined);
+  if (relations.length === 0) return [];
+  const { rows } = await client.query<{ statement: string }>(
+    `SELECT format('GRANT %s ON %s %s TO %s', string_agg(DISTINCT a.privilege_type, ', '),
+                   CASE WHEN c.relkind = 'S' THEN 'SEQUENCE' ELSE 'TABLE' END, c.oid::regclass,
+                   CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE a.grantee::regrole::text END) AS statement
+       FROM unnest($1::text[]) AS r(name)
+       JOIN pg_class c ON c.oid = to_regclass(r.name)
+       JOIN pg_default_acl d ON d.defaclrole = to_regrole(quote_ident($2))
+                            AND d.defaclobjtype = CASE WHEN c.relkind = 'S' THEN 'S' ELSE 'r' END
+                            AND d.defaclnamespace IN (0, c.relnamespace)
+       CROSS JOIN LATERAL aclexplode(d.defaclacl) a
+      WHERE a.grantee <> d.defaclrole
+      GROUP BY c.oid, c.relkind, a.grantee
+      ORDER BY c.oid::regclass::text, 1`,
+    [relations, ownerRole],
+  );
+  return rows.map((r) => r.statement);
+}
+
+/**
  * Runs the hand-overs inside the caller's transaction as the session's login (not the owner role: changing an
- * owner needs membership in the old owner as well as the new), then acts as the owner role again. A refusal
- * names the object and the fix.
+ * owner needs membership in the old owner as well as the new), then, as the owner role, grants on them what
+ * its default privileges give (defaultPrivilegeGrants), and returns those GRANTs. A refusal names the object
+ * and the fix.
  */
 export async function handOverOwners(
   client: ClientBase,
   handOvers: readonly OwnerHandOver[],
   ownerRole: string,
-): Promise<void> {
+): Promise<string[]> {
   await client.query("RESET ROLE");
   for (const handOver of handOvers) {
     try {
@@ -107,4 +141,7 @@ export async function handOverOwners(
     }
   }
   await client.query(`SET ROLE ${quoteIdentifier(ownerRole)}`);
+  const grants = await defaultPrivilegeGrants(client, handOvers, ownerRole);
+  for (const grant of grants) await client.query(grant);
+  return grants;
 }

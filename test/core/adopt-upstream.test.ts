@@ -10,7 +10,13 @@ import {
   type AdoptResult,
 } from "../../core";
 import { runCli, runScript } from "../support/cli";
-import { createTestDatabase, dropTestDatabase, withClient, type TestDatabase } from "../support/database";
+import {
+  adminUrl,
+  createTestDatabase,
+  dropTestDatabase,
+  withClient,
+  type TestDatabase,
+} from "../support/database";
 import { createReleaseDatabase } from "../dynamic/support/release-database";
 import { clusteredVectors, copyChunks, createFixtures } from "../vector-indexes/data";
 
@@ -157,9 +163,27 @@ describe("neonhub-db adopt in a stack's roles", () => {
       expect(refused.code).toBe(1);
       expect(refused.stderr).toContain("as a login with CREATEDB");
       expect(refused.stderr).toContain("Nothing was written");
+      // The access layer's default privileges: what a table the owner role creates gives the app login.
+      const app = `${db.owner}_app`;
+      await withClient(db.superuserUrl, async (c) => {
+        await c.query(`CREATE ROLE ${app} NOLOGIN`);
+        await c.query(`GRANT USAGE ON SCHEMA public TO ${app}`);
+        await c.query(
+          `ALTER DEFAULT PRIVILEGES FOR ROLE ${db.owner} IN SCHEMA public GRANT SELECT, INSERT ON TABLES TO ${app}`,
+        );
+      });
       const adopt = await runCli(["adopt", "--owner-role", db.owner], { DATABASE_URL: db.superuserUrl });
       expect(adopt.code, adopt.stderr).toBe(0);
       expect(adopt.stdout).not.toContain(db.password);
+      // The tables handed over got them too, as if the release had built them.
+      const appGrants = await withClient(db.superuserUrl, (c) =>
+        c.query<{ select: boolean; insert: boolean; update: boolean }>(
+          `SELECT has_table_privilege('${app}', 'public."Chunk"', 'SELECT') AS select,
+                  has_table_privilege('${app}', 'public."Chunk"', 'INSERT') AS insert,
+                  has_table_privilege('${app}', 'public."Chunk"', 'UPDATE') AS update`,
+        ),
+      );
+      expect(appGrants.rows[0]).toEqual({ select: true, insert: true, update: false });
       const owners = await withClient(db.superuserUrl, (c) =>
         c.query<{ ledger: string; archived: string }>(
           `SELECT (SELECT relowner::regrole::text FROM pg_class WHERE oid = 'neonhub_release.migrations'::regclass) AS ledger,
@@ -250,6 +274,8 @@ describe("neonhub-db adopt in a stack's roles", () => {
       }
     } finally {
       await db.drop();
+      // The app role made above: its grants went with the database.
+      await withClient(adminUrl(), (c) => c.query(`DROP ROLE IF EXISTS ${db.owner}_app`));
     }
   });
 });
