@@ -1,7 +1,9 @@
 // The statement that puts a drifted object back the way the release left it, derived from the value the
 // snapshot recorded (and, to undo what was added, the live one). Only for what one statement can restore
-// without guessing: row-level security flags, owners, grants, default privileges, storage settings and
-// extension versions. A dropped column or a changed function has none: apply or a restore brings those back.
+// without guessing: row-level security flags, owners, grants, default privileges, storage settings, extension
+// versions, and plain indexes dropped or added by hand (CONCURRENTLY: the table stays writable). A dropped
+// column, a changed function, or an index behind a constraint (a unique one) has none: a restore, or a
+// migration, brings those back; apply does not.
 import { quoteIdentifier } from "./identifiers";
 import { literal } from "./sql";
 import type { SchemaSnapshot, SnapshotDiff } from "./snapshot";
@@ -44,6 +46,8 @@ function repairOf(key: string, recorded: string | undefined, live: string | unde
       return grantRepair(parseGrant(recorded), parseGrant(live));
     case "storage":
       return storageRepair(object, parseOptions(recorded), parseOptions(live));
+    case "index":
+      return indexRepair(object, recorded, live);
     case "extension-version":
       return recorded !== undefined
         ? live !== undefined
@@ -53,6 +57,29 @@ function repairOf(key: string, recorded: string | undefined, live: string | unde
     default:
       return undefined;
   }
+}
+
+/**
+ * An "index" signature is `pg_get_indexdef(...) valid=<bool>`. A plain index the release made and a hand
+ * dropped is built again; one a hand added is dropped. A unique index may back a constraint, which its own
+ * drift names: left to the operator.
+ */
+function indexRepair(
+  object: string,
+  recorded: string | undefined,
+  live: string | undefined,
+): string | undefined {
+  const plain = (signature: string) => signature.startsWith("CREATE INDEX ");
+  if (recorded !== undefined && live === undefined && plain(recorded)) {
+    return recorded
+      .replace(/ valid=(true|false)$/, "")
+      .replace(/^CREATE INDEX /, "CREATE INDEX CONCURRENTLY ");
+  }
+  if (recorded === undefined && live !== undefined && plain(live)) {
+    const dot = object.indexOf(".");
+    return `DROP INDEX CONCURRENTLY ${quoteIdentifier(object.slice(0, dot))}.${quoteIdentifier(object.slice(dot + 1))}`;
+  }
+  return undefined;
 }
 
 /** A "table" signature is `<relkind> rls=<bool> force=<bool>`: the flags are what a statement can restore. */

@@ -76,6 +76,16 @@ describe("verify: owners, grants, settings", () => {
     });
   });
 
+  it("names an index dropped by hand with the CREATE INDEX that builds it again, and one added with its DROP", async () => {
+    await driftAndRepair(`DROP INDEX "Chunk_embeddingSpaceId_idx"`, {
+      "index public.Chunk_embeddingSpaceId_idx":
+        'CREATE INDEX CONCURRENTLY "Chunk_embeddingSpaceId_idx" ON public."Chunk" USING btree ("embeddingSpaceId")',
+    });
+    await driftAndRepair(`CREATE INDEX "Chunk_by_hand_idx" ON "Chunk" ("createdAt")`, {
+      "index public.Chunk_by_hand_idx": 'DROP INDEX CONCURRENTLY "public"."Chunk_by_hand_idx"',
+    });
+  });
+
   it("names a changed owner with the ALTER ... OWNER TO that restores it", async () => {
     const { owner, migrator } = names();
     await driftAndRepair(`ALTER TABLE "Brand" OWNER TO ${migrator}`, {
