@@ -24,6 +24,7 @@ import {
 import type { ReleaseOptions } from "./release";
 import { quoteIdentifier } from "./identifiers";
 import { withLockedConnection } from "./locked-connection";
+import { closestName } from "./closest-name";
 import { handOverOwners, planOwnerHandOvers, type OwnerHandOver } from "./adopt/hand-over";
 
 export interface BaselineOptions extends ReleaseOptions {
@@ -94,10 +95,16 @@ function selectMigrations(files: MigrationFile[], to: string | undefined): Migra
   if (to === undefined) return files;
   const at = files.findIndex((f) => f.name === to || `${f.name}.sql` === to);
   if (at < 0) {
+    const near = closestName(
+      to.replace(/\.sql$/, ""),
+      files.map((f) => f.name),
+    );
     throw new ReleaseError(
       "invalid-input",
       `--to names no migration: "${to}".`,
-      `Use a file name from the migrations folder, e.g. ${files.at(-1)?.name ?? "20250126000100_extensions"}.`,
+      near
+        ? `Did you mean ${near}? --to takes a file name from the migrations folder, without .sql.`
+        : `Use a file name from the migrations folder, e.g. ${files.at(-1)?.name ?? "20250126000100_extensions"}.`,
     );
   }
   return files.slice(0, at + 1);

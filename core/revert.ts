@@ -3,6 +3,7 @@
 // dropSchemaOnDelete path (which reverts everything and then drops the engine's own schema).
 import type { ClientBase } from "pg";
 import { BOOKKEEPING_SCHEMA, bookkeepingExists } from "./bookkeeping";
+import { closestName } from "./closest-name";
 import { ledgerProblemText } from "./display";
 import { redactUrl } from "./dsn";
 import { ReleaseError } from "./errors";
@@ -65,12 +66,15 @@ export function planRevertFrom(
   const keep = wanted === null ? 0 : ledger.findIndex((e) => e.name === wanted) + 1;
   if (wanted !== null && keep === 0) {
     const applied = ledger.map((e) => e.name);
+    const near = closestName(wanted, applied);
     throw new ReleaseError(
       "invalid-input",
       `--to "${to}" is not a migration this database applied.`,
       applied.length === 0
         ? "Nothing is applied on this database: there is nothing to revert."
-        : `Name an applied migration (without .sql); the last applied are: ${applied.slice(-5).join(", ")}. \`neonhub-db status\` lists them all.`,
+        : near
+          ? `Did you mean ${near}? \`neonhub-db status\` lists the applied migrations.`
+          : `Name an applied migration (without .sql); the last applied are: ${applied.slice(-5).join(", ")}. \`neonhub-db status\` lists them all.`,
     );
   }
   const toRevert = ledger.slice(keep).reverse();

@@ -211,5 +211,10 @@ describe("neonhub-db revert", () => {
     const out = JSON.parse(run.stdout) as { error: { code: string; message: string } };
     expect(out.error.code).toBe("invalid-input");
     expect(out.error.message).toContain('--to "nope"');
+    // A mistyped name gets the applied one it is nearest to.
+    const typo = await cli("revert", "--to", "20250101000200_widget_colour", "--json");
+    expect(typo.code).toBe(1);
+    const near = JSON.parse(typo.stdout) as { error: { fix: string } };
+    expect(near.error.fix).toContain("Did you mean 20250101000200_widget_color?");
   });
 });
