@@ -11,6 +11,7 @@ export {
   type DatabaseTarget,
 } from "./dsn";
 export { quoteIdentifier } from "./identifiers";
+export { closestName } from "./closest-name";
 export { formatCount } from "./count-format";
 export { collectingLogger, silentLogger, type Logger } from "./logger";
 export { readMigrationFiles, MIGRATION_FILE_PATTERN, type MigrationFile } from "./migrations/files";

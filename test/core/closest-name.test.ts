@@ -1,7 +1,7 @@
 // The "did you mean" of a mistyped name: the nearest candidate when it is a typo's distance away, and none when
 // every candidate is another name altogether.
 import { describe, expect, it } from "vitest";
-import { closestName } from "../../core/closest-name";
+import { closestName } from "../../core";
 
 const MIGRATIONS = ["20261202030000_tenant_column_on_embedded_tables", "20261202030100_search_functions"];
 
