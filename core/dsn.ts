@@ -79,11 +79,12 @@ export type ConnectionUrlReading =
 /**
  * Reads a PostgreSQL URL with pg's own parser. The one place a URL is parsed: the CLI, the release engine, the
  * stack config and the dynamic providers all come here. `defaultDatabase` stands in for a URL without one
- * (libpq's default is the user's name; the stack's admin URL uses `postgres`).
+ * (libpq's default is the user's name; the stack's admin URL uses `postgres`); `sslModes` narrows the sslmode
+ * values accepted (the admin URL goes to a provider that knows libpq's alone).
  */
 export function readConnectionUrl(
   url: string,
-  options: { defaultDatabase?: string } = {},
+  options: { defaultDatabase?: string; sslModes?: readonly string[] } = {},
 ): ConnectionUrlReading {
   const refuse = (problem: string, fix = `Use the form ${EXAMPLE}.`) => ({
     ok: false as const,
@@ -128,10 +129,11 @@ export function readConnectionUrl(
     }
     return refuse("is not a valid URL");
   }
-  if (typeof config.sslmode === "string" && !SSL_MODES.includes(config.sslmode)) {
+  const sslModes = options.sslModes ?? SSL_MODES;
+  if (typeof config.sslmode === "string" && !sslModes.includes(config.sslmode)) {
     return refuse(
       `has sslmode=${config.sslmode}`,
-      `Use one of ${SSL_MODES.join(", ")} (require encrypts; verify-full also checks the certificate and host name).`,
+      `Use one of ${sslModes.join(", ")} (require encrypts; verify-full also checks the certificate and host name).`,
     );
   }
   if (!config.host) return refuse("has no host");

@@ -179,11 +179,12 @@ function isLoopback(host: string): boolean {
  */
 export function parseAdminUrl(key: string, raw: string | undefined): AdminConnection {
   const value = requireValue(key, raw, ADMIN_URL_EXAMPLE);
-  const reading = readConnectionUrl(value, { defaultDatabase: "postgres" });
+  const reading = readConnectionUrl(value, { defaultDatabase: "postgres", sslModes: PROVIDER_SSL_MODES });
   if (!reading.ok) {
     return fail(
       key,
-      `${reading.problem} (value not shown: it holds a password). ${reading.fix}`,
+      // fail() adds ". Example: ...": the fix's own full stop would double it.
+      `${reading.problem} (value not shown: it holds a password). ${reading.fix.replace(/\.$/, "")}`,
       ADMIN_URL_EXAMPLE,
     );
   }
@@ -191,9 +192,6 @@ export function parseAdminUrl(key: string, raw: string | undefined): AdminConnec
   if (!userGiven) fail(key, "has no user name", ADMIN_URL_EXAMPLE);
   if (!password) fail(key, "has no password", ADMIN_URL_EXAMPLE);
   const sslmode = reading.parts.sslmode ?? (isLoopback(host) ? "disable" : "prefer");
-  if (!PROVIDER_SSL_MODES.includes(sslmode)) {
-    fail(key, `has sslmode=${sslmode}; use one of ${PROVIDER_SSL_MODES.join(", ")}`, ADMIN_URL_EXAMPLE);
-  }
   return { host, port, user, password, database, sslmode };
 }
 

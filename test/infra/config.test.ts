@@ -142,6 +142,11 @@ describe("validators", () => {
         [`postgresql://postgres@127.0.0.1:54329/postgres`, /has no password/],
         [`postgresql://:${password}@127.0.0.1:54329/postgres`, /has no user name/],
         [`postgresql://postgres:${password}@127.0.0.1/postgres?sslmode=sometimes`, /sslmode=sometimes/],
+        // node-postgres's own no-verify: the provider's driver knows libpq's values only.
+        [
+          `postgresql://postgres:${password}@127.0.0.1/postgres?sslmode=no-verify`,
+          /has sslmode=no-verify .*Use one of disable, allow, prefer, require, verify-ca, verify-full \(/,
+        ],
       ];
       for (const [raw, problem] of cases) {
         const error = errorOf(() => v.parseAdminUrl("adminUrl", raw));

@@ -21,7 +21,8 @@ export const BAD_CONFIGS: BadConfig[] = [
     label: "admin URL with an unknown sslmode",
     values: { adminUrl: `${ADMIN}?sslmode=always` },
     secret: ["adminUrl"],
-    message: /neonhub-db:adminUrl: has sslmode=always; use one of disable, allow, prefer/,
+    message:
+      /neonhub-db:adminUrl: has sslmode=always \(value not shown: it holds a password\)\. Use one of disable, allow, prefer, require, verify-ca, verify-full \(/,
   },
   {
     label: "admin URL that is not a URL",
