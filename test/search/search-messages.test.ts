@@ -279,7 +279,10 @@ describe("search_messages", () => {
             const { result, scans } = await scansDuring(c, [countIndex, ...vectorIndexes], () =>
               c.query<Found>(`SELECT * FROM search_messages($1::vector, $2)`, [vectorText(q), K]),
             );
-            expect(scans.get(countIndex), "counted again from the count index").toBe(1);
+            // At least once: the exact search that follows may read the count index too (its keys and its
+            // predicate fit that query), as the planner's estimates decide. That the recount took place is what
+            // the next two lines prove: without it b would go to the vector index.
+            expect(scans.get(countIndex), "counted again from the count index").toBeGreaterThanOrEqual(1);
             expect(vectorIndexes.map((n) => scans.get(n))).toEqual(vectorIndexes.map(() => 0));
             expect(result.rows.map((r) => r.id)).toEqual(await exactTopK(org.b, q, K));
           }
