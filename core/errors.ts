@@ -14,6 +14,7 @@ export type ReleaseErrorCode =
   | "migration-failed"
   | "seed-failed"
   | "index-failed"
+  | "schema-drift"
   | "permission";
 
 export class ReleaseError extends Error {

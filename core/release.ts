@@ -43,6 +43,7 @@ import {
   type SnapshotDiff,
 } from "./snapshot";
 import { repairStatements } from "./snapshot-repair";
+import { schemaDriftError } from "./schema-drift";
 import type { MigrationResult, StepPlanMap, StepResult } from "./results";
 import {
   anyStepChanged,
@@ -182,10 +183,19 @@ async function withConnection<T>(
   try {
     return await fn(client);
   } catch (error) {
-    throw describeRunError(error, target);
+    throw await describeSessionError(client, error, target);
   } finally {
     await closeClient(client);
   }
+}
+
+/** describeRunError for an error raised on `client`, which is still open: a missing column or table is drift. */
+export async function describeSessionError(
+  client: ClientBase,
+  error: unknown,
+  target: DatabaseTarget,
+): Promise<unknown> {
+  return describeRunError((await schemaDriftError(client, error)) ?? error, target);
 }
 
 export function describeRunError(error: unknown, target: DatabaseTarget): unknown {

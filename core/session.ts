@@ -6,7 +6,7 @@ import { closeClient, openClient } from "./connection";
 import { parseDatabaseUrl, type DatabaseTarget } from "./dsn";
 import {
   applyWith,
-  describeRunError,
+  describeSessionError,
   planWith,
   statusWith,
   verifyWith,
@@ -71,7 +71,7 @@ export class ReleaseSession {
     try {
       return await fn();
     } catch (error) {
-      throw describeRunError(error, this.target);
+      throw await describeSessionError(this.client, error, this.target);
     }
   }
 }

@@ -7,6 +7,7 @@ import { BOOKKEEPING_SCHEMA, bookkeepingExists } from "../bookkeeping";
 import { closeClient, openClient } from "../connection";
 import { parseDatabaseUrl, redactUrl, type DatabaseTarget } from "../dsn";
 import { ReleaseError, asMigratorFix, isReleaseError } from "../errors";
+import { schemaDriftError } from "../schema-drift";
 import type { ReleaseStep } from "../steps";
 import { clusterFindings, readCluster } from "./cluster";
 import { readIndexStats, readStatsReset, type IndexStats } from "./index-stats";
@@ -52,7 +53,9 @@ export async function checkHealth(options: HealthOptions): Promise<HealthReport>
     await client.query("ROLLBACK");
     return report;
   } catch (error) {
-    throw describeHealthError(error, target);
+    // The drift check reads the catalog: out of the aborted read-only transaction first.
+    await client.query("ROLLBACK").catch(() => {});
+    throw describeHealthError((await schemaDriftError(client, error)) ?? error, target);
   } finally {
     await closeClient(client);
   }

@@ -1,0 +1,67 @@
+// A released database whose schema was changed by hand under the release (a column renamed, a restore that
+// left a column of an older schema): every command that reads what the release created reports the drift as
+// one error naming what is gone and pointing to verify, never as an unexpected error.
+import { describe, expect, it } from "vitest";
+import { useReleasedDatabase } from "../security/released-database";
+import { runCli } from "../support/cli";
+import { withClient } from "../support/database";
+
+const target = useReleasedDatabase("schemadrift");
+const cli = (...args: string[]) => runCli(args, { DATABASE_URL: target.current.roles.url("migrator") });
+
+interface CliError {
+  error: { code: string; message: string; fix: string | null };
+}
+
+/** Runs `fn` while `change` is in force on the database, then `undo` (as the cluster's superuser, a hand). */
+async function whileChanged(change: string, undo: string, fn: () => Promise<void>): Promise<void> {
+  await withClient(target.current.db.url, (c) => c.query(change));
+  try {
+    await fn();
+  } finally {
+    await withClient(target.current.db.url, (c) => c.query(undo));
+  }
+}
+
+async function expectDrift(command: string, missing: string): Promise<void> {
+  const run = await cli(command, "--json");
+  expect(run.code, run.stderr).toBe(1);
+  expect(run.stderr).not.toContain("unexpected error");
+  const { error } = JSON.parse(run.stdout) as CliError;
+  expect(error.code).toBe("schema-drift");
+  expect(error.message).toContain("The live schema differs from the release's");
+  expect(error.message).toContain(`The release created ${missing}, which the database no longer has.`);
+  expect(error.fix).toContain("neonhub-db verify");
+}
+
+describe("a column of the release gone from the live schema", () => {
+  it("plan, status, health and apply name it as drift; verify shows it; all work again once it is back", async () => {
+    await whileChanged(
+      `ALTER TABLE "Chunk" RENAME COLUMN "embedding" TO "emb"`,
+      `ALTER TABLE "Chunk" RENAME COLUMN "emb" TO "embedding"`,
+      async () => {
+        for (const command of ["plan", "status", "health", "apply"]) {
+          await expectDrift(command, "column public.Chunk.embedding");
+        }
+        const verify = await cli("verify");
+        expect(verify.code).toBe(2);
+        expect(verify.stdout).toContain(
+          "column public.Chunk.embedding was created by the release but is gone",
+        );
+      },
+    );
+    expect((await cli("plan")).code).toBe(0);
+    expect((await cli("status")).code).toBe(0);
+  });
+
+  it("a column an older schema lacked (a half-old restore) is named the same way", async () => {
+    await whileChanged(
+      `ALTER TABLE "Chunk" RENAME COLUMN "embeddingSpaceId" TO "spaceId"`,
+      `ALTER TABLE "Chunk" RENAME COLUMN "spaceId" TO "embeddingSpaceId"`,
+      async () => {
+        await expectDrift("plan", "column public.Chunk.embeddingSpaceId");
+        await expectDrift("status", "column public.Chunk.embeddingSpaceId");
+      },
+    );
+  });
+});
