@@ -2,7 +2,6 @@
 // migrations as applied without running them, but only after proving that the live schema is what they
 // would have produced. The proof: apply the same migrations to a scratch database on the same server,
 // snapshot both catalogs, and compare.
-import { randomBytes } from "node:crypto";
 import type { Client } from "pg";
 import { ensureBookkeeping, recordAsApplied } from "./bookkeeping";
 import { closeClient, openClient } from "./connection";
@@ -25,6 +24,8 @@ import type { ReleaseOptions } from "./release";
 import { quoteIdentifier } from "./identifiers";
 import { withLockedConnection } from "./locked-connection";
 import { closestName } from "./closest-name";
+import { SCRATCH_APPLICATION, createScratchDatabase } from "./scratch-database";
+import { endSessionWithClient } from "./lock-safety/session";
 import { handOverOwners, planOwnerHandOvers, type OwnerHandOver } from "./adopt/hand-over";
 
 export interface BaselineOptions extends ReleaseOptions {
@@ -146,27 +147,18 @@ export async function snapshotOfFreshRelease(
   files: MigrationFile[],
   log: Logger,
 ): Promise<SchemaSnapshot> {
-  const scratch = `neonhub_baseline_${randomBytes(4).toString("hex")}`;
-  try {
-    // Owned by the owner role when there is one, so that it may create in the scratch database's schema.
-    const owner = options.ownerRole ? ` OWNER ${quoteIdentifier(options.ownerRole)}` : "";
-    await client.query(`CREATE DATABASE ${scratch}${owner}`);
-  } catch (error) {
-    throw new ReleaseError(
-      "permission",
-      `Proving the schema needs a scratch database on the server, and creating one failed: ${(error as Error).message}`,
-      "Run baseline or adopt as a login with CREATEDB (the stack's admin), or on a copy of the database where it has it. Nothing was written.",
-      { cause: error },
-    );
-  }
-  log.info(`scratch database ${scratch} created on the server; dropped when the proof is done`);
+  // Owned by the owner role when there is one, so that it may create in the scratch database's schema.
+  const scratch = await createScratchDatabase(client, { owner: options.ownerRole, log });
   const url = new URL(options.databaseUrl);
-  url.pathname = `/${scratch}`;
-  const scratchClient = await openClient(parseDatabaseUrl(url.toString(), "the scratch database URL"), {
-    applicationName: "neonhub-db:baseline",
-    connectTimeoutMs: options.connectTimeoutMs,
-  });
+  url.pathname = `/${scratch.name}`;
+  let scratchClient: Client | undefined;
   try {
+    scratchClient = await openClient(parseDatabaseUrl(url.toString(), "the scratch database URL"), {
+      applicationName: SCRATCH_APPLICATION,
+      connectTimeoutMs: options.connectTimeoutMs,
+    });
+    // A killed CLI's session in it ends within seconds, so the next proof finds the leftover unused.
+    await endSessionWithClient(scratchClient);
     // As the access layer does in every stack: the login (the admin) creates the live database's extensions
     // before the owner role runs the migrations, since pgvector is not a trusted extension.
     const extensions = await client.query<{ name: string; schema: string }>(
@@ -190,9 +182,7 @@ export async function snapshotOfFreshRelease(
     return await takeSnapshot(scratchClient);
   } finally {
     await closeClient(scratchClient);
-    await client.query(`DROP DATABASE IF EXISTS ${scratch} WITH (FORCE)`).catch((error: Error) => {
-      log.warn(`could not drop the scratch database ${scratch}: ${error.message}`);
-    });
+    await scratch.drop();
   }
 }
 
