@@ -10,6 +10,7 @@ import { ReleaseError } from "./errors";
 import { silentLogger, type Logger } from "./logger";
 import { readMigrationFiles, type MigrationFile } from "./migrations/files";
 import { readLedger } from "./migrations/ledger";
+import { requireOwnerRoleForStack } from "./release-records-owner";
 import { checkOwnerRole, setOwnerRole } from "./owner-role";
 import { runPendingMigrations } from "./migrations/run";
 import {
@@ -59,6 +60,7 @@ export async function baselineRelease(options: BaselineOptions): Promise<Baselin
       );
     }
     if (options.ownerRole) await checkOwnerRole(client, options.ownerRole);
+    await requireOwnerRoleForStack(client, "baseline", options.ownerRole);
     log.info(`applying ${files.length} migration(s) to a scratch database to learn the schema they produce`);
     const { expected, live, diff, mismatches } = await proveSchema(client, options, files, log);
     const tables = Object.keys(expected).filter((key) => key.startsWith("table "));

@@ -44,6 +44,7 @@ import {
 } from "./snapshot";
 import { repairStatements } from "./snapshot-repair";
 import { schemaDriftError } from "./schema-drift";
+import { releaseRecordsOwnerError } from "./release-records-owner";
 import type { MigrationResult, StepPlanMap, StepResult } from "./results";
 import {
   anyStepChanged,
@@ -189,13 +190,20 @@ async function withConnection<T>(
   }
 }
 
-/** describeRunError for an error raised on `client`, which is still open: a missing column or table is drift. */
+/**
+ * describeRunError for an error raised on `client`, which is still open to ask: a missing column or table
+ * is drift, and the release's records refused to the owner role are named with their owner.
+ */
 export async function describeSessionError(
   client: ClientBase,
   error: unknown,
   target: DatabaseTarget,
 ): Promise<unknown> {
-  return describeRunError((await schemaDriftError(client, error)) ?? error, target);
+  const recordsRefused =
+    (error as { code?: string } | undefined)?.code === "42501"
+      ? await releaseRecordsOwnerError(client, target.user, (error as Error).message, error)
+      : undefined;
+  return describeRunError(recordsRefused ?? (await schemaDriftError(client, error)) ?? error, target);
 }
 
 export function describeRunError(error: unknown, target: DatabaseTarget): unknown {

@@ -6,6 +6,7 @@
 // ledger it could keep applying migrations from, outside the engine's checksums and lock.
 import { BOOKKEEPING_SCHEMA, ensureBookkeeping, recordAsApplied } from "../bookkeeping";
 import { proveSchema } from "../baseline";
+import { requireOwnerRoleForStack } from "../release-records-owner";
 import { checkOwnerRole, setOwnerRole } from "../owner-role";
 import { redactUrl } from "../dsn";
 import { ReleaseError } from "../errors";
@@ -55,6 +56,7 @@ export async function adoptUpstreamDatabase(options: ReleaseOptions): Promise<Ad
       );
     }
     if (options.ownerRole) await checkOwnerRole(client, options.ownerRole);
+    await requireOwnerRoleForStack(client, "adopt", options.ownerRole);
     const { schema, rows } = await readUpstreamLedger(client);
     const applied = matchUpstreamRows(rows, files, `${schema}.pgmigrations`);
     log.info(

@@ -7,6 +7,7 @@ import { BOOKKEEPING_SCHEMA, bookkeepingExists } from "../bookkeeping";
 import { closeClient, openClient } from "../connection";
 import { parseDatabaseUrl, redactUrl, type DatabaseTarget } from "../dsn";
 import { ReleaseError, asMigratorFix, isReleaseError } from "../errors";
+import { releaseRecordsOwnerError } from "../release-records-owner";
 import { schemaDriftError } from "../schema-drift";
 import type { ReleaseStep } from "../steps";
 import { clusterFindings, readCluster } from "./cluster";
@@ -160,10 +161,15 @@ async function requireReleaseRecords(client: ClientBase): Promise<void> {
   );
   const row = rows[0]!;
   if (row.readable === false) {
-    throw new ReleaseError(
-      "permission",
-      `health needs the migrator: role "${row.user}" may not read the release's records (schema ${BOOKKEEPING_SCHEMA}), which say what each vector index was built on.`,
-      AS_MIGRATOR,
+    const problem = `permission denied for schema ${BOOKKEEPING_SCHEMA}`;
+    const login = (await client.query<{ login: string }>("SELECT session_user AS login")).rows[0]!.login;
+    throw (
+      (await releaseRecordsOwnerError(client, login, problem)) ??
+      new ReleaseError(
+        "permission",
+        `health needs the migrator: role "${row.user}" may not read the release's records (schema ${BOOKKEEPING_SCHEMA}), which say what each vector index was built on.`,
+        AS_MIGRATOR,
+      )
     );
   }
 }

@@ -1,0 +1,123 @@
+// Who owns the release's records (schema neonhub_release), where the access layer's shape is in place: the
+// database belongs to the stack's owner role, which cannot log in, and the migrator acts as it. baseline and
+// adopt write the records as the role they run as; run by the admin without --owner-role, the records belong
+// to the admin, and every later release, acting as the owner role, is refused them. The guard refuses that
+// before anything is written; the diagnosis names the owner and the statements that hand them over, where a
+// release meets records written that way.
+import type { ClientBase } from "pg";
+import { BOOKKEEPING_SCHEMA } from "./bookkeeping";
+import { ReleaseError } from "./errors";
+
+const ADOPTING = '"Adopting an existing database" in docs/runbook.md';
+
+/**
+ * Refuses `command` (baseline, adopt) without --owner-role where the database belongs to a role that cannot
+ * log in and that the login does not act as: the stack's owner role, as the access layer makes it. Recording
+ * the ledger as the login would lock the migrator, which acts as that role, out of it.
+ */
+export async function requireOwnerRoleForStack(
+  client: ClientBase,
+  command: "baseline" | "adopt",
+  ownerRole: string | undefined,
+): Promise<void> {
+  if (ownerRole !== undefined) return;
+  const { rows } = await client.query<{ owner: string; login: string; acting: string; canLogin: boolean }>(
+    `SELECT pg_get_userbyid(d.datdba) AS owner, session_user AS login, current_user AS acting,
+            r.rolcanlogin AS "canLogin"
+       FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba
+      WHERE d.datname = current_database()`,
+  );
+  const { owner, login, acting, canLogin } = rows[0]!;
+  if (canLogin || owner === acting) return;
+  throw new ReleaseError(
+    "invalid-input",
+    `This database belongs to role "${owner}", which cannot log in: the stack's owner role, which the migrator acts as. ` +
+      `${command} without --owner-role would record the ledger (schema ${BOOKKEEPING_SCHEMA}) as "${acting}", and every later release, acting as "${owner}", would be refused it.`,
+    `Run it again as the stack's admin with the owner role (${ADOPTING}): neonhub-db ${command} --owner-role ${owner} ...; ` +
+      `to have "${login}" own the ledger anyway, pass --owner-role ${acting}. Nothing was written.`,
+  );
+}
+
+interface RecordsOwnership {
+  /** The role the release acts as (current_user): the migrator's is the owner role. */
+  acting: string;
+  /** The database's owner. */
+  databaseOwner: string;
+  /** The roles other than `acting` (and those it may act as) that own the schema or something in it. */
+  owners: string[];
+  /** ALTER ... OWNER TO `acting`, for the schema and each object in it that `acting` may not use as owner. */
+  handOver: string[];
+}
+
+/**
+ * The permission error for records the release runs into as the database's owner role and that another role
+ * owns (baseline or adopt run as the admin without --owner-role): it names that owner, the statements that
+ * hand the records over, and how baseline and adopt avoid it. Undefined when that is not the case (another
+ * login, say the app's, should use the migrator instead), or when the catalog cannot be read.
+ */
+export async function releaseRecordsOwnerError(
+  client: ClientBase,
+  login: string,
+  problem: string,
+  cause?: unknown,
+): Promise<ReleaseError | undefined> {
+  const ownership = await readRecordsOwnership(client).catch(() => undefined);
+  if (!ownership || ownership.owners.length === 0 || ownership.acting !== ownership.databaseOwner) {
+    return undefined;
+  }
+  const { acting, owners, handOver } = ownership;
+  const by = owners.map((o) => `"${o}"`).join(", ");
+  const acts = login === acting ? "" : ` (as "${acting}", the role it acts as)`;
+  return new ReleaseError(
+    "permission",
+    `Permission denied for user "${login}"${acts}: ${problem}. ` +
+      `The release's records (schema ${BOOKKEEPING_SCHEMA}) belong to ${by}, not to "${acting}", the database's owner, which the release runs as: ` +
+      `baseline or adopt ran as ${by} without --owner-role.`,
+    `As ${by} (or a superuser), hand them to the owner role: ${handOver.join("; ")}. ` +
+      `Then run the release again. baseline and adopt avoid this with --owner-role ${acting} (${ADOPTING}).`,
+    { cause },
+  );
+}
+
+async function readRecordsOwnership(client: ClientBase): Promise<RecordsOwnership | undefined> {
+  // Sequences a table owns (serial, identity) change owner with their table, and may not be altered alone.
+  const { rows } = await client.query<{
+    acting: string;
+    databaseOwner: string;
+    owner: string | null;
+    statement: string | null;
+  }>(
+    `WITH records AS (
+       SELECT format('ALTER SCHEMA %I OWNER TO %I', n.nspname, current_user) AS statement, n.nspowner AS owner, 0 AS rank
+         FROM pg_namespace n WHERE n.nspname = $1
+       UNION ALL
+       SELECT format('ALTER %s %s OWNER TO %I',
+                     CASE c.relkind WHEN 'S' THEN 'SEQUENCE' WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'TABLE' END,
+                     c.oid::regclass, current_user), c.relowner, 1
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm', 'S')
+          AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                           WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+                             AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i'))
+       UNION ALL
+       SELECT format('ALTER FUNCTION %s OWNER TO %I', p.oid::regprocedure, current_user), p.proowner, 2
+         FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+        WHERE n.nspname = $1)
+     SELECT current_user AS acting,
+            (SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()) AS "databaseOwner",
+            pg_get_userbyid(r.owner) AS owner, r.statement
+       FROM (SELECT 1) one
+       LEFT JOIN records r ON NOT pg_has_role(current_user, r.owner, 'USAGE')
+      ORDER BY r.rank, r.statement`,
+    [BOOKKEEPING_SCHEMA],
+  );
+  const first = rows[0];
+  if (!first) return undefined;
+  const foreign = rows.filter((r) => r.owner !== null && r.statement !== null);
+  return {
+    acting: first.acting,
+    databaseOwner: first.databaseOwner,
+    owners: [...new Set(foreign.map((r) => r.owner!))],
+    handOver: foreign.map((r) => r.statement!),
+  };
+}

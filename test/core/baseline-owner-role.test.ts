@@ -1,0 +1,92 @@
+// baseline and adopt on a database in the access layer's shape (it belongs to the stack's owner role, which
+// the migrator acts as), run as the admin: without --owner-role they would record the ledger as the admin and
+// lock every later release out of it, so they refuse; a ledger written that way anyway (--owner-role naming
+// the admin itself) is named, when the migrator meets it, with its owner and the statements that hand it
+// over, which then work.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readMigrationFiles } from "../../core";
+import { runCli } from "../support/cli";
+import { createTestDatabase, dropTestDatabase, withClient, type TestDatabase } from "../support/database";
+import { FIXTURE_MIGRATIONS } from "../support/fixtures";
+import { createAccessRoles, dropAccessRoles, type AccessRoles } from "../support/roles";
+
+let db: TestDatabase;
+let roles: AccessRoles;
+let admin: string;
+
+beforeAll(async () => {
+  db = await createTestDatabase("blowner");
+  roles = await createAccessRoles(db);
+  admin = decodeURIComponent(new URL(db.url).username);
+  // The schema made without the engine, by the admin, as baseline's users have it.
+  await withClient(db.url, async (c) => {
+    for (const file of readMigrationFiles(FIXTURE_MIGRATIONS))
+      await c.query(file.sql.split(/^-- Down Migration/m)[0]!);
+  });
+});
+
+afterAll(async () => {
+  await dropTestDatabase(db);
+  await dropAccessRoles(db, roles);
+});
+
+const cli = (url: string, ...args: string[]) =>
+  runCli([...args, "--migrations-dir", FIXTURE_MIGRATIONS, "--json"], { DATABASE_URL: url });
+
+interface CliError {
+  error: { code: string; message: string; fix: string };
+}
+
+const ledgerSchema = () =>
+  withClient(
+    db.url,
+    async (c) => (await c.query("SELECT to_regnamespace('neonhub_release')::text AS s")).rows[0].s,
+  );
+
+describe("baseline and adopt as the admin on a stack's database", () => {
+  it.each(["baseline", "adopt"])(
+    "%s without --owner-role refuses, naming the owner role; writes nothing",
+    async (command) => {
+      const run = await cli(db.url, command);
+      expect(run.code).toBe(1);
+      const { error } = JSON.parse(run.stdout) as CliError;
+      expect(error.code).toBe("invalid-input");
+      expect(error.message).toContain(
+        `This database belongs to role "${roles.names.owner}", which cannot log in`,
+      );
+      expect(error.fix).toContain(`neonhub-db ${command} --owner-role ${roles.names.owner}`);
+      expect(error.fix).toContain("Nothing was written");
+      expect(run.stderr).not.toContain("scratch database");
+      expect(await ledgerSchema()).toBeNull();
+    },
+  );
+
+  it("a ledger the admin owns is named to the migrator with its owner and the hand-over, which works", async () => {
+    // The escape the refusal offers: the admin keeps the ledger. The migrator is then refused it.
+    const baseline = await cli(db.url, "baseline", "--owner-role", admin);
+    expect(baseline.code, baseline.stderr).toBe(0);
+    const plan = await cli(roles.url("migrator"), "plan");
+    expect(plan.code).toBe(1);
+    const { error } = JSON.parse(plan.stdout) as CliError;
+    expect(error.code).toBe("permission");
+    expect(error.message).toContain(`The release's records (schema neonhub_release) belong to "${admin}"`);
+    expect(error.message).toContain(`not to "${roles.names.owner}", the database's owner`);
+    expect(error.fix).not.toContain("DIRECT_URL");
+    expect(error.fix).toContain(`ALTER SCHEMA neonhub_release OWNER TO ${roles.names.owner}`);
+    expect(error.fix).toContain(`ALTER TABLE neonhub_release.migrations OWNER TO ${roles.names.owner}`);
+    expect(error.fix).toContain(`--owner-role ${roles.names.owner}`);
+    const handOver = /hand them to the owner role: (.*)\. Then run the release again/.exec(error.fix)![1]!;
+    await withClient(db.url, (c) => c.query(handOver));
+    const again = await cli(roles.url("migrator"), "plan");
+    expect(again.code, again.stdout).toBe(0);
+    expect((await cli(roles.url("migrator"), "health")).stdout).not.toContain('"permission"');
+  });
+
+  it("the app login is still told to use the migrator", async () => {
+    const plan = await cli(roles.url("app"), "plan");
+    const { error } = JSON.parse(plan.stdout) as CliError;
+    expect(error.code).toBe("permission");
+    expect(error.fix).toContain("migrator");
+    expect(error.fix).not.toContain("ALTER SCHEMA");
+  });
+});
