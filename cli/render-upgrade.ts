@@ -12,10 +12,11 @@ export function renderUpgradePlan(plan: LegacyUpgradePlan): string {
   for (const d of plan.defects) {
     lines.push(`  ! ${d.column}: ${d.message} (e.g. ids ${d.sampleIds.join(", ")})`, `    fix: ${d.fix}`);
   }
+  for (const p of plan.problems) lines.push(`  problem: ${p.message}`, `    fix: ${p.fix}`);
   lines.push(
     plan.ready
       ? "Run `neonhub-db apply --upgrade-legacy` with the same --legacy-organization to do it (after a snapshot: docs/runbook.md)."
-      : "Fix the rows above first: the upgrade refuses to start while they exist. Nothing was written.",
+      : "Fix what is above first: the upgrade refuses to start while it stands. Nothing was written.",
   );
   return lines.join("\n");
 }

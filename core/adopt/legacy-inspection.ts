@@ -205,12 +205,17 @@ export async function inspectLegacyDatabase(client: ClientBase): Promise<LegacyI
   };
 }
 
-/** column name -> data type, per legacy table in the current schema. */
+/**
+ * column name -> data type, per legacy table in the current schema. From pg_catalog, which every login may
+ * read: information_schema.columns lists only the tables the login has a privilege on, so a login that may
+ * not read the legacy tables (the Prisma app's own) would not see the legacy schema at all.
+ */
 async function legacyColumns(client: ClientBase): Promise<Map<string, Map<string, string>>> {
   const r = await client.query<{ table: string; column: string; type: string }>(
-    `SELECT table_name AS table, column_name AS column, data_type AS type
-       FROM information_schema.columns
-      WHERE table_schema = current_schema() AND table_name = ANY($1)`,
+    `SELECT c.relname AS table, a.attname AS column, format_type(a.atttypid, NULL) AS type
+       FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
+      WHERE c.relnamespace = to_regnamespace(current_schema()) AND c.relkind IN ('r', 'p')
+        AND c.relname = ANY($1) AND a.attnum > 0 AND NOT a.attisdropped`,
     [LEGACY_TABLES],
   );
   const out = new Map<string, Map<string, string>>();

@@ -65,7 +65,7 @@ function legacyProblems(legacy: LegacyInspection, first: MigrationFile): LedgerP
     {
       kind: "legacy-schema",
       migration: first.name,
-      message: `This is the Prisma-era NeonHub schema (free-text Message.role, no conversations; estimated rows: ${sizes}), which the migrations do not upgrade in place.${legacy.unreadable.length > 0 ? ` Not checked for bad rows (${legacy.unreadable.join("; ")}): run plan as the migrator or admin to see them.` : ""}`,
+      message: `This is the Prisma-era NeonHub schema (free-text Message.role, no conversations; estimated rows: ${sizes}), which the migrations do not upgrade in place.${legacy.unreadable.length > 0 ? ` Not checked for bad rows (${legacy.unreadable.join("; ")}): run plan as a login that may read those tables (their owner, or the admin) to see them.` : ""}`,
       fix: `Upgrade it in place with \`neonhub-db apply --upgrade-legacy --legacy-organization <slug>\` (\`plan --upgrade-legacy\` shows its steps): snapshot it, fix the rows listed here, and rehearse on a copy first (${RUNBOOK}). Nothing was written.`,
     },
     ...legacy.defects.map(

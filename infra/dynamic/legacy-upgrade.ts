@@ -27,10 +27,13 @@ export async function legacyUpgradeFailures(
     const rows = step.estimatedRows !== undefined ? ` [~${step.estimatedRows} rows]` : "";
     options.log?.info(`upgrade ${step.done ? "(done) " : ""}${step.step}${rows}: ${step.detail}`);
   }
-  return plan.defects.map((d) => ({
-    property: "migrations",
-    reason: `${d.column}: ${d.message} (e.g. ids ${d.sampleIds.join(", ")}). fix: ${d.fix}`,
-  }));
+  return [
+    ...plan.problems.map((p) => ({ property: "migrations", reason: `${p.message} fix: ${p.fix}` })),
+    ...plan.defects.map((d) => ({
+      property: "migrations",
+      reason: `${d.column}: ${d.message} (e.g. ids ${d.sampleIds.join(", ")}). fix: ${d.fix}`,
+    })),
+  ];
 }
 
 /** Up: the upgrade (resumed if an earlier one was interrupted), before the release's own apply. */

@@ -7,6 +7,7 @@ import { readMigrationFiles } from "../../migrations/files";
 import type { ReleaseOptions } from "../../release";
 import { inspectLegacyDatabase, type LegacyDefect } from "../legacy-inspection";
 import { tableMappings } from "./mapping";
+import { upgradeProblems } from "./preconditions";
 import { LEGACY_KEPT_SCHEMA, STAGING_SCHEMA, WORK_SCHEMA, legacyOrganization } from "./names";
 import { legacyUpgradeNeededAt, upgradeBatchSize, type LegacyUpgradeOptions } from "./run";
 
@@ -24,7 +25,9 @@ export interface LegacyUpgradePlan {
   organization: { slug: string; id: string };
   steps: UpgradePlanStep[];
   defects: LegacyDefect[];
-  /** Whether a run can start (no defects) or continue. */
+  /** What the role planning (the one to run it) cannot do: act as the legacy tables' owner. */
+  problems: { message: string; fix: string }[];
+  /** Whether a run can start (no defects, no problems) or continue. */
   ready: boolean;
 }
 
@@ -118,12 +121,16 @@ export async function planLegacyUpgrade(
       },
     ];
     const defects = inspection?.defects ?? [];
+    const problems = cutoverDone
+      ? []
+      : (await upgradeProblems(client)).map(({ message, fix }) => ({ message, fix }));
     return {
       database: redactUrl(options.databaseUrl),
       organization: { slug: org.slug, id: org.id },
       steps,
       defects,
-      ready: defects.length === 0,
+      problems,
+      ready: defects.length === 0 && problems.length === 0,
     };
   } finally {
     await closeClient(client);

@@ -21,6 +21,7 @@ import { WORK_DDL, expandRelease, markDone, setStagingTriggers, stepDone } from 
 import { LockClock, type LongestLock } from "./lock-clock";
 import { tableMappings } from "./mapping";
 import { LEGACY_KEPT_SCHEMA, LEGACY_SCHEMA, STAGING_SCHEMA, WORK_SCHEMA, legacyOrganization } from "./names";
+import { refuseUpgradeProblems, upgradeProblems } from "./preconditions";
 import { proveUpgrade, rowLevelSecurityState, type UpgradeProof } from "./proof";
 import { rejectedError, rejectedRows } from "./cutover";
 
@@ -180,6 +181,8 @@ export async function upgradeLegacyDatabase(
           "Run `neonhub-db plan` to see what it is; an empty database takes `neonhub-db apply`.",
         );
       }
+      // What this role cannot do stops here, before the first write: no staging schema is left behind.
+      refuseUpgradeProblems(await upgradeProblems(client));
       refuseDefects(inspection);
       // First write of the whole upgrade: after every check passed.
       await client.query("BEGIN");

@@ -1,0 +1,64 @@
+// What the upgrade needs of the role it runs as, checked from the catalog before it writes anything, so that
+// a run that cannot finish leaves no staging and work schemas behind: it must act as the owner of the legacy
+// tables (it reads them, puts its mirror triggers on them and moves them at the cutover). plan
+// --upgrade-legacy lists the same as problems; apply refuses on them.
+import type { ClientBase } from "pg";
+import { ReleaseError } from "../../errors";
+import { quoteIdentifier } from "../../identifiers";
+import { LEGACY_TABLES } from "../legacy-inspection";
+import { LEGACY_SCHEMA } from "./names";
+
+export interface UpgradeProblem {
+  code: "permission";
+  message: string;
+  fix: string;
+}
+
+/** Moved with the legacy tables at the cutover, so the upgrade must own it too. */
+const PRISMA_LEDGER = "_prisma_migrations";
+
+export async function upgradeProblems(client: ClientBase): Promise<UpgradeProblem[]> {
+  return legacyOwnerProblems(client);
+}
+
+/** Refuses the upgrade on any of them, all named in one error. */
+export function refuseUpgradeProblems(problems: readonly UpgradeProblem[]): void {
+  if (problems.length === 0) return;
+  throw new ReleaseError(
+    problems[0]!.code,
+    `The upgrade cannot run as this role, so it did not start:\n${problems.map((p) => `- ${p.message}`).join("\n")}`,
+    problems.map((p) => p.fix).join(" "),
+  );
+}
+
+/**
+ * The legacy tables whose owner the current role is not (nor a member of), grouped by owner: each owner
+ * named, with the statements that hand its tables to the current role and keep its DML on them, so the old
+ * app (which connects as that owner, as Prisma did) goes on working until the cutover.
+ */
+async function legacyOwnerProblems(client: ClientBase): Promise<UpgradeProblem[]> {
+  const { rows } = await client.query<{ owner: string; role: string; tables: string[] }>(
+    `SELECT pg_get_userbyid(c.relowner) AS owner, current_user AS role,
+            array_agg(format('%I.%I', n.nspname, c.relname) ORDER BY c.relname) AS tables
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND c.relname = ANY($2)
+        AND NOT pg_has_role(current_user, c.relowner, 'USAGE')
+      GROUP BY c.relowner
+      ORDER BY 1`,
+    [LEGACY_SCHEMA, [...LEGACY_TABLES, PRISMA_LEDGER]],
+  );
+  return rows.map(({ owner, role, tables }) => {
+    const quotedOwner = quoteIdentifier(owner);
+    const quotedRole = quoteIdentifier(role);
+    return {
+      code: "permission",
+      message:
+        `${tables.length} legacy table(s) belong to role "${owner}" (${tables.join(", ")}), and the upgrade runs as "${role}", which is not a member of it: ` +
+        "it reads them, puts its mirror triggers on them and moves them at the cutover, which only their owner may.",
+      fix:
+        `As an administrator (a superuser, or a member of both "${owner}" and "${role}"), hand them to "${role}" and keep "${owner}"'s access for the old app until the cutover: ` +
+        `${tables.map((t) => `ALTER TABLE ${t} OWNER TO ${quotedRole};`).join(" ")} GRANT SELECT, INSERT, UPDATE, DELETE ON ${tables.join(", ")} TO ${quotedOwner}; ` +
+        "then run the same command again. Nothing was written.",
+    };
+  });
+}

@@ -1,0 +1,125 @@
+// The upgrade of a Prisma-era database run as the stack's migrator, where what it needs is not the
+// migrator's: legacy tables owned by the Prisma app's own login (which the migrator may not even read). The
+// legacy schema is recognised all the same, plan names what stands in the way with the fix, and apply
+// refuses before it writes anything.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { LegacyUpgradePlan, ReleasePlan } from "../../core";
+import { quoteIdentifier } from "../../core";
+import { runCli } from "../support/cli";
+import {
+  adminUrl,
+  createTestDatabase,
+  dropTestDatabase,
+  withClient,
+  type TestDatabase,
+} from "../support/database";
+import { createAccessRoles, dropAccessRoles, type AccessRoles } from "../support/roles";
+import { LEGACY_SCALES, createLegacySchema, generateLegacyData } from "../fixtures/legacy/generate";
+
+interface Stack {
+  db: TestDatabase;
+  roles: AccessRoles;
+}
+const stacks: Stack[] = [];
+/** Logins a test made besides the access layer's, dropped once the databases holding their grants are. */
+const logins: string[] = [];
+
+/** A database with the access layer's roles, as a stack has it. */
+async function stackDatabase(prefix: string): Promise<Stack> {
+  const db = await createTestDatabase(prefix);
+  const stack = { db, roles: await createAccessRoles(db) };
+  stacks.push(stack);
+  return stack;
+}
+
+afterAll(async () => {
+  for (const { db, roles } of stacks) {
+    await dropTestDatabase(db);
+    await dropAccessRoles(db, roles);
+  }
+  for (const login of logins) {
+    await withClient(adminUrl(), (c) => c.query(`DROP ROLE IF EXISTS ${quoteIdentifier(login)}`));
+  }
+});
+
+const asMigrator = (stack: Stack, ...args: string[]) =>
+  runCli([...args, "--json"], { DATABASE_URL: stack.roles.url("migrator") });
+const upgradeArgs = (stack: Stack) => [
+  "--upgrade-legacy",
+  "--legacy-organization",
+  "acme",
+  "--owner-role",
+  stack.roles.names.owner,
+];
+
+interface CliError {
+  error: { code: string; message: string; fix: string };
+}
+
+const upgradeSchemas = (stack: Stack) =>
+  withClient(stack.db.url, async (c) =>
+    (
+      await c.query<{ name: string }>(
+        "SELECT nspname AS name FROM pg_namespace WHERE nspname IN ('neonhub_upgrade', 'neonhub_upgrade_work', 'neonhub_release')",
+      )
+    ).rows.map((r) => r.name),
+  );
+
+describe("legacy tables owned by the Prisma app's login", () => {
+  let stack: Stack;
+  let prisma: string;
+
+  beforeAll(async () => {
+    stack = await stackDatabase("legown");
+    prisma = `${stack.db.name}_prisma`;
+    logins.push(prisma);
+    await withClient(stack.db.url, async (c) => {
+      await c.query(`CREATE ROLE ${quoteIdentifier(prisma)} LOGIN`);
+      await c.query(`GRANT CREATE, USAGE ON SCHEMA public TO ${quoteIdentifier(prisma)}`);
+      await c.query(`SET ROLE ${quoteIdentifier(prisma)}`);
+      await createLegacySchema(c);
+      await generateLegacyData(c, LEGACY_SCALES.small);
+      await c.query("RESET ROLE");
+    });
+  });
+
+  it("plan recognises the legacy schema though the migrator may not read its tables", async () => {
+    const run = await asMigrator(stack, "plan");
+    expect(run.code).toBe(1);
+    const plan = JSON.parse(run.stdout) as ReleasePlan;
+    expect(plan.migrations.problems.map((p) => p.kind)).toContain("legacy-schema");
+  });
+
+  it("plan --upgrade-legacy names the tables' owner and the hand-over, and is not ready", async () => {
+    const run = await asMigrator(stack, "plan", ...upgradeArgs(stack));
+    expect(run.code).toBe(1);
+    const plan = JSON.parse(run.stdout) as LegacyUpgradePlan;
+    expect(plan.ready).toBe(false);
+    expect(plan.problems).toHaveLength(1);
+    expect(plan.problems[0]!.message).toContain(`9 legacy table(s) belong to role "${prisma}"`);
+    expect(plan.problems[0]!.fix).toContain(
+      `ALTER TABLE public."User" OWNER TO ${quoteIdentifier(stack.roles.names.owner)};`,
+    );
+  });
+
+  it("apply --upgrade-legacy refuses with the same, writing nothing; the hand-over it names lets it run, and the old app keeps its tables", async () => {
+    const run = await asMigrator(stack, "apply", ...upgradeArgs(stack));
+    expect(run.code).toBe(1);
+    const { error } = JSON.parse(run.stdout) as CliError;
+    expect(error.code).toBe("permission");
+    expect(error.message).toContain(`belong to role "${prisma}"`);
+    expect(error.message).not.toContain("nothing to upgrade");
+    expect(await upgradeSchemas(stack)).toEqual([]);
+
+    const handOver = /until the cutover: (.*) then run the same command again/.exec(error.fix)![1]!;
+    await withClient(stack.db.url, (c) => c.query(handOver));
+    // The old app, connected as its own login, still writes its tables.
+    await withClient(stack.db.url, async (c) => {
+      await c.query(`SET ROLE ${quoteIdentifier(prisma)}`);
+      await c.query(`UPDATE "User" SET name = name WHERE id = (SELECT min(id) FROM "User")`);
+    });
+    const upgrade = await asMigrator(stack, "apply", ...upgradeArgs(stack));
+    expect(upgrade.code, upgrade.stderr).toBe(0);
+    expect(JSON.parse(upgrade.stdout)).toMatchObject({ complete: true });
+  });
+});
