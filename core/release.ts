@@ -16,6 +16,7 @@ import { closeClient, isConnectionLost, openClient } from "./connection";
 import { ledgerProblemText } from "./display";
 import { parseDatabaseUrl, redactUrl, type DatabaseTarget } from "./dsn";
 import { ReleaseError, isReleaseError } from "./errors";
+import { createExtensionFix, extensionRefusedBy } from "./extensions";
 import { preflightProblems } from "./adopt/preflight";
 import { acquireReleaseLock } from "./lock";
 import { lintMigrations, refuseUnsafeMigrations, type ReleaseEnvironment, type SafetyReport } from "./lint";
@@ -218,6 +219,15 @@ export function describeRunError(error: unknown, target: DatabaseTarget): unknow
     );
   }
   const code = (error as { code?: string })?.code;
+  const extension = extensionRefusedBy((error ?? {}) as Parameters<typeof extensionRefusedBy>[0]);
+  if (extension) {
+    return new ReleaseError(
+      "permission",
+      `Permission denied for user "${target.user}": ${(error as Error).message}`,
+      createExtensionFix(extension),
+      { cause: error },
+    );
+  }
   if (code === "42501") {
     return new ReleaseError(
       "permission",

@@ -3,6 +3,7 @@
 import type { ClientBase } from "pg";
 import { BOOKKEEPING_SCHEMA, CHECKSUMS_SETTING, MIGRATIONS_TABLE } from "../bookkeeping";
 import { ReleaseError } from "../errors";
+import { createExtensionFix, extensionRefusedBy } from "../extensions";
 import type { Logger } from "../logger";
 import { describeLockWait, watchLockWaits, type LockWait } from "../lock-safety/lock-waits";
 import { setMigrationTimeouts } from "../lock-safety/session";
@@ -23,6 +24,7 @@ export interface AppliedMigration {
 }
 
 interface ServerError {
+  code?: string;
   message?: string;
   position?: string;
   detail?: string;
@@ -213,10 +215,13 @@ export function describeMigrationFailure(
     );
   }
   const message = [`Migration ${file.name}.sql failed${at}: ${reason}`, ...lines].join("\n");
+  const rolledBack = `Its transaction was rolled back (nothing of it is applied${appliedBefore > 0 ? `; the ${appliedBefore} migration(s) before it are` : ""}).`;
+  // An extension the role may not create is the server's business, not the file's.
+  const extension = extensionRefusedBy(serverError);
   return new ReleaseError(
-    "migration-failed",
+    extension ? "permission" : "migration-failed",
     message,
-    `Its transaction was rolled back (nothing of it is applied${appliedBefore > 0 ? `; the ${appliedBefore} migration(s) before it are` : ""}). Fix the file and run apply again.`,
+    `${rolledBack} ${extension ? createExtensionFix(extension) : "Fix the file and run apply again."}`,
     { cause: error },
   );
 }

@@ -1,7 +1,7 @@
 // The upgrade of a Prisma-era database run as the stack's migrator, where what it needs is not the
-// migrator's: legacy tables owned by the Prisma app's own login (which the migrator may not even read). The
-// legacy schema is recognised all the same, plan names what stands in the way with the fix, and apply
-// refuses before it writes anything.
+// migrator's: legacy tables owned by the Prisma app's own login (which the migrator may not even read), and a
+// database without pgvector (which only an administrator may create). The legacy schema is recognised all
+// the same, plan names what stands in the way with the fix, and apply refuses before it writes anything.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LegacyUpgradePlan, ReleasePlan } from "../../core";
 import { quoteIdentifier } from "../../core";
@@ -121,5 +121,56 @@ describe("legacy tables owned by the Prisma app's login", () => {
     const upgrade = await asMigrator(stack, "apply", ...upgradeArgs(stack));
     expect(upgrade.code, upgrade.stderr).toBe(0);
     expect(JSON.parse(upgrade.stdout)).toMatchObject({ complete: true });
+  });
+});
+
+describe("a legacy database without pgvector", () => {
+  let stack: Stack;
+
+  beforeAll(async () => {
+    stack = await stackDatabase("legvec");
+    await withClient(stack.db.url, async (c) => {
+      // The access layer created it; this database lost it (a restore into a fresh database, say).
+      await c.query("DROP EXTENSION vector");
+      await c.query(`SET ROLE ${quoteIdentifier(stack.roles.names.owner)}`);
+      await createLegacySchema(c);
+    });
+  });
+
+  it("plan --upgrade-legacy is not ready: the extension is a problem whose fix is an administrator's CREATE EXTENSION", async () => {
+    const run = await asMigrator(stack, "plan", ...upgradeArgs(stack));
+    expect(run.code).toBe(1);
+    const plan = JSON.parse(run.stdout) as LegacyUpgradePlan;
+    expect(plan.ready).toBe(false);
+    expect(plan.problems.map((p) => p.message)).toEqual([
+      `The "vector" extension is not enabled in this database, and role "${stack.roles.names.owner}" may not create it.`,
+    ]);
+    expect(plan.problems[0]!.fix).toContain(
+      'Have an administrator (a superuser, or rds_superuser on Amazon RDS) run CREATE EXTENSION "vector";',
+    );
+  });
+
+  it("apply --upgrade-legacy refuses before it creates anything", async () => {
+    const run = await asMigrator(stack, "apply", ...upgradeArgs(stack));
+    expect(run.code).toBe(1);
+    const { error } = JSON.parse(run.stdout) as CliError;
+    expect(error.code).toBe("missing-pgvector");
+    expect(error.fix).toContain("CREATE EXTENSION");
+    expect(error.fix).not.toContain("migrator");
+    expect(await upgradeSchemas(stack)).toEqual([]);
+  });
+});
+
+describe("plain apply on a database without pgvector", () => {
+  it("fails at the first migration with an administrator's CREATE EXTENSION as the fix, not the file", async () => {
+    const stack = await stackDatabase("novec");
+    await withClient(stack.db.url, (c) => c.query("DROP EXTENSION vector"));
+    const run = await asMigrator(stack, "apply");
+    expect(run.code).toBe(1);
+    const { error } = JSON.parse(run.stdout) as CliError;
+    expect(error.code).toBe("permission");
+    expect(error.message).toContain("Migration 20250126000100_extensions.sql failed");
+    expect(error.fix).toContain('run CREATE EXTENSION "vector"; in this database');
+    expect(error.fix).not.toContain("Fix the file");
   });
 });

@@ -9,6 +9,7 @@ import { describeMigrationFailure } from "../../migrations/run";
 import { LEGACY_SCHEMA, STAGING_SCHEMA, WORK_SCHEMA } from "./names";
 import type { Logger } from "../../logger";
 import { isReleaseError } from "../../errors";
+import { RELEASE_EXTENSIONS } from "../../extensions";
 import type { LockClock } from "./lock-clock";
 
 /** The work schema: progress of every step, the configuration the run started with, rows the mirror refused. */
@@ -73,7 +74,7 @@ export async function expandRelease(
 ): Promise<number> {
   let ran = 0;
   await client.query(`CREATE SCHEMA IF NOT EXISTS ${STAGING_SCHEMA}`);
-  for (const extension of ["vector", "uuid-ossp"]) {
+  for (const extension of RELEASE_EXTENSIONS) {
     // An extension the database has already (an administrator's, in `public`) stays where it is and is
     // found through the search_path; a new one is created in the staging schema and moves with the release.
     await client.query(

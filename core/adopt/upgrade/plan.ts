@@ -25,7 +25,7 @@ export interface LegacyUpgradePlan {
   organization: { slug: string; id: string };
   steps: UpgradePlanStep[];
   defects: LegacyDefect[];
-  /** What the role planning (the one to run it) cannot do: act as the legacy tables' owner. */
+  /** What the role planning (the one to run it) cannot do: the legacy tables' owner, an extension. */
   problems: { message: string; fix: string }[];
   /** Whether a run can start (no defects, no problems) or continue. */
   ready: boolean;

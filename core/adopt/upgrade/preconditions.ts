@@ -1,15 +1,17 @@
 // What the upgrade needs of the role it runs as, checked from the catalog before it writes anything, so that
 // a run that cannot finish leaves no staging and work schemas behind: it must act as the owner of the legacy
-// tables (it reads them, puts its mirror triggers on them and moves them at the cutover). plan
-// --upgrade-legacy lists the same as problems; apply refuses on them.
+// tables (it reads them, puts its mirror triggers on them and moves them at the cutover), and the release's
+// extensions must be there or be its to create. plan --upgrade-legacy lists the same as problems; apply
+// refuses on them.
 import type { ClientBase } from "pg";
 import { ReleaseError } from "../../errors";
+import { uncreatableExtensions } from "../../extensions";
 import { quoteIdentifier } from "../../identifiers";
 import { LEGACY_TABLES } from "../legacy-inspection";
 import { LEGACY_SCHEMA } from "./names";
 
 export interface UpgradeProblem {
-  code: "permission";
+  code: "permission" | "missing-pgvector";
   message: string;
   fix: string;
 }
@@ -18,7 +20,15 @@ export interface UpgradeProblem {
 const PRISMA_LEDGER = "_prisma_migrations";
 
 export async function upgradeProblems(client: ClientBase): Promise<UpgradeProblem[]> {
-  return legacyOwnerProblems(client);
+  const extensions = await uncreatableExtensions(client);
+  return [
+    ...(await legacyOwnerProblems(client)),
+    ...extensions.map(({ message, fix }) => ({
+      code: "missing-pgvector" as const,
+      message,
+      fix: `${fix} Nothing was written.`,
+    })),
+  ];
 }
 
 /** Refuses the upgrade on any of them, all named in one error. */

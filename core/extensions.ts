@@ -1,0 +1,79 @@
+// The extensions the release's schema needs, and what to do when a role may not create one. pgvector is not
+// a trusted extension: only a superuser (rds_superuser on Amazon RDS) may create it, which the migrator and
+// the owner role it acts as are not. In the stacks the access layer creates both as the administrator
+// before any migration runs; where it has not, the fix is an administrator's CREATE EXTENSION, never
+// another run as the migrator.
+import type { ClientBase } from "pg";
+import { quoteIdentifier } from "./identifiers";
+
+/** Created by the first migration (and by the legacy upgrade's expand), in this order. */
+export const RELEASE_EXTENSIONS = ["vector", "uuid-ossp"] as const;
+
+/** The fix for an extension the release needs that the role running it may not create. */
+export function createExtensionFix(extension: string): string {
+  return (
+    `Have an administrator (a superuser, or rds_superuser on Amazon RDS) run CREATE EXTENSION ${quoteIdentifier(extension)}; in this database ` +
+    "(the stack's access layer does so: `pulumi up`, or `npm run local` locally), then run the same command again."
+  );
+}
+
+/**
+ * The extension a server error says the role may not create: PostgreSQL's own "permission denied to create
+ * extension" and the first migration's message for pgvector (its hint names CREATE EXTENSION vector).
+ */
+export function extensionRefusedBy(error: {
+  code?: string;
+  message?: string;
+  hint?: string;
+}): string | undefined {
+  if (error.code !== "42501") return undefined;
+  const named = /permission denied to create extension "([^"]+)"/.exec(error.message ?? "")?.[1];
+  if (named) return named;
+  return /CREATE EXTENSION vector/.test(error.hint ?? "") ? "vector" : undefined;
+}
+
+export interface ExtensionProblem {
+  extension: string;
+  message: string;
+  fix: string;
+}
+
+/**
+ * Of the release's extensions, those this database lacks and the current role may not create: not on the
+ * server at all, or not trusted and the role no superuser (nor, on Amazon RDS, a member of rds_superuser,
+ * whose members may create the extensions RDS allows), or trusted and the role without CREATE on the
+ * database. Read from the catalog: nothing is tried.
+ */
+export async function uncreatableExtensions(client: ClientBase): Promise<ExtensionProblem[]> {
+  const { rows } = await client.query<{
+    extension: string;
+    role: string;
+    available: boolean;
+    mayCreate: boolean;
+  }>(
+    `SELECT x.name AS extension, current_user AS role,
+            EXISTS (SELECT 1 FROM pg_available_extensions a WHERE a.name = x.name) AS available,
+            (SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = current_user)
+              OR (to_regrole('rds_superuser') IS NOT NULL AND pg_has_role(current_user, 'rds_superuser', 'USAGE'))
+              OR (coalesce((SELECT bool_or(v.trusted) FROM pg_available_extension_versions v WHERE v.name = x.name), false)
+                  AND has_database_privilege(current_database(), 'CREATE')) AS "mayCreate"
+       FROM unnest($1::text[]) AS x(name)
+      WHERE NOT EXISTS (SELECT 1 FROM pg_extension e WHERE e.extname = x.name)`,
+    [RELEASE_EXTENSIONS],
+  );
+  return rows
+    .filter((r) => !r.available || !r.mayCreate)
+    .map((r) =>
+      r.available
+        ? {
+            extension: r.extension,
+            message: `The "${r.extension}" extension is not enabled in this database, and role "${r.role}" may not create it.`,
+            fix: createExtensionFix(r.extension),
+          }
+        : {
+            extension: r.extension,
+            message: `The "${r.extension}" extension is not installed on this PostgreSQL server.`,
+            fix: `Install it on the server (pgvector: the postgresql-<major>-pgvector package, or the pgvector/pgvector Docker image; Amazon RDS ships it), then: ${createExtensionFix(r.extension)}`,
+          },
+    );
+}
