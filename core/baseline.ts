@@ -59,7 +59,7 @@ export async function baselineRelease(options: BaselineOptions): Promise<Baselin
         "Use `neonhub-db apply` to continue its release, or `neonhub-db verify` to check it.",
       );
     }
-    if (options.ownerRole) await checkOwnerRole(client, options.ownerRole);
+    if (options.ownerRole) await checkOwnerRole(client, options.ownerRole, "baseline");
     await requireOwnerRoleForStack(client, "baseline", options.ownerRole);
     log.info(`applying ${files.length} migration(s) to a scratch database to learn the schema they produce`);
     const { expected, live, diff, mismatches } = await proveSchema(client, options, files, log);

@@ -1,13 +1,24 @@
 // SET ROLE to the owner role, with errors that say what is wrong with the role instead of a stack trace.
 import type { ClientBase } from "pg";
-import { ReleaseError } from "./errors";
+import { ReleaseError, asMigratorFix } from "./errors";
 import { quoteIdentifier as quoteIdent } from "./identifiers";
 
-export async function setOwnerRole(client: ClientBase, role: string): Promise<void> {
+/**
+ * Who should run a command that acts as the owner role, for the fix of a login that may not: the release
+ * (apply, the legacy upgrade) runs as the migrator; baseline and adopt as the stack's admin, who also needs
+ * CREATEDB. Never "grant the owner role to this login": the app and read-only logins must not own the schema.
+ */
+export type OwnerRoleRunner = "migrator" | { admin: "baseline" | "adopt" };
+
+export async function setOwnerRole(
+  client: ClientBase,
+  role: string,
+  runner: OwnerRoleRunner = "migrator",
+): Promise<void> {
   try {
     await client.query(`SET ROLE ${quoteIdent(role)}`);
   } catch (error) {
-    throw await ownerRoleError(client, role, error);
+    throw await ownerRoleError(client, role, error, runner);
   }
 }
 
@@ -15,13 +26,22 @@ export async function setOwnerRole(client: ClientBase, role: string): Promise<vo
  * Fails as `setOwnerRole` would, and stays the login: for commands that act as the login before they act as
  * the owner role (baseline and adopt prove the schema first), so that a wrong role is named before that work.
  */
-export async function checkOwnerRole(client: ClientBase, role: string): Promise<void> {
-  await setOwnerRole(client, role);
+export async function checkOwnerRole(
+  client: ClientBase,
+  role: string,
+  command: "baseline" | "adopt",
+): Promise<void> {
+  await setOwnerRole(client, role, { admin: command });
   await client.query("RESET ROLE");
 }
 
 /** The error to report when `SET ROLE role` failed with `error`: ours for a role that is wrong, else as is. */
-export async function ownerRoleError(client: ClientBase, role: string, error: unknown): Promise<unknown> {
+export async function ownerRoleError(
+  client: ClientBase,
+  role: string,
+  error: unknown,
+  runner: OwnerRoleRunner = "migrator",
+): Promise<unknown> {
   const code = (error as { code?: string }).code;
   if (code === "22023" || code === "42704") {
     return new ReleaseError(
@@ -36,7 +56,9 @@ export async function ownerRoleError(client: ClientBase, role: string, error: un
     return new ReleaseError(
       "permission",
       `--owner-role "${role}": user "${user}" may not act as that role (not a member of it).`,
-      `Grant it: GRANT ${quoteIdent(role)} TO ${quoteIdent(user)}; or connect as a member of the owner role (the migrator).`,
+      runner === "migrator"
+        ? asMigratorFix("the release")
+        : `Run ${runner.admin} as the stack's admin, a member of "${role}" with CREATEDB (docs/runbook.md, "Adopting an existing database"), not as "${user}". Nothing was written.`,
       { cause: error },
     );
   }

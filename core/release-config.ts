@@ -50,6 +50,19 @@ function refuse(
 }
 
 /**
+ * How a fix writes a setting's example value in the form the settings came in: as the flag for --set flags
+ * alone (`--set legacyUpgrade.organization=acme`), else as a document (a --config file, a stack's config).
+ */
+function settingExample(source: string): (path: readonly string[], value: unknown) => string {
+  if (source === "--set") {
+    return (path, value) =>
+      `--set ${path.join(".")}=${typeof value === "string" ? value : JSON.stringify(value)}`;
+  }
+  return (path, value) =>
+    JSON.stringify(path.reduceRight<unknown>((inner, key) => ({ [key]: inner }), value));
+}
+
+/**
  * Validates a settings document (parsed JSON or YAML, or flags turned into one). Returns only the settings
  * it was given: what is left unset is decided by the caller (the stack: the defaults; the CLI: what the
  * database records). `source` names where the document came from in errors ("--config release.yaml"); empty
@@ -101,9 +114,13 @@ export function resolveReleaseSettings(input: unknown, source: string): ReleaseS
         settings.lockTimeoutSeconds = value;
         break;
       }
-      case "legacyUpgrade":
-        settings.legacyUpgrade = legacyUpgradeSetting(value, `${at(source)}${key}`);
+      case "legacyUpgrade": {
+        const example = settingExample(source);
+        settings.legacyUpgrade = legacyUpgradeSetting(value, `${at(source)}${key}`, (path, v) =>
+          example([key, ...path], v),
+        );
         break;
+      }
       default:
         if (Object.hasOwn(STACK_SETTING_FLAGS, key)) {
           throw new ReleaseError(

@@ -55,7 +55,7 @@ export async function adoptUpstreamDatabase(options: ReleaseOptions): Promise<Ad
         "Use `neonhub-db apply` to continue its release, or `neonhub-db verify` to check it.",
       );
     }
-    if (options.ownerRole) await checkOwnerRole(client, options.ownerRole);
+    if (options.ownerRole) await checkOwnerRole(client, options.ownerRole, "adopt");
     await requireOwnerRoleForStack(client, "adopt", options.ownerRole);
     const { schema, rows } = await readUpstreamLedger(client);
     const applied = matchUpstreamRows(rows, files, `${schema}.pgmigrations`);
@@ -117,13 +117,43 @@ async function readUpstreamLedger(client: ClientBase): Promise<{ schema: string;
     );
     return { schema, rows: rows.rows };
   } catch (error) {
+    if ((error as { code?: string }).code === "42501")
+      throw await unreadableLedgerError(client, schema, error);
     throw new ReleaseError(
       "invalid-input",
       `${schema}.pgmigrations cannot be read as node-pg-migrate's ledger (id, name, run_on): ${(error as Error).message}`,
-      "Run adopt as a login that may read it (the stack's admin or migrator). Nothing was written.",
+      "Adopt only a ledger the node-pg-migrate CLI wrote, with its id, name and run_on columns. Nothing was written.",
       { cause: error },
     );
   }
+}
+
+/**
+ * The login may not read pgmigrations: adopt reads it and moves it, which its owner (the login the upstream
+ * CLI ran as) may, and so may the stack's admin when it is a member of that owner, as the runbook has it.
+ */
+async function unreadableLedgerError(
+  client: ClientBase,
+  schema: string,
+  error: unknown,
+): Promise<ReleaseError> {
+  // The stack's owner role, where the database is in the access layer's shape: it owns the database and
+  // cannot log in.
+  const { rows } = await client.query<{ owner: string | null; acting: string; stackOwner: string | null }>(
+    `SELECT (SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = to_regclass($1)) AS owner,
+            current_user AS acting,
+            (SELECT r.rolname FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba
+              WHERE d.datname = current_database() AND NOT r.rolcanlogin) AS "stackOwner"`,
+    [`${quoteIdent(schema)}.pgmigrations`],
+  );
+  const { owner, acting, stackOwner } = rows[0]!;
+  const ownedBy = owner ? `, which belongs to "${owner}"` : "";
+  return new ReleaseError(
+    "permission",
+    `Role "${acting}" may not read ${schema}.pgmigrations${ownedBy}: ${(error as Error).message}.`,
+    `Run adopt as the stack's admin with --owner-role ${stackOwner ?? "<prefix>_owner"} (docs/runbook.md, "Adopting an existing database"): it reads and moves pgmigrations, which takes its owner${owner ? ` ("${owner}")` : ""} or a member of it. Nothing was written.`,
+    { cause: error },
+  );
 }
 
 /** The files the upstream ledger says ran: they must be the first files of the folder, in order. */

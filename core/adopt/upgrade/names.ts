@@ -21,19 +21,28 @@ export interface LegacyOrganization {
 /** Organization slugs as the release's seeds and URLs use them. */
 export const ORGANIZATION_SLUG = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
-export function legacyOrganization(slug: string | undefined, source: string): LegacyOrganization {
+/**
+ * The organization `slug` names, refused naming `source` when it is missing or not a slug. `example` writes
+ * a slug the way `source` takes it: a flag's value after the flag (the default), a setting as its --set flag
+ * or its document (core/release-config.ts).
+ */
+export function legacyOrganization(
+  slug: string | undefined,
+  source: string,
+  example: (slug: string) => string = (value) => `${source} ${value}`,
+): LegacyOrganization {
   if (slug === undefined || slug === "") {
     throw new ReleaseError(
       "invalid-input",
       `${source} is required to upgrade a legacy database: every legacy row is given to one organization.`,
-      `Pass ${source} <slug>, e.g. ${source} acme (the organization is created if the database has none of that slug).`,
+      `Give it an organization slug, e.g. ${example("acme")} (the organization is created if the database has none of that slug).`,
     );
   }
   if (!ORGANIZATION_SLUG.test(slug)) {
     throw new ReleaseError(
       "invalid-input",
       `${source} ${JSON.stringify(slug)} is not an organization slug (lower-case letters, digits and inner hyphens, at most 63).`,
-      `Use e.g. ${source} acme-legacy.`,
+      `Use e.g. ${example("acme-legacy")}.`,
     );
   }
   return { slug, id: uuidOf(`organization:${slug}`), datasetId: uuidOf(`dataset:${slug}`) };

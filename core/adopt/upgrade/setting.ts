@@ -12,7 +12,15 @@ export interface LegacyUpgradeSetting {
 
 const EXAMPLE = JSON.stringify({ legacyUpgrade: { organization: "acme", batchSize: 1000 } });
 
-export function legacyUpgradeSetting(value: unknown, source: string): LegacyUpgradeSetting {
+/**
+ * `source` names the setting in errors; `example` writes a value of a key of it (["organization"]) the way
+ * the settings were given (core/release-config.ts, settingExample).
+ */
+export function legacyUpgradeSetting(
+  value: unknown,
+  source: string,
+  example: (path: readonly string[], value: unknown) => string,
+): LegacyUpgradeSetting {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new ReleaseError(
       "invalid-input",
@@ -36,7 +44,7 @@ export function legacyUpgradeSetting(value: unknown, source: string): LegacyUpgr
       `For example ${EXAMPLE}.`,
     );
   }
-  legacyOrganization(organization, `${source}.organization`);
+  legacyOrganization(organization, `${source}.organization`, (slug) => example(["organization"], slug));
   if (
     batchSize !== undefined &&
     (typeof batchSize !== "number" || !Number.isInteger(batchSize) || batchSize < 1 || batchSize > 1_000_000)
