@@ -67,6 +67,11 @@ export function splitStatements(sql: string): Statement[] {
   return statements;
 }
 
+/** Whether SQL text holds a statement at all, rather than only whitespace, comments and empty `;`. */
+export function holdsStatement(sql: string): boolean {
+  return splitStatements(sql).some((statement) => statement.code.replace(/;/g, "").trim() !== "");
+}
+
 /** A table name as SQL writes it: quoted or not, with an optional schema. */
 export const IDENT = String.raw`(?:"(?:[^"]|"")+"|[A-Za-z_][\w$]*)(?:\s*\.\s*(?:"(?:[^"]|"")+"|[A-Za-z_][\w$]*))?`;
 

@@ -4,6 +4,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { sha256 } from "../checksum";
 import { ReleaseError } from "../errors";
+import { holdsStatement } from "../lint/statements";
 
 export interface MigrationFile {
   /** node-pg-migrate's name for it: the file name without `.sql`. */
@@ -82,6 +83,14 @@ export function readMigrationFiles(dir: string): MigrationFile[] {
         "migration-files",
         `Migration "${entry}" has no "-- Down Migration" section.`,
         'Add a line "-- Down Migration" followed by the SQL that reverses the migration.',
+      );
+    }
+    // An empty Down section would let revert record the migration as reverted while its change stays.
+    if (!holdsStatement(downSection(sql))) {
+      throw new ReleaseError(
+        "migration-files",
+        `Migration "${entry}" has an empty "-- Down Migration" section (no statement, only whitespace or comments), so reverting it would undo nothing.`,
+        "Put the SQL that reverses the migration after \"-- Down Migration\". If it cannot be reversed, make the Down section fail instead: DO $$ BEGIN RAISE EXCEPTION 'this migration cannot be reverted'; END $$;",
       );
     }
     files.push({ name: entry.slice(0, -".sql".length), path: full, checksum: sha256(bytes), sql });

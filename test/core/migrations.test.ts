@@ -2,6 +2,7 @@ import { renameSync, rmSync, writeFileSync, appendFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { applyRelease, planRelease, ReleaseError, type ReleaseOptions } from "../../core";
+import { runCli } from "../support/cli";
 import { createTestDatabase, dropTestDatabase, useTestDatabase, withClient } from "../support/database";
 import { FIXTURE_MIGRATIONS, fixtureMigrationsCopy, writeMigration } from "../support/fixtures";
 
@@ -275,5 +276,49 @@ describe("bad migration files are refused before connecting", () => {
     const dir = fixtureMigrationsCopy();
     writeFileSync(path.join(dir, "20250101000500_oneway.sql"), "-- Up Migration\nSELECT 1;\n");
     await expectReleaseError(applyRelease(options(nowhere, dir)), "migration-files", "Down Migration");
+  });
+
+  it.each([
+    ["nothing", ""],
+    ["only comments and an empty statement", "-- nothing to undo\n/* the column stays */\n;"],
+  ])("a Down section holding %s", async (_label, down) => {
+    const dir = fixtureMigrationsCopy();
+    writeMigration(dir, "20250101000500_widget_z.sql", 'ALTER TABLE "Widget" ADD COLUMN z int;', down);
+    await expectReleaseError(
+      applyRelease(options(nowhere, dir)),
+      "migration-files",
+      'Migration "20250101000500_widget_z.sql" has an empty "-- Down Migration" section',
+      "RAISE EXCEPTION",
+    );
+  });
+});
+
+describe("a migration with an empty Down section", () => {
+  const db = useTestDatabase();
+  const dir = fixtureMigrationsCopy();
+  const cli = (...args: string[]) =>
+    runCli([...args, "--migrations-dir", dir], { DATABASE_URL: db.current.url });
+  const columnZ = () =>
+    withClient(db.current.url, async (c) => {
+      const found = await c.query(
+        "SELECT 1 FROM information_schema.columns WHERE table_name = 'Widget' AND column_name = 'z'",
+      );
+      return found.rowCount === 1;
+    });
+
+  it("is refused by plan, apply and revert before anything runs", async () => {
+    await applyRelease(options(db.current.url, dir));
+    writeFileSync(
+      path.join(dir, "20250101000400_widget_z.sql"),
+      '-- Up Migration\nALTER TABLE "Widget" ADD COLUMN z int;\n-- Down Migration\n',
+    );
+    const refusal = 'Migration "20250101000400_widget_z.sql" has an empty "-- Down Migration" section';
+    for (const command of [["plan"], ["apply"], ["revert", "--to", "20250101000100_widgets", "--confirm"]]) {
+      const run = await cli(...command);
+      expect(run.code, command.join(" ")).toBe(1);
+      expect(run.stderr).toContain(refusal);
+    }
+    expect(await columnZ()).toBe(false);
+    expect(await ledgerNames(db.current.url)).toHaveLength(3);
   });
 });
