@@ -51,6 +51,14 @@ export function readMigrationFiles(dir: string): MigrationFile[] {
       );
     }
     const timestamp = match[1]!;
+    const badParts = timestampProblems(timestamp);
+    if (badParts.length > 0) {
+      throw new ReleaseError(
+        "migration-files",
+        `Migration file name "${entry}" starts with ${timestamp}, which is not a UTC date and time (YYYYMMDDHHMMSS): ${badParts.join(", ")}.`,
+        `Name it after the UTC time it was written, e.g. ${utcTimestamp(new Date())}_${match[2]!}.sql for now.`,
+      );
+    }
     const other = byTimestamp.get(timestamp);
     if (other) {
       throw new ReleaseError(
@@ -96,6 +104,46 @@ export function readMigrationFiles(dir: string): MigrationFile[] {
     files.push({ name: entry.slice(0, -".sql".length), path: full, checksum: sha256(bytes), sql });
   }
   return files;
+}
+
+/**
+ * What in a 14-digit timestamp is not a date and time, e.g. ["month 13", "hour 99"]; empty when it is one. The
+ * order of migrations is the order of their names, so a timestamp that is no time would still sort, silently,
+ * somewhere no one meant.
+ */
+function timestampProblems(timestamp: string): string[] {
+  const part = (from: number, to: number) => ({
+    text: timestamp.slice(from, to),
+    value: Number(timestamp.slice(from, to)),
+  });
+  const year = part(0, 4);
+  const month = part(4, 6);
+  const day = part(6, 8);
+  const problems: string[] = [];
+  const monthValid = month.value >= 1 && month.value <= 12;
+  if (!monthValid) problems.push(`month ${month.text}`);
+  // Date.UTC's day 0 of the next month is this month's last day (leap years included).
+  const days = monthValid ? new Date(Date.UTC(year.value, month.value, 0)).getUTCDate() : 31;
+  if (day.value < 1 || day.value > days) {
+    problems.push(
+      monthValid ? `day ${day.text} (${year.text}-${month.text} has ${days} days)` : `day ${day.text}`,
+    );
+  }
+  const limits: [string, number, number][] = [
+    ["hour", 8, 23],
+    ["minute", 10, 59],
+    ["second", 12, 59],
+  ];
+  for (const [name, at, max] of limits) {
+    const { text, value } = part(at, at + 2);
+    if (value > max) problems.push(`${name} ${text}`);
+  }
+  return problems;
+}
+
+/** A moment as a migration's timestamp: YYYYMMDDHHMMSS in UTC. */
+function utcTimestamp(at: Date): string {
+  return at.toISOString().replace(/\D/g, "").slice(0, 14);
 }
 
 /**

@@ -244,6 +244,36 @@ describe("bad migration files are refused before connecting", () => {
     await expectReleaseError(applyRelease(options(nowhere, dir)), "migration-files", file, fragment);
   });
 
+  it.each([
+    [
+      "month 13, day, hour, minute and second 99",
+      "20261399999999",
+      ["month 13", "day 99", "hour 99", "minute 99", "second 99"],
+    ],
+    ["30 February", "20260230120000", ["day 30 (2026-02 has 28 days)"]],
+    ["29 February of a year that is not a leap year", "20250229000000", ["day 29 (2025-02 has 28 days)"]],
+    ["minute and second 60", "20260101006060", ["minute 60", "second 60"]],
+  ])("a timestamp with %s", async (_label, timestamp, parts) => {
+    const dir = fixtureMigrationsCopy();
+    writeMigration(dir, `${timestamp}_bad_date.sql`, "SELECT 1;");
+    const error = await expectReleaseError(
+      applyRelease(options(nowhere, dir)),
+      "migration-files",
+      `Migration file name "${timestamp}_bad_date.sql" starts with ${timestamp}, which is not a UTC date and time (YYYYMMDDHHMMSS): ${parts.join(", ")}.`,
+    );
+    // The fix's example is now, in the same form.
+    const example = /e\.g\. (\d{14})_bad_date\.sql/.exec(error.fix ?? "")?.[1];
+    const now = new Date().toISOString().replace(/\D/g, "").slice(0, 14);
+    expect(Math.abs(Number(now) - Number(example))).toBeLessThan(100);
+  });
+
+  it("a timestamp on 29 February of a leap year is one", async () => {
+    const dir = fixtureMigrationsCopy();
+    writeMigration(dir, "20280229235959_leap_day.sql", "SELECT 1;");
+    // Accepted: the refusal is the connection's, after the files were read.
+    await expectReleaseError(applyRelease(options(nowhere, dir)), "connection");
+  });
+
   it("a duplicate timestamp", async () => {
     const dir = fixtureMigrationsCopy();
     writeMigration(dir, "20250101000300_twin.sql", "SELECT 1;");
@@ -290,6 +320,27 @@ describe("bad migration files are refused before connecting", () => {
       'Migration "20250101000500_widget_z.sql" has an empty "-- Down Migration" section',
       "RAISE EXCEPTION",
     );
+  });
+});
+
+describe("a migration whose timestamp is not a UTC date and time", () => {
+  const db = useTestDatabase();
+  const dir = fixtureMigrationsCopy();
+
+  it("is refused by plan and apply, naming the file and the bad parts, and nothing runs", async () => {
+    await applyRelease(options(db.current.url, dir));
+    writeMigration(dir, "20261399999999_bad_date.sql", 'ALTER TABLE "Widget" ADD COLUMN z int;');
+    for (const command of ["plan", "apply"]) {
+      const run = await runCli([command, "--migrations-dir", dir], { DATABASE_URL: db.current.url });
+      expect(run.code, command).toBe(1);
+      expect(run.stderr).toContain(
+        'Migration file name "20261399999999_bad_date.sql" starts with 20261399999999, which is not a UTC date and time (YYYYMMDDHHMMSS): month 13, day 99, hour 99, minute 99, second 99.',
+      );
+      expect(run.stderr).toMatch(
+        /fix: Name it after the UTC time it was written, e\.g\. \d{14}_bad_date\.sql/,
+      );
+    }
+    expect(await ledgerNames(db.current.url)).toHaveLength(3);
   });
 });
 

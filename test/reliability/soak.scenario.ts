@@ -57,7 +57,9 @@ describe(`${CYCLES} plan/apply/verify cycles in one process`, () => {
     try {
       for (let cycle = 1; cycle <= CYCLES; cycle++) {
         if (cycle % NEW_MIGRATION_EVERY === 0) {
-          const name = `2099010100${String(cycle).padStart(4, "0")}_soak_${cycle}.sql`;
+          // Cycle n is named n seconds after midnight (00:mm:ss): a real time, in the cycles' order.
+          const time = [Math.floor(cycle / 60), cycle % 60].map((n) => String(n).padStart(2, "0")).join("");
+          const name = `2099010100${time}_soak_${cycle}.sql`;
           writeFileSync(
             path.join(dir, name),
             `-- Up Migration\nCREATE TABLE soak_${cycle} (id int PRIMARY KEY, note text);\n-- Down Migration\nDROP TABLE soak_${cycle};\n`,
