@@ -1,6 +1,6 @@
 // The migration safety lint's findings, for people: one block per finding, naming file, line, rule, table
-// size, the lock it takes and the safer form.
-import type { SafetyReport } from "../core";
+// size, the lock it takes and the safer form (or, for what no exemption accepts, the fix).
+import { safetyErrorsFix, type SafetyReport } from "../core";
 
 export function renderSafety(report: SafetyReport): string[] {
   if (report.findings.length === 0) return [];
@@ -10,17 +10,16 @@ export function renderSafety(report: SafetyReport): string[] {
   for (const f of report.findings) {
     const table = f.table ? ` on ${f.table}${f.tableSize ? ` (${f.tableSize})` : ""}` : "";
     lines.push(`    ${f.level}: ${f.file}:${f.line} ${f.rule}${table}: ${f.problem}`);
+    if (f.detail) lines.push(`      squawk: ${f.detail}`);
     if (f.level === "exempted") {
       lines.push(`      accepted: ${f.exemption}`);
       continue;
     }
-    lines.push(`      lock: ${f.lock}`, `      safer: ${f.saferForm}`);
+    if (f.lock === null) lines.push(`      fix: ${f.saferForm}`);
+    else lines.push(`      lock: ${f.lock}`, `      safer: ${f.saferForm}`);
   }
   if (report.errors > 0) {
-    lines.push(
-      "    An error blocks this production release: use the safer form, or accept the finding in the migration with",
-      "    `-- neonhub-db:allow <rule> because <reason>` before the statement (docs/runbook.md).",
-    );
+    lines.push(`    An error blocks this ${report.environment} release. ${safetyErrorsFix(report.findings)}`);
   }
   return lines;
 }

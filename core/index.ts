@@ -83,6 +83,7 @@ export {
   EXEMPTION_SYNTAX,
   describeFinding,
   lintMigrations,
+  safetyErrorsFix,
   parseReleaseEnvironment,
   RELEASE_ENVIRONMENTS,
   type ReleaseEnvironment,

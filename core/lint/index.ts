@@ -1,14 +1,16 @@
 // The migration safety lint: squawk's findings on pending migrations, weighed with the live database. A
 // rewrite, a blocking index build or a data-destroying statement on a table that holds data is an error on
 // a production stack (a warning elsewhere) unless the statement carries a reasoned exemption; the same on a
-// table the release creates, or an empty one, is noise and is left out.
+// table the release creates, or an empty one, is noise and is left out. A statement PostgreSQL cannot run as
+// written (a syntax error, one that cannot run in a transaction) and a malformed exemption are errors on
+// every stack and on any table, and no exemption accepts them.
 import type { ClientBase } from "pg";
 import { ReleaseError } from "../errors";
 import type { MigrationFile } from "../migrations/files";
 import { DEFAULT_RELEASE_ENVIRONMENT, type ReleaseEnvironment } from "./environment";
 import { EXEMPTION_SYNTAX, parseExemptions } from "./exemptions";
-import { ruleInfo } from "./rules";
-import { runSquawk, type SquawkFinding } from "./squawk";
+import { EXEMPTION_RULE, SYNTAX_ERROR_RULE, TRANSACTION_BLOCK_RULE, ruleInfo } from "./rules";
+import { runSquawk, upSectionOnly, type SquawkFinding } from "./squawk";
 import {
   canonicalName,
   createdTable,
@@ -18,10 +20,15 @@ import {
   statementTarget,
   type Statement,
 } from "./statements";
+import { describeSyntaxError } from "./syntax-errors";
+import { outsideTransaction } from "./transaction-block";
 import { describeSize, weighTable, type TableWeight } from "./weigh";
 
 export interface SafetyFinding {
-  /** error: plan fails (production); warning: shown; exempted: accepted by a reasoned comment, shown. */
+  /**
+   * error: plan fails (a blocking statement on a table with data in production; everywhere, a statement that
+   * cannot run and a malformed exemption); warning: shown; exempted: accepted by a reasoned comment, shown.
+   */
   level: "error" | "warning" | "exempted";
   file: string;
   line: number;
@@ -30,9 +37,15 @@ export interface SafetyFinding {
   table: string | null;
   /** Rows and size, e.g. "~120,000 rows, 48 MB". */
   tableSize: string | null;
-  lock: string;
+  /** The lock the statement takes; null when the finding is not about a lock (a statement that cannot run, an exemption). */
+  lock: string | null;
   problem: string;
+  /** What to write instead; for a finding without a lock, what to do about it. */
   saferForm: string;
+  /** Whether a `neonhub-db:allow` comment may accept it: squawk's weighed findings, not what must be corrected. */
+  exemptable: boolean;
+  /** squawk's own text, when the problem says it in other words (a syntax error's "expected NULL_KW"). */
+  detail?: string;
   /** The reason of the exemption that accepts it. */
   exemption?: string;
 }
@@ -48,8 +61,16 @@ export interface SafetyReport {
 export { RELEASE_ENVIRONMENTS, parseReleaseEnvironment, type ReleaseEnvironment } from "./environment";
 export { EXEMPTION_SYNTAX } from "./exemptions";
 
-interface Located {
+/** A pending migration as the lint reads it. */
+interface LintedFile {
   file: MigrationFile;
+  /** The file as squawk reads it: its Up section, the rest blanked line for line (lines are the file's). */
+  text: string;
+  statements: Statement[];
+}
+
+interface Located {
+  linted: LintedFile;
   statement: Statement | undefined;
 }
 
@@ -62,12 +83,17 @@ export async function lintMigrations(
   const environment = options.environment ?? DEFAULT_RELEASE_ENVIRONMENT;
   if (pending.length === 0) return { environment, checked: 0, findings: [], errors: 0 };
   const raw = await runSquawk(pending, { pgVersion: options.pgVersion ?? (await serverVersion(client)) });
-  const statements = new Map(pending.map((file) => [file.name, splitStatements(file.sql)]));
+  const linted = new Map(
+    pending.map((file): [string, LintedFile] => {
+      const text = upSectionOnly(file);
+      return [file.name, { file, text, statements: splitStatements(text) }];
+    }),
+  );
   // A table a pending migration creates is new when this migration runs (or was created by it).
   const createdBefore = new Map<string, Set<string>>();
   const created = new Set<string>();
-  for (const file of pending) {
-    for (const statement of statements.get(file.name) ?? []) {
+  for (const { file, statements } of linted.values()) {
+    for (const statement of statements) {
       const table = createdTable(statement);
       if (table) created.add(canonicalName(table));
     }
@@ -81,27 +107,30 @@ export async function lintMigrations(
   };
 
   const findings: SafetyFinding[] = [];
+  // The rules squawk reported on each statement, before weighing: what its exemptions may match.
+  const reported = new Map<Statement, Set<string>>();
   for (const finding of raw) {
-    const file = pending.find((f) => f.name === finding.migration);
+    const file = linted.get(finding.migration);
     if (!file) continue;
-    const located: Located = {
-      file,
-      statement: statementAt(
-        statements.get(file.name) ?? [],
-        offsetOf(file.sql, finding.line, finding.column),
-      ),
-    };
-    const weighed = await weighFinding(finding, located, createdBefore.get(file.name) ?? new Set(), weigh);
-    if (!weighed) continue;
-    const exemption = parseExemptions(located.statement?.comments ?? []).find((e) => e.rule === finding.rule);
-    if (exemption?.reason) {
-      findings.push({ ...weighed, level: "exempted", exemption: exemption.reason });
-      continue;
+    const statement = statementAt(file.statements, offsetOf(file.text, finding.line, finding.column));
+    if (finding.rule === SYNTAX_ERROR_RULE) {
+      // A statement's first syntax error is where squawk's parser lost it; the ones after are its recovery.
+      if (statement && reported.get(statement)?.has(SYNTAX_ERROR_RULE)) continue;
+      findings.push(syntaxErrorFinding(file, finding));
+    } else {
+      const weighed = await weighFinding(
+        finding,
+        { linted: file, statement },
+        createdBefore.get(file.file.name) ?? new Set(),
+        weigh,
+      );
+      if (weighed) findings.push(judged(weighed, statement, environment));
     }
-    const blocksApp = ruleInfo(finding.rule).kind !== "compatibility" && weighed.tableSize !== null;
-    findings.push({ ...weighed, level: environment === "production" && blocksApp ? "error" : "warning" });
+    if (statement) reported.set(statement, (reported.get(statement) ?? new Set()).add(finding.rule));
   }
-  findings.push(...exemptionProblems(pending, statements));
+  for (const file of linted.values()) {
+    findings.push(...transactionBlockFindings(file), ...exemptionFindings(file));
+  }
   findings.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.rule.localeCompare(b.rule));
   return {
     environment,
@@ -109,6 +138,18 @@ export async function lintMigrations(
     findings,
     errors: findings.filter((f) => f.level === "error").length,
   };
+}
+
+/** A weighed finding's level: accepted by a reasoned exemption, else an error in production when it blocks the app. */
+function judged(
+  weighed: Omit<SafetyFinding, "level">,
+  statement: Statement | undefined,
+  environment: ReleaseEnvironment,
+): SafetyFinding {
+  const exemption = parseExemptions(statement?.comments ?? []).find((e) => e.rule === weighed.rule);
+  if (exemption?.reason) return { ...weighed, level: "exempted", exemption: exemption.reason };
+  const blocksApp = ruleInfo(weighed.rule).kind !== "compatibility" && weighed.tableSize !== null;
+  return { ...weighed, level: environment === "production" && blocksApp ? "error" : "warning" };
 }
 
 /** The server's version as squawk takes it ("15.20"), so that its rules fit the server that will run them. */
@@ -128,15 +169,35 @@ export function refuseUnsafeMigrations(report: SafetyReport): void {
   throw new ReleaseError(
     "unsafe-migration",
     `The pending migrations fail the safety lint (${report.environment}); nothing was applied:\n${errors.map((f) => `- ${describeFinding(f)}`).join("\n")}`,
-    `Use the safer form, or accept the finding in the migration with \`${EXEMPTION_SYNTAX}\` before the statement (docs/runbook.md).`,
+    safetyErrorsFix(errors),
   );
+}
+
+/**
+ * What to do about a lint report's errors, worded for the ones it holds: those an exemption may accept, and
+ * those that must be corrected (a statement PostgreSQL cannot run, a malformed exemption).
+ */
+export function safetyErrorsFix(findings: readonly SafetyFinding[]): string {
+  const errors = findings.filter((f) => f.level === "error");
+  const steps: string[] = [];
+  if (errors.some((f) => !f.exemptable)) {
+    steps.push("Correct the statements and comments that no exemption accepts, as each finding says");
+  }
+  if (errors.some((f) => f.exemptable)) {
+    steps.push(
+      `${steps.length > 0 ? "for the others, use" : "Use"} the safer form, or accept the finding in the migration with \`${EXEMPTION_SYNTAX}\` before the statement`,
+    );
+  }
+  return `${steps.join("; ")} (docs/runbook.md).`;
 }
 
 /** One finding as one line, for a preview's output and its failure. */
 export function describeFinding(f: SafetyFinding): string {
   const table = f.table ? ` on ${f.table}${f.tableSize ? ` (${f.tableSize})` : ""}` : "";
-  const head = `${f.level}: ${f.file}:${f.line} ${f.rule}${table}: ${f.problem}`;
+  const detail = f.detail ? ` (squawk: ${f.detail})` : "";
+  const head = `${f.level}: ${f.file}:${f.line} ${f.rule}${table}: ${f.problem}${detail}`;
   if (f.level === "exempted") return `${head} Accepted: ${f.exemption}`;
+  if (f.lock === null) return `${head} Fix: ${f.saferForm}.`;
   return `${head} Lock: ${f.lock}. Safer: ${f.saferForm}.`;
 }
 
@@ -147,19 +208,20 @@ function statementAt(statements: readonly Statement[], offset: number): Statemen
 /** The finding with its table's weight, or undefined when it is noise (a new or empty table). */
 async function weighFinding(
   finding: SquawkFinding,
-  { file, statement }: Located,
+  { linted, statement }: Located,
   created: ReadonlySet<string>,
   weigh: (name: string, kind: "table" | "index") => Promise<TableWeight | undefined>,
 ): Promise<Omit<SafetyFinding, "level"> | undefined> {
   const info = ruleInfo(finding.rule);
   const target = statement ? statementTarget(statement) : undefined;
   const base = {
-    file: `${file.name}.sql`,
-    line: statement ? firstCodeLine(file.sql, statement) : finding.line,
+    file: `${linted.file.name}.sql`,
+    line: statement ? firstCodeLine(linted.text, statement) : finding.line,
     rule: finding.rule,
     lock: info.lock,
     problem: finding.message,
     saferForm: info.saferForm,
+    exemptable: true,
   };
   // A statement that creates its table concerns no data yet.
   if (statement && createdTable(statement)) return undefined;
@@ -180,29 +242,77 @@ function firstCodeLine(sql: string, statement: Statement): number {
   return lineOf(sql, statement.start + (leading?.[0].length ?? 0));
 }
 
+/** A finding that is not about a table's data: an error wherever it is, that no exemption accepts. */
+function unexemptable(
+  { file }: LintedFile,
+  line: number,
+  rule: string,
+  problem: string,
+  fix: string,
+): SafetyFinding {
+  return {
+    level: "error",
+    file: `${file.name}.sql`,
+    line,
+    rule,
+    table: null,
+    tableSize: null,
+    lock: null,
+    problem,
+    saferForm: fix,
+    exemptable: false,
+  };
+}
+
+/** A statement squawk cannot parse: PostgreSQL refuses it too, so apply would stop at it. */
+function syntaxErrorFinding(file: LintedFile, finding: SquawkFinding): SafetyFinding {
+  const error = describeSyntaxError(file.text, finding);
+  return {
+    ...unexemptable(
+      file,
+      error.line,
+      SYNTAX_ERROR_RULE,
+      `${error.message}: the statement is not valid SQL, so apply would stop at it.`,
+      "correct the statement (no exemption accepts a syntax error)",
+    ),
+    detail: error.detail,
+  };
+}
+
+/** Statements PostgreSQL refuses inside the transaction every migration runs in. */
+function transactionBlockFindings(file: LintedFile): SafetyFinding[] {
+  return file.statements.flatMap((statement) => {
+    const found = outsideTransaction(statement);
+    if (!found) return [];
+    return [
+      unexemptable(
+        file,
+        firstCodeLine(file.text, statement),
+        TRANSACTION_BLOCK_RULE,
+        `${found.command} cannot run inside a transaction block, and every migration runs in one: apply would stop at it.`,
+        found.instead,
+      ),
+    ];
+  });
+}
+
 /** Exemptions without a reason: an error wherever they are. */
-function exemptionProblems(
-  pending: readonly MigrationFile[],
-  statements: ReadonlyMap<string, Statement[]>,
-): SafetyFinding[] {
+function exemptionFindings(file: LintedFile): SafetyFinding[] {
   const problems: SafetyFinding[] = [];
-  for (const file of pending) {
-    for (const statement of statements.get(file.name) ?? []) {
-      for (const exemption of parseExemptions(statement.comments)) {
-        if (exemption.reason) continue;
-        const at = file.sql.indexOf(exemption.comment, statement.start);
-        problems.push({
-          level: "error",
-          file: `${file.name}.sql`,
-          line: lineOf(file.sql, at < 0 ? statement.start : at),
-          rule: "neonhub-db:allow",
-          table: null,
-          tableSize: null,
-          lock: "-",
-          problem: `The exemption for ${exemption.rule} gives no reason.`,
-          saferForm: `Say why it is safe: ${EXEMPTION_SYNTAX}`,
-        });
-      }
+  for (const statement of file.statements) {
+    for (const exemption of parseExemptions(statement.comments)) {
+      if (exemption.reason) continue;
+      const at = file.text.indexOf(exemption.comment, statement.start);
+      const line = lineOf(file.text, at < 0 ? statement.start : at);
+      problems.push(
+        unexemptable(
+          file,
+          line,
+          EXEMPTION_RULE,
+          `The exemption for ${exemption.rule} gives no reason.`,
+          `Say why it is safe: ${EXEMPTION_SYNTAX}`,
+        ),
+      );
     }
   }
   return problems;

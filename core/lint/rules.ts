@@ -19,6 +19,9 @@ export interface RuleInfo {
   saferForm: string;
 }
 
+/** The runbook's procedure for building or dropping an index by hand on a table with data. */
+export const INDEX_BY_HAND = "docs/runbook.md#index-builds-on-a-big-table";
+
 const ACCESS_EXCLUSIVE = "ACCESS EXCLUSIVE (blocks reads and writes)";
 const SHARE_ROW_EXCLUSIVE = "SHARE ROW EXCLUSIVE on both tables (blocks writes) during a full scan";
 
@@ -26,14 +29,12 @@ export const RULES: Record<string, RuleInfo> = {
   "require-concurrent-index-creation": {
     kind: "blocking",
     lock: "SHARE (blocks writes) for the whole index build",
-    saferForm:
-      "build it with CREATE INDEX CONCURRENTLY outside the release (a migration always runs in a transaction), then add a migration with CREATE INDEX IF NOT EXISTS of the same name, which finds it built (docs/runbook.md)",
+    saferForm: `build it with CREATE INDEX CONCURRENTLY outside the release (a migration always runs in a transaction), then add a migration with CREATE INDEX IF NOT EXISTS of the same name, which finds it built (${INDEX_BY_HAND})`,
   },
   "require-concurrent-index-deletion": {
     kind: "blocking",
     lock: ACCESS_EXCLUSIVE,
-    saferForm:
-      "DROP INDEX CONCURRENTLY outside the release, then a migration with DROP INDEX IF EXISTS (docs/runbook.md)",
+    saferForm: `DROP INDEX CONCURRENTLY outside the release, then a migration with DROP INDEX IF EXISTS (${INDEX_BY_HAND})`,
   },
   "changing-column-type": {
     kind: "blocking",
@@ -118,7 +119,9 @@ export const RULES: Record<string, RuleInfo> = {
 };
 
 /** squawk rules not asked for: the engine sets both timeouts and wraps each migration in a transaction,
- *  and these are about style, not about keeping the app up. */
+ *  and these are about style, not about keeping the app up. `ban-concurrent-index-creation-in-transaction`
+ *  is one case of what the engine checks itself, for every statement that cannot run in a transaction
+ *  (transaction-block.ts). */
 export const EXCLUDED_RULES = [
   "require-lock-timeout",
   "require-statement-timeout",
@@ -129,9 +132,18 @@ export const EXCLUDED_RULES = [
   "prefer-bigint-over-smallint",
   "prefer-identity",
   "ban-char-field",
+  "ban-concurrent-index-creation-in-transaction",
 ] as const;
 
-/** A rule squawk reports that this table does not list (a newer squawk): weighed like a blocking one. */
+/** squawk's name for a statement its parser cannot read. */
+export const SYNTAX_ERROR_RULE = "syntax-error";
+/** The engine's own finding: a statement PostgreSQL refuses inside a transaction block (transaction-block.ts). */
+export const TRANSACTION_BLOCK_RULE = "cannot-run-in-transaction";
+/** A finding on an exemption comment itself (exemptions.ts). */
+export const EXEMPTION_RULE = "neonhub-db:allow";
+
+/** A rule squawk reports that this table does not list (a newer squawk): weighed like a blocking one. Its
+ *  syntax errors never come here: they are not a rule to weigh (core/lint/syntax-errors.ts). */
 export function ruleInfo(rule: string): RuleInfo {
   return (
     RULES[rule] ?? {

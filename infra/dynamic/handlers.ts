@@ -88,8 +88,9 @@ async function ledgerFailures(inputs: ResolvedInputs): Promise<InputProblem[]> {
     const upgrade = legacy ? await legacyUpgradeFailures(context, legacy) : undefined;
     if (upgrade) return upgrade;
     const plan = await planRelease({ ...context.options, steps: [] });
-    // The safety lint's findings show in the preview; on a production stack an error fails it, as a
-    // changed applied migration does.
+    // The safety lint's findings show in the preview; an error fails it, as a changed applied migration
+    // does: a blocking statement on a table with data on a production stack, and on any stack a statement
+    // PostgreSQL cannot run or a malformed exemption (which no exemption accepts).
     for (const finding of plan.safety.findings.filter((f) => f.level !== "error")) {
       context.options.log.info(describeFinding(finding));
     }
@@ -97,7 +98,9 @@ async function ledgerFailures(inputs: ResolvedInputs): Promise<InputProblem[]> {
       .filter((f) => f.level === "error")
       .map((finding) => ({
         property: "migrations",
-        reason: `${describeFinding(finding)} Or accept it in the migration: ${EXEMPTION_SYNTAX} (docs/runbook.md).`,
+        reason: finding.exemptable
+          ? `${describeFinding(finding)} Or accept it in the migration: ${EXEMPTION_SYNTAX} (docs/runbook.md).`
+          : describeFinding(finding),
       }));
     return [
       ...plan.migrations.problems.map((problem) => ({

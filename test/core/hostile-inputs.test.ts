@@ -44,17 +44,18 @@ describe("a migration with multi-byte characters before an SQL error", () => {
   });
 
   it("reports the server's message, the line and a caret under the bad token that starts a line", async () => {
+    // A column that does not exist, not a syntax error: the safety lint refuses those before apply runs.
     writeMigration(
       dir,
       "20250101000400_emoji.sql",
-      ["-- launch 🚀🚀 notes", "SELECT 1;", "bogus_token;"].join("\n"),
+      ["-- launch 🚀🚀 notes", "SELECT 1;", "SELECT", 'bogus_token FROM "Widget";'].join("\n"),
     );
     const error = await failure(applyRelease({ databaseUrl: db.current.url, migrationsDir: dir }));
     const report = error.describe();
     expect(report).not.toContain("Invalid count value");
     expect(error.code).toBe("migration-failed");
-    expect(report).toContain('failed at line 4: syntax error at or near "bogus_token"');
-    const { token, caret } = caretColumns(report, "bogus_token;");
+    expect(report).toContain('failed at line 5: column "bogus_token" does not exist');
+    const { token, caret } = caretColumns(report, "bogus_token FROM");
     expect(caret).toBe(token);
   });
 

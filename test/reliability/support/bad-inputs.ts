@@ -286,11 +286,12 @@ export const BAD_INPUTS: BadInput[] = [
         writeMigration(
           dir,
           `${NEXT}_typo.sql`,
-          "CREATE TABLE rel_typo (id int);\nALTER TABLE rel_typo ADD COLUM name text;",
+          // A type that does not exist: valid SQL, so that the lint lets it through and the server refuses it.
+          "CREATE TABLE rel_typo (id int);\nALTER TABLE rel_typo ADD COLUMN name texte;",
         ),
       ),
     message: new RegExp(
-      `Migration ${NEXT}_typo\\.sql failed at line 3: syntax error at or near "text"\\n.*ADD COLUM name text;\\n\\s+\\^`,
+      `Migration ${NEXT}_typo\\.sql failed at line 3: type "texte" does not exist\\n.*ADD COLUMN name texte;\\n\\s+\\^`,
     ),
   },
   {
