@@ -80,6 +80,7 @@ export { compareSchemas, describeDifference, type SchemaDifference } from "./pri
 export { PRISMA_SCHEMA_PATH } from "./prisma/render";
 export { adoptUpstreamDatabase, type AdoptResult } from "./adopt/upstream";
 export {
+  EXEMPTABLE_RULES,
   EXEMPTION_SYNTAX,
   describeFinding,
   lintMigrations,

@@ -8,7 +8,7 @@ import type { ClientBase } from "pg";
 import { ReleaseError } from "../errors";
 import type { MigrationFile } from "../migrations/files";
 import { DEFAULT_RELEASE_ENVIRONMENT, type ReleaseEnvironment } from "./environment";
-import { EXEMPTION_SYNTAX, parseExemptions } from "./exemptions";
+import { EXEMPTION_SYNTAX, exemptionProblem, knownRules, parseExemptions } from "./exemptions";
 import { EXEMPTION_RULE, SYNTAX_ERROR_RULE, TRANSACTION_BLOCK_RULE, ruleInfo } from "./rules";
 import { runSquawk, upSectionOnly, type SquawkFinding } from "./squawk";
 import {
@@ -60,6 +60,7 @@ export interface SafetyReport {
 
 export { RELEASE_ENVIRONMENTS, parseReleaseEnvironment, type ReleaseEnvironment } from "./environment";
 export { EXEMPTION_SYNTAX } from "./exemptions";
+export { EXEMPTABLE_RULES } from "./rules";
 
 /** A pending migration as the lint reads it. */
 interface LintedFile {
@@ -128,8 +129,9 @@ export async function lintMigrations(
     }
     if (statement) reported.set(statement, (reported.get(statement) ?? new Set()).add(finding.rule));
   }
+  const known = knownRules(raw.map((f) => f.rule));
   for (const file of linted.values()) {
-    findings.push(...transactionBlockFindings(file), ...exemptionFindings(file));
+    findings.push(...transactionBlockFindings(file), ...exemptionFindings(file, reported, known));
   }
   findings.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.rule.localeCompare(b.rule));
   return {
@@ -296,23 +298,27 @@ function transactionBlockFindings(file: LintedFile): SafetyFinding[] {
   });
 }
 
-/** Exemptions without a reason: an error wherever they are. */
-function exemptionFindings(file: LintedFile): SafetyFinding[] {
+/** Exemptions that cannot do what they say: named no rule, an unknown one, no reason, or matched nothing. */
+function exemptionFindings(
+  file: LintedFile,
+  reported: ReadonlyMap<Statement, ReadonlySet<string>>,
+  known: ReadonlySet<string>,
+): SafetyFinding[] {
   const problems: SafetyFinding[] = [];
+  // After a syntax error squawk's reading of the file is its parser's recovery: what it reports there says
+  // nothing of whether an exemption matches.
+  const readable = !file.statements.some((s) => reported.get(s)?.has(SYNTAX_ERROR_RULE));
   for (const statement of file.statements) {
     for (const exemption of parseExemptions(statement.comments)) {
-      if (exemption.reason) continue;
+      const matchable = readable ? (reported.get(statement) ?? new Set<string>()) : undefined;
+      const found = exemptionProblem(exemption, matchable, known);
+      if (!found) continue;
       const at = file.text.indexOf(exemption.comment, statement.start);
       const line = lineOf(file.text, at < 0 ? statement.start : at);
-      problems.push(
-        unexemptable(
-          file,
-          line,
-          EXEMPTION_RULE,
-          `The exemption for ${exemption.rule} gives no reason.`,
-          `Say why it is safe: ${EXEMPTION_SYNTAX}`,
-        ),
-      );
+      problems.push({
+        ...unexemptable(file, line, EXEMPTION_RULE, found.problem, found.fix),
+        level: found.level,
+      });
     }
   }
   return problems;

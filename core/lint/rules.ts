@@ -135,12 +135,72 @@ export const EXCLUDED_RULES = [
   "ban-concurrent-index-creation-in-transaction",
 ] as const;
 
+/**
+ * The rules the pinned squawk (squawk-cli in package.json) runs by default, as its --exclude takes them. squawk
+ * refuses an --exclude naming a rule it does not have: every lint run checks the excluded ones, and
+ * test/lint/exemptions.test.ts the others. Its opt-in rules (require-table-schema, prefer-repack) are not
+ * asked for.
+ */
+export const SQUAWK_RULES = [
+  "adding-field-with-default",
+  "adding-foreign-key-constraint",
+  "adding-not-nullable-field",
+  "adding-required-field",
+  "adding-serial-primary-key-field",
+  "ban-alter-domain-with-add-constraint",
+  "ban-char-field",
+  "ban-concurrent-index-creation-in-transaction",
+  "ban-create-domain-with-constraint",
+  "ban-drop-column",
+  "ban-drop-database",
+  "ban-drop-not-null",
+  "ban-drop-table",
+  "ban-truncate-cascade",
+  "ban-uncommitted-transaction",
+  "changing-column-type",
+  "constraint-missing-not-valid",
+  "disallowed-unique-constraint",
+  "identifier-too-long",
+  "prefer-bigint-over-int",
+  "prefer-bigint-over-smallint",
+  "prefer-identity",
+  "prefer-robust-stmts",
+  "prefer-text-field",
+  "prefer-timestamp-tz",
+  "renaming-column",
+  "renaming-table",
+  "require-concurrent-index-creation",
+  "require-concurrent-index-deletion",
+  "require-concurrent-partition-detach",
+  "require-concurrent-reindex",
+  "require-enum-value-ordering",
+  "require-lock-timeout",
+  "require-statement-timeout",
+  "require-timeout-settings",
+  "transaction-nesting",
+] as const;
+
 /** squawk's name for a statement its parser cannot read. */
 export const SYNTAX_ERROR_RULE = "syntax-error";
 /** The engine's own finding: a statement PostgreSQL refuses inside a transaction block (transaction-block.ts). */
 export const TRANSACTION_BLOCK_RULE = "cannot-run-in-transaction";
 /** A finding on an exemption comment itself (exemptions.ts). */
 export const EXEMPTION_RULE = "neonhub-db:allow";
+
+/**
+ * Findings no exemption accepts, errors in every environment and on any table: a statement PostgreSQL cannot
+ * run as written (apply would stop at it whatever the table holds) and a malformed exemption comment.
+ */
+export const UNEXEMPTABLE_RULES: readonly string[] = [
+  SYNTAX_ERROR_RULE,
+  TRANSACTION_BLOCK_RULE,
+  EXEMPTION_RULE,
+];
+
+/** The rules an exemption may name: those the lint asks squawk for and weighs. */
+export const EXEMPTABLE_RULES: readonly string[] = SQUAWK_RULES.filter(
+  (rule) => !(EXCLUDED_RULES as readonly string[]).includes(rule),
+);
 
 /** A rule squawk reports that this table does not list (a newer squawk): weighed like a blocking one. Its
  *  syntax errors never come here: they are not a rule to weigh (core/lint/syntax-errors.ts). */

@@ -79,7 +79,13 @@ describe("a syntax error", () => {
     const run = await cli("plan", "--json", "--environment", "production");
     expect(run.code).toBe(1);
     const { safety } = JSON.parse(run.stdout) as PlanJson;
-    expect(safety.findings.map((f) => [f.level, f.line, f.rule])).toEqual([["error", 3, "syntax-error"]]);
+    expect(safety.findings.map((f) => [f.level, f.line, f.rule])).toEqual([
+      ["error", 2, "neonhub-db:allow"],
+      ["error", 3, "syntax-error"],
+    ]);
+    expect(safety.findings[0]!.problem).toBe(
+      "The exemption names syntax-error, which no exemption accepts: PostgreSQL cannot run such a statement whatever the comment says.",
+    );
   });
 
   it("on a table the migration creates is shown, and apply refuses it before applying anything", async () => {
