@@ -46,10 +46,14 @@ export async function acquireReleaseLock(
     }
     if (Date.now() >= deadline) {
       const holder = await lockHolder(client);
+      // Without a holder the lock was just released: there is no session to end.
+      const end = holder
+        ? ` If that session is stuck, end it with SELECT pg_terminate_backend(${holder.pid}).`
+        : "";
       throw new ReleaseError(
         "lock-timeout",
         `Another release holds the lock on this database (${describeHolder(holder)}); gave up after ${Math.round(timeoutMs / 1000)} s.`,
-        "Wait for it to finish and run again, or raise the wait with --lock-timeout. If that session is stuck, end it with SELECT pg_terminate_backend(<pid>).",
+        `Wait for it to finish and run again, or raise the wait with --lock-timeout.${end}`,
       );
     }
     await new Promise((resolve) =>

@@ -1,12 +1,20 @@
 // What a migration waits for, seen from a second connection: the lock it queues for and the sessions that
-// hold it (pg_blocking_pids). Polled while migrations run, so that a waiting apply says every few seconds
-// who blocks it, and a lock timeout's final error can name the blocker after the wait itself is gone.
+// block it (pg_blocking_pids), each with the mode it holds on that object, or queues for ahead of it. Polled
+// while migrations run, so that a waiting apply says every few seconds who blocks it, and a lock timeout's
+// final error can name the blocker after the wait itself is gone.
 import type { ClientBase } from "pg";
 import type { Logger } from "../logger";
 import { hiddenDetailsText } from "../stat-activity";
 
 export interface LockBlocker {
   pid: number;
+  /**
+   * The modes it holds on the object waited for (pg_locks, granted): rarely the mode the migration wants (an
+   * app's SELECT holds AccessShareLock, which conflicts with the AccessExclusiveLock an ALTER TABLE wants).
+   */
+  holding: string[];
+  /** The mode it queues for on that object, ahead of the migration, when it holds none there yet. */
+  queuedFor: string | null;
   applicationName: string;
   user: string;
   /**
@@ -27,56 +35,97 @@ export interface LockWait {
   blockers: LockBlocker[];
 }
 
+/** The same lockable object as the waited-for lock `w`: pg_locks' identifying columns, NULLs included. */
+const SAME_OBJECT = [
+  "locktype",
+  "database",
+  "relation",
+  "page",
+  "tuple",
+  "virtualxid",
+  "transactionid",
+  "classid",
+  "objid",
+  "objsubid",
+]
+  .map((column) => `h.${column} IS NOT DISTINCT FROM w.${column}`)
+  .join(" AND ");
+
 export async function readLockWait(monitor: ClientBase, pid: number): Promise<LockWait | undefined> {
-  const waiting = await monitor.query<{ relation: string | null; mode: string }>(
-    `SELECT l.relation::regclass::text AS relation, l.mode
-       FROM pg_locks l WHERE l.pid = $1 AND NOT l.granted LIMIT 1`,
-    [pid],
-  );
-  const lock = waiting.rows[0];
-  if (!lock) return undefined;
-  const blockers = await monitor.query<{
-    pid: number;
+  // One row per blocker (one row with a NULL pid when none is left), each with what it holds on the object.
+  const result = await monitor.query<{
+    relation: string | null;
+    mode: string;
+    pid: number | null;
+    holding: string[] | null;
+    queued_for: string | null;
     application_name: string | null;
     usename: string | null;
     state: string | null;
     age: number | null;
     viewer: string;
   }>(
-    `SELECT a.pid, a.application_name, a.usename, a.state, current_user AS viewer,
-            floor(extract(epoch FROM now() - coalesce(a.xact_start, a.backend_start)))::int AS age
-       FROM pg_stat_activity a WHERE a.pid = ANY (pg_blocking_pids($1)) ORDER BY a.pid`,
+    `WITH w AS (SELECT * FROM pg_locks WHERE pid = $1 AND NOT granted LIMIT 1)
+     SELECT w.relation::regclass::text AS relation, w.mode, a.pid, a.application_name, a.usename, a.state,
+            current_user AS viewer,
+            floor(extract(epoch FROM now() - coalesce(a.xact_start, a.backend_start)))::int AS age,
+            (SELECT array_agg(DISTINCT h.mode) FROM pg_locks h
+              WHERE h.pid = a.pid AND h.granted AND ${SAME_OBJECT}) AS holding,
+            (SELECT min(h.mode) FROM pg_locks h
+              WHERE h.pid = a.pid AND NOT h.granted AND ${SAME_OBJECT}) AS queued_for
+       FROM w LEFT JOIN pg_stat_activity a ON a.pid = ANY (pg_blocking_pids($1))
+      ORDER BY a.pid`,
     [pid],
   );
+  const lock = result.rows[0];
+  if (!lock) return undefined;
   return {
     relation: lock.relation,
     mode: lock.mode,
-    blockers: blockers.rows.map((row) => ({
-      pid: row.pid,
-      applicationName: row.application_name || "(no application name)",
-      user: row.usename ?? "(a dropped role)",
-      state: row.state,
-      ageSeconds: row.age,
-      viewer: row.viewer,
-    })),
+    blockers: result.rows.flatMap((row) =>
+      row.pid === null
+        ? []
+        : [
+            {
+              pid: row.pid,
+              holding: row.holding ?? [],
+              queuedFor: row.holding ? null : row.queued_for,
+              applicationName: row.application_name || "(no application name)",
+              user: row.usename ?? "(a dropped role)",
+              state: row.state,
+              ageSeconds: row.age,
+              viewer: row.viewer,
+            },
+          ],
+    ),
   };
 }
 
+/** `pid 4711 (holding AccessShareLock; application "report-job", user app, idle in transaction, ...)`. */
 export function describeBlocker(blocker: LockBlocker): string {
-  const who = `pid ${blocker.pid}, application "${blocker.applicationName}", user ${blocker.user}`;
+  const mode =
+    blocker.holding.length > 0
+      ? `holding ${blocker.holding.join(", ")}; `
+      : blocker.queuedFor
+        ? `queued ahead of it for ${blocker.queuedFor}; `
+        : "";
+  const who = `application "${blocker.applicationName}", user ${blocker.user}`;
   const { state, ageSeconds } = blocker;
-  if (state === null || ageSeconds === null) return `${who}; ${hiddenDetailsText(blocker.viewer)}`;
+  if (state === null || ageSeconds === null) {
+    return `pid ${blocker.pid} (${mode}${who}; ${hiddenDetailsText(blocker.viewer)})`;
+  }
   const open = state.includes("transaction") ? "transaction open" : "connected";
-  return `${who}, ${state}, ${open} for ${ageSeconds} s`;
+  return `pid ${blocker.pid} (${mode}${who}, ${state}, ${open} for ${ageSeconds} s)`;
 }
 
+/** `AccessExclusiveLock on "Chunk", blocked by pid 4711 (holding AccessShareLock; ...)`. */
 export function describeLockWait(wait: LockWait): string {
   const what = wait.relation ? `${wait.mode} on ${wait.relation}` : wait.mode;
   const who =
     wait.blockers.length > 0
-      ? wait.blockers.map(describeBlocker).join("; ")
-      : "a session that has just released it";
-  return `${what}, held by ${who}`;
+      ? wait.blockers.map(describeBlocker).join(", ")
+      : "a session that has just released its lock";
+  return `${what}, blocked by ${who}`;
 }
 
 export interface LockWatch {

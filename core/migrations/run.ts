@@ -154,7 +154,7 @@ function describeLockTimeout(
 ): ReleaseError {
   const blocker = wait
     ? `it waited for ${describeLockWait(wait)}`
-    : "the session holding the lock was not seen (it may have released it just as the wait ended)";
+    : "the session blocking it was not seen (it may have released its lock just as the wait ended)";
   const pids = wait?.blockers.map((b) => b.pid) ?? [];
   const end =
     pids.length > 0

@@ -101,6 +101,8 @@ describe("lock reports when pg_stat_activity hides the holder's details", () => 
       expect(released.code).toBe("lock-timeout");
       expect(released.message).toContain(`pid ${holderPid}, application "neonhub-db:apply"`);
       expect(released.message).toContain(`user ${roles.names.migrator}`);
+      // The fix names the holder's pid, not a placeholder.
+      expect(released.fix).toContain(`SELECT pg_terminate_backend(${holderPid})`);
       return released;
     });
     for (const text of [error.message, log.lines.join("\n")]) {
@@ -156,7 +158,7 @@ describe("lock reports when pg_stat_activity hides the holder's details", () => 
       expect(wait?.blockers.map((b) => b.pid)).toEqual([blocker.pid]);
       const text = describeLockWait(wait!);
       expect(text).toContain(
-        `held by pid ${blocker.pid}, application "app-report-job", user ${roles.names.app}`,
+        `blocked by pid ${blocker.pid} (holding AccessShareLock; application "app-report-job", user ${roles.names.app}`,
       );
       expect(text).toContain(`hidden from role ${roles.names.owner}`);
       expect(text).not.toMatch(/null|undefined|\(unknown\)/);

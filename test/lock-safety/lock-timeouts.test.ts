@@ -5,7 +5,15 @@ import { spawn } from "node:child_process";
 import path from "node:path";
 import { Client } from "pg";
 import { describe, expect, it } from "vitest";
-import { applyRelease, collectingLogger, ReleaseError, type ReleaseOptions } from "../../core";
+import {
+  applyRelease,
+  collectingLogger,
+  describeLockWait,
+  readLockWait,
+  ReleaseError,
+  type LockWait,
+  type ReleaseOptions,
+} from "../../core";
 import { CLI, runCli } from "../support/cli";
 import { useTestDatabase, withClient } from "../support/database";
 import { fixtureMigrationsCopy, writeMigration } from "../support/fixtures";
@@ -63,14 +71,17 @@ describe("a migration blocked by an app transaction", () => {
       expect(failure.code).toBe("lock-timeout");
       expect(failure.message).toContain("20250101000400_widget_size.sql");
       expect(failure.message).toContain("in 3 attempt(s)");
-      expect(failure.message).toContain(`pid ${holderPid}, application "app-report-job"`);
+      // The blocker holds an AccessShareLock (the app's read), not the AccessExclusiveLock the migration wants.
+      expect(failure.message).toContain(
+        `AccessExclusiveLock on "Widget", blocked by pid ${holderPid} (holding AccessShareLock; application "app-report-job"`,
+      );
       expect(failure.message).toContain("idle in transaction");
       expect(failure.message).toMatch(/ACCESS EXCLUSIVE|AccessExclusiveLock/);
       expect(failure.fix).toContain(`pg_terminate_backend(${holderPid})`);
       // While it waited it said for what, and each timeout said it retries.
       const lines = log.lines.join("\n");
       expect(lines).toMatch(
-        /migration 20250101000400_widget_size: waiting \d+ s for AccessExclusiveLock on "Widget", held by pid \d+/,
+        /migration 20250101000400_widget_size: waiting \d+ s for AccessExclusiveLock on "Widget", blocked by pid \d+ \(holding AccessShareLock; /,
       );
       expect(lines.match(/rolled back, retrying in/g)).toHaveLength(2);
     } finally {
@@ -103,6 +114,69 @@ describe("a migration blocked by an app transaction", () => {
     // The session's own settings are back as they were for the steps after the migrations.
   });
 });
+
+describe("what a waiting migration is told about its blockers", () => {
+  const db = useTestDatabase("lockmode");
+
+  it("names the mode each one holds, or queues for ahead of it, not the mode the migration wants", async () => {
+    await withClient(db.current.url, (c) => c.query('CREATE TABLE "Widget" (id int)'));
+    const sessions: Client[] = [];
+    const open = async (application: string) => {
+      const client = new Client({ connectionString: db.current.url, application_name: application });
+      await client.connect();
+      sessions.push(client);
+      const pid = (await client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid;
+      return { client, pid };
+    };
+    try {
+      const reader = await holdReadLock(db.current.url, "Widget");
+      sessions.push(reader);
+      const readerPid = (await reader.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid;
+      // An earlier ALTER queues behind the reader; the migration's then queues behind both.
+      const earlier = await open("earlier-ddl");
+      const migration = await open("migration");
+      const monitor = await open("monitor");
+      await earlier.client.query("BEGIN");
+      const earlierDone = earlier.client
+        .query('LOCK TABLE "Widget" IN ACCESS EXCLUSIVE MODE')
+        .catch(() => {});
+      await waitUntilBlocked(monitor.client, earlier.pid, 1);
+      await migration.client.query("BEGIN");
+      const migrationDone = migration.client
+        .query('LOCK TABLE "Widget" IN ACCESS EXCLUSIVE MODE')
+        .catch(() => {});
+      const wait = await waitUntilBlocked(monitor.client, migration.pid, 2);
+      expect(wait.mode).toBe("AccessExclusiveLock");
+      expect(wait.blockers).toMatchObject([
+        { pid: Math.min(readerPid, earlier.pid) },
+        { pid: Math.max(readerPid, earlier.pid) },
+      ]);
+      const text = describeLockWait(wait);
+      expect(text).toContain('AccessExclusiveLock on "Widget", blocked by ');
+      expect(text).toContain(`pid ${readerPid} (holding AccessShareLock; application "app-report-job"`);
+      expect(text).toContain(
+        `pid ${earlier.pid} (queued ahead of it for AccessExclusiveLock; application "earlier-ddl"`,
+      );
+      await reader.query("ROLLBACK");
+      await earlierDone;
+      await earlier.client.query("ROLLBACK");
+      await migrationDone;
+      await migration.client.query("ROLLBACK");
+    } finally {
+      for (const client of sessions) await client.end();
+    }
+  });
+});
+
+/** Polls until `pid` waits for a lock with `blockers` sessions blocking it. */
+async function waitUntilBlocked(monitor: Client, pid: number, blockers: number): Promise<LockWait> {
+  for (let i = 0; i < 100; i++) {
+    const wait = await readLockWait(monitor, pid);
+    if (wait && wait.blockers.length === blockers) return wait;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`pid ${pid} was not seen waiting behind ${blockers} session(s)`);
+}
 
 describe("a killed CLI", () => {
   const db = useTestDatabase("lockkill");

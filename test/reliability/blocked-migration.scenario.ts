@@ -175,7 +175,7 @@ describe("a migration blocked by an app transaction, under app traffic", () => {
     report(`lock_timeout ${LOCK_TIMEOUT_S} s, holder released after ${HOLD_MS / 1000} s`, latencies);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).toMatch(
-      /gave up waiting for a lock after 1000 ms \(AccessExclusiveLock on "Chunk", held by pid \d+, application "app-nightly-report"/,
+      /gave up waiting for a lock after 1000 ms \(AccessExclusiveLock on "Chunk", blocked by pid \d+ \(holding AccessShareLock; application "app-nightly-report"/,
     );
     expect(run.stderr).toMatch(/attempt [2-9] of 9/);
     expect(latencies.p99Ms).toBeLessThan(LOCK_TIMEOUT_S * 1000 + MARGIN_MS);
@@ -196,7 +196,9 @@ describe("a migration blocked by an app transaction, under app traffic", () => {
     expect(error.code).toBe("lock-timeout");
     expect(error.message).toContain("20990101000300_note_never.sql");
     expect(error.message).toContain("in 3 attempt(s)");
-    expect(error.message).toContain(`pid ${holderPid}, application "app-nightly-report"`);
+    expect(error.message).toContain(
+      `pid ${holderPid} (holding AccessShareLock; application "app-nightly-report"`,
+    );
     expect(error.message).toContain("idle in transaction");
     expect(error.fix).toContain(`pg_terminate_backend(${holderPid})`);
     expect(latencies.p99Ms).toBeLessThan(LOCK_TIMEOUT_S * 1000 + MARGIN_MS);
