@@ -560,6 +560,27 @@ async function snapshotAfterFailedMigration(
   }
 }
 
+/**
+ * Why the snapshot and the ledger end at different migrations, and what completes the release; undefined when
+ * they agree. A snapshot after a migration the ledger no longer lists was taken before a revert that stopped
+ * before retaking it: running apply would apply again what the operator reverted.
+ */
+function snapshotLedgerNote(
+  snapshotLast: string | null,
+  ledger: readonly { name: string }[],
+): string | undefined {
+  const last = ledger.at(-1)?.name ?? null;
+  if (snapshotLast === last) return undefined;
+  const taken = `the snapshot was taken after ${snapshotLast ?? "no migration"} but the ledger ends at ${last ?? "no migration"}`;
+  if (snapshotLast !== null && !ledger.some((e) => e.name === snapshotLast)) {
+    const interrupted = `${taken}: a revert was interrupted before it recorded the snapshot`;
+    return last === null
+      ? `${interrupted} (nothing is applied now)`
+      : `${interrupted}; run the revert again (\`neonhub-db revert --to ${last} --confirm\` records it, a deeper --to completes the revert)`;
+  }
+  return `${taken}: an apply was interrupted; run apply to complete it`;
+}
+
 /** Applied migrations against their files, and the live catalog against the snapshot apply recorded. Read-only. */
 export async function verifyRelease(options: ReleaseOptions): Promise<VerifyReport> {
   return withConnection(options, "verify", (client) => verifyWith(client, options));
@@ -579,11 +600,7 @@ export async function verifyWith(client: ClientBase, options: ReleaseOptions): P
       : "no release applied yet";
     drift = { added: [], removed: [], changed: [], snapshotTakenAt: null, note, repairs: {} };
   } else {
-    const last = state.ledger.at(-1)?.name ?? null;
-    const note =
-      snapshot.lastMigration === last
-        ? undefined
-        : `the snapshot was taken after ${snapshot.lastMigration ?? "no migration"} but the ledger ends at ${last}: an apply was interrupted; run apply to complete it`;
+    const note = snapshotLedgerNote(snapshot.lastMigration, state.ledger);
     // A snapshot recorded before a kind was recorded says nothing about it: compare what it has.
     const compared = snapshotOfFormat(live, snapshot.format);
     const diff = diffSnapshots(snapshot.objects, compared);

@@ -8,14 +8,14 @@ import { ledgerProblemText } from "./display";
 import { redactUrl } from "./dsn";
 import { ReleaseError } from "./errors";
 import { acquireReleaseLock } from "./lock";
-import { silentLogger } from "./logger";
+import { silentLogger, type Logger } from "./logger";
 import { readMigrationFiles, type MigrationFile } from "./migrations/files";
 import { compareWithLedger, readLedger, type LedgerEntry, type LedgerProblem } from "./migrations/ledger";
 import { dropsOf } from "./migrations/drops";
 import { runRevert } from "./migrations/revert";
 import type { ReleaseOptions } from "./release";
 import type { MigrationResult } from "./results";
-import { saveSnapshot, takeSnapshot } from "./snapshot";
+import { readSnapshot, recordSnapshot } from "./snapshot";
 import { quoteIdentifier as quoteIdent } from "./identifiers";
 
 export interface RevertRequest {
@@ -131,16 +131,21 @@ export async function revertWith(
         problems.map((p) => p.fix).join(" "),
       );
     }
-    const reverted = await runRevert(client, { dir: options.migrationsDir, newestFirst, log });
+    const reverted = await runRevert(client, { dir: options.migrationsDir, newestFirst, log }).catch(
+      async (error: unknown) => {
+        await snapshotAfterFailedRevert(client, ledger.length, log);
+        throw error;
+      },
+    );
     const lastMigration = ledger.at(-1 - reverted.length)?.name ?? null;
     let droppedBookkeeping = false;
     if (request.dropBookkeeping && released) {
       await client.query(`DROP SCHEMA ${BOOKKEEPING_SCHEMA} CASCADE`);
       droppedBookkeeping = true;
       log.info(`dropped the ${BOOKKEEPING_SCHEMA} schema`);
-    } else if (reverted.length > 0) {
+    } else if (reverted.length > 0 || (released && (await snapshotOfRevertedMigration(client, ledger)))) {
       // verify compares the live schema with the last recorded snapshot: it must describe what is left.
-      await saveSnapshot(client, await takeSnapshot(client), lastMigration ?? undefined);
+      await recordSnapshot(client, lastMigration ?? undefined);
     }
     return {
       database: redactUrl(options.databaseUrl),
@@ -158,4 +163,38 @@ export async function revertWith(
   } finally {
     await unlock();
   }
+}
+
+/**
+ * After a Down section failed (and rolled back), the snapshot of what the Down sections before it committed:
+ * verify then compares the live schema with the ledger as it is, instead of reporting the reverted objects as
+ * drift and the ledger as an interrupted apply. A failure to record it is logged, not raised: the Down
+ * section's error is the one to report.
+ */
+async function snapshotAfterFailedRevert(
+  client: ClientBase,
+  ledgerBefore: number,
+  log: Logger,
+): Promise<void> {
+  try {
+    const ledger = await readLedger(client);
+    if (ledger.length < ledgerBefore) await recordSnapshot(client, ledger.at(-1)?.name);
+  } catch (error) {
+    log.warn(
+      `could not record the schema snapshot after the failed revert (${(error as Error).message}); run the revert again to record it`,
+    );
+  }
+}
+
+/**
+ * Whether the recorded snapshot was taken after a migration the ledger no longer lists: a revert stopped
+ * between a Down section's commit and its snapshot (killed, or a lost connection). Running the revert again
+ * records it, even with nothing left to revert.
+ */
+async function snapshotOfRevertedMigration(
+  client: ClientBase,
+  ledger: readonly LedgerEntry[],
+): Promise<boolean> {
+  const last = (await readSnapshot(client))?.lastMigration;
+  return last != null && !ledger.some((e) => e.name === last);
 }
