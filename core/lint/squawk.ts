@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { ReleaseError } from "../errors";
-import { upSectionOffset, type MigrationFile } from "../migrations/files";
+import { migrationSection, type MigrationFile } from "../migrations/files";
 import { EXCLUDED_RULES } from "./rules";
 
 export interface SquawkFinding {
@@ -48,9 +48,8 @@ function squawkBinary(): string {
 
 /** Only the Up section, with everything else blanked line for line, so squawk's lines are the file's. */
 export function upSectionOnly(file: MigrationFile): string {
-  const start = upSectionOffset(file.sql);
-  const down = file.sql.search(/^\s*--[\s-]*down\s+migration/im);
-  const end = down > start ? down : file.sql.length;
+  const { offset: start, text } = migrationSection(file.sql, "up");
+  const end = start + text.length;
   const blank = (text: string) => text.replace(/[^\n]/g, "");
   return blank(file.sql.slice(0, start)) + file.sql.slice(start, end) + blank(file.sql.slice(end));
 }

@@ -21,6 +21,10 @@ export interface LockSafetySettings {
   progressIntervalMs: number;
 }
 
+/** Where the operator sets the migrations' statement_timeout, as messages name it. */
+export const STATEMENT_TIMEOUT_SETTINGS =
+  "--statement-timeout or the stack's neonhub-db:migrationStatementTimeoutSeconds";
+
 export const DEFAULT_LOCK_SAFETY: LockSafetySettings = {
   lockTimeoutMs: 5_000,
   statementTimeoutMs: 0,

@@ -147,18 +147,16 @@ function utcTimestamp(at: Date): string {
 }
 
 /**
- * Where the up-migration SQL begins in the file: node-pg-migrate sends the text from the "-- Up Migration"
- * line on, so an error position reported by the server is relative to this offset.
+ * A section as node-pg-migrate sends it (sqlMigration.ts, getActions): from its marker line to the other
+ * section's marker when that one follows, else to the end of the file; `offset` is where it starts in the file,
+ * so an error position the server reports in the section is `offset` plus that position in the file.
  */
-export function upSectionOffset(sql: string): number {
-  const at = sql.search(UP_MARKER);
-  return at < 0 ? 0 : at;
-}
-
-/** Where the down-migration SQL begins: what node-pg-migrate sends when it reverts the migration. */
-export function downSectionOffset(sql: string): number {
-  const at = sql.search(DOWN_MARKER);
-  return at < 0 ? 0 : at;
+export function migrationSection(sql: string, direction: "up" | "down"): { offset: number; text: string } {
+  const up = sql.search(UP_MARKER);
+  const down = sql.search(DOWN_MARKER);
+  const [start, other] = direction === "up" ? [up, down] : [down, up];
+  if (start < 0) return { offset: 0, text: direction === "up" ? sql : "" };
+  return { offset: start, text: sql.slice(start, other > start ? other : undefined) };
 }
 
 /** The Down section's text, without its marker line: what a revert runs. */

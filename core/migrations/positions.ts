@@ -25,7 +25,7 @@ interface PositionedError {
  * A client for node-pg-migrate (it needs only `query`) whose errors carry UTF-16 positions. The original
  * client does the work; its errors are the server's, with `position` converted in place.
  */
-export function withUtf16Positions(client: ClientBase): Pick<ClientBase, "query"> {
+export function withUtf16Positions(client: Pick<ClientBase, "query">): Pick<ClientBase, "query"> {
   const query = async (config: unknown, values?: unknown): Promise<QueryResult> => {
     try {
       return await (client.query as (c: unknown, v?: unknown) => Promise<QueryResult>)(config, values);

@@ -5,8 +5,9 @@ import type { ClientBase } from "pg";
 import { BOOKKEEPING_SCHEMA, MIGRATIONS_TABLE } from "../bookkeeping";
 import type { Logger } from "../logger";
 import type { MigrationFile } from "./files";
+import { describeMigrationFailure } from "./failure";
 import { withUtf16Positions } from "./positions";
-import { describeMigrationFailure } from "./run";
+import { withStatementCounts } from "./statement-counts";
 
 export interface RevertedMigration {
   name: string;
@@ -45,8 +46,9 @@ export async function runRevert(
   const { runner } = require("node-pg-migrate") as typeof import("node-pg-migrate/dist/bundle/index");
   try {
     await runner({
-      // Positions in UTF-16 units, as apply's: describeMigrationFailure() slices the file with them.
-      dbClient: withUtf16Positions(client) as ClientBase,
+      // Positions in UTF-16 units, as apply's: describeMigrationFailure() slices the file with them; an error
+      // without a position says how many statements of the Down section completed before it.
+      dbClient: withUtf16Positions(withStatementCounts(client)) as ClientBase,
       dir: options.dir,
       direction: "down",
       count: newestFirst.length,
@@ -62,6 +64,10 @@ export async function runRevert(
   } catch (error) {
     // node-pg-migrate leaves the failed migration's transaction open and aborted: end it here.
     await client.query("ROLLBACK").catch(() => {});
-    throw describeMigrationFailure(error, current?.file, reverted.length, "down");
+    throw describeMigrationFailure(error, {
+      file: current?.file,
+      direction: "down",
+      finished: reverted.length,
+    });
   }
 }

@@ -1,9 +1,9 @@
 // Applies pending migrations with node-pg-migrate's programmatic runner, each in its own transaction, on a
-// client that already holds the release lock. Failures come back naming the file, line and statement.
+// client that already holds the release lock. Failures come back naming the file, line and statement
+// (failure.ts).
 import type { ClientBase } from "pg";
 import { BOOKKEEPING_SCHEMA, CHECKSUMS_SETTING, MIGRATIONS_TABLE } from "../bookkeeping";
 import { ReleaseError } from "../errors";
-import { createExtensionFix, extensionRefusedBy } from "../extensions";
 import type { Logger } from "../logger";
 import { describeLockWait, watchLockWaits, type LockWait } from "../lock-safety/lock-waits";
 import { setMigrationTimeouts } from "../lock-safety/session";
@@ -13,23 +13,16 @@ import {
   retryDelayMs,
   type LockSafetySettings,
 } from "../lock-safety/settings";
-import { downSectionOffset, upSectionOffset, type MigrationFile } from "./files";
+import { describeMigrationFailure } from "./failure";
+import type { MigrationFile } from "./files";
 import { withUtf16Positions } from "./positions";
+import { withStatementCounts } from "./statement-counts";
 import { withOneMessagePerTransaction } from "./transaction-messages";
 
 export interface AppliedMigration {
   name: string;
   checksum: string;
   durationMs: number;
-}
-
-interface ServerError {
-  code?: string;
-  message?: string;
-  position?: string;
-  detail?: string;
-  hint?: string;
-  where?: string;
 }
 
 export interface MigrationRunOptions {
@@ -101,8 +94,11 @@ export async function runPendingMigrations(
     for (;;) {
       try {
         await runner({
-          // One message per migration (BEGIN, its SQL, its ledger row, COMMIT); positions in UTF-16 units.
-          dbClient: withOneMessagePerTransaction(withUtf16Positions(client)) as ClientBase,
+          // One message per migration (BEGIN, its SQL, its ledger row, COMMIT); positions in UTF-16 units;
+          // an error without a position says how many statements completed before it.
+          dbClient: withOneMessagePerTransaction(
+            withUtf16Positions(withStatementCounts(client)),
+          ) as ClientBase,
           dir: options.dir,
           direction: "up",
           migrationsSchema: BOOKKEEPING_SCHEMA,
@@ -123,7 +119,12 @@ export async function runPendingMigrations(
         const failed = current;
         current = undefined;
         if (!failed || (error as { code?: string })?.code !== LOCK_NOT_AVAILABLE) {
-          throw describeMigrationFailure(error, failed?.file, applied.length);
+          throw describeMigrationFailure(error, {
+            file: failed?.file,
+            direction: "up",
+            finished: applied.length,
+            statementTimeoutMs: safety.statementTimeoutMs,
+          });
         }
         const wait = watch?.lastWait();
         if (failed.attempt > safety.lockRetries) {
@@ -164,64 +165,6 @@ function describeLockTimeout(
     "lock-timeout",
     `Migration ${file.name}.sql could not take its lock within the lock timeout (${safety.lockTimeoutMs} ms) in ${attempts} attempt(s): ${blocker}.`,
     `Nothing of it is applied (each attempt was rolled back${appliedBefore > 0 ? `; the ${appliedBefore} migration(s) before it are applied` : ""}). Run apply again when that session has finished, or raise --migration-lock-timeout / --lock-retries.${end}`,
-    { cause: error },
-  );
-}
-
-export function describeMigrationFailure(
-  error: unknown,
-  file: MigrationFile | undefined,
-  appliedBefore: number,
-  direction: "up" | "down" = "up",
-): ReleaseError {
-  const serverError = (error ?? {}) as ServerError;
-  const reason = serverError.message ?? String(error);
-  if (!file) {
-    return new ReleaseError(
-      "migration-failed",
-      `node-pg-migrate failed before running a migration: ${reason}`,
-      undefined,
-      {
-        cause: error,
-      },
-    );
-  }
-  const lines: string[] = [];
-  const position = Number(serverError.position);
-  let at = "";
-  if (Number.isInteger(position) && position > 0) {
-    const section = direction === "up" ? upSectionOffset(file.sql) : downSectionOffset(file.sql);
-    const offset = section + position - 1;
-    const before = file.sql.slice(0, offset);
-    const lineNumber = before.split("\n").length;
-    const lineStart = before.lastIndexOf("\n") + 1;
-    const lineEnd = file.sql.indexOf("\n", offset);
-    const statement = file.sql.slice(lineStart, lineEnd < 0 ? undefined : lineEnd);
-    at = ` at line ${lineNumber}`;
-    const gutter = `${lineNumber} | `;
-    // The caret's column in characters, as a terminal shows them, not UTF-16 units.
-    const column = Array.from(file.sql.slice(lineStart, offset)).length;
-    lines.push(`  ${gutter}${statement}`, `  ${" ".repeat(gutter.length + column)}^`);
-  }
-  if (serverError.detail) lines.push(`  detail: ${serverError.detail}`);
-  if (serverError.where) lines.push(`  where: ${serverError.where.split("\n")[0]}`);
-  if (serverError.hint) lines.push(`  hint: ${serverError.hint}`);
-  if (direction === "down") {
-    return new ReleaseError(
-      "migration-failed",
-      [`Reverting migration ${file.name}.sql failed${at} (its Down section): ${reason}`, ...lines].join("\n"),
-      `Its transaction was rolled back (it is still applied${appliedBefore > 0 ? `; the ${appliedBefore} migration(s) after it are reverted` : ""}). Fix its Down section and run the revert again.`,
-      { cause: error },
-    );
-  }
-  const message = [`Migration ${file.name}.sql failed${at}: ${reason}`, ...lines].join("\n");
-  const rolledBack = `Its transaction was rolled back (nothing of it is applied${appliedBefore > 0 ? `; the ${appliedBefore} migration(s) before it are` : ""}).`;
-  // An extension the role may not create is the server's business, not the file's.
-  const extension = extensionRefusedBy(serverError);
-  return new ReleaseError(
-    extension ? "permission" : "migration-failed",
-    message,
-    `${rolledBack} ${extension ? createExtensionFix(extension) : "Fix the file and run apply again."}`,
     { cause: error },
   );
 }

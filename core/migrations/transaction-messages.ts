@@ -5,8 +5,10 @@
 // a failing statement (the SQL, or the INSERT its ledger trigger refuses) still leaves the transaction
 // aborted with nothing of it committed, and the error reaches node-pg-migrate from the COMMIT it awaited
 // (it awaits each step in turn and uses no step's result; see Migration._apply in node-pg-migrate).
-// The error's position is made relative to the statement it points into again, so carets stay right.
+// The error's position is made relative to the statement it points into again, so carets stay right, and its
+// count of completed statements (statement-counts.ts) relative to the migration's SQL, which follows the BEGIN.
 import type { ClientBase, QueryResult } from "pg";
+import type { CountedError } from "./statement-counts";
 
 type Query = (config: unknown, values?: unknown) => Promise<QueryResult>;
 
@@ -40,6 +42,14 @@ function positionInStatement(error: unknown, starts: readonly number[]): void {
   positioned.position = String(position - start);
 }
 
+/** The error's count of completed statements without the message's leading `BEGIN;`. */
+function countFromSql(error: unknown): void {
+  const counted = error as CountedError | null;
+  if (counted && typeof counted.completedStatements === "number") {
+    counted.completedStatements = Math.max(0, counted.completedStatements - 1);
+  }
+}
+
 /**
  * A client for node-pg-migrate (it needs only `query`) that holds a migration's statements from `BEGIN;` and
  * sends them with the `COMMIT;`. Anything else (a query with parameters, node-pg-migrate's own reads) goes
@@ -59,6 +69,7 @@ export function withOneMessagePerTransaction(client: Pick<ClientBase, "query">):
       return Array.isArray(results) ? results.at(-1) : results;
     } catch (error) {
       positionInStatement(error, starts);
+      countFromSql(error);
       throw error;
     }
   };

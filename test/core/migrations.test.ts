@@ -230,6 +230,65 @@ describe("a migration with an SQL error", () => {
   });
 });
 
+describe("a migration that fails while a statement runs (no position from the server)", () => {
+  const db = useTestDatabase();
+  const dir = fixtureMigrationsCopy();
+
+  it("names the statement that failed, by its line and number, after the ones that completed", async () => {
+    writeMigration(
+      dir,
+      "20250101000400_missing_column.sql",
+      [
+        "-- a comment with a ; in it",
+        'ALTER TABLE "Widget" ADD COLUMN size int;',
+        "/* another; */ SELECT ';' AS semicolon;",
+        "",
+        'ALTER TABLE "Widget"',
+        "  DROP COLUMN doesnotexist;",
+        'ALTER TABLE "Widget" ADD COLUMN later int;',
+      ].join("\n"),
+    );
+    const error = await expectReleaseError(
+      applyRelease(options(db.current.url, dir)),
+      "migration-failed",
+      'Migration 20250101000400_missing_column.sql failed at line 6 (statement 3 of its Up section): column "doesnotexist" of relation "Widget" does not exist',
+      '  6 | ALTER TABLE "Widget"\n  7 |   DROP COLUMN doesnotexist;',
+      "Fix the file and run apply again.",
+    );
+    expect(error.describe()).not.toContain("later int");
+    expect(await ledgerNames(db.current.url)).toHaveLength(3);
+  });
+});
+
+describe("a migration stopped by the statement timeout", () => {
+  const db = useTestDatabase();
+  const dir = fixtureMigrationsCopy();
+
+  it("names the statement and, in its fix, the timeout and where it is set", async () => {
+    await applyRelease(options(db.current.url, dir));
+    writeMigration(
+      dir,
+      "20250101000400_slow.sql",
+      'SELECT 1;\nSELECT pg_sleep(3);\nCREATE TABLE "Late" (id int);',
+    );
+    const run = await runCli(["apply", "--migrations-dir", dir, "--statement-timeout", "0.2", "--json"], {
+      DATABASE_URL: db.current.url,
+    });
+    expect(run.code).toBe(1);
+    const { error } = JSON.parse(run.stdout) as { error: { code: string; message: string; fix: string } };
+    expect(error.code).toBe("migration-failed");
+    expect(error.message).toContain(
+      "Migration 20250101000400_slow.sql failed at line 3 (statement 2 of its Up section): canceling statement due to statement timeout",
+    );
+    expect(error.message).toContain("3 | SELECT pg_sleep(3);");
+    expect(error.fix).toContain("longer than the statement timeout (200 ms)");
+    expect(error.fix).toContain("--statement-timeout");
+    expect(error.fix).toContain("neonhub-db:migrationStatementTimeoutSeconds");
+    expect(error.fix).not.toContain("Fix the file");
+    expect(await ledgerNames(db.current.url)).toHaveLength(3);
+  });
+});
+
 describe("bad migration files are refused before connecting", () => {
   // An unreachable URL proves no connection was attempted: the file check must fail first.
   const nowhere = "postgresql://nobody:secret-pw@127.0.0.1:1/none";

@@ -148,6 +148,24 @@ describe("a failing Down section", () => {
   });
 });
 
+describe("a failing Down section with no position from the server", () => {
+  const db = useTestDatabase();
+  const dir = fixtureMigrationsCopy();
+
+  it("names the statement that failed, by its line and number", async () => {
+    const error = await failedRevert(
+      db.current.url,
+      dir,
+      "20250101000400_missing_column_down.sql",
+      'DROP TABLE "Sprocket";\nALTER TABLE "Widget" DROP COLUMN doesnotexist;',
+    );
+    expect(error.message).toContain(
+      'Reverting migration 20250101000400_missing_column_down.sql failed at line 6 (statement 2 of its Down section): column "doesnotexist" of relation "Widget" does not exist',
+    );
+    expect(error.message).toContain('6 | ALTER TABLE "Widget" DROP COLUMN doesnotexist;');
+  });
+});
+
 describe("a failing Down section with emoji before the bad token", () => {
   const db = useTestDatabase();
   const dir = fixtureMigrationsCopy();

@@ -4,8 +4,9 @@
 // `public` changes.
 import type { ClientBase } from "pg";
 import { quoteIdentifier } from "../../identifiers";
-import { upSectionOffset, downSectionOffset, type MigrationFile } from "../../migrations/files";
-import { describeMigrationFailure } from "../../migrations/run";
+import { migrationSection, type MigrationFile } from "../../migrations/files";
+import { describeMigrationFailure } from "../../migrations/failure";
+import { withStatementCounts } from "../../migrations/statement-counts";
 import { LEGACY_SCHEMA, STAGING_SCHEMA, WORK_SCHEMA } from "./names";
 import type { Logger } from "../../logger";
 import { isReleaseError } from "../../errors";
@@ -40,9 +41,7 @@ CREATE TABLE IF NOT EXISTS ${WORK_SCHEMA}.rejected (
 
 /** The Up section of a migration file: what node-pg-migrate runs for it. */
 export function upSection(file: MigrationFile): string {
-  const start = upSectionOffset(file.sql);
-  const down = downSectionOffset(file.sql);
-  return file.sql.slice(start, down > start ? down : undefined);
+  return migrationSection(file.sql, "up").text;
 }
 
 export async function stepDone(client: ClientBase, step: string): Promise<boolean> {
@@ -95,12 +94,13 @@ export async function expandRelease(
         // Staging first: what the files create lands there, and their names resolve there before `public`.
         await client.query(`SET LOCAL search_path = ${STAGING_SCHEMA}, ${LEGACY_SCHEMA}`);
         await client.query("SET LOCAL check_function_bodies = off");
-        await client.query(upSection(file));
+        // An error without a position says how many of its statements completed: the failure names the one.
+        await withStatementCounts(client).query(upSection(file));
         await markDone(client, step);
       });
     } catch (error) {
       if (isReleaseError(error)) throw error;
-      throw describeMigrationFailure(error, file, i);
+      throw describeMigrationFailure(error, { file, direction: "up", finished: i });
     }
     ran += 1;
     log.info(`upgrade: expand ${file.name} in ${STAGING_SCHEMA} (${Date.now() - started} ms)`);

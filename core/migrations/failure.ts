@@ -1,0 +1,171 @@
+// How a failed migration is reported: the file, the line and the statement that failed, what the server added
+// (detail, where, hint), and a fix for the direction it ran in. The server points at a character of the SQL
+// for errors it finds while parsing or planning (a caret goes under it); an error raised while a statement
+// runs has no position, and the statement is found from how many of the section's statements completed
+// before it (statement-counts.ts).
+import { ReleaseError } from "../errors";
+import { createExtensionFix, extensionRefusedBy } from "../extensions";
+import { lineOf, splitStatements } from "../lint/statements";
+import { STATEMENT_TIMEOUT_SETTINGS } from "../lock-safety/settings";
+import { migrationSection, type MigrationFile } from "./files";
+import type { CountedError } from "./statement-counts";
+
+/** SQLSTATE query_canceled: a statement timeout, or a cancel request (pg_cancel_backend, Ctrl-C in psql). */
+const QUERY_CANCELED = "57014";
+
+interface ServerError extends CountedError {
+  message?: string;
+  code?: string;
+  position?: string;
+  detail?: string;
+  hint?: string;
+  where?: string;
+}
+
+export interface MigrationFailure {
+  /** The migration that was running; undefined when node-pg-migrate failed before running one. */
+  file: MigrationFile | undefined;
+  direction: "up" | "down";
+  /** Migrations this run finished before it failed: applied before it (up), reverted after it (down). */
+  finished: number;
+  /** The migrations' statement_timeout in ms (0 = off), named in the fix when it stopped the statement. */
+  statementTimeoutMs?: number;
+}
+
+/** Where the failure is in the file: its line, the statement's number in its section, and the lines shown. */
+interface FailurePlace {
+  line: number;
+  /** 1-based, in the section; set when the statement was found by counting, not by a position. */
+  statement?: number;
+  shown: string[];
+}
+
+/** At most this many lines of a failed statement are shown. */
+const SHOWN_LINES = 6;
+
+export function describeMigrationFailure(error: unknown, failure: MigrationFailure): ReleaseError {
+  const serverError = (error ?? {}) as ServerError;
+  const reason = serverError.message ?? String(error);
+  const { file, direction, finished } = failure;
+  const timedOut = stoppedByStatementTimeout(serverError);
+  const raiseTimeout = `raise it with ${STATEMENT_TIMEOUT_SETTINGS} (0 turns it off)`;
+  if (!file) {
+    // node-pg-migrate wraps its own queries' errors with their stack in the message: the first line says it.
+    return new ReleaseError(
+      "migration-failed",
+      `node-pg-migrate failed before running a migration: ${reason.split("\n")[0]}`,
+      timedOut
+        ? `Its own query ran longer than the statement timeout${failure.statementTimeoutMs ? ` (${failure.statementTimeoutMs} ms)` : ""}: ${raiseTimeout}, then run apply again.`
+        : undefined,
+      { cause: error },
+    );
+  }
+  const place = failurePlace(file, direction, serverError);
+  const where = whereText(place, direction);
+  const lines = [...(place?.shown ?? [])];
+  if (serverError.detail) lines.push(`  detail: ${serverError.detail}`);
+  if (serverError.where) lines.push(`  where: ${serverError.where.split("\n")[0]}`);
+  if (serverError.hint) lines.push(`  hint: ${serverError.hint}`);
+  if (direction === "down") {
+    return new ReleaseError(
+      "migration-failed",
+      [`Reverting migration ${file.name}.sql failed${where}: ${reason}`, ...lines].join("\n"),
+      `Its transaction was rolled back (it is still applied${finished > 0 ? `; the ${finished} migration(s) after it are reverted` : ""}). Fix its Down section and run the revert again.`,
+      { cause: error },
+    );
+  }
+  const rolledBack = `Its transaction was rolled back (nothing of it is applied${finished > 0 ? `; the ${finished} migration(s) before it are` : ""}).`;
+  // An extension the role may not create is the server's business, not the file's.
+  const extension = extensionRefusedBy(serverError);
+  return new ReleaseError(
+    extension ? "permission" : "migration-failed",
+    [`Migration ${file.name}.sql failed${where}: ${reason}`, ...lines].join("\n"),
+    extension
+      ? `${rolledBack} ${createExtensionFix(extension)}`
+      : timedOut
+        ? `${rolledBack} The statement ran longer than the statement timeout${failure.statementTimeoutMs ? ` (${failure.statementTimeoutMs} ms)` : ""}: ${raiseTimeout}, or make the statement faster, then run apply again.`
+        : `${rolledBack} Fix the file and run apply again.`,
+    { cause: error },
+  );
+}
+
+/** ` at line 7 (statement 2 of its Down section)`: where the headline puts the failure. */
+function whereText(place: FailurePlace | undefined, direction: "up" | "down"): string {
+  const section = direction === "up" ? "its Up section" : "its Down section";
+  const at = place ? ` at line ${place.line}` : "";
+  if (place?.statement !== undefined) return `${at} (statement ${place.statement} of ${section})`;
+  // A revert's failure always names the section; an apply's is the Up section's, as ever.
+  return direction === "down" ? `${at} (${section})` : at;
+}
+
+/**
+ * The server's own words tell a statement timeout from a cancel request, which share their SQLSTATE (a server
+ * set to another language for lc_messages gets the plain fix). node-pg-migrate's wrapped errors have no code.
+ */
+function stoppedByStatementTimeout(error: ServerError): boolean {
+  return (
+    (error.code ?? QUERY_CANCELED) === QUERY_CANCELED &&
+    /canceling statement due to statement timeout/.test(error.message ?? "")
+  );
+}
+
+function failurePlace(
+  file: MigrationFile,
+  direction: "up" | "down",
+  error: ServerError,
+): FailurePlace | undefined {
+  const section = migrationSection(file.sql, direction);
+  const position = Number(error.position);
+  if (Number.isInteger(position) && position > 0) {
+    const offset = section.offset + position - 1;
+    const before = file.sql.slice(0, offset);
+    const line = before.split("\n").length;
+    const lineStart = before.lastIndexOf("\n") + 1;
+    const lineEnd = file.sql.indexOf("\n", offset);
+    const gutter = `${line} | `;
+    // The caret's column in characters, as a terminal shows them, not UTF-16 units.
+    const column = Array.from(file.sql.slice(lineStart, offset)).length;
+    return {
+      line,
+      shown: [
+        `  ${gutter}${file.sql.slice(lineStart, lineEnd < 0 ? undefined : lineEnd)}`,
+        `  ${" ".repeat(gutter.length + column)}^`,
+      ],
+    };
+  }
+  const completed = error.completedStatements;
+  if (completed === undefined) return undefined;
+  // The server's statements: empty ones (a lone `;`, comments only) are none to it.
+  const statements = splitStatements(section.text).filter((s) => /[^\s;]/.test(s.code));
+  const failed = statements[completed];
+  // Past the section's last statement: the ledger row or the COMMIT failed, not the file's SQL.
+  if (!failed) return undefined;
+  const start = section.offset + codeStart(section.text, failed.start);
+  const end = section.offset + failed.start + section.text.slice(failed.start, failed.end).trimEnd().length;
+  const first = lineOf(file.sql, start);
+  const last = lineOf(file.sql, end);
+  const fileLines = file.sql.split("\n");
+  const width = String(Math.min(last, first + SHOWN_LINES - 1)).length;
+  const shown: string[] = [];
+  for (let line = first; line <= last && line < first + SHOWN_LINES; line++) {
+    shown.push(`  ${String(line).padStart(width)} | ${fileLines[line - 1]}`);
+  }
+  if (last >= first + SHOWN_LINES)
+    shown.push(`  ${" ".repeat(width)} | ... (${last - first - SHOWN_LINES + 1} more line(s))`);
+  return { line: first, statement: completed + 1, shown };
+}
+
+/** Where a statement's code starts: after the blanks and comments that precede it. */
+function codeStart(sql: string, from: number): number {
+  let i = from;
+  for (;;) {
+    while (i < sql.length && /\s/.test(sql[i]!)) i += 1;
+    if (sql.startsWith("--", i)) {
+      const end = sql.indexOf("\n", i);
+      i = end < 0 ? sql.length : end + 1;
+    } else if (sql.startsWith("/*", i)) {
+      const end = sql.indexOf("*/", i + 2);
+      i = end < 0 ? sql.length : end + 2;
+    } else return i;
+  }
+}
