@@ -50,6 +50,8 @@ export interface CliArgs {
   append: boolean;
   /** revert: without it, revert only shows what it would undo. */
   confirm: boolean;
+  /** revert --corrected-down: migrations to revert with their Down section corrected since they were applied. */
+  correctedDown: string[];
   /** prisma-schema: the file to write (or, with --check, to compare). */
   out?: string;
   /** prisma-schema: compare the file with the database instead of writing it. */
@@ -83,7 +85,7 @@ Commands:
             load a chunk file (NDJSON, see docs/seeds.md) into a dataset, in one transaction
   health    read-only: vector and hot-path indexes, large tables' vacuum/analyze, connections, replication;
             exit 2 when something needs action (docs/observability.md)
-  revert --to NAME [--confirm]
+  revert --to NAME [--confirm] [--corrected-down NAME]
             run the Down sections of the migrations applied after NAME, newest first, under the release
             lock; without --confirm it only lists them and what they drop, truncate or delete (dropped
             columns included; exit 2 when there is something)
@@ -120,6 +122,9 @@ Options:
   --append                 load-chunks: add the file's documents to the dataset, replacing those it has
   --to NAME                baseline: the last migration to adopt; revert: the last migration to keep
   --confirm                revert: really revert (without it, revert only shows what it would do)
+  --corrected-down NAME    revert: run this migration's Down section as the file has it now, although the file
+                           changed since it was applied; only while its Up section is the applied one
+                           (repeatable; docs/runbook.md, "Reverting migrations in place")
   --out FILE               prisma-schema: the file to write, or with --check to compare
   --check                  prisma-schema: compare the file with the database instead of writing it
   --upgrade-legacy         plan/apply: upgrade a Prisma-era NeonHub database in place (expand, backfill while
@@ -266,6 +271,7 @@ const OPTIONS = {
   file: { type: "string" },
   dataset: { type: "string" },
   to: { type: "string" },
+  "corrected-down": { type: "string", multiple: true },
   out: { type: "string" },
   json: { type: "boolean" },
   replace: { type: "boolean" },
@@ -289,6 +295,7 @@ const VALUE_EXAMPLES: Record<string, string> = {
   "--file": "chunks.ndjson",
   "--dataset": "<Dataset id>",
   "--to": "<migration name>",
+  "--corrected-down": "<migration name>",
   "--out": "prisma/schema.prisma",
   "--environment": "production",
   "--database-url": "postgresql://user:****@127.0.0.1:5432/neonhub",
@@ -359,6 +366,7 @@ const COMMAND_FLAGS: Partial<Record<keyof typeof OPTIONS, readonly string[]>> = 
   append: ["load-chunks"],
   to: ["baseline", "revert"],
   confirm: ["revert"],
+  "corrected-down": ["revert"],
   out: ["prisma-schema"],
   check: ["prisma-schema"],
 };
@@ -388,7 +396,7 @@ function refuseRepeatedFlags(argv: readonly string[]): void {
       throw new ReleaseError(
         "invalid-input",
         `--${name} is given twice.`,
-        "Give it once (of the options, only --seed and --set repeat).",
+        "Give it once (of the options, only --seed, --set and --corrected-down repeat).",
       );
     }
     seen.add(name);
@@ -424,6 +432,7 @@ export function parseArgs(argv: readonly string[]): CliArgs {
     replace: values.replace ?? false,
     append: values.append ?? false,
     confirm: values.confirm ?? false,
+    correctedDown: values["corrected-down"] ?? [],
     check: values.check ?? false,
     out: values.out,
     lockSafety: {},

@@ -222,12 +222,12 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
         return await withReleaseSession(options, "revert", async (session) => {
           const to = args.to!;
           if (!args.confirm) {
-            const plan = await session.planRevert(to);
+            const plan = await session.planRevert(to, args.correctedDown);
             emit({ confirmed: false, plan }, renderRevertPlan(plan));
             if (plan.problems.length > 0) return EXIT.error;
             return plan.migrations.length > 0 ? EXIT.pending : EXIT.ok;
           }
-          const result = await session.revert({ to });
+          const result = await session.revert({ to, correctedDown: args.correctedDown });
           emit({ confirmed: true, result }, renderRevert(result));
           return EXIT.ok;
         });

@@ -1,6 +1,12 @@
 // Human-readable output of `neonhub-db revert`: what it would undo (without --confirm) and what it undid.
-import type { RevertPlan, RevertResult } from "../core";
-import { displayChecksum, ledgerProblemText } from "../core";
+import type { CorrectedDown, RevertPlan, RevertResult } from "../core";
+import { displayChecksum, displayChecksumPair, ledgerProblemText } from "../core";
+
+/** `file sha256 X, applied Y; Up section as applied`: what --corrected-down accepted. */
+function correctedText(sums: CorrectedDown): string {
+  const [applied, file] = displayChecksumPair(sums.applied, sums.file);
+  return `file sha256 ${file}, applied ${applied}; its Up section is the applied one`;
+}
 
 export function renderRevertPlan(plan: RevertPlan): string {
   const lines = [`Revert plan for ${plan.database}, keeping ${plan.to ?? "no migration"}`];
@@ -11,6 +17,10 @@ export function renderRevertPlan(plan: RevertPlan): string {
   lines.push(`  ${plan.migrations.length} migration(s) to revert, newest first:`);
   for (const m of plan.migrations) {
     lines.push(`    - ${m.name} (applied ${m.appliedAt})`);
+    if (m.correctedDown)
+      lines.push(
+        `        its Down section corrected since it was applied (${correctedText(m.correctedDown)})`,
+      );
     for (const drop of m.drops) lines.push(`        ${drop}`);
   }
   for (const p of plan.problems) lines.push(`  problem: ${ledgerProblemText(p)}`, `    fix: ${p.fix}`);
@@ -27,6 +37,10 @@ export function renderRevert(result: RevertResult): string {
   if (result.reverted.length === 0) lines.push("  nothing: no migration was applied after it");
   for (const m of result.reverted) {
     lines.push(`  - ${m.name} (${m.durationMs} ms, sha256 ${displayChecksum(m.checksum)})`);
+    if (m.correctedDown)
+      lines.push(
+        `    with its Down section corrected since it was applied (${correctedText(m.correctedDown)})`,
+      );
   }
   if (result.droppedBookkeeping) lines.push("  and the engine's own schema (ledger, records, snapshot)");
   lines.push(`The ledger now ends at ${result.lastMigration ?? "no migration"}.`);

@@ -2,11 +2,37 @@
 // and duration added), the schema snapshot used by `verify`, and the seed-set and vector-index records.
 import type { ClientBase } from "pg";
 import { sha256 } from "./checksum";
+import { upSectionChecksum, type MigrationFile } from "./migrations/files";
 
 export const BOOKKEEPING_SCHEMA = "neonhub_release";
 export const MIGRATIONS_TABLE = "migrations";
 /** Session setting through which the engine hands each migration's checksum to the ledger trigger. */
 export const CHECKSUMS_SETTING = "neonhub_release.checksums";
+/** The same for each migration's Up section (core/migrations/corrected-down.ts). */
+export const UP_CHECKSUMS_SETTING = "neonhub_release.up_checksums";
+
+/**
+ * The set_config() calls that hand the ledger trigger the files' checksums and their Up sections', for the
+ * session (`local` false) or the transaction, with their parameters numbered from `$first`.
+ */
+export function checksumSettings(
+  files: readonly Pick<MigrationFile, "name" | "checksum" | "sql">[],
+  local: boolean,
+  first = 1,
+): { sql: string; params: string[] } {
+  const checksums = Object.fromEntries(files.map((f) => [f.name, f.checksum]));
+  const upChecksums = Object.fromEntries(files.map((f) => [f.name, upSectionChecksum(f.sql)]));
+  return {
+    sql: `set_config($${first}, $${first + 1}, ${local}), set_config($${first + 2}, $${first + 3}, ${local})`,
+    params: [CHECKSUMS_SETTING, JSON.stringify(checksums), UP_CHECKSUMS_SETTING, JSON.stringify(upChecksums)],
+  };
+}
+
+/**
+ * The ledger's column for each migration's Up-section checksum: added by the ledger DDL, and by a revert on a
+ * database whose bookkeeping predates it (core/migrations/corrected-down.ts). NULL for rows recorded before.
+ */
+export const UP_CHECKSUM_COLUMN_DDL = `ALTER TABLE ${BOOKKEEPING_SCHEMA}.${MIGRATIONS_TABLE} ADD COLUMN IF NOT EXISTS up_checksum text`;
 /**
  * Records migrations as applied without running them (baseline, adoption, the legacy upgrade's cutover),
  * inside the caller's transaction: the ledger trigger fills each row's checksum from the files. `runOn` is
@@ -14,13 +40,11 @@ export const CHECKSUMS_SETTING = "neonhub_release.checksums";
  */
 export async function recordAsApplied(
   client: ClientBase,
-  files: readonly { name: string; checksum: string }[],
+  files: readonly Pick<MigrationFile, "name" | "checksum" | "sql">[],
   runOn?: readonly Date[],
 ): Promise<void> {
-  await client.query("SELECT set_config($1, $2, true)", [
-    CHECKSUMS_SETTING,
-    JSON.stringify(Object.fromEntries(files.map((f) => [f.name, f.checksum]))),
-  ]);
+  const settings = checksumSettings(files, true);
+  await client.query(`SELECT ${settings.sql}`, settings.params);
   for (const [i, file] of files.entries()) {
     const insert = `INSERT INTO ${BOOKKEEPING_SCHEMA}.${MIGRATIONS_TABLE} (name, run_on)`;
     await (runOn
@@ -34,10 +58,10 @@ export const RELEASE_LOCK_KEY = 7241865325823965n;
 
 /**
  * node-pg-migrate inserts (name, run_on) into its table inside each migration's transaction. A trigger
- * completes the row with the file's checksum and the migration's duration in that same transaction, so a
- * migration is never committed without its ledger entry (no crash window between the two). The checksum
- * comes from a session setting the engine sets before running; an insert without one (someone running
- * node-pg-migrate by hand) fails instead of leaving an unverifiable row.
+ * completes the row with the file's checksum, its Up section's and the migration's duration in that same
+ * transaction, so a migration is never committed without its ledger entry (no crash window between the two).
+ * The checksums come from session settings the engine sets before running; an insert without one (someone
+ * running node-pg-migrate by hand) fails instead of leaving an unverifiable row.
  */
 const MIGRATION_LEDGER_DDL = `
 CREATE SCHEMA IF NOT EXISTS ${BOOKKEEPING_SCHEMA};
@@ -50,6 +74,7 @@ CREATE TABLE IF NOT EXISTS ${BOOKKEEPING_SCHEMA}.${MIGRATIONS_TABLE} (
   duration_ms integer NOT NULL DEFAULT 0,
   applied_by text NOT NULL DEFAULT current_user
 );
+${UP_CHECKSUM_COLUMN_DDL};
 CREATE OR REPLACE FUNCTION ${BOOKKEEPING_SCHEMA}.complete_ledger_row() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -57,6 +82,7 @@ BEGIN
   IF NEW.checksum IS NULL THEN
     RAISE EXCEPTION 'migration % has no checksum: apply migrations with neonhub-db apply, not node-pg-migrate directly', NEW.name;
   END IF;
+  NEW.up_checksum := current_setting('${UP_CHECKSUMS_SETTING}', true)::jsonb ->> NEW.name;
   NEW.applied_at := now();
   -- now() is the start of this migration's transaction, clock_timestamp() its end.
   NEW.duration_ms := (extract(epoch FROM clock_timestamp() - now()) * 1000)::integer;
@@ -74,7 +100,7 @@ CREATE TABLE IF NOT EXISTS ${BOOKKEEPING_SCHEMA}.schema_snapshot (
 `;
 
 /** Bumped whenever the DDL above changes, so that a no-op apply can skip it with one catalog read. */
-export const BOOKKEEPING_VERSION = "neonhub-db bookkeeping 1";
+export const BOOKKEEPING_VERSION = "neonhub-db bookkeeping 2";
 
 /**
  * Creates or updates the bookkeeping schema (the migration ledger plus each step's own tables, given as

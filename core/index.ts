@@ -25,8 +25,10 @@ export {
 export type { AppliedMigration } from "./migrations/run";
 export type { RevertedMigration } from "./migrations/revert";
 export { dropsOf } from "./migrations/drops";
+export type { CorrectedDown } from "./migrations/corrected-down";
 export {
   planRevertFrom,
+  type RevertInputs,
   type RevertItem,
   type RevertPlan,
   type RevertRequest,

@@ -4,13 +4,21 @@
 import type { ClientBase } from "pg";
 import { BOOKKEEPING_SCHEMA, bookkeepingExists } from "./bookkeeping";
 import { closestName } from "./closest-name";
-import { ledgerProblemText } from "./display";
+import { displayChecksumPair, ledgerProblemText } from "./display";
 import { redactUrl } from "./dsn";
 import { ReleaseError } from "./errors";
 import { acquireReleaseLock } from "./lock";
 import { silentLogger, type Logger } from "./logger";
 import { readMigrationFiles, type MigrationFile } from "./migrations/files";
 import { compareWithLedger, readLedger, type LedgerEntry, type LedgerProblem } from "./migrations/ledger";
+import {
+  CORRECTED_DOWN_FLAG,
+  judgeChangedFile,
+  readUpChecksums,
+  recordUpChecksums,
+  type CorrectedDown,
+  type UpChecksums,
+} from "./migrations/corrected-down";
 import { dropsOf } from "./migrations/drops";
 import { runRevert } from "./migrations/revert";
 import type { ReleaseOptions } from "./release";
@@ -21,6 +29,11 @@ import { quoteIdentifier as quoteIdent } from "./identifiers";
 export interface RevertRequest {
   /** Keep this migration and those before it; revert every later one. `null`: revert every migration. */
   to: string | null;
+  /**
+   * Migrations to revert with their Down section as the file has it now, although the file changed since it
+   * was applied: accepted only while the Up section is the applied one (core/migrations/corrected-down.ts).
+   */
+  correctedDown?: readonly string[];
   /** Also drop the engine's own schema (ledger, records, snapshot) once nothing is applied. */
   dropBookkeeping?: boolean;
 }
@@ -33,6 +46,8 @@ export interface RevertItem {
    * drops (`ALTER TABLE "Chunk" DROP COLUMN "embeddingBits"`), as written (core/migrations/drops.ts).
    */
   drops: string[];
+  /** Set when it is reverted with its corrected Down section: the file's checksum as applied and now. */
+  correctedDown?: CorrectedDown;
 }
 
 export interface RevertPlan {
@@ -49,19 +64,32 @@ export interface RevertPlan {
 export interface RevertResult {
   database: string;
   to: string | null;
-  /** Newest first, each with its file's full sha256 and time (`outcome: "reverted"`). */
-  reverted: MigrationResult[];
+  /**
+   * Newest first, each with its file's full sha256 and time (`outcome: "reverted"`), and `correctedDown` when
+   * its Down section was the corrected one.
+   */
+  reverted: (MigrationResult & { correctedDown?: CorrectedDown })[];
   droppedBookkeeping: boolean;
   lastMigration: string | null;
   durationMs: number;
 }
 
-/** Which applied migrations a revert to `to` undoes, newest first. Pure. */
-export function planRevertFrom(
-  files: readonly MigrationFile[],
-  ledger: readonly LedgerEntry[],
-  to: string | null,
-): { items: RevertItem[]; problems: LedgerProblem[]; newestFirst: MigrationFile[] } {
+/** What planRevertFrom needs: the files, the ledger with its Up-section checksums, and the request. */
+export interface RevertInputs {
+  files: readonly MigrationFile[];
+  ledger: readonly LedgerEntry[];
+  upChecksums: UpChecksums;
+  to: string | null;
+  correctedDown?: readonly string[];
+}
+
+/** Which applied migrations a revert to `to` undoes, newest first, and what stops it. Pure. */
+export function planRevertFrom(inputs: RevertInputs): {
+  items: RevertItem[];
+  problems: LedgerProblem[];
+  newestFirst: MigrationFile[];
+} {
+  const { files, ledger, to } = inputs;
   const wanted = to?.replace(/\.sql$/, "") ?? null;
   const keep = wanted === null ? 0 : ledger.findIndex((e) => e.name === wanted) + 1;
   if (wanted !== null && keep === 0) {
@@ -79,16 +107,56 @@ export function planRevertFrom(
   }
   const toRevert = ledger.slice(keep).reverse();
   const names = new Set(toRevert.map((e) => e.name));
-  const problems = compareWithLedger(files, ledger).problems.filter(
-    (p) => p.kind !== "out-of-order" && names.has(p.migration),
-  );
   const byName = new Map(files.map((f) => [f.name, f]));
+  const named = new Set((inputs.correctedDown ?? []).map((n) => n.replace(/\.sql$/, "")));
+  const problems: LedgerProblem[] = [];
+  const accepted = new Map<string, CorrectedDown>();
+  for (const problem of compareWithLedger(files, ledger).problems) {
+    if (problem.kind === "out-of-order" || !names.has(problem.migration)) continue;
+    const file = byName.get(problem.migration);
+    if (problem.kind !== "changed" || !file) {
+      problems.push(problem);
+      continue;
+    }
+    const judged = judgeChangedFile(problem, file, inputs.upChecksums, named.has(file.name));
+    if ("accepted" in judged) accepted.set(file.name, judged.accepted);
+    else problems.push(judged.problem);
+  }
+  refuseNeedlessCorrections(named, names, accepted, problems);
   const newestFirst = toRevert.flatMap((e) => byName.get(e.name) ?? []);
   const items = toRevert.map((e) => {
     const file = byName.get(e.name);
-    return { name: e.name, appliedAt: e.appliedAt, drops: file ? dropsOf(file) : [] };
+    const correctedDown = accepted.get(e.name);
+    return {
+      name: e.name,
+      appliedAt: e.appliedAt,
+      drops: file ? dropsOf(file) : [],
+      ...(correctedDown ? { correctedDown } : {}),
+    };
   });
   return { items, problems, newestFirst };
+}
+
+/**
+ * A --corrected-down that names no migration this revert undoes, or one whose file is the applied one, is a
+ * mistake (a typo, the wrong --to): refused rather than ignored.
+ */
+function refuseNeedlessCorrections(
+  named: ReadonlySet<string>,
+  toRevert: ReadonlySet<string>,
+  accepted: ReadonlyMap<string, CorrectedDown>,
+  problems: readonly LedgerProblem[],
+): void {
+  for (const name of named) {
+    if (accepted.has(name) || problems.some((p) => p.migration === name)) continue;
+    throw new ReleaseError(
+      "invalid-input",
+      toRevert.has(name)
+        ? `${CORRECTED_DOWN_FLAG} ${name}: its file is the applied one, so there is no corrected Down section to accept.`
+        : `${CORRECTED_DOWN_FLAG} ${name}: it is not among the migrations this revert undoes.`,
+      `Leave ${CORRECTED_DOWN_FLAG} ${name} out, or name a migration to revert whose Down section was corrected since it was applied.`,
+    );
+  }
 }
 
 /** What `revert` would do. Read-only: no lock, nothing written. */
@@ -96,10 +164,12 @@ export async function planRevertWith(
   client: ClientBase,
   options: ReleaseOptions,
   to: string | null,
+  correctedDown: readonly string[] = [],
 ): Promise<RevertPlan> {
   const files = readMigrationFiles(options.migrationsDir);
   const ledger = await readLedger(client);
-  const { items, problems } = planRevertFrom(files, ledger, to);
+  const upChecksums = ledger.length > 0 ? await readUpChecksums(client) : new Map();
+  const { items, problems } = planRevertFrom({ files, ledger, upChecksums, to, correctedDown });
   return {
     database: redactUrl(options.databaseUrl),
     to,
@@ -123,12 +193,28 @@ export async function revertWith(
   try {
     const released = await bookkeepingExists(client);
     const ledger = released ? await readLedger(client) : [];
-    const { problems, newestFirst } = planRevertFrom(files, ledger, request.to);
+    const upChecksums = ledger.length > 0 ? await readUpChecksums(client) : new Map();
+    const { items, problems, newestFirst } = planRevertFrom({
+      files,
+      ledger,
+      upChecksums,
+      to: request.to,
+      correctedDown: request.correctedDown,
+    });
     if (problems.length > 0) {
       throw new ReleaseError(
         "ledger-mismatch",
-        `Refusing to revert: the Down sections must be the applied ones.\n${problems.map((p) => `- ${ledgerProblemText(p)}`).join("\n")}`,
+        `Refusing to revert: the Down sections must be the applied ones (or corrected, with the Up section as applied).\n${problems.map((p) => `- ${ledgerProblemText(p)}`).join("\n")}`,
         problems.map((p) => p.fix).join(" "),
+      );
+    }
+    // Before any Down section runs: one that fails can then be corrected and named with --corrected-down.
+    await recordUpChecksums(client, newestFirst, ledger, upChecksums);
+    const corrected = new Map(items.flatMap((i) => (i.correctedDown ? [[i.name, i.correctedDown]] : [])));
+    for (const [name, sums] of corrected) {
+      const [applied, file] = displayChecksumPair(sums.applied, sums.file);
+      log.warn(
+        `migration ${name}: reverting with its Down section corrected since it was applied (${CORRECTED_DOWN_FLAG}; file sha256 ${file}, applied ${applied}; its Up section is the applied one)`,
       );
     }
     const reverted = await runRevert(client, { dir: options.migrationsDir, newestFirst, log }).catch(
@@ -155,6 +241,7 @@ export async function revertWith(
         checksum,
         outcome: "reverted" as const,
         durationMs,
+        ...(corrected.has(name) ? { correctedDown: corrected.get(name) } : {}),
       })),
       droppedBookkeeping,
       lastMigration,

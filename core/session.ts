@@ -54,8 +54,8 @@ export class ReleaseSession {
   }
 
   /** What revert would undo, read without the lock: for showing before asking for confirmation. */
-  planRevert(to: string | null): Promise<RevertPlan> {
-    return this.run(() => planRevertWith(this.client, this.options, to));
+  planRevert(to: string | null, correctedDown: readonly string[] = []): Promise<RevertPlan> {
+    return this.run(() => planRevertWith(this.client, this.options, to, correctedDown));
   }
 
   /** The Down sections of the migrations after `request.to`, newest first, under the release lock. */

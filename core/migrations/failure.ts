@@ -7,6 +7,7 @@ import { ReleaseError } from "../errors";
 import { createExtensionFix, extensionRefusedBy } from "../extensions";
 import { lineOf, splitStatements } from "../lint/statements";
 import { STATEMENT_TIMEOUT_SETTINGS } from "../lock-safety/settings";
+import { CORRECTED_DOWN_FLAG } from "./corrected-down";
 import { migrationSection, type MigrationFile } from "./files";
 import type { CountedError } from "./statement-counts";
 
@@ -70,7 +71,13 @@ export function describeMigrationFailure(error: unknown, failure: MigrationFailu
     return new ReleaseError(
       "migration-failed",
       [`Reverting migration ${file.name}.sql failed${where}: ${reason}`, ...lines].join("\n"),
-      `Its transaction was rolled back (it is still applied${finished > 0 ? `; the ${finished} migration(s) after it are reverted` : ""}). Fix its Down section and run the revert again.`,
+      [
+        `Its transaction was rolled back (it is still applied${finished > 0 ? `; the ${finished} migration(s) after it are reverted` : ""}).`,
+        // The file must stay the applied one for the revert to run it: a corrected Down section is accepted
+        // only by name, with the Up section as it was applied (corrected-down.ts).
+        `If its Down section is wrong, correct it in ${file.name}.sql, leaving the Up section as it is, and run the revert again with ${CORRECTED_DOWN_FLAG} ${file.name}.`,
+        "If instead the database was changed by hand since, so that the Down section cannot run, restore what it expects and run the revert again.",
+      ].join(" "),
       { cause: error },
     );
   }

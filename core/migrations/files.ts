@@ -159,6 +159,14 @@ export function migrationSection(sql: string, direction: "up" | "down"): { offse
   return { offset: start, text: sql.slice(start, other > start ? other : undefined) };
 }
 
+/**
+ * sha256 of the Up section as node-pg-migrate runs it: recorded in the ledger with the file's own checksum, so
+ * that a revert can tell a file changed only outside its Up section (a corrected Down section).
+ */
+export function upSectionChecksum(sql: string): string {
+  return sha256(migrationSection(sql, "up").text);
+}
+
 /** The Down section's text, without its marker line: what a revert runs. */
 export function downSection(sql: string): string {
   const at = sql.search(DOWN_MARKER);

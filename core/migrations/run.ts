@@ -2,7 +2,7 @@
 // client that already holds the release lock. Failures come back naming the file, line and statement
 // (failure.ts).
 import type { ClientBase } from "pg";
-import { BOOKKEEPING_SCHEMA, CHECKSUMS_SETTING, MIGRATIONS_TABLE } from "../bookkeeping";
+import { BOOKKEEPING_SCHEMA, MIGRATIONS_TABLE, checksumSettings } from "../bookkeeping";
 import { ReleaseError } from "../errors";
 import type { Logger } from "../logger";
 import { describeLockWait, watchLockWaits, type LockWait } from "../lock-safety/lock-waits";
@@ -45,12 +45,9 @@ export async function runPendingMigrations(
   const { pending, log } = options;
   if (pending.length === 0) return [];
   const safety = options.lockSafety ?? DEFAULT_LOCK_SAFETY;
-  const checksums = Object.fromEntries(pending.map((m) => [m.name, m.checksum]));
+  const settings = checksumSettings(pending, false);
   const { pid } = (
-    await client.query<{ pid: number }>("SELECT set_config($1, $2, false), pg_backend_pid() AS pid", [
-      CHECKSUMS_SETTING,
-      JSON.stringify(checksums),
-    ])
+    await client.query<{ pid: number }>(`SELECT ${settings.sql}, pg_backend_pid() AS pid`, settings.params)
   ).rows[0]!;
 
   const applied: AppliedMigration[] = [];

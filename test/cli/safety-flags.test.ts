@@ -174,6 +174,9 @@ describe("flags of another command", () => {
     expect(refusal(["verify", "--seed", "demo"]).message).toBe("--seed goes with plan or apply, not verify.");
     expect(refusal(["plan", "--to", "x"]).message).toBe("--to goes with baseline or revert, not plan.");
     expect(refusal(["apply", "--confirm"]).message).toBe("--confirm goes with revert, not apply.");
+    expect(refusal(["apply", "--corrected-down", "x"]).message).toBe(
+      "--corrected-down goes with revert, not apply.",
+    );
     expect(refusal(["status", "--out", "f.prisma"]).message).toBe(
       "--out goes with prisma-schema, not status.",
     );
@@ -189,6 +192,9 @@ describe("flags of another command", () => {
     // Where they belong, and the flags every command takes, they are taken.
     expect(parseArgs(["apply", "--seed", "demo", "--json"]).seeds).toEqual(["demo"]);
     expect(parseArgs(["revert", "--to", "x", "--confirm"])).toMatchObject({ to: "x", confirm: true });
+    expect(
+      parseArgs(["revert", "--to", "x", "--corrected-down", "a", "--corrected-down", "b"]).correctedDown,
+    ).toEqual(["a", "b"]);
     expect(
       parseArgs(["plan", "--upgrade-legacy", "--legacy-organization", "acme", "--batch-size", "10"]),
     ).toMatchObject({ upgradeLegacy: true, legacyOrganization: "acme", batchSize: 10 });

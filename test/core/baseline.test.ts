@@ -43,6 +43,11 @@ describe("baseline", () => {
     );
     const files = readMigrationFiles(FIXTURE_MIGRATIONS);
     expect(ledger.rows).toEqual(files.map((f) => ({ name: f.name, checksum: f.checksum })));
+    // The Up sections' checksums too, so that a revert can accept a corrected Down section.
+    const upChecksums = await withClient(url, (c) =>
+      c.query<{ up_checksum: string | null }>("SELECT up_checksum FROM neonhub_release.migrations"),
+    );
+    for (const row of upChecksums.rows) expect(row.up_checksum).toMatch(/^[0-9a-f]{64}$/);
     const apply = await applyRelease(release(url));
     expect(apply.migrations).toEqual([]);
     expect((await verifyRelease(release(url))).clean).toBe(true);

@@ -14,7 +14,7 @@ import {
 import { caretColumns } from "../support/caret";
 import { runCli } from "../support/cli";
 import { useTestDatabase, withClient } from "../support/database";
-import { fixtureMigrationsCopy } from "../support/fixtures";
+import { fixtureMigrationsCopy, writeMigration } from "../support/fixtures";
 
 const options = (databaseUrl: string, migrationsDir: string): ReleaseOptions => ({
   databaseUrl,
@@ -234,5 +234,123 @@ describe("neonhub-db revert", () => {
     expect(typo.code).toBe(1);
     const near = JSON.parse(typo.stdout) as { error: { fix: string } };
     expect(near.error.fix).toContain("Did you mean 20250101000200_widget_color?");
+  });
+});
+
+describe("a Down section corrected after it was applied", () => {
+  const db = useTestDatabase();
+  const dir = fixtureMigrationsCopy();
+  const cli = (...args: string[]) =>
+    runCli([...args, "--migrations-dir", dir], { DATABASE_URL: db.current.url });
+  const badDown = "20250101000400_bad_down";
+  const up = 'ALTER TABLE "Widget" ADD COLUMN tmp int;';
+  // The Up section as node-pg-migrate cuts it: the Down marker's pattern starts at the blank line before it.
+  const upChecksum = createHash("sha256").update(`-- Up Migration\n${up}\n`).digest("hex");
+
+  it("apply records each migration's Up-section checksum in the ledger", async () => {
+    writeMigration(
+      dir,
+      `${badDown}.sql`,
+      up,
+      'ALTER TABLE "Widget" DROP COLUMN tmp;\nALTER TABLE "Widget" DROP COLUMN doesnotexist;',
+    );
+    writeMigration(
+      dir,
+      "20250101000500_widget_flag.sql",
+      'ALTER TABLE "Widget" ADD COLUMN flag int;',
+      'ALTER TABLE "Widget" DROP COLUMN flag;',
+    );
+    expect((await cli("apply")).code).toBe(0);
+    const recorded = await withClient(db.current.url, (c) =>
+      c.query<{ up_checksum: string }>("SELECT up_checksum FROM neonhub_release.migrations WHERE name = $1", [
+        badDown,
+      ]),
+    );
+    expect(recorded.rows[0]!.up_checksum).toBe(upChecksum);
+  });
+
+  it("a failed Down section's fix works: correct it, then revert with --corrected-down", async () => {
+    // As a database whose ledger an earlier release wrote: no Up-section checksums (the revert records them).
+    await withClient(db.current.url, (c) =>
+      c.query("ALTER TABLE neonhub_release.migrations DROP COLUMN up_checksum"),
+    );
+    const failed = await cli("revert", "--to", "20250101000300_gadgets", "--confirm", "--json");
+    expect(failed.code).toBe(1);
+    const { error } = JSON.parse(failed.stdout) as { error: { message: string; fix: string } };
+    expect(error.message).toContain("failed at line 6 (statement 2 of its Down section)");
+    expect(error.fix).toContain(`correct it in ${badDown}.sql, leaving the Up section as it is`);
+    expect(error.fix).toContain(`run the revert again with --corrected-down ${badDown}`);
+    expect(await ledgerNames(db.current.url)).toContain(badDown);
+
+    // The correction alone is refused, naming the flag: the file is not the applied one.
+    writeMigration(dir, `${badDown}.sql`, up, 'ALTER TABLE "Widget" DROP COLUMN tmp;');
+    const refused = await cli("revert", "--to", "20250101000300_gadgets", "--confirm", "--json");
+    expect(refused.code).toBe(1);
+    const refusal = (JSON.parse(refused.stdout) as { error: { code: string; message: string; fix: string } })
+      .error;
+    expect(refusal.code).toBe("ledger-mismatch");
+    expect(refusal.message).toContain("Its Up section is the applied one");
+    expect(refusal.fix).toContain(`run the revert again with --corrected-down ${badDown}`);
+
+    // Named, the preview shows it and the revert runs the corrected Down section, saying so.
+    const preview = await cli("revert", "--to", "20250101000300_gadgets", "--corrected-down", badDown);
+    expect(preview.code).toBe(2);
+    expect(preview.stdout).toContain("its Down section corrected since it was applied");
+    const run = await cli(
+      "revert",
+      "--to",
+      "20250101000300_gadgets",
+      "--confirm",
+      "--json",
+      "--corrected-down",
+      badDown,
+    );
+    expect(run.code, run.stderr).toBe(0);
+    const { result } = JSON.parse(run.stdout) as {
+      result: {
+        reverted: { name: string; checksum: string; correctedDown?: { applied: string; file: string } }[];
+      };
+    };
+    const reverted = result.reverted[0]!;
+    expect(reverted.name).toBe(badDown);
+    expect(reverted.correctedDown?.file).toBe(reverted.checksum);
+    expect(reverted.correctedDown?.applied).toMatch(/^[0-9a-f]{64}$/);
+    expect(reverted.correctedDown?.applied).not.toBe(reverted.checksum);
+    expect(run.stderr).toContain(`migration ${badDown}: reverting with its Down section corrected`);
+    expect(await ledgerNames(db.current.url)).toEqual([
+      "20250101000100_widgets",
+      "20250101000200_widget_color",
+      "20250101000300_gadgets",
+    ]);
+    expect((await cli("verify")).code).toBe(0);
+  });
+
+  it("is refused when the Up section changed too, and when the named file is the applied one", async () => {
+    expect((await cli("apply")).code).toBe(0);
+    writeMigration(dir, `${badDown}.sql`, 'ALTER TABLE "Widget" ADD COLUMN tmp bigint;', "SELECT 1;");
+    const changedUp = await cli(
+      "revert",
+      "--to",
+      "20250101000300_gadgets",
+      "--confirm",
+      "--corrected-down",
+      badDown,
+    );
+    expect(changedUp.code).toBe(1);
+    expect(changedUp.stderr).toContain("Its Up section is not the applied one.");
+    writeMigration(dir, `${badDown}.sql`, up, 'ALTER TABLE "Widget" DROP COLUMN tmp;');
+    const unchanged = await cli(
+      "revert",
+      "--to",
+      "20250101000400_bad_down",
+      "--confirm",
+      "--corrected-down",
+      "20250101000500_widget_flag",
+    );
+    expect(unchanged.code).toBe(1);
+    expect(unchanged.stderr).toContain(
+      "--corrected-down 20250101000500_widget_flag: its file is the applied one",
+    );
+    expect(await ledgerNames(db.current.url)).toHaveLength(5);
   });
 });
