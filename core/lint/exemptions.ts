@@ -6,6 +6,7 @@
 // An exemption that cannot do what it says is reported, never skipped: one that names no rule, a rule the
 // lint does not report (a misspelling), a rule no exemption may accept, or gives no reason is an error; one
 // that matches no finding of its statement (placed before the wrong statement) is a warning.
+import { closestName } from "../closest-name";
 import { EXEMPTABLE_RULES, UNEXEMPTABLE_RULES } from "./rules";
 
 export interface Exemption {
@@ -71,7 +72,7 @@ export function exemptionProblem(
     };
   }
   if (!known.has(rule)) {
-    const near = closestRule(rule, known);
+    const near = closestName(rule, [...known]);
     return {
       level: "error",
       problem: `The exemption names "${rule}", which is not a rule the safety lint reports.`,
@@ -100,30 +101,4 @@ export function knownRules(reported: Iterable<string>): Set<string> {
   const known = new Set(EXEMPTABLE_RULES);
   for (const rule of reported) if (!UNEXEMPTABLE_RULES.includes(rule)) known.add(rule);
   return known;
-}
-
-/** The known rule a misspelt one most likely means: within a few edits of it. */
-function closestRule(rule: string, known: ReadonlySet<string>): string | undefined {
-  let best: { rule: string; distance: number } | undefined;
-  for (const candidate of known) {
-    const distance = editDistance(rule, candidate);
-    if (distance <= 3 && (!best || distance < best.distance)) best = { rule: candidate, distance };
-  }
-  return best?.rule;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(
-        previous[j]! + 1,
-        current[j - 1]! + 1,
-        previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
-      );
-    }
-    previous = current;
-  }
-  return previous[b.length]!;
 }
