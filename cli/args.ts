@@ -3,6 +3,7 @@ import { parseArgs as parseNodeArgs, type ParseArgsConfig } from "node:util";
 import {
   LOCK_SAFETY_MAX,
   RELEASE_LOCK_TIMEOUT_SECONDS,
+  isReleaseLockSeconds,
   ReleaseError,
   parseReleaseEnvironment,
   parseRowLevelSecurityMode,
@@ -185,8 +186,8 @@ function seconds(flag: string, raw: string): number {
 /** `--lock-timeout`: the release-lock wait, the same setting as `lockTimeoutSeconds`, so the same range. */
 function releaseLockSeconds(flag: string, raw: string): number {
   const { min, max } = RELEASE_LOCK_TIMEOUT_SECONDS;
-  const value = Number(raw);
-  if (!/^\d+$/.test(raw) || value < min || value > max) {
+  const value = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!isReleaseLockSeconds(value)) {
     throw new ReleaseError(
       "invalid-input",
       `${flag} takes a whole number of seconds from ${min} to ${max}, got "${raw}".`,

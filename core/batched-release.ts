@@ -13,14 +13,12 @@ import type { Logger } from "./logger";
 import type { MigrationFile } from "./migrations/files";
 import { compareWithLedger, type LedgerEntry, type MigrationComparison } from "./migrations/ledger";
 import { END_SESSION_WITH_CLIENT_SQL } from "./lock-safety/session";
+import { PGVECTOR_MISSING } from "./extensions";
 import { ownerRoleError } from "./owner-role";
 import { quoteIdentifier as quoteIdent } from "./identifiers";
 import { isoTime, literal } from "./sql";
 import type { ReleaseStep, StepBatch } from "./steps";
 import { SNAPSHOT_FORMAT_SQL, snapshotFormat } from "./snapshot";
-
-export const PGVECTOR_MISSING =
-  "The pgvector extension is not installed on this server (no 'vector' in pg_available_extensions). Install it: `npm run local` does for the local cluster; on Debian/Ubuntu `apt-get install postgresql-<major>-pgvector`; on RDS use PostgreSQL 15.2+ (or 16); the pgvector/pgvector Docker image has it.";
 
 export const PGVECTOR_AVAILABLE_SQL = "EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'vector')";
 

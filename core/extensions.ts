@@ -6,6 +6,10 @@
 import type { ClientBase } from "pg";
 import { quoteIdentifier } from "./identifiers";
 
+/** pgvector not on the server at all: what installs it, wherever the release runs. */
+export const PGVECTOR_MISSING =
+  "The pgvector extension is not installed on this server (no 'vector' in pg_available_extensions). Install it: `npm run local` does for the local cluster; on Debian/Ubuntu `apt-get install postgresql-<major>-pgvector`; on RDS use PostgreSQL 15.2+ (or 16); the pgvector/pgvector Docker image has it.";
+
 /** Created by the first migration (and by the legacy upgrade's expand), in this order. */
 export const RELEASE_EXTENSIONS = ["vector", "uuid-ossp"] as const;
 
@@ -72,8 +76,11 @@ export async function uncreatableExtensions(client: ClientBase): Promise<Extensi
           }
         : {
             extension: r.extension,
-            message: `The "${r.extension}" extension is not installed on this PostgreSQL server.`,
-            fix: `Install it on the server (pgvector: the postgresql-<major>-pgvector package, or the pgvector/pgvector Docker image; Amazon RDS ships it), then: ${createExtensionFix(r.extension)}`,
+            message:
+              r.extension === "vector"
+                ? PGVECTOR_MISSING
+                : `The "${r.extension}" extension is not installed on this PostgreSQL server.`,
+            fix: `${r.extension === "vector" ? "Install pgvector as above" : "Install it on the server"}, then: ${createExtensionFix(r.extension)}`,
           },
     );
 }

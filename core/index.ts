@@ -118,7 +118,7 @@ export { AVAILABLE_SEED_SETS, defaultReleaseSteps, type DefaultStepOptions } fro
 export { baselineRelease, type BaselineResult } from "./baseline";
 export { BOOKKEEPING_SCHEMA, MIGRATIONS_TABLE, RELEASE_LOCK_KEY, bookkeepingExists } from "./bookkeeping";
 export { closeClient, openClient } from "./connection";
-export { RELEASE_LOCK_TIMEOUT_SECONDS, acquireReleaseLock } from "./lock";
+export { RELEASE_LOCK_TIMEOUT_SECONDS, acquireReleaseLock, isReleaseLockSeconds } from "./lock";
 export {
   checkHealth,
   type HealthFinding,

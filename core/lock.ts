@@ -14,6 +14,12 @@ export const DEFAULT_LOCK_TIMEOUT_MS = 60_000;
  * `releaseLockTimeoutSeconds`).
  */
 export const RELEASE_LOCK_TIMEOUT_SECONDS = { min: 1, max: 3600 } as const;
+
+/** Whether `value` is a release-lock wait the engine takes: whole seconds within RELEASE_LOCK_TIMEOUT_SECONDS. */
+export function isReleaseLockSeconds(value: unknown): value is number {
+  const { min, max } = RELEASE_LOCK_TIMEOUT_SECONDS;
+  return typeof value === "number" && Number.isInteger(value) && value >= min && value <= max;
+}
 const POLL_MS = 200;
 
 export interface LockHolder {

@@ -9,7 +9,7 @@
 //     "legacyUpgrade": { "organization": "acme" } } upgrade a Prisma-era database in place first
 //                                                   (core/adopt/upgrade/; docs/runbook.md)
 import { ReleaseError } from "./errors";
-import { RELEASE_LOCK_TIMEOUT_SECONDS } from "./lock";
+import { RELEASE_LOCK_TIMEOUT_SECONDS, isReleaseLockSeconds } from "./lock";
 import { legacyUpgradeSetting, type LegacyUpgradeSetting } from "./adopt/upgrade/setting";
 import { ROW_LEVEL_SECURITY_MODES, type RowLevelSecurityMode } from "./row-level-security";
 import { checkVectorIndexOptions, resolveOptions, type VectorIndexOptions } from "./vector-indexes/options";
@@ -102,7 +102,7 @@ export function resolveReleaseSettings(input: unknown, source: string): ReleaseS
         break;
       case "lockTimeoutSeconds": {
         const { min, max } = RELEASE_LOCK_TIMEOUT_SECONDS;
-        if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+        if (!isReleaseLockSeconds(value)) {
           throw refuse(
             key,
             `must be a whole number of seconds from ${min} to ${max}`,

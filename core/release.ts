@@ -3,7 +3,6 @@
 import type { Client, ClientBase } from "pg";
 import {
   PGVECTOR_AVAILABLE_SQL,
-  PGVECTOR_MISSING,
   batchedSteps,
   lockAndProbe,
   readBatched,
@@ -16,7 +15,7 @@ import { closeClient, isConnectionLost, openClient } from "./connection";
 import { ledgerProblemText } from "./display";
 import { parseDatabaseUrl, redactUrl, type DatabaseTarget } from "./dsn";
 import { ReleaseError, isReleaseError } from "./errors";
-import { createExtensionFix, extensionRefusedBy } from "./extensions";
+import { PGVECTOR_MISSING, createExtensionFix, extensionRefusedBy } from "./extensions";
 import { preflightProblems } from "./adopt/preflight";
 import { acquireReleaseLock } from "./lock";
 import { lintMigrations, refuseUnsafeMigrations, type ReleaseEnvironment, type SafetyReport } from "./lint";
