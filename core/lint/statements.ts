@@ -5,6 +5,8 @@ export interface Statement {
   /** Offsets in the file: from just after the previous statement (its leading comments included) to the `;`. */
   start: number;
   end: number;
+  /** The offset of its first character of code, after leading blanks and comments (`end` when it has none). */
+  codeStart: number;
   /** The statement with its comments blanked out. */
   code: string;
   /** Its comments' text, `--` lines and block comments. */
@@ -16,12 +18,18 @@ export function splitStatements(sql: string): Statement[] {
   let start = 0;
   let code = "";
   let comments: string[] = [];
+  let codeStart: number | undefined;
   let i = 0;
   const finish = (end: number) => {
-    if (code.trim() !== "" || comments.length > 0) statements.push({ start, end, code, comments });
+    if (code.trim() !== "" || comments.length > 0)
+      statements.push({ start, end, codeStart: codeStart ?? end, code, comments });
     start = end;
     code = "";
     comments = [];
+    codeStart = undefined;
+  };
+  const markCode = () => {
+    if (codeStart === undefined && /\S/.test(sql[i]!)) codeStart = i;
   };
   while (i < sql.length) {
     const rest = sql.slice(i, i + 2);
@@ -32,19 +40,18 @@ export function splitStatements(sql: string): Statement[] {
       code += " ";
       i = stop;
     } else if (rest === "/*") {
-      const end = sql.indexOf("*/", i + 2);
-      const stop = end < 0 ? sql.length : end + 2;
+      const stop = blockCommentEnd(sql, i);
       comments.push(sql.slice(i, stop));
       code += " ";
       i = stop;
     } else if (sql[i] === "'" || sql[i] === '"') {
-      const quote = sql[i]!;
-      let j = i + 1;
-      while (j < sql.length && !(sql[j] === quote && sql[j + 1] !== quote)) j += sql[j] === quote ? 2 : 1;
-      code += sql.slice(i, j + 1);
-      i = j + 1;
-    } else if (sql[i] === "$") {
-      const tag = /^\$[A-Za-z_]*\$/.exec(sql.slice(i));
+      markCode();
+      const stop = quotedEnd(sql, i, sql[i] === "'" && isEscapeStringPrefix(sql, i));
+      code += sql.slice(i, stop);
+      i = stop;
+    } else if (sql[i] === "$" && !isIdentifierChar(sql[i - 1])) {
+      markCode();
+      const tag = DOLLAR_TAG.exec(sql.slice(i));
       if (tag) {
         const end = sql.indexOf(tag[0], i + tag[0].length);
         const stop = end < 0 ? sql.length : end + tag[0].length;
@@ -55,16 +62,67 @@ export function splitStatements(sql: string): Statement[] {
         i += 1;
       }
     } else if (sql[i] === ";") {
+      markCode();
       code += ";";
       i += 1;
       finish(i);
     } else {
+      markCode();
       code += sql[i];
       i += 1;
     }
   }
   finish(sql.length);
   return statements;
+}
+
+// The lexical rules below are PostgreSQL's (scan.l): a statement's number in a failure message, and the
+// table a finding is weighed with, are only right if a `;` inside a string or comment is not taken for an end.
+
+/** A dollar quote's opening tag: `$$` or `$tag$`, a tag being an identifier without `$`. */
+const DOLLAR_TAG = /^\$(?:[A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/;
+
+/** Whether a character continues an identifier, so that a `$` after it is part of the name (`a$1`). */
+function isIdentifierChar(char: string | undefined): boolean {
+  return char !== undefined && /[A-Za-z0-9_$\u0080-\uffff]/.test(char);
+}
+
+/** Block comments nest in PostgreSQL: `/* a /* b *\/ c *\/` is one comment. Returns the offset after it. */
+function blockCommentEnd(sql: string, open: number): number {
+  let depth = 0;
+  let i = open;
+  while (i < sql.length) {
+    const pair = sql.slice(i, i + 2);
+    if (pair === "/*") {
+      depth += 1;
+      i += 2;
+    } else if (pair === "*/") {
+      depth -= 1;
+      i += 2;
+      if (depth === 0) return i;
+    } else {
+      i += 1;
+    }
+  }
+  return sql.length;
+}
+
+/** `E'...'` (or `e'...'`) is an escape string, where a backslash escapes the next character (`E'it\'s'`). */
+function isEscapeStringPrefix(sql: string, quote: number): boolean {
+  return /[Ee]/.test(sql[quote - 1] ?? "") && !isIdentifierChar(sql[quote - 2]);
+}
+
+/** The offset after a quoted string or identifier that opens at `open`; a doubled quote stays inside it. */
+function quotedEnd(sql: string, open: number, backslashEscapes: boolean): number {
+  const quote = sql[open];
+  let i = open + 1;
+  while (i < sql.length) {
+    if (backslashEscapes && sql[i] === "\\") i += 2;
+    else if (sql[i] === quote && sql[i + 1] === quote) i += 2;
+    else if (sql[i] === quote) return i + 1;
+    else i += 1;
+  }
+  return sql.length;
 }
 
 /** Whether SQL text holds a statement at all, rather than only whitespace, comments and empty `;`. */

@@ -147,7 +147,7 @@ function failurePlace(
   const failed = statements[completed];
   // Past the section's last statement: the ledger row or the COMMIT failed, not the file's SQL.
   if (!failed) return undefined;
-  const start = section.offset + codeStart(section.text, failed.start);
+  const start = section.offset + failed.codeStart;
   const end = section.offset + failed.start + section.text.slice(failed.start, failed.end).trimEnd().length;
   const first = lineOf(file.sql, start);
   const last = lineOf(file.sql, end);
@@ -160,19 +160,4 @@ function failurePlace(
   if (last >= first + SHOWN_LINES)
     shown.push(`  ${" ".repeat(width)} | ... (${last - first - SHOWN_LINES + 1} more line(s))`);
   return { line: first, statement: completed + 1, shown };
-}
-
-/** Where a statement's code starts: after the blanks and comments that precede it. */
-function codeStart(sql: string, from: number): number {
-  let i = from;
-  for (;;) {
-    while (i < sql.length && /\s/.test(sql[i]!)) i += 1;
-    if (sql.startsWith("--", i)) {
-      const end = sql.indexOf("\n", i);
-      i = end < 0 ? sql.length : end + 1;
-    } else if (sql.startsWith("/*", i)) {
-      const end = sql.indexOf("*/", i + 2);
-      i = end < 0 ? sql.length : end + 2;
-    } else return i;
-  }
 }

@@ -260,6 +260,36 @@ describe("a migration that fails while a statement runs (no position from the se
   });
 });
 
+describe("a failed statement is counted by PostgreSQL's lexical rules", () => {
+  const db = useTestDatabase();
+  const dir = fixtureMigrationsCopy();
+
+  // Each earlier statement hides a `;` (or a quote that looks like an end) where only PostgreSQL's rules see
+  // it is not one: an escape string's \', a nested block comment, a dollar quote with a digit in its tag, and a
+  // `$` inside a name. Counting any of them wrongly names another statement than the one that failed.
+  it("names the right statement after escape strings, nested comments and tagged dollar quotes", async () => {
+    writeMigration(
+      dir,
+      "20250101000400_lexical.sql",
+      [
+        "SELECT E'it\\'s; not the end' AS escaped;",
+        "/* outer /* inner; */ still a comment; */ SELECT 1;",
+        "DO $body1$ BEGIN PERFORM ';'; END $body1$;",
+        "CREATE TABLE \"Lexical\" (price$usd$ int, note text DEFAULT e'\\\\');",
+        'ALTER TABLE "Widget"',
+        "  DROP COLUMN doesnotexist;",
+        'ALTER TABLE "Widget" ADD COLUMN later int;',
+      ].join("\n"),
+    );
+    await expectReleaseError(
+      applyRelease(options(db.current.url, dir)),
+      "migration-failed",
+      'Migration 20250101000400_lexical.sql failed at line 6 (statement 5 of its Up section): column "doesnotexist" of relation "Widget" does not exist',
+      '  6 | ALTER TABLE "Widget"\n  7 |   DROP COLUMN doesnotexist;',
+    );
+  });
+});
+
 describe("a migration stopped by the statement timeout", () => {
   const db = useTestDatabase();
   const dir = fixtureMigrationsCopy();
