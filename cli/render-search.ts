@@ -39,6 +39,7 @@ interface TenantSearchFacts {
   prefilter?: PrefilterFacts;
   unusableIndexes?: string;
   outgrownIndexes?: string;
+  crossedThreshold?: string;
 }
 
 export function renderTenantSearch(value: unknown, indent: string): string[] {
@@ -55,6 +56,11 @@ export function renderTenantSearch(value: unknown, indent: string): string[] {
   if (facts.outgrownIndexes) {
     lines.push(
       `${indent}  OUTGROWN: ${facts.outgrownIndexes}; \`neonhub-db apply\` recalibrates the tenant search`,
+    );
+  }
+  if (facts.crossedThreshold) {
+    lines.push(
+      `${indent}  GROWN PAST THE THRESHOLD: ${facts.crossedThreshold}; \`neonhub-db apply\` recalibrates the tenant search`,
     );
   }
   if (facts.calibrationCost) {
@@ -81,9 +87,14 @@ export function renderTenantSearch(value: unknown, indent: string): string[] {
         `hnsw.ef_search = ${t.efSearch} above ${t.exactRows.toLocaleString("en-US")} visible rows`,
     );
   }
+  if (!facts.classes.some((c) => c.path === "index")) {
+    lines.push(`${indent}  the index above: no tenant searches it, and none was measured through it`);
+  }
   for (const c of facts.classes) {
+    // "next": below the threshold, measured through the index as the search will take it once it has crossed.
+    const who = c.class === "next" ? "next tenant to cross the threshold" : `${c.class} tenant`;
     lines.push(
-      `${indent}  ${c.class} tenant (${formatCount(c.tenantRows)} rows, ${c.sharePercent}%), ${c.kind} queries: ` +
+      `${indent}  ${who} (${formatCount(c.tenantRows)} rows, ${c.sharePercent}%), ${c.kind} queries: ` +
         `${c.path}, recall@10 ${c.recall} (at least ${c.recallLowerBound}), rows ${c.rowsMean} (least ${c.rowsMin}), ` +
         `p50 ${c.latencyP50Ms} ms, p95 ${c.latencyP95Ms} ms${c.targetReached ? "" : "  (missed)"}`,
     );

@@ -185,6 +185,7 @@ export {
   readListedIndexes,
   outgrownListedIndexes,
   unusableListedIndexes,
+  crossedThreshold,
   dropPrefilterGraph,
   dropTenantIndex,
   type ListedIndex,

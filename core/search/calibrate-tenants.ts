@@ -93,8 +93,10 @@ export type QueryKind = "own" | "table-wide";
 
 export interface ClassMeasurement {
   /** small / medium / large: the 10th percentile, the median and the largest tenant by rows; boundary: the
-   * smallest tenant the search sends through the index, the one whose filter keeps least of what it reads. */
-  class: "small" | "medium" | "large" | "boundary";
+   * smallest tenant the search sends through the index, the one whose filter keeps least of what it reads;
+   * next: when the index serves no tenant yet, the largest below the threshold (the next to cross it),
+   * measured through the index as if it had crossed. */
+  class: "small" | "medium" | "large" | "boundary" | "next";
   tenantRows: number;
   /** Share of the dimension's rows, in percent. */
   sharePercent: number;
@@ -143,6 +145,12 @@ export interface TenantCalibration {
   tenantIndexFailures?: { organizationId: string; indexName: string; message: string }[];
   /** What this calibration cost: statements sent to the server and time taken, tenant indexes' builds included. */
   cost?: { statements: number; ms: number };
+  /**
+   * The tenants that searched the dimension's index when calibrated, measured or not: one that searches it now
+   * and is not listed here has crossed the threshold since, a reason to calibrate again (crossed-threshold.ts).
+   * Absent in records made before it.
+   */
+  indexPathTenants?: string[];
 }
 
 interface QueryCase {
@@ -348,6 +356,35 @@ export async function calibrateTenantSearch(
   return (
     calibration && { ...calibration, cost: { statements: counter.statements, ms: Date.now() - started } }
   );
+}
+
+/** One class's measurement of one query kind, as recorded and shown by status. */
+function classMeasurement(
+  c: TenantClass,
+  path: ClassMeasurement["path"],
+  kind: QueryKind,
+  run: Run,
+  totalRows: number,
+  options: TenantSearchOptions,
+): ClassMeasurement {
+  const summary = summarizeRecall(run.recalls);
+  return {
+    class: c.class,
+    tenantRows: c.rows,
+    sharePercent: Number(((100 * c.rows) / totalRows).toFixed(2)),
+    kind,
+    path,
+    queries: run.counts.length,
+    recall: Number(summary.recall.toFixed(4)),
+    recallLowerBound: Number(summary.recallLowerBound.toFixed(4)),
+    rowsMean: Number((run.counts.reduce((a, b) => a + b, 0) / run.counts.length).toFixed(2)),
+    rowsMin: Math.min(...run.counts),
+    latencyP50Ms: Number(percentile(run.latenciesMs, 50).toFixed(3)),
+    latencyP95Ms: Number(percentile(run.latenciesMs, 95).toFixed(3)),
+    targetReached:
+      summary.recallLowerBound >= options.targetRecall &&
+      Math.min(...run.counts) === Math.min(RECALL_AT, c.rows),
+  };
 }
 
 async function calibrateClasses(
@@ -610,9 +647,23 @@ async function calibrateClasses(
   // The tenants the dimension's index serves: above the crossover, without an index of their own. None (every
   // tenant below the crossover, as the prefilter makes likely): the unfiltered setting stands, which is also
   // the one hand-written unfiltered queries get (a setting raised for a filter no tenant has would slow them).
-  const served = classes.filter(
-    (c) => c.rows > first && !ownIndex.has(c.organizationId) && !ownGraph.has(c.organizationId),
-  );
+  const searchesTheIndex = (t: { organizationId: string }) =>
+    !ownIndex.has(t.organizationId) && !ownGraph.has(t.organizationId);
+  const served = classes.filter((c) => c.rows > first && searchesTheIndex(c));
+  // None above the crossover: the first tenant to grow past the threshold will search the index all the same,
+  // at whatever setting this leaves, and nothing recalibrates until the dimension's rows double. Left at the
+  // unfiltered setting, a tenant of 1,000 of 4,590 rows grown to 1,700 got recall@10 0.36-0.41 (256
+  // dimensions, probes 4). So the setting is chosen for the largest tenant below the crossover, searched
+  // through the index as if it had crossed: its filter keeps a share of what the index reads no larger than a
+  // tenant just past the threshold would, so what reaches the target for it reaches it for that one too.
+  const nextToCross =
+    served.length === 0
+      ? sizes.tenants.filter((t) => t.rows <= first && t.rows >= MIN_CLASS_ROWS && searchesTheIndex(t)).at(-1)
+      : undefined;
+  const next = nextToCross
+    ? (classes.find((c) => c.organizationId === nextToCross.organizationId) ??
+      (await classOf({ class: "next", ...nextToCross })))
+    : undefined;
   // A setting that falls short while the index is already slower than searching the largest of those tenants
   // below the threshold serves none of them: the search for one stops there (each larger setting measures
   // their queries again, and is slower still), and they are searched below the threshold. Met when the
@@ -628,55 +679,64 @@ async function calibrateClasses(
           { abandon: (m) => percentile(m.latenciesMs, 50) >= belowThresholdMs },
         )
       : undefined;
+  // Not abandoned for being slower than the search below the threshold: below it, the tenant is, and the
+  // question is only what serves it once it is not.
+  const searchedForNext = next
+    ? await searchSmallest({ min: unfiltered.value, max: unfiltered.max }, options.targetRecall, (value) =>
+        indexRun([next], value),
+      )
+    : undefined;
   const indexServes = searched !== undefined && !searched.abandoned;
-  const chosen = indexServes ? searched : { ...(await indexRun([], unfiltered.value)), targetReached: true };
+  const chosen = indexServes
+    ? searched
+    : searchedForNext?.targetReached
+      ? searchedForNext
+      : { ...(await indexRun([], unfiltered.value)), targetReached: true };
   // A slower index at the chosen setting moves the crossover up: tenants near it are then searched exactly.
   // When no setting reaches the target (or none is worth reaching), every tenant is.
+  // So does a setting that no tenant needs yet and that falls short for the next to cross: every tenant up to
+  // the largest's rows is searched exactly, the next to cross among them.
   const exactRows =
-    !chosen.targetReached || searched?.abandoned
+    !chosen.targetReached || searched?.abandoned || (searchedForNext && !searchedForNext.targetReached)
       ? Math.max(first, largest.rows + 1)
-      : indexServes
+      : indexServes || searchedForNext
         ? Math.max(first, crossover(percentile(chosen.latenciesMs, 50)))
         : first;
+  const indexPathTenants = sizes.tenants
+    .filter((t) => t.rows > exactRows && searchesTheIndex(t))
+    .map((t) => t.organizationId);
   const final = [...others, entry(exactRows, chosen.value)];
   await client.query(searchTuningSql(final));
 
   const measured: ClassMeasurement[] = [];
+  const measure = (c: TenantClass, path: ClassMeasurement["path"], runs: Record<QueryKind, Run>) => {
+    for (const kind of both) measured.push(classMeasurement(c, path, kind, runs[kind], sizes.total, options));
+  };
   classes.sort((a, b) => a.rows - b.rows);
   for (const c of classes) {
-    const runs = await runSearch(client, definition, c, both, undefined);
-    for (const kind of both) {
-      const run = runs[kind];
-      const summary = summarizeRecall(run.recalls);
-      measured.push({
-        class: c.class,
-        tenantRows: c.rows,
-        sharePercent: Number(((100 * c.rows) / sizes.total).toFixed(2)),
-        kind,
-        path: ownGraph.has(c.organizationId)
-          ? "graph"
-          : c.rows > (ownIndex.get(c.organizationId)?.exactRows ?? Infinity)
-            ? "tenant-index"
-            : c.rows > exactRows
-              ? "index"
-              : prefilterEntry && prefilters(prefilterEntry, c.rows)
-                ? "prefilter"
-                : "exact",
-        queries: run.counts.length,
-        recall: Number(summary.recall.toFixed(4)),
-        recallLowerBound: Number(summary.recallLowerBound.toFixed(4)),
-        rowsMean: Number((run.counts.reduce((a, b) => a + b, 0) / run.counts.length).toFixed(2)),
-        rowsMin: Math.min(...run.counts),
-        latencyP50Ms: Number(percentile(run.latenciesMs, 50).toFixed(3)),
-        latencyP95Ms: Number(percentile(run.latenciesMs, 95).toFixed(3)),
-        targetReached:
-          summary.recallLowerBound >= options.targetRecall &&
-          Math.min(...run.counts) === Math.min(RECALL_AT, c.rows),
-      });
-    }
+    const path = ownGraph.has(c.organizationId)
+      ? "graph"
+      : c.rows > (ownIndex.get(c.organizationId)?.exactRows ?? Infinity)
+        ? "tenant-index"
+        : c.rows > exactRows
+          ? "index"
+          : prefilterEntry && prefilters(prefilterEntry, c.rows)
+            ? "prefilter"
+            : "exact";
+    measure(c, path, await runSearch(client, definition, c, both, undefined));
+  }
+  // The next to cross, once more through the index at the setting chosen for it, as status shows it: the one
+  // measurement of the path that no tenant takes yet.
+  if (next && searchedForNext?.targetReached) {
+    const runs = await runSearch(client, definition, next, both, {
+      tuning: [...others, entry(0, chosen.value)],
+      tenantIndexes: withTenantIndexes ? [...otherTenantIndexes, ...kept] : undefined,
+    });
+    measure({ ...next, class: "next" }, "index", runs);
   }
   return {
     exactRows,
+    indexPathTenants,
     setting: unfiltered.setting,
     value: chosen.value,
     targetRecall: options.targetRecall,

@@ -60,6 +60,7 @@ export {
   type ListedIndex,
   type ListedIndexState,
 } from "./listed-indexes";
+export { crossedThreshold } from "./crossed-threshold";
 export {
   buildTenantIndex,
   dropTenantIndex,

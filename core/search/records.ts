@@ -21,6 +21,7 @@ CREATE TABLE IF NOT EXISTS ${TABLE} (
 ALTER TABLE ${TABLE} ADD COLUMN IF NOT EXISTS tenant_indexes jsonb NOT NULL DEFAULT '[]'::jsonb;
 ALTER TABLE ${TABLE} ADD COLUMN IF NOT EXISTS cost jsonb;
 ALTER TABLE ${TABLE} ADD COLUMN IF NOT EXISTS prefilter jsonb;
+ALTER TABLE ${TABLE} ADD COLUMN IF NOT EXISTS index_path_tenants jsonb;
 `;
 
 export interface SearchCalibrationRecord extends TenantCalibration {
@@ -35,13 +36,13 @@ export async function saveSearchCalibration(
 ): Promise<void> {
   await client.query(
     `INSERT INTO ${TABLE} (index_name, exact_rows, search_setting, search_value, target_recall, target_reached, classes,
-       tenant_indexes, cost, prefilter)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+       tenant_indexes, cost, prefilter, index_path_tenants)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
      ON CONFLICT (index_name) DO UPDATE SET exact_rows = EXCLUDED.exact_rows, search_setting = EXCLUDED.search_setting,
        search_value = EXCLUDED.search_value, target_recall = EXCLUDED.target_recall,
        target_reached = EXCLUDED.target_reached, classes = EXCLUDED.classes,
        tenant_indexes = EXCLUDED.tenant_indexes, cost = EXCLUDED.cost, prefilter = EXCLUDED.prefilter,
-       calibrated_at = now()`,
+       index_path_tenants = EXCLUDED.index_path_tenants, calibrated_at = now()`,
     [
       indexName,
       c.exactRows,
@@ -53,6 +54,7 @@ export async function saveSearchCalibration(
       JSON.stringify(c.tenantIndexes ?? []),
       c.cost ? JSON.stringify(c.cost) : null,
       c.prefilter ? JSON.stringify(c.prefilter) : null,
+      c.indexPathTenants ? JSON.stringify(c.indexPathTenants) : null,
     ],
   );
 }
@@ -64,7 +66,7 @@ export const SEARCH_CALIBRATIONS_EXIST_SQL = `to_regclass('${TABLE}') IS NOT NUL
 export const SEARCH_CALIBRATIONS_JSON_SQL = `(SELECT coalesce(jsonb_agg(jsonb_build_object(
     'index_name', index_name, 'exact_rows', exact_rows, 'search_setting', search_setting,
     'search_value', search_value, 'target_recall', target_recall, 'target_reached', target_reached,
-    'classes', classes, 'tenant_indexes', tenant_indexes, 'cost', cost, 'prefilter', prefilter, 'calibrated_at', ${isoTime("calibrated_at")}) ORDER BY index_name), '[]'::jsonb)
+    'classes', classes, 'tenant_indexes', tenant_indexes, 'cost', cost, 'prefilter', prefilter, 'index_path_tenants', index_path_tenants, 'calibrated_at', ${isoTime("calibrated_at")}) ORDER BY index_name), '[]'::jsonb)
   FROM ${TABLE})`;
 
 /** A row of the records' table, as either read path returns it. */
@@ -79,6 +81,7 @@ export interface SearchCalibrationRow {
   tenant_indexes?: NonNullable<TenantCalibration["tenantIndexes"]>;
   cost?: TenantCalibration["cost"] | null;
   prefilter?: TenantCalibration["prefilter"] | null;
+  index_path_tenants?: string[] | null;
   calibrated_at: Date | string;
 }
 
@@ -94,6 +97,7 @@ export function searchCalibrationFromRow(r: SearchCalibrationRow): SearchCalibra
     tenantIndexes: r.tenant_indexes ?? [],
     ...(r.cost ? { cost: r.cost } : {}),
     ...(r.prefilter ? { prefilter: r.prefilter } : {}),
+    ...(r.index_path_tenants ? { indexPathTenants: r.index_path_tenants } : {}),
     calibratedAt: typeof r.calibrated_at === "string" ? r.calibrated_at : r.calibrated_at.toISOString(),
   };
 }

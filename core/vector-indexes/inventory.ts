@@ -20,6 +20,11 @@ export interface TableInventory {
   rowsHidden: boolean;
   /** Embedded rows per dimension (rowsByDimensionSql), largest count first. */
   rowsByDimension: Map<number, number>;
+  /**
+   * The largest tenants' embedded rows per dimension (largestTenantsSql), largest first; empty before the
+   * table has its tenant column.
+   */
+  largestTenants: Map<number, TenantRows[]>;
   indexes: Map<string, LiveIndex>;
   /** The b-tree the counts come from (count-index.ts); absent while the table does not exist. */
   countIndex?: CountIndexReading;
@@ -47,6 +52,47 @@ export function rowsByDimensionSql(table: EmbeddingTable): string {
            GROUP BY s."dimension"`;
 }
 
+/** A tenant's embedded rows of one dimension. */
+export interface TenantRows {
+  organizationId: string;
+  rows: number;
+}
+
+/** How many of each dimension's largest tenants are read: enough to name those grown past a threshold. */
+const LARGEST_TENANTS = 20;
+
+/**
+ * The LARGEST_TENANTS largest tenants of each dimension by embedded rows, as (dimension, org, rows): what the
+ * search's exact threshold is compared with (search/crossed-threshold.ts). From the same index-only scan of the
+ * count index as rowsByDimensionSql, grouped by tenant and space first. Only for a table with its tenant column.
+ */
+export function largestTenantsSql(table: EmbeddingTable): string {
+  const space = quoteIdent(table.spaceColumn);
+  const tenant = quoteIdent(table.tenantColumn);
+  return `SELECT r.dimension, r.org, r.rows FROM (
+            SELECT s."dimension" AS dimension, t.org, sum(t.rows)::bigint AS rows,
+                   row_number() OVER (PARTITION BY s."dimension" ORDER BY sum(t.rows) DESC, t.org) AS rank
+              FROM (SELECT ${tenant} AS org, ${space} AS space, count(*) AS rows FROM ${quoteIdent(table.table)}
+                     WHERE ${quoteIdent(table.column)} IS NOT NULL GROUP BY 1, 2) t
+              JOIN "EmbeddingSpace" s ON s."id" = t.space
+             GROUP BY s."dimension", t.org) r
+           WHERE r.rank <= ${LARGEST_TENANTS}`;
+}
+
+/** (dimension, org, rows) rows, as largestTenantsSql gives them, by dimension, largest first. */
+export function largestTenantsByDimension(
+  rows: readonly (readonly [number, string, number | string])[],
+): Map<number, TenantRows[]> {
+  const byDimension = new Map<number, TenantRows[]>();
+  for (const [dimension, organizationId, count] of rows) {
+    const list = byDimension.get(dimension) ?? [];
+    list.push({ organizationId, rows: Number(count) });
+    byDimension.set(dimension, list);
+  }
+  for (const list of byDimension.values()) list.sort((a, b) => b.rows - a.rows);
+  return byDimension;
+}
+
 /** The table's rows per dimension and its vector indexes. */
 export async function readInventory(client: ClientBase, table: EmbeddingTable): Promise<TableInventory> {
   const triggerSql = signBitsTriggerStateSql(table.table);
@@ -67,6 +113,7 @@ export async function readInventory(client: ClientBase, table: EmbeddingTable): 
     table,
     rowsHidden: false,
     rowsByDimension: new Map<number, number>(),
+    largestTenants: new Map<number, TenantRows[]>(),
     indexes: new Map<string, LiveIndex>(),
     ...(countIndex ? { countIndex } : {}),
     ...(signBitsTrigger ? { signBitsTrigger } : {}),
@@ -76,6 +123,9 @@ export async function readInventory(client: ClientBase, table: EmbeddingTable): 
   const counts = await client.query<{ dimension: number; rows: string }>(
     `SELECT c.dimension, c.rows FROM (${rowsByDimensionSql(table)}) c ORDER BY c.rows DESC, c.dimension`,
   );
+  const largest = countIndex?.keyable
+    ? await client.query<{ dimension: number; org: string; rows: string }>(largestTenantsSql(table))
+    : { rows: [] };
   const indexes = await client.query<LiveIndex>(
     `SELECT c.relname AS name, i.indisvalid AS valid, pg_get_indexdef(i.indexrelid) AS definition
        FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
@@ -87,6 +137,7 @@ export async function readInventory(client: ClientBase, table: EmbeddingTable): 
     exists: true,
     rowsHidden: false,
     rowsByDimension: new Map(counts.rows.map((r) => [r.dimension, Number(r.rows)])),
+    largestTenants: largestTenantsByDimension(largest.rows.map((r) => [r.dimension, r.org, r.rows] as const)),
     indexes: new Map(indexes.rows.map((r) => [r.name, r])),
     ...(countIndex ? { countIndex } : {}),
     ...(signBitsTrigger ? { signBitsTrigger } : {}),

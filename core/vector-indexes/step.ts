@@ -60,7 +60,16 @@ import {
   type ListedIndex,
   type ListedIndexesProbe,
 } from "../search/listed-indexes";
-import { readInventory, rowsByDimensionSql, type LiveIndex, type TableInventory } from "./inventory";
+import { crossedThreshold } from "../search/crossed-threshold";
+import {
+  largestTenantsByDimension,
+  largestTenantsSql,
+  readInventory,
+  rowsByDimensionSql,
+  type LiveIndex,
+  type TableInventory,
+  type TenantRows,
+} from "./inventory";
 import { rowsText } from "../count-format";
 import { chooseMemory } from "./memory";
 import {
@@ -134,6 +143,8 @@ interface Survey {
 type TableState = {
   hidden: boolean;
   counts: [number, number][];
+  /** largestTenantsSql's rows; absent for a hidden table. */
+  largest?: [number, string, number][];
   indexes: LiveIndex[];
   countIndex: CountIndexReading | null;
   signBitsTrigger?: SignBitsTriggerState | null;
@@ -153,6 +164,8 @@ interface IndexState {
 /** What the probe tells: which tables exist, and whether the search calibrations' table does. */
 interface IndexProbe {
   tables: ("absent" | "readable" | "hidden")[];
+  /** Per table: it has its tenant column (a partial release may stop before the migration adding it). */
+  tenantColumns?: boolean[];
   searches: boolean;
   settings: boolean;
   listings: ListedIndexesProbe;
@@ -188,6 +201,12 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
                        WHEN has_table_privilege(${regclass}, 'SELECT') AND NOT row_security_active(${regclass})
                        THEN 'readable' ELSE 'hidden' END`;
         })
+        .join(", ")}), 'tenantColumns', jsonb_build_array(${this.options.tables
+        .map(
+          ({ table }) =>
+            `EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = to_regclass(${literal(quoteIdent(table.table))})
+                        AND a.attname = ${literal(table.tenantColumn)} AND NOT a.attisdropped)`,
+        )
         .join(
           ", ",
         )}), 'searches', ${SEARCH_CALIBRATIONS_EXIST_SQL}, 'settings', ${RELEASE_SETTINGS_EXIST_SQL},
@@ -196,7 +215,7 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
       const found = probe as IndexProbe | undefined;
       const tables = this.options.tables.map(({ table }, i) => {
         const seen = found?.tables[i];
-        if (seen === "readable") return tableStateSql(table);
+        if (seen === "readable") return tableStateSql(table, found?.tenantColumns?.[i] ?? false);
         return seen === "hidden"
           ? `jsonb_build_object('hidden', true, 'counts', '[]'::jsonb, 'indexes', '[]'::jsonb,
                                 'countIndex', ${countIndexStateSql(table)})`
@@ -251,6 +270,7 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
           calibrations.find((c) => c.indexName === r.name),
           listed,
           r,
+          largestTenantsOf(this.surveyOf(state as IndexState).inventories, r),
         ),
       }));
     },
@@ -266,6 +286,7 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
         table,
         rowsHidden: false,
         rowsByDimension: new Map<number, number>(),
+        largestTenants: new Map<number, TenantRows[]>(),
         indexes: new Map(),
         ...(found?.countIndex ? { countIndex: found.countIndex } : {}),
         ...(found?.signBitsTrigger ? { signBitsTrigger: found.signBitsTrigger } : {}),
@@ -276,6 +297,7 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
         ...empty,
         exists: true,
         rowsByDimension: new Map(found.counts),
+        largestTenants: largestTenantsByDimension(found.largest ?? []),
         indexes: new Map(found.indexes.map((index) => [index.name, index])),
       };
     });
@@ -404,12 +426,15 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
     );
     const searches = await readSearchCalibrations(client);
     const listed = await readListedIndexes(client);
+    const inventories: TableInventory[] = [];
+    for (const { table } of this.options.tables) inventories.push(await readInventory(client, table));
     return records.map((r) => ({
       ...statusOf(r, this.options, state.get(r.name) ?? "missing"),
       ...tenantSearchFacts(
         searches.find((c) => c.indexName === r.name),
         listed,
         r,
+        largestTenantsOf(inventories, r),
       ),
     }));
   }
@@ -725,6 +750,16 @@ function withTenantSearch(
       reason: `recalibrate: ${outgrown} (its search settings were measured on the smaller tenant)`,
     };
   }
+  const index = { table: decision.table.table, dimension: decision.dimension };
+  const crossed = crossedThreshold(search, largestTenantsOf([inventory], index), listed, index);
+  if (crossed) {
+    return {
+      ...decision,
+      kind: "recalibrate",
+      action: "update",
+      reason: `recalibrate: ${crossed}; calibrating measures it there`,
+    };
+  }
   const missed = missedTargets(search);
   return missed ? { ...decision, reason: `${decision.reason}; ${missed}` } : decision;
 }
@@ -740,17 +775,28 @@ function calibratedRows(search: SearchCalibrationRecord): CalibratedTenantRows {
   };
 }
 
-/** Status's tenant search of one index: the record, and what the listed indexes say now. */
+/** The largest tenants of an index's table and dimension, as the inventories read them. */
+function largestTenantsOf(
+  inventories: readonly TableInventory[],
+  index: { table: string; dimension: number },
+): TenantRows[] {
+  const inventory = inventories.find((inv) => inv.table.table === index.table);
+  return inventory?.largestTenants.get(index.dimension) ?? [];
+}
+
+/** Status's tenant search of one index: the record, and what the listed indexes and the tenants say now. */
 function tenantSearchFacts(
   search: SearchCalibrationRecord | undefined,
   listed: readonly ListedIndex[],
   index: { table: string; dimension: number },
+  largestTenants: readonly TenantRows[],
 ): {
   tenantSearch?: TenantSearchFacts;
 } {
   if (!search) return {};
   const unusable = unusableListedIndexes(listed, index.table, index.dimension);
   const outgrown = outgrownListedIndexes(listed, calibratedRows(search), index.table, index.dimension);
+  const crossed = crossedThreshold(search, largestTenants, listed, index);
   return {
     tenantSearch: {
       exactRows: search.exactRows,
@@ -764,6 +810,7 @@ function tenantSearchFacts(
       calibratedAt: search.calibratedAt,
       ...(unusable ? { unusableIndexes: unusable } : {}),
       ...(outgrown ? { outgrownIndexes: outgrown } : {}),
+      ...(crossed ? { crossedThreshold: crossed } : {}),
     },
   };
 }
@@ -776,10 +823,15 @@ function countItemsOf(inventories: readonly TableInventory[]): VectorIndexPlanIt
 }
 
 /** What readInventory reads, as one jsonb value (for a table that exists). */
-function tableStateSql(table: EmbeddingTable): string {
+function tableStateSql(table: EmbeddingTable, hasTenantColumn: boolean): string {
   const name = quoteIdent(table.table);
+  const largest = hasTenantColumn
+    ? `(SELECT coalesce(jsonb_agg(jsonb_build_array(l.dimension, l.org, l.rows)), '[]'::jsonb)
+          FROM (${largestTenantsSql(table)}) l)`
+    : "'[]'::jsonb";
   return `jsonb_build_object(
       'hidden', row_security_active(${literal(name)}::regclass),
+      'largest', ${largest},
       'countIndex', ${countIndexStateSql(table)},
       'signBitsTrigger', ${signBitsTriggerStateSql(table.table) ?? "NULL"},
       'counts', (SELECT coalesce(jsonb_agg(jsonb_build_array(c.dimension, c.rows) ORDER BY c.rows DESC, c.dimension), '[]'::jsonb)

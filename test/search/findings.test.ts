@@ -3,7 +3,13 @@ import { describe, expect, it } from "vitest";
 import { renderTenantSearch } from "../../cli/render-search";
 import { vectorIndexFindings } from "../../core/health/vector";
 import type { IndexHealth } from "../../core/health/report";
-import { missedTargets, type ClassMeasurement, type SearchCalibrationRecord } from "../../core/search";
+import {
+  crossedThreshold,
+  missedTargets,
+  type ClassMeasurement,
+  type ListedIndex,
+  type SearchCalibrationRecord,
+} from "../../core/search";
 
 const measured = (over: Partial<ClassMeasurement>): ClassMeasurement => ({
   class: "large",
@@ -220,6 +226,68 @@ describe("status for the prefilter", () => {
     expect(renderTenantSearch(facts({ state: "off", reason }), "  ")).toContain(
       `    prefilter: off (${reason})`,
     );
+  });
+});
+
+describe("a tenant grown past the exact threshold since the calibration", () => {
+  const chunk = { table: "Chunk", dimension: 1536 };
+  const calibrated = {
+    ...record([measured({ path: "prefilter", tenantRows: 5000 })]),
+    indexPathTenants: ["org-big"],
+  };
+  const tenants = [
+    { organizationId: "org-big", rows: 30_000 },
+    { organizationId: "org-own", rows: 20_000 },
+    { organizationId: "org-grown", rows: 9_000 },
+    { organizationId: "org-below", rows: 7_999 },
+  ];
+  const ownIndex: ListedIndex = {
+    ...chunk,
+    organizationId: "org-own",
+    indexName: "idx_chunk_tenant_1536_0123456789ab",
+    kind: "own index",
+    state: "valid",
+    rowsNow: 20_000,
+  };
+
+  it("is named when it searches the dimension's index now and did not then", () => {
+    expect(crossedThreshold(calibrated, tenants, [ownIndex], chunk)).toBe(
+      "tenant org-grown (9,000 rows) has grown past the exact threshold (8,000 visible rows) since the search " +
+        "was calibrated, into the dimension's index, which was not measured for it",
+    );
+  });
+
+  it("is not one with an index of its own, one that searched the index then, or one below the threshold", () => {
+    const grownIsListed = { ...calibrated, indexPathTenants: ["org-big", "org-grown"] };
+    expect(crossedThreshold(grownIsListed, tenants, [ownIndex], chunk)).toBeUndefined();
+    // Without its own index listed, org-own searches the dimension's index too: named, the smaller first.
+    expect(crossedThreshold(calibrated, tenants, [], chunk)).toContain(
+      "tenants org-grown (9,000 rows), org-own (20,000 rows) have grown past",
+    );
+    // A record made before the list, or one that measured no tenant filter (no classes), says nothing.
+    expect(crossedThreshold(record([measured({})]), tenants, [], chunk)).toBeUndefined();
+  });
+
+  it("is said by status, with what apply does", () => {
+    const lines = renderTenantSearch(
+      {
+        exactRows: 8000,
+        searchSetting: "ivfflat.probes = 24",
+        targetReached: true,
+        classes: [measured({ class: "next", path: "index", tenantRows: 7_999 })],
+        crossedThreshold: crossedThreshold(calibrated, tenants, [ownIndex], chunk),
+      },
+      "  ",
+    );
+    expect(lines).toContain(
+      "    GROWN PAST THE THRESHOLD: tenant org-grown (9,000 rows) has grown past the exact threshold (8,000 visible " +
+        "rows) since the search was calibrated, into the dimension's index, which was not measured for it; " +
+        "`neonhub-db apply` recalibrates the tenant search",
+    );
+    expect(lines.at(-1)).toMatch(
+      /^ {4}next tenant to cross the threshold \(7,999 rows, 19%\), table-wide queries: index,/,
+    );
+    expect(lines.join("\n")).not.toContain("no tenant searches it");
   });
 });
 

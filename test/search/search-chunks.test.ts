@@ -6,11 +6,14 @@
 import type { Client, ClientBase } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  DEFAULT_MIGRATIONS_DIR,
   defaultReleaseSteps,
+  planRelease,
   readIndexRecords,
   readSearchCalibrations,
   readPrefilterEntries,
   readSearchTuning,
+  readTenantIndexes,
   savePrefilterEntries,
   savePrefilterGraphs,
   saveSearchTuning,
@@ -585,6 +588,70 @@ function contract(label: string, steps: Partial<DefaultStepOptions>) {
       ).rejects.toThrow(
         `search_chunks: query has 32 dimensions, expected 8 (the dimension of embedding space '${other}')`,
       );
+    });
+
+    // Last in the block: it recalibrates the database the tests above share.
+    it("plans a recalibration for a tenant grown past the threshold into the index, which then keeps the contract", async () => {
+      // The dimension's index may serve no tenant when the release calibrates (the others below the threshold,
+      // the largest with an index of its own), and nothing recalibrates it until the rows double, yet the first
+      // tenant to grow past the threshold searches it: left at the unfiltered setting, one grown from 1,000 to
+      // 1,700 of 5,290 rows got recall@10 0.36, while plan said "unchanged" and health "healthy".
+      const own = new Set((await readTenantIndexes(owner)).map((e) => e.organizationId));
+      const grower = corpus.tenants.find(
+        (t) => t.rows <= calibrated.exactRows && !own.has(t.organizationId),
+      )!;
+      expect(grower, "a tenant below the threshold without an index of its own").toBeDefined();
+      const [index] = await readIndexRecords(owner);
+      const planOf = async () =>
+        (
+          await planRelease({
+            databaseUrl: target.current.roles.url("migrator"),
+            migrationsDir: DEFAULT_MIGRATIONS_DIR,
+            ownerRole: target.current.roles.names.owner,
+            steps: defaultReleaseSteps({ seedSets: [], ...steps }),
+          })
+        ).vectorIndexes.find((i) => i.name === index!.name);
+      // (Other tenants may be named: this block's set-up took the graphs over sign bits off the list.)
+      expect((await planOf())?.reason).not.toContain(grower.organizationId);
+
+      // The threshold as a calibration that put it just above the grower would have left it (the calibrated one
+      // is timing's, and growing past it could move the dimension's rows past its own growth rule, which plans
+      // a recalibration for another reason): only the grower lies between the two, and it did not search the
+      // index when calibrated.
+      const threshold = grower.rows + 10;
+      await owner.query(
+        `UPDATE neonhub_release.search_calibrations SET exact_rows = $2 WHERE index_name = $1`,
+        [index!.name, threshold],
+      );
+      await saveSearchTuning(owner, { ...calibrated, exactRows: threshold });
+      expect((await planOf())?.reason).not.toContain(grower.organizationId);
+      const added = 30;
+      const vectors = Array.from({ length: added }, (_, i) =>
+        vectorText(corpus.draw(grower.topics[i % grower.topics.length]!)),
+      );
+      await owner.query(
+        `INSERT INTO "Chunk" ("id", "datasetId", "embeddingSpaceId", "documentId", "idx", "text", "embedding")
+         SELECT $1 || '-grown-' || n, $2, $3, $1, $4 + n, 'grown', v::vector
+           FROM unnest($5::text[]) WITH ORDINALITY AS g(v, n)`,
+        [grower.documentId, grower.datasetId, corpus.spaceId, grower.rows, vectors],
+      );
+      await owner.query(`ANALYZE "Chunk"`);
+      const grown = { ...grower, rows: grower.rows + added };
+      const planned = await planOf();
+      expect(planned?.action).toBe("update");
+      expect(planned?.reason).toContain(
+        `${grower.organizationId} (${grown.rows.toLocaleString("en-US")} rows)`,
+      );
+      expect(planned?.reason).toContain(
+        `grown past the exact threshold (${threshold.toLocaleString("en-US")} visible rows) since the ` +
+          "search was calibrated, into the dimension's index",
+      );
+
+      await applyAsMigrator(target.current, defaultReleaseSteps({ seedSets: [], ...steps }));
+      expect((await planOf())?.reason).not.toContain("grown past the exact threshold");
+      for (const kind of ["own", "table-wide"] as const) {
+        expect(await expectContract(grown, kind), kind).toBeGreaterThanOrEqual(0.95);
+      }
     });
   });
 }

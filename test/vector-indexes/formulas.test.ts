@@ -317,6 +317,7 @@ describe("index decisions (a union on kind)", () => {
       exists: true,
       rowsHidden: false,
       rowsByDimension: new Map([[1536, 5_000]]),
+      largestTenants: new Map(),
       indexes: new Map([[chunk.indexName, live]]),
       ...over,
     },
