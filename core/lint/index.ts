@@ -7,6 +7,7 @@
 import type { ClientBase } from "pg";
 import { ReleaseError } from "../errors";
 import type { MigrationFile } from "../migrations/files";
+import { addedConstraint } from "./constraints";
 import { DEFAULT_RELEASE_ENVIRONMENT, type ReleaseEnvironment } from "./environment";
 import { EXEMPTION_SYNTAX, exemptionProblem, knownRules, parseExemptions } from "./exemptions";
 import { EXEMPTION_RULE, SYNTAX_ERROR_RULE, TRANSACTION_BLOCK_RULE, ruleInfo } from "./rules";
@@ -73,6 +74,8 @@ interface LintedFile {
 interface Located {
   linted: LintedFile;
   statement: Statement | undefined;
+  /** Where squawk points, as an offset in the file. */
+  offset: number;
 }
 
 /** Lints `pending` (in order) against the database `client` is connected to. Read-only. */
@@ -113,7 +116,8 @@ export async function lintMigrations(
   for (const finding of raw) {
     const file = linted.get(finding.migration);
     if (!file) continue;
-    const statement = statementAt(file.statements, offsetOf(file.text, finding.line, finding.column));
+    const offset = offsetOf(file.text, finding.line, finding.column);
+    const statement = statementAt(file.statements, offset);
     if (finding.rule === SYNTAX_ERROR_RULE) {
       // A statement's first syntax error is where squawk's parser lost it; the ones after are its recovery.
       if (statement && reported.get(statement)?.has(SYNTAX_ERROR_RULE)) continue;
@@ -121,7 +125,7 @@ export async function lintMigrations(
     } else {
       const weighed = await weighFinding(
         finding,
-        { linted: file, statement },
+        { linted: file, statement, offset },
         createdBefore.get(file.file.name) ?? new Set(),
         weigh,
       );
@@ -210,11 +214,11 @@ function statementAt(statements: readonly Statement[], offset: number): Statemen
 /** The finding with its table's weight, or undefined when it is noise (a new or empty table). */
 async function weighFinding(
   finding: SquawkFinding,
-  { linted, statement }: Located,
+  { linted, statement, offset }: Located,
   created: ReadonlySet<string>,
   weigh: (name: string, kind: "table" | "index") => Promise<TableWeight | undefined>,
 ): Promise<Omit<SafetyFinding, "level"> | undefined> {
-  const info = ruleInfo(finding.rule);
+  const info = ruleInfo(finding.rule, statement && addedConstraint(statement, offset));
   const target = statement ? statementTarget(statement) : undefined;
   const base = {
     file: `${linted.file.name}.sql`,

@@ -1,3 +1,5 @@
+import type { ConstraintKind } from "./constraints";
+
 // What each squawk rule means for a table that holds data: the lock it takes, whether it blocks the app
 // (a rewrite, a scan or a blocking index build), and the safer form. Rules the engine already handles (it
 // sets lock_timeout and statement_timeout, and runs each migration in a transaction) and rules about style
@@ -24,6 +26,25 @@ export const INDEX_BY_HAND = "docs/runbook.md#index-builds-on-a-big-table";
 
 const ACCESS_EXCLUSIVE = "ACCESS EXCLUSIVE (blocks reads and writes)";
 const SHARE_ROW_EXCLUSIVE = "SHARE ROW EXCLUSIVE on both tables (blocks writes) during a full scan";
+
+/** The lock ALTER TABLE ... ADD [CONSTRAINT name] <kind> takes, as pg_locks shows it
+ *  (test/lint/constraint-locks.test.ts). */
+const CONSTRAINT_LOCKS: Record<ConstraintKind, string> = {
+  check: `${ACCESS_EXCLUSIVE} during a full scan`,
+  "foreign-key": SHARE_ROW_EXCLUSIVE,
+  unique: `${ACCESS_EXCLUSIVE} while the unique index builds`,
+  "primary-key": `${ACCESS_EXCLUSIVE} while the primary key's index builds`,
+  exclude: `${ACCESS_EXCLUSIVE} while the exclusion constraint's index builds`,
+};
+
+/** squawk's rules on adding a constraint: on a table constraint, its kind decides the lock (CONSTRAINT_LOCKS);
+ *  on a column's (ADD COLUMN ... REFERENCES, UNIQUE, PRIMARY KEY), RULES say it. */
+const CONSTRAINT_RULES: ReadonlySet<string> = new Set([
+  "constraint-missing-not-valid",
+  "adding-foreign-key-constraint",
+  "disallowed-unique-constraint",
+  "adding-serial-primary-key-field",
+]);
 
 export const RULES: Record<string, RuleInfo> = {
   "require-concurrent-index-creation": {
@@ -71,13 +92,15 @@ export const RULES: Record<string, RuleInfo> = {
   },
   "constraint-missing-not-valid": {
     kind: "blocking",
-    lock: `${SHARE_ROW_EXCLUSIVE}`,
+    // squawk reports it on ADD CONSTRAINT only, whose kind names the lock: this is for one not read.
+    lock: `${ACCESS_EXCLUSIVE} for CHECK, UNIQUE, PRIMARY KEY and EXCLUDE; SHARE ROW EXCLUSIVE on both tables (blocks writes) for FOREIGN KEY; during a full scan or index build`,
     saferForm:
       "add the constraint NOT VALID, then VALIDATE CONSTRAINT in a later migration (it takes a weaker lock)",
   },
   "adding-foreign-key-constraint": {
     kind: "blocking",
-    lock: SHARE_ROW_EXCLUSIVE,
+    // A column's REFERENCES: adding the column takes the stronger lock on its table.
+    lock: `${ACCESS_EXCLUSIVE} on the table, which gains a column, and SHARE ROW EXCLUSIVE on the referenced table (blocks writes)`,
     saferForm: "add the foreign key NOT VALID, then VALIDATE CONSTRAINT in a later migration",
   },
   "disallowed-unique-constraint": {
@@ -202,14 +225,18 @@ export const EXEMPTABLE_RULES: readonly string[] = SQUAWK_RULES.filter(
   (rule) => !(EXCLUDED_RULES as readonly string[]).includes(rule),
 );
 
-/** A rule squawk reports that this table does not list (a newer squawk): weighed like a blocking one. Its
- *  syntax errors never come here: they are not a rule to weigh (core/lint/syntax-errors.ts). */
-export function ruleInfo(rule: string): RuleInfo {
-  return (
-    RULES[rule] ?? {
-      kind: "blocking",
-      lock: "see squawk's documentation of the rule",
-      saferForm: "see squawk's documentation of the rule",
-    }
-  );
+/**
+ * What `rule` means for the statement it was reported on: `constraint` is the kind of table constraint the
+ * statement adds there (constraints.ts), when it adds one. A rule squawk reports that this table does not list
+ * (a newer squawk) is weighed like a blocking one. Its syntax errors never come here: they are not a rule to
+ * weigh (core/lint/syntax-errors.ts).
+ */
+export function ruleInfo(rule: string, constraint?: ConstraintKind): RuleInfo {
+  const info = RULES[rule] ?? {
+    kind: "blocking",
+    lock: "see squawk's documentation of the rule",
+    saferForm: "see squawk's documentation of the rule",
+  };
+  if (constraint === undefined || !CONSTRAINT_RULES.has(rule)) return info;
+  return { ...info, lock: CONSTRAINT_LOCKS[constraint] };
 }

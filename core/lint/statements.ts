@@ -5,9 +5,8 @@ export interface Statement {
   /** Offsets in the file: from just after the previous statement (its leading comments included) to the `;`. */
   start: number;
   end: number;
-  /** The offset of its first character of code, after leading blanks and comments (`end` when it has none). */
-  codeStart: number;
-  /** The statement with its comments blanked out. */
+  /** The statement with its comments blanked out character for character, so that `start` plus an offset in
+   *  it is the offset in the file. */
   code: string;
   /** Its comments' text, `--` lines and block comments. */
   comments: string[];
@@ -18,18 +17,12 @@ export function splitStatements(sql: string): Statement[] {
   let start = 0;
   let code = "";
   let comments: string[] = [];
-  let codeStart: number | undefined;
   let i = 0;
   const finish = (end: number) => {
-    if (code.trim() !== "" || comments.length > 0)
-      statements.push({ start, end, codeStart: codeStart ?? end, code, comments });
+    if (code.trim() !== "" || comments.length > 0) statements.push({ start, end, code, comments });
     start = end;
     code = "";
     comments = [];
-    codeStart = undefined;
-  };
-  const markCode = () => {
-    if (codeStart === undefined && /\S/.test(sql[i]!)) codeStart = i;
   };
   while (i < sql.length) {
     const rest = sql.slice(i, i + 2);
@@ -37,20 +30,18 @@ export function splitStatements(sql: string): Statement[] {
       const end = sql.indexOf("\n", i);
       const stop = end < 0 ? sql.length : end;
       comments.push(sql.slice(i, stop));
-      code += " ";
+      code += blank(sql.slice(i, stop));
       i = stop;
     } else if (rest === "/*") {
       const stop = blockCommentEnd(sql, i);
       comments.push(sql.slice(i, stop));
-      code += " ";
+      code += blank(sql.slice(i, stop));
       i = stop;
     } else if (sql[i] === "'" || sql[i] === '"') {
-      markCode();
       const stop = quotedEnd(sql, i, sql[i] === "'" && isEscapeStringPrefix(sql, i));
       code += sql.slice(i, stop);
       i = stop;
     } else if (sql[i] === "$" && !isIdentifierChar(sql[i - 1])) {
-      markCode();
       const tag = DOLLAR_TAG.exec(sql.slice(i));
       if (tag) {
         const end = sql.indexOf(tag[0], i + tag[0].length);
@@ -62,12 +53,10 @@ export function splitStatements(sql: string): Statement[] {
         i += 1;
       }
     } else if (sql[i] === ";") {
-      markCode();
       code += ";";
       i += 1;
       finish(i);
     } else {
-      markCode();
       code += sql[i];
       i += 1;
     }
@@ -125,6 +114,17 @@ function quotedEnd(sql: string, open: number, backslashEscapes: boolean): number
   return sql.length;
 }
 
+/** Text blanked to spaces, its line breaks kept. */
+function blank(text: string): string {
+  return text.replace(/[^\n]/g, " ");
+}
+
+/** The offset in the file of a statement's first character of code, after leading blanks and comments. */
+export function codeStart(statement: Statement): number {
+  const first = statement.code.search(/\S/);
+  return first < 0 ? statement.end : statement.start + first;
+}
+
 /** Whether SQL text holds a statement at all, rather than only whitespace, comments and empty `;`. */
 export function holdsStatement(sql: string): boolean {
   return splitStatements(sql).some((statement) => statement.code.replace(/;/g, "").trim() !== "");
@@ -161,6 +161,40 @@ const TARGETS: { pattern: RegExp; kind: StatementTarget["kind"] }[] = [
     kind: "index",
   },
 ];
+
+export interface StatementPart {
+  /** Offset of the part's first character in the text it was read from. */
+  offset: number;
+  text: string;
+}
+
+/** `a, b (c, d), "e,f"` -> [a, b (c, d), "e,f"]: the comma-separated parts outside parentheses and quotes,
+ *  trimmed, such as an ALTER TABLE's actions. */
+export function topLevelParts(text: string): StatementPart[] {
+  const parts: StatementPart[] = [];
+  let depth = 0;
+  let quote: string | undefined;
+  let start = 0;
+  const push = (end: number) => {
+    const raw = text.slice(start, end);
+    const trimmed = raw.trim();
+    if (trimmed !== "") parts.push({ offset: start + raw.length - raw.trimStart().length, text: trimmed });
+  };
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quote) {
+      if (c === quote) quote = undefined;
+    } else if (c === '"' || c === "'") quote = c;
+    else if (c === "(") depth += 1;
+    else if (c === ")") depth -= 1;
+    else if (c === "," && depth === 0) {
+      push(i);
+      start = i + 1;
+    }
+  }
+  push(text.length);
+  return parts;
+}
 
 /** The table (or, for DROP INDEX, the index) a statement changes, when it is one squawk weighs. */
 export function statementTarget(statement: Statement): StatementTarget | undefined {

@@ -2,7 +2,7 @@
 // as written. Read statement by statement (comments, quotes and dollar quotes respected), so that a DELETE in
 // the body of a function the Down section re-creates is not listed (it does not run), while the statements of
 // a DO block are (they do).
-import { IDENT, splitStatements } from "../lint/statements";
+import { IDENT, splitStatements, topLevelParts } from "../lint/statements";
 import { downSection, type MigrationFile } from "./files";
 
 /** Statements that remove objects or rows, each matched where a statement starts. */
@@ -47,28 +47,7 @@ function destroying(statement: string): string[] {
   const alter = ALTER_TABLE.exec(statement);
   if (!alter) return [];
   return topLevelParts(statement.slice(alter[0].length))
+    .map((part) => part.text)
     .filter((action) => DROP_COLUMN.test(action))
     .map((action) => `ALTER TABLE ${alter[1]} ${action.replace(/^DROP\s+(?:COLUMN\s+)?/i, "DROP COLUMN ")}`);
-}
-
-/** `a, b (c, d), "e,f"` -> [a, b (c, d), "e,f"]: the comma-separated parts outside parentheses and quotes. */
-function topLevelParts(text: string): string[] {
-  const parts: string[] = [];
-  let depth = 0;
-  let quote: string | undefined;
-  let start = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quote) {
-      if (c === quote) quote = undefined;
-    } else if (c === '"' || c === "'") quote = c;
-    else if (c === "(") depth += 1;
-    else if (c === ")") depth -= 1;
-    else if (c === "," && depth === 0) {
-      parts.push(text.slice(start, i).trim());
-      start = i + 1;
-    }
-  }
-  parts.push(text.slice(start).trim());
-  return parts.filter((part) => part !== "");
 }

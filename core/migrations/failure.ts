@@ -5,7 +5,7 @@
 // before it (statement-counts.ts).
 import { ReleaseError } from "../errors";
 import { createExtensionFix, extensionRefusedBy } from "../extensions";
-import { lineOf, splitStatements } from "../lint/statements";
+import { codeStart, lineOf, splitStatements } from "../lint/statements";
 import { STATEMENT_TIMEOUT_SETTINGS } from "../lock-safety/settings";
 import { CORRECTED_DOWN_FLAG } from "./corrected-down";
 import { migrationSection, type MigrationFile } from "./files";
@@ -147,7 +147,7 @@ function failurePlace(
   const failed = statements[completed];
   // Past the section's last statement: the ledger row or the COMMIT failed, not the file's SQL.
   if (!failed) return undefined;
-  const start = section.offset + failed.codeStart;
+  const start = section.offset + codeStart(failed);
   const end = section.offset + failed.start + section.text.slice(failed.start, failed.end).trimEnd().length;
   const first = lineOf(file.sql, start);
   const last = lineOf(file.sql, end);
