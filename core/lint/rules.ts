@@ -27,18 +27,33 @@ export const INDEX_BY_HAND = "docs/runbook.md#index-builds-on-a-big-table";
 const ACCESS_EXCLUSIVE = "ACCESS EXCLUSIVE (blocks reads and writes)";
 const SHARE_ROW_EXCLUSIVE = "SHARE ROW EXCLUSIVE on both tables (blocks writes) during a full scan";
 
-/** The lock ALTER TABLE ... ADD [CONSTRAINT name] <kind> takes, as pg_locks shows it
- *  (test/lint/constraint-locks.test.ts). */
-const CONSTRAINT_LOCKS: Record<ConstraintKind, string> = {
-  check: `${ACCESS_EXCLUSIVE} during a full scan`,
-  "foreign-key": SHARE_ROW_EXCLUSIVE,
-  unique: `${ACCESS_EXCLUSIVE} while the unique index builds`,
-  "primary-key": `${ACCESS_EXCLUSIVE} while the primary key's index builds`,
-  exclude: `${ACCESS_EXCLUSIVE} while the exclusion constraint's index builds`,
+/** A constraint added NOT VALID: no scan at the ADD, and VALIDATE CONSTRAINT lets reads and writes go on. */
+const NOT_VALID_THEN_VALIDATE =
+  "add it NOT VALID (which skips the scan), then VALIDATE CONSTRAINT in a later migration, which checks the rows under SHARE UPDATE EXCLUSIVE: reads and writes go on";
+
+/** A unique index built by hand, then adopted by the constraint: PostgreSQL refuses NOT VALID on these. */
+const usingIndex = (constraint: "UNIQUE" | "PRIMARY KEY") =>
+  `PostgreSQL refuses NOT VALID on a ${constraint} constraint: build its index with CREATE UNIQUE INDEX CONCURRENTLY outside the release (${INDEX_BY_HAND}), then add the constraint from it in a migration with ALTER TABLE ... ADD CONSTRAINT name ${constraint} USING INDEX index_name, which builds nothing`;
+
+/** What ALTER TABLE ... ADD [CONSTRAINT name] <kind> locks, as pg_locks shows it
+ *  (test/lint/constraint-locks.test.ts), and the safer form open to that kind (constraint-advice.test.ts). */
+const CONSTRAINTS: Record<ConstraintKind, Pick<RuleInfo, "lock" | "saferForm">> = {
+  check: { lock: `${ACCESS_EXCLUSIVE} during a full scan`, saferForm: NOT_VALID_THEN_VALIDATE },
+  "foreign-key": { lock: SHARE_ROW_EXCLUSIVE, saferForm: NOT_VALID_THEN_VALIDATE },
+  unique: { lock: `${ACCESS_EXCLUSIVE} while the unique index builds`, saferForm: usingIndex("UNIQUE") },
+  "primary-key": {
+    lock: `${ACCESS_EXCLUSIVE} while the primary key's index builds`,
+    saferForm: `${usingIndex("PRIMARY KEY")} (with its columns already NOT NULL, else the ADD scans the table to set them)`,
+  },
+  exclude: {
+    lock: `${ACCESS_EXCLUSIVE} while the exclusion constraint's index builds`,
+    saferForm:
+      "none in PostgreSQL: an exclusion constraint takes neither NOT VALID nor USING INDEX. Add it while the table is small or in a maintenance window, and accept the finding with an exemption that says so",
+  },
 };
 
-/** squawk's rules on adding a constraint: on a table constraint, its kind decides the lock (CONSTRAINT_LOCKS);
- *  on a column's (ADD COLUMN ... REFERENCES, UNIQUE, PRIMARY KEY), RULES say it. */
+/** squawk's rules on adding a constraint: on a table constraint, its kind decides the lock and the safer form
+ *  (CONSTRAINTS); on a column's (ADD COLUMN ... REFERENCES, UNIQUE, PRIMARY KEY), RULES say them. */
 const CONSTRAINT_RULES: ReadonlySet<string> = new Set([
   "constraint-missing-not-valid",
   "adding-foreign-key-constraint",
@@ -95,19 +110,20 @@ export const RULES: Record<string, RuleInfo> = {
     // squawk reports it on ADD CONSTRAINT only, whose kind names the lock: this is for one not read.
     lock: `${ACCESS_EXCLUSIVE} for CHECK, UNIQUE, PRIMARY KEY and EXCLUDE; SHARE ROW EXCLUSIVE on both tables (blocks writes) for FOREIGN KEY; during a full scan or index build`,
     saferForm:
-      "add the constraint NOT VALID, then VALIDATE CONSTRAINT in a later migration (it takes a weaker lock)",
+      "for CHECK and FOREIGN KEY, add it NOT VALID, then VALIDATE CONSTRAINT in a later migration; for UNIQUE and PRIMARY KEY, build the unique index CONCURRENTLY outside the release, then ADD CONSTRAINT ... USING INDEX",
   },
   "adding-foreign-key-constraint": {
     kind: "blocking",
     // A column's REFERENCES: adding the column takes the stronger lock on its table.
     lock: `${ACCESS_EXCLUSIVE} on the table, which gains a column, and SHARE ROW EXCLUSIVE on the referenced table (blocks writes)`,
-    saferForm: "add the foreign key NOT VALID, then VALIDATE CONSTRAINT in a later migration",
+    saferForm:
+      "add the column without REFERENCES, then ADD CONSTRAINT ... FOREIGN KEY ... NOT VALID, and VALIDATE CONSTRAINT in a later migration",
   },
   "disallowed-unique-constraint": {
     kind: "blocking",
     lock: `${ACCESS_EXCLUSIVE} while the unique index builds`,
     saferForm:
-      "build a unique index CONCURRENTLY outside the release, then ADD CONSTRAINT ... UNIQUE USING INDEX in a migration",
+      "add the column without UNIQUE, build a unique index CONCURRENTLY outside the release, then ADD CONSTRAINT ... UNIQUE USING INDEX in a migration",
   },
   "ban-drop-table": {
     kind: "data-loss",
@@ -238,5 +254,5 @@ export function ruleInfo(rule: string, constraint?: ConstraintKind): RuleInfo {
     saferForm: "see squawk's documentation of the rule",
   };
   if (constraint === undefined || !CONSTRAINT_RULES.has(rule)) return info;
-  return { ...info, lock: CONSTRAINT_LOCKS[constraint] };
+  return { ...info, ...CONSTRAINTS[constraint] };
 }
