@@ -7,12 +7,12 @@
 import type { ClientBase } from "pg";
 import { ReleaseError } from "../errors";
 import type { MigrationFile } from "../migrations/files";
-import { addedConstraint } from "./constraints";
 import { DEFAULT_RELEASE_ENVIRONMENT, type ReleaseEnvironment } from "./environment";
 import { EXEMPTION_SYNTAX, exemptionProblem, knownRules, parseExemptions } from "./exemptions";
 import { EXEMPTION_RULE, SYNTAX_ERROR_RULE, TRANSACTION_BLOCK_RULE, ruleInfo } from "./rules";
 import { runSquawk, upSectionOnly, type SquawkFinding } from "./squawk";
 import {
+  alterTableAction,
   canonicalName,
   createdTable,
   lineOf,
@@ -218,14 +218,14 @@ async function weighFinding(
   created: ReadonlySet<string>,
   weigh: (name: string, kind: "table" | "index") => Promise<TableWeight | undefined>,
 ): Promise<Omit<SafetyFinding, "level"> | undefined> {
-  const info = ruleInfo(finding.rule, statement && addedConstraint(statement, offset));
+  const info = ruleInfo(finding.rule, statement && alterTableAction(statement, offset));
   const target = statement ? statementTarget(statement) : undefined;
   const base = {
     file: `${linted.file.name}.sql`,
     line: statement ? firstCodeLine(linted.text, statement) : finding.line,
     rule: finding.rule,
     lock: info.lock,
-    problem: finding.message,
+    problem: info.problem ?? finding.message,
     saferForm: info.saferForm,
     exemptable: true,
   };

@@ -1,4 +1,5 @@
-import type { ConstraintKind } from "./constraints";
+import { rewritingColumn, type RewritingColumn } from "./added-column";
+import { addedConstraint, type ConstraintKind } from "./constraints";
 
 // What each squawk rule means for a table that holds data: the lock it takes, whether it blocks the app
 // (a rewrite, a scan or a blocking index build), and the safer form. Rules the engine already handles (it
@@ -19,6 +20,8 @@ export interface RuleInfo {
   lock: string;
   /** What to write instead. */
   saferForm: string;
+  /** What the statement does, said instead of squawk's message where that one says something else. */
+  problem?: string;
 }
 
 /** The runbook's procedure for building or dropping an index by hand on a table with data. */
@@ -49,6 +52,29 @@ const CONSTRAINTS: Record<ConstraintKind, Pick<RuleInfo, "lock" | "saferForm">> 
     lock: `${ACCESS_EXCLUSIVE} while the exclusion constraint's index builds`,
     saferForm:
       "none in PostgreSQL: an exclusion constraint takes neither NOT VALID nor USING INDEX. Add it while the table is small or in a maintenance window, and accept the finding with an exemption that says so",
+  },
+};
+
+/** What adding each kind of column squawk's adding-field-with-default reports does (its message says "a
+ *  generated column" for all of them), as test/lint/column-rewrites.test.ts measures it. */
+const REWRITING_COLUMNS: Record<RewritingColumn, Pick<RuleInfo, "problem" | "saferForm">> = {
+  "volatile-default": {
+    problem:
+      "A volatile DEFAULT (one evaluated for each row, such as gen_random_uuid(), random() or clock_timestamp()) makes PostgreSQL rewrite the whole table to fill the new column, under ACCESS EXCLUSIVE. A constant or stable DEFAULT (now() included) is stored once, without a rewrite, since PostgreSQL 11.",
+    saferForm:
+      "add the column without the default (or with a constant one), backfill it in batches, then SET DEFAULT for new rows, which rewrites nothing",
+  },
+  generated: {
+    problem:
+      "A stored generated column is computed for every row as it is added: PostgreSQL rewrites the whole table, under ACCESS EXCLUSIVE.",
+    saferForm:
+      "add a plain nullable column, fill it in batches, and keep it computed with a trigger on write",
+  },
+  identity: {
+    problem:
+      "An identity column is numbered for every row as it is added: PostgreSQL rewrites the whole table, under ACCESS EXCLUSIVE.",
+    saferForm:
+      "add a nullable column and SET DEFAULT nextval() of a sequence for new rows, which rewrites nothing, then number the other rows in batches",
   },
 };
 
@@ -85,8 +111,9 @@ export const RULES: Record<string, RuleInfo> = {
   },
   "adding-field-with-default": {
     kind: "blocking",
-    lock: `${ACCESS_EXCLUSIVE} while the table is rewritten (a volatile default)`,
-    saferForm: "add the column without a default (or with a constant one), then backfill in batches",
+    lock: `${ACCESS_EXCLUSIVE} while the table is rewritten`,
+    // The column squawk points at says which (REWRITING_COLUMNS); most often, a volatile default.
+    ...REWRITING_COLUMNS["volatile-default"],
   },
   "adding-not-nullable-field": {
     kind: "blocking",
@@ -242,17 +269,20 @@ export const EXEMPTABLE_RULES: readonly string[] = SQUAWK_RULES.filter(
 );
 
 /**
- * What `rule` means for the statement it was reported on: `constraint` is the kind of table constraint the
- * statement adds there (constraints.ts), when it adds one. A rule squawk reports that this table does not list
+ * What `rule` means for the statement it was reported on: `action` is the ALTER TABLE action squawk points at,
+ * when it points at one (statements.ts, alterTableAction). A rule squawk reports that this table does not list
  * (a newer squawk) is weighed like a blocking one. Its syntax errors never come here: they are not a rule to
  * weigh (core/lint/syntax-errors.ts).
  */
-export function ruleInfo(rule: string, constraint?: ConstraintKind): RuleInfo {
+export function ruleInfo(rule: string, action?: string): RuleInfo {
   const info = RULES[rule] ?? {
     kind: "blocking",
     lock: "see squawk's documentation of the rule",
     saferForm: "see squawk's documentation of the rule",
   };
+  if (action === undefined) return info;
+  if (rule === "adding-field-with-default") return { ...info, ...REWRITING_COLUMNS[rewritingColumn(action)] };
+  const constraint = addedConstraint(action);
   if (constraint === undefined || !CONSTRAINT_RULES.has(rule)) return info;
   return { ...info, ...CONSTRAINTS[constraint] };
 }

@@ -196,6 +196,22 @@ export function topLevelParts(text: string): StatementPart[] {
   return parts;
 }
 
+const ALTER_TABLE = new RegExp(
+  String.raw`^\s*ALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?${IDENT}\s+`,
+  "i",
+);
+
+/** The action of an ALTER TABLE statement (`ADD CONSTRAINT ...`, `ADD COLUMN ...`) at `offset` in the file
+ *  the statement was read from, as squawk points at it; undefined for another statement. */
+export function alterTableAction(statement: Statement, offset: number): string | undefined {
+  const alter = ALTER_TABLE.exec(statement.code);
+  if (!alter) return undefined;
+  const at = offset - statement.start - alter[0].length;
+  return topLevelParts(statement.code.slice(alter[0].length)).find(
+    (part) => at >= part.offset && at < part.offset + part.text.length,
+  )?.text;
+}
+
 /** The table (or, for DROP INDEX, the index) a statement changes, when it is one squawk weighs. */
 export function statementTarget(statement: Statement): StatementTarget | undefined {
   for (const { pattern, kind } of TARGETS) {
