@@ -1,6 +1,6 @@
 // The migration safety lint's findings, for people: one block per finding, naming file, line, rule, table
 // size, the lock it takes and the safer form (or, for what no exemption accepts, the fix).
-import { safetyErrorsFix, type SafetyReport } from "../core";
+import { findingPlace, safetyErrorsFix, type SafetyReport } from "../core";
 
 export function renderSafety(report: SafetyReport): string[] {
   if (report.findings.length === 0) return [];
@@ -9,7 +9,7 @@ export function renderSafety(report: SafetyReport): string[] {
   ];
   for (const f of report.findings) {
     const table = f.table ? ` on ${f.table}${f.tableSize ? ` (${f.tableSize})` : ""}` : "";
-    lines.push(`    ${f.level}: ${f.file}:${f.line} ${f.rule}${table}: ${f.problem}`);
+    lines.push(`    ${f.level}: ${findingPlace(f)} ${f.rule}${table}: ${f.problem}`);
     if (f.detail) lines.push(`      squawk: ${f.detail}`);
     if (f.level === "exempted") {
       lines.push(`      accepted: ${f.exemption}`);

@@ -3,14 +3,16 @@
 // a production stack (a warning elsewhere) unless the statement carries a reasoned exemption; the same on a
 // table the release creates, or an empty one, is noise and is left out. A statement PostgreSQL cannot run as
 // written (a syntax error, one that cannot run in a transaction) and a malformed exemption are errors on
-// every stack and on any table, and no exemption accepts them.
+// every stack and on any table, and no exemption accepts them. Down sections are linted too, since revert runs
+// them on the tables as they are then: what they cannot run is an error like the Up section's, what they
+// block a warning (apply never runs them), and what they destroy is revert's to show (its preview lists it).
 import type { ClientBase } from "pg";
 import { ReleaseError } from "../errors";
 import type { MigrationFile } from "../migrations/files";
 import { DEFAULT_RELEASE_ENVIRONMENT, type ReleaseEnvironment } from "./environment";
 import { EXEMPTION_SYNTAX, exemptionProblem, knownRules, parseExemptions } from "./exemptions";
 import { EXEMPTION_RULE, SYNTAX_ERROR_RULE, TRANSACTION_BLOCK_RULE, ruleInfo } from "./rules";
-import { runSquawk, upSectionOnly, type SquawkFinding } from "./squawk";
+import { runSquawk, sectionOnly, type SquawkFinding } from "./squawk";
 import {
   alterTableAction,
   canonicalName,
@@ -25,14 +27,25 @@ import { describeSyntaxError } from "./syntax-errors";
 import { outsideTransaction } from "./transaction-block";
 import { describeSize, weighTable, type TableWeight } from "./weigh";
 
+/** A migration's sections: apply runs the Up section, revert the Down section. */
+export type MigrationSection = "up" | "down";
+
+const SECTIONS: readonly MigrationSection[] = ["up", "down"];
+
+/** The command that runs a section, for what would stop it. */
+const RUN_BY: Record<MigrationSection, string> = { up: "apply", down: "revert" };
+
 export interface SafetyFinding {
   /**
-   * error: plan fails (a blocking statement on a table with data in production; everywhere, a statement that
-   * cannot run and a malformed exemption); warning: shown; exempted: accepted by a reasoned comment, shown.
+   * error: plan fails (an Up section's blocking statement on a table with data in production; everywhere, a
+   * statement that cannot run and a malformed exemption); warning: shown; exempted: accepted by a reasoned
+   * comment, shown.
    */
   level: "error" | "warning" | "exempted";
   file: string;
   line: number;
+  /** The section the statement is in. */
+  section: MigrationSection;
   rule: string;
   /** The table as the catalog names it, or as written when the database does not have it. */
   table: string | null;
@@ -63,13 +76,17 @@ export { RELEASE_ENVIRONMENTS, parseReleaseEnvironment, type ReleaseEnvironment 
 export { EXEMPTION_SYNTAX } from "./exemptions";
 export { EXEMPTABLE_RULES } from "./rules";
 
-/** A pending migration as the lint reads it. */
+/** A section of a pending migration as the lint reads it. */
 interface LintedFile {
   file: MigrationFile;
-  /** The file as squawk reads it: its Up section, the rest blanked line for line (lines are the file's). */
+  section: MigrationSection;
+  /** The file as squawk reads it: the section, the rest blanked line for line (lines are the file's). */
   text: string;
   statements: Statement[];
 }
+
+/** squawk's name for a section (a file name): the migration's own for its Up section. */
+const sourceId = (name: string, section: MigrationSection) => (section === "up" ? name : `${name}.down`);
 
 interface Located {
   linted: LintedFile;
@@ -86,17 +103,23 @@ export async function lintMigrations(
 ): Promise<SafetyReport> {
   const environment = options.environment ?? DEFAULT_RELEASE_ENVIRONMENT;
   if (pending.length === 0) return { environment, checked: 0, findings: [], errors: 0 };
-  const raw = await runSquawk(pending, { pgVersion: options.pgVersion ?? (await serverVersion(client)) });
   const linted = new Map(
-    pending.map((file): [string, LintedFile] => {
-      const text = upSectionOnly(file);
-      return [file.name, { file, text, statements: splitStatements(text) }];
-    }),
+    pending.flatMap((file) =>
+      SECTIONS.map((section): [string, LintedFile] => {
+        const text = sectionOnly(file, section);
+        return [sourceId(file.name, section), { file, section, text, statements: splitStatements(text) }];
+      }),
+    ),
+  );
+  const raw = await runSquawk(
+    [...linted].map(([id, { text }]) => ({ id, text })),
+    { pgVersion: options.pgVersion ?? (await serverVersion(client)) },
   );
   // A table a pending migration creates is new when this migration runs (or was created by it).
   const createdBefore = new Map<string, Set<string>>();
   const created = new Set<string>();
-  for (const { file, statements } of linted.values()) {
+  for (const { file, section, statements } of linted.values()) {
+    if (section === "down") continue;
     for (const statement of statements) {
       const table = createdTable(statement);
       if (table) created.add(canonicalName(table));
@@ -114,7 +137,7 @@ export async function lintMigrations(
   // The rules squawk reported on each statement, before weighing: what its exemptions may match.
   const reported = new Map<Statement, Set<string>>();
   for (const finding of raw) {
-    const file = linted.get(finding.migration);
+    const file = linted.get(finding.source);
     if (!file) continue;
     const offset = offsetOf(file.text, finding.line, finding.column);
     const statement = statementAt(file.statements, offset);
@@ -155,7 +178,10 @@ function judged(
   const exemption = parseExemptions(statement?.comments ?? []).find((e) => e.rule === weighed.rule);
   if (exemption?.reason) return { ...weighed, level: "exempted", exemption: exemption.reason };
   const blocksApp = ruleInfo(weighed.rule).kind !== "compatibility" && weighed.tableSize !== null;
-  return { ...weighed, level: environment === "production" && blocksApp ? "error" : "warning" };
+  // A Down section runs on revert, never on apply: what it would block is for the reviewer to know, not a
+  // reason to refuse the release.
+  const refused = environment === "production" && blocksApp && weighed.section === "up";
+  return { ...weighed, level: refused ? "error" : "warning" };
 }
 
 /** The server's version as squawk takes it ("15.20"), so that its rules fit the server that will run them. */
@@ -197,11 +223,16 @@ export function safetyErrorsFix(findings: readonly SafetyFinding[]): string {
   return `${steps.join("; ")} (docs/runbook.md).`;
 }
 
+/** Where a finding is: file and line, and the section when it is the Down one (a reader assumes the Up). */
+export function findingPlace(f: SafetyFinding): string {
+  return `${f.file}:${f.line}${f.section === "down" ? " (Down section, run by revert)" : ""}`;
+}
+
 /** One finding as one line, for a preview's output and its failure. */
 export function describeFinding(f: SafetyFinding): string {
   const table = f.table ? ` on ${f.table}${f.tableSize ? ` (${f.tableSize})` : ""}` : "";
   const detail = f.detail ? ` (squawk: ${f.detail})` : "";
-  const head = `${f.level}: ${f.file}:${f.line} ${f.rule}${table}: ${f.problem}${detail}`;
+  const head = `${f.level}: ${findingPlace(f)} ${f.rule}${table}: ${f.problem}${detail}`;
   if (f.level === "exempted") return `${head} Accepted: ${f.exemption}`;
   if (f.lock === null) return `${head} Fix: ${f.saferForm}.`;
   return `${head} Lock: ${f.lock}. Safer: ${f.saferForm}.`;
@@ -219,10 +250,14 @@ async function weighFinding(
   weigh: (name: string, kind: "table" | "index") => Promise<TableWeight | undefined>,
 ): Promise<Omit<SafetyFinding, "level"> | undefined> {
   const info = ruleInfo(finding.rule, statement && alterTableAction(statement, offset));
+  // A Down section removes what its Up section added: the data it destroys is revert's to name (its preview
+  // lists the drops and asks for --confirm), and a rename back is its point. What it blocks is the lint's.
+  if (linted.section === "down" && info.kind !== "blocking") return undefined;
   const target = statement ? statementTarget(statement) : undefined;
   const base = {
     file: `${linted.file.name}.sql`,
     line: statement ? firstCodeLine(linted.text, statement) : finding.line,
+    section: linted.section,
     rule: finding.rule,
     lock: info.lock,
     problem: info.problem ?? finding.message,
@@ -250,7 +285,7 @@ function firstCodeLine(sql: string, statement: Statement): number {
 
 /** A finding that is not about a table's data: an error wherever it is, that no exemption accepts. */
 function unexemptable(
-  { file }: LintedFile,
+  { file, section }: LintedFile,
   line: number,
   rule: string,
   problem: string,
@@ -260,6 +295,7 @@ function unexemptable(
     level: "error",
     file: `${file.name}.sql`,
     line,
+    section,
     rule,
     table: null,
     tableSize: null,
@@ -270,7 +306,7 @@ function unexemptable(
   };
 }
 
-/** A statement squawk cannot parse: PostgreSQL refuses it too, so apply would stop at it. */
+/** A statement squawk cannot parse: PostgreSQL refuses it too, so apply (or revert) would stop at it. */
 function syntaxErrorFinding(file: LintedFile, finding: SquawkFinding): SafetyFinding {
   const error = describeSyntaxError(file.text, finding);
   return {
@@ -278,7 +314,7 @@ function syntaxErrorFinding(file: LintedFile, finding: SquawkFinding): SafetyFin
       file,
       error.line,
       SYNTAX_ERROR_RULE,
-      `${error.message}: the statement is not valid SQL, so apply would stop at it.`,
+      `${error.message}: the statement is not valid SQL, so ${RUN_BY[file.section]} would stop at it.`,
       "correct the statement (no exemption accepts a syntax error)",
     ),
     detail: error.detail,
@@ -295,7 +331,7 @@ function transactionBlockFindings(file: LintedFile): SafetyFinding[] {
         file,
         firstCodeLine(file.text, statement),
         TRANSACTION_BLOCK_RULE,
-        `${found.command} cannot run inside a transaction block, and every migration runs in one: apply would stop at it.`,
+        `${found.command} cannot run inside a transaction block, and every migration runs in one: ${RUN_BY[file.section]} would stop at it.`,
         found.instead,
       ),
     ];

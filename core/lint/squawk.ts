@@ -1,5 +1,5 @@
-// Runs squawk (the pinned squawk-cli package, whose platform package ships the binary) over the Up sections
-// of migration files. Offline, no configuration file: the rules and the PostgreSQL version come from here.
+// Runs squawk (the pinned squawk-cli package, whose platform package ships the binary) over sections of
+// migration files. Offline, no configuration file: the rules and the PostgreSQL version come from here.
 import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -9,9 +9,16 @@ import { ReleaseError } from "../errors";
 import { migrationSection, type MigrationFile } from "../migrations/files";
 import { EXCLUDED_RULES } from "./rules";
 
+/** A text for squawk: one section of a migration file (sectionOnly), named by a plain file name. */
+export interface SquawkSource {
+  /** Unique among the sources of a run, and a file name without .sql. */
+  id: string;
+  text: string;
+}
+
 export interface SquawkFinding {
-  /** The migration's name (file name without .sql). */
-  migration: string;
+  /** The id of the source it is in. */
+  source: string;
   /** 1-based line and column in the file. */
   line: number;
   column: number;
@@ -46,24 +53,24 @@ function squawkBinary(): string {
   }
 }
 
-/** Only the Up section, with everything else blanked line for line, so squawk's lines are the file's. */
-export function upSectionOnly(file: MigrationFile): string {
-  const { offset: start, text } = migrationSection(file.sql, "up");
+/** Only one section, with everything else blanked line for line, so squawk's lines are the file's. */
+export function sectionOnly(file: MigrationFile, section: "up" | "down"): string {
+  const { offset: start, text } = migrationSection(file.sql, section);
   const end = start + text.length;
   const blank = (text: string) => text.replace(/[^\n]/g, "");
   return blank(file.sql.slice(0, start)) + file.sql.slice(start, end) + blank(file.sql.slice(end));
 }
 
 export async function runSquawk(
-  files: readonly MigrationFile[],
+  sources: readonly SquawkSource[],
   options: { pgVersion?: string } = {},
 ): Promise<SquawkFinding[]> {
-  if (files.length === 0) return [];
+  if (sources.length === 0) return [];
   const dir = mkdtempSync(path.join(tmpdir(), "neonhub-db-lint-"));
   try {
-    const paths = files.map((file) => {
-      const target = path.join(dir, `${file.name}.sql`);
-      writeFileSync(target, upSectionOnly(file));
+    const paths = sources.map((source) => {
+      const target = path.join(dir, `${source.id}.sql`);
+      writeFileSync(target, source.text);
       return target;
     });
     const args = [
@@ -89,7 +96,7 @@ export async function runSquawk(
     );
     const raw = JSON.parse(output.stdout.trim() || "[]") as SquawkJson[];
     return raw.map((finding) => ({
-      migration: path.basename(finding.file, ".sql"),
+      source: path.basename(finding.file, ".sql"),
       // squawk counts lines and columns from 0.
       line: finding.line + 1,
       column: finding.column + 1,

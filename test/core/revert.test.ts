@@ -128,15 +128,16 @@ describe("a failing Down section", () => {
   const dir = fixtureMigrationsCopy();
 
   it("is reported with its file, line and caret, and its transaction rolled back", async () => {
+    // An error PostgreSQL finds only as it runs (a syntax error is refused by the lint before apply).
     const error = await failedRevert(
       db.current.url,
       dir,
       "20250101000400_broken_down.sql",
-      'DROP TABLE "Sprocket";\nDROP TABEL "Widget";',
+      'DROP TABLE "Sprocket";\nSELECT count(*) FROM "Widget" WHERE nope;',
     );
     expect(error.code).toBe("migration-failed");
     expect(error.message).toContain("Reverting migration 20250101000400_broken_down.sql failed at line 6");
-    expect(error.message).toContain('6 | DROP TABEL "Widget";');
+    expect(error.message).toContain('6 | SELECT count(*) FROM "Widget" WHERE nope;');
     expect(error.message).toMatch(/\n\s+\^/);
     expect(error.fix).toContain("still applied");
     // Rolled back: the table is still there, the migration still recorded.

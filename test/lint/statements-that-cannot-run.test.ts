@@ -55,6 +55,7 @@ describe("a syntax error", () => {
         level: "error",
         file: "20250101000400_other.sql",
         line: 2,
+        section: "up",
         rule: "syntax-error",
         table: null,
         tableSize: null,

@@ -1,0 +1,105 @@
+// A pending migration's Down section is linted too: revert runs it on a table with data. A statement it cannot
+// run is an error (revert would stop at it), what it would block is a warning in every environment (apply
+// never runs it), and what it destroys is left to revert's preview. Each finding says it is in the Down
+// section.
+import { describe, expect, it } from "vitest";
+import { type SafetyReport } from "../../core";
+import { runCli } from "../support/cli";
+import { useTestDatabase, withClient } from "../support/database";
+import { fixtureMigrationsCopy, writeMigration } from "../support/fixtures";
+
+const UP = 'ALTER TABLE "Widget" ADD COLUMN note text;';
+const FILE = "20250101000400_widget_note.sql";
+
+describe("a Down section", () => {
+  const db = useTestDatabase("lintdown");
+  const dir = fixtureMigrationsCopy();
+  const plan = async (...args: string[]) => {
+    const run = await runCli(["plan", ...args, "--migrations-dir", dir, "--environment", "production"], {
+      DATABASE_URL: db.current.url,
+    });
+    return run;
+  };
+  const planJson = async () => {
+    const run = await plan("--json");
+    return { code: run.code, safety: (JSON.parse(run.stdout) as { safety: SafetyReport }).safety };
+  };
+
+  it("that blocks a table with rows is a warning, in production too, saying it is the Down section", async () => {
+    const apply = await runCli(["apply", "--migrations-dir", dir], { DATABASE_URL: db.current.url });
+    expect(apply.code).toBe(0);
+    await withClient(db.current.url, (c) =>
+      c.query(`INSERT INTO "Widget" (id, name) SELECT 'w' || g, 'w' || g FROM generate_series(1, 50) g`),
+    );
+    writeMigration(
+      dir,
+      FILE,
+      UP,
+      ['ALTER TABLE "Widget" DROP COLUMN note;', 'CREATE INDEX widget_name ON "Widget" (name);'].join("\n"),
+    );
+    const { code, safety } = await planJson();
+    // Pending, and nothing that stops the release: the DROP COLUMN is what revert is for (its preview says so).
+    expect(code).toBe(2);
+    expect(safety.findings.map((f) => [f.level, f.line, f.section, f.rule])).toEqual([
+      ["warning", 6, "down", "require-concurrent-index-creation"],
+    ]);
+    const text = await plan();
+    expect(text.stdout).toContain(
+      `warning: ${FILE}:6 (Down section, run by revert) require-concurrent-index-creation on "Widget"`,
+    );
+  });
+
+  it("that cannot run is an error, in development too, naming revert", async () => {
+    writeMigration(
+      dir,
+      FILE,
+      UP,
+      'DROP INDEX CONCURRENTLY IF EXISTS widget_name;\nALTER TABLE "Widget" DROP COLUMN note;',
+    );
+    const run = await runCli(["plan", "--json", "--migrations-dir", dir], { DATABASE_URL: db.current.url });
+    expect(run.code).toBe(1);
+    const { safety } = JSON.parse(run.stdout) as { safety: SafetyReport };
+    expect(safety.findings).toMatchObject([
+      {
+        level: "error",
+        line: 5,
+        section: "down",
+        rule: "cannot-run-in-transaction",
+        problem: expect.stringContaining("revert would stop at it") as unknown,
+      },
+    ]);
+    // apply refuses it too: once applied, only revert --corrected-down could run a corrected Down section.
+    const apply = await runCli(["apply", "--json", "--migrations-dir", dir], {
+      DATABASE_URL: db.current.url,
+    });
+    expect(apply.code).toBe(1);
+    expect((JSON.parse(apply.stdout) as { error: { code: string } }).error.code).toBe("unsafe-migration");
+  });
+
+  it("that does not parse is an error", async () => {
+    writeMigration(dir, FILE, UP, 'ALTER TABLE "Widget" DROP COLUMN note NUL;');
+    const { code, safety } = await planJson();
+    expect(code).toBe(1);
+    expect(safety.findings.map((f) => [f.level, f.section, f.rule])).toEqual([
+      ["error", "down", "syntax-error"],
+    ]);
+  });
+
+  it("takes exemptions as the Up section does", async () => {
+    writeMigration(
+      dir,
+      FILE,
+      UP,
+      [
+        'ALTER TABLE "Widget" DROP COLUMN note;',
+        "-- neonhub-db:allow require-concurrent-index-creation because Widget holds 50 rows",
+        'CREATE INDEX widget_name ON "Widget" (name);',
+      ].join("\n"),
+    );
+    const { code, safety } = await planJson();
+    expect(code).toBe(2);
+    expect(safety.findings.map((f) => [f.level, f.section, f.rule, f.exemption])).toEqual([
+      ["exempted", "down", "require-concurrent-index-creation", "Widget holds 50 rows"],
+    ]);
+  });
+});
