@@ -38,17 +38,37 @@ const NOT_VALID_THEN_VALIDATE =
 const usingIndex = (constraint: "UNIQUE" | "PRIMARY KEY") =>
   `PostgreSQL refuses NOT VALID on a ${constraint} constraint: build its index with CREATE UNIQUE INDEX CONCURRENTLY outside the release (${INDEX_BY_HAND}), then add the constraint from it in a migration with ALTER TABLE ... ADD CONSTRAINT name ${constraint} USING INDEX index_name, which builds nothing`;
 
-/** What ALTER TABLE ... ADD [CONSTRAINT name] <kind> locks, as pg_locks shows it
- *  (test/lint/constraint-locks.test.ts), and the safer form open to that kind (constraint-advice.test.ts). */
-const CONSTRAINTS: Record<ConstraintKind, Pick<RuleInfo, "lock" | "saferForm">> = {
-  check: { lock: `${ACCESS_EXCLUSIVE} during a full scan`, saferForm: NOT_VALID_THEN_VALIDATE },
-  "foreign-key": { lock: SHARE_ROW_EXCLUSIVE, saferForm: NOT_VALID_THEN_VALIDATE },
-  unique: { lock: `${ACCESS_EXCLUSIVE} while the unique index builds`, saferForm: usingIndex("UNIQUE") },
+/** What ALTER TABLE ... ADD [CONSTRAINT name] <kind> does and locks, as pg_locks shows it
+ *  (test/lint/constraint-locks.test.ts), and the safer form open to that kind (constraint-advice.test.ts).
+ *  squawk's messages say "block writes" of a scan under ACCESS EXCLUSIVE, which blocks reads too. */
+const CONSTRAINTS: Record<ConstraintKind, Pick<RuleInfo, "problem" | "lock" | "saferForm">> = {
+  check: {
+    problem:
+      "Adding a CHECK constraint checks every row while holding ACCESS EXCLUSIVE, which blocks reads and writes until the scan ends.",
+    lock: `${ACCESS_EXCLUSIVE} during a full scan`,
+    saferForm: NOT_VALID_THEN_VALIDATE,
+  },
+  "foreign-key": {
+    problem:
+      "Adding a FOREIGN KEY checks every row against the referenced table while holding SHARE ROW EXCLUSIVE on both, which blocks their writes until the scan ends.",
+    lock: SHARE_ROW_EXCLUSIVE,
+    saferForm: NOT_VALID_THEN_VALIDATE,
+  },
+  unique: {
+    problem:
+      "Adding a UNIQUE constraint builds its index while holding ACCESS EXCLUSIVE, which blocks reads and writes until the build ends.",
+    lock: `${ACCESS_EXCLUSIVE} while the unique index builds`,
+    saferForm: usingIndex("UNIQUE"),
+  },
   "primary-key": {
+    problem:
+      "Adding a PRIMARY KEY builds its index (and checks its columns hold no NULL) while holding ACCESS EXCLUSIVE, which blocks reads and writes until it ends.",
     lock: `${ACCESS_EXCLUSIVE} while the primary key's index builds`,
     saferForm: `${usingIndex("PRIMARY KEY")} (with its columns already NOT NULL, else the ADD scans the table to set them)`,
   },
   exclude: {
+    problem:
+      "Adding an EXCLUDE constraint builds its index and checks every row while holding ACCESS EXCLUSIVE, which blocks reads and writes until it ends.",
     lock: `${ACCESS_EXCLUSIVE} while the exclusion constraint's index builds`,
     saferForm:
       "none in PostgreSQL: an exclusion constraint takes neither NOT VALID nor USING INDEX. Add it while the table is small or in a maintenance window, and accept the finding with an exemption that says so",
@@ -141,7 +161,10 @@ export const RULES: Record<string, RuleInfo> = {
   },
   "adding-foreign-key-constraint": {
     kind: "blocking",
-    // A column's REFERENCES: adding the column takes the stronger lock on its table.
+    // A column's REFERENCES: adding the column takes the stronger lock on its table (squawk's message names
+    // only SHARE ROW EXCLUSIVE).
+    problem:
+      "Adding a column with REFERENCES holds ACCESS EXCLUSIVE on its table, which blocks reads and writes, and SHARE ROW EXCLUSIVE on the referenced table, which blocks its writes, until the migration's transaction ends.",
     lock: `${ACCESS_EXCLUSIVE} on the table, which gains a column, and SHARE ROW EXCLUSIVE on the referenced table (blocks writes)`,
     saferForm:
       "add the column without REFERENCES, then ADD CONSTRAINT ... FOREIGN KEY ... NOT VALID, and VALIDATE CONSTRAINT in a later migration",
