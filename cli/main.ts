@@ -265,7 +265,15 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
       if (json)
         out(
           JSON.stringify(
-            { error: { code: error.code, message: error.message, fix: error.fix ?? null } },
+            {
+              error: {
+                code: error.code,
+                message: error.message,
+                fix: error.fix ?? null,
+                // Only when a migration failed: which one, as fields CI can read.
+                ...(error.failedMigration ? { failedMigration: error.failedMigration } : {}),
+              },
+            },
             null,
             2,
           ),

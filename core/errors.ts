@@ -1,5 +1,6 @@
 // Every failure the release engine reports on purpose is a ReleaseError: a message that names the input and
 // the problem, and a `fix` that says what to do. Anything else reaching the CLI is a bug.
+import type { FailedMigration } from "./results";
 
 export type ReleaseErrorCode =
   | "invalid-input"
@@ -19,14 +20,17 @@ export type ReleaseErrorCode =
 
 export class ReleaseError extends Error {
   override readonly name = "ReleaseError";
+  /** Set when a migration failed: which one and where, as fields (the message says the same in words). */
+  readonly failedMigration?: FailedMigration;
   constructor(
     readonly code: ReleaseErrorCode,
     message: string,
     /** What the operator should do about it. */
     readonly fix?: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; failedMigration?: FailedMigration },
   ) {
     super(message, options);
+    this.failedMigration = options?.failedMigration;
   }
 
   /** The message and the fix, as one text for people. */

@@ -56,6 +56,7 @@ export {
   STEP_KINDS,
   type IndexBuildFacts,
   type CountIndexFacts,
+  type FailedMigration,
   type IndexCalibrationFacts,
   type MigrationResult,
   type RowLevelSecurityStatus,

@@ -20,6 +20,25 @@ export interface MigrationResult {
   durationMs: number;
 }
 
+/**
+ * The migration a run stopped at, for machines (`--json`: `error.failedMigration`), so that CI learns which one
+ * without reading the message. The migrations this run finished before it stay applied (up) or reverted (down).
+ */
+export interface FailedMigration {
+  name: string;
+  /** The file's full sha256. */
+  checksum: string;
+  direction: "up" | "down";
+  /** The server's SQLSTATE (55P03 for a lock it could not take in time); null when it gave none. */
+  sqlstate: string | null;
+  /** The file's line where the failed statement is (at the server's position when it gave one); null when not known. */
+  line: number | null;
+  /** The failed statement's 1-based number in its section (Up for apply, Down for revert); null when not known. */
+  statement: number | null;
+  /** Migrations this run finished before it failed: applied before it (up), reverted after it (down). */
+  finished: number;
+}
+
 /** One thing a step manages (a seed set, an index), as it is now and what apply would do to it. */
 export interface StepItemPlan {
   name: string;

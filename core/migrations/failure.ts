@@ -4,6 +4,7 @@
 // runs has no position, and the statement is found from how many of the section's statements completed
 // before it (statement-counts.ts).
 import { ReleaseError } from "../errors";
+import type { FailedMigration } from "../results";
 import { createExtensionFix, extensionRefusedBy } from "../extensions";
 import { codeStart, lineOf, splitStatements } from "../lint/statements";
 import { STATEMENT_TIMEOUT_SETTINGS } from "../lock-safety/settings";
@@ -36,8 +37,10 @@ export interface MigrationFailure {
 /** Where the failure is in the file: its line, the statement's number in its section, and the lines shown. */
 interface FailurePlace {
   line: number;
-  /** 1-based, in the section; set when the statement was found by counting, not by a position. */
+  /** 1-based, in the section; undefined when the position is past the section's statements. */
   statement?: number;
+  /** Found from the server's position (a caret points at the token), or by counting completed statements. */
+  foundBy: "position" | "count";
   shown: string[];
 }
 
@@ -63,6 +66,15 @@ export function describeMigrationFailure(error: unknown, failure: MigrationFailu
   }
   const place = failurePlace(file, direction, serverError);
   const where = whereText(place, direction);
+  const failedMigration: FailedMigration = {
+    name: file.name,
+    checksum: file.checksum,
+    direction,
+    sqlstate: serverError.code ?? null,
+    line: place?.line ?? null,
+    statement: place?.statement ?? null,
+    finished,
+  };
   const lines = [...(place?.shown ?? [])];
   if (serverError.detail) lines.push(`  detail: ${serverError.detail}`);
   if (serverError.where) lines.push(`  where: ${serverError.where.split("\n")[0]}`);
@@ -78,7 +90,7 @@ export function describeMigrationFailure(error: unknown, failure: MigrationFailu
         `If its Down section is wrong, correct it in ${file.name}.sql, leaving the Up section as it is, and run the revert again with ${CORRECTED_DOWN_FLAG} ${file.name}.`,
         "If instead the database was changed by hand since, so that the Down section cannot run, restore what it expects and run the revert again.",
       ].join(" "),
-      { cause: error },
+      { cause: error, failedMigration },
     );
   }
   const rolledBack = `Its transaction was rolled back (nothing of it is applied${finished > 0 ? `; the ${finished} migration(s) before it are` : ""}).`;
@@ -92,7 +104,7 @@ export function describeMigrationFailure(error: unknown, failure: MigrationFailu
       : timedOut
         ? `${rolledBack} The statement ran longer than the statement timeout${failure.statementTimeoutMs ? ` (${failure.statementTimeoutMs} ms)` : ""}: ${raiseTimeout}, or make the statement faster, then run apply again.`
         : `${rolledBack} Fix the file and run apply again.`,
-    { cause: error },
+    { cause: error, failedMigration },
   );
 }
 
@@ -100,7 +112,9 @@ export function describeMigrationFailure(error: unknown, failure: MigrationFailu
 function whereText(place: FailurePlace | undefined, direction: "up" | "down"): string {
   const section = direction === "up" ? "its Up section" : "its Down section";
   const at = place ? ` at line ${place.line}` : "";
-  if (place?.statement !== undefined) return `${at} (statement ${place.statement} of ${section})`;
+  // With a position the caret shows the token; without one the statement's number is what locates it.
+  if (place?.foundBy === "count" && place.statement !== undefined)
+    return `${at} (statement ${place.statement} of ${section})`;
   // A revert's failure always names the section; an apply's is the Up section's, as ever.
   return direction === "down" ? `${at} (${section})` : at;
 }
@@ -122,6 +136,8 @@ function failurePlace(
   error: ServerError,
 ): FailurePlace | undefined {
   const section = migrationSection(file.sql, direction);
+  // The server's statements: empty ones (a lone `;`, comments only) are none to it.
+  const statements = splitStatements(section.text).filter((s) => /[^\s;]/.test(s.code));
   const position = Number(error.position);
   if (Number.isInteger(position) && position > 0) {
     const offset = section.offset + position - 1;
@@ -132,8 +148,11 @@ function failurePlace(
     const gutter = `${line} | `;
     // The caret's column in characters, as a terminal shows them, not UTF-16 units.
     const column = Array.from(file.sql.slice(lineStart, offset)).length;
+    const at = statements.findIndex((s) => position - 1 < s.end);
     return {
       line,
+      statement: at < 0 ? undefined : at + 1,
+      foundBy: "position",
       shown: [
         `  ${gutter}${file.sql.slice(lineStart, lineEnd < 0 ? undefined : lineEnd)}`,
         `  ${" ".repeat(gutter.length + column)}^`,
@@ -142,8 +161,6 @@ function failurePlace(
   }
   const completed = error.completedStatements;
   if (completed === undefined) return undefined;
-  // The server's statements: empty ones (a lone `;`, comments only) are none to it.
-  const statements = splitStatements(section.text).filter((s) => /[^\s;]/.test(s.code));
   const failed = statements[completed];
   // Past the section's last statement: the ledger row or the COMMIT failed, not the file's SQL.
   if (!failed) return undefined;
@@ -159,5 +176,5 @@ function failurePlace(
   }
   if (last >= first + SHOWN_LINES)
     shown.push(`  ${" ".repeat(width)} | ... (${last - first - SHOWN_LINES + 1} more line(s))`);
-  return { line: first, statement: completed + 1, shown };
+  return { line: first, statement: completed + 1, foundBy: "count", shown };
 }

@@ -162,6 +162,18 @@ function describeLockTimeout(
     "lock-timeout",
     `Migration ${file.name}.sql could not take its lock within the lock timeout (${safety.lockTimeoutMs} ms) in ${attempts} attempt(s): ${blocker}.`,
     `Nothing of it is applied (each attempt was rolled back${appliedBefore > 0 ? `; the ${appliedBefore} migration(s) before it are applied` : ""}). Run apply again when that session has finished, or raise --migration-lock-timeout / --lock-retries.${end}`,
-    { cause: error },
+    {
+      cause: error,
+      // Which statement waited is not tracked across retries: the blocker, not the file, is the cause.
+      failedMigration: {
+        name: file.name,
+        checksum: file.checksum,
+        direction: "up",
+        sqlstate: LOCK_NOT_AVAILABLE,
+        line: null,
+        statement: null,
+        finished: appliedBefore,
+      },
+    },
   );
 }
