@@ -44,8 +44,9 @@ export function renderPlan(plan: ReleasePlan): string {
     ...items("vector indexes", plan.vectorIndexes),
     ...renderSafety(plan.safety),
   ];
-  for (const p of migrations.problems) lines.push(`  problem: ${ledgerProblemText(p)}`, `    fix: ${p.fix}`);
-  for (const p of plan.problems) lines.push(`  problem: ${p}`);
+  // The safety section above shows its errors with their lines and safer forms already.
+  for (const p of plan.problems.filter((p) => p.section !== "safety"))
+    lines.push(`  problem: ${p.message}`, `    fix: ${p.fix}`);
   lines.push(
     planIsBlocked(plan)
       ? "Blocked: `neonhub-db apply` refuses until the problems or errors above are fixed."

@@ -50,6 +50,7 @@ export {
   type ReleaseSummary,
   type VerifyReport,
 } from "./release";
+export type { PlanProblem } from "./plan-problems";
 export type { ReleaseStep, StepItemPlan, StepItemResult, StepManifestEntry } from "./steps";
 export { DISPLAY_CHECKSUM_LENGTH, displayChecksum, displayChecksumPair, ledgerProblemText } from "./display";
 export {

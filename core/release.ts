@@ -17,6 +17,7 @@ import { parseDatabaseUrl, redactUrl, type DatabaseTarget } from "./dsn";
 import { ReleaseError, isReleaseError } from "./errors";
 import { PGVECTOR_MISSING, createExtensionFix, extensionRefusedBy } from "./extensions";
 import { preflightProblems } from "./adopt/preflight";
+import { planProblems, type PlanProblem } from "./plan-problems";
 import { acquireReleaseLock } from "./lock";
 import { lintMigrations, refuseUnsafeMigrations, type ReleaseEnvironment, type SafetyReport } from "./lint";
 import { openMonitorInBackground, type MonitorConnection } from "./lock-safety/monitor-connection";
@@ -95,19 +96,19 @@ export interface ReleasePlan {
   vectorIndexes: StepPlanMap["vectorIndexes"][];
   /** squawk's findings on the pending migrations, weighed with the tables' data (core/lint/). */
   safety: SafetyReport;
-  /** Blocking problems besides the ledger (e.g. pgvector missing). */
-  problems: string[];
+  /** Every reason apply would refuse this plan, each section's included (core/plan-problems.ts). */
+  problems: PlanProblem[];
   /** Whether apply would change anything. */
   pending: boolean;
 }
 
 /**
  * Whether apply would refuse what the plan shows: a ledger problem, a database that is not ours, a missing
- * pgvector or a safety lint error (each of which apply checks again and refuses). plan's exit code and its
- * closing line both read this, so they cannot disagree.
+ * pgvector, a safety lint error or a seed set that cannot fit (each of which apply checks again and refuses),
+ * all of them in `problems`. plan's exit code and its closing line both read this, so they cannot disagree.
  */
 export function planIsBlocked(plan: ReleasePlan): boolean {
-  return plan.migrations.problems.length > 0 || plan.problems.length > 0 || plan.safety.errors > 0;
+  return plan.problems.length > 0;
 }
 
 export interface ReleaseSummary extends Omit<StepStatuses, "rowLevelSecurity"> {
@@ -238,9 +239,9 @@ export function describeRunError(error: unknown, target: DatabaseTarget): unknow
   return error;
 }
 
-async function pgvectorProblem(client: ClientBase): Promise<string | undefined> {
+async function pgvectorAvailable(client: ClientBase): Promise<boolean> {
   const result = await client.query<{ available: boolean }>(`SELECT ${PGVECTOR_AVAILABLE_SQL} AS available`);
-  return result.rows[0]?.available ? undefined : PGVECTOR_MISSING;
+  return result.rows[0]?.available === true;
 }
 
 interface MigrationState {
@@ -276,7 +277,7 @@ export async function planWith(client: ClientBase, options: ReleaseOptions): Pro
       stepPlans.set(step, step.batch.planFromState(state.steps[i]) ?? (await step.plan(client)));
     }
     const checks = await pendingMigrationChecks(client, state, options);
-    return assemblePlan(options, state, stepPlans, probe.pgvector ? [] : [PGVECTOR_MISSING], checks);
+    return assemblePlan(options, state, stepPlans, !probe.pgvector, checks);
   }
   const state = await readMigrationState(client, options);
   const checks = await pendingMigrationChecks(client, state, options);
@@ -284,8 +285,7 @@ export async function planWith(client: ClientBase, options: ReleaseOptions): Pro
   const steps = options.steps ?? [];
   const stepPlans = new Map<ReleaseStep, StepPlanMap[ReleaseStep["kind"]][]>();
   for (const step of steps) stepPlans.set(step, await step.plan(released ? client : undefined));
-  const problems = [await pgvectorProblem(client)].filter((p): p is string => Boolean(p));
-  return assemblePlan(options, state, stepPlans, problems, checks);
+  return assemblePlan(options, state, stepPlans, !(await pgvectorAvailable(client)), checks);
 }
 
 interface PendingMigrationChecks {
@@ -315,7 +315,7 @@ function assemblePlan(
   options: ReleaseOptions,
   state: Pick<MigrationState, "ledger" | "comparison">,
   stepPlans: Map<ReleaseStep, StepPlanMap[ReleaseStep["kind"]][]>,
-  problems: string[],
+  pgvectorMissing: boolean,
   checks: PendingMigrationChecks,
 ): ReleasePlan {
   const { rowLevelSecurity, seedSets, vectorIndexes } = byStepKey<StepPlanMap>(
@@ -325,30 +325,26 @@ function assemblePlan(
   const pending =
     state.comparison.pending.length > 0 ||
     [...rowLevelSecurity, ...seedSets, ...vectorIndexes].some((item) => item.action !== "unchanged");
-  // A seed set that needs what the schema lacks fits only if a pending migration brings it: with none
-  // pending, apply would refuse it, so the plan says so now.
-  const unfit =
-    state.comparison.pending.length > 0
-      ? []
-      : seedSets
-          .filter((item) => item.schemaMismatch?.length)
-          .map(
-            (item) =>
-              `seed set "${item.name}" does not fit the schema: ${item.schemaMismatch!.join("; ")}, and no migration is pending. ` +
-              `Fix the table or column names in its files to match the migrations.`,
-          );
+  const ledgerProblems = [...state.comparison.problems, ...checks.preflight];
   return {
     database: redactUrl(options.databaseUrl),
     migrations: {
       applied: state.ledger.length,
       pending: state.comparison.pending.map((m) => ({ name: m.name, checksum: m.checksum })),
-      problems: [...state.comparison.problems, ...checks.preflight],
+      problems: ledgerProblems,
     },
     rowLevelSecurity,
     seedSets,
     vectorIndexes,
     safety: checks.safety,
-    problems: [...problems, ...unfit],
+    // With none pending, apply would refuse a seed set that does not fit, so the plan says so now.
+    problems: planProblems({
+      pgvectorMissing,
+      ledger: ledgerProblems,
+      safety: checks.safety,
+      seedSets,
+      migrationsPending: state.comparison.pending.length > 0,
+    }),
     pending,
   };
 }
@@ -392,8 +388,7 @@ export async function applyWith(client: ClientBase, options: ReleaseOptions): Pr
       throw error;
     }
   } else {
-    const vectorMissing = await pgvectorProblem(client);
-    if (vectorMissing) throw new ReleaseError("missing-pgvector", vectorMissing);
+    if (!(await pgvectorAvailable(client))) throw new ReleaseError("missing-pgvector", PGVECTOR_MISSING);
     await endSessionWithClient(client);
     if (options.ownerRole) await setOwnerRole(client, options.ownerRole);
     unlock = await acquireReleaseLock(client, { timeoutMs: options.lockTimeoutMs, log });

@@ -210,7 +210,13 @@ describe("seed set errors", () => {
     });
     expect(plan.seedSets[0]!.reason).toContain('table "Brand" has no column "tagline" (file 20-brand.json)');
     expect(plan.problems).toEqual([
-      'seed set "demo" does not fit the schema: table "Brand" has no column "tagline" (file 20-brand.json), and no migration is pending. Fix the table or column names in its files to match the migrations.',
+      {
+        section: "seedSets",
+        kind: "seed-set-unfit",
+        message:
+          'seed set "demo" does not fit the schema: table "Brand" has no column "tagline" (file 20-brand.json), and no migration is pending.',
+        fix: "Fix the table or column names in its files to match the migrations.",
+      },
     ]);
     await expectReleaseError(
       applyRelease(optionsFor(db.current.url, dir)),

@@ -1,0 +1,65 @@
+// Every reason apply would refuse a plan, in one list: the plan's top-level `problems`. Each section keeps its
+// own detail (the ledger's problems under `migrations`, the lint's findings under `safety`, a seed set's
+// schema mismatch on its item); this list is what a machine reads to learn whether the plan is blocked and
+// why, so that no section's problem can be missed by reading the top level. plan's exit code, its closing
+// line and `--json` all read it (planIsBlocked).
+import { ledgerProblemText } from "./display";
+import { PGVECTOR_MISSING } from "./extensions";
+import { describeFinding, safetyErrorsFix, type SafetyReport } from "./lint";
+import type { LedgerProblem } from "./migrations/ledger";
+import type { StepItemPlan } from "./results";
+
+export interface PlanProblem {
+  /** Where the plan shows it in detail: `migrations.problems`, `safety.findings`, `seedSets`; `server`: none. */
+  section: "server" | "migrations" | "safety" | "seedSets";
+  /** A ledger problem's kind, or `missing-pgvector`, `unsafe-migration`, `seed-set-unfit`. */
+  kind: LedgerProblem["kind"] | "missing-pgvector" | "unsafe-migration" | "seed-set-unfit";
+  message: string;
+  fix: string;
+}
+
+export function planProblems(parts: {
+  pgvectorMissing: boolean;
+  ledger: readonly LedgerProblem[];
+  safety: SafetyReport;
+  seedSets: readonly StepItemPlan[];
+  /** A seed set that needs what the schema lacks fits only if a pending migration brings it. */
+  migrationsPending: boolean;
+}): PlanProblem[] {
+  const server: PlanProblem[] = parts.pgvectorMissing
+    ? [
+        {
+          section: "server",
+          kind: "missing-pgvector",
+          message: PGVECTOR_MISSING,
+          fix: "Install pgvector on the server as the message says, then run plan again.",
+        },
+      ]
+    : [];
+  const migrations = parts.ledger.map(
+    (p): PlanProblem => ({ section: "migrations", kind: p.kind, message: ledgerProblemText(p), fix: p.fix }),
+  );
+  const safety = parts.safety.findings
+    .filter((f) => f.level === "error")
+    .map(
+      (f): PlanProblem => ({
+        section: "safety",
+        kind: "unsafe-migration",
+        message: describeFinding(f),
+        fix: safetyErrorsFix([f]),
+      }),
+    );
+  const seedSets = parts.migrationsPending
+    ? []
+    : parts.seedSets
+        .filter((item) => item.schemaMismatch?.length)
+        .map(
+          (item): PlanProblem => ({
+            section: "seedSets",
+            kind: "seed-set-unfit",
+            message: `seed set "${item.name}" does not fit the schema: ${item.schemaMismatch!.join("; ")}, and no migration is pending.`,
+            fix: "Fix the table or column names in its files to match the migrations.",
+          }),
+        );
+  return [...server, ...migrations, ...safety, ...seedSets];
+}
