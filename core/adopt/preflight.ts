@@ -35,14 +35,21 @@ export async function preflightProblems(
   const { ledger, pending } = state;
   const first = pending[0];
   if (!first) return [];
-  const problems: LedgerProblem[] = [];
   const foreignLedgers = await findForeignLedgers(client);
+  const created = createdObjects(pending);
+  // Where the migrations go is empty (a new database): nothing can collide, no Prisma-era schema is there.
+  const empty = await targetSchemasEmpty(client, created);
+  if (!empty && ledger.length === 0) {
+    // The Prisma-era schema has one way forward, the upgrade in place: its Prisma ledger and its tables that
+    // collide are part of what it is, and the paths they would suggest on their own (baseline) do not apply.
+    const legacy = await inspectLegacyDatabase(client);
+    if (legacy) return legacyProblems(legacy, foreignLedgers, first);
+  }
+  const problems: LedgerProblem[] = [];
   if (ledger.length === 0) {
     for (const foreign of foreignLedgers) problems.push(foreignLedgerProblem(foreign, first));
   }
-  const created = createdObjects(pending);
-  // Where the migrations go is empty (a new database): nothing can collide, no Prisma-era schema is there.
-  if (await targetSchemasEmpty(client, created)) return problems;
+  if (empty) return problems;
   const existing = await existingObjects(client, created);
   if (existing.length > 0) {
     problems.push(
@@ -51,21 +58,22 @@ export async function preflightProblems(
         : collisionProblem(existing, ledger.length),
     );
   }
-  if (ledger.length === 0) {
-    const legacy = await inspectLegacyDatabase(client);
-    if (legacy) problems.push(...legacyProblems(legacy, first));
-  }
   return problems;
 }
 
 /** The Prisma-era schema, its tables' sizes, and every row that breaks the release's rules. */
-function legacyProblems(legacy: LegacyInspection, first: MigrationFile): LedgerProblem[] {
+function legacyProblems(
+  legacy: LegacyInspection,
+  foreignLedgers: readonly ForeignLedger[],
+  first: MigrationFile,
+): LedgerProblem[] {
   const sizes = legacy.tables.map((t) => `${t.table} ~${t.estimatedRows}`).join(", ");
+  const managed = foreignLedgers.map((f) => `, ${managedBy(f)}`).join("");
   return [
     {
       kind: "legacy-schema",
       migration: first.name,
-      message: `This is the Prisma-era NeonHub schema (free-text Message.role, no conversations; estimated rows: ${sizes}), which the migrations do not upgrade in place.${legacy.unreadable.length > 0 ? ` Not checked for bad rows (${legacy.unreadable.join("; ")}): run plan as a login that may read those tables (their owner, or the admin) to see them.` : ""}`,
+      message: `This is the Prisma-era NeonHub schema (free-text Message.role, no conversations; estimated rows: ${sizes})${managed}, which the migrations do not upgrade in place.${legacy.unreadable.length > 0 ? ` Not checked for bad rows (${legacy.unreadable.join("; ")}): run plan as a login that may read those tables (their owner, or the admin) to see them.` : ""}`,
       fix: `Upgrade it in place with \`neonhub-db apply --upgrade-legacy --legacy-organization <slug>\` (\`plan --upgrade-legacy\` shows its steps): snapshot it, fix the rows listed here, and rehearse on a copy first (${RUNBOOK}). Nothing was written.`,
     },
     ...legacy.defects.map(
@@ -118,24 +126,31 @@ export async function findForeignLedgers(client: ClientBase): Promise<ForeignLed
   return found;
 }
 
-function foreignLedgerProblem(foreign: ForeignLedger, first: MigrationFile): LedgerProblem {
-  const where = `${foreign.schema}.${foreign.table}`;
+/** "managed by Prisma Migrate (table public._prisma_migrations, which records 3 migration(s) (last: ...))". */
+function managedBy(foreign: ForeignLedger): string {
   const recorded =
     foreign.rows === null
       ? ""
       : `, which records ${foreign.rows} migration(s)${foreign.lastMigration ? ` (last: ${foreign.lastMigration})` : ""}`;
+  const tool =
+    foreign.tool === "prisma" ? "managed by Prisma Migrate" : "migrated by the node-pg-migrate CLI";
+  return `${tool} (table ${foreign.schema}.${foreign.table}${recorded})`;
+}
+
+function foreignLedgerProblem(foreign: ForeignLedger, first: MigrationFile): LedgerProblem {
+  const where = `${foreign.schema}.${foreign.table}`;
   if (foreign.tool === "prisma") {
     return {
       kind: "foreign-database",
       migration: first.name,
-      message: `This database is managed by Prisma Migrate (table ${where}${recorded}) and neonhub-db has applied nothing to it yet.`,
+      message: `This database is ${managedBy(foreign)} and neonhub-db has applied nothing to it yet.`,
       fix: `Do not apply over it. If Prisma built the schema these migrations build, adopt it with \`neonhub-db baseline\` (it proves the schema equal, or writes nothing); if it is the older NeonHub app schema, follow ${RUNBOOK}. Nothing was written.`,
     };
   }
   return {
     kind: "foreign-database",
     migration: first.name,
-    message: `This database was migrated by the node-pg-migrate CLI (table ${where}${recorded}), not by neonhub-db, whose ledger is empty.`,
+    message: `This database was ${managedBy(foreign)}, not by neonhub-db, whose ledger is empty.`,
     fix: `Adopt it with \`neonhub-db adopt\`: it proves the schema is what those migrations build, records them in the neonhub-db ledger with their checksums and moves ${where} out of the way (see ${RUNBOOK}). Then \`neonhub-db apply\` runs the rest. Nothing was written.`,
   };
 }

@@ -67,14 +67,31 @@ describe("the legacy fixture", () => {
     expect(check).toEqual({ firstUsersMessages: s.messagesPerChat, prismaMigrations: 3 });
   });
 
-  it("plan names Prisma's ledger and the colliding tables, and exits 1", async () => {
+  it("plan names Prisma's ledger and the legacy tables in one finding, and exits 1", async () => {
     const run = await runCli(["plan", "--json"], { DATABASE_URL: db.url });
     expect(run.code).toBe(1);
-    const [prisma, collision] = (JSON.parse(run.stdout) as ReleasePlan).migrations.problems;
-    expect(prisma!.message).toContain("records 3 migration(s) (last: 20240810150000_audit_log)");
+    const [legacy] = (JSON.parse(run.stdout) as ReleasePlan).migrations.problems;
+    expect(legacy!.kind).toBe("legacy-schema");
+    expect(legacy!.message).toContain(
+      "managed by Prisma Migrate (table public._prisma_migrations, which records 3 migration(s) (last: 20240810150000_audit_log))",
+    );
     for (const table of ["User", "Message", "Document", "Campaign", "EmailSequence"]) {
-      expect(collision!.message).toContain(`table "${table}"`);
+      expect(legacy!.message).toContain(`${table} ~`);
     }
+  });
+
+  it("plan gives the one path that applies, the upgrade in place, and not baseline", async () => {
+    const run = await runCli(["plan", "--json"], { DATABASE_URL: db.url });
+    const problems = (JSON.parse(run.stdout) as ReleasePlan).migrations.problems;
+    // Besides the schema itself, only its rows that break the release's rules, each with its own fix.
+    expect(new Set(problems.map((p) => p.kind))).toEqual(new Set(["legacy-schema", "legacy-rows"]));
+    const paths = problems.filter((p) => /neonhub-db (baseline|adopt|apply)/.test(p.fix));
+    expect(paths.map((p) => p.kind)).toEqual(["legacy-schema"]);
+    expect(paths[0]!.fix).toContain("neonhub-db apply --upgrade-legacy --legacy-organization <slug>");
+    const text = await runCli(["plan"], { DATABASE_URL: db.url });
+    expect(text.code).toBe(1);
+    expect(text.stdout).toContain("--upgrade-legacy");
+    expect(text.stdout).not.toContain("baseline");
   });
 
   it("plan --json lists every bad legacy row before anything is written: count, sample ids, values and fix", async () => {
@@ -110,6 +127,8 @@ describe("the legacy fixture", () => {
     const run = await runCli(["apply"], { DATABASE_URL: db.url });
     expect(run.code).toBe(1);
     expect(run.stderr).toContain("managed by Prisma Migrate");
+    expect(run.stderr).toContain("--upgrade-legacy");
+    expect(run.stderr).not.toContain("baseline");
     expect(run.stderr).not.toContain("Fix the file and run apply again");
     expect(await fingerprint(db.url)).toEqual(rowsBefore);
     expect(await dumpSchema(db.url)).toBe(schemaBefore);

@@ -30,12 +30,15 @@ describe("the schema migrations resource on the Prisma-era database", () => {
     await db?.drop();
   });
 
-  it("check (pulumi preview) reports Prisma's ledger, the colliding tables and the bad rows", async () => {
+  it("check (pulumi preview) reports the Prisma-era schema with Prisma's ledger, the bad rows and the upgrade", async () => {
     const checked = await host.check(URN, {}, inputs);
     const reasons = checked.failures.map((f) => f.reason).join("\n");
+    expect(reasons).toContain("This is the Prisma-era NeonHub schema");
     expect(reasons).toContain("managed by Prisma Migrate (table public._prisma_migrations");
-    expect(reasons).toContain('table "User" (20250126000400_identity_and_organizations)');
     expect(reasons).toContain("Message.role: 1 messages have a role");
+    // One path, the upgrade in place: not also baseline, which the ledger and tables alone would suggest.
+    expect(reasons).toContain("--upgrade-legacy");
+    expect(reasons).not.toContain("baseline");
   });
 
   it("create (pulumi up) refuses before migration 1 and writes nothing", async () => {
