@@ -2,6 +2,12 @@
 import type { AdoptResult } from "../core";
 
 export function renderAdopt(result: AdoptResult): string {
+  if (!result.changed) {
+    return [
+      `Nothing to do: ${result.database} is adopted already (${result.adopted.length} migration(s) from ${result.upstreamLedger.to}); nothing was changed.`,
+      pendingLine(result),
+    ].join("\n");
+  }
   const lines = [
     `Adopted ${result.database}: ${result.adopted.length} migration(s) recorded as applied (schema proven equal)`,
     ...result.adopted.map((name) => `  = ${name}`),
@@ -9,12 +15,14 @@ export function renderAdopt(result: AdoptResult): string {
   ];
   for (const object of result.extraObjects) lines.push(`  not managed by the release: ${object}`);
   lines.push(...renderHandedOver(result.handedOver));
-  lines.push(
-    result.pending.length > 0
-      ? `${result.pending.length} migration(s) not applied yet: \`neonhub-db apply\` runs them.`
-      : "The database is at the last migration: `neonhub-db verify` checks it.",
-  );
+  lines.push(pendingLine(result));
   return lines.join("\n");
+}
+
+function pendingLine(result: AdoptResult): string {
+  return result.pending.length > 0
+    ? `${result.pending.length} migration(s) not applied yet: \`neonhub-db apply\` runs them.`
+    : "The database is at the last migration: `neonhub-db verify` checks it.";
 }
 
 /** The objects adopt or baseline handed to the owner role, a line each, naming the owner they had. */

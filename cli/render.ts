@@ -156,6 +156,9 @@ export function renderLoad(result: LoadChunksResult): string {
 }
 
 export function renderBaseline(result: BaselineResult): string {
+  if (!result.changed) {
+    return `Nothing to do: ${result.database} records these ${result.baselined.length} migration(s) already, up to ${result.baselined.at(-1) ?? "none"}; nothing was changed.`;
+  }
   const lines = [
     `Baselined ${result.database}: ${result.baselined.length} migration(s) recorded as applied, up to ${result.baselined.at(-1) ?? "none"}.`,
   ];

@@ -28,6 +28,7 @@ import { closestName } from "./closest-name";
 import { SCRATCH_APPLICATION, createScratchDatabase } from "./scratch-database";
 import { endSessionWithClient } from "./lock-safety/session";
 import { handOverOwners, planOwnerHandOvers, type OwnerHandOver } from "./adopt/hand-over";
+import { judgeRerun, rerunRefusal } from "./adopt/rerun";
 
 export interface BaselineOptions extends ReleaseOptions {
   /** Baseline up to and including this migration (default: all of them). */
@@ -36,11 +37,13 @@ export interface BaselineOptions extends ReleaseOptions {
 
 export interface BaselineResult {
   database: string;
+  /** false: the ledger recorded these migrations already (a re-run), and nothing was done. */
+  changed: boolean;
   /** Migrations now recorded as applied. */
   baselined: string[];
-  /** Objects in the live database that the migrations do not create (kept, and not managed by the release). */
+  /** Objects in the live database that the migrations do not create (kept, and not managed by the release), as this run's proof found them. */
   extraObjects: string[];
-  /** With an owner role: the objects the migrations created that were handed to it, and their owner before. */
+  /** With an owner role: the objects the migrations created that this run handed to it, and their owner before. */
   handedOver: { object: string; from: string }[];
 }
 
@@ -49,15 +52,21 @@ const FOREIGN_LEDGERS = [/^\w+ \w+\._prisma_migrations/, /^\w+ \w+\.pgmigrations
 
 export async function baselineRelease(options: BaselineOptions): Promise<BaselineResult> {
   const log = options.log ?? silentLogger;
-  const files = selectMigrations(readMigrationFiles(options.migrationsDir), options.to);
+  const folder = readMigrationFiles(options.migrationsDir);
+  const files = selectMigrations(folder, options.to);
   return withLockedConnection(options, "baseline", log, async (client) => {
     const ledger = await readLedger(client);
     if (ledger.length > 0) {
-      throw new ReleaseError(
-        "invalid-input",
-        `This database already records ${ledger.length} applied migration(s); baseline is only for a database without a ledger.`,
-        "Use `neonhub-db apply` to continue its release, or `neonhub-db verify` to check it.",
-      );
+      const rerun = judgeRerun("baseline", ledger, files, folder);
+      if (!rerun.done) throw rerunRefusal("baseline", ledger, rerun.reason);
+      log.info(`nothing to do: the ledger records these ${files.length} migration(s) already`);
+      return {
+        database: redactUrl(options.databaseUrl),
+        changed: false,
+        baselined: files.map((f) => f.name),
+        extraObjects: [],
+        handedOver: [],
+      };
     }
     if (options.ownerRole) await checkOwnerRole(client, options.ownerRole, "baseline");
     await requireOwnerRoleForStack(client, "baseline", options.ownerRole);
@@ -87,6 +96,7 @@ export async function baselineRelease(options: BaselineOptions): Promise<Baselin
     await saveSnapshot(client, handOvers.length > 0 ? await takeSnapshot(client) : live, files.at(-1)?.name);
     return {
       database: redactUrl(options.databaseUrl),
+      changed: true,
       baselined: files.map((f) => f.name),
       extraObjects: diff.added,
       handedOver: handOvers.map(({ object, from }) => ({ object, from })),

@@ -12,11 +12,12 @@ import { redactUrl } from "../dsn";
 import { ReleaseError } from "../errors";
 import { silentLogger } from "../logger";
 import { readMigrationFiles, type MigrationFile } from "../migrations/files";
-import { readLedger } from "../migrations/ledger";
+import { readLedger, type LedgerEntry } from "../migrations/ledger";
 import { saveSnapshot, takeSnapshot } from "../snapshot";
 import type { ReleaseOptions } from "../release";
 import { findForeignLedgers } from "./preflight";
 import { handOverOwners, planOwnerHandOvers, type OwnerHandOver } from "./hand-over";
+import { judgeRerun, rerunRefusal } from "./rerun";
 import type { ClientBase } from "pg";
 import { quoteIdentifier as quoteIdent } from "../identifiers";
 import { withLockedConnection } from "../locked-connection";
@@ -26,17 +27,21 @@ export const ARCHIVED_UPSTREAM_LEDGER = "upstream_pgmigrations";
 
 export interface AdoptResult {
   database: string;
+  /** false: adopted already by an earlier run (a re-run), and nothing was done. */
+  changed: boolean;
   /** Migrations now recorded in the neonhub-db ledger. */
   adopted: string[];
-  /** Migration files not applied upstream: `neonhub-db apply` runs them. */
+  /** Migration files the ledger does not record yet: `neonhub-db apply` runs them. */
   pending: string[];
-  /** Where the upstream `pgmigrations` table was, and where it is now. */
-  upstreamLedger: { from: string; to: string };
-  /** Objects in the live database that the migrations do not create (kept, not managed by the release). */
+  /** Where the upstream `pgmigrations` table was (null on a re-run: an earlier run moved it), and where it is now. */
+  upstreamLedger: { from: string | null; to: string };
+  /** Objects in the live database that the migrations do not create (kept, not managed by the release), as this run's proof found them. */
   extraObjects: string[];
-  /** With an owner role: the objects the migrations created that were handed to it, and their owner before. */
+  /** With an owner role: the objects this run handed to it, and their owner before. */
   handedOver: { object: string; from: string }[];
 }
+
+const ARCHIVE = `${BOOKKEEPING_SCHEMA}.${ARCHIVED_UPSTREAM_LEDGER}`;
 
 interface UpstreamRow {
   name: string;
@@ -49,11 +54,9 @@ export async function adoptUpstreamDatabase(options: ReleaseOptions): Promise<Ad
   return withLockedConnection(options, "adopt", log, async (client) => {
     const ledger = await readLedger(client);
     if (ledger.length > 0) {
-      throw new ReleaseError(
-        "invalid-input",
-        `This database already records ${ledger.length} applied migration(s) in the neonhub-db ledger: it is adopted already.`,
-        "Use `neonhub-db apply` to continue its release, or `neonhub-db verify` to check it.",
-      );
+      const result = await adoptedAlready(client, ledger, files);
+      log.info(`nothing to do: adopted already (${result.adopted.length} migration(s) from ${ARCHIVE})`);
+      return { ...result, database: redactUrl(options.databaseUrl) };
     }
     if (options.ownerRole) await checkOwnerRole(client, options.ownerRole, "adopt");
     await requireOwnerRoleForStack(client, "adopt", options.ownerRole);
@@ -82,16 +85,56 @@ export async function adoptUpstreamDatabase(options: ReleaseOptions): Promise<Ad
     await saveSnapshot(client, await takeSnapshot(client), applied.at(-1)?.name);
     return {
       database: redactUrl(options.databaseUrl),
+      changed: true,
       adopted: applied.map((f) => f.name),
       pending: files.slice(applied.length).map((f) => f.name),
-      upstreamLedger: {
-        from: `${schema}.pgmigrations`,
-        to: `${BOOKKEEPING_SCHEMA}.${ARCHIVED_UPSTREAM_LEDGER}`,
-      },
+      upstreamLedger: { from: `${schema}.pgmigrations`, to: ARCHIVE },
       extraObjects: diff.added.filter((k) => !/^\w+ \w+\.pgmigrations/.test(k)),
       handedOver: handOvers.map(({ object, from }) => ({ object, from })),
     };
   });
+}
+
+/**
+ * A database with a neonhub-db ledger: adopted already when an earlier adopt left it so (the upstream ledger
+ * archived, its migrations first in ours, none of it changed since, and no pgmigrations back in its place);
+ * anything else is refused, naming what differs.
+ */
+async function adoptedAlready(
+  client: ClientBase,
+  ledger: readonly LedgerEntry[],
+  files: readonly MigrationFile[],
+): Promise<Omit<AdoptResult, "database">> {
+  const refuse = (reason: string, fix?: string) => rerunRefusal("adopt", ledger, reason, fix);
+  const archived = await client.query<{ present: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS present`, [
+    ARCHIVE,
+  ]);
+  if (!archived.rows[0]!.present) {
+    throw refuse(
+      `there is no ${ARCHIVE}, so it was not adopted from pgmigrations: apply or baseline wrote its ledger.`,
+    );
+  }
+  const upstream = (await findForeignLedgers(client)).filter((f) => f.tool === "node-pg-migrate");
+  if (upstream.length > 0) {
+    throw refuse(
+      `besides ${ARCHIVE}, ${upstream.map((u) => `${u.schema}.pgmigrations`).join(", ")} is there again: the node-pg-migrate CLI ran against it after it was adopted.`,
+      "See what that table records beyond the neonhub-db ledger; once the schema is what the ledger records, drop it and use `neonhub-db apply` (never the upstream CLI).",
+    );
+  }
+  const rows = await client.query<{ name: string }>(
+    `SELECT name::text AS name FROM ${ARCHIVE} ORDER BY run_on, id`,
+  );
+  const recorded = matchUpstreamRows(rows.rows, files, ARCHIVE);
+  const rerun = judgeRerun("adopt", ledger, recorded, files);
+  if (!rerun.done) throw refuse(rerun.reason);
+  return {
+    changed: false,
+    adopted: recorded.map((f) => f.name),
+    pending: rerun.pending,
+    upstreamLedger: { from: null, to: ARCHIVE },
+    extraObjects: [],
+    handedOver: [],
+  };
 }
 
 async function readUpstreamLedger(client: ClientBase): Promise<{ schema: string; rows: UpstreamRow[] }> {

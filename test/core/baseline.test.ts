@@ -196,11 +196,26 @@ describe("baseline", () => {
     expect(schema.rows[0].s).toBeNull();
   });
 
-  it("refuses a database that already has a ledger", async () => {
+  it("has nothing to do on a database whose ledger records the same migrations, and refuses another ledger", async () => {
     const db = await createTestDatabase();
     databases.push(db);
     await applyRelease(release(db.url));
-    await expect(baselineRelease(release(db.url))).rejects.toThrow(/already records 3 applied migration/);
+    const again = await baselineRelease(release(db.url));
+    expect(again).toMatchObject({
+      changed: false,
+      baselined: readMigrationFiles(FIXTURE_MIGRATIONS).map((f) => f.name),
+    });
+    const other = await createTestDatabase();
+    databases.push(other);
+    await applyRelease(release(other.url));
+    await withClient(other.url, (c) =>
+      c.query(
+        "UPDATE neonhub_release.migrations SET name = '20250101000250_other' WHERE name = '20250101000300_gadgets'",
+      ),
+    );
+    await expect(baselineRelease(release(other.url))).rejects.toThrow(
+      /already records 3 applied migration\(s\) in the neonhub-db ledger, and not as baseline leaves it: Migration 20250101000250_other.sql was applied .* but its file is gone/,
+    );
   });
 
   it("cleans up", async () => {
