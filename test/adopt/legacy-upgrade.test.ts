@@ -20,6 +20,7 @@ import {
   createLegacySchema,
   generateLegacyData,
   legacyUserId,
+  type LegacyScale,
 } from "../fixtures/legacy/generate";
 
 const created: TestDatabase[] = [];
@@ -34,12 +35,15 @@ async function grantDefaults(url: string): Promise<void> {
   );
 }
 
-async function legacyDatabase(defects?: Parameters<typeof generateLegacyData>[2]): Promise<TestDatabase> {
+async function legacyDatabase(
+  defects?: Parameters<typeof generateLegacyData>[2],
+  scale: LegacyScale = LEGACY_SCALES.small,
+): Promise<TestDatabase> {
   const db = await createTestDatabase("upgrade");
   created.push(db);
   await withClient(db.url, async (c) => {
     await createLegacySchema(c);
-    await generateLegacyData(c, LEGACY_SCALES.small, defects);
+    await generateLegacyData(c, scale, defects);
     await c.query("ANALYZE");
   });
   await grantDefaults(db.url);
@@ -173,6 +177,64 @@ describe("apply --upgrade-legacy", () => {
     expect(verify.code, verify.stdout).toBe(0);
     const plan = await runCli(["plan", "--json"], { DATABASE_URL: upgraded.url });
     expect(plan.code, plan.stdout).toBe(0);
+  });
+
+  it("names each backfilled table with its own row count", async () => {
+    // Every table a different count, and users without messages (150 chats of 20 among 230 users), so
+    // that a count printed against another table (the conversations pass's user keys, say) shows.
+    const scale: LegacyScale = {
+      users: 230,
+      messages: 3_000,
+      messagesPerChat: 20,
+      campaigns: 35,
+      sequencesPerCampaign: 3,
+      postsPerCampaign: 4,
+      abTestsPerCampaign: 2,
+      documents: 310,
+      auditRows: 1_900,
+    };
+    const expected = {
+      User: 230,
+      Conversation: 150,
+      Message: 3_000,
+      Document: 310,
+      Campaign: 35,
+      EmailSequence: 105,
+      SocialPost: 140,
+      ABTest: 70,
+      AuditLog: 1_900,
+    };
+    expect(new Set(Object.values(expected)).size).toBe(Object.keys(expected).length);
+    const db = await legacyDatabase(undefined, scale);
+    const stopped = await runCli(
+      [
+        "apply",
+        "--upgrade-legacy",
+        "--legacy-organization",
+        "acme",
+        "--batch-size",
+        "100",
+        "--max-batches",
+        "6",
+      ],
+      { DATABASE_URL: db.url },
+    );
+    // Stopped after the users (3 batches) and the conversations pass (3 batches of 100 user keys): its count
+    // is of the conversations it wrote, not of the users it went through.
+    expect(stopped.code, stopped.stderr).toBe(2);
+    expect(stopped.stdout).toContain("(User 230, Conversation 150)");
+    const run = await upgrade(db, "--batch-size", "100");
+    expect(run.code, run.stderr).toBe(0);
+    expect((JSON.parse(run.stdout) as LegacyUpgradeResult).backfill.rows).toEqual(expected);
+    const release = await withClient(db.url, async (c) => {
+      const out: Record<string, number> = {};
+      for (const table of Object.keys(expected)) {
+        const r = await c.query<{ n: number }>(`SELECT count(*)::int AS n FROM public."${table}"`);
+        out[table] = r.rows[0]!.n;
+      }
+      return out;
+    });
+    expect(release).toEqual(expected);
   });
 
   it("resumes an interrupted run to the same end state", async () => {

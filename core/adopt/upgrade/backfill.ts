@@ -97,7 +97,7 @@ export interface BackfillOptions {
 }
 
 export interface BackfillResult {
-  /** Rows copied per table, by all runs so far. */
+  /** Rows the batches wrote per release table, by all runs so far (each pass counts its own table's rows). */
   rows: Record<string, number>;
   batches: number;
   /** Legacy rows copied by this run's batches. */
@@ -108,9 +108,16 @@ export interface BackfillResult {
 /** One keyset pass: the statements run over the id range of `keyTable` that each batch covers. */
 interface Pass {
   step: string;
+  /** The release table the pass fills: the summary's and the log's name for its count. */
   label: string;
   keyTable: string;
   statements: string[];
+  /**
+   * What the pass's count holds, so that it is a count of `label`'s rows: "keys" the `keyTable` rows the
+   * batches went through (a table's own pass: one legacy row, one release row), "written" the rows its
+   * statements wrote (the conversations pass: its keys are users, and a user without messages has none).
+   */
+  counts: "keys" | "written";
 }
 
 async function runPass(
@@ -119,8 +126,8 @@ async function runPass(
   clock: LockClock,
   options: BackfillOptions,
   batchesSoFar: () => number,
-): Promise<{ rows: number; batches: number; copied: number; complete: boolean }> {
-  let copiedNow = 0;
+): Promise<{ rows: number; batches: number; counted: number; complete: boolean }> {
+  let countedNow = 0;
   let batches = 0;
   for (;;) {
     const state = await client.query<{ done: boolean; rows: string }>(
@@ -128,11 +135,11 @@ async function runPass(
       [pass.step],
     );
     const current = state.rows[0]!;
-    if (current.done) return { rows: Number(current.rows), batches, copied: copiedNow, complete: true };
+    if (current.done) return { rows: Number(current.rows), batches, counted: countedNow, complete: true };
     if (options.maxBatches !== undefined && batchesSoFar() + batches >= options.maxBatches) {
-      return { rows: Number(current.rows), batches, copied: copiedNow, complete: false };
+      return { rows: Number(current.rows), batches, counted: countedNow, complete: false };
     }
-    const copied = await clock.transaction(client, `backfill batch of ${pass.label}`, async () => {
+    const batch = await clock.transaction(client, `backfill batch of ${pass.label}`, async () => {
       // Taken first: the mirror of this table waits for the batch, then sees its new high-water mark.
       const locked = await client.query<{ last_id: string | null }>(
         `SELECT last_id FROM ${WORK_SCHEMA}.progress WHERE step = $1 FOR UPDATE`,
@@ -150,17 +157,19 @@ async function runPass(
           `UPDATE ${WORK_SCHEMA}.progress SET done = true, updated_at = now() WHERE step = $1`,
           [pass.step],
         );
-        return 0;
+        return { keys: 0, counted: 0 };
       }
-      for (const sql of pass.statements) await client.query(sql, [from, upto]);
+      let written = 0;
+      for (const sql of pass.statements) written += (await client.query(sql, [from, upto])).rowCount ?? 0;
+      const counted = pass.counts === "keys" ? n : written;
       await client.query(
         `UPDATE ${WORK_SCHEMA}.progress SET last_id = $2, rows = rows + $3, updated_at = now() WHERE step = $1`,
-        [pass.step, upto, n],
+        [pass.step, upto, counted],
       );
-      return n;
+      return { keys: n, counted };
     });
-    if (copied > 0) batches += 1;
-    copiedNow += copied;
+    if (batch.keys > 0) batches += 1;
+    countedNow += batch.counted;
   }
 }
 
@@ -189,6 +198,7 @@ export async function backfill(
         mapping,
         `(SELECT * FROM ${legacy(mapping.table)} WHERE "id" > $1 AND "id" <= $2)`,
       ),
+      counts: "keys",
     };
     if (mapping.table !== "Message") return [table];
     const conversations: Pass = {
@@ -196,6 +206,7 @@ export async function backfill(
       label: "Conversation",
       keyTable: "User",
       statements: conversationPassStatements(org),
+      counts: "written",
     };
     return [conversations, table];
   });
@@ -206,13 +217,11 @@ export async function backfill(
     );
     const outcome = await runPass(client, pass, clock, options, () => batches);
     batches += outcome.batches;
-    // Legacy rows only: the conversations pass counts users.
-    if (pass.keyTable === pass.label) copied += outcome.copied;
+    // Legacy rows only: the conversations the conversations pass writes are derived from them.
+    if (pass.counts === "keys") copied += outcome.counted;
     rows[pass.label] = outcome.rows;
     if (!outcome.complete) return { rows, batches, copied, complete: false };
-    options.log.info(
-      `upgrade: backfilled ${pass.label} (${outcome.rows} ${pass.keyTable === pass.label ? "rows" : `${pass.keyTable} keys`})`,
-    );
+    options.log.info(`upgrade: backfilled ${pass.label} (${outcome.rows} rows)`);
   }
   return { rows, batches, copied, complete: true };
 }
