@@ -18,6 +18,7 @@ import type { ReleaseOptions } from "../release";
 import { findForeignLedgers } from "./preflight";
 import { handOverOwners, planOwnerHandOvers, type OwnerHandOver } from "./hand-over";
 import { judgeRerun, rerunRefusal } from "./rerun";
+import { matchUpstreamRows, type UpstreamRow } from "./upstream-rows";
 import type { ClientBase } from "pg";
 import { quoteIdentifier as quoteIdent } from "../identifiers";
 import { withLockedConnection } from "../locked-connection";
@@ -43,11 +44,6 @@ export interface AdoptResult {
 
 const ARCHIVE = `${BOOKKEEPING_SCHEMA}.${ARCHIVED_UPSTREAM_LEDGER}`;
 
-interface UpstreamRow {
-  name: string;
-  run_on: Date;
-}
-
 export async function adoptUpstreamDatabase(options: ReleaseOptions): Promise<AdoptResult> {
   const log = options.log ?? silentLogger;
   const files = readMigrationFiles(options.migrationsDir);
@@ -61,7 +57,7 @@ export async function adoptUpstreamDatabase(options: ReleaseOptions): Promise<Ad
     if (options.ownerRole) await checkOwnerRole(client, options.ownerRole, "adopt");
     await requireOwnerRoleForStack(client, "adopt", options.ownerRole);
     const { schema, rows } = await readUpstreamLedger(client);
-    const applied = matchUpstreamRows(rows, files, `${schema}.pgmigrations`);
+    const applied = matchUpstreamRows(rows, files, schema);
     log.info(
       `${schema}.pgmigrations records ${applied.length} migration(s); applying them to a scratch database to prove the schema`,
     );
@@ -121,8 +117,8 @@ async function adoptedAlready(
       "See what that table records beyond the neonhub-db ledger; once the schema is what the ledger records, drop it and use `neonhub-db apply` (never the upstream CLI).",
     );
   }
-  const rows = await client.query<{ name: string }>(
-    `SELECT name::text AS name FROM ${ARCHIVE} ORDER BY run_on, id`,
+  const rows = await client.query<UpstreamRow>(
+    `SELECT name::text AS name, run_on FROM ${ARCHIVE} ORDER BY run_on, id`,
   );
   const recorded = matchUpstreamRows(rows.rows, files, ARCHIVE);
   const rerun = judgeRerun("adopt", ledger, recorded, files);
@@ -197,39 +193,6 @@ async function unreadableLedgerError(
     `Run adopt as the stack's admin with --owner-role ${stackOwner ?? "<prefix>_owner"} (docs/runbook.md, "Adopting an existing database"): it reads and moves pgmigrations, which takes its owner${owner ? ` ("${owner}")` : ""} or a member of it. Nothing was written.`,
     { cause: error },
   );
-}
-
-/** The files the upstream ledger says ran: they must be the first files of the folder, in order. */
-export function matchUpstreamRows(
-  rows: readonly { name: string }[],
-  files: readonly MigrationFile[],
-  where: string,
-): MigrationFile[] {
-  if (rows.length === 0) {
-    throw new ReleaseError(
-      "invalid-input",
-      `${where} records no migration: there is nothing to adopt.`,
-      `Drop the empty ${where} table and run \`neonhub-db apply\`.`,
-    );
-  }
-  const problems: string[] = [];
-  rows.forEach((row, i) => {
-    const file = files[i];
-    if (file?.name === row.name) return;
-    problems.push(
-      files.some((f) => f.name === row.name)
-        ? `- ${row.name} is recorded as migration ${i + 1}, but in the migrations folder migration ${i + 1} is ${file?.name ?? "(none)"}`
-        : `- ${row.name} is recorded, but the migrations folder has no such file`,
-    );
-  });
-  if (problems.length > 0) {
-    throw new ReleaseError(
-      "ledger-mismatch",
-      `${where} does not record the first migrations of this folder in order:\n${problems.slice(0, 25).join("\n")}`,
-      "Adopt only a database migrated with these very files: check out the project version it was migrated with (or pass --migrations-dir), then run adopt again. Nothing was written.",
-    );
-  }
-  return files.slice(0, rows.length);
 }
 
 async function recordAndArchive(

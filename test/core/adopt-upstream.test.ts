@@ -129,6 +129,26 @@ describe("neonhub-db adopt", () => {
     expect(await engineSchemaExists(url)).toBe(false);
   });
 
+  it("names the one migration whose pgmigrations row was deleted, not every row after it, and how to put it back", async () => {
+    const url = await upstreamMigrated();
+    const gone = files[19]!.name;
+    await withClient(url, (c) => c.query("DELETE FROM pgmigrations WHERE name = $1", [gone]));
+    const run = await runCli(["adopt"], { DATABASE_URL: url });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(
+      `- ${gone} is not recorded, though migrations after it in the folder are (its row is gone)`,
+    );
+    expect(run.stderr).not.toContain("is recorded as migration");
+    expect(await engineSchemaExists(url)).toBe(false);
+    // The fix's statement puts the row back where it ran, and adopt then takes the database.
+    const insert = /INSERT INTO [^;]+;/.exec(run.stderr)?.[0];
+    expect(insert).toContain(`'${gone}'`);
+    await withClient(url, (c) => c.query(insert!));
+    const again = await runCli(["adopt"], { DATABASE_URL: url });
+    expect(again.code, again.stderr).toBe(0);
+    expect((await ledgerOf(url)).ledger.map((r) => r.name)).toEqual(files.map((f) => f.name));
+  });
+
   it("refuses an owner role that does not exist by its name, as a user's error (exit 1, no stack)", async () => {
     const url = await upstreamMigrated(2);
     const run = await runCli(["adopt", "--owner-role", "no_such_owner"], { DATABASE_URL: url });
