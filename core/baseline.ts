@@ -26,6 +26,7 @@ import { quoteIdentifier } from "./identifiers";
 import { withLockedConnection } from "./locked-connection";
 import { closestName } from "./closest-name";
 import { SCRATCH_APPLICATION, createScratchDatabase } from "./scratch-database";
+import { schemaMismatchLines } from "./schema-mismatches";
 import { endSessionWithClient } from "./lock-safety/session";
 import { handOverOwners, planOwnerHandOvers, type OwnerHandOver } from "./adopt/hand-over";
 import { judgeRerun, rerunRefusal } from "./adopt/rerun";
@@ -143,13 +144,7 @@ export async function proveSchema(
   const live = await takeSnapshot(client);
   // The shape only: owners and grants are the stack's, not the migrations' (a scratch database has its own).
   const diff = diffSnapshots(shapeOf(expected), shapeOf(withoutForeignLedgers(live)));
-  const lines = [
-    ...diff.removed.map((k) => `missing: ${k}`),
-    ...diff.changed.map((k) => `different: ${k} (live: ${live[k]}; migrations: ${expected[k]})`),
-  ];
-  const shown = lines.slice(0, 25).map((m) => `- ${m}`);
-  if (lines.length > shown.length) shown.push(`- ... and ${lines.length - shown.length} more`);
-  return { expected, live, diff, mismatches: shown.join("\n") };
+  return { expected, live, diff, mismatches: schemaMismatchLines(diff, expected, live) };
 }
 
 /** Applies the migrations to a new database on the same server and returns its catalog snapshot. */
