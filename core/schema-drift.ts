@@ -3,9 +3,13 @@
 // release's (a column renamed by hand, a restore that left the schema half old). The steps read those objects
 // in many statements, batched and not; rather than guard each one, the session's edge (release.ts, health)
 // maps the server's "does not exist" into this one error, which says what verify would say of it.
+// A table no step reads (renamed or dropped by hand) makes no read fail: the recorded snapshot's tables are
+// compared with the catalog's as part of the reads plan, status, apply and health make anyway
+// (GONE_TABLES_SQL), into the same error.
 import type { ClientBase } from "pg";
+import { BOOKKEEPING_SCHEMA, MIGRATIONS_TABLE } from "./bookkeeping";
 import { ReleaseError } from "./errors";
-import { diffSnapshots, readSnapshot, shapeOf, takeSnapshot } from "./snapshot";
+import { LIVE_TABLES_SQL, diffSnapshots, readSnapshot, shapeOf, takeSnapshot } from "./snapshot";
 
 /** SQLSTATEs of a statement naming a column or a table the database does not have. */
 const MISSING_OBJECT_CODES: ReadonlySet<string> = new Set([
@@ -46,18 +50,53 @@ export async function schemaDriftError(
   const server = error as ServerError;
   const hint = server.hint ? ` (${server.hint})` : "";
   const missing = await missingReleaseObjects(client);
-  const named =
-    missing.length === 0
-      ? ""
-      : ` The release created ${missing.slice(0, NAMED_AT_MOST).join(", ")}${
-          missing.length > NAMED_AT_MOST ? ` and ${missing.length - NAMED_AT_MOST} more` : ""
-        }, which the database no longer has.`;
+  const named = missing.length === 0 ? "" : ` ${goneSentence(missing)}`;
   return new ReleaseError(
     "schema-drift",
     `The live schema differs from the release's: reading what the release created failed: ${server.message ?? String(error)}${hint}.${named}`,
     SCHEMA_DRIFT_FIX,
     { cause: error },
   );
+}
+
+/** "The release created table public.Brand, ..., which the database no longer has." */
+function goneSentence(missing: readonly string[]): string {
+  const more = missing.length > NAMED_AT_MOST ? ` and ${missing.length - NAMED_AT_MOST} more` : "";
+  return `The release created ${missing.slice(0, NAMED_AT_MOST).join(", ")}${more}, which the database no longer has.`;
+}
+
+/**
+ * A jsonb array of the tables the recorded snapshot has and the live catalog lacks ("table public.Brand"),
+ * over some 40 keys and pg_class: cheap enough to ride along every plan, status, apply and health. Empty
+ * unless the snapshot was taken after the ledger's last migration: an apply or a revert stopped before it
+ * retook the snapshot leaves one that describes another schema, which verify explains.
+ */
+export const GONE_TABLES_SQL = `(SELECT coalesce(jsonb_agg(gone.key ORDER BY gone.key), '[]'::jsonb) FROM (
+    SELECT k AS key FROM ${BOOKKEEPING_SCHEMA}.schema_snapshot s, jsonb_object_keys(s.objects) k
+     WHERE s.id = 1 AND k LIKE 'table %'
+       AND s.last_migration IS NOT DISTINCT FROM
+           (SELECT name FROM ${BOOKKEEPING_SCHEMA}.${MIGRATIONS_TABLE} ORDER BY run_on DESC, id DESC LIMIT 1)
+    EXCEPT
+    SELECT key FROM (${LIVE_TABLES_SQL}) live) gone)`;
+
+/** Stops with the schema-drift error when a table the release created is gone (GONE_TABLES_SQL's answer). */
+export function refuseGoneTables(gone: readonly string[]): void {
+  if (gone.length === 0) return;
+  throw new ReleaseError(
+    "schema-drift",
+    `The live schema differs from the release's (a table renamed or dropped by hand). ${goneSentence(gone)}`,
+    SCHEMA_DRIFT_FIX,
+  );
+}
+
+/** GONE_TABLES_SQL on its own, for health (which reads no batched state); none before the first release. */
+export async function readGoneTables(client: ClientBase): Promise<string[]> {
+  const recorded = await client.query<{ exists: boolean }>(
+    "SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL AS exists",
+    [`${BOOKKEEPING_SCHEMA}.schema_snapshot`, `${BOOKKEEPING_SCHEMA}.${MIGRATIONS_TABLE}`],
+  );
+  if (!recorded.rows[0]!.exists) return [];
+  return (await client.query<{ gone: string[] }>(`SELECT ${GONE_TABLES_SQL} AS gone`)).rows[0]!.gone;
 }
 
 /** "column public.Chunk.embedding", ...: what the recorded snapshot has and the live catalog lacks. */

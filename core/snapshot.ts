@@ -95,11 +95,14 @@ SELECT 'storage ' || ${RELATION_KIND} || ' ' || format('%I.%I', n.nspname, c.rel
 UNION ALL
 SELECT 'extension-version ' || quote_ident(e.extname), e.extversion FROM pg_extension e WHERE e.extname <> 'plpgsql'`;
 
-const SNAPSHOT_QUERY = `${FORMAT_2_OBJECTS}
-SELECT 'table ' || n.nspname || '.' || c.relname AS key,
+/** The live tables as the snapshot keys them ("table public.Brand"): also what the gone-tables check reads. */
+export const LIVE_TABLES_SQL = `SELECT 'table ' || n.nspname || '.' || c.relname AS key,
        c.relkind::text || ' rls=' || c.relrowsecurity || ' force=' || c.relforcerowsecurity AS sig
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
- WHERE c.relkind IN ('r', 'p', 'v', 'm') AND ${APP_SCHEMAS} AND ${NOT_EXTENSION("c.oid", "pg_class")}
+ WHERE c.relkind IN ('r', 'p', 'v', 'm') AND ${APP_SCHEMAS} AND ${NOT_EXTENSION("c.oid", "pg_class")}`;
+
+const SNAPSHOT_QUERY = `${FORMAT_2_OBJECTS}
+${LIVE_TABLES_SQL}
 UNION ALL
 SELECT 'column ' || n.nspname || '.' || c.relname || '.' || a.attname,
        format_type(a.atttypid, a.atttypmod) || ' notnull=' || a.attnotnull || ' default=' || coalesce(pg_get_expr(ad.adbin, ad.adrelid), '')

@@ -65,3 +65,23 @@ describe("a column of the release gone from the live schema", () => {
     );
   });
 });
+
+describe("a table of the release renamed by hand", () => {
+  it("plan, status, health and apply name it as drift, though no read of theirs touches it; verify shows both names", async () => {
+    await whileChanged(
+      `ALTER TABLE "Brand" RENAME TO "BrandOld"`,
+      `ALTER TABLE "BrandOld" RENAME TO "Brand"`,
+      async () => {
+        for (const command of ["plan", "status", "health", "apply"]) {
+          await expectDrift(command, "table public.Brand");
+        }
+        const verify = await cli("verify");
+        expect(verify.code).toBe(2);
+        expect(verify.stdout).toContain("table public.Brand was created by the release but is gone");
+        expect(verify.stdout).toContain("table public.BrandOld exists but was not created by the release");
+      },
+    );
+    expect((await cli("plan")).code).toBe(0);
+    expect((await cli("health")).code).toBe(0);
+  });
+});
