@@ -206,6 +206,21 @@ describe("apply --upgrade-legacy", () => {
     };
     expect(new Set(Object.values(expected)).size).toBe(Object.keys(expected).length);
     const db = await legacyDatabase(undefined, scale);
+    // The plan's estimates (after ANALYZE, exact at this size) are per table too.
+    const plan = await runCli(["plan", "--upgrade-legacy", "--legacy-organization", "acme", "--json"], {
+      DATABASE_URL: db.url,
+    });
+    const steps = (JSON.parse(plan.stdout) as { steps: { step: string; estimatedRows?: number }[] }).steps;
+    expect(
+      Object.fromEntries(
+        steps
+          .filter((s) => s.step.startsWith("backfill "))
+          .map((s) => [
+            s.step.replace("backfill ", "").replace("conversations", "Conversation"),
+            s.estimatedRows,
+          ]),
+      ),
+    ).toEqual(expected);
     const stopped = await runCli(
       [
         "apply",

@@ -1,5 +1,6 @@
 // What the upgrade would do on this database, read-only: each step with the planner's row estimates
 // (pg_class.reltuples), where an interrupted run stands, and the legacy rows that would stop it.
+import type { ClientBase } from "pg";
 import { closeClient, openClient } from "../../connection";
 import { parseDatabaseUrl, redactUrl } from "../../dsn";
 import { ReleaseError } from "../../errors";
@@ -14,7 +15,7 @@ import { legacyUpgradeNeededAt, upgradeBatchSize, type LegacyUpgradeOptions } fr
 export interface UpgradePlanStep {
   step: string;
   detail: string;
-  /** Legacy rows the step reads, as the planner estimates them. */
+  /** Rows the step writes into its release table, as the planner estimates them (its legacy table's rows; for the conversations, the messages' distinct authors). */
   estimatedRows?: number;
   /** True when an interrupted run already did it. */
   done: boolean;
@@ -62,6 +63,7 @@ export async function planLegacyUpgrade(
       );
     }
     const estimates = new Map((inspection?.tables ?? []).map((t) => [t.table, t.estimatedRows]));
+    const authors = inspection ? await estimatedAuthors(client) : undefined;
     const steps: UpgradePlanStep[] = [
       {
         step: "expand",
@@ -87,7 +89,7 @@ export async function planLegacyUpgrade(
                 {
                   step: "backfill conversations",
                   detail: `one conversation per author, written for ${batchSize} users at a time before the messages`,
-                  estimatedRows: estimates.get("User") ?? 0,
+                  estimatedRows: authors ?? estimates.get("User") ?? 0,
                   done: progress.get("backfill:conversations")?.done ?? false,
                 },
               ]
@@ -135,6 +137,21 @@ export async function planLegacyUpgrade(
   } finally {
     await closeClient(client);
   }
+}
+
+/**
+ * The conversations the upgrade will write, one per author, as the planner estimates the distinct authors of
+ * the legacy messages (pg_stats after ANALYZE; a negative n_distinct is a fraction of the rows). Undefined when
+ * there are no statistics (or the role may not see them): the users are the most there can be.
+ */
+async function estimatedAuthors(client: ClientBase): Promise<number | undefined> {
+  const r = await client.query<{ authors: number | null }>(
+    `SELECT round(CASE WHEN s.n_distinct >= 0 THEN s.n_distinct
+                       ELSE -s.n_distinct * greatest(c.reltuples, 0) END)::int AS authors
+       FROM pg_stats s JOIN pg_class c ON c.oid = to_regclass('"Message"')
+      WHERE s.schemaname = current_schema() AND s.tablename = 'Message' AND s.attname = 'authorId'`,
+  );
+  return r.rows[0]?.authors ?? undefined;
 }
 
 /** The upgrade's plan when the database needs it (an upgrade in progress, or the legacy schema); else undefined. */
