@@ -15,6 +15,8 @@ export type IndexMethod = "ivfflat" | "hnsw";
 /** The most dimensions a `vector` index can cover; `halfvec` goes to HALFVEC_MAX_INDEX_DIM. */
 export const VECTOR_MAX_INDEX_DIM = 2000;
 export const HALFVEC_MAX_INDEX_DIM = 4000;
+/** halfvec's largest finite value: an embedding indexed as halfvec must keep every component within ±this. */
+export const HALFVEC_MAX_VALUE = 65504;
 
 /** pgvector's HNSW defaults (https://github.com/pgvector/pgvector#index-options). */
 export const HNSW_DEFAULT_M = 16;

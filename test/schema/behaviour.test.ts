@@ -11,6 +11,7 @@ import { make, makeEmbedded, vectorOf } from "./fixtures";
 const CHECK_VIOLATION = "23514";
 const FOREIGN_KEY_VIOLATION = "23503";
 const UNIQUE_VIOLATION = "23505";
+const NUMERIC_VALUE_OUT_OF_RANGE = "22003";
 
 function useMigratedDatabase(prefix: string) {
   const db = useTestDatabase(prefix);
@@ -217,6 +218,37 @@ describe("embedding dimensions", () => {
       const spaceId = await make.space(c, 4000);
       await expect(makeEmbedded(c, "Chunk", spaceId, vectorOf(4000))).resolves.toEqual(expect.any(String));
     }));
+
+  it.each(EMBEDDING_TABLES)(
+    "%s refuses, above 2,000 dimensions, a component halfvec cannot hold, naming it and the limit",
+    (table) =>
+      withDb(async (c) => {
+        const large = await make.space(c, 3072);
+        const small = await make.space(c, 1536);
+        const withComponent = (dimensions: number, at: number, value: number) => {
+          const values = new Array<number>(dimensions).fill(0.5);
+          values[at] = value;
+          return `[${values.join(",")}]`;
+        };
+        const error = await makeEmbedded(c, table, large, withComponent(3072, 7, -100000)).catch(
+          (e: { code: string; message: string; detail: string }) => e,
+        );
+        expect(error).toMatchObject({
+          code: NUMERIC_VALUE_OUT_OF_RANGE,
+          message: expect.stringMatching(
+            /embedding value 7 is -100000, beyond ±65504, the largest a halfvec holds/,
+          ),
+          detail: expect.stringContaining(`Embedding space "${large}" has 3072 dimensions`),
+        });
+        // halfvec's largest value is kept; a `vector` index (up to 2,000 dimensions) holds any float4.
+        await expect(makeEmbedded(c, table, large, withComponent(3072, 7, 65504))).resolves.toEqual(
+          expect.any(String),
+        );
+        await expect(makeEmbedded(c, table, small, withComponent(1536, 7, 100000))).resolves.toEqual(
+          expect.any(String),
+        );
+      }),
+  );
 
   it("never changes a space's dimension, so embeddings checked once stay right", () =>
     withDb(async (c) => {

@@ -301,6 +301,58 @@ describe("the bulk chunk loader", () => {
     expect(await countsOf(datasetId)).toEqual({ chunks: 0, documents: 0 });
   });
 
+  it("refuses, above 2,000 dimensions, a component halfvec cannot hold, in either form, naming it and the limit", async () => {
+    const datasetId = await newDataset();
+    const large = new Float32Array(DIMENSION).fill(0.01);
+    large[7] = 100000;
+    const base64 = writeChunkFile(dir, "halfvec.ndjson", {
+      dimension: DIMENSION,
+      documents: 1,
+      chunksPerDocument: 1,
+      prefix: "halfvec",
+      tail: [chunkLine({ documentId: "halfvec-doc-0", idx: 1, text: "x", embedding: large })],
+    });
+    await expectReleaseError(
+      load(base64.file, datasetId),
+      "invalid-input",
+      'halfvec.ndjson, line 4: "embedding" value 7 is 100000, beyond ±65504, the largest a halfvec holds: above 2,000 dimensions (here 3072)',
+    );
+    const array = writeChunkFile(dir, "halfvec-array.ndjson", {
+      dimension: DIMENSION,
+      documents: 1,
+      chunksPerDocument: 1,
+      prefix: "halfvec-array",
+      tail: [
+        `${JSON.stringify({ type: "chunk", documentId: "halfvec-array-doc-0", idx: 1, text: "x", embedding: Array.from(large) })}\n`,
+      ],
+    });
+    await expectReleaseError(
+      load(array.file, datasetId),
+      "invalid-input",
+      'halfvec-array.ndjson, line 4: "embedding" value 7 is 100000, beyond ±65504',
+    );
+    expect(await countsOf(datasetId)).toEqual({ chunks: 0, documents: 0 });
+    // Up to 2,000 dimensions the index stores `vector`, which holds any finite float4.
+    const smallSpace = "bulk-space-1536";
+    await withClient(db.current.url, (c) =>
+      c.query(
+        `INSERT INTO "EmbeddingSpace" (id, provider, model, dimension) VALUES ($1, 'test', 'small', 1536)`,
+        [smallSpace],
+      ),
+    );
+    const small = new Float32Array(1536).fill(0.01);
+    small[7] = 100000;
+    const vectorFile = writeChunkFile(dir, "vector-range.ndjson", {
+      dimension: 1536,
+      header: { embeddingSpace: { id: smallSpace } },
+      documents: 1,
+      chunksPerDocument: 1,
+      prefix: "vector-range",
+      tail: [chunkLine({ documentId: "vector-range-doc-0", idx: 1, text: "x", embedding: small })],
+    });
+    await expect(load(vectorFile.file, datasetId)).resolves.toMatchObject({ chunks: 2 });
+  });
+
   it("refuses a wrong dimension before loading anything, whether the header or one embedding is wrong", async () => {
     const datasetId = await newDataset();
     const small = writeChunkFile(dir, "1536.ndjson", {

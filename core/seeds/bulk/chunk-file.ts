@@ -14,7 +14,9 @@
 // the parse cost.) Documents come first so that they exist before the chunks that name them stream in.
 import { createReadStream, statSync, type Stats } from "node:fs";
 import os from "node:os";
+import { formatCount } from "../../count-format";
 import { ReleaseError } from "../../errors";
+import { HALFVEC_MAX_VALUE, VECTOR_MAX_INDEX_DIM, indexedType } from "../../vector-indexes/spec";
 import { VECTOR_MAX_DIM, toNetworkOrder } from "./copy-binary";
 
 export const CHUNK_FILE_FORMAT = "neonhub-chunks";
@@ -365,8 +367,9 @@ function embeddingBytes(file: string, line: number, value: unknown, dimension: n
       throw new ChunkFileError(file, line, '"embedding" as an array must hold only numbers.');
     }
     const floats = Float32Array.from(value as number[]);
-    const bad = floats.findIndex((v) => !Number.isFinite(v));
-    if (bad !== -1) throw notFinite(file, line, bad, value[bad] as number);
+    const limit = largestComponent(dimension);
+    const bad = floats.findIndex((v) => !(Math.abs(v) <= limit));
+    if (bad !== -1) throw badComponent(file, line, dimension, bad, floats[bad]!);
     bytes = Buffer.from(floats.buffer, floats.byteOffset, floats.byteLength);
     return toNetworkOrder(bytes);
   } else {
@@ -376,24 +379,55 @@ function embeddingBytes(file: string, line: number, value: unknown, dimension: n
       '"embedding" must be a base64 string of little-endian float32 values.',
     );
   }
-  // pgvector refuses NaN and infinite components; say which one, before the load starts. The bytes are
-  // read as little-endian whatever the machine: that is the file's byte order.
-  // An exponent of all ones is NaN or ±Infinity: in little-endian order its top seven bits are the low
-  // bits of a value's last byte and its lowest bit the high bit of the byte before.
-  for (let i = 3; i < bytes.length; i += 4) {
-    if ((bytes[i]! & 0x7f) === 0x7f && (bytes[i - 1]! & 0x80) !== 0) {
-      throw notFinite(file, line, (i - 3) / 4, bytes.readFloatLE(i - 3));
+  // pgvector refuses NaN and infinite components, and halfvec larger ones: say which one, before the load
+  // starts. A float32's magnitude orders as its bits without the sign (NaN and ±Infinity above every finite
+  // value), so one integer comparison per value finds both. The bytes are read as little-endian whatever
+  // the machine: that is the file's byte order.
+  const limitBits = float32Bits(largestComponent(dimension));
+  for (let at = 0; at < bytes.length; at += 4) {
+    if ((bytes.readUInt32LE(at) & 0x7fffffff) > limitBits) {
+      throw badComponent(file, line, dimension, at / 4, bytes.readFloatLE(at));
     }
   }
   // Little-endian file bytes to the wire's big-endian, on any machine.
   return bytes.swap32();
 }
 
-function notFinite(file: string, line: number, index: number, value: number): ChunkFileError {
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+/**
+ * The largest magnitude a component may have in a space of `dimension`: any finite float32, or halfvec's
+ * largest value where the space's vector index stores halfvec (the database's dimension trigger agrees).
+ */
+function largestComponent(dimension: number): number {
+  return indexedType(dimension) === "halfvec" ? HALFVEC_MAX_VALUE : FLOAT32_MAX;
+}
+
+function float32Bits(value: number): number {
+  const word = Buffer.allocUnsafe(4);
+  word.writeFloatLE(value);
+  return word.readUInt32LE();
+}
+
+/** The error for component `index`, which is not finite or beyond `largestComponent(dimension)`. */
+function badComponent(
+  file: string,
+  line: number,
+  dimension: number,
+  index: number,
+  value: number,
+): ChunkFileError {
+  if (!Number.isFinite(value)) {
+    return new ChunkFileError(
+      file,
+      line,
+      `"embedding" value ${index} is ${value} as a float32; embeddings must be finite numbers.`,
+    );
+  }
   return new ChunkFileError(
     file,
     line,
-    `"embedding" value ${index} is ${value} as a float32; embeddings must be finite numbers.`,
+    `"embedding" value ${index} is ${value}, beyond ±${HALFVEC_MAX_VALUE}, the largest a halfvec holds: above ${formatCount(VECTOR_MAX_INDEX_DIM)} dimensions (here ${dimension}) the vector index stores halfvec.`,
   );
 }
 

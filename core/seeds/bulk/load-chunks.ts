@@ -7,9 +7,10 @@
 //
 // What is checked before a single row is sent: the header (the embedding space exists and has the file's
 // dimension), the dataset (exists; has no chunks unless `replace`). What is checked while streaming, each
-// fault naming its line: JSON, fields, every embedding's length and finiteness, that each chunk's document is
-// in the file or the dataset, and that no (document, idx) or id repeats. The database checks the rest
-// (foreign keys, the dimension trigger) and a fault there is mapped back to the file's line.
+// fault naming its line: JSON, fields, every embedding's length, finiteness and range (halfvec's, above
+// 2,000 dimensions), that each chunk's document is in the file or the dataset, and that no (document, idx)
+// or id repeats. The database checks the rest (foreign keys, the dimension trigger) and a fault there is
+// mapped back to the file's line.
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
