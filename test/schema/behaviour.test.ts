@@ -220,6 +220,36 @@ describe("embedding dimensions", () => {
     }));
 
   it.each(EMBEDDING_TABLES)(
+    "%s refuses the zero vector, which has no cosine distance, naming the row",
+    (table) =>
+      withDb(async (c) => {
+        const spaceId = await make.space(c, 4);
+        await expect(makeEmbedded(c, table, spaceId, vectorOf(4, 0))).rejects.toMatchObject({
+          code: CHECK_VIOLATION,
+          message: expect.stringMatching(
+            new RegExp(
+              `^${table} "[^"]+": the embedding is the zero vector, whose cosine distance to anything is undefined$`,
+            ),
+          ),
+        });
+        await expect(makeEmbedded(c, table, spaceId, "[-0,0,0,0]")).rejects.toMatchObject({
+          code: CHECK_VIOLATION,
+        });
+        // An app's insert (array_fill, as the walk-through wrote it), and an update to the zero vector.
+        const id = await makeEmbedded(c, table, spaceId, vectorOf(4));
+        await expect(
+          c.query(`UPDATE "${table}" SET embedding = array_fill(0::real, ARRAY[4])::vector WHERE id = $1`, [
+            id,
+          ]),
+        ).rejects.toMatchObject({
+          code: CHECK_VIOLATION,
+          message: expect.stringContaining("the zero vector"),
+        });
+        await expect(makeEmbedded(c, table, spaceId, "[0,0,0,1e-30]")).resolves.toEqual(expect.any(String));
+      }),
+  );
+
+  it.each(EMBEDDING_TABLES)(
     "%s refuses, above 2,000 dimensions, a component halfvec cannot hold, naming it and the limit",
     (table) =>
       withDb(async (c) => {

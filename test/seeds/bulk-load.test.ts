@@ -291,12 +291,52 @@ describe("the bulk chunk loader", () => {
       documents: 1,
       chunksPerDocument: 10,
       prefix: "orphan",
-      tail: [chunkLine({ documentId: "nowhere", idx: 0, text: "x", embedding: new Float32Array(DIMENSION) })],
+      tail: [
+        chunkLine({
+          documentId: "nowhere",
+          idx: 0,
+          text: "x",
+          embedding: new Float32Array(DIMENSION).fill(0.5),
+        }),
+      ],
     });
     await expectReleaseError(
       load(orphan.file, datasetId),
       "invalid-input",
       'orphan.ndjson, line 13: document "nowhere" is neither in the file',
+    );
+    expect(await countsOf(datasetId)).toEqual({ chunks: 0, documents: 0 });
+  });
+
+  it("refuses the zero vector, which has no cosine distance, in either form", async () => {
+    const datasetId = await newDataset();
+    const zero = writeChunkFile(dir, "zero.ndjson", {
+      dimension: DIMENSION,
+      documents: 1,
+      chunksPerDocument: 2,
+      prefix: "zero",
+      tail: [
+        chunkLine({ documentId: "zero-doc-0", idx: 2, text: "x", embedding: new Float32Array(DIMENSION) }),
+      ],
+    });
+    await expectReleaseError(
+      load(zero.file, datasetId),
+      "invalid-input",
+      'zero.ndjson, line 5: "embedding" is the zero vector (every value 0), whose cosine distance to anything is undefined',
+    );
+    const array = writeChunkFile(dir, "zero-array.ndjson", {
+      dimension: DIMENSION,
+      documents: 1,
+      chunksPerDocument: 2,
+      prefix: "zero-array",
+      tail: [
+        `${JSON.stringify({ type: "chunk", documentId: "zero-array-doc-0", idx: 2, text: "x", embedding: new Array(DIMENSION).fill(-0) })}\n`,
+      ],
+    });
+    await expectReleaseError(
+      load(array.file, datasetId),
+      "invalid-input",
+      'zero-array.ndjson, line 5: "embedding" is the zero vector',
     );
     expect(await countsOf(datasetId)).toEqual({ chunks: 0, documents: 0 });
   });

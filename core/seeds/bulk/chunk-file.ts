@@ -370,6 +370,7 @@ function embeddingBytes(file: string, line: number, value: unknown, dimension: n
     const limit = largestComponent(dimension);
     const bad = floats.findIndex((v) => !(Math.abs(v) <= limit));
     if (bad !== -1) throw badComponent(file, line, dimension, bad, floats[bad]!);
+    if (floats.every((v) => v === 0)) throw zeroVector(file, line);
     bytes = Buffer.from(floats.buffer, floats.byteOffset, floats.byteLength);
     return toNetworkOrder(bytes);
   } else {
@@ -384,11 +385,14 @@ function embeddingBytes(file: string, line: number, value: unknown, dimension: n
   // value), so one integer comparison per value finds both. The bytes are read as little-endian whatever
   // the machine: that is the file's byte order.
   const limitBits = float32Bits(largestComponent(dimension));
+  let anyBits = 0;
   for (let at = 0; at < bytes.length; at += 4) {
-    if ((bytes.readUInt32LE(at) & 0x7fffffff) > limitBits) {
-      throw badComponent(file, line, dimension, at / 4, bytes.readFloatLE(at));
-    }
+    const magnitude = bytes.readUInt32LE(at) & 0x7fffffff;
+    if (magnitude > limitBits) throw badComponent(file, line, dimension, at / 4, bytes.readFloatLE(at));
+    anyBits |= magnitude;
   }
+  // Every magnitude 0 (0 or -0): the zero vector.
+  if (anyBits === 0) throw zeroVector(file, line);
   // Little-endian file bytes to the wire's big-endian, on any machine.
   return bytes.swap32();
 }
@@ -428,6 +432,15 @@ function badComponent(
     file,
     line,
     `"embedding" value ${index} is ${value}, beyond ±${HALFVEC_MAX_VALUE}, the largest a halfvec holds: above ${formatCount(VECTOR_MAX_INDEX_DIM)} dimensions (here ${dimension}) the vector index stores halfvec.`,
+  );
+}
+
+/** The database refuses it too (the dimension trigger): it has no cosine distance to anything. */
+function zeroVector(file: string, line: number): ChunkFileError {
+  return new ChunkFileError(
+    file,
+    line,
+    '"embedding" is the zero vector (every value 0), whose cosine distance to anything is undefined; give the embedding the model returned.',
   );
 }
 
