@@ -5,9 +5,11 @@ import {
   DEFAULT_MIGRATIONS_DIR,
   ReleaseError,
   applyRelease,
+  collectingLogger,
   defaultReleaseSteps,
   loadChunkFile,
 } from "../../core";
+import { runCli } from "../support/cli";
 import { useTestDatabase, withClient } from "../support/database";
 import { chunkFileDir, writeChunkFile } from "./chunk-files";
 
@@ -71,6 +73,51 @@ describe("load-chunks --append", () => {
       { doc: "a-doc-1", n: 5, orgs: ["demo-org"] },
       { doc: "b-doc-0", n: 4, orgs: ["demo-org"] },
     ]);
+  });
+
+  it("names the file's documents it left without chunks, as --replace does, and keeps them", async () => {
+    const first = writeChunkFile(dir, "kept-first.ndjson", {
+      dimension: DIMENSION,
+      documents: 2,
+      chunksPerDocument: 3,
+      prefix: "kept",
+    });
+    await load(first.file, { append: true });
+    // A document line for "kept-doc-0" (a new title, say) and no chunk lines: its chunks are replaced by none.
+    const titleOnly = writeChunkFile(dir, "kept-title.ndjson", {
+      dimension: DIMENSION,
+      documents: 1,
+      chunksPerDocument: 0,
+      prefix: "kept",
+    });
+    const log = collectingLogger();
+    const result = await loadChunkFile({
+      databaseUrl: db.current.url,
+      file: titleOnly.file,
+      datasetId,
+      append: true,
+      log,
+    });
+    expect(result).toMatchObject({
+      replaced: 3,
+      chunks: 0,
+      documents: 1,
+      documentsWithoutChunks: ["kept-doc-0"],
+    });
+    expect(log.lines).toContain(
+      "warning: load-chunks: 1 document of the dataset now has no chunks, as no chunk line of the file names it (kept, with its versions): kept-doc-0",
+    );
+    const byDocument = await chunksByDocument();
+    expect(byDocument.find((r) => r.doc === "kept-doc-0")).toBeUndefined();
+    expect(byDocument.find((r) => r.doc === "kept-doc-1")).toMatchObject({ n: 3 });
+    // The CLI says it too, on stderr and in --json; documents the file does not name are not its to report.
+    const cli = await runCli(
+      ["load-chunks", "--file", titleOnly.file, "--dataset", datasetId, "--append", "--json"],
+      { DATABASE_URL: db.current.url },
+    );
+    expect(cli.code).toBe(0);
+    expect(JSON.parse(cli.stdout)).toMatchObject({ replaced: 0, documentsWithoutChunks: ["kept-doc-0"] });
+    expect(cli.stderr).toContain("1 document of the dataset now has no chunks");
   });
 
   it("refuses --replace with --append, naming both, and changes nothing", async () => {

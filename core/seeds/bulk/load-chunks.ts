@@ -39,7 +39,8 @@ export interface LoadChunksOptions {
    * dataset is refused. */
   replace?: boolean;
   /** Add the file's documents to a dataset that has chunks: a document the dataset already has is replaced
-   * (its chunks deleted first, in the same transaction); the other documents keep theirs. */
+   * (its chunks deleted first, in the same transaction); the other documents keep theirs. A document line
+   * with no chunk lines leaves that document without chunks, and the result names it. */
   append?: boolean;
   log?: Logger;
   /** How often progress is logged (default every 2 s). */
@@ -55,8 +56,10 @@ export interface LoadChunksResult {
   /** Chunks deleted first (with `replace`: the dataset's; with `append`: those of the file's documents). */
   replaced: number;
   /**
-   * With `replace`: the dataset's documents the file does not name, now without chunks. They are kept, not
-   * deleted: a document's versions (`"DocumentVersion"`) go with it, and they are no chunk file's to drop.
+   * The documents this load left without chunks. With `replace`: the dataset's documents no chunk line
+   * names; with `append`: the file's documents no chunk line names (their chunks were replaced by none).
+   * They are kept, not deleted: a document's versions (`"DocumentVersion"`) go with it, and they are no
+   * chunk file's to drop.
    */
   documentsWithoutChunks: string[];
   fileBytes: number;
@@ -127,7 +130,7 @@ export async function loadChunks(client: ClientBase, options: LoadChunksOptions)
         copy,
       );
     }
-    const documentsWithoutChunks = options.replace ? await documentsLeftEmpty(client, options.datasetId) : [];
+    const documentsWithoutChunks = await documentsLeftEmpty(client, options, documents);
     await client.query("COMMIT");
     const durationMs = Math.max(1, Date.now() - started);
     const result: LoadChunksResult = {
@@ -277,26 +280,36 @@ async function clearExistingChunks(client: ClientBase, options: LoadChunksOption
 }
 
 /**
- * With `replace`: the dataset's documents without a chunk once the file is loaded. A file's chunks may name a
- * document the dataset has without a document line for it, so what counts is the chunks, not the lines.
+ * The documents this load left without a chunk, which it reports rather than deletes (a document's versions
+ * go with it). With `replace`: every document of the dataset without a chunk once the file is loaded; a
+ * file's chunks may name a document the dataset has without a document line for it, so what counts is the
+ * chunks, not the lines. With `append`: the file's documents without a chunk, as a document line replaces
+ * the document's chunks with the file's, none included; the dataset's other documents are untouched.
  */
-async function documentsLeftEmpty(client: ClientBase, datasetId: string): Promise<string[]> {
+async function documentsLeftEmpty(
+  client: ClientBase,
+  options: LoadChunksOptions,
+  documents: readonly DocumentRecord[],
+): Promise<string[]> {
+  if (!options.replace && !options.append) return [];
   const left = await client.query<{ id: string }>(
     `SELECT d."id" FROM "Document" d
       WHERE d."datasetId" = $1
+        AND ($2::text[] IS NULL OR d."id" = ANY($2::text[]))
         AND NOT EXISTS (SELECT 1 FROM "Chunk" c WHERE c."datasetId" = d."datasetId" AND c."documentId" = d."id")
       ORDER BY d."id"`,
-    [datasetId],
+    [options.datasetId, options.append ? documents.map((d) => d.id) : null],
   );
   return left.rows.map((r) => r.id);
 }
 
-/** What the load says of the documents `--replace` left without chunks. */
+/** What the load says of the documents `--replace` or `--append` left without chunks. */
 export function documentsLeftEmptyText(ids: readonly string[]): string {
+  const one = ids.length === 1;
   const shown = ids.slice(0, 5).join(", ") + (ids.length > 5 ? `, and ${ids.length - 5} more` : "");
   return (
-    `load-chunks: ${ids.length === 1 ? "1 document" : `${ids.length} documents`} of the dataset not in the file ` +
-    `now ${ids.length === 1 ? "has" : "have"} no chunks (kept, with ${ids.length === 1 ? "its" : "their"} versions): ${shown}`
+    `load-chunks: ${one ? "1 document" : `${ids.length} documents`} of the dataset now ${one ? "has" : "have"} ` +
+    `no chunks, as no chunk line of the file names ${one ? "it" : "them"} (kept, with ${one ? "its" : "their"} versions): ${shown}`
   );
 }
 
