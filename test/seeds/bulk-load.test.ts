@@ -206,18 +206,28 @@ describe("the bulk chunk loader", () => {
     };
     const hidden = await expectReleaseError(
       loadChunkFile({ databaseUrl: as("bulk_app"), file, datasetId }),
-      "invalid-input",
+      "permission",
       `Dataset "${datasetId}" is not visible to this login: row-level security applies to it`,
       '--database-url "$DIRECT_URL"',
     );
     expect(hidden.describe()).not.toContain("does not exist");
     await expectReleaseError(
       loadChunkFile({ databaseUrl: as("bulk_reader"), file, datasetId }),
-      "seed-failed",
+      "permission",
       "permission denied for table Dataset",
       "this login may not write chunks",
       '--database-url "$DIRECT_URL"',
     );
+    // The CLI's --json says the same: a permission error whose fix names the migrator's login.
+    for (const user of ["bulk_app", "bulk_reader"]) {
+      const run = await runCli(["load-chunks", "--file", file, "--dataset", datasetId, "--json"], {
+        DATABASE_URL: as(user),
+      });
+      expect(run.code).toBe(1);
+      expect(JSON.parse(run.stdout)).toMatchObject({
+        error: { code: "permission", fix: expect.stringContaining('--database-url "$DIRECT_URL"') },
+      });
+    }
     expect(await countsOf(datasetId)).toEqual({ chunks: 0, documents: 0 });
     // The migrator's (here the database's admin) loads the same file.
     await load(file, datasetId);

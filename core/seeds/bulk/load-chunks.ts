@@ -192,7 +192,7 @@ async function prepareTarget(
     const rls = await client.query<{ active: boolean }>(`SELECT row_security_active('"Dataset"') AS active`);
     if (rls.rows[0]?.active) {
       throw new ReleaseError(
-        "invalid-input",
+        "permission",
         `Dataset "${options.datasetId}" is not visible to this login: row-level security applies to it, and shows no organization's datasets outside a transaction that sets one.`,
         asMigratorFix("load-chunks"),
       );
@@ -516,7 +516,7 @@ function describeLoadError(
   if (pg.code === "42501") {
     // The read-only login (or any login without INSERT on the tables) reaches here: the file is not at fault.
     return new ReleaseError(
-      "seed-failed",
+      "permission",
       `Loading chunks into dataset "${options.datasetId}" failed: ${pg.message ?? String(error)}: this login may not write chunks.`,
       `Nothing was loaded. ${asMigratorFix("load-chunks")}`,
       { cause: error },
