@@ -14,7 +14,7 @@ import { bookkeepingExists, ensureBookkeeping } from "./bookkeeping";
 import { closeClient, isConnectionLost, openClient } from "./connection";
 import { ledgerProblemText } from "./display";
 import { parseDatabaseUrl, redactUrl, type DatabaseTarget } from "./dsn";
-import { ReleaseError, isReleaseError } from "./errors";
+import { ReleaseError, asMigratorFix, isReleaseError } from "./errors";
 import { PGVECTOR_MISSING, createExtensionFix, extensionRefusedBy } from "./extensions";
 import { preflightProblems } from "./adopt/preflight";
 import { planProblems, type PlanProblem } from "./plan-problems";
@@ -185,7 +185,7 @@ async function withConnection<T>(
   try {
     return await fn(client);
   } catch (error) {
-    throw await describeSessionError(client, error, target);
+    throw await describeSessionError(client, error, target, command);
   } finally {
     await closeClient(client);
   }
@@ -199,15 +199,21 @@ export async function describeSessionError(
   client: ClientBase,
   error: unknown,
   target: DatabaseTarget,
+  command?: string,
 ): Promise<unknown> {
   const recordsRefused =
     (error as { code?: string } | undefined)?.code === "42501"
       ? await releaseRecordsOwnerError(client, target.user, (error as Error).message, error)
       : undefined;
-  return describeRunError(recordsRefused ?? (await schemaDriftError(client, error)) ?? error, target);
+  return describeRunError(
+    recordsRefused ?? (await schemaDriftError(client, error)) ?? error,
+    target,
+    command,
+  );
 }
 
-export function describeRunError(error: unknown, target: DatabaseTarget): unknown {
+/** `command`: the CLI command that ran (plan, apply, status, ...), for the fix; "the release" when unnamed. */
+export function describeRunError(error: unknown, target: DatabaseTarget, command = "the release"): unknown {
   if (isReleaseError(error) && !isConnectionLost(error.cause)) return error;
   if (isConnectionLost(error) || (isReleaseError(error) && isConnectionLost(error.cause))) {
     const detail = isReleaseError(error) ? `${error.message}\n` : "";
@@ -232,7 +238,7 @@ export function describeRunError(error: unknown, target: DatabaseTarget): unknow
     return new ReleaseError(
       "permission",
       `Permission denied for user "${target.user}": ${(error as Error).message}`,
-      "Run the release as the migrator role (DIRECT_URL), which acts as the schema owner.",
+      asMigratorFix(command),
       { cause: error },
     );
   }

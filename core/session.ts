@@ -37,41 +37,42 @@ export class ReleaseSession {
 
   /** What apply would do; writes nothing and takes no lock. */
   plan(): Promise<ReleasePlan> {
-    return this.run(() => planWith(this.client, this.options));
+    return this.run("plan", () => planWith(this.client, this.options));
   }
 
   /** Migrations, then the steps, under the release lock. */
   apply(): Promise<ReleaseResult> {
-    return this.run(() => applyWith(this.client, this.options));
+    return this.run("apply", () => applyWith(this.client, this.options));
   }
 
   status(): Promise<ReleaseStatus> {
-    return this.run(() => statusWith(this.client, this.options));
+    return this.run("status", () => statusWith(this.client, this.options));
   }
 
   verify(): Promise<VerifyReport> {
-    return this.run(() => verifyWith(this.client, this.options));
+    return this.run("verify", () => verifyWith(this.client, this.options));
   }
 
   /** What revert would undo, read without the lock: for showing before asking for confirmation. */
   planRevert(to: string | null, correctedDown: readonly string[] = []): Promise<RevertPlan> {
-    return this.run(() => planRevertWith(this.client, this.options, to, correctedDown));
+    return this.run("revert", () => planRevertWith(this.client, this.options, to, correctedDown));
   }
 
   /** The Down sections of the migrations after `request.to`, newest first, under the release lock. */
   revert(request: RevertRequest): Promise<RevertResult> {
-    return this.run(() => revertWith(this.client, this.options, request));
+    return this.run("revert", () => revertWith(this.client, this.options, request));
   }
 
   async close(): Promise<void> {
     await closeClient(this.client);
   }
 
-  private async run<T>(fn: () => Promise<T>): Promise<T> {
+  /** Runs `fn`, the work of `command` (as the CLI names it, for the fix of an error). */
+  private async run<T>(command: string, fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
     } catch (error) {
-      throw await describeSessionError(this.client, error, this.target);
+      throw await describeSessionError(this.client, error, this.target, command);
     }
   }
 }

@@ -28,7 +28,8 @@ describe.each<Login>(["app", "readonly"])("neonhub-db as the %s login", (login) 
       expect(run.stderr).toContain(
         `Permission denied for user "${target.current.roles.names[login]}": permission denied for schema neonhub_release`,
       );
-      expect(run.stderr).toContain("fix: Run the release as the migrator role (DIRECT_URL)");
+      // The fix names the command that ran (status is no release) and the migrator's login.
+      expect(run.stderr).toContain(`fix: Run ${command} as the migrator: --database-url "$DIRECT_URL"`);
       expectNoPassword(run);
     },
   );
@@ -43,7 +44,9 @@ describe.each<Login>(["app", "readonly"])("neonhub-db as the %s login", (login) 
   it("--json errors, with the URL given as a flag, carry no password either", async () => {
     const run = await runCli(["status", "--json", "--database-url", target.current.roles.url(login)], {});
     expect(run.code).toBe(1);
-    expect(JSON.parse(run.stdout)).toMatchObject({ error: { code: "permission" } });
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      error: { code: "permission", fix: expect.stringMatching(/^Run status as the migrator: /) },
+    });
     expectNoPassword(run);
   });
 });
