@@ -9,7 +9,13 @@ import type {
   StepStatus,
   VectorIndexPlanItem,
 } from "../core";
-import { displayChecksum, documentsLeftEmptyText, ledgerProblemText, planIsBlocked } from "../core";
+import {
+  countText,
+  displayChecksum,
+  documentsLeftEmptyText,
+  ledgerProblemText,
+  planIsBlocked,
+} from "../core";
 import { renderSafety } from "./render-safety";
 import { renderTenantSearch } from "./render-search";
 
@@ -144,9 +150,9 @@ export function renderVerify(report: VerifyReport): string {
 }
 
 export function renderLoad(result: LoadChunksResult): string {
-  const replaced = result.replaced ? `, replacing ${result.replaced} chunks` : "";
+  const replaced = result.replaced ? `, replacing ${countText(result.replaced, "chunk")}` : "";
   return [
-    `Loaded ${result.chunks} chunks and ${result.documents} documents into dataset ${result.datasetId}${replaced}`,
+    `Loaded ${countText(result.chunks, "chunk")} and ${countText(result.documents, "document")} into dataset ${result.datasetId}${replaced}`,
     `  embedding space ${result.embeddingSpaceId} (${result.dimension} dimensions)`,
     `  ${(result.durationMs / 1000).toFixed(1)} s: ${result.chunksPerSecond} chunks/s, ${result.fileMegabytesPerSecond} MB/s of file`,
     ...(result.documentsWithoutChunks.length > 0

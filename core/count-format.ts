@@ -7,7 +7,12 @@ export function formatCount(value: number): string {
   return value < 0 || Object.is(value, -0) ? `-${digits}` : digits;
 }
 
+/** A count and its noun, singular for 1: (1, "chunk") -> "1 chunk", (20000, "chunk") -> "20,000 chunks". */
+export function countText(n: number, noun: string, plural = `${noun}s`): string {
+  return `${formatCount(n)} ${n === 1 ? noun : plural}`;
+}
+
 /** 1 -> "1 row", 20000 -> "20,000 rows". */
 export function rowsText(n: number): string {
-  return `${formatCount(n)} ${n === 1 ? "row" : "rows"}`;
+  return countText(n, "row");
 }

@@ -12,7 +12,7 @@ export {
 } from "./dsn";
 export { quoteIdentifier } from "./identifiers";
 export { closestName } from "./closest-name";
-export { formatCount } from "./count-format";
+export { countText, formatCount } from "./count-format";
 export { collectingLogger, silentLogger, type Logger } from "./logger";
 export { readMigrationFiles, MIGRATION_FILE_PATTERN, type MigrationFile } from "./migrations/files";
 export {

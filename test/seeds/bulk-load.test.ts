@@ -318,6 +318,56 @@ describe("the bulk chunk loader", () => {
     expect(await countsOf(datasetId)).toEqual({ chunks: 0, documents: 0 });
   });
 
+  it("words a malformed embedding and a one-row load exactly: byte length, position, singular counts", async () => {
+    const datasetId = await newDataset();
+    // "AAAA" is 3 bytes: not a float32 count at all, whatever the dimension.
+    const short = writeChunkFile(dir, "three-bytes.ndjson", {
+      dimension: DIMENSION,
+      documents: 1,
+      chunksPerDocument: 1,
+      prefix: "three-bytes",
+      tail: [
+        `${JSON.stringify({ type: "chunk", documentId: "three-bytes-doc-0", idx: 1, text: "x", embedding: "AAAA" })}\n`,
+      ],
+    });
+    const error = await expectReleaseError(
+      load(short.file, datasetId),
+      "invalid-input",
+      'three-bytes.ndjson, line 4: "embedding" decodes to 3 bytes, not a multiple of 4',
+      "the header says 3072 dimensions, 12288 bytes",
+    );
+    expect(error.message).not.toContain("0.75");
+    // A NaN written as JSON becomes null: the array form names its position, as the base64 form does.
+    const values: (number | null)[] = new Array<number>(DIMENSION).fill(0.5);
+    values[7] = null;
+    const nan = writeChunkFile(dir, "array-null.ndjson", {
+      dimension: DIMENSION,
+      documents: 1,
+      chunksPerDocument: 1,
+      prefix: "array-null",
+      tail: [
+        `${JSON.stringify({ type: "chunk", documentId: "array-null-doc-0", idx: 1, text: "x", embedding: values })}\n`,
+      ],
+    });
+    await expectReleaseError(
+      load(nan.file, datasetId),
+      "invalid-input",
+      'array-null.ndjson, line 4: "embedding" value 7 is null; as an array it must hold only numbers',
+    );
+    const one = writeChunkFile(dir, "one.ndjson", {
+      dimension: DIMENSION,
+      documents: 1,
+      chunksPerDocument: 1,
+      prefix: "one",
+    });
+    const run = await runCli(["load-chunks", "--file", one.file, "--dataset", datasetId], {
+      DATABASE_URL: db.current.url,
+    });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(`Loaded 1 chunk and 1 document into dataset ${datasetId}`);
+    expect(run.stderr).toContain("load-chunks: 1 chunk and 1 document loaded");
+  });
+
   it("refuses the zero vector, which has no cosine distance, in either form", async () => {
     const datasetId = await newDataset();
     const zero = writeChunkFile(dir, "zero.ndjson", {

@@ -344,10 +344,13 @@ function embeddingBytes(file: string, line: number, value: unknown, dimension: n
           `"embedding" is not valid base64 (${JSON.stringify(stray[0])} at character ${stray.index + 1}).`,
         );
       }
+      // A float32 is 4 bytes: another length is a string cut short or padded, not a shorter vector.
       throw new ChunkFileError(
         file,
         line,
-        `"embedding" holds ${declared / 4} float32 values (${declared} bytes), but the header says ${dimension} dimensions.`,
+        declared % 4 === 0
+          ? `"embedding" holds ${declared / 4} float32 values (${declared} bytes), but the header says ${dimension} dimensions.`
+          : `"embedding" decodes to ${declared} bytes, not a multiple of 4 (the bytes of one float32), so it is not a whole vector: the header says ${dimension} dimensions, ${dimension * 4} bytes.`,
       );
     }
     bytes = Buffer.allocUnsafe(expected);
@@ -363,8 +366,13 @@ function embeddingBytes(file: string, line: number, value: unknown, dimension: n
         `"embedding" has ${value.length} values, but the header says ${dimension} dimensions.`,
       );
     }
-    if (!value.every((v) => typeof v === "number")) {
-      throw new ChunkFileError(file, line, '"embedding" as an array must hold only numbers.');
+    const notNumber = value.findIndex((v) => typeof v !== "number");
+    if (notNumber !== -1) {
+      throw new ChunkFileError(
+        file,
+        line,
+        `"embedding" value ${notNumber} is ${JSON.stringify(value[notNumber])}; as an array it must hold only numbers (JSON has no NaN or Infinity).`,
+      );
     }
     const floats = Float32Array.from(value as number[]);
     const limit = largestComponent(dimension);

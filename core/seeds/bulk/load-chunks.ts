@@ -16,6 +16,7 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ClientBase } from "pg";
 import { closeClient, isConnectionLost, openClient } from "../../connection";
+import { countText } from "../../count-format";
 import { parseDatabaseUrl } from "../../dsn";
 import { ReleaseError, asMigratorFix, isReleaseError } from "../../errors";
 import { silentLogger, type Logger } from "../../logger";
@@ -116,7 +117,7 @@ export async function loadChunks(client: ClientBase, options: LoadChunksOptions)
     if (options.append) replaced = await clearDocumentChunks(client, options, documents);
     for (const d of documents) target.existingDocuments.add(d.id);
     log.info(
-      `load-chunks: dataset ${options.datasetId}, space ${target.space.id} (${header.dimension} dimensions), ${documents.length} documents; streaming chunks`,
+      `load-chunks: dataset ${options.datasetId}, space ${target.space.id} (${header.dimension} dimensions), ${countText(documents.length, "document")}; streaming chunks`,
     );
     const counts = { chunks: 0, copyBytes: 0 };
     if (firstChunk) {
@@ -148,7 +149,7 @@ export async function loadChunks(client: ClientBase, options: LoadChunksOptions)
       fileMegabytesPerSecond: Number((reader.position.totalBytes / 1e3 / durationMs).toFixed(1)),
     };
     log.info(
-      `load-chunks: ${result.chunks.toLocaleString("en-US")} chunks and ${result.documents} documents loaded in ${(durationMs / 1000).toFixed(1)} s (${result.chunksPerSecond.toLocaleString("en-US")} chunks/s, ${result.fileMegabytesPerSecond} MB/s)`,
+      `load-chunks: ${countText(result.chunks, "chunk")} and ${countText(result.documents, "document")} loaded in ${(durationMs / 1000).toFixed(1)} s (${result.chunksPerSecond.toLocaleString("en-US")} chunks/s, ${result.fileMegabytesPerSecond} MB/s)`,
     );
     if (documentsWithoutChunks.length > 0) log.warn(documentsLeftEmptyText(documentsWithoutChunks));
     return result;
@@ -272,7 +273,7 @@ async function clearExistingChunks(client: ClientBase, options: LoadChunksOption
   if (n > 0) {
     throw new ReleaseError(
       "invalid-input",
-      `Dataset "${options.datasetId}" already has ${n.toLocaleString("en-US")} chunks; loading would mix two versions of it.`,
+      `Dataset "${options.datasetId}" already has ${countText(n, "chunk")}; loading would mix two versions of it.`,
       "Pass --replace to delete them and load the file in their place, or --append to add the file's documents (replacing those the dataset already has), in one transaction.",
     );
   }
