@@ -542,6 +542,15 @@ function contract(label: string, steps: Partial<DefaultStepOptions>) {
           sql,
         ).rejects.toThrow(message);
       }
+      // A k too small gets the same hint as one too large: the whole range.
+      for (const k of [0, -5, null, 1001]) {
+        await expect(
+          inTransaction(app, org, (c) => c.query(`SELECT * FROM search_chunks($1::vector, $2)`, [ok, k])),
+          `k = ${k}`,
+        ).rejects.toMatchObject({
+          hint: "Ask for at least 1 and at most 1,000 nearest rows; page with a narrower filter for more.",
+        });
+      }
       // pgvector quotes the whole input in its message: the search's error keeps its start only, so that a
       // query of thousands of numbers does not land whole in the app's error and logs.
       const long = `[${"0.1,".repeat(3071)}0.1] x`;
