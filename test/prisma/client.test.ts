@@ -17,6 +17,7 @@ import {
   type Row,
 } from "../security/tenant-tables";
 import { asOrganization, prismaClient, type Transaction } from "./support";
+import { docSample } from "./doc-sample";
 import type { PrismaClient } from "../../prisma/generated/client/client";
 
 const A = organizationOf("A");
@@ -117,6 +118,7 @@ describe("the generated Prisma client as the app login", () => {
   });
 
   it("keeps a conversation's messages, their embeddings written and read back through raw SQL", async () => {
+    // Created as the client creates them: no space, no embedding (the sample sets both).
     const conversation = await asOrganization(prisma, A, (tx) =>
       tx.conversation.create({
         data: {
@@ -125,34 +127,47 @@ describe("the generated Prisma client as the app login", () => {
           title: "Refund question",
           messages: {
             create: [
-              { role: "user", contentJson: { text: "Can I get a refund?" }, embeddingSpaceId: SPACE_ID },
-              {
-                role: "assistant",
-                contentJson: { text: "Yes, within 30 days." },
-                embeddingSpaceId: SPACE_ID,
-              },
+              { role: "user", contentJson: { text: "Can I get a refund?" } },
+              { role: "assistant", contentJson: { text: "Yes, within 30 days." } },
             ],
           },
         },
         include: { messages: { orderBy: { role: "asc" } } },
       }),
     );
-    const vectors = ["[1,0,0]", "[0,0.5,0.25]"];
-    await asOrganization(prisma, A, async (tx) => {
-      for (const [i, message] of conversation.messages.entries()) {
-        const n =
-          await tx.$executeRaw`UPDATE "Message" SET embedding = ${vectors[i]}::vector WHERE id = ${message.id}`;
-        expect(n).toBe(1);
-      }
-    });
-    const read = await asOrganization(
-      prisma,
-      A,
-      (tx) => tx.$queryRaw<{ id: string; embedding: string }[]>`
-        SELECT id, embedding::text AS embedding FROM "Message"
-         WHERE "conversationId" = ${conversation.id} ORDER BY role`,
+    const vectors = [
+      [1, 0, 0],
+      [0, 0.5, 0.25],
+    ];
+    // docs/prisma.md's sample as written, once per message, in the test's space ("test", "tiny", 3 dimensions).
+    const embeddingsSample = docSample<{ rows: { id: string; embedding: string }[] }>(
+      "### Embeddings",
+      ["tx", "provider", "model", "vector", "messageId", "conversationId"],
+      ["rows"],
     );
-    expect(read).toEqual(conversation.messages.map((m, i) => ({ id: m.id, embedding: vectors[i] })));
+    let read: { id: string; embedding: string }[] = [];
+    for (const [i, message] of conversation.messages.entries()) {
+      ({ rows: read } = await asOrganization(prisma, A, (tx) =>
+        embeddingsSample(tx, "test", "tiny", vectors[i], message.id, conversation.id),
+      ));
+    }
+    // The sample's read, after the last write: every message's embedding, in pgvector's text form.
+    expect(new Map(read.map((r) => [r.id, r.embedding]))).toEqual(
+      new Map(conversation.messages.map((m, i) => [m.id, `[${vectors[i]!.join(",")}]`])),
+    );
+    const spaces = await asOrganization(prisma, A, (tx) =>
+      tx.message.findMany({ where: { conversationId: conversation.id }, select: { embeddingSpaceId: true } }),
+    );
+    expect(spaces.map((m) => m.embeddingSpaceId)).toEqual([SPACE_ID, SPACE_ID]);
+    // The sample's old form, an embedding without its space on a message the client created, is refused.
+    await expect(
+      asOrganization(prisma, A, async (tx) => {
+        const message = await tx.message.create({
+          data: { conversationId: conversation.id, role: "user", contentJson: { text: "And after?" } },
+        });
+        return tx.$executeRaw`UPDATE "Message" SET embedding = ${"[0.1,0.2,0.3]"}::vector WHERE id = ${message.id}`;
+      }),
+    ).rejects.toThrow(/has an embedding but no "embeddingSpaceId"/);
     // The dimension trigger still guards writes that come through Prisma's raw SQL.
     await expect(
       asOrganization(
