@@ -42,6 +42,13 @@ describe("documented commands exist", () => {
     }
   });
 
+  it("docs/ write the CLI as `npx neonhub-db`, which runs when pasted (a bare neonhub-db is not on PATH)", () => {
+    const bare = mentions(/^[ \t]*(?:[A-Z_]+=\S+ )*neonhub-db [a-z][^\n]*/m).filter(
+      ({ doc }) => doc !== "README.md",
+    );
+    expect(bare.map(({ doc, match }) => `${doc}: ${match[0].trim()}`)).toEqual([]);
+  });
+
   it("README's CLI block lists every neonhub-db command that --help lists", () => {
     const readme = readFileSync(path.join(ROOT, "README.md"), "utf8");
     const section = readme.slice(readme.indexOf("## The release engine and its CLI"));
