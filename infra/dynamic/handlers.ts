@@ -9,15 +9,7 @@
 // - create and update apply the part, then record what the database holds; a failure records that too;
 // - read re-reads the database (drift), delete forgets, or drops when the stack opted in.
 import type * as pulumi from "@pulumi/pulumi";
-import {
-  EXEMPTION_SYNTAX,
-  ReleaseError,
-  describeFinding,
-  isReleaseError,
-  ledgerProblemText,
-  planRelease,
-  withReleaseSession,
-} from "../../core";
+import { ReleaseError, describeFinding, isReleaseError, planRelease, withReleaseSession } from "../../core";
 import { recordedConnection } from "./connection";
 import { diffRelease } from "./diff";
 import { dropRelease } from "./drop";
@@ -88,27 +80,17 @@ async function ledgerFailures(inputs: ResolvedInputs): Promise<InputProblem[]> {
     const upgrade = legacy ? await legacyUpgradeFailures(context, legacy) : undefined;
     if (upgrade) return upgrade;
     const plan = await planRelease({ ...context.options, steps: [] });
-    // The safety lint's findings show in the preview; an error fails it, as a changed applied migration
-    // does: a blocking statement on a table with data on a production stack, and on any stack a statement
-    // PostgreSQL cannot run or a malformed exemption (which no exemption accepts).
+    // The safety lint's warnings show in the preview. Every reason apply would refuse fails it, as plan's
+    // top-level problems list them (core/plan-problems.ts): the ledger's, the lint's errors (a blocking
+    // statement on a table with data on a production stack; on any stack a statement PostgreSQL cannot run or
+    // a malformed exemption), a server without pgvector.
     for (const finding of plan.safety.findings.filter((f) => f.level !== "error")) {
       context.options.log.info(describeFinding(finding));
     }
-    const unsafe = plan.safety.findings
-      .filter((f) => f.level === "error")
-      .map((finding) => ({
-        property: "migrations",
-        reason: finding.exemptable
-          ? `${describeFinding(finding)} Or accept it in the migration: ${EXEMPTION_SYNTAX} (docs/runbook.md).`
-          : describeFinding(finding),
-      }));
-    return [
-      ...plan.migrations.problems.map((problem) => ({
-        property: "migrations",
-        reason: `${ledgerProblemText(problem)} fix: ${problem.fix}`,
-      })),
-      ...unsafe,
-    ];
+    return plan.problems.map((problem) => ({
+      property: "migrations",
+      reason: `${problem.message} fix: ${problem.fix}`,
+    }));
   } catch (error) {
     if (isReleaseError(error) && ["connection", "authentication", "missing-database"].includes(error.code)) {
       context?.options.log.warn(`ledger not checked (${describeFailure(error).split("\n")[0]})`);
