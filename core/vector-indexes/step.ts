@@ -260,6 +260,7 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
       const { records, valid, searches, recordedSettings, listed } = state as IndexState;
       this.settleWith(recordedSettings ?? undefined);
       const calibrations = searches.map(searchCalibrationFromRow);
+      const inventories = this.inventoriesOf(state as IndexState);
       return records.map(indexRecordFromRow).map((r) => ({
         ...statusOf(
           r,
@@ -270,7 +271,7 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
           calibrations.find((c) => c.indexName === r.name),
           listed,
           r,
-          largestTenantsOf(this.surveyOf(state as IndexState).inventories, r),
+          largestTenantsOf(inventories, r),
         ),
       }));
     },
@@ -280,7 +281,24 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
   private surveyOf(state: IndexState): Survey {
     const records = state.records.map(indexRecordFromRow);
     const serverMemoryMb = Math.floor(Number(state.memoryKb ?? 65536) / 1024);
-    const inventories = this.options.tables.map(({ table }, i): TableInventory => {
+    const inventories = this.inventoriesOf(state);
+    const searches = state.searches.map(searchCalibrationFromRow);
+    const decisions = this.options.tables.flatMap(({ settings }, i) =>
+      decideTable({
+        inventory: inventories[i]!,
+        records,
+        settings,
+        targetRecall: this.options.targetRecall,
+        serverMemoryMb,
+        maxMemoryMb: this.options.maxMemoryMb,
+      }).map((d) => withTenantSearch(d, searches, inventories[i]!, state.listed)),
+    );
+    return { inventories, decisions, serverMemoryMb, countItems: countItemsOf(inventories) };
+  }
+
+  /** Each table's inventory, from the batched read's state. */
+  private inventoriesOf(state: IndexState): TableInventory[] {
+    return this.options.tables.map(({ table }, i): TableInventory => {
       const found = state.tables[i];
       const empty = {
         table,
@@ -301,18 +319,6 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
         indexes: new Map(found.indexes.map((index) => [index.name, index])),
       };
     });
-    const searches = state.searches.map(searchCalibrationFromRow);
-    const decisions = this.options.tables.flatMap(({ settings }, i) =>
-      decideTable({
-        inventory: inventories[i]!,
-        records,
-        settings,
-        targetRecall: this.options.targetRecall,
-        serverMemoryMb,
-        maxMemoryMb: this.options.maxMemoryMb,
-      }).map((d) => withTenantSearch(d, searches, inventories[i]!, state.listed)),
-    );
-    return { inventories, decisions, serverMemoryMb, countItems: countItemsOf(inventories) };
   }
 
   /** The options this run uses: the given ones, over the recorded ones when asked to keep those. */

@@ -289,6 +289,16 @@ describe("a tenant grown past the exact threshold since the calibration", () => 
     );
     expect(lines.join("\n")).not.toContain("no tenant searches it");
   });
+
+  it("says when no tenant searches the index, unless no tenant filter was measured at all", () => {
+    const base = { exactRows: 8000, searchSetting: "ivfflat.probes = 24", targetReached: true };
+    const belowOnly = renderTenantSearch({ ...base, classes: [measured({ path: "prefilter" })] }, "  ");
+    expect(belowOnly).toContain(
+      "    the index above: no tenant searches it, and none was measured through it",
+    );
+    const oneTenant = renderTenantSearch({ ...base, classes: [] }, "  ");
+    expect(oneTenant.join("\n")).not.toContain("no tenant searches it");
+  });
 });
 
 describe("health for the prefilter", () => {
