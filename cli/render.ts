@@ -36,6 +36,8 @@ function itemLine(item: StepItemPlan | VectorIndexPlanItem): string {
   const decision = "decision" in item ? item.decision : undefined;
   const mark = decision === "skip" ? "·" : MARK[item.action];
   const word = decision === "skip" ? "skipped" : decision === "recalibrate" ? "recalibrate" : item.action;
+  // A recalibration's reason starts with the word already ("recalibrate ivfflat.probes: …"): said once.
+  if (item.reason?.startsWith(word)) return `${mark} ${item.name}: ${item.reason}`;
   return `${mark} ${item.name}: ${word}${item.reason ? ` (${item.reason})` : ""}`;
 }
 
