@@ -19,7 +19,7 @@ import { quoteIdentifier as quoteIdent } from "./identifiers";
 import { isoTime, literal } from "./sql";
 import type { ReleaseStep, StepBatch } from "./steps";
 import { SNAPSHOT_FORMAT_SQL, snapshotFormat } from "./snapshot";
-import { GONE_TABLES_SQL, refuseGoneTables } from "./schema-drift";
+import { GONE_OBJECTS_SQL, refuseGoneObjects } from "./schema-drift";
 
 export const PGVECTOR_AVAILABLE_SQL = "EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'vector')";
 
@@ -71,7 +71,7 @@ export function stateSql(steps: readonly Batched[], probe: Probe): string | unde
                  ORDER BY run_on, id), '[]'::jsonb) FROM ${BOOKKEEPING_SCHEMA}.${MIGRATIONS_TABLE}),
     'snapshot', (SELECT jsonb_build_object('lastMigration', last_migration, 'format', ${SNAPSHOT_FORMAT_SQL})
                    FROM ${BOOKKEEPING_SCHEMA}.schema_snapshot WHERE id = 1),
-    'goneTables', ${GONE_TABLES_SQL},
+    'goneObjects', ${GONE_OBJECTS_SQL},
     'steps', jsonb_build_array(${parts.join(", ")})) AS state`;
 }
 
@@ -85,13 +85,13 @@ export async function readState(
       state: {
         ledger: LedgerEntry[];
         snapshot: { lastMigration: string | null; format: string | null } | null;
-        goneTables: string[];
+        goneObjects: string[];
         steps: unknown[];
       };
     }>(sql)
   ).rows[0]!.state;
-  // Nothing is planned, reported or applied over a release table renamed or dropped by hand.
-  refuseGoneTables(raw.goneTables);
+  // Nothing is planned, reported or applied over a release table or column renamed or dropped by hand.
+  refuseGoneObjects(raw.goneObjects);
   return {
     ledger: raw.ledger,
     comparison: compareWithLedger(files, raw.ledger),

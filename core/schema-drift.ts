@@ -3,13 +3,20 @@
 // release's (a column renamed by hand, a restore that left the schema half old). The steps read those objects
 // in many statements, batched and not; rather than guard each one, the session's edge (release.ts, health)
 // maps the server's "does not exist" into this one error, which says what verify would say of it.
-// A table no step reads (renamed or dropped by hand) makes no read fail: the recorded snapshot's tables are
-// compared with the catalog's as part of the reads plan, status, apply and health make anyway
-// (GONE_TABLES_SQL), into the same error.
+// A table or column no step reads (renamed or dropped by hand) makes no read fail: the recorded snapshot's
+// tables and columns are compared with the catalog's as part of the reads plan, status, apply and health make
+// anyway (GONE_OBJECTS_SQL), into the same error.
 import type { ClientBase } from "pg";
 import { BOOKKEEPING_SCHEMA, MIGRATIONS_TABLE } from "./bookkeeping";
 import { ReleaseError } from "./errors";
-import { LIVE_TABLES_SQL, diffSnapshots, readSnapshot, shapeOf, takeSnapshot } from "./snapshot";
+import {
+  LIVE_COLUMNS_SQL,
+  LIVE_TABLES_SQL,
+  diffSnapshots,
+  readSnapshot,
+  shapeOf,
+  takeSnapshot,
+} from "./snapshot";
 
 /** SQLSTATEs of a statement naming a column or a table the database does not have. */
 const MISSING_OBJECT_CODES: ReadonlySet<string> = new Set([
@@ -66,37 +73,53 @@ function goneSentence(missing: readonly string[]): string {
 }
 
 /**
- * A jsonb array of the tables the recorded snapshot has and the live catalog lacks ("table public.Brand"),
- * over some 40 keys and pg_class: cheap enough to ride along every plan, status, apply and health. Empty
- * unless the snapshot was taken after the ledger's last migration: an apply or a revert stopped before it
- * retook the snapshot leaves one that describes another schema, which verify explains.
+ * A jsonb array of the tables and columns the recorded snapshot has and the live catalog lacks ("table
+ * public.Brand", "column public.Chunk.embedding"), over some 400 keys and the catalog: cheap enough to ride
+ * along every plan, status, apply and health. Empty unless the snapshot was taken after the ledger's last
+ * migration: an apply or a revert stopped before it retook the snapshot leaves one that describes another
+ * schema, which verify explains.
  */
-export const GONE_TABLES_SQL = `(SELECT coalesce(jsonb_agg(gone.key ORDER BY gone.key), '[]'::jsonb) FROM (
+export const GONE_OBJECTS_SQL = `(SELECT coalesce(jsonb_agg(gone.key ORDER BY gone.key), '[]'::jsonb) FROM (
     SELECT k AS key FROM ${BOOKKEEPING_SCHEMA}.schema_snapshot s, jsonb_object_keys(s.objects) k
-     WHERE s.id = 1 AND k LIKE 'table %'
+     WHERE s.id = 1 AND (k LIKE 'table %' OR k LIKE 'column %')
        AND s.last_migration IS NOT DISTINCT FROM
            (SELECT name FROM ${BOOKKEEPING_SCHEMA}.${MIGRATIONS_TABLE} ORDER BY run_on DESC, id DESC LIMIT 1)
     EXCEPT
-    SELECT key FROM (${LIVE_TABLES_SQL}) live) gone)`;
+    SELECT key FROM (${LIVE_TABLES_SQL}) live_tables
+    EXCEPT
+    SELECT key FROM (${LIVE_COLUMNS_SQL}) live_columns) gone)`;
 
-/** Stops with the schema-drift error when a table the release created is gone (GONE_TABLES_SQL's answer). */
-export function refuseGoneTables(gone: readonly string[]): void {
+/**
+ * What is gone, said once: a table's columns go with it, so a gone table's columns are left out.
+ * Keys are "table schema.name" and "column schema.table.name".
+ */
+export function goneObjects(keys: readonly string[]): string[] {
+  const tables = keys.filter((k) => k.startsWith("table ")).map((k) => `column ${k.slice("table ".length)}.`);
+  return keys.filter((k) => !tables.some((prefix) => k.startsWith(prefix)));
+}
+
+/**
+ * Stops with the schema-drift error when a table or column the release created is gone (GONE_OBJECTS_SQL's
+ * answer).
+ */
+export function refuseGoneObjects(keys: readonly string[]): void {
+  const gone = goneObjects(keys);
   if (gone.length === 0) return;
   throw new ReleaseError(
     "schema-drift",
-    `The live schema differs from the release's (a table renamed or dropped by hand). ${goneSentence(gone)}`,
+    `The live schema differs from the release's (a table or column renamed or dropped by hand). ${goneSentence(gone)}`,
     SCHEMA_DRIFT_FIX,
   );
 }
 
-/** GONE_TABLES_SQL on its own, for health (which reads no batched state); none before the first release. */
-export async function readGoneTables(client: ClientBase): Promise<string[]> {
+/** GONE_OBJECTS_SQL on its own, for health (which reads no batched state); none before the first release. */
+export async function readGoneObjects(client: ClientBase): Promise<string[]> {
   const recorded = await client.query<{ exists: boolean }>(
     "SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL AS exists",
     [`${BOOKKEEPING_SCHEMA}.schema_snapshot`, `${BOOKKEEPING_SCHEMA}.${MIGRATIONS_TABLE}`],
   );
   if (!recorded.rows[0]!.exists) return [];
-  return (await client.query<{ gone: string[] }>(`SELECT ${GONE_TABLES_SQL} AS gone`)).rows[0]!.gone;
+  return (await client.query<{ gone: string[] }>(`SELECT ${GONE_OBJECTS_SQL} AS gone`)).rows[0]!.gone;
 }
 
 /** "column public.Chunk.embedding", ...: what the recorded snapshot has and the live catalog lacks. */

@@ -101,15 +101,17 @@ export const LIVE_TABLES_SQL = `SELECT 'table ' || n.nspname || '.' || c.relname
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE c.relkind IN ('r', 'p', 'v', 'm') AND ${APP_SCHEMAS} AND ${NOT_EXTENSION("c.oid", "pg_class")}`;
 
-const SNAPSHOT_QUERY = `${FORMAT_2_OBJECTS}
-${LIVE_TABLES_SQL}
-UNION ALL
-SELECT 'column ' || n.nspname || '.' || c.relname || '.' || a.attname,
-       format_type(a.atttypid, a.atttypmod) || ' notnull=' || a.attnotnull || ' default=' || coalesce(pg_get_expr(ad.adbin, ad.adrelid), '')
+export const LIVE_COLUMNS_SQL = `SELECT 'column ' || n.nspname || '.' || c.relname || '.' || a.attname AS key,
+       format_type(a.atttypid, a.atttypmod) || ' notnull=' || a.attnotnull || ' default=' || coalesce(pg_get_expr(ad.adbin, ad.adrelid), '') AS sig
   FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
   LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
  WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'v', 'm') AND ${APP_SCHEMAS}
-   AND ${NOT_EXTENSION("c.oid", "pg_class")}
+   AND ${NOT_EXTENSION("c.oid", "pg_class")}`;
+
+const SNAPSHOT_QUERY = `${FORMAT_2_OBJECTS}
+${LIVE_TABLES_SQL}
+UNION ALL
+${LIVE_COLUMNS_SQL}
 UNION ALL
 SELECT 'constraint ' || n.nspname || '.' || c.relname || '.' || con.conname, pg_get_constraintdef(con.oid)
   FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace

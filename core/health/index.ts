@@ -8,7 +8,7 @@ import { closeClient, openClient } from "../connection";
 import { parseDatabaseUrl, redactUrl, type DatabaseTarget } from "../dsn";
 import { ReleaseError, asMigratorFix, isReleaseError } from "../errors";
 import { releaseRecordsOwnerError } from "../release-records-owner";
-import { readGoneTables, refuseGoneTables, schemaDriftError } from "../schema-drift";
+import { readGoneObjects, refuseGoneObjects, schemaDriftError } from "../schema-drift";
 import type { ReleaseStep } from "../steps";
 import { clusterFindings, readCluster } from "./cluster";
 import { readIndexStats, readStatsReset, type IndexStats } from "./index-stats";
@@ -65,7 +65,7 @@ export async function checkHealth(options: HealthOptions): Promise<HealthReport>
 async function readReport(client: ClientBase, options: HealthOptions): Promise<HealthReport> {
   const limits = { ...DEFAULT_HEALTH_LIMITS, ...options.limits };
   await requireReleaseRecords(client);
-  refuseGoneTables(await readGoneTables(client));
+  refuseGoneObjects(await readGoneObjects(client));
   const step = options.steps?.find((s) => s.kind === "vectorIndexes");
   const vector = await readVectorIndexes(client, step, await bookkeepingExists(client));
   const vectorTables = vector.records.map((r) => r.table);

@@ -85,3 +85,34 @@ describe("a table of the release renamed by hand", () => {
     expect((await cli("health")).code).toBe(0);
   });
 });
+
+describe("a column of the release that no command reads, renamed by hand", () => {
+  it("plan, status, health and apply name it as drift; once it is back, plan and health pass", async () => {
+    await whileChanged(
+      `ALTER TABLE "Brand" RENAME COLUMN "name" TO "brandName"`,
+      `ALTER TABLE "Brand" RENAME COLUMN "brandName" TO "name"`,
+      async () => {
+        for (const command of ["plan", "status", "health", "apply"]) {
+          await expectDrift(command, "column public.Brand.name");
+        }
+      },
+    );
+    expect((await cli("plan")).code).toBe(0);
+    expect((await cli("health")).code).toBe(0);
+  });
+
+  it("a table renamed is named alone, not with each of its columns", async () => {
+    await whileChanged(
+      `ALTER TABLE "Brand" RENAME TO "BrandOld"`,
+      `ALTER TABLE "BrandOld" RENAME TO "Brand"`,
+      async () => {
+        const run = await cli("plan", "--json");
+        const { error } = JSON.parse(run.stdout) as CliError;
+        expect(error.message).toContain(
+          "The release created table public.Brand, which the database no longer has.",
+        );
+        expect(error.message).not.toContain("column public.Brand.");
+      },
+    );
+  });
+});
