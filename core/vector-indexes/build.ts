@@ -23,6 +23,7 @@ import { rowsText } from "../count-format";
 import { watchProgress, type MonitorConnector } from "./progress";
 import { createIndexSql, quoteIdent, rebuildName, type IndexDefinition } from "./spec";
 import { describeParams } from "./decide";
+import { describeOutOfRange, findOutOfRangeRows, isHalfvecRangeError } from "./out-of-range";
 
 export interface BuildRequest {
   definition: IndexDefinition;
@@ -126,7 +127,10 @@ async function buildConcurrently(client: ClientBase, request: BuildRequest, targ
   }
 }
 
-/** A ReleaseError naming the index, the cause and the fix; drops what a failed concurrent build left. */
+/**
+ * A ReleaseError naming the index, the cause and the fix; drops what a failed concurrent build left. A component
+ * that does not fit the halfvec expression is traced to its rows (out-of-range.ts), after the failure only.
+ */
 async function buildFailure(
   client: ClientBase,
   request: BuildRequest,
@@ -137,6 +141,15 @@ async function buildFailure(
   const message = (error as Error).message ?? String(error);
   let left = "Nothing changed for this index (the build rolled back).";
   if (request.concurrently) left = await dropInvalid(client, target);
+  if (isHalfvecRangeError(request.definition, error)) {
+    const { cause, fix } = describeOutOfRange(
+      request.definition,
+      await findOutOfRangeRows(client, request.definition),
+    );
+    return new ReleaseError("index-failed", `Building ${label} failed: ${message}\n${cause}\n${left}`, fix, {
+      cause: error,
+    });
+  }
   const code = (error as { code?: string }).code;
   const fix =
     code === "57014"

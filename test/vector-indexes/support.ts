@@ -1,4 +1,6 @@
 // Shared by the vector-index tests: the release with only the vector-index step, and catalog readers.
+import { copyFileSync, readdirSync } from "node:fs";
+import path from "node:path";
 import type { ClientBase } from "pg";
 import {
   DEFAULT_MIGRATIONS_DIR,
@@ -9,6 +11,7 @@ import {
 } from "../../core";
 import { VectorIndexStep, type VectorIndexStepOptions } from "../../core";
 import { nearestQuery, EMBEDDING_TABLES, isCountIndexName } from "../../core";
+import { scratchDir } from "../support/scratch";
 import { vectorText } from "./data";
 
 export const CHUNK = EMBEDDING_TABLES[0]!;
@@ -44,6 +47,18 @@ export async function apply(databaseUrl: string, step: VectorIndexStepOptions = 
     countIndexes: result.vectorIndexes.filter(isCountIndex),
     lines: log.lines,
   };
+}
+
+/**
+ * Applies the release with only the migrations before `first` (a migration's name): a database as it was
+ * before that migration, which then stores rows that migration would refuse, as an existing database did.
+ */
+export async function applyMigrationsBefore(databaseUrl: string, first: string): Promise<void> {
+  const dir = scratchDir("migrations-before-");
+  for (const file of readdirSync(DEFAULT_MIGRATIONS_DIR).filter((f) => f < first)) {
+    copyFileSync(path.join(DEFAULT_MIGRATIONS_DIR, file), path.join(dir, file));
+  }
+  await applyRelease({ ...releaseOptions(databaseUrl), migrationsDir: dir, log: collectingLogger() });
 }
 
 /** What plan would do to each vector index (the settings that changed: planSettings). */
