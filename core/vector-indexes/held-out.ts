@@ -5,7 +5,8 @@
 // tenant filter (core/search/calibrate-tenants.ts) both measure on these instead (docs/vector-indexes.md).
 //
 // Each query is the sum of two rows' embeddings: a point between them (cosine distance ignores the length),
-// which no row of the table is. The rows are paired in a fixed pseudo-random order (md5 of the id and a salt),
+// which no row of the table is. A pair that sums to the zero vector (a row and its negative) is left out: its
+// cosine distance to every row is NaN, a query no app sends. The rows are paired in a fixed pseudo-random order (md5 of the id and a salt),
 // so reruns on the same rows measure alike and different salts give independent samples.
 import type { ClientBase } from "pg";
 import { quoteIdent, type IndexDefinition } from "./spec";
@@ -54,7 +55,8 @@ export async function heldOutQueries(
         ORDER BY ${order} LIMIT $3),
      rows AS MATERIALIZED (
        SELECT x.${quoteIdent(t.column)} AS e, p.i FROM picked p JOIN ${quoteIdent(t.table)} x ON x.${id} = p.id)
-     SELECT (a.e + b.e)::text AS v FROM rows a JOIN rows b ON b.i = a.i + 1 WHERE a.i % 2 = 1 ORDER BY a.i`,
+     SELECT (a.e + b.e)::text AS v FROM rows a JOIN rows b ON b.i = a.i + 1
+      WHERE a.i % 2 = 1 AND vector_norm(a.e + b.e) > 0 ORDER BY a.i`,
     [
       definition.dimension,
       sample.salt,

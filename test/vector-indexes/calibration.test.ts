@@ -126,6 +126,35 @@ describe("calibration on held-out queries", () => {
     });
   });
 
+  it("leaves out a pair whose sum is the zero vector (a row and its negative)", async () => {
+    await withClient(url(), async (c) => {
+      const one = async (sql: string, params: unknown[]) =>
+        (await c.query<{ id: string }>(sql, params)).rows[0]!.id;
+      const organizationId = await one(
+        `INSERT INTO "Organization" ("slug", "name") VALUES ('cal-opposed', 'Opposed rows') RETURNING "id"`,
+        [],
+      );
+      const datasetId = await one(
+        `INSERT INTO "Dataset" ("organizationId", "name", "slug", "kind") VALUES ($1, 'Opposed', 'opposed', 'documents') RETURNING "id"`,
+        [organizationId],
+      );
+      const documentId = await one(
+        `INSERT INTO "Document" ("datasetId", "title") VALUES ($1, 'Opposed') RETURNING "id"`,
+        [datasetId],
+      );
+      const a = Float32Array.from({ length: DIM }, (_, i) => (i % 3 === 0 ? 1 : -0.5));
+      const vectors = [a, a.map((x) => -x)];
+      await copyChunks(
+        c,
+        { ...fixtures, organizationId, datasetId, documentId },
+        { dimension: DIM, count: 2, source: { next: () => vectors.shift()! }, firstIdx: 2_000_000 },
+      );
+      const definition = await definitionOf(c);
+      expect(await heldOutQueries(c, definition, 10, { organizationId, salt: "own" })).toEqual([]);
+      await c.query(`DELETE FROM "Chunk" WHERE "datasetId" = $1`, [datasetId]);
+    });
+  });
+
   it("records the recall of those queries against exact search, and says what it measured on", async () => {
     await withClient(url(), async (c) => {
       const definition = await definitionOf(c);
