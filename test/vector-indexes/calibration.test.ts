@@ -22,6 +22,28 @@ const source = clusteredVectors({ dimension: DIM, clusters: 60, spread: 1.0, see
 
 const parse = (text: string) => JSON.parse(text) as number[];
 
+/** A tenant of its own with one dataset and one document, for a few rows of its own. */
+async function tenantDocument(
+  c: ClientBase,
+  slug: string,
+): Promise<{ organizationId: string; datasetId: string; documentId: string }> {
+  const one = async (sql: string, params: unknown[]) =>
+    (await c.query<{ id: string }>(sql, params)).rows[0]!.id;
+  const organizationId = await one(
+    `INSERT INTO "Organization" ("slug", "name") VALUES ($1, $1) RETURNING "id"`,
+    [`cal-${slug}`],
+  );
+  const datasetId = await one(
+    `INSERT INTO "Dataset" ("organizationId", "name", "slug", "kind") VALUES ($1, $2, $2, 'documents') RETURNING "id"`,
+    [organizationId, slug],
+  );
+  const documentId = await one(
+    `INSERT INTO "Document" ("datasetId", "title") VALUES ($1, $2) RETURNING "id"`,
+    [datasetId, slug],
+  );
+  return { organizationId, datasetId, documentId };
+}
+
 /** The exact top 10 of the dimension's rows (a sequential scan, no index), as ids. */
 async function exactTop10(client: ClientBase, vector: string): Promise<string[]> {
   await client.query("BEGIN");
@@ -85,20 +107,7 @@ describe("calibration on held-out queries", () => {
 
   it("makes a tenant's queries from that tenant's rows only", async () => {
     await withClient(url(), async (c) => {
-      const one = async (sql: string, params: unknown[]) =>
-        (await c.query<{ id: string }>(sql, params)).rows[0]!.id;
-      const organizationId = await one(
-        `INSERT INTO "Organization" ("slug", "name") VALUES ('cal-two', 'Two rows') RETURNING "id"`,
-        [],
-      );
-      const datasetId = await one(
-        `INSERT INTO "Dataset" ("organizationId", "name", "slug", "kind") VALUES ($1, 'Two', 'two', 'documents') RETURNING "id"`,
-        [organizationId],
-      );
-      const documentId = await one(
-        `INSERT INTO "Document" ("datasetId", "title") VALUES ($1, 'Two') RETURNING "id"`,
-        [datasetId],
-      );
+      const { organizationId, datasetId, documentId } = await tenantDocument(c, "two");
       const a = Float32Array.from({ length: DIM }, (_, i) => (i === 0 ? 1 : 0.5));
       const b = Float32Array.from({ length: DIM }, (_, i) => (i === 1 ? 2 : -0.25));
       const vectors = [a, b];
@@ -128,20 +137,7 @@ describe("calibration on held-out queries", () => {
 
   it("leaves out a pair whose sum is the zero vector (a row and its negative)", async () => {
     await withClient(url(), async (c) => {
-      const one = async (sql: string, params: unknown[]) =>
-        (await c.query<{ id: string }>(sql, params)).rows[0]!.id;
-      const organizationId = await one(
-        `INSERT INTO "Organization" ("slug", "name") VALUES ('cal-opposed', 'Opposed rows') RETURNING "id"`,
-        [],
-      );
-      const datasetId = await one(
-        `INSERT INTO "Dataset" ("organizationId", "name", "slug", "kind") VALUES ($1, 'Opposed', 'opposed', 'documents') RETURNING "id"`,
-        [organizationId],
-      );
-      const documentId = await one(
-        `INSERT INTO "Document" ("datasetId", "title") VALUES ($1, 'Opposed') RETURNING "id"`,
-        [datasetId],
-      );
+      const { organizationId, datasetId, documentId } = await tenantDocument(c, "opposed");
       const a = Float32Array.from({ length: DIM }, (_, i) => (i % 3 === 0 ? 1 : -0.5));
       const vectors = [a, a.map((x) => -x)];
       await copyChunks(
