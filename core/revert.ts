@@ -112,6 +112,14 @@ export function planRevertFrom(inputs: RevertInputs): {
   const problems: LedgerProblem[] = [];
   const accepted = new Map<string, CorrectedDown>();
   for (const problem of compareWithLedger(files, ledger).problems) {
+    // A migration whose row was deleted among those to revert would keep its changes while the ledger says
+    // the revert went past it: its row goes back first.
+    const lostAmongReverted =
+      problem.kind === "missing-from-ledger" && (wanted === null || problem.migration > wanted);
+    if (lostAmongReverted) {
+      problems.push(problem);
+      continue;
+    }
     if (problem.kind === "out-of-order" || !names.has(problem.migration)) continue;
     const file = byName.get(problem.migration);
     if (problem.kind !== "changed" || !file) {
@@ -204,7 +212,7 @@ export async function revertWith(
     if (problems.length > 0) {
       throw new ReleaseError(
         "ledger-mismatch",
-        `Refusing to revert: the Down sections must be the applied ones (or corrected, with the Up section as applied).\n${problems.map((p) => `- ${ledgerProblemText(p)}`).join("\n")}`,
+        `Refusing to revert: the Down sections must be the applied ones (or corrected, with the Up section as applied), and the ledger must record every migration the revert goes past.\n${problems.map((p) => `- ${ledgerProblemText(p)}`).join("\n")}`,
         problems.map((p) => p.fix).join(" "),
       );
     }

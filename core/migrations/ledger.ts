@@ -1,9 +1,12 @@
 // Reading the migration ledger and checking it against the files, before anything runs.
 import type { ClientBase } from "pg";
-import { BOOKKEEPING_SCHEMA, MIGRATIONS_TABLE, bookkeepingExists } from "../bookkeeping";
+import { BOOKKEEPING_SCHEMA, CHECKSUMS_SETTING, MIGRATIONS_TABLE, bookkeepingExists } from "../bookkeeping";
+import { literal } from "../sql";
 import type { MigrationFile } from "./files";
 
 export interface LedgerEntry {
+  /** The row's id: numbered as the rows were recorded, so a deleted row leaves a hole (missingRows). */
+  id: number;
   name: string;
   checksum: string;
   appliedAt: string;
@@ -17,6 +20,7 @@ export interface LedgerProblem {
     | "changed"
     | "missing-file"
     | "out-of-order"
+    | "missing-from-ledger"
     | "foreign-database"
     | "existing-objects"
     | "legacy-schema"
@@ -42,23 +46,28 @@ export interface MigrationIdentity {
   checksum: string;
 }
 
-/** What it needs of a ledger row, in applied order; `appliedAt` when known, for the messages. */
-export type LedgerIdentity = MigrationIdentity & { appliedAt?: string };
+/**
+ * What it needs of a ledger row, in applied order; `appliedAt` when known, for the messages; `id` when known,
+ * to tell a row deleted from the ledger from a new migration (a recorded manifest has no ids).
+ */
+export type LedgerIdentity = MigrationIdentity & { appliedAt?: string; id?: number };
 
 /** The applied migrations in order; empty when the ledger does not exist yet. Read-only. */
 export async function readLedger(client: ClientBase): Promise<LedgerEntry[]> {
   if (!(await bookkeepingExists(client))) return [];
   const result = await client.query<{
+    id: number;
     name: string;
     checksum: string;
     applied_at: Date;
     duration_ms: number;
     applied_by: string;
   }>(
-    `SELECT name, checksum, applied_at, duration_ms, applied_by
+    `SELECT id, name, checksum, applied_at, duration_ms, applied_by
        FROM ${BOOKKEEPING_SCHEMA}.${MIGRATIONS_TABLE} ORDER BY run_on, id`,
   );
   return result.rows.map((row) => ({
+    id: row.id,
     name: row.name,
     checksum: row.checksum,
     appliedAt: row.applied_at.toISOString(),
@@ -95,16 +104,85 @@ export function compareWithLedger<F extends MigrationIdentity = MigrationFile>(
     }
   }
   const lastApplied = ledger.at(-1)?.name;
-  const pending = files.filter((f) => !appliedNames.has(f.name));
-  for (const file of pending) {
-    if (lastApplied !== undefined && file.name < lastApplied) {
+  const unrecorded = files.filter((f) => !appliedNames.has(f.name));
+  const lost = missingRows(unrecorded, ledger);
+  for (const file of unrecorded) {
+    const row = lost.get(file.name);
+    if (row && lastApplied !== undefined) {
+      problems.push(missingRowProblem(file, row, lastApplied));
+    } else if (lastApplied !== undefined && file.name < lastApplied) {
       problems.push({
         kind: "out-of-order",
         migration: file.name,
         message: `Migration ${file.name}.sql is new but ordered before the applied migration ${lastApplied}.sql.`,
-        fix: `Rename it with a timestamp later than ${lastApplied.slice(0, 14)} so that it runs after what is already applied.`,
+        fix: laterTimestampFix(lastApplied),
       });
     }
   }
+  // A migration whose row was deleted is not to be run again: it is the problem, not pending work.
+  const pending = unrecorded.filter((f) => !lost.has(f.name));
   return { applied: [...ledger], pending, problems };
+}
+
+function laterTimestampFix(lastApplied: string): string {
+  return `Rename it with a timestamp later than ${lastApplied.slice(0, 14)} so that it runs after what is already applied.`;
+}
+
+/** Where a deleted ledger row stood: the applied rows around it and the id it can have back. */
+interface MissingRow {
+  /** The applied migration before it; none when it was the first. */
+  before?: LedgerIdentity;
+  after: LedgerIdentity;
+  id: number;
+}
+
+/**
+ * The files not in the ledger that sit where it lost rows. The ledger numbers its rows as they are recorded
+ * (a serial id) and a release only ever removes its last rows (revert), so between two applied migrations,
+ * ids that skip values mean rows were deleted there by hand: a file ordered between them, no more files than
+ * the skipped ids, was applied and lost its row. A new migration ordered before an applied one finds the ids
+ * around its place consecutive and stays out-of-order. Neither the file's age (a checkout's) nor the database's
+ * objects (a migration may only change data) say it as reliably. The one case read wrongly: a migration
+ * reverted, applied again, and a new file then named between it and the one before; the fix covers it.
+ */
+function missingRows(unrecorded: readonly MigrationIdentity[], ledger: readonly LedgerIdentity[]) {
+  const lost = new Map<string, MissingRow>();
+  if (ledger.some((e) => e.id === undefined)) return lost;
+  ledger.forEach((after, i) => {
+    const before = ledger[i - 1];
+    // Serial ids start at 1: a first row of id 3 had two before it.
+    const firstFree = (before?.id ?? 0) + 1;
+    const skipped = after.id! - firstFree;
+    const between = unrecorded.filter(
+      (f) => (before === undefined || f.name > before.name) && f.name < after.name,
+    );
+    if (between.length === 0 || between.length > skipped) return;
+    between.forEach((f, k) => lost.set(f.name, { before, after, id: firstFree + k }));
+  });
+  return lost;
+}
+
+/**
+ * A migration whose ledger row was deleted: named as missing, with the statements that put its row back where
+ * it stood (its checksum from the file, through the ledger trigger's setting; the id it had room for and the
+ * run time of the row before it, so the ledger's order holds). Only if its changes are in the database.
+ */
+function missingRowProblem(file: MigrationIdentity, row: MissingRow, lastApplied: string): LedgerProblem {
+  const table = `${BOOKKEEPING_SCHEMA}.${MIGRATIONS_TABLE}`;
+  const neighbours = row.before
+    ? `the migrations before and after it (${row.before.name}, ${row.after.name}) are applied`
+    : `the migration after it (${row.after.name}) is applied`;
+  const runOn = row.before
+    ? `run_on FROM ${table} WHERE name = ${literal(row.before.name)}`
+    : `run_on - interval '1 second' FROM ${table} WHERE name = ${literal(row.after.name)}`;
+  const restore = [
+    `SELECT set_config(${literal(CHECKSUMS_SETTING)}, ${literal(JSON.stringify({ [file.name]: file.checksum }))}, false);`,
+    `INSERT INTO ${table} (id, name, run_on) SELECT ${row.id}, ${literal(file.name)}, ${runOn};`,
+  ].join(" ");
+  return {
+    kind: "missing-from-ledger",
+    migration: file.name,
+    message: `Migration ${file.name}.sql is missing from the ledger (${table}): ${neighbours}, and the ledger's row ids skip where its row stood, so its row was deleted.`,
+    fix: `Put its row back only if its changes are in the database (\`neonhub-db verify\` reports no drift when its schema changes are there): ${restore} If they are not (it is a new migration), ${laterTimestampFix(lastApplied).replace(/^R/, "r")}`,
+  };
 }
