@@ -272,6 +272,8 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
                 fix: error.fix ?? null,
                 // Only when a migration failed: which one, as fields CI can read.
                 ...(error.failedMigration ? { failedMigration: error.failedMigration } : {}),
+                // Only when apply or revert refused before running anything: each reason, as plan lists it.
+                ...(error.problems ? { problems: error.problems } : {}),
               },
             },
             null,

@@ -7,13 +7,12 @@
 // the callers in release.ts fall back to reading step by step.
 import type { ClientBase, QueryResult } from "pg";
 import { BOOKKEEPING_SCHEMA, MIGRATIONS_TABLE, RELEASE_LOCK_KEY, bookkeepingVersion } from "./bookkeeping";
-import { ReleaseError } from "./errors";
 import { acquireReleaseLock } from "./lock";
 import type { Logger } from "./logger";
 import type { MigrationFile } from "./migrations/files";
 import { compareWithLedger, type LedgerEntry, type MigrationComparison } from "./migrations/ledger";
 import { END_SESSION_WITH_CLIENT_SQL } from "./lock-safety/session";
-import { PGVECTOR_MISSING } from "./extensions";
+import { missingPgvectorError } from "./plan-problems";
 import { ownerRoleError } from "./owner-role";
 import { quoteIdentifier as quoteIdent } from "./identifiers";
 import { isoTime, literal } from "./sql";
@@ -142,7 +141,7 @@ export async function lockAndProbe(
   };
   if (!probe.pgvector) {
     if (locked) await release();
-    throw new ReleaseError("missing-pgvector", PGVECTOR_MISSING);
+    throw missingPgvectorError();
   }
   const unlock = locked
     ? release

@@ -4,6 +4,7 @@
 // why, so that no section's problem can be missed by reading the top level. plan's exit code, its closing
 // line and `--json` all read it (planIsBlocked).
 import { ledgerProblemText } from "./display";
+import { ReleaseError } from "./errors";
 import { PGVECTOR_MISSING } from "./extensions";
 import { describeFinding, safetyErrorsFix, type SafetyReport } from "./lint";
 import type { LedgerProblem } from "./migrations/ledger";
@@ -26,20 +27,40 @@ export function planProblems(parts: {
   /** A seed set that needs what the schema lacks fits only if a pending migration brings it. */
   migrationsPending: boolean;
 }): PlanProblem[] {
-  const server: PlanProblem[] = parts.pgvectorMissing
-    ? [
-        {
-          section: "server",
-          kind: "missing-pgvector",
-          message: PGVECTOR_MISSING,
-          fix: "Install pgvector on the server as the message says, then run plan again.",
-        },
-      ]
-    : [];
-  const migrations = parts.ledger.map(
+  return [
+    ...(parts.pgvectorMissing ? [missingPgvectorProblem()] : []),
+    ...ledgerPlanProblems(parts.ledger),
+    ...safetyPlanProblems(parts.safety),
+    ...(parts.migrationsPending ? [] : seedSetPlanProblems(parts.seedSets)),
+  ];
+}
+
+// Each section's part of the list, also what apply's refusal of that section carries (`error.problems` in
+// `--json`, core/errors.ts): apply refuses on the same problems, listed by the same functions.
+
+export function missingPgvectorProblem(): PlanProblem {
+  return {
+    section: "server",
+    kind: "missing-pgvector",
+    message: PGVECTOR_MISSING,
+    fix: "Install pgvector on the server as the message says, then run the release again.",
+  };
+}
+
+/** The refusal of a server without pgvector, before the release takes its lock. */
+export function missingPgvectorError(): ReleaseError {
+  const problem = missingPgvectorProblem();
+  return new ReleaseError("missing-pgvector", problem.message, problem.fix, { problems: [problem] });
+}
+
+export function ledgerPlanProblems(ledger: readonly LedgerProblem[]): PlanProblem[] {
+  return ledger.map(
     (p): PlanProblem => ({ section: "migrations", kind: p.kind, message: ledgerProblemText(p), fix: p.fix }),
   );
-  const safety = parts.safety.findings
+}
+
+export function safetyPlanProblems(safety: SafetyReport): PlanProblem[] {
+  return safety.findings
     .filter((f) => f.level === "error")
     .map(
       (f): PlanProblem => ({
@@ -49,17 +70,17 @@ export function planProblems(parts: {
         fix: safetyErrorsFix([f]),
       }),
     );
-  const seedSets = parts.migrationsPending
-    ? []
-    : parts.seedSets
-        .filter((item) => item.schemaMismatch?.length)
-        .map(
-          (item): PlanProblem => ({
-            section: "seedSets",
-            kind: "seed-set-unfit",
-            message: `seed set "${item.name}" does not fit the schema: ${item.schemaMismatch!.join("; ")}, and no migration is pending.`,
-            fix: "Fix the table or column names in its files to match the migrations.",
-          }),
-        );
-  return [...server, ...migrations, ...safety, ...seedSets];
+}
+
+function seedSetPlanProblems(seedSets: readonly StepItemPlan[]): PlanProblem[] {
+  return seedSets
+    .filter((item) => item.schemaMismatch?.length)
+    .map(
+      (item): PlanProblem => ({
+        section: "seedSets",
+        kind: "seed-set-unfit",
+        message: `seed set "${item.name}" does not fit the schema: ${item.schemaMismatch!.join("; ")}, and no migration is pending.`,
+        fix: "Fix the table or column names in its files to match the migrations.",
+      }),
+    );
 }

@@ -15,9 +15,15 @@ import { closeClient, isConnectionLost, openClient } from "./connection";
 import { ledgerProblemText } from "./display";
 import { parseDatabaseUrl, redactUrl, type DatabaseTarget } from "./dsn";
 import { ReleaseError, asMigratorFix, isReleaseError } from "./errors";
-import { PGVECTOR_MISSING, createExtensionFix, extensionRefusedBy } from "./extensions";
+import { createExtensionFix, extensionRefusedBy } from "./extensions";
 import { preflightProblems } from "./adopt/preflight";
-import { planProblems, type PlanProblem } from "./plan-problems";
+import {
+  ledgerPlanProblems,
+  missingPgvectorError,
+  planProblems,
+  safetyPlanProblems,
+  type PlanProblem,
+} from "./plan-problems";
 import { acquireReleaseLock } from "./lock";
 import { lintMigrations, refuseUnsafeMigrations, type ReleaseEnvironment, type SafetyReport } from "./lint";
 import { openMonitorInBackground, type MonitorConnection } from "./lock-safety/monitor-connection";
@@ -269,7 +275,18 @@ function refuseLedgerProblems(
   if (problems.length === 0) return;
   const message = problems.map((p) => `- ${ledgerProblemText(p)}`).join("\n");
   const fix = problems.map((p) => p.fix).join(" ");
-  throw new ReleaseError("ledger-mismatch", `${title}:\n${message}`, fix);
+  throw new ReleaseError("ledger-mismatch", `${title}:\n${message}`, fix, {
+    problems: ledgerPlanProblems(problems),
+  });
+}
+
+/** The safety lint's refusal (core/lint/), carrying its errors as plan lists them. */
+function refuseUnsafe(safety: SafetyReport): void {
+  try {
+    refuseUnsafeMigrations(safety);
+  } catch (error) {
+    throw isReleaseError(error) ? error.withProblems(safetyPlanProblems(safety)) : error;
+  }
 }
 
 export async function planWith(client: ClientBase, options: ReleaseOptions): Promise<ReleasePlan> {
@@ -394,7 +411,7 @@ export async function applyWith(client: ClientBase, options: ReleaseOptions): Pr
       throw error;
     }
   } else {
-    if (!(await pgvectorAvailable(client))) throw new ReleaseError("missing-pgvector", PGVECTOR_MISSING);
+    if (!(await pgvectorAvailable(client))) throw missingPgvectorError();
     await endSessionWithClient(client);
     if (options.ownerRole) await setOwnerRole(client, options.ownerRole);
     unlock = await acquireReleaseLock(client, { timeoutMs: options.lockTimeoutMs, log });
@@ -409,7 +426,7 @@ export async function applyWith(client: ClientBase, options: ReleaseOptions): Pr
     // statements on tables with data, exemptions without a reason).
     const checks = await pendingMigrationChecks(client, state, options);
     refuseLedgerProblems(checks.preflight, "This database is not one neonhub-db can apply to as it is");
-    refuseUnsafeMigrations(checks.safety);
+    refuseUnsafe(checks.safety);
     const steps = options.steps ?? [];
     await ensureBookkeeping(
       client,

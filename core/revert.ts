@@ -20,6 +20,7 @@ import {
   type UpChecksums,
 } from "./migrations/corrected-down";
 import { dropsOf } from "./migrations/drops";
+import { ledgerPlanProblems } from "./plan-problems";
 import { runRevert } from "./migrations/revert";
 import type { ReleaseOptions } from "./release";
 import type { MigrationResult } from "./results";
@@ -214,6 +215,7 @@ export async function revertWith(
         "ledger-mismatch",
         `Refusing to revert: the Down sections must be the applied ones (or corrected, with the Up section as applied), and the ledger must record every migration the revert goes past.\n${problems.map((p) => `- ${ledgerProblemText(p)}`).join("\n")}`,
         problems.map((p) => p.fix).join(" "),
+        { problems: ledgerPlanProblems(problems) },
       );
     }
     // Before any Down section runs: one that fails can then be corrected and named with --corrected-down.
