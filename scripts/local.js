@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm run local [-- up|stop|status|env|destroy] [--json] [--no-pulumi]`: the embedded default environment.
 //   With a `pulumi` on PATH, up runs `pulumi up --stack local` (roles, generated secrets); --no-pulumi, or no
-//   Pulumi CLI, applies the release with the release engine's CLI as the cluster's admin instead.
+//   Pulumi CLI, makes the roles with SQL as the cluster's admin and applies the release with the release
+//   engine's CLI as the migrator.
 //   up (default)  install what is missing, start the local cluster, apply the schema release, print DSNs
 //   stop          stop the cluster (keeps its data)
 //   status        whether the cluster runs, and where

@@ -4,7 +4,9 @@
 //
 // The stack's config lives in a copy of Pulumi.local.yaml under .local/, given to every command with
 // --config-file: the admin connection of this machine's cluster (secret) and the passphrase provider's salt
-// are machine-specific and must not end up in the tracked stack file.
+// are machine-specific and must not end up in the tracked stack file. `pulumi stack init` has no --config-file:
+// it writes the salt into the stack file beside the project file it finds, so it runs under .local/ beside a
+// copy of Pulumi.yaml, where that stack file is the copy.
 "use strict";
 
 const fs = require("node:fs");
@@ -15,8 +17,16 @@ const { SetupError, log } = require("./report");
 
 const STACK = "local";
 const LOCAL_PASSPHRASE = "neonhub-local-stack-not-a-secret";
-const WORK_DIR = path.join(PROJECT_ROOT, ".local", "pulumi");
-const CONFIG_FILE = path.join(WORK_DIR, "Pulumi.local.yaml");
+
+/**
+ * Where the local stack's files are: the project's (Pulumi.yaml, the tracked Pulumi.local.yaml) and the
+ * machine's copy under .local/.
+ * @param {string} [projectRoot]
+ */
+function localStackPaths(projectRoot = PROJECT_ROOT) {
+  const workDir = path.join(projectRoot, ".local", "pulumi");
+  return { projectRoot, workDir, configFile: path.join(workDir, "Pulumi.local.yaml") };
+}
 
 /** The `pulumi` on PATH, if any. */
 function pulumiOnPath() {
@@ -43,18 +53,23 @@ function pulumiEnv(base = process.env) {
   return env;
 }
 
-/** Pulumi.local.yaml as tracked, plus the salt of the passphrase provider from the previous run. */
-function writeConfigFile() {
-  fs.mkdirSync(WORK_DIR, { recursive: true });
-  const tracked = fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.local.yaml"), "utf8");
-  const previous = fs.existsSync(CONFIG_FILE) ? fs.readFileSync(CONFIG_FILE, "utf8") : "";
+/**
+ * Pulumi.local.yaml as tracked, plus the salt of the passphrase provider from the previous run; and the
+ * project file beside it, for `pulumi stack init` to find.
+ * @param {ReturnType<typeof localStackPaths>} paths
+ */
+function writeConfigFile(paths) {
+  fs.mkdirSync(paths.workDir, { recursive: true });
+  fs.copyFileSync(path.join(paths.projectRoot, "Pulumi.yaml"), path.join(paths.workDir, "Pulumi.yaml"));
+  const tracked = fs.readFileSync(path.join(paths.projectRoot, "Pulumi.local.yaml"), "utf8");
+  const previous = fs.existsSync(paths.configFile) ? fs.readFileSync(paths.configFile, "utf8") : "";
   const salt = /^encryptionsalt: .*$/m.exec(previous)?.[0];
-  fs.writeFileSync(CONFIG_FILE, salt ? `${salt}\n${tracked}` : tracked, { mode: 0o600 });
+  fs.writeFileSync(paths.configFile, salt ? `${salt}\n${tracked}` : tracked, { mode: 0o600 });
 }
 
 function pulumi(args, env, options = {}) {
   const result = spawnSync("pulumi", [...args, "--non-interactive"], {
-    cwd: PROJECT_ROOT,
+    cwd: options.cwd ?? PROJECT_ROOT,
     env,
     encoding: "utf8",
     input: options.input,
@@ -78,17 +93,7 @@ function pulumi(args, env, options = {}) {
  */
 function pulumiUpLocal(running) {
   const env = pulumiEnv();
-  writeConfigFile();
-  const stackArgs = ["--stack", STACK, "--config-file", CONFIG_FILE];
-  const stacks = pulumi(["stack", "ls", "--json"], env, { capture: true });
-  if (!JSON.parse(stacks).some((s) => s.name === STACK || s.name.endsWith(`/${STACK}`))) {
-    log(`pulumi stack init ${STACK}`);
-    pulumi(["stack", "init", STACK, "--config-file", CONFIG_FILE], env);
-  }
-  // Through stdin, so the password never appears in a process list.
-  pulumi(["config", "set", "--secret", "neonhub-db:adminUrl", ...stackArgs], env, {
-    input: running.adminUrl,
-  });
+  const stackArgs = prepareLocalStack(running.adminUrl, env);
   log("pulumi up --stack local");
   pulumi(["up", "--yes", "--skip-preview", ...stackArgs], env);
   const outputs = JSON.parse(
@@ -101,4 +106,27 @@ function pulumiUpLocal(running) {
   };
 }
 
-module.exports = { pulumiOnPath, pulumiUpLocal, pulumiEnv, CONFIG_FILE };
+/**
+ * The local stack, made if missing, with this machine's admin connection as its secret config; the tracked
+ * Pulumi.local.yaml is left as it is. Returns the arguments that name the stack and its config file.
+ * @param {string} adminUrl
+ * @param {NodeJS.ProcessEnv} env
+ * @param {ReturnType<typeof localStackPaths>} [paths]
+ */
+function prepareLocalStack(adminUrl, env, paths = localStackPaths()) {
+  writeConfigFile(paths);
+  const stackArgs = ["--stack", STACK, "--config-file", paths.configFile];
+  const stacks = pulumi(["stack", "ls", "--json"], env, { capture: true, cwd: paths.projectRoot });
+  if (!JSON.parse(stacks).some((s) => s.name === STACK || s.name.endsWith(`/${STACK}`))) {
+    log(`pulumi stack init ${STACK}`);
+    pulumi(["stack", "init", STACK], env, { cwd: paths.workDir });
+  }
+  // Through stdin, so the password never appears in a process list.
+  pulumi(["config", "set", "--secret", "neonhub-db:adminUrl", ...stackArgs], env, {
+    input: adminUrl,
+    cwd: paths.projectRoot,
+  });
+  return stackArgs;
+}
+
+module.exports = { pulumiOnPath, pulumiUpLocal, pulumiEnv, prepareLocalStack, localStackPaths };
