@@ -95,7 +95,7 @@ Commands:
             --check compared with FILE (default prisma/schema.prisma); exit 2 when they differ (docs/prisma.md)
 
 Options:
-  --database-url URL       PostgreSQL URL (default: $DATABASE_URL)
+  --database-url URL       PostgreSQL URL (default: $DIRECT_URL, the migrator's, else $DATABASE_URL)
   --seed NAME              apply/plan this seed set too (repeatable), e.g. --seed demo
   --json                   print one JSON document on stdout and nothing else
   --migrations-dir DIR     folder of the migration files (default: migrations/ of this project)

@@ -52,17 +52,27 @@ const processIo: CliIo = {
   env: process.env,
 };
 
-function releaseOptions(args: CliArgs, env: NodeJS.ProcessEnv, log: Logger): ReleaseOptions {
-  const fromFlag = args.databaseUrl !== undefined;
-  const databaseUrl = args.databaseUrl ?? env.DATABASE_URL;
-  if (!databaseUrl) {
-    throw new ReleaseError(
-      "invalid-input",
-      "No database URL given.",
-      "Pass --database-url postgresql://user:password@host:5432/neonhub or set DATABASE_URL.",
-    );
+/**
+ * The database the command works on: --database-url, else the migrator's DIRECT_URL, else DATABASE_URL. An
+ * app's environment (`npm run -s local -- env`, the stacks' outputs) holds both, and DATABASE_URL is the app
+ * login, which may not read the release's records: the migrator's comes first, as Prisma's migrate takes it.
+ */
+function databaseUrlOf(args: CliArgs, env: NodeJS.ProcessEnv): { databaseUrl: string; source: string } {
+  if (args.databaseUrl !== undefined) return { databaseUrl: args.databaseUrl, source: "--database-url" };
+  for (const name of ["DIRECT_URL", "DATABASE_URL"] as const) {
+    const value = env[name];
+    if (value) return { databaseUrl: value, source: name };
   }
-  const source = fromFlag ? "--database-url" : "DATABASE_URL";
+  throw new ReleaseError(
+    "invalid-input",
+    "No database URL given.",
+    "Pass --database-url postgresql://user:password@host:5432/neonhub, or set DIRECT_URL (the migrator's: " +
+      "`pulumi stack output --show-secrets directUrl` on a stack, `npm run -s local -- env` locally) or DATABASE_URL.",
+  );
+}
+
+function releaseOptions(args: CliArgs, env: NodeJS.ProcessEnv, log: Logger): ReleaseOptions {
+  const { databaseUrl, source } = databaseUrlOf(args, env);
   parseDatabaseUrl(databaseUrl, source);
   const settings = releaseSettings(args);
   return {

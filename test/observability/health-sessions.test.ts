@@ -138,3 +138,21 @@ describe("health as another login", () => {
     expect(`${body.error.message} ${run.stderr}`).not.toContain("permission denied for schema");
   });
 });
+
+describe("the login the CLI takes from an app's environment", () => {
+  it("is DIRECT_URL's (the migrator) when DATABASE_URL (the app login) is set beside it", async () => {
+    const appEnv = { DATABASE_URL: target.current.roles.url("app") };
+    const appOnly = await runCli(["status", "--json"], appEnv);
+    expect(appOnly.code).toBe(1);
+    expect((JSON.parse(appOnly.stdout) as { error: { code: string } }).error.code).toBe("permission");
+
+    const both = await runCli(["status", "--json"], {
+      ...appEnv,
+      DIRECT_URL: target.current.roles.url("migrator"),
+    });
+    expect(both.code, both.stderr).toBe(0);
+    expect((JSON.parse(both.stdout) as { database: string }).database).toContain(
+      target.current.roles.names.migrator,
+    );
+  });
+});
