@@ -355,8 +355,26 @@ function refuseEmptyValues(values: Record<string, unknown>): void {
  * The flags that mean something to some commands only (the help names them with those commands). Given to
  * another, they were ignored, so that `status --seed demo` looked like it did something.
  */
+// Which commands read each flag. plan takes every flag of apply, since it shows what apply would do and CI runs
+// both with one set of flags.
+const RELEASE_STEP_SETTINGS = ["plan", "apply", "status", "health"] as const;
+const LOCK_TAKERS = ["plan", "apply", "revert", "baseline", "adopt"] as const;
+const MIGRATION_FILE_READERS = ["plan", "apply", "status", "verify", "baseline", "adopt", "revert"] as const;
+
+// A flag a command would ignore is refused, so that nobody believes it took effect (`status --environment
+// production` reads no lint; `health --migrations-dir` reads no file).
 const COMMAND_FLAGS: Partial<Record<keyof typeof OPTIONS, readonly string[]>> = {
   seed: ["plan", "apply"],
+  environment: ["plan", "apply"],
+  "migration-lock-timeout": ["plan", "apply"],
+  "statement-timeout": ["plan", "apply"],
+  "lock-retries": ["plan", "apply"],
+  "lock-timeout": LOCK_TAKERS,
+  "owner-role": LOCK_TAKERS,
+  "migrations-dir": MIGRATION_FILE_READERS,
+  "row-level-security": RELEASE_STEP_SETTINGS,
+  config: RELEASE_STEP_SETTINGS,
+  set: RELEASE_STEP_SETTINGS,
   "upgrade-legacy": ["plan", "apply"],
   "legacy-organization": ["plan", "apply"],
   "batch-size": ["plan", "apply"],
@@ -374,7 +392,9 @@ const COMMAND_FLAGS: Partial<Record<keyof typeof OPTIONS, readonly string[]>> = 
 
 function refuseFlagsOfOtherCommands(values: Record<string, unknown>, command: string): void {
   for (const [flag, commands] of Object.entries(COMMAND_FLAGS)) {
-    if (values[flag] === undefined || values[flag] === false || commands!.includes(command)) continue;
+    const value = values[flag];
+    const given = value !== undefined && value !== false && !(Array.isArray(value) && value.length === 0);
+    if (!given || commands!.includes(command)) continue;
     const which =
       commands!.length === 1 ? commands![0] : `${commands!.slice(0, -1).join(", ")} or ${commands!.at(-1)}`;
     throw new ReleaseError(
@@ -463,7 +483,14 @@ export function parseArgs(argv: readonly string[]): CliArgs {
   if (values["row-level-security"] !== undefined)
     args.rowLevelSecurity = parseRowLevelSecurityMode(values["row-level-security"], "--row-level-security");
   const command = values.help ? "help" : values.version ? "version" : positionals[0];
-  if (command === undefined) return args;
+  if (command === undefined) {
+    // Not the usage with exit 0: a script's `neonhub-db "$COMMAND"` with the variable empty must fail.
+    throw new ReleaseError(
+      "invalid-input",
+      "No command given.",
+      `Use one of: ${COMMANDS.join(", ")} (\`neonhub-db --help\` prints the usage).`,
+    );
+  }
   if (command === "help" || command === "version" || (COMMANDS as readonly string[]).includes(command)) {
     args.command = command as CliArgs["command"];
     if (command === "load-chunks" && (!args.file || !args.dataset)) {

@@ -168,6 +168,16 @@ describe("--help", () => {
   });
 });
 
+describe("no command", () => {
+  it("is an error (exit 1) naming the commands, not the usage with exit 0", async () => {
+    expect(refusal([]).message).toBe("No command given.");
+    expect(refusal(["--json"]).fix).toContain("plan, apply, status");
+    const run = await runCli(["--json"]);
+    expect(run.code).toBe(1);
+    expect((JSON.parse(run.stdout) as { error: { code: string } }).error.code).toBe("invalid-input");
+  });
+});
+
 describe("flags of another command", () => {
   it("are refused, naming the commands they go with, where they were ignored", () => {
     expect(refusal(["status", "--seed", "demo"]).message).toBe("--seed goes with plan or apply, not status.");
@@ -186,6 +196,37 @@ describe("flags of another command", () => {
     expect(refusal(["verify", "--upgrade-legacy", "--legacy-organization", "acme"]).message).toBe(
       "--upgrade-legacy goes with plan or apply, not verify.",
     );
+    // The release's settings and lock flags, on a command that would ignore them.
+    expect(refusal(["status", "--environment", "production"]).message).toBe(
+      "--environment goes with plan or apply, not status.",
+    );
+    expect(refusal(["verify", "--set", "vectorIndexes.method=hnsw"]).message).toBe(
+      "--set goes with plan, apply, status or health, not verify.",
+    );
+    expect(refusal(["status", "--lock-timeout", "5"]).message).toBe(
+      "--lock-timeout goes with plan, apply, revert, baseline or adopt, not status.",
+    );
+    expect(refusal(["health", "--migrations-dir", "m"]).message).toBe(
+      "--migrations-dir goes with plan, apply, status, verify, baseline, adopt or revert, not health.",
+    );
+    expect(refusal(["revert", "--to", "x", "--statement-timeout", "5"]).message).toBe(
+      "--statement-timeout goes with plan or apply, not revert.",
+    );
+    expect(
+      refusal(["load-chunks", "--file", "f", "--dataset", "d", "--row-level-security", "off"]).message,
+    ).toBe("--row-level-security goes with plan, apply, status or health, not load-chunks.");
+    // plan takes apply's flags: CI runs both with one set.
+    expect(
+      parseArgs([
+        "plan",
+        "--environment",
+        "production",
+        "--lock-timeout",
+        "5",
+        "--migration-lock-timeout",
+        "3",
+      ]),
+    ).toMatchObject({ environment: "production" });
     // --help and --version answer whatever else is on the line.
     expect(parseArgs(["apply", "--seed", "demo", "--help"]).command).toBe("help");
     expect(parseArgs(["revert", "--to", "x", "--version"]).command).toBe("version");
