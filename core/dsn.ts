@@ -127,6 +127,13 @@ export function readConnectionUrl(
     if (/both useLibpqCompat and uselibpqcompat/i.test(message)) {
       return refuse("sets uselibpqcompat and sslmode=no-verify together", "Leave one of them out.");
     }
+    const port = portOf(url);
+    if (port !== undefined && (port < 1 || port > 65535)) {
+      return refuse(
+        `has port ${port}, which is no TCP port`,
+        `Use a port from 1 to 65535 (5432 is PostgreSQL's): ${EXAMPLE}.`,
+      );
+    }
     return refuse("is not a valid URL");
   }
   const sslModes = options.sslModes ?? SSL_MODES;
@@ -151,6 +158,17 @@ export function readConnectionUrl(
       ...(typeof config.sslmode === "string" ? { sslmode: config.sslmode } : {}),
     },
   };
+}
+
+/**
+ * The port of a URL as written, when it is all digits: read after the last "@", so that nothing of the
+ * user info (a password with an unencoded "/" or ":") is ever taken for it and shown.
+ */
+function portOf(url: string): number | undefined {
+  const afterScheme = url.slice(url.indexOf("://") + 3);
+  const hostPart = afterScheme.slice(afterScheme.lastIndexOf("@") + 1);
+  const port = /^(?:\[[^\]]*\]|[^:/?#]*):(\d+)(?:[/?#]|$)/.exec(hostPart)?.[1];
+  return port === undefined ? undefined : Number(port);
 }
 
 /** Parses a PostgreSQL URL; `source` names where it came from (a flag, an env var, a config key). */

@@ -69,6 +69,14 @@ describe("reading a database URL", () => {
       "DATABASE_URL names a file that cannot be read: /no/such/ca.pem (ENOENT).",
     );
     expect(missingCa.fix).toMatch(/sslrootcert, sslcert and sslkey/);
+    // A port out of range is named; digits inside a password with an unencoded "/" never are.
+    expect(refusal("postgresql://app:pw@127.0.0.1:99999/db").message).toBe(
+      "DATABASE_URL has port 99999, which is no TCP port.",
+    );
+    expect(refusal("postgresql://app:pw@[::1]:70000/db").message).toBe(
+      "DATABASE_URL has port 70000, which is no TCP port.",
+    );
+    expect(refusal("postgresql://app:99999/x@127.0.0.1/db").describe()).not.toContain("99999");
     expect(readConnectionUrl("postgresql://app:pw@127.0.0.1", { defaultDatabase: "postgres" })).toMatchObject(
       {
         ok: true,
