@@ -90,12 +90,14 @@ export {
   findingPlace,
   lintMigrations,
   safetyErrorsFix,
+  serverParse,
   parseReleaseEnvironment,
   RELEASE_ENVIRONMENTS,
   type MigrationSection,
   type ReleaseEnvironment,
   type SafetyFinding,
   type SafetyReport,
+  type ServerParse,
 } from "./lint";
 export {
   DEFAULT_LOCK_SAFETY,

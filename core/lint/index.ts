@@ -3,16 +3,25 @@
 // a production stack (a warning elsewhere) unless the statement carries a reasoned exemption; the same on a
 // table the release creates, or an empty one, is noise and is left out. A statement PostgreSQL cannot run as
 // written (a syntax error, one that cannot run in a transaction) and a malformed exemption are errors on
-// every stack and on any table, and no exemption accepts them. Down sections are linted too, since revert runs
-// them on the tables as they are then: what they cannot run is an error like the Up section's, what they
-// block a warning (apply never runs them), and what they destroy is revert's to show (its preview lists it).
+// every stack and on any table, and no exemption accepts them. A statement squawk's parser cannot read is put
+// to the server's own parser first (unreadable.ts): one the server parses is not a syntax error but a warning
+// that the lint could not check it. Down sections are linted too, since revert runs them on the tables as they
+// are then: what they cannot run is an error like the Up section's, what they block a warning (apply never
+// runs them), and what they destroy is revert's to show (its preview lists it).
 import type { ClientBase } from "pg";
 import { ReleaseError } from "../errors";
 import type { MigrationFile } from "../migrations/files";
 import { DEFAULT_RELEASE_ENVIRONMENT, type ReleaseEnvironment } from "./environment";
 import { EXEMPTION_SYNTAX, exemptionProblem, knownRules, parseExemptions } from "./exemptions";
-import { EXEMPTION_RULE, SYNTAX_ERROR_RULE, TRANSACTION_BLOCK_RULE, ruleInfo } from "./rules";
-import { runSquawk, sectionOnly, type SquawkFinding } from "./squawk";
+import {
+  EXEMPTION_RULE,
+  SYNTAX_ERROR_RULE,
+  TRANSACTION_BLOCK_RULE,
+  UNCHECKED_STATEMENT_RULE,
+  ruleInfo,
+} from "./rules";
+import type { ServerParse } from "./server-parse";
+import { sectionOnly, type SquawkFinding } from "./squawk";
 import {
   alterTableAction,
   canonicalName,
@@ -20,11 +29,13 @@ import {
   lineOf,
   offsetOf,
   splitStatements,
+  statementAt,
   statementTarget,
   type Statement,
 } from "./statements";
 import { describeSyntaxError } from "./syntax-errors";
 import { outsideTransaction } from "./transaction-block";
+import { readWithServerParser, type UnreadStatement } from "./unreadable";
 import { describeSize, weighTable, type TableWeight } from "./weigh";
 
 /** A migration's sections: apply runs the Up section, revert the Down section. */
@@ -58,7 +69,8 @@ export interface SafetyFinding {
   saferForm: string;
   /** Whether a `neonhub-db:allow` comment may accept it: squawk's weighed findings, not what must be corrected. */
   exemptable: boolean;
-  /** squawk's own text, when the problem says it in other words (a syntax error's "expected NULL_KW"). */
+  /** squawk's own text, when the problem says it in other words (a syntax error's "expected NULL_KW", or
+   *  what squawk's parser said of a statement the server's parser reads). */
   detail?: string;
   /** The reason of the exemption that accepts it. */
   exemption?: string;
@@ -75,6 +87,7 @@ export interface SafetyReport {
 export { RELEASE_ENVIRONMENTS, parseReleaseEnvironment, type ReleaseEnvironment } from "./environment";
 export { EXEMPTION_SYNTAX } from "./exemptions";
 export { EXEMPTABLE_RULES } from "./rules";
+export { serverParse, type ServerParse } from "./server-parse";
 
 /** A section of a pending migration as the lint reads it. */
 interface LintedFile {
@@ -111,10 +124,12 @@ export async function lintMigrations(
       }),
     ),
   );
-  const raw = await runSquawk(
-    [...linted].map(([id, { text }]) => ({ id, text })),
+  const reading = await readWithServerParser(
+    client,
+    [...linted].map(([id, { text, statements }]) => ({ id, text, statements })),
     { pgVersion: options.pgVersion ?? (await serverVersion(client)) },
   );
+  const raw = reading.findings;
   // A table a pending migration creates is new when this migration runs (or was created by it).
   const createdBefore = new Map<string, Set<string>>();
   const created = new Set<string>();
@@ -139,12 +154,16 @@ export async function lintMigrations(
   for (const finding of raw) {
     const file = linted.get(finding.source);
     if (!file) continue;
-    const offset = offsetOf(file.text, finding.line, finding.column);
+    // Where squawk points in the text it read (the same offset in the file).
+    const read = reading.texts.get(finding.source) ?? file.text;
+    const offset = offsetOf(read, finding.line, finding.column);
     const statement = statementAt(file.statements, offset);
     if (finding.rule === SYNTAX_ERROR_RULE) {
       // A statement's first syntax error is where squawk's parser lost it; the ones after are its recovery.
       if (statement && reported.get(statement)?.has(SYNTAX_ERROR_RULE)) continue;
-      findings.push(syntaxErrorFinding(file, finding));
+      const server = statement && reading.unreadable.get(statement)?.server;
+      if (server?.verdict === "parses") continue;
+      findings.push(syntaxErrorFinding(file, read, finding, server));
     } else {
       const weighed = await weighFinding(
         finding,
@@ -156,9 +175,16 @@ export async function lintMigrations(
     }
     if (statement) reported.set(statement, (reported.get(statement) ?? new Set()).add(finding.rule));
   }
+  // What squawk's parser could not read and the server's parser can: none of squawk's rules was checked on it.
+  const unchecked = [...reading.unreadable.values()].filter((u) => u.server.verdict === "parses");
+  for (const unread of unchecked) findings.push(uncheckedFinding(linted.get(unread.source)!, unread));
   const known = knownRules(raw.map((f) => f.rule));
+  const uncheckedStatements = new Set(unchecked.map((u) => u.statement));
   for (const file of linted.values()) {
-    findings.push(...transactionBlockFindings(file), ...exemptionFindings(file, reported, known));
+    findings.push(
+      ...transactionBlockFindings(file),
+      ...exemptionFindings(file, reported, known, uncheckedStatements),
+    );
   }
   findings.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.rule.localeCompare(b.rule));
   return {
@@ -238,10 +264,6 @@ export function describeFinding(f: SafetyFinding): string {
   return `${head} Lock: ${f.lock}. Safer: ${f.saferForm}.`;
 }
 
-function statementAt(statements: readonly Statement[], offset: number): Statement | undefined {
-  return statements.find((s) => offset >= s.start && offset < s.end) ?? statements.at(-1);
-}
-
 /** The finding with its table's weight, or undefined when it is noise (a new or empty table). */
 async function weighFinding(
   finding: SquawkFinding,
@@ -306,18 +328,65 @@ function unexemptable(
   };
 }
 
-/** A statement squawk cannot parse: PostgreSQL refuses it too, so apply (or revert) would stop at it. */
-function syntaxErrorFinding(file: LintedFile, finding: SquawkFinding): SafetyFinding {
-  const error = describeSyntaxError(file.text, finding);
+const CORRECT_IT = "correct the statement (no exemption accepts a syntax error)";
+
+/**
+ * A statement squawk cannot parse and the server's parser refuses too (in PostgreSQL's words, where it
+ * points), or that the server's parser could not be asked about (in squawk's, saying so): apply (or revert)
+ * would stop at it. `read`: the text squawk read.
+ */
+function syntaxErrorFinding(
+  file: LintedFile,
+  read: string,
+  finding: SquawkFinding,
+  server: Exclude<ServerParse, { verdict: "parses" }> | undefined,
+): SafetyFinding {
+  const run = RUN_BY[file.section];
+  if (server?.verdict === "refuses") {
+    return {
+      ...unexemptable(
+        file,
+        lineOf(file.text, server.offset),
+        SYNTAX_ERROR_RULE,
+        `${server.message}: the statement is not valid SQL (the server's parser refuses it too), so ${run} would stop at it.`,
+        CORRECT_IT,
+      ),
+      detail: finding.message,
+    };
+  }
+  const error = describeSyntaxError(read, finding);
+  const unconfirmed = server ? ` The server's parser could not check it: ${server.reason}.` : "";
   return {
     ...unexemptable(
       file,
       error.line,
       SYNTAX_ERROR_RULE,
-      `${error.message}: the statement is not valid SQL, so ${RUN_BY[file.section]} would stop at it.`,
-      "correct the statement (no exemption accepts a syntax error)",
+      `${error.message}: the statement is not valid SQL as squawk's parser reads it, so ${run} would stop at it.${unconfirmed}`,
+      server
+        ? `${CORRECT_IT}; if PostgreSQL runs it as written, write it in a form squawk's parser reads`
+        : CORRECT_IT,
     ),
     detail: error.detail,
+  };
+}
+
+/** A statement squawk's parser cannot read and the server's can: valid SQL, but the lint checked nothing on it. */
+function uncheckedFinding(file: LintedFile, { statement, squawk }: UnreadStatement): SafetyFinding {
+  return {
+    level: "warning",
+    file: `${file.file.name}.sql`,
+    line: firstCodeLine(file.text, statement),
+    section: file.section,
+    rule: UNCHECKED_STATEMENT_RULE,
+    table: null,
+    tableSize: null,
+    lock: null,
+    problem:
+      "squawk's parser cannot read this statement, but the server's parser can: it is valid SQL, and none of squawk's rules was checked on it, so what it locks or rewrites on a table with data was not weighed.",
+    saferForm:
+      'check by hand what it locks and rewrites before it runs on a table with data (docs/runbook.md#the-safety-lint-blocking-migrations-on-tables-with-data), or write it in a form squawk\'s parser reads, so that plan checks it: squawk misreads some keywords used as names, which it reads when quoted (a column "exclude", a table "sequence")',
+    exemptable: false,
+    detail: squawk.message,
   };
 }
 
@@ -338,11 +407,13 @@ function transactionBlockFindings(file: LintedFile): SafetyFinding[] {
   });
 }
 
-/** Exemptions that cannot do what they say: named no rule, an unknown one, no reason, or matched nothing. */
+/** Exemptions that cannot do what they say: named no rule, an unknown one, no reason, or matched nothing.
+ *  `unchecked`: statements squawk did not check (unreadable.ts), whose findings are unknown. */
 function exemptionFindings(
   file: LintedFile,
   reported: ReadonlyMap<Statement, ReadonlySet<string>>,
   known: ReadonlySet<string>,
+  unchecked: ReadonlySet<Statement>,
 ): SafetyFinding[] {
   const problems: SafetyFinding[] = [];
   // After a syntax error squawk's reading of the file is its parser's recovery: what it reports there says
@@ -350,7 +421,8 @@ function exemptionFindings(
   const readable = !file.statements.some((s) => reported.get(s)?.has(SYNTAX_ERROR_RULE));
   for (const statement of file.statements) {
     for (const exemption of parseExemptions(statement.comments)) {
-      const matchable = readable ? (reported.get(statement) ?? new Set<string>()) : undefined;
+      const matchable =
+        readable && !unchecked.has(statement) ? (reported.get(statement) ?? new Set<string>()) : undefined;
       const found = exemptionProblem(exemption, matchable, known);
       if (!found) continue;
       const at = file.text.indexOf(exemption.comment, statement.start);

@@ -269,8 +269,11 @@ export const SQUAWK_RULES = [
   "transaction-nesting",
 ] as const;
 
-/** squawk's name for a statement its parser cannot read. */
+/** squawk's name for a statement its parser cannot read (and, once the server's parser refuses it too, the lint's). */
 export const SYNTAX_ERROR_RULE = "syntax-error";
+/** The lint's warning on a statement squawk's parser cannot read and the server's parser can: none of squawk's
+ *  rules was checked on it (unreadable.ts). */
+export const UNCHECKED_STATEMENT_RULE = "unchecked-statement";
 /** The engine's own finding: a statement PostgreSQL refuses inside a transaction block (transaction-block.ts). */
 export const TRANSACTION_BLOCK_RULE = "cannot-run-in-transaction";
 /** A finding on an exemption comment itself (exemptions.ts). */

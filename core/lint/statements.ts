@@ -114,9 +114,52 @@ function quotedEnd(sql: string, open: number, backslashEscapes: boolean): number
   return sql.length;
 }
 
-/** Text blanked to spaces, its line breaks kept. */
-function blank(text: string): string {
+/** Text blanked to spaces, its line breaks kept: as long as the text in UTF-16 units, so offsets stay. */
+export function blank(text: string): string {
   return text.replace(/[^\n]/g, " ");
+}
+
+/**
+ * A statement's code (comments already blanked) as PostgreSQL's lexer would cut it, roughly: its words
+ * (keywords and unquoted names, upper-cased) and each other character on its own, with every quoted string,
+ * quoted name and dollar-quoted body as one token `'`, `"` or `$`, so that nothing inside them is read.
+ */
+export function codeTokens(code: string): string[] {
+  const tokens: string[] = [];
+  let i = 0;
+  while (i < code.length) {
+    const c = code[i]!;
+    if (/\s/.test(c)) {
+      i += 1;
+    } else if (c === "'" || c === '"') {
+      i = quotedEnd(code, i, c === "'" && isEscapeStringPrefix(code, i));
+      tokens.push(c);
+    } else if (c === "$" && !isIdentifierChar(code[i - 1]) && DOLLAR_TAG.test(code.slice(i))) {
+      const tag = DOLLAR_TAG.exec(code.slice(i))![0];
+      const end = code.indexOf(tag, i + tag.length);
+      i = end < 0 ? code.length : end + tag.length;
+      tokens.push("$");
+    } else if (isIdentifierChar(c)) {
+      let end = i + 1;
+      while (end < code.length && isIdentifierChar(code[end])) end += 1;
+      const word = code.slice(i, end);
+      // An escape string's prefix belongs to its string: `E'...'` is one token.
+      if (/^[Ee]$/.test(word) && code[end] === "'") i = end;
+      else {
+        tokens.push(word.toUpperCase());
+        i = end;
+      }
+    } else {
+      tokens.push(c);
+      i += 1;
+    }
+  }
+  return tokens;
+}
+
+/** The statement an offset is in (squawk points past the last one at the end of the file: that one). */
+export function statementAt(statements: readonly Statement[], offset: number): Statement | undefined {
+  return statements.find((s) => offset >= s.start && offset < s.end) ?? statements.at(-1);
 }
 
 /** The offset in the file of a statement's first character of code, after leading blanks and comments. */

@@ -1,6 +1,7 @@
-// squawk's syntax errors, said the way PostgreSQL would say them. A statement squawk's parser cannot read is
-// one PostgreSQL refuses too, so apply would stop at it whatever its table holds: it is not a finding to weigh
-// or to exempt. squawk's own text ("expected NULL_KW") is kept as the detail.
+// squawk's syntax errors, said the way PostgreSQL would say them, for a statement the server's parser could
+// not be asked about (server-parse.ts; when it was, its own message is used). Such a statement is kept as one
+// apply would stop at, whatever its table holds: it is not a finding to weigh or to exempt. squawk's own text
+// ("expected NULL_KW") is kept as the detail.
 import type { SquawkFinding } from "./squawk";
 import { lineOf, offsetOf } from "./statements";
 

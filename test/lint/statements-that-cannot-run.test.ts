@@ -1,7 +1,8 @@
-// Statements PostgreSQL cannot run as a migration, on real PostgreSQL: a syntax error and a statement that
-// cannot run inside a transaction block fail every apply, whatever the table holds. plan reports them as
-// errors in every environment (exit 1), on new and empty tables too, naming file and line; no exemption accepts
-// them; apply refuses them before it applies anything.
+// Statements PostgreSQL cannot run as a migration, on real PostgreSQL: a syntax error (one squawk's parser
+// finds and the server's parser confirms) and a statement that cannot run inside a transaction block fail
+// every apply, whatever the table holds. plan reports them as errors in every environment (exit 1), on new
+// and empty tables too, naming file and line; no exemption accepts them; apply refuses them before it applies
+// anything. (What squawk's parser cannot read and the server's can: unreadable-statements.test.ts.)
 import { describe, expect, it } from "vitest";
 import { lintMigrations, readMigrationFiles, type SafetyFinding, type SafetyReport } from "../../core";
 import { runCli } from "../support/cli";
@@ -34,13 +35,13 @@ describe("a syntax error", () => {
   const dir = fixtureMigrationsCopy();
   const cli = (...args: string[]) => cliOn(db.current.url, dir)(...args);
 
-  it("on a table with rows is a plan problem in development, in PostgreSQL's words, with squawk's as detail", async () => {
+  it("on a table with rows is a plan problem in development, in the server's words, with squawk's as detail", async () => {
     await released(db.current.url, dir);
     writeMigration(dir, "20250101000400_other.sql", 'ALTER TABLE "Widget" ADD COLUMN "other" text NOT NUL;');
     const text = await cli("plan");
     expect(text.code).toBe(1);
     expect(text.stdout).toContain(
-      '    error: 20250101000400_other.sql:2 syntax-error: syntax error at or near "NUL": the statement is not valid SQL, so apply would stop at it.\n' +
+      `    error: 20250101000400_other.sql:2 syntax-error: syntax error at or near "NUL": the statement is not valid SQL (the server's parser refuses it too), so apply would stop at it.\n` +
         "      squawk: expected NULL_KW\n" +
         "      fix: correct the statement (no exemption accepts a syntax error)\n",
     );
@@ -60,11 +61,41 @@ describe("a syntax error", () => {
         table: null,
         tableSize: null,
         lock: null,
-        problem: 'syntax error at or near "NUL": the statement is not valid SQL, so apply would stop at it.',
+        problem:
+          'syntax error at or near "NUL": the statement is not valid SQL (the server\'s parser refuses it too), so apply would stop at it.',
         saferForm: "correct the statement (no exemption accepts a syntax error)",
         exemptable: false,
         detail: "expected NULL_KW",
       } satisfies SafetyFinding,
+    ]);
+  });
+
+  it("is said where PostgreSQL points, in its words, where squawk's parser stops earlier or says it otherwise", async () => {
+    writeMigration(
+      dir,
+      "20250101000400_other.sql",
+      ['CREATE TABLE "Tag" (', "  id text PRIMARY KEY,", "  exclude boolean", "    NOT NUL", ");"].join("\n"),
+    );
+    const { safety } = JSON.parse((await cli("plan", "--json")).stdout) as PlanJson;
+    // squawk's parser stops at line 4 (it takes `exclude` for EXCLUDE); PostgreSQL reads on to the NUL.
+    expect(safety.findings.map((f) => [f.level, f.line, f.rule, f.problem, f.detail])).toEqual([
+      [
+        "error",
+        5,
+        "syntax-error",
+        'syntax error at or near "NUL": the statement is not valid SQL (the server\'s parser refuses it too), so apply would stop at it.',
+        "expected L_PAREN",
+      ],
+    ]);
+
+    writeMigration(dir, "20250101000400_other.sql", 'ALTER TABLE "Widget" ADD COLUMN note text DEFAULT \'x;');
+    const unterminated = JSON.parse((await cli("plan", "--json")).stdout) as PlanJson;
+    expect(unterminated.safety.findings.map((f) => [f.line, f.problem, f.detail])).toEqual([
+      [
+        2,
+        "unterminated quoted string at or near \"'x;\": the statement is not valid SQL (the server's parser refuses it too), so apply would stop at it.",
+        "Missing trailing `'` symbol to terminate the string literal",
+      ],
     ]);
   });
 
@@ -100,8 +131,10 @@ describe("a syntax error", () => {
     );
     const plan = await cli("plan");
     expect(plan.code).toBe(1);
+    // The server's parser cannot be asked about a statement whose parentheses do not pair up: squawk's reading
+    // stands, and the finding says so.
     expect(plan.stdout).toContain(
-      'error: 20250101000400_other.sql:3 syntax-error: syntax error at or near ";"',
+      "error: 20250101000400_other.sql:3 syntax-error: syntax error at or near \";\": the statement is not valid SQL as squawk's parser reads it, so apply would stop at it. The server's parser could not check it: its parentheses do not pair up, and PL/pgSQL, which the check compiles it in, cannot find its end.",
     );
 
     const apply = await cli("apply", "--json");
