@@ -86,6 +86,7 @@ export { adoptUpstreamDatabase, type AdoptResult } from "./adopt/upstream";
 export {
   EXEMPTABLE_RULES,
   EXEMPTION_SYNTAX,
+  UNFLAGGED_RULES,
   describeFinding,
   findingPlace,
   lintMigrations,

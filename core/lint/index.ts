@@ -1,8 +1,10 @@
 // The migration safety lint: squawk's findings on pending migrations, weighed with the live database. A
 // rewrite, a blocking index build or a data-destroying statement on a table that holds data is an error on
 // a production stack (a warning elsewhere) unless the statement carries a reasoned exemption; the same on a
-// table the release creates, or an empty one, is noise and is left out. A statement PostgreSQL cannot run as
-// written (a syntax error, one that cannot run in a transaction) and a malformed exemption are errors on
+// table the release creates, or an empty one, is noise and is left out. One whose table the lint cannot find
+// is weighed as one on a table with data, and says so: a blocking statement passes only where the lint knows
+// it costs nothing. What squawk does not report (unflagged.ts), the lint does. A statement PostgreSQL cannot
+// run as written (a syntax error, one that cannot run in a transaction) and a malformed exemption are errors on
 // every stack and on any table, and no exemption accepts them. A statement squawk's parser cannot read is put
 // to the server's own parser first (unreadable.ts): one the server parses is not a syntax error but a warning
 // that the lint could not check it. Down sections are linted too, since revert runs them on the tables as they
@@ -25,17 +27,21 @@ import { sectionOnly, type SquawkFinding } from "./squawk";
 import {
   alterTableAction,
   canonicalName,
+  createdIndex,
   createdTable,
   lineOf,
   offsetOf,
+  positionOf,
   splitStatements,
   statementAt,
   statementTarget,
+  withoutStatements,
   type Statement,
 } from "./statements";
 import { describeSyntaxError } from "./syntax-errors";
 import { outsideTransaction } from "./transaction-block";
 import { readWithServerParser, type UnreadStatement } from "./unreadable";
+import { unflaggedFindings } from "./unflagged";
 import { describeSize, weighTable, type TableWeight } from "./weigh";
 
 /** A migration's sections: apply runs the Up section, revert the Down section. */
@@ -86,17 +92,28 @@ export interface SafetyReport {
 
 export { RELEASE_ENVIRONMENTS, parseReleaseEnvironment, type ReleaseEnvironment } from "./environment";
 export { EXEMPTION_SYNTAX } from "./exemptions";
-export { EXEMPTABLE_RULES } from "./rules";
+export { EXEMPTABLE_RULES, UNFLAGGED_RULES } from "./rules";
 export { serverParse, type ServerParse } from "./server-parse";
 
 /** A section of a pending migration as the lint reads it. */
 interface LintedFile {
   file: MigrationFile;
   section: MigrationSection;
-  /** The file as squawk reads it: the section, the rest blanked line for line (lines are the file's). */
+  /** The section, the rest of the file blanked line for line (lines are the file's). */
   text: string;
   statements: Statement[];
 }
+
+/** What the pending migrations create, as the lint reads their Up sections. */
+interface Creations {
+  /** The CREATE TABLE statements that create their table: not an IF NOT EXISTS of one the database has. */
+  statements: Set<Statement>;
+  /** Per migration, the tables and indexes (canonical names) that exist once its Up section ran. */
+  tablesBefore: Map<string, Set<string>>;
+  indexesBefore: Map<string, Set<string>>;
+}
+
+type Weigh = (name: string, kind: "table" | "index") => Promise<TableWeight | undefined>;
 
 /** squawk's name for a section (a file name): the migration's own for its Up section. */
 const sourceId = (name: string, section: MigrationSection) => (section === "up" ? name : `${name}.down`);
@@ -124,29 +141,28 @@ export async function lintMigrations(
       }),
     ),
   );
-  const reading = await readWithServerParser(
-    client,
-    [...linted].map(([id, { text, statements }]) => ({ id, text, statements })),
-    { pgVersion: options.pgVersion ?? (await serverVersion(client)) },
-  );
-  const raw = reading.findings;
-  // A table a pending migration creates is new when this migration runs (or was created by it).
-  const createdBefore = new Map<string, Set<string>>();
-  const created = new Set<string>();
-  for (const { file, section, statements } of linted.values()) {
-    if (section === "down") continue;
-    for (const statement of statements) {
-      const table = createdTable(statement);
-      if (table) created.add(canonicalName(table));
-    }
-    createdBefore.set(file.name, new Set(created));
-  }
   const weights = new Map<string, TableWeight | undefined>();
-  const weigh = async (name: string, kind: "table" | "index") => {
+  const weigh: Weigh = async (name, kind) => {
     const key = `${kind}:${name}`;
     if (!weights.has(key)) weights.set(key, await weighTable(client, name, kind));
     return weights.get(key);
   };
+  const creations = await readCreations(linted.values(), weigh);
+  // squawk takes a table created earlier in the file for a new one, and reports nothing on it: a CREATE TABLE
+  // IF NOT EXISTS of a table the database has creates nothing, so squawk does not see it.
+  const reading = await readWithServerParser(
+    client,
+    [...linted].map(([id, { text, statements }]) => ({
+      id,
+      text: withoutStatements(
+        text,
+        statements.filter((s) => createdTable(s) && !creations.statements.has(s)),
+      ),
+      statements,
+    })),
+    { pgVersion: options.pgVersion ?? (await serverVersion(client)) },
+  );
+  const raw = [...reading.findings, ...lintOwnFindings(linted, reading.findings)];
 
   const findings: SafetyFinding[] = [];
   // The rules squawk reported on each statement, before weighing: what its exemptions may match.
@@ -165,12 +181,7 @@ export async function lintMigrations(
       if (server?.verdict === "parses") continue;
       findings.push(syntaxErrorFinding(file, read, finding, server));
     } else {
-      const weighed = await weighFinding(
-        finding,
-        { linted: file, statement, offset },
-        createdBefore.get(file.file.name) ?? new Set(),
-        weigh,
-      );
+      const weighed = await weighFinding(finding, { linted: file, statement, offset }, creations, weigh);
       if (weighed) findings.push(judged(weighed, statement, environment));
     }
     if (statement) reported.set(statement, (reported.get(statement) ?? new Set()).add(finding.rule));
@@ -195,15 +206,19 @@ export async function lintMigrations(
   };
 }
 
+/** A squawk finding weighed: whether its table holds data (or could not be found, and so may). */
+type Weighed = Omit<SafetyFinding, "level"> & { holdsData: boolean };
+
 /** A weighed finding's level: accepted by a reasoned exemption, else an error in production when it blocks the app. */
 function judged(
-  weighed: Omit<SafetyFinding, "level">,
+  { holdsData, ...weighed }: Weighed,
   statement: Statement | undefined,
   environment: ReleaseEnvironment,
 ): SafetyFinding {
   const exemption = parseExemptions(statement?.comments ?? []).find((e) => e.rule === weighed.rule);
   if (exemption?.reason) return { ...weighed, level: "exempted", exemption: exemption.reason };
-  const blocksApp = ruleInfo(weighed.rule).kind !== "compatibility" && weighed.tableSize !== null;
+  const kind = ruleInfo(weighed.rule).kind;
+  const blocksApp = (kind === "blocking" || kind === "data-loss") && holdsData;
   // A Down section runs on revert, never on apply: what it would block is for the reviewer to know, not a
   // reason to refuse the release.
   const refused = environment === "production" && blocksApp && weighed.section === "up";
@@ -264,13 +279,68 @@ export function describeFinding(f: SafetyFinding): string {
   return `${head} Lock: ${f.lock}. Safer: ${f.saferForm}.`;
 }
 
+/**
+ * What the pending migrations' Up sections create, in order: a table or index a pending migration creates is
+ * new when this migration runs (or was created by it). A CREATE TABLE IF NOT EXISTS of a table the database
+ * has creates nothing: the table keeps its rows.
+ */
+async function readCreations(linted: Iterable<LintedFile>, weigh: Weigh): Promise<Creations> {
+  const creations: Creations = { statements: new Set(), tablesBefore: new Map(), indexesBefore: new Map() };
+  const tables = new Set<string>();
+  const indexes = new Set<string>();
+  for (const { file, section, statements } of linted) {
+    for (const statement of statements) {
+      const table = createdTable(statement);
+      if (!table) continue;
+      const name = canonicalName(table.name);
+      const creates =
+        !table.ifNotExists || tables.has(name) || (await weigh(table.name, "table")) === undefined;
+      if (!creates) continue;
+      creations.statements.add(statement);
+      if (section === "up") tables.add(name);
+    }
+    if (section === "down") continue;
+    for (const statement of statements) {
+      const index = createdIndex(statement);
+      if (index) indexes.add(canonicalName(index));
+    }
+    creations.tablesBefore.set(file.name, new Set(tables));
+    creations.indexesBefore.set(file.name, new Set(indexes));
+  }
+  return creations;
+}
+
+/** The lint's own findings (unflagged.ts), as squawk's are given, less any squawk reported itself. */
+function lintOwnFindings(
+  linted: ReadonlyMap<string, LintedFile>,
+  squawkFindings: readonly SquawkFinding[],
+): SquawkFinding[] {
+  const own: SquawkFinding[] = [];
+  for (const [source, { text, statements }] of linted) {
+    const bySquawk = squawkFindings.filter((f) => f.source === source);
+    for (const statement of statements) {
+      const reported = new Set(
+        bySquawk
+          .filter((f) => statementAt(statements, offsetOf(text, f.line, f.column)) === statement)
+          .map((f) => f.rule),
+      );
+      for (const { rule, offset } of unflaggedFindings(statement)) {
+        if (reported.has(rule)) continue;
+        const problem = ruleInfo(rule).problem ?? rule;
+        own.push({ source, ...positionOf(text, offset), rule, message: problem, help: null });
+      }
+    }
+  }
+  return own;
+}
+
 /** The finding with its table's weight, or undefined when it is noise (a new or empty table). */
 async function weighFinding(
   finding: SquawkFinding,
   { linted, statement, offset }: Located,
-  created: ReadonlySet<string>,
-  weigh: (name: string, kind: "table" | "index") => Promise<TableWeight | undefined>,
-): Promise<Omit<SafetyFinding, "level"> | undefined> {
+  creations: Creations,
+  weigh: Weigh,
+): Promise<Weighed | undefined> {
   const info = ruleInfo(finding.rule, statement && alterTableAction(statement, offset));
   // A Down section removes what its Up section added: the data it destroys is revert's to name (its preview
   // lists the drops and asks for --confirm), and a rename back is its point. What it blocks is the lint's.
@@ -287,17 +357,43 @@ async function weighFinding(
     exemptable: true,
   };
   // A statement that creates its table concerns no data yet.
-  if (statement && createdTable(statement)) return undefined;
-  if (!target) return { ...base, table: null, tableSize: null };
-  if (target.kind === "table" && created.has(canonicalName(target.name))) return undefined;
+  if (statement && creations.statements.has(statement)) return undefined;
+  if (!target) {
+    return {
+      ...base,
+      problem: `${base.problem} ${UNKNOWN_TABLE.unread}`,
+      table: null,
+      tableSize: null,
+      holdsData: true,
+    };
+  }
+  const created = (target.kind === "table" ? creations.tablesBefore : creations.indexesBefore).get(
+    linted.file.name,
+  );
+  if (created?.has(canonicalName(target.name))) return undefined;
   const weight = await weigh(target.name, target.kind);
   if (!weight) {
-    // An index the release creates, or a table it does not know: nothing to weigh, nothing to hold up.
-    return undefined;
+    // Renamed, or created in a way the lint does not read (CREATE TABLE AS, a DO block): it may hold rows.
+    return {
+      ...base,
+      problem: `${base.problem} ${UNKNOWN_TABLE[target.kind]}`,
+      table: target.name,
+      tableSize: null,
+      holdsData: true,
+    };
   }
   if (!weight.hasData) return undefined;
-  return { ...base, table: weight.table, tableSize: describeSize(weight) };
+  return { ...base, table: weight.table, tableSize: describeSize(weight), holdsData: true };
 }
+
+/** What a finding says when the lint cannot weigh its table. */
+const UNKNOWN_TABLE = {
+  unread: "The lint cannot tell which table the statement works on, so it weighs it as one that holds data.",
+  table:
+    "The table is not in the database and no pending migration creates it with CREATE TABLE, so the lint weighs it as one that holds data.",
+  index:
+    "The index is not in the database and no pending migration creates it with CREATE INDEX, so the lint weighs its table as one that holds data.",
+} as const;
 
 /** The line where the statement's code starts (after its leading comments). */
 function firstCodeLine(sql: string, statement: Statement): number {

@@ -1,8 +1,8 @@
 import { rewritingColumn, type RewritingColumn } from "./added-column";
 import { addedConstraint, type ConstraintKind } from "./constraints";
 
-// What each squawk rule means for a table that holds data: the lock it takes, whether it blocks the app
-// (a rewrite, a scan or a blocking index build), and the safer form. Rules the engine already handles (it
+// What each squawk rule (and each of the lint's own, unflagged.ts) means for a table that holds data: the lock
+// it takes, whether it blocks the app (a rewrite, a scan or a blocking index build), and the safer form. Rules the engine already handles (it
 // sets lock_timeout and statement_timeout, and runs each migration in a transaction) and rules about style
 // rather than availability are not asked for at all.
 
@@ -10,14 +10,17 @@ import { addedConstraint, type ConstraintKind } from "./constraints";
  * - blocking: holds a lock that stops the app's reads or writes for as long as a rewrite, scan or build runs;
  * - data-loss: destroys the table's data;
  * - compatibility: breaks the app version still running (a rename) or fails at apply;
- * Each is noise on a table that the migration creates or that holds no rows.
+ * - advice: neither blocks nor destroys anything as written (a varchar(n) column, a domain's constraint): a
+ *   warning on every stack.
+ * Each is noise on a table that the migration creates or that holds no rows. A blocking or data-loss finding
+ * whose table the lint cannot find is weighed as one on a table that holds data (index.ts).
  */
-export type RuleKind = "blocking" | "data-loss" | "compatibility";
+export type RuleKind = "blocking" | "data-loss" | "compatibility" | "advice";
 
 export interface RuleInfo {
   kind: RuleKind;
-  /** The lock the statement takes, and what it blocks. */
-  lock: string;
+  /** The lock the statement takes, and what it blocks; null when the finding is not about a lock (advice). */
+  lock: string | null;
   /** What to write instead. */
   saferForm: string;
   /** What the statement does, said instead of squawk's message where that one says something else. */
@@ -28,6 +31,11 @@ export interface RuleInfo {
 export const INDEX_BY_HAND = "docs/runbook.md#index-builds-on-a-big-table";
 
 const ACCESS_EXCLUSIVE = "ACCESS EXCLUSIVE (blocks reads and writes)";
+/** An UPDATE's or DELETE's: the table stays readable and writable, the rows it changed do not. */
+const ROW_LOCKS =
+  "ROW EXCLUSIVE, and a lock on every row it changes until the migration commits (blocks the app's UPDATE, DELETE and SELECT ... FOR UPDATE of those rows)";
+/** A rule whose finding concerns no table's data: squawk's own words, and what to do about it. */
+const ADVICE: RuleInfo = { kind: "advice", lock: null, saferForm: "see squawk's documentation of the rule" };
 const SHARE_ROW_EXCLUSIVE = "SHARE ROW EXCLUSIVE on both tables (blocks writes) during a full scan";
 
 /** A constraint added NOT VALID: no scan at the ADD, and VALIDATE CONSTRAINT lets reads and writes go on. */
@@ -96,6 +104,12 @@ const REWRITING_COLUMNS: Record<RewritingColumn, Pick<RuleInfo, "problem" | "saf
     saferForm:
       "add a nullable column and SET DEFAULT nextval() of a sequence for new rows, which rewrites nothing, then number the other rows in batches",
   },
+  serial: {
+    problem:
+      "A serial column's DEFAULT nextval() is evaluated for every row as it is added: PostgreSQL rewrites the whole table to number them, under ACCESS EXCLUSIVE.",
+    saferForm:
+      "create the sequence, add a nullable column of its integer type, SET DEFAULT nextval() of the sequence for new rows (which rewrites nothing), then number the other rows in batches",
+  },
 };
 
 /** squawk's rules on adding a constraint: on a table constraint, its kind decides the lock and the safer form
@@ -113,6 +127,13 @@ export const RULES: Record<string, RuleInfo> = {
     lock: "SHARE (blocks writes) for the whole index build",
     saferForm: `build it with CREATE INDEX CONCURRENTLY outside the release (a migration always runs in a transaction), then add a migration with CREATE INDEX IF NOT EXISTS of the same name, which finds it built (${INDEX_BY_HAND})`,
   },
+  "require-concurrent-reindex": {
+    kind: "blocking",
+    problem:
+      "REINDEX rebuilds the index (for REINDEX TABLE, every index of the table) holding SHARE on the table, which blocks writes, and ACCESS EXCLUSIVE on the index, which blocks every query that would plan with it, reads included, until the build ends.",
+    lock: "SHARE on the table (blocks writes) and ACCESS EXCLUSIVE on each index it rebuilds (blocks the reads that plan with it) for the whole rebuild",
+    saferForm: `REINDEX ... CONCURRENTLY by hand, outside the release (it cannot run in a transaction, and it changes no schema, so no migration needs to carry it; ${INDEX_BY_HAND})`,
+  },
   "require-concurrent-index-deletion": {
     kind: "blocking",
     lock: ACCESS_EXCLUSIVE,
@@ -124,10 +145,15 @@ export const RULES: Record<string, RuleInfo> = {
     saferForm:
       "add a new column of the new type, backfill it in batches, switch the app to it, then drop the old one",
   },
+  // squawk reports it on every varchar(n) column: adding or declaring one rewrites nothing. A change of an
+  // existing column's type is changing-column-type's finding, reported on the same statement.
   "prefer-text-field": {
-    kind: "blocking",
-    lock: ACCESS_EXCLUSIVE,
-    saferForm: "use text with a CHECK (char_length(col) <= n) constraint added NOT VALID, then VALIDATE it",
+    kind: "advice",
+    lock: null,
+    problem:
+      "A varchar(n) column keeps its limit in its type, so changing the limit later is an ALTER COLUMN ... TYPE under ACCESS EXCLUSIVE (a lower limit rewrites the table). Adding or declaring the column rewrites nothing.",
+    saferForm:
+      "use text with a CHECK (char_length(col) <= n) constraint (added NOT VALID, then VALIDATE CONSTRAINT, on a table with data), whose limit a new constraint changes without a rewrite",
   },
   "adding-field-with-default": {
     kind: "blocking",
@@ -190,6 +216,52 @@ export const RULES: Record<string, RuleInfo> = {
     lock: `${ACCESS_EXCLUSIVE} on every table it reaches`,
     saferForm: "truncate or delete from the tables named one by one",
   },
+  "truncating-table": {
+    kind: "data-loss",
+    problem: "TRUNCATE removes every row of the table.",
+    lock: ACCESS_EXCLUSIVE,
+    saferForm:
+      "keep the rows (or a backup of them) until the release has proven itself; if they must go, accept the finding with an exemption that says why they are disposable",
+  },
+  "deleting-all-rows": {
+    kind: "data-loss",
+    problem: "DELETE without WHERE removes every row of the table.",
+    lock: ROW_LOCKS,
+    saferForm:
+      "delete only the rows meant (a WHERE), in batches by hand after a backup; if every row must go, accept the finding with an exemption that says why they are disposable",
+  },
+  "updating-all-rows": {
+    kind: "blocking",
+    problem:
+      "UPDATE without WHERE writes a new version of every row in the migration's transaction and holds each row's lock until it commits: the app's UPDATE, DELETE and SELECT ... FOR UPDATE of any row wait, and the old values are gone.",
+    lock: ROW_LOCKS,
+    saferForm:
+      "backfill in batches by hand (or from a job), each a short transaction over a range of keys, outside the release; a new column's value for new rows is a DEFAULT",
+  },
+  "clustering-table": {
+    kind: "blocking",
+    problem:
+      "CLUSTER rewrites the whole table and its indexes in the index's order under ACCESS EXCLUSIVE, which blocks reads and writes until it ends.",
+    lock: `${ACCESS_EXCLUSIVE} while the table is rewritten`,
+    saferForm:
+      "leave it out of the release: the order is not kept as rows change anyway. Reorder by hand with pg_repack (online), or CLUSTER in a maintenance window",
+  },
+  "moving-tablespace": {
+    kind: "blocking",
+    problem:
+      "ALTER TABLE ... SET TABLESPACE copies the whole table to the new tablespace under ACCESS EXCLUSIVE, which blocks reads and writes until the copy ends.",
+    lock: `${ACCESS_EXCLUSIVE} while the table is copied`,
+    saferForm:
+      "move it by hand, outside the release, with pg_repack --tablespace (online), or in a maintenance window",
+  },
+  "changing-table-logging": {
+    kind: "blocking",
+    problem:
+      "ALTER TABLE ... SET LOGGED or SET UNLOGGED rewrites the whole table and its indexes under ACCESS EXCLUSIVE (SET LOGGED also writes all of it to the WAL), which blocks reads and writes until it ends.",
+    lock: `${ACCESS_EXCLUSIVE} while the table is rewritten`,
+    saferForm:
+      "none online: create a new table of the wanted kind, copy the rows in batches, then switch to it; or change it in a maintenance window",
+  },
   "renaming-column": {
     kind: "compatibility",
     lock: ACCESS_EXCLUSIVE,
@@ -205,6 +277,20 @@ export const RULES: Record<string, RuleInfo> = {
     lock: ACCESS_EXCLUSIVE,
     saferForm: "make sure every app version still running writes the column before relaxing it",
   },
+  // Rules that concern no table's data: said as squawk says them, a warning wherever they are.
+  "ban-create-domain-with-constraint": ADVICE,
+  "identifier-too-long": ADVICE,
+  "require-enum-value-ordering": ADVICE,
+  "transaction-nesting": {
+    ...ADVICE,
+    saferForm: "leave transaction control to the engine: each migration runs in a transaction of its own",
+  },
+  "ban-uncommitted-transaction": {
+    ...ADVICE,
+    saferForm: "leave transaction control to the engine: each migration runs in a transaction of its own",
+  },
+  // CREATE or DROP DATABASE cannot run in a migration at all: TRANSACTION_BLOCK_RULE's error says so.
+  "ban-drop-database": ADVICE,
 };
 
 /** squawk rules not asked for: the engine sets both timeouts and wraps each migration in a transaction,
@@ -289,10 +375,21 @@ export const UNEXEMPTABLE_RULES: readonly string[] = [
   EXEMPTION_RULE,
 ];
 
-/** The rules an exemption may name: those the lint asks squawk for and weighs. */
-export const EXEMPTABLE_RULES: readonly string[] = SQUAWK_RULES.filter(
-  (rule) => !(EXCLUDED_RULES as readonly string[]).includes(rule),
-);
+/** The lint's own rules, on statements squawk does not report (unflagged.ts). */
+export const UNFLAGGED_RULES = [
+  "truncating-table",
+  "deleting-all-rows",
+  "updating-all-rows",
+  "clustering-table",
+  "moving-tablespace",
+  "changing-table-logging",
+] as const;
+
+/** The rules an exemption may name: those the lint asks squawk for, and its own, and weighs. */
+export const EXEMPTABLE_RULES: readonly string[] = [
+  ...SQUAWK_RULES.filter((rule) => !(EXCLUDED_RULES as readonly string[]).includes(rule)),
+  ...UNFLAGGED_RULES,
+];
 
 /**
  * What `rule` means for the statement it was reported on: `action` is the ALTER TABLE action squawk points at,

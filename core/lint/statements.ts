@@ -177,10 +177,13 @@ export function holdsStatement(sql: string): boolean {
 export const IDENT = String.raw`(?:"(?:[^"]|"")+"|[A-Za-z_][\w$]*)(?:\s*\.\s*(?:"(?:[^"]|"")+"|[A-Za-z_][\w$]*))?`;
 
 export interface StatementTarget {
-  /** The table as written, for to_regclass(); for DROP INDEX, the index. */
+  /** The table as written, for to_regclass(); for DROP INDEX and REINDEX INDEX, the index. */
   name: string;
   kind: "table" | "index";
 }
+
+/** REINDEX's options in parentheses, as PostgreSQL 14 and later write them. */
+const REINDEX = String.raw`^\s*REINDEX\s+(?:\([^)]*\)\s*)?`;
 
 const TARGETS: { pattern: RegExp; kind: StatementTarget["kind"] }[] = [
   {
@@ -203,6 +206,14 @@ const TARGETS: { pattern: RegExp; kind: StatementTarget["kind"] }[] = [
     ),
     kind: "index",
   },
+  { pattern: new RegExp(String.raw`${REINDEX}TABLE\s+(?:CONCURRENTLY\s+)?(${IDENT})`, "i"), kind: "table" },
+  { pattern: new RegExp(String.raw`${REINDEX}INDEX\s+(?:CONCURRENTLY\s+)?(${IDENT})`, "i"), kind: "index" },
+  {
+    pattern: new RegExp(String.raw`^\s*CLUSTER\s+(?:VERBOSE\s+|\([^)]*\)\s*)?(?!USING\b)(${IDENT})`, "i"),
+    kind: "table",
+  },
+  { pattern: new RegExp(String.raw`^\s*DELETE\s+FROM\s+(?:ONLY\s+)?(${IDENT})`, "i"), kind: "table" },
+  { pattern: new RegExp(String.raw`^\s*UPDATE\s+(?:ONLY\s+)?(${IDENT})`, "i"), kind: "table" },
 ];
 
 export interface StatementPart {
@@ -244,14 +255,23 @@ const ALTER_TABLE = new RegExp(
   "i",
 );
 
-/** The action of an ALTER TABLE statement (`ADD CONSTRAINT ...`, `ADD COLUMN ...`) at `offset` in the file
- *  the statement was read from, as squawk points at it; undefined for another statement. */
-export function alterTableAction(statement: Statement, offset: number): string | undefined {
+/** The actions of an ALTER TABLE statement (`ADD CONSTRAINT ...`, `ADD COLUMN ...`), each with its offset in
+ *  the file the statement was read from; none for another statement. */
+export function alterTableActions(statement: Statement): StatementPart[] {
   const alter = ALTER_TABLE.exec(statement.code);
-  if (!alter) return undefined;
-  const at = offset - statement.start - alter[0].length;
-  return topLevelParts(statement.code.slice(alter[0].length)).find(
-    (part) => at >= part.offset && at < part.offset + part.text.length,
+  if (!alter) return [];
+  const base = statement.start + alter[0].length;
+  return topLevelParts(statement.code.slice(alter[0].length)).map((part) => ({
+    ...part,
+    offset: base + part.offset,
+  }));
+}
+
+/** The action of an ALTER TABLE statement at `offset` in the file the statement was read from, as squawk
+ *  points at it; undefined for another statement. */
+export function alterTableAction(statement: Statement, offset: number): string | undefined {
+  return alterTableActions(statement).find(
+    (part) => offset >= part.offset && offset < part.offset + part.text.length,
   )?.text;
 }
 
@@ -265,13 +285,60 @@ export function statementTarget(statement: Statement): StatementTarget | undefin
 }
 
 const CREATE_TABLE = new RegExp(
-  String.raw`^\s*CREATE\s+(?:(?:GLOBAL|LOCAL)\s+)?(?:(?:TEMP|TEMPORARY|UNLOGGED)\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(${IDENT})`,
+  String.raw`^\s*CREATE\s+(?:(?:GLOBAL|LOCAL)\s+)?(?:(?:TEMP|TEMPORARY|UNLOGGED)\s+)?TABLE\s+(IF\s+NOT\s+EXISTS\s+)?(${IDENT})`,
   "i",
 );
 
-/** The table a CREATE TABLE statement creates. */
-export function createdTable(statement: Statement): string | undefined {
-  return CREATE_TABLE.exec(statement.code)?.[1];
+export interface CreatedTable {
+  /** The table as written. */
+  name: string;
+  /** `IF NOT EXISTS`: the statement creates nothing when the table is there already. */
+  ifNotExists: boolean;
+}
+
+/** The table a CREATE TABLE statement names. */
+export function createdTable(statement: Statement): CreatedTable | undefined {
+  const match = CREATE_TABLE.exec(statement.code);
+  return match ? { name: match[2]!, ifNotExists: match[1] !== undefined } : undefined;
+}
+
+const CREATE_INDEX_NAMED = new RegExp(
+  String.raw`^\s*CREATE\s+(?:UNIQUE\s+)?INDEX\s+(?:CONCURRENTLY\s+)?(?:IF\s+NOT\s+EXISTS\s+)?(?!ON\s)(${IDENT})\s+ON\s`,
+  "i",
+);
+
+/** The index a CREATE INDEX statement creates, when it names it. */
+export function createdIndex(statement: Statement): string | undefined {
+  return CREATE_INDEX_NAMED.exec(statement.code)?.[1];
+}
+
+/** Whether a statement has `keyword` outside parentheses and quotes: an UPDATE's or DELETE's own WHERE,
+ *  not one of a subquery. */
+export function hasTopLevelKeyword(statement: Statement, keyword: string): boolean {
+  let depth = 0;
+  let quote: string | undefined;
+  let top = "";
+  for (const c of statement.code) {
+    if (quote) {
+      if (c === quote) quote = undefined;
+      top += " ";
+    } else if (c === "'" || c === '"') {
+      quote = c;
+      top += " ";
+    } else if (c === "(" || c === ")") {
+      depth += c === "(" ? 1 : -1;
+      top += " ";
+    } else top += depth === 0 ? c : " ";
+  }
+  return new RegExp(String.raw`\b${keyword}\b`, "i").test(top);
+}
+
+/** Blanks `statements` out of `sql` character for character (line breaks kept), so offsets stay the file's. */
+export function withoutStatements(sql: string, statements: readonly Statement[]): string {
+  let out = sql;
+  for (const { start, end } of statements)
+    out = out.slice(0, start) + blank(sql.slice(start, end)) + out.slice(end);
+  return out;
 }
 
 /** One spelling per table: quoted names as written, unquoted ones folded to lower case, `public.` dropped. */
@@ -289,6 +356,12 @@ export function lineOf(sql: string, offset: number): number {
   let line = 1;
   for (let i = 0; i < offset && i < sql.length; i++) if (sql[i] === "\n") line += 1;
   return line;
+}
+
+/** The 1-based line and column (in characters, as squawk counts them) of an offset: offsetOf's inverse. */
+export function positionOf(sql: string, offset: number): { line: number; column: number } {
+  const lineStart = sql.lastIndexOf("\n", offset - 1) + 1;
+  return { line: lineOf(sql, offset), column: Array.from(sql.slice(lineStart, offset)).length + 1 };
 }
 
 /** The offset of a 1-based line and column (columns in characters). */

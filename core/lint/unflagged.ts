@@ -1,0 +1,59 @@
+// Statements that rewrite a table or change all of its rows, which squawk does not report: the lint reports
+// them itself, under squawk's rule where one says it (a serial column is a default evaluated per row,
+// adding-field-with-default) and under a rule of its own otherwise. They are weighed like squawk's findings
+// (rules.ts says what each does, test/lint/unflagged-statements.test.ts measures it on PostgreSQL).
+import { addsSerialColumn } from "./added-column";
+import {
+  alterTableActions,
+  codeStart,
+  hasTopLevelKeyword,
+  statementTarget,
+  type Statement,
+} from "./statements";
+
+export interface UnflaggedFinding {
+  rule: string;
+  /** Where the finding points, as an offset in the file: the ALTER TABLE action, else the statement. */
+  offset: number;
+}
+
+/** The ALTER TABLE actions squawk does not report, and the rule the lint reports each under. */
+const ACTIONS: readonly { matches: (action: string) => boolean; rule: string }[] = [
+  { matches: addsSerialColumn, rule: "adding-field-with-default" },
+  { matches: (action) => /^SET\s+TABLESPACE\b/i.test(action), rule: "moving-tablespace" },
+  { matches: (action) => /^SET\s+(?:UN)?LOGGED\b/i.test(action), rule: "changing-table-logging" },
+];
+
+/** Whole statements squawk does not report. CLUSTER without a table and VACUUM cannot run in a migration's
+ *  transaction at all (transaction-block.ts); TRUNCATE ... CASCADE is squawk's ban-truncate-cascade. */
+const STATEMENTS: readonly { matches: (statement: Statement) => boolean; rule: string }[] = [
+  {
+    matches: (s) => /^\s*CLUSTER\b/i.test(s.code) && statementTarget(s) !== undefined,
+    rule: "clustering-table",
+  },
+  {
+    matches: (s) => /^\s*TRUNCATE\b/i.test(s.code) && !/\bCASCADE\b/i.test(s.code),
+    rule: "truncating-table",
+  },
+  {
+    matches: (s) => /^\s*DELETE\b/i.test(s.code) && !hasTopLevelKeyword(s, "WHERE"),
+    rule: "deleting-all-rows",
+  },
+  {
+    matches: (s) => /^\s*UPDATE\b/i.test(s.code) && !hasTopLevelKeyword(s, "WHERE"),
+    rule: "updating-all-rows",
+  },
+];
+
+/** The lint's own findings on a statement. */
+export function unflaggedFindings(statement: Statement): UnflaggedFinding[] {
+  const found: UnflaggedFinding[] = [];
+  for (const action of alterTableActions(statement)) {
+    for (const { matches, rule } of ACTIONS)
+      if (matches(action.text)) found.push({ rule, offset: action.offset });
+  }
+  for (const { matches, rule } of STATEMENTS) {
+    if (matches(statement)) found.push({ rule, offset: codeStart(statement) });
+  }
+  return found;
+}

@@ -1,0 +1,129 @@
+// Statements squawk does not report, which rewrite a table or change all of its rows, on real PostgreSQL: each
+// is measured (a new relfilenode, the locks pg_locks shows in its transaction) and the lint reports it, an
+// error in production on a table holding rows, accepted by a reasoned exemption like squawk's findings.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { lintMigrations, readMigrationFiles, type SafetyFinding } from "../../core";
+import { useTestDatabase, withClient } from "../support/database";
+import { writeMigration } from "../support/fixtures";
+import { relationChanges } from "../support/relation-changes";
+import { scratchDir } from "../support/scratch";
+
+const TABLESPACE = "lint_elsewhere";
+
+/** Statements that give the table a new file under ACCESS EXCLUSIVE, and the rule each is reported under. */
+const REWRITES = [
+  { statement: "ALTER TABLE t ADD COLUMN n serial;", rule: "adding-field-with-default", says: "serial" },
+  { statement: "ALTER TABLE t ADD COLUMN n bigserial;", rule: "adding-field-with-default", says: "serial" },
+  {
+    statement: 'ALTER TABLE t ADD COLUMN "n" smallserial;',
+    rule: "adding-field-with-default",
+    says: "serial",
+  },
+  { statement: "CLUSTER t USING t_pkey;", rule: "clustering-table", says: "CLUSTER" },
+  { statement: `ALTER TABLE t SET TABLESPACE ${TABLESPACE};`, rule: "moving-tablespace", says: "copies" },
+  { statement: "ALTER TABLE t SET UNLOGGED;", rule: "changing-table-logging", says: "SET UNLOGGED" },
+  { statement: "TRUNCATE t;", rule: "truncating-table", says: "every row" },
+];
+
+/** Statements that change every row without a new file: no ACCESS EXCLUSIVE, but row locks until commit. */
+const ALL_ROWS = [
+  { statement: "DELETE FROM t;", rule: "deleting-all-rows" },
+  { statement: "UPDATE t SET c = (SELECT max(id) FROM t u WHERE u.id > 0);", rule: "updating-all-rows" },
+];
+
+describe("statements squawk does not report", () => {
+  const db = useTestDatabase("lintunflagged");
+  const dir = scratchDir("neonhub-migrations-");
+
+  // A tablespace inside the cluster's own folder (a developer option of PostgreSQL 15), so that the server's
+  // OS user needs no folder of ours.
+  beforeAll(async () => {
+    await withClient(db.current.url, (c) =>
+      c
+        .query("SET allow_in_place_tablespaces = on")
+        .then(() => c.query(`CREATE TABLESPACE ${TABLESPACE} LOCATION ''`)),
+    );
+  });
+  afterAll(async () => {
+    await withClient(db.current.url, (c) => c.query(`DROP TABLESPACE IF EXISTS ${TABLESPACE}`));
+  });
+
+  const withRows = (rows: number) =>
+    withClient(db.current.url, (c) =>
+      c.query(`
+        DROP TABLE IF EXISTS t;
+        CREATE TABLE t (id int PRIMARY KEY, c int);
+        INSERT INTO t SELECT g, g FROM generate_series(1, ${rows}) g;`),
+    );
+
+  const lint = async (statement: string): Promise<SafetyFinding[]> => {
+    writeMigration(dir, "20250101000100_statement.sql", statement);
+    const report = await withClient(db.current.url, (c) =>
+      lintMigrations(c, readMigrationFiles(dir), { environment: "production" }),
+    );
+    return report.findings;
+  };
+
+  it.each(REWRITES)(
+    "$statement rewrites the table and is an error in production",
+    async ({ statement, rule, says }) => {
+      await withRows(100);
+      const { rewritten, locks } = await relationChanges(db.current.url, statement, "t");
+      expect(rewritten).toBe(true);
+      expect(locks.t).toContain("AccessExclusiveLock");
+      const findings = await lint(statement);
+      expect(findings.map((f) => `${f.level} ${f.rule}`)).toEqual([`error ${rule}`]);
+      expect(findings[0]).toMatchObject({ table: "t", line: 2 });
+      expect(findings[0]!.tableSize).toMatch(/^100 rows, /);
+      expect(findings[0]!.problem).toContain(says);
+      expect(findings[0]!.lock).toMatch(/^ACCESS EXCLUSIVE/);
+    },
+  );
+
+  it.each(ALL_ROWS)(
+    "$statement changes every row and is an error in production",
+    async ({ statement, rule }) => {
+      await withRows(100);
+      const { rewritten, locks } = await relationChanges(db.current.url, statement, "t");
+      expect(rewritten).toBe(false);
+      expect(locks.t).toContain("RowExclusiveLock");
+      expect(locks.t).not.toContain("AccessExclusiveLock");
+      const findings = await lint(statement);
+      expect(findings.map((f) => `${f.level} ${f.rule}`)).toEqual([`error ${rule}`]);
+      expect(findings[0]!.lock).toMatch(/^ROW EXCLUSIVE, and a lock on every row/);
+    },
+  );
+
+  it("a DELETE or UPDATE with its own WHERE, SET TABLESPACE of an empty table and TRUNCATE of a new one are not shown", async () => {
+    await withRows(100);
+    expect(await lint("DELETE FROM t WHERE id > 50;")).toEqual([]);
+    expect(await lint("UPDATE t SET c = 0 WHERE id IN (SELECT id FROM t WHERE c > 3);")).toEqual([]);
+    expect(await lint("CREATE TABLE n (id int); TRUNCATE n;")).toEqual([]);
+    await withRows(0);
+    expect(await lint(`ALTER TABLE t SET TABLESPACE ${TABLESPACE};`)).toEqual([]);
+  });
+
+  it("VACUUM FULL cannot run in a migration at all: an error on every stack", async () => {
+    await withRows(100);
+    const findings = await lint("VACUUM FULL t;");
+    expect(findings.map((f) => `${f.level} ${f.rule}`)).toEqual(["error cannot-run-in-transaction"]);
+  });
+
+  it("is accepted by a reasoned exemption, and warns outside production", async () => {
+    await withRows(100);
+    writeMigration(
+      dir,
+      "20250101000100_statement.sql",
+      "-- neonhub-db:allow truncating-table because t holds scratch rows the app rebuilds\nTRUNCATE t;",
+    );
+    const exempted = await withClient(db.current.url, (c) =>
+      lintMigrations(c, readMigrationFiles(dir), { environment: "production" }),
+    );
+    expect(exempted.findings.map((f) => `${f.level} ${f.rule}`)).toEqual(["exempted truncating-table"]);
+    writeMigration(dir, "20250101000100_statement.sql", "CLUSTER t USING t_pkey;");
+    const development = await withClient(db.current.url, (c) =>
+      lintMigrations(c, readMigrationFiles(dir), { environment: "development" }),
+    );
+    expect(development.findings.map((f) => `${f.level} ${f.rule}`)).toEqual(["warning clustering-table"]);
+  });
+});
