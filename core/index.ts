@@ -15,6 +15,7 @@ export { closestName } from "./closest-name";
 export { countText, formatCount } from "./count-format";
 export { collectingLogger, silentLogger, type Logger } from "./logger";
 export { readMigrationFiles, MIGRATION_FILE_PATTERN, type MigrationFile } from "./migrations/files";
+export { withoutExemptionComments } from "./migrations/checksums";
 export {
   compareWithLedger,
   type LedgerEntry,

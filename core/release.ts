@@ -37,6 +37,7 @@ import {
   type LedgerEntry,
   type LedgerProblem,
   type MigrationComparison,
+  type MigrationIdentity,
 } from "./migrations/ledger";
 import { runPendingMigrations } from "./migrations/run";
 import { setOwnerRole } from "./owner-role";
@@ -88,7 +89,8 @@ export interface ReleaseOptions {
 }
 
 export interface ReleaseManifest {
-  migrations: StepManifestEntry[];
+  /** With the sha256 of a file's bytes where it is not the checksum (a file with exemption comments). */
+  migrations: MigrationIdentity[];
   rowLevelSecurity: StepManifestEntry[];
   seedSets: StepManifestEntry[];
   vectorIndexes: StepManifestEntry[];
@@ -160,10 +162,13 @@ export interface VerifyReport {
 export function buildReleaseManifest(
   options: Pick<ReleaseOptions, "migrationsDir" | "steps">,
 ): ReleaseManifest {
-  const migrations = readMigrationFiles(options.migrationsDir).map((m) => ({
-    name: m.name,
-    checksum: m.checksum,
-  }));
+  const migrations = readMigrationFiles(options.migrationsDir).map(
+    (m): MigrationIdentity => ({
+      name: m.name,
+      checksum: m.checksum,
+      ...(m.bytesChecksum !== m.checksum ? { bytesChecksum: m.bytesChecksum } : {}),
+    }),
+  );
   const manifestOf = (kind: ReleaseStep["kind"]) =>
     (options.steps ?? []).filter((s) => s.kind === kind).flatMap((s) => s.manifest());
   return {

@@ -17,7 +17,7 @@ import {
 import { SchemaMigrations } from "./dynamic/schema-migrations";
 import { SeedSets } from "./dynamic/seed-sets";
 import { VectorIndexes } from "./dynamic/vector-indexes";
-import { manifestMap, type ReleasePartArgs } from "./dynamic/part-args";
+import { bytesChecksumMap, manifestMap, type ReleasePartArgs } from "./dynamic/part-args";
 
 export interface SchemaReleaseArgs {
   /** The migrator's connection string (DIRECT_URL). Secret. The admin's must never be used here. */
@@ -88,6 +88,7 @@ export class SchemaRelease extends pulumi.ComponentResource {
       {
         ...common,
         migrations: manifestMap(manifest.migrations),
+        migrationBytesChecksums: bytesChecksumMap(manifest.migrations),
         rowLevelSecurity: manifestMap(manifest.rowLevelSecurity),
       },
       { parent: this, dependsOn: opts?.dependsOn },

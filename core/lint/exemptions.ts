@@ -22,11 +22,19 @@ export const EXEMPTION_SYNTAX = "-- neonhub-db:allow <rule> because <reason>";
 // `neonhub-db:allow` as a word of its own (not `neonhub-db:allowedCidrs`), then the rest of the comment.
 const EXEMPTION = /neonhub-db:allow(?![\w-])(.*)/is;
 
+/**
+ * Whether a comment is an exemption, well formed or not: what parseExemptions reads. Such a comment is left out
+ * of a migration's checksum (core/migrations/checksums.ts), so that adding one to an applied migration is no change.
+ */
+export function isExemptionComment(comment: string): boolean {
+  return EXEMPTION.test(comment);
+}
+
 export function parseExemptions(comments: readonly string[]): Exemption[] {
   const found: Exemption[] = [];
   for (const comment of comments) {
-    const match = EXEMPTION.exec(comment);
-    if (!match) continue;
+    if (!isExemptionComment(comment)) continue;
+    const match = EXEMPTION.exec(comment)!;
     const rest = match[1]!.replace(/\*\/\s*$/, "").trim();
     // The first word is the rule, unless it is already `because` (no rule named).
     const named = /^(\S+)\s*([\s\S]*)$/.exec(rest);

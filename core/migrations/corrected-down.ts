@@ -6,7 +6,8 @@
 // operator names it (`--corrected-down NAME`). The revert says so in its result and log.
 import type { ClientBase } from "pg";
 import { BOOKKEEPING_SCHEMA, MIGRATIONS_TABLE, UP_CHECKSUM_COLUMN_DDL } from "../bookkeeping";
-import { upSectionChecksum, type MigrationFile } from "./files";
+import { matchesRecorded } from "./checksums";
+import { isRecordedUpSection, upSectionChecksum, type MigrationFile } from "./files";
 import type { LedgerEntry, LedgerProblem } from "./ledger";
 
 /** The flag that names a migration to revert with its corrected Down section. */
@@ -42,7 +43,9 @@ export async function recordUpChecksums(
   known: UpChecksums,
 ): Promise<void> {
   const applied = new Map(ledger.map((e) => [e.name, e.checksum]));
-  const missing = toRevert.filter((f) => known.get(f.name) == null && applied.get(f.name) === f.checksum);
+  const missing = toRevert.filter(
+    (f) => known.get(f.name) == null && matchesRecorded(f, applied.get(f.name)),
+  );
   if (missing.length === 0) return;
   // Only when it is missing: ALTER TABLE needs the table's owner even when the column exists.
   const column = await client.query(
@@ -56,7 +59,7 @@ export async function recordUpChecksums(
       WHERE m.name = f.name AND m.checksum = f.checksum AND m.up_checksum IS NULL`,
     [
       JSON.stringify(
-        missing.map((f) => ({ name: f.name, checksum: f.checksum, up: upSectionChecksum(f.sql) })),
+        missing.map((f) => ({ name: f.name, checksum: applied.get(f.name), up: upSectionChecksum(f.sql) })),
       ),
     ],
   );
@@ -83,7 +86,7 @@ export function judgeChangedFile(
       },
     };
   }
-  if (recorded !== upSectionChecksum(file.sql)) {
+  if (!isRecordedUpSection(recorded, file.sql)) {
     return {
       problem: {
         ...problem,

@@ -5,22 +5,27 @@ import path from "node:path";
 import { sha256 } from "../checksum";
 import { ReleaseError } from "../errors";
 import { holdsStatement } from "../lint/statements";
+import { migrationChecksums, withoutExemptionComments } from "./checksums";
+import { DOWN_MARKER, UP_MARKER } from "./section-markers";
 
 export interface MigrationFile {
   /** node-pg-migrate's name for it: the file name without `.sql`. */
   name: string;
   /** Absolute path. */
   path: string;
-  /** sha256 of the file's bytes. */
+  /**
+   * The migration's checksum: sha256 of the file without its exemption comments (core/migrations/checksums.ts),
+   * which is the sha256 of its bytes when it holds none. What the ledger records and every release compares.
+   */
   checksum: string;
+  /** sha256 of the file's bytes: what an earlier release of neonhub-db recorded in the ledger. */
+  bytesChecksum: string;
   /** The file's text (UTF-8). */
   sql: string;
 }
 
 /** `<14-digit UTC timestamp>_<snake_case_name>.sql`, the form `neonhub-db` and reviewers rely on. */
 export const MIGRATION_FILE_PATTERN = /^(\d{14})_([a-z0-9]+(?:_[a-z0-9]+)*)\.sql$/;
-const UP_MARKER = /^\s*--[\s-]*up\s+migration/im;
-const DOWN_MARKER = /^\s*--[\s-]*down\s+migration/im;
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
@@ -101,7 +106,7 @@ export function readMigrationFiles(dir: string): MigrationFile[] {
         "Put the SQL that reverses the migration after \"-- Down Migration\". If it cannot be reversed, make the Down section fail instead: DO $$ BEGIN RAISE EXCEPTION 'this migration cannot be reverted'; END $$;",
       );
     }
-    files.push({ name: entry.slice(0, -".sql".length), path: full, checksum: sha256(bytes), sql });
+    files.push({ name: entry.slice(0, -".sql".length), path: full, ...migrationChecksums(bytes, sql), sql });
   }
   return files;
 }
@@ -160,11 +165,20 @@ export function migrationSection(sql: string, direction: "up" | "down"): { offse
 }
 
 /**
- * sha256 of the Up section as node-pg-migrate runs it: recorded in the ledger with the file's own checksum, so
- * that a revert can tell a file changed only outside its Up section (a corrected Down section).
+ * sha256 of the Up section as node-pg-migrate runs it, without its exemption comments (as the file's own
+ * checksum, core/migrations/checksums.ts): recorded in the ledger with the file's checksum, so that a revert can
+ * tell a file changed only outside its Up section (a corrected Down section).
  */
 export function upSectionChecksum(sql: string): string {
-  return sha256(migrationSection(sql, "up").text);
+  return sha256(migrationSection(withoutExemptionComments(sql), "up").text);
+}
+
+/**
+ * Whether the Up section is the one whose checksum the ledger recorded: upSectionChecksum, or the sha256 of the
+ * section with its exemption comments that an earlier release of neonhub-db recorded.
+ */
+export function isRecordedUpSection(recorded: string, sql: string): boolean {
+  return recorded === upSectionChecksum(sql) || recorded === sha256(migrationSection(sql, "up").text);
 }
 
 /** The Down section's text, without its marker line: what a revert runs. */

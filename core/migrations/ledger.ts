@@ -2,6 +2,7 @@
 import type { ClientBase } from "pg";
 import { BOOKKEEPING_SCHEMA, CHECKSUMS_SETTING, MIGRATIONS_TABLE, bookkeepingExists } from "../bookkeeping";
 import { literal } from "../sql";
+import { matchesRecorded } from "./checksums";
 import type { MigrationFile } from "./files";
 
 export interface LedgerEntry {
@@ -43,7 +44,10 @@ export interface MigrationComparison<F extends MigrationIdentity = MigrationFile
 /** What the comparison needs of a migration file: its name and checksum (a manifest entry will do). */
 export interface MigrationIdentity {
   name: string;
+  /** Without its exemption comments (core/migrations/checksums.ts). */
   checksum: string;
+  /** sha256 of its bytes, which an earlier release recorded; absent where it is `checksum` (no exemptions). */
+  bytesChecksum?: string;
 }
 
 /**
@@ -93,7 +97,7 @@ export function compareWithLedger<F extends MigrationIdentity = MigrationFile>(
         message: `Migration ${entry.name}.sql was applied${entry.appliedAt ? ` (${entry.appliedAt})` : ""} but its file is gone.`,
         fix: `Restore migrations/${entry.name}.sql from version control: applied migrations are never deleted; undo a change with a new migration.`,
       });
-    } else if (file.checksum !== entry.checksum) {
+    } else if (!matchesRecorded(file, entry.checksum)) {
       problems.push({
         kind: "changed",
         migration: entry.name,

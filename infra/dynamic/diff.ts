@@ -8,6 +8,7 @@ import {
   displayChecksumPair,
   ledgerProblemText,
   settingChanges,
+  type MigrationIdentity,
   type VectorIndexOptions,
 } from "../../core";
 import { isUnknown } from "./inputs";
@@ -64,7 +65,14 @@ const SETTINGS = [
 export function diffRelease(recorded: Partial<ResolvedOutputs>, inputs: ResolvedInputs): ReleaseDiff {
   const diff: ReleaseDiff = { changes: false, replaces: [], lines: [], refusals: [] };
   diffTarget(recorded, inputs, diff);
-  if (inputs.part === "migrations") diffMigrations(recorded.migrations ?? {}, inputs.migrations ?? {}, diff);
+  if (inputs.part === "migrations") {
+    diffMigrations(
+      recorded.migrations ?? {},
+      inputs.migrations ?? {},
+      inputs.migrationBytesChecksums ?? {},
+      diff,
+    );
+  }
   for (const key of PART_STEP_KEYS[inputs.part]) diffStepItems(key, recorded, inputs, diff);
   if (inputs.part === "vectorIndexes" && recorded.steps)
     diffVectorIndexSettings(recorded.steps, inputs.steps, diff);
@@ -103,13 +111,20 @@ function diffTarget(recorded: Partial<ResolvedOutputs>, inputs: ResolvedInputs, 
   }
 }
 
-/** The core's own ledger check (core/migrations/ledger.ts), on the recorded ledger and the files' manifest. */
-function diffMigrations(ledger: Manifest, manifest: Manifest, diff: ReleaseDiff): void {
-  const entries = (m: Manifest) =>
+/**
+ * The core's own ledger check (core/migrations/ledger.ts), on the recorded ledger and the files' manifest, with
+ * the sha256 of the bytes of the files whose checksum leaves exemption comments out (a ledger row recorded by
+ * an earlier release holds that).
+ */
+function diffMigrations(ledger: Manifest, manifest: Manifest, bytes: Manifest, diff: ReleaseDiff): void {
+  const entries = (m: Manifest): MigrationIdentity[] =>
     Object.entries(m)
       .map(([name, checksum]) => ({ name, checksum }))
       .sort((a, b) => (a.name < b.name ? -1 : 1));
-  const { pending, problems } = compareWithLedger(entries(manifest), entries(ledger));
+  const files = entries(manifest).map((file) =>
+    bytes[file.name] ? { ...file, bytesChecksum: bytes[file.name] } : file,
+  );
+  const { pending, problems } = compareWithLedger(files, entries(ledger));
   diff.refusals.push(...problems.map((p) => `${ledgerProblemText(p)} ${p.fix}`));
   if (pending.length > 0) {
     diff.lines.push(

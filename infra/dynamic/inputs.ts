@@ -118,6 +118,12 @@ export function parseInputs(raw: Record<string, unknown>, options: { allowUnknow
       else inputs[key] = manifest;
     }
   }
+  // Absent from the inputs of a program older than exemption-free checksums: nothing else to accept.
+  if (part === "migrations" && raw.migrationBytesChecksums !== undefined) {
+    const bytes = parseManifest(raw.migrationBytesChecksums);
+    if (typeof bytes === "string") fail("migrationBytesChecksums", bytes);
+    else inputs.migrationBytesChecksums = bytes;
+  }
   return { inputs, failures };
 }
 

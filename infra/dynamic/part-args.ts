@@ -1,6 +1,6 @@
 // What every schema-release resource takes, and how its inputs are laid out for the provider.
 import * as pulumi from "@pulumi/pulumi";
-import type { Manifest, Manifests, ReleasePart, StepSettings } from "./types";
+import type { Manifest, Manifests, MigrationBytesChecksums, ReleasePart, StepSettings } from "./types";
 
 export interface ReleasePartArgs {
   /** The migrator's connection string (DIRECT_URL). Secret; never the admin's. */
@@ -32,7 +32,7 @@ const COMMON_OUTPUTS = ["target", "connection", "status", "pending", "lastRun"] 
 export function partProperties(
   part: ReleasePart,
   args: ReleasePartArgs,
-  manifests: Manifests,
+  manifests: Manifests & MigrationBytesChecksums,
   outputs: readonly string[] = [],
 ): pulumi.Inputs {
   const declared = Object.fromEntries([...COMMON_OUTPUTS, ...outputs].map((key) => [key, undefined]));
@@ -42,4 +42,11 @@ export function partProperties(
 /** The name → checksum map of a core manifest list. */
 export function manifestMap(entries: readonly { name: string; checksum: string }[]): Manifest {
   return Object.fromEntries(entries.map((entry) => [entry.name, entry.checksum]));
+}
+
+/** The name → sha256 of its bytes of each migration whose checksum is not that (it holds exemption comments). */
+export function bytesChecksumMap(entries: readonly { name: string; bytesChecksum?: string }[]): Manifest {
+  return Object.fromEntries(
+    entries.flatMap((entry) => (entry.bytesChecksum ? [[entry.name, entry.bytesChecksum]] : [])),
+  );
 }

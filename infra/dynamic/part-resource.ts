@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { StepStatus } from "../../core";
 import { partProperties, type ReleasePartArgs } from "./part-args";
 import { releaseProvider } from "./provider";
-import type { LastRun, Manifests, PendingItem, ReleasePart } from "./types";
+import type { LastRun, Manifests, MigrationBytesChecksums, PendingItem, ReleasePart } from "./types";
 
 export abstract class ReleasePartResource<S extends StepStatus = StepStatus> extends pulumi.dynamic.Resource {
   /** host:port/database. */
@@ -21,7 +21,7 @@ export abstract class ReleasePartResource<S extends StepStatus = StepStatus> ext
     part: ReleasePart,
     name: string,
     args: ReleasePartArgs,
-    manifests: Manifests,
+    manifests: Manifests & MigrationBytesChecksums,
     opts?: pulumi.CustomResourceOptions,
     outputs: readonly string[] = [],
   ) {

@@ -8,8 +8,10 @@ import { ReleasePartResource } from "./part-resource";
 import type { Manifest } from "./types";
 
 export interface SchemaMigrationsArgs extends ReleasePartArgs {
-  /** Name → sha256 of every migration file (core's buildReleaseManifest). */
+  /** Name → checksum of every migration file, without its exemption comments (core's buildReleaseManifest). */
   migrations: Manifest;
+  /** Name → sha256 of the bytes of each file whose checksum is not that (types.ts MigrationBytesChecksums). */
+  migrationBytesChecksums: Manifest;
   /** The row-level security mode, when the stack names one (empty otherwise). */
   rowLevelSecurity: Manifest;
 }
@@ -25,8 +27,9 @@ export class SchemaMigrations extends ReleasePartResource<RowLevelSecurityStatus
   declare readonly rowLevelSecurity: pulumi.Output<Manifest>;
 
   constructor(name: string, args: SchemaMigrationsArgs, opts?: pulumi.CustomResourceOptions) {
-    const { migrations, rowLevelSecurity, ...common } = args;
-    super("SchemaMigrations", "migrations", name, common, { migrations, rowLevelSecurity }, opts, [
+    const { migrations, migrationBytesChecksums, rowLevelSecurity, ...common } = args;
+    const manifests = { migrations, migrationBytesChecksums, rowLevelSecurity };
+    super("SchemaMigrations", "migrations", name, common, manifests, opts, [
       "appliedMigrations",
       "lastMigration",
       "drift",

@@ -49,6 +49,15 @@ export interface StepSettings {
 /** The part's manifests, by key; each part has only its own. */
 export type Manifests = Partial<Record<ManifestKey, Manifest>>;
 
+/**
+ * Migrations: name → sha256 of the bytes of each file that holds exemption comments, whose checksum in
+ * `migrations` leaves them out (core/migrations/checksums.ts). A ledger row recorded by an earlier release
+ * holds the bytes' checksum, which the diff accepts as the engine does.
+ */
+export interface MigrationBytesChecksums {
+  migrationBytesChecksums?: Manifest;
+}
+
 /** What inputs and outputs share: how and where the part runs. */
 export interface PartSettings {
   part: ReleasePart;
@@ -71,7 +80,8 @@ export interface PartSettings {
 
 /** The resource's inputs, with each manifest under its own key (`migrations`, `seedSets`, ...). */
 export type ResolvedInputs = PartSettings &
-  Manifests & {
+  Manifests &
+  MigrationBytesChecksums & {
     /** The migrator's connection string. Secret in the program and in the state's inputs. */
     databaseUrl: string;
     /**

@@ -169,7 +169,7 @@ describe("the pre-flight", () => {
 });
 
 describe("the objects a migration creates", () => {
-  const file = (sql: string) => ({ name: "m", path: "m.sql", checksum: "", sql });
+  const file = (sql: string) => ({ name: "m", path: "m.sql", checksum: "", bytesChecksum: "", sql });
 
   it("reads quoted and unquoted names, skips idempotent statements, comments, strings and function bodies", () => {
     const sql = `-- Up Migration
