@@ -2,7 +2,8 @@
 // from the project root). They adapt the release engine to Pulumi's resource contract:
 // - check validates the inputs and, for the migrations, reads the ledger (read-only) when the database is
 //   reachable, so that a changed applied migration fails the preview, naming the file, and lints the
-//   pending migrations (core/lint/): findings show in the preview, errors fail a production one;
+//   pending migrations (core/lint/): findings show in the preview, errors fail a production one; a production
+//   database it cannot reach fails it too (unreached-database.ts);
 // - check also asks the core's plan what the vector-index step would do (a table that outgrew its index), and
 //   carries the pending decisions in the inputs (pending-index-work.ts);
 // - diff compares the manifest (and those decisions) with the recorded state, without a database;
@@ -28,6 +29,12 @@ import {
   type PartContext,
 } from "./release";
 import { RELEASE_PARTS, type ResolvedInputs, type ResolvedOutputs } from "./types";
+import {
+  PREVIEW_WITHOUT_DATABASE,
+  isUnreached,
+  unreachedFailure,
+  unreachedFails,
+} from "./unreached-database";
 
 type Props = Record<string, unknown>;
 
@@ -71,7 +78,11 @@ export async function check(_olds: Props, news: Props): Promise<pulumi.dynamic.C
   return { inputs: news, failures };
 }
 
-/** The ledger against the files, read-only; an unreachable database is left to `up` (it checks again). */
+/**
+ * The ledger against the files, read-only. A database it cannot reach fails a production preview, the gate
+ * before a merge; elsewhere it is left to `up`, which checks again. One that does not exist yet is left to `up`
+ * everywhere: the server answered, and there is nothing applied to check against.
+ */
 async function ledgerFailures(inputs: ResolvedInputs): Promise<InputProblem[]> {
   let context: PartContext | undefined;
   try {
@@ -92,8 +103,19 @@ async function ledgerFailures(inputs: ResolvedInputs): Promise<InputProblem[]> {
       reason: `${problem.message} fix: ${problem.fix}`,
     }));
   } catch (error) {
-    if (isReleaseError(error) && ["connection", "authentication", "missing-database"].includes(error.code)) {
-      context?.options.log.warn(`ledger not checked (${describeFailure(error).split("\n")[0]})`);
+    const unreached = isReleaseError(error) && isUnreached(error);
+    if (unreached && unreachedFails(inputs.environment)) {
+      const cause = describeFailure(error).split("\n")[0]!;
+      return [
+        { property: "migrations", reason: unreachedFailure(context?.target ?? "its databaseUrl", cause) },
+      ];
+    }
+    if (unreached || (isReleaseError(error) && error.code === "missing-database")) {
+      const skipped =
+        unreached && inputs.environment === "production"
+          ? `; ${PREVIEW_WITHOUT_DATABASE}=1: not the production gate`
+          : "";
+      context?.options.log.warn(`ledger not checked (${describeFailure(error).split("\n")[0]})${skipped}`);
       return [];
     }
     return [{ property: "migrations", reason: describeFailure(error) }];

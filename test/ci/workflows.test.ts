@@ -12,9 +12,12 @@ import {
   pulumiSteps,
   readWorkflow,
   REPO_ROOT,
+  WORKFLOWS_DIR,
+  workflowFiles,
   type Concurrency,
   type Job,
 } from "./workflow-file";
+import { PREVIEW_WITHOUT_DATABASE } from "../../infra/dynamic/unreached-database";
 
 const pullRequest = readWorkflow("pull-request.yml");
 const deploy = readWorkflow("deploy.yml");
@@ -100,6 +103,20 @@ describe("pull-request.yml", () => {
       pulumiSteps(j).map((s) => s.with.command),
     );
     expect(commands).toEqual(["preview", "preview"]);
+  });
+
+  it("runs the prod preview, the gate before a merge, on a runner the repository names", () => {
+    // The migrations' check fails a production preview that cannot reach the database (docs/ci.md).
+    expect(job(pullRequest, "preview-prod")["runs-on"]).toBe(
+      "${{ vars.NEONHUB_PROD_PREVIEW_RUNNER || 'ubuntu-24.04' }}",
+    );
+  });
+
+  it("never lets a preview skip the database checks", () => {
+    for (const file of workflowFiles()) {
+      const text = fs.readFileSync(path.join(WORKFLOWS_DIR, file), "utf8");
+      expect(text, file).not.toContain(PREVIEW_WITHOUT_DATABASE);
+    }
   });
 });
 
