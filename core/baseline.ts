@@ -10,7 +10,6 @@ import { ReleaseError } from "./errors";
 import { silentLogger, type Logger } from "./logger";
 import { readMigrationFiles, type MigrationFile } from "./migrations/files";
 import { readLedger } from "./migrations/ledger";
-import { requireOwnerRoleForStack } from "./release-records-owner";
 import { checkOwnerRole, setOwnerRole } from "./owner-role";
 import { runPendingMigrations } from "./migrations/run";
 import {
@@ -30,6 +29,8 @@ import { schemaMismatchLines } from "./schema-mismatches";
 import { endSessionWithClient } from "./lock-safety/session";
 import { handOverOwners, planOwnerHandOvers, type OwnerHandOver } from "./adopt/hand-over";
 import { judgeRerun, rerunRefusal } from "./adopt/rerun";
+import { requireAdoptingLogin } from "./adopt/adopting-login";
+import { FOREIGN_LEDGER_TABLES, findForeignLedgers, type ForeignLedger } from "./adopt/preflight";
 
 export interface BaselineOptions extends ReleaseOptions {
   /** Baseline up to and including this migration (default: all of them). */
@@ -42,14 +43,19 @@ export interface BaselineResult {
   changed: boolean;
   /** Migrations now recorded as applied. */
   baselined: string[];
-  /** Objects in the live database that the migrations do not create (kept, and not managed by the release), as this run's proof found them. */
+  /**
+   * Objects in the live database that the migrations do not create (kept, and not managed by the release), as
+   * this run's proof found them: among them another tool's ledger left in place (`table public._prisma_migrations`).
+   */
   extraObjects: string[];
   /** With an owner role: the objects the migrations created that this run handed to it, and their owner before. */
   handedOver: { object: string; from: string }[];
 }
 
-/** Objects the comparison leaves out: another tool's migration ledger is no part of the schema. */
-const FOREIGN_LEDGERS = [/^\w+ \w+\._prisma_migrations/, /^\w+ \w+\.pgmigrations/];
+/** Objects the comparison leaves out: another tool's migration ledger (its table, columns, keys) is no part of the schema. */
+const FOREIGN_LEDGERS = Object.values(FOREIGN_LEDGER_TABLES).map(
+  (table) => new RegExp(`^\\w+ \\w+\\.${table}`),
+);
 
 export async function baselineRelease(options: BaselineOptions): Promise<BaselineResult> {
   const log = options.log ?? silentLogger;
@@ -70,7 +76,9 @@ export async function baselineRelease(options: BaselineOptions): Promise<Baselin
       };
     }
     if (options.ownerRole) await checkOwnerRole(client, options.ownerRole, "baseline");
-    await requireOwnerRoleForStack(client, "baseline", options.ownerRole);
+    await requireAdoptingLogin(client, "baseline", options.ownerRole);
+    const foreignLedgers = await findForeignLedgers(client);
+    refuseUpstreamLedger(foreignLedgers);
     log.info(`applying ${files.length} migration(s) to a scratch database to learn the schema they produce`);
     const { expected, live, diff, mismatches } = await proveSchema(client, options, files, log);
     const tables = Object.keys(expected).filter((key) => key.startsWith("table "));
@@ -99,10 +107,32 @@ export async function baselineRelease(options: BaselineOptions): Promise<Baselin
       database: redactUrl(options.databaseUrl),
       changed: true,
       baselined: files.map((f) => f.name),
-      extraObjects: diff.added,
+      // Prisma's ledger stays where Prisma looks for it: kept, and named like any object the release ignores.
+      extraObjects: [...diff.added, ...foreignLedgers.map(ledgerKey)].sort(),
       handedOver: handOvers.map(({ object, from }) => ({ object, from })),
     };
   });
+}
+
+/**
+ * node-pg-migrate's ledger means the upstream CLI migrated this database: `adopt` records what it lists and
+ * moves it away. Left in place by baseline, it would be kept by no one: the upstream CLI could go on applying
+ * migrations outside the engine's ledger, and `adopt`, the path for it, would then refuse the database.
+ */
+function refuseUpstreamLedger(foreignLedgers: readonly ForeignLedger[]): void {
+  const upstream = foreignLedgers.filter((f) => f.tool === "node-pg-migrate");
+  if (upstream.length === 0) return;
+  const tables = upstream.map((u) => `${u.schema}.${u.table}`).join(", ");
+  throw new ReleaseError(
+    "invalid-input",
+    `This database has ${tables}, the ledger of the node-pg-migrate CLI: it was migrated by that CLI, and baseline would leave its ledger in place.`,
+    'Adopt it with `neonhub-db adopt` instead, with the same --database-url and --owner-role: it proves the schema the same way, records the migrations pgmigrations lists and moves it into neonhub_release (docs/runbook.md, "Adopting an existing database"). Nothing was written.',
+  );
+}
+
+/** A foreign ledger's table as the snapshot keys it ("table public._prisma_migrations"). */
+export function ledgerKey(ledger: Pick<ForeignLedger, "schema" | "table">): string {
+  return `table ${ledger.schema}.${ledger.table}`;
 }
 
 function selectMigrations(files: MigrationFile[], to: string | undefined): MigrationFile[] {

@@ -2,11 +2,13 @@
 import type { ClientBase } from "pg";
 import { ReleaseError, asMigratorFix } from "./errors";
 import { quoteIdentifier as quoteIdent } from "./identifiers";
+import { adminCommandFixFor } from "./adopt/adopting-login";
 
 /**
  * Who should run a command that acts as the owner role, for the fix of a login that may not: the release
  * (apply, the legacy upgrade) runs as the migrator; baseline and adopt as the stack's admin, who also needs
- * CREATEDB. Never "grant the owner role to this login": the app and read-only logins must not own the schema.
+ * CREATEDB, with --owner-role (the whole command: core/adopt/adopting-login.ts). Never "grant the owner role to
+ * this login": the app and read-only logins must not own the schema.
  */
 export type OwnerRoleRunner = "migrator" | { admin: "baseline" | "adopt" };
 
@@ -58,7 +60,7 @@ export async function ownerRoleError(
       `--owner-role "${role}": user "${user}" may not act as that role (not a member of it).`,
       runner === "migrator"
         ? asMigratorFix("the release")
-        : `Run ${runner.admin} as the stack's admin, a member of "${role}" with CREATEDB (docs/runbook.md, "Adopting an existing database"), not as "${user}". Nothing was written.`,
+        : await adminCommandFixFor(client, runner.admin, role),
       { cause: error },
     );
   }

@@ -1,42 +1,14 @@
 // Who owns the release's records (schema neonhub_release), where the access layer's shape is in place: the
 // database belongs to the stack's owner role, which cannot log in, and the migrator acts as it. baseline and
 // adopt write the records as the role they run as; run by the admin without --owner-role, the records belong
-// to the admin, and every later release, acting as the owner role, is refused them. The guard refuses that
-// before anything is written; the diagnosis names the owner and the statements that hand them over, where a
-// release meets records written that way.
+// to the admin, and every later release, acting as the owner role, is refused them. baseline and adopt refuse
+// that before anything is written (core/adopt/adopting-login.ts); the diagnosis here names the owner and the
+// statements that hand them over, where a release meets records written that way (the admin chose it).
 import type { ClientBase } from "pg";
 import { BOOKKEEPING_SCHEMA } from "./bookkeeping";
 import { ReleaseError } from "./errors";
 
 const ADOPTING = '"Adopting an existing database" in docs/runbook.md';
-
-/**
- * Refuses `command` (baseline, adopt) without --owner-role where the database belongs to a role that cannot
- * log in and that the login does not act as: the stack's owner role, as the access layer makes it. Recording
- * the ledger as the login would lock the migrator, which acts as that role, out of it.
- */
-export async function requireOwnerRoleForStack(
-  client: ClientBase,
-  command: "baseline" | "adopt",
-  ownerRole: string | undefined,
-): Promise<void> {
-  if (ownerRole !== undefined) return;
-  const { rows } = await client.query<{ owner: string; login: string; acting: string; canLogin: boolean }>(
-    `SELECT pg_get_userbyid(d.datdba) AS owner, session_user AS login, current_user AS acting,
-            r.rolcanlogin AS "canLogin"
-       FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba
-      WHERE d.datname = current_database()`,
-  );
-  const { owner, login, acting, canLogin } = rows[0]!;
-  if (canLogin || owner === acting) return;
-  throw new ReleaseError(
-    "invalid-input",
-    `This database belongs to role "${owner}", which cannot log in: the stack's owner role, which the migrator acts as. ` +
-      `${command} without --owner-role would record the ledger (schema ${BOOKKEEPING_SCHEMA}) as "${acting}", and every later release, acting as "${owner}", would be refused it.`,
-    `Run it again as the stack's admin with the owner role (${ADOPTING}): neonhub-db ${command} --owner-role ${owner} ...; ` +
-      `to have "${login}" own the ledger anyway, pass --owner-role ${acting}. Nothing was written.`,
-  );
-}
 
 interface RecordsOwnership {
   /** The role the release acts as (current_user): the migrator's is the owner role. */

@@ -55,7 +55,7 @@ export async function preflightProblems(
     problems.push(
       ledger.length > 0 && foreignLedgers.length > 0
         ? trappedProblem(existing, ledger, foreignLedgers[0]!)
-        : collisionProblem(existing, ledger.length),
+        : collisionProblem(existing, ledger.length, ledger.length === 0 ? foreignLedgers : []),
     );
   }
   return problems;
@@ -155,13 +155,26 @@ function foreignLedgerProblem(foreign: ForeignLedger, first: MigrationFile): Led
   };
 }
 
-function collisionProblem(existing: readonly CreatedObject[], applied: number): LedgerProblem {
+/**
+ * Objects the pending migrations would create that exist already. `foreignLedgers`: the other tools' ledgers
+ * reported as foreign-database problems beside it, whose path (adopt for pgmigrations) is this one's too.
+ */
+function collisionProblem(
+  existing: readonly CreatedObject[],
+  applied: number,
+  foreignLedgers: readonly ForeignLedger[] = [],
+): LedgerProblem {
   const shown = existing.slice(0, SHOWN).map((o) => `${o.kind} ${describeName(o)} (${o.migration})`);
   if (existing.length > SHOWN) shown.push(`... and ${existing.length - SHOWN} more`);
+  const builtBy =
+    foreignLedgers.find((f) => f.tool === "node-pg-migrate") ??
+    foreignLedgers.find((f) => f.tool === "prisma");
   const fix =
-    applied === 0
-      ? `This schema was built outside neonhub-db. If it is exactly what these migrations build, adopt it with \`neonhub-db baseline\`; if it is the older NeonHub app schema, follow ${RUNBOOK}. Nothing was written.`
-      : "These objects were created outside the release after its last apply: drop or rename them (or fold them into a new migration that expects them), then run apply again. Nothing was written.";
+    applied > 0
+      ? "These objects were created outside the release after its last apply: drop or rename them (or fold them into a new migration that expects them), then run apply again. Nothing was written."
+      : builtBy
+        ? `They are the schema of the tool whose ledger ${builtBy.schema}.${builtBy.table} is (the foreign-database problem): take that problem's path, ${builtBy.tool === "prisma" ? "`neonhub-db baseline`" : "`neonhub-db adopt`, not baseline"} (${RUNBOOK}). Nothing was written.`
+        : `This schema was built outside neonhub-db. If it is exactly what these migrations build, adopt it with \`neonhub-db baseline\`; if it is the older NeonHub app schema, follow ${RUNBOOK}. Nothing was written.`;
   return {
     kind: "existing-objects",
     migration: existing[0]!.migration,

@@ -5,8 +5,7 @@
 // `upstream_pgmigrations`. Moved, not dropped: its history is kept, and the upstream CLI no longer sees a
 // ledger it could keep applying migrations from, outside the engine's checksums and lock.
 import { BOOKKEEPING_SCHEMA, ensureBookkeeping, recordAsApplied } from "../bookkeeping";
-import { proveSchema } from "../baseline";
-import { requireOwnerRoleForStack } from "../release-records-owner";
+import { ledgerKey, proveSchema } from "../baseline";
 import { checkOwnerRole, setOwnerRole } from "../owner-role";
 import { redactUrl } from "../dsn";
 import { ReleaseError } from "../errors";
@@ -15,13 +14,14 @@ import { readMigrationFiles, type MigrationFile } from "../migrations/files";
 import { readLedger, type LedgerEntry } from "../migrations/ledger";
 import { saveSnapshot, takeSnapshot } from "../snapshot";
 import type { ReleaseOptions } from "../release";
-import { findForeignLedgers } from "./preflight";
+import { findForeignLedgers, type ForeignLedger } from "./preflight";
 import { handOverOwners, planOwnerHandOvers, type OwnerHandOver } from "./hand-over";
 import { judgeRerun, rerunRefusal } from "./rerun";
 import { matchUpstreamRows, type UpstreamRow } from "./upstream-rows";
 import type { ClientBase } from "pg";
 import { quoteIdentifier as quoteIdent } from "../identifiers";
 import { withLockedConnection } from "../locked-connection";
+import { adminCommandFixFor, requireAdoptingLogin } from "./adopting-login";
 
 /** Where the upstream ledger is kept after adoption. */
 export const ARCHIVED_UPSTREAM_LEDGER = "upstream_pgmigrations";
@@ -55,8 +55,8 @@ export async function adoptUpstreamDatabase(options: ReleaseOptions): Promise<Ad
       return { ...result, database: redactUrl(options.databaseUrl) };
     }
     if (options.ownerRole) await checkOwnerRole(client, options.ownerRole, "adopt");
-    await requireOwnerRoleForStack(client, "adopt", options.ownerRole);
-    const { schema, rows } = await readUpstreamLedger(client);
+    await requireAdoptingLogin(client, "adopt", options.ownerRole);
+    const { schema, rows, kept } = await readUpstreamLedger(client);
     const applied = matchUpstreamRows(rows, files, schema);
     log.info(
       `${schema}.pgmigrations records ${applied.length} migration(s); applying them to a scratch database to prove the schema`,
@@ -85,7 +85,8 @@ export async function adoptUpstreamDatabase(options: ReleaseOptions): Promise<Ad
       adopted: applied.map((f) => f.name),
       pending: files.slice(applied.length).map((f) => f.name),
       upstreamLedger: { from: `${schema}.pgmigrations`, to: ARCHIVE },
-      extraObjects: diff.added.filter((k) => !/^\w+ \w+\.pgmigrations/.test(k)),
+      // pgmigrations moved; another tool's ledger (Prisma's) stays, named like any object the release ignores.
+      extraObjects: [...diff.added, ...kept.map(ledgerKey)].sort(),
       handedOver: handOvers.map(({ object, from }) => ({ object, from })),
     };
   });
@@ -133,8 +134,13 @@ async function adoptedAlready(
   };
 }
 
-async function readUpstreamLedger(client: ClientBase): Promise<{ schema: string; rows: UpstreamRow[] }> {
-  const upstream = (await findForeignLedgers(client)).filter((f) => f.tool === "node-pg-migrate");
+/** The one pgmigrations, its rows, and the other tools' ledgers, which adopt leaves in place. */
+async function readUpstreamLedger(
+  client: ClientBase,
+): Promise<{ schema: string; rows: UpstreamRow[]; kept: ForeignLedger[] }> {
+  const foreign = await findForeignLedgers(client);
+  const upstream = foreign.filter((f) => f.tool === "node-pg-migrate");
+  const kept = foreign.filter((f) => f.tool !== "node-pg-migrate");
   if (upstream.length === 0) {
     throw new ReleaseError(
       "invalid-input",
@@ -154,7 +160,7 @@ async function readUpstreamLedger(client: ClientBase): Promise<{ schema: string;
     const rows = await client.query<UpstreamRow>(
       `SELECT name::text AS name, run_on FROM ${quoteIdent(schema)}.pgmigrations ORDER BY run_on, id`,
     );
-    return { schema, rows: rows.rows };
+    return { schema, rows: rows.rows, kept };
   } catch (error) {
     if ((error as { code?: string }).code === "42501")
       throw await unreadableLedgerError(client, schema, error);
@@ -176,21 +182,19 @@ async function unreadableLedgerError(
   schema: string,
   error: unknown,
 ): Promise<ReleaseError> {
-  // The stack's owner role, where the database is in the access layer's shape: it owns the database and
-  // cannot log in.
-  const { rows } = await client.query<{ owner: string | null; acting: string; stackOwner: string | null }>(
+  const { rows } = await client.query<{ owner: string | null; acting: string }>(
     `SELECT (SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = to_regclass($1)) AS owner,
-            current_user AS acting,
-            (SELECT r.rolname FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba
-              WHERE d.datname = current_database() AND NOT r.rolcanlogin) AS "stackOwner"`,
+            current_user AS acting`,
     [`${quoteIdent(schema)}.pgmigrations`],
   );
-  const { owner, acting, stackOwner } = rows[0]!;
+  const { owner, acting } = rows[0]!;
   const ownedBy = owner ? `, which belongs to "${owner}"` : "";
+  const fix = await adminCommandFixFor(client, "adopt");
   return new ReleaseError(
     "permission",
-    `Role "${acting}" may not read ${schema}.pgmigrations${ownedBy}: ${(error as Error).message}.`,
-    `Run adopt as the stack's admin with --owner-role ${stackOwner ?? "<prefix>_owner"} (docs/runbook.md, "Adopting an existing database"): it reads and moves pgmigrations, which takes its owner${owner ? ` ("${owner}")` : ""} or a member of it. Nothing was written.`,
+    `Role "${acting}" may not read ${schema}.pgmigrations${ownedBy}: ${(error as Error).message}. ` +
+      `adopt reads and moves it, which takes its owner${owner ? ` ("${owner}")` : ""} or a member of it: the stack's admin.`,
+    fix,
     { cause: error },
   );
 }

@@ -199,7 +199,10 @@ describe("neonhub-db adopt in a stack's roles", () => {
       // only the admin may enable. As in the runbook: the stack's admin, acting as the owner role.
       const refused = await runCli(["adopt", "--owner-role", db.owner], { DATABASE_URL: db.migratorUrl });
       expect(refused.code).toBe(1);
-      expect(refused.stderr).toContain("as a login with CREATEDB");
+      expect(refused.stderr).toContain("may not create databases (no CREATEDB)");
+      expect(refused.stderr).toContain(
+        `neonhub-db adopt --database-url "$ADMIN_URL" --owner-role ${db.owner}`,
+      );
       expect(refused.stderr).toContain("Nothing was written");
       // The access layer's default privileges: what a table the owner role creates gives the app login.
       const app = `${db.owner}_app`;

@@ -54,9 +54,31 @@ describe("baseline and adopt as the admin on a stack's database", () => {
       expect(error.message).toContain(
         `This database belongs to role "${roles.names.owner}", which cannot log in`,
       );
-      expect(error.fix).toContain(`neonhub-db ${command} --owner-role ${roles.names.owner}`);
+      expect(error.fix).toContain(
+        `neonhub-db ${command} --database-url "$ADMIN_URL" --owner-role ${roles.names.owner}`,
+      );
       expect(error.fix).toContain("Nothing was written");
       expect(run.stderr).not.toContain("scratch database");
+      expect(await ledgerSchema()).toBeNull();
+    },
+  );
+
+  it.each([
+    ["baseline", "app"],
+    ["adopt", "app"],
+    ["baseline", "readonly"],
+    ["adopt", "readonly"],
+  ] as const)(
+    "%s as the %s login is a permission error naming the admin's whole command, never the login as the ledger's owner",
+    async (command, login) => {
+      const run = await cli(roles.url(login), command);
+      expect(run.code).toBe(1);
+      const { error } = JSON.parse(run.stdout) as CliError;
+      expect(error.code).toBe("permission");
+      expect(error.fix).toContain(
+        `neonhub-db ${command} --database-url "$ADMIN_URL" --owner-role ${roles.names.owner}`,
+      );
+      expect(error.fix).not.toContain(`--owner-role ${roles.names[login]}`);
       expect(await ledgerSchema()).toBeNull();
     },
   );
@@ -88,5 +110,40 @@ describe("baseline and adopt as the admin on a stack's database", () => {
     expect(error.code).toBe("permission");
     expect(error.fix).toContain("migrator");
     expect(error.fix).not.toContain("ALTER SCHEMA");
+  });
+});
+
+describe("baseline as the migrator on a stack's database", () => {
+  let stack: TestDatabase;
+  let stackRoles: AccessRoles;
+  beforeAll(async () => {
+    stack = await createTestDatabase("blmig");
+    stackRoles = await createAccessRoles(stack);
+    await withClient(stack.url, async (c) => {
+      for (const file of readMigrationFiles(FIXTURE_MIGRATIONS))
+        await c.query(file.sql.split(/^-- Down Migration/m)[0]!);
+    });
+  });
+  afterAll(async () => {
+    await dropTestDatabase(stack);
+    await dropAccessRoles(stack, stackRoles);
+  });
+
+  it("is refused with the whole command that works, and that command, run as the admin, works", async () => {
+    const run = await cli(stackRoles.url("migrator"), "baseline");
+    expect(run.code).toBe(1);
+    const { error } = JSON.parse(run.stdout) as CliError;
+    expect(error.code).toBe("permission");
+    expect(error.message).toContain("no CREATEDB");
+    expect(error.fix).toContain(
+      `neonhub-db baseline --database-url "$ADMIN_URL" --owner-role ${stackRoles.names.owner}`,
+    );
+    expect(run.stderr).not.toContain("scratch database neonhub_baseline_");
+    // Exactly that, with ADMIN_URL the admin's: no second refusal.
+    const ownerRole = /--owner-role (\S+),/.exec(error.fix)![1]!;
+    const admin = await cli(stack.url, "baseline", "--owner-role", ownerRole);
+    expect(admin.code, admin.stdout).toBe(0);
+    const plan = await cli(stackRoles.url("migrator"), "plan");
+    expect(plan.code, plan.stdout).toBe(0);
   });
 });

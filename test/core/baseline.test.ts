@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { applyRelease, collectingLogger, readMigrationFiles, ReleaseError, verifyRelease } from "../../core";
-import { baselineRelease } from "../../core";
+import { adoptUpstreamDatabase, baselineRelease } from "../../core";
 import { createTestDatabase, dropTestDatabase, withClient } from "../support/database";
 import { FIXTURE_MIGRATIONS } from "../support/fixtures";
 
@@ -35,7 +35,11 @@ describe("baseline", () => {
       "20250101000200_widget_color",
       "20250101000300_gadgets",
     ]);
-    expect(result.extraObjects).toEqual(["index public.widget_name_by_hand"]);
+    // Prisma's ledger stays, and is named with what the release does not manage.
+    expect(result.extraObjects).toEqual([
+      "index public.widget_name_by_hand",
+      "table public._prisma_migrations",
+    ]);
     const ledger = await withClient(url, (c) =>
       c.query<{ name: string; checksum: string }>(
         "SELECT name, checksum FROM neonhub_release.migrations ORDER BY id",
@@ -71,6 +75,36 @@ describe("baseline", () => {
       c.query("SELECT count(*)::int AS n FROM pg_database WHERE datname = $1", [scratch]),
     );
     expect(leftovers.rows[0].n).toBe(0);
+  });
+
+  it("refuses a database the node-pg-migrate CLI migrated (pgmigrations), pointing at adopt, which then takes it", async () => {
+    const url = await handMadeDatabase();
+    await withClient(url, async (c) => {
+      await c.query(
+        "CREATE TABLE pgmigrations (id serial PRIMARY KEY, name varchar(255) NOT NULL, run_on timestamp NOT NULL)",
+      );
+      for (const file of readMigrationFiles(FIXTURE_MIGRATIONS))
+        await c.query("INSERT INTO pgmigrations (name, run_on) VALUES ($1, now())", [file.name]);
+    });
+    const log = collectingLogger();
+    const error = await baselineRelease({ ...release(url), log }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ReleaseError);
+    expect((error as ReleaseError).code).toBe("invalid-input");
+    expect((error as ReleaseError).message).toContain(
+      "public.pgmigrations, the ledger of the node-pg-migrate CLI",
+    );
+    expect((error as ReleaseError).fix).toContain("`neonhub-db adopt`");
+    expect((error as ReleaseError).fix).toContain("Nothing was written");
+    expect(log.lines.join("\n")).not.toContain("scratch database");
+    const schema = await withClient(url, (c) => c.query("SELECT to_regnamespace('neonhub_release') AS s"));
+    expect(schema.rows[0].s).toBeNull();
+    // The path it names works: adopt moves pgmigrations and names Prisma's ledger, which it leaves, as kept.
+    const adopted = await adoptUpstreamDatabase(release(url));
+    expect(adopted.adopted).toHaveLength(3);
+    expect(adopted.extraObjects).toEqual([
+      "index public.widget_name_by_hand",
+      "table public._prisma_migrations",
+    ]);
   });
 
   it("--to baselines the first migrations only; apply then runs the rest", async () => {

@@ -92,6 +92,9 @@ describe("the pre-flight", () => {
     );
     expect(plan.migrations.problems[0]!.fix).toContain("neonhub-db adopt");
     expect(plan.migrations.problems[1]!.message).toMatch(/^10 object\(s\)/);
+    // The collision is the same database: its path is the foreign ledger's, never baseline, which refuses it.
+    expect(plan.migrations.problems[1]!.fix).toContain("`neonhub-db adopt`, not baseline");
+    expect(plan.migrations.problems[1]!.fix).not.toContain("adopt it with `neonhub-db baseline`");
     await expect(applyRelease(release(url))).rejects.toThrow(/node-pg-migrate CLI/);
     expect((await untouched(url)).engineSchema).toBe(false);
   });
