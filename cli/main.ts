@@ -8,6 +8,7 @@ import {
   PROJECT_ROOT,
   ReleaseError,
   applyRelease,
+  reportIfInterrupted,
   baselineRelease,
   checkHealth,
   defaultReleaseSteps,
@@ -181,14 +182,19 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
       }
       case "apply": {
         const request = upgradeRequest(args);
-        const upgraded = request?.explicit
-          ? await upgradeLegacyDatabase(options, request)
-          : request && (await upgradeLegacyIfNeeded(options, request));
+        // Ctrl-C or a kill: say what the stopped command left and what to run, before the process ends.
+        const upgraded =
+          request &&
+          (await reportIfInterrupted(log, "upgrade-legacy", () =>
+            request.explicit
+              ? upgradeLegacyDatabase(options, request)
+              : upgradeLegacyIfNeeded(options, request),
+          ));
         if (upgraded) {
           emit(upgraded, renderUpgrade(upgraded));
           return upgraded.complete ? EXIT.ok : EXIT.pending;
         }
-        const result = await applyRelease(options);
+        const result = await reportIfInterrupted(log, "apply", () => applyRelease(options));
         emit(result, renderApply(result));
         return EXIT.ok;
       }
@@ -237,7 +243,9 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
             if (plan.problems.length > 0) return EXIT.error;
             return plan.migrations.length > 0 ? EXIT.pending : EXIT.ok;
           }
-          const result = await session.revert({ to, correctedDown: args.correctedDown });
+          const result = await reportIfInterrupted(log, "revert", () =>
+            session.revert({ to, correctedDown: args.correctedDown }),
+          );
           emit({ confirmed: true, result }, renderRevert(result));
           return EXIT.ok;
         });

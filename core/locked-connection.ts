@@ -4,6 +4,7 @@ import type { Client } from "pg";
 import { closeClient, openClient } from "./connection";
 import { parseDatabaseUrl } from "./dsn";
 import { acquireReleaseLock } from "./lock";
+import { endSessionWithClient } from "./lock-safety/session";
 import type { Logger } from "./logger";
 
 export interface LockedConnectionOptions {
@@ -25,6 +26,9 @@ export async function withLockedConnection<T>(
     connectTimeoutMs: options.connectTimeoutMs,
   });
   try {
+    // Stopped by a signal, the command's session ends within seconds (its transaction rolled back, the lock
+    // released), not only when the statement it was running is done.
+    await endSessionWithClient(client);
     const unlock = await acquireReleaseLock(client, { timeoutMs: options.lockTimeoutMs, log });
     try {
       return await fn(client);

@@ -8,6 +8,7 @@ import { displayChecksumPair, ledgerProblemText } from "./display";
 import { redactUrl } from "./dsn";
 import { ReleaseError } from "./errors";
 import { acquireReleaseLock } from "./lock";
+import { endSessionWithClient } from "./lock-safety/session";
 import { silentLogger, type Logger } from "./logger";
 import { readMigrationFiles, type MigrationFile } from "./migrations/files";
 import { compareWithLedger, readLedger, type LedgerEntry, type LedgerProblem } from "./migrations/ledger";
@@ -198,6 +199,9 @@ export async function revertWith(
   const started = Date.now();
   const files = readMigrationFiles(options.migrationsDir);
   if (options.ownerRole) await client.query(`SET ROLE ${quoteIdent(options.ownerRole)}`);
+  // A Ctrl-C'd revert's session ends within seconds, rolling back the Down section it was running and
+  // releasing the lock, rather than when that section is done.
+  await endSessionWithClient(client);
   const unlock = await acquireReleaseLock(client, { timeoutMs: options.lockTimeoutMs, log });
   try {
     const released = await bookkeepingExists(client);

@@ -1,0 +1,95 @@
+// apply and revert stopped by Ctrl-C (SIGINT) or a kill (SIGTERM) say what they left and what to run before
+// the process ends by the signal, and what they say holds: the migration that was running is rolled back with
+// its ledger row once the server ends the session, the ones before it stay, and the release lock is free. The
+// moment is not guessed: a migration sleeps, and the signal goes once its session is seen sleeping.
+import { describe, expect, it } from "vitest";
+import { RELEASE_LOCK_KEY } from "../../core";
+import { runCli } from "../support/cli";
+import { useTestDatabase, withClient } from "../support/database";
+import { fixtureMigrationsCopy, writeMigration } from "../support/fixtures";
+import { startCli, waitUntil, type ProcessResult } from "../support/kill-points";
+
+const db = useTestDatabase("intr");
+
+const query = <T>(sql: string, params: unknown[] = []) =>
+  withClient(db.current.url, async (c) => (await c.query<T & object>(sql, params)).rows);
+
+const ledger = async () =>
+  (await query<{ name: string }>("SELECT name FROM neonhub_release.migrations ORDER BY id")).map(
+    (r) => r.name,
+  );
+
+/** Runs the CLI, signals it once one of its sessions sleeps, and waits until its sessions are gone. */
+async function stopWhileSleeping(args: string[], signal: NodeJS.Signals): Promise<ProcessResult> {
+  const run = startCli(args, { DATABASE_URL: db.current.url });
+  await waitUntil(
+    "a migration sleeping",
+    async () =>
+      (
+        await query(
+          "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event = 'PgSleep'",
+        )
+      ).length > 0,
+    { while: run.running },
+  );
+  run.child.kill(signal);
+  const result = await run.done;
+  await waitUntil(
+    "the stopped command's sessions to end",
+    async () =>
+      (
+        await query(
+          "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'neonhub-db:%'",
+        )
+      ).length === 0,
+  );
+  return result;
+}
+
+const lockIsFree = async () => {
+  const [row] = await query<{ locked: boolean }>(
+    `SELECT pg_try_advisory_lock(${RELEASE_LOCK_KEY.toString()}::bigint) AS locked`,
+  );
+  return row!.locked;
+};
+
+describe("a command stopped by a signal", () => {
+  it.each(["SIGINT", "SIGTERM"] as const)(
+    "apply (%s) says what it left and what to run; the running migration is rolled back, the lock free",
+    async (signal) => {
+      const dir = fixtureMigrationsCopy();
+      writeMigration(dir, "20991231000000_sleep.sql", "CREATE TABLE slept (id int);\nSELECT pg_sleep(60);");
+      const result = await stopWhileSleeping(["apply", "--migrations-dir", dir], signal);
+      expect(result.signal, result.stderr).toBe(signal);
+      expect(result.stderr).toContain("interrupted: apply stopped");
+      expect(result.stderr).toContain("the migration that was running, if any, is rolled back whole");
+      expect(result.stderr).toContain("Run the same command again to complete the release");
+      expect(await ledger()).not.toContain("20991231000000_sleep");
+      expect(await ledger()).toContain("20250101000300_gadgets");
+      expect(await query("SELECT to_regclass('public.slept') AS t")).toEqual([{ t: null }]);
+      expect(await lockIsFree()).toBe(true);
+      await query("SELECT pg_advisory_unlock_all()");
+    },
+  );
+
+  it("revert says what it left and what to run; the migration being reverted stays applied", async () => {
+    const dir = fixtureMigrationsCopy();
+    writeMigration(
+      dir,
+      "20991231000100_revertable.sql",
+      "CREATE TABLE revertable (id int);",
+      "DROP TABLE revertable;\nSELECT pg_sleep(60);",
+    );
+    const apply = await runCli(["apply", "--migrations-dir", dir], { DATABASE_URL: db.current.url });
+    expect(apply.code, apply.stderr).toBe(0);
+    const result = await stopWhileSleeping(
+      ["revert", "--to", "20250101000300_gadgets", "--confirm", "--migrations-dir", dir],
+      "SIGINT",
+    );
+    expect(result.signal, result.stderr).toBe("SIGINT");
+    expect(result.stderr).toContain("interrupted: revert stopped");
+    expect(result.stderr).toContain("Run the same command again to revert the rest");
+    expect(await ledger()).toContain("20991231000100_revertable");
+    expect(await query("SELECT to_regclass('public.revertable')::text AS t")).toEqual([{ t: "revertable" }]);
+  });
+});
