@@ -508,18 +508,20 @@ export function parseArgs(argv: readonly string[]): CliArgs {
     if (command !== "help" && command !== "version") refuseFlagsOfOtherCommands(values, command);
     // The organization is read only with the flag (the legacyUpgrade setting names its own); --batch-size and
     // --max-batches go with either, which only the release settings tell (cli/main.ts, upgradeRequest).
+    // The example is the command given: plan's fix shows a plan, which writes nothing.
+    const upgradeCommand = command === "plan" ? "plan" : "apply";
     if (args.legacyOrganization !== undefined && !args.upgradeLegacy) {
       throw new ReleaseError(
         "invalid-input",
         "--legacy-organization goes with --upgrade-legacy, which was not given.",
-        "Example: neonhub-db apply --upgrade-legacy --legacy-organization acme",
+        `Example: neonhub-db ${upgradeCommand} --upgrade-legacy --legacy-organization acme`,
       );
     }
     if (args.upgradeLegacy && !args.legacyOrganization) {
       throw new ReleaseError(
         "invalid-input",
         "--upgrade-legacy needs --legacy-organization <slug>: every legacy row is given to that organization.",
-        "Example: neonhub-db apply --upgrade-legacy --legacy-organization acme",
+        `Example: neonhub-db ${upgradeCommand} --upgrade-legacy --legacy-organization acme`,
       );
     }
     if (command === "revert" && !args.to) {

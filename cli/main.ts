@@ -125,7 +125,7 @@ function upgradeRequest(args: CliArgs): (LegacyUpgradeOptions & { explicit: bool
       throw new ReleaseError(
         "invalid-input",
         `${flag} goes with an upgrade of a Prisma-era database: --upgrade-legacy, or the legacyUpgrade release setting; neither was given.`,
-        "Example: neonhub-db apply --upgrade-legacy --legacy-organization acme --max-batches 10",
+        `Example: neonhub-db ${args.command} --upgrade-legacy --legacy-organization acme ${flag} ${flag === "--batch-size" ? 500 : 10}`,
       );
     }
     return undefined;

@@ -193,6 +193,16 @@ describe("flags of another command", () => {
     expect(refusal(["plan", "--legacy-organization", "acme"]).message).toBe(
       "--legacy-organization goes with --upgrade-legacy, which was not given.",
     );
+    // The example is the command given: plan's shows a plan.
+    expect(refusal(["plan", "--legacy-organization", "acme"]).fix).toBe(
+      "Example: neonhub-db plan --upgrade-legacy --legacy-organization acme",
+    );
+    expect(refusal(["plan", "--upgrade-legacy"]).fix).toBe(
+      "Example: neonhub-db plan --upgrade-legacy --legacy-organization acme",
+    );
+    expect(refusal(["apply", "--upgrade-legacy"]).fix).toBe(
+      "Example: neonhub-db apply --upgrade-legacy --legacy-organization acme",
+    );
     expect(refusal(["verify", "--upgrade-legacy", "--legacy-organization", "acme"]).message).toBe(
       "--upgrade-legacy goes with plan or apply, not verify.",
     );
