@@ -34,7 +34,12 @@ export function renderUpgrade(result: LegacyUpgradeResult): string {
   ];
   if (result.proof) {
     for (const t of result.proof.tables) {
-      lines.push(`  ${t.equal ? "=" : "!"} ${t.table}: ${t.releaseRows} rows, md5 ${t.releaseChecksum}`);
+      const uncarried = t.uncarriedColumns ?? [];
+      lines.push(
+        `  ${t.equal && uncarried.length === 0 ? "=" : "!"} ${t.table}: ${t.releaseRows} rows, md5 ${t.releaseChecksum} over ${t.columns?.length ?? "its"} legacy column(s)${
+          uncarried.length > 0 ? `; not carried: ${uncarried.join(", ")}` : ""
+        }`,
+      );
     }
     const fk = result.proof.foreignKeys;
     lines.push(

@@ -222,3 +222,4 @@ export {
 } from "./adopt/upgrade/run";
 export { planLegacyUpgrade, planLegacyUpgradeIfNeeded, type LegacyUpgradePlan } from "./adopt/upgrade/plan";
 export type { LegacyUpgradeSetting } from "./adopt/upgrade/setting";
+export type { LegacyDependent, UncarriedColumn } from "./adopt/upgrade/uncarried";

@@ -19,6 +19,7 @@ import { moveSchemaObjects, moveTables } from "./move-objects";
 import { LEGACY_TABLES } from "../legacy-inspection";
 import { FOREIGN_LEDGER_TABLES } from "../preflight";
 import { LEGACY_KEPT_SCHEMA, LEGACY_SCHEMA, STAGING_SCHEMA, WORK_SCHEMA } from "./names";
+import { findUncarried, refuseUncarried } from "./uncarried";
 
 /** Rows the mirror could not map (an old-app write that breaks a release rule): cutover waits for their fix. */
 export async function rejectedRows(
@@ -53,6 +54,9 @@ export async function cutover(
     // A row the old app wrote since the proof that the mirror could not map.
     const rejected = await rejectedRows(client);
     if (rejected.length > 0) throw rejectedError(rejected);
+    // A column or a dependent object added while the upgrade ran, seen under the locks the move takes next
+    // (not counted: a scan would hold the old app's writes back).
+    refuseUncarried(await findUncarried(client, mappings, "cutover", false), "cutover");
     await setStagingTriggers(client, true);
     // Out first, then in: the release's tables take the legacy ones' names.
     await client.query(`CREATE SCHEMA ${LEGACY_KEPT_SCHEMA}`);
@@ -65,4 +69,21 @@ export async function cutover(
     await recordAsApplied(client, files);
     await markDone(client, "cutover");
   });
+}
+
+/**
+ * The contract's drop of the kept legacy tables, without CASCADE: the tables together (their foreign keys
+ * on one another go with them), then the schema, so that anything else depending on them or left in the
+ * schema makes the drop fail rather than go with it.
+ */
+export async function dropKeptLegacyTables(client: ClientBase): Promise<void> {
+  const { rows } = await client.query<{ name: string }>(
+    `SELECT format('%I.%I', n.nspname, c.relname) AS name
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+      ORDER BY c.relname`,
+    [LEGACY_KEPT_SCHEMA],
+  );
+  if (rows.length > 0) await client.query(`DROP TABLE ${rows.map((r) => r.name).join(", ")}`);
+  await client.query(`DROP SCHEMA ${LEGACY_KEPT_SCHEMA}`);
 }

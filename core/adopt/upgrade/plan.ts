@@ -8,7 +8,8 @@ import { readMigrationFiles } from "../../migrations/files";
 import type { ReleaseOptions } from "../../release";
 import { inspectLegacyDatabase, type LegacyDefect } from "../legacy-inspection";
 import { tableMappings } from "./mapping";
-import { upgradeProblems } from "./preconditions";
+import { upgradeProblems, type UpgradeProblem } from "./preconditions";
+import { findUncarried, uncarriedProblems } from "./uncarried";
 import { LEGACY_KEPT_SCHEMA, STAGING_SCHEMA, WORK_SCHEMA, legacyOrganization } from "./names";
 import { legacyUpgradeNeededAt, upgradeBatchSize, type LegacyUpgradeOptions } from "./run";
 
@@ -26,8 +27,12 @@ export interface LegacyUpgradePlan {
   organization: { slug: string; id: string };
   steps: UpgradePlanStep[];
   defects: LegacyDefect[];
-  /** What the role planning (the one to run it) cannot do: the legacy tables' owner, an extension. */
-  problems: { message: string; fix: string }[];
+  /**
+   * What stops the upgrade besides the rows: what the role planning (the one to run it) cannot do (the legacy
+   * tables' owner, an extension), and what it would lose (legacy columns it does not carry, objects that
+   * depend on the legacy tables; `details` names each).
+   */
+  problems: Pick<UpgradeProblem, "message" | "fix" | "details">[];
   /** Whether a run can start (no defects, no problems) or continue. */
   ready: boolean;
 }
@@ -62,6 +67,7 @@ export async function planLegacyUpgrade(
         "Run `neonhub-db plan` without --upgrade-legacy to see what apply would do.",
       );
     }
+    const mappings = tableMappings(org);
     const estimates = new Map((inspection?.tables ?? []).map((t) => [t.table, t.estimatedRows]));
     const authors = inspection ? await estimatedAuthors(client) : undefined;
     const steps: UpgradePlanStep[] = [
@@ -81,7 +87,7 @@ export async function planLegacyUpgrade(
         detail: `organization ${org.slug} (id ${org.id}) and its documents' dataset`,
         done: progress.get("backfill:organization")?.done ?? false,
       },
-      ...tableMappings(org).flatMap((m): UpgradePlanStep[] => {
+      ...mappings.flatMap((m): UpgradePlanStep[] => {
         const rows = estimates.get(m.table) ?? 0;
         const conversations: UpgradePlanStep[] =
           m.table === "Message"
@@ -123,9 +129,15 @@ export async function planLegacyUpgrade(
       },
     ];
     const defects = inspection?.defects ?? [];
-    const problems = cutoverDone
-      ? []
-      : (await upgradeProblems(client)).map(({ message, fix }) => ({ message, fix }));
+    const phase = work.rows.length > 0 ? "resume" : "start";
+    const problems = (
+      cutoverDone
+        ? uncarriedProblems(await findUncarried(client, mappings, "contract"), "contract")
+        : [
+            ...(await upgradeProblems(client)),
+            ...uncarriedProblems(await findUncarried(client, mappings, phase), phase),
+          ]
+    ).map(({ message, fix, details }) => ({ message, fix, ...(details ? { details } : {}) }));
     return {
       database: redactUrl(options.databaseUrl),
       organization: { slug: org.slug, id: org.id },

@@ -9,11 +9,14 @@ import { uncreatableExtensions } from "../../extensions";
 import { quoteIdentifier } from "../../identifiers";
 import { LEGACY_TABLES } from "../legacy-inspection";
 import { LEGACY_SCHEMA } from "./names";
+import type { LegacyDependent, UncarriedColumn } from "./uncarried";
 
 export interface UpgradeProblem {
-  code: "permission" | "missing-pgvector";
+  code: "permission" | "missing-pgvector" | "invalid-input";
   message: string;
   fix: string;
+  /** What the upgrade would lose (uncarried.ts), as fields. */
+  details?: { columns: UncarriedColumn[] } | { dependents: LegacyDependent[] };
 }
 
 /** Moved with the legacy tables at the cutover, so the upgrade must own it too. */

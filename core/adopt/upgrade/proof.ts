@@ -2,14 +2,21 @@
 // staging rows in the old app's own transactions and each batch commits whole, so a snapshot sees both sides
 // consistent, and the proof takes no lock beyond reading): per table the row count and an md5 over every
 // legacy column in key order, computed on the legacy rows through the mapping and on the release rows; every
-// foreign key of the release validated and checked by a query. After cutover and the release's steps,
+// foreign key of the release validated and checked by a query. "Every legacy column" is checked, not
+// assumed: the md5 covers the columns the mapping carries, so a column of the legacy table that it does not
+// carry (added while the upgrade ran: the start refuses one) fails the proof by name. After cutover and the release's steps,
 // row-level security on every table that has a policy.
 import type { ClientBase } from "pg";
 import { tableMappings } from "./mapping";
 import type { LegacyOrganization } from "./names";
+import { uncarriedColumns } from "./uncarried";
 
 export interface TableProof {
   table: string;
+  /** The legacy columns the checksums cover: those the mapping carries. */
+  columns: string[];
+  /** Columns of the legacy table the mapping does not carry (none, or the proof fails). */
+  uncarriedColumns: string[];
   legacyRows: number;
   releaseRows: number;
   legacyChecksum: string;
@@ -28,7 +35,7 @@ export interface UpgradeProof {
   foreignKeys: { checked: number; notValidated: string[]; violated: string[] };
   /** Read after the release's steps ran (undefined until then). */
   rowLevelSecurity?: RowLevelSecurityState;
-  /** True when every table is equal and no foreign key is unvalidated or violated. */
+  /** True when every table is equal over all of its columns and no foreign key is unvalidated or violated. */
   ok: boolean;
 }
 
@@ -54,7 +61,9 @@ async function proveInSnapshot(
   schemas: { legacy: string; release: string },
 ): Promise<UpgradeProof> {
   const tables: TableProof[] = [];
-  for (const mapping of tableMappings(org, schemas.release)) {
+  const mappings = tableMappings(org, schemas.release);
+  const uncarried = await uncarriedColumns(client, mappings, schemas.legacy, false);
+  for (const mapping of mappings) {
     const row = (exprs: string[]) => `ROW(${exprs.join(", ")})::text`;
     const legacy = await client.query<{ n: string; h: string }>(
       `SELECT count(*) AS n, md5(coalesce(string_agg(${row(mapping.proof.map((p) => p.legacy))}, '|' ORDER BY l."id"), '')) AS h
@@ -68,6 +77,8 @@ async function proveInSnapshot(
     const r = release.rows[0]!;
     tables.push({
       table: mapping.table,
+      columns: mapping.proof.map((p) => p.column),
+      uncarriedColumns: uncarried.filter((c) => c.table === mapping.table).map((c) => c.column),
       legacyRows: Number(l.n),
       releaseRows: Number(r.n),
       legacyChecksum: l.h,
@@ -80,7 +91,7 @@ async function proveInSnapshot(
     tables,
     foreignKeys,
     ok:
-      tables.every((t) => t.equal) &&
+      tables.every((t) => t.equal && t.uncarriedColumns.length === 0) &&
       foreignKeys.notValidated.length === 0 &&
       foreignKeys.violated.length === 0,
   };

@@ -1,5 +1,5 @@
 // The in-place upgrade of a Prisma-era NeonHub database, end to end: pre-flight (defects stop it before
-// anything is written), expand, mirror, backfill, cutover, proof, then the release's own steps (row-level
+// anything is written), expand, mirror, backfill, proof, cutover, then the release's own steps (row-level
 // security, seed sets, vector indexes, snapshot) through apply. Every phase records its progress in the
 // work schema, so running the same command again after an interruption resumes where it stopped.
 import type { Client, ClientBase } from "pg";
@@ -23,7 +23,8 @@ import { tableMappings } from "./mapping";
 import { LEGACY_KEPT_SCHEMA, LEGACY_SCHEMA, STAGING_SCHEMA, WORK_SCHEMA, legacyOrganization } from "./names";
 import { refuseUpgradeProblems, upgradeProblems } from "./preconditions";
 import { proveUpgrade, rowLevelSecurityState, type UpgradeProof } from "./proof";
-import { rejectedError, rejectedRows } from "./cutover";
+import { dropKeptLegacyTables, rejectedError, rejectedRows } from "./cutover";
+import { findUncarried, refuseUncarried } from "./uncarried";
 
 export const DEFAULT_UPGRADE_BATCH_SIZE = 1_000;
 
@@ -108,6 +109,7 @@ function describeUpgradeError(error: unknown, options: ReleaseOptions): unknown 
 }
 
 function proofError(proof: UpgradeProof): ReleaseError {
+  const uncarried = proof.tables.flatMap((t) => t.uncarriedColumns.map((c) => `${t.table}.${c}`));
   const bad = [
     ...proof.tables
       .filter((t) => !t.equal)
@@ -115,13 +117,17 @@ function proofError(proof: UpgradeProof): ReleaseError {
         (t) =>
           `${t.table}: ${t.legacyRows} legacy rows (md5 ${t.legacyChecksum}) vs ${t.releaseRows} staged (md5 ${t.releaseChecksum})`,
       ),
+    ...uncarried.map((c) => `${c}: a legacy column the upgrade does not carry, added since it started`),
     ...proof.foreignKeys.notValidated.map((f) => `foreign key ${f} not validated`),
     ...proof.foreignKeys.violated.map((f) => `foreign key ${f} has rows without their referenced row`),
   ];
+  const differs = bad.length > uncarried.length;
   return new ReleaseError(
     "migration-failed",
     `The staged release tables do not prove equal to the legacy ones, so the cutover did not happen:\n${bad.map((b) => `- ${b}`).join("\n")}`,
-    `The legacy tables are untouched and still in use. Keep ${STAGING_SCHEMA} for a look, then start over: DROP SCHEMA ${STAGING_SCHEMA} CASCADE; DROP SCHEMA ${WORK_SCHEMA} CASCADE; and report the difference (it is a defect of the upgrade).`,
+    differs
+      ? `The legacy tables are untouched and still in use. Keep ${STAGING_SCHEMA} for a look, then start over: DROP SCHEMA ${STAGING_SCHEMA} CASCADE; DROP SCHEMA ${WORK_SCHEMA} CASCADE; and report the difference (it is a defect of the upgrade).`
+      : `The legacy tables are untouched and still in use. Move what ${uncarried.join(", ")} hold(s) into a table of your own and drop the column(s) (\`neonhub-db plan --upgrade-legacy\` names each with the statements), then run the same command again: the backfill is kept.`,
   );
 }
 
@@ -184,6 +190,9 @@ export async function upgradeLegacyDatabase(
       // What this role cannot do stops here, before the first write: no staging schema is left behind.
       refuseUpgradeProblems(await upgradeProblems(client));
       refuseDefects(inspection);
+      // What the legacy tables hold or carry that the release does not would go with them: refused by name.
+      const phase = resuming ? "resume" : "start";
+      refuseUncarried(await findUncarried(client, mappings, phase), phase);
       // First write of the whole upgrade: after every check passed.
       await client.query("BEGIN");
       await client.query(WORK_DDL);
@@ -229,8 +238,10 @@ export async function upgradeLegacyDatabase(
       );
       proof = recorded.rows[0]?.proof ?? undefined;
     }
+    // Checked again: anything made to depend on the kept tables since the cutover would go with them.
+    refuseUncarried(await findUncarried(client, mappings, "contract"), "contract");
     await clock.transaction(client, "drop the kept legacy tables", async () => {
-      await client.query(`DROP SCHEMA ${LEGACY_KEPT_SCHEMA} CASCADE`);
+      await dropKeptLegacyTables(client);
       await client.query(`DROP SCHEMA ${WORK_SCHEMA} CASCADE`);
     });
     // The release's own steps and its snapshot, as any apply after its migrations.
