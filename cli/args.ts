@@ -129,7 +129,7 @@ Options:
   --out FILE               prisma-schema: the file to write, or with --check to compare
   --check                  prisma-schema: compare the file with the database instead of writing it
   --upgrade-legacy         plan/apply: upgrade a Prisma-era NeonHub database in place (expand, backfill while
-                           the old app runs, cutover, proof; resumable); needs --legacy-organization
+                           the old app runs, proof, cutover; resumable); needs --legacy-organization
   --legacy-organization SLUG
                            the organization every legacy row is given to (created by the upgrade)
   --batch-size N           rows per backfill batch of the upgrade (default 1000)

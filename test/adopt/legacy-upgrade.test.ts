@@ -382,8 +382,9 @@ describe("apply --upgrade-legacy", () => {
       "backfill SocialPost",
       "backfill ABTest",
       "backfill AuditLog",
-      "cutover",
+      // The proof reads both sides before anything is switched; the cutover follows it.
       "proof",
+      "cutover",
       "contract",
     ]);
     expect(plan.steps.find((s) => s.step === "backfill Message")!.estimatedRows).toBe(

@@ -113,18 +113,19 @@ export async function planLegacyUpgrade(
         ];
       }),
       {
-        step: "cutover",
-        detail: `one transaction: drop the mirrors, rename public to ${LEGACY_KEPT_SCHEMA} and ${STAGING_SCHEMA} to public, restore the schema's owner and privileges, record the ${files.length} migrations`,
+        step: "proof",
+        detail:
+          "in one snapshot, per legacy table the row count and an md5 over every legacy column, through the mapping and on the staged rows; every foreign key validated and checked",
         done: cutoverDone,
       },
       {
-        step: "proof",
-        detail: "row counts and checksums of every legacy column, foreign keys, row-level security",
-        done: false,
+        step: "cutover",
+        detail: `one transaction: drop the mirrors, move the legacy tables to ${LEGACY_KEPT_SCHEMA} and the release's objects from ${STAGING_SCHEMA} into public, record the ${files.length} migrations`,
+        done: cutoverDone,
       },
       {
         step: "contract",
-        detail: `drop ${LEGACY_KEPT_SCHEMA} and ${WORK_SCHEMA}, then the release's steps and snapshot (as apply)`,
+        detail: `drop ${LEGACY_KEPT_SCHEMA} and ${WORK_SCHEMA}, then the release's steps and snapshot (as apply), then row-level security read on every table with a policy`,
         done: false,
       },
     ];
