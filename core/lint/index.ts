@@ -3,7 +3,8 @@
 // a production stack (a warning elsewhere) unless the statement carries a reasoned exemption; the same on a
 // table the release creates, or an empty one, is noise and is left out. One whose table the lint cannot find
 // is weighed as one on a table with data, and says so: a blocking statement passes only where the lint knows
-// it costs nothing. What squawk does not report (unflagged.ts), the lint does. A statement PostgreSQL cannot
+// it costs nothing. What squawk does not report (unflagged.ts, and a backfill under a lock its migration took:
+// held-locks.ts), the lint does. A statement PostgreSQL cannot
 // run as written (a syntax error, one that cannot run in a transaction) and a malformed exemption are errors on
 // every stack and on any table, and no exemption accepts them. A statement squawk's parser cannot read is put
 // to the server's own parser first (unreadable.ts): one the server parses is not a syntax error but a warning
@@ -15,6 +16,7 @@ import { ReleaseError } from "../errors";
 import type { MigrationFile } from "../migrations/files";
 import { DEFAULT_RELEASE_ENVIRONMENT, type ReleaseEnvironment } from "./environment";
 import { EXEMPTION_SYNTAX, exemptionProblem, knownRules, parseExemptions } from "./exemptions";
+import { BACKFILL_UNDER_LOCK_RULE, backfillsUnderLock } from "./held-locks";
 import {
   EXEMPTION_RULE,
   SYNTAX_ERROR_RULE,
@@ -310,7 +312,7 @@ async function readCreations(linted: Iterable<LintedFile>, weigh: Weigh): Promis
   return creations;
 }
 
-/** The lint's own findings (unflagged.ts), as squawk's are given, less any squawk reported itself. */
+/** The lint's own findings (unflagged.ts, held-locks.ts), as squawk's are given, less any squawk reported itself. */
 function lintOwnFindings(
   linted: ReadonlyMap<string, LintedFile>,
   squawkFindings: readonly SquawkFinding[],
@@ -318,16 +320,31 @@ function lintOwnFindings(
   const own: SquawkFinding[] = [];
   for (const [source, { text, statements }] of linted) {
     const bySquawk = squawkFindings.filter((f) => f.source === source);
+    const backfills = new Map(
+      backfillsUnderLock(statements, text).map((found) => [statementAt(statements, found.offset)!, found]),
+    );
     for (const statement of statements) {
       const reported = new Set(
         bySquawk
           .filter((f) => statementAt(statements, offsetOf(text, f.line, f.column)) === statement)
           .map((f) => f.rule),
       );
+      const underLock = backfills.get(statement);
       for (const { rule, offset } of unflaggedFindings(statement)) {
-        if (reported.has(rule)) continue;
+        // The table lock held through it is what blocks the app: one finding says both (held-locks.ts).
+        if (reported.has(rule) || (underLock && rule === "updating-all-rows")) continue;
         const problem = ruleInfo(rule).problem ?? rule;
         own.push({ source, ...positionOf(text, offset), rule, message: problem, help: null });
+      }
+      if (underLock) {
+        const { offset, message } = underLock;
+        own.push({
+          source,
+          ...positionOf(text, offset),
+          rule: BACKFILL_UNDER_LOCK_RULE,
+          message,
+          help: null,
+        });
       }
     }
   }

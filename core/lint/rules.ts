@@ -1,5 +1,6 @@
 import { rewritingColumn, type RewritingColumn } from "./added-column";
 import { addedConstraint, type ConstraintKind } from "./constraints";
+import { BACKFILL_UNDER_LOCK_RULE } from "./held-locks";
 
 // What each squawk rule (and each of the lint's own, unflagged.ts) means for a table that holds data: the lock
 // it takes, whether it blocks the app (a rewrite, a scan or a blocking index build), and the safer form. Rules the engine already handles (it
@@ -238,6 +239,13 @@ export const RULES: Record<string, RuleInfo> = {
     saferForm:
       "backfill in batches by hand (or from a job), each a short transaction over a range of keys, outside the release; a new column's value for new rows is a DEFAULT",
   },
+  // The finding's own message names the lock and the statement that took it (held-locks.ts).
+  [BACKFILL_UNDER_LOCK_RULE]: {
+    kind: "blocking",
+    lock: "the lock an earlier statement of the migration took on the table (ACCESS EXCLUSIVE blocks reads and writes; EXCLUSIVE, SHARE ROW EXCLUSIVE and SHARE block writes), held until the migration commits: through this statement's whole run",
+    saferForm:
+      "end the migration after the statement that takes the lock, so that it commits at once, and backfill in a migration of its own (its UPDATE takes row locks only), or better in batches by hand or from a job, each a short transaction over a range of keys",
+  },
   "clustering-table": {
     kind: "blocking",
     problem:
@@ -383,6 +391,7 @@ export const UNFLAGGED_RULES = [
   "clustering-table",
   "moving-tablespace",
   "changing-table-logging",
+  BACKFILL_UNDER_LOCK_RULE,
 ] as const;
 
 /** The rules an exemption may name: those the lint asks squawk for, and its own, and weighs. */

@@ -214,6 +214,8 @@ const TARGETS: { pattern: RegExp; kind: StatementTarget["kind"] }[] = [
   },
   { pattern: new RegExp(String.raw`^\s*DELETE\s+FROM\s+(?:ONLY\s+)?(${IDENT})`, "i"), kind: "table" },
   { pattern: new RegExp(String.raw`^\s*UPDATE\s+(?:ONLY\s+)?(${IDENT})`, "i"), kind: "table" },
+  { pattern: new RegExp(String.raw`^\s*INSERT\s+INTO\s+(${IDENT})`, "i"), kind: "table" },
+  { pattern: new RegExp(String.raw`^\s*MERGE\s+INTO\s+(?:ONLY\s+)?(${IDENT})`, "i"), kind: "table" },
 ];
 
 export interface StatementPart {
