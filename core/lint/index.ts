@@ -17,12 +17,16 @@ import type { MigrationFile } from "../migrations/files";
 import { DEFAULT_RELEASE_ENVIRONMENT, type ReleaseEnvironment } from "./environment";
 import { EXEMPTION_SYNTAX, exemptionProblem, knownRules, parseExemptions } from "./exemptions";
 import { BACKFILL_UNDER_LOCK_RULE, backfillsUnderLock } from "./held-locks";
+import { notNullProof, readPendingChecks, setNotNullColumn } from "./not-null-proof";
 import {
   EXEMPTION_RULE,
+  NOT_NULL_RULE,
   SYNTAX_ERROR_RULE,
   TRANSACTION_BLOCK_RULE,
   UNCHECKED_STATEMENT_RULE,
+  provenNotNull,
   ruleInfo,
+  type RuleKind,
 } from "./rules";
 import type { ServerParse } from "./server-parse";
 import { sectionOnly, type SquawkFinding } from "./squawk";
@@ -116,6 +120,8 @@ interface Creations {
 }
 
 type Weigh = (name: string, kind: "table" | "index") => Promise<TableWeight | undefined>;
+/** The validated CHECK that proves a column NOT NULL when `statement` runs (not-null-proof.ts), if any. */
+type ProveNotNull = (table: string, column: string, statement: Statement) => Promise<string | undefined>;
 
 /** squawk's name for a section (a file name): the migration's own for its Up section. */
 const sourceId = (name: string, section: MigrationSection) => (section === "up" ? name : `${name}.down`);
@@ -150,6 +156,11 @@ export async function lintMigrations(
     return weights.get(key);
   };
   const creations = await readCreations(linted.values(), weigh);
+  const pendingChecks = readPendingChecks(
+    [...linted.values()].filter((l) => l.section === "up").map((l) => l.statements),
+  );
+  const proveNotNull: ProveNotNull = (table, column, statement) =>
+    notNullProof(client, table, column, pendingChecks.get(statement));
   // squawk takes a table created earlier in the file for a new one, and reports nothing on it: a CREATE TABLE
   // IF NOT EXISTS of a table the database has creates nothing, so squawk does not see it.
   const reading = await readWithServerParser(
@@ -183,7 +194,13 @@ export async function lintMigrations(
       if (server?.verdict === "parses") continue;
       findings.push(syntaxErrorFinding(file, read, finding, server));
     } else {
-      const weighed = await weighFinding(finding, { linted: file, statement, offset }, creations, weigh);
+      const weighed = await weighFinding(
+        finding,
+        { linted: file, statement, offset },
+        creations,
+        weigh,
+        proveNotNull,
+      );
       if (weighed) findings.push(judged(weighed, statement, environment));
     }
     if (statement) reported.set(statement, (reported.get(statement) ?? new Set()).add(finding.rule));
@@ -208,18 +225,18 @@ export async function lintMigrations(
   };
 }
 
-/** A squawk finding weighed: whether its table holds data (or could not be found, and so may). */
-type Weighed = Omit<SafetyFinding, "level"> & { holdsData: boolean };
+/** A squawk finding weighed: whether its table holds data (or could not be found, and so may), and what kind
+ *  of finding it is on that statement (rules.ts; advice where the catalog shows it blocks nothing). */
+type Weighed = Omit<SafetyFinding, "level"> & { holdsData: boolean; kind: RuleKind };
 
 /** A weighed finding's level: accepted by a reasoned exemption, else an error in production when it blocks the app. */
 function judged(
-  { holdsData, ...weighed }: Weighed,
+  { holdsData, kind, ...weighed }: Weighed,
   statement: Statement | undefined,
   environment: ReleaseEnvironment,
 ): SafetyFinding {
   const exemption = parseExemptions(statement?.comments ?? []).find((e) => e.rule === weighed.rule);
   if (exemption?.reason) return { ...weighed, level: "exempted", exemption: exemption.reason };
-  const kind = ruleInfo(weighed.rule).kind;
   const blocksApp = (kind === "blocking" || kind === "data-loss") && holdsData;
   // A Down section runs on revert, never on apply: what it would block is for the reviewer to know, not a
   // reason to refuse the release.
@@ -357,8 +374,10 @@ async function weighFinding(
   { linted, statement, offset }: Located,
   creations: Creations,
   weigh: Weigh,
+  proveNotNull: ProveNotNull,
 ): Promise<Weighed | undefined> {
-  const info = ruleInfo(finding.rule, statement && alterTableAction(statement, offset));
+  const action = statement && alterTableAction(statement, offset);
+  const info = ruleInfo(finding.rule, action);
   // A Down section removes what its Up section added: the data it destroys is revert's to name (its preview
   // lists the drops and asks for --confirm), and a rename back is its point. What it blocks is the lint's.
   if (linted.section === "down" && info.kind !== "blocking") return undefined;
@@ -372,6 +391,7 @@ async function weighFinding(
     problem: info.problem ?? finding.message,
     saferForm: info.saferForm,
     exemptable: true,
+    kind: info.kind,
   };
   // A statement that creates its table concerns no data yet.
   if (statement && creations.statements.has(statement)) return undefined;
@@ -400,7 +420,14 @@ async function weighFinding(
     };
   }
   if (!weight.hasData) return undefined;
-  return { ...base, table: weight.table, tableSize: describeSize(weight), holdsData: true };
+  const weighed = { ...base, table: weight.table, tableSize: describeSize(weight), holdsData: true };
+  // SET NOT NULL skips its scan where a validated CHECK (col IS NOT NULL) proves it: the safer form followed.
+  const column = finding.rule === NOT_NULL_RULE && action ? setNotNullColumn(action) : undefined;
+  const proof =
+    column && statement && linted.section === "up"
+      ? await proveNotNull(target.name, column, statement)
+      : undefined;
+  return proof ? { ...weighed, ...provenNotNull(proof) } : weighed;
 }
 
 /** What a finding says when the lint cannot weigh its table. */

@@ -122,6 +122,9 @@ const CONSTRAINT_RULES: ReadonlySet<string> = new Set([
   "adding-serial-primary-key-field",
 ]);
 
+/** squawk's rule on ALTER COLUMN ... SET NOT NULL (and on adding a NOT NULL column). */
+export const NOT_NULL_RULE = "adding-not-nullable-field";
+
 export const RULES: Record<string, RuleInfo> = {
   "require-concurrent-index-creation": {
     kind: "blocking",
@@ -162,11 +165,11 @@ export const RULES: Record<string, RuleInfo> = {
     // The column squawk points at says which (REWRITING_COLUMNS); most often, a volatile default.
     ...REWRITING_COLUMNS["volatile-default"],
   },
-  "adding-not-nullable-field": {
+  [NOT_NULL_RULE]: {
     kind: "blocking",
     lock: `${ACCESS_EXCLUSIVE} during a full scan`,
     saferForm:
-      "add a CHECK (col IS NOT NULL) NOT VALID constraint, VALIDATE it in a later migration, then SET NOT NULL (which uses it)",
+      "add a CHECK (col IS NOT NULL) NOT VALID constraint, VALIDATE it in a later migration, then SET NOT NULL (which uses it to skip the scan)",
   },
   "adding-required-field": {
     kind: "blocking",
@@ -300,6 +303,20 @@ export const RULES: Record<string, RuleInfo> = {
   // CREATE or DROP DATABASE cannot run in a migration at all: TRANSACTION_BLOCK_RULE's error says so.
   "ban-drop-database": ADVICE,
 };
+
+/**
+ * adding-not-nullable-field on a SET NOT NULL that a validated CHECK (col IS NOT NULL) already proves
+ * (not-null-proof.ts): PostgreSQL skips the scan, so ACCESS EXCLUSIVE is held for a moment. Advice, a warning on
+ * every stack, that says so and what may follow.
+ */
+export function provenNotNull(constraint: string): Pick<RuleInfo, "kind" | "lock" | "problem" | "saferForm"> {
+  return {
+    kind: "advice",
+    lock: `${ACCESS_EXCLUSIVE}, for a moment: no scan`,
+    problem: `SET NOT NULL skips its scan of the table: the validated CHECK constraint ${constraint} proves the column holds no NULL (PostgreSQL 12 and later), so the lock is held only while the catalog changes.`,
+    saferForm: `nothing to change; once SET NOT NULL is applied, the CHECK constraint ${constraint} checks what NOT NULL does, and a later migration may drop it (ALTER TABLE ... DROP CONSTRAINT, which changes the catalog only)`,
+  };
+}
 
 /** squawk rules not asked for: the engine sets both timeouts and wraps each migration in a transaction,
  *  and these are about style, not about keeping the app up. `ban-concurrent-index-creation-in-transaction`
