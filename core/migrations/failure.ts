@@ -11,13 +11,13 @@ import { STATEMENT_TIMEOUT_SETTINGS } from "../lock-safety/settings";
 import { CORRECTED_DOWN_FLAG } from "./corrected-down";
 import { migrationSection, type MigrationFile } from "./files";
 import type { CountedError } from "./statement-counts";
+import { violatedRows, type IntegrityError, type ViolatedRows } from "./violated-rows";
 
 /** SQLSTATE query_canceled: a statement timeout, or a cancel request (pg_cancel_backend, Ctrl-C in psql). */
 const QUERY_CANCELED = "57014";
 
-interface ServerError extends CountedError {
+interface ServerError extends CountedError, IntegrityError {
   message?: string;
-  code?: string;
   position?: string;
   detail?: string;
   hint?: string;
@@ -42,6 +42,8 @@ interface FailurePlace {
   /** Found from the server's position (a caret points at the token), or by counting completed statements. */
   foundBy: "position" | "count";
   shown: string[];
+  /** The failed statement's code (comments blanked), when the place is one of the section's statements. */
+  code?: string;
 }
 
 /** At most this many lines of a failed statement are shown. */
@@ -96,6 +98,7 @@ export function describeMigrationFailure(error: unknown, failure: MigrationFailu
   const rolledBack = `Its transaction was rolled back (nothing of it is applied${finished > 0 ? `; the ${finished} migration(s) before it are` : ""}).`;
   // An extension the role may not create is the server's business, not the file's.
   const extension = extensionRefusedBy(serverError);
+  const violated = extension || timedOut ? undefined : violatedRows(serverError, place?.code);
   return new ReleaseError(
     extension ? "permission" : "migration-failed",
     [`Migration ${file.name}.sql failed${where}: ${reason}`, ...lines].join("\n"),
@@ -103,9 +106,24 @@ export function describeMigrationFailure(error: unknown, failure: MigrationFailu
       ? `${rolledBack} ${createExtensionFix(extension)}`
       : timedOut
         ? `${rolledBack} The statement ran longer than the statement timeout${failure.statementTimeoutMs ? ` (${failure.statementTimeoutMs} ms)` : ""}: ${raiseTimeout}, or make the statement faster, then run apply again.`
-        : `${rolledBack} Fix the file and run apply again.`,
+        : violated
+          ? `${rolledBack} ${existingRowsFix(violated, file.name)}`
+          : `${rolledBack} Fix the file and run apply again.`,
     { cause: error, failedMigration },
   );
+}
+
+/**
+ * The fix when rows the database holds break what the migration adds: the rows are at fault, not the file,
+ * which must stay as it is wherever it is applied (each ledger holds its checksum).
+ */
+function existingRowsFix({ what, query, repair }: ViolatedRows, name: string): string {
+  return [
+    `Existing ${what}: the data is at fault, not the file.`,
+    query ? `Find them with: ${query}` : "Find them by the detail above.",
+    `${repair[0]!.toUpperCase()}${repair.slice(1)}, then run apply again.`,
+    `Do not edit ${name}.sql to get past them: where it is applied already, a changed file fails the ledger's checksum check; change it only if the constraint itself is wrong and no database has applied it.`,
+  ].join(" ");
 }
 
 /** ` at line 7 (statement 2 of its Down section)`: where the headline puts the failure. */
@@ -152,6 +170,7 @@ function failurePlace(
     return {
       line,
       statement: at < 0 ? undefined : at + 1,
+      code: statements[at]?.code,
       foundBy: "position",
       shown: [
         `  ${gutter}${file.sql.slice(lineStart, lineEnd < 0 ? undefined : lineEnd)}`,
@@ -176,5 +195,5 @@ function failurePlace(
   }
   if (last >= first + SHOWN_LINES)
     shown.push(`  ${" ".repeat(width)} | ... (${last - first - SHOWN_LINES + 1} more line(s))`);
-  return { line: first, statement: completed + 1, foundBy: "count", shown };
+  return { line: first, statement: completed + 1, foundBy: "count", shown, code: failed.code };
 }
