@@ -26,6 +26,7 @@ import {
   UNCHECKED_STATEMENT_RULE,
   provenNotNull,
   ruleInfo,
+  ruleJudges,
   type RuleKind,
 } from "./rules";
 import type { ServerParse } from "./server-parse";
@@ -175,7 +176,10 @@ export async function lintMigrations(
     })),
     { pgVersion: options.pgVersion ?? (await serverVersion(client)) },
   );
-  const raw = [...reading.findings, ...lintOwnFindings(linted, reading.findings)];
+  const raw = [...reading.findings, ...lintOwnFindings(linted, reading.findings)].filter((f) => {
+    const name = linted.get(f.source)?.file.name;
+    return name === undefined || ruleJudges(f.rule, name);
+  });
 
   const findings: SafetyFinding[] = [];
   // The rules squawk reported on each statement, before weighing: what its exemptions may match.
