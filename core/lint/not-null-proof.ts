@@ -9,6 +9,7 @@ import type { ClientBase } from "pg";
 import {
   IDENT,
   alterTableActions,
+  closingParen,
   canonicalName,
   statementTarget,
   topLevelParts,
@@ -29,21 +30,6 @@ function unwrapped(text: string): string {
   while (inner.startsWith("(") && closingParen(inner, 0) === inner.length - 1)
     inner = inner.slice(1, -1).trim();
   return inner;
-}
-
-/** The offset of the parenthesis that closes the one at `open`, quotes skipped; -1 when none does. */
-function closingParen(text: string, open: number): number {
-  let depth = 0;
-  let quote: string | undefined;
-  for (let i = open; i < text.length; i++) {
-    const c = text[i]!;
-    if (quote) {
-      if (c === quote) quote = undefined;
-    } else if (c === "'" || c === '"') quote = c;
-    else if (c === "(") depth += 1;
-    else if (c === ")" && --depth === 0) return i;
-  }
-  return -1;
 }
 
 const IS_NOT_NULL = new RegExp(String.raw`^(${IDENT})\s+IS\s+NOT\s+NULL$`, "i");

@@ -224,6 +224,21 @@ export interface StatementPart {
   text: string;
 }
 
+/** The offset of the parenthesis that closes the one at `open` (quotes skipped); -1 when none does. */
+export function closingParen(text: string, open: number): number {
+  let depth = 0;
+  let quote: string | undefined;
+  for (let i = open; i < text.length; i++) {
+    const c = text[i]!;
+    if (quote) {
+      if (c === quote) quote = undefined;
+    } else if (c === "'" || c === '"') quote = c;
+    else if (c === "(") depth += 1;
+    else if (c === ")" && --depth === 0) return i;
+  }
+  return -1;
+}
+
 /** `a, b (c, d), "e,f"` -> [a, b (c, d), "e,f"]: the comma-separated parts outside parentheses and quotes,
  *  trimmed, such as an ALTER TABLE's actions. */
 export function topLevelParts(text: string): StatementPart[] {

@@ -4,7 +4,7 @@
 // other databases already, whose ledgers hold its checksum. The fix is the rows: this names them, with a query
 // that finds them where the error's fields (table, constraint, column, detail) and the statement say enough.
 import { quoteIdentifier } from "../identifiers";
-import { IDENT, topLevelParts } from "../lint/statements";
+import { IDENT, closingParen, topLevelParts } from "../lint/statements";
 
 /** The fields of a server error that say which rows break which constraint (pg's DatabaseError). */
 export interface IntegrityError {
@@ -82,17 +82,8 @@ function detailKey(detail: string | undefined): string | undefined {
 
 /** The text of the parenthesis opening at `open`, without it; undefined when it does not close. */
 function parenthesized(text: string, open: number): string | undefined {
-  let depth = 0;
-  let quote: string | undefined;
-  for (let i = open; i < text.length; i++) {
-    const c = text[i]!;
-    if (quote) {
-      if (c === quote) quote = undefined;
-    } else if (c === "'" || c === '"') quote = c;
-    else if (c === "(") depth += 1;
-    else if (c === ")" && --depth === 0) return text.slice(open + 1, i).trim();
-  }
-  return undefined;
+  const close = closingParen(text, open);
+  return close < 0 ? undefined : text.slice(open + 1, close).trim();
 }
 
 /** The CHECK's expression in the statement: the one named `constraint`, else the statement's only CHECK. */
