@@ -49,6 +49,26 @@ describe("the bulk chunk loader", () => {
     });
   }
 
+  /**
+   * A chunk file of one document whose `before` generated chunks are followed by one more with `embedding`:
+   * in base64 (a Float32Array) or as a JSON array (a plain array, which may hold what float4 cannot).
+   */
+  function fileEndingWith(name: string, embedding: Float32Array | (number | null)[], before: number): string {
+    const prefix = name.replace(/\.ndjson$/, "");
+    const documentId = `${prefix}-doc-0`;
+    const last =
+      embedding instanceof Float32Array
+        ? chunkLine({ documentId, idx: before, text: "x", embedding })
+        : `${JSON.stringify({ type: "chunk", documentId, idx: before, text: "x", embedding })}\n`;
+    return writeChunkFile(dir, name, {
+      dimension: DIMENSION,
+      documents: 1,
+      chunksPerDocument: before,
+      prefix,
+      tail: [last],
+    }).file;
+  }
+
   const load = (file: string, datasetId: string, extra: { replace?: boolean } = {}) =>
     loadChunkFile({ databaseUrl: db.current.url, file, datasetId, ...extra });
 
@@ -340,17 +360,8 @@ describe("the bulk chunk loader", () => {
     // A NaN written as JSON becomes null: the array form names its position, as the base64 form does.
     const values: (number | null)[] = new Array<number>(DIMENSION).fill(0.5);
     values[7] = null;
-    const nan = writeChunkFile(dir, "array-null.ndjson", {
-      dimension: DIMENSION,
-      documents: 1,
-      chunksPerDocument: 1,
-      prefix: "array-null",
-      tail: [
-        `${JSON.stringify({ type: "chunk", documentId: "array-null-doc-0", idx: 1, text: "x", embedding: values })}\n`,
-      ],
-    });
     await expectReleaseError(
-      load(nan.file, datasetId),
+      load(fileEndingWith("array-null.ndjson", values, 1), datasetId),
       "invalid-input",
       'array-null.ndjson, line 4: "embedding" value 7 is null; as an array it must hold only numbers',
     );
@@ -370,31 +381,14 @@ describe("the bulk chunk loader", () => {
 
   it("refuses the zero vector, which has no cosine distance, in either form", async () => {
     const datasetId = await newDataset();
-    const zero = writeChunkFile(dir, "zero.ndjson", {
-      dimension: DIMENSION,
-      documents: 1,
-      chunksPerDocument: 2,
-      prefix: "zero",
-      tail: [
-        chunkLine({ documentId: "zero-doc-0", idx: 2, text: "x", embedding: new Float32Array(DIMENSION) }),
-      ],
-    });
     await expectReleaseError(
-      load(zero.file, datasetId),
+      load(fileEndingWith("zero.ndjson", new Float32Array(DIMENSION), 2), datasetId),
       "invalid-input",
       'zero.ndjson, line 5: "embedding" is the zero vector (every value 0), whose cosine distance to anything is undefined',
     );
-    const array = writeChunkFile(dir, "zero-array.ndjson", {
-      dimension: DIMENSION,
-      documents: 1,
-      chunksPerDocument: 2,
-      prefix: "zero-array",
-      tail: [
-        `${JSON.stringify({ type: "chunk", documentId: "zero-array-doc-0", idx: 2, text: "x", embedding: new Array(DIMENSION).fill(-0) })}\n`,
-      ],
-    });
+    const array = fileEndingWith("zero-array.ndjson", new Array<number>(DIMENSION).fill(-0), 2);
     await expectReleaseError(
-      load(array.file, datasetId),
+      load(array, datasetId),
       "invalid-input",
       'zero-array.ndjson, line 5: "embedding" is the zero vector',
     );
@@ -405,29 +399,14 @@ describe("the bulk chunk loader", () => {
     const datasetId = await newDataset();
     const large = new Float32Array(DIMENSION).fill(0.01);
     large[7] = 100000;
-    const base64 = writeChunkFile(dir, "halfvec.ndjson", {
-      dimension: DIMENSION,
-      documents: 1,
-      chunksPerDocument: 1,
-      prefix: "halfvec",
-      tail: [chunkLine({ documentId: "halfvec-doc-0", idx: 1, text: "x", embedding: large })],
-    });
     await expectReleaseError(
-      load(base64.file, datasetId),
+      load(fileEndingWith("halfvec.ndjson", large, 1), datasetId),
       "invalid-input",
       'halfvec.ndjson, line 4: "embedding" value 7 is 100000, beyond ±65504, the largest a halfvec holds: above 2,000 dimensions (here 3072)',
     );
-    const array = writeChunkFile(dir, "halfvec-array.ndjson", {
-      dimension: DIMENSION,
-      documents: 1,
-      chunksPerDocument: 1,
-      prefix: "halfvec-array",
-      tail: [
-        `${JSON.stringify({ type: "chunk", documentId: "halfvec-array-doc-0", idx: 1, text: "x", embedding: Array.from(large) })}\n`,
-      ],
-    });
+    const array = fileEndingWith("halfvec-array.ndjson", Array.from(large), 1);
     await expectReleaseError(
-      load(array.file, datasetId),
+      load(array, datasetId),
       "invalid-input",
       'halfvec-array.ndjson, line 4: "embedding" value 7 is 100000, beyond ±65504',
     );
