@@ -5,20 +5,10 @@ import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { readMigrationFiles, type AdoptResult, type BaselineResult } from "../../core";
-import { runCli, runScript } from "../support/cli";
+import { runCli, runUpstreamCli } from "../support/cli";
 import { createTestDatabase, dropTestDatabase, withClient, type TestDatabase } from "../support/database";
 import { fixtureMigrationsCopy } from "../support/fixtures";
 import { dumpSchema } from "../support/migrations";
-
-const UPSTREAM_CLI = path.resolve(
-  __dirname,
-  "..",
-  "..",
-  "node_modules",
-  "node-pg-migrate",
-  "bin",
-  "node-pg-migrate.js",
-);
 
 const databases: TestDatabase[] = [];
 afterAll(async () => {
@@ -123,10 +113,7 @@ describe("baseline run again", () => {
 /** A database the upstream CLI migrated with the first `count` fixture migrations. */
 async function upstreamMigrated(count: number): Promise<string> {
   const url = await newDatabase();
-  const run = await runScript(UPSTREAM_CLI, ["up", String(count), "--migrations-dir", dir, "--no-verbose"], {
-    PATH: process.env.PATH,
-    DATABASE_URL: url,
-  });
+  const run = await runUpstreamCli(["up", String(count), "--migrations-dir", dir, "--no-verbose"], url);
   expect(run.code, run.stderr).toBe(0);
   return url;
 }

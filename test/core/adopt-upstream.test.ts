@@ -1,6 +1,5 @@
 // `neonhub-db adopt`: a database migrated by the upstream node-pg-migrate CLI with this project's files is
 // adopted in one command, after its schema is proven equal; anything else is refused with nothing written.
-import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   applyRelease,
@@ -9,7 +8,7 @@ import {
   verifyRelease,
   type AdoptResult,
 } from "../../core";
-import { runCli, runScript } from "../support/cli";
+import { runCli, runUpstreamCli } from "../support/cli";
 import {
   adminUrl,
   createTestDatabase,
@@ -20,15 +19,6 @@ import {
 import { createReleaseDatabase } from "../dynamic/support/release-database";
 import { clusteredVectors, copyChunks, createFixtures } from "../vector-indexes/data";
 
-const UPSTREAM_CLI = path.resolve(
-  __dirname,
-  "..",
-  "..",
-  "node_modules",
-  "node-pg-migrate",
-  "bin",
-  "node-pg-migrate.js",
-);
 const files = readMigrationFiles(DEFAULT_MIGRATIONS_DIR);
 
 const databases: TestDatabase[] = [];
@@ -41,7 +31,7 @@ async function upstreamMigrated(count?: number): Promise<string> {
   const db = await createTestDatabase("up");
   databases.push(db);
   const args = ["up", ...(count ? [String(count)] : []), "--migrations-dir", "migrations", "--no-verbose"];
-  const run = await runScript(UPSTREAM_CLI, args, { PATH: process.env.PATH, DATABASE_URL: db.url });
+  const run = await runUpstreamCli(args, db.url);
   expect(run.code, run.stderr).toBe(0);
   return db.url;
 }
@@ -190,10 +180,10 @@ describe("neonhub-db adopt in a stack's roles", () => {
   it("adopts, as the admin, what the migrator login migrated with the upstream CLI; the ledger belongs to the owner role", async () => {
     const db = await createReleaseDatabase({ extensions: true });
     try {
-      const run = await runScript(UPSTREAM_CLI, ["up", "--migrations-dir", "migrations", "--no-verbose"], {
-        PATH: process.env.PATH,
-        DATABASE_URL: db.migratorUrl,
-      });
+      const run = await runUpstreamCli(
+        ["up", "--migrations-dir", "migrations", "--no-verbose"],
+        db.migratorUrl,
+      );
       expect(run.code, run.stderr).toBe(0);
       // As the migrator it cannot prove the schema: the scratch database needs CREATEDB and pgvector, which
       // only the admin may enable. As in the runbook: the stack's admin, acting as the owner role.

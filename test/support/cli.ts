@@ -4,6 +4,17 @@ import path from "node:path";
 
 export const CLI = path.resolve(__dirname, "..", "..", "bin", "neonhub-db.js");
 
+/** node-pg-migrate's own CLI, as the upstream project's users run it. */
+const UPSTREAM_CLI = path.resolve(
+  __dirname,
+  "..",
+  "..",
+  "node_modules",
+  "node-pg-migrate",
+  "bin",
+  "node-pg-migrate.js",
+);
+
 export interface CliRun {
   code: number | null;
   stdout: string;
@@ -29,4 +40,9 @@ export function runScript(script: string, args: readonly string[], env: NodeJS.P
     child.on("error", reject);
     child.on("close", (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/** `node-pg-migrate <args>` against `databaseUrl`, run the way the upstream CLI's users run it. */
+export function runUpstreamCli(args: readonly string[], databaseUrl: string): Promise<CliRun> {
+  return runScript(UPSTREAM_CLI, args, { PATH: process.env.PATH, DATABASE_URL: databaseUrl });
 }
