@@ -40,36 +40,13 @@ const IS_NOT_NULL = new RegExp(String.raw`^(${IDENT})\s+IS\s+NOT\s+NULL$`, "i");
  * pg_get_expr() (`(description IS NOT NULL)`, `(("charCount" IS NOT NULL) AND ...)`).
  */
 export function columnsProvenNotNull(expression: string): Set<string> {
-  const terms = splitTopLevelAnd(unwrapped(expression));
+  const terms = topLevelParts(unwrapped(expression), "and").map((part) => part.text);
   const columns = new Set<string>();
   for (const term of terms) {
     const column = IS_NOT_NULL.exec(unwrapped(term))?.[1];
     if (column) columns.add(canonicalName(column));
   }
   return columns;
-}
-
-/** `a AND (b OR c) AND d` -> [a, (b OR c), d]. */
-function splitTopLevelAnd(text: string): string[] {
-  // topLevelParts splits on commas outside parentheses and quotes: an AND outside them becomes one.
-  let depth = 0;
-  let quote: string | undefined;
-  let out = "";
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quote) {
-      if (c === quote) quote = undefined;
-    } else if (c === "'" || c === '"') quote = c;
-    else if (c === "(") depth += 1;
-    else if (c === ")") depth -= 1;
-    else if (depth === 0 && /^AND\b/i.test(text.slice(i, i + 4)) && !/[\w$]/.test(text[i - 1] ?? " ")) {
-      out += ",";
-      i += 2;
-      continue;
-    }
-    out += c === "," ? " " : c;
-  }
-  return topLevelParts(out).map((part) => part.text);
 }
 
 const ADD_CHECK = new RegExp(String.raw`^ADD\s+(?:CONSTRAINT\s+(${IDENT})\s+)?CHECK\s*\(`, "i");

@@ -239,9 +239,12 @@ export function closingParen(text: string, open: number): number {
   return -1;
 }
 
+/** A comma, and the keyword AND as a word (not the end of a name such as `brand`). */
+const SEPARATORS = { comma: /^,/, and: /^AND\b/i } as const;
+
 /** `a, b (c, d), "e,f"` -> [a, b (c, d), "e,f"]: the comma-separated parts outside parentheses and quotes,
- *  trimmed, such as an ALTER TABLE's actions. */
-export function topLevelParts(text: string): StatementPart[] {
+ *  trimmed, such as an ALTER TABLE's actions; with `and`, the terms of `a AND (b OR c) AND d`. */
+export function topLevelParts(text: string, separator: keyof typeof SEPARATORS = "comma"): StatementPart[] {
   const parts: StatementPart[] = [];
   let depth = 0;
   let quote: string | undefined;
@@ -258,9 +261,13 @@ export function topLevelParts(text: string): StatementPart[] {
     } else if (c === '"' || c === "'") quote = c;
     else if (c === "(") depth += 1;
     else if (c === ")") depth -= 1;
-    else if (c === "," && depth === 0) {
+    else if (depth === 0) {
+      const found = SEPARATORS[separator].exec(text.slice(i));
+      // A keyword separates only where a word starts: the AND of `brand` is the name's.
+      if (!found || (separator === "and" && isIdentifierChar(text[i - 1]))) continue;
       push(i);
-      start = i + 1;
+      start = i + found[0].length;
+      i = start - 1;
     }
   }
   push(text.length);
