@@ -88,6 +88,7 @@ export {
   EXEMPTABLE_RULES,
   EXEMPTION_SYNTAX,
   UNFLAGGED_RULES,
+  columnsProvenNotNull,
   describeFinding,
   findingPlace,
   lintMigrations,

@@ -101,6 +101,7 @@ export { RELEASE_ENVIRONMENTS, parseReleaseEnvironment, type ReleaseEnvironment 
 export { EXEMPTION_SYNTAX } from "./exemptions";
 export { EXEMPTABLE_RULES, UNFLAGGED_RULES } from "./rules";
 export { serverParse, type ServerParse } from "./server-parse";
+export { columnsProvenNotNull } from "./not-null-proof";
 
 /** A section of a pending migration as the lint reads it. */
 interface LintedFile {

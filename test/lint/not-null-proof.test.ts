@@ -1,7 +1,7 @@
 // SET NOT NULL after the lint's own safer form (a CHECK (col IS NOT NULL) added NOT VALID, then validated):
 // PostgreSQL skips the scan, which the server says at DEBUG1, and the lint no longer calls it an error.
 import { beforeEach, describe, expect, it } from "vitest";
-import { lintMigrations, readMigrationFiles, type SafetyFinding } from "../../core";
+import { columnsProvenNotNull, lintMigrations, readMigrationFiles, type SafetyFinding } from "../../core";
 import { useTestDatabase, withClient } from "../support/database";
 import { writeMigration } from "../support/fixtures";
 import { scratchDir } from "../support/scratch";
@@ -119,5 +119,21 @@ describe("SET NOT NULL after a validated CHECK (col IS NOT NULL)", () => {
         ),
       ),
     ).toEqual(["error 20250101000200_step.sql:2 adding-not-nullable-field"]);
+  });
+});
+
+describe("the columns a CHECK expression proves NOT NULL", () => {
+  it("are its top-level AND terms of the form col IS NOT NULL, as written or as pg_get_expr prints them", () => {
+    const proven = (expression: string) => [...columnsProvenNotNull(expression)].sort();
+    expect(proven(`("description" IS NOT NULL)`)).toEqual(["description"]);
+    expect(proven(`((brand IS NOT NULL) AND (length(brand) > 0) AND ("charCount" IS NOT NULL))`)).toEqual([
+      "brand",
+      "charCount",
+    ]);
+    // An OR proves nothing; nor does an AND inside parentheses or a string, or the "and" that ends a name.
+    expect(proven(`(brand IS NOT NULL OR note IS NOT NULL)`)).toEqual([]);
+    expect(proven(`(x > 0 OR (brand IS NOT NULL AND note IS NOT NULL))`)).toEqual([]);
+    expect(proven(`(note <> 'a AND brand IS NOT NULL')`)).toEqual([]);
+    expect(proven(`(brand IS NOT NULL)AND(note IS NOT NULL)`)).toEqual(["brand", "note"]);
   });
 });
