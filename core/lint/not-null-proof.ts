@@ -6,6 +6,7 @@
 // pending migrations before the statement add, validate or drop (each runs in a transaction of its own, so a
 // VALIDATE in an earlier one has committed when SET NOT NULL runs).
 import type { ClientBase } from "pg";
+import { quoteIdentifier } from "../identifiers";
 import {
   IDENT,
   alterTableActions,
@@ -140,11 +141,8 @@ export async function notNullProof(
   const proof = found.rows.find(
     (c) =>
       columnsProvenNotNull(c.expression).has(canonicalName(column)) &&
-      !pending?.dropped.has(key(table, quoted(c.name))) &&
-      (c.validated || pending?.validated.has(key(table, quoted(c.name)))),
+      !pending?.dropped.has(key(table, quoteIdentifier(c.name))) &&
+      (c.validated || pending?.validated.has(key(table, quoteIdentifier(c.name)))),
   );
   return proof?.name;
 }
-
-/** A catalog name as SQL would quote it, so that canonicalName() keeps it as it is. */
-const quoted = (name: string) => `"${name.replace(/"/g, '""')}"`;
