@@ -112,8 +112,22 @@ export function describeOutOfRange(
   const why =
     `above 2,000 dimensions the index is over ${column}::halfvec(${dimension}), and rows stored before ` +
     `migration 20261205060000 were not checked by the trigger that now refuses them`;
+  if (finding.kind === "found" && finding.total === 0) {
+    // CREATE INDEX also reads the old versions of rows changed since the oldest open transaction began (one
+    // may still see them): rows corrected moments ago fail the build until those versions are gone.
+    const cause =
+      `No row of ${name} of ${dimension} dimensions now has ${beyond}: the build also read old versions of rows ` +
+      `changed since a transaction still open began (an index holds every version a transaction may still see), ` +
+      `such as rows corrected just before this apply.`;
+    return {
+      cause,
+      fix:
+        `Run apply again once the transactions open since the rows were corrected have ended ` +
+        `(pg_stat_activity: those whose xact_start is older), or after VACUUM ${name} has removed the old versions.`,
+    };
+  }
   let cause: string;
-  if (finding.kind === "found" && finding.total > 0) {
+  if (finding.kind === "found") {
     const listed = finding.rows.map(
       (r) => `- ${name} "${r.id}": embedding value ${r.component} is ${r.value}`,
     );
@@ -124,9 +138,7 @@ export function describeOutOfRange(
     const looked =
       finding.kind === "timed-out"
         ? `looking for them took over ${FIND_TIMEOUT_MS / 1000} s and was stopped`
-        : finding.kind === "failed"
-          ? `looking for them failed: ${finding.message}`
-          : "none was left when looked for after the failure";
+        : `looking for them failed: ${finding.message}`;
     cause = `Rows of ${name} of ${dimension} dimensions have ${beyond} (${why}); ${looked}.`;
   }
   const fix =

@@ -97,14 +97,41 @@ describe("rows stored before the halfvec range check", () => {
     },
   );
 
-  it("finds every row with the fix's query, and after the fix's UPDATE the next apply builds the index", async () => {
-    await withClient(url(), async (c) => {
-      const found = await c.query<{ id: string; component: number; value: number }>(
-        outOfRangeRowsSql(MESSAGE, DIM),
+  it("finds every row with the fix's query; after the fix's UPDATE the next apply builds the index once no transaction older than it is open", async () => {
+    // A transaction open since before the correction: the build still reads the rows' old versions for it.
+    await withClient(url(), async (older) => {
+      await older.query("BEGIN ISOLATION LEVEL REPEATABLE READ");
+      await older.query(`SELECT count(*) FROM "Message"`);
+      await withClient(url(), async (c) => {
+        const found = await c.query<{ id: string; component: number; value: number }>(
+          outOfRangeRowsSql(MESSAGE, DIM),
+        );
+        expect(found.rows.map((r) => [r.id, [r.component, r.value]])).toEqual(Object.entries(BAD));
+        const updated = await c.query(normalizeOutOfRangeSql(MESSAGE, DIM));
+        expect(updated.rowCount).toBe(7);
+      });
+      const error = await failedApply(url(), false);
+      expect(error.code).toBe("index-failed");
+      expect(error.message).toContain(
+        `No row of "Message" of 3072 dimensions now has a component beyond ±65504, the largest a halfvec holds: ` +
+          `the build also read old versions of rows changed since a transaction still open began`,
       );
-      expect(found.rows.map((r) => [r.id, [r.component, r.value]])).toEqual(Object.entries(BAD));
-      const updated = await c.query(normalizeOutOfRangeSql(MESSAGE, DIM));
-      expect(updated.rowCount).toBe(7);
+      expect(error.fix).toContain(
+        "Run apply again once the transactions open since the rows were corrected have ended",
+      );
+      await older.query("COMMIT");
+    });
+    // No other session of the database holds a snapshot from before the correction (autovacuum's ANALYZE
+    // takes one too): the old versions are nobody's now.
+    await withClient(url(), async (c) => {
+      for (;;) {
+        const { rows } = await c.query<{ older: number }>(
+          `SELECT count(*)::int AS older FROM pg_stat_activity
+            WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_xmin IS NOT NULL`,
+        );
+        if (rows[0]!.older === 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
     });
     const { result } = await apply(url(), { calibrationQueries: 20 });
     expect(result.vectorIndexes.map((r) => [r.name, r.action])).toEqual([
