@@ -122,8 +122,9 @@ export function describeOutOfRange(
     return {
       cause,
       fix:
-        `Run apply again once the transactions open since the rows were corrected have ended ` +
-        `(pg_stat_activity: those whose xact_start is older), or after VACUUM ${name} has removed the old versions.`,
+        `Run apply again once the transactions open since before the rows were corrected have ended, in any ` +
+        `database of the server (pg_stat_activity: those whose xact_start is older), or after VACUUM ${name} ` +
+        `has removed the old versions.`,
     };
   }
   let cause: string;

@@ -117,26 +117,30 @@ describe("rows stored before the halfvec range check", () => {
           `the build also read old versions of rows changed since a transaction still open began`,
       );
       expect(error.fix).toContain(
-        "Run apply again once the transactions open since the rows were corrected have ended",
+        "Run apply again once the transactions open since before the rows were corrected have ended, in any database of the server",
       );
       await older.query("COMMIT");
     });
-    // No other session of the database holds a snapshot from before the correction (autovacuum's ANALYZE
-    // takes one too): the old versions are nobody's now.
-    await withClient(url(), async (c) => {
-      for (;;) {
-        const { rows } = await c.query<{ older: number }>(
-          `SELECT count(*)::int AS older FROM pg_stat_activity
-            WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_xmin IS NOT NULL`,
-        );
-        if (rows[0]!.older === 0) break;
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    });
-    const { result } = await apply(url(), { calibrationQueries: 20 });
-    expect(result.vectorIndexes.map((r) => [r.name, r.action])).toEqual([
+    // The error's fix, followed: apply again once no transaction older than the correction is open, VACUUM
+    // removing the old versions meanwhile. A snapshot keeps every version changed since the oldest transaction
+    // running anywhere on the server began, so the suite's other files (other databases of the same cluster)
+    // may hold them for a while, the build's own snapshot too: the test follows the fix as an operator would,
+    // for as long as the error is this one.
+    const deadline = Date.now() + 120_000;
+    let applied: Awaited<ReturnType<typeof apply>> | undefined;
+    while (!applied) {
+      applied = await apply(url(), { calibrationQueries: 20 }).catch(async (error: unknown) => {
+        const oldVersions =
+          isReleaseError(error) && error.message.includes("the build also read old versions");
+        if (!oldVersions || Date.now() > deadline) throw error;
+        await withClient(url(), (c) => c.query(`VACUUM "Message"`));
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        return undefined;
+      });
+    }
+    expect(applied.result.vectorIndexes.map((r) => [r.name, r.action])).toEqual([
       ["idx_chunk_embedding_cosine", "unchanged"],
       [NAME, "create"],
     ]);
-  });
+  }, 180_000);
 });
