@@ -357,6 +357,27 @@ describe("apply --upgrade-legacy", () => {
     expect(await dumpSchema(db.url)).toBe(before);
   });
 
+  it("stops an interrupted upgrade, and says what it keeps, when the old app wrote such a row since", async () => {
+    const db = await legacyDatabase();
+    const first = await upgrade(db, "--batch-size", "500", "--max-batches", "2");
+    expect(first.code, first.stderr).toBe(2);
+    // The old app, still in use while the backfill waits, writes a role the release has no value for.
+    await withClient(db.url, (c) =>
+      c.query(`INSERT INTO "Message" (id, "authorId", role, content, "createdAt")
+               SELECT 'late-moderator', id, 'moderator', 'late', now() FROM "User" ORDER BY id LIMIT 1`),
+    );
+    const before = await dumpSchema(db.url);
+    const run = await upgrade(db, "--batch-size", "500");
+    expect(run.code, run.stdout).toBe(1);
+    const error = (JSON.parse(run.stdout) as { error: { message: string; fix: string } }).error;
+    expect(error.message).toContain("so the interrupted upgrade did not go on");
+    expect(error.message).toContain("Message.role: 1 messages have a role");
+    expect(error.fix).toContain("Nothing more was written");
+    expect(error.fix).toContain("what the backfill copied is kept");
+    expect(error.fix).not.toContain("Nothing was written");
+    expect(await dumpSchema(db.url)).toBe(before);
+  });
+
   it("plan --upgrade-legacy lists every step with row estimates, and writes nothing", async () => {
     const db = await legacyDatabase();
     const before = await dumpSchema(db.url);

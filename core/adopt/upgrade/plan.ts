@@ -135,7 +135,7 @@ export async function planLegacyUpgrade(
       cutoverDone
         ? uncarriedProblems(await findUncarried(client, mappings, "contract"), "contract")
         : [
-            ...(await upgradeProblems(client)),
+            ...(await upgradeProblems(client, phase)),
             ...uncarriedProblems(await findUncarried(client, mappings, phase), phase),
           ]
     ).map(({ message, fix, details }) => ({ message, fix, ...(details ? { details } : {}) }));

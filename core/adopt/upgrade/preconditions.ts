@@ -9,6 +9,7 @@ import { uncreatableExtensions } from "../../extensions";
 import { quoteIdentifier } from "../../identifiers";
 import { LEGACY_TABLES } from "../legacy-inspection";
 import { LEGACY_SCHEMA } from "./names";
+import { UPGRADE_STOPS, type UpgradeStop } from "./stops";
 import type { LegacyDependent, UncarriedColumn } from "./uncarried";
 
 export interface UpgradeProblem {
@@ -22,24 +23,29 @@ export interface UpgradeProblem {
 /** Moved with the legacy tables at the cutover, so the upgrade must own it too. */
 const PRISMA_LEDGER = "_prisma_migrations";
 
-export async function upgradeProblems(client: ClientBase): Promise<UpgradeProblem[]> {
+/** Checked before the first write (`start`) and again on a resumed run (`resume`), whose fix says so. */
+export async function upgradeProblems(
+  client: ClientBase,
+  stop: Extract<UpgradeStop, "start" | "resume">,
+): Promise<UpgradeProblem[]> {
   const extensions = await uncreatableExtensions(client);
+  const { state } = UPGRADE_STOPS[stop];
   return [
-    ...(await legacyOwnerProblems(client)),
+    ...(await legacyOwnerProblems(client)).map((p) => ({ ...p, fix: `${p.fix} ${state}` })),
     ...extensions.map(({ message, fix }) => ({
       code: "missing-pgvector" as const,
       message,
-      fix: `${fix} Nothing was written.`,
+      fix: `${fix} ${state}`,
     })),
   ];
 }
 
 /** Refuses the upgrade on any of them, all named in one error. */
-export function refuseUpgradeProblems(problems: readonly UpgradeProblem[]): void {
+export function refuseUpgradeProblems(problems: readonly UpgradeProblem[], stop: UpgradeStop): void {
   if (problems.length === 0) return;
   throw new ReleaseError(
     problems[0]!.code,
-    `The upgrade cannot run as this role, so it did not start:\n${problems.map((p) => `- ${p.message}`).join("\n")}`,
+    `The upgrade cannot run as this role, ${UPGRADE_STOPS[stop].stopped}:\n${problems.map((p) => `- ${p.message}`).join("\n")}`,
     problems.map((p) => p.fix).join(" "),
   );
 }
@@ -71,7 +77,7 @@ async function legacyOwnerProblems(client: ClientBase): Promise<UpgradeProblem[]
       fix:
         `As an administrator (a superuser, or a member of both "${owner}" and "${role}"), hand them to "${role}" and keep "${owner}"'s access for the old app until the cutover: ` +
         `${tables.map((t) => `ALTER TABLE ${t} OWNER TO ${quotedRole};`).join(" ")} GRANT SELECT, INSERT, UPDATE, DELETE ON ${tables.join(", ")} TO ${quotedOwner}; ` +
-        "then run the same command again. Nothing was written.",
+        "then run the same command again.",
     };
   });
 }

@@ -24,6 +24,7 @@ import { LEGACY_KEPT_SCHEMA, LEGACY_SCHEMA, STAGING_SCHEMA, WORK_SCHEMA, legacyO
 import { refuseUpgradeProblems, upgradeProblems } from "./preconditions";
 import { proveUpgrade, rowLevelSecurityState, type UpgradeProof } from "./proof";
 import { dropKeptLegacyTables, rejectedError, rejectedRows } from "./cutover";
+import { UPGRADE_STOPS, type UpgradeStop } from "./stops";
 import { findUncarried, refuseUncarried } from "./uncarried";
 
 export const DEFAULT_UPGRADE_BATCH_SIZE = 1_000;
@@ -74,7 +75,7 @@ async function schemaExists(client: ClientBase, name: string): Promise<boolean> 
 }
 
 /** The legacy database's defects as one error that names each (the plan lists them one by one). */
-function refuseDefects(inspection: LegacyInspection): void {
+function refuseDefects(inspection: LegacyInspection, stop: UpgradeStop): void {
   if (inspection.defects.length === 0 && inspection.unreadable.length === 0) return;
   const lines = inspection.defects.map(
     (d) => `- ${d.column}: ${d.message} (e.g. ids ${d.sampleIds.join(", ")}); fix: ${d.fix}`,
@@ -82,8 +83,8 @@ function refuseDefects(inspection: LegacyInspection): void {
   lines.push(...inspection.unreadable.map((u) => `- not readable: ${u}`));
   throw new ReleaseError(
     "invalid-input",
-    `The legacy database has rows the release refuses, so the upgrade did not start:\n${lines.join("\n")}`,
-    "Fix those rows (`neonhub-db plan --json` lists each with its ids), then run the upgrade again. Nothing was written.",
+    `The legacy database has rows the release refuses, ${UPGRADE_STOPS[stop].stopped}:\n${lines.join("\n")}`,
+    `Fix those rows (\`neonhub-db plan --json\` lists each with its ids), then run the upgrade again. ${UPGRADE_STOPS[stop].state}`,
   );
 }
 
@@ -188,11 +189,11 @@ export async function upgradeLegacyDatabase(
         );
       }
       // What this role cannot do stops here, before the first write: no staging schema is left behind.
-      refuseUpgradeProblems(await upgradeProblems(client));
-      refuseDefects(inspection);
+      const stop = resuming ? "resume" : "start";
+      refuseUpgradeProblems(await upgradeProblems(client, stop), stop);
+      refuseDefects(inspection, stop);
       // What the legacy tables hold or carry that the release does not would go with them: refused by name.
-      const phase = resuming ? "resume" : "start";
-      refuseUncarried(await findUncarried(client, mappings, phase), phase);
+      refuseUncarried(await findUncarried(client, mappings, stop), stop);
       // First write of the whole upgrade: after every check passed.
       await client.query("BEGIN");
       await client.query(WORK_DDL);

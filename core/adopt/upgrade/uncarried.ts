@@ -15,6 +15,7 @@ import { FOREIGN_LEDGER_TABLES } from "../preflight";
 import type { TableMapping } from "./mapping";
 import { LEGACY_KEPT_SCHEMA, LEGACY_SCHEMA } from "./names";
 import type { UpgradeProblem } from "./preconditions";
+import { UPGRADE_STOPS, type UpgradeStop } from "./stops";
 
 /** A column of a legacy table that no release column is mapped from. */
 export interface UncarriedColumn {
@@ -36,32 +37,12 @@ export interface LegacyDependent {
   definition?: string;
 }
 
-/** Where the check runs: the refusal says what stopped and what state the database is in. */
-export type UncarriedPhase = "start" | "resume" | "cutover" | "contract";
-
-const PHASES: Record<UncarriedPhase, { schema: string; stopped: string; state: string }> = {
-  start: {
-    schema: LEGACY_SCHEMA,
-    stopped: "so the upgrade did not start",
-    state: "Nothing was written.",
-  },
-  resume: {
-    schema: LEGACY_SCHEMA,
-    stopped: "so the interrupted upgrade did not go on",
-    state:
-      "Nothing more was written: the legacy tables stay in use and mirrored, and what the backfill copied is kept.",
-  },
-  cutover: {
-    schema: LEGACY_SCHEMA,
-    stopped: "so the cutover did not happen (they appeared while the upgrade ran)",
-    state:
-      "Nothing was switched: the legacy tables stay in use and mirrored, and the backfill is kept, so the next run resumes at the proof.",
-  },
-  contract: {
-    schema: LEGACY_KEPT_SCHEMA,
-    stopped: `so the legacy tables kept in ${LEGACY_KEPT_SCHEMA} were not dropped`,
-    state: `The cutover is done (the release is in public); only the drop of ${LEGACY_KEPT_SCHEMA} waits.`,
-  },
+/** The schema the legacy tables are in at each stop: moved aside at the cutover. */
+const LEGACY_TABLES_AT: Record<UpgradeStop, string> = {
+  start: LEGACY_SCHEMA,
+  resume: LEGACY_SCHEMA,
+  cutover: LEGACY_SCHEMA,
+  contract: LEGACY_KEPT_SCHEMA,
 };
 
 /** The legacy tables the upgrade moves aside and drops: the app's eight and Prisma's ledger. */
@@ -195,10 +176,10 @@ export interface Uncarried {
 export async function findUncarried(
   client: ClientBase,
   mappings: readonly TableMapping[],
-  phase: UncarriedPhase,
+  phase: UpgradeStop,
   count = true,
 ): Promise<Uncarried> {
-  const { schema } = PHASES[phase];
+  const schema = LEGACY_TABLES_AT[phase];
   return {
     columns: await uncarriedColumns(client, mappings, schema, count),
     dependents: await legacyDependents(client, schema),
@@ -206,26 +187,26 @@ export async function findUncarried(
 }
 
 /** As plan lists them: one problem for the columns and one for the dependents, each with its fix. */
-export function uncarriedProblems(found: Uncarried, phase: UncarriedPhase): UpgradeProblem[] {
-  return problemsOf(found, phase).map((p) => ({ ...p, fix: `${p.fix} ${PHASES[phase].state}` }));
+export function uncarriedProblems(found: Uncarried, phase: UpgradeStop): UpgradeProblem[] {
+  return problemsOf(found, phase).map((p) => ({ ...p, fix: `${p.fix} ${UPGRADE_STOPS[phase].state}` }));
 }
 
 /** Refuses the upgrade at `phase` on what it would lose, all of it named in one error. */
-export function refuseUncarried(found: Uncarried, phase: UncarriedPhase): void {
+export function refuseUncarried(found: Uncarried, phase: UpgradeStop): void {
   const problems = problemsOf(found, phase);
   if (problems.length === 0) return;
   throw new ReleaseError(
     "invalid-input",
-    `The upgrade would lose data or objects the release does not carry, ${PHASES[phase].stopped}:\n${problems
+    `The upgrade would lose data or objects the release does not carry, ${UPGRADE_STOPS[phase].stopped}:\n${problems
       .map((p) => `- ${p.message}`)
       .join("\n")}`,
-    `${problems.map((p) => p.fix).join(" ")} ${PHASES[phase].state}`,
+    `${problems.map((p) => p.fix).join(" ")} ${UPGRADE_STOPS[phase].state}`,
   );
 }
 
-function problemsOf({ columns, dependents }: Uncarried, phase: UncarriedPhase): UpgradeProblem[] {
+function problemsOf({ columns, dependents }: Uncarried, phase: UpgradeStop): UpgradeProblem[] {
   return [
-    ...(columns.length > 0 ? [columnsProblem(columns, PHASES[phase].schema)] : []),
+    ...(columns.length > 0 ? [columnsProblem(columns, LEGACY_TABLES_AT[phase])] : []),
     ...(dependents.length > 0 ? [dependentsProblem(dependents)] : []),
   ];
 }
