@@ -509,51 +509,64 @@ describe("apply --upgrade-legacy", () => {
     expect(now.rows[0]!.n).toBe(LEGACY_SCALES.small.messages + inserted.length - deleted.length);
   });
 
-  it("resumes after the process is killed while a batch waits, to the same end state", async () => {
-    const db = await legacyDatabase();
-    const first = await upgrade(db, "--batch-size", "500", "--max-batches", "3");
-    expect(first.code, first.stderr).toBe(2);
-    // The next message batch waits for this lock (no lock timeout), and is killed there.
-    const holder = new Client({ connectionString: db.url });
-    const watcher = new Client({ connectionString: db.url });
-    await holder.connect();
-    await watcher.connect();
-    await holder.query("BEGIN");
-    await holder.query(
-      "SELECT 1 FROM neonhub_upgrade_work.progress WHERE step = 'backfill:Message' FOR SHARE",
-    );
-    const run = startCli(
-      [
-        "apply",
-        "--upgrade-legacy",
-        "--legacy-organization",
-        "acme",
-        "--batch-size",
-        "500",
-        "--migration-lock-timeout",
-        "0",
-      ],
-      { DATABASE_URL: db.url },
-    );
-    const killed = await killAt(run, "a message batch waiting for its progress row", async () =>
-      (await backends(watcher, db.name, "neonhub-db:upgrade")).some((b) => b.waitEventType === "Lock"),
-    );
-    expect(killed.signal).toBe("SIGKILL");
-    await holder.query("COMMIT");
-    await holder.end();
-    // The killed session's backend ends once it sees its client gone; its release lock goes with it.
-    await waitUntil(
-      "the killed session to end",
-      async () => (await backends(watcher, db.name, "neonhub-db:upgrade")).length === 0,
-      { timeoutMs: 60_000 },
-    );
-    await watcher.end();
-    const last = await upgrade(db, "--batch-size", "500");
-    expect(last.code, last.stderr).toBe(0);
-    expect((JSON.parse(last.stdout) as LegacyUpgradeResult).proof!.ok).toBe(true);
-    expect(await dumpSchema(db.url)).toBe(fresh);
-    expect(await contents(db.url)).toEqual(await contents(upgraded.url));
-  });
+  it.each(["SIGKILL", "SIGINT"] as const)(
+    "resumes after the process is stopped (%s) while a batch waits, to the same end state",
+    async (signal) => {
+      const db = await legacyDatabase();
+      const first = await upgrade(db, "--batch-size", "500", "--max-batches", "3");
+      expect(first.code, first.stderr).toBe(2);
+      // The next message batch waits for this lock (no lock timeout), and is killed there.
+      const holder = new Client({ connectionString: db.url });
+      const watcher = new Client({ connectionString: db.url });
+      await holder.connect();
+      await watcher.connect();
+      await holder.query("BEGIN");
+      await holder.query(
+        "SELECT 1 FROM neonhub_upgrade_work.progress WHERE step = 'backfill:Message' FOR SHARE",
+      );
+      const run = startCli(
+        [
+          "apply",
+          "--upgrade-legacy",
+          "--legacy-organization",
+          "acme",
+          "--batch-size",
+          "500",
+          "--migration-lock-timeout",
+          "0",
+        ],
+        { DATABASE_URL: db.url },
+      );
+      const killed = await killAt(
+        run,
+        "a message batch waiting for its progress row",
+        async () =>
+          (await backends(watcher, db.name, "neonhub-db:upgrade")).some((b) => b.waitEventType === "Lock"),
+        30_000,
+        signal,
+      );
+      expect(killed.signal, killed.stderr).toBe(signal);
+      // Ctrl-C says what it left and what to run before the process ends; a kill cannot.
+      if (signal === "SIGINT") {
+        expect(killed.stderr).toContain("interrupted: the upgrade stopped");
+        expect(killed.stderr).toContain("Run the same command again: it resumes where this run stopped");
+      }
+      await holder.query("COMMIT");
+      await holder.end();
+      // The killed session's backend ends once it sees its client gone; its release lock goes with it.
+      await waitUntil(
+        "the killed session to end",
+        async () => (await backends(watcher, db.name, "neonhub-db:upgrade")).length === 0,
+        { timeoutMs: 60_000 },
+      );
+      await watcher.end();
+      const last = await upgrade(db, "--batch-size", "500");
+      expect(last.code, last.stderr).toBe(0);
+      expect((JSON.parse(last.stdout) as LegacyUpgradeResult).proof!.ok).toBe(true);
+      expect(await dumpSchema(db.url)).toBe(fresh);
+      expect(await contents(db.url)).toEqual(await contents(upgraded.url));
+    },
+  );
 
   it("takes the organization from the legacyUpgrade release setting, and is a plain apply once upgraded", async () => {
     const db = await legacyDatabase();

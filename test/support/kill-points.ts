@@ -83,6 +83,7 @@ export async function killAt(
   what: string,
   moment: () => Promise<boolean>,
   timeoutMs = 30_000,
+  signal: NodeJS.Signals = "SIGKILL",
 ): Promise<ProcessResult> {
   try {
     await waitUntil(what, moment, { timeoutMs, while: run.running });
@@ -91,7 +92,7 @@ export async function killAt(
     const result = await run.done;
     throw new Error(`${(error as Error).message}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`);
   }
-  run.child.kill("SIGKILL");
+  run.child.kill(signal);
   return run.done;
 }
 
