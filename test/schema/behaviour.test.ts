@@ -210,6 +210,28 @@ describe("embedding dimensions", () => {
       await expect(make.message(c, { conversationId })).resolves.toEqual(expect.any(String));
     }));
 
+  it("refuses an update that gives a message an embedding while it clears its space, keeping the row", () =>
+    withDb(async (c) => {
+      const conversationId = await make.conversation(c, await make.organization(c));
+      const spaceId = await make.space(c, 3);
+      const id = await make.message(c, { conversationId, embeddingSpaceId: spaceId, embedding: vectorOf(3) });
+      await expect(
+        c.query(`UPDATE "Message" SET "embeddingSpaceId" = NULL, embedding = '[3,2,1]' WHERE id = $1`, [id]),
+      ).rejects.toMatchObject({
+        message: expect.stringContaining('has an embedding but no "embeddingSpaceId"'),
+      });
+      const { rows } = await c.query<{ space: string | null; embedding: string | null }>(
+        `SELECT "embeddingSpaceId" AS space, embedding::text FROM "Message" WHERE id = $1`,
+        [id],
+      );
+      expect(rows).toEqual([{ space: spaceId, embedding: vectorOf(3) }]);
+      // Clearing the space alone still clears the vector made in it, as the space's deletion does.
+      await c.query(`UPDATE "Message" SET "embeddingSpaceId" = NULL WHERE id = $1`, [id]);
+      expect(
+        (await c.query(`SELECT "embeddingSpaceId", embedding FROM "Message" WHERE id = $1`, [id])).rows,
+      ).toEqual([{ embeddingSpaceId: null, embedding: null }]);
+    }));
+
   it("accepts spaces of 1 to 4,000 dimensions (the most halfvec can index) and stores 4,000", () =>
     withDb(async (c) => {
       await expect(make.space(c, 0)).rejects.toMatchObject({ code: CHECK_VIOLATION });
