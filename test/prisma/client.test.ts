@@ -199,12 +199,13 @@ describe("the generated Prisma client as the app login", () => {
     );
     expect(nearest.map((c) => c.text)).toEqual(["refund policy", "pricing tiers"]);
     expect(nearest[0]!.distance).toBeLessThan(nearest[1]!.distance);
-    expect(
-      await asOrganization(prisma, B, (tx) => searchChunks(tx, "A-retrieval", "[0.1,0.9,0]", 2)),
-    ).toEqual([]);
-    expect(await asOrganization(prisma, A, (tx) => searchChunks(tx, "B-seed-Dataset", EMBEDDING, 5))).toEqual(
-      [],
-    );
+    // Another organization's dataset is named as one that does not exist: nothing of it is returned.
+    await expect(
+      asOrganization(prisma, B, (tx) => searchChunks(tx, "A-retrieval", "[0.1,0.9,0]", 2)),
+    ).rejects.toThrow("search_chunks: dataset_id 'A-retrieval' names no dataset of this organization");
+    await expect(
+      asOrganization(prisma, A, (tx) => searchChunks(tx, "B-seed-Dataset", EMBEDDING, 5)),
+    ).rejects.toThrow("search_chunks: dataset_id 'B-seed-Dataset' names no dataset of this organization");
     // The query as text names a NaN component.
     await expect(
       asOrganization(prisma, A, (tx) => tx.$queryRaw`SELECT * FROM search_chunks(${"[0.1,NaN,0]"}, 2)`),

@@ -583,6 +583,7 @@ export const FUNCTIONS = [
   "chunk_organization_id",
   "message_organization_id",
   // Vector search (docs/search.md): the entry points and their helpers.
+  "search_check_filters", // a dataset, document or conversation the caller cannot see, named (20261205080100)
   "search_check_k",
   "search_count_index_valid", // whether the count index is keyed by the tenant (20261205030000)
   "search_chunks",

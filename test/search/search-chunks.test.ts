@@ -311,6 +311,62 @@ function contract(label: string, steps: Partial<DefaultStepOptions>) {
       expect(await search(owner, undefined, q)).toEqual([]);
     });
 
+    it("names a dataset or document the organization cannot see, missing or another's, in the same words", async () => {
+      const [a, b] = corpus.tenants;
+      const q = vectorText(corpus.queries(a!, "own", 1)[0]!);
+      const call = (org: string | undefined, dataset: string | null, document: string | null) =>
+        inTransaction(app, org, (c) =>
+          c.query(`SELECT * FROM search_chunks($1::vector, 10, dataset_id => $2, document_id => $3)`, [
+            q,
+            dataset,
+            document,
+          ]),
+        );
+      const cases: [string | null, string | null, string][] = [
+        ["nope", null, "search_chunks: dataset_id 'nope' names no dataset of this organization"],
+        [
+          b!.datasetId,
+          null,
+          `search_chunks: dataset_id '${b!.datasetId}' names no dataset of this organization`,
+        ],
+        [null, "nope", "search_chunks: document_id 'nope' names no document of this organization"],
+        [
+          null,
+          b!.documentId,
+          `search_chunks: document_id '${b!.documentId}' names no document of this organization`,
+        ],
+      ];
+      for (const [dataset, document, message] of cases) {
+        await expect(call(a!.organizationId, dataset, document), message).rejects.toMatchObject({
+          message,
+          code: "22023",
+        });
+      }
+      // Its own dataset and document: found; no organization set: nothing, before any check.
+      expect((await call(a!.organizationId, a!.datasetId, a!.documentId)).rows).toHaveLength(10);
+      expect((await call(undefined, "nope", "nope")).rows).toEqual([]);
+      // A document outside the dataset named: both named.
+      await inTransaction(
+        app,
+        a!.organizationId,
+        async (c) => {
+          await c.query(
+            `INSERT INTO "Dataset" ("id", "organizationId", "name", "slug", "kind")
+           VALUES ('filters-ds', current_organization_id(), 'Filters', 'filters', 'documents')`,
+          );
+          await expect(
+            c.query(
+              `SELECT * FROM search_chunks($1::vector, 10, dataset_id => 'filters-ds', document_id => $2)`,
+              [q, a!.documentId],
+            ),
+          ).rejects.toThrow(
+            `search_chunks: document_id '${a!.documentId}' is in dataset '${a!.datasetId}', not in dataset_id 'filters-ds'`,
+          );
+        },
+        { rollback: true },
+      );
+    });
+
     it("reuses its plans across the session's organizations: each call gives what a new session gives", async () => {
       // An unfiltered call plans its statements once per session (migration 20261203180000): the tenants
       // take turns on one connection, three rounds, against a fresh connection's first call for each.
@@ -406,7 +462,6 @@ function contract(label: string, steps: Partial<DefaultStepOptions>) {
           const byDataset = await filtered(c, "plans-ds", null);
           expect(byDataset.every((r) => r.datasetId === "plans-ds")).toBe(true);
           expect(byDataset.map((r) => r.id)).toEqual(await exactIn(c, "datasetId", "plans-ds"));
-          expect(await filtered(c, tenant.datasetId, "plans-doc-1")).toEqual([]);
           const again = (
             await c.query<Found>(`SELECT * FROM search_chunks($1::vector, ${K})`, [vectorText(q)])
           ).rows;

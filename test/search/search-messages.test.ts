@@ -396,8 +396,6 @@ describe("search_messages", () => {
     // The other dimension's space: only its messages, found with a query of its dimension.
     const other = await search(app, org.a, vectorText(new Float32Array(OTHER_DIMENSION).fill(1)), 100);
     expect(other).toHaveLength(counts.a1Other);
-    // Another organization's conversation: nothing, rather than its messages.
-    expect(await search(app, org.a, source.next(), K, { conversationId: conversation.b1 })).toEqual([]);
   });
 
   it("never returns another organization's messages, and nothing with no organization set", async () => {
@@ -412,6 +410,14 @@ describe("search_messages", () => {
     expect(await search(app, "", q)).toEqual([]);
     // The owner is not subject to the policies, but the search is still scoped to the organization set.
     expect(await search(owner, undefined, q)).toEqual([]);
+    // Another organization's conversation is named as one that does not exist; no organization set: nothing.
+    for (const id of ["nope", conversation.b1]) {
+      await expect(search(app, org.c, q, 10, { conversationId: id })).rejects.toMatchObject({
+        code: "22023",
+        message: `search_messages: conversation_id '${id}' names no conversation of this organization`,
+      });
+    }
+    expect(await search(app, undefined, q, 10, { conversationId: "nope" })).toEqual([]);
   });
 
   it("refuses bad input with an error naming the argument and the expected value", async () => {
