@@ -76,7 +76,8 @@ export const USAGE = `Usage: neonhub-db <command> [options]
 Commands:
   plan      what apply would do (pending migrations, seed sets, vector indexes); exit 2 when something is pending
   apply     apply the release: migrations, then seed sets, then vector indexes
-  status    the migration ledger, seed sets and vector indexes recorded in the database
+  status    the migration ledger, seed sets and vector indexes recorded in the database; exit 2 when the
+            ledger has a problem apply refuses (a changed or missing file, a lost row, a migration out of order)
   verify    applied migrations against their files, live schema against the recorded snapshot; exit 2 on drift
   baseline [--to NAME]
             adopt an existing database: mark the migrations as applied after proving its schema matches them
@@ -136,8 +137,8 @@ Options:
   --max-batches N          stop the upgrade's backfill after N batches; run it again to continue
   --help, --version
 
-Exit codes: 0 ok / nothing pending, 1 error, 2 plan has pending changes, verify found drift or health found
-something that needs action.`;
+Exit codes: 0 ok / nothing pending, 1 error, 2 plan has pending changes, status found a ledger problem,
+verify found drift or health found something that needs action.`;
 
 /**
  * A number of seconds as a plain decimal ("5", "2.5", "0.25"): no sign, exponent, hex or spaces, and at most
