@@ -16,6 +16,7 @@ import { ledgerProblemText } from "./display";
 import { parseDatabaseUrl, redactUrl, type DatabaseTarget } from "./dsn";
 import { ReleaseError, asMigratorFix, isReleaseError } from "./errors";
 import { createExtensionFix, extensionRefusedBy } from "./extensions";
+import { lostLastRows } from "./adopt/lost-last-rows";
 import { preflightProblems } from "./adopt/preflight";
 import {
   ledgerPlanProblems,
@@ -304,7 +305,11 @@ export async function planWith(client: ClientBase, options: ReleaseOptions): Pro
     for (const [i, step] of steps.entries()) {
       stepPlans.set(step, step.batch.planFromState(state.steps[i]) ?? (await step.plan(client)));
     }
-    const checks = await pendingMigrationChecks(client, state, options);
+    const checks = await pendingMigrationChecks(
+      client,
+      { ...state, snapshotLastMigration: state.snapshotLastMigration ?? null },
+      options,
+    );
     return assemblePlan(options, state, stepPlans, !probe.pgvector, checks);
   }
   const state = await readMigrationState(client, options);
@@ -317,6 +322,8 @@ export async function planWith(client: ClientBase, options: ReleaseOptions): Pro
 }
 
 interface PendingMigrationChecks {
+  /** The pending migrations, without those whose last row was deleted (core/adopt/lost-last-rows.ts). */
+  pending: MigrationFile[];
   /** A database that is not ours (core/adopt/preflight.ts). */
   preflight: LedgerProblem[];
   /** The safety lint of the pending migrations, weighed with the live tables (core/lint/). */
@@ -329,13 +336,17 @@ interface PendingMigrationChecks {
  */
 async function pendingMigrationChecks(
   client: ClientBase,
-  state: Pick<MigrationState, "ledger" | "comparison">,
+  state: Pick<MigrationState, "ledger" | "comparison"> & { snapshotLastMigration?: string | null },
   options: ReleaseOptions,
 ): Promise<PendingMigrationChecks> {
   const { ledger, comparison } = state;
+  // A pending migration whose last row was deleted by hand is the problem, not pending work: it would run twice.
+  const lost = await lostLastRows(client, ledger, comparison.pending, state.snapshotLastMigration);
+  const pending = comparison.pending.filter((f) => !lost.some((p) => p.migration === f.name));
   return {
-    preflight: await preflightProblems(client, { ledger, pending: comparison.pending }),
-    safety: await lintMigrations(client, comparison.pending, { environment: options.environment }),
+    pending,
+    preflight: [...lost, ...(await preflightProblems(client, { ledger, pending }))],
+    safety: await lintMigrations(client, pending, { environment: options.environment }),
   };
 }
 
@@ -351,14 +362,14 @@ function assemblePlan(
     (step) => stepPlans.get(step) ?? [],
   );
   const pending =
-    state.comparison.pending.length > 0 ||
+    checks.pending.length > 0 ||
     [...rowLevelSecurity, ...seedSets, ...vectorIndexes].some((item) => item.action !== "unchanged");
   const ledgerProblems = [...state.comparison.problems, ...checks.preflight];
   return {
     database: redactUrl(options.databaseUrl),
     migrations: {
       applied: state.ledger.length,
-      pending: state.comparison.pending.map((m) => ({ name: m.name, checksum: m.checksum })),
+      pending: checks.pending.map((m) => ({ name: m.name, checksum: m.checksum })),
       problems: ledgerProblems,
     },
     rowLevelSecurity,
@@ -371,7 +382,7 @@ function assemblePlan(
       ledger: ledgerProblems,
       safety: checks.safety,
       seedSets,
-      migrationsPending: state.comparison.pending.length > 0,
+      migrationsPending: checks.pending.length > 0,
     }),
     pending,
   };
@@ -537,11 +548,16 @@ export async function statusWith(client: ClientBase, options: ReleaseOptions): P
   const batched = await readBatched(client, options.steps ?? [], files);
   if (batched?.state) {
     const { state, steps } = batched;
+    const lost = await lostLastRows(
+      client,
+      state.ledger,
+      state.comparison.pending,
+      state.snapshotLastMigration ?? null,
+    );
     return {
       database: redactUrl(options.databaseUrl),
       ledger: state.ledger,
-      pendingMigrations: state.comparison.pending.map((m) => m.name),
-      problems: state.comparison.problems,
+      ...migrationsOfStatus(state.comparison, lost),
       ...byStepKey<StatusMap>(steps, (step, i) => step.batch!.statusFromState(state.steps[i])),
     };
   }
@@ -550,14 +566,26 @@ export async function statusWith(client: ClientBase, options: ReleaseOptions): P
   const summary = released
     ? await summaryWith(client, state.ledger, options.steps ?? [])
     : { rowLevelSecurity: [], seedSets: [], vectorIndexes: [] };
+  const lost = released ? await lostLastRows(client, state.ledger, state.comparison.pending) : [];
   return {
     database: redactUrl(options.databaseUrl),
     ledger: state.ledger,
-    pendingMigrations: state.comparison.pending.map((m) => m.name),
-    problems: state.comparison.problems,
+    ...migrationsOfStatus(state.comparison, lost),
     rowLevelSecurity: summary.rowLevelSecurity ?? [],
     seedSets: summary.seedSets,
     vectorIndexes: summary.vectorIndexes,
+  };
+}
+
+/** Pending and problems as status shows them: a migration whose last row was deleted is a problem, not pending. */
+function migrationsOfStatus(
+  comparison: MigrationComparison,
+  lost: readonly LedgerProblem[],
+): Pick<ReleaseStatus, "pendingMigrations" | "problems"> {
+  const lostNames = new Set(lost.map((p) => p.migration));
+  return {
+    pendingMigrations: comparison.pending.map((m) => m.name).filter((name) => !lostNames.has(name)),
+    problems: [...comparison.problems, ...lost],
   };
 }
 
@@ -595,7 +623,8 @@ function snapshotLedgerNote(
   if (snapshotLast === last) return undefined;
   const taken = `the snapshot was taken after ${snapshotLast ?? "no migration"} but the ledger ends at ${last ?? "no migration"}`;
   if (snapshotLast !== null && !ledger.some((e) => e.name === snapshotLast)) {
-    const interrupted = `${taken}: a revert was interrupted before it recorded the snapshot`;
+    // Its objects are not there (lost-last-rows.ts would have named the rows missing): reverted, or data only.
+    const interrupted = `${taken}: a revert was interrupted before it recorded the snapshot (or, for a migration that creates nothing, its ledger row was deleted by hand: then put it back instead, as docs/runbook.md says)`;
     return last === null
       ? `${interrupted} (nothing is applied now)`
       : `${interrupted}; run the revert again (\`neonhub-db revert --to ${last} --confirm\` records it, a deeper --to completes the revert)`;
@@ -613,6 +642,7 @@ export async function verifyWith(client: ClientBase, options: ReleaseOptions): P
   const snapshot = await readSnapshot(client);
   const live = await takeSnapshot(client);
   let drift: VerifyReport["drift"];
+  let lost: LedgerProblem[] = [];
   if (!snapshot) {
     // Migrations commit one by one and the snapshot comes last: a first apply that stopped half-way leaves
     // a ledger without a snapshot, which is not "nothing applied".
@@ -622,7 +652,9 @@ export async function verifyWith(client: ClientBase, options: ReleaseOptions): P
       : "no release applied yet";
     drift = { added: [], removed: [], changed: [], snapshotTakenAt: null, note, repairs: {} };
   } else {
-    const note = snapshotLedgerNote(snapshot.lastMigration, state.ledger);
+    // A last row deleted by hand reads as an interrupted revert, unless the lost rows' objects are there.
+    lost = await lostLastRows(client, state.ledger, state.comparison.pending, snapshot.lastMigration);
+    const note = lost.length > 0 ? undefined : snapshotLedgerNote(snapshot.lastMigration, state.ledger);
     // A snapshot recorded before a kind was recorded says nothing about it: compare what it has.
     const compared = snapshotOfFormat(live, snapshot.format);
     const diff = diffSnapshots(snapshot.objects, compared);
@@ -641,8 +673,12 @@ export async function verifyWith(client: ClientBase, options: ReleaseOptions): P
   const driftCount = drift.added.length + drift.removed.length + drift.changed.length;
   return {
     database: redactUrl(options.databaseUrl),
-    clean: state.comparison.problems.length === 0 && driftCount === 0 && drift.note === undefined,
-    problems: state.comparison.problems,
+    clean:
+      state.comparison.problems.length === 0 &&
+      lost.length === 0 &&
+      driftCount === 0 &&
+      drift.note === undefined,
+    problems: [...state.comparison.problems, ...lost],
     drift,
   };
 }

@@ -179,14 +179,46 @@ function missingRowProblem(file: MigrationIdentity, row: MissingRow, lastApplied
   const runOn = row.before
     ? `run_on FROM ${table} WHERE name = ${literal(row.before.name)}`
     : `run_on - interval '1 second' FROM ${table} WHERE name = ${literal(row.after.name)}`;
-  const restore = [
-    `SELECT set_config(${literal(CHECKSUMS_SETTING)}, ${literal(JSON.stringify({ [file.name]: file.checksum }))}, false);`,
-    `INSERT INTO ${table} (id, name, run_on) SELECT ${row.id}, ${literal(file.name)}, ${runOn};`,
-  ].join(" ");
   return {
     kind: "missing-from-ledger",
     migration: file.name,
     message: `Migration ${file.name}.sql is missing from the ledger (${table}): ${neighbours}, and the ledger's row ids skip where its row stood, so its row was deleted.`,
-    fix: `Put its row back only if its changes are in the database (\`neonhub-db verify\` reports no drift when its schema changes are there): ${restore} If they are not (it is a new migration), ${laterTimestampFix(lastApplied).replace(/^R/, "r")}`,
+    fix: `${putRowBack(file, row.id, runOn)} If they are not (it is a new migration), ${laterTimestampFix(lastApplied).replace(/^R/, "r")}`,
+  };
+}
+
+/** The statements that put a migration's row back: its checksum through the trigger's setting, then the row. */
+function putRowBack(file: MigrationIdentity, id: number | undefined, runOn: string): string {
+  const table = `${BOOKKEEPING_SCHEMA}.${MIGRATIONS_TABLE}`;
+  const restore = [
+    `SELECT set_config(${literal(CHECKSUMS_SETTING)}, ${literal(JSON.stringify({ [file.name]: file.checksum }))}, false);`,
+    id === undefined
+      ? `INSERT INTO ${table} (name, run_on) SELECT ${literal(file.name)}, ${runOn};`
+      : `INSERT INTO ${table} (id, name, run_on) SELECT ${id}, ${literal(file.name)}, ${runOn};`,
+  ].join(" ");
+  return `Put its row back only if its changes are in the database (\`neonhub-db verify\` reports no drift when its schema changes are there): ${restore}`;
+}
+
+/**
+ * A migration after the ledger's last row whose row was deleted (core/adopt/lost-last-rows.ts tells it): the
+ * schema snapshot was recorded after it, and objects it creates are there as the snapshot recorded them. Its
+ * row goes back after the row before it (the same run time, and a later id from the serial).
+ */
+export function lostLastRowProblem(
+  file: MigrationIdentity,
+  previous: string,
+  evidence: { snapshotLast: string; objects: readonly string[] },
+): LedgerProblem {
+  const table = `${BOOKKEEPING_SCHEMA}.${MIGRATIONS_TABLE}`;
+  const runOn = `run_on FROM ${table} WHERE name = ${literal(previous)}`;
+  return {
+    kind: "missing-from-ledger",
+    migration: file.name,
+    message:
+      `Migration ${file.name}.sql is missing from the ledger (${table}): it is after the ledger's last row, but ` +
+      `the schema snapshot was recorded after ${evidence.snapshotLast}, and what the migrations up to that one ` +
+      `create is there as the snapshot recorded it (${evidence.objects.join(", ")}), which a revert would have ` +
+      `dropped: its row was deleted. Applying it again would run it twice.`,
+    fix: `${putRowBack(file, undefined, runOn)} If they are not, the objects were made again by hand: drop them, then run apply.`,
   };
 }
