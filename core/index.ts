@@ -131,10 +131,13 @@ export { closeClient, openClient } from "./connection";
 export { RELEASE_LOCK_TIMEOUT_SECONDS, acquireReleaseLock, isReleaseLockSeconds } from "./lock";
 export {
   checkHealth,
+  readZeroEmbeddings,
+  zeroEmbeddingRowsSql,
   type HealthFinding,
   type HealthReport,
   type IndexHealth,
   type TableHealth,
+  type ZeroEmbeddingsHealth,
 } from "./health";
 export {
   SeedsStep,

@@ -15,6 +15,7 @@ import { readIndexStats, readStatsReset, type IndexStats } from "./index-stats";
 import { BULK_LOADED_TABLES, DEFAULT_HEALTH_LIMITS, HOT_PATH_INDEXES, type HealthLimits } from "./limits";
 import type { HealthFinding, HealthReport, IndexHealth } from "./report";
 import { readTables, tableFindings } from "./tables";
+import { readZeroEmbeddings, zeroEmbeddingFindings } from "./zero-embeddings";
 import {
   VECTOR_METHODS,
   readVectorIndexes,
@@ -24,6 +25,7 @@ import {
 } from "./vector";
 
 export { DEFAULT_HEALTH_LIMITS, type HealthLimits } from "./limits";
+export { readZeroEmbeddings, zeroEmbeddingRowsSql } from "./zero-embeddings";
 export type * from "./report";
 
 export interface HealthOptions {
@@ -89,6 +91,9 @@ async function readReport(client: ClientBase, options: HealthOptions): Promise<H
   const tables = await readTables(client, bulkLoaded, limits.largeTableRows);
   for (const table of tables) findings.push(...tableFindings(table, limits));
 
+  const zeroEmbeddings = await readZeroEmbeddings(client, limits.zeroEmbeddingScanMs);
+  findings.push(...zeroEmbeddingFindings(zeroEmbeddings, limits.zeroEmbeddingScanMs));
+
   const cluster = await readCluster(client);
   findings.push(...clusterFindings(cluster, limits));
 
@@ -100,6 +105,7 @@ async function readReport(client: ClientBase, options: HealthOptions): Promise<H
     indexes,
     tables: tables.map((t) => t.health),
     cluster,
+    zeroEmbeddings,
     // Actions first: they are what the reader came for.
     findings: [
       ...findings.filter((f) => f.severity === "action"),

@@ -21,6 +21,11 @@ export interface HealthLimits {
    * past which freezing is behind.
    */
   freezeAgeFactor: number;
+  /**
+   * The statement timeout of each embedded table's look for zero-vector embeddings, which reads every embedded
+   * row (core/health/zero-embeddings.ts); one that runs out is a note, not an action.
+   */
+  zeroEmbeddingScanMs: number;
 }
 
 export const DEFAULT_HEALTH_LIMITS: HealthLimits = {
@@ -31,6 +36,7 @@ export const DEFAULT_HEALTH_LIMITS: HealthLimits = {
   replicaLagSeconds: 60,
   slotRetainedBytes: 1024 ** 3,
   freezeAgeFactor: 2,
+  zeroEmbeddingScanMs: 10_000,
 };
 
 /** The tables that take bulk embedding loads (see migrations/20250126001500_bulk_load_autovacuum.sql). */

@@ -107,6 +107,18 @@ export interface ClusterHealth {
   replicationSlots: ReplicationSlotHealth[];
 }
 
+/** One embedded table's look for zero-vector embeddings (core/health/zero-embeddings.ts). */
+export interface ZeroEmbeddingsHealth {
+  table: string;
+  /**
+   * `checked`: `rows` is how many, `ids` the first few by id; `timed-out`: the look ran past its statement
+   * timeout and was stopped; `hidden`: row-level security hides the table's rows from this role.
+   */
+  state: "checked" | "timed-out" | "hidden";
+  rows: number | null;
+  ids: string[];
+}
+
 export interface HealthReport {
   /** The database URL without its password. */
   database: string;
@@ -118,5 +130,7 @@ export interface HealthReport {
   indexes: IndexHealth[];
   tables: TableHealth[];
   cluster: ClusterHealth;
+  /** Each embedded table's rows whose embedding is the zero vector. */
+  zeroEmbeddings: ZeroEmbeddingsHealth[];
   findings: HealthFinding[];
 }
