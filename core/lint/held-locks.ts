@@ -5,7 +5,7 @@
 // backfill. The lint reports such a backfill itself (squawk reads statements one by one); the lock modes are
 // PostgreSQL's, measured in test/lint/held-locks.test.ts.
 import { IDENT, alterTableActions, canonicalName, codeStart, hasTopLevelKeyword, lineOf } from "./statements";
-import { statementTarget, type Statement } from "./statements";
+import { statementTarget, statementTargets, type Statement } from "./statements";
 
 /** The lint's rule for a backfill that runs while the migration holds a strong lock on its table. */
 export const BACKFILL_UNDER_LOCK_RULE = "backfilling-under-lock";
@@ -84,14 +84,17 @@ export function strongLocks(statement: Statement): TakenLock[] {
   if (/^\s*(?:CREATE|ALTER)\s+TABLE\b/i.test(code)) {
     for (const match of code.matchAll(REFERENCES)) take(match[1]!, "SHARE ROW EXCLUSIVE");
   }
-  const target = statementTarget(statement);
+  const targets = statementTargets(statement);
+  const target = targets[0];
   const actions = alterTableActions(statement);
   if (actions.length > 0 && target) {
     for (const action of actions) take(target.name, actionMode(action.text));
   } else if (target?.kind === "table") {
     if (/^\s*CREATE\s+(?:UNIQUE\s+)?INDEX\s+(?!CONCURRENTLY\b)/i.test(code)) take(target.name, "SHARE");
     else if (/^\s*REINDEX\b/i.test(code)) take(target.name, "SHARE");
-    else if (/^\s*(?:TRUNCATE|CLUSTER)\b/i.test(code)) take(target.name, "ACCESS EXCLUSIVE");
+    // TRUNCATE locks every table it names.
+    else if (/^\s*(?:TRUNCATE|CLUSTER)\b/i.test(code))
+      for (const { name } of targets) take(name, "ACCESS EXCLUSIVE");
   }
   const trigger = CREATE_TRIGGER.exec(code);
   if (trigger) take(trigger[1]!, "SHARE ROW EXCLUSIVE");

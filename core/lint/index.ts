@@ -41,7 +41,7 @@ import {
   positionOf,
   splitStatements,
   statementAt,
-  statementTarget,
+  statementTargets,
   withoutStatements,
   type Statement,
 } from "./statements";
@@ -206,7 +206,7 @@ export async function lintMigrations(
         weigh,
         proveNotNull,
       );
-      if (weighed) findings.push(judged(weighed, statement, environment));
+      for (const one of weighed) findings.push(judged(one, statement, environment));
     }
     if (statement) reported.set(statement, (reported.get(statement) ?? new Set()).add(finding.rule));
   }
@@ -373,20 +373,23 @@ function lintOwnFindings(
   return own;
 }
 
-/** The finding with its table's weight, or undefined when it is noise (a new or empty table). */
+/**
+ * The finding with its table's weight, once for each table it names that holds data or that the lint cannot
+ * find (`TRUNCATE a, b`: each its own finding); none when every one is new or empty, and so it is noise.
+ */
 async function weighFinding(
   finding: SquawkFinding,
   { linted, statement, offset }: Located,
   creations: Creations,
   weigh: Weigh,
   proveNotNull: ProveNotNull,
-): Promise<Weighed | undefined> {
+): Promise<Weighed[]> {
   const action = statement && alterTableAction(statement, offset);
   const info = ruleInfo(finding.rule, action);
   // A Down section removes what its Up section added: the data it destroys is revert's to name (its preview
   // lists the drops and asks for --confirm), and a rename back is its point. What it blocks is the lint's.
-  if (linted.section === "down" && info.kind !== "blocking") return undefined;
-  const target = statement ? statementTarget(statement) : undefined;
+  if (linted.section === "down" && info.kind !== "blocking") return [];
+  const targets = statement ? statementTargets(statement) : [];
   const base = {
     file: `${linted.file.name}.sql`,
     line: statement ? firstCodeLine(linted.text, statement) : finding.line,
@@ -399,40 +402,48 @@ async function weighFinding(
     kind: info.kind,
   };
   // A statement that creates its table concerns no data yet.
-  if (statement && creations.statements.has(statement)) return undefined;
-  if (!target) {
-    return {
-      ...base,
-      problem: `${base.problem} ${UNKNOWN_TABLE.unread}`,
-      table: null,
-      tableSize: null,
-      holdsData: true,
-    };
+  if (statement && creations.statements.has(statement)) return [];
+  if (targets.length === 0) {
+    return [
+      {
+        ...base,
+        problem: `${base.problem} ${UNKNOWN_TABLE.unread}`,
+        table: null,
+        tableSize: null,
+        holdsData: true,
+      },
+    ];
   }
-  const created = (target.kind === "table" ? creations.tablesBefore : creations.indexesBefore).get(
-    linted.file.name,
-  );
-  if (created?.has(canonicalName(target.name))) return undefined;
-  const weight = await weigh(target.name, target.kind);
-  if (!weight) {
-    // Renamed, or created in a way the lint does not read (CREATE TABLE AS, a DO block): it may hold rows.
-    return {
-      ...base,
-      problem: `${base.problem} ${UNKNOWN_TABLE[target.kind]}`,
-      table: target.name,
-      tableSize: null,
-      holdsData: true,
-    };
+  const notNullColumn = finding.rule === NOT_NULL_RULE && action ? setNotNullColumn(action) : undefined;
+  const weighed: Weighed[] = [];
+  for (const target of targets) {
+    const created = (target.kind === "table" ? creations.tablesBefore : creations.indexesBefore).get(
+      linted.file.name,
+    );
+    if (created?.has(canonicalName(target.name))) continue;
+    const weight = await weigh(target.name, target.kind);
+    if (!weight) {
+      // Renamed, or created in a way the lint does not read (CREATE TABLE AS, a DO block): it may hold rows.
+      weighed.push({
+        ...base,
+        problem: `${base.problem} ${UNKNOWN_TABLE[target.kind]}`,
+        table: target.name,
+        tableSize: null,
+        holdsData: true,
+      });
+      continue;
+    }
+    // Two indexes of one table (DROP INDEX a, b) are one finding on it.
+    if (!weight.hasData || weighed.some((w) => w.table === weight.table)) continue;
+    const found = { ...base, table: weight.table, tableSize: describeSize(weight), holdsData: true };
+    // SET NOT NULL skips its scan where a validated CHECK (col IS NOT NULL) proves it: the safer form followed.
+    const proof =
+      notNullColumn && statement && linted.section === "up"
+        ? await proveNotNull(target.name, notNullColumn, statement)
+        : undefined;
+    weighed.push(proof ? { ...found, ...provenNotNull(proof) } : found);
   }
-  if (!weight.hasData) return undefined;
-  const weighed = { ...base, table: weight.table, tableSize: describeSize(weight), holdsData: true };
-  // SET NOT NULL skips its scan where a validated CHECK (col IS NOT NULL) proves it: the safer form followed.
-  const column = finding.rule === NOT_NULL_RULE && action ? setNotNullColumn(action) : undefined;
-  const proof =
-    column && statement && linted.section === "up"
-      ? await proveNotNull(target.name, column, statement)
-      : undefined;
-  return proof ? { ...weighed, ...provenNotNull(proof) } : weighed;
+  return weighed;
 }
 
 /** What a finding says when the lint cannot weigh its table. */

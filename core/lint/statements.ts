@@ -197,15 +197,6 @@ const TARGETS: { pattern: RegExp; kind: StatementTarget["kind"] }[] = [
     ),
     kind: "table",
   },
-  { pattern: new RegExp(String.raw`^\s*DROP\s+TABLE\s+(?:IF\s+EXISTS\s+)?(${IDENT})`, "i"), kind: "table" },
-  { pattern: new RegExp(String.raw`^\s*TRUNCATE\s+(?:TABLE\s+)?(?:ONLY\s+)?(${IDENT})`, "i"), kind: "table" },
-  {
-    pattern: new RegExp(
-      String.raw`^\s*DROP\s+INDEX\s+(?:CONCURRENTLY\s+)?(?:IF\s+EXISTS\s+)?(${IDENT})`,
-      "i",
-    ),
-    kind: "index",
-  },
   { pattern: new RegExp(String.raw`${REINDEX}TABLE\s+(?:CONCURRENTLY\s+)?(${IDENT})`, "i"), kind: "table" },
   { pattern: new RegExp(String.raw`${REINDEX}INDEX\s+(?:CONCURRENTLY\s+)?(${IDENT})`, "i"), kind: "index" },
   {
@@ -217,6 +208,30 @@ const TARGETS: { pattern: RegExp; kind: StatementTarget["kind"] }[] = [
   { pattern: new RegExp(String.raw`^\s*INSERT\s+INTO\s+(${IDENT})`, "i"), kind: "table" },
   { pattern: new RegExp(String.raw`^\s*MERGE\s+INTO\s+(?:ONLY\s+)?(${IDENT})`, "i"), kind: "table" },
 ];
+
+/** Statements that name several tables (or indexes) in a list, `TRUNCATE a, b`: each one is weighed, since a
+ *  new or empty first one says nothing of the others. */
+const LISTS: { head: RegExp; kind: StatementTarget["kind"] }[] = [
+  { head: /^\s*DROP\s+TABLE\s+(?:IF\s+EXISTS\s+)?/i, kind: "table" },
+  { head: /^\s*TRUNCATE\s+(?:TABLE\s+)?/i, kind: "table" },
+  { head: /^\s*DROP\s+INDEX\s+(?:CONCURRENTLY\s+)?(?:IF\s+EXISTS\s+)?/i, kind: "index" },
+];
+
+/** One name of such a list (TRUNCATE's `ONLY a` and `a *` included), and the comma after it, if any. */
+const LISTED = new RegExp(String.raw`^(?:ONLY\s+)?(${IDENT})\s*(?:\*\s*)?(,\s*)?`, "i");
+
+/** The names of a list that starts at `from` in `code`. */
+function listedNames(code: string, from: number): string[] {
+  const names: string[] = [];
+  let at = from;
+  for (;;) {
+    const match = LISTED.exec(code.slice(at));
+    if (!match) return names;
+    names.push(match[1]!);
+    if (match[2] === undefined) return names;
+    at += match[0].length;
+  }
+}
 
 export interface StatementPart {
   /** Offset of the part's first character in the text it was read from. */
@@ -299,13 +314,24 @@ export function alterTableAction(statement: Statement, offset: number): string |
   )?.text;
 }
 
-/** The table (or, for DROP INDEX, the index) a statement changes, when it is one squawk weighs. */
-export function statementTarget(statement: Statement): StatementTarget | undefined {
+/** The tables (or, for DROP INDEX and REINDEX INDEX, the indexes) a statement changes, when it is one the lint
+ *  weighs: every one a list names (`TRUNCATE a, b`), in order; none for another statement. */
+export function statementTargets(statement: Statement): StatementTarget[] {
+  for (const { head, kind } of LISTS) {
+    const match = head.exec(statement.code);
+    if (match) return listedNames(statement.code, match[0].length).map((name) => ({ name, kind }));
+  }
   for (const { pattern, kind } of TARGETS) {
     const match = pattern.exec(statement.code);
-    if (match) return { name: match[1]!, kind };
+    if (match) return [{ name: match[1]!, kind }];
   }
-  return undefined;
+  return [];
+}
+
+/** The table (or index) a statement changes, for a statement that names one (ALTER TABLE, UPDATE, ...): the
+ *  first of statementTargets. */
+export function statementTarget(statement: Statement): StatementTarget | undefined {
+  return statementTargets(statement)[0];
 }
 
 const CREATE_TABLE = new RegExp(

@@ -27,6 +27,8 @@ const STRONG = [
   },
   { before: 'LOCK TABLE "Message" IN EXCLUSIVE MODE;', mode: "EXCLUSIVE" },
   { before: 'LOCK TABLE "Message";', mode: "ACCESS EXCLUSIVE" },
+  // Every table TRUNCATE names, not only the first.
+  { before: 'TRUNCATE "Scratch", "Message";', mode: "ACCESS EXCLUSIVE" },
 ];
 
 /** Statements that let the app's reads and writes go on (SHARE UPDATE EXCLUSIVE): nothing to report. */
@@ -51,7 +53,8 @@ describe("a backfill under a lock the migration took", () => {
   beforeEach(async () => {
     await withClient(db.current.url, (c) =>
       c.query(`
-        DROP TABLE IF EXISTS "Message";
+        DROP TABLE IF EXISTS "Message", "Scratch";
+        CREATE TABLE "Scratch" (id int);
         CREATE TABLE "Message" (id int PRIMARY KEY, "parentId" int, "contentJson" jsonb, "charCount" integer, note text);
         ALTER TABLE "Message" ADD CONSTRAINT "Message_size_check" CHECK (id > 0) NOT VALID;
         INSERT INTO "Message" (id, "contentJson") SELECT g, jsonb_build_object('text', 'hello ' || g) FROM generate_series(1, 100) g;`),

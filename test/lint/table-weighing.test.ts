@@ -1,8 +1,8 @@
 // Which table a finding is weighed with, on real PostgreSQL: REINDEX is weighed with its table (an index's
-// own table for REINDEX INDEX), a CREATE TABLE IF NOT EXISTS of a table that holds rows creates nothing (so
-// what follows it is weighed with those rows), and a finding whose table the lint cannot find is weighed as
-// one on a table with data and says so, rather than passing. Adding a varchar(n) column rewrites nothing:
-// squawk's prefer-text-field is advice, never an error.
+// own table for REINDEX INDEX), TRUNCATE and DROP TABLE with every table they name, a CREATE TABLE IF NOT
+// EXISTS of a table that holds rows creates nothing (so what follows it is weighed with those rows), and a
+// finding whose table the lint cannot find is weighed as one on a table with data and says so, rather than
+// passing. Adding a varchar(n) column rewrites nothing: squawk's prefer-text-field is advice, never an error.
 import { describe, expect, it } from "vitest";
 import { lintMigrations, readMigrationFiles, type SafetyFinding } from "../../core";
 import { useTestDatabase, withClient } from "../support/database";
@@ -50,6 +50,31 @@ describe("the table a finding is weighed with", () => {
     await withRows(0);
     expect(await lint(statement)).toEqual([]);
   });
+
+  it.each([
+    { command: "TRUNCATE", rule: "truncating-table" },
+    { command: "DROP TABLE", rule: "ban-drop-table" },
+  ])(
+    "$command of several tables weighs each: a new or empty first one hides no table with data",
+    async ({ command, rule }) => {
+      await withRows(100);
+      await withClient(db.current.url, (c) => c.query("DROP TABLE IF EXISTS e; CREATE TABLE e (id int);"));
+      const { locks } = await relationChanges(db.current.url, `${command} e, t;`, "e", ["e", "t"]);
+      expect(locks.e).toContain("AccessExclusiveLock");
+      expect(locks.t).toContain("AccessExclusiveLock");
+      // A table the release creates and an empty one come first: only t holds data, and the finding names it.
+      const findings = await lint(`CREATE TABLE n (id int);\n${command} n, e, t;`);
+      expect(levels(findings)).toEqual([`error ${rule} t`]);
+      expect(findings[0]!.tableSize).toMatch(/^100 rows, /);
+      // Each table that holds data is a finding of its own, with its size.
+      await withClient(db.current.url, (c) => c.query("INSERT INTO e VALUES (1), (2)"));
+      const both = await lint(`${command} e, t;`);
+      expect(levels(both)).toEqual([`error ${rule} e`, `error ${rule} t`]);
+      expect(both.map((f) => f.tableSize?.split(",")[0])).toEqual(["2 rows", "100 rows"]);
+      await withClient(db.current.url, (c) => c.query("TRUNCATE e, t"));
+      expect(await lint(`${command} e, t;`)).toEqual([]);
+    },
+  );
 
   it("a CREATE TABLE IF NOT EXISTS of a table that holds rows creates nothing", async () => {
     await withRows(100);
