@@ -5,7 +5,7 @@
 // backfill. The lint reports such a backfill itself (squawk reads statements one by one); the lock modes are
 // PostgreSQL's, measured in test/lint/held-locks.test.ts.
 import { IDENT, alterTableActions, canonicalName, codeStart, hasTopLevelKeyword, lineOf } from "./statements";
-import { statementTarget, statementTargets, type Statement } from "./statements";
+import { statementParts, statementTarget, statementTargets, type Statement } from "./statements";
 
 /** The lint's rule for a backfill that runs while the migration holds a strong lock on its table. */
 export const BACKFILL_UNDER_LOCK_RULE = "backfilling-under-lock";
@@ -137,13 +137,14 @@ export function backfillsUnderLock(statements: readonly Statement[], text: strin
   const found: HeldLockFinding[] = [];
   for (const statement of statements) {
     if (ENDS_TRANSACTION.test(statement.code)) held.clear();
-    const table = backfilledTable(statement);
-    const lock = table === undefined ? undefined : held.get(canonicalName(table));
-    if (lock) {
-      const everyRow =
-        /^\s*(?:UPDATE|DELETE)\b/i.test(statement.code) && !hasTopLevelKeyword(statement, "WHERE");
+    // A WITH's UPDATE, DELETE or INSERT is a backfill of its own.
+    for (const part of statementParts(statement)) {
+      const table = backfilledTable(part);
+      const lock = table === undefined ? undefined : held.get(canonicalName(table));
+      if (!lock) continue;
+      const everyRow = /^\s*(?:UPDATE|DELETE)\b/i.test(part.code) && !hasTopLevelKeyword(part, "WHERE");
       found.push({
-        offset: codeStart(statement),
+        offset: codeStart(part),
         message:
           `The migration holds ${lock.mode} on ${lock.table} (${BLOCKS[lock.mode]}), taken at line ${lock.line}, until it commits, so the app waits for the whole of this ${everyRow ? "statement, which changes every row" : "backfill"}. ` +
           "The lock timeout bounds how long the migration waits for a lock, not how long it holds one.",

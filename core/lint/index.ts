@@ -41,6 +41,7 @@ import {
   positionOf,
   splitStatements,
   statementAt,
+  statementPartAt,
   statementTargets,
   withoutStatements,
   type Statement,
@@ -342,32 +343,24 @@ function lintOwnFindings(
   const own: SquawkFinding[] = [];
   for (const [source, { text, statements }] of linted) {
     const bySquawk = squawkFindings.filter((f) => f.source === source);
-    const backfills = new Map(
-      backfillsUnderLock(statements, text).map((found) => [statementAt(statements, found.offset)!, found]),
-    );
+    const backfills = backfillsUnderLock(statements, text);
+    // Where a backfill under a lock starts (a statement, or a WITH's query): the table lock held through it is
+    // what blocks the app, and one finding says both (held-locks.ts).
+    const underLock = new Set(backfills.map((found) => found.offset));
     for (const statement of statements) {
       const reported = new Set(
         bySquawk
           .filter((f) => statementAt(statements, offsetOf(text, f.line, f.column)) === statement)
           .map((f) => f.rule),
       );
-      const underLock = backfills.get(statement);
       for (const { rule, offset } of unflaggedFindings(statement)) {
-        // The table lock held through it is what blocks the app: one finding says both (held-locks.ts).
-        if (reported.has(rule) || (underLock && rule === "updating-all-rows")) continue;
+        if (reported.has(rule) || (underLock.has(offset) && rule === "updating-all-rows")) continue;
         const problem = ruleInfo(rule).problem ?? rule;
         own.push({ source, ...positionOf(text, offset), rule, message: problem, help: null });
       }
-      if (underLock) {
-        const { offset, message } = underLock;
-        own.push({
-          source,
-          ...positionOf(text, offset),
-          rule: BACKFILL_UNDER_LOCK_RULE,
-          message,
-          help: null,
-        });
-      }
+    }
+    for (const { offset, message } of backfills) {
+      own.push({ source, ...positionOf(text, offset), rule: BACKFILL_UNDER_LOCK_RULE, message, help: null });
     }
   }
   return own;
@@ -389,7 +382,8 @@ async function weighFinding(
   // A Down section removes what its Up section added: the data it destroys is revert's to name (its preview
   // lists the drops and asks for --confirm), and a rename back is its point. What it blocks is the lint's.
   if (linted.section === "down" && info.kind !== "blocking") return [];
-  const targets = statement ? statementTargets(statement) : [];
+  // Inside a WITH, the table of the query the finding points at.
+  const targets = statement ? statementTargets(statementPartAt(statement, offset)) : [];
   const base = {
     file: `${linted.file.name}.sql`,
     line: statement ? firstCodeLine(linted.text, statement) : finding.line,

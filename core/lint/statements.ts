@@ -362,6 +362,59 @@ export function createdIndex(statement: Statement): string | undefined {
   return CREATE_INDEX_NAMED.exec(statement.code)?.[1];
 }
 
+const WITH = /^\s*WITH\s+(?:RECURSIVE\s+)?/i;
+const MODIFIES_ROWS = /^\s*(?:INSERT|UPDATE|DELETE|MERGE)\b/i;
+/** A WITH query's head up to its opening parenthesis: `name [(columns)] AS [NOT] [MATERIALIZED] (`. */
+const WITH_QUERY = new RegExp(
+  String.raw`^\s*${IDENT}\s*(?:\([^)]*\)\s*)?AS\s+(?:NOT\s+)?(?:MATERIALIZED\s+)?\(`,
+  "i",
+);
+/** A recursive query's SEARCH and CYCLE clauses, after its parentheses. */
+const SEARCH_OR_CYCLE = new RegExp(
+  String.raw`^\s*(?:SEARCH\s+(?:DEPTH|BREADTH)\s+FIRST\s+BY\s+[\s\S]*?\bSET\s+${IDENT}|CYCLE\s+[\s\S]*?\bUSING\s+${IDENT})`,
+  "i",
+);
+
+/**
+ * The statements a statement runs that change rows: for a WITH, each of its queries and the statement after
+ * it that is an INSERT, UPDATE, DELETE or MERGE, with its offsets in the file, since PostgreSQL runs one in a
+ * WITH as a statement of its own however its result is used (`WITH d AS (DELETE FROM t RETURNING 1) SELECT
+ * count(*) FROM d` deletes every row); for another statement, itself. A WITH whose queries cannot be read
+ * is itself.
+ */
+export function statementParts(statement: Statement): Statement[] {
+  const { code } = statement;
+  const head = WITH.exec(code);
+  if (!head) return [statement];
+  const part = (from: number, to: number): Statement => ({
+    start: statement.start + from,
+    end: statement.start + to,
+    code: code.slice(from, to),
+    comments: [],
+  });
+  const parts: Statement[] = [];
+  let at = head[0].length;
+  for (;;) {
+    const query = WITH_QUERY.exec(code.slice(at));
+    const open = query ? at + query[0].length - 1 : -1;
+    const close = query ? closingParen(code, open) : -1;
+    if (close < 0) return [statement];
+    parts.push(part(open + 1, close));
+    at = close + 1;
+    at += SEARCH_OR_CYCLE.exec(code.slice(at))?.[0].length ?? 0;
+    const comma = /^\s*,/.exec(code.slice(at));
+    if (!comma) break;
+    at += comma[0].length;
+  }
+  parts.push(part(at, code.length));
+  return parts.filter((p) => MODIFIES_ROWS.test(p.code));
+}
+
+/** The statement of `statement` (statementParts) that `offset` in the file is in; itself when none is. */
+export function statementPartAt(statement: Statement, offset: number): Statement {
+  return statementParts(statement).find((p) => offset >= p.start && offset < p.end) ?? statement;
+}
+
 /** Whether a statement has `keyword` outside parentheses and quotes: an UPDATE's or DELETE's own WHERE,
  *  not one of a subquery. */
 export function hasTopLevelKeyword(statement: Statement, keyword: string): boolean {

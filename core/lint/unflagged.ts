@@ -7,6 +7,7 @@ import {
   alterTableActions,
   codeStart,
   hasTopLevelKeyword,
+  statementParts,
   statementTarget,
   type Statement,
 } from "./statements";
@@ -52,8 +53,11 @@ export function unflaggedFindings(statement: Statement): UnflaggedFinding[] {
     for (const { matches, rule } of ACTIONS)
       if (matches(action.text)) found.push({ rule, offset: action.offset });
   }
-  for (const { matches, rule } of STATEMENTS) {
-    if (matches(statement)) found.push({ rule, offset: codeStart(statement) });
+  // A WITH's DELETE or UPDATE is a statement of its own (statementParts), pointed at where it starts.
+  for (const part of statementParts(statement)) {
+    for (const { matches, rule } of STATEMENTS) {
+      if (matches(part)) found.push({ rule, offset: codeStart(part) });
+    }
   }
   return found;
 }

@@ -130,6 +130,21 @@ describe("a backfill under a lock the migration took", () => {
     expect(await lint(`${alter}\nUPDATE other SET id = 2 WHERE id = 1;`)).toEqual([]);
   });
 
+  it("a WITH's UPDATE or DELETE is a backfill too, and one without WHERE is one finding", async () => {
+    const alter = 'ALTER TABLE "Message" ADD COLUMN "chars" integer;';
+    const update =
+      'WITH u AS (UPDATE "Message" SET "chars" = 0 WHERE id < 5 RETURNING id)\nSELECT count(*) FROM u;';
+    const { locks } = await relationChanges(db.current.url, `${alter}\n${update}`, '"Message"');
+    expect(locks['"Message"']).toContain("AccessExclusiveLock");
+    expect(rules(await lint(`${alter}\n${update}`))).toEqual(["error 3 backfilling-under-lock"]);
+    const everyRow = await lint(`${alter}\nWITH s AS (SELECT 1)\nDELETE FROM "Message";`);
+    expect(rules(everyRow)).toEqual(["error 3 backfilling-under-lock", "error 3 deleting-all-rows"]);
+    expect(everyRow[0]!.problem).toContain("which changes every row");
+    expect(rules(await lint(`${alter}\nWITH s AS (SELECT 1)\nUPDATE "Message" SET "chars" = 0;`))).toEqual([
+      "error 3 backfilling-under-lock",
+    ]);
+  });
+
   it("an UPDATE without WHERE under the lock is one finding, which says it changes every row", async () => {
     const findings = await lint(
       'ALTER TABLE "Message" ADD COLUMN "chars" integer;\nUPDATE "Message" SET "chars" = 0;',

@@ -31,6 +31,28 @@ const ALL_ROWS = [
   { statement: "UPDATE t SET c = (SELECT max(id) FROM t u WHERE u.id > 0);", rule: "updating-all-rows" },
 ];
 
+/** The same inside a WITH: PostgreSQL runs each data-modifying query of a WITH, and the statement after it, as
+ *  a statement of its own, however the WITH's result is used. `changed`: the rows of t it deletes or updates. */
+const IN_WITH = [
+  { statement: "WITH d AS (DELETE FROM t RETURNING 1) SELECT count(*) FROM d;", rule: "deleting-all-rows" },
+  {
+    statement: "WITH d AS (DELETE FROM t RETURNING id) SELECT id FROM d WHERE id > 50;",
+    rule: "deleting-all-rows",
+  },
+  {
+    statement: "WITH u AS (UPDATE t SET c = 0 RETURNING id) SELECT count(*) FROM u;",
+    rule: "updating-all-rows",
+  },
+  {
+    statement: "WITH RECURSIVE k (n) AS (SELECT 1), u AS NOT MATERIALIZED (SELECT 2) DELETE FROM t;",
+    rule: "deleting-all-rows",
+  },
+  {
+    statement: "WITH s AS (SELECT max(c) AS m FROM t) UPDATE t SET c = s.m FROM s;",
+    rule: "updating-all-rows",
+  },
+];
+
 describe("statements squawk does not report", () => {
   const db = useTestDatabase("lintunflagged");
   const dir = scratchDir("neonhub-migrations-");
@@ -93,6 +115,46 @@ describe("statements squawk does not report", () => {
       expect(findings[0]!.lock).toMatch(/^ROW EXCLUSIVE, and a lock on every row/);
     },
   );
+
+  it.each(IN_WITH)("$statement changes every row: $rule", async ({ statement, rule }) => {
+    await withRows(100);
+    // Each row t has left, and each one this transaction wrote, once the statement ran.
+    const rows = await withClient(db.current.url, async (c) => {
+      await c.query("BEGIN");
+      try {
+        await c.query(statement);
+        return (
+          await c.query<{ left: number; written: number }>(
+            "SELECT count(*)::int AS left, (count(*) FILTER (WHERE xmin = pg_current_xact_id()::xid))::int AS written FROM t",
+          )
+        ).rows[0]!;
+      } finally {
+        await c.query("ROLLBACK");
+      }
+    });
+    expect(rows).toEqual(
+      rule === "deleting-all-rows" ? { left: 0, written: 0 } : { left: 100, written: 100 },
+    );
+    const { locks } = await relationChanges(db.current.url, statement, "t");
+    expect(locks.t).toContain("RowExclusiveLock");
+    const findings = await lint(statement);
+    expect(findings.map((f) => `${f.level} ${f.rule} ${f.table}`)).toEqual([`error ${rule} t`]);
+    expect(findings[0]!.tableSize).toMatch(/^100 rows, /);
+  });
+
+  it("inside a WITH, a DELETE or UPDATE with its own WHERE is not shown, and TRUNCATE cannot be written", async () => {
+    await withRows(100);
+    expect(
+      await lint("WITH d AS (DELETE FROM t WHERE id > 50 RETURNING id) SELECT count(*) FROM d;"),
+    ).toEqual([]);
+    expect(await lint("WITH s AS (SELECT 1 AS one) UPDATE t SET c = 0 FROM s WHERE t.id = s.one;")).toEqual(
+      [],
+    );
+    // PostgreSQL's grammar takes no TRUNCATE in a WITH: the lint says so, as the server does.
+    const truncate = await lint("WITH x AS (TRUNCATE t) SELECT 1;");
+    expect(truncate.map((f) => `${f.level} ${f.rule}`)).toEqual(["error syntax-error"]);
+    expect(truncate[0]!.problem).toContain('syntax error at or near "TRUNCATE"');
+  });
 
   it("a DELETE or UPDATE with its own WHERE, SET TABLESPACE of an empty table and TRUNCATE of a new one are not shown", async () => {
     await withRows(100);
