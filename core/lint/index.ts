@@ -45,6 +45,7 @@ import {
   statementTargets,
   withoutStatements,
   type Statement,
+  type StatementTarget,
 } from "./statements";
 import { describeSyntaxError } from "./syntax-errors";
 import { outsideTransaction } from "./transaction-block";
@@ -117,9 +118,11 @@ interface LintedFile {
 interface Creations {
   /** The CREATE TABLE statements that create their table: not an IF NOT EXISTS of one the database has. */
   statements: Set<Statement>;
-  /** Per migration, the tables and indexes (canonical names) that exist once its Up section ran. */
+  /** Per migration, the tables (canonical names) that exist once its Up section ran. */
   tablesBefore: Map<string, Set<string>>;
-  indexesBefore: Map<string, Set<string>>;
+  /** Per migration, the indexes its Up section and those before it create (canonical names), each with the
+   *  table it is on (as written): what a DROP INDEX or REINDEX INDEX of one locks, and is weighed with. */
+  indexesBefore: Map<string, Map<string, string>>;
 }
 
 type Weigh = (name: string, kind: "table" | "index") => Promise<TableWeight | undefined>;
@@ -312,7 +315,7 @@ export function describeFinding(f: SafetyFinding): string {
 async function readCreations(linted: Iterable<LintedFile>, weigh: Weigh): Promise<Creations> {
   const creations: Creations = { statements: new Set(), tablesBefore: new Map(), indexesBefore: new Map() };
   const tables = new Set<string>();
-  const indexes = new Set<string>();
+  const indexes = new Map<string, string>();
   for (const { file, section, statements } of linted) {
     for (const statement of statements) {
       const table = createdTable(statement);
@@ -327,10 +330,10 @@ async function readCreations(linted: Iterable<LintedFile>, weigh: Weigh): Promis
     if (section === "down") continue;
     for (const statement of statements) {
       const index = createdIndex(statement);
-      if (index) indexes.add(canonicalName(index));
+      if (index) indexes.set(canonicalName(index.name), index.table);
     }
     creations.tablesBefore.set(file.name, new Set(tables));
-    creations.indexesBefore.set(file.name, new Set(indexes));
+    creations.indexesBefore.set(file.name, new Map(indexes));
   }
   return creations;
 }
@@ -410,11 +413,19 @@ async function weighFinding(
   }
   const notNullColumn = finding.rule === NOT_NULL_RULE && action ? setNotNullColumn(action) : undefined;
   const weighed: Weighed[] = [];
-  for (const target of targets) {
-    const created = (target.kind === "table" ? creations.tablesBefore : creations.indexesBefore).get(
-      linted.file.name,
-    );
-    if (created?.has(canonicalName(target.name))) continue;
+  for (const written of targets) {
+    // An index a pending migration creates is not in the catalog yet: DROP INDEX and REINDEX INDEX lock the
+    // table it is on (ACCESS EXCLUSIVE, SHARE), and are weighed with that table's data.
+    const onTable =
+      written.kind === "index"
+        ? creations.indexesBefore.get(linted.file.name)?.get(canonicalName(written.name))
+        : undefined;
+    const target: StatementTarget = onTable === undefined ? written : { name: onTable, kind: "table" };
+    if (
+      target.kind === "table" &&
+      creations.tablesBefore.get(linted.file.name)?.has(canonicalName(target.name))
+    )
+      continue;
     const weight = await weigh(target.name, target.kind);
     if (!weight) {
       // Renamed, or created in a way the lint does not read (CREATE TABLE AS, a DO block): it may hold rows.

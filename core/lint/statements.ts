@@ -353,13 +353,21 @@ export function createdTable(statement: Statement): CreatedTable | undefined {
 }
 
 const CREATE_INDEX_NAMED = new RegExp(
-  String.raw`^\s*CREATE\s+(?:UNIQUE\s+)?INDEX\s+(?:CONCURRENTLY\s+)?(?:IF\s+NOT\s+EXISTS\s+)?(?!ON\s)(${IDENT})\s+ON\s`,
+  String.raw`^\s*CREATE\s+(?:UNIQUE\s+)?INDEX\s+(?:CONCURRENTLY\s+)?(?:IF\s+NOT\s+EXISTS\s+)?(?!ON\s)(${IDENT})\s+ON\s+(?:ONLY\s+)?(${IDENT})`,
   "i",
 );
 
-/** The index a CREATE INDEX statement creates, when it names it. */
-export function createdIndex(statement: Statement): string | undefined {
-  return CREATE_INDEX_NAMED.exec(statement.code)?.[1];
+export interface CreatedIndex {
+  /** The index as written. */
+  name: string;
+  /** Its table as written. */
+  table: string;
+}
+
+/** The index a CREATE INDEX statement creates, when it names it, and its table. */
+export function createdIndex(statement: Statement): CreatedIndex | undefined {
+  const match = CREATE_INDEX_NAMED.exec(statement.code);
+  return match ? { name: match[1]!, table: match[2]! } : undefined;
 }
 
 const WITH = /^\s*WITH\s+(?:RECURSIVE\s+)?/i;

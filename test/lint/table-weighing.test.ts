@@ -103,13 +103,35 @@ describe("the table a finding is weighed with", () => {
       "warning renaming-table t",
       'error require-concurrent-index-creation "u"',
     ]);
-    // An index the release creates is new: dropping or rebuilding it in a later migration is not shown.
+    // An index the release creates on a table it creates: dropping or rebuilding it later is not shown.
     const created = await lint(
       "CREATE TABLE n (id int, note text);\nCREATE INDEX n_note ON n (note);",
       "DROP INDEX n_note;\nREINDEX INDEX n_note;",
     );
     expect(created).toEqual([]);
   });
+
+  it.each([
+    { statement: "DROP INDEX t_c;", rule: "require-concurrent-index-deletion", mode: "AccessExclusiveLock" },
+    { statement: "REINDEX INDEX t_c;", rule: "require-concurrent-reindex", mode: "ShareLock" },
+  ])(
+    "$statement of an index a pending migration creates on a table with data is weighed with that table",
+    async ({ statement, rule, mode }) => {
+      await withRows(100);
+      await withClient(db.current.url, (c) => c.query("CREATE INDEX t_c ON t (c)"));
+      const { locks } = await relationChanges(db.current.url, statement, "t");
+      expect(locks.t).toContain(mode);
+      await withClient(db.current.url, (c) => c.query("DROP INDEX t_c"));
+      const build =
+        "-- neonhub-db:allow require-concurrent-index-creation because it was built by hand first\nCREATE INDEX IF NOT EXISTS t_c ON t (c);";
+      const findings = await lint(build, statement);
+      expect(levels(findings)).toEqual(["exempted require-concurrent-index-creation t", `error ${rule} t`]);
+      expect(findings[1]!.tableSize).toMatch(/^100 rows, /);
+      // Of an index on a table the release creates, it concerns no data (the test above), nor on an empty one.
+      await withRows(0);
+      expect(await lint(build, statement)).toEqual([]);
+    },
+  );
 
   it("adding a varchar(n) column rewrites nothing: prefer-text-field is a warning, not an error", async () => {
     await withRows(100);
