@@ -265,13 +265,14 @@ export const RULES: Record<string, RuleInfo> = {
     saferForm:
       "leave it out of the release: the order is not kept as rows change anyway. Reorder by hand with pg_repack (online), or CLUSTER in a maintenance window",
   },
+  // ALTER INDEX locks the index only, but every query of its table plans with the index, and every write
+  // updates it: they wait all the same (test/lint/unflagged-statements.test.ts).
   "moving-tablespace": {
     kind: "blocking",
     problem:
-      "ALTER TABLE ... SET TABLESPACE copies the whole table to the new tablespace under ACCESS EXCLUSIVE, which blocks reads and writes until the copy ends.",
-    lock: `${ACCESS_EXCLUSIVE} while the table is copied`,
-    saferForm:
-      "move it by hand, outside the release, with pg_repack --tablespace (online), or in a maintenance window",
+      "SET TABLESPACE copies the whole table (ALTER TABLE) or index (ALTER INDEX) to the new tablespace under ACCESS EXCLUSIVE on it, which blocks the table's reads and writes until the copy ends: a query on the table plans with each of its indexes, and a write updates them.",
+    lock: `${ACCESS_EXCLUSIVE} on the table or index while it is copied`,
+    saferForm: `move a table by hand, outside the release, with pg_repack --tablespace (online), or in a maintenance window; an index, by building a copy with CREATE INDEX CONCURRENTLY ... TABLESPACE by hand, then DROP INDEX CONCURRENTLY of the old one (${INDEX_BY_HAND})`,
   },
   "changing-table-logging": {
     kind: "blocking",

@@ -197,6 +197,13 @@ const TARGETS: { pattern: RegExp; kind: StatementTarget["kind"] }[] = [
     ),
     kind: "table",
   },
+  {
+    pattern: new RegExp(
+      String.raw`^\s*ALTER\s+INDEX\s+(?:IF\s+EXISTS\s+)?(?!ALL\s+IN\s+TABLESPACE\b)(${IDENT})`,
+      "i",
+    ),
+    kind: "index",
+  },
   { pattern: new RegExp(String.raw`${REINDEX}TABLE\s+(?:CONCURRENTLY\s+)?(${IDENT})`, "i"), kind: "table" },
   { pattern: new RegExp(String.raw`${REINDEX}INDEX\s+(?:CONCURRENTLY\s+)?(${IDENT})`, "i"), kind: "index" },
   {

@@ -4,6 +4,7 @@
 // (rules.ts says what each does, test/lint/unflagged-statements.test.ts measures it on PostgreSQL).
 import { addsSerialColumn } from "./added-column";
 import {
+  IDENT,
   alterTableActions,
   codeStart,
   hasTopLevelKeyword,
@@ -25,6 +26,12 @@ const ACTIONS: readonly { matches: (action: string) => boolean; rule: string }[]
   { matches: (action) => /^SET\s+(?:UN)?LOGGED\b/i.test(action), rule: "changing-table-logging" },
 ];
 
+/** ALTER INDEX ... SET TABLESPACE, of one index or of ALL IN TABLESPACE (OWNED BY ...). */
+const INDEX_SET_TABLESPACE = new RegExp(
+  String.raw`^\s*ALTER\s+INDEX\s+(?:IF\s+EXISTS\s+)?(?:ALL\s+IN\s+TABLESPACE\s+${IDENT}\s+(?:OWNED\s+BY\s+[\s\S]*?\s+)?|${IDENT}\s+)SET\s+TABLESPACE\b`,
+  "i",
+);
+
 /** Whole statements squawk does not report. CLUSTER without a table and VACUUM cannot run in a migration's
  *  transaction at all (transaction-block.ts); TRUNCATE ... CASCADE is squawk's ban-truncate-cascade. */
 const STATEMENTS: readonly { matches: (statement: Statement) => boolean; rule: string }[] = [
@@ -32,6 +39,7 @@ const STATEMENTS: readonly { matches: (statement: Statement) => boolean; rule: s
     matches: (s) => /^\s*CLUSTER\b/i.test(s.code) && statementTarget(s) !== undefined,
     rule: "clustering-table",
   },
+  { matches: (s) => INDEX_SET_TABLESPACE.test(s.code), rule: "moving-tablespace" },
   {
     matches: (s) => /^\s*TRUNCATE\b/i.test(s.code) && !/\bCASCADE\b/i.test(s.code),
     rule: "truncating-table",

@@ -156,6 +156,38 @@ describe("statements squawk does not report", () => {
     expect(truncate[0]!.problem).toContain('syntax error at or near "TRUNCATE"');
   });
 
+  it("ALTER INDEX ... SET TABLESPACE copies the index under ACCESS EXCLUSIVE, which stops the table's queries: an error in production", async () => {
+    await withRows(100);
+    const statement = `ALTER INDEX t_pkey SET TABLESPACE ${TABLESPACE};`;
+    const { rewritten, locks } = await relationChanges(db.current.url, statement, "t_pkey", ["t", "t_pkey"]);
+    expect(rewritten).toBe(true);
+    expect(locks.t_pkey).toContain("AccessExclusiveLock");
+    // The table itself is not locked, but a query plans with each of its indexes: it waits all the same.
+    await withClient(db.current.url, async (mover) => {
+      await mover.query("BEGIN");
+      await mover.query(statement);
+      try {
+        await withClient(db.current.url, async (app) => {
+          await app.query("SET lock_timeout = '200ms'");
+          await expect(app.query("SELECT c FROM t WHERE c = 1")).rejects.toThrow(/lock timeout/);
+          await expect(app.query("INSERT INTO t VALUES (1000, 1)")).rejects.toThrow(/lock timeout/);
+        });
+      } finally {
+        await mover.query("ROLLBACK");
+      }
+    });
+    const findings = await lint(statement);
+    expect(findings.map((f) => `${f.level} ${f.rule} ${f.table}`)).toEqual(["error moving-tablespace t"]);
+    expect(findings[0]!.tableSize).toMatch(/^100 rows, /);
+    expect(findings[0]!.problem).toContain("ALTER INDEX");
+    expect(findings[0]!.lock).toMatch(/^ACCESS EXCLUSIVE/);
+    // Every index of a tablespace: the lint cannot tell whose, and weighs it as holding data.
+    const all = await lint(`ALTER INDEX ALL IN TABLESPACE pg_default SET TABLESPACE ${TABLESPACE};`);
+    expect(all.map((f) => `${f.level} ${f.rule} ${f.table}`)).toEqual(["error moving-tablespace null"]);
+    await withRows(0);
+    expect(await lint(statement)).toEqual([]);
+  });
+
   it("a DELETE or UPDATE with its own WHERE, SET TABLESPACE of an empty table and TRUNCATE of a new one are not shown", async () => {
     await withRows(100);
     expect(await lint("DELETE FROM t WHERE id > 50;")).toEqual([]);
