@@ -17,7 +17,8 @@ import os from "node:os";
 import { formatCount } from "../../count-format";
 import { ReleaseError } from "../../errors";
 import { HALFVEC_MAX_VALUE, VECTOR_MAX_INDEX_DIM, indexedType } from "../../vector-indexes/spec";
-import { VECTOR_MAX_DIM, toNetworkOrder } from "./copy-binary";
+import { HALFVEC_MAX_INDEX_DIM } from "../../vector-indexes/spec";
+import { toNetworkOrder } from "./copy-binary";
 
 export const CHUNK_FILE_FORMAT = "neonhub-chunks";
 export const CHUNK_FILE_VERSION = 1;
@@ -216,10 +217,12 @@ function parseHeader(file: string, line: Line): ChunkFileHeader {
     typeof dimension !== "number" ||
     !Number.isInteger(dimension) ||
     dimension < 1 ||
-    dimension > VECTOR_MAX_DIM
+    dimension > HALFVEC_MAX_INDEX_DIM
   ) {
+    // The schema's own bound on "EmbeddingSpace"."dimension" (the most a halfvec index covers): a larger
+    // dimension names no space there can be.
     throw fail(
-      `"dimension" must be an integer from 1 to ${VECTOR_MAX_DIM} (got ${JSON.stringify(dimension)}).`,
+      `"dimension" must be an integer from 1 to ${HALFVEC_MAX_INDEX_DIM}, the most dimensions an embedding space has (got ${JSON.stringify(dimension)}).`,
     );
   }
   checkFields(file, line.number, "header", h);

@@ -20,9 +20,6 @@ export function copyTrailer(): Buffer {
   return Buffer.from([0xff, 0xff]);
 }
 
-/** pgvector's largest `vector` (VECTOR_MAX_DIM). */
-export const VECTOR_MAX_DIM = 16000;
-
 /**
  * Turns float32 bytes in this machine's byte order into the big-endian order of the wire, in place.
  * Every machine Node runs on today is little-endian; the check keeps a big-endian one correct.

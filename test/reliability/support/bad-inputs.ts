@@ -530,6 +530,20 @@ export const BAD_INPUTS: BadInput[] = [
     message:
       /line 1: header: names the embedding space twice, by "embeddingSpaceId" and by "embeddingSpace": keep one of them/,
   },
+  {
+    area: "bulk-load files",
+    label: "a header with more dimensions than an embedding space can have",
+    run: (ctx) => {
+      const file = path.join(ctx.scratch, `chunks-${++folders}.ndjson`);
+      writeFileSync(
+        file,
+        `${JSON.stringify({ format: "neonhub-chunks", version: 1, dimension: 5000, embeddingSpaceId: DEMO_SPACE.id })}\n`,
+      );
+      return loadChunks(ctx, file, ctx.emptyDataset);
+    },
+    message:
+      /line 1: header: "dimension" must be an integer from 1 to 4000, the most dimensions an embedding space has \(got 5000\)/,
+  },
 ];
 
 /** A scratch folder for the matrix's files. */
