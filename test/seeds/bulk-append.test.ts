@@ -105,7 +105,7 @@ describe("load-chunks --append", () => {
       documentsWithoutChunks: ["kept-doc-0"],
     });
     expect(log.lines).toContain(
-      "warning: load-chunks: 1 document of the dataset now has no chunks, as no chunk line of the file names it (kept, with its versions): kept-doc-0",
+      "warning: load-chunks: 1 document of the dataset now has no chunks, as no chunk line of the file names it (a load deletes no document, nor its versions): kept-doc-0",
     );
     const byDocument = await chunksByDocument();
     expect(byDocument.find((r) => r.doc === "kept-doc-0")).toBeUndefined();

@@ -198,7 +198,7 @@ describe("the bulk chunk loader", () => {
     const reembedded = await load(chunksOnly.file, datasetId, { replace: true });
     expect(reembedded).toMatchObject({ documents: 0, chunks: 6, documentsWithoutChunks: ["first-doc-2"] });
     expect(log.lines).toContain(
-      "warning: load-chunks: 2 documents of the dataset now have no chunks, as no chunk line of the file names them (kept, with their versions): first-doc-1, first-doc-2",
+      "warning: load-chunks: 2 documents of the dataset now have no chunks, as no chunk line of the file names them (a load deletes no document, nor its versions): first-doc-1, first-doc-2",
     );
   });
 

@@ -310,7 +310,7 @@ export function documentsLeftEmptyText(ids: readonly string[]): string {
   const shown = ids.slice(0, 5).join(", ") + (ids.length > 5 ? `, and ${ids.length - 5} more` : "");
   return (
     `load-chunks: ${one ? "1 document" : `${ids.length} documents`} of the dataset now ${one ? "has" : "have"} ` +
-    `no chunks, as no chunk line of the file names ${one ? "it" : "them"} (kept, with ${one ? "its" : "their"} versions): ${shown}`
+    `no chunks, as no chunk line of the file names ${one ? "it" : "them"} (a load deletes no document, nor its versions): ${shown}`
   );
 }
 
