@@ -2,6 +2,7 @@
 // release lock, as the owner role. Used by `neonhub-db revert --to <name>` and by the stack's
 // dropSchemaOnDelete path (which reverts everything and then drops the engine's own schema).
 import type { ClientBase } from "pg";
+import { lostLastRows } from "./adopt/lost-last-rows";
 import { BOOKKEEPING_SCHEMA, bookkeepingExists } from "./bookkeeping";
 import { closestName } from "./closest-name";
 import { displayChecksumPair, ledgerProblemText } from "./display";
@@ -180,6 +181,7 @@ export async function planRevertWith(
   const ledger = await readLedger(client);
   const upChecksums = ledger.length > 0 ? await readUpChecksums(client) : new Map();
   const { items, problems } = planRevertFrom({ files, ledger, upChecksums, to, correctedDown });
+  problems.push(...(await lostLastRowsOf(client, files, ledger)));
   return {
     database: redactUrl(options.databaseUrl),
     to,
@@ -187,6 +189,20 @@ export async function planRevertWith(
     problems,
     lastMigrationAfter: ledger.at(-1 - items.length)?.name ?? null,
   };
+}
+
+/**
+ * Migrations after the ledger's last row whose rows were deleted by hand (core/adopt/lost-last-rows.ts): their
+ * changes are in place, so a revert, which goes back from the ledger's last row, would leave them while its
+ * snapshot recorded them as the state the ledger ends at. Refused like a row lost between two applied ones.
+ */
+async function lostLastRowsOf(
+  client: ClientBase,
+  files: readonly MigrationFile[],
+  ledger: readonly LedgerEntry[],
+): Promise<LedgerProblem[]> {
+  if (ledger.length === 0) return [];
+  return lostLastRows(client, ledger, compareWithLedger(files, ledger).pending);
 }
 
 /** Reverts under the release lock; the ledger is read only once the lock is held. */
@@ -214,6 +230,7 @@ export async function revertWith(
       to: request.to,
       correctedDown: request.correctedDown,
     });
+    problems.push(...(await lostLastRowsOf(client, files, ledger)));
     if (problems.length > 0) {
       throw new ReleaseError(
         "ledger-mismatch",

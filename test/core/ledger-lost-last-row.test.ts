@@ -77,6 +77,25 @@ describe("the ledger's last row deleted by hand, its migration's table there", (
     expect(verified.doc.problems.map((p) => p.kind)).toEqual(["missing-from-ledger"]);
     expect(verified.doc.drift.note).toBeUndefined();
 
+    // A revert goes back from the ledger's last row: it would leave the lost migration's table while its
+    // snapshot recorded the state the ledger ends at. Refused, previewed or confirmed, with nothing changed.
+    const previewed = await cli<{ plan: { problems: { kind: string; migration: string }[] } }>(
+      "revert",
+      "--to",
+      "20250101000100_widgets",
+    );
+    expect(previewed.code).toBe(1);
+    expect(previewed.doc.plan.problems.map((p) => [p.kind, p.migration])).toEqual([
+      ["missing-from-ledger", lost],
+    ]);
+    const reverted = await cli<ErrorDocument>("revert", "--to", "20250101000100_widgets", "--confirm");
+    expect(reverted.code).toBe(1);
+    expect(reverted.doc.error.code).toBe("ledger-mismatch");
+    expect(reverted.doc.error.message).toContain(`Migration ${lost}.sql`);
+    expect(await ledger()).toEqual(["20250101000100_widgets", "20250101000200_widget_color"]);
+    const gadget = await withClient(db.current.url, (c) => c.query(`SELECT to_regclass('"Gadget"') AS t`));
+    expect(gadget.rows[0].t).toBe('"Gadget"');
+
     const fix = problem!.fix;
     const restore = fix.slice(fix.indexOf("SELECT set_config"), fix.indexOf(" If they are not"));
     await withClient(db.current.url, (c) => c.query(restore));
