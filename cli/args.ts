@@ -101,7 +101,10 @@ Options:
   --json                   print one JSON document on stdout and nothing else
   --migrations-dir DIR     folder of the migration files (default: migrations/ of this project)
   --owner-role ROLE        SET ROLE to this role before changing anything, so it owns the objects
-  --lock-timeout SECONDS   how long apply waits for another release: whole seconds, 1 to 3600 (default 60)
+  --lock-timeout SECONDS   how long a command waits for a lock another session holds: apply, revert, baseline
+                           and adopt for another release; status, plan, verify, health, prisma-schema and
+                           load-chunks for a table or row they read or write (they say every 2 s whom they wait
+                           for, then fail naming that session); whole seconds, 1 to 3600 (default 60)
   --migration-lock-timeout SECONDS
                            lock_timeout of each migration: how long a statement waits for a table lock before
                            the migration is rolled back and retried (default 5; 0 = no limit)
@@ -370,7 +373,8 @@ const COMMAND_FLAGS: Partial<Record<keyof typeof OPTIONS, readonly string[]>> = 
   "migration-lock-timeout": ["plan", "apply"],
   "statement-timeout": ["plan", "apply"],
   "lock-retries": ["plan", "apply"],
-  "lock-timeout": LOCK_TAKERS,
+  // "lock-timeout" goes with every command: the read commands and load-chunks wait for table and row locks at
+  // most as long as a lock taker waits for another release (core/lock-safety/bounded-waits.ts).
   "owner-role": LOCK_TAKERS,
   "migrations-dir": MIGRATION_FILE_READERS,
   "row-level-security": RELEASE_STEP_SETTINGS,

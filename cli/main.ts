@@ -221,11 +221,12 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
         return EXIT.ok;
       }
       case "load-chunks": {
-        const { databaseUrl, databaseUrlSource, connectTimeoutMs } = options;
+        const { databaseUrl, databaseUrlSource, connectTimeoutMs, lockTimeoutMs } = options;
         const result = await loadChunkFile({
           databaseUrl,
           databaseUrlSource,
           connectTimeoutMs,
+          lockTimeoutMs,
           file: args.file!,
           datasetId: args.dataset!,
           replace: args.replace,
@@ -253,11 +254,13 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
         });
       }
       case "prisma-schema": {
-        const { databaseUrl, databaseUrlSource, connectTimeoutMs } = options;
+        const { databaseUrl, databaseUrlSource, connectTimeoutMs, lockTimeoutMs } = options;
         const result = await prismaSchemaCommand({
           databaseUrl,
           databaseUrlSource,
           connectTimeoutMs,
+          lockTimeoutMs,
+          log,
           out: args.out,
           check: args.check,
         });

@@ -1,6 +1,6 @@
 // One way to open a connection, used by every command: bounded connect time, an application_name that
 // shows up in pg_stat_activity (and in lock-holder reports), and errors that name host, port and fix.
-import { Client } from "pg";
+import { Client, type QueryResult } from "pg";
 import { driverConfig, type DatabaseTarget } from "./dsn";
 import { ReleaseError } from "./errors";
 
@@ -9,6 +9,11 @@ export interface ConnectOptions {
   applicationName: string;
   /** How long to wait for the server to accept the connection. */
   connectTimeoutMs?: number;
+  /**
+   * Session settings (statements without parameters), sent in the same message as the first query when that
+   * is plain text, so that they cost no round trip of their own (a no-op plan stays at two).
+   */
+  sessionSql?: readonly string[];
 }
 
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
@@ -31,7 +36,31 @@ export async function openClient(target: DatabaseTarget, options: ConnectOptions
     await client.end().catch(() => {});
     throw describeConnectError(error, target, timeout);
   }
+  if (options.sessionSql?.length) sendWithFirstQuery(client, options.sessionSql);
   return client;
+}
+
+/**
+ * Prefixes the client's first query with `statements` and hands back that query's own result(s). A first
+ * query with parameters or a stream (COPY) cannot share a message: the statements go just before it, queued
+ * on the same connection (pg runs queries in order), and a failure shows on the query itself.
+ */
+function sendWithFirstQuery(client: Client, statements: readonly string[]): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  client.query = ((...args: unknown[]) => {
+    delete (client as { query?: unknown }).query; // back to the prototype's
+    const [first, ...rest] = args;
+    if (typeof first !== "string" || rest.length > 0) {
+      (query(statements.join(";\n")) as Promise<unknown>).catch(() => {});
+      return query(...args);
+    }
+    return (query(`${statements.join(";\n")};\n${first}`) as Promise<QueryResult | QueryResult[]>).then(
+      (results) => {
+        const own = (results as QueryResult[]).slice(statements.length);
+        return own.length === 1 ? own[0] : own;
+      },
+    );
+  }) as typeof client.query;
 }
 
 /** Closes a client without letting a dead connection turn cleanup into a second error. */

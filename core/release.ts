@@ -25,10 +25,11 @@ import {
   safetyPlanProblems,
   type PlanProblem,
 } from "./plan-problems";
-import { acquireReleaseLock } from "./lock";
+import { DEFAULT_LOCK_TIMEOUT_MS, acquireReleaseLock } from "./lock";
 import { lintMigrations, refuseUnsafeMigrations, type ReleaseEnvironment, type SafetyReport } from "./lint";
 import { openMonitorInBackground, type MonitorConnection } from "./lock-safety/monitor-connection";
-import { endSessionWithClient } from "./lock-safety/session";
+import { withBoundedLockWaits } from "./lock-safety/bounded-waits";
+import { commandSessionSql, endSessionWithClient } from "./lock-safety/session";
 import { resolveLockSafety, type LockSafetySettings } from "./lock-safety/settings";
 import { silentLogger, type Logger } from "./logger";
 import { readMigrationFiles, type MigrationFile } from "./migrations/files";
@@ -79,7 +80,10 @@ export interface ReleaseOptions {
   steps?: readonly ReleaseStep[];
   /** Role to SET ROLE to before any change, so that the objects belong to it (the owner role). */
   ownerRole?: string;
-  /** How long apply waits for another release to finish. */
+  /**
+   * How long apply waits for another release to finish; plan, status and verify, for a lock another session
+   * holds on what they read (DEFAULT_LOCK_TIMEOUT_MS when unset).
+   */
   lockTimeoutMs?: number;
   /** How migrations wait for table locks (lock_timeout, statement_timeout, retries); defaults when unset. */
   lockSafety?: Partial<LockSafetySettings>;
@@ -190,12 +194,28 @@ async function withConnection<T>(
   fn: (client: Client) => Promise<T>,
 ): Promise<T> {
   const target = targetOf(options);
+  // apply waits for the release lock and its migrations for table locks, each its own way; the reads wait
+  // for a table lock at most lockTimeoutMs, saying for whom.
+  const readLockTimeoutMs =
+    command === "apply" ? undefined : (options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS);
   const client = await openClient(target, {
     applicationName: `neonhub-db:${command}`,
     connectTimeoutMs: options.connectTimeoutMs,
+    sessionSql: commandSessionSql(readLockTimeoutMs),
   });
   try {
-    return await fn(client);
+    if (readLockTimeoutMs === undefined) return await fn(client);
+    return await withBoundedLockWaits(
+      client,
+      target,
+      {
+        command,
+        lockTimeoutMs: readLockTimeoutMs,
+        connectTimeoutMs: options.connectTimeoutMs,
+        log: options.log ?? silentLogger,
+      },
+      () => fn(client),
+    );
   } catch (error) {
     throw await describeSessionError(client, error, target, command);
   } finally {

@@ -4,6 +4,7 @@
 import type { Client } from "pg";
 import { closeClient, openClient } from "./connection";
 import { parseDatabaseUrl, type DatabaseTarget } from "./dsn";
+import { commandSessionSql } from "./lock-safety/session";
 import {
   applyWith,
   describeSessionError,
@@ -31,6 +32,8 @@ export class ReleaseSession {
     const client = await openClient(target, {
       applicationName: `neonhub-db:${command}`,
       connectTimeoutMs: options.connectTimeoutMs,
+      // Its server session ends with the client (a killed CLI, a cancelled pulumi up).
+      sessionSql: commandSessionSql(),
     });
     return new ReleaseSession(options, target, client);
   }

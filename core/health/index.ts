@@ -5,6 +5,10 @@
 import type { ClientBase } from "pg";
 import { BOOKKEEPING_SCHEMA, bookkeepingExists } from "../bookkeeping";
 import { closeClient, openClient } from "../connection";
+import { DEFAULT_LOCK_TIMEOUT_MS } from "../lock";
+import { withBoundedLockWaits } from "../lock-safety/bounded-waits";
+import { commandSessionSql } from "../lock-safety/session";
+import { silentLogger, type Logger } from "../logger";
 import { parseDatabaseUrl, redactUrl, type DatabaseTarget } from "../dsn";
 import { ReleaseError, asMigratorFix, isReleaseError } from "../errors";
 import { releaseRecordsOwnerError } from "../release-records-owner";
@@ -39,6 +43,13 @@ export interface HealthOptions {
   /** The release's steps, configured as for apply: the vector-index step's plan says which index is stale. */
   steps?: readonly ReleaseStep[];
   connectTimeoutMs?: number;
+  /**
+   * How long a reading waits for a lock another session holds (an ALTER TABLE, a LOCK TABLE) before the report
+   * fails naming that session (DEFAULT_LOCK_TIMEOUT_MS when unset): health must not hang.
+   */
+  lockTimeoutMs?: number;
+  /** Where a wait for a lock is said (stderr in the CLI). */
+  log?: Logger;
   /** When a reading needs action; DEFAULT_HEALTH_LIMITS for what is not given. */
   limits?: Partial<HealthLimits>;
 }
@@ -46,15 +57,25 @@ export interface HealthOptions {
 /** Reads the database's health in one read-only transaction (one consistent view of the statistics). */
 export async function checkHealth(options: HealthOptions): Promise<HealthReport> {
   const target = parseDatabaseUrl(options.databaseUrl, options.databaseUrlSource ?? "the database URL");
+  const lockTimeoutMs = options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
   const client = await openClient(target, {
     applicationName: "neonhub-db:health",
     connectTimeoutMs: options.connectTimeoutMs,
+    sessionSql: commandSessionSql(lockTimeoutMs),
   });
+  const bound = {
+    command: "health",
+    lockTimeoutMs,
+    connectTimeoutMs: options.connectTimeoutMs,
+    log: options.log ?? silentLogger,
+  };
   try {
-    await client.query("BEGIN TRANSACTION READ ONLY");
-    const report = await readReport(client, options);
-    await client.query("ROLLBACK");
-    return report;
+    return await withBoundedLockWaits(client, target, bound, async () => {
+      await client.query("BEGIN TRANSACTION READ ONLY");
+      const report = await readReport(client, options);
+      await client.query("ROLLBACK");
+      return report;
+    });
   } catch (error) {
     // The drift check reads the catalog: out of the aborted read-only transaction first.
     await client.query("ROLLBACK").catch(() => {});

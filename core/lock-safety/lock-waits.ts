@@ -31,6 +31,11 @@ export interface LockBlocker {
 export interface LockWait {
   /** The table (or other object) waited for, as regclass text; null for a lock on something else. */
   relation: string | null;
+  /**
+   * pg_locks.locktype: "relation", "tuple", ...; "transactionid" when a row lock is waited for (the wait is
+   * on the transaction that locked or changed the row). Absent: not known.
+   */
+  locktype?: string;
   mode: string;
   blockers: LockBlocker[];
 }
@@ -55,6 +60,7 @@ export async function readLockWait(monitor: ClientBase, pid: number): Promise<Lo
   // One row per blocker (one row with a NULL pid when none is left), each with what it holds on the object.
   const result = await monitor.query<{
     relation: string | null;
+    locktype: string;
     mode: string;
     pid: number | null;
     holding: string[] | null;
@@ -66,7 +72,7 @@ export async function readLockWait(monitor: ClientBase, pid: number): Promise<Lo
     viewer: string;
   }>(
     `WITH w AS (SELECT * FROM pg_locks WHERE pid = $1 AND NOT granted LIMIT 1)
-     SELECT w.relation::regclass::text AS relation, w.mode, a.pid, a.application_name, a.usename, a.state,
+     SELECT w.relation::regclass::text AS relation, w.locktype, w.mode, a.pid, a.application_name, a.usename, a.state,
             current_user AS viewer,
             floor(extract(epoch FROM now() - coalesce(a.xact_start, a.backend_start)))::int AS age,
             (SELECT array_agg(DISTINCT h.mode) FROM pg_locks h
@@ -81,6 +87,7 @@ export async function readLockWait(monitor: ClientBase, pid: number): Promise<Lo
   if (!lock) return undefined;
   return {
     relation: lock.relation,
+    locktype: lock.locktype,
     mode: lock.mode,
     blockers: result.rows.flatMap((row) =>
       row.pid === null
@@ -120,7 +127,11 @@ export function describeBlocker(blocker: LockBlocker): string {
 
 /** `AccessExclusiveLock on "Chunk", blocked by pid 4711 (holding AccessShareLock; ...)`. */
 export function describeLockWait(wait: LockWait): string {
-  const what = wait.relation ? `${wait.mode} on ${wait.relation}` : wait.mode;
+  const what = wait.relation
+    ? `${wait.mode} on ${wait.relation}`
+    : wait.locktype === "transactionid"
+      ? `${wait.mode} on a row another transaction locked or changed`
+      : wait.mode;
   const who =
     wait.blockers.length > 0
       ? wait.blockers.map(describeBlocker).join(", ")

@@ -18,11 +18,12 @@ export interface MonitorConnection {
 
 export function openMonitorInBackground(
   target: DatabaseTarget,
-  options: { connectTimeoutMs?: number; log: Logger },
+  options: { connectTimeoutMs?: number; log: Logger; command?: string },
 ): MonitorConnection {
+  const command = options.command ?? "apply";
   const ready = (async () => {
     const monitor = await openClient(target, {
-      applicationName: "neonhub-db:apply-monitor",
+      applicationName: `neonhub-db:${command}-monitor`,
       connectTimeoutMs: options.connectTimeoutMs,
     });
     try {
@@ -34,7 +35,7 @@ export function openMonitorInBackground(
     return monitor;
   })().catch((error: unknown) => {
     options.log.warn(
-      `the lock-wait watcher could not connect (${(error as Error).message}): lock waits of this apply are not reported`,
+      `the lock-wait watcher could not connect (${(error as Error).message}): lock waits of this ${command} are not reported`,
     );
     return undefined;
   });

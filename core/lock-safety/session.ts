@@ -17,6 +17,19 @@ export const END_SESSION_WITH_CLIENT_SQL = `SELECT set_config('client_connection
   FROM pg_settings WHERE name = 'client_connection_check_interval'
     AND (setting::int = 0 OR setting::int > ${CLIENT_CHECK_INTERVAL_MS})`;
 
+/**
+ * A command's session settings (openClient's sessionSql): it ends with the client, and, given `lockTimeoutMs`,
+ * each statement waits at most that long for a lock (lock_timeout; see bounded-waits.ts for what is said).
+ */
+export function commandSessionSql(lockTimeoutMs?: number): string[] {
+  return [
+    END_SESSION_WITH_CLIENT_SQL,
+    ...(lockTimeoutMs === undefined
+      ? []
+      : [`SELECT set_config('lock_timeout', '${intervalText(lockTimeoutMs)}', false)`]),
+  ];
+}
+
 export async function endSessionWithClient(client: ClientBase): Promise<void> {
   await client.query(END_SESSION_WITH_CLIENT_SQL);
 }

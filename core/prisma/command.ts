@@ -3,6 +3,10 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { closeClient, openClient } from "../connection";
+import { DEFAULT_LOCK_TIMEOUT_MS } from "../lock";
+import { withBoundedLockWaits } from "../lock-safety/bounded-waits";
+import { commandSessionSql } from "../lock-safety/session";
+import { silentLogger, type Logger } from "../logger";
 import { parseDatabaseUrl } from "../dsn";
 import { ReleaseError } from "../errors";
 import { readPrismaCatalog } from "./catalog";
@@ -13,6 +17,10 @@ export interface PrismaSchemaOptions {
   databaseUrl: string;
   databaseUrlSource?: string;
   connectTimeoutMs?: number;
+  /** How long a catalog read waits for a lock another session holds (DEFAULT_LOCK_TIMEOUT_MS when unset). */
+  lockTimeoutMs?: number;
+  /** Where a wait for a lock is said (stderr in the CLI). */
+  log?: Logger;
   /** Write the schema here (and, with `check`, compare this file instead of the default). */
   out?: string;
   /** Compare the file with the database instead of writing it. */
@@ -36,15 +44,30 @@ export interface PrismaSchemaResult {
 
 /** Renders the schema of the database at `databaseUrl` (any login may: it reads only the catalog). */
 export async function generatePrismaSchema(
-  options: Pick<PrismaSchemaOptions, "databaseUrl" | "databaseUrlSource" | "connectTimeoutMs">,
+  options: Pick<
+    PrismaSchemaOptions,
+    "databaseUrl" | "databaseUrlSource" | "connectTimeoutMs" | "lockTimeoutMs" | "log"
+  >,
 ): Promise<{ schema: string; models: number; enums: number }> {
   const target = parseDatabaseUrl(options.databaseUrl, options.databaseUrlSource ?? "DATABASE_URL");
+  const lockTimeoutMs = options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
   const client = await openClient(target, {
     applicationName: "neonhub-db:prisma-schema",
     connectTimeoutMs: options.connectTimeoutMs,
+    sessionSql: commandSessionSql(lockTimeoutMs),
   });
   try {
-    const catalog = await readPrismaCatalog(client);
+    const catalog = await withBoundedLockWaits(
+      client,
+      target,
+      {
+        command: "prisma-schema",
+        lockTimeoutMs,
+        connectTimeoutMs: options.connectTimeoutMs,
+        log: options.log ?? silentLogger,
+      },
+      () => readPrismaCatalog(client),
+    );
     if (catalog.tables.length === 0) {
       throw new ReleaseError(
         "invalid-input",

@@ -213,9 +213,16 @@ describe("flags of another command", () => {
     expect(refusal(["verify", "--set", "vectorIndexes.method=hnsw"]).message).toBe(
       "--set goes with plan, apply, status or health, not verify.",
     );
-    expect(refusal(["status", "--lock-timeout", "5"]).message).toBe(
-      "--lock-timeout goes with plan, apply, revert, baseline or adopt, not status.",
-    );
+    // Every command waits for some lock at most --lock-timeout: the read commands for a table or row lock.
+    for (const command of [
+      ["status"],
+      ["verify"],
+      ["health"],
+      ["prisma-schema"],
+      ["load-chunks", "--file", "f", "--dataset", "d"],
+    ]) {
+      expect(parseArgs([...command, "--lock-timeout", "5"]).lockTimeoutMs).toBe(5_000);
+    }
     expect(refusal(["health", "--migrations-dir", "m"]).message).toBe(
       "--migrations-dir goes with plan, apply, status, verify, baseline, adopt or revert, not health.",
     );

@@ -16,6 +16,9 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ClientBase } from "pg";
 import { closeClient, isConnectionLost, openClient } from "../../connection";
+import { DEFAULT_LOCK_TIMEOUT_MS } from "../../lock";
+import { withBoundedLockWaits } from "../../lock-safety/bounded-waits";
+import { commandSessionSql } from "../../lock-safety/session";
 import { countText } from "../../count-format";
 import { parseDatabaseUrl } from "../../dsn";
 import { ReleaseError, asMigratorFix, isReleaseError } from "../../errors";
@@ -163,15 +166,37 @@ export async function loadChunks(client: ClientBase, options: LoadChunksOptions)
 
 /** Opens a connection, loads, closes: what `neonhub-db load-chunks` runs. */
 export async function loadChunkFile(
-  options: LoadChunksOptions & { databaseUrl: string; databaseUrlSource?: string; connectTimeoutMs?: number },
+  options: LoadChunksOptions & {
+    databaseUrl: string;
+    databaseUrlSource?: string;
+    connectTimeoutMs?: number;
+    /**
+     * How long the load waits for a lock another session holds (its dataset's row, the tables it writes)
+     * before it gives up, loading nothing (DEFAULT_LOCK_TIMEOUT_MS when unset).
+     */
+    lockTimeoutMs?: number;
+  },
 ): Promise<LoadChunksResult> {
   const target = parseDatabaseUrl(options.databaseUrl, options.databaseUrlSource ?? "the database URL");
+  const lockTimeoutMs = options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
   const client = await openClient(target, {
     applicationName: "neonhub-db:load-chunks",
     connectTimeoutMs: options.connectTimeoutMs,
+    sessionSql: commandSessionSql(lockTimeoutMs),
   });
   try {
-    return await loadChunks(client, options);
+    return await withBoundedLockWaits(
+      client,
+      target,
+      {
+        command: "load-chunks",
+        lockTimeoutMs,
+        connectTimeoutMs: options.connectTimeoutMs,
+        log: options.log ?? silentLogger,
+        outcome: "Nothing was loaded (the load is one transaction, rolled back).",
+      },
+      () => loadChunks(client, options),
+    );
   } finally {
     await closeClient(client);
   }

@@ -1,0 +1,97 @@
+// A command other than a migration that meets a lock another session holds (status, plan, verify, health,
+// prisma-schema reading a table under an ALTER TABLE or a LOCK TABLE; load-chunks behind a row lock on its
+// dataset) waits at most its lock timeout (the session's lock_timeout, commandSessionSql), says on stderr what
+// it waits for as apply's migrations do (lock-waits.ts), and then fails naming the blocker and the fix.
+import type { Client } from "pg";
+import type { DatabaseTarget } from "../dsn";
+import { ReleaseError } from "../errors";
+import type { Logger } from "../logger";
+import { describeLockWait, watchLockWaits, type LockWait } from "./lock-waits";
+import { openMonitorInBackground } from "./monitor-connection";
+import { DEFAULT_LOCK_SAFETY, LOCK_NOT_AVAILABLE } from "./settings";
+
+/**
+ * How long a command runs before its lock-wait watcher connects: a command that is done by then (nearly
+ * all are) opens no second connection.
+ */
+export const WATCH_AFTER_MS = 1_000;
+
+export interface BoundedWaitOptions {
+  /** The command as the CLI names it: the messages' label and the monitor's application_name. */
+  command: string;
+  /** The lock_timeout the session was opened with (commandSessionSql). */
+  lockTimeoutMs: number;
+  connectTimeoutMs?: number;
+  log: Logger;
+  /** What became of the command's work when it gave up, for the fix ("Nothing was loaded."). */
+  outcome?: string;
+}
+
+/**
+ * Runs `fn` on `client` (opened with commandSessionSql(options.lockTimeoutMs)); a lock timeout becomes a
+ * `lock-timeout` error that names the session it waited for.
+ */
+export async function withBoundedLockWaits<T>(
+  client: Client,
+  target: DatabaseTarget,
+  options: BoundedWaitOptions,
+  fn: () => Promise<T>,
+): Promise<T> {
+  // pg keeps the backend's pid from the connection's start (BackendKeyData): no query needed.
+  const pid = (client as unknown as { processID: number }).processID;
+  let watch: ReturnType<typeof watchLockWaits> | undefined;
+  let monitor: ReturnType<typeof openMonitorInBackground> | undefined;
+  const timer = setTimeout(() => {
+    monitor = openMonitorInBackground(target, {
+      connectTimeoutMs: options.connectTimeoutMs,
+      log: options.log,
+      command: options.command,
+    });
+    watch = watchLockWaits(monitor.ready, pid, {
+      progressIntervalMs: DEFAULT_LOCK_SAFETY.progressIntervalMs,
+      log: options.log,
+      label: () => options.command,
+    });
+  }, WATCH_AFTER_MS);
+  try {
+    return await fn();
+  } catch (error) {
+    if (lockTimedOut(error)) throw lockWaitTimeout(options, watch?.lastWait(), error);
+    throw error;
+  } finally {
+    clearTimeout(timer);
+    await watch?.stop();
+    await monitor?.close();
+  }
+}
+
+/** A lock timeout, as the server raised it or wrapped in a ReleaseError by the command's own error mapping. */
+function lockTimedOut(error: unknown): boolean {
+  const code = (e: unknown) => (e as { code?: string } | undefined)?.code;
+  return (
+    code(error) === LOCK_NOT_AVAILABLE || code((error as { cause?: unknown })?.cause) === LOCK_NOT_AVAILABLE
+  );
+}
+
+function lockWaitTimeout(
+  options: BoundedWaitOptions,
+  wait: LockWait | undefined,
+  cause: unknown,
+): ReleaseError {
+  const seconds = options.lockTimeoutMs / 1000;
+  const blocker = wait
+    ? `it waited for ${describeLockWait(wait)}`
+    : "the session blocking it was not seen (it may have released its lock just as the wait ended)";
+  const pids = wait?.blockers.map((b) => b.pid) ?? [];
+  const end =
+    pids.length > 0
+      ? ` If that session is stuck, end it with ${pids.map((p) => `SELECT pg_terminate_backend(${p})`).join("; ")}.`
+      : "";
+  const outcome = options.outcome ? `${options.outcome} ` : "";
+  return new ReleaseError(
+    "lock-timeout",
+    `${options.command} gave up waiting for a lock after ${seconds} s (--lock-timeout): ${blocker}.`,
+    `${outcome}Run ${options.command} again when that session has finished, or raise --lock-timeout.${end}`,
+    { cause },
+  );
+}
