@@ -132,6 +132,7 @@ export { RELEASE_LOCK_TIMEOUT_SECONDS, acquireReleaseLock, isReleaseLockSeconds 
 export {
   checkHealth,
   readZeroEmbeddings,
+  zeroEmbeddingFindings,
   zeroEmbeddingRowsSql,
   type HealthFinding,
   type HealthReport,

@@ -29,7 +29,7 @@ import {
 } from "./vector";
 
 export { DEFAULT_HEALTH_LIMITS, type HealthLimits } from "./limits";
-export { readZeroEmbeddings, zeroEmbeddingRowsSql } from "./zero-embeddings";
+export { readZeroEmbeddings, zeroEmbeddingFindings, zeroEmbeddingRowsSql } from "./zero-embeddings";
 export type * from "./report";
 
 export interface HealthOptions {

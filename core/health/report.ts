@@ -112,9 +112,10 @@ export interface ZeroEmbeddingsHealth {
   table: string;
   /**
    * `checked`: `rows` is how many, `ids` the first few by id; `timed-out`: the look ran past its statement
-   * timeout and was stopped; `hidden`: row-level security hides the table's rows from this role.
+   * timeout and was stopped; `locked`: another session's lock on the table outlasted the session's lock
+   * timeout (`--lock-timeout`); `hidden`: row-level security hides the table's rows from this role.
    */
-  state: "checked" | "timed-out" | "hidden";
+  state: "checked" | "timed-out" | "locked" | "hidden";
   rows: number | null;
   ids: string[];
 }

@@ -91,7 +91,11 @@ async function lookIn(
       ids: result.rows.map((r) => r.id),
     };
   } catch (error) {
-    if ((error as { code?: string }).code !== "57014") throw error;
+    // A lock held on the table past --lock-timeout (health's session bound, shorter than the look's own
+    // timeout when the operator asked so) stops only this look: health is run when something is slow.
+    const code = (error as { code?: string }).code;
+    if (code === "55P03") return { table: table.table, state: "locked", rows: null, ids: [] };
+    if (code !== "57014") throw error;
     return { table: table.table, state: "timed-out", rows: null, ids: [] };
   } finally {
     await client.query("ROLLBACK TO SAVEPOINT zero_embeddings");
@@ -116,6 +120,17 @@ export function zeroEmbeddingFindings(
           subject: reading.table,
           problem: "not checked for zero-vector embeddings: row-level security hides its rows from this role",
           action: `run health as the migrator (DIRECT_URL), or this query as a role that sees every row: ${zeroEmbeddingRowsSql(table)}`,
+        },
+      ];
+    }
+    if (reading.state === "locked") {
+      return [
+        {
+          severity: "info",
+          subject: reading.table,
+          problem:
+            "not checked for zero-vector embeddings: another session held a lock on the table past --lock-timeout",
+          action: `run health again once the lock is released (the cluster section lists sessions waiting on locks), or this query: ${zeroEmbeddingRowsSql(table)}`,
         },
       ];
     }

@@ -10,6 +10,7 @@ import {
   applyRelease,
   checkHealth,
   readZeroEmbeddings,
+  zeroEmbeddingFindings,
   type HealthFinding,
   type HealthReport,
 } from "../../core";
@@ -109,6 +110,34 @@ describe("embeddings stored as the zero vector before the trigger refused them",
       // The transaction goes on, without the look's timeout.
       const timeout = await client.query<{ statement_timeout: string }>("SHOW statement_timeout");
       expect(timeout.rows[0]!.statement_timeout).toBe("0");
+      await client.query("ROLLBACK");
+    } finally {
+      await holder.query("ROLLBACK").catch(() => {});
+      await holder.end();
+      await client.end();
+    }
+  });
+
+  it("a lock held past the session's lock timeout stops that look alone, as a note", async () => {
+    const holder = new Client({ connectionString: url() });
+    await holder.connect();
+    const client = new Client({ connectionString: url() });
+    await client.connect();
+    try {
+      await holder.query(`BEGIN; LOCK TABLE "Message" IN ACCESS EXCLUSIVE MODE`);
+      await client.query("SET lock_timeout = 200");
+      await client.query("BEGIN TRANSACTION READ ONLY");
+      const readings = await readZeroEmbeddings(client, 60_000);
+      expect(readings.map((r) => [r.table, r.state, r.rows])).toEqual([
+        ["Chunk", "checked", 7],
+        ["Message", "locked", null],
+        ["BrandVoice", "checked", 0],
+      ]);
+      const [note] = zeroEmbeddingFindings(readings, 60_000).filter((f) => f.subject === "Message");
+      expect(note).toMatchObject({
+        severity: "info",
+        problem: expect.stringContaining("another session held a lock on the table past --lock-timeout"),
+      });
       await client.query("ROLLBACK");
     } finally {
       await holder.query("ROLLBACK").catch(() => {});
