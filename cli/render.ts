@@ -13,6 +13,7 @@ import {
   countText,
   displayChecksum,
   documentsLeftEmptyText,
+  driftWarningText,
   ledgerProblemText,
   planIsBlocked,
 } from "../core";
@@ -51,6 +52,10 @@ export function renderPlan(plan: ReleasePlan): string {
     ...items("seed sets", plan.seedSets),
     ...items("vector indexes", plan.vectorIndexes),
     ...renderSafety(plan.safety),
+    // The drift apply refuses is a problem below; what it takes over with a warning is said here.
+    ...plan.drift
+      .filter((d) => d.handling !== "refuse")
+      .map((d) => `  ${d.handling === "warn" ? "warning" : "note"}: ${driftWarningText(d)}`),
   ];
   // The safety section above shows its errors with their lines and safer forms already.
   for (const p of plan.problems.filter((p) => p.section !== "safety"))

@@ -52,6 +52,7 @@ export {
   type VerifyReport,
 } from "./release";
 export type { PlanProblem } from "./plan-problems";
+export { driftWarningText, type DriftBeforeRelease } from "./drift-before-release";
 export type { ReleaseStep, StepItemPlan, StepItemResult, StepManifestEntry } from "./steps";
 export { DISPLAY_CHECKSUM_LENGTH, displayChecksum, displayChecksumPair, ledgerProblemText } from "./display";
 export {

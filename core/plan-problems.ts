@@ -4,6 +4,7 @@
 // why, so that no section's problem can be missed by reading the top level. plan's exit code, its closing
 // line and `--json` all read it (planIsBlocked).
 import { ledgerProblemText } from "./display";
+import { driftPlanProblems, type DriftBeforeRelease } from "./drift-before-release";
 import { ReleaseError } from "./errors";
 import { PGVECTOR_MISSING } from "./extensions";
 import { describeFinding, safetyErrorsFix, type SafetyReport } from "./lint";
@@ -11,10 +12,13 @@ import type { LedgerProblem } from "./migrations/ledger";
 import type { StepItemPlan } from "./results";
 
 export interface PlanProblem {
-  /** Where the plan shows it in detail: `migrations.problems`, `safety.findings`, `seedSets`; `server`: none. */
-  section: "server" | "migrations" | "safety" | "seedSets";
-  /** A ledger problem's kind, or `missing-pgvector`, `unsafe-migration`, `seed-set-unfit`. */
-  kind: LedgerProblem["kind"] | "missing-pgvector" | "unsafe-migration" | "seed-set-unfit";
+  /**
+   * Where the plan shows it in detail: `migrations.problems`, `safety.findings`, `seedSets`, `drift` (the schema
+   * changed by hand since the last release, core/drift-before-release.ts); `server`: none.
+   */
+  section: "server" | "migrations" | "safety" | "seedSets" | "drift";
+  /** A ledger problem's kind, or `missing-pgvector`, `unsafe-migration`, `seed-set-unfit`, `schema-drift`. */
+  kind: LedgerProblem["kind"] | "missing-pgvector" | "unsafe-migration" | "seed-set-unfit" | "schema-drift";
   message: string;
   fix: string;
 }
@@ -24,6 +28,8 @@ export function planProblems(parts: {
   ledger: readonly LedgerProblem[];
   safety: SafetyReport;
   seedSets: readonly StepItemPlan[];
+  /** Drift since the last release, checked when the plan changes something (empty otherwise). */
+  drift: readonly DriftBeforeRelease[];
   /** A seed set that needs what the schema lacks fits only if a pending migration brings it. */
   migrationsPending: boolean;
 }): PlanProblem[] {
@@ -32,6 +38,7 @@ export function planProblems(parts: {
     ...ledgerPlanProblems(parts.ledger),
     ...safetyPlanProblems(parts.safety),
     ...(parts.migrationsPending ? [] : seedSetPlanProblems(parts.seedSets)),
+    ...driftPlanProblems(parts.drift),
   ];
 }
 

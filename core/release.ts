@@ -43,16 +43,14 @@ import {
 } from "./migrations/ledger";
 import { runPendingMigrations } from "./migrations/run";
 import { setOwnerRole } from "./owner-role";
+import { readSnapshot, recordSnapshot, SNAPSHOT_FORMAT, takeSnapshot, type SnapshotDiff } from "./snapshot";
 import {
-  diffSnapshots,
-  readSnapshot,
-  recordSnapshot,
-  SNAPSHOT_FORMAT,
-  snapshotOfFormat,
-  takeSnapshot,
-  type SnapshotDiff,
-} from "./snapshot";
-import { repairStatements } from "./snapshot-repair";
+  compareWithRecorded,
+  driftBeforeRelease,
+  driftWarningText,
+  refuseDriftBeforeRelease,
+  type DriftBeforeRelease,
+} from "./drift-before-release";
 import { schemaDriftError } from "./schema-drift";
 import { releaseRecordsOwnerError } from "./release-records-owner";
 import type { MigrationResult, StepPlanMap, StepResult } from "./results";
@@ -109,6 +107,12 @@ export interface ReleasePlan {
   vectorIndexes: StepPlanMap["vectorIndexes"][];
   /** squawk's findings on the pending migrations, weighed with the tables' data (core/lint/). */
   safety: SafetyReport;
+  /**
+   * What was changed by hand since the last release, as verify names it, each with what apply does about it
+   * (refuse, or warn and record it): read only when apply would change something, else empty
+   * (core/drift-before-release.ts).
+   */
+  drift: DriftBeforeRelease[];
   /** Every reason apply would refuse this plan, each section's included (core/plan-problems.ts). */
   problems: PlanProblem[];
   /** Whether apply would change anything. */
@@ -330,7 +334,8 @@ export async function planWith(client: ClientBase, options: ReleaseOptions): Pro
       { ...state, snapshotLastMigration: state.snapshotLastMigration ?? null },
       options,
     );
-    return assemblePlan(options, state, stepPlans, !probe.pgvector, checks);
+    const drift = await planDrift(client, state.ledger, stepPlans, checks);
+    return assemblePlan(options, state, stepPlans, !probe.pgvector, { ...checks, drift });
   }
   const state = await readMigrationState(client, options);
   const checks = await pendingMigrationChecks(client, state, options);
@@ -338,7 +343,29 @@ export async function planWith(client: ClientBase, options: ReleaseOptions): Pro
   const steps = options.steps ?? [];
   const stepPlans = new Map<ReleaseStep, StepPlanMap[ReleaseStep["kind"]][]>();
   for (const step of steps) stepPlans.set(step, await step.plan(released ? client : undefined));
-  return assemblePlan(options, state, stepPlans, !(await pgvectorAvailable(client)), checks);
+  const drift = released ? await planDrift(client, state.ledger, stepPlans, checks) : [];
+  return assemblePlan(options, state, stepPlans, !(await pgvectorAvailable(client)), { ...checks, drift });
+}
+
+/** Whether the plan changes something: a pending migration or a step item that is not unchanged. */
+function planChanges(
+  stepPlans: Map<ReleaseStep, StepPlanMap[ReleaseStep["kind"]][]>,
+  checks: Pick<PendingMigrationChecks, "pending">,
+): boolean {
+  return (
+    checks.pending.length > 0 || [...stepPlans.values()].flat().some((item) => item.action !== "unchanged")
+  );
+}
+
+/** The drift apply would check before its first write; none read when nothing is to do (two round trips). */
+async function planDrift(
+  client: ClientBase,
+  ledger: readonly LedgerEntry[],
+  stepPlans: Map<ReleaseStep, StepPlanMap[ReleaseStep["kind"]][]>,
+  checks: Pick<PendingMigrationChecks, "pending">,
+): Promise<DriftBeforeRelease[]> {
+  if (!planChanges(stepPlans, checks)) return [];
+  return driftBeforeRelease(client, ledger.at(-1)?.name ?? null);
 }
 
 interface PendingMigrationChecks {
@@ -375,15 +402,13 @@ function assemblePlan(
   state: Pick<MigrationState, "ledger" | "comparison">,
   stepPlans: Map<ReleaseStep, StepPlanMap[ReleaseStep["kind"]][]>,
   pgvectorMissing: boolean,
-  checks: PendingMigrationChecks,
+  checks: PendingMigrationChecks & { drift: DriftBeforeRelease[] },
 ): ReleasePlan {
   const { rowLevelSecurity, seedSets, vectorIndexes } = byStepKey<StepPlanMap>(
     [...stepPlans.keys()],
     (step) => stepPlans.get(step) ?? [],
   );
-  const pending =
-    checks.pending.length > 0 ||
-    [...rowLevelSecurity, ...seedSets, ...vectorIndexes].some((item) => item.action !== "unchanged");
+  const pending = planChanges(stepPlans, checks);
   const ledgerProblems = [...state.comparison.problems, ...checks.preflight];
   return {
     database: redactUrl(options.databaseUrl),
@@ -396,12 +421,14 @@ function assemblePlan(
     seedSets,
     vectorIndexes,
     safety: checks.safety,
+    drift: checks.drift,
     // With none pending, apply would refuse a seed set that does not fit, so the plan says so now.
     problems: planProblems({
       pgvectorMissing,
       ledger: ledgerProblems,
       safety: checks.safety,
       seedSets,
+      drift: checks.drift,
       migrationsPending: checks.pending.length > 0,
     }),
     pending,
@@ -463,6 +490,14 @@ export async function applyWith(client: ClientBase, options: ReleaseOptions): Pr
     const checks = await pendingMigrationChecks(client, state, options);
     refuseLedgerProblems(checks.preflight, "This database is not one neonhub-db can apply to as it is");
     refuseUnsafe(checks.safety);
+    // A change made by hand since the last release would be recorded as the release's below: refused here,
+    // before the first write, with verify's repairs (core/drift-before-release.ts). A no-op apply returned above.
+    const drift = await driftBeforeRelease(client, state.ledger.at(-1)?.name ?? null);
+    refuseDriftBeforeRelease(drift);
+    for (const d of drift) {
+      if (d.handling === "warn") log.warn(driftWarningText(d));
+      if (d.handling === "restore") log.info(driftWarningText(d));
+    }
     const steps = options.steps ?? [];
     await ensureBookkeeping(
       client,
@@ -675,9 +710,7 @@ export async function verifyWith(client: ClientBase, options: ReleaseOptions): P
     // A last row deleted by hand reads as an interrupted revert, unless the lost rows' objects are there.
     lost = await lostLastRows(client, state.ledger, state.comparison.pending, snapshot.lastMigration);
     const note = lost.length > 0 ? undefined : snapshotLedgerNote(snapshot.lastMigration, state.ledger);
-    // A snapshot recorded before a kind was recorded says nothing about it: compare what it has.
-    const compared = snapshotOfFormat(live, snapshot.format);
-    const diff = diffSnapshots(snapshot.objects, compared);
+    const { repairs, ...diff } = compareWithRecorded(snapshot, live);
     const formatNote =
       snapshot.format < SNAPSHOT_FORMAT
         ? "the recorded snapshot predates owners, grants, default privileges, storage settings and extension versions: only the schema's shape was compared; the next apply records the fuller snapshot"
@@ -686,7 +719,7 @@ export async function verifyWith(client: ClientBase, options: ReleaseOptions): P
       ...diff,
       snapshotTakenAt: snapshot.takenAt,
       note,
-      repairs: repairStatements(snapshot.objects, compared, diff),
+      repairs,
       ...(formatNote ? { formatNote } : {}),
     };
   }

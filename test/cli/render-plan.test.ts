@@ -10,6 +10,7 @@ const plan = (vectorIndexes: VectorIndexPlanItem[]): ReleasePlan => ({
   seedSets: [],
   vectorIndexes,
   safety: { environment: "development", checked: 0, findings: [], errors: 0 },
+  drift: [],
   problems: [],
   pending: vectorIndexes.some((i) => i.action !== "unchanged"),
 });

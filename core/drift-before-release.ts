@@ -1,0 +1,170 @@
+// Drift that was there before a release changes anything. Apply records the live catalog as the release's
+// snapshot once it changed something, so a hand's change made since the last release (a grant, an owner, a
+// policy) would become "what the release created" and verify would go quiet on it, or even call its undoing
+// drift. Before its first write, apply (and plan, for what apply would do) compares the live catalog with the
+// recorded snapshot the way verify does (`compareWithRecorded`, also verify's), and refuses with the
+// differences and verify's repair statements. A few kinds are settings an operator changes on purpose, or
+// what an interrupted build of the release itself left: those are warnings, named, and the new snapshot
+// records them (docs/runbook.md, "Drift before a release").
+import type { ClientBase } from "pg";
+import { ReleaseError } from "./errors";
+import type { PlanProblem } from "./plan-problems";
+import {
+  diffSnapshots,
+  readSnapshot,
+  snapshotOfFormat,
+  takeSnapshot,
+  type SchemaSnapshot,
+  type SnapshotDiff,
+} from "./snapshot";
+import { repairStatements } from "./snapshot-repair";
+
+/** What verify and the release's check both compare: the live catalog against the recorded snapshot. */
+export interface RecordedComparison extends SnapshotDiff {
+  /** changed/removed/added object → the statement that restores what the release recorded, where one can. */
+  repairs: Record<string, string>;
+}
+
+/** The live catalog against a recorded snapshot, on the kinds that snapshot's format recorded. */
+export function compareWithRecorded(
+  recorded: { format: number; objects: SchemaSnapshot },
+  live: SchemaSnapshot,
+): RecordedComparison {
+  // A snapshot recorded before a kind was recorded says nothing about it: compare what it has.
+  const compared = snapshotOfFormat(live, recorded.format);
+  const diff = diffSnapshots(recorded.objects, compared);
+  return { ...diff, repairs: repairStatements(recorded.objects, compared, diff) };
+}
+
+export interface DriftBeforeRelease {
+  /** The snapshot key, as verify names it (`grant TABLE public."Agent" TO neonhub_app`). */
+  object: string;
+  change: "added" | "removed" | "changed";
+  /** The statement(s) that restore what the release recorded (verify's); absent when none can. */
+  repair?: string;
+  /**
+   * `refuse`: apply stops before any write; `warn`: apply goes on and the new snapshot records it; `restore`:
+   * the release's own row-level security step sets it back (a table's flags), so nothing is adopted.
+   */
+  handling: "refuse" | "warn" | "restore";
+}
+
+/**
+ * The kinds apply warns about instead of refusing. Storage settings (autovacuum_enabled off for a bulk load,
+ * a fillfactor) and the extensions' versions (a pgvector upgrade on the server) are an operator's on purpose
+ * and no migration can own them. Indexes are also the release's steps' to build, rebuild and drop (vector,
+ * count and search indexes; an interrupted CREATE INDEX CONCURRENTLY leaves one INVALID), which the same
+ * apply builds again: a refusal would stop the release that repairs them. So are the listings the vector-index
+ * step writes as functions (CREATE OR REPLACE in core/search/: tuning.ts, prefilter.ts, tenant-indexes.ts,
+ * prefilter-graphs.ts), whose bodies are its calibration's data.
+ */
+const STEP_LISTINGS: ReadonlySet<string> = new Set(
+  [
+    "search_tuning_entries",
+    "search_prefilter_entries",
+    "search_tenant_indexes",
+    "search_prefilter_graphs",
+  ].map((name) => `function public.${name}()`),
+);
+
+function handlingOf(
+  object: string,
+  recorded: string | undefined,
+  live: string | undefined,
+): DriftBeforeRelease["handling"] {
+  const kind = object.slice(0, object.indexOf(" "));
+  // A table's signature is `<relkind> rls=.. force=..`: with the kind unchanged only the flags differ, which
+  // the row-level security step enforces as the release's mode says on every release that changes something.
+  const relkind = (signature: string | undefined) => signature?.split(" ", 1)[0];
+  if (kind === "table" && recorded !== undefined && relkind(recorded) === relkind(live)) return "restore";
+  if (kind === "storage" || kind === "extension-version" || kind === "index") return "warn";
+  if (STEP_LISTINGS.has(object)) return "warn";
+  return "refuse";
+}
+
+/**
+ * The differences between the live catalog and the snapshot the last release recorded; none when there is no
+ * snapshot or it was taken after another migration than the ledger's last (an interrupted apply or revert,
+ * which verify names and the release completes: its objects are not drift). Three statements: the snapshot's
+ * table, the snapshot (some 80 kB) and the live catalog.
+ */
+export async function driftBeforeRelease(
+  client: ClientBase,
+  ledgerLast: string | null,
+): Promise<DriftBeforeRelease[]> {
+  const recorded = await readSnapshot(client);
+  if (!recorded || recorded.lastMigration !== ledgerLast) return [];
+  const live = await takeSnapshot(client);
+  const comparison = compareWithRecorded(recorded, live);
+  const of = (change: DriftBeforeRelease["change"]) => (object: string) => ({
+    object,
+    change,
+    ...(comparison.repairs[object] ? { repair: comparison.repairs[object] } : {}),
+    handling: handlingOf(object, recorded.objects[object], live[object]),
+  });
+  return [
+    ...comparison.changed.map(of("changed")),
+    ...comparison.removed.map(of("removed")),
+    ...comparison.added.map(of("added")),
+  ];
+}
+
+const CHANGE_TEXT: Record<DriftBeforeRelease["change"], string> = {
+  added: "was added by hand",
+  removed: "was removed by hand",
+  changed: "was changed by hand",
+};
+
+function driftMessage(drift: DriftBeforeRelease): string {
+  return `${drift.object} ${CHANGE_TEXT[drift.change]} since the last release`;
+}
+
+const DELIBERATE =
+  "If the change is deliberate, put it back all the same and make it in a new migration, so that every environment gets it and the release records it.";
+
+function driftFix(drift: DriftBeforeRelease): string {
+  const restore = drift.repair
+    ? `Run as the migrator: ${drift.repair}`
+    : "No one statement restores it: bring it back as the migrations made it (neonhub-db verify shows it), or restore the database";
+  return `${restore}. ${DELIBERATE}`;
+}
+
+/** The drift apply refuses, as plan's top-level problems list it (and apply's error carries). */
+export function driftPlanProblems(drift: readonly DriftBeforeRelease[]): PlanProblem[] {
+  return drift
+    .filter((d) => d.handling === "refuse")
+    .map(
+      (d): PlanProblem => ({
+        section: "drift",
+        kind: "schema-drift",
+        message: driftMessage(d),
+        fix: driftFix(d),
+      }),
+    );
+}
+
+/** Refuses the release when the schema drifted in a way apply does not take over; nothing is written yet. */
+export function refuseDriftBeforeRelease(drift: readonly DriftBeforeRelease[]): void {
+  const problems = driftPlanProblems(drift);
+  if (problems.length === 0) return;
+  const message = problems.map((p) => `- ${p.message}`).join("\n");
+  const repairs = drift.filter((d) => d.handling === "refuse" && d.repair).map((d) => d.repair);
+  const restore = repairs.length
+    ? `Run the repair statements as the migrator: ${repairs.join("; ")}.`
+    : "Restore each object as the migrations made it (neonhub-db verify shows them).";
+  throw new ReleaseError(
+    "schema-drift",
+    `The schema was changed by hand since the last release; apply would record the change as the release's:\n${message}`,
+    `${restore} Then run apply again. ${DELIBERATE}`,
+    { problems },
+  );
+}
+
+/** The line apply logs (and plan shows) for drift it goes on with: recorded with a warning, or set back. */
+export function driftWarningText(drift: DriftBeforeRelease): string {
+  if (drift.handling === "restore") {
+    return `${driftMessage(drift)}; the row-level security step sets it back as the release's mode says`;
+  }
+  const repair = drift.repair ? ` (to undo it: ${drift.repair})` : "";
+  return `${driftMessage(drift)}; this release records it as the schema's${repair}`;
+}
