@@ -62,6 +62,10 @@ export async function baselineRelease(options: BaselineOptions): Promise<Baselin
   const folder = readMigrationFiles(options.migrationsDir);
   const files = selectMigrations(folder, options.to);
   return withLockedConnection(options, "baseline", log, async (client) => {
+    // The login first, before the ledger is read: the app and read-only logins may not read it, and a login
+    // that could not have run the first baseline is refused on a re-run too, whatever the database holds.
+    if (options.ownerRole) await checkOwnerRole(client, options.ownerRole, "baseline");
+    await requireAdoptingLogin(client, "baseline", options.ownerRole);
     const ledger = await readLedger(client);
     if (ledger.length > 0) {
       const rerun = judgeRerun("baseline", ledger, files, folder);
@@ -75,8 +79,6 @@ export async function baselineRelease(options: BaselineOptions): Promise<Baselin
         handedOver: [],
       };
     }
-    if (options.ownerRole) await checkOwnerRole(client, options.ownerRole, "baseline");
-    await requireAdoptingLogin(client, "baseline", options.ownerRole);
     const foreignLedgers = await findForeignLedgers(client);
     refuseUpstreamLedger(foreignLedgers);
     log.info(`applying ${files.length} migration(s) to a scratch database to learn the schema they produce`);

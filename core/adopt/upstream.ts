@@ -48,14 +48,15 @@ export async function adoptUpstreamDatabase(options: ReleaseOptions): Promise<Ad
   const log = options.log ?? silentLogger;
   const files = readMigrationFiles(options.migrationsDir);
   return withLockedConnection(options, "adopt", log, async (client) => {
+    // The login first, before the ledger is read (as baseline: core/baseline.ts).
+    if (options.ownerRole) await checkOwnerRole(client, options.ownerRole, "adopt");
+    await requireAdoptingLogin(client, "adopt", options.ownerRole);
     const ledger = await readLedger(client);
     if (ledger.length > 0) {
       const result = await adoptedAlready(client, ledger, files);
       log.info(`nothing to do: adopted already (${result.adopted.length} migration(s) from ${ARCHIVE})`);
       return { ...result, database: redactUrl(options.databaseUrl) };
     }
-    if (options.ownerRole) await checkOwnerRole(client, options.ownerRole, "adopt");
-    await requireAdoptingLogin(client, "adopt", options.ownerRole);
     const { schema, rows, kept } = await readUpstreamLedger(client);
     const applied = matchUpstreamRows(rows, files, schema);
     log.info(

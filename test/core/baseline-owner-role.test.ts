@@ -147,3 +147,46 @@ describe("baseline as the migrator on a stack's database", () => {
     expect(plan.code, plan.stdout).toBe(0);
   });
 });
+
+describe("baseline and adopt by a login other than the admin on a database with a ledger", () => {
+  let released: TestDatabase;
+  let releasedRoles: AccessRoles;
+  beforeAll(async () => {
+    released = await createTestDatabase("blrel");
+    releasedRoles = await createAccessRoles(released);
+    await withClient(released.url, async (c) => {
+      for (const file of readMigrationFiles(FIXTURE_MIGRATIONS))
+        await c.query(file.sql.split(/^-- Down Migration/m)[0]!);
+    });
+    const owner = releasedRoles.names.owner;
+    const baseline = await cli(released.url, "baseline", "--owner-role", owner);
+    expect(baseline.code, baseline.stdout).toBe(0);
+  });
+  afterAll(async () => {
+    await dropTestDatabase(released);
+    await dropAccessRoles(released, releasedRoles);
+  });
+
+  // The login is judged before the ledger is read: the app and read-only logins may not read it (a crash
+  // before), and the migrator, which could not have run the first baseline, is not told "nothing to do".
+  it.each([
+    ["baseline", "app"],
+    ["adopt", "app"],
+    ["baseline", "readonly"],
+    ["adopt", "readonly"],
+    ["baseline", "migrator"],
+    ["adopt", "migrator"],
+  ] as const)(
+    "%s as the %s login is a permission error with the admin's whole command",
+    async (command, login) => {
+      const run = await cli(releasedRoles.url(login), command);
+      expect(run.code, run.stderr).toBe(1);
+      expect(run.stderr).not.toContain("unexpected error");
+      const { error } = JSON.parse(run.stdout) as CliError;
+      expect(error.code).toBe("permission");
+      expect(error.fix).toContain(
+        `neonhub-db ${command} --database-url "$ADMIN_URL" --owner-role ${releasedRoles.names.owner}`,
+      );
+    },
+  );
+});
