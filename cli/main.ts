@@ -27,6 +27,7 @@ import {
   upgradeLegacyIfNeeded,
   verifyRelease,
   withReleaseSession,
+  type Interruption,
   type LegacyUpgradeOptions,
   type Logger,
   type ReleaseOptions,
@@ -166,6 +167,11 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
       return (out(json ? JSON.stringify({ version: version() }) : version()), EXIT.ok);
     const options = releaseOptions(args, io.env, log);
     const emit = (value: unknown, text: string) => out(json ? JSON.stringify(value, null, 2) : text);
+    // Said before the process ends by the signal; with --json, the one document stdout gets.
+    const reportInterruption = (interruption: Interruption) => {
+      log.warn(`interrupted: ${interruption.message} ${interruption.fix}`);
+      if (json) out(errorDocument(new ReleaseError("interrupted", interruption.message, interruption.fix)));
+    };
     switch (args.command) {
       case "plan": {
         const request = upgradeRequest(args);
@@ -185,7 +191,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
         // Ctrl-C or a kill: say what the stopped command left and what to run, before the process ends.
         const upgraded =
           request &&
-          (await reportIfInterrupted(log, "upgrade-legacy", () =>
+          (await reportIfInterrupted(reportInterruption, "upgrade-legacy", () =>
             request.explicit
               ? upgradeLegacyDatabase(options, request)
               : upgradeLegacyIfNeeded(options, request),
@@ -194,7 +200,9 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
           emit(upgraded, renderUpgrade(upgraded));
           return upgraded.complete ? EXIT.ok : EXIT.pending;
         }
-        const result = await reportIfInterrupted(log, "apply", () => applyRelease(options));
+        const result = await reportIfInterrupted(reportInterruption, "apply", (onMigrationRunning) =>
+          applyRelease({ ...options, onMigrationRunning }),
+        );
         emit(result, renderApply(result));
         return EXIT.ok;
       }
@@ -246,8 +254,8 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
             if (plan.problems.length > 0) return EXIT.error;
             return plan.migrations.length > 0 ? EXIT.pending : EXIT.ok;
           }
-          const result = await reportIfInterrupted(log, "revert", () =>
-            session.revert({ to, correctedDown: args.correctedDown }),
+          const result = await reportIfInterrupted(reportInterruption, "revert", (onMigrationRunning) =>
+            session.revert({ to, correctedDown: args.correctedDown, onMigrationRunning }),
           );
           emit({ confirmed: true, result }, renderRevert(result));
           return EXIT.ok;
@@ -285,24 +293,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   } catch (error) {
     if (isReleaseError(error)) {
       err(`neonhub-db: error: ${error.describe()}`);
-      if (json)
-        out(
-          JSON.stringify(
-            {
-              error: {
-                code: error.code,
-                message: error.message,
-                fix: error.fix ?? null,
-                // Only when a migration failed: which one, as fields CI can read.
-                ...(error.failedMigration ? { failedMigration: error.failedMigration } : {}),
-                // Only when apply or revert refused before running anything: each reason, as plan lists it.
-                ...(error.problems ? { problems: error.problems } : {}),
-              },
-            },
-            null,
-            2,
-          ),
-        );
+      if (json) out(errorDocument(error));
       return EXIT.error;
     }
     err(
@@ -311,4 +302,23 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     if (json) out(JSON.stringify({ error: { code: "internal", message: String(error) } }));
     return EXIT.error;
   }
+}
+
+/** `--json`'s document for an error: `{"error": {code, message, fix}}`, and what else the error holds. */
+function errorDocument(error: ReleaseError): string {
+  return JSON.stringify(
+    {
+      error: {
+        code: error.code,
+        message: error.message,
+        fix: error.fix ?? null,
+        // Only when a migration failed: which one, as fields CI can read.
+        ...(error.failedMigration ? { failedMigration: error.failedMigration } : {}),
+        // Only when apply or revert refused before running anything: each reason, as plan lists it.
+        ...(error.problems ? { problems: error.problems } : {}),
+      },
+    },
+    null,
+    2,
+  );
 }

@@ -17,7 +17,9 @@ export type ReleaseErrorCode =
   | "seed-failed"
   | "index-failed"
   | "schema-drift"
-  | "permission";
+  | "permission"
+  // Not thrown: the CLI's --json error when SIGINT or SIGTERM stopped apply or revert (core/interrupted-commands.ts).
+  | "interrupted";
 
 export class ReleaseError extends Error {
   override readonly name = "ReleaseError";

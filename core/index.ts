@@ -126,7 +126,7 @@ export {
 } from "./row-level-security";
 export { AVAILABLE_SEED_SETS, defaultReleaseSteps, type DefaultStepOptions } from "./default-steps";
 export { baselineRelease, type BaselineResult } from "./baseline";
-export { reportIfInterrupted, type InterruptibleCommand } from "./interrupted-commands";
+export { reportIfInterrupted, type InterruptibleCommand, type Interruption } from "./interrupted-commands";
 export { BOOKKEEPING_SCHEMA, MIGRATIONS_TABLE, RELEASE_LOCK_KEY, bookkeepingExists } from "./bookkeeping";
 export { closeClient, openClient } from "./connection";
 export { RELEASE_LOCK_TIMEOUT_SECONDS, acquireReleaseLock, isReleaseLockSeconds } from "./lock";

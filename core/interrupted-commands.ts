@@ -5,46 +5,73 @@
 // that was running and releases the session-level release lock. Every migration, batch and step commits whole,
 // so what finished before stays.
 import { undoOnInterrupt } from "./interrupt";
-import type { Logger } from "./logger";
 
 export type InterruptibleCommand = "apply" | "upgrade-legacy" | "revert";
+
+/** What an interrupted command left (`message`) and what to run (`fix`): `--json`'s `interrupted` error. */
+export interface Interruption {
+  message: string;
+  fix: string;
+}
 
 const SESSION_ENDS =
   "The server ends this session once it sees the process gone (within seconds), which rolls back what was running and releases the release lock";
 
-/** The line an interrupted `command` leaves: what it left, and what to run. */
-export function interruptedNote(interrupted: InterruptibleCommand): string {
-  switch (interrupted) {
+// The process cannot know whether the server received a COMMIT it was sending when the signal came: the
+// migration it names is rolled back unless it was committing at that moment, which the ledger then shows.
+const UNLESS_COMMITTING =
+  "unless the signal came as it committed: `neonhub-db status` shows what the ledger records";
+
+/** What an interrupted `command` left, naming the migration that was running when it is known, and what to run. */
+export function interruption(command: InterruptibleCommand, running?: string): Interruption {
+  switch (command) {
     case "apply":
-      return (
-        `interrupted: apply stopped. ${SESSION_ENDS}: the migration that was running, if any, is rolled back whole with its ledger row, and the ones before it stay applied; ` +
-        "an index build it stopped is built again by the next apply. Run the same command again to complete the release (`neonhub-db plan` shows what is left)."
-      );
+      return {
+        message:
+          `apply stopped. ${SESSION_ENDS}: ` +
+          (running
+            ? `migration ${running}, which was running, is rolled back whole with its ledger row (${UNLESS_COMMITTING})`
+            : "the migration that was running, if any, is rolled back whole with its ledger row") +
+          "; the ones before it stay applied, and an index build it stopped is built again by the next apply.",
+        fix: "Run the same command again to complete the release (`neonhub-db plan` shows what is left).",
+      };
     case "upgrade-legacy":
-      return (
-        `interrupted: the upgrade stopped. ${SESSION_ENDS}: the transaction that was running (a file, a batch, the cutover) is rolled back, and the phases and batches that finished stay recorded in neonhub_upgrade_work; an index build it stopped is built again. ` +
-        "Run the same command again: it resumes where this run stopped (`neonhub-db plan --upgrade-legacy` shows where it stands)."
-      );
+      return {
+        message: `the upgrade stopped. ${SESSION_ENDS}: the transaction that was running (a file, a batch, the cutover) is rolled back, and the phases and batches that finished stay recorded in neonhub_upgrade_work; an index build it stopped is built again.`,
+        fix: "Run the same command again: it resumes where this run stopped (`neonhub-db plan --upgrade-legacy` shows where it stands).",
+      };
     case "revert":
-      return (
-        `interrupted: revert stopped. ${SESSION_ENDS}: the migration whose Down section was running, if any, is rolled back whole and stays applied, and the ones reverted before it stay reverted. ` +
-        "Run the same command again to revert the rest."
-      );
+      return {
+        message:
+          `revert stopped. ${SESSION_ENDS}: ` +
+          (running
+            ? `migration ${running}, whose Down section was running, is rolled back whole and stays applied (${UNLESS_COMMITTING})`
+            : "the migration whose Down section was running, if any, is rolled back whole and stays applied") +
+          "; the ones reverted before it stay reverted.",
+        fix: "Run the same command again to revert the rest.",
+      };
   }
 }
 
-/** Runs `work`; if SIGINT or SIGTERM stops the process meanwhile, logs the command's note first. */
+/**
+ * Runs `work`; if SIGINT or SIGTERM stops the process meanwhile, hands `report` what the command left before
+ * the process ends. `work` tells the migration that starts (and `undefined` once none runs) to the function
+ * it is given, so that the report names it.
+ */
 export async function reportIfInterrupted<T>(
-  log: Logger,
-  interrupted: InterruptibleCommand,
-  work: () => Promise<T>,
+  report: (interruption: Interruption) => void,
+  command: InterruptibleCommand,
+  work: (onMigrationRunning: (migration: string | undefined) => void) => Promise<T>,
 ): Promise<T> {
+  let running: string | undefined;
   const unregister = undoOnInterrupt(() => {
-    log.warn(interruptedNote(interrupted));
+    report(interruption(command, running));
     return Promise.resolve();
   });
   try {
-    return await work();
+    return await work((migration) => {
+      running = migration;
+    });
   } finally {
     unregister();
   }

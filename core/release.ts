@@ -89,6 +89,8 @@ export interface ReleaseOptions {
   environment?: ReleaseEnvironment;
   connectTimeoutMs?: number;
   log?: Logger;
+  /** apply: told each migration as it starts, and `undefined` once none runs (what an interruption names). */
+  onMigrationRunning?: (migration: string | undefined) => void;
 }
 
 export interface ReleaseManifest {
@@ -515,6 +517,7 @@ export async function applyWith(client: ClientBase, options: ReleaseOptions): Pr
       log,
       lockSafety: resolveLockSafety(options.lockSafety),
       monitor: monitor?.ready,
+      onRunning: options.onMigrationRunning,
     }).catch(async (error: unknown) => {
       await snapshotAfterFailedMigration(client, options, state.ledger.length, log);
       throw error;

@@ -39,6 +39,8 @@ export interface RevertRequest {
   correctedDown?: readonly string[];
   /** Also drop the engine's own schema (ledger, records, snapshot) once nothing is applied. */
   dropBookkeeping?: boolean;
+  /** Told each migration as its Down section starts, and `undefined` once none runs (what an interruption names). */
+  onMigrationRunning?: (migration: string | undefined) => void;
 }
 
 export interface RevertItem {
@@ -248,12 +250,15 @@ export async function revertWith(
         `migration ${name}: reverting with its Down section corrected since it was applied (${CORRECTED_DOWN_FLAG}; file sha256 ${file}, applied ${applied}; its Up section is the applied one)`,
       );
     }
-    const reverted = await runRevert(client, { dir: options.migrationsDir, newestFirst, log }).catch(
-      async (error: unknown) => {
-        await snapshotAfterFailedRevert(client, ledger.length, log);
-        throw error;
-      },
-    );
+    const reverted = await runRevert(client, {
+      dir: options.migrationsDir,
+      newestFirst,
+      log,
+      onRunning: request.onMigrationRunning,
+    }).catch(async (error: unknown) => {
+      await snapshotAfterFailedRevert(client, ledger.length, log);
+      throw error;
+    });
     const lastMigration = ledger.at(-1 - reverted.length)?.name ?? null;
     let droppedBookkeeping = false;
     if (request.dropBookkeeping && released) {

@@ -18,7 +18,13 @@ export interface RevertedMigration {
 /** Reverts `newestFirst` (the last applied migrations, newest first). */
 export async function runRevert(
   client: ClientBase,
-  options: { dir: string; newestFirst: readonly MigrationFile[]; log: Logger },
+  options: {
+    dir: string;
+    newestFirst: readonly MigrationFile[];
+    log: Logger;
+    /** Told each migration as its Down section starts, and `undefined` once none runs. */
+    onRunning?: (migration: string | undefined) => void;
+  },
 ): Promise<RevertedMigration[]> {
   const { newestFirst, log } = options;
   if (newestFirst.length === 0) return [];
@@ -39,6 +45,7 @@ export async function runRevert(
     const file = byName.get(started[1]!);
     if (!file) return;
     current = { file, started: Date.now() };
+    options.onRunning?.(file.name);
     log.info(`migration ${file.name}: reverting (${reverted.length + 1}/${newestFirst.length})`);
   };
   // ESM-only; Node 20.19+ require()s it, loaded only when a revert runs.
@@ -60,6 +67,7 @@ export async function runRevert(
       logger: { debug: () => {}, info: onInfo, warn: (m: string) => log.warn(m), error: () => {} },
     });
     finishCurrent();
+    options.onRunning?.(undefined);
     return reverted;
   } catch (error) {
     // node-pg-migrate leaves the failed migration's transaction open and aborted: end it here.

@@ -36,6 +36,8 @@ export interface MigrationRunOptions {
    * still be connecting when the migrations start.
    */
   monitor?: ClientBase | Promise<ClientBase | undefined>;
+  /** Told each migration as it starts, and `undefined` once none runs (what an interrupted apply names). */
+  onRunning?: (migration: string | undefined) => void;
 }
 
 export async function runPendingMigrations(
@@ -71,6 +73,7 @@ export async function runPendingMigrations(
     if (!file) return;
     const attempt = retrying?.name === file.name ? retrying.attempt : 1;
     current = { file, started: Date.now(), attempt };
+    options.onRunning?.(file.name);
     const retry = attempt > 1 ? `, attempt ${attempt} of ${safety.lockRetries + 1}` : "";
     log.info(`migration ${file.name}: running (${applied.length + 1}/${pending.length}${retry})`);
   };
@@ -109,12 +112,14 @@ export async function runPendingMigrations(
           logger: { debug: () => {}, info: onInfo, warn: (m: string) => log.warn(m), error: () => {} },
         });
         finishCurrent();
+        options.onRunning?.(undefined);
         return applied;
       } catch (error) {
         // node-pg-migrate leaves the failed migration's transaction open and aborted: end it here.
         await client.query("ROLLBACK").catch(() => {});
         const failed = current;
         current = undefined;
+        options.onRunning?.(undefined);
         if (!failed || (error as { code?: string })?.code !== LOCK_NOT_AVAILABLE) {
           throw describeMigrationFailure(error, {
             file: failed?.file,

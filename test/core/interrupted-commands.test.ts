@@ -53,17 +53,37 @@ const lockIsFree = async () => {
   return row!.locked;
 };
 
+interface InterruptedError {
+  error: { code: string; message: string; fix: string };
+}
+
 describe("a command stopped by a signal", () => {
-  it.each(["SIGINT", "SIGTERM"] as const)(
-    "apply (%s) says what it left and what to run; the running migration is rolled back, the lock free",
-    async (signal) => {
+  it.each([
+    ["SIGINT", false],
+    ["SIGTERM", false],
+    ["SIGINT", true],
+  ] as const)(
+    "apply (%s, --json %s) says what it left, naming the running migration, and what to run; the running migration is rolled back, the lock free",
+    async (signal, json) => {
       const dir = fixtureMigrationsCopy();
       writeMigration(dir, "20991231000000_sleep.sql", "CREATE TABLE slept (id int);\nSELECT pg_sleep(60);");
-      const result = await stopWhileSleeping(["apply", "--migrations-dir", dir], signal);
+      const args = ["apply", "--migrations-dir", dir, ...(json ? ["--json"] : [])];
+      const result = await stopWhileSleeping(args, signal);
       expect(result.signal, result.stderr).toBe(signal);
       expect(result.stderr).toContain("interrupted: apply stopped");
-      expect(result.stderr).toContain("the migration that was running, if any, is rolled back whole");
+      expect(result.stderr).toContain(
+        "migration 20991231000000_sleep, which was running, is rolled back whole with its ledger row",
+      );
       expect(result.stderr).toContain("Run the same command again to complete the release");
+      if (json) {
+        // --json's one document, errors included: the interruption is one.
+        const { error } = JSON.parse(result.stdout) as InterruptedError;
+        expect(error.code).toBe("interrupted");
+        expect(error.message).toContain("migration 20991231000000_sleep, which was running");
+        expect(error.fix).toContain("Run the same command again to complete the release");
+      } else {
+        expect(result.stdout).toBe("");
+      }
       expect(await ledger()).not.toContain("20991231000000_sleep");
       expect(await ledger()).toContain("20250101000300_gadgets");
       expect(await query("SELECT to_regclass('public.slept') AS t")).toEqual([{ t: null }]);
@@ -72,24 +92,51 @@ describe("a command stopped by a signal", () => {
     },
   );
 
-  it("revert says what it left and what to run; the migration being reverted stays applied", async () => {
-    const dir = fixtureMigrationsCopy();
-    writeMigration(
-      dir,
-      "20991231000100_revertable.sql",
-      "CREATE TABLE revertable (id int);",
-      "DROP TABLE revertable;\nSELECT pg_sleep(60);",
-    );
-    const apply = await runCli(["apply", "--migrations-dir", dir], { DATABASE_URL: db.current.url });
-    expect(apply.code, apply.stderr).toBe(0);
-    const result = await stopWhileSleeping(
-      ["revert", "--to", "20250101000300_gadgets", "--confirm", "--migrations-dir", dir],
-      "SIGINT",
-    );
-    expect(result.signal, result.stderr).toBe("SIGINT");
-    expect(result.stderr).toContain("interrupted: revert stopped");
-    expect(result.stderr).toContain("Run the same command again to revert the rest");
-    expect(await ledger()).toContain("20991231000100_revertable");
-    expect(await query("SELECT to_regclass('public.revertable')::text AS t")).toEqual([{ t: "revertable" }]);
-  });
+  it.each([
+    ["SIGINT", false],
+    ["SIGTERM", true],
+  ] as const)(
+    "revert (%s, --json %s) says what it left and what to run; the migration being reverted stays applied",
+    async (signal, json) => {
+      const dir = fixtureMigrationsCopy();
+      writeMigration(
+        dir,
+        "20991231000100_revertable.sql",
+        "CREATE TABLE revertable (id int);",
+        "DROP TABLE revertable;\nSELECT pg_sleep(60);",
+      );
+      const apply = await runCli(["apply", "--migrations-dir", dir], { DATABASE_URL: db.current.url });
+      expect(apply.code, apply.stderr).toBe(0);
+      const result = await stopWhileSleeping(
+        [
+          "revert",
+          "--to",
+          "20250101000300_gadgets",
+          "--confirm",
+          "--migrations-dir",
+          dir,
+          ...(json ? ["--json"] : []),
+        ],
+        signal,
+      );
+      expect(result.signal, result.stderr).toBe(signal);
+      expect(result.stderr).toContain("interrupted: revert stopped");
+      expect(result.stderr).toContain(
+        "migration 20991231000100_revertable, whose Down section was running, is rolled back whole and stays applied",
+      );
+      expect(result.stderr).toContain("Run the same command again to revert the rest");
+      if (json) {
+        const { error } = JSON.parse(result.stdout) as InterruptedError;
+        expect(error.code).toBe("interrupted");
+        expect(error.message).toContain(
+          "migration 20991231000100_revertable, whose Down section was running",
+        );
+        expect(error.fix).toBe("Run the same command again to revert the rest.");
+      }
+      expect(await ledger()).toContain("20991231000100_revertable");
+      expect(await query("SELECT to_regclass('public.revertable')::text AS t")).toEqual([
+        { t: "revertable" },
+      ]);
+    },
+  );
 });
