@@ -81,6 +81,8 @@ function releaseOptions(args: CliArgs, env: NodeJS.ProcessEnv, log: Logger): Rel
     databaseUrl,
     databaseUrlSource: source,
     migrationsDir: args.migrationsDir ? path.resolve(args.migrationsDir) : DEFAULT_MIGRATIONS_DIR,
+    // Fixes name the folder as it was given, never as this machine's absolute path.
+    migrationsDirAsGiven: args.migrationsDir ?? "migrations",
     // Settings given neither in --config nor as flags keep what the database recorded at its last release.
     steps: defaultReleaseSteps({
       seedSets: args.seeds,

@@ -8,7 +8,7 @@ import { closeClient, openClient } from "./connection";
 import { parseDatabaseUrl, redactUrl } from "./dsn";
 import { ReleaseError } from "./errors";
 import { silentLogger, type Logger } from "./logger";
-import { readMigrationFiles, type MigrationFile } from "./migrations/files";
+import { migrationsFolder, readMigrationFiles, type MigrationFile } from "./migrations/files";
 import { readLedger } from "./migrations/ledger";
 import { checkOwnerRole, setOwnerRole } from "./owner-role";
 import { runPendingMigrations } from "./migrations/run";
@@ -68,7 +68,7 @@ export async function baselineRelease(options: BaselineOptions): Promise<Baselin
     await requireAdoptingLogin(client, "baseline", options.ownerRole);
     const ledger = await readLedger(client);
     if (ledger.length > 0) {
-      const rerun = judgeRerun("baseline", ledger, files, folder);
+      const rerun = judgeRerun("baseline", ledger, files, folder, migrationsFolder(options));
       if (!rerun.done) throw rerunRefusal("baseline", ledger, rerun.reason);
       log.info(`nothing to do: the ledger records these ${files.length} migration(s) already`);
       return {

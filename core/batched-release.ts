@@ -78,6 +78,8 @@ export async function readState(
   client: ClientBase,
   sql: string,
   files: readonly MigrationFile[],
+  /** The migrations folder as the user named it, for the fixes (compareWithLedger). */
+  folder: string,
 ): Promise<BatchedState> {
   const raw = (
     await client.query<{
@@ -93,7 +95,7 @@ export async function readState(
   refuseGoneObjects(raw.goneObjects);
   return {
     ledger: raw.ledger,
-    comparison: compareWithLedger(files, raw.ledger),
+    comparison: compareWithLedger(files, raw.ledger, folder),
     snapshotLastMigration: raw.snapshot ? raw.snapshot.lastMigration : undefined,
     snapshotFormat: raw.snapshot ? snapshotFormat(raw.snapshot.format) : undefined,
     steps: raw.steps,
@@ -105,12 +107,13 @@ export async function readBatched(
   client: ClientBase,
   steps: readonly ReleaseStep[],
   files: readonly MigrationFile[],
+  folder: string,
 ): Promise<{ probe: Probe; state: BatchedState | undefined; steps: Batched[] } | undefined> {
   const batched = batchedSteps(steps);
   if (!batched) return undefined;
   const probe = await readProbe(client, batched);
   const sql = stateSql(batched, probe);
-  return { probe, steps: batched, state: sql ? await readState(client, sql, files) : undefined };
+  return { probe, steps: batched, state: sql ? await readState(client, sql, files, folder) : undefined };
 }
 
 /**

@@ -32,7 +32,7 @@ import { withBoundedLockWaits } from "./lock-safety/bounded-waits";
 import { commandSessionSql, endSessionWithClient } from "./lock-safety/session";
 import { resolveLockSafety, type LockSafetySettings } from "./lock-safety/settings";
 import { silentLogger, type Logger } from "./logger";
-import { readMigrationFiles, type MigrationFile } from "./migrations/files";
+import { migrationsFolder, readMigrationFiles, type MigrationFile } from "./migrations/files";
 import {
   compareWithLedger,
   readLedger,
@@ -74,6 +74,11 @@ export interface ReleaseOptions {
   databaseUrlSource?: string;
   /** Folder of the migration files. */
   migrationsDir: string;
+  /**
+   * The folder as the user named it (`--migrations-dir` relative as given, never resolved to a machine path),
+   * for the fixes that name a file in it; default: `migrationsDir`.
+   */
+  migrationsDirAsGiven?: string;
   /** Row-level security, seed-set and vector-index steps, in the order they run. */
   steps?: readonly ReleaseStep[];
   /** Role to SET ROLE to before any change, so that the objects belong to it (the owner role). */
@@ -297,7 +302,7 @@ interface MigrationState {
 async function readMigrationState(client: ClientBase, options: ReleaseOptions): Promise<MigrationState> {
   const files = readMigrationFiles(options.migrationsDir);
   const ledger = await readLedger(client);
-  return { files, ledger, comparison: compareWithLedger(files, ledger) };
+  return { files, ledger, comparison: compareWithLedger(files, ledger, migrationsFolder(options)) };
 }
 
 function refuseLedgerProblems(
@@ -323,7 +328,7 @@ function refuseUnsafe(safety: SafetyReport): void {
 
 export async function planWith(client: ClientBase, options: ReleaseOptions): Promise<ReleasePlan> {
   const files = readMigrationFiles(options.migrationsDir);
-  const batched = await readBatched(client, options.steps ?? [], files);
+  const batched = await readBatched(client, options.steps ?? [], files, migrationsFolder(options));
   if (batched?.state) {
     // Two round trips: the probe and the state; a step whose plan the state does not settle reads on its own.
     const { probe, state, steps } = batched;
@@ -465,7 +470,7 @@ export async function applyWith(client: ClientBase, options: ReleaseOptions): Pr
     recordedBookkeeping = locked.probe.version;
     try {
       const sql = stateSql(batched, locked.probe);
-      const state = sql ? await readState(client, sql, files) : undefined;
+      const state = sql ? await readState(client, sql, files, migrationsFolder(options)) : undefined;
       const noop = state && noopResult(state, batched, started, log);
       if (noop) {
         await unlock();
@@ -603,7 +608,7 @@ export async function releaseStatus(options: ReleaseOptions): Promise<ReleaseSta
 
 export async function statusWith(client: ClientBase, options: ReleaseOptions): Promise<ReleaseStatus> {
   const files = readMigrationFiles(options.migrationsDir);
-  const batched = await readBatched(client, options.steps ?? [], files);
+  const batched = await readBatched(client, options.steps ?? [], files, migrationsFolder(options));
   if (batched?.state) {
     const { state, steps } = batched;
     const lost = await lostLastRows(

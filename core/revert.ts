@@ -11,7 +11,7 @@ import { ReleaseError } from "./errors";
 import { acquireReleaseLock } from "./lock";
 import { endSessionWithClient } from "./lock-safety/session";
 import { silentLogger, type Logger } from "./logger";
-import { readMigrationFiles, type MigrationFile } from "./migrations/files";
+import { migrationsFolder, readMigrationFiles, type MigrationFile } from "./migrations/files";
 import { compareWithLedger, readLedger, type LedgerEntry, type LedgerProblem } from "./migrations/ledger";
 import {
   CORRECTED_DOWN_FLAG,
@@ -82,6 +82,8 @@ export interface RevertResult {
 /** What planRevertFrom needs: the files, the ledger with its Up-section checksums, and the request. */
 export interface RevertInputs {
   files: readonly MigrationFile[];
+  /** The migrations folder as the user named it, for the fixes that name a file in it. */
+  folder: string;
   ledger: readonly LedgerEntry[];
   upChecksums: UpChecksums;
   to: string | null;
@@ -116,7 +118,7 @@ export function planRevertFrom(inputs: RevertInputs): {
   const named = new Set((inputs.correctedDown ?? []).map((n) => n.replace(/\.sql$/, "")));
   const problems: LedgerProblem[] = [];
   const accepted = new Map<string, CorrectedDown>();
-  for (const problem of compareWithLedger(files, ledger).problems) {
+  for (const problem of compareWithLedger(files, ledger, inputs.folder).problems) {
     // A migration whose row was deleted among those to revert would keep its changes while the ledger says
     // the revert went past it: its row goes back first.
     const lostAmongReverted =
@@ -182,8 +184,15 @@ export async function planRevertWith(
   const files = readMigrationFiles(options.migrationsDir);
   const ledger = await readLedger(client);
   const upChecksums = ledger.length > 0 ? await readUpChecksums(client) : new Map();
-  const { items, problems } = planRevertFrom({ files, ledger, upChecksums, to, correctedDown });
-  problems.push(...(await lostLastRowsOf(client, files, ledger)));
+  const { items, problems } = planRevertFrom({
+    files,
+    folder: migrationsFolder(options),
+    ledger,
+    upChecksums,
+    to,
+    correctedDown,
+  });
+  problems.push(...(await lostLastRowsOf(client, files, ledger, migrationsFolder(options))));
   return {
     database: redactUrl(options.databaseUrl),
     to,
@@ -202,9 +211,10 @@ async function lostLastRowsOf(
   client: ClientBase,
   files: readonly MigrationFile[],
   ledger: readonly LedgerEntry[],
+  folder: string,
 ): Promise<LedgerProblem[]> {
   if (ledger.length === 0) return [];
-  return lostLastRows(client, ledger, compareWithLedger(files, ledger).pending);
+  return lostLastRows(client, ledger, compareWithLedger(files, ledger, folder).pending);
 }
 
 /** Reverts under the release lock; the ledger is read only once the lock is held. */
@@ -227,12 +237,13 @@ export async function revertWith(
     const upChecksums = ledger.length > 0 ? await readUpChecksums(client) : new Map();
     const { items, problems, newestFirst } = planRevertFrom({
       files,
+      folder: migrationsFolder(options),
       ledger,
       upChecksums,
       to: request.to,
       correctedDown: request.correctedDown,
     });
-    problems.push(...(await lostLastRowsOf(client, files, ledger)));
+    problems.push(...(await lostLastRowsOf(client, files, ledger, migrationsFolder(options))));
     if (problems.length > 0) {
       throw new ReleaseError(
         "ledger-mismatch",

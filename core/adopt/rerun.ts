@@ -23,8 +23,10 @@ export function judgeRerun(
   ledger: readonly LedgerIdentity[],
   recorded: readonly MigrationFile[],
   folder: readonly MigrationFile[],
+  /** The migrations folder as the user named it, for the fixes that name a file in it. */
+  folderName: string,
 ): RerunVerdict {
-  const comparison = compareWithLedger(folder, ledger);
+  const comparison = compareWithLedger(folder, ledger, folderName);
   if (comparison.problems.length > 0) {
     return { done: false, reason: comparison.problems.map((p) => ledgerProblemText(p)).join(" ") };
   }

@@ -10,7 +10,7 @@ import { checkOwnerRole, setOwnerRole } from "../owner-role";
 import { redactUrl } from "../dsn";
 import { ReleaseError } from "../errors";
 import { silentLogger } from "../logger";
-import { readMigrationFiles, type MigrationFile } from "../migrations/files";
+import { migrationsFolder, readMigrationFiles, type MigrationFile } from "../migrations/files";
 import { readLedger, type LedgerEntry } from "../migrations/ledger";
 import { saveSnapshot, takeSnapshot } from "../snapshot";
 import type { ReleaseOptions } from "../release";
@@ -53,7 +53,7 @@ export async function adoptUpstreamDatabase(options: ReleaseOptions): Promise<Ad
     await requireAdoptingLogin(client, "adopt", options.ownerRole);
     const ledger = await readLedger(client);
     if (ledger.length > 0) {
-      const result = await adoptedAlready(client, ledger, files);
+      const result = await adoptedAlready(client, ledger, files, migrationsFolder(options));
       log.info(`nothing to do: adopted already (${result.adopted.length} migration(s) from ${ARCHIVE})`);
       return { ...result, database: redactUrl(options.databaseUrl) };
     }
@@ -102,6 +102,7 @@ async function adoptedAlready(
   client: ClientBase,
   ledger: readonly LedgerEntry[],
   files: readonly MigrationFile[],
+  folderName: string,
 ): Promise<Omit<AdoptResult, "database">> {
   const refuse = (reason: string, fix?: string) => rerunRefusal("adopt", ledger, reason, fix);
   const archived = await client.query<{ present: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS present`, [
@@ -123,7 +124,7 @@ async function adoptedAlready(
     `SELECT name::text AS name, run_on FROM ${ARCHIVE} ORDER BY run_on, id`,
   );
   const recorded = matchUpstreamRows(rows.rows, files, ARCHIVE);
-  const rerun = judgeRerun("adopt", ledger, recorded, files);
+  const rerun = judgeRerun("adopt", ledger, recorded, files, folderName);
   if (!rerun.done) throw refuse(rerun.reason);
   return {
     changed: false,

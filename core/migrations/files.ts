@@ -190,3 +190,8 @@ export function downSection(sql: string): string {
   const section = sql.slice(at, end);
   return section.slice(section.indexOf("\n") + 1);
 }
+
+/** The migrations folder as the fixes name it: as the user gave it (`migrationsDirAsGiven`), else `migrationsDir`. */
+export function migrationsFolder(options: { migrationsDir: string; migrationsDirAsGiven?: string }): string {
+  return options.migrationsDirAsGiven ?? options.migrationsDir;
+}

@@ -1,4 +1,5 @@
 // Reading the migration ledger and checking it against the files, before anything runs.
+import path from "node:path";
 import type { ClientBase } from "pg";
 import { BOOKKEEPING_SCHEMA, CHECKSUMS_SETTING, MIGRATIONS_TABLE, bookkeepingExists } from "../bookkeeping";
 import { literal } from "../sql";
@@ -84,6 +85,8 @@ export async function readLedger(client: ClientBase): Promise<LedgerEntry[]> {
 export function compareWithLedger<F extends MigrationIdentity = MigrationFile>(
   files: readonly F[],
   ledger: readonly LedgerIdentity[],
+  /** The migrations folder as the user named it (`--migrations-dir` as given), for the fixes that name a file. */
+  folder: string,
 ): MigrationComparison<F> {
   const byName = new Map(files.map((f) => [f.name, f]));
   const appliedNames = new Set(ledger.map((e) => e.name));
@@ -95,7 +98,7 @@ export function compareWithLedger<F extends MigrationIdentity = MigrationFile>(
         kind: "missing-file",
         migration: entry.name,
         message: `Migration ${entry.name}.sql was applied${entry.appliedAt ? ` (${entry.appliedAt})` : ""} but its file is gone.`,
-        fix: `Restore migrations/${entry.name}.sql from version control: applied migrations are never deleted; undo a change with a new migration.`,
+        fix: `Restore ${path.join(folder, `${entry.name}.sql`)} from version control: applied migrations are never deleted; undo a change with a new migration.`,
       });
     } else if (!matchesRecorded(file, entry.checksum)) {
       problems.push({
@@ -103,7 +106,7 @@ export function compareWithLedger<F extends MigrationIdentity = MigrationFile>(
         migration: entry.name,
         message: `Migration ${entry.name}.sql was changed after it was applied.`,
         checksums: { applied: entry.checksum, file: file.checksum },
-        fix: `Restore migrations/${entry.name}.sql to the applied version and put the change in a new migration.`,
+        fix: `Restore ${path.join(folder, `${entry.name}.sql`)} to the applied version and put the change in a new migration.`,
       });
     }
   }

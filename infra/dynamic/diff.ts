@@ -70,6 +70,7 @@ export function diffRelease(recorded: Partial<ResolvedOutputs>, inputs: Resolved
       recorded.migrations ?? {},
       inputs.migrations ?? {},
       inputs.migrationBytesChecksums ?? {},
+      inputs.migrationsDir,
       diff,
     );
   }
@@ -116,7 +117,13 @@ function diffTarget(recorded: Partial<ResolvedOutputs>, inputs: ResolvedInputs, 
  * the sha256 of the bytes of the files whose checksum leaves exemption comments out (a ledger row recorded by
  * an earlier release holds that).
  */
-function diffMigrations(ledger: Manifest, manifest: Manifest, bytes: Manifest, diff: ReleaseDiff): void {
+function diffMigrations(
+  ledger: Manifest,
+  manifest: Manifest,
+  bytes: Manifest,
+  folder: string,
+  diff: ReleaseDiff,
+): void {
   const entries = (m: Manifest): MigrationIdentity[] =>
     Object.entries(m)
       .map(([name, checksum]) => ({ name, checksum }))
@@ -124,7 +131,7 @@ function diffMigrations(ledger: Manifest, manifest: Manifest, bytes: Manifest, d
   const files = entries(manifest).map((file) =>
     bytes[file.name] ? { ...file, bytesChecksum: bytes[file.name] } : file,
   );
-  const { pending, problems } = compareWithLedger(files, entries(ledger));
+  const { pending, problems } = compareWithLedger(files, entries(ledger), folder);
   diff.refusals.push(...problems.map((p) => `${ledgerProblemText(p)} ${p.fix}`));
   if (pending.length > 0) {
     diff.lines.push(

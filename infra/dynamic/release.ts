@@ -86,6 +86,8 @@ export function partContext(settings: PartSettings, databaseUrl: string, source:
       databaseUrl,
       databaseUrlSource: source,
       migrationsDir: path.resolve(PROJECT_ROOT, settings.migrationsDir),
+      // Fixes name the folder as the stack's setting does (relative to the project root), not the machine's path.
+      migrationsDirAsGiven: settings.migrationsDir,
       steps: all.map((step) => (owns(step) ? step : bookkeepingOnly(step))),
       ownerRole: settings.ownerRole,
       lockTimeoutMs: settings.lockTimeoutMs,

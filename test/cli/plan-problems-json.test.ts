@@ -50,7 +50,8 @@ describe("plan --json with a changed applied migration", () => {
     expect(plan.problems).toHaveLength(1);
     expect(plan.problems[0]).toMatchObject({ section: "migrations", kind: "changed" });
     expect(plan.problems[0]!.message).toContain("20250101000200_widget_color.sql was changed");
-    expect(plan.problems[0]!.fix).toContain("Restore migrations/20250101000200_widget_color.sql");
+    // The folder as --migrations-dir gave it.
+    expect(plan.problems[0]!.fix).toContain(`Restore ${path.join(dir, "20250101000200_widget_color.sql")}`);
   });
 });
 

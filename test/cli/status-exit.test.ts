@@ -4,7 +4,7 @@
 import { appendFileSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { applyRelease, type ReleaseStatus } from "../../core";
+import { PROJECT_ROOT, applyRelease, type ReleaseStatus } from "../../core";
 import { runCli } from "../support/cli";
 import { useTestDatabase, withClient } from "../support/database";
 import { fixtureMigrationsCopy, writeMigration } from "../support/fixtures";
@@ -12,8 +12,10 @@ import { fixtureMigrationsCopy, writeMigration } from "../support/fixtures";
 describe("status's exit code", () => {
   const db = useTestDatabase();
   const dir = fixtureMigrationsCopy();
+  // Given relative (the CLI runs in the project root): the fixes name the folder as given.
+  const given = path.relative(PROJECT_ROOT, dir);
   const status = (...args: string[]) =>
-    runCli(["status", "--migrations-dir", dir, ...args], { DATABASE_URL: db.current.url });
+    runCli(["status", "--migrations-dir", given, ...args], { DATABASE_URL: db.current.url });
   /** Both forms: the exit codes, the JSON's problems, and the text. */
   async function both(): Promise<{ codes: (number | null)[]; json: ReleaseStatus; text: string }> {
     const text = await status();
@@ -48,8 +50,26 @@ describe("status's exit code", () => {
         "problem: Migration 20250101000200_widget_color.sql was changed after it was applied",
       );
       expect(run.text).toContain(
-        "fix: Restore migrations/20250101000200_widget_color.sql to the applied version",
+        `fix: Restore ${given}/20250101000200_widget_color.sql to the applied version`,
       );
+      expect(run.json.problems[0]!.fix).toContain(`Restore ${given}/20250101000200_widget_color.sql`);
+      expect(run.text).not.toContain(dir);
+    } finally {
+      writeFileSync(file, original);
+    }
+    expect((await status()).code).toBe(0);
+  });
+
+  it("is 2 for an applied migration whose file is gone, naming the folder as given", async () => {
+    const file = path.join(dir, "20250101000300_gadgets.sql");
+    const original = readFileSync(file, "utf8");
+    rmSync(file);
+    try {
+      const run = await both();
+      expect(run.codes).toEqual([2, 2]);
+      expect(run.json.problems.map((p) => p.kind)).toEqual(["missing-file"]);
+      expect(run.text).toContain(`fix: Restore ${given}/20250101000300_gadgets.sql from version control`);
+      expect(JSON.stringify(run.json)).not.toContain(dir);
     } finally {
       writeFileSync(file, original);
     }

@@ -13,7 +13,7 @@ const row = (i: number, id: number) => ({ ...FILES[i]!, id });
 
 describe("compareWithLedger on a ledger with a hole", () => {
   it("names a file whose row was deleted between two applied rows as missing, not pending, with the INSERT that restores it", () => {
-    const { pending, problems } = compareWithLedger(FILES, [row(0, 1), row(2, 3), row(3, 4)]);
+    const { pending, problems } = compareWithLedger(FILES, [row(0, 1), row(2, 3), row(3, 4)], "migrations");
     expect(pending).toEqual([]);
     expect(problems).toHaveLength(1);
     const [problem] = problems;
@@ -35,7 +35,7 @@ describe("compareWithLedger on a ledger with a hole", () => {
   });
 
   it("names the first row's deletion too, restored a second before the row after it", () => {
-    const { pending, problems } = compareWithLedger(FILES, [row(1, 2), row(2, 3), row(3, 4)]);
+    const { pending, problems } = compareWithLedger(FILES, [row(1, 2), row(2, 3), row(3, 4)], "migrations");
     expect(pending).toEqual([]);
     expect(problems.map((p) => [p.kind, p.migration])).toEqual([["missing-from-ledger", "20250101000100_a"]]);
     expect(problems[0]!.fix).toContain(
@@ -44,7 +44,7 @@ describe("compareWithLedger on a ledger with a hole", () => {
   });
 
   it("keeps a new migration ordered before an applied one out of order when the ids around its place are consecutive", () => {
-    const { pending, problems } = compareWithLedger(FILES, [row(0, 1), row(2, 2), row(3, 3)]);
+    const { pending, problems } = compareWithLedger(FILES, [row(0, 1), row(2, 2), row(3, 3)], "migrations");
     expect(pending.map((f) => f.name)).toEqual(["20250101000200_b"]);
     expect(problems.map((p) => p.kind)).toEqual(["out-of-order"]);
     expect(problems[0]!.message).toContain(
@@ -56,7 +56,7 @@ describe("compareWithLedger on a ledger with a hole", () => {
     const files = [...FILES, { name: "20250101000250_new", checksum: sum("e") }].sort((a, b) =>
       a.name < b.name ? -1 : 1,
     );
-    const { problems } = compareWithLedger(files, [row(0, 1), row(2, 3), row(3, 4)]);
+    const { problems } = compareWithLedger(files, [row(0, 1), row(2, 3), row(3, 4)], "migrations");
     expect(problems.map((p) => [p.kind, p.migration])).toEqual([
       ["out-of-order", "20250101000200_b"],
       ["out-of-order", "20250101000250_new"],
@@ -64,7 +64,7 @@ describe("compareWithLedger on a ledger with a hole", () => {
   });
 
   it("cannot tell without ids (a recorded manifest), and says out of order", () => {
-    const { problems } = compareWithLedger(FILES, [FILES[0]!, FILES[2]!, FILES[3]!]);
+    const { problems } = compareWithLedger(FILES, [FILES[0]!, FILES[2]!, FILES[3]!], "migrations");
     expect(problems.map((p) => p.kind)).toEqual(["out-of-order"]);
   });
 });
