@@ -259,7 +259,7 @@ function joinNegativeNumbers(argv: readonly string[]): string[] {
 }
 
 /** The flags, as node:util parseArgs takes them; the value flags' errors are worded below. */
-const OPTIONS = {
+export const OPTIONS = {
   "database-url": { type: "string" },
   seed: { type: "string", multiple: true },
   "migrations-dir": { type: "string" },
@@ -291,8 +291,16 @@ const OPTIONS = {
   version: { type: "boolean", short: "v" },
 } as const satisfies ParseArgsConfig["options"];
 
-/** What a value flag's example shows when the value is missing. */
-const VALUE_EXAMPLES: Record<string, string> = {
+/** The flags that take a value, as typed: `--owner-role`. */
+type ValueFlag = {
+  [K in keyof typeof OPTIONS]: (typeof OPTIONS)[K]["type"] extends "string" ? `--${K}` : never;
+}[keyof typeof OPTIONS];
+
+/**
+ * What a value flag's example shows when the value is missing: one for every flag that takes a value (the
+ * type says so), the numbers within each flag's range.
+ */
+const VALUE_EXAMPLES: Record<ValueFlag, string> = {
   "--seed": "demo",
   "--set": "vectorIndexes.method=hnsw",
   "--config": "release.yaml",
@@ -306,7 +314,20 @@ const VALUE_EXAMPLES: Record<string, string> = {
   "--database-url": "postgresql://user:****@127.0.0.1:5432/neonhub",
   "--connect-timeout": "10",
   "--legacy-organization": "acme",
+  "--migrations-dir": "migrations",
+  "--lock-timeout": "60",
+  "--migration-lock-timeout": "5",
+  "--statement-timeout": "300",
+  "--lock-retries": "5",
+  "--row-level-security": "enforce",
+  "--batch-size": "1000",
+  "--max-batches": "10",
 };
+
+/** The example of `flag` when it takes a value. */
+function valueExample(flag: string): string {
+  return (VALUE_EXAMPLES as Record<string, string | undefined>)[flag] ?? "<value>";
+}
 
 /** node:util's parse errors, in this CLI's words (tests and scripts match them). */
 function parseError(error: unknown): ReleaseError {
@@ -328,7 +349,7 @@ function parseError(error: unknown): ReleaseError {
         return new ReleaseError(
           "invalid-input",
           `${flag} needs a value, and what follows it starts with "-".`,
-          `Write a value that starts with "-" as ${flag}=<value>; example: ${flag} ${VALUE_EXAMPLES[flag] ?? "<value>"}`,
+          `Write a value that starts with "-" as ${flag}=<value>; example: ${flag} ${valueExample(flag)}`,
         );
       }
       return needsValue(flag);
@@ -340,7 +361,7 @@ function needsValue(flag: string): ReleaseError {
   return new ReleaseError(
     "invalid-input",
     `${flag} needs a value.`,
-    `Example: ${flag} ${VALUE_EXAMPLES[flag] ?? "<value>"}`,
+    `Example: ${flag} ${valueExample(flag)}`,
   );
 }
 
@@ -367,7 +388,7 @@ const MIGRATION_FILE_READERS = ["plan", "apply", "status", "verify", "baseline",
 
 // A flag a command would ignore is refused, so that nobody believes it took effect (`status --environment
 // production` reads no lint; `health --migrations-dir` reads no file).
-const COMMAND_FLAGS: Partial<Record<keyof typeof OPTIONS, readonly string[]>> = {
+export const COMMAND_FLAGS: Partial<Record<keyof typeof OPTIONS, readonly string[]>> = {
   seed: ["plan", "apply"],
   environment: ["plan", "apply"],
   "migration-lock-timeout": ["plan", "apply"],

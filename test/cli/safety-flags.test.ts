@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { parseArgs } from "../../cli/args";
+import { COMMAND_FLAGS, OPTIONS, parseArgs } from "../../cli/args";
 import { ReleaseError, resolveLockSafety, resolveReleaseSettings } from "../../core";
 import { runCli } from "../support/cli";
 
@@ -294,5 +294,56 @@ describe("flags of another command", () => {
       seeds: ["a", "b"],
       settings: ["x=1", "y=2"],
     });
+  });
+});
+
+describe("a value flag given without its value", () => {
+  // Every flag that takes a value, those COMMAND_FLAGS ties to some commands and the rest: the fix shows a
+  // value that works, never a placeholder.
+  const valueFlags = Object.entries(OPTIONS)
+    .filter(([, option]) => option.type === "string")
+    .map(([name]) => name);
+  const cases = valueFlags.map((flag) => [
+    flag,
+    COMMAND_FLAGS[flag as keyof typeof COMMAND_FLAGS]?.[0] ?? "plan",
+  ]);
+
+  it("covers every flag COMMAND_FLAGS names that takes a value", () => {
+    const tied = Object.keys(COMMAND_FLAGS).filter(
+      (flag) => OPTIONS[flag as keyof typeof OPTIONS].type === "string",
+    );
+    expect(valueFlags).toEqual(expect.arrayContaining(tied));
+    expect(tied).toContain("lock-timeout");
+  });
+
+  it.each(cases)("--%s (with %s) is refused with a real example", (flag, command) => {
+    const error = refusal([command, `--${flag}`]);
+    expect(error.message).toBe(`--${flag} needs a value.`);
+    expect(error.fix).toMatch(new RegExp(`^Example: --${flag} \\S`));
+    expect(error.fix).not.toContain("<value>");
+  });
+
+  it("and the example is one the flag takes", () => {
+    for (const [flag, command] of cases) {
+      const example = /^Example: --[\w-]+ (.*)$/.exec(refusal([command!, `--${flag}`]).fix!)![1]!;
+      if (example.startsWith("<")) continue; // a name only the database knows: <Dataset id>, <migration name>
+      // Another flag the command needs may be missing (load-chunks' --file and --dataset): not this value.
+      let refused: unknown;
+      try {
+        parseArgs([command!, `--${flag}`, example]);
+      } catch (error) {
+        refused = error;
+      }
+      // A refused value is quoted in the refusal (`got "soon"`).
+      const message = (refused as Error | undefined)?.message ?? "";
+      expect(message, `--${flag} ${example}`).not.toContain(`"${example}"`);
+      expect(message).not.toContain("needs a value");
+    }
+  });
+
+  it("apply --lock-timeout names a number of seconds in the CLI's output", async () => {
+    const run = await runCli(["apply", "--lock-timeout"], { DATABASE_URL: "" });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain("fix: Example: --lock-timeout 60");
   });
 });
