@@ -34,6 +34,32 @@ function userInfo(url: string): string {
   return at >= 0 ? rest.slice(0, at) : "";
 }
 
+/**
+ * Where a URL has an "@" after the "/", "?" or "#" that ends its authority (`user:password@host:port`): in its
+ * path (`inPath`), or anywhere after (`anywhere`). A password with an unencoded "/", "?" or "#" puts its own
+ * "@" there, and pg then reads the rest of the password as the host (`u:p@ss/w:rd@db` connects to `ss`) or
+ * refuses the URL. A legitimate URL has one only in its query (`application_name=a@b`), or in a database name,
+ * where %40 reads the same.
+ */
+function atAfterAuthority(url: string): { inPath: boolean; anywhere: boolean } {
+  const rest = url.replace(SCHEMES, "");
+  const end = rest.search(/[/?#]/);
+  if (end < 0) return { inPath: false, anywhere: false };
+  const after = rest.slice(end);
+  const path = after.startsWith("/") ? after.split(/[?#]/)[0]! : "";
+  return { inPath: path.includes("@"), anywhere: after.includes("@") };
+}
+
+/**
+ * The refusal of such a URL. It names no part of the URL: the host pg would read, and everything before the
+ * last "@", may be the password's text.
+ */
+const UNENCODED_PASSWORD = {
+  problem:
+    'cannot be read as user:password@host: an "@" comes after a "/", "?" or "#", so its password probably holds one of those characters unencoded, and the driver would read the rest of the password as the host',
+  fix: 'Percent-encode the password\'s special characters (encodeURIComponent does): "@" as %40, "/" as %2F, ":" as %3A, "?" as %3F, "#" as %23, "%" as %25. An "@" in the database name is written %40 too.',
+};
+
 /** libpq's sslmode values, and pg's own no-verify (TLS, certificate not checked). */
 export const SSL_MODES = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full", "no-verify"];
 
@@ -102,6 +128,8 @@ export function readConnectionUrl(
       'Percent-encode it as %25 (in a URL "%" starts an escape such as %40 for "@"): a password p%ss is written p%25ss.',
     );
   }
+  const at = atAfterAuthority(url);
+  if (at.inPath) return refuse(UNENCODED_PASSWORD.problem, UNENCODED_PASSWORD.fix);
   let config: ReturnType<typeof parseConnectionString>;
   try {
     config = parseConnectionString(url, parseOptions(url));
@@ -134,6 +162,7 @@ export function readConnectionUrl(
         `Use a port from 1 to 65535 (5432 is PostgreSQL's): ${EXAMPLE}.`,
       );
     }
+    if (at.anywhere) return refuse(UNENCODED_PASSWORD.problem, UNENCODED_PASSWORD.fix);
     return refuse("is not a valid URL");
   }
   const sslModes = options.sslModes ?? SSL_MODES;

@@ -86,6 +86,60 @@ describe("reading a database URL", () => {
   });
 });
 
+describe("a password with an unencoded @, / or :", () => {
+  it("is refused with the percent-encoding to use, naming no part of the URL before its last @", () => {
+    for (const url of [
+      "postgresql://u:p@Qx/w:Rd@127.0.0.1:5432/db", // pg would connect to the host "Qx"
+      "postgresql://u:Zq/Wv@127.0.0.1:5432/db",
+      "postgresql://u:Zq?Wv@127.0.0.1:5432/db",
+      "postgresql://u:Zq#Wv@127.0.0.1:5432/db",
+    ]) {
+      const error = refusal(url);
+      expect(error.code, url).toBe("invalid-input");
+      expect(error.message).toMatch(/password probably holds one of those characters unencoded/);
+      expect(error.fix).toContain('"@" as %40, "/" as %2F, ":" as %3A');
+      for (const part of ["Qx", "w:Rd", "Zq", "Wv"]) expect(error.describe()).not.toContain(part);
+    }
+    // Encoded, the same password is read as written; a raw "@" or ":" that pg reads right stays accepted.
+    expect(parseDatabaseUrl("postgresql://u:p%40ss%2Fw%3Ard@127.0.0.1:5432/db", "x")).toMatchObject({
+      password: "p@ss/w:rd",
+      host: "127.0.0.1",
+    });
+    expect(parseDatabaseUrl("postgresql://u:p@ss:w@127.0.0.1:5432/db", "x").password).toBe("p@ss:w");
+    // An "@" in the query is no password's.
+    expect(parseDatabaseUrl("postgresql://u:pw@127.0.0.1:5432/db?application_name=a@b", "x").host).toBe(
+      "127.0.0.1",
+    );
+  });
+
+  describe("the CLI, with such a login", () => {
+    const db = useTestDatabase("atpw");
+    const role = `atpw_${randomBytes(4).toString("hex")}`;
+    const password = "Kq7@Zx/Vb:Jm";
+    afterAll(() => withClient(db.current.adminUrl, (c) => c.query(`DROP ROLE IF EXISTS ${role}`)));
+
+    it("refuses the raw URL before connecting, without its password, and connects with the encoded one", async () => {
+      await withClient(db.current.adminUrl, (c) =>
+        c.query(`CREATE ROLE ${role} LOGIN SUPERUSER PASSWORD '${password}'`),
+      );
+      const { host, pathname } = new URL(db.current.url); // host: with its port
+      const raw = `postgresql://${role}:${password}@${host}${pathname}`;
+      const run = await runCli(["status", "--json"], { DATABASE_URL: raw });
+      expect(run.code).toBe(1);
+      const { error } = JSON.parse(run.stdout) as { error: { code: string; message: string; fix: string } };
+      expect(error.code).toBe("invalid-input");
+      expect(error.message).toContain("DATABASE_URL cannot be read as user:password@host");
+      expect(error.message).not.toMatch(/resolve|host Zx/);
+      expect(error.fix).toContain("%40");
+      for (const part of ["Kq7", "Zx", "Vb", "Jm"]) expect(run.stdout + run.stderr).not.toContain(part);
+
+      const encoded = `postgresql://${role}:${encodeURIComponent(password)}@${host}${pathname}`;
+      const ok = await runCli(["status", "--json"], { DATABASE_URL: encoded });
+      expect(ok.code, ok.stdout).toBe(0);
+    });
+  });
+});
+
 describe("masking passwords", () => {
   it("masks the URL's password field and nothing else, however short the password", () => {
     expect(redactUrl("postgresql://postgres:x@127.0.0.1:5432/extensions")).toBe(
