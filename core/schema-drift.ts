@@ -9,6 +9,7 @@
 import type { ClientBase } from "pg";
 import { BOOKKEEPING_SCHEMA, MIGRATIONS_TABLE } from "./bookkeeping";
 import { ReleaseError } from "./errors";
+import { quoteIdentifier } from "./identifiers";
 import {
   LIVE_COLUMNS_SQL,
   LIVE_TABLES_SQL,
@@ -30,8 +31,38 @@ const READ_KINDS: ReadonlySet<string> = new Set(["table", "column"]);
 /** How many of the release's missing objects the message names; verify lists them all. */
 const NAMED_AT_MOST = 5;
 
-export const SCHEMA_DRIFT_FIX =
-  "Run neonhub-db verify to see the drift and its repair; once the schema is the release's again, run the command again.";
+/**
+ * What to do about a table or column gone. verify has no repair statement for one (core/snapshot-repair.ts:
+ * the column's type, default, constraints and data are not one statement to guess), so the fix does not send
+ * the operator looking for one: rename it back, restore it, or make the change on purpose in a migration.
+ * `gone`: the keys named in the message, when known; the first one gives the example statement.
+ */
+export function schemaDriftFix(gone: readonly string[] = []): string {
+  const example = renameBack(gone[0]);
+  return (
+    "No repair statement restores a table or column (verify repairs grants, owners, settings and indexes). " +
+    `Renamed by hand: rename it back${example ? ` (${example})` : ""}; \`neonhub-db verify\` lists what is there instead, as not created by the release. ` +
+    'Dropped, or left out by a restore: restore it from the backup or snapshot taken before (docs/runbook.md, "Before a release with pending migrations on prod"). ' +
+    "Meant as a change: rename it back, then make the change in a new migration, which apply runs and records. " +
+    "Then run the command again."
+  );
+}
+
+/** `ALTER TABLE ... RENAME ...` that gives a gone table or column its name back, with a placeholder for the new one. */
+function renameBack(key: string | undefined): string | undefined {
+  const [kind, path] = key?.split(" ", 2) ?? [];
+  const parts = path?.split(".") ?? [];
+  const q = quoteIdentifier;
+  if (kind === "column" && parts.length === 3) {
+    const [schema, table, column] = parts as [string, string, string];
+    return `ALTER TABLE ${q(schema)}.${q(table)} RENAME COLUMN "<its name now>" TO ${q(column)}`;
+  }
+  if (kind === "table" && parts.length === 2) {
+    const [schema, table] = parts as [string, string];
+    return `ALTER TABLE ${q(schema)}."<its name now>" RENAME TO ${q(table)}`;
+  }
+  return undefined;
+}
 
 interface ServerError {
   code?: string;
@@ -61,7 +92,7 @@ export async function schemaDriftError(
   return new ReleaseError(
     "schema-drift",
     `The live schema differs from the release's: reading what the release created failed: ${server.message ?? String(error)}${hint}.${named}`,
-    SCHEMA_DRIFT_FIX,
+    schemaDriftFix(goneObjects(missing)),
     { cause: error },
   );
 }
@@ -108,7 +139,7 @@ export function refuseGoneObjects(keys: readonly string[]): void {
   throw new ReleaseError(
     "schema-drift",
     `The live schema differs from the release's (a table or column renamed or dropped by hand). ${goneSentence(gone)}`,
-    SCHEMA_DRIFT_FIX,
+    schemaDriftFix(gone),
   );
 }
 

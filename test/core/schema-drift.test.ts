@@ -31,7 +31,18 @@ async function expectDrift(command: string, missing: string): Promise<void> {
   expect(error.code).toBe("schema-drift");
   expect(error.message).toContain("The live schema differs from the release's");
   expect(error.message).toContain(`The release created ${missing}, which the database no longer has.`);
-  expect(error.fix).toContain("neonhub-db verify");
+  // verify has no repair statement for a table or column: the fix says what does restore one.
+  expect(error.fix).not.toMatch(/its repair/);
+  expect(error.fix).toContain("rename it back");
+  expect(error.fix).toContain("restore it");
+  expect(error.fix).toContain("new migration");
+  const [kind, path] = missing.split(" ");
+  const [schema, table, column] = path!.split(".");
+  expect(error.fix).toContain(
+    kind === "column"
+      ? `ALTER TABLE "${schema}"."${table}" RENAME COLUMN "<its name now>" TO "${column}"`
+      : `ALTER TABLE "${schema}"."<its name now>" RENAME TO "${table}"`,
+  );
 }
 
 describe("a column of the release gone from the live schema", () => {
@@ -63,6 +74,25 @@ describe("a column of the release gone from the live schema", () => {
         await expectDrift("status", "column public.Chunk.embeddingSpaceId");
       },
     );
+  });
+});
+
+describe("Agent.name renamed to agentName by hand", () => {
+  it("the fix renames it back, and verify, which it points to for the new name, has no repair for it", async () => {
+    await whileChanged(
+      `ALTER TABLE "Agent" RENAME COLUMN name TO "agentName"`,
+      `ALTER TABLE "Agent" RENAME COLUMN "agentName" TO name`,
+      async () => {
+        for (const command of ["plan", "status", "health", "apply"]) {
+          await expectDrift(command, "column public.Agent.name");
+        }
+        const verify = await cli("verify", "--json");
+        expect(verify.code).toBe(2);
+        expect(verify.stdout).toContain("column public.Agent.agentName");
+        expect(verify.stdout).not.toMatch(/RENAME COLUMN/);
+      },
+    );
+    expect((await cli("plan")).code).toBe(0);
   });
 });
 
