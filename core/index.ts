@@ -11,6 +11,7 @@ export {
   type DatabaseTarget,
 } from "./dsn";
 export { quoteIdentifier } from "./identifiers";
+export { recordSnapshot } from "./snapshot";
 export { closestName } from "./closest-name";
 export { countText, formatCount } from "./count-format";
 export { collectingLogger, silentLogger, type Logger } from "./logger";

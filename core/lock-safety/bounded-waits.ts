@@ -2,7 +2,7 @@
 // prisma-schema reading a table under an ALTER TABLE or a LOCK TABLE; load-chunks behind a row lock on its
 // dataset) waits at most its lock timeout (the session's lock_timeout, commandSessionSql), says on stderr what
 // it waits for as apply's migrations do (lock-waits.ts), and then fails naming the blocker and the fix.
-import type { Client } from "pg";
+import type { ClientBase } from "pg";
 import type { DatabaseTarget } from "../dsn";
 import { ReleaseError } from "../errors";
 import type { Logger } from "../logger";
@@ -25,6 +25,8 @@ export interface BoundedWaitOptions {
   log: Logger;
   /** What became of the command's work when it gave up, for the fix ("Nothing was loaded."). */
   outcome?: string;
+  /** The flag that sets the bound, as the messages name it (default `--lock-timeout`). */
+  flag?: string;
 }
 
 /**
@@ -32,7 +34,7 @@ export interface BoundedWaitOptions {
  * `lock-timeout` error that names the session it waited for.
  */
 export async function withBoundedLockWaits<T>(
-  client: Client,
+  client: ClientBase,
   target: DatabaseTarget,
   options: BoundedWaitOptions,
   fn: () => Promise<T>,
@@ -88,10 +90,11 @@ function lockWaitTimeout(
       ? ` If that session is stuck, end it with ${pids.map((p) => `SELECT pg_terminate_backend(${p})`).join("; ")}.`
       : "";
   const outcome = options.outcome ? `${options.outcome} ` : "";
+  const flag = options.flag ?? "--lock-timeout";
   return new ReleaseError(
     "lock-timeout",
-    `${options.command} gave up waiting for a lock after ${seconds} s (--lock-timeout): ${blocker}.`,
-    `${outcome}Run ${options.command} again when that session has finished, or raise --lock-timeout.${end}`,
+    `${options.command} gave up waiting for a lock after ${seconds} s (${flag}): ${blocker}.`,
+    `${outcome}Run ${options.command} again when that session has finished, or raise ${flag}.${end}`,
     { cause },
   );
 }

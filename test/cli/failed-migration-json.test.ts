@@ -8,7 +8,7 @@ import { Client } from "pg";
 import { describe, expect, it } from "vitest";
 import type { FailedMigration } from "../../core";
 import { runCli } from "../support/cli";
-import { useTestDatabase } from "../support/database";
+import { useTestDatabase, withClient } from "../support/database";
 import { fixtureMigrationsCopy, writeMigration } from "../support/fixtures";
 
 interface ErrorDocument {
@@ -83,7 +83,9 @@ describe("apply --json on a migration that cannot take its table lock", () => {
     const holder = new Client({ connectionString: db.current.url });
     await holder.connect();
     try {
-      await holder.query('BEGIN; LOCK TABLE "Widget" IN ACCESS EXCLUSIVE MODE');
+      // A long read of the table (ACCESS SHARE): the migration's ALTER TABLE waits for it, while the reads
+      // apply makes before its first write do not.
+      await holder.query('BEGIN; LOCK TABLE "Widget" IN ACCESS SHARE MODE');
       const { code, doc } = await cliJson(
         db.current.url,
         "apply",
@@ -105,6 +107,53 @@ describe("apply --json on a migration that cannot take its table lock", () => {
     } finally {
       await holder.end();
     }
+  });
+});
+
+describe("apply --json behind a lock that its drift read before the first write waits for", () => {
+  const db = useTestDatabase();
+  const dir = fixtureMigrationsCopy();
+
+  it("waits at most --migration-lock-timeout, names the blocking session, and writes nothing", async () => {
+    await runCli(["apply", "--migrations-dir", dir], { DATABASE_URL: db.current.url });
+    writeMigration(dir, "20250101000400_blocked.sql", 'ALTER TABLE "Widget" ADD COLUMN size int;');
+    const ledgerRows = () =>
+      withClient(db.current.url, async (c) =>
+        (await c.query<{ name: string }>("SELECT name FROM neonhub_release.migrations ORDER BY id")).rows.map(
+          (r) => r.name,
+        ),
+      );
+    const before = await ledgerRows();
+    const holder = new Client({ connectionString: db.current.url });
+    await holder.connect();
+    try {
+      // Reading "Widget"'s column default (pg_get_expr) takes ACCESS SHARE on it, which this lock excludes.
+      await holder.query('BEGIN; LOCK TABLE "Widget" IN ACCESS EXCLUSIVE MODE');
+      const pid = (await holder.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid;
+      const { code, doc } = await cliJson(
+        db.current.url,
+        "apply",
+        "--migrations-dir",
+        dir,
+        "--migration-lock-timeout",
+        "3",
+      );
+      expect(code).toBe(1);
+      expect(doc.error.code).toBe("lock-timeout");
+      expect(doc.error.message).toContain(
+        "apply gave up waiting for a lock after 3 s (--migration-lock-timeout)",
+      );
+      expect(doc.error.message).toContain(`blocked by pid ${pid}`);
+      expect(doc.error.fix).toContain("Nothing was written.");
+      expect(doc.error.fix).toContain(`SELECT pg_terminate_backend(${pid})`);
+    } finally {
+      await holder.end();
+    }
+    expect(await ledgerRows()).toEqual(before);
+    const columns = await withClient(db.current.url, (c) =>
+      c.query(`SELECT 1 FROM pg_attribute WHERE attrelid = '"Widget"'::regclass AND attname = 'size'`),
+    );
+    expect(columns.rowCount).toBe(0);
   });
 });
 

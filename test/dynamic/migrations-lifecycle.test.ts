@@ -166,6 +166,18 @@ describe("schema migrations through the dynamic-provider host", () => {
     writeMigration(dir, "20250101000600_broken.sql", 'ALTER TABLE "NoSuchTable" ADD COLUMN x int;');
     try {
       const news = withManifest(inputs, dir);
+      // The column added by hand above would be recorded as the release's: the update is refused before its
+      // first write, naming it, as apply refuses it (core/drift-before-release.ts). Put back, the update runs.
+      const refused = await host.update(URN, id, state, news).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(refused).toBeInstanceOf(HostCallError);
+      expect((refused as HostCallError).message).toContain(
+        "column public.Widget.note was added by hand since the last release",
+      );
+      expect(Object.keys(await tables(db))).not.toContain("Gizmo");
+      await withClient(db.superuserUrl, (client) => client.query('ALTER TABLE "Widget" DROP COLUMN note'));
       const failure = await host.update(URN, id, state, news).then(
         () => undefined,
         (error: unknown) => error,
