@@ -101,6 +101,7 @@ import {
   type Calibration,
   type IndexRecord,
 } from "./records";
+import { mergeSettings } from "../release-config";
 import {
   REBUILD_SUFFIX,
   indexPredicate,
@@ -328,8 +329,12 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
 
   /** settle() with the record already read (the batched read of a release). */
   private settleWith(recorded: Record<string, unknown> | undefined): Settled {
-    const base = this.unsetFromRecord && recorded ? (recorded as VectorIndexOptions) : {};
-    const effective = completeVectorIndexOptions({ ...base, ...this.given });
+    const base = this.unsetFromRecord && recorded ? recorded : {};
+    // Leaf by leaf, as --config and --set merge (one merge): a given per-index value keeps the other
+    // recorded per-index values instead of replacing the whole `indexes` object.
+    const effective = completeVectorIndexOptions(
+      mergeSettings(base, this.given as Record<string, unknown>) as VectorIndexOptions,
+    );
     this.options = resolveOptions(effective);
     return { recorded, effective };
   }

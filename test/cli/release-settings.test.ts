@@ -1,0 +1,50 @@
+// The CLI's release settings against a real database: what --config and --set change, merged leaf by leaf
+// over what the database recorded, and compared as the release resolves them.
+import { writeFileSync } from "node:fs";
+import path from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { ReleasePlan } from "../../core";
+import { runCli } from "../support/cli";
+import { useTestDatabase, withClient } from "../support/database";
+import { scratchDir } from "../support/scratch";
+
+describe("release settings given to the CLI over the recorded ones", () => {
+  const db = useTestDatabase("settings");
+  const dir = scratchDir("release-settings");
+  const cli = (...args: string[]) => runCli(args, { DATABASE_URL: db.current.url });
+  const settingLines = async (...args: string[]) => {
+    const run = await cli("plan", "--json", ...args);
+    expect(run.code, run.stdout + run.stderr).not.toBe(1);
+    const plan = JSON.parse(run.stdout) as ReleasePlan;
+    return plan.vectorIndexes
+      .filter((item) => item.decision === "setting")
+      .map((i) => `${i.name}: ${i.reason}`);
+  };
+
+  beforeAll(async () => {
+    await withClient(db.current.url, (c) => c.query("CREATE EXTENSION IF NOT EXISTS vector"));
+    const file = path.join(dir, "r1.yaml");
+    writeFileSync(
+      file,
+      "vectorIndexes:\n  method: hnsw\n  maxMaintenanceWorkMem: 1GB\n  indexes:\n    idx_chunk_embedding_cosine: {m: 24, efConstruction: 80}\n",
+    );
+    const run = await cli("apply", "--config", file);
+    expect(run.code, run.stderr).toBe(0);
+  }, 180_000);
+
+  it("plan with nothing given has nothing to change", async () => {
+    expect(await settingLines()).toEqual([]);
+  });
+
+  it("one per-index value changes that value only, keeping the other recorded ones", async () => {
+    expect(await settingLines("--set", "vectorIndexes.indexes.idx_message_embedding_cosine.m=20")).toEqual([
+      "setting vectorIndexes.indexes.idx_message_embedding_cosine.m: (unset) -> 20",
+    ]);
+  });
+
+  it("a real change still shows, once", async () => {
+    expect(await settingLines("--set", "vectorIndexes.maxMaintenanceWorkMem=2GB")).toEqual([
+      "setting vectorIndexes.maxMaintenanceWorkMem: 1GB -> 2GB",
+    ]);
+  });
+});
