@@ -5,6 +5,7 @@
 // "setting vectorIndexes.method: hnsw -> ivfflat".
 import type { ClientBase } from "pg";
 import { BOOKKEEPING_SCHEMA } from "./bookkeeping";
+import { resolvedSettings, type VectorIndexOptions } from "./vector-indexes/options";
 
 const TABLE = `${BOOKKEEPING_SCHEMA}.release_settings`;
 
@@ -69,13 +70,35 @@ export function flattenSettings(value: unknown, prefix = ""): Map<string, unknow
   return leaves;
 }
 
-/** "setting vectorIndexes.method: hnsw -> ivfflat", one line per setting that differs. */
+/**
+ * How a section's settings resolve, leaf by leaf: the value the release uses. A document that does not
+ * resolve (a record an older release wrote in another shape) is compared as written.
+ */
+function resolver(section: SettingsSection, settings: unknown): (path: string) => unknown {
+  switch (section) {
+    case "vectorIndexes":
+      try {
+        return resolvedSettings((settings ?? {}) as VectorIndexOptions);
+      } catch {
+        const leaves = flattenSettings(settings);
+        return (path) => leaves.get(path);
+      }
+  }
+}
+
+/**
+ * "setting vectorIndexes.method: hnsw -> ivfflat", one line per setting whose resolved value differs, shown
+ * as each side wrote it: 1024 for a recorded "1GB", or an index's own method equal to every index's, is no
+ * change.
+ */
 export function settingChanges(section: SettingsSection, before: unknown, after: unknown): string[] {
   const old = flattenSettings(before);
   const now = flattenSettings(after);
+  const was = resolver(section, before);
+  const is = resolver(section, after);
   const show = (v: unknown) => (v === undefined ? "(unset)" : typeof v === "string" ? v : JSON.stringify(v));
   return [...new Set([...old.keys(), ...now.keys()])]
     .sort()
-    .filter((path) => JSON.stringify(old.get(path)) !== JSON.stringify(now.get(path)))
+    .filter((path) => JSON.stringify(was(path)) !== JSON.stringify(is(path)))
     .map((path) => `setting ${section}.${path}: ${show(old.get(path))} -> ${show(now.get(path))}`);
 }

@@ -261,3 +261,30 @@ export function resolveOptions(input: VectorIndexOptions = {}): ResolvedOptions 
       DEFAULTS.progressIntervalMs,
   };
 }
+
+/**
+ * What the release makes of each setting of valid options, by the dotted path a settings document writes it
+ * at ("maxMaintenanceWorkMem", "indexes.idx_chunk_embedding_cosine.m"): two documents are compared by it, so
+ * that a value written another way (1024 for "1GB") or set to what it is anyway (an index's method equal to
+ * every index's, m 16) is no change (docs/vector-indexes.md: unset and set to the default are the same).
+ */
+export function resolvedSettings(options: VectorIndexOptions): (path: string) => unknown {
+  const resolved = resolveOptions(options);
+  return (path) => {
+    const [key, name, own, ...rest] = path.split(".");
+    switch (key) {
+      case "method":
+        return options.method ?? DEFAULTS.method;
+      case "maxMaintenanceWorkMem":
+        return resolved.maxMemoryMb;
+      case "indexes": {
+        const index = resolved.tables.find(({ table }) => table.indexName === name);
+        return index && own && rest.length === 0 ? index.settings[own as keyof IndexSettings] : undefined;
+      }
+      default:
+        return rest.length === 0 && name === undefined
+          ? (resolved as unknown as Record<string, unknown>)[key!]
+          : undefined;
+    }
+  };
+}

@@ -42,6 +42,15 @@ describe("release settings given to the CLI over the recorded ones", () => {
     ]);
   });
 
+  it("a value that resolves to the recorded one is no change", async () => {
+    expect(await settingLines("--set", "vectorIndexes.maxMaintenanceWorkMem=1024")).toEqual([]);
+    expect(await settingLines("--set", "vectorIndexes.maxMaintenanceWorkMem=1024MB")).toEqual([]);
+    expect(
+      await settingLines("--set", "vectorIndexes.indexes.idx_message_embedding_cosine.method=hnsw"),
+    ).toEqual([]);
+    expect(await settingLines("--set", "vectorIndexes.indexes.idx_chunk_embedding_cosine.m=24")).toEqual([]);
+  });
+
   it("a real change still shows, once", async () => {
     expect(await settingLines("--set", "vectorIndexes.maxMaintenanceWorkMem=2GB")).toEqual([
       "setting vectorIndexes.maxMaintenanceWorkMem: 1GB -> 2GB",
