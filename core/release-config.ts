@@ -176,9 +176,13 @@ export function settingFromFlag(flag: string): Record<string, unknown> {
   return path.reduceRight<unknown>((inner, key) => ({ [key]: inner }), value) as Record<string, unknown>;
 }
 
-/** Settings documents merged in order, later ones winning per leaf (a --config file, then --set flags). */
+/**
+ * Settings documents merged in order, later ones winning per leaf (a --config file, then --set flags). Into
+ * objects without a prototype: a key such as `__proto__` (from --set or a file) stays a key, which the
+ * resolver then refuses by name, instead of replacing the merged object's prototype and vanishing.
+ */
 export function mergeSettings(...documents: Record<string, unknown>[]): Record<string, unknown> {
-  const merged: Record<string, unknown> = {};
+  const merged = Object.create(null) as Record<string, unknown>;
   for (const document of documents) {
     for (const [key, value] of Object.entries(document)) {
       const current = merged[key];

@@ -136,7 +136,8 @@ function checkObject(
     );
   }
   for (const [key, setting] of Object.entries(value as Record<string, unknown>)) {
-    const spec = known[key];
+    // Own keys only: "constructor" or "toString" would find Object.prototype's.
+    const spec = Object.hasOwn(known, key) ? known[key] : undefined;
     const at = [...path, key];
     if (!spec) {
       throw invalid(

@@ -1,0 +1,41 @@
+// Keys of release settings as --set and --config give them: every key the user wrote is either used or
+// refused by name, never dropped.
+import { describe, expect, it } from "vitest";
+import { ReleaseError, mergeSettings, resolveReleaseSettings, settingFromFlag } from "../../core";
+import { runCli } from "../support/cli";
+
+/** The error resolving these --set flags gives, as the CLI resolves them. */
+function refusal(...flags: string[]): ReleaseError {
+  try {
+    resolveReleaseSettings(mergeSettings(...flags.map(settingFromFlag)), "--set");
+  } catch (error) {
+    expect(error).toBeInstanceOf(ReleaseError);
+    return error as ReleaseError;
+  }
+  throw new Error(`expected ${flags.join(" ")} to be refused`);
+}
+
+describe("keys an object's prototype also has", () => {
+  it("are refused by name, at the top and inside vectorIndexes", () => {
+    expect(refusal("__proto__.x=1").message).toBe('--set: __proto__ is not a release setting (got {"x":1}).');
+    expect(refusal("vectorIndexes.__proto__.method=hnsw").message).toBe(
+      '--set: vectorIndexes.__proto__ is not a setting (got {"method":"hnsw"}).',
+    );
+    expect(refusal("vectorIndexes.constructor=1").message).toBe(
+      "--set: vectorIndexes.constructor is not a setting (got 1).",
+    );
+    expect(refusal("vectorIndexes.indexes.idx_chunk_embedding_cosine.toString=1").message).toBe(
+      "--set: vectorIndexes.indexes.idx_chunk_embedding_cosine.toString is not a setting (got 1).",
+    );
+  });
+
+  it("make the CLI exit 1 before it connects", async () => {
+    const run = await runCli(["plan", "--json", "--set", "__proto__.x=1"], {
+      DATABASE_URL: "postgresql://nobody@127.0.0.1:1/none",
+    });
+    expect(run.code).toBe(1);
+    const { error } = JSON.parse(run.stdout) as { error: { code: string; message: string } };
+    expect(error.code).toBe("invalid-input");
+    expect(error.message).toContain("__proto__ is not a release setting");
+  });
+});
