@@ -1,5 +1,6 @@
 // "Did you mean ...": the candidate nearest a mistyped name, for errors that refuse a name the user typed
-// (--to's migration). Nearest by edit distance, and only when close enough to be the same name mistyped.
+// (--to's migration, a release setting's key). Nearest by edit distance, and only when close enough to be
+// the same name mistyped.
 
 /** Levenshtein distance between `a` and `b`. */
 function editDistance(a: string, b: string): number {
@@ -29,4 +30,10 @@ export function closestName(typed: string, candidates: readonly string[]): strin
     if (!best || distance < best.distance) best = { name, distance };
   }
   return best && best.distance <= Math.max(1, Math.floor(typed.length / 4)) ? best.name : undefined;
+}
+
+/** "Did you mean vectorIndexes? " before a fix, with `prefix` before the name; empty when none is near. */
+export function didYouMean(typed: string, candidates: readonly string[], prefix = ""): string {
+  const near = closestName(typed, candidates);
+  return near ? `Did you mean ${prefix}${near}? ` : "";
 }

@@ -8,6 +8,7 @@
 //     "lockTimeoutSeconds": 60,                     how long a release waits for another one's lock
 //     "legacyUpgrade": { "organization": "acme" } } upgrade a Prisma-era database in place first
 //                                                   (core/adopt/upgrade/; docs/runbook.md)
+import { didYouMean } from "./closest-name";
 import { ReleaseError } from "./errors";
 import { RELEASE_LOCK_TIMEOUT_SECONDS, isReleaseLockSeconds } from "./lock";
 import { legacyUpgradeSetting, type LegacyUpgradeSetting } from "./adopt/upgrade/setting";
@@ -132,7 +133,7 @@ export function resolveReleaseSettings(input: unknown, source: string): ReleaseS
         throw new ReleaseError(
           "invalid-input",
           `${at(source)}${key} is not a release setting (got ${JSON.stringify(value)}).`,
-          `Known settings: ${RELEASE_SETTING_KEYS.join(", ")}; for example ${JSON.stringify(EXAMPLES)}.`,
+          `${didYouMean(key, RELEASE_SETTING_KEYS)}Known settings: ${RELEASE_SETTING_KEYS.join(", ")}; for example ${JSON.stringify(EXAMPLES)}.`,
         );
     }
   }

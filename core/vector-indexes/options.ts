@@ -1,4 +1,5 @@
 // The vector-index step's options (stack settings), validated and completed with their defaults.
+import { didYouMean } from "../closest-name";
 import { ReleaseError } from "../errors";
 import { parseMemoryMb } from "./memory";
 import {
@@ -143,7 +144,7 @@ function checkObject(
       throw invalid(
         at.join("."),
         `is not a setting (got ${JSON.stringify(setting)}).`,
-        `Known here: ${Object.keys(known).join(", ")}; for example ${exampleAt([...path, Object.keys(known)[0]!], Object.values(known)[0]!.example)}.`,
+        `${didYouMean(key, Object.keys(known), `vectorIndexes.${path.map((p) => `${p}.`).join("")}`)}Known here: ${Object.keys(known).join(", ")}; for example ${exampleAt([...path, Object.keys(known)[0]!], Object.values(known)[0]!.example)}.`,
       );
     }
     if (setting === undefined) continue;
@@ -211,7 +212,11 @@ export function resolveOptions(input: VectorIndexOptions = {}): ResolvedOptions 
   const known = EMBEDDING_TABLES.map((t) => t.indexName);
   for (const name of Object.keys(options.indexes ?? {})) {
     if (!known.includes(name)) {
-      throw invalid(`indexes.${name}`, "names no vector index", `Use one of: ${known.join(", ")}.`);
+      throw invalid(
+        `indexes.${name}`,
+        "names no vector index",
+        `${didYouMean(name, known, "vectorIndexes.indexes.")}Use one of: ${known.join(", ")}.`,
+      );
     }
   }
   const defaultMethod = method("method", options.method) ?? DEFAULTS.method;

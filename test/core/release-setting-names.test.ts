@@ -39,3 +39,27 @@ describe("keys an object's prototype also has", () => {
     expect(error.message).toContain("__proto__ is not a release setting");
   });
 });
+
+describe("a mistyped key", () => {
+  it("is refused with the name it is nearest, at every level", () => {
+    const cases: [string, string][] = [
+      ["rowLevelSecurty=off", "Did you mean rowLevelSecurity? "],
+      ["vectorIndex.method=hnsw", "Did you mean vectorIndexes? "],
+      ["vectorIndexes.metod=hnsw", "Did you mean vectorIndexes.method? "],
+      [
+        "vectorIndexes.indexes.idx_chunk_embedding_cosine.efconstruction=80",
+        "Did you mean vectorIndexes.indexes.idx_chunk_embedding_cosine.efConstruction? ",
+      ],
+      [
+        "vectorIndexes.indexes.idx_chunk_embeding_cosine.m=20",
+        "Did you mean vectorIndexes.indexes.idx_chunk_embedding_cosine? ",
+      ],
+    ];
+    for (const [flag, hint] of cases)
+      expect(refusal(flag).fix, flag).toMatch(new RegExp(`^${hint.replace(/[.?]/g, "\\$&")}`));
+  });
+
+  it("far from every name gets no guess", () => {
+    expect(refusal("zzz=1").fix).toMatch(/^Known settings: /);
+  });
+});

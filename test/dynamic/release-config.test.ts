@@ -93,7 +93,7 @@ describe("schema release config", () => {
     const refused = (options: unknown) => problemsOf({ vectorIndexes: JSON.stringify(options) });
     expect(refused({ metod: "hnsw" })).toEqual([
       expect.stringMatching(
-        /^neonhub-db:vectorIndexes: vectorIndexes\.metod is not a setting \(got "hnsw"\)\. Known here: method, /,
+        /^neonhub-db:vectorIndexes: vectorIndexes\.metod is not a setting \(got "hnsw"\)\. Did you mean vectorIndexes\.method\? Known here: method, /,
       ),
     ]);
     expect(refused({ concurrently: "no" })).toEqual([
