@@ -31,9 +31,3 @@ export function closestName(typed: string, candidates: readonly string[]): strin
   }
   return best && best.distance <= Math.max(1, Math.floor(typed.length / 4)) ? best.name : undefined;
 }
-
-/** "Did you mean vectorIndexes? " before a fix, with `prefix` before the name; empty when none is near. */
-export function didYouMean(typed: string, candidates: readonly string[], prefix = ""): string {
-  const near = closestName(typed, candidates);
-  return near ? `Did you mean ${prefix}${near}? ` : "";
-}

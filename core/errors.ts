@@ -57,6 +57,39 @@ export class ReleaseError extends Error {
   }
 }
 
+/**
+ * A release setting refused (core/release-config.ts): which one, what is wrong and an example, as fields, so
+ * that the CLI (a settings document) and a stack's config (a `pulumi config set` command) give the same
+ * refusal in the same words, each with the example in its own form.
+ */
+export class SettingError extends ReleaseError {
+  constructor(
+    /** Where the setting is in the release settings: ["vectorIndexes", "concurrently"]. */
+    readonly path: readonly string[],
+    /** What is wrong, after the setting's name: `must be true or false (got "no")`. */
+    readonly problem: string,
+    /** A valid setting: the refused one, or for an unknown key the one meant or a known one. */
+    readonly example: { path: readonly string[]; value: unknown },
+    /** What else helps, before the example, ending in ". ": "Did you mean ...? Known here: ... ". */
+    readonly hint = "",
+    /** Where the settings came from ("--config release.yaml", "--set"); empty when the caller says it. */
+    readonly source = "",
+  ) {
+    super(
+      "invalid-input",
+      `${source ? `${source}: ` : ""}${path.join(".")} ${problem}.`,
+      `${hint}For example ${JSON.stringify(
+        example.path.reduceRight<unknown>((inner, key) => ({ [key]: inner }), example.value),
+      )}.`,
+    );
+  }
+
+  /** The same refusal, of settings that came from `source`. */
+  from(source: string): SettingError {
+    return new SettingError(this.path, this.problem, this.example, this.hint, source);
+  }
+}
+
 export function isReleaseError(error: unknown): error is ReleaseError {
   return error instanceof ReleaseError;
 }

@@ -1,5 +1,5 @@
 // The release engine's public API. Pulumi-free: the CLI, the dynamic providers and the tests import this.
-export { ReleaseError, isReleaseError, type ReleaseErrorCode } from "./errors";
+export { ReleaseError, SettingError, isReleaseError, type ReleaseErrorCode } from "./errors";
 export {
   parseDatabaseUrl,
   passwordOf,
@@ -114,6 +114,7 @@ export {
   RELEASE_SETTING_KEYS,
   STACK_SETTING_FLAGS,
   mergeSettings,
+  settingValue,
   resolveReleaseSettings,
   settingFromFlag,
   type ReleaseSettings,

@@ -8,8 +8,8 @@
 //     "lockTimeoutSeconds": 60,                     how long a release waits for another one's lock
 //     "legacyUpgrade": { "organization": "acme" } } upgrade a Prisma-era database in place first
 //                                                   (core/adopt/upgrade/; docs/runbook.md)
-import { didYouMean } from "./closest-name";
-import { ReleaseError } from "./errors";
+import { closestName } from "./closest-name";
+import { ReleaseError, SettingError } from "./errors";
 import { RELEASE_LOCK_TIMEOUT_SECONDS, isReleaseLockSeconds } from "./lock";
 import { legacyUpgradeSetting, type LegacyUpgradeSetting } from "./adopt/upgrade/setting";
 import { ROW_LEVEL_SECURITY_MODES, type RowLevelSecurityMode } from "./row-level-security";
@@ -36,17 +36,14 @@ function at(source: string): string {
   return source ? `${source}: ` : "";
 }
 
-function refuse(
-  key: string,
-  problem: string,
-  value: unknown,
-  example: Record<string, unknown>,
-  source: string,
-) {
-  return new ReleaseError(
-    "invalid-input",
-    `${at(source)}${key} ${problem} (got ${JSON.stringify(value)}).`,
-    `For example ${JSON.stringify(example)}.`,
+/** A top-level setting refused, with `example` a valid value of it. */
+function refuse(key: string, problem: string, value: unknown, example: unknown, source: string) {
+  return new SettingError(
+    [key],
+    `${problem} (got ${JSON.stringify(value)})`,
+    { path: [key], value: example },
+    "",
+    source,
   );
 }
 
@@ -71,7 +68,11 @@ function settingExample(source: string): (path: readonly string[], value: unknow
  */
 export function resolveReleaseSettings(input: unknown, source: string): ReleaseSettings {
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
-    throw refuse("the release settings", "must be an object", input, EXAMPLES, source);
+    throw new ReleaseError(
+      "invalid-input",
+      `${at(source)}the release settings must be an object (got ${JSON.stringify(input)}).`,
+      `For example ${JSON.stringify(EXAMPLES)}.`,
+    );
   }
   const settings: ReleaseSettings = {};
   for (const [key, value] of Object.entries(input as Record<string, unknown>)) {
@@ -82,6 +83,7 @@ export function resolveReleaseSettings(input: unknown, source: string): ReleaseS
           checkVectorIndexOptions(value);
           resolveOptions(value as VectorIndexOptions); // ranges and combinations (efConstruction >= 2 x m)
         } catch (error) {
+          if (error instanceof SettingError) throw error.from(source);
           if (error instanceof ReleaseError) {
             throw new ReleaseError(error.code, `${at(source)}${error.message}`, error.fix);
           }
@@ -91,26 +93,14 @@ export function resolveReleaseSettings(input: unknown, source: string): ReleaseS
         break;
       case "rowLevelSecurity":
         if (!(ROW_LEVEL_SECURITY_MODES as readonly unknown[]).includes(value)) {
-          throw refuse(
-            key,
-            `must be one of ${ROW_LEVEL_SECURITY_MODES.join(", ")}`,
-            value,
-            { [key]: "off" },
-            source,
-          );
+          throw refuse(key, `must be one of ${ROW_LEVEL_SECURITY_MODES.join(", ")}`, value, "off", source);
         }
         settings.rowLevelSecurity = value as RowLevelSecurityMode;
         break;
       case "lockTimeoutSeconds": {
         const { min, max } = RELEASE_LOCK_TIMEOUT_SECONDS;
         if (!isReleaseLockSeconds(value)) {
-          throw refuse(
-            key,
-            `must be a whole number of seconds from ${min} to ${max}`,
-            value,
-            { [key]: 60 },
-            source,
-          );
+          throw refuse(key, `must be a whole number of seconds from ${min} to ${max}`, value, 60, source);
         }
         settings.lockTimeoutSeconds = value;
         break;
@@ -130,11 +120,18 @@ export function resolveReleaseSettings(input: unknown, source: string): ReleaseS
             `Give it to the CLI as ${STACK_SETTING_FLAGS[key]}.`,
           );
         }
-        throw new ReleaseError(
-          "invalid-input",
-          `${at(source)}${key} is not a release setting (got ${JSON.stringify(value)}).`,
-          `${didYouMean(key, RELEASE_SETTING_KEYS)}Known settings: ${RELEASE_SETTING_KEYS.join(", ")}; for example ${JSON.stringify(EXAMPLES)}.`,
-        );
+        {
+          const meant = closestName(key, RELEASE_SETTING_KEYS);
+          throw new SettingError(
+            [key],
+            `is not a release setting (got ${JSON.stringify(value)})`,
+            meant
+              ? { path: [meant], value: EXAMPLES[meant as keyof ReleaseSettings] }
+              : { path: [], value: EXAMPLES },
+            `${meant ? `Did you mean ${meant}? ` : ""}Known settings: ${RELEASE_SETTING_KEYS.join(", ")}. `,
+            source,
+          );
+        }
     }
   }
   return settings;
@@ -167,14 +164,21 @@ export function settingFromFlag(flag: string): Record<string, unknown> {
       "Use a setting's dotted path, e.g. --set vectorIndexes.method=hnsw or --set vectorIndexes.concurrently=true.",
     );
   }
-  const raw = flag.slice(at + 1);
-  let value: unknown;
-  try {
-    value = JSON.parse(raw);
-  } catch {
-    value = raw;
-  }
+  const value = settingValue(flag.slice(at + 1));
   return path.reduceRight<unknown>((inner, key) => ({ [key]: inner }), value) as Record<string, unknown>;
+}
+
+/**
+ * A setting's value written as text (a --set flag's, a stack config value as Pulumi hands it to the program):
+ * JSON when it parses as JSON (true, 0.9, 32, an object), else the text itself (hnsw). One reading for both,
+ * so that the same text gets the same verdict from either.
+ */
+export function settingValue(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return raw;
+  }
 }
 
 /**

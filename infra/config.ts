@@ -4,11 +4,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import {
   AVAILABLE_SEED_SETS,
-  RELEASE_LOCK_TIMEOUT_SECONDS,
-  ROW_LEVEL_SECURITY_MODES,
   completeVectorIndexOptions,
+  SettingError,
   isReleaseError,
   resolveReleaseSettings,
+  settingValue,
+  type ReleaseSettings,
   type LegacyUpgradeSetting,
   type RowLevelSecurityMode,
   type VectorIndexOptions,
@@ -299,6 +300,58 @@ export function parseStackConfig(raw: RawStackConfig): StackConfig {
 }
 
 /**
+ * One release setting from the stack's config (`neonhub-db:<stackKey>`), resolved by the engine's resolver
+ * under its name in the release settings (`releaseKey`): a value gets the verdict and the words it gets from
+ * --config or --set. Only the key (`neonhub-db:` and the stack's name) and the example (a `pulumi config set`
+ * command for the setting refused) are the stack's own.
+ */
+function releaseSetting<K extends keyof ReleaseSettings>(
+  stackKey: string,
+  releaseKey: K,
+  value: unknown,
+): ReleaseSettings[K] {
+  try {
+    return resolveReleaseSettings({ [releaseKey]: value }, "")[releaseKey];
+  } catch (error) {
+    if (!(error instanceof SettingError)) throw error;
+    const onStack = (path: readonly string[]) => [stackKey, ...path.slice(1)];
+    // The hint is written to go before an example ("... Known here: a, b. "): here it ends the problem.
+    const hint = error.hint.trim().replace(/\.$/, "");
+    throw new v.ConfigValueError(
+      v.fullKey(onStack(error.path).join(".")),
+      hint ? `${error.problem}. ${hint}` : error.problem,
+      configSetExample(onStack(error.example.path), error.example.value),
+    );
+  }
+}
+
+/** `pulumi config set` of `value` at `path` (its first leaf, for an object value). */
+function configSetExample(path: readonly string[], value: unknown): string {
+  if (typeof value === "object" && value !== null) {
+    const [key, inner] = Object.entries(value)[0]!;
+    return configSetExample([...path, key], inner);
+  }
+  const key = v.fullKey(path.join("."));
+  return path.length > 1
+    ? `pulumi config set --path '${key}' ${String(value)}`
+    : `pulumi config set ${key} ${String(value)}`;
+}
+
+/**
+ * A release setting the stack keeps as one plain value (`neonhub-db:rowLevelSecurity off`), read as --set
+ * reads a value (settingValue); unset (no such key), `fallback`. An empty value is a value, refused as the
+ * CLI refuses it.
+ */
+function releaseSettingOr<K extends "rowLevelSecurity" | "lockTimeoutSeconds">(
+  stackKey: string,
+  releaseKey: K,
+  raw: string | undefined,
+  fallback: NonNullable<ReleaseSettings[K]>,
+): NonNullable<ReleaseSettings[K]> {
+  return raw === undefined ? fallback : releaseSetting(stackKey, releaseKey, settingValue(raw))!;
+}
+
+/**
  * A JSON object (structured config), resolved by the engine's release-settings resolver, with every default
  * written out: the resources' inputs then carry the settings the release applies, and a change of one shows
  * in the preview as "setting vectorIndexes.method: ivfflat -> hnsw".
@@ -315,14 +368,7 @@ function parseVectorIndexOptions(raw: string | undefined): Required<VectorIndexO
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new v.ConfigValueError(v.fullKey("vectorIndexes"), "must be an object of index options", example);
   }
-  try {
-    const { vectorIndexes } = resolveReleaseSettings({ vectorIndexes: value }, "");
-    return completeVectorIndexOptions(vectorIndexes);
-  } catch (error) {
-    if (!isReleaseError(error)) throw error;
-    const problem = [error.message, error.fix].filter(Boolean).join(" ").replace(/\.$/, "");
-    throw new v.ConfigValueError(v.fullKey("vectorIndexes"), problem, example);
-  }
+  return completeVectorIndexOptions(releaseSetting("vectorIndexes", "vectorIndexes", value));
 }
 
 function parseRelease(get: Get, problems: Problems): ReleaseConfig {
@@ -344,7 +390,7 @@ function parseRelease(get: Get, problems: Problems): ReleaseConfig {
     ),
     // "off" leaves the policies created but not enforced, for an app that does not set the organization yet.
     rowLevelSecurity: problems.take(
-      () => v.parseChoice("rowLevelSecurity", get("rowLevelSecurity"), ROW_LEVEL_SECURITY_MODES, "enforce"),
+      () => releaseSettingOr("rowLevelSecurity", "rowLevelSecurity", get("rowLevelSecurity"), "enforce"),
       "enforce" as RowLevelSecurityMode,
     ),
     dropSchemaOnDelete: problems.take(
@@ -355,10 +401,10 @@ function parseRelease(get: Get, problems: Problems): ReleaseConfig {
       1000 *
       problems.take(
         () =>
-          v.parseIntegerOr(
+          releaseSettingOr(
             "releaseLockTimeoutSeconds",
+            "lockTimeoutSeconds",
             get("releaseLockTimeoutSeconds"),
-            { ...RELEASE_LOCK_TIMEOUT_SECONDS, example: 60 },
             DEFAULTS.releaseLockTimeoutSeconds,
           ),
         DEFAULTS.releaseLockTimeoutSeconds,

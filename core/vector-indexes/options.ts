@@ -1,6 +1,6 @@
 // The vector-index step's options (stack settings), validated and completed with their defaults.
-import { didYouMean } from "../closest-name";
-import { ReleaseError } from "../errors";
+import { closestName } from "../closest-name";
+import { SettingError } from "../errors";
 import { parseMemoryMb } from "./memory";
 import {
   EMBEDDING_TABLES,
@@ -65,8 +65,10 @@ export const DEFAULTS = {
  */
 export const PARALLEL_MIN_ROWS = 10_000;
 
-function invalid(property: string, problem: string, fix: string): ReleaseError {
-  return new ReleaseError("invalid-input", `vectorIndexes.${property} ${problem}`, fix);
+/** A refused option at `path` (under vectorIndexes), with a valid value of it as the example. */
+function invalid(path: readonly string[], problem: string, example: unknown, hint = ""): SettingError {
+  const at = ["vectorIndexes", ...path];
+  return new SettingError(at, problem, { path: at, value: example }, hint);
 }
 
 type Kind = "method" | "boolean" | "number" | "integer" | "memory" | "object";
@@ -116,44 +118,31 @@ function hasKind(value: unknown, kind: Kind): boolean {
   }
 }
 
-/** `{"vectorIndexes": {...}}` with one setting at `path`: the example in an error's fix. */
-function exampleAt(path: readonly string[], value: unknown): string {
-  let example: unknown = value;
-  for (const key of [...path].reverse()) example = { [key]: example };
-  return JSON.stringify({ vectorIndexes: example });
-}
-
 function checkObject(
   value: unknown,
   path: readonly string[],
   known: Record<string, { kind: Kind; example: unknown }>,
 ): void {
   if (!hasKind(value, "object")) {
-    const at = path.length > 0 ? path.join(".") : "";
-    throw new ReleaseError(
-      "invalid-input",
-      `vectorIndexes${at ? `.${at}` : ""} must be an object (got ${JSON.stringify(value)}).`,
-      `For example ${exampleAt(path, { method: "hnsw" })}.`,
-    );
+    throw invalid(path, `must be an object (got ${JSON.stringify(value)})`, { method: "hnsw" });
   }
   for (const [key, setting] of Object.entries(value as Record<string, unknown>)) {
     // Own keys only: "constructor" or "toString" would find Object.prototype's.
     const spec = Object.hasOwn(known, key) ? known[key] : undefined;
     const at = [...path, key];
     if (!spec) {
-      throw invalid(
-        at.join("."),
-        `is not a setting (got ${JSON.stringify(setting)}).`,
-        `${didYouMean(key, Object.keys(known), `vectorIndexes.${path.map((p) => `${p}.`).join("")}`)}Known here: ${Object.keys(known).join(", ")}; for example ${exampleAt([...path, Object.keys(known)[0]!], Object.values(known)[0]!.example)}.`,
+      const meant = closestName(key, Object.keys(known));
+      const shown = meant ?? Object.keys(known)[0]!;
+      throw new SettingError(
+        ["vectorIndexes", ...at],
+        `is not a setting (got ${JSON.stringify(setting)})`,
+        { path: ["vectorIndexes", ...path, shown], value: known[shown]!.example },
+        `${meant ? `Did you mean ${["vectorIndexes", ...path, meant].join(".")}? ` : ""}Known here: ${Object.keys(known).join(", ")}. `,
       );
     }
     if (setting === undefined) continue;
     if (!hasKind(setting, spec.kind)) {
-      throw invalid(
-        at.join("."),
-        `${KIND_WORDS[spec.kind]} (got ${JSON.stringify(setting)}).`,
-        `For example ${exampleAt(at, spec.example)}.`,
-      );
+      throw invalid(at, `${KIND_WORDS[spec.kind]} (got ${JSON.stringify(setting)})`, spec.example);
     }
   }
 }
@@ -189,22 +178,27 @@ export function completeVectorIndexOptions(options: VectorIndexOptions = {}): Re
   };
 }
 
+/** A whole number from min to max at `path`; `example` a valid one. */
 function integerIn(
-  property: string,
+  path: readonly string[],
   value: number | undefined,
-  min: number,
-  max: number,
+  [min, max]: readonly [number, number],
+  example: number,
 ): number | undefined {
   if (value === undefined) return undefined;
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw invalid(property, `is ${value}`, `Use a whole number from ${min} to ${max}.`);
+    throw invalid(
+      path,
+      `must be a whole number from ${min} to ${max} (got ${JSON.stringify(value)})`,
+      example,
+    );
   }
   return value;
 }
 
-function method(property: string, value: unknown): IndexMethod | undefined {
+function method(path: readonly string[], value: unknown): IndexMethod | undefined {
   if (value === undefined || value === "ivfflat" || value === "hnsw") return value;
-  throw invalid(property, `is ${JSON.stringify(value)}`, 'Use "ivfflat" or "hnsw".');
+  throw invalid(path, `${KIND_WORDS.method} (got ${JSON.stringify(value)})`, "hnsw");
 }
 
 export function resolveOptions(input: VectorIndexOptions = {}): ResolvedOptions {
@@ -212,59 +206,73 @@ export function resolveOptions(input: VectorIndexOptions = {}): ResolvedOptions 
   const known = EMBEDDING_TABLES.map((t) => t.indexName);
   for (const name of Object.keys(options.indexes ?? {})) {
     if (!known.includes(name)) {
-      throw invalid(
-        `indexes.${name}`,
+      const meant = closestName(name, known);
+      throw new SettingError(
+        ["vectorIndexes", "indexes", name],
         "names no vector index",
-        `${didYouMean(name, known, "vectorIndexes.indexes.")}Use one of: ${known.join(", ")}.`,
+        { path: ["vectorIndexes", "indexes", meant ?? known[0]!], value: { method: "hnsw" } },
+        `${meant ? `Did you mean vectorIndexes.indexes.${meant}? ` : ""}Use one of: ${known.join(", ")}. `,
       );
     }
   }
-  const defaultMethod = method("method", options.method) ?? DEFAULTS.method;
+  const defaultMethod = method(["method"], options.method) ?? DEFAULTS.method;
   const tables = EMBEDDING_TABLES.map((table) => {
     const own = options.indexes?.[table.indexName] ?? {};
-    const at = `indexes.${table.indexName}`;
-    const m = integerIn(`${at}.m`, own.m, 2, 100) ?? HNSW_DEFAULT_M;
+    const at = ["indexes", table.indexName];
+    const m = integerIn([...at, "m"], own.m, [2, 100], HNSW_DEFAULT_M) ?? HNSW_DEFAULT_M;
     const efConstruction =
-      integerIn(`${at}.efConstruction`, own.efConstruction, 4, 1000) ?? HNSW_DEFAULT_EF_CONSTRUCTION;
+      integerIn([...at, "efConstruction"], own.efConstruction, [4, 1000], HNSW_DEFAULT_EF_CONSTRUCTION) ??
+      HNSW_DEFAULT_EF_CONSTRUCTION;
     if (efConstruction < 2 * m) {
       throw invalid(
-        `${at}.efConstruction`,
-        `(${efConstruction}) is below 2 x m (${2 * m})`,
-        "pgvector requires ef_construction >= 2 x m.",
+        [...at, "efConstruction"],
+        `must be at least 2 x m (${2 * m}), as pgvector requires (got ${efConstruction})`,
+        2 * m,
       );
     }
     const settings: IndexSettings = {
-      method: method(`${at}.method`, own.method) ?? defaultMethod,
+      method: method([...at, "method"], own.method) ?? defaultMethod,
       m,
       efConstruction,
-      dimension: integerIn(`${at}.dimension`, own.dimension, 2, HALFVEC_MAX_INDEX_DIM),
+      dimension: integerIn([...at, "dimension"], own.dimension, [2, HALFVEC_MAX_INDEX_DIM], 1536),
     };
     return { table, settings };
   });
   const targetRecall = options.targetRecall ?? DEFAULTS.targetRecall;
   if (!(targetRecall > 0 && targetRecall <= 1)) {
-    throw invalid("targetRecall", `is ${targetRecall}`, "Use a recall between 0 and 1, e.g. 0.95.");
+    throw invalid(
+      ["targetRecall"],
+      `must be a recall above 0 and at most 1 (got ${JSON.stringify(targetRecall)})`,
+      DEFAULTS.targetRecall,
+    );
   }
   const memory = options.maxMaintenanceWorkMem ?? DEFAULTS.maxMaintenanceWorkMem;
   const maxMemoryMb = parseMemoryMb(memory);
   if (maxMemoryMb === undefined) {
-    throw invalid(
-      "maxMaintenanceWorkMem",
-      `is ${JSON.stringify(memory)}`,
-      'Use MB as a number, or "512MB", "2GB".',
-    );
+    throw invalid(["maxMaintenanceWorkMem"], `${KIND_WORDS.memory} (got ${JSON.stringify(memory)})`, "2GB");
   }
   return {
     tables,
     concurrently: options.concurrently ?? false,
     targetRecall,
     maxMemoryMb,
-    parallelWorkers: integerIn("parallelWorkers", options.parallelWorkers, 0, 64) ?? DEFAULTS.parallelWorkers,
+    parallelWorkers:
+      integerIn(["parallelWorkers"], options.parallelWorkers, [0, 64], DEFAULTS.parallelWorkers) ??
+      DEFAULTS.parallelWorkers,
     calibrationQueries:
-      integerIn("calibrationQueries", options.calibrationQueries, 1, 10_000) ?? DEFAULTS.calibrationQueries,
+      integerIn(
+        ["calibrationQueries"],
+        options.calibrationQueries,
+        [1, 10_000],
+        DEFAULTS.calibrationQueries,
+      ) ?? DEFAULTS.calibrationQueries,
     progressIntervalMs:
-      integerIn("progressIntervalMs", options.progressIntervalMs, 10, 3_600_000) ??
-      DEFAULTS.progressIntervalMs,
+      integerIn(
+        ["progressIntervalMs"],
+        options.progressIntervalMs,
+        [10, 3_600_000],
+        DEFAULTS.progressIntervalMs,
+      ) ?? DEFAULTS.progressIntervalMs,
   };
 }
 

@@ -1,7 +1,12 @@
 // The schema release's config keys (neonhub-db:seedSets, dropSchemaOnDelete, releaseLockTimeoutSeconds),
 // validated with the rest of the stack's config.
 import { describe, expect, it } from "vitest";
-import { completeVectorIndexOptions } from "../../core";
+import {
+  ReleaseError,
+  completeVectorIndexOptions,
+  resolveReleaseSettings,
+  settingFromFlag,
+} from "../../core";
 import { InvalidConfigError, parseStackConfig, type RawStackConfig } from "../../infra/config";
 
 const ADMIN_URL = "postgresql://postgres:LocalPw123@127.0.0.1:54329/postgres";
@@ -82,7 +87,7 @@ describe("schema release config", () => {
       ...options,
     });
     expect(problemsOf({ vectorIndexes: '{"method":"flat"}' })).toEqual([
-      `neonhub-db:vectorIndexes: vectorIndexes.method must be "ivfflat" or "hnsw" (got "flat"). For example {"vectorIndexes":{"method":"hnsw"}}. Example: pulumi config set --path 'neonhub-db:vectorIndexes.method' hnsw`,
+      `neonhub-db:vectorIndexes.method: must be "ivfflat" or "hnsw" (got "flat"). Example: pulumi config set --path 'neonhub-db:vectorIndexes.method' hnsw`,
     ]);
     expect(problemsOf({ vectorIndexes: '["hnsw"]' })[0]).toMatch(
       /vectorIndexes: must be an object of index options/,
@@ -93,22 +98,22 @@ describe("schema release config", () => {
     const refused = (options: unknown) => problemsOf({ vectorIndexes: JSON.stringify(options) });
     expect(refused({ metod: "hnsw" })).toEqual([
       expect.stringMatching(
-        /^neonhub-db:vectorIndexes: vectorIndexes\.metod is not a setting \(got "hnsw"\)\. Did you mean vectorIndexes\.method\? Known here: method, /,
+        /^neonhub-db:vectorIndexes\.metod: is not a setting \(got "hnsw"\)\. Did you mean vectorIndexes\.method\? Known here: method, .*\. Example: pulumi config set --path 'neonhub-db:vectorIndexes\.method' hnsw$/,
       ),
     ]);
     expect(refused({ concurrently: "no" })).toEqual([
       expect.stringMatching(
-        /vectorIndexes\.concurrently must be true or false \(got "no"\)\. For example \{"vectorIndexes":\{"concurrently":true\}\}/,
+        /^neonhub-db:vectorIndexes\.concurrently: must be true or false \(got "no"\)\. Example: pulumi config set --path 'neonhub-db:vectorIndexes\.concurrently' true$/,
       ),
     ]);
     expect(refused({ targetRecall: "0.9" })).toEqual([
       expect.stringMatching(
-        /vectorIndexes\.targetRecall must be a number \(got "0\.9"\)\. For example \{"vectorIndexes":\{"targetRecall":0\.95\}\}/,
+        /^neonhub-db:vectorIndexes\.targetRecall: must be a number \(got "0\.9"\)\. Example: pulumi config set --path 'neonhub-db:vectorIndexes\.targetRecall' 0\.95$/,
       ),
     ]);
     expect(refused({ indexes: { idx_chunk_embedding_cosine: { m: "32" } } })).toEqual([
       expect.stringMatching(
-        /vectorIndexes\.indexes\.idx_chunk_embedding_cosine\.m must be a whole number \(got "32"\)/,
+        /^neonhub-db:vectorIndexes\.indexes\.idx_chunk_embedding_cosine\.m: must be a whole number \(got "32"\)\. Example: pulumi config set --path 'neonhub-db:vectorIndexes\.indexes\.idx_chunk_embedding_cosine\.m' 16$/,
       ),
     ]);
   });
@@ -133,4 +138,52 @@ describe("schema release config", () => {
       expect.stringMatching(/^neonhub-db:rowLevelSecurity: must be one of enforce, off \(got "disabled"\)/),
     ]);
   });
+
+  it("gives a release setting the verdict and the words --set gives it; only the key and the example differ", () => {
+    // [stack key, CLI key, value as written]
+    const cases: [string, string, string][] = [
+      ["rowLevelSecurity", "rowLevelSecurity", " off"],
+      ["rowLevelSecurity", "rowLevelSecurity", ""],
+      ["rowLevelSecurity", "rowLevelSecurity", "disabled"],
+      ["releaseLockTimeoutSeconds", "lockTimeoutSeconds", "0"],
+      ["releaseLockTimeoutSeconds", "lockTimeoutSeconds", "1.5"],
+      ["releaseLockTimeoutSeconds", "lockTimeoutSeconds", "soon"],
+      ["vectorIndexes", "vectorIndexes", '{"parallelWorkers": 99}'],
+      [
+        "vectorIndexes",
+        "vectorIndexes",
+        '{"indexes": {"idx_chunk_embedding_cosine": {"m": 32, "efConstruction": 40}}}',
+      ],
+    ];
+    for (const [stackKey, cliKey, value] of cases) {
+      let cli: ReleaseError | undefined;
+      try {
+        resolveReleaseSettings(settingFromFlag(`${cliKey}=${value}`), "--set");
+      } catch (error) {
+        cli = error as ReleaseError;
+      }
+      expect(cli, `--set ${cliKey}=${value}`).toBeInstanceOf(ReleaseError);
+      const [stack, ...others] = problemsOf({ [stackKey]: value });
+      expect(others).toEqual([]);
+      // "--set: lockTimeoutSeconds must be ... (got 0)." and "neonhub-db:releaseLockTimeoutSeconds: must be ... (got 0). Example: ..."
+      const cliBody = /^--set: \S+ (.*)\.$/.exec(cli!.message)![1]!;
+      expect(stack, `${stackKey}=${value}`).toMatch(/^neonhub-db:\S+: /);
+      expect(stack!.slice(stack!.indexOf(": ") + 2)).toMatch(
+        new RegExp(`^${escape(cliBody)}\\. Example: pulumi config set `),
+      );
+    }
+  });
+
+  it("gives a refused vector-index option an example of that option", () => {
+    expect(problemsOf({ vectorIndexes: '{"parallelWorkers": 99}' })).toEqual([
+      "neonhub-db:vectorIndexes.parallelWorkers: must be a whole number from 0 to 64 (got 99). Example: pulumi config set --path 'neonhub-db:vectorIndexes.parallelWorkers' 2",
+    ]);
+    expect(problemsOf({ vectorIndexes: '{"maxMaintenanceWorkMem": "lots"}' })).toEqual([
+      `neonhub-db:vectorIndexes.maxMaintenanceWorkMem: must be MB as a number, or a size such as "512MB" or "2GB" (got "lots"). Example: pulumi config set --path 'neonhub-db:vectorIndexes.maxMaintenanceWorkMem' 2GB`,
+    ]);
+  });
 });
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}

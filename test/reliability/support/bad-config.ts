@@ -62,6 +62,7 @@ export const BAD_CONFIGS: BadConfig[] = [
     label: "release lock timeout of zero",
     values: { adminUrl: ADMIN, releaseLockTimeoutSeconds: "0" },
     secret: ["adminUrl"],
-    message: /neonhub-db:releaseLockTimeoutSeconds: must be a whole number from 1 to 3600 \(got "0"\)/,
+    message:
+      /neonhub-db:releaseLockTimeoutSeconds: must be a whole number of seconds from 1 to 3600 \(got 0\)/,
   },
 ];

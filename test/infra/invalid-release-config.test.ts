@@ -1,0 +1,65 @@
+// A stack whose release settings are wrong fails as the CLI fails on the same values: the same verdict, in
+// the same words, each with the stack's key and a `pulumi config set` example for the setting refused.
+import { beforeAll, describe, expect, it } from "vitest";
+import { ReleaseError, resolveReleaseSettings, settingFromFlag } from "../../core";
+import { MockWorld, installMocks, settle, stackConfig } from "./harness";
+
+let world: MockWorld;
+let failure: unknown;
+
+beforeAll(async () => {
+  world = await installMocks({
+    stack: "dev",
+    config: stackConfig("dev", {
+      "neonhub-db:rowLevelSecurity": " off",
+      "neonhub-db:releaseLockTimeoutSeconds": "0",
+      "neonhub-db:vectorIndexes": '{"method": "hnsw", "concurrently": "no"}',
+    }),
+  });
+  // Imported without a root stack: the Stack resource would rethrow the error as an unhandled rejection.
+  failure = await import("../../index").then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  await settle();
+});
+
+/** What the CLI says of `--set <flag>`. */
+function cliMessage(flag: string): string {
+  try {
+    resolveReleaseSettings(settingFromFlag(flag), "--set");
+  } catch (error) {
+    return (error as ReleaseError).message;
+  }
+  throw new Error(`--set ${flag} was accepted`);
+}
+
+describe("a stack's invalid release settings", () => {
+  it("are refused in the CLI's words, each with an example of the setting refused", () => {
+    expect(failure).toBeInstanceOf(Error);
+    const message = (failure as Error).message;
+    expect(message).toMatch(/3 problems/);
+    expect(cliMessage("rowLevelSecurity= off")).toBe(
+      '--set: rowLevelSecurity must be one of enforce, off (got " off").',
+    );
+    expect(message).toContain(
+      'neonhub-db:rowLevelSecurity: must be one of enforce, off (got " off"). Example: pulumi config set neonhub-db:rowLevelSecurity off',
+    );
+    expect(cliMessage("lockTimeoutSeconds=0")).toBe(
+      "--set: lockTimeoutSeconds must be a whole number of seconds from 1 to 3600 (got 0).",
+    );
+    expect(message).toContain(
+      "neonhub-db:releaseLockTimeoutSeconds: must be a whole number of seconds from 1 to 3600 (got 0). Example: pulumi config set neonhub-db:releaseLockTimeoutSeconds 60",
+    );
+    expect(cliMessage("vectorIndexes.concurrently=no")).toBe(
+      '--set: vectorIndexes.concurrently must be true or false (got "no").',
+    );
+    expect(message).toContain(
+      `neonhub-db:vectorIndexes.concurrently: must be true or false (got "no"). Example: pulumi config set --path 'neonhub-db:vectorIndexes.concurrently' true`,
+    );
+  });
+
+  it("register no resource", () => {
+    expect(world.resources).toEqual([]);
+  });
+});
