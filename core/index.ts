@@ -120,7 +120,11 @@ export {
   type ReleaseSettings,
 } from "./release-config";
 export { settingChanges } from "./release-settings";
-export { completeVectorIndexOptions, type VectorIndexOptions } from "./vector-indexes/options";
+export {
+  completeVectorIndexOptions,
+  decimalsFromStackConfig,
+  type VectorIndexOptions,
+} from "./vector-indexes/options";
 export {
   ROW_LEVEL_SECURITY_MODES,
   parseRowLevelSecurityMode,

@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import {
   AVAILABLE_SEED_SETS,
   completeVectorIndexOptions,
+  decimalsFromStackConfig,
   SettingError,
   isReleaseError,
   resolveReleaseSettings,
@@ -368,7 +369,9 @@ function parseVectorIndexOptions(raw: string | undefined): Required<VectorIndexO
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new v.ConfigValueError(v.fullKey("vectorIndexes"), "must be an object of index options", example);
   }
-  return completeVectorIndexOptions(releaseSetting("vectorIndexes", "vectorIndexes", value));
+  return completeVectorIndexOptions(
+    releaseSetting("vectorIndexes", "vectorIndexes", decimalsFromStackConfig(value)),
+  );
 }
 
 function parseRelease(get: Get, problems: Problems): ReleaseConfig {

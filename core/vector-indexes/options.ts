@@ -147,6 +147,29 @@ function checkObject(
   }
 }
 
+/** A decimal number as text: "0.9", "1", ".95"; no sign, exponent, spaces or hex. */
+const DECIMAL_TEXT = /^(\d+(\.\d*)?|\.\d+)$/;
+
+/**
+ * The options as a stack's config holds them, with a decimal written as text made a number. Pulumi keeps
+ * integers and booleans typed in a stack file but stores a decimal as a string, even with --type float, so
+ * `pulumi config set --path 'neonhub-db:vectorIndexes.targetRecall' 0.9` reaches the program as "0.9", and
+ * the stack's documented command could not set it otherwise. Only options that take a decimal, only text
+ * that is one; the range checks then apply as to a number. The CLI does not call it: a JSON or YAML file
+ * and --set can write 0.9, so "0.9" there is a mistake the strict check names.
+ */
+export function decimalsFromStackConfig(value: unknown): unknown {
+  if (!hasKind(value, "object")) return value;
+  const options = { ...(value as Record<string, unknown>) };
+  for (const [key, setting] of Object.entries(options)) {
+    const spec = Object.hasOwn(SETTINGS, key) ? SETTINGS[key as keyof VectorIndexOptions] : undefined;
+    if (spec?.kind === "number" && typeof setting === "string" && DECIMAL_TEXT.test(setting)) {
+      options[key] = Number(setting);
+    }
+  }
+  return options;
+}
+
 /**
  * The strict shape check of the options as a person wrote them (stack config, a CLI config file, flags):
  * an unknown key or a value of the wrong type is an error naming the key, the value and an example. A

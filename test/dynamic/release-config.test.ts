@@ -106,9 +106,9 @@ describe("schema release config", () => {
         /^neonhub-db:vectorIndexes\.concurrently: must be true or false \(got "no"\)\. Example: pulumi config set --path 'neonhub-db:vectorIndexes\.concurrently' true$/,
       ),
     ]);
-    expect(refused({ targetRecall: "0.9" })).toEqual([
+    expect(refused({ targetRecall: "high" })).toEqual([
       expect.stringMatching(
-        /^neonhub-db:vectorIndexes\.targetRecall: must be a number \(got "0\.9"\)\. Example: pulumi config set --path 'neonhub-db:vectorIndexes\.targetRecall' 0\.95$/,
+        /^neonhub-db:vectorIndexes\.targetRecall: must be a number \(got "high"\)\. Example: pulumi config set --path 'neonhub-db:vectorIndexes\.targetRecall' 0\.95$/,
       ),
     ]);
     expect(refused({ indexes: { idx_chunk_embedding_cosine: { m: "32" } } })).toEqual([
