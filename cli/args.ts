@@ -118,8 +118,9 @@ Options:
                            plain decimal seconds with at most 3 decimals, e.g. 2.5)
   --row-level-security M   enforce | off: whether the tenant tables' policies are enforced (docs/security.md;
                            default: the mode the database records, enforce for a new one)
-  --config FILE            release settings, JSON or YAML, as the stack sets them (docs/schema-release.md):
-                           {"vectorIndexes": {"method": "hnsw"}, "rowLevelSecurity": "enforce"}
+  --config FILE            release settings, JSON or YAML (docs/schema-release.md):
+                           {"vectorIndexes": {"method": "hnsw"}, "rowLevelSecurity": "enforce"}, or a stack's
+                           Pulumi.<stack>.yaml, whose neonhub-db: release settings it reads as the stack does
   --set KEY=VALUE          one release setting, winning over --config (repeatable), e.g.
                            --set vectorIndexes.method=hnsw. Settings given neither way keep what the database
                            recorded at its last release (the defaults for a new one)

@@ -76,7 +76,7 @@ function databaseUrlOf(args: CliArgs, env: NodeJS.ProcessEnv): { databaseUrl: st
 function releaseOptions(args: CliArgs, env: NodeJS.ProcessEnv, log: Logger): ReleaseOptions {
   const { databaseUrl, source } = databaseUrlOf(args, env);
   parseDatabaseUrl(databaseUrl, source);
-  const settings = releaseSettings(args);
+  const settings = releaseSettings(args, (line) => log.warn(line));
   return {
     databaseUrl,
     databaseUrlSource: source,

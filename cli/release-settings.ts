@@ -1,17 +1,24 @@
-// The release settings the CLI was given: a --config file (JSON or YAML), then --set flags and the
-// --row-level-security flag, resolved by the engine's one strict resolver. What none of them sets keeps what
-// the database recorded at its last release (see core/release-settings.ts).
+// The release settings the CLI was given: a --config file (JSON or YAML, or a Pulumi stack file), then --set
+// flags and the --row-level-security flag, resolved by the engine's one strict resolver. What none of them
+// sets keeps what the database recorded at its last release (see core/release-settings.ts).
 import { readFileSync } from "node:fs";
 import {
   ReleaseError,
   mergeSettings,
+  releaseSettingsOfStackFile,
   resolveReleaseSettings,
   settingFromFlag,
   type ReleaseSettings,
 } from "../core";
 import type { CliArgs } from "./args";
 
-function readConfigFile(file: string): Record<string, unknown> {
+/** A --config file's settings, and what the CLI should say about the file (a stack file's per-run settings). */
+interface ConfigFile {
+  document: Record<string, unknown>;
+  notes: string[];
+}
+
+function readConfigFile(file: string): ConfigFile {
   let text: string;
   try {
     text = readFileSync(file, "utf8");
@@ -36,15 +43,30 @@ function readConfigFile(file: string): Record<string, unknown> {
       'Write it as JSON ({"vectorIndexes": {"method": "hnsw"}}) or YAML (vectorIndexes: {method: hnsw}).',
     );
   }
-  return (document ?? {}) as Record<string, unknown>;
+  // A stack's own file (Pulumi.<stack>.yaml) holds the release settings "as the stack has them": read them
+  // out of it, as the stack program reads them, under the release settings' names.
+  const stack = releaseSettingsOfStackFile(document, `--config ${file}`);
+  if (stack) {
+    return {
+      document: stack.settings,
+      notes: stack.perRun.map(
+        ({ key, value, flag }) =>
+          `--config ${file}: ${key} (${JSON.stringify(value)}) is a setting of each run, not read from the file: give it as ${flag.split(" ")[0]} ${typeof value === "string" ? value : JSON.stringify(value)} if this run should have it.`,
+      ),
+    };
+  }
+  return { document: (document ?? {}) as Record<string, unknown>, notes: [] };
 }
 
-export function releaseSettings(args: CliArgs): ReleaseSettings {
+/** The release settings of --config, --set and --row-level-security; `notes` gets what to tell the operator. */
+export function releaseSettings(args: CliArgs, notes?: (line: string) => void): ReleaseSettings {
   const documents: Record<string, unknown>[] = [];
   const sources: string[] = [];
   if (args.configFile) {
-    documents.push(readConfigFile(args.configFile));
+    const file = readConfigFile(args.configFile);
+    documents.push(file.document);
     sources.push(`--config ${args.configFile}`);
+    for (const line of file.notes) notes?.(line);
   }
   for (const flag of args.settings) documents.push(settingFromFlag(flag));
   if (args.settings.length > 0) sources.push("--set");

@@ -13,7 +13,12 @@ import { ReleaseError, SettingError } from "./errors";
 import { RELEASE_LOCK_TIMEOUT_SECONDS, isReleaseLockSeconds } from "./lock";
 import { legacyUpgradeSetting, type LegacyUpgradeSetting } from "./adopt/upgrade/setting";
 import { ROW_LEVEL_SECURITY_MODES, type RowLevelSecurityMode } from "./row-level-security";
-import { checkVectorIndexOptions, resolveOptions, type VectorIndexOptions } from "./vector-indexes/options";
+import {
+  checkVectorIndexOptions,
+  decimalsFromStackConfig,
+  resolveOptions,
+  type VectorIndexOptions,
+} from "./vector-indexes/options";
 
 export interface ReleaseSettings {
   vectorIndexes?: VectorIndexOptions;
@@ -113,28 +118,119 @@ export function resolveReleaseSettings(input: unknown, source: string): ReleaseS
         break;
       }
       default:
-        if (Object.hasOwn(STACK_SETTING_FLAGS, key)) {
-          throw new ReleaseError(
-            "invalid-input",
-            `${at(source)}${key} is a stack setting of each run (Pulumi config neonhub-db:${key}), not a release setting.`,
-            `Give it to the CLI as ${STACK_SETTING_FLAGS[key]}.`,
-          );
-        }
-        {
-          const meant = closestName(key, RELEASE_SETTING_KEYS);
-          throw new SettingError(
-            [key],
-            `is not a release setting (got ${JSON.stringify(value)})`,
-            meant
-              ? { path: [meant], value: EXAMPLES[meant as keyof ReleaseSettings] }
-              : { path: [], value: EXAMPLES },
-            `${meant ? `Did you mean ${meant}? ` : ""}Known settings: ${RELEASE_SETTING_KEYS.join(", ")}. `,
-            source,
-          );
-        }
+        throw notASetting(key, value, source);
     }
   }
   return settings;
+}
+
+/**
+ * The refusal of a key that is no release setting: a stack's name for one (`neonhub-db:vectorIndexes`,
+ * `releaseLockTimeoutSeconds`) says what it is called here; a stack setting the CLI takes as a flag says
+ * which; anything else gets the nearest name, if one is near.
+ */
+function notASetting(key: string, value: unknown, source: string): ReleaseError {
+  const prefix = `${STACK_CONFIG_NAMESPACE}:`;
+  const name = key.startsWith(prefix) ? key.slice(prefix.length) : key;
+  if (Object.hasOwn(STACK_SETTING_FLAGS, name) || Object.hasOwn(STACK_ONLY_FLAGS, name)) {
+    const flag = STACK_SETTING_FLAGS[name] ?? STACK_ONLY_FLAGS[name];
+    const what = Object.hasOwn(STACK_SETTING_FLAGS, name) ? "a stack setting of each run" : "a stack setting";
+    return new ReleaseError(
+      "invalid-input",
+      `${at(source)}${key} is ${what} (Pulumi config ${prefix}${name}), not a release setting.`,
+      `Give it to the CLI as ${flag}.`,
+    );
+  }
+  const called = Object.hasOwn(STACK_NAMES, name)
+    ? STACK_NAMES[name]!
+    : (RELEASE_SETTING_KEYS as readonly string[]).includes(name)
+      ? (name as keyof ReleaseSettings)
+      : undefined;
+  if (called) {
+    const what = name === key ? "the stack's name of" : "a stack's config key for";
+    return new SettingError(
+      [key],
+      `is ${what} the release setting called ${called} here (got ${JSON.stringify(value)})`,
+      { path: [called], value: EXAMPLES[called] },
+      "",
+      source,
+    );
+  }
+  const meant = closestName(name, RELEASE_SETTING_KEYS);
+  return new SettingError(
+    [key],
+    `is ${name === key ? "not" : "a stack's config key, not"} a release setting (got ${JSON.stringify(value)})`,
+    meant
+      ? { path: [meant], value: EXAMPLES[meant as keyof ReleaseSettings] }
+      : { path: [], value: EXAMPLES },
+    `${meant ? `Did you mean ${meant}? ` : ""}Known settings: ${RELEASE_SETTING_KEYS.join(", ")}. `,
+    source,
+  );
+}
+
+/** The Pulumi project whose stacks' config holds the release settings, as `neonhub-db:<key>` (Pulumi.yaml). */
+export const STACK_CONFIG_NAMESPACE = "neonhub-db";
+
+/**
+ * Release settings a stack's config calls by another name: the stack's key, and the release settings' (the
+ * CLI's). On a stack, beside the migrations' own lock timeouts, the release lock's says which lock it is.
+ */
+export const STACK_NAMES: Readonly<Record<string, keyof ReleaseSettings>> = {
+  releaseLockTimeoutSeconds: "lockTimeoutSeconds",
+};
+
+/** Stack settings, neither release settings nor per-run safety settings, that the CLI takes as a flag. */
+const STACK_ONLY_FLAGS: Readonly<Record<string, string>> = { seedSets: "--seed NAME (repeatable)" };
+
+/**
+ * The release settings a Pulumi stack file holds (`Pulumi.<stack>.yaml`: `config:` with `neonhub-db:<key>`
+ * entries), under the release settings' names, each value read as the stack program reads it
+ * (stackConfigValue); undefined when the document is not a stack file of this project. Its other keys (the
+ * server, seed sets, the per-run settings) are not release settings: `perRun` lists the per-run ones it sets,
+ * with the CLI flag that gives each, since those the CLI takes only as flags.
+ */
+export function releaseSettingsOfStackFile(
+  document: unknown,
+  source: string,
+):
+  | { settings: Record<string, unknown>; perRun: { key: string; value: unknown; flag: string }[] }
+  | undefined {
+  const config = isPlainObject(document) ? document.config : undefined;
+  if (!isPlainObject(config)) return undefined;
+  const prefix = `${STACK_CONFIG_NAMESPACE}:`;
+  const keys = Object.keys(config).filter((key) => key.startsWith(prefix));
+  if (keys.length === 0) return undefined;
+  const settings = Object.create(null) as Record<string, unknown>;
+  const perRun: { key: string; value: unknown; flag: string }[] = [];
+  for (const key of keys) {
+    const name = key.slice(prefix.length);
+    const stackName = Object.keys(STACK_NAMES).find((stackKey) => STACK_NAMES[stackKey] === name);
+    if (stackName) {
+      // The stack program refuses it as a key it does not know: so does a run given the stack's file.
+      throw new ReleaseError(
+        "invalid-input",
+        `${at(source)}${key} is not a key of a stack's config: the stack calls that setting ${prefix}${stackName}.`,
+        `Rename it in the stack: pulumi config rm ${key} && pulumi config set ${prefix}${stackName} ${JSON.stringify(config[key])}`,
+      );
+    }
+    const called = Object.hasOwn(STACK_NAMES, name) ? STACK_NAMES[name]! : name;
+    if ((RELEASE_SETTING_KEYS as readonly string[]).includes(called)) {
+      settings[called] = stackConfigValue(called, config[key]);
+    } else if (Object.hasOwn(STACK_SETTING_FLAGS, name)) {
+      perRun.push({ key, value: config[key], flag: STACK_SETTING_FLAGS[name]! });
+    }
+  }
+  return { settings, perRun };
+}
+
+/**
+ * A release setting's value from a stack's config, as the stack program reads it: text (Pulumi hands the
+ * program every value as text, and a stack file may quote one) as --set reads text, and for the vector
+ * indexes a decimal Pulumi stored as text made a number (decimalsFromStackConfig).
+ */
+export function stackConfigValue(key: string, value: unknown): unknown {
+  const read = typeof value === "string" ? settingValue(value) : value;
+  return key === "vectorIndexes" ? decimalsFromStackConfig(read) : read;
 }
 
 /**

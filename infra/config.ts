@@ -5,11 +5,11 @@ import * as pulumi from "@pulumi/pulumi";
 import {
   AVAILABLE_SEED_SETS,
   completeVectorIndexOptions,
-  decimalsFromStackConfig,
   SettingError,
   isReleaseError,
   resolveReleaseSettings,
-  settingValue,
+  STACK_NAMES,
+  stackConfigValue,
   type ReleaseSettings,
   type LegacyUpgradeSetting,
   type RowLevelSecurityMode,
@@ -349,7 +349,9 @@ function releaseSettingOr<K extends "rowLevelSecurity" | "lockTimeoutSeconds">(
   raw: string | undefined,
   fallback: NonNullable<ReleaseSettings[K]>,
 ): NonNullable<ReleaseSettings[K]> {
-  return raw === undefined ? fallback : releaseSetting(stackKey, releaseKey, settingValue(raw))!;
+  return raw === undefined
+    ? fallback
+    : releaseSetting(stackKey, releaseKey, stackConfigValue(releaseKey, raw))!;
 }
 
 /**
@@ -370,7 +372,7 @@ function parseVectorIndexOptions(raw: string | undefined): Required<VectorIndexO
     throw new v.ConfigValueError(v.fullKey("vectorIndexes"), "must be an object of index options", example);
   }
   return completeVectorIndexOptions(
-    releaseSetting("vectorIndexes", "vectorIndexes", decimalsFromStackConfig(value)),
+    releaseSetting("vectorIndexes", "vectorIndexes", stackConfigValue("vectorIndexes", value)),
   );
 }
 
@@ -709,12 +711,19 @@ function parseRdsNetwork(get: Get, problems: Problems): RdsNetworkConfig {
 function checkUnknownKeys(keys: string[], problems: Problems): void {
   for (const key of keys) {
     if (KNOWN_KEYS.includes(key)) continue;
-    const suggestion = KNOWN_KEYS.find(
-      (known) => known.toLowerCase() === key.toLowerCase() || editDistance(known, key) <= 2,
-    );
+    // A release setting by the CLI's name (--config, --set): the stack calls it otherwise.
+    const stackName = Object.keys(STACK_NAMES).find((stackKey) => STACK_NAMES[stackKey] === key);
+    const suggestion =
+      stackName ??
+      KNOWN_KEYS.find((known) => known.toLowerCase() === key.toLowerCase() || editDistance(known, key) <= 2);
+    const hint = stackName
+      ? `; that release setting is called ${v.fullKey(stackName)} here`
+      : suggestion
+        ? `; did you mean ${v.fullKey(suggestion)}?`
+        : "";
     problems.add(
       key,
-      `is not a setting of this program${suggestion ? `; did you mean ${v.fullKey(suggestion)}?` : ""} (known: ${KNOWN_KEYS.join(", ")})`,
+      `is not a setting of this program${hint} (known: ${KNOWN_KEYS.join(", ")})`,
       `pulumi config rm ${v.fullKey(key)}`,
     );
   }

@@ -1,10 +1,10 @@
 // Validators for stack config values. Each takes the raw string Pulumi hands the program (undefined when the
 // key is unset) and returns a typed value or throws a ConfigValueError that names the key, what is wrong and
 // an example command that fixes it. Pure: tests call them directly.
-import { SSL_MODES, readConnectionUrl } from "../core";
+import { SSL_MODES, STACK_CONFIG_NAMESPACE, readConnectionUrl } from "../core";
 import { parseIpv4Cidr } from "./cidr";
 
-export const CONFIG_NAMESPACE = "neonhub-db";
+export const CONFIG_NAMESPACE = STACK_CONFIG_NAMESPACE;
 
 /** One invalid config value. Never carries the value of a secret key. */
 export class ConfigValueError extends Error {

@@ -56,4 +56,43 @@ describe("release settings given to the CLI over the recorded ones", () => {
       "setting vectorIndexes.maxMaintenanceWorkMem: 1GB -> 2GB",
     ]);
   });
+
+  it("reads the release settings out of a Pulumi stack file, as the stack program reads them", async () => {
+    const stackFile = (body: string) => {
+      const file = path.join(dir, `Pulumi.${Math.random().toString(36).slice(2)}.yaml`);
+      writeFileSync(
+        file,
+        `config:\n  neonhub-db:server: existing\n  neonhub-db:adminUrl:\n    secure: v1:AAAA\n${body}`,
+      );
+      return file;
+    };
+    // The recorded settings, as `pulumi config set --path` leaves them in the stack's file.
+    const same = stackFile(
+      [
+        '  neonhub-db:releaseLockTimeoutSeconds: "30"',
+        "  neonhub-db:vectorIndexes:",
+        "    method: hnsw",
+        '    targetRecall: "0.95"',
+        "    indexes:",
+        "      idx_chunk_embedding_cosine:",
+        "        m: 24",
+        "        efConstruction: 80",
+        "",
+      ].join("\n"),
+    );
+    expect(await settingLines("--config", same)).toEqual([]);
+    const changed = stackFile(
+      "  neonhub-db:vectorIndexes:\n    method: ivfflat\n  neonhub-db:environment: production\n",
+    );
+    const run = await cli("plan", "--json", "--config", changed);
+    expect(run.code, run.stderr).toBe(2);
+    const plan = JSON.parse(run.stdout) as ReleasePlan;
+    expect(
+      plan.vectorIndexes.filter((i) => i.decision === "setting").map((i) => `${i.name}: ${i.reason}`),
+    ).toEqual(["setting vectorIndexes.method: hnsw -> ivfflat"]);
+    // The file's per-run setting is not read from it; the run says so, with the flag.
+    expect(run.stderr).toContain(
+      'neonhub-db:environment ("production") is a setting of each run, not read from the file: give it as --environment production',
+    );
+  });
 });

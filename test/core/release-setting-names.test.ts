@@ -63,3 +63,23 @@ describe("a mistyped key", () => {
     expect(refusal("zzz=1").fix).toMatch(/^Known settings: /);
   });
 });
+
+describe("a stack's name for a release setting", () => {
+  it("says what the setting is called here", () => {
+    expect(refusal("releaseLockTimeoutSeconds=5").message).toBe(
+      "--set: releaseLockTimeoutSeconds is the stack's name of the release setting called lockTimeoutSeconds here (got 5).",
+    );
+    expect(refusal("releaseLockTimeoutSeconds=5").fix).toBe('For example {"lockTimeoutSeconds":60}.');
+    expect(refusal("neonhub-db:vectorIndexes.method=hnsw").message).toBe(
+      '--set: neonhub-db:vectorIndexes is a stack\'s config key for the release setting called vectorIndexes here (got {"method":"hnsw"}).',
+    );
+    expect(refusal("neonhub-db:server=rds").message).toBe(
+      '--set: neonhub-db:server is a stack\'s config key, not a release setting (got "rds").',
+    );
+  });
+
+  it("points a stack setting the CLI takes as a flag at the flag", () => {
+    expect(refusal("seedSets=demo").fix).toBe("Give it to the CLI as --seed NAME (repeatable).");
+    expect(refusal("neonhub-db:environment=production").fix).toBe("Give it to the CLI as --environment.");
+  });
+});

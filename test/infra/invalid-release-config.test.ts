@@ -14,6 +14,8 @@ beforeAll(async () => {
       "neonhub-db:rowLevelSecurity": " off",
       "neonhub-db:releaseLockTimeoutSeconds": "0",
       "neonhub-db:vectorIndexes": '{"method": "hnsw", "concurrently": "no"}',
+      // The CLI's name of the release lock's timeout.
+      "neonhub-db:lockTimeoutSeconds": "30",
     }),
   });
   // Imported without a root stack: the Stack resource would rethrow the error as an unhandled rejection.
@@ -38,7 +40,7 @@ describe("a stack's invalid release settings", () => {
   it("are refused in the CLI's words, each with an example of the setting refused", () => {
     expect(failure).toBeInstanceOf(Error);
     const message = (failure as Error).message;
-    expect(message).toMatch(/3 problems/);
+    expect(message).toMatch(/4 problems/);
     expect(cliMessage("rowLevelSecurity= off")).toBe(
       '--set: rowLevelSecurity must be one of enforce, off (got " off").',
     );
@@ -56,6 +58,12 @@ describe("a stack's invalid release settings", () => {
     );
     expect(message).toContain(
       `neonhub-db:vectorIndexes.concurrently: must be true or false (got "no"). Example: pulumi config set --path 'neonhub-db:vectorIndexes.concurrently' true`,
+    );
+  });
+
+  it("say what a release setting by the CLI's name is called on a stack", () => {
+    expect((failure as Error).message).toMatch(
+      /neonhub-db:lockTimeoutSeconds: is not a setting of this program; that release setting is called neonhub-db:releaseLockTimeoutSeconds here/,
     );
   });
 
