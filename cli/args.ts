@@ -76,7 +76,8 @@ export const USAGE = `Usage: neonhub-db <command> [options]
 Commands:
   plan      what apply would do (pending migrations, seed sets, vector indexes); exit 2 when something is pending
   apply     apply the release: migrations, then seed sets, then vector indexes
-  status    the migration ledger, seed sets and vector indexes recorded in the database; exit 2 when the
+  status    the migration ledger, seed sets, vector indexes and release settings recorded in the database
+            (it takes no --config or --set: it shows what plan and apply keep when given none); exit 2 when the
             ledger has a problem apply refuses (a changed or missing file, a lost row, a migration out of order)
   verify    applied migrations against their files, live schema against the recorded snapshot; exit 2 on drift
   baseline [--to NAME]
@@ -383,7 +384,9 @@ function refuseEmptyValues(values: Record<string, unknown>): void {
  */
 // Which commands read each flag. plan takes every flag of apply, since it shows what apply would do and CI runs
 // both with one set of flags.
-const RELEASE_STEP_SETTINGS = ["plan", "apply", "status", "health"] as const;
+// status shows the release settings the database recorded (what plan and apply keep when given none), and
+// takes none: a setting given to it would change nothing it shows.
+const RELEASE_STEP_SETTINGS = ["plan", "apply", "health"] as const;
 const LOCK_TAKERS = ["plan", "apply", "revert", "baseline", "adopt"] as const;
 const MIGRATION_FILE_READERS = ["plan", "apply", "status", "verify", "baseline", "adopt", "revert"] as const;
 

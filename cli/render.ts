@@ -14,6 +14,7 @@ import {
   displayChecksum,
   documentsLeftEmptyText,
   driftWarningText,
+  flattenSettings,
   ledgerProblemText,
   planIsBlocked,
 } from "../core";
@@ -130,6 +131,11 @@ export function renderStatus(status: ReleaseStatus): string {
   records("row-level security", status.rowLevelSecurity);
   records("seed sets", status.seedSets);
   records("vector indexes", status.vectorIndexes);
+  // What plan and apply use for a setting given neither by --config nor --set.
+  const settings = Object.entries(status.releaseSettings).flatMap(([section, value]) =>
+    [...flattenSettings(value)].map(([key, v]) => `    ${section}.${key}: ${displayValue(key, v)}`),
+  );
+  if (settings.length > 0) lines.push("  release settings recorded by the last release:", ...settings);
   return lines.join("\n");
 }
 

@@ -123,7 +123,7 @@ export {
   settingFromFlag,
   type ReleaseSettings,
 } from "./release-config";
-export { settingChanges } from "./release-settings";
+export { flattenSettings, settingChanges } from "./release-settings";
 export {
   completeVectorIndexOptions,
   decimalsFromStackConfig,

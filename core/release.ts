@@ -53,7 +53,7 @@ import {
 } from "./drift-before-release";
 import { schemaDriftError } from "./schema-drift";
 import { releaseRecordsOwnerError } from "./release-records-owner";
-import type { MigrationResult, StepPlanMap, StepResult } from "./results";
+import type { MigrationResult, StepKind, StepPlanMap, StepResult } from "./results";
 import {
   anyStepChanged,
   appliedResults,
@@ -158,6 +158,11 @@ export interface ReleaseStatus extends StepStatuses {
   ledger: LedgerEntry[];
   pendingMigrations: string[];
   problems: LedgerProblem[];
+  /**
+   * The release settings the database recorded at its last release, by section (today `vectorIndexes`),
+   * every default written out: what plan and apply use for a setting given neither by --config nor --set.
+   */
+  releaseSettings: Partial<Record<StepKind, Record<string, unknown>>>;
 }
 
 export interface VerifyReport {
@@ -658,6 +663,9 @@ export async function statusWith(client: ClientBase, options: ReleaseOptions): P
       ledger: state.ledger,
       ...migrationsOfStatus(state.comparison, lost),
       ...byStepKey<StatusMap>(steps, (step, i) => step.batch!.statusFromState(state.steps[i])),
+      releaseSettings: settingsOf(steps, (step, i) =>
+        step.batch!.recordedSettingsFromState?.(state.steps[i]),
+      ),
     };
   }
   const state = await readMigrationState(client, options);
@@ -666,6 +674,9 @@ export async function statusWith(client: ClientBase, options: ReleaseOptions): P
     ? await summaryWith(client, state.ledger, options.steps ?? [])
     : { rowLevelSecurity: [], seedSets: [], vectorIndexes: [] };
   const lost = released ? await lostLastRows(client, state.ledger, state.comparison.pending) : [];
+  const recorded = new Map<ReleaseStep, Record<string, unknown> | undefined>();
+  if (released)
+    for (const step of options.steps ?? []) recorded.set(step, await step.recordedSettings?.(client));
   return {
     database: redactUrl(options.databaseUrl),
     ledger: state.ledger,
@@ -673,7 +684,21 @@ export async function statusWith(client: ClientBase, options: ReleaseOptions): P
     rowLevelSecurity: summary.rowLevelSecurity ?? [],
     seedSets: summary.seedSets,
     vectorIndexes: summary.vectorIndexes,
+    releaseSettings: settingsOf(options.steps ?? [], (step) => recorded.get(step)),
   };
+}
+
+/** The recorded release settings of the steps that record some, by the step's kind. */
+function settingsOf(
+  steps: readonly ReleaseStep[],
+  read: (step: ReleaseStep, index: number) => Record<string, unknown> | undefined,
+): ReleaseStatus["releaseSettings"] {
+  const settings: ReleaseStatus["releaseSettings"] = {};
+  steps.forEach((step, i) => {
+    const value = read(step, i);
+    if (value) settings[step.kind] = value;
+  });
+  return settings;
 }
 
 /** Pending and problems as status shows them: a migration whose last row was deleted is a problem, not pending. */

@@ -34,6 +34,8 @@ export interface StepBatch<K extends StepKind = StepKind> {
   /** What a no-op apply reports for the step's items, and logs, as its apply() would. */
   noopResults(state: unknown, log: Logger): StepItemResult<K>[];
   statusFromState(state: unknown): StepStatus<K>[];
+  /** recordedSettings() read from the state. */
+  recordedSettingsFromState?(state: unknown): Record<string, unknown> | undefined;
 }
 
 /** A step of kind K: its plan items, results and statuses are K's own types (core/results.ts). */
@@ -49,6 +51,11 @@ export interface ReleaseStep<K extends StepKind = StepKind> {
   apply(client: ClientBase, log: Logger): Promise<StepItemResult<K>[]>;
   /** What the database records for this step, for `status` and the release summary. Read-only. */
   status(client: ClientBase): Promise<StepStatus<K>[]>;
+  /**
+   * Optional: the release settings the database records for this step (core/release-settings.ts, the
+   * section named as the step's kind), as `status` shows them; undefined before the first record. Read-only.
+   */
+  recordedSettings?(client: ClientBase): Promise<Record<string, unknown> | undefined>;
   /** Optional: the step's part in the batched reads (see StepBatch); without it the step reads on its own. */
   readonly batch?: StepBatch<K>;
 }

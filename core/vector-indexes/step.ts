@@ -257,6 +257,7 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
       for (const item of countItems) log.warn(`${item.name}: ${item.reason}`);
       return [...countItems.map(skippedResult), ...decisions.map(skippedResult)];
     },
+    recordedSettingsFromState: (state) => (state as IndexState).recordedSettings ?? undefined,
     statusFromState: (state) => {
       const { records, valid, searches, recordedSettings, listed } = state as IndexState;
       this.settleWith(recordedSettings ?? undefined);
@@ -422,6 +423,10 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
     }
     await recordSettings(client, "vectorIndexes", settled.effective);
     return results;
+  }
+
+  recordedSettings(client: ClientBase): Promise<Record<string, unknown> | undefined> {
+    return readRecordedSettings(client, "vectorIndexes");
   }
 
   async status(client: ClientBase): Promise<VectorIndexStatus[]> {

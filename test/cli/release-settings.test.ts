@@ -3,7 +3,7 @@
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { ReleasePlan } from "../../core";
+import type { ReleasePlan, ReleaseStatus } from "../../core";
 import { runCli } from "../support/cli";
 import { useTestDatabase, withClient } from "../support/database";
 import { scratchDir } from "../support/scratch";
@@ -94,5 +94,20 @@ describe("release settings given to the CLI over the recorded ones", () => {
     expect(run.stderr).toContain(
       'neonhub-db:environment ("production") is a setting of each run, not read from the file: give it as --environment production',
     );
+  });
+
+  it("status shows the recorded release settings, as text and in --json", async () => {
+    const json = await cli("status", "--json");
+    expect(json.code, json.stderr).toBe(0);
+    const status = JSON.parse(json.stdout) as ReleaseStatus;
+    expect(status.releaseSettings.vectorIndexes).toMatchObject({
+      method: "hnsw",
+      maxMaintenanceWorkMem: "1GB",
+      indexes: { idx_chunk_embedding_cosine: { m: 24, efConstruction: 80 } },
+    });
+    const text = await cli("status");
+    expect(text.stdout).toContain("  release settings recorded by the last release:\n");
+    expect(text.stdout).toContain("    vectorIndexes.method: hnsw\n");
+    expect(text.stdout).toContain("    vectorIndexes.indexes.idx_chunk_embedding_cosine.m: 24\n");
   });
 });

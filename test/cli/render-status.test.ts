@@ -39,6 +39,7 @@ const status = (vectorIndexes: VectorIndexStatus[]): ReleaseStatus => ({
   rowLevelSecurity: [],
   seedSets: [],
   vectorIndexes,
+  releaseSettings: {},
 });
 
 describe("neonhub-db status as text", () => {

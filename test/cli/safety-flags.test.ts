@@ -211,7 +211,17 @@ describe("flags of another command", () => {
       "--environment goes with plan or apply, not status.",
     );
     expect(refusal(["verify", "--set", "vectorIndexes.method=hnsw"]).message).toBe(
-      "--set goes with plan, apply, status or health, not verify.",
+      "--set goes with plan, apply or health, not verify.",
+    );
+    // status shows the recorded release settings: one given to it would change nothing it shows.
+    expect(refusal(["status", "--set", "vectorIndexes.method=hnsw"]).message).toBe(
+      "--set goes with plan, apply or health, not status.",
+    );
+    expect(refusal(["status", "--config", "release.yaml"]).message).toBe(
+      "--config goes with plan, apply or health, not status.",
+    );
+    expect(refusal(["status", "--row-level-security", "off"]).message).toBe(
+      "--row-level-security goes with plan, apply or health, not status.",
     );
     // Every command waits for some lock at most --lock-timeout: the read commands for a table or row lock.
     for (const command of [
@@ -231,7 +241,7 @@ describe("flags of another command", () => {
     );
     expect(
       refusal(["load-chunks", "--file", "f", "--dataset", "d", "--row-level-security", "off"]).message,
-    ).toBe("--row-level-security goes with plan, apply, status or health, not load-chunks.");
+    ).toBe("--row-level-security goes with plan, apply or health, not load-chunks.");
     // plan takes apply's flags: CI runs both with one set.
     expect(
       parseArgs([

@@ -40,6 +40,7 @@ function unbatched(steps: readonly ReleaseStep[]): ReleaseStep[] {
     plan: (client) => step.plan(client),
     apply: (client, log) => step.apply(client, log),
     status: (client) => step.status(client),
+    ...(step.recordedSettings && { recordedSettings: (client) => step.recordedSettings!(client) }),
   }));
 }
 
