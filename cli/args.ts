@@ -123,8 +123,9 @@ Options:
                            {"vectorIndexes": {"method": "hnsw"}, "rowLevelSecurity": "enforce"}, or a stack's
                            Pulumi.<stack>.yaml, whose neonhub-db: release settings it reads as the stack does
   --set KEY=VALUE          one release setting, winning over --config (repeatable), e.g.
-                           --set vectorIndexes.method=hnsw. Settings given neither way keep what the database
-                           recorded at its last release (the defaults for a new one)
+                           --set vectorIndexes.method=hnsw. The vector-index settings and the row-level
+                           security mode given neither way keep what the database recorded at its last
+                           release (the defaults for a new one); lockTimeoutSeconds, not recorded, is 60
   --replace                load-chunks: replace the dataset's existing chunks (refused otherwise)
   --append                 load-chunks: add the file's documents to the dataset, replacing those it has
   --to NAME                baseline: the last migration to adopt; revert: the last migration to keep

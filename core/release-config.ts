@@ -5,7 +5,8 @@
 //
 //   { "vectorIndexes": { "method": "hnsw", ... },   recorded by the release (core/release-settings.ts)
 //     "rowLevelSecurity": "enforce" | "off",        recorded by its step (core/row-level-security.ts)
-//     "lockTimeoutSeconds": 60,                     how long a release waits for another one's lock
+//     "lockTimeoutSeconds": 60,                     how long this run waits for another release's lock
+//                                                   (not recorded: 60 unless given)
 //     "legacyUpgrade": { "organization": "acme" } } upgrade a Prisma-era database in place first
 //                                                   (core/adopt/upgrade/; docs/runbook.md)
 import { closestName } from "./closest-name";

@@ -110,4 +110,22 @@ describe("release settings given to the CLI over the recorded ones", () => {
     expect(text.stdout).toContain("    vectorIndexes.method: hnsw\n");
     expect(text.stdout).toContain("    vectorIndexes.indexes.idx_chunk_embedding_cosine.m: 24\n");
   });
+
+  it("records no lock timeout: it is each run's own wait, not a setting later runs keep", async () => {
+    const run = await cli("apply", "--json", "--set", "lockTimeoutSeconds=5");
+    expect(run.code, run.stderr).toBe(0);
+    const sections = await withClient(
+      db.current.url,
+      async (c) =>
+        (
+          await c.query<{ section: string; value: object }>(
+            "SELECT section, value FROM neonhub_release.release_settings",
+          )
+        ).rows,
+    );
+    expect(sections.map((s) => s.section)).toEqual(["vectorIndexes"]);
+    expect(JSON.stringify(sections)).not.toMatch(/lockTimeout/i);
+    const status = JSON.parse((await cli("status", "--json")).stdout) as ReleaseStatus;
+    expect(Object.keys(status.releaseSettings)).toEqual(["vectorIndexes"]);
+  });
 });
