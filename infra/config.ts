@@ -4,6 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import {
   AVAILABLE_SEED_SETS,
+  closestName,
   completeVectorIndexOptions,
   SettingError,
   isReleaseError,
@@ -715,7 +716,8 @@ function checkUnknownKeys(keys: string[], problems: Problems): void {
     const stackName = Object.keys(STACK_NAMES).find((stackKey) => STACK_NAMES[stackKey] === key);
     const suggestion =
       stackName ??
-      KNOWN_KEYS.find((known) => known.toLowerCase() === key.toLowerCase() || editDistance(known, key) <= 2);
+      KNOWN_KEYS.find((known) => known.toLowerCase() === key.toLowerCase()) ??
+      closestName(key, KNOWN_KEYS);
     const hint = stackName
       ? `; that release setting is called ${v.fullKey(stackName)} here`
       : suggestion
@@ -727,19 +729,6 @@ function checkUnknownKeys(keys: string[], problems: Problems): void {
       `pulumi config rm ${v.fullKey(key)}`,
     );
   }
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
-      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution));
-    }
-    previous = current;
-  }
-  return previous[b.length] ?? 0;
 }
 
 // `isConfigSecret` is internal to @pulumi/pulumi (it reads PULUMI_CONFIG_SECRET_KEYS, which the CLI sets).
