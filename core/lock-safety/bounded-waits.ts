@@ -6,7 +6,7 @@ import type { ClientBase } from "pg";
 import type { DatabaseTarget } from "../dsn";
 import { ReleaseError } from "../errors";
 import type { Logger } from "../logger";
-import { describeLockWait, watchLockWaits, type LockWait } from "./lock-waits";
+import { lockTimeoutWords, watchLockWaits, type LockWait } from "./lock-waits";
 import { openMonitorInBackground } from "./monitor-connection";
 import { DEFAULT_LOCK_SAFETY, LOCK_NOT_AVAILABLE } from "./settings";
 
@@ -81,14 +81,7 @@ function lockWaitTimeout(
   cause: unknown,
 ): ReleaseError {
   const seconds = options.lockTimeoutMs / 1000;
-  const blocker = wait
-    ? `it waited for ${describeLockWait(wait)}`
-    : "the session blocking it was not seen (it may have released its lock just as the wait ended)";
-  const pids = wait?.blockers.map((b) => b.pid) ?? [];
-  const end =
-    pids.length > 0
-      ? ` If that session is stuck, end it with ${pids.map((p) => `SELECT pg_terminate_backend(${p})`).join("; ")}.`
-      : "";
+  const { blocker, terminate: end } = lockTimeoutWords(wait);
   const outcome = options.outcome ? `${options.outcome} ` : "";
   const flag = options.flag ?? "--lock-timeout";
   return new ReleaseError(

@@ -125,6 +125,22 @@ export function describeBlocker(blocker: LockBlocker): string {
   return `pid ${blocker.pid} (${mode}${who}, ${state}, ${open} for ${ageSeconds} s)`;
 }
 
+/**
+ * What a lock timeout's error says of the wait: the session it waited for (or that none was seen), and the
+ * sentence that ends a stuck blocker ("" when none was seen). One wording for a migration and any command.
+ */
+export function lockTimeoutWords(wait: LockWait | undefined): { blocker: string; terminate: string } {
+  const blocker = wait
+    ? `it waited for ${describeLockWait(wait)}`
+    : "the session blocking it was not seen (it may have released its lock just as the wait ended)";
+  const pids = wait?.blockers.map((b) => b.pid) ?? [];
+  const terminate =
+    pids.length > 0
+      ? ` If that session is stuck, end it with ${pids.map((pid) => `SELECT pg_terminate_backend(${pid})`).join("; ")}.`
+      : "";
+  return { blocker, terminate };
+}
+
 /** `AccessExclusiveLock on "Chunk", blocked by pid 4711 (holding AccessShareLock; ...)`. */
 export function describeLockWait(wait: LockWait): string {
   const what = wait.relation

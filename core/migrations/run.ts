@@ -5,7 +5,7 @@ import type { ClientBase } from "pg";
 import { BOOKKEEPING_SCHEMA, MIGRATIONS_TABLE, checksumSettings } from "../bookkeeping";
 import { ReleaseError } from "../errors";
 import type { Logger } from "../logger";
-import { describeLockWait, watchLockWaits, type LockWait } from "../lock-safety/lock-waits";
+import { describeLockWait, lockTimeoutWords, watchLockWaits, type LockWait } from "../lock-safety/lock-waits";
 import { setMigrationTimeouts } from "../lock-safety/session";
 import {
   DEFAULT_LOCK_SAFETY,
@@ -155,14 +155,7 @@ function describeLockTimeout(
   wait: LockWait | undefined,
   appliedBefore: number,
 ): ReleaseError {
-  const blocker = wait
-    ? `it waited for ${describeLockWait(wait)}`
-    : "the session blocking it was not seen (it may have released its lock just as the wait ended)";
-  const pids = wait?.blockers.map((b) => b.pid) ?? [];
-  const end =
-    pids.length > 0
-      ? ` If that session is stuck, end it with ${pids.map((pid) => `SELECT pg_terminate_backend(${pid})`).join("; ")}.`
-      : "";
+  const { blocker, terminate: end } = lockTimeoutWords(wait);
   return new ReleaseError(
     "lock-timeout",
     `Migration ${file.name}.sql could not take its lock within the lock timeout (${safety.lockTimeoutMs} ms) in ${attempts} attempt(s): ${blocker}.`,
