@@ -234,3 +234,19 @@ export function stackConfig(stack: string, extra: Record<string, string> = {}): 
   }
   return { ...config, ...extra };
 }
+
+/**
+ * The dev stack with `config` over its own, and the program imported on it without a root stack (the Stack
+ * resource would rethrow the error as an unhandled rejection): the mock world, and what the import threw.
+ */
+export async function programOnInvalidConfig(
+  config: Record<string, string>,
+): Promise<{ world: MockWorld; failure: unknown }> {
+  const world = await installMocks({ stack: "dev", config: stackConfig("dev", config) });
+  const failure = await import("../../index").then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  await settle();
+  return { world, failure };
+}

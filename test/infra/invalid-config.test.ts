@@ -1,25 +1,16 @@
 // A stack with invalid config fails before the program registers a single resource.
 import { beforeAll, describe, expect, it } from "vitest";
-import { MockWorld, installMocks, settle, stackConfig } from "./harness";
+import { MockWorld, programOnInvalidConfig } from "./harness";
 
 let world: MockWorld;
 let failure: unknown;
 
 beforeAll(async () => {
-  world = await installMocks({
-    stack: "dev",
-    config: stackConfig("dev", {
-      "neonhub-db:dockerPort": "80",
-      "neonhub-db:workload": "analytics",
-      "neonhub-db:dockerport": "55432",
-    }),
-  });
-  // Imported without a root stack: the Stack resource would rethrow the error as an unhandled rejection.
-  failure = await import("../../index").then(
-    () => undefined,
-    (error: unknown) => error,
-  );
-  await settle();
+  ({ world, failure } = await programOnInvalidConfig({
+    "neonhub-db:dockerPort": "80",
+    "neonhub-db:workload": "analytics",
+    "neonhub-db:dockerport": "55432",
+  }));
 });
 
 describe("invalid stack config", () => {

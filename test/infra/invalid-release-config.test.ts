@@ -2,28 +2,19 @@
 // the same words, each with the stack's key and a `pulumi config set` example for the setting refused.
 import { beforeAll, describe, expect, it } from "vitest";
 import { ReleaseError, resolveReleaseSettings, settingFromFlag } from "../../core";
-import { MockWorld, installMocks, settle, stackConfig } from "./harness";
+import { MockWorld, programOnInvalidConfig } from "./harness";
 
 let world: MockWorld;
 let failure: unknown;
 
 beforeAll(async () => {
-  world = await installMocks({
-    stack: "dev",
-    config: stackConfig("dev", {
-      "neonhub-db:rowLevelSecurity": " off",
-      "neonhub-db:releaseLockTimeoutSeconds": "0",
-      "neonhub-db:vectorIndexes": '{"method": "hnsw", "concurrently": "no"}',
-      // The CLI's name of the release lock's timeout.
-      "neonhub-db:lockTimeoutSeconds": "30",
-    }),
-  });
-  // Imported without a root stack: the Stack resource would rethrow the error as an unhandled rejection.
-  failure = await import("../../index").then(
-    () => undefined,
-    (error: unknown) => error,
-  );
-  await settle();
+  ({ world, failure } = await programOnInvalidConfig({
+    "neonhub-db:rowLevelSecurity": " off",
+    "neonhub-db:releaseLockTimeoutSeconds": "0",
+    "neonhub-db:vectorIndexes": '{"method": "hnsw", "concurrently": "no"}',
+    // The CLI's name of the release lock's timeout.
+    "neonhub-db:lockTimeoutSeconds": "30",
+  }));
 });
 
 /** What the CLI says of `--set <flag>`. */
