@@ -32,8 +32,8 @@ import {
   type Logger,
   type ReleaseOptions,
 } from "../core";
-import { USAGE, parseArgs, type CliArgs } from "./args";
-import { releaseSettings } from "./release-settings";
+import { COMMAND_FLAGS, USAGE, parseArgs, type CliArgs } from "./args";
+import { releaseEnvironment, releaseSettings } from "./release-settings";
 import { renderHealth } from "./render-health";
 import { renderRevert, renderRevertPlan } from "./render-revert";
 import { renderAdopt } from "./render-adopt";
@@ -95,7 +95,10 @@ function releaseOptions(args: CliArgs, env: NodeJS.ProcessEnv, log: Logger): Rel
       args.lockTimeoutMs ??
       (settings.lockTimeoutSeconds !== undefined ? settings.lockTimeoutSeconds * 1000 : undefined),
     lockSafety: args.lockSafety,
-    environment: args.environment,
+    // Only plan and apply lint by environment (COMMAND_FLAGS): no other command reads a stack file's.
+    environment: COMMAND_FLAGS.environment?.includes(args.command)
+      ? releaseEnvironment(args, (line) => log.info(line))
+      : args.environment,
     connectTimeoutMs: args.connectTimeoutMs,
     log,
   };

@@ -5,9 +5,11 @@ import { readFileSync } from "node:fs";
 import {
   ReleaseError,
   mergeSettings,
+  parseReleaseEnvironment,
   releaseSettingsOfStackFile,
   resolveReleaseSettings,
   settingFromFlag,
+  type ReleaseEnvironment,
   type ReleaseSettings,
 } from "../core";
 import type { CliArgs } from "./args";
@@ -16,6 +18,11 @@ import type { CliArgs } from "./args";
 interface ConfigFile {
   document: Record<string, unknown>;
   notes: string[];
+  /**
+   * A stack file's `environment`: the one per-run setting a run takes from it when its flag is not given,
+   * since it only ever makes the safety lint stricter than the flag's default (development).
+   */
+  environment?: ReleaseEnvironment;
 }
 
 function readConfigFile(file: string): ConfigFile {
@@ -47,15 +54,50 @@ function readConfigFile(file: string): ConfigFile {
   // out of it, as the stack program reads them, under the release settings' names.
   const stack = releaseSettingsOfStackFile(document, `--config ${file}`);
   if (stack) {
+    const environment = stack.perRun.find(({ flag }) => flag === "--environment");
     return {
       document: stack.settings,
-      notes: stack.perRun.map(
-        ({ key, value, flag }) =>
-          `--config ${file}: ${key} (${JSON.stringify(value)}) is a setting of each run, not read from the file: give it as ${flag.split(" ")[0]} ${typeof value === "string" ? value : JSON.stringify(value)} if this run should have it.`,
-      ),
+      notes: stack.perRun
+        .filter((setting) => setting !== environment)
+        .map(
+          ({ key, value, flag }) =>
+            `--config ${file}: ${key} (${JSON.stringify(value)}) is a setting of each run, not read from the file: give it as ${flag.split(" ")[0]} ${typeof value === "string" ? value : JSON.stringify(value)} if this run should have it.`,
+        ),
+      ...(environment
+        ? {
+            environment: parseReleaseEnvironment(
+              String(environment.value),
+              `--config ${file}: ${environment.key}`,
+            ),
+          }
+        : {}),
     };
   }
   return { document: (document ?? {}) as Record<string, unknown>, notes: [] };
+}
+
+/**
+ * The run's release environment: --environment, else a --config stack file's (`neonhub-db:environment`, as the
+ * stack itself runs with it), else undefined (development). `notes` gets what to tell the operator.
+ */
+export function releaseEnvironment(
+  args: CliArgs,
+  notes?: (line: string) => void,
+): ReleaseEnvironment | undefined {
+  const fromFile = args.configFile ? readConfigFile(args.configFile).environment : undefined;
+  if (fromFile === undefined) return args.environment;
+  if (args.environment === undefined) {
+    notes?.(
+      `--config ${args.configFile}: this run is in ${fromFile}, as the stack file says (--environment overrides it).`,
+    );
+    return fromFile;
+  }
+  if (args.environment !== fromFile) {
+    notes?.(
+      `--config ${args.configFile}: the stack file says ${fromFile}; this run is in ${args.environment}, as --environment says.`,
+    );
+  }
+  return args.environment;
 }
 
 /** The release settings of --config, --set and --row-level-security; `notes` gets what to tell the operator. */

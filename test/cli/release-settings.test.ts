@@ -90,9 +90,21 @@ describe("release settings given to the CLI over the recorded ones", () => {
     expect(
       plan.vectorIndexes.filter((i) => i.decision === "setting").map((i) => `${i.name}: ${i.reason}`),
     ).toEqual(["setting vectorIndexes.method: hnsw -> ivfflat"]);
-    // The file's per-run setting is not read from it; the run says so, with the flag.
+    // The stack's environment is the run's, as the stack runs with it (production lints strictest), unless
+    // --environment says otherwise; the run says which it took.
+    expect(plan.safety.environment).toBe("production");
     expect(run.stderr).toContain(
-      'neonhub-db:environment ("production") is a setting of each run, not read from the file: give it as --environment production',
+      "this run is in production, as the stack file says (--environment overrides it)",
+    );
+    const overridden = await cli("plan", "--json", "--config", changed, "--environment", "staging");
+    expect((JSON.parse(overridden.stdout) as ReleasePlan).safety.environment).toBe("staging");
+    expect(overridden.stderr).toContain(
+      "the stack file says production; this run is in staging, as --environment says",
+    );
+    // Its other per-run settings are not read from it; the run says so, with the flag.
+    const waits = stackFile("  neonhub-db:migrationLockRetries: 2\n");
+    expect((await cli("plan", "--config", waits)).stderr).toContain(
+      "neonhub-db:migrationLockRetries (2) is a setting of each run, not read from the file: give it as --lock-retries 2",
     );
   });
 
