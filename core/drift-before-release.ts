@@ -7,7 +7,11 @@
 // what an interrupted build of the release itself left: those are warnings, named, and the new snapshot
 // records them (docs/runbook.md, "Drift before a release").
 import type { ClientBase } from "pg";
+import { parseDatabaseUrl } from "./dsn";
 import { ReleaseError } from "./errors";
+import { withBoundedLockWaits } from "./lock-safety/bounded-waits";
+import { resolveLockSafety } from "./lock-safety/settings";
+import { silentLogger, type Logger } from "./logger";
 import type { PlanProblem } from "./plan-problems";
 import {
   diffSnapshots,
@@ -18,6 +22,10 @@ import {
   type SnapshotDiff,
 } from "./snapshot";
 import { repairStatements } from "./snapshot-repair";
+import type { ReleaseOptions } from "./release";
+
+/** The commands that record the live catalog as the snapshot after changing the schema. */
+export type RecordingCommand = "apply" | "revert";
 
 /** What verify and the release's check both compare: the live catalog against the recorded snapshot. */
 export interface RecordedComparison extends SnapshotDiff {
@@ -71,12 +79,16 @@ function handlingOf(
   object: string,
   recorded: string | undefined,
   live: string | undefined,
+  command: RecordingCommand,
 ): DriftBeforeRelease["handling"] {
   const kind = object.slice(0, object.indexOf(" "));
   // A table's signature is `<relkind> rls=.. force=..`: with the kind unchanged only the flags differ, which
   // the row-level security step enforces as the release's mode says on every release that changes something.
+  // A revert runs no step: it would record them, so they are refused like the rest.
   const relkind = (signature: string | undefined) => signature?.split(" ", 1)[0];
-  if (kind === "table" && recorded !== undefined && relkind(recorded) === relkind(live)) return "restore";
+  if (kind === "table" && recorded !== undefined && relkind(recorded) === relkind(live)) {
+    return command === "apply" ? "restore" : "refuse";
+  }
   if (kind === "storage" || kind === "extension-version" || kind === "index") return "warn";
   if (STEP_LISTINGS.has(object)) return "warn";
   return "refuse";
@@ -91,6 +103,7 @@ function handlingOf(
 export async function driftBeforeRelease(
   client: ClientBase,
   ledgerLast: string | null,
+  command: RecordingCommand = "apply",
 ): Promise<DriftBeforeRelease[]> {
   const recorded = await readSnapshot(client);
   if (!recorded || recorded.lastMigration !== ledgerLast) return [];
@@ -100,7 +113,7 @@ export async function driftBeforeRelease(
     object,
     change,
     ...(comparison.repairs[object] ? { repair: comparison.repairs[object] } : {}),
-    handling: handlingOf(object, recorded.objects[object], live[object]),
+    handling: handlingOf(object, recorded.objects[object], live[object], command),
   });
   return [
     ...comparison.changed.map(of("changed")),
@@ -143,8 +156,14 @@ export function driftPlanProblems(drift: readonly DriftBeforeRelease[]): PlanPro
     );
 }
 
-/** Refuses the release when the schema drifted in a way apply does not take over; nothing is written yet. */
-export function refuseDriftBeforeRelease(drift: readonly DriftBeforeRelease[]): void {
+/**
+ * Refuses the release (or revert) when the schema drifted in a way it does not take over; nothing is
+ * written yet.
+ */
+export function refuseDriftBeforeRelease(
+  drift: readonly DriftBeforeRelease[],
+  command: RecordingCommand = "apply",
+): void {
   const problems = driftPlanProblems(drift);
   if (problems.length === 0) return;
   const message = problems.map((p) => `- ${p.message}`).join("\n");
@@ -154,8 +173,8 @@ export function refuseDriftBeforeRelease(drift: readonly DriftBeforeRelease[]): 
     : "Restore each object as the migrations made it (neonhub-db verify shows them).";
   throw new ReleaseError(
     "schema-drift",
-    `The schema was changed by hand since the last release; apply would record the change as the release's:\n${message}`,
-    `${restore} Then run apply again. ${DELIBERATE}`,
+    `The schema was changed by hand since the last release; ${command} would record the change as the release's:\n${message}`,
+    `${restore} Then run ${command} again. ${DELIBERATE}`,
     { problems },
   );
 }
@@ -167,4 +186,54 @@ export function driftWarningText(drift: DriftBeforeRelease): string {
   }
   const repair = drift.repair ? ` (to undo it: ${drift.repair})` : "";
   return `${driftMessage(drift)}; this release records it as the schema's${repair}`;
+}
+
+/** Refuses what `command` does not take over, and logs what it goes on with (recorded, or set back). */
+export function checkDriftBeforeRelease(
+  drift: readonly DriftBeforeRelease[],
+  log: Logger,
+  command: RecordingCommand,
+): void {
+  refuseDriftBeforeRelease(drift, command);
+  for (const d of drift) {
+    if (d.handling === "warn") log.warn(driftWarningText(d));
+    if (d.handling === "restore") log.info(driftWarningText(d));
+  }
+}
+
+/**
+ * The drift read of a command that records the snapshot, bounded as a migration's statement is: reading a
+ * column default or a policy locks its table (pg_get_expr), so a session holding a table's lock would hold
+ * the release there, before its first write, without a word and without end (the release session has no
+ * lock_timeout of its own). It waits at most the migrations' lock timeout, says what it waits for, and then
+ * fails naming the blocker.
+ */
+export async function driftReadBounded(
+  client: ClientBase,
+  options: ReleaseOptions,
+  ledgerLast: string | null,
+  command: RecordingCommand,
+): Promise<DriftBeforeRelease[]> {
+  const { lockTimeoutMs } = resolveLockSafety(options.lockSafety);
+  const set = await client.query<{ was: string }>(
+    "SELECT current_setting('lock_timeout') AS was, set_config('lock_timeout', $1, false)",
+    [`${lockTimeoutMs}ms`],
+  );
+  try {
+    return await withBoundedLockWaits(
+      client,
+      parseDatabaseUrl(options.databaseUrl, options.databaseUrlSource ?? "the database URL"),
+      {
+        command,
+        lockTimeoutMs,
+        connectTimeoutMs: options.connectTimeoutMs,
+        log: options.log ?? silentLogger,
+        outcome: "Nothing was written.",
+        flag: "--migration-lock-timeout",
+      },
+      () => driftBeforeRelease(client, ledgerLast, command),
+    );
+  } finally {
+    await client.query("SELECT set_config('lock_timeout', $1, false)", [set.rows[0]!.was]);
+  }
 }

@@ -46,9 +46,9 @@ import { setOwnerRole } from "./owner-role";
 import { readSnapshot, recordSnapshot, SNAPSHOT_FORMAT, takeSnapshot, type SnapshotDiff } from "./snapshot";
 import {
   compareWithRecorded,
+  checkDriftBeforeRelease,
   driftBeforeRelease,
-  driftWarningText,
-  refuseDriftBeforeRelease,
+  driftReadBounded,
   type DriftBeforeRelease,
 } from "./drift-before-release";
 import { schemaDriftError } from "./schema-drift";
@@ -369,42 +369,6 @@ function planChanges(
   );
 }
 
-/**
- * apply's drift read, bounded as a migration's statement is: reading a column default or a policy locks its
- * table (pg_get_expr), so a session holding a table's lock would hold the release there, before its first
- * write, without a word and without end (apply's session has no lock_timeout of its own). It waits at most
- * the migrations' lock timeout, says what it waits for, and then fails naming the blocker.
- */
-async function driftReadBounded(
-  client: ClientBase,
-  options: ReleaseOptions,
-  ledgerLast: string | null,
-  log: Logger,
-): Promise<DriftBeforeRelease[]> {
-  const { lockTimeoutMs } = resolveLockSafety(options.lockSafety);
-  const set = await client.query<{ was: string }>(
-    "SELECT current_setting('lock_timeout') AS was, set_config('lock_timeout', $1, false)",
-    [`${lockTimeoutMs}ms`],
-  );
-  try {
-    return await withBoundedLockWaits(
-      client,
-      targetOf(options),
-      {
-        command: "apply",
-        lockTimeoutMs,
-        connectTimeoutMs: options.connectTimeoutMs,
-        log,
-        outcome: "Nothing was written.",
-        flag: "--migration-lock-timeout",
-      },
-      () => driftBeforeRelease(client, ledgerLast),
-    );
-  } finally {
-    await client.query("SELECT set_config('lock_timeout', $1, false)", [set.rows[0]!.was]);
-  }
-}
-
 /** The drift apply would check before its first write; none read when nothing is to do (two round trips). */
 async function planDrift(
   client: ClientBase,
@@ -540,12 +504,8 @@ export async function applyWith(client: ClientBase, options: ReleaseOptions): Pr
     refuseUnsafe(checks.safety);
     // A change made by hand since the last release would be recorded as the release's below: refused here,
     // before the first write, with verify's repairs (core/drift-before-release.ts). A no-op apply returned above.
-    const drift = await driftReadBounded(client, options, state.ledger.at(-1)?.name ?? null, log);
-    refuseDriftBeforeRelease(drift);
-    for (const d of drift) {
-      if (d.handling === "warn") log.warn(driftWarningText(d));
-      if (d.handling === "restore") log.info(driftWarningText(d));
-    }
+    const drift = await driftReadBounded(client, options, state.ledger.at(-1)?.name ?? null, "apply");
+    checkDriftBeforeRelease(drift, log, "apply");
     const steps = options.steps ?? [];
     await ensureBookkeeping(
       client,

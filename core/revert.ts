@@ -22,6 +22,7 @@ import {
   type UpChecksums,
 } from "./migrations/corrected-down";
 import { dropsOf } from "./migrations/drops";
+import { checkDriftBeforeRelease, driftReadBounded } from "./drift-before-release";
 import { ledgerPlanProblems } from "./plan-problems";
 import { runRevert } from "./migrations/revert";
 import type { ReleaseOptions } from "./release";
@@ -251,6 +252,13 @@ export async function revertWith(
         problems.map((p) => p.fix).join(" "),
         { problems: ledgerPlanProblems(problems) },
       );
+    }
+    // The snapshot recorded after the Down sections is the live catalog's: a change made by hand since the
+    // last release would become what the release created. Refused before the first write, as apply does
+    // (core/drift-before-release.ts). Dropping the bookkeeping records no snapshot.
+    if (items.length > 0 && !request.dropBookkeeping) {
+      const drift = await driftReadBounded(client, options, ledger.at(-1)?.name ?? null, "revert");
+      checkDriftBeforeRelease(drift, log, "revert");
     }
     // Before any Down section runs: one that fails can then be corrected and named with --corrected-down.
     await recordUpChecksums(client, newestFirst, ledger, upChecksums);

@@ -4,6 +4,7 @@
 // refused with verify's repairs and the database and ledger left as they were; a storage setting is a warning,
 // recorded. On the project's released database, with a scratch copy of its migrations plus a new one.
 import { cpSync, rmSync } from "node:fs";
+import path from "node:path";
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -15,6 +16,7 @@ import {
   planRelease,
   silentLogger,
   verifyRelease,
+  withReleaseSession,
   type Logger,
   type PlanProblem,
   type ReleasePlan,
@@ -163,6 +165,49 @@ describe("drift before a release", () => {
     newMigration();
     await applyRelease(options());
     expect((await verifyRelease(options())).clean).toBe(true);
+  });
+
+  it("refuses a revert --confirm after a grant made by hand, before any write; after the repair it reverts", async () => {
+    const { app } = target.current.roles.names;
+    const keep = (await records()).ledger.at(-1)!;
+    const migration = "29990201000000_drift_probe_reverted";
+    writeMigration(
+      dir,
+      `${migration}.sql`,
+      'CREATE TABLE "DriftProbeReverted" (id int);',
+      'DROP TABLE "DriftProbeReverted";',
+    );
+    await applyRelease(options());
+    await admin.query(`GRANT TRUNCATE ON "Agent" TO ${app}`);
+    const key = `grant TABLE public."Agent" TO ${app}`;
+    const repair = (await verifyRelease(options())).drift.repairs[key]!;
+    const probeTable = async () =>
+      (await admin.query<{ t: string | null }>(`SELECT to_regclass('"DriftProbeReverted"')::text AS t`))
+        .rows[0]!.t;
+    const revert = () => withReleaseSession(options(), "revert", (s) => s.revert({ to: keep }));
+
+    const before = await records();
+    const refused = await revert().then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(isReleaseError(refused) && refused.code).toBe("schema-drift");
+    if (!isReleaseError(refused)) return;
+    expect(refused.message).toContain(`${key} was changed by hand since the last release`);
+    expect(refused.message).toContain("revert would record the change");
+    expect(refused.fix).toContain(repair);
+    expect(refused.problems).toEqual([expect.objectContaining({ section: "drift", kind: "schema-drift" })]);
+    expect(await records()).toEqual(before);
+    expect(await probeTable()).toBe('"DriftProbeReverted"');
+    expect(await appHasTruncateOn("Agent")).toBe(true);
+
+    for (const statement of repair.split("; ")) await admin.query(statement);
+    const reverted = await revert();
+    expect(reverted.reverted.map((m) => m.name)).toEqual([migration]);
+    expect(await probeTable()).toBeNull();
+    expect(await appHasTruncateOn("Agent")).toBe(false);
+    expect((await verifyRelease(options())).clean).toBe(true);
+    rmSync(path.join(dir, `${migration}.sql`));
   });
 
   it("the CLI: plan exits 1 and apply --json refuses with error.problems equal to plan --json's problems", async () => {
