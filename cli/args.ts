@@ -108,7 +108,8 @@ Options:
                            for, then fail naming that session); whole seconds, 1 to 3600 (default 60)
   --migration-lock-timeout SECONDS
                            lock_timeout of each migration: how long a statement waits for a table lock before
-                           the migration is rolled back and retried (default 5; 0 = no limit)
+                           the migration is rolled back and retried (default 5; 0 = no limit); apply's and
+                           revert's reads before their first write wait at most as long
   --statement-timeout SECONDS
                            statement_timeout of each migration (default 0 = off)
   --lock-retries N         retries of a migration that timed out on a lock, with backoff (default 5)
@@ -396,7 +397,8 @@ const MIGRATION_FILE_READERS = ["plan", "apply", "status", "verify", "baseline",
 export const COMMAND_FLAGS: Partial<Record<keyof typeof OPTIONS, readonly string[]>> = {
   seed: ["plan", "apply"],
   environment: ["plan", "apply"],
-  "migration-lock-timeout": ["plan", "apply"],
+  // revert bounds its drift read before the first write with it, as apply does.
+  "migration-lock-timeout": ["plan", "apply", "revert"],
   "statement-timeout": ["plan", "apply"],
   "lock-retries": ["plan", "apply"],
   // "lock-timeout" goes with every command: the read commands and load-chunks wait for table and row locks at

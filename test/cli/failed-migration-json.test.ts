@@ -157,6 +157,55 @@ describe("apply --json behind a lock that its drift read before the first write 
   });
 });
 
+describe("revert --confirm --json behind a lock that its drift read before the first write waits for", () => {
+  const db = useTestDatabase();
+  const dir = fixtureMigrationsCopy();
+
+  it("waits at most --migration-lock-timeout, names the blocking session, and reverts nothing", async () => {
+    writeMigration(
+      dir,
+      "20250101000400_sprocket.sql",
+      'CREATE TABLE "Sprocket" (id int);',
+      'DROP TABLE "Sprocket";',
+    );
+    await runCli(["apply", "--migrations-dir", dir], { DATABASE_URL: db.current.url });
+    const ledgerRows = () =>
+      withClient(db.current.url, async (c) =>
+        (await c.query<{ name: string }>("SELECT name FROM neonhub_release.migrations ORDER BY id")).rows.map(
+          (r) => r.name,
+        ),
+      );
+    const before = await ledgerRows();
+    const holder = new Client({ connectionString: db.current.url });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN; LOCK TABLE "Widget" IN ACCESS EXCLUSIVE MODE');
+      const pid = (await holder.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid;
+      const { code, doc } = await cliJson(
+        db.current.url,
+        "revert",
+        "--to",
+        "20250101000300_gadgets",
+        "--confirm",
+        "--migrations-dir",
+        dir,
+        "--migration-lock-timeout",
+        "2",
+      );
+      expect(code).toBe(1);
+      expect(doc.error.code).toBe("lock-timeout");
+      expect(doc.error.message).toContain(
+        "revert gave up waiting for a lock after 2 s (--migration-lock-timeout)",
+      );
+      expect(doc.error.message).toContain(`blocked by pid ${pid}`);
+      expect(doc.error.fix).toContain("Nothing was written.");
+    } finally {
+      await holder.end();
+    }
+    expect(await ledgerRows()).toEqual(before);
+  });
+});
+
 describe("revert --confirm --json on a failing Down section", () => {
   const db = useTestDatabase();
   const dir = fixtureMigrationsCopy();
