@@ -124,11 +124,19 @@ export async function readBatched(
 export async function lockAndProbe(
   client: ClientBase,
   steps: readonly Batched[],
-  options: { ownerRole?: string; lockTimeoutMs?: number; log: Logger },
-): Promise<{ probe: Probe; unlock: () => Promise<void> }> {
+  options: { ownerRole?: string; lockTimeoutMs?: number; log: Logger; readLockTimeoutMs?: number },
+): Promise<{ probe: Probe; unlock: () => Promise<void>; restoreLockTimeout: () => Promise<void> }> {
+  // The state read waits for the tables' locks at most readLockTimeoutMs: set in this message, and set back
+  // with the unlock (a no-op apply's third round trip) or by restoreLockTimeout, before anything is written.
+  const bound = options.readLockTimeoutMs;
   const statements = [
     END_SESSION_WITH_CLIENT_SQL,
     ...(options.ownerRole ? [`SET ROLE ${quoteIdent(options.ownerRole)}`] : []),
+    ...(bound === undefined
+      ? []
+      : [
+          `SELECT current_setting('lock_timeout') AS was, set_config('lock_timeout', ${literal(`${bound}ms`)}, false)`,
+        ]),
     `SELECT pg_try_advisory_lock(${RELEASE_LOCK_KEY.toString()}::bigint) AS locked`,
     probeSql(steps),
   ];
@@ -139,16 +147,38 @@ export async function lockAndProbe(
   })) as unknown as QueryResult[];
   const locked = (results.at(-2)!.rows[0] as { locked: boolean }).locked;
   let probe = (results.at(-1)!.rows[0] as { probe: Probe }).probe;
+  let restore =
+    bound === undefined
+      ? ""
+      : `SELECT set_config('lock_timeout', ${literal((results.at(-3)!.rows[0] as { was: string }).was)}, false)`;
+  const restoreLockTimeout = async () => {
+    if (!restore) return;
+    await client.query(restore);
+    restore = "";
+  };
+  const unlockSql = `SELECT pg_advisory_unlock(${RELEASE_LOCK_KEY.toString()}::bigint)`;
   const release = async () => {
-    await client.query(`SELECT pg_advisory_unlock(${RELEASE_LOCK_KEY.toString()}::bigint)`).catch(() => {});
+    const sql = restore ? `${restore};\n${unlockSql}` : unlockSql;
+    restore = "";
+    await client.query(sql).catch(() => {});
   };
   if (!probe.pgvector) {
     if (locked) await release();
+    else await restoreLockTimeout();
     throw missingPgvectorError();
   }
-  const unlock = locked
-    ? release
-    : await acquireReleaseLock(client, { timeoutMs: options.lockTimeoutMs, log: options.log });
-  if (!locked) probe = await readProbe(client, steps);
-  return { probe, unlock };
+  if (locked) return { probe, unlock: release, restoreLockTimeout };
+  const waited = await acquireReleaseLock(client, {
+    timeoutMs: options.lockTimeoutMs,
+    log: options.log,
+  }).catch(async (error: unknown) => {
+    await restoreLockTimeout().catch(() => {});
+    throw error;
+  });
+  probe = await readProbe(client, steps);
+  const unlock = async () => {
+    await restoreLockTimeout().catch(() => {});
+    await waited();
+  };
+  return { probe, unlock, restoreLockTimeout };
 }

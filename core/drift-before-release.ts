@@ -9,7 +9,7 @@
 import type { ClientBase } from "pg";
 import { parseDatabaseUrl } from "./dsn";
 import { ReleaseError } from "./errors";
-import { withBoundedLockWaits } from "./lock-safety/bounded-waits";
+import { withBoundedLockWaits, type BoundedWaitOptions } from "./lock-safety/bounded-waits";
 import { resolveLockSafety } from "./lock-safety/settings";
 import { silentLogger, type Logger } from "./logger";
 import type { PlanProblem } from "./plan-problems";
@@ -202,6 +202,22 @@ export function checkDriftBeforeRelease(
 }
 
 /**
+ * How apply and revert bound their reads before the first write (the state, the drift): the migrations' lock
+ * timeout (--migration-lock-timeout), the lock_timeout to set for the read alone, since the migrations, seed
+ * sets and index builds set their own.
+ */
+export function releaseReadWaits(options: ReleaseOptions, command: RecordingCommand): BoundedWaitOptions {
+  return {
+    command,
+    lockTimeoutMs: resolveLockSafety(options.lockSafety).lockTimeoutMs,
+    connectTimeoutMs: options.connectTimeoutMs,
+    log: options.log ?? silentLogger,
+    outcome: "Nothing was written.",
+    flag: "--migration-lock-timeout",
+  };
+}
+
+/**
  * The drift read of a command that records the snapshot, bounded as a migration's statement is: reading a
  * column default or a policy locks its table (pg_get_expr), so a session holding a table's lock would hold
  * the release there, before its first write, without a word and without end (the release session has no
@@ -214,23 +230,16 @@ export async function driftReadBounded(
   ledgerLast: string | null,
   command: RecordingCommand,
 ): Promise<DriftBeforeRelease[]> {
-  const { lockTimeoutMs } = resolveLockSafety(options.lockSafety);
+  const waits = releaseReadWaits(options, command);
   const set = await client.query<{ was: string }>(
     "SELECT current_setting('lock_timeout') AS was, set_config('lock_timeout', $1, false)",
-    [`${lockTimeoutMs}ms`],
+    [`${waits.lockTimeoutMs}ms`],
   );
   try {
     return await withBoundedLockWaits(
       client,
       parseDatabaseUrl(options.databaseUrl, options.databaseUrlSource ?? "the database URL"),
-      {
-        command,
-        lockTimeoutMs,
-        connectTimeoutMs: options.connectTimeoutMs,
-        log: options.log ?? silentLogger,
-        outcome: "Nothing was written.",
-        flag: "--migration-lock-timeout",
-      },
+      waits,
       () => driftBeforeRelease(client, ledgerLast, command),
     );
   } finally {

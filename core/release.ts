@@ -49,6 +49,7 @@ import {
   checkDriftBeforeRelease,
   driftBeforeRelease,
   driftReadBounded,
+  releaseReadWaits,
   type DriftBeforeRelease,
 } from "./drift-before-release";
 import { schemaDriftError } from "./schema-drift";
@@ -469,18 +470,30 @@ export async function applyWith(client: ClientBase, options: ReleaseOptions): Pr
   // The bookkeeping schema's version as the probe read it under the lock; undefined: not read yet.
   let recordedBookkeeping: string | null | undefined;
   if (batched) {
-    // Round trip 1: SET ROLE, the lock and the catalog probe; 2: the state; 3: the unlock, when nothing is to do.
-    const locked = await lockAndProbe(client, batched, { ...options, log });
+    // Round trip 1: SET ROLE, the read's lock_timeout, the lock and the catalog probe; 2: the state; 3: the
+    // unlock (with the lock_timeout set back), when nothing is to do. The state read locks the step's tables
+    // (a count, a column default): behind a session holding one, it waits at most --migration-lock-timeout.
+    const waits = releaseReadWaits({ ...options, log }, "apply");
+    const locked = await lockAndProbe(client, batched, {
+      ...options,
+      log,
+      readLockTimeoutMs: waits.lockTimeoutMs,
+    });
     unlock = locked.unlock;
     recordedBookkeeping = locked.probe.version;
     try {
       const sql = stateSql(batched, locked.probe);
-      const state = sql ? await readState(client, sql, files, migrationsFolder(options)) : undefined;
+      const state = sql
+        ? await withBoundedLockWaits(client, targetOf(options), waits, () =>
+            readState(client, sql, files, migrationsFolder(options)),
+          )
+        : undefined;
       const noop = state && noopResult(state, batched, started, log);
       if (noop) {
         await unlock();
         return noop;
       }
+      await locked.restoreLockTimeout();
     } catch (error) {
       await unlock();
       throw error;
