@@ -19,6 +19,7 @@ import {
   planLegacyUpgrade,
   planLegacyUpgradeIfNeeded,
   planIsBlocked,
+  revertPlanBlocked,
   planRelease,
   prismaSchemaCommand,
   redactSecrets,
@@ -256,7 +257,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
           if (!args.confirm) {
             const plan = await session.planRevert(to, args.correctedDown);
             emit({ confirmed: false, plan }, renderRevertPlan(plan));
-            if (plan.problems.length > 0) return EXIT.error;
+            if (revertPlanBlocked(plan)) return EXIT.error;
             return plan.migrations.length > 0 ? EXIT.pending : EXIT.ok;
           }
           const result = await reportIfInterrupted(reportInterruption, "revert", (onMigrationRunning) =>

@@ -1,6 +1,13 @@
 // Human-readable output of `neonhub-db revert`: what it would undo (without --confirm) and what it undid.
 import type { CorrectedDown, RevertPlan, RevertResult } from "../core";
-import { displayChecksum, displayChecksumPair, ledgerProblemText } from "../core";
+import {
+  displayChecksum,
+  displayChecksumPair,
+  driftPlanProblems,
+  driftWarningText,
+  ledgerProblemText,
+  revertPlanBlocked,
+} from "../core";
 
 /** `file sha256 X, applied Y; Up section as applied`: what --corrected-down accepted. */
 function correctedText(sums: CorrectedDown): string {
@@ -24,8 +31,11 @@ export function renderRevertPlan(plan: RevertPlan): string {
     for (const drop of m.drops) lines.push(`        ${drop}`);
   }
   for (const p of plan.problems) lines.push(`  problem: ${ledgerProblemText(p)}`, `    fix: ${p.fix}`);
+  for (const p of driftPlanProblems(plan.drift)) lines.push(`  problem: ${p.message}`, `    fix: ${p.fix}`);
+  for (const d of plan.drift.filter((d) => d.handling !== "refuse"))
+    lines.push(`  warning: ${driftWarningText(d)}`);
   lines.push(
-    plan.problems.length > 0
+    revertPlanBlocked(plan)
       ? "Refused: fix the problems above first."
       : `Nothing was changed. Run again with --confirm to revert; the ledger then ends at ${plan.lastMigrationAfter ?? "no migration"}.`,
   );

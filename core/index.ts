@@ -30,6 +30,7 @@ export { dropsOf } from "./migrations/drops";
 export type { CorrectedDown } from "./migrations/corrected-down";
 export {
   planRevertFrom,
+  revertPlanBlocked,
   type RevertInputs,
   type RevertItem,
   type RevertPlan,
@@ -53,7 +54,7 @@ export {
   type VerifyReport,
 } from "./release";
 export type { PlanProblem } from "./plan-problems";
-export { driftWarningText, type DriftBeforeRelease } from "./drift-before-release";
+export { driftPlanProblems, driftWarningText, type DriftBeforeRelease } from "./drift-before-release";
 export type { ReleaseStep, StepItemPlan, StepItemResult, StepManifestEntry } from "./steps";
 export { DISPLAY_CHECKSUM_LENGTH, displayChecksum, displayChecksumPair, ledgerProblemText } from "./display";
 export {

@@ -22,7 +22,12 @@ import {
   type UpChecksums,
 } from "./migrations/corrected-down";
 import { dropsOf } from "./migrations/drops";
-import { checkDriftBeforeRelease, driftReadBounded } from "./drift-before-release";
+import {
+  checkDriftBeforeRelease,
+  driftPlanProblems,
+  driftReadBounded,
+  type DriftBeforeRelease,
+} from "./drift-before-release";
 import { ledgerPlanProblems } from "./plan-problems";
 import { runRevert } from "./migrations/revert";
 import type { ReleaseOptions } from "./release";
@@ -65,6 +70,17 @@ export interface RevertPlan {
   problems: LedgerProblem[];
   /** The migration the ledger ends at once the revert is done. */
   lastMigrationAfter: string | null;
+  /**
+   * What was changed by hand since the last release, which revert --confirm checks before its first write
+   * (core/drift-before-release.ts): those it refuses make the plan blocked (revertPlanBlocked). Read only
+   * when there is something to revert, else empty.
+   */
+  drift: DriftBeforeRelease[];
+}
+
+/** Whether revert --confirm would refuse what the plan shows: a ledger problem or drift it does not take over. */
+export function revertPlanBlocked(plan: RevertPlan): boolean {
+  return plan.problems.length > 0 || driftPlanProblems(plan.drift).length > 0;
 }
 
 export interface RevertResult {
@@ -194,12 +210,15 @@ export async function planRevertWith(
     correctedDown,
   });
   problems.push(...(await lostLastRowsOf(client, files, ledger, migrationsFolder(options))));
+  const drift =
+    items.length > 0 ? await driftReadBounded(client, options, ledger.at(-1)?.name ?? null, "revert") : [];
   return {
     database: redactUrl(options.databaseUrl),
     to,
     migrations: items,
     problems,
     lastMigrationAfter: ledger.at(-1 - items.length)?.name ?? null,
+    drift,
   };
 }
 

@@ -12,8 +12,10 @@ import {
   collectingLogger,
   DEFAULT_MIGRATIONS_DIR,
   defaultReleaseSteps,
+  driftPlanProblems,
   isReleaseError,
   planRelease,
+  revertPlanBlocked,
   silentLogger,
   verifyRelease,
   withReleaseSession,
@@ -197,6 +199,18 @@ describe("drift before a release", () => {
     expect(refused.message).toContain("revert would record the change");
     expect(refused.fix).toContain(repair);
     expect(refused.problems).toEqual([expect.objectContaining({ section: "drift", kind: "schema-drift" })]);
+    // The preview names the same problems, and is blocked.
+    const plan = await withReleaseSession(options(), "revert", (s) => s.planRevert(keep));
+    expect(driftPlanProblems(plan.drift)).toEqual(refused.problems);
+    expect(revertPlanBlocked(plan)).toBe(true);
+    const env = { DATABASE_URL: target.current.roles.url("migrator") };
+    const preview = await runCli(
+      ["revert", "--to", keep, "--migrations-dir", dir, "--owner-role", target.current.roles.names.owner],
+      env,
+    );
+    expect(preview.code).toBe(1);
+    expect(preview.stdout).toContain(`problem: ${key} was changed by hand since the last release`);
+    expect(preview.stdout).toContain("Refused: fix the problems above first.");
     expect(await records()).toEqual(before);
     expect(await probeTable()).toBe('"DriftProbeReverted"');
     expect(await appHasTruncateOn("Agent")).toBe(true);
