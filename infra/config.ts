@@ -709,15 +709,19 @@ function parseRdsNetwork(get: Get, problems: Problems): RdsNetworkConfig {
   };
 }
 
+/** The known key nearest `key`, case aside (a stack's keys are camelCase, typed in any case), if near enough. */
+function nearestKnownKey(key: string): string | undefined {
+  const lower = KNOWN_KEYS.map((known) => known.toLowerCase());
+  const near = closestName(key.toLowerCase(), lower);
+  return near === undefined ? undefined : KNOWN_KEYS[lower.indexOf(near)];
+}
+
 function checkUnknownKeys(keys: string[], problems: Problems): void {
   for (const key of keys) {
     if (KNOWN_KEYS.includes(key)) continue;
     // A release setting by the CLI's name (--config, --set): the stack calls it otherwise.
     const stackName = Object.keys(STACK_NAMES).find((stackKey) => STACK_NAMES[stackKey] === key);
-    const suggestion =
-      stackName ??
-      KNOWN_KEYS.find((known) => known.toLowerCase() === key.toLowerCase()) ??
-      closestName(key, KNOWN_KEYS);
+    const suggestion = stackName ?? nearestKnownKey(key);
     const hint = stackName
       ? `; that release setting is called ${v.fullKey(stackName)} here`
       : suggestion
