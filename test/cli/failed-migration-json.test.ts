@@ -22,6 +22,27 @@ async function cliJson(url: string, ...args: string[]): Promise<{ code: number |
   return { code: run.code, doc: JSON.parse(run.stdout) as ErrorDocument };
 }
 
+/** The fixture's ledger, oldest first. */
+const ledgerRows = (url: string) =>
+  withClient(url, async (c) =>
+    (await c.query<{ name: string }>("SELECT name FROM neonhub_release.migrations ORDER BY id")).rows.map(
+      (r) => r.name,
+    ),
+  );
+
+/** Runs `fn` while another session holds ACCESS EXCLUSIVE on "Widget", with that session's pid. */
+async function withWidgetLocked(url: string, fn: (pid: number) => Promise<void>): Promise<void> {
+  const holder = new Client({ connectionString: url });
+  await holder.connect();
+  try {
+    await holder.query('BEGIN; LOCK TABLE "Widget" IN ACCESS EXCLUSIVE MODE');
+    const pid = (await holder.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid;
+    await fn(pid);
+  } finally {
+    await holder.end();
+  }
+}
+
 describe("apply --json on a migration the server refuses at a position", () => {
   const db = useTestDatabase();
   const dir = fixtureMigrationsCopy();
@@ -117,19 +138,9 @@ describe("apply --json behind a lock that its drift read before the first write 
   it("waits at most --migration-lock-timeout, names the blocking session, and writes nothing", async () => {
     await runCli(["apply", "--migrations-dir", dir], { DATABASE_URL: db.current.url });
     writeMigration(dir, "20250101000400_blocked.sql", 'ALTER TABLE "Widget" ADD COLUMN size int;');
-    const ledgerRows = () =>
-      withClient(db.current.url, async (c) =>
-        (await c.query<{ name: string }>("SELECT name FROM neonhub_release.migrations ORDER BY id")).rows.map(
-          (r) => r.name,
-        ),
-      );
-    const before = await ledgerRows();
-    const holder = new Client({ connectionString: db.current.url });
-    await holder.connect();
-    try {
-      // Reading "Widget"'s column default (pg_get_expr) takes ACCESS SHARE on it, which this lock excludes.
-      await holder.query('BEGIN; LOCK TABLE "Widget" IN ACCESS EXCLUSIVE MODE');
-      const pid = (await holder.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid;
+    const before = await ledgerRows(db.current.url);
+    // Reading "Widget"'s column default (pg_get_expr) takes ACCESS SHARE on it, which this lock excludes.
+    await withWidgetLocked(db.current.url, async (pid) => {
       const { code, doc } = await cliJson(
         db.current.url,
         "apply",
@@ -146,10 +157,8 @@ describe("apply --json behind a lock that its drift read before the first write 
       expect(doc.error.message).toContain(`blocked by pid ${pid}`);
       expect(doc.error.fix).toContain("Nothing was written.");
       expect(doc.error.fix).toContain(`SELECT pg_terminate_backend(${pid})`);
-    } finally {
-      await holder.end();
-    }
-    expect(await ledgerRows()).toEqual(before);
+    });
+    expect(await ledgerRows(db.current.url)).toEqual(before);
     const columns = await withClient(db.current.url, (c) =>
       c.query(`SELECT 1 FROM pg_attribute WHERE attrelid = '"Widget"'::regclass AND attname = 'size'`),
     );
@@ -169,18 +178,8 @@ describe("revert --confirm --json behind a lock that its drift read before the f
       'DROP TABLE "Sprocket";',
     );
     await runCli(["apply", "--migrations-dir", dir], { DATABASE_URL: db.current.url });
-    const ledgerRows = () =>
-      withClient(db.current.url, async (c) =>
-        (await c.query<{ name: string }>("SELECT name FROM neonhub_release.migrations ORDER BY id")).rows.map(
-          (r) => r.name,
-        ),
-      );
-    const before = await ledgerRows();
-    const holder = new Client({ connectionString: db.current.url });
-    await holder.connect();
-    try {
-      await holder.query('BEGIN; LOCK TABLE "Widget" IN ACCESS EXCLUSIVE MODE');
-      const pid = (await holder.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid;
+    const before = await ledgerRows(db.current.url);
+    await withWidgetLocked(db.current.url, async (pid) => {
       const { code, doc } = await cliJson(
         db.current.url,
         "revert",
@@ -199,10 +198,8 @@ describe("revert --confirm --json behind a lock that its drift read before the f
       );
       expect(doc.error.message).toContain(`blocked by pid ${pid}`);
       expect(doc.error.fix).toContain("Nothing was written.");
-    } finally {
-      await holder.end();
-    }
-    expect(await ledgerRows()).toEqual(before);
+    });
+    expect(await ledgerRows(db.current.url)).toEqual(before);
   });
 });
 
