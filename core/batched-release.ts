@@ -11,7 +11,11 @@ import { acquireReleaseLock } from "./lock";
 import type { Logger } from "./logger";
 import type { MigrationFile } from "./migrations/files";
 import { compareWithLedger, type LedgerEntry, type MigrationComparison } from "./migrations/ledger";
-import { END_SESSION_WITH_CLIENT_SQL } from "./lock-safety/session";
+import {
+  END_SESSION_WITH_CLIENT_SQL,
+  restoreLockTimeoutSql,
+  swapLockTimeoutSql,
+} from "./lock-safety/session";
 import { missingPgvectorError } from "./plan-problems";
 import { ownerRoleError } from "./owner-role";
 import { quoteIdentifier as quoteIdent } from "./identifiers";
@@ -132,11 +136,7 @@ export async function lockAndProbe(
   const statements = [
     END_SESSION_WITH_CLIENT_SQL,
     ...(options.ownerRole ? [`SET ROLE ${quoteIdent(options.ownerRole)}`] : []),
-    ...(bound === undefined
-      ? []
-      : [
-          `SELECT current_setting('lock_timeout') AS was, set_config('lock_timeout', ${literal(`${bound}ms`)}, false)`,
-        ]),
+    ...(bound === undefined ? [] : [swapLockTimeoutSql(bound)]),
     `SELECT pg_try_advisory_lock(${RELEASE_LOCK_KEY.toString()}::bigint) AS locked`,
     probeSql(steps),
   ];
@@ -148,9 +148,7 @@ export async function lockAndProbe(
   const locked = (results.at(-2)!.rows[0] as { locked: boolean }).locked;
   let probe = (results.at(-1)!.rows[0] as { probe: Probe }).probe;
   let restore =
-    bound === undefined
-      ? ""
-      : `SELECT set_config('lock_timeout', ${literal((results.at(-3)!.rows[0] as { was: string }).was)}, false)`;
+    bound === undefined ? "" : restoreLockTimeoutSql((results.at(-3)!.rows[0] as { was: string }).was);
   const restoreLockTimeout = async () => {
     if (!restore) return;
     await client.query(restore);

@@ -10,6 +10,7 @@ import type { ClientBase } from "pg";
 import { parseDatabaseUrl } from "./dsn";
 import { ReleaseError } from "./errors";
 import { withBoundedLockWaits, type BoundedWaitOptions } from "./lock-safety/bounded-waits";
+import { restoreLockTimeoutSql, swapLockTimeoutSql } from "./lock-safety/session";
 import { resolveLockSafety } from "./lock-safety/settings";
 import { silentLogger, type Logger } from "./logger";
 import type { PlanProblem } from "./plan-problems";
@@ -231,10 +232,7 @@ export async function driftReadBounded(
   command: RecordingCommand,
 ): Promise<DriftBeforeRelease[]> {
   const waits = releaseReadWaits(options, command);
-  const set = await client.query<{ was: string }>(
-    "SELECT current_setting('lock_timeout') AS was, set_config('lock_timeout', $1, false)",
-    [`${waits.lockTimeoutMs}ms`],
-  );
+  const set = await client.query<{ was: string }>(swapLockTimeoutSql(waits.lockTimeoutMs));
   try {
     return await withBoundedLockWaits(
       client,
@@ -243,6 +241,6 @@ export async function driftReadBounded(
       () => driftBeforeRelease(client, ledgerLast, command),
     );
   } finally {
-    await client.query("SELECT set_config('lock_timeout', $1, false)", [set.rows[0]!.was]);
+    await client.query(restoreLockTimeoutSql(set.rows[0]!.was));
   }
 }

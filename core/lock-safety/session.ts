@@ -1,6 +1,7 @@
 // Session settings of a release's connections: its statements give up waiting for a table lock, and its
 // server session ends when the client does.
 import type { ClientBase } from "pg";
+import { literal } from "../sql";
 import { intervalText, type LockSafetySettings } from "./settings";
 
 /** How often the server checks, while a statement runs, that the client is still there. */
@@ -28,6 +29,19 @@ export function commandSessionSql(lockTimeoutMs?: number): string[] {
       ? []
       : [`SELECT set_config('lock_timeout', '${intervalText(lockTimeoutMs)}', false)`]),
   ];
+}
+
+/**
+ * Sets the session's lock_timeout for a read that must not wait long, returning the value it replaces (column
+ * `was`) for restoreLockTimeoutSql. One statement, so that it can travel in a message with others.
+ */
+export function swapLockTimeoutSql(lockTimeoutMs: number): string {
+  return `SELECT current_setting('lock_timeout') AS was, set_config('lock_timeout', ${literal(intervalText(lockTimeoutMs))}, false)`;
+}
+
+/** Sets lock_timeout back to what swapLockTimeoutSql read. */
+export function restoreLockTimeoutSql(was: string): string {
+  return `SELECT set_config('lock_timeout', ${literal(was)}, false)`;
 }
 
 export async function endSessionWithClient(client: ClientBase): Promise<void> {

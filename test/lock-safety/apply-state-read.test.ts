@@ -40,8 +40,8 @@ describe("a no-op apply behind a table lock", () => {
       const before = await records(admin);
       await holder.query('BEGIN; LOCK TABLE "Chunk" IN ACCESS EXCLUSIVE MODE');
       const pid = (await holder.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid;
-      const started = Date.now();
-      // Unbounded, it would wait as long as the holder: a failure here, not a hung test.
+      // Unbounded, it would wait as long as the holder: the race's sentinel then fails the code's assertion
+      // below, rather than hanging the test.
       const refused = await Promise.race([
         withReleaseSession(options(), "apply", (s) => s.apply()).then(
           () => undefined,
@@ -49,7 +49,6 @@ describe("a no-op apply behind a table lock", () => {
         ),
         new Promise((resolve) => setTimeout(() => resolve("still waiting after 10 s"), 10_000)),
       ]);
-      expect(Date.now() - started).toBeLessThan(10_000);
       expect(isReleaseError(refused) && refused.code).toBe("lock-timeout");
       if (!isReleaseError(refused)) return;
       expect(refused.message).toContain(
