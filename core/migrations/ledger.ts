@@ -87,6 +87,12 @@ export function compareWithLedger<F extends MigrationIdentity = MigrationFile>(
   ledger: readonly LedgerIdentity[],
   /** The migrations folder as the user named it (`--migrations-dir` as given), for the fixes that name a file. */
   folder: string,
+  /**
+   * `missing-from-ledger` problems read earlier where the database was at hand, for a ledger that cannot tell
+   * them itself: a recorded manifest has no ids, and a deleted last row takes the snapshot and the catalog
+   * (core/adopt/lost-last-rows.ts). Such a file is that problem, neither pending nor out of order.
+   */
+  readBefore: readonly LedgerProblem[] = [],
 ): MigrationComparison<F> {
   const byName = new Map(files.map((f) => [f.name, f]));
   const appliedNames = new Set(ledger.map((e) => e.name));
@@ -113,10 +119,16 @@ export function compareWithLedger<F extends MigrationIdentity = MigrationFile>(
   const lastApplied = ledger.at(-1)?.name;
   const unrecorded = files.filter((f) => !appliedNames.has(f.name));
   const lost = missingRows(unrecorded, ledger);
+  const known = new Map(
+    readBefore.filter((p) => p.kind === "missing-from-ledger").map((p) => [p.migration, p] as const),
+  );
   for (const file of unrecorded) {
     const row = lost.get(file.name);
+    const read = known.get(file.name);
     if (row && lastApplied !== undefined) {
       problems.push(missingRowProblem(file, row, lastApplied));
+    } else if (read) {
+      problems.push(read);
     } else if (lastApplied !== undefined && file.name < lastApplied) {
       problems.push({
         kind: "out-of-order",
@@ -127,7 +139,7 @@ export function compareWithLedger<F extends MigrationIdentity = MigrationFile>(
     }
   }
   // A migration whose row was deleted is not to be run again: it is the problem, not pending work.
-  const pending = unrecorded.filter((f) => !lost.has(f.name));
+  const pending = unrecorded.filter((f) => !lost.has(f.name) && !known.has(f.name));
   return { applied: [...ledger], pending, problems };
 }
 

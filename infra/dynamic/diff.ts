@@ -8,6 +8,7 @@ import {
   displayChecksumPair,
   ledgerProblemText,
   settingChanges,
+  type LedgerProblem,
   type MigrationIdentity,
   type VectorIndexOptions,
 } from "../../core";
@@ -67,7 +68,7 @@ export function diffRelease(recorded: Partial<ResolvedOutputs>, inputs: Resolved
   diffTarget(recorded, inputs, diff);
   if (inputs.part === "migrations") {
     diffMigrations(
-      recorded.migrations ?? {},
+      { applied: recorded.migrations ?? {}, lostRows: recorded.lostLedgerRows ?? [] },
       inputs.migrations ?? {},
       inputs.migrationBytesChecksums ?? {},
       inputs.migrationsDir,
@@ -112,13 +113,24 @@ function diffTarget(recorded: Partial<ResolvedOutputs>, inputs: ResolvedInputs, 
   }
 }
 
+/** What the last up or refresh recorded of the ledger: the applied migrations, and the rows it lost by hand. */
+interface RecordedLedger {
+  applied: Manifest;
+  lostRows: readonly LedgerProblem[];
+}
+
+/** Said after a lost row's refusal: it is the recorded reading, which only a read of the database updates. */
+const RECORDED_READING =
+  "(As the last `pulumi up` or `pulumi refresh` read the ledger: once the row is back, `pulumi refresh` records it.)";
+
 /**
  * The core's own ledger check (core/migrations/ledger.ts), on the recorded ledger and the files' manifest, with
  * the sha256 of the bytes of the files whose checksum leaves exemption comments out (a ledger row recorded by
- * an earlier release holds that).
+ * an earlier release holds that). The recorded manifest has no row ids and the diff no database, so a row
+ * deleted by hand is the engine's reading that the last up or refresh recorded, not a new migration.
  */
 function diffMigrations(
-  ledger: Manifest,
+  ledger: RecordedLedger,
   manifest: Manifest,
   bytes: Manifest,
   folder: string,
@@ -131,8 +143,13 @@ function diffMigrations(
   const files = entries(manifest).map((file) =>
     bytes[file.name] ? { ...file, bytesChecksum: bytes[file.name] } : file,
   );
-  const { pending, problems } = compareWithLedger(files, entries(ledger), folder);
-  diff.refusals.push(...problems.map((p) => `${ledgerProblemText(p)} ${p.fix}`));
+  const { pending, problems } = compareWithLedger(files, entries(ledger.applied), folder, ledger.lostRows);
+  diff.refusals.push(
+    ...problems.map((p) => {
+      const refusal = `${ledgerProblemText(p)} ${p.fix}`;
+      return ledger.lostRows.includes(p) ? `${refusal} ${RECORDED_READING}` : refusal;
+    }),
+  );
   if (pending.length > 0) {
     diff.lines.push(
       `${pending.length} migration${pending.length === 1 ? "" : "s"} to apply: ${pending.map((m) => m.name).join(", ")}`,

@@ -211,6 +211,7 @@ export async function recordedState(
     outputs.appliedMigrations = status.ledger.length;
     outputs.lastMigration = status.ledger.at(-1)?.name ?? null;
     outputs.drift = driftLines(verify);
+    outputs.lostLedgerRows = status.problems.filter((problem) => problem.kind === "missing-from-ledger");
   }
   const onDisk = manifestsOnDisk(context);
   for (const key of PART_STEP_KEYS[settings.part]) {

@@ -2,7 +2,7 @@
 // `pulumi preview` lists the pending ones without a database; its outputs are the ledger as applied. The
 // row-level security step runs with them (it follows the tables they create).
 import type * as pulumi from "@pulumi/pulumi";
-import type { RowLevelSecurityStatus } from "../../core";
+import type { LedgerProblem, RowLevelSecurityStatus } from "../../core";
 import type { ReleasePartArgs } from "./part-args";
 import { ReleasePartResource } from "./part-resource";
 import type { Manifest } from "./types";
@@ -23,6 +23,8 @@ export class SchemaMigrations extends ReleasePartResource<RowLevelSecurityStatus
   declare readonly lastMigration: pulumi.Output<string | null>;
   /** Ledger problems and objects changed by hand since the last release (filled by refresh). */
   declare readonly drift: pulumi.Output<string[]>;
+  /** Migrations whose ledger rows were deleted by hand, as the engine names them (filled by up and refresh). */
+  declare readonly lostLedgerRows: pulumi.Output<LedgerProblem[]>;
   /** The row-level security mode (its status and pending tables are in `status` and `pending`). */
   declare readonly rowLevelSecurity: pulumi.Output<Manifest>;
 
@@ -33,6 +35,7 @@ export class SchemaMigrations extends ReleasePartResource<RowLevelSecurityStatus
       "appliedMigrations",
       "lastMigration",
       "drift",
+      "lostLedgerRows",
     ]);
   }
 }

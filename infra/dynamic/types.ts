@@ -2,6 +2,7 @@
 // dynamic-provider host answers Configure with acceptSecrets=false, so the secret connection string comes
 // unwrapped); outputs are what the database recorded, and never hold a password.
 import type {
+  LedgerProblem,
   LockSafetySettings,
   ReleaseEnvironment,
   ReleaseStep,
@@ -130,6 +131,12 @@ export type ResolvedOutputs = PartSettings &
     lastMigration?: string | null;
     /** Migrations: ledger problems and catalog drift found against the release's snapshot. */
     drift?: string[];
+    /**
+     * Migrations: the engine's `missing-from-ledger` problems (rows deleted by hand), whole. `migrations` holds
+     * the ledger as it is, without ids or the snapshot that tell such a row from a new migration, so the diff
+     * takes the engine's reading from here rather than calling the file pending or out of order.
+     */
+    lostLedgerRows?: LedgerProblem[];
     /** What the database records for the part's steps (the release summary's entries). */
     status?: StepStatus[];
     /** What a read found still to do for the part's steps (rows changed by hand, a table that grew). */

@@ -67,4 +67,22 @@ describe("compareWithLedger on a ledger with a hole", () => {
     const { problems } = compareWithLedger(FILES, [FILES[0]!, FILES[2]!, FILES[3]!], "migrations");
     expect(problems.map((p) => p.kind)).toEqual(["out-of-order"]);
   });
+
+  it("takes a reading made with the database at hand for a ledger without ids, and leaves the rest to the files", () => {
+    const withIds = compareWithLedger(FILES, [row(0, 1), row(2, 3), row(3, 4)], "migrations");
+    const manifest = [FILES[0]!, FILES[2]!, FILES[3]!];
+    const late = { name: "20250101000250_late", checksum: sum("e") };
+    const files = [...FILES, late].sort((a, b) => (a.name < b.name ? -1 : 1));
+    const { pending, problems } = compareWithLedger(files, manifest, "migrations", withIds.problems);
+    // The new file out of order stays pending too, as it does with ids: the problem refuses the release.
+    expect(pending).toEqual([late]);
+    expect(problems).toEqual([
+      withIds.problems[0],
+      expect.objectContaining({ kind: "out-of-order", migration: "20250101000250_late" }),
+    ]);
+    // A deleted last row, as core/adopt/lost-last-rows.ts reads it, is no longer pending either.
+    const lastLost = { ...withIds.problems[0]!, migration: "20250101000400_d" };
+    const last = compareWithLedger(FILES, FILES.slice(0, 3), "migrations", [lastLost]);
+    expect(last).toMatchObject({ pending: [], problems: [lastLost] });
+  });
 });

@@ -64,6 +64,42 @@ describe("diffRelease", () => {
     expect(refusals[2]).toMatch(/20250101000150_late\.sql is new but ordered before .*20250101000200_b/);
   });
 
+  it("refuses a migration whose row the last read found deleted with the engine's reading, not as pending or out of order", () => {
+    const lost = (migration: string) => ({
+      kind: "missing-from-ledger" as const,
+      migration,
+      message: `Migration ${migration}.sql is missing from the ledger (neonhub_release.migrations): its row was deleted.`,
+      fix: "Put its row back only if its changes are in the database: INSERT ...",
+    });
+    const files = { ...applied, "20250101000300_c": sum("c") };
+    // The last row lost: without the recorded reading, it would read as a migration to apply.
+    const lastLost = diffRelease(
+      recorded({ migrations: { "20250101000100_a": sum("a") }, lostLedgerRows: [lost("20250101000200_b")] }),
+      migrationsInputs(applied),
+    );
+    expect(lastLost.lines).toEqual([]);
+    expect(lastLost.refusals).toEqual([
+      "Migration 20250101000200_b.sql is missing from the ledger (neonhub_release.migrations): its row was deleted. " +
+        "Put its row back only if its changes are in the database: INSERT ... " +
+        "(As the last `pulumi up` or `pulumi refresh` read the ledger: once the row is back, `pulumi refresh` records it.)",
+    ]);
+    // A middle row lost: without it, it would read as out of order.
+    const ledger = { "20250101000100_a": sum("a"), "20250101000300_c": sum("c") };
+    const middle = diffRelease(
+      recorded({ migrations: ledger, lostLedgerRows: [lost("20250101000200_b")] }),
+      migrationsInputs(files),
+    );
+    expect(middle.refusals).toHaveLength(1);
+    expect(middle.refusals[0]).toMatch(/^Migration 20250101000200_b\.sql is missing from the ledger/);
+    // Renamed after the fix's other branch (a new migration after all): it is pending, the reading is moot.
+    const renamed = { ...ledger, "20250101000400_b": sum("b") };
+    const after = diffRelease(
+      recorded({ migrations: ledger, lostLedgerRows: [lost("20250101000200_b")] }),
+      migrationsInputs(renamed),
+    );
+    expect(after).toMatchObject({ refusals: [], lines: ["1 migration to apply: 20250101000400_b"] });
+  });
+
   it("replaces only for another database or server, never for new credentials", () => {
     const state = recorded({ migrations: applied });
     const otherDb = migrationsInputs(applied, {
