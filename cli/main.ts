@@ -34,6 +34,7 @@ import {
   type ReleaseOptions,
 } from "../core";
 import { COMMAND_FLAGS, USAGE, parseArgs, type CliArgs } from "./args";
+import { internalErrorDocument, releaseErrorDocument } from "./error-document";
 import { releaseEnvironment, releaseSettings } from "./release-settings";
 import { renderHealth } from "./render-health";
 import { renderRevert, renderRevertPlan } from "./render-revert";
@@ -163,6 +164,8 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     info: (m) => err(`[neonhub-db] ${m}`),
     warn: (m) => err(`[neonhub-db] warning: ${m}`),
   };
+  // Pretty-printed, as every --json document of a command is.
+  const outDocument = (document: object) => out(JSON.stringify(document, null, 2));
   let json = argv.includes("--json");
   try {
     const args = parseArgs(argv);
@@ -172,11 +175,12 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     if (args.command === "version")
       return (out(json ? JSON.stringify({ version: version() }) : version()), EXIT.ok);
     const options = releaseOptions(args, io.env, log);
-    const emit = (value: unknown, text: string) => out(json ? JSON.stringify(value, null, 2) : text);
+    const emit = (value: object, text: string) => (json ? outDocument(value) : out(text));
     // Said before the process ends by the signal; with --json, the one document stdout gets.
     const reportInterruption = (interruption: Interruption) => {
       log.warn(`interrupted: ${interruption.message} ${interruption.fix}`);
-      if (json) out(errorDocument(new ReleaseError("interrupted", interruption.message, interruption.fix)));
+      const error = new ReleaseError("interrupted", interruption.message, interruption.fix);
+      if (json) outDocument(releaseErrorDocument(error));
     };
     switch (args.command) {
       case "plan": {
@@ -299,32 +303,13 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   } catch (error) {
     if (isReleaseError(error)) {
       err(`neonhub-db: error: ${error.describe()}`);
-      if (json) out(errorDocument(error));
+      if (json) outDocument(releaseErrorDocument(error));
       return EXIT.error;
     }
     err(
       `neonhub-db: unexpected error (a bug; please report it): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
     );
-    if (json) out(JSON.stringify({ error: { code: "internal", message: String(error) } }));
+    if (json) outDocument(internalErrorDocument(error));
     return EXIT.error;
   }
-}
-
-/** `--json`'s document for an error: `{"error": {code, message, fix}}`, and what else the error holds. */
-function errorDocument(error: ReleaseError): string {
-  return JSON.stringify(
-    {
-      error: {
-        code: error.code,
-        message: error.message,
-        fix: error.fix ?? null,
-        // Only when a migration failed: which one, as fields CI can read.
-        ...(error.failedMigration ? { failedMigration: error.failedMigration } : {}),
-        // Only when apply or revert refused before running anything: each reason, as plan lists it.
-        ...(error.problems ? { problems: error.problems } : {}),
-      },
-    },
-    null,
-    2,
-  );
 }

@@ -3,23 +3,30 @@
 import type { PlanProblem } from "./plan-problems";
 import type { FailedMigration } from "./results";
 
-export type ReleaseErrorCode =
-  | "invalid-input"
-  | "connection"
-  | "authentication"
-  | "missing-database"
-  | "missing-pgvector"
-  | "lock-timeout"
-  | "migration-files"
-  | "ledger-mismatch"
-  | "unsafe-migration"
-  | "migration-failed"
-  | "seed-failed"
-  | "index-failed"
-  | "schema-drift"
-  | "permission"
+/**
+ * Every code a ReleaseError carries, as a list so that the CLI's documented table of error codes can be checked
+ * against it (README, "Error codes and exit codes"); the CLI adds its own `internal` (cli/error-document.ts).
+ */
+export const RELEASE_ERROR_CODES = [
+  "invalid-input",
+  "connection",
+  "authentication",
+  "missing-database",
+  "missing-pgvector",
+  "lock-timeout",
+  "migration-files",
+  "ledger-mismatch",
+  "unsafe-migration",
+  "migration-failed",
+  "seed-failed",
+  "index-failed",
+  "schema-drift",
+  "permission",
   // Not thrown: the CLI's --json error when SIGINT or SIGTERM stopped apply or revert (core/interrupted-commands.ts).
-  | "interrupted";
+  "interrupted",
+] as const;
+
+export type ReleaseErrorCode = (typeof RELEASE_ERROR_CODES)[number];
 
 export class ReleaseError extends Error {
   override readonly name = "ReleaseError";

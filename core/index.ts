@@ -1,5 +1,11 @@
 // The release engine's public API. Pulumi-free: the CLI, the dynamic providers and the tests import this.
-export { ReleaseError, SettingError, isReleaseError, type ReleaseErrorCode } from "./errors";
+export {
+  RELEASE_ERROR_CODES,
+  ReleaseError,
+  SettingError,
+  isReleaseError,
+  type ReleaseErrorCode,
+} from "./errors";
 export {
   parseDatabaseUrl,
   passwordOf,
