@@ -19,9 +19,11 @@ export interface ErrorDocument {
     /** Only when apply or revert refused before running anything: each reason, as plan lists it. */
     problems?: readonly PlanProblem[];
   };
+  /** The warnings the command wrote on stderr before it stopped, as every --json document holds them. */
+  warnings: readonly string[];
 }
 
-export function releaseErrorDocument(error: ReleaseError): ErrorDocument {
+export function releaseErrorDocument(error: ReleaseError, warnings: readonly string[]): ErrorDocument {
   return {
     error: {
       code: error.code,
@@ -30,16 +32,18 @@ export function releaseErrorDocument(error: ReleaseError): ErrorDocument {
       ...(error.failedMigration ? { failedMigration: error.failedMigration } : {}),
       ...(error.problems ? { problems: error.problems } : {}),
     },
+    warnings,
   };
 }
 
 /** An error no ReleaseError describes: a bug; stderr gets its stack. */
-export function internalErrorDocument(error: unknown): ErrorDocument {
+export function internalErrorDocument(error: unknown, warnings: readonly string[]): ErrorDocument {
   return {
     error: {
       code: "internal",
       message: String(error),
       fix: "This is a bug in neonhub-db: report it with the command you ran and its stderr (the stack trace).",
     },
+    warnings,
   };
 }

@@ -41,6 +41,7 @@ import { renderRevert, renderRevertPlan } from "./render-revert";
 import { renderAdopt } from "./render-adopt";
 import { renderUpgrade, renderUpgradePlan } from "./render-upgrade";
 import { renderApply, renderBaseline, renderLoad, renderPlan, renderStatus, renderVerify } from "./render";
+import { warningLogger } from "./warnings";
 
 export const EXIT = { ok: 0, error: 1, pending: 2 } as const;
 
@@ -160,10 +161,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   const clean = (text: string) => redactSecrets(text);
   const out = (text: string) => io.stdout(`${clean(text)}\n`);
   const err = (text: string) => io.stderr(`${clean(text)}\n`);
-  const log: Logger = {
-    info: (m) => err(`[neonhub-db] ${m}`),
-    warn: (m) => err(`[neonhub-db] warning: ${m}`),
-  };
+  const log = warningLogger(err);
   // Pretty-printed, as every --json document of a command is.
   const outDocument = (document: object) => out(JSON.stringify(document, null, 2));
   let json = argv.includes("--json");
@@ -175,12 +173,16 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     if (args.command === "version")
       return (out(json ? JSON.stringify({ version: version() }) : version()), EXIT.ok);
     const options = releaseOptions(args, io.env, log);
-    const emit = (value: object, text: string) => (json ? outDocument(value) : out(text));
-    // Said before the process ends by the signal; with --json, the one document stdout gets.
+    // With --json, the result and every warning the command wrote on stderr (CI may read stdout alone).
+    const emit = (value: object, text: string) =>
+      json ? outDocument({ ...value, warnings: log.warnings }) : out(text);
+    // Said before the process ends by the signal; with --json, the one document stdout gets. Its warnings are
+    // the command's: the interruption is the error itself.
     const reportInterruption = (interruption: Interruption) => {
-      log.warn(`interrupted: ${interruption.message} ${interruption.fix}`);
       const error = new ReleaseError("interrupted", interruption.message, interruption.fix);
-      if (json) outDocument(releaseErrorDocument(error));
+      const document = releaseErrorDocument(error, [...log.warnings]);
+      log.warn(`interrupted: ${interruption.message} ${interruption.fix}`);
+      if (json) outDocument(document);
     };
     switch (args.command) {
       case "plan": {
@@ -303,13 +305,13 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   } catch (error) {
     if (isReleaseError(error)) {
       err(`neonhub-db: error: ${error.describe()}`);
-      if (json) outDocument(releaseErrorDocument(error));
+      if (json) outDocument(releaseErrorDocument(error, log.warnings));
       return EXIT.error;
     }
     err(
       `neonhub-db: unexpected error (a bug; please report it): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
     );
-    if (json) outDocument(internalErrorDocument(error));
+    if (json) outDocument(internalErrorDocument(error, log.warnings));
     return EXIT.error;
   }
 }

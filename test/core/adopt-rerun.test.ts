@@ -61,6 +61,7 @@ describe("baseline run again", () => {
       baselined: names(),
       extraObjects: [],
       handedOver: [],
+      warnings: [],
     });
     const text = await cli(url, "baseline");
     expect(text.code).toBe(0);
@@ -136,6 +137,7 @@ describe("adopt run again", () => {
       upstreamLedger: { from: null, to: "neonhub_release.upstream_pgmigrations" },
       extraObjects: [],
       handedOver: [],
+      warnings: [],
     });
     expect(await state(url)).toEqual(before);
 

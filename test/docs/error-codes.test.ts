@@ -38,7 +38,7 @@ describe("the README's error codes", () => {
   });
 
   it("include the document of a bug, which has a fix like every other", () => {
-    expect(internalErrorDocument(new TypeError("x is undefined")).error).toEqual({
+    expect(internalErrorDocument(new TypeError("x is undefined"), []).error).toEqual({
       code: "internal",
       message: "TypeError: x is undefined",
       fix: expect.stringContaining("report it") as string,
