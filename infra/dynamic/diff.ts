@@ -1,5 +1,6 @@
-// `diff` without a database: the new inputs' manifest against what the last run or refresh recorded (and, for
-// the vector indexes, the plan's pending decisions that check put in the inputs). This is
+// `diff` without a database: the new inputs' manifest against what the last run or refresh recorded (and what
+// check put in the inputs when it reached the database: the ledger's lost rows for the migrations, the plan's
+// pending decisions for the vector indexes). This is
 // what `pulumi preview` shows: the pending migrations by name, the seed sets and index definitions that
 // changed, the settings that changed, and whether the target database changed (the only replacement).
 import {
@@ -8,11 +9,11 @@ import {
   displayChecksumPair,
   ledgerProblemText,
   settingChanges,
-  type LedgerProblem,
   type MigrationIdentity,
   type VectorIndexOptions,
 } from "../../core";
 import { isUnknown } from "./inputs";
+import { ledgerToCompare, type LedgerToCompare } from "./ledger-reading";
 import { pendingWorkName } from "./pending-index-work";
 import { targetOf } from "./connection";
 import {
@@ -67,8 +68,14 @@ export function diffRelease(recorded: Partial<ResolvedOutputs>, inputs: Resolved
   const diff: ReleaseDiff = { changes: false, replaces: [], lines: [], refusals: [] };
   diffTarget(recorded, inputs, diff);
   if (inputs.part === "migrations") {
-    diffMigrations(
+    // A state written before lostLedgerRows was recorded has none: the files are compared with its ledger.
+    const ledger = ledgerToCompare(
       { applied: recorded.migrations ?? {}, lostRows: recorded.lostLedgerRows ?? [] },
+      inputs.ledgerReading,
+      inputs.migrations ?? {},
+    );
+    diffMigrations(
+      ledger,
       inputs.migrations ?? {},
       inputs.migrationBytesChecksums ?? {},
       inputs.migrationsDir,
@@ -113,24 +120,19 @@ function diffTarget(recorded: Partial<ResolvedOutputs>, inputs: ResolvedInputs, 
   }
 }
 
-/** What the last up or refresh recorded of the ledger: the applied migrations, and the rows it lost by hand. */
-interface RecordedLedger {
-  applied: Manifest;
-  lostRows: readonly LedgerProblem[];
-}
-
-/** Said after a lost row's refusal: it is the recorded reading, which only a read of the database updates. */
+/** Said after a lost row's refusal when check did not read the ledger: it is the state's reading. */
 const RECORDED_READING =
-  "(As the last `pulumi up` or `pulumi refresh` read the ledger: once the row is back, `pulumi refresh` records it.)";
+  "(As the last `pulumi up` or `pulumi refresh` read the ledger; this preview did not read it. Once the row is back, a preview that reaches the database sees it, and `pulumi refresh` records it.)";
 
 /**
  * The core's own ledger check (core/migrations/ledger.ts), on the recorded ledger and the files' manifest, with
  * the sha256 of the bytes of the files whose checksum leaves exemption comments out (a ledger row recorded by
  * an earlier release holds that). The recorded manifest has no row ids and the diff no database, so a row
- * deleted by hand is the engine's reading that the last up or refresh recorded, not a new migration.
+ * deleted by hand is the engine's reading, check's or else the one the last up or refresh recorded, not a new
+ * migration.
  */
 function diffMigrations(
-  ledger: RecordedLedger,
+  ledger: LedgerToCompare,
   manifest: Manifest,
   bytes: Manifest,
   folder: string,
@@ -147,7 +149,9 @@ function diffMigrations(
   diff.refusals.push(
     ...problems.map((p) => {
       const refusal = `${ledgerProblemText(p)} ${p.fix}`;
-      return ledger.lostRows.includes(p) ? `${refusal} ${RECORDED_READING}` : refusal;
+      return ledger.recordedReading && ledger.lostRows.includes(p)
+        ? `${refusal} ${RECORDED_READING}`
+        : refusal;
     }),
   );
   if (pending.length > 0) {

@@ -4,6 +4,8 @@
 //   reachable, so that a changed applied migration fails the preview, naming the file, and lints the
 //   pending migrations (core/lint/): findings show in the preview, errors fail a production one; a production
 //   database it cannot reach fails it too (unreached-database.ts);
+// - the migrations' check carries its reading of the ledger's lost rows in the inputs (ledger-reading.ts), so
+//   that a row put back since the last refresh no longer fails the diff;
 // - check also asks the core's plan what the vector-index step would do (a table that outgrew its index), and
 //   carries the pending decisions in the inputs (pending-index-work.ts);
 // - diff compares the manifest (and those decisions) with the recorded state, without a database;
@@ -15,6 +17,7 @@ import { recordedConnection } from "./connection";
 import { diffRelease } from "./diff";
 import { dropRelease } from "./drop";
 import { isUnknown, parseInputs, type InputProblem } from "./inputs";
+import { LEDGER_READING, ledgerReadingOf, type LedgerReading } from "./ledger-reading";
 import { legacyUpgradeFailures, legacyUpgradeOf, runLegacyUpgrade } from "./legacy-upgrade";
 import { PENDING_INDEX_WORK, pendingIndexWork } from "./pending-index-work";
 import {
@@ -67,7 +70,11 @@ function knownInputs(props: Props): ResolvedInputs {
 export async function check(_olds: Props, news: Props): Promise<pulumi.dynamic.CheckResult> {
   const { inputs, failures } = parseInputs(news, { allowUnknown: true });
   if (failures.length === 0 && inputs.part === "migrations" && !isUnknown(inputs.databaseUrl)) {
-    failures.push(...(await ledgerFailures(inputs)));
+    // The ledger as read now, so that a row put back since the last refresh no longer fails the diff.
+    const { [LEDGER_READING]: _stale, ...rest } = news;
+    const ledger = await checkLedger(inputs);
+    failures.push(...ledger.failures);
+    return { inputs: ledger.reading ? { ...rest, [LEDGER_READING]: ledger.reading } : rest, failures };
   }
   if (failures.length === 0 && inputs.part === "vectorIndexes" && !isUnknown(inputs.databaseUrl)) {
     // The rows decide whether an index needs a rebuild: asked now, so that preview shows it without a refresh.
@@ -78,18 +85,24 @@ export async function check(_olds: Props, news: Props): Promise<pulumi.dynamic.C
   return { inputs: news, failures };
 }
 
+/** What check found of the ledger: why the preview fails, and the reading when the plan answered. */
+interface LedgerCheck {
+  failures: InputProblem[];
+  reading?: LedgerReading;
+}
+
 /**
  * The ledger against the files, read-only. A database it cannot reach fails a production preview, the gate
  * before a merge; elsewhere it is left to `up`, which checks again. One that does not exist yet is left to `up`
  * everywhere: the server answered, and there is nothing applied to check against.
  */
-async function ledgerFailures(inputs: ResolvedInputs): Promise<InputProblem[]> {
+async function checkLedger(inputs: ResolvedInputs): Promise<LedgerCheck> {
   let context: PartContext | undefined;
   try {
     context = partContext(inputs, inputs.databaseUrl, INPUT_SOURCE);
     const legacy = legacyUpgradeOf(inputs);
     const upgrade = legacy ? await legacyUpgradeFailures(context, legacy) : undefined;
-    if (upgrade) return upgrade;
+    if (upgrade) return { failures: upgrade };
     const plan = await planRelease({ ...context.options, steps: [] });
     // The safety lint's warnings show in the preview. Every reason apply would refuse fails it, as plan's
     // top-level problems list them (core/plan-problems.ts): the ledger's, the lint's errors (a blocking
@@ -98,17 +111,17 @@ async function ledgerFailures(inputs: ResolvedInputs): Promise<InputProblem[]> {
     for (const finding of plan.safety.findings.filter((f) => f.level !== "error")) {
       context.options.log.info(describeFinding(finding));
     }
-    return plan.problems.map((problem) => ({
+    const failures = plan.problems.map((problem) => ({
       property: "migrations",
       reason: `${problem.message} fix: ${problem.fix}`,
     }));
+    return { failures, reading: ledgerReadingOf(plan) };
   } catch (error) {
     const unreached = isReleaseError(error) && isUnreached(error);
     if (unreached && unreachedFails(inputs.environment)) {
       const cause = describeFailure(error).split("\n")[0]!;
-      return [
-        { property: "migrations", reason: unreachedFailure(context?.target ?? "its databaseUrl", cause) },
-      ];
+      const reason = unreachedFailure(context?.target ?? "its databaseUrl", cause);
+      return { failures: [{ property: "migrations", reason }] };
     }
     if (unreached || (isReleaseError(error) && error.code === "missing-database")) {
       const skipped =
@@ -116,9 +129,9 @@ async function ledgerFailures(inputs: ResolvedInputs): Promise<InputProblem[]> {
           ? `; ${PREVIEW_WITHOUT_DATABASE}=1: not the production gate`
           : "";
       context?.options.log.warn(`ledger not checked (${describeFailure(error).split("\n")[0]})${skipped}`);
-      return [];
+      return { failures: [] };
     }
-    return [{ property: "migrations", reason: describeFailure(error) }];
+    return { failures: [{ property: "migrations", reason: describeFailure(error) }] };
   }
 }
 

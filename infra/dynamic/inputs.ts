@@ -8,6 +8,7 @@ import {
   type LockSafetySettings,
   type ReleaseEnvironment,
 } from "../../core";
+import { LEDGER_READING, parseLedgerReading } from "./ledger-reading";
 import {
   RELEASE_PARTS,
   UNKNOWN,
@@ -117,6 +118,12 @@ export function parseInputs(raw: Record<string, unknown>, options: { allowUnknow
       if (typeof manifest === "string") fail(key, manifest);
       else inputs[key] = manifest;
     }
+  }
+  // Put there by check alone, and only when it reached the database: absent, the diff reads the state.
+  if (part === "migrations" && raw[LEDGER_READING] !== undefined) {
+    const reading = parseLedgerReading(raw[LEDGER_READING]);
+    if (typeof reading === "string") fail(LEDGER_READING, reading);
+    else inputs.ledgerReading = reading;
   }
   // Absent from the inputs of a program older than exemption-free checksums: nothing else to accept.
   if (part === "migrations" && raw.migrationBytesChecksums !== undefined) {

@@ -9,6 +9,7 @@ import type {
   StepItemResult,
   StepStatus,
 } from "../../core";
+import type { LedgerReading } from "./ledger-reading";
 
 /** The three resources of a release, in the order they run. Each applies its own part of the release. */
 export const RELEASE_PARTS = ["migrations", "seedSets", "vectorIndexes"] as const;
@@ -90,6 +91,11 @@ export type ResolvedInputs = PartSettings &
      * database answered (pending-index-work.ts); absent when it could not be asked.
      */
     pendingIndexWork?: string[];
+    /**
+     * Migrations: the ledger's lost rows and pending migrations as `check` read them when the database answered
+     * (ledger-reading.ts); absent when it could not be asked.
+     */
+    ledgerReading?: LedgerReading;
   };
 
 /** One thing the database still needs for this part, as a read found it. */

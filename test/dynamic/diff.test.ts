@@ -81,7 +81,8 @@ describe("diffRelease", () => {
     expect(lastLost.refusals).toEqual([
       "Migration 20250101000200_b.sql is missing from the ledger (neonhub_release.migrations): its row was deleted. " +
         "Put its row back only if its changes are in the database: INSERT ... " +
-        "(As the last `pulumi up` or `pulumi refresh` read the ledger: once the row is back, `pulumi refresh` records it.)",
+        "(As the last `pulumi up` or `pulumi refresh` read the ledger; this preview did not read it. Once the row is back, " +
+        "a preview that reaches the database sees it, and `pulumi refresh` records it.)",
     ]);
     // A middle row lost: without it, it would read as out of order.
     const ledger = { "20250101000100_a": sum("a"), "20250101000300_c": sum("c") };
@@ -98,6 +99,78 @@ describe("diffRelease", () => {
       migrationsInputs(renamed),
     );
     expect(after).toMatchObject({ refusals: [], lines: ["1 migration to apply: 20250101000400_b"] });
+  });
+
+  describe("with the ledger as check read it", () => {
+    const lost = (migration: string) => ({
+      kind: "missing-from-ledger" as const,
+      migration,
+      message: `Migration ${migration}.sql is missing from the ledger (neonhub_release.migrations): its row was deleted.`,
+      fix: "Put its row back only if its changes are in the database: INSERT ...",
+    });
+    const files = { ...applied, "20250101000300_c": sum("c") };
+    const lastLost = recorded({
+      migrations: { "20250101000100_a": sum("a") },
+      lostLedgerRows: [lost("20250101000200_b")],
+    });
+    const middleLost = recorded({
+      migrations: { "20250101000100_a": sum("a"), "20250101000300_c": sum("c") },
+      lostLedgerRows: [lost("20250101000200_b")],
+    });
+
+    it("shows no change for a row the state recorded as lost that check found back, last or in the middle", () => {
+      const healthy = { lostRows: [], pending: [] };
+      expect(diffRelease(lastLost, migrationsInputs(applied, { ledgerReading: healthy }))).toMatchObject({
+        changes: false,
+        refusals: [],
+      });
+      expect(diffRelease(middleLost, migrationsInputs(files, { ledgerReading: healthy }))).toMatchObject({
+        changes: false,
+        refusals: [],
+      });
+    });
+
+    it("shows a migration to apply when check found the lost row's migration pending, not back", () => {
+      const diff = diffRelease(
+        lastLost,
+        migrationsInputs(applied, { ledgerReading: { lostRows: [], pending: ["20250101000200_b"] } }),
+      );
+      expect(diff).toMatchObject({ refusals: [], lines: ["1 migration to apply: 20250101000200_b"] });
+    });
+
+    it("refuses with check's reading of a row still lost, without calling it the recorded one", () => {
+      const diff = diffRelease(
+        lastLost,
+        migrationsInputs(applied, { ledgerReading: { lostRows: [lost("20250101000200_b")], pending: [] } }),
+      );
+      expect(diff.refusals).toEqual([
+        "Migration 20250101000200_b.sql is missing from the ledger (neonhub_release.migrations): its row was deleted. " +
+          "Put its row back only if its changes are in the database: INSERT ...",
+      ]);
+    });
+
+    it("leaves a migration applied outside Pulumi to apply, so that up records it", () => {
+      const diff = diffRelease(
+        recorded({ migrations: { "20250101000100_a": sum("a") } }),
+        migrationsInputs(applied, { ledgerReading: { lostRows: [], pending: [] } }),
+      );
+      expect(diff.lines).toEqual(["1 migration to apply: 20250101000200_b"]);
+    });
+
+    it("refuses a ledgerReading that is not check's", () => {
+      const malformed = [
+        { lostRows: "none", pending: [] },
+        { lostRows: [{ kind: "changed" }], pending: [] },
+        [],
+      ];
+      for (const ledgerReading of malformed) {
+        const { failures } = parseInputs(
+          { ...migrationsInputs(applied), ledgerReading },
+          { allowUnknown: true },
+        );
+        expect(failures.map((f) => f.property)).toEqual(["ledgerReading"]);
+      }
+    });
   });
 
   it("replaces only for another database or server, never for new credentials", () => {

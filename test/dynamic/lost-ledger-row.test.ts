@@ -2,7 +2,9 @@
 // ledger lacks the row, and the offline diff must give the engine's reading (`missing-from-ledger`, with its
 // fix) rather than call the file a migration to apply (a lost last row) or a new one out of order (a lost
 // middle row); `up` refuses with the engine's message and runs nothing. Once the fix's statements put the row
-// back, a refresh records it and the diff shows no change.
+// back, a preview whose check reaches the database shows no change without a refresh (check carries its
+// reading to the diff); one whose check cannot reach it still refuses with the recorded reading, until a refresh
+// records the row.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { withClient } from "../support/database";
 import { fixtureMigrationsCopy } from "../support/fixtures";
@@ -93,7 +95,17 @@ describe.each(CASES)("a $where ledger row deleted by hand, after a refresh", ({ 
     expect(message).not.toMatch(/is new but ordered before|migration to apply/);
     // The same message and fix as the engine's plan (check joins them with "fix:").
     expect(message).toContain(engineReading.replace(" fix: ", " "));
-    expect(message).toContain("once the row is back, `pulumi refresh` records it");
+    expect(message).toContain("this preview did not read it");
+    expect(message).toContain("a preview that reaches the database sees it, and `pulumi refresh` records it");
+
+    // Check's own reading, carried in the inputs, refuses the same: the engine's, not the recorded one.
+    const fresh = await host.diff(URN, id, state, checked.inputs).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(checked.inputs.ledgerReading).toEqual({ lostRows: state.lostLedgerRows, pending: [] });
+    expect((fresh as HostCallError).message).toContain(engineReading.replace(" fix: ", " "));
+    expect((fresh as HostCallError).message).not.toContain("this preview did not read it");
   });
 
   it("up refuses with the engine's message, runs nothing, and records the reading", async () => {
@@ -110,10 +122,39 @@ describe.each(CASES)("a $where ledger row deleted by hand, after a refresh", ({ 
     expect(host.output()).not.toContain(db.password);
   });
 
-  it("shows no change once the fix's statements put the row back and a refresh records it", async () => {
+  it("shows no change once the fix's statements put the row back, without a refresh, when check reads the ledger", async () => {
     const [row] = state.lostLedgerRows as { fix: string }[];
     await withClient(db.migratorUrl, (client) => client.query(restoreStatements(row!.fix)));
     expect(await ledgerNames(db)).toEqual(applied);
+    const checked = await host.check(URN, inputs, inputs);
+    expect(checked.failures).toEqual([]);
+    expect(checked.inputs.ledgerReading).toEqual({ lostRows: [], pending: [] });
+    // The state still records the row as lost: check's reading is what tells the diff it is back.
+    expect(state.lostLedgerRows).toHaveLength(1);
+    expect(await host.diff(URN, id, state, checked.inputs)).toEqual({ changes: "none", replaces: [] });
+  });
+
+  it("still refuses with the recorded reading when check cannot reach the database, and drops a stale reading", async () => {
+    const url = new URL(String(inputs.databaseUrl));
+    url.password = "not-the-password";
+    const stale = { lostRows: [], pending: [] };
+    const news = { ...inputs, databaseUrl: url.toString(), ledgerReading: stale };
+    const checked = await host.check(URN, inputs, news);
+    expect(checked.failures).toEqual([]);
+    expect(checked.inputs).not.toHaveProperty("ledgerReading");
+    await host.waitFor(/schema migrations on \S+: warning: ledger not checked/);
+    const refused = await host.diff(URN, id, state, checked.inputs).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(refused).toBeInstanceOf(HostCallError);
+    expect((refused as HostCallError).message).toContain(`Migration ${lost}.sql is missing from the ledger`);
+    expect((refused as HostCallError).message).toContain("this preview did not read it");
+    expect(host.output()).not.toContain(db.password);
+    expect(host.output()).not.toContain("not-the-password");
+  });
+
+  it("records the row at the next refresh, and the diff shows no change without check's reading", async () => {
     const refreshed = (await host.read(URN, id, state)).properties;
     expect(refreshed.lostLedgerRows).toEqual([]);
     expect(refreshed.drift).toEqual([]);
