@@ -24,6 +24,7 @@ import {
   SYNTAX_ERROR_RULE,
   TRANSACTION_BLOCK_RULE,
   UNCHECKED_STATEMENT_RULE,
+  movingAllInTablespace,
   provenNotNull,
   ruleInfo,
   ruleJudges,
@@ -43,6 +44,7 @@ import {
   statementAt,
   statementPartAt,
   statementTargets,
+  tablespaceMove,
   withoutStatements,
   type Statement,
   type StatementTarget,
@@ -400,6 +402,19 @@ async function weighFinding(
   };
   // A statement that creates its table concerns no data yet.
   if (statement && creations.statements.has(statement)) return [];
+  // ALTER ... ALL IN TABLESPACE names a tablespace, whose relations the lint does not list: its finding says so.
+  const move = finding.rule === "moving-tablespace" && statement ? tablespaceMove(statement) : undefined;
+  if (move) {
+    return [
+      {
+        ...base,
+        ...movingAllInTablespace(move.kind, move.from),
+        table: null,
+        tableSize: null,
+        holdsData: true,
+      },
+    ];
+  }
   if (targets.length === 0) {
     return [
       {

@@ -53,6 +53,15 @@ const NOT_VALID_THEN_VALIDATE =
 const usingIndex = (constraint: "UNIQUE" | "PRIMARY KEY") =>
   `PostgreSQL refuses NOT VALID on a ${constraint} constraint: build its index with CREATE UNIQUE INDEX CONCURRENTLY outside the release (${INDEX_BY_HAND}), then add the constraint from it in a migration with ALTER TABLE ... ADD CONSTRAINT name ${constraint} USING INDEX index_name, which builds nothing`;
 
+/** How to move each kind of relation to another tablespace without holding ACCESS EXCLUSIVE through a copy. */
+const MOVE_BY_HAND = {
+  table:
+    "move a table by hand, outside the release, with pg_repack --tablespace (online), or in a maintenance window",
+  "materialized view":
+    "a materialized view, by creating a copy in the new tablespace (CREATE MATERIALIZED VIEW ... TABLESPACE, which reads its tables without blocking them), then renaming it in place of the old one, which holds ACCESS EXCLUSIVE for a moment",
+  index: `an index, by building a copy with CREATE INDEX CONCURRENTLY ... TABLESPACE by hand, then DROP INDEX CONCURRENTLY of the old one (${INDEX_BY_HAND})`,
+} as const;
+
 /** What ALTER TABLE ... ADD [CONSTRAINT name] <kind> does and locks, as pg_locks shows it
  *  (test/lint/constraint-locks.test.ts), and the safer form open to that kind (constraint-advice.test.ts).
  *  squawk's messages say "block writes" of a scan under ACCESS EXCLUSIVE, which blocks reads too. */
@@ -270,9 +279,9 @@ export const RULES: Record<string, RuleInfo> = {
   "moving-tablespace": {
     kind: "blocking",
     problem:
-      "SET TABLESPACE copies the whole table (ALTER TABLE) or index (ALTER INDEX) to the new tablespace under ACCESS EXCLUSIVE on it, which blocks the table's reads and writes until the copy ends: a query on the table plans with each of its indexes, and a write updates them.",
-    lock: `${ACCESS_EXCLUSIVE} on the table or index while it is copied`,
-    saferForm: `move a table by hand, outside the release, with pg_repack --tablespace (online), or in a maintenance window; an index, by building a copy with CREATE INDEX CONCURRENTLY ... TABLESPACE by hand, then DROP INDEX CONCURRENTLY of the old one (${INDEX_BY_HAND})`,
+      "SET TABLESPACE copies the whole table (ALTER TABLE), materialized view (ALTER MATERIALIZED VIEW) or index (ALTER INDEX) to the new tablespace under ACCESS EXCLUSIVE on it, which blocks its reads (and a table's writes) until the copy ends: a query on a table plans with each of its indexes, and a write updates them.",
+    lock: `${ACCESS_EXCLUSIVE} on the table, materialized view or index while it is copied`,
+    saferForm: `${MOVE_BY_HAND.table}; ${MOVE_BY_HAND["materialized view"]}; ${MOVE_BY_HAND.index}`,
   },
   "changing-table-logging": {
     kind: "blocking",
@@ -324,6 +333,28 @@ export function provenNotNull(constraint: string): Pick<RuleInfo, "kind" | "lock
     lock: `${ACCESS_EXCLUSIVE}, for a moment: no scan`,
     problem: `SET NOT NULL skips its scan of the table: the validated CHECK constraint ${constraint} proves the column holds no NULL (PostgreSQL 12 and later), so the lock is held only while the catalog changes.`,
     saferForm: `nothing to change; once SET NOT NULL is applied, the CHECK constraint ${constraint} checks what NOT NULL does, and a later migration may drop it (ALTER TABLE ... DROP CONSTRAINT, which changes the catalog only)`,
+  };
+}
+
+/**
+ * moving-tablespace on `ALTER TABLE | INDEX | MATERIALIZED VIEW ALL IN TABLESPACE from ... SET TABLESPACE`:
+ * PostgreSQL locks every relation of that kind in `from` first (AlterTableMoveAll), then copies each in the
+ * migration's transaction, which holds their ACCESS EXCLUSIVE locks until it commits. The lint does not list
+ * them: it weighs the statement as one on tables that hold data.
+ */
+export function movingAllInTablespace(
+  kind: "table" | "index" | "materialized view",
+  from: string,
+): Pick<RuleInfo, "problem" | "lock" | "saferForm"> {
+  const blocks = {
+    table: "their reads and writes",
+    "materialized view": "their reads",
+    index: "the reads and writes of their tables",
+  }[kind];
+  return {
+    problem: `ALTER ${kind.toUpperCase()} ALL IN TABLESPACE ${from} moves every ${kind} in tablespace ${from} (only those of the roles OWNED BY names, when it is given), not one named "all": it locks them all under ACCESS EXCLUSIVE first, then copies each whole (a rewrite), and the locks are held until the migration commits, which blocks ${blocks}. The lint does not weigh them one by one: it weighs the statement as one on tables that hold data.`,
+    lock: `${ACCESS_EXCLUSIVE} on every ${kind} of the tablespace, from before the first copy until the migration commits`,
+    saferForm: `${MOVE_BY_HAND[kind]}, one ${kind} at a time`,
   };
 }
 

@@ -185,9 +185,24 @@ export interface StatementTarget {
 /** REINDEX's options in parentheses, as PostgreSQL 14 and later write them. */
 const REINDEX = String.raw`^\s*REINDEX\s+(?:\([^)]*\)\s*)?`;
 
+/** `ALL IN TABLESPACE name`: ALTER TABLE, INDEX or MATERIALIZED VIEW of every relation of that kind in a
+ *  tablespace, not of one named "all". */
+const NOT_ALL_IN_TABLESPACE = String.raw`(?!ALL\s+IN\s+TABLESPACE\b)`;
+
 const TARGETS: { pattern: RegExp; kind: StatementTarget["kind"] }[] = [
   {
-    pattern: new RegExp(String.raw`^\s*ALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?(${IDENT})`, "i"),
+    pattern: new RegExp(
+      String.raw`^\s*ALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?${NOT_ALL_IN_TABLESPACE}(?:ONLY\s+)?(${IDENT})`,
+      "i",
+    ),
+    kind: "table",
+  },
+  // A materialized view has rows and a file of its own, as a table does: weighed as one.
+  {
+    pattern: new RegExp(
+      String.raw`^\s*ALTER\s+MATERIALIZED\s+VIEW\s+(?:IF\s+EXISTS\s+)?${NOT_ALL_IN_TABLESPACE}(${IDENT})`,
+      "i",
+    ),
     kind: "table",
   },
   {
@@ -199,7 +214,7 @@ const TARGETS: { pattern: RegExp; kind: StatementTarget["kind"] }[] = [
   },
   {
     pattern: new RegExp(
-      String.raw`^\s*ALTER\s+INDEX\s+(?:IF\s+EXISTS\s+)?(?!ALL\s+IN\s+TABLESPACE\b)(${IDENT})`,
+      String.raw`^\s*ALTER\s+INDEX\s+(?:IF\s+EXISTS\s+)?${NOT_ALL_IN_TABLESPACE}(${IDENT})`,
       "i",
     ),
     kind: "index",
@@ -297,20 +312,57 @@ export function topLevelParts(text: string, separator: keyof typeof SEPARATORS =
 }
 
 const ALTER_TABLE = new RegExp(
-  String.raw`^\s*ALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?${IDENT}\s+`,
+  String.raw`^\s*ALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?${NOT_ALL_IN_TABLESPACE}(?:ONLY\s+)?${IDENT}\s+`,
   "i",
 );
 
-/** The actions of an ALTER TABLE statement (`ADD CONSTRAINT ...`, `ADD COLUMN ...`), each with its offset in
- *  the file the statement was read from; none for another statement. */
-export function alterTableActions(statement: Statement): StatementPart[] {
-  const alter = ALTER_TABLE.exec(statement.code);
+const ALTER_MATERIALIZED_VIEW = new RegExp(
+  String.raw`^\s*ALTER\s+MATERIALIZED\s+VIEW\s+(?:IF\s+EXISTS\s+)?${NOT_ALL_IN_TABLESPACE}${IDENT}\s+`,
+  "i",
+);
+
+/** The comma-separated actions after the head `head` matches, each with its offset in the file. */
+function actionsAfter(statement: Statement, head: RegExp): StatementPart[] {
+  const alter = head.exec(statement.code);
   if (!alter) return [];
   const base = statement.start + alter[0].length;
   return topLevelParts(statement.code.slice(alter[0].length)).map((part) => ({
     ...part,
     offset: base + part.offset,
   }));
+}
+
+/** The actions of an ALTER TABLE statement (`ADD CONSTRAINT ...`, `ADD COLUMN ...`), each with its offset in
+ *  the file the statement was read from; none for another statement (ALTER TABLE ALL IN TABLESPACE included:
+ *  it names no table). */
+export function alterTableActions(statement: Statement): StatementPart[] {
+  return actionsAfter(statement, ALTER_TABLE);
+}
+
+/** The actions of an ALTER MATERIALIZED VIEW statement (`SET TABLESPACE ...`, `SET (...)`), as
+ *  alterTableActions gives an ALTER TABLE's. */
+export function alterMaterializedViewActions(statement: Statement): StatementPart[] {
+  return actionsAfter(statement, ALTER_MATERIALIZED_VIEW);
+}
+
+/** What an `ALTER TABLE | INDEX | MATERIALIZED VIEW ALL IN TABLESPACE from [OWNED BY ...] SET TABLESPACE to`
+ *  moves: every relation of that kind in the tablespace `from` (as written), whatever the rows of each. */
+export interface TablespaceMove {
+  kind: "table" | "index" | "materialized view";
+  from: string;
+}
+
+const MOVE_ALL_IN_TABLESPACE = new RegExp(
+  String.raw`^\s*ALTER\s+(TABLE|INDEX|MATERIALIZED\s+VIEW)\s+ALL\s+IN\s+TABLESPACE\s+(${IDENT})\s+(?:OWNED\s+BY\s+[\s\S]*?\s+)?SET\s+TABLESPACE\b`,
+  "i",
+);
+
+/** The move of a whole tablespace's tables, indexes or materialized views a statement makes, if it is one. */
+export function tablespaceMove(statement: Statement): TablespaceMove | undefined {
+  const match = MOVE_ALL_IN_TABLESPACE.exec(statement.code);
+  if (!match) return undefined;
+  const kind = match[1]!.toLowerCase().replace(/\s+/g, " ") as TablespaceMove["kind"];
+  return { kind, from: match[2]! };
 }
 
 /** The action of an ALTER TABLE statement at `offset` in the file the statement was read from, as squawk

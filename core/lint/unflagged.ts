@@ -5,11 +5,13 @@
 import { addsSerialColumn } from "./added-column";
 import {
   IDENT,
+  alterMaterializedViewActions,
   alterTableActions,
   codeStart,
   hasTopLevelKeyword,
   statementParts,
   statementTarget,
+  tablespaceMove,
   type Statement,
 } from "./statements";
 
@@ -22,15 +24,17 @@ export interface UnflaggedFinding {
 /** The ALTER TABLE actions squawk does not report, and the rule the lint reports each under. */
 const ACTIONS: readonly { matches: (action: string) => boolean; rule: string }[] = [
   { matches: addsSerialColumn, rule: "adding-field-with-default" },
-  { matches: (action) => /^SET\s+TABLESPACE\b/i.test(action), rule: "moving-tablespace" },
+  { matches: (action) => SET_TABLESPACE.test(action), rule: "moving-tablespace" },
   { matches: (action) => /^SET\s+(?:UN)?LOGGED\b/i.test(action), rule: "changing-table-logging" },
 ];
 
-/** ALTER INDEX ... SET TABLESPACE, of one index or of ALL IN TABLESPACE (OWNED BY ...). */
+/** ALTER INDEX ... SET TABLESPACE of one index. */
 const INDEX_SET_TABLESPACE = new RegExp(
-  String.raw`^\s*ALTER\s+INDEX\s+(?:IF\s+EXISTS\s+)?(?:ALL\s+IN\s+TABLESPACE\s+${IDENT}\s+(?:OWNED\s+BY\s+[\s\S]*?\s+)?|${IDENT}\s+)SET\s+TABLESPACE\b`,
+  String.raw`^\s*ALTER\s+INDEX\s+(?:IF\s+EXISTS\s+)?${IDENT}\s+SET\s+TABLESPACE\b`,
   "i",
 );
+
+const SET_TABLESPACE = /^SET\s+TABLESPACE\b/i;
 
 /** Whole statements squawk does not report. CLUSTER without a table and VACUUM cannot run in a migration's
  *  transaction at all (transaction-block.ts); TRUNCATE ... CASCADE is squawk's ban-truncate-cascade. */
@@ -40,6 +44,8 @@ const STATEMENTS: readonly { matches: (statement: Statement) => boolean; rule: s
     rule: "clustering-table",
   },
   { matches: (s) => INDEX_SET_TABLESPACE.test(s.code), rule: "moving-tablespace" },
+  // ALTER TABLE, INDEX or MATERIALIZED VIEW ALL IN TABLESPACE: every one of the tablespace (index.ts says so).
+  { matches: (s) => tablespaceMove(s) !== undefined, rule: "moving-tablespace" },
   {
     matches: (s) => /^\s*TRUNCATE\b/i.test(s.code) && !/\bCASCADE\b/i.test(s.code),
     rule: "truncating-table",
@@ -60,6 +66,10 @@ export function unflaggedFindings(statement: Statement): UnflaggedFinding[] {
   for (const action of alterTableActions(statement)) {
     for (const { matches, rule } of ACTIONS)
       if (matches(action.text)) found.push({ rule, offset: action.offset });
+  }
+  // SET TABLESPACE copies a materialized view's file as it copies a table's.
+  for (const action of alterMaterializedViewActions(statement)) {
+    if (SET_TABLESPACE.test(action.text)) found.push({ rule: "moving-tablespace", offset: action.offset });
   }
   // A WITH's DELETE or UPDATE is a statement of its own (statementParts), pointed at where it starts.
   for (const part of statementParts(statement)) {

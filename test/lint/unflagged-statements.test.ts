@@ -67,13 +67,18 @@ describe("statements squawk does not report", () => {
     );
   });
   afterAll(async () => {
-    await withClient(db.current.url, (c) => c.query(`DROP TABLESPACE IF EXISTS ${TABLESPACE}`));
+    // A test may leave t (and a materialized view on it) in the tablespace.
+    await withClient(db.current.url, (c) =>
+      c
+        .query("DROP TABLE IF EXISTS t CASCADE")
+        .then(() => c.query(`DROP TABLESPACE IF EXISTS ${TABLESPACE}`)),
+    );
   });
 
   const withRows = (rows: number) =>
     withClient(db.current.url, (c) =>
       c.query(`
-        DROP TABLE IF EXISTS t;
+        DROP TABLE IF EXISTS t CASCADE;
         CREATE TABLE t (id int PRIMARY KEY, c int);
         INSERT INTO t SELECT g, g FROM generate_series(1, ${rows}) g;`),
     );
@@ -181,12 +186,73 @@ describe("statements squawk does not report", () => {
     expect(findings[0]!.tableSize).toMatch(/^100 rows, /);
     expect(findings[0]!.problem).toContain("ALTER INDEX");
     expect(findings[0]!.lock).toMatch(/^ACCESS EXCLUSIVE/);
-    // Every index of a tablespace: the lint cannot tell whose, and weighs it as holding data.
+    // Every index of a tablespace: the lint does not tell whose, and weighs it as holding data (below).
     const all = await lint(`ALTER INDEX ALL IN TABLESPACE pg_default SET TABLESPACE ${TABLESPACE};`);
     expect(all.map((f) => `${f.level} ${f.rule} ${f.table}`)).toEqual(["error moving-tablespace null"]);
     await withRows(0);
     expect(await lint(statement)).toEqual([]);
   });
+
+  it("ALTER MATERIALIZED VIEW ... SET TABLESPACE copies the view under ACCESS EXCLUSIVE: an error in production, weighed with its rows", async () => {
+    await withRows(100);
+    const view = (rows: number) =>
+      withClient(db.current.url, (c) =>
+        c.query(
+          `DROP MATERIALIZED VIEW IF EXISTS mv; CREATE MATERIALIZED VIEW mv AS SELECT id FROM t WHERE id <= ${rows};`,
+        ),
+      );
+    await view(100);
+    const statement = `ALTER MATERIALIZED VIEW mv SET TABLESPACE ${TABLESPACE};`;
+    const { rewritten, locks } = await relationChanges(db.current.url, statement, "mv");
+    expect(rewritten).toBe(true);
+    expect(locks.mv).toContain("AccessExclusiveLock");
+    const findings = await lint(statement);
+    expect(findings.map((f) => `${f.level} ${f.rule} ${f.table}`)).toEqual(["error moving-tablespace mv"]);
+    expect(findings[0]!.tableSize).toMatch(/^100 rows, /);
+    expect(findings[0]!.problem).toContain("materialized view (ALTER MATERIALIZED VIEW)");
+    expect(findings[0]!.saferForm).toContain("CREATE MATERIALIZED VIEW ... TABLESPACE");
+    // Among other actions, and with IF EXISTS.
+    const among = await lint(
+      `ALTER MATERIALIZED VIEW IF EXISTS mv ALTER COLUMN id SET STATISTICS 100, SET TABLESPACE ${TABLESPACE};`,
+    );
+    expect(among.map((f) => `${f.level} ${f.rule} ${f.table}`)).toEqual(["error moving-tablespace mv"]);
+    await view(0);
+    expect(await lint(statement)).toEqual([]);
+  });
+
+  it.each([
+    { statement: `ALTER TABLE ALL IN TABLESPACE ${TABLESPACE} SET TABLESPACE pg_default;`, kind: "table" },
+    {
+      statement: `ALTER TABLE ALL IN TABLESPACE ${TABLESPACE} OWNED BY CURRENT_USER SET TABLESPACE pg_default NOWAIT;`,
+      kind: "table",
+    },
+    { statement: `ALTER INDEX ALL IN TABLESPACE ${TABLESPACE} SET TABLESPACE pg_default;`, kind: "index" },
+    {
+      statement: `ALTER MATERIALIZED VIEW ALL IN TABLESPACE ${TABLESPACE} SET TABLESPACE pg_default;`,
+      kind: "materialized view",
+    },
+  ])(
+    "$statement moves every $kind of the tablespace, not one named all: an error in production",
+    async ({ statement, kind }) => {
+      await withRows(100);
+      await withClient(db.current.url, (c) =>
+        c.query(`ALTER TABLE t SET TABLESPACE ${TABLESPACE}; ALTER INDEX t_pkey SET TABLESPACE ${TABLESPACE};
+               DROP MATERIALIZED VIEW IF EXISTS mv; CREATE MATERIALIZED VIEW mv TABLESPACE ${TABLESPACE} AS SELECT id FROM t;`),
+      );
+      const moved = { table: "t", index: "t_pkey", "materialized view": "mv" }[kind]!;
+      const { rewritten, locks } = await relationChanges(db.current.url, statement, moved);
+      expect(rewritten).toBe(true);
+      expect(locks[moved]).toContain("AccessExclusiveLock");
+      const findings = await lint(statement);
+      expect(findings.map((f) => `${f.level} ${f.rule} ${f.table}`)).toEqual([
+        "error moving-tablespace null",
+      ]);
+      expect(findings[0]!.problem).toContain(`moves every ${kind} in tablespace ${TABLESPACE}`);
+      expect(findings[0]!.problem).toContain('not one named "all"');
+      expect(findings[0]!.lock).toMatch(/^ACCESS EXCLUSIVE .* on every /);
+      expect(findings[0]!.problem).not.toContain("cannot tell which table");
+    },
+  );
 
   it("a DELETE or UPDATE with its own WHERE, SET TABLESPACE of an empty table and TRUNCATE of a new one are not shown", async () => {
     await withRows(100);
