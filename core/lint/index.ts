@@ -23,9 +23,11 @@ import {
   NOT_NULL_RULE,
   SYNTAX_ERROR_RULE,
   TRANSACTION_BLOCK_RULE,
+  TYPE_CHANGE_RULE,
   UNCHECKED_STATEMENT_RULE,
   movingAllInTablespace,
   provenNotNull,
+  rewriteFreeTypeChange,
   ruleInfo,
   ruleJudges,
   type RuleKind,
@@ -51,6 +53,7 @@ import {
 } from "./statements";
 import { describeSyntaxError } from "./syntax-errors";
 import { outsideTransaction } from "./transaction-block";
+import { judgeTypeChange, typeChange, type TypeChangeVerdict } from "./type-change";
 import { readWithServerParser, type UnreadStatement } from "./unreadable";
 import { unflaggedFindings } from "./unflagged";
 import { describeSize, weighTable, type TableWeight } from "./weigh";
@@ -130,6 +133,18 @@ interface Creations {
 type Weigh = (name: string, kind: "table" | "index") => Promise<TableWeight | undefined>;
 /** The validated CHECK that proves a column NOT NULL when `statement` runs (not-null-proof.ts), if any. */
 type ProveNotNull = (table: string, column: string, statement: Statement) => Promise<string | undefined>;
+/** Whether an Up section's ALTER COLUMN ... TYPE (`action` of `statement`) changes the catalog alone (type-change.ts). */
+type JudgeTypeChange = (
+  table: string,
+  action: string,
+  statement: Statement,
+) => Promise<TypeChangeVerdict | undefined>;
+
+/** What the live catalog says of a finding's statement, beyond its table's weight. */
+interface CatalogProofs {
+  proveNotNull: ProveNotNull;
+  judgeTypeChange: JudgeTypeChange;
+}
 
 /** squawk's name for a section (a file name): the migration's own for its Up section. */
 const sourceId = (name: string, section: MigrationSection) => (section === "up" ? name : `${name}.down`);
@@ -169,6 +184,14 @@ export async function lintMigrations(
   );
   const proveNotNull: ProveNotNull = (table, column, statement) =>
     notNullProof(client, table, column, pendingChecks.get(statement));
+  // The Up sections' statements in the order apply runs them: what runs before a statement.
+  const upStatements = [...linted.values()].filter((l) => l.section === "up").flatMap((l) => l.statements);
+  const judgeType: JudgeTypeChange = async (table, action, statement) => {
+    const change = typeChange(action);
+    if (!change) return undefined;
+    const earlier = upStatements.slice(0, Math.max(0, upStatements.indexOf(statement)));
+    return judgeTypeChange(client, table, change, earlier);
+  };
   // squawk takes a table created earlier in the file for a new one, and reports nothing on it: a CREATE TABLE
   // IF NOT EXISTS of a table the database has creates nothing, so squawk does not see it.
   const reading = await readWithServerParser(
@@ -205,13 +228,10 @@ export async function lintMigrations(
       if (server?.verdict === "parses") continue;
       findings.push(syntaxErrorFinding(file, read, finding, server));
     } else {
-      const weighed = await weighFinding(
-        finding,
-        { linted: file, statement, offset },
-        creations,
-        weigh,
+      const weighed = await weighFinding(finding, { linted: file, statement, offset }, creations, weigh, {
         proveNotNull,
-      );
+        judgeTypeChange: judgeType,
+      });
       for (const one of weighed) findings.push(judged(one, statement, environment));
     }
     if (statement) reported.set(statement, (reported.get(statement) ?? new Set()).add(finding.rule));
@@ -380,7 +400,7 @@ async function weighFinding(
   { linted, statement, offset }: Located,
   creations: Creations,
   weigh: Weigh,
-  proveNotNull: ProveNotNull,
+  proofs: CatalogProofs,
 ): Promise<Weighed[]> {
   const action = statement && alterTableAction(statement, offset);
   const info = ruleInfo(finding.rule, action);
@@ -459,9 +479,22 @@ async function weighFinding(
     // SET NOT NULL skips its scan where a validated CHECK (col IS NOT NULL) proves it: the safer form followed.
     const proof =
       notNullColumn && statement && linted.section === "up"
-        ? await proveNotNull(target.name, notNullColumn, statement)
+        ? await proofs.proveNotNull(target.name, notNullColumn, statement)
         : undefined;
-    weighed.push(proof ? { ...found, ...provenNotNull(proof) } : found);
+    if (proof) {
+      weighed.push({ ...found, ...provenNotNull(proof) });
+      continue;
+    }
+    // A type change the live column's type shows PostgreSQL makes in the catalog alone. A Down section runs
+    // after its Up section changed the column: the live type is not the one it finds.
+    const typeVerdict =
+      finding.rule === TYPE_CHANGE_RULE && action && statement && linted.section === "up"
+        ? await proofs.judgeTypeChange(target.name, action, statement)
+        : undefined;
+    if (typeVerdict?.catalogOnly)
+      weighed.push({ ...found, ...rewriteFreeTypeChange(typeVerdict.from, typeVerdict.to) });
+    else if (typeVerdict) weighed.push({ ...found, problem: `${found.problem} ${typeVerdict.reason}` });
+    else weighed.push(found);
   }
   return weighed;
 }

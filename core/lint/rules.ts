@@ -137,6 +137,9 @@ const CONSTRAINT_RULES: ReadonlySet<string> = new Set([
   "adding-serial-primary-key-field",
 ]);
 
+/** squawk's rule on ALTER COLUMN ... TYPE (type-change.ts clears what PostgreSQL does in the catalog alone). */
+export const TYPE_CHANGE_RULE = "changing-column-type";
+
 /** squawk's rule on ALTER COLUMN ... SET NOT NULL (and on adding a NOT NULL column). */
 export const NOT_NULL_RULE = "adding-not-nullable-field";
 
@@ -158,7 +161,7 @@ export const RULES: Record<string, RuleInfo> = {
     lock: ACCESS_EXCLUSIVE,
     saferForm: `DROP INDEX CONCURRENTLY outside the release, then a migration with DROP INDEX IF EXISTS (${INDEX_BY_HAND})`,
   },
-  "changing-column-type": {
+  [TYPE_CHANGE_RULE]: {
     kind: "blocking",
     lock: `${ACCESS_EXCLUSIVE} while the table is rewritten`,
     saferForm:
@@ -355,6 +358,29 @@ export function movingAllInTablespace(
     problem: `ALTER ${kind.toUpperCase()} ALL IN TABLESPACE ${from} moves every ${kind} in tablespace ${from} (only those of the roles OWNED BY names, when it is given), not one named "all": it locks them all under ACCESS EXCLUSIVE first, then copies each whole (a rewrite), and the locks are held until the migration commits, which blocks ${blocks}. The lint does not weigh them one by one: it weighs the statement as one on tables that hold data.`,
     lock: `${ACCESS_EXCLUSIVE} on every ${kind} of the tablespace, from before the first copy until the migration commits`,
     saferForm: `${MOVE_BY_HAND[kind]}, one ${kind} at a time`,
+  };
+}
+
+/**
+ * changing-column-type on an ALTER COLUMN ... TYPE that PostgreSQL makes in the catalog alone, as the live
+ * column's type shows (type-change.ts): no rewrite, no scan, no index rebuild, so ACCESS EXCLUSIVE is held
+ * for a moment. Advice, a warning on every stack, as SET NOT NULL proven by a CHECK is (provenNotNull): the
+ * lock is brief, but the column's type changes under the app still running.
+ */
+export function rewriteFreeTypeChange(
+  from: string,
+  to: string,
+): Pick<RuleInfo, "kind" | "lock" | "problem" | "saferForm"> {
+  const change =
+    from === to
+      ? `The column is ${from} already, so PostgreSQL changes it in the catalog alone`
+      : `The column is ${from} now, and PostgreSQL changes ${from} to ${to} in the catalog alone (the values are binary-coercible and fit the new type unchanged)`;
+  return {
+    kind: "advice",
+    lock: `${ACCESS_EXCLUSIVE}, for a moment: no rewrite`,
+    problem: `${change}: no rewrite of the table, no scan and no rebuild of its indexes, so the lock is held only while the catalog changes.`,
+    saferForm:
+      "nothing to change for the lock; make sure every app version still running accepts the column's new type (a longer value, a wider number) before the release",
   };
 }
 

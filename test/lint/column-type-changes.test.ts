@@ -1,0 +1,271 @@
+// ALTER COLUMN ... TYPE on a table with data, as PostgreSQL runs it and as the lint weighs it: a change the
+// live column's type shows PostgreSQL makes in the catalog alone (no new file for the table or its index) is
+// a warning on every stack, as a brief ACCESS EXCLUSIVE is; a rewrite, and a change the lint cannot read,
+// stays an error in production, saying why.
+import { readdirSync, rmSync } from "node:fs";
+import path from "node:path";
+import { beforeEach, describe, expect, it } from "vitest";
+import { lintMigrations, readMigrationFiles, type SafetyFinding } from "../../core";
+import { runCli } from "../support/cli";
+import { useTestDatabase, withClient } from "../support/database";
+import { fixtureMigrationsCopy, writeMigration } from "../support/fixtures";
+import { relationChanges } from "../support/relation-changes";
+import { scratchDir } from "../support/scratch";
+
+const TABLE = `
+  DROP VIEW IF EXISTS campaign_names;
+  DROP TABLE IF EXISTS "Campaign";
+  CREATE TABLE "Campaign" (
+    id int PRIMARY KEY,
+    "name" varchar(200),
+    "slug" varchar,
+    "note" text,
+    "budget" numeric(10, 2),
+    "flags" varbit(8),
+    "code" varchar(20) CHECK (length("code") > 0),
+    "label" varchar(40) COLLATE "C",
+    "tag" varchar(20)
+  );
+  CREATE INDEX campaign_name ON "Campaign" ("name");
+  CREATE INDEX campaign_budget ON "Campaign" ("budget");
+  CREATE INDEX campaign_tag_lower ON "Campaign" (lower("tag"));
+  INSERT INTO "Campaign"
+  SELECT g, 'campaign ' || g, 'c-' || g, 'note', g, B'101', 'C' || g, 'L' || g, 'T' || g
+    FROM generate_series(1, 100) g;`;
+
+/** Changes PostgreSQL makes in the catalog alone, and the index on the column each keeps. */
+const CATALOG_ONLY = [
+  { change: '"name" TYPE varchar(500)', index: "campaign_name", from: "character varying(200)" },
+  {
+    change: '"name" SET DATA TYPE character varying(200)',
+    index: "campaign_name",
+    from: "character varying(200)",
+  },
+  { change: '"name" TYPE varchar', index: "campaign_name", from: "character varying(200)" },
+  { change: '"name" TYPE text', index: "campaign_name", from: "character varying(200)" },
+  { change: '"slug" TYPE text', index: undefined, from: "character varying" },
+  { change: '"note" TYPE varchar', index: undefined, from: "text" },
+  { change: '"budget" TYPE numeric(12, 2)', index: "campaign_budget", from: "numeric(10,2)" },
+  { change: '"budget" TYPE decimal', index: "campaign_budget", from: "numeric(10,2)" },
+  { change: '"flags" TYPE bit varying(16)', index: undefined, from: "bit varying(8)" },
+  { change: '"flags" TYPE varbit', index: undefined, from: "bit varying(8)" },
+];
+
+/** Changes PostgreSQL rewrites the table for, and what the finding says of each. */
+const REWRITES = [
+  { change: '"name" TYPE varchar(100)', says: "The column is character varying(200) now" },
+  { change: '"note" TYPE varchar(300)', says: "text to character varying(300) is not a change" },
+  { change: "id TYPE bigint", says: "integer to bigint is not a change" },
+  { change: '"budget" TYPE numeric(12, 3)', says: "numeric(10,2) to numeric(12,3)" },
+  { change: '"budget" TYPE numeric(8, 2)', says: "numeric(10,2) to numeric(8,2)" },
+  { change: '"flags" TYPE varbit(4)', says: "bit varying(8) to bit varying(4)" },
+  { change: '"name" TYPE varchar(500) USING trim("name")', says: "With a USING clause" },
+];
+
+const alter = (change: string) => `ALTER TABLE "Campaign" ALTER COLUMN ${change};`;
+
+describe("ALTER COLUMN ... TYPE weighed with the live column's type", () => {
+  const db = useTestDatabase("linttypes");
+  const dir = scratchDir("neonhub-migrations-");
+
+  beforeEach(() => withClient(db.current.url, (c) => c.query(TABLE)));
+
+  const lint = async (...migrations: string[]): Promise<SafetyFinding[]> => {
+    for (const file of readdirSync(dir)) rmSync(path.join(dir, file));
+    migrations.forEach((up, i) =>
+      writeMigration(dir, `2025010100${String(i + 1).padStart(2, "0")}00_step.sql`, up),
+    );
+    const report = await withClient(db.current.url, (c) =>
+      lintMigrations(c, readMigrationFiles(dir), { environment: "production" }),
+    );
+    return report.findings;
+  };
+  const typeFindings = (findings: SafetyFinding[]) =>
+    findings.filter((f) => f.rule === "changing-column-type");
+
+  it("the user's case: varchar(200) to varchar(500) keeps the table's file and its index, and is a warning", async () => {
+    const statement = 'ALTER TABLE "Campaign" ALTER COLUMN "name" TYPE varchar(500);';
+    const table = await relationChanges(db.current.url, statement, '"Campaign"');
+    expect(table.rewritten).toBe(false);
+    expect(table.locks['"Campaign"']).toContain("AccessExclusiveLock");
+    expect((await relationChanges(db.current.url, statement, "campaign_name")).rewritten).toBe(false);
+    const findings = await lint(statement);
+    // prefer-text-field is advice on any varchar(n) and stays.
+    expect(findings.map((f) => `${f.level} ${f.rule}`)).toEqual([
+      "warning changing-column-type",
+      "warning prefer-text-field",
+    ]);
+    const [change] = findings;
+    expect(change).toMatchObject({ table: '"Campaign"', line: 2 });
+    expect(change!.tableSize).toMatch(/^100 rows, /);
+    expect(change!.problem).toContain(
+      "The column is character varying(200) now, and PostgreSQL changes character varying(200) to character varying(500) in the catalog alone",
+    );
+    expect(change!.lock).toBe("ACCESS EXCLUSIVE (blocks reads and writes), for a moment: no rewrite");
+  });
+
+  it.each(CATALOG_ONLY)(
+    "$change rewrites nothing and is a warning in production",
+    async ({ change, index, from }) => {
+      const statement = alter(change);
+      expect((await relationChanges(db.current.url, statement, '"Campaign"')).rewritten).toBe(false);
+      if (index) expect((await relationChanges(db.current.url, statement, index)).rewritten).toBe(false);
+      const findings = typeFindings(await lint(statement));
+      expect(findings.map((f) => f.level)).toEqual(["warning"]);
+      expect(findings[0]!.problem).toContain(`The column is ${from}`);
+      expect(findings[0]!.problem).toContain("in the catalog alone");
+    },
+  );
+
+  it.each(REWRITES)("$change rewrites the table and stays an error", async ({ change, says }) => {
+    const statement = alter(change);
+    const { rewritten, locks } = await relationChanges(db.current.url, statement, '"Campaign"');
+    expect(rewritten).toBe(true);
+    expect(locks['"Campaign"']).toContain("AccessExclusiveLock");
+    const findings = typeFindings(await lint(statement));
+    expect(findings.map((f) => f.level)).toEqual(["error"]);
+    expect(findings[0]!.problem).toContain("Changing a column type requires an `ACCESS EXCLUSIVE` lock");
+    expect(findings[0]!.problem).toContain(says);
+    expect(findings[0]!.lock).toBe("ACCESS EXCLUSIVE (blocks reads and writes) while the table is rewritten");
+  });
+
+  it("a change of the column's collation rebuilds its index: an error", async () => {
+    // label is COLLATE "C": text without COLLATE takes text's default collation.
+    await withClient(db.current.url, (c) => c.query('CREATE INDEX campaign_label ON "Campaign" ("label")'));
+    const statement = alter('"label" TYPE text');
+    expect((await relationChanges(db.current.url, statement, '"Campaign"')).rewritten).toBe(false);
+    expect((await relationChanges(db.current.url, statement, "campaign_label")).rewritten).toBe(true);
+    const findings = typeFindings(await lint(statement));
+    expect(findings.map((f) => f.level)).toEqual(["error"]);
+    expect(findings[0]!.problem).toContain("The column's collation changes (to the default of text)");
+    // The same collation, written out: the catalog alone.
+    expect(typeFindings(await lint(alter('"label" TYPE text COLLATE "C"'))).map((f) => f.level)).toEqual([
+      "warning",
+    ]);
+    expect(typeFindings(await lint(alter('"name" TYPE text COLLATE "C"'))).map((f) => f.level)).toEqual([
+      "error",
+    ]);
+  });
+
+  it("a column a CHECK constraint, an expression index or a view depends on stays an error, naming it", async () => {
+    const check = typeFindings(await lint(alter('"code" TYPE varchar(40)')));
+    expect(check.map((f) => f.level)).toEqual(["error"]);
+    expect(check[0]!.problem).toContain(
+      'constraint Campaign_code_check on table "Campaign" depends on the column',
+    );
+    // An index on an expression of the column is built again.
+    const statement = alter('"tag" TYPE varchar(40)');
+    expect((await relationChanges(db.current.url, statement, "campaign_tag_lower")).rewritten).toBe(true);
+    const expression = typeFindings(await lint(statement));
+    expect(expression.map((f) => f.level)).toEqual(["error"]);
+    expect(expression[0]!.problem).toContain("index campaign_tag_lower depends on the column");
+    // PostgreSQL refuses to change the type of a column a view reads.
+    await withClient(db.current.url, (c) =>
+      c.query('CREATE VIEW campaign_names AS SELECT "name" FROM "Campaign"'),
+    );
+    const view = typeFindings(await lint(alter('"name" TYPE varchar(500)')));
+    expect(view.map((f) => f.level)).toEqual(["error"]);
+    expect(view[0]!.problem).toContain("view campaign_names depends on the column");
+  });
+
+  it("a column whose type the lint cannot read from the live database stays an error, saying why", async () => {
+    // Changed by an earlier pending migration: the live type is not the one the statement finds.
+    const [, second] = typeFindings(await lint(alter('"name" TYPE text'), alter('"name" TYPE varchar(300)')));
+    expect(second).toMatchObject({ level: "error", file: "20250101000200_step.sql" });
+    expect(second!.problem).toContain(
+      'An earlier statement of the pending migrations names "Campaign", so the live database does not tell the column\'s type',
+    );
+    // Added by a pending migration, earlier in the same one.
+    const added = typeFindings(
+      await lint(
+        `ALTER TABLE "Campaign" ADD COLUMN "brief" varchar(10);\n${alter('"brief" TYPE varchar(20)')}`,
+      ),
+    );
+    expect(added.map((f) => f.level)).toEqual(["error"]);
+    // A type a pending migration creates is not in the database.
+    const domain = typeFindings(
+      await lint(`CREATE DOMAIN short_name AS varchar(300);`, alter('"name" TYPE short_name')),
+    );
+    expect(domain.map((f) => f.level)).toEqual(["error"]);
+    expect(domain[0]!.problem).toContain(
+      "The lint cannot read the new type: the server cannot read the type short_name",
+    );
+    // A column the table does not have.
+    const missing = typeFindings(await lint(alter('"title" TYPE text')));
+    expect(missing.map((f) => f.level)).toEqual(["error"]);
+    expect(missing[0]!.problem).toContain('The column "title" is not in the table');
+  });
+
+  it("a Down section is weighed as before: revert runs it after its Up section changed the column", async () => {
+    for (const file of readdirSync(dir)) rmSync(path.join(dir, file));
+    writeMigration(
+      dir,
+      "20250101000100_step.sql",
+      alter('"name" TYPE varchar(500)'),
+      alter('"name" TYPE varchar(200)'),
+    );
+    const report = await withClient(db.current.url, (c) =>
+      lintMigrations(c, readMigrationFiles(dir), { environment: "production" }),
+    );
+    const down = typeFindings(report.findings).find((f) => f.section === "down");
+    expect(down).toMatchObject({
+      level: "warning",
+      lock: "ACCESS EXCLUSIVE (blocks reads and writes) while the table is rewritten",
+    });
+    expect(down!.problem).not.toContain("in the catalog alone");
+  });
+});
+
+describe("a release with a column type change, planned and applied in production", () => {
+  const db = useTestDatabase("linttyperelease");
+  const dir = fixtureMigrationsCopy();
+  const cli = (...args: string[]) =>
+    runCli([...args, "--environment", "production", "--migrations-dir", dir], {
+      DATABASE_URL: db.current.url,
+    });
+  const nameType = () =>
+    withClient(db.current.url, async (c) => {
+      const found = await c.query<{ type: string }>(
+        `SELECT format_type(atttypid, atttypmod) AS type FROM pg_attribute WHERE attrelid = '"Widget"'::regclass AND attname = 'name'`,
+      );
+      return found.rows[0]!.type;
+    });
+
+  it("is not blocked when PostgreSQL changes the catalog alone, and refused when it rewrites", async () => {
+    expect((await cli("apply")).code).toBe(0);
+    await withClient(db.current.url, (c) =>
+      c.query(
+        `INSERT INTO "Widget" (id, name) SELECT 'w' || g, 'widget ' || g FROM generate_series(1, 500) g`,
+      ),
+    );
+    // text to varchar without a limit: a warning, applied. Then a limit, which the live varchar column (as
+    // the first release left it) makes a rewrite: refused before anything is applied.
+    writeMigration(
+      dir,
+      "20250101000400_widget_name.sql",
+      'ALTER TABLE "Widget" ALTER COLUMN name TYPE varchar;',
+    );
+    const plan = await cli("plan");
+    expect(plan.code).toBe(2);
+    expect(plan.stdout).toContain(
+      'warning: 20250101000400_widget_name.sql:2 changing-column-type on "Widget"',
+    );
+    expect((await cli("apply")).code).toBe(0);
+    expect(await nameType()).toBe("character varying");
+
+    writeMigration(
+      dir,
+      "20250101000500_widget_name_limit.sql",
+      'ALTER TABLE "Widget" ALTER COLUMN name TYPE varchar(20);',
+    );
+    const narrowing = await cli("plan");
+    expect(narrowing.code).toBe(1);
+    expect(narrowing.stdout).toContain(
+      'error: 20250101000500_widget_name_limit.sql:2 changing-column-type on "Widget" (500 rows',
+    );
+    const apply = await cli("apply", "--json");
+    expect(apply.code).toBe(1);
+    expect((JSON.parse(apply.stdout) as { error: { code: string } }).error.code).toBe("unsafe-migration");
+    expect(await nameType()).toBe("character varying");
+  });
+});
