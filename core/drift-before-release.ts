@@ -7,12 +7,8 @@
 // what an interrupted build of the release itself left: those are warnings, named, and the new snapshot
 // records them (docs/runbook.md, "Drift before a release").
 import type { ClientBase } from "pg";
-import { parseDatabaseUrl } from "./dsn";
 import { ReleaseError } from "./errors";
-import { withBoundedLockWaits, type BoundedWaitOptions } from "./lock-safety/bounded-waits";
-import { restoreLockTimeoutSql, swapLockTimeoutSql } from "./lock-safety/session";
-import { resolveLockSafety } from "./lock-safety/settings";
-import { silentLogger, type Logger } from "./logger";
+import type { Logger } from "./logger";
 import type { PlanProblem } from "./plan-problems";
 import {
   diffSnapshots,
@@ -23,7 +19,6 @@ import {
   type SnapshotDiff,
 } from "./snapshot";
 import { repairStatements } from "./snapshot-repair";
-import type { ReleaseOptions } from "./release";
 
 /** The commands that record the live catalog as the snapshot after changing the schema. */
 export type RecordingCommand = "apply" | "revert";
@@ -199,48 +194,5 @@ export function checkDriftBeforeRelease(
   for (const d of drift) {
     if (d.handling === "warn") log.warn(driftWarningText(d));
     if (d.handling === "restore") log.info(driftWarningText(d));
-  }
-}
-
-/**
- * How apply and revert bound their reads before the first write (the state, the drift): the migrations' lock
- * timeout (--migration-lock-timeout), the lock_timeout to set for the read alone, since the migrations, seed
- * sets and index builds set their own.
- */
-export function releaseReadWaits(options: ReleaseOptions, command: RecordingCommand): BoundedWaitOptions {
-  return {
-    command,
-    lockTimeoutMs: resolveLockSafety(options.lockSafety).lockTimeoutMs,
-    connectTimeoutMs: options.connectTimeoutMs,
-    log: options.log ?? silentLogger,
-    outcome: "Nothing was written.",
-    flag: "--migration-lock-timeout",
-  };
-}
-
-/**
- * The drift read of a command that records the snapshot, bounded as a migration's statement is: reading a
- * column default or a policy locks its table (pg_get_expr), so a session holding a table's lock would hold
- * the release there, before its first write, without a word and without end (the release session has no
- * lock_timeout of its own). It waits at most the migrations' lock timeout, says what it waits for, and then
- * fails naming the blocker.
- */
-export async function driftReadBounded(
-  client: ClientBase,
-  options: ReleaseOptions,
-  ledgerLast: string | null,
-  command: RecordingCommand,
-): Promise<DriftBeforeRelease[]> {
-  const waits = releaseReadWaits(options, command);
-  const set = await client.query<{ was: string }>(swapLockTimeoutSql(waits.lockTimeoutMs));
-  try {
-    return await withBoundedLockWaits(
-      client,
-      parseDatabaseUrl(options.databaseUrl, options.databaseUrlSource ?? "the database URL"),
-      waits,
-      () => driftBeforeRelease(client, ledgerLast, command),
-    );
-  } finally {
-    await client.query(restoreLockTimeoutSql(set.rows[0]!.was));
   }
 }

@@ -28,7 +28,7 @@ import {
 import { DEFAULT_LOCK_TIMEOUT_MS, acquireReleaseLock } from "./lock";
 import { lintMigrations, refuseUnsafeMigrations, type ReleaseEnvironment, type SafetyReport } from "./lint";
 import { openMonitorInBackground, type MonitorConnection } from "./lock-safety/monitor-connection";
-import { withBoundedLockWaits } from "./lock-safety/bounded-waits";
+import { withBoundedLockWaits, type BoundedWaitOptions } from "./lock-safety/bounded-waits";
 import { commandSessionSql, endSessionWithClient } from "./lock-safety/session";
 import { resolveLockSafety, type LockSafetySettings } from "./lock-safety/settings";
 import { silentLogger, type Logger } from "./logger";
@@ -48,10 +48,9 @@ import {
   compareWithRecorded,
   checkDriftBeforeRelease,
   driftBeforeRelease,
-  driftReadBounded,
-  releaseReadWaits,
   type DriftBeforeRelease,
 } from "./drift-before-release";
+import { readsBeforeFirstWrite, releaseReadWaits } from "./reads-before-first-write";
 import { schemaDriftError } from "./schema-drift";
 import { releaseRecordsOwnerError } from "./release-records-owner";
 import type { MigrationResult, StepKind, StepPlanMap, StepResult } from "./results";
@@ -210,29 +209,43 @@ async function withConnection<T>(
   command: string,
   fn: (client: Client) => Promise<T>,
 ): Promise<T> {
-  const target = targetOf(options);
   // apply waits for the release lock and its migrations for table locks, each its own way; the reads wait
   // for a table lock at most lockTimeoutMs, saying for whom.
-  const readLockTimeoutMs =
-    command === "apply" ? undefined : (options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS);
-  const client = await openClient(target, {
-    applicationName: `neonhub-db:${command}`,
+  const waits = command === "apply" ? undefined : readCommandWaits(options, command);
+  return withCommandConnection(options, command, waits, fn);
+}
+
+/** How a read command (plan, status, verify) waits for a lock another session holds: at most --lock-timeout. */
+export function readCommandWaits(options: ReleaseOptions, command: string): BoundedWaitOptions {
+  return {
+    command,
+    lockTimeoutMs: options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS,
     connectTimeoutMs: options.connectTimeoutMs,
-    sessionSql: commandSessionSql(readLockTimeoutMs),
+    log: options.log ?? silentLogger,
+  };
+}
+
+/**
+ * A connection of `command`'s own (application_name `neonhub-db:<applicationName>`), closed after `fn`. Given
+ * `waits`, each of its statements waits for a table lock at most `waits.lockTimeoutMs` (set with the session),
+ * and a lock timeout is a `lock-timeout` error naming the blocker (core/lock-safety/bounded-waits.ts).
+ */
+export async function withCommandConnection<T>(
+  options: ReleaseOptions,
+  command: string,
+  waits: BoundedWaitOptions | undefined,
+  fn: (client: Client) => Promise<T>,
+  applicationName = command,
+): Promise<T> {
+  const target = targetOf(options);
+  const client = await openClient(target, {
+    applicationName: `neonhub-db:${applicationName}`,
+    connectTimeoutMs: options.connectTimeoutMs,
+    sessionSql: commandSessionSql(waits?.lockTimeoutMs),
   });
   try {
-    if (readLockTimeoutMs === undefined) return await fn(client);
-    return await withBoundedLockWaits(
-      client,
-      target,
-      {
-        command,
-        lockTimeoutMs: readLockTimeoutMs,
-        connectTimeoutMs: options.connectTimeoutMs,
-        log: options.log ?? silentLogger,
-      },
-      () => fn(client),
-    );
+    if (!waits) return await fn(client);
+    return await withBoundedLockWaits(client, target, waits, () => fn(client));
   } catch (error) {
     throw await describeSessionError(client, error, target, command);
   } finally {
@@ -506,19 +519,27 @@ export async function applyWith(client: ClientBase, options: ReleaseOptions): Pr
   }
   let monitor: MonitorConnection | undefined;
   try {
-    // Read the state only once we hold the lock: a release that ran meanwhile is then seen as applied.
-    const state = await readMigrationState(client, options);
-    refuseLedgerProblems(state.comparison.problems);
-    // Before anything is written (not even the ledger), the checks plan makes of the pending migrations: a
-    // database that is not ours stops here, and so do the safety lint's errors (production's blocking
-    // statements on tables with data, exemptions without a reason).
-    const checks = await pendingMigrationChecks(client, state, options);
-    refuseLedgerProblems(checks.preflight, "This database is not one neonhub-db can apply to as it is");
-    refuseUnsafe(checks.safety);
-    // A change made by hand since the last release would be recorded as the release's below: refused here,
-    // before the first write, with verify's repairs (core/drift-before-release.ts). A no-op apply returned above.
-    const drift = await driftReadBounded(client, options, state.ledger.at(-1)?.name ?? null, "apply");
-    checkDriftBeforeRelease(drift, log, "apply");
+    // Everything read before the first write waits for a table lock at most --migration-lock-timeout
+    // (core/reads-before-first-write.ts).
+    const state = await readsBeforeFirstWrite(client, { ...options, log }, "apply", async () => {
+      // Read the state only once we hold the lock: a release that ran meanwhile is then seen as applied.
+      const state = await readMigrationState(client, options);
+      refuseLedgerProblems(state.comparison.problems);
+      // Before anything is written (not even the ledger), the checks plan makes of the pending migrations: a
+      // database that is not ours stops here, and so do the safety lint's errors (production's blocking
+      // statements on tables with data, exemptions without a reason).
+      const checks = await pendingMigrationChecks(client, state, options);
+      refuseLedgerProblems(checks.preflight, "This database is not one neonhub-db can apply to as it is");
+      refuseUnsafe(checks.safety);
+      // A change made by hand since the last release would be recorded as the release's below: refused here,
+      // with verify's repairs (core/drift-before-release.ts). A no-op apply returned above.
+      checkDriftBeforeRelease(
+        await driftBeforeRelease(client, state.ledger.at(-1)?.name ?? null, "apply"),
+        log,
+        "apply",
+      );
+      return state;
+    });
     const steps = options.steps ?? [];
     await ensureBookkeeping(
       client,

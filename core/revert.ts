@@ -24,10 +24,11 @@ import {
 import { dropsOf } from "./migrations/drops";
 import {
   checkDriftBeforeRelease,
+  driftBeforeRelease,
   driftPlanProblems,
-  driftReadBounded,
   type DriftBeforeRelease,
 } from "./drift-before-release";
+import { readsBeforeFirstWrite } from "./reads-before-first-write";
 import { ledgerPlanProblems } from "./plan-problems";
 import { runRevert } from "./migrations/revert";
 import type { ReleaseOptions } from "./release";
@@ -191,7 +192,10 @@ function refuseNeedlessCorrections(
   }
 }
 
-/** What `revert` would do. Read-only: no lock, nothing written. */
+/**
+ * What `revert` would do. Read-only: no lock, nothing written. It reads what revert --confirm reads before its
+ * first write, and waits for a table lock as long (core/reads-before-first-write.ts).
+ */
 export async function planRevertWith(
   client: ClientBase,
   options: ReleaseOptions,
@@ -199,27 +203,29 @@ export async function planRevertWith(
   correctedDown: readonly string[] = [],
 ): Promise<RevertPlan> {
   const files = readMigrationFiles(options.migrationsDir);
-  const ledger = await readLedger(client);
-  const upChecksums = ledger.length > 0 ? await readUpChecksums(client) : new Map();
-  const { items, problems } = planRevertFrom({
-    files,
-    folder: migrationsFolder(options),
-    ledger,
-    upChecksums,
-    to,
-    correctedDown,
+  return readsBeforeFirstWrite(client, options, "revert", async () => {
+    const ledger = await readLedger(client);
+    const upChecksums = ledger.length > 0 ? await readUpChecksums(client) : new Map();
+    const { items, problems } = planRevertFrom({
+      files,
+      folder: migrationsFolder(options),
+      ledger,
+      upChecksums,
+      to,
+      correctedDown,
+    });
+    problems.push(...(await lostLastRowsOf(client, files, ledger, migrationsFolder(options))));
+    const drift =
+      items.length > 0 ? await driftBeforeRelease(client, ledger.at(-1)?.name ?? null, "revert") : [];
+    return {
+      database: redactUrl(options.databaseUrl),
+      to,
+      migrations: items,
+      problems,
+      lastMigrationAfter: ledger.at(-1 - items.length)?.name ?? null,
+      drift,
+    };
   });
-  problems.push(...(await lostLastRowsOf(client, files, ledger, migrationsFolder(options))));
-  const drift =
-    items.length > 0 ? await driftReadBounded(client, options, ledger.at(-1)?.name ?? null, "revert") : [];
-  return {
-    database: redactUrl(options.databaseUrl),
-    to,
-    migrations: items,
-    problems,
-    lastMigrationAfter: ledger.at(-1 - items.length)?.name ?? null,
-    drift,
-  };
 }
 
 /**
@@ -252,33 +258,43 @@ export async function revertWith(
   await endSessionWithClient(client);
   const unlock = await acquireReleaseLock(client, { timeoutMs: options.lockTimeoutMs, log });
   try {
-    const released = await bookkeepingExists(client);
-    const ledger = released ? await readLedger(client) : [];
-    const upChecksums = ledger.length > 0 ? await readUpChecksums(client) : new Map();
-    const { items, problems, newestFirst } = planRevertFrom({
-      files,
-      folder: migrationsFolder(options),
-      ledger,
-      upChecksums,
-      to: request.to,
-      correctedDown: request.correctedDown,
-    });
-    problems.push(...(await lostLastRowsOf(client, files, ledger, migrationsFolder(options))));
-    if (problems.length > 0) {
-      throw new ReleaseError(
-        "ledger-mismatch",
-        `Refusing to revert: the Down sections must be the applied ones (or corrected, with the Up section as applied), and the ledger must record every migration the revert goes past.\n${problems.map((p) => `- ${ledgerProblemText(p)}`).join("\n")}`,
-        problems.map((p) => p.fix).join(" "),
-        { problems: ledgerPlanProblems(problems) },
-      );
-    }
-    // The snapshot recorded after the Down sections is the live catalog's: a change made by hand since the
-    // last release would become what the release created. Refused before the first write, as apply does
-    // (core/drift-before-release.ts). Dropping the bookkeeping records no snapshot.
-    if (items.length > 0 && !request.dropBookkeeping) {
-      const drift = await driftReadBounded(client, options, ledger.at(-1)?.name ?? null, "revert");
-      checkDriftBeforeRelease(drift, log, "revert");
-    }
+    // Everything read before the first write waits for a table lock at most --migration-lock-timeout
+    // (core/reads-before-first-write.ts).
+    const { released, ledger, upChecksums, items, newestFirst } = await readsBeforeFirstWrite(
+      client,
+      { ...options, log },
+      "revert",
+      async () => {
+        const released = await bookkeepingExists(client);
+        const ledger = released ? await readLedger(client) : [];
+        const upChecksums: UpChecksums = ledger.length > 0 ? await readUpChecksums(client) : new Map();
+        const { items, problems, newestFirst } = planRevertFrom({
+          files,
+          folder: migrationsFolder(options),
+          ledger,
+          upChecksums,
+          to: request.to,
+          correctedDown: request.correctedDown,
+        });
+        problems.push(...(await lostLastRowsOf(client, files, ledger, migrationsFolder(options))));
+        if (problems.length > 0) {
+          throw new ReleaseError(
+            "ledger-mismatch",
+            `Refusing to revert: the Down sections must be the applied ones (or corrected, with the Up section as applied), and the ledger must record every migration the revert goes past.\n${problems.map((p) => `- ${ledgerProblemText(p)}`).join("\n")}`,
+            problems.map((p) => p.fix).join(" "),
+            { problems: ledgerPlanProblems(problems) },
+          );
+        }
+        // The snapshot recorded after the Down sections is the live catalog's: a change made by hand since
+        // the last release would become what the release created. Refused before the first write, as apply
+        // does (core/drift-before-release.ts). Dropping the bookkeeping records no snapshot.
+        if (items.length > 0 && !request.dropBookkeeping) {
+          const drift = await driftBeforeRelease(client, ledger.at(-1)?.name ?? null, "revert");
+          checkDriftBeforeRelease(drift, log, "revert");
+        }
+        return { released, ledger, upChecksums, items, newestFirst };
+      },
+    );
     // Before any Down section runs: one that fails can then be corrected and named with --corrected-down.
     await recordUpChecksums(client, newestFirst, ledger, upChecksums);
     const corrected = new Map(items.flatMap((i) => (i.correctedDown ? [[i.name, i.correctedDown]] : [])));

@@ -9,6 +9,7 @@ import { createdObjects, type CreatedObject } from "./created-objects";
 import { targetSchemasEmpty } from "./empty-targets";
 import { inspectLegacyDatabase, type LegacyInspection } from "./legacy-inspection";
 import { quoteIdentifier as quoteIdent } from "../identifiers";
+import { isLockTimeout } from "../lock-safety/settings";
 
 /** Another tool's migration ledger, and what to do with a database it manages. */
 export interface ForeignLedger {
@@ -118,8 +119,10 @@ export async function findForeignLedgers(client: ClientBase): Promise<ForeignLed
         `SELECT ${nameColumn}::text AS name FROM ${qualified} ORDER BY ${newestFirst} LIMIT 1`,
       );
       lastMigration = last.rows[0]?.name ?? null;
-    } catch {
+    } catch (error) {
       // A role without SELECT on it, or a table of that name with other columns: its presence says enough.
+      // A lock another session holds on it is not that: the bounded wait names that session.
+      if (isLockTimeout(error)) throw error;
     }
     found.push({ tool, schema, table, rows, lastMigration });
   }

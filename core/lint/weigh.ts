@@ -2,6 +2,7 @@
 // it holds any row at all. Read-only, like plan.
 import type { ClientBase } from "pg";
 import { formatCount } from "../count-format";
+import { isLockTimeout } from "../lock-safety/settings";
 
 export interface TableWeight {
   /** The table as the catalog names it (regclass text). */
@@ -42,8 +43,10 @@ export async function weighTable(
       `SELECT count(*)::int AS n FROM (SELECT 1 FROM ONLY ${row.table} LIMIT ${COUNT_LIMIT + 1}) s`,
     );
     countedRows = rows.rows[0]?.n ?? null;
-  } catch {
-    // A login that may not read the table: the estimate decides.
+  } catch (error) {
+    // A login that may not read the table: the estimate decides. A lock held on it is not that (apply and
+    // revert bound this wait: core/reads-before-first-write.ts).
+    if (isLockTimeout(error)) throw error;
   }
   const hasData = (countedRows ?? 0) > 0 || (estimatedRows ?? 0) > 0;
   return { table: row.table, estimatedRows, countedRows, sizeBytes: Number(row.bytes), hasData };

@@ -8,7 +8,7 @@ import { ReleaseError } from "../errors";
 import type { Logger } from "../logger";
 import { lockTimeoutWords, watchLockWaits, type LockWait } from "./lock-waits";
 import { openMonitorInBackground } from "./monitor-connection";
-import { DEFAULT_LOCK_SAFETY, LOCK_NOT_AVAILABLE } from "./settings";
+import { DEFAULT_LOCK_SAFETY, isLockTimeout } from "./settings";
 
 /**
  * How long a command runs before its lock-wait watcher connects: a command that is done by then (nearly
@@ -58,21 +58,13 @@ export async function withBoundedLockWaits<T>(
   try {
     return await fn();
   } catch (error) {
-    if (lockTimedOut(error)) throw lockWaitTimeout(options, watch?.lastWait(), error);
+    if (isLockTimeout(error)) throw lockWaitTimeout(options, watch?.lastWait(), error);
     throw error;
   } finally {
     clearTimeout(timer);
     await watch?.stop();
     await monitor?.close();
   }
-}
-
-/** A lock timeout, as the server raised it or wrapped in a ReleaseError by the command's own error mapping. */
-function lockTimedOut(error: unknown): boolean {
-  const code = (e: unknown) => (e as { code?: string } | undefined)?.code;
-  return (
-    code(error) === LOCK_NOT_AVAILABLE || code((error as { cause?: unknown })?.cause) === LOCK_NOT_AVAILABLE
-  );
 }
 
 function lockWaitTimeout(

@@ -4,6 +4,18 @@ import { ReleaseError } from "../errors";
 
 /** SQLSTATE lock_not_available: a statement gave up waiting for a lock after `lock_timeout`. */
 export const LOCK_NOT_AVAILABLE = "55P03";
+/**
+ * Whether `error` is a lock timeout, as the server raised it or wrapped (as its cause) in a ReleaseError by a
+ * command's own error mapping. A read that catches its errors to go on without them (a table the login may not
+ * read) rethrows this one: under a bounded wait it means "held by another session", not "not readable".
+ */
+export function isLockTimeout(error: unknown): boolean {
+  const code = (e: unknown) => (e as { code?: string } | undefined)?.code;
+  return (
+    code(error) === LOCK_NOT_AVAILABLE || code((error as { cause?: unknown })?.cause) === LOCK_NOT_AVAILABLE
+  );
+}
+
 /** SQLSTATE deadlock_detected: the server chose this transaction as a deadlock's victim. */
 export const DEADLOCK_DETECTED = "40P01";
 
