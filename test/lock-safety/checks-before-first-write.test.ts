@@ -1,7 +1,8 @@
 // What apply and revert read under the release lock before their first write (the ledger, the lost-last-rows
-// reading, the pre-flight, the safety lint's reads of the live tables, the drift), behind a session holding
-// ACCESS EXCLUSIVE on the table read: each command fails with `lock-timeout` naming that session (after
-// --migration-lock-timeout), instead of waiting as long as it holds the lock, and changes nothing.
+// reading, the pre-flight, the safety lint's reads of the live tables, the drift), and what plan and apply
+// --upgrade-legacy read before anything is written, behind a session holding ACCESS EXCLUSIVE on the table
+// read: each command fails with `lock-timeout` naming that session (after --migration-lock-timeout; plan,
+// after --lock-timeout), instead of waiting as long as it holds the lock, and changes nothing.
 // The locks are real, held by a session of the test; nothing is mocked. Each run is killed if it is still
 // going after RUN_LIMIT_MS, so that an unbounded wait fails its test rather than hanging the file.
 import { Client } from "pg";
@@ -13,6 +14,7 @@ import {
   type ReleaseOptions,
   type ReleaseStep,
 } from "../../core";
+import { createLegacySchema, generateLegacyData, LEGACY_SCALES } from "../fixtures/legacy/generate";
 import { useTestDatabase, withClient } from "../support/database";
 import { fingerprint } from "../support/db-fingerprint";
 import { fixtureMigrationsCopy, writeMigration } from "../support/fixtures";
@@ -208,5 +210,48 @@ describe("revert behind a lock on what it reads before its first write", () => {
 
   it("the preview: the ledger read", async () => {
     await refusedBehind(LEDGER, []);
+  });
+});
+
+describe("plan and apply --upgrade-legacy behind a lock on a legacy table", () => {
+  const db = useTestDatabase("firstwrite");
+  // Explicit, or as the legacyUpgrade release setting asks it (then a check first reads whether it is needed).
+  const requests = [
+    ["--upgrade-legacy", "--legacy-organization", "acme"],
+    ["--set", "legacyUpgrade.organization=acme"],
+  ];
+
+  it("plan fails with lock-timeout after --lock-timeout, naming the blocking session", async () => {
+    await withClient(db.current.url, async (c) => {
+      await createLegacySchema(c);
+      await generateLegacyData(c, LEGACY_SCALES.small);
+    });
+    const before = await fingerprint(db.current.url);
+    for (const request of requests) {
+      await whileLocked(db.current.url, '"User"', async (pid) => {
+        const error = await cliError(db.current.url, ["plan", ...request, "--lock-timeout", "3"]);
+        expect(error.code, error.message).toBe("lock-timeout");
+        expect(error.message).toContain("plan gave up waiting for a lock after 3 s (--lock-timeout)");
+        expect(error.message).toContain(`on "User", blocked by pid ${pid}`);
+        expect(error.fix).toContain(`SELECT pg_terminate_backend(${pid})`);
+      });
+    }
+    expect(await fingerprint(db.current.url)).toEqual(before);
+  });
+
+  it("apply fails with lock-timeout after --migration-lock-timeout before its first write, naming the blocking session", async () => {
+    const before = await fingerprint(db.current.url);
+    for (const request of requests) {
+      await whileLocked(db.current.url, '"User"', async (pid) => {
+        const error = await cliError(db.current.url, ["apply", ...request, "--migration-lock-timeout", "3"]);
+        expectLockTimeout(error, {
+          command: "apply",
+          flag: "--migration-lock-timeout",
+          table: '"User"',
+          pid,
+        });
+      });
+    }
+    expect(await fingerprint(db.current.url)).toEqual(before);
   });
 });

@@ -1,11 +1,10 @@
 // What the upgrade would do on this database, read-only: each step with the planner's row estimates
 // (pg_class.reltuples), where an interrupted run stands, and the legacy rows that would stop it.
 import type { ClientBase } from "pg";
-import { closeClient, openClient } from "../../connection";
-import { parseDatabaseUrl, redactUrl } from "../../dsn";
+import { redactUrl } from "../../dsn";
 import { ReleaseError } from "../../errors";
 import { readMigrationFiles } from "../../migrations/files";
-import type { ReleaseOptions } from "../../release";
+import { readCommandWaits, withCommandConnection, type ReleaseOptions } from "../../release";
 import { inspectLegacyDatabase, type LegacyDefect } from "../legacy-inspection";
 import { tableMappings } from "./mapping";
 import { upgradeProblems, type UpgradeProblem } from "./preconditions";
@@ -44,12 +43,9 @@ export async function planLegacyUpgrade(
   const org = legacyOrganization(upgrade.organization, upgrade.organizationSource ?? "--legacy-organization");
   const batchSize = upgradeBatchSize(upgrade.batchSize, "--batch-size");
   const files = readMigrationFiles(options.migrationsDir);
-  const target = parseDatabaseUrl(options.databaseUrl, options.databaseUrlSource ?? "the database URL");
-  const client = await openClient(target, {
-    applicationName: "neonhub-db:plan",
-    connectTimeoutMs: options.connectTimeoutMs,
-  });
-  try {
+  // A read command: each statement waits for a table lock (a legacy table a migration or an app holds) at
+  // most --lock-timeout, as plan's do.
+  return withCommandConnection(options, "plan", readCommandWaits(options, "plan"), async (client) => {
     const progress = new Map<string, { done: boolean; rows: number }>();
     const work = await client.query("SELECT 1 FROM pg_namespace WHERE nspname = $1", [WORK_SCHEMA]);
     if (work.rows.length > 0) {
@@ -147,9 +143,7 @@ export async function planLegacyUpgrade(
       problems,
       ready: defects.length === 0 && problems.length === 0,
     };
-  } finally {
-    await closeClient(client);
-  }
+  });
 }
 
 /**
@@ -172,6 +166,6 @@ export async function planLegacyUpgradeIfNeeded(
   options: ReleaseOptions,
   upgrade: LegacyUpgradeOptions,
 ): Promise<LegacyUpgradePlan | undefined> {
-  const needed = await legacyUpgradeNeededAt(options, "neonhub-db:plan");
+  const needed = await legacyUpgradeNeededAt(options, "plan");
   return needed ? planLegacyUpgrade(options, upgrade) : undefined;
 }

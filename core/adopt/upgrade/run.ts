@@ -4,7 +4,6 @@
 // work schema, so running the same command again after an interruption resumes where it stopped.
 import type { Client, ClientBase } from "pg";
 import { ensureBookkeeping } from "../../bookkeeping";
-import { closeClient, openClient } from "../../connection";
 import { parseDatabaseUrl, redactUrl } from "../../dsn";
 import { ReleaseError, isReleaseError } from "../../errors";
 import { resolveLockSafety } from "../../lock-safety/settings";
@@ -13,7 +12,15 @@ import { silentLogger } from "../../logger";
 import { readMigrationFiles } from "../../migrations/files";
 import { readLedger } from "../../migrations/ledger";
 import { setOwnerRole } from "../../owner-role";
-import { applyWith, describeRunError, type ReleaseOptions, type ReleaseResult } from "../../release";
+import {
+  applyWith,
+  describeRunError,
+  readCommandWaits,
+  withCommandConnection,
+  type ReleaseOptions,
+  type ReleaseResult,
+} from "../../release";
+import { readsBeforeFirstWrite, releaseReadWaits } from "../../reads-before-first-write";
 import { inspectLegacyDatabase, type LegacyInspection } from "../legacy-inspection";
 import { backfill, installMirrors, type BackfillResult } from "./backfill";
 import { cutover } from "./cutover";
@@ -154,46 +161,23 @@ export async function upgradeLegacyDatabase(
   async function upgradeOn(client: Client): Promise<LegacyUpgradeResult> {
     if (options.ownerRole) await setOwnerRole(client, options.ownerRole);
     const resuming = await schemaExists(client, WORK_SCHEMA);
-    if (resuming) {
-      const config = await client.query<{ organization_slug: string }>(
-        `SELECT organization_slug FROM ${WORK_SCHEMA}.config`,
-      );
-      const recorded = config.rows[0]?.organization_slug;
-      if (recorded && recorded !== org.slug) {
-        throw new ReleaseError(
-          "invalid-input",
-          `${upgrade.organizationSource ?? "--legacy-organization"} ${org.slug} differs from the organization this interrupted upgrade started with (${recorded}).`,
-          `Resume it with the same organization (${upgrade.organizationSource ?? "--legacy-organization"} ${recorded}), or start over: DROP SCHEMA ${STAGING_SCHEMA} CASCADE; DROP SCHEMA ${WORK_SCHEMA} CASCADE (the legacy tables are untouched until cutover).`,
-        );
-      }
-    }
-    const cutoverDone = resuming && (await stepDone(client, "cutover"));
+    const stop = resuming ? "resume" : "start";
+    // The checks read the legacy tables (their rows, their dependents) and the work schema's: each waits for a
+    // table lock at most --migration-lock-timeout, as apply's before its first write do. Given up on a resumed
+    // run, before it knows how far the interrupted one went, the database is as that one left it.
+    const cutoverDone = await readsBeforeFirstWrite(
+      client,
+      options,
+      "apply",
+      () => checksBeforeWriting(client, stop),
+      resuming
+        ? "Nothing more was written: the interrupted upgrade is as it was and resumes where it stopped."
+        : UPGRADE_STOPS.start.state,
+    );
     let expanded = 0;
     let proof: UpgradeProof | undefined;
     let copied: BackfillResult = { rows: {}, batches: 0, copied: 0, complete: true };
     if (!cutoverDone) {
-      const ledger = await readLedger(client);
-      if (ledger.length > 0) {
-        throw new ReleaseError(
-          "invalid-input",
-          `This database already records ${ledger.length} applied migration(s): it is not a legacy database to upgrade.`,
-          "Use `neonhub-db apply` (without --upgrade-legacy) to continue its release.",
-        );
-      }
-      const inspection = await inspectLegacyDatabase(client);
-      if (!inspection) {
-        throw new ReleaseError(
-          "invalid-input",
-          'This database does not have the Prisma-era NeonHub schema (a "Message" table with a text "role" and no "conversationId"), so there is nothing to upgrade.',
-          "Run `neonhub-db plan` to see what it is; an empty database takes `neonhub-db apply`.",
-        );
-      }
-      // What this role cannot do stops here, before the first write: no staging schema is left behind.
-      const stop = resuming ? "resume" : "start";
-      refuseUpgradeProblems(await upgradeProblems(client, stop), stop);
-      refuseDefects(inspection, stop);
-      // What the legacy tables hold or carry that the release does not would go with them: refused by name.
-      refuseUncarried(await findUncarried(client, mappings, stop), stop);
       // First write of the whole upgrade: after every check passed.
       await client.query("BEGIN");
       await client.query(WORK_DDL);
@@ -254,6 +238,51 @@ export async function upgradeLegacyDatabase(
       release,
     };
 
+    /**
+     * What stops the upgrade before this run writes anything: another organization than the interrupted run's,
+     * a database that is not the legacy one, what the role cannot do, rows the release refuses, what would be
+     * lost. Whether the cutover is done already (then only the final drop and the release's steps are left).
+     */
+    async function checksBeforeWriting(client: Client, stop: "start" | "resume"): Promise<boolean> {
+      const resuming = stop === "resume";
+      if (resuming) {
+        const config = await client.query<{ organization_slug: string }>(
+          `SELECT organization_slug FROM ${WORK_SCHEMA}.config`,
+        );
+        const recorded = config.rows[0]?.organization_slug;
+        if (recorded && recorded !== org.slug) {
+          throw new ReleaseError(
+            "invalid-input",
+            `${upgrade.organizationSource ?? "--legacy-organization"} ${org.slug} differs from the organization this interrupted upgrade started with (${recorded}).`,
+            `Resume it with the same organization (${upgrade.organizationSource ?? "--legacy-organization"} ${recorded}), or start over: DROP SCHEMA ${STAGING_SCHEMA} CASCADE; DROP SCHEMA ${WORK_SCHEMA} CASCADE (the legacy tables are untouched until cutover).`,
+          );
+        }
+      }
+      if (resuming && (await stepDone(client, "cutover"))) return true;
+      const ledger = await readLedger(client);
+      if (ledger.length > 0) {
+        throw new ReleaseError(
+          "invalid-input",
+          `This database already records ${ledger.length} applied migration(s): it is not a legacy database to upgrade.`,
+          "Use `neonhub-db apply` (without --upgrade-legacy) to continue its release.",
+        );
+      }
+      const inspection = await inspectLegacyDatabase(client);
+      if (!inspection) {
+        throw new ReleaseError(
+          "invalid-input",
+          'This database does not have the Prisma-era NeonHub schema (a "Message" table with a text "role" and no "conversationId"), so there is nothing to upgrade.',
+          "Run `neonhub-db plan` to see what it is; an empty database takes `neonhub-db apply`.",
+        );
+      }
+      // What this role cannot do stops here, before the first write: no staging schema is left behind.
+      refuseUpgradeProblems(await upgradeProblems(client, stop), stop);
+      refuseDefects(inspection, stop);
+      // What the legacy tables hold or carry that the release does not would go with them: refused by name.
+      refuseUncarried(await findUncarried(client, mappings, stop), stop);
+      return false;
+    }
+
     function summary(complete: boolean, phase: "backfill" | "done", durationMs: number): LegacyUpgradeResult {
       const total = copied.copied;
       return {
@@ -289,20 +318,21 @@ export async function upgradeLegacyIfNeeded(
   options: ReleaseOptions,
   upgrade: LegacyUpgradeOptions,
 ): Promise<LegacyUpgradeResult | undefined> {
-  if (!(await legacyUpgradeNeededAt(options, "neonhub-db:upgrade-check"))) return undefined;
+  if (!(await legacyUpgradeNeededAt(options, "apply"))) return undefined;
   return upgradeLegacyDatabase(options, upgrade);
 }
 
-/** legacyUpgradeNeeded on a connection of its own, for the entry points that decide before they run. */
+/**
+ * legacyUpgradeNeeded on a connection of its own, for the entry points that decide before they run. Its reads
+ * (a legacy table's rows among them) wait for a table lock as `command`'s reads before a write do: plan's at
+ * most --lock-timeout, apply's (connected as `neonhub-db:upgrade-check`) at most --migration-lock-timeout.
+ */
 export async function legacyUpgradeNeededAt(
   options: ReleaseOptions,
-  applicationName: string,
+  command: "plan" | "apply",
 ): Promise<boolean> {
-  const target = parseDatabaseUrl(options.databaseUrl, options.databaseUrlSource ?? "the database URL");
-  const client = await openClient(target, { applicationName, connectTimeoutMs: options.connectTimeoutMs });
-  try {
-    return await legacyUpgradeNeeded(client);
-  } finally {
-    await closeClient(client);
-  }
+  const read = (client: ClientBase) => legacyUpgradeNeeded(client);
+  return command === "plan"
+    ? withCommandConnection(options, "plan", readCommandWaits(options, "plan"), read)
+    : withCommandConnection(options, "apply", releaseReadWaits(options, "apply"), read, "upgrade-check");
 }
