@@ -35,6 +35,14 @@ function recorded(extra: Partial<ResolvedOutputs>): Partial<ResolvedOutputs> {
   };
 }
 
+/** The engine's reading of a ledger row deleted by hand, as check or the last read recorded it. */
+const lost = (migration: string) => ({
+  kind: "missing-from-ledger" as const,
+  migration,
+  message: `Migration ${migration}.sql is missing from the ledger (neonhub_release.migrations): its row was deleted.`,
+  fix: "Put its row back only if its changes are in the database: INSERT ...",
+});
+
 describe("diffRelease", () => {
   const applied = { "20250101000100_a": sum("a"), "20250101000200_b": sum("b") };
 
@@ -65,12 +73,6 @@ describe("diffRelease", () => {
   });
 
   it("refuses a migration whose row the last read found deleted with the engine's reading, not as pending or out of order", () => {
-    const lost = (migration: string) => ({
-      kind: "missing-from-ledger" as const,
-      migration,
-      message: `Migration ${migration}.sql is missing from the ledger (neonhub_release.migrations): its row was deleted.`,
-      fix: "Put its row back only if its changes are in the database: INSERT ...",
-    });
     const files = { ...applied, "20250101000300_c": sum("c") };
     // The last row lost: without the recorded reading, it would read as a migration to apply.
     const lastLost = diffRelease(
@@ -102,12 +104,6 @@ describe("diffRelease", () => {
   });
 
   describe("with the ledger as check read it", () => {
-    const lost = (migration: string) => ({
-      kind: "missing-from-ledger" as const,
-      migration,
-      message: `Migration ${migration}.sql is missing from the ledger (neonhub_release.migrations): its row was deleted.`,
-      fix: "Put its row back only if its changes are in the database: INSERT ...",
-    });
     const files = { ...applied, "20250101000300_c": sum("c") };
     const lastLost = recorded({
       migrations: { "20250101000100_a": sum("a") },
