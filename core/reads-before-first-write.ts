@@ -10,7 +10,7 @@ import type { ClientBase } from "pg";
 import type { RecordingCommand } from "./drift-before-release";
 import { parseDatabaseUrl } from "./dsn";
 import { withBoundedLockWaits, type BoundedWaitOptions } from "./lock-safety/bounded-waits";
-import { restoreLockTimeoutSql, swapLockTimeoutSql } from "./lock-safety/session";
+import { withLockTimeout } from "./lock-safety/session";
 import { resolveLockSafety } from "./lock-safety/settings";
 import { silentLogger } from "./logger";
 import type { ReleaseOptions } from "./release";
@@ -38,8 +38,9 @@ export function releaseReadWaits(
 
 /**
  * Runs `reads` (which must write nothing) with the session's lock_timeout at the migrations' lock timeout,
- * set back afterwards, whatever happens; a lock timeout becomes a `lock-timeout` error naming the blocker,
- * whose fix says `outcome`: what state the database is in (a resumed legacy upgrade's is not "nothing").
+ * set back afterwards, whatever happens (a failed read's error wins over a failed restore); a lock timeout
+ * becomes a `lock-timeout` error naming the blocker, whose fix says `outcome`: what state the database is in
+ * (a resumed legacy upgrade's is not "nothing").
  */
 export async function readsBeforeFirstWrite<T>(
   client: ClientBase,
@@ -49,15 +50,8 @@ export async function readsBeforeFirstWrite<T>(
   outcome = NOTHING_WRITTEN,
 ): Promise<T> {
   const waits = releaseReadWaits(options, command, outcome);
-  const set = await client.query<{ was: string }>(swapLockTimeoutSql(waits.lockTimeoutMs));
-  try {
-    return await withBoundedLockWaits(
-      client,
-      parseDatabaseUrl(options.databaseUrl, options.databaseUrlSource ?? "the database URL"),
-      waits,
-      reads,
-    );
-  } finally {
-    await client.query(restoreLockTimeoutSql(set.rows[0]!.was));
-  }
+  const target = parseDatabaseUrl(options.databaseUrl, options.databaseUrlSource ?? "the database URL");
+  return withLockTimeout(client, waits.lockTimeoutMs, waits.log, () =>
+    withBoundedLockWaits(client, target, waits, reads),
+  );
 }

@@ -1,6 +1,7 @@
 // Session settings of a release's connections: its statements give up waiting for a table lock, and its
 // server session ends when the client does.
 import type { ClientBase } from "pg";
+import type { Logger } from "../logger";
 import { literal } from "../sql";
 import { intervalText, type LockSafetySettings } from "./settings";
 
@@ -42,6 +43,32 @@ export function swapLockTimeoutSql(lockTimeoutMs: number): string {
 /** Sets lock_timeout back to what swapLockTimeoutSql read. */
 export function restoreLockTimeoutSql(was: string): string {
   return `SELECT set_config('lock_timeout', ${literal(was)}, false)`;
+}
+
+/**
+ * Runs `fn` with the session's lock_timeout at `lockTimeoutMs`, and sets it back afterwards. When `fn` failed,
+ * its error is the one thrown: the restore then often fails too (on a connection that dropped under the read,
+ * with words that say nothing of why), and its failure is only logged.
+ */
+export async function withLockTimeout<T>(
+  client: ClientBase,
+  lockTimeoutMs: number,
+  log: Logger,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const set = await client.query<{ was: string }>(swapLockTimeoutSql(lockTimeoutMs));
+  const restore = () => client.query(restoreLockTimeoutSql(set.rows[0]!.was));
+  let result: T;
+  try {
+    result = await fn();
+  } catch (error) {
+    await restore().catch((failure: unknown) => {
+      log.warn(`lock_timeout was not set back after the failure: ${(failure as Error).message}`);
+    });
+    throw error;
+  }
+  await restore();
+  return result;
 }
 
 export async function endSessionWithClient(client: ClientBase): Promise<void> {
