@@ -32,7 +32,8 @@ export function releaseReadWaits(
     connectTimeoutMs: options.connectTimeoutMs,
     log: options.log ?? silentLogger,
     outcome,
-    flag: "--migration-lock-timeout",
+    flag: options.lockWaitNames?.migrationLockTimeout ?? "--migration-lock-timeout",
+    rerun: options.lockWaitNames?.rerun,
   };
 }
 

@@ -28,7 +28,11 @@ import {
 import { DEFAULT_LOCK_TIMEOUT_MS, acquireReleaseLock } from "./lock";
 import { lintMigrations, refuseUnsafeMigrations, type ReleaseEnvironment, type SafetyReport } from "./lint";
 import { openMonitorInBackground, type MonitorConnection } from "./lock-safety/monitor-connection";
-import { withBoundedLockWaits, type BoundedWaitOptions } from "./lock-safety/bounded-waits";
+import {
+  withBoundedLockWaits,
+  type BoundedWaitOptions,
+  type LockWaitNames,
+} from "./lock-safety/bounded-waits";
 import { commandSessionSql, endSessionWithClient } from "./lock-safety/session";
 import { resolveLockSafety, type LockSafetySettings } from "./lock-safety/settings";
 import { silentLogger, type Logger } from "./logger";
@@ -90,6 +94,8 @@ export interface ReleaseOptions {
   lockTimeoutMs?: number;
   /** How migrations wait for table locks (lock_timeout, statement_timeout, retries); defaults when unset. */
   lockSafety?: Partial<LockSafetySettings>;
+  /** How a lock timeout's error names those two bounds and what to run again; the CLI's flags when unset. */
+  lockWaitNames?: LockWaitNames;
   /** Which stack this is: on `production`, blocking safety findings are errors, which apply refuses (core/lint/). */
   environment?: ReleaseEnvironment;
   connectTimeoutMs?: number;
@@ -215,13 +221,23 @@ async function withConnection<T>(
   return withCommandConnection(options, command, waits, fn);
 }
 
-/** How a read command (plan, status, verify) waits for a lock another session holds: at most --lock-timeout. */
+/** How long a read waits for a lock another session holds (the session's lock_timeout). */
+export function readLockTimeoutMs(options: Pick<ReleaseOptions, "lockTimeoutMs">): number {
+  return options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
+}
+
+/**
+ * How a read command (plan, status, verify, and a ReleaseSession's reads) waits for a lock another session
+ * holds: at most --lock-timeout (a stack's releaseLockTimeoutSeconds).
+ */
 export function readCommandWaits(options: ReleaseOptions, command: string): BoundedWaitOptions {
   return {
     command,
-    lockTimeoutMs: options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS,
+    lockTimeoutMs: readLockTimeoutMs(options),
     connectTimeoutMs: options.connectTimeoutMs,
     log: options.log ?? silentLogger,
+    flag: options.lockWaitNames?.lockTimeout,
+    rerun: options.lockWaitNames?.rerun,
   };
 }
 

@@ -27,6 +27,20 @@ export interface BoundedWaitOptions {
   outcome?: string;
   /** The flag that sets the bound, as the messages name it (default `--lock-timeout`). */
   flag?: string;
+  /** What the fix says to run again once the blocker is gone (default: the command). */
+  rerun?: string;
+}
+
+/**
+ * How a lock timeout's messages name what bounded the wait and what to run again: the CLI's flags and its
+ * command when not given; the dynamic providers name the stack's config keys and the pulumi command.
+ */
+export interface LockWaitNames {
+  /** What sets ReleaseOptions.lockTimeoutMs (the CLI's `--lock-timeout`). */
+  lockTimeout: string;
+  /** What sets the migrations' lock timeout, lockSafety.lockTimeoutMs (the CLI's `--migration-lock-timeout`). */
+  migrationLockTimeout: string;
+  rerun: string;
 }
 
 /**
@@ -79,7 +93,7 @@ function lockWaitTimeout(
   return new ReleaseError(
     "lock-timeout",
     `${options.command} gave up waiting for a lock after ${seconds} s (${flag}): ${blocker}.`,
-    `${outcome}Run ${options.command} again when that session has finished, or raise ${flag}.${end}`,
+    `${outcome}Run ${options.rerun ?? options.command} again when that session has finished, or raise ${flag}.${end}`,
     { cause },
   );
 }

@@ -26,11 +26,20 @@ export const END_SESSION_WITH_CLIENT_SQL = `SELECT set_config('client_connection
 export function commandSessionSql(lockTimeoutMs?: number): string[] {
   return [
     END_SESSION_WITH_CLIENT_SQL,
-    ...(lockTimeoutMs === undefined
-      ? []
-      : [`SELECT set_config('lock_timeout', '${intervalText(lockTimeoutMs)}', false)`]),
+    ...(lockTimeoutMs === undefined ? [] : [lockTimeoutSql(lockTimeoutMs)]),
   ];
 }
+
+/** Sets the session's lock_timeout: each statement then waits at most `lockTimeoutMs` for a lock. */
+export function lockTimeoutSql(lockTimeoutMs: number): string {
+  return `SELECT set_config('lock_timeout', ${literal(intervalText(lockTimeoutMs))}, false)`;
+}
+
+/**
+ * Sets lock_timeout back to the session's own (the server's, role's or database's setting, or the
+ * connection's options): what a session has before a command bounds its reads.
+ */
+export const RESET_LOCK_TIMEOUT_SQL = "RESET lock_timeout";
 
 /**
  * Sets the session's lock_timeout for a read that must not wait long, returning the value it replaces (column

@@ -10,7 +10,9 @@
 //   carries the pending decisions in the inputs (pending-index-work.ts);
 // - diff compares the manifest (and those decisions) with the recorded state, without a database;
 // - create and update apply the part, then record what the database holds; a failure records that too;
-// - read re-reads the database (drift), delete forgets, or drops when the stack opted in.
+// - read re-reads the database (drift), delete forgets, or drops when the stack opted in;
+// - every read waits for a table lock another session holds at most the stack's lock timeout (lockTimeoutMs),
+//   then fails check or read with the engine's lock-timeout error, naming the blocker (release.ts partContext).
 import type * as pulumi from "@pulumi/pulumi";
 import { ReleaseError, describeFinding, isReleaseError, planRelease, withReleaseSession } from "../../core";
 import { recordedConnection } from "./connection";
@@ -79,8 +81,13 @@ export async function check(_olds: Props, news: Props): Promise<pulumi.dynamic.C
   if (failures.length === 0 && inputs.part === "vectorIndexes" && !isUnknown(inputs.databaseUrl)) {
     // The rows decide whether an index needs a rebuild: asked now, so that preview shows it without a refresh.
     const { [PENDING_INDEX_WORK]: _stale, ...rest } = news;
-    const work = await pendingIndexWork(inputs, INPUT_SOURCE);
-    return { inputs: work === undefined ? rest : { ...rest, [PENDING_INDEX_WORK]: work }, failures };
+    try {
+      const work = await pendingIndexWork(inputs, INPUT_SOURCE);
+      return { inputs: work === undefined ? rest : { ...rest, [PENDING_INDEX_WORK]: work }, failures };
+    } catch (error) {
+      // A lock wait that ran out (pendingIndexWork warns of everything else).
+      return { inputs: rest, failures: [{ property: "vectorIndexes", reason: describeFailure(error) }] };
+    }
   }
   return { inputs: news, failures };
 }
@@ -99,7 +106,7 @@ interface LedgerCheck {
 async function checkLedger(inputs: ResolvedInputs): Promise<LedgerCheck> {
   let context: PartContext | undefined;
   try {
-    context = partContext(inputs, inputs.databaseUrl, INPUT_SOURCE);
+    context = partContext(inputs, inputs.databaseUrl, INPUT_SOURCE, "check");
     const legacy = legacyUpgradeOf(inputs);
     const upgrade = legacy ? await legacyUpgradeFailures(context, legacy) : undefined;
     if (upgrade) return { failures: upgrade };
@@ -161,7 +168,7 @@ export async function update(_id: string, _olds: Props, news: Props): Promise<pu
 function prepare(props: Props): { inputs: ResolvedInputs; context: PartContext } {
   try {
     const inputs = knownInputs(props);
-    return { inputs, context: partContext(inputs, inputs.databaseUrl, INPUT_SOURCE) };
+    return { inputs, context: partContext(inputs, inputs.databaseUrl, INPUT_SOURCE, "up") };
   } catch (error) {
     throw new Error(describeFailure(error));
   }
@@ -237,7 +244,7 @@ export async function read(id: string, props: Props): Promise<pulumi.dynamic.Rea
   const connection = recordedConnection(recorded);
   let context: PartContext;
   try {
-    context = partContext(recorded, connection.url, connection.source);
+    context = partContext(recorded, connection.url, connection.source, "refresh");
   } catch (error) {
     // The recorded settings no longer build (a seed set removed from the project): nothing to compare with.
     process.stderr.write(`${recorded.part}: not refreshed: ${describeFailure(error)}\n`);
@@ -284,7 +291,7 @@ export async function remove(_id: string, props: Props): Promise<void> {
     return;
   }
   const connection = recordedConnection(recorded);
-  const context = partContext(recorded, connection.url, connection.source);
+  const context = partContext(recorded, connection.url, connection.source, "destroy");
   try {
     await dropRelease({
       databaseUrl: connection.url,

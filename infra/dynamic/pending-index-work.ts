@@ -28,17 +28,19 @@ export function pendingWorkName(line: string): string {
 /**
  * The pending decisions of the vector-index step, read-only; `undefined` when the database cannot be asked
  * (unreachable, or the plan failed), with a warning: the preview then compares manifests only, and `up`
- * plans again anyway.
+ * plans again anyway. A plan that gave up waiting for a table lock another session holds is thrown instead:
+ * the database answered, and check fails naming that session, as the migrations' check does.
  */
 export async function pendingIndexWork(
   inputs: ResolvedInputs,
   source: string,
 ): Promise<string[] | undefined> {
-  const context = partContext(inputs, inputs.databaseUrl, source);
+  const context = partContext(inputs, inputs.databaseUrl, source, "check");
   try {
     const plan = await planRelease(context.options);
     return describePendingIndexWork(plan.vectorIndexes);
   } catch (error) {
+    if (isReleaseError(error) && error.code === "lock-timeout") throw error;
     const why = describeFailure(error).split("\n")[0];
     const unreachable = isReleaseError(error) && UNREACHABLE.includes(error.code);
     context.options.log.warn(

@@ -5,9 +5,11 @@ import path from "node:path";
 import {
   PROJECT_ROOT,
   ReleaseError,
+  STACK_CONFIG_NAMESPACE,
   buildReleaseManifest,
   ledgerProblemText,
   redactSecrets,
+  type LockWaitNames,
   type Logger,
   type ReleaseSession,
   type ReleaseOptions,
@@ -48,6 +50,31 @@ export const LABEL: Record<ReleasePart, string> = {
   vectorIndexes: "vector indexes",
 };
 
+/**
+ * The pulumi command each provider method runs under: what a lock timeout's fix says to run again. `check`
+ * runs in a preview and at the start of an up alike.
+ */
+export const PULUMI_RUN = {
+  check: "`pulumi preview` (or `pulumi up`)",
+  up: "`pulumi up`",
+  refresh: "`pulumi refresh`",
+  destroy: "`pulumi destroy`",
+} as const;
+
+export type PulumiRun = keyof typeof PULUMI_RUN;
+
+/**
+ * A lock timeout's words on a stack: the config keys that bound the wait (infra/config.ts's release lock
+ * timeout, which lockTimeoutMs carries, and infra/release-safety-config.ts's migrations' one).
+ */
+function stackLockWaitNames(run: PulumiRun): LockWaitNames {
+  return {
+    lockTimeout: `${STACK_CONFIG_NAMESPACE}:releaseLockTimeoutSeconds`,
+    migrationLockTimeout: `${STACK_CONFIG_NAMESPACE}:migrationLockTimeoutSeconds`,
+    rerun: PULUMI_RUN[run],
+  };
+}
+
 /** Keeps a step's bookkeeping DDL and nothing else: its items belong to another part. */
 function bookkeepingOnly(step: ReleaseStep): ReleaseStep {
   return {
@@ -69,8 +96,16 @@ function bookkeepingOnly(step: ReleaseStep): ReleaseStep {
   };
 }
 
-/** The engine's options for one part, connecting with `databaseUrl` (named `source` in messages). */
-export function partContext(settings: PartSettings, databaseUrl: string, source: string): PartContext {
+/**
+ * The engine's options for one part, connecting with `databaseUrl` (named `source` in messages), for a
+ * provider method run by `run`.
+ */
+export function partContext(
+  settings: PartSettings,
+  databaseUrl: string,
+  source: string,
+  run: PulumiRun,
+): PartContext {
   const owns = (step: ReleaseStep) => PART_STEP_KEYS[settings.part].includes(STEP_KEY[step.kind]);
   const all = defaultReleaseSteps(settings.steps);
   const target = targetOf(databaseUrl, source);
@@ -90,7 +125,9 @@ export function partContext(settings: PartSettings, databaseUrl: string, source:
       migrationsDirAsGiven: settings.migrationsDir,
       steps: all.map((step) => (owns(step) ? step : bookkeepingOnly(step))),
       ownerRole: settings.ownerRole,
+      // Also the bound of every read's wait for a table lock another session holds (ReleaseSession).
       lockTimeoutMs: settings.lockTimeoutMs,
+      lockWaitNames: stackLockWaitNames(run),
       environment: settings.environment,
       lockSafety: settings.lockSafety,
       connectTimeoutMs: settings.connectTimeoutMs,
