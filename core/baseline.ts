@@ -30,6 +30,7 @@ import { endSessionWithClient } from "./lock-safety/session";
 import { handOverOwners, planOwnerHandOvers, type OwnerHandOver } from "./adopt/hand-over";
 import { judgeRerun, rerunRefusal } from "./adopt/rerun";
 import { requireAdoptingLogin } from "./adopt/adopting-login";
+import { refuseLegacyDatabase } from "./adopt/legacy-refusal";
 import { FOREIGN_LEDGER_TABLES, findForeignLedgers, type ForeignLedger } from "./adopt/preflight";
 
 export interface BaselineOptions extends ReleaseOptions {
@@ -62,7 +63,9 @@ export async function baselineRelease(options: BaselineOptions): Promise<Baselin
   const folder = readMigrationFiles(options.migrationsDir);
   const files = selectMigrations(folder, options.to);
   return withLockedConnection(options, "baseline", log, async (client) => {
-    // The login first, before the ledger is read: the app and read-only logins may not read it, and a login
+    // The Prisma-era schema has another path (the upgrade), whatever the login: said first, from the catalog.
+    await refuseLegacyDatabase(client, "baseline");
+    // The login next, before the ledger is read: the app and read-only logins may not read it, and a login
     // that could not have run the first baseline is refused on a re-run too, whatever the database holds.
     if (options.ownerRole) await checkOwnerRole(client, options.ownerRole, "baseline");
     await requireAdoptingLogin(client, "baseline", options.ownerRole);

@@ -86,10 +86,7 @@ const REFERENCES: { table: string; column: string; target: string; fix: string }
  */
 export async function inspectLegacyDatabase(client: ClientBase): Promise<LegacyInspection | undefined> {
   const columns = await legacyColumns(client);
-  const message = columns.get("Message");
-  if (!columns.has("User") || !message || message.get("role") !== "text" || message.has("conversationId")) {
-    return undefined;
-  }
+  if (!hasLegacyShape(columns)) return undefined;
   const has = (table: string, ...names: string[]) => names.every((n) => columns.get(table)?.has(n) ?? false);
   const defects: LegacyDefect[] = [];
   const add = (defect: LegacyDefect) => {
@@ -203,6 +200,21 @@ export async function inspectLegacyDatabase(client: ClientBase): Promise<LegacyI
     defects,
     unreadable: [...new Set(unreadable)],
   };
+}
+
+/**
+ * Whether the current schema is the Prisma-era NeonHub one, from the catalog alone (no table is read): what
+ * `baseline` and `adopt` ask before proving anything, and what the upgrade and the pre-flight decide on
+ * through inspectLegacyDatabase.
+ */
+export async function isLegacyDatabase(client: ClientBase): Promise<boolean> {
+  return hasLegacyShape(await legacyColumns(client));
+}
+
+/** The legacy shape: a "User", and a "Message" with a text "role" and no "conversationId". */
+function hasLegacyShape(columns: ReadonlyMap<string, ReadonlyMap<string, string>>): boolean {
+  const message = columns.get("Message");
+  return columns.has("User") && !!message && message.get("role") === "text" && !message.has("conversationId");
 }
 
 /**

@@ -22,6 +22,7 @@ import type { ClientBase } from "pg";
 import { quoteIdentifier as quoteIdent } from "../identifiers";
 import { withLockedConnection } from "../locked-connection";
 import { adminCommandFixFor, requireAdoptingLogin } from "./adopting-login";
+import { refuseLegacyDatabase } from "./legacy-refusal";
 
 /** Where the upstream ledger is kept after adoption. */
 export const ARCHIVED_UPSTREAM_LEDGER = "upstream_pgmigrations";
@@ -48,7 +49,8 @@ export async function adoptUpstreamDatabase(options: ReleaseOptions): Promise<Ad
   const log = options.log ?? silentLogger;
   const files = readMigrationFiles(options.migrationsDir);
   return withLockedConnection(options, "adopt", log, async (client) => {
-    // The login first, before the ledger is read (as baseline: core/baseline.ts).
+    // The Prisma-era schema first, then the login, before the ledger is read (as baseline: core/baseline.ts).
+    await refuseLegacyDatabase(client, "adopt");
     if (options.ownerRole) await checkOwnerRole(client, options.ownerRole, "adopt");
     await requireAdoptingLogin(client, "adopt", options.ownerRole);
     const ledger = await readLedger(client);

@@ -1,0 +1,37 @@
+// `baseline` and `adopt` take over a schema the migrations build. The Prisma-era NeonHub schema is not one:
+// its tables differ from the release's by design, so a proof would run in full only to list hundreds of
+// differences, and a partial baseline (--to the extensions) would succeed and record migrations the upgrade
+// then refuses to run over (it needs an empty ledger). So both refuse it first, before any proof or write,
+// with the one path that takes it: the upgrade in place.
+import type { ClientBase } from "pg";
+import { BOOKKEEPING_SCHEMA } from "../bookkeeping";
+import { ReleaseError } from "../errors";
+import { isLegacyDatabase } from "./legacy-inspection";
+import { WORK_SCHEMA } from "./upgrade/names";
+
+const UPGRADE_RUNBOOK = 'docs/runbook.md, "Upgrading a Prisma-era database"';
+
+/** Refuses the Prisma-era NeonHub database (or one whose upgrade is under way) for `command`. Read-only. */
+export async function refuseLegacyDatabase(client: ClientBase, command: "baseline" | "adopt"): Promise<void> {
+  if (!(await isLegacyDatabase(client))) return;
+  const { rows } = await client.query<{ upgrading: boolean; ledger: boolean }>(
+    `SELECT to_regnamespace($1) IS NOT NULL AS upgrading, to_regnamespace($2) IS NOT NULL AS ledger`,
+    [WORK_SCHEMA, BOOKKEEPING_SCHEMA],
+  );
+  const { upgrading, ledger } = rows[0]!;
+  const message =
+    `This database has the Prisma-era NeonHub schema (a "Message" table with a free-text "role" and no "conversationId"), ` +
+    `which the migrations do not build: ${command} does not apply to it, and nothing was proven or written.` +
+    (upgrading ? ` An upgrade in place of it is under way (schema ${WORK_SCHEMA}).` : "");
+  const upgrade =
+    '`neonhub-db plan --upgrade-legacy` shows its steps and the rows that stop it, and `neonhub-db apply --upgrade-legacy --legacy-organization <slug>` runs it (as the migrator: --database-url "$DIRECT_URL")';
+  // A ledger beside the legacy tables is an earlier baseline's (--to), which the upgrade refuses to run over.
+  const clearLedger =
+    ledger && !upgrading
+      ? ` First remove the ledger an earlier baseline or adopt recorded over it, which the upgrade refuses: DROP SCHEMA ${BOOKKEEPING_SCHEMA} CASCADE (before the upgrade it holds nothing else).`
+      : "";
+  const fix = upgrading
+    ? `Resume the upgrade: ${upgrade} (${UPGRADE_RUNBOOK}).`
+    : `Upgrade it in place instead: ${upgrade}; snapshot it and rehearse on a copy first (${UPGRADE_RUNBOOK}).${clearLedger}`;
+  throw new ReleaseError("invalid-input", message, fix);
+}

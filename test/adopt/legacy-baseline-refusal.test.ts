@@ -1,0 +1,65 @@
+// baseline and adopt on the Prisma-era NeonHub database (test/fixtures/legacy): refused up front, before any
+// proof (no scratch database) or write (no ledger), pointing at the upgrade in place. A partial baseline
+// (--to the extensions) would otherwise succeed and leave a ledger the upgrade refuses to run over.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "../support/cli";
+import { createTestDatabase, dropTestDatabase, withClient, type TestDatabase } from "../support/database";
+import { LEGACY_SCALES, createLegacySchema, generateLegacyData } from "../fixtures/legacy/generate";
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await createTestDatabase("lgbase");
+  await withClient(db.url, async (c) => {
+    await createLegacySchema(c);
+    await generateLegacyData(c, LEGACY_SCALES.small);
+  });
+});
+afterAll(async () => {
+  if (db) await dropTestDatabase(db);
+});
+
+const ledgerSchema = () =>
+  withClient(db.url, async (c) => {
+    const { rows } = await c.query<{ s: string | null }>(
+      "SELECT to_regnamespace('neonhub_release')::text AS s",
+    );
+    return rows[0]!.s;
+  });
+
+interface ErrorDocument {
+  error: { code: string; message: string; fix: string };
+}
+
+describe("baseline and adopt on the Prisma-era database", () => {
+  it.each(["baseline", "baseline --to 20250126000100_extensions", "adopt"])(
+    "%s refuses before proving anything, naming the upgrade; nothing is written",
+    async (line) => {
+      const command = line.split(" ");
+      const run = await runCli([...command, "--json"], { DATABASE_URL: db.url });
+      expect(run.code, run.stderr).toBe(1);
+      const { error } = JSON.parse(run.stdout) as ErrorDocument;
+      expect(error.code).toBe("invalid-input");
+      expect(error.message).toContain("Prisma-era NeonHub schema");
+      expect(error.message).toContain(`${command[0]} does not apply to it`);
+      expect(error.fix).toContain("neonhub-db plan --upgrade-legacy");
+      expect(error.fix).toContain("neonhub-db apply --upgrade-legacy --legacy-organization <slug>");
+      expect(error.fix).toContain('docs/runbook.md, "Upgrading a Prisma-era database"');
+      // Not the paths that do not apply here, and no proof was run.
+      expect(error.fix).not.toContain("--to");
+      expect(run.stderr).not.toContain("scratch database");
+      expect(await ledgerSchema()).toBeNull();
+    },
+  );
+
+  it("names the ledger an earlier baseline left over it, and the statement that clears the upgrade's way", async () => {
+    await withClient(db.url, (c) => c.query("CREATE SCHEMA neonhub_release"));
+    try {
+      const run = await runCli(["baseline", "--json"], { DATABASE_URL: db.url });
+      expect(run.code).toBe(1);
+      const { error } = JSON.parse(run.stdout) as ErrorDocument;
+      expect(error.fix).toContain("DROP SCHEMA neonhub_release CASCADE");
+    } finally {
+      await withClient(db.url, (c) => c.query("DROP SCHEMA neonhub_release"));
+    }
+  });
+});
