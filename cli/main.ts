@@ -231,12 +231,16 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
         return report.clean ? EXIT.ok : EXIT.pending;
       }
       case "baseline": {
-        const result = await baselineRelease({ ...options, to: args.to });
+        const result = await reportIfInterrupted(reportInterruption, "baseline", () =>
+          baselineRelease({ ...options, to: args.to }),
+        );
         emit(result, renderBaseline(result));
         return EXIT.ok;
       }
       case "adopt": {
-        const result = await adoptUpstreamDatabase(options);
+        const result = await reportIfInterrupted(reportInterruption, "adopt", () =>
+          adoptUpstreamDatabase(options),
+        );
         emit(result, renderAdopt(result));
         return EXIT.ok;
       }

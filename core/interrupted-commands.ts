@@ -6,7 +6,7 @@
 // so what finished before stays.
 import { undoOnInterrupt } from "./interrupt";
 
-export type InterruptibleCommand = "apply" | "upgrade-legacy" | "revert";
+export type InterruptibleCommand = "apply" | "upgrade-legacy" | "revert" | "baseline" | "adopt";
 
 /** What an interrupted command left (`message`) and what to run (`fix`): `--json`'s `interrupted` error. */
 export interface Interruption {
@@ -49,6 +49,14 @@ export function interruption(command: InterruptibleCommand, running?: string): I
             : "the migration whose Down section was running, if any, is rolled back whole and stays applied") +
           "; the ones reverted before it stay reverted.",
         fix: "Run the same command again to revert the rest.",
+      };
+    case "baseline":
+    case "adopt":
+      // Both write in one transaction at the end (the ledger rows, adopt's move of pgmigrations, the owners
+      // handed over): before it nothing is recorded, and the scratch database goes before the process ends.
+      return {
+        message: `${command} stopped. ${SESSION_ENDS}: ${command} records nothing until its last transaction commits (${command === "adopt" ? "the ledger rows and the move of pgmigrations" : "the ledger rows"}, with an owner role the hand-over), which is rolled back if it was running; its scratch database is dropped before the process exits.`,
+        fix: `Run the same command again: it proves the schema again, or finds it ${command === "adopt" ? "adopted" : "baselined"} already and has nothing to do (\`neonhub-db status\` shows what the ledger records).`,
       };
   }
 }

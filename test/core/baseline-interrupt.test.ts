@@ -3,6 +3,7 @@
 // database drops, and says so. The moment is not guessed: a last migration sleeps, and the signal goes once
 // the proof's session is seen sleeping in the scratch database.
 import { randomBytes } from "node:crypto";
+import { readdirSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { quoteIdentifier } from "../../core";
 import { runCli } from "../support/cli";
@@ -24,9 +25,12 @@ const exists = async (name: string) =>
 const scratchOf = (stderr: string) =>
   /scratch database (neonhub_baseline_[0-9a-f]{8}) created/.exec(stderr)?.[1];
 
-/** Starts baseline with the sleeping migration, waits until the proof sleeps in its scratch database, sends `signal`. */
-async function stopDuringProof(signal: NodeJS.Signals): Promise<{ scratch: string; result: ProcessResult }> {
-  const run = startCli(["baseline", "--migrations-dir", sleepy], { DATABASE_URL: db.current.url });
+/** Starts `command` with the sleeping migration, waits until the proof sleeps in its scratch database, sends `signal`. */
+async function stopDuringProof(
+  signal: NodeJS.Signals,
+  command: string[] = ["baseline"],
+): Promise<{ scratch: string; result: ProcessResult }> {
+  const run = startCli([...command, "--migrations-dir", sleepy], { DATABASE_URL: db.current.url });
   let scratch: string | undefined;
   await waitUntil(
     "the proof sleeping in its scratch database",
@@ -53,6 +57,44 @@ describe("a baseline stopped during its proof", () => {
       expect(result.signal, result.stderr).toBe(signal);
       expect(result.stderr).toContain(`interrupted: dropping the scratch database ${scratch} before exiting`);
       expect(await exists(scratch)).toBe(false);
+    },
+  );
+
+  // --json promises one document on stdout, errors too: the interruption is one, as apply's and revert's.
+  it.each([
+    ["baseline", "SIGINT"],
+    ["adopt", "SIGTERM"],
+  ] as const)(
+    "%s --json (%s) prints the interrupted error document, then ends by the signal",
+    async (command, signal) => {
+      if (command === "adopt") {
+        // The node-pg-migrate CLI's ledger, listing every file: adopt proves them all, the sleeping one last.
+        await withClient(db.current.url, async (c) => {
+          await c.query(
+            "CREATE TABLE pgmigrations (id serial PRIMARY KEY, name varchar(255) NOT NULL, run_on timestamp NOT NULL)",
+          );
+          for (const name of readdirSync(sleepy)
+            .filter((f) => f.endsWith(".sql"))
+            .sort())
+            await c.query("INSERT INTO pgmigrations (name, run_on) VALUES ($1, now())", [
+              name.replace(/\.sql$/, ""),
+            ]);
+        });
+      }
+      try {
+        const { scratch, result } = await stopDuringProof(signal, [command, "--json"]);
+        expect(result.signal, result.stderr).toBe(signal);
+        const { error } = JSON.parse(result.stdout) as {
+          error: { code: string; message: string; fix: string };
+        };
+        expect(error.code).toBe("interrupted");
+        expect(error.message).toContain(`${command} stopped`);
+        expect(error.message).toContain("its scratch database is dropped before the process exits");
+        expect(error.fix).toContain("Run the same command again");
+        expect(await exists(scratch)).toBe(false);
+      } finally {
+        await withClient(db.current.url, (c) => c.query("DROP TABLE IF EXISTS pgmigrations"));
+      }
     },
   );
 
