@@ -25,7 +25,7 @@ import { quoteIdentifier } from "./identifiers";
 import { withLockedConnection } from "./locked-connection";
 import { closestName } from "./closest-name";
 import { SCRATCH_APPLICATION, createScratchDatabase } from "./scratch-database";
-import { schemaMismatchLines } from "./schema-mismatches";
+import { schemaMismatchError, schemaMismatches, type SchemaMismatch } from "./schema-mismatches";
 import { endSessionWithClient } from "./lock-safety/session";
 import { handOverOwners, planOwnerHandOvers, type OwnerHandOver } from "./adopt/hand-over";
 import { judgeRerun, rerunRefusal } from "./adopt/rerun";
@@ -95,10 +95,10 @@ export async function baselineRelease(options: BaselineOptions): Promise<Baselin
       );
     }
     if (mismatches.length > 0) {
-      throw new ReleaseError(
-        "ledger-mismatch",
-        `The live schema is not what the migrations produce, so they cannot be marked as applied:\n${mismatches}`,
-        "Bring the database in line with the migrations (or baseline fewer of them with --to), then run baseline again. Nothing was written.",
+      throw schemaMismatchError(
+        "The live schema is not what the migrations produce, so they cannot be marked as applied",
+        mismatches,
+        "Bring the database in line with the migrations by hand (or baseline fewer of them with --to).",
       );
     }
     const handOvers = options.ownerRole
@@ -167,19 +167,24 @@ export function withoutForeignLedgers(snapshot: SchemaSnapshot): SchemaSnapshot 
 
 /**
  * The live schema against what `files` build on a scratch database: the live snapshot, the diff, and the
- * mismatches as the lines an error shows ("" when the schema is what the files build).
+ * mismatches (none when the schema is what the files build).
  */
 export async function proveSchema(
   client: Client,
   options: ReleaseOptions,
   files: MigrationFile[],
   log: Logger,
-): Promise<{ expected: SchemaSnapshot; live: SchemaSnapshot; diff: SnapshotDiff; mismatches: string }> {
+): Promise<{
+  expected: SchemaSnapshot;
+  live: SchemaSnapshot;
+  diff: SnapshotDiff;
+  mismatches: SchemaMismatch[];
+}> {
   const expected = await snapshotOfFreshRelease(client, options, files, log);
   const live = await takeSnapshot(client);
   // The shape only: owners and grants are the stack's, not the migrations' (a scratch database has its own).
   const diff = diffSnapshots(shapeOf(expected), shapeOf(withoutForeignLedgers(live)));
-  return { expected, live, diff, mismatches: schemaMismatchLines(diff, expected, live) };
+  return { expected, live, diff, mismatches: schemaMismatches(diff, expected, live) };
 }
 
 /** Applies the migrations to a new database on the same server and returns its catalog snapshot. */

@@ -2,7 +2,20 @@
 // adopt's proof). A table renamed by hand is the release's table missing and another table there instead:
 // both are named, first, each with the columns, constraints, policies and triggers it carries counted on its
 // line rather than listed, so that the two read side by side as the rename they are.
+import { ReleaseError } from "./errors";
+import type { PlanProblem } from "./plan-problems";
+import { repairStatements } from "./snapshot-repair";
 import type { SchemaSnapshot, SnapshotDiff } from "./snapshot";
+
+/** One difference the proof found, as its line says it, and the statement that removes it where one does. */
+export interface SchemaMismatch {
+  /** `missing`/`different`: the migrations build it and the live schema lacks it; `extra`: beside a missing table, what may be it renamed. */
+  kind: "missing" | "different" | "extra";
+  /** "missing: index public.Message_authorId_idx". */
+  line: string;
+  /** The statement that brings the live object in line, from the definition the migrations' scratch build has. */
+  repair?: string;
+}
 
 /** How many lines the error shows; the rest are counted. */
 const SHOWN_AT_MOST = 25;
@@ -19,28 +32,91 @@ const kindOf = (key: string) => key.slice(0, key.indexOf(" "));
 const nameOf = (key: string) => key.slice(key.indexOf(" ") + 1);
 
 /**
- * The mismatches as "- ..." lines, or "" when the live schema has everything the migrations build, as they
- * build it. Objects only the live schema has do not make a mismatch (they are kept, not managed); beside
- * one, they are what shows a rename.
+ * The mismatches, or none when the live schema has everything the migrations build, as they build them.
+ * Objects only the live schema has do not make a mismatch (they are kept, not managed); beside a missing
+ * table, they are what shows a rename.
  */
-export function schemaMismatchLines(
+export function schemaMismatches(
   diff: SnapshotDiff,
   expected: SchemaSnapshot,
   live: SchemaSnapshot,
-): string {
-  if (diff.removed.length === 0 && diff.changed.length === 0) return "";
+): SchemaMismatch[] {
+  if (diff.removed.length === 0 && diff.changed.length === 0) return [];
   const missing = byTable(diff.removed);
   const extra = byTable(diff.added);
-  const lines = [
-    ...missing.tables.map((t) => `missing: ${t}`),
-    ...extra.tables.map((t) => `extra: ${t} (the migrations do not build it)`),
-    ...missing.others.map((k) => `missing: ${k}`),
-    ...diff.changed.map((k) => `different: ${k} (live: ${live[k]}; migrations: ${expected[k]})`),
-    ...extra.others.map((k) => `extra: ${k}`),
+  // What one statement restores, from the scratch build's definition (verify's repairs, for the release's side only).
+  const repairs = repairStatements(expected, live, {
+    added: [],
+    removed: diff.removed,
+    changed: diff.changed,
+  });
+  const withRepair = (mismatch: SchemaMismatch, key: string): SchemaMismatch =>
+    repairs[key] ? { ...mismatch, repair: repairs[key] } : mismatch;
+  return [
+    ...missing.tables.map((t): SchemaMismatch => ({ kind: "missing", line: `missing: ${t}` })),
+    ...extra.tables.map(
+      (t): SchemaMismatch => ({ kind: "extra", line: `extra: ${t} (the migrations do not build it)` }),
+    ),
+    ...missing.others.map((k) => withRepair({ kind: "missing", line: `missing: ${k}` }, k)),
+    ...diff.changed.map((k) =>
+      withRepair(
+        {
+          kind: "different",
+          line: `different: ${k} (live: ${signatureText(k, live[k]!)}; migrations: ${signatureText(k, expected[k]!)})`,
+        },
+        k,
+      ),
+    ),
+    ...extra.others.map((k): SchemaMismatch => ({ kind: "extra", line: `extra: ${k}` })),
   ];
-  const shown = lines.slice(0, SHOWN_AT_MOST).map((line) => `- ${line}`);
-  if (lines.length > shown.length) shown.push(`- ... and ${lines.length - shown.length} more`);
-  return shown.join("\n");
+}
+
+/**
+ * The refusal of baseline's or adopt's proof: code `schema-drift` (the live schema is not what the migrations
+ * build, as verify's drift is not what the release recorded), each difference as a line and a problem, and
+ * the statements that bring the live schema in line where the migrations' definition gives one.
+ */
+export function schemaMismatchError(
+  title: string,
+  mismatches: readonly SchemaMismatch[],
+  otherwise: string,
+): ReleaseError {
+  const shown = mismatches.slice(0, SHOWN_AT_MOST).map((m) => `- ${m.line}`);
+  if (mismatches.length > shown.length) shown.push(`- ... and ${mismatches.length - shown.length} more`);
+  const repairs = mismatches.flatMap((m) => (m.repair ? [m.repair] : []));
+  const run = repairs.length > 0 ? `Run, as the owner of the objects: ${repairs.join("; ")}. ` : "";
+  const problems = mismatches
+    .filter((m) => m.kind !== "extra")
+    .map(
+      (m): PlanProblem => ({
+        section: "drift",
+        kind: "schema-drift",
+        message: m.line,
+        fix: m.repair ? `Run, as the owner of the objects: ${m.repair}` : otherwise,
+      }),
+    );
+  return new ReleaseError(
+    "schema-drift",
+    `${title}:\n${shown.join("\n")}`,
+    `${run}${repairs.length < problems.length ? `${otherwise} ` : ""}Then run the same command again. Nothing was written.`,
+    { problems },
+  );
+}
+
+/**
+ * A snapshot signature as a person reads it: a column's `text notnull=false default=` as `text` (with `NOT
+ * NULL` and `DEFAULT ...` only when it has them), an index's definition without its `valid=true`.
+ */
+function signatureText(key: string, signature: string): string {
+  const kind = kindOf(key);
+  if (kind === "column") {
+    const column = /^(.*) notnull=(true|false) default=(.*)$/s.exec(signature);
+    if (!column) return signature;
+    const [, type, notNull, value] = column;
+    return `${type}${notNull === "true" ? " NOT NULL" : ""}${value ? ` DEFAULT ${value}` : ""}`;
+  }
+  if (kind === "index") return signature.replace(/ valid=true$/, "").replace(/ valid=false$/, " (INVALID)");
+  return signature;
 }
 
 /** Table lines, each with what it carries counted ("table public.Brand, with 8 columns, ..."), and the rest. */

@@ -1,9 +1,9 @@
 // The statement that puts a drifted object back the way the release left it, derived from the value the
 // snapshot recorded (and, to undo what was added, the live one). Only for what one statement can restore
 // without guessing: row-level security flags, owners, grants, default privileges, storage settings, extension
-// versions, and plain indexes dropped or added by hand (CONCURRENTLY: the table stays writable). A dropped
-// column, a changed function, or an index behind a constraint (a unique one) has none: a restore, or a
-// migration, brings those back; apply does not.
+// versions, plain indexes dropped or added by hand (CONCURRENTLY: the table stays writable), and constraints
+// dropped or changed by hand (added again as recorded, which also builds the index behind a unique one). A
+// dropped column or a changed function has none: a restore, or a migration, brings those back; apply does not.
 import { quoteIdentifier } from "./identifiers";
 import { literal } from "./sql";
 import type { SchemaSnapshot, SnapshotDiff } from "./snapshot";
@@ -48,6 +48,8 @@ function repairOf(key: string, recorded: string | undefined, live: string | unde
       return storageRepair(object, parseOptions(recorded), parseOptions(live));
     case "index":
       return indexRepair(object, recorded, live);
+    case "constraint":
+      return recorded !== undefined ? constraintRepair(object, recorded, live) : undefined;
     case "extension-version":
       return recorded !== undefined
         ? live !== undefined
@@ -80,6 +82,18 @@ function indexRepair(
     return `DROP INDEX CONCURRENTLY ${quoteIdentifier(object.slice(0, dot))}.${quoteIdentifier(object.slice(dot + 1))}`;
   }
   return undefined;
+}
+
+/**
+ * A "constraint" signature is `pg_get_constraintdef(...)`, keyed `<schema>.<table>.<name>`: one dropped by
+ * hand is added again, one changed is dropped and added as recorded, in one ALTER TABLE. (A constraint added
+ * by hand is left to the operator: it may be data's guard the app relies on.)
+ */
+function constraintRepair(object: string, recorded: string, live: string | undefined): string {
+  const [schema, table, ...name] = object.split(".");
+  const constraint = quoteIdentifier(name.join("."));
+  const drop = live !== undefined ? `DROP CONSTRAINT ${constraint}, ` : "";
+  return `ALTER TABLE ${quoteIdentifier(schema!)}.${quoteIdentifier(table!)} ${drop}ADD CONSTRAINT ${constraint} ${recorded}`;
 }
 
 /** A "table" signature is `<relkind> rls=<bool> force=<bool>`: the flags are what a statement can restore. */

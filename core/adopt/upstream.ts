@@ -21,6 +21,7 @@ import { matchUpstreamRows, type UpstreamRow } from "./upstream-rows";
 import type { ClientBase } from "pg";
 import { quoteIdentifier as quoteIdent } from "../identifiers";
 import { withLockedConnection } from "../locked-connection";
+import { schemaMismatchError } from "../schema-mismatches";
 import { adminCommandFixFor, requireAdoptingLogin } from "./adopting-login";
 import { refuseLegacyDatabase } from "./legacy-refusal";
 
@@ -66,10 +67,10 @@ export async function adoptUpstreamDatabase(options: ReleaseOptions): Promise<Ad
     );
     const { expected, live, diff, mismatches } = await proveSchema(client, options, applied, log);
     if (mismatches.length > 0) {
-      throw new ReleaseError(
-        "ledger-mismatch",
-        `${schema}.pgmigrations records ${applied.length} migration(s), but the live schema is not what they build:\n${mismatches}`,
-        "Bring the schema in line with those migrations (or restore it from a snapshot), then run adopt again. Nothing was written.",
+      throw schemaMismatchError(
+        `${schema}.pgmigrations records ${applied.length} migration(s), but the live schema is not what they build`,
+        mismatches,
+        "Bring the schema in line with those migrations by hand (or restore it from a snapshot).",
       );
     }
     const handOvers = options.ownerRole

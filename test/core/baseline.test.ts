@@ -64,8 +64,12 @@ describe("baseline", () => {
     const log = collectingLogger();
     const error = await baselineRelease({ ...release(url), log }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ReleaseError);
-    expect((error as ReleaseError).code).toBe("ledger-mismatch");
+    // The schema is not what the migrations build: drift, as verify names it, not a ledger problem.
+    expect((error as ReleaseError).code).toBe("schema-drift");
     expect((error as ReleaseError).message).toContain("missing: column public.Widget.color");
+    expect((error as ReleaseError).problems).toEqual([
+      expect.objectContaining({ kind: "schema-drift", message: "missing: column public.Widget.color" }),
+    ]);
     const schema = await withClient(url, (c) => c.query("SELECT to_regnamespace('neonhub_release') AS s"));
     expect(schema.rows[0].s).toBeNull();
     // Its own scratch database, by the name it logged: other test files prove schemas at the same time.
@@ -75,6 +79,55 @@ describe("baseline", () => {
       c.query("SELECT count(*)::int AS n FROM pg_database WHERE datname = $1", [scratch]),
     );
     expect(leftovers.rows[0].n).toBe(0);
+  });
+
+  it("names the statements that restore an index and a constraint dropped by hand, from the migrations' definitions; after them it baselines", async () => {
+    const url = await handMadeDatabase();
+    await withClient(url, async (c) => {
+      await c.query("DROP INDEX gadget_widget");
+      await c.query('ALTER TABLE "Gadget" DROP CONSTRAINT "Gadget_widgetId_fkey"');
+    });
+    const error = (await baselineRelease(release(url)).catch((e: unknown) => e)) as ReleaseError;
+    expect(error.code).toBe("schema-drift");
+    const createIndex = 'CREATE INDEX CONCURRENTLY gadget_widget ON public."Gadget" USING btree ("widgetId")';
+    const addConstraint =
+      'ALTER TABLE "public"."Gadget" ADD CONSTRAINT "Gadget_widgetId_fkey" FOREIGN KEY ("widgetId") REFERENCES "Widget"(id) ON DELETE CASCADE';
+    expect(error.problems).toEqual([
+      {
+        section: "drift",
+        kind: "schema-drift",
+        message: "missing: constraint public.Gadget.Gadget_widgetId_fkey",
+        fix: `Run, as the owner of the objects: ${addConstraint}`,
+      },
+      {
+        section: "drift",
+        kind: "schema-drift",
+        message: "missing: index public.gadget_widget",
+        fix: `Run, as the owner of the objects: ${createIndex}`,
+      },
+    ]);
+    expect(error.fix).toContain(addConstraint);
+    expect(error.fix).toContain(createIndex);
+    // The statements do bring it in line.
+    await withClient(url, async (c) => {
+      await c.query(addConstraint);
+      await c.query(createIndex);
+    });
+    expect((await baselineRelease(release(url))).changed).toBe(true);
+  });
+
+  it("says a changed column's type, NOT NULL and default as SQL does, an absent default not at all", async () => {
+    const url = await handMadeDatabase();
+    await withClient(url, (c) =>
+      c.query('ALTER TABLE "Widget" ALTER COLUMN name TYPE varchar(500), ALTER COLUMN name DROP NOT NULL'),
+    );
+    const error = (await baselineRelease(release(url)).catch((e: unknown) => e)) as ReleaseError;
+    expect(error.code).toBe("schema-drift");
+    expect(error.message).toContain(
+      "different: column public.Widget.name (live: character varying(500); migrations: text NOT NULL)",
+    );
+    expect(error.message).not.toContain("default=");
+    expect(error.fix).toContain("Bring the database in line with the migrations by hand");
   });
 
   it("refuses a database the node-pg-migrate CLI migrated (pgmigrations), pointing at adopt, which then takes it", async () => {
