@@ -5,6 +5,7 @@ import {
   RELEASE_LOCK_TIMEOUT_SECONDS,
   isReleaseLockSeconds,
   ReleaseError,
+  closestName,
   parseReleaseEnvironment,
   parseRowLevelSecurityMode,
   type LockSafetySettings,
@@ -333,17 +334,26 @@ function valueExample(flag: string): string {
   return (VALUE_EXAMPLES as Record<string, string | undefined>)[flag] ?? "<value>";
 }
 
+/** An option this CLI does not have, with the one meant when it is a slip away (`--owner_role`: `--owner-role`). */
+function unknownOption(flag: string): ReleaseError {
+  const near = closestName(
+    flag,
+    Object.keys(OPTIONS).map((name) => `--${name}`),
+  );
+  return new ReleaseError(
+    "invalid-input",
+    `Unknown option ${flag}.`,
+    `${near ? `Did you mean ${near}? ` : ""}Run \`neonhub-db --help\` for the options.`,
+  );
+}
+
 /** node:util's parse errors, in this CLI's words (tests and scripts match them). */
 function parseError(error: unknown): ReleaseError {
   const { code, message = "" } = error as { code?: string; message?: string };
   const flag = /'(--?[\w-]+)/.exec(message)?.[1] ?? "";
   switch (code) {
     case "ERR_PARSE_ARGS_UNKNOWN_OPTION":
-      return new ReleaseError(
-        "invalid-input",
-        `Unknown option ${flag}.`,
-        "Run `neonhub-db --help` for the options.",
-      );
+      return unknownOption(flag);
     case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE":
       if (/does not take an argument/.test(message)) {
         return new ReleaseError("invalid-input", `${flag} takes no value.`, `Example: ${flag}`);

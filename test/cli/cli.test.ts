@@ -183,7 +183,21 @@ describe("bad input gets a clear error and exit 1, with no password in the outpu
       () => ["plan", "--database-url", withUrl((u) => (u.pathname = "/"))],
       /--database-url names no database/,
     ],
-    ["unknown flag", () => ["plan", "--databse-url", url], /Unknown option --databse-url/],
+    [
+      "unknown flag, with the one meant",
+      () => ["plan", "--databse-url", url],
+      /Unknown option --databse-url\.\n {2}fix: Did you mean --database-url\?/,
+    ],
+    [
+      "an underscore for a dash",
+      () => ["baseline", "--owner_role", "neonhub_owner", "--database-url", url],
+      /Unknown option --owner_role\.\n {2}fix: Did you mean --owner-role\?/,
+    ],
+    [
+      "an unknown flag like none",
+      () => ["plan", "--zzzzzzzz", url],
+      /Unknown option --zzzzzzzz\.\n {2}fix: Run `neonhub-db --help`/,
+    ],
     ["unknown command", () => ["migrate"], /Unknown command "migrate"/],
     ["flag without value", () => ["plan", "--database-url"], /--database-url needs a value/],
     [
