@@ -68,6 +68,14 @@ function databaseUrlOf(args: CliArgs, env: NodeJS.ProcessEnv): { databaseUrl: st
     const value = env[name];
     if (value) return { databaseUrl: value, source: name };
   }
+  // baseline and adopt need the admin (CREATEDB for the scratch database): the migrator's URL would be refused.
+  if (args.command === "baseline" || args.command === "adopt") {
+    throw new ReleaseError(
+      "invalid-input",
+      "No database URL given.",
+      `Pass the admin's: --database-url "$ADMIN_URL" --owner-role <prefix>_owner (the stack's admin login: the existing server's adminUrl, or RDS's master user; \`npm run -s local -- env\` prints ADMIN_URL locally). ${args.command} needs CREATEDB for its scratch database, which the migrator has not.`,
+    );
+  }
   throw new ReleaseError(
     "invalid-input",
     "No database URL given.",

@@ -6,7 +6,8 @@
 //   up (default)  install what is missing, start the local cluster, apply the schema release, print DSNs
 //   stop          stop the cluster (keeps its data)
 //   status        whether the cluster runs, and where
-//   env           print DATABASE_URL / DIRECT_URL lines with passwords, for `eval` or a .env file
+//   env           print DATABASE_URL / DIRECT_URL lines with passwords, for `eval` or a .env file, and
+//                 ADMIN_URL (the cluster's superuser, for neonhub-db baseline/adopt only)
 //   destroy       stop the cluster and delete its data
 "use strict";
 
@@ -130,7 +131,7 @@ async function main() {
       fs
         .readFileSync(__filename, "utf8")
         .split("\n")
-        .slice(1, 9)
+        .slice(1, 11)
         .join("\n")
         .replace(/^\/\/ ?/gm, ""),
     );
@@ -174,7 +175,14 @@ async function main() {
         .filter(Boolean)
         .map((match) => [match[1], match[2]]),
     );
-    print(args.json, variables, text.trimEnd());
+    // The cluster's superuser, for `neonhub-db baseline`/`adopt` (CREATEDB): printed here only, never in the
+    // summary nor in neonhub.env, the file an app reads.
+    const adminUrl = cluster.localAdminUrl(
+      paths,
+      decodeURIComponent(new URL(variables.DATABASE_URL).pathname.slice(1)),
+    );
+    if (adminUrl) variables.ADMIN_URL = adminUrl;
+    print(args.json, variables, adminUrl ? `${text.trimEnd()}\nADMIN_URL=${adminUrl}` : text.trimEnd());
   }
   return 0;
 }

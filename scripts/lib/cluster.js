@@ -234,14 +234,25 @@ async function ensureCluster({ pg, name, port, settings = {}, root }) {
     fs.writeFileSync(paths.portFile, String(wantPort));
     started = true;
   }
-  const password = fs.readFileSync(paths.passwordFile, "utf8").trim();
   return {
     created,
     started,
     port: wantPort,
     paths,
-    adminUrl: `postgresql://postgres:${encodeURIComponent(password)}@127.0.0.1:${wantPort}/postgres`,
+    adminUrl: adminUrlOf(paths, wantPort, "postgres"),
   };
+}
+
+/** The superuser's URL for `database`, from the password initdb was given and the port the cluster runs on. */
+function adminUrlOf(paths, port, database) {
+  const password = fs.readFileSync(paths.passwordFile, "utf8").trim();
+  return `postgresql://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
+}
+
+/** The superuser's URL for `database` of a cluster made before, or undefined when it has no password or port file. */
+function localAdminUrl(paths, database) {
+  if (!fs.existsSync(paths.passwordFile) || !fs.existsSync(paths.portFile)) return undefined;
+  return adminUrlOf(paths, Number(fs.readFileSync(paths.portFile, "utf8")), database);
 }
 
 function readTail(file, lines) {
@@ -279,6 +290,7 @@ function destroyCluster({ pg, name, root = undefined }) {
 
 module.exports = {
   CLUSTERS_ROOT,
+  localAdminUrl,
   clustersRoot,
   PROJECT_ROOT,
   clusterPaths,

@@ -247,6 +247,18 @@ describe("bad input gets a clear error and exit 1, with no password in the outpu
     expect(run.stderr).toContain("DATABASE_URL");
   });
 
+  it.each(["baseline", "adopt"])(
+    "%s with no URL asks for the admin's, which it needs, not the migrator's, which it would refuse",
+    async (command) => {
+      const run = await runCli([command, "--owner-role", "neonhub_owner"], { DATABASE_URL: "" });
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain("No database URL given");
+      expect(run.stderr).toContain('--database-url "$ADMIN_URL"');
+      expect(run.stderr).toContain("`npm run -s local -- env` prints ADMIN_URL");
+      expect(run.stderr).not.toContain("DIRECT_URL");
+    },
+  );
+
   it("--json errors are one JSON document with code, message and fix", async () => {
     const run = await runCli(["plan", "--json", "--database-url", withUrl((u) => (u.password = "nope"))]);
     expect(run.code).toBe(1);

@@ -78,10 +78,22 @@ describe("npm run local", () => {
     expect(databaseUrl).toBeDefined();
     expect(value("DIRECT_URL")).toBeDefined();
     expect(value("DIRECT_DATABASE_URL")).toBe(value("DIRECT_URL"));
-    expect(envFile.stdout).not.toMatch(/postgres:[^@]*@/);
+    // The superuser only as ADMIN_URL, for baseline and adopt; never in the file an app's .env is made from.
+    const adminUrl = value("ADMIN_URL");
+    expect(adminUrl).toMatch(/^postgresql:\/\/postgres:[^*@]+@127\.0\.0\.1:\d+\/neonhub$/);
+    expect(envFile.stdout.replace(/^ADMIN_URL=.*$/m, "")).not.toMatch(/postgres:[^@]*@/);
     const asJson = JSON.parse((await runLocal(["env", "--json"], env)).stdout) as Record<string, string>;
     expect(asJson.DATABASE_URL).toBe(databaseUrl);
     expect(asJson.DIRECT_URL).toBe(value("DIRECT_URL"));
+    expect(asJson.ADMIN_URL).toBe(adminUrl);
+    const admin = new Client({ connectionString: adminUrl });
+    await admin.connect();
+    try {
+      const { rows } = await admin.query("SELECT rolcreatedb FROM pg_roles WHERE rolname = current_user");
+      expect(rows[0]).toEqual({ rolcreatedb: true });
+    } finally {
+      await admin.end();
+    }
     const client = new Client({ connectionString: databaseUrl });
     await client.connect();
     try {
