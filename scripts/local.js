@@ -6,8 +6,8 @@
 //   up (default)  install what is missing, start the local cluster, apply the schema release, print DSNs
 //   stop          stop the cluster (keeps its data)
 //   status        whether the cluster runs, and where
-//   env           print DATABASE_URL / DIRECT_URL lines with passwords, for `eval` or a .env file, and
-//                 ADMIN_URL (the cluster's superuser, for neonhub-db baseline/adopt only)
+//   env           print DATABASE_URL / DIRECT_URL lines with passwords, for `eval` or a .env file;
+//                 env --admin: ADMIN_URL alone (the cluster's superuser, for neonhub-db baseline/adopt only)
 //   destroy       stop the cluster and delete its data
 "use strict";
 
@@ -27,23 +27,27 @@ const COMMANDS = ["up", "stop", "status", "env", "destroy"];
 function parseArgs(argv) {
   const unknown = (arg) =>
     new SetupError(
-      `Unknown argument "${arg}". Usage: npm run local [-- ${COMMANDS.join("|")}] [--json] [--no-pulumi]`,
+      `Unknown argument "${arg}". Usage: npm run local [-- ${COMMANDS.join("|")}] [--json] [--no-pulumi] [--admin (env only)]`,
     );
   const { values, positionals } = parseCommandLine(
     argv,
     {
       json: { type: "boolean" },
       "no-pulumi": { type: "boolean" },
+      admin: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
     { unknown, missingValue: unknown },
   );
   const bad = positionals.find((arg) => !COMMANDS.includes(arg));
   if (bad !== undefined) throw unknown(bad);
+  const command = values.help ? "help" : (positionals.at(-1) ?? "up");
+  if (values.admin && command !== "env") throw unknown("--admin");
   return {
-    command: values.help ? "help" : (positionals.at(-1) ?? "up"),
+    command,
     json: values.json ?? false,
     pulumi: !values["no-pulumi"],
+    admin: values.admin ?? false,
   };
 }
 
@@ -175,14 +179,21 @@ async function main() {
         .filter(Boolean)
         .map((match) => [match[1], match[2]]),
     );
-    // The cluster's superuser, for `neonhub-db baseline`/`adopt` (CREATEDB): printed here only, never in the
-    // summary nor in neonhub.env, the file an app reads.
-    const adminUrl = cluster.localAdminUrl(
-      paths,
-      decodeURIComponent(new URL(variables.DATABASE_URL).pathname.slice(1)),
-    );
-    if (adminUrl) variables.ADMIN_URL = adminUrl;
-    print(args.json, variables, adminUrl ? `${text.trimEnd()}\nADMIN_URL=${adminUrl}` : text.trimEnd());
+    // The cluster's superuser, for `neonhub-db baseline`/`adopt` (CREATEDB): only when asked for with --admin,
+    // never with the app's variables (`env > .env` would hand it to an app) nor in the summary or neonhub.env.
+    if (args.admin) {
+      const adminUrl = cluster.localAdminUrl(
+        paths,
+        decodeURIComponent(new URL(variables.DATABASE_URL).pathname.slice(1)),
+      );
+      if (!adminUrl)
+        throw new SetupError(
+          "The local cluster's admin password file is missing. Run `npm run local` again.",
+        );
+      print(args.json, { ADMIN_URL: adminUrl }, `ADMIN_URL=${adminUrl}`);
+    } else {
+      print(args.json, variables, text.trimEnd());
+    }
   }
   return 0;
 }

@@ -254,7 +254,7 @@ describe("bad input gets a clear error and exit 1, with no password in the outpu
       expect(run.code).toBe(1);
       expect(run.stderr).toContain("No database URL given");
       expect(run.stderr).toContain('--database-url "$ADMIN_URL"');
-      expect(run.stderr).toContain("`npm run -s local -- env` prints ADMIN_URL");
+      expect(run.stderr).toContain("`npm run -s local -- env --admin` prints ADMIN_URL");
       expect(run.stderr).not.toContain("DIRECT_URL");
     },
   );

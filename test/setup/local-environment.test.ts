@@ -78,14 +78,21 @@ describe("npm run local", () => {
     expect(databaseUrl).toBeDefined();
     expect(value("DIRECT_URL")).toBeDefined();
     expect(value("DIRECT_DATABASE_URL")).toBe(value("DIRECT_URL"));
-    // The superuser only as ADMIN_URL, for baseline and adopt; never in the file an app's .env is made from.
-    const adminUrl = value("ADMIN_URL");
-    expect(adminUrl).toMatch(/^postgresql:\/\/postgres:[^*@]+@127\.0\.0\.1:\d+\/neonhub$/);
-    expect(envFile.stdout.replace(/^ADMIN_URL=.*$/m, "")).not.toMatch(/postgres:[^@]*@/);
+    // The superuser only with --admin, for baseline and adopt; never in what an app's .env is made from.
+    expect(envFile.stdout).not.toMatch(/postgres:[^@]*@|ADMIN_URL/);
     const asJson = JSON.parse((await runLocal(["env", "--json"], env)).stdout) as Record<string, string>;
     expect(asJson.DATABASE_URL).toBe(databaseUrl);
     expect(asJson.DIRECT_URL).toBe(value("DIRECT_URL"));
-    expect(asJson.ADMIN_URL).toBe(adminUrl);
+    expect(asJson.ADMIN_URL).toBeUndefined();
+    const adminEnv = await runLocal(["env", "--admin"], env);
+    expect(adminEnv.stdout.trim()).toMatch(
+      /^ADMIN_URL=postgresql:\/\/postgres:[^*@]+@127\.0\.0\.1:\d+\/neonhub$/,
+    );
+    const adminUrl = adminEnv.stdout.trim().slice("ADMIN_URL=".length);
+    expect(JSON.parse((await runLocal(["env", "--admin", "--json"], env)).stdout)).toEqual({
+      ADMIN_URL: adminUrl,
+    });
+    expect((await runLocal(["status", "--admin"], env)).code).not.toBe(0);
     const admin = new Client({ connectionString: adminUrl });
     await admin.connect();
     try {
