@@ -8,6 +8,7 @@
 import type { ClientBase, QueryResult } from "pg";
 import { BOOKKEEPING_SCHEMA, MIGRATIONS_TABLE, RELEASE_LOCK_KEY, bookkeepingVersion } from "./bookkeeping";
 import { acquireReleaseLock } from "./lock";
+import type { LockWaitNames } from "./lock-safety/wait-names";
 import type { Logger } from "./logger";
 import type { MigrationFile } from "./migrations/files";
 import { compareWithLedger, type LedgerEntry, type MigrationComparison } from "./migrations/ledger";
@@ -128,7 +129,13 @@ export async function readBatched(
 export async function lockAndProbe(
   client: ClientBase,
   steps: readonly Batched[],
-  options: { ownerRole?: string; lockTimeoutMs?: number; log: Logger; readLockTimeoutMs?: number },
+  options: {
+    ownerRole?: string;
+    lockTimeoutMs?: number;
+    lockWaitNames?: LockWaitNames;
+    log: Logger;
+    readLockTimeoutMs?: number;
+  },
 ): Promise<{ probe: Probe; unlock: () => Promise<void>; restoreLockTimeout: () => Promise<void> }> {
   // The state read waits for the tables' locks at most readLockTimeoutMs: set in this message, and set back
   // with the unlock (a no-op apply's third round trip) or by restoreLockTimeout, before anything is written.
@@ -168,6 +175,7 @@ export async function lockAndProbe(
   if (locked) return { probe, unlock: release, restoreLockTimeout };
   const waited = await acquireReleaseLock(client, {
     timeoutMs: options.lockTimeoutMs,
+    lockWaitNames: options.lockWaitNames,
     log: options.log,
   }).catch(async (error: unknown) => {
     await restoreLockTimeout().catch(() => {});

@@ -234,7 +234,7 @@ export {
 } from "./search";
 export { retryDelayMs } from "./lock-safety/settings";
 export { describeLockWait, readLockWait, type LockBlocker, type LockWait } from "./lock-safety/lock-waits";
-export type { LockWaitNames } from "./lock-safety/bounded-waits";
+export type { LockWaitNames } from "./lock-safety/wait-names";
 export { createdObjects } from "./adopt/created-objects";
 export {
   DEFAULT_UPGRADE_BATCH_SIZE,

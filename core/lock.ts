@@ -3,6 +3,7 @@
 import type { ClientBase } from "pg";
 import { RELEASE_LOCK_KEY } from "./bookkeeping";
 import { ReleaseError } from "./errors";
+import { lockWaitNamesOf, type LockWaitNames } from "./lock-safety/wait-names";
 import type { Logger } from "./logger";
 import { hiddenDetailsText } from "./stat-activity";
 
@@ -35,7 +36,7 @@ export interface LockHolder {
 
 export async function acquireReleaseLock(
   client: ClientBase,
-  options: { timeoutMs?: number; log: Logger },
+  options: { timeoutMs?: number; log: Logger; lockWaitNames?: LockWaitNames },
 ): Promise<() => Promise<void>> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
   const deadline = Date.now() + timeoutMs;
@@ -56,10 +57,13 @@ export async function acquireReleaseLock(
       const end = holder
         ? ` If that session is stuck, end it with SELECT pg_terminate_backend(${holder.pid}).`
         : "";
+      const names = lockWaitNamesOf(options);
+      // The CLI's words say "run again": the command is the one just typed.
+      const rerun = names.rerun ? `${names.rerun} ` : "";
       throw new ReleaseError(
         "lock-timeout",
         `Another release holds the lock on this database (${describeHolder(holder)}); gave up after ${Math.round(timeoutMs / 1000)} s.`,
-        `Wait for it to finish and run again, or raise the wait with --lock-timeout.${end}`,
+        `Wait for it to finish and run ${rerun}again, or raise the wait with ${names.lockTimeout}.${end}`,
       );
     }
     await new Promise((resolve) =>

@@ -5,6 +5,7 @@ import { closeClient, openClient } from "./connection";
 import { parseDatabaseUrl } from "./dsn";
 import { acquireReleaseLock } from "./lock";
 import { endSessionWithClient } from "./lock-safety/session";
+import type { LockWaitNames } from "./lock-safety/wait-names";
 import type { Logger } from "./logger";
 
 export interface LockedConnectionOptions {
@@ -12,6 +13,8 @@ export interface LockedConnectionOptions {
   databaseUrlSource?: string;
   connectTimeoutMs?: number;
   lockTimeoutMs?: number;
+  /** How a lock timeout names its bound and what to run again (a stack's, for the legacy upgrade of a provider). */
+  lockWaitNames?: LockWaitNames;
 }
 
 export async function withLockedConnection<T>(
@@ -29,7 +32,11 @@ export async function withLockedConnection<T>(
     // Stopped by a signal, the command's session ends within seconds (its transaction rolled back, the lock
     // released), not only when the statement it was running is done.
     await endSessionWithClient(client);
-    const unlock = await acquireReleaseLock(client, { timeoutMs: options.lockTimeoutMs, log });
+    const unlock = await acquireReleaseLock(client, {
+      timeoutMs: options.lockTimeoutMs,
+      lockWaitNames: options.lockWaitNames,
+      log,
+    });
     try {
       return await fn(client);
     } finally {

@@ -12,6 +12,7 @@ import { parseDatabaseUrl } from "./dsn";
 import { withBoundedLockWaits, type BoundedWaitOptions } from "./lock-safety/bounded-waits";
 import { withLockTimeout } from "./lock-safety/session";
 import { resolveLockSafety } from "./lock-safety/settings";
+import { lockWaitNamesOf } from "./lock-safety/wait-names";
 import { silentLogger } from "./logger";
 import type { ReleaseOptions } from "./release";
 
@@ -26,14 +27,15 @@ export function releaseReadWaits(
   command: RecordingCommand,
   outcome = NOTHING_WRITTEN,
 ): BoundedWaitOptions {
+  const names = lockWaitNamesOf(options);
   return {
     command,
     lockTimeoutMs: resolveLockSafety(options.lockSafety).lockTimeoutMs,
     connectTimeoutMs: options.connectTimeoutMs,
     log: options.log ?? silentLogger,
     outcome,
-    flag: options.lockWaitNames?.migrationLockTimeout ?? "--migration-lock-timeout",
-    rerun: options.lockWaitNames?.rerun,
+    flag: names.migrationLockTimeout,
+    rerun: names.rerun,
   };
 }
 

@@ -28,13 +28,10 @@ import {
 import { DEFAULT_LOCK_TIMEOUT_MS, acquireReleaseLock } from "./lock";
 import { lintMigrations, refuseUnsafeMigrations, type ReleaseEnvironment, type SafetyReport } from "./lint";
 import { openMonitorInBackground, type MonitorConnection } from "./lock-safety/monitor-connection";
-import {
-  withBoundedLockWaits,
-  type BoundedWaitOptions,
-  type LockWaitNames,
-} from "./lock-safety/bounded-waits";
+import { withBoundedLockWaits, type BoundedWaitOptions } from "./lock-safety/bounded-waits";
 import { commandSessionSql, endSessionWithClient } from "./lock-safety/session";
 import { resolveLockSafety, type LockSafetySettings } from "./lock-safety/settings";
+import { lockWaitNamesOf, type LockWaitNames } from "./lock-safety/wait-names";
 import { silentLogger, type Logger } from "./logger";
 import { migrationsFolder, readMigrationFiles, type MigrationFile } from "./migrations/files";
 import {
@@ -94,7 +91,7 @@ export interface ReleaseOptions {
   lockTimeoutMs?: number;
   /** How migrations wait for table locks (lock_timeout, statement_timeout, retries); defaults when unset. */
   lockSafety?: Partial<LockSafetySettings>;
-  /** How a lock timeout's error names those two bounds and what to run again; the CLI's flags when unset. */
+  /** How a lock timeout's error names those bounds and what to run again; the CLI's flags when unset. */
   lockWaitNames?: LockWaitNames;
   /** Which stack this is: on `production`, blocking safety findings are errors, which apply refuses (core/lint/). */
   environment?: ReleaseEnvironment;
@@ -231,13 +228,14 @@ export function readLockTimeoutMs(options: Pick<ReleaseOptions, "lockTimeoutMs">
  * holds: at most --lock-timeout (a stack's releaseLockTimeoutSeconds).
  */
 export function readCommandWaits(options: ReleaseOptions, command: string): BoundedWaitOptions {
+  const names = lockWaitNamesOf(options);
   return {
     command,
     lockTimeoutMs: readLockTimeoutMs(options),
     connectTimeoutMs: options.connectTimeoutMs,
     log: options.log ?? silentLogger,
-    flag: options.lockWaitNames?.lockTimeout,
-    rerun: options.lockWaitNames?.rerun,
+    flag: names.lockTimeout,
+    rerun: names.rerun,
   };
 }
 
@@ -531,7 +529,11 @@ export async function applyWith(client: ClientBase, options: ReleaseOptions): Pr
     if (!(await pgvectorAvailable(client))) throw missingPgvectorError();
     await endSessionWithClient(client);
     if (options.ownerRole) await setOwnerRole(client, options.ownerRole);
-    unlock = await acquireReleaseLock(client, { timeoutMs: options.lockTimeoutMs, log });
+    unlock = await acquireReleaseLock(client, {
+      timeoutMs: options.lockTimeoutMs,
+      lockWaitNames: options.lockWaitNames,
+      log,
+    });
   }
   let monitor: MonitorConnection | undefined;
   try {
@@ -574,6 +576,7 @@ export async function applyWith(client: ClientBase, options: ReleaseOptions): Pr
       lockSafety: resolveLockSafety(options.lockSafety),
       monitor: monitor?.ready,
       onRunning: options.onMigrationRunning,
+      lockWaitNames: options.lockWaitNames,
     }).catch(async (error: unknown) => {
       await snapshotAfterFailedMigration(client, options, state.ledger.length, log);
       throw error;

@@ -256,7 +256,11 @@ export async function revertWith(
   // A Ctrl-C'd revert's session ends within seconds, rolling back the Down section it was running and
   // releasing the lock, rather than when that section is done.
   await endSessionWithClient(client);
-  const unlock = await acquireReleaseLock(client, { timeoutMs: options.lockTimeoutMs, log });
+  const unlock = await acquireReleaseLock(client, {
+    timeoutMs: options.lockTimeoutMs,
+    lockWaitNames: options.lockWaitNames,
+    log,
+  });
   try {
     // Everything read before the first write waits for a table lock at most --migration-lock-timeout
     // (core/reads-before-first-write.ts).

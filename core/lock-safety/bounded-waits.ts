@@ -9,6 +9,7 @@ import type { Logger } from "../logger";
 import { lockTimeoutWords, watchLockWaits, type LockWait } from "./lock-waits";
 import { openMonitorInBackground } from "./monitor-connection";
 import { DEFAULT_LOCK_SAFETY, isLockTimeout } from "./settings";
+import { CLI_LOCK_WAIT_WORDS } from "./wait-names";
 
 /**
  * How long a command runs before its lock-wait watcher connects: a command that is done by then (nearly
@@ -25,22 +26,10 @@ export interface BoundedWaitOptions {
   log: Logger;
   /** What became of the command's work when it gave up, for the fix ("Nothing was loaded."). */
   outcome?: string;
-  /** The flag that sets the bound, as the messages name it (default `--lock-timeout`). */
+  /** What sets the bound, as the messages name it (default the CLI's `--lock-timeout`, wait-names.ts). */
   flag?: string;
   /** What the fix says to run again once the blocker is gone (default: the command). */
   rerun?: string;
-}
-
-/**
- * How a lock timeout's messages name what bounded the wait and what to run again: the CLI's flags and its
- * command when not given; the dynamic providers name the stack's config keys and the pulumi command.
- */
-export interface LockWaitNames {
-  /** What sets ReleaseOptions.lockTimeoutMs (the CLI's `--lock-timeout`). */
-  lockTimeout: string;
-  /** What sets the migrations' lock timeout, lockSafety.lockTimeoutMs (the CLI's `--migration-lock-timeout`). */
-  migrationLockTimeout: string;
-  rerun: string;
 }
 
 /**
@@ -89,7 +78,7 @@ function lockWaitTimeout(
   const seconds = options.lockTimeoutMs / 1000;
   const { blocker, terminate: end } = lockTimeoutWords(wait);
   const outcome = options.outcome ? `${options.outcome} ` : "";
-  const flag = options.flag ?? "--lock-timeout";
+  const flag = options.flag ?? CLI_LOCK_WAIT_WORDS.lockTimeout;
   return new ReleaseError(
     "lock-timeout",
     `${options.command} gave up waiting for a lock after ${seconds} s (${flag}): ${blocker}.`,

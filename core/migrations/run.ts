@@ -13,6 +13,7 @@ import {
   retryDelayMs,
   type LockSafetySettings,
 } from "../lock-safety/settings";
+import { lockWaitNamesOf, type LockWaitNames, type LockWaitWords } from "../lock-safety/wait-names";
 import { describeMigrationFailure } from "./failure";
 import type { MigrationFile } from "./files";
 import { withUtf16Positions } from "./positions";
@@ -38,6 +39,8 @@ export interface MigrationRunOptions {
   monitor?: ClientBase | Promise<ClientBase | undefined>;
   /** Told each migration as it starts, and `undefined` once none runs (what an interrupted apply names). */
   onRunning?: (migration: string | undefined) => void;
+  /** How the final lock timeout names the timeout, the retries and what to run again; the CLI's when unset. */
+  lockWaitNames?: LockWaitNames;
 }
 
 export async function runPendingMigrations(
@@ -130,7 +133,13 @@ export async function runPendingMigrations(
         }
         const wait = watch?.lastWait();
         if (failed.attempt > safety.lockRetries) {
-          throw describeLockTimeout(error, failed.file, failed.attempt, safety, wait, applied.length);
+          throw describeLockTimeout(error, failed.file, {
+            attempts: failed.attempt,
+            safety,
+            wait,
+            appliedBefore: applied.length,
+            names: lockWaitNamesOf(options),
+          });
         }
         const pause = retryDelayMs(safety, failed.attempt);
         log.warn(
@@ -147,19 +156,24 @@ export async function runPendingMigrations(
   }
 }
 
-function describeLockTimeout(
-  error: unknown,
-  file: MigrationFile,
-  attempts: number,
-  safety: LockSafetySettings,
-  wait: LockWait | undefined,
-  appliedBefore: number,
-): ReleaseError {
+/** How a migration's last attempt met the lock timeout, for its error. */
+interface LockTimeoutAttempts {
+  attempts: number;
+  safety: LockSafetySettings;
+  wait: LockWait | undefined;
+  appliedBefore: number;
+  names: LockWaitWords;
+}
+
+function describeLockTimeout(error: unknown, file: MigrationFile, given: LockTimeoutAttempts): ReleaseError {
+  const { attempts, safety, wait, appliedBefore, names } = given;
   const { blocker, terminate: end } = lockTimeoutWords(wait);
+  // Migrations run only in an apply: the CLI's words name that command.
+  const rerun = names.rerun ?? "apply";
   return new ReleaseError(
     "lock-timeout",
     `Migration ${file.name}.sql could not take its lock within the lock timeout (${safety.lockTimeoutMs} ms) in ${attempts} attempt(s): ${blocker}.`,
-    `Nothing of it is applied (each attempt was rolled back${appliedBefore > 0 ? `; the ${appliedBefore} migration(s) before it are applied` : ""}). Run apply again when that session has finished, or raise --migration-lock-timeout / --lock-retries.${end}`,
+    `Nothing of it is applied (each attempt was rolled back${appliedBefore > 0 ? `; the ${appliedBefore} migration(s) before it are applied` : ""}). Run ${rerun} again when that session has finished, or raise ${names.migrationLockTimeout} / ${names.migrationLockRetries}.${end}`,
     {
       cause: error,
       // Which statement waited is not tracked across retries: the blocker, not the file, is the cause.

@@ -2,17 +2,19 @@
 // migration's Down section, newest first, then the release's own schema. Seeded rows and vector indexes go
 // with their tables. The core's revert does it: under the release lock (the ledger is read once the lock is
 // held), as the owner role, each migration in its own transaction, failures named by file, line and caret.
-import { ReleaseError, isReleaseError, withReleaseSession, type Logger } from "../../core";
+import {
+  ReleaseError,
+  isReleaseError,
+  withReleaseSession,
+  type Logger,
+  type ReleaseOptions,
+} from "../../core";
 
-export interface DropOptions {
-  databaseUrl: string;
-  databaseUrlSource: string;
-  migrationsDir: string;
-  ownerRole: string;
-  lockTimeoutMs: number;
-  connectTimeoutMs: number;
-  log: Logger;
-}
+/**
+ * The part's engine options (release.ts partContext, from the recorded settings): the stack's owner role,
+ * lock timeouts and retries, and the names a lock timeout's error gives them, as create and update have.
+ */
+export type DropOptions = ReleaseOptions & { log: Logger };
 
 /** Reverts every applied migration and drops the bookkeeping schema. Returns the reverted migrations. */
 export async function dropRelease(options: DropOptions): Promise<string[]> {

@@ -293,15 +293,7 @@ export async function remove(_id: string, props: Props): Promise<void> {
   const connection = recordedConnection(recorded);
   const context = partContext(recorded, connection.url, connection.source, "destroy");
   try {
-    await dropRelease({
-      databaseUrl: connection.url,
-      databaseUrlSource: connection.source,
-      migrationsDir: context.options.migrationsDir,
-      ownerRole: recorded.ownerRole,
-      lockTimeoutMs: recorded.lockTimeoutMs,
-      connectTimeoutMs: recorded.connectTimeoutMs,
-      log: context.options.log,
-    });
+    await dropRelease(context.options);
   } catch (error) {
     const message = describeFailure(error);
     const credentials =

@@ -65,12 +65,14 @@ export type PulumiRun = keyof typeof PULUMI_RUN;
 
 /**
  * A lock timeout's words on a stack: the config keys that bound the wait (infra/config.ts's release lock
- * timeout, which lockTimeoutMs carries, and infra/release-safety-config.ts's migrations' one).
+ * timeout, which lockTimeoutMs carries, and infra/release-safety-config.ts's migrations' timeout and
+ * retries, which lockSafety carries).
  */
 function stackLockWaitNames(run: PulumiRun): LockWaitNames {
   return {
     lockTimeout: `${STACK_CONFIG_NAMESPACE}:releaseLockTimeoutSeconds`,
     migrationLockTimeout: `${STACK_CONFIG_NAMESPACE}:migrationLockTimeoutSeconds`,
+    migrationLockRetries: `${STACK_CONFIG_NAMESPACE}:migrationLockRetries`,
     rerun: PULUMI_RUN[run],
   };
 }

@@ -3,12 +3,12 @@
 // stack's lock timeout (releaseLockTimeoutSeconds, the resources' lockTimeoutMs), then fail with the engine's
 // `lock-timeout` error naming the table, the blocking session and its end, as the CLI's read commands do, and
 // write nothing. The locks are real, held by a session of the test; nothing is mocked.
-import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildReleaseManifest } from "../../core";
 import { manifestMap } from "../../infra/dynamic/part-args";
 import { fingerprint } from "../support/db-fingerprint";
 import { fixtureMigrationsCopy, writeMigration } from "../support/fixtures";
+import { HOLDER_APPLICATION, whileLocked } from "./support/lock-holder";
 import type { ProviderHost, Props } from "./support/provider-host";
 import { createReleaseDatabase, type ReleaseDatabase } from "./support/release-database";
 import { hostReaching, releaseInputsFor } from "./support/release-host";
@@ -21,26 +21,13 @@ const WIDGET = '"Widget"';
 /** Far beyond the 3 s bound (and the watcher's first look, after a second): reaching it means no bound. */
 const TEST_LIMIT_MS = 30_000;
 
-/** Runs `fn` while a session of the test holds ACCESS EXCLUSIVE on `table`, with that session's pid. */
-async function whileLocked<T>(url: string, table: string, fn: (pid: number) => Promise<T>): Promise<T> {
-  const holder = new Client({ connectionString: url, application_name: "lock-holder-of-the-test" });
-  await holder.connect();
-  try {
-    await holder.query(`BEGIN; LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE`);
-    const pid = (await holder.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid;
-    return await fn(pid);
-  } finally {
-    await holder.end();
-  }
-}
-
 /** The engine's lock-timeout error, in the stack's words: the bound's key, the blocker, its end, the rerun. */
 function expectLockTimeout(text: string, expected: { table: string; pid: number; rerun: string }): void {
   expect(text).toMatch(
     /^(plan|status|verify) gave up waiting for a lock after 3 s \(neonhub-db:releaseLockTimeoutSeconds\)/,
   );
   expect(text).toContain(`on ${expected.table}, blocked by pid ${expected.pid}`);
-  expect(text).toContain('application "lock-holder-of-the-test"');
+  expect(text).toContain(`application "${HOLDER_APPLICATION}"`);
   expect(text).toContain(`Run ${expected.rerun} again when that session has finished`);
   expect(text).toContain("raise neonhub-db:releaseLockTimeoutSeconds");
   expect(text).toContain(`SELECT pg_terminate_backend(${expected.pid})`);

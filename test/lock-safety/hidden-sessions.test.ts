@@ -121,9 +121,13 @@ describe("lock reports when pg_stat_activity hides the holder's details", () => 
       }),
     );
     expect(run.code).toBe(1);
-    const body = JSON.parse(run.stdout) as { error: { code: string; message: string } };
+    const body = JSON.parse(run.stdout) as { error: { code: string; message: string; fix: string } };
     expect(body.error.code).toBe("lock-timeout");
     expect(body.error.message).toContain("hidden from role");
+    // The CLI's words: its flag, and "run again" (the command just typed).
+    expect(body.error.fix).toMatch(
+      /^Wait for it to finish and run again, or raise the wait with --lock-timeout\. /,
+    );
     expect(run.stderr).not.toContain("TypeError");
   });
 
