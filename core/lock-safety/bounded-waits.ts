@@ -17,6 +17,16 @@ import { CLI_LOCK_WAIT_WORDS } from "./wait-names";
  */
 export const WATCH_AFTER_MS = 1_000;
 
+/**
+ * When the watcher connects for a bound of `lockTimeoutMs`: WATCH_AFTER_MS, or a quarter of the bound when
+ * that is sooner, so that a short bound's error still names its blocker (watching from 1 s, a wait bounded at
+ * 1 s ended before the first poll and its error said the blocker "was not seen"; a quarter leaves the
+ * monitor's connection and a few polls most of the bound).
+ */
+export function watchAfterMs(lockTimeoutMs: number): number {
+  return lockTimeoutMs > 0 ? Math.min(WATCH_AFTER_MS, Math.floor(lockTimeoutMs / 4)) : WATCH_AFTER_MS;
+}
+
 export interface BoundedWaitOptions {
   /** The command as the CLI names it: the messages' label and the monitor's application_name. */
   command: string;
@@ -57,7 +67,7 @@ export async function withBoundedLockWaits<T>(
       log: options.log,
       label: () => options.command,
     });
-  }, WATCH_AFTER_MS);
+  }, watchAfterMs(options.lockTimeoutMs));
   try {
     return await fn();
   } catch (error) {

@@ -101,6 +101,17 @@ describe("a command behind another session's lock", () => {
     expect(await count('SELECT count(*)::int AS n FROM "Document" WHERE "datasetId" = $1')).toBe(0);
   });
 
+  it("bounded at 1 s, the shortest bound, still names the blocker (its watcher starts at a quarter of the bound)", async () => {
+    held = await holdLock(db.current.url, 'LOCK TABLE "Chunk" IN ACCESS EXCLUSIVE MODE');
+    const result = await startCli(["status", "--json", "--lock-timeout", "1"], env()).done;
+    expect(result.code, result.stderr).toBe(1);
+    const { error } = JSON.parse(result.stdout) as { error: { code: string; message: string; fix: string } };
+    expect(error.code).toBe("lock-timeout");
+    expect(error.message).toContain(`status gave up waiting for a lock after 1 s`);
+    expect(error.message).toContain(`on "Chunk", blocked by pid ${held.pid} (holding AccessExclusiveLock`);
+    expect(error.fix).toContain(`SELECT pg_terminate_backend(${held.pid})`);
+  });
+
   it("load-chunks behind a row lock on its dataset says so and loads nothing", async () => {
     held = await holdLock(db.current.url, 'SELECT 1 FROM "Dataset" WHERE id = $1 FOR UPDATE', [DATASET]);
     const result = await startCli([...loadArgs(), "--lock-timeout", "5"], env()).done;
