@@ -12,7 +12,7 @@ export type AdoptCommand = "baseline" | "adopt";
 const ADOPTING = 'docs/runbook.md, "Adopting an existing database"';
 
 /** What the catalog says about the login and the database, read in one query. */
-interface LoginFacts {
+export interface LoginFacts {
   /** The login (session_user). */
   login: string;
   /** The role it acts as now (current_user): the owner role for the migrator, which sets it at login. */
@@ -26,7 +26,7 @@ interface LoginFacts {
   memberOfOwner: boolean;
 }
 
-async function readLoginFacts(client: ClientBase): Promise<LoginFacts> {
+export async function readLoginFacts(client: ClientBase): Promise<LoginFacts> {
   const { rows } = await client.query<LoginFacts>(
     `SELECT session_user AS login, current_user AS acting, o.rolname AS "databaseOwner",
             o.rolcanlogin AS "ownerCanLogin",
@@ -42,7 +42,10 @@ async function readLoginFacts(client: ClientBase): Promise<LoginFacts> {
  * The owner role to name in a fix: the stack's (the database's owner, where it cannot log in), else the one
  * given, else a placeholder.
  */
-function ownerToName(facts: Pick<LoginFacts, "databaseOwner" | "ownerCanLogin">, given?: string): string {
+export function ownerToName(
+  facts: Pick<LoginFacts, "databaseOwner" | "ownerCanLogin">,
+  given?: string,
+): string {
   if (!facts.ownerCanLogin) return facts.databaseOwner;
   return given ?? "<prefix>_owner";
 }

@@ -124,6 +124,94 @@ describe("legacy tables owned by the Prisma app's login", () => {
   });
 });
 
+describe("the upgrade run by a login other than the migrator", () => {
+  let stack: Stack;
+  const upgradeAs = (url: string, command: "plan" | "apply") =>
+    runCli([command, "--upgrade-legacy", "--legacy-organization", "acme", "--json"], { DATABASE_URL: url });
+
+  beforeAll(async () => {
+    stack = await stackDatabase("leglogin");
+    await withClient(stack.db.url, async (c) => {
+      await c.query(`SET ROLE ${quoteIdentifier(stack.roles.names.owner)}`);
+      await createLegacySchema(c);
+      await generateLegacyData(c, LEGACY_SCALES.small);
+    });
+  });
+
+  it("the admin without --owner-role is refused before anything is written, with the migrator's whole command", async () => {
+    const plan = await upgradeAs(stack.db.url, "plan");
+    expect(plan.code, plan.stdout).toBe(1);
+    const planned = JSON.parse(plan.stdout) as LegacyUpgradePlan;
+    expect(planned.ready).toBe(false);
+    expect(planned.problems.map((p) => p.message).join("\n")).toContain("without --owner-role");
+
+    const run = await upgradeAs(stack.db.url, "apply");
+    expect(run.code, run.stdout).toBe(1);
+    const { error } = JSON.parse(run.stdout) as CliError;
+    expect(error.code).toBe("permission");
+    expect(error.message).toContain(`belongs to role "${stack.roles.names.owner}"`);
+    expect(error.message).toContain("owned by");
+    const command = `neonhub-db apply --upgrade-legacy --legacy-organization acme --database-url "$DIRECT_URL" --owner-role ${stack.roles.names.owner}`;
+    expect(error.fix).toContain(command);
+    expect(error.fix).toContain("Nothing was written.");
+    expect(await upgradeSchemas(stack)).toEqual([]);
+
+    // The command it names works, and leaves the app login its grants.
+    const upgraded = await runCli(
+      [
+        "apply",
+        "--upgrade-legacy",
+        "--legacy-organization",
+        "acme",
+        "--owner-role",
+        stack.roles.names.owner,
+        "--json",
+      ],
+      { DATABASE_URL: stack.roles.url("migrator") },
+    );
+    expect(upgraded.code, upgraded.stderr).toBe(0);
+    const app = await stack.roles.connect("app");
+    try {
+      await expect(app.query(`SELECT count(*) FROM "User"`)).resolves.toBeDefined();
+    } finally {
+      await app.end();
+    }
+  });
+});
+
+describe("the upgrade run as the app or the read-only login", () => {
+  let stack: Stack;
+
+  beforeAll(async () => {
+    stack = await stackDatabase("legapp");
+    await withClient(stack.db.url, async (c) => {
+      await c.query(`SET ROLE ${quoteIdentifier(stack.roles.names.owner)}`);
+      await createLegacySchema(c);
+    });
+  });
+
+  it.each(["app", "readonly"] as const)(
+    "names the %s login as the wrong one and never offers it the legacy tables",
+    async (login) => {
+      const name = stack.roles.names[login];
+      for (const command of ["plan", "apply"] as const) {
+        const run = await runCli([command, "--upgrade-legacy", "--legacy-organization", "acme", "--json"], {
+          DATABASE_URL: stack.roles.url(login),
+        });
+        expect(run.code, run.stdout).toBe(1);
+        const { message, fix } =
+          command === "plan"
+            ? (JSON.parse(run.stdout) as LegacyUpgradePlan).problems[0]!
+            : (JSON.parse(run.stdout) as CliError).error;
+        expect(message).toContain(`"${name}" is not the login to run the upgrade as`);
+        expect(fix).toContain(`--database-url "$DIRECT_URL" --owner-role ${stack.roles.names.owner}`);
+        expect(fix).not.toContain("OWNER TO");
+      }
+      expect(await upgradeSchemas(stack)).toEqual([]);
+    },
+  );
+});
+
 describe("a legacy database without pgvector", () => {
   let stack: Stack;
 

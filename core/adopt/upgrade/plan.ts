@@ -10,7 +10,7 @@ import { tableMappings } from "./mapping";
 import { upgradeProblems, type UpgradeProblem } from "./preconditions";
 import { findUncarried, uncarriedProblems } from "./uncarried";
 import { LEGACY_KEPT_SCHEMA, STAGING_SCHEMA, WORK_SCHEMA, legacyOrganization } from "./names";
-import { legacyUpgradeNeededAt, upgradeBatchSize, type LegacyUpgradeOptions } from "./run";
+import { legacyUpgradeNeededAt, upgradeBatchSize, upgradeCommand, type LegacyUpgradeOptions } from "./run";
 
 export interface UpgradePlanStep {
   step: string;
@@ -131,7 +131,10 @@ export async function planLegacyUpgrade(
       cutoverDone
         ? uncarriedProblems(await findUncarried(client, mappings, "contract"), "contract")
         : [
-            ...(await upgradeProblems(client, phase)),
+            ...(await upgradeProblems(client, phase, {
+              command: upgradeCommand("apply", org.slug),
+              ownerRole: options.ownerRole,
+            })),
             ...uncarriedProblems(await findUncarried(client, mappings, phase), phase),
           ]
     ).map(({ message, fix, details }) => ({ message, fix, ...(details ? { details } : {}) }));

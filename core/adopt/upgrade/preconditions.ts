@@ -11,6 +11,7 @@ import { LEGACY_TABLES } from "../legacy-inspection";
 import { LEGACY_SCHEMA } from "./names";
 import { UPGRADE_STOPS, type UpgradeStop } from "./stops";
 import type { LegacyDependent, UncarriedColumn } from "./uncarried";
+import { upgradingLoginProblem } from "./upgrading-login";
 
 export interface UpgradeProblem {
   code: "permission" | "missing-pgvector" | "invalid-input";
@@ -23,13 +24,26 @@ export interface UpgradeProblem {
 /** Moved with the legacy tables at the cutover, so the upgrade must own it too. */
 const PRISMA_LEDGER = "_prisma_migrations";
 
-/** Checked before the first write (`start`) and again on a resumed run (`resume`), whose fix says so. */
+/** The upgrade's command line without URL and owner role, and the --owner-role given: for the login check. */
+export interface UpgradeLogin {
+  command: string;
+  ownerRole: string | undefined;
+}
+
+/**
+ * Checked before the first write (`start`) and again on a resumed run (`resume`), whose fix says so. The
+ * wrong login is the only problem named: what the tables' owner or an extension would need is the right
+ * login's to find out.
+ */
 export async function upgradeProblems(
   client: ClientBase,
   stop: Extract<UpgradeStop, "start" | "resume">,
+  login: UpgradeLogin,
 ): Promise<UpgradeProblem[]> {
-  const extensions = await uncreatableExtensions(client);
   const { state } = UPGRADE_STOPS[stop];
+  const wrongLogin = await upgradingLoginProblem(client, login.command, login.ownerRole);
+  if (wrongLogin) return [{ ...wrongLogin, fix: `${wrongLogin.fix} ${state}` }];
+  const extensions = await uncreatableExtensions(client);
   return [
     ...(await legacyOwnerProblems(client)).map((p) => ({ ...p, fix: `${p.fix} ${state}` })),
     ...extensions.map(({ message, fix }) => ({

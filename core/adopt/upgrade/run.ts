@@ -64,6 +64,11 @@ export interface LegacyUpgradeResult {
   release?: ReleaseResult;
 }
 
+/** The upgrade's command line for a fix, without the URL and the owner role. */
+export function upgradeCommand(command: "plan" | "apply", organization: string): string {
+  return `neonhub-db ${command} --upgrade-legacy --legacy-organization ${organization}`;
+}
+
 export function upgradeBatchSize(value: number | undefined, source: string): number {
   const size = value ?? DEFAULT_UPGRADE_BATCH_SIZE;
   if (!Number.isInteger(size) || size < 1 || size > 1_000_000) {
@@ -276,7 +281,13 @@ export async function upgradeLegacyDatabase(
         );
       }
       // What this role cannot do stops here, before the first write: no staging schema is left behind.
-      refuseUpgradeProblems(await upgradeProblems(client, stop), stop);
+      refuseUpgradeProblems(
+        await upgradeProblems(client, stop, {
+          command: upgradeCommand("apply", org.slug),
+          ownerRole: options.ownerRole,
+        }),
+        stop,
+      );
       refuseDefects(inspection, stop);
       // What the legacy tables hold or carry that the release does not would go with them: refused by name.
       refuseUncarried(await findUncarried(client, mappings, stop), stop);
