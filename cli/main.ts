@@ -200,6 +200,8 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
           : request && (await planLegacyUpgradeIfNeeded(options, request));
         if (upgradePlan) {
           emit(upgradePlan, renderUpgradePlan(upgradePlan));
+          // Nothing of the upgrade is left once an earlier run dropped the legacy tables: plain plan says the rest.
+          if (upgradePlan.finished) return EXIT.ok;
           return upgradePlan.ready ? EXIT.pending : EXIT.error;
         }
         const plan = await planRelease(options);

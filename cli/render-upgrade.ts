@@ -1,5 +1,6 @@
 // Human-readable output of `neonhub-db plan|apply --upgrade-legacy`.
 import type { LegacyUpgradePlan, LegacyUpgradeResult } from "../core";
+import { renderApply } from "./render";
 
 export function renderUpgradePlan(plan: LegacyUpgradePlan): string {
   const lines = [
@@ -14,14 +15,23 @@ export function renderUpgradePlan(plan: LegacyUpgradePlan): string {
   }
   for (const p of plan.problems) lines.push(`  problem: ${p.message}`, `    fix: ${p.fix}`);
   lines.push(
-    plan.ready
-      ? "Run `neonhub-db apply --upgrade-legacy` with the same --legacy-organization to do it (after a snapshot: docs/runbook.md)."
-      : "Fix what is above first: the upgrade refuses to start while it stands. Nothing was written.",
+    plan.finished
+      ? "The upgrade moved the data and dropped the legacy tables in an earlier run: what is left is the release's own (`neonhub-db plan` lists it; `neonhub-db apply`, or this upgrade's apply, runs it)."
+      : plan.ready
+        ? "Run `neonhub-db apply --upgrade-legacy` with the same --legacy-organization to do it (after a snapshot: docs/runbook.md)."
+        : "Fix what is above first: the upgrade refuses to start while it stands. Nothing was written.",
   );
   return lines.join("\n");
 }
 
 export function renderUpgrade(result: LegacyUpgradeResult): string {
+  if (result.contractedEarlier) {
+    // Stopped in the release's own steps: this run ran what plain apply runs, and reports it the same way.
+    return [
+      `The upgrade of ${result.database} for organization ${result.organization.slug} moved the data and dropped the legacy tables in an earlier run; what was left of the release:`,
+      ...(result.release ? [renderApply(result.release)] : []),
+    ].join("\n");
+  }
   const rows = Object.entries(result.backfill.rows)
     .map(([table, n]) => `${table} ${n}`)
     .join(", ");

@@ -568,6 +568,84 @@ describe("apply --upgrade-legacy", () => {
     },
   );
 
+  it("finishes, run again, an upgrade stopped (SIGINT) in the release's steps after the legacy tables were dropped", async () => {
+    const db = await legacyDatabase();
+    const first = await upgrade(db, "--batch-size", "500", "--max-batches", "1");
+    expect(first.code, first.stderr).toBe(2);
+    const work = new Client({ connectionString: db.url });
+    const snapshot = new Client({ connectionString: db.url });
+    const watcher = new Client({ connectionString: db.url });
+    for (const c of [work, snapshot, watcher]) await c.connect();
+    const waiting = async (on: (query: string) => boolean) =>
+      (await backends(watcher, db.name, "neonhub-db:upgrade")).some(
+        (b) => b.waitEventType === "Lock" && on(b.query),
+      );
+    // The contract's drop of the work schema waits for this reader: the cutover is committed by then.
+    await work.query("BEGIN");
+    await work.query("SELECT 1 FROM neonhub_upgrade_work.config");
+    const run = startCli(
+      [
+        "apply",
+        "--upgrade-legacy",
+        "--legacy-organization",
+        "acme",
+        "--batch-size",
+        "500",
+        "--migration-lock-timeout",
+        "0",
+      ],
+      { DATABASE_URL: db.url },
+    );
+    await waitUntil("the contract waiting for the work schema", () =>
+      waiting((q) => q.includes("neonhub_upgrade_work")),
+    );
+    // Then the release's steps, past the final drop, wait for the snapshot's table: stopped there.
+    await snapshot.query("BEGIN");
+    await snapshot.query("LOCK TABLE neonhub_release.schema_snapshot IN EXCLUSIVE MODE");
+    await work.query("COMMIT");
+    const killed = await killAt(
+      run,
+      "the release's steps waiting after the contract",
+      () => waiting((q) => !q.includes("neonhub_upgrade_work")),
+      60_000,
+      "SIGINT",
+    );
+    expect(killed.signal, killed.stderr).toBe("SIGINT");
+    await snapshot.query("COMMIT");
+    await waitUntil(
+      "the killed session to end",
+      async () => (await backends(watcher, db.name, "neonhub-db:upgrade")).length === 0,
+      { timeoutMs: 60_000 },
+    );
+    const left = await watcher.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM pg_namespace WHERE nspname IN ('neonhub_upgrade_work', 'neonhub_legacy')",
+    );
+    await watcher.end();
+    await work.end();
+    await snapshot.end();
+    expect(left.rows[0]!.n).toBe(0);
+
+    // plan --upgrade-legacy says where it stands; the same command finishes the job.
+    const plan = await runCli(["plan", "--upgrade-legacy", "--legacy-organization", "acme", "--json"], {
+      DATABASE_URL: db.url,
+    });
+    expect(plan.code, plan.stdout + plan.stderr).toBe(0);
+    expect(JSON.parse(plan.stdout)).toMatchObject({ finished: true, ready: true });
+    const again = await upgrade(db, "--batch-size", "500");
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    const result = JSON.parse(again.stdout) as LegacyUpgradeResult;
+    expect(result).toMatchObject({ complete: true, contractedEarlier: true });
+    expect(await dumpSchema(db.url)).toBe(fresh);
+    const verify = await runCli(["verify", "--json"], { DATABASE_URL: db.url });
+    expect(verify.code, verify.stdout).toBe(0);
+    // Once finished, the same command again says nothing is left.
+    const text = await runCli(["apply", "--upgrade-legacy", "--legacy-organization", "acme"], {
+      DATABASE_URL: db.url,
+    });
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toContain("in an earlier run");
+  });
+
   it("takes the organization from the legacyUpgrade release setting, and is a plain apply once upgraded", async () => {
     const db = await legacyDatabase();
     const set = ["--set", "legacyUpgrade.organization=acme", "--json"];

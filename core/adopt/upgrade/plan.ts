@@ -9,6 +9,7 @@ import { inspectLegacyDatabase, type LegacyDefect } from "../legacy-inspection";
 import { tableMappings } from "./mapping";
 import { upgradeProblems, type UpgradeProblem } from "./preconditions";
 import { findUncarried, uncarriedProblems } from "./uncarried";
+import { upgradeContractedHere } from "./finished";
 import { LEGACY_KEPT_SCHEMA, STAGING_SCHEMA, WORK_SCHEMA, legacyOrganization } from "./names";
 import { legacyUpgradeNeededAt, upgradeBatchSize, upgradeCommand, type LegacyUpgradeOptions } from "./run";
 
@@ -34,6 +35,11 @@ export interface LegacyUpgradePlan {
   problems: Pick<UpgradeProblem, "message" | "fix" | "details">[];
   /** Whether a run can start (no defects, no problems) or continue. */
   ready: boolean;
+  /**
+   * True when an earlier run moved the data and dropped the legacy tables (it stopped in the release's own
+   * steps, or finished): every step is done, and what is left is plain apply's (`neonhub-db plan` lists it).
+   */
+  finished: boolean;
 }
 
 export async function planLegacyUpgrade(
@@ -54,7 +60,8 @@ export async function planLegacyUpgrade(
       );
       for (const row of r.rows) progress.set(row.step, { done: row.done, rows: Number(row.rows) });
     }
-    const cutoverDone = progress.get("cutover")?.done ?? false;
+    const finished = work.rows.length === 0 && (await upgradeContractedHere(client, org));
+    const cutoverDone = finished || (progress.get("cutover")?.done ?? false);
     const inspection = cutoverDone ? undefined : await inspectLegacyDatabase(client);
     if (!cutoverDone && !inspection) {
       throw new ReleaseError(
@@ -70,18 +77,18 @@ export async function planLegacyUpgrade(
       {
         step: "expand",
         detail: `build the release (${files.length} migrations) in schema ${STAGING_SCHEMA}, next to the legacy tables`,
-        done: files.every((f) => progress.get(`expand:${f.name}`)?.done),
+        done: finished || files.every((f) => progress.get(`expand:${f.name}`)?.done),
       },
       {
         step: "mirror",
         detail:
           "triggers on the legacy tables copy the old app's inserts, updates and deletes into the staging tables",
-        done: progress.has(`backfill:User`),
+        done: finished || progress.has(`backfill:User`),
       },
       {
         step: "organization",
         detail: `organization ${org.slug} (id ${org.id}) and its documents' dataset`,
-        done: progress.get("backfill:organization")?.done ?? false,
+        done: finished || (progress.get("backfill:organization")?.done ?? false),
       },
       ...mappings.flatMap((m): UpgradePlanStep[] => {
         const rows = estimates.get(m.table) ?? 0;
@@ -92,7 +99,7 @@ export async function planLegacyUpgrade(
                   step: "backfill conversations",
                   detail: `one conversation per author, written for ${batchSize} users at a time before the messages`,
                   estimatedRows: authors ?? estimates.get("User") ?? 0,
-                  done: progress.get("backfill:conversations")?.done ?? false,
+                  done: finished || (progress.get("backfill:conversations")?.done ?? false),
                 },
               ]
             : [];
@@ -104,7 +111,7 @@ export async function planLegacyUpgrade(
               m.table === "User" ? ", each user a member of the organization" : ""
             }${m.table === "Message" ? ", one conversation per author" : ""}`,
             estimatedRows: rows,
-            done: progress.get(`backfill:${m.table}`)?.done ?? false,
+            done: finished || (progress.get(`backfill:${m.table}`)?.done ?? false),
           },
         ];
       }),
@@ -122,21 +129,23 @@ export async function planLegacyUpgrade(
       {
         step: "contract",
         detail: `drop ${LEGACY_KEPT_SCHEMA} and ${WORK_SCHEMA}, then the release's steps and snapshot (as apply), then row-level security read on every table with a policy`,
-        done: false,
+        done: finished,
       },
     ];
     const defects = inspection?.defects ?? [];
     const phase = work.rows.length > 0 ? "resume" : "start";
     const problems = (
-      cutoverDone
-        ? uncarriedProblems(await findUncarried(client, mappings, "contract"), "contract")
-        : [
-            ...(await upgradeProblems(client, phase, {
-              command: upgradeCommand("apply", org.slug),
-              ownerRole: options.ownerRole,
-            })),
-            ...uncarriedProblems(await findUncarried(client, mappings, phase), phase),
-          ]
+      finished
+        ? []
+        : cutoverDone
+          ? uncarriedProblems(await findUncarried(client, mappings, "contract"), "contract")
+          : [
+              ...(await upgradeProblems(client, phase, {
+                command: upgradeCommand("apply", org.slug),
+                ownerRole: options.ownerRole,
+              })),
+              ...uncarriedProblems(await findUncarried(client, mappings, phase), phase),
+            ]
     ).map(({ message, fix, details }) => ({ message, fix, ...(details ? { details } : {}) }));
     return {
       database: redactUrl(options.databaseUrl),
@@ -145,6 +154,7 @@ export async function planLegacyUpgrade(
       defects,
       problems,
       ready: defects.length === 0 && problems.length === 0,
+      finished,
     };
   });
 }

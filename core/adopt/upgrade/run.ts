@@ -32,9 +32,13 @@ import { refuseUpgradeProblems, upgradeProblems } from "./preconditions";
 import { proveUpgrade, rowLevelSecurityState, type UpgradeProof } from "./proof";
 import { dropKeptLegacyTables, rejectedError, rejectedRows } from "./cutover";
 import { UPGRADE_STOPS, type UpgradeStop } from "./stops";
+import { upgradeContractedHere } from "./finished";
 import { findUncarried, refuseUncarried } from "./uncarried";
 
 export const DEFAULT_UPGRADE_BATCH_SIZE = 1_000;
+
+/** How far an earlier run of the upgrade went, read before this run writes anything. */
+type UpgradeStage = "before-cutover" | "after-cutover" | "contracted";
 
 export interface LegacyUpgradeOptions {
   /** The organization every legacy row is given to (created by the upgrade). */
@@ -53,6 +57,11 @@ export interface LegacyUpgradeResult {
   /** False when the run stopped after `maxBatches`: run it again to continue. */
   complete: boolean;
   phase: "backfill" | "done";
+  /**
+   * True when an earlier run had done the cutover and dropped the legacy tables, and stopped in the release's
+   * own steps: this run ran only those (what plain apply runs). No backfill, no proof (it was checked then).
+   */
+  contractedEarlier: boolean;
   expandedMigrations: number;
   backfill: { rows: Record<string, number>; batches: number };
   /** Legacy rows this run's batches copied, per second of this run (expand to the end). */
@@ -170,7 +179,7 @@ export async function upgradeLegacyDatabase(
     // The checks read the legacy tables (their rows, their dependents) and the work schema's: each waits for a
     // table lock at most --migration-lock-timeout, as apply's before its first write do. Given up on a resumed
     // run, before it knows how far the interrupted one went, the database is as that one left it.
-    const cutoverDone = await readsBeforeFirstWrite(
+    const stage = await readsBeforeFirstWrite(
       client,
       options,
       "apply",
@@ -182,7 +191,14 @@ export async function upgradeLegacyDatabase(
     let expanded = 0;
     let proof: UpgradeProof | undefined;
     let copied: BackfillResult = { rows: {}, batches: 0, copied: 0, complete: true };
-    if (!cutoverDone) {
+    if (stage === "contracted") {
+      log.info(
+        "upgrade: an earlier run moved the data and dropped the legacy tables; running what is left of the release",
+      );
+      const release = await applyWith(client, options);
+      return { ...summary(true, "done", Date.now() - started), contractedEarlier: true, release };
+    }
+    if (stage === "before-cutover") {
       // First write of the whole upgrade: after every check passed.
       await client.query("BEGIN");
       await client.query(WORK_DDL);
@@ -246,9 +262,10 @@ export async function upgradeLegacyDatabase(
     /**
      * What stops the upgrade before this run writes anything: another organization than the interrupted run's,
      * a database that is not the legacy one, what the role cannot do, rows the release refuses, what would be
-     * lost. Whether the cutover is done already (then only the final drop and the release's steps are left).
+     * lost. How far an earlier run went: not to the cutover, past it (then only the final drop and the release's
+     * steps are left), or past the final drop (then only the release's steps, what plain apply runs).
      */
-    async function checksBeforeWriting(client: Client, stop: "start" | "resume"): Promise<boolean> {
+    async function checksBeforeWriting(client: Client, stop: "start" | "resume"): Promise<UpgradeStage> {
       const resuming = stop === "resume";
       if (resuming) {
         const config = await client.query<{ organization_slug: string }>(
@@ -263,7 +280,8 @@ export async function upgradeLegacyDatabase(
           );
         }
       }
-      if (resuming && (await stepDone(client, "cutover"))) return true;
+      if (resuming && (await stepDone(client, "cutover"))) return "after-cutover";
+      if (!resuming && (await upgradeContractedHere(client, org))) return "contracted";
       const ledger = await readLedger(client);
       if (ledger.length > 0) {
         throw new ReleaseError(
@@ -291,7 +309,7 @@ export async function upgradeLegacyDatabase(
       refuseDefects(inspection, stop);
       // What the legacy tables hold or carry that the release does not would go with them: refused by name.
       refuseUncarried(await findUncarried(client, mappings, stop), stop);
-      return false;
+      return "before-cutover";
     }
 
     function summary(complete: boolean, phase: "backfill" | "done", durationMs: number): LegacyUpgradeResult {
@@ -301,6 +319,7 @@ export async function upgradeLegacyDatabase(
         organization: { slug: org.slug, id: org.id },
         complete,
         phase,
+        contractedEarlier: false,
         expandedMigrations: expanded,
         backfill: { rows: copied.rows, batches: copied.batches },
         rowsPerSecond: durationMs > 0 ? Math.round((total * 1000) / durationMs) : 0,
