@@ -203,7 +203,7 @@ export function buildReleaseManifest(
   };
 }
 
-function targetOf(options: ReleaseOptions): DatabaseTarget {
+export function targetOf(options: ReleaseOptions): DatabaseTarget {
   return parseDatabaseUrl(options.databaseUrl, options.databaseUrlSource ?? "the database URL");
 }
 

@@ -646,6 +646,29 @@ describe("apply --upgrade-legacy", () => {
     expect(text.stdout).toContain("in an earlier run");
   });
 
+  it("names the session that kept the cutover from its locks, and how to end it", async () => {
+    const db = await legacyDatabase();
+    const holder = new Client({ connectionString: db.url, application_name: "prisma-report" });
+    await holder.connect();
+    // A reader of Prisma's ledger, idle in its transaction: the cutover's SET SCHEMA waits for it.
+    await holder.query("BEGIN");
+    await holder.query("SELECT count(*) FROM _prisma_migrations");
+    const pid = (holder as unknown as { processID: number }).processID;
+    try {
+      const run = await upgrade(db, "--migration-lock-timeout", "1", "--lock-retries", "0");
+      expect(run.code, run.stderr).toBe(1);
+      const { error } = JSON.parse(run.stdout) as { error: { code: string; message: string; fix: string } };
+      expect(error.code).toBe("lock-timeout");
+      expect(error.message).toContain("upgrade: cutover could not take its locks");
+      expect(error.message).toContain(`pid ${pid}`);
+      expect(error.message).toContain('application "prisma-report"');
+      expect(error.fix).toContain(`SELECT pg_terminate_backend(${pid})`);
+    } finally {
+      await holder.query("ROLLBACK");
+      await holder.end();
+    }
+  });
+
   it("takes the organization from the legacyUpgrade release setting, and is a plain apply once upgraded", async () => {
     const db = await legacyDatabase();
     const set = ["--set", "legacyUpgrade.organization=acme", "--json"];

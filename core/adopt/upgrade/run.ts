@@ -6,6 +6,7 @@ import type { Client, ClientBase } from "pg";
 import { ensureBookkeeping } from "../../bookkeeping";
 import { parseDatabaseUrl, redactUrl } from "../../dsn";
 import { ReleaseError, isReleaseError } from "../../errors";
+import { openMonitorInBackground } from "../../lock-safety/monitor-connection";
 import { resolveLockSafety } from "../../lock-safety/settings";
 import { withLockedConnection } from "../../locked-connection";
 import { silentLogger } from "../../logger";
@@ -16,6 +17,7 @@ import {
   applyWith,
   describeRunError,
   readCommandWaits,
+  targetOf,
   withCommandConnection,
   type ReleaseOptions,
   type ReleaseResult,
@@ -162,17 +164,25 @@ export async function upgradeLegacyDatabase(
   const batchSize = upgradeBatchSize(upgrade.batchSize, "--batch-size");
   const files = readMigrationFiles(options.migrationsDir);
   const started = Date.now();
-  const clock = new LockClock(resolveLockSafety(options.lockSafety), log);
   const mappings = tableMappings(org);
   return withLockedConnection(options, "upgrade", log, async (client) => {
+    // Opened while the checks run; what a transaction of the upgrade waits for is read from it.
+    const monitor = openMonitorInBackground(targetOf(options), {
+      connectTimeoutMs: options.connectTimeoutMs,
+      log,
+      command: "upgrade",
+    });
+    const clock = new LockClock(resolveLockSafety(options.lockSafety), log, monitor.ready);
     try {
-      return await upgradeOn(client);
+      return await upgradeOn(client, clock);
     } catch (error) {
       throw describeUpgradeError(error, options);
+    } finally {
+      await monitor.close();
     }
   });
 
-  async function upgradeOn(client: Client): Promise<LegacyUpgradeResult> {
+  async function upgradeOn(client: Client, clock: LockClock): Promise<LegacyUpgradeResult> {
     if (options.ownerRole) await setOwnerRole(client, options.ownerRole);
     const resuming = await schemaExists(client, WORK_SCHEMA);
     const stop = resuming ? "resume" : "start";
