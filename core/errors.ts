@@ -58,10 +58,26 @@ export class ReleaseError extends Error {
     });
   }
 
-  /** The message and the fix, as one text for people. */
+  /** The message and the fix, as one text for people; a fix of several lines (joinFixes) one per line. */
   describe(): string {
-    return this.fix ? `${this.message}\n  fix: ${this.fix}` : this.message;
+    if (!this.fix) return this.message;
+    if (!this.fix.includes("\n")) return `${this.message}\n  fix: ${this.fix}`;
+    return `${this.message}\n  fix:\n${this.fix
+      .split("\n")
+      .map((line) => `    ${line}`)
+      .join("\n")}`;
   }
+}
+
+/**
+ * The fixes of several problems refused together, as one `fix`: each on its own numbered line, so that one
+ * problem's statements do not run into the next's (the same fix once; a single one as it is). `closing`, what
+ * holds for all of them ("Nothing was written."), follows on a line of its own.
+ */
+export function joinFixes(fixes: readonly string[], closing?: string): string {
+  const distinct = [...new Set(fixes)];
+  if (distinct.length <= 1) return [...distinct, ...(closing ? [closing] : [])].join(" ");
+  return [...distinct.map((fix, i) => `${i + 1}. ${fix}`), ...(closing ? [closing] : [])].join("\n");
 }
 
 /**

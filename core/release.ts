@@ -14,7 +14,7 @@ import { bookkeepingExists, ensureBookkeeping } from "./bookkeeping";
 import { closeClient, isConnectionLost, openClient } from "./connection";
 import { ledgerProblemText } from "./display";
 import { parseDatabaseUrl, redactUrl, type DatabaseTarget } from "./dsn";
-import { ReleaseError, asMigratorFix, isReleaseError } from "./errors";
+import { ReleaseError, asMigratorFix, isReleaseError, joinFixes } from "./errors";
 import { createExtensionFix, extensionRefusedBy } from "./extensions";
 import { lostLastRows } from "./adopt/lost-last-rows";
 import { preflightProblems } from "./adopt/preflight";
@@ -344,7 +344,7 @@ function refuseLedgerProblems(
 ): void {
   if (problems.length === 0) return;
   const message = problems.map((p) => `- ${ledgerProblemText(p)}`).join("\n");
-  const fix = problems.map((p) => p.fix).join(" ");
+  const fix = joinFixes(problems.map((p) => p.fix));
   throw new ReleaseError("ledger-mismatch", `${title}:\n${message}`, fix, {
     problems: ledgerPlanProblems(problems),
   });

@@ -7,7 +7,7 @@ import { BOOKKEEPING_SCHEMA, bookkeepingExists } from "./bookkeeping";
 import { closestName } from "./closest-name";
 import { displayChecksumPair, ledgerProblemText } from "./display";
 import { redactUrl } from "./dsn";
-import { ReleaseError } from "./errors";
+import { ReleaseError, joinFixes } from "./errors";
 import { acquireReleaseLock } from "./lock";
 import { endSessionWithClient } from "./lock-safety/session";
 import { silentLogger, type Logger } from "./logger";
@@ -285,7 +285,7 @@ export async function revertWith(
           throw new ReleaseError(
             "ledger-mismatch",
             `Refusing to revert: the Down sections must be the applied ones (or corrected, with the Up section as applied), and the ledger must record every migration the revert goes past.\n${problems.map((p) => `- ${ledgerProblemText(p)}`).join("\n")}`,
-            problems.map((p) => p.fix).join(" "),
+            joinFixes(problems.map((p) => p.fix)),
             { problems: ledgerPlanProblems(problems) },
           );
         }

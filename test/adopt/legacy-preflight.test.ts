@@ -133,4 +133,19 @@ describe("the legacy fixture", () => {
     expect(await fingerprint(db.url)).toEqual(rowsBefore);
     expect(await dumpSchema(db.url)).toBe(schemaBefore);
   });
+
+  it("apply names each problem's fix on its own numbered line, in text and in --json", async () => {
+    const text = await runCli(["apply"], { DATABASE_URL: db.url });
+    expect(text.code).toBe(1);
+    const fix = text.stderr.slice(text.stderr.indexOf("fix:"));
+    // The upgrade's path, then one fix per kind of bad row: none runs into the next.
+    for (const n of [1, 2, 3, 4, 5]) expect(fix).toMatch(new RegExp(`\\n\\s+${n}\\. \\S`));
+    const json = await runCli(["apply", "--json"], { DATABASE_URL: db.url });
+    const { error } = JSON.parse(json.stdout) as {
+      error: { fix: string; problems: { fix: string }[] };
+    };
+    const lines = error.fix.split("\n");
+    expect(lines).toHaveLength(error.problems.length);
+    lines.forEach((line, i) => expect(line).toBe(`${i + 1}. ${error.problems[i]!.fix}`));
+  });
 });

@@ -4,7 +4,7 @@
 // extensions must be there or be its to create. plan --upgrade-legacy lists the same as problems; apply
 // refuses on them.
 import type { ClientBase } from "pg";
-import { ReleaseError } from "../../errors";
+import { ReleaseError, joinFixes } from "../../errors";
 import { uncreatableExtensions } from "../../extensions";
 import { quoteIdentifier } from "../../identifiers";
 import { LEGACY_TABLES } from "../legacy-inspection";
@@ -60,7 +60,7 @@ export function refuseUpgradeProblems(problems: readonly UpgradeProblem[], stop:
   throw new ReleaseError(
     problems[0]!.code,
     `The upgrade cannot run as this role, ${UPGRADE_STOPS[stop].stopped}:\n${problems.map((p) => `- ${p.message}`).join("\n")}`,
-    problems.map((p) => p.fix).join(" "),
+    joinFixes(problems.map((p) => p.fix)),
   );
 }
 

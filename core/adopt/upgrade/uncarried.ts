@@ -8,7 +8,7 @@
 // dependent that escaped every check makes it fail rather than go with it.
 import type { ClientBase } from "pg";
 import { countText, formatCount } from "../../count-format";
-import { ReleaseError } from "../../errors";
+import { ReleaseError, joinFixes } from "../../errors";
 import { quoteIdentifier } from "../../identifiers";
 import { LEGACY_TABLES } from "../legacy-inspection";
 import { FOREIGN_LEDGER_TABLES } from "../preflight";
@@ -200,7 +200,10 @@ export function refuseUncarried(found: Uncarried, phase: UpgradeStop): void {
     `The upgrade would lose data or objects the release does not carry, ${UPGRADE_STOPS[phase].stopped}:\n${problems
       .map((p) => `- ${p.message}`)
       .join("\n")}`,
-    `${problems.map((p) => p.fix).join(" ")} ${UPGRADE_STOPS[phase].state}`,
+    joinFixes(
+      problems.map((p) => p.fix),
+      UPGRADE_STOPS[phase].state,
+    ),
   );
 }
 
