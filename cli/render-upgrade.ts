@@ -32,14 +32,18 @@ export function renderUpgrade(result: LegacyUpgradeResult): string {
       ...(result.release ? [renderApply(result.release)] : []),
     ].join("\n");
   }
-  const rows = Object.entries(result.backfill.rows)
-    .map(([table, n]) => `${table} ${n}`)
-    .join(", ");
+  const listed = (rows: Record<string, number>) =>
+    Object.entries(rows)
+      .map(([table, n]) => `${table} ${n}`)
+      .join(", ");
+  const thisRun = listed(result.backfill.rowsThisRun);
+  const soFar = listed(result.backfill.rows);
   const lines = [
     result.complete
       ? `Upgraded ${result.database} to the release for organization ${result.organization.slug} in ${(result.durationMs / 1000).toFixed(1)} s`
       : `Upgrade of ${result.database} stopped during the backfill, as asked: run the same command again to continue`,
-    `  backfill: ${result.backfill.batches} batch(es) this run${rows ? ` (${rows})` : ""}, ${result.rowsPerSecond} rows/s`,
+    `  backfill this run: ${result.backfill.batches} batch(es)${thisRun ? ` (${thisRun})` : ""}, ${result.rowsPerSecond} rows/s`,
+    ...(soFar ? [`  backfill so far, all runs: ${soFar}`] : []),
     `  longest lock held: ${result.longestLock.ms} ms (${result.longestLock.step})`,
   ];
   if (result.proof) {

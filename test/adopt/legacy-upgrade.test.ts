@@ -237,10 +237,16 @@ describe("apply --upgrade-legacy", () => {
     // Stopped after the users (3 batches) and the conversations pass (3 batches of 100 user keys): its count
     // is of the conversations it wrote, not of the users it went through.
     expect(stopped.code, stopped.stderr).toBe(2);
-    expect(stopped.stdout).toContain("(User 230, Conversation 150)");
+    expect(stopped.stdout).toContain("backfill this run: 6 batch(es) (User 230, Conversation 150)");
     const run = await upgrade(db, "--batch-size", "100");
     expect(run.code, run.stderr).toBe(0);
-    expect((JSON.parse(run.stdout) as LegacyUpgradeResult).backfill.rows).toEqual(expected);
+    const { backfill } = JSON.parse(run.stdout) as LegacyUpgradeResult;
+    // The totals of all runs, and apart what this run copied: the users were the first run's.
+    expect(backfill.rows).toEqual(expected);
+    const { User: _users, Conversation: _conversations, ...rest } = expected;
+    expect(backfill.rowsThisRun).toEqual(rest);
+    expect(run.stderr).not.toContain("backfilled User");
+    expect(run.stderr).toContain(`backfilled Message (${expected.Message} rows)`);
     const release = await withClient(db.url, async (c) => {
       const out: Record<string, number> = {};
       for (const table of Object.keys(expected)) {

@@ -99,6 +99,9 @@ export interface BackfillOptions {
 export interface BackfillResult {
   /** Rows the batches wrote per release table, by all runs so far (each pass counts its own table's rows). */
   rows: Record<string, number>;
+  /** The same, by this run's batches alone (a table an earlier run finished is not listed). */
+  rowsThisRun: Record<string, number>;
+  /** This run's batches. */
   batches: number;
   /** Legacy rows copied by this run's batches. */
   copied: number;
@@ -126,18 +129,19 @@ async function runPass(
   clock: LockClock,
   options: BackfillOptions,
   batchesSoFar: () => number,
-): Promise<{ rows: number; batches: number; counted: number; complete: boolean }> {
+): Promise<{ rows: number; batches: number; counted: number; complete: boolean; doneBefore: boolean }> {
   let countedNow = 0;
   let batches = 0;
-  for (;;) {
+  for (let first = true; ; first = false) {
     const state = await client.query<{ done: boolean; rows: string }>(
       `SELECT done, rows FROM ${WORK_SCHEMA}.progress WHERE step = $1`,
       [pass.step],
     );
     const current = state.rows[0]!;
-    if (current.done) return { rows: Number(current.rows), batches, counted: countedNow, complete: true };
+    const rows = Number(current.rows);
+    if (current.done) return { rows, batches, counted: countedNow, complete: true, doneBefore: first };
     if (options.maxBatches !== undefined && batchesSoFar() + batches >= options.maxBatches) {
-      return { rows: Number(current.rows), batches, counted: countedNow, complete: false };
+      return { rows, batches, counted: countedNow, complete: false, doneBefore: false };
     }
     const batch = await clock.transaction(client, `backfill batch of ${pass.label}`, async () => {
       // Taken first: the mirror of this table waits for the batch, then sees its new high-water mark.
@@ -187,6 +191,7 @@ export async function backfill(
     });
   }
   const rows: Record<string, number> = {};
+  const rowsThisRun: Record<string, number> = {};
   let batches = 0;
   let copied = 0;
   const passes: Pass[] = mappings.flatMap((mapping): Pass[] => {
@@ -220,8 +225,15 @@ export async function backfill(
     // Legacy rows only: the conversations the conversations pass writes are derived from them.
     if (pass.counts === "keys") copied += outcome.counted;
     rows[pass.label] = outcome.rows;
-    if (!outcome.complete) return { rows, batches, copied, complete: false };
-    options.log.info(`upgrade: backfilled ${pass.label} (${outcome.rows} rows)`);
+    if (outcome.counted > 0) rowsThisRun[pass.label] = outcome.counted;
+    if (!outcome.complete) return { rows, rowsThisRun, batches, copied, complete: false };
+    // A table an earlier run finished is not announced again: the totals say it.
+    if (!outcome.doneBefore) {
+      const earlier = outcome.rows - outcome.counted;
+      options.log.info(
+        `upgrade: backfilled ${pass.label} (${outcome.rows} rows${earlier > 0 ? `, ${outcome.counted} of them this run` : ""})`,
+      );
+    }
   }
-  return { rows, batches, copied, complete: true };
+  return { rows, rowsThisRun, batches, copied, complete: true };
 }

@@ -65,7 +65,11 @@ export interface LegacyUpgradeResult {
    */
   contractedEarlier: boolean;
   expandedMigrations: number;
-  backfill: { rows: Record<string, number>; batches: number };
+  /**
+   * `rows`: per release table, what the backfill wrote by all runs so far; `rowsThisRun` and `batches`: by this
+   * run alone (a resumed run lists only the tables it copied into).
+   */
+  backfill: { rows: Record<string, number>; rowsThisRun: Record<string, number>; batches: number };
   /** Legacy rows this run's batches copied, per second of this run (expand to the end). */
   rowsPerSecond: number;
   durationMs: number;
@@ -200,7 +204,7 @@ export async function upgradeLegacyDatabase(
     );
     let expanded = 0;
     let proof: UpgradeProof | undefined;
-    let copied: BackfillResult = { rows: {}, batches: 0, copied: 0, complete: true };
+    let copied: BackfillResult = { rows: {}, rowsThisRun: {}, batches: 0, copied: 0, complete: true };
     if (stage === "contracted") {
       log.info(
         "upgrade: an earlier run moved the data and dropped the legacy tables; running what is left of the release",
@@ -331,7 +335,7 @@ export async function upgradeLegacyDatabase(
         phase,
         contractedEarlier: false,
         expandedMigrations: expanded,
-        backfill: { rows: copied.rows, batches: copied.batches },
+        backfill: { rows: copied.rows, rowsThisRun: copied.rowsThisRun, batches: copied.batches },
         rowsPerSecond: durationMs > 0 ? Math.round((total * 1000) / durationMs) : 0,
         durationMs,
         longestLock: clock.longest,
