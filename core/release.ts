@@ -1,5 +1,10 @@
 // The schema release: migrations, then row-level security enforcement, seed sets and vector indexes. One plan
 // and one apply, used by the CLI, the Pulumi dynamic providers and the tests alike.
+import {
+  upgradeInProgress,
+  upgradeInProgressText,
+  type UpgradeInProgress,
+} from "./adopt/upgrade/in-progress";
 import type { Client, ClientBase } from "pg";
 import {
   PGVECTOR_AVAILABLE_SQL,
@@ -166,6 +171,11 @@ export interface ReleaseStatus extends StepStatuses {
    * every default written out: what plan and apply use for a setting given neither by --config nor --set.
    */
   releaseSettings: Partial<Record<StepKind, Record<string, unknown>>>;
+  /**
+   * An upgrade of the Prisma-era database an earlier run started and did not take to its cutover (the ledger
+   * is empty until then): its organization, and the command that continues it. Absent otherwise.
+   */
+  legacyUpgrade?: UpgradeInProgress & { continueWith: string };
 }
 
 export interface VerifyReport {
@@ -679,6 +689,7 @@ export async function statusWith(client: ClientBase, options: ReleaseOptions): P
       releaseSettings: settingsOf(steps, (step, i) =>
         step.batch!.recordedSettingsFromState?.(state.steps[i]),
       ),
+      ...(await legacyUpgradeOfStatus(client, state.ledger)),
     };
   }
   const state = await readMigrationState(client, options);
@@ -698,7 +709,21 @@ export async function statusWith(client: ClientBase, options: ReleaseOptions): P
     seedSets: summary.seedSets,
     vectorIndexes: summary.vectorIndexes,
     releaseSettings: settingsOf(options.steps ?? [], (step) => recorded.get(step)),
+    ...(await legacyUpgradeOfStatus(client, state.ledger)),
   };
+}
+
+/**
+ * An upgrade in progress before its cutover, for status: read only while the ledger is empty (the cutover
+ * records every migration), so a released database's status costs no extra round trip.
+ */
+async function legacyUpgradeOfStatus(
+  client: ClientBase,
+  ledger: readonly LedgerEntry[],
+): Promise<Pick<ReleaseStatus, "legacyUpgrade">> {
+  if (ledger.length > 0) return {};
+  const upgrade = await upgradeInProgress(client);
+  return upgrade ? { legacyUpgrade: { ...upgrade, continueWith: upgradeInProgressText(upgrade) } } : {};
 }
 
 /** The recorded release settings of the steps that record some, by the step's kind. */

@@ -2,6 +2,7 @@
 // ours, so that apply never half-applies a release over someone else's schema (migration 1 is idempotent
 // and would be recorded; migration 2 would then fail on an existing type or table, leaving a ledger that
 // `baseline` refuses). Read-only: plan runs it too, as any role that may read the catalog.
+import { upgradeInProgress, upgradeInProgressText, type UpgradeInProgress } from "./upgrade/in-progress";
 import type { ClientBase } from "pg";
 import type { MigrationFile } from "../migrations/files";
 import type { LedgerEntry, LedgerProblem } from "../migrations/ledger";
@@ -44,7 +45,7 @@ export async function preflightProblems(
     // The Prisma-era schema has one way forward, the upgrade in place: its Prisma ledger and its tables that
     // collide are part of what it is, and the paths they would suggest on their own (baseline) do not apply.
     const legacy = await inspectLegacyDatabase(client);
-    if (legacy) return legacyProblems(legacy, foreignLedgers, first);
+    if (legacy) return legacyProblems(legacy, foreignLedgers, first, await upgradeInProgress(client));
   }
   const problems: LedgerProblem[] = [];
   if (ledger.length === 0) {
@@ -67,6 +68,7 @@ function legacyProblems(
   legacy: LegacyInspection,
   foreignLedgers: readonly ForeignLedger[],
   first: MigrationFile,
+  started: UpgradeInProgress | undefined,
 ): LedgerProblem[] {
   const sizes = legacy.tables.map((t) => `${t.table} ~${t.estimatedRows}`).join(", ");
   const managed = foreignLedgers.map((f) => `, ${managedBy(f)}`).join("");
@@ -75,7 +77,9 @@ function legacyProblems(
       kind: "legacy-schema",
       migration: first.name,
       message: `This is the Prisma-era NeonHub schema (free-text Message.role, no conversations; estimated rows: ${sizes})${managed}, which the migrations do not upgrade in place.${legacy.unreadable.length > 0 ? ` Not checked for bad rows (${legacy.unreadable.join("; ")}): run plan as a login that may read those tables (their owner, or the admin) to see them.` : ""}`,
-      fix: `Upgrade it in place with \`neonhub-db apply --upgrade-legacy --legacy-organization <slug>\` (\`plan --upgrade-legacy\` shows its steps): snapshot it, fix the rows listed here, and rehearse on a copy first (${RUNBOOK}). Nothing was written.`,
+      fix: started
+        ? `${upgradeInProgressText(started)} Nothing was written.`
+        : `Upgrade it in place with \`neonhub-db apply --upgrade-legacy --legacy-organization <slug>\` (\`plan --upgrade-legacy\` shows its steps): snapshot it, fix the rows listed here, and rehearse on a copy first (${RUNBOOK}). Nothing was written.`,
     },
     ...legacy.defects.map(
       (d): LedgerProblem => ({

@@ -264,6 +264,23 @@ describe("apply --upgrade-legacy", () => {
     expect(first.code, first.stderr).toBe(2);
     const stopped = JSON.parse(first.stdout) as LegacyUpgradeResult;
     expect(stopped).toMatchObject({ complete: false, phase: "backfill" });
+    // The plain commands say an upgrade is in progress, and for which organization it was started.
+    const status = await runCli(["status"], { DATABASE_URL: db.url });
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toContain(
+      "upgrade in progress: An upgrade of the Prisma-era database is in progress for organization acme",
+    );
+    const statusJson = await runCli(["status", "--json"], { DATABASE_URL: db.url });
+    expect(JSON.parse(statusJson.stdout)).toMatchObject({
+      legacyUpgrade: { organization: "acme", cutoverDone: false },
+    });
+    const plan = await runCli(["plan", "--json"], { DATABASE_URL: db.url });
+    expect(plan.code).toBe(1);
+    const [legacy] = (
+      JSON.parse(plan.stdout) as { migrations: { problems: { kind: string; fix: string }[] } }
+    ).migrations.problems;
+    expect(legacy!.kind).toBe("legacy-schema");
+    expect(legacy!.fix).toContain("neonhub-db apply --upgrade-legacy --legacy-organization acme`");
     // Between runs the legacy tables are still the app's, untouched in shape.
     const between = await withClient(db.url, (c) =>
       c.query<{ n: number }>(`SELECT count(*)::int AS n FROM public."Message"`),
