@@ -37,7 +37,7 @@ export function interruption(command: InterruptibleCommand, running?: string): I
       };
     case "upgrade-legacy":
       return {
-        message: `the upgrade stopped. ${SESSION_ENDS}: the transaction that was running (a file, a batch, the cutover) is rolled back, and the phases and batches that finished stay recorded in neonhub_upgrade_work; an index build it stopped is built again.`,
+        message: `the upgrade stopped. ${SESSION_ENDS}: the transaction that was running (a file, a batch, the cutover) is rolled back, and the phases and batches that finished stay recorded in neonhub_upgrade_work (past the final drop, the upgrade is in the ledger and only the release's steps are left); an index build it stopped is built again.`,
         fix: "Run the same command again: it resumes where this run stopped (`neonhub-db plan --upgrade-legacy` shows where it stands).",
       };
     case "revert":
