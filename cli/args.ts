@@ -91,8 +91,9 @@ Commands:
             exit 2 when something needs action (docs/observability.md)
   revert --to NAME [--confirm] [--corrected-down NAME]
             run the Down sections of the migrations applied after NAME, newest first, under the release
-            lock; without --confirm it only lists them and what they drop, truncate or delete (dropped
-            columns included; exit 2 when there is something)
+            lock, each under --migration-lock-timeout with --lock-retries as apply's migrations; without
+            --confirm it only lists them and what they drop, truncate or delete (dropped columns included;
+            exit 2 when there is something)
   prisma-schema [--out FILE] [--check]
             the app's Prisma schema, rendered from the database's catalog: printed, written to FILE, or with
             --check compared with FILE (default prisma/schema.prisma); exit 2 when they differ (docs/prisma.md)
@@ -108,12 +109,14 @@ Options:
                            load-chunks for a table or row they read or write (they say every 2 s whom they wait
                            for, then fail naming that session); whole seconds, 1 to 3600 (default 60)
   --migration-lock-timeout SECONDS
-                           lock_timeout of each migration: how long a statement waits for a table lock before
-                           the migration is rolled back and retried (default 5; 0 = no limit); apply's and
-                           revert's reads before their first write wait at most as long
+                           lock_timeout of each migration's Up section (apply) or Down section (revert): how
+                           long a statement waits for a table lock before the migration is rolled back and
+                           retried (default 5; 0 = no limit); apply's and revert's reads before their first
+                           write wait at most as long
   --statement-timeout SECONDS
-                           statement_timeout of each migration (default 0 = off)
-  --lock-retries N         retries of a migration that timed out on a lock, with backoff (default 5)
+                           statement_timeout of each migration, apply's and revert's (default 0 = off)
+  --lock-retries N         retries of a migration (apply) or Down section (revert) that timed out on a lock,
+                           with backoff (default 5)
   --environment NAME       production | staging | development (default): in production, blocking safety
                            findings on tables with data are errors: plan exits 1, apply refuses (docs/runbook.md)
   --connect-timeout SECS   how long to wait for the server to accept a connection (default 10)
@@ -407,10 +410,11 @@ const MIGRATION_FILE_READERS = ["plan", "apply", "status", "verify", "baseline",
 export const COMMAND_FLAGS: Partial<Record<keyof typeof OPTIONS, readonly string[]>> = {
   seed: ["plan", "apply"],
   environment: ["plan", "apply"],
-  // revert bounds its drift read before the first write with it, as apply does.
+  // revert runs its Down sections under the same lock safety as apply's Up sections, and bounds its reads
+  // before the first write with the migrations' lock timeout, as apply does.
   "migration-lock-timeout": ["plan", "apply", "revert"],
-  "statement-timeout": ["plan", "apply"],
-  "lock-retries": ["plan", "apply"],
+  "statement-timeout": ["plan", "apply", "revert"],
+  "lock-retries": ["plan", "apply", "revert"],
   // "lock-timeout" goes with every command: the read commands and load-chunks wait for table and row locks at
   // most as long as a lock taker waits for another release (core/lock-safety/bounded-waits.ts).
   "owner-role": LOCK_TAKERS,

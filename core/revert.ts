@@ -9,7 +9,9 @@ import { displayChecksumPair, ledgerProblemText } from "./display";
 import { redactUrl } from "./dsn";
 import { ReleaseError, joinFixes } from "./errors";
 import { acquireReleaseLock } from "./lock";
+import { openMonitorInBackground, type MonitorConnection } from "./lock-safety/monitor-connection";
 import { endSessionWithClient } from "./lock-safety/session";
+import { resolveLockSafety } from "./lock-safety/settings";
 import { silentLogger, type Logger } from "./logger";
 import { migrationsFolder, readMigrationFiles, type MigrationFile } from "./migrations/files";
 import { compareWithLedger, readLedger, type LedgerEntry, type LedgerProblem } from "./migrations/ledger";
@@ -31,7 +33,7 @@ import {
 import { readsBeforeFirstWrite } from "./reads-before-first-write";
 import { ledgerPlanProblems } from "./plan-problems";
 import { runRevert } from "./migrations/revert";
-import type { ReleaseOptions } from "./release";
+import { targetOf, type ReleaseOptions } from "./release";
 import type { MigrationResult } from "./results";
 import { readSnapshot, recordSnapshot } from "./snapshot";
 import { quoteIdentifier as quoteIdent } from "./identifiers";
@@ -261,6 +263,7 @@ export async function revertWith(
     lockWaitNames: options.lockWaitNames,
     log,
   });
+  let monitor: MonitorConnection | undefined;
   try {
     // Everything read before the first write waits for a table lock at most --migration-lock-timeout
     // (core/reads-before-first-write.ts).
@@ -308,15 +311,30 @@ export async function revertWith(
         `migration ${name}: reverting with its Down section corrected since it was applied (${CORRECTED_DOWN_FLAG}; file sha256 ${file}, applied ${applied}; its Up section is the applied one)`,
       );
     }
+    // Each Down section waits for a table lock as apply's Up sections do (lock_timeout, retries), watched
+    // from a second connection that names the session it waits for; it connects while they start.
+    monitor =
+      newestFirst.length > 0
+        ? openMonitorInBackground(targetOf(options), {
+            connectTimeoutMs: options.connectTimeoutMs,
+            log,
+            command: "revert",
+          })
+        : undefined;
     const reverted = await runRevert(client, {
       dir: options.migrationsDir,
       newestFirst,
       log,
+      lockSafety: resolveLockSafety(options.lockSafety),
+      monitor: monitor?.ready,
       onRunning: request.onMigrationRunning,
+      lockWaitNames: options.lockWaitNames,
     }).catch(async (error: unknown) => {
       await snapshotAfterFailedRevert(client, ledger.length, log);
       throw error;
     });
+    // Its session ends while the revert records what it did (awaited before returning).
+    void monitor?.close();
     const lastMigration = ledger.at(-1 - reverted.length)?.name ?? null;
     let droppedBookkeeping = false;
     if (request.dropBookkeeping && released) {
@@ -342,6 +360,7 @@ export async function revertWith(
       durationMs: Date.now() - started,
     };
   } finally {
+    await monitor?.close();
     await unlock();
   }
 }

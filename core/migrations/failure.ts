@@ -87,6 +87,11 @@ export function describeMigrationFailure(error: unknown, failure: MigrationFailu
       [`Reverting migration ${file.name}.sql failed${where}: ${reason}`, ...lines].join("\n"),
       [
         `Its transaction was rolled back (it is still applied${finished > 0 ? `; the ${finished} migration(s) after it are reverted` : ""}).`,
+        ...(timedOut
+          ? [
+              `The statement ran longer than the statement timeout${failure.statementTimeoutMs ? ` (${failure.statementTimeoutMs} ms)` : ""}: ${raiseTimeout}, then run the revert again.`,
+            ]
+          : []),
         // The file must stay the applied one for the revert to run it: a corrected Down section is accepted
         // only by name, with the Up section as it was applied (corrected-down.ts).
         `If its Down section is wrong, correct it in ${file.name}.sql, leaving the Up section as it is, and run the revert again with ${CORRECTED_DOWN_FLAG} ${file.name}.`,

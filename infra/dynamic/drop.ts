@@ -1,7 +1,8 @@
 // What deleting the schema migrations resource does when the stack opted in (dropOnDelete): every applied
 // migration's Down section, newest first, then the release's own schema. Seeded rows and vector indexes go
 // with their tables. The core's revert does it: under the release lock (the ledger is read once the lock is
-// held), as the owner role, each migration in its own transaction, failures named by file, line and caret.
+// held), as the owner role, each migration in its own transaction under the stack's migration lock timeout and
+// retries, failures named by file, line and caret, lock timeouts by the blocking session and the stack's keys.
 import {
   ReleaseError,
   isReleaseError,

@@ -236,8 +236,11 @@ describe("flags of another command", () => {
     expect(refusal(["health", "--migrations-dir", "m"]).message).toBe(
       "--migrations-dir goes with plan, apply, status, verify, baseline, adopt or revert, not health.",
     );
-    expect(refusal(["revert", "--to", "x", "--statement-timeout", "5"]).message).toBe(
-      "--statement-timeout goes with plan or apply, not revert.",
+    expect(refusal(["revert", "--to", "x", "--environment", "production"]).message).toBe(
+      "--environment goes with plan or apply, not revert.",
+    );
+    expect(refusal(["status", "--lock-retries", "1"]).message).toBe(
+      "--lock-retries goes with plan, apply or revert, not status.",
     );
     expect(
       refusal(["load-chunks", "--file", "f", "--dataset", "d", "--row-level-security", "off"]).message,
@@ -260,6 +263,20 @@ describe("flags of another command", () => {
     // Where they belong, and the flags every command takes, they are taken.
     expect(parseArgs(["apply", "--seed", "demo", "--json"]).seeds).toEqual(["demo"]);
     expect(parseArgs(["revert", "--to", "x", "--confirm"])).toMatchObject({ to: "x", confirm: true });
+    // revert runs its Down sections under apply's lock safety.
+    expect(
+      parseArgs([
+        "revert",
+        "--to",
+        "x",
+        "--migration-lock-timeout",
+        "1",
+        "--lock-retries",
+        "2",
+        "--statement-timeout",
+        "30",
+      ]).lockSafety,
+    ).toEqual({ lockTimeoutMs: 1_000, lockRetries: 2, statementTimeoutMs: 30_000 });
     expect(
       parseArgs(["revert", "--to", "x", "--corrected-down", "a", "--corrected-down", "b"]).correctedDown,
     ).toEqual(["a", "b"]);

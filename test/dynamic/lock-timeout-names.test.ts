@@ -1,8 +1,9 @@
 // The providers' writes behind a lock another session holds, through @pulumi/pulumi's dynamic-provider host
 // against a real PostgreSQL: `pulumi up` behind another release's lock and behind a table a pending migration
-// alters, and `pulumi destroy` (dropOnDelete) behind the ledger. Each waits as long as the stack's settings say
-// and fails naming the stack's config keys and the pulumi command to run again, never the CLI's flags (those
-// words are the CLI tests'). The locks are real, held by a session of the test; nothing is mocked.
+// alters, and `pulumi destroy` (dropOnDelete) behind the ledger and behind a table a Down section drops. Each
+// waits as long as the stack's settings say and fails naming the stack's config keys and the pulumi command to
+// run again, never the CLI's flags (those words are the CLI tests'). The locks are real, held by a session of
+// the test; nothing is mocked.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RELEASE_LOCK_KEY, buildReleaseManifest } from "../../core";
 import { manifestMap } from "../../infra/dynamic/part-args";
@@ -137,6 +138,30 @@ describe("the providers' lock timeouts name the stack's settings", () => {
       );
       expect(text).toContain(
         "Nothing was written. Run `pulumi destroy` again when that session has finished, or raise neonhub-db:migrationLockTimeoutSeconds.",
+      );
+      expectNoCliFlag(text);
+      expect(await ledgerCount()).toBe(3);
+    },
+    TEST_LIMIT_MS,
+  );
+
+  it(
+    "destroy (dropOnDelete) whose Down section times out on its lock after its retries: names the migrations' keys and `pulumi destroy`",
+    async () => {
+      // An application's read left open on the table the newest Down section drops.
+      const lock = 'LOCK TABLE "Gadget" IN ACCESS SHARE MODE';
+      const text = await whileHolding(db.superuserUrl, lock, async (pid) => {
+        const text = await failureOf(host.delete(MIGRATIONS, created.id, created.properties));
+        expect(text).toContain(
+          `Reverting migration 20250101000300_gadgets.sql could not take its lock within the lock timeout (${LOCK_SAFETY.lockTimeoutMs} ms) in ${LOCK_SAFETY.lockRetries + 1} attempt(s)`,
+        );
+        expect(text).toContain(`blocked by pid ${pid}`);
+        expect(text).toContain(`application "${HOLDER_APPLICATION}"`);
+        return text;
+      });
+      expect(text).toContain("so it is still applied and its ledger row stays");
+      expect(text).toContain(
+        "Run `pulumi destroy` again when that session has finished, or raise neonhub-db:migrationLockTimeoutSeconds / neonhub-db:migrationLockRetries.",
       );
       expectNoCliFlag(text);
       expect(await ledgerCount()).toBe(3);

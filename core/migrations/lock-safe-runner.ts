@@ -1,0 +1,226 @@
+// node-pg-migrate's runner, in either direction, under the release's lock safety (core/lock-safety/): each
+// migration in its own transaction with the migrations' lock_timeout and statement_timeout, one that gave up
+// waiting for a table lock rolled back and retried whole after a pause, while a second connection watches what
+// it waits for, says so every few seconds and names the blocker in the final error. Apply's Up sections
+// (run.ts) and revert's Down sections (revert.ts) both run here, so that neither queues behind an app's open
+// transaction without end, with every app query on the table queued behind it.
+import type { ClientBase } from "pg";
+import { BOOKKEEPING_SCHEMA, MIGRATIONS_TABLE } from "../bookkeeping";
+import { ReleaseError } from "../errors";
+import type { Logger } from "../logger";
+import { describeLockWait, lockTimeoutWords, watchLockWaits, type LockWait } from "../lock-safety/lock-waits";
+import { setMigrationTimeouts } from "../lock-safety/session";
+import {
+  DEFAULT_LOCK_SAFETY,
+  LOCK_NOT_AVAILABLE,
+  retryDelayMs,
+  type LockSafetySettings,
+} from "../lock-safety/settings";
+import { lockWaitNamesOf, type LockWaitNames, type LockWaitWords } from "../lock-safety/wait-names";
+import { describeMigrationFailure } from "./failure";
+import type { MigrationFile } from "./files";
+import { withUtf16Positions } from "./positions";
+import { withStatementCounts } from "./statement-counts";
+import { withOneMessagePerTransaction } from "./transaction-messages";
+
+export type MigrationDirection = "up" | "down";
+
+/** A migration the runner finished (applied, or reverted), with its file's checksum. */
+export interface RanMigration {
+  name: string;
+  checksum: string;
+  durationMs: number;
+}
+
+/** What the lock safety needs from a caller, in either direction. */
+export interface LockSafeRunOptions {
+  dir: string;
+  log: Logger;
+  /** Lock and statement timeouts, and how a migration that timed out on a lock is retried. */
+  lockSafety?: LockSafetySettings;
+  /**
+   * A second connection to watch lock waits from (what a waiting migration waits for, who blocks it); it may
+   * still be connecting when the migrations start.
+   */
+  monitor?: ClientBase | Promise<ClientBase | undefined>;
+  /** Told each migration as it starts, and `undefined` once none runs (what an interruption names). */
+  onRunning?: (migration: string | undefined) => void;
+  /** How the final lock timeout names the timeout, the retries and what to run again; the CLI's when unset. */
+  lockWaitNames?: LockWaitNames;
+}
+
+/** The words of each direction: its progress lines and its section. */
+const DIRECTION = {
+  up: { running: "running", done: "applied", section: "UP" },
+  down: { running: "reverting", done: "reverted", section: "DOWN" },
+} as const;
+
+/**
+ * Runs `files` (up: the pending ones, oldest first; down: the last applied, newest first) in `direction`.
+ * `sessionSettings` (a select list with its parameters) travels with the read of the session's pid.
+ */
+export async function runWithLockSafety(
+  client: ClientBase,
+  direction: MigrationDirection,
+  files: readonly MigrationFile[],
+  options: LockSafeRunOptions & { sessionSettings?: { sql: string; params: unknown[] } },
+): Promise<RanMigration[]> {
+  const { log } = options;
+  if (files.length === 0) return [];
+  const words = DIRECTION[direction];
+  const safety = options.lockSafety ?? DEFAULT_LOCK_SAFETY;
+  const settings = options.sessionSettings;
+  const { pid } = (
+    await client.query<{ pid: number }>(
+      `SELECT ${settings ? `${settings.sql}, ` : ""}pg_backend_pid() AS pid`,
+      settings?.params ?? [],
+    )
+  ).rows[0]!;
+
+  const done: RanMigration[] = [];
+  let current: { file: MigrationFile; started: number; attempt: number } | undefined;
+  // The migration being retried after a lock timeout, and its attempt number.
+  let retrying: { name: string; attempt: number } | undefined;
+  const finishCurrent = () => {
+    if (!current) return;
+    const durationMs = Date.now() - current.started;
+    done.push({ name: current.file.name, checksum: current.file.checksum, durationMs });
+    log.info(`migration ${current.file.name}: ${words.done} in ${durationMs} ms`);
+    current = undefined;
+  };
+  const byName = new Map(files.map((m) => [m.name, m]));
+  const startedPattern = new RegExp(`^### MIGRATION (\\S+) \\(${words.section}\\) ###$`);
+  const onInfo = (message: string) => {
+    const started = startedPattern.exec(message);
+    if (!started) return;
+    finishCurrent();
+    const file = byName.get(started[1]!);
+    if (!file) return;
+    const attempt = retrying?.name === file.name ? retrying.attempt : 1;
+    current = { file, started: Date.now(), attempt };
+    options.onRunning?.(file.name);
+    const retry = attempt > 1 ? `, attempt ${attempt} of ${safety.lockRetries + 1}` : "";
+    log.info(`migration ${file.name}: ${words.running} (${done.length + 1}/${files.length}${retry})`);
+  };
+
+  // Positions in UTF-16 units (describeMigrationFailure() slices the file with them); an error without a
+  // position says how many statements completed before it. Up: one message per migration (BEGIN, its SQL,
+  // its ledger row, COMMIT), which holds the ledger row's INSERT.
+  const counted = withUtf16Positions(withStatementCounts(client));
+  const dbClient = (direction === "up" ? withOneMessagePerTransaction(counted) : counted) as ClientBase;
+  // node-pg-migrate is ESM-only; Node 20.19+ require()s it. Loaded here so that importing the engine stays
+  // cheap for commands that never migrate. (The type comes by file path: node10 resolution ignores "exports".)
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { runner } = require("node-pg-migrate") as typeof import("node-pg-migrate/dist/bundle/index");
+  const restoreTimeouts = await setMigrationTimeouts(client, safety);
+  const watch = options.monitor
+    ? watchLockWaits(options.monitor, pid, {
+        progressIntervalMs: safety.progressIntervalMs,
+        log,
+        label: () => (current ? `migration ${current.file.name}` : "migrations"),
+      })
+    : undefined;
+  try {
+    for (;;) {
+      try {
+        await runner({
+          dbClient,
+          dir: options.dir,
+          direction,
+          migrationsSchema: BOOKKEEPING_SCHEMA,
+          migrationsTable: MIGRATIONS_TABLE,
+          checkOrder: true,
+          // Exactly the given list: with `baseline --to`, later files in the folder must not run; a revert
+          // goes back no further than it was asked to. Each run resumes after the migrations done.
+          count: files.length - done.length,
+          singleTransaction: false,
+          // The engine holds its own lock for the whole release (migrations, seeds and indexes).
+          noLock: true,
+          logger: { debug: () => {}, info: onInfo, warn: (m: string) => log.warn(m), error: () => {} },
+        });
+        finishCurrent();
+        options.onRunning?.(undefined);
+        return done;
+      } catch (error) {
+        // node-pg-migrate leaves the failed migration's transaction open and aborted: end it here.
+        await client.query("ROLLBACK").catch(() => {});
+        const failed = current;
+        current = undefined;
+        options.onRunning?.(undefined);
+        if (!failed || (error as { code?: string })?.code !== LOCK_NOT_AVAILABLE) {
+          throw describeMigrationFailure(error, {
+            file: failed?.file,
+            direction,
+            finished: done.length,
+            statementTimeoutMs: safety.statementTimeoutMs,
+          });
+        }
+        const wait = watch?.lastWait();
+        if (failed.attempt > safety.lockRetries) {
+          throw describeLockTimeout(error, failed.file, {
+            direction,
+            attempts: failed.attempt,
+            safety,
+            wait,
+            finished: done.length,
+            names: lockWaitNamesOf(options),
+          });
+        }
+        const pause = retryDelayMs(safety, failed.attempt);
+        log.warn(
+          `migration ${failed.file.name}: gave up waiting for a lock after ${safety.lockTimeoutMs} ms (${wait ? describeLockWait(wait) : "the blocker was not seen"}); rolled back, retrying in ${(pause / 1000).toFixed(1)} s`,
+        );
+        watch?.reset();
+        retrying = { name: failed.file.name, attempt: failed.attempt + 1 };
+        await new Promise((resolve) => setTimeout(resolve, pause));
+      }
+    }
+  } finally {
+    await watch?.stop();
+    await restoreTimeouts().catch(() => {});
+  }
+}
+
+/** How a migration's last attempt met the lock timeout, for its error. */
+interface LockTimeoutAttempts {
+  direction: MigrationDirection;
+  attempts: number;
+  safety: LockSafetySettings;
+  wait: LockWait | undefined;
+  /** Migrations this run finished before it: applied before it (up), reverted after it (down). */
+  finished: number;
+  names: LockWaitWords;
+}
+
+function describeLockTimeout(error: unknown, file: MigrationFile, given: LockTimeoutAttempts): ReleaseError {
+  const { direction, attempts, safety, wait, finished, names } = given;
+  const { blocker, terminate: end } = lockTimeoutWords(wait);
+  // Up sections run only in an apply, Down sections only in a revert: the CLI's words name that command.
+  const rerun = names.rerun ?? (direction === "up" ? "apply" : "revert");
+  const what =
+    direction === "up"
+      ? `Migration ${file.name}.sql could not take its lock`
+      : `Reverting migration ${file.name}.sql could not take its lock`;
+  const state =
+    direction === "up"
+      ? `Nothing of it is applied (each attempt was rolled back${finished > 0 ? `; the ${finished} migration(s) before it are applied` : ""}).`
+      : `Nothing of it is reverted: each attempt was rolled back, so it is still applied and its ledger row stays${finished > 0 ? ` (the ${finished} migration(s) after it are reverted)` : ""}.`;
+  return new ReleaseError(
+    "lock-timeout",
+    `${what} within the lock timeout (${safety.lockTimeoutMs} ms) in ${attempts} attempt(s): ${blocker}.`,
+    `${state} Run ${rerun} again when that session has finished, or raise ${names.migrationLockTimeout} / ${names.migrationLockRetries}.${end}`,
+    {
+      cause: error,
+      // Which statement waited is not tracked across retries: the blocker, not the file, is the cause.
+      failedMigration: {
+        name: file.name,
+        checksum: file.checksum,
+        direction,
+        sqlstate: LOCK_NOT_AVAILABLE,
+        line: null,
+        statement: null,
+        finished,
+      },
+    },
+  );
+}

@@ -1,0 +1,175 @@
+// revert --confirm's Down sections under the migrations' lock safety, on real PostgreSQL, through the real CLI:
+// a Down section's DROP TABLE behind an app's open transaction that read the table gives up after
+// --migration-lock-timeout, is rolled back and retried --lock-retries times, and fails naming the holder,
+// with the migration still applied and its table still there; a holder gone before the retry lets it finish.
+// --statement-timeout bounds a Down section as it bounds a migration.
+import { spawn } from "node:child_process";
+import path from "node:path";
+import { Client } from "pg";
+import { describe, expect, it } from "vitest";
+import { CLI, runCli, type CliRun } from "../support/cli";
+import { useTestDatabase, withClient } from "../support/database";
+import { fixtureMigrationsCopy, writeMigration } from "../support/fixtures";
+
+const HOLDER_APPLICATION = "app-report-job";
+const KEEP = "20250101000300_gadgets";
+const REVERTED = "20250101000400_sprocket";
+
+/** An app's transaction left open after reading "Sprocket": it holds ACCESS SHARE, which DROP TABLE waits for. */
+async function openReadOfSprocket(url: string): Promise<{ holder: Client; pid: number }> {
+  const holder = new Client({ connectionString: url, application_name: HOLDER_APPLICATION });
+  await holder.connect();
+  await holder.query('BEGIN; SELECT count(*) FROM "Sprocket"');
+  const pid = (await holder.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid;
+  return { holder, pid };
+}
+
+const ledgerRows = (url: string) =>
+  withClient(url, async (c) =>
+    (await c.query<{ name: string }>("SELECT name FROM neonhub_release.migrations ORDER BY id")).rows.map(
+      (r) => r.name,
+    ),
+  );
+
+const sprocketExists = (url: string) =>
+  withClient(
+    url,
+    async (c) => (await c.query<{ t: string | null }>(`SELECT to_regclass('"Sprocket"') AS t`)).rows[0]!.t,
+  );
+
+/** The revert to KEEP, as an operator runs it, with one retry after a timeout of 1 s. */
+const revertArgs = (dir: string) => [
+  "revert",
+  "--to",
+  KEEP,
+  "--confirm",
+  "--migrations-dir",
+  dir,
+  "--migration-lock-timeout",
+  "1",
+  "--lock-retries",
+  "1",
+];
+
+/** Runs the CLI, calling `onStderr` with its stderr so far each time more of it arrives. */
+function runCliWatching(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  onStderr: (stderr: string) => void,
+): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: path.resolve(__dirname, "..", ".."),
+      env: { PATH: process.env.PATH, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+      onStderr(stderr);
+    });
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe("revert --confirm behind an app's open transaction on a table a Down section drops", () => {
+  const db = useTestDatabase("revlock");
+  const dir = fixtureMigrationsCopy();
+  writeMigration(dir, `${REVERTED}.sql`, 'CREATE TABLE "Sprocket" (id int);', 'DROP TABLE "Sprocket";');
+
+  it("gives up after its retries naming the holder, with the migration still applied", async () => {
+    const url = db.current.url;
+    expect((await runCli(["apply", "--migrations-dir", dir], { DATABASE_URL: url })).code).toBe(0);
+    const before = await ledgerRows(url);
+    const { holder, pid } = await openReadOfSprocket(url);
+    let run: CliRun;
+    try {
+      run = await runCli([...revertArgs(dir), "--json"], { DATABASE_URL: url });
+    } finally {
+      await holder.end();
+    }
+    expect(run.code).toBe(1);
+    const { error } = JSON.parse(run.stdout) as {
+      error: { code: string; message: string; fix: string; failedMigration: unknown };
+    };
+    expect(error.code).toBe("lock-timeout");
+    expect(error.message).toContain(
+      `Reverting migration ${REVERTED}.sql could not take its lock within the lock timeout (1000 ms) in 2 attempt(s)`,
+    );
+    expect(error.message).toContain(
+      `AccessExclusiveLock on "Sprocket", blocked by pid ${pid} (holding AccessShareLock; application "${HOLDER_APPLICATION}"`,
+    );
+    expect(error.fix).toContain(
+      "Nothing of it is reverted: each attempt was rolled back, so it is still applied",
+    );
+    expect(error.fix).toContain(
+      "Run revert again when that session has finished, or raise --migration-lock-timeout / --lock-retries.",
+    );
+    expect(error.fix).toContain(`SELECT pg_terminate_backend(${pid})`);
+    expect(error.failedMigration).toMatchObject({
+      name: REVERTED,
+      direction: "down",
+      sqlstate: "55P03",
+      finished: 0,
+    });
+    // The first attempt's timeout was said on stderr, with the retry.
+    expect(run.stderr).toMatch(
+      new RegExp(
+        `migration ${REVERTED}: gave up waiting for a lock after 1000 ms \\(AccessExclusiveLock on "Sprocket", blocked by pid ${pid} .*rolled back, retrying in`,
+      ),
+    );
+    // Nothing half-reverted: the ledger row and the table are there.
+    expect(await ledgerRows(url)).toEqual(before);
+    expect(await sprocketExists(url)).toBe('"Sprocket"');
+  });
+
+  it("completes when the holder is gone before the retry", async () => {
+    const url = db.current.url;
+    const { holder } = await openReadOfSprocket(url);
+    let released: Promise<void> | undefined;
+    try {
+      // Released the moment the first attempt says it gave up: the retry comes after a pause of at least half
+      // a second, and would wait another second for the lock anyway.
+      const run = await runCliWatching(revertArgs(dir), { DATABASE_URL: url }, (stderr) => {
+        if (!released && stderr.includes("rolled back, retrying in")) {
+          released = holder.query("ROLLBACK").then(() => {});
+        }
+      });
+      expect(run.stderr).toContain("rolled back, retrying in");
+      expect(run.stderr).toContain(`migration ${REVERTED}: reverting (1/1, attempt 2 of 2)`);
+      expect(run.code, run.stderr).toBe(0);
+    } finally {
+      await released;
+      await holder.end();
+    }
+    expect(await ledgerRows(url)).not.toContain(REVERTED);
+    expect((await ledgerRows(url)).at(-1)).toBe(KEEP);
+    expect(await sprocketExists(url)).toBeNull();
+  });
+});
+
+describe("revert --confirm --statement-timeout on a Down section that runs too long", () => {
+  const db = useTestDatabase("revstmt");
+  const dir = fixtureMigrationsCopy();
+  writeMigration(dir, `${REVERTED}.sql`, 'CREATE TABLE "Sprocket" (id int);', "SELECT pg_sleep(5);");
+
+  it("fails naming the timeout and the flag, with the migration still applied", async () => {
+    const url = db.current.url;
+    expect((await runCli(["apply", "--migrations-dir", dir], { DATABASE_URL: url })).code).toBe(0);
+    const before = await ledgerRows(url);
+    const run = await runCli(
+      ["revert", "--to", KEEP, "--confirm", "--migrations-dir", dir, "--statement-timeout", "0.2", "--json"],
+      { DATABASE_URL: url },
+    );
+    expect(run.code).toBe(1);
+    const { error } = JSON.parse(run.stdout) as { error: { code: string; fix: string } };
+    expect(error.code).toBe("migration-failed");
+    expect(error.fix).toContain("it is still applied");
+    expect(error.fix).toContain("The statement ran longer than the statement timeout (200 ms)");
+    expect(error.fix).toContain("--statement-timeout");
+    expect(await ledgerRows(url)).toEqual(before);
+  });
+});
