@@ -165,7 +165,7 @@ describe("the pre-flight", () => {
     const apply = await runCli(["apply"], { DATABASE_URL: url });
     expect(apply.code).toBe(1);
     expect(apply.stderr).toContain("managed by Prisma Migrate");
-    expect(apply.stderr).toContain("fix: Do not apply over it");
+    expect(apply.stderr).toContain("fix:\n    1. Do not apply over it");
     expect(apply.stderr).not.toContain("unexpected error");
     expect((await untouched(url)).engineSchema).toBe(false);
   });
