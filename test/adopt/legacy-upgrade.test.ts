@@ -96,6 +96,21 @@ afterAll(async () => {
   await withClient(adminUrl(), (c) => c.query(`DROP ROLE IF EXISTS ${APP_ROLE}`));
 });
 
+/** The upgrade, run in the background with no lock timeout: it waits for a test's lock as long as it is held. */
+const startUnboundedUpgrade = (url: string) =>
+  startCli(
+    [
+      "apply",
+      "--upgrade-legacy",
+      "--legacy-organization",
+      "acme",
+      "--batch-size",
+      "500",
+      "--migration-lock-timeout",
+      "0",
+    ],
+    { DATABASE_URL: url },
+  );
 describe("apply --upgrade-legacy", () => {
   let upgraded: TestDatabase;
   let result: LegacyUpgradeResult;
@@ -547,19 +562,7 @@ describe("apply --upgrade-legacy", () => {
       await holder.query(
         "SELECT 1 FROM neonhub_upgrade_work.progress WHERE step = 'backfill:Message' FOR SHARE",
       );
-      const run = startCli(
-        [
-          "apply",
-          "--upgrade-legacy",
-          "--legacy-organization",
-          "acme",
-          "--batch-size",
-          "500",
-          "--migration-lock-timeout",
-          "0",
-        ],
-        { DATABASE_URL: db.url },
-      );
+      const run = startUnboundedUpgrade(db.url);
       const killed = await killAt(
         run,
         "a message batch waiting for its progress row",
@@ -606,19 +609,7 @@ describe("apply --upgrade-legacy", () => {
     // The contract's drop of the work schema waits for this reader: the cutover is committed by then.
     await work.query("BEGIN");
     await work.query("SELECT 1 FROM neonhub_upgrade_work.config");
-    const run = startCli(
-      [
-        "apply",
-        "--upgrade-legacy",
-        "--legacy-organization",
-        "acme",
-        "--batch-size",
-        "500",
-        "--migration-lock-timeout",
-        "0",
-      ],
-      { DATABASE_URL: db.url },
-    );
+    const run = startUnboundedUpgrade(db.url);
     await waitUntil("the contract waiting for the work schema", () =>
       waiting((q) => q.includes("neonhub_upgrade_work")),
     );
