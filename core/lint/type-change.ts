@@ -1,7 +1,8 @@
 // ALTER COLUMN ... TYPE rewrites the table under ACCESS EXCLUSIVE (squawk's changing-column-type), except
 // where PostgreSQL finds the old values binary-coercible to the new type and fitting it unchanged: then it
 // changes the catalog alone (ATColumnChangeRequiresRewrite, with the length-coercion functions' support
-// functions varchar_support, numeric_support and varbit_support), keeps the table's file and reuses its
+// functions varchar_support, numeric_support, varbit_support, and timestamp_support, time_support and
+// interval_support for the time types' precision), keeps the table's file and reuses its
 // indexes. Which case a statement is depends on the column's type before it, which the statement does not
 // say: the lint reads it from the live catalog (pg_attribute), exactly (type oid and typmod), and the new type
 // from the server's own reading of it. test/lint/column-type-changes.test.ts measures each case on PostgreSQL.
@@ -19,12 +20,17 @@ const WORD = String.raw`(?:"(?:[^"]|"")+"|[A-Za-z_][\w$]*)`;
 /** The SQL-standard type names of more than one word that name a type this module may judge. */
 const MULTIWORD = String.raw`(?:(?:national\s+)?char(?:acter)?\s+varying|bit\s+varying)`;
 
+/** The time types written with keywords around their precision: `timestamp(3) with time zone`,
+ *  `interval day to second(3)`. Keywords and an integer only, as TYPE_NAME requires. */
+const FIELD = String.raw`(?:year|month|day|hour|minute|second)`;
+const TIME_TYPE = String.raw`(?:time(?:stamp)?(?:\s*\(\s*\d+\s*\))?\s+with(?:out)?\s+time\s+zone|interval\s+${FIELD}(?:\s+to\s+${FIELD})?(?:\s*\(\s*\d+\s*\))?)`;
+
 /**
  * A type name as the lint hands it to the server: a (schema-qualified) name or a multiword one, an optional
- * modifier of one or two integers, optional array brackets. Nothing else: the text goes into a query
- * (resolveType), so it may hold no expression.
+ * modifier of one or two integers, or a time type's keywords; optional array brackets. Nothing else: the text
+ * goes into a query (resolveType), so it may hold no expression.
  */
-const TYPE_NAME = String.raw`(?:${MULTIWORD}|${WORD}(?:\s*\.\s*${WORD})?)(?:\s*\(\s*\d+\s*(?:,\s*-?\d+\s*)?\))?(?:\s*\[\s*\d*\s*\])*`;
+const TYPE_NAME = String.raw`(?:${TIME_TYPE}|(?:${MULTIWORD}|${WORD}(?:\s*\.\s*${WORD})?)(?:\s*\(\s*\d+\s*(?:,\s*-?\d+\s*)?\))?)(?:\s*\[\s*\d*\s*\])*`;
 
 /** `ALTER [COLUMN] col [SET DATA] TYPE ...`: the column and the rest of the action. */
 const ALTER_TYPE = new RegExp(
@@ -70,6 +76,17 @@ const TEXT = 25;
 const VARCHAR = 1043;
 const NUMERIC = 1700;
 const VARBIT = 1562;
+const TIMESTAMP = 1114;
+const TIMESTAMPTZ = 1184;
+const TIME = 1083;
+const TIMETZ = 1266;
+const INTERVAL = 1186;
+
+/** The types whose typmod is a fractional-seconds precision alone (timestamp_support, time_support). */
+const PRECISION_TYPES: readonly number[] = [TIMESTAMP, TIMESTAMPTZ, TIME, TIMETZ];
+
+/** The largest fractional-seconds precision of the time types (MAX_TIMESTAMP_PRECISION and the like). */
+const MAX_TIME_PRECISION = 6;
 
 /** The header size PostgreSQL adds to a varchar's and a numeric's typmod (VARHDRSZ). */
 const VARHDRSZ = 4;
@@ -84,9 +101,36 @@ function numericTypmod(typmod: number): { precision: number; scale: number } {
 }
 
 /**
+ * Whether a time type's precision `to` keeps every value of precision `from` (TemporalSimplify): none, the
+ * largest (which every value fits), or no lower than a precision `from` has.
+ */
+const keepsPrecision = (from: number, to: number) =>
+  to < 0 || to === MAX_TIME_PRECISION || (from >= 0 && from <= to);
+
+/** An interval typmod's fields (INTERVAL_RANGE) and precision (INTERVAL_PRECISION; 0xFFFF: none). */
+function intervalTypmod(typmod: number): { range: number; precision: number } {
+  if (typmod < 0) return { range: 0x7fff, precision: 0xffff };
+  return { range: (typmod >> 16) & 0x7fff, precision: typmod & 0xffff };
+}
+
+/**
+ * Whether interval_support keeps an interval of typmod `from` as `to`, judged only where the fields part (DAY,
+ * HOUR TO SECOND, ...) stays the same: to no typmod, or a precision none or no lower. interval_support also
+ * keeps some changes of the fields, which the lint leaves to the rewrite it weighs them as.
+ */
+function keepsInterval(from: number, to: number): boolean {
+  if (to < 0) return true;
+  const [a, b] = [intervalTypmod(from), intervalTypmod(to)];
+  if (a.range !== b.range) return false;
+  return b.precision === 0xffff || (a.precision !== 0xffff && a.precision <= b.precision);
+}
+
+/**
  * Whether PostgreSQL changes a column of type `from` to `to` in the catalog alone: the same type, varchar to a
  * limit as long or none, varchar to text and text to varchar without a limit, numeric to a precision as large
- * with the same scale or to numeric without one, varbit to a limit as long or none.
+ * with the same scale or to numeric without one, varbit to a limit as long or none, timestamp, timestamptz,
+ * time or timetz to a precision as large, the largest or none, interval of the same fields to such a precision.
+ * A change between two time types (timestamp to timestamptz) is not one: it rewrites.
  */
 export function changesCatalogOnly(from: ColumnType, to: ColumnType): boolean {
   if (from.oid === to.oid && from.typmod === to.typmod) return true;
@@ -100,6 +144,9 @@ export function changesCatalogOnly(from: ColumnType, to: ColumnType): boolean {
     const [a, b] = [numericTypmod(from.typmod), numericTypmod(to.typmod)];
     return a.scale === b.scale && a.precision <= b.precision;
   }
+  if (from.oid === to.oid && PRECISION_TYPES.includes(from.oid))
+    return keepsPrecision(from.typmod, to.typmod);
+  if (from.oid === INTERVAL && to.oid === INTERVAL) return keepsInterval(from.typmod, to.typmod);
   return false;
 }
 
@@ -205,7 +252,7 @@ export async function judgeTypeChange(
   }
   if (!changesCatalogOnly(live, to)) {
     return no(
-      `The column is ${live.type} now: ${live.type} to ${live.newType} is not a change PostgreSQL makes in the catalog alone (varchar to a longer limit, to no limit or to text; text to varchar without a limit; numeric to a larger precision of the same scale, or without one; varbit to a longer limit).`,
+      `The column is ${live.type} now: ${live.type} to ${live.newType} is not a change PostgreSQL makes in the catalog alone (varchar to a longer limit, to no limit or to text; text to varchar without a limit; numeric to a larger precision of the same scale, or without one; varbit to a longer limit; a time type to a precision as large, the largest or none, an interval only with the same fields).`,
     );
   }
   const collation = change.collation === undefined ? live.typeCollation : live.clauseCollation;

@@ -24,13 +24,22 @@ const TABLE = `
     "flags" varbit(8),
     "code" varchar(20) CHECK (length("code") > 0),
     "label" varchar(40) COLLATE "C",
-    "tag" varchar(20)
+    "tag" varchar(20),
+    "created" timestamp(3),
+    "seen" timestamptz(3),
+    "opens" time(3),
+    "closes" timetz(3),
+    "span" interval(3),
+    "days" interval day,
+    "stamp" timestamp
   );
   CREATE INDEX campaign_name ON "Campaign" ("name");
   CREATE INDEX campaign_budget ON "Campaign" ("budget");
   CREATE INDEX campaign_tag_lower ON "Campaign" (lower("tag"));
+  CREATE INDEX campaign_created ON "Campaign" ("created");
   INSERT INTO "Campaign"
-  SELECT g, 'campaign ' || g, 'c-' || g, 'note', g, B'101', 'C' || g, 'L' || g, 'T' || g
+  SELECT g, 'campaign ' || g, 'c-' || g, 'note', g, B'101', 'C' || g, 'L' || g, 'T' || g,
+         now(), now(), now()::time, now()::timetz, g * interval '1.234 s', g * interval '1 day', now()
     FROM generate_series(1, 100) g;`;
 
 /** Changes PostgreSQL makes in the catalog alone, and the index on the column each keeps. */
@@ -49,6 +58,30 @@ const CATALOG_ONLY = [
   { change: '"budget" TYPE decimal', index: "campaign_budget", from: "numeric(10,2)" },
   { change: '"flags" TYPE bit varying(16)', index: undefined, from: "bit varying(8)" },
   { change: '"flags" TYPE varbit', index: undefined, from: "bit varying(8)" },
+  // The time types' precision widened, to the largest or dropped (timestamp_support, time_support).
+  {
+    change: '"created" TYPE timestamp(6)',
+    index: "campaign_created",
+    from: "timestamp(3) without time zone",
+  },
+  { change: '"created" TYPE timestamp', index: "campaign_created", from: "timestamp(3) without time zone" },
+  {
+    change: '"created" TYPE timestamp(4) without time zone',
+    index: "campaign_created",
+    from: "timestamp(3) without time zone",
+  },
+  { change: '"stamp" TYPE timestamp(6)', index: undefined, from: "timestamp without time zone" },
+  { change: '"seen" TYPE timestamptz(5)', index: undefined, from: "timestamp(3) with time zone" },
+  { change: '"seen" TYPE timestamp with time zone', index: undefined, from: "timestamp(3) with time zone" },
+  { change: '"opens" TYPE time(6)', index: undefined, from: "time(3) without time zone" },
+  { change: '"opens" TYPE time', index: undefined, from: "time(3) without time zone" },
+  { change: '"closes" TYPE timetz(4)', index: undefined, from: "time(3) with time zone" },
+  { change: '"closes" TYPE time with time zone', index: undefined, from: "time(3) with time zone" },
+  // interval_support, judged only where the fields stay the same.
+  { change: '"span" TYPE interval(5)', index: undefined, from: "interval(3)" },
+  { change: '"span" TYPE interval', index: undefined, from: "interval(3)" },
+  { change: '"days" TYPE interval day', index: undefined, from: "interval day" },
+  { change: '"days" TYPE interval', index: undefined, from: "interval day" },
 ];
 
 /** Changes PostgreSQL rewrites the table for, and what the finding says of each. */
@@ -59,6 +92,13 @@ const REWRITES = [
   { change: '"budget" TYPE numeric(12, 3)', says: "numeric(10,2) to numeric(12,3)" },
   { change: '"budget" TYPE numeric(8, 2)', says: "numeric(10,2) to numeric(8,2)" },
   { change: '"flags" TYPE varbit(4)', says: "bit varying(8) to bit varying(4)" },
+  { change: '"created" TYPE timestamp(1)', says: "timestamp(3) without time zone to timestamp(1) without" },
+  { change: '"stamp" TYPE timestamp(3)', says: "timestamp without time zone to timestamp(3) without" },
+  { change: '"seen" TYPE timestamptz(2)', says: "timestamp(3) with time zone to timestamp(2) with" },
+  { change: '"created" TYPE timestamptz(3)', says: "timestamp(3) without time zone to timestamp(3) with" },
+  { change: '"opens" TYPE time(0)', says: "time(3) without time zone to time(0) without time zone" },
+  { change: '"closes" TYPE timetz(1)', says: "time(3) with time zone to time(1) with time zone" },
+  { change: '"span" TYPE interval(2)', says: "interval(3) to interval(2)" },
   { change: '"name" TYPE varchar(500) USING trim("name")', says: "With a USING clause" },
 ];
 
@@ -127,6 +167,29 @@ describe("ALTER COLUMN ... TYPE weighed with the live column's type", () => {
     expect(findings[0]!.problem).toContain("Changing a column type requires an `ACCESS EXCLUSIVE` lock");
     expect(findings[0]!.problem).toContain(says);
     expect(findings[0]!.lock).toBe("ACCESS EXCLUSIVE (blocks reads and writes) while the table is rewritten");
+  });
+
+  it("a narrowing of a timestamp's precision rewrites, and timestamptz to timestamp stays an error", async () => {
+    await withClient(db.current.url, (c) =>
+      c.query('ALTER TABLE "Campaign" ALTER COLUMN "created" TYPE timestamp(6)'),
+    );
+    const statement = alter('"created" TYPE timestamp(3)');
+    expect((await relationChanges(db.current.url, statement, '"Campaign"')).rewritten).toBe(true);
+    const findings = typeFindings(await lint(statement));
+    expect(findings.map((f) => f.level)).toEqual(["error"]);
+    expect(findings[0]!.problem).toContain(
+      "timestamp(6) without time zone to timestamp(3) without time zone",
+    );
+    // timestamptz to timestamp rewrites nothing when the session's TimeZone is UTC (PostgreSQL 12 and later),
+    // and rewrites under any other: the lint cannot know the time zone apply runs under, and keeps it an error.
+    const toTimestamp = alter('"seen" TYPE timestamp');
+    const inZone = (zone: string) =>
+      relationChanges(db.current.url, `SET LOCAL TimeZone = '${zone}'; ${toTimestamp}`, '"Campaign"');
+    expect((await inZone("UTC")).rewritten).toBe(false);
+    expect((await inZone("Europe/Paris")).rewritten).toBe(true);
+    const zone = typeFindings(await lint(toTimestamp));
+    expect(zone.map((f) => f.level)).toEqual(["error"]);
+    expect(zone[0]!.problem).toContain("timestamp(3) with time zone to timestamp without time zone");
   });
 
   it("a change of the column's collation rebuilds its index: an error", async () => {
