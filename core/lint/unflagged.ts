@@ -26,6 +26,7 @@ const ACTIONS: readonly { matches: (action: string) => boolean; rule: string }[]
   { matches: addsSerialColumn, rule: "adding-field-with-default" },
   { matches: (action) => SET_TABLESPACE.test(action), rule: "moving-tablespace" },
   { matches: (action) => /^SET\s+(?:UN)?LOGGED\b/i.test(action), rule: "changing-table-logging" },
+  { matches: (action) => SET_ACCESS_METHOD.test(action), rule: "changing-access-method" },
 ];
 
 /** ALTER INDEX ... SET TABLESPACE of one index. */
@@ -35,6 +36,9 @@ const INDEX_SET_TABLESPACE = new RegExp(
 );
 
 const SET_TABLESPACE = /^SET\s+TABLESPACE\b/i;
+
+/** SET ACCESS METHOD (PostgreSQL 15 and later): a table's or materialized view's rows rewritten in the new one. */
+const SET_ACCESS_METHOD = /^SET\s+ACCESS\s+METHOD\b/i;
 
 /** Whole statements squawk does not report. CLUSTER without a table and VACUUM cannot run in a migration's
  *  transaction at all (transaction-block.ts); TRUNCATE ... CASCADE is squawk's ban-truncate-cascade. */
@@ -67,9 +71,11 @@ export function unflaggedFindings(statement: Statement): UnflaggedFinding[] {
     for (const { matches, rule } of ACTIONS)
       if (matches(action.text)) found.push({ rule, offset: action.offset });
   }
-  // SET TABLESPACE copies a materialized view's file as it copies a table's.
+  // SET TABLESPACE copies a materialized view's file as it copies a table's; SET ACCESS METHOD rewrites it.
   for (const action of alterMaterializedViewActions(statement)) {
     if (SET_TABLESPACE.test(action.text)) found.push({ rule: "moving-tablespace", offset: action.offset });
+    if (SET_ACCESS_METHOD.test(action.text))
+      found.push({ rule: "changing-access-method", offset: action.offset });
   }
   // A WITH's DELETE or UPDATE is a statement of its own (statementParts), pointed at where it starts.
   for (const part of statementParts(statement)) {

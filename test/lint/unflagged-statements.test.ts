@@ -9,6 +9,9 @@ import { relationChanges } from "../support/relation-changes";
 import { scratchDir } from "../support/scratch";
 
 const TABLESPACE = "lint_elsewhere";
+/** A second table access method (heap's handler under another name, as PostgreSQL's own tests make one): SET
+ *  ACCESS METHOD to the one a table already has changes nothing. */
+const ACCESS_METHOD = "lint_heap2";
 
 /** Statements that give the table a new file under ACCESS EXCLUSIVE, and the rule each is reported under. */
 const REWRITES = [
@@ -22,6 +25,11 @@ const REWRITES = [
   { statement: "CLUSTER t USING t_pkey;", rule: "clustering-table", says: "CLUSTER" },
   { statement: `ALTER TABLE t SET TABLESPACE ${TABLESPACE};`, rule: "moving-tablespace", says: "copies" },
   { statement: "ALTER TABLE t SET UNLOGGED;", rule: "changing-table-logging", says: "SET UNLOGGED" },
+  {
+    statement: `ALTER TABLE t SET ACCESS METHOD ${ACCESS_METHOD};`,
+    rule: "changing-access-method",
+    says: "SET ACCESS METHOD rewrites",
+  },
   { statement: "TRUNCATE t;", rule: "truncating-table", says: "every row" },
 ];
 
@@ -63,7 +71,8 @@ describe("statements squawk does not report", () => {
     await withClient(db.current.url, (c) =>
       c
         .query("SET allow_in_place_tablespaces = on")
-        .then(() => c.query(`CREATE TABLESPACE ${TABLESPACE} LOCATION ''`)),
+        .then(() => c.query(`CREATE TABLESPACE ${TABLESPACE} LOCATION ''`))
+        .then(() => c.query(`CREATE ACCESS METHOD ${ACCESS_METHOD} TYPE TABLE HANDLER heap_tableam_handler`)),
     );
   });
   afterAll(async () => {
@@ -71,7 +80,8 @@ describe("statements squawk does not report", () => {
     await withClient(db.current.url, (c) =>
       c
         .query("DROP TABLE IF EXISTS t CASCADE")
-        .then(() => c.query(`DROP TABLESPACE IF EXISTS ${TABLESPACE}`)),
+        .then(() => c.query(`DROP TABLESPACE IF EXISTS ${TABLESPACE}`))
+        .then(() => c.query(`DROP ACCESS METHOD IF EXISTS ${ACCESS_METHOD}`)),
     );
   });
 
@@ -220,6 +230,44 @@ describe("statements squawk does not report", () => {
     expect(await lint(statement)).toEqual([]);
   });
 
+  it("SET ACCESS METHOD to the table's own access method changes nothing, and is reported all the same", async () => {
+    await withRows(100);
+    const statement = "ALTER TABLE t SET ACCESS METHOD heap;";
+    expect((await relationChanges(db.current.url, statement, "t")).rewritten).toBe(false);
+    // The lint does not read the table's access method from the catalog.
+    const findings = await lint(statement);
+    expect(findings.map((f) => `${f.level} ${f.rule}`)).toEqual(["error changing-access-method"]);
+  });
+
+  it("ALTER MATERIALIZED VIEW ... SET ACCESS METHOD rewrites the view under ACCESS EXCLUSIVE: an error in production, weighed with its rows", async () => {
+    await withRows(100);
+    const view = (rows: number) =>
+      withClient(db.current.url, (c) =>
+        c.query(
+          `DROP MATERIALIZED VIEW IF EXISTS mv; CREATE MATERIALIZED VIEW mv AS SELECT id FROM t WHERE id <= ${rows};`,
+        ),
+      );
+    await view(100);
+    const statement = `ALTER MATERIALIZED VIEW mv SET ACCESS METHOD ${ACCESS_METHOD};`;
+    const { rewritten, locks } = await relationChanges(db.current.url, statement, "mv");
+    expect(rewritten).toBe(true);
+    expect(locks.mv).toContain("AccessExclusiveLock");
+    const findings = await lint(statement);
+    expect(findings.map((f) => `${f.level} ${f.rule} ${f.table}`)).toEqual([
+      "error changing-access-method mv",
+    ]);
+    expect(findings[0]!.tableSize).toMatch(/^100 rows, /);
+    expect(findings[0]!.problem).toContain("materialized view (ALTER MATERIALIZED VIEW)");
+    expect(findings[0]!.saferForm).toContain("CREATE MATERIALIZED VIEW ... USING");
+    // Among other actions, and with IF EXISTS.
+    const among = await lint(
+      `ALTER MATERIALIZED VIEW IF EXISTS mv ALTER COLUMN id SET STATISTICS 100, SET ACCESS METHOD ${ACCESS_METHOD};`,
+    );
+    expect(among.map((f) => `${f.level} ${f.rule} ${f.table}`)).toEqual(["error changing-access-method mv"]);
+    await view(0);
+    expect(await lint(statement)).toEqual([]);
+  });
+
   it.each([
     { statement: `ALTER TABLE ALL IN TABLESPACE ${TABLESPACE} SET TABLESPACE pg_default;`, kind: "table" },
     {
@@ -254,13 +302,14 @@ describe("statements squawk does not report", () => {
     },
   );
 
-  it("a DELETE or UPDATE with its own WHERE, SET TABLESPACE of an empty table and TRUNCATE of a new one are not shown", async () => {
+  it("a DELETE or UPDATE with its own WHERE, SET TABLESPACE or ACCESS METHOD of an empty table and TRUNCATE of a new one are not shown", async () => {
     await withRows(100);
     expect(await lint("DELETE FROM t WHERE id > 50;")).toEqual([]);
     expect(await lint("UPDATE t SET c = 0 WHERE id IN (SELECT id FROM t WHERE c > 3);")).toEqual([]);
     expect(await lint("CREATE TABLE n (id int); TRUNCATE n;")).toEqual([]);
     await withRows(0);
     expect(await lint(`ALTER TABLE t SET TABLESPACE ${TABLESPACE};`)).toEqual([]);
+    expect(await lint(`ALTER TABLE t SET ACCESS METHOD ${ACCESS_METHOD};`)).toEqual([]);
   });
 
   it("VACUUM FULL cannot run in a migration at all: an error on every stack", async () => {
