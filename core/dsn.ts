@@ -208,6 +208,14 @@ export function parseDatabaseUrl(url: string, source: string): DatabaseTarget {
   return { url, ...parts };
 }
 
+/**
+ * The target of a command's options: their URL, read as parseDatabaseUrl reads it, a mistake named after
+ * where the URL came from (`--database-url`, `$DIRECT_URL`; default "the database URL").
+ */
+export function targetOf(options: { databaseUrl: string; databaseUrlSource?: string }): DatabaseTarget {
+  return parseDatabaseUrl(options.databaseUrl, options.databaseUrlSource ?? "the database URL");
+}
+
 /** The password in a connection string as the driver reads it; "" when it has none or is no URL. */
 export function passwordOf(url: string): string {
   try {

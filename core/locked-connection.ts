@@ -2,7 +2,7 @@
 // (baseline, adopt): opened, locked, and released and closed whatever happens.
 import type { Client } from "pg";
 import { closeClient, openClient } from "./connection";
-import { parseDatabaseUrl } from "./dsn";
+import { targetOf } from "./dsn";
 import { acquireReleaseLock } from "./lock";
 import { endSessionWithClient } from "./lock-safety/session";
 import type { LockWaitNames } from "./lock-safety/wait-names";
@@ -23,7 +23,7 @@ export async function withLockedConnection<T>(
   log: Logger,
   fn: (client: Client) => Promise<T>,
 ): Promise<T> {
-  const target = parseDatabaseUrl(options.databaseUrl, options.databaseUrlSource ?? "the database URL");
+  const target = targetOf(options);
   const client = await openClient(target, {
     applicationName: `neonhub-db:${command}`,
     connectTimeoutMs: options.connectTimeoutMs,

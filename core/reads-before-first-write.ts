@@ -8,7 +8,7 @@
 // timeout, the command says what it waits for, and then fails naming the blocker, nothing written.
 import type { ClientBase } from "pg";
 import type { RecordingCommand } from "./drift-before-release";
-import { parseDatabaseUrl } from "./dsn";
+import { targetOf } from "./dsn";
 import { withBoundedLockWaits, type BoundedWaitOptions } from "./lock-safety/bounded-waits";
 import { withLockTimeout } from "./lock-safety/session";
 import { resolveLockSafety } from "./lock-safety/settings";
@@ -53,7 +53,7 @@ export async function readsBeforeFirstWrite<T>(
   outcome = NOTHING_WRITTEN,
 ): Promise<T> {
   const waits = releaseReadWaits(options, command, outcome);
-  const target = parseDatabaseUrl(options.databaseUrl, options.databaseUrlSource ?? "the database URL");
+  const target = targetOf(options);
   return withLockTimeout(client, waits.lockTimeoutMs, waits.log, () =>
     withBoundedLockWaits(client, target, waits, reads),
   );

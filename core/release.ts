@@ -18,7 +18,7 @@ import {
 import { bookkeepingExists, ensureBookkeeping } from "./bookkeeping";
 import { closeClient, isConnectionLost, openClient } from "./connection";
 import { ledgerProblemText } from "./display";
-import { parseDatabaseUrl, redactUrl, type DatabaseTarget } from "./dsn";
+import { redactUrl, targetOf, type DatabaseTarget } from "./dsn";
 import { ReleaseError, asMigratorFix, isReleaseError, joinFixes } from "./errors";
 import { createExtensionFix, extensionRefusedBy } from "./extensions";
 import { lostLastRows } from "./adopt/lost-last-rows";
@@ -211,10 +211,6 @@ export function buildReleaseManifest(
     seedSets: manifestOf("seeds"),
     vectorIndexes: manifestOf("vectorIndexes"),
   };
-}
-
-export function targetOf(options: ReleaseOptions): DatabaseTarget {
-  return parseDatabaseUrl(options.databaseUrl, options.databaseUrlSource ?? "the database URL");
 }
 
 async function withConnection<T>(

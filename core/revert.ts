@@ -6,7 +6,7 @@ import { lostLastRows } from "./adopt/lost-last-rows";
 import { BOOKKEEPING_SCHEMA, bookkeepingExists } from "./bookkeeping";
 import { closestName } from "./closest-name";
 import { displayChecksumPair, ledgerProblemText } from "./display";
-import { redactUrl } from "./dsn";
+import { redactUrl, targetOf } from "./dsn";
 import { ReleaseError, joinFixes } from "./errors";
 import { acquireReleaseLock } from "./lock";
 import { openMonitorInBackground, type MonitorConnection } from "./lock-safety/monitor-connection";
@@ -33,7 +33,7 @@ import {
 import { readsBeforeFirstWrite } from "./reads-before-first-write";
 import { ledgerPlanProblems } from "./plan-problems";
 import { runRevert } from "./migrations/revert";
-import { targetOf, type ReleaseOptions } from "./release";
+import { type ReleaseOptions } from "./release";
 import type { MigrationResult } from "./results";
 import { readSnapshot, recordSnapshot } from "./snapshot";
 import { quoteIdentifier as quoteIdent } from "./identifiers";

@@ -7,7 +7,7 @@
 // own waits (the release lock, the migrations' lock timeout): the session's bound is lifted before they run.
 import type { Client } from "pg";
 import { closeClient, openClient } from "./connection";
-import { parseDatabaseUrl, type DatabaseTarget } from "./dsn";
+import { targetOf, type DatabaseTarget } from "./dsn";
 import { withBoundedLockWaits } from "./lock-safety/bounded-waits";
 import { RESET_LOCK_TIMEOUT_SQL, commandSessionSql, lockTimeoutSql } from "./lock-safety/session";
 import {
@@ -38,7 +38,7 @@ export class ReleaseSession {
 
   /** Connects; `command` names the session in pg_stat_activity (`neonhub-db:<command>`). */
   static async open(options: ReleaseOptions, command: string): Promise<ReleaseSession> {
-    const target = parseDatabaseUrl(options.databaseUrl, options.databaseUrlSource ?? "the database URL");
+    const target = targetOf(options);
     const client = await openClient(target, {
       applicationName: `neonhub-db:${command}`,
       connectTimeoutMs: options.connectTimeoutMs,

@@ -9,7 +9,7 @@ import { DEFAULT_LOCK_TIMEOUT_MS } from "../lock";
 import { withBoundedLockWaits } from "../lock-safety/bounded-waits";
 import { commandSessionSql } from "../lock-safety/session";
 import { silentLogger, type Logger } from "../logger";
-import { parseDatabaseUrl, redactUrl, type DatabaseTarget } from "../dsn";
+import { targetOf, redactUrl, type DatabaseTarget } from "../dsn";
 import { ReleaseError, asMigratorFix, isReleaseError } from "../errors";
 import { releaseRecordsOwnerError } from "../release-records-owner";
 import { readGoneObjects, refuseGoneObjects, schemaDriftError } from "../schema-drift";
@@ -56,7 +56,7 @@ export interface HealthOptions {
 
 /** Reads the database's health in one read-only transaction (one consistent view of the statistics). */
 export async function checkHealth(options: HealthOptions): Promise<HealthReport> {
-  const target = parseDatabaseUrl(options.databaseUrl, options.databaseUrlSource ?? "the database URL");
+  const target = targetOf(options);
   const lockTimeoutMs = options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
   const client = await openClient(target, {
     applicationName: "neonhub-db:health",

@@ -677,6 +677,9 @@ describe("apply --upgrade-legacy", () => {
       expect(error.message).toContain(`pid ${pid}`);
       expect(error.message).toContain('application "prisma-report"');
       expect(error.fix).toContain(`SELECT pg_terminate_backend(${pid})`);
+      expect(error.fix).toContain(
+        "Run the upgrade again when that session has finished, or raise --migration-lock-timeout / --lock-retries: it resumes here.",
+      );
     } finally {
       await holder.query("ROLLBACK");
       await holder.end();

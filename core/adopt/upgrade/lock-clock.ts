@@ -7,6 +7,7 @@ import type { ClientBase } from "pg";
 import { ReleaseError } from "../../errors";
 import type { Logger } from "../../logger";
 import { lockTimeoutWords, watchLockWaits, type LockWait } from "../../lock-safety/lock-waits";
+import { CLI_LOCK_WAIT_WORDS, type LockWaitWords } from "../../lock-safety/wait-names";
 import {
   DEADLOCK_DETECTED,
   LOCK_NOT_AVAILABLE,
@@ -25,11 +26,15 @@ export class LockClock {
   longest: LongestLock = { step: "none", ms: 0 };
   transactions = 0;
 
-  /** `monitor`: the lock-wait watcher's connection (monitor-connection.ts); without it, no blocker is named. */
+  /**
+   * `monitor`: the lock-wait watcher's connection (monitor-connection.ts); without it, no blocker is named.
+   * `names`: what the fix calls the settings and the command to run again (wait-names.ts: a stack's keys).
+   */
   constructor(
     private readonly safety: LockSafetySettings,
     private readonly log: Logger,
     private readonly monitor?: Promise<ClientBase | undefined>,
+    private readonly names: LockWaitWords = CLI_LOCK_WAIT_WORDS,
   ) {}
 
   async transaction<T>(client: ClientBase, step: string, fn: () => Promise<T>): Promise<T> {
@@ -73,7 +78,7 @@ export class LockClock {
           throw new ReleaseError(
             "lock-timeout",
             `upgrade: ${step} could not take its locks within the lock timeout (${this.safety.lockTimeoutMs} ms) in ${attempt} attempt(s): ${(error as Error).message}; ${blocker}.`,
-            `Nothing of that step is applied; the steps before it are kept. Run the upgrade again when that session has finished, or raise --migration-lock-timeout / --lock-retries: it resumes here.${terminate}`,
+            `Nothing of that step is applied; the steps before it are kept. Run ${this.names.rerun ?? "the upgrade"} again when that session has finished, or raise ${this.names.migrationLockTimeout} / ${this.names.migrationLockRetries}: it resumes here.${terminate}`,
             { cause: error },
           );
         }

@@ -4,10 +4,11 @@
 // work schema, so running the same command again after an interruption resumes where it stopped.
 import type { Client, ClientBase } from "pg";
 import { ensureBookkeeping } from "../../bookkeeping";
-import { parseDatabaseUrl, redactUrl } from "../../dsn";
+import { redactUrl, targetOf } from "../../dsn";
 import { ReleaseError, isReleaseError } from "../../errors";
 import { openMonitorInBackground } from "../../lock-safety/monitor-connection";
 import { resolveLockSafety } from "../../lock-safety/settings";
+import { lockWaitNamesOf } from "../../lock-safety/wait-names";
 import { withLockedConnection } from "../../locked-connection";
 import { silentLogger } from "../../logger";
 import { readMigrationFiles } from "../../migrations/files";
@@ -17,7 +18,6 @@ import {
   applyWith,
   describeRunError,
   readCommandWaits,
-  targetOf,
   withCommandConnection,
   type ReleaseOptions,
   type ReleaseResult,
@@ -117,10 +117,7 @@ function refuseDefects(inspection: LegacyInspection, stop: UpgradeStop): void {
 
 /** A server error during a step, in the operator's words: what happened to the step and how to go on. */
 function describeUpgradeError(error: unknown, options: ReleaseOptions): unknown {
-  const described = describeRunError(
-    error,
-    parseDatabaseUrl(options.databaseUrl, options.databaseUrlSource ?? "the database URL"),
-  );
+  const described = describeRunError(error, targetOf(options));
   if (isReleaseError(described)) return described;
   const code = (error as { code?: unknown })?.code;
   if (typeof code !== "string") return error;
@@ -176,7 +173,12 @@ export async function upgradeLegacyDatabase(
       log,
       command: "upgrade",
     });
-    const clock = new LockClock(resolveLockSafety(options.lockSafety), log, monitor.ready);
+    const clock = new LockClock(
+      resolveLockSafety(options.lockSafety),
+      log,
+      monitor.ready,
+      lockWaitNamesOf(options),
+    );
     try {
       return await upgradeOn(client, clock);
     } catch (error) {

@@ -20,7 +20,7 @@ import { DEFAULT_LOCK_TIMEOUT_MS } from "../../lock";
 import { withBoundedLockWaits } from "../../lock-safety/bounded-waits";
 import { commandSessionSql } from "../../lock-safety/session";
 import { countText } from "../../count-format";
-import { parseDatabaseUrl } from "../../dsn";
+import { targetOf } from "../../dsn";
 import { ReleaseError, asMigratorFix, isReleaseError } from "../../errors";
 import { silentLogger, type Logger } from "../../logger";
 import {
@@ -177,7 +177,7 @@ export async function loadChunkFile(
     lockTimeoutMs?: number;
   },
 ): Promise<LoadChunksResult> {
-  const target = parseDatabaseUrl(options.databaseUrl, options.databaseUrlSource ?? "the database URL");
+  const target = targetOf(options);
   const lockTimeoutMs = options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
   const client = await openClient(target, {
     applicationName: "neonhub-db:load-chunks",
