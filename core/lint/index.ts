@@ -18,13 +18,16 @@ import { DEFAULT_RELEASE_ENVIRONMENT, type ReleaseEnvironment } from "./environm
 import { EXEMPTION_SYNTAX, exemptionProblem, knownRules, parseExemptions } from "./exemptions";
 import { BACKFILL_UNDER_LOCK_RULE, backfillsUnderLock } from "./held-locks";
 import { notNullProof, readPendingChecks, setNotNullColumn } from "./not-null-proof";
+import { accessMethodNamed, changesAccessMethod, liveAccessMethod } from "./access-method";
 import {
+  ACCESS_METHOD_RULE,
   EXEMPTION_RULE,
   NOT_NULL_RULE,
   SYNTAX_ERROR_RULE,
   TRANSACTION_BLOCK_RULE,
   TYPE_CHANGE_RULE,
   UNCHECKED_STATEMENT_RULE,
+  accessMethodUnchanged,
   movingAllInTablespace,
   provenNotNull,
   rewriteFreeTypeChange,
@@ -35,6 +38,7 @@ import {
 import type { ServerParse } from "./server-parse";
 import { sectionOnly, type SquawkFinding } from "./squawk";
 import {
+  alterMaterializedViewAction,
   alterTableAction,
   canonicalName,
   createdIndex,
@@ -140,10 +144,19 @@ type JudgeTypeChange = (
   statement: Statement,
 ) => Promise<TypeChangeVerdict | undefined>;
 
+/** Whether an Up section's SET ACCESS METHOD names the access method its relation already has, as the live
+ *  catalog shows it where no earlier pending statement may change one (access-method.ts); the method if so. */
+type SameAccessMethod = (
+  relation: string,
+  named: string,
+  statement: Statement,
+) => Promise<string | undefined>;
+
 /** What the live catalog says of a finding's statement, beyond its table's weight. */
 interface CatalogProofs {
   proveNotNull: ProveNotNull;
   judgeTypeChange: JudgeTypeChange;
+  sameAccessMethod: SameAccessMethod;
 }
 
 /** squawk's name for a section (a file name): the migration's own for its Up section. */
@@ -192,6 +205,11 @@ export async function lintMigrations(
     const earlier = upStatements.slice(0, Math.max(0, upStatements.indexOf(statement)));
     return judgeTypeChange(client, table, change, earlier);
   };
+  const sameAccessMethod: SameAccessMethod = async (relation, named, statement) => {
+    if (changesAccessMethod(upStatements.slice(0, Math.max(0, upStatements.indexOf(statement))))) return;
+    const live = await liveAccessMethod(client, relation);
+    return live === named ? live : undefined;
+  };
   // squawk takes a table created earlier in the file for a new one, and reports nothing on it: a CREATE TABLE
   // IF NOT EXISTS of a table the database has creates nothing, so squawk does not see it.
   const reading = await readWithServerParser(
@@ -231,6 +249,7 @@ export async function lintMigrations(
       const weighed = await weighFinding(finding, { linted: file, statement, offset }, creations, weigh, {
         proveNotNull,
         judgeTypeChange: judgeType,
+        sameAccessMethod,
       });
       for (const one of weighed) findings.push(judged(one, statement, environment));
     }
@@ -403,6 +422,11 @@ async function weighFinding(
   proofs: CatalogProofs,
 ): Promise<Weighed[]> {
   const action = statement && alterTableAction(statement, offset);
+  // SET ACCESS METHOD is an ALTER MATERIALIZED VIEW's action too.
+  const methodNamed =
+    finding.rule === ACCESS_METHOD_RULE && statement
+      ? accessMethodNamed(action ?? alterMaterializedViewAction(statement, offset) ?? "")
+      : undefined;
   const info = ruleInfo(finding.rule, action);
   // A Down section removes what its Up section added: the data it destroys is revert's to name (its preview
   // lists the drops and asks for --confirm), and a rename back is its point. What it blocks is the lint's.
@@ -491,6 +515,14 @@ async function weighFinding(
       finding.rule === TYPE_CHANGE_RULE && action && statement && linted.section === "up"
         ? await proofs.judgeTypeChange(target.name, action, statement)
         : undefined;
+    const sameMethod =
+      methodNamed !== undefined && statement && linted.section === "up"
+        ? await proofs.sameAccessMethod(target.name, methodNamed, statement)
+        : undefined;
+    if (sameMethod) {
+      weighed.push({ ...found, ...accessMethodUnchanged(sameMethod) });
+      continue;
+    }
     if (typeVerdict?.catalogOnly)
       weighed.push({ ...found, ...rewriteFreeTypeChange(typeVerdict.from, typeVerdict.to) });
     else if (typeVerdict) weighed.push({ ...found, problem: `${found.problem} ${typeVerdict.reason}` });

@@ -139,6 +139,8 @@ const CONSTRAINT_RULES: ReadonlySet<string> = new Set([
 
 /** squawk's rule on ALTER COLUMN ... TYPE (type-change.ts clears what PostgreSQL does in the catalog alone). */
 export const TYPE_CHANGE_RULE = "changing-column-type";
+/** The lint's own rule for SET ACCESS METHOD (unflagged.ts). */
+export const ACCESS_METHOD_RULE = "changing-access-method";
 
 /** squawk's rule on ALTER COLUMN ... SET NOT NULL (and on adding a NOT NULL column). */
 export const NOT_NULL_RULE = "adding-not-nullable-field";
@@ -391,6 +393,22 @@ export function rewriteFreeTypeChange(
     problem: `${change}: no rewrite of the table, no scan and no rebuild of its indexes, so the lock is held only while the catalog changes.`,
     saferForm:
       "nothing to change for the lock; make sure every app version still running accepts the column's new type (a longer value, a wider number) before the release",
+  };
+}
+
+/**
+ * changing-access-method on a SET ACCESS METHOD naming the method the table (materialized view) already has, as
+ * the live catalog shows it (access-method.ts): PostgreSQL plans no rewrite, and the lock is held for a moment.
+ * Advice, a warning on every stack, as a type change made in the catalog alone is.
+ */
+export function accessMethodUnchanged(
+  method: string,
+): Pick<RuleInfo, "kind" | "lock" | "problem" | "saferForm"> {
+  return {
+    kind: "advice",
+    lock: `${ACCESS_EXCLUSIVE}, for a moment: no rewrite`,
+    problem: `The relation uses the access method ${method} already, so PostgreSQL rewrites nothing: the lock is held only while the statement runs.`,
+    saferForm: "nothing to change for the lock; the statement changes nothing and may be left out",
   };
 }
 

@@ -373,6 +373,13 @@ export function alterTableAction(statement: Statement, offset: number): string |
   )?.text;
 }
 
+/** The ALTER MATERIALIZED VIEW action at `offset` of `statement`, as alterTableAction gives an ALTER TABLE's. */
+export function alterMaterializedViewAction(statement: Statement, offset: number): string | undefined {
+  return alterMaterializedViewActions(statement).find(
+    (part) => offset >= part.offset && offset < part.offset + part.text.length,
+  )?.text;
+}
+
 /** The tables (or, for DROP INDEX and REINDEX INDEX, the indexes) a statement changes, when it is one the lint
  *  weighs: every one a list names (`TRUNCATE a, b`), in order; none for another statement. */
 export function statementTargets(statement: Statement): StatementTarget[] {

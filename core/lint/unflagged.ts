@@ -3,6 +3,7 @@
 // adding-field-with-default) and under a rule of its own otherwise. They are weighed like squawk's findings
 // (rules.ts says what each does, test/lint/unflagged-statements.test.ts measures it on PostgreSQL).
 import { addsSerialColumn } from "./added-column";
+import { ACCESS_METHOD_RULE } from "./rules";
 import {
   IDENT,
   alterMaterializedViewActions,
@@ -26,7 +27,7 @@ const ACTIONS: readonly { matches: (action: string) => boolean; rule: string }[]
   { matches: addsSerialColumn, rule: "adding-field-with-default" },
   { matches: (action) => SET_TABLESPACE.test(action), rule: "moving-tablespace" },
   { matches: (action) => /^SET\s+(?:UN)?LOGGED\b/i.test(action), rule: "changing-table-logging" },
-  { matches: (action) => SET_ACCESS_METHOD.test(action), rule: "changing-access-method" },
+  { matches: (action) => SET_ACCESS_METHOD.test(action), rule: ACCESS_METHOD_RULE },
 ];
 
 /** ALTER INDEX ... SET TABLESPACE of one index. */
@@ -74,8 +75,7 @@ export function unflaggedFindings(statement: Statement): UnflaggedFinding[] {
   // SET TABLESPACE copies a materialized view's file as it copies a table's; SET ACCESS METHOD rewrites it.
   for (const action of alterMaterializedViewActions(statement)) {
     if (SET_TABLESPACE.test(action.text)) found.push({ rule: "moving-tablespace", offset: action.offset });
-    if (SET_ACCESS_METHOD.test(action.text))
-      found.push({ rule: "changing-access-method", offset: action.offset });
+    if (SET_ACCESS_METHOD.test(action.text)) found.push({ rule: ACCESS_METHOD_RULE, offset: action.offset });
   }
   // A WITH's DELETE or UPDATE is a statement of its own (statementParts), pointed at where it starts.
   for (const part of statementParts(statement)) {

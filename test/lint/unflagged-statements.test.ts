@@ -230,13 +230,37 @@ describe("statements squawk does not report", () => {
     expect(await lint(statement)).toEqual([]);
   });
 
-  it("SET ACCESS METHOD to the table's own access method changes nothing, and is reported all the same", async () => {
+  it("SET ACCESS METHOD to the table's own access method rewrites nothing: a warning, read from the live catalog", async () => {
     await withRows(100);
-    const statement = "ALTER TABLE t SET ACCESS METHOD heap;";
-    expect((await relationChanges(db.current.url, statement, "t")).rewritten).toBe(false);
-    // The lint does not read the table's access method from the catalog.
-    const findings = await lint(statement);
-    expect(findings.map((f) => `${f.level} ${f.rule}`)).toEqual(["error changing-access-method"]);
+    for (const statement of [
+      "ALTER TABLE t SET ACCESS METHOD heap;",
+      'ALTER TABLE t SET ACCESS METHOD "heap";',
+    ]) {
+      expect((await relationChanges(db.current.url, statement, "t")).rewritten).toBe(false);
+      const findings = await lint(statement);
+      expect(findings.map((f) => `${f.level} ${f.rule} ${f.table}`)).toEqual([
+        "warning changing-access-method t",
+      ]);
+      expect(findings[0]!.problem).toContain("uses the access method heap already");
+      expect(findings[0]!.lock).toMatch(/^ACCESS EXCLUSIVE .*, for a moment: no rewrite$/);
+    }
+    // A table on the second method: naming heap is the rewrite, naming its own is not.
+    await withClient(db.current.url, (c) => c.query(`ALTER TABLE t SET ACCESS METHOD ${ACCESS_METHOD}`));
+    expect((await lint("ALTER TABLE t SET ACCESS METHOD heap;")).map((f) => f.level)).toEqual(["error"]);
+    expect((await lint(`ALTER TABLE t SET ACCESS METHOD ${ACCESS_METHOD};`)).map((f) => f.level)).toEqual([
+      "warning",
+    ]);
+  });
+
+  it("SET ACCESS METHOD after a pending statement that may change the method is weighed as a rewrite", async () => {
+    await withRows(100);
+    const findings = await lint(
+      `ALTER TABLE t SET ACCESS METHOD ${ACCESS_METHOD};\nALTER TABLE t SET ACCESS METHOD heap;`,
+    );
+    expect(findings.map((f) => `${f.level} ${f.rule} ${f.line}`)).toEqual([
+      "error changing-access-method 2",
+      "error changing-access-method 3",
+    ]);
   });
 
   it("ALTER MATERIALIZED VIEW ... SET ACCESS METHOD rewrites the view under ACCESS EXCLUSIVE: an error in production, weighed with its rows", async () => {
@@ -264,6 +288,12 @@ describe("statements squawk does not report", () => {
       `ALTER MATERIALIZED VIEW IF EXISTS mv ALTER COLUMN id SET STATISTICS 100, SET ACCESS METHOD ${ACCESS_METHOD};`,
     );
     expect(among.map((f) => `${f.level} ${f.rule} ${f.table}`)).toEqual(["error changing-access-method mv"]);
+    // The view's own method, among other actions too: nothing rewritten, a warning.
+    const own = "ALTER MATERIALIZED VIEW mv ALTER COLUMN id SET STATISTICS 100, SET ACCESS METHOD heap;";
+    expect((await relationChanges(db.current.url, own, "mv")).rewritten).toBe(false);
+    expect((await lint(own)).map((f) => `${f.level} ${f.rule} ${f.table}`)).toEqual([
+      "warning changing-access-method mv",
+    ]);
     await view(0);
     expect(await lint(statement)).toEqual([]);
   });
