@@ -77,8 +77,16 @@ export class ReleaseError extends Error {
 export function joinFixes(fixes: readonly string[], closing?: string): string {
   const distinct = [...new Set(fixes)];
   if (distinct.length <= 1) return [...distinct, ...(closing ? [closing] : [])].join(" ");
-  return [...distinct.map((fix, i) => `${i + 1}. ${fix}`), ...(closing ? [closing] : [])].join("\n");
+  // A refusal's fixes each end by saying nothing was written, as each is also given alone: said once, after them.
+  const unwritten = distinct.filter((fix) => fix.endsWith(` ${NOTHING_WRITTEN}`));
+  const numbered = distinct.map(
+    (fix, i) => `${i + 1}. ${unwritten.includes(fix) ? fix.slice(0, -NOTHING_WRITTEN.length - 1) : fix}`,
+  );
+  const last = closing ?? (unwritten.length > 0 ? NOTHING_WRITTEN : undefined);
+  return [...numbered, ...(last ? [last] : [])].join("\n");
 }
+
+export const NOTHING_WRITTEN = "Nothing was written.";
 
 /**
  * A release setting refused (core/release-config.ts): which one, what is wrong and an example, as fields, so

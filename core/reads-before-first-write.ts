@@ -9,14 +9,13 @@
 import type { ClientBase } from "pg";
 import type { RecordingCommand } from "./drift-before-release";
 import { targetOf } from "./dsn";
+import { NOTHING_WRITTEN } from "./errors";
 import { withBoundedLockWaits, type BoundedWaitOptions } from "./lock-safety/bounded-waits";
 import { withLockTimeout } from "./lock-safety/session";
 import { resolveLockSafety } from "./lock-safety/settings";
 import { lockWaitNamesOf } from "./lock-safety/wait-names";
 import { silentLogger } from "./logger";
 import type { ReleaseOptions } from "./release";
-
-const NOTHING_WRITTEN = "Nothing was written.";
 
 /**
  * How apply and revert bound their reads before the first write: the migrations' lock timeout

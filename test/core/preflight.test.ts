@@ -166,6 +166,9 @@ describe("the pre-flight", () => {
     expect(apply.code).toBe(1);
     expect(apply.stderr).toContain("managed by Prisma Migrate");
     expect(apply.stderr).toContain("fix:\n    1. Do not apply over it");
+    // Each fix alone says nothing was written; the numbered list says it once, after them.
+    expect(apply.stderr).toMatch(/\n {4}2\. [^\n]*\n {4}Nothing was written\.\n/);
+    expect(apply.stderr.split("Nothing was written.")).toHaveLength(2);
     expect(apply.stderr).not.toContain("unexpected error");
     expect((await untouched(url)).engineSchema).toBe(false);
   });
