@@ -1,7 +1,7 @@
 // The table a finding concerns, as the live database knows it: estimated rows and total size, and whether
 // it holds any row at all. Read-only, like plan.
 import type { ClientBase } from "pg";
-import { formatCount } from "../count-format";
+import { formatCount, rowsText } from "../count-format";
 import { isLockTimeout } from "../lock-safety/settings";
 
 export interface TableWeight {
@@ -59,7 +59,7 @@ export function describeSize(weight: TableWeight): string {
   const { countedRows, estimatedRows } = weight;
   const rows =
     countedRows !== null && countedRows <= COUNT_LIMIT
-      ? `${n(countedRows)} rows`
+      ? rowsText(countedRows)
       : estimatedRows !== null && estimatedRows > COUNT_LIMIT
         ? `~${n(estimatedRows)} rows`
         : countedRows !== null
