@@ -269,6 +269,25 @@ describe("the generated Prisma client as the app login", () => {
       const user = model === "User" ? (row.id as string) : undefined;
       const session = <T>(fn: (tx: Transaction) => Promise<T>) =>
         asOrganization(prisma, organization, fn, user);
+      if (model === "EmbeddingSpace") {
+        // Global, shared by every organization: the app reads the spaces; the owner (the release) writes them.
+        await expect(session((tx) => delegate(tx, model).create({ data: row }))).rejects.toThrow(
+          /EmbeddingSpace is the release's/,
+        );
+        await owner.query(
+          `INSERT INTO "EmbeddingSpace" (id, provider, model, dimension) VALUES ($1, $2, $3, $4)`,
+          [row.id, row.provider, row.model, row.dimension],
+        );
+        expect(await session((tx) => delegate(tx, model).findUnique({ where }))).toMatchObject(row);
+        await expect(session((tx) => delegate(tx, model).update({ where, data: change }))).rejects.toThrow(
+          /EmbeddingSpace is the release's/,
+        );
+        await expect(session((tx) => delegate(tx, model).delete({ where }))).rejects.toThrow(
+          /EmbeddingSpace is the release's/,
+        );
+        expect((await owner.query(`DELETE FROM "EmbeddingSpace" WHERE id = $1`, [row.id])).rowCount).toBe(1);
+        return;
+      }
       await session(async (tx) => {
         const created = await delegate(tx, model).create({ data: row });
         expect(created).toMatchObject(Object.fromEntries(key.map((k) => [k, row[k]])));

@@ -561,6 +561,9 @@ export const OTHER_TRIGGERS: Record<string, string> = {
   // Append-only for every role but the owner: a statement trigger, so even an UPDATE matching no row fails.
   "AuditLog.audit_log_append_only":
     'CREATE TRIGGER audit_log_append_only BEFORE DELETE OR UPDATE ON public."AuditLog" FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()',
+  // Global, shared by every organization: changed by the owner only (20261206010000).
+  "EmbeddingSpace.embedding_space_owner_only":
+    'CREATE TRIGGER embedding_space_owner_only BEFORE INSERT OR DELETE OR UPDATE ON public."EmbeddingSpace" FOR EACH STATEMENT EXECUTE FUNCTION embedding_space_owner_only()',
 };
 
 /** The functions of schema public, besides the extensions'. */
@@ -577,8 +580,9 @@ export const FUNCTIONS = [
   "organization_id_for_token_hash",
   "organizations_of_user",
   "user_id_for_email",
-  // "AuditLog" is append-only.
+  // "AuditLog" is append-only; "EmbeddingSpace" is the owner's to change.
   "audit_log_append_only",
+  "embedding_space_owner_only",
   // The tenant column of the embedded tables, filled from the parent.
   "chunk_organization_id",
   "message_organization_id",

@@ -1,11 +1,20 @@
-// The two gaps of the app's access closed by migrations 20261202040000 and 20261202040100: "User" behind its
-// own policies (a session sees its organization's members and itself; sign-in goes through a narrow
-// function), and "AuditLog" append-only for everyone but the owner.
+// The gaps of the app's access closed by migrations 20261202040000, 20261202040100 and 20261206010000: "User"
+// behind its own policies (a session sees its organization's members and itself; sign-in goes through a narrow
+// function), "AuditLog" append-only for everyone but the owner, and "EmbeddingSpace" (global, with no policy)
+// changed by the owner only.
 import type { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { useReleasedDatabase } from "./released-database";
 import { RLS_VIOLATION, inTransaction } from "./sessions";
-import { hashOf, insertRow, organizationOf, seedTwoOrganizations, userOf } from "./tenant-tables";
+import {
+  SPACE_ID,
+  hashOf,
+  idOf,
+  insertRow,
+  organizationOf,
+  seedTwoOrganizations,
+  userOf,
+} from "./tenant-tables";
 
 const A = organizationOf("A");
 const B = organizationOf("B");
@@ -141,5 +150,55 @@ describe('"AuditLog" is append-only for the app', () => {
       `DELETE FROM "AuditLog" WHERE "createdAt" < timezone('UTC', now()) - interval '365 days'`,
     );
     expect(pruned.rowCount).toBe(1);
+  });
+});
+
+describe('"EmbeddingSpace" is changed by its owner only', () => {
+  const OWNER_ONLY = {
+    code: "42501",
+    message: expect.stringMatching(
+      /^EmbeddingSpace is the release's: \S+ may read embedding spaces, not (?:INSERT|UPDATE|DELETE)$/,
+    ),
+  };
+  const chunksOf = async (organization: string) =>
+    (await owner.query(`SELECT count(*)::int AS n FROM "Chunk" WHERE "organizationId" = $1`, [organization]))
+      .rows[0].n as number;
+
+  it("refuses the app's INSERT, UPDATE and DELETE from any organization's session, even when no row matches", async () => {
+    const before = await chunksOf(A);
+    expect(before).toBeGreaterThan(0);
+    for (const sql of [
+      `DELETE FROM "EmbeddingSpace" WHERE id = '${SPACE_ID}'`,
+      `UPDATE "EmbeddingSpace" SET model = 'hijacked' WHERE id = '${SPACE_ID}'`,
+      `INSERT INTO "EmbeddingSpace" (id, provider, model, dimension) VALUES ('rogue', 'x', 'y', 8)`,
+      `DELETE FROM "EmbeddingSpace" WHERE false`,
+    ]) {
+      await expect(
+        asApp(B, undefined, (c) => c.query(sql)),
+        sql,
+      ).rejects.toMatchObject(OWNER_ONLY);
+    }
+    // The cascade that would have deleted organization A's chunks never ran.
+    expect(await chunksOf(A)).toBe(before);
+    const { rows } = await owner.query(`SELECT id, model FROM "EmbeddingSpace" ORDER BY id`);
+    expect(rows).toEqual([{ id: SPACE_ID, model: "tiny" }]);
+  });
+
+  it("lets the app read the spaces and embed its rows in them", async () => {
+    const { rows } = await asApp(A, undefined, (c) => c.query(`SELECT id FROM "EmbeddingSpace"`));
+    expect(rows).toEqual([{ id: SPACE_ID }]);
+    const chunk = idOf("Chunk", "A", "seed");
+    const changed = await asApp(A, undefined, (c) =>
+      c.query(`UPDATE "Chunk" SET embedding = '[0.3,0.2,0.1]' WHERE id = $1`, [chunk]),
+    );
+    expect(changed.rowCount).toBe(1);
+  });
+
+  it("is managed by the owner: the seed sets, with DIRECT_URL", async () => {
+    await owner.query(
+      `INSERT INTO "EmbeddingSpace" (id, provider, model, dimension) VALUES ('owned', 'x', 'y', 8)`,
+    );
+    await owner.query(`UPDATE "EmbeddingSpace" SET model = 'z' WHERE id = 'owned'`);
+    expect((await owner.query(`DELETE FROM "EmbeddingSpace" WHERE id = 'owned'`)).rowCount).toBe(1);
   });
 });
