@@ -166,8 +166,8 @@ const MAX_INDEX_BUILD_WORKERS = 7;
 /**
  * pgvector builds HNSW/IVFFlat indexes much faster when the graph fits in maintenance_work_mem and with
  * parallel workers (https://github.com/pgvector/pgvector#index-build-time). So index builds get an eighth of
- * memory (PGTune gives a sixteenth, capped at 2 GB) and CPUs-1 workers; autovacuum keeps PGTune's value, or
- * each of its workers would claim the larger budget.
+ * memory (PGTune gives a sixteenth, capped at 2 GB) and CPUs-1 workers; autovacuum keeps PGTune's
+ * maintenance_work_mem, capped at 1 GB, or each of its workers would claim the larger budget.
  */
 export function withPgvectorOverrides(
   base: PostgresSettings,
