@@ -148,8 +148,10 @@ Options:
   --max-batches N          stop the upgrade's backfill after N batches; run it again to continue
   --help, --version
 
-Exit codes: 0 ok / nothing pending, 1 error, 2 plan has pending changes, status found a ledger problem,
-verify found drift or health found something that needs action.`;
+Exit codes: 0 ok / nothing pending, 1 error, 2 something to act on: plan has pending changes, status found a
+ledger problem, verify found drift, health found something that needs action, revert without --confirm has
+migrations to revert, prisma-schema --check found the file and the database differ, or apply --upgrade-legacy
+stopped after --max-batches (README.md, "Exit codes and error codes").`;
 
 /**
  * A number of seconds as a plain decimal ("5", "2.5", "0.25"): no sign, exponent, hex or spaces, and at most
