@@ -1,6 +1,6 @@
 // The --json document of a command that failed, for the engine's refusals, an interruption and a bug alike, so
 // that CI reads `error.code` from one list: the codes below, each documented with its exit code and what an
-// operator does in the README's "Error codes and exit codes" (test/docs/error-codes.test.ts keeps them equal).
+// operator does in the README's "Exit codes and error codes" (test/docs/error-codes.test.ts keeps them equal).
 import { RELEASE_ERROR_CODES, type FailedMigration, type PlanProblem, type ReleaseError } from "../core";
 
 /** Every code `error.code` takes: a ReleaseError's, and `internal` for anything else reaching the CLI (a bug). */

@@ -1,7 +1,7 @@
 // Where the upgrade of a Prisma-era database keeps things while it runs (docs/architecture.md, "Upgrading
-// the legacy database"). The release is built in STAGING next to the legacy tables in `public`; WORK holds
-// the upgrade's own progress, mirror functions and rejected rows; at cutover `public` becomes LEGACY_KEPT and
-// STAGING becomes `public`.
+// the Prisma-era database"). The release is built in STAGING next to the legacy tables in `public`; WORK holds
+// the upgrade's own progress, mirror functions and rejected rows; at cutover the legacy tables move to
+// LEGACY_KEPT and every STAGING object moves to `public` (ALTER ... SET SCHEMA): no schema is renamed.
 import { createHash } from "node:crypto";
 import { ReleaseError } from "../../errors";
 
