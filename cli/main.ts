@@ -300,7 +300,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
         });
         const drift = (result.differences ?? []).length > 0;
         if (result.schema !== undefined && !json) io.stdout(result.schema);
-        else if (drift && !json) err(`neonhub-db: ${describeSchemaDrift(result)}`);
+        else if (drift && !json) err(`neonhub-db: ${describeSchemaDrift(result, args.out)}`);
         else
           emit(
             result,

@@ -1,6 +1,6 @@
 // `neonhub-db prisma-schema [--out FILE] [--check]`: renders the app's Prisma schema from a released database,
 // prints it or writes it, or checks that a committed file is still what the database says.
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { closeClient, openClient } from "../connection";
 import { DEFAULT_LOCK_TIMEOUT_MS } from "../lock";
@@ -10,7 +10,7 @@ import { silentLogger, type Logger } from "../logger";
 import { parseDatabaseUrl } from "../dsn";
 import { ReleaseError } from "../errors";
 import { readPrismaCatalog } from "./catalog";
-import { compareSchemas, describeDifference, type SchemaDifference } from "./compare";
+import { compareSchemas, describeDifference, readsAsPrismaSchema, type SchemaDifference } from "./compare";
 import { PRISMA_SCHEMA_PATH, renderPrismaSchema } from "./render";
 
 export interface PrismaSchemaOptions {
@@ -40,6 +40,30 @@ export interface PrismaSchemaResult {
   written?: boolean;
   /** --check: the differences (empty when the file is current). */
   differences?: SchemaDifference[];
+}
+
+/** A path as an argument to paste into a shell: as it is when it needs no quoting, otherwise single-quoted. */
+function shellArgument(value: string): string {
+  return /^[\w./@:+-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/** --out naming a folder: refused before anything is read or written, naming a file path to give instead. */
+function refuseDirectory(out: string | undefined, file: string, check: boolean): void {
+  const given = out ?? PRISMA_SCHEMA_PATH;
+  let exists = false;
+  try {
+    exists = statSync(file).isDirectory();
+  } catch {
+    // missing or unreadable: reading or writing it says so
+  }
+  // `--out prisma/` names a folder whether or not it exists (writing it would fail with EISDIR).
+  if (!exists && !/[\\/]$/.test(given)) return;
+  const example = shellArgument(path.join(given, path.basename(PRISMA_SCHEMA_PATH)));
+  throw new ReleaseError(
+    "invalid-input",
+    `--out ${given}: ${file} ${exists ? "is" : "names"} a directory, not a file.`,
+    `Give the path of the schema file, e.g. neonhub-db prisma-schema${check ? " --check" : ""} --out ${example}`,
+  );
 }
 
 /** Renders the schema of the database at `databaseUrl` (any login may: it reads only the catalog). */
@@ -86,10 +110,18 @@ export async function generatePrismaSchema(
 }
 
 export async function prismaSchemaCommand(options: PrismaSchemaOptions): Promise<PrismaSchemaResult> {
-  const { schema, models, enums } = await generatePrismaSchema(options);
   const cwd = options.cwd ?? process.cwd();
+  if (options.check || options.out !== undefined) {
+    refuseDirectory(
+      options.out,
+      path.resolve(cwd, options.out ?? PRISMA_SCHEMA_PATH),
+      options.check === true,
+    );
+  }
+  const { schema, models, enums } = await generatePrismaSchema(options);
   if (options.check) {
-    const file = path.resolve(cwd, options.out ?? PRISMA_SCHEMA_PATH);
+    const given = options.out ?? PRISMA_SCHEMA_PATH;
+    const file = path.resolve(cwd, given);
     let committed: string;
     try {
       committed = readFileSync(file, "utf8");
@@ -102,7 +134,14 @@ export async function prismaSchemaCommand(options: PrismaSchemaOptions): Promise
       throw new ReleaseError(
         "invalid-input",
         `--check: cannot read ${file}${where}.`,
-        `Run it from the folder that holds ${PRISMA_SCHEMA_PATH}, name the file with --out FILE, or write it first: neonhub-db prisma-schema --out ${options.out ?? PRISMA_SCHEMA_PATH}`,
+        `Run it from the folder that holds ${PRISMA_SCHEMA_PATH}, name the file with --out FILE, or write it first: neonhub-db prisma-schema --out ${shellArgument(given)}`,
+      );
+    }
+    if (!readsAsPrismaSchema(committed)) {
+      throw new ReleaseError(
+        "invalid-input",
+        `--check: ${file} is not a Prisma schema: no model, generator or datasource block was read from it.`,
+        `Name the schema file with --out FILE, or write it from the database: neonhub-db prisma-schema --out ${shellArgument(given)}`,
       );
     }
     return { models, enums, file, differences: compareSchemas(schema, committed) };
@@ -133,12 +172,15 @@ export async function prismaSchemaCommand(options: PrismaSchemaOptions): Promise
   return { models, enums, schema };
 }
 
-/** The text `--check` prints when the file is out of date. */
-export function describeSchemaDrift(result: PrismaSchemaResult): string {
+/**
+ * The text `--check` prints when the file is out of date; its fix regenerates the file checked, named as it was
+ * given (`out`, the --out of the check; the default file when unset).
+ */
+export function describeSchemaDrift(result: PrismaSchemaResult, out?: string): string {
   const differences = result.differences ?? [];
   return [
     `${result.file} does not match the database (${differences.length} difference${differences.length === 1 ? "" : "s"}):`,
     ...differences.map((d) => `  ${describeDifference(d)}`),
-    `fix: regenerate it from the released database: neonhub-db prisma-schema --out ${PRISMA_SCHEMA_PATH}`,
+    `fix: regenerate it from the released database: neonhub-db prisma-schema --out ${shellArgument(out ?? PRISMA_SCHEMA_PATH)}`,
   ].join("\n");
 }

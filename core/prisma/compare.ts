@@ -40,6 +40,14 @@ function parse(text: string): { blocks: Map<string, Block>; header: string } {
   return { blocks, header: header.join("\n") };
 }
 
+/**
+ * Whether `text` reads as a Prisma schema: at least one model, generator or datasource block. A file that has
+ * none (another file named by mistake, a truncated one) is not compared, or every block would be a difference.
+ */
+export function readsAsPrismaSchema(text: string): boolean {
+  return [...parse(text).blocks.keys()].some((block) => /^(model|generator|datasource) /.test(block));
+}
+
 /** Every difference, in the database's order; empty when the two say the same (comments aside). */
 export function compareSchemas(database: string, file: string): SchemaDifference[] {
   const fromDatabase = parse(database);

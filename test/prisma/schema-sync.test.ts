@@ -44,6 +44,49 @@ describe("prisma/schema.prisma", () => {
     expect(result.stdout).toMatch(/matches the database \(34 models, 9 enums\)/);
   });
 
+  it("--check names the file it checked in its fix, and refuses a directory or a file that is no schema", async () => {
+    const env = { DATABASE_URL: released.current.roles.url("readonly") };
+    const dir = scratchDir("prisma-check-");
+    // A copy that lost a field: exit 2, and the fix regenerates that file, not prisma/schema.prisma.
+    const stale = path.join(dir, "mod.prisma");
+    writeFileSync(stale, readFileSync(SCHEMA_FILE, "utf8").replace(/^ {2}image .*\n/m, ""));
+    const differs = await runCli(["prisma-schema", "--check", "--out", stale], env);
+    expect(differs.code, differs.stderr).toBe(2);
+    expect(differs.stderr).toContain(`${stale} does not match the database (1 difference):`);
+    expect(differs.stderr).toContain(
+      `fix: regenerate it from the released database: neonhub-db prisma-schema --out ${stale}\n`,
+    );
+
+    // A directory, with --check or without: invalid input naming a file path, before anything is written.
+    const checkDir = await runCli(["prisma-schema", "--check", "--out", dir], env);
+    expect(checkDir.code).toBe(1);
+    expect(checkDir.stderr).toContain(`--out ${dir}: ${dir} is a directory, not a file.`);
+    expect(checkDir.stderr).toContain(
+      `fix: Give the path of the schema file, e.g. neonhub-db prisma-schema --check --out ${path.join(dir, "schema.prisma")}`,
+    );
+    const writeDir = await runCli(["prisma-schema", "--out", dir, "--json"], env);
+    expect(writeDir.code).toBe(1);
+    const refusal = (JSON.parse(writeDir.stdout) as { error: { code: string; message: string; fix: string } })
+      .error;
+    expect(refusal.code).toBe("invalid-input");
+    expect(refusal.message).toBe(`--out ${dir}: ${dir} is a directory, not a file.`);
+    expect(refusal.fix).toContain(`neonhub-db prisma-schema --out ${path.join(dir, "schema.prisma")}`);
+    expect(writeDir.stdout + writeDir.stderr).not.toMatch(/EISDIR|\n\s+at /);
+    const missingDir = await runCli(["prisma-schema", "--out", `${dir}/no-such-folder/`], env);
+    expect(missingDir.code).toBe(1);
+    expect(missingDir.stderr).toContain("names a directory, not a file.");
+
+    // Not a Prisma schema: said so, not counted as a difference per block of the database.
+    const garbage = path.join(dir, "garbage.prisma");
+    writeFileSync(garbage, "garbage {\n");
+    const notSchema = await runCli(["prisma-schema", "--check", "--out", garbage], env);
+    expect(notSchema.code).toBe(1);
+    expect(notSchema.stderr).toContain(
+      `--check: ${garbage} is not a Prisma schema: no model, generator or datasource block was read from it.`,
+    );
+    expect(notSchema.stderr).not.toMatch(/differences?/);
+  });
+
   it("is valid for Prisma, and the client generates, with no network (prisma validate, prisma generate)", () => {
     const validate = runPrisma(["validate"], { stdio: "pipe" });
     expect(validate.status, validate.stderr).toBe(0);
