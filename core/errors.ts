@@ -5,7 +5,7 @@ import type { FailedMigration } from "./results";
 
 /**
  * Every code a ReleaseError carries, as a list so that the CLI's documented table of error codes can be checked
- * against it (README, "Error codes and exit codes"); the CLI adds its own `internal` (cli/error-document.ts).
+ * against it (README, "Exit codes and error codes"); the CLI adds its own `internal` (cli/error-document.ts).
  */
 export const RELEASE_ERROR_CODES = [
   "invalid-input",
