@@ -76,7 +76,7 @@ export const USAGE = `Usage: neonhub-db <command> [options]
 
 Commands:
   plan      what apply would do (pending migrations, seed sets, vector indexes); exit 2 when something is pending
-  apply     apply the release: migrations, then seed sets, then vector indexes
+  apply     apply the release: migrations, then row-level security, seed sets and vector indexes
   status    the migration ledger, seed sets, vector indexes and release settings recorded in the database
             (it takes no --config or --set: it shows what plan and apply keep when given none); exit 2 when the
             ledger has a problem apply refuses (a changed or missing file, a lost row, a migration out of order)

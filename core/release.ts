@@ -486,7 +486,10 @@ export async function planRelease(options: ReleaseOptions): Promise<ReleasePlan>
   return withConnection(options, "plan", (client) => planWith(client, options));
 }
 
-/** Applies pending migrations, then seed sets, then vector indexes, under the release lock. */
+/**
+ * Applies pending migrations, then the steps (row-level security, seed sets, vector indexes), under the release
+ * lock.
+ */
 export async function applyRelease(options: ReleaseOptions): Promise<ReleaseResult> {
   // Files are validated before we even connect: a malformed name or a non-UTF-8 file changes nothing.
   readMigrationFiles(options.migrationsDir);
