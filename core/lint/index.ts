@@ -40,6 +40,7 @@ import { sectionOnly, type SquawkFinding } from "./squawk";
 import {
   alterMaterializedViewAction,
   alterTableAction,
+  alterTableActions,
   canonicalName,
   createdIndex,
   createdTable,
@@ -53,6 +54,7 @@ import {
   tablespaceMove,
   withoutStatements,
   type Statement,
+  type StatementPart,
   type StatementTarget,
 } from "./statements";
 import { describeSyntaxError } from "./syntax-errors";
@@ -379,7 +381,8 @@ async function readCreations(linted: Iterable<LintedFile>, weigh: Weigh): Promis
   return creations;
 }
 
-/** The lint's own findings (unflagged.ts, held-locks.ts), as squawk's are given, less any squawk reported itself. */
+/** The lint's own findings (unflagged.ts, held-locks.ts), as squawk's are given, less any squawk reported itself
+ *  (on the same ALTER TABLE action, for one on an action). */
 function lintOwnFindings(
   linted: ReadonlyMap<string, LintedFile>,
   squawkFindings: readonly SquawkFinding[],
@@ -392,13 +395,19 @@ function lintOwnFindings(
     // what blocks the app, and one finding says both (held-locks.ts).
     const underLock = new Set(backfills.map((found) => found.offset));
     for (const statement of statements) {
-      const reported = new Set(
-        bySquawk
-          .filter((f) => statementAt(statements, offsetOf(text, f.line, f.column)) === statement)
-          .map((f) => f.rule),
-      );
+      // Where squawk pointed in the statement: an ALTER TABLE action (one of several SET NOT NULLs), else the
+      // statement as a whole.
+      const actions = alterTableActions(statement);
+      const actionAt = (offset: number) => actions.find((a) => actionHolds(a, offset));
+      const reported = bySquawk
+        .map((f) => ({ rule: f.rule, offset: offsetOf(text, f.line, f.column) }))
+        .filter((f) => statementAt(statements, f.offset) === statement);
+      const reportedByRule = (rule: string, offset: number) =>
+        reported.some(
+          (f) => f.rule === rule && (!actionAt(offset) || actionAt(f.offset) === actionAt(offset)),
+        );
       for (const { rule, offset } of unflaggedFindings(statement)) {
-        if (reported.has(rule) || (underLock.has(offset) && rule === "updating-all-rows")) continue;
+        if (reportedByRule(rule, offset) || (underLock.has(offset) && rule === "updating-all-rows")) continue;
         const problem = ruleInfo(rule).problem ?? rule;
         own.push({ source, ...positionOf(text, offset), rule, message: problem, help: null });
       }
@@ -529,6 +538,11 @@ async function weighFinding(
     else weighed.push(found);
   }
   return weighed;
+}
+
+/** Whether `offset` of a statement is in the ALTER TABLE action `action`. */
+function actionHolds(action: StatementPart, offset: number): boolean {
+  return offset >= action.offset && offset < action.offset + action.text.length;
 }
 
 /** What a finding says when the lint cannot weigh its table. */

@@ -2,8 +2,12 @@
 // them itself, under squawk's rule where one says it (a serial column is a default evaluated per row,
 // adding-field-with-default) and under a rule of its own otherwise. They are weighed like squawk's findings
 // (rules.ts says what each does, test/lint/unflagged-statements.test.ts measures it on PostgreSQL).
+// SET NOT NULL is one squawk reports only sometimes: after any VALIDATE CONSTRAINT earlier in the file it
+// reports none, whichever constraint was validated. The lint reports every one itself, and its proof
+// (not-null-proof.ts) decides whether the scan is skipped; index.ts drops those squawk reported itself.
 import { addsSerialColumn } from "./added-column";
-import { ACCESS_METHOD_RULE } from "./rules";
+import { setNotNullColumn } from "./not-null-proof";
+import { ACCESS_METHOD_RULE, NOT_NULL_RULE } from "./rules";
 import {
   IDENT,
   alterMaterializedViewActions,
@@ -28,6 +32,7 @@ const ACTIONS: readonly { matches: (action: string) => boolean; rule: string }[]
   { matches: (action) => SET_TABLESPACE.test(action), rule: "moving-tablespace" },
   { matches: (action) => /^SET\s+(?:UN)?LOGGED\b/i.test(action), rule: "changing-table-logging" },
   { matches: (action) => SET_ACCESS_METHOD.test(action), rule: ACCESS_METHOD_RULE },
+  { matches: (action) => setNotNullColumn(action) !== undefined, rule: NOT_NULL_RULE },
 ];
 
 /** ALTER INDEX ... SET TABLESPACE of one index. */

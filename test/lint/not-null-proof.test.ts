@@ -23,8 +23,8 @@ describe("SET NOT NULL after a validated CHECK (col IS NOT NULL)", () => {
     await withClient(db.current.url, (c) =>
       c.query(`
         DROP TABLE IF EXISTS "Campaign";
-        CREATE TABLE "Campaign" (id int PRIMARY KEY, "description" text);
-        INSERT INTO "Campaign" SELECT g, 'campaign ' || g FROM generate_series(1, 100) g;`),
+        CREATE TABLE "Campaign" (id int PRIMARY KEY, "description" text, "ownerId" int);
+        INSERT INTO "Campaign" SELECT g, 'campaign ' || g, g FROM generate_series(1, 100) g;`),
     );
   });
 
@@ -101,9 +101,11 @@ describe("SET NOT NULL after a validated CHECK (col IS NOT NULL)", () => {
     expect(rules(await lint(ADD_CHECK, VALIDATE, SET_NOT_NULL))).toEqual([
       "warning 20250101000300_step.sql:2 adding-not-nullable-field",
     ]);
-    // Validated earlier in SET NOT NULL's own migration (squawk itself then reports nothing).
+    // Validated earlier in SET NOT NULL's own migration, the runbook's second migration (squawk itself then
+    // reports nothing): the lint's own finding, proven.
     const sameMigration = await lint(ADD_CHECK, `${VALIDATE}\n${SET_NOT_NULL}`, "SELECT 1;");
-    expect(sameMigration.filter((f) => f.level === "error")).toEqual([]);
+    expect(rules(sameMigration)).toEqual(["warning 20250101000200_step.sql:3 adding-not-nullable-field"]);
+    expect(sameMigration[0]!.problem).toContain("skips its scan of the table");
     // Never validated: SET NOT NULL scans.
     expect(rules(await lint(ADD_CHECK, SET_NOT_NULL, "SELECT 1;"))).toEqual([
       "error 20250101000200_step.sql:2 adding-not-nullable-field",
@@ -119,6 +121,69 @@ describe("SET NOT NULL after a validated CHECK (col IS NOT NULL)", () => {
         ),
       ),
     ).toEqual(["error 20250101000200_step.sql:2 adding-not-nullable-field"]);
+  });
+});
+
+describe("SET NOT NULL that squawk does not report (after any VALIDATE CONSTRAINT in its file)", () => {
+  const db = useTestDatabase("lintnotnullown");
+  const dir = scratchDir("neonhub-migrations-");
+  const SET_OWNER = 'ALTER TABLE "Campaign" ALTER COLUMN "ownerId" SET NOT NULL;';
+
+  beforeEach(async () => {
+    await withClient(db.current.url, (c) =>
+      c.query(`
+        DROP TABLE IF EXISTS "Campaign";
+        CREATE TABLE "Campaign" (id int PRIMARY KEY, "description" text, "ownerId" int);
+        INSERT INTO "Campaign" SELECT g, 'campaign ' || g, g FROM generate_series(1, 100) g;
+        ${ADD_CHECK}`),
+    );
+  });
+
+  const lint = async (...migrations: string[]): Promise<SafetyFinding[]> => {
+    migrations.forEach((up, i) =>
+      writeMigration(dir, `2025010100${String(i + 1).padStart(2, "0")}00_step.sql`, up),
+    );
+    const report = await withClient(db.current.url, (c) =>
+      lintMigrations(c, readMigrationFiles(dir), { environment: "production" }),
+    );
+    return report.findings;
+  };
+  const rules = (findings: SafetyFinding[]) =>
+    findings.map((f) => `${f.level} ${f.file}:${f.line} ${f.rule}`);
+
+  it("the walk-through's case: a VALIDATE of another column's CHECK proves nothing of this one: an error", async () => {
+    const findings = await lint(`${VALIDATE}\n${SET_OWNER}`);
+    expect(rules(findings)).toEqual(["error 20250101000100_step.sql:3 adding-not-nullable-field"]);
+    expect(findings[0]!.table).toBe('"Campaign"');
+    expect(findings[0]!.lock).toContain("during a full scan");
+    expect(findings[0]!.saferForm).toContain("add a CHECK (col IS NOT NULL) NOT VALID constraint");
+  });
+
+  it("two SET NOT NULLs of one ALTER TABLE after a VALIDATE: the proven one a warning, the other an error", async () => {
+    const findings = await lint(
+      `${VALIDATE}\nALTER TABLE "Campaign" ALTER COLUMN "description" SET NOT NULL, ALTER COLUMN "ownerId" SET NOT NULL;`,
+    );
+    const described = findings.map((f) => [
+      f.level,
+      f.rule,
+      f.problem.startsWith("SET NOT NULL skips its scan"),
+    ]);
+    expect(described).toEqual([
+      ["warning", "adding-not-nullable-field", true],
+      ["error", "adding-not-nullable-field", false],
+    ]);
+  });
+
+  it("one finding where squawk reports it too, and an exemption accepts the lint's own", async () => {
+    // squawk reports this one (no VALIDATE before it in the file): not twice.
+    expect(rules(await lint(SET_OWNER))).toEqual([
+      "error 20250101000100_step.sql:2 adding-not-nullable-field",
+    ]);
+    const findings = await lint(
+      `${VALIDATE}\n-- neonhub-db:allow adding-not-nullable-field because the table is small\n${SET_OWNER}`,
+    );
+    expect(rules(findings)).toEqual(["exempted 20250101000100_step.sql:4 adding-not-nullable-field"]);
+    expect(findings[0]!.exemption).toBe("the table is small");
   });
 });
 
