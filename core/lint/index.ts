@@ -31,6 +31,7 @@ import {
   movingAllInTablespace,
   provenNotNull,
   rewriteFreeTypeChange,
+  sameConstraintFinding,
   ruleInfo,
   ruleJudges,
   type RuleKind,
@@ -234,14 +235,29 @@ export async function lintMigrations(
   const findings: SafetyFinding[] = [];
   // The rules squawk reported on each statement, before weighing: what its exemptions may match.
   const reported = new Map<Statement, Set<string>>();
-  for (const finding of raw) {
+  const located = raw.flatMap((finding) => {
     const file = linted.get(finding.source);
-    if (!file) continue;
+    if (!file) return [];
     // Where squawk points in the text it read (the same offset in the file).
     const read = reading.texts.get(finding.source) ?? file.text;
     const offset = offsetOf(read, finding.line, finding.column);
     const statement = statementAt(file.statements, offset);
-    if (finding.rule === SYNTAX_ERROR_RULE) {
+    // The ALTER TABLE action it points at, by where it starts in the file.
+    const action = statement && alterTableActions(statement).find((a) => actionHolds(a, offset))?.offset;
+    return [{ finding, file, read, offset, statement, action }];
+  });
+  for (const { finding, file, read, offset, statement, action } of located) {
+    // Two rules that say the same of one ADD CONSTRAINT are one finding, under the rule of the constraint's
+    // kind, which an exemption naming either accepts (rules.ts, sameConstraintFinding).
+    const onAction = located.filter(
+      (o) => action !== undefined && o.file === file && o.action === action && o.finding !== finding,
+    );
+    const alsoAccepted = onAction
+      .filter((o) => sameConstraintFinding(o.finding.rule, finding.rule))
+      .map((o) => o.finding.rule);
+    if (onAction.some((o) => sameConstraintFinding(finding.rule, o.finding.rule))) {
+      // Weighed and judged under the other rule; still what an exemption of its statement may name.
+    } else if (finding.rule === SYNTAX_ERROR_RULE) {
       // A statement's first syntax error is where squawk's parser lost it; the ones after are its recovery.
       if (statement && reported.get(statement)?.has(SYNTAX_ERROR_RULE)) continue;
       const server = statement && reading.unreadable.get(statement)?.server;
@@ -253,7 +269,7 @@ export async function lintMigrations(
         judgeTypeChange: judgeType,
         sameAccessMethod,
       });
-      for (const one of weighed) findings.push(judged(one, statement, environment));
+      for (const one of weighed) findings.push(judged(one, statement, environment, alsoAccepted));
     }
     if (statement) reported.set(statement, (reported.get(statement) ?? new Set()).add(finding.rule));
   }
@@ -286,8 +302,11 @@ function judged(
   { holdsData, kind, ...weighed }: Weighed,
   statement: Statement | undefined,
   environment: ReleaseEnvironment,
+  alsoAccepted: readonly string[] = [],
 ): SafetyFinding {
-  const exemption = parseExemptions(statement?.comments ?? []).find((e) => e.rule === weighed.rule);
+  const exemption = parseExemptions(statement?.comments ?? []).find(
+    (e) => e.rule === weighed.rule || (e.rule !== null && alsoAccepted.includes(e.rule)),
+  );
   if (exemption?.reason) return { ...weighed, level: "exempted", exemption: exemption.reason };
   const blocksApp = (kind === "blocking" || kind === "data-loss") && holdsData;
   // A Down section runs on revert, never on apply: what it would block is for the reviewer to know, not a

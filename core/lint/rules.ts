@@ -137,6 +137,21 @@ const CONSTRAINT_RULES: ReadonlySet<string> = new Set([
   "adding-serial-primary-key-field",
 ]);
 
+/**
+ * squawk reports an ADD CONSTRAINT without NOT VALID under this rule, and a FOREIGN KEY, UNIQUE or PRIMARY KEY
+ * one under the rule of its kind too (adding-foreign-key-constraint, disallowed-unique-constraint,
+ * adding-serial-primary-key-field), on the same action: once the constraint's kind is read (CONSTRAINTS), the
+ * two say the same problem, lock and safer form. The lint makes them one finding, under the kind's rule, that
+ * an exemption naming either accepts (index.ts). A CHECK or EXCLUDE one is reported under this rule alone.
+ */
+export const MISSING_NOT_VALID_RULE = "constraint-missing-not-valid";
+
+/** Whether a finding of `rule` on an ADD CONSTRAINT action says what one of `other` on the same action says:
+ *  it is left to that one (MISSING_NOT_VALID_RULE). */
+export function sameConstraintFinding(rule: string, other: string): boolean {
+  return rule === MISSING_NOT_VALID_RULE && other !== rule && CONSTRAINT_RULES.has(other);
+}
+
 /** squawk's rule on ALTER COLUMN ... TYPE (type-change.ts clears what PostgreSQL does in the catalog alone). */
 export const TYPE_CHANGE_RULE = "changing-column-type";
 /** The lint's own rule for SET ACCESS METHOD (unflagged.ts). */
@@ -202,7 +217,7 @@ export const RULES: Record<string, RuleInfo> = {
     saferForm:
       "add a nullable column, backfill it, build a unique index CONCURRENTLY, then ADD PRIMARY KEY USING INDEX",
   },
-  "constraint-missing-not-valid": {
+  [MISSING_NOT_VALID_RULE]: {
     kind: "blocking",
     // squawk reports it on ADD CONSTRAINT only, whose kind names the lock: this is for one not read.
     lock: `${ACCESS_EXCLUSIVE} for CHECK, UNIQUE, PRIMARY KEY and EXCLUDE; SHARE ROW EXCLUSIVE on both tables (blocks writes) for FOREIGN KEY; during a full scan or index build`,

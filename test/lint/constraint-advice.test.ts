@@ -116,6 +116,48 @@ describe("the safer form for adding a constraint", () => {
     }
   });
 
+  // squawk reports a FOREIGN KEY, UNIQUE or PRIMARY KEY added without NOT VALID under its kind's rule and
+  // under constraint-missing-not-valid, which say the same once the kind is read: one finding.
+  it("one finding for each constraint added, which an exemption naming either of squawk's rules accepts", async () => {
+    await tablesWithRows();
+    const FK = "ALTER TABLE t ADD CONSTRAINT t_c_fk FOREIGN KEY (c) REFERENCES p (id);";
+    const described = (findings: SafetyFinding[]) => findings.map((f) => `${f.level} ${f.line} ${f.rule}`);
+    expect(described(await lint(FK))).toEqual(["error 2 adding-foreign-key-constraint"]);
+    for (const rule of ["adding-foreign-key-constraint", "constraint-missing-not-valid"]) {
+      const findings = await lint(`-- neonhub-db:allow ${rule} because p and t are small\n${FK}`);
+      expect(described(findings)).toEqual(["exempted 3 adding-foreign-key-constraint"]);
+      expect(findings[0]!.exemption).toBe("p and t are small");
+    }
+    expect(described(await lint("ALTER TABLE t ADD CONSTRAINT t_c_unique UNIQUE (c);"))).toEqual([
+      "error 2 disallowed-unique-constraint",
+    ]);
+    expect(described(await lint("ALTER TABLE u ADD CONSTRAINT u_pkey PRIMARY KEY (id);"))).toEqual([
+      "error 2 adding-serial-primary-key-field",
+    ]);
+    // A CHECK is squawk's constraint-missing-not-valid alone: its finding, and its exemption, as before.
+    const CHECK = "ALTER TABLE t ADD CONSTRAINT t_c_positive CHECK (c > 0);";
+    expect(described(await lint(CHECK))).toEqual(["error 2 constraint-missing-not-valid"]);
+    expect(
+      described(await lint(`-- neonhub-db:allow constraint-missing-not-valid because t is small\n${CHECK}`)),
+    ).toEqual(["exempted 3 constraint-missing-not-valid"]);
+    // An exemption for the foreign key's rule accepts nothing on a CHECK.
+    expect(
+      described(await lint(`-- neonhub-db:allow adding-foreign-key-constraint because t is small\n${CHECK}`)),
+    ).toEqual(["warning 2 neonhub-db:allow", "error 3 constraint-missing-not-valid"]);
+    // Two constraints in one ALTER TABLE: a finding each, with its own kind's text.
+    const both = await lint(
+      "ALTER TABLE t ADD CONSTRAINT t_c_fk FOREIGN KEY (c) REFERENCES p (id), ADD CONSTRAINT t_c_positive CHECK (c > 0);",
+    );
+    expect(described(both)).toEqual([
+      "error 2 adding-foreign-key-constraint",
+      "error 2 constraint-missing-not-valid",
+    ]);
+    expect(both.map((f) => f.problem.split(" ").slice(0, 3).join(" "))).toEqual([
+      "Adding a FOREIGN",
+      "Adding a CHECK",
+    ]);
+  });
+
   it.each(NOT_VALID_REFUSED)("is never NOT VALID where PostgreSQL refuses it: %s", async (refused) => {
     await tablesWithRows();
     await expect(sql(refused)).rejects.toThrow(/cannot be marked NOT VALID/);
