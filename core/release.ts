@@ -31,7 +31,13 @@ import {
   type PlanProblem,
 } from "./plan-problems";
 import { DEFAULT_LOCK_TIMEOUT_MS, acquireReleaseLock } from "./lock";
-import { lintMigrations, refuseUnsafeMigrations, type ReleaseEnvironment, type SafetyReport } from "./lint";
+import {
+  lintMigrations,
+  logSafetyWarnings,
+  refuseUnsafeMigrations,
+  type ReleaseEnvironment,
+  type SafetyReport,
+} from "./lint";
 import { openMonitorInBackground, type MonitorConnection } from "./lock-safety/monitor-connection";
 import { withBoundedLockWaits, type BoundedWaitOptions } from "./lock-safety/bounded-waits";
 import { commandSessionSql, endSessionWithClient } from "./lock-safety/session";
@@ -558,6 +564,8 @@ export async function applyWith(client: ClientBase, options: ReleaseOptions): Pr
       const checks = await pendingMigrationChecks(client, state, options);
       refuseLedgerProblems(checks.preflight, "This database is not one neonhub-db can apply to as it is");
       refuseUnsafe(checks.safety);
+      // What it goes on with: the lint's warnings, as plan showed them (apply's --json keeps them too).
+      logSafetyWarnings(checks.safety, log);
       // A change made by hand since the last release would be recorded as the release's below: refused here,
       // with verify's repairs (core/drift-before-release.ts). A no-op apply returned above.
       checkDriftBeforeRelease(

@@ -12,7 +12,9 @@
 // are then: what they cannot run is an error like the Up section's, what they block a warning (apply never
 // runs them), and what they destroy is revert's to show (its preview lists it).
 import type { ClientBase } from "pg";
+import { countText } from "../count-format";
 import { ReleaseError } from "../errors";
+import type { Logger } from "../logger";
 import type { MigrationFile } from "../migrations/files";
 import { DEFAULT_RELEASE_ENVIRONMENT, type ReleaseEnvironment } from "./environment";
 import { EXEMPTION_SYNTAX, exemptionProblem, knownRules, parseExemptions } from "./exemptions";
@@ -334,6 +336,30 @@ export function refuseUnsafeMigrations(report: SafetyReport): void {
     `The pending migrations fail the safety lint (${report.environment}); nothing was applied:\n${errors.map((f) => `- ${describeFinding(f)}`).join("\n")}`,
     safetyErrorsFix(errors),
   );
+}
+
+/**
+ * What apply says of a lint report it goes on with, before it applies: each warning as one line (where, the
+ * rule, the table, the problem's first sentence), which the CLI's --json keeps in `warnings`, and how many
+ * findings exemptions accept, as progress. plan shows each in full, with its lock and safer form.
+ */
+export function logSafetyWarnings(report: SafetyReport, log: Logger): void {
+  for (const f of report.findings) {
+    if (f.level !== "warning") continue;
+    const table = f.table ? ` on ${f.table}${f.tableSize ? ` (${f.tableSize})` : ""}` : "";
+    log.warn(`safety lint: ${findingPlace(f)} ${f.rule}${table}: ${firstSentence(f.problem)}`);
+  }
+  const exempted = report.findings.filter((f) => f.level === "exempted").length;
+  if (exempted > 0) {
+    log.info(
+      `safety lint: ${countText(exempted, "finding")} accepted by exemptions (plan lists them with their reasons)`,
+    );
+  }
+}
+
+/** A problem's first sentence: up to the first full stop (not an ellipsis's) before the next one's capital. */
+function firstSentence(text: string): string {
+  return /^[\s\S]*?[^.]\.(?=\s+[A-Z"`(]|$)/.exec(text)?.[0] ?? text;
 }
 
 /**

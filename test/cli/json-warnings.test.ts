@@ -100,3 +100,58 @@ describe("--json holds the warnings the command wrote on stderr", () => {
     expect(document.warnings).toContainEqual(expect.stringContaining(storageWarning("Widget", "changed")));
   });
 });
+
+// The safety lint's warnings (blocking statements on a table with data, outside production) are what apply
+// goes on with: it says each on stderr before it applies, and --json keeps them, as plan shows them.
+describe("apply says the safety lint's warnings", () => {
+  const db = useTestDatabase("jsonlintwarn");
+  const dir = fixtureMigrationsCopy();
+  const cli = (...args: string[]) =>
+    runCli([...args, "--migrations-dir", dir], { DATABASE_URL: db.current.url });
+
+  it("each warning as one stderr line and in --json's warnings; exempted findings as a count", async () => {
+    const first = await cli("apply", "--json");
+    expect(first.code, first.stderr).toBe(0);
+    await withClient(db.current.url, (c) =>
+      c.query(`INSERT INTO "Widget" (id, name) VALUES ('w1', 'one'), ('w2', 'two')`),
+    );
+    writeMigration(
+      dir,
+      "20250101000400_widget_indexes.sql",
+      [
+        'CREATE INDEX widget_name ON "Widget" (name);',
+        "-- neonhub-db:allow require-concurrent-index-creation because Widget holds a few rows",
+        'CREATE INDEX widget_color ON "Widget" (color);',
+      ].join("\n"),
+    );
+
+    const planned = await cli("plan", "--json");
+    expect(planned.code, planned.stderr).toBe(2);
+    const plan = JSON.parse(planned.stdout) as { safety: { findings: { level: string; rule: string }[] } };
+    expect(plan.safety.findings.map((f) => `${f.level} ${f.rule}`)).toEqual([
+      "warning require-concurrent-index-creation",
+      "exempted require-concurrent-index-creation",
+    ]);
+
+    const applied = await cli("apply", "--json");
+    expect(applied.code, applied.stderr).toBe(0);
+    const result = JSON.parse(applied.stdout) as { migrations: { name: string }[]; warnings: string[] };
+    expect(result.migrations.map((m) => m.name)).toEqual(["20250101000400_widget_indexes"]);
+    expect(result.warnings).toEqual(stderrWarnings(applied));
+    expect(result.warnings).toEqual([
+      expect.stringMatching(
+        /^safety lint: 20250101000400_widget_indexes\.sql:2 require-concurrent-index-creation on "Widget" \(2 rows, [^)]+\): [^\n]+\.$/,
+      ),
+    ]);
+    expect(applied.stderr).toContain(
+      "[neonhub-db] safety lint: 1 finding accepted by exemptions (plan lists them with their reasons)",
+    );
+    // Said before the migration runs.
+    const lines = applied.stderr.split("\n");
+    const warned = lines.findIndex((line) => line.startsWith(`${WARNING}safety lint: `));
+    const running = lines.findIndex((line) =>
+      line.startsWith("[neonhub-db] migration 20250101000400_widget_indexes:"),
+    );
+    expect([warned >= 0, running >= 0, warned < running]).toEqual([true, true, true]);
+  });
+});
