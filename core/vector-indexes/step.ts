@@ -640,7 +640,7 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
       const built =
         prefilter.buildMs !== undefined
           ? ` (${prefilter.indexName} built in ${(prefilter.buildMs / 1000).toFixed(1)} s` +
-            `${prefilter.backfilledRows ? `, sign bits filled for ${prefilter.backfilledRows} earlier rows` : ""})`
+            `${prefilter.backfilledRows ? `, sign bits filled for ${rowsText(prefilter.backfilledRows)} written earlier` : ""})`
           : "";
       log.info(
         `${definition.name}: below the exact threshold, tenants of more than ${PREFILTER_MIN_FACTOR * prefilter.depth} ` +
