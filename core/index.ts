@@ -219,6 +219,7 @@ export {
   outgrownListedIndexes,
   unusableListedIndexes,
   crossedThreshold,
+  DEFAULT_EXACT_ROWS,
   dropPrefilterGraph,
   dropTenantIndex,
   type ListedIndex,

@@ -274,6 +274,7 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
           listed,
           r,
           largestTenantsOf(inventories, r),
+          dimensionRowsOf(inventories, r),
         ),
       }));
     },
@@ -451,6 +452,7 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
         listed,
         r,
         largestTenantsOf(inventories, r),
+        dimensionRowsOf(inventories, r),
       ),
     }));
   }
@@ -767,7 +769,13 @@ function withTenantSearch(
     };
   }
   const index = { table: decision.table.table, dimension: decision.dimension };
-  const crossed = crossedThreshold(search, largestTenantsOf([inventory], index), listed, index);
+  const crossed = crossedThreshold(
+    search,
+    largestTenantsOf([inventory], index),
+    listed,
+    index,
+    inventory.rowsByDimension.get(index.dimension),
+  );
   if (crossed) {
     return {
       ...decision,
@@ -791,6 +799,14 @@ function calibratedRows(search: SearchCalibrationRecord): CalibratedTenantRows {
   };
 }
 
+/** The embedded rows of an index's table and dimension, as the inventories read them. */
+function dimensionRowsOf(
+  inventories: readonly TableInventory[],
+  index: { table: string; dimension: number },
+): number | undefined {
+  return inventories.find((inv) => inv.table.table === index.table)?.rowsByDimension.get(index.dimension);
+}
+
 /** The largest tenants of an index's table and dimension, as the inventories read them. */
 function largestTenantsOf(
   inventories: readonly TableInventory[],
@@ -806,13 +822,14 @@ function tenantSearchFacts(
   listed: readonly ListedIndex[],
   index: { table: string; dimension: number },
   largestTenants: readonly TenantRows[],
+  dimensionRows: number | undefined,
 ): {
   tenantSearch?: TenantSearchFacts;
 } {
   if (!search) return {};
   const unusable = unusableListedIndexes(listed, index.table, index.dimension);
   const outgrown = outgrownListedIndexes(listed, calibratedRows(search), index.table, index.dimension);
-  const crossed = crossedThreshold(search, largestTenants, listed, index);
+  const crossed = crossedThreshold(search, largestTenants, listed, index, dimensionRows);
   return {
     tenantSearch: {
       exactRows: search.exactRows,

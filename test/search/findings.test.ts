@@ -264,8 +264,38 @@ describe("a tenant grown past the exact threshold since the calibration", () => 
     expect(crossedThreshold(calibrated, tenants, [], chunk)).toContain(
       "tenants org-grown (9,000 rows), org-own (20,000 rows) have grown past",
     );
-    // A record made before the list, or one that measured no tenant filter (no classes), says nothing.
+    // A record made before the list that measured tenant classes says nothing.
     expect(crossedThreshold(record([measured({})]), tenants, [], chunk)).toBeUndefined();
+  });
+
+  it("is named after a calibration that measured no tenant filter, unless it holds nearly all the rows", () => {
+    // One tenant with nearly all the rows then, past the threshold: listed, and the second one grown since named.
+    const alone = { ...record([]), exactRows: 10_000, indexPathTenants: ["org-big"] };
+    const two = [
+      { organizationId: "org-big", rows: 12_006 },
+      { organizationId: "org-2", rows: 11_500 },
+    ];
+    expect(crossedThreshold(alone, two, [], chunk, 23_506)).toBe(
+      "tenant org-2 (11,500 rows) has grown past the exact threshold (10,000 visible rows) since the search " +
+        "was calibrated, into the dimension's index, which was not measured for it",
+    );
+    // The one that held them, below the threshold then (not listed), past it now.
+    const small = { ...alone, indexPathTenants: [] };
+    expect(crossedThreshold(small, two, [], chunk, 23_506)).toContain(
+      "tenants org-2 (11,500 rows), org-big (12,006 rows) have grown past",
+    );
+    // Still with nearly all the rows, it is searched as the table is, which the unfiltered calibration covers.
+    const stillAlone = [{ organizationId: "org-big", rows: 12_006 }];
+    expect(crossedThreshold(small, stillAlone, [], chunk, 12_010)).toBeUndefined();
+    expect(crossedThreshold(small, stillAlone, [], chunk, 14_000)).toContain("tenant org-big (12,006 rows)");
+    // A record of the release before the list, with no classes: an empty list, without the claim of "since".
+    const { indexPathTenants: _, ...before } = alone;
+    expect(crossedThreshold(before, stillAlone, [], chunk, 12_010)).toBeUndefined();
+    expect(crossedThreshold(before, two, [], chunk, 23_506)).toBe(
+      "tenants org-2 (11,500 rows), org-big (12,006 rows) search the dimension's index, past the exact " +
+        "threshold (10,000 visible rows), which was not measured for them: the search was calibrated with no " +
+        "tenant filter to measure, by a release that did not record which tenants searched the index then",
+    );
   });
 
   it("is said by status, with what apply does", () => {
@@ -321,7 +351,11 @@ describe("health for the prefilter", () => {
     expect(
       vectorIndexFindings(
         index,
-        readingWith({ state: "off", reason: "no tenant filter to measure yet", cause: "no-tenant-filter" }),
+        readingWith({
+          state: "off",
+          reason: "no tenant filter to measure it on: no tenant has 20 rows to measure yet",
+          cause: "no-tenant-filter",
+        }),
       ),
     ).toEqual([]);
   });

@@ -1,0 +1,195 @@
+// A calibration that measured no tenant filter (one tenant with nearly all the rows) and a second tenant
+// grown past the exact threshold since (docs/search.md, "Kept right as data grows"). Found by a walk-through
+// (3072 dimensions): tenant A 12,006 rows, calibrated alone; a second grown to 11,500 rows (23,506 in all)
+// searched the dimension's index at the unfiltered setting with recall@10 0.797, while plan said "Nothing to
+// do", health nothing and status "prefilter: off (no tenant filter to measure yet)". Here at 16 dimensions,
+// with the real default threshold (10,000 visible rows): the dimension's rows stay below twice the calibrated
+// ones, so only the crossing can plan the recalibration.
+import type { Client } from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  DEFAULT_EXACT_ROWS,
+  DEFAULT_MIGRATIONS_DIR,
+  EMBEDDING_TABLES,
+  checkHealth,
+  defaultReleaseSteps,
+  planRelease,
+  readSearchCalibrations,
+  releaseStatus,
+} from "../../core";
+import { applyAsMigrator, useReleasedDatabase } from "../security/released-database";
+import { inTransaction } from "../security/sessions";
+import { vectorText } from "../vector-indexes/data";
+import { exactTopK, loadCorpus, recallOf, type Corpus, type CorpusShape, type Tenant } from "./corpus";
+
+const SHAPE: CorpusShape = {
+  rows: 12_000,
+  dimension: 16,
+  organizations: 1,
+  topics: 40,
+  topicsPerOrganization: 3,
+  latentDimension: 8,
+  spread: 1,
+  noise: 0.1,
+  seed: 23,
+};
+/** Past the exact threshold, and with the first tenant's rows below twice the calibrated rows. */
+const GROWN_ROWS = DEFAULT_EXACT_ROWS + 100;
+const K = 10;
+const QUERIES = 12;
+const CHUNK = EMBEDDING_TABLES[0]!;
+
+describe("a second tenant grown past the threshold after a calibration with one tenant", () => {
+  const target = useReleasedDatabase("search_single_tenant");
+  let owner: Client;
+  let app: Client;
+  let corpus: Corpus;
+
+  const steps = () => defaultReleaseSteps({ seedSets: [] });
+  const planOf = async () =>
+    (
+      await planRelease({
+        databaseUrl: target.current.roles.url("migrator"),
+        migrationsDir: DEFAULT_MIGRATIONS_DIR,
+        ownerRole: target.current.roles.names.owner,
+        steps: steps(),
+      })
+    ).vectorIndexes.find((i) => i.name === CHUNK.indexName);
+  const tenantSearchInStatus = async () =>
+    (
+      await releaseStatus({
+        databaseUrl: target.current.roles.url("migrator"),
+        migrationsDir: DEFAULT_MIGRATIONS_DIR,
+        steps: steps(),
+      })
+    ).vectorIndexes.find((v) => v.name === CHUNK.indexName)?.tenantSearch;
+  const recordOf = async () =>
+    (await readSearchCalibrations(owner)).find((c) => c.indexName === CHUNK.indexName);
+  const setListed = (list: string[] | null) =>
+    owner.query(
+      `UPDATE neonhub_release.search_calibrations SET index_path_tenants = $2::jsonb WHERE index_name = $1`,
+      [CHUNK.indexName, list === null ? null : JSON.stringify(list)],
+    );
+
+  beforeAll(async () => {
+    owner = await target.current.roles.connect("migrator");
+    corpus = await loadCorpus(owner, SHAPE);
+    await applyAsMigrator(target.current, steps());
+    app = await target.current.roles.connect("app");
+  });
+  afterAll(async () => {
+    await app?.end();
+    await owner?.end();
+  });
+
+  /** Mean recall@10 of the tenant's search as the app runs it, against exact search over its rows. */
+  async function recallFor(tenant: Tenant, kind: "own" | "table-wide") {
+    const recalls: number[] = [];
+    for (const q of corpus.queries(tenant, kind, QUERIES)) {
+      const found = await inTransaction(app, tenant.organizationId, async (c) => {
+        const r = await c.query<{ id: string; datasetId: string }>(
+          `SELECT "id", "datasetId" FROM search_chunks($1::vector, $2)`,
+          [vectorText(q), K],
+        );
+        return r.rows;
+      });
+      expect(found).toHaveLength(K);
+      expect(new Set(found.map((r) => r.datasetId))).toEqual(new Set([tenant.datasetId]));
+      recalls.push(
+        recallOf(
+          await exactTopK(owner, tenant.organizationId, q, K),
+          found.map((r) => r.id),
+        ),
+      );
+    }
+    return recalls.reduce((a, b) => a + b, 0) / recalls.length;
+  }
+
+  it("records the tenant that searched the index alone, plans a recalibration once another crosses, and serves it after apply", async () => {
+    const [first] = corpus.tenants;
+    expect(first!.rows).toBe(SHAPE.rows);
+    // One tenant with all the rows: no tenant filter measured, and the tenant past the threshold recorded as
+    // searching the dimension's index.
+    const alone = await recordOf();
+    expect(alone).toMatchObject({ exactRows: DEFAULT_EXACT_ROWS, classes: [] });
+    expect(alone?.indexPathTenants).toEqual([first!.organizationId]);
+    expect((await planOf())?.action).toBe("unchanged");
+    // A record of the release before the list, made the same way, means an empty list; a tenant holding
+    // nearly all the rows is searched as the table is, which the unfiltered calibration measured: nothing to do.
+    await setListed(null);
+    expect((await planOf())?.action).toBe("unchanged");
+    await setListed([first!.organizationId]);
+
+    // A second tenant, from other topics, grown past the threshold in two loads (below it after the first).
+    const slug = "grown-org";
+    const grown: Tenant = {
+      organizationId: `${slug}-id`,
+      datasetId: `${slug}-dataset`,
+      documentId: `${slug}-document`,
+      rows: GROWN_ROWS,
+      topics: [SHAPE.topics - 1, SHAPE.topics - 2, SHAPE.topics - 3].filter(
+        (t) => !first!.topics.includes(t),
+      ),
+    };
+    await owner.query(`INSERT INTO "Organization" ("id", "slug", "name") VALUES ($1, $2, $2)`, [
+      grown.organizationId,
+      slug,
+    ]);
+    await owner.query(
+      `INSERT INTO "Dataset" ("id", "organizationId", "name", "slug", "kind") VALUES ($1, $2, 'Docs', 'docs', 'documents')`,
+      [grown.datasetId, grown.organizationId],
+    );
+    await owner.query(`INSERT INTO "Document" ("id", "datasetId", "title") VALUES ($1, $2, 'Generated')`, [
+      grown.documentId,
+      grown.datasetId,
+    ]);
+    const load = async (from: number, to: number) => {
+      const vectors = Array.from({ length: to - from }, (_, i) =>
+        vectorText(corpus.draw(grown.topics[i % grown.topics.length]!)),
+      );
+      await owner.query(
+        `INSERT INTO "Chunk" ("id", "datasetId", "embeddingSpaceId", "documentId", "idx", "text", "embedding")
+         SELECT $1 || '-' || ($4 + n), $2, $3, $1, $4 + n, 'grown', v::vector
+           FROM unnest($5::text[]) WITH ORDINALITY AS g(v, n)`,
+        [grown.documentId, grown.datasetId, corpus.spaceId, from, vectors],
+      );
+      await owner.query(`ANALYZE "Chunk"`);
+    };
+    await load(0, 3_000);
+    expect((await planOf())?.action).toBe("unchanged");
+    await load(3_000, GROWN_ROWS);
+
+    const crossed =
+      `tenant ${grown.organizationId} (${GROWN_ROWS.toLocaleString("en-US")} rows) has grown past the exact ` +
+      `threshold (${DEFAULT_EXACT_ROWS.toLocaleString("en-US")} visible rows) since the search was calibrated`;
+    expect(await planOf()).toMatchObject({ action: "update", reason: expect.stringContaining(crossed) });
+    expect((await planOf())?.reason).not.toContain(first!.organizationId);
+    expect((await tenantSearchInStatus())?.crossedThreshold).toContain(crossed);
+    const health = await checkHealth({ databaseUrl: target.current.roles.url("migrator"), steps: steps() });
+    expect(health.healthy).toBe(false);
+    expect(health.findings).toContainEqual(
+      expect.objectContaining({
+        severity: "action",
+        subject: CHUNK.indexName,
+        problem: expect.stringContaining(crossed),
+      }),
+    );
+
+    // The same record without the list (as the release before it wrote one): empty, so both tenants past the
+    // threshold are named, the first no longer holding nearly all the rows, and said as not known to have crossed
+    // since.
+    await setListed(null);
+    const legacy = await planOf();
+    expect(legacy?.action).toBe("update");
+    expect(legacy?.reason).toContain(`${grown.organizationId} (${GROWN_ROWS.toLocaleString("en-US")} rows)`);
+    expect(legacy?.reason).toContain(`${first!.organizationId} (${SHAPE.rows.toLocaleString("en-US")} rows)`);
+    expect(legacy?.reason).not.toContain("since the search was calibrated");
+
+    await applyAsMigrator(target.current, steps());
+    expect((await planOf())?.action).toBe("unchanged");
+    expect((await tenantSearchInStatus())?.crossedThreshold).toBeUndefined();
+    for (const kind of ["own", "table-wide"] as const) {
+      expect(await recallFor(grown, kind), kind).toBeGreaterThanOrEqual(0.95);
+    }
+  });
+});
