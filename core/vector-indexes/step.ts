@@ -624,7 +624,9 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
     const line =
       `${definition.name}: tenant search exact up to ${tenant.exactRows} visible rows, ` +
       `${tenant.setting} = ${tenant.value} above` +
-      (measured ? `; ${measured}` : " (no tenant large enough to measure yet)") +
+      (measured
+        ? `; ${measured}`
+        : ` (no tenant filter measured: ${tenant.unmeasured ?? "none to measure"})`) +
       cost;
     for (const f of tenant.tenantIndexFailures ?? []) {
       const graph = f.indexName.startsWith(prefilterGraphPrefix(definition.table));
@@ -651,6 +653,9 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
       );
       if (prefilter.small) log.info(`${definition.name}: ${describePrefilterSmall(prefilter.small)}`);
       for (const g of prefilter.graphs ?? []) log.info(`${definition.name}: ${describePrefilterGraph(g)}`);
+    } else if (prefilter?.cause === "no-tenant-filter") {
+      // The state of a database with one tenant (or none yet), said in the line above: nothing to act on.
+      log.info(`${definition.name}: no prefilter until there is a tenant filter to measure it on`);
     } else if (prefilter && isPrefilterTable(definition.table.table)) {
       log.warn(`${definition.name}: no prefilter: ${prefilter.reason}`);
     }
