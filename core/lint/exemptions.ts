@@ -7,7 +7,12 @@
 // lint does not report (a misspelling), a rule no exemption may accept, or gives no reason is an error; one
 // that matches no finding of its statement (placed before the wrong statement) is a warning.
 import { closestName } from "../closest-name";
-import { EXEMPTABLE_RULES, UNCHECKED_STATEMENT_RULE, UNEXEMPTABLE_RULES } from "./rules";
+import {
+  EXEMPTABLE_RULES,
+  TRANSACTION_CONTROL_RULE,
+  UNCHECKED_STATEMENT_RULE,
+  UNEXEMPTABLE_RULES,
+} from "./rules";
 
 export interface Exemption {
   /** The rule it names, lower case; null when it names none (an error). */
@@ -75,7 +80,10 @@ export function exemptionProblem(
   if (UNEXEMPTABLE_RULES.includes(rule)) {
     return {
       level: "error",
-      problem: `The exemption names ${rule}, which no exemption accepts: PostgreSQL cannot run such a statement whatever the comment says.`,
+      problem:
+        rule === TRANSACTION_CONTROL_RULE
+          ? `The exemption names ${rule}, which no exemption accepts: a migration that ends its own transaction is not applied all or nothing, whatever the comment says.`
+          : `The exemption names ${rule}, which no exemption accepts: PostgreSQL cannot run such a statement whatever the comment says.`,
       fix: "correct the statement as its own finding says, and remove the comment",
     };
   }

@@ -27,6 +27,7 @@ import {
   NOT_NULL_RULE,
   SYNTAX_ERROR_RULE,
   TRANSACTION_BLOCK_RULE,
+  TRANSACTION_CONTROL_RULE,
   TYPE_CHANGE_RULE,
   UNCHECKED_STATEMENT_RULE,
   accessMethodUnchanged,
@@ -62,6 +63,7 @@ import {
 } from "./statements";
 import { describeSyntaxError } from "./syntax-errors";
 import { outsideTransaction } from "./transaction-block";
+import { TRANSACTION_CONTROL_FIX, transactionControls } from "./transaction-control";
 import { judgeTypeChange, typeChange, type TypeChangeVerdict } from "./type-change";
 import { readWithServerParser, type UnreadStatement } from "./unreadable";
 import { unflaggedFindings } from "./unflagged";
@@ -73,7 +75,7 @@ export type MigrationSection = "up" | "down";
 const SECTIONS: readonly MigrationSection[] = ["up", "down"];
 
 /** The command that runs a section, for what would stop it. */
-const RUN_BY: Record<MigrationSection, string> = { up: "apply", down: "revert" };
+const RUN_BY: Record<MigrationSection, "apply" | "revert"> = { up: "apply", down: "revert" };
 
 export interface SafetyFinding {
   /**
@@ -517,7 +519,8 @@ async function weighFinding(
     return [
       {
         ...base,
-        problem: `${base.problem} ${UNKNOWN_TABLE.unread}`,
+        // Advice is a warning whatever the table holds: there is nothing to weigh.
+        problem: info.kind === "advice" ? base.problem : `${sentence(base.problem)} ${UNKNOWN_TABLE.unread}`,
         table: null,
         tableSize: null,
         holdsData: true,
@@ -544,7 +547,7 @@ async function weighFinding(
       // Renamed, or created in a way the lint does not read (CREATE TABLE AS, a DO block): it may hold rows.
       weighed.push({
         ...base,
-        problem: `${base.problem} ${UNKNOWN_TABLE[target.kind]}`,
+        problem: `${sentence(base.problem)} ${UNKNOWN_TABLE[target.kind]}`,
         table: target.name,
         tableSize: null,
         holdsData: true,
@@ -589,6 +592,9 @@ async function weighFinding(
 function actionHolds(action: StatementPart, offset: number): boolean {
   return offset >= action.offset && offset < action.offset + action.text.length;
 }
+
+/** A problem as a sentence, to say more after it: squawk's messages do not all end in a full stop. */
+const sentence = (text: string) => (/[.!?]$/.test(text) ? text : `${text}.`);
 
 /** What a finding says when the lint cannot weigh its table. */
 const UNKNOWN_TABLE = {
@@ -690,9 +696,16 @@ function uncheckedFinding(file: LintedFile, { statement, squawk }: UnreadStateme
   };
 }
 
-/** Statements PostgreSQL refuses inside the transaction every migration runs in. */
+/** Statements PostgreSQL refuses inside the transaction every migration runs in, and transaction control that
+ *  would end that transaction part way (transaction-control.ts). */
 function transactionBlockFindings(file: LintedFile): SafetyFinding[] {
+  const controls = transactionControls(file.statements, RUN_BY[file.section]);
   return file.statements.flatMap((statement) => {
+    const control = controls.get(statement);
+    if (control) {
+      const line = lineOf(file.text, statement.start + control.offset);
+      return [unexemptable(file, line, TRANSACTION_CONTROL_RULE, control.problem, TRANSACTION_CONTROL_FIX)];
+    }
     const found = outsideTransaction(statement);
     if (!found) return [];
     return [

@@ -340,14 +340,6 @@ export const RULES: Record<string, RuleInfo> = {
   "ban-create-domain-with-constraint": ADVICE,
   "identifier-too-long": ADVICE,
   "require-enum-value-ordering": ADVICE,
-  "transaction-nesting": {
-    ...ADVICE,
-    saferForm: "leave transaction control to the engine: each migration runs in a transaction of its own",
-  },
-  "ban-uncommitted-transaction": {
-    ...ADVICE,
-    saferForm: "leave transaction control to the engine: each migration runs in a transaction of its own",
-  },
   // CREATE or DROP DATABASE cannot run in a migration at all: TRANSACTION_BLOCK_RULE's error says so.
   "ban-drop-database": ADVICE,
 };
@@ -430,7 +422,8 @@ export function accessMethodUnchanged(
 /** squawk rules not asked for: the engine sets both timeouts and wraps each migration in a transaction,
  *  and these are about style, not about keeping the app up. `ban-concurrent-index-creation-in-transaction`
  *  is one case of what the engine checks itself, for every statement that cannot run in a transaction
- *  (transaction-block.ts). */
+ *  (transaction-block.ts); `transaction-nesting` and `ban-uncommitted-transaction` are what the engine refuses
+ *  itself as transaction-control (transaction-control.ts), and squawk's reports ROLLBACK TO SAVEPOINT too. */
 export const EXCLUDED_RULES = [
   "require-lock-timeout",
   "require-statement-timeout",
@@ -442,6 +435,8 @@ export const EXCLUDED_RULES = [
   "prefer-identity",
   "ban-char-field",
   "ban-concurrent-index-creation-in-transaction",
+  "transaction-nesting",
+  "ban-uncommitted-transaction",
 ] as const;
 
 /**
@@ -496,6 +491,9 @@ export const SYNTAX_ERROR_RULE = "syntax-error";
 export const UNCHECKED_STATEMENT_RULE = "unchecked-statement";
 /** The engine's own finding: a statement PostgreSQL refuses inside a transaction block (transaction-block.ts). */
 export const TRANSACTION_BLOCK_RULE = "cannot-run-in-transaction";
+/** The engine's own finding: COMMIT, ROLLBACK, BEGIN and the like in a section, or COMMIT or ROLLBACK in a DO
+ *  block, which would end the transaction the migration runs in part way (transaction-control.ts). */
+export const TRANSACTION_CONTROL_RULE = "transaction-control";
 /** A finding on an exemption comment itself (exemptions.ts). */
 export const EXEMPTION_RULE = "neonhub-db:allow";
 
@@ -506,6 +504,7 @@ export const EXEMPTION_RULE = "neonhub-db:allow";
 export const UNEXEMPTABLE_RULES: readonly string[] = [
   SYNTAX_ERROR_RULE,
   TRANSACTION_BLOCK_RULE,
+  TRANSACTION_CONTROL_RULE,
   EXEMPTION_RULE,
 ];
 
