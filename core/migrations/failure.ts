@@ -11,6 +11,7 @@ import { STATEMENT_TIMEOUT_SETTINGS } from "../lock-safety/settings";
 import { CORRECTED_DOWN_FLAG } from "./corrected-down";
 import { migrationSection, type MigrationFile } from "./files";
 import type { CountedError } from "./statement-counts";
+import { TRANSACTION_ENDED } from "./transaction-guard";
 import { violatedRows, type IntegrityError, type ViolatedRows } from "./violated-rows";
 
 /** SQLSTATE query_canceled: a statement timeout, or a cancel request (pg_cancel_backend, Ctrl-C in psql). */
@@ -201,4 +202,50 @@ function failurePlace(
   if (last >= first + SHOWN_LINES)
     shown.push(`  ${" ".repeat(width)} | ... (${last - first - SHOWN_LINES + 1} more line(s))`);
   return { line: first, statement: completed + 1, foundBy: "count", shown, code: failed.code };
+}
+
+/** How a section that ended the transaction it runs in (transaction-guard.ts) left the migration. */
+export interface EndedTransaction {
+  direction: "up" | "down";
+  finished: number;
+  /** Whether the section committed part of the migration (else it rolled back, and what followed ran outside). */
+  committed: boolean;
+  statementTimeoutMs?: number;
+}
+
+/**
+ * A migration whose section ended the transaction the engine runs it in: it did not run all or nothing, and no
+ * ledger row was written (or deleted) for it. `error` is the guard's own (TRANSACTION_ENDED), raised before the
+ * ledger row, or the error a statement after a COMMIT failed with.
+ */
+export function describeEndedTransaction(
+  error: unknown,
+  file: MigrationFile,
+  ended: EndedTransaction,
+): ReleaseError {
+  const { direction, finished, committed } = ended;
+  const run = direction === "up" ? "apply" : "revert";
+  const section = direction === "up" ? "Up" : "Down";
+  const guard = (error as { code?: unknown } | null)?.code === TRANSACTION_ENDED;
+  const failed = describeMigrationFailure(error, {
+    file,
+    direction,
+    finished,
+    statementTimeoutMs: ended.statementTimeoutMs,
+  });
+  const what = `its ${section} section ended the transaction ${run} runs it in (a COMMIT, ROLLBACK or the like, or a function or procedure that ends it), so it did not run all or nothing`;
+  const message = guard
+    ? `${direction === "up" ? "Migration" : "Reverting migration"} ${file.name}.sql stopped before its ledger row: ${what}.`
+    : `${failed.message}\nBefore that statement, ${what}.`;
+  const state = committed ? "is committed" : "may be committed";
+  const fix =
+    direction === "up"
+      ? `What ran of it before its transaction ended ${state}, and no ledger row records it${finished > 0 ? ` (the ${finished} migration(s) before it are applied)` : ""}. See what is in the database with verify (or plan, which reports it as schema drift), undo that part by hand, remove the transaction control from ${file.name}.sql (if it meant two transactions, split it into two migrations), and run apply again.`
+      : `What ran of it before its transaction ended ${state}, and its ledger row stays: the ledger records it as applied${finished > 0 ? ` (the ${finished} migration(s) after it are reverted)` : ""}. See what is in the database with verify (or plan), put back by hand what its Down section removed, then remove the transaction control from its Down section and run the revert again with ${CORRECTED_DOWN_FLAG} ${file.name}.`;
+  return new ReleaseError("migration-failed", message, fix, {
+    cause: error,
+    failedMigration: guard
+      ? { ...failed.failedMigration!, line: null, statement: null }
+      : failed.failedMigration,
+  });
 }

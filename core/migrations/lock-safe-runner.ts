@@ -17,10 +17,16 @@ import {
   type LockSafetySettings,
 } from "../lock-safety/settings";
 import { lockWaitNamesOf, type LockWaitNames, type LockWaitWords } from "../lock-safety/wait-names";
-import { describeMigrationFailure } from "./failure";
+import { describeEndedTransaction, describeMigrationFailure } from "./failure";
 import type { MigrationFile } from "./files";
 import { withUtf16Positions } from "./positions";
 import { withStatementCounts } from "./statement-counts";
+import {
+  GUARD_START,
+  GUARD_STATEMENTS_AFTER_BEGIN,
+  endedTransaction,
+  withTransactionGuard,
+} from "./transaction-guard";
 import { withOneMessagePerTransaction } from "./transaction-messages";
 
 export type MigrationDirection = "up" | "down";
@@ -72,7 +78,7 @@ export async function runWithLockSafety(
   const settings = options.sessionSettings;
   const { pid } = (
     await client.query<{ pid: number }>(
-      `SELECT ${settings ? `${settings.sql}, ` : ""}pg_backend_pid() AS pid`,
+      `SELECT ${settings ? `${settings.sql}, ` : ""}${GUARD_START}, pg_backend_pid() AS pid`,
       settings?.params ?? [],
     )
   ).rows[0]!;
@@ -106,8 +112,11 @@ export async function runWithLockSafety(
   // Positions in UTF-16 units (describeMigrationFailure() slices the file with them); an error without a
   // position says how many statements completed before it. Up: one message per migration (BEGIN, its SQL,
   // its ledger row, COMMIT), which holds the ledger row's INSERT.
+  // Each section checked, before its ledger row, to have left its transaction open (transaction-guard.ts).
   const counted = withUtf16Positions(withStatementCounts(client));
-  const dbClient = (direction === "up" ? withOneMessagePerTransaction(counted) : counted) as ClientBase;
+  const dbClient = withTransactionGuard(
+    direction === "up" ? withOneMessagePerTransaction(counted, GUARD_STATEMENTS_AFTER_BEGIN) : counted,
+  ) as ClientBase;
   // node-pg-migrate is ESM-only; Node 20.19+ require()s it. Loaded here so that importing the engine stays
   // cheap for commands that never migrate. (The type comes by file path: node10 resolution ignores "exports".)
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -147,6 +156,16 @@ export async function runWithLockSafety(
         const failed = current;
         current = undefined;
         options.onRunning?.(undefined);
+        // A section that ended its transaction is not retried: what it committed would run twice.
+        const ended = await endedTransaction(client, error);
+        if (failed && ended) {
+          throw describeEndedTransaction(error, failed.file, {
+            direction,
+            finished: done.length,
+            committed: ended.committed,
+            statementTimeoutMs: safety.statementTimeoutMs,
+          });
+        }
         if (!failed || (error as { code?: string })?.code !== LOCK_NOT_AVAILABLE) {
           throw describeMigrationFailure(error, {
             file: failed?.file,

@@ -6,7 +6,8 @@
 // aborted with nothing of it committed, and the error reaches node-pg-migrate from the COMMIT it awaited
 // (it awaits each step in turn and uses no step's result; see Migration._apply in node-pg-migrate).
 // The error's position is made relative to the statement it points into again, so carets stay right, and its
-// count of completed statements (statement-counts.ts) relative to the migration's SQL, which follows the BEGIN.
+// count of completed statements (statement-counts.ts) relative to the migration's SQL, which follows the BEGIN
+// (and the transaction guard's statement after it, transaction-guard.ts).
 import type { ClientBase, QueryResult } from "pg";
 import type { CountedError } from "./statement-counts";
 
@@ -42,20 +43,24 @@ function positionInStatement(error: unknown, starts: readonly number[]): void {
   positioned.position = String(position - start);
 }
 
-/** The error's count of completed statements without the message's leading `BEGIN;`. */
-function countFromSql(error: unknown): void {
+/** The error's count of completed statements without the `leading` ones the message sends before the SQL. */
+function countFromSql(error: unknown, leading: number): void {
   const counted = error as CountedError | null;
   if (counted && typeof counted.completedStatements === "number") {
-    counted.completedStatements = Math.max(0, counted.completedStatements - 1);
+    counted.completedStatements = Math.max(0, counted.completedStatements - leading);
   }
 }
 
 /**
  * A client for node-pg-migrate (it needs only `query`) that holds a migration's statements from `BEGIN;` and
  * sends them with the `COMMIT;`. Anything else (a query with parameters, node-pg-migrate's own reads) goes
- * out as it comes, after whatever is held.
+ * out as it comes, after whatever is held. `afterBegin`: how many statements come between the `BEGIN;` and the
+ * migration's SQL (the transaction guard's, transaction-guard.ts).
  */
-export function withOneMessagePerTransaction(client: Pick<ClientBase, "query">): Pick<ClientBase, "query"> {
+export function withOneMessagePerTransaction(
+  client: Pick<ClientBase, "query">,
+  afterBegin = 0,
+): Pick<ClientBase, "query"> {
   const send = client.query.bind(client) as unknown as Query;
   let holding: string[] | undefined;
 
@@ -69,7 +74,7 @@ export function withOneMessagePerTransaction(client: Pick<ClientBase, "query">):
       return Array.isArray(results) ? results.at(-1) : results;
     } catch (error) {
       positionInStatement(error, starts);
-      countFromSql(error);
+      countFromSql(error, 1 + afterBegin);
       throw error;
     }
   };
