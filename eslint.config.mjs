@@ -45,6 +45,7 @@ export default tseslint.config(
       "test/vector-indexes/build-memory.test.ts",
       "test/observability/health-rules.test.ts",
       "test/core/hostile-inputs.test.ts",
+      "test/core/transaction-guard.test.ts",
       "test/core/transaction-messages.test.ts",
       "test/search/findings.test.ts",
     ],

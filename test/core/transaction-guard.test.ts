@@ -2,12 +2,12 @@
 // migration in (a COMMIT, a ROLLBACK, or what the lint cannot read) fails the migration before its ledger row,
 // says that what ran before may be committed, and how to check. apply lints such a section first
 // (test/lint/transaction-control.test.ts): these run the runner itself, as the lint does not, and revert's
-// corrected Down section, which revert does not lint.
+// corrected Down section, which revert does not lint. (The runner is not the engine's API: imported where it
+// lives, as transaction-messages.test.ts does.)
 import { rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { ReleaseError, applyRelease, readMigrationFiles, withReleaseSession } from "../../core";
-import { silentLogger } from "../../core/logger";
+import { ReleaseError, applyRelease, readMigrationFiles, silentLogger, withReleaseSession } from "../../core";
 import { runPendingMigrations } from "../../core/migrations/run";
 import { useTestDatabase, withClient } from "../support/database";
 import { fixtureMigrationsCopy, writeMigration } from "../support/fixtures";
