@@ -80,7 +80,7 @@ export function transactionControls(
       if (/^\s*END\s*;?\s*$/i.test(code)) atomic -= 1;
       continue;
     }
-    if (/\bBEGIN\s+ATOMIC\b/i.test(code) && !/\bEND\s*;?\s*$/i.test(code)) {
+    if (/\bBEGIN\s+ATOMIC\b/i.test(code) && !/\bBEGIN\s+ATOMIC\s+END\s*;?\s*$/i.test(code)) {
       atomic += 1;
       continue;
     }

@@ -65,6 +65,13 @@ describe("transaction control in a migration", () => {
     );
     expect(await inTransaction("DO $$ BEGIN COMMIT; END $$")).toBe("invalid transaction termination");
     expect(await inTransaction("DO $$ BEGIN ROLLBACK; END $$")).toBe("invalid transaction termination");
+    // A procedure that commits, created by an earlier migration: refused in a transaction block too, so a CALL
+    // of one fails the migration cleanly (the runner's guard is for what ends it and is not refused).
+    await withClient(db.current.url, (c) =>
+      c.query("CREATE PROCEDURE widget_commit() LANGUAGE plpgsql AS $$ BEGIN COMMIT; END $$"),
+    );
+    expect(await inTransaction("CALL widget_commit()")).toBe("invalid transaction termination");
+    await withClient(db.current.url, (c) => c.query("DROP PROCEDURE widget_commit()"));
     // PREPARE TRANSACTION ends it too, where prepared transactions are enabled (max_prepared_transactions).
   });
 
@@ -172,6 +179,11 @@ describe("transaction control in a migration", () => {
         "CREATE FUNCTION widget_commit() RETURNS void LANGUAGE plpgsql AS $$ BEGIN COMMIT; END $$;",
         "CREATE PROCEDURE widget_rollback() LANGUAGE plpgsql AS $$ BEGIN ROLLBACK; END $$;",
         "CREATE FUNCTION widget_one() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; END;",
+        "CREATE FUNCTION widget_sign(x int) RETURNS int LANGUAGE sql",
+        "BEGIN ATOMIC",
+        "  SELECT CASE WHEN x > 0 THEN 1 ELSE 0 END;",
+        "END;",
+        "CREATE FUNCTION widget_none() RETURNS void LANGUAGE sql BEGIN ATOMIC END;",
       ].join("\n"),
     );
     expect(report.findings.filter((f) => f.level === "error")).toEqual([]);
