@@ -5,7 +5,8 @@
 // is weighed as one on a table with data, and says so: a blocking statement passes only where the lint knows
 // it costs nothing. What squawk does not report (unflagged.ts, and a backfill under a lock its migration took:
 // held-locks.ts), the lint does. A statement PostgreSQL cannot
-// run as written (a syntax error, one that cannot run in a transaction) and a malformed exemption are errors on
+// run as written (a syntax error, one that cannot run in a transaction), transaction control that would end the
+// migration's transaction part way (transaction-control.ts) and a malformed exemption are errors on
 // every stack and on any table, and no exemption accepts them. A statement squawk's parser cannot read is put
 // to the server's own parser first (unreadable.ts): one the server parses is not a syntax error but a warning
 // that the lint could not check it. Down sections are linted too, since revert runs them on the tables as they

@@ -423,7 +423,8 @@ export function accessMethodUnchanged(
  *  and these are about style, not about keeping the app up. `ban-concurrent-index-creation-in-transaction`
  *  is one case of what the engine checks itself, for every statement that cannot run in a transaction
  *  (transaction-block.ts); `transaction-nesting` and `ban-uncommitted-transaction` are what the engine refuses
- *  itself as transaction-control (transaction-control.ts), and squawk's reports ROLLBACK TO SAVEPOINT too. */
+ *  itself as transaction-control (transaction-control.ts), and squawk's transaction-nesting reports a
+ *  ROLLBACK TO SAVEPOINT too, which ends nothing. */
 export const EXCLUDED_RULES = [
   "require-lock-timeout",
   "require-statement-timeout",
