@@ -199,6 +199,30 @@ describe("transaction control in a migration", () => {
     });
   });
 
+  it("leaves squawk's advice on a statement with no table in squawk's words, not weighed as data", async () => {
+    // As squawk's transaction-nesting was shown: "...managed by your migration tool The lint cannot tell which
+    // table the statement works on, so it weighs it as one that holds data."
+    await withClient(db.current.url, (c) => c.query("CREATE TYPE mood AS ENUM ('calm')"));
+    const report = await lint(
+      ["ALTER TYPE mood ADD VALUE 'tense';", "CREATE DOMAIN positive AS int CHECK (VALUE > 0);"].join("\n"),
+    );
+    expect(report.findings.map((f) => [f.level, f.line, f.rule, f.problem])).toEqual([
+      [
+        "warning",
+        2,
+        "require-enum-value-ordering",
+        "ADD VALUE without BEFORE or AFTER appends the value to the end of the enum, which may result in unexpected ordering.",
+      ],
+      [
+        "warning",
+        3,
+        "ban-create-domain-with-constraint",
+        "Domains with constraints have poor support for online migrations. Use table and column constraints instead.",
+      ],
+    ]);
+    await withClient(db.current.url, (c) => c.query("DROP TYPE mood"));
+  });
+
   it("is not accepted by an exemption", async () => {
     const report = await lint(
       ["-- neonhub-db:allow transaction-control because the backfill is long", "COMMIT;"].join("\n"),
