@@ -5,6 +5,7 @@ import path from "node:path";
 import {
   adoptUpstreamDatabase,
   DEFAULT_MIGRATIONS_DIR,
+  MIGRATOR_URL_SOURCES,
   PROJECT_ROOT,
   ReleaseError,
   applyRelease,
@@ -80,7 +81,7 @@ function databaseUrlOf(args: CliArgs, env: NodeJS.ProcessEnv): { databaseUrl: st
     "invalid-input",
     "No database URL given.",
     "Pass --database-url postgresql://user:password@host:5432/neonhub, or set DIRECT_URL (the migrator's: " +
-      "`pulumi stack output --show-secrets directUrl` on a stack, `npm run -s local -- env` locally) or DATABASE_URL.",
+      `${MIGRATOR_URL_SOURCES}) or DATABASE_URL.`,
   );
 }
 

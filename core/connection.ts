@@ -2,7 +2,7 @@
 // shows up in pg_stat_activity (and in lock-holder reports), and errors that name host, port and fix.
 import { Client, type QueryResult } from "pg";
 import { driverConfig, type DatabaseTarget } from "./dsn";
-import { ReleaseError } from "./errors";
+import { MIGRATOR_URL_SOURCES, ReleaseError } from "./errors";
 
 export interface ConnectOptions {
   /** Shown in pg_stat_activity, e.g. "neonhub-db:apply". */
@@ -98,14 +98,14 @@ function describeConnectError(error: unknown, target: DatabaseTarget, timeoutMs:
       return new ReleaseError(
         "authentication",
         `Password authentication failed for user "${target.user}" at ${where}.`,
-        "Check the user and password in the database URL.",
+        `Check the user and password in the database URL: use the connection string the stack or the local cluster gives (the migrator's: ${MIGRATOR_URL_SOURCES}; baseline's and adopt's admin: \`npm run -s local -- env --admin\` locally).`,
         { cause: error },
       );
     case "28000":
       return new ReleaseError(
         "authentication",
         `The server at ${where} does not accept user "${target.user}" for database "${target.database}": ${message}`,
-        "Check pg_hba.conf on the server, or the user in the database URL.",
+        `Check pg_hba.conf on the server, or the user in the database URL (the migrator's connection string: ${MIGRATOR_URL_SOURCES}).`,
         { cause: error },
       );
     case "3D000":

@@ -126,12 +126,16 @@ export function isReleaseError(error: unknown): error is ReleaseError {
 }
 
 /**
+ * Where the migrator's connection string (DIRECT_URL) comes from, on a stack and locally: said by every fix
+ * that points to it (a refused login, a login that may not do what a command needs, no URL given).
+ */
+export const MIGRATOR_URL_SOURCES =
+  "`pulumi stack output --show-secrets directUrl` on a stack, `npm run -s local -- env` locally";
+
+/**
  * The fix for a command run with a login that may not do what it needs (health, load-chunks): where the
  * migrator's connection string comes from, on a stack and locally.
  */
 export function asMigratorFix(command: string): string {
-  return (
-    `Run ${command} as the migrator: --database-url "$DIRECT_URL" ` +
-    "(`pulumi stack output --show-secrets directUrl` on a stack, `npm run -s local -- env` locally)."
-  );
+  return `Run ${command} as the migrator: --database-url "$DIRECT_URL" (${MIGRATOR_URL_SOURCES}).`;
 }

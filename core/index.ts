@@ -1,5 +1,6 @@
 // The release engine's public API. Pulumi-free: the CLI, the dynamic providers and the tests import this.
 export {
+  MIGRATOR_URL_SOURCES,
   RELEASE_ERROR_CODES,
   ReleaseError,
   SettingError,

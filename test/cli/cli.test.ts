@@ -265,6 +265,10 @@ describe("bad input gets a clear error and exit 1, with no password in the outpu
     const doc = JSON.parse(run.stdout) as { error: { code: string; message: string; fix: string } };
     expect(doc.error.code).toBe("authentication");
     expect(doc.error.fix).toContain("password");
+    // Where the right connection string comes from, as README's error-code table says.
+    expect(doc.error.fix).toContain(
+      "`pulumi stack output --show-secrets directUrl` on a stack, `npm run -s local -- env` locally",
+    );
   });
 
   it("leaves the database as it was", async () => {
