@@ -185,13 +185,12 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     // With --json, the result and every warning the command wrote on stderr (CI may read stdout alone).
     const emit = (value: object, text: string) =>
       json ? outDocument({ ...value, warnings: log.warnings }) : out(text);
-    // Said before the process ends by the signal; with --json, the one document stdout gets. Its warnings are
-    // the command's: the interruption is the error itself.
+    // Said before the process ends by the signal, as an error (not a warning: --json's warnings are the
+    // command's, and the interruption is the error itself); with --json, the one document stdout gets.
     const reportInterruption = (interruption: Interruption) => {
       const error = new ReleaseError("interrupted", interruption.message, interruption.fix);
-      const document = releaseErrorDocument(error, [...log.warnings]);
-      log.warn(`interrupted: ${interruption.message} ${interruption.fix}`);
-      if (json) outDocument(document);
+      err(`neonhub-db: error: interrupted: ${error.describe()}`);
+      if (json) outDocument(releaseErrorDocument(error, log.warnings));
     };
     switch (args.command) {
       case "plan": {

@@ -55,7 +55,15 @@ const lockIsFree = async () => {
 
 interface InterruptedError {
   error: { code: string; message: string; fix: string };
+  warnings: string[];
 }
+
+/** The warnings a command wrote on stderr, as --json's `warnings` says them (after `warning: `). */
+const stderrWarnings = (stderr: string) =>
+  stderr
+    .split("\n")
+    .filter((line) => line.startsWith("[neonhub-db] warning: "))
+    .map((line) => line.slice("[neonhub-db] warning: ".length));
 
 describe("a command stopped by a signal", () => {
   it.each([
@@ -70,16 +78,19 @@ describe("a command stopped by a signal", () => {
       const args = ["apply", "--migrations-dir", dir, ...(json ? ["--json"] : [])];
       const result = await stopWhileSleeping(args, signal);
       expect(result.signal, result.stderr).toBe(signal);
-      expect(result.stderr).toContain("interrupted: apply stopped");
+      // An error line, not a warning: --json's warnings hold every stderr warning line, and not this.
+      expect(result.stderr).toContain("neonhub-db: error: interrupted: apply stopped");
+      expect(result.stderr).not.toContain("warning: interrupted");
       expect(result.stderr).toContain(
         "migration 20991231000000_sleep, which was running, is rolled back whole with its ledger row",
       );
       expect(result.stderr).toContain("Run the same command again to complete the release");
       if (json) {
         // --json's one document, errors included: the interruption is one.
-        const { error } = JSON.parse(result.stdout) as InterruptedError;
+        const { error, warnings } = JSON.parse(result.stdout) as InterruptedError;
         expect(error.code).toBe("interrupted");
         expect(error.message).toContain("migration 20991231000000_sleep, which was running");
+        expect(warnings).toEqual(stderrWarnings(result.stderr));
         expect(error.fix).toContain("Run the same command again to complete the release");
       } else {
         expect(result.stdout).toBe("");
@@ -120,7 +131,8 @@ describe("a command stopped by a signal", () => {
         signal,
       );
       expect(result.signal, result.stderr).toBe(signal);
-      expect(result.stderr).toContain("interrupted: revert stopped");
+      expect(result.stderr).toContain("neonhub-db: error: interrupted: revert stopped");
+      expect(result.stderr).not.toContain("warning: interrupted");
       expect(result.stderr).toContain(
         "migration 20991231000100_revertable, whose Down section was running, is rolled back whole and stays applied",
       );
