@@ -222,8 +222,8 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
           emit(upgraded, renderUpgrade(upgraded));
           return upgraded.complete ? EXIT.ok : EXIT.pending;
         }
-        const result = await reportIfInterrupted(reportInterruption, "apply", (onMigrationRunning) =>
-          applyRelease({ ...options, onMigrationRunning }),
+        const result = await reportIfInterrupted(reportInterruption, "apply", (track) =>
+          applyRelease({ ...options, ...track }),
         );
         emit(result, renderApply(result));
         return EXIT.ok;
@@ -280,7 +280,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
             if (revertPlanBlocked(plan)) return EXIT.error;
             return plan.migrations.length > 0 ? EXIT.pending : EXIT.ok;
           }
-          const result = await reportIfInterrupted(reportInterruption, "revert", (onMigrationRunning) =>
+          const result = await reportIfInterrupted(reportInterruption, "revert", ({ onMigrationRunning }) =>
             session.revert({ to, correctedDown: args.correctedDown, onMigrationRunning }),
           );
           emit({ confirmed: true, result }, renderRevert(result));

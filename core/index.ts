@@ -62,7 +62,7 @@ export {
 } from "./release";
 export type { PlanProblem } from "./plan-problems";
 export { driftPlanProblems, driftWarningText, type DriftBeforeRelease } from "./drift-before-release";
-export type { ReleaseStep, StepItemPlan, StepItemResult, StepManifestEntry } from "./steps";
+export type { ReleaseStep, RunningStep, StepItemPlan, StepItemResult, StepManifestEntry } from "./steps";
 export { DISPLAY_CHECKSUM_LENGTH, displayChecksum, displayChecksumPair, ledgerProblemText } from "./display";
 export {
   STEP_KINDS,
@@ -144,7 +144,13 @@ export {
 } from "./row-level-security";
 export { AVAILABLE_SEED_SETS, defaultReleaseSteps, type DefaultStepOptions } from "./default-steps";
 export { baselineRelease, type BaselineResult } from "./baseline";
-export { reportIfInterrupted, type InterruptibleCommand, type Interruption } from "./interrupted-commands";
+export {
+  reportIfInterrupted,
+  type InterruptibleCommand,
+  type Interruption,
+  type Running,
+  type RunningTrackers,
+} from "./interrupted-commands";
 export { BOOKKEEPING_SCHEMA, MIGRATIONS_TABLE, RELEASE_LOCK_KEY, bookkeepingExists } from "./bookkeeping";
 export { closeClient, openClient } from "./connection";
 export { RELEASE_LOCK_TIMEOUT_SECONDS, acquireReleaseLock, isReleaseLockSeconds } from "./lock";

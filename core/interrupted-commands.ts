@@ -5,6 +5,7 @@
 // that was running and releases the session-level release lock. Every migration, batch and step commits whole,
 // so what finished before stays.
 import { undoOnInterrupt } from "./interrupt";
+import type { RunningStep } from "./steps";
 
 export type InterruptibleCommand = "apply" | "upgrade-legacy" | "revert" | "baseline" | "adopt";
 
@@ -22,17 +23,45 @@ const SESSION_ENDS =
 const UNLESS_COMMITTING =
   "unless the signal came as it committed: `neonhub-db status` shows what the ledger records";
 
-/** What an interrupted `command` left, naming the migration that was running when it is known, and what to run. */
-export function interruption(command: InterruptibleCommand, running?: string): Interruption {
+/** What was running when the signal came, when the command tells it: a migration, or a step of apply's. */
+export type Running = { migration: string } | { step: RunningStep };
+
+/** What the interrupted apply left of the step that was running (every migration was applied before it). */
+function stoppedStep({ step, item, action }: RunningStep): string {
+  const stays = "; every migration stays applied.";
+  switch (step) {
+    case "vectorIndexes":
+      if (item && action === "calibrate")
+        return `the vector-index step was calibrating index ${item}, whose calibration is not recorded: the next apply calibrates it again${stays}`;
+      if (item)
+        return `the vector-index step was building index ${item} (its build, calibration and record), which the next apply builds again (a CONCURRENTLY build it stopped leaves an INVALID index, which that apply drops first)${stays}`;
+      return `the vector-index step was running (no index build), and the next apply runs it again${stays}`;
+    case "seeds":
+      if (item)
+        return `seed set ${item}, which was being written, is rolled back whole (${UNLESS_COMMITTING}) and written by the next apply${stays}`;
+      return `the seed-set step was running (no set being written), and the next apply runs it again${stays}`;
+    case "rowLevelSecurity":
+      return `the row-level security step, which was running, is rolled back whole (${UNLESS_COMMITTING}) and runs again with the next apply${stays}`;
+  }
+}
+
+/**
+ * What an interrupted `command` left, naming what was running (the migration, or apply's step and the index or
+ * seed set it was on) when it is known, and what to run.
+ */
+export function interruption(command: InterruptibleCommand, running?: Running): Interruption {
+  const migration = running && "migration" in running ? running.migration : undefined;
   switch (command) {
     case "apply":
       return {
         message:
           `apply stopped. ${SESSION_ENDS}: ` +
-          (running
-            ? `migration ${running}, which was running, is rolled back whole with its ledger row (${UNLESS_COMMITTING})`
-            : "the migration that was running, if any, is rolled back whole with its ledger row") +
-          "; the ones before it stay applied, and an index build it stopped is built again by the next apply.",
+          (running && "step" in running
+            ? stoppedStep(running.step)
+            : (migration
+                ? `migration ${migration}, which was running, is rolled back whole with its ledger row (${UNLESS_COMMITTING})`
+                : "the migration that was running, if any, is rolled back whole with its ledger row") +
+              "; the ones before it stay applied, and an index build it stopped is built again by the next apply."),
         fix: "Run the same command again to complete the release (`neonhub-db plan` shows what is left).",
       };
     case "upgrade-legacy":
@@ -44,8 +73,8 @@ export function interruption(command: InterruptibleCommand, running?: string): I
       return {
         message:
           `revert stopped. ${SESSION_ENDS}: ` +
-          (running
-            ? `migration ${running}, whose Down section was running, is rolled back whole and stays applied (${UNLESS_COMMITTING})`
+          (migration
+            ? `migration ${migration}, whose Down section was running, is rolled back whole and stays applied (${UNLESS_COMMITTING})`
             : "the migration whose Down section was running, if any, is rolled back whole and stays applied") +
           "; the ones reverted before it stay reverted.",
         fix: "Run the same command again to revert the rest.",
@@ -61,24 +90,35 @@ export function interruption(command: InterruptibleCommand, running?: string): I
   }
 }
 
+/** The functions through which a command tells what it runs (ReleaseOptions' of the same names). */
+export interface RunningTrackers {
+  onMigrationRunning: (migration: string | undefined) => void;
+  onStepRunning: (step: RunningStep | undefined) => void;
+}
+
 /**
  * Runs `work`; if SIGINT or SIGTERM stops the process meanwhile, hands `report` what the command left before
- * the process ends. `work` tells the migration that starts (and `undefined` once none runs) to the function
- * it is given, so that the report names it.
+ * the process ends. `work` tells the migration or step that starts (and `undefined` once none runs) to the
+ * functions it is given, so that the report names it.
  */
 export async function reportIfInterrupted<T>(
   report: (interruption: Interruption) => void,
   command: InterruptibleCommand,
-  work: (onMigrationRunning: (migration: string | undefined) => void) => Promise<T>,
+  work: (track: RunningTrackers) => Promise<T>,
 ): Promise<T> {
-  let running: string | undefined;
+  let running: Running | undefined;
   const unregister = undoOnInterrupt(() => {
     report(interruption(command, running));
     return Promise.resolve();
   });
   try {
-    return await work((migration) => {
-      running = migration;
+    return await work({
+      onMigrationRunning: (migration) => {
+        running = migration === undefined ? undefined : { migration };
+      },
+      onStepRunning: (step) => {
+        running = step === undefined ? undefined : { step };
+      },
     });
   } finally {
     unregister();

@@ -77,7 +77,7 @@ import {
   type StepItemResults,
   type StepStatuses,
 } from "./step-results";
-import type { ReleaseStep, StepManifestEntry } from "./steps";
+import type { ReleaseStep, RunningStep, StepManifestEntry } from "./steps";
 
 export interface ReleaseOptions {
   /** postgresql:// URL of the role that runs the release (the migrator). */
@@ -110,6 +110,8 @@ export interface ReleaseOptions {
   log?: Logger;
   /** apply: told each migration as it starts, and `undefined` once none runs (what an interruption names). */
   onMigrationRunning?: (migration: string | undefined) => void;
+  /** apply: told each step (and the item it names) as it starts, and `undefined` once none runs. */
+  onStepRunning?: (step: RunningStep | undefined) => void;
 }
 
 export interface ReleaseManifest {
@@ -600,7 +602,7 @@ export async function applyWith(client: ClientBase, options: ReleaseOptions): Pr
     });
     // Its session ends while the release reads and records what it did (awaited before returning).
     void monitor?.close();
-    const stepRun = await runSteps(client, steps, log);
+    const stepRun = await runSteps(client, steps, log, options.onStepRunning);
     const changed = migrations.length > 0 || anyStepChanged(stepRun);
     // The ledger now: what it held under the lock, then what this apply recorded (no other release ran since).
     const ledger = [...state.ledger, ...migrations];

@@ -3,7 +3,7 @@
 import type { ClientBase } from "pg";
 import type { Logger } from "./logger";
 import type { MigrationResult, StepItemResult, StepKind, StepResult, StepStatus } from "./results";
-import type { ReleaseStep } from "./steps";
+import type { ReleaseStep, RunningStep } from "./steps";
 
 /** Each step kind's answers under the release's keys (`seeds` is `seedSets` in plans, results and status). */
 export interface ByStepKey<M extends { [K in StepKind]: unknown }> {
@@ -39,20 +39,26 @@ export function byStepKey<M extends { [K in StepKind]: unknown }>(
   };
 }
 
-/** Runs each step's apply in order, timing it. */
+/**
+ * Runs each step's apply in order, timing it; tells `onRunning` each step as it starts (and the item the step
+ * names), and `undefined` once none runs.
+ */
 export async function runSteps(
   client: ClientBase,
   steps: readonly ReleaseStep[],
   log: Logger,
+  onRunning?: (running: RunningStep | undefined) => void,
 ): Promise<StepRun> {
   const answers = new Map<ReleaseStep, StepItemResult[]>();
   const timings: StepResult[] = [];
   for (const step of steps) {
     const started = Date.now();
-    const items = await step.apply(client, log);
+    onRunning?.({ step: step.kind });
+    const items = await step.apply(client, log, onRunning);
     answers.set(step, items);
     timings.push(stepResult(step.kind, Date.now() - started, items));
   }
+  onRunning?.(undefined);
   const items = byStepKey<ItemResultMap>(steps, (step) => answers.get(step) ?? []);
   return { ...items, steps: timings };
 }

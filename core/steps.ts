@@ -7,6 +7,18 @@ import type { StepItemResult, StepKind, StepPlanMap, StepStatus } from "./result
 
 export type { StepItemPlan, StepItemResult, StepKind, StepPlanMap, StepStatus } from "./results";
 
+/**
+ * What a step is doing, told as it starts (core/interrupted-commands.ts names it when a signal stops the
+ * apply): the step, and the item it is on when the step tells it (an index, a seed set).
+ */
+export interface RunningStep {
+  step: StepKind;
+  /** The item: a vector or count index, a seed set. */
+  item?: string;
+  /** vectorIndexes: whether the index is being built (built, calibrated and recorded) or only calibrated. */
+  action?: "build" | "calibrate";
+}
+
 /** The offline identity of an item, for the Pulumi manifest: a change here shows in `pulumi preview`. */
 export interface StepManifestEntry {
   name: string;
@@ -47,8 +59,15 @@ export interface ReleaseStep<K extends StepKind = StepKind> {
   manifest(): StepManifestEntry[];
   /** Read-only. `client` is undefined when the database has no release yet (everything would be created). */
   plan(client: ClientBase | undefined): Promise<StepPlanMap[K][]>;
-  /** Runs under the release lock, after the migrations (and earlier steps) are applied. */
-  apply(client: ClientBase, log: Logger): Promise<StepItemResult<K>[]>;
+  /**
+   * Runs under the release lock, after the migrations (and earlier steps) are applied. Tells `onRunning` the
+   * item it starts on, where it has items worth naming if the apply is stopped there.
+   */
+  apply(
+    client: ClientBase,
+    log: Logger,
+    onRunning?: (running: RunningStep) => void,
+  ): Promise<StepItemResult<K>[]>;
   /** What the database records for this step, for `status` and the release summary. Read-only. */
   status(client: ClientBase): Promise<StepStatus<K>[]>;
   /**

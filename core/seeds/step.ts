@@ -6,7 +6,7 @@ import { rowsText } from "../count-format";
 import { DEFAULT_SEEDS_DIR } from "../project";
 import type { Logger } from "../logger";
 import type { SeedSetItemResult, SeedSetStatus } from "../results";
-import type { ReleaseStep, StepBatch, StepItemPlan, StepManifestEntry } from "../steps";
+import type { ReleaseStep, RunningStep, StepBatch, StepItemPlan, StepManifestEntry } from "../steps";
 import { seedsBatch, upToDate } from "./batch";
 import { SEED_BOOKKEEPING_DDL, readSeedSetRecords, seedRecordsExist } from "./records";
 import { loadSeedSet, type SeedSet } from "./seed-set";
@@ -50,11 +50,17 @@ export class SeedsStep implements ReleaseStep<"seeds"> {
     return items;
   }
 
-  async apply(client: ClientBase, log: Logger): Promise<SeedSetItemResult[]> {
+  async apply(
+    client: ClientBase,
+    log: Logger,
+    onRunning?: (running: RunningStep) => void,
+  ): Promise<SeedSetItemResult[]> {
     const results: SeedSetItemResult[] = [];
     for (const set of this.sets) {
       const started = Date.now();
+      onRunning?.({ step: "seeds", item: set.name });
       const outcome = await applySeedSet(client, set, log);
+      onRunning?.({ step: "seeds" });
       results.push({
         name: set.name,
         action: outcome.action,

@@ -5,7 +5,7 @@ import type { ClientBase } from "pg";
 import { ReleaseError } from "../errors";
 import type { Logger } from "../logger";
 import { literal } from "../sql";
-import type { ReleaseStep, StepBatch, StepManifestEntry } from "../steps";
+import type { ReleaseStep, RunningStep, StepBatch, StepManifestEntry } from "../steps";
 import type {
   CalibrationFacts,
   IndexBuildFacts,
@@ -379,7 +379,11 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
     return [...this.settingItems(settled), ...countItems, ...decisions.map(planItemOf)];
   }
 
-  async apply(client: ClientBase, log: Logger): Promise<StepItemResult<"vectorIndexes">[]> {
+  async apply(
+    client: ClientBase,
+    log: Logger,
+    onRunning?: (running: RunningStep) => void,
+  ): Promise<StepItemResult<"vectorIndexes">[]> {
     const settled = await this.settle(client);
     const { inventories, decisions, serverMemoryMb, countItems } = await this.survey(client);
     refuseBlockedBuilds(decisions);
@@ -388,6 +392,13 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
     );
     await dropLeftovers(client, leftovers, this.options.concurrently, log);
     const results: StepItemResult<"vectorIndexes">[] = [];
+    // What an interrupted apply names: the index being built or calibrated, then the step alone again.
+    const working = async <T>(item: string, action: "build" | "calibrate", work: () => Promise<T>) => {
+      onRunning?.({ step: "vectorIndexes", item, action });
+      const done = await work();
+      onRunning?.({ step: "vectorIndexes" });
+      return done;
+    };
     for (const item of countItems) {
       if (item.decision === "skip") {
         log.warn(`${item.name}: ${item.reason}`);
@@ -395,7 +406,11 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
         continue;
       }
       const { table } = this.options.tables.find((t) => t.table.countIndexName === item.name)!;
-      results.push(await buildCountIndex(client, table, item, this.options.concurrently, log));
+      results.push(
+        await working(item.name, "build", () =>
+          buildCountIndex(client, table, item, this.options.concurrently, log),
+        ),
+      );
     }
     for (const decision of decisions) {
       const started = Date.now();
@@ -403,12 +418,14 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
       switch (decision.kind) {
         case "create":
         case "rebuild": {
-          const details = await this.build(client, decision, serverMemoryMb, log);
+          const details = await working(name, "build", () =>
+            this.build(client, decision, serverMemoryMb, log),
+          );
           results.push({ name, action: decision.action, durationMs: Date.now() - started, details });
           break;
         }
         case "recalibrate": {
-          const details = await this.recalibrate(client, decision, log);
+          const details = await working(name, "calibrate", () => this.recalibrate(client, decision, log));
           results.push({ name, action: "update", durationMs: Date.now() - started, details });
           break;
         }

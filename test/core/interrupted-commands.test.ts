@@ -2,12 +2,20 @@
 // the process ends by the signal, and what they say holds: the migration that was running is rolled back with
 // its ledger row once the server ends the session, the ones before it stay, and the release lock is free. The
 // moment is not guessed: a migration sleeps, and the signal goes once its session is seen sleeping.
+import { Client } from "pg";
 import { describe, expect, it } from "vitest";
 import { RELEASE_LOCK_KEY } from "../../core";
 import { runCli } from "../support/cli";
 import { useTestDatabase, withClient } from "../support/database";
 import { fixtureMigrationsCopy, writeMigration } from "../support/fixtures";
-import { startCli, waitUntil, type ProcessResult } from "../support/kill-points";
+import {
+  holdTableLock,
+  killAt,
+  startCli,
+  waitingForLockOn,
+  waitUntil,
+  type ProcessResult,
+} from "../support/kill-points";
 
 const db = useTestDatabase("intr");
 
@@ -151,4 +159,71 @@ describe("a command stopped by a signal", () => {
       ]);
     },
   );
+});
+
+// Past the migrations, apply names the step that was running: the vector index being built, which waits here
+// for a lock the test holds on "Chunk" (CREATE INDEX needs SHARE, the test holds ROW EXCLUSIVE).
+describe("apply stopped by a signal during a vector-index build", () => {
+  const indexDb = useTestDatabase("intr_idx");
+  const DIMENSION = 16;
+  const INDEX = `idx_chunk_embedding_cosine_${DIMENSION}`;
+
+  it("names the index being built, says every migration stays applied, and the next apply builds it", async () => {
+    const url = indexDb.current.url;
+    const first = await runCli(["apply", "--seed", "demo"], { DATABASE_URL: url });
+    expect(first.code, first.stderr).toBe(0);
+    await withClient(url, async (c) => {
+      await c.query(
+        `INSERT INTO "EmbeddingSpace" ("id", "provider", "model", "dimension") VALUES ('intr-space', 'test', 'intr', ${DIMENSION})`,
+      );
+      await c.query(
+        `INSERT INTO "Chunk" ("id", "datasetId", "embeddingSpaceId", "documentId", "idx", "text", "embedding")
+         SELECT 'intr-' || i, 'demo-dataset', 'intr-space', 'demo-doc-brand-guide', 1000 + i, 'generated',
+                (SELECT array_agg(sin(i * 0.7 + j)::real) FROM generate_series(1, ${DIMENSION}) j)::vector
+           FROM generate_series(1, 50) i`,
+      );
+    });
+    const lock = await holdTableLock(url, '"Chunk"', "ROW EXCLUSIVE");
+    const probe = new Client({ connectionString: url });
+    await probe.connect();
+    let result: ProcessResult;
+    try {
+      const run = startCli(["apply", "--json"], { DATABASE_URL: url });
+      result = await killAt(
+        run,
+        "CREATE INDEX to wait for its lock",
+        () => waitingForLockOn(probe, '"Chunk"'),
+        30_000,
+        "SIGINT",
+      );
+      await waitUntil(
+        "the stopped command's sessions to end",
+        async () =>
+          (
+            await probe.query(
+              "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'neonhub-db:%'",
+            )
+          ).rowCount === 0,
+      );
+    } finally {
+      await probe.end();
+      await lock.release();
+    }
+    expect(result.signal, result.stderr).toBe("SIGINT");
+    const building = `the vector-index step was building index ${INDEX}`;
+    expect(result.stderr).toContain(`neonhub-db: error: interrupted: apply stopped`);
+    expect(result.stderr).toContain(building);
+    expect(result.stderr).toContain("every migration stays applied");
+    const { error } = JSON.parse(result.stdout) as InterruptedError;
+    expect(error.code).toBe("interrupted");
+    expect(error.message).toContain(building);
+
+    // What the message says holds: the next apply builds it.
+    const again = await runCli(["apply", "--json"], { DATABASE_URL: url });
+    expect(again.code, again.stderr).toBe(0);
+    const { vectorIndexes } = JSON.parse(again.stdout) as {
+      vectorIndexes: { name: string; action: string }[];
+    };
+    expect(vectorIndexes).toContainEqual(expect.objectContaining({ name: INDEX, action: "create" }));
+  });
 });
