@@ -70,7 +70,7 @@ export function stateSql(steps: readonly Batched[], probe: Probe): string | unde
   const parts = steps.map((s, i) => s.batch.stateSql(probe.steps[i]));
   if (parts.some((p) => p === undefined)) return undefined;
   return `SELECT jsonb_build_object(
-    'ledger', (SELECT coalesce(jsonb_agg(jsonb_build_object('id', id, 'name', name, 'checksum', checksum,
+    'ledger', (SELECT coalesce(jsonb_agg(jsonb_build_object('id', id, 'name', name, 'checksum', checksum, 'upChecksum', up_checksum,
                  'appliedAt', ${isoTime("applied_at")}, 'durationMs', duration_ms, 'appliedBy', applied_by)
                  ORDER BY run_on, id), '[]'::jsonb) FROM ${BOOKKEEPING_SCHEMA}.${MIGRATIONS_TABLE}),
     'snapshot', (SELECT jsonb_build_object('lastMigration', last_migration, 'format', ${SNAPSHOT_FORMAT_SQL})

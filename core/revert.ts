@@ -153,7 +153,7 @@ export function planRevertFrom(inputs: RevertInputs): {
       problems.push(problem);
       continue;
     }
-    const judged = judgeChangedFile(problem, file, inputs.upChecksums, named.has(file.name));
+    const judged = judgeChangedFile(problem, file, inputs.upChecksums, named.has(file.name), inputs.folder);
     if ("accepted" in judged) accepted.set(file.name, judged.accepted);
     else problems.push(judged.problem);
   }

@@ -4,8 +4,10 @@
 // changing it. So the ledger also records each migration's Up-section checksum (core/bookkeeping.ts): a file
 // whose Up section is still the applied one may be reverted with its Down section as it is now, when the
 // operator names it (`--corrected-down NAME`). The revert says so in its result and log.
+import path from "node:path";
 import type { ClientBase } from "pg";
 import { BOOKKEEPING_SCHEMA, MIGRATIONS_TABLE, UP_CHECKSUM_COLUMN_DDL } from "../bookkeeping";
+import { literal } from "../sql";
 import { matchesRecorded } from "./checksums";
 import { isRecordedUpSection, upSectionChecksum, type MigrationFile } from "./files";
 import type { LedgerEntry, LedgerProblem } from "./ledger";
@@ -66,6 +68,30 @@ export async function recordUpChecksums(
 }
 
 /**
+ * A file whose checksum is not its ledger row's while its Up section is the one applied (the row's
+ * up_checksum): either its Down section changed since, or the row's checksum was edited by hand. The ledger
+ * records no checksum of the Down section, so it cannot tell which: the message says both, and
+ * `ifHandEdited` the fix of the second (the UPDATE that puts the file's checksum back in the row); the
+ * caller adds the first's, which depends on the command.
+ */
+export function upSectionUnchanged(
+  name: string,
+  fileChecksum: string,
+  filePath: string,
+): { message: string; ifHandEdited: string } {
+  const table = `${BOOKKEEPING_SCHEMA}.${MIGRATIONS_TABLE}`;
+  return {
+    message:
+      `Migration ${name}.sql does not match the checksum its ledger row records. Its Up section is the applied one ` +
+      `(the row's up_checksum): either the file changed outside it (its Down section) after it was applied, or the row's checksum was edited by hand ` +
+      `(the ledger records no checksum of the Down section, so it cannot tell which).`,
+    ifHandEdited:
+      `If the file is as it was applied (\`git log -p -- ${filePath}\` shows no change since), the row was edited: ` +
+      `put its checksum back with UPDATE ${table} SET checksum = ${literal(fileChecksum)} WHERE name = ${literal(name)};`,
+  };
+}
+
+/**
  * A changed file of a migration to revert: accepted when its Up section is the applied one and the operator
  * named it; otherwise the problem, with the fix that applies to it.
  */
@@ -74,6 +100,8 @@ export function judgeChangedFile(
   file: MigrationFile,
   upChecksums: UpChecksums,
   named: boolean,
+  /** The migrations folder as the user named it, for the fix that names the file. */
+  folder: string,
 ): { accepted: CorrectedDown } | { problem: LedgerProblem } {
   const recorded = upChecksums.get(file.name) ?? null;
   const name = file.name;
@@ -96,11 +124,12 @@ export function judgeChangedFile(
     };
   }
   if (named) return { accepted: { applied: problem.checksums!.applied, file: file.checksum } };
+  const unchanged = upSectionUnchanged(name, file.checksum, path.join(folder, `${name}.sql`));
   return {
     problem: {
       ...problem,
-      message: `${problem.message} Its Up section is the applied one: the change is outside it (its Down section).`,
-      fix: `To revert it with its Down section as it is now, run the revert again with ${CORRECTED_DOWN_FLAG} ${name}; otherwise restore ${name}.sql to the applied version.`,
+      message: unchanged.message,
+      fix: `If its Down section was corrected since it was applied, run the revert again with ${CORRECTED_DOWN_FLAG} ${name} to revert it with its Down section as it is now. ${unchanged.ifHandEdited} Then run the revert again.`,
     },
   };
 }

@@ -4,13 +4,16 @@ import type { ClientBase } from "pg";
 import { BOOKKEEPING_SCHEMA, CHECKSUMS_SETTING, MIGRATIONS_TABLE, bookkeepingExists } from "../bookkeeping";
 import { literal } from "../sql";
 import { matchesRecorded } from "./checksums";
-import type { MigrationFile } from "./files";
+import { CORRECTED_DOWN_FLAG, upSectionUnchanged } from "./corrected-down";
+import { isRecordedUpSection, type MigrationFile } from "./files";
 
 export interface LedgerEntry {
   /** The row's id: numbered as the rows were recorded, so a deleted row leaves a hole (missingRows). */
   id: number;
   name: string;
   checksum: string;
+  /** sha256 of its Up section as applied (core/migrations/corrected-down.ts); null for rows recorded before. */
+  upChecksum: string | null;
   appliedAt: string;
   durationMs: number;
   appliedBy: string;
@@ -49,13 +52,20 @@ export interface MigrationIdentity {
   checksum: string;
   /** sha256 of its bytes, which an earlier release recorded; absent where it is `checksum` (no exemptions). */
   bytesChecksum?: string;
+  /** The file's text, where it is at hand (a manifest entry has none): tells whether its Up section changed. */
+  sql?: string;
 }
 
 /**
  * What it needs of a ledger row, in applied order; `appliedAt` when known, for the messages; `id` when known,
- * to tell a row deleted from the ledger from a new migration (a recorded manifest has no ids).
+ * to tell a row deleted from the ledger from a new migration (a recorded manifest has no ids); `upChecksum`
+ * when known, to tell a changed file from a checksum that no longer matches an unchanged Up section.
  */
-export type LedgerIdentity = MigrationIdentity & { appliedAt?: string; id?: number };
+export type LedgerIdentity = MigrationIdentity & {
+  appliedAt?: string;
+  id?: number;
+  upChecksum?: string | null;
+};
 
 /** The applied migrations in order; empty when the ledger does not exist yet. Read-only. */
 export async function readLedger(client: ClientBase): Promise<LedgerEntry[]> {
@@ -64,17 +74,20 @@ export async function readLedger(client: ClientBase): Promise<LedgerEntry[]> {
     id: number;
     name: string;
     checksum: string;
+    up_checksum: string | null;
     applied_at: Date;
     duration_ms: number;
     applied_by: string;
   }>(
-    `SELECT id, name, checksum, applied_at, duration_ms, applied_by
-       FROM ${BOOKKEEPING_SCHEMA}.${MIGRATIONS_TABLE} ORDER BY run_on, id`,
+    // to_jsonb(m) reads up_checksum where the column exists and NULL where the bookkeeping predates it.
+    `SELECT id, name, checksum, to_jsonb(m) ->> 'up_checksum' AS up_checksum, applied_at, duration_ms, applied_by
+       FROM ${BOOKKEEPING_SCHEMA}.${MIGRATIONS_TABLE} m ORDER BY run_on, id`,
   );
   return result.rows.map((row) => ({
     id: row.id,
     name: row.name,
     checksum: row.checksum,
+    upChecksum: row.up_checksum,
     appliedAt: row.applied_at.toISOString(),
     durationMs: row.duration_ms,
     appliedBy: row.applied_by,
@@ -107,12 +120,21 @@ export function compareWithLedger<F extends MigrationIdentity = MigrationFile>(
         fix: `Restore ${path.join(folder, `${entry.name}.sql`)} from version control: applied migrations are never deleted; undo a change with a new migration.`,
       });
     } else if (!matchesRecorded(file, entry.checksum)) {
+      const filePath = path.join(folder, `${entry.name}.sql`);
+      const restore = (verb: string) =>
+        `${verb} ${filePath} to the applied version and put the change in a new migration`;
+      const upUnchanged =
+        entry.upChecksum != null && file.sql !== undefined && isRecordedUpSection(entry.upChecksum, file.sql)
+          ? upSectionUnchanged(entry.name, file.checksum, filePath)
+          : undefined;
       problems.push({
         kind: "changed",
         migration: entry.name,
-        message: `Migration ${entry.name}.sql was changed after it was applied.`,
+        message: upUnchanged?.message ?? `Migration ${entry.name}.sql was changed after it was applied.`,
         checksums: { applied: entry.checksum, file: file.checksum },
-        fix: `Restore ${path.join(folder, `${entry.name}.sql`)} to the applied version and put the change in a new migration.`,
+        fix: upUnchanged
+          ? `${upUnchanged.ifHandEdited} If the file changed, ${restore("restore")} (to revert it with a corrected Down section, name it at the revert: ${CORRECTED_DOWN_FLAG} ${entry.name}).`
+          : `${restore("Restore")}.`,
       });
     }
   }

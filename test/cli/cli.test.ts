@@ -104,7 +104,12 @@ describe("neonhub-db plan / apply / status / verify", () => {
   });
 
   it("verify exits 2 naming a migration file changed after it was applied", async () => {
-    appendFileSync(path.join(dir, "20250101000100_widgets.sql"), "\n-- edited\n");
+    // In its Up section (an edit after it would leave the Up section the applied one, a message of its own).
+    const widgets = path.join(dir, "20250101000100_widgets.sql");
+    writeFileSync(
+      widgets,
+      readFileSync(widgets, "utf8").replace("-- Up Migration\n", "-- Up Migration\n-- edited\n"),
+    );
     const run = await cli("verify");
     expect(run.code).toBe(2);
     expect(run.stdout).toContain("20250101000100_widgets.sql was changed after it was applied");

@@ -1,7 +1,7 @@
 // plan --json's top-level `problems` holds every reason apply would refuse, whichever section shows it in
 // detail, so that a machine reading the top level is never told "no problems" by a blocked plan; and exit 1
 // goes with a non-empty list, exit 2 (pending) and 0 with an empty one.
-import { appendFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { applyRelease, type ReleasePlan } from "../../core";
@@ -44,7 +44,12 @@ describe("plan --json with a changed applied migration", () => {
 
   it("lists it at the top level with its fix, and exits 1", async () => {
     await applyRelease({ databaseUrl: db.current.url, migrationsDir: dir });
-    appendFileSync(path.join(dir, "20250101000200_widget_color.sql"), "\n-- edited\n");
+    // In its Up section (an edit after it would leave the Up section the applied one, a message of its own).
+    const file = path.join(dir, "20250101000200_widget_color.sql");
+    writeFileSync(
+      file,
+      readFileSync(file, "utf8").replace("-- Up Migration\n", "-- Up Migration\n-- edited\n"),
+    );
     const { code, plan } = await planJson(db.current.url, dir);
     expect(code).toBe(1);
     expect(plan.problems).toHaveLength(1);

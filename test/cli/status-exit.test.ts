@@ -46,13 +46,15 @@ describe("status's exit code", () => {
       const run = await both();
       expect(run.codes).toEqual([2, 2]);
       expect(run.json.problems.map((p) => p.kind)).toEqual(["changed"]);
+      // Appended to its Down section: its Up section is the applied one, so the row may have been edited.
       expect(run.text).toContain(
-        "problem: Migration 20250101000200_widget_color.sql was changed after it was applied",
+        "problem: Migration 20250101000200_widget_color.sql does not match the checksum its ledger row records",
       );
+      expect(run.text).toContain(`git log -p -- ${given}/20250101000200_widget_color.sql`);
       expect(run.text).toContain(
-        `fix: Restore ${given}/20250101000200_widget_color.sql to the applied version`,
+        `If the file changed, restore ${given}/20250101000200_widget_color.sql to the applied version`,
       );
-      expect(run.json.problems[0]!.fix).toContain(`Restore ${given}/20250101000200_widget_color.sql`);
+      expect(run.json.problems[0]!.fix).toContain(`restore ${given}/20250101000200_widget_color.sql`);
       // Not the resolved path (the relative one may contain it as its tail, after "../").
       expect(run.text).not.toContain(` ${dir}`);
     } finally {

@@ -104,7 +104,10 @@ describe("typed results in --json and text", () => {
       expect.objectContaining({
         kind: "changed",
         migration: name,
-        message: `Migration ${name}.sql was changed after it was applied.`,
+        // Appended to its Down section: its Up section is the applied one.
+        message: expect.stringContaining(
+          `Migration ${name}.sql does not match the checksum its ledger row records.`,
+        ),
         checksums: { applied, file: changed },
       }),
     ]);

@@ -101,8 +101,9 @@ describe("baseline run again", () => {
     try {
       const changed = await cli(url, "baseline", "--to", "20250101000200_widget_color");
       expect(changed.code).toBe(1);
+      // Appended to its Down section: the Up section is the applied one, which the message says.
       expect(changed.stderr).toContain(
-        "Migration 20250101000100_widgets.sql was changed after it was applied.",
+        "Migration 20250101000100_widgets.sql does not match the checksum its ledger row records. Its Up section is the applied one",
       );
     } finally {
       writeFileSync(widgets, original);

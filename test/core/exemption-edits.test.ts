@@ -82,17 +82,29 @@ describe("an exemption comment added to an applied migration", () => {
   });
 
   it("does not hide any other edit: a plain comment, or a change next to the exemption", async () => {
-    for (const edited of [
-      original.replace("ALTER TABLE", "-- the default is the brand colour\nALTER TABLE"),
-      original.replace("ALTER TABLE", `${EXEMPTION}ALTER TABLE`).replace("'blue'", "'red'"),
-      original.replace("ALTER TABLE", `/* neonhub-db:allow x because y */ALTER TABLE`).replace("\n\n", "\n"),
-    ]) {
+    for (const [edited, said] of [
+      [
+        original.replace("ALTER TABLE", "-- the default is the brand colour\nALTER TABLE"),
+        `${COLOR}.sql was changed after it was applied`,
+      ],
+      [
+        original.replace("ALTER TABLE", `${EXEMPTION}ALTER TABLE`).replace("'blue'", "'red'"),
+        `${COLOR}.sql was changed after it was applied`,
+      ],
+      // The blank line before the Down marker is outside the Up section, which is the applied one.
+      [
+        original
+          .replace("ALTER TABLE", `/* neonhub-db:allow x because y */ALTER TABLE`)
+          .replace("\n\n", "\n"),
+        `${COLOR}.sql does not match the checksum its ledger row records. Its Up section is the applied one`,
+      ],
+    ] as const) {
       writeFileSync(file, edited);
       const plan = await planRelease(options());
       expect(plan.migrations.problems.map((p) => [p.kind, p.migration])).toEqual([["changed", COLOR]]);
       const refused = await applyRelease(options()).catch((e: unknown) => e);
       expect(refused).toBeInstanceOf(ReleaseError);
-      expect((refused as ReleaseError).describe()).toContain(`${COLOR}.sql was changed after it was applied`);
+      expect((refused as ReleaseError).describe()).toContain(said);
     }
     writeFileSync(file, original);
   });

@@ -155,7 +155,9 @@ describe("ledger validation refuses to run", () => {
     await expectReleaseError(
       applyRelease(options(db.current.url, dir)),
       "ledger-mismatch",
-      "20250101000200_widget_color.sql was changed after it was applied",
+      // The comment went into its Down section: the Up section is the applied one, which the message says.
+      "20250101000200_widget_color.sql does not match the checksum its ledger row records",
+      "Its Up section is the applied one",
       "new migration",
     );
     expect(await ledgerNames(db.current.url)).toHaveLength(3);

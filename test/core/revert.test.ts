@@ -115,7 +115,11 @@ describe("revert in the core", () => {
         s.revert({ to: "20250101000200_widget_color" }),
       ).catch((e: unknown) => e);
       expect((error as ReleaseError).code).toBe("ledger-mismatch");
-      expect((error as ReleaseError).message).toContain("20250101000300_gadgets.sql was changed");
+      // Appended to its Down section: its Up section is the applied one.
+      expect((error as ReleaseError).message).toContain(
+        "20250101000300_gadgets.sql does not match the checksum its ledger row records",
+      );
+      expect((error as ReleaseError).describe()).toContain("--corrected-down 20250101000300_gadgets");
       expect(await ledgerNames(db.current.url)).toHaveLength(3);
     } finally {
       writeFileSync(file, original);

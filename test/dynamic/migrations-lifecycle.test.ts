@@ -135,8 +135,10 @@ describe("schema migrations through the dynamic-provider host", () => {
       const checked = await host.check(URN, inputs, news);
       expect(checked.failures).toHaveLength(1);
       expect(checked.failures[0]?.property).toBe("migrations");
+      // check reads the ledger: the edit is after the Up section, which the row's up_checksum says is the
+      // applied one. The offline diff has no Up-section checksums, and says the file changed.
       expect(checked.failures[0]?.reason).toContain(
-        "20250101000100_widgets.sql was changed after it was applied",
+        "20250101000100_widgets.sql does not match the checksum its ledger row records",
       );
 
       await expect(host.diff(URN, id, state, news)).rejects.toThrow(
