@@ -32,7 +32,7 @@ function stoppedStep({ step, item, action }: RunningStep): string {
   switch (step) {
     case "vectorIndexes":
       if (item && action === "calibrate")
-        return `the vector-index step was calibrating index ${item}, whose calibration is not recorded: the next apply calibrates it again${stays}`;
+        return `the vector-index step was calibrating index ${item}: what it had not recorded is not kept, and the next apply calibrates the index again while it is due${stays}`;
       if (item)
         return `the vector-index step was building index ${item} (its build, calibration and record), which the next apply builds again (a CONCURRENTLY build it stopped leaves an INVALID index, which that apply drops first)${stays}`;
       return `the vector-index step was running (no index build), and the next apply runs it again${stays}`;
