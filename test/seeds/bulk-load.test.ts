@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_MIGRATIONS_DIR, ReleaseError, applyRelease, collectingLogger } from "../../core";
 import { defaultReleaseSteps } from "../../core";
 import { derivedChunkId, loadChunkFile } from "../../core";
-import { chunkLine } from "../../core";
+import { chunkLine, documentLine } from "../../core";
 import { useTestDatabase, withClient } from "../support/database";
 import { runCli } from "../support/cli";
 import { chunkFileDir, writeChunkFile } from "./chunk-files";
@@ -477,6 +477,35 @@ describe("the bulk chunk loader", () => {
       "clash.ndjson line 9",
       'duplicate key value violates unique constraint "Chunk_pkey"',
       "Nothing was loaded",
+    );
+    expect(await countsOf(datasetId)).toEqual({ chunks: 0, documents: 0 });
+  });
+
+  it("names the first line in file order of the documents another dataset has", async () => {
+    const other = await newDataset();
+    const datasetId = await newDataset();
+    // Stored a first, z second: by id or by storage order the database meets order-a first.
+    await withClient(db.current.url, (c) =>
+      c.query(
+        `INSERT INTO "Document" (id, "datasetId", title) VALUES ('order-a', $1, 'a'), ('order-z', $1, 'z')`,
+        [other],
+      ),
+    );
+    const file = writeChunkFile(dir, "order.ndjson", {
+      dimension: DIMENSION,
+      documents: 0,
+      chunksPerDocument: 0,
+      prefix: "order",
+      tail: [
+        documentLine({ id: "order-fresh", title: "fresh" }),
+        documentLine({ id: "order-z", title: "z" }),
+        documentLine({ id: "order-a", title: "a" }),
+      ],
+    }).file;
+    await expectReleaseError(
+      load(file, datasetId),
+      "invalid-input",
+      `order.ndjson, line 3: document "order-z" already exists in another dataset ("${other}")`,
     );
     expect(await countsOf(datasetId)).toEqual({ chunks: 0, documents: 0 });
   });

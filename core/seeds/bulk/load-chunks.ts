@@ -378,8 +378,14 @@ async function writeDocuments(
       throw new ChunkFileError(options.file, d.line, `document "${d.id}" is already on line ${first}.`);
     seen.set(d.id, d.line);
   }
+  // The first such document in file order (the ids are in it, `seen` keeping insertion order).
   const elsewhere = await client.query<{ id: string; datasetId: string }>(
-    'SELECT id, "datasetId" FROM "Document" WHERE id = ANY($1::text[]) AND "datasetId" <> $2 LIMIT 1',
+    `SELECT d.id, d."datasetId"
+       FROM unnest($1::text[]) WITH ORDINALITY AS f(id, position)
+       JOIN "Document" d ON d.id = f.id
+      WHERE d."datasetId" <> $2
+      ORDER BY f.position
+      LIMIT 1`,
     [[...seen.keys()], target.datasetId],
   );
   const clash = elsewhere.rows[0];
