@@ -461,9 +461,9 @@ describe("the bulk chunk loader", () => {
     expect(await countsOf(datasetId)).toEqual({ chunks: 0, documents: 0 });
   });
 
-  it("maps a fault the database finds back to the file's line", async () => {
+  it("says in its own words that a chunk id the file gives is taken outside the dataset, naming nothing of it", async () => {
     const datasetId = await newDataset();
-    // The id of a chunk the demo seed set already wrote: only the primary key can tell.
+    // The id of a chunk the demo seed set already wrote, in another dataset: only the primary key can tell.
     const clash = writeChunkFile(dir, "clash.ndjson", {
       dimension: DIMENSION,
       documents: 1,
@@ -471,14 +471,66 @@ describe("the bulk chunk loader", () => {
       prefix: "clash",
       idOf: (n) => (n === 6 ? "demo-chunk-brand-guide-0" : undefined),
     });
-    await expectReleaseError(
+    const error = await expectReleaseError(
       load(clash.file, datasetId),
-      "seed-failed",
-      "clash.ndjson line 9",
-      'duplicate key value violates unique constraint "Chunk_pkey"',
+      "invalid-input",
+      `clash.ndjson, line 9: chunk id "demo-chunk-brand-guide-0" is taken by a chunk outside dataset "${datasetId}" (chunk ids are global).`,
+      'Omit "id" on that line to let the loader derive one from dataset, document and idx',
       "Nothing was loaded",
     );
+    // Nothing of the chunk that has the id: not its dataset, document or organization, nor the raw error.
+    for (const hidden of ["demo-dataset", "demo-doc", "demo-org", "Chunk_pkey", "duplicate key"])
+      expect(error.describe()).not.toContain(hidden);
     expect(await countsOf(datasetId)).toEqual({ chunks: 0, documents: 0 });
+  });
+
+  it("under --append, names the chunk of the dataset that holds a file's chunk id, given or derived", async () => {
+    const datasetId = await newDataset();
+    const first = writeChunkFile(dir, "own.ndjson", {
+      dimension: DIMENSION,
+      documents: 1,
+      chunksPerDocument: 3,
+      prefix: "own",
+    });
+    await load(first.file, datasetId);
+    const embedding = new Float32Array(DIMENSION).fill(0.5);
+    // A new document's chunk given the id the loader derived for chunk 2 of own-doc-0, which --append keeps.
+    const given = writeChunkFile(dir, "own-given.ndjson", {
+      dimension: DIMENSION,
+      documents: 1,
+      chunksPerDocument: 1,
+      prefix: "own-given",
+      tail: [
+        chunkLine({
+          id: derivedChunkId(datasetId, "own-doc-0", 2),
+          documentId: "own-given-doc-0",
+          idx: 1,
+          text: "x",
+          embedding,
+        }),
+      ],
+    });
+    await expectReleaseError(
+      loadChunkFile({ databaseUrl: db.current.url, file: given.file, datasetId, append: true }),
+      "invalid-input",
+      `own-given.ndjson, line 4: chunk id "${derivedChunkId(datasetId, "own-doc-0", 2)}" is taken by chunk 2 of document "own-doc-0" of dataset "${datasetId}", which this load keeps`,
+      'Omit "id" on that line',
+    );
+    // A chunk of own-doc-0, which has no document line: its chunks are kept, and its idx 1 is taken.
+    const derived = writeChunkFile(dir, "own-derived.ndjson", {
+      dimension: DIMENSION,
+      documents: 0,
+      chunksPerDocument: 0,
+      prefix: "own-derived",
+      tail: [chunkLine({ documentId: "own-doc-0", idx: 1, text: "x", embedding })],
+    });
+    await expectReleaseError(
+      loadChunkFile({ databaseUrl: db.current.url, file: derived.file, datasetId, append: true }),
+      "invalid-input",
+      `own-derived.ndjson, line 2: chunk 1 of document "own-doc-0" is already in dataset "${datasetId}": --append replaces the chunks of the documents the file has a document line for, and this one has none.`,
+      'Add a document line for "own-doc-0"',
+    );
+    expect(await countsOf(datasetId)).toEqual({ chunks: 3, documents: 1 });
   });
 
   it("names the first line in file order of the documents another dataset has", async () => {

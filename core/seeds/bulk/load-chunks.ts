@@ -109,6 +109,7 @@ export async function loadChunks(client: ClientBase, options: LoadChunksOptions)
   const reader = openChunkFile(options.file);
   // A file that is not a chunk file is refused before the database is touched.
   const header = await reader.header;
+  /** The file's line of each row sent, in order: negative when the loader derived the chunk's id. */
   const tupleLines: number[] = [];
   try {
     await client.query("BEGIN");
@@ -158,7 +159,7 @@ export async function loadChunks(client: ClientBase, options: LoadChunksOptions)
     return result;
   } catch (error) {
     await client.query("ROLLBACK").catch(() => {});
-    throw describeLoadError(error, options, tupleLines);
+    throw await describeLoadError(client, error, options, tupleLines);
   } finally {
     await reader.close().catch(() => {});
   }
@@ -498,7 +499,8 @@ async function* encodeChunks(
     out.vector(chunk.embedding);
     if (chunk.metadata === null) out.null();
     else out.jsonb(chunk.metadata, metaBytes);
-    tupleLines.push(chunk.line);
+    // Negative for a chunk whose id the loader derived, so that an error can say whose id it was.
+    tupleLines.push(chunk.id === undefined ? -chunk.line : chunk.line);
     counts.chunks++;
     if ((counts.chunks & 255) === 0) progress(counts.chunks);
 
@@ -531,19 +533,30 @@ interface PgError {
   detail?: string;
   where?: string;
   hint?: string;
+  constraint?: string;
 }
 
-function describeLoadError(
+/** Called after the rollback, on the same connection (which may ask the database whose a clashing id is). */
+async function describeLoadError(
+  client: ClientBase,
   error: unknown,
   options: LoadChunksOptions,
   tupleLines: readonly number[],
-): unknown {
+): Promise<unknown> {
   if (isReleaseError(error) || isConnectionLost(error)) return error;
   const pg = error as PgError;
   // "COPY Chunk, line 1234[, column ...]": the 1234th row sent, which we map back to its line in the file.
   const tuple = /COPY \S+, line (\d+)/.exec(pg.where ?? "")?.[1];
-  const line = tuple ? tupleLines[Number(tuple) - 1] : undefined;
+  const entry = tuple ? tupleLines[Number(tuple) - 1] : undefined;
+  const line = entry === undefined ? undefined : Math.abs(entry);
   const at = line ? ` at ${options.file} line ${line}` : "";
+  const takenId =
+    pg.code === "23505" && pg.constraint === "Chunk_pkey"
+      ? /^Key \(id\)=\((.*)\) already exists\.$/s.exec(pg.detail ?? "")?.[1]
+      : undefined;
+  if (takenId !== undefined && line !== undefined) {
+    return await chunkIdTaken(client, error, options, { line, id: takenId, derived: entry! < 0 });
+  }
   const detail = [pg.detail, pg.hint].filter(Boolean).join(" ");
   if (pg.code === "42501") {
     // The read-only login (or any login without INSERT on the tables) reaches here: the file is not at fault.
@@ -559,5 +572,51 @@ function describeLoadError(
     `Loading chunks into dataset "${options.datasetId}" failed${at}: ${pg.message ?? String(error)}${detail ? ` (${detail})` : ""}`,
     "Nothing was loaded (the load is one transaction). Fix the file or the database, then run the same command again.",
     { cause: error },
+  );
+}
+
+/**
+ * A chunk id of the file that another chunk, one this load does not replace, already has. Only the dataset's
+ * own chunks are named: of a chunk elsewhere (maybe another organization's) nothing is said but that it exists,
+ * which the id the file gave already tells.
+ */
+async function chunkIdTaken(
+  client: ClientBase,
+  cause: unknown,
+  options: LoadChunksOptions,
+  clash: { line: number; id: string; derived: boolean },
+): Promise<ReleaseError> {
+  const { line, id, derived } = clash;
+  // After the rollback: the chunk that holds the id is the one that held it before the load.
+  const own = await client
+    .query<{ documentId: string; idx: number }>(
+      'SELECT "documentId", idx FROM "Chunk" WHERE id = $1 AND "datasetId" = $2',
+      [id, options.datasetId],
+    )
+    .then((r) => r.rows[0])
+    .catch(() => undefined);
+  const nothing = "Nothing was loaded (the load is one transaction).";
+  if (own) {
+    // Only --append keeps chunks of the dataset: those of documents the file has no document line for.
+    return new ReleaseError(
+      "invalid-input",
+      derived
+        ? `${options.file}, line ${line}: chunk ${own.idx} of document "${own.documentId}" is already in dataset "${options.datasetId}": --append replaces the chunks of the documents the file has a document line for, and this one has none.`
+        : `${options.file}, line ${line}: chunk id "${id}" is taken by chunk ${own.idx} of document "${own.documentId}" of dataset "${options.datasetId}", which this load keeps (--append replaces the chunks of the documents the file has a document line for).`,
+      derived
+        ? `Add a document line for "${own.documentId}" (its chunks are then replaced by the file's), or drop the chunk line. ${nothing}`
+        : `Omit "id" on that line to let the loader derive one from dataset, document and idx, or give an id no other chunk has. ${nothing}`,
+      { cause },
+    );
+  }
+  return new ReleaseError(
+    "invalid-input",
+    derived
+      ? `${options.file}, line ${line}: the chunk id the loader derives for that line, "${id}", is taken by a chunk outside dataset "${options.datasetId}", which was given that id explicitly (chunk ids are global).`
+      : `${options.file}, line ${line}: chunk id "${id}" is taken by a chunk outside dataset "${options.datasetId}" (chunk ids are global).`,
+    derived
+      ? `Give that line an "id" of its own, one no other chunk has. ${nothing}`
+      : `Omit "id" on that line to let the loader derive one from dataset, document and idx (docs/seeds.md, "File format"), or give an id no other chunk has. ${nothing}`,
+    { cause },
   );
 }
