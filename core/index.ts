@@ -166,6 +166,7 @@ export {
   type ZeroEmbeddingsHealth,
 } from "./health";
 export {
+  MAX_LINE_BYTES,
   SeedsStep,
   chunkFileHeaderLine,
   chunkLine,
@@ -175,6 +176,7 @@ export {
   loadChunkFile,
   loadChunks,
   loadSeedSet,
+  openChunkFile,
   seededRandom,
   seededVector,
   vectorLiteral,

@@ -12,6 +12,7 @@ export { seededRandom, seededVector, vectorLiteral, type SeededVectorSpec } from
 export {
   CHUNK_FILE_FORMAT,
   CHUNK_FILE_VERSION,
+  MAX_LINE_BYTES,
   ChunkFileError,
   chunkFileHeaderLine,
   chunkLine,

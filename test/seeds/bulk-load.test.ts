@@ -1,9 +1,9 @@
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_MIGRATIONS_DIR, ReleaseError, applyRelease, collectingLogger } from "../../core";
 import { defaultReleaseSteps } from "../../core";
 import { derivedChunkId, loadChunkFile } from "../../core";
-import { chunkLine, documentLine } from "../../core";
+import { MAX_LINE_BYTES, chunkLine, documentLine, openChunkFile } from "../../core";
 import { useTestDatabase, withClient } from "../support/database";
 import { runCli } from "../support/cli";
 import { chunkFileDir, writeChunkFile } from "./chunk-files";
@@ -560,6 +560,140 @@ describe("the bulk chunk loader", () => {
       `order.ndjson, line 3: document "order-z" already exists in another dataset ("${other}")`,
     );
     expect(await countsOf(datasetId)).toEqual({ chunks: 0, documents: 0 });
+  });
+
+  it("refuses a line that is not UTF-8, naming the line and the byte, rather than store replacement characters", async () => {
+    const datasetId = await newDataset();
+    const embedding = new Float32Array(DIMENSION).fill(0.5);
+    // The chunk line as a Latin-1 writer leaves it: é is the one byte e9.
+    const latin1 = Buffer.from(
+      chunkLine({ documentId: "latin1-doc-0", idx: 10, text: "café au lait", embedding }),
+      "latin1",
+    );
+    const generated = writeChunkFile(dir, "latin1.ndjson", {
+      dimension: DIMENSION,
+      documents: 1,
+      chunksPerDocument: 10,
+      prefix: "latin1",
+      tail: [latin1],
+    });
+    const inLine = latin1.indexOf(0xe9);
+    const lineStart = statSync(generated.file).size - latin1.length;
+    const error = await expectReleaseError(
+      load(generated.file, datasetId),
+      "invalid-input",
+      `latin1.ndjson, line 13: not valid UTF-8: the bytes at offset ${lineStart + inLine} of the file (byte ${inLine} of the line, both counted from 0) are e9 20 61 75`,
+      "nothing was loaded",
+    );
+    expect(error.describe()).not.toContain("\ufffd");
+    // A surrogate encoded on its own (CESU-8, Java's modified UTF-8): well-formed-looking bytes UTF-8 forbids.
+    const [before, after] = chunkLine({ documentId: "cesu-doc-0", idx: 0, text: "@", embedding }).split("@");
+    const cesu = Buffer.concat([
+      Buffer.from(before!),
+      Buffer.from([0xed, 0xa0, 0xbd, 0xed, 0xb8, 0x80]),
+      Buffer.from(after!),
+    ]);
+    const surrogate = writeChunkFile(dir, "cesu.ndjson", {
+      dimension: DIMENSION,
+      documents: 1,
+      chunksPerDocument: 0,
+      prefix: "cesu",
+      tail: [cesu],
+    });
+    const at = Buffer.byteLength(before!);
+    await expectReleaseError(
+      load(surrogate.file, datasetId),
+      "invalid-input",
+      `cesu.ndjson, line 3: not valid UTF-8: the bytes at offset ${statSync(surrogate.file).size - cesu.length + at} of the file (byte ${at} of the line, both counted from 0) are ed a0 bd ed`,
+    );
+    expect(await countsOf(datasetId)).toEqual({ chunks: 0, documents: 0 });
+  });
+
+  it("refuses a line longer than the limit, naming the line and the limit, and takes one of exactly the limit", async () => {
+    const datasetId = await newDataset();
+    const embedding = new Float32Array(DIMENSION).fill(0.5);
+    const long = chunkLine({ documentId: "long-doc-0", idx: 10, text: "x".repeat(30_000), embedding });
+    const longBytes = long.length - 1; // ASCII; its line break not counted
+    const generated = writeChunkFile(dir, "long.ndjson", {
+      dimension: DIMENSION,
+      documents: 1,
+      chunksPerDocument: 10,
+      prefix: "long",
+      tail: [long],
+    });
+    const withLimit = (maxLineBytes: number) =>
+      loadChunkFile({ databaseUrl: db.current.url, file: generated.file, datasetId, maxLineBytes });
+    await expectReleaseError(
+      withLimit(longBytes - 1),
+      "invalid-input",
+      `long.ndjson, line 13: the line is longer than ${(longBytes - 1).toLocaleString("en-US")} bytes, the most a line of a chunk file may hold`,
+      "nothing was loaded",
+    );
+    expect(await countsOf(datasetId)).toEqual({ chunks: 0, documents: 0 });
+    await expect(withLimit(longBytes)).resolves.toMatchObject({ chunks: 11 });
+  });
+
+  it("refuses a line without an end as soon as it passes the limit, before reading it whole", async () => {
+    const file = writeChunkFile(dir, "endless.ndjson", {
+      dimension: DIMENSION,
+      documents: 1,
+      chunksPerDocument: 1,
+      prefix: "endless",
+      tail: [Buffer.alloc(24 << 20, "x")],
+    }).file;
+    const reader = openChunkFile(file, { maxLineBytes: 100_000 });
+    await reader.header;
+    const error = await (async () => {
+      for await (const _ of reader.records);
+    })().catch((e: unknown) => e);
+    expect((error as ReleaseError).describe()).toContain(
+      "endless.ndjson, line 4: the line is longer than 100,000 bytes",
+    );
+    // One 4 MB block read of the 24 MB line: the rest never is.
+    expect(reader.position.bytesRead).toBeLessThanOrEqual(4 << 20);
+    await reader.close();
+  });
+
+  it("takes a line of exactly 8 MiB, and the CLI refuses one byte more, printing no summary", async () => {
+    const datasetId = await newDataset();
+    const embedding = new Float32Array(DIMENSION).fill(0.5);
+    const lineOf = (bytes: number, idx: number) => {
+      const empty = chunkLine({ documentId: "max-doc-0", idx, text: "", embedding }).length - 1;
+      return chunkLine({ documentId: "max-doc-0", idx, text: "x".repeat(bytes - empty), embedding });
+    };
+    const exact = lineOf(MAX_LINE_BYTES, 0);
+    expect(MAX_LINE_BYTES).toBe(8 * 1024 * 1024);
+    expect(exact.length).toBe(MAX_LINE_BYTES + 1);
+    const fits = writeChunkFile(dir, "max.ndjson", {
+      dimension: DIMENSION,
+      documents: 1,
+      chunksPerDocument: 0,
+      prefix: "max",
+      // A Windows line end: its \r is not counted either.
+      tail: [exact.replace(/\n$/, "\r\n")],
+    });
+    await expect(load(fits.file, datasetId)).resolves.toMatchObject({ chunks: 1 });
+    const over = writeChunkFile(dir, "over.ndjson", {
+      dimension: DIMENSION,
+      documents: 0,
+      chunksPerDocument: 0,
+      prefix: "over",
+      tail: [lineOf(MAX_LINE_BYTES + 1, 1)],
+    });
+    const run = await runCli(["load-chunks", "--file", over.file, "--dataset", datasetId, "--replace"], {
+      DATABASE_URL: db.current.url,
+    });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain("over.ndjson, line 2: the line is longer than 8,388,608 bytes");
+    // The error and nothing else: no summary of a load that did not happen.
+    expect(run.stdout).toBe("");
+    expect(run.stderr).not.toMatch(/chunks\/s|loaded in/);
+    const json = await runCli(
+      ["load-chunks", "--file", over.file, "--dataset", datasetId, "--replace", "--json"],
+      { DATABASE_URL: db.current.url },
+    );
+    expect(JSON.parse(json.stdout)).toMatchObject({ error: { code: "invalid-input" } });
+    expect(await countsOf(datasetId)).toEqual({ chunks: 1, documents: 1 });
   });
 
   it("runs as `neonhub-db load-chunks`, progress on stderr and the result as JSON", async () => {

@@ -28,8 +28,8 @@ export interface ChunkFileSpec {
   header?: Partial<ChunkFileHeader>;
   /** Prefix of document ids (ids are global, so each file of a test gets its own). */
   prefix: string;
-  /** Lines appended as they are, after the chunks (to make a file corrupt). */
-  tail?: string[];
+  /** Lines appended as they are, after the chunks (to make a file corrupt): bytes for what is not UTF-8. */
+  tail?: (string | Buffer)[];
   /** Gives chunk `n` (0-based) an explicit id. */
   idOf?: (n: number) => string | undefined;
 }
@@ -75,7 +75,7 @@ export function writeChunkFile(dir: string, name: string, spec: ChunkFileSpec): 
       }
       writeSync(fd, lines.join(""));
     }
-    for (const line of spec.tail ?? []) writeSync(fd, line);
+    for (const line of spec.tail ?? []) writeSync(fd, typeof line === "string" ? Buffer.from(line) : line);
   } finally {
     closeSync(fd);
   }

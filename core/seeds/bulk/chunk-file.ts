@@ -12,6 +12,7 @@
 // `vec.astype("<f4").tobytes()`, JavaScript's Float32Array bytes): 4/3 of the raw size, decoded natively, and
 // exactly the float4 values the database stores. (A JSON array of numbers is accepted too, at several times
 // the parse cost.) Documents come first so that they exist before the chunks that name them stream in.
+import { isUtf8 } from "node:buffer";
 import { createReadStream, statSync, type Stats } from "node:fs";
 import os from "node:os";
 import { formatCount } from "../../count-format";
@@ -22,6 +23,17 @@ import { toNetworkOrder } from "./copy-binary";
 
 export const CHUNK_FILE_FORMAT = "neonhub-chunks";
 export const CHUNK_FILE_VERSION = 1;
+
+/**
+ * The longest line a chunk file may have, in bytes, its line break not counted: 8 MiB. What a legitimate line
+ * needs is far less. The largest embedding (4,000 dimensions, the most a space has) is 21 KB in base64, and
+ * about 100 KB as a JSON array (25 characters a number at most, as Python's json writes a float). A chunk's
+ * text is what one embedding call read: 8,191 tokens for OpenAI's models, 32,000 for the largest others,
+ * some 130 KB of text, and even written wholly as \uXXXX escapes under 800 KB. That leaves 8 MiB room for
+ * metadata and for chunkers we have not met, while a line is still read whole with memory to spare: a longer
+ * one is a file without its line breaks (or a whole document as one chunk), refused before it is buffered.
+ */
+export const MAX_LINE_BYTES = 8 * 1024 * 1024;
 
 export interface ChunkFileHeader {
   dimension: number;
@@ -75,19 +87,89 @@ interface Line {
   text: string;
 }
 
-/** The file's non-empty lines with their numbers, read in large blocks. */
-async function* readLines(file: string, position: ReadPosition): AsyncGenerator<Line> {
+function lineTooLong(file: string, line: number, maxLineBytes: number): ChunkFileError {
+  return new ChunkFileError(
+    file,
+    line,
+    `the line is longer than ${formatCount(maxLineBytes)} bytes, the most a line of a chunk file may hold (a chunk's text and its embedding need far less); it was refused before being read whole. Is the file missing its line breaks, or is a whole document one chunk?`,
+  );
+}
+
+/**
+ * Where the bytes stop being well-formed UTF-8 (Unicode's table 3-7: no overlong forms, no surrogates,
+ * nothing above U+10FFFF): the index of the first byte of the first ill-formed sequence, or -1. Only run
+ * once a line is known to be invalid, to say where.
+ */
+function firstInvalidUtf8(bytes: Buffer, from: number): number {
+  for (let i = from; i < bytes.length; ) {
+    const b = bytes[i]!;
+    if (b < 0x80) {
+      i++;
+      continue;
+    }
+    let length: number;
+    let low = 0x80;
+    let high = 0xbf;
+    if (b >= 0xc2 && b <= 0xdf) length = 2;
+    else if (b >= 0xe0 && b <= 0xef) {
+      length = 3;
+      if (b === 0xe0) low = 0xa0;
+      else if (b === 0xed) high = 0x9f;
+    } else if (b >= 0xf0 && b <= 0xf4) {
+      length = 4;
+      if (b === 0xf0) low = 0x90;
+      else if (b === 0xf4) high = 0x8f;
+    } else return i;
+    for (let k = 1; k < length; k++) {
+      const c = bytes[i + k];
+      if (c === undefined || c < (k === 1 ? low : 0x80) || c > (k === 1 ? high : 0xbf)) return i;
+    }
+    i += length;
+  }
+  return -1;
+}
+
+function notUtf8(
+  file: string,
+  line: number,
+  lineOffset: number,
+  bytes: Buffer,
+  from: number,
+): ChunkFileError {
+  const at = Math.max(from, firstInvalidUtf8(bytes, from));
+  const shown = [...bytes.subarray(at, at + 4)].map((b) => b.toString(16).padStart(2, "0")).join(" ");
+  return new ChunkFileError(
+    file,
+    line,
+    `not valid UTF-8: the bytes at offset ${lineOffset + at} of the file (byte ${at} of the line, both counted from 0) are ${shown}, which UTF-8 has no character for. A chunk file is UTF-8: convert the file (was it written as Latin-1 or Windows-1252?) rather than have the text stored with replacement characters.`,
+  );
+}
+
+/**
+ * The file's non-empty lines with their numbers, read in large blocks. A line that is not UTF-8, or longer
+ * than `maxLineBytes`, is refused: the latter as soon as that many bytes have gone by without a line break,
+ * so memory holds one block and one line of at most `maxLineBytes` whatever the file.
+ */
+async function* readLines(file: string, position: ReadPosition, maxLineBytes: number): AsyncGenerator<Line> {
   const stream = createReadStream(file, { highWaterMark: 4 << 20 });
   let carry: Buffer[] = [];
+  let carried = 0;
   let number = 0;
+  /** The offset in the file of the first byte of the line being read. */
+  let lineOffset = 0;
   const emit = (bytes: Buffer): Line | undefined => {
     number++;
     let end = bytes.length;
     if (end > 0 && bytes[end - 1] === 0x0d) end--;
+    if (end > maxLineBytes) throw lineTooLong(file, number, maxLineBytes);
     let start = 0;
     // A UTF-8 byte order mark some editors put first.
     if (number === 1 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) start = 3;
-    const text = bytes.toString("utf8", start, end);
+    // Validated natively (simdutf) before decoding: toString would store U+FFFD for every bad byte.
+    const content = bytes.subarray(start, end);
+    if (!isUtf8(content)) throw notUtf8(file, number, lineOffset, bytes.subarray(0, end), start);
+    lineOffset += bytes.length + 1;
+    const text = content.toString("utf8");
     return text.trim() === "" ? undefined : { number, text };
   };
   for await (const block of stream as AsyncIterable<Buffer>) {
@@ -97,10 +179,16 @@ async function* readLines(file: string, position: ReadPosition): AsyncGenerator<
       const piece = block.subarray(from, nl);
       const line = emit(carry.length ? Buffer.concat([...carry, piece]) : piece);
       carry = [];
+      carried = 0;
       from = nl + 1;
       if (line) yield line;
     }
-    if (from < block.length) carry.push(block.subarray(from));
+    if (from < block.length) {
+      carried += block.length - from;
+      // One byte over the limit may still be the \r of a \r\n, which is not counted.
+      if (carried > maxLineBytes + 1) throw lineTooLong(file, number + 1, maxLineBytes);
+      carry.push(block.subarray(from));
+    }
   }
   if (carry.length) {
     const line = emit(Buffer.concat(carry));
@@ -118,7 +206,13 @@ const optionalString = (value: unknown) => value === undefined || value === null
  * Reads a chunk file: `header` resolves first (before any record is read), then `records` yields documents
  * and chunks in file order, each validated. Any fault throws a ChunkFileError naming the line.
  */
-export function openChunkFile(file: string): {
+export function openChunkFile(
+  file: string,
+  options: {
+    /** The longest line accepted, in bytes, its line break not counted (MAX_LINE_BYTES by default). */
+    maxLineBytes?: number;
+  } = {},
+): {
   header: Promise<ChunkFileHeader>;
   records: AsyncGenerator<ChunkFileRecord>;
   position: ReadPosition;
@@ -144,7 +238,7 @@ export function openChunkFile(file: string): {
   }
   const totalBytes = stats.size;
   const position: ReadPosition = { bytesRead: 0, totalBytes };
-  const lines = readLines(file, position);
+  const lines = readLines(file, position, options.maxLineBytes ?? MAX_LINE_BYTES);
   const close = async () => {
     await lines.return(undefined);
   };

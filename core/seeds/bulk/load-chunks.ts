@@ -49,6 +49,8 @@ export interface LoadChunksOptions {
   log?: Logger;
   /** How often progress is logged (default every 2 s). */
   progressEveryMs?: number;
+  /** The longest line the file may have, in bytes, its line break not counted (default MAX_LINE_BYTES, 8 MiB). */
+  maxLineBytes?: number;
 }
 
 export interface LoadChunksResult {
@@ -106,7 +108,7 @@ interface Target {
 export async function loadChunks(client: ClientBase, options: LoadChunksOptions): Promise<LoadChunksResult> {
   const log = options.log ?? silentLogger;
   const started = Date.now();
-  const reader = openChunkFile(options.file);
+  const reader = openChunkFile(options.file, { maxLineBytes: options.maxLineBytes });
   // A file that is not a chunk file is refused before the database is touched.
   const header = await reader.header;
   /** The file's line of each row sent, in order: negative when the loader derived the chunk's id. */
