@@ -177,6 +177,7 @@ export {
   loadChunks,
   loadSeedSet,
   openChunkFile,
+  chunkRate,
   seededRandom,
   seededVector,
   vectorLiteral,

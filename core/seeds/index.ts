@@ -27,6 +27,7 @@ export {
   documentsLeftEmptyText,
   loadChunkFile,
   loadChunks,
+  chunkRate,
   type LoadChunksOptions,
   type LoadChunksResult,
 } from "./bulk/load-chunks";

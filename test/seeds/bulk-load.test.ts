@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_MIGRATIONS_DIR, ReleaseError, applyRelease, collectingLogger } from "../../core";
 import { defaultReleaseSteps } from "../../core";
 import { derivedChunkId, loadChunkFile } from "../../core";
-import { MAX_LINE_BYTES, chunkLine, documentLine, openChunkFile } from "../../core";
+import { MAX_LINE_BYTES, chunkLine, documentLine, openChunkFile, chunkRate } from "../../core";
 import { useTestDatabase, withClient } from "../support/database";
 import { runCli } from "../support/cli";
 import { chunkFileDir, writeChunkFile } from "./chunk-files";
@@ -694,6 +694,13 @@ describe("the bulk chunk loader", () => {
     );
     expect(JSON.parse(json.stdout)).toMatchObject({ error: { code: "invalid-input" } });
     expect(await countsOf(datasetId)).toEqual({ chunks: 1, documents: 1 });
+  });
+
+  it("reports the rate of a slow load of few chunks as it is, not as 0 chunks/s", () => {
+    expect(chunkRate(1, 14_200)).toBe(0.07);
+    expect(chunkRate(3, 2_000)).toBe(1.5);
+    expect(chunkRate(0, 1_000)).toBe(0);
+    expect(chunkRate(6_000, 1_234)).toBe(4862);
   });
 
   it("runs as `neonhub-db load-chunks`, progress on stderr and the result as JSON", async () => {

@@ -72,6 +72,7 @@ export interface LoadChunksResult {
   /** Bytes of binary COPY data sent. */
   copyBytes: number;
   durationMs: number;
+  /** Whole from 100 up, to two significant digits below (chunkRate). */
   chunksPerSecond: number;
   /** File megabytes (10^6 bytes) read per second. */
   fileMegabytesPerSecond: number;
@@ -151,7 +152,7 @@ export async function loadChunks(client: ClientBase, options: LoadChunksOptions)
       fileBytes: reader.position.totalBytes,
       copyBytes: counts.copyBytes,
       durationMs,
-      chunksPerSecond: Math.round((counts.chunks * 1000) / durationMs),
+      chunksPerSecond: chunkRate(counts.chunks, durationMs),
       fileMegabytesPerSecond: Number((reader.position.totalBytes / 1e3 / durationMs).toFixed(1)),
     };
     log.info(
@@ -513,6 +514,15 @@ async function* encodeChunks(
   const rest = send(out.take());
   if (rest) yield rest;
   yield send(copyTrailer())!;
+}
+
+/**
+ * Chunks a second (`chunksPerSecond`): whole from 100 up, below it to two significant digits, so that a slow
+ * load of a few large chunks is not "0 chunks/s" (1 chunk in 14.2 s is 0.07).
+ */
+export function chunkRate(chunks: number, durationMs: number): number {
+  const rate = (chunks * 1000) / durationMs;
+  return rate >= 100 || rate === 0 ? Math.round(rate) : Number(rate.toPrecision(2));
 }
 
 function progressReporter(log: Logger, position: ReadPosition, started: number, everyMs: number) {
