@@ -144,8 +144,14 @@ describe("the legacy fixture", () => {
     const { error } = JSON.parse(json.stdout) as {
       error: { fix: string; problems: { fix: string }[] };
     };
+    // Each problem's fix alone ends saying nothing was written; the numbered list says it once, after them.
     const lines = error.fix.split("\n");
-    expect(lines).toHaveLength(error.problems.length);
-    lines.forEach((line, i) => expect(line).toBe(`${i + 1}. ${error.problems[i]!.fix}`));
+    expect(lines).toHaveLength(error.problems.length + 1);
+    expect(lines.at(-1)).toBe("Nothing was written.");
+    lines
+      .slice(0, -1)
+      .forEach((line, i) =>
+        expect(line).toBe(`${i + 1}. ${error.problems[i]!.fix.replace(/ Nothing was written\.$/, "")}`),
+      );
   });
 });

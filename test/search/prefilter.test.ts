@@ -416,7 +416,8 @@ describe("search_chunks through the prefilter", () => {
       expect(found.bitsScans).toBe(0);
       expect(found.rows.map((r) => r.id)).toEqual(await exactTopK(owner, tenant.organizationId, q, K));
       // Nothing more to do while the trigger stays disabled: the next plan is settled.
-      expect(await planOf("idx_chunk_embedding_cosine")).toMatchObject({ action: "unchanged" });
+      const settled = await planOf("idx_chunk_embedding_cosine");
+      expect(settled?.action, `plan: ${settled?.action} (${settled?.reason})`).toBe("unchanged");
     } finally {
       await owner.query(`ALTER TABLE "Chunk" ENABLE TRIGGER chunk_embedding_bits`);
     }
