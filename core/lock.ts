@@ -1,9 +1,14 @@
 // One release at a time per database: a session-level advisory lock, waited for up to a bound. When the wait
 // runs out the error names who holds the lock, so the operator can tell a stuck deploy from a running one.
+// Advisory locks are open to every role, and any client sets its own application_name: a login other than the
+// release's (the app's, say) can take the key and look like an apply. A release acts as the owner role (or,
+// without one, as its login): a holder that is not a member of that role cannot be running one, and the error
+// says so whatever the holder calls itself. Ending the holder is offered only as a statement that works: by the
+// release's login when PostgreSQL lets it, else by the admin.
 import type { ClientBase } from "pg";
 import { RELEASE_LOCK_KEY } from "./bookkeeping";
 import { ReleaseError } from "./errors";
-import { lockWaitNamesOf, type LockWaitNames } from "./lock-safety/wait-names";
+import { lockWaitNamesOf, type LockWaitNames, type LockWaitWords } from "./lock-safety/wait-names";
 import type { Logger } from "./logger";
 import { hiddenDetailsText } from "./stat-activity";
 
@@ -32,6 +37,23 @@ export interface LockHolder {
   state: string | null;
   /** The role that read pg_stat_activity (current_user), named when the details are hidden from it. */
   viewer: string;
+  /** The login the waiting release runs as (session_user; the migrator on a stack). */
+  login: string;
+  /**
+   * Whether `login` may terminate the holder: it is the holder's role or a member of it, or of
+   * pg_signal_backend, and the holder is no superuser unless `login` is one (PostgreSQL's rules).
+   */
+  loginMayEnd: boolean;
+  /** Whether the holder's role is a superuser. */
+  holderIsSuperuser: boolean;
+  /**
+   * Whether the holder's role is a member of the database's owner or of `viewer` (a superuser is a member of
+   * every role): a release, baseline or adopt acts as the owner, and a role that is a member of neither cannot
+   * be running one, whatever its application name.
+   */
+  mayBeRelease: boolean;
+  /** The database's owner (the owner role on a stack). */
+  databaseOwner: string;
 }
 
 export async function acquireReleaseLock(
@@ -52,19 +74,7 @@ export async function acquireReleaseLock(
       announced = true;
     }
     if (Date.now() >= deadline) {
-      const holder = await lockHolder(client);
-      // Without a holder the lock was just released: there is no session to end.
-      const end = holder
-        ? ` If that session is stuck, end it with SELECT pg_terminate_backend(${holder.pid}).`
-        : "";
-      const names = lockWaitNamesOf(options);
-      // The CLI's words say "run again": the command is the one just typed.
-      const rerun = names.rerun ? `${names.rerun} ` : "";
-      throw new ReleaseError(
-        "lock-timeout",
-        `Another release holds the lock on this database (${describeHolder(holder)}); gave up after ${Math.round(timeoutMs / 1000)} s.`,
-        `Wait for it to finish and run ${rerun}again, or raise the wait with ${names.lockTimeout}.${end}`,
-      );
+      throw lockTimeoutError(await lockHolder(client), timeoutMs, lockWaitNamesOf(options));
     }
     await new Promise((resolve) =>
       setTimeout(resolve, Math.min(POLL_MS, Math.max(0, deadline - Date.now()))),
@@ -87,9 +97,28 @@ export async function lockHolder(client: ClientBase): Promise<LockHolder | undef
     backend_start: Date | null;
     state: string | null;
     viewer: string;
+    login: string;
+    login_may_end: boolean;
+    holder_super: boolean;
+    may_be_release: boolean;
+    database_owner: string;
   }>(
-    `SELECT a.pid, a.application_name, a.usename, a.backend_start, a.state, current_user AS viewer
+    // pg_terminate_backend's rules (PostgreSQL 15): the caller has the privileges of the holder's role or of
+    // pg_signal_backend, and only a superuser ends a superuser's session. MEMBER rather than USAGE: a member
+    // without INHERIT may SET ROLE first.
+    `SELECT a.pid, a.application_name, a.usename, a.backend_start, a.state, current_user AS viewer,
+            session_user AS login, COALESCE(r.rolsuper, false) AS holder_super,
+            COALESCE(
+              (NOT r.rolsuper OR (SELECT rolsuper FROM pg_roles WHERE rolname = session_user))
+                AND (pg_has_role(session_user, r.oid, 'MEMBER')
+                     OR pg_has_role(session_user, 'pg_signal_backend', 'MEMBER')),
+              false) AS login_may_end,
+            COALESCE(pg_has_role(r.oid, current_user, 'MEMBER')
+                     OR pg_has_role(r.oid, (SELECT datdba FROM pg_database WHERE datname = current_database()), 'MEMBER'),
+                     false) AS may_be_release,
+            (SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()) AS database_owner
        FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+       LEFT JOIN pg_roles r ON r.oid = a.usesysid
       WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1 AND l.objid = $2 AND l.objsubid = 1
         AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
       LIMIT 1`,
@@ -104,8 +133,60 @@ export async function lockHolder(client: ClientBase): Promise<LockHolder | undef
         since: row.backend_start?.toISOString() ?? null,
         state: row.state,
         viewer: row.viewer,
+        login: row.login,
+        loginMayEnd: row.login_may_end,
+        holderIsSuperuser: row.holder_super,
+        mayBeRelease: row.may_be_release,
+        databaseOwner: row.database_owner,
       }
     : undefined;
+}
+
+function lockTimeoutError(
+  holder: LockHolder | undefined,
+  timeoutMs: number,
+  names: LockWaitWords,
+): ReleaseError {
+  const gaveUp = `gave up after ${Math.round(timeoutMs / 1000)} s.`;
+  // The CLI's words say "run again": the command is the one just typed.
+  const rerun = names.rerun ? `${names.rerun} ` : "";
+  if (holder && !holder.mayBeRelease) {
+    return new ReleaseError(
+      "lock-timeout",
+      `A session that is not a release holds the release lock on this database (${describeHolder(holder)}); ${gaveUp} ` +
+        `This command runs as ${holder.login}; every release, baseline or adopt acts as the database's owner ${holder.databaseOwner}, ` +
+        `of which ${holder.user} is not a member, so it cannot be running one. Its application name is set by the client and proves nothing.`,
+      `Waiting will not help: ${endIt(holder)}, then run ${rerun}again. ` +
+        `A login that takes the release lock may be in the wrong hands: see the runbook's "A login's password is compromised".`,
+    );
+  }
+  // Without a holder the lock was just released: there is no session to end.
+  const end = holder ? ` If that session is stuck, ${endIt(holder)}.` : "";
+  return new ReleaseError(
+    "lock-timeout",
+    `Another release holds the lock on this database (${describeHolder(holder)}); ${gaveUp}`,
+    `Wait for it to finish and run ${rerun}again, or raise the wait with ${names.lockTimeout}.${end}`,
+  );
+}
+
+/**
+ * How to end the holder, with a statement that works for whom it names. The release's login when PostgreSQL
+ * lets it: a stack's migrator becomes the owner at login (ALTER ROLE ... SET ROLE), and the owner has no
+ * privileges of the migrator, so ending another session of the migrator takes SET ROLE NONE first, in the same
+ * session. Else the admin: pg_terminate_backend refuses the login ("must be a member of the role whose process
+ * is being terminated or member of pg_signal_backend").
+ */
+function endIt(holder: LockHolder): string {
+  const terminate = `SELECT pg_terminate_backend(${holder.pid})`;
+  if (holder.loginMayEnd) {
+    return holder.user === holder.login && holder.viewer !== holder.login
+      ? `end it as ${holder.login} with SET ROLE NONE; ${terminate}`
+      : `end it with ${terminate}`;
+  }
+  const admin = holder.holderIsSuperuser
+    ? "a superuser"
+    : "the admin (a superuser, rds_superuser on RDS, or a member of pg_signal_backend)";
+  return `${holder.login} may not end a session of ${holder.user}: ${admin} must, with ${terminate}`;
 }
 
 function describeHolder(holder: LockHolder | undefined): string {
