@@ -1,6 +1,7 @@
 // `neonhub-db health`: a read-only report on what ingestion leaves behind (vector indexes built on fewer rows
 // than the table now has, statistics autovacuum has not caught up with, dead rows) and on the server
-// (connections, old transactions, replication). Each finding that needs action says which. Pulumi-free;
+// (connections, old transactions, replication), and settings stored on the app's logins that the release
+// did not set (role-settings.ts). Each finding that needs action says which. Pulumi-free;
 // returns a HealthReport and never prints.
 import type { ClientBase } from "pg";
 import { BOOKKEEPING_SCHEMA, bookkeepingExists } from "../bookkeeping";
@@ -18,6 +19,7 @@ import { clusterFindings, readCluster } from "./cluster";
 import { readIndexStats, readStatsReset, type IndexStats } from "./index-stats";
 import { BULK_LOADED_TABLES, DEFAULT_HEALTH_LIMITS, HOT_PATH_INDEXES, type HealthLimits } from "./limits";
 import type { HealthFinding, HealthReport, IndexHealth } from "./report";
+import { readRoleSettings, roleSettingFindings } from "./role-settings";
 import { readTables, tableFindings } from "./tables";
 import { readZeroEmbeddings, zeroEmbeddingFindings } from "./zero-embeddings";
 import {
@@ -117,6 +119,8 @@ async function readReport(client: ClientBase, options: HealthOptions): Promise<H
 
   const cluster = await readCluster(client);
   findings.push(...clusterFindings(cluster, limits));
+
+  findings.push(...roleSettingFindings(await readRoleSettings(client)));
 
   return {
     database: redactUrl(options.databaseUrl),
