@@ -157,7 +157,7 @@ function lockTimeoutError(
         `This command runs as ${holder.login}; every release, baseline or adopt acts as the database's owner ${holder.databaseOwner}, ` +
         `of which ${holder.user} is not a member, so it cannot be running one. Its application name is set by the client and proves nothing.`,
       `Waiting will not help: ${endIt(holder)}, then run ${rerun}again. ` +
-        `A login that takes the release lock may be in the wrong hands: see the runbook's "A login's password is compromised".`,
+        `A login that takes the release lock may be in the wrong hands: see docs/runbook.md, "A login's password is compromised".`,
     );
   }
   // Without a holder the lock was just released: there is no session to end.

@@ -75,7 +75,7 @@ export function roleSettingFindings(settings: readonly RoleSetting[]): HealthFin
           `every new session of ${s.role} starts with it. A login may set its own, so one with a leaked password can plant it, and it outlives a password rotation`,
         action:
           `${roleSettingReset(s)} (as the admin or as ${s.role}; sessions already open keep it until they reconnect). ` +
-          `If nobody here set it, treat the login as compromised (runbook: "A login's password is compromised")`,
+          `If nobody here set it, treat the login as compromised (docs/runbook.md, "A login's password is compromised")`,
       };
     });
 }
