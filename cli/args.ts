@@ -87,8 +87,9 @@ Commands:
             prove the schema, record them with checksums, move pgmigrations into neonhub_release
   load-chunks --file F --dataset ID [--replace | --append]
             load a chunk file (NDJSON, see docs/seeds.md) into a dataset, in one transaction
-  health    read-only: vector and hot-path indexes, large tables' vacuum/analyze, connections, replication;
-            exit 2 when something needs action (docs/observability.md)
+  health    read-only: vector and hot-path indexes, large tables' vacuum/analyze, connections, replication,
+            settings stored on the app and read-only logins; exit 2 when something needs action
+            (docs/observability.md)
   revert --to NAME [--confirm] [--corrected-down NAME]
             run the Down sections of the migrations applied after NAME, newest first, under the release
             lock, each under --migration-lock-timeout with --lock-retries as apply's migrations; without
