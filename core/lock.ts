@@ -70,7 +70,8 @@ export async function acquireReleaseLock(
     if (got.rows[0]?.ok) break;
     if (!announced) {
       const holder = await lockHolder(client);
-      options.log.info(`waiting for the release lock (held by ${describeHolder(holder)})`);
+      const notRelease = holder && !holder.mayBeRelease ? "a session that is not a release: " : "";
+      options.log.info(`waiting for the release lock (held by ${notRelease}${describeHolder(holder)})`);
       announced = true;
     }
     if (Date.now() >= deadline) {

@@ -43,13 +43,13 @@ describe("the release lock held by a session that is not a release", () => {
     return { client, pid };
   }
 
-  async function applyBehindLock(): Promise<ApplyError> {
+  async function applyBehindLock(): Promise<ApplyError & { stderr: string }> {
     const run = await runCli(["apply", "--json", "--migrations-dir", dir, "--lock-timeout", "1"], {
       DATABASE_URL: roles.url("migrator"),
     });
     expect(run.code).toBe(1);
     expect(run.stderr).not.toContain("TypeError");
-    return JSON.parse(run.stdout) as ApplyError;
+    return { ...(JSON.parse(run.stdout) as ApplyError), stderr: run.stderr };
   }
 
   /** Runs `sql` (several statements) in one session of `url`: the error's message, or undefined. */
@@ -70,7 +70,10 @@ describe("the release lock held by a session that is not a release", () => {
     it(`the ${login} login holding it: not a release, the name proves nothing, the admin must end it`, async () => {
       const held = await holder(login);
       try {
-        const { error } = await applyBehindLock();
+        const { error, stderr } = await applyBehindLock();
+        expect(stderr).toContain(
+          `waiting for the release lock (held by a session that is not a release: pid ${held.pid}, application "neonhub-db apply"`,
+        );
         expect(error.code).toBe("lock-timeout");
         expect(error.message).toMatch(
           /^A session that is not a release holds the release lock on this database/,
@@ -114,7 +117,8 @@ describe("the release lock held by a session that is not a release", () => {
   it("another release of the migrator: a statement the migrator can run ends it", async () => {
     const held = await holder("migrator");
     try {
-      const { error } = await applyBehindLock();
+      const { error, stderr } = await applyBehindLock();
+      expect(stderr).toContain(`waiting for the release lock (held by pid ${held.pid}, `);
       expect(error.code).toBe("lock-timeout");
       expect(error.message).toMatch(/^Another release holds the lock on this database \(pid \d+/);
       expect(error.fix).toMatch(
