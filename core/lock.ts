@@ -173,14 +173,14 @@ function lockTimeoutError(
 /**
  * How to end the holder, with a statement that works for whom it names. The release's login when PostgreSQL
  * lets it: a stack's migrator becomes the owner at login (ALTER ROLE ... SET ROLE), and the owner has no
- * privileges of the migrator, so ending another session of the migrator takes SET ROLE NONE first, in the same
- * session. Else the admin: pg_terminate_backend refuses the login ("must be a member of the role whose process
+ * privileges of the migrator (nor its memberships), so ending another session of the migrator takes SET ROLE
+ * NONE first, in the same session. Else the admin: pg_terminate_backend refuses the login ("must be a member of the role whose process
  * is being terminated or member of pg_signal_backend").
  */
 function endIt(holder: LockHolder): string {
   const terminate = `SELECT pg_terminate_backend(${holder.pid})`;
   if (holder.loginMayEnd) {
-    return holder.user === holder.login && holder.viewer !== holder.login
+    return holder.viewer !== holder.login
       ? `end it as ${holder.login} with SET ROLE NONE; ${terminate}`
       : `end it with ${terminate}`;
   }
