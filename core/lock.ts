@@ -8,6 +8,7 @@
 import type { ClientBase } from "pg";
 import { RELEASE_LOCK_KEY } from "./bookkeeping";
 import { ReleaseError } from "./errors";
+import { endSessionColumns, howToEnd, type EndableSession } from "./lock-safety/end-session";
 import { lockWaitNamesOf, type LockWaitNames, type LockWaitWords } from "./lock-safety/wait-names";
 import type { Logger } from "./logger";
 import { hiddenDetailsText } from "./stat-activity";
@@ -28,24 +29,11 @@ export function isReleaseLockSeconds(value: unknown): value is number {
 }
 const POLL_MS = 200;
 
-export interface LockHolder {
-  pid: number;
+export interface LockHolder extends EndableSession {
   applicationName: string;
-  user: string;
   /** When it connected and its state; null when pg_stat_activity hides them from `viewer` (stat-activity.ts). */
   since: string | null;
   state: string | null;
-  /** The role that read pg_stat_activity (current_user), named when the details are hidden from it. */
-  viewer: string;
-  /** The login the waiting release runs as (session_user; the migrator on a stack). */
-  login: string;
-  /**
-   * Whether `login` may terminate the holder: it is the holder's role or a member of it, or of
-   * pg_signal_backend, and the holder is no superuser unless `login` is one (PostgreSQL's rules).
-   */
-  loginMayEnd: boolean;
-  /** Whether the holder's role is a superuser. */
-  holderIsSuperuser: boolean;
   /**
    * Whether the holder's role is a member of the database's owner or of `viewer` (a superuser is a member of
    * every role): a release, baseline or adopt acts as the owner, and a role that is a member of neither cannot
@@ -104,16 +92,7 @@ export async function lockHolder(client: ClientBase): Promise<LockHolder | undef
     may_be_release: boolean;
     database_owner: string;
   }>(
-    // pg_terminate_backend's rules (PostgreSQL 15): the caller has the privileges of the holder's role or of
-    // pg_signal_backend, and only a superuser ends a superuser's session. MEMBER rather than USAGE: a member
-    // without INHERIT may SET ROLE first.
-    `SELECT a.pid, a.application_name, a.usename, a.backend_start, a.state, current_user AS viewer,
-            session_user AS login, COALESCE(r.rolsuper, false) AS holder_super,
-            COALESCE(
-              (NOT r.rolsuper OR (SELECT rolsuper FROM pg_roles WHERE rolname = session_user))
-                AND (pg_has_role(session_user, r.oid, 'MEMBER')
-                     OR pg_has_role(session_user, 'pg_signal_backend', 'MEMBER')),
-              false) AS login_may_end,
+    `SELECT a.pid, a.application_name, a.usename, a.backend_start, a.state, ${endSessionColumns("r")},
             COALESCE(pg_has_role(r.oid, current_user, 'MEMBER')
                      OR pg_has_role(r.oid, (SELECT datdba FROM pg_database WHERE datname = current_database()), 'MEMBER'),
                      false) AS may_be_release,
@@ -136,7 +115,7 @@ export async function lockHolder(client: ClientBase): Promise<LockHolder | undef
         viewer: row.viewer,
         login: row.login,
         loginMayEnd: row.login_may_end,
-        holderIsSuperuser: row.holder_super,
+        isSuperuser: row.holder_super,
         mayBeRelease: row.may_be_release,
         databaseOwner: row.database_owner,
       }
@@ -157,37 +136,17 @@ function lockTimeoutError(
       `A session that is not a release holds the release lock on this database (${describeHolder(holder)}); ${gaveUp} ` +
         `This command runs as ${holder.login}; every release, baseline or adopt acts as the database's owner ${holder.databaseOwner}, ` +
         `of which ${holder.user} is not a member, so it cannot be running one. Its application name is set by the client and proves nothing.`,
-      `Waiting will not help: ${endIt(holder)}, then run ${rerun}again. ` +
+      `Waiting will not help: ${howToEnd(holder)}, then run ${rerun}again. ` +
         `A login that takes the release lock may be in the wrong hands: see docs/runbook.md, "A login's password is compromised".`,
     );
   }
   // Without a holder the lock was just released: there is no session to end.
-  const end = holder ? ` If that session is stuck, ${endIt(holder)}.` : "";
+  const end = holder ? ` If that session is stuck, ${howToEnd(holder)}.` : "";
   return new ReleaseError(
     "lock-timeout",
     `Another release holds the lock on this database (${describeHolder(holder)}); ${gaveUp}`,
     `Wait for it to finish and run ${rerun}again, or raise the wait with ${names.lockTimeout}.${end}`,
   );
-}
-
-/**
- * How to end the holder, with a statement that works for whom it names. The release's login when PostgreSQL
- * lets it: a stack's migrator becomes the owner at login (ALTER ROLE ... SET ROLE), and the owner has no
- * privileges of the migrator (nor its memberships), so ending another session of the migrator takes SET ROLE
- * NONE first, in the same session. Else the admin: pg_terminate_backend refuses the login ("must be a member of the role whose process
- * is being terminated or member of pg_signal_backend").
- */
-function endIt(holder: LockHolder): string {
-  const terminate = `SELECT pg_terminate_backend(${holder.pid})`;
-  if (holder.loginMayEnd) {
-    return holder.viewer !== holder.login
-      ? `end it as ${holder.login} with SET ROLE NONE; ${terminate}`
-      : `end it with ${terminate}`;
-  }
-  const admin = holder.holderIsSuperuser
-    ? "a superuser"
-    : "the admin (a superuser, rds_superuser on RDS, or a member of pg_signal_backend)";
-  return `${holder.login} may not end a session of ${holder.user}: ${admin} must, with ${terminate}`;
 }
 
 function describeHolder(holder: LockHolder | undefined): string {

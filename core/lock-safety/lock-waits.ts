@@ -4,10 +4,10 @@
 // final error can name the blocker after the wait itself is gone.
 import type { ClientBase } from "pg";
 import type { Logger } from "../logger";
+import { endSessionColumns, howToEnd, type EndableSession } from "./end-session";
 import { hiddenDetailsText } from "../stat-activity";
 
-export interface LockBlocker {
-  pid: number;
+export interface LockBlocker extends EndableSession {
   /**
    * The modes it holds on the object waited for (pg_locks, granted): rarely the mode the migration wants (an
    * app's SELECT holds AccessShareLock, which conflicts with the AccessExclusiveLock an ALTER TABLE wants).
@@ -24,8 +24,6 @@ export interface LockBlocker {
   state: string | null;
   /** How long its transaction (or, outside one, its session) has been open. */
   ageSeconds: number | null;
-  /** The role that read pg_stat_activity (current_user), named when the details are hidden from it. */
-  viewer: string;
 }
 
 export interface LockWait {
@@ -70,16 +68,20 @@ export async function readLockWait(monitor: ClientBase, pid: number): Promise<Lo
     state: string | null;
     age: number | null;
     viewer: string;
+    login: string;
+    login_may_end: boolean;
+    holder_super: boolean;
   }>(
     `WITH w AS (SELECT * FROM pg_locks WHERE pid = $1 AND NOT granted LIMIT 1)
      SELECT w.relation::regclass::text AS relation, w.locktype, w.mode, a.pid, a.application_name, a.usename, a.state,
-            current_user AS viewer,
+            ${endSessionColumns("r")},
             floor(extract(epoch FROM now() - coalesce(a.xact_start, a.backend_start)))::int AS age,
             (SELECT array_agg(DISTINCT h.mode) FROM pg_locks h
               WHERE h.pid = a.pid AND h.granted AND ${SAME_OBJECT}) AS holding,
             (SELECT min(h.mode) FROM pg_locks h
               WHERE h.pid = a.pid AND NOT h.granted AND ${SAME_OBJECT}) AS queued_for
        FROM w LEFT JOIN pg_stat_activity a ON a.pid = ANY (pg_blocking_pids($1))
+       LEFT JOIN pg_roles r ON r.oid = a.usesysid
       ORDER BY a.pid`,
     [pid],
   );
@@ -102,6 +104,9 @@ export async function readLockWait(monitor: ClientBase, pid: number): Promise<Lo
               state: row.state,
               ageSeconds: row.age,
               viewer: row.viewer,
+              login: row.login,
+              loginMayEnd: row.login_may_end,
+              isSuperuser: row.holder_super,
             },
           ],
     ),
@@ -133,11 +138,13 @@ export function lockTimeoutWords(wait: LockWait | undefined): { blocker: string;
   const blocker = wait
     ? `it waited for ${describeLockWait(wait)}`
     : "the session blocking it was not seen (it may have released its lock just as the wait ended)";
-  const pids = wait?.blockers.map((b) => b.pid) ?? [];
+  const blockers = wait?.blockers ?? [];
   const terminate =
-    pids.length > 0
-      ? ` If that session is stuck, end it with ${pids.map((pid) => `SELECT pg_terminate_backend(${pid})`).join("; ")}.`
-      : "";
+    blockers.length === 0
+      ? ""
+      : blockers.length === 1
+        ? ` If that session is stuck, ${howToEnd(blockers[0]!)}.`
+        : ` If those sessions are stuck: ${blockers.map((b) => `pid ${b.pid}: ${howToEnd(b)}`).join("; ")}.`;
   return { blocker, terminate };
 }
 
