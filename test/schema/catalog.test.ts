@@ -14,6 +14,7 @@ import {
 } from "./catalog";
 import {
   CHECKS,
+  CHECK_FUNCTIONS,
   FUNCTIONS,
   OTHER_TRIGGERS,
   DEFAULTS,
@@ -22,6 +23,7 @@ import {
   FOREIGN_KEYS,
   ID_DEFAULT,
   INDEXES,
+  QUALIFIED_FUNCTIONS,
   TABLES,
   UTC_NOW,
 } from "./expected-schema";
@@ -168,5 +170,50 @@ describe("the schema after every migration is applied to an empty database", () 
         ORDER BY 1`),
     );
     expect(rows.map((r) => r.proname)).toEqual([...FUNCTIONS].sort());
+  });
+
+  it("has no trigger or check function that a temporary table or type of the caller can shadow", async () => {
+    const { rows } = await query((c) =>
+      c.query<{ proname: string; proconfig: string[] | null; prosrc: string }>(
+        `SELECT p.proname, p.proconfig, p.prosrc FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+          WHERE n.nspname = 'public'
+            AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')
+            AND (p.prorettype = 'trigger'::regtype OR p.proname = ANY($1))
+          ORDER BY 1`,
+        [CHECK_FUNCTIONS],
+      ),
+    );
+    expect(rows.map((r) => r.proname)).toEqual(
+      expect.arrayContaining([...CHECK_FUNCTIONS, "audit_log_append_only"]),
+    );
+    const problems: string[] = [];
+    for (const { proname, proconfig, prosrc } of rows) {
+      const setting = proconfig?.find((s) => s.startsWith("search_path="));
+      if (setting !== undefined) {
+        // pg_temp named, and last: otherwise PostgreSQL searches it first.
+        const path = setting
+          .slice("search_path=".length)
+          .split(",")
+          .map((s) => s.trim().replace(/^"|"$/g, ""));
+        if (path.at(-1) !== "pg_temp") problems.push(`${proname}: ${setting} does not name pg_temp last`);
+        continue;
+      }
+      if (!(proname in QUALIFIED_FUNCTIONS)) {
+        problems.push(
+          `${proname}: no search_path of its own and not in QUALIFIED_FUNCTIONS: add SET search_path = pg_catalog, public, pg_temp, or qualify every relation and type it names and list it`,
+        );
+        continue;
+      }
+      // A relation read with no schema: the plainest way to lose the qualification in a later rewrite.
+      for (const m of prosrc.matchAll(/\b(?:FROM|JOIN)\s+("[^"]+"|[A-Za-z_]\w*\b)(?!\s*[.(])/gi)) {
+        problems.push(`${proname}: reads ${m[1]} with no schema`);
+      }
+    }
+    expect(problems).toEqual([]);
+    // The list names functions that exist, and that have no search_path of their own.
+    const unset = rows
+      .filter((r) => !r.proconfig?.some((s) => s.startsWith("search_path=")))
+      .map((r) => r.proname);
+    expect(Object.keys(QUALIFIED_FUNCTIONS).sort()).toEqual(unset);
   });
 });

@@ -605,3 +605,26 @@ export const FUNCTIONS = [
   "search_tuning",
   "search_tuning_entries",
 ];
+
+/**
+ * Trigger functions, and SECURITY INVOKER functions whose result is a security or integrity check, run with the
+ * caller's search_path, where the session's temporary schema (pg_temp) comes first for relations and types: an
+ * app's temporary "pg_class" or "EmbeddingSpace" would otherwise be what they read (migration
+ * 20261206020000_trigger_functions_search_path.sql). Each has a search_path of its own that names pg_temp last,
+ * or is in QUALIFIED_FUNCTIONS.
+ */
+export const CHECK_FUNCTIONS = ["search_check_filters"];
+
+/**
+ * The trigger and check functions with no search_path of their own (a function-level SET costs every call, and
+ * these run per row of a bulk load or per search): every relation and type they name is schema-qualified
+ * (PostgreSQL never looks up functions or operators in pg_temp). function → why it has no SET.
+ */
+export const QUALIFIED_FUNCTIONS: Record<string, string> = {
+  check_embedding_dimension: "per row of every embedded table (load-chunks' COPY)",
+  chunk_organization_id: 'per row of "Chunk" (load-chunks\' COPY)',
+  chunk_embedding_bits: 'per row of "Chunk" (load-chunks\' COPY)',
+  message_organization_id: 'per row of "Message"',
+  set_updated_at: "per row of most tables; names no relation and no type",
+  search_check_filters: "once per search, inside search_chunks() / search_messages()",
+};
