@@ -198,6 +198,7 @@ export { buildMemoryNeed } from "./vector-indexes/memory";
 export { readInventory, rowsByDimensionSql } from "./vector-indexes/inventory";
 export { createCountIndexSql } from "./vector-indexes/count-index";
 export { normalizeOutOfRangeSql, outOfRangeRowsSql } from "./vector-indexes/out-of-range";
+export { wrongDimensionRowsSql } from "./vector-indexes/wrong-dimension";
 export { calibrate, HNSW_MIN_EF_SEARCH, percentile, UNFILTERED_SAMPLE } from "./vector-indexes/calibrate";
 export { heldOutQueries, type HeldOutSample } from "./vector-indexes/held-out";
 export {

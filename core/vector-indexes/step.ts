@@ -23,6 +23,7 @@ import {
   type CountIndexReading,
 } from "./count-index";
 import { calibrate, measuredNothing, settingRange } from "./calibrate";
+import { describeWrongDimension, findWrongDimensionRows, isWrongDimensionError } from "./wrong-dimension";
 import {
   SEARCH_BOOKKEEPING_DDL,
   SEARCH_CALIBRATIONS_EXIST_SQL,
@@ -529,8 +530,7 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
       },
       log,
     );
-    const calibration = await this.calibrateLogged(client, decision, log);
-    const tenantSearch = await this.calibrateSearchLogged(client, definition, calibration, log);
+    const { calibration, tenantSearch } = await this.calibrateBoth(client, decision, log);
     const buildSettings = {
       maintenanceWorkMemMb: memory.setMb ?? serverMemoryMb,
       parallelWorkers: memory.workers,
@@ -569,9 +569,9 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
     log: Logger,
   ): Promise<IndexCalibrationFacts> {
     log.info(`${decision.name}: ${decision.reason}`);
-    const calibration = await this.calibrateLogged(client, decision, log);
-    await saveCalibration(client, decision.name, calibration);
-    const tenantSearch = await this.calibrateSearchLogged(client, definitionOf(decision), calibration, log);
+    const { calibration, tenantSearch } = await this.calibrateBoth(client, decision, log, (c) =>
+      saveCalibration(client, decision.name, c),
+    );
     return {
       table: decision.table.table,
       dimension: decision.dimension,
@@ -579,6 +579,37 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
       ...calibrationFacts(calibration),
       ...(tenantSearch ? { tenantSearch } : {}),
     };
+  }
+
+  /**
+   * The index's calibration, then its tenant search's (`between` runs after the first). A row whose embedding
+   * has another dimension than its space fails either with pgvector's bare error: traced to its rows
+   * (wrong-dimension.ts), after the failure only, and reported as a release error naming them and the fix.
+   */
+  private async calibrateBoth(
+    client: ClientBase,
+    decision: BuildDecision | RecalibrateDecision,
+    log: Logger,
+    between?: (calibration: Calibration) => Promise<void>,
+  ): Promise<{ calibration: Calibration; tenantSearch: TenantCalibration | undefined }> {
+    const definition = definitionOf(decision);
+    try {
+      const calibration = await this.calibrateLogged(client, decision, log);
+      await between?.(calibration);
+      const tenantSearch = await this.calibrateSearchLogged(client, definition, calibration, log);
+      return { calibration, tenantSearch };
+    } catch (error) {
+      if (!isWrongDimensionError(error)) throw error;
+      const described = describeWrongDimension(definition, await findWrongDimensionRows(client, definition));
+      if (!described) throw error;
+      throw new ReleaseError(
+        "index-failed",
+        `Calibrating ${decision.name} failed: ${(error as Error).message}\n${described.cause}\n` +
+          `The index stays; the release stopped before recording this calibration in full.`,
+        described.fix,
+        { cause: error },
+      );
+    }
   }
 
   private async calibrateLogged(
