@@ -92,7 +92,9 @@ describe("release N to N+1 with the app's data in between", () => {
     const n = await release(DEFAULT_MIGRATIONS_DIR);
     expect(n.code, n.stderr).toBe(0);
     app = await roles.connect("app");
-    const organizations = await writeAppData(app, SHAPE);
+    const organizations = await withClient(roles.url("migrator"), (migrator) =>
+      writeAppData(app!, SHAPE, migrator),
+    );
     const query = embedding("the query", "rel-org-0-topic-1");
     const nearestBefore = await nearestChunks(app, organizations[0]!, query);
     expect(nearestBefore).toHaveLength(5);

@@ -40,9 +40,16 @@ async function asOrganization(
 export const embedding = (seed: string, topic: string) =>
   vectorLiteral(seededVector({ seed, topic }, APP_SPACE.dimension));
 
-/** Writes `shape` through `app` (a connected app login); returns the organizations' ids. */
-export async function writeAppData(app: ClientBase, shape: AppDataShape): Promise<string[]> {
-  await app.query(
+/**
+ * Writes `shape` through `app` (a connected app login), its embedding space through `owner` (the migrator or
+ * the admin: the spaces are global, the app only reads them); returns the organizations' ids.
+ */
+export async function writeAppData(
+  app: ClientBase,
+  shape: AppDataShape,
+  owner: ClientBase = app,
+): Promise<string[]> {
+  await owner.query(
     `INSERT INTO "EmbeddingSpace" ("id", "provider", "model", "dimension") VALUES ($1, $2, $3, $4)`,
     [APP_SPACE.id, APP_SPACE.provider, APP_SPACE.model, APP_SPACE.dimension],
   );
