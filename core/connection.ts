@@ -3,6 +3,7 @@
 import { Client, type QueryResult } from "pg";
 import { driverConfig, type DatabaseTarget } from "./dsn";
 import { MIGRATOR_URL_SOURCES, ReleaseError } from "./errors";
+import { TOO_MANY_CONNECTIONS, tooManyConnectionsError } from "./too-many-connections";
 
 export interface ConnectOptions {
   /** Shown in pg_stat_activity, e.g. "neonhub-db:apply". */
@@ -108,6 +109,8 @@ function describeConnectError(error: unknown, target: DatabaseTarget, timeoutMs:
         `Check pg_hba.conf on the server, or the user in the database URL (the migrator's connection string: ${MIGRATOR_URL_SOURCES}).`,
         { cause: error },
       );
+    case TOO_MANY_CONNECTIONS:
+      return tooManyConnectionsError(error, target);
     case "3D000":
       return new ReleaseError(
         "missing-database",

@@ -10,6 +10,7 @@ import {
   tableFindings,
 } from "../../core/health/tables";
 import { vectorIndexFindings, type VectorReading } from "../../core/health/vector";
+import { tooManyConnectionsError } from "../../core/too-many-connections";
 
 // PostgreSQL's defaults.
 const SERVER: AutovacuumSettings = {
@@ -244,5 +245,27 @@ describe("vector index findings", () => {
     expect(vectorIndexFindings(index("my_own_hnsw"), reading(new Map()))).toEqual([
       expect.objectContaining({ severity: "info", subject: "my_own_hnsw" }),
     ]);
+  });
+});
+
+describe("a login refused for too many connections", () => {
+  it("max_connections used up (SQLSTATE 53300) says who holds them and what to raise", () => {
+    const refused = Object.assign(
+      new Error("remaining connection slots are reserved for non-replication superuser connections"),
+      { code: "53300" },
+    );
+    const error = tooManyConnectionsError(refused, {
+      host: "db.internal",
+      port: 5432,
+      user: "neonhub_migrator",
+      database: "neonhub",
+    } as Parameters<typeof tooManyConnectionsError>[1]);
+    expect(error.code).toBe("connection");
+    expect(error.message).toContain("has no connection left (max_connections is used up)");
+    expect(error.fix).toContain(
+      "SELECT usename, application_name, state, count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' GROUP BY 1, 2, 3",
+    );
+    expect(error.fix).toContain("raise max_connections");
+    expect(error.fix).toContain("end idle sessions");
   });
 });
