@@ -32,7 +32,12 @@ export function repairStatements(
   return repairs;
 }
 
-function repairOf(key: string, recorded: string | undefined, live: string | undefined): string | undefined {
+/** The repair statement of one snapshot key (`index public.idx_agent_run_started`), if it has one. */
+export function repairOf(
+  key: string,
+  recorded: string | undefined,
+  live: string | undefined,
+): string | undefined {
   const space = key.indexOf(" ");
   const kind = key.slice(0, space);
   const object = key.slice(space + 1);

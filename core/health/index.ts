@@ -13,6 +13,7 @@ import { silentLogger, type Logger } from "../logger";
 import { targetOf, redactUrl, type DatabaseTarget } from "../dsn";
 import { ReleaseError, asMigratorFix, isReleaseError } from "../errors";
 import { releaseRecordsOwnerError } from "../release-records-owner";
+import { repairOf } from "../snapshot-repair";
 import { readGoneObjects, refuseGoneObjects, schemaDriftError } from "../schema-drift";
 import type { ReleaseStep } from "../steps";
 import { clusterFindings, readCluster } from "./cluster";
@@ -107,7 +108,9 @@ async function readReport(client: ClientBase, options: HealthOptions): Promise<H
   for (const [name, table] of Object.entries(HOT_PATH_INDEXES)) {
     const index = hotPathIndexHealth(name, table, live.get(name));
     indexes.push(index);
-    findings.push(...hotPathFindings(index));
+    findings.push(
+      ...hotPathFindings(index, index.exists ? undefined : await recordedIndexRepair(client, name)),
+    );
   }
 
   const bulkLoaded = [...new Set([...BULK_LOADED_TABLES, ...vectorTables])];
@@ -152,16 +155,25 @@ function hotPathIndexHealth(name: string, table: string, stats: IndexStats | und
   };
 }
 
-function hotPathFindings(index: IndexHealth): HealthFinding[] {
+function hotPathFindings(index: IndexHealth, repair: string | undefined): HealthFinding[] {
   if (!index.exists) {
+    // Recorded by the release's snapshot: the migration is applied and the index dropped since; apply would
+    // not build it again, the statement verify gives does.
     return [
-      {
-        severity: "action",
-        subject: index.name,
-        problem: `missing on "${index.table}": its migration is not applied, or the index was dropped`,
-        action:
-          "apply the migrations with `neonhub-db apply`; if they are applied, `neonhub-db verify` shows the drift",
-      },
+      repair
+        ? {
+            severity: "action",
+            subject: index.name,
+            problem: `missing on "${index.table}": the release built it, and it was dropped since`,
+            action: `build it again (the table stays writable): ${repair}`,
+          }
+        : {
+            severity: "action",
+            subject: index.name,
+            problem: `missing on "${index.table}": its migration is not applied, or the index was dropped`,
+            action:
+              "apply the migrations with `neonhub-db apply`; if they are applied, `neonhub-db verify` shows the drift",
+          },
     ];
   }
   if (index.valid === false) {
@@ -176,6 +188,20 @@ function hotPathFindings(index: IndexHealth): HealthFinding[] {
     ];
   }
   return [];
+}
+
+/** verify's repair of an index of `public` the release's snapshot recorded and that is gone now, if any. */
+async function recordedIndexRepair(client: ClientBase, name: string): Promise<string | undefined> {
+  const key = `index public.${name}`;
+  const table = `${BOOKKEEPING_SCHEMA}.schema_snapshot`;
+  const exists = await client.query<{ ok: boolean }>("SELECT to_regclass($1) IS NOT NULL AS ok", [table]);
+  if (!exists.rows[0]?.ok) return undefined;
+  const { rows } = await client.query<{ signature: string | null }>(
+    `SELECT objects ->> $1 AS signature FROM ${table} WHERE id = 1`,
+    [key],
+  );
+  const signature = rows[0]?.signature;
+  return signature ? repairOf(key, signature, undefined) : undefined;
 }
 
 const AS_MIGRATOR = asMigratorFix("health");

@@ -22,6 +22,21 @@ beforeAll(async () => {
   await asAdmin((c) => c.query(`VACUUM (ANALYZE) "Organization"`));
 });
 
+describe("a dropped hot-path index", () => {
+  it("gets verify's CREATE INDEX CONCURRENTLY, which builds it again", async () => {
+    await asMigrator((c) => c.query("DROP INDEX idx_agent_run_started"));
+    const report = await health();
+    const finding = report.findings.find((f) => f.subject === "idx_agent_run_started");
+    expect(finding?.severity).toBe("action");
+    expect(finding?.problem).toContain("dropped since");
+    const statement = finding!.action.slice(finding!.action.indexOf("CREATE INDEX CONCURRENTLY"));
+    expect(statement).toMatch(/^CREATE INDEX CONCURRENTLY idx_agent_run_started ON public\."AgentRun"/);
+    await asMigrator((c) => c.query(statement));
+    const after = await health();
+    expect(after.findings.find((f) => f.subject === "idx_agent_run_started")).toBeUndefined();
+  });
+});
+
 describe("too many connections", () => {
   it("a login past its CONNECTION LIMIT is a connection error naming the limit", async () => {
     const migrator = quoteIdentifier(target.current.roles.names.migrator);
