@@ -21,6 +21,7 @@ import { readIndexStats, readStatsReset, type IndexStats } from "./index-stats";
 import { BULK_LOADED_TABLES, DEFAULT_HEALTH_LIMITS, HOT_PATH_INDEXES, type HealthLimits } from "./limits";
 import type { HealthFinding, HealthReport, IndexHealth } from "./report";
 import { readRoleSettings, roleSettingFindings } from "./role-settings";
+import { readSearchSettings, recordedSearchDefault, searchSettingFindings } from "./search-settings";
 import { readTables, tableFindings } from "./tables";
 import { readZeroEmbeddings, zeroEmbeddingFindings } from "./zero-embeddings";
 import {
@@ -105,6 +106,11 @@ async function readReport(client: ClientBase, options: HealthOptions): Promise<H
     indexes.push(index);
     findings.push(...vectorIndexFindings(index, vector));
   }
+  const searchSettings = await readSearchSettings(
+    client,
+    recordedSearchDefault(vector.records, vector.searches),
+  );
+  findings.push(...searchSettingFindings(searchSettings));
   for (const [name, table] of Object.entries(HOT_PATH_INDEXES)) {
     const index = hotPathIndexHealth(name, table, live.get(name));
     indexes.push(index);
@@ -133,6 +139,7 @@ async function readReport(client: ClientBase, options: HealthOptions): Promise<H
     indexes,
     tables: tables.map((t) => t.health),
     cluster,
+    searchSettings,
     zeroEmbeddings,
     // Actions first: they are what the reader came for.
     findings: [

@@ -107,6 +107,22 @@ export interface ClusterHealth {
   replicationSlots: ReplicationSlotHealth[];
 }
 
+/**
+ * A vector search setting the release makes the default for hand-written queries (ALTER DATABASE ... SET), as
+ * pg_db_role_setting has it where it applies to the app's and the read-only login's sessions, when that is not
+ * what the release recorded.
+ */
+export interface SearchSettingHealth {
+  setting: string;
+  /** `database neonhub`, `role neonhub_app in database neonhub`, `role neonhub_app in all databases`. */
+  where: string;
+  /** The value set there; null when the release's database default is missing. */
+  live: string | null;
+  recorded: number;
+  /** The statement that puts it back. */
+  fix: string;
+}
+
 /** One embedded table's look for zero-vector embeddings (core/health/zero-embeddings.ts). */
 export interface ZeroEmbeddingsHealth {
   table: string;
@@ -131,6 +147,8 @@ export interface HealthReport {
   indexes: IndexHealth[];
   tables: TableHealth[];
   cluster: ClusterHealth;
+  /** Vector search settings set by hand over the release's (empty when they are as recorded). */
+  searchSettings: SearchSettingHealth[];
   /** Each embedded table's rows whose embedding is the zero vector. */
   zeroEmbeddings: ZeroEmbeddingsHealth[];
   findings: HealthFinding[];

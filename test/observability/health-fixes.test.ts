@@ -1,12 +1,28 @@
 // The fixes `neonhub-db health` gives, on a real PostgreSQL in the stacks' role layout (the migrator acting as
 // the owner role, the app and read-only logins), each checked by running it: one describe per fix.
 import { Client } from "pg";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkHealth, quoteIdentifier, ReleaseError, type HealthReport } from "../../core";
 import { withClient } from "../support/database";
-import { useReleasedDatabase } from "../security/released-database";
+import type { Login } from "../support/roles";
+import { applyAsMigrator, useReleasedDatabase } from "../security/released-database";
+import { chunkFileDir, writeChunkFile } from "../seeds/chunk-files";
+import { runCli } from "../support/cli";
 
 const target = useReleasedDatabase("healthfix");
+const opened: Client[] = [];
+
+async function connect(login: Login, application: string): Promise<{ client: Client; pid: number }> {
+  const client = new Client({
+    connectionString: target.current.roles.url(login),
+    application_name: application,
+  });
+  await client.connect();
+  opened.push(client);
+  const pid = (await client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid;
+  return { client, pid };
+}
+
 const health = (limits: Parameters<typeof checkHealth>[0]["limits"] = {}): Promise<HealthReport> =>
   checkHealth({ databaseUrl: target.current.roles.url("migrator"), limits });
 
@@ -20,6 +36,120 @@ beforeAll(async () => {
     ),
   );
   await asAdmin((c) => c.query(`VACUUM (ANALYZE) "Organization"`));
+});
+
+afterAll(async () => {
+  for (const client of opened) await client.end().catch(() => {});
+});
+
+describe("vector search settings changed by hand", () => {
+  const dir = chunkFileDir();
+  beforeAll(async () => {
+    // Chunks, and a release that builds and calibrates the chunk index: it records ivfflat.probes and makes it
+    // the database's default.
+    await asMigrator(async (c) => {
+      await c.query(
+        `INSERT INTO "EmbeddingSpace" (id, provider, model, dimension) VALUES ('fix-space', 'test', 'test-16', 16)`,
+      );
+      await c.query(
+        `INSERT INTO "Dataset" (id, "organizationId", name, slug, kind) VALUES ('fix-ds', 'org-2', 'fix', 'fix', 'documents')`,
+      );
+    });
+    const file = writeChunkFile(dir, "fix.ndjson", {
+      dimension: 16,
+      documents: 2,
+      chunksPerDocument: 20,
+      prefix: "fix",
+      header: { embeddingSpace: { id: "fix-space" } },
+    });
+    const load = await runCli(["load-chunks", "--file", file.file, "--dataset", "fix-ds"], {
+      DATABASE_URL: target.current.roles.url("migrator"),
+    });
+    expect(load.code).toBe(0);
+    await applyAsMigrator(target.current);
+  });
+
+  const settings = (report: HealthReport) => report.findings.filter((f) => f.subject === "ivfflat.probes");
+
+  it("compares the database's and the app's and read-only roles' settings with the release's record", async () => {
+    const before = await health();
+    const index = before.indexes.find((i) => i.name === "idx_chunk_embedding_cosine");
+    const recorded = index?.searchSetting?.["ivfflat.probes"];
+    expect(recorded).toBeTypeOf("number");
+    expect(before.searchSettings).toEqual([]);
+    expect(settings(before)).toEqual([]);
+
+    const { db, roles } = target.current;
+    const database = quoteIdentifier(db.name);
+    const app = quoteIdentifier(roles.names.app);
+    const readonly = quoteIdentifier(roles.names.readonly);
+    const other = recorded! + 6;
+    await asAdmin(async (c) => {
+      await c.query(`ALTER DATABASE ${database} SET ivfflat.probes = ${other}`);
+      await c.query(`ALTER ROLE ${app} IN DATABASE ${database} SET ivfflat.probes = 2`);
+      await c.query(`ALTER ROLE ${readonly} SET ivfflat.probes = 3`);
+    });
+    try {
+      // What the app's sessions now get.
+      const appClient = await connect("app", "probe-check");
+      expect((await appClient.client.query("SHOW ivfflat.probes")).rows[0]).toEqual({
+        "ivfflat.probes": "2",
+      });
+
+      const report = await health();
+      expect(report.healthy).toBe(false);
+      expect(report.searchSettings).toEqual([
+        expect.objectContaining({ where: `database ${db.name}`, live: String(other), recorded }),
+        expect.objectContaining({
+          where: `role ${roles.names.app} in database ${db.name}`,
+          live: "2",
+          recorded,
+        }),
+        expect.objectContaining({
+          where: `role ${roles.names.readonly} in all databases`,
+          live: "3",
+          recorded,
+        }),
+      ]);
+      const actions = settings(report).map((f) => f.action);
+      expect(actions).toEqual([
+        `SELECT '[1]'::vector; ALTER DATABASE ${database} SET ivfflat.probes = ${recorded} (as the database's owner: the migrator)`,
+        expect.stringContaining(
+          `ALTER ROLE ${app} IN DATABASE ${database} RESET ivfflat.probes (as the server's admin)`,
+        ),
+        expect.stringContaining(`ALTER ROLE ${readonly} RESET ivfflat.probes (as the server's admin)`),
+      ]);
+      expect(settings(report)[1]?.problem).toContain(
+        `ivfflat.probes = 2 set for role ${roles.names.app} in database ${db.name} by hand, where the release recorded the calibrated ${recorded}`,
+      );
+
+      // A role setting equal to the record is left alone; the database's reset to none is reported missing.
+      await asAdmin(async (c) => {
+        await c.query(`ALTER DATABASE ${database} RESET ivfflat.probes`);
+        await c.query(`ALTER ROLE ${app} IN DATABASE ${database} SET ivfflat.probes = ${recorded}`);
+        await c.query(`ALTER ROLE ${readonly} RESET ivfflat.probes`);
+      });
+      const missing = await health();
+      expect(missing.searchSettings).toEqual([
+        expect.objectContaining({ where: `database ${db.name}`, live: null, recorded }),
+      ]);
+      expect(settings(missing)[0]?.problem).toContain("not set for database");
+
+      // The fixes as given put it back.
+      const fix = settings(missing)[0]!.action.replace(/ \(as the database's owner: the migrator\)$/, "");
+      await asMigrator(async (c) => {
+        for (const statement of fix.split("; ")) await c.query(statement);
+      });
+      await asAdmin((c) => c.query(`ALTER ROLE ${app} IN DATABASE ${database} RESET ivfflat.probes`));
+      expect((await health()).searchSettings).toEqual([]);
+    } finally {
+      await asAdmin(async (c) => {
+        await c.query(`ALTER DATABASE ${database} SET ivfflat.probes = ${recorded}`);
+        await c.query(`ALTER ROLE ${app} IN DATABASE ${database} RESET ivfflat.probes`);
+        await c.query(`ALTER ROLE ${readonly} RESET ivfflat.probes`);
+      });
+    }
+  });
 });
 
 describe("a dropped hot-path index", () => {
