@@ -72,7 +72,7 @@ function clusterLines(report: HealthReport): string[] {
   return [
     `  connections: ${n(inUse)} of max_connections ${n(max)} (${Math.round((inUse * 100) / max)}%)${hiddenSessions > 0 ? `, ${hidden(hiddenSessions, "")}` : ""}`,
     `  oldest transaction: ${oldestText}${hiddenInDatabase > 0 ? ` (${hidden(hiddenInDatabase, " of this database")})` : ""}`,
-    `  transaction ID age: ${n(c.transactionIdAge.age)} (anti-wraparound vacuums start at ${n(c.transactionIdAge.freezeMaxAge)})`,
+    `  transaction ID age: ${n(c.transactionIdAge.age)} in database ${c.transactionIdAge.database}, the server's oldest (anti-wraparound vacuums start at ${n(c.transactionIdAge.freezeMaxAge)})`,
     `  replication: ${replication}; ${c.replicationSlots.length} replication slot${c.replicationSlots.length === 1 ? "" : "s"}`,
   ];
 }

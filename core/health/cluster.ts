@@ -1,5 +1,6 @@
 // The server as a whole: connections against max_connections, the oldest open transaction in this database
-// (it keeps vacuum from removing dead rows anywhere in it), transaction ID age, and replication: streaming
+// (it keeps vacuum from removing dead rows anywhere in it), transaction ID age (the oldest database's:
+// wraparound is server-wide), and replication: streaming
 // replicas and slots on a primary, replay lag on a standby. Other sessions' details need pg_read_all_stats
 // (core/stat-activity.ts; the access layer grants it to the owner role health acts as): without it their
 // sessions are still counted, and the report says how many it cannot see into instead of "none open".
@@ -19,15 +20,16 @@ export async function readCluster(client: ClientBase): Promise<ClusterHealth> {
     viewer: string;
     standby: boolean;
     xid_age: number;
+    xid_database: string;
     freeze_max_age: string;
   }>(`
     SELECT current_setting('max_connections')::int AS max,
            current_setting('superuser_reserved_connections')::int AS reserved,
            in_use, hidden, hidden_here, current_user AS viewer,
            pg_is_in_recovery() AS standby,
-           (SELECT age(datfrozenxid) FROM pg_database WHERE datname = current_database()) AS xid_age,
+           oldest.xid_age, oldest.xid_database,
            current_setting('autovacuum_freeze_max_age') AS freeze_max_age
-    FROM (${SESSION_COUNTS}) AS sessions`);
+    FROM (${SESSION_COUNTS}) AS sessions, (${OLDEST_DATABASE}) AS oldest`);
   const b = basics[0]!;
   const standby = b.standby;
   return {
@@ -38,7 +40,11 @@ export async function readCluster(client: ClientBase): Promise<ClusterHealth> {
       hiddenInDatabase: count(b.hidden_here),
     },
     oldestTransaction: await readOldestTransaction(client),
-    transactionIdAge: { age: b.xid_age, freezeMaxAge: Number(b.freeze_max_age) },
+    transactionIdAge: {
+      age: b.xid_age,
+      freezeMaxAge: Number(b.freeze_max_age),
+      database: b.xid_database,
+    },
     role: standby ? "standby" : "primary",
     replicas: standby ? [] : await readReplicas(client),
     standbyReplayLagSeconds: standby ? await readStandbyLag(client) : null,
@@ -57,6 +63,14 @@ const SESSION_COUNTS = `
          count(*) FILTER (WHERE backend_type IS NULL AND client_session AND pid <> pg_backend_pid()
                             AND datname = current_database()) AS hidden_here
     FROM (SELECT *, usesysid IS NOT NULL AND datid IS NOT NULL AS client_session FROM pg_stat_activity) AS a`;
+
+// Transaction ID wraparound is the server's: the database frozen longest ago (template0 included) is the one
+// anti-wraparound vacuums are about.
+const OLDEST_DATABASE = `
+  SELECT age(datfrozenxid) AS xid_age, datname AS xid_database
+    FROM pg_database
+   ORDER BY age(datfrozenxid) DESC, datname
+   LIMIT 1`;
 
 async function readOldestTransaction(client: ClientBase): Promise<ClusterHealth["oldestTransaction"]> {
   const { rows } = await client.query<{
@@ -165,12 +179,13 @@ export function clusterFindings(cluster: ClusterHealth, limits: HealthLimits): H
       `end it from its client, or SELECT pg_terminate_backend(${oldest.pid})`,
     );
   }
-  const { age, freezeMaxAge } = cluster.transactionIdAge;
+  const { age, freezeMaxAge, database } = cluster.transactionIdAge;
   if (age > limits.freezeAgeFactor * freezeMaxAge) {
     add(
       "transaction ID age",
-      `${n(age)} transactions since the database was last frozen (anti-wraparound vacuums start at ${n(freezeMaxAge)})`,
-      "find what blocks autovacuum (long transactions, stale replication slots, prepared transactions), then VACUUM (FREEZE) the oldest tables",
+      `${n(age)} transactions since database ${database} was last frozen (anti-wraparound vacuums start at ${n(freezeMaxAge)}); wraparound is server-wide`,
+      "end old transactions and prepared transactions and drop stale replication slots (they hold back freezing), then let autovacuum finish; " +
+        `or, as the server's admin (the migrator cannot freeze the shared catalogs), run VACUUM (FREEZE) in database ${database}`,
     );
   }
   for (const replica of cluster.replicas) {

@@ -96,8 +96,11 @@ export interface ClusterHealth {
     state: string | null;
     ageSeconds: number;
   } | null;
-  /** Transactions since this database was last frozen, against autovacuum_freeze_max_age. */
-  transactionIdAge: { age: number; freezeMaxAge: number };
+  /**
+   * Transaction ID age: the largest over the server's databases (wraparound is server-wide), naming that
+   * database, against autovacuum_freeze_max_age.
+   */
+  transactionIdAge: { age: number; freezeMaxAge: number; database: string };
   /** `primary` or `standby`. */
   role: "primary" | "standby";
   /** Streaming replicas of this primary (empty on Aurora, whose readers CloudWatch watches). */

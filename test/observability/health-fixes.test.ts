@@ -3,6 +3,7 @@
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkHealth, quoteIdentifier, ReleaseError, type HealthReport } from "../../core";
+import { renderHealth } from "../../cli/render-health";
 import { withClient } from "../support/database";
 import type { Login } from "../support/roles";
 import { applyAsMigrator, useReleasedDatabase } from "../security/released-database";
@@ -149,6 +150,24 @@ describe("vector search settings changed by hand", () => {
         await c.query(`ALTER ROLE ${readonly} RESET ivfflat.probes`);
       });
     }
+  });
+});
+
+describe("transaction ID age", () => {
+  it("is the server's oldest database's, named", async () => {
+    const oldest = await asAdmin(async (c) => {
+      const { rows } = await c.query<{ datname: string; age: number }>(
+        "SELECT datname, age(datfrozenxid) AS age FROM pg_database ORDER BY age(datfrozenxid) DESC, datname LIMIT 1",
+      );
+      return rows[0]!;
+    });
+    const report = await health();
+    const { cluster } = report;
+    expect(cluster.transactionIdAge.database).toBe(oldest.datname);
+    expect(cluster.transactionIdAge.age).toBeGreaterThanOrEqual(oldest.age);
+    expect(renderHealth(report)).toContain(
+      `in database ${report.cluster.transactionIdAge.database}, the server's oldest`,
+    );
   });
 });
 

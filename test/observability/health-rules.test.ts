@@ -143,7 +143,7 @@ describe("cluster findings", () => {
     connections: { inUse: 10, max: 200, reservedForSuperuser: 3 },
     sessionDetails: { role: "neonhub_owner", hiddenSessions: 0, hiddenInDatabase: 0 },
     oldestTransaction: null,
-    transactionIdAge: { age: 1000, freezeMaxAge: 200_000_000 },
+    transactionIdAge: { age: 1000, freezeMaxAge: 200_000_000, database: "neonhub" },
     role: "primary",
     replicas: [],
     standbyReplayLagSeconds: null,
@@ -197,6 +197,21 @@ describe("cluster findings", () => {
     expect(findings.every((f) => f.severity === "action")).toBe(true);
     expect(findings[1]?.action).toContain("pg_terminate_backend(4242)");
     expect(findings[3]?.action).toContain("pg_drop_replication_slot('old_cdc')");
+  });
+
+  it("names the database frozen longest ago, and the admin for VACUUM (FREEZE)", () => {
+    const [finding] = clusterFindings(
+      {
+        ...healthy,
+        transactionIdAge: { age: 500_000_000, freezeMaxAge: 200_000_000, database: "analytics" },
+      },
+      DEFAULT_HEALTH_LIMITS,
+    );
+    expect(finding?.subject).toBe("transaction ID age");
+    expect(finding?.problem).toContain("since database analytics was last frozen");
+    expect(finding?.action).toContain("let autovacuum finish");
+    expect(finding?.action).toContain("as the server's admin");
+    expect(finding?.action).toContain("VACUUM (FREEZE) in database analytics");
   });
 });
 
