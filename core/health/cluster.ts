@@ -8,6 +8,7 @@ import type { ClientBase } from "pg";
 import { readAllStatsGrant } from "../stat-activity";
 import type { HealthLimits } from "./limits";
 import type { ClusterHealth, HealthFinding } from "./report";
+import { CAN_TERMINATE, terminateFix } from "./sessions";
 import { count, numberOrNull } from "./values";
 
 export async function readCluster(client: ClientBase): Promise<ClusterHealth> {
@@ -79,10 +80,12 @@ async function readOldestTransaction(client: ClientBase): Promise<ClusterHealth[
     application: string | null;
     state: string | null;
     age_seconds: number;
+    can_terminate: boolean;
   }>(`
     SELECT pid, usename AS user, application_name AS application, state,
-           extract(epoch FROM now() - xact_start)::float8 AS age_seconds
-    FROM pg_stat_activity
+           extract(epoch FROM now() - xact_start)::float8 AS age_seconds,
+           ${CAN_TERMINATE} AS can_terminate
+    FROM pg_stat_activity a LEFT JOIN pg_roles r ON r.oid = a.usesysid
     WHERE datname = current_database() AND backend_type = 'client backend'
       AND xact_start IS NOT NULL AND pid <> pg_backend_pid()
     ORDER BY xact_start
@@ -95,6 +98,7 @@ async function readOldestTransaction(client: ClientBase): Promise<ClusterHealth[
         application: row.application || null,
         state: row.state,
         ageSeconds: Math.round(row.age_seconds),
+        canTerminate: row.can_terminate,
       }
     : null;
 }
@@ -176,7 +180,7 @@ export function clusterFindings(cluster: ClusterHealth, limits: HealthLimits): H
     add(
       "oldest transaction",
       `pid ${oldest.pid} (${oldest.application ?? "no application name"}, ${oldest.state ?? "state unknown"}) has been in a transaction for ${minutes(oldest.ageSeconds)}: vacuum cannot remove rows it might still see`,
-      `end it from its client, or SELECT pg_terminate_backend(${oldest.pid})`,
+      `end it from its client, or ${terminateFix(oldest)}`,
     );
   }
   const { age, freezeMaxAge, database } = cluster.transactionIdAge;

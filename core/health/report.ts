@@ -95,6 +95,8 @@ export interface ClusterHealth {
     application: string | null;
     state: string | null;
     ageSeconds: number;
+    /** Whether the role health acts as may pg_terminate_backend() it (else its own login or the admin must). */
+    canTerminate: boolean;
   } | null;
   /**
    * Transaction ID age: the largest over the server's databases (wraparound is server-wide), naming that
@@ -108,6 +110,21 @@ export interface ClusterHealth {
   /** On a standby: how far behind its primary it replays. */
   standbyReplayLagSeconds: number | null;
   replicationSlots: ReplicationSlotHealth[];
+}
+
+/** Another session, as a fix names it. */
+export interface SessionHealth {
+  pid: number;
+  user: string | null;
+  application: string | null;
+  state: string | null;
+  /** How long its transaction has been open; null when none is. */
+  transactionSeconds: number | null;
+  /**
+   * Whether the role health acts as may pg_terminate_backend() it: it has the privileges of the session's
+   * login, or of pg_signal_backend. Otherwise that login or the server's admin must.
+   */
+  canTerminate: boolean;
 }
 
 /**

@@ -29,6 +29,8 @@ const health = (limits: Parameters<typeof checkHealth>[0]["limits"] = {}): Promi
 
 const asMigrator = <T>(fn: (c: Client) => Promise<T>) => withClient(target.current.roles.url("migrator"), fn);
 const asAdmin = <T>(fn: (c: Client) => Promise<T>) => withClient(target.current.db.url, fn);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 beforeAll(async () => {
   await asMigrator((c) =>
     c.query(
@@ -41,6 +43,37 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const client of opened) await client.end().catch(() => {});
+});
+
+describe("who may end a session", () => {
+  afterAll(() =>
+    asAdmin((c) =>
+      c.query(`REVOKE pg_signal_backend FROM ${quoteIdentifier(target.current.roles.names.owner)}`),
+    ),
+  );
+
+  it("is health's own role once it is a member of pg_signal_backend: the statement alone", async () => {
+    const session = await connect("app", "api-open");
+    await session.client.query("BEGIN");
+    await session.client.query("SELECT 1");
+    await sleep(1_100);
+    const before = await health({ longTransactionSeconds: 1 });
+    const oldest = before.findings.find((f) => f.subject === "oldest transaction");
+    expect(before.cluster.oldestTransaction).toMatchObject({ pid: session.pid, canTerminate: false });
+    expect(oldest?.action).toBe(
+      `end it from its client, or SELECT pg_terminate_backend(${session.pid}) as its own login ` +
+        `${target.current.roles.names.app}, or the server's admin (a superuser, rds_superuser, or a member of pg_signal_backend)`,
+    );
+
+    await asAdmin((c) =>
+      c.query(`GRANT pg_signal_backend TO ${quoteIdentifier(target.current.roles.names.owner)}`),
+    );
+    const after = await health({ longTransactionSeconds: 1 });
+    expect(after.findings.find((f) => f.subject === "oldest transaction")?.action).toBe(
+      `end it from its client, or SELECT pg_terminate_backend(${session.pid})`,
+    );
+    await session.client.query("ROLLBACK");
+  });
 });
 
 describe("vector search settings changed by hand", () => {

@@ -180,6 +180,7 @@ describe("cluster findings", () => {
           application: "api",
           state: "idle in transaction",
           ageSeconds: 7200,
+          canTerminate: true,
         },
         replicas: [
           { name: "replica-1", state: "streaming", replayLagSeconds: 120, replayLagBytes: 2 * 1024 ** 3 },
@@ -195,8 +196,29 @@ describe("cluster findings", () => {
       "replication slot old_cdc",
     ]);
     expect(findings.every((f) => f.severity === "action")).toBe(true);
-    expect(findings[1]?.action).toContain("pg_terminate_backend(4242)");
+    expect(findings[1]?.action).toBe("end it from its client, or SELECT pg_terminate_backend(4242)");
     expect(findings[3]?.action).toContain("pg_drop_replication_slot('old_cdc')");
+  });
+
+  it("says who may end a session health's role may not signal", () => {
+    const [finding] = clusterFindings(
+      {
+        ...healthy,
+        oldestTransaction: {
+          pid: 4242,
+          user: "neonhub_app",
+          application: "api",
+          state: "idle in transaction",
+          ageSeconds: 7200,
+          canTerminate: false,
+        },
+      },
+      DEFAULT_HEALTH_LIMITS,
+    );
+    expect(finding?.action).toBe(
+      "end it from its client, or SELECT pg_terminate_backend(4242) as its own login neonhub_app, or the " +
+        "server's admin (a superuser, rds_superuser, or a member of pg_signal_backend)",
+    );
   });
 
   it("names the database frozen longest ago, and the admin for VACUUM (FREEZE)", () => {
