@@ -156,6 +156,7 @@ export { closeClient, openClient } from "./connection";
 export { RELEASE_LOCK_TIMEOUT_SECONDS, acquireReleaseLock, isReleaseLockSeconds } from "./lock";
 export {
   checkHealth,
+  describeSession,
   readZeroEmbeddings,
   zeroEmbeddingFindings,
   zeroEmbeddingRowsSql,

@@ -1,6 +1,6 @@
 // The server as a whole: connections against max_connections, the oldest open transaction in this database
-// (it keeps vacuum from removing dead rows anywhere in it), transaction ID age (the oldest database's:
-// wraparound is server-wide), and replication: streaming
+// (it keeps vacuum from removing dead rows anywhere in it), sessions waiting on a lock and whom for (core/health/sessions.ts), transaction ID age (the oldest database's: wraparound is
+// server-wide), and replication: streaming
 // replicas and slots on a primary, replay lag on a standby. Other sessions' details need pg_read_all_stats
 // (core/stat-activity.ts; the access layer grants it to the owner role health acts as): without it their
 // sessions are still counted, and the report says how many it cannot see into instead of "none open".
@@ -8,10 +8,13 @@ import type { ClientBase } from "pg";
 import { readAllStatsGrant } from "../stat-activity";
 import type { HealthLimits } from "./limits";
 import type { ClusterHealth, HealthFinding } from "./report";
-import { CAN_TERMINATE, terminateFix } from "./sessions";
+import { CAN_TERMINATE, describeSession, duration, readLockWaits, terminateFix } from "./sessions";
 import { count, numberOrNull } from "./values";
 
-export async function readCluster(client: ClientBase): Promise<ClusterHealth> {
+/** Lock waits shorter than this are not listed: a snapshot of the server catches many a wait of milliseconds. */
+export const LISTED_LOCK_WAIT_SECONDS = 5;
+
+export async function readCluster(client: ClientBase, limits: HealthLimits): Promise<ClusterHealth> {
   const { rows: basics } = await client.query<{
     max: number;
     reserved: number;
@@ -41,6 +44,7 @@ export async function readCluster(client: ClientBase): Promise<ClusterHealth> {
       hiddenInDatabase: count(b.hidden_here),
     },
     oldestTransaction: await readOldestTransaction(client),
+    lockWaits: await readLockWaits(client, Math.min(LISTED_LOCK_WAIT_SECONDS, limits.lockWaitSeconds)),
     transactionIdAge: {
       age: b.xid_age,
       freezeMaxAge: Number(b.freeze_max_age),
@@ -181,6 +185,27 @@ export function clusterFindings(cluster: ClusterHealth, limits: HealthLimits): H
       "oldest transaction",
       `pid ${oldest.pid} (${oldest.application ?? "no application name"}, ${oldest.state ?? "state unknown"}) has been in a transaction for ${minutes(oldest.ageSeconds)}: vacuum cannot remove rows it might still see`,
       `end it from its client, or ${terminateFix(oldest)}`,
+    );
+  }
+  for (const wait of cluster.lockWaits) {
+    if (wait.waitSeconds < limits.lockWaitSeconds) continue;
+    const { blocker } = wait;
+    const pids = wait.blockedBy.filter((pid) => pid > 0).join(", ");
+    const by = blocker
+      ? wait.blockedBy.includes(blocker.pid)
+        ? describeSession(blocker)
+        : `pid ${pids}, itself waiting behind ${describeSession(blocker)}`
+      : wait.byPreparedTransaction
+        ? "a prepared transaction (pg_prepared_xacts)"
+        : `pid ${pids}`;
+    add(
+      "lock wait",
+      `${describeSession(wait.session)} has waited ${duration(wait.waitSeconds)} for ${wait.lock ?? "a lock"}, blocked by ${by}`,
+      blocker
+        ? `end the blocking session from its client, or ${terminateFix(blocker)}`
+        : wait.byPreparedTransaction
+          ? "COMMIT PREPARED or ROLLBACK PREPARED the transaction pg_prepared_xacts lists, as its owner or the server's admin"
+          : "find the blocking session in pg_stat_activity and end it",
     );
   }
   const { age, freezeMaxAge, database } = cluster.transactionIdAge;

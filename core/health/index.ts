@@ -35,6 +35,7 @@ import {
 export { DEFAULT_HEALTH_LIMITS, type HealthLimits } from "./limits";
 export { readZeroEmbeddings, zeroEmbeddingFindings, zeroEmbeddingRowsSql } from "./zero-embeddings";
 export type * from "./report";
+export { describeSession, terminateFix } from "./sessions";
 
 export interface HealthOptions {
   /**
@@ -126,7 +127,7 @@ async function readReport(client: ClientBase, options: HealthOptions): Promise<H
   const zeroEmbeddings = await readZeroEmbeddings(client, limits.zeroEmbeddingScanMs);
   findings.push(...zeroEmbeddingFindings(zeroEmbeddings, limits.zeroEmbeddingScanMs));
 
-  const cluster = await readCluster(client);
+  const cluster = await readCluster(client, limits);
   findings.push(...clusterFindings(cluster, limits));
 
   findings.push(...roleSettingFindings(await readRoleSettings(client)));

@@ -12,6 +12,11 @@ export interface HealthLimits {
   connectionsPercent: number;
   /** An open transaction older than this holds back vacuum in the whole database. */
   longTransactionSeconds: number;
+  /**
+   * A session waiting on a lock longer than this needs action (its blocker is named); shorter waits of 5 s
+   * or more are listed.
+   */
+  lockWaitSeconds: number;
   /** Replication lag that needs action. */
   replicaLagSeconds: number;
   /** WAL kept by an inactive replication slot that needs action. */
@@ -33,6 +38,7 @@ export const DEFAULT_HEALTH_LIMITS: HealthLimits = {
   overdueFactor: 2,
   connectionsPercent: 80,
   longTransactionSeconds: 30 * 60,
+  lockWaitSeconds: 30,
   replicaLagSeconds: 60,
   slotRetainedBytes: 1024 ** 3,
   freezeAgeFactor: 2,

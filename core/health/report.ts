@@ -98,6 +98,8 @@ export interface ClusterHealth {
     /** Whether the role health acts as may pg_terminate_backend() it (else its own login or the admin must). */
     canTerminate: boolean;
   } | null;
+  /** Sessions of this database waiting on a lock for a few seconds or more, longest first. */
+  lockWaits: LockWaitHealth[];
   /**
    * Transaction ID age: the largest over the server's databases (wraparound is server-wide), naming that
    * database, against autovacuum_freeze_max_age.
@@ -125,6 +127,21 @@ export interface SessionHealth {
    * login, or of pg_signal_backend. Otherwise that login or the server's admin must.
    */
   canTerminate: boolean;
+}
+
+export interface LockWaitHealth {
+  /** The waiting session. */
+  session: SessionHealth;
+  /** Since it began to wait (pg_locks.waitstart). */
+  waitSeconds: number;
+  /** The lock it waits for: mode, and the table when it is one (`AccessShareLock on "Chunk"`). */
+  lock: string | null;
+  /** The pids that block it (pg_blocking_pids; 0 is a prepared transaction). */
+  blockedBy: number[];
+  /** The head of its chain: the blocking session that itself waits on nobody, the one to end. */
+  blocker: SessionHealth | null;
+  /** Blocked by a prepared transaction (pg_prepared_xacts). */
+  byPreparedTransaction: boolean;
 }
 
 /**

@@ -1,8 +1,9 @@
-// Other sessions as health names them in a fix: who may end a session. pg_terminate_backend(pid) works only
-// for a role with the privileges of the session's login, or a member of pg_signal_backend (a superuser's
-// session: only a superuser); health acts as the owner role, which is neither for another login's session, so
-// each session read here says whether health's role could.
-import type { SessionHealth } from "./report";
+// Other sessions as health names them in a fix: who waits on a lock and whom for, and who may end a session. pg_terminate_backend(pid) works only for a role with the privileges of the session's login, or a
+// member of pg_signal_backend (a superuser's session: only a superuser); health acts as the owner role, which is
+// neither for another login's session, so each session read here says whether health's role could.
+import type { ClientBase } from "pg";
+import type { LockWaitHealth, SessionHealth } from "./report";
+import { numberOrNull } from "./values";
 
 /** SQL true when current_user may pg_terminate_backend() a session of `a` (pg_stat_activity) `r` (pg_roles). */
 export const CAN_TERMINATE = `coalesce(
@@ -16,4 +17,106 @@ export function terminateFix(session: Pick<SessionHealth, "pid" | "user" | "canT
   if (session.canTerminate) return sql;
   const own = session.user ? `its own login ${session.user}, or ` : "";
   return `${sql} as ${own}the server's admin (a superuser, rds_superuser, or a member of pg_signal_backend)`;
+}
+
+/** "pid 4242 (neonhub_app, api, idle in transaction, in a transaction for 12 s)". */
+export function describeSession(s: SessionHealth): string {
+  const details = [
+    s.user ?? "user unknown",
+    s.application ?? "no application name",
+    s.state ?? "state unknown",
+    s.transactionSeconds !== null
+      ? `in a transaction for ${duration(s.transactionSeconds)}`
+      : "no transaction open",
+  ];
+  return `pid ${s.pid} (${details.join(", ")})`;
+}
+
+export function duration(seconds: number): string {
+  return seconds < 120
+    ? `${Math.round(seconds).toLocaleString("en-US")} s`
+    : `${Math.round(seconds / 60).toLocaleString("en-US")} min`;
+}
+
+interface SessionRow {
+  pid: number;
+  user: string | null;
+  application: string | null;
+  state: string | null;
+  transaction_seconds: number | null;
+  can_terminate: boolean;
+}
+
+const SESSION_COLUMNS = `a.pid, a.usename AS user, a.application_name AS application, a.state,
+       extract(epoch FROM now() - a.xact_start)::float8 AS transaction_seconds,
+       ${CAN_TERMINATE} AS can_terminate`;
+
+function session(row: SessionRow): SessionHealth {
+  return {
+    pid: row.pid,
+    user: row.user,
+    application: row.application || null,
+    state: row.state,
+    transactionSeconds: row.transaction_seconds === null ? null : Math.round(row.transaction_seconds),
+    canTerminate: row.can_terminate,
+  };
+}
+
+/**
+ * Sessions of this database waiting on a lock for at least `minSeconds` (pg_locks.waitstart), each with the
+ * sessions that block it (pg_blocking_pids) and the head of its chain: the blocker that waits on nobody, the one
+ * to end. A blocker that is a prepared transaction has no session (pid 0 is left out).
+ */
+export async function readLockWaits(client: ClientBase, minSeconds: number): Promise<LockWaitHealth[]> {
+  const { rows: waiting } = await client.query<
+    SessionRow & { here: boolean; wait_seconds: number | null; lock: string | null; blocked_by: number[] }
+  >(`
+    SELECT w.*, pg_blocking_pids(w.pid) AS blocked_by FROM (
+      SELECT ${SESSION_COLUMNS}, a.datname IS NOT DISTINCT FROM current_database() AS here,
+             extract(epoch FROM now() - l.waitstart)::float8 AS wait_seconds,
+             l.mode || CASE WHEN l.relation IS NOT NULL AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                            THEN ' on ' || l.relation::regclass::text ELSE ' (' || l.locktype || ')' END AS lock
+        FROM pg_stat_activity a
+        LEFT JOIN pg_roles r ON r.oid = a.usesysid
+        JOIN LATERAL (SELECT * FROM pg_locks WHERE pid = a.pid AND NOT granted LIMIT 1) l ON true
+       WHERE a.wait_event_type = 'Lock' AND a.pid <> pg_backend_pid()
+    ) w`);
+  if (waiting.length === 0) return [];
+  const byPid = new Map(waiting.map((w) => [w.pid, w]));
+  const blockerPids = [...new Set(waiting.flatMap((w) => w.blocked_by))].filter(
+    (pid) => pid > 0 && !byPid.has(pid),
+  );
+  const { rows: blockers } = await client.query<SessionRow>(
+    `SELECT ${SESSION_COLUMNS} FROM pg_stat_activity a LEFT JOIN pg_roles r ON r.oid = a.usesysid WHERE a.pid = ANY($1)`,
+    [blockerPids],
+  );
+  const sessions = new Map<number, SessionHealth>([
+    ...waiting.map((w) => [w.pid, session(w)] as const),
+    ...blockers.map((b) => [b.pid, session(b)] as const),
+  ]);
+  const head = (pid: number): number => {
+    const seen = new Set<number>();
+    let current = pid;
+    for (;;) {
+      seen.add(current);
+      const next = byPid.get(current)?.blocked_by.find((p) => p > 0 && !seen.has(p));
+      if (next === undefined) return current;
+      current = next;
+    }
+  };
+  return waiting
+    .filter((w) => w.here)
+    .filter((w) => (numberOrNull(w.wait_seconds) ?? 0) >= minSeconds)
+    .map((w) => {
+      const root = head(w.pid);
+      return {
+        session: session(w),
+        waitSeconds: Math.round(numberOrNull(w.wait_seconds) ?? 0),
+        lock: w.lock,
+        blockedBy: w.blocked_by,
+        blocker: root !== w.pid ? (sessions.get(root) ?? null) : null,
+        byPreparedTransaction: w.blocked_by.includes(0),
+      };
+    })
+    .sort((a, b) => b.waitSeconds - a.waitSeconds);
 }

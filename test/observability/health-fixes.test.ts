@@ -76,6 +76,52 @@ describe("who may end a session", () => {
   });
 });
 
+describe("lock waits", () => {
+  it("lists each waiting session with the head of its chain, and needs action past the limit", async () => {
+    // Three migrator sessions on one row: the first waits on the holder's transaction, the second on the
+    // first's tuple lock, a chain.
+    const head = await connect("migrator", "holder");
+    const first = await connect("migrator", "first-waiter");
+    const second = await connect("migrator", "second-waiter");
+    await head.client.query("BEGIN");
+    await head.client.query(`UPDATE "Organization" SET name = 'held' WHERE id = 'org-1'`);
+    const firstWait = first.client.query(`UPDATE "Organization" SET name = 'first' WHERE id = 'org-1'`);
+    await sleep(300);
+    const secondWait = second.client.query(`UPDATE "Organization" SET name = 'second' WHERE id = 'org-1'`);
+    await sleep(1_300);
+
+    const report = await health({ lockWaitSeconds: 1 });
+    const waits = report.cluster.lockWaits;
+    expect(waits.map((w) => w.session.pid).sort()).toEqual([first.pid, second.pid].sort());
+    for (const wait of waits) {
+      expect(wait.blocker?.pid).toBe(head.pid);
+      expect(wait.waitSeconds).toBeGreaterThanOrEqual(1);
+    }
+    const findings = report.findings.filter((f) => f.subject === "lock wait");
+    expect(findings).toHaveLength(2);
+    for (const finding of findings) {
+      expect(finding.problem).toContain(
+        `pid ${head.pid} (${target.current.roles.names.migrator}, holder, idle in transaction`,
+      );
+      expect(finding.action).toContain(`SELECT pg_terminate_backend(${head.pid}) as its own login`);
+    }
+    expect(renderHealth(report)).toContain(`lock wait: pid ${first.pid} (first-waiter)`);
+
+    // The second waits behind the first, which waits on the holder: the chain's head is the one to end.
+    const chained = findings.find((f) => f.problem.startsWith(`pid ${second.pid} `));
+    expect(chained?.problem).toContain(`blocked by pid ${first.pid}, itself waiting behind pid ${head.pid}`);
+
+    // Under the limit: no finding (and waits under 5 s are not listed either).
+    const under = await health({ lockWaitSeconds: 3_600 });
+    expect(under.cluster.lockWaits).toEqual([]);
+    expect(under.findings.filter((f) => f.subject === "lock wait")).toEqual([]);
+
+    await head.client.query("ROLLBACK");
+    await firstWait;
+    await secondWait;
+  });
+});
+
 describe("vector search settings changed by hand", () => {
   const dir = chunkFileDir();
   beforeAll(async () => {

@@ -143,6 +143,7 @@ describe("cluster findings", () => {
     connections: { inUse: 10, max: 200, reservedForSuperuser: 3 },
     sessionDetails: { role: "neonhub_owner", hiddenSessions: 0, hiddenInDatabase: 0 },
     oldestTransaction: null,
+    lockWaits: [],
     transactionIdAge: { age: 1000, freezeMaxAge: 200_000_000, database: "neonhub" },
     role: "primary",
     replicas: [],
@@ -234,6 +235,54 @@ describe("cluster findings", () => {
     expect(finding?.action).toContain("let autovacuum finish");
     expect(finding?.action).toContain("as the server's admin");
     expect(finding?.action).toContain("VACUUM (FREEZE) in database analytics");
+  });
+
+  it("names a lock wait past the limit with the head of its chain, and lists shorter waits only", () => {
+    const session = (pid: number, user: string, state: string, canTerminate: boolean) => ({
+      pid,
+      user,
+      application: "api",
+      state,
+      transactionSeconds: 90,
+      canTerminate,
+    });
+    const head = session(100, "neonhub_migrator", "idle in transaction", false);
+    const findings = clusterFindings(
+      {
+        ...healthy,
+        lockWaits: [
+          {
+            session: session(300, "neonhub_app", "active", true),
+            waitSeconds: 45,
+            lock: 'RowExclusiveLock on "Chunk"',
+            blockedBy: [200],
+            blocker: head,
+            byPreparedTransaction: false,
+          },
+          {
+            session: session(200, "neonhub_app", "active", true),
+            waitSeconds: 10,
+            lock: 'AccessExclusiveLock on "Chunk"',
+            blockedBy: [100],
+            blocker: head,
+            byPreparedTransaction: false,
+          },
+        ],
+      },
+      { ...DEFAULT_HEALTH_LIMITS, lockWaitSeconds: 30 },
+    );
+    expect(findings).toEqual([
+      {
+        severity: "action",
+        subject: "lock wait",
+        problem:
+          'pid 300 (neonhub_app, api, active, in a transaction for 90 s) has waited 45 s for RowExclusiveLock on "Chunk", ' +
+          "blocked by pid 200, itself waiting behind pid 100 (neonhub_migrator, api, idle in transaction, in a transaction for 90 s)",
+        action: expect.stringContaining(
+          "SELECT pg_terminate_backend(100) as its own login neonhub_migrator, or the server's admin",
+        ),
+      },
+    ]);
   });
 });
 
