@@ -157,6 +157,7 @@ export { RELEASE_LOCK_TIMEOUT_SECONDS, acquireReleaseLock, isReleaseLockSeconds 
 export {
   checkHealth,
   describeSession,
+  describeXminHolder,
   readZeroEmbeddings,
   zeroEmbeddingFindings,
   zeroEmbeddingRowsSql,

@@ -1,5 +1,6 @@
 // The server as a whole: connections against max_connections, the oldest open transaction in this database
-// (it keeps vacuum from removing dead rows anywhere in it), sessions waiting on a lock and whom for (core/health/sessions.ts), transaction ID age (the oldest database's: wraparound is
+// (it keeps vacuum from removing dead rows anywhere in it) and the oldest snapshot of any kind, sessions waiting
+// on a lock and whom for (core/health/sessions.ts), transaction ID age (the oldest database's: wraparound is
 // server-wide), and replication: streaming
 // replicas and slots on a primary, replay lag on a standby. Other sessions' details need pg_read_all_stats
 // (core/stat-activity.ts; the access layer grants it to the owner role health acts as): without it their
@@ -8,7 +9,14 @@ import type { ClientBase } from "pg";
 import { readAllStatsGrant } from "../stat-activity";
 import type { HealthLimits } from "./limits";
 import type { ClusterHealth, HealthFinding } from "./report";
-import { CAN_TERMINATE, describeSession, duration, readLockWaits, terminateFix } from "./sessions";
+import {
+  CAN_TERMINATE,
+  describeSession,
+  duration,
+  readLockWaits,
+  readOldestXminHolder,
+  terminateFix,
+} from "./sessions";
 import { count, numberOrNull } from "./values";
 
 /** Lock waits shorter than this are not listed: a snapshot of the server catches many a wait of milliseconds. */
@@ -44,6 +52,7 @@ export async function readCluster(client: ClientBase, limits: HealthLimits): Pro
       hiddenInDatabase: count(b.hidden_here),
     },
     oldestTransaction: await readOldestTransaction(client),
+    oldestXmin: await readOldestXminHolder(client),
     lockWaits: await readLockWaits(client, Math.min(LISTED_LOCK_WAIT_SECONDS, limits.lockWaitSeconds)),
     transactionIdAge: {
       age: b.xid_age,

@@ -35,7 +35,7 @@ import {
 export { DEFAULT_HEALTH_LIMITS, type HealthLimits } from "./limits";
 export { readZeroEmbeddings, zeroEmbeddingFindings, zeroEmbeddingRowsSql } from "./zero-embeddings";
 export type * from "./report";
-export { describeSession, terminateFix } from "./sessions";
+export { describeSession, describeXminHolder, terminateFix } from "./sessions";
 
 export interface HealthOptions {
   /**
@@ -122,12 +122,13 @@ async function readReport(client: ClientBase, options: HealthOptions): Promise<H
 
   const bulkLoaded = [...new Set([...BULK_LOADED_TABLES, ...vectorTables])];
   const tables = await readTables(client, bulkLoaded, limits.largeTableRows);
-  for (const table of tables) findings.push(...tableFindings(table, limits));
+  // The cluster before the tables' findings: a snapshot held open is what a dead-rows finding must name.
+  const cluster = await readCluster(client, limits);
+  for (const table of tables) findings.push(...tableFindings(table, limits, cluster.oldestXmin));
 
   const zeroEmbeddings = await readZeroEmbeddings(client, limits.zeroEmbeddingScanMs);
   findings.push(...zeroEmbeddingFindings(zeroEmbeddings, limits.zeroEmbeddingScanMs));
 
-  const cluster = await readCluster(client, limits);
   findings.push(...clusterFindings(cluster, limits));
 
   findings.push(...roleSettingFindings(await readRoleSettings(client)));

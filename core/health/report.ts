@@ -98,6 +98,11 @@ export interface ClusterHealth {
     /** Whether the role health acts as may pg_terminate_backend() it (else its own login or the admin must). */
     canTerminate: boolean;
   } | null;
+  /**
+   * The oldest snapshot (xmin) held in this database besides health's own, of any age: vacuum removes no dead
+   * row it might still see. A session's transaction, a prepared transaction or a replication slot.
+   */
+  oldestXmin: XminHolderHealth | null;
   /** Sessions of this database waiting on a lock for a few seconds or more, longest first. */
   lockWaits: LockWaitHealth[];
   /**
@@ -127,6 +132,22 @@ export interface SessionHealth {
    * login, or of pg_signal_backend. Otherwise that login or the server's admin must.
    */
   canTerminate: boolean;
+}
+
+export interface XminHolderHealth {
+  kind: "session" | "prepared transaction" | "replication slot";
+  /** The prepared transaction's gid, the replication slot's name. */
+  name: string | null;
+  /** The session's login, the prepared transaction's owner. */
+  user: string | null;
+  /** The session's state; a slot's `active` or `inactive`. */
+  state: string | null;
+  /** Since the session's transaction began, since the transaction was prepared; null for a slot. */
+  ageSeconds: number | null;
+  /** Transactions since its xmin. */
+  xminAge: number;
+  /** The session, when it is one. */
+  session: SessionHealth | null;
 }
 
 export interface LockWaitHealth {

@@ -1,8 +1,10 @@
-// Other sessions as health names them in a fix: who waits on a lock and whom for, and who may end a session. pg_terminate_backend(pid) works only for a role with the privileges of the session's login, or a
+// Other sessions as health names them in a fix: who holds back vacuum (the oldest snapshot: a session's
+// transaction, a prepared transaction, a replication slot), who waits on a lock and whom for, and who may end a
+// session. pg_terminate_backend(pid) works only for a role with the privileges of the session's login, or a
 // member of pg_signal_backend (a superuser's session: only a superuser); health acts as the owner role, which is
 // neither for another login's session, so each session read here says whether health's role could.
 import type { ClientBase } from "pg";
-import type { LockWaitHealth, SessionHealth } from "./report";
+import type { LockWaitHealth, SessionHealth, XminHolderHealth } from "./report";
 import { numberOrNull } from "./values";
 
 /** SQL true when current_user may pg_terminate_backend() a session of `a` (pg_stat_activity) `r` (pg_roles). */
@@ -38,6 +40,24 @@ export function duration(seconds: number): string {
     : `${Math.round(seconds / 60).toLocaleString("en-US")} min`;
 }
 
+/** What holds the oldest snapshot (xmin) of this database, which no vacuum can remove a row past. */
+export function describeXminHolder(h: XminHolderHealth): string {
+  if (h.kind === "session") return `session ${describeSession(h.session!)}`;
+  if (h.kind === "prepared transaction") {
+    return `prepared transaction '${h.name}' (owner ${h.user ?? "unknown"}, prepared ${duration(h.ageSeconds ?? 0)} ago)`;
+  }
+  return `replication slot ${h.name} (${h.state})`;
+}
+
+/** How to end what holds the oldest snapshot. */
+export function xminHolderFix(h: XminHolderHealth): string {
+  if (h.kind === "session") return `end it from its client, or ${terminateFix(h.session!)}`;
+  if (h.kind === "prepared transaction") {
+    return `ROLLBACK PREPARED '${h.name}' (or COMMIT PREPARED) in this database, as its owner ${h.user ?? ""} or the server's admin`;
+  }
+  return `reconnect its consumer, or drop it: SELECT pg_drop_replication_slot('${h.name}')`;
+}
+
 interface SessionRow {
   pid: number;
   user: string | null;
@@ -59,6 +79,51 @@ function session(row: SessionRow): SessionHealth {
     state: row.state,
     transactionSeconds: row.transaction_seconds === null ? null : Math.round(row.transaction_seconds),
     canTerminate: row.can_terminate,
+  };
+}
+
+/**
+ * The oldest snapshot of this database other than health's own: a client session's transaction ID or xmin, a
+ * prepared transaction of this database, a replication slot's xmin. Vacuum removes no row that it might still
+ * see, whatever its age. Oldest by transaction ID age; null when none holds one.
+ */
+export async function readOldestXminHolder(client: ClientBase): Promise<XminHolderHealth | null> {
+  const { rows } = await client.query<
+    SessionRow & {
+      kind: XminHolderHealth["kind"];
+      name: string | null;
+      age_seconds: number | null;
+      xmin_age: number;
+    }
+  >(`
+    SELECT * FROM (
+      SELECT 'session' AS kind, NULL AS name, ${SESSION_COLUMNS},
+             extract(epoch FROM now() - a.xact_start)::float8 AS age_seconds,
+             greatest(age(a.backend_xid), age(a.backend_xmin)) AS xmin_age
+        FROM pg_stat_activity a LEFT JOIN pg_roles r ON r.oid = a.usesysid
+       WHERE a.datname = current_database() AND a.backend_type = 'client backend'
+         AND a.pid <> pg_backend_pid() AND (a.backend_xid IS NOT NULL OR a.backend_xmin IS NOT NULL)
+      UNION ALL
+      SELECT 'prepared transaction', gid, NULL, owner, NULL, NULL, NULL, NULL,
+             extract(epoch FROM now() - prepared)::float8, age(transaction)
+        FROM pg_prepared_xacts WHERE database = current_database()
+      UNION ALL
+      SELECT 'replication slot', slot_name, NULL, NULL, NULL, CASE WHEN active THEN 'active' ELSE 'inactive' END,
+             NULL, NULL, NULL, age(xmin)
+        FROM pg_replication_slots WHERE xmin IS NOT NULL
+    ) holders
+    ORDER BY xmin_age DESC, age_seconds DESC NULLS LAST
+    LIMIT 1`);
+  const row = rows[0];
+  if (!row) return null;
+  return {
+    kind: row.kind,
+    name: row.name,
+    user: row.user,
+    state: row.state,
+    ageSeconds: row.age_seconds === null ? null : Math.round(row.age_seconds),
+    xminAge: Number(row.xmin_age),
+    session: row.kind === "session" ? session(row) : null,
   };
 }
 

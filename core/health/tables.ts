@@ -3,7 +3,8 @@
 // #AUTOVACUUM): threshold + scale factor × reltuples, with each table's storage parameters over the server's.
 import type { ClientBase } from "pg";
 import type { HealthLimits } from "./limits";
-import type { HealthFinding, TableHealth } from "./report";
+import type { HealthFinding, TableHealth, XminHolderHealth } from "./report";
+import { describeXminHolder, xminHolderFix } from "./sessions";
 import { count, quoteIdent, timestamp } from "./values";
 
 /** Autovacuum's settings, as the server has them or as a table overrides them. */
@@ -170,8 +171,16 @@ export async function readTables(
 
 const n = (value: number) => value.toLocaleString("en-US");
 
-/** What needs doing about a table: an ANALYZE or VACUUM autovacuum is behind on, or autovacuum itself. */
-export function tableFindings(reading: TableReading, limits: HealthLimits): HealthFinding[] {
+/**
+ * What needs doing about a table: an ANALYZE or VACUUM autovacuum is behind on, or autovacuum itself. Dead rows
+ * that a snapshot still held (`oldestXmin`: a session's open transaction, a prepared transaction, a slot) might
+ * see stay, whatever VACUUM runs: while one is held, the dead-rows finding names it, to end first.
+ */
+export function tableFindings(
+  reading: TableReading,
+  limits: HealthLimits,
+  oldestXmin: XminHolderHealth | null = null,
+): HealthFinding[] {
   const t = reading.health;
   const table = quoteIdent(t.name);
   const findings: HealthFinding[] = [];
@@ -199,8 +208,20 @@ export function tableFindings(reading: TableReading, limits: HealthLimits): Heal
   }
   if (t.vacuumDue) {
     const problem = `${n(t.deadTuples)} dead rows (autovacuum vacuums after ${n(t.vacuumThreshold)})`;
-    if (overdue(t.deadTuples, t.vacuumThreshold)) add("action", problem, `VACUUM (ANALYZE) ${table}`);
-    else add("info", problem, "none: autovacuum vacuums it on its next round");
+    const held = oldestXmin
+      ? `${describeXminHolder(oldestXmin)} holds a snapshot (${n(oldestXmin.xminAge)} transactions old) that keeps vacuum from removing rows deleted since: end it first (${xminHolderFix(oldestXmin)})`
+      : undefined;
+    if (overdue(t.deadTuples, t.vacuumThreshold)) {
+      add("action", problem, held ? `${held}, then VACUUM (ANALYZE) ${table}` : `VACUUM (ANALYZE) ${table}`);
+    } else {
+      add(
+        "info",
+        problem,
+        held
+          ? `${held}; autovacuum vacuums it on its next round after`
+          : "none: autovacuum vacuums it on its next round",
+      );
+    }
   }
   if (t.insertVacuumDue) {
     add(

@@ -45,6 +45,47 @@ afterAll(async () => {
   for (const client of opened) await client.end().catch(() => {});
 });
 
+describe("dead rows behind an open snapshot", () => {
+  it("names the session holding the snapshot and says to end it before the VACUUM", async () => {
+    const holder = await connect("app", "api-forgotten");
+    await holder.client.query("BEGIN");
+    await holder.client.query("SELECT txid_current()");
+    await asMigrator((c) => c.query(`UPDATE "Organization" SET name = name || '!'`));
+    await asAdmin((c) => c.query(`VACUUM "Organization"`));
+    await sleep(1_100);
+
+    const report = await health({ largeTableRows: 1 });
+    expect(report.cluster.oldestXmin).toMatchObject({
+      kind: "session",
+      user: target.current.roles.names.app,
+      session: {
+        pid: holder.pid,
+        application: "api-forgotten",
+        state: "idle in transaction",
+        canTerminate: false,
+      },
+    });
+    const dead = report.findings.find((f) => f.subject === "Organization" && f.problem.includes("dead rows"));
+    expect(dead?.severity).toBe("action");
+    expect(dead?.action).toContain(
+      `session pid ${holder.pid} (${target.current.roles.names.app}, api-forgotten, `,
+    );
+    expect(dead?.action).toContain("end it first");
+    expect(dead?.action).toContain(
+      `SELECT pg_terminate_backend(${holder.pid}) as its own login ${target.current.roles.names.app}, or the server's admin`,
+    );
+    expect(dead?.action).toMatch(/then VACUUM \(ANALYZE\) "Organization"$/);
+    expect(renderHealth(report)).toContain(`oldest snapshot: session pid ${holder.pid} `);
+
+    // Once it ends, the VACUUM alone is the fix (and works).
+    await holder.client.query("ROLLBACK");
+    const after = await health({ largeTableRows: 1 });
+    expect(after.cluster.oldestXmin).toBeNull();
+    const plain = after.findings.find((f) => f.subject === "Organization" && f.problem.includes("dead rows"));
+    expect(plain?.action).toBe('VACUUM (ANALYZE) "Organization"');
+  });
+});
+
 describe("who may end a session", () => {
   afterAll(() =>
     asAdmin((c) =>

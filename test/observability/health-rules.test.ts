@@ -136,6 +136,56 @@ describe("table findings", () => {
       ["action", 'VACUUM (ANALYZE) "Chunk"'],
     ]);
   });
+
+  it("names the snapshot that keeps dead rows, to end before the VACUUM", () => {
+    const dead = reading({ deadTuples: 80_006, vacuumThreshold: 50, vacuumDue: true });
+    const session = {
+      pid: 4242,
+      user: "neonhub_app",
+      application: "api",
+      state: "idle in transaction",
+      transactionSeconds: 12,
+      canTerminate: false,
+    };
+    const [byTransaction] = tableFindings(dead, DEFAULT_HEALTH_LIMITS, {
+      kind: "session",
+      name: null,
+      user: "neonhub_app",
+      state: "idle in transaction",
+      ageSeconds: 12,
+      xminAge: 3,
+      session,
+    });
+    expect(byTransaction?.severity).toBe("action");
+    expect(byTransaction?.action).toBe(
+      "session pid 4242 (neonhub_app, api, idle in transaction, in a transaction for 12 s) holds a snapshot " +
+        "(3 transactions old) that keeps vacuum from removing rows deleted since: end it first (end it from its " +
+        "client, or SELECT pg_terminate_backend(4242) as its own login neonhub_app, or the server's admin " +
+        '(a superuser, rds_superuser, or a member of pg_signal_backend)), then VACUUM (ANALYZE) "Chunk"',
+    );
+    const [bySlot] = tableFindings(dead, DEFAULT_HEALTH_LIMITS, {
+      kind: "replication slot",
+      name: "cdc",
+      user: null,
+      state: "inactive",
+      ageSeconds: null,
+      xminAge: 900,
+      session: null,
+    });
+    expect(bySlot?.action).toContain("replication slot cdc (inactive)");
+    expect(bySlot?.action).toContain("pg_drop_replication_slot('cdc')");
+    const [byPrepared] = tableFindings(dead, DEFAULT_HEALTH_LIMITS, {
+      kind: "prepared transaction",
+      name: "tx1",
+      user: "neonhub_owner",
+      state: null,
+      ageSeconds: 600,
+      xminAge: 900,
+      session: null,
+    });
+    expect(byPrepared?.action).toContain("ROLLBACK PREPARED 'tx1'");
+    expect(tableFindings(dead, DEFAULT_HEALTH_LIMITS, null)[0]?.action).toBe('VACUUM (ANALYZE) "Chunk"');
+  });
 });
 
 describe("cluster findings", () => {
@@ -143,6 +193,7 @@ describe("cluster findings", () => {
     connections: { inUse: 10, max: 200, reservedForSuperuser: 3 },
     sessionDetails: { role: "neonhub_owner", hiddenSessions: 0, hiddenInDatabase: 0 },
     oldestTransaction: null,
+    oldestXmin: null,
     lockWaits: [],
     transactionIdAge: { age: 1000, freezeMaxAge: 200_000_000, database: "neonhub" },
     role: "primary",
