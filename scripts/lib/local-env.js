@@ -153,6 +153,25 @@ function pulumiEnvironment(running, outputs) {
   };
 }
 
+/** Database connection settings a shell may hold for another database (`set -a; eval "$(... env)"`, libpq's). */
+const CONNECTION_VARIABLE =
+  /^(?:DATABASE_URL|DIRECT_URL|DIRECT_DATABASE_URL|ADMIN_URL|READONLY_DATABASE_URL|SHADOW_DATABASE_URL|PG[A-Z]+)$/;
+
+/**
+ * The environment for a child that works on the local cluster: the shell's without any database connection
+ * setting (the names above, and any variable holding a postgres:// URL), so nothing in it can point the child
+ * at another database. The child is given the local cluster's URL explicitly.
+ * @param {NodeJS.ProcessEnv} [base]
+ * @returns {NodeJS.ProcessEnv}
+ */
+function withoutConnectionSettings(base = process.env) {
+  return Object.fromEntries(
+    Object.entries(base).filter(
+      ([name, value]) => !CONNECTION_VARIABLE.test(name) && !/^postgres(?:ql)?:\/\//i.test(value ?? ""),
+    ),
+  );
+}
+
 /** Runs `neonhub-db apply` as the migrator and returns its JSON summary. Progress goes to stderr. */
 function applyRelease(directUrl, json, ownerRole) {
   const cli = path.join(PROJECT_ROOT, "bin", "neonhub-db.js");
@@ -167,7 +186,9 @@ function applyRelease(directUrl, json, ownerRole) {
   log(`neonhub-db apply ${SEED_SETS.map((s) => `--seed ${s}`).join(" ")}`);
   const result = spawnSync(process.execPath, args, {
     cwd: PROJECT_ROOT,
-    env: { ...process.env, DATABASE_URL: directUrl },
+    // The shell's DIRECT_URL would come before DATABASE_URL (cli/main.ts): the child gets no connection setting
+    // of the shell, and the local migrator's URL as DIRECT_URL (not --database-url: a process list shows that).
+    env: { ...withoutConnectionSettings(), DIRECT_URL: directUrl },
     encoding: "utf8",
     stdio: ["ignore", "pipe", json ? "pipe" : "inherit"],
   });
@@ -197,4 +218,10 @@ function writeEnvFile(env) {
   fs.writeFileSync(env.envFile, text, { mode: 0o600 });
 }
 
-module.exports = { localEnvironment, pulumiEnvironment, writeEnvFile, withDatabase };
+module.exports = {
+  localEnvironment,
+  pulumiEnvironment,
+  writeEnvFile,
+  withDatabase,
+  withoutConnectionSettings,
+};

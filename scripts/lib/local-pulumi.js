@@ -14,6 +14,7 @@ const path = require("node:path");
 const { spawnSync } = require("node:child_process");
 const { PROJECT_ROOT } = require("./deps");
 const { SetupError, log } = require("./report");
+const { withoutConnectionSettings } = require("./local-env");
 
 const STACK = "local";
 const LOCAL_PASSPHRASE = "neonhub-local-stack-not-a-secret";
@@ -35,22 +36,29 @@ function pulumiOnPath() {
 }
 
 /**
- * The user's backend and secrets choices win; otherwise a file backend under .local and a local passphrase.
+ * The local stack's own settings, whatever the shell holds: a file backend under .local and a local
+ * passphrase. A shell's PULUMI_* variables (a team backend, another passphrase, PULUMI_CONFIG) and database
+ * connection settings (DIRECT_URL, PGPASSWORD, ...) are for other stacks: with them the local stack could be
+ * looked up in, or written to, another backend, or reach another database. Only PULUMI_HOME (the CLI's
+ * plugins and settings) is kept.
  * @param {NodeJS.ProcessEnv} [base]
  * @returns {NodeJS.ProcessEnv}
  */
 function pulumiEnv(base = process.env) {
-  const env = { ...base, PULUMI_SKIP_UPDATE_CHECK: "true" };
-  if (!env.PULUMI_BACKEND_URL) {
-    const state = path.join(PROJECT_ROOT, ".local", "pulumi-state");
-    fs.mkdirSync(state, { recursive: true });
-    env.PULUMI_BACKEND_URL = `file://${state}`;
-    if (!env.PULUMI_CONFIG_PASSPHRASE && !env.PULUMI_CONFIG_PASSPHRASE_FILE) {
-      // Protects only this throwaway loopback stack's state; not a secret of any real stack.
-      env.PULUMI_CONFIG_PASSPHRASE = LOCAL_PASSPHRASE;
-    }
-  }
-  return env;
+  const env = Object.fromEntries(
+    Object.entries(withoutConnectionSettings(base)).filter(
+      ([name]) => !name.startsWith("PULUMI_") || name === "PULUMI_HOME",
+    ),
+  );
+  const state = path.join(PROJECT_ROOT, ".local", "pulumi-state");
+  fs.mkdirSync(state, { recursive: true });
+  return {
+    ...env,
+    PULUMI_SKIP_UPDATE_CHECK: "true",
+    PULUMI_BACKEND_URL: `file://${state}`,
+    // Protects only this throwaway loopback stack's state; not a secret of any real stack.
+    PULUMI_CONFIG_PASSPHRASE: LOCAL_PASSPHRASE,
+  };
 }
 
 /**

@@ -9,6 +9,7 @@ import { runScript, type CliRun } from "../support/cli";
 import cluster from "../../scripts/lib/cluster";
 import postgres from "../../scripts/lib/postgres";
 import { scratchDir } from "../support/scratch";
+import { createTestDatabase, dropTestDatabase, withClient } from "../support/database";
 
 // The setup scripts are plain CommonJS so that they run before `npm ci` has installed anything.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -48,7 +49,27 @@ describe("npm run local", () => {
 
   it("brings the environment up, then a second run changes nothing, then stop stops it", async () => {
     env = { NEONHUB_LOCAL_ROOT: root, NEONHUB_PG_PORT: String(await freePort()) };
-    const first = await runLocal(["--json"], env);
+    // A shell that ran `set -a; eval "$(npm run -s local -- env)"` and then pointed its URLs elsewhere: the
+    // release must still go to the local cluster, and the other database must stay untouched.
+    const other = await createTestDatabase("local_other");
+    let first: CliRun;
+    try {
+      first = await runLocal(["--json"], {
+        ...env,
+        DIRECT_URL: other.url,
+        DATABASE_URL: other.url,
+        DIRECT_DATABASE_URL: other.url,
+        ADMIN_URL: other.url,
+      });
+      const released = await withClient(other.url, (c) =>
+        c.query(
+          "SELECT to_regnamespace('neonhub_release') AS schema, to_regclass('public.\"Chunk\"') AS chunk",
+        ),
+      );
+      expect(released.rows[0]).toEqual({ schema: null, chunk: null });
+    } finally {
+      await dropTestDatabase(other);
+    }
     expect(first.stderr).not.toMatch(/error/i);
     expect(first.code).toBe(0);
     const up = JSON.parse(first.stdout) as {

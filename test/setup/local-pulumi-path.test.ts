@@ -26,15 +26,36 @@ describe("npm run local through Pulumi", () => {
     expect(env.envFile).toBe(path.join("x", "local", "neonhub.env"));
   });
 
-  it("keeps the user's own backend and passphrase, and uses a file backend under .local otherwise", () => {
-    const own = localPulumi.pulumiEnv({ PULUMI_BACKEND_URL: "s3://state", PATH: "" });
-    expect(own.PULUMI_BACKEND_URL).toBe("s3://state");
-    expect(own.PULUMI_CONFIG_PASSPHRASE).toBeUndefined();
-    const local = localPulumi.pulumiEnv({ PATH: "" });
-    expect(local.PULUMI_BACKEND_URL).toMatch(/^file:\/\/.*\.local[\\/]pulumi-state$/);
-    expect(local.PULUMI_CONFIG_PASSPHRASE).toBeTruthy();
-    expect(
-      localPulumi.pulumiEnv({ PATH: "", PULUMI_CONFIG_PASSPHRASE_FILE: "f" }).PULUMI_CONFIG_PASSPHRASE,
-    ).toBeUndefined();
+  it("uses its own file backend and passphrase, whatever PULUMI_* or database URLs the shell holds", () => {
+    const shell = {
+      PATH: "/usr/bin",
+      PULUMI_HOME: "/home/me/.pulumi",
+      PULUMI_BACKEND_URL: "s3://team-state",
+      PULUMI_ACCESS_TOKEN: "pul-xyz",
+      PULUMI_CONFIG_PASSPHRASE_FILE: "f",
+      PULUMI_CONFIG: '{"neonhub-db:adminUrl":"postgresql://elsewhere"}',
+      DIRECT_URL: "postgresql://u:p@db.example.com/prod",
+      DATABASE_URL: "postgresql://u:p@db.example.com/prod",
+      ADMIN_URL: "postgresql://u:p@db.example.com/prod",
+      PGPASSWORD: "secret",
+      PGHOST: "db.example.com",
+      MY_DB: "postgres://u:p@db.example.com/prod",
+    };
+    const env = localPulumi.pulumiEnv(shell);
+    expect(env.PULUMI_BACKEND_URL).toMatch(/^file:\/\/.*\.local[\\/]pulumi-state$/);
+    expect(env.PULUMI_CONFIG_PASSPHRASE).toBeTruthy();
+    expect(env).toMatchObject({ PATH: "/usr/bin", PULUMI_HOME: "/home/me/.pulumi" });
+    for (const name of [
+      "PULUMI_ACCESS_TOKEN",
+      "PULUMI_CONFIG_PASSPHRASE_FILE",
+      "PULUMI_CONFIG",
+      "DIRECT_URL",
+      "DATABASE_URL",
+      "ADMIN_URL",
+      "PGPASSWORD",
+      "PGHOST",
+      "MY_DB",
+    ])
+      expect(env[name], name).toBeUndefined();
   });
 });
