@@ -18,7 +18,7 @@ const { ensurePostgres } = require("./lib/postgres");
 const cluster = require("./lib/cluster");
 const { SetupError, log, runMain } = require("./lib/report");
 const { parseCommandLine } = require("./lib/args");
-const { localEnvironment, pulumiEnvironment, writeEnvFile } = require("./lib/local-env");
+const { checkAdminLogin, localEnvironment, pulumiEnvironment, writeEnvFile } = require("./lib/local-env");
 const { pulumiOnPath, pulumiUpLocal } = require("./lib/local-pulumi");
 
 const CLUSTER = "local";
@@ -74,6 +74,7 @@ async function up(args) {
   const installedDeps = ensureNodeModules();
   const pg = ensurePostgres();
   const running = await cluster.ensureCluster({ pg, name: CLUSTER, port: configuredPort() });
+  await checkAdminLogin(running);
   const pulumiVersion = args.pulumi ? pulumiOnPath() : undefined;
   let env;
   let release;
@@ -141,10 +142,10 @@ async function main() {
     );
     return 0;
   }
+  const paths = cluster.clusterPaths(CLUSTER);
   if (args.command === "up") return up(args);
 
   const pg = ensurePostgres();
-  const paths = cluster.clusterPaths(CLUSTER);
   if (args.command === "stop") {
     const changed = cluster.stopCluster({ pg, name: CLUSTER });
     print(
@@ -161,7 +162,7 @@ async function main() {
     );
   } else if (args.command === "status") {
     const running = cluster.isRunning(pg, paths);
-    const port = fs.existsSync(paths.portFile) ? Number(fs.readFileSync(paths.portFile, "utf8")) : null;
+    const port = cluster.recordedPort(paths) ?? null;
     print(
       args.json,
       { running, port },
@@ -186,10 +187,7 @@ async function main() {
         paths,
         decodeURIComponent(new URL(variables.DATABASE_URL).pathname.slice(1)),
       );
-      if (!adminUrl)
-        throw new SetupError(
-          "The local cluster's admin password file is missing. Run `npm run local` again.",
-        );
+      if (!adminUrl) throw new SetupError("The local cluster was never started. Run `npm run local` first.");
       print(args.json, { ADMIN_URL: adminUrl }, `ADMIN_URL=${adminUrl}`);
     } else {
       print(args.json, variables, text.trimEnd());

@@ -84,7 +84,9 @@ function serverUserIds() {
 function prepareClusterDir(paths) {
   // The parents hold nothing secret and must be traversable by the server user; the cluster folder is private.
   fs.mkdirSync(path.dirname(paths.root), { recursive: true, mode: 0o755 });
-  fs.mkdirSync(paths.root, { mode: 0o700 });
+  // It may be there already: a data folder that was deleted (or never finished) leaves its parent behind.
+  fs.mkdirSync(paths.root, { recursive: true, mode: 0o700 });
+  fs.chmodSync(paths.root, 0o700);
   if (!isRoot()) return;
   const { uid, gid } = serverUserIds();
   fs.chownSync(paths.root, uid, gid);
@@ -129,9 +131,15 @@ function freePort() {
   });
 }
 
+/** A port from 1024 to 65535 written in decimal digits only (no 0x1F96, 1e4, 54501.0 or spaces). */
+function validPort(raw) {
+  const port = /^\d{1,5}$/.test(raw) ? Number(raw) : NaN;
+  return port >= 1024 && port <= 65535 ? port : undefined;
+}
+
 function parsePort(raw, source) {
-  const port = Number(raw);
-  if (!Number.isInteger(port) || port < 1024 || port > 65535) {
+  const port = validPort(raw);
+  if (port === undefined) {
     throw new SetupError(
       `${source} must be a port number from 1024 to 65535, got "${raw}". Example: NEONHUB_PG_PORT=54329`,
     );
@@ -139,6 +147,42 @@ function parsePort(raw, source) {
   return port;
 }
 
+/**
+ * The port the cluster was last started on (its port file), or undefined when it has none. A file that does
+ * not hold a port is refused, naming it and the fix, rather than used as NaN.
+ * @param {ClusterPaths} paths
+ */
+function recordedPort(paths) {
+  let raw;
+  try {
+    raw = fs.readFileSync(paths.portFile, "utf8");
+  } catch (error) {
+    if (error.code === "ENOENT") return undefined;
+    throw error;
+  }
+  const port = validPort(raw.trim());
+  if (port === undefined) {
+    throw new SetupError(
+      `${paths.portFile} should hold the port the local cluster runs on (1024 to 65535), but holds "${raw.trim().slice(0, 40)}". Write the cluster's port into it (54329 unless you gave NEONHUB_PG_PORT), or delete the file and start the cluster again: npm run local -- stop && rm ${paths.portFile} && npm run local`,
+    );
+  }
+  return port;
+}
+
+/** The way out of a cluster folder this script cannot use; it deletes the local data. */
+const RECREATE =
+  "Recreate the cluster (this deletes the local data): npm run local -- destroy && npm run local";
+
+/** Files beside the data folder that belong to one cluster: a new cluster gets new ones (as on a first run). */
+const PER_CLUSTER_FILES = ["admin.password", "logins.json", "neonhub.env", ".initdb-password"];
+
+/**
+ * Makes the cluster once. initdb writes into a temporary folder beside the data folder, which is renamed into
+ * place only after the admin password is stored: an interrupted initdb (Ctrl-C, a crash) leaves no data folder,
+ * and the next run starts over. A data folder whose parent is still there (deleted by hand) is made again,
+ * with new passwords. A data folder that is there but unusable (no admin password, no PG_VERSION) is refused
+ * with the way out, rather than deleted.
+ */
 function initCluster(pg, paths) {
   const existing = clusterVersion(paths);
   if (existing !== undefined) {
@@ -147,9 +191,22 @@ function initCluster(pg, paths) {
         `The cluster in ${paths.data} was made by PostgreSQL ${existing}, but PostgreSQL ${pg.major} is the one installed with pgvector. Remove it with \`npm run local -- destroy\` (this deletes its data) and run again.`,
       );
     }
+    readAdminPassword(paths);
     return false;
   }
+  if (fs.existsSync(paths.data)) {
+    if (fs.readdirSync(paths.data).length > 0) {
+      throw new SetupError(
+        `${paths.data} is not a PostgreSQL data folder (it has no PG_VERSION): an interrupted setup, or files removed by hand. ${RECREATE}`,
+      );
+    }
+    fs.rmdirSync(paths.data);
+  }
   prepareClusterDir(paths);
+  const building = `${paths.data}.initdb`;
+  // Left by an interrupted run; its initdb may still be removing it (retries: ENOTEMPTY meanwhile).
+  fs.rmSync(building, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
+  for (const file of PER_CLUSTER_FILES) fs.rmSync(path.join(paths.root, file), { force: true });
   const password = crypto.randomBytes(18).toString("base64url");
   // initdb reads the superuser password from a file the server user can read; it lives only for initdb.
   const pwfile = path.join(paths.root, ".initdb-password");
@@ -161,7 +218,7 @@ function initCluster(pg, paths) {
   log(`initdb ${paths.data} (PostgreSQL ${pg.version})`);
   const result = runServerCommand(pg, "initdb", [
     "-D",
-    paths.data,
+    building,
     "-U",
     "postgres",
     "--pwfile",
@@ -173,11 +230,30 @@ function initCluster(pg, paths) {
   ]);
   fs.rmSync(pwfile, { force: true });
   if (result.status !== 0) {
-    fs.rmSync(paths.data, { recursive: true, force: true });
+    fs.rmSync(building, { recursive: true, force: true });
     throw new SetupError(`initdb failed for ${paths.data}:\n${result.stderr.trim()}`);
   }
-  fs.writeFileSync(paths.passwordFile, password, { mode: 0o600 });
+  const passwordTemp = `${paths.passwordFile}.new`;
+  fs.writeFileSync(passwordTemp, password, { mode: 0o600 });
+  fs.renameSync(passwordTemp, paths.passwordFile);
+  fs.renameSync(building, paths.data);
   return true;
+}
+
+/** The admin password initdb was given; a missing or unreadable file is refused with the way out. */
+function readAdminPassword(paths) {
+  let password;
+  try {
+    password = fs.readFileSync(paths.passwordFile, "utf8").trim();
+  } catch (error) {
+    if (error.code !== "ENOENT") throw error;
+  }
+  if (!password || !/^[\x21-\x7e]+$/.test(password)) {
+    throw new SetupError(
+      `The local cluster's admin password file ${paths.passwordFile} is ${password === undefined ? "missing" : "damaged"}, so the cluster's superuser cannot log in. ${RECREATE}`,
+    );
+  }
+  return password;
 }
 
 /**
@@ -187,9 +263,7 @@ function initCluster(pg, paths) {
 async function ensureCluster({ pg, name, port, settings = {}, root }) {
   const paths = clusterPaths(name, root);
   const created = initCluster(pg, paths);
-  const recorded = fs.existsSync(paths.portFile)
-    ? Number(fs.readFileSync(paths.portFile, "utf8"))
-    : undefined;
+  const recorded = recordedPort(paths);
   const wantPort = port ?? recorded ?? 54329;
   let started = false;
   if (isRunning(pg, paths)) {
@@ -245,14 +319,14 @@ async function ensureCluster({ pg, name, port, settings = {}, root }) {
 
 /** The superuser's URL for `database`, from the password initdb was given and the port the cluster runs on. */
 function adminUrlOf(paths, port, database) {
-  const password = fs.readFileSync(paths.passwordFile, "utf8").trim();
+  const password = readAdminPassword(paths);
   return `postgresql://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
 }
 
-/** The superuser's URL for `database` of a cluster made before, or undefined when it has no password or port file. */
+/** The superuser's URL for `database` of a cluster made before, or undefined when it was never started. */
 function localAdminUrl(paths, database) {
-  if (!fs.existsSync(paths.passwordFile) || !fs.existsSync(paths.portFile)) return undefined;
-  return adminUrlOf(paths, Number(fs.readFileSync(paths.portFile, "utf8")), database);
+  const port = recordedPort(paths);
+  return port === undefined ? undefined : adminUrlOf(paths, port, database);
 }
 
 function readTail(file, lines) {
@@ -299,6 +373,9 @@ module.exports = {
   freePort,
   isRunning,
   parsePort,
+  recordedPort,
+  RECREATE,
+  clusterVersion,
   runServerCommand,
   stopCluster,
 };

@@ -11,6 +11,7 @@ const { PROJECT_ROOT } = require("./deps");
 const { SetupError, log } = require("./report");
 const { redactUrl: redact } = require("./redact");
 const { clusterStatements, databaseStatements, roleNames } = require("./access-sql");
+const { RECREATE } = require("./cluster");
 
 const DATABASE = "neonhub";
 const SEED_SETS = ["demo"];
@@ -102,6 +103,28 @@ async function ensureAccessRoles(adminUrl, database, names, passwords) {
     return existing.size < Object.keys(names).length;
   } finally {
     await inDatabase.end();
+  }
+}
+
+/**
+ * Refuses, with the way out, a cluster whose admin password file no longer holds the superuser's password
+ * (changed by hand, or taken from another cluster): every later step would fail on it.
+ * @param {{ adminUrl: string, paths: { passwordFile: string } }} running
+ */
+async function checkAdminLogin(running) {
+  const { Client } = require("pg");
+  const client = new Client({ connectionString: running.adminUrl });
+  try {
+    await client.connect();
+  } catch (error) {
+    if (error && error.code === "28P01") {
+      throw new SetupError(
+        `The local cluster's admin password file ${running.paths.passwordFile} does not hold the cluster's superuser password (it was changed or replaced), so the superuser cannot log in. ${RECREATE}`,
+      );
+    }
+    throw error;
+  } finally {
+    await client.end().catch(() => {});
   }
 }
 
@@ -219,6 +242,7 @@ function writeEnvFile(env) {
 }
 
 module.exports = {
+  checkAdminLogin,
   localEnvironment,
   pulumiEnvironment,
   writeEnvFile,

@@ -1,6 +1,7 @@
 // The quick-start scripts as a user meets them: `npm run local` on a fresh folder, twice, then stopped, and
 // the messages a missing prerequisite produces. Each run uses its own cluster folder and port.
-import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -43,6 +44,26 @@ function runLocal(args: string[], env: Record<string, string>): Promise<CliRun> 
   });
 }
 
+/** An installation that claims a version, with an empty extension folder (no pgvector). */
+function fakeInstallation(version: string, pgCtlFrom?: string): string {
+  const dir = freshRoot();
+  const bin = path.join(dir, "bin");
+  const share = path.join(dir, "share");
+  mkdirSync(path.join(share, "extension"), { recursive: true });
+  mkdirSync(bin);
+  writeFileSync(path.join(bin, "postgres"), `#!/bin/sh\necho "postgres (PostgreSQL) ${version}"\n`, {
+    mode: 0o755,
+  });
+  writeFileSync(
+    path.join(bin, "pg_config"),
+    `#!/bin/sh\ncase "$1" in --sharedir) echo "${share}";; --pkglibdir) echo "${dir}/lib";; --bindir) echo "${bin}";; esac\n`,
+    { mode: 0o755 },
+  );
+  // With pgCtlFrom: that installation's pg_ctl, enough to stop a cluster or tell whether it runs.
+  if (pgCtlFrom) symlinkSync(path.join(pgCtlFrom, "pg_ctl"), path.join(bin, "pg_ctl"));
+  return bin;
+}
+
 describe("npm run local", () => {
   const root = freshRoot();
   let env: Record<string, string> = {};
@@ -52,15 +73,17 @@ describe("npm run local", () => {
     // A shell that ran `set -a; eval "$(npm run -s local -- env)"` and then pointed its URLs elsewhere: the
     // release must still go to the local cluster, and the other database must stay untouched.
     const other = await createTestDatabase("local_other");
+    const foreign = {
+      ...env,
+      DIRECT_URL: other.url,
+      DATABASE_URL: other.url,
+      DIRECT_DATABASE_URL: other.url,
+      ADMIN_URL: other.url,
+      PGDATABASE: other.name,
+    };
     let first: CliRun;
     try {
-      first = await runLocal(["--json"], {
-        ...env,
-        DIRECT_URL: other.url,
-        DATABASE_URL: other.url,
-        DIRECT_DATABASE_URL: other.url,
-        ADMIN_URL: other.url,
-      });
+      first = await runLocal(["--json"], foreign);
       const released = await withClient(other.url, (c) =>
         c.query(
           "SELECT to_regnamespace('neonhub_release') AS schema, to_regclass('public.\"Chunk\"') AS chunk",
@@ -161,6 +184,90 @@ describe("npm run local", () => {
   });
 });
 
+describe("a local cluster folder left half-made or damaged", () => {
+  it("recovers from an interrupted initdb and a deleted data folder, and names the way out of a lost admin password", async () => {
+    const root = freshRoot();
+    const paths = cluster.clusterPaths("local", root);
+    const env = { NEONHUB_LOCAL_ROOT: root, NEONHUB_PG_PORT: String(await freePort()) };
+    const pg = postgres.ensurePostgres();
+    try {
+      // Ctrl-C during initdb (the terminal signals the whole process group).
+      const child = spawn(process.execPath, [path.join(ROOT, "scripts", "local.js")], {
+        cwd: ROOT,
+        env: { ...process.env, ...env, [deps.NO_INSTALL_ENV]: "1" },
+        detached: true,
+        stdio: "ignore",
+      });
+      const exited = new Promise((resolve) => child.on("exit", resolve));
+      const deadline = Date.now() + 20_000;
+      while (!existsSync(`${paths.data}.initdb`) && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(existsSync(`${paths.data}.initdb`)).toBe(true);
+      process.kill(-child.pid!, "SIGINT");
+      await exited;
+      // initdb, signalled too, removes its folder as it exits, as it would before a user runs again.
+      const initdbRuns = () =>
+        spawnSync("pgrep", ["-f", `${paths.data}.initdb`], { stdio: "ignore" }).status === 0;
+      while (initdbRuns() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      // Nothing half-made in place: the next run starts over.
+      expect(existsSync(paths.data)).toBe(false);
+      const first = await cluster.ensureCluster({
+        pg,
+        name: "local",
+        root,
+        port: Number(env.NEONHUB_PG_PORT),
+      });
+      expect(first.created).toBe(true);
+      const firstPassword = readFileSync(paths.passwordFile, "utf8");
+      await withClient(first.adminUrl, (c) => c.query("SELECT 1"));
+
+      // The data folder deleted by hand, its folder's other files still there: made again, new passwords.
+      cluster.stopCluster({ pg, name: "local", root });
+      writeFileSync(path.join(paths.root, "logins.json"), "{}");
+      rmSync(paths.data, { recursive: true, force: true });
+      const again = await cluster.ensureCluster({ pg, name: "local", root });
+      expect(again.created).toBe(true);
+      expect(again.port).toBe(Number(env.NEONHUB_PG_PORT));
+      expect(readFileSync(paths.passwordFile, "utf8")).not.toBe(firstPassword);
+      expect(existsSync(path.join(paths.root, "logins.json"))).toBe(false);
+      await withClient(again.adminUrl, (c) => c.query("SELECT 1"));
+
+      // The admin password file changed, or gone: the problem and the way out, no stack trace.
+      const recreate = "npm run local -- destroy && npm run local";
+      writeFileSync(paths.passwordFile, "not-the-password");
+      const wrong = await runLocal([], env);
+      expect(wrong.code).toBe(1);
+      expect(wrong.stderr).toContain(`admin password file ${paths.passwordFile} does not hold`);
+      expect(wrong.stderr).toContain(recreate);
+      expect(wrong.stderr).not.toContain("unexpected");
+      rmSync(paths.passwordFile);
+      const missing = await runLocal([], env);
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toContain(`admin password file ${paths.passwordFile} is missing`);
+      expect(missing.stderr).toContain(recreate);
+      expect(missing.stderr).not.toContain("unexpected");
+      writeFileSync(
+        path.join(paths.root, "neonhub.env"),
+        `DATABASE_URL=postgresql://a:b@127.0.0.1:1/neonhub\n`,
+      );
+      const admin = await runLocal(["env", "--admin"], env);
+      expect(admin.code).toBe(1);
+      expect(admin.stderr).toContain("is missing");
+      expect(admin.stderr).toContain(recreate);
+
+      // A port file that holds no port: named, with the fix, where it is read.
+      writeFileSync(paths.portFile, "5432x");
+      const status = await runLocal(["status"], env);
+      expect(status.code).toBe(1);
+      expect(status.stderr).toContain(`${paths.portFile} should hold the port the local cluster runs on`);
+      expect(status.stderr).not.toMatch(/NaN|unexpected/);
+    } finally {
+      await runLocal(["destroy"], env);
+    }
+    expect(existsSync(paths.root)).toBe(false);
+  });
+});
+
 describe("a clone the postgres user cannot enter (root's home, a private temp folder)", () => {
   it("gets its clusters in a folder of their own that it can enter, and a working cluster there", async () => {
     const isRoot = process.getuid?.() === 0;
@@ -207,10 +314,15 @@ describe("a missing prerequisite stops with the problem and the fix", () => {
     }
   });
 
-  it("a port that is not a number", async () => {
-    const run = await runLocal([], { NEONHUB_LOCAL_ROOT: freshRoot(), NEONHUB_PG_PORT: "postgres" });
-    expect(run.code).toBe(1);
-    expect(run.stderr).toContain('NEONHUB_PG_PORT must be a port number from 1024 to 65535, got "postgres"');
+  it("a port that is not a number written in digits", async () => {
+    for (const port of ["postgres", "0x1F96", "1e4", "54501.0", " 54501", "+54501", "99999"]) {
+      const env = { NEONHUB_LOCAL_ROOT: freshRoot(), NEONHUB_PG_PORT: port };
+      const run = await runLocal([], env);
+      // Had a port been taken as a number, a cluster would run there: never leave one behind.
+      if (run.code === 0) await runLocal(["destroy"], env);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain(`NEONHUB_PG_PORT must be a port number from 1024 to 65535, got "${port}"`);
+    }
   });
 
   it("an unknown argument", async () => {
@@ -219,24 +331,6 @@ describe("a missing prerequisite stops with the problem and the fix", () => {
     expect(run.stderr).toContain('Unknown argument "start"');
     expect(run.stderr).toContain("up|stop|status|env|destroy");
   });
-
-  /** An installation that claims a version, with an empty extension folder (no pgvector). */
-  function fakeInstallation(version: string): string {
-    const dir = freshRoot();
-    const bin = path.join(dir, "bin");
-    const share = path.join(dir, "share");
-    mkdirSync(path.join(share, "extension"), { recursive: true });
-    mkdirSync(bin);
-    writeFileSync(path.join(bin, "postgres"), `#!/bin/sh\necho "postgres (PostgreSQL) ${version}"\n`, {
-      mode: 0o755,
-    });
-    writeFileSync(
-      path.join(bin, "pg_config"),
-      `#!/bin/sh\ncase "$1" in --sharedir) echo "${share}";; --pkglibdir) echo "${dir}/lib";; --bindir) echo "${bin}";; esac\n`,
-      { mode: 0o755 },
-    );
-    return bin;
-  }
 
   it("a PostgreSQL older than 14", async () => {
     const run = await runLocal([], {
