@@ -143,7 +143,7 @@ async function main() {
     return 0;
   }
   const paths = cluster.clusterPaths(CLUSTER);
-  if (args.command === "up") return up(args);
+  if (args.command === "up") return cluster.withClusterLock(paths, () => up(args));
 
   const pg = ensurePostgres();
   if (args.command === "stop") {

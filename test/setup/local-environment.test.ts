@@ -83,7 +83,18 @@ describe("npm run local", () => {
     };
     let first: CliRun;
     try {
-      first = await runLocal(["--json"], foreign);
+      // Two at once on a fresh folder: the second waits for the first (a lock), then finds nothing to change.
+      const runs = await Promise.all([
+        runLocal(["--json"], foreign),
+        new Promise<CliRun>((resolve) => setTimeout(() => resolve(runLocal(["--json"], foreign)), 100)),
+      ]);
+      for (const run of runs) expect(run.stderr).not.toMatch(/error/i);
+      expect(runs.map((run) => run.code)).toEqual([0, 0]);
+      const changed = runs.map((run) => (JSON.parse(run.stdout) as { changed: boolean }).changed);
+      expect([...changed].sort()).toEqual([false, true]);
+      const [made, waited] = changed[0] ? runs : [runs[1], runs[0]];
+      first = made;
+      expect(waited.stderr).toContain("is using the local cluster; waiting for it");
       const released = await withClient(other.url, (c) =>
         c.query(
           "SELECT to_regnamespace('neonhub_release') AS schema, to_regclass('public.\"Chunk\"') AS chunk",
