@@ -14,7 +14,7 @@
 const fs = require("node:fs");
 const path = require("node:path");
 const { ensureNodeModules, PROJECT_ROOT } = require("./lib/deps");
-const { ensurePostgres } = require("./lib/postgres");
+const { ensurePostgres, findServerTools } = require("./lib/postgres");
 const cluster = require("./lib/cluster");
 const { SetupError, log, runMain } = require("./lib/report");
 const { parseCommandLine } = require("./lib/args");
@@ -41,7 +41,12 @@ function parseArgs(argv) {
   );
   const bad = positionals.find((arg) => !COMMANDS.includes(arg));
   if (bad !== undefined) throw unknown(bad);
-  const command = values.help ? "help" : (positionals.at(-1) ?? "up");
+  if (positionals.length > 1) {
+    throw new SetupError(
+      `One command at a time, got "${positionals.join(" ")}". Usage: npm run local [-- ${COMMANDS.join("|")}] [--json] [--no-pulumi] [--admin (env only)]`,
+    );
+  }
+  const command = values.help ? "help" : (positionals[0] ?? "up");
   if (values.admin && command !== "env") throw unknown("--admin");
   return {
     command,
@@ -144,54 +149,66 @@ async function main() {
   }
   const paths = cluster.clusterPaths(CLUSTER);
   if (args.command === "up") return cluster.withClusterLock(paths, () => up(args));
+  if (args.command === "env") return printEnv(args, paths);
 
-  const pg = ensurePostgres();
+  // stop, status and destroy only need pg_ctl, and only when there is a cluster: nothing is installed.
+  const version = cluster.clusterVersion(paths);
+  const pg = version === undefined ? undefined : findServerTools(version);
+  if (version !== undefined && !pg) {
+    throw new SetupError(
+      `The local cluster in ${shownPath(paths.data)} was made by PostgreSQL ${version}, but no PostgreSQL installation is found to run pg_ctl with. Install PostgreSQL ${version} again (or set NEONHUB_PG_BINDIR to its bin folder).`,
+    );
+  }
   if (args.command === "stop") {
-    const changed = cluster.stopCluster({ pg, name: CLUSTER });
+    const changed = await cluster.withClusterLock(paths, () => cluster.stopCluster({ pg, name: CLUSTER }));
     print(
       args.json,
       { changed },
       changed ? "Local cluster stopped." : "Local cluster was not running; nothing changed.",
     );
   } else if (args.command === "destroy") {
-    const changed = cluster.destroyCluster({ pg, name: CLUSTER });
+    const changed = await cluster.withClusterLock(paths, () => cluster.destroyCluster({ pg, name: CLUSTER }));
     print(
       args.json,
       { changed },
       changed ? "Local cluster deleted." : "There was no local cluster; nothing changed.",
     );
   } else if (args.command === "status") {
-    const running = cluster.isRunning(pg, paths);
+    const running = pg !== undefined && cluster.isRunning(pg, paths);
     const port = cluster.recordedPort(paths) ?? null;
     print(
       args.json,
       { running, port },
       running ? `Local cluster runs on 127.0.0.1:${port}.` : "Local cluster is not running.",
     );
-  } else if (args.command === "env") {
-    const envFile = path.join(paths.root, "neonhub.env");
-    if (!fs.existsSync(envFile)) throw new SetupError("No local environment yet. Run `npm run local` first.");
-    const text = fs.readFileSync(envFile, "utf8");
-    // --json: the same variables as one object, for a program that reads them.
-    const variables = Object.fromEntries(
-      text
-        .split("\n")
-        .map((line) => /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line))
-        .filter(Boolean)
-        .map((match) => [match[1], match[2]]),
+  }
+  return 0;
+}
+
+/** `env`: what the last `up` wrote; needs no PostgreSQL installation. */
+function printEnv(args, paths) {
+  const envFile = path.join(paths.root, "neonhub.env");
+  if (!fs.existsSync(envFile)) throw new SetupError("No local environment yet. Run `npm run local` first.");
+  const text = fs.readFileSync(envFile, "utf8");
+  // --json: the same variables as one object, for a program that reads them.
+  const variables = Object.fromEntries(
+    text
+      .split("\n")
+      .map((line) => /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line))
+      .filter(Boolean)
+      .map((match) => [match[1], match[2]]),
+  );
+  // The cluster's superuser, for `neonhub-db baseline`/`adopt` (CREATEDB): only when asked for with --admin,
+  // never with the app's variables (`env > .env` would hand it to an app) nor in the summary or neonhub.env.
+  if (args.admin) {
+    const adminUrl = cluster.localAdminUrl(
+      paths,
+      decodeURIComponent(new URL(variables.DATABASE_URL).pathname.slice(1)),
     );
-    // The cluster's superuser, for `neonhub-db baseline`/`adopt` (CREATEDB): only when asked for with --admin,
-    // never with the app's variables (`env > .env` would hand it to an app) nor in the summary or neonhub.env.
-    if (args.admin) {
-      const adminUrl = cluster.localAdminUrl(
-        paths,
-        decodeURIComponent(new URL(variables.DATABASE_URL).pathname.slice(1)),
-      );
-      if (!adminUrl) throw new SetupError("The local cluster was never started. Run `npm run local` first.");
-      print(args.json, { ADMIN_URL: adminUrl }, `ADMIN_URL=${adminUrl}`);
-    } else {
-      print(args.json, variables, text.trimEnd());
-    }
+    if (!adminUrl) throw new SetupError("The local cluster was never started. Run `npm run local` first.");
+    print(args.json, { ADMIN_URL: adminUrl }, `ADMIN_URL=${adminUrl}`);
+  } else {
+    print(args.json, variables, text.trimEnd());
   }
   return 0;
 }

@@ -282,4 +282,15 @@ function ensurePostgres() {
   return pg;
 }
 
-module.exports = { ensurePostgres, findInstallations, hasPgvector, MIN_MAJOR };
+/**
+ * An installation to run pg_ctl with for a cluster made by PostgreSQL `major` (stop, status, destroy): that
+ * major's, else the newest there is; pgvector is not needed and nothing is installed. Undefined when none.
+ * @param {number} major
+ * @returns {PgInstall | undefined}
+ */
+function findServerTools(major) {
+  const installs = findInstallations();
+  return installs.find((pg) => pg.major === major) ?? installs[0];
+}
+
+module.exports = { ensurePostgres, findInstallations, findServerTools, hasPgvector, MIN_MAJOR };

@@ -10,7 +10,7 @@ import { runScript, type CliRun } from "../support/cli";
 import cluster from "../../scripts/lib/cluster";
 import postgres from "../../scripts/lib/postgres";
 import { scratchDir } from "../support/scratch";
-import { createTestDatabase, dropTestDatabase, withClient } from "../support/database";
+import { createTestDatabase, dropTestDatabase, pgBindir, withClient } from "../support/database";
 
 // The setup scripts are plain CommonJS so that they run before `npm ci` has installed anything.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -182,7 +182,18 @@ describe("npm run local", () => {
       await migrator.end();
     }
 
-    const stop = await runLocal(["stop"], env);
+    // One command at a time: `status destroy` must not quietly destroy.
+    const two = await runLocal(["status", "stop"], env);
+    expect(two.code).toBe(1);
+    expect(two.stderr).toContain('One command at a time, got "status stop"');
+    // status and stop need pg_ctl only: an installation without pgvector does (nothing installed or built).
+    const major = readFileSync(path.join(root, "local", "data", "PG_VERSION"), "utf8").trim();
+    const noVector = { ...env, NEONHUB_PG_BINDIR: fakeInstallation(`${major}.0`, pgBindir()) };
+    const status = await runLocal(["status"], noVector);
+    expect(status.stderr).toBe("");
+    expect(status.stdout).toBe(`Local cluster runs on 127.0.0.1:${env.NEONHUB_PG_PORT}.\n`);
+    const stop = await runLocal(["stop"], noVector);
+    expect(stop.stderr).toBe("");
     expect(stop.code).toBe(0);
     expect(stop.stdout).toContain("stopped");
     const stopAgain = await runLocal(["stop"], env);
@@ -276,6 +287,18 @@ describe("a local cluster folder left half-made or damaged", () => {
       await runLocal(["destroy"], env);
     }
     expect(existsSync(paths.root)).toBe(false);
+  });
+});
+
+describe("commands that need no installation", () => {
+  it("status, stop, destroy and env without a cluster use no PostgreSQL at all (none that works is given)", async () => {
+    const env = { NEONHUB_LOCAL_ROOT: freshRoot(), NEONHUB_PG_BINDIR: "/nonexistent/bin" };
+    expect((await runLocal(["status"], env)).stdout).toBe("Local cluster is not running.\n");
+    expect((await runLocal(["stop"], env)).stdout).toContain("nothing changed");
+    expect((await runLocal(["destroy"], env)).stdout).toContain("nothing changed");
+    const envRun = await runLocal(["env"], env);
+    expect(envRun.code).toBe(1);
+    expect(envRun.stderr).toContain("No local environment yet");
   });
 });
 
