@@ -2,13 +2,18 @@
 // `npm run local [-- up|stop|status|env|destroy] [--json] [--no-pulumi]`: the embedded default environment.
 //   With a `pulumi` on PATH, up runs `pulumi up --stack local` (roles, generated secrets); --no-pulumi, or no
 //   Pulumi CLI, makes the roles with SQL as the cluster's admin and applies the release with the release
-//   engine's CLI as the migrator.
+//   engine's CLI as the migrator. One command at a time; the shell's DATABASE_URL, DIRECT_URL, PG* and
+//   PULUMI_* variables never change which database or stack it works on.
 //   up (default)  install what is missing, start the local cluster, apply the schema release, print DSNs
 //   stop          stop the cluster (keeps its data)
 //   status        whether the cluster runs, and where
-//   env           print DATABASE_URL / DIRECT_URL lines with passwords, for `eval` or a .env file;
+//   env           print DATABASE_URL / DIRECT_URL lines with passwords, for a .env file or this shell:
+//                 set -a; eval "$(npm run -s local -- env)"; set +a   (a plain eval does not export them)
 //                 env --admin: ADMIN_URL alone (the cluster's superuser, for neonhub-db baseline/adopt only)
 //   destroy       stop the cluster and delete its data
+// NEONHUB_PG_PORT=<1024..65535> npm run local: the cluster's port (default 54329); the port it last started
+//   on is kept, so later runs need not repeat it (stop first to move it).
+// Exit codes: 0 done (or nothing to change), 1 a problem, told on stderr with the fix.
 "use strict";
 
 const fs = require("node:fs");
@@ -141,7 +146,9 @@ async function main() {
       fs
         .readFileSync(__filename, "utf8")
         .split("\n")
-        .slice(1, 11)
+        .slice(1)
+        // --help is the comment at the top of this file.
+        .filter((line, index, lines) => lines.slice(0, index + 1).every((l) => l.startsWith("//")))
         .join("\n")
         .replace(/^\/\/ ?/gm, ""),
     );
