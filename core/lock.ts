@@ -30,6 +30,11 @@ export function isReleaseLockSeconds(value: unknown): value is number {
 const POLL_MS = 200;
 
 export interface LockHolder extends EndableSession {
+  user: string;
+  /** The login the waiting release runs as (session_user; the migrator on a stack). */
+  login: string;
+  /** The role that read pg_stat_activity (current_user), named when the details are hidden from it. */
+  viewer: string;
   applicationName: string;
   /** When it connected and its state; null when pg_stat_activity hides them from `viewer` (stat-activity.ts). */
   since: string | null;
@@ -88,6 +93,7 @@ export async function lockHolder(client: ClientBase): Promise<LockHolder | undef
     viewer: string;
     login: string;
     login_may_end: boolean;
+    may_end: boolean;
     holder_super: boolean;
     may_be_release: boolean;
     database_owner: string;
@@ -115,6 +121,7 @@ export async function lockHolder(client: ClientBase): Promise<LockHolder | undef
         viewer: row.viewer,
         login: row.login,
         loginMayEnd: row.login_may_end,
+        mayEnd: row.may_end,
         isSuperuser: row.holder_super,
         mayBeRelease: row.may_be_release,
         databaseOwner: row.database_owner,

@@ -4,21 +4,16 @@
 // member of pg_signal_backend (a superuser's session: only a superuser); health acts as the owner role, which is
 // neither for another login's session, so each session read here says whether health's role could.
 import type { ClientBase } from "pg";
+import { mayEndSql, terminateFix as endSessionFix } from "../lock-safety/end-session";
 import type { LockWaitHealth, SessionHealth, XminHolderHealth } from "./report";
 import { numberOrNull } from "./values";
 
 /** SQL true when current_user may pg_terminate_backend() a session of `a` (pg_stat_activity) `r` (pg_roles). */
-export const CAN_TERMINATE = `coalesce(
-    (NOT r.rolsuper OR (SELECT rolsuper FROM pg_roles WHERE rolname = current_user))
-    AND (pg_has_role(current_user, a.usesysid, 'USAGE') OR pg_has_role(current_user, 'pg_signal_backend', 'USAGE')),
-    false)`;
+export const CAN_TERMINATE = mayEndSql("r");
 
-/** The fix that ends a session, with who may run it when health's own role may not. */
+/** The fix that ends a session, with who may run it when health's own role may not (end-session.ts). */
 export function terminateFix(session: Pick<SessionHealth, "pid" | "user" | "canTerminate">): string {
-  const sql = `SELECT pg_terminate_backend(${session.pid})`;
-  if (session.canTerminate) return sql;
-  const own = session.user ? `its own login ${session.user}, or ` : "";
-  return `${sql} as ${own}the server's admin (a superuser, rds_superuser, or a member of pg_signal_backend)`;
+  return endSessionFix({ pid: session.pid, user: session.user, mayEnd: session.canTerminate });
 }
 
 /** "pid 4242 (neonhub_app, api, idle in transaction, in a transaction for 12 s)". */

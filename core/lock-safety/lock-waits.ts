@@ -8,6 +8,8 @@ import { endSessionColumns, howToEnd, type EndableSession } from "./end-session"
 import { hiddenDetailsText } from "../stat-activity";
 
 export interface LockBlocker extends EndableSession {
+  /** The role that read pg_stat_activity (current_user), named when the details are hidden from it. */
+  viewer: string;
   /**
    * The modes it holds on the object waited for (pg_locks, granted): rarely the mode the migration wants (an
    * app's SELECT holds AccessShareLock, which conflicts with the AccessExclusiveLock an ALTER TABLE wants).
@@ -70,6 +72,7 @@ export async function readLockWait(monitor: ClientBase, pid: number): Promise<Lo
     viewer: string;
     login: string;
     login_may_end: boolean;
+    may_end: boolean;
     holder_super: boolean;
   }>(
     `WITH w AS (SELECT * FROM pg_locks WHERE pid = $1 AND NOT granted LIMIT 1)
@@ -106,6 +109,7 @@ export async function readLockWait(monitor: ClientBase, pid: number): Promise<Lo
               viewer: row.viewer,
               login: row.login,
               loginMayEnd: row.login_may_end,
+              mayEnd: row.may_end,
               isSuperuser: row.holder_super,
             },
           ],

@@ -88,9 +88,9 @@ describe("the release lock held by a session that is not a release", () => {
         expect(error.message).not.toContain("Another release");
         expect(error.fix).toMatch(
           new RegExp(
-            `^Waiting will not help: ${roles.names.migrator} may not end a session of ${roles.names[login]}: ` +
-              `the admin \\(a superuser, rds_superuser on RDS, or a member of pg_signal_backend\\) must, ` +
-              `with SELECT pg_terminate_backend\\(${held.pid}\\), then run again\\. `,
+            `^Waiting will not help: end it with SELECT pg_terminate_backend\\(${held.pid}\\) as its own login ` +
+              `${roles.names[login]}, or the server's admin \\(a superuser, rds_superuser on RDS, or a member of ` +
+              `pg_signal_backend\\), then run again\\. `,
           ),
         );
         expect(error.fix).toContain("compromised");
@@ -126,7 +126,7 @@ describe("the release lock held by a session that is not a release", () => {
       );
       const offered = `SET ROLE NONE; SELECT pg_terminate_backend(${held.pid})`;
       expect(error.fix).toContain(
-        `If that session is stuck, end it as ${roles.names.migrator} with ${offered}.`,
+        `If that session is stuck, end it with ${offered} (as ${roles.names.migrator}, in one session).`,
       );
       // The migrator becomes the owner at login, which may not end the migrator's sessions: the bare statement
       // fails, the offered one works.
@@ -149,8 +149,8 @@ describe("the release lock held by a session that is not a release", () => {
       );
       expect(error.fix).toMatch(
         new RegExp(
-          `If that session is stuck, ${roles.names.migrator} may not end a session of \\w+: a superuser must, ` +
-            `with SELECT pg_terminate_backend\\(${held.pid}\\)\\.$`,
+          `If that session is stuck, end it with SELECT pg_terminate_backend\\(${held.pid}\\) as its own login ` +
+            `\\w+, or another superuser\\.$`,
         ),
       );
     } finally {

@@ -74,8 +74,8 @@ describe("a migration blocked by another login's table lock", () => {
       );
       const statement = `SELECT pg_terminate_backend(${held.pid})`;
       expect(error.fix).toContain(
-        `If that session is stuck, ${roles.names.migrator} may not end a session of ${roles.names.app}: ` +
-          `the admin (a superuser, rds_superuser on RDS, or a member of pg_signal_backend) must, with ${statement}.`,
+        `If that session is stuck, end it with ${statement} as its own login ${roles.names.app}, ` +
+          `or the server's admin (a superuser, rds_superuser on RDS, or a member of pg_signal_backend).`,
       );
       expect(await runAs(roles.url("migrator"), statement)).toMatch(/must be a member of the role/);
       expect(await runAs(db.url, statement)).toBeUndefined();
@@ -90,7 +90,7 @@ describe("a migration blocked by another login's table lock", () => {
       const error = await applyBlocked();
       const offered = `SET ROLE NONE; SELECT pg_terminate_backend(${held.pid})`;
       expect(error.fix).toContain(
-        `If that session is stuck, end it as ${roles.names.migrator} with ${offered}.`,
+        `If that session is stuck, end it with ${offered} (as ${roles.names.migrator}, in one session).`,
       );
       expect(await runAs(roles.url("migrator"), `SELECT pg_terminate_backend(${held.pid})`)).toMatch(
         /must be a member of the role/,

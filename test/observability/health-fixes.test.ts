@@ -103,7 +103,7 @@ describe("who may end a session", () => {
     expect(before.cluster.oldestTransaction).toMatchObject({ pid: session.pid, canTerminate: false });
     expect(oldest?.action).toBe(
       `end it from its client, or SELECT pg_terminate_backend(${session.pid}) as its own login ` +
-        `${target.current.roles.names.app}, or the server's admin (a superuser, rds_superuser, or a member of pg_signal_backend)`,
+        `${target.current.roles.names.app}, or the server's admin (a superuser, rds_superuser on RDS, or a member of pg_signal_backend)`,
     );
 
     await asAdmin((c) =>

@@ -161,7 +161,7 @@ describe("table findings", () => {
       "session pid 4242 (neonhub_app, api, idle in transaction, in a transaction for 12 s) holds a snapshot " +
         "(3 transactions old) that keeps vacuum from removing rows deleted since: end it first (end it from its " +
         "client, or SELECT pg_terminate_backend(4242) as its own login neonhub_app, or the server's admin " +
-        '(a superuser, rds_superuser, or a member of pg_signal_backend)), then VACUUM (ANALYZE) "Chunk"',
+        '(a superuser, rds_superuser on RDS, or a member of pg_signal_backend)), then VACUUM (ANALYZE) "Chunk"',
     );
     const [bySlot] = tableFindings(dead, DEFAULT_HEALTH_LIMITS, {
       kind: "replication slot",
@@ -269,7 +269,7 @@ describe("cluster findings", () => {
     );
     expect(finding?.action).toBe(
       "end it from its client, or SELECT pg_terminate_backend(4242) as its own login neonhub_app, or the " +
-        "server's admin (a superuser, rds_superuser, or a member of pg_signal_backend)",
+        "server's admin (a superuser, rds_superuser on RDS, or a member of pg_signal_backend)",
     );
   });
 
