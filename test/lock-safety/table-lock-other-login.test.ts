@@ -64,7 +64,7 @@ describe("a migration blocked by another login's table lock", () => {
     }
   }
 
-  it("by the app: the migrator may not end it, the admin must, and the admin's statement works", async () => {
+  it("by the app: the migrator may not end it, its own login or the admin must, and the admin's statement works", async () => {
     const held = await reader("app");
     try {
       const error = await applyBlocked();
