@@ -9,7 +9,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { ReleaseError, applyRelease, readMigrationFiles, silentLogger, withReleaseSession } from "../../core";
 import { runPendingMigrations } from "../../core/migrations/run";
-import { useTestDatabase, withClient } from "../support/database";
+import { useTestDatabase, withClient, columnsOf } from "../support/database";
 import { fixtureMigrationsCopy, writeMigration } from "../support/fixtures";
 
 const FILE = "20250101000400_txn";
@@ -21,14 +21,7 @@ const ledger = (url: string) =>
     ),
   );
 
-const columns = (url: string) =>
-  withClient(url, async (c) =>
-    (
-      await c.query<{ name: string }>(
-        `SELECT attname AS name FROM pg_attribute WHERE attrelid = '"Widget"'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
-      )
-    ).rows.map((r) => r.name),
-  );
+const columns = (url: string) => columnsOf(url, '"Widget"');
 
 describe("the runner's transaction guard", () => {
   const db = useTestDatabase("txnguard");

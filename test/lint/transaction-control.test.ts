@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { lintMigrations, readMigrationFiles, type SafetyFinding, type SafetyReport } from "../../core";
 import { runCli } from "../support/cli";
-import { useTestDatabase, withClient } from "../support/database";
+import { useTestDatabase, withClient, columnsOf } from "../support/database";
 import { fixtureMigrationsCopy, writeMigration } from "../support/fixtures";
 
 interface PlanJson {
@@ -22,14 +22,7 @@ function cliOn(url: string, dir: string) {
 const ledger = (url: string) =>
   withClient(url, async (c) => (await c.query("SELECT name FROM neonhub_release.migrations")).rowCount);
 
-const columns = (url: string) =>
-  withClient(url, async (c) =>
-    (
-      await c.query<{ name: string }>(
-        `SELECT attname AS name FROM pg_attribute WHERE attrelid = '"Widget"'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
-      )
-    ).rows.map((r) => r.name),
-  );
+const columns = (url: string) => columnsOf(url, '"Widget"');
 
 describe("transaction control in a migration", () => {
   const db = useTestDatabase("linttxnctl");

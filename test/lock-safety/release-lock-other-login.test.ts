@@ -9,7 +9,12 @@ import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyRelease, RELEASE_LOCK_KEY } from "../../core";
 import { runCli } from "../support/cli";
-import { createTestDatabase, dropTestDatabase, type TestDatabase } from "../support/database";
+import {
+  createTestDatabase,
+  dropTestDatabase,
+  type TestDatabase,
+  errorOfStatements,
+} from "../support/database";
 import { fixtureMigrationsCopy } from "../support/fixtures";
 import { createAccessRoles, dropAccessRoles, type AccessRoles, type Login } from "../support/roles";
 
@@ -52,20 +57,6 @@ describe("the release lock held by a session that is not a release", () => {
     return { ...(JSON.parse(run.stdout) as ApplyError), stderr: run.stderr };
   }
 
-  /** Runs `sql` (several statements) in one session of `url`: the error's message, or undefined. */
-  async function runAs(url: string, sql: string): Promise<string | undefined> {
-    const client = new Client({ connectionString: url });
-    await client.connect();
-    try {
-      await client.query(sql);
-      return undefined;
-    } catch (e) {
-      return (e as Error).message;
-    } finally {
-      await client.end();
-    }
-  }
-
   for (const login of ["app", "readonly"] as const) {
     it(`the ${login} login holding it: not a release, the name proves nothing, the admin must end it`, async () => {
       const held = await holder(login);
@@ -98,11 +89,13 @@ describe("the release lock held by a session that is not a release", () => {
 
         // What the message says: the migrator cannot end it (as itself either), the admin can.
         const statement = `SELECT pg_terminate_backend(${held.pid})`;
-        expect(await runAs(roles.url("migrator"), statement)).toMatch(/must be a member of the role/);
-        expect(await runAs(roles.url("migrator"), `SET ROLE NONE; ${statement}`)).toMatch(
+        expect(await errorOfStatements(roles.url("migrator"), statement)).toMatch(
           /must be a member of the role/,
         );
-        expect(await runAs(db.url, statement)).toBeUndefined();
+        expect(await errorOfStatements(roles.url("migrator"), `SET ROLE NONE; ${statement}`)).toMatch(
+          /must be a member of the role/,
+        );
+        expect(await errorOfStatements(db.url, statement)).toBeUndefined();
       } finally {
         await held.client.end().catch(() => {});
       }
@@ -130,10 +123,10 @@ describe("the release lock held by a session that is not a release", () => {
       );
       // The migrator becomes the owner at login, which may not end the migrator's sessions: the bare statement
       // fails, the offered one works.
-      expect(await runAs(roles.url("migrator"), `SELECT pg_terminate_backend(${held.pid})`)).toMatch(
-        /must be a member of the role/,
-      );
-      expect(await runAs(roles.url("migrator"), offered)).toBeUndefined();
+      expect(
+        await errorOfStatements(roles.url("migrator"), `SELECT pg_terminate_backend(${held.pid})`),
+      ).toMatch(/must be a member of the role/);
+      expect(await errorOfStatements(roles.url("migrator"), offered)).toBeUndefined();
     } finally {
       await held.client.end().catch(() => {});
     }

@@ -7,7 +7,12 @@ import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyRelease } from "../../core";
 import { runCli } from "../support/cli";
-import { createTestDatabase, dropTestDatabase, type TestDatabase } from "../support/database";
+import {
+  createTestDatabase,
+  dropTestDatabase,
+  type TestDatabase,
+  errorOfStatements,
+} from "../support/database";
 import { fixtureMigrationsCopy, writeMigration } from "../support/fixtures";
 import { createAccessRoles, dropAccessRoles, type AccessRoles, type Login } from "../support/roles";
 
@@ -50,20 +55,6 @@ describe("a migration blocked by another login's table lock", () => {
     return (JSON.parse(run.stdout) as ApplyError).error;
   }
 
-  /** Runs `sql` (several statements) in one session of `url`: the error's message, or undefined. */
-  async function runAs(url: string, sql: string): Promise<string | undefined> {
-    const client = new Client({ connectionString: url });
-    await client.connect();
-    try {
-      await client.query(sql);
-      return undefined;
-    } catch (e) {
-      return (e as Error).message;
-    } finally {
-      await client.end();
-    }
-  }
-
   it("by the app: the migrator may not end it, its own login or the admin must, and the admin's statement works", async () => {
     const held = await reader("app");
     try {
@@ -77,8 +68,10 @@ describe("a migration blocked by another login's table lock", () => {
         `If that session is stuck, end it with ${statement} as its own login ${roles.names.app}, ` +
           `or the server's admin (a superuser, rds_superuser on RDS, or a member of pg_signal_backend).`,
       );
-      expect(await runAs(roles.url("migrator"), statement)).toMatch(/must be a member of the role/);
-      expect(await runAs(db.url, statement)).toBeUndefined();
+      expect(await errorOfStatements(roles.url("migrator"), statement)).toMatch(
+        /must be a member of the role/,
+      );
+      expect(await errorOfStatements(db.url, statement)).toBeUndefined();
     } finally {
       await held.client.end().catch(() => {});
     }
@@ -92,10 +85,10 @@ describe("a migration blocked by another login's table lock", () => {
       expect(error.fix).toContain(
         `If that session is stuck, end it with ${offered} (as ${roles.names.migrator}, in one session).`,
       );
-      expect(await runAs(roles.url("migrator"), `SELECT pg_terminate_backend(${held.pid})`)).toMatch(
-        /must be a member of the role/,
-      );
-      expect(await runAs(roles.url("migrator"), offered)).toBeUndefined();
+      expect(
+        await errorOfStatements(roles.url("migrator"), `SELECT pg_terminate_backend(${held.pid})`),
+      ).toMatch(/must be a member of the role/);
+      expect(await errorOfStatements(roles.url("migrator"), offered)).toBeUndefined();
     } finally {
       await held.client.end().catch(() => {});
     }

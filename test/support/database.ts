@@ -38,6 +38,25 @@ export async function withClient<T>(url: string, fn: (client: Client) => Promise
   }
 }
 
+/** Runs `sql` (several statements) in one session of `url`: PostgreSQL's error message, or undefined. */
+export async function errorOfStatements(url: string, sql: string): Promise<string | undefined> {
+  return withClient(url, (c) => c.query(sql)).then(
+    () => undefined,
+    (e: unknown) => (e as Error).message,
+  );
+}
+
+/** The columns of `table` (as written for regclass), in order. */
+export async function columnsOf(url: string, table: string): Promise<string[]> {
+  return withClient(url, async (c) => {
+    const { rows } = await c.query<{ name: string }>(
+      "SELECT attname AS name FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+      [table],
+    );
+    return rows.map((r) => r.name);
+  });
+}
+
 /** Creates an empty database (no extensions) with a unique name. */
 export async function createTestDatabase(prefix = "t"): Promise<TestDatabase> {
   const admin = adminUrl();
