@@ -47,7 +47,7 @@ export const embedding = (seed: string, topic: string) =>
 export async function writeAppData(
   app: ClientBase,
   shape: AppDataShape,
-  owner: ClientBase = app,
+  owner: ClientBase,
 ): Promise<string[]> {
   await owner.query(
     `INSERT INTO "EmbeddingSpace" ("id", "provider", "model", "dimension") VALUES ($1, $2, $3, $4)`,
