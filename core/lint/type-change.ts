@@ -155,13 +155,39 @@ export type TypeChangeVerdict =
   | { catalogOnly: true; from: string; to: string }
   | { catalogOnly: false; reason: string };
 
-/** The new type as the server reads it (the oid and typmod of `NULL::type`), or why it could not. */
-async function resolveType(client: ClientBase, type: string): Promise<ColumnType | string> {
+/**
+ * The new type as the server reads it. A domain reaches the client as its base type (the row description
+ * names the base type and its typmod), which is what the catalog-only rules compare; `named` is the type the
+ * statement names, and `constrainedDomain` says whether it is a domain with a CHECK or NOT NULL constraint of
+ * its own or of a domain under it: PostgreSQL then checks every row, rewriting the table
+ * (ATColumnChangeRequiresRewrite's DomainHasConstraints), whatever the base type.
+ */
+interface NewType extends ColumnType {
+  named: number;
+  constrainedDomain: boolean;
+}
+
+const DOMAIN_CONSTRAINED_SQL = `
+WITH RECURSIVE chain AS (
+  SELECT oid, typbasetype, typnotnull FROM pg_type WHERE oid = $1::oid AND typtype = 'd'
+  UNION ALL
+  SELECT t.oid, t.typbasetype, t.typnotnull FROM pg_type t JOIN chain c ON t.oid = c.typbasetype WHERE t.typtype = 'd')
+SELECT coalesce(bool_or(typnotnull), false)
+       OR EXISTS (SELECT 1 FROM pg_constraint WHERE contypid IN (SELECT oid FROM chain)) AS constrained
+  FROM chain`;
+
+/** The new type as the server reads it (`NULL::type`), or why it could not. */
+async function resolveType(client: ClientBase, type: string): Promise<NewType | string> {
   try {
     // TYPE_NAME admits names and integers only: the query can do nothing but name a type.
-    const result = await client.query(`SELECT NULL::${type} AS probe`);
-    const field = result.fields[0]!;
-    return { oid: field.dataTypeID, typmod: field.dataTypeModifier };
+    // WHERE false: the row description is all it asks for, and a NOT NULL domain refuses the NULL itself.
+    const field = (await client.query(`SELECT NULL::${type} AS probe WHERE false`)).fields[0]!;
+    const named = (await client.query<{ named: number }>("SELECT $1::regtype::oid::int AS named", [type]))
+      .rows[0]!.named;
+    const constrainedDomain =
+      named !== field.dataTypeID &&
+      (await client.query<{ constrained: boolean }>(DOMAIN_CONSTRAINED_SQL, [named])).rows[0]!.constrained;
+    return { oid: field.dataTypeID, typmod: field.dataTypeModifier, named, constrainedDomain };
   } catch (error) {
     // Not the server's answer (the connection failed): not the lint's to judge.
     if (typeof (error as { code?: unknown }).code !== "string") throw error;
@@ -237,11 +263,17 @@ export async function judgeTypeChange(
   const to = await resolveType(client, change.type);
   if (typeof to === "string")
     return no(`The lint cannot read the new type: ${to}; it weighs the change as a rewrite.`);
+  if (to.constrainedDomain) {
+    return no(
+      `${change.type} is a domain with a CHECK or NOT NULL constraint: PostgreSQL checks it against every row by rewriting the table.`,
+    );
+  }
   const found = await client.query<LiveColumn>(LIVE_COLUMN_SQL, [
     table,
     canonicalName(change.column),
-    to.oid,
-    to.typmod,
+    // A domain is named as itself (its collation, its name in the finding); its typmod is its base type's.
+    to.named,
+    to.named === to.oid ? to.typmod : -1,
     change.collation ?? null,
   ]);
   const live = found.rows[0];

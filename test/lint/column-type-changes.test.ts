@@ -15,6 +15,12 @@ import { scratchDir } from "../support/scratch";
 const TABLE = `
   DROP VIEW IF EXISTS campaign_names;
   DROP TABLE IF EXISTS "Campaign";
+  DROP DOMAIN IF EXISTS wide_name, plain_note, named_note, checked_note, required_note;
+  CREATE DOMAIN wide_name AS varchar(400);
+  CREATE DOMAIN plain_note AS text;
+  CREATE DOMAIN checked_note AS text CHECK (length(VALUE) > 0);
+  CREATE DOMAIN named_note AS checked_note;
+  CREATE DOMAIN required_note AS text NOT NULL;
   CREATE TABLE "Campaign" (
     id int PRIMARY KEY,
     "name" varchar(200),
@@ -82,6 +88,9 @@ const CATALOG_ONLY = [
   { change: '"span" TYPE interval', index: undefined, from: "interval(3)" },
   { change: '"days" TYPE interval day', index: undefined, from: "interval day" },
   { change: '"days" TYPE interval', index: undefined, from: "interval day" },
+  // A domain without a constraint of its own or beneath it: judged by its base type.
+  { change: '"name" TYPE wide_name', index: "campaign_name", from: "character varying(200)" },
+  { change: '"note" TYPE plain_note', index: undefined, from: "text" },
 ];
 
 /** Changes PostgreSQL rewrites the table for, and what the finding says of each. */
@@ -100,6 +109,17 @@ const REWRITES = [
   { change: '"closes" TYPE timetz(1)', says: "time(3) with time zone to time(1) with time zone" },
   { change: '"span" TYPE interval(2)', says: "interval(3) to interval(2)" },
   { change: '"name" TYPE varchar(500) USING trim("name")', says: "With a USING clause" },
+  // A domain with a constraint, its own or a domain's beneath it: every row is checked, by a rewrite, though
+  // its base type is the column's.
+  {
+    change: '"note" TYPE checked_note',
+    says: "checked_note is a domain with a CHECK or NOT NULL constraint",
+  },
+  { change: '"note" TYPE named_note', says: "named_note is a domain with a CHECK or NOT NULL constraint" },
+  {
+    change: '"note" TYPE required_note',
+    says: "required_note is a domain with a CHECK or NOT NULL constraint",
+  },
 ];
 
 const alter = (change: string) => `ALTER TABLE "Campaign" ALTER COLUMN ${change};`;
