@@ -15,7 +15,9 @@ const TEST_FILES = [
 const COMMON = {
   // `forks`, not threads: Pulumi's closure serializer needs `trace_events`, which worker threads lack.
   pool: "forks",
-  testTimeout: 60_000,
+  // The heaviest tests (a calibration, every migration's Down section) take 20-30 s alone on 2 cores; room
+  // for a machine that is busy with more than the suite.
+  testTimeout: 150_000,
   hookTimeout: 180_000,
 } as const;
 

@@ -94,16 +94,15 @@ describe("a migration blocked by an app transaction", () => {
 
   it("retries and succeeds once the lock is gone", async () => {
     const holder = await holdReadLock(db.current.url, "Widget");
-    // Held well past one lock timeout: at least one attempt must time out and be retried.
-    const release = new Promise<void>((resolve) =>
-      setTimeout(() => {
-        void holder
-          .query("COMMIT")
-          .then(() => holder.end())
-          .then(resolve);
-      }, 1_500),
-    );
     const log = collectingLogger();
+    // Held until an attempt has timed out and said it retries, not for a fixed time: on a loaded machine the
+    // release may reach the table only after a timer would have freed it.
+    const release = (async () => {
+      while (!log.lines.some((line) => line.includes("rolled back, retrying in")))
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      await holder.query("COMMIT");
+      await holder.end();
+    })();
     const result = await applyRelease(options({ lockSafety: { ...FAST, lockRetries: 30 }, log }));
     await release;
     expect(result.migrations.map((m) => m.name)).toEqual(["20250101000400_widget_size"]);
