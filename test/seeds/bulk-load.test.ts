@@ -533,6 +533,55 @@ describe("the bulk chunk loader", () => {
     expect(await countsOf(datasetId)).toEqual({ chunks: 3, documents: 1 });
   });
 
+  it("under --append, names the stored chunk at a line's document and idx when the line's chunk id is new", async () => {
+    const datasetId = await newDataset();
+    // Chunks stored with ids of their own: neither a new given id nor the derived one clashes with theirs.
+    const first = writeChunkFile(dir, "spot.ndjson", {
+      dimension: DIMENSION,
+      documents: 1,
+      chunksPerDocument: 3,
+      prefix: "spot",
+      idOf: (n) => `spot-stored-${n}`,
+    });
+    await load(first.file, datasetId);
+    const embedding = new Float32Array(DIMENSION).fill(0.5);
+    const storedIds = () =>
+      withClient(db.current.url, async (c) => {
+        const r = await c.query<{ id: string }>(`SELECT id FROM "Chunk" WHERE "datasetId" = $1 ORDER BY id`, [
+          datasetId,
+        ]);
+        return r.rows.map((row) => row.id);
+      });
+    for (const [name, id] of [
+      ["spot-given.ndjson", "spot-new"],
+      ["spot-derived.ndjson", undefined],
+    ] as const) {
+      // spot-doc-0 has no document line: --append keeps its chunks, and its idx 1 is taken.
+      const file = writeChunkFile(dir, name, {
+        dimension: DIMENSION,
+        documents: 0,
+        chunksPerDocument: 0,
+        prefix: name.replace(/\.ndjson$/, ""),
+        tail: [
+          chunkLine({ documentId: "spot-doc-0", idx: 7, text: "x", embedding }),
+          chunkLine({ id, documentId: "spot-doc-0", idx: 1, text: "x", embedding }),
+        ],
+      });
+      const error = await expectReleaseError(
+        loadChunkFile({ databaseUrl: db.current.url, file: file.file, datasetId, append: true }),
+        "invalid-input",
+        `${name}, line 3: chunk 1 of document "spot-doc-0" is already in dataset "${datasetId}" (chunk id "spot-stored-1"): --append replaces the chunks of the documents the file has a document line for, and this one has none.`,
+        'Add a document line for "spot-doc-0" (its chunks are then replaced by the file\'s), give that line an idx document "spot-doc-0" has no chunk at, or drop it.',
+        "Nothing was loaded",
+      );
+      for (const raw of ["Chunk_documentId_idx_key", "duplicate key"])
+        expect(error.describe()).not.toContain(raw);
+    }
+    // Nothing written: not the first line's chunk (idx 7), nor any other.
+    expect(await countsOf(datasetId)).toEqual({ chunks: 3, documents: 1 });
+    expect(await storedIds()).toEqual(["spot-stored-0", "spot-stored-1", "spot-stored-2"]);
+  });
+
   it("names the first line in file order of the documents another dataset has", async () => {
     const other = await newDataset();
     const datasetId = await newDataset();

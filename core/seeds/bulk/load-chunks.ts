@@ -569,6 +569,19 @@ async function describeLoadError(
   if (takenId !== undefined && line !== undefined) {
     return await chunkIdTaken(client, error, options, { line, id: takenId, derived: entry! < 0 });
   }
+  // The idx is the key's last value, an integer: the document id before it may hold ", " itself.
+  const takenPosition =
+    pg.code === "23505" && pg.constraint === "Chunk_documentId_idx_key"
+      ? /^Key \("documentId", idx\)=\((.*), (-?\d+)\) already exists\.$/s.exec(pg.detail ?? "")
+      : null;
+  if (takenPosition && line !== undefined) {
+    const [, documentId, idx] = takenPosition;
+    return await chunkPositionTaken(client, error, options, {
+      line,
+      documentId: documentId!,
+      idx: Number(idx),
+    });
+  }
   const detail = [pg.detail, pg.hint].filter(Boolean).join(" ");
   if (pg.code === "42501") {
     // The read-only login (or any login without INSERT on the tables) reaches here: the file is not at fault.
@@ -586,6 +599,8 @@ async function describeLoadError(
     { cause: error },
   );
 }
+
+const NOTHING_LOADED = "Nothing was loaded (the load is one transaction).";
 
 /**
  * A chunk id of the file that another chunk, one this load does not replace, already has. Only the dataset's
@@ -607,17 +622,14 @@ async function chunkIdTaken(
     )
     .then((r) => r.rows[0])
     .catch(() => undefined);
-  const nothing = "Nothing was loaded (the load is one transaction).";
   if (own) {
-    // Only --append keeps chunks of the dataset: those of documents the file has no document line for.
+    // Only --append keeps chunks of the dataset: those of documents the file has no document line for. The id
+    // derived for the line is that chunk's own: the line's document and idx are taken.
+    if (derived) return positionTakenError(cause, options, { line, ...own });
     return new ReleaseError(
       "invalid-input",
-      derived
-        ? `${options.file}, line ${line}: chunk ${own.idx} of document "${own.documentId}" is already in dataset "${options.datasetId}": --append replaces the chunks of the documents the file has a document line for, and this one has none.`
-        : `${options.file}, line ${line}: chunk id "${id}" is taken by chunk ${own.idx} of document "${own.documentId}" of dataset "${options.datasetId}", which this load keeps (--append replaces the chunks of the documents the file has a document line for).`,
-      derived
-        ? `Add a document line for "${own.documentId}" (its chunks are then replaced by the file's), or drop the chunk line. ${nothing}`
-        : `Omit "id" on that line to let the loader derive one from dataset, document and idx, or give an id no other chunk has. ${nothing}`,
+      `${options.file}, line ${line}: chunk id "${id}" is taken by chunk ${own.idx} of document "${own.documentId}" of dataset "${options.datasetId}", which this load keeps (--append replaces the chunks of the documents the file has a document line for).`,
+      `Omit "id" on that line to let the loader derive one from dataset, document and idx, or give an id no other chunk has. ${NOTHING_LOADED}`,
       { cause },
     );
   }
@@ -627,8 +639,47 @@ async function chunkIdTaken(
       ? `${options.file}, line ${line}: the chunk id the loader derives for that line, "${id}", is taken by a chunk outside dataset "${options.datasetId}", which was given that id explicitly (chunk ids are global).`
       : `${options.file}, line ${line}: chunk id "${id}" is taken by a chunk outside dataset "${options.datasetId}" (chunk ids are global).`,
     derived
-      ? `Give that line an "id" of its own, one no other chunk has. ${nothing}`
-      : `Omit "id" on that line to let the loader derive one from dataset, document and idx (docs/seeds.md, "File format"), or give an id no other chunk has. ${nothing}`,
+      ? `Give that line an "id" of its own, one no other chunk has. ${NOTHING_LOADED}`
+      : `Omit "id" on that line to let the loader derive one from dataset, document and idx (docs/seeds.md, "File format"), or give an id no other chunk has. ${NOTHING_LOADED}`,
+    { cause },
+  );
+}
+
+/**
+ * A line whose chunk id is new, at a document and idx a chunk of the dataset already has ("Chunk" is unique per
+ * ("documentId", idx)). The line's document is the file's or the dataset's (checked while streaming), and a
+ * document's chunks are all in its dataset (the composite foreign key): only --append keeps such a chunk, one of
+ * a document the file has no document line for.
+ */
+async function chunkPositionTaken(
+  client: ClientBase,
+  cause: unknown,
+  options: LoadChunksOptions,
+  clash: { line: number; documentId: string; idx: number },
+): Promise<ReleaseError> {
+  // After the rollback: the chunk at that document and idx is the one stored before the load.
+  const stored = await client
+    .query<{ id: string }>(
+      'SELECT id FROM "Chunk" WHERE "documentId" = $1 AND idx = $2 AND "datasetId" = $3',
+      [clash.documentId, clash.idx, options.datasetId],
+    )
+    .then((r) => r.rows[0]?.id)
+    .catch(() => undefined);
+  return positionTakenError(cause, options, { ...clash, storedId: stored });
+}
+
+/** The file's line names a document and idx that a chunk this load keeps already has. */
+function positionTakenError(
+  cause: unknown,
+  options: LoadChunksOptions,
+  clash: { line: number; documentId: string; idx: number; storedId?: string },
+): ReleaseError {
+  const { line, documentId, idx, storedId } = clash;
+  const stored = storedId === undefined ? "" : ` (chunk id "${storedId}")`;
+  return new ReleaseError(
+    "invalid-input",
+    `${options.file}, line ${line}: chunk ${idx} of document "${documentId}" is already in dataset "${options.datasetId}"${stored}: --append replaces the chunks of the documents the file has a document line for, and this one has none.`,
+    `Add a document line for "${documentId}" (its chunks are then replaced by the file's), give that line an idx document "${documentId}" has no chunk at, or drop it. ${NOTHING_LOADED}`,
     { cause },
   );
 }
