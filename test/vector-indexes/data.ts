@@ -229,3 +229,20 @@ export async function copyMessages(
     },
   );
 }
+
+/**
+ * Runs `write` with the dimension trigger of `table` disabled (as its owner): how a row the trigger refuses,
+ * one of another dimension than its space, is written, as a database with the trigger disabled once has them.
+ */
+export async function withoutDimensionTrigger<T>(
+  client: ClientBase,
+  table: string,
+  write: () => Promise<T>,
+): Promise<T> {
+  await client.query(`ALTER TABLE "${table}" DISABLE TRIGGER check_embedding_dimension`);
+  try {
+    return await write();
+  } finally {
+    await client.query(`ALTER TABLE "${table}" ENABLE TRIGGER check_embedding_dimension`);
+  }
+}

@@ -8,7 +8,13 @@ import type { ClientBase } from "pg";
 import { beforeAll, describe, expect, it } from "vitest";
 import { isReleaseError, wrongDimensionRowsSql, type ReleaseError } from "../../core";
 import { useTestDatabase, withClient } from "../support/database";
-import { clusteredVectors, copyChunks, createFixtures, type EmbeddingFixtures } from "./data";
+import {
+  clusteredVectors,
+  copyChunks,
+  createFixtures,
+  withoutDimensionTrigger,
+  type EmbeddingFixtures,
+} from "./data";
 import { CHUNK, apply, planIndexes } from "./support";
 
 const DIM = 64;
@@ -30,8 +36,7 @@ async function failedApply(url: string): Promise<ReleaseError> {
 
 /** Chunks of `dims` dimensions in the DIM-dimension space, written around the dimension trigger. */
 async function writeWrongDimension(c: ClientBase, fixtures: EmbeddingFixtures, rows: [string, number][]) {
-  await c.query(`ALTER TABLE "Chunk" DISABLE TRIGGER check_embedding_dimension`);
-  try {
+  await withoutDimensionTrigger(c, "Chunk", async () => {
     for (const [i, [id, dims]] of rows.entries()) {
       await c.query(
         `INSERT INTO "Chunk" ("id", "datasetId", "embeddingSpaceId", "documentId", "idx", "text", "embedding")
@@ -46,9 +51,7 @@ async function writeWrongDimension(c: ClientBase, fixtures: EmbeddingFixtures, r
         ],
       );
     }
-  } finally {
-    await c.query(`ALTER TABLE "Chunk" ENABLE TRIGGER check_embedding_dimension`);
-  }
+  });
 }
 
 describe("rows whose embedding has another dimension than their space", () => {
