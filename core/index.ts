@@ -158,14 +158,16 @@ export {
   checkHealth,
   describeSession,
   describeXminHolder,
+  readWrongDimensionEmbeddings,
   readZeroEmbeddings,
+  wrongDimensionFindings,
   zeroEmbeddingFindings,
   zeroEmbeddingRowsSql,
+  type EmbeddingRowsHealth,
   type HealthFinding,
   type HealthReport,
   type IndexHealth,
   type TableHealth,
-  type ZeroEmbeddingsHealth,
 } from "./health";
 export {
   MAX_LINE_BYTES,
@@ -200,7 +202,7 @@ export { buildMemoryNeed } from "./vector-indexes/memory";
 export { readInventory, rowsByDimensionSql } from "./vector-indexes/inventory";
 export { createCountIndexSql } from "./vector-indexes/count-index";
 export { normalizeOutOfRangeSql, outOfRangeRowsSql } from "./vector-indexes/out-of-range";
-export { wrongDimensionRowsSql } from "./vector-indexes/wrong-dimension";
+export { wrongDimensionRepairSql, wrongDimensionRowsSql } from "./vector-indexes/wrong-dimension";
 export { calibrate, HNSW_MIN_EF_SEARCH, percentile, UNFILTERED_SAMPLE } from "./vector-indexes/calibrate";
 export { heldOutQueries, type HeldOutSample } from "./vector-indexes/held-out";
 export {

@@ -23,6 +23,7 @@ import type { HealthFinding, HealthReport, IndexHealth } from "./report";
 import { readRoleSettings, roleSettingFindings } from "./role-settings";
 import { readSearchSettings, recordedSearchDefault, searchSettingFindings } from "./search-settings";
 import { readTables, tableFindings } from "./tables";
+import { readWrongDimensionEmbeddings, wrongDimensionFindings } from "./wrong-dimension-embeddings";
 import { readZeroEmbeddings, zeroEmbeddingFindings } from "./zero-embeddings";
 import {
   VECTOR_METHODS,
@@ -33,6 +34,7 @@ import {
 } from "./vector";
 
 export { DEFAULT_HEALTH_LIMITS, type HealthLimits } from "./limits";
+export { readWrongDimensionEmbeddings, wrongDimensionFindings } from "./wrong-dimension-embeddings";
 export { readZeroEmbeddings, zeroEmbeddingFindings, zeroEmbeddingRowsSql } from "./zero-embeddings";
 export type * from "./report";
 export { describeSession, describeXminHolder, terminateFix } from "./sessions";
@@ -126,8 +128,10 @@ async function readReport(client: ClientBase, options: HealthOptions): Promise<H
   const cluster = await readCluster(client, limits);
   for (const table of tables) findings.push(...tableFindings(table, limits, cluster.oldestXmin));
 
-  const zeroEmbeddings = await readZeroEmbeddings(client, limits.zeroEmbeddingScanMs);
-  findings.push(...zeroEmbeddingFindings(zeroEmbeddings, limits.zeroEmbeddingScanMs));
+  const zeroEmbeddings = await readZeroEmbeddings(client, limits.embeddingScanMs);
+  findings.push(...zeroEmbeddingFindings(zeroEmbeddings, limits.embeddingScanMs));
+  const wrongDimensionEmbeddings = await readWrongDimensionEmbeddings(client, limits.embeddingScanMs);
+  findings.push(...wrongDimensionFindings(wrongDimensionEmbeddings, limits.embeddingScanMs));
 
   findings.push(...clusterFindings(cluster, limits));
 
@@ -143,6 +147,7 @@ async function readReport(client: ClientBase, options: HealthOptions): Promise<H
     cluster,
     searchSettings,
     zeroEmbeddings,
+    wrongDimensionEmbeddings,
     // Actions first: they are what the reader came for.
     findings: [
       ...findings.filter((f) => f.severity === "action"),

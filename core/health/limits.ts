@@ -27,10 +27,11 @@ export interface HealthLimits {
    */
   freezeAgeFactor: number;
   /**
-   * The statement timeout of each embedded table's look for zero-vector embeddings, which reads every embedded
-   * row (core/health/zero-embeddings.ts); one that runs out is a note, not an action.
+   * The statement timeout of each of an embedded table's looks (for zero-vector embeddings, for embeddings of
+   * another dimension than their space), each of which reads every embedded row (core/health/embedding-looks.ts);
+   * one that runs out is a note, not an action.
    */
-  zeroEmbeddingScanMs: number;
+  embeddingScanMs: number;
 }
 
 export const DEFAULT_HEALTH_LIMITS: HealthLimits = {
@@ -42,7 +43,7 @@ export const DEFAULT_HEALTH_LIMITS: HealthLimits = {
   replicaLagSeconds: 60,
   slotRetainedBytes: 1024 ** 3,
   freezeAgeFactor: 2,
-  zeroEmbeddingScanMs: 10_000,
+  embeddingScanMs: 10_000,
 };
 
 /** The tables that take bulk embedding loads (see migrations/20250126001500_bulk_load_autovacuum.sql). */

@@ -181,8 +181,11 @@ export interface SearchSettingHealth {
   fix: string;
 }
 
-/** One embedded table's look for zero-vector embeddings (core/health/zero-embeddings.ts). */
-export interface ZeroEmbeddingsHealth {
+/**
+ * One embedded table's look for rows the dimension trigger refuses (core/health/embedding-looks.ts): zero-vector
+ * embeddings, embeddings of another dimension than their space.
+ */
+export interface EmbeddingRowsHealth {
   table: string;
   /**
    * `checked`: `rows` is how many, `ids` the first few by id; `timed-out`: the look ran past its statement
@@ -208,6 +211,8 @@ export interface HealthReport {
   /** Vector search settings set by hand over the release's (empty when they are as recorded). */
   searchSettings: SearchSettingHealth[];
   /** Each embedded table's rows whose embedding is the zero vector. */
-  zeroEmbeddings: ZeroEmbeddingsHealth[];
+  zeroEmbeddings: EmbeddingRowsHealth[];
+  /** Each embedded table's rows whose embedding has another number of dimensions than their space. */
+  wrongDimensionEmbeddings: EmbeddingRowsHealth[];
   findings: HealthFinding[];
 }

@@ -7,7 +7,8 @@
 // corruption: written with the trigger disabled, or before migration 20261206020000 by a session whose
 // temporary table named "EmbeddingSpace" gave the trigger another dimension. The rows are looked for only once
 // a calibration has failed: a healthy apply pays nothing. The look reads the dimension's embedded rows, under
-// a statement timeout of its own, and returns a few of them and how many in all.
+// a statement timeout of its own, and returns a few of them and how many in all. `neonhub-db health` looks for
+// them in every space (core/health/wrong-dimension-embeddings.ts) by the same condition, defined here only.
 import type { ClientBase } from "pg";
 import { formatCount, rowsText } from "../count-format";
 import { quoteIdent, type EmbeddingTable, type IndexDefinition } from "./spec";
@@ -45,15 +46,57 @@ export function isWrongDimensionError(error: unknown): boolean {
   );
 }
 
-/** The rows of `table` in a space of `dimension` dimensions whose embedding has another number, by id. */
-export function wrongDimensionRowsSql(table: EmbeddingTable, dimension: number): string {
+/** A table whose embeddings the dimension trigger checks against their space's "dimension". */
+export type SpacedEmbeddingTable = Pick<EmbeddingTable, "table" | "idColumn" | "column" | "spaceColumn">;
+
+/**
+ * What a wrong-dimension row is, the one place that says so: the row `x` of the table, embedded, whose space `s`
+ * (joined by the caller on s."id" = x.<spaceColumn>) has another "dimension" than its embedding; only the spaces
+ * of `dimension` dimensions when one is given (a calibration's), every space when not (health's).
+ */
+function wrongDimensionWhere(table: SpacedEmbeddingTable, dimension?: number): string {
+  const column = quoteIdent(table.column);
+  const ofDimension = dimension === undefined ? "" : `s."dimension" = ${dimension} AND `;
+  return `x.${column} IS NOT NULL AND ${ofDimension}vector_dims(x.${column}) <> ${dimension ?? 's."dimension"'}`;
+}
+
+/**
+ * The rows of `table` whose embedding has another number of dimensions than their space (in spaces of
+ * `dimension` dimensions when given), by id, with their dimensions and space.
+ */
+export function wrongDimensionRowsSql(table: SpacedEmbeddingTable, dimension?: number): string {
   const id = quoteIdent(table.idColumn);
   const column = quoteIdent(table.column);
   return (
     `SELECT x.${id}, vector_dims(x.${column}) AS dimensions, x.${quoteIdent(table.spaceColumn)} AS space ` +
     `FROM ${quoteIdent(table.table)} x JOIN "EmbeddingSpace" s ON s."id" = x.${quoteIdent(table.spaceColumn)} ` +
-    `WHERE x.${column} IS NOT NULL AND s."dimension" = ${dimension} AND vector_dims(x.${column}) <> ${dimension} ` +
-    `ORDER BY x.${id}`
+    `WHERE ${wrongDimensionWhere(table, dimension)} ORDER BY x.${id}`
+  );
+}
+
+/** The statements that set those rows' embedding to NULL (the app embeds them again) and that delete them. */
+export function wrongDimensionRepairSql(table: SpacedEmbeddingTable): { clear: string; remove: string } {
+  const name = quoteIdent(table.table);
+  const joined = `s."id" = x.${quoteIdent(table.spaceColumn)} AND ${wrongDimensionWhere(table)}`;
+  return {
+    clear: `UPDATE ${name} x SET ${quoteIdent(table.column)} = NULL FROM "EmbeddingSpace" s WHERE ${joined}`,
+    remove: `DELETE FROM ${name} x USING "EmbeddingSpace" s WHERE ${joined}`,
+  };
+}
+
+/** Why such rows exist, as the errors and health's finding say it. */
+export const WRONG_DIMENSION_CAUSE =
+  `the trigger check_embedding_dimension refuses such rows: they were written with it disabled, or before ` +
+  `migration 20261206020000 by a session whose temporary table named "EmbeddingSpace" gave it another dimension`;
+
+/** How to correct such rows of `table`, and keep new ones out (the trigger on): after the query that lists them. */
+export function wrongDimensionCorrection(table: SpacedEmbeddingTable): string {
+  const { clear, remove } = wrongDimensionRepairSql(table);
+  return (
+    `store each one's embedding as its space's model returns it (or under the space of the model that made it), ` +
+    `or set ${quoteIdent(table.column)} to NULL so that the app embeds them again (${clear}), or delete them ` +
+    `(${remove}). Check that the trigger is enabled: ` +
+    `ALTER TABLE ${quoteIdent(table.table)} ENABLE TRIGGER check_embedding_dimension.`
   );
 }
 
@@ -96,9 +139,7 @@ export function describeWrongDimension(
   const name = quoteIdent(table.table);
   const column = quoteIdent(table.column);
   const what = `in embedding spaces of ${dimension} dimensions whose ${column} has another number of dimensions`;
-  const why =
-    `the trigger check_embedding_dimension refuses such rows: they were written with it disabled, or before ` +
-    `migration 20261206020000 by a session whose temporary table named "EmbeddingSpace" gave it another dimension`;
+  const why = WRONG_DIMENSION_CAUSE;
   let cause: string;
   if (finding.kind === "found") {
     const listed = finding.rows.map(
@@ -116,8 +157,6 @@ export function describeWrongDimension(
   }
   const fix =
     `Correct or delete those rows, then run apply again. Find them all with: ${wrongDimensionRowsSql(table, dimension)}; ` +
-    `store each one's embedding as its space's model returns it (or under the space of the model that made it), ` +
-    `or set ${column} to NULL, or DELETE them. Check that the trigger is enabled: ` +
-    `ALTER TABLE ${name} ENABLE TRIGGER check_embedding_dimension.`;
+    wrongDimensionCorrection(table);
   return { cause, fix };
 }

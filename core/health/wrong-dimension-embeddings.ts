@@ -1,0 +1,61 @@
+// Rows whose embedding has another number of dimensions than their embedding space's "dimension": corruption
+// the dimension trigger refuses (core/vector-indexes/wrong-dimension.ts says how they come about and decides
+// what such a row is). A calibration of their dimension fails on them, and so does a search of their tenant's
+// space, so apply names them once it has failed; health looks for them in every space beforehand, as
+// embedding-looks.ts says.
+import type { ClientBase } from "pg";
+import { rowsText } from "../count-format";
+import {
+  WRONG_DIMENSION_CAUSE,
+  wrongDimensionCorrection,
+  wrongDimensionRowsSql,
+} from "../vector-indexes/wrong-dimension";
+import {
+  GUARDED_TABLES,
+  listedIds,
+  readEmbeddingLook,
+  unfinishedLookFinding,
+  type EmbeddedTable,
+  type EmbeddingLook,
+} from "./embedding-looks";
+import type { EmbeddingRowsHealth, HealthFinding } from "./report";
+
+const WRONG_DIMENSION_LOOK: EmbeddingLook = {
+  what: "embeddings of another dimension than their embedding space",
+  rowsSql: (table) => wrongDimensionRowsSql(table),
+};
+
+/** Looks in each table that exists, within `timeoutMs` each, inside the caller's transaction. */
+export function readWrongDimensionEmbeddings(
+  client: ClientBase,
+  timeoutMs: number,
+  tables: readonly EmbeddedTable[] = GUARDED_TABLES,
+): Promise<EmbeddingRowsHealth[]> {
+  return readEmbeddingLook(client, WRONG_DIMENSION_LOOK, timeoutMs, tables);
+}
+
+/** An action per table with such rows (their count, the first ids, the fix); a note per look not finished. */
+export function wrongDimensionFindings(
+  readings: readonly EmbeddingRowsHealth[],
+  timeoutMs: number,
+  tables: readonly EmbeddedTable[] = GUARDED_TABLES,
+): HealthFinding[] {
+  return readings.flatMap((reading): HealthFinding[] => {
+    const table = tables.find((t) => t.table === reading.table)!;
+    const note = unfinishedLookFinding(reading, WRONG_DIMENSION_LOOK, table, timeoutMs);
+    if (note) return [note];
+    if (!reading.rows) return [];
+    const one = reading.rows === 1;
+    return [
+      {
+        severity: "action",
+        subject: reading.table,
+        problem:
+          `${rowsText(reading.rows)} whose embedding has another number of dimensions than ${one ? "its" : "their"} ` +
+          `embedding space (${listedIds(reading)}): ${WRONG_DIMENSION_CAUSE}; apply's calibration of the space's ` +
+          `dimension, and a search that reads ${one ? "it" : "them"}, fail on pgvector's "different vector dimensions"`,
+        action: `list ${one ? "it" : "them"} with: ${wrongDimensionRowsSql(table)}; ${wrongDimensionCorrection(table)}`,
+      },
+    ];
+  });
+}
