@@ -24,7 +24,7 @@ const cluster = require("./lib/cluster");
 const { SetupError, log, runMain } = require("./lib/report");
 const { parseCommandLine } = require("./lib/args");
 const { checkAdminLogin, localEnvironment, pulumiEnvironment, writeEnvFile } = require("./lib/local-env");
-const { pulumiOnPath, pulumiUpLocal } = require("./lib/local-pulumi");
+const { localStackFiles, pulumiOnPath, pulumiUpLocal } = require("./lib/local-pulumi");
 
 const CLUSTER = "local";
 const COMMANDS = ["up", "stop", "status", "env", "destroy"];
@@ -83,7 +83,14 @@ async function up(args) {
   const started = Date.now();
   const installedDeps = ensureNodeModules();
   const pg = ensurePostgres();
-  const running = await cluster.ensureCluster({ pg, name: CLUSTER, port: configuredPort() });
+  // The local stack's state describes the roles, grants and release of one cluster: a cluster made anew
+  // (after destroy, or a deleted data folder) starts the stack over instead of previewing against a gone one.
+  const running = await cluster.ensureCluster({
+    pg,
+    name: CLUSTER,
+    port: configuredPort(),
+    describedBy: localStackFiles(),
+  });
   await checkAdminLogin(running);
   const pulumiVersion = args.pulumi ? pulumiOnPath() : undefined;
   let env;

@@ -256,9 +256,13 @@ const PER_CLUSTER_FILES = ["admin.password", "logins.json", "neonhub.env", ".ini
  * place only after the admin password is stored: an interrupted initdb (Ctrl-C, a crash) leaves no data folder,
  * and the next run starts over. A data folder whose parent is still there (deleted by hand) is made again,
  * with new passwords. A data folder that is there but unusable (no admin password, no PG_VERSION) is refused
- * with the way out, rather than deleted.
+ * with the way out, rather than deleted. This is the one place that decides a cluster is new: the files of
+ * PER_CLUSTER_FILES and `describedBy` (elsewhere, about the old cluster) are deleted here, and only here.
+ * @param {PgInstall} pg
+ * @param {ClusterPaths} paths
+ * @param {string[]} describedBy
  */
-function initCluster(pg, paths) {
+function initCluster(pg, paths, describedBy) {
   const existing = clusterVersion(paths);
   if (existing !== undefined) {
     if (existing !== pg.major) {
@@ -282,6 +286,7 @@ function initCluster(pg, paths) {
   // Left by an interrupted run; its initdb may still be removing it (retries: ENOTEMPTY meanwhile).
   fs.rmSync(building, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
   for (const file of PER_CLUSTER_FILES) fs.rmSync(path.join(paths.root, file), { force: true });
+  for (const file of describedBy) fs.rmSync(file, { recursive: true, force: true });
   const password = crypto.randomBytes(18).toString("base64url");
   // initdb reads the superuser password from a file the server user can read; it lives only for initdb.
   const pwfile = path.join(paths.root, ".initdb-password");
@@ -332,12 +337,15 @@ function readAdminPassword(paths) {
 }
 
 /**
- * Creates (once) and starts (when stopped) a cluster. Returns the admin connection string.
- * @param {{ pg: PgInstall, name: string, port?: number, settings?: Record<string, string>, root?: string }} options
+ * Creates (once) and starts (when stopped) a cluster. Returns the admin connection string. `describedBy`:
+ * files or folders outside the cluster's folder that describe this cluster (a Pulumi stack's state of its
+ * roles and release, say), deleted when the cluster is made anew, since they would describe a cluster that
+ * is gone.
+ * @param {{ pg: PgInstall, name: string, port?: number, settings?: Record<string, string>, root?: string, describedBy?: string[] }} options
  */
-async function ensureCluster({ pg, name, port, settings = {}, root }) {
+async function ensureCluster({ pg, name, port, settings = {}, root, describedBy = [] }) {
   const paths = clusterPaths(name, root);
-  const created = initCluster(pg, paths);
+  const created = initCluster(pg, paths, describedBy);
   const recorded = recordedPort(paths);
   const wantPort = port ?? recorded ?? 54329;
   let started = false;

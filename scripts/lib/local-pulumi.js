@@ -17,16 +17,57 @@ const { SetupError, log } = require("./report");
 const { withoutConnectionSettings } = require("./local-env");
 
 const STACK = "local";
+/** The project's name in Pulumi.yaml: the file backend keeps a project's stacks under it. */
+const PROJECT = "neonhub-db";
 const LOCAL_PASSPHRASE = "neonhub-local-stack-not-a-secret";
 
 /**
- * Where the local stack's files are: the project's (Pulumi.yaml, the tracked Pulumi.local.yaml) and the
- * machine's copy under .local/.
+ * Where the local stack's files are: the project's (Pulumi.yaml, the tracked Pulumi.local.yaml), the machine's
+ * copy of its config and its file backend (stateDir), under .local/. With NEONHUB_LOCAL_ROOT (tests' own
+ * clusters) the machine's files go beside those clusters, so that a test never uses or drops the clone's stack.
  * @param {string} [projectRoot]
+ * @param {NodeJS.ProcessEnv} [env]
  */
-function localStackPaths(projectRoot = PROJECT_ROOT) {
-  const workDir = path.join(projectRoot, ".local", "pulumi");
-  return { projectRoot, workDir, configFile: path.join(workDir, "Pulumi.local.yaml") };
+function localStackPaths(projectRoot = PROJECT_ROOT, env = process.env) {
+  const machineDir = env.NEONHUB_LOCAL_ROOT
+    ? path.join(env.NEONHUB_LOCAL_ROOT, "local-stack")
+    : path.join(projectRoot, ".local");
+  const workDir = path.join(machineDir, "pulumi");
+  return {
+    projectRoot,
+    workDir,
+    configFile: path.join(workDir, "Pulumi.local.yaml"),
+    stateDir: path.join(machineDir, "pulumi-state"),
+  };
+}
+
+/**
+ * The files that hold the local stack, and only it, in its file backend (in both layouts Pulumi's file backend
+ * has used: stacks per project, and the older one without projects), and the machine's copy of its config
+ * (the passphrase's salt, the old admin connection). They describe one cluster's roles, grants and release:
+ * a cluster made anew starts the stack over, as on a first run. Other stacks of the backend are left alone.
+ * @param {ReturnType<typeof localStackPaths>} [paths]
+ * @returns {string[]}
+ */
+function localStackFiles(paths = localStackPaths()) {
+  const bookkeeping = path.join(paths.stateDir, ".pulumi");
+  const files = [paths.configFile];
+  for (const scope of [[PROJECT], []]) {
+    const checkpoint = path.join(bookkeeping, "stacks", ...scope, STACK);
+    for (const format of [".json", ".json.gz", ".json.zst"])
+      files.push(checkpoint + format, `${checkpoint}${format}.bak`);
+    files.push(
+      `${checkpoint}.pulumi-tags`,
+      path.join(bookkeeping, "history", ...scope, STACK),
+      path.join(bookkeeping, "backups", ...scope, STACK),
+    );
+  }
+  // A lock left by a `pulumi up` that was killed: named by the stack's full name.
+  files.push(
+    path.join(bookkeeping, "locks", "organization", PROJECT, STACK),
+    path.join(bookkeeping, "locks", STACK),
+  );
+  return files;
 }
 
 /** The `pulumi` on PATH, if any. */
@@ -50,7 +91,7 @@ function pulumiEnv(base = process.env) {
       ([name]) => !name.startsWith("PULUMI_") || name === "PULUMI_HOME",
     ),
   );
-  const state = path.join(PROJECT_ROOT, ".local", "pulumi-state");
+  const state = localStackPaths(PROJECT_ROOT, base).stateDir;
   fs.mkdirSync(state, { recursive: true });
   return {
     ...env,
@@ -137,4 +178,11 @@ function prepareLocalStack(adminUrl, env, paths = localStackPaths()) {
   return stackArgs;
 }
 
-module.exports = { pulumiOnPath, pulumiUpLocal, pulumiEnv, prepareLocalStack, localStackPaths };
+module.exports = {
+  pulumiOnPath,
+  pulumiUpLocal,
+  pulumiEnv,
+  prepareLocalStack,
+  localStackFiles,
+  localStackPaths,
+};

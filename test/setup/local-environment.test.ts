@@ -15,6 +15,9 @@ import { createTestDatabase, dropTestDatabase, pgBindir, withClient } from "../s
 // The setup scripts are plain CommonJS so that they run before `npm ci` has installed anything.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const deps = require("../../scripts/lib/deps") as typeof import("../../scripts/lib/deps");
+type LocalPulumi = typeof import("../../scripts/lib/local-pulumi");
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const localPulumi = require("../../scripts/lib/local-pulumi") as LocalPulumi;
 
 const ROOT = path.resolve(__dirname, "..", "..");
 
@@ -64,6 +67,35 @@ function fakeInstallation(version: string, pgCtlFrom?: string): string {
   return bin;
 }
 
+/**
+ * The `local` stack's files as a run through Pulumi leaves them (its state in the file backend, in Pulumi's
+ * per-project layout, and the machine's copy of its config), beside stacks that are not the local one.
+ */
+function seedStackFiles(env: Record<string, string>): { local: string[]; others: string[] } {
+  const { stateDir, configFile } = localPulumi.localStackPaths(ROOT, env);
+  const at = (...parts: string[]) => path.join(stateDir, ".pulumi", ...parts);
+  const local = [
+    at("stacks", "neonhub-db", "local.json"),
+    at("stacks", "neonhub-db", "local.json.bak"),
+    at("history", "neonhub-db", "local", "local-1.history.json"),
+    at("backups", "neonhub-db", "local", "local.1.json"),
+    at("locks", "organization", "neonhub-db", "local", "lock-1.json"),
+    configFile,
+  ];
+  const others = [
+    at("meta.yaml"),
+    at("stacks", "neonhub-db", "engine-test.json"),
+    at("stacks", "neonhub-db", "localhost.json"),
+    at("history", "neonhub-db", "engine-test", "engine-test-1.history.json"),
+    at("stacks", "another-project", "local.json"),
+  ];
+  for (const file of [...local, ...others]) {
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, "{}");
+  }
+  return { local, others };
+}
+
 describe("npm run local", () => {
   const root = freshRoot();
   let env: Record<string, string> = {};
@@ -81,6 +113,9 @@ describe("npm run local", () => {
       ADMIN_URL: other.url,
       PGDATABASE: other.name,
     };
+    // A `local` stack left from an earlier cluster in this folder: it describes roles and a release of a
+    // database that is gone, so the new cluster must not inherit it; other stacks are not the cluster's.
+    const stale = seedStackFiles(env);
     let first: CliRun;
     try {
       // Two at once on a fresh folder: the second waits for the first (a lock), then finds nothing to change.
@@ -119,10 +154,15 @@ describe("npm run local", () => {
     expect(up.directUrl).toMatch(/^postgresql:\/\/neonhub_migrator:\*\*\*\*@127\.0\.0\.1:\d+\/neonhub$/);
     expect(up.adminUrl).toMatch(/^postgresql:\/\/postgres:\*\*\*\*@/);
     expect(up.release.appliedMigrations).toBeGreaterThan(0);
+    for (const file of stale.local) expect(existsSync(file), file).toBe(false);
+    for (const file of stale.others) expect(existsSync(file), file).toBe(true);
 
+    // The same cluster again: its stack's state describes it, and stays.
+    const current = seedStackFiles(env);
     const second = await runLocal([], env);
     expect(second.code).toBe(0);
     expect(second.stdout).toContain("nothing changed");
+    for (const file of [...current.local, ...current.others]) expect(existsSync(file), file).toBe(true);
     expect(second.stderr).toContain("No Pulumi CLI on PATH");
 
     // The printed .env really connects, and the schema is there: the app login sees the demo organization
@@ -246,9 +286,14 @@ describe("a local cluster folder left half-made or damaged", () => {
       // The data folder deleted by hand, its folder's other files still there: made again, new passwords.
       cluster.stopCluster({ pg, name: "local", root });
       writeFileSync(path.join(paths.root, "logins.json"), "{}");
+      // What describes the old cluster elsewhere (the local stack's state, say) goes with it.
+      const describing = path.join(root, "state-of-the-old-cluster");
+      mkdirSync(describing);
+      writeFileSync(path.join(describing, "stack.json"), "{}");
       rmSync(paths.data, { recursive: true, force: true });
-      const again = await cluster.ensureCluster({ pg, name: "local", root });
+      const again = await cluster.ensureCluster({ pg, name: "local", root, describedBy: [describing] });
       expect(again.created).toBe(true);
+      expect(existsSync(describing)).toBe(false);
       expect(again.port).toBe(Number(env.NEONHUB_PG_PORT));
       expect(readFileSync(paths.passwordFile, "utf8")).not.toBe(firstPassword);
       expect(existsSync(path.join(paths.root, "logins.json"))).toBe(false);

@@ -2,12 +2,16 @@
 // pieces are checked on their own: the environment it builds from the stack outputs, and the engine settings.
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { scratchDir } from "../support/scratch";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const localEnv = require("../../scripts/lib/local-env") as typeof import("../../scripts/lib/local-env");
 type LocalPulumi = typeof import("../../scripts/lib/local-pulumi");
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const localPulumi = require("../../scripts/lib/local-pulumi") as LocalPulumi;
+type Toolchain = typeof import("../../scripts/pulumi-toolchain");
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const toolchain = require("../../scripts/pulumi-toolchain") as Toolchain;
 
 describe("npm run local through Pulumi", () => {
   it("takes the app and migrator logins from the stack outputs, masked for printing", () => {
@@ -57,5 +61,23 @@ describe("npm run local through Pulumi", () => {
       "MY_DB",
     ])
       expect(env[name], name).toBeUndefined();
+  });
+
+  it("keeps the local stack's files in the clone's .local, or beside the clusters of NEONHUB_LOCAL_ROOT", () => {
+    const clone = path.join("x", "clone");
+    expect(localPulumi.localStackPaths(clone, {})).toMatchObject({
+      configFile: path.join(clone, ".local", "pulumi", "Pulumi.local.yaml"),
+      stateDir: path.join(clone, ".local", "pulumi-state"),
+    });
+    // The engine's own file backend is the same folder: one place for the clone's local stacks.
+    expect(localPulumi.localStackPaths(undefined, {}).stateDir).toBe(toolchain.STATE_DIR);
+    // A test's clusters (NEONHUB_LOCAL_ROOT) get their own: a cluster it makes anew never drops the clone's stack.
+    const clusters = scratchDir("neonhub-clusters-");
+    const own = localPulumi.localStackPaths(clone, { NEONHUB_LOCAL_ROOT: clusters });
+    for (const file of [own.configFile, own.stateDir, own.workDir])
+      expect(file.startsWith(`${clusters}${path.sep}`), file).toBe(true);
+    expect(localPulumi.pulumiEnv({ NEONHUB_LOCAL_ROOT: clusters }).PULUMI_BACKEND_URL).toBe(
+      `file://${own.stateDir}`,
+    );
   });
 });
