@@ -9,6 +9,7 @@ const net = require("node:net");
 const path = require("node:path");
 const { spawnSync } = require("node:child_process");
 const { SetupError, log } = require("./report");
+const { withClusterLock } = require("./cluster-lock");
 
 const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
 const SERVER_USER = "postgres";
@@ -167,81 +168,6 @@ function recordedPort(paths) {
     );
   }
   return port;
-}
-
-/** Whether a process with this id runs (on this machine); one we may not signal runs too. */
-function processRuns(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return error.code === "EPERM";
-  }
-}
-
-/**
- * Runs `fn` holding the cluster's lock: a file beside the cluster folder made with O_EXCL that holds the
- * holder's pid. Another `npm run local` (up, stop, destroy) of the same clone waits for it; a lock whose
- * process is gone (killed, crashed) is taken over. Gives up after `waitMs`, naming the holder.
- * @template T
- * @param {ClusterPaths} paths
- * @param {() => Promise<T> | T} fn
- * @param {{ waitMs?: number }} [options]
- * @returns {Promise<T>}
- */
-async function withClusterLock(paths, fn, { waitMs = 10 * 60 * 1000 } = {}) {
-  const lockFile = `${paths.root}.lock`;
-  fs.mkdirSync(path.dirname(lockFile), { recursive: true, mode: 0o755 });
-  const deadline = Date.now() + waitMs;
-  let told = false;
-  for (;;) {
-    try {
-      const fd = fs.openSync(lockFile, "wx", 0o644);
-      fs.writeSync(fd, String(process.pid));
-      fs.closeSync(fd);
-      break;
-    } catch (error) {
-      if (error.code !== "EEXIST") throw error;
-    }
-    let holder;
-    let age = 0;
-    try {
-      holder = Number(fs.readFileSync(lockFile, "utf8").trim());
-      age = Date.now() - fs.statSync(lockFile).mtimeMs;
-    } catch {
-      continue; // released in between: try again
-    }
-    // No pid yet is a holder between creating and writing the file; still none after a while is a crash.
-    const stale = Number.isInteger(holder) && holder > 0 ? !processRuns(holder) : age > 5000;
-    if (stale) {
-      fs.rmSync(lockFile, { force: true });
-      continue;
-    }
-    if (Date.now() > deadline) {
-      throw new SetupError(
-        `Another \`npm run local\` (pid ${holder}) has been using the local cluster for over ${Math.round(waitMs / 1000)} s (lock file ${lockFile}). Let it finish, or stop it; a lock whose process has ended is taken over by itself.`,
-      );
-    }
-    if (!told) log(`another \`npm run local\` (pid ${holder}) is using the local cluster; waiting for it`);
-    told = true;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  const release = () => {
-    try {
-      if (fs.readFileSync(lockFile, "utf8").trim() === String(process.pid))
-        fs.rmSync(lockFile, { force: true });
-    } catch {
-      // already gone
-    }
-  };
-  // Also on a process.exit() while fn runs; a signal leaves the file, and the next run takes it over (stale).
-  process.once("exit", release);
-  try {
-    return await fn();
-  } finally {
-    release();
-    process.removeListener("exit", release);
-  }
 }
 
 /** The way out of a cluster folder this script cannot use; it deletes the local data. */

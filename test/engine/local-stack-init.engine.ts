@@ -43,7 +43,7 @@ describe("the local stack made through the Pulumi CLI", () => {
   afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
   it("makes the stack once, keeps the secret in the machine's copy, and leaves the tracked stack file alone", async () => {
-    const paths = localPulumi.localStackPaths(path.join(root, "project"));
+    const paths = localPulumi.localStackPaths(path.join(root, "project"), {});
     const tracked = fs.readFileSync(path.join(paths.projectRoot, "Pulumi.local.yaml"), "utf8");
     const configGet = async () =>
       (
