@@ -31,6 +31,10 @@ const NAMED = 3;
  * nearly all the rows past the threshold, measured only as the table is: read as an empty list, it names every
  * tenant past the threshold that does not hold nearly all the rows now, none of whose filters was measured,
  * without the claim that it crossed since (the one that held them then may be among them).
+ *
+ * When none crossed, a tenant such a calibration listed (it held nearly all the rows then) is named once it holds
+ * less than SINGLE_TENANT_SHARE of `dimensionRows` (known) and still searches the dimension's index past the
+ * threshold: its filtered search was never measured.
  */
 export function crossedThreshold(
   search: SearchCalibrationRecord,
@@ -49,33 +53,52 @@ export function crossedThreshold(
   );
   const searchedAsTheTable = (rows: number) =>
     dimensionRows !== undefined && dimensionRows > 0 && rows >= SINGLE_TENANT_SHARE * dimensionRows;
-  const crossed = largestTenants
-    .filter(
-      (t) =>
-        t.rows > search.exactRows &&
-        !ownPath.has(t.organizationId) &&
-        !searchedThen.has(t.organizationId) &&
-        !searchedAsTheTable(t.rows),
-    )
+  const onIndexPath = largestTenants
+    .filter((t) => t.rows > search.exactRows && !ownPath.has(t.organizationId))
     .sort((a, b) => a.rows - b.rows);
-  if (crossed.length === 0) return undefined;
-  const named = crossed
-    .slice(0, NAMED)
-    .map((t) => `${t.organizationId} (${formatCount(t.rows)} rows)`)
-    .join(", ");
-  const more = crossed.length > NAMED ? ` and ${crossed.length - NAMED} more` : "";
-  const one = crossed.length === 1;
+  const crossed = onIndexPath.filter(
+    (t) => !searchedThen.has(t.organizationId) && !searchedAsTheTable(t.rows),
+  );
   const threshold = `the exact threshold (${formatCount(search.exactRows)} visible rows)`;
+  if (crossed.length === 0) {
+    // Listed by a calibration that measured no tenant filter, a tenant held nearly all the rows then and was
+    // measured only as the table is; once its share falls below SINGLE_TENANT_SHARE its search is filtered,
+    // which no calibration measured, though it never crossed. Its share known only with `dimensionRows`.
+    // Named only when none crossed: a recalibration planned for those measures it too.
+    const fallen =
+      search.classes.length === 0 && dimensionRows !== undefined
+        ? onIndexPath.filter((t) => searchedThen.has(t.organizationId) && !searchedAsTheTable(t.rows))
+        : [];
+    if (fallen.length === 0) return undefined;
+    const one = fallen.length === 1;
+    return (
+      `${one ? "tenant" : "tenants"} ${namedTenants(fallen)} ${one ? "holds" : "hold"} less than ` +
+      `${100 * SINGLE_TENANT_SHARE}% of the dimension's ${formatCount(dimensionRows!)} rows now, past ` +
+      `${threshold}, and ${one ? "its" : "their"} search under the tenant filter was not measured: the search ` +
+      `was calibrated while ${one ? "it" : "one"} held nearly all the rows, measured only as the table is`
+    );
+  }
+  const named = namedTenants(crossed);
+  const one = crossed.length === 1;
   if (!search.indexPathTenants) {
     return (
-      `${one ? `tenant ${named} searches` : `tenants ${named}${more} search`} the dimension's index, past ` +
+      `${one ? `tenant ${named} searches` : `tenants ${named} search`} the dimension's index, past ` +
       `${threshold}, which was not measured for ${one ? "it" : "them"}: the search was calibrated with no ` +
       `tenant filter to measure, by a release that did not record which tenants searched the index then`
     );
   }
-  const who = one ? `tenant ${named} has` : `tenants ${named}${more} have`;
+  const who = one ? `tenant ${named} has` : `tenants ${named} have`;
   return (
     `${who} grown past ${threshold} since the search was calibrated, into the dimension's index, which was ` +
     `not measured for it`
   );
+}
+
+/** The first NAMED tenants, each with its rows, and how many more. */
+function namedTenants(tenants: readonly TenantRows[]): string {
+  const named = tenants
+    .slice(0, NAMED)
+    .map((t) => `${t.organizationId} (${formatCount(t.rows)} rows)`)
+    .join(", ");
+  return tenants.length > NAMED ? `${named} and ${tenants.length - NAMED} more` : named;
 }

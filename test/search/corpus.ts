@@ -137,6 +137,39 @@ export async function loadCorpus(client: ClientBase, shape: CorpusShape): Promis
   };
 }
 
+/**
+ * Adds a tenant to a loaded corpus after the fact (an organization with a dataset and a document) and its
+ * `rows` chunks, drawn from `topics`, as the table's owner; the tenant as the corpus's own are described.
+ */
+export async function addTenant(
+  client: ClientBase,
+  corpus: Corpus,
+  { slug, rows, topics }: { slug: string; rows: number; topics: readonly number[] },
+): Promise<Tenant> {
+  const tenant: Tenant = {
+    organizationId: `${slug}-id`,
+    datasetId: `${slug}-dataset`,
+    documentId: `${slug}-document`,
+    rows,
+    topics: [...topics],
+  };
+  await client.query(`INSERT INTO "Organization" ("id", "slug", "name") VALUES ($1, $2, $2)`, [
+    tenant.organizationId,
+    slug,
+  ]);
+  await client.query(
+    `INSERT INTO "Dataset" ("id", "organizationId", "name", "slug", "kind") VALUES ($1, $2, 'Docs', 'docs', 'documents')`,
+    [tenant.datasetId, tenant.organizationId],
+  );
+  await client.query(`INSERT INTO "Document" ("id", "datasetId", "title") VALUES ($1, $2, 'Generated')`, [
+    tenant.documentId,
+    tenant.datasetId,
+  ]);
+  let i = 0;
+  await copyChunks(client, corpus.spaceId, [tenant], () => corpus.draw(topics[i++ % topics.length]!));
+  return tenant;
+}
+
 const SIGNATURE = Buffer.from("PGCOPY\n\xff\r\n\0", "latin1");
 
 function field(value: Buffer): Buffer {

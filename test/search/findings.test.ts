@@ -298,6 +298,37 @@ describe("a tenant grown past the exact threshold since the calibration", () => 
     );
   });
 
+  it("is named after a calibration that measured no tenant filter once the tenant listed then holds less than 90%", () => {
+    // Listed while it held nearly all the rows, measured only as the table is; none crossed since.
+    const alone = { ...record([]), exactRows: 10_000, indexPathTenants: ["org-big"] };
+    const others = Array.from({ length: 11 }, (_, i) => ({ organizationId: `org-${i}`, rows: 1_080 }));
+    const fallen = [{ organizationId: "org-big", rows: 12_000 }, ...others];
+    expect(crossedThreshold(alone, fallen, [], chunk, 23_880)).toBe(
+      "tenant org-big (12,000 rows) holds less than 90% of the dimension's 23,880 rows now, past the exact " +
+        "threshold (10,000 visible rows), and its search under the tenant filter was not measured: the search " +
+        "was calibrated while it held nearly all the rows, measured only as the table is",
+    );
+    // Still with nearly all the rows; with an index of its own listed; its share not known; or listed by a
+    // calibration that measured tenant classes, its filter among them: nothing to do.
+    const stillMost = [
+      { organizationId: "org-big", rows: 12_000 },
+      { organizationId: "org-0", rows: 1_000 },
+    ];
+    expect(crossedThreshold(alone, stillMost, [], chunk, 13_000)).toBeUndefined();
+    const itsOwn: ListedIndex = {
+      ...chunk,
+      organizationId: "org-big",
+      indexName: "idx_chunk_tenant_1536_0123456789ab",
+      kind: "own index",
+      state: "valid",
+      rowsNow: 12_000,
+    };
+    expect(crossedThreshold(alone, fallen, [itsOwn], chunk, 23_880)).toBeUndefined();
+    expect(crossedThreshold(alone, fallen, [], chunk)).toBeUndefined();
+    const measuredThen = { ...record([measured({})]), exactRows: 10_000, indexPathTenants: ["org-big"] };
+    expect(crossedThreshold(measuredThen, fallen, [], chunk, 23_880)).toBeUndefined();
+  });
+
   it("is said by status, with what apply does", () => {
     const lines = renderTenantSearch(
       {
