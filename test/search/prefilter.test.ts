@@ -49,6 +49,11 @@ const SHAPE: CorpusShape = {
 const K = 10;
 const QUERIES = 12;
 const INDEX = "idx_chunk_sign_bits";
+/**
+ * Four tests apply (a calibration, with builds) inside the test: on a loaded machine one took 43 s and another
+ * ran past vitest's 60 s (and the tests after it, sharing its database, failed with it).
+ */
+const APPLY_TIMEOUT_MS = 180_000;
 
 /** The search's rows, and how many scans it made of the prefilter's b-tree and of any vector index on "Chunk". */
 async function searchCountingScans(app: ClientBase, organization: string | undefined, query: Float32Array) {
@@ -75,7 +80,7 @@ async function staleBits(client: ClientBase): Promise<number> {
   return rows[0]!.n;
 }
 
-describe("search_chunks through the prefilter", () => {
+describe("search_chunks through the prefilter", { timeout: APPLY_TIMEOUT_MS }, () => {
   const target = useReleasedDatabase("search_prefilter");
   let owner: Client;
   let app: Client;
