@@ -5,9 +5,9 @@
 // line and `--json` all read it (planIsBlocked).
 import { ledgerProblemText } from "./display";
 import { driftPlanProblems, type DriftBeforeRelease } from "./drift-before-release";
-import { ReleaseError } from "./errors";
+import { ReleaseError, isReleaseError } from "./errors";
 import { PGVECTOR_MISSING } from "./extensions";
-import { describeFinding, safetyErrorsFix, type SafetyReport } from "./lint";
+import { describeFinding, refuseUnsafeMigrations, safetyErrorsFix, type SafetyReport } from "./lint";
 import type { LedgerProblem } from "./migrations/ledger";
 import type { StepItemPlan } from "./results";
 
@@ -77,6 +77,16 @@ export function safetyPlanProblems(safety: SafetyReport): PlanProblem[] {
         fix: safetyErrorsFix([f]),
       }),
     );
+}
+
+/** The safety lint's refusal (core/lint/) of apply's Up sections or revert's Down sections, carrying its errors
+ *  as plan (or revert's preview) lists them. */
+export function refuseSafetyErrors(safety: SafetyReport): void {
+  try {
+    refuseUnsafeMigrations(safety);
+  } catch (error) {
+    throw isReleaseError(error) ? error.withProblems(safetyPlanProblems(safety)) : error;
+  }
 }
 
 function seedSetPlanProblems(seedSets: readonly StepItemPlan[]): PlanProblem[] {

@@ -27,17 +27,11 @@ import {
   ledgerPlanProblems,
   missingPgvectorError,
   planProblems,
-  safetyPlanProblems,
+  refuseSafetyErrors,
   type PlanProblem,
 } from "./plan-problems";
 import { DEFAULT_LOCK_TIMEOUT_MS, acquireReleaseLock } from "./lock";
-import {
-  lintMigrations,
-  logSafetyWarnings,
-  refuseUnsafeMigrations,
-  type ReleaseEnvironment,
-  type SafetyReport,
-} from "./lint";
+import { lintMigrations, logSafetyWarnings, type ReleaseEnvironment, type SafetyReport } from "./lint";
 import { openMonitorInBackground, type MonitorConnection } from "./lock-safety/monitor-connection";
 import { withBoundedLockWaits, type BoundedWaitOptions } from "./lock-safety/bounded-waits";
 import { commandSessionSql, endSessionWithClient } from "./lock-safety/session";
@@ -364,15 +358,6 @@ function refuseLedgerProblems(
   });
 }
 
-/** The safety lint's refusal (core/lint/), carrying its errors as plan lists them. */
-function refuseUnsafe(safety: SafetyReport): void {
-  try {
-    refuseUnsafeMigrations(safety);
-  } catch (error) {
-    throw isReleaseError(error) ? error.withProblems(safetyPlanProblems(safety)) : error;
-  }
-}
-
 export async function planWith(client: ClientBase, options: ReleaseOptions): Promise<ReleasePlan> {
   const files = readMigrationFiles(options.migrationsDir);
   const batched = await readBatched(client, options.steps ?? [], files, migrationsFolder(options));
@@ -565,7 +550,7 @@ export async function applyWith(client: ClientBase, options: ReleaseOptions): Pr
       // statements on tables with data, exemptions without a reason).
       const checks = await pendingMigrationChecks(client, state, options);
       refuseLedgerProblems(checks.preflight, "This database is not one neonhub-db can apply to as it is");
-      refuseUnsafe(checks.safety);
+      refuseSafetyErrors(checks.safety);
       // What it goes on with: the lint's warnings, as plan showed them (apply's --json keeps them too).
       logSafetyWarnings(checks.safety, log);
       // A change made by hand since the last release would be recorded as the release's below: refused here,

@@ -9,9 +9,11 @@
 // migration's transaction part way (transaction-control.ts) and a malformed exemption are errors on
 // every stack and on any table, and no exemption accepts them. A statement squawk's parser cannot read is put
 // to the server's own parser first (unreadable.ts): one the server parses is not a syntax error but a warning
-// that the lint could not check it. Down sections are linted too, since revert runs them on the tables as they
-// are then: what they cannot run is an error like the Up section's, what they block a warning (apply never
-// runs them), and what they destroy is revert's to show (its preview lists it).
+// that the lint could not check it. plan and apply lint the pending migrations' Down sections too, since revert
+// runs them on the tables as they are then: what they cannot run is an error like the Up section's (refused
+// before the migration is applied, while the file may still change), what they block a warning that plan shows
+// and apply leaves out (apply never runs them), and what they destroy is revert's to show (its preview lists
+// it). revert lints the Down sections it runs (`runs: "down"`), and judges them as apply judges its Up sections.
 import type { ClientBase } from "pg";
 import { countText } from "../count-format";
 import { ReleaseError } from "../errors";
@@ -73,7 +75,12 @@ import { describeSize, weighTable, type TableWeight } from "./weigh";
 /** A migration's sections: apply runs the Up section, revert the Down section. */
 export type MigrationSection = "up" | "down";
 
-const SECTIONS: readonly MigrationSection[] = ["up", "down"];
+/** The sections the lint reads, by the section the command runs: plan and apply read the Down sections of the
+ *  pending migrations for review; revert reads only the Down sections it runs, their Up sections having run. */
+const SECTIONS_READ: Record<MigrationSection, readonly MigrationSection[]> = {
+  up: ["up", "down"],
+  down: ["down"],
+};
 
 /** The command that runs a section, for what would stop it. */
 const RUN_BY: Record<MigrationSection, "apply" | "revert"> = { up: "apply", down: "revert" };
@@ -110,6 +117,9 @@ export interface SafetyFinding {
 
 export interface SafetyReport {
   environment: ReleaseEnvironment;
+  /** The section the command runs, whose blocking findings are judged by environment: plan and apply run the
+   *  Up sections ("up"), revert the Down sections ("down"). */
+  runs: MigrationSection;
   /** squawk's findings before weighing (those left out were on new or empty tables). */
   checked: number;
   findings: SafetyFinding[];
@@ -162,6 +172,9 @@ type SameAccessMethod = (
 
 /** What the live catalog says of a finding's statement, beyond its table's weight. */
 interface CatalogProofs {
+  /** The section the command runs: the live catalog is what it finds (a Down section plan reads runs after its
+   *  Up section changed the tables, so the catalog proves nothing of it). */
+  runs: MigrationSection;
   proveNotNull: ProveNotNull;
   judgeTypeChange: JudgeTypeChange;
   sameAccessMethod: SameAccessMethod;
@@ -177,17 +190,21 @@ interface Located {
   offset: number;
 }
 
-/** Lints `pending` (in order) against the database `client` is connected to. Read-only. */
+/**
+ * Lints `pending` (in the order their `runs` sections run: apply's oldest first, revert's newest first) against
+ * the database `client` is connected to. Read-only.
+ */
 export async function lintMigrations(
   client: ClientBase,
   pending: readonly MigrationFile[],
-  options: { environment?: ReleaseEnvironment; pgVersion?: string } = {},
+  options: { environment?: ReleaseEnvironment; pgVersion?: string; runs?: MigrationSection } = {},
 ): Promise<SafetyReport> {
   const environment = options.environment ?? DEFAULT_RELEASE_ENVIRONMENT;
-  if (pending.length === 0) return { environment, checked: 0, findings: [], errors: 0 };
+  const runs = options.runs ?? "up";
+  if (pending.length === 0) return { environment, runs, checked: 0, findings: [], errors: 0 };
   const linted = new Map(
     pending.flatMap((file) =>
-      SECTIONS.map((section): [string, LintedFile] => {
+      SECTIONS_READ[runs].map((section): [string, LintedFile] => {
         const text = sectionOnly(file, section);
         return [sourceId(file.name, section), { file, section, text, statements: splitStatements(text) }];
       }),
@@ -199,22 +216,21 @@ export async function lintMigrations(
     if (!weights.has(key)) weights.set(key, await weighTable(client, name, kind));
     return weights.get(key);
   };
-  const creations = await readCreations(linted.values(), weigh);
-  const pendingChecks = readPendingChecks(
-    [...linted.values()].filter((l) => l.section === "up").map((l) => l.statements),
-  );
+  const running = [...linted.values()].filter((l) => l.section === runs);
+  const creations = await readCreations(linted.values(), runs, weigh);
+  const pendingChecks = readPendingChecks(running.map((l) => l.statements));
   const proveNotNull: ProveNotNull = (table, column, statement) =>
     notNullProof(client, table, column, pendingChecks.get(statement));
-  // The Up sections' statements in the order apply runs them: what runs before a statement.
-  const upStatements = [...linted.values()].filter((l) => l.section === "up").flatMap((l) => l.statements);
+  // The statements of the sections that run, in the order they run: what runs before a statement.
+  const runStatements = running.flatMap((l) => l.statements);
   const judgeType: JudgeTypeChange = async (table, action, statement) => {
     const change = typeChange(action);
     if (!change) return undefined;
-    const earlier = upStatements.slice(0, Math.max(0, upStatements.indexOf(statement)));
+    const earlier = runStatements.slice(0, Math.max(0, runStatements.indexOf(statement)));
     return judgeTypeChange(client, table, change, earlier);
   };
   const sameAccessMethod: SameAccessMethod = async (relation, named, statement) => {
-    if (changesAccessMethod(upStatements.slice(0, Math.max(0, upStatements.indexOf(statement))))) return;
+    if (changesAccessMethod(runStatements.slice(0, Math.max(0, runStatements.indexOf(statement))))) return;
     const live = await liveAccessMethod(client, relation);
     return live === named ? live : undefined;
   };
@@ -270,11 +286,12 @@ export async function lintMigrations(
       findings.push(syntaxErrorFinding(file, read, finding, server));
     } else {
       const weighed = await weighFinding(finding, { linted: file, statement, offset }, creations, weigh, {
+        runs,
         proveNotNull,
         judgeTypeChange: judgeType,
         sameAccessMethod,
       });
-      for (const one of weighed) findings.push(judged(one, statement, environment, alsoAccepted));
+      for (const one of weighed) findings.push(judged(one, statement, { environment, runs }, alsoAccepted));
     }
     if (statement) reported.set(statement, (reported.get(statement) ?? new Set()).add(finding.rule));
   }
@@ -292,6 +309,7 @@ export async function lintMigrations(
   findings.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.rule.localeCompare(b.rule));
   return {
     environment,
+    runs,
     checked: raw.length,
     findings,
     errors: findings.filter((f) => f.level === "error").length,
@@ -302,11 +320,14 @@ export async function lintMigrations(
  *  of finding it is on that statement (rules.ts; advice where the catalog shows it blocks nothing). */
 type Weighed = Omit<SafetyFinding, "level"> & { holdsData: boolean; kind: RuleKind };
 
-/** A weighed finding's level: accepted by a reasoned exemption, else an error in production when it blocks the app. */
+/**
+ * A weighed finding's level: accepted by a reasoned exemption, else an error in production when it blocks the
+ * app in a section the command runs (apply's Up sections, revert's Down sections).
+ */
 function judged(
   { holdsData, kind, ...weighed }: Weighed,
   statement: Statement | undefined,
-  environment: ReleaseEnvironment,
+  { environment, runs }: Pick<SafetyReport, "environment" | "runs">,
   alsoAccepted: readonly string[] = [],
 ): SafetyFinding {
   const exemption = parseExemptions(statement?.comments ?? []).find(
@@ -314,9 +335,9 @@ function judged(
   );
   if (exemption?.reason) return { ...weighed, level: "exempted", exemption: exemption.reason };
   const blocksApp = (kind === "blocking" || kind === "data-loss") && holdsData;
-  // A Down section runs on revert, never on apply: what it would block is for the reviewer to know, not a
-  // reason to refuse the release.
-  const refused = environment === "production" && blocksApp && weighed.section === "up";
+  // plan and apply read a pending migration's Down section for review: apply never runs it, so what it would
+  // block is for the reviewer to know, not a reason to refuse the release. revert runs it, and refuses it so.
+  const refused = environment === "production" && blocksApp && weighed.section === runs;
   return { ...weighed, level: refused ? "error" : "warning" };
 }
 
@@ -334,25 +355,32 @@ async function serverVersion(client: ClientBase): Promise<string | undefined> {
 export function refuseUnsafeMigrations(report: SafetyReport): void {
   const errors = report.findings.filter((f) => f.level === "error");
   if (errors.length === 0) return;
+  const what =
+    report.runs === "up"
+      ? "The pending migrations fail the safety lint"
+      : "The Down sections to revert fail the safety lint";
   throw new ReleaseError(
     "unsafe-migration",
-    `The pending migrations fail the safety lint (${report.environment}); nothing was applied:\n${errors.map((f) => `- ${describeFinding(f)}`).join("\n")}`,
+    `${what} (${report.environment}); nothing was ${report.runs === "up" ? "applied" : "reverted"}:\n${errors.map((f) => `- ${describeFinding(f)}`).join("\n")}`,
     safetyErrorsFix(errors),
   );
 }
 
 /**
- * What apply says of a lint report it goes on with, before it applies: each warning as one line (where, the
- * rule, the table, the problem's first sentence), which the CLI's --json keeps in `warnings`, and how many
- * findings exemptions accept, as progress. plan shows each in full, with its lock and safer form.
+ * What apply (or revert) says of a lint report it goes on with, before its first write: each warning of a
+ * section it runs as one line (where, the rule, the table, the problem's first sentence), which the CLI's
+ * --json keeps in `warnings`, and how many of their findings exemptions accept, as progress. A Down section's
+ * warnings are not apply's to say: it never runs them (plan shows them, and revert says them when it does).
+ * plan shows each finding in full, with its lock and safer form.
  */
 export function logSafetyWarnings(report: SafetyReport, log: Logger): void {
-  for (const f of report.findings) {
+  const run = report.findings.filter((f) => f.section === report.runs);
+  for (const f of run) {
     if (f.level !== "warning") continue;
     const table = f.table ? ` on ${f.table}${f.tableSize ? ` (${f.tableSize})` : ""}` : "";
     log.warn(`safety lint: ${findingPlace(f)} ${f.rule}${table}: ${firstSentence(f.problem)}`);
   }
-  const exempted = report.findings.filter((f) => f.level === "exempted").length;
+  const exempted = run.filter((f) => f.level === "exempted").length;
   if (exempted > 0) {
     log.info(
       `safety lint: ${countText(exempted, "finding")} accepted by exemptions (plan lists them with their reasons)`,
@@ -399,11 +427,16 @@ export function describeFinding(f: SafetyFinding): string {
 }
 
 /**
- * What the pending migrations' Up sections create, in order: a table or index a pending migration creates is
- * new when this migration runs (or was created by it). A CREATE TABLE IF NOT EXISTS of a table the database
- * has creates nothing: the table keeps its rows.
+ * What the sections that run (`runs`: the pending migrations' Up sections, or revert's Down sections) create,
+ * in the order they run: a table or index one of them creates is new when a later one runs (or when a later
+ * statement of its own runs). A CREATE TABLE IF NOT EXISTS of a table the database has creates nothing: the
+ * table keeps its rows.
  */
-async function readCreations(linted: Iterable<LintedFile>, weigh: Weigh): Promise<Creations> {
+async function readCreations(
+  linted: Iterable<LintedFile>,
+  runs: MigrationSection,
+  weigh: Weigh,
+): Promise<Creations> {
   const creations: Creations = { statements: new Set(), tablesBefore: new Map(), indexesBefore: new Map() };
   const tables = new Set<string>();
   const indexes = new Map<string, string>();
@@ -416,9 +449,9 @@ async function readCreations(linted: Iterable<LintedFile>, weigh: Weigh): Promis
         !table.ifNotExists || tables.has(name) || (await weigh(table.name, "table")) === undefined;
       if (!creates) continue;
       creations.statements.add(statement);
-      if (section === "up") tables.add(name);
+      if (section === runs) tables.add(name);
     }
-    if (section === "down") continue;
+    if (section !== runs) continue;
     for (const statement of statements) {
       const index = createdIndex(statement);
       if (index) indexes.set(canonicalName(index.name), index.table);
@@ -560,21 +593,21 @@ async function weighFinding(
     const found = { ...base, table: weight.table, tableSize: describeSize(weight), holdsData: true };
     // SET NOT NULL skips its scan where a validated CHECK (col IS NOT NULL) proves it: the safer form followed.
     const proof =
-      notNullColumn && statement && linted.section === "up"
+      notNullColumn && statement && linted.section === proofs.runs
         ? await proofs.proveNotNull(target.name, notNullColumn, statement)
         : undefined;
     if (proof) {
       weighed.push({ ...found, ...provenNotNull(proof) });
       continue;
     }
-    // A type change the live column's type shows PostgreSQL makes in the catalog alone. A Down section runs
-    // after its Up section changed the column: the live type is not the one it finds.
+    // A type change the live column's type shows PostgreSQL makes in the catalog alone. A Down section plan
+    // reads runs after its Up section changed the column: the live type is not the one it finds.
     const typeVerdict =
-      finding.rule === TYPE_CHANGE_RULE && action && statement && linted.section === "up"
+      finding.rule === TYPE_CHANGE_RULE && action && statement && linted.section === proofs.runs
         ? await proofs.judgeTypeChange(target.name, action, statement)
         : undefined;
     const sameMethod =
-      methodNamed !== undefined && statement && linted.section === "up"
+      methodNamed !== undefined && statement && linted.section === proofs.runs
         ? await proofs.sameAccessMethod(target.name, methodNamed, statement)
         : undefined;
     if (sameMethod) {

@@ -9,7 +9,7 @@ const plan = (vectorIndexes: VectorIndexPlanItem[]): ReleasePlan => ({
   rowLevelSecurity: [],
   seedSets: [],
   vectorIndexes,
-  safety: { environment: "development", checked: 0, findings: [], errors: 0 },
+  safety: { environment: "development", runs: "up", checked: 0, findings: [], errors: 0 },
   drift: [],
   problems: [],
   pending: vectorIndexes.some((i) => i.action !== "unchanged"),

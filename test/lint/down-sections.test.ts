@@ -103,3 +103,40 @@ describe("a Down section", () => {
     ]);
   });
 });
+
+// apply never runs a Down section: what it would block is plan's to show for review, not a line of apply's.
+// What it cannot run still stops apply (above): once applied, only revert --corrected-down could correct it.
+describe("apply", () => {
+  const db = useTestDatabase("lintdownapply");
+  const dir = fixtureMigrationsCopy();
+
+  it("says only its Up sections' warnings, not a Down section's", async () => {
+    const env = { DATABASE_URL: db.current.url };
+    expect((await runCli(["apply", "--migrations-dir", dir], env)).code).toBe(0);
+    await withClient(db.current.url, (c) =>
+      c.query(`INSERT INTO "Widget" (id, name) SELECT 'w' || g, 'w' || g FROM generate_series(1, 50) g`),
+    );
+    writeMigration(
+      dir,
+      FILE,
+      'ALTER TABLE "Widget" ADD COLUMN note text;\nCREATE INDEX widget_note ON "Widget" (note);',
+      ['ALTER TABLE "Widget" DROP COLUMN note;', 'CREATE INDEX widget_name ON "Widget" (name);'].join("\n"),
+    );
+    const plan = await runCli(["plan", "--json", "--migrations-dir", dir], env);
+    const { safety } = JSON.parse(plan.stdout) as { safety: SafetyReport };
+    // plan shows both, for review.
+    expect(safety.findings.map((f) => [f.section, f.line, f.rule])).toEqual([
+      ["up", 3, "require-concurrent-index-creation"],
+      ["down", 7, "require-concurrent-index-creation"],
+    ]);
+    const apply = await runCli(["apply", "--json", "--migrations-dir", dir], env);
+    expect(apply.code).toBe(0);
+    const { warnings } = JSON.parse(apply.stdout) as { warnings: string[] };
+    expect(warnings.filter((w) => w.startsWith("safety lint:"))).toEqual([
+      expect.stringMatching(
+        new RegExp(`^safety lint: ${FILE}:3 require-concurrent-index-creation on "Widget"`),
+      ),
+    ]);
+    expect(apply.stderr).not.toContain("Down section");
+  });
+});
