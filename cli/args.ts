@@ -119,7 +119,8 @@ Options:
   --lock-retries N         retries of a migration (apply) or Down section (revert) that timed out on a lock,
                            with backoff (default 5)
   --environment NAME       production | staging | development (default): in production, blocking safety
-                           findings on tables with data are errors: plan exits 1, apply refuses (docs/runbook.md)
+                           findings on tables with data are errors: plan exits 1, apply refuses; revert the
+                           same of the Down sections it runs (docs/runbook.md)
   --connect-timeout SECS   how long to wait for the server to accept a connection (default 10)
                            (--migration-lock-timeout, --statement-timeout and --connect-timeout take
                            plain decimal seconds with at most 3 decimals, e.g. 2.5)
@@ -412,7 +413,8 @@ const MIGRATION_FILE_READERS = ["plan", "apply", "status", "verify", "baseline",
 // production` reads no lint; `health --migrations-dir` reads no file).
 export const COMMAND_FLAGS: Partial<Record<keyof typeof OPTIONS, readonly string[]>> = {
   seed: ["plan", "apply"],
-  environment: ["plan", "apply"],
+  // revert lints the Down sections it runs as apply lints its Up sections.
+  environment: ["plan", "apply", "revert"],
   // revert runs its Down sections under the same lock safety as apply's Up sections, and bounds its reads
   // before the first write with the migrations' lock timeout, as apply does.
   "migration-lock-timeout": ["plan", "apply", "revert"],

@@ -107,7 +107,7 @@ function releaseOptions(args: CliArgs, env: NodeJS.ProcessEnv, log: Logger): Rel
       args.lockTimeoutMs ??
       (settings.lockTimeoutSeconds !== undefined ? settings.lockTimeoutSeconds * 1000 : undefined),
     lockSafety: args.lockSafety,
-    // Only plan and apply lint by environment (COMMAND_FLAGS): no other command reads a stack file's.
+    // Only plan, apply and revert lint by environment (COMMAND_FLAGS): no other command reads a stack file's.
     environment: COMMAND_FLAGS.environment?.includes(args.command)
       ? releaseEnvironment(args, (line) => log.info(line))
       : args.environment,

@@ -1,5 +1,6 @@
 // Human-readable output of `neonhub-db revert`: what it would undo (without --confirm) and what it undid.
 import type { CorrectedDown, RevertPlan, RevertResult } from "../core";
+import { renderSafety } from "./render-safety";
 import {
   displayChecksum,
   displayChecksumPair,
@@ -30,6 +31,7 @@ export function renderRevertPlan(plan: RevertPlan): string {
       );
     for (const drop of m.drops) lines.push(`        ${drop}`);
   }
+  lines.push(...renderSafety(plan.safety));
   for (const p of plan.problems) lines.push(`  problem: ${ledgerProblemText(p)}`, `    fix: ${p.fix}`);
   for (const p of driftPlanProblems(plan.drift)) lines.push(`  problem: ${p.message}`, `    fix: ${p.fix}`);
   for (const d of plan.drift.filter((d) => d.handling !== "refuse"))

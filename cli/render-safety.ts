@@ -19,7 +19,8 @@ export function renderSafety(report: SafetyReport): string[] {
     else lines.push(`      lock: ${f.lock}`, `      safer: ${f.saferForm}`);
   }
   if (report.errors > 0) {
-    lines.push(`    An error blocks this ${report.environment} release. ${safetyErrorsFix(report.findings)}`);
+    const run = report.runs === "up" ? "release" : "revert";
+    lines.push(`    An error blocks this ${report.environment} ${run}. ${safetyErrorsFix(report.findings)}`);
   }
   return lines;
 }

@@ -31,7 +31,8 @@ import {
   type DriftBeforeRelease,
 } from "./drift-before-release";
 import { readsBeforeFirstWrite } from "./reads-before-first-write";
-import { ledgerPlanProblems } from "./plan-problems";
+import { lintMigrations, logSafetyWarnings, type SafetyReport } from "./lint";
+import { ledgerPlanProblems, refuseSafetyErrors } from "./plan-problems";
 import { runRevert } from "./migrations/revert";
 import { type ReleaseOptions } from "./release";
 import type { MigrationResult } from "./results";
@@ -79,11 +80,28 @@ export interface RevertPlan {
    * when there is something to revert, else empty.
    */
   drift: DriftBeforeRelease[];
+  /** The safety lint of the Down sections to revert, as revert --confirm lints them before its first write. */
+  safety: SafetyReport;
 }
 
-/** Whether revert --confirm would refuse what the plan shows: a ledger problem or drift it does not take over. */
+/**
+ * Whether revert --confirm would refuse what the plan shows: a ledger problem, drift it does not take over, or
+ * an error of the safety lint.
+ */
 export function revertPlanBlocked(plan: RevertPlan): boolean {
-  return plan.problems.length > 0 || driftPlanProblems(plan.drift).length > 0;
+  return plan.problems.length > 0 || driftPlanProblems(plan.drift).length > 0 || plan.safety.errors > 0;
+}
+
+/**
+ * The safety lint of the Down sections a revert runs, newest first, as apply lints its Up sections: the same
+ * rules, environment and exemptions (core/lint/). Read-only.
+ */
+function lintDownSections(
+  client: ClientBase,
+  newestFirst: readonly MigrationFile[],
+  options: ReleaseOptions,
+): Promise<SafetyReport> {
+  return lintMigrations(client, newestFirst, { environment: options.environment, runs: "down" });
 }
 
 export interface RevertResult {
@@ -208,7 +226,7 @@ export async function planRevertWith(
   return readsBeforeFirstWrite(client, options, "revert", async () => {
     const ledger = await readLedger(client);
     const upChecksums = ledger.length > 0 ? await readUpChecksums(client) : new Map();
-    const { items, problems } = planRevertFrom({
+    const { items, problems, newestFirst } = planRevertFrom({
       files,
       folder: migrationsFolder(options),
       ledger,
@@ -226,6 +244,7 @@ export async function planRevertWith(
       problems,
       lastMigrationAfter: ledger.at(-1 - items.length)?.name ?? null,
       drift,
+      safety: await lintDownSections(client, newestFirst, options),
     };
   });
 }
@@ -292,6 +311,11 @@ export async function revertWith(
             { problems: ledgerPlanProblems(problems) },
           );
         }
+        // The Down sections it runs, linted as apply lints its Up sections: their errors are refused before the
+        // first write (not even the Up sections' checksums), their warnings said as apply says its own.
+        const safety = await lintDownSections(client, newestFirst, options);
+        refuseSafetyErrors(safety);
+        logSafetyWarnings(safety, log);
         // The snapshot recorded after the Down sections is the live catalog's: a change made by hand since
         // the last release would become what the release created. Refused before the first write, as apply
         // does (core/drift-before-release.ts). Dropping the bookkeeping records no snapshot.

@@ -208,7 +208,7 @@ describe("flags of another command", () => {
     );
     // The release's settings and lock flags, on a command that would ignore them.
     expect(refusal(["status", "--environment", "production"]).message).toBe(
-      "--environment goes with plan or apply, not status.",
+      "--environment goes with plan, apply or revert, not status.",
     );
     expect(refusal(["verify", "--set", "vectorIndexes.method=hnsw"]).message).toBe(
       "--set goes with plan, apply or health, not verify.",
@@ -236,9 +236,8 @@ describe("flags of another command", () => {
     expect(refusal(["health", "--migrations-dir", "m"]).message).toBe(
       "--migrations-dir goes with plan, apply, status, verify, baseline, adopt or revert, not health.",
     );
-    expect(refusal(["revert", "--to", "x", "--environment", "production"]).message).toBe(
-      "--environment goes with plan or apply, not revert.",
-    );
+    // revert lints the Down sections it runs by environment, as apply its Up sections.
+    expect(parseArgs(["revert", "--to", "x", "--environment", "production"]).environment).toBe("production");
     expect(refusal(["status", "--lock-retries", "1"]).message).toBe(
       "--lock-retries goes with plan, apply or revert, not status.",
     );

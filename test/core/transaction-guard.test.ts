@@ -1,14 +1,15 @@
 // The runner's transaction guard, on real PostgreSQL: a section that ends the transaction the engine runs its
 // migration in (a COMMIT, a ROLLBACK, or what the lint cannot read) fails the migration before its ledger row,
 // says that what ran before may be committed, and how to check. apply lints such a section first
-// (test/lint/transaction-control.test.ts): these run the runner itself, as the lint does not, and revert's
-// corrected Down section, which revert does not lint. (The runner is not the engine's API: imported where it
+// (test/lint/transaction-control.test.ts), and revert the Down sections it runs (test/lint/down-sections.test.ts):
+// these run the runner itself, as the lint does not. (The runner is not the engine's API: imported where it
 // lives, as transaction-messages.test.ts does.)
 import { rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { ReleaseError, applyRelease, readMigrationFiles, silentLogger, withReleaseSession } from "../../core";
 import { runPendingMigrations } from "../../core/migrations/run";
+import { runRevert } from "../../core/migrations/revert";
 import { useTestDatabase, withClient, columnsOf } from "../support/database";
 import { fixtureMigrationsCopy, writeMigration } from "../support/fixtures";
 
@@ -122,13 +123,22 @@ describe("the runner's transaction guard", () => {
   });
 
   it("stops a corrected Down section that commits before its ledger row is deleted", async () => {
-    // FILE is applied (the test before); its Down section corrected with a COMMIT, which revert does not lint.
+    // FILE is applied (the test before); its Down section corrected with a COMMIT. revert lints it first and
+    // refuses it, nothing reverted; the runner, run on its own, stops it too.
     writeFileSync(
       path.join(dir, `${FILE}.sql`),
       `-- Up Migration\nALTER TABLE "Widget" ADD COLUMN "ok" text;\n\n-- Down Migration\nALTER TABLE "Widget" DROP COLUMN "ok";\nCOMMIT;\nSELECT 1;\n`,
     );
-    const error = await withReleaseSession({ databaseUrl: db.current.url, migrationsDir: dir }, "test", (s) =>
-      s.revert({ to: "20250101000300_gadgets", correctedDown: [FILE] }),
+    const refused = await withReleaseSession(
+      { databaseUrl: db.current.url, migrationsDir: dir },
+      "test",
+      (s) => s.revert({ to: "20250101000300_gadgets", correctedDown: [FILE] }),
+    ).catch((e: unknown) => e);
+    expect((refused as ReleaseError).code).toBe("unsafe-migration");
+    expect(await columns(db.current.url)).toEqual(["id", "name", "color", "ok"]);
+    const newestFirst = readMigrationFiles(dir).filter((f) => f.name === FILE);
+    const error = await withClient(db.current.url, (c) =>
+      runRevert(c, { dir, newestFirst, log: silentLogger }),
     ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ReleaseError);
     const { code, message, fix } = error as ReleaseError;

@@ -1,11 +1,11 @@
 // A pending migration's Down section is linted too: revert runs it on a table with data. A statement it cannot
-// run is an error (revert would stop at it), what it would block is a warning in every environment (apply
-// never runs it), and what it destroys is left to revert's preview. Each finding says it is in the Down
-// section.
+// run is an error (revert would stop at it), what it would block is a warning in every environment for plan
+// (apply never runs it) and an error in production for revert, which runs it, and what it destroys is left to
+// revert's preview. Each finding says it is in the Down section.
 import { describe, expect, it } from "vitest";
 import { type SafetyReport } from "../../core";
 import { runCli } from "../support/cli";
-import { useTestDatabase, withClient } from "../support/database";
+import { columnsOf, useTestDatabase, withClient } from "../support/database";
 import { fixtureMigrationsCopy, writeMigration } from "../support/fixtures";
 
 const UP = 'ALTER TABLE "Widget" ADD COLUMN note text;';
@@ -138,5 +138,106 @@ describe("apply", () => {
       ),
     ]);
     expect(apply.stderr).not.toContain("Down section");
+  });
+});
+
+// revert runs the Down sections of the migrations it undoes: it lints them as apply lints its Up sections, with
+// the same environment and exemptions, before its first write.
+describe("revert", () => {
+  const db = useTestDatabase("lintrevert");
+  const dir = fixtureMigrationsCopy();
+  const env = () => ({ DATABASE_URL: db.current.url });
+  const KEEP = "20250101000300_gadgets";
+  const BLOCKING_DOWN = [
+    'ALTER TABLE "Widget" DROP COLUMN note;',
+    'CREATE INDEX widget_name ON "Widget" (name);',
+  ];
+  const revert = (...args: string[]) =>
+    runCli(["revert", "--to", KEEP, "--json", "--migrations-dir", dir, ...args], env());
+  const applied = () =>
+    withClient(db.current.url, async (c) =>
+      (await c.query<{ name: string }>("SELECT name FROM neonhub_release.migrations ORDER BY id")).rows.map(
+        (r) => r.name,
+      ),
+    );
+  const applyWithRows = async (down: string[]) => {
+    writeMigration(dir, FILE, UP, down.join("\n"));
+    const apply = await runCli(["apply", "--migrations-dir", dir], env());
+    expect(apply.code).toBe(0);
+    await withClient(db.current.url, (c) =>
+      c.query(
+        `INSERT INTO "Widget" (id, name) SELECT 'w' || g, 'w' || g FROM generate_series(1, 50) g ON CONFLICT DO NOTHING`,
+      ),
+    );
+  };
+
+  it("shows what a Down section it runs would block, in its preview and as a warning", async () => {
+    await applyWithRows(BLOCKING_DOWN);
+    const preview = await revert();
+    expect(preview.code).toBe(2);
+    const { plan } = JSON.parse(preview.stdout) as { plan: { safety: SafetyReport } };
+    expect(plan.safety.findings.map((f) => [f.level, f.line, f.section, f.rule])).toEqual([
+      ["warning", 6, "down", "require-concurrent-index-creation"],
+    ]);
+    const text = await runCli(["revert", "--to", KEEP, "--migrations-dir", dir], env());
+    expect(text.stdout).toContain(
+      `warning: ${FILE}:6 (Down section, run by revert) require-concurrent-index-creation on "Widget"`,
+    );
+    const run = await revert("--confirm");
+    expect(run.code).toBe(0);
+    const { warnings } = JSON.parse(run.stdout) as { warnings: string[] };
+    expect(warnings).toContainEqual(
+      expect.stringContaining(
+        `safety lint: ${FILE}:6 (Down section, run by revert) require-concurrent-index-creation on "Widget"`,
+      ),
+    );
+    expect(await applied()).not.toContain(FILE.replace(/\.sql$/, ""));
+  });
+
+  it("refuses it in production before its first write, and takes an exemption as apply does", async () => {
+    await withClient(db.current.url, (c) => c.query("DROP INDEX IF EXISTS widget_name"));
+    await applyWithRows(BLOCKING_DOWN);
+    const before = await applied();
+    const preview = await revert("--environment", "production");
+    expect(preview.code).toBe(1);
+    const { plan } = JSON.parse(preview.stdout) as { plan: { safety: SafetyReport } };
+    expect(plan.safety.findings.map((f) => [f.level, f.section, f.rule])).toEqual([
+      ["error", "down", "require-concurrent-index-creation"],
+    ]);
+    const refused = await revert("--environment", "production", "--confirm");
+    expect(refused.code).toBe(1);
+    const { error } = JSON.parse(refused.stdout) as { error: { code: string; message: string } };
+    expect(error.code).toBe("unsafe-migration");
+    expect(error.message).toContain("nothing was reverted");
+    expect(await applied()).toEqual(before);
+    expect(await columnsOf(db.current.url, '"Widget"')).toContain("note");
+    // An exemption comment changes no checksum: the applied file takes one without --corrected-down.
+    writeMigration(
+      dir,
+      FILE,
+      UP,
+      [
+        BLOCKING_DOWN[0],
+        "-- neonhub-db:allow require-concurrent-index-creation because Widget holds 50 rows",
+        BLOCKING_DOWN[1],
+      ].join("\n"),
+    );
+    const exempted = await revert("--environment", "production", "--confirm");
+    expect(exempted.code).toBe(0);
+    expect(await applied()).not.toContain(FILE.replace(/\.sql$/, ""));
+  });
+
+  it("refuses a corrected Down section that would end its transaction, before the first write", async () => {
+    await withClient(db.current.url, (c) => c.query("DROP INDEX IF EXISTS widget_name"));
+    await applyWithRows(['ALTER TABLE "Widget" DROP COLUMN note;']);
+    const before = await applied();
+    writeMigration(dir, FILE, UP, 'ALTER TABLE "Widget" DROP COLUMN note;\nCOMMIT;');
+    const refused = await revert("--corrected-down", FILE.replace(/\.sql$/, ""), "--confirm");
+    expect(refused.code).toBe(1);
+    const { error } = JSON.parse(refused.stdout) as { error: { code: string; message: string } };
+    expect(error.code).toBe("unsafe-migration");
+    expect(error.message).toContain("transaction-control");
+    expect(await applied()).toEqual(before);
+    expect(await columnsOf(db.current.url, '"Widget"')).toContain("note");
   });
 });
