@@ -37,6 +37,12 @@ export interface EmbeddingLook {
   what: string;
   /** The rows of `table` it finds, by id: a query whose first column is the id, which a note gives to run. */
   rowsSql(table: EmbeddedTable): string;
+  /** What the rows found in `table` are and what to do about them; `one`: a single row. */
+  found(
+    table: EmbeddedTable,
+    reading: EmbeddingRowsHealth,
+    one: boolean,
+  ): { problem: string; action: string };
 }
 
 /**
@@ -101,11 +107,29 @@ async function lookIn(
   }
 }
 
+/** An action per table with such rows (their count, the first ids, the fix); a note per look not finished. */
+export function embeddingLookFindings(
+  look: EmbeddingLook,
+  readings: readonly EmbeddingRowsHealth[],
+  timeoutMs: number,
+  tables: readonly EmbeddedTable[],
+): HealthFinding[] {
+  return readings.flatMap((reading): HealthFinding[] => {
+    const table = tables.find((t) => t.table === reading.table)!;
+    const note = unfinishedLookFinding(reading, look, table, timeoutMs);
+    if (note) return [note];
+    if (!reading.rows) return [];
+    return [
+      { severity: "action", subject: reading.table, ...look.found(table, reading, reading.rows === 1) },
+    ];
+  });
+}
+
 /**
  * The note of a look that did not finish (hidden rows, a lock, its timeout), with the query to run instead;
  * undefined for a look that did (its finding is the look's own).
  */
-export function unfinishedLookFinding(
+function unfinishedLookFinding(
   reading: EmbeddingRowsHealth,
   look: EmbeddingLook,
   table: EmbeddedTable,

@@ -14,7 +14,7 @@ import {
   GUARDED_TABLES,
   listedIds,
   readEmbeddingLook,
-  unfinishedLookFinding,
+  embeddingLookFindings,
   type EmbeddedTable,
   type EmbeddingLook,
 } from "./embedding-looks";
@@ -23,6 +23,13 @@ import type { EmbeddingRowsHealth, HealthFinding } from "./report";
 const WRONG_DIMENSION_LOOK: EmbeddingLook = {
   what: "embeddings of another dimension than their embedding space",
   rowsSql: (table) => wrongDimensionRowsSql(table),
+  found: (table, reading, one) => ({
+    problem:
+      `${rowsText(reading.rows!)} whose embedding has another number of dimensions than ${one ? "its" : "their"} ` +
+      `embedding space (${listedIds(reading)}): ${WRONG_DIMENSION_CAUSE}; apply's calibration of the space's ` +
+      `dimension, and a search that reads ${one ? "it" : "them"}, fail on pgvector's "different vector dimensions"`,
+    action: `list ${one ? "it" : "them"} with: ${wrongDimensionRowsSql(table)}; ${wrongDimensionCorrection(table)}`,
+  }),
 };
 
 /** Looks in each table that exists, within `timeoutMs` each, inside the caller's transaction. */
@@ -40,22 +47,5 @@ export function wrongDimensionFindings(
   timeoutMs: number,
   tables: readonly EmbeddedTable[] = GUARDED_TABLES,
 ): HealthFinding[] {
-  return readings.flatMap((reading): HealthFinding[] => {
-    const table = tables.find((t) => t.table === reading.table)!;
-    const note = unfinishedLookFinding(reading, WRONG_DIMENSION_LOOK, table, timeoutMs);
-    if (note) return [note];
-    if (!reading.rows) return [];
-    const one = reading.rows === 1;
-    return [
-      {
-        severity: "action",
-        subject: reading.table,
-        problem:
-          `${rowsText(reading.rows)} whose embedding has another number of dimensions than ${one ? "its" : "their"} ` +
-          `embedding space (${listedIds(reading)}): ${WRONG_DIMENSION_CAUSE}; apply's calibration of the space's ` +
-          `dimension, and a search that reads ${one ? "it" : "them"}, fail on pgvector's "different vector dimensions"`,
-        action: `list ${one ? "it" : "them"} with: ${wrongDimensionRowsSql(table)}; ${wrongDimensionCorrection(table)}`,
-      },
-    ];
-  });
+  return embeddingLookFindings(WRONG_DIMENSION_LOOK, readings, timeoutMs, tables);
 }

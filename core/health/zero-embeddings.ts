@@ -12,7 +12,7 @@ import {
   GUARDED_TABLES,
   listedIds,
   readEmbeddingLook,
-  unfinishedLookFinding,
+  embeddingLookFindings,
   type EmbeddedTable,
   type EmbeddingLook,
 } from "./embedding-looks";
@@ -29,7 +29,24 @@ export function zeroEmbeddingRowsSql(table: EmbeddedTable): string {
   return `SELECT ${quoteIdent(table.idColumn)} FROM ${quoteIdent(table.table)} WHERE ${zeroEmbeddingWhere(table)} ORDER BY 1`;
 }
 
-const ZERO_LOOK: EmbeddingLook = { what: "zero-vector embeddings", rowsSql: zeroEmbeddingRowsSql };
+const ZERO_LOOK: EmbeddingLook = {
+  what: "zero-vector embeddings",
+  rowsSql: zeroEmbeddingRowsSql,
+  found: (table, reading, one) => {
+    const name = quoteIdent(table.table);
+    const where = zeroEmbeddingWhere(table);
+    return {
+      problem:
+        `${rowsText(reading.rows!)} whose embedding is the zero vector (${listedIds(reading)}): ` +
+        `stored before migration 20261205060100 refused it; its cosine distance to anything is undefined, so no ` +
+        `similarity search ranks ${one ? "it" : "them"}, while ${one ? "it looks" : "they look"} embedded`,
+      action:
+        `set the embedding to NULL so that the app embeds ${one ? "it" : "them"} again: ` +
+        `UPDATE ${name} SET ${quoteIdent(table.column)} = NULL WHERE ${where}; or delete ${one ? "it" : "them"}: ` +
+        `DELETE FROM ${name} WHERE ${where}`,
+    };
+  },
+};
 
 /** Looks in each table that exists, within `timeoutMs` each, inside the caller's transaction. */
 export function readZeroEmbeddings(
@@ -46,27 +63,5 @@ export function zeroEmbeddingFindings(
   timeoutMs: number,
   tables: readonly EmbeddedTable[] = GUARDED_TABLES,
 ): HealthFinding[] {
-  return readings.flatMap((reading): HealthFinding[] => {
-    const table = tables.find((t) => t.table === reading.table)!;
-    const note = unfinishedLookFinding(reading, ZERO_LOOK, table, timeoutMs);
-    if (note) return [note];
-    if (!reading.rows) return [];
-    const name = quoteIdent(table.table);
-    const where = zeroEmbeddingWhere(table);
-    const one = reading.rows === 1;
-    return [
-      {
-        severity: "action",
-        subject: reading.table,
-        problem:
-          `${rowsText(reading.rows)} whose embedding is the zero vector (${listedIds(reading)}): ` +
-          `stored before migration 20261205060100 refused it; its cosine distance to anything is undefined, so no ` +
-          `similarity search ranks ${one ? "it" : "them"}, while ${one ? "it looks" : "they look"} embedded`,
-        action:
-          `set the embedding to NULL so that the app embeds ${one ? "it" : "them"} again: ` +
-          `UPDATE ${name} SET ${quoteIdent(table.column)} = NULL WHERE ${where}; or delete ${one ? "it" : "them"}: ` +
-          `DELETE FROM ${name} WHERE ${where}`,
-      },
-    ];
-  });
+  return embeddingLookFindings(ZERO_LOOK, readings, timeoutMs, tables);
 }
