@@ -246,8 +246,11 @@ function formatValue(name: SettingName, settings: PostgresSettings): string {
 }
 
 /** Setting name to value with units, in a stable order: for ALTER SYSTEM, reports and stack outputs. */
-export function toSettingsMap(settings: PostgresSettings): Record<string, string> {
-  return Object.fromEntries(SETTING_NAMES.map((name) => [name, formatValue(name, settings)]));
+export function toSettingsMap(
+  settings: PostgresSettings,
+  names: readonly SettingName[] = SETTING_NAMES,
+): Record<string, string> {
+  return Object.fromEntries(names.map((name) => [name, formatValue(name, settings)]));
 }
 
 /** `postgres -c name=value` arguments for a container command. */
@@ -273,19 +276,27 @@ export interface RdsParameter {
   applyMethod: "immediate" | "pending-reboot";
 }
 
+/** The settings an engine's parameter group sets; the engine keeps its own value of the others. */
+function parameterGroupSettings(engine: RdsEngine): SettingName[] {
+  return SETTING_NAMES.filter((name) => (engine === "postgres" ? SPECS[name].rds : SPECS[name].aurora));
+}
+
+/** toSettingsMap of what the engine's parameter group applies: what the server runs with. */
+export function toRdsSettingsMap(settings: PostgresSettings, engine: RdsEngine): Record<string, string> {
+  return toSettingsMap(settings, parameterGroupSettings(engine));
+}
+
 /** Parameter group entries for RDS for PostgreSQL or an Aurora PostgreSQL cluster. */
 export function toRdsParameters(settings: PostgresSettings, engine: RdsEngine): RdsParameter[] {
-  return SETTING_NAMES.filter((name) => (engine === "postgres" ? SPECS[name].rds : SPECS[name].aurora)).map(
-    (name) => {
-      const spec = SPECS[name];
-      const raw = settings[name];
-      const value =
-        spec.rdsUnitKb !== undefined && typeof raw === "number"
-          ? String(Math.floor(raw / spec.rdsUnitKb))
-          : String(raw);
-      return { name, value, applyMethod: spec.restart ? "pending-reboot" : "immediate" };
-    },
-  );
+  return parameterGroupSettings(engine).map((name) => {
+    const spec = SPECS[name];
+    const raw = settings[name];
+    const value =
+      spec.rdsUnitKb !== undefined && typeof raw === "number"
+        ? String(Math.floor(raw / spec.rdsUnitKb))
+        : String(raw);
+    return { name, value, applyMethod: spec.restart ? "pending-reboot" : "immediate" };
+  });
 }
 
 /**

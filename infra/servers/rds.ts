@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { DatabaseAlarmsArgs, MonitoredInstance } from "../alarms";
 import { RdsServerConfig } from "../config";
-import { PostgresSettings, RdsParameter, toRdsParameters, toSettingsMap } from "../tuning";
+import { PostgresSettings, RdsParameter, toRdsParameters, toRdsSettingsMap } from "../tuning";
 import { RdsNetwork } from "./network";
 import { DatabaseServer, ServerConnection } from "./types";
 
@@ -131,7 +131,10 @@ export class RdsServer extends pulumi.ComponentResource implements DatabaseServe
         superuser: false,
       },
     };
-    this.settings = pulumi.output(toSettingsMap(settings));
+    // What the parameter group applies: the settings the engine keeps its own value of are not the server's.
+    this.settings = pulumi.output(
+      toRdsSettingsMap(settings, config.kind === "aurora" ? "aurora-postgresql" : "postgres"),
+    );
     this.monitoring = {
       engine: config.kind,
       identifier,

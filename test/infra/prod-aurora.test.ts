@@ -1,4 +1,5 @@
 // The prod stack switched to Aurora PostgreSQL with readers, in an existing VPC, reached through a tunnel.
+import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
   expectAccessLayer,
@@ -11,6 +12,7 @@ import {
   MockWorld,
   RecordedResource,
   installMocks,
+  promiseOf,
   runProgram,
   stackConfig,
 } from "./harness";
@@ -103,6 +105,16 @@ describe("prod stack on Aurora", () => {
     expect(names).toContain("work_mem");
     expect(names).not.toContain("shared_buffers");
     expect(names).not.toContain("max_wal_size");
+  });
+
+  it("exports as serverSettings the settings its parameter group applies, and no other", async () => {
+    const group = world.one("aws:rds/clusterParameterGroup:ClusterParameterGroup");
+    const applied = (group.inputs.parameters as { name: string }[]).map((p) => p.name);
+    const exported = Object.keys(
+      await promiseOf(program.serverSettings as pulumi.Output<Record<string, string>>),
+    );
+    expect(exported).toContain("work_mem");
+    expect(exported.filter((name) => !applied.includes(name))).toEqual([]);
   });
 
   it("reaches the cluster through the tunnel while apps get the cluster endpoints", async () => {

@@ -113,6 +113,16 @@ describe("prod stack: RDS instance", () => {
     expect(instance.inputs.iamDatabaseAuthenticationEnabled).toBe(false);
   });
 
+  it("exports as serverSettings the settings its parameter group applies, and no other", async () => {
+    const group = world.one("aws:rds/parameterGroup:ParameterGroup");
+    const applied = (group.inputs.parameters as { name: string }[]).map((p) => p.name);
+    const exported = Object.keys(
+      await promiseOf(program.serverSettings as pulumi.Output<Record<string, string>>),
+    );
+    expect(exported).toContain("shared_buffers");
+    expect(exported.filter((name) => !applied.includes(name))).toEqual([]);
+  });
+
   it("uses a tuned postgres16 parameter group that requires TLS", () => {
     const group = world.one("aws:rds/parameterGroup:ParameterGroup");
     expect(group.inputs.family).toBe("postgres16");
