@@ -91,6 +91,54 @@ export const OPTIONAL_KEYS = [
 
 export const KNOWN_KEYS: readonly string[] = [...Object.keys(DEFAULTS), ...OPTIONAL_KEYS];
 
+const RDS_OR_AURORA: readonly ServerKind[] = ["rds", "aurora"];
+
+/** The server kinds that read a key; a key not listed here is read by every kind. */
+export const SERVER_KEYS: Readonly<Record<string, readonly ServerKind[]>> = {
+  adminUrl: ["existing"],
+  adminSuperuser: ["existing"],
+  dockerImage: ["docker"],
+  dockerPort: ["docker"],
+  // An Aurora cluster volume grows by itself: no allocated storage.
+  allocatedStorageGb: ["rds"],
+  maxAllocatedStorageGb: ["rds"],
+  auroraReaders: ["aurora"],
+  alarmReplicaLagMs: ["aurora"],
+  ...Object.fromEntries(
+    [
+      "instanceClass",
+      "engineVersion",
+      "multiAz",
+      "backupRetentionDays",
+      "deletionProtection",
+      "iamAuth",
+      "performanceInsightsRetentionDays",
+      "kmsKeyArn",
+      "vpcId",
+      "subnetIds",
+      "vpcCidr",
+      "availabilityZoneCount",
+      "allowedCidrs",
+      "allowedSecurityGroupIds",
+      "adminTunnel",
+      "masterUsername",
+      "alarmCpuPercent",
+      "alarmFreeableMemoryPercent",
+      "alarmFreeStorageGb",
+      "alarmReadLatencyMs",
+      "alarmWriteLatencyMs",
+      "alarmConnectionsPercent",
+      "alarmEvaluationMinutes",
+    ].map((key) => [key, RDS_OR_AURORA]),
+  ),
+};
+
+/**
+ * Databases every server has: the maintenance database the access layer connects to and the templates. A
+ * stack that named one would fail to create it, or with keepData false drop it on destroy.
+ */
+const SERVER_DATABASES = ["postgres", "template0", "template1"];
+
 /** The four roles of the access layer. */
 export interface RoleNames {
   /** NOLOGIN role that owns the database and every schema object. */
@@ -252,20 +300,17 @@ export function parseStackConfig(raw: RawStackConfig): StackConfig {
   const problems = new Problems();
   const get = (key: string): string | undefined => raw.values[key];
   checkUnknownKeys(Object.keys(raw.values), problems);
+  checkPlainTextSecrets(get, raw.isSecret, problems);
 
+  // Unset when invalid: what the server reads then depends on the kind the user meant, so nothing of it is
+  // checked against a guess.
   const kind = problems.take(
     () => v.parseChoice("server", get("server"), SERVER_KINDS, DEFAULTS.server),
-    DEFAULTS.server,
+    undefined,
   );
-  const database = problems.take(
-    () => v.parseIdentifier("database", get("database"), DEFAULTS.database),
-    DEFAULTS.database,
-  );
-  // 40 characters leave room for the longest suffix ("_readonly") under PostgreSQL's 63-byte names.
-  const prefix = problems.take(
-    () => v.parseIdentifier("rolePrefix", get("rolePrefix"), DEFAULTS.rolePrefix, 40),
-    DEFAULTS.rolePrefix,
-  );
+  const database = problems.take(() => parseDatabase(get("database")), DEFAULTS.database);
+  const prefix = problems.take(() => parseRolePrefix(get("rolePrefix")), DEFAULTS.rolePrefix);
+  const roles = roleNames(prefix);
   const workload = problems.take(
     () => v.parseChoice("workload", get("workload"), WORKLOADS, DEFAULTS.workload),
     DEFAULTS.workload,
@@ -285,13 +330,18 @@ export function parseStackConfig(raw: RawStackConfig): StackConfig {
     DEFAULTS.keepData,
   );
 
-  const server = parseServer(kind, get, raw.isSecret, problems);
+  let server: ServerConfig | undefined;
+  if (kind !== undefined) {
+    checkServerKeys(kind, raw.values, problems);
+    server = parseServer(kind, get, problems);
+    if (server) checkServerAgainstNames(server, database, roles, problems);
+  }
   const release = parseRelease(get, problems);
   if (problems.list.length > 0) throw new InvalidConfigError(problems.list);
   return {
     stack: raw.stack,
     database,
-    roles: roleNames(prefix),
+    roles,
     workload,
     maxConnections,
     keepData,
@@ -299,6 +349,60 @@ export function parseStackConfig(raw: RawStackConfig): StackConfig {
     server: server as ServerConfig,
     release,
   };
+}
+
+function parseDatabase(raw: string | undefined): string {
+  const database = v.parseIdentifier("database", raw, DEFAULTS.database);
+  if (SERVER_DATABASES.includes(database)) {
+    throw new v.ConfigValueError(
+      v.fullKey("database"),
+      `${JSON.stringify(database)} is the server's own database (${SERVER_DATABASES.join(", ")} are): name the application's own`,
+      `pulumi config set ${v.fullKey("database")} ${DEFAULTS.database}`,
+    );
+  }
+  return database;
+}
+
+// 40 characters leave room for the longest suffix ("_readonly") under PostgreSQL's 63-byte names.
+function parseRolePrefix(raw: string | undefined): string {
+  const prefix = v.parseIdentifier("rolePrefix", raw, DEFAULTS.rolePrefix, 40);
+  const reserved = Object.values(roleNames(prefix)).filter((role) => role.startsWith("pg_"));
+  if (reserved.length > 0) {
+    throw new v.ConfigValueError(
+      v.fullKey("rolePrefix"),
+      `${JSON.stringify(prefix)} makes role names such as ${reserved[0]} that start with "pg_", which PostgreSQL reserves`,
+      `pulumi config set ${v.fullKey("rolePrefix")} ${DEFAULTS.rolePrefix}`,
+    );
+  }
+  return prefix;
+}
+
+/** The server's own names must not be the access layer's: the master user would be one of its roles. */
+function checkServerAgainstNames(
+  server: ServerConfig,
+  database: string,
+  roles: RoleNames,
+  problems: Problems,
+): void {
+  if (server.kind === "rds" || server.kind === "aurora") {
+    const role = (Object.keys(roles) as (keyof RoleNames)[]).find(
+      (name) => roles[name] === server.masterUsername,
+    );
+    if (role) {
+      problems.add(
+        "masterUsername",
+        `${JSON.stringify(server.masterUsername)} is the access layer's ${role} role: the master user must be a role of its own`,
+        `pulumi config set ${v.fullKey("masterUsername")} ${DEFAULTS.masterUsername}`,
+      );
+    }
+  }
+  if (server.kind === "existing" && server.admin.database === database) {
+    problems.add(
+      "database",
+      `${JSON.stringify(database)} is the database adminUrl connects to: the stack creates (and may drop) its own, so name another one`,
+      `pulumi config set ${v.fullKey("database")} ${DEFAULTS.database}`,
+    );
+  }
 }
 
 /**
@@ -450,15 +554,10 @@ export function roleNames(prefix: string): RoleNames {
 
 type Get = (key: string) => string | undefined;
 
-function parseServer(
-  kind: ServerKind,
-  get: Get,
-  isSecret: RawStackConfig["isSecret"],
-  problems: Problems,
-): ServerConfig | undefined {
+function parseServer(kind: ServerKind, get: Get, problems: Problems): ServerConfig | undefined {
   switch (kind) {
     case "existing":
-      return parseExistingServer(get, isSecret, problems);
+      return parseExistingServer(get, problems);
     case "docker":
       return parseDockerServer(get, problems);
     case "rds":
@@ -490,19 +589,8 @@ function parseHardware(get: Get, problems: Problems, fallback: Hardware): Hardwa
   };
 }
 
-function parseExistingServer(
-  get: Get,
-  isSecret: RawStackConfig["isSecret"],
-  problems: Problems,
-): ExistingServerConfig | undefined {
+function parseExistingServer(get: Get, problems: Problems): ExistingServerConfig | undefined {
   const admin = problems.take(() => v.parseAdminUrl("adminUrl", get("adminUrl")), undefined);
-  if (admin && isSecret?.("adminUrl") === false) {
-    problems.add(
-      "adminUrl",
-      "holds a password but is stored in plain text; set it with --secret so the stack file keeps it encrypted",
-      "pulumi config set --secret neonhub-db:adminUrl 'postgresql://postgres:<password>@127.0.0.1:54329/postgres'",
-    );
-  }
   const adminSuperuser = problems.take(
     () => v.parseBoolean("adminSuperuser", get("adminSuperuser"), DEFAULTS.adminSuperuser),
     DEFAULTS.adminSuperuser,
@@ -707,6 +795,44 @@ function parseRdsNetwork(get: Get, problems: Problems): RdsNetworkConfig {
       DEFAULTS.availabilityZoneCount,
     ),
   };
+}
+
+/** adminUrl holds a password: in plain text, the stack file shows it, whichever server reads it (or none). */
+function checkPlainTextSecrets(get: Get, isSecret: RawStackConfig["isSecret"], problems: Problems): void {
+  const raw = get("adminUrl");
+  if (raw === undefined || raw.trim() === "" || isSecret?.("adminUrl") !== false) return;
+  problems.add(
+    "adminUrl",
+    "holds a password but is stored in plain text; set it with --secret so the stack file keeps it encrypted",
+    "pulumi config set --secret neonhub-db:adminUrl 'postgresql://postgres:<password>@127.0.0.1:54329/postgres'",
+  );
+}
+
+/**
+ * Whether the stack itself gives a key. Pulumi.yaml's defaults reach the program like the stack file's values,
+ * on every stack: a value equal to its default cannot be told from the default, and means the same.
+ */
+function isGivenByStack(key: string, raw: string | undefined): boolean {
+  if (raw === undefined || raw.trim() === "") return false;
+  const fallback = (DEFAULTS as Record<string, unknown>)[key];
+  return fallback === undefined || raw.trim() !== String(fallback);
+}
+
+/** A key only other server kinds read would be ignored: the user believes it does something. */
+function checkServerKeys(
+  kind: ServerKind,
+  values: Record<string, string | undefined>,
+  problems: Problems,
+): void {
+  for (const [key, raw] of Object.entries(values)) {
+    const readers = SERVER_KEYS[key];
+    if (!readers || readers.includes(kind) || !isGivenByStack(key, raw)) continue;
+    problems.add(
+      key,
+      `is not used by server ${kind} (it is read by ${readers.join(", ")})`,
+      `pulumi config rm ${v.fullKey(key)}`,
+    );
+  }
 }
 
 /** The known key nearest `key`, case aside (a stack's keys are camelCase, typed in any case), if near enough. */

@@ -1,7 +1,7 @@
 // Validators for stack config values. Each takes the raw string Pulumi hands the program (undefined when the
 // key is unset) and returns a typed value or throws a ConfigValueError that names the key, what is wrong and
 // an example command that fixes it. Pure: tests call them directly.
-import { SSL_MODES, STACK_CONFIG_NAMESPACE, readConnectionUrl } from "../core";
+import { SSL_MODES, STACK_CONFIG_NAMESPACE, closestName, readConnectionUrl } from "../core";
 import { parseIpv4Cidr } from "./cidr";
 
 export const CONFIG_NAMESPACE = STACK_CONFIG_NAMESPACE;
@@ -60,7 +60,13 @@ export function parseChoice<T extends string>(
   if (!isSet(raw)) return fallback;
   const value = raw.trim();
   if (!(choices as readonly string[]).includes(value)) {
-    fail(key, `must be one of ${choices.join(", ")} (got ${quoted(value)})`, exampleSet(key, fallback));
+    // Case aside: "RDS" is rds mistyped, not a reason to suggest the fallback.
+    const near = closestName(value.toLowerCase(), choices);
+    fail(
+      key,
+      `must be one of ${choices.join(", ")} (got ${quoted(value)}${near ? `; did you mean ${near}?` : ""})`,
+      exampleSet(key, near ?? fallback),
+    );
   }
   return value as T;
 }

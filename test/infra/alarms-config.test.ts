@@ -39,8 +39,16 @@ const DEFAULT_THRESHOLDS: AlarmThresholds = {
 describe("alarm thresholds in the stack config", () => {
   it("default to the values of Pulumi.yaml and take the configured ones", () => {
     expect((parseStackConfig(raw(RDS)).server as RdsServerConfig).alarms).toEqual(DEFAULT_THRESHOLDS);
+    // Only Aurora has readers, so only Aurora reads alarmReplicaLagMs.
     const custom = parseStackConfig(
-      raw({ ...RDS, alarmCpuPercent: "95", alarmReplicaLagMs: "250", alarmEvaluationMinutes: "10" }),
+      raw({
+        ...RDS,
+        server: "aurora",
+        engineVersion: "16.6",
+        alarmCpuPercent: "95",
+        alarmReplicaLagMs: "250",
+        alarmEvaluationMinutes: "10",
+      }),
     );
     expect((custom.server as RdsServerConfig).alarms).toMatchObject({
       cpuPercent: 95,
@@ -73,17 +81,11 @@ describe("alarm thresholds in the stack config", () => {
         /neonhub-db:alarmFreeStorageGb: must be below allocatedStorageGb \(50\).*pulumi config set neonhub-db:alarmFreeStorageGb 5$/,
       ),
     ]);
-    // Aurora's threshold is about the instance's local disk, not allocated storage.
+    // Aurora's threshold is about the instance's local disk, not allocated storage (which Aurora has not).
     const aurora = parseStackConfig(
-      raw({
-        ...RDS,
-        server: "aurora",
-        engineVersion: "16.6",
-        allocatedStorageGb: "20",
-        alarmFreeStorageGb: "40",
-      }),
+      raw({ ...RDS, server: "aurora", engineVersion: "16.6", alarmFreeStorageGb: "150" }),
     );
-    expect((aurora.server as RdsServerConfig).alarms.freeStorageGb).toBe(40);
+    expect((aurora.server as RdsServerConfig).alarms.freeStorageGb).toBe(150);
   });
 
   it("reports a misspelt alarm key with the right name", () => {

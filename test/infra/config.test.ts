@@ -384,3 +384,128 @@ describe("Pulumi.yaml", () => {
     expect(parseStackConfig(rawConfig({ ...values, adminUrl: ADMIN_URL })).server.kind).toBe("existing");
   });
 });
+
+/** Values as loadConfig sees them: Pulumi.yaml's defaults on every stack, then the stack's own. */
+function withProjectDefaults(values: Record<string, string>): Record<string, string> {
+  const defaults = Object.fromEntries(Object.entries(DEFAULTS).map(([key, value]) => [key, String(value)]));
+  return { ...defaults, ...values };
+}
+
+describe("keys of another server kind", () => {
+  it("are reported with the kinds that read them, a project default aside", () => {
+    expect(
+      problemsOf(
+        rawConfig(
+          withProjectDefaults({
+            server: "docker",
+            allowedCidrs: '["10.0.0.0/16"]',
+            instanceClass: "db.m6g.large",
+            adminUrl: ADMIN_URL,
+          }),
+        ),
+      ),
+    ).toEqual(
+      expect.arrayContaining([
+        "neonhub-db:allowedCidrs: is not used by server docker (it is read by rds, aurora). Example: pulumi config rm neonhub-db:allowedCidrs",
+        "neonhub-db:instanceClass: is not used by server docker (it is read by rds, aurora). Example: pulumi config rm neonhub-db:instanceClass",
+        "neonhub-db:adminUrl: is not used by server docker (it is read by existing). Example: pulumi config rm neonhub-db:adminUrl",
+      ]),
+    );
+    expect(
+      problemsOf(
+        rawConfig(
+          withProjectDefaults({
+            adminUrl: ADMIN_URL,
+            dockerPort: "5433",
+            auroraReaders: "2",
+            backupRetentionDays: "30",
+          }),
+        ),
+      ),
+    ).toEqual([
+      expect.stringMatching(
+        /^neonhub-db:dockerPort: is not used by server existing \(it is read by docker\)/,
+      ),
+      expect.stringMatching(
+        /^neonhub-db:backupRetentionDays: is not used by server existing \(it is read by rds, aurora\)/,
+      ),
+      expect.stringMatching(
+        /^neonhub-db:auroraReaders: is not used by server existing \(it is read by aurora\)/,
+      ),
+    ]);
+  });
+
+  it("refuses adminUrl in plain text whatever the server", () => {
+    const problems = problemsOf(
+      rawConfig(
+        withProjectDefaults({
+          ...RDS_BASE,
+          dockerPort: "5433",
+          dockerImage: "pgvector/pgvector:0.8.0-pg16",
+          adminUrl: ADMIN_URL,
+        }),
+        [],
+      ),
+    );
+    expect(problems).toHaveLength(4);
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^neonhub-db:adminUrl: holds a password but is stored in plain text/),
+        expect.stringMatching(/^neonhub-db:dockerImage: is not used by server rds \(it is read by docker\)/),
+        expect.stringMatching(/^neonhub-db:dockerPort: is not used by server rds \(it is read by docker\)/),
+        expect.stringMatching(/^neonhub-db:adminUrl: is not used by server rds \(it is read by existing\)/),
+      ]),
+    );
+    expect(problems.join("\n")).not.toContain("LocalPw123");
+  });
+
+  it("accept every project default on every kind", () => {
+    expect(parseStackConfig(rawConfig(withProjectDefaults({ server: "docker" }))).server.kind).toBe("docker");
+    expect(parseStackConfig(rawConfig(withProjectDefaults(RDS_BASE))).server.kind).toBe("rds");
+    expect(
+      parseStackConfig(
+        rawConfig(withProjectDefaults({ ...RDS_BASE, server: "aurora", engineVersion: "16.6" })),
+      ).server.kind,
+    ).toBe("aurora");
+  });
+});
+
+describe("names the access layer or PostgreSQL reserves", () => {
+  it("refuses a role prefix whose role names would start with pg_", () => {
+    expect(problemsOf(rawConfig({ adminUrl: ADMIN_URL, rolePrefix: "pg" }))).toEqual([
+      expect.stringMatching(/^neonhub-db:rolePrefix: .*pg_owner.*"pg_", which PostgreSQL reserves/),
+    ]);
+  });
+
+  it("refuses a master user named as one of the access layer's roles", () => {
+    expect(problemsOf(rawConfig({ ...RDS_BASE, masterUsername: "neonhub_owner" }))).toEqual([
+      expect.stringMatching(/^neonhub-db:masterUsername: "neonhub_owner" is the access layer's owner role/),
+    ]);
+    expect(problemsOf(rawConfig({ ...RDS_BASE, rolePrefix: "acme", masterUsername: "acme_app" }))).toEqual([
+      expect.stringMatching(/^neonhub-db:masterUsername: "acme_app" is the access layer's app role/),
+    ]);
+  });
+
+  it("refuses the database adminUrl connects to", () => {
+    const adminUrl = "postgresql://postgres:LocalPw123@127.0.0.1:54329/neonhub";
+    expect(problemsOf(rawConfig({ adminUrl }))).toEqual([
+      expect.stringMatching(/^neonhub-db:database: "neonhub" is the database adminUrl connects to/),
+    ]);
+  });
+
+  it("refuses the server's own databases", () => {
+    for (const database of ["postgres", "template0", "template1"]) {
+      expect(problemsOf(rawConfig({ adminUrl: ADMIN_URL, database }))).toEqual([
+        expect.stringMatching(new RegExp(`^neonhub-db:database: "${database}" is the server's own database`)),
+      ]);
+    }
+  });
+});
+
+describe("server", () => {
+  it("suggests the nearest kind and adds no problem of a fallback", () => {
+    expect(problemsOf(rawConfig({ server: "RDS" }, []))).toEqual([
+      'neonhub-db:server: must be one of existing, docker, rds, aurora (got "RDS"; did you mean rds?). Example: pulumi config set neonhub-db:server rds',
+    ]);
+  });
+});
