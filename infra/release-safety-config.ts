@@ -30,16 +30,40 @@ export function parseReleaseSafety(
   const d = RELEASE_SAFETY_DEFAULTS;
   const integer = (key: keyof typeof d, max: number, example: number) =>
     take(() => v.parseIntegerOr(key, get(key), { min: 0, max, example }, d[key] as number), d[key] as number);
+  const lockTimeoutSeconds = integer("migrationLockTimeoutSeconds", LOCK_SAFETY_MAX.lockTimeoutMs / 1000, 5);
+  const statementTimeoutSeconds = take(
+    () =>
+      statementTimeout(
+        integer("migrationStatementTimeoutSeconds", LOCK_SAFETY_MAX.statementTimeoutMs / 1000, 600),
+        lockTimeoutSeconds,
+      ),
+    d.migrationStatementTimeoutSeconds,
+  );
   return {
     environment: take(
       () => v.parseChoice("environment", get("environment"), RELEASE_ENVIRONMENTS, d.environment),
       d.environment,
     ),
     lockSafety: {
-      lockTimeoutMs: 1000 * integer("migrationLockTimeoutSeconds", LOCK_SAFETY_MAX.lockTimeoutMs / 1000, 5),
-      statementTimeoutMs:
-        1000 * integer("migrationStatementTimeoutSeconds", LOCK_SAFETY_MAX.statementTimeoutMs / 1000, 600),
+      lockTimeoutMs: 1000 * lockTimeoutSeconds,
+      statementTimeoutMs: 1000 * statementTimeoutSeconds,
       lockRetries: integer("migrationLockRetries", LOCK_SAFETY_MAX.lockRetries, 5),
     },
   };
+}
+
+/**
+ * A statement waiting for a lock is cancelled by whichever timeout fires first: a statement timeout at or below
+ * the lock timeout ends the wait as a statement timeout, which is not retried, so the lock retries never run.
+ * Either at 0 (off) leaves the other alone.
+ */
+function statementTimeout(statementSeconds: number, lockSeconds: number): number {
+  if (statementSeconds > 0 && lockSeconds > 0 && statementSeconds <= lockSeconds) {
+    throw new v.ConfigValueError(
+      v.fullKey("migrationStatementTimeoutSeconds"),
+      `must be longer than migrationLockTimeoutSeconds (${lockSeconds}), or a migration waiting for a table lock is cancelled by the statement timeout and never retried (got ${statementSeconds})`,
+      `pulumi config set ${v.fullKey("migrationStatementTimeoutSeconds")} ${Math.max(600, lockSeconds * 10)}`,
+    );
+  }
+  return statementSeconds;
 }

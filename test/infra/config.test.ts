@@ -509,3 +509,29 @@ describe("server", () => {
     ]);
   });
 });
+
+describe("migration timeouts", () => {
+  it("refuse a statement timeout that fires before the lock timeout", () => {
+    expect(
+      problemsOf(
+        rawConfig({
+          adminUrl: ADMIN_URL,
+          migrationLockTimeoutSeconds: "10",
+          migrationStatementTimeoutSeconds: "10",
+        }),
+      ),
+    ).toEqual([
+      expect.stringMatching(
+        /^neonhub-db:migrationStatementTimeoutSeconds: must be longer than migrationLockTimeoutSeconds \(10\)/,
+      ),
+    ]);
+    const config = parseStackConfig(
+      rawConfig({
+        adminUrl: ADMIN_URL,
+        migrationLockTimeoutSeconds: "0",
+        migrationStatementTimeoutSeconds: "3",
+      }),
+    );
+    expect(config.release.safety.lockSafety).toMatchObject({ lockTimeoutMs: 0, statementTimeoutMs: 3000 });
+  });
+});
