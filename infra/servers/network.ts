@@ -3,7 +3,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { cidrSubnet, formatIpv4Cidr, parseIpv4Cidr } from "../cidr";
-import { RdsNetworkConfig } from "../config";
+import { ConfigValueError, InvalidConfigError, RdsNetworkConfig } from "../config";
+import { fullKey } from "../validators";
 
 export interface RdsNetworkArgs {
   /** Existing VPC and private subnets, or the block of a VPC to create. */
@@ -89,16 +90,9 @@ export class RdsNetwork extends pulumi.ComponentResource {
       { parent: this },
     );
     const zones = aws.getAvailabilityZonesOutput({ state: "available" }, { parent: this });
+    const zoneNames = zones.names.apply((names) => zonesForSubnets(names, zoneCount));
     const subnets = Array.from({ length: zoneCount }, (_, index) => {
-      const zone = zones.names.apply((names) => {
-        const zoneName = names[index];
-        if (!zoneName) {
-          throw new Error(
-            `availabilityZoneCount is ${zoneCount} but the region has ${names.length} zones available`,
-          );
-        }
-        return zoneName;
-      });
+      const zone = zoneNames.apply((names) => names[index] ?? "");
       return new aws.ec2.Subnet(
         `${name}-private-${index}`,
         {
@@ -113,6 +107,24 @@ export class RdsNetwork extends pulumi.ComponentResource {
     });
     return { vpcId: vpc.id, subnetIds: pulumi.all(subnets.map((subnet) => subnet.id)) };
   }
+}
+
+/**
+ * The first `count` zones of the region. The count is stack config, but the region's zones are known only
+ * once the provider answers, after the VPC is registered: too many is reported as the config error it is
+ * (a RunError, printed without a stack trace), not as a failure of the program.
+ */
+export function zonesForSubnets(names: readonly string[], count: number): string[] {
+  if (count > names.length) {
+    throw new InvalidConfigError([
+      new ConfigValueError(
+        fullKey("availabilityZoneCount"),
+        `is ${count} but the region has ${names.length} availability zones (${names.join(", ")})`,
+        `pulumi config set ${fullKey("availabilityZoneCount")} ${Math.max(2, names.length)}`,
+      ),
+    ]);
+  }
+  return names.slice(0, count);
 }
 
 function ingressRules(args: RdsNetworkArgs): aws.types.input.ec2.SecurityGroupIngress[] {

@@ -3,6 +3,9 @@ import { describe, expect, it } from "vitest";
 import { cidrSubnet, formatIpv4Cidr, parseIpv4Cidr } from "../../infra/cidr";
 import { connectionString } from "../../infra/connection-string";
 import { instanceClassSize } from "../../infra/instance-classes";
+import * as pulumi from "@pulumi/pulumi";
+import { InvalidConfigError } from "../../infra/config";
+import { zonesForSubnets } from "../../infra/servers/network";
 import { parseMasterUserSecret, rdsIdentifier, rdsParameterGroupEntries } from "../../infra/servers/rds";
 import { tunePostgres } from "../../infra/tuning";
 
@@ -21,6 +24,29 @@ describe("cidr", () => {
     expect(formatIpv4Cidr(cidrSubnet(vpc, 4, 2))).toBe("10.42.32.0/20");
     expect(formatIpv4Cidr(cidrSubnet(vpc, 4, 15))).toBe("10.42.240.0/20");
     expect(() => cidrSubnet(vpc, 4, 16)).toThrow(RangeError);
+  });
+});
+
+describe("zonesForSubnets", () => {
+  const zones = ["us-east-1a", "us-east-1b", "us-east-1c"];
+
+  it("takes one zone per subnet", () => {
+    expect(zonesForSubnets(zones, 2)).toEqual(["us-east-1a", "us-east-1b"]);
+  });
+
+  it("reports more subnets than zones as the stack config's error, without a stack trace", () => {
+    let failure: unknown;
+    try {
+      zonesForSubnets(zones, 4);
+    } catch (error) {
+      failure = error;
+    }
+    // Pulumi prints a RunError's message alone.
+    expect(failure).toBeInstanceOf(InvalidConfigError);
+    expect(failure).toBeInstanceOf(pulumi.RunError);
+    expect((failure as Error).message).toContain(
+      "neonhub-db:availabilityZoneCount: is 4 but the region has 3 availability zones (us-east-1a, us-east-1b, us-east-1c). Example: pulumi config set neonhub-db:availabilityZoneCount 3",
+    );
   });
 });
 
