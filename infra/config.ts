@@ -634,6 +634,17 @@ function parseRdsSize(get: Get, problems: Problems): { instanceClass: string; ha
       "pulumi config set neonhub-db:memoryMb 16384 && pulumi config set neonhub-db:cpus 2",
     );
   }
+  if (known) {
+    // The table is the machine: another size would tune the parameter group for memory it has not.
+    for (const key of ["memoryMb", "cpus"]) {
+      if (get(key) === undefined || get(key)?.trim() === "") continue;
+      problems.add(
+        key,
+        `is only for instance classes outside the size table; ${instanceClass} has ${known.memoryMb} MiB and ${known.cpus} vCPUs`,
+        `pulumi config rm ${v.fullKey(key)}`,
+      );
+    }
+  }
   // EBS and Aurora storage are network block devices: PGTune's "san".
   return {
     instanceClass,

@@ -201,16 +201,20 @@ export function parseAdminUrl(key: string, raw: string | undefined): AdminConnec
   return { host, port, user, password, database, sslmode };
 }
 
+// [registry[:port]/]path[:tag][@sha256:digest]; the registry's port is not a tag.
 const IMAGE =
-  /^[a-z0-9]+(?:[._/-][a-z0-9]+)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$/;
+  /^(?:[a-zA-Z0-9.-]+(?::\d{1,5})?\/)?[a-z0-9]+(?:[._/-][a-z0-9]+)*(?::(?<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?<digest>@sha256:[0-9a-f]{64})?$/;
 
 /** A container image reference; it must pin a tag or digest so every `pulumi up` runs the same server. */
 export function parseImage(key: string, raw: string | undefined, fallback: string): string {
   if (!isSet(raw)) return fallback;
   const value = raw.trim();
-  if (!IMAGE.test(value))
+  const match = IMAGE.exec(value);
+  if (!match)
     fail(key, `is not a container image reference (got ${quoted(value)})`, exampleSet(key, fallback));
-  if (!value.includes(":") && !value.includes("@")) {
+  const { tag, digest } = match.groups ?? {};
+  // No tag is "latest": both move whenever the image is pushed again.
+  if (!digest && (tag === undefined || tag === "latest")) {
     fail(
       key,
       `must name a tag or digest, not the moving "latest" (got ${quoted(value)})`,

@@ -535,3 +535,32 @@ describe("migration timeouts", () => {
     expect(config.release.safety.lockSafety).toMatchObject({ lockTimeoutMs: 0, statementTimeoutMs: 3000 });
   });
 });
+
+describe("dockerImage", () => {
+  it("accepts a registry with a port, and refuses the moving latest tag", () => {
+    expect(v.parseImage("dockerImage", "registry.example.com:5000/pgvector/pgvector:pg16", "x")).toBe(
+      "registry.example.com:5000/pgvector/pgvector:pg16",
+    );
+    for (const moving of ["pgvector/pgvector:latest", "registry.example.com:5000/pgvector/pgvector"]) {
+      expectProblem(
+        () => v.parseImage("dockerImage", moving, "pgvector/pgvector:pg16"),
+        "dockerImage",
+        /must name a tag or digest, not the moving "latest"/,
+      );
+    }
+    expect(v.parseImage("dockerImage", `pgvector/pgvector:latest@sha256:${"a".repeat(64)}`, "x")).toContain(
+      "@sha256:",
+    );
+  });
+});
+
+describe("memoryMb and cpus on RDS", () => {
+  it("are refused for an instance class the size table knows", () => {
+    expect(problemsOf(rawConfig({ ...RDS_BASE, memoryMb: "8192", cpus: "2" }))).toEqual([
+      expect.stringMatching(
+        /^neonhub-db:memoryMb: is only for instance classes outside the size table; db\.r6g\.large has 16384 MiB and 2 vCPUs/,
+      ),
+      expect.stringMatching(/^neonhub-db:cpus: is only for instance classes outside the size table/),
+    ]);
+  });
+});
