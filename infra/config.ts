@@ -377,7 +377,10 @@ function parseRolePrefix(raw: string | undefined): string {
   return prefix;
 }
 
-/** The server's own names must not be the access layer's: the master user would be one of its roles. */
+/**
+ * The server's own names must not be the stack's: a master user that is one of the access layer's roles, or an
+ * application database that is the one adminUrl connects to (keepData false would drop it on destroy).
+ */
 function checkServerAgainstNames(
   server: ServerConfig,
   database: string,
