@@ -50,6 +50,14 @@ function readConfigFile(file: string): ConfigFile {
       'Write it as JSON ({"vectorIndexes": {"method": "hnsw"}}) or YAML (vectorIndexes: {method: hnsw}).',
     );
   }
+  // An empty file (or one of comments alone) is a truncated file or the wrong path, not "no settings".
+  if (document === null || document === undefined) {
+    throw new ReleaseError(
+      "invalid-input",
+      `--config ${file} is empty: it holds no release settings.`,
+      "Give the path of a JSON or YAML file of release settings (e.g. vectorIndexes: {method: hnsw}), or leave out --config to keep the settings the database records.",
+    );
+  }
   // A stack's own file (Pulumi.<stack>.yaml) holds the release settings "as the stack has them": read them
   // out of it, as the stack program reads them, under the release settings' names.
   const stack = releaseSettingsOfStackFile(document, `--config ${file}`);
@@ -73,7 +81,7 @@ function readConfigFile(file: string): ConfigFile {
         : {}),
     };
   }
-  return { document: (document ?? {}) as Record<string, unknown>, notes: [] };
+  return { document: document as Record<string, unknown>, notes: [] };
 }
 
 /**

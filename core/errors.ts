@@ -1,6 +1,7 @@
 // Every failure the release engine reports on purpose is a ReleaseError: a message that names the input and
 // the problem, and a `fix` that says what to do. Anything else reaching the CLI is a bug.
 import type { PlanProblem } from "./plan-problems";
+import { shownValue } from "./shown-value";
 import type { FailedMigration } from "./results";
 
 /**
@@ -94,11 +95,15 @@ export const NOTHING_WRITTEN = "Nothing was written.";
  * refusal in the same words, each with the example in its own form.
  */
 export class SettingError extends ReleaseError {
+  /** What is wrong, after the setting's name, with the value as the source lets it be shown: `must be true or false (got "no")`. */
+  readonly problem: string;
   constructor(
     /** Where the setting is in the release settings: ["vectorIndexes", "concurrently"]. */
     readonly path: readonly string[],
-    /** What is wrong, after the setting's name: `must be true or false (got "no")`. */
-    readonly problem: string,
+    /** What is wrong, after the setting's name, without the value: `must be true or false`. */
+    readonly rule: string,
+    /** The value refused, shown after the rule as shownValue lets it be for `source` (none: not shown). */
+    readonly refused: { value: unknown } | undefined,
     /** A valid setting: the refused one, or for an unknown key the one meant or a known one. */
     readonly example: { path: readonly string[]; value: unknown },
     /** What else helps, before the example, ending in ". ": "Did you mean ...? Known here: ... ". */
@@ -106,6 +111,7 @@ export class SettingError extends ReleaseError {
     /** Where the settings came from ("--config release.yaml", "--set"); empty when the caller says it. */
     readonly source = "",
   ) {
+    const problem = refused ? `${rule} (got ${shownValue(refused.value, source)})` : rule;
     super(
       "invalid-input",
       `${source ? `${source}: ` : ""}${path.join(".")} ${problem}.`,
@@ -113,11 +119,12 @@ export class SettingError extends ReleaseError {
         example.path.reduceRight<unknown>((inner, key) => ({ [key]: inner }), example.value),
       )}.`,
     );
+    this.problem = problem;
   }
 
   /** The same refusal, of settings that came from `source`. */
   from(source: string): SettingError {
-    return new SettingError(this.path, this.problem, this.example, this.hint, source);
+    return new SettingError(this.path, this.rule, this.refused, this.example, this.hint, source);
   }
 }
 

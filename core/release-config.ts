@@ -11,6 +11,7 @@
 //                                                   (core/adopt/upgrade/; docs/runbook.md)
 import { closestName } from "./closest-name";
 import { ReleaseError, SettingError } from "./errors";
+import { kindOfValue } from "./shown-value";
 import { RELEASE_LOCK_TIMEOUT_SECONDS, isReleaseLockSeconds } from "./lock";
 import { legacyUpgradeSetting, type LegacyUpgradeSetting } from "./adopt/upgrade/setting";
 import { ROW_LEVEL_SECURITY_MODES, type RowLevelSecurityMode } from "./row-level-security";
@@ -44,13 +45,7 @@ function at(source: string): string {
 
 /** A top-level setting refused, with `example` a valid value of it. */
 function refuse(key: string, problem: string, value: unknown, example: unknown, source: string) {
-  return new SettingError(
-    [key],
-    `${problem} (got ${JSON.stringify(value)})`,
-    { path: [key], value: example },
-    "",
-    source,
-  );
+  return new SettingError([key], problem, { value }, { path: [key], value: example }, "", source);
 }
 
 /**
@@ -76,8 +71,8 @@ export function resolveReleaseSettings(input: unknown, source: string): ReleaseS
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
     throw new ReleaseError(
       "invalid-input",
-      `${at(source)}the release settings must be an object (got ${JSON.stringify(input)}).`,
-      `For example ${JSON.stringify(EXAMPLES)}.`,
+      `${source || "the release settings"} holds ${kindOfValue(input)}, not a mapping of settings.`,
+      `Give a JSON or YAML mapping of release settings, e.g. ${JSON.stringify(EXAMPLES)}.`,
     );
   }
   const settings: ReleaseSettings = {};
@@ -151,7 +146,8 @@ function notASetting(key: string, value: unknown, source: string): ReleaseError 
     const what = name === key ? "the stack's name of" : "a stack's config key for";
     return new SettingError(
       [key],
-      `is ${what} the release setting called ${called} here (got ${JSON.stringify(value)})`,
+      `is ${what} the release setting called ${called} here`,
+      { value },
       { path: [called], value: EXAMPLES[called] },
       "",
       source,
@@ -160,7 +156,8 @@ function notASetting(key: string, value: unknown, source: string): ReleaseError 
   const meant = closestName(name, RELEASE_SETTING_KEYS);
   return new SettingError(
     [key],
-    `is ${name === key ? "not" : "a stack's config key, not"} a release setting (got ${JSON.stringify(value)})`,
+    `is ${name === key ? "not" : "a stack's config key, not"} a release setting`,
+    { value },
     meant
       ? { path: [meant], value: EXAMPLES[meant as keyof ReleaseSettings] }
       : { path: [], value: EXAMPLES },

@@ -66,9 +66,9 @@ export const DEFAULTS = {
 export const PARALLEL_MIN_ROWS = 10_000;
 
 /** A refused option at `path` (under vectorIndexes), with a valid value of it as the example. */
-function invalid(path: readonly string[], problem: string, example: unknown, hint = ""): SettingError {
+function invalid(path: readonly string[], rule: string, value: unknown, example: unknown): SettingError {
   const at = ["vectorIndexes", ...path];
-  return new SettingError(at, problem, { path: at, value: example }, hint);
+  return new SettingError(at, rule, { value }, { path: at, value: example });
 }
 
 type Kind = "method" | "boolean" | "number" | "integer" | "memory" | "object";
@@ -124,7 +124,7 @@ function checkObject(
   known: Record<string, { kind: Kind; example: unknown }>,
 ): void {
   if (!hasKind(value, "object")) {
-    throw invalid(path, `must be an object (got ${JSON.stringify(value)})`, { method: "hnsw" });
+    throw invalid(path, "must be an object", value, { method: "hnsw" });
   }
   for (const [key, setting] of Object.entries(value as Record<string, unknown>)) {
     // Own keys only: "constructor" or "toString" would find Object.prototype's.
@@ -135,14 +135,15 @@ function checkObject(
       const shown = meant ?? Object.keys(known)[0]!;
       throw new SettingError(
         ["vectorIndexes", ...at],
-        `is not a setting (got ${JSON.stringify(setting)})`,
+        "is not a setting",
+        { value: setting },
         { path: ["vectorIndexes", ...path, shown], value: known[shown]!.example },
         `${meant ? `Did you mean ${["vectorIndexes", ...path, meant].join(".")}? ` : ""}Known here: ${Object.keys(known).join(", ")}. `,
       );
     }
     if (setting === undefined) continue;
     if (!hasKind(setting, spec.kind)) {
-      throw invalid(at, `${KIND_WORDS[spec.kind]} (got ${JSON.stringify(setting)})`, spec.example);
+      throw invalid(at, KIND_WORDS[spec.kind], setting, spec.example);
     }
   }
 }
@@ -210,18 +211,14 @@ function integerIn(
 ): number | undefined {
   if (value === undefined) return undefined;
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw invalid(
-      path,
-      `must be a whole number from ${min} to ${max} (got ${JSON.stringify(value)})`,
-      example,
-    );
+    throw invalid(path, `must be a whole number from ${min} to ${max}`, value, example);
   }
   return value;
 }
 
 function method(path: readonly string[], value: unknown): IndexMethod | undefined {
   if (value === undefined || value === "ivfflat" || value === "hnsw") return value;
-  throw invalid(path, `${KIND_WORDS.method} (got ${JSON.stringify(value)})`, "hnsw");
+  throw invalid(path, KIND_WORDS.method, value, "hnsw");
 }
 
 export function resolveOptions(input: VectorIndexOptions = {}): ResolvedOptions {
@@ -233,6 +230,7 @@ export function resolveOptions(input: VectorIndexOptions = {}): ResolvedOptions 
       throw new SettingError(
         ["vectorIndexes", "indexes", name],
         "names no vector index",
+        undefined,
         { path: ["vectorIndexes", "indexes", meant ?? known[0]!], value: { method: "hnsw" } },
         `${meant ? `Did you mean vectorIndexes.indexes.${meant}? ` : ""}Use one of: ${known.join(", ")}. `,
       );
@@ -249,7 +247,8 @@ export function resolveOptions(input: VectorIndexOptions = {}): ResolvedOptions 
     if (efConstruction < 2 * m) {
       throw invalid(
         [...at, "efConstruction"],
-        `must be at least 2 x m (${2 * m}), as pgvector requires (got ${efConstruction})`,
+        `must be at least 2 x m (${2 * m}), as pgvector requires`,
+        efConstruction,
         2 * m,
       );
     }
@@ -265,14 +264,15 @@ export function resolveOptions(input: VectorIndexOptions = {}): ResolvedOptions 
   if (!(targetRecall > 0 && targetRecall <= 1)) {
     throw invalid(
       ["targetRecall"],
-      `must be a recall above 0 and at most 1 (got ${JSON.stringify(targetRecall)})`,
+      "must be a recall above 0 and at most 1",
+      targetRecall,
       DEFAULTS.targetRecall,
     );
   }
   const memory = options.maxMaintenanceWorkMem ?? DEFAULTS.maxMaintenanceWorkMem;
   const maxMemoryMb = parseMemoryMb(memory);
   if (maxMemoryMb === undefined) {
-    throw invalid(["maxMaintenanceWorkMem"], `${KIND_WORDS.memory} (got ${JSON.stringify(memory)})`, "2GB");
+    throw invalid(["maxMaintenanceWorkMem"], KIND_WORDS.memory, memory, "2GB");
   }
   return {
     tables,

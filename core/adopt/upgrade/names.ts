@@ -4,6 +4,7 @@
 // LEGACY_KEPT and every STAGING object moves to `public` (ALTER ... SET SCHEMA): no schema is renamed.
 import { createHash } from "node:crypto";
 import { ReleaseError } from "../../errors";
+import { isFromFile, shownValue } from "../../shown-value";
 
 export const LEGACY_SCHEMA = "public";
 export const STAGING_SCHEMA = "neonhub_upgrade";
@@ -41,7 +42,7 @@ export function legacyOrganization(
   if (!ORGANIZATION_SLUG.test(slug)) {
     throw new ReleaseError(
       "invalid-input",
-      `${source} ${JSON.stringify(slug)} is not an organization slug (lower-case letters, digits and inner hyphens, at most 63).`,
+      `${isFromFile(source) ? source : `${source} ${shownValue(slug, source)}`} is not an organization slug (lower-case letters, digits and inner hyphens, at most 63).`,
       `Use e.g. ${example("acme-legacy")}.`,
     );
   }

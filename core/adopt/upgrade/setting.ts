@@ -2,6 +2,7 @@
 // a stack's config (and through it `pulumi up`) can carry what the CLI's --upgrade-legacy flags say.
 import { ReleaseError } from "../../errors";
 import { legacyOrganization } from "./names";
+import { shownValue } from "../../shown-value";
 
 export interface LegacyUpgradeSetting {
   /** The organization every legacy row is given to. */
@@ -24,7 +25,7 @@ export function legacyUpgradeSetting(
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new ReleaseError(
       "invalid-input",
-      `${source} must be an object (got ${JSON.stringify(value)}).`,
+      `${source} must be an object (got ${shownValue(value, source)}).`,
       `For example ${EXAMPLE}.`,
     );
   }
@@ -33,14 +34,14 @@ export function legacyUpgradeSetting(
   if (unknown.length > 0) {
     throw new ReleaseError(
       "invalid-input",
-      `${source}.${unknown[0]} is not a setting of the upgrade (got ${JSON.stringify(rest[unknown[0]!])}).`,
+      `${source}.${unknown[0]} is not a setting of the upgrade (got ${shownValue(rest[unknown[0]!], source)}).`,
       `Its settings are organization and batchSize; for example ${EXAMPLE}.`,
     );
   }
   if (typeof organization !== "string") {
     throw new ReleaseError(
       "invalid-input",
-      `${source}.organization must be an organization slug (got ${JSON.stringify(organization)}).`,
+      `${source}.organization must be an organization slug (got ${shownValue(organization, source)}).`,
       `For example ${EXAMPLE}.`,
     );
   }
@@ -51,7 +52,7 @@ export function legacyUpgradeSetting(
   ) {
     throw new ReleaseError(
       "invalid-input",
-      `${source}.batchSize must be a whole number of rows from 1 to 1000000 (got ${JSON.stringify(batchSize)}).`,
+      `${source}.batchSize must be a whole number of rows from 1 to 1000000 (got ${shownValue(batchSize, source)}).`,
       `For example ${EXAMPLE}.`,
     );
   }

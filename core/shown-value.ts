@@ -1,0 +1,47 @@
+// How an error about a setting shows the value it refused. A value read from a file (--config) is never
+// echoed: the file may be the wrong one (a pgpass line, a .env file, a binary), and its content would reach
+// the terminal, CI logs and --json. A value the operator typed (--set, a flag, a stack's config key) is
+// echoed when it is short, as it helps to see "hsnw" for "hnsw"; a long one is described instead.
+
+/** Longest typed text an error echoes: a setting's value is a word or a size, never a paragraph. */
+const LONGEST_ECHOED = 40;
+
+/** What kind of value it is, in words: "a string", "a list", "an object", "a number", "true or false". */
+export function kindOfValue(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "a list";
+  switch (typeof value) {
+    case "string":
+      return "a string";
+    case "number":
+      return "a number";
+    case "boolean":
+      return "true or false";
+    case "object":
+      return "an object";
+    default:
+      return typeof value;
+  }
+}
+
+/** Whether settings named by `source` ("--config release.yaml", "--config f and --set") came from a file. */
+export function isFromFile(source: string): boolean {
+  return source.startsWith("--config");
+}
+
+/**
+ * `value` as an error about it may show it, after "got ": the JSON of a number, true/false, null or short
+ * typed text; else its kind ("a string of 37 characters", "an object"). A number, even from a file, is
+ * shown: a range refusal is read by its number, and a number is not a password.
+ */
+export function shownValue(value: unknown, source: string): string {
+  if (value === null || typeof value === "number" || typeof value === "boolean") return JSON.stringify(value);
+  if (typeof value === "string") {
+    return !isFromFile(source) && value.length <= LONGEST_ECHOED
+      ? JSON.stringify(value)
+      : `a string of ${value.length} characters`;
+  }
+  if (isFromFile(source)) return kindOfValue(value);
+  const json = JSON.stringify(value);
+  return json !== undefined && json.length <= LONGEST_ECHOED ? json : kindOfValue(value);
+}

@@ -1,0 +1,81 @@
+// The CLI driven with bad input: a wrong --config file, --set value, --owner-role or --migrations-dir is an
+// `invalid-input` (or `permission`, `migration-files`) error that names the input and the fix, echoes no file's
+// content, and leaves the database as it was.
+import { writeFileSync } from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { runCli, type CliRun } from "../support/cli";
+import { useTestDatabase } from "../support/database";
+import { scratchDir } from "../support/scratch";
+
+interface ErrorDocument {
+  error: { code: string; message: string; fix?: string };
+}
+
+const errorOf = (run: CliRun) => (JSON.parse(run.stdout) as ErrorDocument).error;
+
+describe("--config and --set values the CLI refuses", () => {
+  const db = useTestDatabase("badinput");
+  const dir = scratchDir("bad-input");
+  const cli = (...args: string[]) => runCli(args, { DATABASE_URL: db.current.url });
+  const file = (name: string, content: string | Buffer) => {
+    const at = path.join(dir, name);
+    writeFileSync(at, content);
+    return at;
+  };
+
+  it.each([
+    ["a pgpass line", "127.0.0.1:5432:neonhub:migrator:S3cretPgpassValue", "a string"],
+    ["an environment file's line", "PGPASSWORD=S3cretPgpassValue", "a string"],
+    ["a list", "- S3cretPgpassValue\n- other", "a list"],
+  ])("a file that holds %s is named with the kind, never its content", async (_, content, kind) => {
+    const config = file(`scalar-${kind.replace(/ /g, "-")}.txt`, content);
+    const run = await cli("plan", "--config", config);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`--config ${config} holds ${kind}, not a mapping of settings.`);
+    expect(run.stderr).not.toContain("S3cretPgpassValue");
+    const json = await cli("plan", "--json", "--config", config);
+    expect(json.code).toBe(1);
+    expect(errorOf(json)).toMatchObject({ code: "invalid-input" });
+    expect(json.stdout + json.stderr).not.toContain("S3cretPgpassValue");
+  });
+
+  it("a binary file is refused in a line, not with its bytes", async () => {
+    // Bytes that are no UTF-8: read as replacement characters, which YAML takes for one long string.
+    const bytes = Buffer.from(Array.from({ length: 4096 }, (_, i) => 0x80 + ((i * 37) % 128)));
+    const config = file("binary.bin", bytes);
+    const run = await cli("plan", "--config", config);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`--config ${config} holds a string, not a mapping of settings.`);
+    expect(run.stderr.length).toBeLessThan(1000);
+  });
+
+  it("a setting's value read from a file is described, not echoed", async () => {
+    const config = file(
+      "value.yaml",
+      "vectorIndexes:\n  method: S3cretPgpassValue\nrowLevelSecurity: S3cretPgpassValue\n",
+    );
+    const run = await cli("plan", "--config", config);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(
+      'vectorIndexes.method must be "ivfflat" or "hnsw" (got a string of 17 characters)',
+    );
+    expect(run.stderr).not.toContain("S3cretPgpassValue");
+  });
+
+  it("a short value typed with --set is still echoed", async () => {
+    const run = await cli("plan", "--set", "vectorIndexes.method=hsnw");
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('--set: vectorIndexes.method must be "ivfflat" or "hnsw" (got "hsnw")');
+  });
+
+  it.each([
+    ["an empty file", ""],
+    ["a file of comments alone", "# vectorIndexes:\n#   method: hnsw\n"],
+  ])("%s is refused, naming it", async (_, content) => {
+    const config = file(`empty-${content.length}.yaml`, content);
+    const run = await cli("plan", "--config", config);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`--config ${config} is empty: it holds no release settings.`);
+  });
+});
