@@ -138,6 +138,12 @@ export function memoryProblem(need: MemoryNeed, serverMb: number, boundMb: numbe
   return `${need.what} needs ${need.mb} MB of maintenance_work_mem, above the bound of ${boundMb} MB (the server's setting is ${serverMb} MB)`;
 }
 
+/** PostgreSQL's largest maintenance_work_mem (MAX_KILOBYTES on 64-bit servers), in kB. */
+export const MAINTENANCE_WORK_MEM_MAX_KB = 2_147_483_647;
+
+/** The largest bound a release may set, in whole MB: what maintenance_work_mem can hold. */
+export const MAINTENANCE_WORK_MEM_MAX_MB = Math.floor(MAINTENANCE_WORK_MEM_MAX_KB / 1024);
+
 /** "1GB", "512MB", "65536kB" or a number of MB, as MB. Undefined when it is none of these. */
 export function parseMemoryMb(value: string | number): number | undefined {
   if (typeof value === "number") return Number.isFinite(value) && value > 0 ? Math.ceil(value) : undefined;

@@ -1,7 +1,7 @@
 // The vector-index step's options (stack settings), validated and completed with their defaults.
 import { closestName } from "../closest-name";
 import { SettingError } from "../errors";
-import { parseMemoryMb } from "./memory";
+import { MAINTENANCE_WORK_MEM_MAX_KB, MAINTENANCE_WORK_MEM_MAX_MB, parseMemoryMb } from "./memory";
 import {
   EMBEDDING_TABLES,
   HALFVEC_MAX_INDEX_DIM,
@@ -273,6 +273,18 @@ export function resolveOptions(input: VectorIndexOptions = {}): ResolvedOptions 
   const maxMemoryMb = parseMemoryMb(memory);
   if (maxMemoryMb === undefined) {
     throw invalid(["maxMaintenanceWorkMem"], KIND_WORDS.memory, memory, "2GB");
+  }
+  // A bound maintenance_work_mem could not be set to would fail the build, after the migrations: refused here.
+  if (typeof memory === "number" && !Number.isInteger(memory)) {
+    throw invalid(["maxMaintenanceWorkMem"], "must be a whole number of MB", memory, "2GB");
+  }
+  if (maxMemoryMb > MAINTENANCE_WORK_MEM_MAX_MB) {
+    throw invalid(
+      ["maxMaintenanceWorkMem"],
+      `must be at most ${MAINTENANCE_WORK_MEM_MAX_MB} MB (PostgreSQL's maintenance_work_mem maximum, ${MAINTENANCE_WORK_MEM_MAX_KB} kB)`,
+      memory,
+      "2GB",
+    );
   }
   return {
     tables,

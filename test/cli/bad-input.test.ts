@@ -78,4 +78,24 @@ describe("--config and --set values the CLI refuses", () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(`--config ${config} is empty: it holds no release settings.`);
   });
+
+  it.each([
+    [
+      "1e99",
+      /must be at most 2097151 MB \(PostgreSQL's maintenance_work_mem maximum, 2147483647 kB\) \(got 1e\+99\)/,
+    ],
+    ["9999999999", /must be at most 2097151 MB .*\(got 9999999999\)/],
+    ['"3TB"', /must be at most 2097151 MB .*\(got "3TB"\)/],
+    ["1.5", /must be a whole number of MB \(got 1\.5\)/],
+  ])("--set vectorIndexes.maxMaintenanceWorkMem=%s is out of range", async (value, problem) => {
+    const run = await cli("apply", "--json", "--set", `vectorIndexes.maxMaintenanceWorkMem=${value}`);
+    expect(run.code).toBe(1);
+    expect(errorOf(run).code).toBe("invalid-input");
+    expect(errorOf(run).message).toMatch(problem);
+  });
+
+  it("the largest maintenance_work_mem is accepted", async () => {
+    const run = await cli("plan", "--set", "vectorIndexes.maxMaintenanceWorkMem=2097151");
+    expect(run.code, run.stderr).not.toBe(1);
+  });
 });
