@@ -60,7 +60,7 @@ const FOREIGN_LEDGERS = Object.values(FOREIGN_LEDGER_TABLES).map(
 
 export async function baselineRelease(options: BaselineOptions): Promise<BaselineResult> {
   const log = options.log ?? silentLogger;
-  const folder = readMigrationFiles(options.migrationsDir);
+  const folder = readMigrationFiles(options);
   const files = selectMigrations(folder, options.to);
   return withLockedConnection(options, "baseline", log, async (client) => {
     // The Prisma-era schema has another path (the upgrade), whatever the login: said first, from the catalog.

@@ -198,7 +198,7 @@ export interface VerifyReport {
 export function buildReleaseManifest(
   options: Pick<ReleaseOptions, "migrationsDir" | "steps">,
 ): ReleaseManifest {
-  const migrations = readMigrationFiles(options.migrationsDir).map(
+  const migrations = readMigrationFiles(options).map(
     (m): MigrationIdentity => ({
       name: m.name,
       checksum: m.checksum,
@@ -341,7 +341,7 @@ interface MigrationState {
 }
 
 async function readMigrationState(client: ClientBase, options: ReleaseOptions): Promise<MigrationState> {
-  const files = readMigrationFiles(options.migrationsDir);
+  const files = readMigrationFiles(options);
   const ledger = await readLedger(client);
   return { files, ledger, comparison: compareWithLedger(files, ledger, migrationsFolder(options)) };
 }
@@ -359,7 +359,7 @@ function refuseLedgerProblems(
 }
 
 export async function planWith(client: ClientBase, options: ReleaseOptions): Promise<ReleasePlan> {
-  const files = readMigrationFiles(options.migrationsDir);
+  const files = readMigrationFiles(options);
   const batched = await readBatched(client, options.steps ?? [], files, migrationsFolder(options));
   if (batched?.state) {
     // Two round trips: the probe and the state; a step whose plan the state does not settle reads on its own.
@@ -485,7 +485,7 @@ export async function planRelease(options: ReleaseOptions): Promise<ReleasePlan>
  */
 export async function applyRelease(options: ReleaseOptions): Promise<ReleaseResult> {
   // Files are validated before we even connect: a malformed name or a non-UTF-8 file changes nothing.
-  readMigrationFiles(options.migrationsDir);
+  readMigrationFiles(options);
   return withConnection(options, "apply", (client) => applyWith(client, options));
 }
 
@@ -493,7 +493,7 @@ export async function applyRelease(options: ReleaseOptions): Promise<ReleaseResu
 export async function applyWith(client: ClientBase, options: ReleaseOptions): Promise<ReleaseResult> {
   const log = options.log ?? silentLogger;
   const started = Date.now();
-  const files = readMigrationFiles(options.migrationsDir);
+  const files = readMigrationFiles(options);
   const batched = batchedSteps(options.steps ?? []);
   let unlock: () => Promise<void>;
   // The bookkeeping schema's version as the probe read it under the lock; undefined: not read yet.
@@ -665,7 +665,7 @@ export async function releaseStatus(options: ReleaseOptions): Promise<ReleaseSta
 }
 
 export async function statusWith(client: ClientBase, options: ReleaseOptions): Promise<ReleaseStatus> {
-  const files = readMigrationFiles(options.migrationsDir);
+  const files = readMigrationFiles(options);
   const batched = await readBatched(client, options.steps ?? [], files, migrationsFolder(options));
   if (batched?.state) {
     const { state, steps } = batched;

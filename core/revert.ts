@@ -222,7 +222,7 @@ export async function planRevertWith(
   to: string | null,
   correctedDown: readonly string[] = [],
 ): Promise<RevertPlan> {
-  const files = readMigrationFiles(options.migrationsDir);
+  const files = readMigrationFiles(options);
   return readsBeforeFirstWrite(client, options, "revert", async () => {
     const ledger = await readLedger(client);
     const upChecksums = ledger.length > 0 ? await readUpChecksums(client) : new Map();
@@ -272,7 +272,7 @@ export async function revertWith(
 ): Promise<RevertResult> {
   const log = options.log ?? silentLogger;
   const started = Date.now();
-  const files = readMigrationFiles(options.migrationsDir);
+  const files = readMigrationFiles(options);
   if (options.ownerRole) await client.query(`SET ROLE ${quoteIdent(options.ownerRole)}`);
   // A Ctrl-C'd revert's session ends within seconds, rolling back the Down section it was running and
   // releasing the lock, rather than when that section is done.

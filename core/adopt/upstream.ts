@@ -48,7 +48,7 @@ const ARCHIVE = `${BOOKKEEPING_SCHEMA}.${ARCHIVED_UPSTREAM_LEDGER}`;
 
 export async function adoptUpstreamDatabase(options: ReleaseOptions): Promise<AdoptResult> {
   const log = options.log ?? silentLogger;
-  const files = readMigrationFiles(options.migrationsDir);
+  const files = readMigrationFiles(options);
   return withLockedConnection(options, "adopt", log, async (client) => {
     // The Prisma-era schema first, then the login, before the ledger is read (as baseline: core/baseline.ts).
     await refuseLegacyDatabase(client, "adopt");

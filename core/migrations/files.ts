@@ -4,6 +4,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { sha256 } from "../checksum";
 import { ReleaseError } from "../errors";
+import { DEFAULT_MIGRATIONS_DIR } from "../project";
 import { holdsStatement } from "../lint/statements";
 import { migrationChecksums, withoutExemptionComments } from "./checksums";
 import { DOWN_MARKER, UP_MARKER } from "./section-markers";
@@ -29,16 +30,16 @@ export const MIGRATION_FILE_PATTERN = /^(\d{14})_([a-z0-9]+(?:_[a-z0-9]+)*)\.sql
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
-export function readMigrationFiles(dir: string): MigrationFile[] {
+/** Where the migrations are: a folder, or a release's options (which also say how the user named it). */
+export type MigrationsLocation = string | { migrationsDir: string; migrationsDirAsGiven?: string };
+
+export function readMigrationFiles(location: MigrationsLocation): MigrationFile[] {
+  const dir = typeof location === "string" ? location : location.migrationsDir;
   let entries: string[];
   try {
     entries = readdirSync(dir);
-  } catch {
-    throw new ReleaseError(
-      "migration-files",
-      `The migrations folder ${dir} cannot be read.`,
-      "Run from the project root, or pass the folder with --migrations-dir.",
-    );
+  } catch (error) {
+    throw unreadableFolder(location, (error as NodeJS.ErrnoException).code);
   }
   const files: MigrationFile[] = [];
   const byTimestamp = new Map<string, string>();
@@ -189,6 +190,28 @@ export function downSection(sql: string): string {
   const end = up > at ? up : undefined;
   const section = sql.slice(at, end);
   return section.slice(section.indexOf("\n") + 1);
+}
+
+/**
+ * Why the migrations folder cannot be listed, naming it as the user gave it: a folder that is not there or is
+ * a file is a mistyped --migrations-dir (or, for the project's own folder, a run from elsewhere).
+ */
+function unreadableFolder(location: MigrationsLocation, code: string | undefined): ReleaseError {
+  const dir = typeof location === "string" ? location : location.migrationsDir;
+  const shown = typeof location === "string" ? location : migrationsFolder(location);
+  const problem =
+    code === "ENOENT"
+      ? "does not exist"
+      : code === "ENOTDIR"
+        ? "is a file, not a folder"
+        : `cannot be read (${code ?? "unknown error"})`;
+  return new ReleaseError(
+    "migration-files",
+    `The migrations folder ${shown} ${problem}.`,
+    path.resolve(dir) === DEFAULT_MIGRATIONS_DIR
+      ? "Run from the project root, or pass the folder with --migrations-dir."
+      : `Correct --migrations-dir: give the folder of the migration files (a path relative to the current folder, or absolute), or leave it out for the project's ${path.basename(DEFAULT_MIGRATIONS_DIR)}/.`,
+  );
 }
 
 /** The migrations folder as the fixes name it: as the user gave it (`migrationsDirAsGiven`), else `migrationsDir`. */

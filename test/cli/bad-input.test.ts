@@ -1,7 +1,7 @@
 // The CLI driven with bad input: a wrong --config file, --set value, --owner-role or --migrations-dir is an
 // `invalid-input` (or `permission`, `migration-files`) error that names the input and the fix, echoes no file's
 // content, and leaves the database as it was.
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { runCli, type CliRun } from "../support/cli";
@@ -97,5 +97,29 @@ describe("--config and --set values the CLI refuses", () => {
   it("the largest maintenance_work_mem is accepted", async () => {
     const run = await cli("plan", "--set", "vectorIndexes.maxMaintenanceWorkMem=2097151");
     expect(run.code, run.stderr).not.toBe(1);
+  });
+});
+
+describe("--migrations-dir that is no folder", () => {
+  const db = useTestDatabase("badmigdir");
+  const dir = scratchDir("bad-migrations-dir");
+  const cli = (...args: string[]) => runCli(args, { DATABASE_URL: db.current.url });
+
+  it("a folder that is not there says so, as given, and to correct the flag", async () => {
+    const missing = path.relative(path.resolve(__dirname, "..", ".."), path.join(dir, "nope"));
+    const run = await cli("plan", "--migrations-dir", missing);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`The migrations folder ${missing} does not exist.`);
+    expect(run.stderr).toContain("fix: Correct --migrations-dir");
+  });
+
+  it("a file says it is a file", async () => {
+    mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, "a-file.sql");
+    writeFileSync(file, "SELECT 1;\n");
+    const run = await cli("plan", "--migrations-dir", file);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`The migrations folder ${file} is a file, not a folder.`);
+    expect(run.stderr).toContain("fix: Correct --migrations-dir");
   });
 });

@@ -233,7 +233,7 @@ describe("bad input gets a clear error and exit 1, with no password in the outpu
     [
       "missing migrations folder",
       () => ["apply", "--migrations-dir", "no/such/dir", "--database-url", url],
-      /migrations folder .* cannot be read/,
+      /The migrations folder no\/such\/dir does not exist\.\n {2}fix: Correct --migrations-dir/,
     ],
   ])("%s", async (_label, args, expected) => {
     const run = await runCli(args(), { DATABASE_URL: "" });

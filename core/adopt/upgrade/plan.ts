@@ -48,7 +48,7 @@ export async function planLegacyUpgrade(
 ): Promise<LegacyUpgradePlan> {
   const org = legacyOrganization(upgrade.organization, upgrade.organizationSource ?? "--legacy-organization");
   const batchSize = upgradeBatchSize(upgrade.batchSize, "--batch-size");
-  const files = readMigrationFiles(options.migrationsDir);
+  const files = readMigrationFiles(options);
   // A read command: each statement waits for a table lock (a legacy table a migration or an app holds) at
   // most --lock-timeout, as plan's do.
   return withCommandConnection(options, "plan", readCommandWaits(options, "plan"), async (client) => {

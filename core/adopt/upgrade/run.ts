@@ -163,7 +163,7 @@ export async function upgradeLegacyDatabase(
   const log = options.log ?? silentLogger;
   const org = legacyOrganization(upgrade.organization, upgrade.organizationSource ?? "--legacy-organization");
   const batchSize = upgradeBatchSize(upgrade.batchSize, "--batch-size");
-  const files = readMigrationFiles(options.migrationsDir);
+  const files = readMigrationFiles(options);
   const started = Date.now();
   const mappings = tableMappings(org);
   return withLockedConnection(options, "upgrade", log, async (client) => {
