@@ -104,7 +104,8 @@ Options:
   --seed NAME              apply/plan this seed set too (repeatable), e.g. --seed demo
   --json                   print one JSON document on stdout and nothing else
   --migrations-dir DIR     folder of the migration files (default: migrations/ of this project)
-  --owner-role ROLE        SET ROLE to this role before changing anything, so it owns the objects
+  --owner-role ROLE        SET ROLE to this role before changing anything, so it owns the objects; plan and
+                           revert without --confirm check the login may act as it, as apply and revert would
   --lock-timeout SECONDS   how long a command waits for a lock another session holds: apply, revert, baseline
                            and adopt for another release; status, plan, verify, health, prisma-schema and
                            load-chunks for a table or row they read or write (they say every 2 s whom they wait

@@ -67,7 +67,7 @@ export async function baselineRelease(options: BaselineOptions): Promise<Baselin
     await refuseLegacyDatabase(client, "baseline");
     // The login next, before the ledger is read: the app and read-only logins may not read it, and a login
     // that could not have run the first baseline is refused on a re-run too, whatever the database holds.
-    if (options.ownerRole) await checkOwnerRole(client, options.ownerRole, "baseline");
+    if (options.ownerRole) await checkOwnerRole(client, options.ownerRole, { admin: "baseline" });
     await requireAdoptingLogin(client, "baseline", options.ownerRole);
     const ledger = await readLedger(client);
     if (ledger.length > 0) {

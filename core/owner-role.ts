@@ -25,16 +25,23 @@ export async function setOwnerRole(
 }
 
 /**
- * Fails as `setOwnerRole` would, and stays the login: for commands that act as the login before they act as
- * the owner role (baseline and adopt prove the schema first), so that a wrong role is named before that work.
+ * Fails as `setOwnerRole` would, and stays the login, writing nothing: for commands that act as the login
+ * before they act as the owner role (baseline and adopt prove the schema first), so that a wrong role is named
+ * before that work, and for the read-only commands that show what one acting as it would do (plan, revert's
+ * preview), so that they refuse as it would. The role is set in a transaction rolled back at once: whatever
+ * role the session had set stays.
  */
 export async function checkOwnerRole(
   client: ClientBase,
   role: string,
-  command: "baseline" | "adopt",
+  runner: OwnerRoleRunner = "migrator",
 ): Promise<void> {
-  await setOwnerRole(client, role, { admin: command });
-  await client.query("RESET ROLE");
+  try {
+    await client.query(`BEGIN; SET LOCAL ROLE ${quoteIdent(role)}; ROLLBACK`);
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw await ownerRoleError(client, role, error, runner);
+  }
 }
 
 /** The error to report when `SET ROLE role` failed with `error`: ours for a role that is wrong, else as is. */
@@ -54,15 +61,38 @@ export async function ownerRoleError(
     );
   }
   if (code === "42501") {
-    const user = (await client.query<{ u: string }>("SELECT session_user AS u")).rows[0]?.u ?? "this user";
+    const login = await loginAndDatabaseOwner(client);
     return new ReleaseError(
       "permission",
-      `--owner-role "${role}": user "${user}" may not act as that role (not a member of it).`,
-      runner === "migrator"
-        ? asMigratorFix("the release")
-        : await adminCommandFixFor(client, runner.admin, role),
+      `--owner-role "${role}": user "${login.user}" may not act as that role (not a member of it).`,
+      runner !== "migrator"
+        ? await adminCommandFixFor(client, runner.admin, role)
+        : login.ownsDatabase
+          ? // The migrator already: the flag names the wrong role (the app's, the read-only one's).
+            `Name the role that owns the database, the stack's owner role: --owner-role ${login.owner}; or leave --owner-role out to create the objects as "${login.user}" does.`
+          : asMigratorFix("the release"),
       { cause: error },
     );
   }
   return error;
+}
+
+/**
+ * The login, the role that owns the database, and whether the login may act as that owner (a member of it):
+ * the migrator is, so a role it may not act as is a wrong --owner-role, not a wrong login.
+ */
+async function loginAndDatabaseOwner(
+  client: ClientBase,
+): Promise<{ user: string; owner: string; ownsDatabase: boolean }> {
+  const { rows } = await client.query<{ user: string; owner: string; member: boolean }>(
+    `SELECT session_user AS user, pg_get_userbyid(datdba) AS owner,
+            pg_has_role(session_user, datdba, 'MEMBER') AS member
+       FROM pg_database WHERE datname = current_database()`,
+  );
+  const row = rows[0];
+  return {
+    user: row?.user ?? "this user",
+    owner: row?.owner ?? "<prefix>_owner",
+    ownsDatabase: row?.member ?? false,
+  };
 }

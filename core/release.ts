@@ -48,7 +48,7 @@ import {
   type MigrationIdentity,
 } from "./migrations/ledger";
 import { runPendingMigrations } from "./migrations/run";
-import { setOwnerRole } from "./owner-role";
+import { checkOwnerRole, setOwnerRole } from "./owner-role";
 import { readSnapshot, recordSnapshot, SNAPSHOT_FORMAT, takeSnapshot, type SnapshotDiff } from "./snapshot";
 import {
   compareWithRecorded,
@@ -360,6 +360,8 @@ function refuseLedgerProblems(
 
 export async function planWith(client: ClientBase, options: ReleaseOptions): Promise<ReleasePlan> {
   const files = readMigrationFiles(options);
+  // apply acts as the owner role: plan refuses a role apply could not act as, and stays the login.
+  if (options.ownerRole) await checkOwnerRole(client, options.ownerRole);
   const batched = await readBatched(client, options.steps ?? [], files, migrationsFolder(options));
   if (batched?.state) {
     // Two round trips: the probe and the state; a step whose plan the state does not settle reads on its own.
@@ -474,7 +476,10 @@ function assemblePlan(
   };
 }
 
-/** What apply would do. No side effects at all: no lock, no table, nothing written; fine for a read-only role. */
+/**
+ * What apply would do. No side effects at all: no lock, no table, nothing written; fine for a read-only role
+ * (with --owner-role, only a login that may act as that role: apply's check, core/owner-role.ts).
+ */
 export async function planRelease(options: ReleaseOptions): Promise<ReleasePlan> {
   return withConnection(options, "plan", (client) => planWith(client, options));
 }

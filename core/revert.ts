@@ -37,7 +37,7 @@ import { runRevert } from "./migrations/revert";
 import { type ReleaseOptions } from "./release";
 import type { MigrationResult } from "./results";
 import { readSnapshot, recordSnapshot } from "./snapshot";
-import { quoteIdentifier as quoteIdent } from "./identifiers";
+import { checkOwnerRole, setOwnerRole } from "./owner-role";
 
 export interface RevertRequest {
   /** Keep this migration and those before it; revert every later one. `null`: revert every migration. */
@@ -223,6 +223,8 @@ export async function planRevertWith(
   correctedDown: readonly string[] = [],
 ): Promise<RevertPlan> {
   const files = readMigrationFiles(options);
+  // revert --confirm acts as the owner role: its preview refuses a role it could not act as, as it would.
+  if (options.ownerRole) await checkOwnerRole(client, options.ownerRole);
   return readsBeforeFirstWrite(client, options, "revert", async () => {
     const ledger = await readLedger(client);
     const upChecksums = ledger.length > 0 ? await readUpChecksums(client) : new Map();
@@ -273,7 +275,7 @@ export async function revertWith(
   const log = options.log ?? silentLogger;
   const started = Date.now();
   const files = readMigrationFiles(options);
-  if (options.ownerRole) await client.query(`SET ROLE ${quoteIdent(options.ownerRole)}`);
+  if (options.ownerRole) await setOwnerRole(client, options.ownerRole);
   // A Ctrl-C'd revert's session ends within seconds, rolling back the Down section it was running and
   // releasing the lock, rather than when that section is done.
   await endSessionWithClient(client);

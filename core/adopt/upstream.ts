@@ -52,7 +52,7 @@ export async function adoptUpstreamDatabase(options: ReleaseOptions): Promise<Ad
   return withLockedConnection(options, "adopt", log, async (client) => {
     // The Prisma-era schema first, then the login, before the ledger is read (as baseline: core/baseline.ts).
     await refuseLegacyDatabase(client, "adopt");
-    if (options.ownerRole) await checkOwnerRole(client, options.ownerRole, "adopt");
+    if (options.ownerRole) await checkOwnerRole(client, options.ownerRole, { admin: "adopt" });
     await requireAdoptingLogin(client, "adopt", options.ownerRole);
     const ledger = await readLedger(client);
     if (ledger.length > 0) {

@@ -1,12 +1,14 @@
 // The CLI driven with bad input: a wrong --config file, --set value, --owner-role or --migrations-dir is an
 // `invalid-input` (or `permission`, `migration-files`) error that names the input and the fix, echoes no file's
 // content, and leaves the database as it was.
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { DEFAULT_MIGRATIONS_DIR } from "../../core";
 import { runCli, type CliRun } from "../support/cli";
 import { useTestDatabase } from "../support/database";
 import { scratchDir } from "../support/scratch";
+import { useReleasedDatabase } from "../security/released-database";
 
 interface ErrorDocument {
   error: { code: string; message: string; fix?: string };
@@ -121,5 +123,58 @@ describe("--migrations-dir that is no folder", () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(`The migrations folder ${file} is a file, not a folder.`);
     expect(run.stderr).toContain("fix: Correct --migrations-dir");
+  });
+});
+
+describe("--owner-role that the release could not act as", () => {
+  const target = useReleasedDatabase("badowner");
+  const asMigrator = (...args: string[]) =>
+    runCli(args, { DATABASE_URL: target.current.roles.url("migrator") });
+  // revert keeps every migration but the last (its preview and --confirm read the same).
+  const keep = readdirSync(DEFAULT_MIGRATIONS_DIR)
+    .filter((name) => name.endsWith(".sql"))
+    .sort()
+    .at(-2)!
+    .replace(/\.sql$/, "");
+  const commands = [["plan"], ["revert", "--to", keep], ["revert", "--to", keep, "--confirm"], ["apply"]];
+  const noSuchRole = '--owner-role names the role "nosuch_role", which does not exist on this server.';
+
+  it.each(commands.map((command) => [command.join(" "), command] as const))(
+    "%s --owner-role <no such role> is invalid-input, as apply says it",
+    async (_, command) => {
+      const run = await asMigrator(...command, "--json", "--owner-role", "nosuch_role");
+      expect(run.code, run.stderr).toBe(1);
+      expect(errorOf(run)).toMatchObject({ code: "invalid-input", message: noSuchRole });
+      expect(run.stderr).not.toContain("unexpected error");
+    },
+  );
+
+  it.each(commands.map((command) => [command.join(" "), command] as const))(
+    "%s --owner-role <the app's role>, as the migrator: name the owner role instead",
+    async (_, command) => {
+      const { names } = target.current.roles;
+      const run = await asMigrator(...command, "--json", "--owner-role", names.app);
+      expect(run.code, run.stderr).toBe(1);
+      const error = errorOf(run);
+      expect(error).toMatchObject({
+        code: "permission",
+        message: `--owner-role "${names.app}": user "${names.migrator}" may not act as that role (not a member of it).`,
+      });
+      expect(error.fix).toContain(`--owner-role ${names.owner}`);
+      expect(error.fix).not.toContain("DIRECT_URL");
+    },
+  );
+
+  it("plan with the owner role still plans, and revert's preview still lists", async () => {
+    const { names } = target.current.roles;
+    expect((await asMigrator("plan", "--owner-role", names.owner)).code).not.toBe(1);
+    const preview = await asMigrator("revert", "--to", keep, "--owner-role", names.owner);
+    expect(preview.code, preview.stderr).not.toBe(1);
+    expect(preview.stdout).toContain(
+      readdirSync(DEFAULT_MIGRATIONS_DIR)
+        .sort()
+        .at(-1)!
+        .replace(/\.sql$/, ""),
+    );
   });
 });
