@@ -134,6 +134,8 @@ Options:
                            --set vectorIndexes.method=hnsw. The vector-index settings and the row-level
                            security mode given neither way keep what the database recorded at its last
                            release (the defaults for a new one); lockTimeoutSeconds, not recorded, is 60
+  --file F                 load-chunks: the chunk file to load (NDJSON, docs/seeds.md)
+  --dataset ID             load-chunks: the Dataset row's id the chunks go to
   --replace                load-chunks: replace the dataset's existing chunks (refused otherwise)
   --append                 load-chunks: add the file's documents to the dataset, replacing those it has
   --to NAME                baseline: the last migration to adopt; revert: the last migration to keep
@@ -355,8 +357,16 @@ function unknownOption(flag: string): ReleaseError {
   );
 }
 
+/** Whether `arg` is one of this CLI's flags (`--json`, `--set=x`, `-h`), not a value that starts with "-". */
+function isFlag(arg: string): boolean {
+  const name = /^--([\w-]+)/.exec(arg)?.[1];
+  return (
+    (name !== undefined && Object.hasOwn(OPTIONS, name)) || ["-h", "-v", "--help", "--version"].includes(arg)
+  );
+}
+
 /** node:util's parse errors, in this CLI's words (tests and scripts match them). */
-function parseError(error: unknown): ReleaseError {
+function parseError(error: unknown, argv: readonly string[]): ReleaseError {
   const { code, message = "" } = error as { code?: string; message?: string };
   const flag = /'(--?[\w-]+)/.exec(message)?.[1] ?? "";
   switch (code) {
@@ -366,8 +376,17 @@ function parseError(error: unknown): ReleaseError {
       if (/does not take an argument/.test(message)) {
         return new ReleaseError("invalid-input", `${flag} takes no value.`, `Example: ${flag}`);
       }
-      // "--connect-timeout -1": node reads "-1" as a flag, not as the value.
       if (/starting with a dash/.test(message)) {
+        // "status --lock-timeout --json": the value was left out, and the next flag is no value.
+        const next = argv[argv.indexOf(flag) + 1] ?? "";
+        if (isFlag(next)) {
+          return new ReleaseError(
+            "invalid-input",
+            `${flag} needs a value: what follows it is the flag ${next.split("=")[0]}.`,
+            `Example: ${flag} ${valueExample(flag)}`,
+          );
+        }
+        // "--connect-timeout -1": node reads "-1" as a flag, not as the value.
         return new ReleaseError(
           "invalid-input",
           `${flag} needs a value, and what follows it starts with "-".`,
@@ -487,7 +506,7 @@ export function parseArgs(argv: readonly string[]): CliArgs {
       strict: true,
     });
   } catch (error) {
-    throw parseError(error);
+    throw parseError(error, argv);
   }
   const { values, positionals } = parsed;
   refuseEmptyValues(values);

@@ -173,7 +173,8 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   const log = warningLogger(err);
   // Pretty-printed, as every --json document of a command is.
   const outDocument = (document: object) => out(JSON.stringify(document, null, 2));
-  let json = argv.includes("--json");
+  // --json=true is refused by the parser (--json takes no value), in a JSON document: it asked for one.
+  let json = argv.some((arg) => arg === "--json" || arg.startsWith("--json="));
   try {
     const args = parseArgs(argv);
     json = args.json;

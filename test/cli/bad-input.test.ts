@@ -178,3 +178,34 @@ describe("--owner-role that the release could not act as", () => {
     );
   });
 });
+
+describe("flags written wrong", () => {
+  const run = (...args: string[]) => runCli(args, { DATABASE_URL: "" });
+
+  it("a value flag followed by another flag says its value is missing", async () => {
+    const result = await run("status", "--lock-timeout", "--json");
+    expect(result.code).toBe(1);
+    expect(errorOf(result)).toMatchObject({
+      code: "invalid-input",
+      message: "--lock-timeout needs a value: what follows it is the flag --json.",
+    });
+    expect(errorOf(result).fix).not.toContain("--lock-timeout=<value>");
+  });
+
+  it("a value that starts with a dash keeps its own advice", async () => {
+    const result = await run("plan", "--owner-role", "-x");
+    expect(result.stderr).toContain('--owner-role needs a value, and what follows it starts with "-"');
+  });
+
+  it("--json=true is refused with a JSON document", async () => {
+    const result = await run("status", "--json=true");
+    expect(result.code).toBe(1);
+    expect(errorOf(result)).toMatchObject({ code: "invalid-input", message: "--json takes no value." });
+  });
+
+  it("--help lists load-chunks' --file and --dataset among the options", async () => {
+    const result = await run("--help");
+    expect(result.stdout).toMatch(/^ {2}--file F\s+load-chunks: /m);
+    expect(result.stdout).toMatch(/^ {2}--dataset ID\s+load-chunks: /m);
+  });
+});
