@@ -18,9 +18,9 @@ import {
   releaseStatus,
 } from "../../core";
 import { applyAsMigrator, useReleasedDatabase } from "../security/released-database";
-import { inTransaction } from "../security/sessions";
 import { vectorText } from "../vector-indexes/data";
-import { exactTopK, loadCorpus, recallOf, type Corpus, type CorpusShape, type Tenant } from "./corpus";
+import { loadCorpus, type Corpus, type CorpusShape, type Tenant } from "./corpus";
+import { meanSearchRecall } from "./search-recall";
 
 const SHAPE: CorpusShape = {
   rows: 12_000,
@@ -83,29 +83,6 @@ describe("a second tenant grown past the threshold after a calibration with one 
     await app?.end();
     await owner?.end();
   });
-
-  /** Mean recall@10 of the tenant's search as the app runs it, against exact search over its rows. */
-  async function recallFor(tenant: Tenant, kind: "own" | "table-wide") {
-    const recalls: number[] = [];
-    for (const q of corpus.queries(tenant, kind, QUERIES)) {
-      const found = await inTransaction(app, tenant.organizationId, async (c) => {
-        const r = await c.query<{ id: string; datasetId: string }>(
-          `SELECT "id", "datasetId" FROM search_chunks($1::vector, $2)`,
-          [vectorText(q), K],
-        );
-        return r.rows;
-      });
-      expect(found).toHaveLength(K);
-      expect(new Set(found.map((r) => r.datasetId))).toEqual(new Set([tenant.datasetId]));
-      recalls.push(
-        recallOf(
-          await exactTopK(owner, tenant.organizationId, q, K),
-          found.map((r) => r.id),
-        ),
-      );
-    }
-    return recalls.reduce((a, b) => a + b, 0) / recalls.length;
-  }
 
   it("records the tenant that searched the index alone, plans a recalibration once another crosses, and serves it after apply", async () => {
     const [first] = corpus.tenants;
@@ -193,7 +170,10 @@ describe("a second tenant grown past the threshold after a calibration with one 
     expect((await planOf())?.action).toBe("unchanged");
     expect((await tenantSearchInStatus())?.crossedThreshold).toBeUndefined();
     for (const kind of ["own", "table-wide"] as const) {
-      expect(await recallFor(grown, kind), kind).toBeGreaterThanOrEqual(0.95);
+      expect(
+        await meanSearchRecall({ app, owner }, corpus, grown, kind, { queries: QUERIES, k: K }),
+        kind,
+      ).toBeGreaterThanOrEqual(0.95);
     }
     // A calibration (apply) runs inside the test: past vitest's 60 s on a loaded machine.
   }, 180_000);

@@ -19,17 +19,8 @@ import {
   releaseStatus,
 } from "../../core";
 import { applyAsMigrator, useReleasedDatabase } from "../security/released-database";
-import { inTransaction } from "../security/sessions";
-import { vectorText } from "../vector-indexes/data";
-import {
-  addTenant,
-  exactTopK,
-  loadCorpus,
-  recallOf,
-  type Corpus,
-  type CorpusShape,
-  type Tenant,
-} from "./corpus";
+import { addTenant, loadCorpus, type Corpus, type CorpusShape } from "./corpus";
+import { meanSearchRecall } from "./search-recall";
 
 const SHAPE: CorpusShape = {
   rows: 12_000,
@@ -87,29 +78,6 @@ describe("the tenant that held nearly all the rows at a calibration, its share f
     await owner?.end();
   });
 
-  /** Mean recall@10 of the tenant's search as the app runs it, against exact search over its rows. */
-  async function recallFor(tenant: Tenant, kind: "own" | "table-wide") {
-    const recalls: number[] = [];
-    for (const q of corpus.queries(tenant, kind, QUERIES)) {
-      const found = await inTransaction(app, tenant.organizationId, async (c) => {
-        const r = await c.query<{ id: string; datasetId: string }>(
-          `SELECT "id", "datasetId" FROM search_chunks($1::vector, $2)`,
-          [vectorText(q), K],
-        );
-        return r.rows;
-      });
-      expect(found).toHaveLength(K);
-      expect(new Set(found.map((r) => r.datasetId))).toEqual(new Set([tenant.datasetId]));
-      recalls.push(
-        recallOf(
-          await exactTopK(owner, tenant.organizationId, q, K),
-          found.map((r) => r.id),
-        ),
-      );
-    }
-    return recalls.reduce((a, b) => a + b, 0) / recalls.length;
-  }
-
   it("plans a recalibration once it holds less than 90% of the rows, and serves it after apply", async () => {
     const [first] = corpus.tenants;
     const alone = await recordOf();
@@ -150,7 +118,10 @@ describe("the tenant that held nearly all the rows at a calibration, its share f
     expect((await planOf())?.action).toBe("unchanged");
     expect((await tenantSearchInStatus())?.crossedThreshold).toBeUndefined();
     for (const kind of ["own", "table-wide"] as const) {
-      expect(await recallFor(first!, kind), kind).toBeGreaterThanOrEqual(0.95);
+      expect(
+        await meanSearchRecall({ app, owner }, corpus, first!, kind, { queries: QUERIES, k: K }),
+        kind,
+      ).toBeGreaterThanOrEqual(0.95);
     }
     // A calibration (apply) runs inside the test: 89 s on a loaded machine, past vitest's 60 s.
   }, 180_000);
