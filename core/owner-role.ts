@@ -28,18 +28,26 @@ export async function setOwnerRole(
  * Fails as `setOwnerRole` would, and stays the login, writing nothing: for commands that act as the login
  * before they act as the owner role (baseline and adopt prove the schema first), so that a wrong role is named
  * before that work, and for the read-only commands that show what one acting as it would do (plan, revert's
- * preview), so that they refuse as it would. The role is set in a transaction rolled back at once: whatever
- * role the session had set stays.
+ * preview), so that they refuse as it would. The role is set for the statement alone: whatever role the
+ * session had set stays. Outside a transaction block only: in a caller's, a refused role aborts it.
  */
 export async function checkOwnerRole(
   client: ClientBase,
   role: string,
   runner: OwnerRoleRunner = "migrator",
 ): Promise<void> {
+  // Not BEGIN; SET LOCAL ROLE; ROLLBACK: a connection sends its session settings (the lock_timeout that bounds
+  // the command's reads) in the same message as its first query (core/connection.ts), and a BEGIN there takes
+  // them into the transaction the ROLLBACK undoes. set_config with is_local is SET LOCAL ROLE, with its checks;
+  // the second call puts the role back within the same statement, and a statement with parameters never
+  // shares the settings' message.
+  const { rows } = await client.query<{ was: string }>("SELECT current_setting('role') AS was");
   try {
-    await client.query(`BEGIN; SET LOCAL ROLE ${quoteIdent(role)}; ROLLBACK`);
+    await client.query("SELECT set_config('role', $1, true), set_config('role', $2, true)", [
+      role,
+      rows[0]!.was,
+    ]);
   } catch (error) {
-    await client.query("ROLLBACK").catch(() => {});
     throw await ownerRoleError(client, role, error, runner);
   }
 }

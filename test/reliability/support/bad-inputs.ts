@@ -201,7 +201,7 @@ export const BAD_INPUTS: BadInput[] = [
     area: "CLI flags",
     label: "migrations folder that does not exist",
     run: (ctx) => cli(ctx, ["apply", "--migrations-dir", path.join(ctx.scratch, "no-such-folder")]),
-    message: /The migrations folder .*no-such-folder cannot be read/,
+    message: /The migrations folder .*no-such-folder does not exist\.\n {2}fix: Correct --migrations-dir/,
   },
   {
     area: "CLI flags",
