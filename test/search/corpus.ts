@@ -146,6 +146,20 @@ export async function addTenant(
   corpus: Corpus,
   { slug, rows, topics }: { slug: string; rows: number; topics: readonly number[] },
 ): Promise<Tenant> {
+  const tenant = await addTenantOrganization(client, { slug, rows, topics });
+  let i = 0;
+  await copyChunks(client, corpus.spaceId, [tenant], () => corpus.draw(topics[i++ % topics.length]!));
+  return tenant;
+}
+
+/**
+ * The organization, dataset and document of a tenant added after the fact, without its chunks: for a test
+ * that loads them itself (in steps). `rows`: how many it will have.
+ */
+export async function addTenantOrganization(
+  client: ClientBase,
+  { slug, rows, topics }: { slug: string; rows: number; topics: readonly number[] },
+): Promise<Tenant> {
   const tenant: Tenant = {
     organizationId: `${slug}-id`,
     datasetId: `${slug}-dataset`,
@@ -165,8 +179,6 @@ export async function addTenant(
     tenant.documentId,
     tenant.datasetId,
   ]);
-  let i = 0;
-  await copyChunks(client, corpus.spaceId, [tenant], () => corpus.draw(topics[i++ % topics.length]!));
   return tenant;
 }
 

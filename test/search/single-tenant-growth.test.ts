@@ -19,7 +19,7 @@ import {
 } from "../../core";
 import { applyAsMigrator, useReleasedDatabase } from "../security/released-database";
 import { vectorText } from "../vector-indexes/data";
-import { loadCorpus, type Corpus, type CorpusShape, type Tenant } from "./corpus";
+import { addTenantOrganization, loadCorpus, type Corpus, type CorpusShape } from "./corpus";
 import { meanSearchRecall } from "./search-recall";
 
 const SHAPE: CorpusShape = {
@@ -102,28 +102,13 @@ describe("a second tenant grown past the threshold after a calibration with one 
     // A second tenant, from other topics, grown past the threshold in two loads (below it after the first, and
     // the first tenant still with 90% of the rows: with less, its own search under the filter would plan the
     // recalibration, single-tenant-share.test.ts).
-    const slug = "grown-org";
-    const grown: Tenant = {
-      organizationId: `${slug}-id`,
-      datasetId: `${slug}-dataset`,
-      documentId: `${slug}-document`,
+    const grown = await addTenantOrganization(owner, {
+      slug: "grown-org",
       rows: GROWN_ROWS,
       topics: [SHAPE.topics - 1, SHAPE.topics - 2, SHAPE.topics - 3].filter(
         (t) => !first!.topics.includes(t),
       ),
-    };
-    await owner.query(`INSERT INTO "Organization" ("id", "slug", "name") VALUES ($1, $2, $2)`, [
-      grown.organizationId,
-      slug,
-    ]);
-    await owner.query(
-      `INSERT INTO "Dataset" ("id", "organizationId", "name", "slug", "kind") VALUES ($1, $2, 'Docs', 'docs', 'documents')`,
-      [grown.datasetId, grown.organizationId],
-    );
-    await owner.query(`INSERT INTO "Document" ("id", "datasetId", "title") VALUES ($1, $2, 'Generated')`, [
-      grown.documentId,
-      grown.datasetId,
-    ]);
+    });
     const load = async (from: number, to: number) => {
       const vectors = Array.from({ length: to - from }, (_, i) =>
         vectorText(corpus.draw(grown.topics[i % grown.topics.length]!)),
