@@ -23,8 +23,7 @@ import type { HealthFinding, HealthReport, IndexHealth } from "./report";
 import { readRoleSettings, roleSettingFindings } from "./role-settings";
 import { readSearchSettings, recordedSearchDefault, searchSettingFindings } from "./search-settings";
 import { readTables, tableFindings } from "./tables";
-import { readWrongDimensionEmbeddings, wrongDimensionFindings } from "./wrong-dimension-embeddings";
-import { readZeroEmbeddings, zeroEmbeddingFindings } from "./zero-embeddings";
+import { readRefusedEmbeddings, refusedEmbeddingFindings } from "./refused-embeddings";
 import {
   VECTOR_METHODS,
   readVectorIndexes,
@@ -34,8 +33,11 @@ import {
 } from "./vector";
 
 export { DEFAULT_HEALTH_LIMITS, type HealthLimits } from "./limits";
-export { readWrongDimensionEmbeddings, wrongDimensionFindings } from "./wrong-dimension-embeddings";
-export { readZeroEmbeddings, zeroEmbeddingFindings, zeroEmbeddingRowsSql } from "./zero-embeddings";
+export {
+  readRefusedEmbeddings,
+  refusedEmbeddingFindings,
+  type RefusedEmbeddings,
+} from "./refused-embeddings";
 export type * from "./report";
 export { describeSession, describeXminHolder, terminateFix } from "./sessions";
 
@@ -128,10 +130,8 @@ async function readReport(client: ClientBase, options: HealthOptions): Promise<H
   const cluster = await readCluster(client, limits);
   for (const table of tables) findings.push(...tableFindings(table, limits, cluster.oldestXmin));
 
-  const zeroEmbeddings = await readZeroEmbeddings(client, limits.embeddingScanMs);
-  findings.push(...zeroEmbeddingFindings(zeroEmbeddings, limits.embeddingScanMs));
-  const wrongDimensionEmbeddings = await readWrongDimensionEmbeddings(client, limits.embeddingScanMs);
-  findings.push(...wrongDimensionFindings(wrongDimensionEmbeddings, limits.embeddingScanMs));
+  const refused = await readRefusedEmbeddings(client, limits.embeddingScanMs);
+  findings.push(...refusedEmbeddingFindings(refused, limits.embeddingScanMs));
 
   findings.push(...clusterFindings(cluster, limits));
 
@@ -146,8 +146,8 @@ async function readReport(client: ClientBase, options: HealthOptions): Promise<H
     tables: tables.map((t) => t.health),
     cluster,
     searchSettings,
-    zeroEmbeddings,
-    wrongDimensionEmbeddings,
+    zeroEmbeddings: refused.zeroEmbeddings,
+    wrongDimensionEmbeddings: refused.wrongDimensionEmbeddings,
     // Actions first: they are what the reader came for.
     findings: [
       ...findings.filter((f) => f.severity === "action"),

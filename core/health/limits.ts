@@ -27,8 +27,8 @@ export interface HealthLimits {
    */
   freezeAgeFactor: number;
   /**
-   * The statement timeout of each of an embedded table's looks (for zero-vector embeddings, for embeddings of
-   * another dimension than their space), each of which reads every embedded row (core/health/embedding-looks.ts);
+   * The time limit of each embedded table's scan for zero-vector embeddings and embeddings of another dimension
+   * than their space, which reads every embedded row (core/health/embedding-looks.ts), its lock waits included;
    * one that runs out is a note, not an action.
    */
   embeddingScanMs: number;

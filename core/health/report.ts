@@ -183,18 +183,25 @@ export interface SearchSettingHealth {
 
 /**
  * One embedded table's look for rows the dimension trigger refuses (core/health/embedding-looks.ts): zero-vector
- * embeddings, embeddings of another dimension than their space.
+ * embeddings, embeddings of another dimension than their space. The looks share one scan of the table, so its
+ * readings of the table are in the same state.
  */
 export interface EmbeddingRowsHealth {
   table: string;
   /**
-   * `checked`: `rows` is how many, `ids` the first few by id; `timed-out`: the look ran past its statement
-   * timeout and was stopped; `locked`: another session's lock on the table outlasted the session's lock
-   * timeout (`--lock-timeout`); `hidden`: row-level security hides the table's rows from this role.
+   * `checked`: `rows` is how many, `ids` the first few by id; `timed-out`: the scan ran past its time limit
+   * (`embeddingScanMs`) and was stopped; `locked`: another session's lock outlasted the scan's wait for it
+   * (`--lock-timeout`, or the time limit when shorter); `hidden`: row-level security hides the table's rows
+   * from this role.
    */
   state: "checked" | "timed-out" | "locked" | "hidden";
   rows: number | null;
   ids: string[];
+  /**
+   * `locked`: the table the lock was held on, the embedded table or "EmbeddingSpace" (which the scan joins);
+   * absent when the scan, holding both, waited for one of their indexes.
+   */
+  lockedTable?: string;
 }
 
 export interface HealthReport {

@@ -3,26 +3,19 @@
 // what such a row is). A calibration of their dimension fails on them, and so does a search of their tenant's
 // space, so apply names them once it has failed; health looks for them in every space beforehand, as
 // embedding-looks.ts says.
-import type { ClientBase } from "pg";
 import { rowsText } from "../count-format";
 import {
   WRONG_DIMENSION_CAUSE,
   wrongDimensionCorrection,
   wrongDimensionRowsSql,
+  wrongDimensionTest,
 } from "../vector-indexes/wrong-dimension";
-import {
-  GUARDED_TABLES,
-  listedIds,
-  readEmbeddingLook,
-  embeddingLookFindings,
-  type EmbeddedTable,
-  type EmbeddingLook,
-} from "./embedding-looks";
-import type { EmbeddingRowsHealth, HealthFinding } from "./report";
+import { listedIds, type EmbeddingLook } from "./embedding-looks";
 
-const WRONG_DIMENSION_LOOK: EmbeddingLook = {
+export const WRONG_DIMENSION_LOOK: EmbeddingLook = {
   what: "embeddings of another dimension than their embedding space",
-  rowsSql: (table) => wrongDimensionRowsSql(table),
+  flag: "wrongDimension",
+  where: wrongDimensionTest,
   found: (table, reading, one) => ({
     problem:
       `${rowsText(reading.rows!)} whose embedding has another number of dimensions than ${one ? "its" : "their"} ` +
@@ -31,21 +24,3 @@ const WRONG_DIMENSION_LOOK: EmbeddingLook = {
     action: `list ${one ? "it" : "them"} with: ${wrongDimensionRowsSql(table)}; ${wrongDimensionCorrection(table)}`,
   }),
 };
-
-/** Looks in each table that exists, within `timeoutMs` each, inside the caller's transaction. */
-export function readWrongDimensionEmbeddings(
-  client: ClientBase,
-  timeoutMs: number,
-  tables: readonly EmbeddedTable[] = GUARDED_TABLES,
-): Promise<EmbeddingRowsHealth[]> {
-  return readEmbeddingLook(client, WRONG_DIMENSION_LOOK, timeoutMs, tables);
-}
-
-/** An action per table with such rows (their count, the first ids, the fix); a note per look not finished. */
-export function wrongDimensionFindings(
-  readings: readonly EmbeddingRowsHealth[],
-  timeoutMs: number,
-  tables: readonly EmbeddedTable[] = GUARDED_TABLES,
-): HealthFinding[] {
-  return embeddingLookFindings(WRONG_DIMENSION_LOOK, readings, timeoutMs, tables);
-}

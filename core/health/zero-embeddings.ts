@@ -5,33 +5,23 @@
 // embedding-looks.ts says (as core/vector-indexes/out-of-range.ts does for components beyond halfvec's
 // range). vector_norm() is computed in double precision and is 0 only for the zero vector (the trigger's own
 // test).
-import type { ClientBase } from "pg";
 import { rowsText } from "../count-format";
 import { quoteIdentifier as quoteIdent } from "../identifiers";
-import {
-  GUARDED_TABLES,
-  listedIds,
-  readEmbeddingLook,
-  embeddingLookFindings,
-  type EmbeddedTable,
-  type EmbeddingLook,
-} from "./embedding-looks";
-import type { EmbeddingRowsHealth, HealthFinding } from "./report";
+import { listedIds, type EmbeddedTable, type EmbeddingLook } from "./embedding-looks";
+
+/** The test of a zero-vector embedding: vector_norm() is 0 only for the zero vector (the trigger's own test). */
+const isZeroVector = (column: string) => `vector_norm(${column}) = 0`;
 
 /** The condition that names a zero-vector embedding; the fix's statements quote it as is. */
 export function zeroEmbeddingWhere(table: EmbeddedTable): string {
   const column = quoteIdent(table.column);
-  return `${column} IS NOT NULL AND vector_norm(${column}) = 0`;
+  return `${column} IS NOT NULL AND ${isZeroVector(column)}`;
 }
 
-/** The rows of `table` whose embedding is the zero vector, ordered by id. */
-export function zeroEmbeddingRowsSql(table: EmbeddedTable): string {
-  return `SELECT ${quoteIdent(table.idColumn)} FROM ${quoteIdent(table.table)} WHERE ${zeroEmbeddingWhere(table)} ORDER BY 1`;
-}
-
-const ZERO_LOOK: EmbeddingLook = {
+export const ZERO_LOOK: EmbeddingLook = {
   what: "zero-vector embeddings",
-  rowsSql: zeroEmbeddingRowsSql,
+  flag: "zeroVector",
+  where: (table) => isZeroVector(`x.${quoteIdent(table.column)}`),
   found: (table, reading, one) => {
     const name = quoteIdent(table.table);
     const where = zeroEmbeddingWhere(table);
@@ -47,21 +37,3 @@ const ZERO_LOOK: EmbeddingLook = {
     };
   },
 };
-
-/** Looks in each table that exists, within `timeoutMs` each, inside the caller's transaction. */
-export function readZeroEmbeddings(
-  client: ClientBase,
-  timeoutMs: number,
-  tables: readonly EmbeddedTable[] = GUARDED_TABLES,
-): Promise<EmbeddingRowsHealth[]> {
-  return readEmbeddingLook(client, ZERO_LOOK, timeoutMs, tables);
-}
-
-/** An action per table with such rows (their count, the first ids, the fix); a note per look not finished. */
-export function zeroEmbeddingFindings(
-  readings: readonly EmbeddingRowsHealth[],
-  timeoutMs: number,
-  tables: readonly EmbeddedTable[] = GUARDED_TABLES,
-): HealthFinding[] {
-  return embeddingLookFindings(ZERO_LOOK, readings, timeoutMs, tables);
-}

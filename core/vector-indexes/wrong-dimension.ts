@@ -56,8 +56,19 @@ export type SpacedEmbeddingTable = Pick<EmbeddingTable, "table" | "idColumn" | "
  */
 function wrongDimensionWhere(table: SpacedEmbeddingTable, dimension?: number): string {
   const column = quoteIdent(table.column);
-  const ofDimension = dimension === undefined ? "" : `s."dimension" = ${dimension} AND `;
-  return `x.${column} IS NOT NULL AND ${ofDimension}vector_dims(x.${column}) <> ${dimension ?? 's."dimension"'}`;
+  const test =
+    dimension === undefined
+      ? wrongDimensionTest(table)
+      : `s."dimension" = ${dimension} AND vector_dims(x.${column}) <> ${dimension}`;
+  return `x.${column} IS NOT NULL AND ${test}`;
+}
+
+/**
+ * Whether the embedded row `x` is one, in every space: its embedding's number of dimensions against its space
+ * `s`'s (not true when the row has no space in `s`). Health's scan tests each embedded row with it.
+ */
+export function wrongDimensionTest(table: SpacedEmbeddingTable): string {
+  return `vector_dims(x.${quoteIdent(table.column)}) <> s."dimension"`;
 }
 
 /**

@@ -10,8 +10,8 @@ import {
   DEFAULT_MIGRATIONS_DIR,
   applyRelease,
   checkHealth,
-  readWrongDimensionEmbeddings,
-  wrongDimensionFindings,
+  readRefusedEmbeddings,
+  refusedEmbeddingFindings,
   wrongDimensionRepairSql,
   wrongDimensionRowsSql,
   type HealthFinding,
@@ -145,7 +145,7 @@ describe("health: embeddings of another dimension than their embedding space", (
     expect(wrongFinding(report, "Message")?.severity).toBe("action");
   });
 
-  it("a look that runs past its timeout is a note with the query, and the report goes on", async () => {
+  it("a lock that outlasts the look's time limit is a note naming the table, with the query", async () => {
     const holder = new Client({ connectionString: url() });
     await holder.connect();
     const client = new Client({ connectionString: url() });
@@ -153,20 +153,24 @@ describe("health: embeddings of another dimension than their embedding space", (
     try {
       await holder.query(`BEGIN; LOCK TABLE "Message" IN ACCESS EXCLUSIVE MODE`);
       await client.query("BEGIN TRANSACTION READ ONLY");
-      const readings = await readWrongDimensionEmbeddings(client, 200);
-      expect(readings.map((r) => [r.table, r.state, r.rows])).toEqual([
+      const readings = await readRefusedEmbeddings(client, 200);
+      expect(readings.wrongDimensionEmbeddings.map((r) => [r.table, r.state, r.rows])).toEqual([
         ["Chunk", "checked", 8],
-        ["Message", "timed-out", null],
+        ["Message", "locked", null],
         ["BrandVoice", "checked", 0],
       ]);
-      const [note] = wrongDimensionFindings(readings, 200).filter((f) => f.subject === "Message");
-      expect(note).toEqual({
+      const [note] = refusedEmbeddingFindings(readings, 200).filter((f) => f.subject === "Message");
+      expect(note).toMatchObject({
         severity: "info",
         subject: "Message",
         problem:
-          "looking for embeddings of another dimension than their embedding space took over 0.2 s and was stopped (it reads every embedded row)",
-        action: `run it off-peak: ${wrongDimensionRowsSql(MESSAGE)}`,
+          "not checked for zero-vector embeddings and embeddings of another dimension than their embedding space: " +
+          'another session held a lock on "Message" longer than the look waits (--lock-timeout, or its own 0.2 s when shorter)',
       });
+      // The query to run instead looks at every space, as the scan does.
+      expect(note!.action).toMatch(
+        /^run health again once the lock is released \(the cluster section lists sessions waiting on locks\), or this query: SELECT x\."id", .* FROM "Message" x LEFT JOIN "EmbeddingSpace" s /,
+      );
       await client.query("ROLLBACK");
     } finally {
       await holder.query("ROLLBACK").catch(() => {});

@@ -1,16 +1,16 @@
 // Embeddings that are the zero vector, stored before migration 20261205060100 made the dimension trigger refuse
 // them, as an existing database has them: health names each table's rows (how many, the first ids) and the fix,
 // as an action (exit 2); once the fix's UPDATE has run, nothing is left to report. The look reads every
-// embedded row, so it runs under a statement timeout of its own: one that runs out is a note, and the rest of
-// the report is read all the same.
+// embedded row, so it runs under a time limit of its own: a lock that outlasts it is a note naming the locked
+// table, and the rest of the report is read all the same (embedding-scan.test.ts: the scan itself).
 import { Client } from "pg";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
   DEFAULT_MIGRATIONS_DIR,
   applyRelease,
   checkHealth,
-  readZeroEmbeddings,
-  zeroEmbeddingFindings,
+  readRefusedEmbeddings,
+  refusedEmbeddingFindings,
   type HealthFinding,
   type HealthReport,
 } from "../../core";
@@ -92,8 +92,8 @@ describe("embeddings stored as the zero vector before the trigger refused them",
     expect(zeroFinding(report, "Chunk")?.severity).toBe("action");
   });
 
-  it("a look that runs past its timeout is a note, and the report goes on", async () => {
-    // A session holding the table's lock keeps the look waiting until its statement timeout stops it.
+  it("a lock on the table held past the look's time limit is a note naming it, and the report goes on", async () => {
+    // A session holding the table's lock keeps the look waiting until its time limit stops it.
     const holder = new Client({ connectionString: url() });
     await holder.connect();
     const client = new Client({ connectionString: url() });
@@ -101,12 +101,19 @@ describe("embeddings stored as the zero vector before the trigger refused them",
     try {
       await holder.query(`BEGIN; LOCK TABLE "Chunk" IN ACCESS EXCLUSIVE MODE`);
       await client.query("BEGIN TRANSACTION READ ONLY");
-      const readings = await readZeroEmbeddings(client, 200);
-      expect(readings.map((r) => [r.table, r.state, r.rows])).toEqual([
-        ["Chunk", "timed-out", null],
-        ["Message", "checked", 1],
-        ["BrandVoice", "checked", 0],
+      const readings = await readRefusedEmbeddings(client, 200);
+      expect(readings.zeroEmbeddings.map((r) => [r.table, r.state, r.rows, r.lockedTable])).toEqual([
+        ["Chunk", "locked", null, "Chunk"],
+        ["Message", "checked", 1, undefined],
+        ["BrandVoice", "checked", 0, undefined],
       ]);
+      const [note] = refusedEmbeddingFindings(readings, 200).filter((f) => f.subject === "Chunk");
+      expect(note).toMatchObject({
+        severity: "info",
+        problem: expect.stringContaining(
+          'another session held a lock on "Chunk" longer than the look waits (--lock-timeout, or its own 0.2 s when shorter)',
+        ),
+      });
       // The transaction goes on, without the look's timeout.
       const timeout = await client.query<{ statement_timeout: string }>("SHOW statement_timeout");
       expect(timeout.rows[0]!.statement_timeout).toBe("0");
@@ -127,16 +134,18 @@ describe("embeddings stored as the zero vector before the trigger refused them",
       await holder.query(`BEGIN; LOCK TABLE "Message" IN ACCESS EXCLUSIVE MODE`);
       await client.query("SET lock_timeout = 200");
       await client.query("BEGIN TRANSACTION READ ONLY");
-      const readings = await readZeroEmbeddings(client, 60_000);
-      expect(readings.map((r) => [r.table, r.state, r.rows])).toEqual([
-        ["Chunk", "checked", 7],
-        ["Message", "locked", null],
-        ["BrandVoice", "checked", 0],
+      const readings = await readRefusedEmbeddings(client, 60_000);
+      expect(readings.zeroEmbeddings.map((r) => [r.table, r.state, r.rows, r.lockedTable])).toEqual([
+        ["Chunk", "checked", 7, undefined],
+        ["Message", "locked", null, "Message"],
+        ["BrandVoice", "checked", 0, undefined],
       ]);
-      const [note] = zeroEmbeddingFindings(readings, 60_000).filter((f) => f.subject === "Message");
+      const [note] = refusedEmbeddingFindings(readings, 60_000).filter((f) => f.subject === "Message");
       expect(note).toMatchObject({
         severity: "info",
-        problem: expect.stringContaining("another session held a lock on the table past --lock-timeout"),
+        problem: expect.stringContaining(
+          'another session held a lock on "Message" longer than the look waits',
+        ),
       });
       await client.query("ROLLBACK");
     } finally {

@@ -1,0 +1,50 @@
+// Health's one scan of each embedded table for the rows the dimension trigger refuses: zero-vector embeddings
+// (zero-embeddings.ts) and embeddings of another dimension than their space (wrong-dimension-embeddings.ts),
+// read together as embedding-looks.ts says and reported apart, as the report has them.
+import type { ClientBase } from "pg";
+import {
+  GUARDED_TABLES,
+  embeddingLookFindings,
+  readEmbeddingLooks,
+  type EmbeddedTable,
+} from "./embedding-looks";
+import type { HealthFinding, HealthReport } from "./report";
+import { WRONG_DIMENSION_LOOK } from "./wrong-dimension-embeddings";
+import { ZERO_LOOK } from "./zero-embeddings";
+
+/** Each embedded table's rows of each kind, as the report holds them. */
+export type RefusedEmbeddings = Pick<HealthReport, "zeroEmbeddings" | "wrongDimensionEmbeddings">;
+
+const LOOKS = [ZERO_LOOK, WRONG_DIMENSION_LOOK] as const;
+
+/** Scans each table that exists once, within `timeoutMs` each, inside the caller's transaction. */
+export async function readRefusedEmbeddings(
+  client: ClientBase,
+  timeoutMs: number,
+  tables: readonly EmbeddedTable[] = GUARDED_TABLES,
+): Promise<RefusedEmbeddings> {
+  const [zeroEmbeddings = [], wrongDimensionEmbeddings = []] = await readEmbeddingLooks(
+    client,
+    LOOKS,
+    timeoutMs,
+    tables,
+  );
+  return { zeroEmbeddings, wrongDimensionEmbeddings };
+}
+
+/**
+ * An action per table and kind with such rows (their count, the first ids, the fix); a note per table whose
+ * scan did not finish.
+ */
+export function refusedEmbeddingFindings(
+  readings: RefusedEmbeddings,
+  timeoutMs: number,
+  tables: readonly EmbeddedTable[] = GUARDED_TABLES,
+): HealthFinding[] {
+  return embeddingLookFindings(
+    LOOKS,
+    [readings.zeroEmbeddings, readings.wrongDimensionEmbeddings],
+    timeoutMs,
+    tables,
+  );
+}
