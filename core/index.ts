@@ -20,6 +20,7 @@ export {
 export { quoteIdentifier } from "./identifiers";
 export { recordSnapshot } from "./snapshot";
 export { closestName } from "./closest-name";
+export { shownValue } from "./shown-value";
 export { countText, formatCount } from "./count-format";
 export { collectingLogger, silentLogger, type Logger } from "./logger";
 export { readMigrationFiles, MIGRATION_FILE_PATTERN, type MigrationFile } from "./migrations/files";

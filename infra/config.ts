@@ -274,30 +274,63 @@ export interface RawStackConfig {
   values: Record<string, string | undefined>;
   /** Whether a key (without namespace) was set with `--secret`; undefined when the runtime cannot tell. */
   isSecret?: (key: string) => boolean | undefined;
+  /** The AWS provider's region (`aws:region`, else AWS_REGION or AWS_DEFAULT_REGION), when known. */
+  awsRegion?: string;
 }
 
-/** Collects ConfigValueErrors and carries on with a fallback so all problems are reported together. */
+/**
+ * Collects ConfigValueErrors and carries on with a fallback so all problems are reported together. A problem
+ * of a key held as a secret is kept without its value, and a message about another key shows that key's value
+ * only when it is not a secret.
+ */
 class Problems {
   readonly list: v.ConfigValueError[] = [];
+
+  /**
+   * `isSecret` undefined: no key is a secret (a caller that knows none). A key it cannot tell about (the
+   * runtime could not say) is taken for a secret: its value is then not shown.
+   */
+  constructor(private readonly isSecret?: RawStackConfig["isSecret"]) {}
 
   take<T>(parse: () => T, fallback: T): T {
     try {
       return parse();
     } catch (error) {
       if (!(error instanceof v.ConfigValueError)) throw error;
-      this.list.push(error);
+      this.push(error);
       return fallback;
     }
   }
 
+  /** A problem that names no value of `key` (see `refuse` for one that does). */
   add(key: string, problem: string, example: string): void {
-    this.list.push(new v.ConfigValueError(v.fullKey(key), problem, example));
+    this.push(new v.ConfigValueError(v.fullKey(key), problem, example));
+  }
+
+  /** A problem that names `value` of `key`: `problem` is given the value as it may be shown. */
+  refuse(key: string, value: unknown, problem: (shown: string) => string, example: string): void {
+    this.push(v.refusal(key, value, problem, example));
+  }
+
+  /** `value` of `key` as a message about another key may show it: never a secret's. */
+  shown(key: string, value: unknown): string {
+    return this.holdsSecret(key) ? v.SECRET_VALUE : v.shownConfigValue(value);
+  }
+
+  /** Whether `key` (without namespace; a nested key by its top key) is held as a secret. */
+  holdsSecret(key: string): boolean {
+    return this.isSecret !== undefined && this.isSecret(key.split(".")[0] ?? key) !== false;
+  }
+
+  private push(error: v.ConfigValueError): void {
+    const key = error.key.slice(v.fullKey("").length);
+    this.list.push(this.holdsSecret(key) ? error.withoutValue() : error);
   }
 }
 
 /** Validates raw values into a StackConfig; throws InvalidConfigError listing every problem. */
 export function parseStackConfig(raw: RawStackConfig): StackConfig {
-  const problems = new Problems();
+  const problems = new Problems(raw.isSecret);
   const get = (key: string): string | undefined => raw.values[key];
   checkUnknownKeys(Object.keys(raw.values), problems);
   checkPlainTextSecrets(get, raw.isSecret, problems);
@@ -333,7 +366,7 @@ export function parseStackConfig(raw: RawStackConfig): StackConfig {
   let server: ServerConfig | undefined;
   if (kind !== undefined) {
     checkServerKeys(kind, raw.values, problems);
-    server = parseServer(kind, get, problems);
+    server = parseServer(kind, get, problems, raw.awsRegion);
     if (server) checkServerAgainstNames(server, database, roles, problems);
   }
   const release = parseRelease(get, problems);
@@ -354,9 +387,11 @@ export function parseStackConfig(raw: RawStackConfig): StackConfig {
 function parseDatabase(raw: string | undefined): string {
   const database = v.parseIdentifier("database", raw, DEFAULTS.database);
   if (SERVER_DATABASES.includes(database)) {
-    throw new v.ConfigValueError(
-      v.fullKey("database"),
-      `${JSON.stringify(database)} is the server's own database (${SERVER_DATABASES.join(", ")} are): name the application's own`,
+    throw v.refusal(
+      "database",
+      database,
+      (shown) =>
+        `${shown} is the server's own database (${SERVER_DATABASES.join(", ")} are): name the application's own`,
       `pulumi config set ${v.fullKey("database")} ${DEFAULTS.database}`,
     );
   }
@@ -368,10 +403,13 @@ function parseRolePrefix(raw: string | undefined): string {
   const prefix = v.parseIdentifier("rolePrefix", raw, DEFAULTS.rolePrefix, 40);
   const reserved = Object.values(roleNames(prefix)).filter((role) => role.startsWith("pg_"));
   if (reserved.length > 0) {
+    const reservedNames = `start with "pg_", which PostgreSQL reserves`;
     throw new v.ConfigValueError(
       v.fullKey("rolePrefix"),
-      `${JSON.stringify(prefix)} makes role names such as ${reserved[0]} that start with "pg_", which PostgreSQL reserves`,
+      `${v.shownConfigValue(prefix)} makes role names such as ${reserved[0]} that ${reservedNames}`,
       `pulumi config set ${v.fullKey("rolePrefix")} ${DEFAULTS.rolePrefix}`,
+      // The role name holds the prefix: a secret prefix is refused without it.
+      `${v.SECRET_VALUE} makes role names that ${reservedNames}`,
     );
   }
   return prefix;
@@ -392,17 +430,20 @@ function checkServerAgainstNames(
       (name) => roles[name] === server.masterUsername,
     );
     if (role) {
-      problems.add(
+      problems.refuse(
         "masterUsername",
-        `${JSON.stringify(server.masterUsername)} is the access layer's ${role} role: the master user must be a role of its own`,
+        server.masterUsername,
+        (shown) => `${shown} is the access layer's ${role} role: the master user must be a role of its own`,
         `pulumi config set ${v.fullKey("masterUsername")} ${DEFAULTS.masterUsername}`,
       );
     }
   }
   if (server.kind === "existing" && server.admin.database === database) {
-    problems.add(
+    problems.refuse(
       "database",
-      `${JSON.stringify(database)} is the database adminUrl connects to: the stack creates (and may drop) its own, so name another one`,
+      database,
+      (shown) =>
+        `${shown} is the database adminUrl connects to: the stack creates (and may drop) its own, so name another one`,
       `pulumi config set ${v.fullKey("database")} ${DEFAULTS.database}`,
     );
   }
@@ -426,10 +467,16 @@ function releaseSetting<K extends keyof ReleaseSettings>(
     const onStack = (path: readonly string[]) => [stackKey, ...path.slice(1)];
     // The hint is written to go before an example ("... Known here: a, b. "): here it ends the problem.
     const hint = error.hint.trim().replace(/\.$/, "");
+    // The value as the stack's errors show it (v.shownConfigValue), or not at all for a secret key.
+    const problem = (shown: string) => {
+      const refused = error.refused ? `${error.rule} (got ${shown})` : error.rule;
+      return hint ? `${refused}. ${hint}` : refused;
+    };
     throw new v.ConfigValueError(
       v.fullKey(onStack(error.path).join(".")),
-      hint ? `${error.problem}. ${hint}` : error.problem,
+      problem(v.shownConfigValue(error.refused?.value)),
       configSetExample(onStack(error.example.path), error.example.value),
+      problem(v.SECRET_VALUE),
     );
   }
 }
@@ -488,9 +535,11 @@ function parseRelease(get: Get, problems: Problems): ReleaseConfig {
   const seedSets = problems.take(() => v.parseList("seedSets", get("seedSets"), "demo"), []);
   for (const name of seedSets) {
     if (!AVAILABLE_SEED_SETS.includes(name)) {
-      problems.add(
+      problems.refuse(
         "seedSets",
-        `names ${JSON.stringify(name)}, which is not a seed set (available: ${AVAILABLE_SEED_SETS.join(", ") || "none"})`,
+        name,
+        (shown) =>
+          `names ${shown}, which is not a seed set (available: ${AVAILABLE_SEED_SETS.join(", ") || "none"})`,
         `pulumi config set --path '${v.fullKey("seedSets")}[0]' ${AVAILABLE_SEED_SETS[0] ?? "demo"}`,
       );
     }
@@ -522,7 +571,11 @@ function parseRelease(get: Get, problems: Problems): ReleaseConfig {
           ),
         DEFAULTS.releaseLockTimeoutSeconds,
       ),
-    safety: parseReleaseSafety(get, (parse, fallback) => problems.take(parse, fallback)),
+    safety: parseReleaseSafety(
+      get,
+      (parse, fallback) => problems.take(parse, fallback),
+      (key, value) => problems.shown(key, value),
+    ),
     legacyUpgrade: problems.take(() => parseLegacyUpgrade(get("legacyUpgrade")), undefined),
   };
 }
@@ -541,7 +594,13 @@ function parseLegacyUpgrade(raw: string | undefined): LegacyUpgradeSetting | und
   } catch (error) {
     if (!isReleaseError(error)) throw error;
     const problem = [error.message, error.fix].filter(Boolean).join(" ").replace(/\.$/, "");
-    throw new v.ConfigValueError(v.fullKey("legacyUpgrade"), problem, example);
+    // The engine's words name the refused value; a secret key's problem says what the setting takes instead.
+    throw new v.ConfigValueError(
+      v.fullKey("legacyUpgrade"),
+      problem,
+      example,
+      "is not a valid upgrade setting (its problem names the value, which is a secret): it takes organization, an organization slug, and batchSize, a whole number of rows from 1 to 1000000",
+    );
   }
 }
 
@@ -557,7 +616,12 @@ export function roleNames(prefix: string): RoleNames {
 
 type Get = (key: string) => string | undefined;
 
-function parseServer(kind: ServerKind, get: Get, problems: Problems): ServerConfig | undefined {
+function parseServer(
+  kind: ServerKind,
+  get: Get,
+  problems: Problems,
+  awsRegion: string | undefined,
+): ServerConfig | undefined {
   switch (kind) {
     case "existing":
       return parseExistingServer(get, problems);
@@ -565,7 +629,7 @@ function parseServer(kind: ServerKind, get: Get, problems: Problems): ServerConf
       return parseDockerServer(get, problems);
     case "rds":
     case "aurora":
-      return parseRdsServer(kind, get, problems);
+      return parseRdsServer(kind, get, problems, awsRegion);
   }
 }
 
@@ -631,9 +695,11 @@ function parseRdsSize(get: Get, problems: Problems): { instanceClass: string; ha
   );
   const known = instanceClassSize(instanceClass);
   if (!known && (get("memoryMb") === undefined || get("cpus") === undefined)) {
-    problems.add(
+    problems.refuse(
       "instanceClass",
-      `${JSON.stringify(instanceClass)} is not in the size table (infra/instance-classes.ts), so the parameter group cannot be tuned; set memoryMb and cpus for it`,
+      instanceClass,
+      (shown) =>
+        `${shown} is not in the size table (infra/instance-classes.ts), so the parameter group cannot be tuned; set memoryMb and cpus for it`,
       "pulumi config set neonhub-db:memoryMb 16384 && pulumi config set neonhub-db:cpus 2",
     );
   }
@@ -643,7 +709,9 @@ function parseRdsSize(get: Get, problems: Problems): { instanceClass: string; ha
       if (get(key) === undefined || get(key)?.trim() === "") continue;
       problems.add(
         key,
-        `is only for instance classes outside the size table; ${instanceClass} has ${known.memoryMb} MiB and ${known.cpus} vCPUs`,
+        problems.holdsSecret("instanceClass")
+          ? "is only for instance classes outside the size table, and instanceClass is in it"
+          : `is only for instance classes outside the size table; ${instanceClass} has ${known.memoryMb} MiB and ${known.cpus} vCPUs`,
         `pulumi config rm ${v.fullKey(key)}`,
       );
     }
@@ -677,7 +745,12 @@ function parseRdsAccessLists(
   return { allowedCidrs, allowedSecurityGroupIds };
 }
 
-function parseRdsServer(kind: "rds" | "aurora", get: Get, problems: Problems): RdsServerConfig {
+function parseRdsServer(
+  kind: "rds" | "aurora",
+  get: Get,
+  problems: Problems,
+  awsRegion: string | undefined,
+): RdsServerConfig {
   const int = (key: keyof typeof DEFAULTS, rule: v.IntegerRule): number => {
     const fallback = DEFAULTS[key] as number;
     return problems.take(() => v.parseIntegerOr(key, get(key), rule, fallback), fallback);
@@ -690,10 +763,12 @@ function parseRdsServer(kind: "rds" | "aurora", get: Get, problems: Problems): R
   const allocatedStorageGb = int("allocatedStorageGb", { min: 20, max: 65536, example: 100 });
   const maxAllocatedStorageGb = int("maxAllocatedStorageGb", { min: 20, max: 65536, example: 1000 });
   if (maxAllocatedStorageGb < allocatedStorageGb) {
-    problems.add(
+    problems.refuse(
       "maxAllocatedStorageGb",
-      `must be at least allocatedStorageGb (${allocatedStorageGb}), or storage autoscaling could never grow (got ${maxAllocatedStorageGb})`,
-      `pulumi config set neonhub-db:maxAllocatedStorageGb ${allocatedStorageGb * 10}`,
+      maxAllocatedStorageGb,
+      (shown) =>
+        `must be at least allocatedStorageGb (${problems.shown("allocatedStorageGb", allocatedStorageGb)}), or storage autoscaling could never grow (got ${shown})`,
+      `pulumi config set neonhub-db:maxAllocatedStorageGb ${problems.holdsSecret("allocatedStorageGb") ? DEFAULTS.maxAllocatedStorageGb : allocatedStorageGb * 10}`,
     );
   }
   const multiAz = bool("multiAz");
@@ -728,7 +803,7 @@ function parseRdsServer(kind: "rds" | "aurora", get: Get, problems: Problems): R
         ),
       DEFAULTS.performanceInsightsRetentionDays,
     ),
-    kmsKeyArn: problems.take(() => v.parseKmsKeyArn("kmsKeyArn", get("kmsKeyArn")), undefined),
+    kmsKeyArn: problems.take(() => v.parseKmsKeyArn("kmsKeyArn", get("kmsKeyArn"), awsRegion), undefined),
     network: parseRdsNetwork(get, problems),
     ...parseRdsAccessLists(get, problems),
     auroraReaders,
@@ -754,10 +829,12 @@ function parseAlarmThresholds(
   const freeStorageGb = int("alarmFreeStorageGb", { min: 1, max: 65536, example: 10 });
   // RDS storage starts at allocatedStorageGb: a threshold at or above it would fire on a brand-new server.
   if (kind === "rds" && freeStorageGb >= allocatedStorageGb) {
-    problems.add(
+    problems.refuse(
       "alarmFreeStorageGb",
-      `must be below allocatedStorageGb (${allocatedStorageGb}), or the alarm fires on an empty database (got ${freeStorageGb})`,
-      `pulumi config set neonhub-db:alarmFreeStorageGb ${Math.max(1, Math.floor(allocatedStorageGb / 10))}`,
+      freeStorageGb,
+      (shown) =>
+        `must be below allocatedStorageGb (${problems.shown("allocatedStorageGb", allocatedStorageGb)}), or the alarm fires on an empty database (got ${shown})`,
+      `pulumi config set neonhub-db:alarmFreeStorageGb ${problems.holdsSecret("allocatedStorageGb") ? 1 : Math.max(1, Math.floor(allocatedStorageGb / 10))}`,
     );
   }
   return {
@@ -774,16 +851,20 @@ function parseAlarmThresholds(
 
 function parseRdsNetwork(get: Get, problems: Problems): RdsNetworkConfig {
   const vpcId = problems.take(() => v.parseVpcId("vpcId", get("vpcId")), undefined);
+  const before = problems.list.length;
   const subnetIds = problems.take(() => v.parseSubnetIds("subnetIds", get("subnetIds")), []);
-  if (vpcId !== undefined || subnetIds.length > 0) {
-    if (vpcId === undefined) {
+  // Refused subnets (a bad id, one listed twice) are that problem alone, not also too few.
+  const subnetsValid = problems.list.length === before;
+  if (vpcId !== undefined || subnetIds.length > 0 || !subnetsValid) {
+    // A vpcId that was given but refused is that problem already.
+    if (vpcId === undefined && (get("vpcId") ?? "").trim() === "") {
       problems.add(
         "vpcId",
         "is required with subnetIds: the security group belongs to that VPC",
         "pulumi config set neonhub-db:vpcId vpc-0123456789abcdef0",
       );
     }
-    if (subnetIds.length < 2) {
+    if (subnetsValid && subnetIds.length < 2) {
       problems.add(
         "subnetIds",
         `needs at least two private subnets in different availability zones for an RDS subnet group (got ${subnetIds.length})`,
@@ -891,5 +972,14 @@ export function loadConfig(): StackConfig {
     stack: pulumi.getStack(),
     values,
     isSecret: (key) => runtimeSecrets.isConfigSecret?.(v.fullKey(key)),
+    // Where the AWS provider looks for its region, in its order (a profile's region aside: not known here).
+    awsRegion:
+      nonEmpty(all["aws:region"]) ??
+      nonEmpty(process.env.AWS_REGION) ??
+      nonEmpty(process.env.AWS_DEFAULT_REGION),
   });
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === "" ? undefined : value.trim();
 }

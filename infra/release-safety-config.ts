@@ -22,10 +22,13 @@ export interface ReleaseSafetyConfig {
 }
 
 type Take = <T>(parse: () => T, fallback: T) => T;
+/** How a message about another key shows that key's value (never a secret's). */
+type Shown = (key: string, value: unknown) => string;
 
 export function parseReleaseSafety(
   get: (key: string) => string | undefined,
   take: Take,
+  shown: Shown,
 ): ReleaseSafetyConfig {
   const d = RELEASE_SAFETY_DEFAULTS;
   const integer = (key: keyof typeof d, max: number, example: number) =>
@@ -36,6 +39,7 @@ export function parseReleaseSafety(
       statementTimeout(
         integer("migrationStatementTimeoutSeconds", LOCK_SAFETY_MAX.statementTimeoutMs / 1000, 600),
         lockTimeoutSeconds,
+        shown,
       ),
     d.migrationStatementTimeoutSeconds,
   );
@@ -57,12 +61,17 @@ export function parseReleaseSafety(
  * the lock timeout ends the wait as a statement timeout, which is not retried, so the lock retries never run.
  * Either at 0 (off) leaves the other alone.
  */
-function statementTimeout(statementSeconds: number, lockSeconds: number): number {
+function statementTimeout(statementSeconds: number, lockSeconds: number, shown: Shown): number {
   if (statementSeconds > 0 && lockSeconds > 0 && statementSeconds <= lockSeconds) {
-    throw new v.ConfigValueError(
-      v.fullKey("migrationStatementTimeoutSeconds"),
-      `must be longer than migrationLockTimeoutSeconds (${lockSeconds}), or a migration waiting for a table lock is cancelled by the statement timeout and never retried (got ${statementSeconds})`,
-      `pulumi config set ${v.fullKey("migrationStatementTimeoutSeconds")} ${Math.max(600, lockSeconds * 10)}`,
+    const lock = shown("migrationLockTimeoutSeconds", lockSeconds);
+    // An example ten times the lock timeout would tell a secret one.
+    const example = lock === v.SECRET_VALUE ? 600 : Math.max(600, lockSeconds * 10);
+    throw v.refusal(
+      "migrationStatementTimeoutSeconds",
+      statementSeconds,
+      (got) =>
+        `must be longer than migrationLockTimeoutSeconds (${lock}), or a migration waiting for a table lock is cancelled by the statement timeout and never retried (got ${got})`,
+      `pulumi config set ${v.fullKey("migrationStatementTimeoutSeconds")} ${example}`,
     );
   }
   return statementSeconds;

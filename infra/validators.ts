@@ -1,12 +1,16 @@
 // Validators for stack config values. Each takes the raw string Pulumi hands the program (undefined when the
 // key is unset) and returns a typed value or throws a ConfigValueError that names the key, what is wrong and
 // an example command that fixes it. Pure: tests call them directly.
-import { SSL_MODES, STACK_CONFIG_NAMESPACE, closestName, readConnectionUrl } from "../core";
+import { SSL_MODES, STACK_CONFIG_NAMESPACE, closestName, readConnectionUrl, shownValue } from "../core";
 import { parseIpv4Cidr } from "./cidr";
+import { POSTGRES_MAJOR, listVersionsCommand, parameterGroupFamily } from "./engine-version";
 
 export const CONFIG_NAMESPACE = STACK_CONFIG_NAMESPACE;
 
-/** One invalid config value. Never carries the value of a secret key. */
+/** What an error says in place of the value of a key Pulumi holds as a secret: not even its length. */
+export const SECRET_VALUE = "a secret value";
+
+/** One invalid config value. Never carries the value of a secret key (see `withoutValue`). */
 export class ConfigValueError extends Error {
   constructor(
     /** The full key, e.g. `neonhub-db:dockerPort`. */
@@ -15,10 +19,50 @@ export class ConfigValueError extends Error {
     readonly problem: string,
     /** A command that sets a valid value. */
     readonly example: string,
+    /**
+     * The problem with the value it names said as SECRET_VALUE, for a key held as a secret; unset when
+     * `problem` names no value of the key.
+     */
+    readonly problemWithoutValue?: string,
   ) {
     super(`${key}: ${problem}. Example: ${example}`);
     this.name = "ConfigValueError";
   }
+
+  /** The same refusal for a key held as a secret: the value is not shown. */
+  withoutValue(): ConfigValueError {
+    return this.problemWithoutValue === undefined
+      ? this
+      : new ConfigValueError(this.key, this.problemWithoutValue, this.example);
+  }
+}
+
+// A password in a URL's user info (any scheme) or libpq's password=: a connection string under the wrong key.
+const HOLDS_PASSWORD = /[a-z][a-z0-9+.-]*:\/\/[^/?#\s@]*:[^\s@]*@|\bpassword\s*=/i;
+
+/**
+ * A refused value of a key the stack holds in plain text, as an error shows it: core/shown-value.ts's rule for
+ * a value the operator typed (short text in full, longer text by its length; numbers and true/false as they
+ * are), except that text holding a password, such as a connection string under the wrong key, is never shown.
+ */
+export function shownConfigValue(value: unknown): string {
+  if (typeof value === "string" && HOLDS_PASSWORD.test(value)) {
+    return "a value holding a password, not shown";
+  }
+  return shownValue(value, "pulumi config");
+}
+
+/**
+ * The refusal of `value` of `key`: `problem` is given how the value is shown, and is said once with the value
+ * (shownConfigValue) and once without it (for a key held as a secret).
+ */
+export function refusal(
+  key: string,
+  value: unknown,
+  problem: (shown: string) => string,
+  example: string,
+): ConfigValueError {
+  return new ConfigValueError(fullKey(key), problem(shownConfigValue(value)), example, problem(SECRET_VALUE));
 }
 
 export function fullKey(key: string): string {
@@ -37,8 +81,9 @@ function fail(key: string, problem: string, example: string): never {
   throw new ConfigValueError(fullKey(key), problem, example);
 }
 
-function quoted(raw: string): string {
-  return JSON.stringify(raw.length > 80 ? `${raw.slice(0, 77)}...` : raw);
+/** Throws the refusal of `value` (see `refusal`). */
+function refuse(key: string, value: unknown, problem: (shown: string) => string, example: string): never {
+  throw refusal(key, value, problem, example);
 }
 
 function isSet(raw: string | undefined): raw is string {
@@ -62,9 +107,11 @@ export function parseChoice<T extends string>(
   if (!(choices as readonly string[]).includes(value)) {
     // Case aside: "RDS" is rds mistyped, not a reason to suggest the fallback.
     const near = closestName(value.toLowerCase(), choices);
-    fail(
+    refuse(
       key,
-      `must be one of ${choices.join(", ")} (got ${quoted(value)}${near ? `; did you mean ${near}?` : ""})`,
+      value,
+      (shown) =>
+        `must be one of ${choices.join(", ")} (got ${shown}${near ? `; did you mean ${near}?` : ""})`,
       exampleSet(key, near ?? fallback),
     );
   }
@@ -83,9 +130,10 @@ export function parseInteger(key: string, raw: string | undefined, rule: Integer
   const value = raw.trim();
   const parsed = /^-?\d+$/.test(value) ? Number(value) : Number.NaN;
   if (!Number.isSafeInteger(parsed) || parsed < rule.min || parsed > rule.max) {
-    fail(
+    refuse(
       key,
-      `must be a whole number from ${rule.min} to ${rule.max} (got ${quoted(value)})`,
+      value,
+      (shown) => `must be a whole number from ${rule.min} to ${rule.max} (got ${shown})`,
       exampleSet(key, String(rule.example)),
     );
   }
@@ -106,7 +154,12 @@ export function parseBoolean(key: string, raw: string | undefined, fallback: boo
   const value = raw.trim().toLowerCase();
   if (value === "true") return true;
   if (value === "false") return false;
-  return fail(key, `must be true or false (got ${quoted(raw.trim())})`, exampleSet(key, String(fallback)));
+  return refuse(
+    key,
+    raw.trim(),
+    (shown) => `must be true or false (got ${shown})`,
+    exampleSet(key, String(fallback)),
+  );
 }
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
@@ -124,9 +177,11 @@ export function parseIdentifier(
   if (!isSet(raw)) return fallback;
   const value = raw.trim();
   if (!IDENTIFIER.test(value) || value.length > maxLength) {
-    fail(
+    refuse(
       key,
-      `must be a lower-case PostgreSQL name (letters, digits, underscores; not starting with a digit; at most ${maxLength} characters) (got ${quoted(value)})`,
+      value,
+      (shown) =>
+        `must be a lower-case PostgreSQL name (letters, digits, underscores; not starting with a digit; at most ${maxLength} characters) (got ${shown})`,
       exampleSet(key, fallback),
     );
   }
@@ -211,13 +266,19 @@ export function parseImage(key: string, raw: string | undefined, fallback: strin
   const value = raw.trim();
   const match = IMAGE.exec(value);
   if (!match)
-    fail(key, `is not a container image reference (got ${quoted(value)})`, exampleSet(key, fallback));
+    refuse(
+      key,
+      value,
+      (shown) => `is not a container image reference (got ${shown})`,
+      exampleSet(key, fallback),
+    );
   const { tag, digest } = match.groups ?? {};
   // No tag is "latest": both move whenever the image is pushed again.
   if (!digest && (tag === undefined || tag === "latest")) {
-    fail(
+    refuse(
       key,
-      `must name a tag or digest, not the moving "latest" (got ${quoted(value)})`,
+      value,
+      (shown) => `must name a tag or digest, not the moving "latest" (got ${shown})`,
       exampleSet(key, fallback),
     );
   }
@@ -228,9 +289,10 @@ export function parseInstanceClass(key: string, raw: string | undefined, fallbac
   if (!isSet(raw)) return fallback;
   const value = raw.trim();
   if (!/^db\.[a-z0-9]+\.[a-z0-9]+$/.test(value)) {
-    fail(
+    refuse(
       key,
-      `must be an RDS instance class like db.r6g.large (got ${quoted(value)})`,
+      value,
+      (shown) => `must be an RDS instance class like db.r6g.large (got ${shown})`,
       exampleSet(key, fallback),
     );
   }
@@ -238,8 +300,10 @@ export function parseInstanceClass(key: string, raw: string | undefined, fallbac
 }
 
 /**
- * PostgreSQL 16. RDS accepts the major version alone and picks the newest minor (with automatic minor
- * upgrades); Aurora needs major.minor.
+ * The engine version: the major this program's parameter groups are for, alone or as major.minor. RDS accepts
+ * the major alone and picks the newest minor (with automatic minor upgrades); Aurora needs major.minor. Only
+ * the form and the major are checked: which minors exist is AWS's to say (it refuses one it does not offer
+ * when it creates the server), and a list written here would be wrong by the next release.
  */
 export function parseEngineVersion(
   key: string,
@@ -248,21 +312,47 @@ export function parseEngineVersion(
   fallback: string,
 ): string {
   const value = isSet(raw) ? raw.trim() : fallback;
-  if (!/^16(\.\d+)?$/.test(value)) {
-    fail(
+  const rdsEngine = engine === "aurora" ? "aurora-postgresql" : "postgres";
+  const example = exampleSet(key, engine === "aurora" ? `${POSTGRES_MAJOR}.6` : POSTGRES_MAJOR);
+  const minorsNotChecked = `; the minor is not checked here (AWS refuses one it does not offer when it creates the server): list them with ${listVersionsCommand(rdsEngine)}`;
+  // Digits without leading zeros, as AWS writes its versions: "16", "16.6".
+  const match = /^(0|[1-9]\d*)(?:\.(0|[1-9]\d*))?$/.exec(value);
+  if (!match) {
+    refuse(
       key,
-      `must be PostgreSQL 16, as "16" or "16.<minor>" (got ${quoted(value)})`,
-      exampleSet(key, "16.6"),
+      value,
+      (shown) =>
+        `is not a PostgreSQL version (got ${shown}): give the major, "${POSTGRES_MAJOR}", or major.minor, "${POSTGRES_MAJOR}.<minor>"${minorsNotChecked}`,
+      example,
     );
   }
-  if (engine === "aurora" && !value.includes(".")) {
-    fail(
+  if (match[1] !== POSTGRES_MAJOR) {
+    refuse(
       key,
-      `Aurora PostgreSQL needs a full version such as 16.6 (got ${quoted(value)})`,
-      exampleSet(key, "16.6"),
+      value,
+      (shown) =>
+        `must be PostgreSQL ${POSTGRES_MAJOR}, the major of the ${parameterGroupFamily(rdsEngine)} parameter group this program creates (got ${shown})`,
+      example,
+    );
+  }
+  if (engine === "aurora" && match[2] === undefined) {
+    refuse(
+      key,
+      value,
+      (shown) =>
+        `Aurora PostgreSQL needs major.minor, such as ${POSTGRES_MAJOR}.6 (got ${shown})${minorsNotChecked}`,
+      example,
     );
   }
   return value;
+}
+
+/** Refuses a list that names an item twice: `why` says what the repeat would do. */
+function refuseRepeats(key: string, items: readonly string[], why: string, example: string): void {
+  const repeated = items.find((item, index) => items.indexOf(item) !== index);
+  if (repeated !== undefined) {
+    refuse(key, repeated, (shown) => `lists ${shown} twice: ${why}; name each once`, example);
+  }
 }
 
 /** CIDR blocks allowed to reach the database. The whole internet is refused: use a VPN or a bastion. */
@@ -271,41 +361,82 @@ export function parseCidrList(key: string, raw: string | undefined): string[] {
   for (const item of items) {
     const cidr = parseIpv4Cidr(item);
     if (!cidr)
-      fail(key, `has ${quoted(item)}, which is not an IPv4 CIDR block`, exampleList(key, "10.0.0.0/16"));
-    if (cidr.prefix < 8) {
-      fail(
+      refuse(
         key,
-        `has ${quoted(item)}, which opens the database to the internet; list the networks that need it`,
+        item,
+        (shown) => `has ${shown}, which is not an IPv4 CIDR block`,
+        exampleList(key, "10.0.0.0/16"),
+      );
+    if (cidr.prefix < 8) {
+      refuse(
+        key,
+        item,
+        (shown) => `has ${shown}, which opens the database to the internet; list the networks that need it`,
         exampleList(key, "10.0.0.0/16"),
       );
     }
   }
+  refuseRepeats(
+    key,
+    items,
+    "the security group's rule would list the block twice",
+    exampleList(key, "10.0.0.0/16"),
+  );
   return items;
 }
 
-function parseAwsIds(key: string, raw: string | undefined, prefix: string, example: string): string[] {
+function parseAwsIds(
+  key: string,
+  raw: string | undefined,
+  prefix: string,
+  example: string,
+  repeatedBecause: string,
+): string[] {
   const items = parseList(key, raw, example);
   const pattern = new RegExp(`^${prefix}-[0-9a-f]{8,17}$`);
   for (const item of items) {
     if (!pattern.test(item))
-      fail(key, `has ${quoted(item)}, which is not a ${prefix}-... id`, exampleList(key, example));
+      refuse(
+        key,
+        item,
+        (shown) => `has ${shown}, which is not a ${prefix}-... id`,
+        exampleList(key, example),
+      );
   }
+  refuseRepeats(key, items, repeatedBecause, exampleList(key, example));
   return items;
 }
 
 export function parseSecurityGroupIds(key: string, raw: string | undefined): string[] {
-  return parseAwsIds(key, raw, "sg", "sg-0123456789abcdef0");
+  return parseAwsIds(
+    key,
+    raw,
+    "sg",
+    "sg-0123456789abcdef0",
+    "the security group's rule would list the group twice",
+  );
 }
 
 export function parseSubnetIds(key: string, raw: string | undefined): string[] {
-  return parseAwsIds(key, raw, "subnet", "subnet-0123456789abcdef0");
+  return parseAwsIds(
+    key,
+    raw,
+    "subnet",
+    "subnet-0123456789abcdef0",
+    "an RDS subnet group needs at least two different subnets, in different availability zones",
+  );
 }
 
 export function parseVpcId(key: string, raw: string | undefined): string | undefined {
   if (!isSet(raw)) return undefined;
   const value = raw.trim();
   if (!/^vpc-[0-9a-f]{8,17}$/.test(value)) {
-    fail(key, `must be a vpc-... id (got ${quoted(value)})`, exampleSet(key, "vpc-0123456789abcdef0"));
+    refuse(
+      key,
+      value,
+      (shown) => `must be a vpc-... id (got ${shown})`,
+      exampleSet(key, "vpc-0123456789abcdef0"),
+    );
   }
   return value;
 }
@@ -315,19 +446,38 @@ export function parseVpcCidr(key: string, raw: string | undefined, fallback: str
   const value = isSet(raw) ? raw.trim() : fallback;
   const cidr = parseIpv4Cidr(value);
   if (!cidr || cidr.prefix < 16 || cidr.prefix > 24) {
-    fail(key, `must be an IPv4 CIDR block from /16 to /24 (got ${quoted(value)})`, exampleSet(key, fallback));
+    refuse(
+      key,
+      value,
+      (shown) => `must be an IPv4 CIDR block from /16 to /24 (got ${shown})`,
+      exampleSet(key, fallback),
+    );
   }
   return value;
 }
 
-export function parseKmsKeyArn(key: string, raw: string | undefined): string | undefined {
+/**
+ * A KMS key ARN. RDS encrypts with a key of its own region only, and refuses another region's when it creates
+ * the server: with the stack's region known (`aws:region`), the key's must be it.
+ */
+export function parseKmsKeyArn(key: string, raw: string | undefined, region?: string): string | undefined {
   if (!isSet(raw)) return undefined;
   const value = raw.trim();
-  if (!/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/.test(value)) {
-    fail(
-      key,
-      `must be a KMS key ARN (got ${quoted(value)})`,
-      exampleSet(key, "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"),
+  const example = (inRegion: string) =>
+    exampleSet(key, `arn:aws:kms:${inRegion}:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab`);
+  const match = /^arn:aws[a-z-]*:kms:([a-z0-9-]+):\d{12}:key\/[A-Za-z0-9-]+$/.exec(value);
+  if (!match) {
+    refuse(key, value, (shown) => `must be a KMS key ARN (got ${shown})`, example(region ?? "us-east-1"));
+  }
+  const keyRegion = match[1];
+  if (region !== undefined && keyRegion !== region) {
+    const problem = (where: string) =>
+      `is a key ${where}, but the stack deploys to ${region}: RDS encrypts only with a key of its own region. Give a key in ${region} (a multi-Region key's replica there), or remove kmsKeyArn and the stack creates one`;
+    throw new ConfigValueError(
+      fullKey(key),
+      problem(`in ${keyRegion}`),
+      example(region),
+      problem("of another region"),
     );
   }
   return value;
@@ -358,7 +508,7 @@ export function parseHostPort(key: string, raw: string | undefined): HostPort | 
   const match = /^([A-Za-z0-9.-]+):(\d{1,5})$/.exec(value);
   const port = match ? Number(match[2]) : Number.NaN;
   if (!match || port < 1 || port > 65535) {
-    fail(key, `must be host:port (got ${quoted(value)})`, exampleSet(key, "127.0.0.1:15432"));
+    refuse(key, value, (shown) => `must be host:port (got ${shown})`, exampleSet(key, "127.0.0.1:15432"));
   }
   return { host: match[1] ?? "", port };
 }
@@ -367,7 +517,7 @@ export function parseHostPort(key: string, raw: string | undefined): HostPort | 
 export function parseMasterUsername(key: string, raw: string | undefined, fallback: string): string {
   const value = parseIdentifier(key, raw, fallback, 63);
   if (["rdsadmin", "rdsrepladmin", "public"].includes(value)) {
-    fail(key, `${quoted(value)} is reserved on RDS`, exampleSet(key, fallback));
+    refuse(key, value, (shown) => `${shown} is reserved on RDS`, exampleSet(key, fallback));
   }
   return value;
 }

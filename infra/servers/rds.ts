@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { DatabaseAlarmsArgs, MonitoredInstance } from "../alarms";
 import { RdsServerConfig } from "../config";
+import { parameterGroupFamily } from "../engine-version";
 import { PostgresSettings, RdsParameter, toRdsParameters, toRdsSettingsMap } from "../tuning";
 import { RdsNetwork } from "./network";
 import { DatabaseServer, ServerConnection } from "./types";
@@ -182,7 +183,7 @@ export class RdsServer extends pulumi.ComponentResource implements DatabaseServe
     const parameterGroup = new aws.rds.ParameterGroup(
       `${name}-params`,
       {
-        family: "postgres16",
+        family: parameterGroupFamily("postgres"),
         description: "NeonHub PostgreSQL 16: PGTune + pgvector settings, TLS required",
         parameters: rdsParameterGroupEntries(settings, "postgres"),
         tags: common.tags,
@@ -252,7 +253,7 @@ export class RdsServer extends pulumi.ComponentResource implements DatabaseServe
     const parameterGroup = new aws.rds.ClusterParameterGroup(
       `${name}-cluster-params`,
       {
-        family: "aurora-postgresql16",
+        family: parameterGroupFamily("aurora-postgresql"),
         description: "NeonHub Aurora PostgreSQL 16: PGTune + pgvector settings, TLS required",
         parameters: rdsParameterGroupEntries(settings, "aurora-postgresql"),
         tags: common.tags,

@@ -193,9 +193,48 @@ describe("validators", () => {
     expectProblem(
       () => v.parseEngineVersion("engineVersion", undefined, "aurora", "16"),
       "engineVersion",
-      /Aurora PostgreSQL needs a full version/,
-      /16\.6/,
+      /Aurora PostgreSQL needs major\.minor, such as 16\.6 \(got "16"\); the minor is not checked here/,
+      /neonhub-db:engineVersion 16\.6/,
     );
+  });
+
+  describe("parseEngineVersion", () => {
+    const listing =
+      "aws rds describe-db-engine-versions --engine postgres --engine-version 16 --query 'DBEngineVersions[].EngineVersion'";
+
+    it("refuses what is no version, saying it checks the form and the major, not the minor", () => {
+      for (const bad of ["abc", "16.", "v16", "16.6.1", "16.x", ".6", "16.01", "016"]) {
+        const error = errorOf(() => v.parseEngineVersion("engineVersion", bad, "rds", "16"));
+        expect(error.problem).toBe(
+          `is not a PostgreSQL version (got ${JSON.stringify(bad)}): give the major, "16", or major.minor, "16.<minor>"; the minor is not checked here (AWS refuses one it does not offer when it creates the server): list them with ${listing}`,
+        );
+        expect(error.example).toBe("pulumi config set neonhub-db:engineVersion 16");
+      }
+    });
+
+    it("refuses another major, naming the parameter group family that sets it", () => {
+      for (const [engine, family] of [
+        ["rds", "postgres16"],
+        ["aurora", "aurora-postgresql16"],
+      ] as const) {
+        for (const other of ["99", "15", "15.4", "17.2"]) {
+          expectProblem(
+            () => v.parseEngineVersion("engineVersion", other, engine, "16"),
+            "engineVersion",
+            new RegExp(
+              `^must be PostgreSQL 16, the major of the ${family} parameter group this program creates \\(got "${other.replace(".", "\\.")}"\\)$`,
+            ),
+          );
+        }
+      }
+    });
+
+    it("leaves the minor to AWS: a well-formed one of major 16 passes", () => {
+      // Which minors exist is AWS's to say; a list here would be wrong by the next release.
+      expect(v.parseEngineVersion("engineVersion", "16.99", "rds", "16")).toBe("16.99");
+      expect(v.parseEngineVersion("engineVersion", "16.99", "aurora", "16")).toBe("16.99");
+      expect(v.parseEngineVersion("engineVersion", " 16.0 ", "rds", "16")).toBe("16.0");
+    });
   });
 
   it("parseCidrList refuses malformed blocks and the open internet", () => {
@@ -222,6 +261,50 @@ describe("validators", () => {
     expectProblem(() => v.parseVpcId("vpcId", "vpc_123"), "vpcId", /vpc-/);
     expectProblem(() => v.parseKmsKeyArn("kmsKeyArn", "alias/mine"), "kmsKeyArn", /KMS key ARN/);
     expectProblem(() => v.parseVpcCidr("vpcCidr", "10.0.0.0/8", "10.42.0.0/16"), "vpcCidr", /\/16 to \/24/);
+  });
+
+  it("refuses a subnet, security group or network listed twice", () => {
+    expectProblem(
+      () => v.parseSubnetIds("subnetIds", '["subnet-0123456789abcdef0", "subnet-0123456789abcdef0"]'),
+      "subnetIds",
+      /^lists "subnet-0123456789abcdef0" twice: an RDS subnet group needs at least two different subnets, in different availability zones; name each once$/,
+      /--path 'neonhub-db:subnetIds\[0\]'/,
+    );
+    // Equal once trimmed: the list's items are read trimmed.
+    expectProblem(
+      () => v.parseSecurityGroupIds("allowedSecurityGroupIds", "sg-0123456789abcdef0, sg-0123456789abcdef0 "),
+      "allowedSecurityGroupIds",
+      /^lists "sg-0123456789abcdef0" twice: the security group's rule would list the group twice/,
+    );
+    expectProblem(
+      () => v.parseCidrList("allowedCidrs", '["10.0.0.0/16", "10.1.0.0/16", "10.0.0.0/16"]'),
+      "allowedCidrs",
+      /^lists "10\.0\.0\.0\/16" twice: the security group's rule would list the block twice/,
+    );
+    expect(
+      v.parseSubnetIds("subnetIds", '["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]'),
+    ).toHaveLength(2);
+  });
+
+  describe("parseKmsKeyArn", () => {
+    const inRegion = (region: string) =>
+      `arn:aws:kms:${region}:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
+
+    it("accepts a key of the stack's region, or any region when the region is not known", () => {
+      expect(v.parseKmsKeyArn("kmsKeyArn", inRegion("us-east-1"), "us-east-1")).toBe(inRegion("us-east-1"));
+      expect(v.parseKmsKeyArn("kmsKeyArn", inRegion("eu-west-1"), undefined)).toBe(inRegion("eu-west-1"));
+      expect(v.parseKmsKeyArn("kmsKeyArn", undefined, "us-east-1")).toBeUndefined();
+    });
+
+    it("refuses a key of another region, which RDS refuses when it creates the server", () => {
+      const error = errorOf(() => v.parseKmsKeyArn("kmsKeyArn", inRegion("eu-west-1"), "us-east-1"));
+      expect(error.key).toBe("neonhub-db:kmsKeyArn");
+      expect(error.problem).toBe(
+        "is a key in eu-west-1, but the stack deploys to us-east-1: RDS encrypts only with a key of its own region. Give a key in us-east-1 (a multi-Region key's replica there), or remove kmsKeyArn and the stack creates one",
+      );
+      expect(error.example).toBe(`pulumi config set neonhub-db:kmsKeyArn ${inRegion("us-east-1")}`);
+      expect(error.withoutValue().problem).not.toContain("eu-west-1");
+    });
   });
 
   it("parsePerformanceInsightsRetention, parseHostPort and parseMasterUsername", () => {
@@ -330,6 +413,38 @@ describe("parseStackConfig", () => {
     ]);
   });
 
+  it("refuses subnets listed twice as that, not also as too few", () => {
+    expect(
+      problemsOf(
+        rawConfig({
+          ...RDS_BASE,
+          vpcId: "vpc-0123456789abcdef0",
+          subnetIds: '["subnet-0123456789abcdef0", "subnet-0123456789abcdef0"]',
+        }),
+      ),
+    ).toEqual([expect.stringMatching(/^neonhub-db:subnetIds: lists "subnet-0123456789abcdef0" twice/)]);
+    expect(
+      problemsOf(rawConfig({ ...RDS_BASE, subnetIds: '["subnet-0123456789abcdef0", "subnet-1"]' })),
+    ).toEqual([
+      expect.stringMatching(/^neonhub-db:subnetIds: has "subnet-1", which is not a subnet-\.\.\. id/),
+      expect.stringMatching(/^neonhub-db:vpcId: is required with subnetIds/),
+    ]);
+  });
+
+  it("checks kmsKeyArn against the stack's region", () => {
+    const arn = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    expect(problemsOf({ ...rawConfig({ ...RDS_BASE, kmsKeyArn: arn }), awsRegion: "us-east-1" })).toEqual([
+      expect.stringMatching(
+        /^neonhub-db:kmsKeyArn: is a key in eu-west-1, but the stack deploys to us-east-1/,
+      ),
+    ]);
+    const config = parseStackConfig({
+      ...rawConfig({ ...RDS_BASE, kmsKeyArn: arn }),
+      awsRegion: "eu-west-1",
+    });
+    expect(config.server).toMatchObject({ kmsKeyArn: arn });
+  });
+
   it("backup retention must be at least 7 days", () => {
     expect(problemsOf(rawConfig({ ...RDS_BASE, backupRetentionDays: "1" }))).toEqual([
       expect.stringMatching(/backupRetentionDays: must be a whole number from 7 to 35/),
@@ -360,6 +475,35 @@ describe("loadConfig", () => {
 
     pulumi.runtime.setAllConfig({ "neonhub-db:adminUrl": ADMIN_URL }, []);
     expect(() => loadConfig()).toThrow(/adminUrl: holds a password but is stored in plain text/);
+  });
+
+  it("reads the region from aws:region, else from AWS_REGION, for the KMS key's check", () => {
+    const arn = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    const rds = {
+      "neonhub-db:server": "rds",
+      "neonhub-db:allowedCidrs": '["10.0.0.0/16"]',
+      "neonhub-db:kmsKeyArn": arn,
+    };
+    const saved = { AWS_REGION: process.env.AWS_REGION, AWS_DEFAULT_REGION: process.env.AWS_DEFAULT_REGION };
+    try {
+      delete process.env.AWS_REGION;
+      delete process.env.AWS_DEFAULT_REGION;
+      pulumi.runtime.setAllConfig({ ...rds, "aws:region": "us-east-1" }, []);
+      expect(() => loadConfig()).toThrow(
+        /kmsKeyArn: is a key in eu-west-1, but the stack deploys to us-east-1/,
+      );
+      pulumi.runtime.setAllConfig({ ...rds, "aws:region": "eu-west-1" }, []);
+      expect(loadConfig().server).toMatchObject({ kmsKeyArn: arn });
+      pulumi.runtime.setAllConfig(rds, []);
+      expect(loadConfig().server).toMatchObject({ kmsKeyArn: arn });
+      process.env.AWS_REGION = "ap-south-1";
+      expect(() => loadConfig()).toThrow(/is a key in eu-west-1, but the stack deploys to ap-south-1/);
+    } finally {
+      for (const [name, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
   });
 });
 

@@ -236,13 +236,15 @@ export function stackConfig(stack: string, extra: Record<string, string> = {}): 
 }
 
 /**
- * The dev stack with `config` over its own, and the program imported on it without a root stack (the Stack
- * resource would rethrow the error as an unhandled rejection): the mock world, and what the import threw.
+ * A stack (dev unless named) with `config` over its own, and the program imported on it without a root stack
+ * (the Stack resource would rethrow the error as an unhandled rejection): the mock world, and what the import
+ * threw.
  */
 export async function programOnInvalidConfig(
   config: Record<string, string>,
+  stack = "dev",
 ): Promise<{ world: MockWorld; failure: unknown }> {
-  const world = await installMocks({ stack: "dev", config: stackConfig("dev", config) });
+  const world = await installMocks({ stack, config: stackConfig(stack, config) });
   const failure = await import("../../index").then(
     () => undefined,
     (error: unknown) => error,
