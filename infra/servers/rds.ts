@@ -24,13 +24,45 @@ const PORT = 5432;
 // The current RDS CA; clients that verify certificates (sslmode=verify-full) need its bundle.
 const CA_CERTIFICATE = "rds-ca-rsa2048-g1";
 
-/** An RDS identifier from a stack name: lower-case letters, digits and single hyphens, starting with a letter. */
+const IDENTIFIER_PREFIX = "neonhub-db-";
+
+/**
+ * An RDS identifier from a stack name: lower-case letters, digits and single hyphens, starting with a letter.
+ * Existing stacks' servers are named by it: a change here would replace their databases.
+ */
 export function rdsIdentifier(stack: string): string {
+  return untruncatedIdentifier(stack).slice(0, 50).replace(/-+$/, "");
+}
+
+function untruncatedIdentifier(stack: string): string {
   const slug = stack
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, "-")
     .replace(/^-+|-+$/g, "");
-  return `neonhub-db-${slug || "stack"}`.slice(0, 50).replace(/-+$/, "");
+  return `${IDENTIFIER_PREFIX}${slug || "stack"}`;
+}
+
+/**
+ * The warning for a stack name its identifiers do not keep as it is (upper case, punctuation other than single
+ * hyphens, too long): other names give the same identifiers ("Prod" and "prod", "my_stack" and "my-stack"),
+ * and RDS identifiers, the KMS alias and the SNS topic's name are unique per account and region, so of two
+ * such stacks in one account and region the second fails to create them. A warning, not a refusal: an existing
+ * stack of such a name is deployed as before, and its identifiers cannot change without replacing its database.
+ */
+export function stackNameCollisionWarning(stack: string): string | undefined {
+  const identifier = rdsIdentifier(stack);
+  if (identifier === `${IDENTIFIER_PREFIX}${stack}`) return undefined;
+  const sameIdentifier = identifier.slice(IDENTIFIER_PREFIX.length);
+  const truncated = untruncatedIdentifier(stack) !== identifier;
+  return (
+    `stack ${JSON.stringify(stack)} names its AWS resources ${identifier}, as the stack ` +
+    `${JSON.stringify(sameIdentifier)} would, and any name that differs from it only in case or punctuation` +
+    `${truncated ? " or shares its first characters" : ""}: RDS identifiers, KMS aliases and SNS topic names ` +
+    `are unique per account and region, so of two such stacks in one account and region the second fails to ` +
+    `create its server. Keep them in separate accounts or regions, and name new stacks in lower case with ` +
+    `single hyphens (${JSON.stringify(sameIdentifier)}). This stack's names stay as they are: changing them ` +
+    `would replace its database`
+  );
 }
 
 /**
@@ -79,6 +111,8 @@ export class RdsServer extends pulumi.ComponentResource implements DatabaseServe
     super("neonhub:db:RdsServer", name, args, opts);
     const { config, settings, stack } = args;
     const identifier = rdsIdentifier(stack);
+    const collision = stackNameCollisionWarning(stack);
+    if (collision) void pulumi.log.warn(collision, this);
     const tags = { Project: "neonhub-db", Stack: stack };
 
     this.network = new RdsNetwork(

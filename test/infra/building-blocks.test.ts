@@ -6,7 +6,12 @@ import { instanceClassSize } from "../../infra/instance-classes";
 import * as pulumi from "@pulumi/pulumi";
 import { InvalidConfigError } from "../../infra/config";
 import { zonesForSubnets } from "../../infra/servers/network";
-import { parseMasterUserSecret, rdsIdentifier, rdsParameterGroupEntries } from "../../infra/servers/rds";
+import {
+  parseMasterUserSecret,
+  rdsIdentifier,
+  rdsParameterGroupEntries,
+  stackNameCollisionWarning,
+} from "../../infra/servers/rds";
 import { tunePostgres } from "../../infra/tuning";
 
 describe("cidr", () => {
@@ -97,6 +102,22 @@ describe("RDS helpers", () => {
     expect(rdsIdentifier("---")).toBe("neonhub-db-stack");
     expect(rdsIdentifier("x".repeat(80))).toMatch(/^neonhub-db-x+$/);
     expect(rdsIdentifier("x".repeat(80)).length).toBeLessThanOrEqual(50);
+  });
+
+  it("warns of a stack name other names share identifiers with, and of no other", () => {
+    for (const kept of ["prod", "team-a-staging", "x".repeat(39)]) {
+      expect(stackNameCollisionWarning(kept)).toBeUndefined();
+    }
+    expect(stackNameCollisionWarning("Prod")).toBe(
+      'stack "Prod" names its AWS resources neonhub-db-prod, as the stack "prod" would, and any name that differs from it only in case or punctuation: RDS identifiers, KMS aliases and SNS topic names are unique per account and region, so of two such stacks in one account and region the second fails to create its server. Keep them in separate accounts or regions, and name new stacks in lower case with single hyphens ("prod"). This stack\'s names stay as they are: changing them would replace its database',
+    );
+    expect(stackNameCollisionWarning("my_stack")).toMatch(
+      /^stack "my_stack" names its AWS resources neonhub-db-my-stack, as the stack "my-stack" would/,
+    );
+    expect(stackNameCollisionWarning("a--b")).toMatch(/neonhub-db-a-b, as the stack "a-b" would/);
+    expect(stackNameCollisionWarning("x".repeat(40))).toMatch(
+      /in case or punctuation or shares its first characters:/,
+    );
   });
 
   it("adds TLS enforcement to the tuned parameters", () => {
