@@ -615,7 +615,10 @@ async function weighFinding(
       continue;
     }
     if (typeVerdict?.catalogOnly)
-      weighed.push({ ...found, ...rewriteFreeTypeChange(typeVerdict.from, typeVerdict.to) });
+      weighed.push({
+        ...found,
+        ...rewriteFreeTypeChange(typeVerdict.from, typeVerdict.to, typeVerdict.because),
+      });
     else if (typeVerdict) weighed.push({ ...found, problem: `${found.problem} ${typeVerdict.reason}` });
     else weighed.push(found);
   }

@@ -383,17 +383,21 @@ export function movingAllInTablespace(
 /**
  * changing-column-type on an ALTER COLUMN ... TYPE that PostgreSQL makes in the catalog alone, as the live
  * column's type shows (type-change.ts): no rewrite, no scan, no index rebuild, so ACCESS EXCLUSIVE is held
- * for a moment. Advice, a warning on every stack, as SET NOT NULL proven by a CHECK is (provenNotNull): the
+ * for a moment. `because`: why the values stay, where binary coercion is not it (the migration's time zone). Advice, a warning on every stack, as SET NOT NULL proven by a CHECK is (provenNotNull): the
  * lock is brief, but the column's type changes under the app still running.
  */
 export function rewriteFreeTypeChange(
   from: string,
   to: string,
+  because?: string,
 ): Pick<RuleInfo, "kind" | "lock" | "problem" | "saferForm"> {
+  const why = because
+    ? `the stored values stay as they are because ${because}`
+    : "the values are binary-coercible and fit the new type unchanged";
   const change =
     from === to
       ? `The column is ${from} already, so PostgreSQL changes it in the catalog alone`
-      : `The column is ${from} now, and PostgreSQL changes ${from} to ${to} in the catalog alone (the values are binary-coercible and fit the new type unchanged)`;
+      : `The column is ${from} now, and PostgreSQL changes ${from} to ${to} in the catalog alone (${why})`;
   return {
     kind: "advice",
     lock: `${ACCESS_EXCLUSIVE}, for a moment: no rewrite`,

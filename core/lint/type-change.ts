@@ -3,7 +3,10 @@
 // changes the catalog alone (ATColumnChangeRequiresRewrite, with the length-coercion functions' support
 // functions varchar_support, numeric_support, varbit_support, and timestamp_support, time_support and
 // interval_support for the time types' precision), keeps the table's file and reuses its
-// indexes. Which case a statement is depends on the column's type before it, which the statement does not
+// indexes. A change between timestamp and timestamptz is one too (PostgreSQL 12 and later) in a session whose
+// TimeZone is UTC, as every migration's is (core/migrations/time-zone.ts), to a precision none or the largest;
+// but the two types' operator classes differ, so PostgreSQL builds the indexes on the column again and
+// validates its foreign keys again. Which case a statement is depends on the column's type before it, which the statement does not
 // say: the lint reads it from the live catalog (pg_attribute), exactly (type oid and typmod), and the new type
 // from the server's own reading of it. test/lint/column-type-changes.test.ts measures each case on PostgreSQL.
 //
@@ -12,6 +15,7 @@
 // and a column that something other than a plain index or key constraint depends on (a CHECK constraint is
 // checked again over every row, an expression or partial index is rebuilt, a view refuses the change).
 import type { ClientBase } from "pg";
+import { MIGRATION_TIME_ZONE, mayChangeTimeZone } from "../migrations/time-zone";
 import { canonicalName, type Statement } from "./statements";
 
 /** One identifier, quoted or not (a column's name; one part of a type's). */
@@ -125,12 +129,19 @@ function keepsInterval(from: number, to: number): boolean {
   return b.precision === 0xffff || (a.precision !== 0xffff && a.precision <= b.precision);
 }
 
+/** Whether `from` to `to` is timestamp to timestamptz or back: a change of how the values read, not of what
+ *  is stored, in a session whose TimeZone is UTC. */
+export const crossesTimeZone = (from: ColumnType, to: ColumnType): boolean =>
+  (from.oid === TIMESTAMP && to.oid === TIMESTAMPTZ) || (from.oid === TIMESTAMPTZ && to.oid === TIMESTAMP);
+
 /**
  * Whether PostgreSQL changes a column of type `from` to `to` in the catalog alone: the same type, varchar to a
  * limit as long or none, varchar to text and text to varchar without a limit, numeric to a precision as large
  * with the same scale or to numeric without one, varbit to a limit as long or none, timestamp, timestamptz,
- * time or timetz to a precision as large, the largest or none, interval of the same fields to such a precision.
- * A change between two time types (timestamp to timestamptz) is not one: it rewrites.
+ * time or timetz to a precision as large, the largest or none, interval of the same fields to such a precision;
+ * timestamp to timestamptz or back to a precision none or the largest, in a session whose TimeZone is UTC
+ * (TimestampTimestampTzRequiresRewrite; the cast's result has no precision, so timestamp_support keeps only
+ * those). Another change between two time types (timestamp(3) to timestamptz(3), time to timetz) rewrites.
  */
 export function changesCatalogOnly(from: ColumnType, to: ColumnType): boolean {
   if (from.oid === to.oid && from.typmod === to.typmod) return true;
@@ -147,12 +158,13 @@ export function changesCatalogOnly(from: ColumnType, to: ColumnType): boolean {
   if (from.oid === to.oid && PRECISION_TYPES.includes(from.oid))
     return keepsPrecision(from.typmod, to.typmod);
   if (from.oid === INTERVAL && to.oid === INTERVAL) return keepsInterval(from.typmod, to.typmod);
+  if (crossesTimeZone(from, to)) return to.typmod < 0 || to.typmod === MAX_TIME_PRECISION;
   return false;
 }
 
 /** What the lint makes of a type change: one PostgreSQL makes in the catalog alone, or why it cannot tell. */
 export type TypeChangeVerdict =
-  | { catalogOnly: true; from: string; to: string }
+  | { catalogOnly: true; from: string; to: string; because?: string }
   | { catalogOnly: false; reason: string };
 
 /**
@@ -207,6 +219,10 @@ interface LiveColumn {
   newType: string;
   /** What depends on the column and makes PostgreSQL scan, rebuild or refuse (pg_describe_object). */
   dependents: string[] | null;
+  /** The indexes with the column among their keys and the foreign keys on it or referencing it
+   *  (pg_describe_object): kept by a change of the catalog alone within one type, built or validated again
+   *  when the type's operator class changes. */
+  keyedBy: string[] | null;
 }
 
 /**
@@ -232,7 +248,16 @@ SELECT format_type(a.atttypid, a.atttypmod) AS type, a.atttypid::int AS oid, a.a
                     AND EXISTS (SELECT 1 FROM pg_constraint c WHERE c.oid = d.objid AND c.contype IN ('p', 'u', 'f')))
            AND NOT (d.classid = 'pg_attrdef'::regclass
                     AND EXISTS (SELECT 1 FROM pg_attrdef f WHERE f.oid = d.objid AND f.adnum = a.attnum))
-           AND d.classid <> 'pg_statistic_ext'::regclass) AS dependents
+           AND d.classid <> 'pg_statistic_ext'::regclass) AS dependents,
+       (SELECT array_agg(k.what ORDER BY k.what) FROM (
+          SELECT pg_describe_object('pg_class'::regclass, i.indexrelid, 0) AS what
+            FROM pg_index i
+           WHERE i.indrelid = a.attrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])
+          UNION ALL
+          SELECT pg_describe_object('pg_constraint'::regclass, c.oid, 0)
+            FROM pg_constraint c
+           WHERE c.contype = 'f' AND ((c.conrelid = a.attrelid AND a.attnum = ANY (c.conkey))
+                                      OR (c.confrelid = a.attrelid AND a.attnum = ANY (c.confkey)))) k) AS "keyedBy"
   FROM pg_attribute a
  WHERE a.attrelid = to_regclass($1) AND a.attname = $2 AND a.attnum > 0 AND NOT a.attisdropped`;
 
@@ -284,8 +309,20 @@ export async function judgeTypeChange(
   }
   if (!changesCatalogOnly(live, to)) {
     return no(
-      `The column is ${live.type} now: ${live.type} to ${live.newType} is not a change PostgreSQL makes in the catalog alone (varchar to a longer limit, to no limit or to text; text to varchar without a limit; numeric to a larger precision of the same scale, or without one; varbit to a longer limit; a time type to a precision as large, the largest or none, an interval only with the same fields).`,
+      `The column is ${live.type} now: ${live.type} to ${live.newType} is not a change PostgreSQL makes in the catalog alone (varchar to a longer limit, to no limit or to text; text to varchar without a limit; numeric to a larger precision of the same scale, or without one; varbit to a longer limit; a time type to a precision as large, the largest or none, an interval only with the same fields; timestamp to timestamptz or back only to a precision none or the largest, with TimeZone ${MIGRATION_TIME_ZONE}).`,
     );
+  }
+  if (crossesTimeZone(live, to)) {
+    if (earlier.some((s) => mayChangeTimeZone(s.code))) {
+      return no(
+        `${live.type} to ${live.newType} changes the catalog alone only with TimeZone ${MIGRATION_TIME_ZONE}, which every migration runs with, and an earlier statement of the pending migrations may set another: the lint weighs the change as a rewrite.`,
+      );
+    }
+    if (live.keyedBy && live.keyedBy.length > 0) {
+      return no(
+        `The table keeps its file (every migration runs with TimeZone ${MIGRATION_TIME_ZONE}), but ${live.type} and ${live.newType} have operator classes of their own, so PostgreSQL builds each index on the column again and validates each foreign key on it against every row, under the same lock (${live.keyedBy.join(", ")}): the lint weighs it as a rewrite.`,
+      );
+    }
   }
   const collation = change.collation === undefined ? live.typeCollation : live.clauseCollation;
   if (collation !== live.collation) {
@@ -298,7 +335,14 @@ export async function judgeTypeChange(
       `The type itself changes in the catalog alone, but ${live.dependents.join(", ")} depends on the column, which PostgreSQL checks again over every row (a CHECK constraint), rebuilds (an index on an expression or with a WHERE) or refuses to change (a view, a rule, a policy, a generated column): the lint weighs it as a rewrite.`,
     );
   }
-  return { catalogOnly: true, from: live.type, to: live.newType };
+  return {
+    catalogOnly: true,
+    from: live.type,
+    to: live.newType,
+    ...(crossesTimeZone(live, to)
+      ? { because: `every migration runs with TimeZone ${MIGRATION_TIME_ZONE}` }
+      : {}),
+  };
 }
 
 function escapeRegExp(text: string): string {

@@ -28,6 +28,7 @@ import {
   withTransactionGuard,
 } from "./transaction-guard";
 import { withOneMessagePerTransaction } from "./transaction-messages";
+import { TIME_ZONE_STATEMENTS_AFTER_BEGIN, withMigrationTimeZone } from "./time-zone";
 
 export type MigrationDirection = "up" | "down";
 
@@ -113,9 +114,11 @@ export async function runWithLockSafety(
   // position says how many statements completed before it. Up: one message per migration (BEGIN, its SQL,
   // its ledger row, COMMIT), which holds the ledger row's INSERT.
   // Each section checked, before its ledger row, to have left its transaction open (transaction-guard.ts).
+  // Each section runs with TimeZone UTC (time-zone.ts), set after its BEGIN.
   const counted = withUtf16Positions(withStatementCounts(client));
+  const afterBegin = GUARD_STATEMENTS_AFTER_BEGIN + TIME_ZONE_STATEMENTS_AFTER_BEGIN;
   const dbClient = withTransactionGuard(
-    direction === "up" ? withOneMessagePerTransaction(counted, GUARD_STATEMENTS_AFTER_BEGIN) : counted,
+    withMigrationTimeZone(direction === "up" ? withOneMessagePerTransaction(counted, afterBegin) : counted),
   ) as ClientBase;
   // node-pg-migrate is ESM-only; Node 20.19+ require()s it. Loaded here so that importing the engine stays
   // cheap for commands that never migrate. (The type comes by file path: node10 resolution ignores "exports".)

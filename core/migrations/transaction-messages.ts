@@ -55,7 +55,7 @@ function countFromSql(error: unknown, leading: number): void {
  * A client for node-pg-migrate (it needs only `query`) that holds a migration's statements from `BEGIN;` and
  * sends them with the `COMMIT;`. Anything else (a query with parameters, node-pg-migrate's own reads) goes
  * out as it comes, after whatever is held. `afterBegin`: how many statements come between the `BEGIN;` and the
- * migration's SQL (the transaction guard's, transaction-guard.ts).
+ * migration's SQL (the time zone's, time-zone.ts, and the transaction guard's, transaction-guard.ts).
  */
 export function withOneMessagePerTransaction(
   client: Pick<ClientBase, "query">,

@@ -189,7 +189,7 @@ describe("ALTER COLUMN ... TYPE weighed with the live column's type", () => {
     expect(findings[0]!.lock).toBe("ACCESS EXCLUSIVE (blocks reads and writes) while the table is rewritten");
   });
 
-  it("a narrowing of a timestamp's precision rewrites, and timestamptz to timestamp stays an error", async () => {
+  it("a narrowing of a timestamp's precision rewrites: an error", async () => {
     await withClient(db.current.url, (c) =>
       c.query('ALTER TABLE "Campaign" ALTER COLUMN "created" TYPE timestamp(6)'),
     );
@@ -200,16 +200,91 @@ describe("ALTER COLUMN ... TYPE weighed with the live column's type", () => {
     expect(findings[0]!.problem).toContain(
       "timestamp(6) without time zone to timestamp(3) without time zone",
     );
-    // timestamptz to timestamp rewrites nothing when the session's TimeZone is UTC (PostgreSQL 12 and later),
-    // and rewrites under any other: the lint cannot know the time zone apply runs under, and keeps it an error.
-    const toTimestamp = alter('"seen" TYPE timestamp');
-    const inZone = (zone: string) =>
-      relationChanges(db.current.url, `SET LOCAL TimeZone = '${zone}'; ${toTimestamp}`, '"Campaign"');
-    expect((await inZone("UTC")).rewritten).toBe(false);
-    expect((await inZone("Europe/Paris")).rewritten).toBe(true);
-    const zone = typeFindings(await lint(toTimestamp));
-    expect(zone.map((f) => f.level)).toEqual(["error"]);
-    expect(zone[0]!.problem).toContain("timestamp(3) with time zone to timestamp without time zone");
+  });
+
+  // timestamp to timestamptz and back rewrite nothing when the session's TimeZone is UTC (PostgreSQL 12 and
+  // later), and rewrite under any other zone: every migration runs with TimeZone UTC, so the lint judges them
+  // in it.
+  const inZone = (zone: string, statement: string, relation: string) =>
+    relationChanges(db.current.url, `SET LOCAL TimeZone = '${zone}'; ${statement}`, '"Campaign"', [
+      '"Campaign"',
+      relation,
+    ]).then(async (table) => ({
+      table: table.rewritten,
+      relation: (
+        await relationChanges(db.current.url, `SET LOCAL TimeZone = '${zone}'; ${statement}`, relation)
+      ).rewritten,
+    }));
+
+  it.each([
+    {
+      change: '"seen" TYPE timestamp',
+      from: "timestamp(3) with time zone",
+      to: "timestamp without time zone",
+    },
+    { change: '"seen" TYPE timestamp(6)', from: "timestamp(3) with time zone", to: "timestamp(6) without" },
+    {
+      change: '"stamp" TYPE timestamptz',
+      from: "timestamp without time zone",
+      to: "timestamp with time zone",
+    },
+  ])(
+    "$change keeps the table's file with TimeZone UTC, as every migration runs: a warning",
+    async ({ change, from, to }) => {
+      const statement = alter(change);
+      expect((await inZone("UTC", statement, '"Campaign"')).table).toBe(false);
+      expect((await inZone("Europe/Paris", statement, '"Campaign"')).table).toBe(true);
+      const findings = typeFindings(await lint(statement));
+      expect(findings.map((f) => f.level)).toEqual(["warning"]);
+      expect(findings[0]!.problem).toContain(
+        `The column is ${from} now, and PostgreSQL changes ${from} to ${to}`,
+      );
+      expect(findings[0]!.problem).toContain(
+        "in the catalog alone (the stored values stay as they are because every migration runs with TimeZone UTC)",
+      );
+    },
+  );
+
+  it("timestamp to timestamptz builds the column's index again, and validates its foreign key: an error", async () => {
+    // The table keeps its file; the index gets a new one (timestamptz_ops is not timestamp_ops).
+    const statement = alter('"created" TYPE timestamptz');
+    expect(await inZone("UTC", statement, "campaign_created")).toEqual({ table: false, relation: true });
+    const findings = typeFindings(await lint(statement));
+    expect(findings.map((f) => f.level)).toEqual(["error"]);
+    expect(findings[0]!.problem).toContain(
+      "but timestamp(3) without time zone and timestamp with time zone have operator classes of their own, so PostgreSQL builds each index on the column again and validates each foreign key on it against every row, under the same lock (index campaign_created)",
+    );
+    // A foreign key on the column is validated again against every row; an index that only INCLUDEs it is kept.
+    await withClient(db.current.url, (c) =>
+      c.query(`
+        CREATE UNIQUE INDEX campaign_stamp_key ON "Campaign" (id) INCLUDE ("stamp");
+        CREATE TABLE "Launch" ("at" timestamp PRIMARY KEY);
+        INSERT INTO "Launch" SELECT DISTINCT "stamp" FROM "Campaign";
+        ALTER TABLE "Campaign" ADD CONSTRAINT campaign_launch FOREIGN KEY ("stamp") REFERENCES "Launch" ("at");`),
+    );
+    expect((await inZone("UTC", alter('"stamp" TYPE timestamptz'), "campaign_stamp_key")).relation).toBe(
+      false,
+    );
+    const keyed = typeFindings(await lint(alter('"stamp" TYPE timestamptz')));
+    expect(keyed.map((f) => f.level)).toEqual(["error"]);
+    expect(keyed[0]!.problem).toContain(
+      'under the same lock (constraint campaign_launch on table "Campaign")',
+    );
+    expect(keyed[0]!.problem).not.toContain("campaign_stamp_key");
+    await withClient(db.current.url, (c) => c.query('DROP TABLE "Launch" CASCADE'));
+  });
+
+  it("timestamp(3) to timestamptz(3) rewrites even with TimeZone UTC; an earlier SET TimeZone leaves it a rewrite", async () => {
+    // The cast's result has no precision, so a precision other than none or 6 is applied to every row.
+    const statement = alter('"stamp" TYPE timestamptz(3)');
+    expect((await inZone("UTC", statement, '"Campaign"')).table).toBe(true);
+    expect(typeFindings(await lint(statement)).map((f) => f.level)).toEqual(["error"]);
+    // A section that sets its own zone first: the change is judged as the rewrite it may be.
+    const zoned = typeFindings(
+      await lint(`SET LOCAL TimeZone = 'Europe/Paris';\n${alter('"stamp" TYPE timestamptz')}`),
+    );
+    expect(zoned.map((f) => f.level)).toEqual(["error"]);
+    expect(zoned[0]!.problem).toContain("an earlier statement of the pending migrations may set another");
   });
 
   it("a change of the column's collation rebuilds its index: an error", async () => {
@@ -350,5 +425,68 @@ describe("a release with a column type change, planned and applied in production
     expect(apply.code).toBe(1);
     expect((JSON.parse(apply.stdout) as { error: { code: string } }).error.code).toBe("unsafe-migration");
     expect(await nameType()).toBe("character varying");
+  });
+});
+
+describe("the time zone migrations run in, on a database whose own is not UTC", () => {
+  const db = useTestDatabase("linttypezone");
+  const dir = fixtureMigrationsCopy();
+  const cli = (...args: string[]) =>
+    runCli([...args, "--environment", "production", "--migrations-dir", dir], {
+      DATABASE_URL: db.current.url,
+    });
+  const eventsAt = () =>
+    withClient(db.current.url, async (c) => {
+      const found = await c.query<{ type: string; file: string; at: string }>(
+        `SELECT format_type(atttypid, atttypmod) AS type, pg_relation_filenode('"Event"')::text AS file,
+                (SELECT "at"::text FROM "Event" WHERE id = 1) AS at
+           FROM pg_attribute WHERE attrelid = '"Event"'::regclass AND attname = 'at'`,
+      );
+      return found.rows[0]!;
+    });
+
+  it("apply and revert run each section with TimeZone UTC: timestamp to timestamptz keeps the file and reads the values as UTC", async () => {
+    await withClient(db.current.url, (c) =>
+      c.query(`ALTER DATABASE ${c.escapeIdentifier(db.current.name)} SET TimeZone = 'Europe/Berlin'`),
+    );
+    writeMigration(
+      dir,
+      "20250101000400_events.sql",
+      `CREATE TABLE "Event" (id int PRIMARY KEY, "at" timestamp NOT NULL, zone text NOT NULL);
+       INSERT INTO "Event" SELECT g, '2025-06-01 12:00'::timestamp, current_setting('TimeZone') FROM generate_series(1, 200) g;`,
+      'DROP TABLE "Event";',
+    );
+    expect((await cli("apply")).code).toBe(0);
+    const before = await eventsAt();
+    await withClient(db.current.url, async (c) => {
+      // The session keeps its own zone: the migration's was its transaction's alone.
+      expect(
+        (await c.query<{ zone: string }>("SELECT current_setting('TimeZone') AS zone")).rows[0]!.zone,
+      ).toBe("Europe/Berlin");
+      expect((await c.query<{ zone: string }>('SELECT DISTINCT zone FROM "Event"')).rows).toEqual([
+        { zone: "UTC" },
+      ]);
+    });
+
+    writeMigration(
+      dir,
+      "20250101000500_event_zone.sql",
+      'ALTER TABLE "Event" ALTER COLUMN "at" TYPE timestamptz;',
+      'ALTER TABLE "Event" ALTER COLUMN "at" TYPE timestamp;',
+    );
+    const plan = await cli("plan");
+    expect(plan.code).toBe(2);
+    expect(plan.stdout).toContain('warning: 20250101000500_event_zone.sql:2 changing-column-type on "Event"');
+    expect((await cli("apply")).code).toBe(0);
+    const changed = await eventsAt();
+    expect(changed.type).toBe("timestamp with time zone");
+    expect(changed.file).toBe(before.file);
+    // Read as UTC (the values the column held), shown in this session's Berlin time.
+    expect(changed.at).toBe("2025-06-01 14:00:00+02");
+
+    const revert = await cli("revert", "--to", "20250101000400_events", "--confirm", "--json");
+    expect(revert.code).toBe(0);
+    const reverted = await eventsAt();
+    expect(reverted).toEqual(before);
   });
 });

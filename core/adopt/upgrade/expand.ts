@@ -7,6 +7,7 @@ import { quoteIdentifier } from "../../identifiers";
 import { migrationSection, type MigrationFile } from "../../migrations/files";
 import { describeMigrationFailure } from "../../migrations/failure";
 import { withStatementCounts } from "../../migrations/statement-counts";
+import { MIGRATION_TIME_ZONE_SQL } from "../../migrations/time-zone";
 import { LEGACY_SCHEMA, STAGING_SCHEMA, WORK_SCHEMA } from "./names";
 import type { Logger } from "../../logger";
 import { isReleaseError } from "../../errors";
@@ -94,6 +95,8 @@ export async function expandRelease(
         // Staging first: what the files create lands there, and their names resolve there before `public`.
         await client.query(`SET LOCAL search_path = ${STAGING_SCHEMA}, ${LEGACY_SCHEMA}`);
         await client.query("SET LOCAL check_function_bodies = off");
+        // In the time zone every migration runs in, as apply runs these files (migrations/time-zone.ts).
+        await client.query(MIGRATION_TIME_ZONE_SQL);
         // An error without a position says how many of its statements completed: the failure names the one.
         await withStatementCounts(client).query(upSection(file));
         await markDone(client, step);
