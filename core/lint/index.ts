@@ -58,6 +58,7 @@ import {
   statementAt,
   statementPartAt,
   statementTargets,
+  tablesGivenRows,
   tablespaceMove,
   withoutStatements,
   type Statement,
@@ -170,6 +171,10 @@ type SameAccessMethod = (
   statement: Statement,
 ) => Promise<string | undefined>;
 
+/** Where an earlier statement of the sections that run may add rows to one of `tables` (canonical names) before
+ *  `statement` runs (`<file>.sql:<line>`, with its section when Down), if one does. */
+type GivenRowsBefore = (tables: readonly string[], statement: Statement) => string | undefined;
+
 /** What the live catalog says of a finding's statement, beyond its table's weight. */
 interface CatalogProofs {
   /** The section the command runs: the live catalog is what it finds (a Down section plan reads runs after its
@@ -178,6 +183,9 @@ interface CatalogProofs {
   proveNotNull: ProveNotNull;
   judgeTypeChange: JudgeTypeChange;
   sameAccessMethod: SameAccessMethod;
+  /** A table empty now is not empty when the statement runs if an earlier one gave it rows (revert's Down
+   *  sections putting back what their Up sections moved out, a pending Up section's INSERT). */
+  givenRowsBefore: GivenRowsBefore;
 }
 
 /** squawk's name for a section (a file name): the migration's own for its Up section. */
@@ -228,6 +236,14 @@ export async function lintMigrations(
     if (!change) return undefined;
     const earlier = runStatements.slice(0, Math.max(0, runStatements.indexOf(statement)));
     return judgeTypeChange(client, table, change, earlier);
+  };
+  const givenRowsBefore: GivenRowsBefore = (tables, statement) => {
+    const before = runStatements.slice(0, Math.max(0, runStatements.indexOf(statement)));
+    const writer = before.find((s) => tablesGivenRows(s).some((t) => tables.includes(t)));
+    const section = writer && running.find((l) => l.statements.includes(writer));
+    if (!writer || !section) return undefined;
+    const where = `${section.file.name}.sql:${firstCodeLine(section.text, writer)}`;
+    return section.section === "down" ? `${where} (Down section)` : where;
   };
   const sameAccessMethod: SameAccessMethod = async (relation, named, statement) => {
     if (changesAccessMethod(runStatements.slice(0, Math.max(0, runStatements.indexOf(statement))))) return;
@@ -290,6 +306,7 @@ export async function lintMigrations(
         proveNotNull,
         judgeTypeChange: judgeType,
         sameAccessMethod,
+        givenRowsBefore,
       });
       for (const one of weighed) findings.push(judged(one, statement, { environment, runs }, alsoAccepted));
     }
@@ -589,8 +606,24 @@ async function weighFinding(
       continue;
     }
     // Two indexes of one table (DROP INDEX a, b) are one finding on it.
-    if (!weight.hasData || weighed.some((w) => w.table === weight.table)) continue;
-    const found = { ...base, table: weight.table, tableSize: describeSize(weight), holdsData: true };
+    if (weighed.some((w) => w.table === weight.table)) continue;
+    // The live table is as the statement finds it unless an earlier statement that runs before it gave it rows.
+    const givenRows =
+      !weight.hasData && statement && linted.section === proofs.runs
+        ? proofs.givenRowsBefore([canonicalName(weight.table), canonicalName(target.name)], statement)
+        : undefined;
+    if (!weight.hasData && !givenRows) continue;
+    const found = {
+      ...base,
+      table: weight.table,
+      tableSize: describeSize(weight),
+      holdsData: true,
+      ...(givenRows
+        ? {
+            problem: `${sentence(base.problem)} The table is empty now, but ${givenRows} adds rows to it before this statement runs, so the lint weighs it as one that holds data.`,
+          }
+        : {}),
+    };
     // SET NOT NULL skips its scan where a validated CHECK (col IS NOT NULL) proves it: the safer form followed.
     const proof =
       notNullColumn && statement && linted.section === proofs.runs

@@ -484,6 +484,24 @@ export function statementParts(statement: Statement): Statement[] {
   return parts.filter((p) => MODIFIES_ROWS.test(p.code));
 }
 
+/** `INSERT INTO t`, `MERGE INTO t`, `COPY t FROM`: a statement that may add rows to the table it names. */
+const ADDS_ROWS = new RegExp(
+  String.raw`^\s*(?:INSERT\s+INTO\s+(${IDENT})|MERGE\s+INTO\s+(?:ONLY\s+)?(${IDENT})|COPY\s+(${IDENT})(?:\s*\([^)]*\))?\s+FROM\b)`,
+  "i",
+);
+
+/**
+ * The tables (canonical names) a statement may add rows to: an INSERT's, a MERGE's or a `COPY ... FROM`'s, a
+ * WITH's queries' included. Rows a DO block, a function or a trigger writes are not read.
+ */
+export function tablesGivenRows(statement: Statement): string[] {
+  return statementParts(statement).flatMap((part) => {
+    const match = ADDS_ROWS.exec(part.code);
+    const name = match && (match[1] ?? match[2] ?? match[3]);
+    return name ? [canonicalName(name)] : [];
+  });
+}
+
 /** The statement of `statement` (statementParts) that `offset` in the file is in; itself when none is. */
 export function statementPartAt(statement: Statement, offset: number): Statement {
   return statementParts(statement).find((p) => offset >= p.start && offset < p.end) ?? statement;

@@ -241,3 +241,114 @@ describe("revert", () => {
     expect(await columnsOf(db.current.url, '"Widget"')).toContain("note");
   });
 });
+
+// revert runs its Down sections one after another: a table one of them gives rows back to is not the empty
+// table the live database shows when a later one runs.
+describe("revert of several migrations", () => {
+  const db = useTestDatabase("lintrevertorder");
+  const dir = fixtureMigrationsCopy();
+  const env = () => ({ DATABASE_URL: db.current.url });
+  const INDEX_FILE = "20250101000400_widget_name_lower.sql";
+  const ARCHIVE_FILE = "20250101000500_widget_archive.sql";
+  const widgets = () =>
+    withClient(
+      db.current.url,
+      async (c) => (await c.query<{ n: number }>('SELECT count(*)::int AS n FROM "Widget"')).rows[0]!.n,
+    );
+
+  it("weighs a table an earlier Down section gives rows back to as one with data", async () => {
+    expect((await runCli(["apply", "--migrations-dir", dir], env())).code).toBe(0);
+    await withClient(db.current.url, (c) =>
+      c.query(`INSERT INTO "Widget" (id, name) SELECT 'w' || g, 'w' || g FROM generate_series(1, 50) g`),
+    );
+    writeMigration(
+      dir,
+      INDEX_FILE,
+      'CREATE INDEX widget_name_lower ON "Widget" (lower(name));',
+      'DROP INDEX widget_name_lower;\nCREATE INDEX widget_name ON "Widget" (name);',
+    );
+    writeMigration(
+      dir,
+      ARCHIVE_FILE,
+      [
+        'CREATE TABLE "WidgetArchive" (LIKE "Widget");',
+        'INSERT INTO "WidgetArchive" SELECT * FROM "Widget";',
+        'DELETE FROM "Widget";',
+      ].join("\n"),
+      'INSERT INTO "Widget" SELECT * FROM "WidgetArchive";\nDROP TABLE "WidgetArchive";',
+    );
+    expect((await runCli(["apply", "--migrations-dir", dir], env())).code).toBe(0);
+    expect(await widgets()).toBe(0);
+    // As autovacuum leaves it: the planner's estimate no longer counts the deleted rows either.
+    await withClient(db.current.url, (c) => c.query('VACUUM ANALYZE "Widget"'));
+
+    // The index build of the older Down section runs after the newer one put the 50 rows back.
+    const revert = (...args: string[]) =>
+      runCli(
+        [
+          "revert",
+          "--to",
+          "20250101000300_gadgets",
+          "--json",
+          "--migrations-dir",
+          dir,
+          "--environment",
+          "production",
+          ...args,
+        ],
+        env(),
+      );
+    const preview = await revert();
+    expect(preview.code).toBe(1);
+    const { plan } = JSON.parse(preview.stdout) as { plan: { safety: SafetyReport } };
+    // Both statements of the older Down section lock "Widget" as it will be: with the 50 rows back.
+    const given = `The table is empty now, but ${ARCHIVE_FILE}:7 (Down section) adds rows to it before this statement runs, so the lint weighs it as one that holds data.`;
+    expect(plan.safety.findings.map((f) => [f.level, f.file, f.line, f.section, f.rule, f.table])).toEqual([
+      ["error", INDEX_FILE, 5, "down", "require-concurrent-index-deletion", '"Widget"'],
+      ["error", INDEX_FILE, 6, "down", "require-concurrent-index-creation", '"Widget"'],
+    ]);
+    for (const finding of plan.safety.findings) expect(finding.problem).toContain(given);
+    const refused = await revert("--confirm");
+    expect(refused.code).toBe(1);
+    expect((JSON.parse(refused.stdout) as { error: { code: string } }).error.code).toBe("unsafe-migration");
+    expect(await widgets()).toBe(0);
+    // In development it is a warning, and the build does run on the rows put back.
+    const run = await runCli(
+      ["revert", "--to", "20250101000300_gadgets", "--confirm", "--json", "--migrations-dir", dir],
+      env(),
+    );
+    expect(run.code).toBe(0);
+    expect(await widgets()).toBe(50);
+  });
+});
+
+// The same holds for apply's Up sections, which run in order too.
+describe("pending Up sections", () => {
+  const db = useTestDatabase("lintupgivenrows");
+  const dir = fixtureMigrationsCopy();
+
+  it("weigh a table an earlier one fills as one with data", async () => {
+    const env = { DATABASE_URL: db.current.url };
+    expect((await runCli(["apply", "--migrations-dir", dir], env)).code).toBe(0);
+    writeMigration(
+      dir,
+      "20250101000400_widget_rows.sql",
+      `WITH made AS (SELECT g FROM generate_series(1, 20) g) INSERT INTO public."Widget" (id, name) SELECT 'w' || g, 'w' || g FROM made;`,
+      "DELETE FROM \"Widget\" WHERE id LIKE 'w%';",
+    );
+    writeMigration(dir, "20250101000500_widget_name.sql", 'CREATE INDEX widget_name ON "Widget" (name);');
+    const plan = await runCli(
+      ["plan", "--json", "--migrations-dir", dir, "--environment", "production"],
+      env,
+    );
+    expect(plan.code).toBe(1);
+    const { safety } = JSON.parse(plan.stdout) as { safety: SafetyReport };
+    const up = safety.findings.filter((f) => f.section === "up");
+    expect(up.map((f) => [f.level, f.file, f.rule])).toEqual([
+      ["error", "20250101000500_widget_name.sql", "require-concurrent-index-creation"],
+    ]);
+    expect(up[0]!.problem).toContain(
+      "The table is empty now, but 20250101000400_widget_rows.sql:2 adds rows to it before this statement runs",
+    );
+  });
+});
