@@ -97,7 +97,7 @@ async function up(args) {
   let release;
   if (pulumiVersion) {
     log(`using the Pulumi CLI on PATH (${pulumiVersion}): pulumi up --stack local`);
-    const outputs = pulumiUpLocal(running);
+    const outputs = await pulumiUpLocal(running);
     env = pulumiEnvironment(running, outputs);
     // pulumi up prints its own changes; whether it changed anything is not summarized here.
     release = { changed: undefined, summary: outputs.schemaRelease };

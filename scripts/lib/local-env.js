@@ -50,7 +50,7 @@ function withLogin(url, user, password) {
 
 /** The logins' passwords, made once per cluster and kept beside it (mode 600). */
 function loginPasswords(root) {
-  const file = path.join(root, "logins.json");
+  const file = path.join(root, LOGINS_FILE);
   try {
     return JSON.parse(fs.readFileSync(file, "utf8"));
   } catch {
@@ -127,6 +127,71 @@ async function checkAdminLogin(running) {
     await client.end().catch(() => {});
   }
 }
+
+/** The file loginPasswords keeps: the sign that the engine-only path (`--no-pulumi`) made the cluster's roles. */
+const LOGINS_FILE = "logins.json";
+
+/**
+ * Before `pulumi up --stack local` on a stack whose state holds no access layer: the database and roles the
+ * stack makes (infra/access.ts, through @pulumi/postgresql, whose Role and Database refuse to create what
+ * exists), dropped when the engine-only path made them (`npm run local -- --no-pulumi`: its logins file is
+ * there), so that the stack makes them with its own passwords, as on a first run; `pulumi up` applies the
+ * release and the demo seed set again. The same rule as a cluster made anew, which starts the stack over: the
+ * stack's state and the cluster describe one set of roles. Roles it cannot tell the origin of (no logins
+ * file: made by hand, or by a stack whose state is gone) are refused with the way out, not dropped. Returns
+ * what it dropped.
+ * @param {{ adminUrl: string, paths: { root: string } }} running
+ * @param {{ database?: string, names?: ReturnType<typeof roleNames> }} [target] the stacks' names unless given
+ * @returns {Promise<{ database: string | undefined, roles: string[] }>}
+ */
+async function dropAccessOutsideStack(running, target = {}) {
+  const database = target.database ?? DATABASE;
+  const names = target.names ?? roleNames(ROLE_PREFIX);
+  const { Client } = require("pg");
+  const admin = new Client({ connectionString: running.adminUrl });
+  await admin.connect();
+  try {
+    const found = await admin.query(
+      `SELECT (SELECT datname::text FROM pg_database WHERE datname = $1) AS database,
+              ARRAY(SELECT rolname::text FROM pg_roles WHERE rolname = ANY($2) ORDER BY rolname) AS roles`,
+      [database, Object.values(names)],
+    );
+    const present = { database: found.rows[0].database ?? undefined, roles: found.rows[0].roles };
+    if (present.database === undefined && present.roles.length === 0) return present;
+    const what = [
+      ...(present.database ? [`database ${present.database}`] : []),
+      ...(present.roles.length ? [`roles ${present.roles.join(", ")}`] : []),
+    ].join(" and ");
+    const loginsFile = path.join(running.paths.root, LOGINS_FILE);
+    if (!fs.existsSync(loginsFile)) {
+      throw new SetupError(
+        `The local cluster has ${what}, which the local stack's state does not hold and \`npm run local -- --no-pulumi\` did not make (made by hand, or by a local stack whose state is gone), so \`pulumi up --stack local\` cannot create them. Drop them as the cluster's admin (\`npm run -s local -- env --admin\`), or keep them and run \`npm run local -- --no-pulumi\`. ${RECREATE}`,
+      );
+    }
+    log(
+      `the local cluster's ${what} were made by \`npm run local -- --no-pulumi\`, and the local stack makes its own: dropping them, so that pulumi up makes them with the stack's passwords and applies the release and the demo seed set again (rows written to the local database since are gone; \`npm run local -- --no-pulumi\` keeps using them instead)`,
+    );
+    if (present.database) await admin.query(`DROP DATABASE ${ident(present.database)} WITH (FORCE)`);
+    for (const role of present.roles) {
+      try {
+        await admin.query(`DROP ROLE ${ident(role)}`);
+      } catch (error) {
+        // Objects or privileges of the role in another database of the cluster (2BP01).
+        throw new SetupError(
+          `Cannot drop role ${role} of the local cluster: ${error.message}. Drop what it owns or was granted there (\`DROP OWNED BY ${ident(role)}\` in that database, as the cluster's admin), then run npm run local again. ${RECREATE}`,
+        );
+      }
+    }
+    // The dropped logins' passwords, and the .env that held them.
+    for (const file of [loginsFile, path.join(running.paths.root, "neonhub.env")])
+      fs.rmSync(file, { force: true });
+    return present;
+  } finally {
+    await admin.end();
+  }
+}
+
+const ident = (name) => `"${String(name).replace(/"/g, '""')}"`;
 
 /** @param {{ adminUrl: string, paths: { root: string } }} running */
 async function localEnvironment(running) {
@@ -243,6 +308,7 @@ function writeEnvFile(env) {
 
 module.exports = {
   checkAdminLogin,
+  dropAccessOutsideStack,
   localEnvironment,
   pulumiEnvironment,
   writeEnvFile,

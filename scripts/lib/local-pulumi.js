@@ -14,7 +14,7 @@ const path = require("node:path");
 const { spawnSync } = require("node:child_process");
 const { PROJECT_ROOT } = require("./deps");
 const { SetupError, log } = require("./report");
-const { withoutConnectionSettings } = require("./local-env");
+const { dropAccessOutsideStack, withoutConnectionSettings } = require("./local-env");
 
 const STACK = "local";
 /** The project's name in Pulumi.yaml: the file backend keeps a project's stacks under it. */
@@ -136,13 +136,41 @@ function pulumi(args, env, options = {}) {
   return result.stdout;
 }
 
+/** The access layer's resources (infra/access.ts) that create what they find existing: a Role, the Database. */
+const ACCESS_TYPES = ["postgresql:index/role:Role", "postgresql:index/database:Database"];
+
+/**
+ * Whether the local stack's state (`pulumi stack export`'s document) holds the access layer's roles or
+ * database. A new stack's holds no resources; one whose first `pulumi up` failed on roles that existed holds
+ * its passwords but no role.
+ * @param {{ deployment?: { resources?: { type: string }[] } }} exported
+ */
+function managesAccess(exported) {
+  return (exported.deployment?.resources ?? []).some((resource) => ACCESS_TYPES.includes(resource.type));
+}
+
+/**
+ * Whether the local stack (made: prepareLocalStack) has made the access layer, from its state.
+ * @param {NodeJS.ProcessEnv} env
+ * @param {ReturnType<typeof localStackPaths>} [paths]
+ */
+function stackManagesAccess(env, paths = localStackPaths()) {
+  const state = pulumi(["stack", "export", "--stack", STACK], env, {
+    capture: true,
+    cwd: paths.projectRoot,
+  });
+  return managesAccess(JSON.parse(state));
+}
+
 /**
  * Runs `pulumi up --stack local` against the running cluster and returns the stack outputs.
- * @param {{ adminUrl: string }} running
+ * @param {{ adminUrl: string, paths: { root: string } }} running
  */
-function pulumiUpLocal(running) {
+async function pulumiUpLocal(running) {
   const env = pulumiEnv();
   const stackArgs = prepareLocalStack(running.adminUrl, env);
+  // A stack that has not made the access layer yet cannot create roles the cluster has (--no-pulumi's).
+  if (!stackManagesAccess(env)) await dropAccessOutsideStack(running);
   log("pulumi up --stack local");
   pulumi(["up", "--yes", "--skip-preview", ...stackArgs], env);
   const outputs = JSON.parse(
@@ -179,6 +207,8 @@ function prepareLocalStack(adminUrl, env, paths = localStackPaths()) {
 }
 
 module.exports = {
+  managesAccess,
+  stackManagesAccess,
   pulumiOnPath,
   pulumiUpLocal,
   pulumiEnv,

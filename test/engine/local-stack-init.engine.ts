@@ -67,6 +67,8 @@ describe("the local stack made through the Pulumi CLI", () => {
       (await run(PULUMI!, ["stack", "ls", "--json"], { cwd: paths.projectRoot, env })).stdout,
     ) as { name: string }[];
     expect(stacks.map((s) => s.name)).toEqual(["local"]);
+    // Its state holds no roles yet: `npm run local` would first drop the ones --no-pulumi made.
+    expect(localPulumi.stackManagesAccess(env, paths)).toBe(false);
 
     expect(fs.readFileSync(path.join(paths.projectRoot, "Pulumi.local.yaml"), "utf8")).toBe(tracked);
   });
