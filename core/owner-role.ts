@@ -28,8 +28,9 @@ export async function setOwnerRole(
  * Fails as `setOwnerRole` would, and stays the login, writing nothing: for commands that act as the login
  * before they act as the owner role (baseline and adopt prove the schema first), so that a wrong role is named
  * before that work, and for the read-only commands that show what one acting as it would do (plan, revert's
- * preview), so that they refuse as it would. The role is set for the statement alone: whatever role the
- * session had set stays. Outside a transaction block only: in a caller's, a refused role aborts it.
+ * preview, plan --upgrade-legacy, and the check whether a legacy upgrade is needed), so that they refuse as it
+ * would. The role is set for the statement alone: whatever role the session had set stays. Outside a
+ * transaction block only: in a caller's, a refused role aborts it.
  */
 export async function checkOwnerRole(
   client: ClientBase,

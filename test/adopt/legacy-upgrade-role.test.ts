@@ -212,6 +212,37 @@ describe("the upgrade run as the app or the read-only login", () => {
   );
 });
 
+describe("--owner-role the upgrade could not act as, on the legacy database", () => {
+  let stack: Stack;
+
+  beforeAll(async () => {
+    stack = await stackDatabase("legrole");
+    await withClient(stack.db.url, async (c) => {
+      await c.query(`SET ROLE ${quoteIdentifier(stack.roles.names.owner)}`);
+      await createLegacySchema(c);
+    });
+  });
+
+  it.each([
+    ["a role that does not exist", "invalid-input"],
+    ["the app's role", "permission"],
+  ] as const)("%s: plan --upgrade-legacy refuses it in apply's words", async (_, code) => {
+    const role = code === "permission" ? stack.roles.names.app : "nosuch_role";
+    const args = ["--upgrade-legacy", "--legacy-organization", "acme", "--owner-role", role];
+    const plan = await asMigrator(stack, "plan", ...args);
+    const apply = await asMigrator(stack, "apply", ...args);
+    expect(plan.code, plan.stdout).toBe(1);
+    expect(apply.code, apply.stdout).toBe(1);
+    const planned = (JSON.parse(plan.stdout) as CliError).error;
+    expect(planned.code).toBe(code);
+    expect(planned.message).toContain(
+      `--owner-role ${code === "permission" ? "" : "names the role "}"${role}"`,
+    );
+    expect(planned).toEqual((JSON.parse(apply.stdout) as CliError).error);
+    expect(await upgradeSchemas(stack)).toEqual([]);
+  });
+});
+
 describe("a legacy database without pgvector", () => {
   let stack: Stack;
 

@@ -136,7 +136,21 @@ describe("--owner-role that the release could not act as", () => {
     .sort()
     .at(-2)!
     .replace(/\.sql$/, "");
-  const commands = [["plan"], ["revert", "--to", keep], ["revert", "--to", keep, "--confirm"], ["apply"]];
+  // The legacy upgrade's plan and run too, asked for by the flag or by the release setting: each acts as the
+  // owner role, so each refuses a role it could not act as before it reads anything (here a released database,
+  // which the upgrade would otherwise refuse as not the legacy one).
+  const upgrade = ["--upgrade-legacy", "--legacy-organization", "acme"];
+  const upgradeSetting = ["--set", "legacyUpgrade.organization=acme"];
+  const commands = [
+    ["plan"],
+    ["revert", "--to", keep],
+    ["revert", "--to", keep, "--confirm"],
+    ["apply"],
+    ["plan", ...upgrade],
+    ["apply", ...upgrade],
+    ["plan", ...upgradeSetting],
+    ["apply", ...upgradeSetting],
+  ];
   const noSuchRole = '--owner-role names the role "nosuch_role", which does not exist on this server.';
 
   it.each(commands.map((command) => [command.join(" "), command] as const))(

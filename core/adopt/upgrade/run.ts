@@ -13,7 +13,7 @@ import { withLockedConnection } from "../../locked-connection";
 import { silentLogger } from "../../logger";
 import { readMigrationFiles } from "../../migrations/files";
 import { readLedger } from "../../migrations/ledger";
-import { setOwnerRole } from "../../owner-role";
+import { checkOwnerRole, setOwnerRole } from "../../owner-role";
 import {
   applyWith,
   describeRunError,
@@ -377,7 +377,12 @@ export async function legacyUpgradeNeededAt(
   options: ReleaseOptions,
   command: "plan" | "apply",
 ): Promise<boolean> {
-  const read = (client: ClientBase) => legacyUpgradeNeeded(client);
+  // The command acts as the owner role whichever way this decides: a role it could not act as is refused first,
+  // as plan and apply refuse it, not after reads the login made.
+  const read = async (client: ClientBase) => {
+    if (options.ownerRole) await checkOwnerRole(client, options.ownerRole);
+    return legacyUpgradeNeeded(client);
+  };
   return command === "plan"
     ? withCommandConnection(options, "plan", readCommandWaits(options, "plan"), read)
     : withCommandConnection(options, "apply", releaseReadWaits(options, "apply"), read, "upgrade-check");
