@@ -1,8 +1,12 @@
 // Command-line parsing for neonhub-db: node:util's parseArgs, with every error message in this CLI's words.
 import { parseArgs as parseNodeArgs, type ParseArgsConfig } from "node:util";
 import {
+  DEFAULT_LOCK_SAFETY,
   LOCK_SAFETY_MAX,
   RELEASE_LOCK_TIMEOUT_SECONDS,
+  STATEMENT_TIMEOUT_ENDS_LOCK_WAITS,
+  statementTimeoutEndsLockWaits,
+  suggestedStatementTimeoutMs,
   isReleaseLockSeconds,
   ReleaseError,
   closestName,
@@ -116,7 +120,8 @@ Options:
                            retried (default 5; 0 = no limit); apply's and revert's reads before their first
                            write wait at most as long
   --statement-timeout SECONDS
-                           statement_timeout of each migration, apply's and revert's (default 0 = off)
+                           statement_timeout of each migration, apply's and revert's (default 0 = off);
+                           when on, longer than --migration-lock-timeout (given or its default)
   --lock-retries N         retries of a migration (apply) or Down section (revert) that timed out on a lock,
                            with backoff (default 5)
   --environment NAME       production | staging | development (default): in production, blocking safety
@@ -250,6 +255,26 @@ const NUMBER_FLAGS: Record<string, (flag: string, raw: string) => number> = {
   "--batch-size": rows,
   "--max-batches": rows,
 };
+
+/**
+ * `--statement-timeout` at or below the migrations' lock timeout (`--migration-lock-timeout`, or its default):
+ * refused by the stack's own rule (core's statementTimeoutEndsLockWaits), in the flags' words.
+ */
+function refuseStatementTimeoutWithinLockTimeout(lockSafety: Partial<LockSafetySettings>): void {
+  const { statementTimeoutMs } = lockSafety;
+  if (statementTimeoutMs === undefined) return;
+  const lockTimeoutMs = lockSafety.lockTimeoutMs ?? DEFAULT_LOCK_SAFETY.lockTimeoutMs;
+  if (!statementTimeoutEndsLockWaits({ lockTimeoutMs, statementTimeoutMs })) return;
+  const lock =
+    lockSafety.lockTimeoutMs === undefined
+      ? `--migration-lock-timeout (${lockTimeoutMs / 1000}, its default)`
+      : `--migration-lock-timeout ${lockTimeoutMs / 1000}`;
+  throw new ReleaseError(
+    "invalid-input",
+    `--statement-timeout ${statementTimeoutMs / 1000} must be longer than ${lock}, or ${STATEMENT_TIMEOUT_ENDS_LOCK_WAITS}.`,
+    `Give a --statement-timeout longer than ${lockTimeoutMs / 1000} seconds (e.g. --statement-timeout ${suggestedStatementTimeoutMs(lockTimeoutMs) / 1000}) or 0 to turn it off, or a shorter --migration-lock-timeout.`,
+  );
+}
 
 function numberFlag(flag: string, raw: string | undefined): number | undefined {
   return raw === undefined ? undefined : NUMBER_FLAGS[flag]!(flag, raw);
@@ -577,7 +602,10 @@ export function parseArgs(argv: readonly string[]): CliArgs {
       );
     }
     // --help and --version answer whatever else is on the line.
-    if (command !== "help" && command !== "version") refuseFlagsOfOtherCommands(values, command);
+    if (command !== "help" && command !== "version") {
+      refuseFlagsOfOtherCommands(values, command);
+      refuseStatementTimeoutWithinLockTimeout(args.lockSafety);
+    }
     // The organization is read only with the flag (the legacyUpgrade setting names its own); --batch-size and
     // --max-batches go with either, which only the release settings tell (cli/main.ts, upgradeRequest).
     // The example is the command given: plan's fix shows a plan, which writes nothing.

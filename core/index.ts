@@ -116,7 +116,10 @@ export {
 export {
   DEFAULT_LOCK_SAFETY,
   LOCK_SAFETY_MAX,
+  STATEMENT_TIMEOUT_ENDS_LOCK_WAITS,
   resolveLockSafety,
+  statementTimeoutEndsLockWaits,
+  suggestedStatementTimeoutMs,
   type LockSafetySettings,
 } from "./lock-safety/settings";
 export {

@@ -4,6 +4,9 @@
 import {
   LOCK_SAFETY_MAX,
   RELEASE_ENVIRONMENTS,
+  STATEMENT_TIMEOUT_ENDS_LOCK_WAITS,
+  statementTimeoutEndsLockWaits,
+  suggestedStatementTimeoutMs,
   type LockSafetySettings,
   type ReleaseEnvironment,
 } from "../core";
@@ -56,21 +59,22 @@ export function parseReleaseSafety(
   };
 }
 
-/**
- * A statement waiting for a lock is cancelled by whichever timeout fires first: a statement timeout at or below
- * the lock timeout ends the wait as a statement timeout, which is not retried, so the lock retries never run.
- * Either at 0 (off) leaves the other alone.
- */
+/** The statement timeout, refused where it would end the lock waits (core's statementTimeoutEndsLockWaits). */
 function statementTimeout(statementSeconds: number, lockSeconds: number, shown: Shown): number {
-  if (statementSeconds > 0 && lockSeconds > 0 && statementSeconds <= lockSeconds) {
+  if (
+    statementTimeoutEndsLockWaits({
+      lockTimeoutMs: 1000 * lockSeconds,
+      statementTimeoutMs: 1000 * statementSeconds,
+    })
+  ) {
     const lock = shown("migrationLockTimeoutSeconds", lockSeconds);
-    // An example ten times the lock timeout would tell a secret one.
-    const example = lock === v.SECRET_VALUE ? 600 : Math.max(600, lockSeconds * 10);
+    // An example derived from the lock timeout would tell a secret one.
+    const example = lock === v.SECRET_VALUE ? 600 : suggestedStatementTimeoutMs(1000 * lockSeconds) / 1000;
     throw v.refusal(
       "migrationStatementTimeoutSeconds",
       statementSeconds,
       (got) =>
-        `must be longer than migrationLockTimeoutSeconds (${lock}), or a migration waiting for a table lock is cancelled by the statement timeout and never retried (got ${got})`,
+        `must be longer than migrationLockTimeoutSeconds (${lock}), or ${STATEMENT_TIMEOUT_ENDS_LOCK_WAITS} (got ${got})`,
       `pulumi config set ${v.fullKey("migrationStatementTimeoutSeconds")} ${example}`,
     );
   }

@@ -81,6 +81,32 @@ export function resolveLockSafety(
   return settings;
 }
 
+/**
+ * Whether the statement timeout ends a migration's lock waits before the lock timeout does. A statement waiting
+ * for a lock is cancelled by whichever timeout fires first: at or below the lock timeout, the statement timeout
+ * ends the wait, and a statement timeout is not retried, so the lock retries never run. Either at 0 (off)
+ * leaves the other alone. The one rule for the CLI's flags (cli/args.ts) and the stack's settings
+ * (infra/release-safety-config.ts), each of which names its own keys.
+ */
+export function statementTimeoutEndsLockWaits(
+  settings: Pick<LockSafetySettings, "lockTimeoutMs" | "statementTimeoutMs">,
+): boolean {
+  const { lockTimeoutMs, statementTimeoutMs } = settings;
+  return statementTimeoutMs > 0 && lockTimeoutMs > 0 && statementTimeoutMs <= lockTimeoutMs;
+}
+
+/** Why statementTimeoutEndsLockWaits refuses, said after the two settings' names in either message. */
+export const STATEMENT_TIMEOUT_ENDS_LOCK_WAITS =
+  "a migration waiting for a table lock would be cancelled by the statement timeout, which is not retried, so the lock retries would never run";
+
+/**
+ * The statement timeout a refusal suggests for `lockTimeoutMs`: 10 minutes (a long backfill), or ten lock
+ * timeouts when that is longer; at most LOCK_SAFETY_MAX's.
+ */
+export function suggestedStatementTimeoutMs(lockTimeoutMs: number): number {
+  return Math.min(LOCK_SAFETY_MAX.statementTimeoutMs, Math.max(600_000, 10 * lockTimeoutMs));
+}
+
 /** The pause before retry `attempt` (1-based): exponential, capped, with "equal jitter" (half fixed, half random). */
 export function retryDelayMs(settings: LockSafetySettings, attempt: number, random = Math.random): number {
   const ceiling = Math.min(settings.retryMaxDelayMs, settings.retryBaseDelayMs * 2 ** (attempt - 1));

@@ -5,6 +5,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { COMMAND_FLAGS, OPTIONS, parseArgs } from "../../cli/args";
 import { ReleaseError, resolveLockSafety, resolveReleaseSettings } from "../../core";
+import { parseReleaseSafety } from "../../infra/release-safety-config";
 import { runCli } from "../support/cli";
 
 function refusal(argv: string[]): ReleaseError {
@@ -48,6 +49,86 @@ describe("migration safety flags", () => {
     expect(error.code).toBe("invalid-input");
     expect(error.message).toContain(message);
     expect(error.fix).toMatch(/Example: --|production/);
+  });
+});
+
+describe("--statement-timeout against the migrations' lock timeout", () => {
+  it("is refused at or below --migration-lock-timeout, naming both values and the fix", () => {
+    const error = refusal(["apply", "--statement-timeout", "2", "--migration-lock-timeout", "3"]);
+    expect(error.code).toBe("invalid-input");
+    expect(error.message).toBe(
+      "--statement-timeout 2 must be longer than --migration-lock-timeout 3, or a migration waiting for a table lock would be cancelled by the statement timeout, which is not retried, so the lock retries would never run.",
+    );
+    expect(error.fix).toBe(
+      "Give a --statement-timeout longer than 3 seconds (e.g. --statement-timeout 600) or 0 to turn it off, or a shorter --migration-lock-timeout.",
+    );
+    expect(
+      refusal(["revert", "--to", "x", "--statement-timeout=0.5", "--migration-lock-timeout=0.5"]).message,
+    ).toMatch(/^--statement-timeout 0\.5 must be longer than --migration-lock-timeout 0\.5,/);
+  });
+
+  it("is refused at or below the lock timeout's default when that flag is not given", () => {
+    expect(refusal(["plan", "--statement-timeout", "5"]).message).toMatch(
+      /^--statement-timeout 5 must be longer than --migration-lock-timeout \(5, its default\), /,
+    );
+  });
+
+  it.each([
+    [["--statement-timeout", "5.001"]],
+    [["--statement-timeout", "1", "--migration-lock-timeout", "0"]],
+    [["--statement-timeout", "0", "--migration-lock-timeout", "3600"]],
+    [["--migration-lock-timeout", "3600"]],
+  ])("takes %j", (flags) => {
+    expect(() => parseArgs(["apply", ...flags])).not.toThrow();
+  });
+
+  it("is the stack's rule: a pair of whole seconds is refused by one exactly when by the other", () => {
+    const stackRefuses = (lock: number | undefined, statement: number) => {
+      const settings: Record<string, string> = { migrationStatementTimeoutSeconds: String(statement) };
+      if (lock !== undefined) settings.migrationLockTimeoutSeconds = String(lock);
+      try {
+        parseReleaseSafety(
+          (key) => settings[key],
+          (parse) => parse(),
+        );
+        return false;
+      } catch (error) {
+        expect((error as Error).message).toContain("must be longer than migrationLockTimeoutSeconds");
+        return true;
+      }
+    };
+    const cliRefuses = (lock: number | undefined, statement: number) => {
+      const lockFlag = lock === undefined ? [] : ["--migration-lock-timeout", String(lock)];
+      try {
+        parseArgs(["apply", "--statement-timeout", String(statement), ...lockFlag]);
+        return false;
+      } catch (error) {
+        expect((error as ReleaseError).message).toContain("must be longer than --migration-lock-timeout");
+        return true;
+      }
+    };
+    let refused = 0;
+    for (const lock of [undefined, 0, 1, 4, 5, 6, 60]) {
+      for (const statement of [0, 1, 4, 5, 6, 60, 61]) {
+        const stack = stackRefuses(lock, statement);
+        expect(cliRefuses(lock, statement), `lock ${String(lock)}, statement ${statement}`).toBe(stack);
+        if (stack) refused++;
+      }
+    }
+    // Both sides of the rule were met.
+    expect(refused).toBeGreaterThan(0);
+    expect(refused).toBeLessThan(49);
+  });
+
+  it("is refused by the CLI before it connects, in --json as an input error", async () => {
+    const run = await runCli(["apply", "--json", "--statement-timeout", "1"], {
+      DATABASE_URL: "postgresql://u:secret@127.0.0.1:1/db",
+    });
+    expect(run.code).toBe(1);
+    const { error } = JSON.parse(run.stdout) as { error: { code: string; message: string } };
+    expect(error.code).toBe("invalid-input");
+    expect(error.message).toContain("--statement-timeout 1 must be longer than --migration-lock-timeout (5");
+    expect(run.stdout + run.stderr).not.toContain("secret");
   });
 });
 

@@ -303,7 +303,9 @@ describe("a migration stopped by the statement timeout", () => {
       "20250101000400_slow.sql",
       'SELECT 1;\nSELECT pg_sleep(3);\nCREATE TABLE "Late" (id int);',
     );
-    const run = await runCli(["apply", "--migrations-dir", dir, "--statement-timeout", "0.2", "--json"], {
+    // The statement timeout longer than the lock timeout, as the CLI requires.
+    const timeouts = ["--statement-timeout", "0.2", "--migration-lock-timeout", "0.1"];
+    const run = await runCli(["apply", "--migrations-dir", dir, ...timeouts, "--json"], {
       DATABASE_URL: db.current.url,
     });
     expect(run.code).toBe(1);

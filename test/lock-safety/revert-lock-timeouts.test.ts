@@ -161,7 +161,20 @@ describe("revert --confirm --statement-timeout on a Down section that runs too l
     expect((await runCli(["apply", "--migrations-dir", dir], { DATABASE_URL: url })).code).toBe(0);
     const before = await ledgerRows(url);
     const run = await runCli(
-      ["revert", "--to", KEEP, "--confirm", "--migrations-dir", dir, "--statement-timeout", "0.2", "--json"],
+      // The statement timeout longer than the lock timeout, as the CLI requires.
+      [
+        "revert",
+        "--to",
+        KEEP,
+        "--confirm",
+        "--migrations-dir",
+        dir,
+        "--statement-timeout",
+        "0.2",
+        "--migration-lock-timeout",
+        "0.1",
+        "--json",
+      ],
       { DATABASE_URL: url },
     );
     expect(run.code).toBe(1);
