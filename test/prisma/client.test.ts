@@ -206,10 +206,10 @@ describe("the generated Prisma client as the app login", () => {
     await expect(
       asOrganization(prisma, A, (tx) => searchChunks(tx, "B-seed-Dataset", EMBEDDING, 5)),
     ).rejects.toThrow("search_chunks: dataset_id 'B-seed-Dataset' names no dataset of this organization");
-    // The query as text names a NaN component.
+    // The query as text names a NaN component, counted from 0.
     await expect(
       asOrganization(prisma, A, (tx) => tx.$queryRaw`SELECT * FROM search_chunks(${"[0.1,NaN,0]"}, 2)`),
-    ).rejects.toThrow(/search_chunks: query component 2 is NaN, expected a finite number/);
+    ).rejects.toThrow(/search_chunks: query component 1 is NaN, expected a finite number/);
   });
 
   describe("creates, reads, updates and deletes a row of every model", () => {

@@ -552,32 +552,32 @@ function contract(label: string, steps: Partial<DefaultStepOptions>) {
           /infinite value not allowed in vector/,
         ],
         [`SELECT * FROM search_chunks($1::vector, -1)`, [ok], /search_chunks: k is -1, expected 1 to 1000/],
-        // The query as text (an untyped parameter): the search names the bad component itself.
+        // The query as text (an untyped parameter): the search names the bad component itself, counted from 0.
         [
           `SELECT * FROM search_chunks($1, 10)`,
           [`[1,NaN${",1".repeat(30)}]`],
-          /^search_chunks: query component 2 is NaN, expected a finite number$/,
+          /^search_chunks: query component 1 is NaN, expected a finite number$/,
         ],
         [
           `SELECT * FROM search_chunks($1, 10)`,
           [`[Infinity${",1".repeat(31)}]`],
-          /^search_chunks: query component 1 is Infinity, expected a finite number$/,
+          /^search_chunks: query component 0 is Infinity, expected a finite number$/,
         ],
         [
           `SELECT * FROM search_chunks($1, 10)`,
           [`[${"1,".repeat(31)} -inf]`],
-          /^search_chunks: query component 32 is -inf, expected a finite number$/,
+          /^search_chunks: query component 31 is -inf, expected a finite number$/,
         ],
         // Any case: the component scan runs whenever the text has an "n" or "N" (NaN, inf, infinity).
         [
           `SELECT * FROM search_chunks($1, 10)`,
           [`[1,1,INF${",1".repeat(29)}]`],
-          /^search_chunks: query component 3 is INF, expected a finite number$/,
+          /^search_chunks: query component 2 is INF, expected a finite number$/,
         ],
         [
           `SELECT * FROM search_chunks($1, 10)`,
           [`[${"1,".repeat(30)}nan,1]`],
-          /^search_chunks: query component 31 is nan, expected a finite number$/,
+          /^search_chunks: query component 30 is nan, expected a finite number$/,
         ],
         [
           `SELECT * FROM search_chunks($1, 10)`,

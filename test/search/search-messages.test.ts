@@ -457,16 +457,16 @@ describe("search_messages", () => {
         [`[NaN${",1".repeat(15)}]`],
         /NaN not allowed in vector/,
       ],
-      // The query as text (an untyped parameter): the search names the bad component itself.
+      // The query as text (an untyped parameter): the search names the bad component itself, counted from 0.
       [
         `SELECT * FROM search_messages($1, 10)`,
         [`[1,1,NaN${",1".repeat(13)}]`],
-        /^search_messages: query component 3 is NaN, expected a finite number$/,
+        /^search_messages: query component 2 is NaN, expected a finite number$/,
       ],
       [
         `SELECT * FROM search_messages($1, 10)`,
         [`[${"1,".repeat(15)}Infinity]`],
-        /^search_messages: query component 16 is Infinity, expected a finite number$/,
+        /^search_messages: query component 15 is Infinity, expected a finite number$/,
       ],
       [
         `SELECT * FROM search_messages($1, 10)`,

@@ -281,6 +281,26 @@ describe("the bulk chunk loader", () => {
     expect(await countsOf(datasetId)).toEqual({ chunks: 0, documents: 0 });
   });
 
+  // One convention for every message that names a component: its index in the embedding's array, from 0.
+  it("numbers a NaN component as the search functions do: from 0, as the array's index", async () => {
+    const datasetId = await newDataset();
+    const embedding = new Float32Array(DIMENSION).fill(1);
+    embedding[7] = Number.NaN;
+    await expectReleaseError(
+      load(fileEndingWith("nan-index.ndjson", embedding, 3), datasetId),
+      "invalid-input",
+      'nan-index.ndjson, line 6: "embedding" value 7 is NaN',
+    );
+    const query = `[${Array.from(embedding, (v) => (Number.isNaN(v) ? "NaN" : "1")).join(",")}]`;
+    await withClient(db.current.url, async (c) => {
+      for (const fn of ["search_chunks", "search_messages"]) {
+        await expect(c.query(`SELECT * FROM ${fn}($1, 10)`, [query])).rejects.toThrow(
+          new RegExp(`^${fn}: query component 7 is NaN, expected a finite number$`),
+        );
+      }
+    });
+  });
+
   it("leaves nothing behind on a bad embedding mid-file, or a chunk of an unknown document", async () => {
     const datasetId = await newDataset();
     const dims = new Float32Array(DIMENSION);
