@@ -90,6 +90,7 @@ describe("--statement-timeout against the migrations' lock timeout", () => {
         parseReleaseSafety(
           (key) => settings[key],
           (parse) => parse(),
+          (_key, value) => String(value),
         );
         return false;
       } catch (error) {
