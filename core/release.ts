@@ -17,6 +17,7 @@ import {
 } from "./batched-release";
 import { bookkeepingExists, ensureBookkeeping } from "./bookkeeping";
 import { closeClient, isConnectionLost, openClient } from "./connection";
+import { lostConnectionError } from "./lost-connection";
 import { ledgerProblemText } from "./display";
 import { redactUrl, targetOf, type DatabaseTarget } from "./dsn";
 import { ReleaseError, asMigratorFix, isReleaseError, joinFixes } from "./errors";
@@ -269,7 +270,7 @@ export async function withCommandConnection<T>(
     if (!waits) return await fn(client);
     return await withBoundedLockWaits(client, target, waits, () => fn(client));
   } catch (error) {
-    throw await describeSessionError(client, error, target, command);
+    throw await describeSessionError(client, error, target, command, options.lockWaitNames?.rerun);
   } finally {
     await closeClient(client);
   }
@@ -284,6 +285,7 @@ export async function describeSessionError(
   error: unknown,
   target: DatabaseTarget,
   command?: string,
+  rerun?: string,
 ): Promise<unknown> {
   const recordsRefused =
     (error as { code?: string } | undefined)?.code === "42501"
@@ -293,20 +295,23 @@ export async function describeSessionError(
     recordsRefused ?? (await schemaDriftError(client, error)) ?? error,
     target,
     command,
+    rerun,
   );
 }
 
-/** `command`: the CLI command that ran (plan, apply, status, ...), for the fix; "the release" when unnamed. */
-export function describeRunError(error: unknown, target: DatabaseTarget, command = "the release"): unknown {
+/**
+ * `command`: the CLI command that ran (plan, apply, revert --confirm, ...), for the fix; "the release" when
+ * unnamed. `rerun`: what a stack runs again instead of the command (`pulumi up`), for a lost connection's fix.
+ */
+export function describeRunError(
+  error: unknown,
+  target: DatabaseTarget,
+  command = "the release",
+  rerun?: string,
+): unknown {
   if (isReleaseError(error) && !isConnectionLost(error.cause)) return error;
   if (isConnectionLost(error) || (isReleaseError(error) && isConnectionLost(error.cause))) {
-    const detail = isReleaseError(error) ? `${error.message}\n` : "";
-    return new ReleaseError(
-      "connection",
-      `${detail}Lost the connection to PostgreSQL at ${target.host}:${target.port} (the server stopped or the network dropped).`,
-      "Each migration runs in its own transaction, so nothing is half-applied. Check the server, then run apply again: it continues where this one stopped.",
-      { cause: error },
-    );
+    return lostConnectionError(error, target, command, rerun);
   }
   const code = (error as { code?: string })?.code;
   const extension = extensionRefusedBy((error ?? {}) as Parameters<typeof extensionRefusedBy>[0]);
@@ -753,7 +758,8 @@ function migrationsOfStatus(
 /**
  * After a migration failed (and rolled back), the snapshot of what the migrations before it committed: verify
  * then compares the live schema with the ledger as it is, instead of reporting their objects as drift. A
- * failure to record it is logged, not raised: the migration's error is the one to report.
+ * failure to record it is logged, not raised: the migration's error is the one to report. Its warning is
+ * conditional: the ledger it could not read is what would tell whether any migration of this run committed.
  */
 async function snapshotAfterFailedMigration(
   client: ClientBase,
@@ -766,7 +772,7 @@ async function snapshotAfterFailedMigration(
     if (ledger.length > ledgerBefore) await recordSnapshot(client, ledger.at(-1)!.name);
   } catch (error) {
     log.warn(
-      `could not record the schema snapshot after the failed migration (${(error as Error).message}); verify will say an apply was interrupted until the next apply`,
+      `could not record the schema snapshot after the failed migration (${(error as Error).message}); if a migration of this run committed before it, verify will say an apply was interrupted until the next apply`,
     );
   }
 }

@@ -77,7 +77,7 @@ export class ReleaseSession {
 
   /** The Down sections of the migrations after `request.to`, newest first, under the release lock. */
   revert(request: RevertRequest): Promise<RevertResult> {
-    return this.write("revert", () => revertWith(this.client, this.options, request));
+    return this.write("revert --confirm", () => revertWith(this.client, this.options, request));
   }
 
   async close(): Promise<void> {
@@ -113,7 +113,13 @@ export class ReleaseSession {
     try {
       return await fn();
     } catch (error) {
-      throw await describeSessionError(this.client, error, this.target, command);
+      throw await describeSessionError(
+        this.client,
+        error,
+        this.target,
+        command,
+        this.options.lockWaitNames?.rerun,
+      );
     }
   }
 }
