@@ -281,8 +281,8 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
             if (revertPlanBlocked(plan)) return EXIT.error;
             return plan.migrations.length > 0 ? EXIT.pending : EXIT.ok;
           }
-          const result = await reportIfInterrupted(reportInterruption, "revert", ({ onMigrationRunning }) =>
-            session.revert({ to, correctedDown: args.correctedDown, onMigrationRunning }),
+          const result = await reportIfInterrupted(reportInterruption, "revert", (track) =>
+            session.revert({ to, correctedDown: args.correctedDown, ...track }),
           );
           emit({ confirmed: true, result }, renderRevert(result));
           return EXIT.ok;

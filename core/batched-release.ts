@@ -7,7 +7,7 @@
 // the callers in release.ts fall back to reading step by step.
 import type { ClientBase, QueryResult } from "pg";
 import { BOOKKEEPING_SCHEMA, MIGRATIONS_TABLE, RELEASE_LOCK_KEY, bookkeepingVersion } from "./bookkeeping";
-import { acquireReleaseLock } from "./lock";
+import { acquireReleaseLock, type ReleaseLockWait } from "./lock";
 import type { LockWaitNames } from "./lock-safety/wait-names";
 import type { Logger } from "./logger";
 import type { MigrationFile } from "./migrations/files";
@@ -135,6 +135,7 @@ export async function lockAndProbe(
     lockWaitNames?: LockWaitNames;
     log: Logger;
     readLockTimeoutMs?: number;
+    onReleaseLockWait?: (wait: ReleaseLockWait | undefined) => void;
   },
 ): Promise<{ probe: Probe; unlock: () => Promise<void>; restoreLockTimeout: () => Promise<void> }> {
   // The state read waits for the tables' locks at most readLockTimeoutMs: set in this message, and set back
@@ -177,6 +178,7 @@ export async function lockAndProbe(
     timeoutMs: options.lockTimeoutMs,
     lockWaitNames: options.lockWaitNames,
     log: options.log,
+    onWait: options.onReleaseLockWait,
   }).catch(async (error: unknown) => {
     await restoreLockTimeout().catch(() => {});
     throw error;

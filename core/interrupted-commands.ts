@@ -5,6 +5,7 @@
 // that was running and releases the session-level release lock. Every migration, batch and step commits whole,
 // so what finished before stays.
 import { undoOnInterrupt } from "./interrupt";
+import type { ReleaseLockWait } from "./lock";
 import type { RunningStep } from "./steps";
 
 export type InterruptibleCommand = "apply" | "upgrade-legacy" | "revert" | "baseline" | "adopt";
@@ -23,8 +24,11 @@ const SESSION_ENDS =
 const UNLESS_COMMITTING =
   "unless the signal came as it committed: `neonhub-db status` shows what the ledger records";
 
-/** What was running when the signal came, when the command tells it: a migration, or a step of apply's. */
-export type Running = { migration: string } | { step: RunningStep };
+/**
+ * What was running when the signal came, when the command tells it: a migration, a step of apply's, or the
+ * wait for another release's lock.
+ */
+export type Running = { migration: string } | { step: RunningStep } | { lockWait: ReleaseLockWait };
 
 /** What the interrupted apply left of the step that was running (every migration was applied before it). */
 function stoppedStep({ step, item, action }: RunningStep): string {
@@ -50,6 +54,14 @@ function stoppedStep({ step, item, action }: RunningStep): string {
  * seed set it was on) when it is known, and what to run.
  */
 export function interruption(command: InterruptibleCommand, running?: Running): Interruption {
+  // Stopped before it held the release lock, the command had run nothing: there is nothing to roll back.
+  if (running && "lockWait" in running) {
+    const holder = running.lockWait.holderPid;
+    return {
+      message: `${command === "upgrade-legacy" ? "the upgrade" : command} stopped while waiting for the release lock${holder === undefined ? "" : ` (held by pid ${holder})`}: nothing was done, and the other release goes on.`,
+      fix: "Run the same command again once that release has finished (`neonhub-db plan` shows what is left).",
+    };
+  }
   const migration = running && "migration" in running ? running.migration : undefined;
   switch (command) {
     case "apply":
@@ -94,12 +106,13 @@ export function interruption(command: InterruptibleCommand, running?: Running): 
 export interface RunningTrackers {
   onMigrationRunning: (migration: string | undefined) => void;
   onStepRunning: (step: RunningStep | undefined) => void;
+  onReleaseLockWait: (wait: ReleaseLockWait | undefined) => void;
 }
 
 /**
  * Runs `work`; if SIGINT or SIGTERM stops the process meanwhile, hands `report` what the command left before
- * the process ends. `work` tells the migration or step that starts (and `undefined` once none runs) to the
- * functions it is given, so that the report names it.
+ * the process ends. `work` tells the migration or step that starts, or the wait for the release lock (and
+ * `undefined` once none runs), to the functions it is given, so that the report names it.
  */
 export async function reportIfInterrupted<T>(
   report: (interruption: Interruption) => void,
@@ -118,6 +131,9 @@ export async function reportIfInterrupted<T>(
       },
       onStepRunning: (step) => {
         running = step === undefined ? undefined : { step };
+      },
+      onReleaseLockWait: (lockWait) => {
+        running = lockWait === undefined ? undefined : { lockWait };
       },
     });
   } finally {

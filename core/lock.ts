@@ -49,9 +49,20 @@ export interface LockHolder extends EndableSession {
   databaseOwner: string;
 }
 
+/** A wait for the release lock, as a command stopped meanwhile names it: the holder's pid, when pg_locks shows it. */
+export interface ReleaseLockWait {
+  holderPid?: number;
+}
+
 export async function acquireReleaseLock(
   client: ClientBase,
-  options: { timeoutMs?: number; log: Logger; lockWaitNames?: LockWaitNames },
+  options: {
+    timeoutMs?: number;
+    log: Logger;
+    lockWaitNames?: LockWaitNames;
+    /** Told when the wait for another session's lock starts, and `undefined` once the lock is held. */
+    onWait?: (wait: ReleaseLockWait | undefined) => void;
+  },
 ): Promise<() => Promise<void>> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
   const deadline = Date.now() + timeoutMs;
@@ -65,6 +76,7 @@ export async function acquireReleaseLock(
       const holder = await lockHolder(client);
       const notRelease = holder && !holder.mayBeRelease ? "a session that is not a release: " : "";
       options.log.info(`waiting for the release lock (held by ${notRelease}${describeHolder(holder)})`);
+      options.onWait?.(holder ? { holderPid: holder.pid } : {});
       announced = true;
     }
     if (Date.now() >= deadline) {
@@ -74,6 +86,7 @@ export async function acquireReleaseLock(
       setTimeout(resolve, Math.min(POLL_MS, Math.max(0, deadline - Date.now()))),
     );
   }
+  if (announced) options.onWait?.(undefined);
   return async () => {
     await client
       .query("SELECT pg_advisory_unlock($1::bigint)", [RELEASE_LOCK_KEY.toString()])

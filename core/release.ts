@@ -31,7 +31,7 @@ import {
   refuseSafetyErrors,
   type PlanProblem,
 } from "./plan-problems";
-import { DEFAULT_LOCK_TIMEOUT_MS, acquireReleaseLock } from "./lock";
+import { DEFAULT_LOCK_TIMEOUT_MS, acquireReleaseLock, type ReleaseLockWait } from "./lock";
 import { lintMigrations, logSafetyWarnings, type ReleaseEnvironment, type SafetyReport } from "./lint";
 import { openMonitorInBackground, type MonitorConnection } from "./lock-safety/monitor-connection";
 import { withBoundedLockWaits, type BoundedWaitOptions } from "./lock-safety/bounded-waits";
@@ -107,6 +107,8 @@ export interface ReleaseOptions {
   onMigrationRunning?: (migration: string | undefined) => void;
   /** apply: told each step (and the item it names) as it starts, and `undefined` once none runs. */
   onStepRunning?: (step: RunningStep | undefined) => void;
+  /** apply: told when it waits for another release's lock, and `undefined` once it holds it. */
+  onReleaseLockWait?: (wait: ReleaseLockWait | undefined) => void;
 }
 
 export interface ReleaseManifest {
@@ -545,6 +547,7 @@ export async function applyWith(client: ClientBase, options: ReleaseOptions): Pr
       timeoutMs: options.lockTimeoutMs,
       lockWaitNames: options.lockWaitNames,
       log,
+      onWait: options.onReleaseLockWait,
     });
   }
   let monitor: MonitorConnection | undefined;

@@ -8,7 +8,7 @@ import { closestName } from "./closest-name";
 import { displayChecksumPair, ledgerProblemText } from "./display";
 import { redactUrl, targetOf } from "./dsn";
 import { ReleaseError, joinFixes } from "./errors";
-import { acquireReleaseLock } from "./lock";
+import { acquireReleaseLock, type ReleaseLockWait } from "./lock";
 import { openMonitorInBackground, type MonitorConnection } from "./lock-safety/monitor-connection";
 import { endSessionWithClient } from "./lock-safety/session";
 import { resolveLockSafety } from "./lock-safety/settings";
@@ -51,6 +51,8 @@ export interface RevertRequest {
   dropBookkeeping?: boolean;
   /** Told each migration as its Down section starts, and `undefined` once none runs (what an interruption names). */
   onMigrationRunning?: (migration: string | undefined) => void;
+  /** Told when it waits for another release's lock, and `undefined` once it holds it. */
+  onReleaseLockWait?: (wait: ReleaseLockWait | undefined) => void;
 }
 
 export interface RevertItem {
@@ -283,6 +285,7 @@ export async function revertWith(
     timeoutMs: options.lockTimeoutMs,
     lockWaitNames: options.lockWaitNames,
     log,
+    onWait: request.onReleaseLockWait,
   });
   let monitor: MonitorConnection | undefined;
   try {
