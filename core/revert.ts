@@ -130,6 +130,14 @@ export interface RevertInputs {
   correctedDown?: readonly string[];
 }
 
+/** How many ledger rows a revert to `to` keeps (every row before `to`'s, and its own); undefined: not applied. */
+function keptBy(ledger: readonly LedgerEntry[], to: string | null): number | undefined {
+  const wanted = to?.replace(/\.sql$/, "") ?? null;
+  if (wanted === null) return 0;
+  const index = ledger.findIndex((e) => e.name === wanted);
+  return index < 0 ? undefined : index + 1;
+}
+
 /** Which applied migrations a revert to `to` undoes, newest first, and what stops it. Pure. */
 export function planRevertFrom(inputs: RevertInputs): {
   items: RevertItem[];
@@ -138,10 +146,11 @@ export function planRevertFrom(inputs: RevertInputs): {
 } {
   const { files, ledger, to } = inputs;
   const wanted = to?.replace(/\.sql$/, "") ?? null;
-  const keep = wanted === null ? 0 : ledger.findIndex((e) => e.name === wanted) + 1;
-  if (wanted !== null && keep === 0) {
+  const keep = keptBy(ledger, to);
+  if (keep === undefined) {
     const applied = ledger.map((e) => e.name);
-    const near = closestName(wanted, applied);
+    // Only a named migration can be missing from the ledger: `wanted` is set.
+    const near = closestName(wanted!, applied);
     throw new ReleaseError(
       "invalid-input",
       `--to "${to}" is not a migration this database applied.`,
@@ -268,7 +277,34 @@ async function lostLastRowsOf(
   return lostLastRows(client, ledger, compareWithLedger(files, ledger, folder).pending);
 }
 
-/** Reverts under the release lock; the ledger is read only once the lock is held. */
+/** The migrations a revert to `to` undoes in `ledger`, by name; none when `to` is not in it. Pure. */
+function namesToRevert(ledger: readonly LedgerEntry[], to: string | null): Set<string> {
+  const keep = keptBy(ledger, to);
+  return new Set(keep === undefined ? [] : ledger.slice(keep).map((e) => e.name));
+}
+
+/**
+ * Refuses a revert that would undo a migration it did not see to revert when it started: applied meanwhile by a
+ * release it waited behind for the lock. The operator confirmed what the preview showed; a migration committed
+ * since is someone's deploy, and its Down section would run unseen. Fewer than at the start (another revert
+ * took some out meanwhile) goes on: each is one the operator confirmed.
+ */
+function refuseUnseen(items: readonly RevertItem[], atStart: ReadonlySet<string>, to: string | null): void {
+  const unseen = items.filter((item) => !atStart.has(item.name)).map((item) => item.name);
+  if (unseen.length === 0) return;
+  const preview =
+    to === null ? "the preview of the revert" : `\`neonhub-db revert --to ${to}\` (without --confirm)`;
+  throw new ReleaseError(
+    "ledger-mismatch",
+    `Refusing to revert: ${unseen.length === 1 ? "migration" : "migrations"} ${unseen.join(", ")} ${unseen.length === 1 ? "was" : "were"} applied after this revert started (by a release it waited for), so ${unseen.length === 1 ? "it was" : "they were"} not in what it set out to revert.`,
+    `Nothing was reverted. Run ${preview} again to see what a revert undoes now, then confirm that.`,
+  );
+}
+
+/**
+ * Reverts under the release lock; the ledger is read once the lock is held, and the migrations to revert must
+ * be among those the ledger listed to revert as the command started (refuseUnseen).
+ */
 export async function revertWith(
   client: ClientBase,
   options: ReleaseOptions,
@@ -281,6 +317,11 @@ export async function revertWith(
   // A Ctrl-C'd revert's session ends within seconds, rolling back the Down section it was running and
   // releasing the lock, rather than when that section is done.
   await endSessionWithClient(client);
+  // What it sets out to revert, read before it may wait for another release's lock.
+  const atStart = namesToRevert(
+    await readsBeforeFirstWrite(client, { ...options, log }, "revert", () => readLedger(client)),
+    request.to,
+  );
   const unlock = await acquireReleaseLock(client, {
     timeoutMs: options.lockTimeoutMs,
     lockWaitNames: options.lockWaitNames,
@@ -307,6 +348,7 @@ export async function revertWith(
           to: request.to,
           correctedDown: request.correctedDown,
         });
+        refuseUnseen(items, atStart, request.to);
         problems.push(...(await lostLastRowsOf(client, files, ledger, migrationsFolder(options))));
         if (problems.length > 0) {
           throw new ReleaseError(

@@ -1,12 +1,14 @@
-// A release that waits for another's lock: a command stopped by a signal while it waits says that nothing was
-// done. The other release is the test's own session holding the release lock.
+// A release that waits for another's lock: `revert --confirm` reverts only what it set out to revert when it
+// started (an apply it waited behind commits migrations that are not its to undo), and a command stopped by a
+// signal while it waits says that nothing was done. The other release is a real apply held inside its
+// migration by a table lock the test keeps, or the test's own session holding the release lock.
 import { Client } from "pg";
 import { beforeAll, describe, expect, it } from "vitest";
 import { RELEASE_LOCK_KEY } from "../../core";
 import { runCli } from "../support/cli";
 import { useTestDatabase, withClient } from "../support/database";
-import { fixtureMigrationsCopy } from "../support/fixtures";
-import { startCli, waitUntil } from "../support/kill-points";
+import { fixtureMigrationsCopy, writeMigration } from "../support/fixtures";
+import { startCli, waitingForLockOn, waitUntil } from "../support/kill-points";
 
 const db = useTestDatabase("behind");
 
@@ -22,10 +24,82 @@ interface ErrorDocument {
 }
 
 const dir = fixtureMigrationsCopy();
+const KEEP = "20250101000300_gadgets";
+const NEW = "20991231000000_gadget_notes";
 
 beforeAll(async () => {
   const apply = await runCli(["apply", "--migrations-dir", dir], { DATABASE_URL: db.current.url });
   expect(apply.code, apply.stderr).toBe(0);
+});
+
+describe("revert --confirm behind an apply that commits a new migration", () => {
+  it("refuses to revert the migration it did not see when it started, naming it; nothing is reverted", async () => {
+    writeMigration(
+      dir,
+      `${NEW}.sql`,
+      'ALTER TABLE "Gadget" ADD COLUMN "notes" text;',
+      'ALTER TABLE "Gadget" DROP COLUMN "notes";',
+    );
+    // The apply's ALTER TABLE waits for this SELECT's lock, holding the release lock meanwhile, without end.
+    const reader = new Client({ connectionString: db.current.url });
+    await reader.connect();
+    const probe = new Client({ connectionString: db.current.url });
+    await probe.connect();
+    try {
+      await reader.query('BEGIN; LOCK TABLE "Gadget" IN ACCESS SHARE MODE');
+      const apply = startCli(["apply", "--migrations-dir", dir, "--migration-lock-timeout", "0"], {
+        DATABASE_URL: db.current.url,
+      });
+      await waitUntil(
+        "the apply's migration to wait for its lock",
+        () => waitingForLockOn(probe, '"Gadget"'),
+        {
+          while: apply.running,
+        },
+      );
+      // As it starts, the ledger ends at KEEP: nothing to revert. It waits for the apply's lock.
+      const revert = startCli(["revert", "--to", KEEP, "--confirm", "--json", "--migrations-dir", dir], {
+        DATABASE_URL: db.current.url,
+      });
+      await waitUntil(
+        "the revert to wait for the release lock",
+        async () => revert.stderr().includes("waiting for the release lock"),
+        { while: revert.running },
+      );
+      await reader.query("ROLLBACK");
+      const applied = await apply.done;
+      expect(applied.code, applied.stderr).toBe(0);
+      const result = await revert.done;
+
+      expect(result.code, result.stderr).toBe(1);
+      const { error } = JSON.parse(result.stdout) as ErrorDocument;
+      expect(error.code).toBe("ledger-mismatch");
+      expect(error.message).toBe(
+        `Refusing to revert: migration ${NEW} was applied after this revert started (by a release it waited for), so it was not in what it set out to revert.`,
+      );
+      expect(error.fix).toBe(
+        `Nothing was reverted. Run \`neonhub-db revert --to ${KEEP}\` (without --confirm) again to see what a revert undoes now, then confirm that.`,
+      );
+    } finally {
+      await reader.end();
+      await probe.end();
+    }
+    // The apply's migration stays applied, its column with it.
+    expect((await ledger()).at(-1)).toBe(NEW);
+    const columns = await withClient(db.current.url, (c) =>
+      c.query(
+        "SELECT 1 FROM information_schema.columns WHERE table_name = 'Gadget' AND column_name = 'notes'",
+      ),
+    );
+    expect(columns.rowCount).toBe(1);
+
+    // Seen as it starts, the same migration is reverted as asked.
+    const again = await runCli(["revert", "--to", KEEP, "--confirm", "--migrations-dir", dir], {
+      DATABASE_URL: db.current.url,
+    });
+    expect(again.code, again.stderr).toBe(0);
+    expect((await ledger()).at(-1)).toBe(KEEP);
+  });
 });
 
 describe("a command stopped by a signal while it waits for the release lock", () => {
