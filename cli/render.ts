@@ -43,10 +43,20 @@ function itemLine(item: StepItemPlan | VectorIndexPlanItem): string {
   return `${mark} ${item.name}: ${word}${item.reason ? ` (${item.reason})` : ""}`;
 }
 
+/** Another session's release, which plan and status read the committed state of, before what they show. */
+function releaseInProgressLines(release: ReleasePlan["releaseInProgress"]): string[] {
+  if (!release) return [];
+  const since = release.since ? `, connected since ${release.since}` : "";
+  return [
+    `  a release is in progress: pid ${release.pid}, application "${release.applicationName}"${since}; what follows is what it has committed so far`,
+  ];
+}
+
 export function renderPlan(plan: ReleasePlan): string {
   const { migrations } = plan;
   const lines = [
     `Release plan for ${plan.database}`,
+    ...releaseInProgressLines(plan.releaseInProgress),
     `  migrations: ${migrations.applied} applied, ${migrations.pending.length} pending`,
     ...migrations.pending.map((m) => `    + ${m.name} (sha256 ${displayChecksum(m.checksum)})`),
     ...items("row-level security", plan.rowLevelSecurity),
@@ -104,7 +114,11 @@ function stepLine(step: StepResult): string {
 }
 
 export function renderStatus(status: ReleaseStatus): string {
-  const lines = [`Release status of ${status.database}`, `  migrations applied: ${status.ledger.length}`];
+  const lines = [
+    `Release status of ${status.database}`,
+    ...releaseInProgressLines(status.releaseInProgress),
+    `  migrations applied: ${status.ledger.length}`,
+  ];
   for (const e of status.ledger) {
     lines.push(
       `    ${e.name}  ${e.appliedAt}  ${e.durationMs} ms  by ${e.appliedBy}  sha256 ${displayChecksum(e.checksum)}`,

@@ -7,7 +7,12 @@
 // the callers in release.ts fall back to reading step by step.
 import type { ClientBase, QueryResult } from "pg";
 import { BOOKKEEPING_SCHEMA, MIGRATIONS_TABLE, RELEASE_LOCK_KEY, bookkeepingVersion } from "./bookkeeping";
-import { acquireReleaseLock, type ReleaseLockWait } from "./lock";
+import {
+  RELEASE_IN_PROGRESS_SQL,
+  acquireReleaseLock,
+  type ReleaseInProgress,
+  type ReleaseLockWait,
+} from "./lock";
 import type { LockWaitNames } from "./lock-safety/wait-names";
 import type { Logger } from "./logger";
 import type { MigrationFile } from "./migrations/files";
@@ -31,6 +36,8 @@ export interface Probe {
   /** The bookkeeping schema's version comment (null when there is none). */
   version: string | null;
   pgvector: boolean;
+  /** Another session's release holding the release lock (null when none): plan and status name it. */
+  release: ReleaseInProgress | null;
   /** Each step's probe value, in step order. */
   steps: unknown[];
 }
@@ -57,6 +64,7 @@ export function probeSql(steps: readonly Batched[]): string {
   return `SELECT jsonb_build_object(
     'version', (SELECT obj_description(oid, 'pg_namespace') FROM pg_namespace WHERE nspname = ${literal(BOOKKEEPING_SCHEMA)}),
     'pgvector', ${PGVECTOR_AVAILABLE_SQL},
+    'release', ${RELEASE_IN_PROGRESS_SQL},
     'steps', jsonb_build_array(${steps.map((s) => s.batch.probeSql()).join(", ")})) AS probe`;
 }
 

@@ -157,7 +157,12 @@ export {
 } from "./interrupted-commands";
 export { BOOKKEEPING_SCHEMA, MIGRATIONS_TABLE, RELEASE_LOCK_KEY, bookkeepingExists } from "./bookkeeping";
 export { closeClient, openClient } from "./connection";
-export { RELEASE_LOCK_TIMEOUT_SECONDS, acquireReleaseLock, isReleaseLockSeconds } from "./lock";
+export {
+  RELEASE_LOCK_TIMEOUT_SECONDS,
+  acquireReleaseLock,
+  isReleaseLockSeconds,
+  type ReleaseInProgress,
+} from "./lock";
 export {
   checkHealth,
   describeSession,

@@ -11,6 +11,7 @@ import { ReleaseError } from "./errors";
 import { endSessionColumns, howToEnd, type EndableSession } from "./lock-safety/end-session";
 import { lockWaitNamesOf, type LockWaitNames, type LockWaitWords } from "./lock-safety/wait-names";
 import type { Logger } from "./logger";
+import { isoTime } from "./sql";
 import { hiddenDetailsText } from "./stat-activity";
 
 export const DEFAULT_LOCK_TIMEOUT_MS = 60_000;
@@ -92,6 +93,35 @@ export async function acquireReleaseLock(
       .query("SELECT pg_advisory_unlock($1::bigint)", [RELEASE_LOCK_KEY.toString()])
       .catch(() => {});
   };
+}
+
+/** A release another session is running, as plan and status name it: they read its committed state. */
+export interface ReleaseInProgress {
+  pid: number;
+  applicationName: string;
+  /** When its session connected; null when pg_stat_activity hides it from this login. */
+  since: string | null;
+}
+
+/**
+ * The session holding the release lock, other than this one, as a jsonb ReleaseInProgress (NULL when none):
+ * an expression, so that plan and status read it in their probe at no extra round trip. It does not wait.
+ */
+export const RELEASE_IN_PROGRESS_SQL = `(SELECT jsonb_build_object('pid', a.pid,
+       'applicationName', coalesce(nullif(a.application_name, ''), '(no application name)'),
+       'since', ${isoTime("a.backend_start")})
+     FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+    WHERE l.locktype = 'advisory' AND l.granted AND l.classid = ${Number(RELEASE_LOCK_KEY >> 32n)}
+      AND l.objid = ${Number(RELEASE_LOCK_KEY & 0xffffffffn)} AND l.objsubid = 1 AND l.pid <> pg_backend_pid()
+      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+    LIMIT 1)`;
+
+/** RELEASE_IN_PROGRESS_SQL on its own, for the reads that do not batch it; undefined when none. */
+export async function releaseInProgress(client: ClientBase): Promise<ReleaseInProgress | undefined> {
+  const result = await client.query<{ release: ReleaseInProgress | null }>(
+    `SELECT ${RELEASE_IN_PROGRESS_SQL} AS release`,
+  );
+  return result.rows[0]?.release ?? undefined;
 }
 
 export async function lockHolder(client: ClientBase): Promise<LockHolder | undefined> {

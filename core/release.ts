@@ -31,7 +31,13 @@ import {
   refuseSafetyErrors,
   type PlanProblem,
 } from "./plan-problems";
-import { DEFAULT_LOCK_TIMEOUT_MS, acquireReleaseLock, type ReleaseLockWait } from "./lock";
+import {
+  DEFAULT_LOCK_TIMEOUT_MS,
+  acquireReleaseLock,
+  releaseInProgress,
+  type ReleaseInProgress,
+  type ReleaseLockWait,
+} from "./lock";
 import { lintMigrations, logSafetyWarnings, type ReleaseEnvironment, type SafetyReport } from "./lint";
 import { openMonitorInBackground, type MonitorConnection } from "./lock-safety/monitor-connection";
 import { withBoundedLockWaits, type BoundedWaitOptions } from "./lock-safety/bounded-waits";
@@ -137,6 +143,8 @@ export interface ReleasePlan {
   problems: PlanProblem[];
   /** Whether apply would change anything. */
   pending: boolean;
+  /** Another session's release holding the release lock: this plan is of what it has committed so far. */
+  releaseInProgress?: ReleaseInProgress;
 }
 
 /**
@@ -181,6 +189,8 @@ export interface ReleaseStatus extends StepStatuses {
    * is empty until then): its organization, and the command that continues it. Absent otherwise.
    */
   legacyUpgrade?: UpgradeInProgress & { continueWith: string };
+  /** Another session's release holding the release lock: this status is of what it has committed so far. */
+  releaseInProgress?: ReleaseInProgress;
 }
 
 export interface VerifyReport {
@@ -383,7 +393,10 @@ export async function planWith(client: ClientBase, options: ReleaseOptions): Pro
       options,
     );
     const drift = await planDrift(client, state.ledger, stepPlans, checks);
-    return assemblePlan(options, state, stepPlans, !probe.pgvector, { ...checks, drift });
+    return {
+      ...assemblePlan(options, state, stepPlans, !probe.pgvector, { ...checks, drift }),
+      ...inProgress(probe.release),
+    };
   }
   const state = await readMigrationState(client, options);
   const checks = await pendingMigrationChecks(client, state, options);
@@ -392,7 +405,10 @@ export async function planWith(client: ClientBase, options: ReleaseOptions): Pro
   const stepPlans = new Map<ReleaseStep, StepPlanMap[ReleaseStep["kind"]][]>();
   for (const step of steps) stepPlans.set(step, await step.plan(released ? client : undefined));
   const drift = released ? await planDrift(client, state.ledger, stepPlans, checks) : [];
-  return assemblePlan(options, state, stepPlans, !(await pgvectorAvailable(client)), { ...checks, drift });
+  return {
+    ...assemblePlan(options, state, stepPlans, !(await pgvectorAvailable(client)), { ...checks, drift }),
+    ...inProgress(await releaseInProgress(client)),
+  };
 }
 
 /** Whether the plan changes something: a pending migration or a step item that is not unchanged. */
@@ -681,7 +697,7 @@ export async function statusWith(client: ClientBase, options: ReleaseOptions): P
   const files = readMigrationFiles(options);
   const batched = await readBatched(client, options.steps ?? [], files, migrationsFolder(options));
   if (batched?.state) {
-    const { state, steps } = batched;
+    const { probe, state, steps } = batched;
     const lost = await lostLastRows(
       client,
       state.ledger,
@@ -697,6 +713,7 @@ export async function statusWith(client: ClientBase, options: ReleaseOptions): P
         step.batch!.recordedSettingsFromState?.(state.steps[i]),
       ),
       ...(await legacyUpgradeOfStatus(client, state.ledger)),
+      ...inProgress(probe.release),
     };
   }
   const state = await readMigrationState(client, options);
@@ -717,7 +734,18 @@ export async function statusWith(client: ClientBase, options: ReleaseOptions): P
     vectorIndexes: summary.vectorIndexes,
     releaseSettings: settingsOf(options.steps ?? [], (step) => recorded.get(step)),
     ...(await legacyUpgradeOfStatus(client, state.ledger)),
+    ...inProgress(await releaseInProgress(client)),
   };
+}
+
+/**
+ * A release another session runs, for plan and status (read without waiting, in the probe when batched): what
+ * they show is what it has committed so far. Absent when none.
+ */
+function inProgress(
+  release: ReleaseInProgress | null | undefined,
+): Pick<ReleasePlan & ReleaseStatus, "releaseInProgress"> {
+  return release ? { releaseInProgress: release } : {};
 }
 
 /**

@@ -6,7 +6,7 @@ import { Client } from "pg";
 import { beforeAll, describe, expect, it } from "vitest";
 import { RELEASE_LOCK_KEY } from "../../core";
 import { runCli } from "../support/cli";
-import { useTestDatabase, withClient } from "../support/database";
+import { createTestDatabase, dropTestDatabase, useTestDatabase, withClient } from "../support/database";
 import { fixtureMigrationsCopy, writeMigration } from "../support/fixtures";
 import { startCli, waitingForLockOn, waitUntil } from "../support/kill-points";
 
@@ -145,4 +145,55 @@ describe("a command stopped by a signal while it waits for the release lock", ()
       }
     },
   );
+});
+
+describe("plan and status while another release holds the lock", () => {
+  /** Runs `fn` while a session named as an apply holds the release lock of `url`; gives it that session's pid. */
+  async function whileHeld<T>(url: string, fn: (pid: number) => Promise<T>): Promise<T> {
+    const holder = new Client({ connectionString: url, application_name: "neonhub-db:apply" });
+    await holder.connect();
+    try {
+      const pid = (await holder.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid;
+      await holder.query("SELECT pg_advisory_lock($1::bigint)", [RELEASE_LOCK_KEY.toString()]);
+      return await fn(pid);
+    } finally {
+      await holder.end();
+    }
+  }
+  const json = async (command: string, url = db.current.url) => {
+    const run = await runCli([command, "--json", "--migrations-dir", dir], { DATABASE_URL: url });
+    expect(run.code, run.stderr).not.toBe(1);
+    return JSON.parse(run.stdout) as { releaseInProgress?: unknown };
+  };
+
+  it("name it (pid, application, since when) without waiting, in --json and in text; not once it is gone", async () => {
+    await whileHeld(db.current.url, async (pid) => {
+      const named = { pid, applicationName: "neonhub-db:apply", since: expect.stringMatching(/^\d{4}-.*Z$/) };
+      expect((await json("plan")).releaseInProgress).toEqual(named);
+      expect((await json("status")).releaseInProgress).toEqual(named);
+      for (const command of ["plan", "status"]) {
+        const text = await runCli([command, "--migrations-dir", dir], { DATABASE_URL: db.current.url });
+        expect(text.stdout).toMatch(
+          new RegExp(
+            `^  a release is in progress: pid ${pid}, application "neonhub-db:apply", connected since \\S+Z; what follows is what it has committed so far$`,
+            "m",
+          ),
+        );
+      }
+    });
+    expect(await json("plan")).not.toHaveProperty("releaseInProgress");
+    expect(await json("status")).not.toHaveProperty("releaseInProgress");
+  });
+
+  it("name it on a database with no release yet (the step-by-step reads)", async () => {
+    const fresh = await createTestDatabase("behind_fresh");
+    try {
+      await whileHeld(fresh.url, async (pid) => {
+        expect((await json("plan", fresh.url)).releaseInProgress).toMatchObject({ pid });
+        expect((await json("status", fresh.url)).releaseInProgress).toMatchObject({ pid });
+      });
+    } finally {
+      await dropTestDatabase(fresh);
+    }
+  });
 });
