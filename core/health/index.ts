@@ -5,7 +5,8 @@
 // returns a HealthReport and never prints.
 import type { ClientBase } from "pg";
 import { BOOKKEEPING_SCHEMA, bookkeepingExists } from "../bookkeeping";
-import { closeClient, openClient } from "../connection";
+import { closeClient, isConnectionLost, openClient } from "../connection";
+import { lostConnectionError } from "../lost-connection";
 import { DEFAULT_LOCK_TIMEOUT_MS } from "../lock";
 import { withBoundedLockWaits } from "../lock-safety/bounded-waits";
 import { commandSessionSql } from "../lock-safety/session";
@@ -248,6 +249,7 @@ async function requireReleaseRecords(client: ClientBase): Promise<void> {
 
 function describeHealthError(error: unknown, target: DatabaseTarget): unknown {
   if (isReleaseError(error)) return error;
+  if (isConnectionLost(error)) return lostConnectionError(error, target, "health");
   const code = (error as { code?: string } | undefined)?.code;
   if (code === "42501") {
     return new ReleaseError(

@@ -2,7 +2,8 @@
 // prints it or writes it, or checks that a committed file is still what the database says.
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { closeClient, openClient } from "../connection";
+import { closeClient, isConnectionLost, openClient } from "../connection";
+import { lostConnectionError } from "../lost-connection";
 import { DEFAULT_LOCK_TIMEOUT_MS } from "../lock";
 import { withBoundedLockWaits } from "../lock-safety/bounded-waits";
 import { commandSessionSql } from "../lock-safety/session";
@@ -104,6 +105,8 @@ export async function generatePrismaSchema(
       models: catalog.tables.length,
       enums: Object.keys(catalog.enums).length,
     };
+  } catch (error) {
+    throw isConnectionLost(error) ? lostConnectionError(error, target, "prisma-schema") : error;
   } finally {
     await closeClient(client);
   }

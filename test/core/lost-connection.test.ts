@@ -5,7 +5,7 @@
 // moment is not guessed: the command sleeps in a migration or waits for a lock the test holds, and is ended
 // once it is seen there.
 import { Client } from "pg";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../support/cli";
 import { useTestDatabase, withClient } from "../support/database";
 import { fixtureMigrationsCopy, writeMigration } from "../support/fixtures";
@@ -28,8 +28,11 @@ async function terminateWhen(
   args: string[],
   application: string,
   ready: () => Promise<boolean>,
+  url = db.current.url,
 ): Promise<ProcessResult> {
-  const run = startCli(args, { DATABASE_URL: db.current.url });
+  const query = <T>(sql: string, params: unknown[] = []) =>
+    withClient(url, async (c) => (await c.query<T & object>(sql, params)).rows);
+  const run = startCli(args, { DATABASE_URL: url });
   await waitUntil(`neonhub-db:${application} to be where the test ends it`, ready, { while: run.running });
   const ended = await query<{ ended: boolean }>(
     "SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1",
@@ -159,6 +162,49 @@ describe("a command whose session another one ends", () => {
         await holder.query("LOCK TABLE neonhub_release.migrations IN ACCESS EXCLUSIVE MODE");
         result = await terminateWhen([command, "--json", "--migrations-dir", dir], command, () =>
           waitingForLockOn(probe, "neonhub_release.migrations"),
+        );
+      } finally {
+        await holder.query("ROLLBACK").catch(() => {});
+        await holder.end();
+        await probe.end();
+      }
+      expect(result.code, result.stderr).toBe(1);
+      const { error } = JSON.parse(result.stdout) as ErrorDocument;
+      expect(error.code).toBe("connection");
+      expect(error.message).toContain(`(the server stopped, or ${TERMINATED}).`);
+      expect(error.fix).toBe(
+        `Nothing was changed: ${command} only reads. Check the server, then run ${command} again.`,
+      );
+      expect(result.stderr).not.toContain("unexpected error");
+    },
+  );
+});
+
+// health and prisma-schema read the release's tables ("Chunk" among them): the project's migrations, not the
+// fixtures.
+describe("health and prisma-schema whose session another one ends while they wait for a lock on Chunk", () => {
+  const released = useTestDatabase("lost_health");
+  beforeAll(async () => {
+    const apply = await runCli(["apply"], { DATABASE_URL: released.current.url });
+    expect(apply.code, apply.stderr).toBe(0);
+  });
+
+  it.each(["health", "prisma-schema"])(
+    "%s says nothing changed and to run it again, as code connection",
+    async (command) => {
+      const url = released.current.url;
+      const holder = new Client({ connectionString: url });
+      await holder.connect();
+      const probe = new Client({ connectionString: url });
+      await probe.connect();
+      let result: ProcessResult;
+      try {
+        await holder.query('BEGIN; LOCK TABLE "Chunk" IN ACCESS EXCLUSIVE MODE');
+        result = await terminateWhen(
+          [command, "--json"],
+          command,
+          () => waitingForLockOn(probe, '"Chunk"'),
+          url,
         );
       } finally {
         await holder.query("ROLLBACK").catch(() => {});
