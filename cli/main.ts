@@ -9,7 +9,9 @@ import {
   PROJECT_ROOT,
   ReleaseError,
   applyRelease,
+  interruption,
   reportIfInterrupted,
+  reportInterruptions,
   baselineRelease,
   checkHealth,
   defaultReleaseSteps,
@@ -175,6 +177,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   const outDocument = (document: object) => out(JSON.stringify(document, null, 2));
   // --json=true is refused by the parser (--json takes no value), in a JSON document: it asked for one.
   let json = argv.some((arg) => arg === "--json" || arg.startsWith("--json="));
+  let stopReporting: (() => void) | undefined;
   try {
     const args = parseArgs(argv);
     json = args.json;
@@ -193,6 +196,10 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
       err(`neonhub-db: error: interrupted: ${error.describe()}`);
       if (json) outDocument(releaseErrorDocument(error, log.warnings));
     };
+    // Every command says it was stopped, in its own words; apply, revert --confirm, baseline and adopt say
+    // more (what was running) from inside, while they run.
+    const command = args.command === "revert" && !args.confirm ? "revert-preview" : args.command;
+    stopReporting = reportInterruptions(reportInterruption, () => interruption(command));
     switch (args.command) {
       case "plan": {
         const request = upgradeRequest(args);
@@ -317,6 +324,10 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
         return report.healthy ? EXIT.ok : EXIT.pending;
       }
     }
+    // Every command returns above (TypeScript does not see an exhaustive switch's end as unreachable in a
+    // try that has a finally).
+    const unhandled: never = args.command;
+    return unhandled;
   } catch (error) {
     if (isReleaseError(error)) {
       err(`neonhub-db: error: ${error.describe()}`);
@@ -328,5 +339,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     );
     if (json) outDocument(internalErrorDocument(error, log.warnings));
     return EXIT.error;
+  } finally {
+    stopReporting?.();
   }
 }

@@ -23,7 +23,7 @@ export const RELEASE_ERROR_CODES = [
   "index-failed",
   "schema-drift",
   "permission",
-  // Not thrown: the CLI's --json error when SIGINT or SIGTERM stopped apply, revert, baseline or adopt (core/interrupted-commands.ts).
+  // Not thrown: the CLI's --json error when SIGINT or SIGTERM stopped a command (core/interrupted-commands.ts).
   "interrupted",
 ] as const;
 

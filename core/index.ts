@@ -149,7 +149,9 @@ export {
 export { AVAILABLE_SEED_SETS, defaultReleaseSteps, type DefaultStepOptions } from "./default-steps";
 export { baselineRelease, type BaselineResult } from "./baseline";
 export {
+  interruption,
   reportIfInterrupted,
+  reportInterruptions,
   type InterruptibleCommand,
   type Interruption,
   type Running,

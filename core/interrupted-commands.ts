@@ -8,7 +8,20 @@ import { undoOnInterrupt } from "./interrupt";
 import type { ReleaseLockWait } from "./lock";
 import type { RunningStep } from "./steps";
 
-export type InterruptibleCommand = "apply" | "upgrade-legacy" | "revert" | "baseline" | "adopt";
+/**
+ * The commands that write nothing to the database: stopped, they leave nothing behind. `revert-preview` is
+ * `revert` without `--confirm`; `prisma-schema` writes its file (`--out`) at the end, in one synchronous write.
+ */
+export type ReadCommand = "plan" | "status" | "verify" | "health" | "prisma-schema" | "revert-preview";
+
+export type InterruptibleCommand =
+  | "apply"
+  | "upgrade-legacy"
+  | "revert"
+  | "baseline"
+  | "adopt"
+  | "load-chunks"
+  | ReadCommand;
 
 /** What an interrupted command left (`message`) and what to run (`fix`): `--json`'s `interrupted` error. */
 export interface Interruption {
@@ -99,6 +112,26 @@ export function interruption(command: InterruptibleCommand, running?: Running): 
         message: `${command} stopped. ${SESSION_ENDS}: ${command} records nothing until its last transaction commits (${command === "adopt" ? "the ledger rows and the move of pgmigrations" : "the ledger rows"}, with an owner role the hand-over), which is rolled back if it was running; its scratch database is dropped before the process exits.`,
         fix: `Run the same command again: it proves the schema again, or finds it ${command === "adopt" ? "adopted" : "baselined"} already and has nothing to do (\`neonhub-db status\` shows what the ledger records).`,
       };
+    case "load-chunks":
+      // The load is one transaction (core/seeds/bulk/load-chunks.ts) and takes no release lock.
+      return {
+        message: `load-chunks stopped: nothing was loaded. The load is one transaction, which the server rolls back once it sees the process gone (within seconds): the dataset keeps the chunks and documents it had (unless the signal came as the load committed, which the dataset's chunk count then shows).`,
+        fix: "Run the same load again.",
+      };
+    case "plan":
+    case "status":
+    case "verify":
+    case "health":
+    case "prisma-schema":
+    case "revert-preview": {
+      const name = command === "revert-preview" ? "revert's preview (without --confirm)" : command;
+      const file =
+        command === "prisma-schema" ? " (and --out's file is written whole at the end, or not at all)" : "";
+      return {
+        message: `${name} stopped. It only reads: nothing was written to the database${file}, and the server ends its session once it sees the process gone (within seconds).`,
+        fix: "Run the same command again.",
+      };
+    }
   }
 }
 
@@ -107,6 +140,30 @@ export interface RunningTrackers {
   onMigrationRunning: (migration: string | undefined) => void;
   onStepRunning: (step: RunningStep | undefined) => void;
   onReleaseLockWait: (wait: ReleaseLockWait | undefined) => void;
+}
+
+/** The reporters registered now, innermost last: only the innermost speaks on a signal. */
+const reporters: symbol[] = [];
+
+/**
+ * Until the function returned is called, a SIGINT or SIGTERM hands `report` what `describe` says the command
+ * left, before the process ends. The CLI registers one for the whole command; a reportIfInterrupted inside it,
+ * which knows what was running, speaks instead while it runs: one report per signal.
+ */
+export function reportInterruptions(
+  report: (interruption: Interruption) => void,
+  describe: () => Interruption,
+): () => void {
+  const self = Symbol("reporter");
+  reporters.push(self);
+  const unregister = undoOnInterrupt(() => {
+    if (reporters.at(-1) === self) report(describe());
+    return Promise.resolve();
+  });
+  return () => {
+    unregister();
+    reporters.splice(reporters.indexOf(self), 1);
+  };
 }
 
 /**
@@ -120,10 +177,7 @@ export async function reportIfInterrupted<T>(
   work: (track: RunningTrackers) => Promise<T>,
 ): Promise<T> {
   let running: Running | undefined;
-  const unregister = undoOnInterrupt(() => {
-    report(interruption(command, running));
-    return Promise.resolve();
-  });
+  const unregister = reportInterruptions(report, () => interruption(command, running));
   try {
     return await work({
       onMigrationRunning: (migration) => {

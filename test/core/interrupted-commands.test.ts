@@ -88,6 +88,8 @@ describe("a command stopped by a signal", () => {
       expect(result.signal, result.stderr).toBe(signal);
       // An error line, not a warning: --json's warnings hold every stderr warning line, and not this.
       expect(result.stderr).toContain("neonhub-db: error: interrupted: apply stopped");
+      // One report: the command-wide one (every command's) gives way to apply's, which names what ran.
+      expect(result.stderr.match(/error: interrupted/g)).toHaveLength(1);
       expect(result.stderr).not.toContain("warning: interrupted");
       expect(result.stderr).toContain(
         "migration 20991231000000_sleep, which was running, is rolled back whole with its ledger row",
@@ -226,4 +228,61 @@ describe("apply stopped by a signal during a vector-index build", () => {
     };
     expect(vectorIndexes).toContainEqual(expect.objectContaining({ name: INDEX, action: "create" }));
   });
+});
+
+// Every other command says it was stopped too, in its own words, and with --json as the one document stdout
+// gets: here while it waits for a lock the test holds on the ledger, which each of them reads.
+describe("a read command stopped by a signal", () => {
+  const readDb = useTestDatabase("intr_read");
+  const dir = fixtureMigrationsCopy();
+
+  it.each([
+    ["plan", "SIGTERM", true, []],
+    ["status", "SIGINT", false, []],
+    ["verify", "SIGINT", true, []],
+    ["revert's preview (without --confirm)", "SIGTERM", true, ["revert", "--to", "20250101000100_widgets"]],
+  ] as const)(
+    "%s (%s, --json %s) says it only read and to run it again",
+    async (label, signal, json, given) => {
+      const url = readDb.current.url;
+      const apply = await runCli(["apply", "--migrations-dir", dir], { DATABASE_URL: url });
+      expect(apply.code, apply.stderr).toBe(0);
+      const args = [
+        ...(given.length > 0 ? given : [label]),
+        "--migrations-dir",
+        dir,
+        "--lock-timeout",
+        "120",
+        ...(json ? ["--json"] : []),
+      ];
+      const lock = await holdTableLock(url, "neonhub_release.migrations", "ACCESS EXCLUSIVE");
+      const probe = new Client({ connectionString: url });
+      await probe.connect();
+      let result: ProcessResult;
+      try {
+        result = await killAt(
+          startCli(args, { DATABASE_URL: url }),
+          "the command to wait for its lock on the ledger",
+          () => waitingForLockOn(probe, "neonhub_release.migrations"),
+          30_000,
+          signal,
+        );
+      } finally {
+        await lock.release();
+        await probe.end();
+      }
+      expect(result.signal, result.stderr).toBe(signal);
+      const stopped = `${label} stopped. It only reads: nothing was written to the database`;
+      expect(result.stderr).toContain(`neonhub-db: error: interrupted: ${stopped}`);
+      expect(result.stderr).toContain("fix: Run the same command again.");
+      if (json) {
+        const { error } = JSON.parse(result.stdout) as InterruptedError;
+        expect(error.code).toBe("interrupted");
+        expect(error.message).toContain(stopped);
+        expect(error.fix).toBe("Run the same command again.");
+      } else {
+        expect(result.stdout).toBe("");
+      }
+    },
+  );
 });

@@ -147,7 +147,7 @@ export async function waitingForLockOn(client: ClientBase, relation: string): Pr
 export async function holdTableLock(
   url: string,
   relation: string,
-  mode: "SHARE" | "ROW EXCLUSIVE",
+  mode: "SHARE" | "ROW EXCLUSIVE" | "ACCESS EXCLUSIVE",
 ): Promise<{ release: () => Promise<void> }> {
   const client = new Client({ connectionString: url, application_name: "reliability-lock-holder" });
   await client.connect();

@@ -20,9 +20,10 @@ import { DEFAULT_LOCK_TIMEOUT_MS } from "../../lock";
 import { withBoundedLockWaits } from "../../lock-safety/bounded-waits";
 import { commandSessionSql } from "../../lock-safety/session";
 import { countText } from "../../count-format";
-import { targetOf } from "../../dsn";
+import { targetOf, type DatabaseTarget } from "../../dsn";
 import { ReleaseError, asMigratorFix, isReleaseError } from "../../errors";
 import { silentLogger, type Logger } from "../../logger";
+import { describeRunError } from "../../release";
 import {
   ChunkFileError,
   openChunkFile,
@@ -201,9 +202,28 @@ export async function loadChunkFile(
       },
       () => loadChunks(client, options),
     );
+  } catch (error) {
+    throw lostConnectionError(error, target);
   } finally {
     await closeClient(client);
   }
+}
+
+/**
+ * A connection lost during the load (the server stopped or restarted, the session was terminated, the network
+ * dropped) in the release commands' words (describeRunError), with the load's own fix: its transaction goes
+ * with the session. Any other error as it is.
+ */
+function lostConnectionError(error: unknown, target: DatabaseTarget): unknown {
+  if (isReleaseError(error) || !isConnectionLost(error)) return error;
+  const described = describeRunError(error, target, "load-chunks");
+  if (!isReleaseError(described)) return error;
+  return new ReleaseError(
+    "connection",
+    described.message,
+    "Nothing was loaded: the load is one transaction, rolled back with its session (unless the connection was lost as the load committed, which the dataset's chunk count then shows). Check the server, then run the same load again.",
+    { cause: error },
+  );
 }
 
 async function prepareTarget(
