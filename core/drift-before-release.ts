@@ -91,10 +91,20 @@ function handlingOf(
 }
 
 /**
+ * Whether a snapshot recorded after `recordedLast` describes the schema of a ledger ending at `ledgerLast`, so
+ * that what differs from it is drift. One taken after another migration (an apply or a revert interrupted
+ * before it recorded the snapshot) differs from the catalog by what the interruption committed: the release's
+ * own objects, not drift, and no repair may undo them. verify names the interruption instead, and the release
+ * that completes it records a new snapshot.
+ */
+export function snapshotIsComparable(recordedLast: string | null, ledgerLast: string | null): boolean {
+  return recordedLast === ledgerLast;
+}
+
+/**
  * The differences between the live catalog and the snapshot the last release recorded; none when there is no
- * snapshot or it was taken after another migration than the ledger's last (an interrupted apply or revert,
- * which verify names and the release completes: its objects are not drift). Three statements: the snapshot's
- * table, the snapshot (some 80 kB) and the live catalog.
+ * snapshot or it is not comparable (snapshotIsComparable). Three statements: the snapshot's table, the snapshot
+ * (some 80 kB) and the live catalog.
  */
 export async function driftBeforeRelease(
   client: ClientBase,
@@ -102,7 +112,7 @@ export async function driftBeforeRelease(
   command: RecordingCommand = "apply",
 ): Promise<DriftBeforeRelease[]> {
   const recorded = await readSnapshot(client);
-  if (!recorded || recorded.lastMigration !== ledgerLast) return [];
+  if (!recorded || !snapshotIsComparable(recorded.lastMigration, ledgerLast)) return [];
   const live = await takeSnapshot(client);
   const comparison = compareWithRecorded(recorded, live);
   const of = (change: DriftBeforeRelease["change"]) => (object: string) => ({

@@ -59,6 +59,7 @@ import { checkOwnerRole, setOwnerRole } from "./owner-role";
 import { readSnapshot, recordSnapshot, SNAPSHOT_FORMAT, takeSnapshot, type SnapshotDiff } from "./snapshot";
 import {
   compareWithRecorded,
+  snapshotIsComparable,
   checkDriftBeforeRelease,
   driftBeforeRelease,
   type DriftBeforeRelease,
@@ -838,33 +839,42 @@ export async function verifyRelease(options: ReleaseOptions): Promise<VerifyRepo
 export async function verifyWith(client: ClientBase, options: ReleaseOptions): Promise<VerifyReport> {
   const state = await readMigrationState(client, options);
   const snapshot = await readSnapshot(client);
-  const live = await takeSnapshot(client);
+  const ledgerLast = state.ledger.at(-1)?.name ?? null;
   let drift: VerifyReport["drift"];
   let lost: LedgerProblem[] = [];
+  const nothingCompared = { added: [], removed: [], changed: [], repairs: {} };
   if (!snapshot) {
     // Migrations commit one by one and the snapshot comes last: a first apply that stopped half-way leaves
     // a ledger without a snapshot, which is not "nothing applied".
-    const last = state.ledger.at(-1)?.name;
-    const note = last
-      ? `${state.ledger.length} migration(s) applied, up to ${last}, but no apply has finished yet: an apply was interrupted; run apply to complete it`
+    const note = ledgerLast
+      ? `${state.ledger.length} migration(s) applied, up to ${ledgerLast}, but no apply has finished yet: an apply was interrupted; run apply to complete it`
       : "no release applied yet";
-    drift = { added: [], removed: [], changed: [], snapshotTakenAt: null, note, repairs: {} };
+    drift = { ...nothingCompared, snapshotTakenAt: null, note };
   } else {
-    // A last row deleted by hand reads as an interrupted revert, unless the lost rows' objects are there.
+    // A last row deleted by hand reads as an interrupted revert, unless the lost rows' objects are there: then
+    // the schema is as the snapshot recorded it, and it is compared.
     lost = await lostLastRows(client, state.ledger, state.comparison.pending, snapshot.lastMigration);
     const note = lost.length > 0 ? undefined : snapshotLedgerNote(snapshot.lastMigration, state.ledger);
-    const { repairs, ...diff } = compareWithRecorded(snapshot, live);
-    const formatNote =
-      snapshot.format < SNAPSHOT_FORMAT
-        ? "the recorded snapshot predates owners, grants, default privileges, storage settings and extension versions: only the schema's shape was compared; the next apply records the fuller snapshot"
-        : undefined;
-    drift = {
-      ...diff,
-      snapshotTakenAt: snapshot.takenAt,
-      note,
-      repairs,
-      ...(formatNote ? { formatNote } : {}),
-    };
+    if (note !== undefined && !snapshotIsComparable(snapshot.lastMigration, ledgerLast)) {
+      drift = {
+        ...nothingCompared,
+        snapshotTakenAt: snapshot.takenAt,
+        note: `${note}. The schema was not compared with that snapshot: it differs by what the interruption committed or reverted, which is the release's doing, not drift (no repair may undo it); verify compares again once the release is completed`,
+      };
+    } else {
+      const { repairs, ...diff } = compareWithRecorded(snapshot, await takeSnapshot(client));
+      const formatNote =
+        snapshot.format < SNAPSHOT_FORMAT
+          ? "the recorded snapshot predates owners, grants, default privileges, storage settings and extension versions: only the schema's shape was compared; the next apply records the fuller snapshot"
+          : undefined;
+      drift = {
+        ...diff,
+        snapshotTakenAt: snapshot.takenAt,
+        note,
+        repairs,
+        ...(formatNote ? { formatNote } : {}),
+      };
+    }
   }
   const driftCount = drift.added.length + drift.removed.length + drift.changed.length;
   return {

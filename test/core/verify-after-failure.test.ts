@@ -6,6 +6,7 @@ import { applyRelease, planRelease, verifyRelease, withReleaseSession } from "..
 import { runCli } from "../support/cli";
 import { useTestDatabase, withClient } from "../support/database";
 import { fixtureMigrationsCopy, writeMigration } from "../support/fixtures";
+import { killAt, startCli, waitUntil } from "../support/kill-points";
 
 describe("verify after a failed apply", () => {
   const db = useTestDatabase("verifyfail");
@@ -70,11 +71,67 @@ describe("verify after a failed revert", () => {
     );
     const interrupted = await verifyRelease(options());
     expect(interrupted.clean).toBe(false);
+    // The column the revert dropped is not drift, and nothing is to be put back: the revert goes on instead.
+    expect(interrupted.drift).toMatchObject({ added: [], removed: [], changed: [], repairs: {} });
+    expect(interrupted.drift.note).toContain("The schema was not compared with that snapshot");
     expect(interrupted.drift.note).toContain("a revert was interrupted");
     expect(interrupted.drift.note).toContain("neonhub-db revert --to 20250101000300_gadgets --confirm");
     expect(interrupted.drift.note).not.toContain("run apply");
     const nothingLeft = await revert("20250101000300_gadgets");
     expect(nothingLeft.reverted).toEqual([]);
     expect((await verifyRelease(options())).clean).toBe(true);
+  });
+});
+
+// An apply killed after a migration of its run committed and before it recorded the snapshot: the snapshot
+// is of the release before, and the committed migration's objects (its table, its grant) differ from it. They
+// are the release's: verify names the interruption and lists neither drift nor a repair (a REVOKE would take
+// the grant the migration gave), and the apply that completes the release leaves it clean.
+describe("verify after an interrupted apply", () => {
+  const db = useTestDatabase("verifykill");
+  const dir = fixtureMigrationsCopy();
+  const options = () => ({ databaseUrl: db.current.url, migrationsDir: dir });
+  const sessions = () =>
+    withClient(db.current.url, async (c) =>
+      (
+        await c.query(
+          "SELECT wait_event FROM pg_stat_activity WHERE datname = current_database() AND starts_with(application_name, 'neonhub-db:')",
+        )
+      ).rows.map((r: { wait_event: string | null }) => r.wait_event),
+    );
+
+  it("names the interruption without drift or repairs; the next apply completes it and verify is clean", async () => {
+    await applyRelease(options());
+    writeMigration(
+      dir,
+      "20250101000400_walked.sql",
+      "CREATE TABLE walked (id integer PRIMARY KEY);\nGRANT SELECT ON walked TO PUBLIC;",
+    );
+    writeMigration(dir, "20250101000500_sleeps.sql", "CREATE TABLE slept (id int);\nSELECT pg_sleep(60);");
+    const killed = await killAt(
+      startCli(["apply", "--migrations-dir", dir], { DATABASE_URL: db.current.url }),
+      "the second migration to sleep",
+      async () => (await sessions()).includes("PgSleep"),
+    );
+    expect(killed.signal, killed.stderr).toBe("SIGKILL");
+    await waitUntil("the killed apply's session to end", async () => (await sessions()).length === 0);
+
+    const report = await verifyRelease(options());
+    expect(report.clean).toBe(false);
+    expect(report.drift).toMatchObject({ added: [], removed: [], changed: [], repairs: {} });
+    expect(report.drift.note).toContain(
+      "the ledger ends at 20250101000400_walked: an apply was interrupted; run apply to complete it",
+    );
+    const run = await runCli(["verify", "--migrations-dir", dir], { DATABASE_URL: db.current.url });
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stdout).toContain("an apply was interrupted; run apply to complete it");
+    expect(run.stdout).not.toContain("drift:");
+    expect(run.stdout).not.toContain("repair:");
+
+    writeMigration(dir, "20250101000500_sleeps.sql", "CREATE TABLE slept (id int);");
+    await applyRelease(options());
+    const after = await verifyRelease(options());
+    expect(after.drift.note).toBeUndefined();
+    expect(after.clean).toBe(true);
   });
 });
