@@ -14,6 +14,8 @@ import {
   displayChecksum,
   documentsLeftEmptyText,
   driftWarningText,
+  rebuildLeftoverText,
+  REBUILD_LEFTOVER,
   flattenSettings,
   ledgerProblemText,
   planIsBlocked,
@@ -165,8 +167,14 @@ export function renderVerify(report: VerifyReport): string {
   for (const p of report.problems) lines.push(`  ${ledgerProblemText(p)}`, `    fix: ${p.fix}`);
   const { drift } = report;
   const repair = (k: string) => (drift.repairs[k] ? [`    repair: ${drift.repairs[k]}`] : []);
-  for (const k of drift.added)
-    lines.push(`  drift: ${k} exists but was not created by the release`, ...repair(k));
+  for (const k of drift.added) {
+    // An interrupted rebuild's index is no hand's: said as health says it.
+    const leftover = rebuildLeftoverText(k);
+    const text = leftover
+      ? `${leftover}; ${REBUILD_LEFTOVER.action}`
+      : `${k} exists but was not created by the release`;
+    lines.push(`  drift: ${text}`, ...repair(k));
+  }
   for (const k of drift.removed)
     lines.push(`  drift: ${k} was created by the release but is gone`, ...repair(k));
   for (const k of drift.changed)

@@ -19,6 +19,7 @@ import {
   type SnapshotDiff,
 } from "./snapshot";
 import { repairStatements } from "./snapshot-repair";
+import { REBUILD_LEFTOVER, isRebuildLeftover } from "./vector-indexes/spec";
 
 /** The commands that record the live catalog as the snapshot after changing the schema. */
 export type RecordingCommand = "apply" | "revert";
@@ -71,6 +72,18 @@ const STEP_LISTINGS: ReadonlySet<string> = new Set(
   ].map((name) => `function public.${name}()`),
 );
 
+/**
+ * What an added snapshot key is when an interrupted rebuild of a vector index left it (`index
+ * public.<name>_rebuild`, isRebuildLeftover: health's rule), in health's words; undefined for any other key.
+ * No hand added it, and apply drops it rather than records it.
+ */
+export function rebuildLeftoverText(object: string): string | undefined {
+  const [kind, path] = object.split(" ", 2);
+  const name = path?.slice(path.indexOf(".") + 1);
+  if (kind !== "index" || !name || !isRebuildLeftover(name)) return undefined;
+  return `${object} was ${REBUILD_LEFTOVER.problem}`;
+}
+
 function handlingOf(
   object: string,
   recorded: string | undefined,
@@ -78,6 +91,8 @@ function handlingOf(
   command: RecordingCommand,
 ): DriftBeforeRelease["handling"] {
   const kind = object.slice(0, object.indexOf(" "));
+  // apply's vector-index step drops it before it builds anything; a revert runs no step, and records it.
+  if (recorded === undefined && rebuildLeftoverText(object)) return command === "apply" ? "restore" : "warn";
   // A table's signature is `<relkind> rls=.. force=..`: with the kind unchanged only the flags differ, which
   // the row-level security step enforces as the release's mode says on every release that changes something.
   // A revert runs no step: it would record them, so they are refused like the rest.
@@ -135,7 +150,8 @@ const CHANGE_TEXT: Record<DriftBeforeRelease["change"], string> = {
 };
 
 function driftMessage(drift: DriftBeforeRelease): string {
-  return `${drift.object} ${CHANGE_TEXT[drift.change]} since the last release`;
+  const leftover = drift.change === "added" ? rebuildLeftoverText(drift.object) : undefined;
+  return leftover ?? `${drift.object} ${CHANGE_TEXT[drift.change]} since the last release`;
 }
 
 const DELIBERATE =
@@ -188,7 +204,10 @@ export function refuseDriftBeforeRelease(
 /** The line apply logs (and plan shows) for drift it goes on with: recorded with a warning, or set back. */
 export function driftWarningText(drift: DriftBeforeRelease): string {
   if (drift.handling === "restore") {
-    return `${driftMessage(drift)}; the row-level security step sets it back as the release's mode says`;
+    const setBack = rebuildLeftoverText(drift.object)
+      ? REBUILD_LEFTOVER.action
+      : "the row-level security step sets it back as the release's mode says";
+    return `${driftMessage(drift)}; ${setBack}`;
   }
   const repair = drift.repair ? ` (to undo it: ${drift.repair})` : "";
   return `${driftMessage(drift)}; this release records it as the schema's${repair}`;

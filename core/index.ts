@@ -62,7 +62,12 @@ export {
   type VerifyReport,
 } from "./release";
 export type { PlanProblem } from "./plan-problems";
-export { driftPlanProblems, driftWarningText, type DriftBeforeRelease } from "./drift-before-release";
+export {
+  driftPlanProblems,
+  driftWarningText,
+  rebuildLeftoverText,
+  type DriftBeforeRelease,
+} from "./drift-before-release";
 export type { ReleaseStep, RunningStep, StepItemPlan, StepItemResult, StepManifestEntry } from "./steps";
 export { DISPLAY_CHECKSUM_LENGTH, displayChecksum, displayChecksumPair, ledgerProblemText } from "./display";
 export {
@@ -205,7 +210,7 @@ export {
   type IndexRecord,
   type VectorIndexStepOptions,
 } from "./vector-indexes";
-export { createIndexSql, isCountIndexName } from "./vector-indexes/spec";
+export { REBUILD_LEFTOVER, createIndexSql, isCountIndexName } from "./vector-indexes/spec";
 export { buildMemoryNeed } from "./vector-indexes/memory";
 export { readInventory, rowsByDimensionSql } from "./vector-indexes/inventory";
 export { createCountIndexSql } from "./vector-indexes/count-index";

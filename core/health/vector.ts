@@ -5,7 +5,7 @@ import type { ClientBase } from "pg";
 import type { ReleaseStep, StepItemPlan } from "../steps";
 import { readInventory } from "../vector-indexes/inventory";
 import { EMBEDDING_TABLES, readIndexRecords, type IndexRecord } from "../vector-indexes";
-import { REBUILD_SUFFIX, isCountIndexName } from "../vector-indexes/spec";
+import { REBUILD_LEFTOVER, isCountIndexName, isRebuildLeftover } from "../vector-indexes/spec";
 import { missedTargets, readSearchCalibrations, type SearchCalibrationRecord } from "../search";
 import { tenantIndexPrefix } from "../search/tenant-indexes";
 
@@ -90,15 +90,8 @@ export function vectorIndexHealth(
 /** What apply would do to the index, as a finding; nothing when apply would leave it as it is. */
 export function vectorIndexFindings(index: IndexHealth, reading: VectorReading): HealthFinding[] {
   const decision = reading.decisions.get(index.name);
-  if (!decision && index.name.endsWith(REBUILD_SUFFIX)) {
-    return [
-      {
-        severity: "action",
-        subject: index.name,
-        problem: "left behind by an interrupted rebuild: written on every insert, never used by a query",
-        action: "`neonhub-db apply` drops it before it builds anything",
-      },
-    ];
+  if (!decision && isRebuildLeftover(index.name)) {
+    return [{ severity: "action", subject: index.name, ...REBUILD_LEFTOVER }];
   }
   if (!decision) {
     return index.exists && !reading.records.some((r) => r.name === index.name)

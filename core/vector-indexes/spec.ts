@@ -118,6 +118,23 @@ export function rebuildName(name: string): string {
   return `${name}${REBUILD_SUFFIX}`;
 }
 
+/**
+ * Whether an index of that name is what a rebuild stopped between its build and its swap left (a
+ * CONCURRENTLY build killed leaves it INVALID): the step's temporary name for one of its indexes, which the
+ * next apply drops before it builds anything. One rule for the step, health and the drift comparisons.
+ */
+export function isRebuildLeftover(indexName: string): boolean {
+  return (
+    indexName.endsWith(REBUILD_SUFFIX) && EMBEDDING_TABLES.some((t) => indexName.startsWith(t.indexName))
+  );
+}
+
+/** What such a leftover is and what becomes of it, as health, plan, apply and verify say it. */
+export const REBUILD_LEFTOVER = {
+  problem: "left behind by an interrupted rebuild: written on every insert, never used by a query",
+  action: "`neonhub-db apply` drops it before it builds anything",
+} as const;
+
 function withClause(params: IndexParams): string {
   return "lists" in params
     ? `WITH (lists = ${params.lists})`

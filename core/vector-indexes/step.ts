@@ -104,7 +104,7 @@ import {
 } from "./records";
 import { mergeSettings } from "../release-config";
 import {
-  REBUILD_SUFFIX,
+  isRebuildLeftover,
   indexPredicate,
   nearestQuery,
   operatorClass,
@@ -242,9 +242,7 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
       // Settings never recorded (a database released before the record) are written by a real apply.
       if (!settled.recorded || this.settingItems(settled).length > 0) return false;
       const { inventories, decisions, countItems } = this.surveyOf(state as IndexState);
-      const leftovers = inventories.some((inv) =>
-        [...inv.indexes.keys()].some((n) => n.endsWith(REBUILD_SUFFIX)),
-      );
+      const leftovers = inventories.some((inv) => [...inv.indexes.keys()].some(isRebuildLeftover));
       return (
         !leftovers &&
         countItems.every((item) => item.decision === "skip") &&
@@ -388,9 +386,7 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
     const settled = await this.settle(client);
     const { inventories, decisions, serverMemoryMb, countItems } = await this.survey(client);
     refuseBlockedBuilds(decisions);
-    const leftovers = inventories.flatMap((inv) =>
-      [...inv.indexes.keys()].filter((name) => name.endsWith(REBUILD_SUFFIX)),
-    );
+    const leftovers = inventories.flatMap((inv) => [...inv.indexes.keys()].filter(isRebuildLeftover));
     await dropLeftovers(client, leftovers, this.options.concurrently, log);
     const results: StepItemResult<"vectorIndexes">[] = [];
     // What an interrupted apply names: the index being built or calibrated, then the step alone again.

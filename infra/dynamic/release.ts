@@ -8,6 +8,7 @@ import {
   STACK_CONFIG_NAMESPACE,
   buildReleaseManifest,
   ledgerProblemText,
+  rebuildLeftoverText,
   redactSecrets,
   type LockWaitNames,
   type Logger,
@@ -212,7 +213,8 @@ function driftLines(report: VerifyReport): string[] {
   if (report.drift.snapshotTakenAt === null) return report.problems.map(ledgerProblemText);
   return [
     ...report.problems.map(ledgerProblemText),
-    ...report.drift.added.map((object) => `added by hand: ${object}`),
+    // An interrupted rebuild's index is no hand's: said as verify and health say it.
+    ...report.drift.added.map((object) => rebuildLeftoverText(object) ?? `added by hand: ${object}`),
     ...report.drift.removed.map((object) => `removed by hand: ${object}`),
     ...report.drift.changed.map((object) => `changed by hand: ${object}`),
     ...(report.drift.note ? [report.drift.note] : []),

@@ -169,6 +169,45 @@ describe("drift before a release", () => {
     expect((await verifyRelease(options())).clean).toBe(true);
   });
 
+  it("says of an index an interrupted rebuild left what health says, not that a hand added it; apply drops it rather than records it", async () => {
+    // What a CONCURRENTLY rebuild killed between its build and its swap leaves (there INVALID): the step's
+    // temporary name for the index it was replacing.
+    const key = "index public.idx_chunk_embedding_cosine_rebuild";
+    await admin.query('CREATE INDEX idx_chunk_embedding_cosine_rebuild ON "Chunk" (id)');
+    const left =
+      "index public.idx_chunk_embedding_cosine_rebuild was left behind by an interrupted rebuild: written on every insert, never used by a query";
+    const verified = await runCli(["verify", "--migrations-dir", dir], {
+      DATABASE_URL: target.current.roles.url("migrator"),
+    });
+    expect(verified.code, verified.stderr).toBe(2);
+    expect(verified.stdout).toContain(
+      `drift: ${left}; \`neonhub-db apply\` drops it before it builds anything`,
+    );
+    expect(verified.stdout).not.toContain("not created by the release");
+
+    newMigration();
+    const plan = await planRelease(options());
+    expect(plan.problems).toEqual([]);
+    expect(plan.drift).toEqual([
+      expect.objectContaining({ object: key, change: "added", handling: "restore" }),
+    ]);
+    const logger = collectingLogger();
+    await applyRelease(options(logger));
+    expect(logger.lines.join("\n")).not.toContain("by hand");
+    expect(logger.lines).toContainEqual(
+      expect.stringContaining(`${left}; \`neonhub-db apply\` drops it before it builds anything`),
+    );
+    expect(logger.lines).toContainEqual(
+      expect.stringContaining(
+        "idx_chunk_embedding_cosine_rebuild: dropping what an interrupted rebuild left",
+      ),
+    );
+    expect(await admin.query("SELECT to_regclass('idx_chunk_embedding_cosine_rebuild') AS i")).toMatchObject({
+      rows: [{ i: null }],
+    });
+    expect((await verifyRelease(options())).clean).toBe(true);
+  });
+
   it("refuses a revert --confirm after a grant made by hand, before any write; after the repair it reverts", async () => {
     const { app } = target.current.roles.names;
     const keep = (await records()).ledger.at(-1)!;

@@ -232,8 +232,12 @@ describe("apply killed with SIGKILL during vector-index builds", () => {
 
       const apply = await runDriver("apply", CONCURRENTLY, db.url);
       expect(apply.code, apply.stderr).toBe(0);
-      if (options.rebuild)
+      if (options.rebuild) {
         expect(apply.stderr).toContain(`${left}: dropping what an interrupted rebuild left`);
+        // Said as health says it: no hand added it, and the release does not record it.
+        expect(apply.stderr).toContain(`index public.${left} was left behind by an interrupted rebuild`);
+        expect(apply.stderr).not.toContain("by hand");
+      }
       const verified = await runDriver("verify", CONCURRENTLY, db.url);
       expect(verified.code, verified.stdout).toBe(0);
       expect(await indexes(db.url)).toEqual([{ name: INDEX, valid: true }]);
