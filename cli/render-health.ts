@@ -1,5 +1,5 @@
 // Human-readable output of `neonhub-db health`. (--json prints the HealthReport as it is.)
-import { describeSession, describeXminHolder } from "../core";
+import { describeSession, describeXminHolder, snapshotAgeText } from "../core";
 import type { HealthFinding, HealthReport, IndexHealth, TableHealth } from "../core";
 
 const n = (value: number) => value.toLocaleString("en-US");
@@ -73,7 +73,7 @@ function clusterLines(report: HealthReport): string[] {
   return [
     `  connections: ${n(inUse)} of max_connections ${n(max)} (${Math.round((inUse * 100) / max)}%)${hiddenSessions > 0 ? `, ${hidden(hiddenSessions, "")}` : ""}`,
     `  oldest transaction: ${oldestText}${hiddenInDatabase > 0 ? ` (${hidden(hiddenInDatabase, " of this database")})` : ""}`,
-    `  oldest snapshot: ${c.oldestXmin ? `${describeXminHolder(c.oldestXmin)}, ${n(c.oldestXmin.xminAge)} transactions old` : "none held"}`,
+    `  oldest snapshot: ${c.oldestXmin ? `${describeXminHolder(c.oldestXmin)}, ${snapshotAgeText(c.oldestXmin)}` : "none held"}`,
     ...c.lockWaits.map(
       (w) =>
         `  lock wait: pid ${w.session.pid} (${w.session.application ?? "no application name"}) ${n(w.waitSeconds)} s for ${w.lock ?? "a lock"}, blocked by ${w.blocker ? describeSession(w.blocker) : w.byPreparedTransaction ? "a prepared transaction" : `pid ${w.blockedBy.join(", ")}`}`,

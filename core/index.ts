@@ -182,6 +182,7 @@ export {
   type IndexHealth,
   type TableHealth,
 } from "./health";
+export { snapshotAgeText } from "./health/sessions";
 export {
   MAX_LINE_BYTES,
   SeedsStep,

@@ -4,6 +4,7 @@
 // member of pg_signal_backend (a superuser's session: only a superuser); health acts as the owner role, which is
 // neither for another login's session, so each session read here says whether health's role could.
 import type { ClientBase } from "pg";
+import { countText } from "../count-format";
 import { mayEndSql, terminateFix as endSessionFix } from "../lock-safety/end-session";
 import type { LockWaitHealth, SessionHealth, XminHolderHealth } from "./report";
 import { numberOrNull } from "./values";
@@ -42,6 +43,11 @@ export function describeXminHolder(h: XminHolderHealth): string {
     return `prepared transaction '${h.name}' (owner ${h.user ?? "unknown"}, prepared ${duration(h.ageSeconds ?? 0)} ago)`;
   }
   return `replication slot ${h.name} (${h.state})`;
+}
+
+/** "1 transaction old", "1,234 transactions old": how far back the oldest snapshot reaches. */
+export function snapshotAgeText(h: XminHolderHealth): string {
+  return `${countText(h.xminAge, "transaction")} old`;
 }
 
 /** How to end what holds the oldest snapshot. */

@@ -4,7 +4,7 @@
 import type { ClientBase } from "pg";
 import type { HealthLimits } from "./limits";
 import type { HealthFinding, TableHealth, XminHolderHealth } from "./report";
-import { describeXminHolder, xminHolderFix } from "./sessions";
+import { describeXminHolder, snapshotAgeText, xminHolderFix } from "./sessions";
 import { count, quoteIdent, timestamp } from "./values";
 
 /** Autovacuum's settings, as the server has them or as a table overrides them. */
@@ -172,9 +172,23 @@ export async function readTables(
 const n = (value: number) => value.toLocaleString("en-US");
 
 /**
+ * Whether what holds the oldest snapshot is one to end before a VACUUM: a prepared transaction or a replication
+ * slot, which never end by themselves, or a session in a transaction for at least `longTransactionSeconds`, the
+ * age past which health calls a transaction long. A younger session's snapshot (a load, a migration, a request
+ * running now) ends with its work, soon: it is not named as one to terminate.
+ */
+export function holdsBackVacuum(holder: XminHolderHealth, limits: HealthLimits): boolean {
+  if (holder.kind !== "session") return true;
+  // Details hidden from health's role: the age is not known, and the holder is named as before.
+  const seconds = holder.session?.transactionSeconds ?? null;
+  return seconds === null || seconds >= limits.longTransactionSeconds;
+}
+
+/**
  * What needs doing about a table: an ANALYZE or VACUUM autovacuum is behind on, or autovacuum itself. Dead rows
  * that a snapshot still held (`oldestXmin`: a session's open transaction, a prepared transaction, a slot) might
- * see stay, whatever VACUUM runs: while one is held, the dead-rows finding names it, to end first.
+ * see stay, whatever VACUUM runs: while one that holdsBackVacuum is held, the dead-rows finding names it, to end
+ * first.
  */
 export function tableFindings(
   reading: TableReading,
@@ -208,9 +222,10 @@ export function tableFindings(
   }
   if (t.vacuumDue) {
     const problem = `${n(t.deadTuples)} dead rows (autovacuum vacuums after ${n(t.vacuumThreshold)})`;
-    const held = oldestXmin
-      ? `${describeXminHolder(oldestXmin)} holds a snapshot (${n(oldestXmin.xminAge)} transactions old) that keeps vacuum from removing rows deleted since: end it first (${xminHolderFix(oldestXmin)})`
-      : undefined;
+    const held =
+      oldestXmin && holdsBackVacuum(oldestXmin, limits)
+        ? `${describeXminHolder(oldestXmin)} holds a snapshot (${snapshotAgeText(oldestXmin)}) that keeps vacuum from removing rows deleted since: end it first (${xminHolderFix(oldestXmin)})`
+        : undefined;
     if (overdue(t.deadTuples, t.vacuumThreshold)) {
       add("action", problem, held ? `${held}, then VACUUM (ANALYZE) ${table}` : `VACUUM (ANALYZE) ${table}`);
     } else {

@@ -139,12 +139,13 @@ describe("table findings", () => {
 
   it("names the snapshot that keeps dead rows, to end before the VACUUM", () => {
     const dead = reading({ deadTuples: 80_006, vacuumThreshold: 50, vacuumDue: true });
+    // In a transaction for 45 min: past longTransactionSeconds (30 min), a long transaction.
     const session = {
       pid: 4242,
       user: "neonhub_app",
       application: "api",
       state: "idle in transaction",
-      transactionSeconds: 12,
+      transactionSeconds: 2_700,
       canTerminate: false,
     };
     const [byTransaction] = tableFindings(dead, DEFAULT_HEALTH_LIMITS, {
@@ -152,17 +153,44 @@ describe("table findings", () => {
       name: null,
       user: "neonhub_app",
       state: "idle in transaction",
-      ageSeconds: 12,
+      ageSeconds: 2_700,
       xminAge: 3,
       session,
     });
     expect(byTransaction?.severity).toBe("action");
     expect(byTransaction?.action).toBe(
-      "session pid 4242 (neonhub_app, api, idle in transaction, in a transaction for 12 s) holds a snapshot " +
+      "session pid 4242 (neonhub_app, api, idle in transaction, in a transaction for 45 min) holds a snapshot " +
         "(3 transactions old) that keeps vacuum from removing rows deleted since: end it first (end it from its " +
         "client, or SELECT pg_terminate_backend(4242) as its own login neonhub_app, or the server's admin " +
         '(a superuser, rds_superuser on RDS, or a member of pg_signal_backend)), then VACUUM (ANALYZE) "Chunk"',
     );
+    // A session's young snapshot (a load running for 8 s) ends with its work: not one to terminate.
+    const [byLoad] = tableFindings(dead, DEFAULT_HEALTH_LIMITS, {
+      kind: "session",
+      name: null,
+      user: "neonhub_migrator",
+      state: "active",
+      ageSeconds: 8,
+      xminAge: 1,
+      session: { ...session, application: "neonhub-db:load-chunks", state: "active", transactionSeconds: 8 },
+    });
+    expect(byLoad?.action).toBe('VACUUM (ANALYZE) "Chunk"');
+    // Named once it is as old as health's long transaction, and one transaction is said as one.
+    const [byOldLoad] = tableFindings(dead, DEFAULT_HEALTH_LIMITS, {
+      kind: "session",
+      name: null,
+      user: "neonhub_migrator",
+      state: "active",
+      ageSeconds: 1_800,
+      xminAge: 1,
+      session: {
+        ...session,
+        application: "neonhub-db:load-chunks",
+        state: "active",
+        transactionSeconds: 1_800,
+      },
+    });
+    expect(byOldLoad?.action).toContain("holds a snapshot (1 transaction old)");
     const [bySlot] = tableFindings(dead, DEFAULT_HEALTH_LIMITS, {
       kind: "replication slot",
       name: "cdc",
