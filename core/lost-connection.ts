@@ -46,6 +46,8 @@ export function afterLostConnection(command: string | undefined, rerun?: string)
       return `Each migration runs in its own transaction, so nothing is half-applied. ${again("apply")}: it continues where this one stopped.`;
     case "revert --confirm":
       return `Each Down section runs in its own transaction, so nothing is half-reverted: the migrations reverted before it stay reverted. ${again("the same revert --confirm")}: it reverts the rest${rerun ? "" : " and records the schema snapshot (not apply, which would apply again what this revert took out)"}.`;
+    case "load-chunks":
+      return `Nothing was loaded: the load is one transaction, rolled back with its session (unless the connection was lost as the load committed, which the dataset's chunk count then shows). ${again("the same load")}.`;
     case "upgrade-legacy":
       return `Each step of the upgrade is a transaction of its own, so nothing of the one that was running is applied. ${again("the same command")}: it resumes where this one stopped.`;
   }

@@ -211,19 +211,12 @@ export async function loadChunkFile(
 
 /**
  * A connection lost during the load (the server stopped or restarted, the session was terminated, the network
- * dropped) in the release commands' words (describeRunError), with the load's own fix: its transaction goes
- * with the session. Any other error as it is.
+ * dropped) in the release commands' words, with the load's own fix (core/lost-connection.ts): its transaction
+ * goes with the session. Any other error as it is.
  */
 function lostConnectionError(error: unknown, target: DatabaseTarget): unknown {
   if (isReleaseError(error) || !isConnectionLost(error)) return error;
-  const described = describeRunError(error, target, "load-chunks");
-  if (!isReleaseError(described)) return error;
-  return new ReleaseError(
-    "connection",
-    described.message,
-    "Nothing was loaded: the load is one transaction, rolled back with its session (unless the connection was lost as the load committed, which the dataset's chunk count then shows). Check the server, then run the same load again.",
-    { cause: error },
-  );
+  return describeRunError(error, target, "load-chunks");
 }
 
 async function prepareTarget(
