@@ -10,37 +10,25 @@
 // of 60 rows: probes 9, then 0.993 and 0.980.
 import type { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  DEFAULT_MIGRATIONS_DIR,
-  EMBEDDING_TABLES,
-  defaultReleaseSteps,
-  planRelease,
-  readSearchCalibrations,
-} from "../../core";
+import { readSearchCalibrations } from "../../core";
 import { applyAsMigrator, useReleasedDatabase } from "../security/released-database";
-import { addTenant, loadCorpus, type Corpus, type CorpusShape } from "./corpus";
+import { addTenant, loadCorpus, type Corpus } from "./corpus";
 import { meanSearchRecall } from "./search-recall";
+import {
+  CHUNK,
+  NEW_TENANTS,
+  NEW_TENANT_ROWS,
+  ONE_TENANT_SHAPE,
+  releaseSteps,
+  chunkIndexPlan,
+} from "./one-tenant-corpus";
 
-const SHAPE: CorpusShape = {
-  rows: 12_000,
-  dimension: 16,
-  organizations: 1,
-  topics: 40,
-  topicsPerOrganization: 3,
-  latentDimension: 8,
-  spread: 1,
-  noise: 0.1,
-  seed: 23,
-};
+const SHAPE = ONE_TENANT_SHAPE;
 /** The second tenant at the calibration: a class of its own (20 rows or more), searched exactly. */
 const SMALL_ROWS = 30;
-/** New tenants, each below the exact threshold, together taking the first tenant's share to about half. */
-const NEW_TENANTS = 11;
-const NEW_TENANT_ROWS = 1_080;
 const K = 10;
 /** Many: the claim is about the mean recall against the target, not about a handful of queries. */
 const QUERIES = 100;
-const CHUNK = EMBEDDING_TABLES[0]!;
 
 describe("the tenant that held nearly all the rows at a calibration that measured tenant classes, its share fallen since", () => {
   const target = useReleasedDatabase("search_multi_tenant_share");
@@ -48,16 +36,8 @@ describe("the tenant that held nearly all the rows at a calibration that measure
   let app: Client;
   let corpus: Corpus;
 
-  const steps = () => defaultReleaseSteps({ seedSets: [] });
-  const planOf = async () =>
-    (
-      await planRelease({
-        databaseUrl: target.current.roles.url("migrator"),
-        migrationsDir: DEFAULT_MIGRATIONS_DIR,
-        ownerRole: target.current.roles.names.owner,
-        steps: steps(),
-      })
-    ).vectorIndexes.find((i) => i.name === CHUNK.indexName);
+  const steps = releaseSteps;
+  const planOf = () => chunkIndexPlan(target);
 
   beforeAll(async () => {
     owner = await target.current.roles.connect("migrator");

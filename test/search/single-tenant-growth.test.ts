@@ -7,39 +7,27 @@
 // ones, so only the crossing can plan the recalibration.
 import type { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  DEFAULT_EXACT_ROWS,
-  DEFAULT_MIGRATIONS_DIR,
-  EMBEDDING_TABLES,
-  checkHealth,
-  defaultReleaseSteps,
-  planRelease,
-  readSearchCalibrations,
-  releaseStatus,
-} from "../../core";
+import { DEFAULT_EXACT_ROWS, checkHealth } from "../../core";
 import { applyAsMigrator, useReleasedDatabase } from "../security/released-database";
 import { vectorText } from "../vector-indexes/data";
-import { addTenantOrganization, loadCorpus, type Corpus, type CorpusShape } from "./corpus";
+import { addTenantOrganization, loadCorpus, type Corpus } from "./corpus";
 import { meanSearchRecall } from "./search-recall";
+import {
+  CHUNK,
+  ONE_TENANT_SHAPE,
+  releaseSteps,
+  chunkIndexPlan,
+  chunkTenantSearchInStatus,
+  chunkCalibration,
+} from "./one-tenant-corpus";
 
-const SHAPE: CorpusShape = {
-  rows: 12_000,
-  dimension: 16,
-  organizations: 1,
-  topics: 40,
-  topicsPerOrganization: 3,
-  latentDimension: 8,
-  spread: 1,
-  noise: 0.1,
-  seed: 23,
-};
+const SHAPE = ONE_TENANT_SHAPE;
 /** Past the exact threshold, and with the first tenant's rows below twice the calibrated rows. */
 const GROWN_ROWS = DEFAULT_EXACT_ROWS + 100;
 /** The second tenant's first load: below the threshold, the first tenant keeping 90% of the rows or more. */
 const FIRST_LOAD = 1_000;
 const K = 10;
 const QUERIES = 12;
-const CHUNK = EMBEDDING_TABLES[0]!;
 
 describe("a second tenant grown past the threshold after a calibration with one tenant", () => {
   const target = useReleasedDatabase("search_single_tenant");
@@ -47,26 +35,10 @@ describe("a second tenant grown past the threshold after a calibration with one 
   let app: Client;
   let corpus: Corpus;
 
-  const steps = () => defaultReleaseSteps({ seedSets: [] });
-  const planOf = async () =>
-    (
-      await planRelease({
-        databaseUrl: target.current.roles.url("migrator"),
-        migrationsDir: DEFAULT_MIGRATIONS_DIR,
-        ownerRole: target.current.roles.names.owner,
-        steps: steps(),
-      })
-    ).vectorIndexes.find((i) => i.name === CHUNK.indexName);
-  const tenantSearchInStatus = async () =>
-    (
-      await releaseStatus({
-        databaseUrl: target.current.roles.url("migrator"),
-        migrationsDir: DEFAULT_MIGRATIONS_DIR,
-        steps: steps(),
-      })
-    ).vectorIndexes.find((v) => v.name === CHUNK.indexName)?.tenantSearch;
-  const recordOf = async () =>
-    (await readSearchCalibrations(owner)).find((c) => c.indexName === CHUNK.indexName);
+  const steps = releaseSteps;
+  const planOf = () => chunkIndexPlan(target);
+  const tenantSearchInStatus = () => chunkTenantSearchInStatus(target);
+  const recordOf = () => chunkCalibration(owner);
   const setListed = (list: string[] | null) =>
     owner.query(
       `UPDATE neonhub_release.search_calibrations SET index_path_tenants = $2::jsonb WHERE index_name = $1`,

@@ -8,37 +8,24 @@
 // (lower bound 0.924 on 100 queries) at the unfiltered probes while plan said "unchanged"; 0.999 after it.
 import type { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  DEFAULT_EXACT_ROWS,
-  DEFAULT_MIGRATIONS_DIR,
-  EMBEDDING_TABLES,
-  checkHealth,
-  defaultReleaseSteps,
-  planRelease,
-  readSearchCalibrations,
-  releaseStatus,
-} from "../../core";
+import { DEFAULT_EXACT_ROWS, checkHealth } from "../../core";
 import { applyAsMigrator, useReleasedDatabase } from "../security/released-database";
-import { addTenant, loadCorpus, type Corpus, type CorpusShape } from "./corpus";
+import { addTenant, loadCorpus, type Corpus } from "./corpus";
 import { meanSearchRecall } from "./search-recall";
+import {
+  CHUNK,
+  NEW_TENANTS,
+  NEW_TENANT_ROWS,
+  ONE_TENANT_SHAPE,
+  releaseSteps,
+  chunkIndexPlan,
+  chunkTenantSearchInStatus,
+  chunkCalibration,
+} from "./one-tenant-corpus";
 
-const SHAPE: CorpusShape = {
-  rows: 12_000,
-  dimension: 16,
-  organizations: 1,
-  topics: 40,
-  topicsPerOrganization: 3,
-  latentDimension: 8,
-  spread: 1,
-  noise: 0.1,
-  seed: 23,
-};
-/** New tenants, each below the exact threshold, together taking the first tenant's share to about half. */
-const NEW_TENANTS = 11;
-const NEW_TENANT_ROWS = 1_080;
+const SHAPE = ONE_TENANT_SHAPE;
 const K = 10;
 const QUERIES = 12;
-const CHUNK = EMBEDDING_TABLES[0]!;
 
 describe("the tenant that held nearly all the rows at a calibration, its share fallen since", () => {
   const target = useReleasedDatabase("search_single_tenant_share");
@@ -46,26 +33,10 @@ describe("the tenant that held nearly all the rows at a calibration, its share f
   let app: Client;
   let corpus: Corpus;
 
-  const steps = () => defaultReleaseSteps({ seedSets: [] });
-  const planOf = async () =>
-    (
-      await planRelease({
-        databaseUrl: target.current.roles.url("migrator"),
-        migrationsDir: DEFAULT_MIGRATIONS_DIR,
-        ownerRole: target.current.roles.names.owner,
-        steps: steps(),
-      })
-    ).vectorIndexes.find((i) => i.name === CHUNK.indexName);
-  const tenantSearchInStatus = async () =>
-    (
-      await releaseStatus({
-        databaseUrl: target.current.roles.url("migrator"),
-        migrationsDir: DEFAULT_MIGRATIONS_DIR,
-        steps: steps(),
-      })
-    ).vectorIndexes.find((v) => v.name === CHUNK.indexName)?.tenantSearch;
-  const recordOf = async () =>
-    (await readSearchCalibrations(owner)).find((c) => c.indexName === CHUNK.indexName);
+  const steps = releaseSteps;
+  const planOf = () => chunkIndexPlan(target);
+  const tenantSearchInStatus = () => chunkTenantSearchInStatus(target);
+  const recordOf = () => chunkCalibration(owner);
 
   beforeAll(async () => {
     owner = await target.current.roles.connect("migrator");
