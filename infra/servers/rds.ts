@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { DatabaseAlarmsArgs, MonitoredInstance } from "../alarms";
 import { RdsServerConfig } from "../config";
-import { parameterGroupFamily } from "../engine-version";
+import { AUTO_MINOR_VERSION_UPGRADE, parameterGroupFamily, pinnedMinorWarning } from "../engine-version";
 import { PostgresSettings, RdsParameter, toRdsParameters, toRdsSettingsMap } from "../tuning";
 import { RdsNetwork } from "./network";
 import { DatabaseServer, ServerConnection } from "./types";
@@ -214,6 +214,8 @@ export class RdsServer extends pulumi.ComponentResource implements DatabaseServe
     settings: PostgresSettings,
     common: CommonSettings,
   ): Endpoints {
+    const pinnedMinor = pinnedMinorWarning(config.engineVersion);
+    if (pinnedMinor) void pulumi.log.warn(pinnedMinor, this);
     const parameterGroup = new aws.rds.ParameterGroup(
       `${name}-params`,
       {
@@ -229,9 +231,10 @@ export class RdsServer extends pulumi.ComponentResource implements DatabaseServe
       {
         identifier: common.identifier,
         engine: "postgres",
-        // "16" lets RDS pick the newest 16.x and apply minor upgrades in the maintenance window.
+        // "16" lets RDS pick the 16.x and upgrade it in the maintenance window; the provider keeps "16" in the
+        // state while the instance runs any 16.x (its engineVersionActual), so an upgrade is no difference.
         engineVersion: config.engineVersion,
-        autoMinorVersionUpgrade: true,
+        autoMinorVersionUpgrade: AUTO_MINOR_VERSION_UPGRADE,
         allowMajorVersionUpgrade: false,
         instanceClass: config.instanceClass,
         allocatedStorage: config.allocatedStorageGb,
@@ -323,7 +326,10 @@ export class RdsServer extends pulumi.ComponentResource implements DatabaseServe
         applyImmediately: false,
         tags: common.tags,
       },
-      { parent: this },
+      // Aurora needs major.minor, and upgrades the minor itself (the instances' autoMinorVersionUpgrade): the
+      // provider then records the upgraded version, and the configured one would be a downgrade, which AWS
+      // refuses. engineVersion is the version the cluster is created at; AWS moves it on from there.
+      { parent: this, ignoreChanges: ["engineVersion"] },
     );
     // The first instance becomes the writer; readers take over on failover (promotion tier 1) and serve the
     // reader endpoint. Aurora spreads them over the subnet group's zones.
@@ -343,7 +349,7 @@ export class RdsServer extends pulumi.ComponentResource implements DatabaseServe
           publiclyAccessible: false,
           promotionTier: index === 0 ? 0 : 1,
           caCertIdentifier: CA_CERTIFICATE,
-          autoMinorVersionUpgrade: true,
+          autoMinorVersionUpgrade: AUTO_MINOR_VERSION_UPGRADE,
           performanceInsightsEnabled: true,
           performanceInsightsKmsKeyId: this.kmsKeyArn,
           performanceInsightsRetentionPeriod: config.performanceInsightsRetentionDays,
@@ -351,7 +357,9 @@ export class RdsServer extends pulumi.ComponentResource implements DatabaseServe
           applyImmediately: false,
           tags: common.tags,
         },
-        { parent: this },
+        // An instance runs its cluster's version: a change of it here upgrades nothing (the cluster's does),
+        // and would stay a difference in every preview.
+        { parent: this, ignoreChanges: ["engineVersion"] },
       );
     });
     // Endpoints exist before any instance does: wait for the instances so connections succeed.

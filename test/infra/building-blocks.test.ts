@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { cidrSubnet, formatIpv4Cidr, parseIpv4Cidr } from "../../infra/cidr";
 import { connectionString } from "../../infra/connection-string";
+import { pinnedMinorWarning } from "../../infra/engine-version";
 import { instanceClassSize } from "../../infra/instance-classes";
 import * as pulumi from "@pulumi/pulumi";
 import { InvalidConfigError } from "../../infra/config";
@@ -118,6 +119,14 @@ describe("RDS helpers", () => {
     expect(stackNameCollisionWarning("x".repeat(40))).toMatch(
       /in case or punctuation or shares its first characters:/,
     );
+  });
+
+  it("warns of an RDS engineVersion that pins a minor, naming the key, the value and the fix", () => {
+    expect(pinnedMinorWarning("16")).toBeUndefined();
+    expect(pinnedMinorWarning("16.4")).toBe(
+      'neonhub-db:engineVersion "16.4" pins a minor version, and RDS upgrades the minor itself in the maintenance window (automatic minor version upgrades are on): once it runs a later 16.x, the next pulumi up that updates the instance, or follows a refresh, asks for 16.4 again, a downgrade AWS refuses, and the up fails. Follow the major instead: pulumi config set neonhub-db:engineVersion 16 (the provider then accepts whichever 16.x RDS runs; see docs/stacks.md)',
+    );
+    expect(pinnedMinorWarning("16.0")).toMatch(/^neonhub-db:engineVersion "16\.0" pins a minor version/);
   });
 
   it("adds TLS enforcement to the tuned parameters", () => {

@@ -16,6 +16,7 @@ import {
   runProgram,
   stackConfig,
 } from "./harness";
+import { capturePrinted } from "../security/printed";
 
 const KMS_KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 const WRITER = "neonhub-db-prod.cluster-abcdefghijkl.us-east-1.rds.amazonaws.com";
@@ -24,6 +25,7 @@ const READER = "neonhub-db-prod.cluster-ro-abcdefghijkl.us-east-1.rds.amazonaws.
 let world: MockWorld;
 let program: Record<string, unknown>;
 let cluster: RecordedResource;
+let printed: string;
 
 beforeAll(async () => {
   world = await installMocks({
@@ -40,7 +42,9 @@ beforeAll(async () => {
       "neonhub-db:adminTunnel": "127.0.0.1:15432",
     }),
   });
-  program = await runProgram(() => import("../../index"));
+  printed = await capturePrinted(async () => {
+    program = await runProgram(() => import("../../index"));
+  });
   cluster = world.one("aws:rds/cluster:Cluster");
 });
 
@@ -94,6 +98,20 @@ describe("prod stack on Aurora", () => {
         engine: "aurora-postgresql",
       });
     }
+  });
+
+  it("is created at the configured minor and leaves later minors to AWS's automatic upgrades", () => {
+    // A change of engineVersion after creation would ask for a downgrade once AWS upgraded the minor.
+    expect(cluster.opts.ignoreChanges).toEqual(["engineVersion"]);
+    const instances = world.all("aws:rds/clusterInstance:ClusterInstance");
+    expect(instances).toHaveLength(3);
+    for (const instance of instances) {
+      expect(instance.inputs.engineVersion).toBe("16.6");
+      expect(instance.inputs.autoMinorVersionUpgrade).toBe(true);
+      expect(instance.opts.ignoreChanges).toEqual(["engineVersion"]);
+    }
+    // Aurora needs the minor, so the RDS warning of a pinned one has nothing to say here.
+    expect(printed).not.toContain("engineVersion");
   });
 
   it("tunes the cluster parameter group without the settings Aurora owns, and requires TLS", () => {

@@ -16,12 +16,14 @@ import {
   runProgram,
   stackConfig,
 } from "./harness";
+import { capturePrinted } from "../security/printed";
 
 const HOST = "neonhub-db-prod.abcdefghijkl.us-east-1.rds.amazonaws.com";
 
 let world: MockWorld;
 let program: Record<string, unknown>;
 let instance: RecordedResource;
+let printed: string;
 
 beforeAll(async () => {
   world = await installMocks({
@@ -31,7 +33,9 @@ beforeAll(async () => {
       "neonhub-db:allowedSecurityGroupIds": JSON.stringify(["sg-0123456789abcdef0"]),
     }),
   });
-  program = await runProgram(() => import("../../index"));
+  printed = await capturePrinted(async () => {
+    program = await runProgram(() => import("../../index"));
+  });
   instance = world.one("aws:rds/instance:Instance");
 });
 
@@ -82,6 +86,15 @@ describe("prod stack: RDS instance", () => {
       port: 5432,
       caCertIdentifier: "rds-ca-rsa2048-g1",
     });
+  });
+
+  it("follows the major, which RDS upgrades the minor of, without a warning", () => {
+    expect(instance.inputs.engineVersion).toBe("16");
+    expect(instance.inputs.autoMinorVersionUpgrade).toBe(true);
+    expect(instance.inputs.allowMajorVersionUpgrade).toBe(false);
+    // Changes of engineVersion stay live on RDS: a config change is an upgrade the preview shows.
+    expect(instance.opts.ignoreChanges).toBeUndefined();
+    expect(printed).not.toContain("engineVersion");
   });
 
   it("encrypts storage, Performance Insights and the master secret with a rotating KMS key", () => {
