@@ -56,6 +56,8 @@ export interface CliArgs {
   append: boolean;
   /** revert: without it, revert only shows what it would undo. */
   confirm: boolean;
+  /** revert --confirm --expect-last: the ledger's last migration the preview showed; any other is refused. */
+  expectLast?: string;
   /** revert --corrected-down: migrations to revert with their Down section corrected since they were applied. */
   correctedDown: string[];
   /** prisma-schema: the file to write (or, with --check, to compare). */
@@ -94,11 +96,11 @@ Commands:
   health    read-only: vector and hot-path indexes, large tables' vacuum/analyze, connections, replication,
             settings stored on the app and read-only logins; exit 2 when something needs action
             (docs/observability.md)
-  revert --to NAME [--confirm] [--corrected-down NAME]
+  revert --to NAME [--confirm [--expect-last LAST]] [--corrected-down NAME]
             run the Down sections of the migrations applied after NAME, newest first, under the release
             lock, each under --migration-lock-timeout with --lock-retries as apply's migrations; without
             --confirm it only lists them and what they drop, truncate or delete (dropped columns included;
-            exit 2 when there is something)
+            exit 2 when there is something) and prints the command that confirms it, --expect-last included
   prisma-schema [--out FILE] [--check]
             the app's Prisma schema, rendered from the database's catalog: printed, written to FILE, or with
             --check compared with FILE (default prisma/schema.prisma); exit 2 when they differ (docs/prisma.md)
@@ -145,6 +147,9 @@ Options:
   --append                 load-chunks: add the file's documents to the dataset, replacing those it has
   --to NAME                baseline: the last migration to adopt; revert: the last migration to keep
   --confirm                revert: really revert (without it, revert only shows what it would do)
+  --expect-last NAME       revert --confirm: the ledger's last migration as the preview showed it; if the
+                           ledger ends at another (a deploy or a revert since), nothing is reverted
+                           (ledger-mismatch). The preview prints the confirm command with it
   --corrected-down NAME    revert: run this migration's Down section as the file has it now, although the file
                            changed since it was applied; only while its Up section is the applied one
                            (repeatable; docs/runbook.md, "Reverting migrations in place")
@@ -322,6 +327,7 @@ export const OPTIONS = {
   replace: { type: "boolean" },
   append: { type: "boolean" },
   confirm: { type: "boolean" },
+  "expect-last": { type: "string" },
   check: { type: "boolean" },
   "upgrade-legacy": { type: "boolean" },
   "legacy-organization": { type: "string" },
@@ -349,6 +355,7 @@ const VALUE_EXAMPLES: Record<ValueFlag, string> = {
   "--dataset": "<Dataset id>",
   "--to": "<migration name>",
   "--corrected-down": "<migration name>",
+  "--expect-last": "<migration name>",
   "--out": "prisma/schema.prisma",
   "--environment": "production",
   "--database-url": "postgresql://user:****@127.0.0.1:5432/neonhub",
@@ -482,6 +489,7 @@ export const COMMAND_FLAGS: Partial<Record<keyof typeof OPTIONS, readonly string
   append: ["load-chunks"],
   to: ["baseline", "revert"],
   confirm: ["revert"],
+  "expect-last": ["revert"],
   "corrected-down": ["revert"],
   out: ["prisma-schema"],
   check: ["prisma-schema"],
@@ -550,6 +558,7 @@ export function parseArgs(argv: readonly string[]): CliArgs {
     replace: values.replace ?? false,
     append: values.append ?? false,
     confirm: values.confirm ?? false,
+    expectLast: values["expect-last"],
     correctedDown: values["corrected-down"] ?? [],
     check: values.check ?? false,
     out: values.out,
@@ -629,6 +638,14 @@ export function parseArgs(argv: readonly string[]): CliArgs {
         "invalid-input",
         "revert needs --to <migration name>: the last migration to keep.",
         "Example: neonhub-db revert --to 20250126001500_bulk_load_autovacuum (see `neonhub-db status` for the applied migrations).",
+      );
+    }
+    // The preview reads the ledger's last migration itself: a check of it there would guard nothing.
+    if (command === "revert" && args.expectLast !== undefined && !args.confirm) {
+      throw new ReleaseError(
+        "invalid-input",
+        "--expect-last goes with --confirm: it is the check a confirm makes, and without --confirm revert only shows what it would undo.",
+        `Run \`neonhub-db revert --to ${args.to} --confirm --expect-last ${args.expectLast}\`, or leave --expect-last out to see the preview (it prints the confirm command).`,
       );
     }
     return args;

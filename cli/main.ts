@@ -41,6 +41,7 @@ import { internalErrorDocument, releaseErrorDocument } from "./error-document";
 import { releaseEnvironment, releaseSettings } from "./release-settings";
 import { renderHealth } from "./render-health";
 import { renderRevert, renderRevertPlan } from "./render-revert";
+import { revertConfirmCommand } from "./confirm-command";
 import { renderAdopt } from "./render-adopt";
 import { renderUpgrade, renderUpgradePlan } from "./render-upgrade";
 import { renderApply, renderBaseline, renderLoad, renderPlan, renderStatus, renderVerify } from "./render";
@@ -284,12 +285,17 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
           const to = args.to!;
           if (!args.confirm) {
             const plan = await session.planRevert(to, args.correctedDown);
-            emit({ confirmed: false, plan }, renderRevertPlan(plan));
+            // Only a revert that would go ahead gets a command to confirm it.
+            const confirmCommand =
+              plan.migrations.length > 0 && !revertPlanBlocked(plan) && plan.lastMigration !== null
+                ? revertConfirmCommand(argv, plan.lastMigration, io.env)
+                : null;
+            emit({ confirmed: false, plan, confirmCommand }, renderRevertPlan(plan, confirmCommand));
             if (revertPlanBlocked(plan)) return EXIT.error;
             return plan.migrations.length > 0 ? EXIT.pending : EXIT.ok;
           }
           const result = await reportIfInterrupted(reportInterruption, "revert", (track) =>
-            session.revert({ to, correctedDown: args.correctedDown, ...track }),
+            session.revert({ to, correctedDown: args.correctedDown, expectLast: args.expectLast, ...track }),
           );
           emit({ confirmed: true, result }, renderRevert(result));
           return EXIT.ok;

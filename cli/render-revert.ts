@@ -16,7 +16,8 @@ function correctedText(sums: CorrectedDown): string {
   return `file sha256 ${file}, applied ${applied}; its Up section is the applied one`;
 }
 
-export function renderRevertPlan(plan: RevertPlan): string {
+/** The plan, and when it would go ahead the command that confirms it (cli/confirm-command.ts). */
+export function renderRevertPlan(plan: RevertPlan, confirmCommand: string | null = null): string {
   const lines = [`Revert plan for ${plan.database}, keeping ${plan.to ?? "no migration"}`];
   if (plan.migrations.length === 0) {
     lines.push(`Nothing to revert: ${plan.to} is the last applied migration.`);
@@ -36,10 +37,13 @@ export function renderRevertPlan(plan: RevertPlan): string {
   for (const p of driftPlanProblems(plan.drift)) lines.push(`  problem: ${p.message}`, `    fix: ${p.fix}`);
   for (const d of plan.drift.filter((d) => d.handling !== "refuse"))
     lines.push(`  warning: ${driftWarningText(d)}`);
+  if (revertPlanBlocked(plan)) {
+    lines.push("Refused: fix the problems above first.");
+    return lines.join("\n");
+  }
   lines.push(
-    revertPlanBlocked(plan)
-      ? "Refused: fix the problems above first."
-      : `Nothing was changed. Run again with --confirm to revert; the ledger then ends at ${plan.lastMigrationAfter ?? "no migration"}.`,
+    `Nothing was changed. To revert, leaving the ledger at ${plan.lastMigrationAfter ?? "no migration"}, run this (it reverts nothing if the ledger no longer ends at ${plan.lastMigration}):`,
+    `  ${confirmCommand ?? "the same command with --confirm"}`,
   );
   return lines.join("\n");
 }

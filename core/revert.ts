@@ -47,6 +47,12 @@ export interface RevertRequest {
    * was applied: accepted only while the Up section is the applied one (core/migrations/corrected-down.ts).
    */
   correctedDown?: readonly string[];
+  /**
+   * The migration the ledger must end at, as the operator's preview showed it (`--expect-last`): any other
+   * last migration under the lock is refused, nothing reverted (refuseMovedLedger). Unset: no such check, as
+   * for the stack's dropSchemaOnDelete and scripts that confirm without a preview.
+   */
+  expectLast?: string;
   /** Also drop the engine's own schema (ledger, records, snapshot) once nothing is applied. */
   dropBookkeeping?: boolean;
   /** Told each migration as its Down section starts, and `undefined` once none runs (what an interruption names). */
@@ -74,6 +80,8 @@ export interface RevertPlan {
   migrations: RevertItem[];
   /** Applied migrations to revert whose file changed or is gone: the Down section would not be the applied one. */
   problems: LedgerProblem[];
+  /** The ledger's last migration as the preview read it: what `revert --confirm --expect-last` checks. */
+  lastMigration: string | null;
   /** The migration the ledger ends at once the revert is done. */
   lastMigrationAfter: string | null;
   /**
@@ -255,6 +263,7 @@ export async function planRevertWith(
       to,
       migrations: items,
       problems,
+      lastMigration: ledger.at(-1)?.name ?? null,
       lastMigrationAfter: ledger.at(-1 - items.length)?.name ?? null,
       drift,
       safety: await lintDownSections(client, newestFirst, options),
@@ -292,8 +301,7 @@ function namesToRevert(ledger: readonly LedgerEntry[], to: string | null): Set<s
 function refuseUnseen(items: readonly RevertItem[], atStart: ReadonlySet<string>, to: string | null): void {
   const unseen = items.filter((item) => !atStart.has(item.name)).map((item) => item.name);
   if (unseen.length === 0) return;
-  const preview =
-    to === null ? "the preview of the revert" : `\`neonhub-db revert --to ${to}\` (without --confirm)`;
+  const preview = previewCommand(to);
   throw new ReleaseError(
     "ledger-mismatch",
     `Refusing to revert: ${unseen.length === 1 ? "migration" : "migrations"} ${unseen.join(", ")} ${unseen.length === 1 ? "was" : "were"} applied after this revert started (by a release it waited for), so ${unseen.length === 1 ? "it was" : "they were"} not in what it set out to revert.`,
@@ -301,9 +309,61 @@ function refuseUnseen(items: readonly RevertItem[], atStart: ReadonlySet<string>
   );
 }
 
+/** `revert --to X` without --confirm: the preview a refused confirm says to run again. */
+function previewCommand(to: string | null): string {
+  return to === null ? "the preview of the revert" : `\`neonhub-db revert --to ${to}\` (without --confirm)`;
+}
+
 /**
- * Reverts under the release lock; the ledger is read once the lock is held, and the migrations to revert must
- * be among those the ledger listed to revert as the command started (refuseUnseen).
+ * An --expect-last that names no migration file is a typo or a name from another project: refused before
+ * anything is read from the database, with the closest file's name.
+ */
+function checkExpectLastNamesAFile(expectLast: string, files: readonly MigrationFile[]): void {
+  const wanted = expectLast.replace(/\.sql$/, "");
+  if (files.some((f) => f.name === wanted)) return;
+  const near = closestName(
+    wanted,
+    files.map((f) => f.name),
+  );
+  throw new ReleaseError(
+    "invalid-input",
+    `--expect-last "${expectLast}" is not a migration file in the migrations folder.`,
+    `${near ? `Did you mean ${near}? ` : ""}Give the ledger's last migration as the revert's preview prints it (\`neonhub-db revert --to NAME\` without --confirm shows the command to run).`,
+  );
+}
+
+/**
+ * Refuses a confirm whose ledger no longer ends where the operator's preview saw it end (--expect-last): a
+ * deploy or another revert since the preview changed what this revert would undo, or what it would leave.
+ * Checked under the lock, on the ledger the revert acts on, so nothing moves between the check and the Down
+ * sections.
+ */
+function refuseMovedLedger(
+  ledger: readonly LedgerEntry[],
+  expectLast: string | undefined,
+  to: string | null,
+): void {
+  if (expectLast === undefined) return;
+  const expected = expectLast.replace(/\.sql$/, "");
+  const last = ledger.at(-1)?.name ?? null;
+  if (last === expected) return;
+  const index = ledger.findIndex((e) => e.name === expected);
+  const since = index < 0 ? [] : ledger.slice(index + 1).map((e) => e.name);
+  const what =
+    index < 0
+      ? `${expected} is no longer applied (reverted since the preview: by another revert, or by this one before it was stopped)`
+      : `${since.length === 1 ? "migration" : "migrations"} ${since.join(", ")} ${since.length === 1 ? "was" : "were"} applied since the preview`;
+  throw new ReleaseError(
+    "ledger-mismatch",
+    `Refusing to revert: the ledger ends at ${last ?? "no migration"}, not at ${expected} as the preview showed (--expect-last): ${what}.`,
+    `Nothing was reverted. Run ${previewCommand(to)} again to see what a revert undoes now, then run the confirm command it prints.`,
+  );
+}
+
+/**
+ * Reverts under the release lock; the ledger is read once the lock is held, and must end at
+ * `request.expectLast` when given (refuseMovedLedger), and the migrations to revert must be among those the
+ * ledger listed to revert as the command started (refuseUnseen).
  */
 export async function revertWith(
   client: ClientBase,
@@ -313,6 +373,7 @@ export async function revertWith(
   const log = options.log ?? silentLogger;
   const started = Date.now();
   const files = readMigrationFiles(options);
+  if (request.expectLast !== undefined) checkExpectLastNamesAFile(request.expectLast, files);
   if (options.ownerRole) await setOwnerRole(client, options.ownerRole);
   // A Ctrl-C'd revert's session ends within seconds, rolling back the Down section it was running and
   // releasing the lock, rather than when that section is done.
@@ -339,6 +400,8 @@ export async function revertWith(
       async () => {
         const released = await bookkeepingExists(client);
         const ledger = released ? await readLedger(client) : [];
+        // Before --to is looked up: a revert since the preview may have taken --to out of the ledger.
+        refuseMovedLedger(ledger, request.expectLast, request.to);
         const upChecksums: UpChecksums = ledger.length > 0 ? await readUpChecksums(client) : new Map();
         const { items, problems, newestFirst } = planRevertFrom({
           files,

@@ -1,7 +1,9 @@
 // A release that waits for another's lock: `revert --confirm` reverts only what it set out to revert when it
 // started (an apply it waited behind commits migrations that are not its to undo), and a command stopped by a
-// signal while it waits says that nothing was done. The other release is a real apply held inside its
-// migration by a table lock the test keeps, or the test's own session holding the release lock.
+// signal while it waits says that nothing was done. With --expect-last the confirm checks the ledger's last
+// migration under the lock, so the apply it waited behind is refused by that check too. The other release is
+// a real apply held inside its migration by a table lock the test keeps, or the test's own session holding the
+// release lock.
 import { Client } from "pg";
 import { beforeAll, describe, expect, it } from "vitest";
 import { RELEASE_LOCK_KEY } from "../../core";
@@ -24,6 +26,7 @@ interface ErrorDocument {
 }
 
 const dir = fixtureMigrationsCopy();
+const WIDGETS = "20250101000100_widgets";
 const KEEP = "20250101000300_gadgets";
 const NEW = "20991231000000_gadget_notes";
 
@@ -98,6 +101,64 @@ describe("revert --confirm behind an apply that commits a new migration", () => 
       DATABASE_URL: db.current.url,
     });
     expect(again.code, again.stderr).toBe(0);
+    expect((await ledger()).at(-1)).toBe(KEEP);
+  });
+});
+
+describe("revert --confirm --expect-last behind an apply that commits a new migration", () => {
+  it("refuses as the ledger under the lock no longer ends where the preview saw it, naming the migration; nothing is reverted", async () => {
+    // As the first test left it: the ledger ends at KEEP, and NEW is pending.
+    expect((await ledger()).at(-1)).toBe(KEEP);
+    const reader = new Client({ connectionString: db.current.url });
+    await reader.connect();
+    const probe = new Client({ connectionString: db.current.url });
+    await probe.connect();
+    try {
+      await reader.query('BEGIN; LOCK TABLE "Gadget" IN ACCESS SHARE MODE');
+      const apply = startCli(["apply", "--migrations-dir", dir, "--migration-lock-timeout", "0"], {
+        DATABASE_URL: db.current.url,
+      });
+      await waitUntil(
+        "the apply's migration to wait for its lock",
+        () => waitingForLockOn(probe, '"Gadget"'),
+        {
+          while: apply.running,
+        },
+      );
+      // The operator's preview saw the ledger end at KEEP, and so does the confirm as it starts.
+      const revert = startCli(
+        ["revert", "--to", WIDGETS, "--confirm", "--expect-last", KEEP, "--json", "--migrations-dir", dir],
+        { DATABASE_URL: db.current.url },
+      );
+      await waitUntil(
+        "the revert to wait for the release lock",
+        async () => revert.stderr().includes("waiting for the release lock"),
+        { while: revert.running },
+      );
+      await reader.query("ROLLBACK");
+      const applied = await apply.done;
+      expect(applied.code, applied.stderr).toBe(0);
+      const result = await revert.done;
+
+      expect(result.code, result.stderr).toBe(1);
+      const { error } = JSON.parse(result.stdout) as ErrorDocument;
+      expect(error.code).toBe("ledger-mismatch");
+      expect(error.message).toBe(
+        `Refusing to revert: the ledger ends at ${NEW}, not at ${KEEP} as the preview showed (--expect-last): migration ${NEW} was applied since the preview.`,
+      );
+    } finally {
+      await reader.end();
+      await probe.end();
+    }
+    expect((await ledger()).slice(-2)).toEqual([KEEP, NEW]);
+
+    const back = await runCli(
+      ["revert", "--to", KEEP, "--confirm", "--expect-last", NEW, "--migrations-dir", dir],
+      {
+        DATABASE_URL: db.current.url,
+      },
+    );
+    expect(back.code, back.stderr).toBe(0);
     expect((await ledger()).at(-1)).toBe(KEEP);
   });
 });
