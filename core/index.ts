@@ -163,6 +163,7 @@ export {
   type RunningTrackers,
 } from "./interrupted-commands";
 export { BOOKKEEPING_SCHEMA, MIGRATIONS_TABLE, RELEASE_LOCK_KEY, bookkeepingExists } from "./bookkeeping";
+export { EXPECT_LAST_RERUN } from "./lost-connection";
 export { closeClient, openClient } from "./connection";
 export {
   RELEASE_LOCK_TIMEOUT_SECONDS,

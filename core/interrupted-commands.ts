@@ -6,6 +6,7 @@
 // so what finished before stays.
 import { undoOnInterrupt } from "./interrupt";
 import type { ReleaseLockWait } from "./lock";
+import { EXPECT_LAST_RERUN } from "./lost-connection";
 import type { RunningStep } from "./steps";
 
 /**
@@ -102,7 +103,7 @@ export function interruption(command: InterruptibleCommand, running?: Running): 
             ? `migration ${migration}, whose Down section was running, is rolled back whole and stays applied (${UNLESS_COMMITTING})`
             : "the migration whose Down section was running, if any, is rolled back whole and stays applied") +
           "; the ones reverted before it stay reverted.",
-        fix: "Run the same command again to revert the rest.",
+        fix: `Run the same command again to revert the rest${EXPECT_LAST_RERUN}.`,
       };
     case "baseline":
     case "adopt":

@@ -4,6 +4,13 @@
 import type { DatabaseTarget } from "./dsn";
 import { ReleaseError, isReleaseError } from "./errors";
 
+/**
+ * A revert --confirm given --expect-last refuses once part of its revert has run (the ledger no longer ends at
+ * the migration it names): the rerun is the preview's new command.
+ */
+export const EXPECT_LAST_RERUN =
+  "; one given --expect-last refuses then, as the ledger no longer ends there: run the preview again (without --confirm) and the command it prints";
+
 /** The commands that read and write nothing: the loss changed nothing, and the command runs again as it was. */
 const READ_COMMANDS: Readonly<Record<string, string>> = {
   plan: "plan",
@@ -45,7 +52,7 @@ export function afterLostConnection(command: string | undefined, rerun?: string)
     case "apply":
       return `Each migration runs in its own transaction, so nothing is half-applied. ${again("apply")}: it continues where this one stopped.`;
     case "revert --confirm":
-      return `Each Down section runs in its own transaction, so nothing is half-reverted: the migrations reverted before it stay reverted. ${again("the same revert --confirm")}: it reverts the rest${rerun ? "" : " and records the schema snapshot (not apply, which would apply again what this revert took out)"}.`;
+      return `Each Down section runs in its own transaction, so nothing is half-reverted: the migrations reverted before it stay reverted. ${again("the same revert --confirm")}: it reverts the rest${rerun ? "" : ` and records the schema snapshot (not apply, which would apply again what this revert took out)${EXPECT_LAST_RERUN}`}.`;
     case "load-chunks":
       return `Nothing was loaded: the load is one transaction, rolled back with its session (unless the connection was lost as the load committed, which the dataset's chunk count then shows). ${again("the same load")}.`;
     case "upgrade-legacy":

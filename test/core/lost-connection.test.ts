@@ -6,6 +6,7 @@
 // once it is seen there.
 import { Client } from "pg";
 import { beforeAll, describe, expect, it } from "vitest";
+import { EXPECT_LAST_RERUN } from "../../core";
 import { runCli } from "../support/cli";
 import { useTestDatabase, withClient } from "../support/database";
 import { fixtureMigrationsCopy, writeMigration } from "../support/fixtures";
@@ -118,7 +119,8 @@ describe("a command whose session another one ends", () => {
     expect(error.message).toContain("Reverting migration 20991231000000_slow_up.sql failed");
     expect(error.message).toContain(`(the server stopped, or ${TERMINATED}).`);
     expect(error.fix).toBe(
-      "Each Down section runs in its own transaction, so nothing is half-reverted: the migrations reverted before it stay reverted. Check the server, then run the same revert --confirm again: it reverts the rest and records the schema snapshot (not apply, which would apply again what this revert took out).",
+      "Each Down section runs in its own transaction, so nothing is half-reverted: the migrations reverted before it stay reverted. Check the server, then run the same revert --confirm again: it reverts the rest and records the schema snapshot (not apply, which would apply again what this revert took out)" +
+        `${EXPECT_LAST_RERUN}.`,
     );
     expect(result.stderr).not.toContain("run apply again");
     // The fast one was reverted; the slow one's Down section was rolled back with the session.
