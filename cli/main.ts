@@ -222,10 +222,10 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
         // Ctrl-C or a kill: say what the stopped command left and what to run, before the process ends.
         const upgraded =
           request &&
-          (await reportIfInterrupted(reportInterruption, "upgrade-legacy", () =>
+          (await reportIfInterrupted(reportInterruption, "upgrade-legacy", ({ onReleaseLockWait }) =>
             request.explicit
-              ? upgradeLegacyDatabase(options, request)
-              : upgradeLegacyIfNeeded(options, request),
+              ? upgradeLegacyDatabase({ ...options, onReleaseLockWait }, request)
+              : upgradeLegacyIfNeeded({ ...options, onReleaseLockWait }, request),
           ));
         if (upgraded) {
           emit(upgraded, renderUpgrade(upgraded));
@@ -250,15 +250,15 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
         return report.clean ? EXIT.ok : EXIT.pending;
       }
       case "baseline": {
-        const result = await reportIfInterrupted(reportInterruption, "baseline", () =>
-          baselineRelease({ ...options, to: args.to }),
+        const result = await reportIfInterrupted(reportInterruption, "baseline", ({ onReleaseLockWait }) =>
+          baselineRelease({ ...options, to: args.to, onReleaseLockWait }),
         );
         emit(result, renderBaseline(result));
         return EXIT.ok;
       }
       case "adopt": {
-        const result = await reportIfInterrupted(reportInterruption, "adopt", () =>
-          adoptUpstreamDatabase(options),
+        const result = await reportIfInterrupted(reportInterruption, "adopt", ({ onReleaseLockWait }) =>
+          adoptUpstreamDatabase({ ...options, onReleaseLockWait }),
         );
         emit(result, renderAdopt(result));
         return EXIT.ok;

@@ -68,12 +68,19 @@ function stoppedStep({ step, item, action }: RunningStep): string {
  * seed set it was on) when it is known, and what to run.
  */
 export function interruption(command: InterruptibleCommand, running?: Running): Interruption {
-  // Stopped before it held the release lock, the command had run nothing: there is nothing to roll back.
+  // Stopped before it held the release lock, the command had run nothing: there is nothing to roll back. The
+  // read it points to is the one its own fix names once it ran (baseline and adopt write only the ledger).
   if (running && "lockWait" in running) {
     const holder = running.lockWait.holderPid;
+    const shows =
+      command === "upgrade-legacy"
+        ? "`neonhub-db plan --upgrade-legacy` shows where it stands"
+        : command === "baseline" || command === "adopt"
+          ? "`neonhub-db status` shows what the ledger records"
+          : "`neonhub-db plan` shows what is left";
     return {
       message: `${command === "upgrade-legacy" ? "the upgrade" : command} stopped while waiting for the release lock${holder === undefined ? "" : ` (held by pid ${holder})`}: nothing was done, and the other release goes on.`,
-      fix: "Run the same command again once that release has finished (`neonhub-db plan` shows what is left).",
+      fix: `Run the same command again once that release has finished (${shows}).`,
     };
   }
   const migration = running && "migration" in running ? running.migration : undefined;

@@ -3,7 +3,7 @@
 import type { Client } from "pg";
 import { closeClient, openClient } from "./connection";
 import { targetOf } from "./dsn";
-import { acquireReleaseLock } from "./lock";
+import { acquireReleaseLock, type ReleaseLockWait } from "./lock";
 import { endSessionWithClient } from "./lock-safety/session";
 import type { LockWaitNames } from "./lock-safety/wait-names";
 import type { Logger } from "./logger";
@@ -15,6 +15,8 @@ export interface LockedConnectionOptions {
   lockTimeoutMs?: number;
   /** How a lock timeout names its bound and what to run again (a stack's, for the legacy upgrade of a provider). */
   lockWaitNames?: LockWaitNames;
+  /** Told when the wait for another release's lock starts, and `undefined` once it is held (ReleaseOptions'). */
+  onReleaseLockWait?: (wait: ReleaseLockWait | undefined) => void;
 }
 
 export async function withLockedConnection<T>(
@@ -36,6 +38,7 @@ export async function withLockedConnection<T>(
       timeoutMs: options.lockTimeoutMs,
       lockWaitNames: options.lockWaitNames,
       log,
+      onWait: options.onReleaseLockWait,
     });
     try {
       return await fn(client);

@@ -164,24 +164,33 @@ describe("revert --confirm --expect-last behind an apply that commits a new migr
 });
 
 describe("a command stopped by a signal while it waits for the release lock", () => {
+  const reverted = ["revert", "--to", WIDGETS, "--confirm"];
+  const upgrade = ["apply", "--upgrade-legacy", "--legacy-organization", "acme"];
+  // Each command's subject as the message names it, and the read its fix points to.
+  const PLAN = "`neonhub-db plan` shows what is left";
+  const STATUS = "`neonhub-db status` shows what the ledger records";
+  const UPGRADE_PLAN = "`neonhub-db plan --upgrade-legacy` shows where it stands";
   it.each([
-    ["apply", "SIGINT", false],
-    ["apply", "SIGTERM", true],
-    ["revert", "SIGINT", true],
+    ["apply", "SIGINT", false, ["apply"], "apply", PLAN],
+    ["apply", "SIGTERM", true, ["apply"], "apply", PLAN],
+    ["revert --confirm", "SIGINT", true, reverted, "revert", PLAN],
+    ["baseline", "SIGINT", false, ["baseline"], "baseline", STATUS],
+    ["baseline", "SIGTERM", true, ["baseline"], "baseline", STATUS],
+    ["adopt", "SIGINT", true, ["adopt"], "adopt", STATUS],
+    ["adopt", "SIGTERM", false, ["adopt"], "adopt", STATUS],
+    ["apply --upgrade-legacy", "SIGTERM", true, upgrade, "the upgrade", UPGRADE_PLAN],
   ] as const)(
     "%s (%s, --json %s) says it stopped waiting and nothing was done",
-    async (command, signal, json) => {
+    async (_name, signal, json, args, subject, shows) => {
       const holder = new Client({ connectionString: db.current.url });
       await holder.connect();
       try {
         const pid = (await holder.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid;
         await holder.query("SELECT pg_advisory_lock($1::bigint)", [RELEASE_LOCK_KEY.toString()]);
         const before = await ledger();
-        const args =
-          command === "apply"
-            ? ["apply", "--migrations-dir", dir]
-            : ["revert", "--to", "20250101000100_widgets", "--confirm", "--migrations-dir", dir];
-        const run = startCli([...args, ...(json ? ["--json"] : [])], { DATABASE_URL: db.current.url });
+        const run = startCli([...args, "--migrations-dir", dir, ...(json ? ["--json"] : [])], {
+          DATABASE_URL: db.current.url,
+        });
         await waitUntil(
           "the command to wait for the release lock",
           async () => run.stderr().includes("waiting for the release lock"),
@@ -191,11 +200,12 @@ describe("a command stopped by a signal while it waits for the release lock", ()
         const result = await run.done;
 
         expect(result.signal, result.stderr).toBe(signal);
-        const message = `${command} stopped while waiting for the release lock (held by pid ${pid}): nothing was done, and the other release goes on.`;
-        const fix =
-          "Run the same command again once that release has finished (`neonhub-db plan` shows what is left).";
+        const message = `${subject} stopped while waiting for the release lock (held by pid ${pid}): nothing was done, and the other release goes on.`;
+        const fix = `Run the same command again once that release has finished (${shows}).`;
         expect(result.stderr).toContain(`neonhub-db: error: interrupted: ${message}\n  fix: ${fix}`);
         expect(result.stderr).not.toContain("rolled back");
+        // baseline and adopt make their scratch database only once they hold the lock.
+        expect(result.stderr).not.toContain("scratch database");
         if (json) {
           const { error } = JSON.parse(result.stdout) as ErrorDocument;
           expect(error).toEqual({ code: "interrupted", message, fix });
