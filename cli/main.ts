@@ -197,8 +197,8 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
       err(`neonhub-db: error: interrupted: ${error.describe()}`);
       if (json) outDocument(releaseErrorDocument(error, log.warnings));
     };
-    // Every command says it was stopped, in its own words; apply, revert --confirm, baseline and adopt say
-    // more (what was running) from inside, while they run.
+    // Every command says it was stopped, in its own words; apply (and its legacy upgrade), revert --confirm, baseline and
+    // adopt say more (what was running, or the release lock they waited for) from inside, while they run.
     const command = args.command === "revert" && !args.confirm ? "revert-preview" : args.command;
     stopReporting = reportInterruptions(reportInterruption, () => interruption(command));
     switch (args.command) {
