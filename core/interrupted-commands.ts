@@ -80,7 +80,12 @@ export function interruption(command: InterruptibleCommand, running?: Running): 
           : "`neonhub-db plan` shows what is left";
     return {
       message: `${command === "upgrade-legacy" ? "the upgrade" : command} stopped while waiting for the release lock${holder === undefined ? "" : ` (held by pid ${holder})`}: nothing was done, and the other release goes on.`,
-      fix: `Run the same command again once that release has finished (${shows}).`,
+      // A revert run again after another release finished could take out what that release applied, which
+      // nobody previewed: it is previewed again instead.
+      fix:
+        command === "revert"
+          ? "Once that release has finished, run the revert's preview again (without --confirm) and the command it prints: what it would revert may have changed."
+          : `Run the same command again once that release has finished (${shows}).`,
     };
   }
   const migration = running && "migration" in running ? running.migration : undefined;

@@ -826,7 +826,7 @@ function snapshotLedgerNote(
     const interrupted = `${taken}: a revert was interrupted before it recorded the snapshot (or, for a migration that creates nothing, its ledger row was deleted by hand: then put it back instead, as docs/runbook.md says)`;
     return last === null
       ? `${interrupted} (nothing is applied now)`
-      : `${interrupted}; run the revert again (\`neonhub-db revert --to ${last} --confirm\` records it, a deeper --to completes the revert)`;
+      : `${interrupted}; run the revert again (\`neonhub-db revert --to ${last} --confirm --expect-last ${last}\` records it, refusing if a migration was applied since; a deeper --to completes the revert, through its preview)`;
   }
   return `${taken}: an apply was interrupted; run apply to complete it`;
 }

@@ -166,14 +166,19 @@ describe("revert --confirm --expect-last behind an apply that commits a new migr
 describe("a command stopped by a signal while it waits for the release lock", () => {
   const reverted = ["revert", "--to", WIDGETS, "--confirm"];
   const upgrade = ["apply", "--upgrade-legacy", "--legacy-organization", "acme"];
-  // Each command's subject as the message names it, and the read its fix points to.
-  const PLAN = "`neonhub-db plan` shows what is left";
-  const STATUS = "`neonhub-db status` shows what the ledger records";
-  const UPGRADE_PLAN = "`neonhub-db plan --upgrade-legacy` shows where it stands";
+  // Each command's subject as the message names it, and its fix: the same command again, with the read that
+  // shows where things stand; a revert previews again (run again, it could take out what the other release
+  // applied, unseen).
+  const again = (shows: string) => `Run the same command again once that release has finished (${shows}).`;
+  const PLAN = again("`neonhub-db plan` shows what is left");
+  const STATUS = again("`neonhub-db status` shows what the ledger records");
+  const UPGRADE_PLAN = again("`neonhub-db plan --upgrade-legacy` shows where it stands");
+  const PREVIEW_AGAIN =
+    "Once that release has finished, run the revert's preview again (without --confirm) and the command it prints: what it would revert may have changed.";
   it.each([
     ["apply", "SIGINT", false, ["apply"], "apply", PLAN],
     ["apply", "SIGTERM", true, ["apply"], "apply", PLAN],
-    ["revert --confirm", "SIGINT", true, reverted, "revert", PLAN],
+    ["revert --confirm", "SIGINT", true, reverted, "revert", PREVIEW_AGAIN],
     ["baseline", "SIGINT", false, ["baseline"], "baseline", STATUS],
     ["baseline", "SIGTERM", true, ["baseline"], "baseline", STATUS],
     ["adopt", "SIGINT", true, ["adopt"], "adopt", STATUS],
@@ -181,7 +186,7 @@ describe("a command stopped by a signal while it waits for the release lock", ()
     ["apply --upgrade-legacy", "SIGTERM", true, upgrade, "the upgrade", UPGRADE_PLAN],
   ] as const)(
     "%s (%s, --json %s) says it stopped waiting and nothing was done",
-    async (_name, signal, json, args, subject, shows) => {
+    async (_name, signal, json, args, subject, fix) => {
       const holder = new Client({ connectionString: db.current.url });
       await holder.connect();
       try {
@@ -201,7 +206,6 @@ describe("a command stopped by a signal while it waits for the release lock", ()
 
         expect(result.signal, result.stderr).toBe(signal);
         const message = `${subject} stopped while waiting for the release lock (held by pid ${pid}): nothing was done, and the other release goes on.`;
-        const fix = `Run the same command again once that release has finished (${shows}).`;
         expect(result.stderr).toContain(`neonhub-db: error: interrupted: ${message}\n  fix: ${fix}`);
         expect(result.stderr).not.toContain("rolled back");
         // baseline and adopt make their scratch database only once they hold the lock.
