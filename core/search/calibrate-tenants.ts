@@ -580,10 +580,12 @@ async function calibrateClasses(
   const tenantIndexes: TenantIndexFacts[] = [];
   const tenantIndexFailures: NonNullable<TenantCalibration["tenantIndexFailures"]> = [...graphs.failures];
   if (withTenantIndexes) {
+    // A tenant with SINGLE_TENANT_SHARE of the rows or more would get a near copy of the dimension's index
+    // (built and kept for nothing, and whether it was kept hung on timings): it searches the dimension's.
     const candidates = tenantIndexCandidates(sizes.tenants, {
       exactRows: first,
       ...(options.tenantIndexMinShare !== undefined ? { minShare: options.tenantIndexMinShare } : {}),
-    }).filter((c) => !ownGraph.has(c.organizationId));
+    }).filter((c) => !ownGraph.has(c.organizationId) && c.rows < SINGLE_TENANT_SHARE * sizes.total);
     const live = await liveTenantIndexes(client, definition.table);
     const wanted = new Set(
       candidates.map((c) => tenantIndexName(definition.table, definition.dimension, c.organizationId)),
