@@ -36,7 +36,6 @@ describe("health and settings stored on the application's logins", () => {
   it("reports what the logins planted on themselves, with the RESET for each, and exits 2", async () => {
     const { app, readonly } = target.current.roles.names;
     const database = target.current.db.name;
-    await asLogin("app", `ALTER ROLE ${quoteIdentifier(app)} SET statement_timeout = 1`);
     await asLogin(
       "app",
       `ALTER ROLE ${quoteIdentifier(app)} IN DATABASE ${quoteIdentifier(database)} SET work_mem = '64kB'`,
@@ -46,6 +45,9 @@ describe("health and settings stored on the application's logins", () => {
       "readonly",
       `ALTER ROLE ${quoteIdentifier(readonly)} SET default_transaction_read_only = off`,
     );
+    // Last: from it on, every statement of a new app session is cancelled after 1 ms (on a loaded machine, the
+    // plants above as the app could be).
+    await asLogin("app", `ALTER ROLE ${quoteIdentifier(app)} SET statement_timeout = 1`);
 
     // What the plant does: every new app session times out at once.
     await expect(asLogin("app", "SELECT pg_sleep(0.01)")).rejects.toThrow(/statement timeout/);
