@@ -73,6 +73,7 @@ export function renderPlan(plan: ReleasePlan): string {
   // The safety section above shows its errors with their lines and safer forms already.
   for (const p of plan.problems.filter((p) => p.section !== "safety"))
     lines.push(`  problem: ${p.message}`, `    fix: ${p.fix}`);
+  if (plan.interruption) lines.push(`  note: ${plan.interruption}`);
   lines.push(
     planIsBlocked(plan)
       ? "Blocked: `neonhub-db apply` refuses until the problems or errors above are fixed."

@@ -22,7 +22,7 @@ import { ledgerProblemText } from "./display";
 import { redactUrl, targetOf, type DatabaseTarget } from "./dsn";
 import { ReleaseError, asMigratorFix, isReleaseError, joinFixes } from "./errors";
 import { createExtensionFix, extensionRefusedBy } from "./extensions";
-import { lostLastRows } from "./adopt/lost-last-rows";
+import { lostLastRows, readSnapshotLast } from "./adopt/lost-last-rows";
 import { preflightProblems } from "./adopt/preflight";
 import {
   ledgerPlanProblems,
@@ -146,6 +146,11 @@ export interface ReleasePlan {
   pending: boolean;
   /** Another session's release holding the release lock: this plan is of what it has committed so far. */
   releaseInProgress?: ReleaseInProgress;
+  /**
+   * An apply or a revert interrupted before it recorded the schema snapshot, and what completes it: after a
+   * revert, running the revert again, not apply (verify's note).
+   */
+  interruption?: string;
 }
 
 /**
@@ -440,6 +445,8 @@ interface PendingMigrationChecks {
   preflight: LedgerProblem[];
   /** The safety lint of the pending migrations, weighed with the live tables (core/lint/). */
   safety: SafetyReport;
+  /** An apply or revert interrupted before it recorded the snapshot, and what completes it (verify's note). */
+  interruption?: string;
 }
 
 /**
@@ -455,7 +462,18 @@ async function pendingMigrationChecks(
   // A pending migration whose last row was deleted by hand is the problem, not pending work: it would run twice.
   const lost = await lostLastRows(client, ledger, comparison.pending, state.snapshotLastMigration);
   const pending = comparison.pending.filter((f) => !lost.some((p) => p.migration === f.name));
+  // The snapshot recorded after another migration than the ledger's last: an apply or a revert stopped before
+  // it recorded it. After a revert, "apply applies them" would apply again what the operator took out, so
+  // plan says what verify says (a database with no snapshot yet has nothing to say here).
+  const snapshotLast =
+    lost.length === 0 && pending.length > 0
+      ? state.snapshotLastMigration !== undefined
+        ? state.snapshotLastMigration
+        : await readSnapshotLast(client)
+      : null;
+  const interruption = snapshotLast === null ? undefined : snapshotLedgerNote(snapshotLast, ledger);
   return {
+    ...(interruption ? { interruption } : {}),
     pending,
     preflight: [...lost, ...(await preflightProblems(client, { ledger, pending }))],
     safety: await lintMigrations(client, pending, { environment: options.environment }),
@@ -487,6 +505,7 @@ function assemblePlan(
     vectorIndexes,
     safety: checks.safety,
     drift: checks.drift,
+    ...(checks.interruption ? { interruption: checks.interruption } : {}),
     // With none pending, apply would refuse a seed set that does not fit, so the plan says so now.
     problems: planProblems({
       pgvectorMissing,

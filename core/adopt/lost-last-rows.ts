@@ -55,7 +55,7 @@ export async function lostLastRows(
 }
 
 /** The migration the recorded snapshot was taken after, without reading the snapshot itself; null when none. */
-async function readSnapshotLast(client: ClientBase): Promise<string | null> {
+export async function readSnapshotLast(client: ClientBase): Promise<string | null> {
   const table = `${BOOKKEEPING_SCHEMA}.schema_snapshot`;
   const exists = await client.query<{ ok: boolean }>("SELECT to_regclass($1) IS NOT NULL AS ok", [table]);
   if (!exists.rows[0]?.ok) return null;

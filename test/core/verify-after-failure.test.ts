@@ -77,9 +77,17 @@ describe("verify after a failed revert", () => {
     expect(interrupted.drift.note).toContain("a revert was interrupted");
     expect(interrupted.drift.note).toContain("neonhub-db revert --to 20250101000300_gadgets --confirm");
     expect(interrupted.drift.note).not.toContain("run apply");
+    // plan shows the reverted migration as pending, and says what verify says: the revert goes on, not apply.
+    const planned = await planRelease(options());
+    expect(planned.migrations.pending.map((m) => m.name)).toContain("20250101000400_bad_down");
+    expect(planned.interruption).toContain("a revert was interrupted");
+    expect(planned.interruption).toContain("neonhub-db revert --to 20250101000300_gadgets --confirm");
+    const planText = await runCli(["plan", "--migrations-dir", dir], { DATABASE_URL: db.current.url });
+    expect(planText.stdout).toContain("  note: the snapshot was taken after 20250101000400_bad_down");
     const nothingLeft = await revert("20250101000300_gadgets");
     expect(nothingLeft.reverted).toEqual([]);
     expect((await verifyRelease(options())).clean).toBe(true);
+    expect((await planRelease(options())).interruption).toBeUndefined();
   });
 });
 
