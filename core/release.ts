@@ -197,6 +197,8 @@ export interface ReleaseStatus extends StepStatuses {
   legacyUpgrade?: UpgradeInProgress & { continueWith: string };
   /** Another session's release holding the release lock: this status is of what it has committed so far. */
   releaseInProgress?: ReleaseInProgress;
+  /** An apply or a revert interrupted before it recorded the snapshot, and what completes it (plan's too). */
+  interruption?: string;
 }
 
 export interface VerifyReport {
@@ -462,18 +464,8 @@ async function pendingMigrationChecks(
   // A pending migration whose last row was deleted by hand is the problem, not pending work: it would run twice.
   const lost = await lostLastRows(client, ledger, comparison.pending, state.snapshotLastMigration);
   const pending = comparison.pending.filter((f) => !lost.some((p) => p.migration === f.name));
-  // The snapshot recorded after another migration than the ledger's last: an apply or a revert stopped before
-  // it recorded it. After a revert, "apply applies them" would apply again what the operator took out, so
-  // plan says what verify says (a database with no snapshot yet has nothing to say here).
-  const snapshotLast =
-    lost.length === 0 && pending.length > 0
-      ? state.snapshotLastMigration !== undefined
-        ? state.snapshotLastMigration
-        : await readSnapshotLast(client)
-      : null;
-  const interruption = snapshotLast === null ? undefined : snapshotLedgerNote(snapshotLast, ledger);
   return {
-    ...(interruption ? { interruption } : {}),
+    ...(await interruptionOf(client, ledger, pending, lost, state.snapshotLastMigration)),
     pending,
     preflight: [...lost, ...(await preflightProblems(client, { ledger, pending }))],
     safety: await lintMigrations(client, pending, { environment: options.environment }),
@@ -734,6 +726,13 @@ export async function statusWith(client: ClientBase, options: ReleaseOptions): P
       ),
       ...(await legacyUpgradeOfStatus(client, state.ledger)),
       ...inProgress(probe.release),
+      ...(await interruptionOf(
+        client,
+        state.ledger,
+        state.comparison.pending,
+        lost,
+        state.snapshotLastMigration ?? null,
+      )),
     };
   }
   const state = await readMigrationState(client, options);
@@ -755,6 +754,7 @@ export async function statusWith(client: ClientBase, options: ReleaseOptions): P
     releaseSettings: settingsOf(options.steps ?? [], (step) => recorded.get(step)),
     ...(await legacyUpgradeOfStatus(client, state.ledger)),
     ...inProgress(await releaseInProgress(client)),
+    ...(released ? await interruptionOf(client, state.ledger, state.comparison.pending, lost) : {}),
   };
 }
 
@@ -826,6 +826,25 @@ async function snapshotAfterFailedMigration(
       `could not record the schema snapshot after the failed migration (${(error as Error).message}); if a migration of this run committed before it, verify will say an apply was interrupted until the next apply`,
     );
   }
+}
+
+/**
+ * For plan and status: an apply or a revert stopped before it recorded the snapshot (recorded after another
+ * migration than the ledger's last), in verify's words. After a revert, "apply applies them" would apply again
+ * what the operator took out. Read only when a migration is pending and no last row was lost (then that is the
+ * problem named); a database with no snapshot yet has nothing to say. `snapshotLast`: when the caller read it.
+ */
+async function interruptionOf(
+  client: ClientBase,
+  ledger: readonly { name: string }[],
+  pending: readonly unknown[],
+  lost: readonly LedgerProblem[],
+  snapshotLast?: string | null,
+): Promise<{ interruption?: string }> {
+  if (lost.length > 0 || pending.length === 0) return {};
+  const recordedAfter = snapshotLast !== undefined ? snapshotLast : await readSnapshotLast(client);
+  const interruption = recordedAfter === null ? undefined : snapshotLedgerNote(recordedAfter, ledger);
+  return interruption ? { interruption } : {};
 }
 
 /**

@@ -2,7 +2,7 @@
 // of what those committed, so verify is clean (their objects are the release's, not drift), and plan shows the
 // failed migration still pending.
 import { describe, expect, it } from "vitest";
-import { applyRelease, planRelease, verifyRelease, withReleaseSession } from "../../core";
+import { applyRelease, planRelease, releaseStatus, verifyRelease, withReleaseSession } from "../../core";
 import { runCli } from "../support/cli";
 import { useTestDatabase, withClient } from "../support/database";
 import { fixtureMigrationsCopy, writeMigration } from "../support/fixtures";
@@ -82,12 +82,14 @@ describe("verify after a failed revert", () => {
     expect(planned.migrations.pending.map((m) => m.name)).toContain("20250101000400_bad_down");
     expect(planned.interruption).toContain("a revert was interrupted");
     expect(planned.interruption).toContain("neonhub-db revert --to 20250101000300_gadgets --confirm");
+    expect((await releaseStatus(options())).interruption).toBe(planned.interruption);
     const planText = await runCli(["plan", "--migrations-dir", dir], { DATABASE_URL: db.current.url });
     expect(planText.stdout).toContain("  note: the snapshot was taken after 20250101000400_bad_down");
     const nothingLeft = await revert("20250101000300_gadgets");
     expect(nothingLeft.reverted).toEqual([]);
     expect((await verifyRelease(options())).clean).toBe(true);
     expect((await planRelease(options())).interruption).toBeUndefined();
+    expect((await releaseStatus(options())).interruption).toBeUndefined();
   });
 });
 
