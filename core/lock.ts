@@ -95,6 +95,14 @@ export async function acquireReleaseLock(
   };
 }
 
+/**
+ * The granted pg_locks row `l` of the release lock in this database: an advisory lock on a bigint key appears
+ * split into classid (its high 32 bits) and objid (its low), with objsubid 1.
+ */
+const RELEASE_LOCK_HELD = `l.locktype = 'advisory' AND l.granted AND l.classid = ${Number(RELEASE_LOCK_KEY >> 32n)}
+      AND l.objid = ${Number(RELEASE_LOCK_KEY & 0xffffffffn)} AND l.objsubid = 1
+      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())`;
+
 /** A release another session is running, as plan and status name it: they read its committed state. */
 export interface ReleaseInProgress {
   pid: number;
@@ -111,9 +119,7 @@ export const RELEASE_IN_PROGRESS_SQL = `(SELECT jsonb_build_object('pid', a.pid,
        'applicationName', coalesce(nullif(a.application_name, ''), '(no application name)'),
        'since', ${isoTime("a.backend_start")})
      FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-    WHERE l.locktype = 'advisory' AND l.granted AND l.classid = ${Number(RELEASE_LOCK_KEY >> 32n)}
-      AND l.objid = ${Number(RELEASE_LOCK_KEY & 0xffffffffn)} AND l.objsubid = 1 AND l.pid <> pg_backend_pid()
-      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+    WHERE ${RELEASE_LOCK_HELD} AND l.pid <> pg_backend_pid()
     LIMIT 1)`;
 
 /** RELEASE_IN_PROGRESS_SQL on its own, for the reads that do not batch it; undefined when none. */
@@ -125,8 +131,6 @@ export async function releaseInProgress(client: ClientBase): Promise<ReleaseInPr
 }
 
 export async function lockHolder(client: ClientBase): Promise<LockHolder | undefined> {
-  // Advisory locks on a bigint key appear in pg_locks split into classid (high 32 bits) and objid (low).
-  const key = RELEASE_LOCK_KEY;
   const result = await client.query<{
     pid: number;
     application_name: string | null;
@@ -148,10 +152,8 @@ export async function lockHolder(client: ClientBase): Promise<LockHolder | undef
             (SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()) AS database_owner
        FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
        LEFT JOIN pg_roles r ON r.oid = a.usesysid
-      WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1 AND l.objid = $2 AND l.objsubid = 1
-        AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+      WHERE ${RELEASE_LOCK_HELD}
       LIMIT 1`,
-    [Number(key >> 32n), Number(key & 0xffffffffn)],
   );
   const row = result.rows[0];
   return row

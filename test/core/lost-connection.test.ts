@@ -53,6 +53,37 @@ async function terminateWhen(
   return result;
 }
 
+/**
+ * Runs the read command `args` (its first word) while a session holds `table` in ACCESS EXCLUSIVE mode, and
+ * ends the command's session once it waits for that lock.
+ */
+async function terminatedWhileLocked(url: string, table: string, args: string[]): Promise<ProcessResult> {
+  const holder = new Client({ connectionString: url });
+  await holder.connect();
+  const probe = new Client({ connectionString: url });
+  await probe.connect();
+  try {
+    await holder.query(`BEGIN; LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE`);
+    return await terminateWhen(args, args[0]!, () => waitingForLockOn(probe, table), url);
+  } finally {
+    await holder.query("ROLLBACK").catch(() => {});
+    await holder.end();
+    await probe.end();
+  }
+}
+
+/** A read command's lost connection, as --json gives it: code connection, nothing changed, run it again. */
+function expectReadCommandLost(result: ProcessResult, command: string): void {
+  expect(result.code, result.stderr).toBe(1);
+  const { error } = JSON.parse(result.stdout) as ErrorDocument;
+  expect(error.code).toBe("connection");
+  expect(error.message).toContain(`(the server stopped, or ${TERMINATED}).`);
+  expect(error.fix).toBe(
+    `Nothing was changed: ${command} only reads. Check the server, then run ${command} again.`,
+  );
+  expect(result.stderr).not.toContain("unexpected error");
+}
+
 const sleepingIn = (application: string) => async () =>
   (
     await query(
@@ -154,30 +185,13 @@ describe("a command whose session another one ends", () => {
   it.each(["status", "plan"])(
     "%s, ended while it waits for a lock on the ledger: nothing changed, run it again",
     async (command) => {
-      const holder = new Client({ connectionString: db.current.url });
-      await holder.connect();
-      const probe = new Client({ connectionString: db.current.url });
-      await probe.connect();
-      let result: ProcessResult;
-      try {
-        await holder.query("BEGIN");
-        await holder.query("LOCK TABLE neonhub_release.migrations IN ACCESS EXCLUSIVE MODE");
-        result = await terminateWhen([command, "--json", "--migrations-dir", dir], command, () =>
-          waitingForLockOn(probe, "neonhub_release.migrations"),
-        );
-      } finally {
-        await holder.query("ROLLBACK").catch(() => {});
-        await holder.end();
-        await probe.end();
-      }
-      expect(result.code, result.stderr).toBe(1);
-      const { error } = JSON.parse(result.stdout) as ErrorDocument;
-      expect(error.code).toBe("connection");
-      expect(error.message).toContain(`(the server stopped, or ${TERMINATED}).`);
-      expect(error.fix).toBe(
-        `Nothing was changed: ${command} only reads. Check the server, then run ${command} again.`,
-      );
-      expect(result.stderr).not.toContain("unexpected error");
+      const result = await terminatedWhileLocked(db.current.url, "neonhub_release.migrations", [
+        command,
+        "--json",
+        "--migrations-dir",
+        dir,
+      ]);
+      expectReadCommandLost(result, command);
     },
   );
 });
@@ -194,33 +208,8 @@ describe("health and prisma-schema whose session another one ends while they wai
   it.each(["health", "prisma-schema"])(
     "%s says nothing changed and to run it again, as code connection",
     async (command) => {
-      const url = released.current.url;
-      const holder = new Client({ connectionString: url });
-      await holder.connect();
-      const probe = new Client({ connectionString: url });
-      await probe.connect();
-      let result: ProcessResult;
-      try {
-        await holder.query('BEGIN; LOCK TABLE "Chunk" IN ACCESS EXCLUSIVE MODE');
-        result = await terminateWhen(
-          [command, "--json"],
-          command,
-          () => waitingForLockOn(probe, '"Chunk"'),
-          url,
-        );
-      } finally {
-        await holder.query("ROLLBACK").catch(() => {});
-        await holder.end();
-        await probe.end();
-      }
-      expect(result.code, result.stderr).toBe(1);
-      const { error } = JSON.parse(result.stdout) as ErrorDocument;
-      expect(error.code).toBe("connection");
-      expect(error.message).toContain(`(the server stopped, or ${TERMINATED}).`);
-      expect(error.fix).toBe(
-        `Nothing was changed: ${command} only reads. Check the server, then run ${command} again.`,
-      );
-      expect(result.stderr).not.toContain("unexpected error");
+      const result = await terminatedWhileLocked(released.current.url, '"Chunk"', [command, "--json"]);
+      expectReadCommandLost(result, command);
     },
   );
 });

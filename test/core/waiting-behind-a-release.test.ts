@@ -10,7 +10,7 @@ import { RELEASE_LOCK_KEY } from "../../core";
 import { runCli } from "../support/cli";
 import { createTestDatabase, dropTestDatabase, useTestDatabase, withClient } from "../support/database";
 import { fixtureMigrationsCopy, writeMigration } from "../support/fixtures";
-import { startCli, waitingForLockOn, waitUntil } from "../support/kill-points";
+import { startCli, waitingForLockOn, waitUntil, type ProcessResult } from "../support/kill-points";
 
 const db = useTestDatabase("behind");
 
@@ -35,6 +35,40 @@ beforeAll(async () => {
   expect(apply.code, apply.stderr).toBe(0);
 });
 
+/**
+ * Runs `revertArgs` while an apply of the pending migration holds the release lock, its ALTER TABLE of "Gadget"
+ * waiting for a reader's lock; once the revert waits for the release lock, lets the apply finish (it must
+ * succeed) and returns the revert's result.
+ */
+async function revertBehindApply(revertArgs: string[]): Promise<ProcessResult> {
+  const reader = new Client({ connectionString: db.current.url });
+  await reader.connect();
+  const probe = new Client({ connectionString: db.current.url });
+  await probe.connect();
+  try {
+    await reader.query('BEGIN; LOCK TABLE "Gadget" IN ACCESS SHARE MODE');
+    const apply = startCli(["apply", "--migrations-dir", dir, "--migration-lock-timeout", "0"], {
+      DATABASE_URL: db.current.url,
+    });
+    await waitUntil("the apply's migration to wait for its lock", () => waitingForLockOn(probe, '"Gadget"'), {
+      while: apply.running,
+    });
+    const revert = startCli([...revertArgs, "--migrations-dir", dir], { DATABASE_URL: db.current.url });
+    await waitUntil(
+      "the revert to wait for the release lock",
+      async () => revert.stderr().includes("waiting for the release lock"),
+      { while: revert.running },
+    );
+    await reader.query("ROLLBACK");
+    const applied = await apply.done;
+    expect(applied.code, applied.stderr).toBe(0);
+    return await revert.done;
+  } finally {
+    await reader.end();
+    await probe.end();
+  }
+}
+
 describe("revert --confirm behind an apply that commits a new migration", () => {
   it("refuses to revert the migration it did not see when it started, naming it; nothing is reverted", async () => {
     writeMigration(
@@ -43,50 +77,17 @@ describe("revert --confirm behind an apply that commits a new migration", () => 
       'ALTER TABLE "Gadget" ADD COLUMN "notes" text;',
       'ALTER TABLE "Gadget" DROP COLUMN "notes";',
     );
-    // The apply's ALTER TABLE waits for this SELECT's lock, holding the release lock meanwhile, without end.
-    const reader = new Client({ connectionString: db.current.url });
-    await reader.connect();
-    const probe = new Client({ connectionString: db.current.url });
-    await probe.connect();
-    try {
-      await reader.query('BEGIN; LOCK TABLE "Gadget" IN ACCESS SHARE MODE');
-      const apply = startCli(["apply", "--migrations-dir", dir, "--migration-lock-timeout", "0"], {
-        DATABASE_URL: db.current.url,
-      });
-      await waitUntil(
-        "the apply's migration to wait for its lock",
-        () => waitingForLockOn(probe, '"Gadget"'),
-        {
-          while: apply.running,
-        },
-      );
-      // As it starts, the ledger ends at KEEP: nothing to revert. It waits for the apply's lock.
-      const revert = startCli(["revert", "--to", KEEP, "--confirm", "--json", "--migrations-dir", dir], {
-        DATABASE_URL: db.current.url,
-      });
-      await waitUntil(
-        "the revert to wait for the release lock",
-        async () => revert.stderr().includes("waiting for the release lock"),
-        { while: revert.running },
-      );
-      await reader.query("ROLLBACK");
-      const applied = await apply.done;
-      expect(applied.code, applied.stderr).toBe(0);
-      const result = await revert.done;
-
-      expect(result.code, result.stderr).toBe(1);
-      const { error } = JSON.parse(result.stdout) as ErrorDocument;
-      expect(error.code).toBe("ledger-mismatch");
-      expect(error.message).toBe(
-        `Refusing to revert: migration ${NEW} was applied after this revert started (by a release it waited for), so it was not in what it set out to revert.`,
-      );
-      expect(error.fix).toBe(
-        `Nothing was reverted. Run \`neonhub-db revert --to ${KEEP}\` (without --confirm) again to see what a revert undoes now, then confirm that.`,
-      );
-    } finally {
-      await reader.end();
-      await probe.end();
-    }
+    // As it starts, the ledger ends at KEEP: nothing to revert. It waits for the apply's lock.
+    const result = await revertBehindApply(["revert", "--to", KEEP, "--confirm", "--json"]);
+    expect(result.code, result.stderr).toBe(1);
+    const { error } = JSON.parse(result.stdout) as ErrorDocument;
+    expect(error.code).toBe("ledger-mismatch");
+    expect(error.message).toBe(
+      `Refusing to revert: migration ${NEW} was applied after this revert started (by a release it waited for), so it was not in what it set out to revert.`,
+    );
+    expect(error.fix).toBe(
+      `Nothing was reverted. Run \`neonhub-db revert --to ${KEEP}\` (without --confirm) again to see what a revert undoes now, then confirm that.`,
+    );
     // The apply's migration stays applied, its column with it.
     expect((await ledger()).at(-1)).toBe(NEW);
     const columns = await withClient(db.current.url, (c) =>
@@ -109,47 +110,22 @@ describe("revert --confirm --expect-last behind an apply that commits a new migr
   it("refuses as the ledger under the lock no longer ends where the preview saw it, naming the migration; nothing is reverted", async () => {
     // As the first test left it: the ledger ends at KEEP, and NEW is pending.
     expect((await ledger()).at(-1)).toBe(KEEP);
-    const reader = new Client({ connectionString: db.current.url });
-    await reader.connect();
-    const probe = new Client({ connectionString: db.current.url });
-    await probe.connect();
-    try {
-      await reader.query('BEGIN; LOCK TABLE "Gadget" IN ACCESS SHARE MODE');
-      const apply = startCli(["apply", "--migrations-dir", dir, "--migration-lock-timeout", "0"], {
-        DATABASE_URL: db.current.url,
-      });
-      await waitUntil(
-        "the apply's migration to wait for its lock",
-        () => waitingForLockOn(probe, '"Gadget"'),
-        {
-          while: apply.running,
-        },
-      );
-      // The operator's preview saw the ledger end at KEEP, and so does the confirm as it starts.
-      const revert = startCli(
-        ["revert", "--to", WIDGETS, "--confirm", "--expect-last", KEEP, "--json", "--migrations-dir", dir],
-        { DATABASE_URL: db.current.url },
-      );
-      await waitUntil(
-        "the revert to wait for the release lock",
-        async () => revert.stderr().includes("waiting for the release lock"),
-        { while: revert.running },
-      );
-      await reader.query("ROLLBACK");
-      const applied = await apply.done;
-      expect(applied.code, applied.stderr).toBe(0);
-      const result = await revert.done;
-
-      expect(result.code, result.stderr).toBe(1);
-      const { error } = JSON.parse(result.stdout) as ErrorDocument;
-      expect(error.code).toBe("ledger-mismatch");
-      expect(error.message).toBe(
-        `Refusing to revert: the ledger ends at ${NEW}, not at ${KEEP} as the preview showed (--expect-last): migration ${NEW} was applied since the preview.`,
-      );
-    } finally {
-      await reader.end();
-      await probe.end();
-    }
+    // The operator's preview saw the ledger end at KEEP, and so does the confirm as it starts.
+    const result = await revertBehindApply([
+      "revert",
+      "--to",
+      WIDGETS,
+      "--confirm",
+      "--expect-last",
+      KEEP,
+      "--json",
+    ]);
+    expect(result.code, result.stderr).toBe(1);
+    const { error } = JSON.parse(result.stdout) as ErrorDocument;
+    expect(error.code).toBe("ledger-mismatch");
+    expect(error.message).toBe(
+      `Refusing to revert: the ledger ends at ${NEW}, not at ${KEEP} as the preview showed (--expect-last): migration ${NEW} was applied since the preview.`,
+    );
     expect((await ledger()).slice(-2)).toEqual([KEEP, NEW]);
 
     const back = await runCli(
