@@ -14,6 +14,7 @@ import {
   type HealthFinding,
 } from "../../core";
 import { useTestDatabase, withClient } from "../support/database";
+import { waitUntil } from "../support/kill-points";
 import {
   clusteredVectors,
   copyChunks,
@@ -33,9 +34,20 @@ const SHORT_ZERO_CHUNK = `chunk-${DIM}-8`;
 const ZERO_MESSAGE = `message-${DIM}-2`;
 const TABLES = ["Chunk", "Message", "BrandVoice"];
 
-/** Scans (sequential and by index) of each embedded table so far, as the statistics have them. */
+/**
+ * Scans (sequential and by index) of each embedded table so far, as the statistics have them, once no other
+ * client session of the database is left: a session that has ended its connection reports its statistics as
+ * its process exits, and leaves pg_stat_activity only after that (the fixtures' updates scan by index).
+ */
 async function scansOf(url: string): Promise<Record<string, number>> {
   return withClient(url, async (c) => {
+    await waitUntil("the database's other sessions to end", async () => {
+      const others = await c.query(
+        `SELECT 1 FROM pg_stat_activity
+          WHERE datname = current_database() AND backend_type = 'client backend' AND pid <> pg_backend_pid()`,
+      );
+      return others.rowCount === 0;
+    });
     const { rows } = await c.query<{ table: string; scans: string }>(
       `SELECT relname AS table, coalesce(seq_scan, 0) + coalesce(idx_scan, 0) AS scans
          FROM pg_stat_user_tables WHERE schemaname = 'public' AND relname = ANY($1)`,
