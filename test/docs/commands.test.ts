@@ -3,7 +3,7 @@
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { COMMANDS, USAGE } from "../../cli/args";
+import { COMMANDS, COMMAND_FLAGS, USAGE } from "../../cli/args";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const documents = [
@@ -17,7 +17,8 @@ const scripts = Object.keys(
 function mentions(pattern: RegExp): { doc: string; match: RegExpExecArray }[] {
   const found: { doc: string; match: RegExpExecArray }[] = [];
   for (const doc of documents) {
-    const text = readFileSync(path.join(ROOT, doc), "utf8");
+    // A shell line continued with a backslash is one command.
+    const text = readFileSync(path.join(ROOT, doc), "utf8").replace(/\\\n[ \t]*/g, " ");
     for (const match of text.matchAll(new RegExp(pattern.source, `${pattern.flags}g`)))
       found.push({ doc, match: match as RegExpExecArray });
   }
@@ -40,6 +41,24 @@ describe("documented commands exist", () => {
         expect(USAGE, `${doc}: neonhub-db ${match[1]} ${flag}`).toContain(flag);
       }
     }
+  });
+
+  it("every flag shown with a neonhub-db command is one that command takes", () => {
+    const used = mentions(/^\s*(?:npx )?neonhub-db ([a-z][\w-]*)([^\n#]*)/m).filter(({ match }) =>
+      (COMMANDS as readonly string[]).includes(match[1]!),
+    );
+    // COMMAND_FLAGS is what the parser refuses a flag by (`--seed goes with plan or apply, not status`); a flag
+    // it does not list goes with every command.
+    let checked = 0;
+    for (const { doc, match } of used) {
+      for (const flag of match[2]!.match(/--[a-z][\w-]*/g) ?? []) {
+        const takers = COMMAND_FLAGS[flag.slice(2) as keyof typeof COMMAND_FLAGS];
+        if (!takers) continue;
+        checked++;
+        expect(takers, `${doc}: neonhub-db ${match[1]} ... ${flag}`).toContain(match[1]);
+      }
+    }
+    expect(checked).toBeGreaterThan(10);
   });
 
   it("docs/ write the CLI as `npx neonhub-db`, which runs when pasted (a bare neonhub-db is not on PATH)", () => {
