@@ -476,7 +476,8 @@ export const COMMAND_FLAGS: Partial<Record<keyof typeof OPTIONS, readonly string
   // most as long as a lock taker waits for another release (core/lock-safety/bounded-waits.ts).
   "owner-role": LOCK_TAKERS,
   "migrations-dir": MIGRATION_FILE_READERS,
-  "row-level-security": RELEASE_STEP_SETTINGS,
+  // health judges the vector indexes by the release settings, and reads nothing of row-level security.
+  "row-level-security": ["plan", "apply"],
   config: RELEASE_STEP_SETTINGS,
   set: RELEASE_STEP_SETTINGS,
   "upgrade-legacy": ["plan", "apply"],

@@ -303,7 +303,14 @@ describe("flags of another command", () => {
       "--config goes with plan, apply or health, not status.",
     );
     expect(refusal(["status", "--row-level-security", "off"]).message).toBe(
-      "--row-level-security goes with plan, apply or health, not status.",
+      "--row-level-security goes with plan or apply, not status.",
+    );
+    // health takes the release settings for its vector-index findings, and has none of row-level security.
+    expect(parseArgs(["health", "--set", "vectorIndexes.method=hnsw"]).settings).toEqual([
+      "vectorIndexes.method=hnsw",
+    ]);
+    expect(refusal(["health", "--row-level-security", "off"]).message).toBe(
+      "--row-level-security goes with plan or apply, not health.",
     );
     // Every command waits for some lock at most --lock-timeout: the read commands for a table or row lock.
     for (const command of [
@@ -325,7 +332,7 @@ describe("flags of another command", () => {
     );
     expect(
       refusal(["load-chunks", "--file", "f", "--dataset", "d", "--row-level-security", "off"]).message,
-    ).toBe("--row-level-security goes with plan, apply or health, not load-chunks.");
+    ).toBe("--row-level-security goes with plan or apply, not load-chunks.");
     // plan takes apply's flags: CI runs both with one set.
     expect(
       parseArgs([
