@@ -76,8 +76,10 @@ function print(json, value, text) {
   process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${text}\n`);
 }
 
+// Said on every run, a run that changed nothing included: it says where the roles and the release come from,
+// not that this run made them.
 const ENGINE_ONLY_NOTE =
-  "No Pulumi CLI on PATH: made the owner, migrator, app and read-only roles from the access definition (as infra/access.ts does) and applied the release with neonhub-db as the migrator. With Pulumi installed, `npm run local` runs `pulumi up --stack local` instead.";
+  "No Pulumi CLI on PATH: the owner, migrator, app and read-only roles come from the access definition (as infra/access.ts makes them), and neonhub-db applies the release as the migrator. With Pulumi installed, `npm run local` runs `pulumi up --stack local` instead.";
 
 async function up(args) {
   const started = Date.now();
