@@ -2,6 +2,7 @@
 // `production`, a blocking migration on a table with data fails the preview) and how migrations wait for
 // table locks. config.ts folds them into the release's configuration.
 import {
+  DEFAULT_LOCK_SAFETY,
   LOCK_SAFETY_MAX,
   RELEASE_ENVIRONMENTS,
   STATEMENT_TIMEOUT_ENDS_LOCK_WAITS,
@@ -12,11 +13,13 @@ import {
 } from "../core";
 import * as v from "./validators";
 
+// The migrations' lock defaults are core's (DEFAULT_LOCK_SAFETY), which the CLI and the release engine use: a
+// stack left unset waits and retries as a CLI run does. The stack gives the timeouts in seconds.
 export const RELEASE_SAFETY_DEFAULTS = {
   environment: "development" as ReleaseEnvironment,
-  migrationLockTimeoutSeconds: 5,
-  migrationStatementTimeoutSeconds: 0,
-  migrationLockRetries: 5,
+  migrationLockTimeoutSeconds: DEFAULT_LOCK_SAFETY.lockTimeoutMs / 1000,
+  migrationStatementTimeoutSeconds: DEFAULT_LOCK_SAFETY.statementTimeoutMs / 1000,
+  migrationLockRetries: DEFAULT_LOCK_SAFETY.lockRetries,
 };
 
 export interface ReleaseSafetyConfig {

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import {
   ReleaseError,
   completeVectorIndexOptions,
+  resolveLockSafety,
   resolveReleaseSettings,
   settingFromFlag,
 } from "../../core";
@@ -37,6 +38,15 @@ describe("schema release config", () => {
         environment: "development",
         lockSafety: { lockTimeoutMs: 5_000, statementTimeoutMs: 0, lockRetries: 5 },
       },
+    });
+  });
+
+  it("waits for table locks and retries as a CLI run does when the stack leaves its migrations' settings unset", () => {
+    const { lockTimeoutMs, statementTimeoutMs, lockRetries } = resolveLockSafety(undefined);
+    expect(parseStackConfig(raw({})).release.safety.lockSafety).toEqual({
+      lockTimeoutMs,
+      statementTimeoutMs,
+      lockRetries,
     });
   });
 
