@@ -1,5 +1,6 @@
 // Human-readable output of `neonhub-db revert`: what it would undo (without --confirm) and what it undid.
 import type { CorrectedDown, RevertPlan, RevertResult } from "../core";
+import { releaseInProgressLines } from "./render";
 import { renderSafety } from "./render-safety";
 import {
   displayChecksum,
@@ -18,7 +19,10 @@ function correctedText(sums: CorrectedDown): string {
 
 /** The plan, and when it would go ahead the command that confirms it (cli/confirm-command.ts). */
 export function renderRevertPlan(plan: RevertPlan, confirmCommand: string | null = null): string {
-  const lines = [`Revert plan for ${plan.database}, keeping ${plan.to ?? "no migration"}`];
+  const lines = [
+    `Revert plan for ${plan.database}, keeping ${plan.to ?? "no migration"}`,
+    ...releaseInProgressLines(plan.releaseInProgress),
+  ];
   if (plan.migrations.length === 0) {
     lines.push(`Nothing to revert: ${plan.to} is the last applied migration.`);
     return lines.join("\n");

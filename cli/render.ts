@@ -45,8 +45,11 @@ function itemLine(item: StepItemPlan | VectorIndexPlanItem): string {
   return `${mark} ${item.name}: ${word}${item.reason ? ` (${item.reason})` : ""}`;
 }
 
-/** Another session's release, which plan and status read the committed state of, before what they show. */
-function releaseInProgressLines(release: ReleasePlan["releaseInProgress"]): string[] {
+/**
+ * Another session's release, which plan, status and the revert preview read the committed state of, before
+ * what they show.
+ */
+export function releaseInProgressLines(release: ReleasePlan["releaseInProgress"]): string[] {
   if (!release) return [];
   const since = release.since ? `, connected since ${release.since}` : "";
   return [

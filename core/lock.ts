@@ -122,6 +122,16 @@ export const RELEASE_IN_PROGRESS_SQL = `(SELECT jsonb_build_object('pid', a.pid,
     WHERE ${RELEASE_LOCK_HELD} AND l.pid <> pg_backend_pid()
     LIMIT 1)`;
 
+/**
+ * A release another session runs, as plan, status and the revert preview carry it (read without waiting):
+ * what they show is what it has committed so far. Absent when none.
+ */
+export function inProgress(release: ReleaseInProgress | null | undefined): {
+  releaseInProgress?: ReleaseInProgress;
+} {
+  return release ? { releaseInProgress: release } : {};
+}
+
 /** RELEASE_IN_PROGRESS_SQL on its own, for the reads that do not batch it; undefined when none. */
 export async function releaseInProgress(client: ClientBase): Promise<ReleaseInProgress | undefined> {
   const result = await client.query<{ release: ReleaseInProgress | null }>(

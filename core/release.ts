@@ -34,6 +34,7 @@ import {
 import {
   DEFAULT_LOCK_TIMEOUT_MS,
   acquireReleaseLock,
+  inProgress,
   releaseInProgress,
   type ReleaseInProgress,
   type ReleaseLockWait,
@@ -756,16 +757,6 @@ export async function statusWith(client: ClientBase, options: ReleaseOptions): P
     ...inProgress(await releaseInProgress(client)),
     ...(released ? await interruptionOf(client, state.ledger, state.comparison.pending, lost) : {}),
   };
-}
-
-/**
- * A release another session runs, for plan and status (read without waiting, in the probe when batched): what
- * they show is what it has committed so far. Absent when none.
- */
-function inProgress(
-  release: ReleaseInProgress | null | undefined,
-): Pick<ReleasePlan & ReleaseStatus, "releaseInProgress"> {
-  return release ? { releaseInProgress: release } : {};
 }
 
 /**

@@ -8,7 +8,13 @@ import { closestName } from "./closest-name";
 import { displayChecksumPair, ledgerProblemText } from "./display";
 import { redactUrl, targetOf } from "./dsn";
 import { ReleaseError, joinFixes } from "./errors";
-import { acquireReleaseLock, type ReleaseLockWait } from "./lock";
+import {
+  acquireReleaseLock,
+  inProgress,
+  releaseInProgress,
+  type ReleaseInProgress,
+  type ReleaseLockWait,
+} from "./lock";
 import { openMonitorInBackground, type MonitorConnection } from "./lock-safety/monitor-connection";
 import { endSessionWithClient } from "./lock-safety/session";
 import { resolveLockSafety } from "./lock-safety/settings";
@@ -92,6 +98,11 @@ export interface RevertPlan {
   drift: DriftBeforeRelease[];
   /** The safety lint of the Down sections to revert, as revert --confirm lints them before its first write. */
   safety: SafetyReport;
+  /**
+   * Another session's release holding the release lock, as plan and status name it: the preview shows what it
+   * has committed so far, and the confirm waits for it (and refuses what it applied: --expect-last).
+   */
+  releaseInProgress?: ReleaseInProgress;
 }
 
 /**
@@ -245,6 +256,8 @@ export async function planRevertWith(
   // revert --confirm acts as the owner role: its preview refuses a role it could not act as, as it would.
   if (options.ownerRole) await checkOwnerRole(client, options.ownerRole);
   return readsBeforeFirstWrite(client, options, "revert", async () => {
+    // Before the ledger, as plan's probe reads it: what follows is what that release had committed.
+    const release = await releaseInProgress(client);
     const ledger = await readLedger(client);
     const upChecksums = ledger.length > 0 ? await readUpChecksums(client) : new Map();
     const { items, problems, newestFirst } = planRevertFrom({
@@ -267,6 +280,7 @@ export async function planRevertWith(
       lastMigrationAfter: ledger.at(-1 - items.length)?.name ?? null,
       drift,
       safety: await lintDownSections(client, newestFirst, options),
+      ...inProgress(release),
     };
   });
 }

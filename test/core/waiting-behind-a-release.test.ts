@@ -198,7 +198,7 @@ describe("a command stopped by a signal while it waits for the release lock", ()
   );
 });
 
-describe("plan and status while another release holds the lock", () => {
+describe("plan, status and the revert preview while another release holds the lock", () => {
   /** Runs `fn` while a session named as an apply holds the release lock of `url`; gives it that session's pid. */
   async function whileHeld<T>(url: string, fn: (pid: number) => Promise<T>): Promise<T> {
     const holder = new Client({ connectionString: url, application_name: "neonhub-db:apply" });
@@ -234,6 +234,29 @@ describe("plan and status while another release holds the lock", () => {
     });
     expect(await json("plan")).not.toHaveProperty("releaseInProgress");
     expect(await json("status")).not.toHaveProperty("releaseInProgress");
+  });
+
+  it("the revert preview names it as they do, in --json's plan and in text; not once it is gone", async () => {
+    const preview = ["revert", "--to", WIDGETS, "--migrations-dir", dir];
+    const planOf = async () => {
+      const run = await runCli([...preview, "--json"], { DATABASE_URL: db.current.url });
+      expect(run.code, run.stderr).not.toBe(1);
+      return (JSON.parse(run.stdout) as { plan: { releaseInProgress?: unknown } }).plan;
+    };
+    await whileHeld(db.current.url, async (pid) => {
+      expect((await planOf()).releaseInProgress).toEqual({
+        pid,
+        applicationName: "neonhub-db:apply",
+        since: expect.stringMatching(/^\d{4}-.*Z$/),
+      });
+      const text = await runCli(preview, { DATABASE_URL: db.current.url });
+      expect(text.stdout.split("\n")[1]).toMatch(
+        new RegExp(
+          `^  a release is in progress: pid ${pid}, application "neonhub-db:apply", connected since \\S+Z; what follows is what it has committed so far$`,
+        ),
+      );
+    });
+    expect(await planOf()).not.toHaveProperty("releaseInProgress");
   });
 
   it("name it on a database with no release yet (the step-by-step reads)", async () => {
