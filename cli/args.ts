@@ -16,6 +16,7 @@ import {
   type ReleaseEnvironment,
   type RowLevelSecurityMode,
 } from "../core";
+import { commandInFix, revertPreviewCommand } from "./confirm-command";
 
 export const COMMANDS = [
   "plan",
@@ -530,7 +531,11 @@ function refuseRepeatedFlags(argv: readonly string[]): void {
   }
 }
 
-export function parseArgs(argv: readonly string[]): CliArgs {
+/**
+ * `env`: only for a command a refusal prints, which names a --database-url given from $DIRECT_URL or
+ * $DATABASE_URL by the variable (cli/confirm-command.ts).
+ */
+export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {}): CliArgs {
   let parsed;
   try {
     parsed = parseNodeArgs({
@@ -641,12 +646,14 @@ export function parseArgs(argv: readonly string[]): CliArgs {
         "Example: neonhub-db revert --to 20250126001500_bulk_load_autovacuum (see `neonhub-db status` for the applied migrations).",
       );
     }
-    // The preview reads the ledger's last migration itself: a check of it there would guard nothing.
+    // The preview reads the ledger's last migration itself and prints it in the confirm command: a check of
+    // it there would guard nothing. Its fix is the preview, not a confirm: the one who typed this may not have
+    // seen what a revert undoes now.
     if (command === "revert" && args.expectLast !== undefined && !args.confirm) {
       throw new ReleaseError(
         "invalid-input",
         "--expect-last goes with --confirm: it is the check a confirm makes, and without --confirm revert only shows what it would undo.",
-        `Run \`neonhub-db revert --to ${args.to} --confirm --expect-last ${args.expectLast}\`, or leave --expect-last out to see the preview (it prints the confirm command).`,
+        `See what a revert undoes now with its preview, ${commandInFix(revertPreviewCommand(argv, env))}, then run the confirm command it prints (with --expect-last set to the ledger's last migration).`,
       );
     }
     return args;

@@ -1,9 +1,24 @@
-// The command that confirms a revert preview: the preview's own arguments with `--confirm --expect-last
-// <the ledger's last migration it saw>`, so that the confirm acts on the database, folder and options the
-// operator reviewed, and is refused if a release moved the ledger since (core/revert.ts, refuseMovedLedger).
+// The commands a revert prints for the operator to run: its preview (its own arguments without --confirm and
+// --expect-last), which a refused or stopped confirm says to run again, and the command that confirms a
+// preview (the preview's arguments with `--confirm --expect-last <the ledger's last migration it saw>`), which
+// is refused if a release moved the ledger since (core/revert.ts, refuseMovedLedger). Each acts on the
+// database, folder and options the operator gave, runs as printed, and holds no password.
+import { urlWithoutPassword } from "../core";
 
 /** The variables a --database-url is usually given from (`--database-url "$DIRECT_URL"`, docs/runbook.md). */
 const URL_VARIABLES = ["DIRECT_URL", "DATABASE_URL"] as const;
+
+/** How to give the password a printed command leaves out: pg reads both for a URL without one, as libpq does. */
+const PASSWORD_NOTE =
+  'the password of --database-url is left out: give it in PGPASSWORD or ~/.pgpass, which are read for a URL without one, or pass the URL as "$DIRECT_URL"';
+
+/** A command to run, as printed. */
+export interface PrintedCommand {
+  /** `neonhub-db ...`, each argument quoted for a POSIX shell. */
+  command: string;
+  /** How to give the password the command leaves out (PASSWORD_NOTE), when it leaves one out. */
+  passwordNote?: string;
+}
 
 /** One argument as a POSIX shell reads it back: bare when it holds only safe characters, else single-quoted. */
 function shellWord(arg: string): string {
@@ -12,31 +27,64 @@ function shellWord(arg: string): string {
 }
 
 /**
- * A --database-url value as the command shows it: `"$DIRECT_URL"` when it is that variable's value (the
- * password stays out of the line, and the copied command connects as the preview did); any other is shown as
- * given, its password masked as every printed line's is (cli/main.ts).
+ * A --database-url value as a command shows it: `"$DIRECT_URL"` when it is that variable's value (the password
+ * stays out of the line, and the copied command connects as this one did); any other without its password,
+ * which a masked one would not replace (every printed line's password is masked, cli/main.ts).
  */
-function databaseUrlWord(url: string, env: NodeJS.ProcessEnv): string {
+function databaseUrlWord(url: string, env: NodeJS.ProcessEnv): { word: string; passwordLeftOut: boolean } {
   const variable = URL_VARIABLES.find((name) => env[name] === url);
-  return variable ? `"$${variable}"` : shellWord(url);
+  if (variable) return { word: `"$${variable}"`, passwordLeftOut: false };
+  const shown = urlWithoutPassword(url);
+  return { word: shellWord(shown), passwordLeftOut: shown !== url };
 }
 
-/** `neonhub-db <preview args> --confirm --expect-last <last>`, each argument quoted for a POSIX shell. */
-export function revertConfirmCommand(
-  previewArgv: readonly string[],
-  lastMigration: string,
+/** `neonhub-db <argv without --confirm and --expect-last> <extra>`. */
+function commandOf(
+  argv: readonly string[],
   env: NodeJS.ProcessEnv,
-): string {
+  extra: readonly string[],
+): PrintedCommand {
   const words: string[] = ["neonhub-db"];
-  for (let i = 0; i < previewArgv.length; i++) {
-    const arg = previewArgv[i]!;
-    if (arg === "--database-url" && i + 1 < previewArgv.length) {
-      words.push(arg, databaseUrlWord(previewArgv[++i]!, env));
+  let passwordLeftOut = false;
+  const url = (value: string) => {
+    const shown = databaseUrlWord(value, env);
+    passwordLeftOut ||= shown.passwordLeftOut;
+    return shown.word;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "--confirm" || arg.startsWith("--expect-last=")) continue;
+    if (arg === "--expect-last") {
+      i++;
+    } else if (arg === "--database-url" && i + 1 < argv.length) {
+      words.push(arg, url(argv[++i]!));
     } else if (arg.startsWith("--database-url=")) {
-      words.push(`--database-url=${databaseUrlWord(arg.slice("--database-url=".length), env)}`);
+      words.push(`--database-url=${url(arg.slice("--database-url=".length))}`);
     } else {
       words.push(shellWord(arg));
     }
   }
-  return [...words, "--confirm", "--expect-last", shellWord(lastMigration)].join(" ");
+  return {
+    command: [...words, ...extra.map(shellWord)].join(" "),
+    ...(passwordLeftOut ? { passwordNote: PASSWORD_NOTE } : {}),
+  };
+}
+
+/** The revert's preview: `argv` (a revert's, with or without --confirm) without --confirm and --expect-last. */
+export function revertPreviewCommand(argv: readonly string[], env: NodeJS.ProcessEnv): PrintedCommand {
+  return commandOf(argv, env, []);
+}
+
+/** `neonhub-db <preview args> --confirm --expect-last <last>`: what confirms the preview run with `previewArgv`. */
+export function revertConfirmCommand(
+  previewArgv: readonly string[],
+  lastMigration: string,
+  env: NodeJS.ProcessEnv,
+): PrintedCommand {
+  return commandOf(previewArgv, env, ["--confirm", "--expect-last", lastMigration]);
+}
+
+/** A command as a fix names it: in backticks, then how to give the password it leaves out. */
+export function commandInFix({ command, passwordNote }: PrintedCommand): string {
+  return `\`${command}\`${passwordNote ? ` (${passwordNote})` : ""}`;
 }

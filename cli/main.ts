@@ -41,7 +41,7 @@ import { internalErrorDocument, releaseErrorDocument } from "./error-document";
 import { releaseEnvironment, releaseSettings } from "./release-settings";
 import { renderHealth } from "./render-health";
 import { renderRevert, renderRevertPlan } from "./render-revert";
-import { revertConfirmCommand } from "./confirm-command";
+import { commandInFix, revertConfirmCommand, revertPreviewCommand } from "./confirm-command";
 import { renderAdopt } from "./render-adopt";
 import { renderUpgrade, renderUpgradePlan } from "./render-upgrade";
 import { renderApply, renderBaseline, renderLoad, renderPlan, renderStatus, renderVerify } from "./render";
@@ -88,7 +88,12 @@ function databaseUrlOf(args: CliArgs, env: NodeJS.ProcessEnv): { databaseUrl: st
   );
 }
 
-function releaseOptions(args: CliArgs, env: NodeJS.ProcessEnv, log: Logger): ReleaseOptions {
+function releaseOptions(
+  args: CliArgs,
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  log: Logger,
+): ReleaseOptions {
   const { databaseUrl, source } = databaseUrlOf(args, env);
   parseDatabaseUrl(databaseUrl, source);
   const settings = releaseSettings(args, (line) => log.warn(line));
@@ -115,6 +120,8 @@ function releaseOptions(args: CliArgs, env: NodeJS.ProcessEnv, log: Logger): Rel
       ? releaseEnvironment(args, (line) => log.info(line))
       : args.environment,
     connectTimeoutMs: args.connectTimeoutMs,
+    // What a refused, stopped or disconnected revert --confirm says to run again: the operator's own preview.
+    ...(args.command === "revert" ? { revertPreview: commandInFix(revertPreviewCommand(argv, env)) } : {}),
     log,
   };
 }
@@ -180,13 +187,13 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   let json = argv.some((arg) => arg === "--json" || arg.startsWith("--json="));
   let stopReporting: (() => void) | undefined;
   try {
-    const args = parseArgs(argv);
+    const args = parseArgs(argv, io.env);
     json = args.json;
     // --json promises one JSON document on stdout, --help and --version included.
     if (args.command === "help") return (out(json ? JSON.stringify({ usage: USAGE }) : USAGE), EXIT.ok);
     if (args.command === "version")
       return (out(json ? JSON.stringify({ version: version() }) : version()), EXIT.ok);
-    const options = releaseOptions(args, io.env, log);
+    const options = releaseOptions(args, argv, io.env, log);
     // With --json, the result and every warning the command wrote on stderr (CI may read stdout alone).
     const emit = (value: object, text: string) =>
       json ? outDocument({ ...value, warnings: log.warnings }) : out(text);
@@ -286,16 +293,33 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
           if (!args.confirm) {
             const plan = await session.planRevert(to, args.correctedDown);
             // Only a revert that would go ahead gets a command to confirm it.
-            const confirmCommand =
+            const confirm =
               plan.migrations.length > 0 && !revertPlanBlocked(plan) && plan.lastMigration !== null
                 ? revertConfirmCommand(argv, plan.lastMigration, io.env)
                 : null;
-            emit({ confirmed: false, plan, confirmCommand }, renderRevertPlan(plan, confirmCommand));
+            emit(
+              {
+                confirmed: false,
+                plan,
+                confirmCommand: confirm?.command ?? null,
+                ...(confirm?.passwordNote ? { confirmCommandNote: confirm.passwordNote } : {}),
+              },
+              renderRevertPlan(plan, confirm),
+            );
             if (revertPlanBlocked(plan)) return EXIT.error;
             return plan.migrations.length > 0 ? EXIT.pending : EXIT.ok;
           }
-          const result = await reportIfInterrupted(reportInterruption, "revert", (track) =>
-            session.revert({ to, correctedDown: args.correctedDown, expectLast: args.expectLast, ...track }),
+          const result = await reportIfInterrupted(
+            reportInterruption,
+            "revert",
+            (track) =>
+              session.revert({
+                to,
+                correctedDown: args.correctedDown,
+                expectLast: args.expectLast,
+                ...track,
+              }),
+            options.revertPreview,
           );
           emit({ confirmed: true, result }, renderRevert(result));
           return EXIT.ok;

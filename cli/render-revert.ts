@@ -1,5 +1,6 @@
 // Human-readable output of `neonhub-db revert`: what it would undo (without --confirm) and what it undid.
 import type { CorrectedDown, RevertPlan, RevertResult } from "../core";
+import type { PrintedCommand } from "./confirm-command";
 import { releaseInProgressLines } from "./render";
 import { renderSafety } from "./render-safety";
 import {
@@ -18,7 +19,7 @@ function correctedText(sums: CorrectedDown): string {
 }
 
 /** The plan, and when it would go ahead the command that confirms it (cli/confirm-command.ts). */
-export function renderRevertPlan(plan: RevertPlan, confirmCommand: string | null = null): string {
+export function renderRevertPlan(plan: RevertPlan, confirm: PrintedCommand | null = null): string {
   const lines = [
     `Revert plan for ${plan.database}, keeping ${plan.to ?? "no migration"}`,
     ...releaseInProgressLines(plan.releaseInProgress),
@@ -47,8 +48,9 @@ export function renderRevertPlan(plan: RevertPlan, confirmCommand: string | null
   }
   lines.push(
     `Nothing was changed. To revert, leaving the ledger at ${plan.lastMigrationAfter ?? "no migration"}, run this (it reverts nothing if the ledger no longer ends at ${plan.lastMigration}):`,
-    `  ${confirmCommand ?? "the same command with --confirm"}`,
+    `  ${confirm?.command ?? "the same command with --confirm"}`,
   );
+  if (confirm?.passwordNote) lines.push(`  (${confirm.passwordNote})`);
   return lines.join("\n");
 }
 

@@ -119,6 +119,16 @@ function describeConnectError(error: unknown, target: DatabaseTarget, timeoutMs:
         { cause: error },
       );
   }
+  // pg's words when the server asks for a password (SCRAM) and it has none: not in the URL, PGPASSWORD or
+  // ~/.pgpass, as with a command printed without its URL's password (cli/confirm-command.ts).
+  if (/client password must be a string/i.test(message)) {
+    return new ReleaseError(
+      "authentication",
+      `The server at ${where} asks user "${target.user}" for a password, and none was given: the database URL has none, and neither PGPASSWORD nor ~/.pgpass holds one.`,
+      `Give the password in PGPASSWORD, in ~/.pgpass (a line host:port:database:user:password, the file readable by its owner alone), or in the database URL (the migrator's connection string: ${MIGRATOR_URL_SOURCES}).`,
+      { cause: error },
+    );
+  }
   if (/does not support SSL/i.test(message)) {
     return new ReleaseError(
       "connection",

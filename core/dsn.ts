@@ -225,6 +225,31 @@ export function passwordOf(url: string): string {
   }
 }
 
+/**
+ * The URL without its password: the user information's (`user:password@` becomes `user@`) and a `password`
+ * query parameter. The driver takes the password of a URL without one from PGPASSWORD, else ~/.pgpass, as
+ * libpq does: what a command printed for the operator to run holds instead of a masked one, which would not
+ * log in. For a URL readConnectionUrl accepted: its authority ends at the first "/", "?" or "#", and its
+ * user information at the authority's last "@" (a raw "@" in a password is common).
+ */
+export function urlWithoutPassword(url: string): string {
+  const scheme = SCHEMES.exec(url)?.[0];
+  if (scheme === undefined) return url;
+  const rest = url.slice(scheme.length);
+  const end = rest.search(/[/?#]|$/);
+  let authority = rest.slice(0, end);
+  const at = authority.lastIndexOf("@");
+  const colon = authority.indexOf(":");
+  if (at >= 0 && colon >= 0 && colon < at) authority = authority.slice(0, colon) + authority.slice(at);
+  const tail = rest.slice(end);
+  const query = /\?([^#]*)/.exec(tail);
+  if (!query) return scheme + authority + tail;
+  const kept = query[1]!.split("&").filter((pair) => !/^password(=|$)/i.test(pair));
+  const before = tail.slice(0, query.index);
+  const after = tail.slice(query.index + query[0].length);
+  return scheme + authority + before + (kept.length > 0 ? `?${kept.join("&")}` : "") + after;
+}
+
 /** The URL with its password replaced by ****. */
 export function redactUrl(url: string): string {
   return redactSecrets(url);

@@ -15,6 +15,7 @@ export {
   driverConfig,
   redactSecrets,
   redactUrl,
+  urlWithoutPassword,
   type DatabaseTarget,
 } from "./dsn";
 export { quoteIdentifier } from "./identifiers";
@@ -163,7 +164,7 @@ export {
   type RunningTrackers,
 } from "./interrupted-commands";
 export { BOOKKEEPING_SCHEMA, MIGRATIONS_TABLE, RELEASE_LOCK_KEY, bookkeepingExists } from "./bookkeeping";
-export { EXPECT_LAST_RERUN } from "./lost-connection";
+export { expectLastRerun } from "./revert-preview";
 export { closeClient, openClient } from "./connection";
 export {
   RELEASE_LOCK_TIMEOUT_SECONDS,

@@ -6,7 +6,7 @@
 // so what finished before stays.
 import { undoOnInterrupt } from "./interrupt";
 import type { ReleaseLockWait } from "./lock";
-import { EXPECT_LAST_RERUN } from "./lost-connection";
+import { expectLastRerun, revertPreviewText } from "./revert-preview";
 import type { RunningStep } from "./steps";
 
 /**
@@ -65,9 +65,14 @@ function stoppedStep({ step, item, action }: RunningStep): string {
 
 /**
  * What an interrupted `command` left, naming what was running (the migration, or apply's step and the index or
- * seed set it was on) when it is known, and what to run.
+ * seed set it was on) when it is known, and what to run; a revert's fix names `revertPreview` when given
+ * (ReleaseOptions.revertPreview).
  */
-export function interruption(command: InterruptibleCommand, running?: Running): Interruption {
+export function interruption(
+  command: InterruptibleCommand,
+  running?: Running,
+  revertPreview?: string,
+): Interruption {
   // Stopped before it held the release lock, the command had run nothing: there is nothing to roll back. The
   // read it points to is the one its own fix names once it ran (baseline and adopt write only the ledger).
   if (running && "lockWait" in running) {
@@ -84,7 +89,7 @@ export function interruption(command: InterruptibleCommand, running?: Running): 
       // nobody previewed: it is previewed again instead.
       fix:
         command === "revert"
-          ? "Once that release has finished, run the revert's preview again (without --confirm) and the command it prints: what it would revert may have changed."
+          ? `Once that release has finished, run ${revertPreviewText(revertPreview)} again and the command it prints: what it would revert may have changed.`
           : `Run the same command again once that release has finished (${shows}).`,
     };
   }
@@ -115,7 +120,7 @@ export function interruption(command: InterruptibleCommand, running?: Running): 
             ? `migration ${migration}, whose Down section was running, is rolled back whole and stays applied (${UNLESS_COMMITTING})`
             : "the migration whose Down section was running, if any, is rolled back whole and stays applied") +
           "; the ones reverted before it stay reverted.",
-        fix: `Run the same command again to revert the rest${EXPECT_LAST_RERUN}.`,
+        fix: `Run the same command again to revert the rest${expectLastRerun(revertPreview)}.`,
       };
     case "baseline":
     case "adopt":
@@ -182,15 +187,17 @@ export function reportInterruptions(
 /**
  * Runs `work`; if SIGINT or SIGTERM stops the process meanwhile, hands `report` what the command left before
  * the process ends. `work` tells the migration or step that starts, or the wait for the release lock (and
- * `undefined` once none runs), to the functions it is given, so that the report names it.
+ * `undefined` once none runs), to the functions it is given, so that the report names it. `revertPreview`:
+ * interruption's.
  */
 export async function reportIfInterrupted<T>(
   report: (interruption: Interruption) => void,
   command: InterruptibleCommand,
   work: (track: RunningTrackers) => Promise<T>,
+  revertPreview?: string,
 ): Promise<T> {
   let running: Running | undefined;
-  const unregister = reportInterruptions(report, () => interruption(command, running));
+  const unregister = reportInterruptions(report, () => interruption(command, running, revertPreview));
   try {
     return await work({
       onMigrationRunning: (migration) => {

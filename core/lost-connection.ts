@@ -3,13 +3,7 @@
 // had just taken out, and a read command has nothing to continue. One place decides it for every command.
 import type { DatabaseTarget } from "./dsn";
 import { ReleaseError, isReleaseError } from "./errors";
-
-/**
- * A revert --confirm given --expect-last refuses once part of its revert has run (the ledger no longer ends at
- * the migration it names): the rerun is the preview's new command.
- */
-export const EXPECT_LAST_RERUN =
-  "; one given --expect-last refuses then, as the ledger no longer ends there: run the preview again (without --confirm) and the command it prints";
+import { expectLastRerun } from "./revert-preview";
 
 /** The commands that read and write nothing: the loss changed nothing, and the command runs again as it was. */
 const READ_COMMANDS: Readonly<Record<string, string>> = {
@@ -44,15 +38,20 @@ function whyLost(error: unknown): string {
 
 /**
  * What a command stopped by a lost connection left, and what to run: `command` as the CLI names it (apply,
- * revert --confirm, plan, ...), `rerun` what a stack runs instead (`pulumi up`), when it is not the CLI.
+ * revert --confirm, plan, ...), `rerun` what a stack runs instead (`pulumi up`), when it is not the CLI;
+ * `revertPreview` the preview a revert --confirm's fix names (ReleaseOptions.revertPreview).
  */
-export function afterLostConnection(command: string | undefined, rerun?: string): string {
+export function afterLostConnection(
+  command: string | undefined,
+  rerun?: string,
+  revertPreview?: string,
+): string {
   const again = (cli: string) => `Check the server, then run ${rerun ?? cli} again`;
   switch (command) {
     case "apply":
       return `Each migration runs in its own transaction, so nothing is half-applied. ${again("apply")}: it continues where this one stopped.`;
     case "revert --confirm":
-      return `Each Down section runs in its own transaction, so nothing is half-reverted: the migrations reverted before it stay reverted. ${again("the same revert --confirm")}: it reverts the rest${rerun ? "" : ` and records the schema snapshot (not apply, which would apply again what this revert took out)${EXPECT_LAST_RERUN}`}.`;
+      return `Each Down section runs in its own transaction, so nothing is half-reverted: the migrations reverted before it stay reverted. ${again("the same revert --confirm")}: it reverts the rest${rerun ? "" : ` and records the schema snapshot (not apply, which would apply again what this revert took out)${expectLastRerun(revertPreview)}`}.`;
     case "load-chunks":
       return `Nothing was loaded: the load is one transaction, rolled back with its session (unless the connection was lost as the load committed, which the dataset's chunk count then shows). ${again("the same load")}.`;
     case "upgrade-legacy":
@@ -71,12 +70,13 @@ export function lostConnectionError(
   target: DatabaseTarget,
   command: string | undefined,
   rerun?: string,
+  revertPreview?: string,
 ): ReleaseError {
   const detail = isReleaseError(error) ? `${error.message}\n` : "";
   return new ReleaseError(
     "connection",
     `${detail}Lost the connection to PostgreSQL at ${target.host}:${target.port} (${whyLost(error)}).`,
-    afterLostConnection(command, rerun),
+    afterLostConnection(command, rerun, revertPreview),
     { cause: error },
   );
 }

@@ -107,6 +107,12 @@ export interface ReleaseOptions {
   lockSafety?: Partial<LockSafetySettings>;
   /** How a lock timeout's error names those bounds and what to run again; the CLI's flags when unset. */
   lockWaitNames?: LockWaitNames;
+  /**
+   * revert --confirm: its preview as the operator runs it, which the fixes of a refused, stopped or
+   * disconnected revert print to run again (core/revert-preview.ts). The CLI's is its own arguments without
+   * --confirm and --expect-last (cli/confirm-command.ts); unset, they name `revert --to <it>` alone.
+   */
+  revertPreview?: string;
   /** Which stack this is: on `production`, blocking safety findings are errors, which apply refuses (core/lint/). */
   environment?: ReleaseEnvironment;
   connectTimeoutMs?: number;
@@ -307,6 +313,7 @@ export async function describeSessionError(
   target: DatabaseTarget,
   command?: string,
   rerun?: string,
+  revertPreview?: string,
 ): Promise<unknown> {
   const recordsRefused =
     (error as { code?: string } | undefined)?.code === "42501"
@@ -317,22 +324,25 @@ export async function describeSessionError(
     target,
     command,
     rerun,
+    revertPreview,
   );
 }
 
 /**
  * `command`: the CLI command that ran (plan, apply, revert --confirm, ...), for the fix; "the release" when
- * unnamed. `rerun`: what a stack runs again instead of the command (`pulumi up`), for a lost connection's fix.
+ * unnamed. `rerun`: what a stack runs again instead of the command (`pulumi up`), for a lost connection's fix;
+ * `revertPreview`, ReleaseOptions'.
  */
 export function describeRunError(
   error: unknown,
   target: DatabaseTarget,
   command = "the release",
   rerun?: string,
+  revertPreview?: string,
 ): unknown {
   if (isReleaseError(error) && !isConnectionLost(error.cause)) return error;
   if (isConnectionLost(error) || (isReleaseError(error) && isConnectionLost(error.cause))) {
-    return lostConnectionError(error, target, command, rerun);
+    return lostConnectionError(error, target, command, rerun, revertPreview);
   }
   const code = (error as { code?: string })?.code;
   const extension = extensionRefusedBy((error ?? {}) as Parameters<typeof extensionRefusedBy>[0]);

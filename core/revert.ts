@@ -37,6 +37,7 @@ import {
   type DriftBeforeRelease,
 } from "./drift-before-release";
 import { readsBeforeFirstWrite } from "./reads-before-first-write";
+import { revertPreviewText } from "./revert-preview";
 import { lintMigrations, logSafetyWarnings, type SafetyReport } from "./lint";
 import { ledgerPlanProblems, refuseSafetyErrors } from "./plan-problems";
 import { runRevert } from "./migrations/revert";
@@ -312,10 +313,9 @@ function namesToRevert(ledger: readonly LedgerEntry[], to: string | null): Set<s
  * since is someone's deploy, and its Down section would run unseen. Fewer than at the start (another revert
  * took some out meanwhile) goes on: each is one the operator confirmed.
  */
-function refuseUnseen(items: readonly RevertItem[], atStart: ReadonlySet<string>, to: string | null): void {
+function refuseUnseen(items: readonly RevertItem[], atStart: ReadonlySet<string>, preview: string): void {
   const unseen = items.filter((item) => !atStart.has(item.name)).map((item) => item.name);
   if (unseen.length === 0) return;
-  const preview = previewCommand(to);
   throw new ReleaseError(
     "ledger-mismatch",
     `Refusing to revert: ${unseen.length === 1 ? "migration" : "migrations"} ${unseen.join(", ")} ${unseen.length === 1 ? "was" : "were"} applied after this revert started (by a release it waited for), so ${unseen.length === 1 ? "it was" : "they were"} not in what it set out to revert.`,
@@ -323,16 +323,15 @@ function refuseUnseen(items: readonly RevertItem[], atStart: ReadonlySet<string>
   );
 }
 
-/** `revert --to X` without --confirm: the preview a refused confirm says to run again. */
-function previewCommand(to: string | null): string {
-  return to === null ? "the preview of the revert" : `\`neonhub-db revert --to ${to}\` (without --confirm)`;
-}
-
 /**
  * An --expect-last that names no migration file is a typo or a name from another project: refused before
  * anything is read from the database, with the closest file's name.
  */
-function checkExpectLastNamesAFile(expectLast: string, files: readonly MigrationFile[]): void {
+function checkExpectLastNamesAFile(
+  expectLast: string,
+  files: readonly MigrationFile[],
+  preview: string,
+): void {
   const wanted = expectLast.replace(/\.sql$/, "");
   if (files.some((f) => f.name === wanted)) return;
   const near = closestName(
@@ -342,7 +341,7 @@ function checkExpectLastNamesAFile(expectLast: string, files: readonly Migration
   throw new ReleaseError(
     "invalid-input",
     `--expect-last "${expectLast}" is not a migration file in the migrations folder.`,
-    `${near ? `Did you mean ${near}? ` : ""}Give the ledger's last migration as the revert's preview prints it (\`neonhub-db revert --to NAME\` without --confirm shows the command to run).`,
+    `${near ? `Did you mean ${near}? ` : ""}Give the ledger's last migration as the revert's preview prints it: run ${preview}, which prints the command to run.`,
   );
 }
 
@@ -355,7 +354,7 @@ function checkExpectLastNamesAFile(expectLast: string, files: readonly Migration
 function refuseMovedLedger(
   ledger: readonly LedgerEntry[],
   expectLast: string | undefined,
-  to: string | null,
+  preview: string,
 ): void {
   if (expectLast === undefined) return;
   const expected = expectLast.replace(/\.sql$/, "");
@@ -370,7 +369,7 @@ function refuseMovedLedger(
   throw new ReleaseError(
     "ledger-mismatch",
     `Refusing to revert: the ledger ends at ${last ?? "no migration"}, not at ${expected} as the preview showed (--expect-last): ${what}.`,
-    `Nothing was reverted. Run ${previewCommand(to)} again to see what a revert undoes now, then run the confirm command it prints.`,
+    `Nothing was reverted. Run ${preview} again to see what a revert undoes now, then run the confirm command it prints.`,
   );
 }
 
@@ -387,7 +386,8 @@ export async function revertWith(
   const log = options.log ?? silentLogger;
   const started = Date.now();
   const files = readMigrationFiles(options);
-  if (request.expectLast !== undefined) checkExpectLastNamesAFile(request.expectLast, files);
+  const preview = revertPreviewText(options.revertPreview, request.to);
+  if (request.expectLast !== undefined) checkExpectLastNamesAFile(request.expectLast, files, preview);
   if (options.ownerRole) await setOwnerRole(client, options.ownerRole);
   // A Ctrl-C'd revert's session ends within seconds, rolling back the Down section it was running and
   // releasing the lock, rather than when that section is done.
@@ -415,7 +415,7 @@ export async function revertWith(
         const released = await bookkeepingExists(client);
         const ledger = released ? await readLedger(client) : [];
         // Before --to is looked up: a revert since the preview may have taken --to out of the ledger.
-        refuseMovedLedger(ledger, request.expectLast, request.to);
+        refuseMovedLedger(ledger, request.expectLast, preview);
         const upChecksums: UpChecksums = ledger.length > 0 ? await readUpChecksums(client) : new Map();
         const { items, problems, newestFirst } = planRevertFrom({
           files,
@@ -425,7 +425,7 @@ export async function revertWith(
           to: request.to,
           correctedDown: request.correctedDown,
         });
-        refuseUnseen(items, atStart, request.to);
+        refuseUnseen(items, atStart, preview);
         problems.push(...(await lostLastRowsOf(client, files, ledger, migrationsFolder(options))));
         if (problems.length > 0) {
           throw new ReleaseError(

@@ -119,6 +119,7 @@ export class ReleaseSession {
         this.target,
         command,
         this.options.lockWaitNames?.rerun,
+        this.options.revertPreview,
       );
     }
   }

@@ -4,7 +4,14 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, describe, expect, it } from "vitest";
 import { Client } from "pg";
-import { ReleaseError, parseDatabaseUrl, readConnectionUrl, redactSecrets, redactUrl } from "../../core";
+import {
+  ReleaseError,
+  parseDatabaseUrl,
+  readConnectionUrl,
+  redactSecrets,
+  redactUrl,
+  urlWithoutPassword,
+} from "../../core";
 import { runCli } from "../support/cli";
 import { useTestDatabase, withClient } from "../support/database";
 
@@ -137,6 +144,38 @@ describe("a password with an unencoded @, / or :", () => {
       const ok = await runCli(["status", "--json"], { DATABASE_URL: encoded });
       expect(ok.code, ok.stdout).toBe(0);
     });
+  });
+});
+
+describe("a URL without its password (what a printed command holds)", () => {
+  it.each([
+    ["postgresql://app:s3cret@db.example.com:5432/neonhub", "postgresql://app@db.example.com:5432/neonhub"],
+    // A raw "@" in the password: the user information ends at the authority's last "@".
+    [
+      "postgres://app:p@ss@127.0.0.1/neonhub?sslmode=require",
+      "postgres://app@127.0.0.1/neonhub?sslmode=require",
+    ],
+    [
+      "postgresql://app:pw@[::1]:5433/db?application_name=a@b",
+      "postgresql://app@[::1]:5433/db?application_name=a@b",
+    ],
+    // In the query, alone or among other parameters.
+    ["postgresql://app@h/db?password=pw", "postgresql://app@h/db"],
+    [
+      "postgresql://app@h/db?sslmode=require&password=pw&connect_timeout=5",
+      "postgresql://app@h/db?sslmode=require&connect_timeout=5",
+    ],
+    // Nothing to take out.
+    ["postgresql://app@h:5432/db", "postgresql://app@h:5432/db"],
+    ["postgresql://h/db", "postgresql://h/db"],
+  ])("%s -> %s, which reads as the same target with no password", (url, expected) => {
+    const shown = urlWithoutPassword(url);
+    expect(shown).toBe(expected);
+    const { password, url: _given, ...target } = parseDatabaseUrl(url, "--database-url");
+    const { password: none, url: _shown, ...same } = parseDatabaseUrl(shown, "--database-url");
+    expect(none).toBe("");
+    expect(same).toEqual(target);
+    if (password !== "") expect(shown).not.toContain(`:${password}@`);
   });
 });
 

@@ -4,7 +4,7 @@
 // moment is not guessed: a migration sleeps, and the signal goes once its session is seen sleeping.
 import { Client } from "pg";
 import { describe, expect, it } from "vitest";
-import { EXPECT_LAST_RERUN, RELEASE_LOCK_KEY } from "../../core";
+import { RELEASE_LOCK_KEY } from "../../core";
 import { runCli } from "../support/cli";
 import { useTestDatabase, withClient } from "../support/database";
 import { fixtureMigrationsCopy, writeMigration } from "../support/fixtures";
@@ -153,7 +153,10 @@ describe("a command stopped by a signal", () => {
         expect(error.message).toContain(
           "migration 20991231000100_revertable, whose Down section was running",
         );
-        expect(error.fix).toBe(`Run the same command again to revert the rest${EXPECT_LAST_RERUN}.`);
+        expect(error.fix).toBe(
+          "Run the same command again to revert the rest; one given --expect-last refuses then, as the ledger no longer ends there: " +
+            `run \`neonhub-db revert --to 20250101000300_gadgets --migrations-dir ${dir} --json\` again and the command it prints.`,
+        );
       }
       expect(await ledger()).toContain("20991231000100_revertable");
       expect(await query("SELECT to_regclass('public.revertable')::text AS t")).toEqual([

@@ -6,7 +6,6 @@
 // once it is seen there.
 import { Client } from "pg";
 import { beforeAll, describe, expect, it } from "vitest";
-import { EXPECT_LAST_RERUN } from "../../core";
 import { runCli } from "../support/cli";
 import { useTestDatabase, withClient } from "../support/database";
 import { fixtureMigrationsCopy, writeMigration } from "../support/fixtures";
@@ -150,8 +149,10 @@ describe("a command whose session another one ends", () => {
     expect(error.message).toContain("Reverting migration 20991231000000_slow_up.sql failed");
     expect(error.message).toContain(`(the server stopped, or ${TERMINATED}).`);
     expect(error.fix).toBe(
-      "Each Down section runs in its own transaction, so nothing is half-reverted: the migrations reverted before it stay reverted. Check the server, then run the same revert --confirm again: it reverts the rest and records the schema snapshot (not apply, which would apply again what this revert took out)" +
-        `${EXPECT_LAST_RERUN}.`,
+      "Each Down section runs in its own transaction, so nothing is half-reverted: the migrations reverted before it stay reverted. Check the server, then run the same revert --confirm again: it reverts the rest and records the schema snapshot (not apply, which would apply again what this revert took out); " +
+        "one given --expect-last refuses then, as the ledger no longer ends there: " +
+        // The preview as this revert was run, its folder included: runnable as printed.
+        `run \`neonhub-db revert --to 20250101000300_gadgets --migrations-dir ${dir} --json\` again and the command it prints.`,
     );
     expect(result.stderr).not.toContain("run apply again");
     // The fast one was reverted; the slow one's Down section was rolled back with the session.

@@ -1,8 +1,11 @@
 // revert --confirm --expect-last: the preview prints the command that confirms it, with the ledger's last
 // migration it saw, and that confirm reverts nothing when a deploy or another revert moved the ledger since
 // the operator reviewed the preview. Every run is the CLI on a real database.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { beforeEach, describe, expect, it } from "vitest";
-import { applyRelease } from "../../core";
+import { applyRelease, urlWithoutPassword } from "../../core";
 import { runCli } from "../support/cli";
 import { useTestDatabase, withClient } from "../support/database";
 import { fixtureMigrationsCopy, writeMigration } from "../support/fixtures";
@@ -18,7 +21,11 @@ interface PreviewDocument {
   confirmed: false;
   plan: { lastMigration: string | null; lastMigrationAfter: string | null; migrations: { name: string }[] };
   confirmCommand: string | null;
+  confirmCommandNote?: string;
 }
+
+const PASSWORD_NOTE =
+  'the password of --database-url is left out: give it in PGPASSWORD or ~/.pgpass, which are read for a URL without one, or pass the URL as "$DIRECT_URL"';
 
 interface ErrorDocument {
   error: { code: string; message: string; fix: string };
@@ -75,7 +82,7 @@ describe("the revert preview's confirm command", () => {
     expect(await ledger()).toEqual([WIDGETS]);
   });
 
-  it("names a --database-url given from $DIRECT_URL by the variable, and masks another's password", async () => {
+  it("names a --database-url given from $DIRECT_URL by the variable", async () => {
     const url = db.current.url;
     const fromVariable = await runCli(
       ["revert", "--to", WIDGETS, "--database-url", url, "--migrations-dir", dir, "--json"],
@@ -85,16 +92,65 @@ describe("the revert preview's confirm command", () => {
     expect((JSON.parse(fromVariable.stdout) as PreviewDocument).confirmCommand).toBe(
       `neonhub-db revert --to ${WIDGETS} --database-url "$DIRECT_URL" --migrations-dir ${dir} --json --confirm --expect-last ${GADGETS}`,
     );
+  });
 
-    // Given on the line, not from a variable: its password is masked in the printed command.
+  it("prints another --database-url without its password, saying how to give it; run as printed with PGPASSWORD or ~/.pgpass, it reverts", async () => {
+    const url = db.current.url;
     const password = decodeURIComponent(new URL(url).password);
     expect(password).not.toBe("");
-    const given = await runCli(["revert", "--to", WIDGETS, `--database-url=${url}`, "--migrations-dir", dir]);
+    const shown = urlWithoutPassword(url);
+    expect(shown).not.toContain(password);
+    const given = await runCli(["revert", "--to", COLOR, `--database-url=${url}`, "--migrations-dir", dir]);
     expect(given.code, given.stderr).toBe(2);
-    expect(given.stdout).toContain(`  neonhub-db revert --to ${WIDGETS} --database-url=`);
-    expect(given.stdout).toContain(`--confirm --expect-last ${GADGETS}\n`);
+    const command = `neonhub-db revert --to ${COLOR} --database-url=${shown} --migrations-dir ${dir} --confirm --expect-last ${GADGETS}`;
+    expect(given.stdout).toContain(`\n  ${command}\n  (${PASSWORD_NOTE})`);
     expect(given.stdout + given.stderr).not.toContain(password);
+
+    const document = JSON.parse(
+      (await runCli(["revert", "--to", COLOR, "--database-url", url, "--migrations-dir", dir, "--json"]))
+        .stdout,
+    ) as PreviewDocument;
+    expect(document.confirmCommand).toBe(
+      `neonhub-db revert --to ${COLOR} --database-url ${shown} --migrations-dir ${dir} --json --confirm --expect-last ${GADGETS}`,
+    );
+    expect(document.confirmCommandNote).toBe(PASSWORD_NOTE);
+
+    // As printed, without a password from anywhere, it cannot log in; nothing is reverted.
+    const bare = await runCli(argsOf(command));
+    expect(bare.code).toBe(1);
+    expect(bare.stderr).toContain(
+      `neonhub-db: error: The server at ${new URL(url).host} asks user "${decodeURIComponent(new URL(url).username)}" for a password, and none was given: the database URL has none, and neither PGPASSWORD nor ~/.pgpass holds one.\n  fix: Give the password in PGPASSWORD, in ~/.pgpass`,
+    );
     expect(await ledger()).toEqual([WIDGETS, COLOR, GADGETS]);
+
+    // With ~/.pgpass, as libpq reads it (host:port:database:user:password, readable by its owner alone).
+    const home = mkdtempSync(path.join(tmpdir(), "neonhub-pgpass-"));
+    try {
+      const { hostname, port, pathname, username } = new URL(url);
+      const line = [hostname, port, pathname.slice(1), decodeURIComponent(username), password].join(":");
+      writeFileSync(path.join(home, ".pgpass"), `${line}\n`, { mode: 0o600 });
+      const fromFile = await runCli(argsOf(command), { HOME: home });
+      expect(fromFile.code, fromFile.stderr).toBe(0);
+      expect(await ledger()).toEqual([WIDGETS, COLOR]);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+
+    // With PGPASSWORD: the next preview's command, run as printed.
+    const next = await runCli([
+      "revert",
+      "--to",
+      WIDGETS,
+      "--database-url",
+      url,
+      "--migrations-dir",
+      dir,
+      "--json",
+    ]);
+    const { confirmCommand } = JSON.parse(next.stdout) as PreviewDocument;
+    const confirmed = await runCli(argsOf(confirmCommand!), { PGPASSWORD: password });
+    expect(confirmed.code, confirmed.stderr).toBe(0);
+    expect(await ledger()).toEqual([WIDGETS]);
   });
 
   it("is not printed when there is nothing to revert", async () => {
@@ -129,8 +185,9 @@ describe("revert --confirm --expect-last after the ledger moved since the previe
     expect(error.message).toBe(
       `Refusing to revert: the ledger ends at ${NOTES}, not at ${GADGETS} as the preview showed (--expect-last): migration ${NOTES} was applied since the preview.`,
     );
+    // The preview as the operator ran it, its folder included: runnable as printed.
     expect(error.fix).toBe(
-      `Nothing was reverted. Run \`neonhub-db revert --to ${COLOR}\` (without --confirm) again to see what a revert undoes now, then run the confirm command it prints.`,
+      `Nothing was reverted. Run \`neonhub-db revert --to ${COLOR} --migrations-dir ${dir} --json\` again to see what a revert undoes now, then run the confirm command it prints.`,
     );
     expect(await ledger()).toEqual([WIDGETS, COLOR, GADGETS, NOTES]);
     expect(await gadgetHasNotes()).toBe(true);
@@ -173,25 +230,28 @@ describe("--expect-last given wrong", () => {
       "without --confirm",
       ["revert", "--to", WIDGETS, "--expect-last", GADGETS],
       "--expect-last goes with --confirm: it is the check a confirm makes, and without --confirm revert only shows what it would undo.",
-      `Run \`neonhub-db revert --to ${WIDGETS} --confirm --expect-last ${GADGETS}\`, or leave --expect-last out to see the preview (it prints the confirm command).`,
+      // The preview, not a confirm: whoever typed this may not have seen what a revert undoes now.
+      (dir: string) =>
+        `See what a revert undoes now with its preview, \`neonhub-db revert --to ${WIDGETS} --migrations-dir ${dir} --json\`, then run the confirm command it prints (with --expect-last set to the ledger's last migration).`,
     ],
     [
       "naming no migration file",
       ["revert", "--to", WIDGETS, "--confirm", "--expect-last", "20250101000300_gadget"],
       '--expect-last "20250101000300_gadget" is not a migration file in the migrations folder.',
-      `Did you mean ${GADGETS}? Give the ledger's last migration as the revert's preview prints it (\`neonhub-db revert --to NAME\` without --confirm shows the command to run).`,
+      (dir: string) =>
+        `Did you mean ${GADGETS}? Give the ledger's last migration as the revert's preview prints it: run \`neonhub-db revert --to ${WIDGETS} --migrations-dir ${dir} --json\`, which prints the command to run.`,
     ],
     [
       "with another command",
       ["status", "--expect-last", GADGETS],
       "--expect-last goes with revert, not status.",
-      "Leave it out, or run `neonhub-db revert --expect-last ...` (see `neonhub-db --help`).",
+      () => "Leave it out, or run `neonhub-db revert --expect-last ...` (see `neonhub-db --help`).",
     ],
   ])("%s: invalid-input naming it and the fix, nothing reverted", async (_, args, message, fix) => {
     const run = await runCli([...args, "--migrations-dir", dir, "--json"], env());
     expect(run.code).toBe(1);
     const { error } = JSON.parse(run.stdout) as ErrorDocument;
-    expect(error).toMatchObject({ code: "invalid-input", message, fix });
+    expect(error).toMatchObject({ code: "invalid-input", message, fix: fix(dir) });
     expect(await ledger()).toEqual([WIDGETS, COLOR, GADGETS]);
   });
 

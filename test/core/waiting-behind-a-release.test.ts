@@ -86,7 +86,8 @@ describe("revert --confirm behind an apply that commits a new migration", () => 
       `Refusing to revert: migration ${NEW} was applied after this revert started (by a release it waited for), so it was not in what it set out to revert.`,
     );
     expect(error.fix).toBe(
-      `Nothing was reverted. Run \`neonhub-db revert --to ${KEEP}\` (without --confirm) again to see what a revert undoes now, then confirm that.`,
+      // The preview as this confirm was given: its folder and --json kept, --confirm left out.
+      `Nothing was reverted. Run \`neonhub-db revert --to ${KEEP} --json --migrations-dir ${dir}\` again to see what a revert undoes now, then confirm that.`,
     );
     // The apply's migration stays applied, its column with it.
     expect((await ledger()).at(-1)).toBe(NEW);
@@ -149,12 +150,14 @@ describe("a command stopped by a signal while it waits for the release lock", ()
   const PLAN = again("`neonhub-db plan` shows what is left");
   const STATUS = again("`neonhub-db status` shows what the ledger records");
   const UPGRADE_PLAN = again("`neonhub-db plan --upgrade-legacy` shows where it stands");
-  const PREVIEW_AGAIN =
-    "Once that release has finished, run the revert's preview again (without --confirm) and the command it prints: what it would revert may have changed.";
+  // The preview of the command as it was run: its folder and --json kept, --confirm left out.
+  const PREVIEW_AGAIN = (json: boolean) =>
+    `Once that release has finished, run \`neonhub-db revert --to ${WIDGETS} --migrations-dir ${dir}${json ? " --json" : ""}\` again and the command it prints: what it would revert may have changed.`;
   it.each([
     ["apply", "SIGINT", false, ["apply"], "apply", PLAN],
     ["apply", "SIGTERM", true, ["apply"], "apply", PLAN],
-    ["revert --confirm", "SIGINT", true, reverted, "revert", PREVIEW_AGAIN],
+    ["revert --confirm", "SIGINT", true, reverted, "revert", PREVIEW_AGAIN(true)],
+    ["revert --confirm", "SIGTERM", false, reverted, "revert", PREVIEW_AGAIN(false)],
     ["baseline", "SIGINT", false, ["baseline"], "baseline", STATUS],
     ["baseline", "SIGTERM", true, ["baseline"], "baseline", STATUS],
     ["adopt", "SIGINT", true, ["adopt"], "adopt", STATUS],
