@@ -349,7 +349,8 @@ function checkExpectLastNamesAFile(
  * Refuses a confirm whose ledger no longer ends where the operator's preview saw it end (--expect-last): a
  * deploy or another revert since the preview changed what this revert would undo, or what it would leave.
  * Checked under the lock, on the ledger the revert acts on, so nothing moves between the check and the Down
- * sections.
+ * sections. The message says what the ledger holds, true also of an --expect-last typed by hand, which names
+ * a migration no preview showed.
  */
 function refuseMovedLedger(
   ledger: readonly LedgerEntry[],
@@ -364,12 +365,12 @@ function refuseMovedLedger(
   const since = index < 0 ? [] : ledger.slice(index + 1).map((e) => e.name);
   const what =
     index < 0
-      ? `${expected} is no longer applied (reverted since the preview: by another revert, or by this one before it was stopped)`
-      : `${since.length === 1 ? "migration" : "migrations"} ${since.join(", ")} ${since.length === 1 ? "was" : "were"} applied since the preview`;
+      ? `${expected} is not applied (reverted since the preview, by another revert or by this one before it was stopped; or never applied here)`
+      : `${since.length === 1 ? "migration" : "migrations"} ${since.join(", ")} ${since.length === 1 ? "was" : "were"} applied after ${expected}`;
   throw new ReleaseError(
     "ledger-mismatch",
-    `Refusing to revert: the ledger ends at ${last ?? "no migration"}, not at ${expected} as the preview showed (--expect-last): ${what}.`,
-    `Nothing was reverted. Run ${preview} again to see what a revert undoes now, then run the confirm command it prints.`,
+    `Refusing to revert: the ledger ends at ${last ?? "no migration"}, not at ${expected} (--expect-last): ${what}.`,
+    `Nothing was reverted. Run ${preview} to see what a revert undoes now, then run the confirm command it prints.`,
   );
 }
 

@@ -183,11 +183,11 @@ describe("revert --confirm --expect-last after the ledger moved since the previe
     const { error } = JSON.parse(confirm.stdout) as ErrorDocument;
     expect(error.code).toBe("ledger-mismatch");
     expect(error.message).toBe(
-      `Refusing to revert: the ledger ends at ${NOTES}, not at ${GADGETS} as the preview showed (--expect-last): migration ${NOTES} was applied since the preview.`,
+      `Refusing to revert: the ledger ends at ${NOTES}, not at ${GADGETS} (--expect-last): migration ${NOTES} was applied after ${GADGETS}.`,
     );
     // The preview as the operator ran it, its folder included: runnable as printed.
     expect(error.fix).toBe(
-      `Nothing was reverted. Run \`neonhub-db revert --to ${COLOR} --migrations-dir ${dir} --json\` again to see what a revert undoes now, then run the confirm command it prints.`,
+      `Nothing was reverted. Run \`neonhub-db revert --to ${COLOR} --migrations-dir ${dir} --json\` to see what a revert undoes now, then run the confirm command it prints.`,
     );
     expect(await ledger()).toEqual([WIDGETS, COLOR, GADGETS, NOTES]);
     expect(await gadgetHasNotes()).toBe(true);
@@ -212,9 +212,22 @@ describe("revert --confirm --expect-last after the ledger moved since the previe
     );
     expect(confirm.code).toBe(1);
     expect(confirm.stderr).toContain(
-      `neonhub-db: error: Refusing to revert: the ledger ends at ${COLOR}, not at ${GADGETS} as the preview showed (--expect-last): ${GADGETS} is no longer applied (reverted since the preview: by another revert, or by this one before it was stopped).`,
+      `neonhub-db: error: Refusing to revert: the ledger ends at ${COLOR}, not at ${GADGETS} (--expect-last): ${GADGETS} is not applied (reverted since the preview, by another revert or by this one before it was stopped; or never applied here).`,
     );
     expect(await ledger()).toEqual([WIDGETS, COLOR]);
+  });
+
+  it("says what the ledger holds for an --expect-last typed by hand that no preview showed", async () => {
+    const confirm = await runCli(
+      ["revert", "--to", WIDGETS, "--migrations-dir", dir, "--confirm", "--expect-last", COLOR],
+      env(),
+    );
+    expect(confirm.code).toBe(1);
+    expect(confirm.stderr).toContain(
+      `neonhub-db: error: Refusing to revert: the ledger ends at ${GADGETS}, not at ${COLOR} (--expect-last): migration ${GADGETS} was applied after ${COLOR}.\n` +
+        `  fix: Nothing was reverted. Run \`neonhub-db revert --to ${WIDGETS} --migrations-dir ${dir}\` to see what a revert undoes now, then run the confirm command it prints.`,
+    );
+    expect(await ledger()).toEqual([WIDGETS, COLOR, GADGETS]);
   });
 
   it("reverts without --expect-last, as scripts and the stack's dropSchemaOnDelete do", async () => {

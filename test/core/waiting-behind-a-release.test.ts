@@ -125,7 +125,7 @@ describe("revert --confirm --expect-last behind an apply that commits a new migr
     const { error } = JSON.parse(result.stdout) as ErrorDocument;
     expect(error.code).toBe("ledger-mismatch");
     expect(error.message).toBe(
-      `Refusing to revert: the ledger ends at ${NEW}, not at ${KEEP} as the preview showed (--expect-last): migration ${NEW} was applied since the preview.`,
+      `Refusing to revert: the ledger ends at ${NEW}, not at ${KEEP} (--expect-last): migration ${NEW} was applied after ${KEEP}.`,
     );
     expect((await ledger()).slice(-2)).toEqual([KEEP, NEW]);
 
