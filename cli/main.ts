@@ -207,7 +207,9 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     // Every command says it was stopped, in its own words; apply (and its legacy upgrade), revert --confirm, baseline and
     // adopt say more (what was running, or the release lock they waited for) from inside, while they run.
     const command = args.command === "revert" && !args.confirm ? "revert-preview" : args.command;
-    stopReporting = reportInterruptions(reportInterruption, () => interruption(command));
+    stopReporting = reportInterruptions(reportInterruption, () =>
+      interruption(command, undefined, options.revertPreview),
+    );
     switch (args.command) {
       case "plan": {
         const request = upgradeRequest(args);
