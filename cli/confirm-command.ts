@@ -29,12 +29,14 @@ function shellWord(arg: string): string {
 /**
  * A --database-url value as a command shows it: `"$DIRECT_URL"` when it is that variable's value (the password
  * stays out of the line, and the copied command connects as this one did); any other without its password,
- * which a masked one would not replace (every printed line's password is masked, cli/main.ts).
+ * which a masked one would not replace (every printed line's password is masked, cli/main.ts). What is no
+ * postgresql:// URL (refused when the command runs) is shown as a placeholder: its password cannot be found.
  */
 function databaseUrlWord(url: string, env: NodeJS.ProcessEnv): { word: string; passwordLeftOut: boolean } {
   const variable = URL_VARIABLES.find((name) => env[name] === url);
   if (variable) return { word: `"$${variable}"`, passwordLeftOut: false };
   const shown = urlWithoutPassword(url);
+  if (shown === undefined) return { word: "'<postgresql:// URL>'", passwordLeftOut: false };
   return { word: shellWord(shown), passwordLeftOut: shown !== url };
 }
 

@@ -229,12 +229,13 @@ export function passwordOf(url: string): string {
  * The URL without its password: the user information's (`user:password@` becomes `user@`) and a `password`
  * query parameter. The driver takes the password of a URL without one from PGPASSWORD, else ~/.pgpass, as
  * libpq does: what a command printed for the operator to run holds instead of a masked one, which would not
- * log in. For a URL readConnectionUrl accepted: its authority ends at the first "/", "?" or "#", and its
- * user information at the authority's last "@" (a raw "@" in a password is common).
+ * log in. Its authority ends at the first "/", "?" or "#", and its user information at the authority's last "@"
+ * (a raw "@" in a password is common). Undefined for what is not a postgresql:// URL: where its password is
+ * cannot be told, so none of it is shown (redactSecrets does not recognise it either).
  */
-export function urlWithoutPassword(url: string): string {
+export function urlWithoutPassword(url: string): string | undefined {
   const scheme = SCHEMES.exec(url)?.[0];
-  if (scheme === undefined) return url;
+  if (scheme === undefined) return undefined;
   const rest = url.slice(scheme.length);
   const end = rest.search(/[/?#]|$/);
   let authority = rest.slice(0, end);

@@ -172,10 +172,15 @@ describe("a URL without its password (what a printed command holds)", () => {
     const shown = urlWithoutPassword(url);
     expect(shown).toBe(expected);
     const { password, url: _given, ...target } = parseDatabaseUrl(url, "--database-url");
-    const { password: none, url: _shown, ...same } = parseDatabaseUrl(shown, "--database-url");
+    const { password: none, url: _shown, ...same } = parseDatabaseUrl(expected, "--database-url");
     expect(none).toBe("");
     expect(same).toEqual(target);
     if (password !== "") expect(shown).not.toContain(`:${password}@`);
+  });
+
+  it("is undefined for what is no postgresql:// URL, whose password cannot be found", () => {
+    expect(urlWithoutPassword("postgress://app:pw@h/db")).toBeUndefined();
+    expect(urlWithoutPassword("app:pw@h/db")).toBeUndefined();
   });
 });
 

@@ -268,6 +268,16 @@ describe("--expect-last given wrong", () => {
     expect(await ledger()).toEqual([WIDGETS, COLOR, GADGETS]);
   });
 
+  it("without --confirm and with a --database-url that is no postgresql:// URL: its fix shows none of it", async () => {
+    const url = "postgress://app:Sup3rSecret@127.0.0.1/neonhub";
+    const run = await runCli(["revert", "--to", WIDGETS, "--expect-last", GADGETS, "--database-url", url]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(
+      `preview, \`neonhub-db revert --to ${WIDGETS} --database-url '<postgresql:// URL>'\`, then run`,
+    );
+    expect(run.stdout + run.stderr).not.toContain("Sup3rSecret");
+  });
+
   it("with no value: says it needs the migration name", async () => {
     const run = await runCli(["revert", "--to", WIDGETS, "--confirm", "--expect-last"], env());
     expect(run.code).toBe(1);
