@@ -186,6 +186,7 @@ export function renderVerify(report: VerifyReport): string {
     lines.push(`  drift: ${k} differs from what the release created`, ...repair(k));
   if (drift.note) lines.push(`  note: ${drift.note}`);
   if (drift.formatNote) lines.push(`  note: ${drift.formatNote}`);
+  if (drift.rolesNote) lines.push(`  note: ${drift.rolesNote}`);
   if (drift.snapshotTakenAt) lines.push(`  schema snapshot from ${drift.snapshotTakenAt}`);
   return lines.join("\n");
 }

@@ -68,6 +68,7 @@ import {
 import { readsBeforeFirstWrite, releaseReadWaits } from "./reads-before-first-write";
 import { schemaDriftError } from "./schema-drift";
 import { releaseRecordsOwnerError } from "./release-records-owner";
+import { rolesMissing, rolesOfRepairs } from "./snapshot-roles";
 import type { MigrationResult, StepKind, StepPlanMap, StepResult } from "./results";
 import {
   anyStepChanged,
@@ -219,7 +220,22 @@ export interface VerifyReport {
     repairs: Record<string, string>;
     /** The recorded snapshot is of an older format: only what that format records was compared (not a problem). */
     formatNote?: string;
+    /**
+     * Roles the repairs name (owners, grantees) that the cluster has none of: a restore into a cluster without
+     * the stack's roles. Their repairs fail until the roles are made; `rolesNote` says how.
+     */
+    missingRoles?: string[];
+    rolesNote?: string;
   };
+}
+
+/** What verify says when the roles its repairs name are missing from the cluster. */
+function missingRolesNote(roles: readonly string[]): string {
+  const names = roles.map((r) => `"${r}"`).join(", ");
+  return (
+    `the role(s) ${names}, which the release's owners and grants name, do not exist in this cluster: the database was restored into a cluster without them (pg_dump and pg_restore carry no roles), and the repairs that name them fail until they exist. ` +
+    `Make them first, with pg_dumpall --roles-only from the source cluster (their passwords and role settings, such as the migrator's SET ROLE, come with it) or with the stack's access layer (pulumi up; npm run local locally), then run verify again and its repairs as the cluster's admin`
+  );
 }
 
 /** The release's identity without a database: what `pulumi preview` diffs. */
@@ -906,12 +922,18 @@ export async function verifyWith(client: ClientBase, options: ReleaseOptions): P
         snapshot.format < SNAPSHOT_FORMAT
           ? "the recorded snapshot predates owners, grants, default privileges, storage settings and extension versions: only the schema's shape was compared; the next apply records the fuller snapshot"
           : undefined;
+      // Read only when there is drift: a clean verify costs no extra round trip.
+      const missingRoles =
+        diff.removed.length + diff.changed.length > 0
+          ? await rolesMissing(client, rolesOfRepairs(snapshot.objects, diff))
+          : [];
       drift = {
         ...diff,
         snapshotTakenAt: snapshot.takenAt,
         note,
         repairs,
         ...(formatNote ? { formatNote } : {}),
+        ...(missingRoles.length > 0 ? { missingRoles, rolesNote: missingRolesNote(missingRoles) } : {}),
       };
     }
   }

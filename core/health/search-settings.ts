@@ -32,10 +32,18 @@ export async function readSearchSettings(
   recorded: { setting: string; value: number } | undefined,
 ): Promise<SearchSettingHealth[]> {
   if (!recorded) return [];
-  const { rows } = await client.query<{ database: string; value: string | null }>(
+  const { rows } = await client.query<{
+    database: string;
+    value: string | null;
+    owner: string;
+    acting: string;
+    mayAlter: boolean;
+  }>(
     `SELECT d.datname AS database,
             (SELECT substr(c, length($1::text) + 2) FROM pg_db_role_setting s, unnest(s.setconfig) c
-              WHERE s.setdatabase = d.oid AND s.setrole = 0 AND starts_with(c, $1::text || '=') LIMIT 1) AS value
+              WHERE s.setdatabase = d.oid AND s.setrole = 0 AND starts_with(c, $1::text || '=') LIMIT 1) AS value,
+            pg_get_userbyid(d.datdba) AS owner, current_user AS acting,
+            pg_has_role(current_user, d.datdba, 'MEMBER') AS "mayAlter"
        FROM pg_database d WHERE d.datname = current_database()`,
     [recorded.setting],
   );
@@ -51,7 +59,11 @@ export async function readSearchSettings(
       recorded: recorded.value,
       // Before pgvector's library is loaded in the session its setting is a placeholder, which only a
       // superuser may ALTER DATABASE ... SET: a vector value loads it.
-      fix: `SELECT '[1]'::vector; ALTER DATABASE ${database} SET ${recorded.setting} = ${recorded.value} (as the database's owner: the migrator)`,
+      fix: row.mayAlter
+        ? `SELECT '[1]'::vector; ALTER DATABASE ${database} SET ${recorded.setting} = ${recorded.value} (as the database's owner: the migrator)`
+        : // A database made by createdb or CREATE DATABASE ... TEMPLATE without OWNER (a restore, a staging copy)
+          // belongs to the admin, whose database the migrator may not ALTER: it goes to the owner role first.
+          `ALTER DATABASE ${database} OWNER TO ${quoteIdentifier(row.acting)} (as ${quoteIdentifier(row.owner)}, which owns the database, or a superuser); then SELECT '[1]'::vector; ALTER DATABASE ${database} SET ${recorded.setting} = ${recorded.value} (as the migrator)`,
     });
   }
   return found;

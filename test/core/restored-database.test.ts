@@ -1,0 +1,260 @@
+// A released database backed up with pg_dump and restored the ways operators do: with its owners into a
+// database the admin made without OWNER, with --no-owner --no-privileges, and into a cluster that lacks the
+// stack's roles (pg_dump carries none). What the CLI says afterwards must lead, statement by statement, back to
+// a database the migrator can release to and that verify calls clean; each fix it gives is run here.
+import { execFile } from "node:child_process";
+import { rmSync } from "node:fs";
+import path from "node:path";
+import { promisify } from "node:util";
+import { Client } from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  applyRelease,
+  checkHealth,
+  DEFAULT_MIGRATIONS_DIR,
+  defaultReleaseSteps,
+  quoteIdentifier,
+  type VerifyReport,
+} from "../../core";
+import { roleNames } from "../../infra/config";
+import accessSql from "../../scripts/lib/access-sql";
+import { useReleasedDatabase } from "../security/released-database";
+import { runCli } from "../support/cli";
+import {
+  createTestDatabase,
+  dropTestDatabase,
+  pgBindir,
+  withClient,
+  withDatabase,
+  type TestDatabase,
+} from "../support/database";
+import { createAccessRoles, dropAccessRoles, type AccessRoles } from "../support/roles";
+import { scratchDir } from "../support/scratch";
+
+const execFileAsync = promisify(execFile);
+const source = useReleasedDatabase("restsrc", { seedSets: ["demo"] });
+const made: TestDatabase[] = [];
+let dir: string;
+
+/** Runs pg_dump or pg_restore against `url`, the password through the environment: its exit code. */
+async function pgTool(tool: "pg_dump" | "pg_restore", url: string, args: string[]): Promise<number> {
+  const parsed = new URL(url);
+  const env = {
+    ...process.env,
+    PGHOST: parsed.hostname,
+    PGPORT: parsed.port,
+    PGUSER: decodeURIComponent(parsed.username),
+    PGPASSWORD: decodeURIComponent(parsed.password),
+  };
+  const database = decodeURIComponent(parsed.pathname.slice(1));
+  return execFileAsync(path.join(pgBindir(), tool), [...args, "--dbname", database], { env }).then(
+    () => 0,
+    (error: { code?: number }) => error.code ?? -1,
+  );
+}
+
+/** A database the admin makes (owned by the admin, as `createdb` makes it) with the dump restored into it. */
+async function restored(prefix: string, dump: string, ...flags: string[]): Promise<TestDatabase> {
+  const db = await createTestDatabase(prefix);
+  made.push(db);
+  await pgTool("pg_restore", db.url, [...flags, dump]);
+  return db;
+}
+
+const urlAs = (db: TestDatabase, roles: AccessRoles, login: "migrator" | "app") =>
+  withDatabase(roles.url(login), db.name);
+
+async function cliJson<T>(url: string, ...args: string[]): Promise<{ code: number | null; doc: T }> {
+  const run = await runCli([...args, "--json"], { DATABASE_URL: url });
+  return { code: run.code, doc: JSON.parse(run.stdout) as T };
+}
+
+interface CliError {
+  error: { code: string; message: string; fix: string };
+}
+
+/** The statements the records' permission error says to run as the admin. */
+function handOverOf(fix: string): string {
+  return /hand them to the owner role: (.*)\. Then run the release again/.exec(fix)![1]!;
+}
+
+async function runRepairs(url: string, report: VerifyReport): Promise<void> {
+  await withClient(url, async (c) => {
+    for (const repair of Object.values(report.drift.repairs)) await c.query(repair);
+  });
+}
+
+/** The ids search_chunks gives the app for the demo organization, nearest first. */
+async function demoSearch(url: string): Promise<string[]> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query("BEGIN");
+    await client.query(`SELECT set_config('app.current_organization_id', 'demo-org', true)`);
+    const { rows } = await client.query<{ id: string }>(
+      `SELECT id FROM search_chunks((SELECT embedding FROM "Chunk" ORDER BY id LIMIT 1), 5)`,
+    );
+    await client.query("COMMIT");
+    return rows.map((r) => r.id);
+  } finally {
+    await client.end();
+  }
+}
+
+beforeAll(async () => {
+  dir = scratchDir("neonhub-restore-");
+  expect(await pgTool("pg_dump", source.current.db.url, ["-Fc", "-f", path.join(dir, "released.dump")])).toBe(
+    0,
+  );
+});
+
+afterAll(async () => {
+  for (const db of made) await dropTestDatabase(db);
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe("a released database restored into the same cluster (its roles exist)", () => {
+  it("with its owners into a database the admin made: verify is clean, and health's search default fix hands the database to the owner role first", async () => {
+    const { roles } = source.current;
+    const db = await restored("restown", path.join(dir, "released.dump"));
+    const migrator = urlAs(db, roles, "migrator");
+    const verify = await cliJson<VerifyReport>(migrator, "verify");
+    expect(verify.code).toBe(0);
+    expect(verify.doc.clean).toBe(true);
+
+    // ALTER DATABASE ... SET is not in a pg_dump: the calibrated default is missing, and the database is the admin's.
+    const before = await checkHealth({ databaseUrl: migrator });
+    expect(before.searchSettings).toEqual([expect.objectContaining({ live: null })]);
+    const fix = before.searchSettings[0]!.fix;
+    const database = quoteIdentifier(db.name);
+    const admin = quoteIdentifier(decodeURIComponent(new URL(db.url).username));
+    const parts =
+      /^(ALTER DATABASE \S+ OWNER TO \S+) \(as (\S+), which owns the database, or a superuser\); then (.*) \(as the migrator\)$/.exec(
+        fix,
+      );
+    expect(parts, fix).not.toBeNull();
+    expect(parts![1]).toBe(`ALTER DATABASE ${database} OWNER TO ${quoteIdentifier(roles.names.owner)}`);
+    expect(parts![2]).toBe(admin);
+    // As the migrator alone, the setting is refused: the database is not its owner role's.
+    await expect(withClient(migrator, (c) => c.query(parts![3]!))).rejects.toThrow(
+      /must be owner of database/,
+    );
+    await withClient(db.url, (c) => c.query(parts![1]!));
+    await withClient(migrator, (c) => c.query(parts![3]!));
+    expect((await checkHealth({ databaseUrl: migrator })).searchSettings).toEqual([]);
+    expect(await demoSearch(urlAs(db, roles, "app"))).toEqual(
+      await demoSearch(source.current.roles.url("app")),
+    );
+  });
+
+  it("with --no-owner --no-privileges: the migrator is told whose the records are and why, and the hand-over and verify's repairs make it whole", async () => {
+    const { roles } = source.current;
+    const db = await restored("restnoown", path.join(dir, "released.dump"), "--no-owner", "--no-privileges");
+    const migrator = urlAs(db, roles, "migrator");
+    const admin = decodeURIComponent(new URL(db.url).username);
+
+    const plan = await cliJson<CliError>(migrator, "plan");
+    expect(plan.code).toBe(1);
+    expect(plan.doc.error.code).toBe("permission");
+    expect(plan.doc.error.message).toContain(
+      `The release's records (schema neonhub_release) belong to "${admin}"`,
+    );
+    expect(plan.doc.error.message).toContain(`the database belongs to "${admin}"`);
+    expect(plan.doc.error.message).toContain("pg_restore --no-owner");
+    expect(plan.doc.error.fix).not.toContain("DIRECT_URL");
+    const handOver = handOverOf(plan.doc.error.fix);
+    expect(handOver.split("; ")[0]).toBe(`ALTER DATABASE ${db.name} OWNER TO ${roles.names.owner}`);
+    expect(plan.doc.error.fix).toContain("run verify next");
+    await withClient(db.url, (c) => c.query(handOver));
+
+    const replan = await cliJson<{ pending: unknown[] }>(migrator, "plan");
+    expect(replan.code).toBe(0);
+    // Owners and grants are the admin's now: verify names each with its repair, and no role is missing.
+    const verify = await cliJson<VerifyReport>(migrator, "verify");
+    expect(verify.code).toBe(2);
+    expect(verify.doc.drift.changed).toContain('owner TABLE public."Chunk"');
+    expect(verify.doc.drift.repairs['owner TABLE public."Chunk"']).toBe(
+      `ALTER TABLE public."Chunk" OWNER TO ${roles.names.owner}`,
+    );
+    expect(verify.doc.drift.removed).toContain(`grant TABLE public."Chunk" TO ${roles.names.app}`);
+    expect(verify.doc.drift.missingRoles).toBeUndefined();
+    // The app may not search until the grants are back.
+    await expect(demoSearch(urlAs(db, roles, "app"))).rejects.toThrow(/permission denied/);
+    await runRepairs(db.url, verify.doc);
+    const clean = await cliJson<VerifyReport>(migrator, "verify");
+    expect(clean.doc.clean, JSON.stringify(clean.doc.drift)).toBe(true);
+    expect(await demoSearch(urlAs(db, roles, "app"))).toEqual(
+      await demoSearch(source.current.roles.url("app")),
+    );
+  });
+
+  it("the app login on such a restore is still told to use the migrator", async () => {
+    const { roles } = source.current;
+    const db = await restored("restapp", path.join(dir, "released.dump"), "--no-owner");
+    const plan = await cliJson<CliError>(urlAs(db, roles, "app"), "plan");
+    expect(plan.doc.error.code).toBe("permission");
+    expect(plan.doc.error.fix).toContain("as the migrator");
+    expect(plan.doc.error.fix).not.toContain("ALTER SCHEMA");
+  });
+});
+
+describe("a released database restored into a cluster without its roles", () => {
+  it("verify names the missing roles and how to make them; with them made, the hand-over and repairs make it whole", async () => {
+    // The source and its roles are gone before the restore, as in a new cluster.
+    const original = await createTestDatabase("restgone");
+    const originalRoles = await createAccessRoles(original);
+    await applyRelease({
+      databaseUrl: originalRoles.url("migrator"),
+      migrationsDir: DEFAULT_MIGRATIONS_DIR,
+      ownerRole: originalRoles.names.owner,
+      steps: defaultReleaseSteps({ seedSets: ["demo"] }),
+    });
+    const dump = path.join(dir, "gone.dump");
+    expect(await pgTool("pg_dump", original.url, ["-Fc", "-f", dump])).toBe(0);
+    await dropTestDatabase(original);
+    await dropAccessRoles(original, originalRoles);
+
+    // pg_restore exits 1: every OWNER TO and GRANT naming the roles fails, and the admin keeps the objects.
+    const db = await createTestDatabase("restnorole");
+    made.push(db);
+    expect(await pgTool("pg_restore", db.url, [dump])).toBe(1);
+    const names = roleNames(original.name);
+    try {
+      const verify = await cliJson<VerifyReport>(db.url, "verify");
+      expect(verify.code).toBe(2);
+      expect(verify.doc.drift.missingRoles).toEqual([names.app, names.owner, names.readonly].sort());
+      expect(verify.doc.drift.rolesNote).toContain("pg_dumpall --roles-only");
+      const text = await runCli(["verify"], { DATABASE_URL: db.url });
+      expect(text.stdout).toContain(`note: the role(s) "${names.app}"`);
+
+      // The roles, as the stack's access layer makes them; then verify's repairs no longer fail.
+      const password = "restored-roles-password";
+      await withClient(db.url, async (c) => {
+        const passwords = { migrator: password, app: password, readonly: password };
+        for (const sql of accessSql.clusterStatements(names, passwords, db.name)) await c.query(sql);
+        for (const sql of accessSql.databaseStatements(names)) await c.query(sql);
+      });
+      const withRoles = await cliJson<VerifyReport>(db.url, "verify");
+      expect(withRoles.doc.drift.missingRoles).toBeUndefined();
+      await runRepairs(db.url, withRoles.doc);
+
+      // The release's records are the admin's still: the migrator gets the hand-over, which works.
+      const migrator = new URL(withDatabase(db.url, db.name));
+      migrator.username = names.migrator;
+      migrator.password = password;
+      const plan = await cliJson<CliError>(migrator.toString(), "plan");
+      expect(plan.doc.error.code).toBe("permission");
+      await withClient(db.url, (c) => c.query(handOverOf(plan.doc.error.fix)));
+      expect((await cliJson<unknown>(migrator.toString(), "plan")).code).toBe(0);
+      const clean = await cliJson<VerifyReport>(migrator.toString(), "verify");
+      expect(clean.doc.clean, JSON.stringify(clean.doc.drift)).toBe(true);
+    } finally {
+      await dropTestDatabase(db);
+      made.splice(made.indexOf(db), 1);
+      await withClient(db.adminUrl, async (c) => {
+        for (const name of [names.migrator, names.app, names.readonly, names.owner])
+          await c.query(`DROP ROLE IF EXISTS ${quoteIdentifier(name)}`);
+      });
+    }
+  });
+});
