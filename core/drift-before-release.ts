@@ -52,6 +52,12 @@ export interface DriftBeforeRelease {
    * the release's own row-level security step sets it back (a table's flags), so nothing is adopted.
    */
   handling: "refuse" | "warn" | "restore";
+  /**
+   * For an owner changed away from the release's: the role that owns the object now (as the snapshot writes
+   * it). The migrator may not take an object from a role it is not a member of (a restore as the admin with
+   * --no-owner leaves every object the admin's), so that repair is that role's or a superuser's to run.
+   */
+  ownedBy?: string;
 }
 
 /**
@@ -135,6 +141,7 @@ export async function driftBeforeRelease(
     change,
     ...(comparison.repairs[object] ? { repair: comparison.repairs[object] } : {}),
     handling: handlingOf(object, recorded.objects[object], live[object], command),
+    ...(change === "changed" && object.startsWith("owner ") && live[object] ? { ownedBy: live[object] } : {}),
   });
   return [
     ...comparison.changed.map(of("changed")),
@@ -159,9 +166,15 @@ const DELIBERATE =
 
 function driftFix(drift: DriftBeforeRelease): string {
   const restore = drift.repair
-    ? `Run as the migrator: ${drift.repair}`
+    ? `Run as ${drift.ownedBy ? ownerRunner([drift.ownedBy]) : "the migrator"}: ${drift.repair}`
     : "No one statement restores it: bring it back as the migrations made it (neonhub-db verify shows it), or restore the database";
   return `${restore}. ${DELIBERATE}`;
+}
+
+/** Who may give objects owned by `owners` back to the owner role: they, or a superuser, not the migrator. */
+function ownerRunner(owners: readonly string[]): string {
+  const roles = [...new Set(owners)].join(", ");
+  return `${roles} (the owner now, from which the migrator may not take it) or the cluster's admin`;
 }
 
 /** The drift apply refuses, as plan's top-level problems list it (and apply's error carries). */
@@ -189,9 +202,22 @@ export function refuseDriftBeforeRelease(
   const problems = driftPlanProblems(drift);
   if (problems.length === 0) return;
   const message = problems.map((p) => `- ${p.message}`).join("\n");
-  const repairs = drift.filter((d) => d.handling === "refuse" && d.repair).map((d) => d.repair);
-  const restore = repairs.length
-    ? `Run the repair statements as the migrator: ${repairs.join("; ")}.`
+  const refused = drift.filter((d) => d.handling === "refuse" && d.repair);
+  const owners = refused.filter((d) => d.ownedBy);
+  const repairs = refused.filter((d) => !d.ownedBy).map((d) => d.repair);
+  // Owners first: a grant on an object the admin owns is the owner role's to make once it is back.
+  const steps: string[] = [];
+  if (owners.length > 0) {
+    const statements = owners.map((d) => d.repair).join("; ");
+    steps.push(`Run as ${ownerRunner(owners.map((d) => d.ownedBy!))}: ${statements}.`);
+  }
+  if (repairs.length > 0) {
+    steps.push(
+      `${owners.length ? "Then run" : "Run"} the repair statements as the migrator: ${repairs.join("; ")}.`,
+    );
+  }
+  const restore = steps.length
+    ? steps.join(" ")
     : "Restore each object as the migrations made it (neonhub-db verify shows them).";
   throw new ReleaseError(
     "schema-drift",

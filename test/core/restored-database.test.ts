@@ -28,6 +28,7 @@ import {
   withDatabase,
   type TestDatabase,
 } from "../support/database";
+import { repoMigrationsUpTo, writeMigration } from "../support/fixtures";
 import { createAccessRoles, dropAccessRoles, type AccessRoles } from "../support/roles";
 import { scratchDir } from "../support/scratch";
 
@@ -180,7 +181,31 @@ describe("a released database restored into the same cluster (its roles exist)",
     expect(verify.doc.drift.missingRoles).toBeUndefined();
     // The app may not search until the grants are back.
     await expect(demoSearch(urlAs(db, roles, "app"))).rejects.toThrow(/permission denied/);
-    await runRepairs(db.url, verify.doc);
+
+    // A release with a migration to apply refuses the drift: the owners are the admin's to give back (the
+    // migrator may not take an object from it), and then the grants the migrator's, in that order.
+    const pending = repoMigrationsUpTo(Infinity);
+    writeMigration(
+      pending,
+      "20991231000000_after_restore.sql",
+      `ALTER TABLE "Brand" ADD COLUMN "note" text;`,
+    );
+    const apply = await cliJson<CliError>(migrator, "apply", "--migrations-dir", pending);
+    expect(apply.code).toBe(1);
+    expect(apply.doc.error.code).toBe("schema-drift");
+    const steps =
+      /^Run as (\S+) \(the owner now, from which the migrator may not take it\) or the cluster's admin: (.*?)\. Then run the repair statements as the migrator: (.*?)\. Then run apply again/.exec(
+        apply.doc.error.fix,
+      );
+    expect(steps, apply.doc.error.fix).not.toBeNull();
+    expect(steps![1]).toBe(admin);
+    expect(steps![2]).toContain(`ALTER TABLE public."Chunk" OWNER TO ${roles.names.owner}`);
+    expect(steps![3]).toContain(
+      `GRANT DELETE, INSERT, SELECT, UPDATE ON TABLE public."Chunk" TO ${roles.names.app}`,
+    );
+    await expect(withClient(migrator, (c) => c.query(steps![2]!))).rejects.toThrow(/must be owner/);
+    await withClient(db.url, (c) => c.query(steps![2]!));
+    await withClient(migrator, (c) => c.query(steps![3]!));
     const clean = await cliJson<VerifyReport>(migrator, "verify");
     expect(clean.doc.clean, JSON.stringify(clean.doc.drift)).toBe(true);
     expect(await demoSearch(urlAs(db, roles, "app"))).toEqual(
