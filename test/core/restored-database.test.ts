@@ -18,6 +18,7 @@ import {
 } from "../../core";
 import { roleNames } from "../../infra/config";
 import accessSql from "../../scripts/lib/access-sql";
+import { chunkFileDir, writeChunkFile } from "../seeds/chunk-files";
 import { useReleasedDatabase } from "../security/released-database";
 import { runCli } from "../support/cli";
 import {
@@ -35,6 +36,9 @@ import { scratchDir } from "../support/scratch";
 const execFileAsync = promisify(execFile);
 const source = useReleasedDatabase("restsrc", { seedSets: ["demo"] });
 const made: TestDatabase[] = [];
+const chunkDir = chunkFileDir();
+/** The repository's migrations and one more, pending on a restored database. */
+const pending = repoMigrationsUpTo(Infinity);
 let dir: string;
 
 /** Runs pg_dump or pg_restore against `url`, the password through the environment: its exit code. */
@@ -148,11 +152,35 @@ describe("a released database restored into the same cluster (its roles exist)",
     );
   });
 
-  it("with --no-owner --no-privileges: the migrator is told whose the records are and why, and the hand-over and verify's repairs make it whole", async () => {
+  it("with --no-owner --no-privileges: load-chunks, plan and apply tell the migrator whose the tables and records are and who gives them back; run as they say, the database is whole", async () => {
     const { roles } = source.current;
     const db = await restored("restnoown", path.join(dir, "released.dump"), "--no-owner", "--no-privileges");
     const migrator = urlAs(db, roles, "migrator");
     const admin = decodeURIComponent(new URL(db.url).username);
+
+    // A load as the migrator is refused on the admin's tables, and says why rather than "use the migrator".
+    const { file } = writeChunkFile(chunkDir, "after-restore.ndjson", {
+      dimension: 3072,
+      documents: 1,
+      chunksPerDocument: 2,
+      prefix: "after-restore",
+    });
+    const load = await cliJson<CliError>(
+      migrator,
+      "load-chunks",
+      "--file",
+      file,
+      "--dataset",
+      "demo-dataset",
+      "--append",
+    );
+    expect(load.code).toBe(1);
+    expect(load.doc.error.code).toBe("permission");
+    expect(load.doc.error.message).toContain(
+      `the tables it writes belong to "${admin}", not to "${roles.names.owner}"`,
+    );
+    expect(load.doc.error.fix).toContain("Run neonhub-db verify as this login");
+    expect(load.doc.error.fix).not.toContain("DIRECT_URL");
 
     const plan = await cliJson<CliError>(migrator, "plan");
     expect(plan.code).toBe(1);
@@ -184,7 +212,6 @@ describe("a released database restored into the same cluster (its roles exist)",
 
     // A release with a migration to apply refuses the drift: the owners are the admin's to give back (the
     // migrator may not take an object from it), and then the grants the migrator's, in that order.
-    const pending = repoMigrationsUpTo(Infinity);
     writeMigration(
       pending,
       "20991231000000_after_restore.sql",
@@ -211,6 +238,10 @@ describe("a released database restored into the same cluster (its roles exist)",
     expect(await demoSearch(urlAs(db, roles, "app"))).toEqual(
       await demoSearch(source.current.roles.url("app")),
     );
+    const loaded = await runCli(["load-chunks", "--file", file, "--dataset", "demo-dataset", "--append"], {
+      DATABASE_URL: migrator,
+    });
+    expect(loaded.code, loaded.stderr).toBe(0);
   });
 
   it("the app login on such a restore is still told to use the migrator", async () => {

@@ -597,6 +597,18 @@ async function describeLoadError(
   }
   const detail = [pg.detail, pg.hint].filter(Boolean).join(" ");
   if (pg.code === "42501") {
+    const elsewhere = await tablesOwnedElsewhere(client).catch(() => undefined);
+    if (elsewhere) {
+      // The migrator, on a database whose tables a restore left to the admin: "use the migrator" is no fix.
+      const { acting, owners } = elsewhere;
+      const by = owners.map((o) => `"${o}"`).join(", ");
+      return new ReleaseError(
+        "permission",
+        `Loading chunks into dataset "${options.datasetId}" failed: ${pg.message ?? String(error)}: the tables it writes belong to ${by}, not to "${acting}", the role this login acts as (a restore as ${by} with pg_restore --no-owner, or into a cluster without the roles, leaves them so).`,
+        `Nothing was loaded. Run neonhub-db verify as this login: its repairs, run as ${by} or the cluster's admin, give the release's objects back to "${acting}" (docs/runbook.md, "Restoring or copying a released database"). Then run the same load again.`,
+        { cause: error },
+      );
+    }
     // The read-only login (or any login without INSERT on the tables) reaches here: the file is not at fault.
     return new ReleaseError(
       "permission",
@@ -614,6 +626,26 @@ async function describeLoadError(
 }
 
 const NOTHING_LOADED = "Nothing was loaded (the load is one transaction).";
+
+/**
+ * The roles other than the one this login acts as that own the tables a load writes, when the login acts as
+ * another role than itself (the migrator, as the owner role): undefined for a login that acts as itself (the
+ * app's, the read-only one), or when the acting role may use every table's owner.
+ */
+async function tablesOwnedElsewhere(
+  client: ClientBase,
+): Promise<{ acting: string; owners: string[] } | undefined> {
+  const { rows } = await client.query<{ acting: string; login: string; owners: string[] | null }>(
+    `SELECT current_user AS acting, session_user AS login,
+            array_agg(DISTINCT pg_get_userbyid(c.relowner) ORDER BY pg_get_userbyid(c.relowner))
+              FILTER (WHERE NOT pg_has_role(current_user, c.relowner, 'USAGE'))::text[] AS owners
+       FROM pg_class c
+      WHERE c.oid IN (to_regclass('"Dataset"'), to_regclass('"Document"'), to_regclass('"Chunk"'))`,
+  );
+  const row = rows[0];
+  if (!row || row.acting === row.login || !row.owners?.length) return undefined;
+  return { acting: row.acting, owners: row.owners };
+}
 
 /**
  * A chunk id of the file that another chunk, one this load does not replace, already has. Only the dataset's
