@@ -99,7 +99,9 @@ function describeConnectError(error: unknown, target: DatabaseTarget, timeoutMs:
       return new ReleaseError(
         "authentication",
         `Password authentication failed for user "${target.user}" at ${where}.`,
-        `Check the user and password in the database URL: use the connection string the stack or the local cluster gives (the migrator's: ${MIGRATOR_URL_SOURCES}; baseline's and adopt's admin: \`npm run -s local -- env --admin\` locally).`,
+        // The server says the same for a role that does not exist, so as not to tell who may log in: after a
+        // pg_dump restored into a new cluster, the stack's roles are not there yet.
+        `Check the user and password in the database URL: use the connection string the stack or the local cluster gives (the migrator's: ${MIGRATOR_URL_SOURCES}; baseline's and adopt's admin: \`npm run -s local -- env --admin\` locally). The server says the same when the role does not exist there: a database restored with pg_dump into a new cluster has none of the stack's roles until they are made (docs/runbook.md, "Restoring or copying a released database").`,
         { cause: error },
       );
     case "28000":

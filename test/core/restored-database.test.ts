@@ -283,8 +283,18 @@ describe("a released database restored into a cluster without its roles", () => 
       const text = await runCli(["verify"], { DATABASE_URL: db.url });
       expect(text.stdout).toContain(`note: the role(s) "${names.app}"`);
 
-      // The roles, as the stack's access layer makes them; then verify's repairs no longer fail.
+      // The migrator's login, not there yet, is refused as a wrong password is (the server tells them apart
+      // to no one): the fix says a restore into a new cluster is the other cause.
       const password = "restored-roles-password";
+      const migrator = new URL(withDatabase(db.url, db.name));
+      migrator.username = names.migrator;
+      migrator.password = password;
+      const noLogin = await cliJson<CliError>(migrator.toString(), "plan");
+      expect(noLogin.doc.error.code).toBe("authentication");
+      expect(noLogin.doc.error.fix).toContain("when the role does not exist there");
+      expect(noLogin.doc.error.fix).toContain("Restoring or copying a released database");
+
+      // The roles, as the stack's access layer makes them; then verify's repairs no longer fail.
       await withClient(db.url, async (c) => {
         const passwords = { migrator: password, app: password, readonly: password };
         for (const sql of accessSql.clusterStatements(names, passwords, db.name)) await c.query(sql);
@@ -295,9 +305,6 @@ describe("a released database restored into a cluster without its roles", () => 
       await runRepairs(db.url, withRoles.doc);
 
       // The release's records are the admin's still: the migrator gets the hand-over, which works.
-      const migrator = new URL(withDatabase(db.url, db.name));
-      migrator.username = names.migrator;
-      migrator.password = password;
       const plan = await cliJson<CliError>(migrator.toString(), "plan");
       expect(plan.doc.error.code).toBe("permission");
       await withClient(db.url, (c) => c.query(handOverOf(plan.doc.error.fix)));
