@@ -154,7 +154,9 @@ export function decideTable(input: DecideInput): IndexDecision[] {
         kind: "skip",
         action: "unchanged",
         skip: "rows-hidden",
-        reason: `row-level security hides the rows of "${table.table}" from this role: plan as the migrator to see what apply would do`,
+        // Row-level security spares only the table's owner: the migrator's owner role is not that on a table a
+        // restore left to the admin (pg_restore --no-owner), which verify names with its repair.
+        reason: `row-level security hides the rows of "${table.table}" from this role: plan as the migrator to see what apply would do (as the migrator, the table is not its owner role's: verify names its owner and the repair)`,
       },
     ];
   }

@@ -196,8 +196,15 @@ describe("a released database restored into the same cluster (its roles exist)",
     expect(plan.doc.error.fix).toContain("run verify next");
     await withClient(db.url, (c) => c.query(handOver));
 
-    const replan = await cliJson<{ pending: unknown[] }>(migrator, "plan");
+    const replan = await cliJson<{ vectorIndexes: { name: string; skip?: string; reason: string }[] }>(
+      migrator,
+      "plan",
+    );
     expect(replan.code).toBe(0);
+    // The admin's tables hide their rows from the owner role: the plan says where to look, not only "the migrator".
+    const chunkIndex = replan.doc.vectorIndexes.find((i) => i.name === "idx_chunk_embedding_cosine");
+    expect(chunkIndex).toMatchObject({ skip: "rows-hidden" });
+    expect(chunkIndex!.reason).toContain("verify names its owner and the repair");
     // Owners and grants are the admin's now: verify names each with its repair, and no role is missing.
     const verify = await cliJson<VerifyReport>(migrator, "verify");
     expect(verify.code).toBe(2);
