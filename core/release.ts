@@ -234,7 +234,7 @@ function missingRolesNote(roles: readonly string[]): string {
   const names = roles.map((r) => `"${r}"`).join(", ");
   return (
     `the role(s) ${names}, which the release's owners and grants name, do not exist in this cluster: the database was restored into a cluster without them (pg_dump and pg_restore carry no roles), and the repairs that name them fail until they exist. ` +
-    `Make them first, with pg_dumpall --roles-only from the source cluster (their passwords and role settings, such as the migrator's SET ROLE, come with it) or with the stack's access layer (pulumi up; npm run local locally), then run verify again and its repairs as the cluster's admin`
+    `Make them first, with pg_dumpall --roles-only from the source cluster (their passwords and role settings, such as the migrator's SET ROLE, come with it) or with the stack's access layer (its roles, grants and default privileges, with new passwords), then run verify again and its repairs as the cluster's admin`
   );
 }
 
