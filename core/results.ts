@@ -218,7 +218,11 @@ export interface VectorIndexStatus extends IndexParamsFacts {
    * below two embedded rows, where the setting reads every row and the figures are not measurements).
    */
   calibrationQueries: number;
-  calibratedOn: "held-out queries" | "rows of the table" | "nothing: too few rows for a held-out query";
+  calibratedOn:
+    | "held-out queries"
+    | "rows of the table"
+    | "nothing: too few rows for a held-out query"
+    | "not yet: the apply that built it stopped before calibrating it (the next apply calibrates it)";
   query?: string;
   predicate?: string;
   tenantSearch?: TenantSearchFacts;

@@ -256,6 +256,16 @@ function decideIndex(input: DecideInput, dimension: number, main: boolean): Inde
   }
   const built = { ...base, record, live };
   const calibration = record.calibration;
+  // Recorded as built, never calibrated: an apply stopped in the calibration that follows a build (a signal,
+  // a lost connection, a row it could not measure). The index is the one this plan would build.
+  if (calibration.querySource === "none") {
+    return {
+      ...built,
+      kind: "recalibrate",
+      action: "update",
+      reason: `calibrate ${calibration.setting}: the apply that built the index stopped before calibrating it; the index is kept, not built again`,
+    };
+  }
   if (calibration.targetRecall !== input.targetRecall) {
     return {
       ...built,

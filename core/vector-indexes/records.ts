@@ -61,12 +61,13 @@ export interface Calibration {
   exactP50Ms: number;
   queries: number;
   /** What the queries were: held out (held-out.ts), or rows of the table (records of older releases, whose
-   * recall flattered the index: decide.ts recalibrates them). */
+   * recall flattered the index: decide.ts recalibrates them), or none: the build recorded before its first
+   * calibration, which an apply stopped before (decide.ts calibrates it, rather than building it again). */
   querySource: CalibrationQuerySource;
   rows: number;
 }
 
-export type CalibrationQuerySource = "held-out" | "rows";
+export type CalibrationQuerySource = "held-out" | "rows" | "none";
 
 export interface IndexRecord {
   name: string;

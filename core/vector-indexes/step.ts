@@ -109,6 +109,7 @@ import {
   nearestQuery,
   operatorClass,
   quoteIdent,
+  searchSetting,
   settingsChecksum,
   type EmbeddingTable,
   type IndexDefinition,
@@ -416,7 +417,9 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
         case "create":
         case "rebuild": {
           const details = await working(name, "build", () =>
-            this.build(client, decision, serverMemoryMb, log),
+            this.build(client, decision, serverMemoryMb, log, () =>
+              onRunning?.({ step: "vectorIndexes", item: name, action: "calibrate" }),
+            ),
           );
           results.push({ name, action: decision.action, durationMs: Date.now() - started, details });
           break;
@@ -500,6 +503,7 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
     decision: BuildDecision,
     serverMemoryMb: number,
     log: Logger,
+    onCalibrating: () => void,
   ): Promise<IndexBuildFacts> {
     const { definition, rows } = decision;
     const memory = chooseMemory({
@@ -526,14 +530,13 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
       },
       log,
     );
-    const { calibration, tenantSearch } = await this.calibrateBoth(client, decision, log);
     const buildSettings = {
       maintenanceWorkMemMb: memory.setMb ?? serverMemoryMb,
       parallelWorkers: memory.workers,
       ...(outcome.launchedWorkers !== undefined ? { parallelWorkersLaunched: outcome.launchedWorkers } : {}),
       concurrently: this.options.concurrently,
     };
-    await saveBuildRecord(client, {
+    const built = {
       name: decision.name,
       table: definition.table.table,
       dimension: definition.dimension,
@@ -544,8 +547,17 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
       rowsAtBuild: rows,
       buildMs: outcome.durationMs,
       buildSettings,
-      calibration,
+    };
+    // The build is committed: recorded now, so that an apply stopped in the calibration (which takes longer than
+    // the build on a large table, its tenant search most) leaves an index the next apply only calibrates, not
+    // one whose definition differs from the record, which it would build again.
+    await saveBuildRecord(client, {
+      ...built,
+      calibration: uncalibrated(decision, this.options.targetRecall),
     });
+    onCalibrating();
+    const { calibration, tenantSearch } = await this.calibrateBoth(client, decision, log);
+    await saveBuildRecord(client, { ...built, calibration });
     return {
       table: definition.table.table,
       dimension: definition.dimension,
@@ -715,6 +727,30 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
     else log.info(line);
     return tenant;
   }
+}
+
+/**
+ * The calibration a build is recorded with until it is calibrated (querySource "none", nothing measured): the
+ * setting the last calibration of the same method left, which the database's session default still holds, or
+ * the method's smallest.
+ */
+function uncalibrated(decision: BuildDecision, targetRecall: number): Calibration {
+  const previous =
+    decision.record?.method === decision.definition.method ? decision.record.calibration : undefined;
+  return {
+    setting: searchSetting(decision.definition.method),
+    value: previous?.value ?? settingRange(decision.definition).min,
+    targetRecall,
+    recall: 0,
+    recallLowerBound: 0,
+    targetReached: false,
+    latencyP50Ms: 0,
+    latencyP95Ms: 0,
+    exactP50Ms: 0,
+    queries: 0,
+    querySource: "none",
+    rows: decision.rows,
+  };
 }
 
 /** What a build builds, or what a recalibration calibrates: the index as recorded. */
@@ -988,11 +1024,14 @@ function statusOf(
     latencyP50Ms: c.latencyP50Ms,
     latencyP95Ms: c.latencyP95Ms,
     calibrationQueries: c.queries,
-    calibratedOn: measuredNothing(c)
-      ? "nothing: too few rows for a held-out query"
-      : c.querySource === "held-out"
-        ? "held-out queries"
-        : "rows of the table",
+    calibratedOn:
+      c.querySource === "none"
+        ? "not yet: the apply that built it stopped before calibrating it (the next apply calibrates it)"
+        : measuredNothing(c)
+          ? "nothing: too few rows for a held-out query"
+          : c.querySource === "held-out"
+            ? "held-out queries"
+            : "rows of the table",
     ...(table
       ? {
           query: nearestQuery(table, record.dimension),

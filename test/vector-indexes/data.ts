@@ -246,3 +246,31 @@ export async function withoutDimensionTrigger<T>(
     await client.query(`ALTER TABLE "${table}" ENABLE TRIGGER check_embedding_dimension`);
   }
 }
+
+/**
+ * Chunks `[id, dims]` of `dims` dimensions in the `dimension`-dimension space of `fixtures`, written around the
+ * dimension trigger: rows a calibration of that space cannot measure, which stop it after the build.
+ */
+export async function writeWrongDimensionChunks(
+  client: ClientBase,
+  fixtures: EmbeddingFixtures,
+  dimension: number,
+  rows: readonly [string, number][],
+): Promise<void> {
+  await withoutDimensionTrigger(client, "Chunk", async () => {
+    for (const [i, [id, dims]] of rows.entries()) {
+      await client.query(
+        `INSERT INTO "Chunk" ("id", "datasetId", "embeddingSpaceId", "documentId", "idx", "text", "embedding")
+         VALUES ($1, $2, $3, $4, $5, 'bad', $6::vector)`,
+        [
+          id,
+          fixtures.datasetId,
+          fixtures.spaces.get(dimension),
+          fixtures.documentId,
+          100_000 + i,
+          `[${Array.from({ length: dims }, (_, k) => k + 1).join(",")}]`,
+        ],
+      );
+    }
+  });
+}

@@ -12,7 +12,7 @@ import {
   clusteredVectors,
   copyChunks,
   createFixtures,
-  withoutDimensionTrigger,
+  writeWrongDimensionChunks,
   type EmbeddingFixtures,
 } from "./data";
 import { CHUNK, apply, planIndexes } from "./support";
@@ -35,24 +35,8 @@ async function failedApply(url: string): Promise<ReleaseError> {
 }
 
 /** Chunks of `dims` dimensions in the DIM-dimension space, written around the dimension trigger. */
-async function writeWrongDimension(c: ClientBase, fixtures: EmbeddingFixtures, rows: [string, number][]) {
-  await withoutDimensionTrigger(c, "Chunk", async () => {
-    for (const [i, [id, dims]] of rows.entries()) {
-      await c.query(
-        `INSERT INTO "Chunk" ("id", "datasetId", "embeddingSpaceId", "documentId", "idx", "text", "embedding")
-         VALUES ($1, $2, $3, $4, $5, 'bad', $6::vector)`,
-        [
-          id,
-          fixtures.datasetId,
-          fixtures.spaces.get(DIM),
-          fixtures.documentId,
-          100_000 + i,
-          `[${Array.from({ length: dims }, (_, k) => k + 1).join(",")}]`,
-        ],
-      );
-    }
-  });
-}
+const writeWrongDimension = (c: ClientBase, fixtures: EmbeddingFixtures, rows: [string, number][]) =>
+  writeWrongDimensionChunks(c, fixtures, DIM, rows);
 
 describe("rows whose embedding has another dimension than their space", () => {
   const db = useTestDatabase("viwd");
