@@ -148,13 +148,24 @@ export async function buildCountIndex(
   const drop = `DROP INDEX${concurrently ? " CONCURRENTLY" : ""} IF EXISTS ${name}`;
   log.info(`${item.name}: ${item.action} (${item.reason})`);
   const started = Date.now();
+  // The earlier index is dropped in a statement of its own, before the build: a build that fails after it
+  // leaves none (its DROP is committed), which the message must not call nothing changed.
+  let dropped = false;
   try {
-    if (item.action === "rebuild") await client.query(drop);
+    if (item.action === "rebuild") {
+      await client.query(drop);
+      dropped = true;
+    }
     await client.query(createCountIndexSql(table, concurrently));
   } catch (error) {
-    const left = concurrently
+    const built = concurrently
       ? await dropInvalid(client, table.countIndexName)
-      : "Nothing changed for this index.";
+      : "Nothing was built (the build rolled back).";
+    const left = dropped
+      ? `${built} The earlier ${table.countIndexName} was dropped before the build: until an apply builds it, the search functions count a tenant's embedded rows from the table, and plan says create.`
+      : concurrently
+        ? built
+        : "Nothing changed for this index.";
     throw new ReleaseError(
       "index-failed",
       `Building ${item.name} on "${table.table}" failed: ${(error as Error).message}\n${left}`,

@@ -188,6 +188,55 @@ describe("the count index of each embedded table", () => {
     expect(await plannedCountIndexes(url())).toEqual([]);
   });
 
+  it("says the earlier index was dropped when a rebuild's build fails after its DROP, not that nothing changed", async () => {
+    await withClient(url(), async (c) => {
+      await c.query(`DROP INDEX "${CHUNK.countIndexName}"`);
+      await c.query(
+        `CREATE INDEX "${CHUNK.countIndexName}" ON "Chunk" ("embeddingSpaceId") WHERE embedding IS NOT NULL`,
+      );
+      // Every CREATE INDEX fails from here on; the DROP INDEX before it does not.
+      await c.query(`CREATE SCHEMA count_index_test`);
+      await c.query(
+        `CREATE FUNCTION count_index_test.refuse() RETURNS event_trigger LANGUAGE plpgsql
+           AS $$ BEGIN RAISE EXCEPTION 'CREATE INDEX refused by the test'; END $$`,
+      );
+      await c.query(
+        `CREATE EVENT TRIGGER count_index_test_refuse ON ddl_command_start WHEN TAG IN ('CREATE INDEX')
+           EXECUTE FUNCTION count_index_test.refuse()`,
+      );
+      // The old index and the test's schema as if a release had left them: not drift before the release.
+      await recordSnapshotAsIs(c);
+    });
+    try {
+      const error = (await apply(url(), FEW_QUERIES).then(
+        () => undefined,
+        (e: unknown) => e,
+      )) as ReleaseError;
+      expect(error).toBeInstanceOf(ReleaseError);
+      expect(error.code).toBe("index-failed");
+      expect(error.message).toContain(`Building ${CHUNK.countIndexName} on "Chunk" failed`);
+      expect(error.message).toContain("CREATE INDEX refused by the test");
+      expect(error.message).not.toContain("Nothing changed");
+      expect(error.message).toContain(
+        `Nothing was built (the build rolled back). The earlier ${CHUNK.countIndexName} was dropped before the build`,
+      );
+      await withClient(url(), async (c) => {
+        expect(await indexFacts(c, CHUNK.countIndexName)).toBeUndefined();
+      });
+    } finally {
+      await withClient(url(), async (c) => {
+        await c.query(`DROP EVENT TRIGGER IF EXISTS count_index_test_refuse`);
+        await c.query(`DROP SCHEMA IF EXISTS count_index_test CASCADE`);
+        await recordSnapshotAsIs(c);
+      });
+    }
+    expect(await plannedCountIndexes(url())).toEqual([[CHUNK.countIndexName, "create", expect.any(String)]]);
+    expect((await apply(url(), FEW_QUERIES)).countIndexes.map((r) => r.action)).toEqual(["create"]);
+    await withClient(url(), async (c) => {
+      expect(await keysOf(c, CHUNK.countIndexName)).toEqual(["organizationId", "embeddingSpaceId"]);
+    });
+  });
+
   it("names the index and the cause when its build fails, and leaves the table as it was", async () => {
     await withClient(url(), async (c) => {
       await c.query(`DROP INDEX "${CHUNK.countIndexName}"`);
