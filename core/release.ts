@@ -613,6 +613,8 @@ export async function applyWith(client: ClientBase, options: ReleaseOptions): Pr
       // Read the state only once we hold the lock: a release that ran meanwhile is then seen as applied.
       const state = await readMigrationState(client, options);
       refuseLedgerProblems(state.comparison.problems);
+      // A recorded setting this version refuses stops the release here, not after the migrations ran.
+      for (const step of options.steps ?? []) await step.checkSettings?.(client);
       // Before anything is written (not even the ledger), the checks plan makes of the pending migrations: a
       // database that is not ours stops here, and so do the safety lint's errors (production's blocking
       // statements on tables with data, exemptions without a reason).

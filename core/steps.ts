@@ -75,6 +75,12 @@ export interface ReleaseStep<K extends StepKind = StepKind> {
    * section named as the step's kind), as `status` shows them; undefined before the first record. Read-only.
    */
   recordedSettings?(client: ClientBase): Promise<Record<string, unknown> | undefined>;
+  /**
+   * Optional: refuses the settings this run would use, the given ones over what the database records, as the
+   * step's plan and apply would (a recorded value this version no longer accepts). Apply calls it before its
+   * first write, so that such a refusal leaves the migrations unapplied. Read-only.
+   */
+  checkSettings?(client: ClientBase): Promise<void>;
   /** Optional: the step's part in the batched reads (see StepBatch); without it the step reads on its own. */
   readonly batch?: StepBatch<K>;
 }

@@ -2,7 +2,7 @@
 // rows present), with the memory the build needs, calibrated, recorded; rebuilt when the table has drifted.
 // docs/vector-indexes.md explains the choices.
 import type { ClientBase } from "pg";
-import { ReleaseError } from "../errors";
+import { ReleaseError, SettingError } from "../errors";
 import type { Logger } from "../logger";
 import { literal } from "../sql";
 import type { ReleaseStep, RunningStep, StepBatch, StepManifestEntry } from "../steps";
@@ -260,7 +260,7 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
     recordedSettingsFromState: (state) => (state as IndexState).recordedSettings ?? undefined,
     statusFromState: (state) => {
       const { records, valid, searches, recordedSettings, listed } = state as IndexState;
-      this.settleWith(recordedSettings ?? undefined);
+      this.settleForStatus(recordedSettings ?? undefined);
       const calibrations = searches.map(searchCalibrationFromRow);
       const inventories = this.inventoriesOf(state as IndexState);
       return records.map(indexRecordFromRow).map((r) => ({
@@ -337,8 +337,25 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
     const effective = completeVectorIndexOptions(
       mergeSettings(base, this.given as Record<string, unknown>) as VectorIndexOptions,
     );
-    this.options = resolveOptions(effective);
+    try {
+      this.options = resolveOptions(effective);
+    } catch (error) {
+      throw recordedRefusal(error, this.given as Record<string, unknown>, base) ?? error;
+    }
     return { recorded, effective };
+  }
+
+  /**
+   * settleWith() for status, which takes no settings: a recorded value this version refuses (recordedRefusal)
+   * is left out, so that status still shows the records; plan and apply refuse it.
+   */
+  private settleForStatus(recorded: Record<string, unknown> | undefined): void {
+    try {
+      this.settleWith(recorded);
+    } catch (error) {
+      if (!(error instanceof RecordedSettingError)) throw error;
+      this.settleWith(undefined);
+    }
   }
 
   /** A changed setting as a plan item: "setting vectorIndexes.method" ("hnsw -> ivfflat"). */
@@ -445,6 +462,10 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
 
   recordedSettings(client: ClientBase): Promise<Record<string, unknown> | undefined> {
     return readRecordedSettings(client, "vectorIndexes");
+  }
+
+  async checkSettings(client: ClientBase): Promise<void> {
+    await this.settle(client);
   }
 
   async status(client: ClientBase): Promise<VectorIndexStatus[]> {
@@ -751,6 +772,48 @@ function uncalibrated(decision: BuildDecision, targetRecall: number): Calibratio
     querySource: "none",
     rows: decision.rows,
   };
+}
+
+/** A release setting the database recorded that this version refuses (recordedRefusal). */
+class RecordedSettingError extends ReleaseError {}
+
+/** The value at `path` of nested settings, undefined where there is none. */
+function settingAt(settings: Record<string, unknown>, path: readonly string[]): unknown {
+  let at: unknown = settings;
+  for (const key of path) {
+    if (typeof at !== "object" || at === null || !Object.hasOwn(at, key)) return undefined;
+    at = (at as Record<string, unknown>)[key];
+  }
+  return at;
+}
+
+/**
+ * A setting this run did not give, refused as the last release recorded it: an earlier version accepted the
+ * value (a fraction of a MB, say, before maxMaintenanceWorkMem was range-checked) or knew the key. Said as the
+ * record's, with the way out (giving the setting, which apply records in its place), not as a mistake in
+ * settings nobody gave. Undefined for any other error.
+ */
+function recordedRefusal(
+  error: unknown,
+  given: Record<string, unknown>,
+  recorded: Record<string, unknown>,
+): RecordedSettingError | undefined {
+  if (!(error instanceof SettingError) || error.path[0] !== "vectorIndexes") return undefined;
+  const path = error.path.slice(1);
+  if (settingAt(given, path) !== undefined || settingAt(recorded, path) === undefined) return undefined;
+  const name = error.path.join(".");
+  const example = JSON.stringify(
+    error.example.path.reduceRight<unknown>((inner, key) => ({ [key]: inner }), error.example.value),
+  );
+  return new RecordedSettingError(
+    "invalid-input",
+    `${name} as the last release recorded it (neonhub_release.release_settings) ${error.problem}: an earlier ` +
+      `version of neonhub-db accepted it, this one does not. Nothing was changed.`,
+    `Give ${name} for this run, in the release settings (for example ${example}; the CLI also takes ` +
+      `--set ${name}=<value>, a stack its neonhub-db:vectorIndexes config): apply records it in place of the ` +
+      `recorded one.`,
+    { cause: error },
+  );
 }
 
 /** What a build builds, or what a recalibration calibrates: the index as recorded. */
