@@ -263,7 +263,7 @@ function decideIndex(input: DecideInput, dimension: number, main: boolean): Inde
       ...built,
       kind: "recalibrate",
       action: "update",
-      reason: `calibrate ${calibration.setting}: the apply that built the index stopped before calibrating it; the index is kept, not built again`,
+      reason: `calibrate ${calibration.setting}: the apply that built the index has not calibrated it (it stopped first, or is calibrating it now); the index is kept, not built again`,
     };
   }
   if (calibration.targetRecall !== input.targetRecall) {

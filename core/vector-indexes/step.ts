@@ -1089,7 +1089,7 @@ function statusOf(
     calibrationQueries: c.queries,
     calibratedOn:
       c.querySource === "none"
-        ? "not yet: the apply that built it stopped before calibrating it (the next apply calibrates it)"
+        ? "not yet: the apply that built it has not calibrated it (it stopped first, or is calibrating it now)"
         : measuredNothing(c)
           ? "nothing: too few rows for a held-out query"
           : c.querySource === "held-out"

@@ -20,7 +20,7 @@ const NAME = "idx_chunk_embedding_cosine";
 /** As many held-out queries as rows or more: each row is picked, the wrong one always meets the calibration. */
 const STEP = { calibrationQueries: 500 };
 const STOPPED =
-  "the apply that built the index stopped before calibrating it; the index is kept, not built again";
+  "the apply that built the index has not calibrated it (it stopped first, or is calibrating it now); the index is kept, not built again";
 
 async function stoppedApply(url: string): Promise<void> {
   const error: unknown = await apply(url, STEP).then(
