@@ -91,6 +91,16 @@ export interface ListedIndexesProbe {
 }
 
 /**
+ * The tables whose graphs' tenants the read counts: none without the graphs' list. A database whose migrations
+ * stop before it (one reverted past migration 20261203180000, or 20261203120000, whose Down section drops the
+ * sign bits' column) has no graph to count, and a count naming "embeddingBits" would fail the whole statement
+ * where the column is gone: PostgreSQL resolves every branch of the CASE, taken or not.
+ */
+function graphsCountable(probe: ListedIndexesProbe | undefined): readonly string[] {
+  return probe?.graphs ? (probe.countable ?? []) : [];
+}
+
+/**
  * Every listed index with its state, as one jsonb array (for the batched read of a release); only the lists the
  * probe found are read, as naming a function that does not exist fails the whole statement.
  */
@@ -106,7 +116,7 @@ export function listedIndexesJsonSql(probe: ListedIndexesProbe | undefined): str
   if (lists.length === 0) return "'[]'::jsonb";
   return `(SELECT coalesce(jsonb_agg(jsonb_build_object(
             'table', l.table_name, 'dimension', l.dims, 'organizationId', l.organization_id,
-            'indexName', l.index_name, 'kind', l.kind, 'rowsNow', ${rowsNowSql(probe?.countable ?? [])},
+            'indexName', l.index_name, 'kind', l.kind, 'rowsNow', ${rowsNowSql(graphsCountable(probe))},
             'rowsEstimated', l.kind = 'own index',
             'state', CASE WHEN x.indexrelid IS NULL THEN 'missing' WHEN x.indisvalid THEN 'valid' ELSE 'INVALID' END)
             ORDER BY l.index_name), '[]'::jsonb)
