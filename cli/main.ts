@@ -328,12 +328,13 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
         });
       }
       case "prisma-schema": {
-        const { databaseUrl, databaseUrlSource, connectTimeoutMs, lockTimeoutMs } = options;
+        const { databaseUrl, databaseUrlSource, connectTimeoutMs, lockTimeoutMs, migrationsDir } = options;
         const result = await prismaSchemaCommand({
           databaseUrl,
           databaseUrlSource,
           connectTimeoutMs,
           lockTimeoutMs,
+          migrationsDir,
           log,
           out: args.out,
           check: args.check,

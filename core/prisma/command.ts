@@ -13,6 +13,9 @@ import { ReleaseError } from "../errors";
 import { readPrismaCatalog } from "./catalog";
 import { compareSchemas, describeDifference, readsAsPrismaSchema, type SchemaDifference } from "./compare";
 import { PRISMA_SCHEMA_PATH, renderPrismaSchema } from "./render";
+import { BOOKKEEPING_SCHEMA, MIGRATIONS_TABLE } from "../bookkeeping";
+import { readMigrationFiles } from "../migrations/files";
+import type { ClientBase } from "pg";
 
 export interface PrismaSchemaOptions {
   databaseUrl: string;
@@ -28,6 +31,8 @@ export interface PrismaSchemaOptions {
   check?: boolean;
   /** Resolves `out` and the default path (default: the current folder). */
   cwd?: string;
+  /** This release's migrations, which the database may not have all applied yet (pendingMigrations). */
+  migrationsDir?: string;
 }
 
 export interface PrismaSchemaResult {
@@ -41,6 +46,40 @@ export interface PrismaSchemaResult {
   written?: boolean;
   /** --check: the differences (empty when the file is current). */
   differences?: SchemaDifference[];
+  /**
+   * This release's migrations the database's ledger does not hold (a database of an earlier release, not yet
+   * upgraded): the schema rendered is that earlier one. Absent when none, or when the login may not read the
+   * ledger (the app and read-only logins).
+   */
+  pendingMigrations?: string[];
+}
+
+/**
+ * The migrations of `migrationsDir` the ledger does not hold; undefined when the ledger cannot be read (no
+ * release yet, or a login without access to the release's schema), which says nothing either way.
+ */
+async function unappliedMigrations(client: ClientBase, migrationsDir: string): Promise<string[] | undefined> {
+  let applied: Set<string>;
+  try {
+    const { rows } = await client.query<{ name: string }>(
+      `SELECT name FROM ${BOOKKEEPING_SCHEMA}.${MIGRATIONS_TABLE}`,
+    );
+    applied = new Set(rows.map((r) => r.name));
+  } catch (error) {
+    if (isConnectionLost(error)) throw error;
+    return undefined;
+  }
+  return readMigrationFiles(migrationsDir)
+    .map((f) => f.name)
+    .filter((name) => !applied.has(name));
+}
+
+/** What to say of a schema rendered from a database with `pending` migrations of this release unapplied. */
+function pendingText(pending: readonly string[]): string {
+  return (
+    `the database has ${pending.length} migration${pending.length === 1 ? "" : "s"} of this release not ` +
+    `applied yet (${pending[0]}${pending.length > 1 ? ", ..." : ""}): it renders the earlier release's schema`
+  );
 }
 
 /** A path as an argument to paste into a shell: as it is when it needs no quoting, otherwise single-quoted. */
@@ -71,9 +110,9 @@ function refuseDirectory(out: string | undefined, file: string, check: boolean):
 export async function generatePrismaSchema(
   options: Pick<
     PrismaSchemaOptions,
-    "databaseUrl" | "databaseUrlSource" | "connectTimeoutMs" | "lockTimeoutMs" | "log"
+    "databaseUrl" | "databaseUrlSource" | "connectTimeoutMs" | "lockTimeoutMs" | "log" | "migrationsDir"
   >,
-): Promise<{ schema: string; models: number; enums: number }> {
+): Promise<{ schema: string; models: number; enums: number; pendingMigrations?: string[] }> {
   const target = parseDatabaseUrl(options.databaseUrl, options.databaseUrlSource ?? "DATABASE_URL");
   const lockTimeoutMs = options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
   const client = await openClient(target, {
@@ -100,10 +139,14 @@ export async function generatePrismaSchema(
         "Apply the release first (neonhub-db apply with DIRECT_URL), then run prisma-schema against it.",
       );
     }
+    const pending = options.migrationsDir
+      ? await unappliedMigrations(client, options.migrationsDir)
+      : undefined;
     return {
       schema: renderPrismaSchema(catalog),
       models: catalog.tables.length,
       enums: Object.keys(catalog.enums).length,
+      ...(pending && pending.length > 0 ? { pendingMigrations: pending } : {}),
     };
   } catch (error) {
     throw isConnectionLost(error) ? lostConnectionError(error, target, "prisma-schema") : error;
@@ -121,7 +164,14 @@ export async function prismaSchemaCommand(options: PrismaSchemaOptions): Promise
       options.check === true,
     );
   }
-  const { schema, models, enums } = await generatePrismaSchema(options);
+  const { schema, models, enums, pendingMigrations } = await generatePrismaSchema(options);
+  const behind = pendingMigrations ? { pendingMigrations } : {};
+  // Written or printed, the earlier release's schema would replace this release's in an app: said first.
+  if (pendingMigrations && !options.check) {
+    (options.log ?? silentLogger).warn(
+      `${pendingText(pendingMigrations)}; apply the release first (neonhub-db apply with DIRECT_URL).`,
+    );
+  }
   if (options.check) {
     const given = options.out ?? PRISMA_SCHEMA_PATH;
     const file = path.resolve(cwd, given);
@@ -147,7 +197,7 @@ export async function prismaSchemaCommand(options: PrismaSchemaOptions): Promise
         `Name the schema file with --out FILE, or write it from the database: neonhub-db prisma-schema --out ${shellArgument(given)}`,
       );
     }
-    return { models, enums, file, differences: compareSchemas(schema, committed) };
+    return { models, enums, file, differences: compareSchemas(schema, committed), ...behind };
   }
   if (options.out !== undefined) {
     const file = path.resolve(cwd, options.out);
@@ -170,9 +220,9 @@ export async function prismaSchemaCommand(options: PrismaSchemaOptions): Promise
         );
       }
     }
-    return { models, enums, file, written: before !== schema };
+    return { models, enums, file, written: before !== schema, ...behind };
   }
-  return { models, enums, schema };
+  return { models, enums, schema, ...behind };
 }
 
 /**
@@ -184,6 +234,8 @@ export function describeSchemaDrift(result: PrismaSchemaResult, out?: string): s
   return [
     `${result.file} does not match the database (${differences.length} difference${differences.length === 1 ? "" : "s"}):`,
     ...differences.map((d) => `  ${describeDifference(d)}`),
-    `fix: regenerate it from the released database: neonhub-db prisma-schema --out ${shellArgument(out ?? PRISMA_SCHEMA_PATH)}`,
+    result.pendingMigrations
+      ? `fix: ${pendingText(result.pendingMigrations)}, which regenerating the file would write: apply the release first (neonhub-db apply with DIRECT_URL), then check again.`
+      : `fix: regenerate it from the released database: neonhub-db prisma-schema --out ${shellArgument(out ?? PRISMA_SCHEMA_PATH)}`,
   ].join("\n");
 }

@@ -1,10 +1,11 @@
 // The committed Prisma schema (prisma/schema.prisma) against the released database, and Prisma's own CLI on
 // it: a new migration that changes what the app sees fails here, naming the model and field, until the
 // schema is regenerated (`neonhub-db prisma-schema --out prisma/schema.prisma`).
-import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import {
+  DEFAULT_MIGRATIONS_DIR,
   compareSchemas,
   describeDifference,
   generatePrismaSchema,
@@ -12,7 +13,7 @@ import {
   PROJECT_ROOT,
 } from "../../core";
 import { runCli } from "../support/cli";
-import { withClient } from "../support/database";
+import { useTestDatabase, withClient } from "../support/database";
 import { useReleasedDatabase } from "../security/released-database";
 import { scratchDir } from "../support/scratch";
 
@@ -179,4 +180,56 @@ describe("a database that moved on from prisma/schema.prisma", () => {
     expect(noUrl.code).toBe(1);
     expect(noUrl.stderr).toMatch(/No database URL given[\s\S]*DATABASE_URL/);
   });
+});
+
+// An app's schema checked against a database whose release is behind this one (an earlier release not yet
+// upgraded, or one reverted to it, as here): the difference is the unapplied migrations' (the sign bits' column
+// of 20261203120000), and regenerating the file, as the fix said, would have written the earlier release's
+// schema over this one's.
+describe("a database whose release is behind this one's migrations", () => {
+  const db = useTestDatabase("prisma_behind");
+  const KEPT = "20261203100100_search_count_from_index";
+  const FIRST_PENDING = "20261203120000_tenant_search_prefilter";
+
+  it("--check names the pending migrations in its fix, not regenerating; --out warns; --json lists them", async () => {
+    const url = db.current.url;
+    const env = { DATABASE_URL: url };
+    await withClient(url, (c) => c.query("CREATE EXTENSION IF NOT EXISTS vector"));
+    const released = await runCli(["apply"], env);
+    expect(released.code, released.stderr).toBe(0);
+    const reverted = await runCli(["revert", "--to", KEPT, "--confirm"], env);
+    expect(reverted.code, reverted.stderr).toBe(0);
+    const files = readdirSync(DEFAULT_MIGRATIONS_DIR).filter((f) => f.endsWith(".sql"));
+    const pending = files.filter((f) => f >= FIRST_PENDING).length;
+
+    const check = await runCli(["prisma-schema", "--check", "--out", SCHEMA_FILE], env);
+    expect(check.code).toBe(2);
+    expect(check.stderr).toContain("model Chunk, field embeddingBits: the database has none");
+    expect(check.stderr).toContain(
+      `fix: the database has ${pending} migrations of this release not applied yet (${FIRST_PENDING}, ...): ` +
+        "it renders the earlier release's schema, which regenerating the file would write: apply the release " +
+        "first (neonhub-db apply with DIRECT_URL), then check again.",
+    );
+    expect(check.stderr).not.toContain("regenerate it from the released database");
+
+    const json = await runCli(["prisma-schema", "--check", "--json", "--out", SCHEMA_FILE], env);
+    expect(json.code).toBe(2);
+    const result = JSON.parse(json.stdout) as { pendingMigrations?: string[] };
+    expect(result.pendingMigrations?.[0]).toBe(FIRST_PENDING);
+    expect(result.pendingMigrations).toHaveLength(pending);
+
+    const out = path.join(scratchDir("prisma-behind-out-"), "schema.prisma");
+    const written = await runCli(["prisma-schema", "--out", out], env);
+    expect(written.code, written.stderr).toBe(0);
+    expect(written.stderr).toContain(
+      `warning: the database has ${pending} migrations of this release not applied yet (${FIRST_PENDING}, ...)`,
+    );
+
+    // Upgraded, the file matches and says nothing of migrations.
+    const upgraded = await runCli(["apply"], env);
+    expect(upgraded.code, upgraded.stderr).toBe(0);
+    const after = await runCli(["prisma-schema", "--check", "--out", SCHEMA_FILE], env);
+    expect(after.code, after.stderr).toBe(0);
+    expect(after.stderr).not.toContain("not applied yet");
+  }, 180_000);
 });
