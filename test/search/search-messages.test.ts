@@ -482,4 +482,57 @@ describe("search_messages", () => {
       ).rejects.toThrow(message);
     }
   });
+  it("refuses, above 2,000 dimensions, a query component halfvec cannot hold, in the same words on every path", async () => {
+    // The index path compares the query as halfvec(n) there; it failed with pgvector's bare `"70000" is out of
+    // range for type halfvec` while a tenant searched exactly got rows for the same query (migration
+    // 20261206110000). Twenty messages of org c in a space of 2,048 dimensions, searched exactly (no
+    // measurement: the default threshold) and through the index path (the threshold at 0).
+    const WIDE = 2048;
+    const wide = (
+      await owner.query<{ id: string }>(
+        `INSERT INTO "EmbeddingSpace" ("provider", "model", "dimension") VALUES ('test', 'messages-wide', $1) RETURNING "id"`,
+        [WIDE],
+      )
+    ).rows[0]!.id;
+    await owner.query(
+      `INSERT INTO "Message" ("id", "conversationId", "role", "contentJson", "embeddingSpaceId", "embedding")
+       SELECT 'wide-' || i, $1, 'user', '{}', $2,
+              (SELECT array_agg(sin(i * 7 + j) ORDER BY j)::real[]::vector FROM generate_series(1, $3) j)
+         FROM generate_series(1, 20) i`,
+      [conversation.c1, wide, WIDE],
+    );
+    const query = (value: string) =>
+      `[${Array.from({ length: WIDE }, (_, i) => (i === 5 ? value : "0.01")).join(",")}]`;
+    const refused = (fn: string) => ({
+      code: "22003",
+      message: `${fn}: query component 5 is 70000, beyond ±65504, the largest a halfvec holds`,
+    });
+    const searchWide = (sql: string, value: string) =>
+      inTransaction(app, org.c, async (c) => (await c.query<Found>(sql, [query(value)])).rows);
+    try {
+      for (const exactRows of [undefined, 0]) {
+        if (exactRows !== undefined)
+          await saveSearchTuning(owner, { table: "Message", dimension: WIDE, exactRows });
+        for (const sql of [
+          `SELECT * FROM search_messages($1::vector, 10)`,
+          `SELECT * FROM search_messages($1, 10, conversation_id => '${conversation.c1}')`,
+        ]) {
+          await expect(searchWide(sql, "70000"), `${sql} (exact rows ${exactRows})`).rejects.toMatchObject(
+            refused("search_messages"),
+          );
+          // halfvec's largest value is answered, with k rows.
+          const found = await searchWide(sql, "65504");
+          expect(found, `${sql} (exact rows ${exactRows})`).toHaveLength(10);
+          expect(found.every((r) => r.conversationId === conversation.c1)).toBe(true);
+        }
+      }
+      // The check is search_chunks()' too: both search functions run the same one first.
+      await expect(searchWide(`SELECT * FROM search_chunks($1::vector, 10)`, "70000")).rejects.toMatchObject(
+        refused("search_chunks"),
+      );
+    } finally {
+      await owner.query(`DELETE FROM "Message" WHERE "embeddingSpaceId" = $1`, [wide]);
+      await owner.query(`DELETE FROM "EmbeddingSpace" WHERE "id" = $1`, [wide]);
+    }
+  });
 });
