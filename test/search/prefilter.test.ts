@@ -29,7 +29,7 @@ import {
 } from "../../core";
 import { applyAsMigrator, useReleasedDatabase } from "../security/released-database";
 import { inTransaction } from "../security/sessions";
-import { vectorText } from "../vector-indexes/data";
+import { vectorText, withoutDimensionTrigger } from "../vector-indexes/data";
 import { exactTopK, loadCorpus, recallOf, type Corpus, type CorpusShape, type Tenant } from "./corpus";
 import { searchCountingScans as countingScans } from "./scans";
 
@@ -398,6 +398,30 @@ describe("search_chunks through the prefilter", { timeout: APPLY_TIMEOUT_MS }, (
       },
       { rollback: true },
     );
+  });
+
+  it("leaves out a chunk of another dimension than its space, whose sign bits are of another length", async () => {
+    // Written with the dimension trigger disabled (the bits' trigger still fills its 3 bits), as a database that
+    // had it disabled once holds it: every search of its tenant through the prefilter failed on the Hamming
+    // distance between bit strings of different lengths (migration 20261206110100).
+    const tenant = above()[0]!;
+    const q = corpus.queries(tenant, "own", 1)[0]!;
+    const before = await searchCountingScans(app, tenant.organizationId, q);
+    expect(before.bitsScans).toBeGreaterThan(0);
+    await withoutDimensionTrigger(owner, "Chunk", () =>
+      owner.query(
+        `INSERT INTO "Chunk" ("id", "datasetId", "documentId", "embeddingSpaceId", "idx", "text", "embedding")
+         VALUES ('wrong-dimension', $1, $2, $3, 1000000, 'wrong', '[1,2,3]')`,
+        [tenant.datasetId, tenant.documentId, corpus.spaceId],
+      ),
+    );
+    try {
+      const after = await searchCountingScans(app, tenant.organizationId, q);
+      expect(after.bitsScans).toBeGreaterThan(0);
+      expect(after.rows).toEqual(before.rows);
+    } finally {
+      await owner.query(`DELETE FROM "Chunk" WHERE "id" = 'wrong-dimension'`);
+    }
   });
 
   it("turns itself off, saying why, when the trigger does not fill the bits; the search stays exact and right", async () => {

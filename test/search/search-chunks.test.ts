@@ -22,7 +22,7 @@ import {
 } from "../../core";
 import { applyAsMigrator, useReleasedDatabase } from "../security/released-database";
 import { inTransaction } from "../security/sessions";
-import { vectorText } from "../vector-indexes/data";
+import { vectorText, withoutDimensionTrigger } from "../vector-indexes/data";
 import { exactTopK, loadCorpus, recallOf, type Corpus, type CorpusShape, type Tenant } from "./corpus";
 
 const SHAPE: CorpusShape = {
@@ -309,6 +309,28 @@ function contract(label: string, steps: Partial<DefaultStepOptions>) {
       expect(await search(app, "", q)).toEqual([]);
       // The owner is not subject to the policies, but the search is still scoped to the organization set.
       expect(await search(owner, undefined, q)).toEqual([]);
+    });
+
+    it("leaves out a chunk of another dimension than its space, as the index path does, instead of failing", async () => {
+      // Written with the dimension trigger disabled, as a database that had it disabled once holds it: every
+      // search of its organization on the exact path failed with pgvector's bare `different vector dimensions`
+      // (migration 20261206110100). Health names the row.
+      const tenant = corpus.tenants.at(-1)!;
+      const q = corpus.queries(tenant, "own", 1)[0]!;
+      const before = await search(app, tenant.organizationId, q);
+      expect(before).toHaveLength(K);
+      await withoutDimensionTrigger(owner, "Chunk", () =>
+        owner.query(
+          `INSERT INTO "Chunk" ("id", "datasetId", "documentId", "embeddingSpaceId", "idx", "text", "embedding")
+           VALUES ('wrong-dimension', $1, $2, $3, 1000000, 'wrong', '[1,2,3]')`,
+          [tenant.datasetId, tenant.documentId, corpus.spaceId],
+        ),
+      );
+      try {
+        expect(await search(app, tenant.organizationId, q)).toEqual(before);
+      } finally {
+        await owner.query(`DELETE FROM "Chunk" WHERE "id" = 'wrong-dimension'`);
+      }
     });
 
     it("names a dataset or document the organization cannot see, missing or another's, in the same words", async () => {

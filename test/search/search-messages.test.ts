@@ -20,7 +20,13 @@ import {
 } from "../../core";
 import { applyAsMigrator, useReleasedDatabase } from "../security/released-database";
 import { inTransaction } from "../security/sessions";
-import { clusteredVectors, copyMessages, vectorText, type EmbeddingFixtures } from "../vector-indexes/data";
+import {
+  clusteredVectors,
+  copyMessages,
+  vectorText,
+  withoutDimensionTrigger,
+  type EmbeddingFixtures,
+} from "../vector-indexes/data";
 import { recallOf } from "./corpus";
 import { scansDuring } from "./scans";
 
@@ -482,6 +488,30 @@ describe("search_messages", () => {
       ).rejects.toThrow(message);
     }
   });
+  it("leaves out a message of another dimension than its space, as the index path does, instead of failing", async () => {
+    // Written with the dimension trigger disabled, as a database that had it disabled once holds it: every
+    // unfiltered search of its organization, and every search of its conversation, failed with pgvector's
+    // bare `different vector dimensions 3 and 16` (migration 20261206110100). Health names the row.
+    const q = source.next();
+    const unfiltered = await search(app, org.c, q);
+    const inConversation = await search(app, org.c, q, K, { conversationId: conversation.c1 });
+    expect(unfiltered).toHaveLength(counts.c1Main);
+    await withoutDimensionTrigger(owner, "Message", () =>
+      owner.query(
+        `INSERT INTO "Message" ("id", "conversationId", "role", "contentJson", "embeddingSpaceId", "embedding")
+         VALUES ('wrong-dimension', $1, 'user', '{}', $2, '[1,2,3]')`,
+        [conversation.c1, space.main],
+      ),
+    );
+    try {
+      expect(await search(app, org.c, q)).toEqual(unfiltered);
+      expect(await search(app, org.c, q, K, { conversationId: conversation.c1 })).toEqual(inConversation);
+      expect(await search(app, org.c, q, K, { embeddingSpaceId: space.main })).toEqual(unfiltered);
+    } finally {
+      await owner.query(`DELETE FROM "Message" WHERE "id" = 'wrong-dimension'`);
+    }
+  });
+
   it("refuses, above 2,000 dimensions, a query component halfvec cannot hold, in the same words on every path", async () => {
     // The index path compares the query as halfvec(n) there; it failed with pgvector's bare `"70000" is out of
     // range for type halfvec` while a tenant searched exactly got rows for the same query (migration
