@@ -1,5 +1,5 @@
 // Human-readable output of `neonhub-db health`. (--json prints the HealthReport as it is.)
-import { describeSession, describeXminHolder, snapshotAgeText } from "../core";
+import { describePreparedTransaction, describeSession, describeXminHolder, snapshotAgeText } from "../core";
 import type { HealthFinding, HealthReport, IndexHealth, TableHealth } from "../core";
 
 const n = (value: number) => value.toLocaleString("en-US");
@@ -73,10 +73,11 @@ function clusterLines(report: HealthReport): string[] {
   return [
     `  connections: ${n(inUse)} of max_connections ${n(max)} (${Math.round((inUse * 100) / max)}%)${hiddenSessions > 0 ? `, ${hidden(hiddenSessions, "")}` : ""}`,
     `  oldest transaction: ${oldestText}${hiddenInDatabase > 0 ? ` (${hidden(hiddenInDatabase, " of this database")})` : ""}`,
+    `  prepared transactions: ${c.preparedTransactions.length > 0 ? c.preparedTransactions.map((p) => describePreparedTransaction(p)).join(", ") : "none"}`,
     `  oldest snapshot: ${c.oldestXmin ? `${describeXminHolder(c.oldestXmin)}, ${snapshotAgeText(c.oldestXmin)}` : "none held"}`,
     ...c.lockWaits.map(
       (w) =>
-        `  lock wait: pid ${w.session.pid} (${w.session.application ?? "no application name"}) ${n(w.waitSeconds)} s for ${w.lock ?? "a lock"}, blocked by ${w.blocker ? describeSession(w.blocker) : w.byPreparedTransaction ? "a prepared transaction" : `pid ${w.blockedBy.join(", ")}`}`,
+        `  lock wait: pid ${w.session.pid} (${w.session.application ?? "no application name"}) ${n(w.waitSeconds)} s for ${w.lock ?? "a lock"}, blocked by ${w.blocker ? describeSession(w.blocker) : w.preparedTransactions.length > 0 ? w.preparedTransactions.map((p) => describePreparedTransaction(p)).join(", ") : w.byPreparedTransaction ? "a prepared transaction" : `pid ${w.blockedBy.join(", ")}`}`,
     ),
     `  transaction ID age: ${n(c.transactionIdAge.age)} in database ${c.transactionIdAge.database}, the server's oldest (anti-wraparound vacuums start at ${n(c.transactionIdAge.freezeMaxAge)})`,
     `  replication: ${replication}; ${c.replicationSlots.length} replication slot${c.replicationSlots.length === 1 ? "" : "s"}`,

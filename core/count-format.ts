@@ -16,3 +16,10 @@ export function countText(n: number, noun: string, plural = `${noun}s`): string 
 export function rowsText(n: number): string {
   return countText(n, "row");
 }
+
+/** A duration to read at a glance: 45 -> "45 s", under 2 min in seconds, then 150 -> "3 min", 7200 -> "120 min". */
+export function durationText(seconds: number): string {
+  return seconds < 120
+    ? `${formatCount(Math.round(seconds))} s`
+    : `${formatCount(Math.round(seconds / 60))} min`;
+}

@@ -266,6 +266,7 @@ export {
 } from "./search";
 export { retryDelayMs } from "./lock-safety/settings";
 export { describeLockWait, readLockWait, type LockBlocker, type LockWait } from "./lock-safety/lock-waits";
+export { describePreparedTransaction, type PreparedTransaction } from "./lock-safety/prepared-transactions";
 export type { LockWaitNames } from "./lock-safety/wait-names";
 export { createdObjects } from "./adopt/created-objects";
 export {

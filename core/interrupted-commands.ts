@@ -7,6 +7,7 @@
 import { undoOnInterrupt } from "./interrupt";
 import type { ReleaseLockWait } from "./lock";
 import { expectLastRerun, revertPreviewText } from "./revert-preview";
+import { literal } from "./sql";
 import type { RunningStep } from "./steps";
 
 /**
@@ -76,7 +77,13 @@ export function interruption(
   // Stopped before it held the release lock, the command had run nothing: there is nothing to roll back. The
   // read it points to is the one its own fix names once it ran (baseline and adopt write only the ledger).
   if (running && "lockWait" in running) {
-    const holder = running.lockWait.holderPid;
+    const { holderPid, holderPrepared } = running.lockWait;
+    const holder =
+      holderPid !== undefined
+        ? ` (held by pid ${holderPid})`
+        : holderPrepared !== undefined
+          ? ` (held by prepared transaction ${literal(holderPrepared)}, not a release)`
+          : "";
     const shows =
       command === "upgrade-legacy"
         ? "`neonhub-db plan --upgrade-legacy` shows where it stands"
@@ -84,7 +91,7 @@ export function interruption(
           ? "`neonhub-db status` shows what the ledger records"
           : "`neonhub-db plan` shows what is left";
     return {
-      message: `${command === "upgrade-legacy" ? "the upgrade" : command} stopped while waiting for the release lock${holder === undefined ? "" : ` (held by pid ${holder})`}: nothing was done, and the other release goes on.`,
+      message: `${command === "upgrade-legacy" ? "the upgrade" : command} stopped while waiting for the release lock${holder}: nothing was done${holderPrepared === undefined ? ", and the other release goes on" : ""}.`,
       // A revert run again after another release finished could take out what that release applied, which
       // nobody previewed: it is previewed again instead.
       fix:

@@ -9,6 +9,14 @@ import type { ClientBase } from "pg";
 import { RELEASE_LOCK_KEY } from "./bookkeeping";
 import { ReleaseError } from "./errors";
 import { endSessionColumns, howToEnd, type EndableSession } from "./lock-safety/end-session";
+import {
+  describePreparedTransaction,
+  PREPARED_LOCKS_CTE,
+  preparedLocksJoin,
+  howToFinish,
+  preparedTransactionJson,
+  type PreparedTransaction,
+} from "./lock-safety/prepared-transactions";
 import { lockWaitNamesOf, type LockWaitNames, type LockWaitWords } from "./lock-safety/wait-names";
 import type { Logger } from "./logger";
 import { isoTime } from "./sql";
@@ -53,6 +61,8 @@ export interface LockHolder extends EndableSession {
 /** A wait for the release lock, as a command stopped meanwhile names it: the holder's pid, when pg_locks shows it. */
 export interface ReleaseLockWait {
   holderPid?: number;
+  /** The gid of the prepared transaction that holds it, when no session does (a transaction-level lock). */
+  holderPrepared?: string;
 }
 
 export async function acquireReleaseLock(
@@ -75,13 +85,21 @@ export async function acquireReleaseLock(
     if (got.rows[0]?.ok) break;
     if (!announced) {
       const holder = await lockHolder(client);
-      const notRelease = holder && !holder.mayBeRelease ? "a session that is not a release: " : "";
-      options.log.info(`waiting for the release lock (held by ${notRelease}${describeHolder(holder)})`);
-      options.onWait?.(holder ? { holderPid: holder.pid } : {});
+      const prepared = holder ? undefined : await preparedLockHolder(client);
+      const notRelease =
+        (holder && !holder.mayBeRelease) || prepared ? "a session that is not a release: " : "";
+      const named = prepared ? describePreparedTransaction(prepared) : describeHolder(holder);
+      options.log.info(`waiting for the release lock (held by ${notRelease}${named})`);
+      options.onWait?.(holder ? { holderPid: holder.pid } : prepared ? { holderPrepared: prepared.gid } : {});
       announced = true;
     }
     if (Date.now() >= deadline) {
-      throw lockTimeoutError(await lockHolder(client), timeoutMs, lockWaitNamesOf(options));
+      const holder = await lockHolder(client);
+      const names = lockWaitNamesOf(options);
+      const prepared = holder ? undefined : await preparedLockHolder(client);
+      throw prepared
+        ? preparedHolderError(prepared, timeoutMs, names)
+        : lockTimeoutError(holder, timeoutMs, names);
     }
     await new Promise((resolve) =>
       setTimeout(resolve, Math.min(POLL_MS, Math.max(0, deadline - Date.now()))),
@@ -182,6 +200,36 @@ export async function lockHolder(client: ClientBase): Promise<LockHolder | undef
         databaseOwner: row.database_owner,
       }
     : undefined;
+}
+
+/**
+ * The prepared transaction holding the release lock, when no session does: a transaction-level advisory lock
+ * (pg_advisory_xact_lock) taken in a transaction that was then prepared. A release takes a session-level lock
+ * and prepares nothing, so it is never a release.
+ */
+export async function preparedLockHolder(client: ClientBase): Promise<PreparedTransaction | undefined> {
+  const result = await client.query<{ prepared: PreparedTransaction }>(
+    `WITH ${PREPARED_LOCKS_CTE}
+     SELECT ${preparedTransactionJson("p")} AS prepared
+       FROM pg_prepared_xacts p ${preparedLocksJoin("p", "held", "l")}
+      WHERE ${RELEASE_LOCK_HELD}
+      LIMIT 1`,
+  );
+  return result.rows[0]?.prepared;
+}
+
+function preparedHolderError(
+  prepared: PreparedTransaction,
+  timeoutMs: number,
+  names: LockWaitWords,
+): ReleaseError {
+  const rerun = names.rerun ? `${names.rerun} ` : "";
+  return new ReleaseError(
+    "lock-timeout",
+    `A prepared transaction holds the release lock on this database (${describePreparedTransaction(prepared)}); gave up after ${Math.round(timeoutMs / 1000)} s. ` +
+      "It is not a release (a release holds the lock in its session and prepares no transaction): someone took the lock with pg_advisory_xact_lock and ran PREPARE TRANSACTION.",
+    `Waiting will not help: it ${howToFinish(prepared)}; then run ${rerun}again.`,
+  );
 }
 
 function lockTimeoutError(

@@ -6,17 +6,20 @@
 // (core/stat-activity.ts; the access layer grants it to the owner role health acts as): without it their
 // sessions are still counted, and the report says how many it cannot see into instead of "none open".
 import type { ClientBase } from "pg";
+import { durationText } from "../count-format";
+import { literal } from "../sql";
 import { readAllStatsGrant } from "../stat-activity";
 import type { HealthLimits } from "./limits";
 import type { ClusterHealth, HealthFinding } from "./report";
 import {
   CAN_TERMINATE,
   describeSession,
-  duration,
   readLockWaits,
   readOldestXminHolder,
+  readPreparedTransactions,
   terminateFix,
 } from "./sessions";
+import { describePreparedTransaction, finishPrepared } from "../lock-safety/prepared-transactions";
 import { count, numberOrNull } from "./values";
 
 /** Lock waits shorter than this are not listed: a snapshot of the server catches many a wait of milliseconds. */
@@ -52,6 +55,7 @@ export async function readCluster(client: ClientBase, limits: HealthLimits): Pro
       hiddenInDatabase: count(b.hidden_here),
     },
     oldestTransaction: await readOldestTransaction(client),
+    preparedTransactions: await readPreparedTransactions(client),
     oldestXmin: await readOldestXminHolder(client),
     lockWaits: await readLockWaits(client, Math.min(LISTED_LOCK_WAIT_SECONDS, limits.lockWaitSeconds)),
     transactionIdAge: {
@@ -196,24 +200,38 @@ export function clusterFindings(cluster: ClusterHealth, limits: HealthLimits): H
       `end it from its client, or ${terminateFix(oldest)}`,
     );
   }
+  // A prepared transaction as old as a long transaction: nothing ends it but its COMMIT or ROLLBACK PREPARED,
+  // and meanwhile it holds its locks and keeps vacuum from removing rows it might still see. A younger one is
+  // a two-phase commit in progress, left to its transaction manager.
+  for (const prepared of cluster.preparedTransactions) {
+    if (prepared.ageSeconds < limits.longTransactionSeconds) continue;
+    add(
+      "prepared transaction",
+      `${describePreparedTransaction(prepared)} holds its locks and keeps vacuum from removing rows it might still see until it is committed or rolled back; it has no session to end, and outlives restarts`,
+      finishPrepared(prepared),
+    );
+  }
   for (const wait of cluster.lockWaits) {
     if (wait.waitSeconds < limits.lockWaitSeconds) continue;
     const { blocker } = wait;
     const pids = wait.blockedBy.filter((pid) => pid > 0).join(", ");
+    const prepared = wait.preparedTransactions.map((p) => describePreparedTransaction(p)).join(", ");
     const by = blocker
       ? wait.blockedBy.includes(blocker.pid)
         ? describeSession(blocker)
         : `pid ${pids}, itself waiting behind ${describeSession(blocker)}`
       : wait.byPreparedTransaction
-        ? "a prepared transaction (pg_prepared_xacts)"
+        ? prepared || "a prepared transaction (pg_prepared_xacts)"
         : `pid ${pids}`;
     add(
       "lock wait",
-      `${describeSession(wait.session)} has waited ${duration(wait.waitSeconds)} for ${wait.lock ?? "a lock"}, blocked by ${by}`,
+      `${describeSession(wait.session)} has waited ${durationText(wait.waitSeconds)} for ${wait.lock ?? "a lock"}, blocked by ${by}`,
       blocker
         ? `end the blocking session from its client, or ${terminateFix(blocker)}`
         : wait.byPreparedTransaction
-          ? "COMMIT PREPARED or ROLLBACK PREPARED the transaction pg_prepared_xacts lists, as its owner or the server's admin"
+          ? wait.preparedTransactions.length > 0
+            ? wait.preparedTransactions.map((p) => `${literal(p.gid)}: ${finishPrepared(p)}`).join("; ")
+            : "COMMIT PREPARED or ROLLBACK PREPARED the transaction pg_prepared_xacts lists, as its owner or a superuser"
           : "find the blocking session in pg_stat_activity and end it",
     );
   }

@@ -1,4 +1,5 @@
 // What `neonhub-db health` reports: plain data (JSON as it is), built by checkHealth and printed by the CLI.
+import type { PreparedTransaction } from "../lock-safety/prepared-transactions";
 
 /** Something worth knowing; `action` findings make the report unhealthy. */
 export interface HealthFinding {
@@ -99,6 +100,11 @@ export interface ClusterHealth {
     canTerminate: boolean;
   } | null;
   /**
+   * This database's prepared transactions (PREPARE TRANSACTION), oldest first: each holds its locks and its
+   * snapshot until it is committed or rolled back, across restarts, and has no session (pid) to end.
+   */
+  preparedTransactions: PreparedTransaction[];
+  /**
    * The oldest snapshot (xmin) held in this database besides health's own, of any age: vacuum removes no dead
    * row it might still see. A session's transaction, a prepared transaction or a replication slot.
    */
@@ -148,6 +154,8 @@ export interface XminHolderHealth {
   xminAge: number;
   /** The session, when it is one. */
   session: SessionHealth | null;
+  /** The prepared transaction, when it is one: when it was prepared, and whether health's role may finish it. */
+  preparedTransaction: PreparedTransaction | null;
 }
 
 export interface LockWaitHealth {
@@ -163,6 +171,8 @@ export interface LockWaitHealth {
   blocker: SessionHealth | null;
   /** Blocked by a prepared transaction (pg_prepared_xacts). */
   byPreparedTransaction: boolean;
+  /** The prepared transactions holding a lock on what it waits for, when one blocks it. */
+  preparedTransactions: PreparedTransaction[];
 }
 
 /**

@@ -4,8 +4,16 @@
 // member of pg_signal_backend (a superuser's session: only a superuser); health acts as the owner role, which is
 // neither for another login's session, so each session read here says whether health's role could.
 import type { ClientBase } from "pg";
-import { countText } from "../count-format";
+import { countText, durationText } from "../count-format";
 import { mayEndSql, terminateFix as endSessionFix } from "../lock-safety/end-session";
+import { preparedHoldersSql } from "../lock-safety/lock-waits";
+import {
+  describePreparedTransaction,
+  finishPrepared,
+  PREPARED_TRANSACTIONS_SQL,
+  preparedTransactionJson,
+  type PreparedTransaction,
+} from "../lock-safety/prepared-transactions";
 import type { LockWaitHealth, SessionHealth, XminHolderHealth } from "./report";
 import { numberOrNull } from "./values";
 
@@ -24,24 +32,16 @@ export function describeSession(s: SessionHealth): string {
     s.application ?? "no application name",
     s.state ?? "state unknown",
     s.transactionSeconds !== null
-      ? `in a transaction for ${duration(s.transactionSeconds)}`
+      ? `in a transaction for ${durationText(s.transactionSeconds)}`
       : "no transaction open",
   ];
   return `pid ${s.pid} (${details.join(", ")})`;
 }
 
-export function duration(seconds: number): string {
-  return seconds < 120
-    ? `${Math.round(seconds).toLocaleString("en-US")} s`
-    : `${Math.round(seconds / 60).toLocaleString("en-US")} min`;
-}
-
 /** What holds the oldest snapshot (xmin) of this database, which no vacuum can remove a row past. */
 export function describeXminHolder(h: XminHolderHealth): string {
   if (h.kind === "session") return `session ${describeSession(h.session!)}`;
-  if (h.kind === "prepared transaction") {
-    return `prepared transaction '${h.name}' (owner ${h.user ?? "unknown"}, prepared ${duration(h.ageSeconds ?? 0)} ago)`;
-  }
+  if (h.kind === "prepared transaction") return describePreparedTransaction(h.preparedTransaction!);
   return `replication slot ${h.name} (${h.state})`;
 }
 
@@ -53,9 +53,7 @@ export function snapshotAgeText(h: XminHolderHealth): string {
 /** How to end what holds the oldest snapshot. */
 export function xminHolderFix(h: XminHolderHealth): string {
   if (h.kind === "session") return `end it from its client, or ${terminateFix(h.session!)}`;
-  if (h.kind === "prepared transaction") {
-    return `ROLLBACK PREPARED '${h.name}' (or COMMIT PREPARED) in this database, as its owner ${h.user ?? ""} or the server's admin`;
-  }
+  if (h.kind === "prepared transaction") return finishPrepared(h.preparedTransaction!);
   return `reconnect its consumer, or drop it: SELECT pg_drop_replication_slot('${h.name}')`;
 }
 
@@ -95,22 +93,23 @@ export async function readOldestXminHolder(client: ClientBase): Promise<XminHold
       name: string | null;
       age_seconds: number | null;
       xmin_age: number;
+      prepared: PreparedTransaction | null;
     }
   >(`
     SELECT * FROM (
       SELECT 'session' AS kind, NULL AS name, ${SESSION_COLUMNS},
              extract(epoch FROM now() - a.xact_start)::float8 AS age_seconds,
-             greatest(age(a.backend_xid), age(a.backend_xmin)) AS xmin_age
+             greatest(age(a.backend_xid), age(a.backend_xmin)) AS xmin_age, NULL::jsonb AS prepared
         FROM pg_stat_activity a LEFT JOIN pg_roles r ON r.oid = a.usesysid
        WHERE a.datname = current_database() AND a.backend_type = 'client backend'
          AND a.pid <> pg_backend_pid() AND (a.backend_xid IS NOT NULL OR a.backend_xmin IS NOT NULL)
       UNION ALL
-      SELECT 'prepared transaction', gid, NULL, owner, NULL, NULL, NULL, NULL,
-             extract(epoch FROM now() - prepared)::float8, age(transaction)
-        FROM pg_prepared_xacts WHERE database = current_database()
+      SELECT 'prepared transaction', p.gid, NULL, p.owner, NULL, NULL, NULL, NULL,
+             extract(epoch FROM now() - p.prepared)::float8, age(p.transaction), ${preparedTransactionJson("p")}
+        FROM pg_prepared_xacts p WHERE p.database = current_database()
       UNION ALL
       SELECT 'replication slot', slot_name, NULL, NULL, NULL, CASE WHEN active THEN 'active' ELSE 'inactive' END,
-             NULL, NULL, NULL, age(xmin)
+             NULL, NULL, NULL, age(xmin), NULL
         FROM pg_replication_slots WHERE xmin IS NOT NULL
     ) holders
     ORDER BY xmin_age DESC, age_seconds DESC NULLS LAST
@@ -125,20 +124,35 @@ export async function readOldestXminHolder(client: ClientBase): Promise<XminHold
     ageSeconds: row.age_seconds === null ? null : Math.round(row.age_seconds),
     xminAge: Number(row.xmin_age),
     session: row.kind === "session" ? session(row) : null,
+    preparedTransaction: row.prepared,
   };
+}
+
+/** Every prepared transaction of this database, oldest first. */
+export async function readPreparedTransactions(client: ClientBase): Promise<PreparedTransaction[]> {
+  const { rows } = await client.query<{ prepared: PreparedTransaction }>(PREPARED_TRANSACTIONS_SQL);
+  return rows.map((r) => r.prepared);
 }
 
 /**
  * Sessions of this database waiting on a lock for at least `minSeconds` (pg_locks.waitstart), each with the
  * sessions that block it (pg_blocking_pids) and the head of its chain: the blocker that waits on nobody, the one
- * to end. A blocker that is a prepared transaction has no session (pid 0 is left out).
+ * to end. A blocker that is a prepared transaction has no session (pid 0 is left out): it is named from
+ * pg_prepared_xacts instead (preparedTransactions).
  */
 export async function readLockWaits(client: ClientBase, minSeconds: number): Promise<LockWaitHealth[]> {
   const { rows: waiting } = await client.query<
-    SessionRow & { here: boolean; wait_seconds: number | null; lock: string | null; blocked_by: number[] }
+    SessionRow & {
+      here: boolean;
+      wait_seconds: number | null;
+      lock: string | null;
+      blocked_by: number[];
+      prepared: PreparedTransaction[];
+    }
   >(`
     SELECT w.*, pg_blocking_pids(w.pid) AS blocked_by FROM (
       SELECT ${SESSION_COLUMNS}, a.datname IS NOT DISTINCT FROM current_database() AS here,
+             ${preparedHoldersSql("l", "a.pid")} AS prepared,
              extract(epoch FROM now() - l.waitstart)::float8 AS wait_seconds,
              l.mode || CASE WHEN l.relation IS NOT NULL AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
                             THEN ' on ' || l.relation::regclass::text ELSE ' (' || l.locktype || ')' END AS lock
@@ -182,6 +196,9 @@ export async function readLockWaits(client: ClientBase, minSeconds: number): Pro
         blockedBy: w.blocked_by,
         blocker: root !== w.pid ? (sessions.get(root) ?? null) : null,
         byPreparedTransaction: w.blocked_by.includes(0),
+        preparedTransactions: w.prepared.map(
+          ({ holding: _, ...p }: PreparedTransaction & { holding?: string[] }) => p,
+        ),
       };
     })
     .sort((a, b) => b.waitSeconds - a.waitSeconds);

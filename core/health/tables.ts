@@ -172,12 +172,16 @@ export async function readTables(
 const n = (value: number) => value.toLocaleString("en-US");
 
 /**
- * Whether what holds the oldest snapshot is one to end before a VACUUM: a prepared transaction or a replication
- * slot, which never end by themselves, or a session in a transaction for at least `longTransactionSeconds`, the
+ * Whether what holds the oldest snapshot is one to end before a VACUUM: a replication slot, which never ends by
+ * itself, or a session's transaction or a prepared transaction open for at least `longTransactionSeconds`, the
  * age past which health calls a transaction long. A younger session's snapshot (a load, a migration, a request
- * running now) ends with its work, soon: it is not named as one to terminate.
+ * running now) ends with its work, soon, and a younger prepared transaction is a two-phase commit its
+ * transaction manager is finishing: neither is named as one to end.
  */
 export function holdsBackVacuum(holder: XminHolderHealth, limits: HealthLimits): boolean {
+  if (holder.kind === "prepared transaction") {
+    return (holder.ageSeconds ?? 0) >= limits.longTransactionSeconds;
+  }
   if (holder.kind !== "session") return true;
   // Details hidden from health's role: the age is not known, and the holder is named as before.
   const seconds = holder.session?.transactionSeconds ?? null;

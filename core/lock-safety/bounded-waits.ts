@@ -86,13 +86,13 @@ function lockWaitTimeout(
   cause: unknown,
 ): ReleaseError {
   const seconds = options.lockTimeoutMs / 1000;
-  const { blocker, terminate: end } = lockTimeoutWords(wait);
+  const { blocker, terminate: end, until } = lockTimeoutWords(wait);
   const outcome = options.outcome ? `${options.outcome} ` : "";
   const flag = options.flag ?? CLI_LOCK_WAIT_WORDS.lockTimeout;
   return new ReleaseError(
     "lock-timeout",
     `${options.command} gave up waiting for a lock after ${seconds} s (${flag}): ${blocker}.`,
-    `${outcome}Run ${options.rerun ?? options.command} again when that session has finished, or raise ${flag}.${end}`,
+    `${outcome}Run ${options.rerun ?? options.command} again ${until}, or raise ${flag}.${end}`,
     { cause },
   );
 }

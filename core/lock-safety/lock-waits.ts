@@ -5,7 +5,16 @@
 import type { ClientBase } from "pg";
 import type { Logger } from "../logger";
 import { endSessionColumns, howToEnd, type EndableSession } from "./end-session";
+import { literal } from "../sql";
 import { hiddenDetailsText } from "../stat-activity";
+import {
+  describePreparedTransaction,
+  PREPARED_LOCKS_CTE,
+  preparedLocksJoin,
+  howToFinish,
+  preparedTransactionJson,
+  type PreparedTransaction,
+} from "./prepared-transactions";
 
 export interface LockBlocker extends EndableSession {
   /** The role that read pg_stat_activity (current_user), named when the details are hidden from it. */
@@ -38,23 +47,55 @@ export interface LockWait {
   locktype?: string;
   mode: string;
   blockers: LockBlocker[];
+  /**
+   * The prepared transactions that hold a lock on the object waited for, when one blocks the wait
+   * (pg_blocking_pids names a prepared transaction as pid 0; it has no session: prepared-transactions.ts).
+   */
+  prepared: PreparedHolder[];
 }
 
-/** The same lockable object as the waited-for lock `w`: pg_locks' identifying columns, NULLs included. */
-const SAME_OBJECT = [
-  "locktype",
-  "database",
-  "relation",
-  "page",
-  "tuple",
-  "virtualxid",
-  "transactionid",
-  "classid",
-  "objid",
-  "objsubid",
-]
-  .map((column) => `h.${column} IS NOT DISTINCT FROM w.${column}`)
-  .join(" AND ");
+/** A prepared transaction holding a lock on the object waited for, with the modes it holds there. */
+export interface PreparedHolder extends PreparedTransaction {
+  holding: string[];
+}
+
+/** The same lockable object in pg_locks rows `h` and `w`: pg_locks' identifying columns, NULLs included. */
+function sameObject(h: string, w: string): string {
+  return [
+    "locktype",
+    "database",
+    "relation",
+    "page",
+    "tuple",
+    "virtualxid",
+    "transactionid",
+    "classid",
+    "objid",
+    "objsubid",
+  ]
+    .map((column) => `${h}.${column} IS NOT DISTINCT FROM ${w}.${column}`)
+    .join(" AND ");
+}
+
+/** The same lockable object as the waited-for lock `w`. */
+const SAME_OBJECT = sameObject("h", "w");
+
+/**
+ * The prepared transactions holding a granted lock on the object of the waiting pg_locks row `w` (of session
+ * `pid`), as a jsonb array of PreparedHolder, empty unless a prepared transaction blocks it (pid 0 among
+ * pg_blocking_pids): one expression, for the watcher's reading and health's.
+ */
+export function preparedHoldersSql(w: string, pid: string): string {
+  return `CASE WHEN 0 = ANY (pg_blocking_pids(${pid})) THEN coalesce((
+      WITH ${PREPARED_LOCKS_CTE}
+      SELECT jsonb_agg(holder.prepared ORDER BY holder.since) FROM (
+        SELECT ${preparedTransactionJson("p")} || jsonb_build_object('holding', array_agg(DISTINCT h.mode)) AS prepared,
+               p.prepared AS since
+          FROM pg_prepared_xacts p ${preparedLocksJoin("p", "held", "h")}
+         WHERE ${sameObject("h", w)}
+         GROUP BY p.gid, p.prepared, p.owner, p.database) holder), '[]'::jsonb)
+    ELSE '[]'::jsonb END`;
+}
 
 export async function readLockWait(monitor: ClientBase, pid: number): Promise<LockWait | undefined> {
   // One row per blocker (one row with a NULL pid when none is left), each with what it holds on the object.
@@ -74,9 +115,11 @@ export async function readLockWait(monitor: ClientBase, pid: number): Promise<Lo
     login_may_end: boolean;
     may_end: boolean;
     holder_super: boolean;
+    prepared: PreparedHolder[];
   }>(
     `WITH w AS (SELECT * FROM pg_locks WHERE pid = $1 AND NOT granted LIMIT 1)
      SELECT w.relation::regclass::text AS relation, w.locktype, w.mode, a.pid, a.application_name, a.usename, a.state,
+            ${preparedHoldersSql("w", "$1")} AS prepared,
             ${endSessionColumns("r")},
             floor(extract(epoch FROM now() - coalesce(a.xact_start, a.backend_start)))::int AS age,
             (SELECT array_agg(DISTINCT h.mode) FROM pg_locks h
@@ -94,6 +137,7 @@ export async function readLockWait(monitor: ClientBase, pid: number): Promise<Lo
     relation: lock.relation,
     locktype: lock.locktype,
     mode: lock.mode,
+    prepared: lock.prepared,
     blockers: result.rows.flatMap((row) =>
       row.pid === null
         ? []
@@ -138,18 +182,33 @@ export function describeBlocker(blocker: LockBlocker): string {
  * What a lock timeout's error says of the wait: the session it waited for (or that none was seen), and the
  * sentence that ends a stuck blocker ("" when none was seen). One wording for a migration and any command.
  */
-export function lockTimeoutWords(wait: LockWait | undefined): { blocker: string; terminate: string } {
+export function lockTimeoutWords(wait: LockWait | undefined): {
+  blocker: string;
+  terminate: string;
+  until: string;
+} {
   const blocker = wait
     ? `it waited for ${describeLockWait(wait)}`
     : "the session blocking it was not seen (it may have released its lock just as the wait ended)";
   const blockers = wait?.blockers ?? [];
-  const terminate =
+  const prepared = wait?.prepared ?? [];
+  const ending =
     blockers.length === 0
       ? ""
       : blockers.length === 1
         ? ` If that session is stuck, ${howToEnd(blockers[0]!)}.`
         : ` If those sessions are stuck: ${blockers.map((b) => `pid ${b.pid}: ${howToEnd(b)}`).join("; ")}.`;
-  return { blocker, terminate };
+  const finishing =
+    prepared.length === 1
+      ? ` That prepared transaction ${howToFinish(prepared[0]!)}.`
+      : prepared.map((p) => ` Prepared transaction ${literal(p.gid)} ${howToFinish(p)}.`).join("");
+  const until =
+    prepared.length === 0
+      ? "when that session has finished"
+      : blockers.length === 0
+        ? `when ${prepared.length === 1 ? "that prepared transaction is" : "those prepared transactions are"} committed or rolled back`
+        : "when those sessions have finished and those prepared transactions are committed or rolled back";
+  return { blocker, terminate: `${ending}${finishing}`, until };
 }
 
 /** `AccessExclusiveLock on "Chunk", blocked by pid 4711 (holding AccessShareLock; ...)`. */
@@ -159,15 +218,16 @@ export function describeLockWait(wait: LockWait): string {
     : wait.locktype === "transactionid"
       ? `${wait.mode} on a row another transaction locked or changed`
       : wait.mode;
-  const who =
-    wait.blockers.length > 0
-      ? wait.blockers.map(describeBlocker).join(", ")
-      : "a session that has just released its lock";
+  const holders = [
+    ...wait.blockers.map(describeBlocker),
+    ...wait.prepared.map((p) => describePreparedTransaction(p, p.holding)),
+  ];
+  const who = holders.length > 0 ? holders.join(", ") : "a session that has just released its lock";
   return `${what}, blocked by ${who}`;
 }
 
 export interface LockWatch {
-  /** The last wait seen with at least one blocker (kept after the wait ends). */
+  /** The last wait seen with at least one blocker, a session or a prepared transaction (kept after it ends). */
   lastWait(): LockWait | undefined;
   /** Forgets the last wait: a new attempt starts. */
   reset(): void;
@@ -203,7 +263,7 @@ export function watchLockWaits(
       reportedAt = undefined;
       return;
     }
-    if (wait.blockers.length > 0) last = wait;
+    if (wait.blockers.length > 0 || wait.prepared.length > 0) last = wait;
     waitingSince ??= now;
     const due = (reportedAt ?? waitingSince) + options.progressIntervalMs;
     if (now >= due) {

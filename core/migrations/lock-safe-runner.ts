@@ -216,7 +216,7 @@ interface LockTimeoutAttempts {
 
 function describeLockTimeout(error: unknown, file: MigrationFile, given: LockTimeoutAttempts): ReleaseError {
   const { direction, attempts, safety, wait, finished, names } = given;
-  const { blocker, terminate: end } = lockTimeoutWords(wait);
+  const { blocker, terminate: end, until } = lockTimeoutWords(wait);
   // Up sections run only in an apply, Down sections only in a revert: the CLI's words name that command.
   const rerun = names.rerun ?? (direction === "up" ? "apply" : "revert");
   const what =
@@ -230,7 +230,7 @@ function describeLockTimeout(error: unknown, file: MigrationFile, given: LockTim
   return new ReleaseError(
     "lock-timeout",
     `${what} within the lock timeout (${safety.lockTimeoutMs} ms) in ${attempts} attempt(s): ${blocker}.`,
-    `${state} Run ${rerun} again when that session has finished, or raise ${names.migrationLockTimeout} / ${names.migrationLockRetries}.${end}`,
+    `${state} Run ${rerun} again ${until}, or raise ${names.migrationLockTimeout} / ${names.migrationLockRetries}.${end}`,
     {
       cause: error,
       // Which statement waited is not tracked across retries: the blocker, not the file, is the cause.

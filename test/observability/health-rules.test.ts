@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { clusterFindings } from "../../core/health/cluster";
 import { DEFAULT_HEALTH_LIMITS } from "../../core/health/limits";
-import type { ClusterHealth, IndexHealth, TableHealth } from "../../core/health/report";
+import type { ClusterHealth, IndexHealth, TableHealth, XminHolderHealth } from "../../core/health/report";
 import {
   AutovacuumSettings,
   autovacuumDue,
@@ -156,6 +156,7 @@ describe("table findings", () => {
       ageSeconds: 2_700,
       xminAge: 3,
       session,
+      preparedTransaction: null,
     });
     expect(byTransaction?.severity).toBe("action");
     expect(byTransaction?.action).toBe(
@@ -173,6 +174,7 @@ describe("table findings", () => {
       ageSeconds: 8,
       xminAge: 1,
       session: { ...session, application: "neonhub-db:load-chunks", state: "active", transactionSeconds: 8 },
+      preparedTransaction: null,
     });
     expect(byLoad?.action).toBe('VACUUM (ANALYZE) "Chunk"');
     // Named once it is as old as health's long transaction, and one transaction is said as one.
@@ -189,6 +191,7 @@ describe("table findings", () => {
         state: "active",
         transactionSeconds: 1_800,
       },
+      preparedTransaction: null,
     });
     expect(byOldLoad?.action).toContain("holds a snapshot (1 transaction old)");
     const [bySlot] = tableFindings(dead, DEFAULT_HEALTH_LIMITS, {
@@ -199,19 +202,40 @@ describe("table findings", () => {
       ageSeconds: null,
       xminAge: 900,
       session: null,
+      preparedTransaction: null,
     });
     expect(bySlot?.action).toContain("replication slot cdc (inactive)");
     expect(bySlot?.action).toContain("pg_drop_replication_slot('cdc')");
-    const [byPrepared] = tableFindings(dead, DEFAULT_HEALTH_LIMITS, {
+    // A prepared transaction is named as a long transaction is: once it is 30 min old.
+    const prepared = (ageSeconds: number): XminHolderHealth => ({
       kind: "prepared transaction",
       name: "tx1",
       user: "neonhub_owner",
       state: null,
-      ageSeconds: 600,
+      ageSeconds,
       xminAge: 900,
       session: null,
+      preparedTransaction: {
+        gid: "tx1",
+        owner: "neonhub_owner",
+        database: "neonhub",
+        preparedAt: "2026-12-06T09:00:00.000Z",
+        ageSeconds,
+        mayFinish: false,
+      },
     });
-    expect(byPrepared?.action).toContain("ROLLBACK PREPARED 'tx1'");
+    const [byPrepared] = tableFindings(dead, DEFAULT_HEALTH_LIMITS, prepared(2_700));
+    expect(byPrepared?.action).toBe(
+      "prepared transaction 'tx1' (owner neonhub_owner, prepared 2026-12-06T09:00:00.000Z, 45 min ago) holds a " +
+        "snapshot (900 transactions old) that keeps vacuum from removing rows deleted since: end it first (have its " +
+        "transaction manager finish it, or, if it was abandoned, run COMMIT PREPARED 'tx1' or ROLLBACK PREPARED 'tx1', as " +
+        'role neonhub_owner (SET ROLE "neonhub_owner" first, from a login that is a member of it) or a superuser ' +
+        '(whichever the transaction\'s other participants did)), then VACUUM (ANALYZE) "Chunk"',
+    );
+    // A young one is a two-phase commit its transaction manager is finishing.
+    expect(tableFindings(dead, DEFAULT_HEALTH_LIMITS, prepared(600))[0]?.action).toBe(
+      'VACUUM (ANALYZE) "Chunk"',
+    );
     expect(tableFindings(dead, DEFAULT_HEALTH_LIMITS, null)[0]?.action).toBe('VACUUM (ANALYZE) "Chunk"');
   });
 });
@@ -221,6 +245,7 @@ describe("cluster findings", () => {
     connections: { inUse: 10, max: 200, reservedForSuperuser: 3 },
     sessionDetails: { role: "neonhub_owner", hiddenSessions: 0, hiddenInDatabase: 0 },
     oldestTransaction: null,
+    preparedTransactions: [],
     oldestXmin: null,
     lockWaits: [],
     transactionIdAge: { age: 1000, freezeMaxAge: 200_000_000, database: "neonhub" },
@@ -232,6 +257,37 @@ describe("cluster findings", () => {
 
   it("finds nothing on a healthy server", () => {
     expect(clusterFindings(healthy, DEFAULT_HEALTH_LIMITS)).toEqual([]);
+  });
+
+  it("names a prepared transaction as old as a long transaction, with its gid, owner and the statements that finish it", () => {
+    const prepared = (gid: string, ageSeconds: number, mayFinish: boolean) => ({
+      gid,
+      owner: "neonhub_owner",
+      database: "neonhub",
+      preparedAt: "2026-12-06T09:00:00.000Z",
+      ageSeconds,
+      mayFinish,
+    });
+    const findings = clusterFindings(
+      {
+        ...healthy,
+        preparedTransactions: [prepared("abandoned", 1_800, true), prepared("in-flight", 5, true)],
+      },
+      DEFAULT_HEALTH_LIMITS,
+    );
+    expect(findings).toEqual([
+      {
+        severity: "action",
+        subject: "prepared transaction",
+        problem:
+          "prepared transaction 'abandoned' (owner neonhub_owner, prepared 2026-12-06T09:00:00.000Z, 30 min ago) holds its " +
+          "locks and keeps vacuum from removing rows it might still see until it is committed or rolled back; it has no " +
+          "session to end, and outlives restarts",
+        action:
+          "have its transaction manager finish it, or, if it was abandoned, run COMMIT PREPARED 'abandoned' or ROLLBACK PREPARED " +
+          "'abandoned' (whichever the transaction's other participants did)",
+      },
+    ]);
   });
 
   it("says when it cannot see other sessions' details, and which grant shows them", () => {
@@ -337,6 +393,7 @@ describe("cluster findings", () => {
             blockedBy: [200],
             blocker: head,
             byPreparedTransaction: false,
+            preparedTransactions: [],
           },
           {
             session: session(200, "neonhub_app", "active", true),
@@ -345,6 +402,7 @@ describe("cluster findings", () => {
             blockedBy: [100],
             blocker: head,
             byPreparedTransaction: false,
+            preparedTransactions: [],
           },
         ],
       },

@@ -31,6 +31,8 @@ export default async function setup(project: TestProject) {
     synchronous_commit: "off",
     full_page_writes: "off",
     max_connections: "300",
+    // Prepared transactions (two-phase commit) are off by default; the tests that hold one need a few.
+    max_prepared_transactions: "5",
   };
   const running = await cluster.ensureCluster({ pg, name, port, settings });
   project.provide("adminUrl", running.adminUrl);

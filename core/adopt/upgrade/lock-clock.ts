@@ -74,11 +74,11 @@ export class LockClock {
         const code = (error as { code?: string }).code ?? "";
         if (!RETRIED.has(code)) throw error;
         if (attempt > this.safety.lockRetries) {
-          const { blocker, terminate } = lockTimeoutWords(lastWait());
+          const { blocker, terminate, until } = lockTimeoutWords(lastWait());
           throw new ReleaseError(
             "lock-timeout",
             `upgrade: ${step} could not take its locks within the lock timeout (${this.safety.lockTimeoutMs} ms) in ${attempt} attempt(s): ${(error as Error).message}; ${blocker}.`,
-            `Nothing of that step is applied; the steps before it are kept. Run ${this.names.rerun ?? "the upgrade"} again when that session has finished, or raise ${this.names.migrationLockTimeout} / ${this.names.migrationLockRetries}: it resumes here.${terminate}`,
+            `Nothing of that step is applied; the steps before it are kept. Run ${this.names.rerun ?? "the upgrade"} again ${until}, or raise ${this.names.migrationLockTimeout} / ${this.names.migrationLockRetries}: it resumes here.${terminate}`,
             { cause: error },
           );
         }

@@ -1,0 +1,220 @@
+// Prepared transactions (PREPARE TRANSACTION, two-phase commit) as lock and snapshot holders, on real
+// PostgreSQL (the test cluster runs with max_prepared_transactions: global-setup.ts). One has no session: its
+// locks have a NULL pid in pg_locks, pg_blocking_pids names it 0, pg_stat_activity has no row for it, and no
+// pg_terminate_backend ends it. Each command that meets one names it (gid, owner, when prepared) and the
+// COMMIT PREPARED / ROLLBACK PREPARED that finishes it, where it said "the session blocking it was not seen";
+// health lists them, names one behind a lock wait and the oldest snapshot, and makes an old one an action.
+import { Client } from "pg";
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  applyRelease,
+  checkHealth,
+  defaultReleaseSteps,
+  ReleaseError,
+  RELEASE_LOCK_KEY,
+  type ReleaseOptions,
+} from "../../core";
+import { renderHealth } from "../../cli/render-health";
+import { withClient } from "../support/database";
+import { repoMigrationsUpTo, writeMigration } from "../support/fixtures";
+import { startCli, waitUntil } from "../support/kill-points";
+import { useReleasedDatabase } from "../security/released-database";
+
+const target = useReleasedDatabase("prepared");
+const migrator = () => target.current.roles.url("migrator");
+/** The cluster's superuser, in the test's database. */
+const admin = () => target.current.db.url;
+const owner = () => target.current.roles.names.owner;
+
+/** Runs `sql` in a transaction of `url` and prepares it as `gid`: its locks outlive the session. */
+async function prepare(url: string, gid: string, sql: string): Promise<void> {
+  await withClient(url, async (c) => {
+    await c.query("BEGIN");
+    await c.query(sql);
+    await c.query(`PREPARE TRANSACTION '${gid}'`);
+  });
+}
+
+afterEach(async () => {
+  // A prepared transaction left behind would keep the database from being dropped.
+  await withClient(admin(), async (c) => {
+    const { rows } = await c.query<{ gid: string }>(
+      "SELECT gid FROM pg_prepared_xacts WHERE database = current_database()",
+    );
+    for (const { gid } of rows) await c.query(`ROLLBACK PREPARED '${gid}'`);
+  });
+});
+
+const allMigrations = repoMigrationsUpTo(Number.MAX_SAFE_INTEGER);
+
+const releaseOptions = (extra: Partial<ReleaseOptions> = {}): ReleaseOptions => ({
+  databaseUrl: migrator(),
+  migrationsDir: allMigrations,
+  ownerRole: owner(),
+  steps: defaultReleaseSteps({ seedSets: [] }),
+  ...extra,
+});
+
+describe("a table lock held by a prepared transaction", () => {
+  it("status and plan name it, and how to finish it, as a role that may not", async () => {
+    // Prepared by the superuser: the migrator, acting as the owner role, may not finish it.
+    await prepare(admin(), "schema-change-2pc", 'LOCK TABLE "Chunk" IN ACCESS EXCLUSIVE MODE');
+    const commands = [["status"], ["plan"]];
+    const results = await Promise.all(
+      commands.map(
+        (args) => startCli([...args, "--json", "--lock-timeout", "2"], { DIRECT_URL: migrator() }).done,
+      ),
+    );
+    for (const [i, result] of results.entries()) {
+      const context = `${commands[i]![0]}\n${result.stderr}`;
+      expect(result.code, context).toBe(1);
+      const { error } = JSON.parse(result.stdout) as {
+        error: { code: string; message: string; fix: string };
+      };
+      expect(error.code, context).toBe("lock-timeout");
+      expect(error.message, context).toMatch(
+        /on "Chunk", blocked by prepared transaction 'schema-change-2pc' \(holding AccessExclusiveLock; owner postgres, prepared \d{4}-\d\d-\d\dT[\d:.]+Z, \d+ s ago\)/,
+      );
+      expect(error.message, context).not.toContain("not seen");
+      expect(error.fix, context).toContain(
+        "again when that prepared transaction is committed or rolled back",
+      );
+      expect(error.fix, context).toContain(
+        "run COMMIT PREPARED 'schema-change-2pc' or ROLLBACK PREPARED 'schema-change-2pc', as role postgres " +
+          '(SET ROLE "postgres" first, from a login that is a member of it) or a superuser',
+      );
+      expect(error.fix, context).not.toContain("pg_terminate_backend");
+    }
+  });
+
+  it("a migration waiting for it names it after its retries, with the statements its own role may run", async () => {
+    // Prepared by the migrator, which acts as the owner role: the owner may finish it.
+    await prepare(migrator(), "app-2pc", 'LOCK TABLE "Chunk" IN ROW EXCLUSIVE MODE');
+    writeMigration(
+      allMigrations,
+      "20991231000000_chunk_note.sql",
+      'ALTER TABLE "Chunk" ADD COLUMN note text;',
+    );
+    const failure = await applyRelease(
+      releaseOptions({
+        lockSafety: { lockTimeoutMs: 1_000, lockRetries: 1, retryBaseDelayMs: 100, retryMaxDelayMs: 200 },
+      }),
+    ).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(ReleaseError);
+    const error = failure as ReleaseError;
+    expect(error.code).toBe("lock-timeout");
+    expect(error.message).toContain(
+      `AccessExclusiveLock on "Chunk", blocked by prepared transaction 'app-2pc' (holding RowExclusiveLock; owner ${owner()}, prepared `,
+    );
+    expect(error.fix).toContain("Run apply again when that prepared transaction is committed or rolled back");
+    expect(error.fix).toContain(
+      "have its transaction manager finish it, or, if it was abandoned, run COMMIT PREPARED 'app-2pc' or ROLLBACK PREPARED 'app-2pc' (whichever",
+    );
+    expect(error.fix).not.toContain("SET ROLE");
+    const columns = await withClient(
+      admin(),
+      async (c) =>
+        (
+          await c.query<{ n: number }>(
+            "SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = '\"Chunk\"'::regclass AND attname = 'note'",
+          )
+        ).rows[0]!.n,
+    );
+    expect(columns).toBe(0);
+  });
+});
+
+describe("the release lock held by a prepared transaction", () => {
+  it("is no release: apply says so and how to finish it, without waiting for a session that does not exist", async () => {
+    await prepare(migrator(), "advisory-2pc", `SELECT pg_advisory_xact_lock(${RELEASE_LOCK_KEY})`);
+    const failure = await applyRelease(releaseOptions({ lockTimeoutMs: 1_000 })).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(ReleaseError);
+    const error = failure as ReleaseError;
+    expect(error.code).toBe("lock-timeout");
+    expect(error.message).toContain(
+      `A prepared transaction holds the release lock on this database (prepared transaction 'advisory-2pc' (owner ${owner()}, prepared `,
+    );
+    expect(error.message).toContain("It is not a release");
+    expect(error.fix).toContain("Waiting will not help");
+    expect(error.fix).toContain("COMMIT PREPARED 'advisory-2pc' or ROLLBACK PREPARED 'advisory-2pc'");
+  });
+});
+
+describe("health with a prepared transaction", () => {
+  it("lists it, names it as the oldest snapshot and behind a lock wait, and makes an old one an action", async () => {
+    // SHARE on "Chunk" blocks writers, not health's reads.
+    await prepare(migrator(), "old-2pc", 'LOCK TABLE "Chunk" IN SHARE MODE');
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    const limits = { longTransactionSeconds: 1, lockWaitSeconds: 1 };
+    const report = await checkHealth({ databaseUrl: migrator(), limits });
+    const { cluster } = report;
+    expect(cluster.preparedTransactions).toEqual([
+      expect.objectContaining({ gid: "old-2pc", owner: owner(), mayFinish: true }),
+    ]);
+    // No other session of the database holds a snapshot yet.
+    expect(cluster.oldestXmin).toMatchObject({
+      kind: "prepared transaction",
+      name: "old-2pc",
+      preparedTransaction: { gid: "old-2pc", owner: owner() },
+    });
+    expect(report.findings.filter((f) => f.subject === "prepared transaction")).toEqual([
+      {
+        severity: "action",
+        subject: "prepared transaction",
+        problem: expect.stringMatching(
+          new RegExp(
+            `^prepared transaction 'old-2pc' \\(owner ${owner()}, prepared .+, \\d+ s ago\\) holds its locks and keeps vacuum from removing rows`,
+          ),
+        ),
+        action: expect.stringContaining("COMMIT PREPARED 'old-2pc' or ROLLBACK PREPARED 'old-2pc'"),
+      },
+    ]);
+    expect(report.healthy).toBe(false);
+    expect(renderHealth(report)).toContain(
+      `  prepared transactions: prepared transaction 'old-2pc' (owner ${owner()}, prepared `,
+    );
+
+    // A writer queued behind it: the wait names the prepared transaction, not a pid.
+    const writer = new Client({ connectionString: migrator(), application_name: "chunk-writer" });
+    await writer.connect();
+    writer.on("error", () => {});
+    const writing = writer.query('BEGIN; LOCK TABLE "Chunk" IN ROW EXCLUSIVE MODE').catch((e: unknown) => e);
+    try {
+      const writerPid = (writer as unknown as { processID: number }).processID;
+      await waitUntil("the writer waiting behind the prepared transaction", async () =>
+        withClient(admin(), async (c) => {
+          const { rows } = await c.query<{ waiting: boolean }>(
+            "SELECT wait_event_type = 'Lock' AS waiting FROM pg_stat_activity WHERE pid = $1",
+            [writerPid],
+          );
+          return rows[0]?.waiting === true;
+        }),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 1_200));
+      const waiting = await checkHealth({ databaseUrl: migrator(), limits });
+      const wait = waiting.cluster.lockWaits.find((w) => w.session.pid === writerPid);
+      expect(wait).toMatchObject({ byPreparedTransaction: true, blocker: null });
+      expect(wait?.preparedTransactions.map((p) => p.gid)).toEqual(["old-2pc"]);
+      const [lockWait] = waiting.findings.filter((f) => f.subject === "lock wait");
+      expect(lockWait?.problem).toContain("blocked by prepared transaction 'old-2pc' (owner");
+      expect(lockWait?.action).toContain(
+        "'old-2pc': have its transaction manager finish it, or, if it was abandoned",
+      );
+      expect(renderHealth(waiting)).toMatch(
+        /lock wait: pid \d+ \(chunk-writer\) \d+ s for .*, blocked by prepared transaction 'old-2pc'/,
+      );
+    } finally {
+      await withClient(admin(), (c) => c.query("ROLLBACK PREPARED 'old-2pc'"));
+      await writing;
+      await writer.end();
+    }
+  });
+
+  it("a young one is listed, and no finding: a two-phase commit in progress", async () => {
+    await prepare(migrator(), "young-2pc", "SELECT 1");
+    const report = await checkHealth({ databaseUrl: migrator() });
+    expect(report.cluster.preparedTransactions.map((p) => p.gid)).toEqual(["young-2pc"]);
+    expect(report.findings.filter((f) => f.subject === "prepared transaction")).toEqual([]);
+    expect(renderHealth(report)).toContain("prepared transactions: prepared transaction 'young-2pc'");
+  });
+});
