@@ -36,7 +36,7 @@ function indexLine(index: IndexHealth): string[] {
     const rows =
       index.rowsAtBuild === null || index.rowsAtBuild === undefined
         ? "no release recorded its build"
-        : `built on ${n(index.rowsAtBuild)} ${index.rowsAtBuild === 1 ? "row" : "rows"}, ${n(index.rowsNow ?? 0)} now`;
+        : `built on ${n(index.rowsAtBuild)} ${index.rowsAtBuild === 1 ? "row" : "rows"}, ${index.rowsNow === null || index.rowsNow === undefined ? "rows now not read" : `${n(index.rowsNow)} now`}`;
     const search = Object.entries(index.searchSetting ?? {})
       .map(([k, v]) => `${k} = ${v}`)
       .join(", ");

@@ -13,15 +13,18 @@
 // health's read-only transaction: one that runs out is reported as not finished, with the query to run
 // off-peak, and the rest of the report is read as usual. It takes its tables' locks one by one first, so that
 // a lock another session holds is named on the table it is on: the embedded table, or "EmbeddingSpace". (In
-// health's report, the vector-index readings before it already hold "Chunk", "Message" and "EmbeddingSpace",
-// and a lock there holds up the report itself, which past --lock-timeout fails naming its holder; the scan
-// can still meet one on "BrandVoice".)
+// health's report, the vector-index readings before it already hold "Chunk" and "Message", and a lock there
+// holds up the report itself, which past --lock-timeout fails naming its holder; a lock on "EmbeddingSpace"
+// that outlasted the vector readings' wait leaves them unread (core/health/vector.ts), and the scans are then
+// not made to wait for it again: each table's reading is `locked` on it at once. The scan can still meet a
+// lock on "BrandVoice".)
 import type { ClientBase } from "pg";
 import { formatCount } from "../count-format";
 import { quoteIdentifier as quoteIdent } from "../identifiers";
 import { EMBEDDING_TABLES } from "../vector-indexes/spec";
 import type { SpacedEmbeddingTable } from "../vector-indexes/wrong-dimension";
 import type { EmbeddingRowsHealth, HealthFinding } from "./report";
+import { SPACES_TABLE } from "./vector";
 
 /** How many offending rows a finding lists by id (it also says how many there are in all). */
 export const LISTED_ROWS = 5;
@@ -40,8 +43,8 @@ export const GUARDED_TABLES: readonly EmbeddedTable[] = [
   { table: "BrandVoice", idColumn: "id", column: "embedding", spaceColumn: "embeddingSpaceId" },
 ];
 
-/** The table each row's space is read from, joined by the scan. */
-const SPACES = "EmbeddingSpace";
+/** The table each row's space is read from, joined by the scan (as by the vector readings). */
+const SPACES = SPACES_TABLE;
 
 /** One kind of row looked for. */
 export interface EmbeddingLook {
@@ -108,6 +111,7 @@ export async function readEmbeddingLooks(
   looks: readonly EmbeddingLook[],
   timeoutMs: number,
   tables: readonly EmbeddedTable[],
+  lockedTables: readonly string[] = [],
 ): Promise<EmbeddingRowsHealth[][]> {
   const present = await client.query<{ table: string; hidden: boolean }>(
     `SELECT t.name AS table, row_security_active(to_regclass(quote_ident(t.name))) AS hidden
@@ -121,7 +125,7 @@ export async function readEmbeddingLooks(
     const table = tables.find((t) => t.table === name)!;
     const scanned: EmbeddingRowsHealth[] = hidden
       ? looks.map(() => ({ table: name, state: "hidden", rows: null, ids: [] }))
-      : await scan(client, table, looks, timeoutMs);
+      : await scan(client, table, looks, timeoutMs, lockedTables);
     scanned.forEach((reading, i) => readings[i]!.push(reading));
   }
   return readings;
@@ -132,6 +136,7 @@ async function scan(
   table: EmbeddedTable,
   looks: readonly EmbeddingLook[],
   timeoutMs: number,
+  lockedTables: readonly string[],
 ): Promise<EmbeddingRowsHealth[]> {
   const unfinished = (state: EmbeddingRowsHealth["state"], lockedTable?: string) =>
     looks.map(
@@ -143,6 +148,10 @@ async function scan(
         ...(lockedTable ? { lockedTable } : {}),
       }),
     );
+  // A table the report already waited for past --lock-timeout (health's vector readings, on "EmbeddingSpace")
+  // is not waited for again, once per table: the report says the scan met the same lock.
+  const known = [table.table, SPACES].find((relation) => lockedTables.includes(relation));
+  if (known) return unfinished("locked", known);
   // One time limit for the scan and its lock waits: each statement gets what is left of it. SET LOCAL ends
   // with the savepoint's rollback below: the rest of the report runs as before.
   const deadline = Date.now() + timeoutMs;

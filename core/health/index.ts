@@ -8,7 +8,8 @@ import { BOOKKEEPING_SCHEMA, bookkeepingExists } from "../bookkeeping";
 import { closeClient, isConnectionLost, openClient } from "../connection";
 import { lostConnectionError } from "../lost-connection";
 import { DEFAULT_LOCK_TIMEOUT_MS } from "../lock";
-import { withBoundedLockWaits } from "../lock-safety/bounded-waits";
+import { withBoundedLockWaits, type SeenWaits } from "../lock-safety/bounded-waits";
+import { CLI_LOCK_WAIT_WORDS } from "../lock-safety/wait-names";
 import { commandSessionSql } from "../lock-safety/session";
 import { silentLogger, type Logger } from "../logger";
 import { targetOf, redactUrl, type DatabaseTarget } from "../dsn";
@@ -31,6 +32,7 @@ import {
   vectorIndexFindings,
   vectorIndexHealth,
   vectorIndexNames,
+  vectorLockFinding,
 } from "./vector";
 
 export { DEFAULT_HEALTH_LIMITS, type HealthLimits } from "./limits";
@@ -80,9 +82,9 @@ export async function checkHealth(options: HealthOptions): Promise<HealthReport>
     log: options.log ?? silentLogger,
   };
   try {
-    return await withBoundedLockWaits(client, target, bound, async () => {
+    return await withBoundedLockWaits(client, target, bound, async (seen) => {
       await client.query("BEGIN TRANSACTION READ ONLY");
-      const report = await readReport(client, options);
+      const report = await readReport(client, options, seen);
       await client.query("ROLLBACK");
       return report;
     });
@@ -95,17 +97,23 @@ export async function checkHealth(options: HealthOptions): Promise<HealthReport>
   }
 }
 
-async function readReport(client: ClientBase, options: HealthOptions): Promise<HealthReport> {
+async function readReport(
+  client: ClientBase,
+  options: HealthOptions,
+  seen: SeenWaits,
+): Promise<HealthReport> {
   const limits = { ...DEFAULT_HEALTH_LIMITS, ...options.limits };
   await requireReleaseRecords(client);
   refuseGoneObjects(await readGoneObjects(client));
   const step = options.steps?.find((s) => s.kind === "vectorIndexes");
-  const vector = await readVectorIndexes(client, step, await bookkeepingExists(client));
+  const vector = await readVectorIndexes(client, step, await bookkeepingExists(client), seen);
   const vectorTables = vector.records.map((r) => r.table);
   const recorded = vector.records.map((r) => r.name);
   const live = await readIndexStats(client, [...Object.keys(HOT_PATH_INDEXES), ...recorded], VECTOR_METHODS);
 
   const findings: HealthFinding[] = [];
+  const unread = vectorLockFinding(vector, CLI_LOCK_WAIT_WORDS.lockTimeout);
+  if (unread) findings.push(unread);
   const indexes: IndexHealth[] = [];
   for (const name of vectorIndexNames(vector, live)) {
     const index = vectorIndexHealth(name, vector, live);
@@ -131,7 +139,8 @@ async function readReport(client: ClientBase, options: HealthOptions): Promise<H
   const cluster = await readCluster(client, limits);
   for (const table of tables) findings.push(...tableFindings(table, limits, cluster.oldestXmin));
 
-  const refused = await readRefusedEmbeddings(client, limits.embeddingScanMs);
+  const lockedTables = vector.locked ? [vector.locked.table] : [];
+  const refused = await readRefusedEmbeddings(client, limits.embeddingScanMs, undefined, lockedTables);
   findings.push(...refusedEmbeddingFindings(refused, limits.embeddingScanMs));
 
   findings.push(...clusterFindings(cluster, limits));

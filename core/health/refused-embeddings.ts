@@ -17,17 +17,22 @@ export type RefusedEmbeddings = Pick<HealthReport, "zeroEmbeddings" | "wrongDime
 
 const LOOKS = [ZERO_LOOK, WRONG_DIMENSION_LOOK] as const;
 
-/** Scans each table that exists once, within `timeoutMs` each, inside the caller's transaction. */
+/**
+ * Scans each table that exists once, within `timeoutMs` each, inside the caller's transaction; a table that
+ * reads one of `lockedTables` (whose lock the report already waited out) is `locked` without a wait.
+ */
 export async function readRefusedEmbeddings(
   client: ClientBase,
   timeoutMs: number,
   tables: readonly EmbeddedTable[] = GUARDED_TABLES,
+  lockedTables: readonly string[] = [],
 ): Promise<RefusedEmbeddings> {
   const [zeroEmbeddings = [], wrongDimensionEmbeddings = []] = await readEmbeddingLooks(
     client,
     LOOKS,
     timeoutMs,
     tables,
+    lockedTables,
   );
   return { zeroEmbeddings, wrongDimensionEmbeddings };
 }

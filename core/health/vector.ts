@@ -3,6 +3,11 @@
 // calibration is the vector-index step's own plan: health says "run apply" exactly when apply would act.
 import type { ClientBase } from "pg";
 import type { ReleaseStep, StepItemPlan } from "../steps";
+import type { SeenWaits } from "../lock-safety/bounded-waits";
+import { lockTimeoutWords, type LockWait } from "../lock-safety/lock-waits";
+import { isLockTimeout } from "../lock-safety/settings";
+import { quoteIdentifier as quoteIdent } from "../identifiers";
+import { literal } from "../sql";
 import { readInventory } from "../vector-indexes/inventory";
 import { EMBEDDING_TABLES, readIndexRecords, type IndexRecord } from "../vector-indexes";
 import { REBUILD_LEFTOVER, isCountIndexName, isRebuildLeftover } from "../vector-indexes/spec";
@@ -15,6 +20,9 @@ import type { HealthFinding, IndexHealth } from "./report";
 
 export const VECTOR_METHODS: readonly string[] = ["ivfflat", "hnsw"];
 
+/** The table whose "dimension" each embedded row's space has, which the vector readings join. */
+export const SPACES_TABLE = "EmbeddingSpace";
+
 export interface VectorReading {
   records: IndexRecord[];
   /** The step's decision per index name (what apply would do). */
@@ -23,23 +31,90 @@ export interface VectorReading {
   rows: Map<string, Map<number, number>>;
   /** The calibrations under the tenant filter (core/search). */
   searches?: SearchCalibrationRecord[];
+  /**
+   * Set when another session's lock on `table` outlasted the report's lock timeout: `decisions` and `rows` are
+   * then empty, not read. `wait`: what the watcher saw (absent when it saw no blocker).
+   */
+  locked?: { table: string; wait: LockWait | undefined };
 }
 
-/** Records, the step's plan (read-only) and the rows each table holds per dimension now. */
+/**
+ * Records, the step's plan (read-only) and the rows each table holds per dimension now. The plan and the rows
+ * join each row's "EmbeddingSpace", which nothing else in the report reads but the embedding scan: a lock on it
+ * that outlasts --lock-timeout leaves them unread (`locked`) rather than failing the whole report, in a
+ * savepoint of health's transaction. "EmbeddingSpace" is locked first, on its own, so that such a wait is
+ * known to be on it; a wait on an embedded table still fails the report, whose tables section reads those
+ * tables too. `seen`: the lock-wait watcher's, whose blocker the note names.
+ */
 export async function readVectorIndexes(
   client: ClientBase,
   step: ReleaseStep | undefined,
   released: boolean,
+  seen?: SeenWaits,
 ): Promise<VectorReading> {
   const records = await readIndexRecords(client);
-  const plans = step ? await step.plan(released ? client : undefined) : [];
-  const rows = new Map<string, Map<number, number>>();
-  for (const table of EMBEDDING_TABLES) {
-    const inventory = await readInventory(client, table);
-    if (inventory.exists) rows.set(table.table, inventory.rowsByDimension);
-  }
   const searches = await readSearchCalibrations(client);
-  return { records, decisions: new Map(plans.map((p) => [p.name, p])), rows, searches };
+  const spaces = await client.query<{ present: boolean }>(
+    `SELECT to_regclass(${literal(quoteIdent(SPACES_TABLE))}) IS NOT NULL AS present`,
+  );
+  let lockingSpaces = false;
+  await client.query("SAVEPOINT vector_readings");
+  try {
+    if (spaces.rows[0]?.present) {
+      seen?.reset();
+      lockingSpaces = true;
+      await client.query(`LOCK TABLE ${quoteIdent(SPACES_TABLE)} IN ACCESS SHARE MODE`);
+      lockingSpaces = false;
+    }
+    const plans = step ? await step.plan(released ? client : undefined) : [];
+    const rows = new Map<string, Map<number, number>>();
+    for (const table of EMBEDDING_TABLES) {
+      const inventory = await readInventory(client, table);
+      if (inventory.exists) rows.set(table.table, inventory.rowsByDimension);
+    }
+    await client.query("RELEASE SAVEPOINT vector_readings");
+    return { records, decisions: new Map(plans.map((p) => [p.name, p])), rows, searches };
+  } catch (error) {
+    // Any other error is the report's, as before: thrown as it came (a lost connection fails the rollback too).
+    const rolledBack = await client
+      .query("ROLLBACK TO SAVEPOINT vector_readings; RELEASE SAVEPOINT vector_readings")
+      .then(
+        () => true,
+        () => false,
+      );
+    if (!rolledBack || !lockingSpaces || !isLockTimeout(error)) throw error;
+    const wait = seen?.lastWait();
+    return {
+      records,
+      decisions: new Map(),
+      rows: new Map(),
+      searches,
+      locked: { table: SPACES_TABLE, wait },
+    };
+  }
+}
+
+/**
+ * The finding of vector indexes left unread behind another session's lock: an action, as the lock timeout it
+ * replaces was a failure. A report that could not compare the indexes with the rows cannot say that nothing
+ * needs action (exit 0, which a gate on stale indexes would take as fresh ones); it names the holder and the fix
+ * in the words of every lock timeout (lockTimeoutWords), and the rest of the report stands.
+ */
+export function vectorLockFinding(
+  reading: VectorReading,
+  lockTimeoutFlag: string,
+): HealthFinding | undefined {
+  const locked = reading.locked;
+  if (!locked) return undefined;
+  const { blocker, terminate, until } = lockTimeoutWords(locked.wait);
+  return {
+    severity: "action",
+    subject: "vector indexes",
+    problem:
+      `not compared with the rows now (what apply would build, rebuild or recalibrate): another session held a lock on ${quoteIdent(locked.table)} ` +
+      `longer than ${lockTimeoutFlag}, and the readings join each row's space there; ${blocker}`,
+    action: `run health again ${until}, or raise ${lockTimeoutFlag}.${terminate}`,
+  };
 }
 
 /** Names to report: recorded, live (ivfflat/hnsw), or ones apply would create or change. */
@@ -69,7 +144,8 @@ export function vectorIndexHealth(
   const stats = live.get(name);
   const table =
     record?.table ?? stats?.table ?? EMBEDDING_TABLES.find((t) => name.startsWith(t.indexName))?.table;
-  const rowsNow = record ? (reading.rows.get(record.table)?.get(record.dimension) ?? 0) : null;
+  const rowsNow =
+    record && !reading.locked ? (reading.rows.get(record.table)?.get(record.dimension) ?? 0) : null;
   return {
     name,
     table: table ?? "",

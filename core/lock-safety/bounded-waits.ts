@@ -43,6 +43,15 @@ export interface BoundedWaitOptions {
 }
 
 /**
+ * What the watcher saw, for a command that goes on past a lock timeout of one of its readings (health's
+ * sections) and names the holder itself: the last wait seen with a blocker, and forgetting it before a reading.
+ */
+export interface SeenWaits {
+  lastWait(): LockWait | undefined;
+  reset(): void;
+}
+
+/**
  * Runs `fn` on `client` (opened with commandSessionSql(options.lockTimeoutMs)); a lock timeout becomes a
  * `lock-timeout` error that names the session it waited for.
  */
@@ -50,7 +59,7 @@ export async function withBoundedLockWaits<T>(
   client: ClientBase,
   target: DatabaseTarget,
   options: BoundedWaitOptions,
-  fn: () => Promise<T>,
+  fn: (seen: SeenWaits) => Promise<T>,
 ): Promise<T> {
   // pg keeps the backend's pid from the connection's start (BackendKeyData): no query needed.
   const pid = (client as unknown as { processID: number }).processID;
@@ -68,8 +77,9 @@ export async function withBoundedLockWaits<T>(
       label: () => options.command,
     });
   }, watchAfterMs(options.lockTimeoutMs));
+  const seen: SeenWaits = { lastWait: () => watch?.lastWait(), reset: () => watch?.reset() };
   try {
-    return await fn();
+    return await fn(seen);
   } catch (error) {
     if (isLockTimeout(error)) throw lockWaitTimeout(options, watch?.lastWait(), error);
     throw error;
