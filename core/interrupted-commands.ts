@@ -84,6 +84,11 @@ export function interruption(
         : holderPrepared !== undefined
           ? ` (held by prepared transaction ${literal(holderPrepared)}, not a release)`
           : "";
+    // A prepared transaction is finished by hand (COMMIT or ROLLBACK PREPARED), not by waiting.
+    const until =
+      holderPrepared === undefined
+        ? "that release has finished"
+        : "that prepared transaction is committed or rolled back";
     const shows =
       command === "upgrade-legacy"
         ? "`neonhub-db plan --upgrade-legacy` shows where it stands"
@@ -96,8 +101,8 @@ export function interruption(
       // nobody previewed: it is previewed again instead.
       fix:
         command === "revert"
-          ? `Once that release has finished, run ${revertPreviewText(revertPreview)} again and the command it prints: what it would revert may have changed.`
-          : `Run the same command again once that release has finished (${shows}).`,
+          ? `Once ${until}, run ${revertPreviewText(revertPreview)} again and the command it prints: what it would revert may have changed.`
+          : `Run the same command again once ${until} (${shows}).`,
     };
   }
   const migration = running && "migration" in running ? running.migration : undefined;

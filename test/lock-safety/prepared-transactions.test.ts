@@ -138,6 +138,30 @@ describe("the release lock held by a prepared transaction", () => {
     expect(error.fix).toContain("Waiting will not help");
     expect(error.fix).toContain("COMMIT PREPARED 'advisory-2pc' or ROLLBACK PREPARED 'advisory-2pc'");
   });
+
+  it("apply stopped by a signal while it waits names it, not a pid nor another release", async () => {
+    await prepare(migrator(), "advisory-2pc", `SELECT pg_advisory_xact_lock(${RELEASE_LOCK_KEY})`);
+    const run = startCli(["apply", "--migrations-dir", allMigrations, "--owner-role", owner()], {
+      DIRECT_URL: migrator(),
+    });
+    await waitUntil(
+      "apply to wait for the release lock",
+      async () => run.stderr().includes("waiting for the release lock"),
+      { while: run.running },
+    );
+    expect(run.stderr()).toContain(
+      "waiting for the release lock (held by a session that is not a release: prepared transaction 'advisory-2pc' (owner",
+    );
+    run.child.kill("SIGINT");
+    const result = await run.done;
+    expect(result.signal, result.stderr).toBe("SIGINT");
+    expect(result.stderr).toContain(
+      "apply stopped while waiting for the release lock (held by prepared transaction 'advisory-2pc', not a release): nothing was done.",
+    );
+    expect(result.stderr).toContain(
+      "Run the same command again once that prepared transaction is committed or rolled back",
+    );
+  });
 });
 
 describe("health with a prepared transaction", () => {
