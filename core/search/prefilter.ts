@@ -143,6 +143,21 @@ export function signBitsTriggerStateSql(table: string): string | undefined {
                        AND t.tgname = ${literal(prefilter.trigger)}), 'missing')`;
 }
 
+/** Whether a table's prefilter b-tree is there and valid (an interrupted concurrent build leaves it INVALID). */
+export type PrefilterIndexState = "valid" | "INVALID" | "missing";
+
+/**
+ * A SQL expression giving the table's PrefilterIndexState; undefined for a table without a prefilter. Read by
+ * plan: a record that says the prefilter is on while its b-tree is gone (a revert past migration
+ * 20261203120000 drops it with the column it carries) plans the calibration that builds it again.
+ */
+export function prefilterIndexStateSql(table: string): string | undefined {
+  const prefilter = PREFILTERS[table];
+  if (!prefilter) return undefined;
+  return `coalesce((SELECT CASE WHEN i.indisvalid THEN 'valid' ELSE 'INVALID' END FROM pg_index i
+                     WHERE i.indexrelid = to_regclass(${literal(quoteIdent(prefilter.indexName))})), 'missing')`;
+}
+
 /** CREATE INDEX of a table's prefilter b-tree: the tenant and space as keys, the bits and filters carried. */
 export function prefilterIndexSql(table: string): string {
   return (

@@ -1,7 +1,12 @@
 // What a table holds today, read-only: how many embedded rows of each dimension, and the vector indexes
 // named after it that exist (valid or left INVALID by an interrupted concurrent build).
 import type { ClientBase } from "pg";
-import { signBitsTriggerStateSql, type SignBitsTriggerState } from "../search/prefilter";
+import {
+  prefilterIndexStateSql,
+  signBitsTriggerStateSql,
+  type PrefilterIndexState,
+  type SignBitsTriggerState,
+} from "../search/prefilter";
 import { countIndexStateSql, type CountIndexReading } from "./count-index";
 import { quoteIdent, type EmbeddingTable } from "./spec";
 
@@ -30,6 +35,8 @@ export interface TableInventory {
   countIndex?: CountIndexReading;
   /** The trigger keeping the table's sign bits for the search's prefilter; absent for a table without one. */
   signBitsTrigger?: SignBitsTriggerState;
+  /** The search's prefilter b-tree (search/prefilter.ts); absent for a table without one. */
+  prefilterIndex?: PrefilterIndexState;
 }
 
 /**
@@ -96,19 +103,22 @@ export function largestTenantsByDimension(
 /** The table's rows per dimension and its vector indexes. */
 export async function readInventory(client: ClientBase, table: EmbeddingTable): Promise<TableInventory> {
   const triggerSql = signBitsTriggerStateSql(table.table);
+  const prefilterIndexSql = prefilterIndexStateSql(table.table);
   const found = await client.query<{
     ok: boolean;
     hidden: boolean | null;
     count_index: CountIndexReading | null;
     sign_bits: SignBitsTriggerState | null;
+    prefilter_index: PrefilterIndexState | null;
   }>(
     `SELECT to_regclass($1) IS NOT NULL AND to_regclass('"EmbeddingSpace"') IS NOT NULL AS ok,
             row_security_active(to_regclass($1)) AS hidden, ${countIndexStateSql(table)} AS count_index,
-            ${triggerSql ?? "NULL"} AS sign_bits`,
+            ${triggerSql ?? "NULL"} AS sign_bits, ${prefilterIndexSql ?? "NULL"} AS prefilter_index`,
     [quoteIdent(table.table)],
   );
   const countIndex = found.rows[0]?.count_index ?? undefined;
   const signBitsTrigger = found.rows[0]?.sign_bits ?? undefined;
+  const prefilterIndex = found.rows[0]?.prefilter_index ?? undefined;
   const empty = {
     table,
     rowsHidden: false,
@@ -117,6 +127,7 @@ export async function readInventory(client: ClientBase, table: EmbeddingTable): 
     indexes: new Map<string, LiveIndex>(),
     ...(countIndex ? { countIndex } : {}),
     ...(signBitsTrigger ? { signBitsTrigger } : {}),
+    ...(prefilterIndex ? { prefilterIndex } : {}),
   };
   if (!found.rows[0]?.ok) return { ...empty, exists: false };
   if (found.rows[0].hidden) return { ...empty, exists: true, rowsHidden: true };
@@ -141,6 +152,7 @@ export async function readInventory(client: ClientBase, table: EmbeddingTable): 
     indexes: new Map(indexes.rows.map((r) => [r.name, r])),
     ...(countIndex ? { countIndex } : {}),
     ...(signBitsTrigger ? { signBitsTrigger } : {}),
+    ...(prefilterIndex ? { prefilterIndex } : {}),
   };
 }
 

@@ -40,7 +40,9 @@ import {
   describePrefilterSmall,
   isPrefilterTable,
   PREFILTER_MIN_FACTOR,
+  prefilterIndexStateSql,
   signBitsTriggerStateSql,
+  type PrefilterIndexState,
   type SignBitsTriggerState,
 } from "../search";
 import {
@@ -151,6 +153,7 @@ type TableState = {
   indexes: LiveIndex[];
   countIndex: CountIndexReading | null;
   signBitsTrigger?: SignBitsTriggerState | null;
+  prefilterIndex?: PrefilterIndexState | null;
 } | null;
 
 interface IndexState {
@@ -311,6 +314,7 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
         indexes: new Map(),
         ...(found?.countIndex ? { countIndex: found.countIndex } : {}),
         ...(found?.signBitsTrigger ? { signBitsTrigger: found.signBitsTrigger } : {}),
+        ...(found?.prefilterIndex ? { prefilterIndex: found.prefilterIndex } : {}),
       };
       if (!found) return { ...empty, exists: false };
       if (found.hidden) return { ...empty, exists: true, rowsHidden: true };
@@ -879,6 +883,22 @@ function withTenantSearch(
       reason: "recalibrate: the prefilter's smaller depth for small tenants is not calibrated yet",
     };
   }
+  // On, and its b-tree gone or INVALID since: a revert past migration 20261203120000 drops it with the column
+  // it carries, and the migration applied again leaves the rows' bits empty; until the calibration fills them
+  // and builds it again, the search reads its tenants exactly (a tenant of 4,000 rows: 9 -> 126 ms).
+  if (
+    search.prefilter?.state === "on" &&
+    inventory.prefilterIndex !== undefined &&
+    inventory.prefilterIndex !== "valid"
+  ) {
+    const gone = inventory.prefilterIndex === "missing" ? "is gone" : "is INVALID";
+    return {
+      ...decision,
+      kind: "recalibrate",
+      action: "update",
+      reason: `recalibrate: the prefilter's b-tree ${search.prefilter.indexName} ${gone}; calibrating fills the sign bits and builds it again`,
+    };
+  }
   // Turned off because its trigger was disabled, and enabled again since: build and calibrate it now.
   if (
     search.prefilter?.state === "off" &&
@@ -1015,6 +1035,7 @@ function tableStateSql(table: EmbeddingTable, hasTenantColumn: boolean): string 
       'largest', ${largest},
       'countIndex', ${countIndexStateSql(table)},
       'signBitsTrigger', ${signBitsTriggerStateSql(table.table) ?? "NULL"},
+      'prefilterIndex', ${prefilterIndexStateSql(table.table) ?? "NULL"},
       'counts', (SELECT coalesce(jsonb_agg(jsonb_build_array(c.dimension, c.rows) ORDER BY c.rows DESC, c.dimension), '[]'::jsonb)
                    FROM (${rowsByDimensionSql(table)}) c),
       'indexes', (SELECT coalesce(jsonb_agg(jsonb_build_object('name', c.relname, 'valid', i.indisvalid,

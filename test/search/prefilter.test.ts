@@ -548,4 +548,44 @@ describe("search_chunks through the prefilter", { timeout: APPLY_TIMEOUT_MS }, (
       "unchanged",
     );
   });
+
+  it("fills the bits and builds the b-tree again when a revert past their migration took them, the record still on", async () => {
+    // What a revert past 20261203120000 and its apply leave: the column dropped and added again (no bits, its
+    // b-tree and the graphs over it gone), the lists made anew empty; the release's record still says "on".
+    await owner.query(`ALTER TABLE "Chunk" DISABLE TRIGGER chunk_embedding_bits`);
+    try {
+      await owner.query(`UPDATE "Chunk" SET "embeddingBits" = NULL`);
+    } finally {
+      await owner.query(`ALTER TABLE "Chunk" ENABLE TRIGGER chunk_embedding_bits`);
+    }
+    await owner.query(`DROP INDEX ${INDEX}`);
+    const graphIndexes = `SELECT relname AS name FROM pg_class WHERE relname LIKE 'idx_chunk_tenant_bits_%'`;
+    for (const { name } of (await owner.query<{ name: string }>(graphIndexes)).rows)
+      await owner.query(`DROP INDEX "${name}"`);
+    await savePrefilterGraphs(owner, []);
+    await savePrefilterEntries(owner, []);
+    const [before] = await readSearchCalibrations(owner);
+    expect(before!.prefilter).toMatchObject({ state: "on", indexName: INDEX });
+
+    expect(await planOf("idx_chunk_embedding_cosine")).toMatchObject({
+      action: "update",
+      reason: expect.stringContaining(`the prefilter's b-tree ${INDEX} is gone`),
+    });
+    const applied = await applyAsMigrator(target.current, defaultReleaseSteps({ seedSets: [] }));
+    const item = applied.vectorIndexes.find((i) => i.name === "idx_chunk_embedding_cosine");
+    expect(item?.details).toMatchObject({
+      tenantSearch: { prefilter: { state: "on", backfilledRows: SHAPE.rows, buildMs: expect.any(Number) } },
+    });
+    expect(await staleBits(owner)).toBe(0);
+    const { rows: valid } = await owner.query(
+      `SELECT 1 FROM pg_index WHERE indexrelid = to_regclass($1) AND indisvalid`,
+      [INDEX],
+    );
+    expect(valid).toHaveLength(1);
+    expect((await readPrefilterEntries(owner)).filter((e) => e.table === "Chunk")).not.toEqual([]);
+    const again = await applyAsMigrator(target.current, defaultReleaseSteps({ seedSets: [] }));
+    expect(again.vectorIndexes.find((i) => i.name === "idx_chunk_embedding_cosine")?.action).toBe(
+      "unchanged",
+    );
+  });
 });
