@@ -497,6 +497,12 @@ export const COMMAND_FLAGS: Partial<Record<keyof typeof OPTIONS, readonly string
   check: ["prisma-schema"],
 };
 
+/** Whether `command` takes `flag` (`--owner-role`): a flag COMMAND_FLAGS does not list goes with every command. */
+export function takesFlag(command: string, flag: string): boolean {
+  const commands = COMMAND_FLAGS[flag.replace(/^--/, "") as keyof typeof OPTIONS];
+  return commands === undefined || commands.includes(command);
+}
+
 function refuseFlagsOfOtherCommands(values: Record<string, unknown>, command: string): void {
   for (const [flag, commands] of Object.entries(COMMAND_FLAGS)) {
     const value = values[flag];

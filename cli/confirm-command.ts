@@ -1,9 +1,12 @@
-// The commands a revert prints for the operator to run: its preview (its own arguments without --confirm and
-// --expect-last), which a refused or stopped confirm says to run again, and the command that confirms a
-// preview (the preview's arguments with `--confirm --expect-last <the ledger's last migration it saw>`), which
-// is refused if a release moved the ledger since (core/revert.ts, refuseMovedLedger). Each acts on the
-// database, folder and options the operator gave, runs as printed, and holds no password.
-import { urlWithoutPassword } from "../core";
+// The commands the CLI prints for the operator to run, each acting on the database, folder and options the
+// operator gave, runnable as printed, and holding no password. A revert's preview (its own arguments without
+// --confirm and --expect-last), which a refused or stopped confirm says to run again; the command that confirms
+// a preview (the preview's arguments with `--confirm --expect-last <the ledger's last migration it saw>`), which
+// is refused if a release moved the ledger since (core/revert.ts, refuseMovedLedger); and every other command
+// core's fixes and notes name to run next (ReleaseOptions.printCommand, core/command-to-run.ts), with the
+// operator's --database-url, --owner-role and --migrations-dir: printed alone, it would act on whatever
+// $DIRECT_URL holds, which may be another database than the one the operator named.
+import { urlWithoutPassword, type CommandPrinter } from "../core";
 
 /** The variables a --database-url is usually given from (`--database-url "$DIRECT_URL"`, docs/runbook.md). */
 const URL_VARIABLES = ["DIRECT_URL", "DATABASE_URL"] as const;
@@ -38,6 +41,56 @@ function databaseUrlWord(url: string, env: NodeJS.ProcessEnv): { word: string; p
   const shown = urlWithoutPassword(url);
   if (shown === undefined) return { word: "'<postgresql:// URL>'", passwordLeftOut: false };
   return { word: shellWord(shown), passwordLeftOut: shown !== url };
+}
+
+/** The options that say where a command acts: on which database, as which role, with which migration files. */
+export interface ConnectionOptions {
+  databaseUrl?: string;
+  ownerRole?: string;
+  migrationsDir?: string;
+}
+
+/** Each connection option's flag. */
+const CONNECTION_FLAGS: Record<keyof ConnectionOptions, string> = {
+  databaseUrl: "--database-url",
+  ownerRole: "--owner-role",
+  migrationsDir: "--migrations-dir",
+};
+
+/**
+ * `neonhub-db <args>`, then the connection options the operator gave (`given`) that the command `args[0]`
+ * takes (`takes`: status takes no --owner-role, health no --migrations-dir, and would refuse them).
+ */
+export function commandOnDatabase(
+  args: readonly string[],
+  given: ConnectionOptions,
+  env: NodeJS.ProcessEnv,
+  takes: (command: string, flag: string) => boolean,
+): PrintedCommand {
+  const words = ["neonhub-db", ...args.map(shellWord)];
+  let passwordLeftOut = false;
+  for (const key of Object.keys(CONNECTION_FLAGS) as (keyof ConnectionOptions)[]) {
+    const value = given[key];
+    const flag = CONNECTION_FLAGS[key];
+    if (value === undefined || !takes(args[0] ?? "", flag)) continue;
+    if (key !== "databaseUrl") {
+      words.push(flag, shellWord(value));
+      continue;
+    }
+    const shown = databaseUrlWord(value, env);
+    passwordLeftOut ||= shown.passwordLeftOut;
+    words.push(flag, shown.word);
+  }
+  return { command: words.join(" "), ...(passwordLeftOut ? { passwordNote: PASSWORD_NOTE } : {}) };
+}
+
+/** ReleaseOptions.printCommand: each command core names to run, with the operator's connection options. */
+export function commandPrinter(
+  given: ConnectionOptions,
+  env: NodeJS.ProcessEnv,
+  takes: (command: string, flag: string) => boolean,
+): CommandPrinter {
+  return (args) => commandInFix(commandOnDatabase(args, given, env, takes));
 }
 
 /** `neonhub-db <argv without --confirm and --expect-last> <extra>`. */

@@ -36,12 +36,12 @@ import {
   type Logger,
   type ReleaseOptions,
 } from "../core";
-import { COMMAND_FLAGS, USAGE, parseArgs, type CliArgs } from "./args";
+import { COMMAND_FLAGS, USAGE, parseArgs, takesFlag, type CliArgs } from "./args";
 import { internalErrorDocument, releaseErrorDocument } from "./error-document";
 import { releaseEnvironment, releaseSettings } from "./release-settings";
 import { renderHealth } from "./render-health";
 import { renderRevert, renderRevertPlan } from "./render-revert";
-import { commandInFix, revertConfirmCommand, revertPreviewCommand } from "./confirm-command";
+import { commandInFix, commandPrinter, revertConfirmCommand, revertPreviewCommand } from "./confirm-command";
 import { renderAdopt } from "./render-adopt";
 import { renderUpgrade, renderUpgradePlan } from "./render-upgrade";
 import { renderApply, renderBaseline, renderLoad, renderPlan, renderStatus, renderVerify } from "./render";
@@ -122,6 +122,12 @@ function releaseOptions(
     connectTimeoutMs: args.connectTimeoutMs,
     // What a refused, stopped or disconnected revert --confirm says to run again: the operator's own preview.
     ...(args.command === "revert" ? { revertPreview: commandInFix(revertPreviewCommand(argv, env)) } : {}),
+    // What the fixes and notes say to run next acts on this database, folder and owner role, not $DIRECT_URL's.
+    printCommand: commandPrinter(
+      { databaseUrl: args.databaseUrl, ownerRole: args.ownerRole, migrationsDir: args.migrationsDir },
+      env,
+      takesFlag,
+    ),
     log,
   };
 }
@@ -217,13 +223,13 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
           ? await planLegacyUpgrade(options, request)
           : request && (await planLegacyUpgradeIfNeeded(options, request));
         if (upgradePlan) {
-          emit(upgradePlan, renderUpgradePlan(upgradePlan));
+          emit(upgradePlan, renderUpgradePlan(upgradePlan, options.printCommand));
           // Nothing of the upgrade is left once an earlier run dropped the legacy tables: plain plan says the rest.
           if (upgradePlan.finished) return EXIT.ok;
           return upgradePlan.ready ? EXIT.pending : EXIT.error;
         }
         const plan = await planRelease(options);
-        emit(plan, renderPlan(plan));
+        emit(plan, renderPlan(plan, options.printCommand));
         return planIsBlocked(plan) ? EXIT.error : plan.pending ? EXIT.pending : EXIT.ok;
       }
       case "apply": {
@@ -269,7 +275,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
         const result = await reportIfInterrupted(reportInterruption, "adopt", ({ onReleaseLockWait }) =>
           adoptUpstreamDatabase({ ...options, onReleaseLockWait }),
         );
-        emit(result, renderAdopt(result));
+        emit(result, renderAdopt(result, options.printCommand));
         return EXIT.ok;
       }
       case "load-chunks": {

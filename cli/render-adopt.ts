@@ -1,11 +1,12 @@
 // Human-readable output of `neonhub-db adopt`.
-import type { AdoptResult } from "../core";
+import { commandToRun, type AdoptResult, type CommandPrinter } from "../core";
 
-export function renderAdopt(result: AdoptResult): string {
+/** `print`: how the next command to run on this database is printed (ReleaseOptions.printCommand). */
+export function renderAdopt(result: AdoptResult, print?: CommandPrinter): string {
   if (!result.changed) {
     return [
       `Nothing to do: ${result.database} is adopted already (${result.adopted.length} migration(s) from ${result.upstreamLedger.to}); nothing was changed.`,
-      pendingLine(result),
+      pendingLine(result, print),
     ].join("\n");
   }
   const lines = [
@@ -15,14 +16,14 @@ export function renderAdopt(result: AdoptResult): string {
   ];
   for (const object of result.extraObjects) lines.push(`  not managed by the release: ${object}`);
   lines.push(...renderHandedOver(result.handedOver));
-  lines.push(pendingLine(result));
+  lines.push(pendingLine(result, print));
   return lines.join("\n");
 }
 
-function pendingLine(result: AdoptResult): string {
+function pendingLine(result: AdoptResult, print: CommandPrinter | undefined): string {
   return result.pending.length > 0
-    ? `${result.pending.length} migration(s) not applied yet: \`neonhub-db apply\` runs them.`
-    : "The database is at the last migration: `neonhub-db verify` checks it.";
+    ? `${result.pending.length} migration(s) not applied yet: ${commandToRun(print, ["apply"])} runs them.`
+    : `The database is at the last migration: ${commandToRun(print, ["verify"])} checks it.`;
 }
 
 /** The objects adopt or baseline handed to the owner role, a line each, naming the owner they had. */

@@ -1,8 +1,9 @@
 // Human-readable output of `neonhub-db plan|apply --upgrade-legacy`.
-import type { LegacyUpgradePlan, LegacyUpgradeResult } from "../core";
+import { commandToRun, type CommandPrinter, type LegacyUpgradePlan, type LegacyUpgradeResult } from "../core";
 import { renderApply } from "./render";
 
-export function renderUpgradePlan(plan: LegacyUpgradePlan): string {
+/** `print`: how the next command to run on this database is printed (ReleaseOptions.printCommand). */
+export function renderUpgradePlan(plan: LegacyUpgradePlan, print?: CommandPrinter): string {
   const lines = [
     `Upgrade of the Prisma-era database ${plan.database} to the release, for organization ${plan.organization.slug}:`,
   ];
@@ -16,9 +17,9 @@ export function renderUpgradePlan(plan: LegacyUpgradePlan): string {
   for (const p of plan.problems) lines.push(`  problem: ${p.message}`, `    fix: ${p.fix}`);
   lines.push(
     plan.finished
-      ? "The upgrade moved the data and dropped the legacy tables in an earlier run: what is left is the release's own (`neonhub-db plan` lists it; `neonhub-db apply`, or this upgrade's apply, runs it)."
+      ? `The upgrade moved the data and dropped the legacy tables in an earlier run: what is left is the release's own (${commandToRun(print, ["plan"])} lists it; ${commandToRun(print, ["apply"])}, or this upgrade's apply, runs it).`
       : plan.ready
-        ? "Run `neonhub-db apply --upgrade-legacy` with the same --legacy-organization to do it (after a snapshot: docs/runbook.md)."
+        ? `Run ${commandToRun(print, ["apply", "--upgrade-legacy", "--legacy-organization", plan.organization.slug], "`neonhub-db apply --upgrade-legacy` with the same --legacy-organization")} to do it (after a snapshot: docs/runbook.md).`
         : "Fix what is above first: the upgrade refuses to start while it stands. Nothing was written.",
   );
   return lines.join("\n");

@@ -10,6 +10,8 @@ import type {
   VectorIndexPlanItem,
 } from "../core";
 import {
+  commandToRun,
+  type CommandPrinter,
   countText,
   displayChecksum,
   documentsLeftEmptyText,
@@ -57,7 +59,8 @@ export function releaseInProgressLines(release: ReleasePlan["releaseInProgress"]
   ];
 }
 
-export function renderPlan(plan: ReleasePlan): string {
+/** `print`: how the closing line prints apply to run on this database (ReleaseOptions.printCommand). */
+export function renderPlan(plan: ReleasePlan, print?: CommandPrinter): string {
   const { migrations } = plan;
   const lines = [
     `Release plan for ${plan.database}`,
@@ -81,7 +84,7 @@ export function renderPlan(plan: ReleasePlan): string {
     planIsBlocked(plan)
       ? "Blocked: `neonhub-db apply` refuses until the problems or errors above are fixed."
       : plan.pending
-        ? "Changes pending: `neonhub-db apply` applies them."
+        ? `Changes pending: ${commandToRun(print, ["apply"])} applies them.`
         : "Nothing to do: the database is up to date.",
   );
   return lines.join("\n");

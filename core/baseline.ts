@@ -2,6 +2,7 @@
 // migrations as applied without running them, but only after proving that the live schema is what they
 // would have produced. The proof: apply the same migrations to a scratch database on the same server,
 // snapshot both catalogs, and compare.
+import { commandToRun, type CommandPrinter } from "./command-to-run";
 import type { Client } from "pg";
 import { ensureBookkeeping, recordAsApplied } from "./bookkeeping";
 import { closeClient, openClient } from "./connection";
@@ -72,7 +73,7 @@ export async function baselineRelease(options: BaselineOptions): Promise<Baselin
     const ledger = await readLedger(client);
     if (ledger.length > 0) {
       const rerun = judgeRerun("baseline", ledger, files, folder, migrationsFolder(options));
-      if (!rerun.done) throw rerunRefusal("baseline", ledger, rerun.reason);
+      if (!rerun.done) throw rerunRefusal("baseline", ledger, rerun.reason, undefined, options.printCommand);
       log.info(`nothing to do: the ledger records these ${files.length} migration(s) already`);
       return {
         database: redactUrl(options.databaseUrl),
@@ -83,7 +84,7 @@ export async function baselineRelease(options: BaselineOptions): Promise<Baselin
       };
     }
     const foreignLedgers = await findForeignLedgers(client);
-    refuseUpstreamLedger(foreignLedgers);
+    refuseUpstreamLedger(foreignLedgers, options.printCommand);
     log.info(`applying ${files.length} migration(s) to a scratch database to learn the schema they produce`);
     const { expected, live, diff, mismatches } = await proveSchema(client, options, files, log);
     const tables = Object.keys(expected).filter((key) => key.startsWith("table "));
@@ -91,7 +92,7 @@ export async function baselineRelease(options: BaselineOptions): Promise<Baselin
       throw new ReleaseError(
         "invalid-input",
         `None of the ${tables.length} tables the migrations create exists in this database: there is no schema to baseline.`,
-        "For a new database, `neonhub-db apply` creates the schema; baseline is for one whose schema was made another way. Nothing was written.",
+        `For a new database, ${commandToRun(options.printCommand, ["apply"])} creates the schema; baseline is for one whose schema was made another way. Nothing was written.`,
       );
     }
     if (mismatches.length > 0) {
@@ -124,14 +125,14 @@ export async function baselineRelease(options: BaselineOptions): Promise<Baselin
  * moves it away. Left in place by baseline, it would be kept by no one: the upstream CLI could go on applying
  * migrations outside the engine's ledger, and `adopt`, the path for it, would then refuse the database.
  */
-function refuseUpstreamLedger(foreignLedgers: readonly ForeignLedger[]): void {
+function refuseUpstreamLedger(foreignLedgers: readonly ForeignLedger[], print?: CommandPrinter): void {
   const upstream = foreignLedgers.filter((f) => f.tool === "node-pg-migrate");
   if (upstream.length === 0) return;
   const tables = upstream.map((u) => `${u.schema}.${u.table}`).join(", ");
   throw new ReleaseError(
     "invalid-input",
     `This database has ${tables}, the ledger of the node-pg-migrate CLI: it was migrated by that CLI, and baseline would leave its ledger in place.`,
-    'Adopt it with `neonhub-db adopt` instead, with the same --database-url and --owner-role: it proves the schema the same way, records the migrations pgmigrations lists and moves it into neonhub_release (docs/runbook.md, "Adopting an existing database"). Nothing was written.',
+    `Adopt it with ${commandToRun(print, ["adopt"])} instead, with the same --database-url and --owner-role: it proves the schema the same way, records the migrations pgmigrations lists and moves it into neonhub_release (docs/runbook.md, "Adopting an existing database"). Nothing was written.`,
   );
 }
 

@@ -165,6 +165,7 @@ export {
 } from "./interrupted-commands";
 export { BOOKKEEPING_SCHEMA, MIGRATIONS_TABLE, RELEASE_LOCK_KEY, bookkeepingExists } from "./bookkeeping";
 export { expectLastRerun } from "./revert-preview";
+export { commandToRun, type CommandPrinter } from "./command-to-run";
 export { closeClient, openClient } from "./connection";
 export {
   RELEASE_LOCK_TIMEOUT_SECONDS,

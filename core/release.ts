@@ -18,6 +18,7 @@ import {
 import { bookkeepingExists, ensureBookkeeping } from "./bookkeeping";
 import { closeClient, isConnectionLost, openClient } from "./connection";
 import { lostConnectionError } from "./lost-connection";
+import { commandToRun, type CommandPrinter } from "./command-to-run";
 import { ledgerProblemText } from "./display";
 import { redactUrl, targetOf, type DatabaseTarget } from "./dsn";
 import { ReleaseError, asMigratorFix, isReleaseError, joinFixes } from "./errors";
@@ -114,6 +115,12 @@ export interface ReleaseOptions {
    * --confirm and --expect-last (cli/confirm-command.ts); unset, they name `revert --to <it>` alone.
    */
   revertPreview?: string;
+  /**
+   * How the fixes and notes print a command to run next on this database (core/command-to-run.ts): the CLI's
+   * carries the operator's --database-url, --owner-role and --migrations-dir (cli/confirm-command.ts); unset,
+   * the command alone.
+   */
+  printCommand?: CommandPrinter;
   /** Which stack this is: on `production`, blocking safety findings are errors, which apply refuses (core/lint/). */
   environment?: ReleaseEnvironment;
   connectTimeoutMs?: number;
@@ -492,9 +499,19 @@ async function pendingMigrationChecks(
   const lost = await lostLastRows(client, ledger, comparison.pending, state.snapshotLastMigration);
   const pending = comparison.pending.filter((f) => !lost.some((p) => p.migration === f.name));
   return {
-    ...(await interruptionOf(client, ledger, pending, lost, state.snapshotLastMigration)),
+    ...(await interruptionOf(
+      client,
+      options.printCommand,
+      ledger,
+      pending,
+      lost,
+      state.snapshotLastMigration,
+    )),
     pending,
-    preflight: [...lost, ...(await preflightProblems(client, { ledger, pending }))],
+    preflight: [
+      ...lost,
+      ...(await preflightProblems(client, { ledger, pending, print: options.printCommand })),
+    ],
     safety: await lintMigrations(client, pending, { environment: options.environment }),
   };
 }
@@ -753,10 +770,11 @@ export async function statusWith(client: ClientBase, options: ReleaseOptions): P
       releaseSettings: settingsOf(steps, (step, i) =>
         step.batch!.recordedSettingsFromState?.(state.steps[i]),
       ),
-      ...(await legacyUpgradeOfStatus(client, state.ledger)),
+      ...(await legacyUpgradeOfStatus(client, state.ledger, options.printCommand)),
       ...inProgress(probe.release),
       ...(await interruptionOf(
         client,
+        options.printCommand,
         state.ledger,
         state.comparison.pending,
         lost,
@@ -781,9 +799,11 @@ export async function statusWith(client: ClientBase, options: ReleaseOptions): P
     seedSets: summary.seedSets,
     vectorIndexes: summary.vectorIndexes,
     releaseSettings: settingsOf(options.steps ?? [], (step) => recorded.get(step)),
-    ...(await legacyUpgradeOfStatus(client, state.ledger)),
+    ...(await legacyUpgradeOfStatus(client, state.ledger, options.printCommand)),
     ...inProgress(await releaseInProgress(client)),
-    ...(released ? await interruptionOf(client, state.ledger, state.comparison.pending, lost) : {}),
+    ...(released
+      ? await interruptionOf(client, options.printCommand, state.ledger, state.comparison.pending, lost)
+      : {}),
   };
 }
 
@@ -794,10 +814,13 @@ export async function statusWith(client: ClientBase, options: ReleaseOptions): P
 async function legacyUpgradeOfStatus(
   client: ClientBase,
   ledger: readonly LedgerEntry[],
+  print: CommandPrinter | undefined,
 ): Promise<Pick<ReleaseStatus, "legacyUpgrade">> {
   if (ledger.length > 0) return {};
   const upgrade = await upgradeInProgress(client);
-  return upgrade ? { legacyUpgrade: { ...upgrade, continueWith: upgradeInProgressText(upgrade) } } : {};
+  return upgrade
+    ? { legacyUpgrade: { ...upgrade, continueWith: upgradeInProgressText(upgrade, print) } }
+    : {};
 }
 
 /** The recorded release settings of the steps that record some, by the step's kind. */
@@ -855,6 +878,7 @@ async function snapshotAfterFailedMigration(
  */
 async function interruptionOf(
   client: ClientBase,
+  print: CommandPrinter | undefined,
   ledger: readonly { name: string }[],
   pending: readonly unknown[],
   lost: readonly LedgerProblem[],
@@ -862,7 +886,7 @@ async function interruptionOf(
 ): Promise<{ interruption?: string }> {
   if (lost.length > 0 || pending.length === 0) return {};
   const recordedAfter = snapshotLast !== undefined ? snapshotLast : await readSnapshotLast(client);
-  const interruption = recordedAfter === null ? undefined : snapshotLedgerNote(recordedAfter, ledger);
+  const interruption = recordedAfter === null ? undefined : snapshotLedgerNote(recordedAfter, ledger, print);
   return interruption ? { interruption } : {};
 }
 
@@ -874,6 +898,7 @@ async function interruptionOf(
 function snapshotLedgerNote(
   snapshotLast: string | null,
   ledger: readonly { name: string }[],
+  print: CommandPrinter | undefined,
 ): string | undefined {
   const last = ledger.at(-1)?.name ?? null;
   if (snapshotLast === last) return undefined;
@@ -883,9 +908,9 @@ function snapshotLedgerNote(
     const interrupted = `${taken}: a revert was interrupted before it recorded the snapshot (or, for a migration that creates nothing, its ledger row was deleted by hand: then put it back instead, as docs/runbook.md says)`;
     return last === null
       ? `${interrupted} (nothing is applied now)`
-      : `${interrupted}; run the revert again (\`neonhub-db revert --to ${last} --confirm --expect-last ${last}\` records it, refusing if a migration was applied since; a deeper --to completes the revert, through its preview)`;
+      : `${interrupted}; run the revert again (${commandToRun(print, ["revert", "--to", last, "--confirm", "--expect-last", last])} records it, refusing if a migration was applied since; a deeper --to completes the revert, through its preview)`;
   }
-  return `${taken}: an apply was interrupted; run apply to complete it`;
+  return `${taken}: an apply was interrupted; run ${commandToRun(print, ["apply"], "apply")} to complete it`;
 }
 
 /** Applied migrations against their files, and the live catalog against the snapshot apply recorded. Read-only. */
@@ -904,14 +929,17 @@ export async function verifyWith(client: ClientBase, options: ReleaseOptions): P
     // Migrations commit one by one and the snapshot comes last: a first apply that stopped half-way leaves
     // a ledger without a snapshot, which is not "nothing applied".
     const note = ledgerLast
-      ? `${state.ledger.length} migration(s) applied, up to ${ledgerLast}, but no apply has finished yet: an apply was interrupted; run apply to complete it`
+      ? `${state.ledger.length} migration(s) applied, up to ${ledgerLast}, but no apply has finished yet: an apply was interrupted; run ${commandToRun(options.printCommand, ["apply"], "apply")} to complete it`
       : "no release applied yet";
     drift = { ...nothingCompared, snapshotTakenAt: null, note };
   } else {
     // A last row deleted by hand reads as an interrupted revert, unless the lost rows' objects are there: then
     // the schema is as the snapshot recorded it, and it is compared.
     lost = await lostLastRows(client, state.ledger, state.comparison.pending, snapshot.lastMigration);
-    const note = lost.length > 0 ? undefined : snapshotLedgerNote(snapshot.lastMigration, state.ledger);
+    const note =
+      lost.length > 0
+        ? undefined
+        : snapshotLedgerNote(snapshot.lastMigration, state.ledger, options.printCommand);
     if (note !== undefined && !snapshotIsComparable(snapshot.lastMigration, ledgerLast)) {
       drift = {
         ...nothingCompared,

@@ -38,6 +38,7 @@ import {
 } from "./drift-before-release";
 import { readsBeforeFirstWrite } from "./reads-before-first-write";
 import { revertPreviewText } from "./revert-preview";
+import { commandToRun, type CommandPrinter } from "./command-to-run";
 import { lintMigrations, logSafetyWarnings, type SafetyReport } from "./lint";
 import { ledgerPlanProblems, refuseSafetyErrors } from "./plan-problems";
 import { runRevert } from "./migrations/revert";
@@ -148,6 +149,8 @@ export interface RevertInputs {
   upChecksums: UpChecksums;
   to: string | null;
   correctedDown?: readonly string[];
+  /** How a fix prints a command to run on this database (ReleaseOptions.printCommand). */
+  print?: CommandPrinter;
 }
 
 /** How many ledger rows a revert to `to` keeps (every row before `to`'s, and its own); undefined: not applied. */
@@ -177,8 +180,8 @@ export function planRevertFrom(inputs: RevertInputs): {
       applied.length === 0
         ? "Nothing is applied on this database: there is nothing to revert."
         : near
-          ? `Did you mean ${near}? \`neonhub-db status\` lists the applied migrations.`
-          : `Name an applied migration (without .sql); the last applied are: ${applied.slice(-5).join(", ")}. \`neonhub-db status\` lists them all.`,
+          ? `Did you mean ${near}? ${commandToRun(inputs.print, ["status"])} lists the applied migrations.`
+          : `Name an applied migration (without .sql); the last applied are: ${applied.slice(-5).join(", ")}. ${commandToRun(inputs.print, ["status"])} lists them all.`,
     );
   }
   const toRevert = ledger.slice(keep).reverse();
@@ -268,6 +271,7 @@ export async function planRevertWith(
       upChecksums,
       to,
       correctedDown,
+      print: options.printCommand,
     });
     problems.push(...(await lostLastRowsOf(client, files, ledger, migrationsFolder(options))));
     const drift =
@@ -425,6 +429,7 @@ export async function revertWith(
           upChecksums,
           to: request.to,
           correctedDown: request.correctedDown,
+          print: options.printCommand,
         });
         refuseUnseen(items, atStart, preview);
         problems.push(...(await lostLastRowsOf(client, files, ledger, migrationsFolder(options))));

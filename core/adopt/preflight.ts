@@ -2,6 +2,7 @@
 // ours, so that apply never half-applies a release over someone else's schema (migration 1 is idempotent
 // and would be recorded; migration 2 would then fail on an existing type or table, leaving a ledger that
 // `baseline` refuses). Read-only: plan runs it too, as any role that may read the catalog.
+import { commandToRun, type CommandPrinter } from "../command-to-run";
 import { upgradeInProgress, upgradeInProgressText, type UpgradeInProgress } from "./upgrade/in-progress";
 import type { ClientBase } from "pg";
 import type { MigrationFile } from "../migrations/files";
@@ -32,9 +33,9 @@ const SHOWN = 10;
 /** Problems that stop plan and apply before anything is written; empty when the release may run. */
 export async function preflightProblems(
   client: ClientBase,
-  state: { ledger: readonly LedgerEntry[]; pending: readonly MigrationFile[] },
+  state: { ledger: readonly LedgerEntry[]; pending: readonly MigrationFile[]; print?: CommandPrinter },
 ): Promise<LedgerProblem[]> {
-  const { ledger, pending } = state;
+  const { ledger, pending, print } = state;
   const first = pending[0];
   if (!first) return [];
   const foreignLedgers = await findForeignLedgers(client);
@@ -45,19 +46,19 @@ export async function preflightProblems(
     // The Prisma-era schema has one way forward, the upgrade in place: its Prisma ledger and its tables that
     // collide are part of what it is, and the paths they would suggest on their own (baseline) do not apply.
     const legacy = await inspectLegacyDatabase(client);
-    if (legacy) return legacyProblems(legacy, foreignLedgers, first, await upgradeInProgress(client));
+    if (legacy) return legacyProblems(legacy, foreignLedgers, first, await upgradeInProgress(client), print);
   }
   const problems: LedgerProblem[] = [];
   if (ledger.length === 0) {
-    for (const foreign of foreignLedgers) problems.push(foreignLedgerProblem(foreign, first));
+    for (const foreign of foreignLedgers) problems.push(foreignLedgerProblem(foreign, first, print));
   }
   if (empty) return problems;
   const existing = await existingObjects(client, created);
   if (existing.length > 0) {
     problems.push(
       ledger.length > 0 && foreignLedgers.length > 0
-        ? trappedProblem(existing, ledger, foreignLedgers[0]!)
-        : collisionProblem(existing, ledger.length, ledger.length === 0 ? foreignLedgers : []),
+        ? trappedProblem(existing, ledger, foreignLedgers[0]!, print)
+        : collisionProblem(existing, ledger.length, ledger.length === 0 ? foreignLedgers : [], print),
     );
   }
   return problems;
@@ -69,6 +70,7 @@ function legacyProblems(
   foreignLedgers: readonly ForeignLedger[],
   first: MigrationFile,
   started: UpgradeInProgress | undefined,
+  print: CommandPrinter | undefined,
 ): LedgerProblem[] {
   const sizes = legacy.tables.map((t) => `${t.table} ~${t.estimatedRows}`).join(", ");
   const managed = foreignLedgers.map((f) => `, ${managedBy(f)}`).join("");
@@ -78,8 +80,8 @@ function legacyProblems(
       migration: first.name,
       message: `This is the Prisma-era NeonHub schema (free-text Message.role, no conversations; estimated rows: ${sizes})${managed}, which the migrations do not upgrade in place.${legacy.unreadable.length > 0 ? ` Not checked for bad rows (${legacy.unreadable.join("; ")}): run plan as a login that may read those tables (their owner, or the admin) to see them.` : ""}`,
       fix: started
-        ? `${upgradeInProgressText(started)} Nothing was written.`
-        : `Upgrade it in place with \`neonhub-db apply --upgrade-legacy --legacy-organization <slug>\` (\`plan --upgrade-legacy\` shows its steps): snapshot it, fix the rows listed here, and rehearse on a copy first (${RUNBOOK}). Nothing was written.`,
+        ? `${upgradeInProgressText(started, print)} Nothing was written.`
+        : `Upgrade it in place with ${commandToRun(print, ["apply", "--upgrade-legacy", "--legacy-organization", "<slug>"])} (\`plan --upgrade-legacy\` shows its steps): snapshot it, fix the rows listed here, and rehearse on a copy first (${RUNBOOK}). Nothing was written.`,
     },
     ...legacy.defects.map(
       (d): LedgerProblem => ({
@@ -144,21 +146,25 @@ function managedBy(foreign: ForeignLedger): string {
   return `${tool} (table ${foreign.schema}.${foreign.table}${recorded})`;
 }
 
-function foreignLedgerProblem(foreign: ForeignLedger, first: MigrationFile): LedgerProblem {
+function foreignLedgerProblem(
+  foreign: ForeignLedger,
+  first: MigrationFile,
+  print: CommandPrinter | undefined,
+): LedgerProblem {
   const where = `${foreign.schema}.${foreign.table}`;
   if (foreign.tool === "prisma") {
     return {
       kind: "foreign-database",
       migration: first.name,
       message: `This database is ${managedBy(foreign)} and neonhub-db has applied nothing to it yet.`,
-      fix: `Do not apply over it. If Prisma built the schema these migrations build, adopt it with \`neonhub-db baseline\` (it proves the schema equal, or writes nothing); if it is the older NeonHub app schema, follow ${RUNBOOK}. Nothing was written.`,
+      fix: `Do not apply over it. If Prisma built the schema these migrations build, adopt it with ${commandToRun(print, ["baseline"])} (it proves the schema equal, or writes nothing); if it is the older NeonHub app schema, follow ${RUNBOOK}. Nothing was written.`,
     };
   }
   return {
     kind: "foreign-database",
     migration: first.name,
     message: `This database was ${managedBy(foreign)}, not by neonhub-db, whose ledger is empty.`,
-    fix: `Adopt it with \`neonhub-db adopt\`: it proves the schema is what those migrations build, records them in the neonhub-db ledger with their checksums and moves ${where} out of the way (see ${RUNBOOK}). Then \`neonhub-db apply\` runs the rest. Nothing was written.`,
+    fix: `Adopt it with ${commandToRun(print, ["adopt"])}: it proves the schema is what those migrations build, records them in the neonhub-db ledger with their checksums and moves ${where} out of the way (see ${RUNBOOK}). Then ${commandToRun(print, ["apply"])} runs the rest. Nothing was written.`,
   };
 }
 
@@ -170,6 +176,7 @@ function collisionProblem(
   existing: readonly CreatedObject[],
   applied: number,
   foreignLedgers: readonly ForeignLedger[] = [],
+  print?: CommandPrinter,
 ): LedgerProblem {
   const shown = existing.slice(0, SHOWN).map((o) => `${o.kind} ${describeName(o)} (${o.migration})`);
   if (existing.length > SHOWN) shown.push(`... and ${existing.length - SHOWN} more`);
@@ -178,10 +185,10 @@ function collisionProblem(
     foreignLedgers.find((f) => f.tool === "prisma");
   const fix =
     applied > 0
-      ? "These objects were created outside the release after its last apply: drop or rename them (or fold them into a new migration that expects them), then run apply again. Nothing was written."
+      ? `These objects were created outside the release after its last apply: drop or rename them (or fold them into a new migration that expects them), then run ${commandToRun(print, ["apply"], "apply")} again. Nothing was written.`
       : builtBy
-        ? `They are the schema of the tool whose ledger ${builtBy.schema}.${builtBy.table} is (the foreign-database problem): take that problem's path, ${builtBy.tool === "prisma" ? "`neonhub-db baseline`" : "`neonhub-db adopt`, not baseline"} (${RUNBOOK}). Nothing was written.`
-        : `This schema was built outside neonhub-db. If it is exactly what these migrations build, adopt it with \`neonhub-db baseline\`; if it is the older NeonHub app schema, follow ${RUNBOOK}. Nothing was written.`;
+        ? `They are the schema of the tool whose ledger ${builtBy.schema}.${builtBy.table} is (the foreign-database problem): take that problem's path, ${builtBy.tool === "prisma" ? commandToRun(print, ["baseline"]) : `${commandToRun(print, ["adopt"])}, not baseline`} (${RUNBOOK}). Nothing was written.`
+        : `This schema was built outside neonhub-db. If it is exactly what these migrations build, adopt it with ${commandToRun(print, ["baseline"])}; if it is the older NeonHub app schema, follow ${RUNBOOK}. Nothing was written.`;
   return {
     kind: "existing-objects",
     migration: existing[0]!.migration,
@@ -199,9 +206,10 @@ function trappedProblem(
   existing: readonly CreatedObject[],
   ledger: readonly LedgerEntry[],
   foreign: ForeignLedger,
+  print: CommandPrinter | undefined,
 ): LedgerProblem {
   const collision = collisionProblem(existing, ledger.length);
-  const next = foreign.tool === "prisma" ? "`neonhub-db baseline`" : "`neonhub-db adopt`";
+  const next = commandToRun(print, [foreign.tool === "prisma" ? "baseline" : "adopt"]);
   return {
     ...collision,
     message: `${collision.message} This database also has ${foreign.schema}.${foreign.table}: an earlier apply recorded ${ledger.length} migration(s) (up to ${ledger.at(-1)!.name}) over a schema another tool built, and stopped.`,

@@ -2,6 +2,7 @@
 // holds what the command would record, so there is nothing to do and it says so, with exit 0, changing
 // nothing. Any other ledger is a database in a different state, refused by the command with the reason given
 // here.
+import { commandToRun, type CommandPrinter } from "../command-to-run";
 import { ledgerProblemText } from "../display";
 import { ReleaseError } from "../errors";
 import type { MigrationFile } from "../migrations/files";
@@ -46,8 +47,10 @@ export function rerunRefusal(
   command: "baseline" | "adopt",
   ledger: readonly LedgerIdentity[],
   reason: string,
-  fix = "Use `neonhub-db apply` to continue its release, or `neonhub-db verify` to check it.",
+  fix?: string,
+  print?: CommandPrinter,
 ): ReleaseError {
+  fix ??= `Use ${commandToRun(print, ["apply"])} to continue its release, or ${commandToRun(print, ["verify"])} to check it.`;
   return new ReleaseError(
     "invalid-input",
     `This database already records ${ledger.length} applied migration(s) in the neonhub-db ledger, and not as ${command} leaves it: ${reason}`,

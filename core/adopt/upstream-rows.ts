@@ -1,6 +1,7 @@
 // Which migration files the upstream `pgmigrations` ledger says ran, and what stands in the way when they are
 // not the first files of the folder in order. Each defect is named for what it is, so that one row deleted by
 // hand reads as the one migration it records, not as every later row out of place.
+import { commandToRun, type CommandPrinter } from "../command-to-run";
 import { ReleaseError } from "../errors";
 import { quoteIdentifier } from "../identifiers";
 import type { MigrationFile } from "../migrations/files";
@@ -21,13 +22,14 @@ export function matchUpstreamRows(
   ledgerRows: readonly UpstreamRow[],
   files: readonly MigrationFile[],
   schema: string,
+  print?: CommandPrinter,
 ): MigrationFile[] {
   const ledger = `${schema}.pgmigrations`;
   if (ledgerRows.length === 0) {
     throw new ReleaseError(
       "invalid-input",
       `${ledger} records no migration: there is nothing to adopt.`,
-      `Drop the empty ${ledger} table and run \`neonhub-db apply\`.`,
+      `Drop the empty ${ledger} table and run ${commandToRun(print, ["apply"])}.`,
     );
   }
   const positions = new Map(files.map((file, i) => [file.name, i]));

@@ -4,6 +4,7 @@
 // with their checksums and upstream run times, and `pgmigrations` moves into the engine's schema as
 // `upstream_pgmigrations`. Moved, not dropped: its history is kept, and the upstream CLI no longer sees a
 // ledger it could keep applying migrations from, outside the engine's checksums and lock.
+import { commandToRun, type CommandPrinter } from "../command-to-run";
 import { BOOKKEEPING_SCHEMA, ensureBookkeeping, recordAsApplied } from "../bookkeeping";
 import { ledgerKey, proveSchema } from "../baseline";
 import { checkOwnerRole, setOwnerRole } from "../owner-role";
@@ -56,12 +57,18 @@ export async function adoptUpstreamDatabase(options: ReleaseOptions): Promise<Ad
     await requireAdoptingLogin(client, "adopt", options.ownerRole);
     const ledger = await readLedger(client);
     if (ledger.length > 0) {
-      const result = await adoptedAlready(client, ledger, files, migrationsFolder(options));
+      const result = await adoptedAlready(
+        client,
+        ledger,
+        files,
+        migrationsFolder(options),
+        options.printCommand,
+      );
       log.info(`nothing to do: adopted already (${result.adopted.length} migration(s) from ${ARCHIVE})`);
       return { ...result, database: redactUrl(options.databaseUrl) };
     }
-    const { schema, rows, kept } = await readUpstreamLedger(client);
-    const applied = matchUpstreamRows(rows, files, schema);
+    const { schema, rows, kept } = await readUpstreamLedger(client, options.printCommand);
+    const applied = matchUpstreamRows(rows, files, schema, options.printCommand);
     log.info(
       `${schema}.pgmigrations records ${applied.length} migration(s); applying them to a scratch database to prove the schema`,
     );
@@ -106,8 +113,9 @@ async function adoptedAlready(
   ledger: readonly LedgerEntry[],
   files: readonly MigrationFile[],
   folderName: string,
+  print: CommandPrinter | undefined,
 ): Promise<Omit<AdoptResult, "database">> {
-  const refuse = (reason: string, fix?: string) => rerunRefusal("adopt", ledger, reason, fix);
+  const refuse = (reason: string, fix?: string) => rerunRefusal("adopt", ledger, reason, fix, print);
   const archived = await client.query<{ present: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS present`, [
     ARCHIVE,
   ]);
@@ -120,13 +128,13 @@ async function adoptedAlready(
   if (upstream.length > 0) {
     throw refuse(
       `besides ${ARCHIVE}, ${upstream.map((u) => `${u.schema}.pgmigrations`).join(", ")} is there again: the node-pg-migrate CLI ran against it after it was adopted.`,
-      "See what that table records beyond the neonhub-db ledger; once the schema is what the ledger records, drop it and use `neonhub-db apply` (never the upstream CLI).",
+      `See what that table records beyond the neonhub-db ledger; once the schema is what the ledger records, drop it and use ${commandToRun(print, ["apply"])} (never the upstream CLI).`,
     );
   }
   const rows = await client.query<UpstreamRow>(
     `SELECT name::text AS name, run_on FROM ${ARCHIVE} ORDER BY run_on, id`,
   );
-  const recorded = matchUpstreamRows(rows.rows, files, ARCHIVE);
+  const recorded = matchUpstreamRows(rows.rows, files, ARCHIVE, print);
   const rerun = judgeRerun("adopt", ledger, recorded, files, folderName);
   if (!rerun.done) throw refuse(rerun.reason);
   return {
@@ -142,6 +150,7 @@ async function adoptedAlready(
 /** The one pgmigrations, its rows, and the other tools' ledgers, which adopt leaves in place. */
 async function readUpstreamLedger(
   client: ClientBase,
+  print: CommandPrinter | undefined,
 ): Promise<{ schema: string; rows: UpstreamRow[]; kept: ForeignLedger[] }> {
   const foreign = await findForeignLedgers(client);
   const upstream = foreign.filter((f) => f.tool === "node-pg-migrate");
@@ -150,7 +159,7 @@ async function readUpstreamLedger(
     throw new ReleaseError(
       "invalid-input",
       "This database has no pgmigrations table: it was not migrated by the node-pg-migrate CLI.",
-      "For a schema built another way (Prisma, by hand) use `neonhub-db baseline`; for an empty database, `neonhub-db apply`.",
+      `For a schema built another way (Prisma, by hand) use ${commandToRun(print, ["baseline"])}; for an empty database, ${commandToRun(print, ["apply"])}.`,
     );
   }
   if (upstream.length > 1) {

@@ -3,6 +3,7 @@
 // (connections, old transactions, replication), and settings stored on the app's logins that the release
 // did not set (role-settings.ts). Each finding that needs action says which. Pulumi-free;
 // returns a HealthReport and never prints.
+import { commandToRun, type CommandPrinter } from "../command-to-run";
 import type { ClientBase } from "pg";
 import { BOOKKEEPING_SCHEMA, bookkeepingExists } from "../bookkeeping";
 import { closeClient, isConnectionLost, openClient } from "../connection";
@@ -64,6 +65,8 @@ export interface HealthOptions {
   log?: Logger;
   /** When a reading needs action; DEFAULT_HEALTH_LIMITS for what is not given. */
   limits?: Partial<HealthLimits>;
+  /** How an action prints the command to run on this database (ReleaseOptions.printCommand). */
+  printCommand?: CommandPrinter;
 }
 
 /** Reads the database's health in one read-only transaction (one consistent view of the statistics). */
@@ -118,7 +121,7 @@ async function readReport(
   for (const name of vectorIndexNames(vector, live)) {
     const index = vectorIndexHealth(name, vector, live);
     indexes.push(index);
-    findings.push(...vectorIndexFindings(index, vector));
+    findings.push(...vectorIndexFindings(index, vector, options.printCommand));
   }
   const searchSettings = await readSearchSettings(
     client,
@@ -129,7 +132,11 @@ async function readReport(
     const index = hotPathIndexHealth(name, table, live.get(name));
     indexes.push(index);
     findings.push(
-      ...hotPathFindings(index, index.exists ? undefined : await recordedIndexRepair(client, name)),
+      ...hotPathFindings(
+        index,
+        index.exists ? undefined : await recordedIndexRepair(client, name),
+        options.printCommand,
+      ),
     );
   }
 
@@ -179,7 +186,11 @@ function hotPathIndexHealth(name: string, table: string, stats: IndexStats | und
   };
 }
 
-function hotPathFindings(index: IndexHealth, repair: string | undefined): HealthFinding[] {
+function hotPathFindings(
+  index: IndexHealth,
+  repair: string | undefined,
+  print: CommandPrinter | undefined,
+): HealthFinding[] {
   if (!index.exists) {
     // Recorded by the release's snapshot: the migration is applied and the index dropped since; apply would
     // not build it again, the statement verify gives does.
@@ -195,8 +206,7 @@ function hotPathFindings(index: IndexHealth, repair: string | undefined): Health
             severity: "action",
             subject: index.name,
             problem: `missing on "${index.table}": its migration is not applied, or the index was dropped`,
-            action:
-              "apply the migrations with `neonhub-db apply`; if they are applied, `neonhub-db verify` shows the drift",
+            action: `apply the migrations with ${commandToRun(print, ["apply"])}; if they are applied, ${commandToRun(print, ["verify"])} shows the drift`,
           },
     ];
   }

@@ -1,6 +1,7 @@
 // The vector indexes, as the release records them (core/vector-indexes: method, parameters, rows at build,
 // calibrated search setting) next to the table as it is now. Whether one needs a rebuild or a new
 // calibration is the vector-index step's own plan: health says "run apply" exactly when apply would act.
+import { commandToRun, type CommandPrinter } from "../command-to-run";
 import type { ClientBase } from "pg";
 import type { ReleaseStep, StepItemPlan } from "../steps";
 import type { SeenWaits } from "../lock-safety/bounded-waits";
@@ -163,8 +164,15 @@ export function vectorIndexHealth(
   };
 }
 
-/** What apply would do to the index, as a finding; nothing when apply would leave it as it is. */
-export function vectorIndexFindings(index: IndexHealth, reading: VectorReading): HealthFinding[] {
+/**
+ * What apply would do to the index, as a finding; nothing when apply would leave it as it is. `print`: how an
+ * action prints the command to run on this database (ReleaseOptions.printCommand).
+ */
+export function vectorIndexFindings(
+  index: IndexHealth,
+  reading: VectorReading,
+  print?: CommandPrinter,
+): HealthFinding[] {
   const decision = reading.decisions.get(index.name);
   if (!decision && isRebuildLeftover(index.name)) {
     return [{ severity: "action", subject: index.name, ...REBUILD_LEFTOVER }];
@@ -191,8 +199,7 @@ export function vectorIndexFindings(index: IndexHealth, reading: VectorReading):
             severity: "action",
             subject: index.name,
             problem: missed,
-            action:
-              'raise vectorIndexes.targetRecall a little or use method "hnsw" and run `neonhub-db apply` (see docs/search.md)',
+            action: `raise vectorIndexes.targetRecall a little or use method "hnsw" and run ${commandToRun(print, ["apply"])} (see docs/search.md)`,
           },
         ]
       : [];
@@ -203,7 +210,7 @@ export function vectorIndexFindings(index: IndexHealth, reading: VectorReading):
         severity: "action",
         subject: index.name,
         problem: `tenant search runs without its prefilter: ${prefilter.reason}`,
-        action: "enable the trigger as said, then run `neonhub-db apply`",
+        action: `enable the trigger as said, then run ${commandToRun(print, ["apply"])}`,
       });
     }
     return findings;
@@ -215,7 +222,7 @@ export function vectorIndexFindings(index: IndexHealth, reading: VectorReading):
       subject: index.name,
       // The step's reason names the rows (built on, now) and what apply would build.
       problem: decision.reason,
-      action: `${verb} with \`neonhub-db apply\``,
+      action: `${verb} with ${commandToRun(print, ["apply"])}`,
     },
   ];
 }

@@ -87,7 +87,8 @@ describe("the legacy fixture", () => {
     expect(new Set(problems.map((p) => p.kind))).toEqual(new Set(["legacy-schema", "legacy-rows"]));
     const paths = problems.filter((p) => /neonhub-db (baseline|adopt|apply)/.test(p.fix));
     expect(paths.map((p) => p.kind)).toEqual(["legacy-schema"]);
-    expect(paths[0]!.fix).toContain("neonhub-db apply --upgrade-legacy --legacy-organization <slug>");
+    // Quoted as a shell reads it: a bare <slug> would be taken for redirections.
+    expect(paths[0]!.fix).toContain("`neonhub-db apply --upgrade-legacy --legacy-organization '<slug>'`");
     const text = await runCli(["plan"], { DATABASE_URL: db.url });
     expect(text.code).toBe(1);
     expect(text.stdout).toContain("--upgrade-legacy");

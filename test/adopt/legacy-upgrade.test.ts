@@ -456,7 +456,9 @@ describe("apply --upgrade-legacy", () => {
     expect(text.stdout).toContain(
       `+ backfill Message [~${LEGACY_SCALES.small.messages} rows]: copy in batches of 1000 by id`,
     );
-    expect(text.stdout).toContain("Run `neonhub-db apply --upgrade-legacy`");
+    expect(text.stdout).toContain(
+      "Run `neonhub-db apply --upgrade-legacy --legacy-organization acme` to do it",
+    );
     expect(await dumpSchema(db.url)).toBe(before);
   });
 

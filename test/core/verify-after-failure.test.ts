@@ -134,7 +134,9 @@ describe("verify after an interrupted apply", () => {
     );
     const run = await runCli(["verify", "--migrations-dir", dir], { DATABASE_URL: db.current.url });
     expect(run.code, run.stderr).toBe(2);
-    expect(run.stdout).toContain("an apply was interrupted; run apply to complete it");
+    expect(run.stdout).toContain(
+      `an apply was interrupted; run \`neonhub-db apply --migrations-dir ${dir}\` to complete it`,
+    );
     expect(run.stdout).not.toContain("drift:");
     expect(run.stdout).not.toContain("repair:");
 

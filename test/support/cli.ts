@@ -1,5 +1,7 @@
 // Runs the real CLI (bin/neonhub-db.js) as a child process, the way an operator or CI does.
 import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 
 export const CLI = path.resolve(__dirname, "..", "..", "bin", "neonhub-db.js");
@@ -27,8 +29,13 @@ export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Pr
 
 /** Runs a Node script of the project as a child process and collects its output and exit code. */
 export function runScript(script: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<CliRun> {
+  return collected(process.execPath, [script, ...args], env);
+}
+
+/** Runs `file` from the project root and collects its output and exit code. */
+function collected(file: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, ...args], {
+    const child = spawn(file, args, {
       cwd: path.resolve(__dirname, "..", ".."),
       env,
       stdio: ["ignore", "pipe", "pipe"],
@@ -45,4 +52,26 @@ export function runScript(script: string, args: readonly string[], env: NodeJS.P
 /** `node-pg-migrate <args>` against `databaseUrl`, run the way the upstream CLI's users run it. */
 export function runUpstreamCli(args: readonly string[], databaseUrl: string): Promise<CliRun> {
   return runScript(UPSTREAM_CLI, args, { PATH: process.env.PATH, DATABASE_URL: databaseUrl });
+}
+
+/** A folder holding `neonhub-db`, this CLI, as `npm install` puts it on an operator's PATH; made once. */
+let binFolder: string | undefined;
+function cliOnPath(): string {
+  if (binFolder === undefined) {
+    binFolder = mkdtempSync(path.join(tmpdir(), "neonhub-bin-"));
+    symlinkSync(CLI, path.join(binFolder, "neonhub-db"));
+    const made = binFolder;
+    process.once("exit", () => rmSync(made, { recursive: true, force: true }));
+  }
+  return binFolder;
+}
+
+/**
+ * A command the CLI printed for the operator to run (`neonhub-db ...`), run as one pastes it into a shell: a
+ * POSIX shell reads its quoting and expands its "$DIRECT_URL", in `env` alone, and finds `neonhub-db` (this
+ * CLI) on the PATH.
+ */
+export function runPrinted(command: string, env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
+  const PATH = [cliOnPath(), path.dirname(process.execPath), process.env.PATH].join(path.delimiter);
+  return collected("sh", ["-c", command], { PATH, ...env });
 }

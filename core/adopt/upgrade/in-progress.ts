@@ -2,6 +2,7 @@
 // are not the upgrade (status, plan) to say so, and to name the organization it was started with, which the
 // next run must be given again. Read from the catalog first: a login that may not read the work schema (the
 // app's) learns that an upgrade is in progress, without its organization, rather than failing.
+import { commandToRun, type CommandPrinter } from "../../command-to-run";
 import type { ClientBase } from "pg";
 import { WORK_SCHEMA } from "./names";
 
@@ -33,14 +34,14 @@ export async function upgradeInProgress(client: ClientBase): Promise<UpgradeInPr
   return { organization, cutoverDone: cutover };
 }
 
-/** The words for it, with the command that continues it. */
-export function upgradeInProgressText(upgrade: UpgradeInProgress): string {
+/** The words for it, with the command that continues it (`print`: ReleaseOptions.printCommand). */
+export function upgradeInProgressText(upgrade: UpgradeInProgress, print?: CommandPrinter): string {
   const organization = upgrade.organization ?? "<the slug it was started with>";
   const where = upgrade.cutoverDone
     ? "its cutover is done, its final drop and the release's steps are left"
     : "it stopped before its cutover: the legacy tables are still in use, and mirrored";
   return (
     `An upgrade of the Prisma-era database is in progress${upgrade.organization ? ` for organization ${upgrade.organization}` : ""} (schema ${WORK_SCHEMA}): ${where}. ` +
-    `Continue it with \`neonhub-db apply --upgrade-legacy --legacy-organization ${organization}\` (\`plan --upgrade-legacy\` shows where it stands).`
+    `Continue it with ${commandToRun(print, ["apply", "--upgrade-legacy", "--legacy-organization", organization])} (\`plan --upgrade-legacy\` shows where it stands).`
   );
 }

@@ -1,5 +1,6 @@
 // What the upgrade would do on this database, read-only: each step with the planner's row estimates
 // (pg_class.reltuples), where an interrupted run stands, and the legacy rows that would stop it.
+import { commandToRun } from "../../command-to-run";
 import type { ClientBase } from "pg";
 import { redactUrl } from "../../dsn";
 import { ReleaseError } from "../../errors";
@@ -71,7 +72,7 @@ export async function planLegacyUpgrade(
       throw new ReleaseError(
         "invalid-input",
         'This database does not have the Prisma-era NeonHub schema (a "Message" table with a text "role" and no "conversationId"): there is nothing to upgrade.',
-        "Run `neonhub-db plan` without --upgrade-legacy to see what apply would do.",
+        `Run ${commandToRun(options.printCommand, ["plan"])} without --upgrade-legacy to see what apply would do.`,
       );
     }
     const mappings = tableMappings(org);

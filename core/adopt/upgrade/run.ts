@@ -2,6 +2,7 @@
 // anything is written), expand, mirror, backfill, proof, cutover, then the release's own steps (row-level
 // security, seed sets, vector indexes, snapshot) through apply. Every phase records its progress in the
 // work schema, so running the same command again after an interruption resumes where it stopped.
+import { commandToRun, type CommandPrinter } from "../../command-to-run";
 import type { Client, ClientBase } from "pg";
 import { ensureBookkeeping } from "../../bookkeeping";
 import { redactUrl, targetOf } from "../../dsn";
@@ -102,7 +103,7 @@ async function schemaExists(client: ClientBase, name: string): Promise<boolean> 
 }
 
 /** The legacy database's defects as one error that names each (the plan lists them one by one). */
-function refuseDefects(inspection: LegacyInspection, stop: UpgradeStop): void {
+function refuseDefects(inspection: LegacyInspection, stop: UpgradeStop, print?: CommandPrinter): void {
   if (inspection.defects.length === 0 && inspection.unreadable.length === 0) return;
   const lines = inspection.defects.map(
     (d) => `- ${d.column}: ${d.message} (e.g. ids ${d.sampleIds.join(", ")}); fix: ${d.fix}`,
@@ -111,7 +112,7 @@ function refuseDefects(inspection: LegacyInspection, stop: UpgradeStop): void {
   throw new ReleaseError(
     "invalid-input",
     `The legacy database has rows the release refuses, ${UPGRADE_STOPS[stop].stopped}:\n${lines.join("\n")}`,
-    `Fix those rows (\`neonhub-db plan --json\` lists each with its ids), then run the upgrade again. ${UPGRADE_STOPS[stop].state}`,
+    `Fix those rows (${commandToRun(print, ["plan", "--json"])} lists each with its ids), then run the upgrade again. ${UPGRADE_STOPS[stop].state}`,
   );
 }
 
@@ -308,7 +309,7 @@ export async function upgradeLegacyDatabase(
         throw new ReleaseError(
           "invalid-input",
           `This database already records ${ledger.length} applied migration(s): it is not a legacy database to upgrade.`,
-          "Use `neonhub-db apply` (without --upgrade-legacy) to continue its release.",
+          `Use ${commandToRun(options.printCommand, ["apply"])} (without --upgrade-legacy) to continue its release.`,
         );
       }
       const inspection = await inspectLegacyDatabase(client);
@@ -316,7 +317,7 @@ export async function upgradeLegacyDatabase(
         throw new ReleaseError(
           "invalid-input",
           'This database does not have the Prisma-era NeonHub schema (a "Message" table with a text "role" and no "conversationId"), so there is nothing to upgrade.',
-          "Run `neonhub-db plan` to see what it is; an empty database takes `neonhub-db apply`.",
+          `Run ${commandToRun(options.printCommand, ["plan"])} to see what it is; an empty database takes ${commandToRun(options.printCommand, ["apply"])}.`,
         );
       }
       // What this role cannot do stops here, before the first write: no staging schema is left behind.
@@ -327,7 +328,7 @@ export async function upgradeLegacyDatabase(
         }),
         stop,
       );
-      refuseDefects(inspection, stop);
+      refuseDefects(inspection, stop, options.printCommand);
       // What the legacy tables hold or carry that the release does not would go with them: refused by name.
       refuseUncarried(await findUncarried(client, mappings, stop), stop);
       return "before-cutover";

@@ -1,0 +1,242 @@
+// The commands the CLI's fixes, notes and closing lines tell the operator to run next act on the database the
+// operator named with --database-url, with the same --migrations-dir and --owner-role, not on whatever
+// $DIRECT_URL holds: each test sets $DIRECT_URL to another database, runs the printed command through a POSIX
+// shell as an operator pastes it, and checks which of the two databases it changed or read.
+import { afterEach, describe, expect, it } from "vitest";
+import { DEFAULT_MIGRATIONS_DIR, applyRelease, urlWithoutPassword } from "../../core";
+import { runCli, runPrinted, runUpstreamCli, type CliRun } from "../support/cli";
+import { createTestDatabase, dropTestDatabase, withClient, type TestDatabase } from "../support/database";
+import { fixtureMigrationsCopy, writeMigration } from "../support/fixtures";
+import { chunkFileDir, writeChunkFile } from "../seeds/chunk-files";
+
+const WIDGETS = "20250101000100_widgets";
+const COLOR = "20250101000200_widget_color";
+const GADGETS = "20250101000300_gadgets";
+const SPROCKETS = "20250101000400_sprockets";
+
+const chunks = chunkFileDir();
+
+const databases: TestDatabase[] = [];
+afterEach(async () => {
+  for (const db of databases.splice(0)) await dropTestDatabase(db);
+});
+
+/** The database the operator names with --database-url, and the other one $DIRECT_URL holds. */
+async function twoDatabases(): Promise<{ named: TestDatabase; other: TestDatabase }> {
+  const named = await createTestDatabase("named");
+  const other = await createTestDatabase("other");
+  databases.push(named, other);
+  return { named, other };
+}
+
+/** The one printed `neonhub-db <command> ...` in `text` (named once or more), checked to hold no password. */
+function printed(text: string, command: string, url: string): string {
+  const all = [...text.matchAll(/`(neonhub-db [^`]+)`/g)].map((m) => m[1]!);
+  const found = [...new Set(all.filter((c) => c.startsWith(`neonhub-db ${command} `)))];
+  expect(found, text).toHaveLength(1);
+  expect(found[0]).not.toContain(decodeURIComponent(new URL(url).password));
+  return found[0]!;
+}
+
+/** How the operator runs what was printed: $DIRECT_URL still the other database, the password in PGPASSWORD. */
+function runAsPrinted(command: string, named: TestDatabase, other: TestDatabase): Promise<CliRun> {
+  return runPrinted(command, {
+    DIRECT_URL: other.url,
+    PGPASSWORD: decodeURIComponent(new URL(named.url).password),
+  });
+}
+
+async function ledgerOf(url: string): Promise<string[]> {
+  return withClient(url, async (c) => {
+    const exists = await c.query("SELECT to_regclass('neonhub_release.migrations') IS NOT NULL AS ok");
+    if (!(exists.rows[0] as { ok: boolean }).ok) return [];
+    const rows = await c.query<{ name: string }>("SELECT name FROM neonhub_release.migrations ORDER BY id");
+    return rows.rows.map((r) => r.name);
+  });
+}
+
+async function snapshotLastOf(url: string): Promise<string | null> {
+  return withClient(url, async (c) => {
+    const rows = await c.query<{ last: string | null }>(
+      "SELECT last_migration AS last FROM neonhub_release.schema_snapshot",
+    );
+    return rows.rows[0]?.last ?? null;
+  });
+}
+
+describe("a command printed to run next, run as printed", () => {
+  it("plan's closing line: the apply it names applies to the named database, with its folder", async () => {
+    const { named, other } = await twoDatabases();
+    const dir = fixtureMigrationsCopy();
+    await applyRelease({ databaseUrl: named.url, migrationsDir: dir });
+    await applyRelease({ databaseUrl: other.url, migrationsDir: dir });
+    writeMigration(dir, `${SPROCKETS}.sql`, 'CREATE TABLE "Sprocket" (id text PRIMARY KEY);');
+
+    const plan = await runCli(["plan", "--database-url", named.url, "--migrations-dir", dir], {
+      DIRECT_URL: other.url,
+    });
+    expect(plan.code, plan.stderr).toBe(2);
+    const apply = printed(plan.stdout, "apply", named.url);
+    expect(apply).toBe(
+      `neonhub-db apply --database-url ${urlWithoutPassword(named.url)} --migrations-dir ${dir}`,
+    );
+    expect(plan.stdout).toContain(
+      `Changes pending: \`${apply}\` (the password of --database-url is left out`,
+    );
+
+    const run = await runAsPrinted(apply, named, other);
+    expect(run.code, run.stderr).toBe(0);
+    expect(await ledgerOf(named.url)).toEqual([WIDGETS, COLOR, GADGETS, SPROCKETS]);
+    expect(await ledgerOf(other.url)).toEqual([WIDGETS, COLOR, GADGETS]);
+  });
+
+  it("a --database-url given from $DATABASE_URL is printed as the variable, and runs on it", async () => {
+    const { named, other } = await twoDatabases();
+    const dir = fixtureMigrationsCopy();
+    const env = { DIRECT_URL: other.url, DATABASE_URL: named.url };
+    const plan = await runCli(["plan", "--database-url", named.url, "--migrations-dir", dir], env);
+    expect(plan.code, plan.stderr).toBe(2);
+    const apply = printed(plan.stdout, "apply", named.url);
+    expect(apply).toBe(`neonhub-db apply --database-url "$DATABASE_URL" --migrations-dir ${dir}`);
+
+    const run = await runPrinted(apply, env);
+    expect(run.code, run.stderr).toBe(0);
+    expect(await ledgerOf(named.url)).toEqual([WIDGETS, COLOR, GADGETS]);
+    expect(await ledgerOf(other.url)).toEqual([]);
+  });
+
+  it("after a revert stopped before its snapshot: the revert plan, status and verify name records it on the named database", async () => {
+    const { named, other } = await twoDatabases();
+    const dir = fixtureMigrationsCopy();
+    await applyRelease({ databaseUrl: named.url, migrationsDir: dir });
+    await applyRelease({ databaseUrl: other.url, migrationsDir: dir });
+    // GADGETS' Down section ran and its row went, and the revert stopped before it recorded the snapshot.
+    await withClient(named.url, (c) =>
+      c.query(`DROP TABLE "Gadget"; DELETE FROM neonhub_release.migrations WHERE name = '${GADGETS}'`),
+    );
+    const given = ["--database-url", named.url, "--migrations-dir", dir];
+    const env = { DIRECT_URL: other.url };
+    const plan = await runCli(["plan", ...given], env);
+    const status = await runCli(["status", ...given, "--json"], env);
+    const verify = await runCli(["verify", ...given], env);
+    const revert = printed(plan.stdout, "revert", named.url);
+    expect(revert).toBe(
+      `neonhub-db revert --to ${COLOR} --confirm --expect-last ${COLOR} --database-url ${urlWithoutPassword(named.url)} --migrations-dir ${dir}`,
+    );
+    expect(
+      printed((JSON.parse(status.stdout) as { interruption: string }).interruption, "revert", named.url),
+    ).toBe(revert);
+    expect(printed(verify.stdout, "revert", named.url)).toBe(revert);
+
+    const run = await runAsPrinted(revert, named, other);
+    expect(run.code, run.stderr).toBe(0);
+    expect(await snapshotLastOf(named.url)).toBe(COLOR);
+    expect(await ledgerOf(other.url)).toEqual([WIDGETS, COLOR, GADGETS]);
+    expect(await snapshotLastOf(other.url)).toBe(GADGETS);
+  });
+
+  it("after an apply stopped before its snapshot: the apply verify names completes the named database", async () => {
+    const { named, other } = await twoDatabases();
+    const dir = fixtureMigrationsCopy();
+    await applyRelease({ databaseUrl: named.url, migrationsDir: dir });
+    await withClient(named.url, (c) => c.query("DELETE FROM neonhub_release.schema_snapshot"));
+
+    const verify = await runCli(["verify", "--database-url", named.url, "--migrations-dir", dir], {
+      DIRECT_URL: other.url,
+    });
+    expect(verify.code, verify.stderr).toBe(2);
+    const apply = printed(verify.stdout, "apply", named.url);
+    expect(verify.stdout).toContain(`an apply was interrupted; run \`${apply}\``);
+
+    const run = await runAsPrinted(apply, named, other);
+    expect(run.code, run.stderr).toBe(0);
+    expect(await snapshotLastOf(named.url)).toBe(GADGETS);
+    expect(await ledgerOf(other.url)).toEqual([]);
+  });
+
+  it("revert --to a migration not applied: the status its fix names reads the named database", async () => {
+    const { named, other } = await twoDatabases();
+    const dir = fixtureMigrationsCopy();
+    await applyRelease({ databaseUrl: named.url, migrationsDir: dir });
+    const refused = await runCli(
+      ["revert", "--to", "20250101000150_widgts", "--database-url", named.url, "--migrations-dir", dir],
+      { DIRECT_URL: other.url },
+    );
+    expect(refused.code).toBe(1);
+    const status = printed(refused.stderr, "status", named.url);
+
+    const run = await runAsPrinted(`${status} --json`, named, other);
+    expect(run.code, run.stderr).toBe(0);
+    const document = JSON.parse(run.stdout) as { database: string; ledger: { name: string }[] };
+    expect(document.database).toContain(`/${named.name}`);
+    expect(document.ledger.map((e) => e.name)).toEqual([WIDGETS, COLOR, GADGETS]);
+  });
+
+  it("a database the node-pg-migrate CLI migrated: the adopt plan's fix names adopts the named database", async () => {
+    const { named, other } = await twoDatabases();
+    for (const db of [named, other]) {
+      const up = await runUpstreamCli(["up", "--migrations-dir", "migrations", "--no-verbose"], db.url);
+      expect(up.code, up.stderr).toBe(0);
+    }
+    const plan = await runCli(["plan", "--database-url", named.url], { DIRECT_URL: other.url });
+    expect(plan.code).toBe(1);
+    const adopt = printed(plan.stdout, "adopt", named.url);
+    expect(adopt).toBe(`neonhub-db adopt --database-url ${urlWithoutPassword(named.url)}`);
+
+    const run = await runAsPrinted(adopt, named, other);
+    expect(run.code, run.stderr).toBe(0);
+    const pgmigrations = (url: string) =>
+      withClient(url, async (c) => {
+        const r = await c.query<{ at: string | null }>(
+          "SELECT to_regclass('public.pgmigrations')::text AS at",
+        );
+        return r.rows[0]!.at;
+      });
+    expect(await pgmigrations(named.url)).toBeNull();
+    expect((await ledgerOf(named.url)).length).toBeGreaterThan(0);
+    expect(await pgmigrations(other.url)).toBe("pgmigrations");
+    expect(await ledgerOf(other.url)).toEqual([]);
+  });
+
+  it("health's finding: the apply it says builds the vector index builds it on the named database", async () => {
+    const { named, other } = await twoDatabases();
+    for (const db of [named, other])
+      await applyRelease({ databaseUrl: db.url, migrationsDir: DEFAULT_MIGRATIONS_DIR });
+    await withClient(named.url, async (c) => {
+      await c.query(
+        `INSERT INTO "EmbeddingSpace" (id, provider, model, dimension) VALUES ('space', 'test', 'test-16', 16)`,
+      );
+      await c.query(`INSERT INTO "Organization" (id, slug, name) VALUES ('org', 'org', 'Org')`);
+      await c.query(
+        `INSERT INTO "Dataset" (id, "organizationId", name, slug, kind) VALUES ('docs', 'org', 'docs', 'docs', 'documents')`,
+      );
+    });
+    const file = writeChunkFile(chunks, "few.ndjson", {
+      dimension: 16,
+      documents: 1,
+      chunksPerDocument: 5,
+      prefix: "few",
+      header: { embeddingSpace: { id: "space" } },
+    });
+    const load = await runCli(["load-chunks", "--file", file.file, "--dataset", "docs"], {
+      DATABASE_URL: named.url,
+    });
+    expect(load.code, load.stderr).toBe(0);
+
+    const health = await runCli(["health", "--database-url", named.url], { DIRECT_URL: other.url });
+    expect(health.code, health.stderr).toBe(2);
+    const apply = printed(health.stdout, "apply", named.url);
+    expect(apply).toBe(`neonhub-db apply --database-url ${urlWithoutPassword(named.url)}`);
+    expect(health.stdout).toContain(`do: build it with \`${apply}\``);
+
+    const run = await runAsPrinted(apply, named, other);
+    expect(run.code, run.stderr).toBe(0);
+    const vectorIndex = (url: string) =>
+      withClient(url, async (c) => {
+        const r = await c.query("SELECT 1 FROM pg_indexes WHERE indexname = 'idx_chunk_embedding_cosine'");
+        return r.rowCount;
+      });
+    expect(await vectorIndex(named.url)).toBe(1);
+    expect(await vectorIndex(other.url)).toBe(0);
+  });
+});
