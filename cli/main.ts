@@ -32,9 +32,11 @@ import {
   verifyRelease,
   withReleaseSession,
   type Interruption,
+  type InterruptibleCommand,
   type LegacyUpgradeOptions,
   type Logger,
   type ReleaseOptions,
+  type RunningTrackers,
 } from "../core";
 import { COMMAND_FLAGS, USAGE, parseArgs, takesFlag, type CliArgs } from "./args";
 import { internalErrorDocument, releaseErrorDocument } from "./error-document";
@@ -214,8 +216,11 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     // adopt say more (what was running, or the release lock they waited for) from inside, while they run.
     const command = args.command === "revert" && !args.confirm ? "revert-preview" : args.command;
     stopReporting = reportInterruptions(reportInterruption, () =>
-      interruption(command, undefined, options.revertPreview),
+      interruption(command, undefined, options.revertPreview, options.printCommand),
     );
+    // What a command stopped inside says to run names the preview and the reads as this run was given.
+    const interruptible = <T>(stopped: InterruptibleCommand, work: (track: RunningTrackers) => Promise<T>) =>
+      reportIfInterrupted(reportInterruption, stopped, work, options.revertPreview, options.printCommand);
     switch (args.command) {
       case "plan": {
         const request = upgradeRequest(args);
@@ -237,7 +242,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
         // Ctrl-C or a kill: say what the stopped command left and what to run, before the process ends.
         const upgraded =
           request &&
-          (await reportIfInterrupted(reportInterruption, "upgrade-legacy", ({ onReleaseLockWait }) =>
+          (await interruptible("upgrade-legacy", ({ onReleaseLockWait }) =>
             request.explicit
               ? upgradeLegacyDatabase({ ...options, onReleaseLockWait }, request)
               : upgradeLegacyIfNeeded({ ...options, onReleaseLockWait }, request),
@@ -246,9 +251,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
           emit(upgraded, renderUpgrade(upgraded));
           return upgraded.complete ? EXIT.ok : EXIT.pending;
         }
-        const result = await reportIfInterrupted(reportInterruption, "apply", (track) =>
-          applyRelease({ ...options, ...track }),
-        );
+        const result = await interruptible("apply", (track) => applyRelease({ ...options, ...track }));
         emit(result, renderApply(result));
         return EXIT.ok;
       }
@@ -265,14 +268,14 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
         return report.clean ? EXIT.ok : EXIT.pending;
       }
       case "baseline": {
-        const result = await reportIfInterrupted(reportInterruption, "baseline", ({ onReleaseLockWait }) =>
+        const result = await interruptible("baseline", ({ onReleaseLockWait }) =>
           baselineRelease({ ...options, to: args.to, onReleaseLockWait }),
         );
         emit(result, renderBaseline(result));
         return EXIT.ok;
       }
       case "adopt": {
-        const result = await reportIfInterrupted(reportInterruption, "adopt", ({ onReleaseLockWait }) =>
+        const result = await interruptible("adopt", ({ onReleaseLockWait }) =>
           adoptUpstreamDatabase({ ...options, onReleaseLockWait }),
         );
         emit(result, renderAdopt(result, options.printCommand));
@@ -317,17 +320,13 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
             if (revertPlanBlocked(plan)) return EXIT.error;
             return plan.migrations.length > 0 ? EXIT.pending : EXIT.ok;
           }
-          const result = await reportIfInterrupted(
-            reportInterruption,
-            "revert",
-            (track) =>
-              session.revert({
-                to,
-                correctedDown: args.correctedDown,
-                expectLast: args.expectLast,
-                ...track,
-              }),
-            options.revertPreview,
+          const result = await interruptible("revert", (track) =>
+            session.revert({
+              to,
+              correctedDown: args.correctedDown,
+              expectLast: args.expectLast,
+              ...track,
+            }),
           );
           emit({ confirmed: true, result }, renderRevert(result));
           return EXIT.ok;

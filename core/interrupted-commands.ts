@@ -4,6 +4,7 @@
 // seconds: the release's sessions set client_connection_check_interval), which rolls back the transaction
 // that was running and releases the session-level release lock. Every migration, batch and step commits whole,
 // so what finished before stays.
+import { commandToRun, type CommandPrinter } from "./command-to-run";
 import { undoOnInterrupt } from "./interrupt";
 import type { ReleaseLockWait } from "./lock";
 import { expectLastRerun, revertPreviewText } from "./revert-preview";
@@ -36,8 +37,9 @@ const SESSION_ENDS =
 
 // The process cannot know whether the server received a COMMIT it was sending when the signal came: the
 // migration it names is rolled back unless it was committing at that moment, which the ledger then shows.
-const UNLESS_COMMITTING =
-  "unless the signal came as it committed: `neonhub-db status` shows what the ledger records";
+function unlessCommitting(print: CommandPrinter | undefined): string {
+  return `unless the signal came as it committed: ${commandToRun(print, ["status"])} shows what the ledger records`;
+}
 
 /**
  * What was running when the signal came, when the command tells it: a migration, a step of apply's, or the
@@ -46,7 +48,7 @@ const UNLESS_COMMITTING =
 export type Running = { migration: string } | { step: RunningStep } | { lockWait: ReleaseLockWait };
 
 /** What the interrupted apply left of the step that was running (every migration was applied before it). */
-function stoppedStep({ step, item, action }: RunningStep): string {
+function stoppedStep({ step, item, action }: RunningStep, print: CommandPrinter | undefined): string {
   const stays = "; every migration stays applied.";
   switch (step) {
     case "vectorIndexes":
@@ -57,22 +59,23 @@ function stoppedStep({ step, item, action }: RunningStep): string {
       return `the vector-index step was running (no index build), and the next apply runs it again${stays}`;
     case "seeds":
       if (item)
-        return `seed set ${item}, which was being written, is rolled back whole (${UNLESS_COMMITTING}) and written by the next apply${stays}`;
+        return `seed set ${item}, which was being written, is rolled back whole (${unlessCommitting(print)}) and written by the next apply${stays}`;
       return `the seed-set step was running (no set being written), and the next apply runs it again${stays}`;
     case "rowLevelSecurity":
-      return `the row-level security step, which was running, is rolled back whole (${UNLESS_COMMITTING}) and runs again with the next apply${stays}`;
+      return `the row-level security step, which was running, is rolled back whole (${unlessCommitting(print)}) and runs again with the next apply${stays}`;
   }
 }
 
 /**
  * What an interrupted `command` left, naming what was running (the migration, or apply's step and the index or
  * seed set it was on) when it is known, and what to run; a revert's fix names `revertPreview` when given
- * (ReleaseOptions.revertPreview).
+ * (ReleaseOptions.revertPreview), and the reads it names are printed by `print` (ReleaseOptions.printCommand).
  */
 export function interruption(
   command: InterruptibleCommand,
   running?: Running,
   revertPreview?: string,
+  print?: CommandPrinter,
 ): Interruption {
   // Stopped before it held the release lock, the command had run nothing: there is nothing to roll back. The
   // read it points to is the one its own fix names once it ran (baseline and adopt write only the ledger).
@@ -91,10 +94,10 @@ export function interruption(
         : "that prepared transaction is committed or rolled back";
     const shows =
       command === "upgrade-legacy"
-        ? "`neonhub-db plan --upgrade-legacy` shows where it stands"
+        ? `${commandToRun(print, ["plan", "--upgrade-legacy"])} shows where it stands`
         : command === "baseline" || command === "adopt"
-          ? "`neonhub-db status` shows what the ledger records"
-          : "`neonhub-db plan` shows what is left";
+          ? `${commandToRun(print, ["status"])} shows what the ledger records`
+          : `${commandToRun(print, ["plan"])} shows what is left`;
     return {
       message: `${command === "upgrade-legacy" ? "the upgrade" : command} stopped while waiting for the release lock${holder}: nothing was done${holderPrepared === undefined ? ", and the other release goes on" : ""}.`,
       // A revert run again after another release finished could take out what that release applied, which
@@ -112,24 +115,24 @@ export function interruption(
         message:
           `apply stopped. ${SESSION_ENDS}: ` +
           (running && "step" in running
-            ? stoppedStep(running.step)
+            ? stoppedStep(running.step, print)
             : (migration
-                ? `migration ${migration}, which was running, is rolled back whole with its ledger row (${UNLESS_COMMITTING})`
+                ? `migration ${migration}, which was running, is rolled back whole with its ledger row (${unlessCommitting(print)})`
                 : "the migration that was running, if any, is rolled back whole with its ledger row") +
               "; the ones before it stay applied, and an index build it stopped is built again by the next apply."),
-        fix: "Run the same command again to complete the release (`neonhub-db plan` shows what is left).",
+        fix: `Run the same command again to complete the release (${commandToRun(print, ["plan"])} shows what is left).`,
       };
     case "upgrade-legacy":
       return {
         message: `the upgrade stopped. ${SESSION_ENDS}: the transaction that was running (a file, a batch, the cutover) is rolled back, and the phases and batches that finished stay recorded in neonhub_upgrade_work (past the final drop, the upgrade is in the ledger and only the release's steps are left); an index build it stopped is built again.`,
-        fix: "Run the same command again: it resumes where this run stopped (`neonhub-db plan --upgrade-legacy` shows where it stands).",
+        fix: `Run the same command again: it resumes where this run stopped (${commandToRun(print, ["plan", "--upgrade-legacy"])} shows where it stands).`,
       };
     case "revert":
       return {
         message:
           `revert stopped. ${SESSION_ENDS}: ` +
           (migration
-            ? `migration ${migration}, whose Down section was running, is rolled back whole and stays applied (${UNLESS_COMMITTING})`
+            ? `migration ${migration}, whose Down section was running, is rolled back whole and stays applied (${unlessCommitting(print)})`
             : "the migration whose Down section was running, if any, is rolled back whole and stays applied") +
           "; the ones reverted before it stay reverted.",
         fix: `Run the same command again to revert the rest${expectLastRerun(revertPreview)}.`,
@@ -140,7 +143,7 @@ export function interruption(
       // handed over): before it nothing is recorded, and the scratch database goes before the process ends.
       return {
         message: `${command} stopped. ${SESSION_ENDS}: ${command} records nothing until its last transaction commits (${command === "adopt" ? "the ledger rows and the move of pgmigrations" : "the ledger rows"}, with an owner role the hand-over), which is rolled back if it was running; its scratch database is dropped before the process exits.`,
-        fix: `Run the same command again: it proves the schema again, or finds it ${command === "adopt" ? "adopted" : "baselined"} already and has nothing to do (\`neonhub-db status\` shows what the ledger records).`,
+        fix: `Run the same command again: it proves the schema again, or finds it ${command === "adopt" ? "adopted" : "baselined"} already and has nothing to do (${commandToRun(print, ["status"])} shows what the ledger records).`,
       };
     case "load-chunks":
       // The load is one transaction (core/seeds/bulk/load-chunks.ts) and takes no release lock.
@@ -199,17 +202,18 @@ export function reportInterruptions(
 /**
  * Runs `work`; if SIGINT or SIGTERM stops the process meanwhile, hands `report` what the command left before
  * the process ends. `work` tells the migration or step that starts, or the wait for the release lock (and
- * `undefined` once none runs), to the functions it is given, so that the report names it. `revertPreview`:
- * interruption's.
+ * `undefined` once none runs), to the functions it is given, so that the report names it. `revertPreview` and
+ * `print`: interruption's.
  */
 export async function reportIfInterrupted<T>(
   report: (interruption: Interruption) => void,
   command: InterruptibleCommand,
   work: (track: RunningTrackers) => Promise<T>,
   revertPreview?: string,
+  print?: CommandPrinter,
 ): Promise<T> {
   let running: Running | undefined;
-  const unregister = reportInterruptions(report, () => interruption(command, running, revertPreview));
+  const unregister = reportInterruptions(report, () => interruption(command, running, revertPreview, print));
   try {
     return await work({
       onMigrationRunning: (migration) => {

@@ -3,10 +3,12 @@
 // $DIRECT_URL holds: each test sets $DIRECT_URL to another database, runs the printed command through a POSIX
 // shell as an operator pastes it, and checks which of the two databases it changed or read.
 import { afterEach, describe, expect, it } from "vitest";
-import { DEFAULT_MIGRATIONS_DIR, applyRelease, urlWithoutPassword } from "../../core";
+import { Client } from "pg";
+import { DEFAULT_MIGRATIONS_DIR, RELEASE_LOCK_KEY, applyRelease, urlWithoutPassword } from "../../core";
 import { runCli, runPrinted, runUpstreamCli, type CliRun } from "../support/cli";
 import { createTestDatabase, dropTestDatabase, withClient, type TestDatabase } from "../support/database";
 import { fixtureMigrationsCopy, writeMigration } from "../support/fixtures";
+import { startCli, waitUntil } from "../support/kill-points";
 import { chunkFileDir, writeChunkFile } from "../seeds/chunk-files";
 
 const WIDGETS = "20250101000100_widgets";
@@ -238,5 +240,38 @@ describe("a command printed to run next, run as printed", () => {
       });
     expect(await vectorIndex(named.url)).toBe(1);
     expect(await vectorIndex(other.url)).toBe(0);
+  });
+
+  it("an apply stopped by a signal while it waited for the release lock: the plan its fix names reads the named database", async () => {
+    const { named, other } = await twoDatabases();
+    const dir = fixtureMigrationsCopy();
+    const holder = new Client({ connectionString: named.url });
+    await holder.connect();
+    try {
+      await holder.query("SELECT pg_advisory_lock($1::bigint)", [RELEASE_LOCK_KEY.toString()]);
+      const run = startCli(["apply", "--database-url", named.url, "--migrations-dir", dir], {
+        DIRECT_URL: other.url,
+      });
+      await waitUntil(
+        "the apply to wait for the release lock",
+        async () => run.stderr().includes("waiting for the release lock"),
+        { while: run.running },
+      );
+      run.child.kill("SIGINT");
+      const stopped = await run.done;
+      expect(stopped.signal, stopped.stderr).toBe("SIGINT");
+      const plan = printed(stopped.stderr, "plan", named.url);
+      expect(plan).toBe(
+        `neonhub-db plan --database-url ${urlWithoutPassword(named.url)} --migrations-dir ${dir}`,
+      );
+
+      const read = await runAsPrinted(`${plan} --json`, named, other);
+      expect(read.code, read.stderr).toBe(2);
+      const document = JSON.parse(read.stdout) as { database: string; migrations: { pending: unknown[] } };
+      expect(document.database).toContain(`/${named.name}`);
+      expect(document.migrations.pending).toHaveLength(3);
+    } finally {
+      await holder.end();
+    }
   });
 });

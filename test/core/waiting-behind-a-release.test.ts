@@ -147,9 +147,12 @@ describe("a command stopped by a signal while it waits for the release lock", ()
   // shows where things stand; a revert previews again (run again, it could take out what the other release
   // applied, unseen).
   const again = (shows: string) => `Run the same command again once that release has finished (${shows}).`;
-  const PLAN = again("`neonhub-db plan` shows what is left");
-  const STATUS = again("`neonhub-db status` shows what the ledger records");
-  const UPGRADE_PLAN = again("`neonhub-db plan --upgrade-legacy` shows where it stands");
+  // The read names the folder the command was given.
+  const PLAN = again(`\`neonhub-db plan --migrations-dir ${dir}\` shows what is left`);
+  const STATUS = again(`\`neonhub-db status --migrations-dir ${dir}\` shows what the ledger records`);
+  const UPGRADE_PLAN = again(
+    `\`neonhub-db plan --upgrade-legacy --migrations-dir ${dir}\` shows where it stands`,
+  );
   // The preview of the command as it was run: its folder and --json kept, --confirm left out.
   const PREVIEW_AGAIN = (json: boolean) =>
     `Once that release has finished, run \`neonhub-db revert --to ${WIDGETS} --migrations-dir ${dir}${json ? " --json" : ""}\` again and the command it prints: what it would revert may have changed.`;
