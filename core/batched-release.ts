@@ -5,6 +5,7 @@
 // two round trips and a no-op apply three (lock+probe, state, unlock). When the probe shows a database the
 // batch cannot read (no release yet, older bookkeeping) or a step cannot settle its part from the state,
 // the callers in release.ts fall back to reading step by step.
+import type { CommandPrinter } from "./command-to-run";
 import type { ClientBase, QueryResult } from "pg";
 import { BOOKKEEPING_SCHEMA, MIGRATIONS_TABLE, RELEASE_LOCK_KEY, bookkeepingVersion } from "./bookkeeping";
 import {
@@ -93,6 +94,8 @@ export async function readState(
   files: readonly MigrationFile[],
   /** The migrations folder as the user named it, for the fixes (compareWithLedger). */
   folder: string,
+  /** ReleaseOptions.printCommand, for the verify a schema-drift error's fix names. */
+  print?: CommandPrinter,
 ): Promise<BatchedState> {
   const raw = (
     await client.query<{
@@ -105,7 +108,7 @@ export async function readState(
     }>(sql)
   ).rows[0]!.state;
   // Nothing is planned, reported or applied over a release table or column renamed or dropped by hand.
-  refuseGoneObjects(raw.goneObjects);
+  refuseGoneObjects(raw.goneObjects, print);
   return {
     ledger: raw.ledger,
     comparison: compareWithLedger(files, raw.ledger, folder),
@@ -121,12 +124,17 @@ export async function readBatched(
   steps: readonly ReleaseStep[],
   files: readonly MigrationFile[],
   folder: string,
+  print?: CommandPrinter,
 ): Promise<{ probe: Probe; state: BatchedState | undefined; steps: Batched[] } | undefined> {
   const batched = batchedSteps(steps);
   if (!batched) return undefined;
   const probe = await readProbe(client, batched);
   const sql = stateSql(batched, probe);
-  return { probe, steps: batched, state: sql ? await readState(client, sql, files, folder) : undefined };
+  return {
+    probe,
+    steps: batched,
+    state: sql ? await readState(client, sql, files, folder, print) : undefined,
+  };
 }
 
 /**

@@ -320,7 +320,15 @@ export async function withCommandConnection<T>(
     if (!waits) return await fn(client);
     return await withBoundedLockWaits(client, target, waits, () => fn(client));
   } catch (error) {
-    throw await describeSessionError(client, error, target, command, options.lockWaitNames?.rerun);
+    throw await describeSessionError(
+      client,
+      error,
+      target,
+      command,
+      options.lockWaitNames?.rerun,
+      undefined,
+      options.printCommand,
+    );
   } finally {
     await closeClient(client);
   }
@@ -337,13 +345,14 @@ export async function describeSessionError(
   command?: string,
   rerun?: string,
   revertPreview?: string,
+  print?: CommandPrinter,
 ): Promise<unknown> {
   const recordsRefused =
     (error as { code?: string } | undefined)?.code === "42501"
       ? await releaseRecordsOwnerError(client, target.user, (error as Error).message, error)
       : undefined;
   return describeRunError(
-    recordsRefused ?? (await schemaDriftError(client, error)) ?? error,
+    recordsRefused ?? (await schemaDriftError(client, error, print)) ?? error,
     target,
     command,
     rerun,
@@ -421,7 +430,13 @@ export async function planWith(client: ClientBase, options: ReleaseOptions): Pro
   const files = readMigrationFiles(options);
   // apply acts as the owner role: plan refuses a role apply could not act as, and stays the login.
   if (options.ownerRole) await checkOwnerRole(client, options.ownerRole);
-  const batched = await readBatched(client, options.steps ?? [], files, migrationsFolder(options));
+  const batched = await readBatched(
+    client,
+    options.steps ?? [],
+    files,
+    migrationsFolder(options),
+    options.printCommand,
+  );
   if (batched?.state) {
     // Two round trips: the probe and the state; a step whose plan the state does not settle reads on its own.
     const { probe, state, steps } = batched;
@@ -598,7 +613,7 @@ export async function applyWith(client: ClientBase, options: ReleaseOptions): Pr
       const sql = stateSql(batched, locked.probe);
       const state = sql
         ? await withBoundedLockWaits(client, targetOf(options), waits, () =>
-            readState(client, sql, files, migrationsFolder(options)),
+            readState(client, sql, files, migrationsFolder(options), options.printCommand),
           )
         : undefined;
       const noop = state && noopResult(state, batched, started, log);
@@ -753,7 +768,13 @@ export async function releaseStatus(options: ReleaseOptions): Promise<ReleaseSta
 
 export async function statusWith(client: ClientBase, options: ReleaseOptions): Promise<ReleaseStatus> {
   const files = readMigrationFiles(options);
-  const batched = await readBatched(client, options.steps ?? [], files, migrationsFolder(options));
+  const batched = await readBatched(
+    client,
+    options.steps ?? [],
+    files,
+    migrationsFolder(options),
+    options.printCommand,
+  );
   if (batched?.state) {
     const { probe, state, steps } = batched;
     const lost = await lostLastRows(

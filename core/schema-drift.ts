@@ -6,6 +6,7 @@
 // A table or column no step reads (renamed or dropped by hand) makes no read fail: the recorded snapshot's
 // tables and columns are compared with the catalog's as part of the reads plan, status, apply and health make
 // anyway (GONE_OBJECTS_SQL), into the same error.
+import { commandToRun, type CommandPrinter } from "./command-to-run";
 import type { ClientBase } from "pg";
 import { BOOKKEEPING_SCHEMA, MIGRATIONS_TABLE } from "./bookkeeping";
 import { ReleaseError } from "./errors";
@@ -35,13 +36,14 @@ const NAMED_AT_MOST = 5;
  * What to do about a table or column gone. verify has no repair statement for one (core/snapshot-repair.ts:
  * the column's type, default, constraints and data are not one statement to guess), so the fix does not send
  * the operator looking for one: rename it back, restore it, or make the change on purpose in a migration.
- * `gone`: the keys named in the message, when known; the first one gives the example statement.
+ * `gone`: the keys named in the message, when known; the first one gives the example statement. `print`:
+ * ReleaseOptions.printCommand, for the verify it names.
  */
-export function schemaDriftFix(gone: readonly string[] = []): string {
+export function schemaDriftFix(gone: readonly string[] = [], print?: CommandPrinter): string {
   const example = renameBack(gone[0]);
   return (
     "No repair statement restores a table or column (verify repairs grants, owners, settings and indexes). " +
-    `Renamed by hand: rename it back${example ? ` (${example})` : ""}; \`neonhub-db verify\` lists what is there instead, as not created by the release. ` +
+    `Renamed by hand: rename it back${example ? ` (${example})` : ""}; ${commandToRun(print, ["verify"])} lists what is there instead, as not created by the release. ` +
     'Dropped, or left out by a restore: restore it from the backup or snapshot taken before (docs/runbook.md, "Before a release with pending migrations on prod"). ' +
     "Meant as a change: rename it back, then make the change in a new migration, which apply runs and records. " +
     "Then run the command again."
@@ -83,6 +85,7 @@ export function isMissingObjectError(error: unknown): boolean {
 export async function schemaDriftError(
   client: ClientBase,
   error: unknown,
+  print?: CommandPrinter,
 ): Promise<ReleaseError | undefined> {
   if (!isMissingObjectError(error)) return undefined;
   const server = error as ServerError;
@@ -92,7 +95,7 @@ export async function schemaDriftError(
   return new ReleaseError(
     "schema-drift",
     `The live schema differs from the release's: reading what the release created failed: ${server.message ?? String(error)}${hint}.${named}`,
-    schemaDriftFix(goneObjects(missing)),
+    schemaDriftFix(goneObjects(missing), print),
     { cause: error },
   );
 }
@@ -133,13 +136,13 @@ export function goneObjects(keys: readonly string[]): string[] {
  * Stops with the schema-drift error when a table or column the release created is gone (GONE_OBJECTS_SQL's
  * answer).
  */
-export function refuseGoneObjects(keys: readonly string[]): void {
+export function refuseGoneObjects(keys: readonly string[], print?: CommandPrinter): void {
   const gone = goneObjects(keys);
   if (gone.length === 0) return;
   throw new ReleaseError(
     "schema-drift",
     `The live schema differs from the release's (a table or column renamed or dropped by hand). ${goneSentence(gone)}`,
-    schemaDriftFix(gone),
+    schemaDriftFix(gone, print),
   );
 }
 

@@ -120,6 +120,7 @@ export class ReleaseSession {
         command,
         this.options.lockWaitNames?.rerun,
         this.options.revertPreview,
+        this.options.printCommand,
       );
     }
   }

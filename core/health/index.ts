@@ -94,7 +94,7 @@ export async function checkHealth(options: HealthOptions): Promise<HealthReport>
   } catch (error) {
     // The drift check reads the catalog: out of the aborted read-only transaction first.
     await client.query("ROLLBACK").catch(() => {});
-    throw describeHealthError((await schemaDriftError(client, error)) ?? error, target);
+    throw describeHealthError((await schemaDriftError(client, error, options.printCommand)) ?? error, target);
   } finally {
     await closeClient(client);
   }
@@ -107,7 +107,7 @@ async function readReport(
 ): Promise<HealthReport> {
   const limits = { ...DEFAULT_HEALTH_LIMITS, ...options.limits };
   await requireReleaseRecords(client);
-  refuseGoneObjects(await readGoneObjects(client));
+  refuseGoneObjects(await readGoneObjects(client), options.printCommand);
   const step = options.steps?.find((s) => s.kind === "vectorIndexes");
   const vector = await readVectorIndexes(client, step, await bookkeepingExists(client), seen);
   const vectorTables = vector.records.map((r) => r.table);

@@ -274,4 +274,23 @@ describe("a command printed to run next, run as printed", () => {
       await holder.end();
     }
   });
+
+  it("a table renamed by hand: the verify plan's schema-drift fix names reads the named database", async () => {
+    const { named, other } = await twoDatabases();
+    for (const db of [named, other]) {
+      const apply = await runCli(["apply", "--database-url", db.url]);
+      expect(apply.code, apply.stderr).toBe(0);
+    }
+    await withClient(named.url, (c) => c.query('ALTER TABLE "Brand" RENAME TO "BrandOld"'));
+
+    const plan = await runCli(["plan", "--database-url", named.url], { DIRECT_URL: other.url });
+    expect(plan.code).toBe(1);
+    expect(plan.stderr).toContain("The live schema differs from the release's");
+    const verify = printed(plan.stderr, "verify", named.url);
+    expect(verify).toBe(`neonhub-db verify --database-url ${urlWithoutPassword(named.url)}`);
+
+    const run = await runAsPrinted(verify, named, other);
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stdout).toContain("BrandOld");
+  });
 });
