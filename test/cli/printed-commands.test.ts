@@ -9,6 +9,8 @@ import { runCli, runPrinted, runUpstreamCli, type CliRun } from "../support/cli"
 import { createTestDatabase, dropTestDatabase, withClient, type TestDatabase } from "../support/database";
 import { fixtureMigrationsCopy, writeMigration } from "../support/fixtures";
 import { startCli, waitUntil } from "../support/kill-points";
+import { takesFlag } from "../../cli/args";
+import { commandOnDatabase } from "../../cli/confirm-command";
 import { chunkFileDir, writeChunkFile } from "../seeds/chunk-files";
 
 const WIDGETS = "20250101000100_widgets";
@@ -292,5 +294,35 @@ describe("a command printed to run next, run as printed", () => {
     const run = await runAsPrinted(verify, named, other);
     expect(run.code, run.stderr).toBe(2);
     expect(run.stdout).toContain("BrandOld");
+  });
+});
+
+describe("the options a printed command carries", () => {
+  const given = {
+    databaseUrl: "postgresql://migrator:pw@db.example:5432/neonhub",
+    ownerRole: "neonhub_owner",
+    migrationsDir: "db/migrations dir",
+  };
+  const printedFor = (...args: string[]) => commandOnDatabase(args, given, {}, takesFlag).command;
+
+  it("are those the named command takes, so that it is not refused for a flag it would ignore", () => {
+    expect(printedFor("apply")).toBe(
+      "neonhub-db apply --database-url postgresql://migrator@db.example:5432/neonhub --owner-role neonhub_owner --migrations-dir 'db/migrations dir'",
+    );
+    expect(printedFor("status")).toBe(
+      "neonhub-db status --database-url postgresql://migrator@db.example:5432/neonhub --migrations-dir 'db/migrations dir'",
+    );
+    expect(printedFor("health")).toBe(
+      "neonhub-db health --database-url postgresql://migrator@db.example:5432/neonhub",
+    );
+  });
+
+  it("name the URL by its variable when it is $DIRECT_URL's, and carry nothing that was not given", () => {
+    expect(commandOnDatabase(["verify"], given, { DIRECT_URL: given.databaseUrl }, takesFlag)).toEqual({
+      command: `neonhub-db verify --database-url "$DIRECT_URL" --migrations-dir 'db/migrations dir'`,
+    });
+    expect(commandOnDatabase(["plan", "--json"], {}, {}, takesFlag)).toEqual({
+      command: "neonhub-db plan --json",
+    });
   });
 });
