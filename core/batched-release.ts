@@ -1,10 +1,10 @@
 // The release's batched reads: everything plan, status and a no-op apply need, in two statements instead of
 // one or more per step. The probe reads the catalog only (valid on any database: which tables exist, whether
-// the engine's schema is current, pgvector); the state statement then reads the ledger, the snapshot's last
-// migration and every step's records and facts, each as a jsonb value, built from the probe. So a plan is
-// two round trips and a no-op apply three (lock+probe, state, unlock). When the probe shows a database the
-// batch cannot read (no release yet, older bookkeeping) or a step cannot settle its part from the state,
-// the callers in release.ts fall back to reading step by step.
+// the engine's schema is current, pgvector, who owns the ledger); the state statement then reads the ledger,
+// the snapshot's last migration and every step's records and facts, each as a jsonb value, built from the
+// probe. So a plan is two round trips and a no-op apply three (lock+probe, state, unlock). When the probe
+// shows a database the batch cannot read (no release yet, older bookkeeping) or a step cannot settle its part
+// from the state, the callers in release.ts fall back to reading step by step.
 import type { CommandPrinter } from "./command-to-run";
 import type { ClientBase, QueryResult } from "pg";
 import { BOOKKEEPING_SCHEMA, MIGRATIONS_TABLE, RELEASE_LOCK_KEY, bookkeepingVersion } from "./bookkeeping";
@@ -25,6 +25,7 @@ import {
 } from "./lock-safety/session";
 import { missingPgvectorError } from "./plan-problems";
 import { ownerRoleError } from "./owner-role";
+import { actingOwnerSql, type ActingOwner } from "./acting-owner";
 import { quoteIdentifier as quoteIdent } from "./identifiers";
 import { isoTime, literal } from "./sql";
 import type { ReleaseStep, StepBatch } from "./steps";
@@ -39,6 +40,8 @@ export interface Probe {
   pgvector: boolean;
   /** Another session's release holding the release lock (null when none): plan and status name it. */
   release: ReleaseInProgress | null;
+  /** Who the release acts as and who owns its ledger (null without one): core/acting-owner.ts decides. */
+  actingOwner: ActingOwner | null;
   /** Each step's probe value, in step order. */
   steps: unknown[];
 }
@@ -61,16 +64,22 @@ export function batchedSteps(steps: readonly ReleaseStep[]): Batched[] | undefin
   return steps.every((s) => s.batch !== undefined) ? (steps as Batched[]) : undefined;
 }
 
-export function probeSql(steps: readonly Batched[]): string {
+/** `actingAs`: the --owner-role a plan checks without setting it (actingOwnerSql); apply has set it. */
+export function probeSql(steps: readonly Batched[], actingAs?: string): string {
   return `SELECT jsonb_build_object(
     'version', (SELECT obj_description(oid, 'pg_namespace') FROM pg_namespace WHERE nspname = ${literal(BOOKKEEPING_SCHEMA)}),
     'pgvector', ${PGVECTOR_AVAILABLE_SQL},
     'release', ${RELEASE_IN_PROGRESS_SQL},
+    'actingOwner', ${actingOwnerSql(actingAs)},
     'steps', jsonb_build_array(${steps.map((s) => s.batch.probeSql()).join(", ")})) AS probe`;
 }
 
-export async function readProbe(client: ClientBase, steps: readonly Batched[]): Promise<Probe> {
-  return (await client.query<{ probe: Probe }>(probeSql(steps))).rows[0]!.probe;
+export async function readProbe(
+  client: ClientBase,
+  steps: readonly Batched[],
+  actingAs?: string,
+): Promise<Probe> {
+  return (await client.query<{ probe: Probe }>(probeSql(steps, actingAs))).rows[0]!.probe;
 }
 
 /** The state statement, or undefined when this database's bookkeeping or a step's probe rules it out. */
@@ -125,10 +134,11 @@ export async function readBatched(
   files: readonly MigrationFile[],
   folder: string,
   print?: CommandPrinter,
+  actingAs?: string,
 ): Promise<{ probe: Probe; state: BatchedState | undefined; steps: Batched[] } | undefined> {
   const batched = batchedSteps(steps);
   if (!batched) return undefined;
-  const probe = await readProbe(client, batched);
+  const probe = await readProbe(client, batched, actingAs);
   const sql = stateSql(batched, probe);
   return {
     probe,

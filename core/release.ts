@@ -58,6 +58,7 @@ import {
 } from "./migrations/ledger";
 import { runPendingMigrations } from "./migrations/run";
 import { checkOwnerRole, setOwnerRole } from "./owner-role";
+import { refuseActingAsAnotherOwner } from "./acting-owner";
 import { readSnapshot, recordSnapshot, SNAPSHOT_FORMAT, takeSnapshot, type SnapshotDiff } from "./snapshot";
 import {
   compareWithRecorded,
@@ -436,7 +437,14 @@ export async function planWith(client: ClientBase, options: ReleaseOptions): Pro
     files,
     migrationsFolder(options),
     options.printCommand,
+    options.ownerRole,
   );
+  // ... and one that would create objects as another role than the release's owner (core/acting-owner.ts).
+  await refuseActingAsAnotherOwner(client, "apply", {
+    ownerRole: options.ownerRole,
+    actingAs: options.ownerRole,
+    probed: batched?.probe.actingOwner,
+  });
   if (batched?.state) {
     // Two round trips: the probe and the state; a step whose plan the state does not settle reads on its own.
     const { probe, state, steps } = batched;
@@ -610,6 +618,11 @@ export async function applyWith(client: ClientBase, options: ReleaseOptions): Pr
     unlock = locked.unlock;
     recordedBookkeeping = locked.probe.version;
     try {
+      // Objects created as another role than the release's owner are refused before anything is written.
+      await refuseActingAsAnotherOwner(client, "apply", {
+        ownerRole: options.ownerRole,
+        probed: locked.probe.actingOwner,
+      });
       const sql = stateSql(batched, locked.probe);
       const state = sql
         ? await withBoundedLockWaits(client, targetOf(options), waits, () =>
@@ -630,6 +643,7 @@ export async function applyWith(client: ClientBase, options: ReleaseOptions): Pr
     if (!(await pgvectorAvailable(client))) throw missingPgvectorError();
     await endSessionWithClient(client);
     if (options.ownerRole) await setOwnerRole(client, options.ownerRole);
+    await refuseActingAsAnotherOwner(client, "apply", { ownerRole: options.ownerRole });
     unlock = await acquireReleaseLock(client, {
       timeoutMs: options.lockTimeoutMs,
       lockWaitNames: options.lockWaitNames,

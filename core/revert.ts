@@ -46,6 +46,7 @@ import { type ReleaseOptions } from "./release";
 import type { MigrationResult } from "./results";
 import { readSnapshot, recordSnapshot } from "./snapshot";
 import { checkOwnerRole, setOwnerRole } from "./owner-role";
+import { refuseActingAsAnotherOwner } from "./acting-owner";
 
 export interface RevertRequest {
   /** Keep this migration and those before it; revert every later one. `null`: revert every migration. */
@@ -259,6 +260,11 @@ export async function planRevertWith(
   const files = readMigrationFiles(options);
   // revert --confirm acts as the owner role: its preview refuses a role it could not act as, as it would.
   if (options.ownerRole) await checkOwnerRole(client, options.ownerRole);
+  // ... and one whose Down sections would create objects as another role than the release's owner.
+  await refuseActingAsAnotherOwner(client, "revert --confirm", {
+    ownerRole: options.ownerRole,
+    actingAs: options.ownerRole,
+  });
   return readsBeforeFirstWrite(client, options, "revert", async () => {
     // Before the ledger, as plan's probe reads it: what follows is what that release had committed.
     const release = await releaseInProgress(client);
@@ -394,6 +400,8 @@ export async function revertWith(
   const preview = revertPreviewText(options.revertPreview, request.to);
   if (request.expectLast !== undefined) checkExpectLastNamesAFile(request.expectLast, files, preview);
   if (options.ownerRole) await setOwnerRole(client, options.ownerRole);
+  // Down sections that would create objects as another role than the release's owner: refused before any write.
+  await refuseActingAsAnotherOwner(client, "revert --confirm", { ownerRole: options.ownerRole });
   // A Ctrl-C'd revert's session ends within seconds, rolling back the Down section it was running and
   // releasing the lock, rather than when that section is done.
   await endSessionWithClient(client);

@@ -1,0 +1,99 @@
+// Whether the release would create objects as the role that owns what it released, or as another role the
+// session could act as instead. The migrator normally acts as the owner role (`ALTER ROLE ... SET role`, made
+// by the stack's access layer), or the command is told to (--owner-role): every object a migration creates
+// then belongs to the owner, whose default privileges give the app and read-only logins their grants. A login
+// that is a member of the owner but acts as itself (roles made by hand after a restore, without that setting)
+// would create tables that the app may not read, and the snapshot would record them as the release's, so
+// verify stays clean. That is refused before anything is written, by plan, apply and revert alike.
+//
+// A superuser is a member of every role, and is refused the same way: its objects would be the superuser's,
+// with the same result. A superuser whose own session released the database (local development, the tests)
+// owns the ledger itself, and nothing is refused. A login that is not a member of the owner cannot act as it
+// and meets the permission errors that name the owner instead (core/release-records-owner.ts).
+import type { ClientBase } from "pg";
+import { BOOKKEEPING_SCHEMA, MIGRATIONS_TABLE } from "./bookkeeping";
+import { ReleaseError } from "./errors";
+import { quoteIdentifier } from "./identifiers";
+import { literal } from "./sql";
+
+/** Who the release acts as, and who owns the ledger; null where there is no ledger yet (a first apply). */
+export interface ActingOwner {
+  /** The login (session_user). */
+  login: string;
+  /** The role objects would be created as: current_user, or the --owner-role a plan checks without setting. */
+  acting: string;
+  /** The owner of the ledger, the release's first record: the role that owns what the release created. */
+  owner: string;
+  /** Whether `acting` may act as `owner` (a member of it; a superuser is a member of every role). */
+  mayActAsOwner: boolean;
+  /** Whether the login is a superuser, which should not be made to act as another role at login. */
+  superuser: boolean;
+}
+
+/**
+ * A jsonb expression (ActingOwner, or null without a ledger), for the first round trip's probe. `actingAs`: the
+ * role the command will act as where the session has not set it yet (plan and the revert preview check
+ * --owner-role without setting it); unset, the session's current_user. The catalog is read by name, never
+ * through the schema, which a login without USAGE on it may not look into.
+ */
+export function actingOwnerSql(actingAs?: string): string {
+  const acting = actingAs === undefined ? "current_user" : `${literal(actingAs)}::name`;
+  return `(SELECT jsonb_build_object('login', session_user, 'acting', a.role,
+       'owner', pg_get_userbyid(c.relowner), 'mayActAsOwner', pg_has_role(a.role, c.relowner, 'MEMBER'),
+       'superuser', (SELECT rolsuper FROM pg_roles WHERE rolname = session_user))
+     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace, (SELECT ${acting} AS role) a
+    WHERE n.nspname = ${literal(BOOKKEEPING_SCHEMA)} AND c.relname = ${literal(MIGRATIONS_TABLE)} AND c.relkind IN ('r', 'p'))`;
+}
+
+/** Reads ActingOwner on its own, for the commands whose first read is no probe (revert, the unbatched steps). */
+export async function readActingOwner(client: ClientBase, actingAs?: string): Promise<ActingOwner | null> {
+  const { rows } = await client.query<{ facts: ActingOwner | null }>(
+    `SELECT ${actingOwnerSql(actingAs)} AS facts`,
+  );
+  return rows[0]?.facts ?? null;
+}
+
+/**
+ * The refusal of a command (`apply`, `revert --confirm`; plan and the revert preview name the one they show) that would create objects as a role other
+ * than the ledger's owner while it could act as that owner; undefined when it acts as the owner, when there is
+ * no ledger yet, or when it could not act as the owner anyway (other errors name that). `ownerRole`: the
+ * command's --owner-role, whose fix is to name the owner instead.
+ */
+export function actingOwnerError(
+  facts: ActingOwner | null,
+  command: string,
+  ownerRole?: string,
+): ReleaseError | undefined {
+  if (!facts || facts.acting === facts.owner || !facts.mayActAsOwner) return undefined;
+  const { login, acting, owner } = facts;
+  const who = login === acting ? `user "${login}"` : `user "${login}" (acting as "${acting}")`;
+  const flag = `--owner-role ${owner}`;
+  const fix =
+    ownerRole !== undefined
+      ? `Name the role that owns the release's objects: ${flag}.`
+      : facts.superuser
+        ? // A superuser made to act as the owner at login would be no superuser in any of its sessions.
+          `Run ${command} with ${flag}, or as the migrator (--database-url "$DIRECT_URL"), which acts as "${owner}" at login.`
+        : `As the cluster's admin, make the login act as the owner role at login, as the stack's access layer does: ` +
+          `ALTER ROLE ${quoteIdentifier(login)} SET role = ${quoteIdentifier(owner)}; then run ${command} again in a new session. ` +
+          `Or run ${command} with ${flag}.`;
+  return new ReleaseError(
+    "permission",
+    `${who} may act as "${owner}", which owns the release's objects (the ledger ${BOOKKEEPING_SCHEMA}.${MIGRATIONS_TABLE}), ` +
+      `but ${command} would create objects as "${acting}": the app's and the read-only logins' grants come from ` +
+      `"${owner}"'s default privileges, so they could not use them, and the snapshot would record them as the release's.`,
+    `${fix} Nothing was written.`,
+  );
+}
+
+/** Throws actingOwnerError's refusal, reading the facts when no probe did (`probed` undefined). */
+export async function refuseActingAsAnotherOwner(
+  client: ClientBase,
+  command: string,
+  options: { ownerRole?: string; actingAs?: string; probed?: ActingOwner | null },
+): Promise<void> {
+  const facts =
+    options.probed !== undefined ? options.probed : await readActingOwner(client, options.actingAs);
+  const refusal = actingOwnerError(facts, command, options.ownerRole);
+  if (refusal) throw refusal;
+}

@@ -1,0 +1,216 @@
+// A login that may act as the release's owner role but acts as itself (roles re-made by hand after a restore,
+// without the migrator's `ALTER ROLE ... SET role`) would create a migration's tables as itself: the app could
+// not read them and the snapshot would record them as the release's. plan, apply and revert refuse that before
+// anything is written, with both fixes, each of which is run here; a superuser that is not the owner is refused
+// too (with --owner-role as its fix), one that released the database itself is not; a login that is no member
+// of the owner keeps the errors it had.
+import { cpSync, rmSync } from "node:fs";
+import { Client } from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  applyRelease,
+  DEFAULT_MIGRATIONS_DIR,
+  defaultReleaseSteps,
+  isReleaseError,
+  planRelease,
+  quoteIdentifier,
+  withReleaseSession,
+  type ReleaseError,
+  type ReleaseOptions,
+} from "../../core";
+import { useReleasedDatabase } from "../security/released-database";
+import { runCli } from "../support/cli";
+import { useTestDatabase, withClient } from "../support/database";
+import { writeMigration } from "../support/fixtures";
+import { scratchDir } from "../support/scratch";
+
+const PROBE = "29990301000000_restore_probe";
+
+async function refusal(run: Promise<unknown>): Promise<ReleaseError> {
+  const error = await run.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(isReleaseError(error), String(error)).toBe(true);
+  return error as ReleaseError;
+}
+
+describe("a released database whose migrator acts as itself", () => {
+  const target = useReleasedDatabase("actowner");
+  let admin: Client;
+  let dir: string;
+  const names = () => target.current.roles.names;
+  const options = (url: string, extra: Partial<ReleaseOptions> = {}): ReleaseOptions => ({
+    databaseUrl: url,
+    migrationsDir: dir,
+    steps: defaultReleaseSteps({ seedSets: [] }),
+    ...extra,
+  });
+  const asMigrator = (extra: Partial<ReleaseOptions> = {}) =>
+    options(target.current.roles.url("migrator"), extra);
+  const asSuperuser = (extra: Partial<ReleaseOptions> = {}) => options(target.current.db.url, extra);
+
+  async function records(): Promise<{ ledger: string[]; snapshot: unknown; probe: string | null }> {
+    const ledger = await admin.query<{ name: string }>(
+      "SELECT name FROM neonhub_release.migrations ORDER BY id",
+    );
+    const snapshot = await admin.query(
+      "SELECT taken_at, last_migration FROM neonhub_release.schema_snapshot",
+    );
+    const probe = await admin.query<{ owner: string | null }>(
+      `SELECT (SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = to_regclass('public."RestoreProbe"')) AS owner`,
+    );
+    return { ledger: ledger.rows.map((r) => r.name), snapshot: snapshot.rows, probe: probe.rows[0]!.owner };
+  }
+
+  beforeAll(async () => {
+    dir = scratchDir("neonhub-acting-owner-");
+    cpSync(DEFAULT_MIGRATIONS_DIR, dir, { recursive: true });
+    writeMigration(
+      dir,
+      `${PROBE}.sql`,
+      'CREATE TABLE "RestoreProbe" (id text PRIMARY KEY);',
+      'DROP TABLE "RestoreProbe";',
+    );
+    admin = new Client({ connectionString: target.current.db.url });
+    await admin.connect();
+    // As roles re-made by hand after a restore: the migrator no longer becomes the owner at login.
+    await admin.query(`ALTER ROLE ${quoteIdentifier(names().migrator)} RESET role`);
+  });
+  afterAll(async () => {
+    await admin?.end();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("plan, apply and revert as the migrator are refused before any write, naming the login, the owner and both fixes", async () => {
+    const { migrator, owner } = names();
+    const before = await records();
+    expect(before.probe).toBeNull();
+
+    const applied = await refusal(applyRelease(asMigrator()));
+    expect(applied.code).toBe("permission");
+    expect(applied.message).toContain(`user "${migrator}" may act as "${owner}"`);
+    expect(applied.message).toContain(`apply would create objects as "${migrator}"`);
+    expect(applied.fix).toContain(
+      `ALTER ROLE ${quoteIdentifier(migrator)} SET role = ${quoteIdentifier(owner)}`,
+    );
+    expect(applied.fix).toContain(`--owner-role ${owner}`);
+    expect(await records()).toEqual(before);
+
+    const planned = await refusal(planRelease(asMigrator()));
+    expect(planned.message).toBe(applied.message);
+    expect(planned.fix).toBe(applied.fix);
+
+    // The CLI: exit 1 and the error document CI reads.
+    const cli = await runCli(["plan", "--json", "--migrations-dir", dir], {
+      DATABASE_URL: target.current.roles.url("migrator"),
+    });
+    expect(cli.code, cli.stderr).toBe(1);
+    const doc = JSON.parse(cli.stdout) as { error: { code: string; message: string; fix: string } };
+    expect(doc.error).toMatchObject({ code: "permission", message: applied.message });
+    expect(cli.stdout).not.toContain(target.current.roles.password);
+
+    // revert's preview and --confirm, of the last migration the database has.
+    const keep = before.ledger.at(-2)!;
+    const preview = await refusal(withReleaseSession(asMigrator(), "revert", (s) => s.planRevert(keep)));
+    expect(preview.message).toContain(`revert --confirm would create objects as "${migrator}"`);
+    const reverted = await refusal(withReleaseSession(asMigrator(), "revert", (s) => s.revert({ to: keep })));
+    expect(reverted.code).toBe("permission");
+    expect(reverted.fix).toContain(`--owner-role ${owner}`);
+    expect(await records()).toEqual(before);
+  });
+
+  it("--owner-role naming another role the login may act as is refused with the owner role as its fix", async () => {
+    const { migrator, owner } = names();
+    // A role the migrator may act as, a member of the owner (so it reads what the owner reads), that owns nothing.
+    const other = `${migrator}_other`;
+    await admin.query(`CREATE ROLE ${quoteIdentifier(other)} NOLOGIN IN ROLE ${quoteIdentifier(owner)}`);
+    try {
+      await admin.query(`GRANT ${quoteIdentifier(other)} TO ${quoteIdentifier(migrator)}`);
+      const before = await records();
+      for (const run of [applyRelease, planRelease] as const) {
+        const error = await refusal(run(asMigrator({ ownerRole: other })));
+        expect(error.message).toContain(`user "${migrator}" (acting as "${other}") may act as "${owner}"`);
+        expect(error.fix).toBe(
+          `Name the role that owns the release's objects: --owner-role ${owner}. Nothing was written.`,
+        );
+      }
+      expect(await records()).toEqual(before);
+    } finally {
+      await admin.query(`DROP ROLE ${quoteIdentifier(other)}`);
+    }
+  });
+
+  it("a superuser that is not the owner is refused, with --owner-role and no ALTER ROLE as its fix", async () => {
+    const { owner } = names();
+    const superuser = new URL(target.current.db.url).username;
+    const before = await records();
+    const error = await refusal(applyRelease(asSuperuser()));
+    expect(error.message).toContain(`user "${superuser}" may act as "${owner}"`);
+    expect(error.fix).toContain(`with --owner-role ${owner}`);
+    expect(error.fix).not.toContain("ALTER ROLE");
+    expect(await records()).toEqual(before);
+  });
+
+  it("with --owner-role the table is the owner's and the app reads it; with the SET role back, revert runs as the migrator", async () => {
+    const { owner } = names();
+    const result = await applyRelease(asMigrator({ ownerRole: owner }));
+    expect(result.migrations.map((m) => m.name)).toEqual([PROBE]);
+    expect((await records()).probe).toBe(owner);
+    const app = await target.current.roles.connect("app");
+    try {
+      expect((await app.query('SELECT count(*)::int AS n FROM "RestoreProbe"')).rows[0]).toEqual({ n: 0 });
+    } finally {
+      await app.end();
+    }
+
+    // The other fix: the migrator becomes the owner at login again, and needs no flag.
+    await admin.query(`ALTER ROLE ${quoteIdentifier(names().migrator)} SET role = ${quoteIdentifier(owner)}`);
+    const ledger = (await records()).ledger;
+    const reverted = await withReleaseSession(asMigrator(), "revert", (s) =>
+      s.revert({ to: ledger.at(-2)! }),
+    );
+    expect(reverted.reverted.map((m) => m.name)).toEqual([PROBE]);
+    expect((await records()).probe).toBeNull();
+    const again = await applyRelease(asMigrator());
+    expect(again.migrations.map((m) => m.name)).toEqual([PROBE]);
+    expect((await records()).probe).toBe(owner);
+  });
+
+  it("a login that is no member of the owner keeps the error it had", async () => {
+    const { app, owner } = names();
+    const error = await refusal(applyRelease(options(target.current.roles.url("app"))));
+    expect(error.message).not.toContain(`may act as "${owner}"`);
+    expect(error.message).toContain(app);
+  });
+});
+
+describe("a database its own superuser session released", () => {
+  const db = useTestDatabase("actself");
+  let dir: string;
+  beforeAll(() => {
+    dir = scratchDir("neonhub-acting-self-");
+    writeMigration(dir, "20250101000100_first.sql", 'CREATE TABLE "First" (id int PRIMARY KEY);');
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("applies as before: the superuser owns the ledger", async () => {
+    const options = { databaseUrl: db.current.url, migrationsDir: dir, steps: [] };
+    expect((await applyRelease(options)).migrations).toHaveLength(1);
+    writeMigration(dir, "20250101000200_second.sql", 'CREATE TABLE "Second" (id int PRIMARY KEY);');
+    expect((await planRelease(options)).migrations.pending.map((m) => m.name)).toEqual([
+      "20250101000200_second",
+    ]);
+    expect((await applyRelease(options)).migrations).toHaveLength(1);
+    const owner = await withClient(
+      db.current.url,
+      async (c) =>
+        (
+          await c.query<{ o: string }>(
+            `SELECT pg_get_userbyid(relowner) AS o FROM pg_class WHERE oid = '"Second"'::regclass`,
+          )
+        ).rows[0]!.o,
+    );
+    expect(owner).toBe(new URL(db.current.url).username);
+  });
+});
