@@ -157,7 +157,10 @@ describe(`apply killed with SIGKILL at ${POINTS.length} moments of the migration
       } else {
         expect(verify.code).toBe(2);
         expect(verify.value.clean).toBe(false);
-        expect(verify.value.drift.note).toMatch(/an apply was interrupted; run apply to complete it/);
+        // The apply to run names the migrations folder this verify was given (core/command-to-run.ts).
+        expect(verify.value.drift.note).toMatch(
+          /an apply was interrupted; run `neonhub-db apply --migrations-dir [^`]+` to complete it/,
+        );
         expect(verify.value.drift.note).toContain(names[applied - 1]);
         // The committed migrations' objects are the interrupted release's, not drift: nothing to repair.
         expect(verify.value.drift).toMatchObject({ added: [], removed: [], changed: [], repairs: {} });
