@@ -35,6 +35,11 @@ export interface LockBlocker extends EndableSession {
   state: string | null;
   /** How long its transaction (or, outside one, its session) has been open. */
   ageSeconds: number | null;
+  /**
+   * Whether ageSeconds is its transaction's (pg_stat_activity.xact_start): an "active" session runs its
+   * statement in one too, so the state alone does not say which age it is.
+   */
+  inTransaction: boolean;
 }
 
 export interface LockWait {
@@ -110,6 +115,7 @@ export async function readLockWait(monitor: ClientBase, pid: number): Promise<Lo
     usename: string | null;
     state: string | null;
     age: number | null;
+    in_transaction: boolean;
     viewer: string;
     login: string;
     login_may_end: boolean;
@@ -122,6 +128,7 @@ export async function readLockWait(monitor: ClientBase, pid: number): Promise<Lo
             ${preparedHoldersSql("w", "$1")} AS prepared,
             ${endSessionColumns("r")},
             floor(extract(epoch FROM now() - coalesce(a.xact_start, a.backend_start)))::int AS age,
+            a.xact_start IS NOT NULL AS in_transaction,
             (SELECT array_agg(DISTINCT h.mode) FROM pg_locks h
               WHERE h.pid = a.pid AND h.granted AND ${SAME_OBJECT}) AS holding,
             (SELECT min(h.mode) FROM pg_locks h
@@ -150,6 +157,7 @@ export async function readLockWait(monitor: ClientBase, pid: number): Promise<Lo
               user: row.usename ?? "(a dropped role)",
               state: row.state,
               ageSeconds: row.age,
+              inTransaction: row.in_transaction,
               viewer: row.viewer,
               login: row.login,
               loginMayEnd: row.login_may_end,
@@ -174,7 +182,7 @@ export function describeBlocker(blocker: LockBlocker): string {
   if (state === null || ageSeconds === null) {
     return `pid ${blocker.pid} (${mode}${who}; ${hiddenDetailsText(blocker.viewer)})`;
   }
-  const open = state.includes("transaction") ? "transaction open" : "connected";
+  const open = blocker.inTransaction ? "transaction open" : "connected";
   return `pid ${blocker.pid} (${mode}${who}, ${state}, ${open} for ${ageSeconds} s)`;
 }
 

@@ -156,6 +156,10 @@ describe("what a waiting migration is told about its blockers", () => {
       expect(text).toContain(
         `pid ${earlier.pid} (queued ahead of it for AccessExclusiveLock; application "earlier-ddl"`,
       );
+      // An active statement runs in a transaction: the age given is that transaction's, and is said so.
+      expect(text).toMatch(
+        new RegExp(`pid ${earlier.pid} \\(queued ahead [^)]*, active, transaction open for \\d+ s\\)`),
+      );
       await reader.query("ROLLBACK");
       await earlierDone;
       await earlier.client.query("ROLLBACK");
