@@ -12,7 +12,7 @@
 // and meets the permission errors that name the owner instead (core/release-records-owner.ts).
 import type { ClientBase } from "pg";
 import { BOOKKEEPING_SCHEMA, MIGRATIONS_TABLE } from "./bookkeeping";
-import { ReleaseError } from "./errors";
+import { NOTHING_WRITTEN, ReleaseError } from "./errors";
 import { quoteIdentifier } from "./identifiers";
 import { literal } from "./sql";
 
@@ -54,10 +54,11 @@ export async function readActingOwner(client: ClientBase, actingAs?: string): Pr
 }
 
 /**
- * The refusal of a command (`apply`, `revert --confirm`; plan and the revert preview name the one they show) that would create objects as a role other
- * than the ledger's owner while it could act as that owner; undefined when it acts as the owner, when there is
- * no ledger yet, or when it could not act as the owner anyway (other errors name that). `ownerRole`: the
- * command's --owner-role, whose fix is to name the owner instead.
+ * The refusal of a command (`apply`, `revert --confirm`; plan and the revert preview name the one they show)
+ * that would create objects as a role other than the ledger's owner while it could act as that owner;
+ * undefined when it acts as the owner, when there is no ledger yet, or when it could not act as the owner
+ * anyway (other errors name that). `ownerRole`: the command's --owner-role, whose fix is to name the owner
+ * instead.
  */
 export function actingOwnerError(
   facts: ActingOwner | null,
@@ -82,7 +83,7 @@ export function actingOwnerError(
     `${who} may act as "${owner}", which owns the release's objects (the ledger ${BOOKKEEPING_SCHEMA}.${MIGRATIONS_TABLE}), ` +
       `but ${command} would create objects as "${acting}": the app's and the read-only logins' grants come from ` +
       `"${owner}"'s default privileges, so they could not use them, and the snapshot would record them as the release's.`,
-    `${fix} Nothing was written.`,
+    `${fix} ${NOTHING_WRITTEN}`,
   );
 }
 

@@ -5,7 +5,6 @@
 // probe. So a plan is two round trips and a no-op apply three (lock+probe, state, unlock). When the probe
 // shows a database the batch cannot read (no release yet, older bookkeeping) or a step cannot settle its part
 // from the state, the callers in release.ts fall back to reading step by step.
-import type { CommandPrinter } from "./command-to-run";
 import type { ClientBase, QueryResult } from "pg";
 import { BOOKKEEPING_SCHEMA, MIGRATIONS_TABLE, RELEASE_LOCK_KEY, bookkeepingVersion } from "./bookkeeping";
 import {
@@ -26,6 +25,7 @@ import {
 import { missingPgvectorError } from "./plan-problems";
 import { ownerRoleError } from "./owner-role";
 import { actingOwnerSql, type ActingOwner } from "./acting-owner";
+import type { CommandPrinter } from "./command-to-run";
 import { quoteIdentifier as quoteIdent } from "./identifiers";
 import { isoTime, literal } from "./sql";
 import type { ReleaseStep, StepBatch } from "./steps";

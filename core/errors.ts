@@ -89,6 +89,11 @@ export function joinFixes(fixes: readonly string[], closing?: string): string {
 
 export const NOTHING_WRITTEN = "Nothing was written.";
 
+/** A setting as a document: (["vectorIndexes", "method"], "hnsw") -> {"vectorIndexes": {"method": "hnsw"}}. */
+export function settingDocument(path: readonly string[], value: unknown): Record<string, unknown> {
+  return path.reduceRight<unknown>((inner, key) => ({ [key]: inner }), value) as Record<string, unknown>;
+}
+
 /**
  * A release setting refused (core/release-config.ts): which one, what is wrong and an example, as fields, so
  * that the CLI (a settings document) and a stack's config (a `pulumi config set` command) give the same
@@ -115,9 +120,7 @@ export class SettingError extends ReleaseError {
     super(
       "invalid-input",
       `${source ? `${source}: ` : ""}${path.join(".")} ${problem}.`,
-      `${hint}For example ${JSON.stringify(
-        example.path.reduceRight<unknown>((inner, key) => ({ [key]: inner }), example.value),
-      )}.`,
+      `${hint}For example ${JSON.stringify(settingDocument(example.path, example.value))}.`,
     );
     this.problem = problem;
   }

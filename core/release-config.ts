@@ -10,7 +10,7 @@
 //     "legacyUpgrade": { "organization": "acme" } } upgrade a Prisma-era database in place first
 //                                                   (core/adopt/upgrade/; docs/runbook.md)
 import { closestName } from "./closest-name";
-import { ReleaseError, SettingError } from "./errors";
+import { ReleaseError, SettingError, settingDocument } from "./errors";
 import { kindOfValue } from "./shown-value";
 import { RELEASE_LOCK_TIMEOUT_SECONDS, isReleaseLockSeconds } from "./lock";
 import { legacyUpgradeSetting, type LegacyUpgradeSetting } from "./adopt/upgrade/setting";
@@ -57,8 +57,7 @@ function settingExample(source: string): (path: readonly string[], value: unknow
     return (path, value) =>
       `--set ${path.join(".")}=${typeof value === "string" ? value : JSON.stringify(value)}`;
   }
-  return (path, value) =>
-    JSON.stringify(path.reduceRight<unknown>((inner, key) => ({ [key]: inner }), value));
+  return (path, value) => JSON.stringify(settingDocument(path, value));
 }
 
 /**
@@ -259,7 +258,7 @@ export function settingFromFlag(flag: string): Record<string, unknown> {
     );
   }
   const value = settingValue(flag.slice(at + 1));
-  return path.reduceRight<unknown>((inner, key) => ({ [key]: inner }), value) as Record<string, unknown>;
+  return settingDocument(path, value);
 }
 
 /**

@@ -321,18 +321,20 @@ export async function withCommandConnection<T>(
     if (!waits) return await fn(client);
     return await withBoundedLockWaits(client, target, waits, () => fn(client));
   } catch (error) {
-    throw await describeSessionError(
-      client,
-      error,
-      target,
-      command,
-      options.lockWaitNames?.rerun,
-      undefined,
-      options.printCommand,
-    );
+    throw await describeSessionError(client, error, target, command, {
+      rerun: options.lockWaitNames?.rerun,
+      print: options.printCommand,
+    });
   } finally {
     await closeClient(client);
   }
+}
+
+/** How a session error's fix names what to run: describeRunError's `rerun` and `revertPreview`, and the printer. */
+export interface SessionErrorWords {
+  rerun?: string;
+  revertPreview?: string;
+  print?: CommandPrinter;
 }
 
 /**
@@ -344,9 +346,7 @@ export async function describeSessionError(
   error: unknown,
   target: DatabaseTarget,
   command?: string,
-  rerun?: string,
-  revertPreview?: string,
-  print?: CommandPrinter,
+  { rerun, revertPreview, print }: SessionErrorWords = {},
 ): Promise<unknown> {
   const recordsRefused =
     (error as { code?: string } | undefined)?.code === "42501"

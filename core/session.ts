@@ -113,15 +113,11 @@ export class ReleaseSession {
     try {
       return await fn();
     } catch (error) {
-      throw await describeSessionError(
-        this.client,
-        error,
-        this.target,
-        command,
-        this.options.lockWaitNames?.rerun,
-        this.options.revertPreview,
-        this.options.printCommand,
-      );
+      throw await describeSessionError(this.client, error, this.target, command, {
+        rerun: this.options.lockWaitNames?.rerun,
+        revertPreview: this.options.revertPreview,
+        print: this.options.printCommand,
+      });
     }
   }
 }

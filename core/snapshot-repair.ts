@@ -123,7 +123,8 @@ function tableRepair(object: string, recorded: string, live: string): string | u
   return statements.length ? statements.join("; ") : undefined;
 }
 
-function parseGrant(signature: string | undefined): GrantSignature | undefined {
+/** A "grant" or "default-privileges" signature: the JSON of what is granted, on what, to whom. */
+export function parseGrant(signature: string | undefined): GrantSignature | undefined {
   return signature === undefined ? undefined : (JSON.parse(signature) as GrantSignature);
 }
 

@@ -4,18 +4,11 @@
 // does not exist: verify says so once, with the way to make them, instead of leaving that to 150 failures.
 import type { ClientBase } from "pg";
 import type { SnapshotDiff, SchemaSnapshot } from "./snapshot";
+import { parseGrant } from "./snapshot-repair";
 
 /** A role as the snapshot writes it (quote_ident's output), unquoted. */
 function unquoted(name: string): string {
   return name.startsWith('"') && name.endsWith('"') ? name.slice(1, -1).replace(/""/g, '"') : name;
-}
-
-function parsed(value: string | undefined): { to?: string; scope?: string } {
-  try {
-    return value ? (JSON.parse(value) as { to?: string; scope?: string }) : {};
-  } catch {
-    return {};
-  }
 }
 
 /** The roles the recorded values of drifted owners, grants and default privileges name (PUBLIC is none). */
@@ -26,7 +19,7 @@ export function rolesOfRepairs(recorded: SchemaSnapshot, diff: SnapshotDiff): st
     const value = recorded[key];
     if (kind === "owner" && value) roles.add(unquoted(value));
     if (kind === "grant" || kind === "default-privileges") {
-      const { to, scope } = parsed(value);
+      const { to, scope } = parseGrant(value) ?? {};
       if (to && to !== "PUBLIC") roles.add(unquoted(to));
       const forRole = scope ? /^FOR ROLE ("(?:[^"]|"")+"|\S+)/.exec(scope)?.[1] : undefined;
       if (forRole) roles.add(unquoted(forRole));

@@ -168,7 +168,6 @@ async function readSlots(client: ClientBase): Promise<ClusterHealth["replication
 }
 
 const n = (value: number) => value.toLocaleString("en-US");
-const minutes = (seconds: number) => `${Math.round(seconds / 60).toLocaleString("en-US")} min`;
 const gib = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
 
 export function clusterFindings(cluster: ClusterHealth, limits: HealthLimits): HealthFinding[] {
@@ -196,7 +195,7 @@ export function clusterFindings(cluster: ClusterHealth, limits: HealthLimits): H
   if (oldest && oldest.ageSeconds >= limits.longTransactionSeconds) {
     add(
       "oldest transaction",
-      `pid ${oldest.pid} (${oldest.application ?? "no application name"}, ${oldest.state ?? "state unknown"}) has been in a transaction for ${minutes(oldest.ageSeconds)}: vacuum cannot remove rows it might still see`,
+      `pid ${oldest.pid} (${oldest.application ?? "no application name"}, ${oldest.state ?? "state unknown"}) has been in a transaction for ${durationText(oldest.ageSeconds)}: vacuum cannot remove rows it might still see`,
       `end it from its client, or ${terminateFix(oldest)}`,
     );
   }

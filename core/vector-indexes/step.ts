@@ -2,7 +2,7 @@
 // rows present), with the memory the build needs, calibrated, recorded; rebuilt when the table has drifted.
 // docs/vector-indexes.md explains the choices.
 import type { ClientBase } from "pg";
-import { ReleaseError, SettingError } from "../errors";
+import { ReleaseError, SettingError, settingDocument } from "../errors";
 import type { Logger } from "../logger";
 import { literal } from "../sql";
 import type { ReleaseStep, RunningStep, StepBatch, StepManifestEntry } from "../steps";
@@ -806,9 +806,7 @@ function recordedRefusal(
   const path = error.path.slice(1);
   if (settingAt(given, path) !== undefined || settingAt(recorded, path) === undefined) return undefined;
   const name = error.path.join(".");
-  const example = JSON.stringify(
-    error.example.path.reduceRight<unknown>((inner, key) => ({ [key]: inner }), error.example.value),
-  );
+  const example = JSON.stringify(settingDocument(error.example.path, error.example.value));
   return new RecordedSettingError(
     "invalid-input",
     `${name} as the last release recorded it (neonhub_release.release_settings) ${error.problem}: an earlier ` +
