@@ -24,7 +24,7 @@ import type { Logger } from "../logger";
 import type { StepItemResult, VectorIndexPlanItem } from "../results";
 import { literal } from "../sql";
 import { dropInvalid } from "./build";
-import { quoteIdent, type EmbeddingTable } from "./spec";
+import { quoteIdent, rebuildName, type EmbeddingTable } from "./spec";
 
 /**
  * Whether the count index is there to count from: INVALID after an interrupted concurrent build, outdated when
@@ -75,9 +75,14 @@ export function countIndexStateSql(table: EmbeddingTable): string {
              FROM pg_class c WHERE c.oid = ${regclass})`;
 }
 
-export function createCountIndexSql(table: EmbeddingTable, concurrently: boolean): string {
+/** CREATE INDEX for the table's count index, under its own name or `name` (a rebuild's temporary one). */
+export function createCountIndexSql(
+  table: EmbeddingTable,
+  concurrently: boolean,
+  name: string = table.countIndexName,
+): string {
   return (
-    `CREATE INDEX${concurrently ? " CONCURRENTLY" : ""} ${quoteIdent(table.countIndexName)} ` +
+    `CREATE INDEX${concurrently ? " CONCURRENTLY" : ""} ${quoteIdent(name)} ` +
     `ON ${quoteIdent(table.table)} (${countIndexKeys(table).map(quoteIdent).join(", ")}) ` +
     `WHERE ${quoteIdent(table.column)} IS NOT NULL`
   );
@@ -111,7 +116,8 @@ export function countIndexPlanItem(
       name,
       action: "rebuild",
       decision: "rebuild",
-      reason: "the index is INVALID (an interrupted concurrent build): dropped and built again",
+      reason:
+        "the index is INVALID (an interrupted concurrent build): built again beside it, then swapped in",
     };
   }
   if (reading.state === "outdated") {
@@ -121,8 +127,8 @@ export function countIndexPlanItem(
       action: "rebuild",
       decision: "rebuild",
       reason:
-        `an earlier release's, not keyed by "${first}", "${second}": dropped and built again with those ` +
-        `keys, so that the search functions count a tenant's embedded rows from it`,
+        `an earlier release's, not keyed by "${first}", "${second}": built again beside it with those keys, ` +
+        `then swapped in, so that the search functions count a tenant's embedded rows from it`,
     };
   }
   return {
@@ -134,8 +140,12 @@ export function countIndexPlanItem(
 }
 
 /**
- * Builds the count index that `item` (countIndexPlanItem) says is missing or INVALID. A failed concurrent
- * build's INVALID leftover is dropped before the error is reported, so a failure leaves the table as it was.
+ * Builds the count index that `item` (countIndexPlanItem) says is missing, INVALID or outdated. A rebuild
+ * builds the new index under a temporary name beside the old one and then swaps them, as the vector indexes'
+ * rebuild does (build.ts): the search functions count from the old one until the swap, which holds its lock
+ * for a drop and a rename only. Without `concurrently` the build and the swap are one transaction. A failed
+ * build leaves the old index as it was; a failed concurrent build's INVALID leftover is dropped before the
+ * error is reported.
  */
 export async function buildCountIndex(
   client: ClientBase,
@@ -144,31 +154,33 @@ export async function buildCountIndex(
   concurrently: boolean,
   log: Logger,
 ): Promise<StepItemResult<"vectorIndexes">> {
-  const name = quoteIdent(table.countIndexName);
-  const drop = `DROP INDEX${concurrently ? " CONCURRENTLY" : ""} IF EXISTS ${name}`;
+  const rebuild = item.action === "rebuild";
+  const target = rebuild ? rebuildName(table.countIndexName) : table.countIndexName;
   log.info(`${item.name}: ${item.action} (${item.reason})`);
   const started = Date.now();
-  // The earlier index is dropped in a statement of its own, before the build: a build that fails after it
-  // leaves none (its DROP is committed), which the message must not call nothing changed.
-  let dropped = false;
   try {
-    if (item.action === "rebuild") {
-      await client.query(drop);
-      dropped = true;
+    if (concurrently) {
+      await client.query(createCountIndexSql(table, true, target));
+      if (rebuild) await swapIn(client, table, true);
+    } else {
+      await client.query("BEGIN");
+      try {
+        await client.query(createCountIndexSql(table, false, target));
+        if (rebuild) await swapIn(client, table, false);
+        await client.query("COMMIT");
+      } catch (error) {
+        await client.query("ROLLBACK").catch(() => {});
+        throw error;
+      }
     }
-    await client.query(createCountIndexSql(table, concurrently));
   } catch (error) {
-    const built = concurrently
-      ? await dropInvalid(client, table.countIndexName)
+    const left = concurrently
+      ? await dropInvalid(client, target)
       : "Nothing was built (the build rolled back).";
-    const left = dropped
-      ? `${built} The earlier ${table.countIndexName} was dropped before the build: until an apply builds it, the search functions count a tenant's embedded rows from the table, and plan says create.`
-      : concurrently
-        ? built
-        : "Nothing changed for this index.";
+    const kept = rebuild ? ` The earlier ${table.countIndexName} is as it was.` : "";
     throw new ReleaseError(
       "index-failed",
-      `Building ${item.name} on "${table.table}" failed: ${(error as Error).message}\n${left}`,
+      `Building ${item.name} on "${table.table}" failed: ${(error as Error).message}\n${left}${kept}`,
       "Fix the cause and run apply again.",
       { cause: error },
     );
@@ -177,8 +189,15 @@ export async function buildCountIndex(
   log.info(`${item.name}: built in ${(buildMs / 1000).toFixed(1)} s`);
   return {
     name: item.name,
-    action: item.action === "rebuild" ? "rebuild" : "create",
+    action: rebuild ? "rebuild" : "create",
     durationMs: buildMs,
     details: { table: table.table, counts: "embedded rows", buildMs, concurrently },
   };
+}
+
+/** Replaces the table's count index by the one built under its rebuild name. */
+async function swapIn(client: ClientBase, table: EmbeddingTable, concurrently: boolean): Promise<void> {
+  const name = quoteIdent(table.countIndexName);
+  await client.query(`DROP INDEX${concurrently ? " CONCURRENTLY" : ""} IF EXISTS ${name}`);
+  await client.query(`ALTER INDEX ${quoteIdent(rebuildName(table.countIndexName))} RENAME TO ${name}`);
 }

@@ -1,5 +1,6 @@
 // What a table holds today, read-only: how many embedded rows of each dimension, and the vector indexes
-// named after it that exist (valid or left INVALID by an interrupted concurrent build).
+// named after it that exist (valid or left INVALID by an interrupted concurrent build), with what a count
+// index's interrupted rebuild left.
 import type { ClientBase } from "pg";
 import {
   prefilterIndexStateSql,
@@ -7,8 +8,9 @@ import {
   type PrefilterIndexState,
   type SignBitsTriggerState,
 } from "../search/prefilter";
+import { literal } from "../sql";
 import { countIndexStateSql, type CountIndexReading } from "./count-index";
-import { quoteIdent, type EmbeddingTable } from "./spec";
+import { quoteIdent, rebuildName, type EmbeddingTable } from "./spec";
 
 export interface LiveIndex {
   name: string;
@@ -30,6 +32,7 @@ export interface TableInventory {
    * table has its tenant column.
    */
   largestTenants: Map<number, TenantRows[]>;
+  /** The table's indexes the step builds or drops (stepIndexSql), by name. */
   indexes: Map<string, LiveIndex>;
   /** The b-tree the counts come from (count-index.ts); absent while the table does not exist. */
   countIndex?: CountIndexReading;
@@ -48,6 +51,18 @@ export interface TableInventory {
  * and reads the whole heap before that. Counting rows still waiting for their embedding would be wrong: an
  * IVFFlat index would be sized for, and trained on, vectors that are not there (docs/vector-indexes.md).
  */
+/**
+ * A condition on `c.relname` (pg_class of an index on the table) that holds for the indexes the step builds
+ * or drops: the table's vector indexes (their names start with its index name) and a rebuild's leftover of
+ * its count index, which an interrupted rebuild leaves under its temporary name (count-index.ts).
+ */
+export function stepIndexSql(table: EmbeddingTable): string {
+  return (
+    `(starts_with(c.relname, ${literal(table.indexName)}) ` +
+    `OR c.relname = ${literal(rebuildName(table.countIndexName))})`
+  );
+}
+
 export function rowsByDimensionSql(table: EmbeddingTable): string {
   // Counted per space first, then joined: the join then sees one row per space, not one per table row
   // (44 -> 18 ms on 100,000 rows with the count index, in one busy run each).
@@ -140,8 +155,8 @@ export async function readInventory(client: ClientBase, table: EmbeddingTable): 
   const indexes = await client.query<LiveIndex>(
     `SELECT c.relname AS name, i.indisvalid AS valid, pg_get_indexdef(i.indexrelid) AS definition
        FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-      WHERE i.indrelid = $1::regclass AND starts_with(c.relname, $2)`,
-    [quoteIdent(table.table), table.indexName],
+      WHERE i.indrelid = $1::regclass AND ${stepIndexSql(table)}`,
+    [quoteIdent(table.table)],
   );
   return {
     table,

@@ -125,7 +125,10 @@ export function rebuildName(name: string): string {
  */
 export function isRebuildLeftover(indexName: string): boolean {
   return (
-    indexName.endsWith(REBUILD_SUFFIX) && EMBEDDING_TABLES.some((t) => indexName.startsWith(t.indexName))
+    indexName.endsWith(REBUILD_SUFFIX) &&
+    EMBEDDING_TABLES.some(
+      (t) => indexName.startsWith(t.indexName) || indexName === rebuildName(t.countIndexName),
+    )
   );
 }
 

@@ -69,6 +69,7 @@ import {
   largestTenantsSql,
   readInventory,
   rowsByDimensionSql,
+  stepIndexSql,
   type LiveIndex,
   type TableInventory,
   type TenantRows,
@@ -1039,7 +1040,7 @@ function tableStateSql(table: EmbeddingTable, hasTenantColumn: boolean): string 
       'indexes', (SELECT coalesce(jsonb_agg(jsonb_build_object('name', c.relname, 'valid', i.indisvalid,
                           'definition', pg_get_indexdef(i.indexrelid)) ORDER BY c.relname), '[]'::jsonb)
                     FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-                   WHERE i.indrelid = ${literal(name)}::regclass AND starts_with(c.relname, ${literal(table.indexName)})))`;
+                   WHERE i.indrelid = ${literal(name)}::regclass AND ${stepIndexSql(table)}))`;
 }
 
 function refuseBlockedBuilds(decisions: readonly IndexDecision[]): void {
