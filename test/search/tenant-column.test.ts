@@ -1,10 +1,10 @@
 // "Chunk"."organizationId" and "Message"."organizationId": filled by the database from the dataset /
 // conversation, impossible to make disagree with it, following a parent that moves, and what the policies
-// compare directly.
+// compare directly. A row whose parent does not exist, or is another organization's, is refused naming both.
 import type { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { useReleasedDatabase } from "../security/released-database";
-import { RLS_VIOLATION, inTransaction } from "../security/sessions";
+import { inTransaction } from "../security/sessions";
 
 const target = useReleasedDatabase("search_tenant_column");
 let owner: Client;
@@ -56,6 +56,27 @@ const insertChunk = (c: Client, id: string, t: string, extra: Record<string, str
   );
 };
 
+const insertMessage = (c: Client, id: string, conversationId: string) =>
+  c.query<{ organizationId: string }>(
+    `INSERT INTO "Message" ("id", "conversationId", "role", "contentJson", "embeddingSpaceId", "embedding")
+     VALUES ($1, $2, 'user', '{}', 'space3', $3) RETURNING "organizationId"`,
+    [id, conversationId, EMBEDDING],
+  );
+
+/**
+ * The refusal of a row whose parent does not exist or is invisible to the login (migration 20261206150100):
+ * the same words either way, so that they tell nothing of another organization's rows.
+ */
+const missingParent = (table: string, id: string, parent: "dataset" | "conversation", parentId: string) => ({
+  code: "23503",
+  message: `${table} "${id}": ${parent} "${parentId}" does not exist`,
+  table,
+  column: `${parent}Id`,
+  hint:
+    `Create the ${parent} first, or give the "id" of an existing one; under row-level security only the ` +
+    `${parent}s of the organization in app.current_organization_id count.`,
+});
+
 describe("the tenant column of the embedded tables", () => {
   it("is filled for the app, which inserts under row-level security without naming it", async () => {
     const chunk = await inTransaction(app, "org-a", (c) => insertChunk(c as Client, "c-app", "a"), {
@@ -76,14 +97,57 @@ describe("the tenant column of the embedded tables", () => {
     expect(message.rows).toEqual([{ organizationId: "org-a" }]);
   });
 
-  it("refuses the app a row in another organization's dataset, named or not", async () => {
+  it("refuses the app a row in another organization's dataset or conversation, named or not, as if it did not exist", async () => {
+    // The lookup runs as the app, under row-level security: another organization's parent is invisible and is
+    // refused in the words of one that does not exist (migration 20261206150100), before the policy's check.
     await expect(
       inTransaction(app, "org-a", (c) => insertChunk(c as Client, "c-x", "b")),
-    ).rejects.toMatchObject(RLS_VIOLATION);
+    ).rejects.toMatchObject(missingParent("Chunk", "c-x", "dataset", "ds-b"));
     // Naming its own organization does not help: the tenant is the dataset's, which the app cannot see.
     await expect(
       inTransaction(app, "org-a", (c) => insertChunk(c as Client, "c-y", "b", { organizationId: "org-a" })),
-    ).rejects.toMatchObject(RLS_VIOLATION);
+    ).rejects.toMatchObject(missingParent("Chunk", "c-y", "dataset", "ds-b"));
+    await expect(
+      inTransaction(app, "org-a", (c) => insertMessage(c as Client, "m-x", "conv-b")),
+    ).rejects.toMatchObject(missingParent("Message", "m-x", "conversation", "conv-b"));
+    // Nothing was written.
+    const { rows } = await owner.query(`SELECT "id" FROM "Chunk" WHERE "id" IN ('c-x', 'c-y') UNION ALL
+                                        SELECT "id" FROM "Message" WHERE "id" = 'm-x'`);
+    expect(rows).toEqual([]);
+  });
+
+  it("names the missing dataset or conversation and the fix, for the owner and the app alike, with the foreign key's SQLSTATE", async () => {
+    // It failed with PostgreSQL's bare `null value in column "organizationId" ... violates not-null
+    // constraint` (the owner) or the policy's refusal (the app), naming neither the parent nor the fix.
+    for (const [who, client, organization] of [
+      ["owner", () => owner, undefined],
+      ["app", () => app, "org-a"],
+    ] as const) {
+      await expect(
+        inTransaction(client(), organization, (c) => insertMessage(c as Client, "m-none", "conv-none")),
+        who,
+      ).rejects.toMatchObject(missingParent("Message", "m-none", "conversation", "conv-none"));
+      await expect(
+        inTransaction(client(), organization, (c) =>
+          insertChunk(c as Client, "c-none", "a", { datasetId: "ds-none" }),
+        ),
+        who,
+      ).rejects.toMatchObject(missingParent("Chunk", "c-none", "dataset", "ds-none"));
+    }
+    // A change of parent to one that does not exist, alike.
+    await owner.query("BEGIN");
+    try {
+      await insertMessage(owner, "m-moves", "conv-a");
+      await expect(
+        owner.query(`UPDATE "Message" SET "conversationId" = 'conv-none' WHERE "id" = 'm-moves'`),
+      ).rejects.toMatchObject(missingParent("Message", "m-moves", "conversation", "conv-none"));
+    } finally {
+      await owner.query("ROLLBACK");
+    }
+    // No parent id at all is the parent column's own NOT NULL violation, which names it.
+    await expect(
+      owner.query(`INSERT INTO "Message" ("id", "role", "contentJson") VALUES ('m-null', 'user', '{}')`),
+    ).rejects.toMatchObject({ code: "23502", column: "conversationId" });
   });
 
   it("cannot disagree with the dataset, even for the owner: the parent's organization wins", async () => {

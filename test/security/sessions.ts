@@ -33,6 +33,21 @@ export const RLS_VIOLATION = {
   message: expect.stringMatching(/^new row violates row-level security policy/),
 };
 
+/**
+ * What a login's insert into "Chunk" or "Message" gets when the dataset or conversation is invisible to it (or
+ * missing): the tenant-column trigger finds no parent, before the policy's check (migration 20261206150100).
+ */
+export const PARENT_NOT_FOUND = {
+  code: "23503",
+  message: expect.stringMatching(
+    /^(Chunk "[^"]*": dataset|Message "[^"]*": conversation) "[^"]*" does not exist$/,
+  ),
+};
+
+/** What a refused insert of a tenant row gets: the embedded tables refuse it in their trigger, the rest by policy. */
+export const refusedInsert = (table: string) =>
+  table === "Chunk" || table === "Message" ? PARENT_NOT_FOUND : RLS_VIOLATION;
+
 /** What PostgreSQL raises when a role lacks a privilege (or is not the owner). */
 export const PERMISSION_DENIED = {
   code: "42501",

@@ -5,7 +5,7 @@ import type { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readForeignKeys, readPrimaryKeys, readTableSecurity, type ForeignKey } from "./catalog";
 import { useReleasedDatabase } from "./released-database";
-import { RLS_VIOLATION, inTransaction } from "./sessions";
+import { PARENT_NOT_FOUND, RLS_VIOLATION, inTransaction, refusedInsert } from "./sessions";
 import {
   EMBEDDING,
   GLOBAL_TABLES,
@@ -31,6 +31,9 @@ const B = organizationOf("B");
 const TABLE_NAMES = TENANT_TABLES.map((t) => t.table);
 /** What the app gets for any UPDATE or DELETE on "AuditLog" (migration 20261202040100_append_only_audit_log.sql). */
 const APPEND_ONLY = { code: "42501", message: expect.stringMatching(/^AuditLog is append-only/) };
+
+/** The parent column the tenant-column trigger of an embedded table reads its organization from. */
+const TENANT_PARENT_COLUMN: Record<string, string> = { Chunk: "datasetId", Message: "conversationId" };
 
 const target = useReleasedDatabase("rls");
 /** The migrator's session: it becomes the owner at login, as in the stacks. */
@@ -134,10 +137,11 @@ describe("as the app login with organization A set for the transaction", () => {
     expect((await select(A)).rows.sort(byJson)).toEqual(keysOf(table, "A").sort(byJson));
     expect((await select(B)).rows.sort(byJson)).toEqual(keysOf(table, "B").sort(byJson));
 
-    // Insert: a row of B is refused; a row of A goes in (a new organization is written under its own id).
+    // Insert: a row of B is refused (a chunk or message as if B's dataset or conversation did not exist); a
+    // row of A goes in (a new organization is written under its own id).
     await expect(
       inTransaction(app, A, (c) => insertRow(c, table, spec.row("B", "cross"))),
-    ).rejects.toMatchObject(RLS_VIOLATION);
+    ).rejects.toMatchObject(refusedInsert(table));
     const own = spec.row("A", "extra");
     const ownOrganization = table === "Organization" ? String(own.id) : A;
     expect(await inTransaction(app, ownOrganization, (c) => insertRow(c, table, own))).toHaveLength(1);
@@ -189,7 +193,10 @@ describe("as the app login with organization A set for the transaction", () => {
           ]),
         ),
         `${fk.name} pointed at organization B`,
-      ).rejects.toMatchObject(RLS_VIOLATION);
+      ).rejects.toMatchObject(
+        // The tenant-column trigger looks the new dataset or conversation up first, and finds none.
+        fk.columns.includes(TENANT_PARENT_COLUMN[table] ?? "") ? PARENT_NOT_FOUND : RLS_VIOLATION,
+      );
     }
 
     // A's own row can be updated and deleted.
@@ -244,7 +251,7 @@ describe("fails closed: with no organization, the app sees and writes no tenant 
         await expect(
           inTransaction(client, organization, (c) => insertRow(c, spec.table, spec.row("A", "extra"))),
           spec.table,
-        ).rejects.toMatchObject(RLS_VIOLATION);
+        ).rejects.toMatchObject(refusedInsert(spec.table));
       }
     } finally {
       await client.end();
