@@ -40,6 +40,7 @@ import {
 } from "../core";
 import { COMMAND_FLAGS, USAGE, parseArgs, takesFlag, type CliArgs } from "./args";
 import { internalErrorDocument, releaseErrorDocument } from "./error-document";
+import { outputWriter } from "./output-streams";
 import { releaseEnvironment, releaseSettings } from "./release-settings";
 import { renderHealth } from "./render-health";
 import { renderRevert, renderRevertPlan } from "./render-revert";
@@ -57,11 +58,16 @@ export interface CliIo {
   env: NodeJS.ProcessEnv;
 }
 
-const processIo: CliIo = {
-  stdout: (t) => process.stdout.write(t),
-  stderr: (t) => process.stderr.write(t),
-  env: process.env,
-};
+/** The process's own streams; made on the first run that uses them, not when a test imports main. */
+let processIo: CliIo | undefined;
+function processStreams(): CliIo {
+  processIo ??= {
+    stdout: outputWriter(process.stdout),
+    stderr: outputWriter(process.stderr),
+    env: process.env,
+  };
+  return processIo;
+}
 
 /**
  * The database the command works on: --database-url, else the migrator's DIRECT_URL, else DATABASE_URL. An
@@ -183,7 +189,7 @@ function version(): string {
 }
 
 /** Runs one command; returns the exit code. Never throws, never calls process.exit. */
-export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+export async function main(argv: readonly string[], io: CliIo = processStreams()): Promise<number> {
   // Every connection string's password field is masked in every line we print, whatever path it took.
   const clean = (text: string) => redactSecrets(text);
   const out = (text: string) => io.stdout(`${clean(text)}\n`);
