@@ -23,6 +23,7 @@ import {
   planLegacyUpgradeIfNeeded,
   planIsBlocked,
   revertPlanBlocked,
+  revertPlanProblems,
   planRelease,
   prismaSchemaCommand,
   redactSecrets,
@@ -318,6 +319,7 @@ export async function main(argv: readonly string[], io: CliIo = processStreams()
               {
                 confirmed: false,
                 plan,
+                problems: revertPlanProblems(plan),
                 confirmCommand: confirm?.command ?? null,
                 ...(confirm?.passwordNote ? { confirmCommandNote: confirm.passwordNote } : {}),
               },

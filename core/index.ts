@@ -40,6 +40,7 @@ export type { CorrectedDown } from "./migrations/corrected-down";
 export {
   planRevertFrom,
   revertPlanBlocked,
+  revertPlanProblems,
   type RevertInputs,
   type RevertItem,
   type RevertPlan,

@@ -40,7 +40,12 @@ import { readsBeforeFirstWrite } from "./reads-before-first-write";
 import { revertPreviewText } from "./revert-preview";
 import { commandToRun, type CommandPrinter } from "./command-to-run";
 import { lintMigrations, logSafetyWarnings, type SafetyReport } from "./lint";
-import { ledgerPlanProblems, refuseSafetyErrors } from "./plan-problems";
+import {
+  ledgerPlanProblems,
+  refuseSafetyErrors,
+  safetyPlanProblems,
+  type PlanProblem,
+} from "./plan-problems";
 import { runRevert } from "./migrations/revert";
 import { type ReleaseOptions } from "./release";
 import type { MigrationResult } from "./results";
@@ -109,11 +114,22 @@ export interface RevertPlan {
 }
 
 /**
- * Whether revert --confirm would refuse what the plan shows: a ledger problem, drift it does not take over, or
- * an error of the safety lint.
+ * Every reason revert --confirm would refuse what the plan shows, in the shape of plan's top-level `problems`
+ * (core/plan-problems.ts): a ledger problem, an error of the safety lint, drift it does not take over. The
+ * preview's `--json` holds them as its own top-level `problems`, so that CI reads why it exits 1 in one list,
+ * as it reads a plan's, and not from three sections.
  */
+export function revertPlanProblems(plan: RevertPlan): PlanProblem[] {
+  return [
+    ...ledgerPlanProblems(plan.problems),
+    ...safetyPlanProblems(plan.safety),
+    ...driftPlanProblems(plan.drift),
+  ];
+}
+
+/** Whether revert --confirm would refuse what the plan shows (revertPlanProblems). */
 export function revertPlanBlocked(plan: RevertPlan): boolean {
-  return plan.problems.length > 0 || driftPlanProblems(plan.drift).length > 0 || plan.safety.errors > 0;
+  return revertPlanProblems(plan).length > 0;
 }
 
 /**

@@ -135,3 +135,58 @@ describe("a row deleted from the release's ledger", () => {
     expect(verifiedAfter.doc.clean).toBe(true);
   });
 });
+
+describe("revert --json's preview that --confirm would refuse", () => {
+  const db = useTestDatabase();
+  const dir = fixtureMigrationsCopy();
+  const probe = "20250101000400_probe";
+  const revert = (...args: string[]) =>
+    cliJson<{ problems: PlanProblem[]; plan: { problems: unknown[] }; confirmCommand: string | null }>(
+      db.current.url,
+      "revert",
+      "--to",
+      "20250101000300_gadgets",
+      "--migrations-dir",
+      dir,
+      ...args,
+    );
+
+  it("lists each reason in its top-level problems, as --confirm's error.problems, the ledger having none", async () => {
+    // A Down section that builds an index on a table with data: an error of the lint in production only.
+    writeMigration(
+      dir,
+      `${probe}.sql`,
+      'CREATE TABLE "Probe" (id int);',
+      'DROP TABLE "Probe"; CREATE INDEX widget_name ON "Widget" (name);',
+    );
+    await applyRelease({ databaseUrl: db.current.url, migrationsDir: dir });
+    await withClient(db.current.url, (c) =>
+      c.query(`INSERT INTO "Widget" (id, name) SELECT 'w' || g, 'w' || g FROM generate_series(1, 500) g`),
+    );
+
+    const allowed = await revert();
+    expect(allowed.code).toBe(2);
+    expect(allowed.doc.problems).toEqual([]);
+
+    const previewed = await revert("--environment", "production");
+    expect(previewed.code).toBe(1);
+    expect(previewed.doc.confirmCommand).toBeNull();
+    // The ledger is fine: the reason was in the safety section alone.
+    expect(previewed.doc.plan.problems).toEqual([]);
+    expect(previewed.doc.problems.map((p) => [p.section, p.kind])).toEqual([["safety", "unsafe-migration"]]);
+    const confirmed = await cliJson<ErrorDocument>(
+      db.current.url,
+      "revert",
+      "--to",
+      "20250101000300_gadgets",
+      "--confirm",
+      "--environment",
+      "production",
+      "--migrations-dir",
+      dir,
+    );
+    expect(confirmed.code).toBe(1);
+    expect(confirmed.doc.error.code).toBe("unsafe-migration");
+    expect(confirmed.doc.error.problems).toEqual(previewed.doc.problems);
+  });
+});
