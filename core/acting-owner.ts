@@ -10,6 +10,12 @@
 // with the same result. A superuser whose own session released the database (local development, the tests)
 // owns the ledger itself, and nothing is refused. A login that is not a member of the owner cannot act as it
 // and meets the permission errors that name the owner instead (core/release-records-owner.ts).
+//
+// An --owner-role the login may act as that is neither the owner nor a member of it (another role the login
+// holds, say a helper role) is the flag naming the wrong role, not a login that may not act as it: refused
+// here too, naming the owner. Only where the login may act as that owner and is no superuser: a superuser's
+// membership says nothing of which role is the release's (a restore as the admin leaves the records to the
+// admin, and its hand-over is the permission error's to name).
 import type { ClientBase } from "pg";
 import { BOOKKEEPING_SCHEMA, MIGRATIONS_TABLE } from "./bookkeeping";
 import { NOTHING_WRITTEN, ReleaseError } from "./errors";
@@ -28,6 +34,8 @@ export interface ActingOwner {
   mayActAsOwner: boolean;
   /** Whether the login is a superuser, which should not be made to act as another role at login. */
   superuser: boolean;
+  /** Whether the login (session_user) may act as `owner`. */
+  loginMayActAsOwner: boolean;
 }
 
 /**
@@ -40,7 +48,8 @@ export function actingOwnerSql(actingAs?: string): string {
   const acting = actingAs === undefined ? "current_user" : `${literal(actingAs)}::name`;
   return `(SELECT jsonb_build_object('login', session_user, 'acting', a.role,
        'owner', pg_get_userbyid(c.relowner), 'mayActAsOwner', pg_has_role(a.role, c.relowner, 'MEMBER'),
-       'superuser', (SELECT rolsuper FROM pg_roles WHERE rolname = session_user))
+       'superuser', (SELECT rolsuper FROM pg_roles WHERE rolname = session_user),
+       'loginMayActAsOwner', pg_has_role(session_user, c.relowner, 'MEMBER'))
      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace, (SELECT ${acting} AS role) a
     WHERE n.nspname = ${literal(BOOKKEEPING_SCHEMA)} AND c.relname = ${literal(MIGRATIONS_TABLE)} AND c.relkind IN ('r', 'p'))`;
 }
@@ -55,17 +64,23 @@ export async function readActingOwner(client: ClientBase, actingAs?: string): Pr
 
 /**
  * The refusal of a command (`apply`, `revert --confirm`; plan and the revert preview name the one they show)
- * that would create objects as a role other than the ledger's owner while it could act as that owner;
- * undefined when it acts as the owner, when there is no ledger yet, or when it could not act as the owner
- * anyway (other errors name that). `ownerRole`: the command's --owner-role, whose fix is to name the owner
- * instead.
+ * that would create objects as a role other than the ledger's owner while it could act as that owner, or as an
+ * --owner-role that is not the owner while the login could act as the owner (wrongOwnerRoleError); undefined
+ * when it acts as the owner, when there is no ledger yet, or when it could not act as the owner anyway (other
+ * errors name that). `ownerRole`: the command's --owner-role, whose fix is to name the owner instead; the
+ * caller has checked the login may act as it (checkOwnerRole, setOwnerRole).
  */
 export function actingOwnerError(
   facts: ActingOwner | null,
   command: string,
   ownerRole?: string,
 ): ReleaseError | undefined {
-  if (!facts || facts.acting === facts.owner || !facts.mayActAsOwner) return undefined;
+  if (!facts || facts.acting === facts.owner) return undefined;
+  if (!facts.mayActAsOwner) {
+    return ownerRole !== undefined && facts.loginMayActAsOwner && !facts.superuser
+      ? wrongOwnerRoleError(facts, command)
+      : undefined;
+  }
   const { login, acting, owner } = facts;
   const who = login === acting ? `user "${login}"` : `user "${login}" (acting as "${acting}")`;
   const flag = `--owner-role ${owner}`;
@@ -84,6 +99,23 @@ export function actingOwnerError(
       `but ${command} would create objects as "${acting}": the app's and the read-only logins' grants come from ` +
       `"${owner}"'s default privileges, so they could not use them, and the snapshot would record them as the release's.`,
     `${fix} ${NOTHING_WRITTEN}`,
+  );
+}
+
+/**
+ * An --owner-role (`facts.acting`) the login may act as, which neither owns the release's objects nor is a
+ * member of their owner: acting as it, the command could not use the release's records (its reads meet
+ * "permission denied"), and what it created would not be the release's.
+ */
+function wrongOwnerRoleError(facts: ActingOwner, command: string): ReleaseError {
+  const { login, acting, owner } = facts;
+  return new ReleaseError(
+    "permission",
+    `--owner-role "${acting}" is not the role that owns the release's objects: "${owner}" owns them (the ledger ` +
+      `${BOOKKEEPING_SCHEMA}.${MIGRATIONS_TABLE}), and "${acting}" is not a member of it. User "${login}" may act as ` +
+      `"${acting}", but ${command} acting as it could not read or change the release's records, and the objects it ` +
+      `created would not be the release's.`,
+    `Name the role that owns them: --owner-role ${owner}. ${NOTHING_WRITTEN}`,
   );
 }
 

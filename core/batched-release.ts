@@ -23,8 +23,8 @@ import {
   swapLockTimeoutSql,
 } from "./lock-safety/session";
 import { missingPgvectorError } from "./plan-problems";
-import { ownerRoleError } from "./owner-role";
-import { actingOwnerSql, type ActingOwner } from "./acting-owner";
+import { checkOwnerRole, ownerRoleError } from "./owner-role";
+import { actingOwnerSql, refuseActingAsAnotherOwner, type ActingOwner } from "./acting-owner";
 import type { CommandPrinter } from "./command-to-run";
 import { quoteIdentifier as quoteIdent } from "./identifiers";
 import { isoTime, literal } from "./sql";
@@ -177,7 +177,16 @@ export async function lockAndProbe(
   const results = (await client.query(statements.join(";\n")).catch(async (error: unknown) => {
     // The lock may have been taken before a later statement failed: a session lock outlives the error.
     await client.query(`SELECT pg_advisory_unlock(${RELEASE_LOCK_KEY.toString()}::bigint)`).catch(() => {});
-    throw options.ownerRole ? await ownerRoleError(client, options.ownerRole, error) : error;
+    if (!options.ownerRole) throw error;
+    // A role the login may not act as is named so (checkOwnerRole); one it may act as that is not the release's
+    // owner fails the probe's reads as itself, and is named as the wrong role. The message's SET ROLE went with
+    // its failure: both read as the login.
+    await checkOwnerRole(client, options.ownerRole);
+    await refuseActingAsAnotherOwner(client, "apply", {
+      ownerRole: options.ownerRole,
+      actingAs: options.ownerRole,
+    });
+    throw await ownerRoleError(client, options.ownerRole, error);
   })) as unknown as QueryResult[];
   const locked = (results.at(-2)!.rows[0] as { locked: boolean }).locked;
   let probe = (results.at(-1)!.rows[0] as { probe: Probe }).probe;

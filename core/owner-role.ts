@@ -70,7 +70,16 @@ export async function ownerRoleError(
     );
   }
   if (code === "42501") {
-    const login = await loginAndDatabaseOwner(client);
+    const login = await loginAndDatabaseOwner(client, role);
+    // The login may act as the role, and a statement run as it was refused: say that, not "not a member".
+    if (login.memberOfRole) {
+      return new ReleaseError(
+        "permission",
+        `--owner-role "${role}": user "${login.user}" may act as that role, but as "${role}" it was refused: ${(error as Error).message}.`,
+        `Name the role that owns the release's objects, the stack's owner role (this database's owner is "${login.owner}"): --owner-role ${login.owner}.`,
+        { cause: error },
+      );
+    }
     return new ReleaseError(
       "permission",
       `--owner-role "${role}": user "${login.user}" may not act as that role (not a member of it).`,
@@ -92,16 +101,25 @@ export async function ownerRoleError(
  */
 async function loginAndDatabaseOwner(
   client: ClientBase,
-): Promise<{ user: string; owner: string; ownsDatabase: boolean }> {
-  const { rows } = await client.query<{ user: string; owner: string; member: boolean }>(
+  role: string,
+): Promise<{ user: string; owner: string; ownsDatabase: boolean; memberOfRole: boolean }> {
+  const { rows } = await client.query<{
+    user: string;
+    owner: string;
+    member: boolean;
+    member_of_role: boolean;
+  }>(
     `SELECT session_user AS user, pg_get_userbyid(datdba) AS owner,
-            pg_has_role(session_user, datdba, 'MEMBER') AS member
+            pg_has_role(session_user, datdba, 'MEMBER') AS member,
+            coalesce((SELECT pg_has_role(session_user, oid, 'MEMBER') FROM pg_roles WHERE rolname = $1), false) AS member_of_role
        FROM pg_database WHERE datname = current_database()`,
+    [role],
   );
   const row = rows[0];
   return {
     user: row?.user ?? "this user",
     owner: row?.owner ?? "<prefix>_owner",
     ownsDatabase: row?.member ?? false,
+    memberOfRole: row?.member_of_role ?? false,
   };
 }

@@ -3,10 +3,10 @@
 // content, and leaves the database as it was.
 import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { describe, expect, it } from "vitest";
-import { DEFAULT_MIGRATIONS_DIR } from "../../core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEFAULT_MIGRATIONS_DIR, quoteIdentifier } from "../../core";
 import { runCli, type CliRun } from "../support/cli";
-import { useTestDatabase } from "../support/database";
+import { useTestDatabase, withClient } from "../support/database";
 import { scratchDir } from "../support/scratch";
 import { useReleasedDatabase } from "../security/released-database";
 
@@ -176,6 +176,52 @@ describe("--owner-role that the release could not act as", () => {
       });
       expect(error.fix).toContain(`--owner-role ${names.owner}`);
       expect(error.fix).not.toContain("DIRECT_URL");
+    },
+  );
+
+  // A role the migrator holds that is not the owner nor a member of it (a helper role granted to the login): the
+  // flag names the wrong role, which the login may act as, so "not a member" would send the operator looking at
+  // the login's grants. Each command that acts as the owner names the role that owns the release's objects.
+  const helper = () => `${target.current.db.name}_helper`;
+  beforeAll(async () => {
+    await withClient(target.current.db.url, async (c) => {
+      await c.query(`CREATE ROLE ${quoteIdentifier(helper())} NOLOGIN`);
+      await c.query(
+        `GRANT ${quoteIdentifier(helper())} TO ${quoteIdentifier(target.current.roles.names.migrator)}`,
+      );
+    });
+  });
+  afterAll(async () => {
+    await withClient(target.current.db.adminUrl, (c) =>
+      c.query(`DROP ROLE IF EXISTS ${quoteIdentifier(helper())}`),
+    );
+  });
+  const ledgerRows = () =>
+    withClient(
+      target.current.db.url,
+      async (c) =>
+        (await c.query<{ n: number }>("SELECT count(*)::int AS n FROM neonhub_release.migrations")).rows[0]!
+          .n,
+    );
+
+  it.each(commands.slice(0, 4).map((command) => [command.join(" "), command] as const))(
+    "%s --owner-role <a role the login holds that is not the owner's>: names the owner, not 'not a member'",
+    async (_, command) => {
+      const { names } = target.current.roles;
+      const before = await ledgerRows();
+      const run = await asMigrator(...command, "--json", "--owner-role", helper());
+      expect(run.code, run.stderr).toBe(1);
+      const error = errorOf(run);
+      expect(error.code).toBe("permission");
+      expect(error.message).toContain(
+        `--owner-role "${helper()}" is not the role that owns the release's objects: "${names.owner}" owns them`,
+      );
+      expect(error.message).toContain(`User "${names.migrator}" may act as "${helper()}"`);
+      expect(error.message).not.toContain("not a member of it).");
+      expect(error.fix).toBe(
+        `Name the role that owns them: --owner-role ${names.owner}. Nothing was written.`,
+      );
+      expect(await ledgerRows()).toBe(before);
     },
   );
 
