@@ -22,7 +22,7 @@ function correctedText(sums: CorrectedDown): string {
 export function renderRevertPlan(plan: RevertPlan, confirm: PrintedCommand | null = null): string {
   const lines = [
     `Revert plan for ${plan.database}, keeping ${plan.to ?? "no migration"}`,
-    ...releaseInProgressLines(plan.releaseInProgress),
+    ...releaseInProgressLines(plan),
   ];
   if (plan.migrations.length === 0) {
     lines.push(`Nothing to revert: ${plan.to} is the last applied migration.`);

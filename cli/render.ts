@@ -3,6 +3,7 @@ import type { ReleasePlan, ReleaseResult, ReleaseStatus, VerifyReport } from "..
 import { renderHandedOver } from "./render-adopt";
 import type {
   BaselineResult,
+  ReleaseLockHolders,
   LoadChunksResult,
   StepItemPlan,
   StepResult,
@@ -13,6 +14,7 @@ import {
   commandToRun,
   type CommandPrinter,
   countText,
+  describePreparedTransaction,
   displayChecksum,
   documentsLeftEmptyText,
   driftWarningText,
@@ -48,10 +50,18 @@ function itemLine(item: StepItemPlan | VectorIndexPlanItem): string {
 }
 
 /**
- * Another session's release, which plan, status and the revert preview read the committed state of, before
- * what they show.
+ * The release lock's holder, before what plan, status and the revert preview show: another session's release,
+ * whose committed state they read, or a prepared transaction, which no release is and which every lock taker
+ * fails on until it is finished.
  */
-export function releaseInProgressLines(release: ReleasePlan["releaseInProgress"]): string[] {
+export function releaseInProgressLines(holders: ReleaseLockHolders): string[] {
+  const { releaseInProgress: release, releaseLockPrepared: prepared } = holders;
+  if (prepared) {
+    return [
+      `  the release lock is held by ${describePreparedTransaction(prepared)}, not by a release`,
+      `    fix: ${prepared.fix}`,
+    ];
+  }
   if (!release) return [];
   const since = release.since ? `, connected since ${release.since}` : "";
   return [
@@ -64,7 +74,7 @@ export function renderPlan(plan: ReleasePlan, print?: CommandPrinter): string {
   const { migrations } = plan;
   const lines = [
     `Release plan for ${plan.database}`,
-    ...releaseInProgressLines(plan.releaseInProgress),
+    ...releaseInProgressLines(plan),
     `  migrations: ${migrations.applied} applied, ${migrations.pending.length} pending`,
     ...migrations.pending.map((m) => `    + ${m.name} (sha256 ${displayChecksum(m.checksum)})`),
     ...items("row-level security", plan.rowLevelSecurity),
@@ -125,7 +135,7 @@ function stepLine(step: StepResult): string {
 export function renderStatus(status: ReleaseStatus): string {
   const lines = [
     `Release status of ${status.database}`,
-    ...releaseInProgressLines(status.releaseInProgress),
+    ...releaseInProgressLines(status),
     `  migrations applied: ${status.ledger.length}`,
   ];
   for (const e of status.ledger) {

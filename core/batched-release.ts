@@ -8,12 +8,14 @@
 import type { ClientBase, QueryResult } from "pg";
 import { BOOKKEEPING_SCHEMA, MIGRATIONS_TABLE, RELEASE_LOCK_KEY, bookkeepingVersion } from "./bookkeeping";
 import {
+  PREPARED_RELEASE_LOCK_SQL,
   RELEASE_IN_PROGRESS_SQL,
   acquireReleaseLock,
   type ReleaseInProgress,
   type ReleaseLockWait,
 } from "./lock";
 import type { LockWaitNames } from "./lock-safety/wait-names";
+import type { PreparedTransaction } from "./lock-safety/prepared-transactions";
 import type { Logger } from "./logger";
 import type { MigrationFile } from "./migrations/files";
 import { compareWithLedger, type LedgerEntry, type MigrationComparison } from "./migrations/ledger";
@@ -40,6 +42,8 @@ export interface Probe {
   pgvector: boolean;
   /** Another session's release holding the release lock (null when none): plan and status name it. */
   release: ReleaseInProgress | null;
+  /** A prepared transaction holding the release lock (null when none): plan and status name it too. */
+  releasePrepared: PreparedTransaction | null;
   /** Who the release acts as and who owns its ledger (null without one): core/acting-owner.ts decides. */
   actingOwner: ActingOwner | null;
   /** Each step's probe value, in step order. */
@@ -70,6 +74,7 @@ export function probeSql(steps: readonly Batched[], actingAs?: string): string {
     'version', (SELECT obj_description(oid, 'pg_namespace') FROM pg_namespace WHERE nspname = ${literal(BOOKKEEPING_SCHEMA)}),
     'pgvector', ${PGVECTOR_AVAILABLE_SQL},
     'release', ${RELEASE_IN_PROGRESS_SQL},
+    'releasePrepared', ${PREPARED_RELEASE_LOCK_SQL},
     'actingOwner', ${actingOwnerSql(actingAs)},
     'steps', jsonb_build_array(${steps.map((s) => s.batch.probeSql()).join(", ")})) AS probe`;
 }

@@ -173,6 +173,8 @@ export {
   acquireReleaseLock,
   isReleaseLockSeconds,
   type ReleaseInProgress,
+  type ReleaseLockHolders,
+  type ReleaseLockPrepared,
 } from "./lock";
 export {
   checkHealth,

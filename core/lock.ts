@@ -11,6 +11,7 @@ import { ReleaseError } from "./errors";
 import { endSessionColumns, howToEnd, type EndableSession } from "./lock-safety/end-session";
 import {
   describePreparedTransaction,
+  finishPrepared,
   PREPARED_LOCKS_CTE,
   preparedLocksJoin,
   howToFinish,
@@ -141,21 +142,60 @@ export const RELEASE_IN_PROGRESS_SQL = `(SELECT jsonb_build_object('pid', a.pid,
     LIMIT 1)`;
 
 /**
- * A release another session runs, as plan, status and the revert preview carry it (read without waiting):
- * what they show is what it has committed so far. Absent when none.
+ * The prepared transaction holding the release lock (no session does), as a jsonb PreparedTransaction (NULL
+ * when none): an expression, so that plan and status read it in their probe beside RELEASE_IN_PROGRESS_SQL.
  */
-export function inProgress(release: ReleaseInProgress | null | undefined): {
-  releaseInProgress?: ReleaseInProgress;
-} {
-  return release ? { releaseInProgress: release } : {};
+export const PREPARED_RELEASE_LOCK_SQL = `(WITH ${PREPARED_LOCKS_CTE}
+     SELECT ${preparedTransactionJson("p")}
+       FROM pg_prepared_xacts p ${preparedLocksJoin("p", "held", "l")}
+      WHERE ${RELEASE_LOCK_HELD}
+      LIMIT 1)`;
+
+/**
+ * A prepared transaction holding the release lock, as plan, status and the revert preview carry it: no release
+ * (a release holds the lock in its session and prepares nothing), and one that every lock taker waits for and
+ * then fails on, until it is committed or rolled back. `fix` says how.
+ */
+export interface ReleaseLockPrepared extends PreparedTransaction {
+  fix: string;
 }
 
-/** RELEASE_IN_PROGRESS_SQL on its own, for the reads that do not batch it; undefined when none. */
-export async function releaseInProgress(client: ClientBase): Promise<ReleaseInProgress | undefined> {
-  const result = await client.query<{ release: ReleaseInProgress | null }>(
-    `SELECT ${RELEASE_IN_PROGRESS_SQL} AS release`,
+/** Who holds the release lock, as plan, status and the revert preview carry it; both absent when nobody does. */
+export interface ReleaseLockHolders {
+  releaseInProgress?: ReleaseInProgress;
+  releaseLockPrepared?: ReleaseLockPrepared;
+}
+
+/**
+ * The release lock's holder, read without waiting: a release another session runs (what they show is what it
+ * has committed so far), or a prepared transaction. Absent when none.
+ */
+export function inProgress(
+  release: ReleaseInProgress | null | undefined,
+  prepared?: PreparedTransaction | null,
+): ReleaseLockHolders {
+  return {
+    ...(release ? { releaseInProgress: release } : {}),
+    ...(prepared ? { releaseLockPrepared: { ...prepared, fix: preparedHolderFix(prepared) } } : {}),
+  };
+}
+
+/** What plan, status and the revert preview say to do about a prepared transaction holding the release lock. */
+function preparedHolderFix(prepared: PreparedTransaction): string {
+  const finish = finishPrepared(prepared);
+  return (
+    `${finish[0]!.toUpperCase()}${finish.slice(1)}. Until then apply, revert --confirm, baseline and adopt wait ` +
+    "for it and fail: it outlives sessions and restarts, and no pg_terminate_backend ends it."
   );
-  return result.rows[0]?.release ?? undefined;
+}
+
+/** RELEASE_IN_PROGRESS_SQL and PREPARED_RELEASE_LOCK_SQL on their own, for the reads that do not batch them. */
+export async function releaseLockHolders(client: ClientBase): Promise<ReleaseLockHolders> {
+  const result = await client.query<{
+    release: ReleaseInProgress | null;
+    prepared: PreparedTransaction | null;
+  }>(`SELECT ${RELEASE_IN_PROGRESS_SQL} AS release, ${PREPARED_RELEASE_LOCK_SQL} AS prepared`);
+  return inProgress(result.rows[0]?.release, result.rows[0]?.prepared);
 }
 
 export async function lockHolder(client: ClientBase): Promise<LockHolder | undefined> {
@@ -208,14 +248,10 @@ export async function lockHolder(client: ClientBase): Promise<LockHolder | undef
  * and prepares nothing, so it is never a release.
  */
 export async function preparedLockHolder(client: ClientBase): Promise<PreparedTransaction | undefined> {
-  const result = await client.query<{ prepared: PreparedTransaction }>(
-    `WITH ${PREPARED_LOCKS_CTE}
-     SELECT ${preparedTransactionJson("p")} AS prepared
-       FROM pg_prepared_xacts p ${preparedLocksJoin("p", "held", "l")}
-      WHERE ${RELEASE_LOCK_HELD}
-      LIMIT 1`,
+  const result = await client.query<{ prepared: PreparedTransaction | null }>(
+    `SELECT ${PREPARED_RELEASE_LOCK_SQL} AS prepared`,
   );
-  return result.rows[0]?.prepared;
+  return result.rows[0]?.prepared ?? undefined;
 }
 
 function preparedHolderError(

@@ -36,8 +36,9 @@ import {
   DEFAULT_LOCK_TIMEOUT_MS,
   acquireReleaseLock,
   inProgress,
-  releaseInProgress,
+  releaseLockHolders,
   type ReleaseInProgress,
+  type ReleaseLockPrepared,
   type ReleaseLockWait,
 } from "./lock";
 import { lintMigrations, logSafetyWarnings, type ReleaseEnvironment, type SafetyReport } from "./lint";
@@ -162,6 +163,8 @@ export interface ReleasePlan {
   pending: boolean;
   /** Another session's release holding the release lock: this plan is of what it has committed so far. */
   releaseInProgress?: ReleaseInProgress;
+  /** A prepared transaction holding the release lock: no release, and apply fails on it until it is finished. */
+  releaseLockPrepared?: ReleaseLockPrepared;
   /**
    * An apply or a revert interrupted before it recorded the schema snapshot, and what completes it: after a
    * revert, running the revert again, not apply (verify's note).
@@ -213,6 +216,8 @@ export interface ReleaseStatus extends StepStatuses {
   legacyUpgrade?: UpgradeInProgress & { continueWith: string };
   /** Another session's release holding the release lock: this status is of what it has committed so far. */
   releaseInProgress?: ReleaseInProgress;
+  /** A prepared transaction holding the release lock: no release, and apply fails on it until it is finished. */
+  releaseLockPrepared?: ReleaseLockPrepared;
   /** An apply or a revert interrupted before it recorded the snapshot, and what completes it (plan's too). */
   interruption?: string;
 }
@@ -460,7 +465,7 @@ export async function planWith(client: ClientBase, options: ReleaseOptions): Pro
     const drift = await planDrift(client, state.ledger, stepPlans, checks);
     return {
       ...assemblePlan(options, state, stepPlans, !probe.pgvector, { ...checks, drift }),
-      ...inProgress(probe.release),
+      ...inProgress(probe.release, probe.releasePrepared),
     };
   }
   const state = await readMigrationState(client, options);
@@ -472,7 +477,7 @@ export async function planWith(client: ClientBase, options: ReleaseOptions): Pro
   const drift = released ? await planDrift(client, state.ledger, stepPlans, checks) : [];
   return {
     ...assemblePlan(options, state, stepPlans, !(await pgvectorAvailable(client)), { ...checks, drift }),
-    ...inProgress(await releaseInProgress(client)),
+    ...(await releaseLockHolders(client)),
   };
 }
 
@@ -806,7 +811,7 @@ export async function statusWith(client: ClientBase, options: ReleaseOptions): P
         step.batch!.recordedSettingsFromState?.(state.steps[i]),
       ),
       ...(await legacyUpgradeOfStatus(client, state.ledger, options.printCommand)),
-      ...inProgress(probe.release),
+      ...inProgress(probe.release, probe.releasePrepared),
       ...(await interruptionOf(
         client,
         options.printCommand,
@@ -835,7 +840,7 @@ export async function statusWith(client: ClientBase, options: ReleaseOptions): P
     vectorIndexes: summary.vectorIndexes,
     releaseSettings: settingsOf(options.steps ?? [], (step) => recorded.get(step)),
     ...(await legacyUpgradeOfStatus(client, state.ledger, options.printCommand)),
-    ...inProgress(await releaseInProgress(client)),
+    ...(await releaseLockHolders(client)),
     ...(released
       ? await interruptionOf(client, options.printCommand, state.ledger, state.comparison.pending, lost)
       : {}),

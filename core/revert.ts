@@ -10,9 +10,9 @@ import { redactUrl, targetOf } from "./dsn";
 import { ReleaseError, joinFixes } from "./errors";
 import {
   acquireReleaseLock,
-  inProgress,
-  releaseInProgress,
+  releaseLockHolders,
   type ReleaseInProgress,
+  type ReleaseLockPrepared,
   type ReleaseLockWait,
 } from "./lock";
 import { openMonitorInBackground, type MonitorConnection } from "./lock-safety/monitor-connection";
@@ -111,6 +111,8 @@ export interface RevertPlan {
    * has committed so far, and the confirm waits for it (and refuses what it applied: --expect-last).
    */
   releaseInProgress?: ReleaseInProgress;
+  /** A prepared transaction holding the release lock, which the confirm would wait for and fail on. */
+  releaseLockPrepared?: ReleaseLockPrepared;
 }
 
 /**
@@ -283,7 +285,7 @@ export async function planRevertWith(
   });
   return readsBeforeFirstWrite(client, options, "revert", async () => {
     // Before the ledger, as plan's probe reads it: what follows is what that release had committed.
-    const release = await releaseInProgress(client);
+    const holders = await releaseLockHolders(client);
     const ledger = await readLedger(client);
     const upChecksums = ledger.length > 0 ? await readUpChecksums(client) : new Map();
     const { items, problems, newestFirst } = planRevertFrom({
@@ -307,7 +309,7 @@ export async function planRevertWith(
       lastMigrationAfter: ledger.at(-1 - items.length)?.name ?? null,
       drift,
       safety: await lintDownSections(client, newestFirst, options),
-      ...inProgress(release),
+      ...holders,
     };
   });
 }

@@ -17,6 +17,7 @@ import {
 import { renderHealth } from "../../cli/render-health";
 import { withClient } from "../support/database";
 import { repoMigrationsUpTo, writeMigration } from "../support/fixtures";
+import { runCli } from "../support/cli";
 import { startCli, waitUntil } from "../support/kill-points";
 import { useReleasedDatabase } from "../security/released-database";
 
@@ -137,6 +138,71 @@ describe("the release lock held by a prepared transaction", () => {
     expect(error.message).toContain("It is not a release");
     expect(error.fix).toContain("Waiting will not help");
     expect(error.fix).toContain("COMMIT PREPARED 'advisory-2pc' or ROLLBACK PREPARED 'advisory-2pc'");
+  });
+
+  it("plan, status and the revert preview name it and how to finish it, where they said nothing to do", async () => {
+    // The ledger's last migration but one: the preview keeps it, and has one to show.
+    const keep = await withClient(
+      admin(),
+      async (c) =>
+        (
+          await c.query<{ name: string }>(
+            "SELECT name FROM neonhub_release.migrations ORDER BY run_on DESC, id DESC OFFSET 1 LIMIT 1",
+          )
+        ).rows[0]!.name,
+    );
+    const commands = [["plan"], ["status"], ["revert", "--to", keep]];
+    // status takes no --owner-role (it acts as no role); the others act as the owner, as a release does.
+    const run = (command: string[], json: string[] = []) => {
+      const acting = command[0] === "status" ? [] : ["--owner-role", owner()];
+      return runCli([...command, ...json, "--migrations-dir", allMigrations, ...acting], {
+        DIRECT_URL: migrator(),
+      });
+    };
+    const free = await Promise.all(commands.map((command) => run(command)));
+    await prepare(migrator(), "advisory-2pc", `SELECT pg_advisory_xact_lock(${RELEASE_LOCK_KEY})`);
+    for (const [i, command] of commands.entries()) {
+      const text = await run(command);
+      const context = `${command.join(" ")}\n${text.stdout}\n${text.stderr}`;
+      // The exit code a live release's lock leaves as it is: what is pending, or not, is the same.
+      expect(text.code, context).toBe(free[i]!.code);
+      expect(text.code, context).not.toBe(1);
+      expect(text.stdout.split("\n").slice(1, 3), context).toEqual([
+        expect.stringMatching(
+          new RegExp(
+            `^  the release lock is held by prepared transaction 'advisory-2pc' \\(owner ${owner()}, prepared \\S+Z, \\d+ s ago\\), not by a release$`,
+          ),
+        ),
+        "    fix: Have its transaction manager finish it, or, if it was abandoned, run COMMIT PREPARED 'advisory-2pc' " +
+          "or ROLLBACK PREPARED 'advisory-2pc' (whichever the transaction's other participants did). Until then apply, " +
+          "revert --confirm, baseline and adopt wait for it and fail: it outlives sessions and restarts, and no " +
+          "pg_terminate_backend ends it.",
+      ]);
+      expect(text.stdout, context).not.toContain("a release is in progress");
+      const json = await run(command, ["--json"]);
+      const document = JSON.parse(json.stdout) as Record<string, unknown> & {
+        plan?: Record<string, unknown>;
+      };
+      const held = (command[0] === "revert" ? document.plan! : document).releaseLockPrepared;
+      expect(held, context).toEqual({
+        gid: "advisory-2pc",
+        owner: owner(),
+        database: target.current.db.name,
+        preparedAt: expect.stringMatching(/Z$/),
+        ageSeconds: expect.any(Number),
+        mayFinish: true,
+        fix: expect.stringContaining("COMMIT PREPARED 'advisory-2pc' or ROLLBACK PREPARED 'advisory-2pc'"),
+      });
+      expect(document, context).not.toHaveProperty("releaseInProgress");
+    }
+    await withClient(admin(), (c) => c.query("ROLLBACK PREPARED 'advisory-2pc'"));
+    for (const command of commands) {
+      const json = await run(command, ["--json"]);
+      const document = JSON.parse(json.stdout) as Record<string, unknown> & {
+        plan?: Record<string, unknown>;
+      };
+      expect(command[0] === "revert" ? document.plan : document).not.toHaveProperty("releaseLockPrepared");
+    }
   });
 
   it("apply stopped by a signal while it waits names it, not a pid nor another release", async () => {
