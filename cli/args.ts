@@ -12,8 +12,10 @@ import {
   closestName,
   parseReleaseEnvironment,
   parseRowLevelSecurityMode,
+  refuseReplaceWithAppend,
   type LockSafetySettings,
   type ReleaseEnvironment,
+  type ReleaseSettings,
   type RowLevelSecurityMode,
 } from "../core";
 import { commandInFix, revertPreviewCommand } from "./confirm-command";
@@ -141,7 +143,8 @@ Options:
   --set KEY=VALUE          one release setting, winning over --config (repeatable), e.g.
                            --set vectorIndexes.method=hnsw. The vector-index settings and the row-level
                            security mode given neither way keep what the database recorded at its last
-                           release (the defaults for a new one); lockTimeoutSeconds, not recorded, is 60
+                           release (the defaults for a new one); lockTimeoutSeconds, not recorded, is 60.
+                           health reads vectorIndexes and lockTimeoutSeconds only, and refuses the others
   --file F                 load-chunks: the chunk file to load (NDJSON, docs/seeds.md)
   --dataset ID             load-chunks: the Dataset row's id the chunks go to
   --replace                load-chunks: replace the dataset's existing chunks (refused otherwise)
@@ -459,6 +462,19 @@ function refuseEmptyValues(values: Record<string, unknown>): void {
 // status shows the release settings the database recorded (what plan and apply keep when given none), and
 // takes none: a setting given to it would change nothing it shows.
 const RELEASE_STEP_SETTINGS = ["plan", "apply", "health"] as const;
+
+/**
+ * Which commands read each release setting, however it is given (--config, --set, or its own flag): the one
+ * place that decides it. health judges the vector indexes by the release settings and waits for locks as long
+ * as lockTimeoutSeconds says, and reads nothing of row-level security or the legacy upgrade: a setting given to
+ * a command that would ignore it is refused, as its flag is (cli/release-settings.ts).
+ */
+export const COMMAND_SETTINGS: Readonly<Record<keyof ReleaseSettings, readonly Command[]>> = {
+  vectorIndexes: RELEASE_STEP_SETTINGS,
+  lockTimeoutSeconds: RELEASE_STEP_SETTINGS,
+  rowLevelSecurity: ["plan", "apply"],
+  legacyUpgrade: ["plan", "apply"],
+};
 const LOCK_TAKERS = ["plan", "apply", "revert", "baseline", "adopt"] as const;
 const MIGRATION_FILE_READERS = ["plan", "apply", "status", "verify", "baseline", "adopt", "revert"] as const;
 
@@ -477,8 +493,7 @@ export const COMMAND_FLAGS: Partial<Record<keyof typeof OPTIONS, readonly string
   // most as long as a lock taker waits for another release (core/lock-safety/bounded-waits.ts).
   "owner-role": LOCK_TAKERS,
   "migrations-dir": MIGRATION_FILE_READERS,
-  // health judges the vector indexes by the release settings, and reads nothing of row-level security.
-  "row-level-security": ["plan", "apply"],
+  "row-level-security": COMMAND_SETTINGS.rowLevelSecurity,
   config: RELEASE_STEP_SETTINGS,
   set: RELEASE_STEP_SETTINGS,
   "upgrade-legacy": ["plan", "apply"],
@@ -503,18 +518,32 @@ export function takesFlag(command: string, flag: string): boolean {
   return commands === undefined || commands.includes(command);
 }
 
+/**
+ * The refusal of `what` (a flag, a release setting) given to `command`, which would ignore it: it names the
+ * commands that take it. `leaveOut`: where to leave it out of; `example`: the words after the command.
+ */
+export function otherCommandsError(
+  what: string,
+  commands: readonly string[],
+  command: string,
+  example: string,
+  leaveOut = "Leave it out",
+): ReleaseError {
+  const which =
+    commands.length === 1 ? commands[0] : `${commands.slice(0, -1).join(", ")} or ${commands.at(-1)}`;
+  return new ReleaseError(
+    "invalid-input",
+    `${what} goes with ${which}, not ${command}.`,
+    `${leaveOut}, or run \`neonhub-db ${commands[0]} ${example}\` (see \`neonhub-db --help\`).`,
+  );
+}
+
 function refuseFlagsOfOtherCommands(values: Record<string, unknown>, command: string): void {
   for (const [flag, commands] of Object.entries(COMMAND_FLAGS)) {
     const value = values[flag];
     const given = value !== undefined && value !== false && !(Array.isArray(value) && value.length === 0);
     if (!given || commands!.includes(command)) continue;
-    const which =
-      commands!.length === 1 ? commands![0] : `${commands!.slice(0, -1).join(", ")} or ${commands!.at(-1)}`;
-    throw new ReleaseError(
-      "invalid-input",
-      `--${flag} goes with ${which}, not ${command}.`,
-      `Leave it out, or run \`neonhub-db ${commands![0]} --${flag} ...\` (see \`neonhub-db --help\`).`,
-    );
+    throw otherCommandsError(`--${flag}`, commands!, command, `--${flag} ...`);
   }
 }
 
@@ -622,10 +651,12 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {}):
         "Example: neonhub-db load-chunks --file chunks.ndjson --dataset <Dataset id>",
       );
     }
-    // --help and --version answer whatever else is on the line.
+    // --help and --version answer whatever else is on the line. Every check of the flags together is here,
+    // before the command looks for a database URL (cli/main.ts, releaseOptions).
     if (command !== "help" && command !== "version") {
       refuseFlagsOfOtherCommands(values, command);
       refuseStatementTimeoutWithinLockTimeout(args.lockSafety);
+      refuseReplaceWithAppend(args);
     }
     // The organization is read only with the flag (the legacyUpgrade setting names its own); --batch-size and
     // --max-batches go with either, which only the release settings tell (cli/main.ts, upgradeRequest).

@@ -97,15 +97,25 @@ function databaseUrlOf(args: CliArgs, env: NodeJS.ProcessEnv): { databaseUrl: st
   );
 }
 
+/**
+ * What the command works on and with. The database URL is looked for last: everything the command line alone
+ * decides (the flags, parsed and checked together by parseArgs; the release settings of --config and --set;
+ * the stack file's environment) is refused first, so that a wrong command line is named as such whether or
+ * not a URL was given, and a fixed one does not fail again on the next of its mistakes.
+ */
 function releaseOptions(
   args: CliArgs,
   argv: readonly string[],
   env: NodeJS.ProcessEnv,
   log: Logger,
 ): ReleaseOptions {
+  const settings = releaseSettings(args, (line) => log.warn(line));
+  // Only plan, apply and revert lint by environment (COMMAND_FLAGS): no other command reads a stack file's.
+  const environment = COMMAND_FLAGS.environment?.includes(args.command)
+    ? releaseEnvironment(args, (line) => log.info(line))
+    : args.environment;
   const { databaseUrl, source } = databaseUrlOf(args, env);
   parseDatabaseUrl(databaseUrl, source);
-  const settings = releaseSettings(args, (line) => log.warn(line));
   return {
     databaseUrl,
     databaseUrlSource: source,
@@ -124,10 +134,7 @@ function releaseOptions(
       args.lockTimeoutMs ??
       (settings.lockTimeoutSeconds !== undefined ? settings.lockTimeoutSeconds * 1000 : undefined),
     lockSafety: args.lockSafety,
-    // Only plan, apply and revert lint by environment (COMMAND_FLAGS): no other command reads a stack file's.
-    environment: COMMAND_FLAGS.environment?.includes(args.command)
-      ? releaseEnvironment(args, (line) => log.info(line))
-      : args.environment,
+    environment,
     connectTimeoutMs: args.connectTimeoutMs,
     // What a refused, stopped or disconnected revert --confirm says to run again: the operator's own preview.
     ...(args.command === "revert" ? { revertPreview: commandInFix(revertPreviewCommand(argv, env)) } : {}),
@@ -208,6 +215,8 @@ export async function main(argv: readonly string[], io: CliIo = processStreams()
     if (args.command === "help") return (out(json ? JSON.stringify({ usage: USAGE }) : USAGE), EXIT.ok);
     if (args.command === "version")
       return (out(json ? JSON.stringify({ version: version() }) : version()), EXIT.ok);
+    // plan's and apply's upgrade request is checked with the rest of the command line, before the database URL.
+    const request = args.command === "plan" || args.command === "apply" ? upgradeRequest(args) : undefined;
     const options = releaseOptions(args, argv, io.env, log);
     // With --json, the result and every warning the command wrote on stderr (CI may read stdout alone).
     const emit = (value: object, text: string) =>
@@ -230,7 +239,6 @@ export async function main(argv: readonly string[], io: CliIo = processStreams()
       reportIfInterrupted(reportInterruption, stopped, work, options.revertPreview, options.printCommand);
     switch (args.command) {
       case "plan": {
-        const request = upgradeRequest(args);
         const upgradePlan = request?.explicit
           ? await planLegacyUpgrade(options, request)
           : request && (await planLegacyUpgradeIfNeeded(options, request));
@@ -245,7 +253,6 @@ export async function main(argv: readonly string[], io: CliIo = processStreams()
         return planIsBlocked(plan) ? EXIT.error : plan.pending ? EXIT.pending : EXIT.ok;
       }
       case "apply": {
-        const request = upgradeRequest(args);
         // Ctrl-C or a kill: say what the stopped command left and what to run, before the process ends.
         const upgraded =
           request &&

@@ -12,7 +12,7 @@ import {
   type ReleaseEnvironment,
   type ReleaseSettings,
 } from "../core";
-import type { CliArgs } from "./args";
+import { COMMAND_SETTINGS, otherCommandsError, type CliArgs, type Command } from "./args";
 
 /** A --config file's settings, and what the CLI should say about the file (a stack file's per-run settings). */
 interface ConfigFile {
@@ -23,6 +23,8 @@ interface ConfigFile {
    * since it only ever makes the safety lint stricter than the flag's default (development).
    */
   environment?: ReleaseEnvironment;
+  /** Whether it is a stack's own file (Pulumi.<stack>.yaml), which holds the settings of every command. */
+  stack: boolean;
 }
 
 function readConfigFile(file: string): ConfigFile {
@@ -64,6 +66,7 @@ function readConfigFile(file: string): ConfigFile {
   if (stack) {
     const environment = stack.perRun.find(({ flag }) => flag === "--environment");
     return {
+      stack: true,
       document: stack.settings,
       notes: stack.perRun
         .filter((setting) => setting !== environment)
@@ -81,7 +84,12 @@ function readConfigFile(file: string): ConfigFile {
         : {}),
     };
   }
-  return { document: document as Record<string, unknown>, notes: [] };
+  return { stack: false, document: document as Record<string, unknown>, notes: [] };
+}
+
+/** Whether a --config file's document is a mapping (the resolver refuses anything else, naming its kind). */
+function isMapping(document: unknown): document is Record<string, unknown> {
+  return typeof document === "object" && document !== null && !Array.isArray(document);
 }
 
 /**
@@ -108,17 +116,77 @@ export function releaseEnvironment(
   return args.environment;
 }
 
+/** The release settings of `document` that `command` reads none of (COMMAND_SETTINGS), in the document's order. */
+function unreadSettings(document: Record<string, unknown>, command: Command): (keyof ReleaseSettings)[] {
+  return Object.keys(document).filter(
+    (key): key is keyof ReleaseSettings =>
+      Object.hasOwn(COMMAND_SETTINGS, key) &&
+      !COMMAND_SETTINGS[key as keyof ReleaseSettings].includes(command),
+  );
+}
+
+/**
+ * A --config file's or a --set flag's release setting that the command reads none of is refused, naming the
+ * commands that read it, as its flag is (`health --set rowLevelSecurity=off` as `health --row-level-security
+ * off`): it would change nothing, and the operator would believe it did. A stack file is the exception: it
+ * holds the stack's settings for every command, so those this command does not read are left out, and said so.
+ */
+function refuseUnreadSettings(
+  document: Record<string, unknown>,
+  source: { config: ConfigFile & { file: string } } | { flag: string },
+  command: Command,
+  notes?: (line: string) => void,
+): Record<string, unknown> {
+  const unread = unreadSettings(document, command);
+  if (unread.length === 0) return document;
+  if ("flag" in source) {
+    throw otherCommandsError(
+      `--set ${unread[0]}`,
+      COMMAND_SETTINGS[unread[0]!],
+      command,
+      `--set ${source.flag}`,
+    );
+  }
+  const { config } = source;
+  if (!config.stack) {
+    throw otherCommandsError(
+      `--config ${config.file}: ${unread[0]}`,
+      COMMAND_SETTINGS[unread[0]!],
+      command,
+      `--config ${config.file}`,
+      "Leave it out of the file",
+    );
+  }
+  const kept = { ...document };
+  for (const key of unread) {
+    delete kept[key];
+    notes?.(
+      `--config ${config.file}: ${key} is not read by ${command} (it goes with ${COMMAND_SETTINGS[key].join(" and ")}); this run leaves it out.`,
+    );
+  }
+  return kept;
+}
+
 /** The release settings of --config, --set and --row-level-security; `notes` gets what to tell the operator. */
 export function releaseSettings(args: CliArgs, notes?: (line: string) => void): ReleaseSettings {
   const documents: Record<string, unknown>[] = [];
   const sources: string[] = [];
+  // help and version read no settings; every other command is checked for the ones it reads.
+  const command = args.command === "help" || args.command === "version" ? undefined : args.command;
   if (args.configFile) {
     const file = readConfigFile(args.configFile);
-    documents.push(file.document);
+    const document =
+      command && isMapping(file.document)
+        ? refuseUnreadSettings(file.document, { config: { ...file, file: args.configFile } }, command, notes)
+        : file.document;
+    documents.push(document);
     sources.push(`--config ${args.configFile}`);
     for (const line of file.notes) notes?.(line);
   }
-  for (const flag of args.settings) documents.push(settingFromFlag(flag));
+  for (const flag of args.settings) {
+    const document = settingFromFlag(flag);
+    documents.push(command ? refuseUnreadSettings(document, { flag }, command) : document);
+  }
   if (args.settings.length > 0) sources.push("--set");
   if (args.rowLevelSecurity) documents.push({ rowLevelSecurity: args.rowLevelSecurity });
   if (documents.length === 0) return {};

@@ -201,6 +201,7 @@ export {
   loadChunks,
   loadSeedSet,
   openChunkFile,
+  refuseReplaceWithAppend,
   chunkRate,
   seededRandom,
   seededVector,

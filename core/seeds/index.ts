@@ -27,6 +27,7 @@ export {
   documentsLeftEmptyText,
   loadChunkFile,
   loadChunks,
+  refuseReplaceWithAppend,
   chunkRate,
   type LoadChunksOptions,
   type LoadChunksResult,

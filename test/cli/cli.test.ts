@@ -264,6 +264,56 @@ describe("bad input gets a clear error and exit 1, with no password in the outpu
     },
   );
 
+  // One rule for every command: what the command line alone decides is refused before the database URL is
+  // looked for, so that a wrong command line is named as such, URL or not.
+  it.each<[string, string[], RegExp]>([
+    [
+      "load-chunks --replace --append",
+      ["load-chunks", "--file", "chunks.ndjson", "--dataset", "d", "--replace", "--append"],
+      /load-chunks: --replace and --append together/,
+    ],
+    [
+      "plan --batch-size without an upgrade",
+      ["plan", "--batch-size", "10"],
+      /--batch-size goes with an upgrade/,
+    ],
+    [
+      "apply --max-batches without an upgrade",
+      ["apply", "--max-batches", "2"],
+      /--max-batches goes with an upgrade/,
+    ],
+    [
+      "health --set of a setting it does not read",
+      ["health", "--set", "rowLevelSecurity=off"],
+      /--set rowLevelSecurity goes with plan or apply, not health\./,
+    ],
+    [
+      "plan --config of no file",
+      ["plan", "--config", "no/such/release.yaml"],
+      /--config no\/such\/release\.yaml cannot be read/,
+    ],
+    [
+      "plan --set of no setting",
+      ["plan", "--set", "vectorIndex.method=hnsw"],
+      /vectorIndex is not a release setting/,
+    ],
+  ])("%s, with no URL, is named before the missing URL", async (_label, args, expected) => {
+    const run = await runCli(args, { DATABASE_URL: "" });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(expected);
+    expect(run.stderr).not.toContain("No database URL given");
+  });
+
+  it("load-chunks --replace --append is refused before the file or the database is read", async () => {
+    const run = await runCli(
+      ["load-chunks", "--file", "no/such/chunks.ndjson", "--dataset", "d", "--replace", "--append"],
+      { DATABASE_URL: url },
+    );
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain("load-chunks: --replace and --append together");
+    expect(run.stderr).not.toContain("no/such/chunks.ndjson");
+  });
+
   it("--json errors are one JSON document with code, message and fix", async () => {
     const run = await runCli(["plan", "--json", "--database-url", withUrl((u) => (u.password = "nope"))]);
     expect(run.code).toBe(1);

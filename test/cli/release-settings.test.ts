@@ -141,3 +141,87 @@ describe("release settings given to the CLI over the recorded ones", () => {
     expect(Object.keys(status.releaseSettings)).toEqual(["vectorIndexes"]);
   });
 });
+
+describe("a release setting given to a command that reads none of it", () => {
+  const db = useTestDatabase("unread_settings");
+  const dir = scratchDir("unread-settings");
+  const cli = (...args: string[]) => runCli(args, { DATABASE_URL: db.current.url });
+  const recorded = () =>
+    withClient(db.current.url, async (c) => {
+      const rls = await c.query("SELECT * FROM neonhub_release.row_level_security");
+      const settings = await c.query("SELECT section, value FROM neonhub_release.release_settings");
+      return JSON.stringify([rls.rows, settings.rows]);
+    });
+
+  beforeAll(async () => {
+    await withClient(db.current.url, (c) => c.query("CREATE EXTENSION IF NOT EXISTS vector"));
+    const run = await cli("apply");
+    expect(run.code, run.stderr).toBe(0);
+  }, 180_000);
+
+  // health judges the vector indexes by the release settings and reads nothing of row-level security or of
+  // the legacy upgrade: given to it, they were taken and ignored, while --row-level-security was refused.
+  it.each([
+    [
+      ["--set", "rowLevelSecurity=off"],
+      "--set rowLevelSecurity",
+      "`neonhub-db plan --set rowLevelSecurity=off`",
+    ],
+    [
+      ["--set", "legacyUpgrade.organization=acme"],
+      "--set legacyUpgrade",
+      "`neonhub-db plan --set legacyUpgrade.organization=acme`",
+    ],
+  ])(
+    "health %j is refused as its flag is, naming the commands that read it",
+    async (flags, what, example) => {
+      const before = await recorded();
+      const run = await cli("health", "--json", ...flags);
+      expect(run.code, run.stderr).toBe(1);
+      const { error } = JSON.parse(run.stdout) as { error: { code: string; message: string; fix: string } };
+      expect(error).toEqual({
+        code: "invalid-input",
+        message: `${what} goes with plan or apply, not health.`,
+        fix: `Leave it out, or run ${example} (see \`neonhub-db --help\`).`,
+      });
+      expect(run.stderr).not.toContain("unexpected error");
+      expect(await recorded()).toBe(before);
+    },
+  );
+
+  it("health --config with one in the file is refused, naming the file and the setting", async () => {
+    const file = path.join(dir, "release.json");
+    writeFileSync(file, JSON.stringify({ vectorIndexes: { method: "hnsw" }, rowLevelSecurity: "off" }));
+    const run = await cli("health", "--config", file);
+    expect(run.code, run.stderr).toBe(1);
+    expect(run.stderr).toContain(`--config ${file}: rowLevelSecurity goes with plan or apply, not health.`);
+    expect(run.stderr).toContain(
+      `fix: Leave it out of the file, or run \`neonhub-db plan --config ${file}\``,
+    );
+  });
+
+  it("health --config with a stack's file leaves them out and says so: the file holds every command's", async () => {
+    const file = path.join(dir, "Pulumi.dev.yaml");
+    writeFileSync(
+      file,
+      'config:\n  neonhub-db:rowLevelSecurity: "off"\n  neonhub-db:vectorIndexes:\n    method: hnsw\n',
+    );
+    const run = await cli("health", "--json", "--config", file);
+    expect(run.code, run.stderr).not.toBe(1);
+    expect(run.stderr).toContain(
+      `--config ${file}: rowLevelSecurity is not read by health (it goes with plan and apply); this run leaves it out.`,
+    );
+    // The setting health reads is taken from it: the indexes are judged against hnsw, which without it they are not.
+    expect(run.stdout).toContain("hnsw");
+    expect((await cli("health", "--json")).stdout).not.toContain("hnsw");
+  });
+
+  it("plan and apply still read it", async () => {
+    const before = await recorded();
+    const plan = await cli("plan", "--json", "--set", "rowLevelSecurity=off");
+    expect(plan.code, plan.stderr).toBe(2);
+    const { rowLevelSecurity } = JSON.parse(plan.stdout) as ReleasePlan;
+    expect(rowLevelSecurity.map((item) => item.action)).toContain("update");
+    expect(await recorded()).toBe(before);
+  });
+});

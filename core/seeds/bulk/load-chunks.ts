@@ -108,6 +108,7 @@ interface Target {
 
 /** Loads a chunk file on an open connection, in one transaction of its own. */
 export async function loadChunks(client: ClientBase, options: LoadChunksOptions): Promise<LoadChunksResult> {
+  refuseReplaceWithAppend(options);
   const log = options.log ?? silentLogger;
   const started = Date.now();
   const reader = openChunkFile(options.file, { maxLineBytes: options.maxLineBytes });
@@ -182,6 +183,7 @@ export async function loadChunkFile(
     lockTimeoutMs?: number;
   },
 ): Promise<LoadChunksResult> {
+  refuseReplaceWithAppend(options);
   const target = targetOf(options);
   const lockTimeoutMs = options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
   const client = await openClient(target, {
@@ -294,7 +296,11 @@ async function resolveSpace(
   return { id: match.id, dimension: match.dimension };
 }
 
-async function clearExistingChunks(client: ClientBase, options: LoadChunksOptions): Promise<number> {
+/**
+ * `replace` and `append` together are refused: they say two ways of treating the dataset's chunks. Needs no
+ * database nor file, so that the CLI refuses it with its other flag checks, before it looks for a URL.
+ */
+export function refuseReplaceWithAppend(options: { replace?: boolean; append?: boolean }): void {
   if (options.replace && options.append) {
     throw new ReleaseError(
       "invalid-input",
@@ -302,6 +308,9 @@ async function clearExistingChunks(client: ClientBase, options: LoadChunksOption
       "Pass one of them: --replace to load the file as the dataset's chunks, --append to add (or replace) the file's documents.",
     );
   }
+}
+
+async function clearExistingChunks(client: ClientBase, options: LoadChunksOptions): Promise<number> {
   if (options.append) return 0; // the file's documents' chunks go once the documents are read
   if (options.replace) {
     const deleted = await client.query('DELETE FROM "Chunk" WHERE "datasetId" = $1', [options.datasetId]);
