@@ -222,6 +222,7 @@ export { REBUILD_LEFTOVER, createIndexSql, isCountIndexName } from "./vector-ind
 export { buildMemoryNeed } from "./vector-indexes/memory";
 export { readInventory, rowsByDimensionSql } from "./vector-indexes/inventory";
 export { createCountIndexSql } from "./vector-indexes/count-index";
+export { isSearchDefaultItem } from "./vector-indexes/search-default";
 export { normalizeOutOfRangeSql, outOfRangeRowsSql } from "./vector-indexes/out-of-range";
 export { wrongDimensionRepairSql, wrongDimensionRowsSql } from "./vector-indexes/wrong-dimension";
 export { calibrate, HNSW_MIN_EF_SEARCH, percentile, UNFILTERED_SAMPLE } from "./vector-indexes/calibrate";

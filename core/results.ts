@@ -52,9 +52,12 @@ export interface StepItemPlan {
   schemaMismatch?: string[];
 }
 
-/** A vector-index plan item says which decision it is (core/vector-indexes/decide.ts), or a changed setting. */
+/**
+ * A vector-index plan item says which decision it is (core/vector-indexes/decide.ts), a changed setting, or the
+ * database's search default set again to the record (core/vector-indexes/search-default.ts).
+ */
 export interface VectorIndexPlanItem extends StepItemPlan {
-  decision: "create" | "rebuild" | "recalibrate" | "keep" | "skip" | "setting";
+  decision: "create" | "rebuild" | "recalibrate" | "keep" | "skip" | "setting" | "search-default";
   /** Why nothing can be done yet, for a skip. */
   skip?: SkipCause;
 }
@@ -226,6 +229,12 @@ export interface VectorIndexStatus extends IndexParamsFacts {
   query?: string;
   predicate?: string;
   tenantSearch?: TenantSearchFacts;
+  /**
+   * On the index whose calibration the release makes the database's default (ALTER DATABASE ... SET): that
+   * default as the database has it, "ivfflat.probes = 10", or how it differs from the record (a restore or a
+   * copy leaves it behind) and what sets it (core/vector-indexes/search-default.ts).
+   */
+  databaseDefault?: string;
 }
 
 export interface StepStatusMap {

@@ -24,7 +24,8 @@ import { readIndexStats, readStatsReset, type IndexStats } from "./index-stats";
 import { BULK_LOADED_TABLES, DEFAULT_HEALTH_LIMITS, HOT_PATH_INDEXES, type HealthLimits } from "./limits";
 import type { HealthFinding, HealthReport, IndexHealth } from "./report";
 import { readRoleSettings, roleSettingFindings } from "./role-settings";
-import { readSearchSettings, recordedSearchDefault, searchSettingFindings } from "./search-settings";
+import { readSearchSettings, searchSettingFindings } from "./search-settings";
+import { recordedSearchDefault } from "../vector-indexes/search-default";
 import { readTables, tableFindings } from "./tables";
 import { readRefusedEmbeddings, refusedEmbeddingFindings } from "./refused-embeddings";
 import {

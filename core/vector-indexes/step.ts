@@ -94,6 +94,17 @@ import {
 } from "../release-settings";
 import { sameTargetConnector, type MonitorConnector } from "./progress";
 import {
+  SEARCH_DEFAULT_READING_SQL,
+  readSearchDefault,
+  recordedSearchDefault,
+  restoreSearchDefault,
+  searchDefaultDifference,
+  searchDefaultPlanItem,
+  searchDefaultStatus,
+  type RecordedSearchDefault,
+  type SearchDefaultReading,
+} from "./search-default";
+import {
   INDEX_RECORDS_JSON_SQL,
   RECORDED_INDEX_VALIDITY_SQL,
   VECTOR_INDEX_BOOKKEEPING_DDL,
@@ -143,6 +154,8 @@ interface Survey {
    * skipped when the release's role may not build them.
    */
   countItems: VectorIndexPlanItem[];
+  /** The database's search default when it is not the recorded one (search-default.ts), and what apply does. */
+  searchDefault?: { recorded: RecordedSearchDefault; item: VectorIndexPlanItem };
 }
 
 /** One table as the batched read sees it: null while the table (or "EmbeddingSpace") does not exist. */
@@ -166,6 +179,7 @@ interface IndexState {
   recordedSettings: Record<string, unknown> | null;
   /** The tenant indexes and graphs the search functions list, with their states. */
   listed: ListedIndex[];
+  searchDefault: SearchDefaultReading;
 }
 
 /** What the probe tells: which tables exist, and whether the search calibrations' table does. */
@@ -235,39 +249,45 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
         'tables', jsonb_build_array(${tables.join(", ")}),
         'searches', ${found?.searches ? SEARCH_CALIBRATIONS_JSON_SQL : "'[]'::jsonb"},
         'recordedSettings', ${found?.settings ? recordedSettingsSql("vectorIndexes") : "'null'::jsonb"},
-        'listed', ${listedIndexesJsonSql(found?.listings)})`;
+        'listed', ${listedIndexesJsonSql(found?.listings)},
+        'searchDefault', ${SEARCH_DEFAULT_READING_SQL})`;
     },
     planFromState: (state) => {
       const settled = this.settleWith((state as IndexState).recordedSettings ?? undefined);
-      const { countItems, decisions } = this.surveyOf(state as IndexState);
-      return [...this.settingItems(settled), ...countItems, ...decisions.map(planItemOf)];
+      const survey = this.surveyOf(state as IndexState);
+      return [...this.settingItems(settled), ...planItemsOf(survey)];
     },
     noopFromState: (state) => {
       const settled = this.settleWith((state as IndexState).recordedSettings ?? undefined);
       // Settings never recorded (a database released before the record) are written by a real apply.
       if (!settled.recorded || this.settingItems(settled).length > 0) return false;
-      const { inventories, decisions, countItems } = this.surveyOf(state as IndexState);
+      const { inventories, decisions, countItems, searchDefault } = this.surveyOf(state as IndexState);
       const leftovers = inventories.some((inv) => [...inv.indexes.keys()].some(isRebuildLeftover));
       return (
         !leftovers &&
-        countItems.every((item) => item.decision === "skip") &&
+        [...countItems, ...(searchDefault ? [searchDefault.item] : [])].every(
+          (item) => item.decision === "skip",
+        ) &&
         decisions.every((d) => d.kind === "keep" || d.kind === "skip")
       );
     },
     // A no-op apply has only keep and skip decisions (noopFromState).
     noopResults: (state, log) => {
-      const { countItems, decisions } = this.surveyOf(state as IndexState);
-      // A skipped count index needs the operator (the table's owner): said as apply() says it.
-      for (const item of countItems) log.warn(`${item.name}: ${item.reason}`);
-      return [...countItems.map(skippedResult), ...decisions.map(skippedResult)];
+      const { countItems, decisions, searchDefault } = this.surveyOf(state as IndexState);
+      // A skipped count index or database default needs the operator (the owner): said as apply() says it.
+      const defaultItems = searchDefault ? [searchDefault.item] : [];
+      for (const item of [...countItems, ...defaultItems]) log.warn(`${item.name}: ${item.reason}`);
+      return [...countItems, ...decisions, ...defaultItems].map(skippedResult);
     },
     recordedSettingsFromState: (state) => (state as IndexState).recordedSettings ?? undefined,
     statusFromState: (state) => {
-      const { records, valid, searches, recordedSettings, listed } = state as IndexState;
+      const { records, valid, searches, recordedSettings, listed, searchDefault } = state as IndexState;
       this.settleForStatus(recordedSettings ?? undefined);
       const calibrations = searches.map(searchCalibrationFromRow);
       const inventories = this.inventoriesOf(state as IndexState);
-      return records.map(indexRecordFromRow).map((r) => ({
+      const indexRecords = records.map(indexRecordFromRow);
+      const databaseDefault = databaseDefaultFact(indexRecords, calibrations, searchDefault);
+      return indexRecords.map((r) => ({
         ...statusOf(
           r,
           this.options,
@@ -280,6 +300,7 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
           largestTenantsOf(inventories, r),
           dimensionRowsOf(inventories, r),
         ),
+        ...(r.name === databaseDefault?.indexName ? { databaseDefault: databaseDefault.text } : {}),
       }));
     },
   };
@@ -300,7 +321,13 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
         maxMemoryMb: this.options.maxMemoryMb,
       }).map((d) => withTenantSearch(d, searches, inventories[i]!, state.listed)),
     );
-    return { inventories, decisions, serverMemoryMb, countItems: countItemsOf(inventories) };
+    return {
+      inventories,
+      decisions,
+      serverMemoryMb,
+      countItems: countItemsOf(inventories),
+      ...searchDefaultOf(records, searches, state.searchDefault, decisions),
+    };
   }
 
   /** Each table's inventory, from the batched read's state. */
@@ -397,8 +424,7 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
       ]);
     }
     const settled = await this.settle(client);
-    const { decisions, countItems } = await this.survey(client);
-    return [...this.settingItems(settled), ...countItems, ...decisions.map(planItemOf)];
+    return [...this.settingItems(settled), ...planItemsOf(await this.survey(client))];
   }
 
   async apply(
@@ -407,7 +433,7 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
     onRunning?: (running: RunningStep) => void,
   ): Promise<StepItemResult<"vectorIndexes">[]> {
     const settled = await this.settle(client);
-    const { inventories, decisions, serverMemoryMb, countItems } = await this.survey(client);
+    const { inventories, decisions, serverMemoryMb, countItems, searchDefault } = await this.survey(client);
     refuseBlockedBuilds(decisions);
     const leftovers = inventories.flatMap((inv) => [...inv.indexes.keys()].filter(isRebuildLeftover));
     await dropLeftovers(client, leftovers, this.options.concurrently, log);
@@ -457,6 +483,13 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
           break;
       }
     }
+    // After the decisions: none of them calibrated the index whose setting it is (searchDefaultOf).
+    if (searchDefault?.item.decision === "skip") {
+      log.warn(`${searchDefault.item.name}: ${searchDefault.item.reason}`);
+      results.push(skippedResult(searchDefault.item));
+    } else if (searchDefault) {
+      results.push(await restoreSearchDefault(client, searchDefault.item, searchDefault.recorded, log));
+    }
     for (const item of this.settingItems(settled)) {
       log.info(`${item.name}: ${item.reason}`);
       results.push({ name: item.name, action: "update", durationMs: 0, details: { change: item.reason } });
@@ -488,6 +521,7 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
     const listed = await readListedIndexes(client);
     const inventories: TableInventory[] = [];
     for (const { table } of this.options.tables) inventories.push(await readInventory(client, table));
+    const databaseDefault = databaseDefaultFact(records, searches, await readSearchDefault(client));
     return records.map((r) => ({
       ...statusOf(r, this.options, state.get(r.name) ?? "missing"),
       ...tenantSearchFacts(
@@ -497,6 +531,7 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
         largestTenantsOf(inventories, r),
         dimensionRowsOf(inventories, r),
       ),
+      ...(r.name === databaseDefault?.indexName ? { databaseDefault: databaseDefault.text } : {}),
     }));
   }
 
@@ -521,7 +556,13 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
         }).map((d) => withTenantSearch(d, searches, inventory, listed)),
       );
     }
-    return { inventories, decisions, serverMemoryMb, countItems: countItemsOf(inventories) };
+    return {
+      inventories,
+      decisions,
+      serverMemoryMb,
+      countItems: countItemsOf(inventories),
+      ...searchDefaultOf(records, searches, await readSearchDefault(client), decisions),
+    };
   }
 
   private async build(
@@ -753,6 +794,40 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
     else log.info(line);
     return tenant;
   }
+}
+
+/** A survey's plan items: the count indexes, the vector indexes, then the database's search default. */
+function planItemsOf({ countItems, decisions, searchDefault }: Survey): VectorIndexPlanItem[] {
+  return [...countItems, ...decisions.map(planItemOf), ...(searchDefault ? [searchDefault.item] : [])];
+}
+
+/**
+ * The database's search default when it differs from the record, unless a decision builds or recalibrates the
+ * index it is the calibration of: that calibration sets it (calibrateSearchLogged), from its new value.
+ */
+function searchDefaultOf(
+  records: readonly IndexRecord[],
+  searches: readonly SearchCalibrationRecord[],
+  reading: SearchDefaultReading | undefined,
+  decisions: readonly IndexDecision[],
+): Pick<Survey, "searchDefault"> {
+  const difference = searchDefaultDifference(recordedSearchDefault(records, searches), reading);
+  if (!difference) return {};
+  const { recorded } = difference;
+  if (decisions.some((d) => d.name === recorded.indexName && d.kind !== "keep" && d.kind !== "skip"))
+    return {};
+  return { searchDefault: { recorded, item: searchDefaultPlanItem(difference) } };
+}
+
+/** Status's `databaseDefault` and the index it goes on; undefined when nothing is recorded. */
+function databaseDefaultFact(
+  records: readonly IndexRecord[],
+  searches: readonly SearchCalibrationRecord[],
+  reading: SearchDefaultReading | undefined,
+): { indexName: string; text: string } | undefined {
+  const recorded = recordedSearchDefault(records, searches);
+  if (!recorded || !reading) return undefined;
+  return { indexName: recorded.indexName, text: searchDefaultStatus(recorded, reading) };
 }
 
 /**

@@ -7,6 +7,7 @@ import {
   compareWithLedger,
   completeVectorIndexOptions,
   displayChecksumPair,
+  isSearchDefaultItem,
   ledgerProblemText,
   settingChanges,
   type MigrationIdentity,
@@ -165,7 +166,8 @@ const ITEM_LABEL: Record<StepKey, (name: string) => string> = {
   // Its manifest item is the mode ("row-level security"); its plan items are the tables it would change.
   rowLevelSecurity: (name) => (name === "row-level security" ? name : `row-level security of ${name}`),
   seedSets: (name) => `seed set ${name}`,
-  vectorIndexes: (name) => `vector index ${name}`,
+  // The database's search default is no index: its name says what it is ("database default ivfflat.probes").
+  vectorIndexes: (name) => (isSearchDefaultItem(name) ? name : `vector index ${name}`),
 };
 
 function diffStepItems(

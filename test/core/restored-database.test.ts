@@ -14,9 +14,12 @@ import {
   DEFAULT_MIGRATIONS_DIR,
   defaultReleaseSteps,
   quoteIdentifier,
+  type ReleasePlan,
+  type ReleaseStatus,
   type VerifyReport,
 } from "../../core";
 import { roleNames } from "../../infra/config";
+import { describePendingIndexWork } from "../../infra/dynamic/pending-index-work";
 import accessSql from "../../scripts/lib/access-sql";
 import { chunkFileDir, writeChunkFile } from "../seeds/chunk-files";
 import { useReleasedDatabase } from "../security/released-database";
@@ -104,6 +107,28 @@ async function demoSearch(url: string): Promise<string[]> {
   } finally {
     await client.end();
   }
+}
+
+/** The settings pg_db_role_setting holds for the database of `url` itself (no role): "name=value". */
+async function databaseSettings(url: string): Promise<string[]> {
+  return withClient(url, async (c) => {
+    const { rows } = await c.query<{ setting: string }>(
+      `SELECT unnest(s.setconfig) AS setting FROM pg_db_role_setting s
+         JOIN pg_database d ON d.oid = s.setdatabase
+        WHERE d.datname = current_database() AND s.setrole = 0 ORDER BY 1`,
+    );
+    return rows.map((r) => r.setting);
+  });
+}
+
+/** The value a new session of `url` starts with for `setting` ("" when it has none). */
+async function sessionValue(url: string, setting: string): Promise<string> {
+  return withClient(url, async (c) => {
+    const { rows } = await c.query<{ value: string | null }>(`SELECT current_setting($1, true) AS value`, [
+      setting,
+    ]);
+    return rows[0]!.value ?? "";
+  });
 }
 
 beforeAll(async () => {
@@ -196,11 +221,14 @@ describe("a released database restored into the same cluster (its roles exist)",
     expect(plan.doc.error.fix).toContain("run verify next");
     await withClient(db.url, (c) => c.query(handOver));
 
-    const replan = await cliJson<{ vectorIndexes: { name: string; skip?: string; reason: string }[] }>(
-      migrator,
-      "plan",
-    );
-    expect(replan.code).toBe(0);
+    const replan = await cliJson<ReleasePlan>(migrator, "plan");
+    // The database's search default, which the restore left behind, is the owner role's to set again now; apply
+    // refuses the owners and grants the restore left to the admin before it sets it (verify's repairs first).
+    expect(replan.code).toBe(1);
+    expect(replan.doc.vectorIndexes.find((i) => i.name.startsWith("database default "))).toMatchObject({
+      decision: "search-default",
+    });
+    expect(replan.doc.problems.map((p) => p.section)).toContain("drift");
     // The admin's tables hide their rows from the owner role: the plan says where to look, not only "the migrator".
     const chunkIndex = replan.doc.vectorIndexes.find((i) => i.name === "idx_chunk_embedding_cosine");
     expect(chunkIndex).toMatchObject({ skip: "rows-hidden" });
@@ -315,7 +343,12 @@ describe("a released database restored into a cluster without its roles", () => 
       const plan = await cliJson<CliError>(migrator.toString(), "plan");
       expect(plan.doc.error.code).toBe("permission");
       await withClient(db.url, (c) => c.query(handOverOf(plan.doc.error.fix)));
-      expect((await cliJson<unknown>(migrator.toString(), "plan")).code).toBe(0);
+      // What is left is the database's search default, which pg_dump does not carry: apply sets it.
+      const replan = await cliJson<ReleasePlan>(migrator.toString(), "plan");
+      expect(replan.code).toBe(2);
+      expect(replan.doc.vectorIndexes.filter((i) => i.action !== "unchanged").map((i) => i.decision)).toEqual(
+        ["search-default"],
+      );
       const clean = await cliJson<VerifyReport>(migrator.toString(), "verify");
       expect(clean.doc.clean, JSON.stringify(clean.doc.drift)).toBe(true);
     } finally {
@@ -326,5 +359,119 @@ describe("a released database restored into a cluster without its roles", () => 
           await c.query(`DROP ROLE IF EXISTS ${quoteIdentifier(name)}`);
       });
     }
+  });
+});
+
+describe("the database's search default, which neither pg_dump nor CREATE DATABASE ... TEMPLATE carries", () => {
+  it("is planned, set again by apply and shown by status; where the database is the admin's, plan and apply name the hand-over and as whom, and apply sets it after it", async () => {
+    const { roles } = source.current;
+    const owner = roles.names.owner;
+    // What the release set on the source: the calibrated setting of the chunk index, for the whole database.
+    const released = await databaseSettings(source.current.db.url);
+    expect(released).toHaveLength(1);
+    const [setting, value] = released[0]!.split("=") as [string, string];
+    expect(["ivfflat.probes", "hnsw.ef_search"]).toContain(setting);
+    const itemName = `database default ${setting}`;
+
+    // Restored into a database of the owner role, as the runbook says (createdb --owner).
+    const db = await createTestDatabase("restdef");
+    made.push(db);
+    await withClient(db.url, (c) =>
+      c.query(`ALTER DATABASE ${quoteIdentifier(db.name)} OWNER TO ${quoteIdentifier(owner)}`),
+    );
+    await pgTool("pg_restore", db.url, [path.join(dir, "released.dump")]);
+    const migrator = urlAs(db, roles, "migrator");
+    expect(await databaseSettings(db.url)).toEqual([]);
+    expect(await sessionValue(urlAs(db, roles, "app"), setting)).not.toBe(value);
+
+    // plan: a change, with the value and the statement; the preview's pending work carries the same line.
+    const plan = await cliJson<ReleasePlan>(migrator, "plan");
+    expect(plan.code).toBe(2);
+    expect(plan.doc.pending).toBe(true);
+    const item = plan.doc.vectorIndexes.find((i) => i.name === itemName);
+    expect(item).toMatchObject({ action: "update", decision: "search-default" });
+    expect(item!.reason).toContain(`not set for database ${db.name}`);
+    expect(item!.reason).toContain(`ALTER DATABASE ${quoteIdentifier(db.name)} SET ${setting} = ${value}`);
+    expect(describePendingIndexWork(plan.doc.vectorIndexes)).toContain(
+      `${itemName}: update (${item!.reason})`,
+    );
+    const text = await runCli(["plan"], { DATABASE_URL: migrator });
+    expect(text.stdout).toContain(`~ ${itemName}: update (not set for database ${db.name}`);
+    expect(text.stdout).toContain("Changes pending");
+    const status = await cliJson<ReleaseStatus>(migrator, "status");
+    const chunk = status.doc.vectorIndexes.find((i) => i.name === "idx_chunk_embedding_cosine");
+    expect(chunk!.databaseDefault).toBe(
+      `not set for database ${db.name}, not the recorded ${setting} = ${value}: apply sets it`,
+    );
+
+    // apply sets it as the owner role; the app's sessions start with it, and health, plan and status agree.
+    const apply = await runCli(["apply"], { DATABASE_URL: migrator });
+    expect(apply.code, apply.stderr).toBe(0);
+    expect(apply.stdout).toContain(`${itemName}: update in`);
+    expect(await databaseSettings(db.url)).toEqual(released);
+    expect(await sessionValue(urlAs(db, roles, "app"), setting)).toBe(value);
+    const health = await checkHealth({ databaseUrl: migrator });
+    expect(health.searchSettings).toEqual([]);
+    expect(health.findings.filter((f) => f.subject === setting)).toEqual([]);
+    const again = await runCli(["plan"], { DATABASE_URL: migrator });
+    expect(again.code).toBe(0);
+    expect(again.stdout).not.toContain(itemName);
+    expect(again.stdout).toContain("Nothing to do: the database is up to date.");
+    const after = await cliJson<ReleaseStatus>(migrator, "status");
+    expect(after.doc.vectorIndexes.find((i) => i.name === chunk!.name)!.databaseDefault).toBe(
+      `${setting} = ${value}`,
+    );
+
+    // Changed by hand, it is planned and put back the same way.
+    const other = String(Number(value) + 1);
+    await withClient(migrator, (c) =>
+      c.query(`SELECT '[1]'::vector; ALTER DATABASE ${quoteIdentifier(db.name)} SET ${setting} = ${other}`),
+    );
+    const changed = await cliJson<ReleasePlan>(migrator, "plan");
+    expect(changed.code).toBe(2);
+    expect(changed.doc.vectorIndexes.find((i) => i.name === itemName)!.reason).toContain(
+      `${setting} = ${other} for database ${db.name}, changed by hand: set to the calibrated ${value}`,
+    );
+    expect((await runCli(["apply"], { DATABASE_URL: migrator })).code).toBe(0);
+    expect(await databaseSettings(db.url)).toEqual(released);
+
+    // A template copy of it, made without OWNER: the admin's database, without the setting.
+    const copy = await createTestDatabase("restdefcopy");
+    made.push(copy);
+    await withClient(copy.adminUrl, async (c) => {
+      await c.query(`DROP DATABASE ${quoteIdentifier(copy.name)}`);
+      await c.query(`CREATE DATABASE ${quoteIdentifier(copy.name)} TEMPLATE ${quoteIdentifier(db.name)}`);
+    });
+    expect(await databaseSettings(copy.url)).toEqual([]);
+    const copyMigrator = urlAs(copy, roles, "migrator");
+    const admin = decodeURIComponent(new URL(copy.url).username);
+    const refused = await cliJson<ReleasePlan>(copyMigrator, "plan");
+    expect(refused.code).toBe(0);
+    const skipped = refused.doc.vectorIndexes.find((i) => i.name === itemName);
+    expect(skipped).toMatchObject({ action: "unchanged", decision: "skip", skip: "not-owner" });
+    expect(skipped!.reason).toContain(`belongs to ${admin}, not to ${owner}`);
+    const handOver =
+      /As (\S+) \(or a superuser\), hand it over: (ALTER DATABASE \S+ OWNER TO \S+); then apply sets it/.exec(
+        skipped!.reason,
+      );
+    expect(handOver, skipped!.reason).not.toBeNull();
+    expect(handOver![1]).toBe(admin);
+    expect(handOver![2]).toBe(
+      `ALTER DATABASE ${quoteIdentifier(copy.name)} OWNER TO ${quoteIdentifier(owner)}`,
+    );
+
+    // apply does what it may and says the rest, the setting left as it was; after the hand-over it sets it.
+    const partial = await runCli(["apply"], { DATABASE_URL: copyMigrator });
+    expect(partial.code, partial.stderr).toBe(0);
+    expect(partial.stderr).toContain(`${itemName}: ${skipped!.reason}`);
+    expect(await databaseSettings(copy.url)).toEqual([]);
+    await withClient(copy.url, (c) => c.query(handOver![2]!));
+    const applied = await runCli(["apply"], { DATABASE_URL: copyMigrator });
+    expect(applied.code, applied.stderr).toBe(0);
+    expect(await databaseSettings(copy.url)).toEqual(released);
+    expect((await checkHealth({ databaseUrl: copyMigrator })).searchSettings).toEqual([]);
+    const clean = await runCli(["plan"], { DATABASE_URL: copyMigrator });
+    expect(clean.stdout).not.toContain(itemName);
+    expect(clean.stdout).toContain("Nothing to do: the database is up to date.");
   });
 });

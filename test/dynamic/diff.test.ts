@@ -245,6 +245,16 @@ describe("diffRelease with the vector-index plan check put in the inputs", () =>
     });
   });
 
+  it("reports the database's search default set again under its own name, not as an index", () => {
+    const work = [
+      "database default ivfflat.probes: update (not set for database neonhub (a pg_dump restore or a CREATE DATABASE ... TEMPLATE copy leaves the database's settings behind): set to …)",
+    ];
+    expect(diffRelease(state, { ...base, pendingIndexWork: work })).toMatchObject({
+      changes: true,
+      lines: [work[0]],
+    });
+  });
+
   it("reports nothing when the plan has nothing pending, whatever an older refresh recorded", () => {
     expect(diffRelease(state, { ...base, pendingIndexWork: [] }).changes).toBe(false);
   });
