@@ -45,7 +45,13 @@ import { outputWriter } from "./output-streams";
 import { releaseEnvironment, releaseSettings } from "./release-settings";
 import { renderHealth } from "./render-health";
 import { renderRevert, renderRevertPlan } from "./render-revert";
-import { commandInFix, commandPrinter, revertConfirmCommand, revertPreviewCommand } from "./confirm-command";
+import {
+  commandAsRun,
+  commandInFix,
+  commandPrinter,
+  revertConfirmCommand,
+  revertPreviewCommand,
+} from "./confirm-command";
 import { renderAdopt } from "./render-adopt";
 import { renderUpgrade, renderUpgradePlan } from "./render-upgrade";
 import { renderApply, renderBaseline, renderLoad, renderPlan, renderStatus, renderVerify } from "./render";
@@ -138,12 +144,24 @@ function releaseOptions(
     connectTimeoutMs: args.connectTimeoutMs,
     // What a refused, stopped or disconnected revert --confirm says to run again: the operator's own preview.
     ...(args.command === "revert" ? { revertPreview: commandInFix(revertPreviewCommand(argv, env)) } : {}),
-    // What the fixes and notes say to run next acts on this database, folder and owner role, not $DIRECT_URL's.
+    // What the fixes and notes say to run next acts on this database, folder and owner role, not $DIRECT_URL's,
+    // and a plan or apply they name with the settings and seed sets this one was given.
     printCommand: commandPrinter(
-      { databaseUrl: args.databaseUrl, ownerRole: args.ownerRole, migrationsDir: args.migrationsDir },
+      {
+        databaseUrl: args.databaseUrl,
+        ownerRole: args.ownerRole,
+        migrationsDir: args.migrationsDir,
+        configFile: args.configFile,
+        settings: args.settings,
+        seeds: args.seeds,
+        rowLevelSecurity: args.rowLevelSecurity,
+        environment: args.environment,
+      },
       env,
       takesFlag,
     ),
+    // What a lost connection's fix says to run again: this very command.
+    commandAsRun: commandInFix(commandAsRun(argv, env)),
     log,
   };
 }
@@ -296,12 +314,14 @@ export async function main(argv: readonly string[], io: CliIo = processStreams()
         return EXIT.ok;
       }
       case "load-chunks": {
-        const { databaseUrl, databaseUrlSource, connectTimeoutMs, lockTimeoutMs } = options;
+        const { databaseUrl, databaseUrlSource, connectTimeoutMs, lockTimeoutMs, printCommand } = options;
         const result = await loadChunkFile({
           databaseUrl,
           databaseUrlSource,
           connectTimeoutMs,
           lockTimeoutMs,
+          printCommand,
+          commandAsRun: options.commandAsRun,
           file: args.file!,
           datasetId: args.dataset!,
           replace: args.replace,
@@ -330,7 +350,7 @@ export async function main(argv: readonly string[], io: CliIo = processStreams()
                 confirmCommand: confirm?.command ?? null,
                 ...(confirm?.passwordNote ? { confirmCommandNote: confirm.passwordNote } : {}),
               },
-              renderRevertPlan(plan, confirm),
+              renderRevertPlan(plan, confirm, options.printCommand),
             );
             if (revertPlanBlocked(plan)) return EXIT.error;
             return plan.migrations.length > 0 ? EXIT.pending : EXIT.ok;
@@ -348,20 +368,29 @@ export async function main(argv: readonly string[], io: CliIo = processStreams()
         });
       }
       case "prisma-schema": {
-        const { databaseUrl, databaseUrlSource, connectTimeoutMs, lockTimeoutMs, migrationsDir } = options;
+        const {
+          databaseUrl,
+          databaseUrlSource,
+          connectTimeoutMs,
+          lockTimeoutMs,
+          migrationsDir,
+          printCommand,
+        } = options;
         const result = await prismaSchemaCommand({
           databaseUrl,
           databaseUrlSource,
           connectTimeoutMs,
           lockTimeoutMs,
           migrationsDir,
+          printCommand,
+          commandAsRun: options.commandAsRun,
           log,
           out: args.out,
           check: args.check,
         });
         const drift = (result.differences ?? []).length > 0;
         if (result.schema !== undefined && !json) io.stdout(result.schema);
-        else if (drift && !json) err(`neonhub-db: ${describeSchemaDrift(result, args.out)}`);
+        else if (drift && !json) err(`neonhub-db: ${describeSchemaDrift(result, args.out, printCommand)}`);
         else
           emit(
             result,

@@ -1,5 +1,5 @@
 // Human-readable output of `neonhub-db revert`: what it would undo (without --confirm) and what it undid.
-import type { CorrectedDown, RevertPlan, RevertResult } from "../core";
+import type { CommandPrinter, CorrectedDown, RevertPlan, RevertResult } from "../core";
 import type { PrintedCommand } from "./confirm-command";
 import { releaseInProgressLines } from "./render";
 import { renderSafety } from "./render-safety";
@@ -18,8 +18,15 @@ function correctedText(sums: CorrectedDown): string {
   return `file sha256 ${file}, applied ${applied}; its Up section is the applied one`;
 }
 
-/** The plan, and when it would go ahead the command that confirms it (cli/confirm-command.ts). */
-export function renderRevertPlan(plan: RevertPlan, confirm: PrintedCommand | null = null): string {
+/**
+ * The plan, and when it would go ahead the command that confirms it (cli/confirm-command.ts); `print` prints
+ * the verify a drift fix names (ReleaseOptions.printCommand).
+ */
+export function renderRevertPlan(
+  plan: RevertPlan,
+  confirm: PrintedCommand | null = null,
+  print?: CommandPrinter,
+): string {
   const lines = [
     `Revert plan for ${plan.database}, keeping ${plan.to ?? "no migration"}`,
     ...releaseInProgressLines(plan),
@@ -39,7 +46,8 @@ export function renderRevertPlan(plan: RevertPlan, confirm: PrintedCommand | nul
   }
   lines.push(...renderSafety(plan.safety));
   for (const p of plan.problems) lines.push(`  problem: ${ledgerProblemText(p)}`, `    fix: ${p.fix}`);
-  for (const p of driftPlanProblems(plan.drift)) lines.push(`  problem: ${p.message}`, `    fix: ${p.fix}`);
+  for (const p of driftPlanProblems(plan.drift, print))
+    lines.push(`  problem: ${p.message}`, `    fix: ${p.fix}`);
   for (const d of plan.drift.filter((d) => d.handling !== "refuse"))
     lines.push(`  warning: ${driftWarningText(d)}`);
   if (revertPlanBlocked(plan)) {

@@ -125,7 +125,7 @@ export async function readState(
   refuseGoneObjects(raw.goneObjects, print);
   return {
     ledger: raw.ledger,
-    comparison: compareWithLedger(files, raw.ledger, folder),
+    comparison: compareWithLedger(files, raw.ledger, folder, [], print),
     snapshotLastMigration: raw.snapshot ? raw.snapshot.lastMigration : undefined,
     snapshotFormat: raw.snapshot ? snapshotFormat(raw.snapshot.format) : undefined,
     steps: raw.steps,

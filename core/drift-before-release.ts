@@ -7,6 +7,7 @@
 // what an interrupted build of the release itself left: those are warnings, named, and the new snapshot
 // records them (docs/runbook.md, "Drift before a release").
 import type { ClientBase } from "pg";
+import { commandToRun, type CommandPrinter } from "./command-to-run";
 import { ReleaseError } from "./errors";
 import type { Logger } from "./logger";
 import type { PlanProblem } from "./plan-problems";
@@ -164,10 +165,15 @@ function driftMessage(drift: DriftBeforeRelease): string {
 const DELIBERATE =
   "If the change is deliberate, put it back all the same and make it in a new migration, so that every environment gets it and the release records it.";
 
-function driftFix(drift: DriftBeforeRelease): string {
+/** verify, which shows an object as the migrations made it, printed by `print` to run on this database. */
+function verifyShows(print: CommandPrinter | undefined): string {
+  return commandToRun(print, ["verify"], "neonhub-db verify");
+}
+
+function driftFix(drift: DriftBeforeRelease, print: CommandPrinter | undefined): string {
   const restore = drift.repair
     ? `Run as ${drift.ownedBy ? ownerRunner([drift.ownedBy]) : "the migrator"}: ${drift.repair}`
-    : "No one statement restores it: bring it back as the migrations made it (neonhub-db verify shows it), or restore the database";
+    : `No one statement restores it: bring it back as the migrations made it (${verifyShows(print)} shows it), or restore the database`;
   return `${restore}. ${DELIBERATE}`;
 }
 
@@ -177,8 +183,14 @@ function ownerRunner(owners: readonly string[]): string {
   return `${roles} (the owner now, from which the migrator may not take it) or the cluster's admin`;
 }
 
-/** The drift apply refuses, as plan's top-level problems list it (and apply's error carries). */
-export function driftPlanProblems(drift: readonly DriftBeforeRelease[]): PlanProblem[] {
+/**
+ * The drift apply refuses, as plan's top-level problems list it (and apply's error carries); `print` prints
+ * the verify a fix names (ReleaseOptions.printCommand).
+ */
+export function driftPlanProblems(
+  drift: readonly DriftBeforeRelease[],
+  print?: CommandPrinter,
+): PlanProblem[] {
   return drift
     .filter((d) => d.handling === "refuse")
     .map(
@@ -186,7 +198,7 @@ export function driftPlanProblems(drift: readonly DriftBeforeRelease[]): PlanPro
         section: "drift",
         kind: "schema-drift",
         message: driftMessage(d),
-        fix: driftFix(d),
+        fix: driftFix(d, print),
       }),
     );
 }
@@ -198,8 +210,9 @@ export function driftPlanProblems(drift: readonly DriftBeforeRelease[]): PlanPro
 export function refuseDriftBeforeRelease(
   drift: readonly DriftBeforeRelease[],
   command: RecordingCommand = "apply",
+  print?: CommandPrinter,
 ): void {
-  const problems = driftPlanProblems(drift);
+  const problems = driftPlanProblems(drift, print);
   if (problems.length === 0) return;
   const message = problems.map((p) => `- ${p.message}`).join("\n");
   const refused = drift.filter((d) => d.handling === "refuse" && d.repair);
@@ -218,7 +231,7 @@ export function refuseDriftBeforeRelease(
   }
   const restore = steps.length
     ? steps.join(" ")
-    : "Restore each object as the migrations made it (neonhub-db verify shows them).";
+    : `Restore each object as the migrations made it (${verifyShows(print)} shows them).`;
   throw new ReleaseError(
     "schema-drift",
     `The schema was changed by hand since the last release; ${command} would record the change as the release's:\n${message}`,
@@ -244,8 +257,9 @@ export function checkDriftBeforeRelease(
   drift: readonly DriftBeforeRelease[],
   log: Logger,
   command: RecordingCommand,
+  print?: CommandPrinter,
 ): void {
-  refuseDriftBeforeRelease(drift, command);
+  refuseDriftBeforeRelease(drift, command, print);
   for (const d of drift) {
     if (d.handling === "warn") log.warn(driftWarningText(d));
     if (d.handling === "restore") log.info(driftWarningText(d));

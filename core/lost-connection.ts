@@ -36,17 +36,28 @@ function whyLost(error: unknown): string {
     : "the server stopped or the network dropped";
 }
 
+/** How a lost connection's fix names what to run again. */
+export interface RunAgainWords {
+  /** What a stack runs instead of the command (`pulumi up`), when it is not the CLI. */
+  rerun?: string;
+  /** The preview a revert --confirm's fix names (ReleaseOptions.revertPreview). */
+  revertPreview?: string;
+  /**
+   * The command as the operator ran it, printed to run as it is (ReleaseOptions.commandAsRun); unset, the fix
+   * names it in words ("apply", "the same load").
+   */
+  asRun?: string;
+}
+
 /**
  * What a command stopped by a lost connection left, and what to run: `command` as the CLI names it (apply,
- * revert --confirm, plan, ...), `rerun` what a stack runs instead (`pulumi up`), when it is not the CLI;
- * `revertPreview` the preview a revert --confirm's fix names (ReleaseOptions.revertPreview).
+ * revert --confirm, plan, ...).
  */
 export function afterLostConnection(
   command: string | undefined,
-  rerun?: string,
-  revertPreview?: string,
+  { rerun, revertPreview, asRun }: RunAgainWords = {},
 ): string {
-  const again = (cli: string) => `Check the server, then run ${rerun ?? cli} again`;
+  const again = (cli: string) => `Check the server, then run ${rerun ?? asRun ?? cli} again`;
   switch (command) {
     case "apply":
       return `Each migration runs in its own transaction, so nothing is half-applied. ${again("apply")}: it continues where this one stopped.`;
@@ -69,14 +80,13 @@ export function lostConnectionError(
   error: unknown,
   target: DatabaseTarget,
   command: string | undefined,
-  rerun?: string,
-  revertPreview?: string,
+  words: RunAgainWords = {},
 ): ReleaseError {
   const detail = isReleaseError(error) ? `${error.message}\n` : "";
   return new ReleaseError(
     "connection",
     `${detail}Lost the connection to PostgreSQL at ${target.host}:${target.port} (${whyLost(error)}).`,
-    afterLostConnection(command, rerun, revertPreview),
+    afterLostConnection(command, words),
     { cause: error },
   );
 }

@@ -9,6 +9,7 @@ import { ReleaseError, isReleaseError } from "./errors";
 import { PGVECTOR_MISSING } from "./extensions";
 import { describeFinding, refuseUnsafeMigrations, safetyErrorsFix, type SafetyReport } from "./lint";
 import type { LedgerProblem } from "./migrations/ledger";
+import type { CommandPrinter } from "./command-to-run";
 import type { StepItemPlan } from "./results";
 
 export interface PlanProblem {
@@ -32,13 +33,15 @@ export function planProblems(parts: {
   drift: readonly DriftBeforeRelease[];
   /** A seed set that needs what the schema lacks fits only if a pending migration brings it. */
   migrationsPending: boolean;
+  /** How a fix prints a command to run on this database (ReleaseOptions.printCommand). */
+  print?: CommandPrinter;
 }): PlanProblem[] {
   return [
     ...(parts.pgvectorMissing ? [missingPgvectorProblem()] : []),
     ...ledgerPlanProblems(parts.ledger),
     ...safetyPlanProblems(parts.safety),
     ...(parts.migrationsPending ? [] : seedSetPlanProblems(parts.seedSets)),
-    ...driftPlanProblems(parts.drift),
+    ...driftPlanProblems(parts.drift, parts.print),
   ];
 }
 

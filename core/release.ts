@@ -17,7 +17,7 @@ import {
 } from "./batched-release";
 import { bookkeepingExists, ensureBookkeeping } from "./bookkeeping";
 import { closeClient, isConnectionLost, openClient } from "./connection";
-import { lostConnectionError } from "./lost-connection";
+import { lostConnectionError, type RunAgainWords } from "./lost-connection";
 import { commandToRun, type CommandPrinter } from "./command-to-run";
 import { ledgerProblemText } from "./display";
 import { redactUrl, targetOf, type DatabaseTarget } from "./dsn";
@@ -123,6 +123,12 @@ export interface ReleaseOptions {
    * the command alone.
    */
   printCommand?: CommandPrinter;
+  /**
+   * The command as the operator ran it, printed to run again as it is: what a lost connection's fix names
+   * (core/lost-connection.ts). The CLI's is its own arguments, the URL shown as printCommand shows it
+   * (cli/confirm-command.ts); unset, the fix names the command in words ("run apply again").
+   */
+  commandAsRun?: string;
   /** Which stack this is: on `production`, blocking safety findings are errors, which apply refuses (core/lint/). */
   environment?: ReleaseEnvironment;
   connectTimeoutMs?: number;
@@ -328,6 +334,7 @@ export async function withCommandConnection<T>(
   } catch (error) {
     throw await describeSessionError(client, error, target, command, {
       rerun: options.lockWaitNames?.rerun,
+      asRun: options.commandAsRun,
       print: options.printCommand,
     });
   } finally {
@@ -335,10 +342,8 @@ export async function withCommandConnection<T>(
   }
 }
 
-/** How a session error's fix names what to run: describeRunError's `rerun` and `revertPreview`, and the printer. */
-export interface SessionErrorWords {
-  rerun?: string;
-  revertPreview?: string;
+/** How a session error's fix names what to run: describeRunError's words, and the printer. */
+export interface SessionErrorWords extends RunAgainWords {
   print?: CommandPrinter;
 }
 
@@ -351,7 +356,7 @@ export async function describeSessionError(
   error: unknown,
   target: DatabaseTarget,
   command?: string,
-  { rerun, revertPreview, print }: SessionErrorWords = {},
+  { print, ...again }: SessionErrorWords = {},
 ): Promise<unknown> {
   const recordsRefused =
     (error as { code?: string } | undefined)?.code === "42501"
@@ -361,26 +366,23 @@ export async function describeSessionError(
     recordsRefused ?? (await schemaDriftError(client, error, print)) ?? error,
     target,
     command,
-    rerun,
-    revertPreview,
+    again,
   );
 }
 
 /**
  * `command`: the CLI command that ran (plan, apply, revert --confirm, ...), for the fix; "the release" when
- * unnamed. `rerun`: what a stack runs again instead of the command (`pulumi up`), for a lost connection's fix;
- * `revertPreview`, ReleaseOptions'.
+ * unnamed. `again`: how a lost connection's fix names what to run again (core/lost-connection.ts).
  */
 export function describeRunError(
   error: unknown,
   target: DatabaseTarget,
   command = "the release",
-  rerun?: string,
-  revertPreview?: string,
+  again: RunAgainWords = {},
 ): unknown {
   if (isReleaseError(error) && !isConnectionLost(error.cause)) return error;
   if (isConnectionLost(error) || (isReleaseError(error) && isConnectionLost(error.cause))) {
-    return lostConnectionError(error, target, command, rerun, revertPreview);
+    return lostConnectionError(error, target, command, again);
   }
   const code = (error as { code?: string })?.code;
   const extension = extensionRefusedBy((error ?? {}) as Parameters<typeof extensionRefusedBy>[0]);
@@ -417,7 +419,11 @@ interface MigrationState {
 async function readMigrationState(client: ClientBase, options: ReleaseOptions): Promise<MigrationState> {
   const files = readMigrationFiles(options);
   const ledger = await readLedger(client);
-  return { files, ledger, comparison: compareWithLedger(files, ledger, migrationsFolder(options)) };
+  return {
+    files,
+    ledger,
+    comparison: compareWithLedger(files, ledger, migrationsFolder(options), [], options.printCommand),
+  };
 }
 
 function refuseLedgerProblems(
@@ -524,7 +530,10 @@ async function pendingMigrationChecks(
 ): Promise<PendingMigrationChecks> {
   const { ledger, comparison } = state;
   // A pending migration whose last row was deleted by hand is the problem, not pending work: it would run twice.
-  const lost = await lostLastRows(client, ledger, comparison.pending, state.snapshotLastMigration);
+  const lost = await lostLastRows(client, ledger, comparison.pending, {
+    snapshotLast: state.snapshotLastMigration,
+    print: options.printCommand,
+  });
   const pending = comparison.pending.filter((f) => !lost.some((p) => p.migration === f.name));
   return {
     ...(await interruptionOf(
@@ -578,6 +587,7 @@ function assemblePlan(
       seedSets,
       drift: checks.drift,
       migrationsPending: checks.pending.length > 0,
+      print: options.printCommand,
     }),
     pending,
   };
@@ -680,6 +690,7 @@ export async function applyWith(client: ClientBase, options: ReleaseOptions): Pr
         await driftBeforeRelease(client, state.ledger.at(-1)?.name ?? null, "apply"),
         log,
         "apply",
+        options.printCommand,
       );
       return state;
     });
@@ -796,12 +807,10 @@ export async function statusWith(client: ClientBase, options: ReleaseOptions): P
   );
   if (batched?.state) {
     const { probe, state, steps } = batched;
-    const lost = await lostLastRows(
-      client,
-      state.ledger,
-      state.comparison.pending,
-      state.snapshotLastMigration ?? null,
-    );
+    const lost = await lostLastRows(client, state.ledger, state.comparison.pending, {
+      snapshotLast: state.snapshotLastMigration ?? null,
+      print: options.printCommand,
+    });
     return {
       database: redactUrl(options.databaseUrl),
       ledger: state.ledger,
@@ -827,7 +836,9 @@ export async function statusWith(client: ClientBase, options: ReleaseOptions): P
   const summary = released
     ? await summaryWith(client, state.ledger, options.steps ?? [])
     : { rowLevelSecurity: [], seedSets: [], vectorIndexes: [] };
-  const lost = released ? await lostLastRows(client, state.ledger, state.comparison.pending) : [];
+  const lost = released
+    ? await lostLastRows(client, state.ledger, state.comparison.pending, { print: options.printCommand })
+    : [];
   const recorded = new Map<ReleaseStep, Record<string, unknown> | undefined>();
   if (released)
     for (const step of options.steps ?? []) recorded.set(step, await step.recordedSettings?.(client));
@@ -975,7 +986,10 @@ export async function verifyWith(client: ClientBase, options: ReleaseOptions): P
   } else {
     // A last row deleted by hand reads as an interrupted revert, unless the lost rows' objects are there: then
     // the schema is as the snapshot recorded it, and it is compared.
-    lost = await lostLastRows(client, state.ledger, state.comparison.pending, snapshot.lastMigration);
+    lost = await lostLastRows(client, state.ledger, state.comparison.pending, {
+      snapshotLast: snapshot.lastMigration,
+      print: options.printCommand,
+    });
     const note =
       lost.length > 0
         ? undefined

@@ -209,7 +209,7 @@ export function planRevertFrom(inputs: RevertInputs): {
   const named = new Set((inputs.correctedDown ?? []).map((n) => n.replace(/\.sql$/, "")));
   const problems: LedgerProblem[] = [];
   const accepted = new Map<string, CorrectedDown>();
-  for (const problem of compareWithLedger(files, ledger, inputs.folder).problems) {
+  for (const problem of compareWithLedger(files, ledger, inputs.folder, [], inputs.print).problems) {
     // A migration whose row was deleted among those to revert would keep its changes while the ledger says
     // the revert went past it: its row goes back first.
     const lostAmongReverted =
@@ -297,7 +297,9 @@ export async function planRevertWith(
       correctedDown,
       print: options.printCommand,
     });
-    problems.push(...(await lostLastRowsOf(client, files, ledger, migrationsFolder(options))));
+    problems.push(
+      ...(await lostLastRowsOf(client, files, ledger, migrationsFolder(options), options.printCommand)),
+    );
     const drift =
       items.length > 0 ? await driftBeforeRelease(client, ledger.at(-1)?.name ?? null, "revert") : [];
     return {
@@ -324,9 +326,10 @@ async function lostLastRowsOf(
   files: readonly MigrationFile[],
   ledger: readonly LedgerEntry[],
   folder: string,
+  print: CommandPrinter | undefined,
 ): Promise<LedgerProblem[]> {
   if (ledger.length === 0) return [];
-  return lostLastRows(client, ledger, compareWithLedger(files, ledger, folder).pending);
+  return lostLastRows(client, ledger, compareWithLedger(files, ledger, folder).pending, { print });
 }
 
 /** The migrations a revert to `to` undoes in `ledger`, by name; none when `to` is not in it. Pure. */
@@ -458,7 +461,9 @@ export async function revertWith(
           print: options.printCommand,
         });
         refuseUnseen(items, atStart, preview);
-        problems.push(...(await lostLastRowsOf(client, files, ledger, migrationsFolder(options))));
+        problems.push(
+          ...(await lostLastRowsOf(client, files, ledger, migrationsFolder(options), options.printCommand)),
+        );
         if (problems.length > 0) {
           throw new ReleaseError(
             "ledger-mismatch",
@@ -477,7 +482,7 @@ export async function revertWith(
         // does (core/drift-before-release.ts). Dropping the bookkeeping records no snapshot.
         if (items.length > 0 && !request.dropBookkeeping) {
           const drift = await driftBeforeRelease(client, ledger.at(-1)?.name ?? null, "revert");
-          checkDriftBeforeRelease(drift, log, "revert");
+          checkDriftBeforeRelease(drift, log, "revert", options.printCommand);
         }
         return { released, ledger, upChecksums, items, newestFirst };
       },

@@ -116,6 +116,7 @@ export class ReleaseSession {
       throw await describeSessionError(this.client, error, this.target, command, {
         rerun: this.options.lockWaitNames?.rerun,
         revertPreview: this.options.revertPreview,
+        asRun: this.options.commandAsRun,
         print: this.options.printCommand,
       });
     }

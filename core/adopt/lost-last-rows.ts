@@ -9,6 +9,7 @@
 // cannot be told this way, unless a later migration that does create something lost its row with it.
 import type { ClientBase } from "pg";
 import { BOOKKEEPING_SCHEMA } from "../bookkeeping";
+import type { CommandPrinter } from "../command-to-run";
 import type { MigrationFile } from "../migrations/files";
 import { lostLastRowProblem, type LedgerEntry, type LedgerProblem } from "../migrations/ledger";
 import { readSnapshot } from "../snapshot";
@@ -25,7 +26,15 @@ export async function lostLastRows(
   client: ClientBase,
   ledger: readonly Pick<LedgerEntry, "name">[],
   pending: readonly MigrationFile[],
-  snapshotLast?: string | null,
+  {
+    snapshotLast,
+    print,
+  }: {
+    /** The migration the recorded snapshot was taken after, when read already (null: none); read when unset. */
+    snapshotLast?: string | null;
+    /** How a fix prints the verify it names (ReleaseOptions.printCommand). */
+    print?: CommandPrinter;
+  } = {},
 ): Promise<LedgerProblem[]> {
   const last = ledger.at(-1)?.name;
   if (last === undefined || !pending.some((f) => f.name > last)) return [];
@@ -51,7 +60,7 @@ export async function lostLastRows(
     .at(-1)!;
   const lost = candidates.filter((f) => f.name <= newest);
   const evidence = { snapshotLast: recordedLast, objects: recorded.slice(0, 5).map(key) };
-  return lost.map((file, i) => lostLastRowProblem(file, i === 0 ? last : lost[i - 1]!.name, evidence));
+  return lost.map((file, i) => lostLastRowProblem(file, i === 0 ? last : lost[i - 1]!.name, evidence, print));
 }
 
 /** The migration the recorded snapshot was taken after, without reading the snapshot itself; null when none. */

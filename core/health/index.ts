@@ -68,6 +68,8 @@ export interface HealthOptions {
   limits?: Partial<HealthLimits>;
   /** How an action prints the command to run on this database (ReleaseOptions.printCommand). */
   printCommand?: CommandPrinter;
+  /** health as the operator ran it, which a lost connection's fix names (ReleaseOptions.commandAsRun). */
+  commandAsRun?: string;
 }
 
 /** Reads the database's health in one read-only transaction (one consistent view of the statistics). */
@@ -95,7 +97,11 @@ export async function checkHealth(options: HealthOptions): Promise<HealthReport>
   } catch (error) {
     // The drift check reads the catalog: out of the aborted read-only transaction first.
     await client.query("ROLLBACK").catch(() => {});
-    throw describeHealthError((await schemaDriftError(client, error, options.printCommand)) ?? error, target);
+    throw describeHealthError(
+      (await schemaDriftError(client, error, options.printCommand)) ?? error,
+      target,
+      options.commandAsRun,
+    );
   } finally {
     await closeClient(client);
   }
@@ -267,9 +273,9 @@ async function requireReleaseRecords(client: ClientBase): Promise<void> {
   }
 }
 
-function describeHealthError(error: unknown, target: DatabaseTarget): unknown {
+function describeHealthError(error: unknown, target: DatabaseTarget, asRun: string | undefined): unknown {
   if (isReleaseError(error)) return error;
-  if (isConnectionLost(error)) return lostConnectionError(error, target, "health");
+  if (isConnectionLost(error)) return lostConnectionError(error, target, "health", { asRun });
   const code = (error as { code?: string } | undefined)?.code;
   if (code === "42501") {
     return new ReleaseError(

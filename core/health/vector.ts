@@ -11,7 +11,12 @@ import { quoteIdentifier as quoteIdent } from "../identifiers";
 import { literal } from "../sql";
 import { readInventory } from "../vector-indexes/inventory";
 import { EMBEDDING_TABLES, readIndexRecords, type IndexRecord } from "../vector-indexes";
-import { REBUILD_LEFTOVER, isCountIndexName, isRebuildLeftover } from "../vector-indexes/spec";
+import {
+  REBUILD_LEFTOVER,
+  isCountIndexName,
+  isRebuildLeftover,
+  rebuildLeftoverAction,
+} from "../vector-indexes/spec";
 import { missedTargets, readSearchCalibrations, type SearchCalibrationRecord } from "../search";
 import { tenantIndexPrefix } from "../search/tenant-indexes";
 
@@ -175,7 +180,9 @@ export function vectorIndexFindings(
 ): HealthFinding[] {
   const decision = reading.decisions.get(index.name);
   if (!decision && isRebuildLeftover(index.name)) {
-    return [{ severity: "action", subject: index.name, ...REBUILD_LEFTOVER }];
+    // An action to take: the apply as printed to run on this database.
+    const action = rebuildLeftoverAction(commandToRun(print, ["apply"]));
+    return [{ severity: "action", subject: index.name, ...REBUILD_LEFTOVER, action }];
   }
   if (!decision) {
     return index.exists && !reading.records.some((r) => r.name === index.name)

@@ -2,6 +2,7 @@
 import path from "node:path";
 import type { ClientBase } from "pg";
 import { BOOKKEEPING_SCHEMA, CHECKSUMS_SETTING, MIGRATIONS_TABLE, bookkeepingExists } from "../bookkeeping";
+import { commandToRun, type CommandPrinter } from "../command-to-run";
 import { literal } from "../sql";
 import { matchesRecorded } from "./checksums";
 import { CORRECTED_DOWN_FLAG, upSectionUnchanged } from "./corrected-down";
@@ -106,6 +107,8 @@ export function compareWithLedger<F extends MigrationIdentity = MigrationFile>(
    * (core/adopt/lost-last-rows.ts). Such a file is that problem, neither pending nor out of order.
    */
   readBefore: readonly LedgerProblem[] = [],
+  /** How a fix prints the verify it names to run on this database (ReleaseOptions.printCommand). */
+  print?: CommandPrinter,
 ): MigrationComparison<F> {
   const byName = new Map(files.map((f) => [f.name, f]));
   const appliedNames = new Set(ledger.map((e) => e.name));
@@ -148,7 +151,7 @@ export function compareWithLedger<F extends MigrationIdentity = MigrationFile>(
     const row = lost.get(file.name);
     const read = known.get(file.name);
     if (row && lastApplied !== undefined) {
-      problems.push(missingRowProblem(file, row, lastApplied));
+      problems.push(missingRowProblem(file, row, lastApplied, print));
     } else if (read) {
       problems.push(read);
     } else if (lastApplied !== undefined && file.name < lastApplied) {
@@ -208,7 +211,12 @@ function missingRows(unrecorded: readonly MigrationIdentity[], ledger: readonly 
  * it stood (its checksum from the file, through the ledger trigger's setting; the id it had room for and the
  * run time of the row before it, so the ledger's order holds). Only if its changes are in the database.
  */
-function missingRowProblem(file: MigrationIdentity, row: MissingRow, lastApplied: string): LedgerProblem {
+function missingRowProblem(
+  file: MigrationIdentity,
+  row: MissingRow,
+  lastApplied: string,
+  print: CommandPrinter | undefined,
+): LedgerProblem {
   const table = `${BOOKKEEPING_SCHEMA}.${MIGRATIONS_TABLE}`;
   const neighbours = row.before
     ? `the migrations before and after it (${row.before.name}, ${row.after.name}) are applied`
@@ -220,12 +228,17 @@ function missingRowProblem(file: MigrationIdentity, row: MissingRow, lastApplied
     kind: "missing-from-ledger",
     migration: file.name,
     message: `Migration ${file.name}.sql is missing from the ledger (${table}): ${neighbours}, and the ledger's row ids skip where its row stood, so its row was deleted.`,
-    fix: `${putRowBack(file, row.id, runOn)} If they are not (it is a new migration), ${laterTimestampFix(lastApplied).replace(/^R/, "r")}`,
+    fix: `${putRowBack(file, row.id, runOn, print)} If they are not (it is a new migration), ${laterTimestampFix(lastApplied).replace(/^R/, "r")}`,
   };
 }
 
 /** The statements that put a migration's row back: its checksum through the trigger's setting, then the row. */
-function putRowBack(file: MigrationIdentity, id: number | undefined, runOn: string): string {
+function putRowBack(
+  file: MigrationIdentity,
+  id: number | undefined,
+  runOn: string,
+  print: CommandPrinter | undefined,
+): string {
   const table = `${BOOKKEEPING_SCHEMA}.${MIGRATIONS_TABLE}`;
   const restore = [
     `SELECT set_config(${literal(CHECKSUMS_SETTING)}, ${literal(JSON.stringify({ [file.name]: file.checksum }))}, false);`,
@@ -233,7 +246,7 @@ function putRowBack(file: MigrationIdentity, id: number | undefined, runOn: stri
       ? `INSERT INTO ${table} (name, run_on) SELECT ${literal(file.name)}, ${runOn};`
       : `INSERT INTO ${table} (id, name, run_on) SELECT ${id}, ${literal(file.name)}, ${runOn};`,
   ].join(" ");
-  return `Put its row back only if its changes are in the database (\`neonhub-db verify\` reports no drift when its schema changes are there): ${restore}`;
+  return `Put its row back only if its changes are in the database (${commandToRun(print, ["verify"])} reports no drift when its schema changes are there): ${restore}`;
 }
 
 /**
@@ -245,6 +258,7 @@ export function lostLastRowProblem(
   file: MigrationIdentity,
   previous: string,
   evidence: { snapshotLast: string; objects: readonly string[] },
+  print?: CommandPrinter,
 ): LedgerProblem {
   const table = `${BOOKKEEPING_SCHEMA}.${MIGRATIONS_TABLE}`;
   const runOn = `run_on FROM ${table} WHERE name = ${literal(previous)}`;
@@ -256,6 +270,6 @@ export function lostLastRowProblem(
       `the schema snapshot was recorded after ${evidence.snapshotLast}, and what the migrations up to that one ` +
       `create is there as the snapshot recorded it (${evidence.objects.join(", ")}), which a revert would have ` +
       `dropped: its row was deleted. Applying it again would run it twice.`,
-    fix: `${putRowBack(file, undefined, runOn)} If they are not, the objects were made again by hand: drop them, then run apply.`,
+    fix: `${putRowBack(file, undefined, runOn, print)} If they are not, the objects were made again by hand: drop them, then run apply.`,
   };
 }

@@ -3,6 +3,7 @@
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { closeClient, isConnectionLost, openClient } from "../connection";
+import { commandToRun, type CommandPrinter } from "../command-to-run";
 import { lostConnectionError } from "../lost-connection";
 import { DEFAULT_LOCK_TIMEOUT_MS } from "../lock";
 import { withBoundedLockWaits } from "../lock-safety/bounded-waits";
@@ -33,6 +34,10 @@ export interface PrismaSchemaOptions {
   cwd?: string;
   /** This release's migrations, which the database may not have all applied yet (pendingMigrations). */
   migrationsDir?: string;
+  /** How a fix prints a command to run on this database (ReleaseOptions.printCommand). */
+  printCommand?: CommandPrinter;
+  /** prisma-schema as the operator ran it, which a lost connection's fix names (ReleaseOptions.commandAsRun). */
+  commandAsRun?: string;
 }
 
 export interface PrismaSchemaResult {
@@ -87,8 +92,24 @@ function shellArgument(value: string): string {
   return /^[\w./@:+-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
+/** The apply that brings the database to this release, as the migrator: what a schema rendered before it needs. */
+function applyFirst(print: CommandPrinter | undefined): string {
+  return commandToRun(print, ["apply"], "neonhub-db apply with DIRECT_URL");
+}
+
+/** `neonhub-db prisma-schema <flags> --out <file>`, which writes (or checks) the file `file`. */
+function prismaSchemaWith(print: CommandPrinter | undefined, flags: readonly string[], file: string): string {
+  const args = ["prisma-schema", ...flags, "--out", file];
+  return commandToRun(print, args, ["neonhub-db", ...args.slice(0, -1), shellArgument(file)].join(" "));
+}
+
 /** --out naming a folder: refused before anything is read or written, naming a file path to give instead. */
-function refuseDirectory(out: string | undefined, file: string, check: boolean): void {
+function refuseDirectory(
+  out: string | undefined,
+  file: string,
+  check: boolean,
+  print: CommandPrinter | undefined,
+): void {
   const given = out ?? PRISMA_SCHEMA_PATH;
   let exists = false;
   try {
@@ -98,11 +119,11 @@ function refuseDirectory(out: string | undefined, file: string, check: boolean):
   }
   // `--out prisma/` names a folder whether or not it exists (writing it would fail with EISDIR).
   if (!exists && !/[\\/]$/.test(given)) return;
-  const example = shellArgument(path.join(given, path.basename(PRISMA_SCHEMA_PATH)));
+  const example = path.join(given, path.basename(PRISMA_SCHEMA_PATH));
   throw new ReleaseError(
     "invalid-input",
     `--out ${given}: ${file} ${exists ? "is" : "names"} a directory, not a file.`,
-    `Give the path of the schema file, e.g. neonhub-db prisma-schema${check ? " --check" : ""} --out ${example}`,
+    `Give the path of the schema file, e.g. ${prismaSchemaWith(print, check ? ["--check"] : [], example)}`,
   );
 }
 
@@ -110,7 +131,14 @@ function refuseDirectory(out: string | undefined, file: string, check: boolean):
 export async function generatePrismaSchema(
   options: Pick<
     PrismaSchemaOptions,
-    "databaseUrl" | "databaseUrlSource" | "connectTimeoutMs" | "lockTimeoutMs" | "log" | "migrationsDir"
+    | "databaseUrl"
+    | "databaseUrlSource"
+    | "connectTimeoutMs"
+    | "lockTimeoutMs"
+    | "log"
+    | "migrationsDir"
+    | "printCommand"
+    | "commandAsRun"
   >,
 ): Promise<{ schema: string; models: number; enums: number; pendingMigrations?: string[] }> {
   const target = parseDatabaseUrl(options.databaseUrl, options.databaseUrlSource ?? "DATABASE_URL");
@@ -136,7 +164,7 @@ export async function generatePrismaSchema(
       throw new ReleaseError(
         "invalid-input",
         `Database "${target.database}" has no tables in schema public: there is no schema to render.`,
-        "Apply the release first (neonhub-db apply with DIRECT_URL), then run prisma-schema against it.",
+        `Apply the release first, as the migrator (${applyFirst(options.printCommand)}), then run prisma-schema against it.`,
       );
     }
     const pending = options.migrationsDir
@@ -149,7 +177,9 @@ export async function generatePrismaSchema(
       ...(pending && pending.length > 0 ? { pendingMigrations: pending } : {}),
     };
   } catch (error) {
-    throw isConnectionLost(error) ? lostConnectionError(error, target, "prisma-schema") : error;
+    throw isConnectionLost(error)
+      ? lostConnectionError(error, target, "prisma-schema", { asRun: options.commandAsRun })
+      : error;
   } finally {
     await closeClient(client);
   }
@@ -162,6 +192,7 @@ export async function prismaSchemaCommand(options: PrismaSchemaOptions): Promise
       options.out,
       path.resolve(cwd, options.out ?? PRISMA_SCHEMA_PATH),
       options.check === true,
+      options.printCommand,
     );
   }
   const { schema, models, enums, pendingMigrations } = await generatePrismaSchema(options);
@@ -169,7 +200,7 @@ export async function prismaSchemaCommand(options: PrismaSchemaOptions): Promise
   // Written or printed, the earlier release's schema would replace this release's in an app: said first.
   if (pendingMigrations && !options.check) {
     (options.log ?? silentLogger).warn(
-      `${pendingText(pendingMigrations)}; apply the release first (neonhub-db apply with DIRECT_URL).`,
+      `${pendingText(pendingMigrations)}; apply the release first (${applyFirst(options.printCommand)}).`,
     );
   }
   if (options.check) {
@@ -187,14 +218,14 @@ export async function prismaSchemaCommand(options: PrismaSchemaOptions): Promise
       throw new ReleaseError(
         "invalid-input",
         `--check: cannot read ${file}${where}.`,
-        `Run it from the folder that holds ${PRISMA_SCHEMA_PATH}, name the file with --out FILE, or write it first: neonhub-db prisma-schema --out ${shellArgument(given)}`,
+        `Run it from the folder that holds ${PRISMA_SCHEMA_PATH}, name the file with --out FILE, or write it first: ${prismaSchemaWith(options.printCommand, [], given)}`,
       );
     }
     if (!readsAsPrismaSchema(committed)) {
       throw new ReleaseError(
         "invalid-input",
         `--check: ${file} is not a Prisma schema: no model, generator or datasource block was read from it.`,
-        `Name the schema file with --out FILE, or write it from the database: neonhub-db prisma-schema --out ${shellArgument(given)}`,
+        `Name the schema file with --out FILE, or write it from the database: ${prismaSchemaWith(options.printCommand, [], given)}`,
       );
     }
     return { models, enums, file, differences: compareSchemas(schema, committed), ...behind };
@@ -227,15 +258,20 @@ export async function prismaSchemaCommand(options: PrismaSchemaOptions): Promise
 
 /**
  * The text `--check` prints when the file is out of date; its fix regenerates the file checked, named as it was
- * given (`out`, the --out of the check; the default file when unset).
+ * given (`out`, the --out of the check; the default file when unset), printed by `print`
+ * (ReleaseOptions.printCommand) to run on the database checked.
  */
-export function describeSchemaDrift(result: PrismaSchemaResult, out?: string): string {
+export function describeSchemaDrift(
+  result: PrismaSchemaResult,
+  out?: string,
+  print?: CommandPrinter,
+): string {
   const differences = result.differences ?? [];
   return [
     `${result.file} does not match the database (${differences.length} difference${differences.length === 1 ? "" : "s"}):`,
     ...differences.map((d) => `  ${describeDifference(d)}`),
     result.pendingMigrations
-      ? `fix: ${pendingText(result.pendingMigrations)}, which regenerating the file would write: apply the release first (neonhub-db apply with DIRECT_URL), then check again.`
-      : `fix: regenerate it from the released database: neonhub-db prisma-schema --out ${shellArgument(out ?? PRISMA_SCHEMA_PATH)}`,
+      ? `fix: ${pendingText(result.pendingMigrations)}, which regenerating the file would write: apply the release first (${applyFirst(print)}), then check again.`
+      : `fix: regenerate it from the released database: ${prismaSchemaWith(print, [], out ?? PRISMA_SCHEMA_PATH)}`,
   ].join("\n");
 }

@@ -132,10 +132,15 @@ export function isRebuildLeftover(indexName: string): boolean {
   );
 }
 
+/** What becomes of such a leftover: `apply` (the command as printed to run) drops it. */
+export function rebuildLeftoverAction(apply = "`neonhub-db apply`"): string {
+  return `${apply} drops it before it builds anything`;
+}
+
 /** What such a leftover is and what becomes of it, as health, plan, apply and verify say it. */
 export const REBUILD_LEFTOVER = {
   problem: "left behind by an interrupted rebuild: written on every insert, never used by a query",
-  action: "`neonhub-db apply` drops it before it builds anything",
+  action: rebuildLeftoverAction(),
 } as const;
 
 function withClause(params: IndexParams): string {

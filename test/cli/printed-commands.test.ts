@@ -2,13 +2,22 @@
 // operator named with --database-url, with the same --migrations-dir and --owner-role, not on whatever
 // $DIRECT_URL holds: each test sets $DIRECT_URL to another database, runs the printed command through a POSIX
 // shell as an operator pastes it, and checks which of the two databases it changed or read.
+import { readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { Client } from "pg";
-import { DEFAULT_MIGRATIONS_DIR, RELEASE_LOCK_KEY, applyRelease, urlWithoutPassword } from "../../core";
+import {
+  DEFAULT_MIGRATIONS_DIR,
+  PROJECT_ROOT,
+  RELEASE_LOCK_KEY,
+  applyRelease,
+  urlWithoutPassword,
+} from "../../core";
 import { runCli, runPrinted, runUpstreamCli, type CliRun } from "../support/cli";
 import { createTestDatabase, dropTestDatabase, withClient, type TestDatabase } from "../support/database";
 import { fixtureMigrationsCopy, writeMigration } from "../support/fixtures";
 import { startCli, waitUntil } from "../support/kill-points";
+import { scratchDir } from "../support/scratch";
 import { takesFlag } from "../../cli/args";
 import { commandOnDatabase } from "../../cli/confirm-command";
 import { chunkFileDir, writeChunkFile } from "../seeds/chunk-files";
@@ -297,6 +306,128 @@ describe("a command printed to run next, run as printed", () => {
   });
 });
 
+describe("a command printed to run next carries what the operator gave", () => {
+  it("plan's closing line: the apply it names applies the settings and seed sets planned, to the named database", async () => {
+    const { named, other } = await twoDatabases();
+    const chosen = ["--set", "vectorIndexes.method=hnsw", "--seed", "demo", "--row-level-security", "off"];
+    const plan = await runCli(["plan", "--database-url", named.url, ...chosen], { DIRECT_URL: other.url });
+    expect(plan.code, plan.stderr).toBe(2);
+    const apply = printed(plan.stdout, "apply", named.url);
+    expect(apply).toBe(
+      `neonhub-db apply --database-url ${urlWithoutPassword(named.url)} --set vectorIndexes.method=hnsw --seed demo --row-level-security off`,
+    );
+
+    const run = await runAsPrinted(apply, named, other);
+    expect(run.code, run.stderr).toBe(0);
+    const status = await runCli(["status", "--database-url", named.url, "--json"]);
+    expect(status.code, status.stderr).toBe(0);
+    const recorded = JSON.parse(status.stdout) as {
+      releaseSettings: { vectorIndexes?: { method?: string } };
+      rowLevelSecurity: { mode: string }[];
+      seedSets: { name: string }[];
+    };
+    expect(recorded.releaseSettings.vectorIndexes?.method).toBe("hnsw");
+    expect(recorded.rowLevelSecurity.map((r) => r.mode)).toEqual(["off"]);
+    expect(recorded.seedSets.map((s) => s.name)).toContain("demo");
+    expect(await ledgerOf(other.url)).toEqual([]);
+  });
+
+  it("an apply whose session was ended: the apply its fix names, as it was run, completes the named database", async () => {
+    const { named, other } = await twoDatabases();
+    const dir = fixtureMigrationsCopy();
+    writeMigration(
+      dir,
+      `${SPROCKETS}.sql`,
+      'CREATE TABLE "Sprocket" (id text PRIMARY KEY);\nSELECT pg_sleep(60);',
+    );
+    const run = startCli(["apply", "--database-url", named.url, "--migrations-dir", dir], {
+      DIRECT_URL: other.url,
+    });
+    const sleeping = () =>
+      withClient(named.url, async (c) => {
+        const r = await c.query(
+          "SELECT 1 FROM pg_stat_activity WHERE application_name = 'neonhub-db:apply' AND wait_event = 'PgSleep'",
+        );
+        return (r.rowCount ?? 0) > 0;
+      });
+    await waitUntil("the apply to sleep in its last migration", sleeping, { while: run.running });
+    await withClient(named.url, (c) =>
+      c.query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'neonhub-db:apply'",
+      ),
+    );
+    const stopped = await run.done;
+    expect(stopped.code, stopped.stderr).toBe(1);
+    expect(stopped.stderr).toContain("Lost the connection to PostgreSQL");
+    const apply = printed(stopped.stderr, "apply", named.url);
+    expect(apply).toBe(
+      `neonhub-db apply --database-url ${urlWithoutPassword(named.url)} --migrations-dir ${dir}`,
+    );
+    expect(stopped.stderr).toContain(
+      `Check the server, then run \`${apply}\` (the password of --database-url`,
+    );
+    expect(await ledgerOf(named.url)).toEqual([WIDGETS, COLOR, GADGETS]);
+
+    writeMigration(dir, `${SPROCKETS}.sql`, 'CREATE TABLE "Sprocket" (id text PRIMARY KEY);');
+    const again = await runAsPrinted(apply, named, other);
+    expect(again.code, again.stderr).toBe(0);
+    expect(await ledgerOf(named.url)).toEqual([WIDGETS, COLOR, GADGETS, SPROCKETS]);
+    expect(await ledgerOf(other.url)).toEqual([]);
+  });
+
+  it("a ledger row deleted by hand: the verify its fix names reads the named database, with its folder", async () => {
+    const { named, other } = await twoDatabases();
+    const dir = fixtureMigrationsCopy();
+    for (const db of [named, other]) await applyRelease({ databaseUrl: db.url, migrationsDir: dir });
+    await withClient(named.url, (c) =>
+      c.query(`DELETE FROM neonhub_release.migrations WHERE name = '${COLOR}'`),
+    );
+
+    const status = await runCli(["status", "--database-url", named.url, "--migrations-dir", dir], {
+      DIRECT_URL: other.url,
+    });
+    expect(status.code, status.stderr).toBe(2);
+    expect(status.stdout).toContain(`Migration ${COLOR}.sql is missing from the ledger`);
+    const verify = printed(status.stdout, "verify", named.url);
+    expect(verify).toBe(
+      `neonhub-db verify --database-url ${urlWithoutPassword(named.url)} --migrations-dir ${dir}`,
+    );
+
+    const run = await runAsPrinted(`${verify} --json`, named, other);
+    const report = JSON.parse(run.stdout) as { database: string; problems: { migration: string }[] };
+    expect(report.database).toContain(`/${named.name}`);
+    expect(report.problems.map((p) => p.migration)).toEqual([COLOR]);
+  });
+
+  it("prisma-schema --check of a stale file: the prisma-schema its fix names writes the file from the named database", async () => {
+    const { named, other } = await twoDatabases();
+    await applyRelease({ databaseUrl: named.url, migrationsDir: DEFAULT_MIGRATIONS_DIR });
+    const stale = path.join(scratchDir("printed-prisma-"), "schema.prisma");
+    writeFileSync(
+      stale,
+      readFileSync(path.join(PROJECT_ROOT, "prisma", "schema.prisma"), "utf8").replace(
+        /^ {2}image .*\n/m,
+        "",
+      ),
+    );
+
+    const check = await runCli(["prisma-schema", "--check", "--out", stale, "--database-url", named.url], {
+      DIRECT_URL: other.url,
+    });
+    expect(check.code, check.stderr).toBe(2);
+    const regenerate = printed(check.stderr, "prisma-schema", named.url);
+    expect(regenerate).toBe(
+      `neonhub-db prisma-schema --out ${stale} --database-url ${urlWithoutPassword(named.url)}`,
+    );
+
+    // $DIRECT_URL's database has no tables: a schema written from it would be refused.
+    const run = await runAsPrinted(regenerate, named, other);
+    expect(run.code, run.stderr).toBe(0);
+    const again = await runCli(["prisma-schema", "--check", "--out", stale, "--database-url", named.url]);
+    expect(again.code, again.stderr).toBe(0);
+  });
+});
+
 describe("the options a printed command carries", () => {
   const given = {
     databaseUrl: "postgresql://migrator:pw@db.example:5432/neonhub",
@@ -314,6 +445,32 @@ describe("the options a printed command carries", () => {
     );
     expect(printedFor("health")).toBe(
       "neonhub-db health --database-url postgresql://migrator@db.example:5432/neonhub",
+    );
+  });
+
+  it("carry the release settings and seed sets given to a command that takes them, and to no other", () => {
+    const chosen = {
+      ...given,
+      configFile: "release.yaml",
+      settings: ["vectorIndexes.method=hnsw", "vectorIndexes.lists=40"],
+      seeds: ["demo"],
+      rowLevelSecurity: "off",
+      environment: "production",
+    };
+    const url = "postgresql://migrator@db.example:5432/neonhub";
+    expect(commandOnDatabase(["apply"], chosen, {}, takesFlag).command).toBe(
+      `neonhub-db apply --database-url ${url} --owner-role neonhub_owner --migrations-dir 'db/migrations dir' --config release.yaml --set vectorIndexes.method=hnsw --set vectorIndexes.lists=40 --seed demo --row-level-security off --environment production`,
+    );
+    // health judged the indexes by --config and --set: its apply builds them with those; it takes no seed set.
+    expect(commandOnDatabase(["health"], chosen, {}, takesFlag).command).toBe(
+      `neonhub-db health --database-url ${url} --config release.yaml --set vectorIndexes.method=hnsw --set vectorIndexes.lists=40`,
+    );
+    expect(commandOnDatabase(["verify"], chosen, {}, takesFlag).command).toBe(
+      `neonhub-db verify --database-url ${url} --migrations-dir 'db/migrations dir'`,
+    );
+    // What the command names itself is not given twice.
+    expect(commandOnDatabase(["plan", "--seed", "other"], { seeds: ["demo"] }, {}, takesFlag).command).toBe(
+      "neonhub-db plan --seed other",
     );
   });
 

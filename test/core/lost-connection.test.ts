@@ -1,7 +1,8 @@
 // A command whose session another one ends (pg_terminate_backend, 57P01 while the server still answers) fails
 // with code `connection`, says that another session may have ended it, and says what to run for the command
 // that was running: a revert is run again (never apply, which would apply again what it took out), a read
-// command again, apply again. What the fix says then holds: the rerun completes and verify is clean. The
+// command again, apply again, each printed as the operator ran it (its folder included), to run as printed.
+// What the fix says then holds: the rerun completes and verify is clean. The
 // moment is not guessed: the command sleeps in a migration or waits for a lock the test holds, and is ended
 // once it is seen there.
 import { Client } from "pg";
@@ -72,13 +73,13 @@ async function terminatedWhileLocked(url: string, table: string, args: string[])
 }
 
 /** A read command's lost connection, as --json gives it: code connection, nothing changed, run it again. */
-function expectReadCommandLost(result: ProcessResult, command: string): void {
+function expectReadCommandLost(result: ProcessResult, command: string, args: readonly string[]): void {
   expect(result.code, result.stderr).toBe(1);
   const { error } = JSON.parse(result.stdout) as ErrorDocument;
   expect(error.code).toBe("connection");
   expect(error.message).toContain(`(the server stopped, or ${TERMINATED}).`);
   expect(error.fix).toBe(
-    `Nothing was changed: ${command} only reads. Check the server, then run ${command} again.`,
+    `Nothing was changed: ${command} only reads. Check the server, then run \`neonhub-db ${args.join(" ")}\` again.`,
   );
   expect(result.stderr).not.toContain("unexpected error");
 }
@@ -113,7 +114,7 @@ describe("a command whose session another one ends", () => {
     expect(result.stderr).toContain(`Lost the connection to PostgreSQL at`);
     expect(result.stderr).toContain(`(the server stopped, or ${TERMINATED}).`);
     expect(result.stderr).toContain(
-      "Check the server, then run apply again: it continues where this one stopped.",
+      `Check the server, then run \`neonhub-db apply --migrations-dir ${dir}\` again: it continues where this one stopped.`,
     );
     expect(result.stderr).not.toContain("unexpected error");
     // The snapshot could not be recorded (the session is gone); nothing of this run committed, so verify is
@@ -149,7 +150,9 @@ describe("a command whose session another one ends", () => {
     expect(error.message).toContain("Reverting migration 20991231000000_slow_up.sql failed");
     expect(error.message).toContain(`(the server stopped, or ${TERMINATED}).`);
     expect(error.fix).toBe(
-      "Each Down section runs in its own transaction, so nothing is half-reverted: the migrations reverted before it stay reverted. Check the server, then run the same revert --confirm again: it reverts the rest and records the schema snapshot (not apply, which would apply again what this revert took out); " +
+      "Each Down section runs in its own transaction, so nothing is half-reverted: the migrations reverted before it stay reverted. Check the server, then run " +
+        // The revert as it was run, --confirm included: runnable as printed.
+        `\`neonhub-db revert --to 20250101000300_gadgets --confirm --migrations-dir ${dir} --json\` again: it reverts the rest and records the schema snapshot (not apply, which would apply again what this revert took out); ` +
         "one given --expect-last refuses then, as the ledger no longer ends there: " +
         // The preview as this revert was run, its folder included: runnable as printed.
         `run \`neonhub-db revert --to 20250101000300_gadgets --migrations-dir ${dir} --json\` again and the command it prints.`,
@@ -186,13 +189,9 @@ describe("a command whose session another one ends", () => {
   it.each(["status", "plan"])(
     "%s, ended while it waits for a lock on the ledger: nothing changed, run it again",
     async (command) => {
-      const result = await terminatedWhileLocked(db.current.url, "neonhub_release.migrations", [
-        command,
-        "--json",
-        "--migrations-dir",
-        dir,
-      ]);
-      expectReadCommandLost(result, command);
+      const args = [command, "--json", "--migrations-dir", dir];
+      const result = await terminatedWhileLocked(db.current.url, "neonhub_release.migrations", args);
+      expectReadCommandLost(result, command, args);
     },
   );
 });
@@ -210,7 +209,7 @@ describe("health and prisma-schema whose session another one ends while they wai
     "%s says nothing changed and to run it again, as code connection",
     async (command) => {
       const result = await terminatedWhileLocked(released.current.url, '"Chunk"', [command, "--json"]);
-      expectReadCommandLost(result, command);
+      expectReadCommandLost(result, command, [command, "--json"]);
     },
   );
 });

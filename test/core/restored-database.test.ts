@@ -204,7 +204,7 @@ describe("a released database restored into the same cluster (its roles exist)",
     expect(load.doc.error.message).toContain(
       `the tables it writes belong to "${admin}", not to "${roles.names.owner}"`,
     );
-    expect(load.doc.error.fix).toContain("Run neonhub-db verify as this login");
+    expect(load.doc.error.fix).toContain("Run `neonhub-db verify` as this login");
     expect(load.doc.error.fix).not.toContain("DIRECT_URL");
 
     const plan = await cliJson<CliError>(migrator, "plan");

@@ -465,6 +465,16 @@ describe("vector index findings", () => {
     expect(vectorIndexFindings(index("idx_chunk_embedding_cosine_rebuild"), reading(new Map()))).toEqual([
       expect.objectContaining({ severity: "action", action: expect.stringContaining("neonhub-db apply") }),
     ]);
+    // Printed to run on the database health read, as every action's command is.
+    const print = (args: readonly string[]) =>
+      `\`neonhub-db ${args.join(" ")} --database-url "$DIRECT_URL"\``;
+    expect(
+      vectorIndexFindings(index("idx_chunk_embedding_cosine_rebuild"), reading(new Map()), print),
+    ).toEqual([
+      expect.objectContaining({
+        action: '`neonhub-db apply --database-url "$DIRECT_URL"` drops it before it builds anything',
+      }),
+    ]);
     expect(vectorIndexFindings(index("my_own_hnsw"), reading(new Map()))).toEqual([
       expect.objectContaining({ severity: "info", subject: "my_own_hnsw" }),
     ]);

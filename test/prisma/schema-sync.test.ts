@@ -55,7 +55,7 @@ describe("prisma/schema.prisma", () => {
     expect(differs.code, differs.stderr).toBe(2);
     expect(differs.stderr).toContain(`${stale} does not match the database (1 difference):`);
     expect(differs.stderr).toContain(
-      `fix: regenerate it from the released database: neonhub-db prisma-schema --out ${stale}\n`,
+      `fix: regenerate it from the released database: \`neonhub-db prisma-schema --out ${stale}\`\n`,
     );
 
     // A directory, with --check or without: invalid input naming a file path, before anything is written.
@@ -63,7 +63,7 @@ describe("prisma/schema.prisma", () => {
     expect(checkDir.code).toBe(1);
     expect(checkDir.stderr).toContain(`--out ${dir}: ${dir} is a directory, not a file.`);
     expect(checkDir.stderr).toContain(
-      `fix: Give the path of the schema file, e.g. neonhub-db prisma-schema --check --out ${path.join(dir, "schema.prisma")}`,
+      `fix: Give the path of the schema file, e.g. \`neonhub-db prisma-schema --check --out ${path.join(dir, "schema.prisma")}\``,
     );
     const writeDir = await runCli(["prisma-schema", "--out", dir, "--json"], env);
     expect(writeDir.code).toBe(1);
@@ -147,7 +147,7 @@ describe("a database that moved on from prisma/schema.prisma", () => {
     expect(cli.code).toBe(2);
     expect(cli.stderr).toMatch(/model Chunk, field language/);
     expect(cli.stderr).toMatch(
-      /fix: regenerate it from the released database: neonhub-db prisma-schema --out/,
+      /fix: regenerate it from the released database: `neonhub-db prisma-schema --out/,
     );
   });
 
@@ -208,7 +208,7 @@ describe("a database whose release is behind this one's migrations", () => {
     expect(check.stderr).toContain(
       `fix: the database has ${pending} migrations of this release not applied yet (${FIRST_PENDING}, ...): ` +
         "it renders the earlier release's schema, which regenerating the file would write: apply the release " +
-        "first (neonhub-db apply with DIRECT_URL), then check again.",
+        "first (`neonhub-db apply`), then check again.",
     );
     expect(check.stderr).not.toContain("regenerate it from the released database");
 

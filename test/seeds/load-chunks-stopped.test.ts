@@ -132,7 +132,10 @@ describe("load-chunks stopped while it waits for a lock", () => {
     expect(error.code).toBe("connection");
     expect(error.message).toContain("Lost the connection to PostgreSQL");
     expect(error.fix).toMatch(/^Nothing was loaded: the load is one transaction, rolled back/);
-    expect(error.fix).toContain("run the same load again");
+    // The load as it was run, to run again as printed.
+    expect(error.fix).toMatch(
+      /Check the server, then run `neonhub-db load-chunks --append --file \S+ --dataset /,
+    );
     // No release command's fix: a load has no migrations to continue.
     expect(error.fix).not.toContain("apply");
     expect(await chunkCount()).toBe(8);

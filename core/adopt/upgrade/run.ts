@@ -118,12 +118,10 @@ function refuseDefects(inspection: LegacyInspection, stop: UpgradeStop, print?: 
 
 /** A server error during a step, in the operator's words: what happened to the step and how to go on. */
 function describeUpgradeError(error: unknown, options: ReleaseOptions): unknown {
-  const described = describeRunError(
-    error,
-    targetOf(options),
-    "upgrade-legacy",
-    options.lockWaitNames?.rerun,
-  );
+  const described = describeRunError(error, targetOf(options), "upgrade-legacy", {
+    rerun: options.lockWaitNames?.rerun,
+    asRun: options.commandAsRun,
+  });
   if (isReleaseError(described)) return described;
   const code = (error as { code?: unknown })?.code;
   if (typeof code !== "string") return error;

@@ -19,6 +19,7 @@ import { closeClient, isConnectionLost, openClient } from "../../connection";
 import { DEFAULT_LOCK_TIMEOUT_MS } from "../../lock";
 import { withBoundedLockWaits } from "../../lock-safety/bounded-waits";
 import { commandSessionSql } from "../../lock-safety/session";
+import { commandToRun, type CommandPrinter } from "../../command-to-run";
 import { countText } from "../../count-format";
 import { targetOf, type DatabaseTarget } from "../../dsn";
 import { ReleaseError, asMigratorFix, isReleaseError } from "../../errors";
@@ -52,6 +53,8 @@ export interface LoadChunksOptions {
   progressEveryMs?: number;
   /** The longest line the file may have, in bytes, its line break not counted (default MAX_LINE_BYTES, 8 MiB). */
   maxLineBytes?: number;
+  /** How a fix prints a command to run on this database (ReleaseOptions.printCommand). */
+  printCommand?: CommandPrinter;
 }
 
 export interface LoadChunksResult {
@@ -181,6 +184,8 @@ export async function loadChunkFile(
      * before it gives up, loading nothing (DEFAULT_LOCK_TIMEOUT_MS when unset).
      */
     lockTimeoutMs?: number;
+    /** The load as the operator ran it, which a lost connection's fix names (ReleaseOptions.commandAsRun). */
+    commandAsRun?: string;
   },
 ): Promise<LoadChunksResult> {
   refuseReplaceWithAppend(options);
@@ -205,7 +210,7 @@ export async function loadChunkFile(
       () => loadChunks(client, options),
     );
   } catch (error) {
-    throw lostConnectionError(error, target);
+    throw lostConnectionError(error, target, options.commandAsRun);
   } finally {
     await closeClient(client);
   }
@@ -216,9 +221,9 @@ export async function loadChunkFile(
  * dropped) in the release commands' words, with the load's own fix (core/lost-connection.ts): its transaction
  * goes with the session. Any other error as it is.
  */
-function lostConnectionError(error: unknown, target: DatabaseTarget): unknown {
+function lostConnectionError(error: unknown, target: DatabaseTarget, asRun: string | undefined): unknown {
   if (isReleaseError(error) || !isConnectionLost(error)) return error;
-  return describeRunError(error, target, "load-chunks");
+  return describeRunError(error, target, "load-chunks", { asRun });
 }
 
 async function prepareTarget(
@@ -614,7 +619,7 @@ async function describeLoadError(
       return new ReleaseError(
         "permission",
         `Loading chunks into dataset "${options.datasetId}" failed: ${pg.message ?? String(error)}: the tables it writes belong to ${by}, not to "${acting}", the role this login acts as (a restore as ${by} with pg_restore --no-owner, or into a cluster without the roles, leaves them so).`,
-        `Nothing was loaded. Run neonhub-db verify as this login: its repairs, run as ${by} or the cluster's admin, give the release's objects back to "${acting}" (docs/runbook.md, "Restoring or copying a released database"). Then run the same load again.`,
+        `Nothing was loaded. Run ${commandToRun(options.printCommand, ["verify"], "neonhub-db verify")} as this login: its repairs, run as ${by} or the cluster's admin, give the release's objects back to "${acting}" (docs/runbook.md, "Restoring or copying a released database"). Then run the same load again.`,
         { cause: error },
       );
     }
