@@ -289,7 +289,7 @@ export async function main(argv: readonly string[], io: CliIo = processStreams()
       }
       case "status": {
         const status = await releaseStatus(options);
-        emit(status, renderStatus(status));
+        emit(status, renderStatus(status, options.printCommand));
         // A ledger problem (the ones apply refuses on) is something to act on, as verify's are: exit 2, so
         // that CI can tell it from a database it could not read (1). Pending migrations are plan's to signal.
         return status.problems.length > 0 ? EXIT.pending : EXIT.ok;

@@ -1,10 +1,12 @@
 // `status`'s lines for the search under the tenant filter (the vector-index step's tenantSearch facts):
 // one line per tenant-size class and query kind, so that an operator reads how search behaves per tenant.
 import {
+  commandToRun,
   describePrefilterGraph,
   describePrefilterSmall,
   formatCount,
   PREFILTER_MIN_FACTOR,
+  type CommandPrinter,
   type PrefilterFacts,
 } from "../core";
 interface ClassFacts {
@@ -42,25 +44,25 @@ interface TenantSearchFacts {
   crossedThreshold?: string;
 }
 
-export function renderTenantSearch(value: unknown, indent: string): string[] {
+/** The facts' lines; `print` prints the apply a line names to run on this database (ReleaseOptions.printCommand). */
+export function renderTenantSearch(value: unknown, indent: string, print?: CommandPrinter): string[] {
   const facts = value as TenantSearchFacts;
+  const apply = commandToRun(print, ["apply"]);
   const lines = [
     `${indent}tenant search: exact up to ${formatCount(facts.exactRows)} visible rows, ` +
       `${facts.searchSetting} through the index above; ${facts.targetReached ? "target reached" : `TARGET MISSED: ${facts.missed ?? ""}`}`,
   ];
   if (facts.unusableIndexes) {
     lines.push(
-      `${indent}  NOT USABLE: ${facts.unusableIndexes}; \`neonhub-db apply\` builds it again or takes it off the list`,
+      `${indent}  NOT USABLE: ${facts.unusableIndexes}; ${apply} builds it again or takes it off the list`,
     );
   }
   if (facts.outgrownIndexes) {
-    lines.push(
-      `${indent}  OUTGROWN: ${facts.outgrownIndexes}; \`neonhub-db apply\` recalibrates the tenant search`,
-    );
+    lines.push(`${indent}  OUTGROWN: ${facts.outgrownIndexes}; ${apply} recalibrates the tenant search`);
   }
   if (facts.crossedThreshold) {
     lines.push(
-      `${indent}  GROWN PAST THE THRESHOLD: ${facts.crossedThreshold}; \`neonhub-db apply\` recalibrates the tenant search`,
+      `${indent}  GROWN PAST THE THRESHOLD: ${facts.crossedThreshold}; ${apply} recalibrates the tenant search`,
     );
   }
   if (facts.calibrationCost) {

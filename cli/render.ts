@@ -132,7 +132,8 @@ function stepLine(step: StepResult): string {
   return `${STEP_TITLE[step.step]}: ${step.ran} ran${skipped} in ${step.durationMs} ms`;
 }
 
-export function renderStatus(status: ReleaseStatus): string {
+/** `print`: how a line prints the apply it names to run on this database (ReleaseOptions.printCommand). */
+export function renderStatus(status: ReleaseStatus, print?: CommandPrinter): string {
   const lines = [
     `Release status of ${status.database}`,
     ...releaseInProgressLines(status),
@@ -160,7 +161,8 @@ export function renderStatus(status: ReleaseStatus): string {
       const inline = facts.filter(([, v]) => !spaced(v)).map(([k, v]) => `${k}=${v}`);
       lines.push(inline.length ? `    ${r.name}  ${inline.join(" ")}` : `    ${r.name}`);
       for (const [k, v] of facts.filter(([, v]) => spaced(v))) lines.push(`      ${k}: ${v}`);
-      if ("tenantSearch" in r && r.tenantSearch) lines.push(...renderTenantSearch(r.tenantSearch, "      "));
+      if ("tenantSearch" in r && r.tenantSearch)
+        lines.push(...renderTenantSearch(r.tenantSearch, "      ", print));
     }
   };
   records("row-level security", status.rowLevelSecurity);

@@ -209,6 +209,12 @@ describe("status for the prefilter", () => {
       `    NOT USABLE: ${unusableIndexes}; \`neonhub-db apply\` builds it again or takes it off the list`,
     );
     expect(renderTenantSearch(facts(undefined), "  ").join("\n")).not.toContain("NOT USABLE");
+    // status prints the apply to run on the database it read, with the options it was given.
+    const print = (args: readonly string[]) =>
+      `\`neonhub-db ${args.join(" ")} --database-url "$DIRECT_URL"\``;
+    expect(renderTenantSearch({ ...facts(undefined), unusableIndexes }, "  ", print)).toContain(
+      `    NOT USABLE: ${unusableIndexes}; \`neonhub-db apply --database-url "$DIRECT_URL"\` builds it again or takes it off the list`,
+    );
   });
 
   it("says which listed index's tenant has outgrown its calibration, and what apply does about it", () => {

@@ -137,7 +137,8 @@ function describeUpgradeError(error: unknown, options: ReleaseOptions): unknown 
   );
 }
 
-function proofError(proof: UpgradeProof): ReleaseError {
+/** The proof's failure; `print` prints the plan a fix names (ReleaseOptions.printCommand). */
+function proofError(proof: UpgradeProof, print: CommandPrinter | undefined): ReleaseError {
   const uncarried = proof.tables.flatMap((t) => t.uncarriedColumns.map((c) => `${t.table}.${c}`));
   const bad = [
     ...proof.tables
@@ -156,7 +157,7 @@ function proofError(proof: UpgradeProof): ReleaseError {
     `The staged release tables do not prove equal to the legacy ones, so the cutover did not happen:\n${bad.map((b) => `- ${b}`).join("\n")}`,
     differs
       ? `The legacy tables are untouched and still in use. Keep ${STAGING_SCHEMA} for a look, then start over: DROP SCHEMA ${STAGING_SCHEMA} CASCADE; DROP SCHEMA ${WORK_SCHEMA} CASCADE; and report the difference (it is a defect of the upgrade).`
-      : `The legacy tables are untouched and still in use. Move what ${uncarried.join(", ")} hold(s) into a table of your own and drop the column(s) (\`neonhub-db plan --upgrade-legacy\` names each with the statements), then run the same command again: the backfill is kept.`,
+      : `The legacy tables are untouched and still in use. Move what ${uncarried.join(", ")} hold(s) into a table of your own and drop the column(s) (${commandToRun(print, ["plan", "--upgrade-legacy"])} names each with the statements), then run the same command again: the backfill is kept.`,
   );
 }
 
@@ -250,7 +251,7 @@ export async function upgradeLegacyDatabase(
       const rejected = await rejectedRows(client);
       if (rejected.length > 0) throw rejectedError(rejected);
       proof = await proveUpgrade(client, org, { legacy: LEGACY_SCHEMA, release: STAGING_SCHEMA });
-      if (!proof.ok) throw proofError(proof);
+      if (!proof.ok) throw proofError(proof, options.printCommand);
       await client.query(`UPDATE ${WORK_SCHEMA}.config SET proof = $1`, [JSON.stringify(proof)]);
       await ensureBookkeeping(
         client,
