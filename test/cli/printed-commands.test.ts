@@ -19,7 +19,7 @@ import { fixtureMigrationsCopy, writeMigration } from "../support/fixtures";
 import { startCli, waitUntil } from "../support/kill-points";
 import { scratchDir } from "../support/scratch";
 import { takesFlag } from "../../cli/args";
-import { commandOnDatabase } from "../../cli/confirm-command";
+import { commandAsRun, commandOnDatabase } from "../../cli/confirm-command";
 import { chunkFileDir, writeChunkFile } from "../seeds/chunk-files";
 
 const WIDGETS = "20250101000100_widgets";
@@ -472,6 +472,28 @@ describe("the options a printed command carries", () => {
     expect(commandOnDatabase(["plan", "--seed", "other"], { seeds: ["demo"] }, {}, takesFlag).command).toBe(
       "neonhub-db plan --seed other",
     );
+  });
+
+  it("the command as it was run, for a lost connection's fix: every argument, the URL without its password", () => {
+    const argv = [
+      "revert",
+      "--to",
+      "x",
+      "--confirm",
+      "--expect-last",
+      "y",
+      `--database-url=${given.databaseUrl}`,
+    ];
+    expect(commandAsRun(argv, {})).toEqual({
+      command:
+        "neonhub-db revert --to x --confirm --expect-last y --database-url=postgresql://migrator@db.example:5432/neonhub",
+      passwordNote: expect.stringContaining("PGPASSWORD"),
+    });
+    expect(
+      commandAsRun(["apply", "--database-url", given.databaseUrl], { DIRECT_URL: given.databaseUrl }),
+    ).toEqual({
+      command: `neonhub-db apply --database-url "$DIRECT_URL"`,
+    });
   });
 
   it("name the URL by its variable when it is $DIRECT_URL's, and carry nothing that was not given", () => {
