@@ -72,7 +72,7 @@ async function sampleQueries(
   const { table, dimension } = definition;
   const vectors = await heldOutQueries(client, definition, n, UNFILTERED_SAMPLE);
   const cases: QueryCase[] = [];
-  await inTransaction(client, async () => {
+  await inSavepoint(client, async () => {
     // Exact: no index may answer.
     await client.query("SET LOCAL enable_indexscan = off");
     await client.query("SET LOCAL enable_bitmapscan = off");
@@ -102,7 +102,7 @@ async function measure(
   const query = nearestQuery(definition.table, definition.dimension, RECALL_AT);
   const latenciesMs: number[] = [];
   const recalls: number[] = [];
-  await inTransaction(client, async () => {
+  await inSavepoint(client, async () => {
     await client.query(`SET LOCAL ${searchSetting(definition.method)} = ${value}`);
     // Measure the index even where the planner would rather scan a small table.
     await client.query("SET LOCAL enable_seqscan = off");
@@ -167,15 +167,23 @@ export async function calibrate(
   rows: number,
   options: CalibrateOptions,
 ): Promise<Calibration> {
-  const cases = await sampleQueries(client, definition, options.queries);
   const range = settingRange(definition);
   if (options.minValue !== undefined) range.min = options.minValue;
-  if (cases.length === 0) return readsEveryRow(definition, range, rows, options.targetRecall);
-  const chosen = await searchSmallest(range, options.targetRecall, (value) =>
-    measure(client, definition, cases, value),
-  );
-  // Measure the chosen value once more with warm caches: the search may have met it first, cold.
-  const final = await measure(client, definition, cases, chosen.value);
+  // The exact answers and every measurement read one snapshot: the app's writes and a load-chunks that commit
+  // while the release calibrates would otherwise change the true nearest rows between the two, and count as
+  // the index's misses (3,000 rows loaded during one calibration read as recall 0.79 at every list probed, and
+  // the release recorded the largest setting, "the target out of reach").
+  const measured = await inOneSnapshot(client, async () => {
+    const cases = await sampleQueries(client, definition, options.queries);
+    if (cases.length === 0) return undefined;
+    const chosen = await searchSmallest(range, options.targetRecall, (value) =>
+      measure(client, definition, cases, value),
+    );
+    // Measure the chosen value once more with warm caches: the search may have met it first, cold.
+    return { cases, chosen, final: await measure(client, definition, cases, chosen.value) };
+  });
+  if (!measured) return readsEveryRow(definition, range, rows, options.targetRecall);
+  const { cases, chosen, final } = measured;
   return {
     setting: searchSetting(definition.method),
     value: chosen.value,
@@ -232,14 +240,26 @@ export function measuredNothing(calibration: Pick<Calibration, "queries">): bool
   return calibration.queries === 0;
 }
 
-async function inTransaction(client: ClientBase, fn: () => Promise<void>): Promise<void> {
-  await client.query("BEGIN");
+/** A read-only transaction whose reads all see the snapshot of its first. */
+async function inOneSnapshot<T>(client: ClientBase, fn: () => Promise<T>): Promise<T> {
+  await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
   try {
-    await fn();
+    const result = await fn();
     await client.query("COMMIT");
+    return result;
   } catch (error) {
     await client.query("ROLLBACK").catch(() => {});
     throw error;
+  }
+}
+
+/** Within inOneSnapshot: the settings `fn` makes with SET LOCAL end with it (it only reads). */
+async function inSavepoint(client: ClientBase, fn: () => Promise<void>): Promise<void> {
+  await client.query("SAVEPOINT calibration_step");
+  try {
+    await fn();
+  } finally {
+    await client.query("ROLLBACK TO SAVEPOINT calibration_step").catch(() => {});
   }
 }
 

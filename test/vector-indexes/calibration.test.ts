@@ -182,6 +182,50 @@ describe("calibration on held-out queries", () => {
     });
   });
 
+  it("measures against the rows of one snapshot: rows committed while it calibrates are no misses", async () => {
+    await withClient(url(), async (c) => {
+      const definition = await definitionOf(c);
+      const options = { targetRecall: 0.95, queries: 50 };
+      const undisturbed = await calibrate(c, definition, ROWS, options);
+      const queries = await heldOutQueries(c, definition, 50, UNFILTERED_SAMPLE);
+      const writer = await tenantDocument(c, "writer");
+      // Another session commits a row equal to each held-out query as the first measurement starts: the
+      // nearest row of every query from then on, which the exact answers read before it could not name.
+      let written = false;
+      const calibrating = new Proxy(c, {
+        get(target, key, receiver) {
+          if (key !== "query") return Reflect.get(target, key, receiver) as unknown;
+          return async (...args: Parameters<ClientBase["query"]>) => {
+            if (!written && String(args[0]).startsWith("SET LOCAL ivfflat.probes")) {
+              written = true;
+              const rows = queries.map((q) => Float32Array.from(parse(q)));
+              await withClient(url(), (w) =>
+                copyChunks(
+                  w,
+                  { ...fixtures, ...writer },
+                  {
+                    dimension: DIM,
+                    count: rows.length,
+                    source: { next: () => rows.shift()! },
+                    firstIdx: 3_000_000,
+                  },
+                ),
+              );
+            }
+            return (target.query as (...a: unknown[]) => unknown).apply(target, args);
+          };
+        },
+      });
+      try {
+        const disturbed = await calibrate(calibrating, definition, ROWS, options);
+        expect(written).toBe(true);
+        expect([disturbed.value, disturbed.recall]).toEqual([undisturbed.value, undisturbed.recall]);
+      } finally {
+        await c.query(`DELETE FROM "Chunk" WHERE "datasetId" = $1`, [writer.datasetId]);
+      }
+    });
+  });
+
   it("recalibrates an index whose recorded recall was measured on rows of the table", async () => {
     await withClient(url(), (c) =>
       c.query(`UPDATE neonhub_release.vector_indexes SET calibration_query_source = 'rows' WHERE name = $1`, [
