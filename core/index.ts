@@ -250,6 +250,7 @@ export {
   type PrefilterFacts,
   type PrefilterSmallFacts,
   readSearchCalibrations,
+  calibrateTenantSearch,
   readSearchTuning,
   readTenantIndexes,
   readListedIndexes,
