@@ -231,6 +231,8 @@ export interface ReleaseStatus extends StepStatuses {
 export interface VerifyReport {
   database: string;
   clean: boolean;
+  /** Another session's release, running as verify read: the schema was not compared (drift.note says why). */
+  releaseInProgress?: ReleaseInProgress;
   problems: LedgerProblem[];
   drift: SnapshotDiff & {
     snapshotTakenAt: string | null;
@@ -468,7 +470,7 @@ export async function planWith(client: ClientBase, options: ReleaseOptions): Pro
       { ...state, snapshotLastMigration: state.snapshotLastMigration ?? null },
       options,
     );
-    const drift = await planDrift(client, state.ledger, stepPlans, checks);
+    const drift = probe.release ? [] : await planDrift(client, state.ledger, stepPlans, checks);
     return {
       ...assemblePlan(options, state, stepPlans, !probe.pgvector, { ...checks, drift }),
       ...inProgress(probe.release, probe.releasePrepared),
@@ -480,10 +482,12 @@ export async function planWith(client: ClientBase, options: ReleaseOptions): Pro
   const steps = options.steps ?? [];
   const stepPlans = new Map<ReleaseStep, StepPlanMap[ReleaseStep["kind"]][]>();
   for (const step of steps) stepPlans.set(step, await step.plan(released ? client : undefined));
-  const drift = released ? await planDrift(client, state.ledger, stepPlans, checks) : [];
+  const holders = await releaseLockHolders(client);
+  const drift =
+    released && !holders.releaseInProgress ? await planDrift(client, state.ledger, stepPlans, checks) : [];
   return {
     ...assemblePlan(options, state, stepPlans, !(await pgvectorAvailable(client)), { ...checks, drift }),
-    ...(await releaseLockHolders(client)),
+    ...holders,
   };
 }
 
@@ -497,7 +501,11 @@ function planChanges(
   );
 }
 
-/** The drift apply would check before its first write; none read when nothing is to do (two round trips). */
+/**
+ * The drift apply would check before its first write; none read when nothing is to do (two round trips), nor
+ * while another release runs (its callers' choice): what that release has done and not yet recorded differs
+ * from the snapshot, and is no hand's change. The apply checks it under the lock.
+ */
 async function planDrift(
   client: ClientBase,
   ledger: readonly LedgerEntry[],
@@ -970,13 +978,20 @@ export async function verifyRelease(options: ReleaseOptions): Promise<VerifyRepo
 }
 
 export async function verifyWith(client: ClientBase, options: ReleaseOptions): Promise<VerifyReport> {
+  const release = await runningRelease(client);
   const state = await readMigrationState(client, options);
   const snapshot = await readSnapshot(client);
   const ledgerLast = state.ledger.at(-1)?.name ?? null;
   let drift: VerifyReport["drift"];
   let lost: LedgerProblem[] = [];
   const nothingCompared = { added: [], removed: [], changed: [], repairs: {} };
-  if (!snapshot) {
+  if (release) {
+    drift = {
+      ...nothingCompared,
+      snapshotTakenAt: snapshot?.takenAt ?? null,
+      note: releaseRunningNote(release, options.printCommand),
+    };
+  } else if (!snapshot) {
     // Migrations commit one by one and the snapshot comes last: a first apply that stopped half-way leaves
     // a ledger without a snapshot, which is not "nothing applied".
     const note = ledgerLast
@@ -1002,6 +1017,24 @@ export async function verifyWith(client: ClientBase, options: ReleaseOptions): P
       };
     } else {
       const { repairs, ...diff } = compareWithRecorded(snapshot, await takeSnapshot(client));
+      // A release that started after the first look: its work, not drift (read only when something differs).
+      const started =
+        diff.added.length + diff.removed.length + diff.changed.length > 0
+          ? await runningRelease(client)
+          : undefined;
+      if (started) {
+        return verifyReport(
+          options,
+          state,
+          lost,
+          {
+            ...nothingCompared,
+            snapshotTakenAt: snapshot.takenAt,
+            note: releaseRunningNote(started, options.printCommand),
+          },
+          started,
+        );
+      }
       const formatNote =
         snapshot.format < SNAPSHOT_FORMAT
           ? "the recorded snapshot predates owners, grants, default privileges, storage settings and extension versions: only the schema's shape was compared; the next apply records the fuller snapshot"
@@ -1021,6 +1054,16 @@ export async function verifyWith(client: ClientBase, options: ReleaseOptions): P
       };
     }
   }
+  return verifyReport(options, state, lost, drift, release);
+}
+
+function verifyReport(
+  options: ReleaseOptions,
+  state: MigrationState,
+  lost: readonly LedgerProblem[],
+  drift: VerifyReport["drift"],
+  release: ReleaseInProgress | undefined,
+): VerifyReport {
   const driftCount = drift.added.length + drift.removed.length + drift.changed.length;
   return {
     database: redactUrl(options.databaseUrl),
@@ -1031,5 +1074,24 @@ export async function verifyWith(client: ClientBase, options: ReleaseOptions): P
       drift.note === undefined,
     problems: [...state.comparison.problems, ...lost],
     drift,
+    ...inProgress(release),
   };
+}
+
+/** Another session's release holding the release lock, read without waiting; undefined when none runs. */
+async function runningRelease(client: ClientBase): Promise<ReleaseInProgress | undefined> {
+  return (await releaseLockHolders(client)).releaseInProgress;
+}
+
+/**
+ * Why verify did not compare the schema while another session's release runs: the release changes it before
+ * it records the snapshot, last, and a repair would undo its work (an index it built, say, named as drift with
+ * its DROP INDEX).
+ */
+function releaseRunningNote(release: ReleaseInProgress, print: CommandPrinter | undefined): string {
+  return (
+    `a release is in progress (pid ${release.pid}, application "${release.applicationName}"): the schema was not compared with the recorded snapshot, ` +
+    `from which it differs by what that release has done so far and records when it ends, which is its doing, not drift (no repair may undo it); ` +
+    `run ${commandToRun(print, ["verify"])} again once it has finished`
+  );
 }

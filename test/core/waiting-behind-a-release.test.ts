@@ -21,6 +21,11 @@ const ledger = () =>
     ),
   );
 
+interface VerifyDocument {
+  releaseInProgress?: unknown;
+  drift: { added: string[]; removed: string[]; changed: string[]; repairs: object; note?: string };
+}
+
 interface ErrorDocument {
   error: { code: string; message: string; fix: string };
 }
@@ -263,6 +268,51 @@ describe("plan, status and the revert preview while another release holds the lo
       );
     });
     expect(await planOf()).not.toHaveProperty("releaseInProgress");
+  });
+
+  it("verify compares nothing with the snapshot, and plan names no drift: what the release did is not drift", async () => {
+    // A pending migration, so that plan reads the drift apply would check.
+    const pendingDir = fixtureMigrationsCopy();
+    writeMigration(
+      pendingDir,
+      "20991231000100_widget_notes.sql",
+      'ALTER TABLE "Widget" ADD COLUMN notes text;',
+    );
+    const run = (args: string[]) =>
+      runCli([...args, "--json", "--migrations-dir", pendingDir], { DATABASE_URL: db.current.url });
+    const verify = async () => {
+      const result = await run(["verify"]);
+      return { code: result.code, report: JSON.parse(result.stdout) as VerifyDocument };
+    };
+    const planDrift = async () => (JSON.parse((await run(["plan"])).stdout) as { drift: unknown[] }).drift;
+    // An index the release builds, as the other release would have by now.
+    const index = async (sql: string) => withClient(db.current.url, (c) => c.query(sql));
+    await whileHeld(db.current.url, async (pid) => {
+      await index('CREATE INDEX widget_name_by_release ON "Widget" (name)');
+      const { code, report } = await verify();
+      expect(code).toBe(2);
+      expect(report.releaseInProgress).toMatchObject({ pid, applicationName: "neonhub-db:apply" });
+      expect(report.drift).toMatchObject({ added: [], removed: [], changed: [], repairs: {} });
+      expect(report.drift.note).toMatch(
+        new RegExp(
+          `^a release is in progress \\(pid ${pid}, application "neonhub-db:apply"\\): the schema was not compared`,
+        ),
+      );
+      expect(report.drift.note).toContain("verify");
+      expect(await planDrift()).toEqual([]);
+      const text = await runCli(["verify", "--migrations-dir", pendingDir], { DATABASE_URL: db.current.url });
+      expect(text.stdout.split("\n")[0]).toMatch(/: not verified$/);
+    });
+    try {
+      // Left by hand once no release runs: both name it again.
+      const { code, report } = await verify();
+      expect(code).toBe(2);
+      expect(report).not.toHaveProperty("releaseInProgress");
+      expect(report.drift.added).toEqual([expect.stringContaining("widget_name_by_release")]);
+      expect(JSON.stringify(await planDrift())).toContain("widget_name_by_release");
+    } finally {
+      await index("DROP INDEX widget_name_by_release");
+    }
   });
 
   it("name it on a database with no release yet (the step-by-step reads)", async () => {
