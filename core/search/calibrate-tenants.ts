@@ -88,6 +88,15 @@ export const SEARCH_FUNCTIONS: Record<string, string> = {
 export const SINGLE_TENANT_SHARE = 0.9;
 /** Tenants with fewer rows than this have too few to measure a class by. */
 const MIN_CLASS_ROWS = 2 * RECALL_AT;
+/**
+ * The exact threshold of the measurements of the search below it (the prefilter, its smaller depth, the graphs
+ * over sign bits): one no tenant crosses while the release calibrates. The largest tenant's rows + 1, read as
+ * the calibration started, were crossed by the rows the app or a load-chunks added meanwhile, and the tenant
+ * measured was searched through the dimension's index instead (the prefilter turned off, at recall@10 0.64,
+ * for a tenant the prefilter served at 0.98). The search function counts a tenant's visible rows up to the
+ * threshold, which are all of its rows either way; an integer, as the function's threshold is.
+ */
+const BELOW_THE_THRESHOLD = 1_000_000_000;
 
 export type QueryKind = "own" | "table-wide";
 
@@ -558,7 +567,7 @@ async function calibrateClasses(
   // The prefilter of the search below the exact threshold, saved when it reaches the target; then the smaller
   // depth of its smallest tenants.
   const prefilterBase = {
-    tuning: [...others, entry(largest.rows + 1, unfiltered.value)],
+    tuning: [...others, entry(BELOW_THE_THRESHOLD, unfiltered.value)],
     tenantIndexes: withTenantIndexes ? otherTenantIndexes : undefined,
     prefilters: otherPrefilters,
     ...noGraphs,

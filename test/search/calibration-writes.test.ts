@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { calibrateTenantSearch, heldOutQueries, readIndexRecords } from "../../core";
 import { applyAsMigrator, useReleasedDatabase } from "../security/released-database";
 import { CHUNK } from "../vector-indexes/support";
-import { addTenant, loadCorpus, type CorpusShape, type Tenant } from "./corpus";
+import { vectorText } from "../vector-indexes/data";
+import { addTenant, loadCorpus, type Corpus, type CorpusShape, type Tenant } from "./corpus";
 
 const SHAPE: CorpusShape = {
   rows: 3000,
@@ -27,11 +28,12 @@ const SMALLEST = 20;
 describe("calibration under the tenant filter while the app writes", () => {
   const target = useReleasedDatabase("cal_writes");
   let owner: Client;
+  let corpus: Corpus;
   const small: Tenant[] = [];
 
   beforeAll(async () => {
     owner = await target.current.roles.connect("migrator");
-    const corpus = await loadCorpus(owner, SHAPE);
+    corpus = await loadCorpus(owner, SHAPE);
     // Five tenants of the fewest rows: the small and medium classes, searched exactly.
     for (let i = 0; i < 5; i++)
       small.push(await addTenant(owner, corpus, { slug: `cw-small-${i}`, rows: SMALLEST, topics: [i] }));
@@ -41,7 +43,7 @@ describe("calibration under the tenant filter while the app writes", () => {
     await owner?.end();
   });
 
-  it("compares each search with the exact answer of the rows it could see", async () => {
+  const indexOf = async () => {
     const record = (await readIndexRecords(owner)).find((r) => r.dimension === SHAPE.dimension)!;
     const definition = {
       name: record.name,
@@ -50,7 +52,29 @@ describe("calibration under the tenant filter while the app writes", () => {
       method: record.method,
       params: record.params,
     };
-    const lists = (record.params as { lists: number }).lists;
+    return { record, definition, lists: (record.params as { lists: number }).lists };
+  };
+
+  /** `client`, which runs `write` once, before the first statement that names the tenant of a search. */
+  const writingOnce = (client: Client, write: () => Promise<void>) => {
+    const state = { written: false };
+    const proxy = new Proxy(client, {
+      get(target, key, receiver) {
+        if (key !== "query") return Reflect.get(target, key, receiver) as unknown;
+        return async (...args: unknown[]) => {
+          if (!state.written && String(args[0]).includes("app.current_organization_id")) {
+            state.written = true;
+            await write();
+          }
+          return (target.query as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    }) as ClientBase;
+    return { client: proxy, state };
+  };
+
+  it("compares each search with the exact answer of the rows it could see", async () => {
+    const { record, definition, lists } = await indexOf();
     // The app's writes as the first search is measured: a small tenant's rows, one for each of its own
     // queries, moved onto that query (the nearest row from then on); its rows stay as many.
     const writes: string[][] = [];
@@ -62,9 +86,7 @@ describe("calibration under the tenant filter while the app writes", () => {
         }),
       );
     const app = await target.current.roles.connect("migrator");
-    let written = false;
-    const writeOnce = async () => {
-      written = true;
+    const calibrating = writingOnce(owner, async () => {
       for (const [t, tenant] of small.entries())
         for (const [i, vector] of writes[t]!.entries())
           await app.query(
@@ -72,28 +94,56 @@ describe("calibration under the tenant filter while the app writes", () => {
               WHERE "id" = (SELECT "id" FROM "Chunk" WHERE "organizationId" = $1 ORDER BY "id" OFFSET $2 LIMIT 1)`,
             [tenant.organizationId, i, vector],
           );
-    };
-    const calibrating = new Proxy(owner, {
-      get(client, key, receiver) {
-        if (key !== "query") return Reflect.get(client, key, receiver) as unknown;
-        return async (...args: unknown[]) => {
-          if (!written && String(args[0]).includes("app.current_organization_id")) await writeOnce();
-          return (client.query as (...a: unknown[]) => unknown).apply(client, args);
-        };
-      },
-    }) as ClientBase;
+    });
     try {
       const calibration = await calibrateTenantSearch(
-        calibrating,
+        calibrating.client,
         definition,
         { setting: "ivfflat.probes", value: record.calibration!.value, max: lists },
         { targetRecall: 0.95, queries: QUERIES },
       );
-      expect(written).toBe(true);
+      expect(calibrating.state.written).toBe(true);
       const exact = calibration!.classes.filter((m) => m.path === "exact");
       // The small class at least is one of the tenants written to, searched exactly.
       expect(exact.map((m) => m.tenantRows)).toContain(SMALLEST);
       for (const m of exact) expect([m.class, m.kind, m.recall]).toEqual([m.class, m.kind, 1]);
+    } finally {
+      await app.end();
+    }
+  });
+
+  it("measures the largest tenant below the threshold however many rows the app adds meanwhile", async () => {
+    const { definition, lists } = await indexOf();
+    const largest = corpus.tenants[0]!;
+    const app = await target.current.roles.connect("migrator");
+    // Rows of the largest tenant, added as the first search is measured: past its rows when it started.
+    const calibrating = writingOnce(owner, async () => {
+      for (let i = 0; i < 100; i++)
+        await app.query(
+          `INSERT INTO "Chunk" ("id", "datasetId", "documentId", "embeddingSpaceId", "idx", "text", "embedding")
+           VALUES ($1, $2, $3, $4, $5, 'added while calibrating', $6::vector)`,
+          [
+            `${largest.organizationId}-added-${i}`,
+            largest.datasetId,
+            largest.documentId,
+            corpus.spaceId,
+            100_000 + i,
+            vectorText(corpus.draw(largest.topics[i % largest.topics.length]!)),
+          ],
+        );
+    });
+    try {
+      // One probe: through the dimension's index, the largest tenant misses the target by far.
+      const calibration = await calibrateTenantSearch(
+        calibrating.client,
+        definition,
+        { setting: "ivfflat.probes", value: 1, max: lists },
+        { targetRecall: 0.95, queries: QUERIES },
+      );
+      expect(calibrating.state.written).toBe(true);
+      // Below the threshold it reaches the target at the largest depth at the latest (4 times it is more than
+      // the tenant's rows: exact search).
+      expect(calibration!.prefilter).toMatchObject({ state: "on" });
     } finally {
       await app.end();
     }
