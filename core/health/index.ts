@@ -8,7 +8,7 @@ import type { ClientBase } from "pg";
 import { BOOKKEEPING_SCHEMA, bookkeepingExists } from "../bookkeeping";
 import { closeClient, isConnectionLost, openClient } from "../connection";
 import { lostConnectionError } from "../lost-connection";
-import { DEFAULT_LOCK_TIMEOUT_MS } from "../lock";
+import { DEFAULT_LOCK_TIMEOUT_MS, inProgress, releaseInProgress } from "../lock";
 import { withBoundedLockWaits, type SeenWaits } from "../lock-safety/bounded-waits";
 import { CLI_LOCK_WAIT_WORDS } from "../lock-safety/wait-names";
 import { commandSessionSql } from "../lock-safety/session";
@@ -124,11 +124,12 @@ async function readReport(
   const findings: HealthFinding[] = [];
   const unread = vectorLockFinding(vector, CLI_LOCK_WAIT_WORDS.lockTimeout);
   if (unread) findings.push(unread);
+  const release = await releaseInProgress(client);
   const indexes: IndexHealth[] = [];
   for (const name of vectorIndexNames(vector, live)) {
     const index = vectorIndexHealth(name, vector, live);
     indexes.push(index);
-    findings.push(...vectorIndexFindings(index, vector, options.printCommand));
+    findings.push(...vectorIndexFindings(index, vector, options.printCommand, release));
   }
   const searchSettings = await readSearchSettings(
     client,
@@ -172,6 +173,7 @@ async function readReport(
     searchSettings,
     zeroEmbeddings: refused.zeroEmbeddings,
     wrongDimensionEmbeddings: refused.wrongDimensionEmbeddings,
+    ...inProgress(release),
     // Actions first: they are what the reader came for.
     findings: [
       ...findings.filter((f) => f.severity === "action"),

@@ -1,4 +1,5 @@
 // What `neonhub-db health` reports: plain data (JSON as it is), built by checkHealth and printed by the CLI.
+import type { ReleaseInProgress } from "../lock";
 import type { PreparedTransaction } from "../lock-safety/prepared-transactions";
 
 /** Something worth knowing; `action` findings make the report unhealthy. */
@@ -232,4 +233,6 @@ export interface HealthReport {
   /** Each embedded table's rows whose embedding has another number of dimensions than their space. */
   wrongDimensionEmbeddings: EmbeddingRowsHealth[];
   findings: HealthFinding[];
+  /** Another session's release, running as health read: its vector indexes' findings are notes, not actions. */
+  releaseInProgress?: ReleaseInProgress;
 }

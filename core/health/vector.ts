@@ -2,6 +2,7 @@
 // calibrated search setting) next to the table as it is now. Whether one needs a rebuild or a new
 // calibration is the vector-index step's own plan: health says "run apply" exactly when apply would act.
 import { commandToRun, type CommandPrinter } from "../command-to-run";
+import type { ReleaseInProgress } from "../lock";
 import type { ClientBase } from "pg";
 import type { ReleaseStep, StepItemPlan } from "../steps";
 import type { SeenWaits } from "../lock-safety/bounded-waits";
@@ -177,12 +178,26 @@ export function vectorIndexFindings(
   index: IndexHealth,
   reading: VectorReading,
   print?: CommandPrinter,
+  release?: ReleaseInProgress,
 ): HealthFinding[] {
   const decision = reading.decisions.get(index.name);
+  // What a release running now builds or calibrates is its work in progress, not the reader's to do.
+  const running = release && {
+    severity: "info" as const,
+    subject: index.name,
+    action: `none now: a release is in progress (pid ${release.pid}, application "${release.applicationName}"), which builds and calibrates the vector indexes; run ${commandToRun(print, ["health"])} again once it has finished`,
+  };
   if (!decision && isRebuildLeftover(index.name)) {
     // An action to take: the apply as printed to run on this database.
     const action = rebuildLeftoverAction(commandToRun(print, ["apply"]));
-    return [{ severity: "action", subject: index.name, ...REBUILD_LEFTOVER, action }];
+    return [
+      running
+        ? {
+            ...running,
+            problem: `${index.name}: a rebuild's index, which the release running now may be building`,
+          }
+        : { severity: "action", subject: index.name, ...REBUILD_LEFTOVER, action },
+    ];
   }
   if (!decision) {
     return index.exists && !reading.records.some((r) => r.name === index.name)
@@ -222,6 +237,7 @@ export function vectorIndexFindings(
     }
     return findings;
   }
+  if (running) return [{ ...running, problem: decision.reason }];
   const verb = { create: "build it", rebuild: "rebuild it", update: "recalibrate it" }[decision.action];
   return [
     {

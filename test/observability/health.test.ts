@@ -4,7 +4,7 @@
 import type { Client } from "pg";
 import { Client as PgClient } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { HealthReport } from "../../core";
+import { RELEASE_LOCK_KEY, type HealthReport } from "../../core";
 import { runCli, type CliRun } from "../support/cli";
 import { useTestDatabase, withClient } from "../support/database";
 import { chunkFileDir, writeChunkFile } from "../seeds/chunk-files";
@@ -144,6 +144,30 @@ describe("neonhub-db health after a bulk load", () => {
     expect(text.stdout).toContain("2 findings need action (exit 2).");
     expect(text.stdout).toContain("health_runner:****@");
     expectNoPassword(text);
+
+    // While a release runs (a session holding the release lock as an apply), rebuilding the index is its
+    // work in progress: a note naming it, not an action; the table's ANALYZE stays one.
+    const release = new PgClient({ connectionString: url, application_name: "neonhub-db:apply" });
+    await release.connect();
+    try {
+      const pid = (await release.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid;
+      await release.query("SELECT pg_advisory_lock($1::bigint)", [RELEASE_LOCK_KEY.toString()]);
+      const during = await health();
+      expect(during.run.code).toBe(2);
+      expect(during.report.releaseInProgress).toMatchObject({ pid, applicationName: "neonhub-db:apply" });
+      expect(during.report.findings.filter((f) => f.severity === "action").map((f) => f.subject)).toEqual([
+        "Chunk",
+      ]);
+      expect(during.report.findings).toContainEqual({
+        severity: "info",
+        subject: INDEX,
+        problem: expect.stringContaining("grew from 5 to 20,005 rows"),
+        action: `none now: a release is in progress (pid ${pid}, application "neonhub-db:apply"), which builds and calibrates the vector indexes; run \`neonhub-db health\` again once it has finished`,
+      });
+    } finally {
+      await release.end();
+    }
+    expect((await health()).report).not.toHaveProperty("releaseInProgress");
 
     await autovacuumBlocker.query("ROLLBACK");
   });
