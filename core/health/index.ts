@@ -8,7 +8,7 @@ import type { ClientBase } from "pg";
 import { BOOKKEEPING_SCHEMA, bookkeepingExists } from "../bookkeeping";
 import { closeClient, isConnectionLost, openClient } from "../connection";
 import { lostConnectionError } from "../lost-connection";
-import { DEFAULT_LOCK_TIMEOUT_MS, inProgress, releaseInProgress } from "../lock";
+import { DEFAULT_LOCK_TIMEOUT_MS, inProgress, releaseLockHolders } from "../lock";
 import { withBoundedLockWaits, type SeenWaits } from "../lock-safety/bounded-waits";
 import { CLI_LOCK_WAIT_WORDS } from "../lock-safety/wait-names";
 import { commandSessionSql } from "../lock-safety/session";
@@ -124,7 +124,7 @@ async function readReport(
   const findings: HealthFinding[] = [];
   const unread = vectorLockFinding(vector, CLI_LOCK_WAIT_WORDS.lockTimeout);
   if (unread) findings.push(unread);
-  const release = await releaseInProgress(client);
+  const { releaseInProgress: release } = await releaseLockHolders(client);
   const indexes: IndexHealth[] = [];
   for (const name of vectorIndexNames(vector, live)) {
     const index = vectorIndexHealth(name, vector, live);
