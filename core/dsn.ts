@@ -226,34 +226,61 @@ export function passwordOf(url: string): string {
 }
 
 /**
- * The URL without its password: the user information's (`user:password@` becomes `user@`) and a `password`
- * query parameter. The driver takes the password of a URL without one from PGPASSWORD, else ~/.pgpass, as
- * libpq does: what a command printed for the operator to run holds instead of a masked one, which would not
- * log in. Its authority ends at the first "/", "?" or "#", and its user information at the authority's last "@"
- * (a raw "@" in a password is common). Undefined for what is not a postgresql:// URL: where its password is
- * cannot be told, so none of it is shown (redactSecrets does not recognise it either).
+ * A postgresql:// URL cut where its password is, as the driver reads it: its authority ends at the first "/",
+ * "?" or "#", and its user information at the authority's last "@" (a raw "@" in a password is common). Any
+ * character may stand in the password (a quote, a space: pg's parser takes both), so it is found by position,
+ * never by what it holds: `before` ends with the user name, `after` starts with the "@" (both "" and the whole
+ * URL in `before` when it has no password there). Undefined for what is no postgresql:// URL.
  */
-export function urlWithoutPassword(url: string): string | undefined {
+function passwordSplit(url: string): { before: string; after: string } | undefined {
   const scheme = SCHEMES.exec(url)?.[0];
   if (scheme === undefined) return undefined;
   const rest = url.slice(scheme.length);
-  const end = rest.search(/[/?#]|$/);
-  let authority = rest.slice(0, end);
+  const authority = rest.slice(0, rest.search(/[/?#]|$/));
   const at = authority.lastIndexOf("@");
   const colon = authority.indexOf(":");
-  if (at >= 0 && colon >= 0 && colon < at) authority = authority.slice(0, colon) + authority.slice(at);
-  const tail = rest.slice(end);
-  const query = /\?([^#]*)/.exec(tail);
-  if (!query) return scheme + authority + tail;
-  const kept = query[1]!.split("&").filter((pair) => !/^password(=|$)/i.test(pair));
-  const before = tail.slice(0, query.index);
-  const after = tail.slice(query.index + query[0].length);
-  return scheme + authority + before + (kept.length > 0 ? `?${kept.join("&")}` : "") + after;
+  if (at < 0 || colon < 0 || colon > at) return { before: url, after: "" };
+  return { before: url.slice(0, scheme.length + colon), after: url.slice(scheme.length + at) };
 }
 
-/** The URL with its password replaced by ****. */
+/** A URL's query with each `password` parameter replaced: `without` drops it, else its value becomes ****. */
+function queryWithPassword(url: string, mask: "without" | "masked"): string {
+  const query = /\?([^#]*)/.exec(url);
+  if (!query) return url;
+  const pairs = query[1]!.split("&");
+  const kept =
+    mask === "without"
+      ? pairs.filter((pair) => !/^password(=|$)/i.test(pair))
+      : pairs.map((pair) => (/^password=/i.test(pair) ? "password=****" : pair));
+  const before = url.slice(0, query.index);
+  const after = url.slice(query.index + query[0].length);
+  return before + (kept.length > 0 ? `?${kept.join("&")}` : "") + after;
+}
+
+/**
+ * The URL without its password: the user information's (`user:password@` becomes `user@`) and a `password`
+ * query parameter. The driver takes the password of a URL without one from PGPASSWORD, else ~/.pgpass, as
+ * libpq does: what a command printed for the operator to run holds instead of a masked one, which would not
+ * log in. Undefined for what is not a postgresql:// URL: where its password is cannot be told, so none of it
+ * is shown (redactSecrets does not recognise it either).
+ */
+export function urlWithoutPassword(url: string): string | undefined {
+  const split = passwordSplit(url);
+  if (split === undefined) return undefined;
+  return queryWithPassword(split.before + split.after, "without");
+}
+
+/**
+ * The URL with its password replaced by ****, wherever it stands and whatever it holds: a URL a result names
+ * (`database`, "Release status of ...") is masked by position, as the driver reads it, not by redactSecrets'
+ * pattern, which a quote or a space in the password would end early. What is no postgresql:// URL is masked
+ * as any text is.
+ */
 export function redactUrl(url: string): string {
-  return redactSecrets(url);
+  const split = passwordSplit(url);
+  if (split === undefined) return redactSecrets(url);
+  const masked = split.after === "" ? split.before : `${split.before}:****${split.after}`;
+  return queryWithPassword(masked, "masked");
 }
 
 /**
@@ -264,8 +291,10 @@ export function redactUrl(url: string): string {
 export function redactSecrets(text: string): string {
   return (
     text
-      // Up to the last '@' of the URL (a raw '@' in a password is common); a URL ends at whitespace or a quote.
-      .replace(/(postgres(?:ql)?:\/\/[^:/@\s"'`]*):[^\s"'`]*@/gi, "$1:****@")
+      // Up to the last '@' of the URL (a raw '@' in a password is common). The password may hold a ' or a `,
+      // which encodeURIComponent leaves as they are; it ends at whitespace or a double quote (a JSON string's
+      // end, which encodeURIComponent encodes as %22).
+      .replace(/(postgres(?:ql)?:\/\/[^:/@\s"'`]*):[^\s"]*@/gi, "$1:****@")
       .replace(/\b(password\s*=\s*)('[^']*'|[^\s'"]+)/gi, "$1****")
   );
 }

@@ -1,6 +1,6 @@
 // Connection strings are read once, with pg's own parser, and never printed with their password; the faults
-// found with hostile inputs: a bare "%" in a password, and masking that replaced a short password's text
-// wherever it appeared.
+// found with hostile inputs: a bare "%" in a password, masking that replaced a short password's text
+// wherever it appeared, and a password holding a quote or a space shown whole in a command's report.
 import { randomBytes } from "node:crypto";
 import { afterAll, describe, expect, it } from "vitest";
 import { Client } from "pg";
@@ -198,6 +198,61 @@ describe("masking passwords", () => {
       "url postgresql://app:****@db.internal/x done",
     );
     expect(redactSecrets("host=db password=s3cret dbname=x")).toBe("host=db password=**** dbname=x");
+  });
+
+  it.each([
+    // encodeURIComponent leaves ' ( ) ! * as they are; pg's parser takes a raw space, " and @ too.
+    ["postgresql://app:it's(ok)!*@127.0.0.1:5432/db", "postgresql://app:****@127.0.0.1:5432/db"],
+    ["postgresql://app:sec ret@127.0.0.1:5432/db", "postgresql://app:****@127.0.0.1:5432/db"],
+    [
+      'postgresql://app:a"b`c@127.0.0.1/db?sslmode=disable',
+      "postgresql://app:****@127.0.0.1/db?sslmode=disable",
+    ],
+    ["postgresql://app:p@s s'x@127.0.0.1/db", "postgresql://app:****@127.0.0.1/db"],
+    ["postgresql://app:@127.0.0.1/db", "postgresql://app:****@127.0.0.1/db"],
+    [
+      "postgresql://app@h/db?sslmode=require&password=it's",
+      "postgresql://app@h/db?sslmode=require&password=****",
+    ],
+    ["postgresql://app@h:5432/db?application_name=a@b", "postgresql://app@h:5432/db?application_name=a@b"],
+  ])("redactUrl masks the password of %s wherever it stands, whatever it holds", (url, expected) => {
+    expect(redactUrl(url)).toBe(expected);
+  });
+
+  it("masks a percent-encoded password that holds a quote in any text", () => {
+    const password = encodeURIComponent(`p@s s:w/o%r#d?"x'y`);
+    expect(password).toContain("'");
+    expect(redactSecrets(`Release status of postgresql://app:${password}@127.0.0.1:5432/db`)).toBe(
+      "Release status of postgresql://app:****@127.0.0.1:5432/db",
+    );
+    // A JSON string ends at its double quote: the mask does not run into the next one.
+    expect(redactSecrets(`["postgresql://app:it's@h/db","a@b"]`)).toBe(
+      `["postgresql://app:****@h/db","a@b"]`,
+    );
+  });
+
+  describe("the CLI, logged in with a password that holds a quote, a space and an @", () => {
+    const db = useTestDatabase("quotepw");
+    const role = `quotepw_${randomBytes(4).toString("hex")}`;
+    const password = `Kq7'Zx Vb@Jm"(Wd)`;
+    afterAll(() => withClient(db.current.adminUrl, (c) => c.query(`DROP ROLE IF EXISTS ${role}`)));
+
+    it("never shows it, given raw or percent-encoded", async () => {
+      await withClient(db.current.adminUrl, (c) =>
+        c.query(`CREATE ROLE ${role} LOGIN SUPERUSER PASSWORD '${password.replace(/'/g, "''")}'`),
+      );
+      const { host, pathname } = new URL(db.current.url); // host: with its port
+      for (const given of [password, encodeURIComponent(password)]) {
+        const url = `postgresql://${role}:${given}@${host}${pathname}`;
+        for (const args of [["status"], ["plan"], ["status", "--json"]]) {
+          const run = await runCli(args, { DATABASE_URL: url });
+          expect(run.stderr, `${args.join(" ")} with ${given}`).not.toContain("error");
+          expect(run.stdout).toContain(`postgresql://${role}:****@${host}${pathname}`);
+          for (const part of ["Kq7", "Zx", "Vb", "Jm", "Wd"])
+            expect(run.stdout + run.stderr).not.toContain(part);
+        }
+      }
+    });
   });
 
   it("the CLI reports a bare % as the user's mistake, not as a bug", async () => {
