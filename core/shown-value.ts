@@ -35,6 +35,8 @@ export function isFromFile(source: string): boolean {
  * shown: a range refusal is read by its number, and a number is not a password.
  */
 export function shownValue(value: unknown, source: string): string {
+  // JSON has no Infinity: --set x=1e999 reads as one, which JSON.stringify would show as null.
+  if (typeof value === "number" && !Number.isFinite(value)) return String(value);
   if (value === null || typeof value === "number" || typeof value === "boolean") return JSON.stringify(value);
   if (typeof value === "string") {
     return !isFromFile(source) && value.length <= LONGEST_ECHOED
@@ -42,6 +44,15 @@ export function shownValue(value: unknown, source: string): string {
       : `a string of ${value.length} characters`;
   }
   if (isFromFile(source)) return kindOfValue(value);
-  const json = JSON.stringify(value);
+  const json = jsonOf(value);
   return json !== undefined && json.length <= LONGEST_ECHOED ? json : kindOfValue(value);
+}
+
+/** The JSON of a value, or undefined for one that has none: a YAML alias inside itself (`&a {x: *a}`) is a cycle. */
+function jsonOf(value: unknown): string | undefined {
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return undefined;
+  }
 }

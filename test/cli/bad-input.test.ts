@@ -96,6 +96,42 @@ describe("--config and --set values the CLI refuses", () => {
     expect(errorOf(run).message).toMatch(problem);
   });
 
+  it("a YAML alias inside itself is refused naming the key, not as a bug", async () => {
+    const config = file("cycle.yaml", "vectorIndexes: &a\n  method: hnsw\n  x: *a\n");
+    const run = await cli("plan", "--json", "--config", config);
+    expect(run.code).toBe(1);
+    expect(run.stderr).not.toMatch(/unexpected error|circular|\n\s+at /);
+    expect(errorOf(run)).toMatchObject({
+      code: "invalid-input",
+      message: `--config ${config}: vectorIndexes.x is not a setting (got an object).`,
+    });
+  });
+
+  it("a YAML tag the parser does not know is refused, and nothing but the CLI's error reaches stderr", async () => {
+    const config = file("tag.yaml", "vectorIndexes:\n  method: !!js/function hnsw\n");
+    const run = await cli("plan", "--config", config);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(
+      `--config ${config} holds YAML this tool does not read: Unresolved tag: tag:yaml.org,2002:js/function at line 2, column 11.`,
+    );
+    expect(run.stderr).not.toMatch(/YAMLWarning|\(node:\d+\)/);
+  });
+
+  it("a YAML syntax error is named by its line, with no stray colon", async () => {
+    const config = file("syntax.yaml", "vectorIndexes:\n  method: [hnsw\n");
+    const run = await cli("plan", "--config", config);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(
+      new RegExp(`--config ${config} is neither JSON nor YAML: .* at line 3, column 1\\.\n`),
+    );
+  });
+
+  it("--set with a number JSON cannot hold shows it as Infinity, not as null", async () => {
+    const run = await cli("plan", "--set", "vectorIndexes.targetRecall=1e999");
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain("--set: vectorIndexes.targetRecall must be a number (got Infinity).");
+  });
+
   it("the largest maintenance_work_mem is accepted", async () => {
     const run = await cli("plan", "--set", "vectorIndexes.maxMaintenanceWorkMem=2097151");
     expect(run.code, run.stderr).not.toBe(1);
