@@ -1,6 +1,6 @@
 // The migration files on disk: validated before anything touches a database, so that a bad file name, a
 // duplicate or a non-UTF-8 file never leaves half a release applied.
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, statSync, type Stats } from "node:fs";
 import path from "node:path";
 import { sha256 } from "../checksum";
 import { ReleaseError } from "../errors";
@@ -47,12 +47,13 @@ export function readMigrationFiles(location: MigrationsLocation): MigrationFile[
     // node-pg-migrate skips dot-files too; anything else it would try to load, so we refuse it here.
     if (entry.startsWith(".")) continue;
     const full = path.join(dir, entry);
-    if (!statSync(full).isFile()) continue;
+    if (!fileStats(full, entry).isFile()) continue;
     const match = MIGRATION_FILE_PATTERN.exec(entry);
     if (!match) {
       throw new ReleaseError(
         "migration-files",
-        `Migration file name "${entry}" is malformed.`,
+        // As a JSON string: a name may hold a quote, a newline or a terminal's control character.
+        `Migration file name ${JSON.stringify(entry)} is malformed.`,
         "Name migrations <14-digit UTC timestamp>_<snake_case_name>.sql, e.g. 20250126000100_extensions.sql, and keep other files out of the migrations folder.",
       );
     }
@@ -74,7 +75,7 @@ export function readMigrationFiles(location: MigrationsLocation): MigrationFile[
       );
     }
     byTimestamp.set(timestamp, entry);
-    const bytes = readFileSync(full);
+    const bytes = readMigrationBytes(full, entry);
     let sql: string;
     try {
       sql = utf8.decode(bytes);
@@ -83,6 +84,17 @@ export function readMigrationFiles(location: MigrationsLocation): MigrationFile[
         "migration-files",
         `Migration "${entry}" is not valid UTF-8.`,
         "Save the file as UTF-8.",
+      );
+    }
+    // PostgreSQL takes no NUL in a statement's text: the lint would report the statement as a syntax error at
+    // an invisible character, and a file saved as UTF-16 (valid UTF-8, a NUL after each letter) as one
+    // without its "-- Up Migration" line.
+    const nul = sql.indexOf("\0");
+    if (nul >= 0) {
+      throw new ReleaseError(
+        "migration-files",
+        `Migration "${entry}" holds a NUL character (\\0) at line ${sql.slice(0, nul).split("\n").length}, which no SQL statement may hold.`,
+        "Take it out; a file with one after every letter was saved as UTF-16: save it as UTF-8.",
       );
     }
     if (!UP_MARKER.test(sql)) {
@@ -110,6 +122,35 @@ export function readMigrationFiles(location: MigrationsLocation): MigrationFile[
     files.push({ name: entry.slice(0, -".sql".length), path: full, ...migrationChecksums(bytes, sql), sql });
   }
   return files;
+}
+
+/**
+ * An entry of the migrations folder that cannot be read (a link to a file that is gone, a file this user may
+ * not read) names it, where the bare ENOENT or EACCES of the file system would be reported as a bug.
+ */
+function unreadableFile(entry: string, error: unknown): ReleaseError {
+  const code = (error as NodeJS.ErrnoException).code ?? "unknown error";
+  return new ReleaseError(
+    "migration-files",
+    `Migration file ${JSON.stringify(entry)} cannot be read (${code}${code === "ENOENT" ? ": a link to a file that is not there" : ""}).`,
+    "Restore the file (or the link's target), make it readable by the user running neonhub-db, or take it out of the migrations folder.",
+  );
+}
+
+function fileStats(full: string, entry: string): Stats {
+  try {
+    return statSync(full);
+  } catch (error) {
+    throw unreadableFile(entry, error);
+  }
+}
+
+function readMigrationBytes(full: string, entry: string): Buffer {
+  try {
+    return readFileSync(full);
+  } catch (error) {
+    throw unreadableFile(entry, error);
+  }
 }
 
 /**

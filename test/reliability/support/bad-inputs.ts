@@ -2,7 +2,7 @@
 // files, seed files and chunk files. Each is run against a released database and must fail with its own
 // message (matched here), a non-zero exit, no password in the output and the database untouched (checked by
 // the scenario). Config values, which never reach a process, are in bad-config.ts.
-import { cpSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { cpSync, readFileSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { DEFAULT_MIGRATIONS_DIR, DEFAULT_SEEDS_DIR } from "../../../core";
 import { chunkLine, type ChunkFileHeader } from "../../../core";
@@ -253,6 +253,52 @@ export const BAD_INPUTS: BadInput[] = [
         ),
       ),
     message: new RegExp(`Migration "${NEXT}_latin1\\.sql" is not valid UTF-8`),
+  },
+  {
+    area: "migration files",
+    label: "a NUL character in a statement",
+    run: (ctx) =>
+      applyWith(ctx, (dir) =>
+        writeFileSync(
+          path.join(dir, `${NEXT}_nul.sql`),
+          "-- Up Migration\nCREATE TABLE rel_x (id int);\0\n-- Down Migration\nDROP TABLE rel_x;\n",
+        ),
+      ),
+    message: new RegExp(
+      `Migration "${NEXT}_nul\\.sql" holds a NUL character \\(\\\\0\\) at line 2, which no SQL statement may hold`,
+    ),
+  },
+  {
+    area: "migration files",
+    label: "a file saved as UTF-16",
+    run: (ctx) =>
+      applyWith(ctx, (dir) =>
+        writeFileSync(
+          path.join(dir, `${NEXT}_utf16.sql`),
+          Buffer.from(
+            "-- Up Migration\nCREATE TABLE rel_x (id int);\n-- Down Migration\nDROP TABLE rel_x;\n",
+            "utf16le",
+          ),
+        ),
+      ),
+    message: new RegExp(`Migration "${NEXT}_utf16\\.sql" holds a NUL character [\\s\\S]* save it as UTF-8`),
+  },
+  {
+    area: "migration files",
+    label: "a link to a file that is gone",
+    run: (ctx) =>
+      applyWith(ctx, (dir) =>
+        symlinkSync(path.join(dir, "no-such-file.sql"), path.join(dir, `${NEXT}_gone.sql`)),
+      ),
+    message: new RegExp(
+      `Migration file "${NEXT}_gone\\.sql" cannot be read \\(ENOENT: a link to a file that is not there\\)`,
+    ),
+  },
+  {
+    area: "migration files",
+    label: "a file name with a newline",
+    run: (ctx) => applyWith(ctx, (dir) => writeFileSync(path.join(dir, `${NEXT}_a\nb.sql`), "SELECT 1;\n")),
+    message: new RegExp(`Migration file name "${NEXT}_a\\\\nb\\.sql" is malformed`),
   },
   {
     area: "migration files",
