@@ -1,5 +1,6 @@
 // One way to open a connection, used by every command: bounded connect time, an application_name that
-// shows up in pg_stat_activity (and in lock-holder reports), and errors that name host, port and fix.
+// shows up in pg_stat_activity (and in lock-holder reports), the release's schema first on the search_path,
+// and errors that name host, port and fix.
 import { Client, type QueryResult } from "pg";
 import { driverConfig, type DatabaseTarget } from "./dsn";
 import { MIGRATOR_URL_SOURCES, ReleaseError } from "./errors";
@@ -19,6 +20,16 @@ export interface ConnectOptions {
 
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
+/**
+ * Puts `public`, the schema the release's objects are in, first on the session's search_path, ahead of what the
+ * URL (`?options=-c search_path=...`), the role or the database set: a migration's unqualified CREATE goes to
+ * the first schema of the path, so one that named another (or a schema named after the owner role, which the
+ * default "$user" finds first) had the release create its tables there, fail at the first type it could not
+ * find in it, and leave the migrations before that applied in the wrong schema. The rest of the path is kept
+ * after it, so that an extension installed in a schema of its own is still found.
+ */
+export const RELEASE_SCHEMA_FIRST_SQL = `SELECT set_config('search_path', 'public, ' || current_setting('search_path'), false)`;
+
 export async function openClient(target: DatabaseTarget, options: ConnectOptions): Promise<Client> {
   const timeout = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   const client = new Client({
@@ -37,7 +48,7 @@ export async function openClient(target: DatabaseTarget, options: ConnectOptions
     await client.end().catch(() => {});
     throw describeConnectError(error, target, timeout);
   }
-  if (options.sessionSql?.length) sendWithFirstQuery(client, options.sessionSql);
+  sendWithFirstQuery(client, [RELEASE_SCHEMA_FIRST_SQL, ...(options.sessionSql ?? [])]);
   return client;
 }
 

@@ -1,10 +1,10 @@
 // Faults found by trying hostile inputs: each gives a clear error, not a stack trace or a wrong report.
 import { describe, expect, it } from "vitest";
-import { applyRelease, ReleaseError } from "../../core";
+import { applyRelease, quoteIdentifier, ReleaseError } from "../../core";
 import { utf16Position } from "../../core/migrations/positions";
 import { caretColumns } from "../support/caret";
 import { runCli } from "../support/cli";
-import { useTestDatabase } from "../support/database";
+import { useTestDatabase, withClient } from "../support/database";
 import { fixtureMigrationsCopy, writeMigration } from "../support/fixtures";
 
 async function failure(promise: Promise<unknown>): Promise<ReleaseError> {
@@ -71,5 +71,34 @@ describe("a migration with multi-byte characters before an SQL error", () => {
     expect(report).toContain("failed at line 2");
     const { token, caret } = caretColumns(report, "no_such_column FROM");
     expect(caret).toBe(token);
+  });
+});
+
+describe.each([
+  ["the URL's options", (url: string) => `${url}?options=${encodeURIComponent("-c search_path=elsewhere")}`],
+  ['the default "$user", public, with a schema named after the login', (url: string) => url],
+])("a search_path that puts another schema first (%s)", (_, urlOf) => {
+  const db = useTestDatabase("searchpath");
+
+  it("the release still creates its objects in public, and plan then finds nothing to do", async () => {
+    const user = new URL(db.current.url).username;
+    await withClient(db.current.url, (c) =>
+      c.query(`CREATE SCHEMA elsewhere; CREATE SCHEMA ${quoteIdentifier(decodeURIComponent(user))}`),
+    );
+    const url = urlOf(db.current.url);
+    const apply = await runCli(["apply", "--seed", "demo"], { DATABASE_URL: url });
+    expect(apply.code, apply.stderr).toBe(0);
+    const schemas = await withClient(db.current.url, (c) =>
+      c.query<{ schema: string; tables: number }>(
+        `SELECT table_schema AS schema, count(*)::int AS tables FROM information_schema.tables
+          WHERE table_schema NOT IN ('pg_catalog', 'information_schema', 'neonhub_release')
+          GROUP BY 1 ORDER BY 1`,
+      ),
+    );
+    expect(schemas.rows).toEqual([{ schema: "public", tables: expect.any(Number) }]);
+    const plan = await runCli(["plan"], { DATABASE_URL: url });
+    expect(plan.code, plan.stdout + plan.stderr).toBe(0);
+    const verify = await runCli(["verify"], { DATABASE_URL: url });
+    expect(verify.code, verify.stdout + verify.stderr).toBe(0);
   });
 });
