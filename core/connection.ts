@@ -1,6 +1,6 @@
 // One way to open a connection, used by every command: bounded connect time, an application_name that
-// shows up in pg_stat_activity (and in lock-holder reports), the release's schema first on the search_path,
-// and errors that name host, port and fix.
+// shows up in pg_stat_activity (and in lock-holder reports), session settings that read and create as the
+// engine expects, and errors that name host, port and fix.
 import { Client, type QueryResult } from "pg";
 import { driverConfig, type DatabaseTarget } from "./dsn";
 import { MIGRATOR_URL_SOURCES, ReleaseError } from "./errors";
@@ -21,14 +21,22 @@ export interface ConnectOptions {
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
 /**
- * Puts `public`, the schema the release's objects are in, first on the session's search_path, ahead of what the
- * URL (`?options=-c search_path=...`), the role or the database set: a migration's unqualified CREATE goes to
- * the first schema of the path, so one that named another (or a schema named after the owner role, which the
- * default "$user" finds first) had the release create its tables there, fail at the first type it could not
- * find in it, and leave the migrations before that applied in the wrong schema. The rest of the path is kept
- * after it, so that an extension installed in a schema of its own is still found.
+ * The settings a session could be given by the URL (`?options=-c ...`), the role or the database that would
+ * change what the engine creates or reads, set back to what it expects, with the first query:
+ * - `search_path`: `public`, the schema the release's objects are in, first. A migration's unqualified CREATE
+ *   goes to the first schema of the path: one that named another (or a schema named after the owner role,
+ *   which the default "$user", public finds first) had the release create its tables there, fail at the first
+ *   type it could not find in it, and leave the migrations before that applied in the wrong schema. The rest of
+ *   the path is kept after it, so that an extension installed in a schema of its own is still found.
+ * - `extra_float_digits`: 1, PostgreSQL's default, whose text reads back as the same number: a lower one
+ *   rounds what the engine reads (a recorded target recall of 0.95 read as 0.9), and plan then found settings
+ *   changed and apply recalibrated every index at each run.
+ * - `statement_timeout`: off, as the migrations' is by default (they set their own, --statement-timeout): one
+ *   meant for the app cancelled the engine's reads as "unexpected error (a bug)" and its index builds at every
+ *   apply. Its waits for locks are bounded by lock_timeout instead.
  */
-export const RELEASE_SCHEMA_FIRST_SQL = `SELECT set_config('search_path', 'public, ' || current_setting('search_path'), false)`;
+export const COMMAND_SESSION_SETTINGS_SQL = `SELECT set_config('search_path', 'public, ' || current_setting('search_path'), false),
+  set_config('extra_float_digits', '1', false), set_config('statement_timeout', '0', false)`;
 
 export async function openClient(target: DatabaseTarget, options: ConnectOptions): Promise<Client> {
   const timeout = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
@@ -48,7 +56,7 @@ export async function openClient(target: DatabaseTarget, options: ConnectOptions
     await client.end().catch(() => {});
     throw describeConnectError(error, target, timeout);
   }
-  sendWithFirstQuery(client, [RELEASE_SCHEMA_FIRST_SQL, ...(options.sessionSql ?? [])]);
+  sendWithFirstQuery(client, [COMMAND_SESSION_SETTINGS_SQL, ...(options.sessionSql ?? [])]);
   return client;
 }
 

@@ -1,6 +1,7 @@
 // Faults found by trying hostile inputs: each gives a clear error, not a stack trace or a wrong report.
 import { describe, expect, it } from "vitest";
-import { applyRelease, quoteIdentifier, ReleaseError } from "../../core";
+import { applyRelease, parseDatabaseUrl, quoteIdentifier, ReleaseError } from "../../core";
+import { closeClient, openClient } from "../../core/connection";
 import { utf16Position } from "../../core/migrations/positions";
 import { caretColumns } from "../support/caret";
 import { runCli } from "../support/cli";
@@ -100,5 +101,33 @@ describe.each([
     expect(plan.code, plan.stdout + plan.stderr).toBe(0);
     const verify = await runCli(["verify"], { DATABASE_URL: url });
     expect(verify.code, verify.stdout + verify.stderr).toBe(0);
+  });
+});
+
+describe("settings for apps in the URL's options, the role or the database", () => {
+  const db = useTestDatabase("appsettings");
+  // A statement_timeout long enough for no statement to reach it: what is checked is that it is set back.
+  const options = "-c search_path=elsewhere -c extra_float_digits=-15 -c statement_timeout=5min";
+  const url = () => `${db.current.url}?options=${encodeURIComponent(options)}`;
+
+  it("are set back for the engine's session with its first query", async () => {
+    const client = await openClient(parseDatabaseUrl(url(), "--database-url"), { applicationName: "test" });
+    try {
+      const { rows } = await client.query<{ path: string; digits: string; timeout: string }>(
+        `SELECT current_setting('search_path') AS path, current_setting('extra_float_digits') AS digits,
+                current_setting('statement_timeout') AS timeout`,
+      );
+      expect(rows[0]).toEqual({ path: "public, elsewhere", digits: "1", timeout: "0" });
+    } finally {
+      await closeClient(client);
+    }
+  });
+
+  it("leave what plan reads as apply recorded it: nothing to do after an apply", async () => {
+    const apply = await runCli(["apply", "--seed", "demo"], { DATABASE_URL: url() });
+    expect(apply.code, apply.stderr).toBe(0);
+    const plan = await runCli(["plan"], { DATABASE_URL: url() });
+    expect(plan.code, plan.stdout).toBe(0);
+    expect(plan.stdout).not.toContain("recalibrate");
   });
 });
