@@ -23,6 +23,8 @@ import { ledgerProblemText } from "./display";
 import { redactUrl, targetOf, type DatabaseTarget } from "./dsn";
 import { ReleaseError, asMigratorFix, isReleaseError, joinFixes } from "./errors";
 import { createExtensionFix, extensionRefusedBy } from "./extensions";
+import { isReadOnlyRefusal, readOnlySessionFix } from "./read-only-session";
+import { quoteIdentifier as quoteIdent } from "./identifiers";
 import { lostLastRows, readSnapshotLast } from "./adopt/lost-last-rows";
 import { preflightProblems } from "./adopt/preflight";
 import {
@@ -401,6 +403,14 @@ export function describeRunError(
       "permission",
       `Permission denied for user "${target.user}": ${(error as Error).message}`,
       asMigratorFix(command),
+      { cause: error },
+    );
+  }
+  if (isReadOnlyRefusal(error)) {
+    return new ReleaseError(
+      "permission",
+      `The database refused a write of ${command}: ${(error as Error).message}.`,
+      readOnlySessionFix({ user: quoteIdent(target.user), database: quoteIdent(target.database) }),
       { cause: error },
     );
   }

@@ -6,6 +6,7 @@
 import { ReleaseError } from "../errors";
 import type { FailedMigration } from "../results";
 import { createExtensionFix, extensionRefusedBy } from "../extensions";
+import { isReadOnlyRefusal, readOnlySessionFix } from "../read-only-session";
 import { codeStart, lineOf, splitStatements } from "../lint/statements";
 import { STATEMENT_TIMEOUT_SETTINGS } from "../lock-safety/settings";
 import { CORRECTED_DOWN_FLAG } from "./corrected-down";
@@ -114,7 +115,9 @@ export function describeMigrationFailure(error: unknown, failure: MigrationFailu
         ? `${rolledBack} The statement ran longer than the statement timeout${failure.statementTimeoutMs ? ` (${failure.statementTimeoutMs} ms)` : ""}: ${raiseTimeout}, or make the statement faster, then run apply again.`
         : violated
           ? `${rolledBack} ${existingRowsFix(violated, file.name)}`
-          : `${rolledBack} Fix the file and run apply again.`,
+          : isReadOnlyRefusal(serverError)
+            ? `${rolledBack} ${readOnlySessionFix()}`
+            : `${rolledBack} Fix the file and run apply again.`,
     { cause: error, failedMigration },
   );
 }

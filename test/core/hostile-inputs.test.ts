@@ -131,3 +131,42 @@ describe("settings for apps in the URL's options, the role or the database", () 
     expect(plan.stdout).not.toContain("recalibrate");
   });
 });
+
+describe("a read-only session (default_transaction_read_only in the URL's options)", () => {
+  const db = useTestDatabase("readonly");
+  const dir = fixtureMigrationsCopy();
+  const readOnly = () =>
+    `${db.current.url}?options=${encodeURIComponent("-c default_transaction_read_only=on")}`;
+  const errorOf = (stdout: string) =>
+    (JSON.parse(stdout) as { error: { code: string; message: string; fix: string } }).error;
+
+  it("is named as such, not as a bug, when apply first writes", async () => {
+    const run = await runCli(["apply", "--json", "--migrations-dir", dir], { DATABASE_URL: readOnly() });
+    expect(run.code).toBe(1);
+    expect(run.stderr).not.toMatch(/unexpected error|\n\s+at /);
+    const error = errorOf(run.stdout);
+    expect(error).toMatchObject({
+      code: "permission",
+      message: expect.stringContaining("The database refused a write of apply: cannot execute"),
+    });
+    expect(error.fix).toContain("The session is read-only");
+    expect(error.fix).toContain("RESET default_transaction_read_only");
+    const schemas = await withClient(db.current.url, (c) =>
+      c.query("SELECT 1 FROM pg_namespace WHERE nspname = 'neonhub_release'"),
+    );
+    expect(schemas.rowCount).toBe(0);
+  });
+
+  it("is named as such when a migration writes, not as the file's fault", async () => {
+    const first = await runCli(["apply", "--migrations-dir", dir], { DATABASE_URL: db.current.url });
+    expect(first.code, first.stderr).toBe(0);
+    writeMigration(dir, "20990101000000_later.sql", "CREATE TABLE later (id int);", "DROP TABLE later;");
+    const run = await runCli(["apply", "--json", "--migrations-dir", dir], { DATABASE_URL: readOnly() });
+    expect(run.code).toBe(1);
+    const error = errorOf(run.stdout);
+    expect(error.code).toBe("migration-failed");
+    expect(error.message).toContain("cannot execute CREATE TABLE in a read-only transaction");
+    expect(error.fix).toContain("The session is read-only");
+    expect(error.fix).not.toContain("Fix the file");
+  });
+});
