@@ -481,6 +481,28 @@ describe("the bulk chunk loader", () => {
     expect(await countsOf(datasetId)).toEqual({ chunks: 0, documents: 0 });
   });
 
+  it.each([
+    [{ embeddingSpaceId: "demo\u0000space" }, "embeddingSpaceId"],
+    [{ embeddingSpace: { provider: "openai", model: "text\u0000embedding" } }, "embeddingSpace.model"],
+  ])(
+    "names a NUL character in the header's embedding space as the file's fault (%j)",
+    async (space, field) => {
+      const datasetId = await newDataset();
+      const file = `${dir}/nul-space-${field}.ndjson`;
+      writeFileSync(
+        file,
+        `${JSON.stringify({ format: "neonhub-chunks", version: 1, dimension: DIMENSION, ...space })}\n`,
+      );
+      const error = await expectReleaseError(
+        load(file, datasetId),
+        "invalid-input",
+        `nul-space-${field}.ndjson, line 1: "${field}" contains a NUL character (\\u0000).`,
+      );
+      expect(error.fix).toContain("nothing was loaded");
+      expect(await countsOf(datasetId)).toEqual({ chunks: 0, documents: 0 });
+    },
+  );
+
   it("says in its own words that a chunk id the file gives is taken outside the dataset, naming nothing of it", async () => {
     const datasetId = await newDataset();
     // The id of a chunk the demo seed set already wrote, in another dataset: only the primary key can tell.

@@ -326,6 +326,7 @@ function parseHeader(file: string, line: Line): ChunkFileHeader {
     );
   }
   if (typeof h.embeddingSpaceId === "string" && h.embeddingSpace === undefined) {
+    checkText(file, line.number, "embeddingSpaceId", h.embeddingSpaceId);
     return { dimension, embeddingSpace: { id: h.embeddingSpaceId } };
   }
   const space = h.embeddingSpace;
@@ -335,6 +336,8 @@ function parseHeader(file: string, line: Line): ChunkFileHeader {
     typeof space.provider === "string" &&
     typeof space.model === "string"
   ) {
+    checkText(file, line.number, "embeddingSpace.provider", space.provider);
+    checkText(file, line.number, "embeddingSpace.model", space.model);
     return { dimension, embeddingSpace: { provider: space.provider, model: space.model } };
   }
   throw fail(
