@@ -1,7 +1,7 @@
 // The release settings the CLI was given: a --config file (JSON or YAML, or a Pulumi stack file), then --set
 // flags and the --row-level-security flag, resolved by the engine's one strict resolver. What none of them
 // sets keeps what the database recorded at its last release (see core/release-settings.ts).
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import {
   ReleaseError,
   mergeSettings,
@@ -27,11 +27,35 @@ interface ConfigFile {
   stack: boolean;
 }
 
+/**
+ * The largest --config file read: 1 MiB. Release settings are a few hundred bytes, a stack's own file with its
+ * encrypted secrets a few kilobytes; a larger one is the wrong file, and one without an end (/dev/zero) would
+ * be read until memory runs out.
+ */
+const MAX_CONFIG_BYTES = 1024 * 1024;
+
 function readConfigFile(file: string): ConfigFile {
   let text: string;
   try {
+    // A FIFO or a device is refused before it is opened: reading one would wait for a writer, or never end.
+    const stats = statSync(file);
+    if (!stats.isFile()) {
+      throw new ReleaseError(
+        "invalid-input",
+        `--config ${file} is ${stats.isDirectory() ? "a directory" : "not a regular file"}.`,
+        "Give the path of a JSON or YAML file of release settings, e.g. --config release.json.",
+      );
+    }
+    if (stats.size > MAX_CONFIG_BYTES) {
+      throw new ReleaseError(
+        "invalid-input",
+        `--config ${file} holds ${stats.size.toLocaleString("en-US")} bytes, more than the ${MAX_CONFIG_BYTES.toLocaleString("en-US")} a file of release settings may: it is not one.`,
+        "Give the path of a JSON or YAML file of release settings (a few hundred bytes), e.g. --config release.json, or a stack's Pulumi.<stack>.yaml.",
+      );
+    }
     text = readFileSync(file, "utf8");
   } catch (error) {
+    if (error instanceof ReleaseError) throw error;
     throw new ReleaseError(
       "invalid-input",
       `--config ${file} cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`,

@@ -96,6 +96,22 @@ describe("--config and --set values the CLI refuses", () => {
     expect(errorOf(run).message).toMatch(problem);
   });
 
+  it("a file of more than 1 MiB is refused before it is read, and a device before it is opened", async () => {
+    const big = file("big.yaml", Buffer.alloc(1024 * 1024 + 1, "a"));
+    const run = await cli("plan", "--config", big);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(
+      `--config ${big} holds 1,048,577 bytes, more than the 1,048,576 a file of release settings may: it is not one.`,
+    );
+    // Read, /dev/zero never ends: the process would run out of memory.
+    const device = await cli("plan", "--config", "/dev/zero");
+    expect(device.code).toBe(1);
+    expect(device.stderr).toContain("--config /dev/zero is not a regular file.");
+    const folder = await cli("plan", "--config", dir);
+    expect(folder.code).toBe(1);
+    expect(folder.stderr).toContain(`--config ${dir} is a directory.`);
+  });
+
   it("a YAML alias inside itself is refused naming the key, not as a bug", async () => {
     const config = file("cycle.yaml", "vectorIndexes: &a\n  method: hnsw\n  x: *a\n");
     const run = await cli("plan", "--json", "--config", config);
