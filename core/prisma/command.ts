@@ -103,8 +103,12 @@ function prismaSchemaWith(print: CommandPrinter | undefined, flags: readonly str
   return commandToRun(print, args, ["neonhub-db", ...args.slice(0, -1), shellArgument(file)].join(" "));
 }
 
-/** --out naming a folder: refused before anything is read or written, naming a file path to give instead. */
-function refuseDirectory(
+/**
+ * --out naming a folder, a device or a FIFO: refused before anything is read or written, naming a file path to
+ * give instead. The file is read before it is compared or written: /dev/zero would be read until memory ran
+ * out, and a FIFO would wait for a writer for ever.
+ */
+function refuseNonFile(
   out: string | undefined,
   file: string,
   check: boolean,
@@ -113,8 +117,17 @@ function refuseDirectory(
   const given = out ?? PRISMA_SCHEMA_PATH;
   let exists = false;
   try {
-    exists = statSync(file).isDirectory();
-  } catch {
+    const stats = statSync(file);
+    exists = stats.isDirectory();
+    if (!exists && !stats.isFile()) {
+      throw new ReleaseError(
+        "invalid-input",
+        `--out ${given}: ${file} is not a regular file (a device or a FIFO).`,
+        `Give the path of the schema file, e.g. ${prismaSchemaWith(print, check ? ["--check"] : [], PRISMA_SCHEMA_PATH)}${check ? `, or leave --out out to check ${PRISMA_SCHEMA_PATH} in the current folder` : ", or leave --out out to print the schema"}.`,
+      );
+    }
+  } catch (error) {
+    if (error instanceof ReleaseError) throw error;
     // missing or unreadable: reading or writing it says so
   }
   // `--out prisma/` names a folder whether or not it exists (writing it would fail with EISDIR).
@@ -188,7 +201,7 @@ export async function generatePrismaSchema(
 export async function prismaSchemaCommand(options: PrismaSchemaOptions): Promise<PrismaSchemaResult> {
   const cwd = options.cwd ?? process.cwd();
   if (options.check || options.out !== undefined) {
-    refuseDirectory(
+    refuseNonFile(
       options.out,
       path.resolve(cwd, options.out ?? PRISMA_SCHEMA_PATH),
       options.check === true,

@@ -77,6 +77,15 @@ describe("prisma/schema.prisma", () => {
     expect(missingDir.code).toBe(1);
     expect(missingDir.stderr).toContain("names a directory, not a file.");
 
+    // A device: read, /dev/zero never ends (the process ran out of memory), so it is refused unopened.
+    for (const args of [["--check"], []]) {
+      const device = await runCli(["prisma-schema", ...args, "--out", "/dev/zero"], env);
+      expect(device.code).toBe(1);
+      expect(device.stderr).toContain(
+        "--out /dev/zero: /dev/zero is not a regular file (a device or a FIFO).",
+      );
+    }
+
     // Not a Prisma schema: said so, not counted as a difference per block of the database.
     const garbage = path.join(dir, "garbage.prisma");
     writeFileSync(garbage, "garbage {\n");
