@@ -346,14 +346,17 @@ describe("a command printed to run next carries what the operator gave", () => {
     const sleeping = () =>
       withClient(named.url, async (c) => {
         const r = await c.query(
-          "SELECT 1 FROM pg_stat_activity WHERE application_name = 'neonhub-db:apply' AND wait_event = 'PgSleep'",
+          "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() " +
+            "AND application_name = 'neonhub-db:apply' AND wait_event = 'PgSleep'",
         );
         return (r.rowCount ?? 0) > 0;
       });
     await waitUntil("the apply to sleep in its last migration", sleeping, { while: run.running });
     await withClient(named.url, (c) =>
       c.query(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'neonhub-db:apply'",
+        // This database's apply only: the tests beside this one run applies of their own on the same server.
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity " +
+          "WHERE datname = current_database() AND application_name = 'neonhub-db:apply'",
       ),
     );
     const stopped = await run.done;
