@@ -453,6 +453,35 @@ function refuseEmptyValues(values: Record<string, unknown>): void {
   }
 }
 
+/** PostgreSQL's longest name (NAMEDATALEN - 1), in bytes: it cuts a longer one to that, silently. */
+const MAX_NAME_BYTES = 63;
+
+/** `name` as PostgreSQL keeps it: its whole characters within MAX_NAME_BYTES. */
+function keptName(name: string): string {
+  let kept = "";
+  for (const char of name) {
+    if (Buffer.byteLength(kept + char, "utf8") > MAX_NAME_BYTES) break;
+    kept += char;
+  }
+  return kept;
+}
+
+/**
+ * An --owner-role longer than PostgreSQL keeps a name is refused: SET ROLE would cut it and act as the role its
+ * first 63 bytes name, which may exist (a role the operator did not name owns what the release creates).
+ */
+function refuseLongRoleName(role: string | undefined): void {
+  if (role === undefined) return;
+  const bytes = Buffer.byteLength(role, "utf8");
+  if (bytes <= MAX_NAME_BYTES) return;
+  throw new ReleaseError(
+    "invalid-input",
+    `--owner-role is ${bytes} bytes long: PostgreSQL keeps at most ${MAX_NAME_BYTES} bytes of a role's name, and ` +
+      `would act as the role named "${keptName(role)}".`,
+    "Give the role's name as the database has it (SELECT rolname FROM pg_roles).",
+  );
+}
+
 /**
  * The flags that mean something to some commands only (the help names them with those commands). Given to
  * another, they were ignored, so that `status --seed demo` looked like it did something.
@@ -584,6 +613,7 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {}):
   }
   const { values, positionals } = parsed;
   refuseEmptyValues(values);
+  refuseLongRoleName(values["owner-role"]);
   refuseRepeatedFlags(argv);
   if (positionals.length > 1) {
     throw new ReleaseError(

@@ -309,6 +309,19 @@ describe("flags written wrong", () => {
     expect(result.stderr).toContain('--owner-role needs a value, and what follows it starts with "-"');
   });
 
+  it("an --owner-role longer than PostgreSQL keeps a name is refused, naming the role it would act as", async () => {
+    // 60 ASCII bytes and two 2-byte characters: PostgreSQL keeps whole characters within 63 bytes.
+    const kept = `${"r".repeat(60)}é`;
+    const result = await run("plan", "--owner-role", `${kept}éé`, "--json");
+    expect(result.code).toBe(1);
+    expect(errorOf(result)).toEqual({
+      code: "invalid-input",
+      message: `--owner-role is 66 bytes long: PostgreSQL keeps at most 63 bytes of a role's name, and would act as the role named "${kept}".`,
+      fix: "Give the role's name as the database has it (SELECT rolname FROM pg_roles).",
+    });
+    expect((await run("plan", "--owner-role", "r".repeat(63), "--json")).stdout).not.toContain("bytes long");
+  });
+
   it("--json=true is refused with a JSON document", async () => {
     const result = await run("status", "--json=true");
     expect(result.code).toBe(1);
