@@ -249,12 +249,17 @@ export async function main(argv: readonly string[], io: CliIo = processStreams()
     // Every command says it was stopped, in its own words; apply (and its legacy upgrade), revert --confirm, baseline and
     // adopt say more (what was running, or the release lock they waited for) from inside, while they run.
     const command = args.command === "revert" && !args.confirm ? "revert-preview" : args.command;
+    const rerunWords = {
+      revertPreview: options.revertPreview,
+      print: options.printCommand,
+      asRun: options.commandAsRun,
+    };
     stopReporting = reportInterruptions(reportInterruption, () =>
-      interruption(command, undefined, options.revertPreview, options.printCommand),
+      interruption(command, undefined, rerunWords),
     );
     // What a command stopped inside says to run names the preview and the reads as this run was given.
     const interruptible = <T>(stopped: InterruptibleCommand, work: (track: RunningTrackers) => Promise<T>) =>
-      reportIfInterrupted(reportInterruption, stopped, work, options.revertPreview, options.printCommand);
+      reportIfInterrupted(reportInterruption, stopped, work, rerunWords);
     switch (args.command) {
       case "plan": {
         const upgradePlan = request?.explicit

@@ -66,17 +66,28 @@ function stoppedStep({ step, item, action }: RunningStep, print: CommandPrinter 
   }
 }
 
+/** How an interruption's fix names the commands to run, as this run was given them. */
+export interface RerunWords {
+  /** The preview a revert's fix names (ReleaseOptions.revertPreview). */
+  revertPreview?: string;
+  /** Prints the reads the fix names (ReleaseOptions.printCommand). */
+  print?: CommandPrinter;
+  /** The command as the operator ran it (ReleaseOptions.commandAsRun); unset, "the same command". */
+  asRun?: string;
+}
+
 /**
  * What an interrupted `command` left, naming what was running (the migration, or apply's step and the index or
- * seed set it was on) when it is known, and what to run; a revert's fix names `revertPreview` when given
- * (ReleaseOptions.revertPreview), and the reads it names are printed by `print` (ReleaseOptions.printCommand).
+ * seed set it was on) when it is known, and what to run (RerunWords).
  */
 export function interruption(
   command: InterruptibleCommand,
   running?: Running,
-  revertPreview?: string,
-  print?: CommandPrinter,
+  { revertPreview, print, asRun }: RerunWords = {},
 ): Interruption {
+  // The command to run again, as the operator ran it where it is known (a revert's is not: its --expect-last
+  // must name the ledger's new last migration, expectLastRerun).
+  const rerun = asRun ?? "the same command";
   // Stopped before it held the release lock, the command had run nothing: there is nothing to roll back. The
   // read it points to is the one its own fix names once it ran (baseline and adopt write only the ledger).
   if (running && "lockWait" in running) {
@@ -105,7 +116,7 @@ export function interruption(
       fix:
         command === "revert"
           ? `Once ${until}, run ${revertPreviewText(revertPreview)} again and the command it prints: what it would revert may have changed.`
-          : `Run the same command again once ${until} (${shows}).`,
+          : `Run ${rerun} again once ${until} (${shows}).`,
     };
   }
   const migration = running && "migration" in running ? running.migration : undefined;
@@ -120,12 +131,12 @@ export function interruption(
                 ? `migration ${migration}, which was running, is rolled back whole with its ledger row (${unlessCommitting(print)})`
                 : "the migration that was running, if any, is rolled back whole with its ledger row") +
               "; the ones before it stay applied, and an index build it stopped is built again by the next apply."),
-        fix: `Run the same command again to complete the release (${commandToRun(print, ["plan"])} shows what is left).`,
+        fix: `Run ${rerun} again to complete the release (${commandToRun(print, ["plan"])} shows what is left).`,
       };
     case "upgrade-legacy":
       return {
         message: `the upgrade stopped. ${SESSION_ENDS}: the transaction that was running (a file, a batch, the cutover) is rolled back, and the phases and batches that finished stay recorded in neonhub_upgrade_work (past the final drop, the upgrade is in the ledger and only the release's steps are left); an index build it stopped is built again.`,
-        fix: `Run the same command again: it resumes where this run stopped (${commandToRun(print, ["plan", "--upgrade-legacy"])} shows where it stands).`,
+        fix: `Run ${rerun} again: it resumes where this run stopped (${commandToRun(print, ["plan", "--upgrade-legacy"])} shows where it stands).`,
       };
     case "revert":
       return {
@@ -143,13 +154,13 @@ export function interruption(
       // handed over): before it nothing is recorded, and the scratch database goes before the process ends.
       return {
         message: `${command} stopped. ${SESSION_ENDS}: ${command} records nothing until its last transaction commits (${command === "adopt" ? "the ledger rows and the move of pgmigrations" : "the ledger rows"}, with an owner role the hand-over), which is rolled back if it was running; its scratch database is dropped before the process exits.`,
-        fix: `Run the same command again: it proves the schema again, or finds it ${command === "adopt" ? "adopted" : "baselined"} already and has nothing to do (${commandToRun(print, ["status"])} shows what the ledger records).`,
+        fix: `Run ${rerun} again: it proves the schema again, or finds it ${command === "adopt" ? "adopted" : "baselined"} already and has nothing to do (${commandToRun(print, ["status"])} shows what the ledger records).`,
       };
     case "load-chunks":
       // The load is one transaction (core/seeds/bulk/load-chunks.ts) and takes no release lock.
       return {
         message: `load-chunks stopped: nothing was loaded. The load is one transaction, which the server rolls back once it sees the process gone (within seconds): the dataset keeps the chunks and documents it had (unless the signal came as the load committed, which the dataset's chunk count then shows).`,
-        fix: "Run the same load again.",
+        fix: `Run ${asRun ?? "the same load"} again.`,
       };
     case "plan":
     case "status":
@@ -162,7 +173,7 @@ export function interruption(
         command === "prisma-schema" ? " (and --out's file is written whole at the end, or not at all)" : "";
       return {
         message: `${name} stopped. It only reads: nothing was written to the database${file}, and the server ends its session once it sees the process gone (within seconds).`,
-        fix: "Run the same command again.",
+        fix: `Run ${rerun} again.`,
       };
     }
   }
@@ -202,18 +213,17 @@ export function reportInterruptions(
 /**
  * Runs `work`; if SIGINT or SIGTERM stops the process meanwhile, hands `report` what the command left before
  * the process ends. `work` tells the migration or step that starts, or the wait for the release lock (and
- * `undefined` once none runs), to the functions it is given, so that the report names it. `revertPreview` and
- * `print`: interruption's.
+ * `undefined` once none runs), to the functions it is given, so that the report names it. `words`:
+ * interruption's.
  */
 export async function reportIfInterrupted<T>(
   report: (interruption: Interruption) => void,
   command: InterruptibleCommand,
   work: (track: RunningTrackers) => Promise<T>,
-  revertPreview?: string,
-  print?: CommandPrinter,
+  words: RerunWords = {},
 ): Promise<T> {
   let running: Running | undefined;
-  const unregister = reportInterruptions(report, () => interruption(command, running, revertPreview, print));
+  const unregister = reportInterruptions(report, () => interruption(command, running, words));
   try {
     return await work({
       onMigrationRunning: (migration) => {

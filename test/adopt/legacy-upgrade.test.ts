@@ -577,7 +577,9 @@ describe("apply --upgrade-legacy", () => {
       // Ctrl-C says what it left and what to run before the process ends; a kill cannot.
       if (signal === "SIGINT") {
         expect(killed.stderr).toContain("interrupted: the upgrade stopped");
-        expect(killed.stderr).toContain("Run the same command again: it resumes where this run stopped");
+        expect(killed.stderr).toMatch(
+          /Run `neonhub-db apply --upgrade-legacy [^`]*` again: it resumes where this run stopped/,
+        );
       }
       await holder.query("COMMIT");
       await holder.end();

@@ -90,7 +90,7 @@ describe("a baseline stopped during its proof", () => {
         expect(error.code).toBe("interrupted");
         expect(error.message).toContain(`${command} stopped`);
         expect(error.message).toContain("its scratch database is dropped before the process exits");
-        expect(error.fix).toContain("Run the same command again");
+        expect(error.fix).toContain(`Run \`neonhub-db ${command} --json`);
         expect(await exists(scratch)).toBe(false);
       } finally {
         await withClient(db.current.url, (c) => c.query("DROP TABLE IF EXISTS pgmigrations"));

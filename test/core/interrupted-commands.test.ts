@@ -94,14 +94,15 @@ describe("a command stopped by a signal", () => {
       expect(result.stderr).toContain(
         "migration 20991231000000_sleep, which was running, is rolled back whole with its ledger row",
       );
-      expect(result.stderr).toContain("Run the same command again to complete the release");
+      // The command as it was run, to run again.
+      expect(result.stderr).toMatch(/Run `neonhub-db apply [^`]*` again to complete the release/);
       if (json) {
         // --json's one document, errors included: the interruption is one.
         const { error, warnings } = JSON.parse(result.stdout) as InterruptedError;
         expect(error.code).toBe("interrupted");
         expect(error.message).toContain("migration 20991231000000_sleep, which was running");
         expect(warnings).toEqual(stderrWarnings(result.stderr));
-        expect(error.fix).toContain("Run the same command again to complete the release");
+        expect(error.fix).toMatch(/^Run `neonhub-db apply [^`]*--json[^`]*` again to complete the release/);
       } else {
         expect(result.stdout).toBe("");
       }
@@ -277,12 +278,12 @@ describe("a read command stopped by a signal", () => {
       expect(result.signal, result.stderr).toBe(signal);
       const stopped = `${label} stopped. It only reads: nothing was written to the database`;
       expect(result.stderr).toContain(`neonhub-db: error: interrupted: ${stopped}`);
-      expect(result.stderr).toContain("fix: Run the same command again.");
+      expect(result.stderr).toMatch(/fix: Run `neonhub-db (plan|status|verify|revert)[^`]*` again\./);
       if (json) {
         const { error } = JSON.parse(result.stdout) as InterruptedError;
         expect(error.code).toBe("interrupted");
         expect(error.message).toContain(stopped);
-        expect(error.fix).toBe("Run the same command again.");
+        expect(error.fix).toMatch(/^Run `neonhub-db [^`]*--json[^`]*` again\.$/);
       } else {
         expect(result.stdout).toBe("");
       }

@@ -148,10 +148,11 @@ describe("revert --confirm --expect-last behind an apply that commits a new migr
 describe("a command stopped by a signal while it waits for the release lock", () => {
   const reverted = ["revert", "--to", WIDGETS, "--confirm"];
   const upgrade = ["apply", "--upgrade-legacy", "--legacy-organization", "acme"];
-  // Each command's subject as the message names it, and its fix: the same command again, with the read that
-  // shows where things stand; a revert previews again (run again, it could take out what the other release
-  // applied, unseen).
-  const again = (shows: string) => `Run the same command again once that release has finished (${shows}).`;
+  // Each command's subject as the message names it, and its fix: the command as it was run, again, with the
+  // read that shows where things stand; a revert previews again (run again, it could take out what the other
+  // release applied, unseen).
+  const again = (shows: string) => (args: readonly string[], json: boolean) =>
+    `Run \`neonhub-db ${[...args, "--migrations-dir", dir, ...(json ? ["--json"] : [])].join(" ")}\` again once that release has finished (${shows}).`;
   // The read names the folder the command was given.
   const PLAN = again(`\`neonhub-db plan --migrations-dir ${dir}\` shows what is left`);
   const STATUS = again(`\`neonhub-db status --migrations-dir ${dir}\` shows what the ledger records`);
@@ -159,13 +160,13 @@ describe("a command stopped by a signal while it waits for the release lock", ()
     `\`neonhub-db plan --upgrade-legacy --migrations-dir ${dir}\` shows where it stands`,
   );
   // The preview of the command as it was run: its folder and --json kept, --confirm left out.
-  const PREVIEW_AGAIN = (json: boolean) =>
+  const PREVIEW_AGAIN = (_args: readonly string[], json: boolean) =>
     `Once that release has finished, run \`neonhub-db revert --to ${WIDGETS} --migrations-dir ${dir}${json ? " --json" : ""}\` again and the command it prints: what it would revert may have changed.`;
   it.each([
     ["apply", "SIGINT", false, ["apply"], "apply", PLAN],
     ["apply", "SIGTERM", true, ["apply"], "apply", PLAN],
-    ["revert --confirm", "SIGINT", true, reverted, "revert", PREVIEW_AGAIN(true)],
-    ["revert --confirm", "SIGTERM", false, reverted, "revert", PREVIEW_AGAIN(false)],
+    ["revert --confirm", "SIGINT", true, reverted, "revert", PREVIEW_AGAIN],
+    ["revert --confirm", "SIGTERM", false, reverted, "revert", PREVIEW_AGAIN],
     ["baseline", "SIGINT", false, ["baseline"], "baseline", STATUS],
     ["baseline", "SIGTERM", true, ["baseline"], "baseline", STATUS],
     ["adopt", "SIGINT", true, ["adopt"], "adopt", STATUS],
@@ -173,7 +174,8 @@ describe("a command stopped by a signal while it waits for the release lock", ()
     ["apply --upgrade-legacy", "SIGTERM", true, upgrade, "the upgrade", UPGRADE_PLAN],
   ] as const)(
     "%s (%s, --json %s) says it stopped waiting and nothing was done",
-    async (_name, signal, json, args, subject, fix) => {
+    async (_name, signal, json, args, subject, fixOf) => {
+      const fix = fixOf(args, json);
       const holder = new Client({ connectionString: db.current.url });
       await holder.connect();
       try {

@@ -224,8 +224,8 @@ describe("the release lock held by a prepared transaction", () => {
     expect(result.stderr).toContain(
       "apply stopped while waiting for the release lock (held by prepared transaction 'advisory-2pc', not a release): nothing was done.",
     );
-    expect(result.stderr).toContain(
-      "Run the same command again once that prepared transaction is committed or rolled back",
+    expect(result.stderr).toMatch(
+      /Run `neonhub-db apply [^`]*` again once that prepared transaction is committed or rolled back/,
     );
   });
 });
