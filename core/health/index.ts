@@ -28,6 +28,7 @@ import { readSearchSettings, searchSettingFindings } from "./search-settings";
 import { recordedSearchDefault } from "../vector-indexes/search-default";
 import { readTables, tableFindings } from "./tables";
 import { readRefusedEmbeddings, refusedEmbeddingFindings } from "./refused-embeddings";
+import { embeddingsInToastFindings, readEmbeddingsInToast } from "./embeddings-in-toast";
 import {
   VECTOR_METHODS,
   readVectorIndexes,
@@ -43,6 +44,7 @@ export {
   refusedEmbeddingFindings,
   type RefusedEmbeddings,
 } from "./refused-embeddings";
+export { embeddingsInToastFindings, readEmbeddingsInToast } from "./embeddings-in-toast";
 export type * from "./report";
 export { describeSession, describeXminHolder, terminateFix } from "./sessions";
 
@@ -157,6 +159,8 @@ async function readReport(
   const lockedTables = vector.locked ? [vector.locked.table] : [];
   const refused = await readRefusedEmbeddings(client, limits.embeddingScanMs, undefined, lockedTables);
   findings.push(...refusedEmbeddingFindings(refused, limits.embeddingScanMs));
+  const inToast = await readEmbeddingsInToast(client, lockedTables);
+  findings.push(...embeddingsInToastFindings(inToast));
 
   findings.push(...clusterFindings(cluster, limits));
 
@@ -173,6 +177,7 @@ async function readReport(
     searchSettings,
     zeroEmbeddings: refused.zeroEmbeddings,
     wrongDimensionEmbeddings: refused.wrongDimensionEmbeddings,
+    embeddingsInToast: inToast,
     ...inProgress(release),
     // Actions first: they are what the reader came for.
     findings: [

@@ -215,6 +215,21 @@ export interface EmbeddingRowsHealth {
   lockedTable?: string;
 }
 
+/** A sample of a vector-indexed table's pages: how many of their embeddings are stored in TOAST. */
+export interface EmbeddingStorageHealth {
+  table: string;
+  /** The table's pages, from its size. */
+  tablePages: number;
+  /** Pages the sample read (about; TABLESAMPLE SYSTEM picks each page with the same chance). */
+  sampledPages: number;
+  /** Embeddings on those pages that a page could hold in their rows (about 500 to 2,000 dimensions). */
+  sampledRows: number;
+  /** Of those, how many their pages cannot hold: stored in TOAST. */
+  inToast: number;
+  /** inToast / sampledRows; 0 when the sample holds none. */
+  share: number;
+}
+
 export interface HealthReport {
   /** The database URL without its password. */
   database: string;
@@ -232,6 +247,8 @@ export interface HealthReport {
   zeroEmbeddings: EmbeddingRowsHealth[];
   /** Each embedded table's rows whose embedding has another number of dimensions than their space. */
   wrongDimensionEmbeddings: EmbeddingRowsHealth[];
+  /** Each vector-indexed table's embeddings still stored in TOAST, from a sample of its pages. */
+  embeddingsInToast: EmbeddingStorageHealth[];
   findings: HealthFinding[];
   /** Another session's release, running as health read: its vector indexes' findings are notes, not actions. */
   releaseInProgress?: ReleaseInProgress;
