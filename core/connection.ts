@@ -4,6 +4,7 @@
 import { Client, type QueryResult } from "pg";
 import { driverConfig, type DatabaseTarget } from "./dsn";
 import { MIGRATOR_URL_SOURCES, ReleaseError } from "./errors";
+import { COMMAND_SESSION_SETTINGS_SQL, sessionSettingsRefusal } from "./session-settings";
 import { TOO_MANY_CONNECTIONS, tooManyConnectionsError } from "./too-many-connections";
 
 export interface ConnectOptions {
@@ -19,24 +20,6 @@ export interface ConnectOptions {
 }
 
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
-
-/**
- * The settings a session could be given by the URL (`?options=-c ...`), the role or the database that would
- * change what the engine creates or reads, set back to what it expects, with the first query:
- * - `search_path`: `public`, the schema the release's objects are in, first. A migration's unqualified CREATE
- *   goes to the first schema of the path: one that named another (or a schema named after the owner role,
- *   which the default "$user", public finds first) had the release create its tables there, fail at the first
- *   type it could not find in it, and leave the migrations before that applied in the wrong schema. The rest of
- *   the path is kept after it, so that an extension installed in a schema of its own is still found.
- * - `extra_float_digits`: 1, PostgreSQL's default, whose text reads back as the same number: a lower one
- *   rounds what the engine reads (a recorded target recall of 0.95 read as 0.9), and plan then found settings
- *   changed and apply recalibrated every index at each run.
- * - `statement_timeout`: off, as the migrations' is by default (they set their own, --statement-timeout): one
- *   meant for the app cancelled the engine's reads as "unexpected error (a bug)" and its index builds at every
- *   apply. Its waits for locks are bounded by lock_timeout instead.
- */
-export const COMMAND_SESSION_SETTINGS_SQL = `SELECT set_config('search_path', 'public, ' || current_setting('search_path'), false),
-  set_config('extra_float_digits', '1', false), set_config('statement_timeout', '0', false)`;
 
 export async function openClient(target: DatabaseTarget, options: ConnectOptions): Promise<Client> {
   const timeout = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
@@ -56,31 +39,53 @@ export async function openClient(target: DatabaseTarget, options: ConnectOptions
     await client.end().catch(() => {});
     throw describeConnectError(error, target, timeout);
   }
-  sendWithFirstQuery(client, [COMMAND_SESSION_SETTINGS_SQL, ...(options.sessionSql ?? [])]);
+  sendWithFirstQuery(client, target, [COMMAND_SESSION_SETTINGS_SQL, ...(options.sessionSql ?? [])]);
   return client;
 }
 
+/** A statement that opens a transaction: BEGIN, START TRANSACTION. */
+const OPENS_TRANSACTION = /^\s*(?:begin|start\s+transaction)\b/i;
+
 /**
- * Prefixes the client's first query with `statements` and hands back that query's own result(s). A first
- * query with parameters or a stream (COPY) cannot share a message: the statements go just before it, queued
- * on the same connection (pg runs queries in order), and a failure shows on the query itself.
+ * Prefixes the client's first query with `statements` and hands back that query's own result(s). Two cases
+ * cannot share a message: a first query with parameters or a stream (COPY), and one that opens a transaction
+ * (the statements of one message run in one implicit transaction, which a BEGIN in it keeps open: it would
+ * keep the isolation level the role or the database gave it, as it began before the statements set theirs).
+ * The statements then go just before it, as a query of their own, and the first query is sent once they
+ * succeeded: none runs without them. A failure the login can do something about (sessionSettingsRefusal)
+ * becomes that error, on the first query.
  */
-function sendWithFirstQuery(client: Client, statements: readonly string[]): void {
+function sendWithFirstQuery(client: Client, target: DatabaseTarget, statements: readonly string[]): void {
   const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  const describe = (error: unknown) => {
+    throw sessionSettingsRefusal(error, target) ?? error;
+  };
   client.query = ((...args: unknown[]) => {
     delete (client as { query?: unknown }).query; // back to the prototype's
     const [first, ...rest] = args;
-    if (typeof first !== "string" || rest.length > 0) {
-      (query(statements.join(";\n")) as Promise<unknown>).catch(() => {});
-      return query(...args);
+    if (typeof first === "string" && rest.length === 0 && !OPENS_TRANSACTION.test(first)) {
+      return (query(`${statements.join(";\n")};\n${first}`) as Promise<QueryResult | QueryResult[]>).then(
+        (results) => {
+          const own = (results as QueryResult[]).slice(statements.length);
+          return own.length === 1 ? own[0] : own;
+        },
+        describe,
+      );
     }
-    return (query(`${statements.join(";\n")};\n${first}`) as Promise<QueryResult | QueryResult[]>).then(
-      (results) => {
-        const own = (results as QueryResult[]).slice(statements.length);
-        return own.length === 1 ? own[0] : own;
-      },
-    );
+    const settings = query(statements.join(";\n")) as Promise<unknown>;
+    if (!answersWithCallback(args)) return settings.then(() => query(...args), describe);
+    // A stream or a callback is handed back at once, queued behind the statements: should they fail, the
+    // connection is ended, so that it does not run without them (it then fails as a connection lost).
+    settings.catch(() => client.end().catch(() => {}));
+    return query(...args);
   }) as typeof client.query;
+}
+
+/** Whether a query is a stream (pg's Submittable, such as COPY) or takes a callback: pg returns no promise. */
+function answersWithCallback(args: readonly unknown[]): boolean {
+  const [first] = args;
+  const submittable = typeof (first as { submit?: unknown } | null)?.submit === "function";
+  return submittable || args.some((arg) => typeof arg === "function");
 }
 
 /** Closes a client without letting a dead connection turn cleanup into a second error. */
@@ -96,6 +101,9 @@ interface PgLikeError {
 function describeConnectError(error: unknown, target: DatabaseTarget, timeoutMs: number): ReleaseError {
   const { code, message = String(error) } = (error ?? {}) as PgLikeError;
   const where = `${target.host}:${target.port}`;
+  // A session_replication_role in the URL's options that the login may not set: refused as the session's.
+  const refusal = sessionSettingsRefusal(error, target);
+  if (refusal) return refusal;
   switch (code) {
     case "ECONNREFUSED":
       return new ReleaseError(

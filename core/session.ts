@@ -9,7 +9,7 @@ import type { Client } from "pg";
 import { closeClient, openClient } from "./connection";
 import { targetOf, type DatabaseTarget } from "./dsn";
 import { withBoundedLockWaits } from "./lock-safety/bounded-waits";
-import { RESET_LOCK_TIMEOUT_SQL, commandSessionSql, lockTimeoutSql } from "./lock-safety/session";
+import { commandSessionSql, lockTimeoutSql } from "./lock-safety/session";
 import {
   applyWith,
   describeSessionError,
@@ -24,10 +24,11 @@ import {
   type ReleaseStatus,
   type VerifyReport,
 } from "./release";
+import { UNBOUNDED_LOCK_WAITS_SQL } from "./session-settings";
 import { planRevertWith, revertWith, type RevertPlan, type RevertRequest, type RevertResult } from "./revert";
 
 export class ReleaseSession {
-  /** Whether the session's lock_timeout is the reads' bound (set when it opens), or the session's own. */
+  /** Whether the session's lock_timeout is the reads' bound (set when it opens), or none (0). */
   private readsBounded = true;
 
   private constructor(
@@ -97,11 +98,11 @@ export class ReleaseSession {
     });
   }
 
-  /** Apply or revert, which bound their waits themselves: with the session's own lock_timeout. */
+  /** Apply or revert, which bound their waits themselves: with no lock_timeout of the session's (0). */
   private async write<T>(command: string, fn: () => Promise<T>): Promise<T> {
     return this.run(command, async () => {
       if (this.readsBounded) {
-        await this.client.query(RESET_LOCK_TIMEOUT_SQL);
+        await this.client.query(UNBOUNDED_LOCK_WAITS_SQL);
         this.readsBounded = false;
       }
       return fn();

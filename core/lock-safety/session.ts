@@ -36,12 +36,6 @@ export function lockTimeoutSql(lockTimeoutMs: number): string {
 }
 
 /**
- * Sets lock_timeout back to the session's own (the server's, role's or database's setting, or the
- * connection's options): what a session has before a command bounds its reads.
- */
-export const RESET_LOCK_TIMEOUT_SQL = "RESET lock_timeout";
-
-/**
  * Sets the session's lock_timeout for a read that must not wait long, returning the value it replaces (column
  * `was`) for restoreLockTimeoutSql. One statement, so that it can travel in a message with others.
  */

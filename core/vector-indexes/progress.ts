@@ -6,6 +6,7 @@
 import { Client, type ClientBase } from "pg";
 import type { Logger } from "../logger";
 import { formatCount } from "../count-format";
+import { COMMAND_SESSION_SETTINGS_SQL } from "../session-settings";
 
 /** Opens the connection that watches; undefined when there is none to be had. */
 export type MonitorConnector = () => Promise<Client | undefined>;
@@ -26,6 +27,11 @@ export function sameTargetConnector(client: ClientBase): MonitorConnector {
     });
     monitor.on("error", () => {});
     await monitor.connect();
+    // As every session starts (an idle_session_timeout for apps ended this one between its polls).
+    await monitor.query(COMMAND_SESSION_SETTINGS_SQL).catch(async (error: unknown) => {
+      await monitor.end().catch(() => {});
+      throw error;
+    });
     return monitor;
   };
 }
