@@ -175,6 +175,13 @@ export function readConnectionUrl(
   if (!config.host) return refuse("has no host");
   const database = config.database || options.defaultDatabase;
   if (!database) return refuse("names no database", `Add it after the host: ${EXAMPLE}.`);
+  const withNul = nulPart(config);
+  if (withNul) {
+    return refuse(
+      `has a NUL character (%00) in its ${withNul}`,
+      `Remove the %00 from the URL's ${withNul}: no PostgreSQL ${withNul} holds a NUL character (the login sends it as a C string, which ends at the first NUL).`,
+    );
+  }
   return {
     ok: true,
     parts: {
@@ -187,6 +194,19 @@ export function readConnectionUrl(
       ...(typeof config.sslmode === "string" ? { sslmode: config.sslmode } : {}),
     },
   };
+}
+
+/**
+ * Which part of the URL the driver would send with a NUL character in it, if any: the startup packet and the
+ * password message hold the user, the database and the password as NUL-terminated strings, which the server
+ * refused ("invalid startup packet layout" for a user or a database). Named by its part alone: the password's
+ * text, or a user's that may hold some of it, is never shown.
+ */
+function nulPart(config: { user?: string | null; database?: string | null; password?: string | null }) {
+  if (config.user?.includes("\u0000")) return "user name";
+  if (config.database?.includes("\u0000")) return "database name";
+  if (config.password?.includes("\u0000")) return "password";
+  return undefined;
 }
 
 /**

@@ -270,6 +270,38 @@ describe("masking passwords", () => {
     expect(run.stdout + run.stderr).not.toContain("50%off");
   });
 
+  describe("a NUL character (%00) in the user, the database name or the password", () => {
+    const db = useTestDatabase("nulurl");
+
+    it("is refused naming the part, never the password, where the server said 'invalid startup packet layout'", async () => {
+      const url = new URL(db.current.url);
+      url.password = "s3cret-pass";
+      const withNul = (part: "username" | "pathname" | "password") => {
+        const changed = new URL(url);
+        changed[part] = `${changed[part]}%00x`;
+        return changed.toString();
+      };
+      const cases = [
+        ["pathname", "database name"],
+        ["username", "user name"],
+        ["password", "password"],
+      ] as const;
+      for (const [part, named] of cases) {
+        const error = refusal(withNul(part));
+        expect(error.code).toBe("invalid-input");
+        expect(error.message).toBe(`DATABASE_URL has a NUL character (%00) in its ${named}.`);
+        expect(error.fix).toContain(`Remove the %00 from the URL's ${named}`);
+        // Through the CLI, on a server that runs: refused before any connection, in --json too.
+        const run = await runCli(["status", "--json"], { DATABASE_URL: withNul(part) });
+        expect(run.code).toBe(1);
+        const { error: printed } = JSON.parse(run.stdout) as { error: { code: string; message: string } };
+        expect(printed).toMatchObject({ code: "invalid-input", message: error.message });
+        expect(run.stderr).not.toContain("startup packet");
+        expect(run.stdout + run.stderr).not.toContain("s3cret-pass");
+      }
+    });
+  });
+
   describe("a URL that asks for TLS of a server without it", () => {
     const db = useTestDatabase("nossl");
     it("says so, with the fix, and no password", async () => {
