@@ -229,4 +229,6 @@ function printEnv(args, paths) {
   return 0;
 }
 
-runMain(main);
+// --json as the command line asks for it, even one the parser refuses (`--json bogus`): the error is then the
+// one JSON document, as neonhub-db does for `--json=true`.
+runMain(main, { json: process.argv.slice(2).some((arg) => arg === "--json" || arg.startsWith("--json=")) });

@@ -260,6 +260,16 @@ function withoutConnectionSettings(base = process.env) {
   );
 }
 
+/** The error code and fix of a failed neonhub-db command's --json document; {} when stdout holds none. */
+function engineError(stdout) {
+  try {
+    const { error } = JSON.parse(stdout);
+    return typeof error?.code === "string" ? { code: error.code, fix: error.fix ?? null } : {};
+  } catch {
+    return {};
+  }
+}
+
 /** Runs `neonhub-db apply` as the migrator and returns its JSON summary. Progress goes to stderr. */
 function applyRelease(directUrl, json, ownerRole) {
   const cli = path.join(PROJECT_ROOT, "bin", "neonhub-db.js");
@@ -284,6 +294,7 @@ function applyRelease(directUrl, json, ownerRole) {
     const detail = json ? `\n${result.stderr.trim()}` : "";
     throw new SetupError(
       `Applying the schema release to the local database failed (exit ${result.status}).${detail}`,
+      engineError(result.stdout),
     );
   }
   const report = JSON.parse(result.stdout);

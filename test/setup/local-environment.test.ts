@@ -409,6 +409,29 @@ describe("a missing prerequisite stops with the problem and the fix", () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('Unknown argument "start"');
     expect(run.stderr).toContain("up|stop|status|env|destroy");
+    expect(run.stdout).toBe("");
+  });
+
+  it("with --json, an error is also one JSON document on stdout, as neonhub-db's, and the exit code stays 1", async () => {
+    const unknown = await runLocal(["start", "--json"], {});
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('Unknown argument "start"');
+    expect(JSON.parse(unknown.stdout)).toEqual({
+      error: { code: "setup", message: expect.stringContaining('Unknown argument "start"'), fix: null },
+      warnings: [],
+    });
+    const env = { NEONHUB_LOCAL_ROOT: freshRoot(), NEONHUB_PG_PORT: "postgres" };
+    const port = await runLocal(["--json"], env);
+    if (port.code === 0) await runLocal(["destroy"], env);
+    expect(port.code).toBe(1);
+    const { error } = JSON.parse(port.stdout) as { error: { code: string; message: string } };
+    expect(error.code).toBe("setup");
+    expect(error.message).toContain(
+      'NEONHUB_PG_PORT must be a port number from 1024 to 65535, got "postgres"',
+    );
+    const envRun = await runLocal(["env", "--json"], { NEONHUB_LOCAL_ROOT: freshRoot() });
+    expect(envRun.code).toBe(1);
+    expect(JSON.parse(envRun.stdout).error.message).toContain("No local environment yet");
   });
 
   it("a PostgreSQL older than 14", async () => {
