@@ -41,6 +41,7 @@ import {
 } from "../core";
 import { COMMAND_FLAGS, USAGE, parseArgs, takesFlag, type CliArgs } from "./args";
 import { internalErrorDocument, releaseErrorDocument } from "./error-document";
+import { refuseMissingPaths } from "./given-paths";
 import { outputWriter } from "./output-streams";
 import { releaseEnvironment, releaseSettings } from "./release-settings";
 import { renderHealth } from "./render-health";
@@ -106,8 +107,9 @@ function databaseUrlOf(args: CliArgs, env: NodeJS.ProcessEnv): { databaseUrl: st
 /**
  * What the command works on and with. The database URL is looked for last: everything the command line alone
  * decides (the flags, parsed and checked together by parseArgs; the release settings of --config and --set;
- * the stack file's environment) is refused first, so that a wrong command line is named as such whether or
- * not a URL was given, and a fixed one does not fail again on the next of its mistakes.
+ * the stack file's environment; the folder and file it names, refuseMissingPaths) is refused first, so that a
+ * wrong command line is named as such whether or not a URL was given, and a fixed one does not fail again on
+ * the next of its mistakes.
  */
 function releaseOptions(
   args: CliArgs,
@@ -120,6 +122,7 @@ function releaseOptions(
   const environment = COMMAND_FLAGS.environment?.includes(args.command)
     ? releaseEnvironment(args, (line) => log.info(line))
     : args.environment;
+  refuseMissingPaths(args);
   const { databaseUrl, source } = databaseUrlOf(args, env);
   parseDatabaseUrl(databaseUrl, source);
   return {

@@ -24,7 +24,12 @@ export { closestName } from "./closest-name";
 export { shownValue } from "./shown-value";
 export { countText, formatCount } from "./count-format";
 export { collectingLogger, silentLogger, type Logger } from "./logger";
-export { readMigrationFiles, MIGRATION_FILE_PATTERN, type MigrationFile } from "./migrations/files";
+export {
+  checkMigrationsFolder,
+  readMigrationFiles,
+  MIGRATION_FILE_PATTERN,
+  type MigrationFile,
+} from "./migrations/files";
 export { withoutExemptionComments } from "./migrations/checksums";
 export {
   compareWithLedger,
@@ -193,6 +198,7 @@ export {
   MAX_LINE_BYTES,
   SeedsStep,
   chunkFileHeaderLine,
+  chunkFileStats,
   chunkLine,
   derivedChunkId,
   documentsLeftEmptyText,

@@ -33,6 +33,19 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
 /** Where the migrations are: a folder, or a release's options (which also say how the user named it). */
 export type MigrationsLocation = string | { migrationsDir: string; migrationsDirAsGiven?: string };
 
+/**
+ * Refuses a migrations folder that cannot be listed (not there, a file, unreadable), in the words every reader
+ * of the files uses: what the CLI checks with the rest of its command line, before it looks for a database.
+ */
+export function checkMigrationsFolder(location: MigrationsLocation): void {
+  const dir = typeof location === "string" ? location : location.migrationsDir;
+  try {
+    readdirSync(dir);
+  } catch (error) {
+    throw unreadableFolder(location, (error as NodeJS.ErrnoException).code);
+  }
+}
+
 export function readMigrationFiles(location: MigrationsLocation): MigrationFile[] {
   const dir = typeof location === "string" ? location : location.migrationsDir;
   let entries: string[];

@@ -15,6 +15,7 @@ export {
   MAX_LINE_BYTES,
   ChunkFileError,
   chunkFileHeaderLine,
+  chunkFileStats,
   chunkLine,
   documentLine,
   openChunkFile,

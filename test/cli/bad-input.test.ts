@@ -178,6 +178,43 @@ describe("--migrations-dir that is no folder", () => {
   });
 });
 
+describe("a path the command line names, without a database URL", () => {
+  // Not "No database URL given": the mistyped path is named first, as every other mistake of the command line.
+  const cli = (...args: string[]) => runCli(args, {});
+  const dir = scratchDir("paths-before-url");
+
+  it("a --migrations-dir that is not there or is a file, a --file that is not there or is a folder", async () => {
+    const missingFolder = path.join(dir, "no-such-migrations");
+    for (const command of ["plan", "status", "verify"]) {
+      const run = await cli(command, "--migrations-dir", missingFolder, "--json");
+      expect(run.code).toBe(1);
+      const { error } = JSON.parse(run.stdout) as { error: { code: string; message: string } };
+      expect(error).toMatchObject({
+        code: "migration-files",
+        message: `The migrations folder ${missingFolder} does not exist.`,
+      });
+    }
+    mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, "a-file.sql");
+    writeFileSync(file, "SELECT 1;\n");
+    const notFolder = await cli("apply", "--migrations-dir", file);
+    expect(notFolder.stderr).toContain(`The migrations folder ${file} is a file, not a folder.`);
+    const missingFile = await cli("load-chunks", "--file", path.join(dir, "nope.ndjson"), "--dataset", "d");
+    expect(missingFile.code).toBe(1);
+    expect(missingFile.stderr).toContain(
+      `Cannot read the chunk file ${path.join(dir, "nope.ndjson")}: ENOENT.`,
+    );
+    const folder = await cli("load-chunks", "--file", dir, "--dataset", "d");
+    expect(folder.stderr).toContain(`The chunk file ${dir} is a directory.`);
+    const config = await cli("plan", "--config", path.join(dir, "nope.yaml"));
+    expect(config.stderr).toContain("cannot be read: ENOENT");
+    for (const run of [notFolder, missingFile, folder, config]) {
+      expect(run.code).toBe(1);
+      expect(run.stderr).not.toContain("No database URL given");
+    }
+  });
+});
+
 describe("--owner-role that the release could not act as", () => {
   const target = useReleasedDatabase("badowner");
   const asMigrator = (...args: string[]) =>

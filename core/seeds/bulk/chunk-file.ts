@@ -203,22 +203,10 @@ function isObject(value: unknown): value is Record<string, unknown> {
 const optionalString = (value: unknown) => value === undefined || value === null || typeof value === "string";
 
 /**
- * Reads a chunk file: `header` resolves first (before any record is read), then `records` yields documents
- * and chunks in file order, each validated. Any fault throws a ChunkFileError naming the line.
+ * The chunk file's stats, or the refusal of a path that is not there or is no regular file: what the CLI
+ * checks with the rest of its command line, before it looks for a database, and every load before it reads.
  */
-export function openChunkFile(
-  file: string,
-  options: {
-    /** The longest line accepted, in bytes, its line break not counted (MAX_LINE_BYTES by default). */
-    maxLineBytes?: number;
-  } = {},
-): {
-  header: Promise<ChunkFileHeader>;
-  records: AsyncGenerator<ChunkFileRecord>;
-  position: ReadPosition;
-  /** Closes the file (reading stops); harmless when it was read to the end. */
-  close(): Promise<void>;
-} {
+export function chunkFileStats(file: string): Stats {
   let stats: Stats;
   try {
     stats = statSync(file);
@@ -236,7 +224,27 @@ export function openChunkFile(
       'Give the path of one chunk file with --file (format: docs/seeds.md, "Bulk load").',
     );
   }
-  const totalBytes = stats.size;
+  return stats;
+}
+
+/**
+ * Reads a chunk file: `header` resolves first (before any record is read), then `records` yields documents
+ * and chunks in file order, each validated. Any fault throws a ChunkFileError naming the line.
+ */
+export function openChunkFile(
+  file: string,
+  options: {
+    /** The longest line accepted, in bytes, its line break not counted (MAX_LINE_BYTES by default). */
+    maxLineBytes?: number;
+  } = {},
+): {
+  header: Promise<ChunkFileHeader>;
+  records: AsyncGenerator<ChunkFileRecord>;
+  position: ReadPosition;
+  /** Closes the file (reading stops); harmless when it was read to the end. */
+  close(): Promise<void>;
+} {
+  const totalBytes = chunkFileStats(file).size;
   const position: ReadPosition = { bytesRead: 0, totalBytes };
   const lines = readLines(file, position, options.maxLineBytes ?? MAX_LINE_BYTES);
   const close = async () => {
