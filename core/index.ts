@@ -23,6 +23,7 @@ export { recordSnapshot } from "./snapshot";
 export { closestName } from "./closest-name";
 export { shownValue } from "./shown-value";
 export { countText, formatCount } from "./count-format";
+export { BTREE_MAX_ROW_BYTES, btreeRowBytes, longestKeyText, type KeyColumn } from "./btree-row-size";
 export { collectingLogger, silentLogger, type Logger } from "./logger";
 export {
   checkMigrationsFolder,
@@ -203,6 +204,8 @@ export {
   derivedChunkId,
   documentsLeftEmptyText,
   documentLine,
+  fileIdLimits,
+  INDEXES_OF_FILE_IDS,
   loadChunkFile,
   loadChunks,
   loadSeedSet,

@@ -23,6 +23,7 @@ export {
   type ChunkLineInput,
   type DocumentLineInput,
 } from "./bulk/chunk-file";
+export { INDEXES_OF_FILE_IDS, fileIdLimits, type FileId, type KeyLimit } from "./bulk/key-limits";
 export {
   derivedChunkId,
   documentsLeftEmptyText,

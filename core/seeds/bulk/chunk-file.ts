@@ -73,13 +73,40 @@ export interface ReadPosition {
 }
 
 export class ChunkFileError extends ReleaseError {
-  constructor(file: string, line: number, problem: string) {
+  /** `fix`: where the file needs more than fixing in place (a conversion); the format's pointer otherwise. */
+  constructor(file: string, line: number, problem: string, fix?: string) {
     super(
       "invalid-input",
       `${file}, line ${line}: ${problem}`,
-      'Fix the file (format: docs/seeds.md, "Bulk load"); nothing was loaded.',
+      fix ?? 'Fix the file (format: docs/seeds.md, "Bulk load"); nothing was loaded.',
     );
   }
+}
+
+/**
+ * The UTF-16 a file's first line is written in, told by its first two bytes: a byte order mark, or a NUL beside
+ * the header's "{" (a JSON line starts with an ASCII character, which UTF-16 writes with a NUL byte). Such a
+ * file was read as UTF-8 and refused as "not valid UTF-8" (with a mark) or "not valid JSON" (without), neither
+ * of which names the conversion it needs. Undefined for anything else.
+ */
+function utf16Of(bytes: Buffer): { name: "UTF-16LE" | "UTF-16BE"; mark: boolean } | undefined {
+  const [first, second] = [bytes[0], bytes[1]];
+  if (first === undefined || second === undefined) return undefined;
+  if (first === 0xff && second === 0xfe) return { name: "UTF-16LE", mark: true };
+  if (first === 0xfe && second === 0xff) return { name: "UTF-16BE", mark: true };
+  if (first !== 0 && first < 0x80 && second === 0) return { name: "UTF-16LE", mark: false };
+  if (first === 0 && second !== 0 && second < 0x80) return { name: "UTF-16BE", mark: false };
+  return undefined;
+}
+
+function notUtf16(file: string, encoding: { name: string; mark: boolean }): ChunkFileError {
+  const endian = encoding.name === "UTF-16LE" ? "little-endian" : "big-endian";
+  return new ChunkFileError(
+    file,
+    1,
+    `the file is ${encoding.name} (UTF-16, ${endian}, ${encoding.mark ? "with" : "without"} a byte order mark), not UTF-8: a chunk file is UTF-8.`,
+    `Convert it to UTF-8 and load that: iconv -f ${encoding.name} -t UTF-8 ${file} > chunks.utf8.ndjson (or write it as UTF-8: Python's open(path, "w", encoding="utf-8"), PowerShell's Out-File -Encoding utf8). Nothing was loaded.`,
+  );
 }
 
 interface Line {
@@ -163,8 +190,14 @@ async function* readLines(file: string, position: ReadPosition, maxLineBytes: nu
     if (end > 0 && bytes[end - 1] === 0x0d) end--;
     if (end > maxLineBytes) throw lineTooLong(file, number, maxLineBytes);
     let start = 0;
-    // A UTF-8 byte order mark some editors put first.
-    if (number === 1 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) start = 3;
+    if (number === 1) {
+      const utf16 = utf16Of(bytes);
+      if (utf16) throw notUtf16(file, utf16);
+      // A UTF-8 byte order mark some editors and Windows tools put first (Notepad, PowerShell 5's
+      // Out-File -Encoding utf8) is skipped, not refused: the text is UTF-8 all the same, and at the start of
+      // a file those three bytes can mean nothing else.
+      if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) start = 3;
+    }
     // Validated natively (simdutf) before decoding: toString would store U+FFFD for every bad byte.
     const content = bytes.subarray(start, end);
     if (!isUtf8(content)) throw notUtf8(file, number, lineOffset, bytes.subarray(0, end), start);

@@ -7,9 +7,9 @@
 //
 // What is checked before a single row is sent: the header (the embedding space exists and has the file's
 // dimension), the dataset (exists; has no chunks unless `replace`). What is checked while streaming, each
-// fault naming its line: JSON, fields, every embedding's length, finiteness and range (halfvec's, above
-// 2,000 dimensions), that each chunk's document is in the file or the dataset, and that no (document, idx)
-// or id repeats. The database checks the rest (foreign keys, the dimension trigger) and a fault there is
+// fault naming its line: JSON, fields, ids no longer than the b-tree indexes that hold them take
+// (key-limits.ts), every embedding's length, finiteness and range (halfvec's, above 2,000 dimensions), that
+// each chunk's document is in the file or the dataset, and that no (document, idx) or id repeats. The database checks the rest (foreign keys, the dimension trigger) and a fault there is
 // mapped back to the file's line.
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
@@ -35,6 +35,7 @@ import {
   type ReadPosition,
 } from "./chunk-file";
 import { CopyRowBuffer, copyHeader, copyTrailer, textFieldSize, vectorFieldSize } from "./copy-binary";
+import { fileIdLimits, refuseLongId } from "./key-limits";
 
 export interface LoadChunksOptions {
   /** Path of the chunk file. */
@@ -403,7 +404,16 @@ async function writeDocuments(
   documents: readonly DocumentRecord[],
 ): Promise<void> {
   const seen = new Map<string, number>();
+  const limits = fileIdLimits(target.datasetId);
   for (const d of documents) {
+    refuseLongId(
+      options.file,
+      d.line,
+      'document "id"',
+      Buffer.byteLength(d.id, "utf8"),
+      limits,
+      target.datasetId,
+    );
     const first = seen.get(d.id);
     if (first !== undefined)
       throw new ChunkFileError(options.file, d.line, `document "${d.id}" is already on line ${first}.`);
@@ -465,6 +475,7 @@ async function* encodeChunks(
   const spaceId = Buffer.from(target.space.id, "utf8");
   const positions = new Map<string, number>();
   const ids = new Map<string, number>();
+  const limits = fileIdLimits(target.datasetId);
   const send = (batch: Buffer | undefined) => {
     if (batch) counts.copyBytes += batch.length;
     return batch;
@@ -480,6 +491,13 @@ async function* encodeChunks(
       );
     }
     const chunk: ChunkRecord = record;
+    const docBytes = Buffer.byteLength(chunk.documentId, "utf8");
+    // Before the document is looked for: one too long for the indexes is in neither the file nor the dataset.
+    refuseLongId(file, chunk.line, 'chunk "documentId"', docBytes, limits, target.datasetId);
+    if (chunk.id !== undefined) {
+      const given = Buffer.byteLength(chunk.id, "utf8");
+      refuseLongId(file, chunk.line, 'chunk "id"', given, limits, target.datasetId);
+    }
     if (!target.existingDocuments.has(chunk.documentId)) {
       throw new ChunkFileError(
         file,
@@ -504,7 +522,6 @@ async function* encodeChunks(
     ids.set(id, chunk.line);
 
     const idBytes = Buffer.byteLength(id, "utf8");
-    const docBytes = Buffer.byteLength(chunk.documentId, "utf8");
     const textBytes = Buffer.byteLength(chunk.text, "utf8");
     const metaBytes = chunk.metadata === null ? -1 : Buffer.byteLength(chunk.metadata, "utf8");
     const size =
