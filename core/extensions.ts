@@ -36,6 +36,22 @@ export function extensionRefusedBy(error: {
   return /CREATE EXTENSION vector/.test(error.hint ?? "") ? "vector" : undefined;
 }
 
+/**
+ * The extensions these migrations' SQL creates (`CREATE EXTENSION [IF NOT EXISTS] name`, in a DO block too),
+ * lower-cased as PostgreSQL folds an unquoted name: what a run of them needs the role to be allowed to create.
+ */
+export function extensionsCreatedBy(sqls: readonly string[]): Set<string> {
+  const names = new Set<string>();
+  for (const sql of sqls) {
+    for (const m of sql.matchAll(
+      /CREATE\s+EXTENSION\s+(?:IF\s+NOT\s+EXISTS\s+)?(?:"([^"]+)"|([A-Za-z_][\w$]*))/gi,
+    )) {
+      names.add(m[1] ?? m[2]!.toLowerCase());
+    }
+  }
+  return names;
+}
+
 export interface ExtensionProblem {
   extension: string;
   message: string;
@@ -43,27 +59,28 @@ export interface ExtensionProblem {
 }
 
 /**
- * Of the release's extensions, those this database lacks and the current role may not create: not on the
- * server at all, or not trusted and the role no superuser (nor, on Amazon RDS, a member of rds_superuser,
- * whose members may create the extensions RDS allows), or trusted and the role without CREATE on the
- * database. Read from the catalog: nothing is tried.
+ * Of the release's extensions, those this database lacks and the role may not create: not on the server at
+ * all, or not trusted and the role no superuser (nor, on Amazon RDS, a member of rds_superuser, whose members
+ * may create the extensions RDS allows), or trusted and the role without CREATE on the database. `role`: the
+ * one the migrations will run as (a plan's --owner-role, which it does not set), else the current role. Read
+ * from the catalog: nothing is tried.
  */
-export async function uncreatableExtensions(client: ClientBase): Promise<ExtensionProblem[]> {
+export async function uncreatableExtensions(client: ClientBase, role?: string): Promise<ExtensionProblem[]> {
   const { rows } = await client.query<{
     extension: string;
     role: string;
     available: boolean;
     mayCreate: boolean;
   }>(
-    `SELECT x.name AS extension, current_user AS role,
+    `SELECT x.name AS extension, o.role,
             EXISTS (SELECT 1 FROM pg_available_extensions a WHERE a.name = x.name) AS available,
-            (SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = current_user)
-              OR (to_regrole('rds_superuser') IS NOT NULL AND pg_has_role(current_user, 'rds_superuser', 'USAGE'))
+            (SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = o.role)
+              OR (to_regrole('rds_superuser') IS NOT NULL AND pg_has_role(o.role, 'rds_superuser', 'USAGE'))
               OR (coalesce((SELECT bool_or(v.trusted) FROM pg_available_extension_versions v WHERE v.name = x.name), false)
-                  AND has_database_privilege(current_database(), 'CREATE')) AS "mayCreate"
-       FROM unnest($1::text[]) AS x(name)
+                  AND has_database_privilege(o.role, current_database(), 'CREATE')) AS "mayCreate"
+       FROM unnest($1::text[]) AS x(name), (SELECT coalesce($2::text, current_user::text) AS role) AS o
       WHERE NOT EXISTS (SELECT 1 FROM pg_extension e WHERE e.extname = x.name)`,
-    [RELEASE_EXTENSIONS],
+    [RELEASE_EXTENSIONS, role ?? null],
   );
   return rows
     .filter((r) => !r.available || !r.mayCreate)

@@ -6,7 +6,7 @@
 import { ledgerProblemText } from "./display";
 import { driftPlanProblems, type DriftBeforeRelease } from "./drift-before-release";
 import { ReleaseError, isReleaseError } from "./errors";
-import { PGVECTOR_MISSING } from "./extensions";
+import { PGVECTOR_MISSING, type ExtensionProblem } from "./extensions";
 import { describeFinding, refuseUnsafeMigrations, safetyErrorsFix, type SafetyReport } from "./lint";
 import type { LedgerProblem } from "./migrations/ledger";
 import type { CommandPrinter } from "./command-to-run";
@@ -26,6 +26,8 @@ export interface PlanProblem {
 
 export function planProblems(parts: {
   pgvectorMissing: boolean;
+  /** Extensions the pending migrations create that the role they run as may not (core/extensions.ts). */
+  extensions: readonly ExtensionProblem[];
   ledger: readonly LedgerProblem[];
   safety: SafetyReport;
   seedSets: readonly StepItemPlan[];
@@ -38,6 +40,9 @@ export function planProblems(parts: {
 }): PlanProblem[] {
   return [
     ...(parts.pgvectorMissing ? [missingPgvectorProblem()] : []),
+    ...extensionPlanProblems(
+      parts.extensions.filter((e) => !parts.pgvectorMissing || e.extension !== "vector"),
+    ),
     ...ledgerPlanProblems(parts.ledger),
     ...safetyPlanProblems(parts.safety),
     ...(parts.migrationsPending ? [] : seedSetPlanProblems(parts.seedSets)),
@@ -61,6 +66,29 @@ export function missingPgvectorProblem(): PlanProblem {
 export function missingPgvectorError(): ReleaseError {
   const problem = missingPgvectorProblem();
   return new ReleaseError("missing-pgvector", problem.message, problem.fix, { problems: [problem] });
+}
+
+/**
+ * An extension the first migration would create, which the role the migrations run as may not create (pgvector
+ * is not trusted: a superuser's, or rds_superuser's on RDS). Apply refuses it before anything is written,
+ * where the migration would fail only after the release's bookkeeping was created.
+ */
+export function extensionPlanProblems(extensions: readonly ExtensionProblem[]): PlanProblem[] {
+  return extensions.map(
+    ({ message, fix }): PlanProblem => ({ section: "server", kind: "missing-pgvector", message, fix }),
+  );
+}
+
+/** apply's refusal of extensionPlanProblems, before its first write. */
+export function refuseUncreatableExtensions(extensions: readonly ExtensionProblem[]): void {
+  const problems = extensionPlanProblems(extensions);
+  if (problems.length === 0) return;
+  throw new ReleaseError(
+    "missing-pgvector",
+    problems.map((p) => p.message).join(" "),
+    problems.map((p) => p.fix).join(" "),
+    { problems },
+  );
 }
 
 export function ledgerPlanProblems(ledger: readonly LedgerProblem[]): PlanProblem[] {

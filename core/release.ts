@@ -22,7 +22,13 @@ import { commandToRun, type CommandPrinter } from "./command-to-run";
 import { ledgerProblemText } from "./display";
 import { redactUrl, targetOf, type DatabaseTarget } from "./dsn";
 import { ReleaseError, asMigratorFix, isReleaseError, joinFixes } from "./errors";
-import { createExtensionFix, extensionRefusedBy } from "./extensions";
+import {
+  createExtensionFix,
+  extensionRefusedBy,
+  extensionsCreatedBy,
+  uncreatableExtensions,
+  type ExtensionProblem,
+} from "./extensions";
 import { isReadOnlyRefusal, readOnlySessionFix } from "./read-only-session";
 import { quoteIdentifier as quoteIdent } from "./identifiers";
 import { lostLastRows, readSnapshotLast } from "./adopt/lost-last-rows";
@@ -31,6 +37,7 @@ import {
   ledgerPlanProblems,
   missingPgvectorError,
   planProblems,
+  refuseUncreatableExtensions,
   refuseSafetyErrors,
   type PlanProblem,
 } from "./plan-problems";
@@ -533,6 +540,8 @@ interface PendingMigrationChecks {
   preflight: LedgerProblem[];
   /** The safety lint of the pending migrations, weighed with the live tables (core/lint/). */
   safety: SafetyReport;
+  /** Extensions the migrations would create that the role they run as may not (core/extensions.ts). */
+  extensions: ExtensionProblem[];
   /** An apply or revert interrupted before it recorded the snapshot, and what completes it (verify's note). */
   interruption?: string;
 }
@@ -568,7 +577,21 @@ async function pendingMigrationChecks(
       ...(await preflightProblems(client, { ledger, pending, print: options.printCommand })),
     ],
     safety: await lintMigrations(client, pending, { environment: options.environment }),
+    // The first migration creates pgvector, which only a superuser may: a migrator (acting as the owner role)
+    // on a database the access layer did not prepare would fail there, after the bookkeeping was written.
+    extensions: await extensionsTheRoleMayNotCreate(client, pending, options.ownerRole),
   };
+}
+
+/** Of the extensions the pending migrations create, those the role they run as may not (none read if none). */
+async function extensionsTheRoleMayNotCreate(
+  client: ClientBase,
+  pending: readonly MigrationFile[],
+  ownerRole: string | undefined,
+): Promise<ExtensionProblem[]> {
+  const created = extensionsCreatedBy(pending.map((f) => f.sql));
+  if (created.size === 0) return [];
+  return (await uncreatableExtensions(client, ownerRole)).filter((e) => created.has(e.extension));
 }
 
 function assemblePlan(
@@ -600,6 +623,7 @@ function assemblePlan(
     // With none pending, apply would refuse a seed set that does not fit, so the plan says so now.
     problems: planProblems({
       pgvectorMissing,
+      extensions: checks.extensions,
       ledger: ledgerProblems,
       safety: checks.safety,
       seedSets,
@@ -699,6 +723,7 @@ export async function applyWith(client: ClientBase, options: ReleaseOptions): Pr
       // statements on tables with data, exemptions without a reason).
       const checks = await pendingMigrationChecks(client, state, options);
       refuseLedgerProblems(checks.preflight, "This database is not one neonhub-db can apply to as it is");
+      refuseUncreatableExtensions(checks.extensions);
       refuseSafetyErrors(checks.safety);
       // What it goes on with: the lint's warnings, as plan showed them (apply's --json keeps them too).
       logSafetyWarnings(checks.safety, log);

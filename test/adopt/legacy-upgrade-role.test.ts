@@ -281,14 +281,14 @@ describe("a legacy database without pgvector", () => {
 });
 
 describe("plain apply on a database without pgvector", () => {
-  it("fails at the first migration with an administrator's CREATE EXTENSION as the fix, not the file", async () => {
+  it("refuses before the first migration with an administrator's CREATE EXTENSION as the fix, not the file", async () => {
     const stack = await stackDatabase("novec");
     await withClient(stack.db.url, (c) => c.query("DROP EXTENSION vector"));
     const run = await asMigrator(stack, "apply");
     expect(run.code).toBe(1);
     const { error } = JSON.parse(run.stdout) as CliError;
-    expect(error.code).toBe("permission");
-    expect(error.message).toContain("Migration 20250126000100_extensions.sql failed");
+    expect(error.code).toBe("missing-pgvector");
+    expect(error.message).toContain('The "vector" extension is not enabled in this database');
     expect(error.fix).toContain('run CREATE EXTENSION "vector"; in this database');
     expect(error.fix).not.toContain("Fix the file");
   });

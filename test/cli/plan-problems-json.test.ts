@@ -3,11 +3,18 @@
 // goes with a non-empty list, exit 2 (pending) and 0 with an empty one.
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyRelease, type ReleasePlan } from "../../core";
 import { runCli } from "../support/cli";
-import { useTestDatabase, withClient } from "../support/database";
+import {
+  createTestDatabase,
+  dropTestDatabase,
+  useTestDatabase,
+  withClient,
+  type TestDatabase,
+} from "../support/database";
 import { fixtureMigrationsCopy, writeMigration } from "../support/fixtures";
+import { createAccessRoles, dropAccessRoles, type AccessRoles } from "../support/roles";
 
 async function planJson(url: string, dir: string, ...args: string[]) {
   const run = await runCli(["plan", "--json", "--migrations-dir", dir, ...args], { DATABASE_URL: url });
@@ -83,5 +90,65 @@ describe("plan --json with a safety lint error in production", () => {
     const development = await planJson(db.current.url, dir);
     expect(development.code).toBe(2);
     expect(development.plan.problems).toEqual([]);
+  });
+});
+
+// The first migration creates pgvector, which only a superuser may create. On a database the access layer did
+// not prepare (the roles made, the extension not), the migrator acting as the owner role would fail there,
+// after apply had written the release's bookkeeping; plan said "Changes pending" (exit 2).
+describe("plan and apply where the role the migrations run as may not create pgvector", () => {
+  let db: TestDatabase;
+  let roles: AccessRoles;
+
+  beforeAll(async () => {
+    db = await createTestDatabase("noext");
+    roles = await createAccessRoles(db);
+    await withClient(db.url, (c) => c.query('DROP EXTENSION vector; DROP EXTENSION "uuid-ossp"'));
+  });
+  afterAll(async () => {
+    await dropTestDatabase(db);
+    await dropAccessRoles(db, roles);
+  });
+
+  const expected = () => ({
+    section: "server",
+    kind: "missing-pgvector",
+    message: `The "vector" extension is not enabled in this database, and role "${roles.names.owner}" may not create it.`,
+    fix: expect.stringContaining(
+      'Have an administrator (a superuser, or rds_superuser on Amazon RDS) run CREATE EXTENSION "vector";',
+    ),
+  });
+
+  it("plan lists it as a problem apply refuses and exits 1, as the migrator and as the admin with --owner-role", async () => {
+    const migrator = await runCli(["plan", "--json"], { DIRECT_URL: roles.url("migrator") });
+    expect(migrator.code).toBe(1);
+    expect((JSON.parse(migrator.stdout) as ReleasePlan).problems).toEqual([expected()]);
+
+    // The admin may create it, but the migrations would run as the owner role, which may not.
+    const admin = await runCli(["plan", "--json", "--owner-role", roles.names.owner], { DIRECT_URL: db.url });
+    expect(admin.code).toBe(1);
+    expect((JSON.parse(admin.stdout) as ReleasePlan).problems).toEqual([expected()]);
+  });
+
+  it("apply refuses it with missing-pgvector before writing anything, and runs once the administrator created it", async () => {
+    const refused = await runCli(["apply", "--json"], { DIRECT_URL: roles.url("migrator") });
+    expect(refused.code).toBe(1);
+    expect(JSON.parse(refused.stdout)).toMatchObject({
+      error: { code: "missing-pgvector", problems: [expected()] },
+    });
+    const written = await withClient(db.url, (c) =>
+      c.query<{ schemas: number; relations: number }>(
+        `SELECT (SELECT count(*)::int FROM pg_namespace WHERE nspname = 'neonhub_release') AS schemas,
+                (SELECT count(*)::int FROM pg_class WHERE relnamespace = 'public'::regnamespace) AS relations`,
+      ),
+    );
+    expect(written.rows[0]).toEqual({ schemas: 0, relations: 0 });
+
+    await withClient(db.url, (c) => c.query("CREATE EXTENSION vector"));
+    const plan = await runCli(["plan", "--json"], { DIRECT_URL: roles.url("migrator") });
+    expect(plan.code).toBe(2);
+    expect((JSON.parse(plan.stdout) as ReleasePlan).problems).toEqual([]);
+    const applied = await runCli(["apply", "--json"], { DIRECT_URL: roles.url("migrator") });
+    expect(applied.code).toBe(0);
   });
 });
