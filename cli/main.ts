@@ -21,7 +21,8 @@ import {
   parseDatabaseUrl,
   planLegacyUpgrade,
   planLegacyUpgradeIfNeeded,
-  planIsBlocked,
+  planVerdict,
+  type PlanVerdict,
   revertPlanBlocked,
   revertPlanProblems,
   planRelease,
@@ -59,6 +60,14 @@ import { renderApply, renderBaseline, renderLoad, renderPlan, renderStatus, rend
 import { warningLogger } from "./warnings";
 
 export const EXIT = { ok: 0, error: 1, pending: 2 } as const;
+
+/** plan's exit code for its verdict: what needs the operator is something to act on, as pending work is. */
+const PLAN_EXIT: Record<PlanVerdict, number> = {
+  blocked: EXIT.error,
+  pending: EXIT.pending,
+  operator: EXIT.pending,
+  nothing: EXIT.ok,
+};
 
 export interface CliIo {
   stdout: (text: string) => void;
@@ -276,7 +285,7 @@ export async function main(argv: readonly string[], io: CliIo = processStreams()
         }
         const plan = await planRelease(options);
         emit(plan, renderPlan(plan, options.printCommand));
-        return planIsBlocked(plan) ? EXIT.error : plan.pending ? EXIT.pending : EXIT.ok;
+        return PLAN_EXIT[planVerdict(plan)];
       }
       case "apply": {
         // Ctrl-C or a kill: say what the stopped command left and what to run, before the process ends.
@@ -299,8 +308,10 @@ export async function main(argv: readonly string[], io: CliIo = processStreams()
         const status = await releaseStatus(options);
         emit(status, renderStatus(status, options.printCommand));
         // A ledger problem (the ones apply refuses on) is something to act on, as verify's are: exit 2, so
-        // that CI can tell it from a database it could not read (1). Pending migrations are plan's to signal.
-        return status.problems.length > 0 ? EXIT.pending : EXIT.ok;
+        // that CI can tell it from a database it could not read (1). So is a prepared transaction holding the
+        // release lock, on which every apply fails until an operator finishes it (a release in progress ends
+        // by itself). Pending migrations are plan's to signal.
+        return status.problems.length > 0 || status.releaseLockPrepared ? EXIT.pending : EXIT.ok;
       }
       case "verify": {
         const report = await verifyRelease(options);

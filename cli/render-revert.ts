@@ -10,6 +10,7 @@ import {
   driftWarningText,
   ledgerProblemText,
   revertPlanBlocked,
+  revertPlanProblems,
 } from "../core";
 
 /** `file sha256 X, applied Y; Up section as applied`: what --corrected-down accepted. */
@@ -31,11 +32,16 @@ export function renderRevertPlan(
     `Revert plan for ${plan.database}, keeping ${plan.to ?? "no migration"}`,
     ...releaseInProgressLines(plan),
   ];
-  if (plan.migrations.length === 0) {
+  // A prepared transaction holding the release lock blocks even a confirm with nothing to revert: the lines
+  // above name it and its fix.
+  const blocked = revertPlanBlocked(plan);
+  if (plan.migrations.length === 0 && !blocked) {
     lines.push(`Nothing to revert: ${plan.to} is the last applied migration.`);
     return lines.join("\n");
   }
-  lines.push(`  ${plan.migrations.length} migration(s) to revert, newest first:`);
+  if (plan.migrations.length === 0)
+    lines.push(`  nothing to revert: ${plan.to} is the last applied migration`);
+  else lines.push(`  ${plan.migrations.length} migration(s) to revert, newest first:`);
   for (const m of plan.migrations) {
     lines.push(`    - ${m.name} (applied ${m.appliedAt})`);
     if (m.correctedDown)
@@ -50,8 +56,12 @@ export function renderRevertPlan(
     lines.push(`  problem: ${p.message}`, `    fix: ${p.fix}`);
   for (const d of plan.drift.filter((d) => d.handling !== "refuse"))
     lines.push(`  warning: ${driftWarningText(d)}`);
-  if (revertPlanBlocked(plan)) {
-    lines.push("Refused: fix the problems above first.");
+  if (blocked) {
+    lines.push(
+      revertPlanProblems(plan).every((p) => p.section === "releaseLock")
+        ? "Refused: `revert --confirm` would wait for the prepared transaction above and fail until it is finished."
+        : "Refused: fix the problems above first.",
+    );
     return lines.join("\n");
   }
   lines.push(

@@ -22,7 +22,7 @@ import {
   REBUILD_LEFTOVER,
   flattenSettings,
   ledgerProblemText,
-  planIsBlocked,
+  planVerdict,
 } from "../core";
 import { renderSafety } from "./render-safety";
 import { renderTenantSearch } from "./render-search";
@@ -86,18 +86,38 @@ export function renderPlan(plan: ReleasePlan, print?: CommandPrinter): string {
       .filter((d) => d.handling !== "refuse")
       .map((d) => `  ${d.handling === "warn" ? "warning" : "note"}: ${driftWarningText(d)}`),
   ];
-  // The safety section above shows its errors with their lines and safer forms already.
-  for (const p of plan.problems.filter((p) => p.section !== "safety"))
+  // The safety section above shows its errors with their lines and safer forms already, and the release
+  // lock's lines at the top its prepared holder and fix.
+  for (const p of plan.problems.filter((p) => p.section !== "safety" && p.section !== "releaseLock"))
     lines.push(`  problem: ${p.message}`, `    fix: ${p.fix}`);
   if (plan.interruption) lines.push(`  note: ${plan.interruption}`);
-  lines.push(
-    planIsBlocked(plan)
-      ? "Blocked: `neonhub-db apply` refuses until the problems or errors above are fixed."
-      : plan.pending
-        ? `Changes pending: ${commandToRun(print, ["apply"])} applies them.`
-        : "Nothing to do: the database is up to date.",
-  );
+  lines.push(planClosingLine(plan, print));
   return lines.join("\n");
+}
+
+/** The verdict as words (planVerdict: the exit code reads the same). */
+function planClosingLine(plan: ReleasePlan, print?: CommandPrinter): string {
+  const apply = commandToRun(print, ["apply"]);
+  const names = plan.operatorItems.join(", ");
+  const waiting =
+    plan.operatorItems.length === 1
+      ? `the item skipped above (${names}) waits for the operator`
+      : `the ${plan.operatorItems.length} items skipped above (${names}) wait for the operator`;
+  const asSaid = "its reason says what to run, and as whom";
+  switch (planVerdict(plan)) {
+    case "blocked":
+      return plan.problems.every((p) => p.section === "releaseLock")
+        ? "Blocked: `neonhub-db apply` would wait for the prepared transaction above and fail until it is finished."
+        : "Blocked: `neonhub-db apply` refuses until the problems or errors above are fixed.";
+    case "pending":
+      return plan.operatorItems.length > 0
+        ? `Changes pending: ${apply} applies them; ${waiting} (${asSaid}).`
+        : `Changes pending: ${apply} applies them.`;
+    case "operator":
+      return `Operator action needed: ${apply} has nothing it can do, but ${waiting} (${asSaid}); then ${apply} does it.`;
+    case "nothing":
+      return "Nothing to do: the database is up to date.";
+  }
 }
 
 export function renderApply(result: ReleaseResult): string {

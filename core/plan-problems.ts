@@ -9,17 +9,29 @@ import { ReleaseError, isReleaseError } from "./errors";
 import { PGVECTOR_MISSING, type ExtensionProblem } from "./extensions";
 import { describeFinding, refuseUnsafeMigrations, safetyErrorsFix, type SafetyReport } from "./lint";
 import type { LedgerProblem } from "./migrations/ledger";
+import type { ReleaseLockPrepared } from "./lock";
+import { describePreparedTransaction } from "./lock-safety/prepared-transactions";
 import type { CommandPrinter } from "./command-to-run";
 import type { StepItemPlan } from "./results";
 
 export interface PlanProblem {
   /**
    * Where the plan shows it in detail: `migrations.problems`, `safety.findings`, `seedSets`, `drift` (the schema
-   * changed by hand since the last release, core/drift-before-release.ts); `server`: none.
+   * changed by hand since the last release, core/drift-before-release.ts), `releaseLock` (`releaseLockPrepared`);
+   * `server`: none.
    */
-  section: "server" | "migrations" | "safety" | "seedSets" | "drift";
-  /** A ledger problem's kind, or `missing-pgvector`, `unsafe-migration`, `seed-set-unfit`, `schema-drift`. */
-  kind: LedgerProblem["kind"] | "missing-pgvector" | "unsafe-migration" | "seed-set-unfit" | "schema-drift";
+  section: "server" | "migrations" | "safety" | "seedSets" | "drift" | "releaseLock";
+  /**
+   * A ledger problem's kind, or `missing-pgvector`, `unsafe-migration`, `seed-set-unfit`, `schema-drift`,
+   * `release-lock-prepared`.
+   */
+  kind:
+    | LedgerProblem["kind"]
+    | "missing-pgvector"
+    | "unsafe-migration"
+    | "seed-set-unfit"
+    | "schema-drift"
+    | "release-lock-prepared";
   message: string;
   fix: string;
 }
@@ -37,12 +49,15 @@ export function planProblems(parts: {
   migrationsPending: boolean;
   /** How a fix prints a command to run on this database (ReleaseOptions.printCommand). */
   print?: CommandPrinter;
+  /** A prepared transaction holding the release lock, which apply would wait for and fail on. */
+  releaseLockPrepared?: ReleaseLockPrepared;
 }): PlanProblem[] {
   return [
     ...(parts.pgvectorMissing ? [missingPgvectorProblem()] : []),
     ...extensionPlanProblems(
       parts.extensions.filter((e) => !parts.pgvectorMissing || e.extension !== "vector"),
     ),
+    ...(parts.releaseLockPrepared ? [releaseLockPreparedProblem(parts.releaseLockPrepared, "apply")] : []),
     ...ledgerPlanProblems(parts.ledger),
     ...safetyPlanProblems(parts.safety),
     ...(parts.migrationsPending ? [] : seedSetPlanProblems(parts.seedSets)),
@@ -89,6 +104,20 @@ export function refuseUncreatableExtensions(extensions: readonly ExtensionProble
     problems.map((p) => p.fix).join(" "),
     { problems },
   );
+}
+
+/**
+ * A prepared transaction holding the release lock, as plan and the revert preview count it: unlike another
+ * session's release, which ends and lets the command through, it never finishes by itself, so `command` would
+ * wait its lock timeout for it and fail (core/lock.ts). An operator must finish it first: the plan is blocked.
+ */
+export function releaseLockPreparedProblem(prepared: ReleaseLockPrepared, command: string): PlanProblem {
+  return {
+    section: "releaseLock",
+    kind: "release-lock-prepared",
+    message: `the release lock is held by ${describePreparedTransaction(prepared)}, not by a release: ${command} would wait for it and fail, as long as it is not finished.`,
+    fix: prepared.fix,
+  };
 }
 
 export function ledgerPlanProblems(ledger: readonly LedgerProblem[]): PlanProblem[] {

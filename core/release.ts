@@ -47,9 +47,11 @@ import {
   inProgress,
   releaseLockHolders,
   type ReleaseInProgress,
+  type ReleaseLockHolders,
   type ReleaseLockPrepared,
   type ReleaseLockWait,
 } from "./lock";
+import { needsOperator } from "./vector-indexes/decide";
 import { lintMigrations, logSafetyWarnings, type ReleaseEnvironment, type SafetyReport } from "./lint";
 import { openMonitorInBackground, type MonitorConnection } from "./lock-safety/monitor-connection";
 import { withBoundedLockWaits, type BoundedWaitOptions } from "./lock-safety/bounded-waits";
@@ -176,6 +178,12 @@ export interface ReleasePlan {
   problems: PlanProblem[];
   /** Whether apply would change anything. */
   pending: boolean;
+  /**
+   * The step items apply skips because the operator must act first (a `skip` of cause `not-owner`: the
+   * release's role does not own the table or the database), by name; each item's reason names what to run and
+   * as whom. Not "nothing to do": plan exits 2 for them as for pending changes (planVerdict).
+   */
+  operatorItems: string[];
   /** Another session's release holding the release lock: this plan is of what it has committed so far. */
   releaseInProgress?: ReleaseInProgress;
   /** A prepared transaction holding the release lock: no release, and apply fails on it until it is finished. */
@@ -194,6 +202,19 @@ export interface ReleasePlan {
  */
 export function planIsBlocked(plan: ReleasePlan): boolean {
   return plan.problems.length > 0;
+}
+
+/**
+ * What plan concludes, in one place for its closing line and its exit code: `blocked` (apply would refuse or
+ * fail: exit 1), `pending` (apply has something to do: exit 2), `operator` (nothing apply can do, but items
+ * only the operator can: exit 2, something to act on), `nothing` (exit 0).
+ */
+export type PlanVerdict = "blocked" | "pending" | "operator" | "nothing";
+
+export function planVerdict(plan: ReleasePlan): PlanVerdict {
+  if (planIsBlocked(plan)) return "blocked";
+  if (plan.pending) return "pending";
+  return plan.operatorItems.length > 0 ? "operator" : "nothing";
 }
 
 export interface ReleaseSummary extends Omit<StepStatuses, "rowLevelSecurity"> {
@@ -488,10 +509,8 @@ export async function planWith(client: ClientBase, options: ReleaseOptions): Pro
       options,
     );
     const drift = probe.release ? [] : await planDrift(client, state.ledger, stepPlans, checks);
-    return {
-      ...assemblePlan(options, state, stepPlans, !probe.pgvector, { ...checks, drift }),
-      ...inProgress(probe.release, probe.releasePrepared),
-    };
+    const holders = inProgress(probe.release, probe.releasePrepared);
+    return assemblePlan(options, state, stepPlans, !probe.pgvector, { ...checks, drift }, holders);
   }
   const state = await readMigrationState(client, options);
   const checks = await pendingMigrationChecks(client, state, options);
@@ -502,10 +521,8 @@ export async function planWith(client: ClientBase, options: ReleaseOptions): Pro
   const holders = await releaseLockHolders(client);
   const drift =
     released && !holders.releaseInProgress ? await planDrift(client, state.ledger, stepPlans, checks) : [];
-  return {
-    ...assemblePlan(options, state, stepPlans, !(await pgvectorAvailable(client)), { ...checks, drift }),
-    ...holders,
-  };
+  const pgvectorMissing = !(await pgvectorAvailable(client));
+  return assemblePlan(options, state, stepPlans, pgvectorMissing, { ...checks, drift }, holders);
 }
 
 /** Whether the plan changes something: a pending migration or a step item that is not unchanged. */
@@ -600,6 +617,7 @@ function assemblePlan(
   stepPlans: Map<ReleaseStep, StepPlanMap[ReleaseStep["kind"]][]>,
   pgvectorMissing: boolean,
   checks: PendingMigrationChecks & { drift: DriftBeforeRelease[] },
+  holders: ReleaseLockHolders,
 ): ReleasePlan {
   const { rowLevelSecurity, seedSets, vectorIndexes } = byStepKey<StepPlanMap>(
     [...stepPlans.keys()],
@@ -630,8 +648,14 @@ function assemblePlan(
       drift: checks.drift,
       migrationsPending: checks.pending.length > 0,
       print: options.printCommand,
+      releaseLockPrepared: holders.releaseLockPrepared,
     }),
     pending,
+    operatorItems: [...stepPlans.values()]
+      .flat()
+      .filter(needsOperator)
+      .map((item) => item.name),
+    ...holders,
   };
 }
 

@@ -42,6 +42,7 @@ import { commandToRun, type CommandPrinter } from "./command-to-run";
 import { lintMigrations, logSafetyWarnings, type SafetyReport } from "./lint";
 import {
   ledgerPlanProblems,
+  releaseLockPreparedProblem,
   refuseSafetyErrors,
   safetyPlanProblems,
   type PlanProblem,
@@ -117,12 +118,16 @@ export interface RevertPlan {
 
 /**
  * Every reason revert --confirm would refuse what the plan shows, in the shape of plan's top-level `problems`
- * (core/plan-problems.ts): a ledger problem, an error of the safety lint, drift it does not take over. The
+ * (core/plan-problems.ts): a prepared transaction holding the release lock, a ledger problem, an error of the
+ * safety lint, drift it does not take over. The
  * preview's `--json` holds them as its own top-level `problems`, so that CI reads why it exits 1 in one list,
  * as it reads a plan's, and not from three sections.
  */
 export function revertPlanProblems(plan: RevertPlan): PlanProblem[] {
   return [
+    ...(plan.releaseLockPrepared
+      ? [releaseLockPreparedProblem(plan.releaseLockPrepared, "revert --confirm")]
+      : []),
     ...ledgerPlanProblems(plan.problems),
     ...safetyPlanProblems(plan.safety),
     ...driftPlanProblems(plan.drift),

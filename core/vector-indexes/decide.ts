@@ -1,6 +1,6 @@
 // What apply would do to each vector index, from the table as it is and what the last release recorded.
 // Pure: plan shows these decisions, apply carries them out.
-import type { VectorIndexPlanItem } from "../results";
+import type { StepItemPlan, VectorIndexPlanItem } from "../results";
 import type { TableInventory, LiveIndex } from "./inventory";
 import { measuredNothing } from "./calibrate";
 import { rowsText } from "../count-format";
@@ -45,6 +45,21 @@ export type SkipCause =
   | "dimension-unsupported"
   /** The release's role does not own the table, so it cannot build the table's count index. */
   | "not-owner";
+
+/**
+ * The skips an operator must act on and apply cannot: the release's role does not own what it would change,
+ * and the item's reason names the hand-over. plan counts them as work (`operatorItems`): not "nothing to do".
+ * The others settle themselves (a pending migration, rows to come), say to plan as the migrator, or are no
+ * one's to change (a dimension pgvector cannot index).
+ */
+const OPERATOR_SKIPS: ReadonlySet<SkipCause> = new Set<SkipCause>(["not-owner"]);
+
+/** Whether a plan item is a skip the operator must act on (OPERATOR_SKIPS). */
+export function needsOperator(item: StepItemPlan | VectorIndexPlanItem): boolean {
+  return (
+    "skip" in item && item.decision === "skip" && item.skip !== undefined && OPERATOR_SKIPS.has(item.skip)
+  );
+}
 
 interface DecisionBase {
   name: string;

@@ -13,6 +13,7 @@ const plan = (vectorIndexes: VectorIndexPlanItem[]): ReleasePlan => ({
   drift: [],
   problems: [],
   pending: vectorIndexes.some((i) => i.action !== "unchanged"),
+  operatorItems: [],
 });
 
 describe("renderPlan's vector index lines", () => {

@@ -445,8 +445,20 @@ describe("the database's search default, which neither pg_dump nor CREATE DATABA
     expect(await databaseSettings(copy.url)).toEqual([]);
     const copyMigrator = urlAs(copy, roles, "migrator");
     const admin = decodeURIComponent(new URL(copy.url).username);
+    // Nothing apply can do, but not "nothing to do": the hand-over is the operator's, and plan exits 2 for it
+    // as health does, its text and --json saying the same.
     const refused = await cliJson<ReleasePlan>(copyMigrator, "plan");
-    expect(refused.code).toBe(0);
+    expect(refused.code).toBe(2);
+    expect(refused.doc.pending).toBe(false);
+    expect(refused.doc.problems).toEqual([]);
+    expect(refused.doc.operatorItems).toEqual([itemName]);
+    const refusedText = await runCli(["plan"], { DATABASE_URL: copyMigrator });
+    expect(refusedText.code).toBe(2);
+    expect(refusedText.stdout).not.toContain("Nothing to do");
+    expect(refusedText.stdout.trimEnd().split("\n").at(-1)).toBe(
+      `Operator action needed: \`neonhub-db apply\` has nothing it can do, but the item skipped above (${itemName}) waits for the operator (its reason says what to run, and as whom); then \`neonhub-db apply\` does it.`,
+    );
+    expect((await runCli(["health"], { DATABASE_URL: copyMigrator })).code).toBe(2);
     const skipped = refused.doc.vectorIndexes.find((i) => i.name === itemName);
     expect(skipped).toMatchObject({ action: "unchanged", decision: "skip", skip: "not-owner" });
     expect(skipped!.reason).toContain(`belongs to ${admin}, not to ${owner}`);
@@ -471,6 +483,7 @@ describe("the database's search default, which neither pg_dump nor CREATE DATABA
     expect(await databaseSettings(copy.url)).toEqual(released);
     expect((await checkHealth({ databaseUrl: copyMigrator })).searchSettings).toEqual([]);
     const clean = await runCli(["plan"], { DATABASE_URL: copyMigrator });
+    expect(clean.code).toBe(0);
     expect(clean.stdout).not.toContain(itemName);
     expect(clean.stdout).toContain("Nothing to do: the database is up to date.");
   });

@@ -140,7 +140,7 @@ describe("the release lock held by a prepared transaction", () => {
     expect(error.fix).toContain("COMMIT PREPARED 'advisory-2pc' or ROLLBACK PREPARED 'advisory-2pc'");
   });
 
-  it("plan, status and the revert preview name it and how to finish it, where they said nothing to do", async () => {
+  it("plan and the revert preview are blocked by it and status exits 2, each naming it and how to finish it", async () => {
     // The ledger's last migration but one: the preview keeps it, and has one to show.
     const keep = await withClient(
       admin(),
@@ -160,13 +160,26 @@ describe("the release lock held by a prepared transaction", () => {
       });
     };
     const free = await Promise.all(commands.map((command) => run(command)));
+    // Without it: no problem (plan: 0 or 2, as the tests before left the database), one migration to revert.
+    expect(free[0]!.code, free[0]!.stdout).not.toBe(1);
+    expect(free.slice(1).map((r) => r.code)).toEqual([0, 2]);
     await prepare(migrator(), "advisory-2pc", `SELECT pg_advisory_xact_lock(${RELEASE_LOCK_KEY})`);
-    for (const [i, command] of commands.entries()) {
+    // Unlike a live release, which ends by itself, it blocks every release until an operator finishes it:
+    // plan and the revert preview are blocked (1, as when apply would refuse), status has something to act on.
+    const held = { plan: 1, status: 2, revert: 1 } as Record<string, number>;
+    const closing = {
+      plan: "Blocked: `neonhub-db apply` would wait for the prepared transaction above and fail until it is finished.",
+      revert:
+        "Refused: `revert --confirm` would wait for the prepared transaction above and fail until it is finished.",
+    } as Record<string, string>;
+    for (const command of commands) {
       const text = await run(command);
       const context = `${command.join(" ")}\n${text.stdout}\n${text.stderr}`;
-      // The exit code a live release's lock leaves as it is: what is pending, or not, is the same.
-      expect(text.code, context).toBe(free[i]!.code);
-      expect(text.code, context).not.toBe(1);
+      expect(text.code, context).toBe(held[command[0]!]);
+      if (closing[command[0]!])
+        expect(text.stdout.trimEnd().split("\n").at(-1), context).toBe(closing[command[0]!]);
+      // Named once, at the top: not again as a problem.
+      expect(text.stdout, context).not.toContain("problem:");
       expect(text.stdout.split("\n").slice(1, 3), context).toEqual([
         expect.stringMatching(
           new RegExp(
@@ -183,8 +196,26 @@ describe("the release lock held by a prepared transaction", () => {
       const document = JSON.parse(json.stdout) as Record<string, unknown> & {
         plan?: Record<string, unknown>;
       };
-      const held = (command[0] === "revert" ? document.plan! : document).releaseLockPrepared;
-      expect(held, context).toEqual({
+      expect(json.code, context).toBe(text.code);
+      // plan's and the preview's problems hold it, in the words of the line above; status's are the ledger's.
+      if (command[0] !== "status") {
+        expect(document.problems, context).toEqual([
+          {
+            section: "releaseLock",
+            kind: "release-lock-prepared",
+            message: expect.stringMatching(
+              new RegExp(
+                `^the release lock is held by prepared transaction 'advisory-2pc' \\(owner ${owner()}, .*\\), not by a release: ${command[0] === "plan" ? "apply" : "revert --confirm"} would wait for it and fail, as long as it is not finished\\.$`,
+              ),
+            ),
+            fix: expect.stringContaining(
+              "COMMIT PREPARED 'advisory-2pc' or ROLLBACK PREPARED 'advisory-2pc'",
+            ),
+          },
+        ]);
+      } else expect(document.problems, context).toEqual([]);
+      const holder = (command[0] === "revert" ? document.plan! : document).releaseLockPrepared;
+      expect(holder, context).toEqual({
         gid: "advisory-2pc",
         owner: owner(),
         database: target.current.db.name,
@@ -196,12 +227,13 @@ describe("the release lock held by a prepared transaction", () => {
       expect(document, context).not.toHaveProperty("releaseInProgress");
     }
     await withClient(admin(), (c) => c.query("ROLLBACK PREPARED 'advisory-2pc'"));
-    for (const command of commands) {
+    for (const [i, command] of commands.entries()) {
       const json = await run(command, ["--json"]);
       const document = JSON.parse(json.stdout) as Record<string, unknown> & {
         plan?: Record<string, unknown>;
       };
       expect(command[0] === "revert" ? document.plan : document).not.toHaveProperty("releaseLockPrepared");
+      expect(json.code).toBe(free[i]!.code);
     }
   });
 
