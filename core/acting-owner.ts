@@ -12,10 +12,10 @@
 // and meets the permission errors that name the owner instead (core/release-records-owner.ts).
 //
 // An --owner-role the login may act as that is neither the owner nor a member of it (another role the login
-// holds, say a helper role) is the flag naming the wrong role, not a login that may not act as it: refused
-// here too, naming the owner. Only where the login may act as that owner and is no superuser: a superuser's
-// membership says nothing of which role is the release's (a restore as the admin leaves the records to the
-// admin, and its hand-over is the permission error's to name).
+// holds, say a helper role, or any role for a superuser) is the flag naming the wrong role, not a login that may
+// not act as it: refused here too, naming the owner. Only where the login may act as that owner and the owner
+// is no superuser: records a superuser owns say nothing of which role is the release's (a restore as the admin
+// leaves them to the admin), and their hand-over is the permission error's to name.
 import type { ClientBase } from "pg";
 import { BOOKKEEPING_SCHEMA, MIGRATIONS_TABLE } from "./bookkeeping";
 import { NOTHING_WRITTEN, ReleaseError } from "./errors";
@@ -34,6 +34,8 @@ export interface ActingOwner {
   mayActAsOwner: boolean;
   /** Whether the login is a superuser, which should not be made to act as another role at login. */
   superuser: boolean;
+  /** Whether `owner` is a superuser: the admin, after a restore run as the admin, not the release's role. */
+  ownerSuperuser: boolean;
   /** Whether the login (session_user) may act as `owner`. */
   loginMayActAsOwner: boolean;
 }
@@ -49,6 +51,7 @@ export function actingOwnerSql(actingAs?: string): string {
   return `(SELECT jsonb_build_object('login', session_user, 'acting', a.role,
        'owner', pg_get_userbyid(c.relowner), 'mayActAsOwner', pg_has_role(a.role, c.relowner, 'MEMBER'),
        'superuser', (SELECT rolsuper FROM pg_roles WHERE rolname = session_user),
+       'ownerSuperuser', coalesce((SELECT rolsuper FROM pg_roles WHERE oid = c.relowner), false),
        'loginMayActAsOwner', pg_has_role(session_user, c.relowner, 'MEMBER'))
      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace, (SELECT ${acting} AS role) a
     WHERE n.nspname = ${literal(BOOKKEEPING_SCHEMA)} AND c.relname = ${literal(MIGRATIONS_TABLE)} AND c.relkind IN ('r', 'p'))`;
@@ -77,7 +80,7 @@ export function actingOwnerError(
 ): ReleaseError | undefined {
   if (!facts || facts.acting === facts.owner) return undefined;
   if (!facts.mayActAsOwner) {
-    return ownerRole !== undefined && facts.loginMayActAsOwner && !facts.superuser
+    return ownerRole !== undefined && facts.loginMayActAsOwner && !facts.ownerSuperuser
       ? wrongOwnerRoleError(facts, command)
       : undefined;
   }

@@ -314,6 +314,41 @@ describe("--owner-role that the release could not act as", () => {
     },
   );
 
+  // The cluster's superuser may act as every role, the owner's included: an --owner-role that is not the
+  // owner's is the flag naming the wrong role for it too, not the "permission denied" its first read met.
+  it.each(
+    commands
+      .slice(0, 4)
+      .flatMap((command) => [
+        [command.join(" "), "a role the login holds", command, "helper"] as const,
+        [command.join(" "), "the app's role", command, "app"] as const,
+      ]),
+  )(
+    "%s --owner-role <%s>, as the superuser: names the owner, as for the migrator",
+    async (_, __, command, role) => {
+      const { names } = target.current.roles;
+      const named = role === "helper" ? helper() : names.app;
+      const before = await ledgerRows();
+      const run = await runCli(
+        [...command, "--json", "--owner-role", named, "--migrations-dir", DEFAULT_MIGRATIONS_DIR],
+        { DATABASE_URL: target.current.db.url },
+      );
+      expect(run.code, run.stderr).toBe(1);
+      const error = errorOf(run);
+      expect(error.code).toBe("permission");
+      const admin = decodeURIComponent(new URL(target.current.db.url).username);
+      expect(error.message).toContain(
+        `--owner-role "${named}" is not the role that owns the release's objects: "${names.owner}" owns them`,
+      );
+      expect(error.message).toContain(`User "${admin}" may act as "${named}"`);
+      expect(error.fix).toBe(
+        `Name the role that owns them: --owner-role ${names.owner}. Nothing was written.`,
+      );
+      expect(run.stderr).not.toContain("unexpected error");
+      expect(await ledgerRows()).toBe(before);
+    },
+  );
+
   it("plan with the owner role still plans, and revert's preview still lists", async () => {
     const { names } = target.current.roles;
     expect((await asMigrator("plan", "--owner-role", names.owner)).code).not.toBe(1);
