@@ -16,14 +16,29 @@
 // not act as it: refused here too, naming the owner. Only where the login may act as that owner and the owner
 // is no superuser: records a superuser owns say nothing of which role is the release's (a restore as the admin
 // leaves them to the admin), and their hand-over is the permission error's to name.
+//
+// A first apply (no ledger yet) decides who owns the release: the role it acts as owns every object and the
+// ledger, and every later release must act as that role. It must be the role that owns the database (the
+// stack's owner role) or one whose objects that owner may manage (the owner is a member of it: any role, when
+// the database is a superuser's, as createdb leaves it): an --owner-role naming a role the login holds, or a
+// login acting as itself, would leave objects the database's owner could not manage, outside the default
+// privileges that grant the app its access. Refused before anything is written, as the other cases are.
 import type { ClientBase } from "pg";
 import { BOOKKEEPING_SCHEMA, MIGRATIONS_TABLE } from "./bookkeeping";
 import { NOTHING_WRITTEN, ReleaseError } from "./errors";
 import { quoteIdentifier } from "./identifiers";
 import { literal } from "./sql";
 
-/** Who the release acts as, and who owns the ledger; null where there is no ledger yet (a first apply). */
+/**
+ * Who the release acts as, and who owns the ledger; without a ledger (`firstApply`), the database's owner in
+ * its place: the role a first apply's objects should belong to.
+ */
 export interface ActingOwner {
+  /** No ledger yet: `owner` is the database's owner, and `database` names the database. */
+  firstApply?: boolean;
+  database?: string;
+  /** On a first apply: whether the database's owner may manage what `acting` creates (a member of it). */
+  ownerMayManage?: boolean;
   /** The login (session_user). */
   login: string;
   /** The role objects would be created as: current_user, or the --owner-role a plan checks without setting. */
@@ -41,20 +56,28 @@ export interface ActingOwner {
 }
 
 /**
- * A jsonb expression (ActingOwner, or null without a ledger), for the first round trip's probe. `actingAs`: the
- * role the command will act as where the session has not set it yet (plan and the revert preview check
- * --owner-role without setting it); unset, the session's current_user. The catalog is read by name, never
+ * A jsonb expression (ActingOwner; without a ledger, the first apply's), for the first round trip's probe.
+ * `actingAs`: the role the command will act as where the session has not set it yet (plan and the revert
+ * preview check --owner-role without setting it); unset, the session's current_user. The catalog is read by name, never
  * through the schema, which a login without USAGE on it may not look into.
  */
 export function actingOwnerSql(actingAs?: string): string {
   const acting = actingAs === undefined ? "current_user" : `${literal(actingAs)}::name`;
-  return `(SELECT jsonb_build_object('login', session_user, 'acting', a.role,
+  const superuser = (role: string) => `coalesce((SELECT rolsuper FROM pg_roles WHERE ${role}), false)`;
+  return `coalesce((SELECT jsonb_build_object('login', session_user, 'acting', a.role,
        'owner', pg_get_userbyid(c.relowner), 'mayActAsOwner', pg_has_role(a.role, c.relowner, 'MEMBER'),
-       'superuser', (SELECT rolsuper FROM pg_roles WHERE rolname = session_user),
-       'ownerSuperuser', coalesce((SELECT rolsuper FROM pg_roles WHERE oid = c.relowner), false),
+       'superuser', ${superuser("rolname = session_user")},
+       'ownerSuperuser', ${superuser("oid = c.relowner")},
        'loginMayActAsOwner', pg_has_role(session_user, c.relowner, 'MEMBER'))
      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace, (SELECT ${acting} AS role) a
-    WHERE n.nspname = ${literal(BOOKKEEPING_SCHEMA)} AND c.relname = ${literal(MIGRATIONS_TABLE)} AND c.relkind IN ('r', 'p'))`;
+    WHERE n.nspname = ${literal(BOOKKEEPING_SCHEMA)} AND c.relname = ${literal(MIGRATIONS_TABLE)} AND c.relkind IN ('r', 'p')),
+    (SELECT jsonb_build_object('firstApply', true, 'database', d.datname, 'login', session_user, 'acting', a.role,
+       'owner', pg_get_userbyid(d.datdba), 'mayActAsOwner', pg_has_role(a.role, d.datdba, 'MEMBER'),
+       'ownerMayManage', pg_has_role(d.datdba, a.role, 'MEMBER'),
+       'superuser', ${superuser("rolname = session_user")},
+       'ownerSuperuser', ${superuser("oid = d.datdba")},
+       'loginMayActAsOwner', pg_has_role(session_user, d.datdba, 'MEMBER'))
+     FROM pg_database d, (SELECT ${acting} AS role) a WHERE d.datname = current_database()))`;
 }
 
 /** Reads ActingOwner on its own, for the commands whose first read is no probe (revert, the unbatched steps). */
@@ -79,6 +102,8 @@ export function actingOwnerError(
   ownerRole?: string,
 ): ReleaseError | undefined {
   if (!facts || facts.acting === facts.owner) return undefined;
+  // Without a ledger only apply creates the release's objects (a revert has nothing to revert).
+  if (facts.firstApply) return command === "apply" ? firstApplyOwnerError(facts, ownerRole) : undefined;
   if (!facts.mayActAsOwner) {
     return ownerRole !== undefined && facts.loginMayActAsOwner && !facts.ownerSuperuser
       ? wrongOwnerRoleError(facts, command)
@@ -119,6 +144,39 @@ function wrongOwnerRoleError(facts: ActingOwner, command: string): ReleaseError 
       `"${acting}", but ${command} acting as it could not read or change the release's records, and the objects it ` +
       `created would not be the release's.`,
     `Name the role that owns them: --owner-role ${owner}. ${NOTHING_WRITTEN}`,
+  );
+}
+
+/**
+ * A first apply acting as a role whose objects the database's owner could not manage (ActingOwner.firstApply):
+ * undefined when it may (the owner itself, or a role the owner is a member of: any, for a superuser's
+ * database). The fixes: act as the database's owner, or, where the role named is to own the release, hand it
+ * the database first.
+ */
+function firstApplyOwnerError(facts: ActingOwner, ownerRole: string | undefined): ReleaseError | undefined {
+  if (facts.ownerMayManage) return undefined;
+  const { login, acting, owner } = facts;
+  const database = facts.database ?? "this database";
+  const who = login === acting ? `user "${login}"` : `user "${login}" (acting as "${acting}")`;
+  const actAsOwner = !facts.loginMayActAsOwner
+    ? `Run apply as a login that acts as "${owner}" (the migrator: --database-url "$DIRECT_URL")`
+    : ownerRole !== undefined
+      ? `Name the role that owns the database: --owner-role ${owner}`
+      : facts.superuser
+        ? `Run apply with --owner-role ${owner}, or as the migrator (--database-url "$DIRECT_URL"), which acts as "${owner}" at login`
+        : `As the cluster's admin, make the login act as the owner role at login, as the stack's access layer does: ` +
+          `ALTER ROLE ${quoteIdentifier(login)} SET role = ${quoteIdentifier(owner)}; then run apply again in a new session. ` +
+          `Or run apply with --owner-role ${owner}`;
+  const handOver =
+    `If "${acting}" is to own the release instead, hand it the database first, as "${owner}" or a superuser: ` +
+    `ALTER DATABASE ${quoteIdentifier(database)} OWNER TO ${quoteIdentifier(acting)}.`;
+  return new ReleaseError(
+    "permission",
+    `This is the first release of database ${database} (no ledger ${BOOKKEEPING_SCHEMA}.${MIGRATIONS_TABLE} yet), ` +
+      `and ${who} would create its objects as "${acting}"; the database belongs to "${owner}", which is not a ` +
+      `member of "${acting}" and could not manage them. The app's and the read-only logins' grants come from the ` +
+      `owner role's default privileges, and every later release would have to act as "${acting}".`,
+    `${actAsOwner}. ${handOver} ${NOTHING_WRITTEN}`,
   );
 }
 

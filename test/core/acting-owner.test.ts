@@ -20,7 +20,14 @@ import {
 } from "../../core";
 import { useReleasedDatabase } from "../security/released-database";
 import { runCli } from "../support/cli";
-import { useTestDatabase, withClient } from "../support/database";
+import {
+  createTestDatabase,
+  dropTestDatabase,
+  useTestDatabase,
+  withClient,
+  type TestDatabase,
+} from "../support/database";
+import { createAccessRoles, dropAccessRoles, type AccessRoles } from "../support/roles";
 import { writeMigration } from "../support/fixtures";
 import { scratchDir } from "../support/scratch";
 
@@ -212,5 +219,94 @@ describe("a database its own superuser session released", () => {
         ).rows[0]!.o,
     );
     expect(owner).toBe(new URL(db.current.url).username);
+  });
+});
+
+// A first apply decides whose the release is: every later one must act as the role that owns its objects. An
+// --owner-role the migrator holds that does not own the database, or a login acting as itself, would make
+// those objects a role the database's owner could not manage, outside the grants the app gets: refused before
+// anything is written, naming the database's owner, by plan and apply alike.
+describe("a first apply as a role the database's owner could not manage", () => {
+  let db: TestDatabase;
+  let roles: AccessRoles;
+  const helper = () => `${db.name}_helper`;
+  beforeAll(async () => {
+    db = await createTestDatabase("firstowner");
+    roles = await createAccessRoles(db);
+    await withClient(db.url, async (c) => {
+      await c.query(`CREATE ROLE ${quoteIdentifier(helper())} NOLOGIN`);
+      await c.query(`GRANT ${quoteIdentifier(helper())} TO ${quoteIdentifier(roles.names.migrator)}`);
+      await c.query(`GRANT CREATE ON DATABASE ${quoteIdentifier(db.name)} TO ${quoteIdentifier(helper())}`);
+    });
+  });
+  afterAll(async () => {
+    if (!db) return;
+    await dropTestDatabase(db);
+    await withClient(db.adminUrl, (c) => c.query(`DROP ROLE IF EXISTS ${quoteIdentifier(helper())}`));
+    await dropAccessRoles(db, roles);
+  });
+  /** Whether anything of the release exists: its bookkeeping schema or a table of the first migration. */
+  const released = () =>
+    withClient(
+      db.url,
+      async (c) =>
+        (
+          await c.query<{ n: number }>(
+            "SELECT count(*)::int AS n FROM pg_namespace WHERE nspname = 'neonhub_release'",
+          )
+        ).rows[0]!.n > 0,
+    );
+  const cli = (url: string, ...args: string[]) =>
+    runCli([...args, "--json", "--migrations-dir", DEFAULT_MIGRATIONS_DIR], { DATABASE_URL: url });
+  const errorOf = (run: { stdout: string }) =>
+    (JSON.parse(run.stdout) as { error: { code: string; message: string; fix: string } }).error;
+
+  it("--owner-role naming a role the migrator holds: plan and apply refuse it, naming the database's owner and the hand-over", async () => {
+    const { migrator, owner } = roles.names;
+    for (const command of ["plan", "apply"]) {
+      const run = await cli(roles.url("migrator"), command, "--owner-role", helper());
+      expect(run.code, run.stderr).toBe(1);
+      const error = errorOf(run);
+      expect(error.code).toBe("permission");
+      expect(error.message).toBe(
+        `This is the first release of database ${db.name} (no ledger neonhub_release.migrations yet), and user "${migrator}" (acting as "${helper()}") would create its objects as "${helper()}"; ` +
+          `the database belongs to "${owner}", which is not a member of "${helper()}" and could not manage them. ` +
+          `The app's and the read-only logins' grants come from the owner role's default privileges, and every later release would have to act as "${helper()}".`,
+      );
+      expect(error.fix).toBe(
+        `Name the role that owns the database: --owner-role ${owner}. If "${helper()}" is to own the release instead, hand it the database first, as "${owner}" or a superuser: ` +
+          `ALTER DATABASE ${quoteIdentifier(db.name)} OWNER TO ${quoteIdentifier(helper())}. Nothing was written.`,
+      );
+      expect(run.stderr).not.toContain("unexpected error");
+      expect(await released()).toBe(false);
+    }
+  });
+
+  it("the superuser acting as itself is refused with --owner-role as its fix; as the fix says, the release is the owner's", async () => {
+    const { owner } = roles.names;
+    const run = await cli(db.url, "apply");
+    expect(run.code, run.stderr).toBe(1);
+    const error = errorOf(run);
+    expect(error.code).toBe("permission");
+    expect(error.message).toContain(`the database belongs to "${owner}", which is not a member of`);
+    expect(error.fix).toContain(`Run apply with --owner-role ${owner}, or as the migrator`);
+    expect(await released()).toBe(false);
+
+    const applied = await cli(roles.url("migrator"), "apply", "--owner-role", owner);
+    expect(applied.code, applied.stderr).toBe(0);
+    const owners = await withClient(db.url, async (c) =>
+      (
+        await c.query<{ owner: string }>(
+          `SELECT DISTINCT pg_get_userbyid(relowner) AS owner FROM pg_class
+              WHERE relnamespace IN ('public'::regnamespace, 'neonhub_release'::regnamespace) AND relkind IN ('r', 'p')`,
+        )
+      ).rows.map((r) => r.owner),
+    );
+    expect(owners).toEqual([owner]);
+    // Released, the helper is the wrong role as before: the refusal names the ledger's owner.
+    const again = await cli(roles.url("migrator"), "plan", "--owner-role", helper());
+    expect(errorOf(again).message).toContain(
+      `--owner-role "${helper()}" is not the role that owns the release's objects`,
+    );
   });
 });
