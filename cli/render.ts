@@ -103,7 +103,7 @@ function planClosingLine(plan: ReleasePlan, print?: CommandPrinter): string {
     plan.operatorItems.length === 1
       ? `the item skipped above (${names}) waits for the operator`
       : `the ${plan.operatorItems.length} items skipped above (${names}) wait for the operator`;
-  const asSaid = "its reason says what to run, and as whom";
+  const asSaid = `${plan.operatorItems.length === 1 ? "its" : "each one's"} reason says what to run, and as whom`;
   switch (planVerdict(plan)) {
     case "blocked":
       return plan.problems.every((p) => p.section === "releaseLock")
