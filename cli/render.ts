@@ -23,6 +23,8 @@ import {
   flattenSettings,
   ledgerProblemText,
   planVerdict,
+  shownObjectKey,
+  shownSql,
 } from "../core";
 import { renderSafety } from "./render-safety";
 import { renderTenantSearch } from "./render-search";
@@ -212,19 +214,20 @@ export function renderVerify(report: VerifyReport): string {
   const lines = [`Verify ${report.database}: ${verdict}`];
   for (const p of report.problems) lines.push(`  ${ledgerProblemText(p)}`, `    fix: ${p.fix}`);
   const { drift } = report;
-  const repair = (k: string) => (drift.repairs[k] ? [`    repair: ${drift.repairs[k]}`] : []);
+  // Names as every report line shows them (core/shown-names.ts); --json has the keys and statements raw.
+  const repair = (k: string) => (drift.repairs[k] ? [`    repair: ${shownSql(drift.repairs[k])}`] : []);
   for (const k of drift.added) {
     // An interrupted rebuild's index is no hand's: said as health says it.
     const leftover = rebuildLeftoverText(k);
     const text = leftover
       ? `${leftover}; ${REBUILD_LEFTOVER.action}`
-      : `${k} exists but was not created by the release`;
+      : `${shownObjectKey(k)} exists but was not created by the release`;
     lines.push(`  drift: ${text}`, ...repair(k));
   }
   for (const k of drift.removed)
-    lines.push(`  drift: ${k} was created by the release but is gone`, ...repair(k));
+    lines.push(`  drift: ${shownObjectKey(k)} was created by the release but is gone`, ...repair(k));
   for (const k of drift.changed)
-    lines.push(`  drift: ${k} differs from what the release created`, ...repair(k));
+    lines.push(`  drift: ${shownObjectKey(k)} differs from what the release created`, ...repair(k));
   if (drift.note) lines.push(`  note: ${drift.note}`);
   if (drift.formatNote) lines.push(`  note: ${drift.formatNote}`);
   if (drift.rolesNote) lines.push(`  note: ${drift.rolesNote}`);
@@ -253,7 +256,7 @@ export function renderBaseline(result: BaselineResult): string {
   ];
   if (result.extraObjects.length) {
     lines.push("  objects the migrations do not create (kept, not managed by the release):");
-    for (const k of result.extraObjects) lines.push(`    ${k}`);
+    for (const k of result.extraObjects) lines.push(`    ${shownObjectKey(k)}`);
   }
   lines.push(...renderHandedOver(result.handedOver));
   return lines.join("\n");

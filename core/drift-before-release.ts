@@ -20,6 +20,7 @@ import {
   type SnapshotDiff,
 } from "./snapshot";
 import { repairStatements } from "./snapshot-repair";
+import { shownObjectKey, shownSql } from "./shown-names";
 import { REBUILD_LEFTOVER, isRebuildLeftover } from "./vector-indexes/spec";
 
 /** The commands that record the live catalog as the snapshot after changing the schema. */
@@ -88,7 +89,7 @@ export function rebuildLeftoverText(object: string): string | undefined {
   const [kind, path] = object.split(" ", 2);
   const name = path?.slice(path.indexOf(".") + 1);
   if (kind !== "index" || !name || !isRebuildLeftover(name)) return undefined;
-  return `${object} was ${REBUILD_LEFTOVER.problem}`;
+  return `${shownObjectKey(object)} was ${REBUILD_LEFTOVER.problem}`;
 }
 
 function handlingOf(
@@ -159,7 +160,7 @@ const CHANGE_TEXT: Record<DriftBeforeRelease["change"], string> = {
 
 function driftMessage(drift: DriftBeforeRelease): string {
   const leftover = drift.change === "added" ? rebuildLeftoverText(drift.object) : undefined;
-  return leftover ?? `${drift.object} ${CHANGE_TEXT[drift.change]} since the last release`;
+  return leftover ?? `${shownObjectKey(drift.object)} ${CHANGE_TEXT[drift.change]} since the last release`;
 }
 
 const DELIBERATE =
@@ -172,7 +173,7 @@ function verifyShows(print: CommandPrinter | undefined): string {
 
 function driftFix(drift: DriftBeforeRelease, print: CommandPrinter | undefined): string {
   const restore = drift.repair
-    ? `Run as ${drift.ownedBy ? ownerRunner([drift.ownedBy]) : "the migrator"}: ${drift.repair}`
+    ? `Run as ${drift.ownedBy ? ownerRunner([drift.ownedBy]) : "the migrator"}: ${shownSql(drift.repair)}`
     : `No one statement restores it: bring it back as the migrations made it (${verifyShows(print)} shows it), or restore the database`;
   return `${restore}. ${DELIBERATE}`;
 }
@@ -217,11 +218,11 @@ export function refuseDriftBeforeRelease(
   const message = problems.map((p) => `- ${p.message}`).join("\n");
   const refused = drift.filter((d) => d.handling === "refuse" && d.repair);
   const owners = refused.filter((d) => d.ownedBy);
-  const repairs = refused.filter((d) => !d.ownedBy).map((d) => d.repair);
+  const repairs = refused.filter((d) => !d.ownedBy).map((d) => shownSql(d.repair!));
   // Owners first: a grant on an object the admin owns is the owner role's to make once it is back.
   const steps: string[] = [];
   if (owners.length > 0) {
-    const statements = owners.map((d) => d.repair).join("; ");
+    const statements = owners.map((d) => shownSql(d.repair!)).join("; ");
     steps.push(`Run as ${ownerRunner(owners.map((d) => d.ownedBy!))}: ${statements}.`);
   }
   if (repairs.length > 0) {
@@ -248,7 +249,7 @@ export function driftWarningText(drift: DriftBeforeRelease): string {
       : "the row-level security step sets it back as the release's mode says";
     return `${driftMessage(drift)}; ${setBack}`;
   }
-  const repair = drift.repair ? ` (to undo it: ${drift.repair})` : "";
+  const repair = drift.repair ? ` (to undo it: ${shownSql(drift.repair)})` : "";
   return `${driftMessage(drift)}; this release records it as the schema's${repair}`;
 }
 

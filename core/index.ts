@@ -19,6 +19,7 @@ export {
   type DatabaseTarget,
 } from "./dsn";
 export { quoteIdentifier } from "./identifiers";
+export { shownName, shownObjectKey, shownSql } from "./shown-names";
 export { recordSnapshot } from "./snapshot";
 export { closestName } from "./closest-name";
 export { shownValue } from "./shown-value";

@@ -11,6 +11,7 @@ import type { ClientBase } from "pg";
 import { BOOKKEEPING_SCHEMA, MIGRATIONS_TABLE } from "./bookkeeping";
 import { ReleaseError } from "./errors";
 import { quoteIdentifier } from "./identifiers";
+import { shownObjectKey, shownSql } from "./shown-names";
 import {
   LIVE_COLUMNS_SQL,
   LIVE_TABLES_SQL,
@@ -54,7 +55,7 @@ export function schemaDriftFix(gone: readonly string[] = [], print?: CommandPrin
 function renameBack(key: string | undefined): string | undefined {
   const [kind, path] = key?.split(" ", 2) ?? [];
   const parts = path?.split(".") ?? [];
-  const q = quoteIdentifier;
+  const q = (name: string) => shownSql(quoteIdentifier(name));
   if (kind === "column" && parts.length === 3) {
     const [schema, table, column] = parts as [string, string, string];
     return `ALTER TABLE ${q(schema)}.${q(table)} RENAME COLUMN "<its name now>" TO ${q(column)}`;
@@ -103,7 +104,8 @@ export async function schemaDriftError(
 /** "The release created table public.Brand, ..., which the database no longer has." */
 function goneSentence(missing: readonly string[]): string {
   const more = missing.length > NAMED_AT_MOST ? ` and ${missing.length - NAMED_AT_MOST} more` : "";
-  return `The release created ${missing.slice(0, NAMED_AT_MOST).join(", ")}${more}, which the database no longer has.`;
+  const named = missing.slice(0, NAMED_AT_MOST).map(shownObjectKey);
+  return `The release created ${named.join(", ")}${more}, which the database no longer has.`;
 }
 
 /**
