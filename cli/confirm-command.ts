@@ -9,7 +9,7 @@
 // $DIRECT_URL holds, which may be another database than the one the operator named) and the release settings
 // given (--config, --set, --seed, --row-level-security, --environment; without them, an apply printed after a
 // plan would apply other settings than the ones just planned).
-import { urlWithoutPassword, type CommandPrinter } from "../core";
+import { shellWord, urlWithoutPassword, type CommandPrinter } from "../core";
 
 /** The variables a --database-url is usually given from (`--database-url "$DIRECT_URL"`, docs/runbook.md). */
 const URL_VARIABLES = ["DIRECT_URL", "DATABASE_URL"] as const;
@@ -24,12 +24,6 @@ export interface PrintedCommand {
   command: string;
   /** How to give the password the command leaves out (PASSWORD_NOTE), when it leaves one out. */
   passwordNote?: string;
-}
-
-/** One argument as a POSIX shell reads it back: bare when it holds only safe characters, else single-quoted. */
-function shellWord(arg: string): string {
-  if (/^[\w@%+=:,./-]+$/.test(arg)) return arg;
-  return `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
 /**

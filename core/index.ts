@@ -20,6 +20,7 @@ export {
 } from "./dsn";
 export { quoteIdentifier } from "./identifiers";
 export { shownName, shownObjectKey, shownSql } from "./shown-names";
+export { shellWord } from "./shell-word";
 export { recordSnapshot } from "./snapshot";
 export { closestName } from "./closest-name";
 export { shownValue } from "./shown-value";

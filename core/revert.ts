@@ -37,6 +37,7 @@ import {
   type DriftBeforeRelease,
 } from "./drift-before-release";
 import { readsBeforeFirstWrite } from "./reads-before-first-write";
+import { shellWord } from "./shell-word";
 import { revertPreviewText } from "./revert-preview";
 import { commandToRun, type CommandPrinter } from "./command-to-run";
 import { lintMigrations, logSafetyWarnings, type SafetyReport } from "./lint";
@@ -260,12 +261,14 @@ function refuseNeedlessCorrections(
 ): void {
   for (const name of named) {
     if (accepted.has(name) || problems.some((p) => p.migration === name)) continue;
+    // As the operator gave it (a path, a name with a quote or a space), quoted as every printed command is.
+    const given = `${CORRECTED_DOWN_FLAG} ${shellWord(name)}`;
     throw new ReleaseError(
       "invalid-input",
       toRevert.has(name)
-        ? `${CORRECTED_DOWN_FLAG} ${name}: its file is the applied one, so there is no corrected Down section to accept.`
-        : `${CORRECTED_DOWN_FLAG} ${name}: it is not among the migrations this revert undoes.`,
-      `Leave ${CORRECTED_DOWN_FLAG} ${name} out, or name a migration to revert whose Down section was corrected since it was applied.`,
+        ? `${given}: its file is the applied one, so there is no corrected Down section to accept.`
+        : `${given}: it is not among the migrations this revert undoes.`,
+      `Leave ${given} out, or name a migration to revert whose Down section was corrected since it was applied.`,
     );
   }
 }

@@ -1,5 +1,5 @@
 // Names with a newline, a quote, a space or a dot in the report lines: verify's drift and repair lines, plan's
-// and drift problems show each name as SQL writes it, on one line
+// drift problems and the revert's refusal of a --corrected-down show each name as SQL writes it, on one line
 // (core/shown-names.ts), and --json keeps the raw names. On a real database, through the CLI.
 import { beforeAll, describe, expect, it } from "vitest";
 import { shownObjectKey, shownSql, type VerifyReport } from "../../core";
@@ -76,5 +76,19 @@ describe("verify", () => {
       `  problem: function public."f'x y"() was added by hand since the last release`,
     );
     expect(plan.stdout).not.toContain(`f'x y()`);
+  });
+});
+
+describe("revert --corrected-down", () => {
+  it("a name with a quote and a space is shown in the fix as the shell reads it back", async () => {
+    const revert = await runCli(
+      ["revert", "--to", "20250101000100_widgets", "--corrected-down", "x'y z", "--migrations-dir", dir],
+      env(),
+    );
+    expect(revert.code).toBe(1);
+    expect(revert.stderr).toContain(
+      `error: --corrected-down 'x'\\''y z': it is not among the migrations this revert undoes.`,
+    );
+    expect(revert.stderr).toContain(`fix: Leave --corrected-down 'x'\\''y z' out,`);
   });
 });
