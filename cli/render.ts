@@ -208,7 +208,7 @@ export function renderVerify(report: VerifyReport): string {
   // Not compared while another release runs (drift.note says why): no problem found, nor clean.
   const verdict = report.clean
     ? "clean"
-    : report.releaseInProgress && report.problems.length === 0
+    : (report.releaseInProgress || report.releasesEnded) && report.problems.length === 0
       ? "not verified"
       : "PROBLEMS FOUND";
   const lines = [`Verify ${report.database}: ${verdict}`];

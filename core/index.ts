@@ -64,6 +64,7 @@ export {
   planVerdict,
   releaseStatus,
   verifyRelease,
+  verifyWith,
   type ReleaseManifest,
   type ReleaseOptions,
   type PlanVerdict,

@@ -81,6 +81,7 @@ import {
 } from "./drift-before-release";
 import { readsBeforeFirstWrite, releaseReadWaits } from "./reads-before-first-write";
 import { schemaDriftError } from "./schema-drift";
+import { readReleaseRecordsNow, releaseRecordsMark, sameReleaseRecords } from "./release-records-mark";
 import { releaseRecordsOwnerError } from "./release-records-owner";
 import { rolesMissing, rolesOfRepairs } from "./snapshot-roles";
 import type { MigrationResult, StepKind, StepPlanMap, StepResult } from "./results";
@@ -263,6 +264,11 @@ export interface VerifyReport {
   clean: boolean;
   /** Another session's release, running as verify read: the schema was not compared (drift.note says why). */
   releaseInProgress?: ReleaseInProgress;
+  /**
+   * How many releases ended while verify read, one in each of its reads: the schema was not compared
+   * (drift.note says why). Absent otherwise: one that ended during a read only made verify read again.
+   */
+  releasesEnded?: number;
   problems: LedgerProblem[];
   drift: SnapshotDiff & {
     snapshotTakenAt: string | null;
@@ -1036,7 +1042,28 @@ export async function verifyRelease(options: ReleaseOptions): Promise<VerifyRepo
   return withConnection(options, "verify", (client) => verifyWith(client, options));
 }
 
+/**
+ * How many times verify reads when a release ends while it reads (core/release-records-mark.ts): each read
+ * takes a fraction of a second, so more than one release ending in each of them is a deploy loop.
+ */
+const VERIFY_READS = 3;
+
 export async function verifyWith(client: ClientBase, options: ReleaseOptions): Promise<VerifyReport> {
+  for (let read = 1; ; read++) {
+    const report = await verifyOnce(client, options, read === VERIFY_READS);
+    if (report) return report;
+  }
+}
+
+/**
+ * One read of verify; undefined when a release ended while it read (what it compared mixed the schema before
+ * that release with the schema after), unless `last`: then the report says the schema was not compared.
+ */
+async function verifyOnce(
+  client: ClientBase,
+  options: ReleaseOptions,
+  last: boolean,
+): Promise<VerifyReport | undefined> {
   const release = await runningRelease(client);
   const state = await readMigrationState(client, options);
   const snapshot = await readSnapshot(client);
@@ -1068,7 +1095,39 @@ export async function verifyWith(client: ClientBase, options: ReleaseOptions): P
       lost.length > 0
         ? undefined
         : snapshotLedgerNote(snapshot.lastMigration, state.ledger, options.printCommand);
+    const readFirst = releaseRecordsMark(state.ledger, snapshot.takenAt);
+    // What verify read is one state of the release's records when no release runs now and none ended since:
+    // read only when something differs (a clean verify costs no extra round trip).
+    const releaseMeanwhile = async (): Promise<VerifyReport | "read again" | undefined> => {
+      const now = await readReleaseRecordsNow(client);
+      if (now.release) {
+        const note = releaseRunningNote(now.release, options.printCommand);
+        return verifyReport(
+          options,
+          state,
+          lost,
+          { ...nothingCompared, snapshotTakenAt: snapshot.takenAt, note },
+          now.release,
+        );
+      }
+      if (sameReleaseRecords(readFirst, now.mark)) return undefined;
+      if (!last) return "read again";
+      const note = `releases ended while verify read, ${VERIFY_READS} times: the schema was not compared with the recorded snapshot, which each of them replaced (what one of them did would read as drift); run ${commandToRun(options.printCommand, ["verify"])} again once no release runs`;
+      return {
+        ...verifyReport(
+          options,
+          state,
+          lost,
+          { ...nothingCompared, snapshotTakenAt: now.mark.snapshotTakenAt, note },
+          undefined,
+        ),
+        releasesEnded: VERIFY_READS,
+      };
+    };
     if (note !== undefined && !snapshotIsComparable(snapshot.lastMigration, ledgerLast)) {
+      const meanwhile = await releaseMeanwhile();
+      if (meanwhile === "read again") return undefined;
+      if (meanwhile) return meanwhile;
       drift = {
         ...nothingCompared,
         snapshotTakenAt: snapshot.takenAt,
@@ -1076,23 +1135,11 @@ export async function verifyWith(client: ClientBase, options: ReleaseOptions): P
       };
     } else {
       const { repairs, ...diff } = compareWithRecorded(snapshot, await takeSnapshot(client));
-      // A release that started after the first look: its work, not drift (read only when something differs).
-      const started =
-        diff.added.length + diff.removed.length + diff.changed.length > 0
-          ? await runningRelease(client)
-          : undefined;
-      if (started) {
-        return verifyReport(
-          options,
-          state,
-          lost,
-          {
-            ...nothingCompared,
-            snapshotTakenAt: snapshot.takenAt,
-            note: releaseRunningNote(started, options.printCommand),
-          },
-          started,
-        );
+      // A release that started after the first look, running or ended: its work, not drift.
+      if (diff.added.length + diff.removed.length + diff.changed.length > 0) {
+        const meanwhile = await releaseMeanwhile();
+        if (meanwhile === "read again") return undefined;
+        if (meanwhile) return meanwhile;
       }
       const formatNote =
         snapshot.format < SNAPSHOT_FORMAT
