@@ -10,6 +10,7 @@ import {
   ReleaseError,
   applyRelease,
   interruption,
+  holdSignalsAfterResult,
   reportIfInterrupted,
   reportInterruptions,
   baselineRelease,
@@ -238,6 +239,7 @@ export async function main(argv: readonly string[], io: CliIo = processStreams()
   // --json=true is refused by the parser (--json takes no value), in a JSON document: it asked for one.
   let json = argv.some((arg) => arg === "--json" || arg.startsWith("--json="));
   let stopReporting: (() => void) | undefined;
+  let endHold: (() => void) | undefined;
   try {
     const args = parseArgs(argv, io.env);
     json = args.json;
@@ -248,9 +250,21 @@ export async function main(argv: readonly string[], io: CliIo = processStreams()
     // plan's and apply's upgrade request is checked with the rest of the command line, before the database URL.
     const request = args.command === "plan" || args.command === "apply" ? upgradeRequest(args) : undefined;
     const options = releaseOptions(args, argv, io.env, log);
-    // With --json, the result and every warning the command wrote on stderr (CI may read stdout alone).
-    const emit = (value: object, text: string) =>
-      json ? outDocument({ ...value, warnings: log.warnings }) : out(text);
+    // With --json, the result and every warning the command wrote on stderr (CI may read stdout alone). Once
+    // it is printed, a signal (while the connection closes) prints no second document, "interrupted", nor
+    // changes the exit code: it is said on stderr, and the command ends as its result says.
+    const emit = (value: object, text: string) => {
+      if (json) outDocument({ ...value, warnings: log.warnings });
+      else out(text);
+      stopReporting?.();
+      stopReporting = undefined;
+      endHold?.();
+      endHold = holdSignalsAfterResult((signal) =>
+        err(
+          `neonhub-db: ${signal} after the result was printed: the result stands as printed; closing the connection (a second ${signal} ends the process at once)`,
+        ),
+      );
+    };
     // Said before the process ends by the signal, as an error (not a warning: --json's warnings are the
     // command's, and the interruption is the error itself); with --json, the one document stdout gets.
     const reportInterruption = (interruption: Interruption) => {
@@ -442,5 +456,6 @@ export async function main(argv: readonly string[], io: CliIo = processStreams()
     return EXIT.error;
   } finally {
     stopReporting?.();
+    endHold?.();
   }
 }

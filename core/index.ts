@@ -175,6 +175,7 @@ export {
   type Running,
   type RunningTrackers,
 } from "./interrupted-commands";
+export { holdSignalsAfterResult } from "./interrupt";
 export { BOOKKEEPING_SCHEMA, MIGRATIONS_TABLE, RELEASE_LOCK_KEY, bookkeepingExists } from "./bookkeeping";
 export { expectLastRerun } from "./revert-preview";
 export { commandToRun, type CommandPrinter } from "./command-to-run";

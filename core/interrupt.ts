@@ -36,3 +36,22 @@ export function undoOnInterrupt(undo: Undo): () => void {
     for (const s of SIGNALS) process.removeListener(s, onSignal);
   };
 }
+
+/**
+ * After a command's result is printed, what is left is closing its connection, which the server does on its
+ * own when the connection drops: a signal then changes nothing the result says. It is told to `tell` (a line
+ * on stderr) instead of stopping the process, which ends as the result says (its exit code) once the
+ * connection is closed; a second signal ends it at once, as the signal does by default. A signal stops the
+ * process as before while an undoing registered here still waits to run. Returns what ends the hold.
+ */
+export function holdSignalsAfterResult(tell: (signal: NodeJS.Signals) => void): () => void {
+  const release = () => {
+    for (const s of SIGNALS) process.removeListener(s, onLateSignal);
+  };
+  function onLateSignal(signal: NodeJS.Signals): void {
+    release();
+    tell(signal);
+  }
+  for (const s of SIGNALS) process.on(s, onLateSignal);
+  return release;
+}
