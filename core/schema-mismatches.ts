@@ -4,6 +4,7 @@
 // line rather than listed, so that the two read side by side as the rename they are.
 import { ReleaseError } from "./errors";
 import type { PlanProblem } from "./plan-problems";
+import { shownObjectKey, shownSql } from "./shown-names";
 import { repairStatements } from "./snapshot-repair";
 import type { SchemaSnapshot, SnapshotDiff } from "./snapshot";
 
@@ -57,17 +58,17 @@ export function schemaMismatches(
     ...extra.tables.map(
       (t): SchemaMismatch => ({ kind: "extra", line: `extra: ${t} (the migrations do not build it)` }),
     ),
-    ...missing.others.map((k) => withRepair({ kind: "missing", line: `missing: ${k}` }, k)),
+    ...missing.others.map((k) => withRepair({ kind: "missing", line: `missing: ${shownObjectKey(k)}` }, k)),
     ...diff.changed.map((k) =>
       withRepair(
         {
           kind: "different",
-          line: `different: ${k} (live: ${signatureText(k, live[k]!)}; migrations: ${signatureText(k, expected[k]!)})`,
+          line: `different: ${shownObjectKey(k)} (live: ${signatureText(k, live[k]!)}; migrations: ${signatureText(k, expected[k]!)})`,
         },
         k,
       ),
     ),
-    ...extra.others.map((k): SchemaMismatch => ({ kind: "extra", line: `extra: ${k}` })),
+    ...extra.others.map((k): SchemaMismatch => ({ kind: "extra", line: `extra: ${shownObjectKey(k)}` })),
   ];
 }
 
@@ -83,7 +84,7 @@ export function schemaMismatchError(
 ): ReleaseError {
   const shown = mismatches.slice(0, SHOWN_AT_MOST).map((m) => `- ${m.line}`);
   if (mismatches.length > shown.length) shown.push(`- ... and ${mismatches.length - shown.length} more`);
-  const repairs = mismatches.flatMap((m) => (m.repair ? [m.repair] : []));
+  const repairs = mismatches.flatMap((m) => (m.repair ? [shownSql(m.repair)] : []));
   const run = repairs.length > 0 ? `Run, as the owner of the objects: ${repairs.join("; ")}. ` : "";
   const problems = mismatches
     .filter((m) => m.kind !== "extra")
@@ -92,7 +93,7 @@ export function schemaMismatchError(
         section: "drift",
         kind: "schema-drift",
         message: m.line,
-        fix: m.repair ? `Run, as the owner of the objects: ${m.repair}` : otherwise,
+        fix: m.repair ? `Run, as the owner of the objects: ${shownSql(m.repair)}` : otherwise,
       }),
     );
   return new ReleaseError(
@@ -139,7 +140,7 @@ function byTable(keys: readonly string[]): { tables: string[]; others: string[] 
   return {
     tables: tables.map((t) => {
       const counts = [...carried.get(t)!].map(([kind, n]) => `${n} ${n === 1 ? kind : ON_A_TABLE[kind]}`);
-      return `table ${t}${counts.length > 0 ? `, with ${counts.join(", ")}` : ""}`;
+      return `${shownObjectKey(`table ${t}`)}${counts.length > 0 ? `, with ${counts.join(", ")}` : ""}`;
     }),
     others,
   };

@@ -20,7 +20,7 @@ import {
   type StepStatus,
   type VerifyReport,
 } from "../../core";
-import { defaultReleaseSteps } from "../../core";
+import { defaultReleaseSteps, shownObjectKey } from "../../core";
 import { targetOf, withoutPassword } from "./connection";
 import {
   PART_STEP_KEYS,
@@ -214,9 +214,11 @@ function driftLines(report: VerifyReport): string[] {
   return [
     ...report.problems.map(ledgerProblemText),
     // An interrupted rebuild's index is no hand's: said as verify and health say it.
-    ...report.drift.added.map((object) => rebuildLeftoverText(object) ?? `added by hand: ${object}`),
-    ...report.drift.removed.map((object) => `removed by hand: ${object}`),
-    ...report.drift.changed.map((object) => `changed by hand: ${object}`),
+    ...report.drift.added.map(
+      (object) => rebuildLeftoverText(object) ?? `added by hand: ${shownObjectKey(object)}`,
+    ),
+    ...report.drift.removed.map((object) => `removed by hand: ${shownObjectKey(object)}`),
+    ...report.drift.changed.map((object) => `changed by hand: ${shownObjectKey(object)}`),
     ...(report.drift.note ? [report.drift.note] : []),
   ];
 }

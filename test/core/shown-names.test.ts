@@ -2,7 +2,7 @@
 // drift problems and the revert's refusal of a --corrected-down show each name as SQL writes it, on one line
 // (core/shown-names.ts), and --json keeps the raw names. On a real database, through the CLI.
 import { beforeAll, describe, expect, it } from "vitest";
-import { shownObjectKey, shownSql, type VerifyReport } from "../../core";
+import { schemaMismatches, shownObjectKey, shownSql, type VerifyReport } from "../../core";
 import { runCli } from "../support/cli";
 import { useTestDatabase, withClient } from "../support/database";
 import { fixtureMigrationsCopy, writeMigration } from "../support/fixtures";
@@ -33,6 +33,23 @@ describe("shownObjectKey and shownSql", () => {
     // Keys of format 2 already quote their names: only a control character is escaped, a backslash doubled.
     expect(shownObjectKey('owner TABLE public."a\\\tb"')).toBe('owner TABLE public.U&"a\\\\\\0009b"');
     expect(shownSql(`ALTER TABLE "t" SET (x = 'a"\nb')`)).toBe(`ALTER TABLE "t" SET (x = 'a"\nb')`);
+  });
+
+  it("baseline's and adopt's mismatch lines show them the same way, the repair too", () => {
+    const index = `index public.${INDEX}`;
+    const table = `table public.Old\nBrand`;
+    const recorded = { [index]: `CREATE INDEX "${INDEX}" ON public."Widget" USING btree (id) valid=true` };
+    const lines = schemaMismatches({ added: [table], removed: [index], changed: [] }, recorded, {
+      [table]: "r rls=false force=false",
+    });
+    expect(lines).toEqual([
+      { kind: "extra", line: 'extra: table public.U&"Old\\000ABrand" (the migrations do not build it)' },
+      {
+        kind: "missing",
+        line: 'missing: index public.U&"by\\000Ahand"',
+        repair: `CREATE INDEX CONCURRENTLY "${INDEX}" ON public."Widget" USING btree (id)`,
+      },
+    ]);
   });
 
   it("shows a name as SQL that names the same object", async () => {
