@@ -17,6 +17,7 @@ import { Client } from "pg";
 import { DEFAULT_MIGRATIONS_DIR, applyRelease, type Logger } from "../core";
 import { VectorIndexStep, readIndexRecords, type IndexRecord, type VectorIndexOptions } from "../core";
 import { EMBEDDING_TABLES, buildMemoryNeed, calibrate, createIndexSql, nearestQuery } from "../core";
+import { neighboursOf, recallOf, type Neighbour } from "../core";
 import { clusteredVectors, copyChunks, createFixtures, vectorText } from "../test/vector-indexes/data";
 import { median, percentile, withBenchCluster } from "./support/cluster";
 
@@ -60,7 +61,8 @@ const log: Logger = {
 const say = (m: string) => process.stderr.write(`${m}\n`);
 
 interface Run {
-  ids: string[][];
+  /** Each query's rows, with their exact distances (a tie at the exact 10th is a hit: core's recallOf). */
+  found: Neighbour[][];
   latenciesMs: number[];
   plan: string;
 }
@@ -91,33 +93,36 @@ async function run(
   try {
     for (const statement of setup) await client.query(statement);
     const explained = await client.query<{ "QUERY PLAN": string }>(`EXPLAIN ${sql}`, [queries[0]]);
-    const ids: string[][] = [];
+    const found: Neighbour[][] = [];
     const latenciesMs: number[] = [];
     for (const q of queries) {
       const { value, ms } = await timed(() => client.query<{ id: string }>(sql, [q]));
-      ids.push(value.rows.map((r) => r.id));
       latenciesMs.push(ms);
+      found.push(
+        await neighboursOf(
+          client,
+          CHUNK,
+          q,
+          value.rows.map((r) => r.id),
+        ),
+      );
     }
-    return { ids, latenciesMs, plan: explained.rows.map((r) => r["QUERY PLAN"]).join("\n") };
+    return { found, latenciesMs, plan: explained.rows.map((r) => r["QUERY PLAN"]).join("\n") };
   } finally {
     await client.query("ROLLBACK");
   }
 }
 
-function recall(results: readonly string[][], truth: readonly string[][]): number {
-  let found = 0;
-  results.forEach((ids, i) => {
-    const expected = new Set(truth[i]);
-    found += ids.filter((id) => expected.has(id)).length;
-  });
-  return found / (truth.length * K);
+/** Mean recall@10 of `results` against exact search's `truth`, query by query. */
+function recall(results: readonly Neighbour[][], truth: readonly Neighbour[][]): number {
+  return results.reduce((sum, found, i) => sum + recallOf(truth[i]!, found), 0) / truth.length;
 }
 
-function row(config: string, setting: string, measured: Run, truth: readonly string[][]): Row {
+function row(config: string, setting: string, measured: Run, truth: readonly Neighbour[][]): Row {
   return {
     config,
     setting,
-    recall: Number(recall(measured.ids, truth).toFixed(3)),
+    recall: Number(recall(measured.found, truth).toFixed(3)),
     p50Ms: Number(median(measured.latenciesMs).toFixed(1)),
     p95Ms: Number(percentile(measured.latenciesMs, 95).toFixed(1)),
     usesIndex: /Index Scan using/.test(measured.plan),
@@ -190,7 +195,7 @@ async function main() {
         ["SET LOCAL enable_indexscan = off", "SET LOCAL enable_bitmapscan = off"],
         queries,
       );
-      const truth = exact.ids;
+      const truth = exact.found;
 
       for (const probes of [1, 10]) {
         const measured = await run(client, ann, [`SET LOCAL ivfflat.probes = ${probes}`], queries);

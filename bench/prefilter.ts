@@ -16,14 +16,16 @@
 import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
 import { Client } from "pg";
-import { DEFAULT_MIGRATIONS_DIR, applyRelease, prefilterIndexSql } from "../core";
-import { loadCorpus, recallOf, type Corpus, type Tenant } from "../test/search/corpus";
+import { DEFAULT_MIGRATIONS_DIR, EMBEDDING_TABLES, applyRelease, prefilterIndexSql } from "../core";
+import { neighboursOf, recallOf, type Neighbour } from "../core";
+import { loadCorpus, type Corpus, type Tenant } from "../test/search/corpus";
 import { vectorText } from "../test/vector-indexes/data";
 import { benchCorpusShape } from "./support/corpus";
 import { median, percentile, timed, withBenchCluster } from "./support/cluster";
 import { wholeNumberOption } from "./support/args";
 
 const K = 10;
+const CHUNK = EMBEDDING_TABLES[0]!;
 const PREFILTER_INDEX = "idx_chunk_sign_bits";
 const DEPTHS = [40, 80, 160, 320];
 const say = (line: string) => process.stderr.write(`${line}\n`);
@@ -53,7 +55,8 @@ const prefiltered = (depth: number) =>
 interface Arm {
   label: string;
   sql: string;
-  ids: string[][];
+  /** Each query's rows, with their exact distances (a tie at the exact 10th is a hit: core's recallOf). */
+  found: Neighbour[][];
   ms: number[];
 }
 
@@ -67,7 +70,7 @@ async function inTurns(app: Client, organization: string, arms: Arm[], queries: 
       const ms = await timed(async () => {
         ids = (await app.query<{ id: string }>(arm.sql, [query])).rows.map((r) => r.id);
       });
-      return { ms, ids };
+      return { ms, found: await neighboursOf(app, CHUNK, query, ids) };
     } finally {
       await app.query("ROLLBACK");
     }
@@ -76,9 +79,9 @@ async function inTurns(app: Client, organization: string, arms: Arm[], queries: 
   for (const [i, query] of queries.entries()) {
     for (let j = 0; j < arms.length; j++) {
       const arm = arms[(i + j) % arms.length]!;
-      const { ms, ids } = await once(arm, query);
+      const { ms, found } = await once(arm, query);
       arm.ms.push(ms);
-      arm.ids.push(ids);
+      arm.found.push(found);
     }
   }
 }
@@ -157,15 +160,15 @@ async function main() {
           say(`${label} tenant (${tenant.rows} rows), ${kind} queries`);
           const queries = corpus.queries(tenant, kind, opts.queries).map(vectorText);
           const arms: Arm[] = [
-            { label: "exact", sql: EXACT, ids: [], ms: [] },
-            ...DEPTHS.map((d) => ({ label: `depth ${d}`, sql: prefiltered(d), ids: [], ms: [] })),
+            { label: "exact", sql: EXACT, found: [], ms: [] },
+            ...DEPTHS.map((d) => ({ label: `depth ${d}`, sql: prefiltered(d), found: [], ms: [] })),
           ];
           await inTurns(app, tenant.organizationId, arms, queries);
-          const truth = arms[0]!.ids;
+          const truth = arms[0]!.found;
           const cells = arms.map((arm) => {
-            const recalls = arm.ids.map((ids, i) => recallOf(truth[i]!, ids));
+            const recalls = arm.found.map((found, i) => recallOf(truth[i]!, found));
             const recall = recalls.reduce((a, b) => a + b, 0) / recalls.length;
-            const rows = Math.min(...arm.ids.map((ids) => ids.length));
+            const rows = Math.min(...arm.found.map((found) => found.length));
             return `${recall.toFixed(3)} (min ${Math.min(...recalls)}, rows ${rows}), ${median(arm.ms).toFixed(2)} / ${percentile(arm.ms, 95).toFixed(2)}`;
           });
           lines.push(`| ${label} (${tenant.rows}) | ${kind} | ${cells.join(" | ")} |`);

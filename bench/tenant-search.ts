@@ -39,7 +39,8 @@ import {
   type IndexRecord,
   type Logger,
 } from "../core";
-import { loadCorpus, recallOf, type Corpus, type Tenant } from "../test/search/corpus";
+import { neighboursOf, recallOf, type Neighbour } from "../core";
+import { loadCorpus, type Corpus, type Tenant } from "../test/search/corpus";
 import { vectorText } from "../test/vector-indexes/data";
 import { BENCH_DIMENSION, benchCorpusShape } from "./support/corpus";
 import { median, percentile, withBenchCluster } from "./support/cluster";
@@ -77,7 +78,8 @@ const log: Logger = {
 const say = (m: string) => process.stderr.write(`${m}\n`);
 
 interface Measured {
-  ids: string[][];
+  /** Each query's rows, with their exact distances (a tie at the exact 10th is a hit: core's recallOf). */
+  found: Neighbour[][];
   latenciesMs: number[];
 }
 
@@ -108,15 +110,22 @@ async function run(
       await client.query("SELECT set_config('app.current_organization_id', $1, true)", [organization]);
     for (const statement of setup) await client.query(statement);
     await client.query(sql, [queries[0]]); // warm-up, untimed
-    const ids: string[][] = [];
+    const found: Neighbour[][] = [];
     const latenciesMs: number[] = [];
     for (const q of queries) {
       const started = process.hrtime.bigint();
       const result = await client.query<{ id: string }>(sql, [q]);
       latenciesMs.push(Number(process.hrtime.bigint() - started) / 1e6);
-      ids.push(result.rows.map((r) => r.id));
+      found.push(
+        await neighboursOf(
+          client,
+          CHUNK,
+          q,
+          result.rows.map((r) => r.id),
+        ),
+      );
     }
-    return { ids, latenciesMs };
+    return { found, latenciesMs };
   } finally {
     await client.query("ROLLBACK");
   }
@@ -141,27 +150,29 @@ async function runInTurns(
   queries: readonly string[],
   rounds: number,
 ): Promise<Measured[]> {
-  const measured: Measured[] = configs.map(() => ({ ids: [], latenciesMs: [] }));
-  const once = async (config: Config, query: string) => {
+  const measured: Measured[] = configs.map(() => ({ found: [], latenciesMs: [] }));
+  const once = async (config: Config, query: string, withRows: boolean) => {
     await client.query("BEGIN");
     try {
       await client.query("SELECT set_config('app.current_organization_id', $1, true)", [organization]);
       for (const statement of config.setup) await client.query(statement);
       const started = process.hrtime.bigint();
       const result = await client.query<{ id: string }>(config.sql, [query]);
-      return { ms: Number(process.hrtime.bigint() - started) / 1e6, ids: result.rows.map((r) => r.id) };
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      const ids = result.rows.map((r) => r.id);
+      return { ms, found: withRows ? await neighboursOf(client, CHUNK, query, ids) : [] };
     } finally {
       await client.query("ROLLBACK");
     }
   };
-  for (const config of configs) await once(config, queries[0]!); // warm-up, untimed
+  for (const config of configs) await once(config, queries[0]!, false); // warm-up, untimed
   for (let round = 0; round < rounds; round++) {
     for (const [i, query] of queries.entries()) {
       for (let j = 0; j < configs.length; j++) {
         const n = (i + j) % configs.length;
-        const { ms, ids } = await once(configs[n]!, query);
+        const { ms, found } = await once(configs[n]!, query, round === 0);
         measured[n]!.latenciesMs.push(ms);
-        if (round === 0) measured[n]!.ids.push(ids);
+        if (round === 0) measured[n]!.found.push(found);
       }
     }
   }
@@ -174,10 +185,10 @@ function cell(
   kind: Cell["kind"],
   config: string,
   m: Measured,
-  truth?: string[][],
+  truth?: Neighbour[][],
 ): Cell {
-  const counts = m.ids.map((ids) => ids.length);
-  const recalls = truth ? m.ids.map((ids, i) => recallOf(truth[i]!, ids)) : undefined;
+  const counts = m.found.map((found) => found.length);
+  const recalls = truth ? m.found.map((found, i) => recallOf(truth[i]!, found)) : undefined;
   return {
     tenant: tenant.organizationId,
     share: `${((100 * tenant.rows) / total).toFixed(2)}%`,
@@ -331,7 +342,7 @@ async function main() {
               runInTurns(app, org, [statusConfig, exactConfig], queries, opts.rounds),
             );
           }
-          const truth = exact.ids;
+          const truth = exact.found;
           const total = corpus.shape.rows;
           cells.push(
             {

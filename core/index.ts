@@ -235,6 +235,7 @@ export {
   type VectorIndexStepOptions,
 } from "./vector-indexes";
 export { REBUILD_LEFTOVER, createIndexSql, isCountIndexName } from "./vector-indexes/spec";
+export { neighboursOf, recallOf, type Neighbour } from "./vector-indexes/recall";
 export { buildMemoryNeed } from "./vector-indexes/memory";
 export { readInventory, rowsByDimensionSql } from "./vector-indexes/inventory";
 export { createCountIndexSql } from "./vector-indexes/count-index";

@@ -29,6 +29,7 @@ import {
   RECALL_AT,
 } from "../vector-indexes/calibrate";
 import { heldOutQueries } from "../vector-indexes/held-out";
+import { exactDistanceSql, recallOf, type Neighbour } from "../vector-indexes/recall";
 import type { IndexDefinition } from "../vector-indexes/spec";
 import { formatCount } from "../count-format";
 import { quoteIdent } from "../vector-indexes/spec";
@@ -166,8 +167,11 @@ export interface TenantCalibration {
 
 interface QueryCase {
   vector: string;
-  /** The exact top 10 over the tenant's rows as they were at `TenantClass.truthOf` (rowsVersion). */
-  truth: string[];
+  /**
+   * The exact top 10 over the tenant's rows as they were at `TenantClass.truthOf` (rowsVersion), with their
+   * distances (recall.ts counts a tie at the 10th as a hit).
+   */
+  truth: Neighbour[];
 }
 
 interface TenantClass {
@@ -219,16 +223,17 @@ async function exactTruth(
   definition: IndexDefinition,
   organizationId: string,
   vector: string,
-): Promise<string[]> {
+): Promise<Neighbour[]> {
   const t = definition.table;
-  const result = await client.query<{ id: string }>(
-    `SELECT x.${quoteIdent(t.idColumn)} AS id
+  // The distance as the search functions return it ("distance": the stored embedding <=> the query).
+  const result = await client.query<Neighbour>(
+    `SELECT x.${quoteIdent(t.idColumn)}::text AS id, ${exactDistanceSql(t.column, "x.")} AS distance
        FROM ${quoteIdent(t.table)} x JOIN "EmbeddingSpace" s ON s."id" = x.${quoteIdent(t.spaceColumn)}
       WHERE x."organizationId" = $2 AND x.${quoteIdent(t.column)} IS NOT NULL AND s."dimension" = $3
       ORDER BY x.${quoteIdent(t.column)} <=> $1::vector LIMIT ${RECALL_AT}`,
     [vector, organizationId, definition.dimension],
   );
-  return result.rows.map((r) => r.id);
+  return result.rows;
 }
 
 /**
@@ -303,15 +308,13 @@ async function runSearch(
       const run: Run = { recalls: [], counts: [], latenciesMs: [] };
       for (const c of tenant.cases[kind]) {
         const started = process.hrtime.bigint();
-        const result = await client.query<{ id: string }>(
-          `SELECT "id" FROM ${fn}($1::vector, ${RECALL_AT})`,
+        const result = await client.query<Neighbour>(
+          `SELECT "id", "distance" FROM ${fn}($1::vector, ${RECALL_AT})`,
           [c.vector],
         );
         run.latenciesMs.push(Number(process.hrtime.bigint() - started) / 1e6);
-        const found = new Set(result.rows.map((r) => r.id));
         run.counts.push(result.rows.length);
-        if (c.truth.length > 0)
-          run.recalls.push(c.truth.filter((id) => found.has(id)).length / c.truth.length);
+        if (c.truth.length > 0) run.recalls.push(recallOf(c.truth, result.rows));
       }
       runs[kind] = run;
     }
@@ -536,7 +539,7 @@ async function calibrateClasses(
         ? others
         : await heldOutQueries(client, definition, perClass, { salt: "table-wide" });
     // Their truths are read by the first search, in its snapshot (currentTruths).
-    const cases = (vectors: string[]) => vectors.map((v) => ({ vector: v, truth: [] }));
+    const cases = (vectors: string[]) => vectors.map((v): QueryCase => ({ vector: v, truth: [] }));
     return { ...p, cases: { own: cases(own), "table-wide": cases(tableWide) } };
   };
   const classes: TenantClass[] = [];

@@ -11,6 +11,7 @@
 import type { ClientBase } from "pg";
 import type { Calibration } from "./records";
 import { heldOutQueries, type HeldOutSample } from "./held-out";
+import { exactDistanceSql, neighboursOf, recallOf, type Neighbour } from "./recall";
 import { nearestQuery, quoteIdent, indexPredicate, searchSetting, type IndexDefinition } from "./spec";
 
 export const RECALL_AT = 10;
@@ -37,7 +38,8 @@ export interface CalibrateOptions {
 
 interface QueryCase {
   vector: string;
-  truth: string[];
+  /** The exact top 10, with their distances (recall.ts counts a tie at the 10th as a hit). */
+  truth: Neighbour[];
   exactMs: number;
 }
 
@@ -79,14 +81,14 @@ async function sampleQueries(
     // The heap can be tiny (vectors in TOAST), and the planner would then scan it without parallel workers.
     await client.query("SET LOCAL min_parallel_table_scan_size = 0");
     const exact =
-      `SELECT ${quoteIdent(table.idColumn)} AS id FROM ${quoteIdent(table.table)} ` +
-      `WHERE ${indexPredicate(table, dimension)} ` +
+      `SELECT ${quoteIdent(table.idColumn)}::text AS id, ${exactDistanceSql(table.column)} AS distance ` +
+      `FROM ${quoteIdent(table.table)} WHERE ${indexPredicate(table, dimension)} ` +
       `ORDER BY ${quoteIdent(table.column)} <=> $1::vector LIMIT ${RECALL_AT}`;
     for (const vector of vectors) {
       const started = process.hrtime.bigint();
-      const result = await client.query<{ id: string }>(exact, [vector]);
+      const result = await client.query<Neighbour>(exact, [vector]);
       const exactMs = elapsedMs(started);
-      cases.push({ vector, truth: result.rows.map((r) => r.id), exactMs });
+      cases.push({ vector, truth: result.rows, exactMs });
     }
   });
   return cases;
@@ -108,11 +110,18 @@ async function measure(
     await client.query("SET LOCAL enable_seqscan = off");
     for (const c of cases) {
       const started = process.hrtime.bigint();
-      const result = await client.query<{ id: string }>(query, [c.vector]);
+      const result = await client.query<{ id: unknown }>(query, [c.vector]);
       latenciesMs.push(elapsedMs(started));
-      const approximate = new Set(result.rows.map((r) => r.id));
-      if (c.truth.length > 0)
-        recalls.push(c.truth.filter((id) => approximate.has(id)).length / c.truth.length);
+      if (c.truth.length > 0) {
+        // The app's query ranks the index's expression; its rows' distances are read as exact search's.
+        const found = await neighboursOf(
+          client,
+          definition.table,
+          c.vector,
+          result.rows.map((r) => r.id),
+        );
+        recalls.push(recallOf(c.truth, found));
+      }
     }
   });
   return { value, ...summarizeRecall(recalls), latenciesMs };

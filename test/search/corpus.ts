@@ -8,6 +8,7 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ClientBase } from "pg";
 import { from as copyFrom } from "pg-copy-streams";
+import type { Neighbour } from "../../core";
 import { gaussian, random, vectorText } from "../vector-indexes/data";
 
 export interface CorpusShape {
@@ -247,23 +248,30 @@ async function copyChunks(
   );
 }
 
-/** The exact top k over a tenant's rows (what the search must find), as the owner, at full precision. */
+/**
+ * The exact top k over a tenant's rows (what the search must find), as the owner, at full precision, with
+ * their distances: what core's recallOf counts a search's rows against (a tie at the k-th distance is a hit).
+ */
+export async function exactNeighbours(
+  client: ClientBase,
+  organizationId: string,
+  query: Float32Array,
+  k: number,
+): Promise<Neighbour[]> {
+  const result = await client.query<Neighbour>(
+    `SELECT "id", ("embedding" <=> $1::vector)::float8 AS distance FROM "Chunk" WHERE "organizationId" = $2
+      ORDER BY "embedding" <=> $1::vector, "id" LIMIT $3`,
+    [vectorText(query), organizationId, k],
+  );
+  return result.rows;
+}
+
+/** The ids of exactNeighbours, in order. */
 export async function exactTopK(
   client: ClientBase,
   organizationId: string,
   query: Float32Array,
   k: number,
 ): Promise<string[]> {
-  const result = await client.query<{ id: string }>(
-    `SELECT "id" FROM "Chunk" WHERE "organizationId" = $2 ORDER BY "embedding" <=> $1::vector, "id" LIMIT $3`,
-    [vectorText(query), organizationId, k],
-  );
-  return result.rows.map((r) => r.id);
-}
-
-/** recall of `found` against `truth`. */
-export function recallOf(truth: readonly string[], found: readonly string[]): number {
-  if (truth.length === 0) return 1;
-  const got = new Set(found);
-  return truth.filter((id) => got.has(id)).length / truth.length;
+  return (await exactNeighbours(client, organizationId, query, k)).map((r) => r.id);
 }

@@ -26,11 +26,12 @@ import {
   PREFILTER_MIN_FACTOR,
   prefilterDepthFor,
   type PrefilterEntry,
+  recallOf,
 } from "../../core";
 import { applyAsMigrator, useReleasedDatabase } from "../security/released-database";
 import { inTransaction } from "../security/sessions";
 import { vectorText, withoutDimensionTrigger } from "../vector-indexes/data";
-import { exactTopK, loadCorpus, recallOf, type Corpus, type CorpusShape, type Tenant } from "./corpus";
+import { exactTopK, exactNeighbours, loadCorpus, type Corpus, type CorpusShape, type Tenant } from "./corpus";
 import { searchCountingScans as countingScans } from "./scans";
 
 // Enough dimensions for sign bits to tell rows apart (a 32-dimension corpus needs most of a tenant as
@@ -160,12 +161,7 @@ describe("search_chunks through the prefilter", { timeout: APPLY_TIMEOUT_MS }, (
       expect(new Set(found.rows.map((r) => r.datasetId))).toEqual(new Set([tenant.datasetId]));
       const distances = found.rows.map((r) => r.distance);
       expect(distances).toEqual([...distances].sort((a, b) => a - b));
-      recalls.push(
-        recallOf(
-          await exactTopK(owner, tenant.organizationId, q, K),
-          found.rows.map((r) => r.id),
-        ),
-      );
+      recalls.push(recallOf(await exactNeighbours(owner, tenant.organizationId, q, K), found.rows));
     }
     return recalls.reduce((a, b) => a + b, 0) / recalls.length;
   }
@@ -286,12 +282,7 @@ describe("search_chunks through the prefilter", { timeout: APPLY_TIMEOUT_MS }, (
           expect(found.scans.get(INDEX)).toBe(0);
           expect(found.rows).toHaveLength(K);
           expect(new Set(found.rows.map((r) => r.datasetId))).toEqual(new Set([tenant.datasetId]));
-          recalls.push(
-            recallOf(
-              await exactTopK(owner, tenant.organizationId, q, K),
-              found.rows.map((r) => r.id),
-            ),
-          );
+          recalls.push(recallOf(await exactNeighbours(owner, tenant.organizationId, q, K), found.rows));
         }
         const recall = recalls.reduce((x, y) => x + y, 0) / recalls.length;
         expect(recall, `${tenant.organizationId} ${kind}`).toBeGreaterThanOrEqual(0.95);

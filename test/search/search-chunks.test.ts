@@ -19,11 +19,12 @@ import {
   saveSearchTuning,
   type DefaultStepOptions,
   type SearchTuning,
+  recallOf,
 } from "../../core";
 import { applyAsMigrator, useReleasedDatabase } from "../security/released-database";
 import { inTransaction } from "../security/sessions";
 import { vectorText, withoutDimensionTrigger } from "../vector-indexes/data";
-import { exactTopK, loadCorpus, recallOf, type Corpus, type CorpusShape, type Tenant } from "./corpus";
+import { exactTopK, exactNeighbours, loadCorpus, type Corpus, type CorpusShape, type Tenant } from "./corpus";
 
 const SHAPE: CorpusShape = {
   rows: 4000,
@@ -122,12 +123,7 @@ function contract(label: string, steps: Partial<DefaultStepOptions>) {
         expect(new Set(found.map((r) => r.datasetId))).toEqual(new Set([tenant.datasetId]));
         const distances = found.map((r) => r.distance);
         expect(distances).toEqual([...distances].sort((a, b) => a - b));
-        recalls.push(
-          recallOf(
-            await exactTopK(owner, tenant.organizationId, q, K),
-            found.map((r) => r.id),
-          ),
-        );
+        recalls.push(recallOf(await exactNeighbours(owner, tenant.organizationId, q, K), found));
       }
       return recalls.reduce((a, b) => a + b, 0) / recalls.length;
     }

@@ -17,6 +17,8 @@ import {
   saveTenantIndexes,
   tenantIndexName,
   type SearchTuning,
+  recallOf,
+  type Neighbour,
 } from "../../core";
 import { applyAsMigrator, useReleasedDatabase } from "../security/released-database";
 import { inTransaction } from "../security/sessions";
@@ -27,7 +29,6 @@ import {
   withoutDimensionTrigger,
   type EmbeddingFixtures,
 } from "../vector-indexes/data";
-import { recallOf } from "./corpus";
 import { scansDuring } from "./scans";
 
 const DIMENSION = 16;
@@ -90,16 +91,28 @@ describe("search_messages", () => {
   };
   let calibrated: SearchTuning | undefined;
 
-  /** The exact top k the caller sees: the organization's messages of DIMENSION (or one space/conversation). */
-  async function exactTopK(organization: string, query: Float32Array, k: number, filters: Filters = {}) {
+  /**
+   * The exact top k the caller sees: the organization's messages of DIMENSION (or one space/conversation), with
+   * their distances (core's recallOf counts a tie at the k-th distance as a hit).
+   */
+  async function exactNeighbours(
+    organization: string,
+    query: Float32Array,
+    k: number,
+    filters: Filters = {},
+  ) {
     const spaces = filters.embeddingSpaceId ? [filters.embeddingSpaceId] : [space.main, space.second];
-    const result = await owner.query<{ id: string }>(
-      `SELECT "id" FROM "Message"
+    const result = await owner.query<Neighbour>(
+      `SELECT "id", ("embedding" <=> $1::vector)::float8 AS distance FROM "Message"
         WHERE "organizationId" = $2 AND "embeddingSpaceId" = ANY ($3) AND ($4::text IS NULL OR "conversationId" = $4)
         ORDER BY "embedding" <=> $1::vector, "id" LIMIT $5`,
       [vectorText(query), organization, spaces, filters.conversationId ?? null, k],
     );
-    return result.rows.map((r) => r.id);
+    return result.rows;
+  }
+
+  async function exactTopK(organization: string, query: Float32Array, k: number, filters: Filters = {}) {
+    return (await exactNeighbours(organization, query, k, filters)).map((r) => r.id);
   }
 
   async function withTuning(overrides: Partial<SearchTuning>, fn: () => Promise<void>) {
@@ -125,12 +138,7 @@ describe("search_messages", () => {
       }
       const distances = found.map((r) => r.distance);
       expect(distances).toEqual([...distances].sort((x, y) => x - y));
-      recalls.push(
-        recallOf(
-          await exactTopK(organization, q, K, filters),
-          found.map((r) => r.id),
-        ),
-      );
+      recalls.push(recallOf(await exactNeighbours(organization, q, K, filters), found));
     }
     return recalls.reduce((x, y) => x + y, 0) / recalls.length;
   }

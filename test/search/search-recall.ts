@@ -4,7 +4,8 @@ import type { ClientBase } from "pg";
 import { expect } from "vitest";
 import { inTransaction } from "../security/sessions";
 import { vectorText } from "../vector-indexes/data";
-import { exactTopK, recallOf, type Corpus, type Tenant } from "./corpus";
+import { recallOf } from "../../core";
+import { exactNeighbours, type Corpus, type Tenant } from "./corpus";
 
 /**
  * Mean recall@k of `queries` held-out queries of `kind` for `tenant`, searched by `app` and checked against
@@ -20,20 +21,15 @@ export async function meanSearchRecall(
   const recalls: number[] = [];
   for (const q of corpus.queries(tenant, kind, queries)) {
     const found = await inTransaction(logins.app, tenant.organizationId, async (c) => {
-      const r = await c.query<{ id: string; datasetId: string }>(
-        `SELECT "id", "datasetId" FROM search_chunks($1::vector, $2)`,
+      const r = await c.query<{ id: string; datasetId: string; distance: number }>(
+        `SELECT "id", "datasetId", "distance" FROM search_chunks($1::vector, $2)`,
         [vectorText(q), k],
       );
       return r.rows;
     });
     expect(found).toHaveLength(k);
     expect(new Set(found.map((r) => r.datasetId))).toEqual(new Set([tenant.datasetId]));
-    recalls.push(
-      recallOf(
-        await exactTopK(logins.owner, tenant.organizationId, q, k),
-        found.map((r) => r.id),
-      ),
-    );
+    recalls.push(recallOf(await exactNeighbours(logins.owner, tenant.organizationId, q, k), found));
   }
   return recalls.reduce((a, b) => a + b, 0) / recalls.length;
 }

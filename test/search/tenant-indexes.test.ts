@@ -31,11 +31,12 @@ import {
   readSearchTuning,
   type ListedIndex,
   type SearchTuning,
+  recallOf,
 } from "../../core";
 import { applyAsMigrator, useReleasedDatabase } from "../security/released-database";
 import { inTransaction } from "../security/sessions";
 import { vectorText } from "../vector-indexes/data";
-import { exactTopK, loadCorpus, recallOf, type Corpus, type CorpusShape, type Tenant } from "./corpus";
+import { exactNeighbours, loadCorpus, type Corpus, type CorpusShape, type Tenant } from "./corpus";
 import { searchCountingScans, type Found } from "./scans";
 
 const SHAPE: CorpusShape = {
@@ -245,12 +246,7 @@ describe("search_chunks through a tenant's own index", () => {
         expect(new Set(found.rows.map((r) => r.datasetId))).toEqual(new Set([largest.datasetId]));
         const distances = found.rows.map((r) => r.distance);
         expect(distances).toEqual([...distances].sort((a, b) => a - b));
-        recalls.push(
-          recallOf(
-            await exactTopK(owner, largest.organizationId, q, K),
-            found.rows.map((r) => r.id),
-          ),
-        );
+        recalls.push(recallOf(await exactNeighbours(owner, largest.organizationId, q, K), found.rows));
       }
       expect(recalls.reduce((a, b) => a + b, 0) / recalls.length, kind).toBeGreaterThanOrEqual(0.95);
     }

@@ -9,7 +9,10 @@ import {
   calibrate,
   heldOutQueries,
   nearestQuery,
+  neighboursOf,
   readIndexRecords,
+  recallOf,
+  type Neighbour,
 } from "../../core";
 import { releaseStatus } from "../../core";
 import { useTestDatabase, withClient } from "../support/database";
@@ -44,17 +47,18 @@ async function tenantDocument(
   return { organizationId, datasetId, documentId };
 }
 
-/** The exact top 10 of the dimension's rows (a sequential scan, no index), as ids. */
-async function exactTop10(client: ClientBase, vector: string): Promise<string[]> {
+/** The exact top 10 of the dimension's rows (a sequential scan, no index), with their distances. */
+async function exactTop10(client: ClientBase, vector: string): Promise<Neighbour[]> {
   await client.query("BEGIN");
   try {
     await client.query("SET LOCAL enable_indexscan = off");
     await client.query("SET LOCAL enable_bitmapscan = off");
-    const result = await client.query<{ id: string }>(
-      `SELECT "id" FROM "Chunk" WHERE vector_dims("embedding") = ${DIM} ORDER BY "embedding" <=> $1::vector LIMIT 10`,
+    const result = await client.query<Neighbour>(
+      `SELECT "id", ("embedding" <=> $1::vector)::float8 AS distance FROM "Chunk"
+        WHERE vector_dims("embedding") = ${DIM} ORDER BY "embedding" <=> $1::vector LIMIT 10`,
       [vector],
     );
-    return result.rows.map((r) => r.id);
+    return result.rows;
   } finally {
     await client.query("ROLLBACK");
   }
@@ -165,8 +169,13 @@ describe("calibration on held-out queries", () => {
         await c.query(`SET LOCAL ivfflat.probes = ${calibration.value}`);
         const found = await c.query<{ id: string }>(nearestQuery(CHUNK, DIM), [q]);
         await c.query("ROLLBACK");
-        const ids = new Set(found.rows.map((r) => r.id));
-        recalls.push(truth.filter((id) => ids.has(id)).length / truth.length);
+        const rows = await neighboursOf(
+          c,
+          CHUNK,
+          q,
+          found.rows.map((r) => r.id),
+        );
+        recalls.push(recallOf(truth, rows));
       }
       const mean = recalls.reduce((x, y) => x + y, 0) / recalls.length;
       expect(calibration.recall).toBeCloseTo(mean, 4);
