@@ -30,6 +30,7 @@ export { BTREE_MAX_ROW_BYTES, btreeRowBytes, longestKeyText, type KeyColumn } fr
 export { collectingLogger, silentLogger, type Logger } from "./logger";
 export {
   checkMigrationsFolder,
+  downSection,
   readMigrationFiles,
   MIGRATION_FILE_PATTERN,
   type MigrationFile,

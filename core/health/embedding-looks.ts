@@ -1,6 +1,7 @@
 // Health's looks for embedded rows the dimension trigger refuses today and that an existing database may
 // still hold: the zero vector (zero-embeddings.ts), an embedding of another dimension than its space
-// (wrong-dimension-embeddings.ts). Rows stored before the trigger refused them, or with it disabled, are never checked
+// (wrong-dimension-embeddings.ts), an embedding a halfvec index holds as the zero vector
+// (below-halfvec-embeddings.ts). Rows stored before the trigger refused them, or with it disabled, are never checked
 // again, so health looks for them: the first few ids and how many in all, with the fix.
 //
 // No index holds a vector's norm or dimension, so a look reads every embedded row of the table. The looks
@@ -235,7 +236,8 @@ function unfinishedScanFinding(
   timeoutMs: number,
 ): HealthFinding | undefined {
   const query = `${embeddingLooksRowsSql(table, looks)} ORDER BY 1`;
-  const what = looks.map((look) => look.what).join(" and ");
+  const whats = looks.map((look) => look.what);
+  const what = whats.length > 1 ? `${whats.slice(0, -1).join(", ")} and ${whats.at(-1)!}` : (whats[0] ?? "");
   const limit = `${formatCount(timeoutMs / 1000)} s`;
   if (reading.state === "hidden") {
     return {

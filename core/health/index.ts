@@ -177,6 +177,7 @@ async function readReport(
     searchSettings,
     zeroEmbeddings: refused.zeroEmbeddings,
     wrongDimensionEmbeddings: refused.wrongDimensionEmbeddings,
+    belowHalfvecEmbeddings: refused.belowHalfvecEmbeddings,
     embeddingsInToast: inToast,
     ...inProgress(release),
     // Actions first: they are what the reader came for.

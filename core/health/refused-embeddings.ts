@@ -1,6 +1,6 @@
 // Health's one scan of each embedded table for the rows the dimension trigger refuses: zero-vector embeddings
-// (zero-embeddings.ts) and embeddings of another dimension than their space (wrong-dimension-embeddings.ts),
-// read together as embedding-looks.ts says and reported apart, as the report has them.
+// (zero-embeddings.ts), embeddings of another dimension than their space (wrong-dimension-embeddings.ts) and
+// embeddings a halfvec index holds as the zero vector (below-halfvec-embeddings.ts), read together as embedding-looks.ts says and reported apart, as the report has them.
 import type { ClientBase } from "pg";
 import {
   GUARDED_TABLES,
@@ -8,14 +8,18 @@ import {
   readEmbeddingLooks,
   type EmbeddedTable,
 } from "./embedding-looks";
+import { BELOW_HALFVEC_LOOK } from "./below-halfvec-embeddings";
 import type { HealthFinding, HealthReport } from "./report";
 import { WRONG_DIMENSION_LOOK } from "./wrong-dimension-embeddings";
 import { ZERO_LOOK } from "./zero-embeddings";
 
 /** Each embedded table's rows of each kind, as the report holds them. */
-export type RefusedEmbeddings = Pick<HealthReport, "zeroEmbeddings" | "wrongDimensionEmbeddings">;
+export type RefusedEmbeddings = Pick<
+  HealthReport,
+  "zeroEmbeddings" | "wrongDimensionEmbeddings" | "belowHalfvecEmbeddings"
+>;
 
-const LOOKS = [ZERO_LOOK, WRONG_DIMENSION_LOOK] as const;
+const LOOKS = [ZERO_LOOK, WRONG_DIMENSION_LOOK, BELOW_HALFVEC_LOOK] as const;
 
 /**
  * Scans each table that exists once, within `timeoutMs` each, inside the caller's transaction; a table that
@@ -27,14 +31,9 @@ export async function readRefusedEmbeddings(
   tables: readonly EmbeddedTable[] = GUARDED_TABLES,
   lockedTables: readonly string[] = [],
 ): Promise<RefusedEmbeddings> {
-  const [zeroEmbeddings = [], wrongDimensionEmbeddings = []] = await readEmbeddingLooks(
-    client,
-    LOOKS,
-    timeoutMs,
-    tables,
-    lockedTables,
-  );
-  return { zeroEmbeddings, wrongDimensionEmbeddings };
+  const [zeroEmbeddings = [], wrongDimensionEmbeddings = [], belowHalfvecEmbeddings = []] =
+    await readEmbeddingLooks(client, LOOKS, timeoutMs, tables, lockedTables);
+  return { zeroEmbeddings, wrongDimensionEmbeddings, belowHalfvecEmbeddings };
 }
 
 /**
@@ -48,7 +47,7 @@ export function refusedEmbeddingFindings(
 ): HealthFinding[] {
   return embeddingLookFindings(
     LOOKS,
-    [readings.zeroEmbeddings, readings.wrongDimensionEmbeddings],
+    [readings.zeroEmbeddings, readings.wrongDimensionEmbeddings, readings.belowHalfvecEmbeddings],
     timeoutMs,
     tables,
   );

@@ -194,7 +194,7 @@ export interface SearchSettingHealth {
 
 /**
  * One embedded table's look for rows the dimension trigger refuses (core/health/embedding-looks.ts): zero-vector
- * embeddings, embeddings of another dimension than their space. The looks share one scan of the table, so its
+ * embeddings, embeddings of another dimension than their space, embeddings a halfvec index holds as zero. The looks share one scan of the table, so its
  * readings of the table are in the same state.
  */
 export interface EmbeddingRowsHealth {
@@ -247,6 +247,11 @@ export interface HealthReport {
   zeroEmbeddings: EmbeddingRowsHealth[];
   /** Each embedded table's rows whose embedding has another number of dimensions than their space. */
   wrongDimensionEmbeddings: EmbeddingRowsHealth[];
+  /**
+   * Each embedded table's rows above 2,000 dimensions whose every embedding value is below ~6e-8 in magnitude:
+   * the zero vector in their halfvec index, which never finds them.
+   */
+  belowHalfvecEmbeddings: EmbeddingRowsHealth[];
   /** Each vector-indexed table's embeddings still stored in TOAST, from a sample of its pages. */
   embeddingsInToast: EmbeddingStorageHealth[];
   findings: HealthFinding[];

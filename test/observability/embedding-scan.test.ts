@@ -1,8 +1,8 @@
 // Health's scan of each embedded table for the rows the dimension trigger refuses (core/health/embedding-looks.ts):
-// one read of the table finds both kinds, zero-vector embeddings and embeddings of another dimension than their
-// space, a row that is both under each. A scan that does not finish is one note for the table, naming the table
+// one read of the table finds every kind, zero-vector embeddings and embeddings of another dimension than their
+// space here (and those a halfvec index holds as the zero vector), a row of two under each. A scan that does not finish is one note for the table, naming the table
 // another session's lock was on (the embedded table, or "EmbeddingSpace", which the scan joins), or saying that
-// the scan ran past its time limit, with one query that lists the rows of both kinds.
+// the scan ran past its time limit, with one query that lists the rows of every kind.
 import { Client } from "pg";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
@@ -138,6 +138,11 @@ describe("health: one scan of each embedded table for the rows the dimension tri
         { table: "Message", state: "checked", rows: 0, ids: [] },
         { table: "BrandVoice", state: "checked", rows: 0, ids: [] },
       ],
+      belowHalfvecEmbeddings: [
+        { table: "Chunk", state: "checked", rows: 0, ids: [] },
+        { table: "Message", state: "checked", rows: 0, ids: [] },
+        { table: "BrandVoice", state: "checked", rows: 0, ids: [] },
+      ],
     });
     const findings = refusedEmbeddingFindings(readings, 60_000);
     expect(findings.map((f) => [f.severity, f.subject, f.problem.slice(0, f.problem.indexOf(" ("))])).toEqual(
@@ -160,7 +165,11 @@ describe("health: one scan of each embedded table for the rows the dimension tri
       (client) => readRefusedEmbeddings(client, 60_000),
       "SET lock_timeout = 200",
     );
-    for (const kind of [readings.zeroEmbeddings, readings.wrongDimensionEmbeddings]) {
+    for (const kind of [
+      readings.zeroEmbeddings,
+      readings.wrongDimensionEmbeddings,
+      readings.belowHalfvecEmbeddings,
+    ]) {
       expect(kind.map((r) => [r.table, r.state, r.rows, r.lockedTable])).toEqual(
         TABLES.map((t) => [t, "locked", null, "EmbeddingSpace"]),
       );
@@ -168,7 +177,7 @@ describe("health: one scan of each embedded table for the rows the dimension tri
     const findings = refusedEmbeddingFindings(readings, 60_000);
     expect(findings.map((f) => [f.severity, f.subject])).toEqual(TABLES.map((t) => ["info", t]));
     expect(noteOf(findings, "Chunk")!.problem).toBe(
-      "not checked for zero-vector embeddings and embeddings of another dimension than their embedding space: " +
+      "not checked for zero-vector embeddings, embeddings of another dimension than their embedding space and embeddings a halfvec index holds as the zero vector: " +
         `another session held a lock on "EmbeddingSpace" (the look reads each row's space there) longer than ` +
         "the look waits (--lock-timeout, or its own 60 s when shorter)",
     );
@@ -200,7 +209,7 @@ describe("health: one scan of each embedded table for the rows the dimension tri
     }
   });
 
-  it("a scan that runs past its time limit is a note with one query that lists both kinds", async () => {
+  it("a scan that runs past its time limit is a note with one query that lists every kind", async () => {
     // REINDEX holds its index against every query that plans on the table (the planner locks all its
     // indexes) while the table's own lock lets readers in: the scan starts, and waits until its limit.
     const reindex = `REINDEX INDEX "Chunk_embeddingSpaceId_idx"`;
@@ -212,7 +221,7 @@ describe("health: one scan of each embedded table for the rows the dimension tri
     ]);
     const note = noteOf(refusedEmbeddingFindings(readings, 300), "Chunk")!;
     expect(note.problem).toBe(
-      "looking for zero-vector embeddings and embeddings of another dimension than their embedding space took " +
+      "looking for zero-vector embeddings, embeddings of another dimension than their embedding space and embeddings a halfvec index holds as the zero vector took " +
         "over 0.3 s and was stopped (it reads every embedded row)",
     );
     expect(note.action).toMatch(/^run it off-peak: SELECT /);
@@ -220,9 +229,9 @@ describe("health: one scan of each embedded table for the rows the dimension tri
     const query = note.action.slice("run it off-peak: ".length);
     const listed = await withClient(url(), (c) => c.query(query));
     expect(listed.rows).toEqual([
-      { id: ZERO_CHUNK, zeroVector: true, wrongDimension: false },
-      { id: SHORT_CHUNK, zeroVector: false, wrongDimension: true },
-      { id: SHORT_ZERO_CHUNK, zeroVector: true, wrongDimension: true },
+      { id: ZERO_CHUNK, zeroVector: true, wrongDimension: false, belowHalfvec: false },
+      { id: SHORT_CHUNK, zeroVector: false, wrongDimension: true, belowHalfvec: false },
+      { id: SHORT_ZERO_CHUNK, zeroVector: true, wrongDimension: true, belowHalfvec: false },
     ]);
 
     // Past --lock-timeout instead, the wait is named as one for an index, not the table.

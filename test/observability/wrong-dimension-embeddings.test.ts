@@ -164,7 +164,7 @@ describe("health: embeddings of another dimension than their embedding space", (
         severity: "info",
         subject: "Message",
         problem:
-          "not checked for zero-vector embeddings and embeddings of another dimension than their embedding space: " +
+          "not checked for zero-vector embeddings, embeddings of another dimension than their embedding space and embeddings a halfvec index holds as the zero vector: " +
           'another session held a lock on "Message" longer than the look waits (--lock-timeout, or its own 0.2 s when shorter)',
       });
       // The query to run instead looks at every space, as the scan does.
