@@ -10,7 +10,14 @@ import {
   type ReleaseOptions,
 } from "../../core";
 import { VectorIndexStep, type VectorIndexStepOptions } from "../../core";
-import { nearestQuery, EMBEDDING_TABLES, isCountIndexName } from "../../core";
+import {
+  nearestQuery,
+  EMBEDDING_TABLES,
+  isCountIndexName,
+  neighboursOf,
+  recallOf,
+  type Neighbour,
+} from "../../core";
 import { scratchDir } from "../support/scratch";
 import { vectorText } from "./data";
 
@@ -128,7 +135,7 @@ export async function explainNearest(
 
 /**
  * recall@10 of the app's query at `setting` for queries that are not rows of the table, against exact
- * search (a sequential scan at full precision).
+ * search (a sequential scan at full precision), counted as the release counts it (core's recallOf).
  */
 export async function heldOutRecall(
   client: ClientBase,
@@ -137,19 +144,25 @@ export async function heldOutRecall(
   setting: string,
   queries: readonly Float32Array[],
 ): Promise<number> {
-  let found = 0;
+  let sum = 0;
   for (const q of queries) {
     const text = vectorText(q);
-    const exact = await client.query<{ id: string }>(
-      `SELECT "id" FROM "${table.table}" WHERE vector_dims("embedding") = ${dimension} ORDER BY "embedding" <=> $1::vector LIMIT 10`,
+    const exact = await client.query<Neighbour>(
+      `SELECT "id", ("embedding" <=> $1::vector)::float8 AS distance FROM "${table.table}"
+        WHERE vector_dims("embedding") = ${dimension} ORDER BY "embedding" <=> $1::vector LIMIT 10`,
       [text],
     );
     await client.query("BEGIN");
     await client.query(`SET LOCAL ${setting}`);
     const approximate = await client.query<{ id: string }>(nearestQuery(table, dimension), [text]);
     await client.query("ROLLBACK");
-    const ids = new Set(approximate.rows.map((r) => r.id));
-    found += exact.rows.filter((r) => ids.has(r.id)).length;
+    const found = await neighboursOf(
+      client,
+      table,
+      text,
+      approximate.rows.map((r) => r.id),
+    );
+    sum += recallOf(exact.rows, found);
   }
-  return found / (queries.length * 10);
+  return sum / queries.length;
 }
