@@ -60,17 +60,22 @@ interface Arm {
   ms: number[];
 }
 
-/** Each arm on each query as `organization`, the arms taking turns query by query (a rotating order). */
+/**
+ * Each arm on each query as `organization`, the arms taking turns query by query (a rotating order). The rows'
+ * distances are read after the turns: read between them, a row's page read for its distance would be in the
+ * cache for the arm that runs next.
+ */
 async function inTurns(app: Client, organization: string, arms: Arm[], queries: readonly string[]) {
+  const ids = new Map<Arm, string[][]>(arms.map((arm) => [arm, []]));
   const once = async (arm: Arm, query: string) => {
     await app.query("BEGIN");
     try {
       await app.query("SELECT set_config('app.current_organization_id', $1, true)", [organization]);
-      let ids: string[] = [];
+      let rows: string[] = [];
       const ms = await timed(async () => {
-        ids = (await app.query<{ id: string }>(arm.sql, [query])).rows.map((r) => r.id);
+        rows = (await app.query<{ id: string }>(arm.sql, [query])).rows.map((r) => r.id);
       });
-      return { ms, found: await neighboursOf(app, CHUNK, query, ids) };
+      return { ms, rows };
     } finally {
       await app.query("ROLLBACK");
     }
@@ -79,10 +84,21 @@ async function inTurns(app: Client, organization: string, arms: Arm[], queries: 
   for (const [i, query] of queries.entries()) {
     for (let j = 0; j < arms.length; j++) {
       const arm = arms[(i + j) % arms.length]!;
-      const { ms, found } = await once(arm, query);
+      const { ms, rows } = await once(arm, query);
       arm.ms.push(ms);
-      arm.found.push(found);
+      ids.get(arm)!.push(rows);
     }
+  }
+  await app.query("BEGIN");
+  try {
+    await app.query("SELECT set_config('app.current_organization_id', $1, true)", [organization]);
+    for (const arm of arms) {
+      for (const [i, rows] of ids.get(arm)!.entries()) {
+        arm.found.push(await neighboursOf(app, CHUNK, queries[i]!, rows));
+      }
+    }
+  } finally {
+    await app.query("ROLLBACK");
   }
 }
 

@@ -110,25 +110,33 @@ async function run(
       await client.query("SELECT set_config('app.current_organization_id', $1, true)", [organization]);
     for (const statement of setup) await client.query(statement);
     await client.query(sql, [queries[0]]); // warm-up, untimed
-    const found: Neighbour[][] = [];
+    const ids: string[][] = [];
     const latenciesMs: number[] = [];
     for (const q of queries) {
       const started = process.hrtime.bigint();
       const result = await client.query<{ id: string }>(sql, [q]);
       latenciesMs.push(Number(process.hrtime.bigint() - started) / 1e6);
-      found.push(
-        await neighboursOf(
-          client,
-          CHUNK,
-          q,
-          result.rows.map((r) => r.id),
-        ),
-      );
+      ids.push(result.rows.map((r) => r.id));
     }
-    return { found, latenciesMs };
+    return { found: await distancesOf(client, queries, ids), latenciesMs };
   } finally {
     await client.query("ROLLBACK");
   }
+}
+
+/**
+ * Each query's rows with their exact distances (recall's ties: core's recallOf), read after the timed
+ * queries, in the caller's transaction: read between them, a row's page read for its distance would be in
+ * the cache for the query that runs next.
+ */
+async function distancesOf(
+  client: Client,
+  queries: readonly string[],
+  ids: readonly string[][],
+): Promise<Neighbour[][]> {
+  const found: Neighbour[][] = [];
+  for (const [i, rows] of ids.entries()) found.push(await neighboursOf(client, CHUNK, queries[i]!, rows));
+  return found;
 }
 
 interface Config {
@@ -150,31 +158,40 @@ async function runInTurns(
   queries: readonly string[],
   rounds: number,
 ): Promise<Measured[]> {
-  const measured: Measured[] = configs.map(() => ({ found: [], latenciesMs: [] }));
-  const once = async (config: Config, query: string, withRows: boolean) => {
+  const latencies: number[][] = configs.map(() => []);
+  const ids: string[][][] = configs.map(() => []);
+  const once = async (config: Config, query: string) => {
     await client.query("BEGIN");
     try {
       await client.query("SELECT set_config('app.current_organization_id', $1, true)", [organization]);
       for (const statement of config.setup) await client.query(statement);
       const started = process.hrtime.bigint();
       const result = await client.query<{ id: string }>(config.sql, [query]);
-      const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      const ids = result.rows.map((r) => r.id);
-      return { ms, found: withRows ? await neighboursOf(client, CHUNK, query, ids) : [] };
+      return { ms: Number(process.hrtime.bigint() - started) / 1e6, ids: result.rows.map((r) => r.id) };
     } finally {
       await client.query("ROLLBACK");
     }
   };
-  for (const config of configs) await once(config, queries[0]!, false); // warm-up, untimed
+  for (const config of configs) await once(config, queries[0]!); // warm-up, untimed
   for (let round = 0; round < rounds; round++) {
     for (const [i, query] of queries.entries()) {
       for (let j = 0; j < configs.length; j++) {
         const n = (i + j) % configs.length;
-        const { ms, found } = await once(configs[n]!, query, round === 0);
-        measured[n]!.latenciesMs.push(ms);
-        if (round === 0) measured[n]!.found.push(found);
+        const result = await once(configs[n]!, query);
+        latencies[n]!.push(result.ms);
+        if (round === 0) ids[n]!.push(result.ids);
       }
     }
+  }
+  const measured: Measured[] = [];
+  await client.query("BEGIN");
+  try {
+    await client.query("SELECT set_config('app.current_organization_id', $1, true)", [organization]);
+    for (const [n, latenciesMs] of latencies.entries()) {
+      measured.push({ found: await distancesOf(client, queries, ids[n]!), latenciesMs });
+    }
+  } finally {
+    await client.query("ROLLBACK");
   }
   return measured;
 }
