@@ -191,9 +191,11 @@ export {
   type ReleaseLockPrepared,
 } from "./lock";
 export {
+  DEFAULT_HEALTH_LIMITS,
   checkHealth,
   describeSession,
   describeXminHolder,
+  embeddingsInToastFindings,
   readRefusedEmbeddings,
   refusedEmbeddingFindings,
   type EmbeddingRowsHealth,

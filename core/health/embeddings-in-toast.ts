@@ -19,7 +19,7 @@ import { EMBEDDING_TABLES } from "../vector-indexes/spec";
 import type { EmbeddingStorageHealth, HealthFinding } from "./report";
 
 /** How many of a table's pages the sample reads, at most (8 MB at 8 KB a page). */
-export const SAMPLED_PAGES = 1000;
+const SAMPLED_PAGES = 1000;
 
 /** Room for rows in a heap page: toast_tuple_target's largest value, which the migration sets. */
 const PAGE_ROOM_BYTES = 8160;
@@ -29,9 +29,6 @@ const PAGE_ROOM_BYTES = 8160;
  * and small enough for a page with the row's other columns.
  */
 const COUNTED_BYTES = { above: 2000, atMost: 8000 } as const;
-
-/** Share of the sampled embeddings in TOAST from which health asks for the table to be rewritten. */
-export const IN_TOAST_ACTION_SHARE = 0.1;
 
 /** Each vector-indexed table's sample, for the tables that exist and are not in `lockedTables`. */
 export async function readEmbeddingsInToast(
@@ -75,10 +72,13 @@ export async function readEmbeddingsInToast(
   return readings;
 }
 
-/** An action per table whose sampled embeddings are in TOAST at IN_TOAST_ACTION_SHARE or more. */
-export function embeddingsInToastFindings(readings: readonly EmbeddingStorageHealth[]): HealthFinding[] {
+/** An action per table whose sampled embeddings are in TOAST at `inToastShare` (HealthLimits) or more. */
+export function embeddingsInToastFindings(
+  readings: readonly EmbeddingStorageHealth[],
+  inToastShare: number,
+): HealthFinding[] {
   return readings
-    .filter((r) => r.inToast > 0 && r.share >= IN_TOAST_ACTION_SHARE)
+    .filter((r) => r.inToast > 0 && r.share >= inToastShare)
     .map((r) => {
       const name = quoteIdent(r.table);
       const sample =

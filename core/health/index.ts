@@ -160,7 +160,7 @@ async function readReport(
   const refused = await readRefusedEmbeddings(client, limits.embeddingScanMs, undefined, lockedTables);
   findings.push(...refusedEmbeddingFindings(refused, limits.embeddingScanMs));
   const inToast = await readEmbeddingsInToast(client, lockedTables);
-  findings.push(...embeddingsInToastFindings(inToast));
+  findings.push(...embeddingsInToastFindings(inToast, limits.inToastShare));
 
   findings.push(...clusterFindings(cluster, limits));
 

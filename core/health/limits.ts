@@ -32,6 +32,11 @@ export interface HealthLimits {
    * one that runs out is a note, not an action.
    */
   embeddingScanMs: number;
+  /**
+   * Share of a vector-indexed table's sampled embeddings stored in TOAST, out of their rows, from which the
+   * table needs rewriting (core/health/embeddings-in-toast.ts).
+   */
+  inToastShare: number;
 }
 
 export const DEFAULT_HEALTH_LIMITS: HealthLimits = {
@@ -44,6 +49,7 @@ export const DEFAULT_HEALTH_LIMITS: HealthLimits = {
   slotRetainedBytes: 1024 ** 3,
   freezeAgeFactor: 2,
   embeddingScanMs: 10_000,
+  inToastShare: 0.1,
 };
 
 /** The tables that take bulk embedding loads (see migrations/20250126001500_bulk_load_autovacuum.sql). */

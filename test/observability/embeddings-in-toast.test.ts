@@ -3,7 +3,14 @@
 // the table's pages how many are out of their rows and names the rewrite, as an action (exit 2); once the
 // table is rewritten (VACUUM FULL), nothing is left to report. Rows written since are in their rows.
 import { beforeAll, describe, expect, it } from "vitest";
-import { DEFAULT_MIGRATIONS_DIR, applyRelease, checkHealth, type HealthReport } from "../../core";
+import {
+  DEFAULT_HEALTH_LIMITS,
+  DEFAULT_MIGRATIONS_DIR,
+  applyRelease,
+  checkHealth,
+  embeddingsInToastFindings,
+  type HealthReport,
+} from "../../core";
 import { runCli } from "../support/cli";
 import { useTestDatabase, withClient } from "../support/database";
 import { clusteredVectors, copyChunks, createFixtures } from "../vector-indexes/data";
@@ -80,5 +87,24 @@ describe("embeddings stored in TOAST before migration 20261203100000 kept them i
     expect(chunk.sampledRows).toBe(OLD_ROWS + 50);
     expect(chunk.inToast).toBe(0);
     expect(toastFinding(report, "Chunk")).toBeUndefined();
+  });
+
+  it("is an action from the limit's share of the sampled embeddings (HealthLimits.inToastShare), not below it", () => {
+    const reading = (inToast: number) => ({
+      table: "Chunk",
+      tablePages: 5000,
+      sampledPages: 1000,
+      sampledRows: 1000,
+      inToast,
+      share: inToast / 1000,
+    });
+    const limit = DEFAULT_HEALTH_LIMITS.inToastShare;
+    const atLimit = Math.round(limit * 1000);
+    expect(embeddingsInToastFindings([reading(atLimit - 1)], limit)).toEqual([]);
+    const [finding] = embeddingsInToastFindings([reading(atLimit)], limit);
+    expect(finding?.severity).toBe("action");
+    expect(finding?.problem).toMatch(
+      /^10% of the embeddings on a sample of 1,000 of its 5,000 pages \(100 of 1,000\)/,
+    );
   });
 });
