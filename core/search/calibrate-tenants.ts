@@ -107,6 +107,11 @@ export interface ClassMeasurement {
    * next: when the index serves no tenant yet, the largest below the threshold (the next to cross it),
    * measured through the index as if it had crossed. */
   class: "small" | "medium" | "large" | "boundary" | "next";
+  /**
+   * The tenant measured: the one that held nearly all the rows is read back from it (crossed-threshold.ts).
+   * Absent in records made before it.
+   */
+  organizationId?: string;
   tenantRows: number;
   /** Share of the dimension's rows, in percent. */
   sharePercent: number;
@@ -423,6 +428,7 @@ function classMeasurement(
   const summary = summarizeRecall(run.recalls);
   return {
     class: c.class,
+    organizationId: c.organizationId,
     tenantRows: c.rows,
     sharePercent: Number(((100 * c.rows) / totalRows).toFixed(2)),
     kind,

@@ -11,14 +11,13 @@
 // setting while plan said "Nothing to do". A tenant that holds nearly all the rows now is not one: its search
 // is the unfiltered one, which the unfiltered calibration and its growth rule cover, and calibrating again
 // would measure nothing for it.
-// A listed tenant's share falling below that is a reason to calibrate again only after a calibration that
-// measured no tenant filter (crossedThreshold, below). One that measured tenant classes measured the tenants it
-// lists through the index under their own filters (the largest, whatever its share, and the smallest above the
-// crossover), the target met by recall's lower bound, so their shares falling since is drift the growth rule
-// allows. Checked
-// (test/search/multi-tenant-share.test.ts): a tenant of 12,000 rows calibrated beside one of 30 (99.75% of the
-// rows) got probes 8, the unfiltered calibration 7; at half the rows it kept recall@10 0.969 table-wide and 0.993
-// own, where after a one-tenant calibration it got 0.939-0.959 table-wide.
+// A listed tenant's share falling below that is a reason to calibrate again when the calibration measured it
+// while it held nearly all the rows, whether it measured tenant classes or not: a filter that keeps nearly every
+// row measures the search as the table is. Checked (test/search/multi-tenant-share.test.ts): a tenant of 12,000
+// rows calibrated beside one of 30 (99.75% of the rows, its filter measured as a class) got probes 8 or 9 by
+// run; at half the rows, without a recalibration, its table-wide recall@10 went from 0.947 to 0.973 by run.
+// A class measured below that share measured a real filter: its share falling since is drift the growth rule
+// allows.
 import { formatCount } from "../count-format";
 import { SINGLE_TENANT_SHARE } from "./calibrate-tenants";
 import type { TenantRows } from "../vector-indexes/inventory";
@@ -40,9 +39,10 @@ const NAMED = 3;
  * tenant past the threshold that does not hold nearly all the rows now, none of whose filters was measured,
  * without the claim that it crossed since (the one that held them then may be among them).
  *
- * When none crossed, a tenant such a calibration listed (it held nearly all the rows then) is named once it holds
- * less than SINGLE_TENANT_SHARE of `dimensionRows` (known) and still searches the dimension's index past the
- * threshold: its filtered search was never measured.
+ * When none crossed, a listed tenant that held nearly all the rows then (the one a calibration without classes
+ * listed, or the one a class measured at SINGLE_TENANT_SHARE or more) is named once it holds less than
+ * SINGLE_TENANT_SHARE of `dimensionRows` (known) and still searches the dimension's index past the threshold:
+ * its filtered search was never measured.
  */
 export function crossedThreshold(
   search: SearchCalibrationRecord,
@@ -69,13 +69,15 @@ export function crossedThreshold(
   );
   const threshold = `the exact threshold (${formatCount(search.exactRows)} visible rows)`;
   if (crossed.length === 0) {
-    // Listed by a calibration that measured no tenant filter, a tenant held nearly all the rows then and was
-    // measured only as the table is; once its share falls below SINGLE_TENANT_SHARE its search is filtered,
-    // which no calibration measured, though it never crossed. Its share known only with `dimensionRows`.
-    // Named only when none crossed: a recalibration planned for those measures it too.
+    // A tenant that held nearly all the rows then was measured only as the table is, whether the calibration
+    // measured classes or not (its filter kept nearly every row); once its share falls below
+    // SINGLE_TENANT_SHARE its search is filtered, which no calibration measured, though it never crossed. Its
+    // share known only with `dimensionRows`. Named only when none crossed: a recalibration planned for those
+    // measures it too.
+    const heldNearlyAll = heldNearlyAllRows(search, listedThen);
     const fallen =
-      search.classes.length === 0 && dimensionRows !== undefined
-        ? onIndexPath.filter((t) => searchedThen.has(t.organizationId) && !searchedAsTheTable(t.rows))
+      dimensionRows !== undefined
+        ? onIndexPath.filter((t) => heldNearlyAll.has(t.organizationId) && !searchedAsTheTable(t.rows))
         : [];
     if (fallen.length === 0) return undefined;
     const one = fallen.length === 1;
@@ -99,6 +101,22 @@ export function crossedThreshold(
   return (
     `${who} grown past ${threshold} since the search was calibrated, into the dimension's index, which was ` +
     `not measured for it`
+  );
+}
+
+/**
+ * The listed tenants that held SINGLE_TENANT_SHARE of the dimension's rows or more when the search was calibrated:
+ * every listed one when no class was measured (only that tenant can be past the threshold then); otherwise the
+ * one a class measured at that share (none known in records made before classes named their tenant).
+ */
+function heldNearlyAllRows(search: SearchCalibrationRecord, listedThen: readonly string[]): Set<string> {
+  if (search.classes.length === 0) return new Set(listedThen);
+  return new Set(
+    search.classes
+      .filter((c) => c.sharePercent >= 100 * SINGLE_TENANT_SHARE)
+      .flatMap((c) =>
+        c.organizationId !== undefined && listedThen.includes(c.organizationId) ? [c.organizationId] : [],
+      ),
   );
 }
 

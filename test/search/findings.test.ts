@@ -314,8 +314,7 @@ describe("a tenant grown past the exact threshold since the calibration", () => 
         "threshold (10,000 visible rows), and its search under the tenant filter was not measured: the search " +
         "was calibrated while it held nearly all the rows, measured only as the table is",
     );
-    // Still with nearly all the rows; with an index of its own listed; its share not known; or listed by a
-    // calibration that measured tenant classes, its filter among them: nothing to do.
+    // Still with nearly all the rows; with an index of its own listed; or its share not known: nothing to do.
     const stillMost = [
       { organizationId: "org-big", rows: 12_000 },
       { organizationId: "org-0", rows: 1_000 },
@@ -331,8 +330,55 @@ describe("a tenant grown past the exact threshold since the calibration", () => 
     };
     expect(crossedThreshold(alone, fallen, [itsOwn], chunk, 23_880)).toBeUndefined();
     expect(crossedThreshold(alone, fallen, [], chunk)).toBeUndefined();
-    const measuredThen = { ...record([measured({})]), exactRows: 10_000, indexPathTenants: ["org-big"] };
-    expect(crossedThreshold(measuredThen, fallen, [], chunk, 23_880)).toBeUndefined();
+  });
+
+  it("is named after a calibration that measured tenant classes once the tenant a class measured at 90% or more holds less", () => {
+    // A second tenant of 30 rows made a class; org-big's filter kept 99.75% of the rows: measured as the table is.
+    const others = Array.from({ length: 11 }, (_, i) => ({ organizationId: `org-${i}`, rows: 1_080 }));
+    const fallen = [
+      { organizationId: "org-big", rows: 12_000 },
+      { organizationId: "org-small", rows: 30 },
+      ...others,
+    ];
+    const atShare = (sharePercent: number, organizationId?: string) => ({
+      ...record([
+        measured({
+          class: "small",
+          path: "exact",
+          tenantRows: 30,
+          sharePercent: 0.25,
+          organizationId: "org-small",
+        }),
+        measured({
+          class: "large",
+          tenantRows: 12_000,
+          sharePercent,
+          ...(organizationId ? { organizationId } : {}),
+        }),
+      ]),
+      exactRows: 10_000,
+      indexPathTenants: ["org-big"],
+    });
+    expect(crossedThreshold(atShare(99.75, "org-big"), fallen, [], chunk, 23_910)).toBe(
+      "tenant org-big (12,000 rows) holds less than 90% of the dimension's 23,910 rows now, past the exact " +
+        "threshold (10,000 visible rows), and its search under the tenant filter was not measured: the search " +
+        "was calibrated while it held nearly all the rows, measured only as the table is",
+    );
+    expect(crossedThreshold(atShare(90, "org-big"), fallen, [], chunk, 23_910)).toContain("tenant org-big");
+    // Measured under a filter that kept less than 90% of the rows: drift the growth rule allows.
+    expect(crossedThreshold(atShare(89.99, "org-big"), fallen, [], chunk, 23_910)).toBeUndefined();
+    // Still with nearly all the rows now.
+    const stillMost = [
+      { organizationId: "org-big", rows: 12_000 },
+      { organizationId: "org-small", rows: 30 },
+    ];
+    expect(crossedThreshold(atShare(99.75, "org-big"), stillMost, [], chunk, 12_030)).toBeUndefined();
+    // A record made before classes named their tenant: which tenant held the rows is not known.
+    expect(crossedThreshold(atShare(99.75), fallen, [], chunk, 23_910)).toBeUndefined();
+    // A class's tenant the record does not list as searching the index is not read as one.
+    expect(
+      crossedThreshold({ ...atShare(99.75, "org-big"), indexPathTenants: [] }, fallen, [], chunk, 23_910),
+    ).toContain("has grown past");
   });
 
   it("is said by status, with what apply does", () => {
