@@ -132,7 +132,23 @@ function releaseOptions(
   const environment = COMMAND_FLAGS.environment?.includes(args.command)
     ? releaseEnvironment(args, (line) => log.info(line))
     : args.environment;
-  refuseMissingPaths(args);
+  // What the fixes and notes say to run next acts on this database, folder and owner role, not $DIRECT_URL's,
+  // and a plan or apply they name with the settings and seed sets this one was given.
+  const printCommand = commandPrinter(
+    {
+      databaseUrl: args.databaseUrl,
+      ownerRole: args.ownerRole,
+      migrationsDir: args.migrationsDir,
+      configFile: args.configFile,
+      settings: args.settings,
+      seeds: args.seeds,
+      rowLevelSecurity: args.rowLevelSecurity,
+      environment: args.environment,
+    },
+    env,
+    takesFlag,
+  );
+  refuseMissingPaths(args, printCommand);
   const { databaseUrl, source } = databaseUrlOf(args, env);
   parseDatabaseUrl(databaseUrl, source);
   return {
@@ -157,22 +173,7 @@ function releaseOptions(
     connectTimeoutMs: args.connectTimeoutMs,
     // What a refused, stopped or disconnected revert --confirm says to run again: the operator's own preview.
     ...(args.command === "revert" ? { revertPreview: commandInFix(revertPreviewCommand(argv, env)) } : {}),
-    // What the fixes and notes say to run next acts on this database, folder and owner role, not $DIRECT_URL's,
-    // and a plan or apply they name with the settings and seed sets this one was given.
-    printCommand: commandPrinter(
-      {
-        databaseUrl: args.databaseUrl,
-        ownerRole: args.ownerRole,
-        migrationsDir: args.migrationsDir,
-        configFile: args.configFile,
-        settings: args.settings,
-        seeds: args.seeds,
-        rowLevelSecurity: args.rowLevelSecurity,
-        environment: args.environment,
-      },
-      env,
-      takesFlag,
-    ),
+    printCommand,
     // What a lost connection's fix says to run again: this very command.
     commandAsRun: commandInFix(commandAsRun(argv, env)),
     log,

@@ -107,6 +107,7 @@ export type { IndexDecision, SkipCause } from "./vector-indexes/decide";
 export { DEFAULT_MIGRATIONS_DIR, DEFAULT_SEEDS_DIR, PROJECT_ROOT } from "./project";
 export {
   describeSchemaDrift,
+  checkSchemaFile,
   generatePrismaSchema,
   prismaSchemaCommand,
   type PrismaSchemaOptions,

@@ -140,6 +140,48 @@ function refuseNonFile(
   );
 }
 
+/**
+ * The file prisma-schema names, checked before anything connects (it needs no database): --out naming no
+ * regular file is refused, and with --check the file compared must be readable and read as a Prisma schema.
+ * Returns that file's path and text with --check. The CLI runs it with the rest of its command line, before it
+ * looks for a database URL (cli/given-paths.ts), so that a mistyped path is named whether or not a URL was
+ * given; prismaSchemaCommand runs it before it connects.
+ */
+export function checkSchemaFile(
+  options: Pick<PrismaSchemaOptions, "out" | "check" | "cwd" | "printCommand">,
+): { file: string; committed: string } | undefined {
+  const cwd = options.cwd ?? process.cwd();
+  const check = options.check === true;
+  if (!check && options.out === undefined) return undefined;
+  const given = options.out ?? PRISMA_SCHEMA_PATH;
+  const file = path.resolve(cwd, given);
+  refuseNonFile(options.out, file, check, options.printCommand);
+  if (!check) return undefined;
+  let committed: string;
+  try {
+    committed = readFileSync(file, "utf8");
+  } catch {
+    // The default is relative to the current folder (an app checks its own copy), not to this project.
+    const where =
+      options.out === undefined
+        ? ` (the default, ${PRISMA_SCHEMA_PATH}, is read from the current folder, ${cwd})`
+        : "";
+    throw new ReleaseError(
+      "invalid-input",
+      `--check: cannot read ${file}${where}.`,
+      `Run it from the folder that holds ${PRISMA_SCHEMA_PATH}, name the file with --out FILE, or write it first: ${prismaSchemaWith(options.printCommand, [], given)}`,
+    );
+  }
+  if (!readsAsPrismaSchema(committed)) {
+    throw new ReleaseError(
+      "invalid-input",
+      `--check: ${file} is not a Prisma schema: no model, generator or datasource block was read from it.`,
+      `Name the schema file with --out FILE, or write it from the database: ${prismaSchemaWith(options.printCommand, [], given)}`,
+    );
+  }
+  return { file, committed };
+}
+
 /** Renders the schema of the database at `databaseUrl` (any login may: it reads only the catalog). */
 export async function generatePrismaSchema(
   options: Pick<
@@ -200,14 +242,7 @@ export async function generatePrismaSchema(
 
 export async function prismaSchemaCommand(options: PrismaSchemaOptions): Promise<PrismaSchemaResult> {
   const cwd = options.cwd ?? process.cwd();
-  if (options.check || options.out !== undefined) {
-    refuseNonFile(
-      options.out,
-      path.resolve(cwd, options.out ?? PRISMA_SCHEMA_PATH),
-      options.check === true,
-      options.printCommand,
-    );
-  }
+  const checked = checkSchemaFile(options);
   const { schema, models, enums, pendingMigrations } = await generatePrismaSchema(options);
   const behind = pendingMigrations ? { pendingMigrations } : {};
   // Written or printed, the earlier release's schema would replace this release's in an app: said first.
@@ -216,31 +251,8 @@ export async function prismaSchemaCommand(options: PrismaSchemaOptions): Promise
       `${pendingText(pendingMigrations)}; apply the release first (${applyFirst(options.printCommand)}).`,
     );
   }
-  if (options.check) {
-    const given = options.out ?? PRISMA_SCHEMA_PATH;
-    const file = path.resolve(cwd, given);
-    let committed: string;
-    try {
-      committed = readFileSync(file, "utf8");
-    } catch {
-      // The default is relative to the current folder (an app checks its own copy), not to this project.
-      const where =
-        options.out === undefined
-          ? ` (the default, ${PRISMA_SCHEMA_PATH}, is read from the current folder, ${cwd})`
-          : "";
-      throw new ReleaseError(
-        "invalid-input",
-        `--check: cannot read ${file}${where}.`,
-        `Run it from the folder that holds ${PRISMA_SCHEMA_PATH}, name the file with --out FILE, or write it first: ${prismaSchemaWith(options.printCommand, [], given)}`,
-      );
-    }
-    if (!readsAsPrismaSchema(committed)) {
-      throw new ReleaseError(
-        "invalid-input",
-        `--check: ${file} is not a Prisma schema: no model, generator or datasource block was read from it.`,
-        `Name the schema file with --out FILE, or write it from the database: ${prismaSchemaWith(options.printCommand, [], given)}`,
-      );
-    }
+  if (checked) {
+    const { file, committed } = checked;
     return { models, enums, file, differences: compareSchemas(schema, committed), ...behind };
   }
   if (options.out !== undefined) {

@@ -213,6 +213,30 @@ describe("a path the command line names, without a database URL", () => {
       expect(run.stderr).not.toContain("No database URL given");
     }
   });
+
+  it("prisma-schema --check of a file that is not there, or is no Prisma schema; --out naming a folder", async () => {
+    mkdirSync(dir, { recursive: true });
+    const missing = path.join(dir, "no-such-schema.prisma");
+    const run = await cli("prisma-schema", "--check", "--out", missing, "--json");
+    expect(run.code).toBe(1);
+    const { error } = JSON.parse(run.stdout) as { error: { code: string; message: string; fix: string } };
+    expect(error).toMatchObject({ code: "invalid-input", message: `--check: cannot read ${missing}.` });
+    expect(error.fix).toContain(`write it first: \`neonhub-db prisma-schema --out ${missing}\``);
+    const notSchema = path.join(dir, "notes.txt");
+    writeFileSync(notSchema, "not a schema\n");
+    const garbage = await cli("prisma-schema", "--check", "--out", notSchema);
+    expect(garbage.stderr).toContain(`--check: ${notSchema} is not a Prisma schema`);
+    const folder = await cli("prisma-schema", "--out", `${dir}/`);
+    expect(folder.stderr).toContain(`--out ${dir}/: ${dir} is a directory, not a file.`);
+    for (const refused of [run, garbage, folder]) {
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).not.toContain("No database URL given");
+    }
+    // A file prisma-schema would write needs not exist: without --check, the missing URL is what is named.
+    const toWrite = await cli("prisma-schema", "--out", path.join(dir, "new.prisma"));
+    expect(toWrite.code).toBe(1);
+    expect(toWrite.stderr).toContain("No database URL given");
+  });
 });
 
 describe("--owner-role that the release could not act as", () => {
