@@ -1,7 +1,7 @@
 // Inputs the bulk loader refused late or in the wrong words: an id longer than the b-tree indexes that hold it
 // take (PostgreSQL's "index row size ... exceeds btree version 4 maximum 2704", for the whole load, naming no
 // line), and a file written as UTF-16 (with a byte order mark, "not valid UTF-8 ... Latin-1?"; without one,
-// "not valid JSON"). Each on a released database, through the loader and the CLI.
+// "not valid JSON") or UTF-32 (with UTF-32LE's mark, FF FE 00 00, named UTF-16LE with the wrong iconv). Each on a released database, through the loader and the CLI.
 import { createHash } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
@@ -229,7 +229,7 @@ describe("chunk file inputs the loader names before PostgreSQL does", () => {
     expect(await rowsOf(datasetId)).toEqual({ chunks: 0, documents: 0 });
   });
 
-  it("names UTF-16, with a byte order mark or without, and the conversion; takes UTF-8 with one", async () => {
+  it("names UTF-16 and UTF-32, with a byte order mark or without, and the conversion; takes UTF-8 with one", async () => {
     const datasetId = await newDataset("encodings");
     const text =
       header +
@@ -237,28 +237,46 @@ describe("chunk file inputs the loader names before PostgreSQL does", () => {
       chunkLine({ documentId: "utf16-doc", idx: 0, text: "x", embedding });
     const littleEndian = Buffer.from(text, "utf16le");
     const bigEndian = Buffer.from(littleEndian).swap16();
+    // UTF-32: each character (all of them ASCII here) as four bytes.
+    const utf32LittleEndian = Buffer.alloc(text.length * 4);
+    for (let i = 0; i < text.length; i++) utf32LittleEndian.writeUInt32LE(text.charCodeAt(i), i * 4);
+    const utf32BigEndian = Buffer.from(utf32LittleEndian).swap32();
     const cases = [
       [
         "le-mark.ndjson",
         Buffer.concat([Buffer.from([0xff, 0xfe]), littleEndian]),
         "UTF-16LE",
-        "little-endian, with",
+        "UTF-16, little-endian, with",
       ],
-      ["le.ndjson", littleEndian, "UTF-16LE", "little-endian, without"],
+      ["le.ndjson", littleEndian, "UTF-16LE", "UTF-16, little-endian, without"],
       [
         "be-mark.ndjson",
         Buffer.concat([Buffer.from([0xfe, 0xff]), bigEndian]),
         "UTF-16BE",
-        "big-endian, with",
+        "UTF-16, big-endian, with",
       ],
-      ["be.ndjson", bigEndian, "UTF-16BE", "big-endian, without"],
+      ["be.ndjson", bigEndian, "UTF-16BE", "UTF-16, big-endian, without"],
+      [
+        "le32-mark.ndjson",
+        Buffer.concat([Buffer.from([0xff, 0xfe, 0x00, 0x00]), utf32LittleEndian]),
+        "UTF-32LE",
+        "UTF-32, little-endian, with",
+      ],
+      ["le32.ndjson", utf32LittleEndian, "UTF-32LE", "UTF-32, little-endian, without"],
+      [
+        "be32-mark.ndjson",
+        Buffer.concat([Buffer.from([0x00, 0x00, 0xfe, 0xff]), utf32BigEndian]),
+        "UTF-32BE",
+        "UTF-32, big-endian, with",
+      ],
+      ["be32.ndjson", utf32BigEndian, "UTF-32BE", "UTF-32, big-endian, without"],
     ] as const;
     for (const [name, bytes, encoding, how] of cases) {
       const written = file(name, bytes);
       const error = await refusal(load(written, datasetId));
       expect(error.code).toBe("invalid-input");
       expect(error.message).toBe(
-        `${written}, line 1: the file is ${encoding} (UTF-16, ${how} a byte order mark), not UTF-8: a chunk file is UTF-8.`,
+        `${written}, line 1: the file is ${encoding} (${how} a byte order mark), not UTF-8: a chunk file is UTF-8.`,
       );
       expect(error.fix).toContain(`iconv -f ${encoding} -t UTF-8 ${written}`);
       expect(error.describe()).not.toMatch(/not valid (JSON|UTF-8)/);

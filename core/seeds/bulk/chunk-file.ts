@@ -17,6 +17,7 @@ import { createReadStream, statSync, type Stats } from "node:fs";
 import os from "node:os";
 import { formatCount } from "../../count-format";
 import { ReleaseError } from "../../errors";
+import { shellWord } from "../../shell-word";
 import { HALFVEC_MAX_VALUE, VECTOR_MAX_INDEX_DIM, indexedType } from "../../vector-indexes/spec";
 import { HALFVEC_MAX_INDEX_DIM } from "../../vector-indexes/spec";
 import { toNetworkOrder } from "./copy-binary";
@@ -83,29 +84,48 @@ export class ChunkFileError extends ReleaseError {
   }
 }
 
+/** A Unicode encoding other than UTF-8 a chunk file's first line can be told to be written in. */
+interface WideEncoding {
+  name: "UTF-16LE" | "UTF-16BE" | "UTF-32LE" | "UTF-32BE";
+  mark: boolean;
+}
+
 /**
- * The UTF-16 a file's first line is written in, told by its first two bytes: a byte order mark, or a NUL beside
- * the header's "{" (a JSON line starts with an ASCII character, which UTF-16 writes with a NUL byte). Such a
- * file was read as UTF-8 and refused as "not valid UTF-8" (with a mark) or "not valid JSON" (without), neither
- * of which names the conversion it needs. Undefined for anything else.
+ * The UTF-16 or UTF-32 a file's first line is written in, told by its first four bytes: a byte order mark, or
+ * the NULs beside the header's "{" (a JSON line starts with an ASCII character, which UTF-16 writes with one
+ * NUL byte and UTF-32 with three). Such a file was read as UTF-8 and refused as "not valid UTF-8" (with a mark)
+ * or "not valid JSON" (without), neither of which names the conversion it needs. UTF-32 is told first:
+ * UTF-32LE's mark (FF FE 00 00) begins with UTF-16LE's (FF FE), and "{" in UTF-32LE (7B 00 00 00) with "{" in
+ * UTF-16LE; in UTF-16 those two NULs would be a NUL character, which no JSON line begins with. Undefined for
+ * anything else.
  */
-function utf16Of(bytes: Buffer): { name: "UTF-16LE" | "UTF-16BE"; mark: boolean } | undefined {
-  const [first, second] = [bytes[0], bytes[1]];
+function wideEncodingOf(bytes: Buffer): WideEncoding | undefined {
+  const [first, second, third, fourth] = [bytes[0], bytes[1], bytes[2], bytes[3]];
   if (first === undefined || second === undefined) return undefined;
+  const ascii = (byte: number | undefined) => byte !== undefined && byte !== 0 && byte < 0x80;
+  if (third === 0 && fourth === 0) {
+    if (first === 0xff && second === 0xfe) return { name: "UTF-32LE", mark: true };
+    if (ascii(first) && second === 0) return { name: "UTF-32LE", mark: false };
+  }
+  if (first === 0 && second === 0) {
+    if (third === 0xfe && fourth === 0xff) return { name: "UTF-32BE", mark: true };
+    if (third === 0 && ascii(fourth)) return { name: "UTF-32BE", mark: false };
+  }
   if (first === 0xff && second === 0xfe) return { name: "UTF-16LE", mark: true };
   if (first === 0xfe && second === 0xff) return { name: "UTF-16BE", mark: true };
-  if (first !== 0 && first < 0x80 && second === 0) return { name: "UTF-16LE", mark: false };
-  if (first === 0 && second !== 0 && second < 0x80) return { name: "UTF-16BE", mark: false };
+  if (ascii(first) && second === 0) return { name: "UTF-16LE", mark: false };
+  if (first === 0 && ascii(second)) return { name: "UTF-16BE", mark: false };
   return undefined;
 }
 
-function notUtf16(file: string, encoding: { name: string; mark: boolean }): ChunkFileError {
-  const endian = encoding.name === "UTF-16LE" ? "little-endian" : "big-endian";
+function notUtf8Encoding(file: string, encoding: WideEncoding): ChunkFileError {
+  const family = encoding.name.slice(0, -2);
+  const endian = encoding.name.endsWith("LE") ? "little-endian" : "big-endian";
   return new ChunkFileError(
     file,
     1,
-    `the file is ${encoding.name} (UTF-16, ${endian}, ${encoding.mark ? "with" : "without"} a byte order mark), not UTF-8: a chunk file is UTF-8.`,
-    `Convert it to UTF-8 and load that: iconv -f ${encoding.name} -t UTF-8 ${file} > chunks.utf8.ndjson (or write it as UTF-8: Python's open(path, "w", encoding="utf-8"), PowerShell's Out-File -Encoding utf8). Nothing was loaded.`,
+    `the file is ${encoding.name} (${family}, ${endian}, ${encoding.mark ? "with" : "without"} a byte order mark), not UTF-8: a chunk file is UTF-8.`,
+    `Convert it to UTF-8 and load that: iconv -f ${encoding.name} -t UTF-8 ${shellWord(file)} > chunks.utf8.ndjson (or write it as UTF-8: Python's open(path, "w", encoding="utf-8"), PowerShell's Out-File -Encoding utf8). Nothing was loaded.`,
   );
 }
 
@@ -191,8 +211,8 @@ async function* readLines(file: string, position: ReadPosition, maxLineBytes: nu
     if (end > maxLineBytes) throw lineTooLong(file, number, maxLineBytes);
     let start = 0;
     if (number === 1) {
-      const utf16 = utf16Of(bytes);
-      if (utf16) throw notUtf16(file, utf16);
+      const wide = wideEncodingOf(bytes);
+      if (wide) throw notUtf8Encoding(file, wide);
       // A UTF-8 byte order mark some editors and Windows tools put first (Notepad, PowerShell 5's
       // Out-File -Encoding utf8) is skipped, not refused: the text is UTF-8 all the same, and at the start of
       // a file those three bytes can mean nothing else.
