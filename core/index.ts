@@ -238,7 +238,12 @@ export {
   type IndexRecord,
   type VectorIndexStepOptions,
 } from "./vector-indexes";
-export { REBUILD_LEFTOVER, createIndexSql, isCountIndexName } from "./vector-indexes/spec";
+export {
+  HALFVEC_ZERO_BOUND,
+  REBUILD_LEFTOVER,
+  createIndexSql,
+  isCountIndexName,
+} from "./vector-indexes/spec";
 export { neighboursOf, recallOf, type Neighbour } from "./vector-indexes/recall";
 export { buildMemoryNeed } from "./vector-indexes/memory";
 export { readInventory, rowsByDimensionSql } from "./vector-indexes/inventory";

@@ -17,6 +17,14 @@ export const VECTOR_MAX_INDEX_DIM = 2000;
 export const HALFVEC_MAX_INDEX_DIM = 4000;
 /** halfvec's largest finite value: an embedding indexed as halfvec must keep every component within ±this. */
 export const HALFVEC_MAX_VALUE = 65504;
+/**
+ * The largest magnitude halfvec rounds to 0: half its smallest value (the subnormal 2^-24, ~6e-8), where the
+ * tie rounds to even, 0. An embedding of more than VECTOR_MAX_INDEX_DIM dimensions whose every component is
+ * within ±this is the zero halfvec in its index, which no search through the index finds: the dimension
+ * trigger refuses it (migration 20261206160000, by the cast itself: its test holds the cast to this bound), and
+ * load-chunks before it is sent.
+ */
+export const HALFVEC_ZERO_BOUND = 2 ** -25;
 
 /** pgvector's HNSW defaults (https://github.com/pgvector/pgvector#index-options). */
 export const HNSW_DEFAULT_M = 16;

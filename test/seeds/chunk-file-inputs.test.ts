@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import {
   BTREE_MAX_ROW_BYTES,
   DEFAULT_MIGRATIONS_DIR,
+  HALFVEC_ZERO_BOUND,
   INDEXES_OF_FILE_IDS,
   ReleaseError,
   applyRelease,
@@ -288,6 +289,56 @@ describe("chunk file inputs the loader names before PostgreSQL does", () => {
       Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text)]),
     );
     await expect(load(marked, datasetId)).resolves.toMatchObject({ chunks: 1, documents: 1 });
+  });
+
+  it("refuses an embedding a halfvec index holds as the zero vector, naming the line and the chunk, before the database does", async () => {
+    const datasetId = await newDataset("below-halfvec");
+    // Every component at most the bound (which halfvec rounds to 0), the largest 2.5e-8: the dimension trigger
+    // would refuse it (SQLSTATE 22003) in words that name no line.
+    const tiny = Float32Array.from(embedding, (v) => v * 2.5e-8);
+    const bits = new Uint32Array(Float32Array.of(HALFVEC_ZERO_BOUND).buffer);
+    bits[0]! += 1;
+    const justAbove = new Float32Array(bits.buffer)[0]!;
+    const text =
+      header +
+      documentLine({ id: "tiny-doc", title: "Guide" }) +
+      chunkLine({ documentId: "tiny-doc", idx: 0, text: "held", embedding });
+    for (const [name, line] of [
+      ["tiny.ndjson", chunkLine({ documentId: "tiny-doc", idx: 1, text: "x", embedding: tiny })],
+      [
+        "tiny-array.ndjson",
+        `${JSON.stringify({ type: "chunk", id: "c-1", documentId: "tiny-doc", idx: 1, text: "x", embedding: Array.from(tiny) })}\n`,
+      ],
+    ] as const) {
+      const written = file(name, text + line);
+      const error = await refusal(load(written, datasetId));
+      expect(error.code).toBe("invalid-input");
+      expect(error.message).toBe(
+        `${written}, line 4: the chunk of "documentId" "tiny-doc", "idx" 1${name === "tiny-array.ndjson" ? ' ("id" "c-1")' : ""}: ` +
+          'every "embedding" value is at most 2.98e-8 in magnitude (the largest is 2.5e-8), which a halfvec holds as 0: ' +
+          "above 2,000 dimensions (here 3072) the vector index stores halfvec, where this embedding is the zero vector " +
+          "and no search through the index would find the chunk. The database refuses it.",
+      );
+      expect(error.fix).toContain("normalize it to unit length");
+      expect(error.fix).toContain("l2_normalize");
+    }
+    expect(await rowsOf(datasetId)).toEqual({ chunks: 0, documents: 0 });
+    // Every component at the bound is refused; one component just above it is a halfvec the index holds, which
+    // the database stores too.
+    const atBound = embedding.map((v) => Math.sign(v) * HALFVEC_ZERO_BOUND);
+    const edge = (name: string, v: Float32Array) =>
+      file(
+        name,
+        header +
+          documentLine({ id: "edge-doc", title: "Edge" }) +
+          chunkLine({ documentId: "edge-doc", idx: 0, text: "e", embedding: v }),
+      );
+    expect((await refusal(load(edge("at-bound.ndjson", atBound), datasetId))).message).toContain(
+      "(the largest is 2.98e-8), which a halfvec holds as 0",
+    );
+    const above = Float32Array.from(atBound);
+    above[7] = justAbove;
+    await expect(load(edge("above-bound.ndjson", above), datasetId)).resolves.toMatchObject({ chunks: 1 });
   });
 
   it("says both through the CLI, with --json as the one document on stdout", async () => {

@@ -7,7 +7,14 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import type { ClientBase } from "pg";
 import { beforeAll, describe, expect, it } from "vitest";
-import { DEFAULT_MIGRATIONS_DIR, checkHealth, downSection, nearestQuery, readIndexRecords } from "../../core";
+import {
+  DEFAULT_MIGRATIONS_DIR,
+  HALFVEC_ZERO_BOUND,
+  checkHealth,
+  downSection,
+  nearestQuery,
+  readIndexRecords,
+} from "../../core";
 import { useTestDatabase, withClient } from "../support/database";
 import { clusteredVectors, copyChunks, createFixtures, vectorText, type EmbeddingFixtures } from "./data";
 import { CHUNK, apply, applyMigrationsBefore } from "./support";
@@ -167,6 +174,33 @@ describe("embeddings a halfvec index holds as the zero vector", () => {
         await insert(c, "one-component", DIM, one);
         // At 2,000 dimensions or fewer the index holds vector, at full precision: stored.
         await insert(c, "low", LOW_DIM, scaledTo(source.next().slice(0, LOW_DIM), 2e-8));
+      } finally {
+        await c.query("ROLLBACK");
+      }
+    });
+  });
+
+  it("the trigger's bound is HALFVEC_ZERO_BOUND, the one load-chunks checks before a row is sent", async () => {
+    // Every component at the bound, half of them negative: refused. The float32 just above it, in one
+    // component, is a halfvec the index holds (its smallest, 2^-24): stored.
+    const atBound = Float32Array.from({ length: DIM }, (_, i) => (i % 2 === 0 ? 1 : -1) * HALFVEC_ZERO_BOUND);
+    const bits = new Uint32Array(Float32Array.of(HALFVEC_ZERO_BOUND).buffer);
+    bits[0]! += 1;
+    const justAbove = new Float32Array(bits.buffer)[0]!;
+    expect(justAbove).toBeGreaterThan(HALFVEC_ZERO_BOUND);
+    const oneAbove = Float32Array.from(atBound);
+    oneAbove[5] = justAbove;
+    await withClient(url(), async (c) => {
+      await c.query("BEGIN");
+      try {
+        await c.query("SAVEPOINT refused");
+        expect(await errorOf(insert(c, "at-bound", DIM, atBound))).toMatchObject({ code: "22003" });
+        await c.query("ROLLBACK TO SAVEPOINT refused");
+        await insert(c, "just-above", DIM, oneAbove);
+        const stored = await c.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM "Chunk" WHERE "id" = 'just-above' AND l2_norm("embedding"::halfvec) > 0`,
+        );
+        expect(stored.rows[0]!.n).toBe(1);
       } finally {
         await c.query("ROLLBACK");
       }

@@ -18,8 +18,13 @@ import os from "node:os";
 import { formatCount } from "../../count-format";
 import { ReleaseError } from "../../errors";
 import { shellWord } from "../../shell-word";
-import { HALFVEC_MAX_VALUE, VECTOR_MAX_INDEX_DIM, indexedType } from "../../vector-indexes/spec";
-import { HALFVEC_MAX_INDEX_DIM } from "../../vector-indexes/spec";
+import {
+  HALFVEC_MAX_INDEX_DIM,
+  HALFVEC_MAX_VALUE,
+  HALFVEC_ZERO_BOUND,
+  VECTOR_MAX_INDEX_DIM,
+  indexedType,
+} from "../../vector-indexes/spec";
 import { toNetworkOrder } from "./copy-binary";
 
 export const CHUNK_FILE_FORMAT = "neonhub-chunks";
@@ -484,13 +489,30 @@ function parseChunk(file: string, line: number, r: Record<string, unknown>, dime
     documentId: r.documentId,
     idx: r.idx,
     text: r.text,
-    embedding: embeddingBytes(file, line, r.embedding, dimension),
+    embedding: embeddingBytes(file, line, r.embedding, dimension, {
+      documentId: r.documentId,
+      idx: r.idx,
+      id: r.id as string | undefined,
+    }),
     metadata: metadataJson(file, line, r.metadata),
   };
 }
 
+/** The chunk a line holds, as its embedding's refusals name it. */
+interface ChunkNamed {
+  documentId: string;
+  idx: number;
+  id: string | undefined;
+}
+
 /** Decodes and checks an embedding; returns big-endian float4 bytes. */
-function embeddingBytes(file: string, line: number, value: unknown, dimension: number): Buffer {
+function embeddingBytes(
+  file: string,
+  line: number,
+  value: unknown,
+  dimension: number,
+  chunk: ChunkNamed,
+): Buffer {
   const expected = dimension * 4;
   let bytes: Buffer;
   if (typeof value === "string") {
@@ -539,7 +561,8 @@ function embeddingBytes(file: string, line: number, value: unknown, dimension: n
     const limit = largestComponent(dimension);
     const bad = floats.findIndex((v) => !(Math.abs(v) <= limit));
     if (bad !== -1) throw badComponent(file, line, dimension, bad, floats[bad]!);
-    if (floats.every((v) => v === 0)) throw zeroVector(file, line);
+    const largest = floats.reduce((most, v) => Math.max(most, Math.abs(v)), 0);
+    checkNotZeroAsIndexed(file, line, dimension, chunk, largest);
     bytes = Buffer.from(floats.buffer, floats.byteOffset, floats.byteLength);
     return toNetworkOrder(bytes);
   } else {
@@ -551,17 +574,17 @@ function embeddingBytes(file: string, line: number, value: unknown, dimension: n
   }
   // pgvector refuses NaN and infinite components, and halfvec larger ones: say which one, before the load
   // starts. A float32's magnitude orders as its bits without the sign (NaN and ±Infinity above every finite
-  // value), so one integer comparison per value finds both. The bytes are read as little-endian whatever
-  // the machine: that is the file's byte order.
+  // value), so one integer comparison per value finds both, and another keeps the largest magnitude, which
+  // tells the embeddings the index would hold as the zero vector. The bytes are read as little-endian
+  // whatever the machine: that is the file's byte order.
   const limitBits = float32Bits(largestComponent(dimension));
-  let anyBits = 0;
+  let largestBits = 0;
   for (let at = 0; at < bytes.length; at += 4) {
     const magnitude = bytes.readUInt32LE(at) & 0x7fffffff;
     if (magnitude > limitBits) throw badComponent(file, line, dimension, at / 4, bytes.readFloatLE(at));
-    anyBits |= magnitude;
+    if (magnitude > largestBits) largestBits = magnitude;
   }
-  // Every magnitude 0 (0 or -0): the zero vector.
-  if (anyBits === 0) throw zeroVector(file, line);
+  checkNotZeroAsIndexed(file, line, dimension, chunk, float32OfBits(largestBits));
   // Little-endian file bytes to the wire's big-endian, on any machine.
   return bytes.swap32();
 }
@@ -580,6 +603,38 @@ function float32Bits(value: number): number {
   const word = Buffer.allocUnsafe(4);
   word.writeFloatLE(value);
   return word.readUInt32LE();
+}
+
+function float32OfBits(bits: number): number {
+  const word = Buffer.allocUnsafe(4);
+  word.writeUInt32LE(bits);
+  return word.readFloatLE();
+}
+
+/**
+ * Refuses an embedding the vector index would hold as the zero vector, from its `largest` component's
+ * magnitude: every component 0, or, where the index stores halfvec, every one within ±HALFVEC_ZERO_BOUND,
+ * which halfvec rounds to 0. The database's dimension trigger refuses both, in words that name neither the
+ * file nor the line (migration 20261206160000).
+ */
+function checkNotZeroAsIndexed(
+  file: string,
+  line: number,
+  dimension: number,
+  chunk: ChunkNamed,
+  largest: number,
+): void {
+  if (largest === 0) throw zeroVector(file, line);
+  if (indexedType(dimension) !== "halfvec" || largest > HALFVEC_ZERO_BOUND) return;
+  const named =
+    `the chunk of "documentId" ${JSON.stringify(chunk.documentId)}, "idx" ${chunk.idx}` +
+    (chunk.id === undefined ? "" : ` ("id" ${JSON.stringify(chunk.id)})`);
+  throw new ChunkFileError(
+    file,
+    line,
+    `${named}: every "embedding" value is at most ${HALFVEC_ZERO_BOUND.toPrecision(3)} in magnitude (the largest is ${Number(largest.toPrecision(3))}), which a halfvec holds as 0: above ${formatCount(VECTOR_MAX_INDEX_DIM)} dimensions (here ${dimension}) the vector index stores halfvec, where this embedding is the zero vector and no search through the index would find the chunk. The database refuses it.`,
+    "Store the embedding the model returned, or normalize it to unit length (divide it by its length: numpy's v / np.linalg.norm(v), SQL's l2_normalize): its cosine distances stay the same. Nothing was loaded.",
+  );
 }
 
 /** The error for component `index`, which is not finite or beyond `largestComponent(dimension)`. */

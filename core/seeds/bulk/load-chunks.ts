@@ -8,7 +8,8 @@
 // What is checked before a single row is sent: the header (the embedding space exists and has the file's
 // dimension), the dataset (exists; has no chunks unless `replace`). What is checked while streaming, each
 // fault naming its line: JSON, fields, ids no longer than the b-tree indexes that hold them take
-// (key-limits.ts), every embedding's length, finiteness and range (halfvec's, above 2,000 dimensions), that
+// (key-limits.ts), every embedding's length, finiteness and range (halfvec's, above 2,000 dimensions, where an
+// embedding halfvec holds as the zero vector is refused too), that
 // each chunk's document is in the file or the dataset, and that no (document, idx) or id repeats. The database checks the rest (foreign keys, the dimension trigger) and a fault there is
 // mapped back to the file's line.
 import { createHash } from "node:crypto";
