@@ -341,6 +341,49 @@ describe("chunk file inputs the loader names before PostgreSQL does", () => {
     await expect(load(edge("above-bound.ndjson", above), datasetId)).resolves.toMatchObject({ chunks: 1 });
   });
 
+  it("names the dataset's id when --dataset is given its slug or name", async () => {
+    await withClient(db.current.url, (c) =>
+      c.query(
+        `INSERT INTO "Dataset" (id, "organizationId", name, slug, kind) VALUES
+           ('ds-7f3a', 'demo-org', 'Brand guide', 'brand-guide', 'documents'),
+           ('ds-91c0', 'demo-org', 'Handbook', 'handbook', 'documents'),
+           ('ds-a204', 'demo-org', 'handbook', 'handbook-2025', 'documents')`,
+      ),
+    );
+    const chunks = file(
+      "by-slug.ndjson",
+      header +
+        documentLine({ id: "slug-doc", title: "Guide" }) +
+        chunkLine({ documentId: "slug-doc", idx: 0, text: "x", embedding }),
+    );
+    const bySlug = await runCli(["load-chunks", "--file", chunks, "--dataset", "brand-guide", "--replace"], {
+      DATABASE_URL: db.current.url,
+    });
+    expect(bySlug.code).toBe(1);
+    expect(bySlug.stderr).toContain(
+      `Dataset "brand-guide" does not exist in this database: --dataset takes a dataset's id, and "brand-guide" is the slug of dataset "ds-7f3a" (organization "demo-org").`,
+    );
+    expect(bySlug.stderr).toContain(
+      `fix: Pass its id: \`neonhub-db load-chunks --file ${chunks} --dataset ds-7f3a --replace\`. Nothing was loaded.`,
+    );
+    const byName = await refusal(load(chunks, "Brand guide"));
+    expect(byName.message).toContain(
+      `"Brand guide" is the name of dataset "ds-7f3a" (organization "demo-org").`,
+    );
+    // One dataset's slug, another's name: both named, the slug's first.
+    const both = await refusal(load(chunks, "handbook"));
+    expect(both.message).toContain(
+      `"handbook" is the slug or name of 2 datasets: "ds-91c0" (slug, organization "demo-org"), "ds-a204" (name, organization "demo-org").`,
+    );
+    expect(both.fix).toContain("Pass the id of the one meant, e.g. `neonhub-db load-chunks");
+    // Neither: the refusal as before.
+    const neither = await refusal(load(chunks, "no-such-dataset"));
+    expect(neither.message).toBe('Dataset "no-such-dataset" does not exist in this database.');
+    for (const id of ["ds-7f3a", "ds-91c0", "ds-a204"]) {
+      expect(await rowsOf(id)).toEqual({ chunks: 0, documents: 0 });
+    }
+  });
+
   it("says both through the CLI, with --json as the one document on stdout", async () => {
     const datasetId = await newDataset("cli-inputs");
     const long = file(

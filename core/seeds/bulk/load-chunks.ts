@@ -25,6 +25,7 @@ import { countText } from "../../count-format";
 import { targetOf, type DatabaseTarget } from "../../dsn";
 import { ReleaseError, asMigratorFix, isReleaseError } from "../../errors";
 import { silentLogger, type Logger } from "../../logger";
+import { shellWord } from "../../shell-word";
 import { describeRunError } from "../../release";
 import {
   ChunkFileError,
@@ -228,6 +229,56 @@ function lostConnectionError(error: unknown, target: DatabaseTarget, asRun: stri
   return describeRunError(error, target, "load-chunks", { asRun });
 }
 
+/** A dataset whose slug or name is what --dataset gave, where its id was wanted. */
+interface DatasetNamed {
+  id: string;
+  slug: string;
+  name: string;
+  organizationId: string;
+}
+
+/** The most datasets a refusal lists when several have the slug or name given. */
+const DATASETS_LISTED = 5;
+
+/**
+ * Refuses a --dataset that is no dataset's id but the slug or name of one this login can see (a slug is what
+ * the app shows, and unique only within an organization), naming the id it probably meant. Returns when
+ * none has it: the dataset does not exist, or is hidden.
+ */
+async function refuseDatasetNamed(client: ClientBase, options: LoadChunksOptions): Promise<void> {
+  const given = options.datasetId;
+  const { rows } = await client.query<DatasetNamed>(
+    `SELECT id, slug, name, "organizationId" FROM "Dataset" WHERE slug = $1 OR name = $1
+      ORDER BY slug <> $1, "organizationId", id LIMIT ${DATASETS_LISTED + 1}`,
+    [given],
+  );
+  if (rows.length === 0) return;
+  const kind = (d: DatasetNamed) => (d.slug === given ? "slug" : "name");
+  const which =
+    rows.length === 1
+      ? `the ${kind(rows[0]!)} of dataset "${rows[0]!.id}" (organization "${rows[0]!.organizationId}")`
+      : `the slug or name of ${rows.length > DATASETS_LISTED ? `more than ${DATASETS_LISTED}` : rows.length} datasets: ` +
+        rows
+          .slice(0, DATASETS_LISTED)
+          .map((d) => `"${d.id}" (${kind(d)}, organization "${d.organizationId}")`)
+          .join(", ");
+  const args = [
+    "load-chunks",
+    "--file",
+    options.file,
+    "--dataset",
+    rows[0]!.id,
+    ...(options.replace ? ["--replace"] : []),
+    ...(options.append ? ["--append"] : []),
+  ];
+  const command = commandToRun(options.printCommand, args, `\`neonhub-db ${args.map(shellWord).join(" ")}\``);
+  throw new ReleaseError(
+    "invalid-input",
+    `Dataset "${given}" does not exist in this database: --dataset takes a dataset's id, and "${given}" is ${which}.`,
+    `${rows.length === 1 ? "Pass its id:" : "Pass the id of the one meant, e.g."} ${command}. Nothing was loaded.`,
+  );
+}
+
 async function prepareTarget(
   client: ClientBase,
   options: LoadChunksOptions,
@@ -239,6 +290,7 @@ async function prepareTarget(
     options.datasetId,
   ]);
   if (dataset.rowCount === 0) {
+    await refuseDatasetNamed(client, options);
     // Under row-level security (the app login) every dataset but those of the transaction's organization is
     // hidden: the dataset may well exist.
     const rls = await client.query<{ active: boolean }>(`SELECT row_security_active('"Dataset"') AS active`);
