@@ -11,6 +11,7 @@ import { commandSessionSql } from "../lock-safety/session";
 import { silentLogger, type Logger } from "../logger";
 import { parseDatabaseUrl } from "../dsn";
 import { ReleaseError } from "../errors";
+import { shellWord } from "../shell-word";
 import { readPrismaCatalog } from "./catalog";
 import { compareSchemas, describeDifference, readsAsPrismaSchema, type SchemaDifference } from "./compare";
 import { PRISMA_SCHEMA_PATH, renderPrismaSchema } from "./render";
@@ -87,11 +88,6 @@ function pendingText(pending: readonly string[]): string {
   );
 }
 
-/** A path as an argument to paste into a shell: as it is when it needs no quoting, otherwise single-quoted. */
-function shellArgument(value: string): string {
-  return /^[\w./@:+-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
-}
-
 /** The apply that brings the database to this release, as the migrator: what a schema rendered before it needs. */
 function applyFirst(print: CommandPrinter | undefined): string {
   return commandToRun(print, ["apply"], "neonhub-db apply with DIRECT_URL");
@@ -100,7 +96,7 @@ function applyFirst(print: CommandPrinter | undefined): string {
 /** `neonhub-db prisma-schema <flags> --out <file>`, which writes (or checks) the file `file`. */
 function prismaSchemaWith(print: CommandPrinter | undefined, flags: readonly string[], file: string): string {
   const args = ["prisma-schema", ...flags, "--out", file];
-  return commandToRun(print, args, ["neonhub-db", ...args.slice(0, -1), shellArgument(file)].join(" "));
+  return commandToRun(print, args, ["neonhub-db", ...args.slice(0, -1), shellWord(file)].join(" "));
 }
 
 /**
