@@ -1,5 +1,6 @@
 // Every failure the release engine reports on purpose is a ReleaseError: a message that names the input and
 // the problem, and a `fix` that says what to do. Anything else reaching the CLI is a bug.
+import { shellWord } from "./shell-word";
 import type { PlanProblem } from "./plan-problems";
 import { shownValue } from "./shown-value";
 import type { FailedMigration } from "./results";
@@ -89,6 +90,25 @@ export function joinFixes(fixes: readonly string[], closing?: string): string {
 
 export const NOTHING_WRITTEN = "Nothing was written.";
 
+/**
+ * A setting as the settings it came in write it: for --set flags alone, the flags that give it (one per leaf,
+ * `--set vectorIndexes.method=hnsw`), which the operator types; else (a --config file, a stack's config, the
+ * two merged) as a document. A JSON document in a fix for a --set flag was a shape the flag does not take.
+ */
+export function settingExample(path: readonly string[], value: unknown, source: string): string {
+  if (source !== "--set") return JSON.stringify(settingDocument(path, value));
+  return settingFlags(path, value).join(" ");
+}
+
+function settingFlags(path: readonly string[], value: unknown): string[] {
+  if (typeof value === "object" && value !== null && !Array.isArray(value) && Object.keys(value).length > 0) {
+    return Object.entries(value).flatMap(([key, inner]) => settingFlags([...path, key], inner));
+  }
+  // --set reads its value as JSON when it parses as JSON, else as text (settingValue): a string stays bare.
+  const written = typeof value === "string" ? value : JSON.stringify(value);
+  return [`--set ${shellWord(`${path.join(".")}=${written}`)}`];
+}
+
 /** A setting as a document: (["vectorIndexes", "method"], "hnsw") -> {"vectorIndexes": {"method": "hnsw"}}. */
 export function settingDocument(path: readonly string[], value: unknown): Record<string, unknown> {
   return path.reduceRight<unknown>((inner, key) => ({ [key]: inner }), value) as Record<string, unknown>;
@@ -120,7 +140,7 @@ export class SettingError extends ReleaseError {
     super(
       "invalid-input",
       `${source ? `${source}: ` : ""}${path.join(".")} ${problem}.`,
-      `${hint}For example ${JSON.stringify(settingDocument(example.path, example.value))}.`,
+      `${hint}For example ${settingExample(example.path, example.value, source)}.`,
     );
     this.problem = problem;
   }

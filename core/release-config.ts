@@ -10,7 +10,7 @@
 //     "legacyUpgrade": { "organization": "acme" } } upgrade a Prisma-era database in place first
 //                                                   (core/adopt/upgrade/; docs/runbook.md)
 import { closestName } from "./closest-name";
-import { ReleaseError, SettingError, settingDocument } from "./errors";
+import { ReleaseError, SettingError, settingDocument, settingExample } from "./errors";
 import { kindOfValue } from "./shown-value";
 import { RELEASE_LOCK_TIMEOUT_SECONDS, isReleaseLockSeconds } from "./lock";
 import { legacyUpgradeSetting, type LegacyUpgradeSetting } from "./adopt/upgrade/setting";
@@ -52,12 +52,8 @@ function refuse(key: string, problem: string, value: unknown, example: unknown, 
  * How a fix writes a setting's example value in the form the settings came in: as the flag for --set flags
  * alone (`--set legacyUpgrade.organization=acme`), else as a document (a --config file, a stack's config).
  */
-function settingExample(source: string): (path: readonly string[], value: unknown) => string {
-  if (source === "--set") {
-    return (path, value) =>
-      `--set ${path.join(".")}=${typeof value === "string" ? value : JSON.stringify(value)}`;
-  }
-  return (path, value) => JSON.stringify(settingDocument(path, value));
+function exampleIn(source: string): (path: readonly string[], value: unknown) => string {
+  return (path, value) => settingExample(path, value, source);
 }
 
 /**
@@ -106,7 +102,7 @@ export function resolveReleaseSettings(input: unknown, source: string): ReleaseS
         break;
       }
       case "legacyUpgrade": {
-        const example = settingExample(source);
+        const example = exampleIn(source);
         settings.legacyUpgrade = legacyUpgradeSetting(value, `${at(source)}${key}`, (path, v) =>
           example([key, ...path], v),
         );
@@ -147,7 +143,7 @@ function notASetting(key: string, value: unknown, source: string): ReleaseError 
       [key],
       `is ${what} the release setting called ${called} here`,
       { value },
-      { path: [called], value: EXAMPLES[called] },
+      { path: [called], value: takenAs(called, value, source) ? value : EXAMPLES[called] },
       "",
       source,
     );
@@ -163,6 +159,16 @@ function notASetting(key: string, value: unknown, source: string): ReleaseError 
     `${meant ? `Did you mean ${meant}? ` : ""}Known settings: ${RELEASE_SETTING_KEYS.join(", ")}. `,
     source,
   );
+}
+
+/** Whether `value` is one the release setting `key` takes: a stack's name given a right value gets it back. */
+function takenAs(key: keyof ReleaseSettings, value: unknown, source: string): boolean {
+  try {
+    resolveReleaseSettings({ [key]: value }, source);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The Pulumi project whose stacks' config holds the release settings, as `neonhub-db:<key>` (Pulumi.yaml). */

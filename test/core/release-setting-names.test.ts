@@ -69,7 +69,9 @@ describe("a stack's name for a release setting", () => {
     expect(refusal("releaseLockTimeoutSeconds=5").message).toBe(
       "--set: releaseLockTimeoutSeconds is the stack's name of the release setting called lockTimeoutSeconds here (got 5).",
     );
-    expect(refusal("releaseLockTimeoutSeconds=5").fix).toBe('For example {"lockTimeoutSeconds":60}.');
+    // The value given was right: the fix is the flag that gives it under this name.
+    expect(refusal("releaseLockTimeoutSeconds=5").fix).toBe("For example --set lockTimeoutSeconds=5.");
+    expect(refusal("releaseLockTimeoutSeconds=0").fix).toBe("For example --set lockTimeoutSeconds=60.");
     expect(refusal("neonhub-db:vectorIndexes.method=hnsw").message).toBe(
       '--set: neonhub-db:vectorIndexes is a stack\'s config key for the release setting called vectorIndexes here (got {"method":"hnsw"}).',
     );
@@ -81,5 +83,57 @@ describe("a stack's name for a release setting", () => {
   it("points a stack setting the CLI takes as a flag at the flag", () => {
     expect(refusal("seedSets=demo").fix).toBe("Give it to the CLI as --seed NAME (repeatable).");
     expect(refusal("neonhub-db:environment=production").fix).toBe("Give it to the CLI as --environment.");
+  });
+});
+
+/** The `--set key=value` flags a fix writes, as the words a shell reads back (single quotes undone). */
+function flagsIn(fix: string): string[] {
+  return [...fix.matchAll(/--set ('(?:[^']|'\\'')*'|[^\s]+?)(?=[.]?(?:\s|$))/g)].map((m) =>
+    m[1]!.startsWith("'") ? m[1]!.slice(1, -1).replace(/'\\''/g, "'") : m[1]!,
+  );
+}
+
+describe("a refused --set flag's fix", () => {
+  it("writes its example as --set key=value flags, which the CLI takes as they are", () => {
+    const refused = [
+      "releaseLockTimeoutSeconds=5",
+      "lockTimeoutSeconds=0",
+      "vectorIndexes.method=foo",
+      "vectorIndexes.concurrently=no",
+      "zzz=1",
+      "neonhub-db:vectorIndexes.method=hnsw",
+      "legacyUpgrade.organization=1",
+      "legacyUpgrade.x=1",
+    ];
+    for (const flag of refused) {
+      const fix = refusal(flag).fix ?? "";
+      expect(fix, flag).not.toContain("{");
+      const flags = flagsIn(fix);
+      expect(flags.length, fix).toBeGreaterThan(0);
+      expect(
+        () => resolveReleaseSettings(mergeSettings(...flags.map(settingFromFlag)), "--set"),
+        fix,
+      ).not.toThrow();
+    }
+  });
+
+  it("through the CLI: --set releaseLockTimeoutSeconds=5 is answered with --set lockTimeoutSeconds=5", async () => {
+    const run = await runCli(["plan", "--json", "--set", "releaseLockTimeoutSeconds=5"], {
+      DATABASE_URL: "postgresql://nobody@127.0.0.1:1/none",
+    });
+    expect(run.code).toBe(1);
+    const { error } = JSON.parse(run.stdout) as { error: { code: string; fix: string } };
+    expect(error.code).toBe("invalid-input");
+    expect(error.fix).toBe("For example --set lockTimeoutSeconds=5.");
+  });
+
+  it("stays a document for a --config file, which holds one", () => {
+    let fix = "";
+    try {
+      resolveReleaseSettings({ lockTimeoutSeconds: 0 }, "--config release.yaml");
+    } catch (error) {
+      fix = (error as ReleaseError).fix ?? "";
+    }
+    expect(fix).toBe('For example {"lockTimeoutSeconds":60}.');
   });
 });

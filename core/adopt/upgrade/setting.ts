@@ -11,7 +11,7 @@ export interface LegacyUpgradeSetting {
   batchSize?: number;
 }
 
-const EXAMPLE = JSON.stringify({ legacyUpgrade: { organization: "acme", batchSize: 1000 } });
+const EXAMPLE_VALUE = { organization: "acme", batchSize: 1000 };
 
 /**
  * `source` names the setting in errors; `example` writes a value of a key of it (["organization"]) the way
@@ -22,6 +22,7 @@ export function legacyUpgradeSetting(
   source: string,
   example: (path: readonly string[], value: unknown) => string,
 ): LegacyUpgradeSetting {
+  const EXAMPLE = example([], EXAMPLE_VALUE);
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new ReleaseError(
       "invalid-input",
