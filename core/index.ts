@@ -298,7 +298,13 @@ export {
   type SearchTuning,
 } from "./search";
 export { retryDelayMs } from "./lock-safety/settings";
-export { describeLockWait, readLockWait, type LockBlocker, type LockWait } from "./lock-safety/lock-waits";
+export {
+  describeLockWait,
+  readLockWait,
+  watchLockWaits,
+  type LockBlocker,
+  type LockWait,
+} from "./lock-safety/lock-waits";
 export { describePreparedTransaction, type PreparedTransaction } from "./lock-safety/prepared-transactions";
 export type { LockWaitNames } from "./lock-safety/wait-names";
 export { createdObjects } from "./adopt/created-objects";

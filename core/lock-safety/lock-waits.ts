@@ -51,6 +51,11 @@ export interface LockWait {
    */
   locktype?: string;
   mode: string;
+  /**
+   * How long the session has waited for this lock, by the server's clock (pg_locks.waitstart); absent in the
+   * moment after the wait starts, before the server sets it.
+   */
+  waitedMs?: number;
   blockers: LockBlocker[];
   /**
    * The prepared transactions that hold a lock on the object waited for, when one blocks the wait
@@ -122,9 +127,11 @@ export async function readLockWait(monitor: ClientBase, pid: number): Promise<Lo
     may_end: boolean;
     holder_super: boolean;
     prepared: PreparedHolder[];
+    waited_ms: number | null;
   }>(
     `WITH w AS (SELECT * FROM pg_locks WHERE pid = $1 AND NOT granted LIMIT 1)
      SELECT w.relation::regclass::text AS relation, w.locktype, w.mode, a.pid, a.application_name, a.usename, a.state,
+            (extract(epoch FROM clock_timestamp() - w.waitstart) * 1000)::float8 AS waited_ms,
             ${preparedHoldersSql("w", "$1")} AS prepared,
             ${endSessionColumns("r")},
             floor(extract(epoch FROM now() - coalesce(a.xact_start, a.backend_start)))::int AS age,
@@ -144,6 +151,7 @@ export async function readLockWait(monitor: ClientBase, pid: number): Promise<Lo
     relation: lock.relation,
     locktype: lock.locktype,
     mode: lock.mode,
+    ...(lock.waited_ms !== null ? { waitedMs: Math.max(0, lock.waited_ms) } : {}),
     prepared: lock.prepared,
     blockers: result.rows.flatMap((row) =>
       row.pid === null
@@ -248,6 +256,9 @@ const POLL_MS = 200;
  * Polls what `pid` waits for until stopped. Says it on `log` once the wait has lasted `progressIntervalMs`,
  * then every `progressIntervalMs`. `label()` names what is running (the migration). The monitor may still be
  * connecting (core/lock-safety/monitor-connection.ts): polls start once it is ready, none if it never is.
+ * How long it waited is the server's count from the wait's start (LockWait.waitedMs), not from the first poll
+ * that saw it: a command's watcher starts a second after the command (bounded-waits.ts), and counted from its
+ * first poll, the line that said "waiting 2 s" came after 3.
  */
 export function watchLockWaits(
   monitor: ClientBase | Promise<ClientBase | undefined>,
@@ -272,11 +283,16 @@ export function watchLockWaits(
       return;
     }
     if (wait.blockers.length > 0 || wait.prepared.length > 0) last = wait;
-    waitingSince ??= now;
-    const due = (reportedAt ?? waitingSince) + options.progressIntervalMs;
+    // Without the server's count (the wait has just started), from the first poll that saw it.
+    const waitedMs = wait.waitedMs ?? now - (waitingSince ?? now);
+    const since = now - waitedMs;
+    // A wait that started after the last line (the next statement's, seen without a poll between) is new.
+    if (reportedAt !== undefined && since > reportedAt) reportedAt = undefined;
+    waitingSince = since;
+    const due = (reportedAt ?? since) + options.progressIntervalMs;
     if (now >= due) {
       reportedAt = now;
-      const waited = Math.round((now - waitingSince) / 1000);
+      const waited = Math.floor(waitedMs / 1000);
       options.log.info(`${options.label()}: waiting ${waited} s for ${describeLockWait(wait)}`);
     }
   };
