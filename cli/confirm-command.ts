@@ -9,21 +9,96 @@
 // $DIRECT_URL holds, which may be another database than the one the operator named) and the release settings
 // given (--config, --set, --seed, --row-level-security, --environment; without them, an apply printed after a
 // plan would apply other settings than the ones just planned).
-import { shellWord, urlWithoutPassword, type CommandPrinter } from "../core";
+import { readConnectionUrl, shellWord, urlWithoutPassword, type CommandPrinter } from "../core";
 
-/** The variables a --database-url is usually given from (`--database-url "$DIRECT_URL"`, docs/runbook.md). */
-const URL_VARIABLES = ["DIRECT_URL", "DATABASE_URL"] as const;
+/** Whose URL a --database-url is: one of the stack's logins, or the admin's (`npm run -s local -- env --admin`). */
+type UrlRole = "migrator" | "app" | "readonly" | "admin";
 
-/** How to give the password a printed command leaves out: pg reads both for a URL without one, as libpq does. */
-const PASSWORD_NOTE =
-  'the password of --database-url is left out: give it in PGPASSWORD or ~/.pgpass, which are read for a URL without one, or pass the URL as "$DIRECT_URL"';
+/**
+ * The variables the project's URLs are given in (README; `npm run -s local -- env`, the stacks' outputs), each
+ * with the login whose URL it holds; a --database-url given from one is printed as it (`"$DIRECT_URL"`), in
+ * this order where several hold it.
+ */
+const URL_VARIABLES: readonly { name: string; role: UrlRole }[] = [
+  { name: "DIRECT_URL", role: "migrator" },
+  { name: "DATABASE_URL", role: "app" },
+  { name: "DIRECT_DATABASE_URL", role: "migrator" },
+  { name: "READONLY_DATABASE_URL", role: "readonly" },
+  { name: "ADMIN_URL", role: "admin" },
+];
+
+/** The variable a printed command names for each login's URL. */
+const ROLE_VARIABLES: Record<UrlRole, string> = {
+  migrator: "DIRECT_URL",
+  app: "DATABASE_URL",
+  readonly: "READONLY_DATABASE_URL",
+  admin: "ADMIN_URL",
+};
+
+/**
+ * The stack's login names after its rolePrefix (infra/access-definition.js, ROLE_SUFFIXES: the CLI's bundle
+ * holds cli/ and core/ only), and the admin's as `npm run local` and RDS name it by default.
+ */
+const LOGIN_SUFFIXES: readonly [string, Exclude<UrlRole, "admin">][] = [
+  ["_migrator", "migrator"],
+  ["_app", "app"],
+  ["_readonly", "readonly"],
+];
+const ADMIN_LOGIN = "postgres";
+
+/** The commands that need the admin's login: CREATEDB for the scratch database that proves the schema. */
+const ADMIN_COMMANDS = ["baseline", "adopt"];
+
+/** Whose `url` is, as far as it can be told: a variable holding it (with or without its password), else its login's name. */
+function urlRoleOf(url: string, env: NodeJS.ProcessEnv): { role: UrlRole; prefix?: string } | undefined {
+  const shown = urlWithoutPassword(url);
+  const byVariable = URL_VARIABLES.find(
+    ({ name }) =>
+      !!env[name] && (env[name] === url || (shown !== undefined && urlWithoutPassword(env[name]!) === shown)),
+  );
+  const reading = readConnectionUrl(url);
+  const user = reading.ok && reading.parts.userGiven ? reading.parts.user : undefined;
+  const bySuffix = user
+    ? LOGIN_SUFFIXES.find(([suffix]) => user.endsWith(suffix) && user !== suffix)
+    : undefined;
+  const prefix = bySuffix ? user!.slice(0, -bySuffix[0].length) : undefined;
+  if (byVariable) return { role: byVariable.role, ...(byVariable.role === bySuffix?.[1] ? { prefix } : {}) };
+  if (bySuffix) return { role: bySuffix[1], prefix };
+  if (user === ADMIN_LOGIN) return { role: "admin" };
+  return undefined;
+}
+
+/**
+ * How to give the password a printed command leaves out: pg reads both PGPASSWORD and ~/.pgpass for a URL
+ * without one, as libpq does; or the variable that holds this login's URL, where the URL tells whose it is.
+ */
+function passwordNote(url: string, env: NodeJS.ProcessEnv): string {
+  const role = urlRoleOf(url, env)?.role;
+  const variable = role ? `"$${ROLE_VARIABLES[role]}"` : '"$<the variable that holds this URL>"';
+  return `the password of --database-url is left out: give it in PGPASSWORD or ~/.pgpass, which are read for a URL without one, or pass the URL as ${variable}`;
+}
+
+/**
+ * What a baseline or adopt printed by a command run as one of the stack's logins says of the admin's URL it
+ * needs instead: what ADMIN_URL is and where it comes from (as the refusal of another login says it,
+ * core/adopt/adopting-login.ts).
+ */
+function adminUrlNote(command: string, ownerRoleKnown: boolean): string {
+  return (
+    `${command} creates a scratch database, which needs the stack's admin login (CREATEDB, which its migrator, app and read-only logins have not): ` +
+    `ADMIN_URL is the admin's URL of this database, the existing server's adminUrl or RDS's master user; \`npm run -s local -- env --admin\` prints it locally` +
+    (ownerRoleKnown ? "" : "; add --owner-role with the stack's owner role")
+  );
+}
 
 /** A command to run, as printed. */
 export interface PrintedCommand {
   /** `neonhub-db ...`, each argument quoted for a POSIX shell. */
   command: string;
-  /** How to give the password the command leaves out (PASSWORD_NOTE), when it leaves one out. */
+  /** How to give the password the command leaves out (passwordNote), when it leaves one out. */
   passwordNote?: string;
+  /** What a variable the command names in place of the URL given holds (adminUrlNote). */
+  urlNote?: string;
 }
 
 /**
@@ -32,12 +107,12 @@ export interface PrintedCommand {
  * which a masked one would not replace (every printed line's password is masked, cli/main.ts). What is no
  * postgresql:// URL (refused when the command runs) is shown as a placeholder: its password cannot be found.
  */
-function databaseUrlWord(url: string, env: NodeJS.ProcessEnv): { word: string; passwordLeftOut: boolean } {
-  const variable = URL_VARIABLES.find((name) => env[name] === url);
-  if (variable) return { word: `"$${variable}"`, passwordLeftOut: false };
+function databaseUrlWord(url: string, env: NodeJS.ProcessEnv): { word: string; passwordNote?: string } {
+  const variable = URL_VARIABLES.find(({ name }) => env[name] === url);
+  if (variable) return { word: `"$${variable.name}"` };
   const shown = urlWithoutPassword(url);
-  if (shown === undefined) return { word: "'<postgresql:// URL>'", passwordLeftOut: false };
-  return { word: shellWord(shown), passwordLeftOut: shown !== url };
+  if (shown === undefined) return { word: "'<postgresql:// URL>'" };
+  return { word: shellWord(shown), ...(shown !== url ? { passwordNote: passwordNote(url, env) } : {}) };
 }
 
 /** The options that say where a command acts: on which database, as which role, with which migration files. */
@@ -89,20 +164,35 @@ export function commandOnDatabase(
   takes: (command: string, flag: string) => boolean,
 ): PrintedCommand {
   const words = ["neonhub-db", ...args.map(shellWord)];
-  let passwordLeftOut = false;
+  const command = args[0] ?? "";
+  // A baseline or adopt named by a command the stack's migrator (or app, or read-only login) ran would be
+  // refused as that login: it is printed with the admin's URL, and the owner role the migrator acts as.
+  // The URL the command ran with: without --database-url, the variable the CLI took it from (cli/main.ts).
+  const ranWith = given.databaseUrl ?? (env.DIRECT_URL || env.DATABASE_URL || undefined);
+  const role = ranWith === undefined ? undefined : urlRoleOf(ranWith, env);
+  const asAdmin = ADMIN_COMMANDS.includes(command) && role !== undefined && role.role !== "admin";
+  const ownerRole =
+    given.ownerRole ?? (asAdmin && role.prefix !== undefined ? `${role.prefix}_owner` : undefined);
+  let note: Pick<PrintedCommand, "passwordNote" | "urlNote"> = {};
   for (const key of Object.keys(CARRIED_FLAGS) as (keyof GivenOptions)[]) {
-    const value = given[key];
+    const value =
+      key === "ownerRole" ? ownerRole : key === "databaseUrl" && asAdmin ? "$ADMIN_URL" : given[key];
     const flag = CARRIED_FLAGS[key];
-    if (value === undefined || !takes(args[0] ?? "", flag) || args.includes(flag)) continue;
+    if (value === undefined || !takes(command, flag) || args.includes(flag)) continue;
     if (key !== "databaseUrl") {
       for (const one of typeof value === "string" ? [value] : value) words.push(flag, shellWord(one));
       continue;
     }
+    if (asAdmin) {
+      words.push(flag, '"$ADMIN_URL"');
+      note = { urlNote: adminUrlNote(command, ownerRole !== undefined) };
+      continue;
+    }
     const shown = databaseUrlWord(value as string, env);
-    passwordLeftOut ||= shown.passwordLeftOut;
+    if (shown.passwordNote) note = { passwordNote: shown.passwordNote };
     words.push(flag, shown.word);
   }
-  return { command: words.join(" "), ...(passwordLeftOut ? { passwordNote: PASSWORD_NOTE } : {}) };
+  return { command: words.join(" "), ...note };
 }
 
 /** ReleaseOptions.printCommand: each command core names to run, with the options the operator gave. */
@@ -122,10 +212,10 @@ function commandOf(
   withoutConfirm = true,
 ): PrintedCommand {
   const words: string[] = ["neonhub-db"];
-  let passwordLeftOut = false;
+  let note: string | undefined;
   const url = (value: string) => {
     const shown = databaseUrlWord(value, env);
-    passwordLeftOut ||= shown.passwordLeftOut;
+    note ??= shown.passwordNote;
     return shown.word;
   };
   for (let i = 0; i < argv.length; i++) {
@@ -143,7 +233,7 @@ function commandOf(
   }
   return {
     command: [...words, ...extra.map(shellWord)].join(" "),
-    ...(passwordLeftOut ? { passwordNote: PASSWORD_NOTE } : {}),
+    ...(note ? { passwordNote: note } : {}),
   };
 }
 
@@ -169,7 +259,8 @@ export function revertConfirmCommand(
   return commandOf(previewArgv, env, ["--confirm", "--expect-last", lastMigration]);
 }
 
-/** A command as a fix names it: in backticks, then how to give the password it leaves out. */
-export function commandInFix({ command, passwordNote }: PrintedCommand): string {
-  return `\`${command}\`${passwordNote ? ` (${passwordNote})` : ""}`;
+/** A command as a fix names it: in backticks, then how to give the password it leaves out, or the URL it names. */
+export function commandInFix({ command, passwordNote, urlNote }: PrintedCommand): string {
+  const note = passwordNote ?? urlNote;
+  return `\`${command}\`${note ? ` (${note})` : ""}`;
 }

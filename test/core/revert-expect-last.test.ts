@@ -24,8 +24,9 @@ interface PreviewDocument {
   confirmCommandNote?: string;
 }
 
+// The test database's URL is the cluster's admin's (postgres): the note names that login's variable.
 const PASSWORD_NOTE =
-  'the password of --database-url is left out: give it in PGPASSWORD or ~/.pgpass, which are read for a URL without one, or pass the URL as "$DIRECT_URL"';
+  'the password of --database-url is left out: give it in PGPASSWORD or ~/.pgpass, which are read for a URL without one, or pass the URL as "$ADMIN_URL"';
 
 interface ErrorDocument {
   error: { code: string; message: string; fix: string };
