@@ -12,12 +12,14 @@
 // is the unfiltered one, which the unfiltered calibration and its growth rule cover, and calibrating again
 // would measure nothing for it.
 // A listed tenant's share falling below that is a reason to calibrate again when the calibration measured it
-// while it held nearly all the rows, whether it measured tenant classes or not: a filter that keeps nearly every
-// row measures the search as the table is. Checked (test/search/multi-tenant-share.test.ts): a tenant of 12,000
-// rows calibrated beside one of 30 (99.75% of the rows, its filter measured as a class) got probes 8 or 9 by
-// run; at half the rows, without a recalibration, its table-wide recall@10 went from 0.947 to 0.973 by run.
-// A class measured below that share measured a real filter: its share falling since is drift the growth rule
-// allows.
+// while it held nearly all the rows, whether it measured tenant classes or not: its table-wide queries were drawn
+// from the few rows the others held then (or from its own topics), never from what they bring as they grow.
+// Checked (test/search/multi-tenant-share.test.ts): a tenant of 12,000 rows calibrated beside one of 30 (99.75%
+// of the rows, measured as a class) got probes 8 or 9 by run; at half the rows, without a recalibration, its
+// table-wide recall@10 went from 0.947 to 0.973 by run. A class measured below that share had table-wide queries
+// from the others' many rows: its share falling since is drift the growth rule allows (at 60% falling to 31%,
+// forced onto the dimension's IVFFlat index, 0.983-0.995; IVFFlat answered the same queries identically before
+// and after the others grew).
 import { formatCount } from "../count-format";
 import { SINGLE_TENANT_SHARE } from "./calibrate-tenants";
 import type { TenantRows } from "../vector-indexes/inventory";
@@ -70,10 +72,10 @@ export function crossedThreshold(
   const threshold = `the exact threshold (${formatCount(search.exactRows)} visible rows)`;
   if (crossed.length === 0) {
     // A tenant that held nearly all the rows then was measured only as the table is, whether the calibration
-    // measured classes or not (its filter kept nearly every row); once its share falls below
-    // SINGLE_TENANT_SHARE its search is filtered, which no calibration measured, though it never crossed. Its
-    // share known only with `dimensionRows`. Named only when none crossed: a recalibration planned for those
-    // measures it too.
+    // measured classes or not (its table-wide queries were its own topics or the few others'); once its share
+    // falls below SINGLE_TENANT_SHARE its search is filtered, which no calibration measured, though it never
+    // crossed. Its share known only with `dimensionRows`. Named only when none crossed: a recalibration planned
+    // for those measures it too.
     const heldNearlyAll = heldNearlyAllRows(search, listedThen);
     const fallen =
       dimensionRows !== undefined
