@@ -101,6 +101,31 @@ async function holdReadLock(url: string): Promise<{ pid: number; release: () => 
   };
 }
 
+/**
+ * Resolves `seen` with true once an ALTER of "Chunk" waits for its lock (polled every 50 ms), with false when
+ * stopped first.
+ */
+function watchMigrationWait(url: string): { seen: Promise<boolean>; stop: () => Promise<void> } {
+  let stopped = false;
+  const seen = withClient(url, async (c) => {
+    while (!stopped) {
+      const waiting = await c.query(
+        `SELECT 1 FROM pg_locks WHERE relation = '"Chunk"'::regclass AND mode = 'AccessExclusiveLock' AND NOT granted`,
+      );
+      if (waiting.rowCount) return true;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    return false;
+  });
+  return {
+    seen,
+    stop: async () => {
+      stopped = true;
+      await seen;
+    },
+  };
+}
+
 async function chunkColumns(url: string): Promise<string[]> {
   return withClient(url, async (c) => {
     const rows = await c.query<{ attname: string }>(
@@ -135,7 +160,11 @@ describe("a migration blocked by an app transaction, under app traffic", () => {
     await withClient(db.current.url, (c) => writeAppData(c, SHAPE, c));
   });
 
-  /** Runs apply with `args` while the app runs and a holder keeps its lock for `holdMs` (or for good). */
+  /**
+   * Runs apply with `args` while the app runs and a holder keeps its lock for `holdMs` from when the migration is
+   * first seen waiting for it (or for good). Counted from the wait, not from the start: the CLI's start-up took
+   * 5 s of a 6 s hold on a loaded machine, and the app then waited 1 s.
+   */
   async function blockedApply(
     migration: string,
     args: readonly string[],
@@ -144,12 +173,17 @@ describe("a migration blocked by an app transaction, under app traffic", () => {
     writeMigration(dir, `${migration}.sql`, `ALTER TABLE "Chunk" ADD COLUMN "${migration.slice(15)}" text;`);
     const holder = await holdReadLock(db.current.url);
     const app = await startAppTraffic(db.current.url);
-    const timer = holdMs === undefined ? undefined : setTimeout(() => void holder.release(), holdMs);
+    const waiting = holdMs === undefined ? undefined : watchMigrationWait(db.current.url);
+    let timer: NodeJS.Timeout | undefined;
+    void waiting?.seen.then((seen) => {
+      if (seen) timer = setTimeout(() => void holder.release(), holdMs);
+    });
     try {
       const run = await runCli(["apply", "--migrations-dir", dir, ...args], { DATABASE_URL: db.current.url });
       const latencies = await app.stop();
       return { run, latencies, holderPid: holder.pid };
     } finally {
+      await waiting?.stop();
       clearTimeout(timer);
       await holder.release();
     }
@@ -161,7 +195,7 @@ describe("a migration blocked by an app transaction, under app traffic", () => {
       ["--migration-lock-timeout", "0"],
       HOLD_MS,
     );
-    report(`no lock_timeout, holder released after ${HOLD_MS / 1000} s`, latencies);
+    report(`no lock_timeout, holder released ${HOLD_MS / 1000} s into the wait`, latencies);
     expect(run.code, run.stderr).toBe(0);
     // An app statement on "Chunk" that queued behind the waiting ALTER waited until the holder went.
     expect(latencies.maxMs).toBeGreaterThan(LOCK_TIMEOUT_S * 1000 + MARGIN_MS);
@@ -173,7 +207,7 @@ describe("a migration blocked by an app transaction, under app traffic", () => {
       ["--migration-lock-timeout", String(LOCK_TIMEOUT_S), "--lock-retries", "8"],
       HOLD_MS,
     );
-    report(`lock_timeout ${LOCK_TIMEOUT_S} s, holder released after ${HOLD_MS / 1000} s`, latencies);
+    report(`lock_timeout ${LOCK_TIMEOUT_S} s, holder released ${HOLD_MS / 1000} s into the wait`, latencies);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).toMatch(
       /gave up waiting for a lock after 1000 ms \(AccessExclusiveLock on "Chunk", blocked by pid \d+ \(holding AccessShareLock; application "app-nightly-report"/,
