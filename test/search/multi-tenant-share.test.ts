@@ -8,7 +8,13 @@
 // k-means; the setting probes 8 or 9), below the target in one run of about eight.
 import type { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { checkHealth, readSearchCalibrations } from "../../core";
+import {
+  DEFAULT_EXACT_ROWS,
+  checkHealth,
+  readSearchCalibrations,
+  readSearchTuning,
+  saveSearchTuning,
+} from "../../core";
 import { applyAsMigrator, useReleasedDatabase } from "../security/released-database";
 import { addTenant, loadCorpus, type Corpus } from "./corpus";
 import { meanSearchRecall } from "./search-recall";
@@ -56,17 +62,34 @@ describe("the tenant that held nearly all the rows at a calibration that measure
     await addTenant(owner, corpus, { slug: "small-org", rows: SMALL_ROWS, topics: otherTopics.slice(-3) });
     await owner.query(`ANALYZE "Chunk"`);
     await applyAsMigrator(target.current, steps());
-    // Classes measured: the first tenant through the dimension's index, under its filter, at nearly all the
-    // rows; recorded as searching the index.
-    const record = (await readSearchCalibrations(owner)).find((c) => c.indexName === CHUNK.indexName);
-    const large = record?.classes.filter((c) => c.class === "large") ?? [];
-    expect(large.map((c) => [c.kind, c.path, c.tenantRows])).toEqual([
-      ["own", "index", SHAPE.rows],
-      ["table-wide", "index", SHAPE.rows],
+    // Classes measured: the first tenant under its filter, at nearly all the rows, on the path the calibrated
+    // threshold gives it, and recorded as searching the index when it is past that threshold.
+    const calibrated = (await readSearchCalibrations(owner)).find((c) => c.indexName === CHUNK.indexName)!;
+    const large = calibrated.classes.filter((c) => c.class === "large");
+    const pastThreshold = SHAPE.rows > calibrated.exactRows;
+    const path = pastThreshold ? "index" : "exact";
+    expect(large.map((c) => [c.kind, c.organizationId, c.path, c.tenantRows])).toEqual([
+      ["own", first!.organizationId, path, SHAPE.rows],
+      ["table-wide", first!.organizationId, path, SHAPE.rows],
     ]);
     // 90%: the share at or above which a tenant is searched as the table is (calibrate-tenants.ts).
     expect(large[0]!.sharePercent).toBeGreaterThanOrEqual(90);
-    expect(record?.indexPathTenants).toEqual([first!.organizationId]);
+    expect(calibrated.indexPathTenants).toEqual(pastThreshold ? [first!.organizationId] : []);
+    // Which side of the threshold the tenant lands on is timing's (the crossover of exact search's per-row cost
+    // and the index's p50): under load the index measured as slow as exact search over its 12,000 rows, the
+    // threshold came out at 12,297 and the tenant was searched exactly, with nothing to re-flag. The threshold
+    // as a calibration that sent it through the dimension's index leaves it, the default, above every new tenant.
+    await owner.query(
+      `UPDATE neonhub_release.search_calibrations SET exact_rows = $2, index_path_tenants = $3::jsonb
+        WHERE index_name = $1`,
+      [CHUNK.indexName, DEFAULT_EXACT_ROWS, JSON.stringify([first!.organizationId])],
+    );
+    const tuning = (await readSearchTuning(owner)).find(
+      (t) => t.table === CHUNK.table && t.dimension === SHAPE.dimension,
+    )!;
+    await saveSearchTuning(owner, { ...tuning, exactRows: DEFAULT_EXACT_ROWS });
+    const record = (await readSearchCalibrations(owner)).find((c) => c.indexName === CHUNK.indexName);
+    expect(record?.exactRows).toBeLessThan(SHAPE.rows);
 
     // Tenants from the other topics, each below the threshold: none crosses it, and the first tenant ends with
     // about half of the rows, fewer than twice the calibrated ones.
