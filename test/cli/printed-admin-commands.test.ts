@@ -5,10 +5,10 @@
 // shell as printed, with ADMIN_URL the admin's, it baselines. The password note of a printed command names the
 // variable of the URL's own login.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readMigrationFiles, urlWithoutPassword } from "../../core";
+import { urlWithoutPassword } from "../../core";
 import { runCli, runPrinted } from "../support/cli";
 import { createTestDatabase, dropTestDatabase, withClient, type TestDatabase } from "../support/database";
-import { FIXTURE_MIGRATIONS } from "../support/fixtures";
+import { FIXTURE_MIGRATIONS, buildSchemaByHand } from "../support/fixtures";
 import { createAccessRoles, dropAccessRoles, type AccessRoles } from "../support/roles";
 import { takesFlag } from "../../cli/args";
 import { commandAsRun, commandOnDatabase } from "../../cli/confirm-command";
@@ -20,10 +20,7 @@ beforeAll(async () => {
   db = await createTestDatabase("pradmin");
   roles = await createAccessRoles(db);
   // The schema made without the engine, by the admin, as baseline's users have it.
-  await withClient(db.url, async (c) => {
-    for (const file of readMigrationFiles(FIXTURE_MIGRATIONS))
-      await c.query(file.sql.split(/^-- Down Migration/m)[0]!);
-  });
+  await withClient(db.url, (c) => buildSchemaByHand(c));
 });
 
 afterAll(async () => {

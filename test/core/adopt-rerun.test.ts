@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { readMigrationFiles, type AdoptResult, type BaselineResult } from "../../core";
 import { runCli, runUpstreamCli } from "../support/cli";
 import { createTestDatabase, dropTestDatabase, withClient, type TestDatabase } from "../support/database";
-import { fixtureMigrationsCopy } from "../support/fixtures";
+import { buildSchemaByHand, fixtureMigrationsCopy } from "../support/fixtures";
 import { dumpSchema } from "../support/migrations";
 
 const databases: TestDatabase[] = [];
@@ -27,10 +27,7 @@ async function newDatabase(): Promise<string> {
 /** The schema made without the engine: the first `upTo` migrations' Up sections run by hand. */
 async function handMade(upTo: number): Promise<string> {
   const url = await newDatabase();
-  await withClient(url, async (c) => {
-    for (const file of readMigrationFiles(dir).slice(0, upTo))
-      await c.query(file.sql.split(/^-- Down Migration/m)[0]!);
-  });
+  await withClient(url, (c) => buildSchemaByHand(c, dir, upTo));
   return url;
 }
 

@@ -4,10 +4,9 @@
 // the admin itself) is named, when the migrator meets it, with its owner and the statements that hand it
 // over, which then work.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readMigrationFiles } from "../../core";
 import { runCli } from "../support/cli";
 import { createTestDatabase, dropTestDatabase, withClient, type TestDatabase } from "../support/database";
-import { FIXTURE_MIGRATIONS } from "../support/fixtures";
+import { FIXTURE_MIGRATIONS, buildSchemaByHand } from "../support/fixtures";
 import { createAccessRoles, dropAccessRoles, type AccessRoles } from "../support/roles";
 
 let db: TestDatabase;
@@ -19,10 +18,7 @@ beforeAll(async () => {
   roles = await createAccessRoles(db);
   admin = decodeURIComponent(new URL(db.url).username);
   // The schema made without the engine, by the admin, as baseline's users have it.
-  await withClient(db.url, async (c) => {
-    for (const file of readMigrationFiles(FIXTURE_MIGRATIONS))
-      await c.query(file.sql.split(/^-- Down Migration/m)[0]!);
-  });
+  await withClient(db.url, (c) => buildSchemaByHand(c));
 });
 
 afterAll(async () => {
@@ -119,10 +115,7 @@ describe("baseline as the migrator on a stack's database", () => {
   beforeAll(async () => {
     stack = await createTestDatabase("blmig");
     stackRoles = await createAccessRoles(stack);
-    await withClient(stack.url, async (c) => {
-      for (const file of readMigrationFiles(FIXTURE_MIGRATIONS))
-        await c.query(file.sql.split(/^-- Down Migration/m)[0]!);
-    });
+    await withClient(stack.url, (c) => buildSchemaByHand(c));
   });
   afterAll(async () => {
     await dropTestDatabase(stack);
@@ -154,10 +147,7 @@ describe("baseline and adopt by a login other than the admin on a database with 
   beforeAll(async () => {
     released = await createTestDatabase("blrel");
     releasedRoles = await createAccessRoles(released);
-    await withClient(released.url, async (c) => {
-      for (const file of readMigrationFiles(FIXTURE_MIGRATIONS))
-        await c.query(file.sql.split(/^-- Down Migration/m)[0]!);
-    });
+    await withClient(released.url, (c) => buildSchemaByHand(c));
     const owner = releasedRoles.names.owner;
     const baseline = await cli(released.url, "baseline", "--owner-role", owner);
     expect(baseline.code, baseline.stdout).toBe(0);

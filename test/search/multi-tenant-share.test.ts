@@ -8,13 +8,7 @@
 // k-means; the setting probes 8 or 9), below the target in one run of about eight.
 import type { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  DEFAULT_EXACT_ROWS,
-  checkHealth,
-  readSearchCalibrations,
-  readSearchTuning,
-  saveSearchTuning,
-} from "../../core";
+import { DEFAULT_EXACT_ROWS, readSearchCalibrations, readSearchTuning, saveSearchTuning } from "../../core";
 import { applyAsMigrator, useReleasedDatabase } from "../security/released-database";
 import { addTenant, loadCorpus, type Corpus } from "./corpus";
 import { meanSearchRecall } from "./search-recall";
@@ -25,7 +19,7 @@ import {
   ONE_TENANT_SHAPE,
   releaseSteps,
   chunkIndexPlan,
-  chunkTenantSearchInStatus,
+  expectRecalibrationFor,
 } from "./one-tenant-corpus";
 
 const SHAPE = ONE_TENANT_SHAPE;
@@ -106,17 +100,7 @@ describe("the tenant that held nearly all the rows at a calibration that measure
     expect(SHAPE.rows / rows).toBeLessThan(0.55);
 
     const fallen = `tenant ${first!.organizationId} (${SHAPE.rows.toLocaleString("en-US")} rows)`;
-    const plan = await planOf();
-    expect(plan, plan?.reason).toMatchObject({ action: "update", reason: expect.stringContaining(fallen) });
-    expect((await chunkTenantSearchInStatus(target))?.crossedThreshold).toContain(fallen);
-    const health = await checkHealth({ databaseUrl: target.current.roles.url("migrator"), steps: steps() });
-    expect(health.findings).toContainEqual(
-      expect.objectContaining({
-        severity: "action",
-        subject: CHUNK.indexName,
-        problem: expect.stringContaining(fallen),
-      }),
-    );
+    await expectRecalibrationFor(target, fallen);
 
     await applyAsMigrator(target.current, steps());
     expect((await planOf())?.action).toBe("unchanged");

@@ -1,8 +1,10 @@
 // The corpus and readings the tenant-share tests share: one tenant holding every row of a 16-dimension table
 // with the real default exact threshold (10,000 visible rows), calibrated, then grown or outgrown by others
 // (single-tenant-share, single-tenant-growth, multi-tenant-share).
+import { expect } from "vitest";
 import {
   DEFAULT_MIGRATIONS_DIR,
+  checkHealth,
   EMBEDDING_TABLES,
   defaultReleaseSteps,
   planRelease,
@@ -59,4 +61,23 @@ export async function chunkTenantSearchInStatus(target: { readonly current: Rele
 /** The chunks' index's calibration record. */
 export async function chunkCalibration(owner: ClientBase) {
   return (await readSearchCalibrations(owner)).find((c) => c.indexName === CHUNK.indexName);
+}
+
+/** Plan, `status` and `health` each name `who` (a tenant as they print it) as a reason to calibrate again. */
+export async function expectRecalibrationFor(target: { readonly current: ReleasedDatabase }, who: string) {
+  const plan = await chunkIndexPlan(target);
+  expect(plan, plan?.reason).toMatchObject({ action: "update", reason: expect.stringContaining(who) });
+  expect((await chunkTenantSearchInStatus(target))?.crossedThreshold).toContain(who);
+  const health = await checkHealth({
+    databaseUrl: target.current.roles.url("migrator"),
+    steps: releaseSteps(),
+  });
+  expect(health.healthy).toBe(false);
+  expect(health.findings).toContainEqual(
+    expect.objectContaining({
+      severity: "action",
+      subject: CHUNK.indexName,
+      problem: expect.stringContaining(who),
+    }),
+  );
 }

@@ -8,18 +8,18 @@
 // (lower bound 0.924 on 100 queries) at the unfiltered probes while plan said "unchanged"; 0.999 after it.
 import type { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEFAULT_EXACT_ROWS, checkHealth } from "../../core";
+import { DEFAULT_EXACT_ROWS } from "../../core";
 import { applyAsMigrator, useReleasedDatabase } from "../security/released-database";
 import { addTenant, loadCorpus, type Corpus } from "./corpus";
 import { meanSearchRecall } from "./search-recall";
 import {
-  CHUNK,
   NEW_TENANTS,
   NEW_TENANT_ROWS,
   ONE_TENANT_SHAPE,
   releaseSteps,
   chunkIndexPlan,
   chunkTenantSearchInStatus,
+  expectRecalibrationFor,
   chunkCalibration,
 } from "./one-tenant-corpus";
 
@@ -72,18 +72,7 @@ describe("the tenant that held nearly all the rows at a calibration, its share f
     expect(rows).toBeLessThan(2 * SHAPE.rows);
 
     const fallen = `tenant ${first!.organizationId} (${SHAPE.rows.toLocaleString("en-US")} rows)`;
-    const plan = await planOf();
-    expect(plan, plan?.reason).toMatchObject({ action: "update", reason: expect.stringContaining(fallen) });
-    expect((await tenantSearchInStatus())?.crossedThreshold).toContain(fallen);
-    const health = await checkHealth({ databaseUrl: target.current.roles.url("migrator"), steps: steps() });
-    expect(health.healthy).toBe(false);
-    expect(health.findings).toContainEqual(
-      expect.objectContaining({
-        severity: "action",
-        subject: CHUNK.indexName,
-        problem: expect.stringContaining(fallen),
-      }),
-    );
+    await expectRecalibrationFor(target, fallen);
 
     await applyAsMigrator(target.current, steps());
     expect((await planOf())?.action).toBe("unchanged");

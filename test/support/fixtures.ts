@@ -3,7 +3,8 @@
 import { copyFileSync, cpSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll } from "vitest";
-import { DEFAULT_MIGRATIONS_DIR } from "../../core";
+import type { ClientBase } from "pg";
+import { DEFAULT_MIGRATIONS_DIR, readMigrationFiles } from "../../core";
 import { scratchDir } from "./scratch";
 
 export const FIXTURE_MIGRATIONS = path.resolve(__dirname, "..", "fixtures", "migrations");
@@ -32,4 +33,17 @@ export function writeMigration(dir: string, file: string, up: string, down = "SE
   const full = path.join(dir, file);
   writeFileSync(full, `-- Up Migration\n${up}\n\n-- Down Migration\n${down}\n`);
   return full;
+}
+
+/**
+ * The schema made without the engine, as baseline's and adopt's users have it: the up part of each of `dir`'s
+ * first `upTo` migrations (all by default), run as `client`, with no ledger.
+ */
+export async function buildSchemaByHand(
+  client: ClientBase,
+  dir = FIXTURE_MIGRATIONS,
+  upTo?: number,
+): Promise<void> {
+  for (const file of readMigrationFiles(dir).slice(0, upTo))
+    await client.query(file.sql.split(/^-- Down Migration/m)[0]!);
 }
