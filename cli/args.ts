@@ -596,8 +596,8 @@ function refuseRepeatedFlags(argv: readonly string[]): void {
 }
 
 /**
- * `env`: only for a command a refusal prints, which names a --database-url given from $DIRECT_URL or
- * $DATABASE_URL by the variable (cli/confirm-command.ts).
+ * `env`: only for a command a refusal prints, which names a --database-url given from one of the project's URL
+ * variables (DIRECT_URL, DATABASE_URL, ADMIN_URL, ...) by the variable (cli/confirm-command.ts).
  */
 export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {}): CliArgs {
   let parsed;

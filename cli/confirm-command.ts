@@ -9,7 +9,13 @@
 // $DIRECT_URL holds, which may be another database than the one the operator named) and the release settings
 // given (--config, --set, --seed, --row-level-security, --environment; without them, an apply printed after a
 // plan would apply other settings than the ones just planned).
-import { readConnectionUrl, shellWord, urlWithoutPassword, type CommandPrinter } from "../core";
+import {
+  ADMIN_URL_SOURCE,
+  readConnectionUrl,
+  shellWord,
+  urlWithoutPassword,
+  type CommandPrinter,
+} from "../core";
 
 /** Whose URL a --database-url is: one of the stack's logins, or the admin's (`npm run -s local -- env --admin`). */
 type UrlRole = "migrator" | "app" | "readonly" | "admin";
@@ -86,7 +92,7 @@ function passwordNote(url: string, env: NodeJS.ProcessEnv): string {
 function adminUrlNote(command: string, ownerRoleKnown: boolean): string {
   return (
     `${command} creates a scratch database, which needs the stack's admin login (CREATEDB, which its migrator, app and read-only logins have not): ` +
-    `ADMIN_URL is the admin's URL of this database, the existing server's adminUrl or RDS's master user; \`npm run -s local -- env --admin\` prints it locally` +
+    `ADMIN_URL is the admin's URL of this database (${ADMIN_URL_SOURCE})` +
     (ownerRoleKnown ? "" : "; add --owner-role with the stack's owner role")
   );
 }

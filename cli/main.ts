@@ -17,6 +17,7 @@ import {
   checkHealth,
   defaultReleaseSteps,
   loadChunkFile,
+  ADMIN_URL_SOURCE,
   describeSchemaDrift,
   isReleaseError,
   parseDatabaseUrl,
@@ -103,7 +104,7 @@ function databaseUrlOf(args: CliArgs, env: NodeJS.ProcessEnv): { databaseUrl: st
     throw new ReleaseError(
       "invalid-input",
       "No database URL given.",
-      `Pass the admin's: --database-url "$ADMIN_URL" --owner-role <prefix>_owner (the stack's admin login: the existing server's adminUrl, or RDS's master user; \`npm run -s local -- env --admin\` prints ADMIN_URL locally). ${args.command} needs CREATEDB for its scratch database, which the migrator has not.`,
+      `Pass the admin's: --database-url "$ADMIN_URL" --owner-role <prefix>_owner (the stack's admin login: ${ADMIN_URL_SOURCE}). ${args.command} needs CREATEDB for its scratch database, which the migrator has not.`,
     );
   }
   throw new ReleaseError(

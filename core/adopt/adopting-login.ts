@@ -11,6 +11,10 @@ export type AdoptCommand = "baseline" | "adopt";
 
 const ADOPTING = 'docs/runbook.md, "Adopting an existing database"';
 
+/** Where the stack's admin URL (ADMIN_URL in every printed command and fix) comes from. */
+export const ADMIN_URL_SOURCE =
+  "the existing server's adminUrl, or RDS's master user; `npm run -s local -- env --admin` prints ADMIN_URL locally";
+
 /** What the catalog says about the login and the database, read in one query. */
 export interface LoginFacts {
   /** The login (session_user). */
@@ -54,8 +58,8 @@ export function ownerToName(
 export function adminCommandFix(command: AdoptCommand, ownerRole: string): string {
   return (
     `Run it as the stack's admin, with the owner role: neonhub-db ${command} --database-url "$ADMIN_URL" --owner-role ${ownerRole}, ` +
-    `where ADMIN_URL is the admin login's URL of this database (the existing server's adminUrl, or RDS's master user: ` +
-    `a login with CREATEDB that is a member of "${ownerRole}"; ${ADOPTING}). Nothing was written.`
+    `where ADMIN_URL is the admin login's URL of this database, a login with CREATEDB that is a member of ` +
+    `"${ownerRole}" (${ADMIN_URL_SOURCE}; ${ADOPTING}). Nothing was written.`
   );
 }
 
