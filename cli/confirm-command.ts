@@ -16,6 +16,7 @@ import {
   urlWithoutPassword,
   type CommandPrinter,
 } from "../core";
+import { urlFromEnvironment } from "./environment-url";
 
 /** Whose URL a --database-url is: one of the stack's logins, or the admin's (`npm run -s local -- env --admin`). */
 type UrlRole = "migrator" | "app" | "readonly" | "admin";
@@ -174,7 +175,7 @@ export function commandOnDatabase(
   // A baseline or adopt named by a command the stack's migrator (or app, or read-only login) ran would be
   // refused as that login: it is printed with the admin's URL, and the owner role the migrator acts as.
   // The URL the command ran with: without --database-url, the variable the CLI took it from (cli/main.ts).
-  const ranWith = given.databaseUrl ?? (env.DIRECT_URL || env.DATABASE_URL || undefined);
+  const ranWith = given.databaseUrl ?? urlFromEnvironment(env)?.url;
   const role = ranWith === undefined ? undefined : urlRoleOf(ranWith, env);
   const asAdmin = ADMIN_COMMANDS.includes(command) && role !== undefined && role.role !== "admin";
   const ownerRole =

@@ -45,6 +45,7 @@ import {
 import { COMMAND_FLAGS, USAGE, parseArgs, takesFlag, type CliArgs } from "./args";
 import { internalErrorDocument, releaseErrorDocument } from "./error-document";
 import { refuseMissingPaths } from "./given-paths";
+import { urlFromEnvironment } from "./environment-url";
 import { outputWriter } from "./output-streams";
 import { releaseEnvironment, releaseSettings } from "./release-settings";
 import { renderHealth } from "./render-health";
@@ -95,10 +96,8 @@ function processStreams(): CliIo {
  */
 function databaseUrlOf(args: CliArgs, env: NodeJS.ProcessEnv): { databaseUrl: string; source: string } {
   if (args.databaseUrl !== undefined) return { databaseUrl: args.databaseUrl, source: "--database-url" };
-  for (const name of ["DIRECT_URL", "DATABASE_URL"] as const) {
-    const value = env[name];
-    if (value) return { databaseUrl: value, source: name };
-  }
+  const fromEnvironment = urlFromEnvironment(env);
+  if (fromEnvironment) return { databaseUrl: fromEnvironment.url, source: fromEnvironment.variable };
   // baseline and adopt need the admin (CREATEDB for the scratch database): the migrator's URL would be refused.
   if (args.command === "baseline" || args.command === "adopt") {
     throw new ReleaseError(
