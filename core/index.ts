@@ -241,6 +241,7 @@ export {
 } from "./vector-indexes";
 export {
   HALFVEC_ZERO_BOUND,
+  HALFVEC_ZERO_WORDS,
   REBUILD_LEFTOVER,
   createIndexSql,
   isCountIndexName,

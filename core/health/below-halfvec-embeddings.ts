@@ -1,4 +1,4 @@
-// Rows above 2,000 dimensions whose every embedding component is below ~6e-8 in magnitude, stored before
+// Rows above 2,000 dimensions whose every embedding component is at most 2^-25 (~3e-8) in magnitude, stored before
 // migration 20261206160000 made the dimension trigger refuse them. The vector index of such a dimension is over
 // "embedding"::halfvec(n), which rounds each of those components to 0: the row is the zero halfvec there, at
 // distance NaN from every query, so no search through the index returns it, while the exact path (full
@@ -6,7 +6,7 @@
 // distances and makes it one the index holds.
 import { formatCount, rowsText } from "../count-format";
 import { quoteIdentifier as quoteIdent } from "../identifiers";
-import { VECTOR_MAX_INDEX_DIM } from "../vector-indexes/spec";
+import { HALFVEC_ZERO_WORDS, VECTOR_MAX_INDEX_DIM } from "../vector-indexes/spec";
 import { listedIds, type EmbeddedTable, type EmbeddingLook } from "./embedding-looks";
 
 /**
@@ -38,7 +38,7 @@ export const BELOW_HALFVEC_LOOK: EmbeddingLook = {
   found: (table, reading, one) => ({
     problem:
       `${rowsText(reading.rows!)} of more than ${formatCount(VECTOR_MAX_INDEX_DIM)} dimensions whose every ` +
-      `embedding value is below 6e-8 in magnitude (${listedIds(reading)}): stored before migration 20261206160000 ` +
+      `${HALFVEC_ZERO_WORDS} (${listedIds(reading)}): stored before migration 20261206160000 ` +
       `refused ${one ? "it" : "them"}; the vector index holds ${one ? "it" : "them"} as halfvec, where ` +
       `${one ? "it is" : "they are"} the zero vector, so no search through the index finds ${one ? "it" : "them"}`,
     action:

@@ -25,6 +25,11 @@ export const HALFVEC_MAX_VALUE = 65504;
  * load-chunks before it is sent.
  */
 export const HALFVEC_ZERO_BOUND = 2 ** -25;
+/**
+ * How the trigger (migration 20261206200000, its test holds it to this), load-chunks and health say, after
+ * "every", that an embedding's components are within ±HALFVEC_ZERO_BOUND.
+ */
+export const HALFVEC_ZERO_WORDS = `embedding value is at most ${HALFVEC_ZERO_BOUND.toPrecision(3)} in magnitude`;
 
 /** pgvector's HNSW defaults (https://github.com/pgvector/pgvector#index-options). */
 export const HNSW_DEFAULT_M = 16;

@@ -315,7 +315,7 @@ describe("chunk file inputs the loader names before PostgreSQL does", () => {
       expect(error.code).toBe("invalid-input");
       expect(error.message).toBe(
         `${written}, line 4: the chunk of "documentId" "tiny-doc", "idx" 1${name === "tiny-array.ndjson" ? ' ("id" "c-1")' : ""}: ` +
-          'every "embedding" value is at most 2.98e-8 in magnitude (the largest is 2.5e-8), which a halfvec holds as 0: ' +
+          "every embedding value is at most 2.98e-8 in magnitude (the largest is 2.5e-8), which a halfvec holds as 0: " +
           "above 2,000 dimensions (here 3072) the vector index stores halfvec, where this embedding is the zero vector " +
           "and no search through the index would find the chunk. The database refuses it.",
       );

@@ -1,4 +1,4 @@
-// Embeddings of more than 2,000 dimensions whose every component is below ~6e-8 in magnitude: nonzero vectors
+// Embeddings of more than 2,000 dimensions whose every component is at most 2^-25 (~3e-8) in magnitude: nonzero vectors
 // that the dimension's index, over "embedding"::halfvec(n), holds as the zero vector. Stored before migration
 // 20261206160000, the index never finds such a row while the exact path does, and health names them with the
 // statement that scales them to unit length; since, the dimension trigger refuses a new one, naming the row,
@@ -10,6 +10,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import {
   DEFAULT_MIGRATIONS_DIR,
   HALFVEC_ZERO_BOUND,
+  HALFVEC_ZERO_WORDS,
   checkHealth,
   downSection,
   nearestQuery,
@@ -114,10 +115,12 @@ describe("embeddings a halfvec index holds as the zero vector", () => {
     ]);
     // Neither zero vectors nor of another dimension.
     expect(report.zeroEmbeddings.map((r) => r.rows)).toEqual([0, 0, 0]);
-    const finding = report.findings.find((f) => f.subject === "Chunk" && f.problem.includes("below 6e-8"));
+    const finding = report.findings.find(
+      (f) => f.subject === "Chunk" && f.problem.includes("at most 2.98e-8"),
+    );
     expect(finding?.severity).toBe("action");
     expect(finding?.problem).toBe(
-      `2 rows of more than 2,000 dimensions whose every embedding value is below 6e-8 in magnitude ` +
+      `2 rows of more than 2,000 dimensions whose every embedding value is at most 2.98e-8 in magnitude ` +
         `(${[...TINY]
           .sort()
           .map((id) => `"${id}"`)
@@ -136,7 +139,7 @@ describe("embeddings a halfvec index holds as the zero vector", () => {
     });
     const after = await checkHealth({ databaseUrl: url() });
     expect(after.belowHalfvecEmbeddings.map((r) => r.rows)).toEqual([0, 0, 0]);
-    expect(after.findings.filter((f) => f.problem.includes("below 6e-8"))).toEqual([]);
+    expect(after.findings.filter((f) => f.problem.includes("at most 2.98e-8"))).toEqual([]);
   });
 
   it("the trigger refuses a new one, naming the row, its largest value and the fix, and stores nothing", async () => {
@@ -149,7 +152,7 @@ describe("embeddings a halfvec index holds as the zero vector", () => {
       expect(error).toMatchObject({
         code: "22003",
         message:
-          'Chunk "new-tiny": every embedding value is below 6e-8 in magnitude (the largest is 2.5e-08), which a ' +
+          'Chunk "new-tiny": every embedding value is at most 2.98e-8 in magnitude (the largest is 2.5e-08), which a ' +
           "halfvec holds as 0",
         detail:
           'Embedding space "' +
@@ -194,7 +197,11 @@ describe("embeddings a halfvec index holds as the zero vector", () => {
       await c.query("BEGIN");
       try {
         await c.query("SAVEPOINT refused");
-        expect(await errorOf(insert(c, "at-bound", DIM, atBound))).toMatchObject({ code: "22003" });
+        // In the words load-chunks and health use for the same bound.
+        expect(await errorOf(insert(c, "at-bound", DIM, atBound))).toMatchObject({
+          code: "22003",
+          message: expect.stringContaining(`every ${HALFVEC_ZERO_WORDS} (the largest is `),
+        });
         await c.query("ROLLBACK TO SAVEPOINT refused");
         await insert(c, "just-above", DIM, oneAbove);
         const stored = await c.query<{ n: number }>(

@@ -22,6 +22,7 @@ import {
   HALFVEC_MAX_INDEX_DIM,
   HALFVEC_MAX_VALUE,
   HALFVEC_ZERO_BOUND,
+  HALFVEC_ZERO_WORDS,
   VECTOR_MAX_INDEX_DIM,
   indexedType,
 } from "../../vector-indexes/spec";
@@ -632,7 +633,7 @@ function checkNotZeroAsIndexed(
   throw new ChunkFileError(
     file,
     line,
-    `${named}: every "embedding" value is at most ${HALFVEC_ZERO_BOUND.toPrecision(3)} in magnitude (the largest is ${Number(largest.toPrecision(3))}), which a halfvec holds as 0: above ${formatCount(VECTOR_MAX_INDEX_DIM)} dimensions (here ${dimension}) the vector index stores halfvec, where this embedding is the zero vector and no search through the index would find the chunk. The database refuses it.`,
+    `${named}: every ${HALFVEC_ZERO_WORDS} (the largest is ${Number(largest.toPrecision(3))}), which a halfvec holds as 0: above ${formatCount(VECTOR_MAX_INDEX_DIM)} dimensions (here ${dimension}) the vector index stores halfvec, where this embedding is the zero vector and no search through the index would find the chunk. The database refuses it.`,
     "Store the embedding the model returned, or normalize it to unit length (divide it by its length: numpy's v / np.linalg.norm(v), SQL's l2_normalize): its cosine distances stay the same. Nothing was loaded.",
   );
 }
