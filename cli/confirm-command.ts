@@ -11,6 +11,7 @@
 // plan would apply other settings than the ones just planned).
 import {
   ADMIN_URL_SOURCE,
+  ADMIN_URL_WORD,
   readConnectionUrl,
   shellWord,
   urlWithoutPassword,
@@ -183,7 +184,7 @@ export function commandOnDatabase(
   let note: Pick<PrintedCommand, "passwordNote" | "urlNote"> = {};
   for (const key of Object.keys(CARRIED_FLAGS) as (keyof GivenOptions)[]) {
     const value =
-      key === "ownerRole" ? ownerRole : key === "databaseUrl" && asAdmin ? "$ADMIN_URL" : given[key];
+      key === "ownerRole" ? ownerRole : key === "databaseUrl" && asAdmin ? ADMIN_URL_WORD : given[key];
     const flag = CARRIED_FLAGS[key];
     if (value === undefined || !takes(command, flag) || args.includes(flag)) continue;
     if (key !== "databaseUrl") {
@@ -191,7 +192,7 @@ export function commandOnDatabase(
       continue;
     }
     if (asAdmin) {
-      words.push(flag, '"$ADMIN_URL"');
+      words.push(flag, ADMIN_URL_WORD);
       note = { urlNote: adminUrlNote(command, ownerRole !== undefined) };
       continue;
     }

@@ -18,6 +18,7 @@ import {
   defaultReleaseSteps,
   loadChunkFile,
   ADMIN_URL_SOURCE,
+  adminFlags,
   describeSchemaDrift,
   isReleaseError,
   parseDatabaseUrl,
@@ -103,7 +104,7 @@ function databaseUrlOf(args: CliArgs, env: NodeJS.ProcessEnv): { databaseUrl: st
     throw new ReleaseError(
       "invalid-input",
       "No database URL given.",
-      `Pass the admin's: --database-url "$ADMIN_URL" --owner-role <prefix>_owner (the stack's admin login: ${ADMIN_URL_SOURCE}). ${args.command} needs CREATEDB for its scratch database, which the migrator has not.`,
+      `Pass the admin's: ${adminFlags("<prefix>_owner")} (the stack's admin login: ${ADMIN_URL_SOURCE}). ${args.command} needs CREATEDB for its scratch database, which the migrator has not.`,
     );
   }
   throw new ReleaseError(

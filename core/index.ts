@@ -21,7 +21,7 @@ export {
 export { quoteIdentifier } from "./identifiers";
 export { shownName, shownObjectKey, shownSql } from "./shown-names";
 export { shellWord } from "./shell-word";
-export { ADMIN_URL_SOURCE } from "./adopt/adopting-login";
+export { ADMIN_URL_SOURCE, ADMIN_URL_WORD, adminFlags } from "./adopt/adopting-login";
 export { schemaMismatches } from "./schema-mismatches";
 export { recordSnapshot } from "./snapshot";
 export { closestName } from "./closest-name";

@@ -15,6 +15,17 @@ const ADOPTING = 'docs/runbook.md, "Adopting an existing database"';
 export const ADMIN_URL_SOURCE =
   "the existing server's adminUrl, or RDS's master user; `npm run -s local -- env --admin` prints ADMIN_URL locally";
 
+/** The admin's URL as every printed command and fix passes it: the variable, quoted for a POSIX shell. */
+export const ADMIN_URL_WORD = '"$ADMIN_URL"';
+
+/**
+ * The flags a baseline or adopt run as the admin takes: its URL and the owner role (`ownerRoleWord` as it is
+ * to be printed: a name, or a placeholder such as <prefix>_owner).
+ */
+export function adminFlags(ownerRoleWord: string): string {
+  return `--database-url ${ADMIN_URL_WORD} --owner-role ${ownerRoleWord}`;
+}
+
 /** What the catalog says about the login and the database, read in one query. */
 export interface LoginFacts {
   /** The login (session_user). */
@@ -57,7 +68,7 @@ export function ownerToName(
 /** The command that works, whole: the admin's login and the owner role, in one step. */
 export function adminCommandFix(command: AdoptCommand, ownerRole: string): string {
   return (
-    `Run it as the stack's admin, with the owner role: neonhub-db ${command} --database-url "$ADMIN_URL" --owner-role ${ownerRole}, ` +
+    `Run it as the stack's admin, with the owner role: neonhub-db ${command} ${adminFlags(ownerRole)}, ` +
     `where ADMIN_URL is the admin login's URL of this database, a login with CREATEDB that is a member of ` +
     `"${ownerRole}" (${ADMIN_URL_SOURCE}; ${ADOPTING}). Nothing was written.`
   );
