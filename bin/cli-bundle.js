@@ -1,6 +1,6 @@
-// The CLI's start-up path: one esbuild bundle of cli/, core/ and the pg driver, cached under .local/cli-bundle/
-// and keyed by the content of everything it is built from, loaded with a V8 code cache. Plain CommonJS so that
-// nothing has to be transpiled before it runs.
+// The CLI's start-up path: one esbuild bundle of cli/, core/, the access layer's definition and the pg driver,
+// cached under .local/cli-bundle/ and keyed by the content of everything it is built from, loaded with a V8 code
+// cache. Plain CommonJS so that nothing has to be transpiled before it runs.
 "use strict";
 const fs = require("node:fs");
 const path = require("node:path");
@@ -9,6 +9,8 @@ const { Module } = require("node:module");
 
 const ROOT = path.resolve(__dirname, "..");
 const SOURCE_DIRS = ["cli", "core"];
+// The one file of infra/ the CLI reads: the access layer's role names (cli/confirm-command.ts tells a login by them).
+const SOURCE_FILES = ["infra/access-definition.js"];
 
 // Left out of the bundle and required from node_modules, only by the commands that use them: node-pg-migrate
 // (ESM-only, only when migrations run), squawk-cli (finds its binary next to its own files), yaml (only for
@@ -48,6 +50,7 @@ function bundleInputs(root) {
   // An install adds, removes or replaces folders in node_modules: its stat then sends the key to be hashed.
   if (fs.existsSync(path.join(root, "node_modules"))) inputs.dirs.push(path.join(root, "node_modules"));
   for (const dir of SOURCE_DIRS) walkSources(path.join(root, dir), inputs);
+  inputs.files.push(...SOURCE_FILES.map((file) => path.join(root, file)));
   const relative = (list) => list.map((file) => path.relative(root, file)).sort();
   return { files: relative(inputs.files), dirs: relative(inputs.dirs) };
 }

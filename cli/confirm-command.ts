@@ -17,6 +17,7 @@ import {
   urlWithoutPassword,
   type CommandPrinter,
 } from "../core";
+import accessDefinition from "../infra/access-definition";
 import { urlFromEnvironment } from "./environment-url";
 
 /** Whose URL a --database-url is: one of the stack's logins, or the admin's (`npm run -s local -- env --admin`). */
@@ -44,14 +45,12 @@ const ROLE_VARIABLES: Record<UrlRole, string> = {
 };
 
 /**
- * The stack's login names after its rolePrefix (infra/access-definition.js, ROLE_SUFFIXES: the CLI's bundle
- * holds cli/ and core/ only), and the admin's as `npm run local` and RDS name it by default.
+ * The stack's login names after its rolePrefix (the access layer's ROLE_SUFFIXES), and the admin's as `npm run
+ * local` and RDS name it by default.
  */
-const LOGIN_SUFFIXES: readonly [string, Exclude<UrlRole, "admin">][] = [
-  ["_migrator", "migrator"],
-  ["_app", "app"],
-  ["_readonly", "readonly"],
-];
+const LOGIN_SUFFIXES: readonly [string, Exclude<UrlRole, "admin">][] = (
+  ["migrator", "app", "readonly"] as const
+).map((role) => [accessDefinition.ROLE_SUFFIXES[role], role]);
 const ADMIN_LOGIN = "postgres";
 
 /** The commands that need the admin's login: CREATEDB for the scratch database that proves the schema. */

@@ -27,12 +27,20 @@ const bundle = require("../../bin/cli-bundle") as {
   bundleKey(root: string, options?: { racyMs?: number }): string;
 };
 
-/** A project of three inputs: the CLI's entry, one core module and npm's record of node_modules. */
+/**
+ * A project of four inputs: the CLI's entry, one core module, the access layer's definition and npm's record of
+ * node_modules.
+ */
 function tinyProject(): string {
   const root = scratchDir("neonhub-bundle-");
   mkdirSync(path.join(root, "cli"));
   mkdirSync(path.join(root, "core"));
+  mkdirSync(path.join(root, "infra"));
   mkdirSync(path.join(root, "node_modules"));
+  writeFileSync(
+    path.join(root, "infra", "access-definition.js"),
+    'module.exports = { ROLE_SUFFIXES: { app: "_app" } };\n',
+  );
   writeFileSync(
     path.join(root, "cli", "main.ts"),
     'import { greeting } from "../core/greeting";\n' +
@@ -79,6 +87,16 @@ describe("the bundle's key", () => {
     writeFileSync(file, 'export const greeting = "howdy";\n');
     utimesSync(file, then, then);
     expect(statSync(file).mtimeMs).toBe(then * 1000);
+    expect(bundle.bundleKey(root, { racyMs: 0 })).not.toBe(key);
+  });
+
+  it("changes with the access layer's definition, the one file of infra/ the CLI reads", () => {
+    const root = project();
+    const key = bundle.bundleKey(root, { racyMs: 0 });
+    writeFileSync(
+      path.join(root, "infra", "access-definition.js"),
+      'module.exports = { ROLE_SUFFIXES: { app: "_web" } };\n',
+    );
     expect(bundle.bundleKey(root, { racyMs: 0 })).not.toBe(key);
   });
 
