@@ -285,6 +285,7 @@ export {
   outgrownListedIndexes,
   unusableListedIndexes,
   crossedThreshold,
+  sharePercentOf,
   DEFAULT_EXACT_ROWS,
   dropPrefilterGraph,
   dropTenantIndex,

@@ -417,6 +417,14 @@ export async function calibrateTenantSearch(
 }
 
 /** One class's measurement of one query kind, as recorded and shown by status. */
+/**
+ * A tenant's share of `totalRows` in percent, to 0.01, rounded down: a share recorded at SINGLE_TENANT_SHARE or
+ * more was that much (crossed-threshold.ts reads it so), where rounding to nearest would record 89.996% as 90.
+ */
+export function sharePercentOf(rows: number, totalRows: number): number {
+  return Math.floor((10_000 * rows) / totalRows) / 100;
+}
+
 function classMeasurement(
   c: TenantClass,
   path: ClassMeasurement["path"],
@@ -430,7 +438,7 @@ function classMeasurement(
     class: c.class,
     organizationId: c.organizationId,
     tenantRows: c.rows,
-    sharePercent: Number(((100 * c.rows) / totalRows).toFixed(2)),
+    sharePercent: sharePercentOf(c.rows, totalRows),
     kind,
     path,
     queries: run.counts.length,

@@ -3,6 +3,7 @@
 export {
   calibrateTenantSearch,
   SEARCH_FUNCTIONS,
+  sharePercentOf,
   type ClassMeasurement,
   type TenantCalibration,
   type TenantIndexFacts,

@@ -6,6 +6,7 @@ import type { IndexHealth } from "../../core/health/report";
 import {
   crossedThreshold,
   missedTargets,
+  sharePercentOf,
   type ClassMeasurement,
   type ListedIndex,
   type SearchCalibrationRecord,
@@ -367,6 +368,10 @@ describe("a tenant grown past the exact threshold since the calibration", () => 
     expect(crossedThreshold(atShare(90, "org-big"), fallen, [], chunk, 23_910)).toContain("tenant org-big");
     // Measured under a filter that kept less than 90% of the rows: drift the growth rule allows.
     expect(crossedThreshold(atShare(89.99, "org-big"), fallen, [], chunk, 23_910)).toBeUndefined();
+    // Recorded rounded down, so that a share just under 90% is never read back as 90%.
+    expect(sharePercentOf(89_996, 100_000)).toBe(89.99);
+    expect(sharePercentOf(9, 10)).toBe(90);
+    expect(sharePercentOf(12_000, 12_030)).toBe(99.75);
     // Still with nearly all the rows now.
     const stillMost = [
       { organizationId: "org-big", rows: 12_000 },
