@@ -7,6 +7,7 @@ import { ReleaseError } from "../errors";
 import { DEFAULT_MIGRATIONS_DIR } from "../project";
 import { holdsStatement } from "../lint/statements";
 import { migrationChecksums, withoutExemptionComments } from "./checksums";
+import { malformedName, MIGRATION_FILE_PATTERN, utcTimestamp } from "./file-name";
 import { DOWN_MARKER, UP_MARKER } from "./section-markers";
 
 export interface MigrationFile {
@@ -25,8 +26,7 @@ export interface MigrationFile {
   sql: string;
 }
 
-/** `<14-digit UTC timestamp>_<snake_case_name>.sql`, the form `neonhub-db` and reviewers rely on. */
-export const MIGRATION_FILE_PATTERN = /^(\d{14})_([a-z0-9]+(?:_[a-z0-9]+)*)\.sql$/;
+export { MIGRATION_FILE_PATTERN } from "./file-name";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
@@ -63,11 +63,14 @@ export function readMigrationFiles(location: MigrationsLocation): MigrationFile[
     if (!fileStats(full, entry).isFile()) continue;
     const match = MIGRATION_FILE_PATTERN.exec(entry);
     if (!match) {
+      const { problem, renameTo } = malformedName(entry, new Date());
       throw new ReleaseError(
         "migration-files",
         // As a JSON string: a name may hold a quote, a newline or a terminal's control character.
-        `Migration file name ${JSON.stringify(entry)} is malformed.`,
-        "Name migrations <14-digit UTC timestamp>_<snake_case_name>.sql, e.g. 20250126000100_extensions.sql, and keep other files out of the migrations folder.",
+        `Migration file name ${JSON.stringify(entry)} is malformed: ${problem}.`,
+        renameTo
+          ? `Rename it ${renameTo}: migrations are named <14-digit UTC timestamp>_<snake_case_name>.sql (the time it was written, YYYYMMDDHHMMSS).`
+          : "Move it out of the migrations folder: migrations are named <14-digit UTC timestamp>_<snake_case_name>.sql, e.g. 20250126000100_extensions.sql.",
       );
     }
     const timestamp = match[1]!;
@@ -202,10 +205,6 @@ function timestampProblems(timestamp: string): string[] {
 }
 
 /** A moment as a migration's timestamp: YYYYMMDDHHMMSS in UTC. */
-function utcTimestamp(at: Date): string {
-  return at.toISOString().replace(/\D/g, "").slice(0, 14);
-}
-
 /**
  * A section as node-pg-migrate sends it (sqlMigration.ts, getActions): from its marker line to the other
  * section's marker when that one follows, else to the end of the file; `offset` is where it starts in the file,

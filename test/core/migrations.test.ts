@@ -327,14 +327,79 @@ describe("bad migration files are refused before connecting", () => {
   // An unreachable URL proves no connection was attempted: the file check must fail first.
   const nowhere = "postgresql://nobody:secret-pw@127.0.0.1:1/none";
 
+  // Each refusal says what is wrong with the name and the name to give it; renamed so, the file is accepted
+  // (the refusal is then the connection's, after the files were read).
   it.each([
-    ["a malformed name", "2025_01_widgets.sql", "malformed"],
-    ["a file that is not SQL", "20250101000500_notes.txt", "malformed"],
-    ["an upper-case name", "20250101000500_AddThing.sql", "malformed"],
-  ])("%s", async (_label, file, fragment) => {
+    [
+      "node-pg-migrate create's name (milliseconds since 1970, a dash)",
+      "1796591630050_add-thing.sql",
+      "it starts with 1796591630050, a time in milliseconds (as node-pg-migrate create names files), not a 14-digit UTC timestamp; " +
+        'its name "add-thing" is not snake_case (lower-case letters and digits, single underscores)',
+      "20261206211350_add_thing.sql",
+    ],
+    [
+      "node-pg-migrate create's UTC name (17 digits)",
+      "20261206211350426_add_thing.sql",
+      "it starts with 20261206211350426, 17 digits, not a 14-digit UTC timestamp",
+      "20261206211350_add_thing.sql",
+    ],
+    [
+      "an upper-case name",
+      "20250101000500_AddThing.sql",
+      'its name "AddThing" is not snake_case (lower-case letters and digits, single underscores)',
+      "20250101000500_add_thing.sql",
+    ],
+    [
+      "a dash after the timestamp",
+      "20250101000500-add_thing.sql",
+      "an underscore does not follow the timestamp",
+      "20250101000500_add_thing.sql",
+    ],
+    [
+      "no .sql extension",
+      "20250101000500_add_thing",
+      "it has no .sql extension",
+      "20250101000500_add_thing.sql",
+    ],
+  ])("%s", async (_label, file, problem, renameTo) => {
     const dir = fixtureMigrationsCopy();
-    writeFileSync(path.join(dir, file), "-- Up Migration\nSELECT 1;\n-- Down Migration\nSELECT 1;\n");
-    await expectReleaseError(applyRelease(options(nowhere, dir)), "migration-files", file, fragment);
+    const sql = "-- Up Migration\nSELECT 1;\n-- Down Migration\nSELECT 1;\n";
+    writeFileSync(path.join(dir, file), sql);
+    const error = await expectReleaseError(
+      applyRelease(options(nowhere, dir)),
+      "migration-files",
+      `Migration file name ${JSON.stringify(file)} is malformed: ${problem}.`,
+    );
+    expect(error.fix).toContain(`Rename it ${renameTo}: migrations are named`);
+    renameSync(path.join(dir, file), path.join(dir, renameTo));
+    await expectReleaseError(applyRelease(options(nowhere, dir)), "connection");
+  });
+
+  it("a name without a timestamp is given the time now", async () => {
+    const dir = fixtureMigrationsCopy();
+    writeFileSync(
+      path.join(dir, "2025_01_widgets.sql"),
+      "-- Up Migration\nSELECT 1;\n-- Down Migration\nSELECT 1;\n",
+    );
+    const error = await expectReleaseError(
+      applyRelease(options(nowhere, dir)),
+      "migration-files",
+      'Migration file name "2025_01_widgets.sql" is malformed: it starts with 2025, 4 digits, not a 14-digit UTC timestamp.',
+    );
+    const example = /Rename it (\d{14})_01_widgets\.sql/.exec(error.fix ?? "")?.[1];
+    const now = new Date().toISOString().replace(/\D/g, "").slice(0, 14);
+    expect(Math.abs(Number(now) - Number(example))).toBeLessThan(100);
+  });
+
+  it("a file that is not SQL is to be moved out, not renamed", async () => {
+    const dir = fixtureMigrationsCopy();
+    writeFileSync(path.join(dir, "20250101000500_notes.txt"), "notes\n");
+    const error = await expectReleaseError(
+      applyRelease(options(nowhere, dir)),
+      "migration-files",
+      'Migration file name "20250101000500_notes.txt" is malformed: it is not a .sql file, and the migrations folder holds migrations alone.',
+    );
+    expect(error.fix).toMatch(/^Move it out of the migrations folder/);
   });
 
   it.each([
