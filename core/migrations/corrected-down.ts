@@ -69,8 +69,9 @@ export async function recordUpChecksums(
 
 /**
  * A file whose checksum is not its ledger row's while its Up section is the one applied (the row's
- * up_checksum): either its Down section changed since, or the row's checksum was edited by hand. The ledger
- * records no checksum of the Down section, so it cannot tell which: the message says both, and
+ * up_checksum): either the rest of the file changed since (its Down section, or the comments above the Up
+ * section, which a developer edits as often), or the row's checksum was edited by hand. The ledger records no
+ * checksum of the rest, so it cannot tell which: the message says both, and
  * `ifHandEdited` the fix of the second (the UPDATE that puts the file's checksum back in the row); the
  * caller adds the first's, which depends on the command.
  */
@@ -83,8 +84,8 @@ export function upSectionUnchanged(
   return {
     message:
       `Migration ${name}.sql does not match the checksum its ledger row records. Its Up section is the applied one ` +
-      `(the row's up_checksum): either the file changed outside it (its Down section) after it was applied, or the row's checksum was edited by hand ` +
-      `(the ledger records no checksum of the Down section, so it cannot tell which).`,
+      `(the row's up_checksum): either the file changed outside that section (its Down section, or the lines before \`-- Up Migration\`) after it was applied, ` +
+      `or the row's checksum was edited by hand (the ledger records no checksum of the rest of the file, so it cannot tell which).`,
     ifHandEdited:
       `If the file is as it was applied (\`git log -p -- ${filePath}\` shows no change since), the row was edited: ` +
       `put its checksum back with UPDATE ${table} SET checksum = ${literal(fileChecksum)} WHERE name = ${literal(name)};`,

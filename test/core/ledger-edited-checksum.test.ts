@@ -1,8 +1,11 @@
 // A ledger row whose checksum no longer matches its file while the file's Up section is the one the row
-// recorded (up_checksum) is not blamed on the file: either only the Down section changed, or the row's
-// checksum was edited by hand, and the ledger (no checksum of the Down section) cannot tell which. status,
+// recorded (up_checksum) is not blamed on the file: either only the rest of the file changed (its Down section,
+// or a comment above its Up section), or the row's checksum was edited by hand, and the ledger (no checksum of
+// the rest) cannot tell which. status,
 // apply and revert say both, and give the UPDATE that puts the file's checksum back in the row, which works.
 // The refusal itself stays: apply and revert run nothing.
+import { writeFileSync } from "node:fs";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { runCli } from "../support/cli";
 import { useTestDatabase, withClient } from "../support/database";
@@ -42,7 +45,9 @@ describe("a ledger row's checksum edited by hand", () => {
     expect(problem!.message).not.toContain("was changed after it was applied");
     expect(problem!.message).toContain("Its Up section is the applied one");
     expect(problem!.message).toContain("the row's checksum was edited by hand");
-    expect(problem!.message).toContain("the file changed outside it (its Down section) after it was applied");
+    expect(problem!.message).toContain(
+      "the file changed outside that section (its Down section, or the lines before `-- Up Migration`) after it was applied",
+    );
     const update =
       /UPDATE neonhub_release\.migrations SET checksum = '[0-9a-f]{64}' WHERE name = '[^']+';/.exec(
         problem!.fix,
@@ -80,6 +85,21 @@ describe("a ledger row's checksum edited by hand", () => {
     const fixed = await cli("status");
     expect(fixed.code, fixed.stdout).toBe(0);
     expect((await cli("apply")).code).toBe(0);
+  });
+
+  it("a comment edited above the Up section of an applied file is named as a change outside that section", async () => {
+    // The file as applied above, with a comment added before its "-- Up Migration" line.
+    writeFileSync(
+      path.join(dir, `${NAME}.sql`),
+      '-- Widgets get a flag.\n-- Up Migration\nALTER TABLE "Widget" ADD COLUMN flag int;\n\n-- Down Migration\nALTER TABLE "Widget" DROP COLUMN flag;\n',
+    );
+    const plan = await cli("plan");
+    expect(plan.code).toBe(1);
+    const { problems } = JSON.parse(plan.stdout) as { problems: Problem[] };
+    expect(problems).toMatchObject([{ kind: "changed" }]);
+    expect(problems[0]!.message).toContain("Its Up section is the applied one");
+    expect(problems[0]!.message).toContain("the lines before `-- Up Migration`");
+    expect(problems[0]!.fix).toContain(`If the file changed, restore ${dir}/${NAME}.sql`);
   });
 
   it("a file whose Up section changed is still said to be changed, with no UPDATE offered", async () => {
