@@ -117,9 +117,38 @@ export function describeMigrationFailure(error: unknown, failure: MigrationFailu
           ? `${rolledBack} ${existingRowsFix(violated, file.name)}`
           : isReadOnlyRefusal(serverError)
             ? `${rolledBack} ${readOnlySessionFix()}`
-            : `${rolledBack} Fix the file and run apply again.`,
+            : serverError.code !== undefined && ALREADY_EXISTS.has(serverError.code)
+              ? `${rolledBack} ${alreadyExistsFix(file.name)}`
+              : `${rolledBack} Fix the file and run apply again.`,
     { cause: error, failedMigration },
   );
+}
+
+/**
+ * SQLSTATEs of a statement that creates what the database already has: duplicate_table (a relation: a table,
+ * an index, a sequence, a view), duplicate_column, duplicate_object (a constraint, a type, a trigger, a
+ * policy), duplicate_function and duplicate_schema.
+ */
+const ALREADY_EXISTS = new Set(["42P07", "42701", "42710", "42723", "42P06"]);
+
+/**
+ * The fix when a pending migration creates what the database already has. Most often a revert left it: the
+ * migration was applied and reverted, and its Down section does not undo all its Up section does, so the
+ * revert ended cleanly and the next apply fails here: its Up section is not at fault, and "fix the file" sent
+ * its author to the wrong section. The revert recorded the schema it left (core/revert.ts) as the release's,
+ * so what the Down section missed, dropped by hand, is then a table or column the release created that is gone
+ * (core/schema-drift.ts): the way out is a database built again. The ledger keeps no trace of a revert, so the
+ * fix names both causes.
+ */
+function alreadyExistsFix(name: string): string {
+  return [
+    "The database already has what the statement creates.",
+    `If ${name} was applied here and reverted, its Down section left it behind: correct that section to undo all its Up section does, while no other database has applied the file.`,
+    "Since that revert, what it left counts as the release's schema (dropped by hand, apply refuses it as drift):",
+    "build the database again (locally `npm run local -- destroy && npm run local`, which deletes its data) or restore the backup taken before the apply.",
+    "If its ledger row was deleted by hand, `neonhub-db verify` says so and how to put it back.",
+    "If an earlier migration or a change by hand made it, fix the file.",
+  ].join(" ");
 }
 
 /**

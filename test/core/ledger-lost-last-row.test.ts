@@ -160,5 +160,8 @@ describe("the last row of a migration that creates nothing, deleted by hand", ()
     expect(applied.doc.error.failedMigration?.name).toBe("20250101000400_widget_size");
     expect(applied.doc.error.message).toContain('column "size" of relation "Widget" already exists');
     expect(applied.doc.error.message).toContain("20250101000400_widget_size.sql");
+    expect(applied.doc.error.fix).toContain(
+      "If its ledger row was deleted by hand, `neonhub-db verify` says so",
+    );
   });
 });
