@@ -20,6 +20,7 @@
 // not wrapped, and the check says it could not tell. Only an error the server's raw parser raises (its
 // source file is the parser's, not PL/pgSQL's) is the server refusing the statement.
 import type { ClientBase } from "pg";
+import { closestName } from "../closest-name";
 import { utf16Position } from "../migrations/positions";
 import { codeTokens, splitStatements, type Statement } from "./statements";
 
@@ -90,6 +91,21 @@ const HANDED_OVER = new Set([
   "WITH",
 ]);
 
+/** The SQL commands PL/pgSQL reads with its own grammar: with HANDED_OVER, the first word of every command. */
+const READ_BY_PLPGSQL = [
+  "BEGIN",
+  "END",
+  "COMMIT",
+  "ROLLBACK",
+  "DECLARE",
+  "EXECUTE",
+  "FETCH",
+  "MOVE",
+  "CLOSE",
+  "TABLE",
+];
+const SQL_COMMANDS = [...HANDED_OVER, ...READ_BY_PLPGSQL];
+
 /** The block's code before the statement: a RETURN, so that nothing after it runs. */
 const BODY_START = "BEGIN RETURN; ";
 const BEFORE = `SET LOCAL check_function_bodies = on; DO $TAG$${BODY_START}`;
@@ -101,6 +117,11 @@ function notHandedOver(code: string): string | undefined {
   const tokens = codeTokens(code);
   const first = tokens[0];
   if (first === undefined) return "the statement holds no code";
+  // A word no command begins with is a typo (CREAT, SELEC) more often than not: say that, not how the check works.
+  if (/^[A-Z_]+$/.test(first) && !SQL_COMMANDS.includes(first)) {
+    const meant = closestName(first, SQL_COMMANDS);
+    return `${first} begins no SQL command${meant ? ` (${meant}, misspelt?)` : ""}`;
+  }
   if (!HANDED_OVER.has(first)) {
     return `a statement that begins with ${first} is not one PL/pgSQL, which the check compiles it in, hands to the server's parser as written`;
   }

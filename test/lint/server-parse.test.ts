@@ -116,6 +116,15 @@ describe("the server's parser, asked through PL/pgSQL", () => {
         reason:
           "a statement that begins with FETCH is not one PL/pgSQL, which the check compiles it in, hands to the server's parser as written",
       });
+      // A word that begins no SQL command is named as such, with the command it is closest to.
+      expect(await serverParse(c, 'CREAT INDEX "Tag_name_idx" ON "Tag" (name)')).toEqual({
+        verdict: "unknown",
+        reason: "CREAT begins no SQL command (CREATE, misspelt?)",
+      });
+      expect(await serverParse(c, "NULL")).toEqual({
+        verdict: "unknown",
+        reason: "NULL begins no SQL command",
+      });
       expect(await serverParse(c, "SELECT 1 INTO widget_copy")).toEqual({
         verdict: "unknown",
         reason: "PL/pgSQL, which the check compiles it in, takes its INTO for a variable of its own",
