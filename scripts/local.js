@@ -12,7 +12,7 @@
 //                 env --admin: ADMIN_URL alone (the cluster's superuser, for neonhub-db baseline/adopt only)
 //   destroy       stop the cluster and delete its data
 // NEONHUB_PG_PORT=<1024..65535> npm run local: the cluster's port (default 54329); the port it last started
-//   on is kept, so later runs need not repeat it (stop first to move it).
+//   on is kept until destroy, so later runs need not repeat it (stop first to move it).
 // Exit codes: 0 done (or nothing to change), 1 a problem, told on stderr with the fix.
 "use strict";
 
