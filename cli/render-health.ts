@@ -1,5 +1,12 @@
-// Human-readable output of `neonhub-db health`. (--json prints the HealthReport as it is.)
-import { describePreparedTransaction, describeSession, describeXminHolder, snapshotAgeText } from "../core";
+// Human-readable output of `neonhub-db health`. (--json prints the HealthReport as it is, names raw.) Tables
+// and indexes are named as SQL writes them (shownName).
+import {
+  describePreparedTransaction,
+  describeSession,
+  describeXminHolder,
+  shownName,
+  snapshotAgeText,
+} from "../core";
 import type { HealthFinding, HealthReport, IndexHealth, TableHealth } from "../core";
 
 const n = (value: number) => value.toLocaleString("en-US");
@@ -21,7 +28,7 @@ function when(value: string | null): string {
 }
 
 function indexLine(index: IndexHealth): string[] {
-  const head = `  ${index.name} on "${index.table}"`;
+  const head = `  ${shownName(index.name)} on ${shownName(index.table)}`;
   if (!index.exists) return [`${head}: MISSING`];
   const build = index.build
     ? ` ${Object.entries(index.build)
@@ -48,7 +55,7 @@ function indexLine(index: IndexHealth): string[] {
 function tableLines(t: TableHealth): string[] {
   const due = (flag: boolean) => (flag ? ": DUE" : "");
   return [
-    `  ${t.name}: ${n(t.liveTuples)} live, ${n(t.deadTuples)} dead rows, ${bytes(t.totalBytes)}${t.autovacuumEnabled ? "" : ", AUTOVACUUM OFF"}`,
+    `  ${shownName(t.name)}: ${n(t.liveTuples)} live, ${n(t.deadTuples)} dead rows, ${bytes(t.totalBytes)}${t.autovacuumEnabled ? "" : ", AUTOVACUUM OFF"}`,
     `    analyze: ${n(t.modifiedSinceAnalyze)} rows changed, autovacuum analyzes after ${n(t.analyzeThreshold)}${due(t.analyzeDue)}; last ${when(t.lastAnalyze)}, auto ${when(t.lastAutoanalyze)}`,
     `    vacuum: ${n(t.deadTuples)} dead (after ${n(t.vacuumThreshold)})${due(t.vacuumDue)}, ${n(t.insertedSinceVacuum)} inserted (after ${n(t.insertVacuumThreshold)})${due(t.insertVacuumDue)}; last ${when(t.lastVacuum)}, auto ${when(t.lastAutovacuum)}`,
   ];
@@ -88,7 +95,10 @@ function findingLines(title: string, findings: readonly HealthFinding[]): string
   if (findings.length === 0) return [];
   return [
     `${title} (${findings.length}):`,
-    ...findings.flatMap((f) => [`  - ${f.subject}: ${f.problem}`, `    do: ${f.action}`]),
+    ...findings.flatMap((f) => [
+      `  - ${f.subjectKind ? shownName(f.subject) : f.subject}: ${f.problem}`,
+      `    do: ${f.action}`,
+    ]),
   ];
 }
 

@@ -33,6 +33,7 @@ import { judgeRerun, rerunRefusal } from "./adopt/rerun";
 import { requireAdoptingLogin } from "./adopt/adopting-login";
 import { refuseLegacyDatabase } from "./adopt/legacy-refusal";
 import { FOREIGN_LEDGER_TABLES, findForeignLedgers, type ForeignLedger } from "./adopt/preflight";
+import { shownQualifiedName } from "./shown-names";
 
 export interface BaselineOptions extends ReleaseOptions {
   /** Baseline up to and including this migration (default: all of them). */
@@ -128,7 +129,7 @@ export async function baselineRelease(options: BaselineOptions): Promise<Baselin
 function refuseUpstreamLedger(foreignLedgers: readonly ForeignLedger[], print?: CommandPrinter): void {
   const upstream = foreignLedgers.filter((f) => f.tool === "node-pg-migrate");
   if (upstream.length === 0) return;
-  const tables = upstream.map((u) => `${u.schema}.${u.table}`).join(", ");
+  const tables = upstream.map((u) => shownQualifiedName(u.schema, u.table)).join(", ");
   throw new ReleaseError(
     "invalid-input",
     `This database has ${tables}, the ledger of the node-pg-migrate CLI: it was migrated by that CLI, and baseline would leave its ledger in place.`,

@@ -19,7 +19,8 @@ export {
   type DatabaseTarget,
 } from "./dsn";
 export { quoteIdentifier } from "./identifiers";
-export { shownName, shownObjectKey, shownSql } from "./shown-names";
+export { shownName, shownObjectKey, shownQualifiedName, shownSql } from "./shown-names";
+export { QUOTED_KEYWORDS } from "./sql-keywords";
 export { shellWord } from "./shell-word";
 export { ADMIN_URL_SOURCE, ADMIN_URL_WORD, adminFlags } from "./adopt/adopting-login";
 export { schemaMismatches } from "./schema-mismatches";

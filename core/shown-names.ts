@@ -1,13 +1,16 @@
-// How report lines (verify's drift and repairs, plan's and apply's drift, the schema-drift error) show the
-// names of database objects. A name may hold a quote, a space, a dot or a newline: printed as it is, a
-// newline splits the report's line, so that a reader, or a script reading the text, takes the rest for a line
-// of its own, and a quote or a space blurs where the name ends. Each name is shown as SQL writes it: bare when
-// it is a plain word (as the report lines always showed `public.Brand`), else double-quoted with its quotes
-// doubled, and a quoted name holding a control character in PostgreSQL's Unicode escape form (U&"a\000Ab"),
-// which keeps it on one line and is still SQL that names the same object. --json keeps the raw names.
+// How report lines (verify's drift and repairs, plan's and apply's drift, the schema-drift error, health's
+// tables and indexes) show the names of database objects. A name may hold a quote, a space, a dot or a
+// newline: printed as it is, a newline splits the report's line, so that a reader, or a script reading the
+// text, takes the rest for a line of its own, and a quote or a space blurs where the name ends; a mixed-case
+// name or a keyword printed bare (public.Brand, public.order) is another object, or no SQL, when copied into
+// a statement. Each name is shown as PostgreSQL's quote_ident writes it: bare when it is a plain lower-case
+// identifier and no keyword quote_ident quotes, else double-quoted with its quotes doubled, and a quoted name
+// holding a control character in PostgreSQL's Unicode escape form (U&"a\000Ab"), which keeps it on one line
+// and is still SQL that names the same object. --json keeps the raw names.
+import { QUOTED_KEYWORDS } from "./sql-keywords";
 
-/** A name shown bare: letters, digits, `_` and `$`, not starting with a digit or `$`. */
-const PLAIN_NAME = /^[A-Za-z_][A-Za-z0-9_$]*$/;
+/** A name quote_ident leaves bare, unless it is a keyword: lower-case letters, digits and `_`, not starting with a digit. */
+const PLAIN_NAME = /^[a-z_][a-z0-9_]*$/;
 
 /** The kinds of a snapshot key whose path is `schema.table.name`, the rest after the table being the name. */
 const TABLE_MEMBER_KINDS: ReadonlySet<string> = new Set(["column", "constraint", "trigger", "policy"]);
@@ -20,16 +23,26 @@ const SCHEMA_MEMBER_KINDS: ReadonlySet<string> = new Set(["table", "index", "typ
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
-/** One name as a report shows it: bare when plain, else quoted as SQL quotes it (shownSql then escapes it). */
+/** One name as a report shows it: as quote_ident writes it (shownSql then escapes a control character). */
 export function shownName(name: string): string {
-  return PLAIN_NAME.test(name) ? name : shownSql(`"${name.replace(/"/g, '""')}"`);
+  return PLAIN_NAME.test(name) && !QUOTED_KEYWORDS.has(name)
+    ? name
+    : shownSql(`"${name.replace(/"/g, '""')}"`);
+}
+
+/** `schema.name` as a report shows it, each part by shownName. */
+export function shownQualifiedName(schema: string, name: string): string {
+  return `${shownName(schema)}.${shownName(name)}`;
 }
 
 /**
  * A snapshot key (`index public.Chunk_embedding_idx`, `grant TABLE public."Agent" TO neonhub_app`) as a
- * report line shows it. The kinds recorded since format 2 (owners, grants, default privileges, storage,
- * extension versions) already name their objects as SQL does (quote_ident); those of format 1 join the raw
- * names with dots, and a schema's name is taken to hold none (the repairs read the keys the same way).
+ * report line shows it, so that one object reads the same whatever kind of key names it. The kinds recorded
+ * since format 2 (owners, grants, default privileges, storage, extension versions) already name their
+ * objects as quote_ident writes them; the kinds of format 1 (tables, columns, indexes, ..., still recorded
+ * so) join the raw names with dots, and are read back into schema, table and name, each shown by shownName
+ * (`index public."Chunk_embedding_idx"`). A schema's and a table's name are taken to hold no dot (the
+ * repairs read the keys the same way): the rest of the key is the last name.
  */
 export function shownObjectKey(key: string): string {
   const space = key.indexOf(" ");

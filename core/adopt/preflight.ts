@@ -12,6 +12,7 @@ import { targetSchemasEmpty } from "./empty-targets";
 import { inspectLegacyDatabase, type LegacyInspection } from "./legacy-inspection";
 import { quoteIdentifier as quoteIdent } from "../identifiers";
 import { isLockTimeout } from "../lock-safety/settings";
+import { shownName, shownQualifiedName } from "../shown-names";
 
 /** Another tool's migration ledger, and what to do with a database it manages. */
 export interface ForeignLedger {
@@ -143,7 +144,7 @@ function managedBy(foreign: ForeignLedger): string {
       : `, which records ${foreign.rows} migration(s)${foreign.lastMigration ? ` (last: ${foreign.lastMigration})` : ""}`;
   const tool =
     foreign.tool === "prisma" ? "managed by Prisma Migrate" : "migrated by the node-pg-migrate CLI";
-  return `${tool} (table ${foreign.schema}.${foreign.table}${recorded})`;
+  return `${tool} (table ${shownQualifiedName(foreign.schema, foreign.table)}${recorded})`;
 }
 
 function foreignLedgerProblem(
@@ -151,7 +152,7 @@ function foreignLedgerProblem(
   first: MigrationFile,
   print: CommandPrinter | undefined,
 ): LedgerProblem {
-  const where = `${foreign.schema}.${foreign.table}`;
+  const where = shownQualifiedName(foreign.schema, foreign.table);
   if (foreign.tool === "prisma") {
     return {
       kind: "foreign-database",
@@ -212,14 +213,13 @@ function trappedProblem(
   const next = commandToRun(print, [foreign.tool === "prisma" ? "baseline" : "adopt"]);
   return {
     ...collision,
-    message: `${collision.message} This database also has ${foreign.schema}.${foreign.table}: an earlier apply recorded ${ledger.length} migration(s) (up to ${ledger.at(-1)!.name}) over a schema another tool built, and stopped.`,
+    message: `${collision.message} This database also has ${shownQualifiedName(foreign.schema, foreign.table)}: an earlier apply recorded ${ledger.length} migration(s) (up to ${ledger.at(-1)!.name}) over a schema another tool built, and stopped.`,
     fix: `If those recorded migrations only created what already existed (the extensions), remove the engine's ledger with DROP SCHEMA neonhub_release CASCADE (it holds nothing else before a first complete apply), then follow ${RUNBOOK} (${next}). Nothing was written.`,
   };
 }
 
 function describeName(object: CreatedObject): string {
-  const name = /^[a-z_][a-z0-9_]*$/.test(object.name) ? object.name : quoteIdent(object.name);
-  return object.schema ? `${object.schema}.${name}` : name;
+  return object.schema ? shownQualifiedName(object.schema, object.name) : shownName(object.name);
 }
 
 /** Which of the objects exist already, in the schema they would be created in. One catalog query. */

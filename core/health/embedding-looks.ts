@@ -216,6 +216,7 @@ export function embeddingLookFindings(
             {
               severity: "action",
               subject: reading.table,
+              subjectKind: "table",
               ...look.found(tableOf(reading), reading, reading.rows === 1),
             },
           ]
@@ -243,6 +244,7 @@ function unfinishedScanFinding(
     return {
       severity: "info",
       subject: reading.table,
+      subjectKind: "table",
       problem: `not checked for ${what}: row-level security hides its rows from this role`,
       action: `run health as the migrator (DIRECT_URL), or this query as a role that sees every row: ${query}`,
     };
@@ -257,6 +259,7 @@ function unfinishedScanFinding(
     return {
       severity: "info",
       subject: reading.table,
+      subjectKind: "table",
       problem: `not checked for ${what}: another session held a lock on ${on} longer than the look waits (--lock-timeout, or its own ${limit} when shorter)`,
       action: `run health again once the lock is released (the cluster section lists sessions waiting on locks), or this query: ${query}`,
     };
@@ -265,6 +268,7 @@ function unfinishedScanFinding(
     return {
       severity: "info",
       subject: reading.table,
+      subjectKind: "table",
       problem: `looking for ${what} took over ${limit} and was stopped (it reads every embedded row)`,
       action: `run it off-peak: ${query}`,
     };

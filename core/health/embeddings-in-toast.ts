@@ -88,6 +88,7 @@ export function embeddingsInToastFindings(
       return {
         severity: "action",
         subject: r.table,
+        subjectKind: "table",
         problem:
           `${Math.round(100 * r.share)}% of the embeddings ${sample} (${formatCount(r.inToast)} of ` +
           `${formatCount(r.sampledRows)}) are stored in TOAST, out of their rows: written before migration ` +

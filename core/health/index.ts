@@ -17,6 +17,7 @@ import { targetOf, redactUrl, type DatabaseTarget } from "../dsn";
 import { ReleaseError, asMigratorFix, isReleaseError } from "../errors";
 import { releaseRecordsOwnerError } from "../release-records-owner";
 import { repairOf } from "../snapshot-repair";
+import { shownName } from "../shown-names";
 import { readGoneObjects, refuseGoneObjects, schemaDriftError } from "../schema-drift";
 import type { ReleaseStep } from "../steps";
 import { clusterFindings, readCluster } from "./cluster";
@@ -214,13 +215,15 @@ function hotPathFindings(
         ? {
             severity: "action",
             subject: index.name,
-            problem: `missing on "${index.table}": the release built it, and it was dropped since`,
+            subjectKind: "index",
+            problem: `missing on ${shownName(index.table)}: the release built it, and it was dropped since`,
             action: `build it again (the table stays writable): ${repair}`,
           }
         : {
             severity: "action",
             subject: index.name,
-            problem: `missing on "${index.table}": its migration is not applied, or the index was dropped`,
+            subjectKind: "index",
+            problem: `missing on ${shownName(index.table)}: its migration is not applied, or the index was dropped`,
             action: `apply the migrations with ${commandToRun(print, ["apply"])}; if they are applied, ${commandToRun(print, ["verify"])} shows the drift`,
           },
     ];
@@ -230,9 +233,10 @@ function hotPathFindings(
       {
         severity: "action",
         subject: index.name,
+        subjectKind: "index",
         problem:
           "INVALID (an interrupted CREATE INDEX CONCURRENTLY or REINDEX): maintained on every write, never used",
-        action: `REINDEX INDEX CONCURRENTLY ${index.name}`,
+        action: `REINDEX INDEX CONCURRENTLY ${shownName(index.name)}`,
       },
     ];
   }

@@ -6,8 +6,10 @@ import type { PreparedTransaction } from "../lock-safety/prepared-transactions";
 export interface HealthFinding {
   /** `action`: someone must do something (exit 2); `info`: worth knowing, nothing to do. */
   severity: "action" | "info";
-  /** What it is about: an index, a table, `connections`, a replica... */
+  /** What it is about: an index, a table, `connections`, a replica... (a name raw, as the catalog has it) */
   subject: string;
+  /** Set when the subject is a table's or an index's name: the text shows it as SQL writes it. */
+  subjectKind?: "table" | "index";
   /** What was found, with the numbers. */
   problem: string;
   /** What to do about it, as a command when there is one. */

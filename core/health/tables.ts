@@ -5,7 +5,8 @@ import type { ClientBase } from "pg";
 import type { HealthLimits } from "./limits";
 import type { HealthFinding, TableHealth, XminHolderHealth } from "./report";
 import { describeXminHolder, snapshotAgeText, xminHolderFix } from "./sessions";
-import { count, quoteIdent, timestamp } from "./values";
+import { count, timestamp } from "./values";
+import { shownName } from "../shown-names";
 
 /** Autovacuum's settings, as the server has them or as a table overrides them. */
 export interface AutovacuumSettings {
@@ -200,10 +201,10 @@ export function tableFindings(
   oldestXmin: XminHolderHealth | null = null,
 ): HealthFinding[] {
   const t = reading.health;
-  const table = quoteIdent(t.name);
+  const table = shownName(t.name);
   const findings: HealthFinding[] = [];
   const add = (severity: HealthFinding["severity"], problem: string, action: string) =>
-    findings.push({ severity, subject: t.name, problem, action });
+    findings.push({ severity, subject: t.name, subjectKind: "table", problem, action });
 
   if (!t.autovacuumEnabled) {
     add(

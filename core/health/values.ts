@@ -1,5 +1,4 @@
 // Small conversions from what `pg` returns (bigint as text, timestamptz as Date) to plain JSON values.
-import { quoteIdentifier } from "../identifiers";
 
 /** A bigint counter (pg returns int8 as text); 0 for NULL. */
 export function count(value: string | number | null | undefined): number {
@@ -13,9 +12,4 @@ export function numberOrNull(value: string | number | null | undefined): number 
 
 export function timestamp(value: Date | null | undefined): string | null {
   return value ? value.toISOString() : null;
-}
-
-/** An identifier as a person would write it in a suggested command: "Chunk", idx_agent_run_started. */
-export function quoteIdent(name: string): string {
-  return /^[a-z_][a-z0-9_]*$/.test(name) ? name : quoteIdentifier(name);
 }

@@ -10,6 +10,7 @@ import { lockTimeoutWords, type LockWait } from "../lock-safety/lock-waits";
 import { isLockTimeout } from "../lock-safety/settings";
 import { quoteIdentifier as quoteIdent } from "../identifiers";
 import { literal } from "../sql";
+import { shownName } from "../shown-names";
 import { readInventory } from "../vector-indexes/inventory";
 import { EMBEDDING_TABLES, readIndexRecords, type IndexRecord } from "../vector-indexes";
 import {
@@ -185,6 +186,7 @@ export function vectorIndexFindings(
   const running = release && {
     severity: "info" as const,
     subject: index.name,
+    subjectKind: "index" as const,
     action: `none now: a release is in progress (pid ${release.pid}, application "${release.applicationName}"), which builds and calibrates the vector indexes; run ${commandToRun(print, ["health"])} again once it has finished`,
   };
   if (!decision && isRebuildLeftover(index.name)) {
@@ -194,9 +196,9 @@ export function vectorIndexFindings(
       running
         ? {
             ...running,
-            problem: `${index.name}: a rebuild's index, which the release running now may be building`,
+            problem: `${shownName(index.name)}: a rebuild's index, which the release running now may be building`,
           }
-        : { severity: "action", subject: index.name, ...REBUILD_LEFTOVER, action },
+        : { severity: "action", subject: index.name, subjectKind: "index", ...REBUILD_LEFTOVER, action },
     ];
   }
   if (!decision) {
@@ -205,7 +207,8 @@ export function vectorIndexFindings(
           {
             severity: "info",
             subject: index.name,
-            problem: `a ${index.method ?? "vector"} index on "${index.table}" that no release built`,
+            subjectKind: "index",
+            problem: `a ${index.method ?? "vector"} index on ${shownName(index.table)} that no release built`,
             action:
               "none from neonhub-db: it is not managed by the release; rebuild it by hand as the table grows",
           },
@@ -220,6 +223,7 @@ export function vectorIndexFindings(
           {
             severity: "action",
             subject: index.name,
+            subjectKind: "index",
             problem: missed,
             action: `raise vectorIndexes.targetRecall a little or use method "hnsw" and run ${commandToRun(print, ["apply"])} (see docs/search.md)`,
           },
@@ -231,6 +235,7 @@ export function vectorIndexFindings(
       findings.push({
         severity: "action",
         subject: index.name,
+        subjectKind: "index",
         problem: `tenant search runs without its prefilter: ${prefilter.reason}`,
         action: `enable the trigger as said, then run ${commandToRun(print, ["apply"])}`,
       });
@@ -243,6 +248,7 @@ export function vectorIndexFindings(
     {
       severity: "action",
       subject: index.name,
+      subjectKind: "index",
       // The step's reason names the rows (built on, now) and what apply would build.
       problem: decision.reason,
       action: `${verb} with ${commandToRun(print, ["apply"])}`,

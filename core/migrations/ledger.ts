@@ -4,6 +4,7 @@ import type { ClientBase } from "pg";
 import { BOOKKEEPING_SCHEMA, CHECKSUMS_SETTING, MIGRATIONS_TABLE, bookkeepingExists } from "../bookkeeping";
 import { commandToRun, type CommandPrinter } from "../command-to-run";
 import { literal } from "../sql";
+import { shownObjectKey } from "../shown-names";
 import { matchesRecorded } from "./checksums";
 import { CORRECTED_DOWN_FLAG, upSectionUnchanged } from "./corrected-down";
 import { isRecordedUpSection, type MigrationFile } from "./files";
@@ -268,7 +269,7 @@ export function lostLastRowProblem(
     message:
       `Migration ${file.name}.sql is missing from the ledger (${table}): it is after the ledger's last row, but ` +
       `the schema snapshot was recorded after ${evidence.snapshotLast}, and what the migrations up to that one ` +
-      `create is there as the snapshot recorded it (${evidence.objects.join(", ")}), which a revert would have ` +
+      `create is there as the snapshot recorded it (${evidence.objects.map(shownObjectKey).join(", ")}), which a revert would have ` +
       `dropped: its row was deleted. Applying it again would run it twice.`,
     fix: `${putRowBack(file, undefined, runOn, print)} If they are not, the objects were made again by hand: drop them, then run apply.`,
   };

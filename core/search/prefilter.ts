@@ -9,6 +9,7 @@
 // The b-tree is not a migration's: a migration runs in a transaction, where CREATE INDEX blocks writes to a
 // table that may already be large. The calibration builds it CONCURRENTLY, first filling the bits of rows
 // written before the migration, in batches of their own transactions.
+import { shownName } from "../shown-names";
 import type { ClientBase } from "pg";
 import { formatCount } from "../count-format";
 import { silentLogger, type Logger } from "../logger";
@@ -177,7 +178,8 @@ export async function prefilterUnavailable(
 ): Promise<{ reason: string; cause: PrefilterOffCause } | undefined> {
   const prefilter = PREFILTERS[table];
   const triggerSql = signBitsTriggerStateSql(table);
-  if (!prefilter || !triggerSql) return { reason: `"${table}" has no prefilter`, cause: "unavailable" };
+  if (!prefilter || !triggerSql)
+    return { reason: `${shownName(table)} has no prefilter`, cause: "unavailable" };
   const result = await client.query<{ entries: boolean; trigger: SignBitsTriggerState }>(
     `SELECT to_regprocedure('search_prefilter_entries()') IS NOT NULL AS entries, ${triggerSql} AS trigger`,
   );
@@ -230,7 +232,7 @@ export async function ensurePrefilterIndex(
     // A disabled trigger fills nothing: said, rather than the same rows updated forever.
     if (batch.rows.some((r) => !r.filled)) {
       throw new Error(
-        `the trigger ${PREFILTERS[table]!.trigger} on "${table}" did not fill the sign bits (is it disabled? ` +
+        `the trigger ${PREFILTERS[table]!.trigger} on ${shownName(table)} did not fill the sign bits (is it disabled? ` +
           `ALTER TABLE ${t} ENABLE TRIGGER ${PREFILTERS[table]!.trigger})`,
       );
     }
@@ -238,7 +240,7 @@ export async function ensurePrefilterIndex(
     if (batch.rows.length < BACKFILL_BATCH) break;
     if (backfilledRows % (BACKFILL_BATCH * BACKFILL_REPORT_EVERY) === 0)
       log.info(
-        `${name}: sign bits filled for ${formatCount(backfilledRows)} earlier rows of "${table}" so far`,
+        `${name}: sign bits filled for ${formatCount(backfilledRows)} earlier rows of ${shownName(table)} so far`,
       );
   }
   const live = await client.query<{ valid: boolean }>(
@@ -247,7 +249,7 @@ export async function ensurePrefilterIndex(
   if (live.rows[0]?.valid) return { indexName: name, backfilledRows };
   const drop = `DROP INDEX CONCURRENTLY IF EXISTS ${quoteIdent(name)}`;
   await client.query(drop);
-  log.info(`${name}: building on "${table}" (CONCURRENTLY)`);
+  log.info(`${name}: building on ${shownName(table)} (CONCURRENTLY)`);
   const started = Date.now();
   try {
     await client.query(prefilterIndexSql(table));

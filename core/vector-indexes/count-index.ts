@@ -18,6 +18,7 @@
 // a table that may already be large (an adopted database). The step builds it the way it builds the vector
 // indexes, CONCURRENTLY when vectorIndexes.concurrently is set, on the first apply after the table exists;
 // on a first deploy's empty table that takes milliseconds.
+import { shownName } from "../shown-names";
 import type { ClientBase } from "pg";
 import { ReleaseError } from "../errors";
 import type { Logger } from "../logger";
@@ -106,7 +107,7 @@ export function countIndexPlanItem(
       decision: "skip",
       skip: "not-owner",
       reason:
-        `"${table.table}" is owned by ${reading.owner}, not by ${reading.role}, which runs this release and so ` +
+        `${shownName(table.table)} is owned by ${reading.owner}, not by ${reading.role}, which runs this release and so ` +
         `cannot build the index: the embedded rows are counted from the table. If ${reading.role} is the ` +
         `owner role releases run as, hand it the table: ALTER TABLE ${quoteIdent(table.table)} OWNER TO ${reading.role}`,
     };
@@ -135,7 +136,7 @@ export function countIndexPlanItem(
     name,
     action: "create",
     decision: "create",
-    reason: `new index: plan and apply count the embedded rows of "${table.table}" from it, not from the table`,
+    reason: `new index: plan and apply count the embedded rows of ${shownName(table.table)} from it, not from the table`,
   };
 }
 
@@ -180,7 +181,7 @@ export async function buildCountIndex(
     const kept = rebuild ? ` The earlier ${table.countIndexName} is as it was.` : "";
     throw new ReleaseError(
       "index-failed",
-      `Building ${item.name} on "${table.table}" failed: ${(error as Error).message}\n${left}${kept}`,
+      `Building ${item.name} on ${shownName(table.table)} failed: ${(error as Error).message}\n${left}${kept}`,
       "Fix the cause and run apply again.",
       { cause: error },
     );

@@ -1,5 +1,6 @@
 // What apply would do to each vector index, from the table as it is and what the last release recorded.
 // Pure: plan shows these decisions, apply carries them out.
+import { shownName } from "../shown-names";
 import type { StepItemPlan, VectorIndexPlanItem } from "../results";
 import type { TableInventory, LiveIndex } from "./inventory";
 import { measuredNothing } from "./calibrate";
@@ -156,7 +157,7 @@ export function decideTable(input: DecideInput): IndexDecision[] {
         kind: "skip",
         action: "unchanged",
         skip: "table-missing",
-        reason: `table "${table.table}" does not exist yet (its migration is pending)`,
+        reason: `table ${shownName(table.table)} does not exist yet (its migration is pending)`,
       },
     ];
   }
@@ -171,7 +172,7 @@ export function decideTable(input: DecideInput): IndexDecision[] {
         skip: "rows-hidden",
         // Row-level security spares only the table's owner: the migrator's owner role is not that on a table a
         // restore left to the admin (pg_restore --no-owner), which verify names with its repair.
-        reason: `row-level security hides the rows of "${table.table}" from this role: plan as the migrator to see what apply would do (as the migrator, the table is not its owner role's: verify names its owner and the repair)`,
+        reason: `row-level security hides the rows of ${shownName(table.table)} from this role: plan as the migrator to see what apply would do (as the migrator, the table is not its owner role's: verify names its owner and the repair)`,
       },
     ];
   }
@@ -191,7 +192,7 @@ export function decideTable(input: DecideInput): IndexDecision[] {
       kind: "skip",
       action: "unchanged",
       skip: "no-rows",
-      reason: `no embedded rows yet: built by the first apply after "${table.table}" has some`,
+      reason: `no embedded rows yet: built by the first apply after ${shownName(table.table)} has some`,
     },
   ];
 }

@@ -1,6 +1,7 @@
 // The vector indexes of a release, as its last ReleaseStep: built after the data they index (lists from the
 // rows present), with the memory the build needs, calibrated, recorded; rebuilt when the table has drifted.
 // docs/vector-indexes.md explains the choices.
+import { shownName } from "../shown-names";
 import type { ClientBase } from "pg";
 import { ReleaseError, SettingError, settingDocument } from "../errors";
 import type { Logger } from "../logger";
@@ -413,13 +414,13 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
           name: table.countIndexName,
           action: "create",
           decision: "create",
-          reason: `no release yet: built by the first apply, to count the embedded rows of "${table.table}"`,
+          reason: `no release yet: built by the first apply, to count the embedded rows of ${shownName(table.table)}`,
         },
         {
           name: table.indexName,
           action: "create",
           decision: "create",
-          reason: `no release yet: built at the end of the first apply if "${table.table}" has embedded rows`,
+          reason: `no release yet: built at the end of the first apply if ${shownName(table.table)} has embedded rows`,
         },
       ]);
     }

@@ -101,7 +101,7 @@ describe("neonhub-db adopt", () => {
     await withClient(url, (c) => c.query('ALTER TABLE "User" DROP COLUMN "name"'));
     const run = await runCli(["adopt"], { DATABASE_URL: url });
     expect(run.code).toBe(1);
-    expect(run.stderr).toContain("missing: column public.User.name");
+    expect(run.stderr).toContain('missing: column public."User".name');
     expect(run.stderr).toContain("Nothing was written");
     expect(await engineSchemaExists(url)).toBe(false);
   });
@@ -112,14 +112,14 @@ describe("neonhub-db adopt", () => {
     const run = await runCli(["adopt"], { DATABASE_URL: url });
     expect(run.code).toBe(1);
     const lines = run.stderr.split("\n");
-    const missing = lines.findIndex((l) => l.startsWith("- missing: table public.Brand, with 8 columns"));
-    const extra = lines.findIndex((l) => l.startsWith("- extra: table public.BrandOld, with 8 columns"));
+    const missing = lines.findIndex((l) => l.startsWith('- missing: table public."Brand", with 8 columns'));
+    const extra = lines.findIndex((l) => l.startsWith('- extra: table public."BrandOld", with 8 columns'));
     expect(missing, run.stderr).toBeGreaterThan(-1);
     // Side by side, before the lines the rename changed elsewhere (the foreign keys that point at it).
     expect(extra, run.stderr).toBe(missing + 1);
     expect(run.stderr).toContain("the migrations do not build it");
     // What the table carries is counted on its line, not listed.
-    expect(run.stderr).not.toContain("missing: column public.Brand.");
+    expect(run.stderr).not.toContain('missing: column public."Brand".');
     expect(await engineSchemaExists(url)).toBe(false);
   });
 

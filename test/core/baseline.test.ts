@@ -66,9 +66,9 @@ describe("baseline", () => {
     expect(error).toBeInstanceOf(ReleaseError);
     // The schema is not what the migrations build: drift, as verify names it, not a ledger problem.
     expect((error as ReleaseError).code).toBe("schema-drift");
-    expect((error as ReleaseError).message).toContain("missing: column public.Widget.color");
+    expect((error as ReleaseError).message).toContain('missing: column public."Widget".color');
     expect((error as ReleaseError).problems).toEqual([
-      expect.objectContaining({ kind: "schema-drift", message: "missing: column public.Widget.color" }),
+      expect.objectContaining({ kind: "schema-drift", message: 'missing: column public."Widget".color' }),
     ]);
     const schema = await withClient(url, (c) => c.query("SELECT to_regnamespace('neonhub_release') AS s"));
     expect(schema.rows[0].s).toBeNull();
@@ -96,7 +96,7 @@ describe("baseline", () => {
       {
         section: "drift",
         kind: "schema-drift",
-        message: "missing: constraint public.Gadget.Gadget_widgetId_fkey",
+        message: 'missing: constraint public."Gadget"."Gadget_widgetId_fkey"',
         fix: `Run, as the owner of the objects: ${addConstraint}`,
       },
       {
@@ -124,7 +124,7 @@ describe("baseline", () => {
     const error = (await baselineRelease(release(url)).catch((e: unknown) => e)) as ReleaseError;
     expect(error.code).toBe("schema-drift");
     expect(error.message).toContain(
-      "different: column public.Widget.name (live: character varying(500); migrations: text NOT NULL)",
+      'different: column public."Widget".name (live: character varying(500); migrations: text NOT NULL)',
     );
     expect(error.message).not.toContain("default=");
     expect(error.fix).toContain("Bring the database in line with the migrations by hand");

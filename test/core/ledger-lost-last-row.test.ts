@@ -57,7 +57,7 @@ describe("the ledger's last row deleted by hand, its migration's table there", (
     ]);
     const [problem] = planned.doc.problems;
     expect(problem!.message).toContain(`the schema snapshot was recorded after ${lost}`);
-    expect(problem!.message).toContain("table public.Gadget");
+    expect(problem!.message).toContain('table public."Gadget"');
     expect(problem!.fix).toContain("Put its row back only if its changes are in the database");
     expect(problem!.fix).toContain(
       `INSERT INTO neonhub_release.migrations (name, run_on) SELECT '${lost}', run_on FROM neonhub_release.migrations WHERE name = '20250101000200_widget_color';`,

@@ -36,8 +36,9 @@ async function expectDrift(command: string, missing: string): Promise<void> {
   expect(error.fix).toContain("rename it back");
   expect(error.fix).toContain("restore it");
   expect(error.fix).toContain("new migration");
+  // The message shows the names as quote_ident does; the fix's statement quotes every name.
   const [kind, path] = missing.split(" ");
-  const [schema, table, column] = path!.split(".");
+  const [schema, table, column] = path!.split(".").map((name) => name.replace(/^"(.*)"$/, "$1"));
   expect(error.fix).toContain(
     kind === "column"
       ? `ALTER TABLE "${schema}"."${table}" RENAME COLUMN "<its name now>" TO "${column}"`
@@ -52,12 +53,12 @@ describe("a column of the release gone from the live schema", () => {
       `ALTER TABLE "Chunk" RENAME COLUMN "emb" TO "embedding"`,
       async () => {
         for (const command of ["plan", "status", "health", "apply"]) {
-          await expectDrift(command, "column public.Chunk.embedding");
+          await expectDrift(command, 'column public."Chunk".embedding');
         }
         const verify = await cli("verify");
         expect(verify.code).toBe(2);
         expect(verify.stdout).toContain(
-          "column public.Chunk.embedding was created by the release but is gone",
+          'column public."Chunk".embedding was created by the release but is gone',
         );
       },
     );
@@ -70,8 +71,8 @@ describe("a column of the release gone from the live schema", () => {
       `ALTER TABLE "Chunk" RENAME COLUMN "embeddingSpaceId" TO "spaceId"`,
       `ALTER TABLE "Chunk" RENAME COLUMN "spaceId" TO "embeddingSpaceId"`,
       async () => {
-        await expectDrift("plan", "column public.Chunk.embeddingSpaceId");
-        await expectDrift("status", "column public.Chunk.embeddingSpaceId");
+        await expectDrift("plan", 'column public."Chunk"."embeddingSpaceId"');
+        await expectDrift("status", 'column public."Chunk"."embeddingSpaceId"');
       },
     );
   });
@@ -84,7 +85,7 @@ describe("Agent.name renamed to agentName by hand", () => {
       `ALTER TABLE "Agent" RENAME COLUMN "agentName" TO name`,
       async () => {
         for (const command of ["plan", "status", "health", "apply"]) {
-          await expectDrift(command, "column public.Agent.name");
+          await expectDrift(command, 'column public."Agent".name');
         }
         const verify = await cli("verify", "--json");
         expect(verify.code).toBe(2);
@@ -103,12 +104,12 @@ describe("a table of the release renamed by hand", () => {
       `ALTER TABLE "BrandOld" RENAME TO "Brand"`,
       async () => {
         for (const command of ["plan", "status", "health", "apply"]) {
-          await expectDrift(command, "table public.Brand");
+          await expectDrift(command, 'table public."Brand"');
         }
         const verify = await cli("verify");
         expect(verify.code).toBe(2);
-        expect(verify.stdout).toContain("table public.Brand was created by the release but is gone");
-        expect(verify.stdout).toContain("table public.BrandOld exists but was not created by the release");
+        expect(verify.stdout).toContain('table public."Brand" was created by the release but is gone');
+        expect(verify.stdout).toContain('table public."BrandOld" exists but was not created by the release');
       },
     );
     expect((await cli("plan")).code).toBe(0);
@@ -123,7 +124,7 @@ describe("a column of the release that no command reads, renamed by hand", () =>
       `ALTER TABLE "Brand" RENAME COLUMN "brandName" TO "name"`,
       async () => {
         for (const command of ["plan", "status", "health", "apply"]) {
-          await expectDrift(command, "column public.Brand.name");
+          await expectDrift(command, 'column public."Brand".name');
         }
       },
     );
@@ -139,9 +140,9 @@ describe("a column of the release that no command reads, renamed by hand", () =>
         const run = await cli("plan", "--json");
         const { error } = JSON.parse(run.stdout) as CliError;
         expect(error.message).toContain(
-          "The release created table public.Brand, which the database no longer has.",
+          'The release created table public."Brand", which the database no longer has.',
         );
-        expect(error.message).not.toContain("column public.Brand.");
+        expect(error.message).not.toContain('column public."Brand".');
       },
     );
   });

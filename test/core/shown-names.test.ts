@@ -24,8 +24,8 @@ beforeAll(async () => {
 });
 
 describe("shownObjectKey and shownSql", () => {
-  it("leave plain names as they are and quote the others, on one line", () => {
-    expect(shownObjectKey("column public.Chunk.embedding")).toBe("column public.Chunk.embedding");
+  it("leave plain lower-case names as they are and quote the others, on one line", () => {
+    expect(shownObjectKey("column public.Chunk.embedding")).toBe('column public."Chunk".embedding');
     expect(shownObjectKey(`index public.${INDEX}`)).toBe('index public.U&"by\\000Ahand"');
     expect(shownObjectKey(`function public.${FUNCTION}(integer)`)).toBe(`function public."f'x y"(integer)`);
     expect(shownObjectKey('constraint public.W x.a"b')).toBe('constraint public."W x"."a""b"');

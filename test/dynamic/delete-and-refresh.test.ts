@@ -68,7 +68,7 @@ describe("a release that opted in to dropOnDelete", () => {
     const host = await start({ PGPASSWORD: db.password });
     const recorded = await currentState(host);
     const read = await host.read(URN, recorded.id, recorded.properties);
-    expect(read.properties.drift).toEqual(["added by hand: column public.Gadget.note"]);
+    expect(read.properties.drift).toEqual(['added by hand: column public."Gadget".note']);
   });
 
   it("ignores a DIRECT_URL that names another database", async () => {

@@ -153,7 +153,7 @@ describe("schema migrations through the dynamic-provider host", () => {
     await withClient(db.superuserUrl, (client) => client.query('ALTER TABLE "Widget" ADD COLUMN note text'));
     const read = await host.read(URN, id, state);
     expect(read.id).toBe(id);
-    expect(read.properties.drift).toEqual(["added by hand: column public.Widget.note"]);
+    expect(read.properties.drift).toEqual(['added by hand: column public."Widget".note']);
     expect(read.properties.appliedMigrations).toBe(4);
     state = read.properties;
   });
@@ -176,7 +176,7 @@ describe("schema migrations through the dynamic-provider host", () => {
       );
       expect(refused).toBeInstanceOf(HostCallError);
       expect((refused as HostCallError).message).toContain(
-        "column public.Widget.note was added by hand since the last release",
+        'column public."Widget".note was added by hand since the last release',
       );
       expect(Object.keys(await tables(db))).not.toContain("Gizmo");
       await withClient(db.superuserUrl, (client) => client.query('ALTER TABLE "Widget" DROP COLUMN note'));

@@ -255,7 +255,7 @@ describe("the schema release through the Pulumi engine (local stack)", () => {
     // (`pulumi stack export`). The refresh summary still counts the resource as unchanged: since 3.x the engine
     // decides that with the provider's Diff of the inputs, and catalog drift changes no input.
     const drift = (await migrationsResource()).outputs?.drift as string[];
-    expect(drift).toEqual(["added by hand: column public.EngineCheck.handMade"]);
+    expect(drift).toEqual(['added by hand: column public."EngineCheck"."handMade"']);
   });
 
   it("keeps the data on `pulumi destroy`", async () => {

@@ -65,7 +65,7 @@ describe("embeddings stored in TOAST before migration 20261203100000 kept them i
   it("the CLI shows it under what needs action, and --json in embeddingsInToast", async () => {
     const plain = await runCli(["health"], { DATABASE_URL: url() });
     expect(plain.code).toBe(2);
-    expect(plain.stdout).toMatch(/ {2}- Chunk: \d+% of the embeddings on its \d+ pages/);
+    expect(plain.stdout).toMatch(/ {2}- "Chunk": \d+% of the embeddings on its \d+ pages/);
     const json = await runCli(["health", "--json"], { DATABASE_URL: url() });
     expect(json.code).toBe(2);
     const report = JSON.parse(json.stdout) as HealthReport;

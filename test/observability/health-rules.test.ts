@@ -103,6 +103,7 @@ describe("table findings", () => {
       {
         severity: "action",
         subject: "Chunk",
+        subjectKind: "table",
         problem: expect.stringContaining("20,000 rows changed since the last analyze"),
         action: 'ANALYZE "Chunk"',
       },
@@ -452,6 +453,7 @@ describe("vector index findings", () => {
         {
           severity: "action",
           subject: "idx_x",
+          subjectKind: "index",
           problem: "because",
           action: `${verb} with \`neonhub-db apply\``,
         },

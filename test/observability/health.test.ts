@@ -123,12 +123,14 @@ describe("neonhub-db health after a bulk load", () => {
       {
         severity: "action",
         subject: INDEX,
+        subjectKind: "index",
         problem: expect.stringContaining("grew from 5 to 20,005 rows"),
         action: "rebuild it with `neonhub-db apply`",
       },
       {
         severity: "action",
         subject: "Chunk",
+        subjectKind: "table",
         problem: expect.stringContaining("20,005 rows changed since the last analyze"),
         action: 'ANALYZE "Chunk"',
       },
@@ -161,6 +163,7 @@ describe("neonhub-db health after a bulk load", () => {
       expect(during.report.findings).toContainEqual({
         severity: "info",
         subject: INDEX,
+        subjectKind: "index",
         problem: expect.stringContaining("grew from 5 to 20,005 rows"),
         action: `none now: a release is in progress (pid ${pid}, application "neonhub-db:apply"), which builds and calibrates the vector indexes; run \`neonhub-db health\` again once it has finished`,
       });

@@ -131,7 +131,7 @@ describe("health: embeddings of another dimension than their embedding space", (
     const plain = await runCli(["health"], { DATABASE_URL: url() });
     expect(plain.code).toBe(2);
     expect(plain.stdout).toContain(
-      "  - Chunk: 8 rows whose embedding has another number of dimensions than their embedding space",
+      '  - "Chunk": 8 rows whose embedding has another number of dimensions than their embedding space',
     );
     expect(plain.stdout).toContain(`    do: list them with: ${wrongDimensionRowsSql(CHUNK)};`);
     const json = await runCli(["health", "--json"], { DATABASE_URL: url() });

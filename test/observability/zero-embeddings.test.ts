@@ -77,7 +77,7 @@ describe("embeddings stored as the zero vector before the trigger refused them",
   it("the CLI shows it under what needs action, and --json in zeroEmbeddings and findings", async () => {
     const plain = await runCli(["health"], { DATABASE_URL: url() });
     expect(plain.code).toBe(2);
-    expect(plain.stdout).toContain("  - Chunk: 7 rows whose embedding is the zero vector");
+    expect(plain.stdout).toContain('  - "Chunk": 7 rows whose embedding is the zero vector');
     expect(plain.stdout).toContain(
       '    do: set the embedding to NULL so that the app embeds them again: UPDATE "Chunk"',
     );
