@@ -56,13 +56,23 @@ export interface ActingOwner {
 }
 
 /**
+ * The role a command acts as, as a SQL name expression: the session's current_user, or `actingAs`, the
+ * --owner-role that apply will SET ROLE to and that plan and the revert preview check without setting (their
+ * session stays the login). Every reading that judges what that role may do takes it from here, so that a
+ * preview judges as the command it previews acts.
+ */
+export function actingRoleSql(actingAs?: string): string {
+  return actingAs === undefined ? "current_user" : `${literal(actingAs)}::name`;
+}
+
+/**
  * A jsonb expression (ActingOwner; without a ledger, the first apply's), for the first round trip's probe.
  * `actingAs`: the role the command will act as where the session has not set it yet (plan and the revert
  * preview check --owner-role without setting it); unset, the session's current_user. The catalog is read by name, never
  * through the schema, which a login without USAGE on it may not look into.
  */
 export function actingOwnerSql(actingAs?: string): string {
-  const acting = actingAs === undefined ? "current_user" : `${literal(actingAs)}::name`;
+  const acting = actingRoleSql(actingAs);
   const superuser = (role: string) => `coalesce((SELECT rolsuper FROM pg_roles WHERE ${role}), false)`;
   return `coalesce((SELECT jsonb_build_object('login', session_user, 'acting', a.role,
        'owner', pg_get_userbyid(c.relowner), 'mayActAsOwner', pg_has_role(a.role, c.relowner, 'MEMBER'),

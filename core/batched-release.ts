@@ -87,10 +87,13 @@ export async function readProbe(
   return (await client.query<{ probe: Probe }>(probeSql(steps, actingAs))).rows[0]!.probe;
 }
 
-/** The state statement, or undefined when this database's bookkeeping or a step's probe rules it out. */
-export function stateSql(steps: readonly Batched[], probe: Probe): string | undefined {
+/**
+ * The state statement, or undefined when this database's bookkeeping or a step's probe rules it out.
+ * `actingAs`: as for probeSql.
+ */
+export function stateSql(steps: readonly Batched[], probe: Probe, actingAs?: string): string | undefined {
   if (probe.version !== bookkeepingVersion(steps.map((s) => s.bookkeepingDdl))) return undefined;
-  const parts = steps.map((s, i) => s.batch.stateSql(probe.steps[i]));
+  const parts = steps.map((s, i) => s.batch.stateSql(probe.steps[i], actingAs));
   if (parts.some((p) => p === undefined)) return undefined;
   return `SELECT jsonb_build_object(
     'ledger', (SELECT coalesce(jsonb_agg(jsonb_build_object('id', id, 'name', name, 'checksum', checksum, 'upChecksum', up_checksum,
@@ -144,7 +147,7 @@ export async function readBatched(
   const batched = batchedSteps(steps);
   if (!batched) return undefined;
   const probe = await readProbe(client, batched, actingAs);
-  const sql = stateSql(batched, probe);
+  const sql = stateSql(batched, probe, actingAs);
   return {
     probe,
     steps: batched,

@@ -507,7 +507,10 @@ export async function planWith(client: ClientBase, options: ReleaseOptions): Pro
     const { probe, state, steps } = batched;
     const stepPlans = new Map<ReleaseStep, StepPlanMap[ReleaseStep["kind"]][]>();
     for (const [i, step] of steps.entries()) {
-      stepPlans.set(step, step.batch.planFromState(state.steps[i]) ?? (await step.plan(client)));
+      stepPlans.set(
+        step,
+        step.batch.planFromState(state.steps[i]) ?? (await step.plan(client, options.ownerRole)),
+      );
     }
     const checks = await pendingMigrationChecks(
       client,
@@ -523,7 +526,9 @@ export async function planWith(client: ClientBase, options: ReleaseOptions): Pro
   const released = await bookkeepingExists(client);
   const steps = options.steps ?? [];
   const stepPlans = new Map<ReleaseStep, StepPlanMap[ReleaseStep["kind"]][]>();
-  for (const step of steps) stepPlans.set(step, await step.plan(released ? client : undefined));
+  for (const step of steps) {
+    stepPlans.set(step, await step.plan(released ? client : undefined, options.ownerRole));
+  }
   const holders = await releaseLockHolders(client);
   const drift =
     released && !holders.releaseInProgress ? await planDrift(client, state.ledger, stepPlans, checks) : [];

@@ -36,9 +36,11 @@ export interface StepBatch<K extends StepKind = StepKind> {
   /**
    * A jsonb-valued SQL expression reading the step's records and facts, once the probe's value is known and
    * the bookkeeping tables are current; undefined when the probe shows that only the step's own plan()
-   * can tell (a table it needs is missing, say).
+   * can tell (a table it needs is missing, say). `actingAs`: the --owner-role plan judges for, which its
+   * session has not set (apply's has: current_user); what the step decides by the acting role's privileges is
+   * read for it (core/acting-owner.ts, actingRoleSql).
    */
-  stateSql(probe: unknown): string | undefined;
+  stateSql(probe: unknown, actingAs?: string): string | undefined;
   /** The plan from the state; undefined when it is not settled by the state (plan() then reads on its own). */
   planFromState(state: unknown): StepPlanMap[K][] | undefined;
   /** Whether apply would change and write nothing at all, judged from the state. */
@@ -57,8 +59,11 @@ export interface ReleaseStep<K extends StepKind = StepKind> {
   readonly bookkeepingDdl: string;
   /** Computed without a database. */
   manifest(): StepManifestEntry[];
-  /** Read-only. `client` is undefined when the database has no release yet (everything would be created). */
-  plan(client: ClientBase | undefined): Promise<StepPlanMap[K][]>;
+  /**
+   * Read-only. `client` is undefined when the database has no release yet (everything would be created).
+   * `actingAs`: as for StepBatch.stateSql.
+   */
+  plan(client: ClientBase | undefined, actingAs?: string): Promise<StepPlanMap[K][]>;
   /**
    * Runs under the release lock, after the migrations (and earlier steps) are applied. Tells `onRunning` the
    * item it starts on, where it has items worth naming if the apply is stopped there.

@@ -20,6 +20,7 @@
 // on a first deploy's empty table that takes milliseconds.
 import { shownName } from "../shown-names";
 import type { ClientBase } from "pg";
+import { actingRoleSql } from "../acting-owner";
 import { ReleaseError } from "../errors";
 import type { Logger } from "../logger";
 import type { StepItemResult, VectorIndexPlanItem } from "../results";
@@ -41,7 +42,10 @@ export interface CountIndexReading {
    * it (20261202030000), and the index waits for it, the counts reading the table meanwhile.
    */
   keyable: boolean;
-  /** The role running the release (after SET ROLE) owns the table, or is a member of its owner. */
+  /**
+   * The role the release acts as (after SET ROLE; for plan, the --owner-role apply would set) owns the table,
+   * or is a member of its owner.
+   */
   buildable: boolean;
   role: string;
   owner: string;
@@ -55,8 +59,10 @@ function countIndexKeys(table: EmbeddingTable): [string, string] {
 /**
  * A SQL expression giving the table's CountIndexReading as jsonb (the table must exist). Its test of the keys
  * is the one search_count_index_valid() makes (migration 20261205030000), which the search functions read.
+ * `actingAs`: the --owner-role plan judges for, which its session has not set (actingRoleSql).
  */
-export function countIndexStateSql(table: EmbeddingTable): string {
+export function countIndexStateSql(table: EmbeddingTable, actingAs?: string): string {
+  const role = actingRoleSql(actingAs);
   const regclass = `to_regclass(${literal(quoteIdent(table.table))})`;
   const [first, second] = countIndexKeys(table);
   const keyName = (n: number) =>
@@ -71,8 +77,8 @@ export function countIndexStateSql(table: EmbeddingTable): string {
                                'missing'),
              'keyable', EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid
                                    AND a.attname = ${literal(first)} AND NOT a.attisdropped),
-             'buildable', pg_has_role(current_user, c.relowner, 'USAGE'),
-             'role', current_user, 'owner', c.relowner::regrole::text)
+             'buildable', pg_has_role(${role}, c.relowner, 'USAGE'),
+             'role', ${role}, 'owner', c.relowner::regrole::text)
              FROM pg_class c WHERE c.oid = ${regclass})`;
 }
 

@@ -115,8 +115,15 @@ export function largestTenantsByDimension(
   return byDimension;
 }
 
-/** The table's rows per dimension and its vector indexes. */
-export async function readInventory(client: ClientBase, table: EmbeddingTable): Promise<TableInventory> {
+/**
+ * The table's rows per dimension and its vector indexes. `actingAs`: the --owner-role plan judges the count
+ * index's build for (countIndexStateSql).
+ */
+export async function readInventory(
+  client: ClientBase,
+  table: EmbeddingTable,
+  actingAs?: string,
+): Promise<TableInventory> {
   const triggerSql = signBitsTriggerStateSql(table.table);
   const prefilterIndexSql = prefilterIndexStateSql(table.table);
   const found = await client.query<{
@@ -127,7 +134,7 @@ export async function readInventory(client: ClientBase, table: EmbeddingTable): 
     prefilter_index: PrefilterIndexState | null;
   }>(
     `SELECT to_regclass($1) IS NOT NULL AND to_regclass('"EmbeddingSpace"') IS NOT NULL AS ok,
-            row_security_active(to_regclass($1)) AS hidden, ${countIndexStateSql(table)} AS count_index,
+            row_security_active(to_regclass($1)) AS hidden, ${countIndexStateSql(table, actingAs)} AS count_index,
             ${triggerSql ?? "NULL"} AS sign_bits, ${prefilterIndexSql ?? "NULL"} AS prefilter_index`,
     [quoteIdent(table.table)],
   );

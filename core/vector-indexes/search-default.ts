@@ -5,6 +5,7 @@
 // copied database says what it should be, and plan, apply, status and health read it here, from one reading:
 // plan shows the difference, apply sets it again, status shows it on the index, health reports it.
 import type { ClientBase } from "pg";
+import { actingRoleSql } from "../acting-owner";
 import { quoteIdentifier } from "../identifiers";
 import type { Logger } from "../logger";
 import type { StepItemResult, VectorIndexPlanItem } from "../results";
@@ -28,7 +29,7 @@ export interface SearchDefaultReading {
   database: string;
   /** The database's owner. */
   owner: string;
-  /** The role this session acts as (the owner role, for a release). */
+  /** The role the release acts as (the owner role; for plan, the --owner-role apply would set). */
   acting: string;
   /** `acting` has the owner's privileges: it may ALTER DATABASE ... SET. */
   mayAlter: boolean;
@@ -69,20 +70,29 @@ export function recordedSearchDefault(
   return { setting, value: Math.trunc(value), indexName: chunk.indexName };
 }
 
-/** A jsonb SQL expression giving the SearchDefaultReading of the current database; valid on any database. */
-export const SEARCH_DEFAULT_READING_SQL = `(SELECT jsonb_build_object(
-     'database', d.datname, 'owner', pg_get_userbyid(d.datdba), 'acting', current_user,
-     'mayAlter', pg_has_role(current_user, d.datdba, 'USAGE'),
+/**
+ * A jsonb SQL expression giving the SearchDefaultReading of the current database; valid on any database.
+ * `actingAs`: the --owner-role plan judges for, which its session has not set (actingRoleSql).
+ */
+export function searchDefaultReadingSql(actingAs?: string): string {
+  const acting = actingRoleSql(actingAs);
+  return `(SELECT jsonb_build_object(
+     'database', d.datname, 'owner', pg_get_userbyid(d.datdba), 'acting', ${acting},
+     'mayAlter', pg_has_role(${acting}, d.datdba, 'USAGE'),
      'values', coalesce((SELECT jsonb_object_agg(split_part(c, '=', 1), substr(c, strpos(c, '=') + 1))
                            FROM pg_db_role_setting s, unnest(s.setconfig) c
                           WHERE s.setdatabase = d.oid AND s.setrole = 0
                             AND split_part(c, '=', 1) IN (${SEARCH_SETTINGS.map((s) => `'${s}'`).join(", ")})),
                         '{}'::jsonb))
      FROM pg_database d WHERE d.datname = current_database())`;
+}
 
-export async function readSearchDefault(client: ClientBase): Promise<SearchDefaultReading> {
+export async function readSearchDefault(
+  client: ClientBase,
+  actingAs?: string,
+): Promise<SearchDefaultReading> {
   const { rows } = await client.query<{ reading: SearchDefaultReading }>(
-    `SELECT ${SEARCH_DEFAULT_READING_SQL} AS reading`,
+    `SELECT ${searchDefaultReadingSql(actingAs)} AS reading`,
   );
   return rows[0]!.reading;
 }

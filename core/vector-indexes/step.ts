@@ -95,7 +95,7 @@ import {
 } from "../release-settings";
 import { sameTargetConnector, type MonitorConnector } from "./progress";
 import {
-  SEARCH_DEFAULT_READING_SQL,
+  searchDefaultReadingSql,
   readSearchDefault,
   recordedSearchDefault,
   restoreSearchDefault,
@@ -233,14 +233,16 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
           ", ",
         )}), 'searches', ${SEARCH_CALIBRATIONS_EXIST_SQL}, 'settings', ${RELEASE_SETTINGS_EXIST_SQL},
         'listings', ${LISTED_INDEXES_PROBE_SQL})`,
-    stateSql: (probe) => {
+    stateSql: (probe, actingAs) => {
       const found = probe as IndexProbe | undefined;
       const tables = this.options.tables.map(({ table }, i) => {
         const seen = found?.tables[i];
-        if (seen === "readable") return tableStateSql(table, found?.tenantColumns?.[i] ?? false);
+        if (seen === "readable") {
+          return tableStateSql(table, found?.tenantColumns?.[i] ?? false, actingAs);
+        }
         return seen === "hidden"
           ? `jsonb_build_object('hidden', true, 'counts', '[]'::jsonb, 'indexes', '[]'::jsonb,
-                                'countIndex', ${countIndexStateSql(table)})`
+                                'countIndex', ${countIndexStateSql(table, actingAs)})`
           : "'null'::jsonb";
       });
       return `jsonb_build_object(
@@ -251,7 +253,7 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
         'searches', ${found?.searches ? SEARCH_CALIBRATIONS_JSON_SQL : "'[]'::jsonb"},
         'recordedSettings', ${found?.settings ? recordedSettingsSql("vectorIndexes") : "'null'::jsonb"},
         'listed', ${listedIndexesJsonSql(found?.listings)},
-        'searchDefault', ${SEARCH_DEFAULT_READING_SQL})`;
+        'searchDefault', ${searchDefaultReadingSql(actingAs)})`;
     },
     planFromState: (state) => {
       const settled = this.settleWith((state as IndexState).recordedSettings ?? undefined);
@@ -407,7 +409,7 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
     }));
   }
 
-  async plan(client: ClientBase | undefined): Promise<VectorIndexPlanItem[]> {
+  async plan(client: ClientBase | undefined, actingAs?: string): Promise<VectorIndexPlanItem[]> {
     if (!client) {
       return this.options.tables.flatMap(({ table }): VectorIndexPlanItem[] => [
         {
@@ -425,7 +427,7 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
       ]);
     }
     const settled = await this.settle(client);
-    return [...this.settingItems(settled), ...planItemsOf(await this.survey(client))];
+    return [...this.settingItems(settled), ...planItemsOf(await this.survey(client, actingAs))];
   }
 
   async apply(
@@ -536,7 +538,8 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
     }));
   }
 
-  private async survey(client: ClientBase): Promise<Survey> {
+  /** `actingAs`: the --owner-role a plan judges for (countIndexStateSql); apply has set it. */
+  private async survey(client: ClientBase, actingAs?: string): Promise<Survey> {
     const records = await readIndexRecords(client);
     const serverMemoryMb = await sessionMemoryMb(client);
     const searches = await readSearchCalibrations(client);
@@ -544,7 +547,7 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
     const inventories: TableInventory[] = [];
     const decisions: IndexDecision[] = [];
     for (const { table, settings } of this.options.tables) {
-      const inventory = await readInventory(client, table);
+      const inventory = await readInventory(client, table, actingAs);
       inventories.push(inventory);
       decisions.push(
         ...decideTable({
@@ -562,7 +565,7 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
       decisions,
       serverMemoryMb,
       countItems: countItemsOf(inventories),
-      ...searchDefaultOf(records, searches, await readSearchDefault(client), decisions),
+      ...searchDefaultOf(records, searches, await readSearchDefault(client, actingAs), decisions),
     };
   }
 
@@ -1099,7 +1102,7 @@ function countItemsOf(inventories: readonly TableInventory[]): VectorIndexPlanIt
 }
 
 /** What readInventory reads, as one jsonb value (for a table that exists). */
-function tableStateSql(table: EmbeddingTable, hasTenantColumn: boolean): string {
+function tableStateSql(table: EmbeddingTable, hasTenantColumn: boolean, actingAs?: string): string {
   const name = quoteIdent(table.table);
   const largest = hasTenantColumn
     ? `(SELECT coalesce(jsonb_agg(jsonb_build_array(l.dimension, l.org, l.rows)), '[]'::jsonb)
@@ -1108,7 +1111,7 @@ function tableStateSql(table: EmbeddingTable, hasTenantColumn: boolean): string 
   return `jsonb_build_object(
       'hidden', row_security_active(${literal(name)}::regclass),
       'largest', ${largest},
-      'countIndex', ${countIndexStateSql(table)},
+      'countIndex', ${countIndexStateSql(table, actingAs)},
       'signBitsTrigger', ${signBitsTriggerStateSql(table.table) ?? "NULL"},
       'prefilterIndex', ${prefilterIndexStateSql(table.table) ?? "NULL"},
       'counts', (SELECT coalesce(jsonb_agg(jsonb_build_array(c.dimension, c.rows) ORDER BY c.rows DESC, c.dimension), '[]'::jsonb)
