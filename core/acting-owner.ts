@@ -23,10 +23,22 @@
 // the database is a superuser's, as createdb leaves it): an --owner-role naming a role the login holds, or a
 // login acting as itself, would leave objects the database's owner could not manage, outside the default
 // privileges that grant the app its access. Refused before anything is written, as the other cases are.
+//
+// The owner of the schema the release creates in (public) counts as the database's: a role whose objects it
+// may manage passes too (a restore from an older server or a hand-made database may give public an owner of
+// its own, or the database another owner than public's). Owning is not creating: the role must also hold what
+// PostgreSQL checks when the release creates, CREATE on public (on PostgreSQL 15 owned by pg_database_owner,
+// that is the database's owner, and granted to no one else; an admin may revoke it or hand the schema to
+// another role) and CREATE on the database (the bookkeeping's CREATE SCHEMA IF NOT EXISTS checks it even when
+// the schema exists). Without CREATE on public a first apply wrote its bookkeeping, applied the first
+// migration (extensions only) and failed at the second with "permission denied for schema public", its fix
+// "Fix the file": refused instead, read in the same probe, naming the schema, the role and the GRANT (or the
+// ALTER SCHEMA) to run as the admin.
 import type { ClientBase } from "pg";
 import { BOOKKEEPING_SCHEMA, MIGRATIONS_TABLE } from "./bookkeeping";
 import { NOTHING_WRITTEN, ReleaseError } from "./errors";
 import { quoteIdentifier } from "./identifiers";
+import { RELEASE_OBJECTS_SCHEMA } from "./session-settings";
 import { literal } from "./sql";
 
 /**
@@ -37,8 +49,18 @@ export interface ActingOwner {
   /** No ledger yet: `owner` is the database's owner, and `database` names the database. */
   firstApply?: boolean;
   database?: string;
-  /** On a first apply: whether the database's owner may manage what `acting` creates (a member of it). */
+  /**
+   * On a first apply: whether the database's owner, or the owner of the schema the release creates in, may
+   * manage what `acting` creates (a member of it).
+   */
   ownerMayManage?: boolean;
+  /** On a first apply: the schema the release creates in (public), and its owner; null when it is missing. */
+  schema?: string;
+  schemaOwner?: string | null;
+  /** On a first apply: whether `acting` may create in `schema` (has_schema_privilege: CREATE). */
+  mayCreateInSchema?: boolean;
+  /** On a first apply: whether `acting` may create schemas in the database (the bookkeeping schema). */
+  mayCreateSchemas?: boolean;
   /** The login (session_user). */
   login: string;
   /** The role objects would be created as: current_user, or the --owner-role a plan checks without setting. */
@@ -83,11 +105,18 @@ export function actingOwnerSql(actingAs?: string): string {
     WHERE n.nspname = ${literal(BOOKKEEPING_SCHEMA)} AND c.relname = ${literal(MIGRATIONS_TABLE)} AND c.relkind IN ('r', 'p')),
     (SELECT jsonb_build_object('firstApply', true, 'database', d.datname, 'login', session_user, 'acting', a.role,
        'owner', pg_get_userbyid(d.datdba), 'mayActAsOwner', pg_has_role(a.role, d.datdba, 'MEMBER'),
-       'ownerMayManage', pg_has_role(d.datdba, a.role, 'MEMBER'),
+       'ownerMayManage', pg_has_role(d.datdba, a.role, 'MEMBER')
+         OR coalesce(pg_has_role(CASE WHEN n.nspowner = to_regrole('pg_database_owner') THEN d.datdba
+                                      ELSE n.nspowner END, a.role, 'MEMBER'), false),
+       'schema', ${literal(RELEASE_OBJECTS_SCHEMA)}, 'schemaOwner', pg_get_userbyid(n.nspowner),
+       'mayCreateInSchema', coalesce(has_schema_privilege(a.role, n.oid, 'CREATE'), false),
+       'mayCreateSchemas', has_database_privilege(a.role, d.oid, 'CREATE'),
        'superuser', ${superuser("rolname = session_user")},
        'ownerSuperuser', ${superuser("oid = d.datdba")},
        'loginMayActAsOwner', pg_has_role(session_user, d.datdba, 'MEMBER'))
-     FROM pg_database d, (SELECT ${acting} AS role) a WHERE d.datname = current_database()))`;
+     FROM pg_database d CROSS JOIN (SELECT ${acting} AS role) a
+          LEFT JOIN pg_namespace n ON n.nspname = ${literal(RELEASE_OBJECTS_SCHEMA)}
+    WHERE d.datname = current_database()))`;
 }
 
 /** Reads ActingOwner on its own, for the commands whose first read is no probe (revert, the unbatched steps). */
@@ -158,16 +187,21 @@ function wrongOwnerRoleError(facts: ActingOwner, command: string): ReleaseError 
 }
 
 /**
- * A first apply acting as a role whose objects the database's owner could not manage (ActingOwner.firstApply):
- * undefined when it may (the owner itself, or a role the owner is a member of: any, for a superuser's
- * database). The fixes: act as the database's owner, or, where the role named is to own the release, hand it
- * the database first.
+ * A first apply acting as a role whose objects neither the database's owner nor the owner of the schema the
+ * release creates in could manage (ActingOwner.firstApply): undefined when it may (the owner itself, or a
+ * role the owner is a member of: any, for a superuser's database). The fixes: act as the database's owner, or,
+ * where the role named is to own the release, hand it the database first.
  */
 function firstApplyOwnerError(facts: ActingOwner, ownerRole: string | undefined): ReleaseError | undefined {
   if (facts.ownerMayManage) return undefined;
   const { login, acting, owner } = facts;
   const database = facts.database ?? "this database";
   const who = login === acting ? `user "${login}"` : `user "${login}" (acting as "${acting}")`;
+  const schemaOwner = ownSchemaOwner(facts);
+  const belongs =
+    schemaOwner === undefined
+      ? `the database belongs to "${owner}", which is not a member of "${acting}"`
+      : `the database belongs to "${owner}" and its schema ${facts.schema} to "${schemaOwner}", neither of them a member of "${acting}"`;
   const actAsOwner = !facts.loginMayActAsOwner
     ? `Run apply as a login that acts as "${owner}" (the migrator: --database-url "$DIRECT_URL")`
     : ownerRole !== undefined
@@ -183,11 +217,85 @@ function firstApplyOwnerError(facts: ActingOwner, ownerRole: string | undefined)
   return new ReleaseError(
     "permission",
     `This is the first release of database ${database} (no ledger ${BOOKKEEPING_SCHEMA}.${MIGRATIONS_TABLE} yet), ` +
-      `and ${who} would create its objects as "${acting}"; the database belongs to "${owner}", which is not a ` +
-      `member of "${acting}" and could not manage them. The app's and the read-only logins' grants come from the ` +
-      `owner role's default privileges, and every later release would have to act as "${acting}".`,
+      `and ${who} would create its objects as "${acting}"; ${belongs} and could not manage them. The app's and ` +
+      `the read-only logins' grants come from the owner role's default privileges, and every later release would ` +
+      `have to act as "${acting}".`,
     `${actAsOwner}. ${handOver} ${NOTHING_WRITTEN}`,
   );
+}
+
+/**
+ * The owner of the release's schema when it is a role of its own: not pg_database_owner (PostgreSQL 15's
+ * public, which is the database's owner) nor the database's owner by name.
+ */
+function ownSchemaOwner(facts: ActingOwner): string | undefined {
+  const owner = facts.schemaOwner;
+  return owner && owner !== "pg_database_owner" && owner !== facts.owner ? owner : undefined;
+}
+
+/** Why a first apply's role may not create what the release creates, and the statements that let it. */
+export interface CreatePrivilegeProblem {
+  message: string;
+  fix: string;
+}
+
+/**
+ * A first apply (ActingOwner.firstApply) whose role may not create what the release creates, as PostgreSQL
+ * checks it: objects in the release's schema (CREATE on it), and the bookkeeping schema (CREATE on the
+ * database); undefined when it may, or when a ledger exists. Apply would fail at the bookkeeping's CREATE
+ * SCHEMA, or partway, at a migration's first object in the schema after the migrations before it were
+ * written: plan lists it among its problems and apply refuses it before anything is written
+ * (core/plan-problems.ts), with the GRANT each needs, run as the admin (who may grant on any schema, whoever
+ * owns it). Not a refusal of plan itself, which a read-only login may run on an empty database.
+ */
+export function firstApplyPrivilegeProblem(facts: ActingOwner | null): CreatePrivilegeProblem | undefined {
+  if (!facts?.firstApply) return undefined;
+  const missingSchema = facts.schemaOwner === null;
+  const inSchema = facts.mayCreateInSchema === false;
+  const schemas = facts.mayCreateSchemas === false;
+  if (!inSchema && !schemas) return undefined;
+  const { login, acting } = facts;
+  const schema = facts.schema ?? RELEASE_OBJECTS_SCHEMA;
+  const database = facts.database ?? "this database";
+  const who = login === acting ? `user "${login}"` : `user "${login}" (acting as "${acting}")`;
+  const role = quoteIdentifier(acting);
+  const refused: string[] = [];
+  const statements: string[] = [];
+  if (missingSchema) {
+    refused.push(`create objects in schema ${schema}, which does not exist`);
+    statements.push(`CREATE SCHEMA ${quoteIdentifier(schema)} AUTHORIZATION ${role}`);
+  } else if (inSchema) {
+    const owner =
+      facts.schemaOwner === "pg_database_owner"
+        ? `"pg_database_owner" (the database's owner, "${facts.owner}")`
+        : `"${facts.schemaOwner}"`;
+    refused.push(
+      `create objects in schema ${schema}: it belongs to ${owner} and grants "${acting}" no CREATE on it`,
+    );
+    statements.push(`GRANT CREATE ON SCHEMA ${quoteIdentifier(schema)} TO ${role}`);
+  }
+  if (schemas) {
+    refused.push(
+      `create schemas in database ${database} (CREATE on the database), which the release's bookkeeping schema ${BOOKKEEPING_SCHEMA} needs`,
+    );
+    statements.push(`GRANT CREATE ON DATABASE ${quoteIdentifier(database)} TO ${role}`);
+  }
+  // A schema with an owner of its own may be handed over instead, as restores from an older server need.
+  const handOver =
+    inSchema && !missingSchema && ownSchemaOwner(facts) !== undefined
+      ? ` Or, if "${acting}" is to own the schema, as the admin: ALTER SCHEMA ${quoteIdentifier(schema)} OWNER TO ${role}` +
+        (schemas ? ` (CREATE on the database is still needed).` : ".")
+      : "";
+  return {
+    message:
+      `This is the first release of database ${database} (no ledger ${BOOKKEEPING_SCHEMA}.${MIGRATIONS_TABLE} yet), ` +
+      `and ${who} would create its objects as "${acting}", which may not ${refused.join(", nor ")}. ` +
+      (schemas
+        ? `PostgreSQL would refuse apply's first statement, the bookkeeping's CREATE SCHEMA ("permission denied for database ${database}").`
+        : `PostgreSQL would refuse the first object a migration creates there ("permission denied for schema ${schema}"), ` +
+          `after the release's bookkeeping and the migrations before it were written.`),
+    fix: `As the cluster's admin: ${statements.join("; ")}; then run apply again.${handOver} ${NOTHING_WRITTEN}`,
+  };
 }
 
 /** Throws actingOwnerError's refusal, reading the facts when no probe did (`probed` undefined). */

@@ -6,6 +6,7 @@
 import { ledgerProblemText } from "./display";
 import { driftPlanProblems, type DriftBeforeRelease } from "./drift-before-release";
 import { ReleaseError, isReleaseError } from "./errors";
+import type { CreatePrivilegeProblem } from "./acting-owner";
 import { PGVECTOR_MISSING, type ExtensionProblem } from "./extensions";
 import { describeFinding, refuseUnsafeMigrations, safetyErrorsFix, type SafetyReport } from "./lint";
 import type { LedgerProblem } from "./migrations/ledger";
@@ -22,12 +23,13 @@ export interface PlanProblem {
    */
   section: "server" | "migrations" | "safety" | "seedSets" | "drift" | "releaseLock";
   /**
-   * A ledger problem's kind, or `missing-pgvector`, `unsafe-migration`, `seed-set-unfit`, `schema-drift`,
-   * `release-lock-prepared`.
+   * A ledger problem's kind, or `missing-pgvector`, `missing-create-privilege`, `unsafe-migration`,
+   * `seed-set-unfit`, `schema-drift`, `release-lock-prepared`.
    */
   kind:
     | LedgerProblem["kind"]
     | "missing-pgvector"
+    | "missing-create-privilege"
     | "unsafe-migration"
     | "seed-set-unfit"
     | "schema-drift"
@@ -40,6 +42,8 @@ export function planProblems(parts: {
   pgvectorMissing: boolean;
   /** Extensions the pending migrations create that the role they run as may not (core/extensions.ts). */
   extensions: readonly ExtensionProblem[];
+  /** A first apply's role that may not create in the release's schema or the database (core/acting-owner.ts). */
+  createPrivileges?: CreatePrivilegeProblem;
   ledger: readonly LedgerProblem[];
   safety: SafetyReport;
   seedSets: readonly StepItemPlan[];
@@ -57,6 +61,7 @@ export function planProblems(parts: {
     ...extensionPlanProblems(
       parts.extensions.filter((e) => !parts.pgvectorMissing || e.extension !== "vector"),
     ),
+    ...createPrivilegePlanProblems(parts.createPrivileges),
     ...(parts.releaseLockPrepared ? [releaseLockPreparedProblem(parts.releaseLockPrepared, "apply")] : []),
     ...ledgerPlanProblems(parts.ledger),
     ...safetyPlanProblems(parts.safety),
@@ -104,6 +109,19 @@ export function refuseUncreatableExtensions(extensions: readonly ExtensionProble
     problems.map((p) => p.fix).join(" "),
     { problems },
   );
+}
+
+/** A first apply's role that may not create what the release creates (firstApplyPrivilegeProblem). */
+export function createPrivilegePlanProblems(problem: CreatePrivilegeProblem | undefined): PlanProblem[] {
+  return problem ? [{ section: "server", kind: "missing-create-privilege", ...problem }] : [];
+}
+
+/** apply's refusal of createPrivilegePlanProblems, before its first write. */
+export function refuseMissingCreatePrivileges(problem: CreatePrivilegeProblem | undefined): void {
+  if (!problem) return;
+  throw new ReleaseError("permission", problem.message, problem.fix, {
+    problems: createPrivilegePlanProblems(problem),
+  });
 }
 
 /**

@@ -37,6 +37,7 @@ import {
   ledgerPlanProblems,
   missingPgvectorError,
   planProblems,
+  refuseMissingCreatePrivileges,
   refuseUncreatableExtensions,
   refuseSafetyErrors,
   type PlanProblem,
@@ -70,7 +71,12 @@ import {
 } from "./migrations/ledger";
 import { runPendingMigrations } from "./migrations/run";
 import { checkOwnerRole, setOwnerRole } from "./owner-role";
-import { refuseActingAsAnotherOwner } from "./acting-owner";
+import {
+  firstApplyPrivilegeProblem,
+  readActingOwner,
+  refuseActingAsAnotherOwner,
+  type CreatePrivilegeProblem,
+} from "./acting-owner";
 import { readSnapshot, recordSnapshot, SNAPSHOT_FORMAT, takeSnapshot, type SnapshotDiff } from "./snapshot";
 import {
   compareWithRecorded,
@@ -497,11 +503,13 @@ export async function planWith(client: ClientBase, options: ReleaseOptions): Pro
     options.ownerRole,
   );
   // ... and one that would create objects as another role than the release's owner (core/acting-owner.ts).
+  const actingOwner = batched ? batched.probe.actingOwner : await readActingOwner(client, options.ownerRole);
   await refuseActingAsAnotherOwner(client, "apply", {
     ownerRole: options.ownerRole,
-    actingAs: options.ownerRole,
-    probed: batched?.probe.actingOwner,
+    probed: actingOwner,
   });
+  // A first apply's role that may not create in the schema or the database: apply's refusal, plan's problem.
+  const createPrivileges = firstApplyPrivilegeProblem(actingOwner);
   if (batched?.state) {
     // Two round trips: the probe and the state; a step whose plan the state does not settle reads on its own.
     const { probe, state, steps } = batched;
@@ -519,7 +527,14 @@ export async function planWith(client: ClientBase, options: ReleaseOptions): Pro
     );
     const drift = probe.release ? [] : await planDrift(client, state.ledger, stepPlans, checks);
     const holders = inProgress(probe.release, probe.releasePrepared);
-    return assemblePlan(options, state, stepPlans, !probe.pgvector, { ...checks, drift }, holders);
+    return assemblePlan(
+      options,
+      state,
+      stepPlans,
+      !probe.pgvector,
+      { ...checks, drift, createPrivileges },
+      holders,
+    );
   }
   const state = await readMigrationState(client, options);
   const checks = await pendingMigrationChecks(client, state, options);
@@ -533,7 +548,14 @@ export async function planWith(client: ClientBase, options: ReleaseOptions): Pro
   const drift =
     released && !holders.releaseInProgress ? await planDrift(client, state.ledger, stepPlans, checks) : [];
   const pgvectorMissing = !(await pgvectorAvailable(client));
-  return assemblePlan(options, state, stepPlans, pgvectorMissing, { ...checks, drift }, holders);
+  return assemblePlan(
+    options,
+    state,
+    stepPlans,
+    pgvectorMissing,
+    { ...checks, drift, createPrivileges },
+    holders,
+  );
 }
 
 /** Whether the plan changes something: a pending migration or a step item that is not unchanged. */
@@ -627,7 +649,10 @@ function assemblePlan(
   state: Pick<MigrationState, "ledger" | "comparison">,
   stepPlans: Map<ReleaseStep, StepPlanMap[ReleaseStep["kind"]][]>,
   pgvectorMissing: boolean,
-  checks: PendingMigrationChecks & { drift: DriftBeforeRelease[] },
+  checks: PendingMigrationChecks & {
+    drift: DriftBeforeRelease[];
+    createPrivileges?: CreatePrivilegeProblem;
+  },
   holders: ReleaseLockHolders,
 ): ReleasePlan {
   const { rowLevelSecurity, seedSets, vectorIndexes } = byStepKey<StepPlanMap>(
@@ -653,6 +678,7 @@ function assemblePlan(
     problems: planProblems({
       pgvectorMissing,
       extensions: checks.extensions,
+      createPrivileges: checks.createPrivileges,
       ledger: ledgerProblems,
       safety: checks.safety,
       seedSets,
@@ -715,6 +741,8 @@ export async function applyWith(client: ClientBase, options: ReleaseOptions): Pr
         ownerRole: options.ownerRole,
         probed: locked.probe.actingOwner,
       });
+      // ... and a first apply whose role may not create in the schema or the database (the same probe).
+      refuseMissingCreatePrivileges(firstApplyPrivilegeProblem(locked.probe.actingOwner));
       const sql = stateSql(batched, locked.probe);
       const state = sql
         ? await withBoundedLockWaits(client, targetOf(options), waits, () =>
@@ -735,7 +763,12 @@ export async function applyWith(client: ClientBase, options: ReleaseOptions): Pr
     if (!(await pgvectorAvailable(client))) throw missingPgvectorError();
     await endSessionWithClient(client);
     if (options.ownerRole) await setOwnerRole(client, options.ownerRole);
-    await refuseActingAsAnotherOwner(client, "apply", { ownerRole: options.ownerRole });
+    const actingOwner = await readActingOwner(client);
+    await refuseActingAsAnotherOwner(client, "apply", {
+      ownerRole: options.ownerRole,
+      probed: actingOwner,
+    });
+    refuseMissingCreatePrivileges(firstApplyPrivilegeProblem(actingOwner));
     unlock = await acquireReleaseLock(client, {
       timeoutMs: options.lockTimeoutMs,
       lockWaitNames: options.lockWaitNames,

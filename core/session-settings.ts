@@ -6,6 +6,9 @@
 import { NOTHING_WRITTEN, ReleaseError } from "./errors";
 import { quoteIdentifier } from "./identifiers";
 
+/** The schema the release's objects are in: first in every session's search_path (below). */
+export const RELEASE_OBJECTS_SCHEMA = "public";
+
 /**
  * Sent with the first query of every session (core/connection.ts):
  * - `search_path`: `public`, the schema the release's objects are in, first. A migration's unqualified CREATE
@@ -41,7 +44,7 @@ import { quoteIdentifier } from "./identifiers";
  *   sessionSettingsRefusal names the setting and the fix. Set only when it differs, so that a login that may not
  *   set it is not refused for the default.
  */
-export const COMMAND_SESSION_SETTINGS_SQL = `SELECT set_config('search_path', 'public, ' || current_setting('search_path'), false),
+export const COMMAND_SESSION_SETTINGS_SQL = `SELECT set_config('search_path', '${RELEASE_OBJECTS_SCHEMA}, ' || current_setting('search_path'), false),
   set_config('extra_float_digits', '1', false), set_config('statement_timeout', '0', false),
   set_config('lock_timeout', '0', false),
   set_config('idle_in_transaction_session_timeout', '0', false), set_config('idle_session_timeout', '0', false),

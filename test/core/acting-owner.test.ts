@@ -16,6 +16,7 @@ import {
   quoteIdentifier,
   withReleaseSession,
   type ReleaseError,
+  type ReleasePlan,
   type ReleaseOptions,
 } from "../../core";
 import { useReleasedDatabase } from "../security/released-database";
@@ -308,5 +309,164 @@ describe("a first apply as a role the database's owner could not manage", () => 
     expect(errorOf(again).message).toContain(
       `--owner-role "${helper()}" is not the role that owns the release's objects`,
     );
+  });
+});
+
+// What a first apply creates, PostgreSQL checks against the schema it creates in (public) and the database (the
+// bookkeeping schema), not against who owns the database: a restore from an older server or a hand-made
+// database may give public another owner or take CREATE on it away, or make another role the database's owner
+// while public stays the owner role's. The first apply judges by what PostgreSQL will enforce: refused before
+// anything is written when the role may not create there, naming the schema, the role and the statement to run
+// as the admin (each run here, after which apply releases the database); let through where it may. plan lists
+// it among its problems, as it lists an extension the role may not create: a read-only login may still plan.
+describe("a first apply judged by the privileges PostgreSQL enforces", () => {
+  const made: { db: TestDatabase; roles: AccessRoles }[] = [];
+  const other = (db: TestDatabase) => `${db.name}_other`;
+  async function stack(prefix: string): Promise<{ db: TestDatabase; roles: AccessRoles }> {
+    const db = await createTestDatabase(prefix);
+    const roles = await createAccessRoles(db);
+    made.push({ db, roles });
+    await withClient(db.url, (c) => c.query(`CREATE ROLE ${quoteIdentifier(other(db))} NOLOGIN`));
+    return { db, roles };
+  }
+  afterAll(async () => {
+    for (const { db, roles } of made) {
+      await dropTestDatabase(db);
+      await withClient(db.adminUrl, (c) => c.query(`DROP ROLE IF EXISTS ${quoteIdentifier(other(db))}`));
+      await dropAccessRoles(db, roles);
+    }
+  });
+  const cli = (url: string, ...args: string[]) =>
+    runCli([...args, "--json", "--migrations-dir", DEFAULT_MIGRATIONS_DIR], { DATABASE_URL: url });
+  /** The schemas and the tables of public: what a first apply writes, the extensions aside. */
+  const written = (db: TestDatabase) =>
+    withClient(db.url, async (c) => ({
+      schemas: (
+        await c.query<{ n: string }>(
+          "SELECT nspname AS n FROM pg_namespace WHERE nspname IN ('neonhub_release', 'public') ORDER BY 1",
+        )
+      ).rows.map((r) => r.n),
+      tables: (
+        await c.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'r'",
+        )
+      ).rows[0]!.n,
+    }));
+  /**
+   * plan as the migrator lists the refusal among its problems (exit 1, its pending migrations still listed) and
+   * apply refuses with it, both before anything is written; the error's fix holds the statement to run.
+   */
+  async function refused(db: TestDatabase, roles: AccessRoles): Promise<{ message: string; fix: string }> {
+    const before = await written(db);
+    expect(before).toEqual({ schemas: ["public"], tables: 0 });
+    const plan = await cli(roles.url("migrator"), "plan");
+    expect(plan.code, plan.stderr).toBe(1);
+    const planned = JSON.parse(plan.stdout) as ReleasePlan;
+    expect(planned.migrations.pending.length).toBeGreaterThan(0);
+    const problem = planned.problems.find((p) => p.kind === "missing-create-privilege");
+    expect(problem).toMatchObject({ section: "server" });
+    expect(await written(db)).toEqual(before);
+    const text = await runCli(["plan", "--migrations-dir", DEFAULT_MIGRATIONS_DIR], {
+      DATABASE_URL: roles.url("migrator"),
+    });
+    expect(text.code).toBe(1);
+    expect(text.stdout).toContain(`  problem: ${problem!.message}\n    fix: ${problem!.fix}\n`);
+    expect(text.stdout).toContain("Blocked:");
+
+    const apply = await cli(roles.url("migrator"), "apply");
+    expect(apply.code, apply.stderr).toBe(1);
+    expect(apply.stderr).not.toContain("unexpected error");
+    expect(apply.stdout).not.toContain(roles.password);
+    const error = (
+      JSON.parse(apply.stdout) as {
+        error: { code: string; message: string; fix: string; problems: unknown[] };
+      }
+    ).error;
+    expect(error).toMatchObject({ code: "permission", message: problem!.message, fix: problem!.fix });
+    expect(error.problems).toEqual([problem]);
+    expect(await written(db)).toEqual(before);
+    return error;
+  }
+  /** Applies as the migrator and checks the release's tables are the owner role's, the app reading them. */
+  async function released(db: TestDatabase, roles: AccessRoles): Promise<void> {
+    const run = await cli(roles.url("migrator"), "apply");
+    expect(run.code, run.stderr).toBe(0);
+    const owners = await withClient(db.url, async (c) =>
+      (
+        await c.query<{ owner: string }>(
+          `SELECT DISTINCT pg_get_userbyid(relowner) AS owner FROM pg_class
+              WHERE relnamespace IN ('public'::regnamespace, 'neonhub_release'::regnamespace) AND relkind IN ('r', 'p')`,
+        )
+      ).rows.map((r) => r.owner),
+    );
+    expect(owners).toEqual([roles.names.owner]);
+    const app = await roles.connect("app");
+    try {
+      expect((await app.query('SELECT count(*)::int AS n FROM "Organization"')).rows[0]).toEqual({ n: 0 });
+    } finally {
+      await app.end();
+    }
+  }
+
+  for (const fix of ["GRANT", "ALTER SCHEMA"] as const) {
+    it(`public handed to another role, CREATE on it taken from the owner role: refused naming the schema, the role and the ${fix} to run, which lets apply release it`, async () => {
+      const { db, roles } = await stack(fix === "GRANT" ? "schemagrant" : "schemaowner");
+      const { migrator, owner } = roles.names;
+      await withClient(db.url, async (c) => {
+        await c.query(`ALTER SCHEMA public OWNER TO ${quoteIdentifier(other(db))}`);
+        await c.query(`REVOKE CREATE ON SCHEMA public FROM PUBLIC, ${quoteIdentifier(owner)}`);
+      });
+      const error = await refused(db, roles);
+      expect(error.message).toBe(
+        `This is the first release of database ${db.name} (no ledger neonhub_release.migrations yet), and user "${migrator}" (acting as "${owner}") would create its objects as "${owner}", ` +
+          `which may not create objects in schema public: it belongs to "${other(db)}" and grants "${owner}" no CREATE on it. ` +
+          `PostgreSQL would refuse the first object a migration creates there ("permission denied for schema public"), after the release's bookkeeping and the migrations before it were written.`,
+      );
+      const grant = `GRANT CREATE ON SCHEMA ${quoteIdentifier("public")} TO ${quoteIdentifier(owner)}`;
+      const handOver = `ALTER SCHEMA ${quoteIdentifier("public")} OWNER TO ${quoteIdentifier(owner)}`;
+      expect(error.fix).toBe(
+        `As the cluster's admin: ${grant}; then run apply again. Or, if "${owner}" is to own the schema, as the admin: ${handOver}. Nothing was written.`,
+      );
+      await withClient(db.url, (c) => c.query(fix === "GRANT" ? grant : handOver));
+      await released(db, roles);
+    });
+  }
+
+  it("CREATE on public taken from pg_database_owner, the owner role's as the database's owner: refused naming both, with the GRANT alone", async () => {
+    const { db, roles } = await stack("schemarevoked");
+    const { migrator, owner } = roles.names;
+    await withClient(db.url, (c) =>
+      c.query(`REVOKE CREATE ON SCHEMA public FROM PUBLIC, pg_database_owner, ${quoteIdentifier(owner)}`),
+    );
+    const error = await refused(db, roles);
+    expect(error.message).toContain(
+      `user "${migrator}" (acting as "${owner}") would create its objects as "${owner}", which may not create objects in schema public: ` +
+        `it belongs to "pg_database_owner" (the database's owner, "${owner}") and grants "${owner}" no CREATE on it.`,
+    );
+    const grant = `GRANT CREATE ON SCHEMA ${quoteIdentifier("public")} TO ${quoteIdentifier(owner)}`;
+    expect(error.fix).toBe(`As the cluster's admin: ${grant}; then run apply again. Nothing was written.`);
+    await withClient(db.url, (c) => c.query(grant));
+    await released(db, roles);
+  });
+
+  it("the database another role's, public the owner role's: no longer refused for the database's owner; refused for CREATE on the database, whose GRANT lets apply release it", async () => {
+    const { db, roles } = await stack("dbother");
+    const { migrator, owner } = roles.names;
+    await withClient(db.url, async (c) => {
+      await c.query(`ALTER SCHEMA public OWNER TO ${quoteIdentifier(owner)}`);
+      // The owner role's privileges on the database go with its ownership, to the new owner.
+      await c.query(`ALTER DATABASE ${quoteIdentifier(db.name)} OWNER TO ${quoteIdentifier(other(db))}`);
+    });
+    const error = await refused(db, roles);
+    expect(error.message).not.toContain("could not manage them");
+    expect(error.message).toBe(
+      `This is the first release of database ${db.name} (no ledger neonhub_release.migrations yet), and user "${migrator}" (acting as "${owner}") would create its objects as "${owner}", ` +
+        `which may not create schemas in database ${db.name} (CREATE on the database), which the release's bookkeeping schema neonhub_release needs. ` +
+        `PostgreSQL would refuse apply's first statement, the bookkeeping's CREATE SCHEMA ("permission denied for database ${db.name}").`,
+    );
+    const grant = `GRANT CREATE ON DATABASE ${quoteIdentifier(db.name)} TO ${quoteIdentifier(owner)}`;
+    expect(error.fix).toBe(`As the cluster's admin: ${grant}; then run apply again. Nothing was written.`);
+    await withClient(db.url, (c) => c.query(grant));
+    await released(db, roles);
   });
 });
