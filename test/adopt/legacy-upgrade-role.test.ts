@@ -80,6 +80,9 @@ describe("legacy tables owned by the Prisma app's login", () => {
       await createLegacySchema(c);
       await generateLegacyData(c, LEGACY_SCALES.small);
       await c.query("RESET ROLE");
+      // As the stack's access layer leaves it: the login made its tables before the stack, which revokes the
+      // schema's privileges from all but the roles it grants them to.
+      await c.query(`REVOKE CREATE, USAGE ON SCHEMA public FROM ${quoteIdentifier(prisma)}`);
     });
   });
 
@@ -100,6 +103,7 @@ describe("legacy tables owned by the Prisma app's login", () => {
     expect(plan.problems[0]!.fix).toContain(
       `ALTER TABLE public."User" OWNER TO ${quoteIdentifier(stack.roles.names.owner)};`,
     );
+    expect(plan.problems[0]!.fix).toContain(`GRANT USAGE ON SCHEMA public TO ${quoteIdentifier(prisma)};`);
   });
 
   it("apply --upgrade-legacy refuses with the same, writing nothing; the hand-over it names lets it run, and the old app keeps its tables", async () => {
@@ -113,10 +117,11 @@ describe("legacy tables owned by the Prisma app's login", () => {
 
     const handOver = /until the cutover: (.*) then run the same command again/.exec(error.fix)![1]!;
     await withClient(stack.db.url, (c) => c.query(handOver));
-    // The old app, connected as its own login, still writes its tables.
+    // The old app, connected as its own login (its tables found through its search_path), still writes them.
     await withClient(stack.db.url, async (c) => {
       await c.query(`SET ROLE ${quoteIdentifier(prisma)}`);
-      await c.query(`UPDATE "User" SET name = name WHERE id = (SELECT min(id) FROM "User")`);
+      const updated = await c.query(`UPDATE "User" SET name = name WHERE id = (SELECT min(id) FROM "User")`);
+      expect(updated.rowCount).toBe(1);
     });
     const upgrade = await asMigrator(stack, "apply", ...upgradeArgs(stack));
     expect(upgrade.code, upgrade.stderr).toBe(0);

@@ -67,11 +67,14 @@ export function refuseUpgradeProblems(problems: readonly UpgradeProblem[], stop:
 /**
  * The legacy tables whose owner the current role is not (nor a member of), grouped by owner: each owner
  * named, with the statements that hand its tables to the current role and keep its DML on them, so the old
- * app (which connects as that owner, as Prisma did) goes on working until the cutover.
+ * app (which connects as that owner, as Prisma did) goes on working until the cutover. The schema's USAGE is
+ * granted to that owner by name: it reached its tables as the database's owner or through PUBLIC, and the
+ * access layer hands the database to the owner role and revokes PUBLIC's privileges on the schema, after
+ * which the old app no longer finds its tables at all ("relation does not exist").
  */
 async function legacyOwnerProblems(client: ClientBase): Promise<UpgradeProblem[]> {
-  const { rows } = await client.query<{ owner: string; role: string; tables: string[] }>(
-    `SELECT pg_get_userbyid(c.relowner) AS owner, current_user AS role,
+  const { rows } = await client.query<{ owner: string; role: string; schema: string; tables: string[] }>(
+    `SELECT pg_get_userbyid(c.relowner) AS owner, current_user AS role, format('%I', $1::text) AS schema,
             array_agg(format('%I.%I', n.nspname, c.relname) ORDER BY c.relname) AS tables
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND c.relname = ANY($2)
@@ -80,7 +83,7 @@ async function legacyOwnerProblems(client: ClientBase): Promise<UpgradeProblem[]
       ORDER BY 1`,
     [LEGACY_SCHEMA, [...LEGACY_TABLES, PRISMA_LEDGER]],
   );
-  return rows.map(({ owner, role, tables }) => {
+  return rows.map(({ owner, role, schema, tables }) => {
     const quotedOwner = quoteIdentifier(owner);
     const quotedRole = quoteIdentifier(role);
     return {
@@ -91,6 +94,7 @@ async function legacyOwnerProblems(client: ClientBase): Promise<UpgradeProblem[]
       fix:
         `As an administrator (a superuser, or a member of both "${owner}" and "${role}"), hand them to "${role}" and keep "${owner}"'s access for the old app until the cutover: ` +
         `${tables.map((t) => `ALTER TABLE ${t} OWNER TO ${quotedRole};`).join(" ")} GRANT SELECT, INSERT, UPDATE, DELETE ON ${tables.join(", ")} TO ${quotedOwner}; ` +
+        `GRANT USAGE ON SCHEMA ${schema} TO ${quotedOwner}; ` +
         "then run the same command again.",
     };
   });
