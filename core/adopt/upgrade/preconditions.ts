@@ -4,6 +4,7 @@
 // extensions must be there or be its to create. plan --upgrade-legacy lists the same as problems; apply
 // refuses on them.
 import type { ClientBase } from "pg";
+import { closestName } from "../../closest-name";
 import { ReleaseError, joinFixes } from "../../errors";
 import { uncreatableExtensions } from "../../extensions";
 import { quoteIdentifier } from "../../identifiers";
@@ -45,6 +46,7 @@ export async function upgradeProblems(
   if (wrongLogin) return [{ ...wrongLogin, fix: `${wrongLogin.fix} ${state}` }];
   const extensions = await uncreatableExtensions(client);
   return [
+    ...(await missingLegacyTableProblems(client)).map((p) => ({ ...p, fix: `${p.fix} ${state}` })),
     ...(await legacyOwnerProblems(client)).map((p) => ({ ...p, fix: `${p.fix} ${state}` })),
     ...extensions.map(({ message, fix }) => ({
       code: "missing-pgvector" as const,
@@ -62,6 +64,46 @@ export function refuseUpgradeProblems(problems: readonly UpgradeProblem[], stop:
     `The upgrade cannot run as this role, ${UPGRADE_STOPS[stop].stopped}:\n${problems.map((p) => `- ${p.message}`).join("\n")}`,
     joinFixes(problems.map((p) => p.fix)),
   );
+}
+
+/**
+ * The legacy tables that are not in the legacy schema (renamed, dropped, moved), each named with the table
+ * of the schema whose name is close to it, as a rename to undo. The database is recognised as the legacy one
+ * by its "Message" alone (legacy-inspection.ts), and the upgrade copies every legacy table: without this, a
+ * missing one passed every check and stopped the run at its first batch, after the staging schema and the
+ * mirror triggers were made.
+ */
+async function missingLegacyTableProblems(client: ClientBase): Promise<UpgradeProblem[]> {
+  const { rows } = await client.query<{ name: string; shown: string }>(
+    `SELECT c.relname AS name, format('%I.%I', n.nspname, c.relname) AS shown
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = $1 AND c.relkind IN ('r', 'p')`,
+    [LEGACY_SCHEMA],
+  );
+  const present = new Set(rows.map((r) => r.name));
+  const missing = LEGACY_TABLES.filter((t) => !present.has(t));
+  if (missing.length === 0) return [];
+  const others = rows.filter((r) => !(LEGACY_TABLES as readonly string[]).includes(r.name));
+  const undo = missing.map((table) => {
+    const close = closestName(
+      table.toLowerCase(),
+      others.map((r) => r.name.toLowerCase()),
+    );
+    const renamed = close === undefined ? undefined : others.find((r) => r.name.toLowerCase() === close)!;
+    return renamed
+      ? `${renamed.shown} looks like ${quoteIdentifier(table)} renamed: rename it back (ALTER TABLE ${renamed.shown} RENAME TO ${quoteIdentifier(table)};) once the old app no longer uses the new name`
+      : `restore ${quoteIdentifier(table)} from the snapshot taken before the upgrade (docs/runbook.md, "Upgrading a Prisma-era database")`;
+  });
+  const names = missing.map((t) => quoteIdentifier(t)).join(", ");
+  return [
+    {
+      code: "invalid-input",
+      message:
+        `${missing.length} legacy table(s) of the Prisma-era schema are not in schema ${LEGACY_SCHEMA}: ${names}. ` +
+        `The upgrade copies every one of them (${LEGACY_TABLES.join(", ")}), and would stop at the first batch of a missing one.`,
+      fix: `${undo.join("; ")}; then run the same command again.`,
+    },
+  ];
 }
 
 /**
