@@ -96,9 +96,15 @@ export function schemaMismatchError(
         fix: m.repair ? `Run, as the owner of the objects: ${shownSql(m.repair)}` : otherwise,
       }),
     );
+  // An extra object is shown for what it may explain (a missing one renamed), but among the differences it
+  // reads as one more to remove, and dropping it (a column of the app's own, with its data) is never needed:
+  // the proof keeps such objects.
+  const extrasKept = mismatches.some((m) => m.kind === "extra")
+    ? "\nThe extra objects are not what stops it: they are kept as they are, unmanaged by the release (shown beside what is missing, which one of them may be, renamed)."
+    : "";
   return new ReleaseError(
     "schema-drift",
-    `${title}:\n${shown.join("\n")}`,
+    `${title}:\n${shown.join("\n")}${extrasKept}`,
     `${run}${repairs.length < problems.length ? `${otherwise} ` : ""}Then run the same command again. Nothing was written.`,
     { problems },
   );

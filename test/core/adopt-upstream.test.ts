@@ -106,6 +106,37 @@ describe("neonhub-db adopt", () => {
     expect(await engineSchemaExists(url)).toBe(false);
   });
 
+  it("says an extra column named beside a missing index is kept, not a difference to remove, and adopts with it once the index is back", async () => {
+    const url = await upstreamMigrated(4);
+    await withClient(url, (c) =>
+      c.query('ALTER TABLE "User" ADD COLUMN phone text; DROP INDEX "OrganizationMembership_userId_idx"'),
+    );
+    const run = await runCli(["adopt", "--json"], { DATABASE_URL: url });
+    expect(run.code, run.stdout).toBe(1);
+    const { error } = JSON.parse(run.stdout) as {
+      error: { message: string; fix: string; problems: { message: string }[] };
+    };
+    expect(error.message).toContain("- extra: column public.User.phone");
+    expect(error.message).toContain(
+      "The extra objects are not what stops it: they are kept as they are, unmanaged by the release",
+    );
+    expect(error.problems.map((p) => p.message)).toEqual([
+      "missing: index public.OrganizationMembership_userId_idx",
+    ]);
+    expect(error.fix).not.toContain("phone");
+    expect(await engineSchemaExists(url)).toBe(false);
+
+    const repair = /Run, as the owner of the objects: (.*)\. Then run the same command again/.exec(
+      error.fix,
+    )![1]!;
+    await withClient(url, (c) => c.query(repair));
+    const adopted = await runCli(["adopt", "--json"], { DATABASE_URL: url });
+    expect(adopted.code, adopted.stderr).toBe(0);
+    expect((JSON.parse(adopted.stdout) as { extraObjects: string[] }).extraObjects).toContain(
+      "column public.User.phone",
+    );
+  });
+
   it("names a table renamed by hand as the release's table missing and the unexpected one there instead", async () => {
     const url = await upstreamMigrated();
     await withClient(url, (c) => c.query('ALTER TABLE "Brand" RENAME TO "BrandOld"'));
