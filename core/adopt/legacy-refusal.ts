@@ -11,8 +11,23 @@ import { WORK_SCHEMA } from "./upgrade/names";
 
 const UPGRADE_RUNBOOK = 'docs/runbook.md, "Upgrading a Prisma-era database"';
 
+/**
+ * What `command` cannot do on it: baseline and adopt take over a schema the migrations build; health reads
+ * the release's tables (their embeddings, vector and hot-path indexes), whose names the legacy tables share
+ * without their columns, so it would fail on the first one as if the release's schema had been changed by hand.
+ */
+const WHY_NOT: Record<"baseline" | "adopt" | "health", string> = {
+  baseline: "baseline does not apply to it, and nothing was proven or written.",
+  adopt: "adopt does not apply to it, and nothing was proven or written.",
+  health:
+    "health reads the release's tables (their embeddings and indexes), which it does not have until it is upgraded; nothing was read.",
+};
+
 /** Refuses the Prisma-era NeonHub database (or one whose upgrade is under way) for `command`. Read-only. */
-export async function refuseLegacyDatabase(client: ClientBase, command: "baseline" | "adopt"): Promise<void> {
+export async function refuseLegacyDatabase(
+  client: ClientBase,
+  command: "baseline" | "adopt" | "health",
+): Promise<void> {
   if (!(await isLegacyDatabase(client))) return;
   const { rows } = await client.query<{ upgrading: boolean; ledger: boolean }>(
     `SELECT to_regnamespace($1) IS NOT NULL AS upgrading, to_regnamespace($2) IS NOT NULL AS ledger`,
@@ -21,7 +36,7 @@ export async function refuseLegacyDatabase(client: ClientBase, command: "baselin
   const { upgrading, ledger } = rows[0]!;
   const message =
     `This database has the Prisma-era NeonHub schema (a "Message" table with a free-text "role" and no "conversationId"), ` +
-    `which the migrations do not build: ${command} does not apply to it, and nothing was proven or written.` +
+    `which the migrations do not build: ${WHY_NOT[command]}` +
     (upgrading ? ` An upgrade in place of it is under way (schema ${WORK_SCHEMA}).` : "");
   const upgrade =
     '`neonhub-db plan --upgrade-legacy` shows its steps and the rows that stop it, and `neonhub-db apply --upgrade-legacy --legacy-organization <slug>` runs it (as the migrator: --database-url "$DIRECT_URL")';
@@ -32,6 +47,6 @@ export async function refuseLegacyDatabase(client: ClientBase, command: "baselin
       : "";
   const fix = upgrading
     ? `Resume the upgrade: ${upgrade} (${UPGRADE_RUNBOOK}).`
-    : `Upgrade it in place instead: ${upgrade}; snapshot it and rehearse on a copy first (${UPGRADE_RUNBOOK}).${clearLedger}`;
+    : `Upgrade it in place${command === "health" ? "" : " instead"}: ${upgrade}; snapshot it and rehearse on a copy first (${UPGRADE_RUNBOOK}).${clearLedger}`;
   throw new ReleaseError("invalid-input", message, fix);
 }

@@ -15,6 +15,7 @@ import { commandSessionSql } from "../lock-safety/session";
 import { silentLogger, type Logger } from "../logger";
 import { targetOf, redactUrl, type DatabaseTarget } from "../dsn";
 import { ReleaseError, asMigratorFix, isReleaseError } from "../errors";
+import { refuseLegacyDatabase } from "../adopt/legacy-refusal";
 import { releaseRecordsOwnerError } from "../release-records-owner";
 import { repairOf } from "../snapshot-repair";
 import { shownName } from "../shown-names";
@@ -117,6 +118,7 @@ async function readReport(
 ): Promise<HealthReport> {
   const limits = { ...DEFAULT_HEALTH_LIMITS, ...options.limits };
   await requireReleaseRecords(client);
+  await refuseLegacyDatabase(client, "health");
   refuseGoneObjects(await readGoneObjects(client), options.printCommand);
   const step = options.steps?.find((s) => s.kind === "vectorIndexes");
   const vector = await readVectorIndexes(client, step, await bookkeepingExists(client), seen);

@@ -1,6 +1,8 @@
 // baseline and adopt on the Prisma-era NeonHub database (test/fixtures/legacy): refused up front, before any
 // proof (no scratch database) or write (no ledger), pointing at the upgrade in place. A partial baseline
-// (--to the extensions) would otherwise succeed and leave a ledger the upgrade refuses to run over.
+// (--to the extensions) would otherwise succeed and leave a ledger the upgrade refuses to run over. health,
+// which reads the release's tables, says the same instead of taking the legacy ones for the release's
+// changed by hand.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../support/cli";
 import { createTestDatabase, dropTestDatabase, withClient, type TestDatabase } from "../support/database";
@@ -61,5 +63,19 @@ describe("baseline and adopt on the Prisma-era database", () => {
     } finally {
       await withClient(db.url, (c) => c.query("DROP SCHEMA neonhub_release"));
     }
+  });
+});
+
+describe("health on the Prisma-era database", () => {
+  it("says it is the legacy schema, to be upgraded first, not a release changed by hand", async () => {
+    const run = await runCli(["health", "--json"], { DATABASE_URL: db.url });
+    expect(run.code, run.stderr).toBe(1);
+    const { error } = JSON.parse(run.stdout) as ErrorDocument;
+    expect(error.code).toBe("invalid-input");
+    expect(error.message).toContain("Prisma-era NeonHub schema");
+    expect(error.message).toContain("health reads the release's tables");
+    expect(error.message).not.toContain("differs from the release's");
+    expect(error.fix).toMatch(/^Upgrade it in place: `neonhub-db plan --upgrade-legacy`/);
+    expect(error.fix).not.toContain("rename it back");
   });
 });
