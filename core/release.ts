@@ -32,6 +32,7 @@ import {
 import { isReadOnlyRefusal, readOnlySessionFix } from "./read-only-session";
 import { quoteIdentifier as quoteIdent } from "./identifiers";
 import { lostLastRows, readSnapshotLast } from "./adopt/lost-last-rows";
+import { isLegacyDatabase } from "./adopt/legacy-inspection";
 import { preflightProblems } from "./adopt/preflight";
 import {
   ledgerPlanProblems,
@@ -1118,9 +1119,12 @@ async function verifyOnce(
   } else if (!snapshot) {
     // Migrations commit one by one and the snapshot comes last: a first apply that stopped half-way leaves
     // a ledger without a snapshot, which is not "nothing applied".
+    // The Prisma-era database has no release either, and is named with its path, which plain apply refuses.
     const note = ledgerLast
       ? `${state.ledger.length} migration(s) applied, up to ${ledgerLast}, but no apply has finished yet: an apply was interrupted; run ${commandToRun(options.printCommand, ["apply"], "apply")} to complete it`
-      : "no release applied yet";
+      : (await isLegacyDatabase(client))
+        ? `no release applied yet: this is the Prisma-era NeonHub schema, which the upgrade in place takes to the release (${commandToRun(options.printCommand, ["plan", "--upgrade-legacy"])} shows its steps; docs/runbook.md, "Upgrading a Prisma-era database")`
+        : "no release applied yet";
     drift = { ...nothingCompared, snapshotTakenAt: null, note };
   } else {
     // A last row deleted by hand reads as an interrupted revert, unless the lost rows' objects are there: then

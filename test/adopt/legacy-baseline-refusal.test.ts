@@ -2,7 +2,7 @@
 // proof (no scratch database) or write (no ledger), pointing at the upgrade in place. A partial baseline
 // (--to the extensions) would otherwise succeed and leave a ledger the upgrade refuses to run over. health,
 // which reads the release's tables, says the same instead of taking the legacy ones for the release's
-// changed by hand.
+// changed by hand, and verify's "no release applied yet" names the upgrade.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../support/cli";
 import { createTestDatabase, dropTestDatabase, withClient, type TestDatabase } from "../support/database";
@@ -77,5 +77,16 @@ describe("health on the Prisma-era database", () => {
     expect(error.message).not.toContain("differs from the release's");
     expect(error.fix).toMatch(/^Upgrade it in place: `neonhub-db plan --upgrade-legacy`/);
     expect(error.fix).not.toContain("rename it back");
+  });
+});
+
+describe("verify on the Prisma-era database", () => {
+  it("says no release is applied and names the upgrade that takes it to one", async () => {
+    const run = await runCli(["verify", "--json"], { DATABASE_URL: db.url });
+    expect(run.code, run.stderr).toBe(2);
+    const report = JSON.parse(run.stdout) as { clean: boolean; drift: { note: string } };
+    expect(report.clean).toBe(false);
+    expect(report.drift.note).toMatch(/^no release applied yet: this is the Prisma-era NeonHub schema/);
+    expect(report.drift.note).toContain("neonhub-db plan --upgrade-legacy");
   });
 });
