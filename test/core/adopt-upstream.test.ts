@@ -116,12 +116,12 @@ describe("neonhub-db adopt", () => {
     const { error } = JSON.parse(run.stdout) as {
       error: { message: string; fix: string; problems: { message: string }[] };
     };
-    expect(error.message).toContain("- extra: column public.User.phone");
+    expect(error.message).toContain('- extra: column public."User".phone');
     expect(error.message).toContain(
       "The extra objects are not what stops it: they are kept as they are, unmanaged by the release",
     );
     expect(error.problems.map((p) => p.message)).toEqual([
-      "missing: index public.OrganizationMembership_userId_idx",
+      'missing: index public."OrganizationMembership_userId_idx"',
     ]);
     expect(error.fix).not.toContain("phone");
     expect(await engineSchemaExists(url)).toBe(false);
