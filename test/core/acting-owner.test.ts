@@ -43,6 +43,18 @@ async function refusal(run: Promise<unknown>): Promise<ReleaseError> {
   return error as ReleaseError;
 }
 
+/** The roles that own the release's tables (public's and the bookkeeping's). */
+async function tableOwners(url: string): Promise<string[]> {
+  return withClient(url, async (c) =>
+    (
+      await c.query<{ owner: string }>(
+        `SELECT DISTINCT pg_get_userbyid(relowner) AS owner FROM pg_class
+            WHERE relnamespace IN ('public'::regnamespace, 'neonhub_release'::regnamespace) AND relkind IN ('r', 'p')`,
+      )
+    ).rows.map((r) => r.owner),
+  );
+}
+
 describe("a released database whose migrator acts as itself", () => {
   const target = useReleasedDatabase("actowner");
   let admin: Client;
@@ -295,14 +307,7 @@ describe("a first apply as a role the database's owner could not manage", () => 
 
     const applied = await cli(roles.url("migrator"), "apply", "--owner-role", owner);
     expect(applied.code, applied.stderr).toBe(0);
-    const owners = await withClient(db.url, async (c) =>
-      (
-        await c.query<{ owner: string }>(
-          `SELECT DISTINCT pg_get_userbyid(relowner) AS owner FROM pg_class
-              WHERE relnamespace IN ('public'::regnamespace, 'neonhub_release'::regnamespace) AND relkind IN ('r', 'p')`,
-        )
-      ).rows.map((r) => r.owner),
-    );
+    const owners = await tableOwners(db.url);
     expect(owners).toEqual([owner]);
     // Released, the helper is the wrong role as before: the refusal names the ledger's owner.
     const again = await cli(roles.url("migrator"), "plan", "--owner-role", helper());
@@ -391,14 +396,7 @@ describe("a first apply judged by the privileges PostgreSQL enforces", () => {
   async function released(db: TestDatabase, roles: AccessRoles): Promise<void> {
     const run = await cli(roles.url("migrator"), "apply");
     expect(run.code, run.stderr).toBe(0);
-    const owners = await withClient(db.url, async (c) =>
-      (
-        await c.query<{ owner: string }>(
-          `SELECT DISTINCT pg_get_userbyid(relowner) AS owner FROM pg_class
-              WHERE relnamespace IN ('public'::regnamespace, 'neonhub_release'::regnamespace) AND relkind IN ('r', 'p')`,
-        )
-      ).rows.map((r) => r.owner),
-    );
+    const owners = await tableOwners(db.url);
     expect(owners).toEqual([roles.names.owner]);
     const app = await roles.connect("app");
     try {
