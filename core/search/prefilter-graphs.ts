@@ -13,10 +13,14 @@ import { dropInvalid } from "../vector-indexes/build";
 import { quoteIdent, type EmbeddingTable } from "../vector-indexes/spec";
 import {
   dropIndexConcurrently,
-  liveIndexesNamed,
-  organizationHash,
-  tenantIndexPrefix,
-} from "./tenant-indexes";
+  dropListedIndex,
+  indexListSql,
+  indexListSupported,
+  readIndexList,
+  saveIndexList,
+  type IndexList,
+} from "./index-lists";
+import { liveIndexesNamed, organizationHash, tenantIndexPrefix } from "./tenant-indexes";
 
 /** A graph's depth (candidates ranked exactly, for k = 10) is this many times the b-tree prefilter's. */
 export const PREFILTER_GRAPH_DEPTH_FACTOR = 2;
@@ -100,64 +104,31 @@ export async function livePrefilterGraphs(
   return liveIndexesNamed(client, table, prefilterGraphPrefix(table));
 }
 
+/** The list of the kept graphs, with each one's depth: search_prefilter_graphs(). */
+export const PREFILTER_GRAPH_LIST: IndexList<"depth"> = {
+  fn: "search_prefilter_graphs",
+  column: "depth",
+  key: "depth",
+};
+
 /** Drops a graph as dropTenantIndex() drops a tenant's own index: off search_prefilter_graphs() first. */
 export async function dropPrefilterGraph(client: ClientBase, name: string): Promise<void> {
-  const listed = await readPrefilterGraphs(client);
-  if (listed.some((e) => e.indexName === name)) {
-    await savePrefilterGraphs(
-      client,
-      listed.filter((e) => e.indexName !== name),
-    );
-  }
-  await dropIndexConcurrently(client, name);
+  await dropListedIndex(client, PREFILTER_GRAPH_LIST, name);
 }
 
 /** CREATE OR REPLACE of search_prefilter_graphs() listing exactly `entries`. */
 export function searchPrefilterGraphsSql(entries: readonly PrefilterGraphEntry[]): string {
-  const body =
-    entries.length === 0
-      ? "SELECT NULL::text, NULL::integer, NULL::text, NULL::text, NULL::integer, NULL::integer WHERE false"
-      : `VALUES ${entries
-          .map(
-            (e) =>
-              `(${literal(e.table)}, ${Math.trunc(e.dimension)}, ${literal(e.organizationId)}, ` +
-              `${literal(e.indexName)}, ${Math.trunc(e.depth)}, ${Math.trunc(e.efSearch)})`,
-          )
-          .join(", ")}`;
-  return (
-    "CREATE OR REPLACE FUNCTION search_prefilter_graphs() " +
-    "RETURNS TABLE (table_name text, dims integer, organization_id text, index_name text, depth integer, ef_search integer) " +
-    `LANGUAGE sql STABLE AS $$ ${body} $$`
-  );
+  return indexListSql(PREFILTER_GRAPH_LIST, entries);
 }
 
 /** Whether the database has search_prefilter_graphs() (its migrations may stop before it). */
 export async function prefilterGraphsSupported(client: ClientBase): Promise<boolean> {
-  const result = await client.query<{ ok: boolean }>(
-    `SELECT to_regprocedure('search_prefilter_graphs()') IS NOT NULL AS ok`,
-  );
-  return result.rows[0]?.ok ?? false;
+  return indexListSupported(client, PREFILTER_GRAPH_LIST);
 }
 
 /** What search_prefilter_graphs() lists today; none where the migrations stop before it. */
 export async function readPrefilterGraphs(client: ClientBase): Promise<PrefilterGraphEntry[]> {
-  if (!(await prefilterGraphsSupported(client))) return [];
-  const result = await client.query<{
-    table_name: string;
-    dims: number;
-    organization_id: string;
-    index_name: string;
-    depth: number;
-    ef_search: number;
-  }>("SELECT * FROM search_prefilter_graphs() ORDER BY 1, 2, 3");
-  return result.rows.map((r) => ({
-    table: r.table_name,
-    dimension: r.dims,
-    organizationId: r.organization_id,
-    indexName: r.index_name,
-    depth: r.depth,
-    efSearch: r.ef_search,
-  }));
+  return readIndexList(client, PREFILTER_GRAPH_LIST);
 }
 
 /** One line on a kept graph, for apply's log and status. */
@@ -174,5 +145,5 @@ export async function savePrefilterGraphs(
   client: ClientBase,
   entries: readonly PrefilterGraphEntry[],
 ): Promise<void> {
-  await client.query(searchPrefilterGraphsSql(entries));
+  await saveIndexList(client, PREFILTER_GRAPH_LIST, entries);
 }

@@ -14,6 +14,15 @@
 import { createHash } from "node:crypto";
 import type { ClientBase } from "pg";
 import { literal } from "../sql";
+import {
+  dropIndexConcurrently,
+  dropListedIndex,
+  indexListSql,
+  indexListSupported,
+  readIndexList,
+  saveIndexList,
+  type IndexList,
+} from "./index-lists";
 import { hnswGraphBytes } from "../vector-indexes/memory";
 import {
   HNSW_DEFAULT_EF_CONSTRUCTION,
@@ -165,7 +174,7 @@ export async function buildTenantIndex(
   try {
     await client.query(tenantIndexSql(definition, tenant.organizationId, { concurrently: true }));
   } catch (error) {
-    await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${quoteIdent(name)}`).catch(() => {});
+    await dropIndexConcurrently(client, name).catch(() => {});
     throw error;
   } finally {
     await client.query("RESET maintenance_work_mem");
@@ -173,78 +182,36 @@ export async function buildTenantIndex(
   return Date.now() - started;
 }
 
-/**
- * Drops a tenant's own index without blocking the table's writes, after taking it off search_tenant_indexes()
- * where it is listed: a listed index that is gone still sends its tenant's search down its path, to the
- * dimension's index (listed-indexes.ts), until the list is written again.
- */
-export async function dropTenantIndex(client: ClientBase, name: string): Promise<void> {
-  const listed = await readTenantIndexes(client);
-  if (listed.some((e) => e.indexName === name)) {
-    await saveTenantIndexes(
-      client,
-      listed.filter((e) => e.indexName !== name),
-    );
-  }
-  await dropIndexConcurrently(client, name);
-}
+/** The list of the kept tenant indexes, with each one's exact threshold: search_tenant_indexes(). */
+export const TENANT_INDEX_LIST: IndexList<"exactRows"> = {
+  fn: "search_tenant_indexes",
+  column: "exact_rows",
+  key: "exactRows",
+};
 
-/** Drops an index of the tenant search's without blocking the table's writes; nothing if there is none. */
-export async function dropIndexConcurrently(client: ClientBase, name: string): Promise<void> {
-  await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${quoteIdent(name)}`);
+/** Drops a tenant's own index without blocking the table's writes, after taking it off its list. */
+export async function dropTenantIndex(client: ClientBase, name: string): Promise<void> {
+  await dropListedIndex(client, TENANT_INDEX_LIST, name);
 }
 
 /** CREATE OR REPLACE of search_tenant_indexes() listing exactly `entries`. */
 export function searchTenantIndexesSql(entries: readonly TenantIndexEntry[]): string {
-  const body =
-    entries.length === 0
-      ? "SELECT NULL::text, NULL::integer, NULL::text, NULL::text, NULL::integer, NULL::integer WHERE false"
-      : `VALUES ${entries
-          .map(
-            (e) =>
-              `(${literal(e.table)}, ${Math.trunc(e.dimension)}, ${literal(e.organizationId)}, ` +
-              `${literal(e.indexName)}, ${Math.trunc(e.exactRows)}, ${Math.trunc(e.efSearch)})`,
-          )
-          .join(", ")}`;
-  return (
-    "CREATE OR REPLACE FUNCTION search_tenant_indexes() " +
-    "RETURNS TABLE (table_name text, dims integer, organization_id text, index_name text, exact_rows integer, ef_search integer) " +
-    `LANGUAGE sql STABLE AS $$ ${body} $$`
-  );
+  return indexListSql(TENANT_INDEX_LIST, entries);
 }
 
 /** Whether the database has the tenant indexes' list (its migrations may stop before it). */
 export async function tenantIndexesSupported(client: ClientBase): Promise<boolean> {
-  const result = await client.query<{ ok: boolean }>(
-    `SELECT to_regprocedure('search_tenant_indexes()') IS NOT NULL AS ok`,
-  );
-  return result.rows[0]?.ok ?? false;
+  return indexListSupported(client, TENANT_INDEX_LIST);
 }
 
 /** What search_tenant_indexes() lists today. */
 export async function readTenantIndexes(client: ClientBase): Promise<TenantIndexEntry[]> {
-  if (!(await tenantIndexesSupported(client))) return [];
-  const result = await client.query<{
-    table_name: string;
-    dims: number;
-    organization_id: string;
-    index_name: string;
-    exact_rows: number;
-    ef_search: number;
-  }>("SELECT * FROM search_tenant_indexes() ORDER BY 1, 2, 3");
-  return result.rows.map((r) => ({
-    table: r.table_name,
-    dimension: r.dims,
-    organizationId: r.organization_id,
-    indexName: r.index_name,
-    exactRows: r.exact_rows,
-    efSearch: r.ef_search,
-  }));
+  return readIndexList(client, TENANT_INDEX_LIST);
 }
 
 export async function saveTenantIndexes(
   client: ClientBase,
   entries: readonly TenantIndexEntry[],
 ): Promise<void> {
-  await client.query(searchTenantIndexesSql(entries));
+  await saveIndexList(client, TENANT_INDEX_LIST, entries);
 }
