@@ -7,46 +7,15 @@ import {
   formatCount,
   PREFILTER_MIN_FACTOR,
   type CommandPrinter,
-  type PrefilterFacts,
+  type TenantSearchFacts,
 } from "../core";
-interface ClassFacts {
-  class: string;
-  tenantRows: number;
-  sharePercent: number;
-  kind: string;
-  path: string;
-  recall: number;
-  recallLowerBound: number;
-  rowsMean: number;
-  rowsMin: number;
-  latencyP50Ms: number;
-  latencyP95Ms: number;
-  targetReached: boolean;
-}
 
-interface TenantSearchFacts {
-  exactRows: number;
-  searchSetting: string;
-  targetReached: boolean;
-  missed?: string;
-  classes: ClassFacts[];
-  tenantIndexes?: {
-    organizationId: string;
-    rows: number;
-    indexName: string;
-    efSearch: number;
-    exactRows: number;
-  }[];
-  calibrationCost?: { statements: number; ms: number };
-  prefilter?: PrefilterFacts;
-  unusableIndexes?: string;
-  outgrownIndexes?: string;
-  crossedThreshold?: string;
-}
+/** What the lines read of the facts: a record from before the tenant indexes lists none. */
+type RenderedFacts = Omit<TenantSearchFacts, "calibratedAt" | "tenantIndexes"> &
+  Partial<Pick<TenantSearchFacts, "tenantIndexes">>;
 
 /** The facts' lines; `print` prints the apply a line names to run on this database (ReleaseOptions.printCommand). */
-export function renderTenantSearch(value: unknown, indent: string, print?: CommandPrinter): string[] {
-  const facts = value as TenantSearchFacts;
+export function renderTenantSearch(facts: RenderedFacts, indent: string, print?: CommandPrinter): string[] {
   const apply = commandToRun(print, ["apply"]);
   const lines = [
     `${indent}tenant search: exact up to ${formatCount(facts.exactRows)} visible rows, ` +

@@ -100,6 +100,7 @@ export {
   type StepKind,
   type StepResult,
   type StepStatus,
+  type TenantSearchFacts,
   type VectorIndexItemResult,
   type VectorIndexPlanItem,
   type VectorIndexStatus,

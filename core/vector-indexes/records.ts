@@ -201,20 +201,27 @@ export async function saveBuildRecord(
       record.rowsAtBuild,
       record.buildMs,
       JSON.stringify(record.buildSettings),
-      c.setting,
-      c.value,
-      c.targetRecall,
-      c.recall,
-      c.recallLowerBound,
-      c.targetReached,
-      c.latencyP50Ms,
-      c.latencyP95Ms,
-      c.exactP50Ms,
-      c.queries,
-      c.rows,
-      c.querySource,
+      ...calibrationParams(c),
     ],
   );
+}
+
+/** A calibration's fields, in the order saveBuildRecord and saveCalibration list its columns. */
+function calibrationParams(c: Calibration): unknown[] {
+  return [
+    c.setting,
+    c.value,
+    c.targetRecall,
+    c.recall,
+    c.recallLowerBound,
+    c.targetReached,
+    c.latencyP50Ms,
+    c.latencyP95Ms,
+    c.exactP50Ms,
+    c.queries,
+    c.rows,
+    c.querySource,
+  ];
 }
 
 /** Records a new calibration of an index that was not rebuilt. */
@@ -225,20 +232,6 @@ export async function saveCalibration(client: ClientBase, name: string, c: Calib
        exact_p50_ms = $10, calibration_queries = $11, rows_at_calibration = $12, calibrated_at = now(),
        calibration_query_source = $13
      WHERE name = $1`,
-    [
-      name,
-      c.setting,
-      c.value,
-      c.targetRecall,
-      c.recall,
-      c.recallLowerBound,
-      c.targetReached,
-      c.latencyP50Ms,
-      c.latencyP95Ms,
-      c.exactP50Ms,
-      c.queries,
-      c.rows,
-      c.querySource,
-    ],
+    [name, ...calibrationParams(c)],
   );
 }

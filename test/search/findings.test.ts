@@ -9,6 +9,7 @@ import {
   sharePercentOf,
   type ClassMeasurement,
   type ListedIndex,
+  type PrefilterFacts,
   type SearchCalibrationRecord,
 } from "../../core/search";
 
@@ -138,7 +139,8 @@ describe("status for the prefilter", () => {
     searchSetting: "ivfflat.probes = 24",
     targetReached: true,
     classes: [measured({ path: "prefilter", tenantRows: 1927 })],
-    prefilter,
+    // Written loosely here (a state as a plain string): the record's shape is core's, read back from JSON.
+    prefilter: prefilter as PrefilterFacts | undefined,
   });
 
   it("gives its depth, from how many rows it is used, and the largest tenant's recall and p50", () => {
