@@ -150,6 +150,44 @@ describe("the tenant column of the embedded tables", () => {
     ).rejects.toMatchObject({ code: "23502", column: "conversationId" });
   });
 
+  it("tells the app that wrote a row with no organization set that none is set, with the policy's SQLSTATE", async () => {
+    // With no organization, row-level security hides every dataset and conversation, and the refusal named the
+    // app's own existing dataset as one that does not exist (23503, which Prisma shows as a foreign key on
+    // datasetId). It now says what is missing and how to set it (migration 20261207001335), as unset or as a
+    // finished transaction leaves it (empty).
+    const noOrganization = (table: string, id: string, parent: string, parentId: string) => ({
+      code: "42501",
+      message: `${table} "${id}": no organization is set (app.current_organization_id), so no ${parent} is visible, "${parentId}" included`,
+      table,
+      column: "organizationId",
+      hint: "Set the organization first, in the same transaction: SELECT set_config('app.current_organization_id', <the organization's id>, true).",
+    });
+    for (const organization of [undefined, ""]) {
+      await expect(
+        inTransaction(app, organization, (c) => insertChunk(c as Client, "c-unset", "a")),
+        JSON.stringify(organization),
+      ).rejects.toMatchObject(noOrganization("Chunk", "c-unset", "dataset", "ds-a"));
+      await expect(
+        inTransaction(app, organization, (c) => insertMessage(c as Client, "m-unset", "conv-a")),
+        JSON.stringify(organization),
+      ).rejects.toMatchObject(noOrganization("Message", "m-unset", "conversation", "conv-a"));
+    }
+    // The owner, whom row-level security does not hold, needs no organization to write the same rows.
+    const written = await inTransaction(
+      owner,
+      undefined,
+      (c) => insertChunk(c as Client, "c-owner-unset", "a"),
+      {
+        rollback: true,
+      },
+    );
+    expect(written.rows).toEqual([{ organizationId: "org-a" }]);
+    // Nothing was written.
+    const { rows } = await owner.query(`SELECT "id" FROM "Chunk" WHERE "id" IN ('c-unset', 'c-owner-unset')
+                                        UNION ALL SELECT "id" FROM "Message" WHERE "id" = 'm-unset'`);
+    expect(rows).toEqual([]);
+  });
+
   it("cannot disagree with the dataset, even for the owner: the parent's organization wins", async () => {
     await owner.query("BEGIN");
     try {

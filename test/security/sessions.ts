@@ -44,9 +44,28 @@ export const PARENT_NOT_FOUND = {
   ),
 };
 
-/** What a refused insert of a tenant row gets: the embedded tables refuse it in their trigger, the rest by policy. */
-export const refusedInsert = (table: string) =>
-  table === "Chunk" || table === "Message" ? PARENT_NOT_FOUND : RLS_VIOLATION;
+/**
+ * What the app's insert into "Chunk" or "Message" gets with no organization set (unset, or empty as a finished
+ * transaction leaves it): the trigger says so, with the policy's SQLSTATE (migration 20261207001335).
+ */
+export const NO_ORGANIZATION_SET = {
+  code: "42501",
+  message: expect.stringMatching(
+    /^(Chunk "[^"]*": no organization is set \(app\.current_organization_id\), so no dataset is visible|Message "[^"]*": no organization is set \(app\.current_organization_id\), so no conversation is visible), "[^"]*" included$/,
+  ),
+  hint: "Set the organization first, in the same transaction: SELECT set_config('app.current_organization_id', <the organization's id>, true).",
+};
+
+/**
+ * What a refused insert of a tenant row gets: the embedded tables refuse it in their trigger (saying so when the
+ * session has no organization), the rest by policy.
+ */
+export const refusedInsert = (table: string, organization: string | undefined) =>
+  table === "Chunk" || table === "Message"
+    ? organization
+      ? PARENT_NOT_FOUND
+      : NO_ORGANIZATION_SET
+    : RLS_VIOLATION;
 
 /** What PostgreSQL raises when a role lacks a privilege (or is not the owner). */
 export const PERMISSION_DENIED = {

@@ -141,7 +141,7 @@ describe("as the app login with organization A set for the transaction", () => {
     // row of A goes in (a new organization is written under its own id).
     await expect(
       inTransaction(app, A, (c) => insertRow(c, table, spec.row("B", "cross"))),
-    ).rejects.toMatchObject(refusedInsert(table));
+    ).rejects.toMatchObject(refusedInsert(table, A));
     const own = spec.row("A", "extra");
     const ownOrganization = table === "Organization" ? String(own.id) : A;
     expect(await inTransaction(app, ownOrganization, (c) => insertRow(c, table, own))).toHaveLength(1);
@@ -251,7 +251,7 @@ describe("fails closed: with no organization, the app sees and writes no tenant 
         await expect(
           inTransaction(client, organization, (c) => insertRow(c, spec.table, spec.row("A", "extra"))),
           spec.table,
-        ).rejects.toMatchObject(refusedInsert(spec.table));
+        ).rejects.toMatchObject(refusedInsert(spec.table, organization));
       }
     } finally {
       await client.end();
