@@ -18,7 +18,7 @@ import {
 } from "../security/tenant-tables";
 import { asOrganization, prismaClient, type Transaction } from "./support";
 import { docSample } from "./doc-sample";
-import type { PrismaClient } from "../../prisma/generated/client/client";
+import { Prisma, type PrismaClient } from "../../prisma/generated/client/client";
 
 const A = organizationOf("A");
 const B = organizationOf("B");
@@ -210,6 +210,78 @@ describe("the generated Prisma client as the app login", () => {
     await expect(
       asOrganization(prisma, A, (tx) => tx.$queryRaw`SELECT * FROM search_chunks(${"[0.1,NaN,0]"}, 2)`),
     ).rejects.toThrow(/search_chunks: query component 1 is NaN, expected a finite number/);
+  });
+
+  it("refuses at start-up, with docs/prisma.md's check, a DATABASE_URL that row-level security does not hold", async () => {
+    // The migrator's URL given to the app reads every organization's rows without an error; the sample's check
+    // is what tells. It runs as written, as each login.
+    const startupCheck = docSample<object>("### The login, checked at start-up", ["prisma"], []);
+    await expect(startupCheck(prisma)).resolves.toEqual({});
+    const readonly = prismaClient(released.current.roles.url("readonly"));
+    const migrator = prismaClient(released.current.roles.url("migrator"));
+    try {
+      await expect(startupCheck(readonly)).resolves.toEqual({});
+      // What the check guards against: the migrator sees both organizations with A set.
+      const seen = await asOrganization(migrator, A, (tx) =>
+        tx.dataset.findMany({ select: { organizationId: true }, distinct: ["organizationId"] }),
+      );
+      expect(new Set(seen.map((d) => d.organizationId))).toEqual(new Set([A, B]));
+      await expect(startupCheck(migrator)).rejects.toThrow(
+        "DATABASE_URL is not under row-level security: it would read and write every organization's rows. " +
+          "Give it the app login's URL",
+      );
+    } finally {
+      await readonly.$disconnect();
+      await migrator.$disconnect();
+    }
+  });
+
+  it("gives the database's own words and hint behind Prisma's error, with docs/prisma.md's databaseError", async () => {
+    const { databaseError } = await docSample<{ databaseError: (error: unknown) => unknown }>(
+      "### The database's errors through Prisma",
+      ["Prisma"],
+      ["databaseError"],
+    )(Prisma);
+    const caught = (promise: Promise<unknown>) =>
+      promise.then(
+        () => expect.unreachable("the call was refused"),
+        (error: unknown) => error,
+      );
+    // A search argument: Prisma's message ends with the database's, the hint is only where the sample reads it.
+    const search = await caught(
+      asOrganization(prisma, A, (tx) => searchChunks(tx, "B-seed-Dataset", EMBEDDING, 0)),
+    );
+    expect(String((search as Error).message)).toMatch(/search_chunks: k is 0, expected 1 to 1000`$/);
+    expect(String((search as Error).message)).not.toContain("Ask for at least 1");
+    expect(databaseError(search)).toEqual({
+      code: "22023",
+      message: "search_chunks: k is 0, expected 1 to 1000",
+      hint: "Ask for at least 1 and at most 1,000 nearest rows; page with a narrower filter for more.",
+    });
+    // A client call: Prisma's own words for a foreign key, the trigger's behind them.
+    const chunk = await caught(
+      asOrganization(prisma, A, (tx) =>
+        tx.chunk.create({
+          data: {
+            id: "A-errors-chunk",
+            datasetId: "B-seed-Dataset",
+            documentId: "B-seed-Document",
+            embeddingSpaceId: SPACE_ID,
+            idx: 0,
+            text: "x",
+          },
+        }),
+      ),
+    );
+    expect(String((chunk as Error).message)).toContain(
+      "Foreign key constraint violated on the fields: (`datasetId`)",
+    );
+    expect(databaseError(chunk)).toEqual({
+      code: "23503",
+      message: 'Chunk "A-errors-chunk": dataset "B-seed-Dataset" does not exist',
+      hint: undefined,
+    });
+    expect(databaseError(new Error("not Prisma's"))).toBeUndefined();
   });
 
   describe("creates, reads, updates and deletes a row of every model", () => {
