@@ -4,7 +4,10 @@
 // messages' embeddings go through raw SQL, dataset retrieval through $queryRaw, and a create/read/update/
 // delete round trip for every model.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import type { Client } from "pg";
+import { PROJECT_ROOT } from "../../core";
 import { useReleasedDatabase } from "../security/released-database";
 import {
   EMBEDDING,
@@ -17,7 +20,7 @@ import {
   type Row,
 } from "../security/tenant-tables";
 import { asOrganization, prismaClient, type Transaction } from "./support";
-import { docSample } from "./doc-sample";
+import { docSample, docSampleCode } from "./doc-sample";
 import { Prisma, type PrismaClient } from "../../prisma/generated/client/client";
 
 const A = organizationOf("A");
@@ -210,6 +213,19 @@ describe("the generated Prisma client as the app login", () => {
     await expect(
       asOrganization(prisma, A, (tx) => tx.$queryRaw`SELECT * FROM search_chunks(${"[0.1,NaN,0]"}, 2)`),
     ).rejects.toThrow(/search_chunks: query component 1 is NaN, expected a finite number/);
+  });
+
+  it("names in docs/prisma.md's install commands the Prisma versions this project pins", () => {
+    // The app's CLI generates its client from this schema: the versions the project tests it with.
+    const installed = docSampleCode("## The app's client", "bash");
+    const pinned = JSON.parse(readFileSync(path.join(PROJECT_ROOT, "package.json"), "utf8")) as {
+      dependencies: Record<string, string>;
+      devDependencies: Record<string, string>;
+    };
+    const versions = { ...pinned.dependencies, ...pinned.devDependencies };
+    const named = [...installed.matchAll(/(?:^|\s)((?:@prisma\/)?[\w-]+)@(\S+)/g)].map((m) => [m[1], m[2]]);
+    expect(named.map(([name]) => name)).toEqual(["@prisma/client", "@prisma/adapter-pg", "prisma"]);
+    for (const [name, version] of named) expect(version, name).toBe(versions[name!]);
   });
 
   it("refuses at start-up, with docs/prisma.md's check, a DATABASE_URL that row-level security does not hold", async () => {

@@ -8,13 +8,13 @@ import { PROJECT_ROOT } from "../../core";
 
 const DOC = path.join(PROJECT_ROOT, "docs", "prisma.md");
 
-/** The sample's code: the first ```ts block after the line `heading`. */
-export function docSampleCode(heading: string): string {
+/** The sample's code: the first ```ts block (```bash with `language` "bash") after the line `heading`. */
+export function docSampleCode(heading: string, language = "ts"): string {
   const text = readFileSync(DOC, "utf8");
   const at = text.indexOf(`\n${heading}\n`);
   if (at < 0) throw new Error(`docs/prisma.md has no heading "${heading}": name one it has.`);
-  const block = /```ts\n([\s\S]*?)```/.exec(text.slice(at));
-  if (!block) throw new Error(`docs/prisma.md has no \`\`\`ts block after "${heading}".`);
+  const block = new RegExp(`\`\`\`${language}\\n([\\s\\S]*?)\`\`\``).exec(text.slice(at));
+  if (!block) throw new Error(`docs/prisma.md has no \`\`\`${language} block after "${heading}".`);
   return block[1]!;
 }
 
