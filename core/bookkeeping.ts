@@ -2,6 +2,7 @@
 // and duration added), the schema snapshot used by `verify`, and the seed-set and vector-index records.
 import type { ClientBase } from "pg";
 import { sha256 } from "./checksum";
+import { createdObjectsDdl } from "./migrations/created-objects-record";
 import { upSectionChecksum, type MigrationFile } from "./migrations/files";
 
 export const BOOKKEEPING_SCHEMA = "neonhub_release";
@@ -97,10 +98,11 @@ CREATE TABLE IF NOT EXISTS ${BOOKKEEPING_SCHEMA}.schema_snapshot (
   last_migration text,
   objects jsonb NOT NULL
 );
+${createdObjectsDdl(BOOKKEEPING_SCHEMA)};
 `;
 
 /** Bumped whenever the DDL above changes, so that a no-op apply can skip it with one catalog read. */
-export const BOOKKEEPING_VERSION = "neonhub-db bookkeeping 2";
+export const BOOKKEEPING_VERSION = "neonhub-db bookkeeping 3";
 
 /**
  * Creates or updates the bookkeeping schema (the migration ledger plus each step's own tables, given as

@@ -10,6 +10,7 @@ import type { CreatePrivilegeProblem } from "./acting-owner";
 import { PGVECTOR_MISSING, type ExtensionProblem } from "./extensions";
 import { describeFinding, refuseUnsafeMigrations, safetyErrorsFix, type SafetyReport } from "./lint";
 import type { LedgerProblem } from "./migrations/ledger";
+import type { DOWN_LEFT_BEHIND_KIND } from "./migrations/created-objects";
 import type { ReleaseLockPrepared } from "./lock";
 import { describePreparedTransaction } from "./lock-safety/prepared-transactions";
 import type { CommandPrinter } from "./command-to-run";
@@ -24,7 +25,8 @@ export interface PlanProblem {
   section: "server" | "migrations" | "safety" | "seedSets" | "drift" | "releaseLock";
   /**
    * A ledger problem's kind, or `missing-pgvector`, `missing-create-privilege`, `unsafe-migration`,
-   * `seed-set-unfit`, `schema-drift`, `release-lock-prepared`.
+   * `seed-set-unfit`, `schema-drift`, `release-lock-prepared`, `down-leaves-behind` (a revert's Down section that
+   * left behind what its Up section created, core/migrations/created-objects.ts).
    */
   kind:
     | LedgerProblem["kind"]
@@ -33,7 +35,8 @@ export interface PlanProblem {
     | "unsafe-migration"
     | "seed-set-unfit"
     | "schema-drift"
-    | "release-lock-prepared";
+    | "release-lock-prepared"
+    | typeof DOWN_LEFT_BEHIND_KIND;
   message: string;
   fix: string;
 }

@@ -17,6 +17,12 @@ import {
   type LockSafetySettings,
 } from "../lock-safety/settings";
 import { lockWaitNamesOf, type LockWaitNames, type LockWaitWords } from "../lock-safety/wait-names";
+import {
+  CREATED_OBJECTS_STATEMENTS_AFTER_BEGIN,
+  leftBehindError,
+  leftObjectsOf,
+  withCreatedObjects,
+} from "./created-objects";
 import { describeEndedTransaction, describeMigrationFailure } from "./failure";
 import type { MigrationFile } from "./files";
 import { withUtf16Positions } from "./positions";
@@ -115,10 +121,16 @@ export async function runWithLockSafety(
   // its ledger row, COMMIT), which holds the ledger row's INSERT.
   // Each section checked, before its ledger row, to have left its transaction open (transaction-guard.ts).
   // Each section runs with TimeZone UTC (time-zone.ts), set after its BEGIN.
+  // An Up section's transaction records what it created, a Down section's checks it left none of that
+  // (created-objects.ts), after the guard's check and before the ledger row.
   const counted = withUtf16Positions(withStatementCounts(client));
-  const afterBegin = GUARD_STATEMENTS_AFTER_BEGIN + TIME_ZONE_STATEMENTS_AFTER_BEGIN;
+  const afterBegin =
+    GUARD_STATEMENTS_AFTER_BEGIN + TIME_ZONE_STATEMENTS_AFTER_BEGIN + CREATED_OBJECTS_STATEMENTS_AFTER_BEGIN;
   const dbClient = withTransactionGuard(
-    withMigrationTimeZone(direction === "up" ? withOneMessagePerTransaction(counted, afterBegin) : counted),
+    withCreatedObjects(
+      withMigrationTimeZone(direction === "up" ? withOneMessagePerTransaction(counted, afterBegin) : counted),
+      direction,
+    ),
   ) as ClientBase;
   // node-pg-migrate is ESM-only; Node 20.19+ require()s it. Loaded here so that importing the engine stays
   // cheap for commands that never migrate. (The type comes by file path: node10 resolution ignores "exports".)
@@ -169,6 +181,8 @@ export async function runWithLockSafety(
             statementTimeoutMs: safety.statementTimeoutMs,
           });
         }
+        const left = leftObjectsOf(error);
+        if (failed && left) throw leftBehindError(error, failed.file, left, done.length);
         if (!failed || (error as { code?: string })?.code !== LOCK_NOT_AVAILABLE) {
           throw describeMigrationFailure(error, {
             file: failed?.file,

@@ -1,17 +1,54 @@
-// A migration applied and reverted whose Down section does not undo all its Up section did: the revert ends
-// cleanly, and the next apply fails on what was left behind. Its fix says so (correct the Down section, build the
-// database again), not "Fix the file", and following it, revert and apply go through. The CLI on a real database.
+// A migration whose Down section does not undo all its Up section did. A revert refuses it before that section
+// commits (core/migrations/created-objects.ts): the migration stays applied, the ledger, the snapshot and the
+// schema as they were, and the error names each object left and the DROP to add. A migration applied before
+// that record existed reverts as it did: the revert ends cleanly, and the next apply fails on what was left,
+// with a fix that says so (correct the Down section, build the database again). The CLI on a real database.
 import { readFileSync, writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { runCli } from "../support/cli";
 import { createTestDatabase, dropTestDatabase, useTestDatabase, withClient } from "../support/database";
 import { fixtureMigrationsCopy, writeMigration } from "../support/fixtures";
+import { dumpSchema } from "../support/migrations";
 
 const GADGETS = "20250101000300_gadgets";
 const FLAG = "20250101000400_widget_flag";
 
 interface ErrorDocument {
-  error: { code: string; message: string; fix: string };
+  error: {
+    code: string;
+    message: string;
+    fix: string;
+    problems?: { section: string; kind: string; message: string; fix: string }[];
+    failedMigration?: { name: string; direction: string; sqlstate: string | null; finished: number };
+  };
+}
+
+/** Everything a refused revert must leave as it was: the schema, the ledger, the snapshot and the record. */
+async function releaseState(url: string) {
+  return withClient(url, async (c) => ({
+    schema: await dumpSchema(url),
+    ledger: (await c.query("SELECT * FROM neonhub_release.migrations ORDER BY id")).rows,
+    snapshot: (await c.query("SELECT taken_at, last_migration, objects FROM neonhub_release.schema_snapshot"))
+      .rows,
+    record: (
+      await c.query(
+        "SELECT migration, kind, object_oid, column_number, schema_name, table_name, name, arguments FROM neonhub_release.created_objects ORDER BY 1, 2, 3, 4",
+      )
+    ).rows,
+  }));
+}
+
+/** What the record holds of `migration`: `kind schema.[table.]name[(arguments)]`, sorted. */
+async function recorded(url: string, migration: string): Promise<string[]> {
+  const { rows } = await withClient(url, (c) =>
+    c.query<{ what: string }>(
+      `SELECT kind || ' ' || schema_name || '.' || coalesce(table_name || '.', '') || name || coalesce('(' || arguments || ')', '') AS what
+         FROM neonhub_release.created_objects WHERE migration = $1`,
+      [migration],
+    ),
+  );
+  // Sorted by code point, whatever the database's collation.
+  return rows.map((r) => r.what).sort();
 }
 
 describe("a Down section that leaves part of its Up section behind", () => {
@@ -24,7 +61,7 @@ describe("a Down section that leaves part of its Up section behind", () => {
       c.query<{ name: string }>("SELECT name FROM neonhub_release.migrations ORDER BY id"),
     ).then((r) => r.rows.map((row) => row.name));
 
-  it("makes the next apply name the Down section and the way out, which works", async () => {
+  it("is refused before it commits, naming the column left and the DROP to add; followed, the fix reverts", async () => {
     const file = writeMigration(
       dir,
       `${FLAG}.sql`,
@@ -32,6 +69,262 @@ describe("a Down section that leaves part of its Up section behind", () => {
       "DROP INDEX widget_flag_idx;",
     );
     expect((await cli("apply")).code).toBe(0);
+    // The column, not its index: dropping the column drops the index.
+    expect(await recorded(db.current.url, FLAG)).toEqual([
+      "column public.Widget.flag",
+      "index public.widget_flag_idx",
+    ]);
+    const before = await releaseState(db.current.url);
+
+    const revert = await cli("revert", "--to", GADGETS, "--confirm", "--expect-last", FLAG);
+    expect(revert.code).toBe(1);
+    const { error } = JSON.parse(revert.stdout) as ErrorDocument;
+    expect(error.code).toBe("migration-failed");
+    expect(error.message).toBe(
+      `Refusing to revert migration ${FLAG}.sql: its Down section leaves behind an object its Up section created, which the next apply of it would fail on ("already exists"):\n` +
+        '- column public."Widget".flag',
+    );
+    const fix =
+      "Its transaction was rolled back (it is still applied). " +
+      `Add to the Down section of ${FLAG}.sql, leaving its Up section as it is: ALTER TABLE public."Widget" DROP COLUMN flag; ` +
+      `Then run the revert again with --corrected-down ${FLAG}.`;
+    expect(error.fix).toBe(fix);
+    expect(error.problems).toEqual([
+      {
+        section: "migrations",
+        kind: "down-leaves-behind",
+        message: `${FLAG}: its Down section leaves behind column public."Widget".flag`,
+        fix,
+      },
+    ]);
+    expect(error.failedMigration).toMatchObject({
+      name: FLAG,
+      direction: "down",
+      sqlstate: "NHDL1",
+      finished: 0,
+    });
+    // Nothing changed: the index its Down section dropped is back, the ledger, snapshot and record as they were.
+    expect(await releaseState(db.current.url)).toEqual(before);
+
+    // The fix, followed: the DROP added to the Down section, the revert run again with --corrected-down.
+    writeFileSync(
+      file,
+      readFileSync(file, "utf8").replace(
+        "DROP INDEX widget_flag_idx;",
+        'DROP INDEX widget_flag_idx;\nALTER TABLE "Widget" DROP COLUMN flag;',
+      ),
+    );
+    const corrected = await cli(
+      "revert",
+      ...["--to", GADGETS, "--confirm", "--expect-last", FLAG, "--corrected-down", FLAG],
+    );
+    expect(corrected.code, corrected.stdout).toBe(0);
+    expect((await ledger()).at(-1)).toBe(GADGETS);
+    expect(await recorded(db.current.url, FLAG)).toEqual([]);
+    const again = await cli("apply");
+    expect(again.code, again.stdout).toBe(0);
+    expect(await recorded(db.current.url, FLAG)).toEqual([
+      "column public.Widget.flag",
+      "index public.widget_flag_idx",
+    ]);
+  });
+});
+
+describe("a Down section that forgets an index", () => {
+  const db = useTestDatabase("leftindex");
+  const dir = fixtureMigrationsCopy();
+  const cli = (...args: string[]) =>
+    runCli([...args, "--migrations-dir", dir, "--json"], { DATABASE_URL: db.current.url });
+  const NAME_INDEX = "20250101000500_widget_name_index";
+
+  it("is refused after the Down sections after it are reverted, naming the index", async () => {
+    writeMigration(dir, `${FLAG}.sql`, 'CREATE INDEX "Widget_name_idx" ON "Widget" (name);', "SELECT 1;");
+    writeMigration(dir, `${NAME_INDEX}.sql`, 'CREATE TABLE "Part" (id int);', 'DROP TABLE "Part";');
+    expect((await cli("apply")).code).toBe(0);
+    const revert = await cli("revert", "--to", GADGETS, "--confirm", "--expect-last", NAME_INDEX);
+    expect(revert.code).toBe(1);
+    const { error } = JSON.parse(revert.stdout) as ErrorDocument;
+    expect(error.message).toContain(`Refusing to revert migration ${FLAG}.sql`);
+    expect(error.message.split("\n").slice(1)).toEqual(['- index public."Widget_name_idx"']);
+    expect(error.fix).toBe(
+      "Its transaction was rolled back (it is still applied; the 1 migration(s) after it are reverted). " +
+        `Add to the Down section of ${FLAG}.sql, leaving its Up section as it is: DROP INDEX public."Widget_name_idx"; ` +
+        `Then run the revert again with --corrected-down ${FLAG}.`,
+    );
+    expect(error.failedMigration).toMatchObject({ name: FLAG, finished: 1 });
+    // The later migration's revert committed, this one's did not; verify finds the schema as the ledger says.
+    const { rows } = await withClient(db.current.url, (c) =>
+      c.query<{ name: string }>("SELECT name FROM neonhub_release.migrations ORDER BY id DESC LIMIT 1"),
+    );
+    expect(rows[0]!.name).toBe(FLAG);
+    const verify = await cli("verify");
+    expect(verify.code, verify.stdout).toBe(0);
+  });
+});
+
+describe("what an Up section created, and what it only changed", () => {
+  const db = useTestDatabase("createdrecord");
+  const dir = fixtureMigrationsCopy();
+  const cli = (...args: string[]) =>
+    runCli([...args, "--migrations-dir", dir, "--json"], { DATABASE_URL: db.current.url });
+  const LABEL = "20250101000400_widget_label";
+  const MANY = "20250101000500_many_kinds";
+  const REPLACE = "20250101000600_replace";
+
+  it("records each object it created alone, refuses a Down section that keeps them, and passes one that puts back what it replaced", async () => {
+    writeMigration(
+      dir,
+      `${LABEL}.sql`,
+      "CREATE FUNCTION widget_label(t text) RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT upper(t)';",
+      "DROP FUNCTION widget_label(text);",
+    );
+    writeMigration(
+      dir,
+      `${MANY}.sql`,
+      [
+        "CREATE SCHEMA archive;",
+        "CREATE TABLE archive.old (id int PRIMARY KEY);",
+        'CREATE TABLE "Part" (id serial PRIMARY KEY, name text);',
+        'CREATE INDEX part_name ON "Part" (name);',
+        'CREATE VIEW widget_names AS SELECT name FROM "Widget";',
+        "CREATE SEQUENCE ticket_seq;",
+        'ALTER TABLE "Widget" ADD COLUMN serial_no serial, ADD COLUMN note text;',
+        'ALTER TABLE "Widget" ADD CONSTRAINT widget_name_unique UNIQUE (name);',
+        'CREATE INDEX "Gadget_id_idx" ON "Gadget" (id);',
+        "CREATE TYPE mood AS ENUM ('calm');",
+        "CREATE DOMAIN short_text AS text CHECK (length(VALUE) < 10);",
+        "DO $$ BEGIN CREATE TYPE size AS ENUM ('s'); EXCEPTION WHEN duplicate_object THEN NULL; END $$;",
+        "CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';",
+        'CREATE TRIGGER widget_touch BEFORE UPDATE ON "Widget" FOR EACH ROW EXECUTE FUNCTION touch();',
+        'CREATE POLICY widget_all ON "Widget" USING (true);',
+        // Changed, not created: none of these is the migration's to drop.
+        'ALTER TABLE "Gadget" ALTER COLUMN id TYPE varchar(200);',
+        "CREATE OR REPLACE FUNCTION widget_label(t text) RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT lower(t)';",
+        "ALTER FUNCTION widget_label(text) SET search_path = public;",
+        'ALTER TABLE "Gadget" SET (fillfactor = 90);',
+        "COMMENT ON TABLE \"Widget\" IS 'widgets';",
+      ].join("\n"),
+      "SELECT 1;",
+    );
+    const applied = await cli("apply");
+    expect(applied.code, applied.stdout).toBe(0);
+    expect(await recorded(db.current.url, LABEL)).toEqual(["function public.widget_label(t text)"]);
+    expect(await recorded(db.current.url, MANY)).toEqual([
+      "column public.Widget.note",
+      "column public.Widget.serial_no",
+      "constraint public.Widget.widget_name_unique",
+      "domain public.short_text",
+      "function public.touch()",
+      "index public.Gadget_id_idx",
+      "policy public.Widget.widget_all",
+      "schema archive.archive",
+      "sequence public.ticket_seq",
+      "table public.Part",
+      "trigger public.Widget.widget_touch",
+      "type public.mood",
+      "type public.size",
+      "view public.widget_names",
+    ]);
+
+    const refused = await cli("revert", "--to", LABEL, "--confirm", "--expect-last", MANY);
+    expect(refused.code).toBe(1);
+    const { error } = JSON.parse(refused.stdout) as ErrorDocument;
+    // By schema, table and name, as code points order them.
+    expect(error.message.split("\n").slice(1)).toEqual([
+      "- schema archive",
+      '- index public."Gadget_id_idx"',
+      '- table public."Part"',
+      "- type public.mood",
+      "- domain public.short_text",
+      "- type public.size",
+      "- sequence public.ticket_seq",
+      "- function public.touch()",
+      "- view public.widget_names",
+      '- column public."Widget".note',
+      '- column public."Widget".serial_no',
+      '- policy public."Widget".widget_all',
+      '- constraint public."Widget".widget_name_unique',
+      '- trigger public."Widget".widget_touch',
+    ]);
+    expect(error.fix).toContain(
+      'DROP SCHEMA archive; DROP INDEX public."Gadget_id_idx"; DROP TABLE public."Part"; DROP TYPE public.mood; ' +
+        "DROP DOMAIN public.short_text; DROP TYPE public.size; DROP SEQUENCE public.ticket_seq; DROP FUNCTION public.touch(); " +
+        'DROP VIEW public.widget_names; ALTER TABLE public."Widget" DROP COLUMN note; ' +
+        'ALTER TABLE public."Widget" DROP COLUMN serial_no; DROP POLICY widget_all ON public."Widget"; ' +
+        'ALTER TABLE public."Widget" DROP CONSTRAINT widget_name_unique; DROP TRIGGER widget_touch ON public."Widget";',
+    );
+
+    // The Down section corrected as the fix says, with the changes it undoes, is accepted.
+    const file = `${dir}/${MANY}.sql`;
+    writeFileSync(
+      file,
+      readFileSync(file, "utf8").replace(
+        "-- Down Migration\nSELECT 1;",
+        [
+          "-- Down Migration",
+          'COMMENT ON TABLE "Widget" IS NULL;',
+          'ALTER TABLE "Gadget" RESET (fillfactor);',
+          "CREATE OR REPLACE FUNCTION widget_label(t text) RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT upper(t)';",
+          "ALTER FUNCTION widget_label(text) RESET search_path;",
+          'DROP POLICY widget_all ON "Widget";',
+          'DROP TRIGGER widget_touch ON "Widget";',
+          "DROP FUNCTION touch();",
+          "DROP TYPE size; DROP TYPE mood; DROP DOMAIN short_text;",
+          'DROP INDEX "Gadget_id_idx";',
+          'ALTER TABLE "Widget" DROP CONSTRAINT widget_name_unique, DROP COLUMN serial_no, DROP COLUMN note;',
+          'ALTER TABLE "Gadget" ALTER COLUMN id TYPE text;',
+          'DROP SEQUENCE ticket_seq; DROP VIEW widget_names; DROP TABLE "Part"; DROP SCHEMA archive CASCADE;',
+        ].join("\n"),
+      ),
+    );
+    const reverted = await cli(
+      "revert",
+      ...["--to", LABEL, "--confirm", "--expect-last", MANY, "--corrected-down", MANY],
+    );
+    expect(reverted.code, reverted.stdout).toBe(0);
+
+    // An index dropped and made again (an earlier migration's, with another definition) is not one the
+    // migration created: its Down section puts the earlier one back under that name, and the revert passes.
+    writeMigration(
+      dir,
+      `${REPLACE}.sql`,
+      'DROP INDEX gadget_widget;\nCREATE INDEX gadget_widget ON "Gadget" ("widgetId", id);',
+      'DROP INDEX gadget_widget;\nCREATE INDEX gadget_widget ON "Gadget" ("widgetId");',
+    );
+    expect((await cli("apply")).code).toBe(0);
+    expect(await recorded(db.current.url, REPLACE)).toEqual([]);
+    const replaced = await cli("revert", "--to", MANY, "--confirm", "--expect-last", REPLACE);
+    expect(replaced.code, replaced.stdout).toBe(0);
+  });
+});
+
+describe("a migration applied before the record of what it created existed", () => {
+  const db = useTestDatabase("leftbehindold");
+  const dir = fixtureMigrationsCopy();
+  const cli = (...args: string[]) =>
+    runCli([...args, "--migrations-dir", dir, "--json"], { DATABASE_URL: db.current.url });
+  const ledger = () =>
+    withClient(db.current.url, (c) =>
+      c.query<{ name: string }>("SELECT name FROM neonhub_release.migrations ORDER BY id"),
+    ).then((r) => r.rows.map((row) => row.name));
+
+  it("reverts as before, and the next apply names the Down section and the way out, which works", async () => {
+    const file = writeMigration(
+      dir,
+      `${FLAG}.sql`,
+      'ALTER TABLE "Widget" ADD COLUMN flag int;\nCREATE INDEX widget_flag_idx ON "Widget" (flag);',
+      "DROP INDEX widget_flag_idx;",
+    );
+    expect((await cli("apply")).code).toBe(0);
+    // The bookkeeping as an earlier release left it: no record, and another version's comment.
+    await withClient(db.current.url, (c) =>
+      c.query(
+        `DROP TABLE neonhub_release.created_objects;
+         DROP FUNCTION neonhub_release.record_created_objects(text), neonhub_release.mark_catalogs_before_migration(),
+                       neonhub_release.made_in_this_transaction(xid);
+         COMMENT ON SCHEMA neonhub_release IS 'neonhub-db bookkeeping 2 (an earlier release)'`,
+      ),
+    );
     const revert = await cli("revert", "--to", GADGETS, "--confirm", "--expect-last", FLAG);
     expect(revert.code, revert.stderr).toBe(0);
     expect((await ledger()).at(-1)).toBe(GADGETS);

@@ -1,0 +1,218 @@
+// What each migration's Up section created, so that its revert can refuse a Down section that leaves part of
+// it behind. Without this, such a revert ended cleanly, recorded what was left as the release's schema, and the
+// next apply of the migration was the first to fail ("already exists", failure.ts).
+//
+// Recorded inside the Up section's own transaction, in the message that already carries it (transaction-
+// messages.ts: no round trip more): after the BEGIN, the highest oid of the catalogs read, each table's column
+// count and the names of the indexes and constraints (a transaction-local setting); before the ledger row, the
+// catalog rows with a higher oid (a column: a number past the table's count then) that this transaction wrote,
+// its subtransactions included (a DO block's EXCEPTION clause runs in one). A row with an oid at or under that
+// mark existed before and was only altered (ALTER FUNCTION ... SET, CREATE OR REPLACE, a column's new type):
+// not the migration's to drop; nor is an index or constraint ALTER COLUMN ... TYPE made again under its name.
+// The SQL of both is bookkeeping functions (created-objects-record.ts).
+// What goes with something recorded (a new table's indexes, triggers and columns, a constraint's index, a
+// serial column's sequence, an extension's members) is not recorded on its own. Extensions are not recorded:
+// the project's Down sections keep one another role owns on purpose (migration 20250126000100).
+//
+// A revert runs the check in the Down section's transaction, before its ledger row is deleted: each recorded
+// object still there by the same oid and name (a column: the same table, number and name) is left behind, and
+// the transaction fails with DOWN_LEFT_BEHIND, rolling back the Down section, the ledger row's deletion and
+// this check's own clean-up. An object dropped and made again by the Down section (the definition an earlier
+// migration had) has a new oid and passes. Migrations applied before this record existed have none: they
+// revert as before. A database restored from a logical dump (pg_dump) has new oids: its records match nothing.
+import type { ClientBase, QueryResult } from "pg";
+import { BOOKKEEPING_SCHEMA, MIGRATIONS_TABLE } from "../bookkeeping";
+import { CREATED_OBJECTS_TABLE, MARK_FUNCTION, RECORD_FUNCTION } from "./created-objects-record";
+import { ReleaseError } from "../errors";
+import type { PlanProblem } from "../plan-problems";
+import { shownName } from "../shown-names";
+import { literal } from "../sql";
+import { CORRECTED_DOWN_FLAG } from "./corrected-down";
+import type { MigrationFile } from "./files";
+
+type Query = (config: unknown, values?: unknown) => Promise<QueryResult>;
+
+/** The SQLSTATE of the revert's refusal (a class of the engine's own, as transaction-guard.ts's NHTX1). */
+export const DOWN_LEFT_BEHIND = "NHDL1";
+
+/** The problem kind a refused revert reports in `problems` (--json). */
+export const DOWN_LEFT_BEHIND_KIND = "down-leaves-behind";
+
+const TABLE = `${BOOKKEEPING_SCHEMA}.${CREATED_OBJECTS_TABLE}`;
+
+/** After the BEGIN: the mark of the catalogs (createdObjectsDdl). */
+const MARK_BEFORE = `SELECT ${BOOKKEEPING_SCHEMA}.${MARK_FUNCTION}();`;
+
+/** How many statements the record sends after a `BEGIN;`, before the migration's SQL (MARK_BEFORE). */
+export const CREATED_OBJECTS_STATEMENTS_AFTER_BEGIN = 1;
+
+/** Before an Up section's ledger row: its record, in place of any an earlier apply of it left. */
+function recordSql(migration: string): string {
+  return `SELECT ${BOOKKEEPING_SCHEMA}.${RECORD_FUNCTION}(${literal(migration)});`;
+}
+
+/** Whether the recorded object `o` is still there: the same oid and name (a column: table, number and name). */
+const STILL_THERE = `CASE
+  WHEN o.kind = 'schema' THEN EXISTS (SELECT 1 FROM pg_catalog.pg_namespace x WHERE x.oid = o.object_oid AND x.nspname = o.name)
+  WHEN o.kind = 'column' THEN EXISTS (SELECT 1 FROM pg_catalog.pg_attribute x WHERE x.attrelid = o.object_oid
+                                       AND x.attnum = o.column_number AND x.attname = o.name AND NOT x.attisdropped)
+  WHEN o.kind IN ('function', 'procedure', 'aggregate') THEN EXISTS (SELECT 1 FROM pg_catalog.pg_proc x WHERE x.oid = o.object_oid AND x.proname = o.name)
+  WHEN o.kind IN ('type', 'domain') THEN EXISTS (SELECT 1 FROM pg_catalog.pg_type x WHERE x.oid = o.object_oid AND x.typname = o.name)
+  WHEN o.kind = 'constraint' THEN EXISTS (SELECT 1 FROM pg_catalog.pg_constraint x WHERE x.oid = o.object_oid AND x.conname = o.name)
+  WHEN o.kind = 'trigger' THEN EXISTS (SELECT 1 FROM pg_catalog.pg_trigger x WHERE x.oid = o.object_oid AND x.tgname = o.name)
+  WHEN o.kind = 'policy' THEN EXISTS (SELECT 1 FROM pg_catalog.pg_policy x WHERE x.oid = o.object_oid AND x.polname = o.name)
+  ELSE EXISTS (SELECT 1 FROM pg_catalog.pg_class x WHERE x.oid = o.object_oid AND x.relname = o.name)
+END`;
+
+/**
+ * Before a Down section's ledger row is deleted: fails with DOWN_LEFT_BEHIND, the objects left as JSON in its
+ * detail, when the Down section left any; else clears the migration's record. A database without the record
+ * (bookkeeping older than it) passes.
+ */
+function checkSql(migration: string): string {
+  return `DO $neonhub_created_objects$
+DECLARE left_behind jsonb;
+BEGIN
+  IF pg_catalog.to_regclass('${TABLE}') IS NULL THEN RETURN; END IF;
+  SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('kind', o.kind, 'schema', o.schema_name, 'table', o.table_name,
+                                                            'name', o.name, 'arguments', o.arguments)
+                              ORDER BY o.schema_name COLLATE "C", o.table_name COLLATE "C" NULLS FIRST, o.name COLLATE "C", o.kind)
+    INTO left_behind FROM ${TABLE} o WHERE o.migration = ${literal(migration)} AND ${STILL_THERE};
+  IF left_behind IS NOT NULL THEN
+    RAISE EXCEPTION 'the Down section left behind objects its Up section created' USING ERRCODE = '${DOWN_LEFT_BEHIND}', DETAIL = left_behind::text;
+  END IF;
+  DELETE FROM ${TABLE} WHERE migration = ${literal(migration)};
+END $neonhub_created_objects$;`;
+}
+
+const BEGIN = "BEGIN;";
+/** node-pg-migrate's ledger statements (its 8.x Migration: `VALUES ('<name>', NOW())`, `WHERE name='<name>'`). */
+const LEDGER_INSERT = new RegExp(
+  String.raw`^INSERT INTO "${BOOKKEEPING_SCHEMA}"\."${MIGRATIONS_TABLE}" \(name, run_on\) VALUES \('([^']*)'`,
+);
+const LEDGER_DELETE = new RegExp(
+  String.raw`^DELETE FROM "${BOOKKEEPING_SCHEMA}"\."${MIGRATIONS_TABLE}" WHERE name='([^']*)'`,
+);
+
+/**
+ * A client for node-pg-migrate (it needs only `query`). Up: marks the catalogs after each `BEGIN;` and records
+ * what the section created before its ledger row. Down: checks before the ledger row's deletion that the
+ * section left none of it. Everything else goes out as it comes.
+ */
+export function withCreatedObjects(
+  client: Pick<ClientBase, "query">,
+  direction: "up" | "down",
+): Pick<ClientBase, "query"> {
+  const send = client.query.bind(client) as unknown as Query;
+  const query: Query = async (config, values) => {
+    const text = typeof config === "string" && values === undefined ? config : undefined;
+    if (text === undefined) return send(config, values);
+    if (direction === "up") {
+      if (text === BEGIN) {
+        const begun = await send(text);
+        await send(MARK_BEFORE);
+        return begun;
+      }
+      const inserted = LEDGER_INSERT.exec(text);
+      if (inserted) await send(recordSql(inserted[1]!));
+    } else {
+      const deleted = LEDGER_DELETE.exec(text);
+      if (deleted) await send(checkSql(deleted[1]!));
+    }
+    return send(config, values);
+  };
+  return { query } as Pick<ClientBase, "query">;
+}
+
+/** One object a Down section left behind, as the check's detail holds it. */
+export interface LeftObject {
+  kind: string;
+  schema: string;
+  /** The table of a column, constraint, trigger or policy. */
+  table: string | null;
+  name: string;
+  /** A function's, procedure's or aggregate's identity arguments (pg_get_function_identity_arguments). */
+  arguments: string | null;
+}
+
+/** The object as report lines name it (core/shown-names.ts): `index public.widget_flag_idx`. */
+export function shownLeftObject(o: LeftObject): string {
+  const qualified = `${shownName(o.schema)}.${o.table === null ? "" : `${shownName(o.table)}.`}${shownName(o.name)}`;
+  if (o.kind === "schema") return `schema ${shownName(o.name)}`;
+  return `${o.kind} ${qualified}${o.arguments === null ? "" : `(${o.arguments})`}`;
+}
+
+/** The statement that drops it, for the fix. */
+export function dropStatement(o: LeftObject): string {
+  const table = o.table === null ? "" : `${shownName(o.schema)}.${shownName(o.table)}`;
+  const name = `${shownName(o.schema)}.${shownName(o.name)}`;
+  switch (o.kind) {
+    case "schema":
+      return `DROP SCHEMA ${shownName(o.name)};`;
+    case "column":
+      return `ALTER TABLE ${table} DROP COLUMN ${shownName(o.name)};`;
+    case "constraint":
+      return `ALTER TABLE ${table} DROP CONSTRAINT ${shownName(o.name)};`;
+    case "trigger":
+    case "policy":
+      return `DROP ${o.kind.toUpperCase()} ${shownName(o.name)} ON ${table};`;
+    case "function":
+    case "procedure":
+    case "aggregate":
+      return `DROP ${o.kind.toUpperCase()} ${name}(${o.arguments ?? ""});`;
+    default:
+      return `DROP ${o.kind.toUpperCase()} ${name};`;
+  }
+}
+
+/** The objects in the check's error (its detail), or undefined when the error is not the check's. */
+export function leftObjectsOf(error: unknown): LeftObject[] | undefined {
+  const { code, detail } = (error ?? {}) as { code?: string; detail?: string };
+  if (code !== DOWN_LEFT_BEHIND || !detail) return undefined;
+  try {
+    return JSON.parse(detail) as LeftObject[];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The revert's refusal of a Down section that left behind what its Up section created: the migration, each
+ * object, and the fix (the DROP of each in its Down section, then the revert again with --corrected-down, which
+ * runs the Down section as the file has it now). `finished`: the migrations after it this revert did revert.
+ */
+export function leftBehindError(
+  error: unknown,
+  file: MigrationFile,
+  left: readonly LeftObject[],
+  finished: number,
+): ReleaseError {
+  const message = [
+    `Refusing to revert migration ${file.name}.sql: its Down section leaves behind ${left.length === 1 ? "an object" : `${left.length} objects`} its Up section created, which the next apply of it would fail on ("already exists"):`,
+    ...left.map((o) => `- ${shownLeftObject(o)}`),
+  ].join("\n");
+  const fix = [
+    `Its transaction was rolled back (it is still applied${finished > 0 ? `; the ${finished} migration(s) after it are reverted` : ""}).`,
+    `Add to the Down section of ${file.name}.sql, leaving its Up section as it is: ${left.map(dropStatement).join(" ")}`,
+    `Then run the revert again with ${CORRECTED_DOWN_FLAG} ${file.name}.`,
+  ].join(" ");
+  const problem: PlanProblem = {
+    section: "migrations",
+    kind: DOWN_LEFT_BEHIND_KIND,
+    message: `${file.name}: its Down section leaves behind ${left.map(shownLeftObject).join(", ")}`,
+    fix,
+  };
+  return new ReleaseError("migration-failed", message, fix, {
+    cause: error,
+    problems: [problem],
+    failedMigration: {
+      name: file.name,
+      checksum: file.checksum,
+      direction: "down",
+      sqlstate: DOWN_LEFT_BEHIND,
+      line: null,
+      statement: null,
+      finished,
+    },
+  });
+}
