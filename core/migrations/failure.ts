@@ -134,8 +134,9 @@ const ALREADY_EXISTS = new Set(["42P07", "42701", "42710", "42723", "42P06"]);
 /**
  * The fix when a pending migration creates what the database already has. Most often a revert left it: the
  * migration was applied and reverted, and its Down section does not undo all its Up section does, so the
- * revert ended cleanly and the next apply fails here: its Up section is not at fault, and "fix the file" sent
- * its author to the wrong section. The revert recorded the schema it left (core/revert.ts) as the release's,
+ * revert ended cleanly (a migration applied before the record of what its Up section created, which the revert
+ * of any other checks: created-objects.ts) and the next apply fails here: its Up section is not at fault, and
+ * "fix the file" sent its author to the wrong section. The revert recorded the schema it left (core/revert.ts) as the release's,
  * so what the Down section missed, dropped by hand, is then a table or column the release created that is gone
  * (core/schema-drift.ts): the way out is a database built again. The ledger keeps no trace of a revert, so the
  * fix names both causes.
