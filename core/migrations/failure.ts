@@ -12,6 +12,7 @@ import { STATEMENT_TIMEOUT_SETTINGS } from "../lock-safety/settings";
 import { CORRECTED_DOWN_FLAG } from "./corrected-down";
 import { migrationSection, type MigrationFile } from "./files";
 import type { CountedError } from "./statement-counts";
+import { indexMemoryFix, indexMemoryShortfall } from "./index-memory";
 import { TRANSACTION_ENDED } from "./transaction-guard";
 import { violatedRows, type IntegrityError, type ViolatedRows } from "./violated-rows";
 
@@ -83,6 +84,8 @@ export function describeMigrationFailure(error: unknown, failure: MigrationFailu
   if (serverError.detail) lines.push(`  detail: ${serverError.detail}`);
   if (serverError.where) lines.push(`  where: ${serverError.where.split("\n")[0]}`);
   if (serverError.hint) lines.push(`  hint: ${serverError.hint}`);
+  // Neither section is at fault when an IVFFlat build lacks memory: the table outgrew the server's setting.
+  const memory = indexMemoryShortfall(serverError);
   if (direction === "down") {
     return new ReleaseError(
       "migration-failed",
@@ -94,10 +97,14 @@ export function describeMigrationFailure(error: unknown, failure: MigrationFailu
               `The statement ran longer than the statement timeout${failure.statementTimeoutMs ? ` (${failure.statementTimeoutMs} ms)` : ""}: ${raiseTimeout}, then run the revert again.`,
             ]
           : []),
-        // The file must stay the applied one for the revert to run it: a corrected Down section is accepted
-        // only by name, with the Up section as it was applied (corrected-down.ts).
-        `If its Down section is wrong, correct it in ${file.name}.sql, leaving the Up section as it is, and run the revert again with ${CORRECTED_DOWN_FLAG} ${file.name}.`,
-        "If instead the database was changed by hand since, so that the Down section cannot run, restore what it expects and run the revert again.",
+        ...(memory
+          ? [indexMemoryFix(memory, "the revert")]
+          : [
+              // The file must stay the applied one for the revert to run it: a corrected Down section is
+              // accepted only by name, with the Up section as it was applied (corrected-down.ts).
+              `If its Down section is wrong, correct it in ${file.name}.sql, leaving the Up section as it is, and run the revert again with ${CORRECTED_DOWN_FLAG} ${file.name}.`,
+              "If instead the database was changed by hand since, so that the Down section cannot run, restore what it expects and run the revert again.",
+            ]),
       ].join(" "),
       { cause: error, failedMigration },
     );
@@ -119,7 +126,9 @@ export function describeMigrationFailure(error: unknown, failure: MigrationFailu
             ? `${rolledBack} ${readOnlySessionFix()}`
             : serverError.code !== undefined && ALREADY_EXISTS.has(serverError.code)
               ? `${rolledBack} ${alreadyExistsFix(file.name)}`
-              : `${rolledBack} Fix the file and run apply again.`,
+              : memory
+                ? `${rolledBack} ${indexMemoryFix(memory, "apply")}`
+                : `${rolledBack} Fix the file and run apply again.`,
     { cause: error, failedMigration },
   );
 }
