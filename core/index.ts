@@ -250,6 +250,7 @@ export {
 } from "./vector-indexes/spec";
 export { neighboursOf, recallOf, type Neighbour } from "./vector-indexes/recall";
 export { buildMemoryNeed } from "./vector-indexes/memory";
+export { withCalibrationProgress } from "./vector-indexes/calibration-progress";
 export { readInventory, rowsByDimensionSql } from "./vector-indexes/inventory";
 export { createCountIndexSql } from "./vector-indexes/count-index";
 export { isSearchDefaultItem } from "./vector-indexes/search-default";

@@ -28,6 +28,7 @@ import {
   type Measurement,
   RECALL_AT,
 } from "../vector-indexes/calibrate";
+import { countingClient } from "../vector-indexes/calibration-progress";
 import { heldOutQueries } from "../vector-indexes/held-out";
 import { exactDistanceSql, recallOf, type Neighbour } from "../vector-indexes/recall";
 import type { IndexDefinition } from "../vector-indexes/spec";
@@ -377,20 +378,6 @@ type TenantSearchOptions = {
   /** Progress of the long parts (the prefilter's backfill and build). */
   log?: Logger;
 };
-
-/** A client whose query() counts the statements sent (what the calibration costs the server). */
-function countingClient(client: ClientBase, counter: { statements: number }): ClientBase {
-  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
-  return new Proxy(client, {
-    get(target, property) {
-      if (property !== "query") return Reflect.get(target, property) as unknown;
-      return (...args: unknown[]) => {
-        counter.statements++;
-        return query(...args);
-      };
-    },
-  });
-}
 
 /**
  * The calibration under the tenant filter, with what it cost: statements sent and time taken. Bounded by

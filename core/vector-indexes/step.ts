@@ -24,6 +24,7 @@ import {
   type CountIndexReading,
 } from "./count-index";
 import { calibrate, measuredNothing, settingRange } from "./calibrate";
+import { withCalibrationProgress } from "./calibration-progress";
 import { describeWrongDimension, findWrongDimensionRows, isWrongDimensionError } from "./wrong-dimension";
 import {
   SEARCH_BOOKKEEPING_DDL,
@@ -697,10 +698,19 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
     log: Logger,
   ): Promise<Calibration> {
     const definition = definitionOf(decision);
-    const calibration = await calibrate(client, definition, decision.rows, {
-      targetRecall: this.options.targetRecall,
-      queries: this.options.calibrationQueries,
-    });
+    const calibration = await withCalibrationProgress(
+      client,
+      {
+        label: `${decision.name}: calibrating ${searchSetting(definition.method)}`,
+        intervalMs: this.options.progressIntervalMs,
+        log,
+      },
+      (counted) =>
+        calibrate(counted, definition, decision.rows, {
+          targetRecall: this.options.targetRecall,
+          queries: this.options.calibrationQueries,
+        }),
+    );
     if (measuredNothing(calibration)) {
       log.info(
         `${decision.name}: ${calibration.setting} = ${calibration.value}, which reads every row: ` +
@@ -726,11 +736,20 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
     calibration: Calibration,
     log: Logger,
   ): Promise<TenantCalibration | undefined> {
-    const tenant = await calibrateTenantSearch(
+    const tenant = await withCalibrationProgress(
       client,
-      definition,
-      { setting: calibration.setting, value: calibration.value, max: settingRange(definition).max },
-      { targetRecall: this.options.targetRecall, queries: this.options.calibrationQueries, log },
+      {
+        label: `${definition.name}: calibrating the tenant search`,
+        intervalMs: this.options.progressIntervalMs,
+        log,
+      },
+      (counted) =>
+        calibrateTenantSearch(
+          counted,
+          definition,
+          { setting: calibration.setting, value: calibration.value, max: settingRange(definition).max },
+          { targetRecall: this.options.targetRecall, queries: this.options.calibrationQueries, log },
+        ),
     );
     if (definition.name === definition.table.indexName && definition.table.table === "Chunk") {
       await setDatabaseSearchDefault(
