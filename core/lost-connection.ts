@@ -60,7 +60,8 @@ export function afterLostConnection(
   const again = (cli: string) => `Check the server, then run ${rerun ?? asRun ?? cli} again`;
   switch (command) {
     case "apply":
-      return `Each migration runs in its own transaction, so nothing is half-applied. ${again("apply")}: it continues where this one stopped.`;
+      // The connection may go in any step of apply, not only in a migration: said as the interruption says it.
+      return `Each migration and seed set runs in its own transaction, so nothing is half-applied; an index build or calibration that was running is done again by the next apply (a CONCURRENTLY build it stopped leaves an INVALID index, which that apply drops first). ${again("apply")}: it continues where this one stopped.`;
     case "revert --confirm":
       return `Each Down section runs in its own transaction, so nothing is half-reverted: the migrations reverted before it stay reverted. ${again("the same revert --confirm")}: it reverts the rest${rerun ? "" : ` and records the schema snapshot (not apply, which would apply again what this revert took out)${expectLastRerun(revertPreview)}`}.`;
     case "load-chunks":

@@ -116,6 +116,10 @@ describe("a command whose session another one ends", () => {
     expect(result.stderr).toContain(
       `Check the server, then run \`neonhub-db apply --migrations-dir ${dir}\` again: it continues where this one stopped.`,
     );
+    // What the loss left, in any of apply's steps (the connection went during a calibration as readily).
+    expect(result.stderr).toContain(
+      "Each migration and seed set runs in its own transaction, so nothing is half-applied; an index build or calibration that was running is done again by the next apply (a CONCURRENTLY build it stopped leaves an INVALID index, which that apply drops first).",
+    );
     expect(result.stderr).not.toContain("unexpected error");
     // The snapshot could not be recorded (the session is gone); nothing of this run committed, so verify is
     // clean, and the warning says "if", not that verify will complain.
