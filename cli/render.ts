@@ -3,6 +3,7 @@ import type { ReleasePlan, ReleaseResult, ReleaseStatus, VerifyReport } from "..
 import { renderHandedOver } from "./render-adopt";
 import type {
   BaselineResult,
+  PolicyTableName,
   ReleaseLockHolders,
   LoadChunksResult,
   StepItemPlan,
@@ -24,6 +25,7 @@ import {
   ledgerProblemText,
   planVerdict,
   shownObjectKey,
+  shownQualifiedName,
   shownSql,
 } from "../core";
 import { renderSafety } from "./render-safety";
@@ -36,6 +38,11 @@ const MARK: Record<StepItemPlan["action"], string> = {
   unchanged: "=",
 };
 
+/** An item's name as a line shows it: a row-level security item's table as quote_ident writes it. */
+function shownItemName(item: { name: string; table?: PolicyTableName }): string {
+  return item.table ? shownQualifiedName(item.table.schema, item.table.name) : item.name;
+}
+
 function items(title: string, list: readonly (StepItemPlan | VectorIndexPlanItem)[]): string[] {
   if (list.length === 0) return [];
   return [`  ${title}:`, ...list.map((i) => `    ${itemLine(i)}`)];
@@ -47,8 +54,9 @@ function itemLine(item: StepItemPlan | VectorIndexPlanItem): string {
   const mark = decision === "skip" ? "·" : MARK[item.action];
   const word = decision === "skip" ? "skipped" : decision === "recalibrate" ? "recalibrate" : item.action;
   // A recalibration's reason starts with the word already ("recalibrate ivfflat.probes: …"): said once.
-  if (item.reason?.startsWith(word)) return `${mark} ${item.name}: ${item.reason}`;
-  return `${mark} ${item.name}: ${word}${item.reason ? ` (${item.reason})` : ""}`;
+  const name = shownItemName(item);
+  if (item.reason?.startsWith(word)) return `${mark} ${name}: ${item.reason}`;
+  return `${mark} ${name}: ${word}${item.reason ? ` (${item.reason})` : ""}`;
 }
 
 /**
@@ -133,7 +141,7 @@ export function renderApply(result: ReleaseResult): string {
   }
   const steps = [...result.rowLevelSecurity, ...result.seedSets, ...result.vectorIndexes];
   for (const s of steps.filter((s) => s.action !== "unchanged")) {
-    lines.push(`  ${s.name}: ${s.action} in ${s.durationMs} ms`);
+    lines.push(`  ${shownItemName(s)}: ${s.action} in ${s.durationMs} ms`);
   }
   for (const step of result.steps) lines.push(`  ${stepLine(step)}`);
   lines.push(

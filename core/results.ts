@@ -62,8 +62,23 @@ export interface VectorIndexPlanItem extends StepItemPlan {
   skip?: SkipCause;
 }
 
+/**
+ * The table a row-level security item turns enforcement on or off for, by its raw names. The item's `name`
+ * leaves out the schema when it is public (`Chunk`, `other.Chunk`), which machine readers match; the text shows
+ * the table from these names as quote_ident writes them (`public."Chunk"`), like every other report line.
+ */
+export interface PolicyTableName {
+  schema: string;
+  name: string;
+}
+
+export interface RowLevelSecurityPlanItem extends StepItemPlan {
+  /** Absent for the "tenant tables" a first release's migrations have yet to create. */
+  table?: PolicyTableName;
+}
+
 export interface StepPlanMap {
-  rowLevelSecurity: StepItemPlan;
+  rowLevelSecurity: RowLevelSecurityPlanItem;
   seeds: StepItemPlan;
   vectorIndexes: VectorIndexPlanItem;
 }
@@ -77,6 +92,7 @@ interface ItemResultBase {
 
 export interface RowLevelSecurityItemResult extends ItemResultBase {
   action: "update";
+  table: PolicyTableName;
   details: { rowLevelSecurity: "enabled" | "disabled" };
 }
 

@@ -15,8 +15,13 @@ import { sha256 } from "./checksum";
 import { ReleaseError } from "./errors";
 import type { Logger } from "./logger";
 import { isoTime } from "./sql";
-import type { RowLevelSecurityItemResult, RowLevelSecurityStatus } from "./results";
-import type { ReleaseStep, StepBatch, StepItemPlan, StepManifestEntry } from "./steps";
+import type {
+  PolicyTableName,
+  RowLevelSecurityItemResult,
+  RowLevelSecurityPlanItem,
+  RowLevelSecurityStatus,
+} from "./results";
+import type { ReleaseStep, StepBatch, StepManifestEntry } from "./steps";
 import { quoteIdentifier } from "./identifiers";
 import { LOCK_NOT_AVAILABLE } from "./lock-safety/settings";
 
@@ -94,11 +99,8 @@ export class RowLevelSecurityStep implements ReleaseStep<"rowLevelSecurity"> {
     return this.mode ?? record?.mode ?? "enforce";
   }
 
-  private planOf({ record, tables }: RowLevelSecurityState): StepItemPlan[] {
-    const mode = this.modeOf(record);
-    return tables
-      .filter((t) => t.enabled !== (mode === "enforce"))
-      .map((t) => ({ name: displayName(t), action: "update", reason: reasonFor(mode) }));
+  private planOf({ record, tables }: RowLevelSecurityState): RowLevelSecurityPlanItem[] {
+    return planItems(tables, this.modeOf(record));
   }
 
   /** A named mode shows in `pulumi preview` when it changes; no mode declares nothing. */
@@ -108,7 +110,7 @@ export class RowLevelSecurityStep implements ReleaseStep<"rowLevelSecurity"> {
       : [];
   }
 
-  async plan(client: ClientBase | undefined): Promise<StepItemPlan[]> {
+  async plan(client: ClientBase | undefined): Promise<RowLevelSecurityPlanItem[]> {
     const mode = client ? await this.effectiveMode(client) : (this.mode ?? "enforce");
     if (!client) {
       // The migrations will create the tables with row-level security enabled.
@@ -122,9 +124,7 @@ export class RowLevelSecurityStep implements ReleaseStep<"rowLevelSecurity"> {
             },
           ];
     }
-    return (await readPolicyTables(client))
-      .filter((t) => t.enabled !== (mode === "enforce"))
-      .map((t) => ({ name: displayName(t), action: "update", reason: reasonFor(mode) }));
+    return planItems(await readPolicyTables(client), mode);
   }
 
   async apply(client: ClientBase, log: Logger): Promise<RowLevelSecurityItemResult[]> {
@@ -142,6 +142,7 @@ export class RowLevelSecurityStep implements ReleaseStep<"rowLevelSecurity"> {
         );
         results.push({
           name: displayName(table),
+          table: tableName(table),
           action: "update",
           durationMs: Date.now() - started,
           details: { rowLevelSecurity: mode === "enforce" ? "enabled" : "disabled" },
@@ -216,6 +217,18 @@ function reasonFor(mode: RowLevelSecurityMode): string {
   return mode === "enforce" ? "enforce: policies enforced" : "off: policies kept, not enforced";
 }
 
+/** The tables whose enforcement is not the mode's, each an item apply changes. */
+function planItems(tables: readonly PolicyTable[], mode: RowLevelSecurityMode): RowLevelSecurityPlanItem[] {
+  return tables
+    .filter((t) => t.enabled !== (mode === "enforce"))
+    .map((t) => ({ name: displayName(t), table: tableName(t), action: "update", reason: reasonFor(mode) }));
+}
+
+function tableName(table: PolicyTable): PolicyTableName {
+  return { schema: table.schema, name: table.table };
+}
+
+/** The item's name in --json, kept as it was: the table alone in public, else `schema.table`, both raw. */
 function displayName(table: PolicyTable): string {
   return table.schema === "public" ? table.table : `${table.schema}.${table.table}`;
 }

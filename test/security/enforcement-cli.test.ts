@@ -17,14 +17,29 @@ describe("neonhub-db --row-level-security", () => {
     const run = await cli("plan", "--row-level-security", "off");
     expect(run.code).toBe(2);
     expect(run.stdout).toContain("  row-level security:\n");
-    expect(run.stdout).toContain("    ~ Chunk: update (off: policies kept, not enforced)");
+    // As quote_ident writes the table, like every other report line: "Chunk" bare is another table in SQL.
+    expect(run.stdout).toContain('    ~ public."Chunk": update (off: policies kept, not enforced)');
+    expect(run.stdout).toContain('    ~ public."User": update (off: policies kept, not enforced)');
     expect(run.stdout.match(/: update \(off: /g)).toHaveLength(POLICY_TABLES);
+  });
+
+  it("plan --json keeps each item's raw name, with its table's schema and name", async () => {
+    const run = await cli("plan", "--row-level-security", "off", "--json");
+    expect(run.code).toBe(2);
+    const plan = JSON.parse(run.stdout) as {
+      rowLevelSecurity: { name: string; table: { schema: string; name: string } }[];
+    };
+    expect(plan.rowLevelSecurity).toHaveLength(POLICY_TABLES);
+    expect(plan.rowLevelSecurity.find((i) => i.name === "Chunk")?.table).toEqual({
+      schema: "public",
+      name: "Chunk",
+    });
   });
 
   it("apply off changes them; status, and runs without the flag, keep off", async () => {
     const apply = await cli("apply", "--row-level-security", "off");
     expect(apply.code).toBe(0);
-    expect(apply.stdout).toContain("  Chunk: update in ");
+    expect(apply.stdout).toContain('  public."Chunk": update in ');
     const again = await cli("apply");
     expect(again.stdout).toMatch(/^Nothing changed/);
     const status = await cli("status");
@@ -37,9 +52,13 @@ describe("neonhub-db --row-level-security", () => {
   it("apply enforce turns them back on", async () => {
     const apply = await cli("apply", "--row-level-security", "enforce", "--json");
     expect(apply.code).toBe(0);
-    const result = JSON.parse(apply.stdout) as { rowLevelSecurity: { name: string; details: unknown }[] };
+    const result = JSON.parse(apply.stdout) as {
+      rowLevelSecurity: { name: string; table: unknown; details: unknown }[];
+    };
     expect(result.rowLevelSecurity).toHaveLength(POLICY_TABLES);
     expect(result.rowLevelSecurity[0]?.details).toEqual({ rowLevelSecurity: "enabled" });
+    const chunk = result.rowLevelSecurity.find((i) => i.name === "Chunk");
+    expect(chunk?.table).toEqual({ schema: "public", name: "Chunk" });
     expect((await cli("status")).stdout).toContain("mode=enforce tables=33 enforced=33");
   });
 
