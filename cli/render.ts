@@ -176,6 +176,7 @@ export function renderStatus(status: ReleaseStatus, print?: CommandPrinter): str
   }
   if (status.pendingMigrations.length) lines.push(`  pending: ${status.pendingMigrations.join(", ")}`);
   if (status.legacyUpgrade) lines.push(`  upgrade in progress: ${status.legacyUpgrade.continueWith}`);
+  if (status.legacyNotUpgraded) lines.push(`  note: ${status.legacyNotUpgraded.note}`);
   if (status.interruption) lines.push(`  note: ${status.interruption}`);
   for (const p of status.problems) lines.push(`  problem: ${ledgerProblemText(p)}`, `    fix: ${p.fix}`);
   const records = (title: string, list: readonly StepStatus[]) => {

@@ -1,6 +1,7 @@
 // The schema release: migrations, then row-level security enforcement, seed sets and vector indexes. One plan
 // and one apply, used by the CLI, the Pulumi dynamic providers and the tests alike.
 import {
+  legacyNotUpgradedText,
   upgradeInProgress,
   upgradeInProgressText,
   type UpgradeInProgress,
@@ -258,6 +259,12 @@ export interface ReleaseStatus extends StepStatuses {
    * is empty until then): its organization, and the command that continues it. Absent otherwise.
    */
   legacyUpgrade?: UpgradeInProgress & { continueWith: string };
+  /**
+   * The Prisma-era database whose upgrade has not started: no release yet, and the pending migrations are not
+   * its path (plain apply refuses it), the upgrade in place is; `note` says so, with the command that shows
+   * the upgrade's steps. Absent otherwise.
+   */
+  legacyNotUpgraded?: { note: string };
   /** Another session's release holding the release lock: this status is of what it has committed so far. */
   releaseInProgress?: ReleaseInProgress;
   /** A prepared transaction holding the release lock: no release, and apply fails on it until it is finished. */
@@ -971,18 +978,20 @@ export async function statusWith(client: ClientBase, options: ReleaseOptions): P
 }
 
 /**
- * An upgrade in progress before its cutover, for status: read only while the ledger is empty (the cutover
- * records every migration), so a released database's status costs no extra round trip.
+ * An upgrade in progress before its cutover, or the Prisma-era database before its upgrade, for status: read
+ * only while the ledger is empty (the cutover records every migration), so a released database's status costs
+ * no extra round trip.
  */
 async function legacyUpgradeOfStatus(
   client: ClientBase,
   ledger: readonly LedgerEntry[],
   print: CommandPrinter | undefined,
-): Promise<Pick<ReleaseStatus, "legacyUpgrade">> {
+): Promise<Pick<ReleaseStatus, "legacyUpgrade" | "legacyNotUpgraded">> {
   if (ledger.length > 0) return {};
   const upgrade = await upgradeInProgress(client);
-  return upgrade
-    ? { legacyUpgrade: { ...upgrade, continueWith: upgradeInProgressText(upgrade, print) } }
+  if (upgrade) return { legacyUpgrade: { ...upgrade, continueWith: upgradeInProgressText(upgrade, print) } };
+  return (await isLegacyDatabase(client))
+    ? { legacyNotUpgraded: { note: legacyNotUpgradedText(print) } }
     : {};
 }
 
@@ -1123,7 +1132,7 @@ async function verifyOnce(
     const note = ledgerLast
       ? `${state.ledger.length} migration(s) applied, up to ${ledgerLast}, but no apply has finished yet: an apply was interrupted; run ${commandToRun(options.printCommand, ["apply"], "apply")} to complete it`
       : (await isLegacyDatabase(client))
-        ? `no release applied yet: this is the Prisma-era NeonHub schema, which the upgrade in place takes to the release (${commandToRun(options.printCommand, ["plan", "--upgrade-legacy"])} shows its steps; docs/runbook.md, "Upgrading a Prisma-era database")`
+        ? legacyNotUpgradedText(options.printCommand)
         : "no release applied yet";
     drift = { ...nothingCompared, snapshotTakenAt: null, note };
   } else {

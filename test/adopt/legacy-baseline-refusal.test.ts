@@ -2,7 +2,7 @@
 // proof (no scratch database) or write (no ledger), pointing at the upgrade in place. A partial baseline
 // (--to the extensions) would otherwise succeed and leave a ledger the upgrade refuses to run over. health,
 // which reads the release's tables, says the same instead of taking the legacy ones for the release's
-// changed by hand, and verify's "no release applied yet" names the upgrade.
+// changed by hand, and verify's "no release applied yet" and status name the upgrade.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../support/cli";
 import { createTestDatabase, dropTestDatabase, withClient, type TestDatabase } from "../support/database";
@@ -88,5 +88,46 @@ describe("verify on the Prisma-era database", () => {
     expect(report.clean).toBe(false);
     expect(report.drift.note).toMatch(/^no release applied yet: this is the Prisma-era NeonHub schema/);
     expect(report.drift.note).toContain("neonhub-db plan --upgrade-legacy");
+  });
+});
+
+describe("status on the Prisma-era database", () => {
+  it("names the legacy schema and the upgrade, as verify does, besides the pending migrations", async () => {
+    const text = await runCli(["status"], { DATABASE_URL: db.url });
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toContain(
+      "\n  note: no release applied yet: this is the Prisma-era NeonHub schema, which the upgrade in place takes to the release (`neonhub-db plan --upgrade-legacy",
+    );
+    expect(text.stdout).toContain('docs/runbook.md, "Upgrading a Prisma-era database"');
+
+    const run = await runCli(["status", "--json"], { DATABASE_URL: db.url });
+    expect(run.code, run.stderr).toBe(0);
+    const status = JSON.parse(run.stdout) as {
+      ledger: unknown[];
+      pendingMigrations: string[];
+      legacyUpgrade?: unknown;
+      legacyNotUpgraded?: { note: string };
+    };
+    // A field of its own: the ledger and the pending migrations mean what they meant.
+    expect(status.ledger).toEqual([]);
+    expect(status.pendingMigrations[0]).toBe("20250126000100_extensions");
+    expect(status.legacyUpgrade).toBeUndefined();
+    expect(status.legacyNotUpgraded?.note).toMatch(
+      /^no release applied yet: this is the Prisma-era NeonHub schema/,
+    );
+    expect(status.legacyNotUpgraded?.note).toContain("neonhub-db plan --upgrade-legacy");
+  });
+
+  it("says nothing of it on an empty database", async () => {
+    const empty = await createTestDatabase("lgstatus");
+    try {
+      const run = await runCli(["status", "--json"], { DATABASE_URL: empty.url });
+      expect(run.code, run.stderr).toBe(0);
+      const status = JSON.parse(run.stdout) as { pendingMigrations: string[]; legacyNotUpgraded?: unknown };
+      expect(status.pendingMigrations.length).toBeGreaterThan(0);
+      expect(status.legacyNotUpgraded).toBeUndefined();
+    } finally {
+      await dropTestDatabase(empty);
+    }
   });
 });

@@ -45,3 +45,12 @@ export function upgradeInProgressText(upgrade: UpgradeInProgress, print?: Comman
     `Continue it with ${commandToRun(print, ["apply", "--upgrade-legacy", "--legacy-organization", organization])} (\`plan --upgrade-legacy\` shows where it stands).`
   );
 }
+
+/**
+ * What status and verify say of the Prisma-era database before its upgrade has started (isLegacyDatabase
+ * decides it is one): no release yet, and the path to one is the upgrade in place, which plain apply refuses,
+ * not the pending migrations.
+ */
+export function legacyNotUpgradedText(print?: CommandPrinter): string {
+  return `no release applied yet: this is the Prisma-era NeonHub schema, which the upgrade in place takes to the release (${commandToRun(print, ["plan", "--upgrade-legacy"])} shows its steps; docs/runbook.md, "Upgrading a Prisma-era database")`;
+}
