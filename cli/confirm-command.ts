@@ -82,7 +82,30 @@ function urlRoleOf(url: string, env: NodeJS.ProcessEnv): { role: UrlRole; prefix
 function passwordNote(url: string, env: NodeJS.ProcessEnv): string {
   const role = urlRoleOf(url, env)?.role;
   const variable = role ? `"$${ROLE_VARIABLES[role]}"` : '"$<the variable that holds this URL>"';
-  return `the password of --database-url is left out: give it in PGPASSWORD or ~/.pgpass, which are read for a URL without one, or pass the URL as ${variable}`;
+  return `${PASSWORD_NOTE_START} give it in PGPASSWORD or ~/.pgpass, which are read for a URL without one, or pass the URL as ${variable}`;
+}
+
+const PASSWORD_NOTE_START = "the password of --database-url is left out:";
+
+/**
+ * A password note as commandInFix writes it after a command, ` (the password ... "$DIRECT_URL")`, in a text line
+ * or in a JSON document's text (its quotes escaped): no parenthesis inside.
+ */
+const PASSWORD_NOTE_AFTER_COMMAND = new RegExp(` \\(${PASSWORD_NOTE_START}[^()]*\\)`, "g");
+
+/**
+ * One message (a line of text, a string of a JSON document) with each password note once: a fix or note that
+ * names two commands on the same database (baseline or apply, plan and apply) printed the same note after
+ * each, which says nothing the first did not. The note stays after the first command that needs it; a later
+ * command on another URL keeps its own.
+ */
+export function passwordNoteOnce(message: string): string {
+  const said = new Set<string>();
+  return message.replace(PASSWORD_NOTE_AFTER_COMMAND, (note) => {
+    if (said.has(note)) return "";
+    said.add(note);
+    return note;
+  });
 }
 
 /**

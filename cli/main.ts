@@ -55,6 +55,7 @@ import {
   commandAsRun,
   commandInFix,
   commandPrinter,
+  passwordNoteOnce,
   revertConfirmCommand,
   revertPreviewCommand,
 } from "./confirm-command";
@@ -231,13 +232,21 @@ function version(): string {
 
 /** Runs one command; returns the exit code. Never throws, never calls process.exit. */
 export async function main(argv: readonly string[], io: CliIo = processStreams()): Promise<number> {
-  // Every connection string's password field is masked in every line we print, whatever path it took.
-  const clean = (text: string) => redactSecrets(text);
+  // Every connection string's password field is masked in every line we print, whatever path it took; a
+  // line naming two commands on one URL says how to give its password once.
+  const clean = (text: string) => redactSecrets(text).split("\n").map(passwordNoteOnce).join("\n");
   const out = (text: string) => io.stdout(`${clean(text)}\n`);
   const err = (text: string) => io.stderr(`${clean(text)}\n`);
   const log = warningLogger(err);
-  // Pretty-printed, as every --json document of a command is.
-  const outDocument = (document: object) => out(JSON.stringify(document, null, 2));
+  // Pretty-printed, as every --json document of a command is; each of its strings is a message of its own.
+  const outDocument = (document: object) =>
+    out(
+      JSON.stringify(
+        document,
+        (_, value: unknown) => (typeof value === "string" ? passwordNoteOnce(value) : value),
+        2,
+      ),
+    );
   // --json=true is refused by the parser (--json takes no value), in a JSON document: it asked for one.
   let json = argv.some((arg) => arg === "--json" || arg.startsWith("--json="));
   let stopReporting: (() => void) | undefined;

@@ -19,7 +19,7 @@ import { fixtureMigrationsCopy, writeMigration } from "../support/fixtures";
 import { startCli, waitUntil } from "../support/kill-points";
 import { scratchDir } from "../support/scratch";
 import { takesFlag } from "../../cli/args";
-import { commandAsRun, commandOnDatabase } from "../../cli/confirm-command";
+import { commandAsRun, commandOnDatabase, passwordNoteOnce } from "../../cli/confirm-command";
 import { chunkFileDir, writeChunkFile } from "../seeds/chunk-files";
 
 const WIDGETS = "20250101000100_widgets";
@@ -428,6 +428,42 @@ describe("a command printed to run next carries what the operator gave", () => {
     expect(run.code, run.stderr).toBe(0);
     const again = await runCli(["prisma-schema", "--check", "--out", stale, "--database-url", named.url]);
     expect(again.code, again.stderr).toBe(0);
+  });
+});
+
+describe("the password note of a fix that names two commands", () => {
+  const NOTE = "(the password of --database-url is left out:";
+  const count = (text: string) => text.split(NOTE).length - 1;
+
+  it("adopt on a database no node-pg-migrate CLI migrated: baseline and apply on one URL, the note said once", async () => {
+    const db = await createTestDatabase("twonotes");
+    databases.push(db);
+    const args = ["adopt", "--database-url", db.url];
+
+    const text = await runCli(args);
+    expect(text.code, text.stderr).toBe(1);
+    const fix = text.stderr.split("\n").find((line) => line.startsWith("  fix: "))!;
+    const baseline = printed(fix, "baseline", db.url);
+    const apply = printed(fix, "apply", db.url);
+    expect(fix).toContain(`\`${baseline}\` ${NOTE}`);
+    expect(fix).toContain(`for an empty database, \`${apply}\`.`);
+    expect(count(fix)).toBe(1);
+
+    const json = await runCli([...args, "--json"]);
+    expect(json.code).toBe(1);
+    const { error } = JSON.parse(json.stdout) as { error: { fix: string } };
+    expect(error.fix).toBe(fix.slice("  fix: ".length));
+  });
+
+  it("is kept after each command on a URL of its own, and in each message", () => {
+    const note = (variable: string) =>
+      ` (the password of --database-url is left out: give it in PGPASSWORD or ~/.pgpass, which are read for a URL without one, or pass the URL as "$${variable}")`;
+    const two = `run \`a\`${note("DIRECT_URL")}, then \`b\`${note("ADMIN_URL")}, then \`c\`${note("DIRECT_URL")}.`;
+    expect(passwordNoteOnce(two)).toBe(
+      `run \`a\`${note("DIRECT_URL")}, then \`b\`${note("ADMIN_URL")}, then \`c\`.`,
+    );
+    const one = `run \`a\`${note("DIRECT_URL")}.`;
+    expect(passwordNoteOnce(one)).toBe(one);
   });
 });
 
