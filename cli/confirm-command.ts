@@ -44,6 +44,9 @@ const ROLE_VARIABLES: Record<UrlRole, string> = {
   admin: "ADMIN_URL",
 };
 
+/** The migrator's URL as a printed command passes it: the variable, quoted for a POSIX shell. */
+const MIGRATOR_URL_WORD = `"$${ROLE_VARIABLES.migrator}"`;
+
 /**
  * The stack's login names after its rolePrefix (the access layer's ROLE_SUFFIXES), and the admin's as `npm run
  * local` and RDS name it by default.
@@ -121,6 +124,25 @@ function adminUrlNote(command: string, ownerRoleKnown: boolean): string {
   );
 }
 
+/**
+ * What an apply, verify or status printed by the admin's baseline or adopt says of the migrator's URL it names
+ * instead of the admin's: the release's own commands are the migrator's (docs/runbook.md, "Adopting an
+ * existing database"), which acts as the owner role the ledger and the adopted objects were given.
+ */
+function migratorUrlNote(command: string, migrator: string): string {
+  return `${command} runs as the stack's migrator, ${migrator}, not as the admin, whose login is for baseline and adopt: ${ROLE_VARIABLES.migrator} is the migrator's URL of this database, the stack's directUrl output; locally, \`npm run -s local -- env\` prints it`;
+}
+
+/**
+ * The stack's migrator of an owner role named `<prefix>_owner` (the access layer's names), which a baseline or
+ * adopt in the stack's roles hands the ledger to; undefined for any other owner role (the admin's own, say).
+ */
+function migratorOf(ownerRole: string | undefined): string | undefined {
+  const { owner, migrator } = accessDefinition.ROLE_SUFFIXES;
+  if (ownerRole === undefined || !ownerRole.endsWith(owner) || ownerRole === owner) return undefined;
+  return `${ownerRole.slice(0, -owner.length)}${migrator}`;
+}
+
 /** A command to run, as printed. */
 export interface PrintedCommand {
   /** `neonhub-db ...`, each argument quoted for a POSIX shell. */
@@ -185,16 +207,26 @@ const CARRIED_FLAGS: Record<keyof GivenOptions, string> = {
  * status takes no --owner-role, health no --migrations-dir or --seed, and would refuse them) and `args` does
  * not name itself. The printing command took every option it was given, so a printed plan or apply carries
  * apply's --set and health's, and a verify that prints apply has none to carry: that apply keeps what the
- * database recorded, as verify compared.
+ * database recorded, as verify compared. `running`: the command that prints it (baseline and adopt print the
+ * migrator's commands for the migrator).
  */
 export function commandOnDatabase(
   args: readonly string[],
   given: GivenOptions,
   env: NodeJS.ProcessEnv,
   takes: (command: string, flag: string) => boolean,
+  running?: string,
 ): PrintedCommand {
   const words = ["neonhub-db", ...args.map(shellWord)];
   const command = args[0] ?? "";
+  // What the admin's baseline or adopt in the stack's roles (--owner-role <prefix>_owner) names next (the
+  // apply of the migrations left, verify, status) is the migrator's, as the runbook runs it: printed with
+  // "$DIRECT_URL" and without --owner-role (the migrator acts as the owner role from its login on), so that
+  // the admin's URL is not carried into the releases that follow.
+  const migrator =
+    running !== undefined && ADMIN_COMMANDS.includes(running) && !ADMIN_COMMANDS.includes(command)
+      ? migratorOf(given.ownerRole)
+      : undefined;
   // A baseline or adopt named by a command the stack's migrator (or app, or read-only login) ran would be
   // refused as that login: it is printed with the admin's URL, and the owner role the migrator acts as.
   // The URL the command ran with: without --database-url, the variable the CLI took it from (cli/main.ts).
@@ -202,15 +234,28 @@ export function commandOnDatabase(
   const role = ranWith === undefined ? undefined : urlRoleOf(ranWith, env);
   const asAdmin = ADMIN_COMMANDS.includes(command) && role !== undefined && role.role !== "admin";
   const ownerRole =
-    given.ownerRole ?? (asAdmin && role.prefix !== undefined ? `${role.prefix}_owner` : undefined);
+    migrator !== undefined
+      ? undefined
+      : (given.ownerRole ?? (asAdmin && role.prefix !== undefined ? `${role.prefix}_owner` : undefined));
   let note: Pick<PrintedCommand, "passwordNote" | "urlNote"> = {};
   for (const key of Object.keys(CARRIED_FLAGS) as (keyof GivenOptions)[]) {
     const value =
-      key === "ownerRole" ? ownerRole : key === "databaseUrl" && asAdmin ? ADMIN_URL_WORD : given[key];
+      key === "ownerRole"
+        ? ownerRole
+        : key === "databaseUrl" && asAdmin
+          ? ADMIN_URL_WORD
+          : key === "databaseUrl" && migrator !== undefined
+            ? MIGRATOR_URL_WORD
+            : given[key];
     const flag = CARRIED_FLAGS[key];
     if (value === undefined || !takes(command, flag) || args.includes(flag)) continue;
     if (key !== "databaseUrl") {
       for (const one of typeof value === "string" ? [value] : value) words.push(flag, shellWord(one));
+      continue;
+    }
+    if (migrator !== undefined) {
+      words.push(flag, MIGRATOR_URL_WORD);
+      note = { urlNote: migratorUrlNote(command, migrator) };
       continue;
     }
     if (asAdmin) {
@@ -230,8 +275,9 @@ export function commandPrinter(
   given: GivenOptions,
   env: NodeJS.ProcessEnv,
   takes: (command: string, flag: string) => boolean,
+  running?: string,
 ): CommandPrinter {
-  return (args) => commandInFix(commandOnDatabase(args, given, env, takes));
+  return (args) => commandInFix(commandOnDatabase(args, given, env, takes, running));
 }
 
 /** `neonhub-db <argv> <extra>`, without --confirm and --expect-last when `withoutConfirm`. */

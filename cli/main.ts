@@ -149,6 +149,7 @@ function releaseOptions(
     },
     env,
     takesFlag,
+    args.command,
   );
   refuseMissingPaths(args, printCommand);
   const { databaseUrl, source } = databaseUrlOf(args, env);

@@ -6,7 +6,7 @@
 // variable of the URL's own login.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { urlWithoutPassword } from "../../core";
-import { runCli, runPrinted } from "../support/cli";
+import { runCli, runPrinted, runUpstreamCli } from "../support/cli";
 import { createTestDatabase, dropTestDatabase, withClient, type TestDatabase } from "../support/database";
 import { FIXTURE_MIGRATIONS, buildSchemaByHand } from "../support/fixtures";
 import { createAccessRoles, dropAccessRoles, type AccessRoles } from "../support/roles";
@@ -91,5 +91,56 @@ describe("a printed command's password note", () => {
     const printedAsAdmin = commandOnDatabase(["baseline"], { databaseUrl: db.url }, {}, takesFlag);
     expect(printedAsAdmin.command).toBe(`neonhub-db baseline --database-url ${urlWithoutPassword(db.url)}`);
     expect(printedAsAdmin.passwordNote).toMatch(/pass the URL as "\$ADMIN_URL"$/);
+  });
+});
+
+describe("adopt as the admin in the stack's roles", () => {
+  let adopted: TestDatabase;
+  let stack: AccessRoles;
+  beforeAll(async () => {
+    adopted = await createTestDatabase("pradopt");
+    stack = await createAccessRoles(adopted);
+    // The upstream CLI ran part of the migrations, as the login its users gave it.
+    const up = await runUpstreamCli(
+      ["up", "10", "--migrations-dir", "migrations", "--no-verbose"],
+      adopted.url,
+    );
+    expect(up.code, up.stderr).toBe(0);
+  });
+  afterAll(async () => {
+    await dropTestDatabase(adopted);
+    await dropAccessRoles(adopted, stack);
+  });
+
+  it("names the apply that follows as the runbook gives it, the migrator's, which runs as printed", async () => {
+    const args = ["adopt", "--database-url", adopted.url, "--owner-role", stack.names.owner];
+    const adopt = await runCli(args);
+    expect(adopt.code, adopt.stderr).toBe(0);
+    const apply = printed(adopt.stdout, "apply");
+    expect(apply.command).toBe('neonhub-db apply --database-url "$DIRECT_URL"');
+    expect(apply.note).toContain(
+      `apply runs as the stack's migrator, ${stack.names.migrator}, not as the admin`,
+    );
+    expect(adopt.stdout).not.toContain(urlWithoutPassword(adopted.url)!);
+
+    const migrator = stack.url("migrator");
+    const run = await runPrinted(apply.command, { DIRECT_URL: migrator, ADMIN_URL: adopted.url });
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    // The release went on as the owner role, which the app login's default privileges follow.
+    const app = await stack.connect("app");
+    try {
+      const rows = await app.query('SELECT count(*)::int AS n FROM "Chunk"');
+      expect(rows.rows[0]).toEqual({ n: 0 });
+    } finally {
+      await app.end();
+    }
+
+    // Run again, adopt has nothing to do, and the verify it names is the migrator's too.
+    const again = await runCli(args);
+    expect(again.code, again.stderr).toBe(0);
+    const verify = printed(again.stdout, "verify");
+    expect(verify.command).toBe('neonhub-db verify --database-url "$DIRECT_URL"');
+    const verified = await runPrinted(verify.command, { DIRECT_URL: migrator });
+    expect(verified.code, verified.stdout + verified.stderr).toBe(0);
   });
 });
