@@ -18,7 +18,7 @@ import { ReleaseError, describeFinding, isReleaseError, planRelease, withRelease
 import { recordedConnection } from "./connection";
 import { diffRelease } from "./diff";
 import { dropRelease } from "./drop";
-import { isUnknown, parseInputs, type InputProblem } from "./inputs";
+import { RELEASE_PROBLEM, isUnknown, parseInputs, type InputProblem } from "./inputs";
 import { LEDGER_READING, ledgerReadingOf, type LedgerReading } from "./ledger-reading";
 import { legacyUpgradeFailures, legacyUpgradeOf, runLegacyUpgrade } from "./legacy-upgrade";
 import { PENDING_INDEX_WORK, pendingIndexWork } from "./pending-index-work";
@@ -86,7 +86,7 @@ export async function check(_olds: Props, news: Props): Promise<pulumi.dynamic.C
       return { inputs: work === undefined ? rest : { ...rest, [PENDING_INDEX_WORK]: work }, failures };
     } catch (error) {
       // A lock wait that ran out (pendingIndexWork warns of everything else).
-      return { inputs: rest, failures: [{ property: "vectorIndexes", reason: describeFailure(error) }] };
+      return { inputs: rest, failures: [{ property: RELEASE_PROBLEM, reason: describeFailure(error) }] };
     }
   }
   return { inputs: news, failures };
@@ -119,7 +119,7 @@ async function checkLedger(inputs: ResolvedInputs): Promise<LedgerCheck> {
       context.options.log.info(describeFinding(finding));
     }
     const failures = plan.problems.map((problem) => ({
-      property: "migrations",
+      property: RELEASE_PROBLEM,
       reason: `${problem.message} fix: ${problem.fix}`,
     }));
     return { failures, reading: ledgerReadingOf(plan) };
@@ -128,7 +128,7 @@ async function checkLedger(inputs: ResolvedInputs): Promise<LedgerCheck> {
     if (unreached && unreachedFails(inputs.environment)) {
       const cause = describeFailure(error).split("\n")[0]!;
       const reason = unreachedFailure(context?.target ?? "its databaseUrl", cause);
-      return { failures: [{ property: "migrations", reason }] };
+      return { failures: [{ property: RELEASE_PROBLEM, reason }] };
     }
     if (unreached || (isReleaseError(error) && error.code === "missing-database")) {
       const skipped =
@@ -138,7 +138,7 @@ async function checkLedger(inputs: ResolvedInputs): Promise<LedgerCheck> {
       context?.options.log.warn(`ledger not checked (${describeFailure(error).split("\n")[0]})${skipped}`);
       return { failures: [] };
     }
-    return { failures: [{ property: "migrations", reason: describeFailure(error) }] };
+    return { failures: [{ property: RELEASE_PROBLEM, reason: describeFailure(error) }] };
   }
 }
 

@@ -23,6 +23,15 @@ export interface InputProblem {
   reason: string;
 }
 
+/**
+ * The property a failure about the database names (the ledger, the safety lint, an unreached server, a lock
+ * wait): none, as no input is malformed. Pulumi prints a named property with its whole value before the
+ * reason, "property migrations value {map[<every file and checksum>]} has a problem: ...", kilobytes of
+ * checksums before each finding in the preview and in its pull-request comment; with none it prints
+ * "resource 'schema-migrations' has a problem: <reason>".
+ */
+export const RELEASE_PROBLEM = "";
+
 export interface ParsedInputs {
   inputs: ResolvedInputs;
   failures: InputProblem[];

@@ -2,7 +2,7 @@
 // (core/release-config.ts): preview shows the upgrade's steps (and fails on the legacy rows that would stop
 // it), and up runs the core's upgrade before the release, the same function as `apply --upgrade-legacy`.
 import { planLegacyUpgradeIfNeeded, upgradeLegacyIfNeeded, type LegacyUpgradeSetting } from "../../core";
-import type { InputProblem } from "./inputs";
+import { RELEASE_PROBLEM, type InputProblem } from "./inputs";
 import type { PartContext } from "./release";
 import type { ResolvedInputs } from "./types";
 
@@ -28,9 +28,9 @@ export async function legacyUpgradeFailures(
     options.log?.info(`upgrade ${step.done ? "(done) " : ""}${step.step}${rows}: ${step.detail}`);
   }
   return [
-    ...plan.problems.map((p) => ({ property: "migrations", reason: `${p.message} fix: ${p.fix}` })),
+    ...plan.problems.map((p) => ({ property: RELEASE_PROBLEM, reason: `${p.message} fix: ${p.fix}` })),
     ...plan.defects.map((d) => ({
-      property: "migrations",
+      property: RELEASE_PROBLEM,
       reason: `${d.column}: ${d.message} (e.g. ids ${d.sampleIds.join(", ")}). fix: ${d.fix}`,
     })),
   ];

@@ -77,7 +77,7 @@ describe("the providers' reads behind a table lock another session holds", () =>
         await whileLocked(db.superuserUrl, table, async (pid) => {
           const checked = await host.check(MIGRATIONS, {}, pendingInputs());
           expect(checked.failures).toHaveLength(1);
-          expect(checked.failures[0]!.property).toBe("migrations");
+          expect(checked.failures[0]!.property).toBe("");
           expectLockTimeout(checked.failures[0]!.reason, {
             table,
             pid,
@@ -113,7 +113,7 @@ describe("the providers' reads behind a table lock another session holds", () =>
       await whileLocked(db.superuserUrl, LEDGER, async (pid) => {
         const checked = await host.check(INDEXES, {}, indexes);
         expect(checked.failures).toHaveLength(1);
-        expect(checked.failures[0]!.property).toBe("vectorIndexes");
+        expect(checked.failures[0]!.property).toBe("");
         expectLockTimeout(checked.failures[0]!.reason, {
           table: LEDGER,
           pid,

@@ -134,7 +134,7 @@ describe("schema migrations through the dynamic-provider host", () => {
       const news = withManifest(inputs, dir);
       const checked = await host.check(URN, inputs, news);
       expect(checked.failures).toHaveLength(1);
-      expect(checked.failures[0]?.property).toBe("migrations");
+      expect(checked.failures[0]?.property).toBe("");
       // check reads the ledger: the edit is after the Up section, which the row's up_checksum says is the
       // applied one. The offline diff has no Up-section checksums, and says the file changed.
       expect(checked.failures[0]?.reason).toContain(

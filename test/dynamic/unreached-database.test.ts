@@ -65,7 +65,7 @@ describe("a preview that cannot reach the database", () => {
   it("fails a production preview, saying what was not checked and how to get on, without the password", async () => {
     const checked = await gate.check(URN, {}, await inputs("unreached-prod", closedUrl(), "production"));
     expect(checked.failures).toHaveLength(1);
-    expect(checked.failures[0]?.property).toBe("migrations");
+    expect(checked.failures[0]?.property).toBe("");
     const reason = checked.failures[0]?.reason ?? "";
     expect(reason).toContain(`The production database at 127.0.0.1:${port}/neonhub could not be reached`);
     expect(reason).toContain("checked neither the migration ledger nor the safety lint");
