@@ -64,7 +64,8 @@ class PartialFailure extends Error {
 function knownInputs(props: Props): ResolvedInputs {
   const { inputs, failures } = parseInputs(props, { allowUnknown: false });
   if (failures.length > 0) {
-    throw new ReleaseError("invalid-input", failures.map((f) => `${f.property} ${f.reason}`).join("; "));
+    const described = failures.map((f) => (f.property ? `${f.property} ${f.reason}` : f.reason));
+    throw new ReleaseError("invalid-input", described.join("; "));
   }
   return inputs;
 }

@@ -32,6 +32,9 @@ export interface InputProblem {
  */
 export const RELEASE_PROBLEM = "";
 
+/** The inputs the program passes as secrets. */
+const SECRET_INPUTS: ReadonlySet<string> = new Set(["databaseUrl"]);
+
 export interface ParsedInputs {
   inputs: ResolvedInputs;
   failures: InputProblem[];
@@ -52,7 +55,10 @@ export function parseInputs(raw: Record<string, unknown>, options: { allowUnknow
     const value = raw[property];
     if (options.allowUnknown && isUnknown(value)) return UNKNOWN;
     const problem = check(value);
-    if (problem) fail(property, problem);
+    // Pulumi prints a named property's value with the failure, a secret's in clear (its password): the
+    // connection string is named in the reason instead.
+    if (problem && SECRET_INPUTS.has(property)) fail(RELEASE_PROBLEM, `${property} ${problem}`);
+    else if (problem) fail(property, problem);
     return typeof value === "string" ? value : "";
   };
 

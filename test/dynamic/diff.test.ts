@@ -354,11 +354,12 @@ describe("diffRelease on full checksums", () => {
 describe("parseInputs", () => {
   it("names each invalid property and lets preview's unknown values through", () => {
     const { failures } = parseInputs(
-      { part: "migrations", databaseUrl: "mysql://x", migrations: { a: "nope" }, lockTimeoutMs: -1 },
+      { part: "migrations", databaseUrl: "mysql://u:s3cret@x", migrations: { a: "nope" }, lockTimeoutMs: -1 },
       { allowUnknown: true },
     );
     expect(failures.map((f) => f.property)).toEqual([
-      "databaseUrl",
+      // The secret connection string is named in the reason: Pulumi prints a named property's value.
+      "",
       "database",
       "ownerRole",
       "migrationsDir",
@@ -369,6 +370,10 @@ describe("parseInputs", () => {
       "migrations",
       "rowLevelSecurity",
     ]);
+    expect(failures[0]?.reason).toBe(
+      "databaseUrl must be a postgresql:// connection string (the migrator's, from the access layer)",
+    );
+    expect(JSON.stringify(failures)).not.toContain("s3cret");
     const unknown = parseInputs(
       { ...migrationsInputs({}), databaseUrl: UNKNOWN, database: UNKNOWN, ownerRole: UNKNOWN },
       { allowUnknown: true },
