@@ -5,6 +5,7 @@ import { releaseInProgressLines } from "./render";
 import { renderSafety } from "./render-safety";
 import {
   displayChecksum,
+  elapsedText,
   displayChecksumPair,
   driftPlanProblems,
   driftWarningText,
@@ -73,10 +74,10 @@ export function renderRevertPlan(
 }
 
 export function renderRevert(result: RevertResult): string {
-  const lines = [`Reverted on ${result.database} in ${result.durationMs} ms:`];
+  const lines = [`Reverted on ${result.database} in ${elapsedText(result.durationMs)}:`];
   if (result.reverted.length === 0) lines.push("  nothing: no migration was applied after it");
   for (const m of result.reverted) {
-    lines.push(`  - ${m.name} (${m.durationMs} ms, sha256 ${displayChecksum(m.checksum)})`);
+    lines.push(`  - ${m.name} (${elapsedText(m.durationMs)}, sha256 ${displayChecksum(m.checksum)})`);
     if (m.correctedDown)
       lines.push(
         `    with its Down section corrected since it was applied (${correctedText(m.correctedDown)})`,

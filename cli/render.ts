@@ -17,6 +17,7 @@ import {
   countText,
   describePreparedTransaction,
   displayChecksum,
+  elapsedText,
   documentsLeftEmptyText,
   driftWarningText,
   rebuildLeftoverText,
@@ -137,11 +138,11 @@ export function renderApply(result: ReleaseResult): string {
   }
   const lines = [`Release applied in ${seconds(result.durationMs)}:`];
   for (const m of result.migrations) {
-    lines.push(`  migration ${m.name}: ${m.durationMs} ms (sha256 ${displayChecksum(m.checksum)})`);
+    lines.push(`  migration ${m.name}: ${elapsedText(m.durationMs)} (sha256 ${displayChecksum(m.checksum)})`);
   }
   const steps = [...result.rowLevelSecurity, ...result.seedSets, ...result.vectorIndexes];
   for (const s of steps.filter((s) => s.action !== "unchanged")) {
-    lines.push(`  ${shownItemName(s)}: ${s.action} in ${s.durationMs} ms`);
+    lines.push(`  ${shownItemName(s)}: ${s.action} in ${elapsedText(s.durationMs)}`);
   }
   for (const step of result.steps) lines.push(`  ${stepLine(step)}`);
   lines.push(
@@ -159,7 +160,7 @@ const STEP_TITLE: Record<StepResult["step"], string> = {
 /** "seed sets: 1 ran, 2 skipped (up to date) in 12 ms". */
 function stepLine(step: StepResult): string {
   const skipped = step.skipped > 0 ? `, ${step.skipped} skipped (up to date or nothing to build yet)` : "";
-  return `${STEP_TITLE[step.step]}: ${step.ran} ran${skipped} in ${step.durationMs} ms`;
+  return `${STEP_TITLE[step.step]}: ${step.ran} ran${skipped} in ${elapsedText(step.durationMs)}`;
 }
 
 /** `print`: how a line prints the apply it names to run on this database (ReleaseOptions.printCommand). */

@@ -23,3 +23,12 @@ export function durationText(seconds: number): string {
     ? `${formatCount(Math.round(seconds))} s`
     : `${formatCount(Math.round(seconds / 60))} min`;
 }
+
+/**
+ * Time a step took, to read at a glance: under a second in ms (340 -> "340 ms"), under 2 min in seconds to a
+ * tenth (145838 would be "2 min"; 18734 -> "18.7 s"), then as durationText.
+ */
+export function elapsedText(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  return ms < 120_000 ? `${(ms / 1000).toFixed(1)} s` : durationText(ms / 1000);
+}

@@ -27,7 +27,7 @@ export { schemaMismatches } from "./schema-mismatches";
 export { recordSnapshot } from "./snapshot";
 export { closestName } from "./closest-name";
 export { shownValue } from "./shown-value";
-export { countText, formatCount } from "./count-format";
+export { countText, elapsedText, formatCount } from "./count-format";
 export { BTREE_MAX_ROW_BYTES, btreeRowBytes, longestKeyText, type KeyColumn } from "./btree-row-size";
 export { collectingLogger, silentLogger, type Logger } from "./logger";
 export {

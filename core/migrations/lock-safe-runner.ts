@@ -6,6 +6,7 @@
 // transaction without end, with every app query on the table queued behind it.
 import type { ClientBase } from "pg";
 import { BOOKKEEPING_SCHEMA, MIGRATIONS_TABLE } from "../bookkeeping";
+import { elapsedText } from "../count-format";
 import { ReleaseError } from "../errors";
 import type { Logger } from "../logger";
 import { describeLockWait, lockTimeoutWords, watchLockWaits, type LockWait } from "../lock-safety/lock-waits";
@@ -98,7 +99,7 @@ export async function runWithLockSafety(
     if (!current) return;
     const durationMs = Date.now() - current.started;
     done.push({ name: current.file.name, checksum: current.file.checksum, durationMs });
-    log.info(`migration ${current.file.name}: ${words.done} in ${durationMs} ms`);
+    log.info(`migration ${current.file.name}: ${words.done} in ${elapsedText(durationMs)}`);
     current = undefined;
   };
   const byName = new Map(files.map((m) => [m.name, m]));

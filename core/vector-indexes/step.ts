@@ -76,7 +76,7 @@ import {
   type TableInventory,
   type TenantRows,
 } from "./inventory";
-import { rowsText } from "../count-format";
+import { formatCount, rowsText } from "../count-format";
 import { chooseMemory } from "./memory";
 import {
   PARALLEL_MIN_ROWS,
@@ -765,10 +765,10 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
       .map((m) => `${m.class} ${m.kind} (${m.path}) recall ${m.recall}, p50 ${m.latencyP50Ms} ms`)
       .join(", ");
     const cost = tenant.cost
-      ? `; calibrated with ${tenant.cost.statements} statements in ${(tenant.cost.ms / 1000).toFixed(1)} s`
+      ? `; calibrated with ${formatCount(tenant.cost.statements)} statements in ${(tenant.cost.ms / 1000).toFixed(1)} s`
       : "";
     const line =
-      `${definition.name}: tenant search exact up to ${tenant.exactRows} visible rows, ` +
+      `${definition.name}: tenant search exact up to ${formatCount(tenant.exactRows)} visible rows, ` +
       `${tenant.setting} = ${tenant.value} above` +
       (measured
         ? `; ${measured}`

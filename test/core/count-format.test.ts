@@ -1,6 +1,6 @@
 // Counts shown to people are written out without Intl (start-up cost); they must read exactly as Intl's.
 import { describe, expect, it } from "vitest";
-import { formatCount } from "../../core";
+import { elapsedText, formatCount } from "../../core";
 
 describe("formatCount", () => {
   it("groups thousands exactly as toLocaleString('en-US') does", () => {
@@ -25,5 +25,18 @@ describe("formatCount", () => {
     for (const value of [1234.5, -0.25, 2 ** 60, Number.NaN, Number.POSITIVE_INFINITY]) {
       expect(formatCount(value)).toBe(value.toLocaleString("en-US"));
     }
+  });
+});
+
+describe("elapsedText", () => {
+  it("gives a step's time in ms under a second, in seconds to a tenth under two minutes, then in minutes", () => {
+    expect(elapsedText(0)).toBe("0 ms");
+    expect(elapsedText(340.4)).toBe("340 ms");
+    expect(elapsedText(999)).toBe("999 ms");
+    expect(elapsedText(1000)).toBe("1.0 s");
+    expect(elapsedText(18_734)).toBe("18.7 s");
+    expect(elapsedText(119_949)).toBe("119.9 s");
+    expect(elapsedText(145_838)).toBe("2 min");
+    expect(elapsedText(7_200_000)).toBe("120 min");
   });
 });
