@@ -217,6 +217,49 @@ describe("the upgrade run as the app or the read-only login", () => {
   );
 });
 
+describe("the upgrade as the migrator on a database the old app's login still owns", () => {
+  let stack: Stack;
+  const oldApp = `legacy_app_${process.pid}`;
+
+  beforeAll(async () => {
+    stack = await stackDatabase("legdbown");
+    await withClient(stack.db.url, async (c) => {
+      await c.query(`SET ROLE ${quoteIdentifier(stack.roles.names.owner)}`);
+      await createLegacySchema(c);
+    });
+    // As before the hand-over of docs/stacks.md's steps: the database is the Prisma app's login's.
+    logins.push(oldApp);
+    await withClient(adminUrl(), async (c) => {
+      await c.query(`CREATE ROLE ${quoteIdentifier(oldApp)} LOGIN`);
+      await c.query(`ALTER DATABASE ${quoteIdentifier(stack.db.name)} OWNER TO ${quoteIdentifier(oldApp)}`);
+    });
+  });
+
+  it("names the database's owner and the hand-over, not the migrator as the wrong login", async () => {
+    const handOver = `ALTER DATABASE ${quoteIdentifier(stack.db.name)} OWNER TO ${quoteIdentifier(stack.roles.names.owner)};`;
+    const plan = await asMigrator(stack, "plan", ...upgradeArgs(stack));
+    expect(plan.code, plan.stdout).toBe(1);
+    const planned = (JSON.parse(plan.stdout) as LegacyUpgradePlan).problems[0]!;
+    const apply = await asMigrator(stack, "apply", ...upgradeArgs(stack));
+    expect(apply.code, apply.stdout).toBe(1);
+    const { error } = JSON.parse(apply.stdout) as CliError;
+    expect(error.code).toBe("permission");
+    for (const { message, fix } of [planned, error]) {
+      expect(message).toContain(`This database belongs to "${oldApp}", a login`);
+      expect(message).not.toContain("is not the login to run the upgrade as");
+      expect(fix).toContain(handOver);
+    }
+    expect(await upgradeSchemas(stack)).toEqual([]);
+
+    // The statement it names, run as the admin, lets the same upgrade past the check.
+    await withClient(adminUrl(), (c) => c.query(handOver));
+    const again = await asMigrator(stack, "plan", ...upgradeArgs(stack));
+    const after = JSON.parse(again.stdout) as LegacyUpgradePlan;
+    expect(after.problems).toEqual([]);
+    expect(after.ready).toBe(true);
+  });
+});
+
 describe("--owner-role the upgrade could not act as, on the legacy database", () => {
   let stack: Stack;
 

@@ -8,6 +8,7 @@
 // never offered the legacy tables, which would give it DDL over the tenants' data.
 import type { ClientBase } from "pg";
 import { BOOKKEEPING_SCHEMA } from "../../bookkeeping";
+import { quoteIdentifier } from "../../identifiers";
 import { ownerToName, readLoginFacts } from "../adopting-login";
 import type { UpgradeProblem } from "./preconditions";
 
@@ -33,10 +34,31 @@ export async function upgradingLoginProblem(
   const acting = ownerRole ?? facts.acting;
   const owner = ownerToName(facts, ownerRole);
   const fix = migratorCommandFix(command, owner);
-  const mayCreateSchemas = await client
-    .query<{ ok: boolean }>("SELECT has_database_privilege($1, current_database(), 'CREATE') AS ok", [acting])
-    .then((r) => r.rows[0]?.ok ?? false);
+  const { mayCreateSchemas, database, actingCanLogin } = await client
+    .query<{ mayCreateSchemas: boolean; database: string; actingCanLogin: boolean | null }>(
+      `SELECT has_database_privilege($1, current_database(), 'CREATE') AS "mayCreateSchemas",
+              current_database() AS database,
+              (SELECT r.rolcanlogin FROM pg_roles r WHERE r.rolname = $1) AS "actingCanLogin"`,
+      [acting],
+    )
+    .then((r) => r.rows[0]!);
   const stackShape = !facts.ownerCanLogin;
+  // The stack's owner role (it cannot log in) on a database a login still owns: the database has not been
+  // handed over yet (docs/stacks.md, a server that already has the app's database), which is what to say,
+  // not that the migrator is the wrong login.
+  if (!mayCreateSchemas && !stackShape && actingCanLogin === false) {
+    const handOver = `ALTER DATABASE ${quoteIdentifier(database)} OWNER TO ${quoteIdentifier(acting)};`;
+    return {
+      code: "permission",
+      message:
+        `This database belongs to "${facts.databaseOwner}", a login (the old app's, say), not to "${acting}", the role the ` +
+        `upgrade acts as, which may not create the upgrade's staging schemas in it (no CREATE on the database).`,
+      fix:
+        `Hand the database to the owner role first, as the admin (a superuser, or a member of both roles): ${handOver} ` +
+        `(the next pulumi up of the stack does the same; docs/stacks.md, "A server that already has the app's database"). ` +
+        `Then run the upgrade again.`,
+    };
+  }
   if ((stackShape && !facts.memberOfOwner) || !mayCreateSchemas) {
     const why = stackShape
       ? `it is not a member of "${facts.databaseOwner}", the stack's owner role that owns this database and that the release's tables must belong to`
