@@ -25,12 +25,34 @@ export async function setOwnerRole(
 }
 
 /**
+ * Acts as the owner role as `setOwnerRole` does (failing as it would), for a read-only command that previews
+ * what one acting as it would do (plan): every read is then the one that command makes, where the login alone
+ * may read differently (a member of the role without INHERIT may not read the release's records; row-level
+ * security hides rows from the login that the role owns). Gives back what puts the session's role back as it
+ * was, for a session that goes on after it (a ReleaseSession's status or verify reads as the login). The
+ * command writes nothing, whichever role it reads as.
+ */
+export async function actAsOwnerRole(
+  client: ClientBase,
+  role: string,
+  runner: OwnerRoleRunner = "migrator",
+): Promise<() => Promise<void>> {
+  const { rows } = await client.query<{ was: string }>("SELECT current_setting('role') AS was");
+  await setOwnerRole(client, role, runner);
+  const was = rows[0]!.was;
+  return async () => {
+    await client.query("SELECT set_config('role', $1, false)", [was]);
+  };
+}
+
+/**
  * Fails as `setOwnerRole` would, and stays the login, writing nothing: for commands that act as the login
  * before they act as the owner role (baseline and adopt prove the schema first), so that a wrong role is named
- * before that work, and for the read-only commands that show what one acting as it would do (plan, revert's
- * preview, plan --upgrade-legacy, and the check whether a legacy upgrade is needed), so that they refuse as it
- * would. The role is set for the statement alone: whatever role the session had set stays. Outside a
- * transaction block only: in a caller's, a refused role aborts it.
+ * before that work, and for the read-only commands that show what one acting as it would do and read as the
+ * login (revert's preview, plan --upgrade-legacy, and the check whether a legacy upgrade is needed), so that
+ * they refuse as it would (plan acts as the role instead: actAsOwnerRole). The role is set for the statement
+ * alone: whatever role the session had set stays. Outside a transaction block only: in a caller's, a refused
+ * role aborts it.
  */
 export async function checkOwnerRole(
   client: ClientBase,

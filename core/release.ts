@@ -72,7 +72,7 @@ import {
   type MigrationIdentity,
 } from "./migrations/ledger";
 import { runPendingMigrations } from "./migrations/run";
-import { checkOwnerRole, setOwnerRole } from "./owner-role";
+import { actAsOwnerRole, setOwnerRole } from "./owner-role";
 import {
   firstApplyPrivilegeProblem,
   readActingOwner,
@@ -500,8 +500,31 @@ function refuseLedgerProblems(
 
 export async function planWith(client: ClientBase, options: ReleaseOptions): Promise<ReleasePlan> {
   const files = readMigrationFiles(options);
-  // apply acts as the owner role: plan refuses a role apply could not act as, and stays the login.
-  if (options.ownerRole) await checkOwnerRole(client, options.ownerRole);
+  if (!options.ownerRole) return planActing(client, options, files);
+  // apply acts as the owner role (SET ROLE), and so does plan: it refuses a role apply could not act as, and
+  // reads what apply reads as it. The login alone may read otherwise: a member of the role without INHERIT may
+  // not read the release's records, and row-level security hides from the login the rows the role owns. The
+  // role stays set after an error, for the error's diagnosis to read as apply would (describeSessionError).
+  const restoreRole = await actAsOwnerRole(client, options.ownerRole);
+  const plan = await planActing(client, options, files).catch(async (error: unknown) => {
+    // A role that is not the release's owner fails the state's reads as itself: named as the wrong role, as
+    // apply names it (core/batched-release.ts lockAndProbe).
+    await refuseActingAsAnotherOwner(client, "apply", {
+      ownerRole: options.ownerRole,
+      actingAs: options.ownerRole,
+    });
+    throw error;
+  });
+  await restoreRole();
+  return plan;
+}
+
+/** planWith, in a session acting as the role apply acts as (options.ownerRole set, or current_user). */
+async function planActing(
+  client: ClientBase,
+  options: ReleaseOptions,
+  files: MigrationFile[],
+): Promise<ReleasePlan> {
   const batched = await readBatched(
     client,
     options.steps ?? [],
