@@ -6,17 +6,12 @@ import { appendFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { applyRelease, type PlanProblem, type ReleasePlan, type ReleaseStatus } from "../../core";
-import { runCli } from "../support/cli";
+import { cliJson } from "../support/cli";
 import { useTestDatabase, withClient } from "../support/database";
 import { fixtureMigrationsCopy, writeMigration } from "../support/fixtures";
 
 interface ErrorDocument {
   error: { code: string; message: string; fix: string | null; problems?: PlanProblem[] };
-}
-
-async function cliJson<T>(url: string, ...args: string[]): Promise<{ code: number | null; doc: T }> {
-  const run = await runCli([...args, "--json"], { DATABASE_URL: url });
-  return { code: run.code, doc: JSON.parse(run.stdout) as T };
 }
 
 const plan = (url: string, dir: string, ...args: string[]) =>

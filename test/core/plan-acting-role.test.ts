@@ -7,28 +7,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { quoteIdentifier, type ReleasePlan, type ReleaseResult } from "../../core";
 import { useReleasedDatabase } from "../security/released-database";
-import { runCli } from "../support/cli";
-import { withClient } from "../support/database";
+import { cliJson, runCli } from "../support/cli";
+import { databaseSettings, withClient } from "../support/database";
 
 const target = useReleasedDatabase("planrole", { seedSets: ["demo"] });
-
-/** The search settings set for the whole database (no role): "name=value". */
-async function databaseSettings(): Promise<string[]> {
-  return withClient(target.current.db.url, async (c) => {
-    const { rows } = await c.query<{ setting: string }>(
-      `SELECT unnest(s.setconfig) AS setting FROM pg_db_role_setting s
-         JOIN pg_database d ON d.oid = s.setdatabase
-        WHERE d.datname = current_database() AND s.setrole = 0 ORDER BY 1`,
-    );
-    return rows.map((r) => r.setting);
-  });
-}
-
-async function cliJson<T>(url: string, ...args: string[]): Promise<{ code: number | null; doc: T }> {
-  const run = await runCli([...args, "--json"], { DATABASE_URL: url });
-  expect(run.stderr).not.toContain("unexpected error");
-  return { code: run.code, doc: JSON.parse(run.stdout) as T };
-}
 
 describe("plan --owner-role from a login that acts as itself", () => {
   let released: string[];
@@ -38,7 +20,7 @@ describe("plan --owner-role from a login that acts as itself", () => {
 
   beforeAll(async () => {
     const { roles, db } = target.current;
-    released = await databaseSettings();
+    released = await databaseSettings(target.current.db.url);
     expect(released).toHaveLength(1);
     setting = released[0]!.split("=")[0]!;
     await withClient(db.url, async (c) => {
@@ -81,7 +63,7 @@ describe("plan --owner-role from a login that acts as itself", () => {
     expect(apply.doc.changed).toBe(false);
     const applied = apply.doc.vectorIndexes.find((i) => i.name === itemName());
     expect(applied).toMatchObject({ action: "unchanged", skipped: planned!.reason });
-    expect(await databaseSettings()).toEqual([]);
+    expect(await databaseSettings(target.current.db.url)).toEqual([]);
   }
 
   it("a superuser on the admin's database (createdb's): plan says the skip apply makes, not a change", async () => {
@@ -115,6 +97,6 @@ describe("plan --owner-role from a login that acts as itself", () => {
     const apply = await cliJson<ReleaseResult>(roles.url("migrator"), "apply", "--owner-role", owner);
     expect(apply.code).toBe(0);
     expect(apply.doc.vectorIndexes.find((i) => i.name === itemName())).toMatchObject({ action: "update" });
-    expect(await databaseSettings()).toEqual(released);
+    expect(await databaseSettings(target.current.db.url)).toEqual(released);
   });
 });

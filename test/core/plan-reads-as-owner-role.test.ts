@@ -9,30 +9,12 @@ import type { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { actAsOwnerRole, quoteIdentifier, type ReleasePlan, type ReleaseResult } from "../../core";
 import { useReleasedDatabase } from "../security/released-database";
-import { runCli } from "../support/cli";
-import { withClient } from "../support/database";
+import { cliJson, runCli } from "../support/cli";
+import { databaseSettings, withClient } from "../support/database";
 import { fingerprint } from "../support/db-fingerprint";
 
 const target = useReleasedDatabase("planreads", { seedSets: ["demo"] });
 const ident = quoteIdentifier;
-
-/** The search settings set for the whole database (no role): "name=value". */
-async function databaseSettings(): Promise<string[]> {
-  return withClient(target.current.db.url, async (c) => {
-    const { rows } = await c.query<{ setting: string }>(
-      `SELECT unnest(s.setconfig) AS setting FROM pg_db_role_setting s
-         JOIN pg_database d ON d.oid = s.setdatabase
-        WHERE d.datname = current_database() AND s.setrole = 0 ORDER BY 1`,
-    );
-    return rows.map((r) => r.setting);
-  });
-}
-
-async function cliJson<T>(url: string, ...args: string[]): Promise<{ code: number | null; doc: T }> {
-  const run = await runCli([...args, "--json"], { DATABASE_URL: url });
-  expect(run.stderr).not.toContain("unexpected error");
-  return { code: run.code, doc: JSON.parse(run.stdout) as T };
-}
 
 describe("plan --owner-role from a login that may act as the owner role without its privileges", () => {
   const deployer = () => `${target.current.db.name}_deployer`;
@@ -70,7 +52,7 @@ describe("plan --owner-role from a login that may act as the owner role without 
   it("plan reads the release's records as the owner role and says the change apply then makes", async () => {
     const { db, roles } = target.current;
     const owner = roles.names.owner;
-    const released = await databaseSettings();
+    const released = await databaseSettings(target.current.db.url);
     expect(released).toHaveLength(1);
     const setting = released[0]!.split("=")[0]!;
     const itemName = `database default ${setting}`;
@@ -96,13 +78,13 @@ describe("plan --owner-role from a login that may act as the owner role without 
     const text = await runCli(["plan", "--owner-role", owner], { DATABASE_URL: urlOf(deployer()) });
     expect(text.code).toBe(2);
     expect(text.stdout).toContain("Changes pending");
-    expect(await databaseSettings()).toEqual([]);
+    expect(await databaseSettings(target.current.db.url)).toEqual([]);
 
     const apply = await cliJson<ReleaseResult>(urlOf(deployer()), "apply", "--owner-role", owner);
     expect(apply.code).toBe(0);
     expect(apply.doc.changed).toBe(true);
     expect(apply.doc.vectorIndexes.find((i) => i.name === itemName)).toMatchObject({ action: "update" });
-    expect(await databaseSettings()).toEqual(released);
+    expect(await databaseSettings(target.current.db.url)).toEqual(released);
 
     // And plan, as apply then finds it, says nothing is left to do.
     const after = await cliJson<ReleasePlan>(urlOf(deployer()), "plan", "--owner-role", owner);

@@ -23,9 +23,10 @@ import { describePendingIndexWork } from "../../infra/dynamic/pending-index-work
 import accessSql from "../../scripts/lib/access-sql";
 import { chunkFileDir, writeChunkFile } from "../seeds/chunk-files";
 import { useReleasedDatabase } from "../security/released-database";
-import { runCli } from "../support/cli";
+import { cliJson, runCli } from "../support/cli";
 import {
   createTestDatabase,
+  databaseSettings,
   dropTestDatabase,
   pgBindir,
   withClient,
@@ -72,11 +73,6 @@ async function restored(prefix: string, dump: string, ...flags: string[]): Promi
 const urlAs = (db: TestDatabase, roles: AccessRoles, login: "migrator" | "app") =>
   withDatabase(roles.url(login), db.name);
 
-async function cliJson<T>(url: string, ...args: string[]): Promise<{ code: number | null; doc: T }> {
-  const run = await runCli([...args, "--json"], { DATABASE_URL: url });
-  return { code: run.code, doc: JSON.parse(run.stdout) as T };
-}
-
 interface CliError {
   error: { code: string; message: string; fix: string };
 }
@@ -107,18 +103,6 @@ async function demoSearch(url: string): Promise<string[]> {
   } finally {
     await client.end();
   }
-}
-
-/** The settings pg_db_role_setting holds for the database of `url` itself (no role): "name=value". */
-async function databaseSettings(url: string): Promise<string[]> {
-  return withClient(url, async (c) => {
-    const { rows } = await c.query<{ setting: string }>(
-      `SELECT unnest(s.setconfig) AS setting FROM pg_db_role_setting s
-         JOIN pg_database d ON d.oid = s.setdatabase
-        WHERE d.datname = current_database() AND s.setrole = 0 ORDER BY 1`,
-    );
-    return rows.map((r) => r.setting);
-  });
 }
 
 /** The value a new session of `url` starts with for `setting` ("" when it has none). */

@@ -27,6 +27,17 @@ export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Pr
   return runScript(CLI, args, { PATH: process.env.PATH, ...env });
 }
 
+/**
+ * The CLI with --json on the database of `url`: its exit code and its document. A run that crashed ("unexpected
+ * error", a bug's report) fails the test here, whatever the test then reads of the document.
+ */
+export async function cliJson<T>(url: string, ...args: string[]): Promise<{ code: number | null; doc: T }> {
+  const run = await runCli([...args, "--json"], { DATABASE_URL: url });
+  if (run.stderr.includes("unexpected error"))
+    throw new Error(`neonhub-db ${args[0]} crashed:\n${run.stderr}`);
+  return { code: run.code, doc: JSON.parse(run.stdout) as T };
+}
+
 /** Runs a Node script of the project as a child process and collects its output and exit code. */
 export function runScript(script: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<CliRun> {
   return collected(process.execPath, [script, ...args], env);

@@ -124,3 +124,15 @@ export function useTestDatabase(prefix = "t"): { readonly current: TestDatabase 
     },
   };
 }
+
+/** The settings pg_db_role_setting holds for the database of `url` itself (no role): "name=value". */
+export async function databaseSettings(url: string): Promise<string[]> {
+  return withClient(url, async (c) => {
+    const { rows } = await c.query<{ setting: string }>(
+      `SELECT unnest(s.setconfig) AS setting FROM pg_db_role_setting s
+         JOIN pg_database d ON d.oid = s.setdatabase
+        WHERE d.datname = current_database() AND s.setrole = 0 ORDER BY 1`,
+    );
+    return rows.map((r) => r.setting);
+  });
+}
