@@ -79,9 +79,9 @@ export interface ActingOwner {
 
 /**
  * The role a command acts as, as a SQL name expression: the session's current_user, or `actingAs`, the
- * --owner-role that apply will SET ROLE to, that plan sets as apply does (the two are then one), and that the
- * revert preview checks without setting (its session stays the login). Every reading that judges what that role
- * may do takes it from here, so that a preview judges as the command it previews acts.
+ * --owner-role that apply will SET ROLE to, and that plan and the revert preview set as apply and revert
+ * --confirm do (the two are then one). Every reading that judges what that role may do takes it from here, so
+ * that a preview judges as the command it previews acts.
  */
 export function actingRoleSql(actingAs?: string): string {
   return actingAs === undefined ? "current_user" : `${literal(actingAs)}::name`;
@@ -89,10 +89,9 @@ export function actingRoleSql(actingAs?: string): string {
 
 /**
  * A jsonb expression (ActingOwner; without a ledger, the first apply's), for the first round trip's probe.
- * `actingAs`: the role the command will act as where the session may not have set it yet (the revert preview
- * checks --owner-role without setting it; apply's refusal reads it after its SET ROLE failed); unset, the
- * session's current_user. The catalog is read by name, never through the schema, which a login without USAGE on
- * it may not look into.
+ * `actingAs`: the role the command will act as where the session may not have set it (apply's refusal reads
+ * it after the statement that set it failed); unset, the session's current_user. The catalog is read by name,
+ * never through the schema, which a login without USAGE on it may not look into.
  */
 export function actingOwnerSql(actingAs?: string): string {
   const acting = actingRoleSql(actingAs);

@@ -52,6 +52,7 @@ export { dropsOf } from "./migrations/drops";
 export type { CorrectedDown } from "./migrations/corrected-down";
 export {
   planRevertFrom,
+  planRevertWith,
   revertPlanBlocked,
   revertPlanProblems,
   type RevertInputs,

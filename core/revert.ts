@@ -52,7 +52,7 @@ import { runRevert } from "./migrations/revert";
 import { type ReleaseOptions } from "./release";
 import type { MigrationResult } from "./results";
 import { readSnapshot, recordSnapshot } from "./snapshot";
-import { checkOwnerRole, setOwnerRole } from "./owner-role";
+import { actAsOwnerRole, setOwnerRole } from "./owner-role";
 import { refuseActingAsAnotherOwner } from "./acting-owner";
 
 export interface RevertRequest {
@@ -275,7 +275,8 @@ function refuseNeedlessCorrections(
 
 /**
  * What `revert` would do. Read-only: no lock, nothing written. It reads what revert --confirm reads before its
- * first write, and waits for a table lock as long (core/reads-before-first-write.ts).
+ * first write, as the role the confirm acts as (--owner-role, put back afterwards), and waits for a table lock
+ * as long (core/reads-before-first-write.ts).
  */
 export async function planRevertWith(
   client: ClientBase,
@@ -284,13 +285,28 @@ export async function planRevertWith(
   correctedDown: readonly string[] = [],
 ): Promise<RevertPlan> {
   const files = readMigrationFiles(options);
-  // revert --confirm acts as the owner role: its preview refuses a role it could not act as, as it would.
-  if (options.ownerRole) await checkOwnerRole(client, options.ownerRole);
-  // ... and one whose Down sections would create objects as another role than the release's owner.
-  await refuseActingAsAnotherOwner(client, "revert --confirm", {
-    ownerRole: options.ownerRole,
-    actingAs: options.ownerRole,
-  });
+  if (!options.ownerRole) return planRevertActing(client, options, files, to, correctedDown);
+  // revert --confirm acts as the owner role (SET ROLE), and so does its preview: it refuses a role the confirm
+  // could not act as, and reads what the confirm reads as it. The login alone may read otherwise: a member of
+  // the role without INHERIT may not read the release's records. The role stays set after an error, for the
+  // error's diagnosis to read as the confirm's would (describeSessionError).
+  const restoreRole = await actAsOwnerRole(client, options.ownerRole);
+  const plan = await planRevertActing(client, options, files, to, correctedDown);
+  await restoreRole();
+  return plan;
+}
+
+/** planRevertWith, in a session acting as the role revert --confirm acts as (options.ownerRole, or current_user). */
+async function planRevertActing(
+  client: ClientBase,
+  options: ReleaseOptions,
+  files: MigrationFile[],
+  to: string | null,
+  correctedDown: readonly string[],
+): Promise<RevertPlan> {
+  // Down sections that would create objects as another role than the release's owner: refused as the confirm
+  // refuses them.
+  await refuseActingAsAnotherOwner(client, "revert --confirm", { ownerRole: options.ownerRole });
   return readsBeforeFirstWrite(client, options, "revert", async () => {
     // Before the ledger, as plan's probe reads it: what follows is what that release had committed.
     const holders = await releaseLockHolders(client);
