@@ -26,7 +26,8 @@ export async function setOwnerRole(
 
 /**
  * Acts as the owner role as `setOwnerRole` does (failing as it would), for a read-only command that previews
- * what one acting as it would do (plan, the revert preview): every read is then the one that command makes, where the login alone
+ * what one acting as it would do (plan, the revert preview, plan --upgrade-legacy and the check whether a
+ * legacy upgrade is needed): every read is then the one that command makes, where the login alone
  * may read differently (a member of the role without INHERIT may not read the release's records; row-level
  * security hides rows from the login that the role owns). Gives back what puts the session's role back as it
  * was, for a session that goes on after it (a ReleaseSession's status or verify reads as the login). The
@@ -48,11 +49,9 @@ export async function actAsOwnerRole(
 /**
  * Fails as `setOwnerRole` would, and stays the login, writing nothing: for commands that act as the login
  * before they act as the owner role (baseline and adopt prove the schema first), so that a wrong role is named
- * before that work, and for the read-only commands that show what one acting as it would do and read as the
- * login (plan --upgrade-legacy, and the check whether a legacy upgrade is needed), so that they refuse as it
- * would (plan and the revert preview act as the role instead: actAsOwnerRole). The role is set for the statement
- * alone: whatever role the session had set stays. Outside a transaction block only: in a caller's, a refused
- * role aborts it.
+ * before that work, and for apply's refusal after its SET ROLE went with a failed statement (the previews act
+ * as the role instead: actAsOwnerRole). The role is set for the statement alone: whatever role the session
+ * had set stays. Outside a transaction block only: in a caller's, a refused role aborts it.
  */
 export async function checkOwnerRole(
   client: ClientBase,

@@ -341,3 +341,119 @@ describe("plain apply on a database without pgvector", () => {
     expect(error.fix).not.toContain("Fix the file");
   });
 });
+
+// plan --upgrade-legacy --owner-role reads as the role apply --upgrade-legacy acts as (SET ROLE), not as its
+// login: what the upgrade may do is the owner role's, and a login's own privileges (a superuser's, or none for
+// a member of the role without INHERIT) told plan otherwise than apply then found.
+describe("plan --upgrade-legacy as the admin, with --owner-role, on legacy tables the old app's login owns", () => {
+  let stack: Stack;
+  let oldApp: string;
+
+  beforeAll(async () => {
+    stack = await stackDatabase("legadmin");
+    oldApp = `${stack.db.name}_prisma`;
+    logins.push(oldApp);
+    await withClient(stack.db.url, async (c) => {
+      await c.query(`CREATE ROLE ${quoteIdentifier(oldApp)} LOGIN`);
+      await c.query(`GRANT CREATE, USAGE ON SCHEMA public TO ${quoteIdentifier(oldApp)}`);
+      await c.query(`SET ROLE ${quoteIdentifier(oldApp)}`);
+      await createLegacySchema(c);
+      await generateLegacyData(c, LEGACY_SCALES.small);
+      await c.query("RESET ROLE");
+      await c.query(`REVOKE CREATE, USAGE ON SCHEMA public FROM ${quoteIdentifier(oldApp)}`);
+    });
+  });
+
+  it("plan names the hand-over apply refuses on, in apply's words; once run as it says, plan is ready and apply upgrades", async () => {
+    const asAdmin = (...args: string[]) => runCli([...args, "--json"], { DATABASE_URL: stack.db.url });
+    const owner = stack.roles.names.owner;
+    const plan = await asAdmin("plan", ...upgradeArgs(stack));
+    expect(plan.code, plan.stdout).toBe(1);
+    const planned = JSON.parse(plan.stdout) as LegacyUpgradePlan;
+    expect(planned.ready).toBe(false);
+    expect(planned.problems).toHaveLength(1);
+    expect(planned.problems[0]!.message).toContain(
+      `9 legacy table(s) belong to role "${oldApp}" (public."ABTest", public."AuditLog", public."Campaign", public."Document", public."EmailSequence", public."Message", public."SocialPost", public."User", public._prisma_migrations), and the upgrade runs as "${owner}"`,
+    );
+
+    const apply = await asAdmin("apply", ...upgradeArgs(stack));
+    expect(apply.code, apply.stdout).toBe(1);
+    const { error } = JSON.parse(apply.stdout) as CliError;
+    expect(error.code).toBe("permission");
+    expect(error.message).toContain(planned.problems[0]!.message);
+    expect(error.fix).toContain(planned.problems[0]!.fix);
+    expect(error.fix).toContain("Nothing was written.");
+    expect(apply.stderr).not.toContain("unexpected error");
+    expect(apply.stderr).not.toMatch(/^\s+at /m);
+    expect(await upgradeSchemas(stack)).toEqual([]);
+
+    const handOver = /until the cutover: (.*) then run the same command again/.exec(
+      planned.problems[0]!.fix,
+    )![1]!;
+    await withClient(stack.db.url, (c) => c.query(handOver));
+    const ready = await asAdmin("plan", ...upgradeArgs(stack));
+    expect(ready.code, ready.stdout).toBe(2);
+    expect(JSON.parse(ready.stdout)).toMatchObject({ ready: true, problems: [] });
+    const upgraded = await asAdmin("apply", ...upgradeArgs(stack));
+    expect(upgraded.code, upgraded.stderr).toBe(0);
+    expect(JSON.parse(upgraded.stdout)).toMatchObject({ complete: true });
+    // The release's tables are the owner role's, as the migrator's upgrade leaves them.
+    const owners = await withClient(stack.db.url, async (c) =>
+      (
+        await c.query<{ owner: string }>(
+          `SELECT DISTINCT pg_get_userbyid(relowner) AS owner FROM pg_class
+            WHERE relnamespace IN ('public'::regnamespace, 'neonhub_release'::regnamespace) AND relkind = 'r'`,
+        )
+      ).rows.map((r) => r.owner),
+    );
+    expect(owners).toEqual([owner]);
+  });
+});
+
+describe("the upgrade from a deploy login that may act as the owner role without its privileges", () => {
+  let stack: Stack;
+  let deployer: string;
+  const deployerUrl = () => {
+    const url = new URL(stack.roles.url("migrator"));
+    url.username = deployer;
+    return url.toString();
+  };
+
+  beforeAll(async () => {
+    stack = await stackDatabase("legnoinh");
+    deployer = `${stack.db.name}_deployer`;
+    logins.push(deployer);
+    await withClient(stack.db.url, async (c) => {
+      // Made by hand: a member of the owner role that does not inherit its privileges.
+      await c.query(
+        `CREATE ROLE ${quoteIdentifier(deployer)} LOGIN NOINHERIT PASSWORD '${stack.roles.password}'`,
+      );
+      await c.query(`GRANT ${quoteIdentifier(stack.roles.names.owner)} TO ${quoteIdentifier(deployer)}`);
+      await c.query(
+        `GRANT CONNECT ON DATABASE ${quoteIdentifier(stack.db.name)} TO ${quoteIdentifier(deployer)}`,
+      );
+      await c.query(`SET ROLE ${quoteIdentifier(stack.roles.names.owner)}`);
+      await createLegacySchema(c);
+      await generateLegacyData(c, LEGACY_SCALES.small);
+    });
+  });
+
+  it("plan reads the legacy tables as the owner role and is ready, and apply then upgrades", async () => {
+    const asDeployer = (...args: string[]) => runCli([...args, "--json"], { DATABASE_URL: deployerUrl() });
+    // As itself, the login may not read the legacy tables that the upgrade, acting as the owner role, reads.
+    await withClient(deployerUrl(), async (c) => {
+      await expect(c.query(`SELECT count(*) FROM public."User"`)).rejects.toMatchObject({ code: "42501" });
+    });
+    const plan = await asDeployer("plan", ...upgradeArgs(stack));
+    expect(plan.code, plan.stdout).toBe(2);
+    const planned = JSON.parse(plan.stdout) as LegacyUpgradePlan;
+    expect(planned.problems).toEqual([]);
+    expect(planned.ready).toBe(true);
+    expect(planned.steps.find((s) => s.step === "backfill User")!.estimatedRows).toBeGreaterThan(0);
+    expect(await upgradeSchemas(stack)).toEqual([]);
+
+    const upgraded = await asDeployer("apply", ...upgradeArgs(stack));
+    expect(upgraded.code, upgraded.stderr).toBe(0);
+    expect(JSON.parse(upgraded.stdout)).toMatchObject({ complete: true });
+  });
+});

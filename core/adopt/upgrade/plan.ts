@@ -5,7 +5,7 @@ import type { ClientBase } from "pg";
 import { redactUrl } from "../../dsn";
 import { ReleaseError } from "../../errors";
 import { readMigrationFiles } from "../../migrations/files";
-import { checkOwnerRole } from "../../owner-role";
+import { actAsOwnerRole } from "../../owner-role";
 import { readCommandWaits, withCommandConnection, type ReleaseOptions } from "../../release";
 import { inspectLegacyDatabase, type LegacyDefect } from "../legacy-inspection";
 import { tableMappings } from "./mapping";
@@ -54,9 +54,12 @@ export async function planLegacyUpgrade(
   // A read command: each statement waits for a table lock (a legacy table a migration or an app holds) at
   // most --lock-timeout, as plan's do.
   return withCommandConnection(options, "plan", readCommandWaits(options, "plan"), async (client) => {
-    // apply --upgrade-legacy acts as the owner role first: a role it could not act as is refused as apply
-    // refuses it, before the plan reads anything.
-    if (options.ownerRole) await checkOwnerRole(client, options.ownerRole);
+    // apply --upgrade-legacy acts as the owner role first (SET ROLE), and so does its plan: a role it could not
+    // act as is refused as apply refuses it, before the plan reads anything, and every read is then apply's.
+    // The login alone may read otherwise: a superuser may do what the owner role may not (own the legacy tables
+    // of the old app's login, create an extension), and a member of the role without INHERIT may not read the
+    // legacy tables at all. The connection is the plan's own: nothing reads as the login after it.
+    if (options.ownerRole) await actAsOwnerRole(client, options.ownerRole);
     const progress = new Map<string, { done: boolean; rows: number }>();
     const work = await client.query("SELECT 1 FROM pg_namespace WHERE nspname = $1", [WORK_SCHEMA]);
     if (work.rows.length > 0) {

@@ -14,7 +14,7 @@ import { withLockedConnection } from "../../locked-connection";
 import { silentLogger } from "../../logger";
 import { readMigrationFiles } from "../../migrations/files";
 import { readLedger } from "../../migrations/ledger";
-import { checkOwnerRole, setOwnerRole } from "../../owner-role";
+import { actAsOwnerRole, setOwnerRole } from "../../owner-role";
 import {
   applyWith,
   describeRunError,
@@ -382,10 +382,12 @@ export async function legacyUpgradeNeededAt(
   options: ReleaseOptions,
   command: "plan" | "apply",
 ): Promise<boolean> {
-  // The command acts as the owner role whichever way this decides: a role it could not act as is refused first,
-  // as plan and apply refuse it, not after reads the login made.
+  // The command acts as the owner role whichever way this decides, and so does this check, on its own
+  // connection: a role it could not act as is refused first, as plan and apply refuse it, and the ledger and
+  // the legacy tables are read as the command reads them (a member of the role without INHERIT may not read
+  // them as itself).
   const read = async (client: ClientBase) => {
-    if (options.ownerRole) await checkOwnerRole(client, options.ownerRole);
+    if (options.ownerRole) await actAsOwnerRole(client, options.ownerRole);
     return legacyUpgradeNeeded(client);
   };
   return command === "plan"

@@ -23,7 +23,8 @@ export function migratorCommandFix(command: string, ownerRole: string): string {
 /**
  * Why this login may not run the upgrade, or undefined when it may. `command` is the upgrade's command line
  * without the URL and owner role (`neonhub-db apply --upgrade-legacy --legacy-organization acme`); `ownerRole`
- * the --owner-role given, which plan does not SET ROLE to (apply has by now, so it is current_user).
+ * the --owner-role given, which plan and apply have set by now (it is current_user), and whose absence the
+ * refusal names.
  */
 export async function upgradingLoginProblem(
   client: ClientBase,
