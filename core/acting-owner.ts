@@ -36,6 +36,7 @@
 // ALTER SCHEMA) to run as the admin.
 import type { ClientBase } from "pg";
 import { BOOKKEEPING_SCHEMA, MIGRATIONS_TABLE } from "./bookkeeping";
+import { commandToRun, type CommandPrinter } from "./command-to-run";
 import { NOTHING_WRITTEN, ReleaseError } from "./errors";
 import { quoteIdentifier } from "./identifiers";
 import { RELEASE_OBJECTS_SCHEMA } from "./session-settings";
@@ -248,7 +249,10 @@ export interface CreatePrivilegeProblem {
  * (core/plan-problems.ts), with the GRANT each needs, run as the admin (who may grant on any schema, whoever
  * owns it). Not a refusal of plan itself, which a read-only login may run on an empty database.
  */
-export function firstApplyPrivilegeProblem(facts: ActingOwner | null): CreatePrivilegeProblem | undefined {
+export function firstApplyPrivilegeProblem(
+  facts: ActingOwner | null,
+  print?: CommandPrinter,
+): CreatePrivilegeProblem | undefined {
   if (!facts?.firstApply) return undefined;
   const missingSchema = facts.schemaOwner === null;
   const inSchema = facts.mayCreateInSchema === false;
@@ -294,7 +298,7 @@ export function firstApplyPrivilegeProblem(facts: ActingOwner | null): CreatePri
         ? `PostgreSQL would refuse apply's first statement, the bookkeeping's CREATE SCHEMA ("permission denied for database ${database}").`
         : `PostgreSQL would refuse the first object a migration creates there ("permission denied for schema ${schema}"), ` +
           `after the release's bookkeeping and the migrations before it were written.`),
-    fix: `As the cluster's admin: ${statements.join("; ")}; then run apply again.${handOver} ${NOTHING_WRITTEN}`,
+    fix: `As the cluster's admin: ${statements.join("; ")}; then run ${commandToRun(print, ["apply"], "apply")} again.${handOver} ${NOTHING_WRITTEN}`,
   };
 }
 

@@ -55,7 +55,13 @@ import {
   type ReleaseLockWait,
 } from "./lock";
 import { needsOperator } from "./vector-indexes/decide";
-import { lintMigrations, logSafetyWarnings, type ReleaseEnvironment, type SafetyReport } from "./lint";
+import {
+  lintMigrations,
+  logSafetyWarnings,
+  type ReleaseEnvironment,
+  type SafetyFinding,
+  type SafetyReport,
+} from "./lint";
 import { openMonitorInBackground, type MonitorConnection } from "./lock-safety/monitor-connection";
 import { withBoundedLockWaits, type BoundedWaitOptions } from "./lock-safety/bounded-waits";
 import { commandSessionSql, endSessionWithClient } from "./lock-safety/session";
@@ -149,6 +155,12 @@ export interface ReleaseOptions {
    * (cli/confirm-command.ts); unset, the fix names the command in words ("run apply again").
    */
   commandAsRun?: string;
+  /**
+   * apply: a safety-lint finding the caller has shown in full already, in the same run, for the same file and
+   * checksum (the schema-release provider's check, which runs before its update in a `pulumi up` and cannot
+   * tell a preview from an up): apply does not log it again. Unset, apply logs every warning it goes on with.
+   */
+  safetyFindingShown?: (finding: SafetyFinding) => boolean;
   /** Which stack this is: on `production`, blocking safety findings are errors, which apply refuses (core/lint/). */
   environment?: ReleaseEnvironment;
   connectTimeoutMs?: number;
@@ -540,7 +552,7 @@ async function planActing(
     probed: actingOwner,
   });
   // A first apply's role that may not create in the schema or the database: apply's refusal, plan's problem.
-  const createPrivileges = firstApplyPrivilegeProblem(actingOwner);
+  const createPrivileges = firstApplyPrivilegeProblem(actingOwner, options.printCommand);
   if (batched?.state) {
     // Two round trips: the probe and the state; a step whose plan the state does not settle reads on its own.
     const { probe, state, steps } = batched;
@@ -773,7 +785,9 @@ export async function applyWith(client: ClientBase, options: ReleaseOptions): Pr
         probed: locked.probe.actingOwner,
       });
       // ... and a first apply whose role may not create in the schema or the database (the same probe).
-      refuseMissingCreatePrivileges(firstApplyPrivilegeProblem(locked.probe.actingOwner));
+      refuseMissingCreatePrivileges(
+        firstApplyPrivilegeProblem(locked.probe.actingOwner, options.printCommand),
+      );
       const sql = stateSql(batched, locked.probe);
       const state = sql
         ? await withBoundedLockWaits(client, targetOf(options), waits, () =>
@@ -799,7 +813,7 @@ export async function applyWith(client: ClientBase, options: ReleaseOptions): Pr
       ownerRole: options.ownerRole,
       probed: actingOwner,
     });
-    refuseMissingCreatePrivileges(firstApplyPrivilegeProblem(actingOwner));
+    refuseMissingCreatePrivileges(firstApplyPrivilegeProblem(actingOwner, options.printCommand));
     unlock = await acquireReleaseLock(client, {
       timeoutMs: options.lockTimeoutMs,
       lockWaitNames: options.lockWaitNames,
@@ -825,7 +839,7 @@ export async function applyWith(client: ClientBase, options: ReleaseOptions): Pr
       refuseUncreatableExtensions(checks.extensions);
       refuseSafetyErrors(checks.safety);
       // What it goes on with: the lint's warnings, as plan showed them (apply's --json keeps them too).
-      logSafetyWarnings(checks.safety, log);
+      logSafetyWarnings(checks.safety, log, options.safetyFindingShown);
       // A change made by hand since the last release would be recorded as the release's below: refused here,
       // with verify's repairs (core/drift-before-release.ts). A no-op apply returned above.
       checkDriftBeforeRelease(
@@ -855,6 +869,7 @@ export async function applyWith(client: ClientBase, options: ReleaseOptions): Pr
       monitor: monitor?.ready,
       onRunning: options.onMigrationRunning,
       lockWaitNames: options.lockWaitNames,
+      print: options.printCommand,
     }).catch(async (error: unknown) => {
       await snapshotAfterFailedMigration(client, options, state.ledger.length, log);
       throw error;

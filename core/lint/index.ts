@@ -388,10 +388,15 @@ export function refuseUnsafeMigrations(report: SafetyReport): void {
  * section it runs as one line (where, the rule, the table, the problem's first sentence), which the CLI's
  * --json keeps in `warnings`, and how many of their findings exemptions accept, as progress. A Down section's
  * warnings are not apply's to say: it never runs them (plan shows them, and revert says them when it does).
- * plan shows each finding in full, with its lock and safer form.
+ * plan shows each finding in full, with its lock and safer form. `shownAlready`: the findings the caller showed
+ * in full before this run (ReleaseOptions.safetyFindingShown), which it says nothing more of.
  */
-export function logSafetyWarnings(report: SafetyReport, log: Logger): void {
-  const run = report.findings.filter((f) => f.section === report.runs);
+export function logSafetyWarnings(
+  report: SafetyReport,
+  log: Logger,
+  shownAlready: (finding: SafetyFinding) => boolean = () => false,
+): void {
+  const run = report.findings.filter((f) => f.section === report.runs && !shownAlready(f));
   for (const f of run) {
     if (f.level !== "warning") continue;
     const table = f.table ? ` on ${f.table}${f.tableSize ? ` (${f.tableSize})` : ""}` : "";

@@ -3,6 +3,7 @@
 // for errors it finds while parsing or planning (a caret goes under it); an error raised while a statement
 // runs has no position, and the statement is found from how many of the section's statements completed
 // before it (statement-counts.ts).
+import { commandToRun, type CommandPrinter } from "../command-to-run";
 import { ReleaseError } from "../errors";
 import type { FailedMigration } from "../results";
 import { createExtensionFix, extensionRefusedBy } from "../extensions";
@@ -35,6 +36,16 @@ export interface MigrationFailure {
   finished: number;
   /** The migrations' statement_timeout in ms (0 = off), named in the fix when it stopped the statement. */
   statementTimeoutMs?: number;
+  /**
+   * How the fix names the apply to run again and the verify to run (ReleaseOptions.printCommand): under the
+   * schema-release provider, `pulumi up`; unset, the words "apply" and `neonhub-db verify`.
+   */
+  print?: CommandPrinter;
+}
+
+/** The apply a fix says to run again, as the caller prints it (the bare word "apply" without a printer). */
+function applyAgain(print: CommandPrinter | undefined): string {
+  return `run ${commandToRun(print, ["apply"], "apply")} again`;
 }
 
 /** Where the failure is in the file: its line, the statement's number in its section, and the lines shown. */
@@ -55,7 +66,7 @@ const SHOWN_LINES = 6;
 export function describeMigrationFailure(error: unknown, failure: MigrationFailure): ReleaseError {
   const serverError = (error ?? {}) as ServerError;
   const reason = serverError.message ?? String(error);
-  const { file, direction, finished } = failure;
+  const { file, direction, finished, print } = failure;
   const timedOut = stoppedByStatementTimeout(serverError);
   const raiseTimeout = `raise it with ${STATEMENT_TIMEOUT_SETTINGS} (0 turns it off)`;
   if (!file) {
@@ -64,7 +75,7 @@ export function describeMigrationFailure(error: unknown, failure: MigrationFailu
       "migration-failed",
       `node-pg-migrate failed before running a migration: ${reason.split("\n")[0]}`,
       timedOut
-        ? `Its own query ran longer than the statement timeout${failure.statementTimeoutMs ? ` (${failure.statementTimeoutMs} ms)` : ""}: ${raiseTimeout}, then run apply again.`
+        ? `Its own query ran longer than the statement timeout${failure.statementTimeoutMs ? ` (${failure.statementTimeoutMs} ms)` : ""}: ${raiseTimeout}, then ${applyAgain(print)}.`
         : undefined,
       { cause: error },
     );
@@ -119,16 +130,16 @@ export function describeMigrationFailure(error: unknown, failure: MigrationFailu
     extension
       ? `${rolledBack} ${createExtensionFix(extension)}`
       : timedOut
-        ? `${rolledBack} The statement ran longer than the statement timeout${failure.statementTimeoutMs ? ` (${failure.statementTimeoutMs} ms)` : ""}: ${raiseTimeout}, or make the statement faster, then run apply again.`
+        ? `${rolledBack} The statement ran longer than the statement timeout${failure.statementTimeoutMs ? ` (${failure.statementTimeoutMs} ms)` : ""}: ${raiseTimeout}, or make the statement faster, then ${applyAgain(print)}.`
         : violated
-          ? `${rolledBack} ${existingRowsFix(violated, file.name)}`
+          ? `${rolledBack} ${existingRowsFix(violated, file.name, print)}`
           : isReadOnlyRefusal(serverError)
             ? `${rolledBack} ${readOnlySessionFix()}`
             : serverError.code !== undefined && ALREADY_EXISTS.has(serverError.code)
-              ? `${rolledBack} ${alreadyExistsFix(file.name)}`
+              ? `${rolledBack} ${alreadyExistsFix(file.name, print)}`
               : memory
-                ? `${rolledBack} ${indexMemoryFix(memory, "apply")}`
-                : `${rolledBack} Fix the file and run apply again.`,
+                ? `${rolledBack} ${indexMemoryFix(memory, commandToRun(print, ["apply"], "apply"))}`
+                : `${rolledBack} Fix the file and ${applyAgain(print)}.`,
     { cause: error, failedMigration },
   );
 }
@@ -150,13 +161,13 @@ const ALREADY_EXISTS = new Set(["42P07", "42701", "42710", "42723", "42P06"]);
  * (core/schema-drift.ts): the way out is a database built again. The ledger keeps no trace of a revert, so the
  * fix names both causes.
  */
-function alreadyExistsFix(name: string): string {
+function alreadyExistsFix(name: string, print: CommandPrinter | undefined): string {
   return [
     "The database already has what the statement creates.",
     `If ${name} was applied here and reverted, its Down section left it behind: correct that section to undo all its Up section does, while no other database has applied the file.`,
     "Since that revert, what it left counts as the release's schema (dropped by hand, apply refuses it as drift):",
     "build the database again (locally `npm run local -- destroy && npm run local`, which deletes its data) or restore the backup taken before the apply.",
-    "If its ledger row was deleted by hand, `neonhub-db verify` says so and how to put it back.",
+    `If its ledger row was deleted by hand, ${commandToRun(print, ["verify"])} says so and how to put it back.`,
     "If an earlier migration or a change by hand made it, fix the file.",
   ].join(" ");
 }
@@ -165,11 +176,15 @@ function alreadyExistsFix(name: string): string {
  * The fix when rows the database holds break what the migration adds: the rows are at fault, not the file,
  * which must stay as it is wherever it is applied (each ledger holds its checksum).
  */
-function existingRowsFix({ what, query, repair }: ViolatedRows, name: string): string {
+function existingRowsFix(
+  { what, query, repair }: ViolatedRows,
+  name: string,
+  print: CommandPrinter | undefined,
+): string {
   return [
     `Existing ${what}: the data is at fault, not the file.`,
     query ? `Find them with: ${query}` : "Find them by the detail above.",
-    `${repair[0]!.toUpperCase()}${repair.slice(1)}, then run apply again.`,
+    `${repair[0]!.toUpperCase()}${repair.slice(1)}, then ${applyAgain(print)}.`,
     `Do not edit ${name}.sql to get past them: where it is applied already, a changed file fails the ledger's checksum check; change it only if the constraint itself is wrong and no database has applied it.`,
   ].join(" ");
 }
@@ -253,6 +268,8 @@ export interface EndedTransaction {
   /** Whether the section committed part of the migration (else it rolled back, and what followed ran outside). */
   committed: boolean;
   statementTimeoutMs?: number;
+  /** As MigrationFailure.print. */
+  print?: CommandPrinter;
 }
 
 /**
@@ -265,7 +282,7 @@ export function describeEndedTransaction(
   file: MigrationFile,
   ended: EndedTransaction,
 ): ReleaseError {
-  const { direction, finished, committed } = ended;
+  const { direction, finished, committed, print } = ended;
   const run = direction === "up" ? "apply" : "revert";
   const section = direction === "up" ? "Up" : "Down";
   const guard = (error as { code?: unknown } | null)?.code === TRANSACTION_ENDED;
@@ -274,6 +291,7 @@ export function describeEndedTransaction(
     direction,
     finished,
     statementTimeoutMs: ended.statementTimeoutMs,
+    print,
   });
   const what = `its ${section} section ended the transaction ${run} runs it in (a COMMIT, ROLLBACK or the like, or a function or procedure that ends it), so it did not run all or nothing`;
   const message = guard
@@ -282,7 +300,7 @@ export function describeEndedTransaction(
   const state = committed ? "is committed" : "may be committed";
   const fix =
     direction === "up"
-      ? `What ran of it before its transaction ended ${state}, and no ledger row records it${finished > 0 ? ` (the ${finished} migration(s) before it are applied)` : ""}. See what is in the database with verify (or plan, which reports it as schema drift), undo that part by hand, remove the transaction control from ${file.name}.sql (if it meant two transactions, split it into two migrations), and run apply again.`
+      ? `What ran of it before its transaction ended ${state}, and no ledger row records it${finished > 0 ? ` (the ${finished} migration(s) before it are applied)` : ""}. See what is in the database with verify (or plan, which reports it as schema drift), undo that part by hand, remove the transaction control from ${file.name}.sql (if it meant two transactions, split it into two migrations), and ${applyAgain(print)}.`
       : `What ran of it before its transaction ended ${state}, and its ledger row stays: the ledger records it as applied${finished > 0 ? ` (the ${finished} migration(s) after it are reverted)` : ""}. See what is in the database with verify (or plan), put back by hand what its Down section removed, then remove the transaction control from its Down section and run the revert again with ${CORRECTED_DOWN_FLAG} ${file.name}.`;
   return new ReleaseError("migration-failed", message, fix, {
     cause: error,

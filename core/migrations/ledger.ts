@@ -271,6 +271,6 @@ export function lostLastRowProblem(
       `the schema snapshot was recorded after ${evidence.snapshotLast}, and what the migrations up to that one ` +
       `create is there as the snapshot recorded it (${evidence.objects.map(shownObjectKey).join(", ")}), which a revert would have ` +
       `dropped: its row was deleted. Applying it again would run it twice.`,
-    fix: `${putRowBack(file, undefined, runOn, print)} If they are not, the objects were made again by hand: drop them, then run apply.`,
+    fix: `${putRowBack(file, undefined, runOn, print)} If they are not, the objects were made again by hand: drop them, then run ${commandToRun(print, ["apply"], "apply")}.`,
   };
 }

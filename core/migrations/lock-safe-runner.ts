@@ -6,6 +6,7 @@
 // transaction without end, with every app query on the table queued behind it.
 import type { ClientBase } from "pg";
 import { BOOKKEEPING_SCHEMA, MIGRATIONS_TABLE } from "../bookkeeping";
+import type { CommandPrinter } from "../command-to-run";
 import { elapsedText } from "../count-format";
 import { ReleaseError } from "../errors";
 import type { Logger } from "../logger";
@@ -61,6 +62,8 @@ export interface LockSafeRunOptions {
   onRunning?: (migration: string | undefined) => void;
   /** How the final lock timeout names the timeout, the retries and what to run again; the CLI's when unset. */
   lockWaitNames?: LockWaitNames;
+  /** How a failed migration's fix prints the commands it names (ReleaseOptions.printCommand). */
+  print?: CommandPrinter;
 }
 
 /** The words of each direction: its progress lines and its section. */
@@ -180,6 +183,7 @@ export async function runWithLockSafety(
             finished: done.length,
             committed: ended.committed,
             statementTimeoutMs: safety.statementTimeoutMs,
+            print: options.print,
           });
         }
         const left = leftObjectsOf(error);
@@ -190,6 +194,7 @@ export async function runWithLockSafety(
             direction,
             finished: done.length,
             statementTimeoutMs: safety.statementTimeoutMs,
+            print: options.print,
           });
         }
         const wait = watch?.lastWait();

@@ -27,12 +27,14 @@ import {
   applyPart,
   describeFailure,
   lastRunOf,
+  manifestsOnDisk,
   partContext,
   recordedState,
   refuseChangedFiles,
   refusePendingMigrations,
   type PartContext,
 } from "./release";
+import { rememberShownFindings, shownByCheck } from "./shown-findings";
 import { RELEASE_PARTS, type ResolvedInputs, type ResolvedOutputs } from "./types";
 import {
   PREVIEW_WITHOUT_DATABASE,
@@ -116,9 +118,10 @@ async function checkLedger(inputs: ResolvedInputs): Promise<LedgerCheck> {
     // top-level problems list them (core/plan-problems.ts): the ledger's, the lint's errors (a blocking
     // statement on a table with data on a production stack; on any stack a statement PostgreSQL cannot run or
     // a malformed exemption), a server without pgvector.
-    for (const finding of plan.safety.findings.filter((f) => f.level !== "error")) {
-      context.options.log.info(describeFinding(finding));
-    }
+    // Apply, in the same host during an up, does not print them again (shown-findings.ts).
+    const shown = plan.safety.findings.filter((f) => f.level !== "error");
+    for (const finding of shown) context.options.log.info(describeFinding(finding));
+    rememberShownFindings(context.target, shown, manifestsOnDisk(context).migrations ?? {});
     const failures = plan.problems.map((problem) => ({
       property: RELEASE_PROBLEM,
       reason: `${problem.message} fix: ${problem.fix}`,
@@ -178,6 +181,11 @@ function prepare(props: Props): { inputs: ResolvedInputs; context: PartContext }
 async function apply(inputs: ResolvedInputs, context: PartContext, provider: unknown): Promise<Props> {
   try {
     refuseChangedFiles(inputs, context);
+    // The lint's findings check printed earlier in this up are not printed again by apply.
+    if (inputs.part === "migrations") {
+      const checksums = manifestsOnDisk(context).migrations ?? {};
+      context.options.safetyFindingShown = shownByCheck(context.target, checksums);
+    }
     // A Prisma-era database the settings ask to upgrade: upgraded (or its interrupted upgrade resumed) first.
     const legacy = legacyUpgradeOf(inputs);
     if (legacy) await runLegacyUpgrade(context, legacy);

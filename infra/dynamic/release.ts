@@ -7,9 +7,11 @@ import {
   ReleaseError,
   STACK_CONFIG_NAMESPACE,
   buildReleaseManifest,
+  commandToRun,
   ledgerProblemText,
   rebuildLeftoverText,
   redactSecrets,
+  type CommandPrinter,
   type LockWaitNames,
   type Logger,
   type ReleaseSession,
@@ -63,6 +65,19 @@ export const PULUMI_RUN = {
 } as const;
 
 export type PulumiRun = keyof typeof PULUMI_RUN;
+
+/**
+ * How the engine's fixes and notes name a command to run (ReleaseOptions.printCommand) on a stack: an apply is
+ * `pulumi up` and a plan `pulumi preview`, which run the release with the stack's settings (a fix's "run apply
+ * again" is the up run again, whichever method failed). Any other command (verify, status, a revert, an apply
+ * with options of its own) has no pulumi counterpart and is named as the engine names it for a caller without
+ * a printer.
+ */
+const stackCommandPrinter: CommandPrinter = (args) => {
+  if (args.length === 1 && args[0] === "apply") return PULUMI_RUN.up;
+  if (args.length === 1 && args[0] === "plan") return "`pulumi preview`";
+  return commandToRun(undefined, args);
+};
 
 /**
  * A lock timeout's words on a stack: the config keys that bound the wait (infra/config.ts's release lock
@@ -131,6 +146,7 @@ export function partContext(
       // Also the bound of every read's wait for a table lock another session holds (ReleaseSession).
       lockTimeoutMs: settings.lockTimeoutMs,
       lockWaitNames: stackLockWaitNames(run),
+      printCommand: stackCommandPrinter,
       environment: settings.environment,
       lockSafety: settings.lockSafety,
       connectTimeoutMs: settings.connectTimeoutMs,

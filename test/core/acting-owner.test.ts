@@ -14,6 +14,7 @@ import {
   isReleaseError,
   planRelease,
   quoteIdentifier,
+  shellWord,
   withReleaseSession,
   type ReleaseError,
   type ReleasePlan,
@@ -406,6 +407,9 @@ describe("a first apply judged by the privileges PostgreSQL enforces", () => {
     }
   }
 
+  // The apply the fixes say to run again, as the CLI prints it: on the folder the test names.
+  const applyAgain = `\`neonhub-db apply --migrations-dir ${shellWord(DEFAULT_MIGRATIONS_DIR)}\``;
+
   for (const fix of ["GRANT", "ALTER SCHEMA"] as const) {
     it(`public handed to another role, CREATE on it taken from the owner role: refused naming the schema, the role and the ${fix} to run, which lets apply release it`, async () => {
       const { db, roles } = await stack(fix === "GRANT" ? "schemagrant" : "schemaowner");
@@ -423,7 +427,7 @@ describe("a first apply judged by the privileges PostgreSQL enforces", () => {
       const grant = `GRANT CREATE ON SCHEMA ${quoteIdentifier("public")} TO ${quoteIdentifier(owner)}`;
       const handOver = `ALTER SCHEMA ${quoteIdentifier("public")} OWNER TO ${quoteIdentifier(owner)}`;
       expect(error.fix).toBe(
-        `As the cluster's admin: ${grant}; then run apply again. Or, if "${owner}" is to own the schema, as the admin: ${handOver}. Nothing was written.`,
+        `As the cluster's admin: ${grant}; then run ${applyAgain} again. Or, if "${owner}" is to own the schema, as the admin: ${handOver}. Nothing was written.`,
       );
       await withClient(db.url, (c) => c.query(fix === "GRANT" ? grant : handOver));
       await released(db, roles);
@@ -442,7 +446,9 @@ describe("a first apply judged by the privileges PostgreSQL enforces", () => {
         `it belongs to "pg_database_owner" (the database's owner, "${owner}") and grants "${owner}" no CREATE on it.`,
     );
     const grant = `GRANT CREATE ON SCHEMA ${quoteIdentifier("public")} TO ${quoteIdentifier(owner)}`;
-    expect(error.fix).toBe(`As the cluster's admin: ${grant}; then run apply again. Nothing was written.`);
+    expect(error.fix).toBe(
+      `As the cluster's admin: ${grant}; then run ${applyAgain} again. Nothing was written.`,
+    );
     await withClient(db.url, (c) => c.query(grant));
     await released(db, roles);
   });
@@ -463,7 +469,9 @@ describe("a first apply judged by the privileges PostgreSQL enforces", () => {
         `PostgreSQL would refuse apply's first statement, the bookkeeping's CREATE SCHEMA ("permission denied for database ${db.name}").`,
     );
     const grant = `GRANT CREATE ON DATABASE ${quoteIdentifier(db.name)} TO ${quoteIdentifier(owner)}`;
-    expect(error.fix).toBe(`As the cluster's admin: ${grant}; then run apply again. Nothing was written.`);
+    expect(error.fix).toBe(
+      `As the cluster's admin: ${grant}; then run ${applyAgain} again. Nothing was written.`,
+    );
     await withClient(db.url, (c) => c.query(grant));
     await released(db, roles);
   });

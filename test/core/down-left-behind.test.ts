@@ -5,6 +5,7 @@
 // with a fix that says so (correct the Down section, build the database again). The CLI on a real database.
 import { readFileSync, writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { shellWord } from "../../core";
 import { runCli } from "../support/cli";
 import { createTestDatabase, dropTestDatabase, useTestDatabase, withClient } from "../support/database";
 import { fixtureMigrationsCopy, writeMigration } from "../support/fixtures";
@@ -341,7 +342,7 @@ describe("a migration applied before the record of what it created existed", () 
         `If ${FLAG} was applied here and reverted, its Down section left it behind: correct that section to undo all its Up section does, while no other database has applied the file. ` +
         "Since that revert, what it left counts as the release's schema (dropped by hand, apply refuses it as drift): " +
         "build the database again (locally `npm run local -- destroy && npm run local`, which deletes its data) or restore the backup taken before the apply. " +
-        "If its ledger row was deleted by hand, `neonhub-db verify` says so and how to put it back. " +
+        `If its ledger row was deleted by hand, \`neonhub-db verify --migrations-dir ${shellWord(dir)}\` says so and how to put it back. ` +
         "If an earlier migration or a change by hand made it, fix the file.",
     );
     expect((await ledger()).at(-1)).toBe(GADGETS);
@@ -388,7 +389,9 @@ describe("a statement that fails otherwise", () => {
     const run = await cli("apply");
     expect(run.code).toBe(1);
     const { error } = JSON.parse(run.stdout) as ErrorDocument;
-    expect(error.fix).toContain("Fix the file and run apply again.");
+    expect(error.fix).toContain(
+      `Fix the file and run \`neonhub-db apply --migrations-dir ${shellWord(dir)}\` again.`,
+    );
     expect(error.fix).not.toContain("already has");
   });
 });

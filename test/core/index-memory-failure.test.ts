@@ -4,6 +4,7 @@
 // gives the run the memory it names (PGOPTIONS), which lets apply, and a revert whose Down section rewrites the
 // table, go through. The CLI on a real database, the server's setting lowered to 1 MB to meet it on a few rows.
 import { describe, expect, it } from "vitest";
+import { shellWord } from "../../core";
 import { runCli } from "../support/cli";
 import { useTestDatabase, withClient } from "../support/database";
 import { fixtureMigrationsCopy, writeMigration } from "../support/fixtures";
@@ -78,7 +79,11 @@ describe("a migration whose table rewrite rebuilds an IVFFlat index without the 
     expect(mb, error.message).toBeDefined();
     expect(error.message).toContain(`Migration ${SEEN}.sql failed at line 2`);
     expect(error.fix).toBe(
-      expectedFix(mb!, "apply", "Its transaction was rolled back (nothing of it is applied)."),
+      expectedFix(
+        mb!,
+        `\`neonhub-db apply --migrations-dir ${shellWord(dir)}\``,
+        "Its transaction was rolled back (nothing of it is applied).",
+      ),
     );
     expect(await facts()).toEqual({ ledger: ITEMS, seen: 0 });
 
