@@ -68,7 +68,7 @@ export function batchedSteps(steps: readonly ReleaseStep[]): Batched[] | undefin
   return steps.every((s) => s.batch !== undefined) ? (steps as Batched[]) : undefined;
 }
 
-/** `actingAs`: the --owner-role a plan checks without setting it (actingOwnerSql); apply has set it. */
+/** `actingAs`: the --owner-role the command acts as, which plan and apply have both set (actingOwnerSql). */
 export function probeSql(steps: readonly Batched[], actingAs?: string): string {
   return `SELECT jsonb_build_object(
     'version', (SELECT obj_description(oid, 'pg_namespace') FROM pg_namespace WHERE nspname = ${literal(BOOKKEEPING_SCHEMA)}),

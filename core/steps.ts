@@ -36,9 +36,9 @@ export interface StepBatch<K extends StepKind = StepKind> {
   /**
    * A jsonb-valued SQL expression reading the step's records and facts, once the probe's value is known and
    * the bookkeeping tables are current; undefined when the probe shows that only the step's own plan()
-   * can tell (a table it needs is missing, say). `actingAs`: the --owner-role plan judges for, which its
-   * session has not set (apply's has: current_user); what the step decides by the acting role's privileges is
-   * read for it (core/acting-owner.ts, actingRoleSql).
+   * can tell (a table it needs is missing, say). `actingAs`: the --owner-role the release acts as, which plan
+   * and apply have both set as the session's role (current_user); what the step decides by the acting role's
+   * privileges is read for it (core/acting-owner.ts, actingRoleSql).
    */
   stateSql(probe: unknown, actingAs?: string): string | undefined;
   /** The plan from the state; undefined when it is not settled by the state (plan() then reads on its own). */

@@ -59,7 +59,7 @@ function countIndexKeys(table: EmbeddingTable): [string, string] {
 /**
  * A SQL expression giving the table's CountIndexReading as jsonb (the table must exist). Its test of the keys
  * is the one search_count_index_valid() makes (migration 20261205030000), which the search functions read.
- * `actingAs`: the --owner-role plan judges for, which its session has not set (actingRoleSql).
+ * `actingAs`: the --owner-role the release acts as, set by plan as by apply (actingRoleSql).
  */
 export function countIndexStateSql(table: EmbeddingTable, actingAs?: string): string {
   const role = actingRoleSql(actingAs);

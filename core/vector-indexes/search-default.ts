@@ -72,7 +72,7 @@ export function recordedSearchDefault(
 
 /**
  * A jsonb SQL expression giving the SearchDefaultReading of the current database; valid on any database.
- * `actingAs`: the --owner-role plan judges for, which its session has not set (actingRoleSql).
+ * `actingAs`: the --owner-role the release acts as, set by plan as by apply (actingRoleSql).
  */
 export function searchDefaultReadingSql(actingAs?: string): string {
   const acting = actingRoleSql(actingAs);

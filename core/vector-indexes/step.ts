@@ -552,7 +552,7 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
     }));
   }
 
-  /** `actingAs`: the --owner-role a plan judges for (countIndexStateSql); apply has set it. */
+  /** `actingAs`: the --owner-role the release acts as, set by plan as by apply (countIndexStateSql). */
   private async survey(client: ClientBase, actingAs?: string): Promise<Survey> {
     const records = await readIndexRecords(client);
     const serverMemoryMb = await sessionMemoryMb(client);
