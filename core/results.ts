@@ -241,8 +241,7 @@ export interface VectorIndexStatus extends IndexParamsFacts {
     | "held-out queries"
     | "rows of the table"
     | "nothing: too few rows for a held-out query"
-    | "not yet: the apply that built it has not calibrated it (it stopped first, or is calibrating it now)"
-    | "the index it replaced: rebuilt by a table rewrite or REINDEX since it was calibrated (apply recalibrates it)";
+    | "not yet: the apply that built it has not calibrated it (it stopped first, or is calibrating it now)";
   query?: string;
   predicate?: string;
   tenantSearch?: TenantSearchFacts;
