@@ -6,48 +6,19 @@
 // case plans, applies the same way and compares the two; a login that may not act as the role is refused by
 // both, with nothing written.
 import type { Client } from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { actAsOwnerRole, quoteIdentifier, type ReleasePlan, type ReleaseResult } from "../../core";
 import { useReleasedDatabase } from "../security/released-database";
 import { cliJson, runCli } from "../support/cli";
 import { databaseSettings, withClient } from "../support/database";
 import { fingerprint } from "../support/db-fingerprint";
+import { useDeployLogins } from "../support/deploy-logins";
 
 const target = useReleasedDatabase("planreads", { seedSets: ["demo"] });
 const ident = quoteIdentifier;
 
 describe("plan --owner-role from a login that may act as the owner role without its privileges", () => {
-  const deployer = () => `${target.current.db.name}_deployer`;
-  const stranger = () => `${target.current.db.name}_stranger`;
-  const urlOf = (login: string) => {
-    const url = new URL(target.current.roles.url("migrator"));
-    url.username = login;
-    return url.toString();
-  };
-
-  beforeAll(async () => {
-    const { db, roles } = target.current;
-    await withClient(db.url, async (c) => {
-      const password = `'${roles.password}'`;
-      // A deploy login made by hand: a member of the owner role that does not inherit its privileges.
-      await c.query(`CREATE ROLE ${ident(deployer())} LOGIN NOINHERIT PASSWORD ${password}`);
-      await c.query(`GRANT ${ident(roles.names.owner)} TO ${ident(deployer())}`);
-      // A login of the cluster that is no member of it.
-      await c.query(`CREATE ROLE ${ident(stranger())} LOGIN PASSWORD ${password}`);
-      for (const login of [deployer(), stranger()]) {
-        await c.query(`GRANT CONNECT ON DATABASE ${ident(db.name)} TO ${ident(login)}`);
-      }
-    });
-  });
-  afterAll(async () => {
-    const { db } = target.current;
-    await withClient(db.url, async (c) => {
-      for (const login of [deployer(), stranger()]) {
-        await c.query(`DROP OWNED BY ${ident(login)}`);
-        await c.query(`DROP ROLE ${ident(login)}`);
-      }
-    });
-  });
+  const { deployer, stranger, urlOf } = useDeployLogins(target);
 
   it("plan reads the release's records as the owner role and says the change apply then makes", async () => {
     const { db, roles } = target.current;

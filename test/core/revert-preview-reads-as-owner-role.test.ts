@@ -6,15 +6,15 @@
 // case previews, runs the confirm command the preview printed, and compares; a login that may not act as the
 // role is refused by both, with nothing written.
 import type { Client } from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEFAULT_MIGRATIONS_DIR, planRevertWith, quoteIdentifier, type RevertPlan } from "../../core";
+import { describe, expect, it } from "vitest";
+import { DEFAULT_MIGRATIONS_DIR, planRevertWith, type RevertPlan } from "../../core";
 import { useReleasedDatabase } from "../security/released-database";
 import { runCli } from "../support/cli";
 import { withClient } from "../support/database";
 import { fingerprint } from "../support/db-fingerprint";
+import { useDeployLogins } from "../support/deploy-logins";
 
 const target = useReleasedDatabase("revertreads");
-const ident = quoteIdentifier;
 
 interface PreviewDocument {
   confirmed: false;
@@ -41,37 +41,7 @@ function argsOf(command: string): string[] {
 }
 
 describe("the revert preview with --owner-role from a login that may act as the owner role without its privileges", () => {
-  const deployer = () => `${target.current.db.name}_deployer`;
-  const stranger = () => `${target.current.db.name}_stranger`;
-  const urlOf = (login: string) => {
-    const url = new URL(target.current.roles.url("migrator"));
-    url.username = login;
-    return url.toString();
-  };
-
-  beforeAll(async () => {
-    const { db, roles } = target.current;
-    await withClient(db.url, async (c) => {
-      const password = `'${roles.password}'`;
-      // A deploy login made by hand: a member of the owner role that does not inherit its privileges.
-      await c.query(`CREATE ROLE ${ident(deployer())} LOGIN NOINHERIT PASSWORD ${password}`);
-      await c.query(`GRANT ${ident(roles.names.owner)} TO ${ident(deployer())}`);
-      // A login of the cluster that is no member of it.
-      await c.query(`CREATE ROLE ${ident(stranger())} LOGIN PASSWORD ${password}`);
-      for (const login of [deployer(), stranger()]) {
-        await c.query(`GRANT CONNECT ON DATABASE ${ident(db.name)} TO ${ident(login)}`);
-      }
-    });
-  });
-  afterAll(async () => {
-    const { db } = target.current;
-    await withClient(db.url, async (c) => {
-      for (const login of [deployer(), stranger()]) {
-        await c.query(`DROP OWNED BY ${ident(login)}`);
-        await c.query(`DROP ROLE ${ident(login)}`);
-      }
-    });
-  });
+  const { deployer, stranger, urlOf } = useDeployLogins(target);
 
   it("a login that may not act as the owner role is refused by the preview and the confirm alike, with nothing written", async () => {
     const { db, roles } = target.current;
