@@ -112,6 +112,7 @@ export {
 } from "./results";
 export type { StepItemResults, StepStatuses } from "./step-results";
 export type { IndexDecision, SkipCause } from "./vector-indexes/decide";
+export { REBUILT_SINCE_CALIBRATION } from "./vector-indexes/decide";
 export { DEFAULT_MIGRATIONS_DIR, DEFAULT_SEEDS_DIR, PROJECT_ROOT } from "./project";
 export {
   describeSchemaDrift,

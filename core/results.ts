@@ -241,7 +241,8 @@ export interface VectorIndexStatus extends IndexParamsFacts {
     | "held-out queries"
     | "rows of the table"
     | "nothing: too few rows for a held-out query"
-    | "not yet: the apply that built it has not calibrated it (it stopped first, or is calibrating it now)";
+    | "not yet: the apply that built it has not calibrated it (it stopped first, or is calibrating it now)"
+    | "the index it replaced: built again since it was calibrated (a table rewrite, a REINDEX or a pg_restore); apply recalibrates it";
   query?: string;
   predicate?: string;
   tenantSearch?: TenantSearchFacts;

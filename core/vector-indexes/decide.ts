@@ -34,6 +34,28 @@ import {
  */
 export const RECALIBRATE_FACTOR: Readonly<Record<IndexMethod, number>> = { ivfflat: 2, hnsw: 1.25 };
 
+/** Why a recorded index's calibration is for another index (rebuiltSinceCalibration): plan's and status's words. */
+export const REBUILT_SINCE_CALIBRATION =
+  "built again since it was calibrated (a table rewrite, a REINDEX or a pg_restore)";
+
+/**
+ * Whether the live index is not the one the record's calibration measured: its storage (pg_class.relfilenode)
+ * is not the one recorded at the build or the last calibration. VACUUM FULL, CLUSTER, an ALTER TABLE that
+ * rewrites the table (a column's new type, a volatile default) and REINDEX [CONCURRENTLY] build the index
+ * again from the rows of the day: IVFFlat's lists get new centres, HNSW a new graph, under the same name and
+ * definition. VACUUM and ANALYZE keep the storage. ALTER INDEX ... SET TABLESPACE gives new storage too, a
+ * copy of the same index, which cannot be told apart from REINDEX (TABLESPACE ...): it is recalibrated as
+ * well, a needless calibration rather than a setting for another index. A record without the storage (none
+ * written yet) decides nothing.
+ */
+export function rebuiltSinceCalibration(record: IndexRecord, liveRelfilenode: number | undefined): boolean {
+  return (
+    record.relfilenode !== undefined &&
+    liveRelfilenode !== undefined &&
+    liveRelfilenode !== record.relfilenode
+  );
+}
+
 /** Why an index cannot be decided on yet: nothing is built, and apply has nothing to run for it. */
 export type SkipCause =
   /** The table's migration is pending. */
@@ -280,6 +302,16 @@ function decideIndex(input: DecideInput, dimension: number, main: boolean): Inde
       kind: "recalibrate",
       action: "update",
       reason: `calibrate ${calibration.setting}: the apply that built the index has not calibrated it (it stopped first, or is calibrating it now); the index is kept, not built again`,
+    };
+  }
+  if (rebuiltSinceCalibration(record, live.relfilenode)) {
+    return {
+      ...built,
+      kind: "recalibrate",
+      action: "update",
+      reason:
+        `recalibrate ${calibration.setting}: ${REBUILT_SINCE_CALIBRATION}, so ${calibration.setting} = ` +
+        `${calibration.value} was measured on the index it replaced; the index is kept, not built again`,
     };
   }
   if (calibration.targetRecall !== input.targetRecall) {

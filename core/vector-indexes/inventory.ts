@@ -17,6 +17,8 @@ export interface LiveIndex {
   valid: boolean;
   /** pg_get_indexdef */
   definition: string;
+  /** pg_class.relfilenode: new storage after a table rewrite or a REINDEX (compared with the record's). */
+  relfilenode: number;
 }
 
 export interface TableInventory {
@@ -159,8 +161,9 @@ export async function readInventory(
   const largest = countIndex?.keyable
     ? await client.query<{ dimension: number; org: string; rows: string }>(largestTenantsSql(table))
     : { rows: [] };
-  const indexes = await client.query<LiveIndex>(
-    `SELECT c.relname AS name, i.indisvalid AS valid, pg_get_indexdef(i.indexrelid) AS definition
+  const indexes = await client.query<Omit<LiveIndex, "relfilenode"> & { relfilenode: string }>(
+    `SELECT c.relname AS name, i.indisvalid AS valid, pg_get_indexdef(i.indexrelid) AS definition,
+            c.relfilenode::bigint AS relfilenode
        FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
       WHERE i.indrelid = $1::regclass AND ${stepIndexSql(table)}`,
     [quoteIdent(table.table)],
@@ -171,7 +174,7 @@ export async function readInventory(
     rowsHidden: false,
     rowsByDimension: new Map(counts.rows.map((r) => [r.dimension, Number(r.rows)])),
     largestTenants: largestTenantsByDimension(largest.rows.map((r) => [r.dimension, r.org, r.rows] as const)),
-    indexes: new Map(indexes.rows.map((r) => [r.name, r])),
+    indexes: new Map(indexes.rows.map((r) => [r.name, { ...r, relfilenode: Number(r.relfilenode) }])),
     ...(countIndex ? { countIndex } : {}),
     ...(signBitsTrigger ? { signBitsTrigger } : {}),
     ...(prefilterIndex ? { prefilterIndex } : {}),

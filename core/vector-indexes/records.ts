@@ -35,7 +35,24 @@ CREATE TABLE IF NOT EXISTS ${TABLE} (
 );
 -- Records made before the calibration measured held-out queries were measured on rows of the table.
 ALTER TABLE ${TABLE} ADD COLUMN IF NOT EXISTS calibration_query_source text NOT NULL DEFAULT 'rows';
+-- The index's storage (pg_class.relfilenode) when it was built or last calibrated: a table rewrite or a REINDEX
+-- gives it new storage, and the calibrated setting was measured on the index it replaced. A record made before
+-- the column takes the storage the index has when this runs (the first apply after the upgrade that changes
+-- something), so that the upgrade recalibrates nothing; a rewrite before it goes unseen.
+ALTER TABLE ${TABLE} ADD COLUMN IF NOT EXISTS index_relfilenode bigint;
+UPDATE ${TABLE} v SET index_relfilenode = ${indexRelfilenodeSql("v.name", "v.table_name")}
+ WHERE v.index_relfilenode IS NULL;
 `;
+
+/**
+ * The storage of the index `name` on the table `table` (SQL expressions of text): NULL when it does not exist.
+ * One definition for the records' writes and status's live read (RECORDED_INDEX_STORAGE_SQL); the plan reads
+ * the live storage with the table's indexes (inventory.ts), by the same pg_class column.
+ */
+export function indexRelfilenodeSql(name: string, table: string): string {
+  return `(SELECT c.relfilenode::bigint FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+            WHERE c.relname = ${name} AND i.indrelid = to_regclass(quote_ident(${table})))`;
+}
 
 /** How a build ran: the settings it was given. */
 export interface BuildSettings {
@@ -84,6 +101,11 @@ export interface IndexRecord {
   buildSettings: BuildSettings;
   calibration: Calibration;
   builtBy: string;
+  /**
+   * The index's pg_class.relfilenode when it was built or last calibrated; absent in a record nothing has
+   * written it to yet (the bookkeeping's upgrade fills it), which decides nothing.
+   */
+  relfilenode?: number;
 }
 
 export interface RecordRow {
@@ -111,6 +133,8 @@ export interface RecordRow {
   calibration_query_source: CalibrationQuerySource;
   rows_at_calibration: string;
   built_by: string;
+  /** NULL while the index is missing; absent before the bookkeeping's upgrade (bigint: text from the driver). */
+  index_relfilenode?: string | number | null;
 }
 
 export async function indexRecordsExist(client: ClientBase): Promise<boolean> {
@@ -131,6 +155,10 @@ export const INDEX_RECORDS_JSON_SQL = `(SELECT coalesce(jsonb_agg(to_jsonb(v) OR
 /** The live validity of each recorded index, by name, as one jsonb object. */
 export const RECORDED_INDEX_VALIDITY_SQL = `(SELECT coalesce(jsonb_object_agg(c.relname, i.indisvalid), '{}'::jsonb)
    FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname IN (SELECT name FROM ${TABLE}))`;
+
+/** The live storage (pg_class.relfilenode) of each recorded index, by name, as one jsonb object. */
+export const RECORDED_INDEX_STORAGE_SQL = `(SELECT coalesce(jsonb_object_agg(v.name, ${indexRelfilenodeSql("v.name", "v.table_name")}), '{}'::jsonb)
+   FROM ${TABLE} v)`;
 
 /** A row of the records table, as read by the driver or as jsonb (timestamps then come as text). */
 export function indexRecordFromRow(
@@ -163,22 +191,23 @@ export function indexRecordFromRow(
       rows: Number(r.rows_at_calibration),
     },
     builtBy: r.built_by,
+    ...(r.index_relfilenode != null ? { relfilenode: Number(r.index_relfilenode) } : {}),
   };
 }
 
 /** Records a build and its calibration (replacing what the name had). */
 export async function saveBuildRecord(
   client: ClientBase,
-  record: Omit<IndexRecord, "builtAt" | "builtBy">,
+  record: Omit<IndexRecord, "builtAt" | "builtBy" | "relfilenode">,
 ): Promise<void> {
   const c = record.calibration;
   await client.query(
     `INSERT INTO ${TABLE} (name, table_name, dimension, method, operator_class, params, definition,
        rows_at_build, built_at, build_ms, build_settings, search_setting, search_value, target_recall, recall,
        recall_lower_bound, target_reached, latency_p50_ms, latency_p95_ms, exact_p50_ms, calibration_queries,
-       rows_at_calibration, calibrated_at, built_by, calibration_query_source)
+       rows_at_calibration, calibrated_at, built_by, calibration_query_source, index_relfilenode)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now(), $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
-       $21, now(), current_user, $22)
+       $21, now(), current_user, $22, ${indexRelfilenodeSql("$1::text", "$2::text")})
      ON CONFLICT (name) DO UPDATE SET table_name = EXCLUDED.table_name, dimension = EXCLUDED.dimension,
        method = EXCLUDED.method, operator_class = EXCLUDED.operator_class, params = EXCLUDED.params,
        definition = EXCLUDED.definition, rows_at_build = EXCLUDED.rows_at_build, built_at = now(),
@@ -189,7 +218,8 @@ export async function saveBuildRecord(
        latency_p95_ms = EXCLUDED.latency_p95_ms, exact_p50_ms = EXCLUDED.exact_p50_ms,
        calibration_queries = EXCLUDED.calibration_queries, rows_at_calibration = EXCLUDED.rows_at_calibration,
        calibrated_at = now(), built_by = current_user,
-       calibration_query_source = EXCLUDED.calibration_query_source`,
+       calibration_query_source = EXCLUDED.calibration_query_source,
+       index_relfilenode = EXCLUDED.index_relfilenode`,
     [
       record.name,
       record.table,
@@ -224,14 +254,17 @@ function calibrationParams(c: Calibration): unknown[] {
   ];
 }
 
-/** Records a new calibration of an index that was not rebuilt. */
+/**
+ * Records a new calibration of an index that was not rebuilt by a release, with the storage it was measured on
+ * (a table rewrite or a REINDEX may have rebuilt it since its record).
+ */
 export async function saveCalibration(client: ClientBase, name: string, c: Calibration): Promise<void> {
   await client.query(
-    `UPDATE ${TABLE} SET search_setting = $2, search_value = $3, target_recall = $4, recall = $5,
+    `UPDATE ${TABLE} v SET search_setting = $2, search_value = $3, target_recall = $4, recall = $5,
        recall_lower_bound = $6, target_reached = $7, latency_p50_ms = $8, latency_p95_ms = $9,
        exact_p50_ms = $10, calibration_queries = $11, rows_at_calibration = $12, calibrated_at = now(),
-       calibration_query_source = $13
-     WHERE name = $1`,
+       calibration_query_source = $13, index_relfilenode = ${indexRelfilenodeSql("v.name", "v.table_name")}
+     WHERE v.name = $1`,
     [name, ...calibrationParams(c)],
   );
 }

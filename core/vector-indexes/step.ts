@@ -50,6 +50,8 @@ import {
 import {
   decideTable,
   planItemOf,
+  rebuiltSinceCalibration,
+  REBUILT_SINCE_CALIBRATION,
   type BuildDecision,
   type IndexDecision,
   type RecalibrateDecision,
@@ -108,6 +110,7 @@ import {
 } from "./search-default";
 import {
   INDEX_RECORDS_JSON_SQL,
+  RECORDED_INDEX_STORAGE_SQL,
   RECORDED_INDEX_VALIDITY_SQL,
   VECTOR_INDEX_BOOKKEEPING_DDL,
   indexRecordFromRow,
@@ -176,6 +179,8 @@ interface IndexState {
   memoryKb: string;
   records: RecordRow[];
   valid: Record<string, boolean>;
+  /** Each recorded index's live pg_class.relfilenode (null when missing). */
+  storage: Record<string, number | null>;
   tables: TableState[];
   searches: SearchCalibrationRow[];
   recordedSettings: Record<string, unknown> | null;
@@ -250,6 +255,7 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
         'memoryKb', (SELECT setting FROM pg_settings WHERE name = 'maintenance_work_mem'),
         'records', ${INDEX_RECORDS_JSON_SQL},
         'valid', ${RECORDED_INDEX_VALIDITY_SQL},
+        'storage', ${RECORDED_INDEX_STORAGE_SQL},
         'tables', jsonb_build_array(${tables.join(", ")}),
         'searches', ${found?.searches ? SEARCH_CALIBRATIONS_JSON_SQL : "'[]'::jsonb"},
         'recordedSettings', ${found?.settings ? recordedSettingsSql("vectorIndexes") : "'null'::jsonb"},
@@ -285,7 +291,8 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
     },
     recordedSettingsFromState: (state) => (state as IndexState).recordedSettings ?? undefined,
     statusFromState: (state) => {
-      const { records, valid, searches, recordedSettings, listed, searchDefault } = state as IndexState;
+      const { records, valid, storage, searches, recordedSettings, listed, searchDefault } =
+        state as IndexState;
       this.settleForStatus(recordedSettings ?? undefined);
       const calibrations = searches.map(searchCalibrationFromRow);
       const inventories = this.inventoriesOf(state as IndexState);
@@ -296,6 +303,7 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
           r,
           this.options,
           valid[r.name] === undefined ? "missing" : valid[r.name] ? "valid" : "INVALID",
+          storage[r.name] ?? undefined,
         ),
         ...tenantSearchFacts(
           calibrations.find((c) => c.indexName === r.name),
@@ -521,13 +529,18 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
     const state = new Map(
       live.rows.map((r) => [r.name, r.valid ? ("valid" as const) : ("INVALID" as const)]),
     );
+    const storage = (
+      await client.query<{ storage: Record<string, number | null> }>(
+        `SELECT ${RECORDED_INDEX_STORAGE_SQL} AS storage`,
+      )
+    ).rows[0]?.storage;
     const searches = await readSearchCalibrations(client);
     const listed = await readListedIndexes(client);
     const inventories: TableInventory[] = [];
     for (const { table } of this.options.tables) inventories.push(await readInventory(client, table));
     const databaseDefault = databaseDefaultFact(records, searches, await readSearchDefault(client));
     return records.map((r) => ({
-      ...statusOf(r, this.options, state.get(r.name) ?? "missing"),
+      ...statusOf(r, this.options, state.get(r.name) ?? "missing", storage?.[r.name] ?? undefined),
       ...tenantSearchFacts(
         searches.find((c) => c.indexName === r.name),
         listed,
@@ -1136,7 +1149,8 @@ function tableStateSql(table: EmbeddingTable, hasTenantColumn: boolean, actingAs
       'counts', (SELECT coalesce(jsonb_agg(jsonb_build_array(c.dimension, c.rows) ORDER BY c.rows DESC, c.dimension), '[]'::jsonb)
                    FROM (${rowsByDimensionSql(table)}) c),
       'indexes', (SELECT coalesce(jsonb_agg(jsonb_build_object('name', c.relname, 'valid', i.indisvalid,
-                          'definition', pg_get_indexdef(i.indexrelid)) ORDER BY c.relname), '[]'::jsonb)
+                          'definition', pg_get_indexdef(i.indexrelid), 'relfilenode', c.relfilenode::bigint)
+                          ORDER BY c.relname), '[]'::jsonb)
                     FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
                    WHERE i.indrelid = ${literal(name)}::regclass AND ${stepIndexSql(table)}))`;
 }
@@ -1181,6 +1195,8 @@ function statusOf(
   record: IndexRecord,
   options: ResolvedOptions,
   state: VectorIndexStatus["state"],
+  /** The index's live pg_class.relfilenode, compared with the record's (rebuiltSinceCalibration). */
+  liveRelfilenode: number | undefined,
 ): VectorIndexStatus {
   const table = options.tables.find((t) => t.table.table === record.table)?.table;
   const c = record.calibration;
@@ -1208,11 +1224,13 @@ function statusOf(
     calibratedOn:
       c.querySource === "none"
         ? "not yet: the apply that built it has not calibrated it (it stopped first, or is calibrating it now)"
-        : measuredNothing(c)
-          ? "nothing: too few rows for a held-out query"
-          : c.querySource === "held-out"
-            ? "held-out queries"
-            : "rows of the table",
+        : rebuiltSinceCalibration(record, liveRelfilenode)
+          ? (`the index it replaced: ${REBUILT_SINCE_CALIBRATION}; apply recalibrates it` as const)
+          : measuredNothing(c)
+            ? "nothing: too few rows for a held-out query"
+            : c.querySource === "held-out"
+              ? "held-out queries"
+              : "rows of the table",
     ...(table
       ? {
           query: nearestQuery(table, record.dimension),

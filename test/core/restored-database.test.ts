@@ -14,6 +14,7 @@ import {
   DEFAULT_MIGRATIONS_DIR,
   defaultReleaseSteps,
   quoteIdentifier,
+  REBUILT_SINCE_CALIBRATION,
   type ReleasePlan,
   type ReleaseStatus,
   type VerifyReport,
@@ -327,12 +328,13 @@ describe("a released database restored into a cluster without its roles", () => 
       const plan = await cliJson<CliError>(migrator.toString(), "plan");
       expect(plan.doc.error.code).toBe("permission");
       await withClient(db.url, (c) => c.query(handOverOf(plan.doc.error.fix)));
-      // What is left is the database's search default, which pg_dump does not carry: apply sets it.
+      // What is left: pg_restore built each vector index again (new lists, a new graph), so each is
+      // recalibrated, which sets the database's search default pg_dump does not carry.
       const replan = await cliJson<ReleasePlan>(migrator.toString(), "plan");
       expect(replan.code).toBe(2);
-      expect(replan.doc.vectorIndexes.filter((i) => i.action !== "unchanged").map((i) => i.decision)).toEqual(
-        ["search-default"],
-      );
+      const changes = replan.doc.vectorIndexes.filter((i) => i.action !== "unchanged");
+      expect(changes.map((i) => i.decision)).toEqual(["recalibrate", "recalibrate"]);
+      for (const item of changes) expect(item.reason).toContain(REBUILT_SINCE_CALIBRATION);
       const clean = await cliJson<VerifyReport>(migrator.toString(), "verify");
       expect(clean.doc.clean, JSON.stringify(clean.doc.drift)).toBe(true);
     } finally {
@@ -368,32 +370,38 @@ describe("the database's search default, which neither pg_dump nor CREATE DATABA
     expect(await databaseSettings(db.url)).toEqual([]);
     expect(await sessionValue(urlAs(db, roles, "app"), setting)).not.toBe(value);
 
-    // plan: a change, with the value and the statement; the preview's pending work carries the same line.
+    // plan: pg_restore built the index again, so it is recalibrated, and the calibration sets the default
+    // (not planned on its own); the preview's pending work carries the same line.
     const plan = await cliJson<ReleasePlan>(migrator, "plan");
     expect(plan.code).toBe(2);
     expect(plan.doc.pending).toBe(true);
-    const item = plan.doc.vectorIndexes.find((i) => i.name === itemName);
-    expect(item).toMatchObject({ action: "update", decision: "search-default" });
-    expect(item!.reason).toContain(`not set for database ${db.name}`);
-    expect(item!.reason).toContain(`ALTER DATABASE ${quoteIdentifier(db.name)} SET ${setting} = ${value}`);
+    expect(plan.doc.vectorIndexes.find((i) => i.name === itemName)).toBeUndefined();
+    const chunkIndex = "idx_chunk_embedding_cosine";
+    const item = plan.doc.vectorIndexes.find((i) => i.name === chunkIndex);
+    expect(item).toMatchObject({ action: "update", decision: "recalibrate" });
+    expect(item!.reason).toContain(`${REBUILT_SINCE_CALIBRATION}, so ${setting} = `);
     expect(describePendingIndexWork(plan.doc.vectorIndexes)).toContain(
-      `${itemName}: update (${item!.reason})`,
+      `${chunkIndex}: update (${item!.reason})`,
     );
     const text = await runCli(["plan"], { DATABASE_URL: migrator });
-    expect(text.stdout).toContain(`~ ${itemName}: update (not set for database ${db.name}`);
+    expect(text.stdout).toContain(`~ ${chunkIndex}: recalibrate ${setting}: ${REBUILT_SINCE_CALIBRATION}`);
     expect(text.stdout).toContain("Changes pending");
     const status = await cliJson<ReleaseStatus>(migrator, "status");
-    const chunk = status.doc.vectorIndexes.find((i) => i.name === "idx_chunk_embedding_cosine");
+    const chunk = status.doc.vectorIndexes.find((i) => i.name === chunkIndex);
     expect(chunk!.databaseDefault).toBe(
       `not set for database ${db.name}, not the recorded ${setting} = ${value}: apply sets it`,
     );
 
-    // apply sets it as the owner role; the app's sessions start with it, and health, plan and status agree.
+    // apply recalibrates as the owner role and sets the default from the new calibration; the app's sessions
+    // start with it, and health, plan and status agree.
     const apply = await runCli(["apply"], { DATABASE_URL: migrator });
     expect(apply.code, apply.stderr).toBe(0);
-    expect(apply.stdout).toContain(`${itemName}: update in`);
-    expect(await databaseSettings(db.url)).toEqual(released);
-    expect(await sessionValue(urlAs(db, roles, "app"), setting)).toBe(value);
+    expect(apply.stdout).toContain(`${chunkIndex}: update in`);
+    const recalibrated = await databaseSettings(db.url);
+    expect(recalibrated).toHaveLength(1);
+    const [newSetting, newValue] = recalibrated[0]!.split("=") as [string, string];
+    expect(newSetting).toBe(setting);
+    expect(await sessionValue(urlAs(db, roles, "app"), setting)).toBe(newValue);
     const health = await checkHealth({ databaseUrl: migrator });
     expect(health.searchSettings).toEqual([]);
     expect(health.findings.filter((f) => f.subject === setting)).toEqual([]);
@@ -403,23 +411,33 @@ describe("the database's search default, which neither pg_dump nor CREATE DATABA
     expect(again.stdout).toContain("Nothing to do: the database is up to date.");
     const after = await cliJson<ReleaseStatus>(migrator, "status");
     expect(after.doc.vectorIndexes.find((i) => i.name === chunk!.name)!.databaseDefault).toBe(
-      `${setting} = ${value}`,
+      `${setting} = ${newValue}`,
     );
 
-    // Changed by hand, it is planned and put back the same way.
-    const other = String(Number(value) + 1);
+    // Changed by hand, it is planned on its own and put back the same way.
+    const other = String(Number(newValue) + 1);
     await withClient(migrator, (c) =>
       c.query(`SELECT '[1]'::vector; ALTER DATABASE ${quoteIdentifier(db.name)} SET ${setting} = ${other}`),
     );
     const changed = await cliJson<ReleasePlan>(migrator, "plan");
     expect(changed.code).toBe(2);
-    expect(changed.doc.vectorIndexes.find((i) => i.name === itemName)!.reason).toContain(
-      `${setting} = ${other} for database ${db.name}, changed by hand: set to the calibrated ${value}`,
+    const byHand = changed.doc.vectorIndexes.find((i) => i.name === itemName);
+    expect(byHand).toMatchObject({ action: "update", decision: "search-default" });
+    expect(byHand!.reason).toContain(
+      `${setting} = ${other} for database ${db.name}, changed by hand: set to the calibrated ${newValue}`,
+    );
+    expect(byHand!.reason).toContain(
+      `ALTER DATABASE ${quoteIdentifier(db.name)} SET ${setting} = ${newValue}`,
+    );
+    const byHandText = await runCli(["plan"], { DATABASE_URL: migrator });
+    expect(byHandText.stdout).toContain(
+      `~ ${itemName}: update (${setting} = ${other} for database ${db.name}`,
     );
     expect((await runCli(["apply"], { DATABASE_URL: migrator })).code).toBe(0);
-    expect(await databaseSettings(db.url)).toEqual(released);
+    expect(await databaseSettings(db.url)).toEqual(recalibrated);
 
-    // A template copy of it, made without OWNER: the admin's database, without the setting.
+    // A template copy of it, made without OWNER: the admin's database, without the setting; a file copy
+    // keeps each index's storage, so nothing is recalibrated and the default alone is planned.
     const copy = await createTestDatabase("restdefcopy");
     made.push(copy);
     await withClient(copy.adminUrl, async (c) => {
@@ -464,7 +482,7 @@ describe("the database's search default, which neither pg_dump nor CREATE DATABA
     await withClient(copy.url, (c) => c.query(handOver![2]!));
     const applied = await runCli(["apply"], { DATABASE_URL: copyMigrator });
     expect(applied.code, applied.stderr).toBe(0);
-    expect(await databaseSettings(copy.url)).toEqual(released);
+    expect(await databaseSettings(copy.url)).toEqual(recalibrated);
     expect((await checkHealth({ databaseUrl: copyMigrator })).searchSettings).toEqual([]);
     const clean = await runCli(["plan"], { DATABASE_URL: copyMigrator });
     expect(clean.code).toBe(0);

@@ -282,7 +282,7 @@ describe("calibration search", () => {
 describe("index decisions (a union on kind)", () => {
   const settings = resolveOptions({}).tables[0]!.settings;
   const definition = 'CREATE INDEX idx_chunk_embedding_cosine ON public."Chunk" USING ivfflat (...)';
-  const live: LiveIndex = { name: chunk.indexName, valid: true, definition };
+  const live: LiveIndex = { name: chunk.indexName, valid: true, definition, relfilenode: 16_400 };
   const record: IndexRecord = {
     name: chunk.indexName,
     table: chunk.table,
@@ -376,6 +376,20 @@ describe("index decisions (a union on kind)", () => {
     // Measured on held-out queries, the same record is kept, and the plan says what it was measured on.
     const [kept] = decideTable(input({}));
     expect(kept?.reason).toContain("on 50 held-out queries");
+  });
+
+  it("recalibrates an index whose storage is not the one recorded at its calibration, and names why", () => {
+    const calibrated = { ...record, relfilenode: 16_400 };
+    expect(decideTable(input({}, { records: [calibrated] })).map((d) => d.kind)).toEqual(["keep"]);
+    const rewritten = new Map([[chunk.indexName, { ...live, relfilenode: 16_500 }]]);
+    const [decision] = decideTable(input({ indexes: rewritten }, { records: [calibrated] }));
+    expect(decision).toMatchObject({ kind: "recalibrate", action: "update" });
+    expect(decision?.reason).toBe(
+      "recalibrate ivfflat.probes: built again since it was calibrated (a table rewrite, a REINDEX or a pg_restore), so " +
+        "ivfflat.probes = 4 was measured on the index it replaced; the index is kept, not built again",
+    );
+    // A record made before the storage was recorded has no word on it: kept, whatever the storage now.
+    expect(decideTable(input({ indexes: rewritten })).map((d) => d.kind)).toEqual(["keep"]);
   });
 
   it("recalibrates an HNSW index at a quarter more or fewer rows, an IVFFlat one at twice", () => {
