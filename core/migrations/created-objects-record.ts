@@ -10,6 +10,8 @@ export const CREATED_OBJECTS_TABLE = "created_objects";
 /** The functions an Up section's transaction calls (createdObjectsDdl). */
 export const MARK_FUNCTION = "mark_catalogs_before_migration";
 export const RECORD_FUNCTION = "record_created_objects";
+/** Whether a catalog row was written by this transaction (createdObjectsDdl); the revert's check uses it too. */
+export const MADE_HERE_FUNCTION = "made_in_this_transaction";
 
 /**
  * The table, and the functions: made_in_this_transaction, whether a row's xmin is this transaction or one of
@@ -24,7 +26,7 @@ export const RECORD_FUNCTION = "record_created_objects";
  */
 export function createdObjectsDdl(schema: string): string {
   const table = `${schema}.${CREATED_OBJECTS_TABLE}`;
-  const madeHere = `${schema}.made_in_this_transaction`;
+  const madeHere = `${schema}.${MADE_HERE_FUNCTION}`;
   const setting = `${schema}.created_before`;
   // An oid past the mark (a range scan of the catalog's oid index), written by this transaction.
   const created = (alias: string) =>

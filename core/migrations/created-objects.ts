@@ -15,14 +15,20 @@
 // the project's Down sections keep one another role owns on purpose (migration 20250126000100).
 //
 // A revert runs the check in the Down section's transaction, before its ledger row is deleted: each recorded
-// object still there by the same oid and name (a column: the same table, number and name) is left behind, and
-// the transaction fails with DOWN_LEFT_BEHIND, rolling back the Down section, the ledger row's deletion and
-// this check's own clean-up. An object dropped and made again by the Down section (the definition an earlier
-// migration had) has a new oid and passes. Migrations applied before this record existed have none: they
-// revert as before. A database restored from a logical dump (pg_dump) has new oids: its records match nothing.
+// object still there by the same oid and name (a column: the same table, number and name), or by its name
+// alone with a catalog row the Down section did not write (a database restored from pg_dump has new oids, an
+// index after REINDEX CONCURRENTLY a new one), is left behind, and the transaction fails with DOWN_LEFT_BEHIND,
+// rolling back the Down section, the ledger row's deletion and this check's own clean-up. An object dropped and
+// made again by the Down section (the definition an earlier migration had) has a new oid, written by the Down
+// section, and passes. Migrations applied before this record existed have none: they revert as before.
 import type { ClientBase, QueryResult } from "pg";
 import { BOOKKEEPING_SCHEMA, MIGRATIONS_TABLE } from "../bookkeeping";
-import { CREATED_OBJECTS_TABLE, MARK_FUNCTION, RECORD_FUNCTION } from "./created-objects-record";
+import {
+  CREATED_OBJECTS_TABLE,
+  MADE_HERE_FUNCTION,
+  MARK_FUNCTION,
+  RECORD_FUNCTION,
+} from "./created-objects-record";
 import { ReleaseError } from "../errors";
 import type { PlanProblem } from "../plan-problems";
 import { shownName } from "../shown-names";
@@ -52,7 +58,7 @@ function recordSql(migration: string): string {
 }
 
 /** Whether the recorded object `o` is still there: the same oid and name (a column: table, number and name). */
-const STILL_THERE = `CASE
+const SAME_OID = `CASE
   WHEN o.kind = 'schema' THEN EXISTS (SELECT 1 FROM pg_catalog.pg_namespace x WHERE x.oid = o.object_oid AND x.nspname = o.name)
   WHEN o.kind = 'column' THEN EXISTS (SELECT 1 FROM pg_catalog.pg_attribute x WHERE x.attrelid = o.object_oid
                                        AND x.attnum = o.column_number AND x.attname = o.name AND NOT x.attisdropped)
@@ -63,6 +69,46 @@ const STILL_THERE = `CASE
   WHEN o.kind = 'policy' THEN EXISTS (SELECT 1 FROM pg_catalog.pg_policy x WHERE x.oid = o.object_oid AND x.polname = o.name)
   ELSE EXISTS (SELECT 1 FROM pg_catalog.pg_class x WHERE x.oid = o.object_oid AND x.relname = o.name)
 END`;
+
+/** The catalog row `x` was not written by this transaction: the Down section neither made nor changed it. */
+const untouched = (x: string) =>
+  `NOT coalesce(${BOOKKEEPING_SCHEMA}.${MADE_HERE_FUNCTION}(${x}.xmin), false)`;
+/** `relid` is the recorded object's table, by schema and name. */
+const recordedTable = (relid: string) =>
+  `${relid} = (SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                WHERE n.nspname = o.schema_name AND c.relname = o.table_name)`;
+/** `nsp` is the recorded object's schema, by name. */
+const recordedSchema = (nsp: string) =>
+  `${nsp} = (SELECT n.oid FROM pg_catalog.pg_namespace n WHERE n.nspname = o.schema_name)`;
+
+/**
+ * Whether an object of the recorded object's kind and name (a column: its table's and its own) is there that
+ * the Down section neither made nor changed. It finds what the oid no longer can: the object after a pg_dump
+ * restore (every oid new), an index after REINDEX CONCURRENTLY, an object a later migration's Down section
+ * made again. An object the Down section dropped is gone; one it made again or altered was written by its
+ * transaction, and is taken as put back (a miss rather than a false alarm).
+ */
+const SAME_NAME_UNTOUCHED = `CASE
+  WHEN o.kind = 'schema' THEN EXISTS (SELECT 1 FROM pg_catalog.pg_namespace x WHERE x.nspname = o.name AND ${untouched("x")})
+  WHEN o.kind = 'column' THEN EXISTS (SELECT 1 FROM pg_catalog.pg_attribute x WHERE ${recordedTable("x.attrelid")}
+                                       AND x.attname = o.name AND NOT x.attisdropped AND ${untouched("x")})
+  WHEN o.kind IN ('function', 'procedure', 'aggregate') THEN EXISTS (SELECT 1 FROM pg_catalog.pg_proc x
+    WHERE ${recordedSchema("x.pronamespace")} AND x.proname = o.name
+      AND pg_catalog.pg_get_function_identity_arguments(x.oid) = o.arguments AND ${untouched("x")})
+  WHEN o.kind IN ('type', 'domain') THEN EXISTS (SELECT 1 FROM pg_catalog.pg_type x
+    WHERE ${recordedSchema("x.typnamespace")} AND x.typname = o.name AND ${untouched("x")})
+  WHEN o.kind = 'constraint' THEN EXISTS (SELECT 1 FROM pg_catalog.pg_constraint x
+    WHERE ${recordedTable("x.conrelid")} AND x.conname = o.name AND ${untouched("x")})
+  WHEN o.kind = 'trigger' THEN EXISTS (SELECT 1 FROM pg_catalog.pg_trigger x
+    WHERE ${recordedTable("x.tgrelid")} AND x.tgname = o.name AND ${untouched("x")})
+  WHEN o.kind = 'policy' THEN EXISTS (SELECT 1 FROM pg_catalog.pg_policy x
+    WHERE ${recordedTable("x.polrelid")} AND x.polname = o.name AND ${untouched("x")})
+  ELSE EXISTS (SELECT 1 FROM pg_catalog.pg_class x
+    WHERE ${recordedSchema("x.relnamespace")} AND x.relname = o.name AND ${untouched("x")})
+END`;
+
+/** The recorded object `o` is left behind: there by its oid and name, or by its name alone, untouched. */
+const STILL_THERE = `((${SAME_OID}) OR (${SAME_NAME_UNTOUCHED}))`;
 
 /**
  * Before a Down section's ledger row is deleted: fails with DOWN_LEFT_BEHIND, the objects left as JSON in its

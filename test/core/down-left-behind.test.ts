@@ -4,12 +4,14 @@
 // that record existed reverts as it did: the revert ends cleanly, and the next apply fails on what was left,
 // with a fix that says so (correct the Down section, build the database again). The CLI on a real database.
 import { readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { shellWord } from "../../core";
 import { runCli } from "../support/cli";
 import { createTestDatabase, dropTestDatabase, useTestDatabase, withClient } from "../support/database";
 import { fixtureMigrationsCopy, writeMigration } from "../support/fixtures";
-import { dumpSchema } from "../support/migrations";
+import { dumpSchema, pgTool } from "../support/migrations";
+import { scratchDir } from "../support/scratch";
 
 const GADGETS = "20250101000300_gadgets";
 const FLAG = "20250101000400_widget_flag";
@@ -296,6 +298,98 @@ describe("what an Up section created, and what it only changed", () => {
     expect(await recorded(db.current.url, REPLACE)).toEqual([]);
     const replaced = await cli("revert", "--to", MANY, "--confirm", "--expect-last", REPLACE);
     expect(replaced.code, replaced.stdout).toBe(0);
+  });
+});
+
+describe("what its Up section created, found by name where the oid is new", () => {
+  const db = useTestDatabase("leftbyname");
+  const LABEL = "20250101000400_widget_label";
+  const LOWER = "20250101000500_label_lower";
+  const NAME_INDEX = "20250101000400_widget_name_index";
+  const upper =
+    "CREATE FUNCTION widget_label(t text) RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT upper(t)';";
+
+  it("in a database restored from pg_dump: refuses what the Down section leaves, passes what it made again", async () => {
+    const dir = fixtureMigrationsCopy();
+    writeMigration(dir, `${LABEL}.sql`, upper, "DROP FUNCTION widget_label(text);");
+    const file = writeMigration(
+      dir,
+      `${LOWER}.sql`,
+      [
+        "DROP FUNCTION widget_label(text);",
+        "CREATE FUNCTION widget_label(t text) RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT lower(t)';",
+        'ALTER TABLE "Widget" ADD COLUMN flag int;',
+        'CREATE INDEX widget_flag_idx ON "Widget" (flag);',
+      ].join("\n"),
+      ["DROP INDEX widget_flag_idx;", "DROP FUNCTION widget_label(text);", upper].join("\n"),
+    );
+    const onSource = (...args: string[]) =>
+      runCli([...args, "--migrations-dir", dir, "--json"], { DATABASE_URL: db.current.url });
+    expect((await onSource("apply")).code).toBe(0);
+    expect(await recorded(db.current.url, LOWER)).toEqual([
+      "column public.Widget.flag",
+      "function public.widget_label(t text)",
+      "index public.widget_flag_idx",
+    ]);
+    const dump = path.join(scratchDir("leftbyname"), "source.dump");
+    expect(await pgTool("pg_dump", db.current.url, ["-Fc", "-f", dump])).toBe(0);
+    const restored = await createTestDatabase("leftbyname");
+    try {
+      expect(await pgTool("pg_restore", restored.url, [dump])).toBe(0);
+      const cli = (...args: string[]) =>
+        runCli([...args, "--migrations-dir", dir, "--json"], { DATABASE_URL: restored.url });
+      // Every oid is new: the record's match none of them, and the column is found by its table and name.
+      const before = await releaseState(restored.url);
+      const refused = await cli("revert", "--to", LABEL, "--confirm", "--expect-last", LOWER);
+      expect(refused.code, refused.stdout).toBe(1);
+      const { error } = JSON.parse(refused.stdout) as ErrorDocument;
+      // The function its Down section made again (the earlier definition) and the index it dropped pass.
+      expect(error.message.split("\n").slice(1)).toEqual(['- column public."Widget".flag']);
+      expect(error.fix).toContain('ALTER TABLE public."Widget" DROP COLUMN flag;');
+      expect(await releaseState(restored.url)).toEqual(before);
+
+      // Corrected, it reverts, and so does the migration before it, whose function is the one made again.
+      writeFileSync(
+        file,
+        readFileSync(file, "utf8").replace(
+          "DROP INDEX widget_flag_idx;",
+          'DROP INDEX widget_flag_idx;\nALTER TABLE "Widget" DROP COLUMN flag;',
+        ),
+      );
+      const corrected = await cli(
+        "revert",
+        ...["--to", LABEL, "--confirm", "--expect-last", LOWER, "--corrected-down", LOWER],
+      );
+      expect(corrected.code, corrected.stdout).toBe(0);
+      const first = await cli("revert", "--to", GADGETS, "--confirm", "--expect-last", LABEL);
+      expect(first.code, first.stdout).toBe(0);
+      expect(await recorded(restored.url, LABEL)).toEqual([]);
+    } finally {
+      await dropTestDatabase(restored);
+    }
+  });
+
+  it("after REINDEX CONCURRENTLY: refuses the index the Down section leaves", async () => {
+    const dir = fixtureMigrationsCopy();
+    writeMigration(
+      dir,
+      `${NAME_INDEX}.sql`,
+      'CREATE INDEX widget_name_idx2 ON "Widget" (name);',
+      "SELECT 1;",
+    );
+    const fresh = await createTestDatabase("leftreindex");
+    try {
+      const cli = (...args: string[]) =>
+        runCli([...args, "--migrations-dir", dir, "--json"], { DATABASE_URL: fresh.url });
+      expect((await cli("apply")).code).toBe(0);
+      await withClient(fresh.url, (c) => c.query("REINDEX INDEX CONCURRENTLY widget_name_idx2"));
+      const refused = await cli("revert", "--to", GADGETS, "--confirm", "--expect-last", NAME_INDEX);
+      expect(refused.code, refused.stdout).toBe(1);
+      const { error } = JSON.parse(refused.stdout) as ErrorDocument;
+      expect(error.message.split("\n").slice(1)).toEqual(["- index public.widget_name_idx2"]);
+    } finally {
+      await dropTestDatabase(fresh);
+    }
   });
 });
 

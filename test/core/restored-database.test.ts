@@ -2,10 +2,8 @@
 // database the admin made without OWNER, with --no-owner --no-privileges, and into a cluster that lacks the
 // stack's roles (pg_dump carries none). What the CLI says afterwards must lead, statement by statement, back to
 // a database the migrator can release to and that verify calls clean; each fix it gives is run here.
-import { execFile } from "node:child_process";
 import { rmSync } from "node:fs";
 import path from "node:path";
-import { promisify } from "node:util";
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -35,33 +33,16 @@ import {
   type TestDatabase,
 } from "../support/database";
 import { repoMigrationsUpTo, writeMigration } from "../support/fixtures";
+import { pgTool } from "../support/migrations";
 import { createAccessRoles, dropAccessRoles, type AccessRoles } from "../support/roles";
 import { scratchDir } from "../support/scratch";
 
-const execFileAsync = promisify(execFile);
 const source = useReleasedDatabase("restsrc", { seedSets: ["demo"] });
 const made: TestDatabase[] = [];
 const chunkDir = chunkFileDir();
 /** The repository's migrations and one more, pending on a restored database. */
 const pending = repoMigrationsUpTo(Infinity);
 let dir: string;
-
-/** Runs pg_dump or pg_restore against `url`, the password through the environment: its exit code. */
-async function pgTool(tool: "pg_dump" | "pg_restore", url: string, args: string[]): Promise<number> {
-  const parsed = new URL(url);
-  const env = {
-    ...process.env,
-    PGHOST: parsed.hostname,
-    PGPORT: parsed.port,
-    PGUSER: decodeURIComponent(parsed.username),
-    PGPASSWORD: decodeURIComponent(parsed.password),
-  };
-  const database = decodeURIComponent(parsed.pathname.slice(1));
-  return execFileAsync(path.join(pgBindir(), tool), [...args, "--dbname", database], { env }).then(
-    () => 0,
-    (error: { code?: number }) => error.code ?? -1,
-  );
-}
 
 /** A database the admin makes (owned by the admin, as `createdb` makes it) with the dump restored into it. */
 async function restored(prefix: string, dump: string, ...flags: string[]): Promise<TestDatabase> {

@@ -50,6 +50,30 @@ export async function migrate(target: string | ClientBase, options: MigrateOptio
 
 const execFileAsync = promisify(execFile);
 
+/** The environment pg_dump and pg_restore connect to `url` with: the password never on the command line. */
+function pgEnv(url: string): NodeJS.ProcessEnv {
+  const parsed = new URL(url);
+  return {
+    ...process.env,
+    PGHOST: parsed.hostname,
+    PGPORT: parsed.port,
+    PGUSER: decodeURIComponent(parsed.username),
+    PGPASSWORD: decodeURIComponent(parsed.password),
+  };
+}
+
+const databaseOf = (url: string) => decodeURIComponent(new URL(url).pathname.slice(1));
+
+/** Runs pg_dump or pg_restore against `url` with `args`: its exit code. */
+export async function pgTool(tool: "pg_dump" | "pg_restore", url: string, args: string[]): Promise<number> {
+  return execFileAsync(path.join(pgBindir(), tool), [...args, "--dbname", databaseOf(url)], {
+    env: pgEnv(url),
+  }).then(
+    () => 0,
+    (error: { code?: number }) => error.code ?? -1,
+  );
+}
+
 /**
  * `pg_dump --schema-only` of a database, without the lines that differ between two dumps of the same
  * schema (pg_dump's random `\restrict` key), and with the search settings the release measured (the body of
@@ -57,21 +81,10 @@ const execFileAsync = promisify(execFile);
  * dimensions, since a measurement may differ between two runs of the same release.
  */
 export async function dumpSchema(url: string): Promise<string> {
-  const parsed = new URL(url);
   const { stdout } = await execFileAsync(
     path.join(pgBindir(), "pg_dump"),
-    ["--schema-only", "--dbname", decodeURIComponent(parsed.pathname.slice(1))],
-    {
-      // The password goes through the environment, never the command line.
-      env: {
-        ...process.env,
-        PGHOST: parsed.hostname,
-        PGPORT: parsed.port,
-        PGUSER: decodeURIComponent(parsed.username),
-        PGPASSWORD: decodeURIComponent(parsed.password),
-      },
-      maxBuffer: 64 * 1024 * 1024,
-    },
+    ["--schema-only", "--dbname", databaseOf(url)],
+    { env: pgEnv(url), maxBuffer: 64 * 1024 * 1024 },
   );
   return stdout
     .split("\n")
