@@ -89,6 +89,7 @@ Commands:
   status    the migration ledger, seed sets, vector indexes and release settings recorded in the database
             (it takes no --config or --set: it shows what plan and apply keep when given none); exit 2 when the
             ledger has a problem apply refuses (a changed or missing file, a lost row, a migration out of order)
+            or a prepared transaction holds the release lock
   verify    applied migrations against their files, live schema against the recorded snapshot; exit 2 on drift
   baseline [--to NAME]
             adopt an existing database: mark the migrations as applied after proving its schema matches them
@@ -114,7 +115,7 @@ Options:
   --json                   print one JSON document on stdout and nothing else
   --migrations-dir DIR     folder of the migration files (default: migrations/ of this project)
   --owner-role ROLE        SET ROLE to this role before changing anything, so it owns the objects; plan and
-                           revert without --confirm check the login may act as it, as apply and revert would
+                           revert without --confirm act as it too (writing nothing), as apply and revert would
   --lock-timeout SECONDS   how long a command waits for a lock another session holds: apply, revert, baseline
                            and adopt for another release; status, plan, verify, health, prisma-schema and
                            load-chunks for a table or row they read or write (they say every 2 s whom they wait
@@ -168,9 +169,10 @@ Options:
   --help, --version
 
 Exit codes: 0 ok / nothing pending, 1 error, 2 something to act on: plan has pending changes, status found a
-ledger problem, verify found drift, health found something that needs action, revert without --confirm has
-migrations to revert, prisma-schema --check found the file and the database differ, or apply --upgrade-legacy
-stopped after --max-batches (README.md, "Exit codes and error codes").`;
+ledger problem or a prepared transaction holding the release lock, verify found drift, health found something
+that needs action, revert without --confirm has migrations to revert, prisma-schema --check found the file and
+the database differ, or apply --upgrade-legacy stopped after --max-batches (README.md, "Exit codes and error
+codes").`;
 
 /**
  * A number of seconds as a plain decimal ("5", "2.5", "0.25"): no sign, exponent, hex or spaces, and at most
