@@ -86,8 +86,12 @@ export function renderPlan(plan: ReleasePlan, print?: CommandPrinter): string {
   const lines = [
     `Release plan for ${plan.database}`,
     ...releaseInProgressLines(plan),
-    `  migrations: ${migrations.applied} applied, ${migrations.pending.length} pending`,
-    ...migrations.pending.map((m) => `    + ${m.name} (sha256 ${displayChecksum(m.checksum)})`),
+    ...(isLegacyPlan(plan)
+      ? legacyLines(plan)
+      : [
+          `  migrations: ${migrations.applied} applied, ${migrations.pending.length} pending`,
+          ...migrations.pending.map((m) => `    + ${m.name} (sha256 ${displayChecksum(m.checksum)})`),
+        ]),
     ...items("row-level security", plan.rowLevelSecurity),
     ...items("seed sets", plan.seedSets),
     ...items("vector indexes", plan.vectorIndexes),
@@ -106,6 +110,26 @@ export function renderPlan(plan: ReleasePlan, print?: CommandPrinter): string {
   return lines.join("\n");
 }
 
+/** The Prisma-era database, before its upgrade or during it: the pending migrations are not plain apply's. */
+function isLegacyPlan(plan: ReleasePlan): boolean {
+  return plan.legacyNotUpgraded !== undefined || plan.legacyUpgrade !== undefined;
+}
+
+/**
+ * What matters first on the Prisma-era database: the upgrade in place, as status says it, and not "N pending",
+ * which reads as if apply would run them (it refuses the database; the upgrade builds them beside the legacy
+ * tables). --json keeps the pending list, under the same legacyNotUpgraded or legacyUpgrade field.
+ */
+function legacyLines(plan: ReleasePlan): string[] {
+  const { migrations } = plan;
+  return [
+    plan.legacyUpgrade
+      ? `  upgrade in progress: ${plan.legacyUpgrade.continueWith}`
+      : `  note: ${plan.legacyNotUpgraded!.note}`,
+    `  migrations: ${migrations.applied} applied; the release's ${migrations.pending.length} are the upgrade's to build, not plain apply's`,
+  ];
+}
+
 /** The verdict as words (planVerdict: the exit code reads the same). */
 function planClosingLine(plan: ReleasePlan, print?: CommandPrinter): string {
   const apply = commandToRun(print, ["apply"]);
@@ -117,9 +141,13 @@ function planClosingLine(plan: ReleasePlan, print?: CommandPrinter): string {
   const asSaid = `${plan.operatorItems.length === 1 ? "its" : "each one's"} reason says what to run, and as whom`;
   switch (planVerdict(plan)) {
     case "blocked":
-      return plan.problems.every((p) => p.section === "releaseLock")
-        ? "Blocked: `neonhub-db apply` would wait for the prepared transaction above and fail until it is finished."
-        : "Blocked: `neonhub-db apply` refuses until the problems or errors above are fixed.";
+      if (plan.problems.every((p) => p.section === "releaseLock"))
+        return "Blocked: `neonhub-db apply` would wait for the prepared transaction above and fail until it is finished.";
+      if (plan.legacyUpgrade)
+        return "Blocked: `neonhub-db apply` refuses the Prisma-era schema while its upgrade is in progress: continue the upgrade, as the line above says.";
+      if (plan.legacyNotUpgraded)
+        return "Blocked: `neonhub-db apply` refuses the Prisma-era schema: its path is the upgrade in place, whose plan the note above names.";
+      return "Blocked: `neonhub-db apply` refuses until the problems or errors above are fixed.";
     case "pending":
       return plan.operatorItems.length > 0
         ? `Changes pending: ${apply} applies them; ${waiting} (${asSaid}).`

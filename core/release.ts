@@ -183,6 +183,13 @@ export interface ReleaseManifest {
 
 export interface ReleasePlan {
   database: string;
+  /**
+   * The Prisma-era database, as status names it (legacyUpgradeState): an upgrade in progress, or one not
+   * started. Either way the pending migrations are the upgrade's to build, not plain apply's, which refuses the
+   * database (the `legacy-schema` problem); plan leads with this. Absent otherwise.
+   */
+  legacyUpgrade?: ReleaseStatus["legacyUpgrade"];
+  legacyNotUpgraded?: ReleaseStatus["legacyNotUpgraded"];
   migrations: { applied: number; pending: StepManifestEntry[]; problems: LedgerProblem[] };
   rowLevelSecurity: StepPlanMap["rowLevelSecurity"][];
   seedSets: StepPlanMap["seeds"][];
@@ -577,6 +584,7 @@ async function planActing(
       !probe.pgvector,
       { ...checks, drift, createPrivileges },
       holders,
+      await legacyUpgradeState(client, state.ledger, options.printCommand),
     );
   }
   const state = await readMigrationState(client, options);
@@ -598,6 +606,7 @@ async function planActing(
     pgvectorMissing,
     { ...checks, drift, createPrivileges },
     holders,
+    await legacyUpgradeState(client, state.ledger, options.printCommand),
   );
 }
 
@@ -697,6 +706,7 @@ function assemblePlan(
     createPrivileges?: CreatePrivilegeProblem;
   },
   holders: ReleaseLockHolders,
+  legacy: Pick<ReleasePlan, "legacyUpgrade" | "legacyNotUpgraded">,
 ): ReleasePlan {
   const { rowLevelSecurity, seedSets, vectorIndexes } = byStepKey<StepPlanMap>(
     [...stepPlans.keys()],
@@ -706,6 +716,7 @@ function assemblePlan(
   const ledgerProblems = [...state.comparison.problems, ...checks.preflight];
   return {
     database: redactUrl(options.databaseUrl),
+    ...legacy,
     migrations: {
       applied: state.ledger.length,
       pending: checks.pending.map((m) => ({ name: m.name, checksum: m.checksum })),
@@ -976,7 +987,7 @@ export async function statusWith(client: ClientBase, options: ReleaseOptions): P
       releaseSettings: settingsOf(steps, (step, i) =>
         step.batch!.recordedSettingsFromState?.(state.steps[i]),
       ),
-      ...(await legacyUpgradeOfStatus(client, state.ledger, options.printCommand)),
+      ...(await legacyUpgradeState(client, state.ledger, options.printCommand)),
       ...inProgress(probe.release, probe.releasePrepared),
       ...(await interruptionOf(
         client,
@@ -1007,7 +1018,7 @@ export async function statusWith(client: ClientBase, options: ReleaseOptions): P
     seedSets: summary.seedSets,
     vectorIndexes: summary.vectorIndexes,
     releaseSettings: settingsOf(options.steps ?? [], (step) => recorded.get(step)),
-    ...(await legacyUpgradeOfStatus(client, state.ledger, options.printCommand)),
+    ...(await legacyUpgradeState(client, state.ledger, options.printCommand)),
     ...(await releaseLockHolders(client)),
     ...(released
       ? await interruptionOf(client, options.printCommand, state.ledger, state.comparison.pending, lost)
@@ -1016,11 +1027,11 @@ export async function statusWith(client: ClientBase, options: ReleaseOptions): P
 }
 
 /**
- * An upgrade in progress before its cutover, or the Prisma-era database before its upgrade, for status: read
- * only while the ledger is empty (the cutover records every migration), so a released database's status costs
- * no extra round trip.
+ * An upgrade in progress before its cutover, or the Prisma-era database before its upgrade, for status and
+ * plan: read only while the ledger is empty (the cutover records every migration), so a released database's
+ * status and plan cost no extra round trip.
  */
-async function legacyUpgradeOfStatus(
+async function legacyUpgradeState(
   client: ClientBase,
   ledger: readonly LedgerEntry[],
   print: CommandPrinter | undefined,

@@ -96,7 +96,7 @@ describe("status on the Prisma-era database", () => {
     const text = await runCli(["status"], { DATABASE_URL: db.url });
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toContain(
-      "\n  note: no release applied yet: this is the Prisma-era NeonHub schema, which the upgrade in place takes to the release (`neonhub-db plan --upgrade-legacy",
+      "\n  note: no release applied yet: this is the Prisma-era NeonHub schema, which plain apply refuses and the upgrade in place takes to the release (`neonhub-db plan --upgrade-legacy --legacy-organization '<slug>'",
     );
     expect(text.stdout).toContain('docs/runbook.md, "Upgrading a Prisma-era database"');
 

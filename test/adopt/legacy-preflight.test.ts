@@ -95,6 +95,45 @@ describe("the legacy fixture", () => {
     expect(text.stdout).not.toContain("baseline");
   });
 
+  it("plan leads with the upgrade in place, as status names it, not with migrations apply would run", async () => {
+    const text = await runCli(["plan"], { DATABASE_URL: db.url });
+    expect(text.code).toBe(1);
+    const lines = text.stdout.trimEnd().split("\n");
+    // The line after the title says what the database is and its path; the migrations line no longer reads as
+    // work for plain apply, and no migration is listed as one it would run.
+    expect(lines[1]).toMatch(
+      /^ {2}note: no release applied yet: this is the Prisma-era NeonHub schema, which plain apply refuses and the upgrade in place takes to the release \(`neonhub-db plan --upgrade-legacy --legacy-organization '<slug>'/,
+    );
+    expect(lines[2]).toMatch(
+      /^ {2}migrations: 0 applied; the release's \d+ are the upgrade's to build, not plain apply's$/,
+    );
+    expect(text.stdout).not.toMatch(/pending\n/);
+    expect(text.stdout).not.toContain("    + 20250126000100_extensions");
+    expect(lines.at(-1)).toBe(
+      "Blocked: `neonhub-db apply` refuses the Prisma-era schema: its path is the upgrade in place, whose plan the note above names.",
+    );
+
+    // --json says the same in the field status gives it, before the migrations; the ledger's comparison stays.
+    const json = await runCli(["plan", "--json"], { DATABASE_URL: db.url });
+    expect(json.code).toBe(1);
+    const plan = JSON.parse(json.stdout) as ReleasePlan;
+    expect(Object.keys(plan).slice(0, 3)).toEqual(["database", "legacyNotUpgraded", "migrations"]);
+    expect(plan.legacyUpgrade).toBeUndefined();
+    const status = JSON.parse((await runCli(["status", "--json"], { DATABASE_URL: db.url })).stdout) as {
+      legacyNotUpgraded: { note: string };
+    };
+    expect(plan.legacyNotUpgraded).toEqual(status.legacyNotUpgraded);
+    expect(plan.migrations.applied).toBe(0);
+    expect(plan.migrations.pending[0]!.name).toBe("20250126000100_extensions");
+
+    // The plan the note names runs as given, with the organization in place of <slug>.
+    const upgrade = await runCli(["plan", "--upgrade-legacy", "--legacy-organization", "acme", "--json"], {
+      DATABASE_URL: db.url,
+    });
+    expect(upgrade.stderr).not.toContain("needs --legacy-organization");
+    expect((JSON.parse(upgrade.stdout) as { steps: unknown[] }).steps.length).toBeGreaterThan(0);
+  });
+
   it("plan --json lists every bad legacy row before anything is written: count, sample ids, values and fix", async () => {
     const run = await runCli(["plan", "--json"], { DATABASE_URL: db.url });
     const problems = (JSON.parse(run.stdout) as ReleasePlan).migrations.problems;

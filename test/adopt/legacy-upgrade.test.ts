@@ -291,9 +291,17 @@ describe("apply --upgrade-legacy", () => {
     });
     const plan = await runCli(["plan", "--json"], { DATABASE_URL: db.url });
     expect(plan.code).toBe(1);
-    const [legacy] = (
-      JSON.parse(plan.stdout) as { migrations: { problems: { kind: string; fix: string }[] } }
-    ).migrations.problems;
+    const planned = JSON.parse(plan.stdout) as {
+      legacyUpgrade?: unknown;
+      migrations: { problems: { kind: string; fix: string }[] };
+    };
+    // Plain plan leads with the upgrade in progress, in status's words and field.
+    expect(planned.legacyUpgrade).toEqual(JSON.parse(statusJson.stdout).legacyUpgrade);
+    const planText = await runCli(["plan"], { DATABASE_URL: db.url });
+    expect(planText.stdout.split("\n")[1]).toMatch(
+      /^ {2}upgrade in progress: An upgrade of the Prisma-era database is in progress for organization acme/,
+    );
+    const [legacy] = planned.migrations.problems;
     expect(legacy!.kind).toBe("legacy-schema");
     expect(legacy!.fix).toContain("neonhub-db apply --upgrade-legacy --legacy-organization acme`");
     // Between runs the legacy tables are still the app's, untouched in shape.

@@ -47,10 +47,11 @@ export function upgradeInProgressText(upgrade: UpgradeInProgress, print?: Comman
 }
 
 /**
- * What status and verify say of the Prisma-era database before its upgrade has started (isLegacyDatabase
- * decides it is one): no release yet, and the path to one is the upgrade in place, which plain apply refuses,
- * not the pending migrations.
+ * What status, verify and plan say of the Prisma-era database before its upgrade has started (isLegacyDatabase
+ * decides it is one): no release yet, and the path to one is the upgrade in place, not the pending migrations,
+ * which plain apply refuses to run over the legacy tables. The plan it names takes --legacy-organization,
+ * without which it is refused.
  */
 export function legacyNotUpgradedText(print?: CommandPrinter): string {
-  return `no release applied yet: this is the Prisma-era NeonHub schema, which the upgrade in place takes to the release (${commandToRun(print, ["plan", "--upgrade-legacy"])} shows its steps; docs/runbook.md, "Upgrading a Prisma-era database")`;
+  return `no release applied yet: this is the Prisma-era NeonHub schema, which plain apply refuses and the upgrade in place takes to the release (${commandToRun(print, ["plan", "--upgrade-legacy", "--legacy-organization", "<slug>"])} shows its steps; docs/runbook.md, "Upgrading a Prisma-era database")`;
 }
