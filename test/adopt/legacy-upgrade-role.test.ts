@@ -457,3 +457,93 @@ describe("the upgrade from a deploy login that may act as the owner role without
     expect(JSON.parse(upgraded.stdout)).toMatchObject({ complete: true });
   });
 });
+
+describe("a legacy table the owner role owns and may not read", () => {
+  let stack: Stack;
+
+  beforeAll(async () => {
+    stack = await stackDatabase("legread");
+    await withClient(stack.db.url, async (c) => {
+      await c.query(`SET ROLE ${quoteIdentifier(stack.roles.names.owner)}`);
+      await createLegacySchema(c);
+      await generateLegacyData(c, LEGACY_SCALES.small);
+      // An owner may revoke its own privileges; the upgrade reads every row of every legacy table.
+      await c.query(`REVOKE SELECT ON "AuditLog" FROM ${quoteIdentifier(stack.roles.names.owner)}`);
+    });
+  });
+
+  it("plan --upgrade-legacy names it with the GRANT that lets the upgrade read it, as apply refuses it, writing nothing", async () => {
+    const owner = quoteIdentifier(stack.roles.names.owner);
+    const plan = await asMigrator(stack, "plan", ...upgradeArgs(stack));
+    expect(plan.code, plan.stdout).toBe(1);
+    const planned = JSON.parse(plan.stdout) as LegacyUpgradePlan;
+    expect(planned.ready).toBe(false);
+    expect(planned.problems).toHaveLength(1);
+    const [problem] = planned.problems;
+    expect(problem!.message).toContain(
+      `1 legacy table(s) may not be read by "${stack.roles.names.owner}", the role the upgrade acts as: public."AuditLog"`,
+    );
+    expect(problem!.fix).toContain(`GRANT SELECT ON public."AuditLog" TO ${owner};`);
+
+    const apply = await asMigrator(stack, "apply", ...upgradeArgs(stack));
+    expect(apply.code, apply.stdout).toBe(1);
+    const { error } = JSON.parse(apply.stdout) as CliError;
+    expect(error.code).toBe("permission");
+    expect(error.message).toContain(`- ${problem!.message}`);
+    expect(error.fix).toContain(problem!.fix.replace(" Nothing was written.", ""));
+    expect(error.message).not.toContain("Error");
+    expect(error.fix).toContain("Nothing was written.");
+    expect(await upgradeSchemas(stack)).toEqual([]);
+
+    // The statement it names, as the tables' owner (the migrator acting as it), lets the upgrade past the check.
+    const grant = /GRANT SELECT ON [^;]+;/.exec(problem!.fix)![0];
+    const migrator = await stack.roles.connect("migrator");
+    try {
+      await migrator.query(grant);
+    } finally {
+      await migrator.end();
+    }
+    const again = JSON.parse(
+      (await asMigrator(stack, "plan", ...upgradeArgs(stack))).stdout,
+    ) as LegacyUpgradePlan;
+    expect(again.problems).toEqual([]);
+    expect(again.ready).toBe(true);
+  });
+});
+
+describe("a legacy table whose rows the owner role is refused by a policy", () => {
+  let stack: Stack;
+
+  beforeAll(async () => {
+    stack = await stackDatabase("legpolicy");
+    await withClient(stack.db.url, async (c) => {
+      await c.query(`SET ROLE ${quoteIdentifier(stack.roles.names.owner)}`);
+      await createLegacySchema(c);
+      await c.query("RESET ROLE");
+      // The catalog says the owner may read the table; the server refuses it the policy's function.
+      await c.query("CREATE FUNCTION legacy_audit_visible() RETURNS boolean LANGUAGE sql AS 'SELECT true'");
+      await c.query("REVOKE EXECUTE ON FUNCTION legacy_audit_visible() FROM PUBLIC");
+      await c.query('ALTER TABLE "AuditLog" ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY');
+      await c.query('CREATE POLICY audit_visible ON "AuditLog" USING (legacy_audit_visible())');
+    });
+  });
+
+  it("plan --upgrade-legacy names the check it could not run, as apply refuses it, writing nothing", async () => {
+    const plan = await asMigrator(stack, "plan", ...upgradeArgs(stack));
+    expect(plan.code, plan.stdout).toBe(1);
+    const planned = JSON.parse(plan.stdout) as LegacyUpgradePlan;
+    expect(planned.ready).toBe(false);
+    const unchecked = planned.problems.find((p) =>
+      p.message.startsWith("The legacy rows could not all be checked"),
+    );
+    expect(unchecked?.message).toContain("permission denied for function legacy_audit_visible");
+
+    const apply = await asMigrator(stack, "apply", ...upgradeArgs(stack));
+    expect(apply.code, apply.stdout).toBe(1);
+    const { error } = JSON.parse(apply.stdout) as CliError;
+    expect(error.code).toBe("permission");
+    expect(error.message).toContain(`- ${unchecked!.message}`);
+    expect(error.fix).toContain(unchecked!.fix);
+    expect(await upgradeSchemas(stack)).toEqual([]);
+  });
+});

@@ -148,10 +148,13 @@ export async function planLegacyUpgrade(
         : cutoverDone
           ? uncarriedProblems(await findUncarried(client, mappings, "contract"), "contract")
           : [
-              ...(await upgradeProblems(client, phase, {
-                command: upgradeCommand("apply", org.slug),
-                ownerRole: options.ownerRole,
-              })),
+              // apply's own check, on the same inspection: what it refuses, the plan lists.
+              ...(await upgradeProblems(
+                client,
+                phase,
+                { command: upgradeCommand("apply", org.slug), ownerRole: options.ownerRole },
+                inspection?.unreadable ?? [],
+              )),
               ...uncarriedProblems(await findUncarried(client, mappings, phase), phase),
             ]
     ).map(({ message, fix, details }) => ({ message, fix, ...(details ? { details } : {}) }));

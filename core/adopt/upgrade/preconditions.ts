@@ -1,8 +1,8 @@
 // What the upgrade needs of the role it runs as, checked from the catalog before it writes anything, so that
 // a run that cannot finish leaves no staging and work schemas behind: it must act as the owner of the legacy
-// tables (it reads them, puts its mirror triggers on them and moves them at the cutover), and the release's
-// extensions must be there or be its to create. plan --upgrade-legacy lists the same as problems; apply
-// refuses on them.
+// tables (it reads them, puts its mirror triggers on them and moves them at the cutover) and may read each of
+// them, and the release's extensions must be there or be its to create. plan --upgrade-legacy lists the same
+// as problems; apply refuses on them: both call upgradeProblems.
 import type { ClientBase } from "pg";
 import { closestName } from "../../closest-name";
 import { ReleaseError, joinFixes } from "../../errors";
@@ -34,20 +34,27 @@ export interface UpgradeLogin {
 /**
  * Checked before the first write (`start`) and again on a resumed run (`resume`), whose fix says so. The
  * wrong login is the only problem named: what the tables' owner or an extension would need is the right
- * login's to find out.
+ * login's to find out. `unreadChecks`: the server's refusals of the pre-flight's reads of the legacy rows
+ * (LegacyInspection.unreadable), named when the catalog's privileges did not already name the table.
  */
 export async function upgradeProblems(
   client: ClientBase,
   stop: Extract<UpgradeStop, "start" | "resume">,
   login: UpgradeLogin,
+  unreadChecks: readonly string[],
 ): Promise<UpgradeProblem[]> {
   const { state } = UPGRADE_STOPS[stop];
   const wrongLogin = await upgradingLoginProblem(client, login.command, login.ownerRole);
   if (wrongLogin) return [{ ...wrongLogin, fix: `${wrongLogin.fix} ${state}` }];
   const extensions = await uncreatableExtensions(client);
+  const owners = await legacyOwnerProblems(client);
+  const reads = await legacyReadProblems(client);
+  // A table another role owns is refused as that (its hand-over makes it readable too), and one named by the
+  // catalog already is the reason its check could not read it.
+  const unchecked = owners.length === 0 && reads.length === 0 ? uncheckedRowsProblems(unreadChecks) : [];
   return [
     ...(await missingLegacyTableProblems(client)).map((p) => ({ ...p, fix: `${p.fix} ${state}` })),
-    ...(await legacyOwnerProblems(client)).map((p) => ({ ...p, fix: `${p.fix} ${state}` })),
+    ...[...owners, ...reads, ...unchecked].map((p) => ({ ...p, fix: `${p.fix} ${state}` })),
     ...extensions.map(({ message, fix }) => ({
       code: "missing-pgvector" as const,
       message,
@@ -140,4 +147,43 @@ async function legacyOwnerProblems(client: ClientBase): Promise<UpgradeProblem[]
         "then run the same command again.",
     };
   });
+}
+
+/**
+ * The legacy tables the current role owns (or acts as the owner of) and may not read: an owner may revoke its
+ * own SELECT. The pre-flight's checks, the backfill and the proof read every row of every legacy table, so
+ * without this the checks skipped the table (and the plan said ready) and the backfill stopped at its first
+ * batch; the owner (the role itself) gives it back.
+ */
+async function legacyReadProblems(client: ClientBase): Promise<UpgradeProblem[]> {
+  const { rows } = await client.query<{ role: string; tables: string[] }>(
+    `SELECT current_user AS role, array_agg(format('%I.%I', n.nspname, c.relname) ORDER BY c.relname) AS tables
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND c.relname = ANY($2)
+        AND pg_has_role(current_user, c.relowner, 'USAGE') AND NOT has_table_privilege(c.oid, 'SELECT')
+     HAVING count(*) > 0`,
+    [LEGACY_SCHEMA, LEGACY_TABLES],
+  );
+  return rows.map(({ role, tables }) => ({
+    code: "permission",
+    message:
+      `${tables.length} legacy table(s) may not be read by "${role}", the role the upgrade acts as: ${tables.join(", ")} ` +
+      "(their SELECT was revoked). The upgrade checks, copies and proves every row of them.",
+    fix: `As "${role}" or an administrator, give it back: GRANT SELECT ON ${tables.join(", ")} TO ${quoteIdentifier(role)}; then run the same command again.`,
+  }));
+}
+
+/**
+ * The pre-flight's reads of the legacy rows the server refused for a reason the catalog's privileges above do
+ * not show (a policy's function, say): the rows were not checked, and the upgrade would read them all.
+ */
+function uncheckedRowsProblems(unreadChecks: readonly string[]): UpgradeProblem[] {
+  if (unreadChecks.length === 0) return [];
+  return [
+    {
+      code: "permission",
+      message: `The legacy rows could not all be checked: ${unreadChecks.join("; ")}. The upgrade reads every row of every legacy table.`,
+      fix: "Run it as the role that owns the legacy tables and may read them (with --owner-role when the owner role owns them), then run the same command again.",
+    },
+  ];
 }

@@ -104,11 +104,11 @@ async function schemaExists(client: ClientBase, name: string): Promise<boolean> 
 
 /** The legacy database's defects as one error that names each (the plan lists them one by one). */
 function refuseDefects(inspection: LegacyInspection, stop: UpgradeStop, print?: CommandPrinter): void {
-  if (inspection.defects.length === 0 && inspection.unreadable.length === 0) return;
+  // What the checks could not read is the role's problem, refused before this (upgradeProblems).
+  if (inspection.defects.length === 0) return;
   const lines = inspection.defects.map(
     (d) => `- ${d.column}: ${d.message} (e.g. ids ${d.sampleIds.join(", ")}); fix: ${d.fix}`,
   );
-  lines.push(...inspection.unreadable.map((u) => `- not readable: ${u}`));
   throw new ReleaseError(
     "invalid-input",
     `The legacy database has rows the release refuses, ${UPGRADE_STOPS[stop].stopped}:\n${lines.join("\n")}`,
@@ -321,10 +321,12 @@ export async function upgradeLegacyDatabase(
       }
       // What this role cannot do stops here, before the first write: no staging schema is left behind.
       refuseUpgradeProblems(
-        await upgradeProblems(client, stop, {
-          command: upgradeCommand("apply", org.slug),
-          ownerRole: options.ownerRole,
-        }),
+        await upgradeProblems(
+          client,
+          stop,
+          { command: upgradeCommand("apply", org.slug), ownerRole: options.ownerRole },
+          inspection.unreadable,
+        ),
         stop,
       );
       refuseDefects(inspection, stop, options.printCommand);
