@@ -17,6 +17,39 @@ export interface MalformedName {
   problem: string;
   /** The name it should have, when it is a migration at all (a `.sql` file). */
   renameTo?: string;
+  /**
+   * The newest migration of the folder, when renameTo's timestamp is not the one the name told (or now) because
+   * that one sorts before it (timestampAfter).
+   */
+  movedAfter?: string;
+}
+
+/** The newest well-formed migration of a folder's entries (their names sort as their timestamps), if any. */
+export function newestMigration(entries: readonly string[]): string | undefined {
+  return entries
+    .filter((e) => isUtcTimestamp(MIGRATION_FILE_PATTERN.exec(e)?.[1] ?? ""))
+    .sort()
+    .at(-1);
+}
+
+/**
+ * The timestamp for a migration a fix names, and whether it was moved: `preferred` (the time its name tells,
+ * else now) when it sorts after `newest`, the folder's newest migration; else now, or the second after the
+ * newest's when now is not later (a clock behind, names from the future). A name before the newest is out of
+ * order once that one is applied, which apply refuses: the file is new, so it goes last.
+ */
+export function timestampAfter(
+  preferred: string,
+  newest: string | undefined,
+  now: Date,
+): { timestamp: string; moved: boolean } {
+  const last = newest?.slice(0, 14);
+  if (last === undefined || preferred > last) return { timestamp: preferred, moved: false };
+  const current = utcTimestamp(now);
+  if (current > last) return { timestamp: current, moved: true };
+  const at = (from: number, to: number) => Number(last.slice(from, to));
+  const next = new Date(Date.UTC(at(0, 4), at(4, 6) - 1, at(6, 8), at(8, 10), at(10, 12), at(12, 14)) + 1000);
+  return { timestamp: utcTimestamp(next), moved: true };
 }
 
 /** The name part in snake_case: words of letters and digits, lower case, joined by single underscores. */
@@ -51,19 +84,26 @@ function timestampOf(digits: string): string | undefined {
   return timestamp !== undefined && isUtcTimestamp(timestamp) ? timestamp : undefined;
 }
 
-/** Why `entry`, which does not match MIGRATION_FILE_PATTERN, is refused, and what to rename it to. */
-export function malformedName(entry: string, now: Date): MalformedName {
+/**
+ * Why `entry`, which does not match MIGRATION_FILE_PATTERN, is refused, and what to rename it to: after
+ * `newest`, the folder's newest well-formed migration (newestMigration), whatever time the name told.
+ */
+export function malformedName(entry: string, now: Date, newest?: string): MalformedName {
+  const renamed = (preferred: string, name: string): Pick<MalformedName, "renameTo" | "movedAfter"> => {
+    const { timestamp, moved } = timestampAfter(preferred, newest, now);
+    return { renameTo: `${timestamp}_${name}.sql`, ...(moved ? { movedAfter: newest } : {}) };
+  };
   if (!entry.endsWith(".sql")) {
     // A migration saved without its extension is still one; anything else is not a migration at all.
-    if (MIGRATION_FILE_PATTERN.test(`${entry}.sql`))
-      return { problem: "it has no .sql extension", renameTo: `${entry}.sql` };
+    const match = MIGRATION_FILE_PATTERN.exec(`${entry}.sql`);
+    if (match) return { problem: "it has no .sql extension", ...renamed(match[1]!, match[2]!) };
     return { problem: "it is not a .sql file, and the migrations folder holds migrations alone" };
   }
   const [, digits = "", rest = ""] = /^(\d*)(.*)\.sql$/s.exec(entry) ?? [];
   // The part after the timestamp's separator (an underscore, or the dash node-pg-migrate writes).
   const namePart = digits && /^[_-]/.test(rest) ? rest.slice(1) : rest;
   const words = snakeCase(namePart);
-  const renameTo = `${timestampOf(digits) ?? utcTimestamp(now)}_${words || "describe_the_change"}.sql`;
+  const renaming = renamed(timestampOf(digits) ?? utcTimestamp(now), words || "describe_the_change");
   const problems: string[] = [];
   if (digits.length === 0) problems.push("it does not start with a 14-digit UTC timestamp");
   else if (digits.length === 13)
@@ -79,5 +119,5 @@ export function malformedName(entry: string, now: Date): MalformedName {
     problems.push(
       `its name ${JSON.stringify(namePart)} is not snake_case (lower-case letters and digits, single underscores)`,
     );
-  return { problem: problems.join("; "), renameTo };
+  return { problem: problems.join("; "), ...renaming };
 }

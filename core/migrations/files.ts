@@ -7,7 +7,13 @@ import { ReleaseError } from "../errors";
 import { DEFAULT_MIGRATIONS_DIR } from "../project";
 import { holdsStatement } from "../lint/statements";
 import { migrationChecksums, withoutExemptionComments } from "./checksums";
-import { malformedName, MIGRATION_FILE_PATTERN, utcTimestamp } from "./file-name";
+import {
+  malformedName,
+  MIGRATION_FILE_PATTERN,
+  newestMigration,
+  timestampAfter,
+  utcTimestamp,
+} from "./file-name";
 import { DOWN_MARKER, UP_MARKER } from "./section-markers";
 
 export interface MigrationFile {
@@ -56,6 +62,13 @@ export function readMigrationFiles(location: MigrationsLocation): MigrationFile[
   }
   const files: MigrationFile[] = [];
   const byTimestamp = new Map<string, string>();
+  // A name a fix gives goes after every migration here (the applied ones among them): one before the newest
+  // would be refused as out of order once that one is applied.
+  const newest = newestMigration(entries);
+  const nameAfterNewest = (name: string) => {
+    const { timestamp, moved } = timestampAfter(utcTimestamp(new Date()), newest, new Date());
+    return `${timestamp}_${name}.sql ${moved ? `(after ${newest}, the newest migration here, which is later than now)` : "for now"}`;
+  };
   for (const entry of entries.sort()) {
     // node-pg-migrate skips dot-files too; anything else it would try to load, so we refuse it here.
     if (entry.startsWith(".")) continue;
@@ -63,13 +76,16 @@ export function readMigrationFiles(location: MigrationsLocation): MigrationFile[
     if (!fileStats(full, entry).isFile()) continue;
     const match = MIGRATION_FILE_PATTERN.exec(entry);
     if (!match) {
-      const { problem, renameTo } = malformedName(entry, new Date());
+      const { problem, renameTo, movedAfter } = malformedName(entry, new Date(), newest);
+      const after = movedAfter
+        ? ` (after ${movedAfter}, the newest migration here: a name before it is refused as out of order once that one is applied)`
+        : "";
       throw new ReleaseError(
         "migration-files",
         // As a JSON string: a name may hold a quote, a newline or a terminal's control character.
         `Migration file name ${JSON.stringify(entry)} is malformed: ${problem}.`,
         renameTo
-          ? `Rename it ${renameTo}: migrations are named <14-digit UTC timestamp>_<snake_case_name>.sql (the time it was written, YYYYMMDDHHMMSS).`
+          ? `Rename it ${renameTo}${after}: migrations are named <14-digit UTC timestamp>_<snake_case_name>.sql (the time it was written, YYYYMMDDHHMMSS).`
           : "Move it out of the migrations folder: migrations are named <14-digit UTC timestamp>_<snake_case_name>.sql, e.g. 20250126000100_extensions.sql.",
       );
     }
@@ -79,7 +95,7 @@ export function readMigrationFiles(location: MigrationsLocation): MigrationFile[
       throw new ReleaseError(
         "migration-files",
         `Migration file name "${entry}" starts with ${timestamp}, which is not a UTC date and time (YYYYMMDDHHMMSS): ${badParts.join(", ")}.`,
-        `Name it after the UTC time it was written, e.g. ${utcTimestamp(new Date())}_${match[2]!}.sql for now.`,
+        `Name it after the UTC time it was written, e.g. ${nameAfterNewest(match[2]!)}.`,
       );
     }
     const other = byTimestamp.get(timestamp);
@@ -87,7 +103,7 @@ export function readMigrationFiles(location: MigrationsLocation): MigrationFile[
       throw new ReleaseError(
         "migration-files",
         `Migrations "${other}" and "${entry}" share the timestamp ${timestamp}, so their order is ambiguous.`,
-        `Give "${entry}" a later timestamp.`,
+        `Give "${entry}" a later timestamp, e.g. ${nameAfterNewest(match[2]!)}.`,
       );
     }
     byTimestamp.set(timestamp, entry);

@@ -397,6 +397,49 @@ describe("bad migration files are refused before connecting", () => {
     expect(example! >= before && example! <= after, `${before} <= ${example} <= ${after}`).toBe(true);
   });
 
+  it("a name whose own time sorts before the newest migration is given the time now, after it", async () => {
+    const dir = fixtureMigrationsCopy();
+    writeMigration(dir, "20240601120000-add_thing.sql", "SELECT 1;");
+    const before = utcSecond(new Date());
+    const error = await expectReleaseError(
+      applyRelease(options(nowhere, dir)),
+      "migration-files",
+      'Migration file name "20240601120000-add_thing.sql" is malformed: an underscore does not follow the timestamp.',
+    );
+    const after = utcSecond(new Date());
+    const example =
+      /^Rename it (\d{14})_add_thing\.sql \(after 20250101000300_gadgets\.sql, the newest migration here: a name before it is refused as out of order once that one is applied\): /.exec(
+        error.fix ?? "",
+      )?.[1];
+    expect(example, error.fix).toBeDefined();
+    expect(example! >= before && example! <= after, `${before} <= ${example} <= ${after}`).toBe(true);
+    renameSync(path.join(dir, "20240601120000-add_thing.sql"), path.join(dir, `${example}_add_thing.sql`));
+    await expectReleaseError(applyRelease(options(nowhere, dir)), "connection");
+  });
+
+  it("a name is given the second after the newest migration when that one is later than now", async () => {
+    const dir = fixtureMigrationsCopy();
+    writeMigration(dir, "29991231235959_later.sql", "SELECT 1;");
+    writeMigration(dir, "1796591630050_add-thing.sql", "SELECT 1;");
+    const error = await expectReleaseError(applyRelease(options(nowhere, dir)), "migration-files");
+    expect(error.fix).toMatch(/^Rename it 30000101000000_add_thing\.sql \(after 29991231235959_later\.sql, /);
+    // So are a timestamp that is no date and one another migration has.
+    rmSync(path.join(dir, "1796591630050_add-thing.sql"));
+    writeMigration(dir, "20261399999999_bad_date.sql", "SELECT 1;");
+    await expectReleaseError(
+      applyRelease(options(nowhere, dir)),
+      "migration-files",
+      "e.g. 30000101000000_bad_date.sql (after 29991231235959_later.sql, the newest migration here, which is later than now).",
+    );
+    rmSync(path.join(dir, "20261399999999_bad_date.sql"));
+    writeMigration(dir, "20250101000300_twin.sql", "SELECT 1;");
+    await expectReleaseError(
+      applyRelease(options(nowhere, dir)),
+      "migration-files",
+      'Give "20250101000300_twin.sql" a later timestamp, e.g. 30000101000000_twin.sql (after 29991231235959_later.sql, ',
+    );
+  });
+
   it("a file that is not SQL is to be moved out, not renamed", async () => {
     const dir = fixtureMigrationsCopy();
     writeFileSync(path.join(dir, "20250101000500_notes.txt"), "notes\n");
@@ -535,5 +578,29 @@ describe("a migration with an empty Down section", () => {
     }
     expect(await columnZ()).toBe(false);
     expect(await ledgerNames(db.current.url)).toHaveLength(3);
+  });
+});
+
+describe("a malformed name among applied migrations", () => {
+  const db = useTestDatabase();
+  const dir = fixtureMigrationsCopy();
+
+  it("is given a name after the applied ones, which apply then runs rather than refuse as out of order", async () => {
+    await applyRelease(options(db.current.url, dir));
+    // Its own time is before the applied migrations': kept, apply would refuse it as out of order.
+    writeMigration(dir, "20240101000000_AddThing.sql", 'ALTER TABLE "Widget" ADD COLUMN thing int;');
+    const refused = await runCli(["apply", "--migrations-dir", dir], { DATABASE_URL: db.current.url });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).not.toContain("    at ");
+    const renameTo = /fix: Rename it (\d{14}_add_thing\.sql) \(after 20250101000300_gadgets\.sql, /.exec(
+      refused.stderr,
+    )?.[1];
+    expect(renameTo, refused.stderr).toBeDefined();
+    expect(await ledgerNames(db.current.url)).toHaveLength(3);
+
+    renameSync(path.join(dir, "20240101000000_AddThing.sql"), path.join(dir, renameTo!));
+    const applied = await runCli(["apply", "--migrations-dir", dir], { DATABASE_URL: db.current.url });
+    expect(applied.code, applied.stderr).toBe(0);
+    expect((await ledgerNames(db.current.url)).at(-1)).toBe(renameTo!.replace(/\.sql$/, ""));
   });
 });
