@@ -27,7 +27,6 @@ import {
   createTestDatabase,
   databaseSettings,
   dropTestDatabase,
-  pgBindir,
   withClient,
   withDatabase,
   type TestDatabase,
