@@ -140,10 +140,12 @@ export function actingOwnerError(
   facts: ActingOwner | null,
   command: string,
   ownerRole?: string,
+  words: OwnerRoleWords = {},
 ): ReleaseError | undefined {
   if (!facts || facts.acting === facts.owner) return undefined;
   // Without a ledger only apply creates the release's objects (a revert has nothing to revert).
-  if (facts.firstApply) return command === "apply" ? firstApplyOwnerError(facts, ownerRole) : undefined;
+  if (facts.firstApply)
+    return command === "apply" ? firstApplyOwnerError(facts, ownerRole, words) : undefined;
   if (!facts.mayActAsOwner) {
     return ownerRole !== undefined && facts.loginMayActAsOwner && !facts.ownerSuperuser
       ? wrongOwnerRoleError(facts, command)
@@ -187,13 +189,26 @@ function wrongOwnerRoleError(facts: ActingOwner, command: string): ReleaseError 
   );
 }
 
+/** How a refusal's fix names what the caller sets (ReleaseOptions.printCommand and ownerRoleSetting). */
+export interface OwnerRoleWords {
+  /** Prints the apply to run again (ReleaseOptions.printCommand); unset, the word "apply". */
+  printCommand?: CommandPrinter;
+  /** ReleaseOptions.ownerRoleSetting: a stack's, whose owner role is not the operator's to choose. */
+  ownerRoleSetting?: string;
+}
+
 /**
  * A first apply acting as a role whose objects neither the database's owner nor the owner of the schema the
  * release creates in could manage (ActingOwner.firstApply): undefined when it may (the owner itself, or a
  * role the owner is a member of: any, for a superuser's database). The fixes: act as the database's owner, or,
- * where the role named is to own the release, hand it the database first.
+ * where the role named is to own the release, hand it the database first. On a stack (`ownerRoleSetting`)
+ * the role is the stack's own, which the release always acts as: the hand-over is the fix.
  */
-function firstApplyOwnerError(facts: ActingOwner, ownerRole: string | undefined): ReleaseError | undefined {
+function firstApplyOwnerError(
+  facts: ActingOwner,
+  ownerRole: string | undefined,
+  { printCommand: print, ownerRoleSetting }: OwnerRoleWords,
+): ReleaseError | undefined {
   if (facts.ownerMayManage) return undefined;
   const { login, acting, owner } = facts;
   const database = facts.database ?? "this database";
@@ -203,26 +218,38 @@ function firstApplyOwnerError(facts: ActingOwner, ownerRole: string | undefined)
     schemaOwner === undefined
       ? `the database belongs to "${owner}", which is not a member of "${acting}"`
       : `the database belongs to "${owner}" and its schema ${facts.schema} to "${schemaOwner}", neither of them a member of "${acting}"`;
-  const actAsOwner = !facts.loginMayActAsOwner
-    ? `Run apply as a login that acts as "${owner}" (the migrator: --database-url "$DIRECT_URL")`
-    : ownerRole !== undefined
-      ? `Name the role that owns the database: --owner-role ${owner}`
-      : facts.superuser
-        ? `Run apply with --owner-role ${owner}, or as the migrator (--database-url "$DIRECT_URL"), which acts as "${owner}" at login`
-        : `As the cluster's admin, make the login act as the owner role at login, as the stack's access layer does: ` +
-          `ALTER ROLE ${quoteIdentifier(login)} SET role = ${quoteIdentifier(owner)}; then run apply again in a new session. ` +
-          `Or run apply with --owner-role ${owner}`;
-  const handOver =
-    `If "${acting}" is to own the release instead, hand it the database first, as "${owner}" or a superuser: ` +
-    `ALTER DATABASE ${quoteIdentifier(database)} OWNER TO ${quoteIdentifier(acting)}.`;
+  const apply = commandToRun(print, ["apply"], "apply");
+  const handOverStatement = `ALTER DATABASE ${quoteIdentifier(database)} OWNER TO ${quoteIdentifier(acting)}`;
+  const fix =
+    ownerRoleSetting !== undefined
+      ? `As the stack's admin (a superuser, or a member of both "${owner}" and "${acting}"), hand the database to ` +
+        `"${acting}", the stack's owner role (${ownerRoleSetting} names it), which the release acts as: ` +
+        `${handOverStatement}; then run ${apply} again ` +
+        `(docs/stacks.md, "A server that already has the app's database").`
+      : `${actAsOwnerFix(facts, ownerRole, apply)}. If "${acting}" is to own the release instead, hand it the ` +
+        `database first, as "${owner}" or a superuser: ${handOverStatement}.`;
   return new ReleaseError(
     "permission",
     `This is the first release of database ${database} (no ledger ${BOOKKEEPING_SCHEMA}.${MIGRATIONS_TABLE} yet), ` +
       `and ${who} would create its objects as "${acting}"; ${belongs} and could not manage them. The app's and ` +
       `the read-only logins' grants come from the owner role's default privileges, and every later release would ` +
       `have to act as "${acting}".`,
-    `${actAsOwner}. ${handOver} ${NOTHING_WRITTEN}`,
+    `${fix} ${NOTHING_WRITTEN}`,
   );
+}
+
+/** The CLI's way for a first apply to act as the database's owner `facts.owner`; `apply`: the apply printed. */
+function actAsOwnerFix(facts: ActingOwner, ownerRole: string | undefined, apply: string): string {
+  const { login, owner } = facts;
+  if (!facts.loginMayActAsOwner) {
+    return `Run apply as a login that acts as "${owner}" (the migrator: --database-url "$DIRECT_URL")`;
+  }
+  if (ownerRole !== undefined) return `Name the role that owns the database: --owner-role ${owner}`;
+  return facts.superuser
+    ? `Run apply with --owner-role ${owner}, or as the migrator (--database-url "$DIRECT_URL"), which acts as "${owner}" at login`
+    : `As the cluster's admin, make the login act as the owner role at login, as the stack's access layer does: ` +
+        `ALTER ROLE ${quoteIdentifier(login)} SET role = ${quoteIdentifier(owner)}; then run ${apply} again in a new session. ` +
+        `Or run apply with --owner-role ${owner}`;
 }
 
 /**
@@ -306,10 +333,10 @@ export function firstApplyPrivilegeProblem(
 export async function refuseActingAsAnotherOwner(
   client: ClientBase,
   command: string,
-  options: { ownerRole?: string; actingAs?: string; probed?: ActingOwner | null },
+  options: OwnerRoleWords & { ownerRole?: string; actingAs?: string; probed?: ActingOwner | null },
 ): Promise<void> {
   const facts =
     options.probed !== undefined ? options.probed : await readActingOwner(client, options.actingAs);
-  const refusal = actingOwnerError(facts, command, options.ownerRole);
+  const refusal = actingOwnerError(facts, command, options.ownerRole, options);
   if (refusal) throw refusal;
 }

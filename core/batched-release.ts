@@ -26,7 +26,12 @@ import {
 } from "./lock-safety/session";
 import { missingPgvectorError } from "./plan-problems";
 import { checkOwnerRole, ownerRoleError } from "./owner-role";
-import { actingOwnerSql, refuseActingAsAnotherOwner, type ActingOwner } from "./acting-owner";
+import {
+  actingOwnerSql,
+  refuseActingAsAnotherOwner,
+  type ActingOwner,
+  type OwnerRoleWords,
+} from "./acting-owner";
 import type { CommandPrinter } from "./command-to-run";
 import { quoteIdentifier as quoteIdent } from "./identifiers";
 import { isoTime, literal } from "./sql";
@@ -163,7 +168,7 @@ export async function readBatched(
 export async function lockAndProbe(
   client: ClientBase,
   steps: readonly Batched[],
-  options: {
+  options: OwnerRoleWords & {
     ownerRole?: string;
     lockTimeoutMs?: number;
     lockWaitNames?: LockWaitNames;
@@ -192,6 +197,8 @@ export async function lockAndProbe(
     await checkOwnerRole(client, options.ownerRole);
     await refuseActingAsAnotherOwner(client, "apply", {
       ownerRole: options.ownerRole,
+      printCommand: options.printCommand,
+      ownerRoleSetting: options.ownerRoleSetting,
       actingAs: options.ownerRole,
     });
     throw await ownerRoleError(client, options.ownerRole, error);

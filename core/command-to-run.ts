@@ -21,3 +21,11 @@ export function commandToRun(
 ): string {
   return print ? print(args) : asBefore;
 }
+
+/**
+ * A fix's "run apply again", with the apply as `print` prints it (`pulumi up` under the schema-release
+ * provider); without a printer, `asBefore`: the words the fix had before.
+ */
+export function applyAgain(print: CommandPrinter | undefined, asBefore = "run apply again"): string {
+  return print ? `run ${print(["apply"])} again` : asBefore;
+}

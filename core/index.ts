@@ -87,7 +87,14 @@ export {
   rebuildLeftoverText,
   type DriftBeforeRelease,
 } from "./drift-before-release";
-export type { ReleaseStep, RunningStep, StepItemPlan, StepItemResult, StepManifestEntry } from "./steps";
+export type {
+  ReleaseStep,
+  RunningStep,
+  StepApplyOptions,
+  StepItemPlan,
+  StepItemResult,
+  StepManifestEntry,
+} from "./steps";
 export { DISPLAY_CHECKSUM_LENGTH, displayChecksum, displayChecksumPair, ledgerProblemText } from "./display";
 export {
   STEP_KINDS,

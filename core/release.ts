@@ -150,6 +150,14 @@ export interface ReleaseOptions {
    */
   printCommand?: CommandPrinter;
   /**
+   * Where the owner role the release acts as is set, when the operator does not choose it: the schema-release
+   * provider's stack config (`neonhub-db:rolePrefix`, whose `<prefix>_owner` the access layer makes). A
+   * refusal that would have the operator name another --owner-role (a first release of a database another
+   * role owns, core/acting-owner.ts) then names the hand-over to the stack's role instead. Unset: the CLI's
+   * --owner-role.
+   */
+  ownerRoleSetting?: string;
+  /**
    * The command as the operator ran it, printed to run again as it is: what a lost connection's fix names
    * (core/lost-connection.ts). The CLI's is its own arguments, the URL shown as printCommand shows it
    * (cli/confirm-command.ts); unset, the fix names the command in words ("run apply again").
@@ -530,6 +538,8 @@ export async function planWith(client: ClientBase, options: ReleaseOptions): Pro
     // apply names it (core/batched-release.ts lockAndProbe).
     await refuseActingAsAnotherOwner(client, "apply", {
       ownerRole: options.ownerRole,
+      printCommand: options.printCommand,
+      ownerRoleSetting: options.ownerRoleSetting,
       actingAs: options.ownerRole,
     });
     throw error;
@@ -556,6 +566,8 @@ async function planActing(
   const actingOwner = batched ? batched.probe.actingOwner : await readActingOwner(client, options.ownerRole);
   await refuseActingAsAnotherOwner(client, "apply", {
     ownerRole: options.ownerRole,
+    printCommand: options.printCommand,
+    ownerRoleSetting: options.ownerRoleSetting,
     probed: actingOwner,
   });
   // A first apply's role that may not create in the schema or the database: apply's refusal, plan's problem.
@@ -793,6 +805,8 @@ export async function applyWith(client: ClientBase, options: ReleaseOptions): Pr
       // Objects created as another role than the release's owner are refused before anything is written.
       await refuseActingAsAnotherOwner(client, "apply", {
         ownerRole: options.ownerRole,
+        printCommand: options.printCommand,
+        ownerRoleSetting: options.ownerRoleSetting,
         probed: locked.probe.actingOwner,
       });
       // ... and a first apply whose role may not create in the schema or the database (the same probe).
@@ -822,6 +836,8 @@ export async function applyWith(client: ClientBase, options: ReleaseOptions): Pr
     const actingOwner = await readActingOwner(client);
     await refuseActingAsAnotherOwner(client, "apply", {
       ownerRole: options.ownerRole,
+      printCommand: options.printCommand,
+      ownerRoleSetting: options.ownerRoleSetting,
       probed: actingOwner,
     });
     refuseMissingCreatePrivileges(firstApplyPrivilegeProblem(actingOwner, options.printCommand));
@@ -887,7 +903,10 @@ export async function applyWith(client: ClientBase, options: ReleaseOptions): Pr
     });
     // Its session ends while the release reads and records what it did (awaited before returning).
     void monitor?.close();
-    const stepRun = await runSteps(client, steps, log, options.onStepRunning);
+    const stepRun = await runSteps(client, steps, log, {
+      onRunning: options.onStepRunning,
+      printCommand: options.printCommand,
+    });
     const changed = migrations.length > 0 || anyStepChanged(stepRun);
     // The ledger now: what it held under the lock, then what this apply recorded (no other release ran since).
     const ledger = [...state.ledger, ...migrations];

@@ -12,6 +12,7 @@
 import type { ClientBase } from "pg";
 import { BOOKKEEPING_SCHEMA } from "./bookkeeping";
 import { sha256 } from "./checksum";
+import { applyAgain, type CommandPrinter } from "./command-to-run";
 import { ReleaseError } from "./errors";
 import type { Logger } from "./logger";
 import { isoTime } from "./sql";
@@ -21,7 +22,7 @@ import type {
   RowLevelSecurityPlanItem,
   RowLevelSecurityStatus,
 } from "./results";
-import type { ReleaseStep, StepBatch, StepManifestEntry } from "./steps";
+import type { ReleaseStep, StepApplyOptions, StepBatch, StepManifestEntry } from "./steps";
 import { quoteIdentifier } from "./identifiers";
 import { LOCK_NOT_AVAILABLE } from "./lock-safety/settings";
 
@@ -127,7 +128,11 @@ export class RowLevelSecurityStep implements ReleaseStep<"rowLevelSecurity"> {
     return planItems(await readPolicyTables(client), mode);
   }
 
-  async apply(client: ClientBase, log: Logger): Promise<RowLevelSecurityItemResult[]> {
+  async apply(
+    client: ClientBase,
+    log: Logger,
+    { printCommand }: StepApplyOptions = {},
+  ): Promise<RowLevelSecurityItemResult[]> {
     const mode = await this.effectiveMode(client);
     const results: RowLevelSecurityItemResult[] = [];
     await client.query("BEGIN");
@@ -157,7 +162,7 @@ export class RowLevelSecurityStep implements ReleaseStep<"rowLevelSecurity"> {
       await client.query("COMMIT");
     } catch (error) {
       await client.query("ROLLBACK").catch(() => {});
-      throw describeFailure(error);
+      throw describeFailure(error, printCommand);
     }
     if (results.length > 0) log.info(`row-level security ${reasonFor(mode)} on ${results.length} table(s)`);
     return results;
@@ -233,12 +238,13 @@ function displayName(table: PolicyTable): string {
   return table.schema === "public" ? table.table : `${table.schema}.${table.table}`;
 }
 
-function describeFailure(error: unknown): unknown {
+/** A lock timeout's refusal; `print` names the apply to run again (ReleaseOptions.printCommand). */
+function describeFailure(error: unknown, print: CommandPrinter | undefined): unknown {
   if ((error as { code?: string })?.code !== LOCK_NOT_AVAILABLE) return error;
   return new ReleaseError(
     "lock-timeout",
     `Could not change row-level security: a table stayed locked for ${LOCK_TIMEOUT} (${(error as Error).message}).`,
-    "A long transaction holds one of the tenant tables. Let it finish (pg_stat_activity names it), then apply again.",
+    `A long transaction holds one of the tenant tables. Let it finish (pg_stat_activity names it), then ${applyAgain(print, "apply again")}.`,
     { cause: error },
   );
 }

@@ -3,6 +3,7 @@
 import type { ClientBase } from "pg";
 import type { Logger } from "./logger";
 import type { MigrationResult, StepItemResult, StepKind, StepResult, StepStatus } from "./results";
+import type { CommandPrinter } from "./command-to-run";
 import type { ReleaseStep, RunningStep } from "./steps";
 
 /** Each step kind's answers under the release's keys (`seeds` is `seedSets` in plans, results and status). */
@@ -41,20 +42,24 @@ export function byStepKey<M extends { [K in StepKind]: unknown }>(
 
 /**
  * Runs each step's apply in order, timing it; tells `onRunning` each step as it starts (and the item the step
- * names), and `undefined` once none runs.
+ * names), and `undefined` once none runs. `printCommand`: how the steps' fixes name the apply to run again.
  */
 export async function runSteps(
   client: ClientBase,
   steps: readonly ReleaseStep[],
   log: Logger,
-  onRunning?: (running: RunningStep | undefined) => void,
+  options: {
+    onRunning?: (running: RunningStep | undefined) => void;
+    printCommand?: CommandPrinter;
+  } = {},
 ): Promise<StepRun> {
+  const { onRunning, printCommand } = options;
   const answers = new Map<ReleaseStep, StepItemResult[]>();
   const timings: StepResult[] = [];
   for (const step of steps) {
     const started = Date.now();
     onRunning?.({ step: step.kind });
-    const items = await step.apply(client, log, onRunning);
+    const items = await step.apply(client, log, { onRunning, printCommand });
     answers.set(step, items);
     timings.push(stepResult(step.kind, Date.now() - started, items));
   }

@@ -2,6 +2,7 @@
 // seed sets, then vector indexes (built after the data they index). Each is a ReleaseStep so that
 // plan/apply/status treat them alike.
 import type { ClientBase } from "pg";
+import type { CommandPrinter } from "./command-to-run";
 import type { Logger } from "./logger";
 import type { StepItemResult, StepKind, StepPlanMap, StepStatus } from "./results";
 
@@ -17,6 +18,17 @@ export interface RunningStep {
   item?: string;
   /** vectorIndexes: whether the index is being built (built, calibrated and recorded) or only calibrated. */
   action?: "build" | "calibrate";
+}
+
+/** What apply gives a step besides its connection and log. */
+export interface StepApplyOptions {
+  /** Told the item the step starts on, where it has items worth naming if the apply is stopped there. */
+  onRunning?: (running: RunningStep) => void;
+  /**
+   * How a fix names the apply to run again on this database (ReleaseOptions.printCommand): the CLI's with the
+   * operator's options, the schema-release provider's `pulumi up`; unset, the words the fix had before.
+   */
+  printCommand?: CommandPrinter;
 }
 
 /** The offline identity of an item, for the Pulumi manifest: a change here shows in `pulumi preview`. */
@@ -64,15 +76,8 @@ export interface ReleaseStep<K extends StepKind = StepKind> {
    * `actingAs`: as for StepBatch.stateSql.
    */
   plan(client: ClientBase | undefined, actingAs?: string): Promise<StepPlanMap[K][]>;
-  /**
-   * Runs under the release lock, after the migrations (and earlier steps) are applied. Tells `onRunning` the
-   * item it starts on, where it has items worth naming if the apply is stopped there.
-   */
-  apply(
-    client: ClientBase,
-    log: Logger,
-    onRunning?: (running: RunningStep) => void,
-  ): Promise<StepItemResult<K>[]>;
+  /** Runs under the release lock, after the migrations (and earlier steps) are applied. */
+  apply(client: ClientBase, log: Logger, options?: StepApplyOptions): Promise<StepItemResult<K>[]>;
   /** What the database records for this step, for `status` and the release summary. Read-only. */
   status(client: ClientBase): Promise<StepStatus<K>[]>;
   /**

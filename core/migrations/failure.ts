@@ -3,7 +3,7 @@
 // for errors it finds while parsing or planning (a caret goes under it); an error raised while a statement
 // runs has no position, and the statement is found from how many of the section's statements completed
 // before it (statement-counts.ts).
-import { commandToRun, type CommandPrinter } from "../command-to-run";
+import { applyAgain, commandToRun, type CommandPrinter } from "../command-to-run";
 import { ReleaseError } from "../errors";
 import type { FailedMigration } from "../results";
 import { createExtensionFix, extensionRefusedBy } from "../extensions";
@@ -41,11 +41,6 @@ export interface MigrationFailure {
    * schema-release provider, `pulumi up`; unset, the words "apply" and `neonhub-db verify`.
    */
   print?: CommandPrinter;
-}
-
-/** The apply a fix says to run again, as the caller prints it (the bare word "apply" without a printer). */
-function applyAgain(print: CommandPrinter | undefined): string {
-  return `run ${commandToRun(print, ["apply"], "apply")} again`;
 }
 
 /** Where the failure is in the file: its line, the statement's number in its section, and the lines shown. */

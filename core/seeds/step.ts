@@ -6,7 +6,7 @@ import { rowsText } from "../count-format";
 import { DEFAULT_SEEDS_DIR } from "../project";
 import type { Logger } from "../logger";
 import type { SeedSetItemResult, SeedSetStatus } from "../results";
-import type { ReleaseStep, RunningStep, StepBatch, StepItemPlan, StepManifestEntry } from "../steps";
+import type { ReleaseStep, StepApplyOptions, StepBatch, StepItemPlan, StepManifestEntry } from "../steps";
 import { seedsBatch, upToDate } from "./batch";
 import { SEED_BOOKKEEPING_DDL, readSeedSetRecords, seedRecordsExist } from "./records";
 import { loadSeedSet, type SeedSet } from "./seed-set";
@@ -53,13 +53,13 @@ export class SeedsStep implements ReleaseStep<"seeds"> {
   async apply(
     client: ClientBase,
     log: Logger,
-    onRunning?: (running: RunningStep) => void,
+    { onRunning, printCommand }: StepApplyOptions = {},
   ): Promise<SeedSetItemResult[]> {
     const results: SeedSetItemResult[] = [];
     for (const set of this.sets) {
       const started = Date.now();
       onRunning?.({ step: "seeds", item: set.name });
-      const outcome = await applySeedSet(client, set, log);
+      const outcome = await applySeedSet(client, set, log, printCommand);
       onRunning?.({ step: "seeds" });
       results.push({
         name: set.name,

@@ -2,6 +2,7 @@
 // rows that differ are updated in place, rows the set wrote before but no longer lists are deleted, and
 // nothing else is touched. A set whose rows all match writes nothing at all, not even its record.
 import type { ClientBase } from "pg";
+import { applyAgain, type CommandPrinter } from "../command-to-run";
 import { isConnectionLost } from "../connection";
 import { rowsText } from "../count-format";
 import { ReleaseError } from "../errors";
@@ -148,8 +149,16 @@ export interface SeedSetOutcome {
   deleted: number;
 }
 
-/** Applies one seed set in its own transaction on `client` (which holds the release lock). */
-export async function applySeedSet(client: ClientBase, set: SeedSet, log: Logger): Promise<SeedSetOutcome> {
+/**
+ * Applies one seed set in its own transaction on `client` (which holds the release lock). `print`: how a
+ * failure's fix names the apply to run again (ReleaseOptions.printCommand).
+ */
+export async function applySeedSet(
+  client: ClientBase,
+  set: SeedSet,
+  log: Logger,
+  print?: CommandPrinter,
+): Promise<SeedSetOutcome> {
   await client.query("BEGIN");
   let stage = "reading what it wrote before";
   try {
@@ -209,7 +218,7 @@ export async function applySeedSet(client: ClientBase, set: SeedSet, log: Logger
     return outcome;
   } catch (error) {
     await client.query("ROLLBACK").catch(() => {});
-    throw describeSeedError(error, set, stage);
+    throw describeSeedError(error, set, stage, print);
   }
 }
 
@@ -227,14 +236,19 @@ function describeGroup(group: RowGroup, table: SeedTable): string {
   return `table "${group.table}" (rows of ${table.file})`;
 }
 
-function describeSeedError(error: unknown, set: SeedSet, stage: string): unknown {
+function describeSeedError(
+  error: unknown,
+  set: SeedSet,
+  stage: string,
+  print: CommandPrinter | undefined,
+): unknown {
   if (error instanceof ReleaseError || isConnectionLost(error)) return error;
   const pg = error as { message?: string; detail?: string; hint?: string };
   const detail = [pg.detail, pg.hint].filter(Boolean).join(" ");
   return new ReleaseError(
     "seed-failed",
     `Seed set "${set.name}" failed ${stage}: ${pg.message ?? String(error)}${detail ? ` (${detail})` : ""}`,
-    `Nothing of seed set "${set.name}" was written (it applies in one transaction). Fix the seed file or the conflicting row in the database, then apply again.`,
+    `Nothing of seed set "${set.name}" was written (it applies in one transaction). Fix the seed file or the conflicting row in the database, then ${applyAgain(print, "apply again")}.`,
     { cause: error },
   );
 }

@@ -17,6 +17,7 @@
 // would leave the option set on the table for good.)
 import type { ClientBase } from "pg";
 import type { NoticeMessage } from "pg-protocol/dist/messages";
+import { applyAgain, commandToRun, type CommandPrinter } from "../command-to-run";
 import { ReleaseError } from "../errors";
 import type { Logger } from "../logger";
 import { rowsText } from "../count-format";
@@ -45,10 +46,12 @@ export interface BuildOutcome {
   launchedWorkers?: number;
 }
 
+/** Builds `request`'s index; a failure's fix names the apply to run again as `print` prints it (ReleaseOptions.printCommand). */
 export async function buildIndex(
   client: ClientBase,
   request: BuildRequest,
   log: Logger,
+  print?: CommandPrinter,
 ): Promise<BuildOutcome> {
   const { definition } = request;
   const name = definition.name;
@@ -74,7 +77,7 @@ export async function buildIndex(
     if (request.concurrently) await buildConcurrently(client, request, target);
     else await buildInTransaction(client, request, target);
   } catch (error) {
-    throw await buildFailure(client, request, target, label, error);
+    throw await buildFailure(client, request, target, label, error, print);
   } finally {
     await stopWatching();
     client.removeListener("notice", onNotice);
@@ -137,6 +140,7 @@ async function buildFailure(
   target: string,
   label: string,
   error: unknown,
+  print: CommandPrinter | undefined,
 ): Promise<ReleaseError> {
   const message = (error as Error).message ?? String(error);
   let left = "Nothing changed for this index (the build rolled back).";
@@ -145,6 +149,7 @@ async function buildFailure(
     const { cause, fix } = describeOutOfRange(
       request.definition,
       await findOutOfRangeRows(client, request.definition),
+      print,
     );
     return new ReleaseError("index-failed", `Building ${label} failed: ${message}\n${cause}\n${left}`, fix, {
       cause: error,
@@ -153,10 +158,10 @@ async function buildFailure(
   const code = (error as { code?: string }).code;
   const fix =
     code === "57014"
-      ? "The build was cancelled (statement_timeout or an operator). Run apply again."
+      ? `The build was cancelled (statement_timeout or an operator). Run ${commandToRun(print, ["apply"], "apply")} again.`
       : /memory required/.test(message)
-        ? "Raise vectorIndexes.maxMaintenanceWorkMem (and the server's free memory) and run apply again."
-        : "Fix the cause and run apply again.";
+        ? `Raise vectorIndexes.maxMaintenanceWorkMem (and the server's free memory) and ${applyAgain(print)}.`
+        : `Fix the cause and ${applyAgain(print)}.`;
   return new ReleaseError("index-failed", `Building ${label} failed: ${message}\n${left}`, fix, {
     cause: error,
   });

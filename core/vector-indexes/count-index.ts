@@ -21,6 +21,7 @@
 import { shownName } from "../shown-names";
 import type { ClientBase } from "pg";
 import { actingRoleSql } from "../acting-owner";
+import { applyAgain, type CommandPrinter } from "../command-to-run";
 import { ReleaseError } from "../errors";
 import type { Logger } from "../logger";
 import type { StepItemResult, VectorIndexPlanItem } from "../results";
@@ -152,7 +153,7 @@ export function countIndexPlanItem(
  * rebuild does (build.ts): the search functions count from the old one until the swap, which holds its lock
  * for a drop and a rename only. Without `concurrently` the build and the swap are one transaction. A failed
  * build leaves the old index as it was; a failed concurrent build's INVALID leftover is dropped before the
- * error is reported.
+ * error is reported, with a fix whose apply to run again `print` prints (ReleaseOptions.printCommand).
  */
 export async function buildCountIndex(
   client: ClientBase,
@@ -160,6 +161,7 @@ export async function buildCountIndex(
   item: VectorIndexPlanItem,
   concurrently: boolean,
   log: Logger,
+  print?: CommandPrinter,
 ): Promise<StepItemResult<"vectorIndexes">> {
   const rebuild = item.action === "rebuild";
   const target = rebuild ? rebuildName(table.countIndexName) : table.countIndexName;
@@ -188,7 +190,7 @@ export async function buildCountIndex(
     throw new ReleaseError(
       "index-failed",
       `Building ${item.name} on ${shownName(table.table)} failed: ${(error as Error).message}\n${left}${kept}`,
-      "Fix the cause and run apply again.",
+      `Fix the cause and ${applyAgain(print)}.`,
       { cause: error },
     );
   }

@@ -7,6 +7,7 @@
 // only once a build has failed that way: a healthy build pays nothing. The look reads the dimension's rows as
 // the build did, under a statement timeout of its own, and returns a few of them and how many in all.
 import type { ClientBase } from "pg";
+import { applyAgain, commandToRun, type CommandPrinter } from "../command-to-run";
 import { formatCount, rowsText } from "../count-format";
 import {
   HALFVEC_MAX_VALUE,
@@ -100,10 +101,14 @@ export function normalizeOutOfRangeSql(table: EmbeddingTable, dimension: number)
   );
 }
 
-/** What the index-failed error says about those rows (after the build's own message), and its fix. */
+/**
+ * What the index-failed error says about those rows (after the build's own message), and its fix, whose apply
+ * to run again `print` prints (ReleaseOptions.printCommand).
+ */
 export function describeOutOfRange(
   definition: Pick<IndexDefinition, "table" | "dimension">,
   finding: OutOfRangeFinding,
+  print?: CommandPrinter,
 ): { cause: string; fix: string } {
   const { table, dimension } = definition;
   const name = quoteIdent(table.table);
@@ -122,7 +127,7 @@ export function describeOutOfRange(
     return {
       cause,
       fix:
-        `Run apply again once the transactions open since before the rows were corrected have ended, in any ` +
+        `Run ${commandToRun(print, ["apply"], "apply")} again once the transactions open since before the rows were corrected have ended, in any ` +
         `database of the server (pg_stat_activity: those whose xact_start is older), or after VACUUM ${name} ` +
         `has removed the old versions.`,
     };
@@ -143,7 +148,7 @@ export function describeOutOfRange(
     cause = `Rows of ${name} of ${dimension} dimensions have ${beyond} (${why}); ${looked}.`;
   }
   const fix =
-    `Correct or delete those rows, then run apply again. Find them all with: ${outOfRangeRowsSql(table, dimension)}; ` +
+    `Correct or delete those rows, then ${applyAgain(print)}. Find them all with: ${outOfRangeRowsSql(table, dimension)}; ` +
     `then store each one's embedding as the model returned it, or scale them to unit length, which leaves their ` +
     `cosine distances as they were: ${normalizeOutOfRangeSql(table, dimension)}; ` +
     `or set ${column} to NULL, or DELETE them, with the same WHERE.`;

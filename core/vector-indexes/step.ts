@@ -6,7 +6,8 @@ import type { ClientBase } from "pg";
 import { ReleaseError, SettingError, settingDocument } from "../errors";
 import type { Logger } from "../logger";
 import { literal } from "../sql";
-import type { ReleaseStep, RunningStep, StepBatch, StepManifestEntry } from "../steps";
+import type { CommandPrinter } from "../command-to-run";
+import type { ReleaseStep, StepApplyOptions, StepBatch, StepManifestEntry } from "../steps";
 import type {
   CalibrationFacts,
   IndexBuildFacts,
@@ -442,7 +443,7 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
   async apply(
     client: ClientBase,
     log: Logger,
-    onRunning?: (running: RunningStep) => void,
+    { onRunning, printCommand }: StepApplyOptions = {},
   ): Promise<StepItemResult<"vectorIndexes">[]> {
     const settled = await this.settle(client);
     const { inventories, decisions, serverMemoryMb, countItems, searchDefault } = await this.survey(client);
@@ -466,7 +467,7 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
       const { table } = this.options.tables.find((t) => t.table.countIndexName === item.name)!;
       results.push(
         await working(item.name, "build", () =>
-          buildCountIndex(client, table, item, this.options.concurrently, log),
+          buildCountIndex(client, table, item, this.options.concurrently, log, printCommand),
         ),
       );
     }
@@ -477,7 +478,7 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
         case "create":
         case "rebuild": {
           const details = await working(name, "build", () =>
-            this.build(client, decision, serverMemoryMb, log, () =>
+            this.build(client, decision, serverMemoryMb, log, printCommand, () =>
               onRunning?.({ step: "vectorIndexes", item: name, action: "calibrate" }),
             ),
           );
@@ -485,7 +486,9 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
           break;
         }
         case "recalibrate": {
-          const details = await working(name, "calibrate", () => this.recalibrate(client, decision, log));
+          const details = await working(name, "calibrate", () =>
+            this.recalibrate(client, decision, log, printCommand),
+          );
           results.push({ name, action: "update", durationMs: Date.now() - started, details });
           break;
         }
@@ -583,11 +586,13 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
     };
   }
 
+  /** `print`: how a failure's fix names the apply to run again (ReleaseOptions.printCommand). */
   private async build(
     client: ClientBase,
     decision: BuildDecision,
     serverMemoryMb: number,
     log: Logger,
+    print: CommandPrinter | undefined,
     onCalibrating: () => void,
   ): Promise<IndexBuildFacts> {
     const { definition, rows } = decision;
@@ -614,6 +619,7 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
         },
       },
       log,
+      print,
     );
     const buildSettings = {
       maintenanceWorkMemMb: memory.setMb ?? serverMemoryMb,
@@ -641,7 +647,7 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
       calibration: uncalibrated(decision, this.options.targetRecall),
     });
     onCalibrating();
-    const { calibration, tenantSearch } = await this.calibrateBoth(client, decision, log);
+    const { calibration, tenantSearch } = await this.calibrateBoth(client, decision, log, print);
     await saveBuildRecord(client, { ...built, calibration });
     return {
       table: definition.table.table,
@@ -660,9 +666,10 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
     client: ClientBase,
     decision: RecalibrateDecision,
     log: Logger,
+    print: CommandPrinter | undefined,
   ): Promise<IndexCalibrationFacts> {
     log.info(`${decision.name}: ${decision.reason}`);
-    const { calibration, tenantSearch } = await this.calibrateBoth(client, decision, log, (c) =>
+    const { calibration, tenantSearch } = await this.calibrateBoth(client, decision, log, print, (c) =>
       saveCalibration(client, decision.name, c),
     );
     return {
@@ -677,12 +684,14 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
   /**
    * The index's calibration, then its tenant search's (`between` runs after the first). A row whose embedding
    * has another dimension than its space fails either with pgvector's bare error: traced to its rows
-   * (wrong-dimension.ts), after the failure only, and reported as a release error naming them and the fix.
+   * (wrong-dimension.ts), after the failure only, and reported as a release error naming them and the fix,
+   * whose apply to run again `print` prints.
    */
   private async calibrateBoth(
     client: ClientBase,
     decision: BuildDecision | RecalibrateDecision,
     log: Logger,
+    print: CommandPrinter | undefined,
     between?: (calibration: Calibration) => Promise<void>,
   ): Promise<{ calibration: Calibration; tenantSearch: TenantCalibration | undefined }> {
     const definition = definitionOf(decision);
@@ -693,7 +702,11 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
       return { calibration, tenantSearch };
     } catch (error) {
       if (!isWrongDimensionError(error)) throw error;
-      const described = describeWrongDimension(definition, await findWrongDimensionRows(client, definition));
+      const described = describeWrongDimension(
+        definition,
+        await findWrongDimensionRows(client, definition),
+        print,
+      );
       if (!described) throw error;
       throw new ReleaseError(
         "index-failed",

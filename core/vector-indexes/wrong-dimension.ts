@@ -10,6 +10,7 @@
 // a statement timeout of its own, and returns a few of them and how many in all. `neonhub-db health` looks for
 // them in every space (core/health/wrong-dimension-embeddings.ts) by the same condition, defined here only.
 import type { ClientBase } from "pg";
+import { applyAgain, type CommandPrinter } from "../command-to-run";
 import { formatCount, rowsText } from "../count-format";
 import { quoteIdent, type EmbeddingTable, type IndexDefinition } from "./spec";
 
@@ -139,11 +140,13 @@ export async function findWrongDimensionRows(
 
 /**
  * What the calibration-failed error says about those rows, and its fix; undefined when the look found none
- * (the failure had another cause, reported as it is).
+ * (the failure had another cause, reported as it is). `print` prints the apply the fix names to run again
+ * (ReleaseOptions.printCommand).
  */
 export function describeWrongDimension(
   definition: Pick<IndexDefinition, "table" | "dimension">,
   finding: WrongDimensionFinding,
+  print?: CommandPrinter,
 ): { cause: string; fix: string } | undefined {
   if (finding.kind === "found" && finding.total === 0) return undefined;
   const { table, dimension } = definition;
@@ -167,7 +170,7 @@ export function describeWrongDimension(
     cause = `${name} may have rows ${what} (${why}); ${looked}.`;
   }
   const fix =
-    `Correct or delete those rows, then run apply again. Find them all with: ${wrongDimensionRowsSql(table, dimension)}; ` +
+    `Correct or delete those rows, then ${applyAgain(print)}. Find them all with: ${wrongDimensionRowsSql(table, dimension)}; ` +
     wrongDimensionCorrection(table);
   return { cause, fix };
 }

@@ -3,6 +3,7 @@
 // against the project root where the provider runs, never against the machine that made the plan.
 import path from "node:path";
 import {
+  DEFAULT_MIGRATIONS_DIR,
   PROJECT_ROOT,
   ReleaseError,
   STACK_CONFIG_NAMESPACE,
@@ -11,6 +12,7 @@ import {
   ledgerProblemText,
   rebuildLeftoverText,
   redactSecrets,
+  shellWord,
   type CommandPrinter,
   type LockWaitNames,
   type Logger,
@@ -67,17 +69,41 @@ export const PULUMI_RUN = {
 export type PulumiRun = keyof typeof PULUMI_RUN;
 
 /**
+ * How a printed command that is no pulumi run reaches the stack's database: as the migrator, whose connection
+ * string is the stack's `directUrl` output (docs/stacks.md), read where the command runs so that no password
+ * is in the fix. Run from the project's folder, with the stack selected.
+ */
+const STACK_DIRECT_URL = '"$(pulumi stack output --show-secrets directUrl)"';
+
+/** The commands that read the migration files and take --migrations-dir (cli/args.ts), baseline and adopt aside. */
+const MIGRATION_FILE_READERS = new Set(["plan", "apply", "status", "verify", "revert"]);
+
+/**
  * How the engine's fixes and notes name a command to run (ReleaseOptions.printCommand) on a stack: an apply is
  * `pulumi up` and a plan `pulumi preview`, which run the release with the stack's settings (a fix's "run apply
- * again" is the up run again, whichever method failed). Any other command (verify, status, a revert, an apply
- * with options of its own) has no pulumi counterpart and is named as the engine names it for a caller without
- * a printer.
+ * again" is the up run again, whichever method failed), and so are the legacy upgrade's apply and plan on a
+ * stack whose `legacyUpgrade` setting runs the upgrade in its up. Any other command (verify, status, a revert,
+ * an apply with options of its own) has no pulumi counterpart: it is printed to run as the migrator on the
+ * stack's database (STACK_DIRECT_URL), with the stack's migrations folder. baseline and adopt, which need the
+ * admin's login, are named as the engine names them for a caller without a printer.
  */
-const stackCommandPrinter: CommandPrinter = (args) => {
-  if (args.length === 1 && args[0] === "apply") return PULUMI_RUN.up;
-  if (args.length === 1 && args[0] === "plan") return "`pulumi preview`";
-  return commandToRun(undefined, args);
-};
+function stackCommandPrinter(settings: Pick<PartSettings, "migrationsDir" | "steps">): CommandPrinter {
+  const upgrades = settings.steps.legacyUpgrade !== undefined;
+  return (args) => {
+    const [command = "", ...rest] = args;
+    const upgrade = upgrades && rest[0] === "--upgrade-legacy";
+    if (command === "apply" && (rest.length === 0 || upgrade)) return PULUMI_RUN.up;
+    if (command === "plan" && (rest.length === 0 || (upgrade && rest.length === 1)))
+      return "`pulumi preview`";
+    if (command === "baseline" || command === "adopt") return commandToRun(undefined, args);
+    const folder =
+      MIGRATION_FILE_READERS.has(command) &&
+      path.resolve(PROJECT_ROOT, settings.migrationsDir) !== DEFAULT_MIGRATIONS_DIR
+        ? ["--migrations-dir", shellWord(settings.migrationsDir)]
+        : [];
+    return commandToRun(undefined, [...args, "--database-url", STACK_DIRECT_URL, ...folder]);
+  };
+}
 
 /**
  * A lock timeout's words on a stack: the config keys that bound the wait (infra/config.ts's release lock
@@ -143,10 +169,12 @@ export function partContext(
       migrationsDirAsGiven: settings.migrationsDir,
       steps: all.map((step) => (owns(step) ? step : bookkeepingOnly(step))),
       ownerRole: settings.ownerRole,
+      // The stack's owner role is its access layer's, `<rolePrefix>_owner`: no --owner-role to name instead.
+      ownerRoleSetting: `${STACK_CONFIG_NAMESPACE}:rolePrefix`,
       // Also the bound of every read's wait for a table lock another session holds (ReleaseSession).
       lockTimeoutMs: settings.lockTimeoutMs,
       lockWaitNames: stackLockWaitNames(run),
-      printCommand: stackCommandPrinter,
+      printCommand: stackCommandPrinter(settings),
       environment: settings.environment,
       lockSafety: settings.lockSafety,
       connectTimeoutMs: settings.connectTimeoutMs,

@@ -3,6 +3,7 @@
 // recorded in the work schema's progress so that an interrupted expand resumes at the next file. Nothing in
 // `public` changes.
 import type { ClientBase } from "pg";
+import type { CommandPrinter } from "../../command-to-run";
 import { quoteIdentifier } from "../../identifiers";
 import { migrationSection, type MigrationFile } from "../../migrations/files";
 import { describeMigrationFailure } from "../../migrations/failure";
@@ -65,12 +66,14 @@ export async function markDone(client: ClientBase, step: string, rows = 0): Prom
  * Runs each migration's Up section with `search_path` set to the staging schema. The extensions are created
  * there first, so the files' `CREATE EXTENSION IF NOT EXISTS ... WITH SCHEMA public` finds them and does
  * nothing; function bodies are not checked (four name `public."..."`, resolved at call time, after cutover).
+ * A file's failure names the commands to run as `print` prints them: its apply is the upgrade's own.
  */
 export async function expandRelease(
   client: ClientBase,
   files: readonly MigrationFile[],
   clock: LockClock,
   log: Logger,
+  print?: CommandPrinter,
 ): Promise<number> {
   let ran = 0;
   await client.query(`CREATE SCHEMA IF NOT EXISTS ${STAGING_SCHEMA}`);
@@ -103,7 +106,7 @@ export async function expandRelease(
       });
     } catch (error) {
       if (isReleaseError(error)) throw error;
-      throw describeMigrationFailure(error, { file, direction: "up", finished: i });
+      throw describeMigrationFailure(error, { file, direction: "up", finished: i, print });
     }
     ran += 1;
     log.info(`upgrade: expand ${file.name} in ${STAGING_SCHEMA} (${Date.now() - started} ms)`);

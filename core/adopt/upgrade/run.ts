@@ -116,6 +116,18 @@ function refuseDefects(inspection: LegacyInspection, stop: UpgradeStop, print?: 
   );
 }
 
+/**
+ * The caller's printer (ReleaseOptions.printCommand) for the fixes of the upgrade's own steps: the apply such a
+ * fix says to run again is this upgrade's, which resumes where it stopped, not an apply without it (the CLI's
+ * `apply --upgrade-legacy --legacy-organization <slug>`, a stack's `pulumi up`). Without a printer, none: the
+ * fixes keep their words.
+ */
+function upgradePrinter(print: CommandPrinter | undefined, organization: string): CommandPrinter | undefined {
+  if (!print) return undefined;
+  const upgrade = ["apply", "--upgrade-legacy", "--legacy-organization", organization];
+  return (args) => print(args.length === 1 && args[0] === "apply" ? upgrade : args);
+}
+
 /** A server error during a step, in the operator's words: what happened to the step and how to go on. */
 function describeUpgradeError(error: unknown, options: ReleaseOptions): unknown {
   const described = describeRunError(error, targetOf(options), "upgrade-legacy", {
@@ -228,7 +240,13 @@ export async function upgradeLegacyDatabase(
         [org.slug],
       );
       await client.query("COMMIT");
-      expanded = await expandRelease(client, files, clock, log);
+      expanded = await expandRelease(
+        client,
+        files,
+        clock,
+        log,
+        upgradePrinter(options.printCommand, org.slug),
+      );
       if (!(await stepDone(client, "expand:triggers-off"))) {
         await clock.transaction(client, "staging triggers off", async () => {
           await setStagingTriggers(client, false);

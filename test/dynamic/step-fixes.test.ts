@@ -1,0 +1,216 @@
+// The fixes of a release that fails under `pulumi up`, through @pulumi/pulumi's dynamic-provider host with the
+// inputs the program registers, against a real PostgreSQL: a seed set's and a vector index's fix name
+// `pulumi up` as the command to run again (the CLI's name its apply, test/cli/step-fixes.test.ts); a first
+// release on a database another role owns names the hand-over to the stack's owner role, not a CLI flag; a
+// verify a fix names reads the migrator's URL from the stack's output, and runs as printed.
+import { chmodSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { randomBytes } from "node:crypto";
+import { partContext } from "../../infra/dynamic/release";
+import type { PartSettings, StepSettings } from "../../infra/dynamic/types";
+import { runPrinted } from "../support/cli";
+import { adminUrl, withClient } from "../support/database";
+import { fixtureMigrationsCopy, writeMigration } from "../support/fixtures";
+import { scratchDir } from "../support/scratch";
+import {
+  clusteredVectors,
+  copyChunks,
+  createFixtures,
+  writeWrongDimensionChunks,
+} from "../vector-indexes/data";
+import type { ProviderHost } from "./support/provider-host";
+import { createReleaseDatabase, type ReleaseDatabase } from "./support/release-database";
+import { hostReaching, releaseInputsFor } from "./support/release-host";
+import { urnOf } from "./support/release-inputs";
+
+/** What a failed provider call rejected with. */
+async function failureOf(call: Promise<unknown>): Promise<string> {
+  const error = await call.then(
+    () => undefined,
+    (e: Error) => e,
+  );
+  expect(error, "the call was expected to fail").toBeInstanceOf(Error);
+  return error!.message;
+}
+
+describe("a failed release step's fix under pulumi up", () => {
+  let db: ReleaseDatabase;
+  let host: ProviderHost;
+
+  beforeAll(async () => {
+    db = await createReleaseDatabase({ extensions: true });
+    host = await hostReaching(db);
+  });
+
+  afterAll(async () => {
+    await host?.stop();
+    await db?.drop();
+  });
+
+  it("a seed set meeting a conflicting row and a row of another dimension say to run `pulumi up` again", async () => {
+    const inputs = await releaseInputsFor("step-fixes", db, { seedSets: ["demo"] });
+    await host.create(urnOf("migrations", "step-fixes-migrations"), inputs.migrations);
+    await withClient(db.superuserUrl, (c) =>
+      c.query(`INSERT INTO "Organization" (id, slug, name) VALUES ('someone-else', 'demo', 'Not the demo')`),
+    );
+    const seeds = await failureOf(host.create(urnOf("seedSets", "step-fixes-seeds"), inputs.seedSets));
+    expect(seeds).toContain('Seed set "demo" failed');
+    expect(seeds).toContain(
+      "Fix the seed file or the conflicting row in the database, then run `pulumi up` again.",
+    );
+    expect(seeds).not.toContain("then apply again");
+
+    await withClient(db.superuserUrl, async (c) => {
+      const fixtures = await createFixtures(c, [64]);
+      const source = clusteredVectors({ dimension: 64, clusters: 4, spread: 0.5, seed: 5 });
+      await copyChunks(c, fixtures, { dimension: 64, count: 40, source });
+      await writeWrongDimensionChunks(c, fixtures, 64, [["bad-3", 3]]);
+    });
+    const indexes = await failureOf(
+      host.create(urnOf("vectorIndexes", "step-fixes-vector-indexes"), inputs.vectorIndexes),
+    );
+    expect(indexes).toContain("Calibrating idx_chunk_embedding_cosine failed: different vector dimensions");
+    expect(indexes).toContain(
+      "Correct or delete those rows, then run `pulumi up` again. Find them all with:",
+    );
+    expect(indexes).not.toContain("run apply again");
+  }, 180_000);
+});
+
+describe("a first release on a database another role owns, under pulumi up", () => {
+  let db: ReleaseDatabase;
+  let host: ProviderHost;
+  const other = `rel_${randomBytes(5).toString("hex")}_other`;
+
+  beforeAll(async () => {
+    db = await createReleaseDatabase({ extensions: true });
+    await withClient(adminUrl(), (c) =>
+      c.query(`CREATE ROLE ${other} NOLOGIN; ALTER DATABASE ${db.name} OWNER TO ${other}`),
+    );
+    host = await hostReaching(db);
+  });
+
+  afterAll(async () => {
+    await host?.stop();
+    await db?.drop();
+    await withClient(adminUrl(), (c) => c.query(`DROP ROLE IF EXISTS ${other}`));
+  });
+
+  it("names the hand-over to the stack's owner role and `pulumi up`, no CLI flag, and writes nothing", async () => {
+    const inputs = await releaseInputsFor("first-owner", db, { seedSets: [] });
+    const message = await failureOf(
+      host.create(urnOf("migrations", "first-owner-migrations"), inputs.migrations),
+    );
+    expect(message).toContain(`This is the first release of database ${db.name}`);
+    expect(message).toContain(
+      `As the stack's admin (a superuser, or a member of both "${other}" and "${db.owner}"), hand the database to ` +
+        `"${db.owner}", the stack's owner role (neonhub-db:rolePrefix names it), which the release acts as: ` +
+        `ALTER DATABASE "${db.name}" OWNER TO "${db.owner}"; then run \`pulumi up\` again`,
+    );
+    expect(message).not.toContain("--owner-role");
+    expect(message).not.toContain("--database-url");
+    const ledger = await withClient(
+      db.superuserUrl,
+      async (c) =>
+        (await c.query<{ ok: boolean }>("SELECT to_regclass('neonhub_release.migrations') IS NOT NULL AS ok"))
+          .rows[0]!.ok,
+    );
+    expect(ledger).toBe(false);
+
+    // The fix, followed: the release runs.
+    await withClient(adminUrl(), (c) => c.query(`ALTER DATABASE ${db.name} OWNER TO ${db.owner}`));
+    const created = await host.create(urnOf("migrations", "first-owner-migrations"), inputs.migrations);
+    expect(created.id).not.toBe("");
+  }, 180_000);
+});
+
+describe("a verify a fix names under pulumi up", () => {
+  let db: ReleaseDatabase;
+  let host: ProviderHost;
+  let dir: string;
+
+  beforeAll(async () => {
+    db = await createReleaseDatabase();
+    dir = fixtureMigrationsCopy();
+    host = await hostReaching(db);
+  });
+
+  afterAll(async () => {
+    await host?.stop();
+    await db?.drop();
+  });
+
+  it("is printed with the stack's directUrl output and the stack's folder, and runs as printed", async () => {
+    const urn = urnOf("migrations", "verify-printed-migrations");
+    const first = await releaseInputsFor("verify-printed-1", db, { migrationsDir: dir });
+    const created = await host.create(urn, first.migrations);
+    // A migration that adds a column the table has: the fix names verify, for a ledger row deleted by hand.
+    writeMigration(dir, "20250101000900_widget_again.sql", 'ALTER TABLE "Widget" ADD COLUMN name text;');
+    const next = await releaseInputsFor("verify-printed-2", db, { migrationsDir: dir });
+    const message = await failureOf(host.update(urn, created.id, created.properties, next.migrations));
+    const verify = `neonhub-db verify --database-url "$(pulumi stack output --show-secrets directUrl)" --migrations-dir ${dir}`;
+    expect(message).toContain(
+      `If its ledger row was deleted by hand, \`${verify}\` says so and how to put it back.`,
+    );
+    expect(message).not.toContain(db.password);
+
+    // Run as printed, in the project's folder, where `pulumi stack output` answers with the stack's output.
+    const bin = scratchDir("fake-pulumi-");
+    const pulumi = path.join(bin, "pulumi");
+    writeFileSync(
+      pulumi,
+      `#!/bin/sh\n[ "$*" = "stack output --show-secrets directUrl" ] && printf '%s\\n' "$STACK_DIRECT_URL"\n`,
+    );
+    chmodSync(pulumi, 0o755);
+    const run = await runPrinted(`PATH="${bin}:$PATH"; ${verify} --json`, {
+      STACK_DIRECT_URL: db.migratorUrl,
+    });
+    expect(run.stderr).not.toContain("unexpected error");
+    // It read the stack's database as the migrator, with the stack's folder: the ledger is the files'.
+    expect(run.code, run.stderr).toBe(0);
+    const report = JSON.parse(run.stdout) as { database: string; clean: boolean };
+    expect(report.database).toContain(`postgresql://${db.migrator}:****@`);
+    expect(report.database).toMatch(new RegExp(`/${db.name}$`));
+    expect(report.clean).toBe(true);
+  }, 180_000);
+});
+
+describe("the commands the provider's fixes name", () => {
+  const settings = (steps: StepSettings, migrationsDir = "migrations"): PartSettings => ({
+    part: "migrations",
+    database: "neonhub",
+    ownerRole: "neonhub_owner",
+    migrationsDir,
+    steps,
+    lockTimeoutMs: 60_000,
+    connectTimeoutMs: 10_000,
+    dropOnDelete: false,
+  });
+  const printerOf = (part: PartSettings) =>
+    partContext(part, "postgresql://neonhub_migrator@127.0.0.1:5432/neonhub", "DIRECT_URL", "up").options
+      .printCommand!;
+  const upgrade = ["apply", "--upgrade-legacy", "--legacy-organization", "acme"];
+  const stackUrl = '--database-url "$(pulumi stack output --show-secrets directUrl)"';
+
+  it("the legacy upgrade's apply and plan are `pulumi up` and `pulumi preview` on a stack whose up runs the upgrade", () => {
+    const print = printerOf(settings({ seedSets: [], legacyUpgrade: { organization: "acme" } }));
+    expect(print(["apply"])).toBe("`pulumi up`");
+    expect(print(upgrade)).toBe("`pulumi up`");
+    expect(print(["plan", "--upgrade-legacy"])).toBe("`pulumi preview`");
+  });
+
+  it("on a stack without legacyUpgrade, the upgrade is a command to run as the migrator, as verify and status are", () => {
+    const print = printerOf(settings({ seedSets: [] }));
+    expect(print(upgrade)).toBe(`\`neonhub-db ${upgrade.join(" ")} ${stackUrl}\``);
+    expect(print(["verify"])).toBe(`\`neonhub-db verify ${stackUrl}\``);
+    expect(print(["plan", "--json"])).toBe(`\`neonhub-db plan --json ${stackUrl}\``);
+  });
+
+  it("names the stack's migrations folder where it is not the default, and leaves the admin's commands bare", () => {
+    const print = printerOf(settings({ seedSets: [] }, "db/migrations"));
+    expect(print(["status"])).toBe(`\`neonhub-db status ${stackUrl} --migrations-dir db/migrations\``);
+    expect(print(["health"])).toBe(`\`neonhub-db health ${stackUrl}\``);
+    expect(print(["baseline"])).toBe("`neonhub-db baseline`");
+  });
+});
