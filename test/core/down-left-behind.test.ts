@@ -54,6 +54,17 @@ async function recorded(url: string, migration: string): Promise<string[]> {
   return rows.map((r) => r.what).sort();
 }
 
+/** The fix the refusals give, followed: the flag column's DROP added to the Down section after its index's. */
+function dropFlagColumnToo(file: string): void {
+  writeFileSync(
+    file,
+    readFileSync(file, "utf8").replace(
+      "DROP INDEX widget_flag_idx;",
+      'DROP INDEX widget_flag_idx;\nALTER TABLE "Widget" DROP COLUMN flag;',
+    ),
+  );
+}
+
 describe("a Down section that leaves part of its Up section behind", () => {
   const db = useTestDatabase("leftbehind");
   const dir = fixtureMigrationsCopy();
@@ -110,13 +121,7 @@ describe("a Down section that leaves part of its Up section behind", () => {
     expect(await releaseState(db.current.url)).toEqual(before);
 
     // The fix, followed: the DROP added to the Down section, the revert run again with --corrected-down.
-    writeFileSync(
-      file,
-      readFileSync(file, "utf8").replace(
-        "DROP INDEX widget_flag_idx;",
-        'DROP INDEX widget_flag_idx;\nALTER TABLE "Widget" DROP COLUMN flag;',
-      ),
-    );
+    dropFlagColumnToo(file);
     const corrected = await cli(
       "revert",
       ...["--to", GADGETS, "--confirm", "--expect-last", FLAG, "--corrected-down", FLAG],
@@ -349,13 +354,7 @@ describe("what its Up section created, found by name where the oid is new", () =
       expect(await releaseState(restored.url)).toEqual(before);
 
       // Corrected, it reverts, and so does the migration before it, whose function is the one made again.
-      writeFileSync(
-        file,
-        readFileSync(file, "utf8").replace(
-          "DROP INDEX widget_flag_idx;",
-          'DROP INDEX widget_flag_idx;\nALTER TABLE "Widget" DROP COLUMN flag;',
-        ),
-      );
+      dropFlagColumnToo(file);
       const corrected = await cli(
         "revert",
         ...["--to", LABEL, "--confirm", "--expect-last", LOWER, "--corrected-down", LOWER],
@@ -450,13 +449,7 @@ describe("a migration applied before the record of what it created existed", () 
 
     // The fix, followed: the Down section corrected, the database built again. The revert then undoes it all,
     // and the migration applies again.
-    writeFileSync(
-      file,
-      readFileSync(file, "utf8").replace(
-        "DROP INDEX widget_flag_idx;",
-        'DROP INDEX widget_flag_idx;\nALTER TABLE "Widget" DROP COLUMN flag;',
-      ),
-    );
+    dropFlagColumnToo(file);
     const rebuilt = await createTestDatabase("leftbehind");
     try {
       const onRebuilt = (...args: string[]) =>
