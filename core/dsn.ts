@@ -304,9 +304,25 @@ export function redactUrl(url: string): string {
 }
 
 /**
- * Masks the password field of every connection string in `text`: `postgresql://user:****@host` and
- * libpq's `password=****`. Only the field: a password's text elsewhere is left alone, so that a short one
- * (`x`, `postgres`) does not turn `extensions` into `e****tensions` or hide a user name.
+ * A SQL statement's password literal: `PASSWORD '...'` of CREATE ROLE, ALTER ROLE and CREATE USER, as a
+ * failed migration's report quotes the statement back (core/migrations/failure.ts), with or without
+ * ENCRYPTED, its string plain ('it''s'), escaped (E'it\\'s') or dollar-quoted ($pw$...$pw$). The space
+ * before it may be a line break (a statement quoted whole keeps its own); the literal ends on its line, so
+ * that a quote left open in prose never runs the mask into the next line of a --json document.
+ */
+const SQL_PASSWORD_LITERAL =
+  /\b(password\s+)('(?:[^'\n]|'')*'|[eE]'(?:[^'\\\n]|''|\\.)*'|(\$(?:[A-Za-z_][A-Za-z_0-9]*)?\$).*?\3)/gi;
+
+/** The same literal masked: what a report shows in its place, quoted as a literal still. */
+function maskedSqlLiteral(_match: string, keyword: string, _literal: string, dollar?: string): string {
+  return `${keyword}${dollar ? `${dollar}****${dollar}` : "'****'"}`;
+}
+
+/**
+ * Masks the password field of every connection string in `text`: `postgresql://user:****@host`, libpq's
+ * `password=****` and a SQL statement's `PASSWORD '****'`. Only the field: a password's text elsewhere is
+ * left alone, so that a short one (`x`, `postgres`) does not turn `extensions` into `e****tensions` or hide a
+ * user name.
  */
 export function redactSecrets(text: string): string {
   return (
@@ -316,5 +332,6 @@ export function redactSecrets(text: string): string {
       // end, which encodeURIComponent encodes as %22).
       .replace(/(postgres(?:ql)?:\/\/[^:/@\s"'`]*):[^\s"]*@/gi, "$1:****@")
       .replace(/\b(password\s*=\s*)('[^']*'|[^\s'"]+)/gi, "$1****")
+      .replace(SQL_PASSWORD_LITERAL, maskedSqlLiteral)
   );
 }

@@ -2,8 +2,10 @@
 // (detail, where, hint), and a fix for the direction it ran in. The server points at a character of the SQL
 // for errors it finds while parsing or planning (a caret goes under it); an error raised while a statement
 // runs has no position, and the statement is found from how many of the section's statements completed
-// before it (statement-counts.ts).
+// before it (statement-counts.ts). A password literal in the statement (CREATE ROLE ... PASSWORD '...') is
+// shown masked: the report reaches terminals, CI logs and pull-request comments the file itself does not.
 import { applyAgain, commandToRun, type CommandPrinter } from "../command-to-run";
+import { redactSecrets } from "../dsn";
 import { ReleaseError } from "../errors";
 import type { FailedMigration } from "../results";
 import { createExtensionFix, extensionRefusedBy } from "../extensions";
@@ -222,8 +224,9 @@ function failurePlace(
     const lineStart = before.lastIndexOf("\n") + 1;
     const lineEnd = file.sql.indexOf("\n", offset);
     const gutter = `${line} | `;
-    // The caret's column in characters, as a terminal shows them, not UTF-16 units.
-    const column = Array.from(file.sql.slice(lineStart, offset)).length;
+    // The caret's column in characters, as a terminal shows them, not UTF-16 units, on the line as shown: a
+    // password literal before the token is shown masked (redactSecrets), and the caret moves with it.
+    const column = Array.from(redactSecrets(file.sql.slice(lineStart, offset))).length;
     const at = statements.findIndex((s) => position - 1 < s.end);
     return {
       line,
@@ -231,7 +234,7 @@ function failurePlace(
       code: statements[at]?.code,
       foundBy: "position",
       shown: [
-        `  ${gutter}${file.sql.slice(lineStart, lineEnd < 0 ? undefined : lineEnd)}`,
+        `  ${gutter}${redactSecrets(file.sql.slice(lineStart, lineEnd < 0 ? undefined : lineEnd))}`,
         `  ${" ".repeat(gutter.length + column)}^`,
       ],
     };
@@ -249,7 +252,7 @@ function failurePlace(
   const width = String(Math.min(last, first + SHOWN_LINES - 1)).length;
   const shown: string[] = [];
   for (let line = first; line <= last && line < first + SHOWN_LINES; line++) {
-    shown.push(`  ${String(line).padStart(width)} | ${fileLines[line - 1]}`);
+    shown.push(`  ${String(line).padStart(width)} | ${redactSecrets(fileLines[line - 1]!)}`);
   }
   if (last >= first + SHOWN_LINES)
     shown.push(`  ${" ".repeat(width)} | ... (${last - first - SHOWN_LINES + 1} more line(s))`);

@@ -231,6 +231,28 @@ describe("masking passwords", () => {
     );
   });
 
+  it.each([
+    ["CREATE ROLE r LOGIN PASSWORD 'it''s';", "CREATE ROLE r LOGIN PASSWORD '****';"],
+    [
+      "ALTER ROLE r WITH ENCRYPTED PASSWORD E'a\\'b' VALID UNTIL 'infinity';",
+      "ALTER ROLE r WITH ENCRYPTED PASSWORD '****' VALID UNTIL 'infinity';",
+    ],
+    ["create user r password $pw$a b$pw$;", "create user r password $pw$****$pw$;"],
+    ["ALTER ROLE r PASSWORD $$x$$;", "ALTER ROLE r PASSWORD $$****$$;"],
+    ["ALTER ROLE r\n  PASSWORD\n  'x y';", "ALTER ROLE r\n  PASSWORD\n  '****';"],
+  ])("masks a SQL statement's password literal: %s", (statement, expected) => {
+    expect(redactSecrets(statement)).toBe(expected);
+  });
+
+  it("leaves SQL without a password literal as it is, and never runs a mask past its line", () => {
+    for (const text of ["SET password_encryption = 'scram-sha-256';", "ALTER ROLE r PASSWORD NULL;"]) {
+      expect(redactSecrets(text)).toBe(text);
+    }
+    // A quote left open in prose: the next line of a --json document keeps its quotes and its text.
+    const document = `{\n  "message": "the password 'x is wrong",\n  "fix": "run 'status'"\n}`;
+    expect(redactSecrets(document)).toBe(document);
+  });
+
   describe("the CLI, logged in with a password that holds a quote, a space and an @", () => {
     const db = useTestDatabase("quotepw");
     const role = `quotepw_${randomBytes(4).toString("hex")}`;

@@ -1,7 +1,8 @@
 // What `pulumi up` prints of the release, through @pulumi/pulumi's dynamic-provider host with the inputs the
 // program registers, against a real PostgreSQL: a safety-lint warning that check printed is not printed again
 // by the update's apply in the same host (one that check did not print still is), and a failed migration's
-// fix names `pulumi up` as what to run again, where the CLI's names its apply.
+// fix names `pulumi up` as what to run again, where the CLI's names its apply, and quotes its statement with
+// any password literal masked.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { withClient } from "../support/database";
 import { fixtureMigrationsCopy, writeMigration } from "../support/fixtures";
@@ -86,5 +87,23 @@ describe("pulumi up's messages of the release", () => {
       "Its transaction was rolled back (nothing of it is applied). Fix the file and run `pulumi up` again.",
     );
     expect(failed?.message).not.toContain("run apply again");
+  });
+
+  it("a failed migration's password literal is masked in the failure and the host's output", async () => {
+    const password = "Jd5Wq Pk9Xs";
+    // The migrator may not create roles: the statement fails, quoted back in the failure.
+    writeMigration(dir, `${BROKEN}.sql`, `CREATE ROLE up_messages_reader LOGIN PASSWORD '${password}';`);
+    const news = await programInputs();
+    expect((await host.check(URN, state, news)).failures).toEqual([]);
+    const failed = await host.update(URN, id, state, news).then(
+      () => undefined,
+      (error: Error) => error,
+    );
+    expect(failed?.message).toContain(`Migration ${BROKEN}.sql failed at line 2`);
+    expect(failed?.message).toContain("2 | CREATE ROLE up_messages_reader LOGIN PASSWORD '****';");
+    for (const part of password.split(" ")) {
+      expect(failed?.message).not.toContain(part);
+      expect(host.output()).not.toContain(part);
+    }
   });
 });

@@ -1,0 +1,94 @@
+// Passwords the CLI quotes back from what it was given, on the real database: a failed migration's statement
+// (CREATE ROLE ... PASSWORD '...', reported with its lines) is shown with the literal masked, in text and in
+// --json.
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { applyRelease, ReleaseError } from "../../core";
+import { caretColumns } from "../support/caret";
+import { runCli, type CliRun } from "../support/cli";
+import { useTestDatabase, withClient } from "../support/database";
+import { fixtureMigrationsCopy, writeMigration } from "../support/fixtures";
+
+/** Fails when any part of `password` (each run of letters and digits) shows in the run's output. */
+function expectNoPassword(run: CliRun, password: string) {
+  for (const part of password.match(/[A-Za-z0-9]{3,}/g) ?? []) {
+    expect(run.stdout + run.stderr, `"${part}" of the password`).not.toContain(part);
+  }
+}
+
+describe("a failed migration whose statement holds a password literal", () => {
+  const db = useTestDatabase("pwliteral");
+  const dir = fixtureMigrationsCopy();
+  const role = `pwliteral_${randomBytes(4).toString("hex")}`;
+  const password = "Hx7Qv Lm2Rt";
+  const literal = `'${password}'`;
+  afterAll(() => withClient(db.current.adminUrl, (c) => c.query(`DROP ROLE IF EXISTS ${role}`)));
+
+  beforeAll(async () => {
+    const run = await runCli(["apply", "--migrations-dir", dir], { DATABASE_URL: db.current.url });
+    expect(run.code, run.stderr).toBe(0);
+  });
+
+  it("apply quotes the statement with the literal masked, in text and --json, and applies nothing", async () => {
+    // The second CREATE ROLE fails (the role exists): the statement is found by count and quoted whole.
+    const create = `CREATE ROLE ${role} LOGIN PASSWORD ${literal};`;
+    writeMigration(dir, "20250101000400_report_role.sql", `${create}\n${create}`);
+    for (const json of [[], ["--json"]]) {
+      const run = await runCli(["apply", "--migrations-dir", dir, ...json], { DATABASE_URL: db.current.url });
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain(
+        `20250101000400_report_role.sql failed at line 3 (statement 2 of its Up section): role "${role}" already exists`,
+      );
+      expect(run.stderr).toContain(`3 | CREATE ROLE ${role} LOGIN PASSWORD '****';`);
+      if (json.length > 0) {
+        const { error } = JSON.parse(run.stdout) as { error: { code: string; message: string } };
+        expect(error.code).toBe("migration-failed");
+        expect(error.message).toContain(`PASSWORD '****';`);
+      }
+      expect(run.stderr).not.toContain("unexpected error");
+      expectNoPassword(run, password);
+    }
+    const roles = await withClient(db.current.url, (c) =>
+      c.query("SELECT 1 FROM pg_roles WHERE rolname = $1", [role]),
+    );
+    expect(roles.rowCount).toBe(0);
+  });
+
+  it("puts the caret under the token a masked literal precedes on its line", async () => {
+    writeMigration(
+      dir,
+      "20250101000400_report_role.sql",
+      `CREATE ROLE ${role} LOGIN PASSWORD ${literal}; SELECT no_such_column FROM "Widget";`,
+    );
+    const error = await applyRelease({ databaseUrl: db.current.url, migrationsDir: dir }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ReleaseError);
+    const report = (error as ReleaseError).describe();
+    expect(report).toContain('failed at line 2: column "no_such_column" does not exist');
+    expect(report).toContain(`PASSWORD '****'; SELECT`);
+    expect(report).not.toContain(password);
+    const { token, caret } = caretColumns(report, "no_such_column FROM");
+    expect(caret).toBe(token);
+  });
+
+  it("revert quotes a Down section's dollar-quoted literal masked", async () => {
+    writeMigration(
+      dir,
+      "20250101000400_report_role.sql",
+      "SELECT 1;",
+      `ALTER ROLE ${role}_missing\n  WITH ENCRYPTED PASSWORD $pw$${password}$pw$;`,
+    );
+    const apply = await runCli(["apply", "--migrations-dir", dir], { DATABASE_URL: db.current.url });
+    expect(apply.code, apply.stderr).toBe(0);
+    const run = await runCli(
+      ["revert", "--to", "20250101000300_gadgets", "--confirm", "--migrations-dir", dir],
+      { DATABASE_URL: db.current.url },
+    );
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`role "${role}_missing" does not exist`);
+    expect(run.stderr).toContain("WITH ENCRYPTED PASSWORD $pw$****$pw$;");
+    expectNoPassword(run, password);
+  });
+});
