@@ -231,11 +231,24 @@ function version(): string {
   return pkg.version;
 }
 
+/**
+ * What the operator gave that an error may echo: each argument, the value of each `--flag=value`, and the
+ * environment's values (DATABASE_URL and the like).
+ */
+function givenTexts(argv: readonly string[], env: NodeJS.ProcessEnv): string[] {
+  const values = argv.flatMap((arg) =>
+    /^--[^=]+=/.test(arg) ? [arg, arg.slice(arg.indexOf("=") + 1)] : [arg],
+  );
+  return [...values, ...Object.values(env).filter((value): value is string => value !== undefined)];
+}
+
 /** Runs one command; returns the exit code. Never throws, never calls process.exit. */
 export async function main(argv: readonly string[], io: CliIo = processStreams()): Promise<number> {
-  // Every connection string's password field is masked in every line we print, whatever path it took; a
-  // line naming two commands on one URL says how to give its password once.
-  const clean = (text: string) => redactSecrets(text).split("\n").map(passwordNoteOnce).join("\n");
+  // Every connection string's password field is masked in every line we print, whatever path it took, and so
+  // is each argument or environment value holding one, wherever it is echoed; a line naming two commands on
+  // one URL says how to give its password once.
+  const given = givenTexts(argv, io.env);
+  const clean = (text: string) => redactSecrets(text, given).split("\n").map(passwordNoteOnce).join("\n");
   const out = (text: string) => io.stdout(`${clean(text)}\n`);
   const err = (text: string) => io.stderr(`${clean(text)}\n`);
   const log = warningLogger(err);
@@ -244,7 +257,9 @@ export async function main(argv: readonly string[], io: CliIo = processStreams()
     out(
       JSON.stringify(
         document,
-        (_, value: unknown) => (typeof value === "string" ? passwordNoteOnce(value) : value),
+        // Each string is masked as itself too: an echoed argument is found as it was given, not JSON-escaped.
+        (_, value: unknown) =>
+          typeof value === "string" ? passwordNoteOnce(redactSecrets(value, given)) : value,
         2,
       ),
     );

@@ -5,6 +5,7 @@ import { isIP } from "node:net";
 import type { ClientConfig } from "pg";
 import { parse as parseConnectionString, toClientConfig } from "pg-connection-string";
 import { ReleaseError } from "./errors";
+import { shellWord } from "./shell-word";
 
 export interface DatabaseTarget {
   url: string;
@@ -319,14 +320,43 @@ function maskedSqlLiteral(_match: string, keyword: string, _literal: string, dol
 }
 
 /**
+ * A text the operator gave (an argument, an environment variable) with the password it holds masked, or
+ * undefined when it holds none. It is echoed whole where it does not belong (`Unexpected argument "..."`, a
+ * flag's refused value), so what ends the password cannot be told from what follows it: every character
+ * between the user name's ":" and the text's last "@" is masked, a "/", "?", "#", quote or space included,
+ * and so is a `password=` query parameter's value up to its "&" (libpq's `password=...` keyword, to its end).
+ */
+function maskedGivenText(given: string): string | undefined {
+  const userInfo = /^([a-z][a-z0-9+.-]*:\/\/[^:/@?#\s]*):[\s\S]*@/i.exec(given);
+  const masked = (userInfo ? `${userInfo[1]}:****@${given.slice(userInfo[0].length)}` : given)
+    .replace(/([?&]password=)[^&#]*/gi, "$1****")
+    .replace(/(^|\s)(password\s*=\s*)('[^']*'|\S+)/gi, "$1$2****");
+  return masked === given ? undefined : masked;
+}
+
+/** The forms an echoed text takes: as typed, inside a JSON string (`--set "..."`), as a printed command's word. */
+function echoedForms(text: string): string[] {
+  return [text, JSON.stringify(text).slice(1, -1), shellWord(text)];
+}
+
+/**
  * Masks the password field of every connection string in `text`: `postgresql://user:****@host`, libpq's
  * `password=****` and a SQL statement's `PASSWORD '****'`. Only the field: a password's text elsewhere is
  * left alone, so that a short one (`x`, `postgres`) does not turn `extensions` into `e****tensions` or hide a
- * user name.
+ * user name. `given`: the texts the operator gave (the arguments, the connection strings of the
+ * environment); each one that holds a password is masked whole wherever it is echoed, for the pattern below
+ * ends a password at a space or a double quote, which pg's parser takes in one (`u:my pass@host`).
  */
-export function redactSecrets(text: string): string {
+export function redactSecrets(text: string, given: readonly string[] = []): string {
+  let masked = text;
+  for (const one of given) {
+    const shown = maskedGivenText(one);
+    if (shown === undefined) continue;
+    const maskedForms = echoedForms(shown);
+    echoedForms(one).forEach((form, i) => (masked = masked.split(form).join(maskedForms[i])));
+  }
   return (
-    text
+    masked
       // Up to the last '@' of the URL (a raw '@' in a password is common). The password may hold a ' or a `,
       // which encodeURIComponent leaves as they are; it ends at whitespace or a double quote (a JSON string's
       // end, which encodeURIComponent encodes as %22).

@@ -253,6 +253,26 @@ describe("masking passwords", () => {
     expect(redactSecrets(document)).toBe(document);
   });
 
+  it("masks a given text holding a password whole, as typed, JSON-escaped or as a shell word", () => {
+    const url = `postgresql://app:a b"c'd@127.0.0.1:5432/db`;
+    const masked = "postgresql://app:****@127.0.0.1:5432/db";
+    expect(redactSecrets(`Unexpected argument "${url}".`, [url])).toBe(`Unexpected argument "${masked}".`);
+    expect(redactSecrets(`--set ${JSON.stringify(url)} is not key=value.`, [url])).toBe(
+      `--set ${JSON.stringify(masked)} is not key=value.`,
+    );
+    expect(redactSecrets(`neonhub-db plan 'postgresql://app:a b"c'\\''d@127.0.0.1:5432/db'`, [url])).toBe(
+      `neonhub-db plan '${masked}'`,
+    );
+    // Given raw with "/", "#" and "?" in the password, masked up to the text's last "@"; a password
+    // parameter with a space in it, whole; a given text without a password changes nothing.
+    const raw = "postgresql://app:p/w#x?y@h/db";
+    expect(redactSecrets(`got "${raw}"`, [raw])).toBe('got "postgresql://app:****@h/db"');
+    const query = "postgresql://app@h/db?password=a b&sslmode=require";
+    // (The password= pattern then masks the rest of the parameter list too, as it does in any text.)
+    expect(redactSecrets(`got "${query}"`, [query])).toBe('got "postgresql://app@h/db?password=****"');
+    expect(redactSecrets('Unknown command "plna".', ["plna", "x"])).toBe('Unknown command "plna".');
+  });
+
   describe("the CLI, logged in with a password that holds a quote, a space and an @", () => {
     const db = useTestDatabase("quotepw");
     const role = `quotepw_${randomBytes(4).toString("hex")}`;

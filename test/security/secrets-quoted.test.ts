@@ -1,6 +1,7 @@
 // Passwords the CLI quotes back from what it was given, on the real database: a failed migration's statement
-// (CREATE ROLE ... PASSWORD '...', reported with its lines) is shown with the literal masked, in text and in
-// --json.
+// (CREATE ROLE ... PASSWORD '...', reported with its lines) and a connection string typed where no URL
+// belongs (a stray argument, a flag's refused value), whose password may hold a space or a double quote
+// that pg's parser takes and the password pattern ends at. Each is shown masked, in text and in --json.
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyRelease, ReleaseError } from "../../core";
@@ -90,5 +91,69 @@ describe("a failed migration whose statement holds a password literal", () => {
     expect(run.stderr).toContain(`role "${role}_missing" does not exist`);
     expect(run.stderr).toContain("WITH ENCRYPTED PASSWORD $pw$****$pw$;");
     expectNoPassword(run, password);
+  });
+});
+
+describe("a connection string given where no URL belongs", () => {
+  const db = useTestDatabase("strayurl");
+  const role = `strayurl_${randomBytes(4).toString("hex")}`;
+  // pg's parser takes the space, the double quote and the single quote as they are.
+  const password = `Kw4Pz Tn8"Gv'Yc3`;
+  let url = "";
+  let masked = "";
+  afterAll(() => withClient(db.current.adminUrl, (c) => c.query(`DROP ROLE IF EXISTS ${role}`)));
+
+  beforeAll(async () => {
+    await withClient(db.current.adminUrl, (c) =>
+      c.query(`CREATE ROLE ${role} LOGIN PASSWORD '${password.replace(/'/g, "''")}'`),
+    );
+    const { host, pathname } = new URL(db.current.url); // host: with its port
+    url = `postgresql://${role}:${password}@${host}${pathname}`;
+    masked = `postgresql://${role}:****@${host}${pathname}`;
+  });
+
+  it("logs in as given with --database-url", async () => {
+    const run = await runCli(["status", "--json", "--database-url", url], {});
+    expect(run.code, run.stderr).toBe(0);
+    expect((JSON.parse(run.stdout) as { database: string }).database).toBe(masked);
+    expectNoPassword(run, password);
+  });
+
+  it.each([
+    ["a stray argument", (u: string) => ["status", u], `Unexpected argument "`, "invalid-input"],
+    [
+      "--lock-timeout's value",
+      (u: string) => ["plan", "--lock-timeout", u],
+      "--lock-timeout takes",
+      "invalid-input",
+    ],
+    ["--set's value", (u: string) => ["plan", "--set", u], "--set ", "invalid-input"],
+    [
+      "--environment's value",
+      (u: string) => ["plan", "--environment", u],
+      "--environment must be",
+      "invalid-input",
+    ],
+    [
+      "--migrations-dir's value",
+      (u: string) => ["plan", "--migrations-dir", u],
+      "The migrations folder ",
+      "migration-files",
+    ],
+    ["--config's value", (u: string) => ["plan", "--config", u], "--config ", "invalid-input"],
+  ])("is echoed masked as %s, in text and --json", async (_, args, refusal, code) => {
+    for (const json of [[], ["--json"]]) {
+      const run = await runCli([...args(url), ...json], { DATABASE_URL: db.current.url });
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain(refusal);
+      expect(run.stderr).toContain(masked);
+      if (json.length > 0) {
+        const { error } = JSON.parse(run.stdout) as { error: { code: string; message: string } };
+        expect(error.code).toBe(code);
+        expect(error.message).toContain(masked);
+      }
+      expect(run.stderr).not.toContain("unexpected error");
+      expectNoPassword(run, password);
+    }
   });
 });
