@@ -27,7 +27,7 @@ export { ADMIN_URL_SOURCE, ADMIN_URL_WORD, adminFlags } from "./adopt/adopting-l
 export { schemaMismatches } from "./schema-mismatches";
 export { recordSnapshot } from "./snapshot";
 export { closestName } from "./closest-name";
-export { shownValue } from "./shown-value";
+export { jsonSyntaxProblem, shownValue } from "./shown-value";
 export { countText, elapsedText, formatCount } from "./count-format";
 export { BTREE_MAX_ROW_BYTES, btreeRowBytes, longestKeyText, type KeyColumn } from "./btree-row-size";
 export { collectingLogger, silentLogger, type Logger } from "./logger";

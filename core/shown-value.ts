@@ -56,3 +56,17 @@ function jsonOf(value: unknown): string | undefined {
     return undefined;
   }
 }
+
+/**
+ * A JSON syntax error of a file's text as an error may show it: the parser's words and position, without the
+ * text it quotes. V8 quotes up to 10 characters either side of the fault, the whole text when it is 20 or
+ * fewer (`Unexpected token 'h', "h:5432:*:app:pw" is not valid JSON`): a file given by mistake (a pgpass
+ * line, a .env file) would have its content printed, as a --config file's never is.
+ */
+export function jsonSyntaxProblem(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.replace(
+    /, (?:\.\.\.)?"[\s\S]*"(?:\.\.\.)? is not valid JSON$/,
+    "; the text around it is not shown",
+  );
+}

@@ -11,6 +11,7 @@ import { readFileSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { sha256 } from "../checksum";
 import { ReleaseError } from "../errors";
+import { jsonSyntaxProblem } from "../shown-value";
 import { seededVector, vectorLiteral, type SeededVectorSpec } from "./vectors";
 
 export type SeedRow = Record<string, unknown>;
@@ -99,7 +100,7 @@ function readSeedFile(set: string, folder: string, file: string): SeedTable[] {
   try {
     parsed = JSON.parse(readFileSync(path.join(folder, file), "utf8"));
   } catch (error) {
-    throw seedError(set, `file ${file}`, `not valid JSON (${(error as Error).message}).`);
+    throw seedError(set, `file ${file}`, `not valid JSON (${jsonSyntaxProblem(error)}).`);
   }
   if (!isObject(parsed) || !Array.isArray(parsed.tables)) {
     throw seedError(set, `file ${file}`, 'expected an object with a "tables" array.');

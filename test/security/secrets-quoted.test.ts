@@ -1,14 +1,18 @@
 // Passwords the CLI quotes back from what it was given, on the real database: a failed migration's statement
-// (CREATE ROLE ... PASSWORD '...', reported with its lines) and a connection string typed where no URL
-// belongs (a stray argument, a flag's refused value), whose password may hold a space or a double quote
-// that pg's parser takes and the password pattern ends at. Each is shown masked, in text and in --json.
+// (CREATE ROLE ... PASSWORD '...', reported with its lines), a connection string typed where no URL belongs (a
+// stray argument, a flag's refused value), whose password may hold a space or a double quote that pg's parser
+// takes and the password pattern ends at, and a file given to load-chunks that is no chunk file (a pgpass or
+// .env line, which the JSON parser's message quoted). Each is shown masked or not at all, in text and --json.
 import { randomBytes } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { applyRelease, ReleaseError } from "../../core";
+import { applyRelease, jsonSyntaxProblem, ReleaseError } from "../../core";
 import { caretColumns } from "../support/caret";
 import { runCli, type CliRun } from "../support/cli";
 import { useTestDatabase, withClient } from "../support/database";
 import { fixtureMigrationsCopy, writeMigration } from "../support/fixtures";
+import { scratchDir } from "../support/scratch";
 
 /** Fails when any part of `password` (each run of letters and digits) shows in the run's output. */
 function expectNoPassword(run: CliRun, password: string) {
@@ -155,5 +159,44 @@ describe("a connection string given where no URL belongs", () => {
       expect(run.stderr).not.toContain("unexpected error");
       expectNoPassword(run, password);
     }
+  });
+});
+
+describe("a file given to load-chunks that is no chunk file", () => {
+  const db = useTestDatabase("wrongfile");
+  const password = "Rv3Tk9Pw";
+
+  it.each([
+    ["a pgpass line", `db:5432:*:app:${password}`],
+    ["a .env line", `PGPASSWORD=${password}`],
+  ])("%s is refused naming the line, its text not quoted, in text and --json", async (_, line) => {
+    const file = path.join(scratchDir("wrongfile-"), "chunks.ndjson");
+    writeFileSync(file, `${line}\n`);
+    for (const json of [[], ["--json"]]) {
+      const run = await runCli(["load-chunks", "--file", file, "--dataset", "ds1", ...json], {
+        DATABASE_URL: db.current.url,
+      });
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain(`chunks.ndjson, line 1: not valid JSON (Unexpected token`);
+      expect(run.stderr).toContain("the text around it is not shown");
+      expect(run.stderr).not.toContain("unexpected error");
+      expectNoPassword(run, password);
+    }
+  });
+
+  it("keeps the parser's words and position, and drops only the text it quotes", () => {
+    const problem = (text: string) => {
+      try {
+        JSON.parse(text);
+      } catch (error) {
+        return jsonSyntaxProblem(error);
+      }
+      throw new Error(`${text} parsed`);
+    };
+    expect(problem(`[1,2,3,4,5,6,7,8,9,0,${password}]`)).toBe(
+      "Unexpected token 'R'; the text around it is not shown",
+    );
+    expect(problem('{"a": 1} x')).toMatch(/^Unexpected non-whitespace character after JSON at position 9/);
+    expect(problem('{"a": "b')).toMatch(/^Unterminated string in JSON at position 8/);
   });
 });

@@ -18,6 +18,7 @@ import os from "node:os";
 import { formatCount } from "../../count-format";
 import { ReleaseError } from "../../errors";
 import { shellWord } from "../../shell-word";
+import { jsonSyntaxProblem } from "../../shown-value";
 import {
   HALFVEC_MAX_INDEX_DIM,
   HALFVEC_MAX_VALUE,
@@ -329,7 +330,7 @@ function parseJson(file: string, line: Line): Record<string, unknown> {
   try {
     value = JSON.parse(line.text);
   } catch (error) {
-    throw new ChunkFileError(file, line.number, `not valid JSON (${(error as Error).message}).`);
+    throw new ChunkFileError(file, line.number, `not valid JSON (${jsonSyntaxProblem(error)}).`);
   }
   if (!isObject(value)) throw new ChunkFileError(file, line.number, "expected a JSON object.");
   return value;
