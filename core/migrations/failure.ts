@@ -208,6 +208,18 @@ function stoppedByStatementTimeout(error: ServerError): boolean {
   );
 }
 
+/**
+ * The file's lines as a report shows them: each password literal masked (redactSecrets), one on the line after
+ * its PASSWORD too, which masking line by line would miss. Masking keeps the lines, each literal ending on its
+ * own; a file whose masking would join lines (a `password = '...'` with a line break inside the quotes) is
+ * masked line by line instead, so that the line numbers stay the file's.
+ */
+function shownLines(sql: string): string[] {
+  const lines = sql.split("\n");
+  const masked = redactSecrets(sql).split("\n");
+  return masked.length === lines.length ? masked : lines.map((line) => redactSecrets(line));
+}
+
 function failurePlace(
   file: MigrationFile,
   direction: "up" | "down",
@@ -225,18 +237,20 @@ function failurePlace(
     const lineEnd = file.sql.indexOf("\n", offset);
     const gutter = `${line} | `;
     // The caret's column in characters, as a terminal shows them, not UTF-16 units, on the line as shown: a
-    // password literal before the token is shown masked (redactSecrets), and the caret moves with it.
-    const column = Array.from(redactSecrets(file.sql.slice(lineStart, offset))).length;
+    // password literal before the token is shown masked, and the caret moves with it. What follows the token
+    // is the same on both lines, unless a literal is masked there too; then the line's own start is masked.
+    const shown = shownLines(file.sql)[line - 1]!;
+    const after = file.sql.slice(offset, lineEnd < 0 ? undefined : lineEnd);
+    const column = shown.endsWith(after)
+      ? Array.from(shown.slice(0, shown.length - after.length)).length
+      : Array.from(redactSecrets(file.sql.slice(lineStart, offset))).length;
     const at = statements.findIndex((s) => position - 1 < s.end);
     return {
       line,
       statement: at < 0 ? undefined : at + 1,
       code: statements[at]?.code,
       foundBy: "position",
-      shown: [
-        `  ${gutter}${redactSecrets(file.sql.slice(lineStart, lineEnd < 0 ? undefined : lineEnd))}`,
-        `  ${" ".repeat(gutter.length + column)}^`,
-      ],
+      shown: [`  ${gutter}${shown}`, `  ${" ".repeat(gutter.length + column)}^`],
     };
   }
   const completed = error.completedStatements;
@@ -248,11 +262,11 @@ function failurePlace(
   const end = section.offset + failed.start + section.text.slice(failed.start, failed.end).trimEnd().length;
   const first = lineOf(file.sql, start);
   const last = lineOf(file.sql, end);
-  const fileLines = file.sql.split("\n");
+  const fileLines = shownLines(file.sql);
   const width = String(Math.min(last, first + SHOWN_LINES - 1)).length;
   const shown: string[] = [];
   for (let line = first; line <= last && line < first + SHOWN_LINES; line++) {
-    shown.push(`  ${String(line).padStart(width)} | ${redactSecrets(fileLines[line - 1]!)}`);
+    shown.push(`  ${String(line).padStart(width)} | ${fileLines[line - 1]}`);
   }
   if (last >= first + SHOWN_LINES)
     shown.push(`  ${" ".repeat(width)} | ... (${last - first - SHOWN_LINES + 1} more line(s))`);

@@ -78,6 +78,34 @@ describe("a failed migration whose statement holds a password literal", () => {
     expect(caret).toBe(token);
   });
 
+  it("masks a literal on the line after its PASSWORD, and keeps the caret under the token after it", async () => {
+    writeMigration(
+      dir,
+      "20250101000400_report_role.sql",
+      `CREATE ROLE ${role} LOGIN PASSWORD\n  ${literal}; SELECT no_such_column FROM "Widget";`,
+    );
+    const positioned = await applyRelease({ databaseUrl: db.current.url, migrationsDir: dir }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(positioned).toBeInstanceOf(ReleaseError);
+    const report = (positioned as ReleaseError).describe();
+    expect(report).toContain("3 |   '****'; SELECT no_such_column");
+    expect(report).not.toContain(password);
+    const { token, caret } = caretColumns(report, "no_such_column FROM");
+    expect(caret).toBe(token);
+    // Found by count: the statement's lines are quoted, the literal's masked.
+    writeMigration(
+      dir,
+      "20250101000400_report_role.sql",
+      `ALTER ROLE ${role}_missing\n  PASSWORD\n  ${literal};`,
+    );
+    const run = await runCli(["apply", "--migrations-dir", dir], { DATABASE_URL: db.current.url });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain("  3 |   PASSWORD\n  4 |   '****';");
+    expectNoPassword(run, password);
+  });
+
   it("revert quotes a Down section's dollar-quoted literal masked", async () => {
     writeMigration(
       dir,
