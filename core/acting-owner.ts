@@ -197,6 +197,14 @@ export interface OwnerRoleWords {
   ownerRoleSetting?: string;
 }
 
+/** A command's --owner-role and the words its refusals name it in, taken from its options (ReleaseOptions). */
+export function ownerRoleWordsOf(
+  options: OwnerRoleWords & { ownerRole?: string },
+): OwnerRoleWords & { ownerRole?: string } {
+  const { ownerRole, printCommand, ownerRoleSetting } = options;
+  return { ownerRole, printCommand, ownerRoleSetting };
+}
+
 /**
  * A first apply acting as a role whose objects neither the database's owner nor the owner of the schema the
  * release creates in could manage (ActingOwner.firstApply): undefined when it may (the owner itself, or a

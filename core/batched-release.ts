@@ -28,6 +28,7 @@ import { missingPgvectorError } from "./plan-problems";
 import { checkOwnerRole, ownerRoleError } from "./owner-role";
 import {
   actingOwnerSql,
+  ownerRoleWordsOf,
   refuseActingAsAnotherOwner,
   type ActingOwner,
   type OwnerRoleWords,
@@ -196,9 +197,7 @@ export async function lockAndProbe(
     // its failure: both read as the login.
     await checkOwnerRole(client, options.ownerRole);
     await refuseActingAsAnotherOwner(client, "apply", {
-      ownerRole: options.ownerRole,
-      printCommand: options.printCommand,
-      ownerRoleSetting: options.ownerRoleSetting,
+      ...ownerRoleWordsOf(options),
       actingAs: options.ownerRole,
     });
     throw await ownerRoleError(client, options.ownerRole, error);

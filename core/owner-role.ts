@@ -47,6 +47,23 @@ export async function actAsOwnerRole(
 }
 
 /**
+ * `read` run acting as `role` (actAsOwnerRole), or as the session is when no role is given. The role is put
+ * back after a success, and stays set after an error, for the error's diagnosis to read as the command it
+ * previews would (describeSessionError).
+ */
+export async function readAsOwnerRole<T>(
+  client: ClientBase,
+  role: string | undefined,
+  read: () => Promise<T>,
+): Promise<T> {
+  if (!role) return read();
+  const restoreRole = await actAsOwnerRole(client, role);
+  const value = await read();
+  await restoreRole();
+  return value;
+}
+
+/**
  * Fails as `setOwnerRole` would, and stays the login, writing nothing: for commands that act as the login
  * before they act as the owner role (baseline and adopt prove the schema first), so that a wrong role is named
  * before that work, and for apply's refusal after its SET ROLE went with a failed statement (the previews act

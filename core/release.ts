@@ -78,9 +78,10 @@ import {
   type MigrationIdentity,
 } from "./migrations/ledger";
 import { runPendingMigrations } from "./migrations/run";
-import { actAsOwnerRole, setOwnerRole } from "./owner-role";
+import { readAsOwnerRole, setOwnerRole } from "./owner-role";
 import {
   firstApplyPrivilegeProblem,
+  ownerRoleWordsOf,
   readActingOwner,
   refuseActingAsAnotherOwner,
   type CreatePrivilegeProblem,
@@ -527,25 +528,21 @@ function refuseLedgerProblems(
 
 export async function planWith(client: ClientBase, options: ReleaseOptions): Promise<ReleasePlan> {
   const files = readMigrationFiles(options);
-  if (!options.ownerRole) return planActing(client, options, files);
   // apply acts as the owner role (SET ROLE), and so does plan: it refuses a role apply could not act as, and
   // reads what apply reads as it. The login alone may read otherwise: a member of the role without INHERIT may
-  // not read the release's records, and row-level security hides from the login the rows the role owns. The
-  // role stays set after an error, for the error's diagnosis to read as apply would (describeSessionError).
-  const restoreRole = await actAsOwnerRole(client, options.ownerRole);
-  const plan = await planActing(client, options, files).catch(async (error: unknown) => {
-    // A role that is not the release's owner fails the state's reads as itself: named as the wrong role, as
-    // apply names it (core/batched-release.ts lockAndProbe).
-    await refuseActingAsAnotherOwner(client, "apply", {
-      ownerRole: options.ownerRole,
-      printCommand: options.printCommand,
-      ownerRoleSetting: options.ownerRoleSetting,
-      actingAs: options.ownerRole,
-    });
-    throw error;
-  });
-  await restoreRole();
-  return plan;
+  // not read the release's records, and row-level security hides from the login the rows the role owns.
+  return readAsOwnerRole(client, options.ownerRole, () =>
+    planActing(client, options, files).catch(async (error: unknown) => {
+      // A role that is not the release's owner fails the state's reads as itself: named as the wrong role, as
+      // apply names it (core/batched-release.ts lockAndProbe).
+      if (options.ownerRole)
+        await refuseActingAsAnotherOwner(client, "apply", {
+          ...ownerRoleWordsOf(options),
+          actingAs: options.ownerRole,
+        });
+      throw error;
+    }),
+  );
 }
 
 /** planWith, in a session acting as the role apply acts as (options.ownerRole set, or current_user). */
@@ -565,9 +562,7 @@ async function planActing(
   // ... and one that would create objects as another role than the release's owner (core/acting-owner.ts).
   const actingOwner = batched ? batched.probe.actingOwner : await readActingOwner(client, options.ownerRole);
   await refuseActingAsAnotherOwner(client, "apply", {
-    ownerRole: options.ownerRole,
-    printCommand: options.printCommand,
-    ownerRoleSetting: options.ownerRoleSetting,
+    ...ownerRoleWordsOf(options),
     probed: actingOwner,
   });
   // A first apply's role that may not create in the schema or the database: apply's refusal, plan's problem.
@@ -804,9 +799,7 @@ export async function applyWith(client: ClientBase, options: ReleaseOptions): Pr
     try {
       // Objects created as another role than the release's owner are refused before anything is written.
       await refuseActingAsAnotherOwner(client, "apply", {
-        ownerRole: options.ownerRole,
-        printCommand: options.printCommand,
-        ownerRoleSetting: options.ownerRoleSetting,
+        ...ownerRoleWordsOf(options),
         probed: locked.probe.actingOwner,
       });
       // ... and a first apply whose role may not create in the schema or the database (the same probe).
@@ -835,9 +828,7 @@ export async function applyWith(client: ClientBase, options: ReleaseOptions): Pr
     if (options.ownerRole) await setOwnerRole(client, options.ownerRole);
     const actingOwner = await readActingOwner(client);
     await refuseActingAsAnotherOwner(client, "apply", {
-      ownerRole: options.ownerRole,
-      printCommand: options.printCommand,
-      ownerRoleSetting: options.ownerRoleSetting,
+      ...ownerRoleWordsOf(options),
       probed: actingOwner,
     });
     refuseMissingCreatePrivileges(firstApplyPrivilegeProblem(actingOwner, options.printCommand));

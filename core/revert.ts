@@ -52,7 +52,7 @@ import { runRevert } from "./migrations/revert";
 import { type ReleaseOptions } from "./release";
 import type { MigrationResult } from "./results";
 import { readSnapshot, recordSnapshot } from "./snapshot";
-import { actAsOwnerRole, setOwnerRole } from "./owner-role";
+import { readAsOwnerRole, setOwnerRole } from "./owner-role";
 import { refuseActingAsAnotherOwner } from "./acting-owner";
 
 export interface RevertRequest {
@@ -285,15 +285,12 @@ export async function planRevertWith(
   correctedDown: readonly string[] = [],
 ): Promise<RevertPlan> {
   const files = readMigrationFiles(options);
-  if (!options.ownerRole) return planRevertActing(client, options, files, to, correctedDown);
   // revert --confirm acts as the owner role (SET ROLE), and so does its preview: it refuses a role the confirm
   // could not act as, and reads what the confirm reads as it. The login alone may read otherwise: a member of
-  // the role without INHERIT may not read the release's records. The role stays set after an error, for the
-  // error's diagnosis to read as the confirm's would (describeSessionError).
-  const restoreRole = await actAsOwnerRole(client, options.ownerRole);
-  const plan = await planRevertActing(client, options, files, to, correctedDown);
-  await restoreRole();
-  return plan;
+  // the role without INHERIT may not read the release's records.
+  return readAsOwnerRole(client, options.ownerRole, () =>
+    planRevertActing(client, options, files, to, correctedDown),
+  );
 }
 
 /** planRevertWith, in a session acting as the role revert --confirm acts as (options.ownerRole, or current_user). */

@@ -65,8 +65,9 @@ export function readMigrationFiles(location: MigrationsLocation): MigrationFile[
   // A name a fix gives goes after every migration here (the applied ones among them): one before the newest
   // would be refused as out of order once that one is applied.
   const newest = newestMigration(entries);
+  const now = new Date();
   const nameAfterNewest = (name: string) => {
-    const { timestamp, moved } = timestampAfter(utcTimestamp(new Date()), newest, new Date());
+    const { timestamp, moved } = timestampAfter(utcTimestamp(now), newest, now);
     return `${timestamp}_${name}.sql ${moved ? `(after ${newest}, the newest migration here, which is later than now)` : "for now"}`;
   };
   for (const entry of entries.sort()) {
@@ -76,7 +77,7 @@ export function readMigrationFiles(location: MigrationsLocation): MigrationFile[
     if (!fileStats(full, entry).isFile()) continue;
     const match = MIGRATION_FILE_PATTERN.exec(entry);
     if (!match) {
-      const { problem, renameTo, movedAfter } = malformedName(entry, new Date(), newest);
+      const { problem, renameTo, movedAfter } = malformedName(entry, now, newest);
       const after = movedAfter
         ? ` (after ${movedAfter}, the newest migration here: a name before it is refused as out of order once that one is applied)`
         : "";

@@ -31,6 +31,16 @@ describe("pulumi up's messages of the release", () => {
   const programInputs = async () =>
     (await releaseInputsFor(`up-messages-${(runs += 1)}`, db, { migrationsDir: dir })).migrations;
 
+  /** An update that check passes and the apply fails: the error it ends with (undefined when it did not fail). */
+  const failedUpdate = async (): Promise<Error | undefined> => {
+    const news = await programInputs();
+    expect((await host.check(URN, state, news)).failures).toEqual([]);
+    return host.update(URN, id, state, news).then(
+      () => undefined,
+      (error: Error) => error,
+    );
+  };
+
   beforeAll(async () => {
     db = await createReleaseDatabase();
     dir = fixtureMigrationsCopy();
@@ -76,12 +86,7 @@ describe("pulumi up's messages of the release", () => {
 
   it("a failed migration's fix says to run `pulumi up` again, not apply", async () => {
     writeMigration(dir, `${BROKEN}.sql`, 'ALTER TABLE "Widget" DROP COLUMN no_such_column;');
-    const news = await programInputs();
-    expect((await host.check(URN, state, news)).failures).toEqual([]);
-    const failed = await host.update(URN, id, state, news).then(
-      () => undefined,
-      (error: Error) => error,
-    );
+    const failed = await failedUpdate();
     expect(failed?.message).toContain(`Migration ${BROKEN}.sql failed at line 2`);
     expect(failed?.message).toContain(
       "Its transaction was rolled back (nothing of it is applied). Fix the file and run `pulumi up` again.",
@@ -93,12 +98,7 @@ describe("pulumi up's messages of the release", () => {
     const password = "Jd5Wq Pk9Xs";
     // The migrator may not create roles: the statement fails, quoted back in the failure.
     writeMigration(dir, `${BROKEN}.sql`, `CREATE ROLE up_messages_reader LOGIN PASSWORD '${password}';`);
-    const news = await programInputs();
-    expect((await host.check(URN, state, news)).failures).toEqual([]);
-    const failed = await host.update(URN, id, state, news).then(
-      () => undefined,
-      (error: Error) => error,
-    );
+    const failed = await failedUpdate();
     expect(failed?.message).toContain(`Migration ${BROKEN}.sql failed at line 2`);
     expect(failed?.message).toContain("2 | CREATE ROLE up_messages_reader LOGIN PASSWORD '****';");
     for (const part of password.split(" ")) {
