@@ -29,6 +29,9 @@ export function renderTenantSearch(facts: RenderedFacts, indent: string, print?:
   if (facts.outgrownIndexes) {
     lines.push(`${indent}  OUTGROWN: ${facts.outgrownIndexes}; ${apply} recalibrates the tenant search`);
   }
+  if (facts.rebuiltIndexes) {
+    lines.push(`${indent}  BUILT AGAIN: ${facts.rebuiltIndexes}; ${apply} recalibrates the tenant search`);
+  }
   if (facts.crossedThreshold) {
     lines.push(
       `${indent}  GROWN PAST THE THRESHOLD: ${facts.crossedThreshold}; ${apply} recalibrates the tenant search`,

@@ -299,6 +299,7 @@ export {
   readTenantIndexes,
   readListedIndexes,
   outgrownListedIndexes,
+  rebuiltListedIndexes,
   unusableListedIndexes,
   crossedThreshold,
   sharePercentOf,

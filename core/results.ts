@@ -133,6 +133,8 @@ export interface TenantSearchFacts {
   unusableIndexes?: string;
   /** The tenant indexes and graphs whose tenant has grown by a quarter since they were calibrated (listed-indexes.ts). */
   outgrownIndexes?: string;
+  /** The tenant indexes and graphs built again (a REINDEX) since they were calibrated (listed-indexes.ts). */
+  rebuiltIndexes?: string;
   /** The tenants grown past the exact threshold into the dimension's index since it was calibrated (crossed-threshold.ts). */
   crossedThreshold?: string;
 }

@@ -56,6 +56,7 @@ import {
   buildTenantIndex,
   dropTenantIndex,
   indexRowsEstimate,
+  indexStorage,
   liveTenantIndexes,
   readTenantIndexes,
   searchTenantIndexesSql,
@@ -139,6 +140,8 @@ export interface TenantIndexFacts {
    * check compares with its estimate now (listed-indexes.ts); absent in records made before it.
    */
   estimatedRows?: number;
+  /** The index's storage when it was calibrated (pg_class.relfilenode); absent in records made before it. */
+  relfilenode?: number;
   indexName: string;
   efSearch: number;
   exactRows: number;
@@ -686,10 +689,12 @@ async function calibrateClasses(
       }
       kept = [...kept, { ...own(tenantRun.value), exactRows: tenantExactRows }];
       const estimatedRows = await indexRowsEstimate(client, indexName);
+      const relfilenode = await indexStorage(client, indexName);
       tenantIndexes.push({
         organizationId: candidate.organizationId,
         rows: candidate.rows,
         ...(estimatedRows !== null ? { estimatedRows } : {}),
+        ...(relfilenode !== null ? { relfilenode } : {}),
         indexName,
         efSearch: tenantRun.value,
         exactRows: tenantExactRows,
@@ -1058,9 +1063,11 @@ async function calibratePrefilterGraphs(
       continue;
     }
     entries.push(own(run.value));
+    const relfilenode = await indexStorage(client, indexName);
     facts.push({
       organizationId: candidate.organizationId,
       rows: candidate.rows,
+      ...(relfilenode !== null ? { relfilenode } : {}),
       indexName,
       depth,
       efSearch: run.value,

@@ -59,6 +59,7 @@ export {
 export {
   readListedIndexes,
   outgrownListedIndexes,
+  rebuiltListedIndexes,
   unusableListedIndexes,
   type ListedIndex,
   type ListedIndexState,

@@ -15,7 +15,7 @@
 import type { ClientBase } from "pg";
 import { formatCount, rowsText } from "../count-format";
 import { literal } from "../sql";
-import { RECALIBRATE_FACTOR } from "../vector-indexes/decide";
+import { RECALIBRATE_FACTOR, REBUILT_SINCE_CALIBRATION } from "../vector-indexes/decide";
 import { quoteIdent } from "../vector-indexes/spec";
 import { isPrefilterTable, prefilterTables } from "./prefilter";
 import { indexRowsEstimateSql } from "./tenant-indexes";
@@ -45,6 +45,8 @@ export interface ListedIndex {
   rowsNow: number | null;
   /** rowsNow is the index's pg_class.reltuples, PostgreSQL's estimate (what sets it: rowsNowSql). */
   rowsEstimated?: boolean;
+  /** The index's storage now (pg_class.relfilenode), compared with its calibration's; null when it is gone. */
+  relfilenode?: number | null;
 }
 
 /**
@@ -118,6 +120,7 @@ export function listedIndexesJsonSql(probe: ListedIndexesProbe | undefined): str
             'table', l.table_name, 'dimension', l.dims, 'organizationId', l.organization_id,
             'indexName', l.index_name, 'kind', l.kind, 'rowsNow', ${rowsNowSql(graphsCountable(probe))},
             'rowsEstimated', l.kind = 'own index',
+            'relfilenode', (SELECT r.relfilenode::bigint FROM pg_class r WHERE r.oid = x.indexrelid),
             'state', CASE WHEN x.indexrelid IS NULL THEN 'missing' WHEN x.indisvalid THEN 'valid' ELSE 'INVALID' END)
             ORDER BY l.index_name), '[]'::jsonb)
      FROM (${lists.join(" UNION ALL ")}) l
@@ -152,11 +155,29 @@ export function unusableListedIndexes(
     .join("; ");
 }
 
-/** The rows each listed index's tenant had when the release calibrated it, as its record keeps them. */
+/**
+ * The rows each listed index's tenant had when the release calibrated it, and the index's storage then
+ * (`relfilenode`, absent in records made before it), as its record keeps them.
+ */
 export interface CalibratedTenantRows {
-  graphs: readonly { organizationId: string; rows: number }[];
+  graphs: readonly { organizationId: string; rows: number; relfilenode?: number }[];
   /** With the index's estimate then (`estimatedRows`), which an own index's estimate now is compared with. */
-  ownIndexes: readonly { organizationId: string; rows: number; estimatedRows?: number }[];
+  ownIndexes: readonly {
+    organizationId: string;
+    rows: number;
+    estimatedRows?: number;
+    relfilenode?: number;
+  }[];
+}
+
+/** The record's facts of a listed index: its tenant's graph or own index, by the list it is on. */
+function calibratedFacts(
+  calibrated: CalibratedTenantRows,
+  l: ListedIndex,
+): { rows: number; estimatedRows?: number; relfilenode?: number } | undefined {
+  return (l.kind === "own index" ? calibrated.ownIndexes : calibrated.graphs).find(
+    (g) => g.organizationId === l.organizationId,
+  );
 }
 
 /**
@@ -171,9 +192,7 @@ export function outgrownListedIndexes(
 ): string | undefined {
   const outgrown = listed.flatMap((l) => {
     if (l.table !== table || l.dimension !== dimension || l.rowsNow === null) return [];
-    const facts: { rows: number; estimatedRows?: number } | undefined = (
-      l.kind === "own index" ? calibrated.ownIndexes : calibrated.graphs
-    ).find((g) => g.organizationId === l.organizationId);
+    const facts = calibratedFacts(calibrated, l);
     if (!facts) return [];
     // An estimate is compared with the estimate of its calibration where the record has one: a count that
     // the estimate lags behind (rows deleted and not yet vacuumed) would otherwise read as growth.
@@ -192,4 +211,26 @@ export function outgrownListedIndexes(
     ];
   });
   return outgrown.length === 0 ? undefined : outgrown.join("; ");
+}
+
+/**
+ * The listed indexes of one table and dimension built again since their calibration (a REINDEX of that index
+ * alone, say: a table rewrite or a restore builds the dimension's index again too, which recalibrates them all),
+ * said for a plan's reason; undefined if none. Their ef_search was measured on the graph the REINDEX replaced,
+ * as a dimension's index's setting is (decide.ts, rebuiltSinceCalibration). A record without the storage decides
+ * nothing.
+ */
+export function rebuiltListedIndexes(
+  listed: readonly ListedIndex[],
+  calibrated: CalibratedTenantRows,
+  table: string,
+  dimension: number,
+): string | undefined {
+  const rebuilt = listed.flatMap((l) => {
+    if (l.table !== table || l.dimension !== dimension || l.state !== "valid") return [];
+    const then = calibratedFacts(calibrated, l)?.relfilenode;
+    if (then === undefined || l.relfilenode == null || l.relfilenode === then) return [];
+    return [`the ${l.kind} of tenant ${l.organizationId}, ${l.indexName}, was ${REBUILT_SINCE_CALIBRATION}`];
+  });
+  return rebuilt.length === 0 ? undefined : rebuilt.join("; ");
 }

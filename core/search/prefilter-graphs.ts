@@ -29,6 +29,8 @@ export const PREFILTER_GRAPH_DEPTH_FACTOR = 2;
 export interface PrefilterGraphFacts {
   organizationId: string;
   rows: number;
+  /** The graph's storage when it was calibrated (pg_class.relfilenode); absent in records made before it. */
+  relfilenode?: number;
   indexName: string;
   depth: number;
   efSearch: number;

@@ -62,6 +62,7 @@ import {
   LISTED_INDEXES_PROBE_SQL,
   listedIndexesJsonSql,
   outgrownListedIndexes,
+  rebuiltListedIndexes,
   readListedIndexes,
   unusableListedIndexes,
   type CalibratedTenantRows,
@@ -1059,6 +1060,20 @@ function withTenantSearch(
       reason: `recalibrate: ${outgrown} (its search settings were measured on the smaller tenant)`,
     };
   }
+  const rebuilt = rebuiltListedIndexes(
+    listed,
+    calibratedRows(search),
+    decision.table.table,
+    decision.dimension,
+  );
+  if (rebuilt) {
+    return {
+      ...decision,
+      kind: "recalibrate",
+      action: "update",
+      reason: `recalibrate: ${rebuilt}, so its hnsw.ef_search was measured on the index it replaced`,
+    };
+  }
   const index = { table: decision.table.table, dimension: decision.dimension };
   const crossed = crossedThreshold(
     search,
@@ -1120,6 +1135,7 @@ function tenantSearchFacts(
   if (!search) return {};
   const unusable = unusableListedIndexes(listed, index.table, index.dimension);
   const outgrown = outgrownListedIndexes(listed, calibratedRows(search), index.table, index.dimension);
+  const rebuilt = rebuiltListedIndexes(listed, calibratedRows(search), index.table, index.dimension);
   const crossed = crossedThreshold(search, largestTenants, listed, index, dimensionRows);
   return {
     tenantSearch: {
@@ -1134,6 +1150,7 @@ function tenantSearchFacts(
       calibratedAt: search.calibratedAt,
       ...(unusable ? { unusableIndexes: unusable } : {}),
       ...(outgrown ? { outgrownIndexes: outgrown } : {}),
+      ...(rebuilt ? { rebuiltIndexes: rebuilt } : {}),
       ...(crossed ? { crossedThreshold: crossed } : {}),
     },
   };

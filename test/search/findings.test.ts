@@ -229,6 +229,15 @@ describe("status for the prefilter", () => {
     expect(renderTenantSearch(facts(undefined), "  ").join("\n")).not.toContain("OUTGROWN");
   });
 
+  it("says which listed index was built again since its calibration, and what apply does about it", () => {
+    const rebuiltIndexes =
+      "the own index of tenant org-0, idx_chunk_tenant_1536_0123456789ab, was built again since it was calibrated (a table rewrite, a REINDEX or a pg_restore)";
+    expect(renderTenantSearch({ ...facts(undefined), rebuiltIndexes }, "  ")).toContain(
+      `    BUILT AGAIN: ${rebuiltIndexes}; \`neonhub-db apply\` recalibrates the tenant search`,
+    );
+    expect(renderTenantSearch(facts(undefined), "  ").join("\n")).not.toContain("BUILT AGAIN");
+  });
+
   it("says why it is off", () => {
     const reason =
       'the trigger chunk_embedding_bits that keeps the sign bits is disabled: ALTER TABLE "Chunk" ENABLE TRIGGER chunk_embedding_bits';

@@ -17,6 +17,7 @@ import {
   releaseStatus,
   readListedIndexes,
   outgrownListedIndexes,
+  rebuiltListedIndexes,
   unusableListedIndexes,
   defaultReleaseSteps,
   readTenantIndexes,
@@ -29,6 +30,7 @@ import {
   EMBEDDING_TABLES,
   readPrefilterEntries,
   readSearchTuning,
+  readSearchCalibrations,
   type ListedIndex,
   type SearchTuning,
   recallOf,
@@ -183,6 +185,49 @@ describe("a listed index the planner cannot use", () => {
     expect(
       outgrownListedIndexes([{ ...own("f", 0), rowsNow: null }], calibrated, "Chunk", 32),
     ).toBeUndefined();
+  });
+
+  it("says which listed indexes were built again since their calibration, by their storage", () => {
+    const at = (organizationId: string, kind: ListedIndex["kind"], relfilenode: number | null) =>
+      listed({
+        organizationId,
+        indexName: `idx_${organizationId}`,
+        kind,
+        relfilenode,
+      });
+    const calibrated = {
+      graphs: [
+        { organizationId: "a", rows: 1000, relfilenode: 100 },
+        { organizationId: "b", rows: 1000, relfilenode: 200 },
+      ],
+      // c's record was made before the storage was recorded: it decides nothing.
+      ownIndexes: [
+        { organizationId: "b", rows: 1000, relfilenode: 300 },
+        { organizationId: "c", rows: 1000 },
+      ],
+    };
+    const graph = "graph over its sign bits" as const;
+    const own = "own index" as const;
+    expect(
+      rebuiltListedIndexes(
+        [at("a", graph, 100), at("b", graph, 201), at("b", own, 300), at("c", own, 7)],
+        calibrated,
+        "Chunk",
+        32,
+      ),
+    ).toBe(
+      "the graph over its sign bits of tenant b, idx_b, was built again since it was calibrated " +
+        "(a table rewrite, a REINDEX or a pg_restore)",
+    );
+    // The own index of b is matched with b's own index, not with b's graph; one gone is another finding's.
+    expect(rebuiltListedIndexes([at("b", own, 200)], calibrated, "Chunk", 32)).toContain(
+      "own index of tenant b",
+    );
+    expect(
+      rebuiltListedIndexes([{ ...at("a", graph, null), state: "missing" }], calibrated, "Chunk", 32),
+    ).toBeUndefined();
+    expect(rebuiltListedIndexes([at("b", graph, 201)], calibrated, "Chunk", 64)).toBeUndefined();
+    expect(rebuiltListedIndexes([at("z", graph, 1)], calibrated, "Chunk", 32)).toBeUndefined();
   });
 });
 
@@ -607,6 +652,62 @@ describe("search_chunks through a tenant's own index", () => {
     expect(await readPrefilterGraphs(owner)).toEqual(graphsBefore);
   });
 
+  it("plans a recalibration when a listed tenant index was built again (a REINDEX) since its calibration", async () => {
+    const REBUILT = "built again since it was calibrated (a table rewrite, a REINDEX or a pg_restore)";
+    const listedNow = async () => (await readListedIndexes(owner)).find((l) => l.indexName === ownIndex);
+    const recordBefore = (
+      await owner.query<{ t: { organizationId: string }[] }>(
+        `SELECT tenant_indexes AS t FROM neonhub_release.search_calibrations WHERE index_name = $1`,
+        [CHUNK.indexName],
+      )
+    ).rows[0]!.t;
+    const writeRecord = (tenantIndexes: unknown) =>
+      owner.query(
+        `UPDATE neonhub_release.search_calibrations SET tenant_indexes = $2 WHERE index_name = $1`,
+        [CHUNK.indexName, JSON.stringify(tenantIndexes)],
+      );
+    // What a calibration of the index as it is now would have recorded (the set-up listed it by hand).
+    const recordWith = (relfilenode?: number) =>
+      writeRecord([
+        ...recordBefore.filter((t) => t.organizationId !== largest.organizationId),
+        {
+          organizationId: largest.organizationId,
+          rows: largest.rows,
+          ...(relfilenode !== undefined ? { relfilenode } : {}),
+          indexName: ownIndex,
+          efSearch: 40,
+          exactRows: 300,
+        },
+      ]);
+    const storage = (await listedNow())?.relfilenode;
+    expect(storage).toEqual(expect.any(Number));
+    try {
+      await recordWith(storage!);
+      expect((await planOf())?.reason).not.toContain(REBUILT);
+      expect((await tenantSearchInStatus())?.rebuiltIndexes).toBeUndefined();
+
+      await owner.query(`REINDEX INDEX "${ownIndex}"`);
+      expect((await listedNow())?.relfilenode).not.toBe(storage);
+      const reason =
+        `the own index of tenant ${largest.organizationId}, ${ownIndex}, was ${REBUILT}, ` +
+        `so its hnsw.ef_search was measured on the index it replaced`;
+      expect(await planOf()).toMatchObject({ action: "update", reason: expect.stringContaining(reason) });
+      expect((await tenantSearchInStatus())?.rebuiltIndexes).toContain(`${ownIndex}, was ${REBUILT}`);
+      const health = await checkHealth({
+        databaseUrl: target.current.roles.url("migrator"),
+        steps: defaultReleaseSteps({ seedSets: [] }),
+      });
+      expect(health.findings).toContainEqual(
+        expect.objectContaining({ subject: CHUNK.indexName, problem: expect.stringContaining(reason) }),
+      );
+      // A record made before the storage was recorded decides nothing.
+      await recordWith(undefined);
+      expect((await planOf())?.reason).not.toContain(REBUILT);
+    } finally {
+      await writeRecord(recordBefore);
+    }
+  });
+
   it("plans a recalibration when a listed tenant index is gone (status and health say which), which builds the listed ones again", async () => {
     const unusableInStatus = async () => (await tenantSearchInStatus())?.unusableIndexes;
     expect((await readListedIndexes(owner)).find((l) => l.indexName === ownIndex)?.state).toBe("valid");
@@ -649,6 +750,17 @@ describe("search_chunks through a tenant's own index", () => {
     // the one the growth check compares with.
     for (const t of recorded) {
       expect(t.estimatedRows).toBe(after.find((l) => l.indexName === t.indexName)?.rowsNow);
+    }
+    // Each own index and graph kept is recorded with its storage, which a REINDEX of it alone changes.
+    const graphsRecorded = (await readSearchCalibrations(owner)).find(
+      (c) => c.indexName === CHUNK.indexName,
+    )?.prefilter;
+    const kept = [...recorded, ...(graphsRecorded?.state === "on" ? (graphsRecorded.graphs ?? []) : [])] as {
+      indexName: string;
+      relfilenode?: number;
+    }[];
+    for (const t of kept) {
+      expect(t.relfilenode, t.indexName).toBe(after.find((l) => l.indexName === t.indexName)?.relfilenode);
     }
     expect(await unusableInStatus()).toBeUndefined();
     expect((await planOf())?.reason).not.toContain("that the search lists");
