@@ -233,11 +233,74 @@ function readDebianMirror() {
   );
 }
 
+/** The newest PostgreSQL 14+ installation that has pgvector, or undefined. */
+function findWithPgvector() {
+  return findInstallations()
+    .filter((pg) => pg.major >= MIN_MAJOR)
+    .find(hasPgvector);
+}
+
 /**
- * Returns a PostgreSQL 14+ installation with pgvector, installing what is missing when it can.
+ * The machine-wide lock of an install: pgvector is built into the system's PostgreSQL, through one apt source
+ * entry that each build writes and removes, so two first runs at once (two clones' `npm test`) would remove
+ * each other's entry or meet on apt's own lock. flock(1) holds it for the install's process and lets go
+ * when that process ends, however it ends.
+ */
+const INSTALL_LOCK = "/var/lock/neonhub-db-postgres-install.lock";
+const INSTALL_LOCK_WAIT_S = 30 * 60;
+/** Set in the process that installs under the lock, which installs rather than take the lock again. */
+const LOCKED_ENV = "NEONHUB_PG_INSTALL_LOCKED";
+/** flock's exit code when the wait for the lock ran out (-E), told apart from the install's own failure (1). */
+const LOCK_TIMED_OUT = 75;
+
+/**
+ * Returns a PostgreSQL 14+ installation with pgvector, installing what is missing when it can. As root on
+ * Debian/Ubuntu the install runs in a process of its own under the machine-wide lock (INSTALL_LOCK); one
+ * that waited for another finds that one's install done and installs nothing.
  * @returns {PgInstall}
  */
 function ensurePostgres() {
+  const withVector = findWithPgvector();
+  if (withVector) return withVector;
+  if (!isDebianLike() || !isRoot() || process.env[LOCKED_ENV] || !tryRun("flock", ["--version"])) {
+    return installMissing();
+  }
+  const locked = spawnSync(
+    "flock",
+    [
+      "-w",
+      String(INSTALL_LOCK_WAIT_S),
+      "-E",
+      String(LOCK_TIMED_OUT),
+      INSTALL_LOCK,
+      process.execPath,
+      __filename,
+    ],
+    { stdio: ["ignore", "inherit", "inherit"], env: { ...process.env, [LOCKED_ENV]: "1" } },
+  );
+  if (locked.status === LOCK_TIMED_OUT) {
+    throw new SetupError(
+      `Another process has been installing PostgreSQL or pgvector on this machine for over ${INSTALL_LOCK_WAIT_S / 60} minutes (it holds ${INSTALL_LOCK}; \`fuser -v ${INSTALL_LOCK}\` names it). Let it finish, or stop it, and run this again.`,
+    );
+  }
+  if (locked.status !== 0) {
+    throw new SetupError(
+      `Installing PostgreSQL with pgvector failed (the reason is above)${locked.error ? `: ${locked.error.message}` : ""}.`,
+    );
+  }
+  const installed = findWithPgvector();
+  if (!installed)
+    throw new SetupError("The install ended without error, but no PostgreSQL 14+ has pgvector.");
+  return installed;
+}
+
+/**
+ * Installs what is missing: PostgreSQL 14+ from the archive when there is none, then pgvector; or stops with
+ * what to install by hand. Finds the installations again first: under the lock, another process may have
+ * installed them while this one waited.
+ * @returns {PgInstall}
+ */
+function installMissing() {
   let installs = findInstallations();
   let usable = installs.filter((pg) => pg.major >= MIN_MAJOR);
   const withVector = usable.find(hasPgvector);
@@ -294,3 +357,11 @@ function findServerTools(major) {
 }
 
 module.exports = { ensurePostgres, findInstallations, findServerTools, hasPgvector, MIN_MAJOR };
+
+// Run by ensurePostgres under the install lock: installs what is missing, its errors reported as any script's.
+if (require.main === module) {
+  const { runMain } = require("./report");
+  runMain(() => {
+    installMissing();
+  });
+}
