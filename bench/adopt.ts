@@ -5,7 +5,7 @@
 // same rows (CREATE TABLE AS, the same run's baseline), and the longest lock any of its transactions held.
 //   npm run bench:adopt [-- --scale medium|large] [--runs N] [--batch-size N]
 // The default (medium: 10,000 users, 200,000 messages) stays short on a shared 2-core machine; `large` is
-// the issue's 50,000 users and 1,000,000 messages.
+// the scale the upgrade was designed for: 50,000 users and 1,000,000 messages.
 import { Client } from "pg";
 import {
   DEFAULT_MIGRATIONS_DIR,

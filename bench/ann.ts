@@ -1,7 +1,7 @@
 // ANN quality and speed on 100,000 vectors of 1536 dimensions whose clusters overlap (1,000 Gaussian clusters
 // in a 48-dimension latent space, mapped into 1536 dimensions, plus noise), on a throwaway cluster with the
 // server's stock settings. Held-out queries (not rows of the table) against exact search:
-//   (a) the plan's recipe: ivfflat lists = 100 built on the empty table, rows loaded afterwards; probes 1, 10
+//   (a) the usual recipe: ivfflat lists = 100 built on the empty table, rows loaded afterwards; probes 1, 10
 //   (b) this project's IVFFlat index (the release step: lists from the rows, calibrated probes)
 //   (c) HNSW through the same step, calibrated ef_search
 //   (d) exact search (sequential scan)
@@ -170,7 +170,7 @@ async function main() {
       const ann = nearestQuery(CHUNK, DIM, K);
       const rows: Row[] = [];
 
-      say(`(a) the plan's recipe: ivfflat lists = 100 on the empty table, then ${ROWS} rows`);
+      say(`(a) the usual recipe: ivfflat lists = 100 on the empty table, then ${ROWS} rows`);
       const recipeBuild = await timed(() =>
         client.query(
           `CREATE INDEX plan_recipe ON "Chunk" USING ivfflat ((embedding::vector(${DIM})) vector_cosine_ops)
@@ -197,7 +197,7 @@ async function main() {
         const measured = await run(client, ann, [`SET LOCAL ivfflat.probes = ${probes}`], queries);
         rows.push(
           row(
-            "(a) plan's recipe: ivfflat lists=100 built empty",
+            "(a) usual recipe: ivfflat lists=100 built empty",
             `ivfflat.probes = ${probes}`,
             measured,
             truth,

@@ -56,7 +56,7 @@ export const DEFAULT_HEALTH_LIMITS: HealthLimits = {
 export const BULK_LOADED_TABLES: readonly string[] = ["Chunk", "Message"];
 
 /**
- * The fix plan's Section 5 b-tree indexes (migrations/20250126001300_hot_path_indexes.sql), by index name:
+ * The hot-path b-tree indexes (migrations/20250126001300_hot_path_indexes.sql), by index name:
  * the application's hot query paths.
  */
 export const HOT_PATH_INDEXES: Readonly<Record<string, string>> = {

@@ -1,5 +1,5 @@
 // The app's Prisma schema, rendered from the catalog (catalog.ts). The output is what `prisma db pull` would
-// say of the same database, with the plan's relation field names instead of db pull's generated ones, and
+// say of the same database, with the app's relation field names instead of db pull's generated ones, and
 // comments for what Prisma's schema language cannot state (CHECK constraints, the release engine's vector
 // indexes). Deterministic: the same database always renders the same text, byte for byte.
 import { isPrefilterIndexName } from "../search/prefilter";

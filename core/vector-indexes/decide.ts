@@ -156,7 +156,7 @@ export interface DecideInput {
 }
 
 /**
- * The dimension that carries the plan's name: the configured one; else the one it already carries (so that a
+ * The dimension that carries the base name: the configured one; else the one it already carries (so that a
  * name never moves to another dimension by itself); else the dimension with the most rows.
  */
 export function mainDimension(input: DecideInput): number | undefined {

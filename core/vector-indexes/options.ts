@@ -12,7 +12,7 @@ import {
   type IndexSettings,
 } from "./spec";
 
-/** Per index (by the plan's name): method and HNSW parameters, and which dimension carries the name. */
+/** Per index (by its base name): method and HNSW parameters, and which dimension carries the name. */
 export interface PerIndexOptions {
   method?: IndexMethod;
   m?: number;
@@ -24,7 +24,7 @@ export interface PerIndexOptions {
 export interface VectorIndexOptions {
   /** Method of every index unless set per index (default ivfflat). */
   method?: IndexMethod;
-  /** Per index, by the plan's name (idx_chunk_embedding_cosine, idx_message_embedding_cosine). */
+  /** Per index, by its base name (idx_chunk_embedding_cosine, idx_message_embedding_cosine). */
   indexes?: Record<string, PerIndexOptions>;
   /** CREATE INDEX CONCURRENTLY: writes go on during builds (default false). */
   concurrently?: boolean;

@@ -37,7 +37,7 @@ export const HNSW_DEFAULT_EF_CONSTRUCTION = 64;
 
 /** A table whose embeddings get cosine indexes: one per dimension present in its rows. */
 export interface EmbeddingTable {
-  /** The plan's name (Section 5), given to the index of the table's main dimension. */
+  /** The index's base name (the app's), given to the index of the table's main dimension. */
   indexName: string;
   table: string;
   column: string;
@@ -83,7 +83,7 @@ export interface IndexSettings {
   m: number;
   /** HNSW: candidate list size while building. */
   efConstruction: number;
-  /** The dimension that gets the plan's name; others get a `_<dimension>` suffix. Unset: see mainDimension. */
+  /** The dimension that gets the base name; others get a `_<dimension>` suffix. Unset: see mainDimension. */
   dimension?: number;
 }
 
@@ -120,7 +120,7 @@ export function indexPredicate(table: EmbeddingTable, dimension: number): string
   return `vector_dims(${quoteIdent(table.column)}) = ${dimension}`;
 }
 
-/** The plan's name for the main dimension, `<name>_<dimension>` for the others. */
+/** The base name for the main dimension, `<name>_<dimension>` for the others. */
 export function indexNameFor(table: EmbeddingTable, dimension: number, main: boolean): string {
   return main ? table.indexName : `${table.indexName}_${dimension}`;
 }

@@ -303,7 +303,7 @@ function applyRelease(directUrl, json, ownerRole) {
 
 /**
  * What a Prisma app needs in its .env: DATABASE_URL (the app login) and the migrator's URL under both names
- * the plan uses for it. The admin's URL is not in it: an app never needs the superuser.
+ * a Prisma app may read it under. The admin's URL is not in it: an app never needs the superuser.
  */
 function writeEnvFile(env) {
   const lines = [

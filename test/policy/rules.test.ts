@@ -121,7 +121,7 @@ const failing: Record<string, FailingCase[]> = {
 };
 
 describe("the policy pack", () => {
-  it("serves every guardrail of the issue, each with a unique name", () => {
+  it("serves every guardrail, each with a unique name", () => {
     const names = allPolicies.map((policy) => policy.name);
     expect(new Set(names).size).toBe(names.length);
     expect(names.sort()).toEqual(

@@ -98,7 +98,7 @@ describe("the schema after every migration is applied to an empty database", () 
     expect(actual.sort((a, b) => (a.name < b.name ? -1 : 1))).toEqual(expected);
   });
 
-  it("has exactly the planned indexes and unique keys, Section 5's under the plan's names", async () => {
+  it("has exactly the planned indexes and unique keys, the hot-path ones under the app's names", async () => {
     const actual = await query(readIndexes);
     expect(Object.keys(actual).sort()).toEqual(Object.keys(INDEXES).sort());
     expect(actual).toEqual(INDEXES);

@@ -169,7 +169,7 @@ export const TABLES: Record<string, Record<string, string>> = {
   Message: {
     ...id,
     conversationId: req("text"),
-    // The tenant, kept equal to the conversation's by trigger and composite foreign key (issue 15).
+    // The tenant, kept equal to the conversation's by trigger and composite foreign key.
     organizationId: req("text"),
     authorId: opt("text"),
     role: req('"MessageRole"'),
@@ -210,7 +210,7 @@ export const TABLES: Record<string, Record<string, string>> = {
   Chunk: {
     ...id,
     datasetId: req("text"),
-    // The tenant, kept equal to the dataset's by trigger and composite foreign key (issue 15).
+    // The tenant, kept equal to the dataset's by trigger and composite foreign key.
     organizationId: req("text"),
     embeddingSpaceId: req("text"),
     documentId: req("text"),
@@ -448,7 +448,7 @@ export const FOREIGN_KEYS: ForeignKey[] = [
 
 /** Every index, primary keys included: name → "[UNIQUE ]<table> <method> (<keys>)" as pg_get_indexdef() prints keys. */
 export const INDEXES: Record<string, string> = {
-  // Section 5 hot-path indexes, under the plan's names.
+  // The hot-path indexes, under the app's names.
   idx_agent_run_started: 'AgentRun btree ("agentId", "startedAt" DESC)',
   idx_campaign_metric_ts: 'CampaignMetric btree ("campaignId", kind, "timestamp")',
   idx_api_key_token_hash: 'UNIQUE ApiKey btree ("organizationId", "tokenHash")',
