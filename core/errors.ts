@@ -157,10 +157,11 @@ export function isReleaseError(error: unknown): error is ReleaseError {
 
 /**
  * Where the migrator's connection string (DIRECT_URL) comes from, on a stack and locally: said by every fix
- * that points to it (a refused login, a login that may not do what a command needs, no URL given).
+ * that points to it (a refused login, a login that may not do what a command needs, no URL given). The stack
+ * is named: without --stack, `pulumi stack output` reads whichever stack is selected, maybe another database.
  */
 export const MIGRATOR_URL_SOURCES =
-  "`pulumi stack output --show-secrets directUrl` on a stack, `npm run -s local -- env` locally";
+  "`pulumi stack output --stack <stack> --show-secrets directUrl` on a stack, `npm run -s local -- env` locally";
 
 /**
  * The fix for a command run with a login that may not do what it needs (health, load-chunks): where the

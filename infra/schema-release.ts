@@ -80,6 +80,8 @@ export class SchemaRelease extends pulumi.ComponentResource {
       dropOnDelete: args.dropOnDelete ?? SCHEMA_RELEASE_DEFAULTS.dropOnDelete,
       ...(args.environment ? { environment: args.environment } : {}),
       ...(args.lockSafety ? { lockSafety: args.lockSafety } : {}),
+      // Not a setting of the release: no diff line, no update (infra/dynamic/diff.ts compares settings only).
+      stack: pulumi.getStack(),
     };
 
     // A component's dependsOn does not reach its children: the first one takes it, the others follow it.

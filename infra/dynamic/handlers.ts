@@ -32,6 +32,7 @@ import {
   recordedState,
   refuseChangedFiles,
   refusePendingMigrations,
+  stackOutputCommand,
   type PartContext,
 } from "./release";
 import { rememberShownFindings, shownByCheck } from "./shown-findings";
@@ -48,8 +49,10 @@ type Props = Record<string, unknown>;
 const INPUT_SOURCE = "the schema release's databaseUrl input";
 const KEEP_INSTEAD =
   "or keep the schema: set neonhub-db:dropSchemaOnDelete to false and run `pulumi up` before destroying";
-const SET_DIRECT_URL =
-  "set DIRECT_URL to the migrator's connection string (pulumi stack output --show-secrets directUrl)";
+/** Where refresh and destroy take the migrator's password from: the stack's own directUrl output, named. */
+function setDirectUrl(stack: string | undefined): string {
+  return `set DIRECT_URL to the migrator's connection string (${stackOutputCommand(stack, "directUrl")})`;
+}
 
 /** A failed create/update whose outputs still say what the database holds (Pulumi records them). */
 class PartialFailure extends Error {
@@ -278,7 +281,7 @@ export async function read(id: string, props: Props): Promise<pulumi.dynamic.Rea
     if (isReleaseError(error) && ["connection", "authentication"].includes(error.code)) {
       // Keep the recorded state rather than fail every refresh that cannot reach the database.
       context.options.log.warn(
-        `not refreshed, the recorded state is kept: ${describeFailure(error).split("\n")[0]} Connected with ${connection.source}; ${SET_DIRECT_URL} to refresh it.`,
+        `not refreshed, the recorded state is kept: ${describeFailure(error).split("\n")[0]} Connected with ${connection.source}; ${setDirectUrl(recorded.stack)} to refresh it.`,
       );
       return { id, props };
     }
@@ -307,7 +310,7 @@ export async function remove(_id: string, props: Props): Promise<void> {
     const message = describeFailure(error);
     const credentials =
       isReleaseError(error) && ["connection", "authentication"].includes(error.code)
-        ? ` Connected with ${connection.source}; ${SET_DIRECT_URL}, ${KEEP_INSTEAD}.`
+        ? ` Connected with ${connection.source}; ${setDirectUrl(recorded.stack)}, ${KEEP_INSTEAD}.`
         : "";
     throw new Error(`${message}${credentials}`);
   }

@@ -109,6 +109,10 @@ export function parseInputs(raw: Record<string, unknown>, options: { allowUnknow
   const connectTimeoutMs = positive("connectTimeoutMs");
   if (typeof raw.dropOnDelete !== "boolean") fail("dropOnDelete", "must be true or false");
   const safety = parseSafetyInputs(raw, fail);
+  // Absent from the inputs of a program older than the stack's name in them: the printed commands name none.
+  if (raw.stack !== undefined && (typeof raw.stack !== "string" || raw.stack.length === 0)) {
+    fail("stack", "must be the stack's name (pulumi.getStack())");
+  }
   const work = raw.pendingIndexWork;
   if (work !== undefined && !(Array.isArray(work) && work.every((line) => typeof line === "string"))) {
     fail("pendingIndexWork", "must be a list of the vector-index plan's decisions, set by check: remove it");
@@ -125,6 +129,7 @@ export function parseInputs(raw: Record<string, unknown>, options: { allowUnknow
     connectTimeoutMs,
     dropOnDelete: raw.dropOnDelete === true,
     ...safety,
+    ...(typeof raw.stack === "string" && raw.stack.length > 0 ? { stack: raw.stack } : {}),
     ...(Array.isArray(work) ? { pendingIndexWork: work as string[] } : {}),
   };
   if (RELEASE_PARTS.includes(part)) {

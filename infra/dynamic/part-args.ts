@@ -23,6 +23,8 @@ export interface ReleasePartArgs {
   environment?: string;
   /** The migrations' lock_timeout, statement_timeout and retries, in milliseconds and counts. */
   lockSafety?: Record<string, number>;
+  /** The stack the program runs for, which the commands the provider's fixes print name (`--stack`). */
+  stack: string;
 }
 
 /** Output properties every part records (declared so the SDK exposes them). */

@@ -69,11 +69,24 @@ export const PULUMI_RUN = {
 export type PulumiRun = keyof typeof PULUMI_RUN;
 
 /**
+ * `pulumi stack output` reading `output` of the stack the program runs for, named (`--stack`, shell-quoted):
+ * with another stack selected where the operator runs it, the bare command would read that stack's database.
+ * A state recorded before the inputs carried the stack's name has none: the command then reads the selected
+ * stack, as it did.
+ */
+export function stackOutputCommand(stack: string | undefined, output: string): string {
+  const named = stack === undefined ? [] : ["--stack", shellWord(stack)];
+  return ["pulumi", "stack", "output", ...named, "--show-secrets", output].join(" ");
+}
+
+/**
  * How a printed command that is no pulumi run reaches the stack's database: as the migrator, whose connection
  * string is the stack's `directUrl` output (docs/stacks.md), read where the command runs so that no password
- * is in the fix. Run from the project's folder, with the stack selected.
+ * is in the fix. Run from the project's folder.
  */
-const STACK_DIRECT_URL = '"$(pulumi stack output --show-secrets directUrl)"';
+function stackDirectUrl(stack: string | undefined): string {
+  return `"$(${stackOutputCommand(stack, "directUrl")})"`;
+}
 
 /** The commands that read the migration files and take --migrations-dir (cli/args.ts), baseline and adopt aside. */
 const MIGRATION_FILE_READERS = new Set(["plan", "apply", "status", "verify", "revert"]);
@@ -84,10 +97,12 @@ const MIGRATION_FILE_READERS = new Set(["plan", "apply", "status", "verify", "re
  * again" is the up run again, whichever method failed), and so are the legacy upgrade's apply and plan on a
  * stack whose `legacyUpgrade` setting runs the upgrade in its up. Any other command (verify, status, a revert,
  * an apply with options of its own) has no pulumi counterpart: it is printed to run as the migrator on the
- * stack's database (STACK_DIRECT_URL), with the stack's migrations folder. baseline and adopt, which need the
+ * stack's database (stackDirectUrl, naming the stack), with the stack's migrations folder. baseline and adopt, which need the
  * admin's login, are named as the engine names them for a caller without a printer.
  */
-function stackCommandPrinter(settings: Pick<PartSettings, "migrationsDir" | "steps">): CommandPrinter {
+function stackCommandPrinter(
+  settings: Pick<PartSettings, "migrationsDir" | "steps" | "stack">,
+): CommandPrinter {
   const upgrades = settings.steps.legacyUpgrade !== undefined;
   return (args) => {
     const [command = "", ...rest] = args;
@@ -101,7 +116,7 @@ function stackCommandPrinter(settings: Pick<PartSettings, "migrationsDir" | "ste
       path.resolve(PROJECT_ROOT, settings.migrationsDir) !== DEFAULT_MIGRATIONS_DIR
         ? ["--migrations-dir", shellWord(settings.migrationsDir)]
         : [];
-    return commandToRun(undefined, [...args, "--database-url", STACK_DIRECT_URL, ...folder]);
+    return commandToRun(undefined, [...args, "--database-url", stackDirectUrl(settings.stack), ...folder]);
   };
 }
 
@@ -323,6 +338,8 @@ function pickSettings(settings: PartSettings): PartSettings {
   const safety = {
     ...(settings.environment ? { environment: settings.environment } : {}),
     ...(settings.lockSafety ? { lockSafety: settings.lockSafety } : {}),
+    // Recorded, so that refresh and destroy, which see only the recorded state, name the stack too.
+    ...(settings.stack !== undefined ? { stack: settings.stack } : {}),
   };
   return {
     part,

@@ -78,6 +78,11 @@ export interface PartSettings {
   environment?: ReleaseEnvironment;
   /** The migrations' lock_timeout, statement_timeout and retries; engine defaults when unset. */
   lockSafety?: Partial<LockSafetySettings>;
+  /**
+   * The stack the program runs for (pulumi.getStack()): the commands the fixes print name it. Absent from a
+   * state recorded before the inputs carried it.
+   */
+  stack?: string;
 }
 
 /** The resource's inputs, with each manifest under its own key (`migrations`, `seedSets`, ...). */

@@ -322,7 +322,7 @@ describe("bad input gets a clear error and exit 1, with no password in the outpu
     expect(doc.error.fix).toContain("password");
     // Where the right connection string comes from, as README's error-code table says.
     expect(doc.error.fix).toContain(
-      "`pulumi stack output --show-secrets directUrl` on a stack, `npm run -s local -- env` locally",
+      "`pulumi stack output --stack <stack> --show-secrets directUrl` on a stack, `npm run -s local -- env` locally",
     );
   });
 

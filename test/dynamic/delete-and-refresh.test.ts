@@ -56,9 +56,14 @@ describe("a release that opted in to dropOnDelete", () => {
     const read = await host.read(URN, id, properties);
     expect(read).toEqual({ id, properties });
     await host.waitFor("not refreshed, the recorded state is kept");
+    // The stack the state was recorded for, named: the selected stack may be another one.
+    expect(properties.stack).toBe("test");
+    expect(host.output()).toContain(
+      "set DIRECT_URL to the migrator's connection string (pulumi stack output --stack test --show-secrets directUrl) to refresh it",
+    );
 
     await expect(host.delete(URN, id, properties)).rejects.toThrow(
-      /set DIRECT_URL to the migrator's connection/,
+      "set DIRECT_URL to the migrator's connection string (pulumi stack output --stack test --show-secrets directUrl)",
     );
     expect((await schemaObjects(db)).tables).toEqual(["Gadget", "Widget"]);
     expect(host.output()).not.toContain(db.password);

@@ -149,22 +149,26 @@ describe("a verify a fix names under pulumi up", () => {
     writeMigration(dir, "20250101000900_widget_again.sql", 'ALTER TABLE "Widget" ADD COLUMN name text;');
     const next = await releaseInputsFor("verify-printed-2", db, { migrationsDir: dir });
     const message = await failureOf(host.update(urn, created.id, created.properties, next.migrations));
-    const verify = `neonhub-db verify --database-url "$(pulumi stack output --show-secrets directUrl)" --migrations-dir ${dir}`;
+    // The stack the program ran for (the mock runtime's `test`), named: the selected one may be another.
+    const verify = `neonhub-db verify --database-url "$(pulumi stack output --stack test --show-secrets directUrl)" --migrations-dir ${dir}`;
     expect(message).toContain(
       `If its ledger row was deleted by hand, \`${verify}\` says so and how to put it back.`,
     );
     expect(message).not.toContain(db.password);
 
-    // Run as printed, in the project's folder, where `pulumi stack output` answers with the stack's output.
+    // Run as printed, in the project's folder, where `pulumi stack output` answers with the named stack's
+    // output, and with another stack's database (the admin's URL) when none is named.
     const bin = scratchDir("fake-pulumi-");
     const pulumi = path.join(bin, "pulumi");
     writeFileSync(
       pulumi,
-      `#!/bin/sh\n[ "$*" = "stack output --show-secrets directUrl" ] && printf '%s\\n' "$STACK_DIRECT_URL"\n`,
+      `#!/bin/sh\n[ "$*" = "stack output --stack test --show-secrets directUrl" ] && exec printf '%s\\n' "$STACK_DIRECT_URL"\n` +
+        `[ "$*" = "stack output --show-secrets directUrl" ] && exec printf '%s\\n' "$SELECTED_DIRECT_URL"\nexit 255\n`,
     );
     chmodSync(pulumi, 0o755);
     const run = await runPrinted(`PATH="${bin}:$PATH"; ${verify} --json`, {
       STACK_DIRECT_URL: db.migratorUrl,
+      SELECTED_DIRECT_URL: adminUrl(),
     });
     expect(run.stderr).not.toContain("unexpected error");
     // It read the stack's database as the migrator, with the stack's folder: the ledger is the files'.
@@ -177,7 +181,11 @@ describe("a verify a fix names under pulumi up", () => {
 });
 
 describe("the commands the provider's fixes name", () => {
-  const settings = (steps: StepSettings, migrationsDir = "migrations"): PartSettings => ({
+  const settings = (
+    steps: StepSettings,
+    migrationsDir = "migrations",
+    stack: string | null = "dev",
+  ): PartSettings => ({
     part: "migrations",
     database: "neonhub",
     ownerRole: "neonhub_owner",
@@ -186,12 +194,13 @@ describe("the commands the provider's fixes name", () => {
     lockTimeoutMs: 60_000,
     connectTimeoutMs: 10_000,
     dropOnDelete: false,
+    ...(stack === null ? {} : { stack }),
   });
   const printerOf = (part: PartSettings) =>
     partContext(part, "postgresql://neonhub_migrator@127.0.0.1:5432/neonhub", "DIRECT_URL", "up").options
       .printCommand!;
   const upgrade = ["apply", "--upgrade-legacy", "--legacy-organization", "acme"];
-  const stackUrl = '--database-url "$(pulumi stack output --show-secrets directUrl)"';
+  const stackUrl = '--database-url "$(pulumi stack output --stack dev --show-secrets directUrl)"';
 
   it("the legacy upgrade's apply and plan are `pulumi up` and `pulumi preview` on a stack whose up runs the upgrade", () => {
     const print = printerOf(settings({ seedSets: [], legacyUpgrade: { organization: "acme" } }));
@@ -212,5 +221,16 @@ describe("the commands the provider's fixes name", () => {
     expect(print(["status"])).toBe(`\`neonhub-db status ${stackUrl} --migrations-dir db/migrations\``);
     expect(print(["health"])).toBe(`\`neonhub-db health ${stackUrl}\``);
     expect(print(["baseline"])).toBe("`neonhub-db baseline`");
+  });
+
+  it("names the stack the program runs for, shell-quoted, and none for a state recorded without it", () => {
+    const quoted = printerOf(settings({ seedSets: [] }, "migrations", "acme/neonhub db/prod's"));
+    expect(quoted(["verify"])).toBe(
+      `\`neonhub-db verify --database-url "$(pulumi stack output --stack 'acme/neonhub db/prod'\\''s' --show-secrets directUrl)"\``,
+    );
+    const recordedBefore = printerOf(settings({ seedSets: [] }, "migrations", null));
+    expect(recordedBefore(["verify"])).toBe(
+      '`neonhub-db verify --database-url "$(pulumi stack output --show-secrets directUrl)"`',
+    );
   });
 });
