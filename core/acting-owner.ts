@@ -148,21 +148,23 @@ export function actingOwnerError(
     return command === "apply" ? firstApplyOwnerError(facts, ownerRole, words) : undefined;
   if (!facts.mayActAsOwner) {
     return ownerRole !== undefined && facts.loginMayActAsOwner && !facts.ownerSuperuser
-      ? wrongOwnerRoleError(facts, command)
+      ? wrongOwnerRoleError(facts, command, words)
       : undefined;
   }
   const { login, acting, owner } = facts;
   const who = login === acting ? `user "${login}"` : `user "${login}" (acting as "${acting}")`;
   const flag = `--owner-role ${owner}`;
   const fix =
-    ownerRole !== undefined
-      ? `Name the role that owns the release's objects: ${flag}.`
-      : facts.superuser
-        ? // A superuser made to act as the owner at login would be no superuser in any of its sessions.
-          `Run ${command} with ${flag}, or as the migrator (--database-url "$DIRECT_URL"), which acts as "${owner}" at login.`
-        : `As the cluster's admin, make the login act as the owner role at login, as the stack's access layer does: ` +
-          `ALTER ROLE ${quoteIdentifier(login)} SET role = ${quoteIdentifier(owner)}; then run ${command} again in a new session. ` +
-          `Or run ${command} with ${flag}.`;
+    words.ownerRoleSetting !== undefined
+      ? stackOwnerFix(facts, words)
+      : ownerRole !== undefined
+        ? `Name the role that owns the release's objects: ${flag}.`
+        : facts.superuser
+          ? // A superuser made to act as the owner at login would be no superuser in any of its sessions.
+            `Run ${command} with ${flag}, or as the migrator (--database-url "$DIRECT_URL"), which acts as "${owner}" at login.`
+          : `As the cluster's admin, make the login act as the owner role at login, as the stack's access layer does: ` +
+            `ALTER ROLE ${quoteIdentifier(login)} SET role = ${quoteIdentifier(owner)}; then run ${command} again in a new session. ` +
+            `Or run ${command} with ${flag}.`;
   return new ReleaseError(
     "permission",
     `${who} may act as "${owner}", which owns the release's objects (the ledger ${BOOKKEEPING_SCHEMA}.${MIGRATIONS_TABLE}), ` +
@@ -177,15 +179,50 @@ export function actingOwnerError(
  * member of their owner: acting as it, the command could not use the release's records (its reads meet
  * "permission denied"), and what it created would not be the release's.
  */
-function wrongOwnerRoleError(facts: ActingOwner, command: string): ReleaseError {
+function wrongOwnerRoleError(facts: ActingOwner, command: string, words: OwnerRoleWords): ReleaseError {
   const { login, acting, owner } = facts;
+  // On a stack the role is no flag the operator gave: the stack's own owner role.
+  const named = words.ownerRoleSetting !== undefined ? `The stack's owner role` : "--owner-role";
+  const fix =
+    words.ownerRoleSetting !== undefined
+      ? stackOwnerFix(facts, words)
+      : `Name the role that owns them: --owner-role ${owner}.`;
   return new ReleaseError(
     "permission",
-    `--owner-role "${acting}" is not the role that owns the release's objects: "${owner}" owns them (the ledger ` +
+    `${named} "${acting}" is not the role that owns the release's objects: "${owner}" owns them (the ledger ` +
       `${BOOKKEEPING_SCHEMA}.${MIGRATIONS_TABLE}), and "${acting}" is not a member of it. User "${login}" may act as ` +
       `"${acting}", but ${command} acting as it could not read or change the release's records, and the objects it ` +
       `created would not be the release's.`,
-    `Name the role that owns them: --owner-role ${owner}. ${NOTHING_WRITTEN}`,
+    `${fix} ${NOTHING_WRITTEN}`,
+  );
+}
+
+/** The stack's owner role a rolePrefix makes (infra/access.ts: `<prefix>_owner`), and the prefix. */
+const STACK_OWNER_ROLE = /^(.+)_owner$/;
+
+/**
+ * On a stack (`ownerRoleSetting`), whose release always acts as its own owner role (`facts.acting`), the fix
+ * for a ledger another role owns (`facts.owner`): no --owner-role to name. Either the release's objects go to
+ * the stack's role, as the stack's admin, or the stack's rolePrefix names the role that owns them. The
+ * hand-over is REASSIGN OWNED: the ledger's owner is what the check reads, but every object the release
+ * created (the tables in public as well as the bookkeeping schema) must be the role's for the next migration
+ * to alter them, and in the stack's database the other role's objects are the release's.
+ */
+function stackOwnerFix(facts: ActingOwner, words: OwnerRoleWords): string {
+  const { acting, owner } = facts;
+  const apply = commandToRun(words.printCommand, ["apply"], "apply");
+  const handOver =
+    `As the stack's admin (a superuser, or a member of both "${owner}" and "${acting}"), connected to the ` +
+    `stack's database, hand the release's objects to "${acting}", the stack's owner role ` +
+    `(${words.ownerRoleSetting} names it), which the release acts as: REASSIGN OWNED BY ` +
+    `${quoteIdentifier(owner)} TO ${quoteIdentifier(acting)} (every object "${owner}" owns in that database, ` +
+    `and any database it owns); then run ${apply} again.`;
+  const prefix = STACK_OWNER_ROLE.exec(owner)?.[1];
+  if (prefix === undefined || prefix.startsWith("pg_") || prefix === "pg") return handOver;
+  return (
+    `${handOver} Or, if "${owner}" is to keep them, set ${words.ownerRoleSetting} to ${prefix}, so that the ` +
+    `stack's owner role is "${owner}" (the stack makes the prefix's four roles: import those the server has ` +
+    `into its state first, docs/stacks.md), then run ${apply} again.`
   );
 }
 
