@@ -8,7 +8,16 @@
  * `neonhub-db <args>` as a fix or note names it: in backticks, runnable as printed on the database the running
  * command works on, and holding no password (with how to give the one it leaves out, after it).
  */
-export type CommandPrinter = (args: readonly string[]) => string;
+export interface CommandPrinter {
+  (args: readonly string[]): string;
+  /**
+   * How a fix names a release setting to change (its path: `vectorIndexes.maxMaintenanceWorkMem`) where the
+   * printed commands run: the schema-release provider's, the stack's config key and the `pulumi config set`
+   * that sets it (the apply that takes it being `pulumi up`). Unset (the CLI): the setting's path, as the
+   * release config (--config) and --set write it. Read through settingToChange.
+   */
+  readonly setting?: (path: string) => string;
+}
 
 /**
  * `neonhub-db <args>` to run on this database: `print`'s, or without one the words the message had before
@@ -28,4 +37,12 @@ export function commandToRun(
  */
 export function applyAgain(print: CommandPrinter | undefined, asBefore = "run apply again"): string {
   return print ? `run ${print(["apply"])} again` : asBefore;
+}
+
+/**
+ * A release setting a fix tells the operator to change (`vectorIndexes.maxMaintenanceWorkMem`), in the words of
+ * the path that runs the release (CommandPrinter.setting): a stack's config key on a stack, else its path.
+ */
+export function settingToChange(print: CommandPrinter | undefined, path: string): string {
+  return print?.setting ? print.setting(path) : path;
 }

@@ -197,7 +197,7 @@ export {
 export { holdSignalsAfterResult } from "./interrupt";
 export { BOOKKEEPING_SCHEMA, MIGRATIONS_TABLE, RELEASE_LOCK_KEY, bookkeepingExists } from "./bookkeeping";
 export { expectLastRerun } from "./revert-preview";
-export { commandToRun, type CommandPrinter } from "./command-to-run";
+export { commandToRun, settingToChange, type CommandPrinter } from "./command-to-run";
 export { closeClient, openClient } from "./connection";
 export {
   RELEASE_LOCK_TIMEOUT_SECONDS,

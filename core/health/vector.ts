@@ -1,7 +1,7 @@
 // The vector indexes, as the release records them (core/vector-indexes: method, parameters, rows at build,
 // calibrated search setting) next to the table as it is now. Whether one needs a rebuild or a new
 // calibration is the vector-index step's own plan: health says "run apply" exactly when apply would act.
-import { commandToRun, type CommandPrinter } from "../command-to-run";
+import { commandToRun, settingToChange, type CommandPrinter } from "../command-to-run";
 import type { ReleaseInProgress } from "../lock";
 import type { ClientBase } from "pg";
 import type { ReleaseStep, StepItemPlan } from "../steps";
@@ -225,7 +225,7 @@ export function vectorIndexFindings(
             subject: index.name,
             subjectKind: "index",
             problem: missed,
-            action: `raise vectorIndexes.targetRecall a little or use method "hnsw" and run ${commandToRun(print, ["apply"])} (see docs/search.md)`,
+            action: `raise ${settingToChange(print, "vectorIndexes.targetRecall")} a little or use method "hnsw" and run ${commandToRun(print, ["apply"])} (see docs/search.md)`,
           },
         ]
       : [];

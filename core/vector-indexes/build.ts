@@ -17,7 +17,7 @@
 // would leave the option set on the table for good.)
 import type { ClientBase } from "pg";
 import type { NoticeMessage } from "pg-protocol/dist/messages";
-import { applyAgain, commandToRun, type CommandPrinter } from "../command-to-run";
+import { applyAgain, commandToRun, settingToChange, type CommandPrinter } from "../command-to-run";
 import { ReleaseError } from "../errors";
 import type { Logger } from "../logger";
 import { rowsText } from "../count-format";
@@ -160,7 +160,7 @@ async function buildFailure(
     code === "57014"
       ? `The build was cancelled (statement_timeout or an operator). Run ${commandToRun(print, ["apply"], "apply")} again.`
       : /memory required/.test(message)
-        ? `Raise vectorIndexes.maxMaintenanceWorkMem (and the server's free memory) and ${applyAgain(print)}.`
+        ? `Raise ${settingToChange(print, "vectorIndexes.maxMaintenanceWorkMem")} (and the server's free memory) and ${applyAgain(print)}.`
         : `Fix the cause and ${applyAgain(print)}.`;
   return new ReleaseError("index-failed", `Building ${label} failed: ${message}\n${left}`, fix, {
     cause: error,

@@ -6,7 +6,7 @@ import type { ClientBase } from "pg";
 import { ReleaseError, SettingError, settingDocument } from "../errors";
 import type { Logger } from "../logger";
 import { literal } from "../sql";
-import type { CommandPrinter } from "../command-to-run";
+import { applyAgain, settingToChange, type CommandPrinter } from "../command-to-run";
 import type { ReleaseStep, StepApplyOptions, StepBatch, StepManifestEntry } from "../steps";
 import type {
   CalibrationFacts,
@@ -448,7 +448,7 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
   ): Promise<StepItemResult<"vectorIndexes">[]> {
     const settled = await this.settle(client);
     const { inventories, decisions, serverMemoryMb, countItems, searchDefault } = await this.survey(client);
-    refuseBlockedBuilds(decisions);
+    refuseBlockedBuilds(decisions, printCommand);
     const leftovers = inventories.flatMap((inv) => [...inv.indexes.keys()].filter(isRebuildLeftover));
     await dropLeftovers(client, leftovers, this.options.concurrently, log);
     const results: StepItemResult<"vectorIndexes">[] = [];
@@ -1185,7 +1185,7 @@ function tableStateSql(table: EmbeddingTable, hasTenantColumn: boolean, actingAs
                    WHERE i.indrelid = ${literal(name)}::regclass AND ${stepIndexSql(table)}))`;
 }
 
-function refuseBlockedBuilds(decisions: readonly IndexDecision[]): void {
+function refuseBlockedBuilds(decisions: readonly IndexDecision[], print: CommandPrinter | undefined): void {
   const blocked = decisions.filter(
     (d): d is BuildDecision & { memoryProblem: string } =>
       (d.kind === "create" || d.kind === "rebuild") && d.memoryProblem !== undefined,
@@ -1196,7 +1196,7 @@ function refuseBlockedBuilds(decisions: readonly IndexDecision[]): void {
     "index-failed",
     `Not enough memory to build ${blocked.map((d) => d.name).join(", ")}; nothing was built:\n` +
       blocked.map((d) => `- ${d.name}: ${d.memoryProblem}`).join("\n"),
-    `Raise vectorIndexes.maxMaintenanceWorkMem to at least ${needed}MB (the server needs that much free memory during the build; it is raised for the build's session only), or use method "hnsw", which can build with less (on disk, slower).`,
+    `Raise ${settingToChange(print, "vectorIndexes.maxMaintenanceWorkMem")} to at least ${needed}MB (the server needs that much free memory during the build; it is raised for the build's session only), or use method "hnsw", which can build with less (on disk, slower); then ${applyAgain(print)}.`,
   );
 }
 

@@ -104,7 +104,7 @@ function stackCommandPrinter(
   settings: Pick<PartSettings, "migrationsDir" | "steps" | "stack">,
 ): CommandPrinter {
   const upgrades = settings.steps.legacyUpgrade !== undefined;
-  return (args) => {
+  const print = (args: readonly string[]): string => {
     const [command = "", ...rest] = args;
     const upgrade = upgrades && rest[0] === "--upgrade-legacy";
     if (command === "apply" && (rest.length === 0 || upgrade)) return PULUMI_RUN.up;
@@ -117,6 +117,20 @@ function stackCommandPrinter(
         ? ["--migrations-dir", shellWord(settings.migrationsDir)]
         : [];
     return commandToRun(undefined, [...args, "--database-url", stackDirectUrl(settings.stack), ...folder]);
+  };
+  return Object.assign(print, { setting: stackSettingWords(settings.stack) });
+}
+
+/**
+ * How a fix names a release setting on a stack (CommandPrinter.setting): the stack's config key, which holds
+ * the setting's path under the project's namespace (infra/config.ts reads `neonhub-db:vectorIndexes` into the
+ * release's `vectorIndexes`, and so on), with the `pulumi config set` for the stack the program runs for.
+ */
+function stackSettingWords(stack: string | undefined): (settingPath: string) => string {
+  const named = stack === undefined ? "" : ` --stack ${shellWord(stack)}`;
+  return (settingPath) => {
+    const key = `${STACK_CONFIG_NAMESPACE}:${settingPath}`;
+    return `${key} in the stack's config (\`pulumi config set${named} --path ${shellWord(key)} <value>\`)`;
   };
 }
 

@@ -7,6 +7,7 @@ import { chmodSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomBytes } from "node:crypto";
+import { settingToChange } from "../../core";
 import { partContext } from "../../infra/dynamic/release";
 import type { PartSettings, StepSettings } from "../../infra/dynamic/types";
 import { runPrinted } from "../support/cli";
@@ -290,6 +291,18 @@ describe("the commands the provider's fixes name", () => {
     expect(print(["status"])).toBe(`\`neonhub-db status ${stackUrl} --migrations-dir db/migrations\``);
     expect(print(["health"])).toBe(`\`neonhub-db health ${stackUrl}\``);
     expect(print(["baseline"])).toBe("`neonhub-db baseline`");
+  });
+
+  it("names a release setting as the stack's config key, with the `pulumi config set` for the stack", () => {
+    const print = printerOf(settings({ seedSets: [] }));
+    expect(settingToChange(print, "vectorIndexes.maxMaintenanceWorkMem")).toBe(
+      "neonhub-db:vectorIndexes.maxMaintenanceWorkMem in the stack's config " +
+        "(`pulumi config set --stack dev --path neonhub-db:vectorIndexes.maxMaintenanceWorkMem <value>`)",
+    );
+    // The CLI's (and a library caller's) words: the release config's own path.
+    expect(settingToChange(undefined, "vectorIndexes.maxMaintenanceWorkMem")).toBe(
+      "vectorIndexes.maxMaintenanceWorkMem",
+    );
   });
 
   it("names the stack the program runs for, shell-quoted, and none for a state recorded without it", () => {

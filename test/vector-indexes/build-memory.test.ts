@@ -2,12 +2,13 @@
 // where the build's memory is what matters: it is computed, raised for the build only, refused before any
 // build when above the bound; progress is logged; a failed CONCURRENTLY build leaves nothing behind.
 import { beforeAll, describe, expect, it } from "vitest";
-import { ReleaseError } from "../../core";
+import { ReleaseError, applyRelease, collectingLogger } from "../../core";
+import { partContext } from "../../infra/dynamic/release";
 import { readIndexRecords } from "../../core/vector-indexes";
 import { buildMemoryNeed, ivfflatKmeansBytes } from "../../core/vector-indexes/memory";
 import { useTestDatabase, withClient } from "../support/database";
 import { clusteredVectors, copyChunks, createFixtures } from "./data";
-import { CHUNK, apply, indexFacts, indexNames } from "./support";
+import { CHUNK, apply, indexFacts, indexNames, releaseOptions } from "./support";
 
 const DIM = 1536;
 const ROWS = 20_000;
@@ -106,8 +107,42 @@ describe("building on a 1536-dimension table of 20,000 rows", () => {
       expect(error.message).toContain(
         `needs ${need.mb} MB of maintenance_work_mem, above the bound of 48 MB`,
       );
-      expect(error.fix).toContain(`maxMaintenanceWorkMem to at least ${need.mb}MB`);
+      expect(error.fix).toContain(
+        `Raise vectorIndexes.maxMaintenanceWorkMem to at least ${need.mb}MB (the server needs`,
+      );
+      expect(error.fix).toContain("then run apply again.");
       await withClient(url(), async (c) => expect(await indexNames(c, "Chunk", CHUNK.indexName)).toEqual([]));
+
+      // Under the schema-release provider: the stack's config key and `pulumi up`, no release-config path.
+      const stack = partContext(
+        {
+          part: "vectorIndexes",
+          database: db.current.name,
+          ownerRole: "neonhub_owner",
+          migrationsDir: "migrations",
+          steps: { seedSets: [] },
+          lockTimeoutMs: 60_000,
+          connectTimeoutMs: 10_000,
+          dropOnDelete: false,
+          stack: "prod",
+        },
+        url(),
+        "DIRECT_URL",
+        "up",
+      ).options.printCommand;
+      const onStack = await rejection(
+        applyRelease({
+          ...releaseOptions(url(), { ...FEW_QUERIES, maxMaintenanceWorkMem: 48 }),
+          printCommand: stack,
+          log: collectingLogger(),
+        }),
+      );
+      expect(onStack.fix).toContain(
+        "Raise neonhub-db:vectorIndexes.maxMaintenanceWorkMem in the stack's config (`pulumi config set --stack prod " +
+          `--path neonhub-db:vectorIndexes.maxMaintenanceWorkMem <value>\`) to at least ${need.mb}MB`,
+      );
+      expect(onStack.fix).toContain("then run `pulumi up` again.");
+      expect(onStack.fix).not.toContain("Raise vectorIndexes.");
 
       const { result } = await apply(url(), { ...FEW_QUERIES, maxMaintenanceWorkMem: "1GB" });
       expect(result.vectorIndexes[0]).toMatchObject({
