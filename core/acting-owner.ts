@@ -197,32 +197,24 @@ function wrongOwnerRoleError(facts: ActingOwner, command: string, words: OwnerRo
   );
 }
 
-/** The stack's owner role a rolePrefix makes (infra/access.ts: `<prefix>_owner`), and the prefix. */
-const STACK_OWNER_ROLE = /^(.+)_owner$/;
-
 /**
  * On a stack (`ownerRoleSetting`), whose release always acts as its own owner role (`facts.acting`), the fix
- * for a ledger another role owns (`facts.owner`): no --owner-role to name. Either the release's objects go to
- * the stack's role, as the stack's admin, or the stack's rolePrefix names the role that owns them. The
- * hand-over is REASSIGN OWNED: the ledger's owner is what the check reads, but every object the release
- * created (the tables in public as well as the bookkeeping schema) must be the role's for the next migration
- * to alter them, and in the stack's database the other role's objects are the release's.
+ * for a ledger another role owns (`facts.owner`): no --owner-role to name, so the release's objects go to the
+ * stack's role, as the stack's admin. The hand-over is REASSIGN OWNED: the ledger's owner is what the check
+ * reads, but every object the release created (the tables in public as well as the bookkeeping schema) must be
+ * the role's for the next migration to alter them, and in the stack's database the other role's objects are
+ * the release's. Pointing the stack's rolePrefix at the other role instead is no fix: the stack makes its
+ * prefix's roles, and @pulumi/postgresql adopts none that exists (docs/stacks.md, "role names taken").
  */
 function stackOwnerFix(facts: ActingOwner, words: OwnerRoleWords): string {
   const { acting, owner } = facts;
   const apply = commandToRun(words.printCommand, ["apply"], "apply");
-  const handOver =
+  return (
     `As the stack's admin (a superuser, or a member of both "${owner}" and "${acting}"), connected to the ` +
     `stack's database, hand the release's objects to "${acting}", the stack's owner role ` +
     `(${words.ownerRoleSetting} names it), which the release acts as: REASSIGN OWNED BY ` +
     `${quoteIdentifier(owner)} TO ${quoteIdentifier(acting)} (every object "${owner}" owns in that database, ` +
-    `and any database it owns); then run ${apply} again.`;
-  const prefix = STACK_OWNER_ROLE.exec(owner)?.[1];
-  if (prefix === undefined || prefix.startsWith("pg_") || prefix === "pg") return handOver;
-  return (
-    `${handOver} Or, if "${owner}" is to keep them, set ${words.ownerRoleSetting} to ${prefix}, so that the ` +
-    `stack's owner role is "${owner}" (the stack makes the prefix's four roles: import those the server has ` +
-    `into its state first, docs/stacks.md), then run ${apply} again.`
+    `and any database it owns); then run ${apply} again.`
   );
 }
 
