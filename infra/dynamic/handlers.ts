@@ -36,6 +36,7 @@ import {
   type PartContext,
 } from "./release";
 import { rememberShownFindings, shownByCheck } from "./shown-findings";
+import { givenUrls, shownCheck, shownResult, writeShown } from "./shown-text";
 import { RELEASE_PARTS, type ResolvedInputs, type ResolvedOutputs } from "./types";
 import {
   PREVIEW_WITHOUT_DATABASE,
@@ -75,7 +76,38 @@ function knownInputs(props: Props): ResolvedInputs {
   return inputs;
 }
 
-export async function check(_olds: Props, news: Props): Promise<pulumi.dynamic.CheckResult> {
+// The methods the host calls: every text each hands back to Pulumi, or throws, is masked (shown-text.ts).
+export async function check(olds: Props, news: Props): Promise<pulumi.dynamic.CheckResult> {
+  const given = givenUrls(news);
+  // Not shownValue: the inputs hand the databaseUrl on to diff, create and update as it is.
+  return shownResult(
+    given,
+    () => checkInputs(olds, news),
+    (result) => shownCheck(result, given),
+  );
+}
+
+export async function diff(id: string, olds: Props, news: Props): Promise<pulumi.dynamic.DiffResult> {
+  return shownResult(givenUrls(news), () => diffInputs(id, olds, news));
+}
+
+export async function create(props: Props): Promise<pulumi.dynamic.CreateResult> {
+  return shownResult(givenUrls(props), () => createPart(props));
+}
+
+export async function update(id: string, olds: Props, news: Props): Promise<pulumi.dynamic.UpdateResult> {
+  return shownResult(givenUrls(news), () => updatePart(id, olds, news));
+}
+
+export async function read(id: string, props: Props): Promise<pulumi.dynamic.ReadResult> {
+  return shownResult(givenUrls(props), () => readPart(id, props));
+}
+
+export async function remove(id: string, props: Props): Promise<void> {
+  return shownResult(givenUrls(props), () => removePart(id, props));
+}
+
+async function checkInputs(_olds: Props, news: Props): Promise<pulumi.dynamic.CheckResult> {
   const { inputs, failures } = parseInputs(news, { allowUnknown: true });
   if (failures.length === 0 && inputs.part === "migrations" && !isUnknown(inputs.databaseUrl)) {
     // The ledger as read now, so that a row put back since the last refresh no longer fails the diff.
@@ -149,7 +181,7 @@ async function checkLedger(inputs: ResolvedInputs): Promise<LedgerCheck> {
   }
 }
 
-export async function diff(_id: string, olds: Props, news: Props): Promise<pulumi.dynamic.DiffResult> {
+async function diffInputs(_id: string, olds: Props, news: Props): Promise<pulumi.dynamic.DiffResult> {
   const { inputs } = parseInputs(news, { allowUnknown: true });
   const result = diffRelease(olds as Partial<ResolvedOutputs>, inputs);
   if (result.refusals.length > 0) {
@@ -157,17 +189,17 @@ export async function diff(_id: string, olds: Props, news: Props): Promise<pulum
   }
   if (result.lines.length > 0) {
     const where = typeof olds.target === "string" ? ` on ${olds.target}` : "";
-    process.stderr.write(`${LABEL[inputs.part]}${where}: ${result.lines.join("; ")}\n`);
+    writeShown(`${LABEL[inputs.part]}${where}: ${result.lines.join("; ")}`, givenUrls(news));
   }
   return { changes: result.changes, replaces: result.replaces, deleteBeforeReplace: false };
 }
 
-export async function create(props: Props): Promise<pulumi.dynamic.CreateResult> {
+async function createPart(props: Props): Promise<pulumi.dynamic.CreateResult> {
   const { inputs, context } = prepare(props);
   return { id: context.target, outs: await apply(inputs, context, props.__provider) };
 }
 
-export async function update(_id: string, _olds: Props, news: Props): Promise<pulumi.dynamic.UpdateResult> {
+async function updatePart(_id: string, _olds: Props, news: Props): Promise<pulumi.dynamic.UpdateResult> {
   const { inputs, context } = prepare(news);
   return { outs: await apply(inputs, context, news.__provider) };
 }
@@ -250,7 +282,7 @@ function recordedOutputs(props: Props): ResolvedOutputs | undefined {
   return recorded as ResolvedOutputs;
 }
 
-export async function read(id: string, props: Props): Promise<pulumi.dynamic.ReadResult> {
+async function readPart(id: string, props: Props): Promise<pulumi.dynamic.ReadResult> {
   const recorded = recordedOutputs(props);
   if (!recorded) return { id, props };
   const connection = recordedConnection(recorded);
@@ -259,7 +291,7 @@ export async function read(id: string, props: Props): Promise<pulumi.dynamic.Rea
     context = partContext(recorded, connection.url, connection.source, "refresh");
   } catch (error) {
     // The recorded settings no longer build (a seed set removed from the project): nothing to compare with.
-    process.stderr.write(`${recorded.part}: not refreshed: ${describeFailure(error)}\n`);
+    writeShown(`${recorded.part}: not refreshed: ${describeFailure(error)}`, givenUrls(props));
     return { id, props };
   }
   try {
@@ -289,17 +321,17 @@ export async function read(id: string, props: Props): Promise<pulumi.dynamic.Rea
   }
 }
 
-export async function remove(_id: string, props: Props): Promise<void> {
+async function removePart(_id: string, props: Props): Promise<void> {
   const recorded = recordedOutputs(props);
   if (!recorded) return;
   const where = `${LABEL[recorded.part]} on ${recorded.target}`;
   if (!recorded.dropOnDelete) {
-    process.stderr.write(`${where}: kept in the database (dropOnDelete is false); Pulumi forgets it\n`);
+    writeShown(`${where}: kept in the database (dropOnDelete is false); Pulumi forgets it`, []);
     return;
   }
   if (recorded.part !== "migrations") {
     // Its rows and indexes live in the migrations' tables, which the migrations resource drops after it.
-    process.stderr.write(`${where}: goes with the tables the schema migrations drop\n`);
+    writeShown(`${where}: goes with the tables the schema migrations drop`, []);
     return;
   }
   const connection = recordedConnection(recorded);

@@ -26,6 +26,7 @@ import {
 } from "../../core";
 import { defaultReleaseSteps, shownObjectKey } from "../../core";
 import { targetOf, withoutPassword } from "./connection";
+import { givenUrls, writeShown } from "./shown-text";
 import {
   PART_STEP_KEYS,
   STEP_KEY,
@@ -184,8 +185,9 @@ export function partContext(
   const target = targetOf(databaseUrl, source);
   const prefix = `${LABEL[settings.part]} on ${target}: `;
   // The host's stderr reaches the Pulumi CLI's output; the engine's lines name files and items, not secrets,
-  // and redaction makes sure of it.
-  const write = (line: string) => process.stderr.write(`${redactSecrets(prefix + line)}\n`);
+  // and masking makes sure of it, the connection string masked whole wherever a line echoes it.
+  const given = [databaseUrl, ...givenUrls({})];
+  const write = (line: string) => writeShown(prefix + line, given);
   return {
     part: settings.part,
     owned: all.filter(owns),

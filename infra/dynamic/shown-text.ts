@@ -1,0 +1,94 @@
+// Every text the schema-release provider hands to Pulumi, masked in one place: check's failures, a thrown
+// error's message (and the reasons and outputs of a failed create or update), the outputs it records, and the
+// lines it writes to the host's stderr, which the Pulumi CLI prints. Pulumi shows all of them in the clear in a
+// preview or an up (outputs not marked secret are stored and printed as they are), and the engine's texts
+// may quote what an operator wrote: a migration's comment, a statement, a setting.
+import type * as pulumi from "@pulumi/pulumi";
+import { redactSecrets } from "../../core";
+
+type Props = Record<string, unknown>;
+
+/** Where the host's stderr is written: the Pulumi CLI's output. */
+type Writer = (text: string) => void;
+
+/**
+ * The connection strings this call may echo whole: its databaseUrl input and DIRECT_URL (read and delete
+ * connect with it). Given to redactSecrets, a password with a space or a quote, which its pattern would end
+ * early, is masked whole as well.
+ */
+export function givenUrls(props: Props): string[] {
+  return [props.databaseUrl, process.env.DIRECT_URL].filter(
+    (url): url is string => typeof url === "string" && url !== "",
+  );
+}
+
+/** A text for Pulumi, its passwords masked. */
+export function shownText(text: string, given: readonly string[]): string {
+  return redactSecrets(text, given);
+}
+
+/**
+ * A value for Pulumi with every string in it masked: the recorded outputs (a last run's error, drift, a pending
+ * item's reason). Keys are left as they are (file and item names); so is `__provider`, the provider's own code.
+ */
+export function shownValue<T>(value: T, given: readonly string[]): T {
+  if (typeof value === "string") return shownText(value, given) as T;
+  if (Array.isArray(value)) return value.map((item: unknown) => shownValue(item, given)) as T;
+  if (value === null || typeof value !== "object") return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([key, item]) => [key, key === "__provider" ? item : shownValue(item, given)]),
+  ) as T;
+}
+
+/** Check's failures with their reasons masked (the property names an input, never its value). */
+export function shownCheck(
+  result: pulumi.dynamic.CheckResult,
+  given: readonly string[],
+): pulumi.dynamic.CheckResult {
+  if (!result.failures) return result;
+  return {
+    ...result,
+    failures: result.failures.map((f) => ({ ...f, reason: shownText(f.reason, given) })),
+  };
+}
+
+/**
+ * An error for Pulumi: its message masked, as a new Error whose stack (which the host prints) is made from the
+ * masked message. A failed create or update's `id`, `properties` and `reasons` (the outputs the engine records,
+ * ErrorResourceInitFailed) are kept, masked too.
+ */
+export function shownError(error: unknown, given: readonly string[]): Error {
+  const message = shownText(error instanceof Error ? error.message : String(error), given);
+  const shown = new Error(message);
+  const failure = (error ?? {}) as { id?: unknown; properties?: unknown; reasons?: unknown };
+  if (typeof failure.id === "string") {
+    Object.assign(shown, {
+      id: failure.id,
+      properties: shownValue(failure.properties ?? {}, given),
+      reasons: Array.isArray(failure.reasons) ? shownValue(failure.reasons, given) : [],
+    });
+  }
+  return shown;
+}
+
+/** Runs one provider method, every text it hands back or throws masked. */
+export async function shownResult<T>(
+  given: readonly string[],
+  run: () => Promise<T>,
+  shown: (result: T) => T = (result) => shownValue(result, given),
+): Promise<T> {
+  try {
+    return shown(await run());
+  } catch (error) {
+    throw shownError(error, given);
+  }
+}
+
+/** A line for the host's stderr, masked. */
+export function writeShown(
+  line: string,
+  given: readonly string[],
+  write: Writer = (t) => process.stderr.write(t),
+) {
+  write(`${shownText(line, given)}\n`);
+}
