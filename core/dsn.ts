@@ -19,6 +19,9 @@ export interface DatabaseTarget {
   sslmode?: string;
 }
 
+/** What a masked secret shows in its place, wherever one is masked (redactSecrets, a health finding). */
+export const SECRET_MASK = "****";
+
 const SCHEMES = /^postgres(?:ql)?:\/\//i;
 const EXAMPLE = "postgresql://user:password@127.0.0.1:5432/neonhub";
 

@@ -7,8 +7,15 @@
 //
 // The logins are found in the catalog, not by name: the roles the database owner's default privileges grant
 // to (the access layer's app and read-only logins, infra/access.ts).
+//
+// A setting's value is shown only for the settings the project itself sets or judges (below); any other, a
+// custom one the app reads (`myapp.api_password`) included, is shown by its name with its value masked: it
+// may hold a secret, and its RESET needs only the name.
 import type { ClientBase } from "pg";
+import { SECRET_MASK } from "../dsn";
 import { quoteIdentifier } from "../identifiers";
+import { COMMAND_SESSION_SETTING_NAMES } from "../session-settings";
+import { SEARCH_SETTINGS } from "../vector-indexes/search-default";
 import type { HealthFinding } from "./report";
 
 /**
@@ -16,6 +23,23 @@ import type { HealthFinding } from "./report";
  * here is reported only when its value differs.
  */
 export const RELEASE_ROLE_SETTINGS: Readonly<Record<string, string>> = {};
+
+/**
+ * The settings whose values a finding shows: the ones every command sets back (core/session-settings.ts), the
+ * read-only login's `default_transaction_read_only`, the search settings the release calibrates, and any the
+ * release sets on the logins. Their values are what the finding is about (a `statement_timeout = 1`).
+ */
+const SHOWN_VALUES: ReadonlySet<string> = new Set([
+  ...COMMAND_SESSION_SETTING_NAMES,
+  "default_transaction_read_only",
+  ...SEARCH_SETTINGS,
+  ...Object.keys(RELEASE_ROLE_SETTINGS),
+]);
+
+/** A setting's value as a finding shows it: masked, unless the project sets or judges the setting. */
+export function shownRoleSettingValue(setting: RoleSetting): string {
+  return SHOWN_VALUES.has(setting.name.toLowerCase()) ? setting.value : SECRET_MASK;
+}
 
 export interface RoleSetting {
   role: string;
@@ -71,7 +95,7 @@ export function roleSettingFindings(settings: readonly RoleSetting[]): HealthFin
         severity: "action",
         subject: `role ${s.role}`,
         problem:
-          `${s.name} = ${s.value} is stored on the login for ${scope} (${origin}): ` +
+          `${s.name} = ${shownRoleSettingValue(s)} is stored on the login for ${scope} (${origin}): ` +
           `every new session of ${s.role} starts with it. A login may set its own, so one with a leaked password can plant it, and it outlives a password rotation`,
         action:
           `${roleSettingReset(s)} (as the admin or as ${s.role}; sessions already open keep it until they reconnect). ` +

@@ -15,7 +15,7 @@ import type { IndexRecord } from "./records";
 import { EMBEDDING_TABLES } from "./spec";
 
 type SearchSettingName = "ivfflat.probes" | "hnsw.ef_search";
-const SEARCH_SETTINGS: readonly SearchSettingName[] = ["ivfflat.probes", "hnsw.ef_search"];
+export const SEARCH_SETTINGS: readonly SearchSettingName[] = ["ivfflat.probes", "hnsw.ef_search"];
 
 /** What the release made the database's default, and the index whose calibration it is. */
 export interface RecordedSearchDefault {
