@@ -209,11 +209,12 @@ export function releaseSettingsOfStackFile(
     const name = key.slice(prefix.length);
     const stackName = Object.keys(STACK_NAMES).find((stackKey) => STACK_NAMES[stackKey] === name);
     if (stackName) {
-      // The stack program refuses it as a key it does not know: so does a run given the stack's file.
+      // The stack program refuses it as a key it does not know: so does a run given the stack's file. The fix
+      // names the key's new name, never its value, which may be a secret (or a --secret one's ciphertext).
       throw new ReleaseError(
         "invalid-input",
         `${at(source)}${key} is not a key of a stack's config: the stack calls that setting ${prefix}${stackName}.`,
-        `Rename it in the stack: pulumi config rm ${key} && pulumi config set ${prefix}${stackName} ${JSON.stringify(config[key])}`,
+        `Rename the key in the stack file to ${prefix}${stackName}, keeping its value; or run pulumi config rm ${key}, then pulumi config set ${prefix}${stackName} with its value (and --secret if it was one).`,
       );
     }
     const called = Object.hasOwn(STACK_NAMES, name) ? STACK_NAMES[name]! : name;
