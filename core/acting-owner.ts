@@ -37,6 +37,7 @@
 import type { ClientBase } from "pg";
 import { BOOKKEEPING_SCHEMA, MIGRATIONS_TABLE } from "./bookkeeping";
 import { commandToRun, type CommandPrinter } from "./command-to-run";
+import { shownUser } from "./dsn";
 import { NOTHING_WRITTEN, ReleaseError } from "./errors";
 import { quoteIdentifier } from "./identifiers";
 import { RELEASE_OBJECTS_SCHEMA } from "./session-settings";
@@ -76,6 +77,11 @@ export interface ActingOwner {
   ownerSuperuser: boolean;
   /** Whether the login (session_user) may act as `owner`. */
   loginMayActAsOwner: boolean;
+}
+
+/** The login a refusal names, and the role it acts as when that is another: `user "app" (acting as "owner")`. */
+function loginActing(login: string, acting: string): string {
+  return login === acting ? `user ${shownUser(login)}` : `user ${shownUser(login)} (acting as "${acting}")`;
 }
 
 /**
@@ -152,7 +158,7 @@ export function actingOwnerError(
       : undefined;
   }
   const { login, acting, owner } = facts;
-  const who = login === acting ? `user "${login}"` : `user "${login}" (acting as "${acting}")`;
+  const who = loginActing(login, acting);
   const flag = `--owner-role ${owner}`;
   const fix =
     words.ownerRoleSetting !== undefined
@@ -249,7 +255,7 @@ function firstApplyOwnerError(
   if (facts.ownerMayManage) return undefined;
   const { login, acting, owner } = facts;
   const database = facts.database ?? "this database";
-  const who = login === acting ? `user "${login}"` : `user "${login}" (acting as "${acting}")`;
+  const who = loginActing(login, acting);
   const schemaOwner = ownSchemaOwner(facts);
   const belongs =
     schemaOwner === undefined
@@ -325,7 +331,7 @@ export function firstApplyPrivilegeProblem(
   const { login, acting } = facts;
   const schema = facts.schema ?? RELEASE_OBJECTS_SCHEMA;
   const database = facts.database ?? "this database";
-  const who = login === acting ? `user "${login}"` : `user "${login}" (acting as "${acting}")`;
+  const who = loginActing(login, acting);
   const role = quoteIdentifier(acting);
   const refused: string[] = [];
   const statements: string[] = [];

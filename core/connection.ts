@@ -2,7 +2,7 @@
 // shows up in pg_stat_activity (and in lock-holder reports), session settings that read and create as the
 // engine expects, and errors that name host, port and fix.
 import { Client, type QueryResult } from "pg";
-import { driverConfig, type DatabaseTarget } from "./dsn";
+import { driverConfig, shownUser, type DatabaseTarget } from "./dsn";
 import { MIGRATOR_URL_SOURCES, ReleaseError } from "./errors";
 import { COMMAND_SESSION_SETTINGS_SQL, sessionSettingsRefusal } from "./session-settings";
 import { TOO_MANY_CONNECTIONS, tooManyConnectionsError } from "./too-many-connections";
@@ -125,7 +125,7 @@ function describeConnectError(error: unknown, target: DatabaseTarget, timeoutMs:
     case "28P01":
       return new ReleaseError(
         "authentication",
-        `Password authentication failed for user "${target.user}" at ${where}.`,
+        `Password authentication failed for user ${shownUser(target.user)} at ${where}.`,
         // The server says the same for a role that does not exist, so as not to tell who may log in: after a
         // pg_dump restored into a new cluster, the stack's roles are not there yet.
         `Check the user and password in the database URL: use the connection string the stack or the local cluster gives (the migrator's: ${MIGRATOR_URL_SOURCES}; baseline's and adopt's admin: \`npm run -s local -- env --admin\` locally). The server says the same when the role does not exist there: a database restored with pg_dump into a new cluster has none of the stack's roles until they are made (docs/runbook.md, "Restoring or copying a released database").`,
@@ -134,7 +134,7 @@ function describeConnectError(error: unknown, target: DatabaseTarget, timeoutMs:
     case "28000":
       return new ReleaseError(
         "authentication",
-        `The server at ${where} does not accept user "${target.user}" for database "${target.database}": ${message}`,
+        `The server at ${where} does not accept user ${shownUser(target.user)} for database "${target.database}": ${message}`,
         `Check pg_hba.conf on the server, or the user in the database URL (the migrator's connection string: ${MIGRATOR_URL_SOURCES}).`,
         { cause: error },
       );
@@ -153,7 +153,7 @@ function describeConnectError(error: unknown, target: DatabaseTarget, timeoutMs:
   if (/client password must be a string/i.test(message)) {
     return new ReleaseError(
       "authentication",
-      `The server at ${where} asks user "${target.user}" for a password, and none was given: the database URL has none, and neither PGPASSWORD nor ~/.pgpass holds one.`,
+      `The server at ${where} asks user ${shownUser(target.user)} for a password, and none was given: the database URL has none, and neither PGPASSWORD nor ~/.pgpass holds one.`,
       `Give the password in PGPASSWORD, in ~/.pgpass (a line host:port:database:user:password, the file readable by its owner alone), or in the database URL (the migrator's connection string: ${MIGRATOR_URL_SOURCES}).`,
       { cause: error },
     );

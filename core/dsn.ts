@@ -5,6 +5,7 @@ import { isIP } from "node:net";
 import type { ClientConfig } from "pg";
 import { parse as parseConnectionString, toClientConfig } from "pg-connection-string";
 import { ReleaseError } from "./errors";
+import { quoteIdentifier } from "./identifiers";
 import { shellWord } from "./shell-word";
 
 export interface DatabaseTarget {
@@ -222,6 +223,15 @@ function portOf(url: string): number | undefined {
   const hostPart = afterScheme.slice(afterScheme.lastIndexOf("@") + 1);
   const port = /^(?:\[[^\]]*\]|[^:/?#]*):(\d+)(?:[/?#]|$)/.exec(hostPart)?.[1];
   return port === undefined ? undefined : Number(port);
+}
+
+/**
+ * A URL's user name as messages show it: as the server sees it, percent-escapes decoded (`a%3Ab` is the role
+ * a:b; readConnectionUrl's `user`, which pg's parser decodes), quoted as an SQL identifier as the fixes quote
+ * it, so that a quote or a space in it cannot be taken for the end of the name.
+ */
+export function shownUser(user: string): string {
+  return quoteIdentifier(user);
 }
 
 /** Parses a PostgreSQL URL; `source` names where it came from (a flag, an env var, a config key). */

@@ -9,6 +9,7 @@
 // without OWNER belongs to the admin too; there the release's other objects need verify's repairs as well.
 import type { ClientBase } from "pg";
 import { BOOKKEEPING_SCHEMA } from "./bookkeeping";
+import { shownUser } from "./dsn";
 import { ReleaseError } from "./errors";
 
 const ADOPTING = '"Adopting an existing database" in docs/runbook.md';
@@ -55,7 +56,7 @@ export async function releaseRecordsOwnerError(
     : `not to "${acting}", the role the release runs as, and the database belongs to "${databaseOwner}", not to it`;
   return new ReleaseError(
     "permission",
-    `Permission denied for user "${login}"${acts}: ${problem}. ` +
+    `Permission denied for user ${shownUser(login)}${acts}: ${problem}. ` +
       `The release's records (schema ${BOOKKEEPING_SCHEMA}) belong to ${by}, ${whose}: ` +
       `baseline or adopt ran as ${by} without --owner-role, or a restore ran as ${by} (pg_restore --no-owner, ` +
       `or into a cluster without the roles; createdb or CREATE DATABASE without OWNER for the database).`,

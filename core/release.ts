@@ -21,7 +21,7 @@ import { closeClient, isConnectionLost, openClient } from "./connection";
 import { lostConnectionError, type RunAgainWords } from "./lost-connection";
 import { commandToRun, type CommandPrinter } from "./command-to-run";
 import { ledgerProblemText } from "./display";
-import { redactUrl, targetOf, type DatabaseTarget } from "./dsn";
+import { redactUrl, shownUser, targetOf, type DatabaseTarget } from "./dsn";
 import { ReleaseError, asMigratorFix, isReleaseError, joinFixes } from "./errors";
 import {
   createExtensionFix,
@@ -469,7 +469,7 @@ export function describeRunError(
   if (extension) {
     return new ReleaseError(
       "permission",
-      `Permission denied for user "${target.user}": ${(error as Error).message}`,
+      `Permission denied for user ${shownUser(target.user)}: ${(error as Error).message}`,
       createExtensionFix(extension),
       { cause: error },
     );
@@ -477,7 +477,7 @@ export function describeRunError(
   if (code === "42501") {
     return new ReleaseError(
       "permission",
-      `Permission denied for user "${target.user}": ${(error as Error).message}`,
+      `Permission denied for user ${shownUser(target.user)}: ${(error as Error).message}`,
       asMigratorFix(command),
       { cause: error },
     );

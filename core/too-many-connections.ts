@@ -1,7 +1,7 @@
 // SQLSTATE 53300 (too_many_connections) at login: the server's max_connections is used up (only the slots kept
 // for superusers are left), or the login's or the database's CONNECTION LIMIT is. Every command fails the same
 // way then, so the error says which limit it is and how the server's admin finds who holds the connections.
-import type { DatabaseTarget } from "./dsn";
+import { shownUser, type DatabaseTarget } from "./dsn";
 import { ReleaseError } from "./errors";
 import { quoteIdentifier } from "./identifiers";
 
@@ -19,7 +19,7 @@ export function tooManyConnectionsError(error: unknown, target: DatabaseTarget):
   if (/for role/i.test(message)) {
     return new ReleaseError(
       "connection",
-      `User "${target.user}" has used up its connection limit at ${where}: ${message}.`,
+      `User ${shownUser(target.user)} has used up its connection limit at ${where}: ${message}.`,
       `${see}, or raise its limit: ALTER ROLE ${quoteIdentifier(target.user)} CONNECTION LIMIT <n>.`,
       { cause: error },
     );

@@ -13,7 +13,7 @@ import { withBoundedLockWaits, type SeenWaits } from "../lock-safety/bounded-wai
 import { CLI_LOCK_WAIT_WORDS } from "../lock-safety/wait-names";
 import { commandSessionSql } from "../lock-safety/session";
 import { silentLogger, type Logger } from "../logger";
-import { targetOf, redactUrl, type DatabaseTarget } from "../dsn";
+import { shownUser, targetOf, redactUrl, type DatabaseTarget } from "../dsn";
 import { ReleaseError, asMigratorFix, isReleaseError } from "../errors";
 import { refuseLegacyDatabase } from "../adopt/legacy-refusal";
 import { releaseRecordsOwnerError } from "../release-records-owner";
@@ -294,7 +294,7 @@ function describeHealthError(error: unknown, target: DatabaseTarget, asRun: stri
   if (code === "42501") {
     return new ReleaseError(
       "permission",
-      `Permission denied for user "${target.user}" while reading the health report: ${(error as Error).message}`,
+      `Permission denied for user ${shownUser(target.user)} while reading the health report: ${(error as Error).message}`,
       AS_MIGRATOR,
       { cause: error },
     );
