@@ -65,7 +65,7 @@ import {
   type StatementPart,
   type StatementTarget,
 } from "./statements";
-import { describeSyntaxError } from "./syntax-errors";
+import { describeSyntaxError, withLiteralMasked } from "./syntax-errors";
 import { outsideTransaction } from "./transaction-block";
 import { TRANSACTION_CONTROL_FIX, transactionControls } from "./transaction-control";
 import { judgeTypeChange, typeChange, type TypeChangeVerdict } from "./type-change";
@@ -729,20 +729,22 @@ function syntaxErrorFinding(
         file,
         lineOf(file.text, server.offset),
         SYNTAX_ERROR_RULE,
-        `${server.message}: the statement is not valid SQL (the server's parser refuses it too), so ${run} would stop at it.`,
+        `${withLiteralMasked(server.message)}: the statement is not valid SQL (the server's parser refuses it too), so ${run} would stop at it.`,
         CORRECT_IT,
       ),
       detail: finding.message,
     };
   }
   const error = describeSyntaxError(read, finding);
-  const unconfirmed = server ? ` The server's parser could not check it: ${server.reason}.` : "";
+  const unconfirmed = server
+    ? ` The server's parser could not check it: ${withLiteralMasked(server.reason)}.`
+    : "";
   return {
     ...unexemptable(
       file,
       error.line,
       SYNTAX_ERROR_RULE,
-      `${error.message}: the statement is not valid SQL as squawk's parser reads it, so ${run} would stop at it.${unconfirmed}`,
+      `${withLiteralMasked(error.message)}: the statement is not valid SQL as squawk's parser reads it, so ${run} would stop at it.${unconfirmed}`,
       server
         ? `${CORRECT_IT}; if PostgreSQL runs it as written, write it in a form squawk's parser reads`
         : CORRECT_IT,

@@ -2,6 +2,7 @@
 // not be asked about (server-parse.ts; when it was, its own message is used). Such a statement is kept as one
 // apply would stop at, whatever its table holds: it is not a finding to weigh or to exempt. squawk's own text
 // ("expected NULL_KW") is kept as the detail.
+import { SECRET_MASK } from "../dsn";
 import type { SquawkFinding } from "./squawk";
 import { lineOf, offsetOf } from "./statements";
 
@@ -30,4 +31,20 @@ export function describeSyntaxError(text: string, finding: SquawkFinding): State
     message: `syntax error at or near "${token}"`,
     detail: finding.message,
   };
+}
+
+/** A syntax error's `at or near "<token>"` ending whose token is a string literal: plain, escaped or dollar-quoted. */
+const AT_LITERAL = /( at or near ")([eE]?'|\$[A-Za-z_0-9]*\$)[\s\S]*"$/;
+
+/**
+ * A syntax error's message with the text of the string literal it is at masked (`at or near "'****'"`): the
+ * literal may be the password the statement sets (`ALTER ROLE r SET password 'x'` is refused at the literal,
+ * an unterminated `PASSWORD 'x` quotes it to the end of the file), which redactSecrets cannot tell without the
+ * PASSWORD keyword before it. The finding's line still says where it is.
+ */
+export function withLiteralMasked(message: string): string {
+  return message.replace(AT_LITERAL, (_whole, at: string, open: string) => {
+    const close = open.endsWith("'") ? "'" : open;
+    return `${at}${open}${SECRET_MASK}${close}"`;
+  });
 }

@@ -93,7 +93,8 @@ describe("a syntax error", () => {
     expect(unterminated.safety.findings.map((f) => [f.line, f.problem, f.detail])).toEqual([
       [
         2,
-        "unterminated quoted string at or near \"'x;\": the statement is not valid SQL (the server's parser refuses it too), so apply would stop at it.",
+        // The literal's text is masked: it may be a password (test/security/secrets-lint.test.ts).
+        "unterminated quoted string at or near \"'****'\": the statement is not valid SQL (the server's parser refuses it too), so apply would stop at it.",
         "Missing trailing `'` symbol to terminate the string literal",
       ],
     ]);
