@@ -118,7 +118,8 @@ function isLegacyPlan(plan: ReleasePlan): boolean {
 /**
  * What matters first on the Prisma-era database: the upgrade in place, as status says it, and not "N pending",
  * which reads as if apply would run them (it refuses the database; the upgrade builds them beside the legacy
- * tables). --json keeps the pending list, under the same legacyNotUpgraded or legacyUpgrade field.
+ * tables). --json keeps the pending list, under the same legacyNotUpgraded or legacyUpgrade field. The steps'
+ * items are the upgrade's too (the plan holds none: core/release.ts, assemblePlan), which the last line says.
  */
 function legacyLines(plan: ReleasePlan): string[] {
   const { migrations } = plan;
@@ -127,6 +128,7 @@ function legacyLines(plan: ReleasePlan): string[] {
       ? `  upgrade in progress: ${plan.legacyUpgrade.continueWith}`
       : `  note: ${plan.legacyNotUpgraded!.note}`,
     `  migrations: ${migrations.applied} applied; the release's ${migrations.pending.length} are the upgrade's to build, not plain apply's`,
+    "  row-level security, seed sets, vector indexes: the upgrade's to run after its cutover, not plain apply's",
   ];
 }
 

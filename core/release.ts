@@ -34,7 +34,7 @@ import { isReadOnlyRefusal, readOnlySessionFix } from "./read-only-session";
 import { quoteIdentifier as quoteIdent } from "./identifiers";
 import { lostLastRows, readSnapshotLast } from "./adopt/lost-last-rows";
 import { isLegacyDatabase } from "./adopt/legacy-inspection";
-import { preflightProblems } from "./adopt/preflight";
+import { preflightProblems, releaseIsTheUpgrades } from "./adopt/preflight";
 import {
   ledgerPlanProblems,
   missingPgvectorError,
@@ -715,11 +715,15 @@ function assemblePlan(
   holders: ReleaseLockHolders,
   legacy: Pick<ReleasePlan, "legacyUpgrade" | "legacyNotUpgraded">,
 ): ReleasePlan {
+  // The Prisma-era database: apply stops at its pre-flight, so none of the steps' items is its to do (the
+  // upgrade in place runs them after its cutover), and plan lists none, as it lists no migration as apply's.
+  const upgradeFirst = releaseIsTheUpgrades(checks.preflight);
+  const shownPlans: typeof stepPlans = upgradeFirst ? new Map() : stepPlans;
   const { rowLevelSecurity, seedSets, vectorIndexes } = byStepKey<StepPlanMap>(
     [...stepPlans.keys()],
-    (step) => stepPlans.get(step) ?? [],
+    (step) => shownPlans.get(step) ?? [],
   );
-  const pending = planChanges(stepPlans, checks);
+  const pending = !upgradeFirst && planChanges(stepPlans, checks);
   const ledgerProblems = [...state.comparison.problems, ...checks.preflight];
   return {
     database: redactUrl(options.databaseUrl),
@@ -749,7 +753,7 @@ function assemblePlan(
       releaseLockPrepared: holders.releaseLockPrepared,
     }),
     pending,
-    operatorItems: [...stepPlans.values()]
+    operatorItems: [...shownPlans.values()]
       .flat()
       .filter(needsOperator)
       .map((item) => item.name),

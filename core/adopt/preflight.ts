@@ -65,6 +65,16 @@ export async function preflightProblems(
   return problems;
 }
 
+/**
+ * Whether the pre-flight found the Prisma-era schema (its `legacy-schema` problem), on which apply stops before
+ * its first write: then nothing of the release is plain apply's to do, neither its migrations nor its steps'
+ * items (row-level security, seed sets, vector indexes), which the upgrade in place runs after its cutover. plan
+ * decides from this what it lists (core/release.ts, assemblePlan), from the problems apply refuses on.
+ */
+export function releaseIsTheUpgrades(problems: readonly LedgerProblem[]): boolean {
+  return problems.some((p) => p.kind === "legacy-schema");
+}
+
 /** The Prisma-era schema, its tables' sizes, and every row that breaks the release's rules. */
 function legacyProblems(
   legacy: LegacyInspection,

@@ -134,6 +134,35 @@ describe("the legacy fixture", () => {
     expect((JSON.parse(upgrade.stdout) as { steps: unknown[] }).steps.length).toBeGreaterThan(0);
   });
 
+  it("plan lists no step item, as apply does none of them: the upgrade runs them after its cutover", async () => {
+    // With a seed set as well, whose first run a new database's plan lists beside the vector indexes.
+    const text = await runCli(["plan", "--seed", "demo"], { DATABASE_URL: db.url });
+    expect(text.code).toBe(1);
+    expect(text.stdout).toContain(
+      "\n  row-level security, seed sets, vector indexes: the upgrade's to run after its cutover, not plain apply's\n",
+    );
+    for (const section of ["row-level security:", "seed sets:", "vector indexes:"]) {
+      expect(text.stdout).not.toContain(`\n  ${section}\n`);
+    }
+    expect(text.stdout).not.toMatch(/^ {4}[+~-] /m);
+    expect(text.stdout).not.toContain("idx_chunk_embedding_cosine");
+
+    const json = await runCli(["plan", "--seed", "demo", "--json"], { DATABASE_URL: db.url });
+    expect(json.code).toBe(1);
+    const plan = JSON.parse(json.stdout) as ReleasePlan;
+    expect([plan.rowLevelSecurity, plan.seedSets, plan.vectorIndexes, plan.operatorItems]).toEqual([
+      [],
+      [],
+      [],
+      [],
+    ]);
+    // Apply would change nothing: it refuses the schema (the problem the plan closes on).
+    expect(plan.pending).toBe(false);
+    expect(plan.problems.map((p) => p.kind)).toContain("legacy-schema");
+    const apply = await runCli(["apply", "--seed", "demo", "--json"], { DATABASE_URL: db.url });
+    expect(apply.code).toBe(1);
+  });
+
   it("plan --json lists every bad legacy row before anything is written: count, sample ids, values and fix", async () => {
     const run = await runCli(["plan", "--json"], { DATABASE_URL: db.url });
     const problems = (JSON.parse(run.stdout) as ReleasePlan).migrations.problems;
