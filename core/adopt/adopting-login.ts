@@ -6,10 +6,9 @@
 import type { ClientBase } from "pg";
 import { BOOKKEEPING_SCHEMA } from "../bookkeeping";
 import { ReleaseError } from "../errors";
+import { ADOPTING_SECTION } from "./runbook-sections";
 
 export type AdoptCommand = "baseline" | "adopt";
-
-const ADOPTING = 'docs/runbook.md, "Adopting an existing database"';
 
 /** Where the stack's admin URL (ADMIN_URL in every printed command and fix) comes from. */
 export const ADMIN_URL_SOURCE =
@@ -70,7 +69,7 @@ export function adminCommandFix(command: AdoptCommand, ownerRole: string): strin
   return (
     `Run it as the stack's admin, with the owner role: neonhub-db ${command} ${adminFlags(ownerRole)}, ` +
     `where ADMIN_URL is the admin login's URL of this database, a login with CREATEDB that is a member of ` +
-    `"${ownerRole}" (${ADMIN_URL_SOURCE}; ${ADOPTING}). Nothing was written.`
+    `"${ownerRole}" (${ADMIN_URL_SOURCE}; ${ADOPTING_SECTION}). Nothing was written.`
   );
 }
 

@@ -7,9 +7,8 @@ import type { ClientBase } from "pg";
 import { BOOKKEEPING_SCHEMA } from "../bookkeeping";
 import { ReleaseError } from "../errors";
 import { isLegacyDatabase } from "./legacy-inspection";
+import { UPGRADING_SECTION } from "./runbook-sections";
 import { WORK_SCHEMA } from "./upgrade/names";
-
-const UPGRADE_RUNBOOK = 'docs/runbook.md, "Upgrading a Prisma-era database"';
 
 /**
  * What `command` cannot do on it: baseline and adopt take over a schema the migrations build; health reads
@@ -46,7 +45,7 @@ export async function refuseLegacyDatabase(
       ? ` First remove the ledger an earlier baseline or adopt recorded over it, which the upgrade refuses: DROP SCHEMA ${BOOKKEEPING_SCHEMA} CASCADE (before the upgrade it holds nothing else).`
       : "";
   const fix = upgrading
-    ? `Resume the upgrade: ${upgrade} (${UPGRADE_RUNBOOK}).`
-    : `Upgrade it in place${command === "health" ? "" : " instead"}: ${upgrade}; snapshot it and rehearse on a copy first (${UPGRADE_RUNBOOK}).${clearLedger}`;
+    ? `Resume the upgrade: ${upgrade} (${UPGRADING_SECTION}).`
+    : `Upgrade it in place${command === "health" ? "" : " instead"}: ${upgrade}; snapshot it and rehearse on a copy first (${UPGRADING_SECTION}).${clearLedger}`;
   throw new ReleaseError("invalid-input", message, fix);
 }

@@ -13,6 +13,7 @@ import { inspectLegacyDatabase, type LegacyInspection } from "./legacy-inspectio
 import { quoteIdentifier as quoteIdent } from "../identifiers";
 import { isLockTimeout } from "../lock-safety/settings";
 import { shownName, shownQualifiedName } from "../shown-names";
+import { ADOPTING_SECTION, UPGRADING_SECTION } from "./runbook-sections";
 
 /** Another tool's migration ledger, and what to do with a database it manages. */
 export interface ForeignLedger {
@@ -28,7 +29,6 @@ export const FOREIGN_LEDGER_TABLES = {
   "node-pg-migrate": "pgmigrations",
 } as const;
 
-const RUNBOOK = 'docs/runbook.md, "Adopting an existing database"';
 const SHOWN = 10;
 
 /** Problems that stop plan and apply before anything is written; empty when the release may run. */
@@ -92,7 +92,7 @@ function legacyProblems(
       message: `This is the Prisma-era NeonHub schema (free-text Message.role, no conversations; estimated rows: ${sizes})${managed}, which the migrations do not upgrade in place.${legacy.unreadable.length > 0 ? ` Not checked for bad rows (${legacy.unreadable.join("; ")}): run plan as a login that may read those tables (their owner, or the admin) to see them.` : ""}`,
       fix: started
         ? `${upgradeInProgressText(started, print)} Nothing was written.`
-        : `Upgrade it in place with ${commandToRun(print, ["apply", "--upgrade-legacy", "--legacy-organization", "<slug>"])} (\`plan --upgrade-legacy\` shows its steps): snapshot it, fix the rows listed here, and rehearse on a copy first (${RUNBOOK}). Nothing was written.`,
+        : `Upgrade it in place with ${commandToRun(print, ["apply", "--upgrade-legacy", "--legacy-organization", "<slug>"])} (\`plan --upgrade-legacy\` shows its steps): snapshot it, fix the rows listed here, and rehearse on a copy first (${UPGRADING_SECTION}). Nothing was written.`,
     },
     ...legacy.defects.map(
       (d): LedgerProblem => ({
@@ -168,14 +168,14 @@ function foreignLedgerProblem(
       kind: "foreign-database",
       migration: first.name,
       message: `This database is ${managedBy(foreign)} and neonhub-db has applied nothing to it yet.`,
-      fix: `Do not apply over it. If Prisma built the schema these migrations build, adopt it with ${commandToRun(print, ["baseline"])} (it proves the schema equal, or writes nothing); if it is the older NeonHub app schema, follow ${RUNBOOK}. Nothing was written.`,
+      fix: `Do not apply over it. If Prisma built the schema these migrations build, adopt it with ${commandToRun(print, ["baseline"])} (it proves the schema equal, or writes nothing; ${ADOPTING_SECTION}); if it is the older NeonHub app schema, follow ${UPGRADING_SECTION}. Nothing was written.`,
     };
   }
   return {
     kind: "foreign-database",
     migration: first.name,
     message: `This database was ${managedBy(foreign)}, not by neonhub-db, whose ledger is empty.`,
-    fix: `Adopt it with ${commandToRun(print, ["adopt"])}: it proves the schema is what those migrations build, records them in the neonhub-db ledger with their checksums and moves ${where} out of the way (see ${RUNBOOK}). Then ${commandToRun(print, ["apply"])} runs the rest. Nothing was written.`,
+    fix: `Adopt it with ${commandToRun(print, ["adopt"])}: it proves the schema is what those migrations build, records them in the neonhub-db ledger with their checksums and moves ${where} out of the way (see ${ADOPTING_SECTION}). Then ${commandToRun(print, ["apply"])} runs the rest. Nothing was written.`,
   };
 }
 
@@ -198,8 +198,8 @@ function collisionProblem(
     applied > 0
       ? `These objects were created outside the release after its last apply: drop or rename them (or fold them into a new migration that expects them), then run ${commandToRun(print, ["apply"], "apply")} again. Nothing was written.`
       : builtBy
-        ? `They are the schema of the tool whose ledger ${builtBy.schema}.${builtBy.table} is (the foreign-database problem): take that problem's path, ${builtBy.tool === "prisma" ? commandToRun(print, ["baseline"]) : `${commandToRun(print, ["adopt"])}, not baseline`} (${RUNBOOK}). Nothing was written.`
-        : `This schema was built outside neonhub-db. If it is exactly what these migrations build, adopt it with ${commandToRun(print, ["baseline"])}; if it is the older NeonHub app schema, follow ${RUNBOOK}. Nothing was written.`;
+        ? `They are the schema of the tool whose ledger ${builtBy.schema}.${builtBy.table} is (the foreign-database problem): take that problem's path, ${builtBy.tool === "prisma" ? commandToRun(print, ["baseline"]) : `${commandToRun(print, ["adopt"])}, not baseline`} (${ADOPTING_SECTION}). Nothing was written.`
+        : `This schema was built outside neonhub-db. If it is exactly what these migrations build, adopt it with ${commandToRun(print, ["baseline"])} (${ADOPTING_SECTION}); if it is the older NeonHub app schema, follow ${UPGRADING_SECTION}. Nothing was written.`;
   return {
     kind: "existing-objects",
     migration: existing[0]!.migration,
@@ -224,7 +224,7 @@ function trappedProblem(
   return {
     ...collision,
     message: `${collision.message} This database also has ${shownQualifiedName(foreign.schema, foreign.table)}: an earlier apply recorded ${ledger.length} migration(s) (up to ${ledger.at(-1)!.name}) over a schema another tool built, and stopped.`,
-    fix: `If those recorded migrations only created what already existed (the extensions), remove the engine's ledger with DROP SCHEMA neonhub_release CASCADE (it holds nothing else before a first complete apply), then follow ${RUNBOOK} (${next}). Nothing was written.`,
+    fix: `If those recorded migrations only created what already existed (the extensions), remove the engine's ledger with DROP SCHEMA neonhub_release CASCADE (it holds nothing else before a first complete apply), then follow ${ADOPTING_SECTION} (${next}). Nothing was written.`,
   };
 }
 

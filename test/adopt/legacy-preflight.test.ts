@@ -89,6 +89,9 @@ describe("the legacy fixture", () => {
     expect(paths.map((p) => p.kind)).toEqual(["legacy-schema"]);
     // Quoted as a shell reads it: a bare <slug> would be taken for redirections.
     expect(paths[0]!.fix).toContain("`neonhub-db apply --upgrade-legacy --legacy-organization '<slug>'`");
+    // The runbook's section of the upgrade, not baseline's and adopt's.
+    expect(paths[0]!.fix).toContain('docs/runbook.md, "Upgrading a Prisma-era database"');
+    expect(paths[0]!.fix).not.toContain("Adopting an existing database");
     const text = await runCli(["plan"], { DATABASE_URL: db.url });
     expect(text.code).toBe(1);
     expect(text.stdout).toContain("--upgrade-legacy");

@@ -70,7 +70,11 @@ describe("the pre-flight", () => {
     expect(prisma!.message).toContain("Prisma Migrate (table public._prisma_migrations");
     expect(prisma!.message).toContain("records 2 migration(s) (last: 20240301000000_campaigns)");
     expect(prisma!.fix).toContain("neonhub-db baseline");
-    expect(prisma!.fix).toContain("docs/runbook.md");
+    // Each path with the runbook's section that covers it: baseline's, and the older app schema's upgrade.
+    expect(prisma!.fix).toMatch(
+      /`neonhub-db baseline` \([^)]*docs\/runbook\.md, "Adopting an existing database"\); if it is the older NeonHub app schema, follow docs\/runbook\.md, "Upgrading a Prisma-era database"\./,
+    );
+    expect(collision!.fix).toContain('docs/runbook.md, "Adopting an existing database"');
     expect(collision!.message).toContain(
       'table "User" (20250126000400_identity_and_organizations), index "User_email_key" (20250126000400_identity_and_organizations)',
     );
@@ -110,6 +114,9 @@ describe("the pre-flight", () => {
     expect(kinds(plan)).toEqual(["existing-objects"]);
     expect(plan.migrations.problems[0]!.message).toBe(
       `2 object(s) that the pending migrations create already exist: type "AgentKind" (20250126000200_enums), function set_updated_at (20250126000300_timestamps).`,
+    );
+    expect(plan.migrations.problems[0]!.fix).toContain(
+      '`neonhub-db baseline` (docs/runbook.md, "Adopting an existing database"); if it is the older NeonHub app schema, follow docs/runbook.md, "Upgrading a Prisma-era database".',
     );
     await expect(applyRelease(release(url))).rejects.toThrow(/type "AgentKind"/);
     // Migration 1 (idempotent, it would have run and been recorded before) did not run either.

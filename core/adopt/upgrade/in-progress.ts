@@ -4,6 +4,7 @@
 // app's) learns that an upgrade is in progress, without its organization, rather than failing.
 import { commandToRun, type CommandPrinter } from "../../command-to-run";
 import type { ClientBase } from "pg";
+import { UPGRADING_SECTION } from "../runbook-sections";
 import { WORK_SCHEMA } from "./names";
 
 export interface UpgradeInProgress {
@@ -53,5 +54,5 @@ export function upgradeInProgressText(upgrade: UpgradeInProgress, print?: Comman
  * without which it is refused.
  */
 export function legacyNotUpgradedText(print?: CommandPrinter): string {
-  return `no release applied yet: this is the Prisma-era NeonHub schema, which plain apply refuses and the upgrade in place takes to the release (${commandToRun(print, ["plan", "--upgrade-legacy", "--legacy-organization", "<slug>"])} shows its steps; docs/runbook.md, "Upgrading a Prisma-era database")`;
+  return `no release applied yet: this is the Prisma-era NeonHub schema, which plain apply refuses and the upgrade in place takes to the release (${commandToRun(print, ["plan", "--upgrade-legacy", "--legacy-organization", "<slug>"])} shows its steps; ${UPGRADING_SECTION})`;
 }

@@ -9,6 +9,7 @@ import { ReleaseError, joinFixes } from "../../errors";
 import { uncreatableExtensions } from "../../extensions";
 import { quoteIdentifier } from "../../identifiers";
 import { LEGACY_TABLES } from "../legacy-inspection";
+import { UPGRADING_SECTION } from "../runbook-sections";
 import { LEGACY_SCHEMA } from "./names";
 import { UPGRADE_STOPS, type UpgradeStop } from "./stops";
 import type { LegacyDependent, UncarriedColumn } from "./uncarried";
@@ -99,7 +100,7 @@ async function missingLegacyTableProblems(client: ClientBase): Promise<UpgradePr
     const renamed = close === undefined ? undefined : others.find((r) => r.name.toLowerCase() === close)!;
     return renamed
       ? `${renamed.shown} looks like ${quoteIdentifier(table)} renamed: rename it back (ALTER TABLE ${renamed.shown} RENAME TO ${quoteIdentifier(table)};) once the old app no longer uses the new name`
-      : `restore ${quoteIdentifier(table)} from the snapshot taken before the upgrade (docs/runbook.md, "Upgrading a Prisma-era database")`;
+      : `restore ${quoteIdentifier(table)} from the snapshot taken before the upgrade (${UPGRADING_SECTION})`;
   });
   const names = missing.map((t) => quoteIdentifier(t)).join(", ");
   return [

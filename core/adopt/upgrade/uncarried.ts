@@ -11,6 +11,7 @@ import { countText, formatCount } from "../../count-format";
 import { ReleaseError, joinFixes } from "../../errors";
 import { quoteIdentifier } from "../../identifiers";
 import { LEGACY_TABLES } from "../legacy-inspection";
+import { UPGRADING_SECTION } from "../runbook-sections";
 import { FOREIGN_LEDGER_TABLES } from "../preflight";
 import type { TableMapping } from "./mapping";
 import { LEGACY_KEPT_SCHEMA, LEGACY_SCHEMA } from "./names";
@@ -244,7 +245,7 @@ function dependentsProblem(dependents: readonly LegacyDependent[]): UpgradeProbl
     message: `${countText(dependents.length, "object")} outside the legacy tables depend on them, which the upgrade moves aside at the cutover and drops at the end: ${named.join("; ")}.`,
     fix:
       `Save each definition and drop them first: ${drops.join(" ")} Re-create them once the upgrade finished, against the release's tables ` +
-      "(they keep the legacy ids; a column the release renamed or changed must be written anew, docs/runbook.md)" +
+      `(they keep the legacy ids; a column the release renamed or changed must be written anew, ${UPGRADING_SECTION})` +
       `${definitions.length > 0 ? `: ${definitions.join(" ")}` : "."} Then run the same command again.`,
     details: { dependents: [...dependents] },
   };

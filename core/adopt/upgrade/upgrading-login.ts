@@ -10,13 +10,14 @@ import type { ClientBase } from "pg";
 import { BOOKKEEPING_SCHEMA } from "../../bookkeeping";
 import { quoteIdentifier } from "../../identifiers";
 import { ownerToName, readLoginFacts } from "../adopting-login";
+import { UPGRADING_SECTION } from "../runbook-sections";
 import type { UpgradeProblem } from "./preconditions";
 
 /** The one command that works: the migrator's URL, with the owner role. */
 export function migratorCommandFix(command: string, ownerRole: string): string {
   return (
     `Run it as the stack's migrator, with the owner role: ${command} --database-url "$DIRECT_URL" --owner-role ${ownerRole} ` +
-    `(DIRECT_URL: the migrator's URL of this database; docs/runbook.md, "Upgrading a Prisma-era database").`
+    `(DIRECT_URL: the migrator's URL of this database; ${UPGRADING_SECTION}).`
   );
 }
 
