@@ -73,6 +73,13 @@ describe("a legacy table renamed", () => {
     expect(error.code).toBe("invalid-input");
     expect(error.message).toContain('not in schema public: "Campaign"');
     expect(await upgradeLeftovers(db)).toEqual([]);
+    // After the rename, the upgrade to run again as printed (with the operator's options), not in words; plan's
+    // problem says the same.
+    const rerun =
+      "; then run `neonhub-db apply --upgrade-legacy --legacy-organization acme` again. Nothing was written.";
+    expect(error.fix.endsWith(rerun), error.fix).toBe(true);
+    const planned = JSON.parse((await plan(db)).stdout) as LegacyUpgradePlan;
+    expect(planned.problems.find((p) => p.message.includes("not in schema public"))!.fix).toBe(error.fix);
 
     const rename = /\((ALTER TABLE [^)]*;)\)/.exec(error.fix)![1]!;
     await withClient(db.url, (c) => c.query(rename));

@@ -115,7 +115,11 @@ describe("legacy tables owned by the Prisma app's login", () => {
     expect(error.message).not.toContain("nothing to upgrade");
     expect(await upgradeSchemas(stack)).toEqual([]);
 
-    const handOver = /until the cutover: (.*) then run the same command again/.exec(error.fix)![1]!;
+    // Then the upgrade again, as printed: the migrator's own command, its owner role with it.
+    const handOver =
+      /until the cutover: (.*) then run `neonhub-db apply --upgrade-legacy --legacy-organization acme --owner-role \S+` again\. Nothing was written\.$/.exec(
+        error.fix,
+      )![1]!;
     await withClient(stack.db.url, (c) => c.query(handOver));
     // The old app, connected as its own login (its tables found through its search_path), still writes them.
     await withClient(stack.db.url, async (c) => {
@@ -387,9 +391,10 @@ describe("plan --upgrade-legacy as the admin, with --owner-role, on legacy table
     expect(apply.stderr).not.toMatch(/^\s+at /m);
     expect(await upgradeSchemas(stack)).toEqual([]);
 
-    const handOver = /until the cutover: (.*) then run the same command again/.exec(
-      planned.problems[0]!.fix,
-    )![1]!;
+    const handOver =
+      /until the cutover: (.*) then run `neonhub-db apply --upgrade-legacy --legacy-organization acme --owner-role \S+` again\./.exec(
+        planned.problems[0]!.fix,
+      )![1]!;
     await withClient(stack.db.url, (c) => c.query(handOver));
     const ready = await asAdmin("plan", ...upgradeArgs(stack));
     expect(ready.code, ready.stdout).toBe(2);

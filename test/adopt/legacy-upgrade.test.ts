@@ -690,7 +690,8 @@ describe("apply --upgrade-legacy", () => {
       expect(error.message).toContain('application "prisma-report"');
       expect(error.fix).toContain(`SELECT pg_terminate_backend(${pid})`);
       expect(error.fix).toContain(
-        "Run the upgrade again when that session has finished, or raise --migration-lock-timeout / --lock-retries: it resumes here.",
+        // The upgrade to run again as printed (core/command-to-run.ts), not in words.
+        "Run `neonhub-db apply --upgrade-legacy --legacy-organization acme` again when that session has finished, or raise --migration-lock-timeout / --lock-retries: it resumes here.",
       );
     } finally {
       await holder.query("ROLLBACK");

@@ -34,6 +34,21 @@ describe("the schema migrations resource upgrading the Prisma-era database", () 
     await db?.drop();
   });
 
+  it("check (pulumi preview) names what stops the upgrade with `pulumi up` to run again once it is fixed", async () => {
+    // A legacy table the app renamed: the upgrade, which copies each of them, refuses it before it writes.
+    await withClient(db.superuserUrl, (c) => c.query(`ALTER TABLE "Campaign" RENAME TO "Campaigns"`));
+    try {
+      const checked = await host.check(URN, {}, inputs);
+      const reasons = checked.failures.map((f) => f.reason).join("\n");
+      expect(reasons).toContain(
+        'rename it back (ALTER TABLE public."Campaigns" RENAME TO "Campaign";) once the old app no longer uses the new name; then run `pulumi up` again. Nothing was written.',
+      );
+      expect(reasons).not.toContain("neonhub-db apply");
+    } finally {
+      await withClient(db.superuserUrl, (c) => c.query(`ALTER TABLE "Campaigns" RENAME TO "Campaign"`));
+    }
+  });
+
   it("check (pulumi preview) passes and shows the upgrade's steps instead of refusing the legacy schema", async () => {
     const checked = await host.check(URN, {}, inputs);
     expect(checked.failures).toEqual([]);

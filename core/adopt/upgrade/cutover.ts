@@ -8,6 +8,7 @@
 // (pg_database_owner), comment, privileges and the default privileges the access layer gave on it, and the
 // extensions an administrator created in it (a migrator may not move an extension it does not own).
 import type { ClientBase } from "pg";
+import { applyAgain, type CommandPrinter } from "../../command-to-run";
 import { recordAsApplied } from "../../bookkeeping";
 import { ReleaseError } from "../../errors";
 import type { MigrationFile } from "../../migrations/files";
@@ -31,15 +32,17 @@ export async function rejectedRows(
   return r.rows;
 }
 
+/** `print`: how the fix prints the upgrade to run again (upgradePrinter, run.ts); without one, in words. */
 export function rejectedError(
   rejected: readonly { table: string; id: string; error: string }[],
+  print: CommandPrinter | undefined,
 ): ReleaseError {
   return new ReleaseError(
     "invalid-input",
     `The old app wrote ${rejected.length === 20 ? "20 or more" : rejected.length} row(s) during the backfill that the release's rules refuse: ${rejected
       .map((r) => `${r.table} ${r.id} (${r.error})`)
       .join("; ")}.`,
-    `Fix those rows in the legacy tables (the mirror copies them once they are valid; see ${WORK_SCHEMA}.rejected), then run the upgrade again. Nothing was switched; the backfill is kept.`,
+    `Fix those rows in the legacy tables (the mirror copies them once they are valid; see ${WORK_SCHEMA}.rejected), then ${applyAgain(print, "run the upgrade again")}. Nothing was switched; the backfill is kept.`,
   );
 }
 
@@ -48,15 +51,16 @@ export async function cutover(
   files: readonly MigrationFile[],
   mappings: readonly TableMapping[],
   clock: LockClock,
+  print: CommandPrinter | undefined,
 ): Promise<void> {
   await clock.transaction(client, "cutover", async () => {
     await dropMirrors(client, mappings);
     // A row the old app wrote since the proof that the mirror could not map.
     const rejected = await rejectedRows(client);
-    if (rejected.length > 0) throw rejectedError(rejected);
+    if (rejected.length > 0) throw rejectedError(rejected, print);
     // A column or a dependent object added while the upgrade ran, seen under the locks the move takes next
     // (not counted: a scan would hold the old app's writes back).
-    refuseUncarried(await findUncarried(client, mappings, "cutover", false), "cutover");
+    refuseUncarried(await findUncarried(client, mappings, "cutover", false), "cutover", print);
     await setStagingTriggers(client, true);
     // Out first, then in: the release's tables take the legacy ones' names.
     await client.query(`CREATE SCHEMA ${LEGACY_KEPT_SCHEMA}`);

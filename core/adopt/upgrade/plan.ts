@@ -13,7 +13,13 @@ import { upgradeProblems, type UpgradeProblem } from "./preconditions";
 import { findUncarried, uncarriedProblems } from "./uncarried";
 import { upgradeContractedHere } from "./finished";
 import { LEGACY_KEPT_SCHEMA, STAGING_SCHEMA, WORK_SCHEMA, legacyOrganization } from "./names";
-import { legacyUpgradeNeededAt, upgradeBatchSize, upgradeCommand, type LegacyUpgradeOptions } from "./run";
+import {
+  legacyUpgradeNeededAt,
+  upgradeBatchSize,
+  upgradeCommand,
+  upgradePrinter,
+  type LegacyUpgradeOptions,
+} from "./run";
 
 export interface UpgradePlanStep {
   step: string;
@@ -141,12 +147,14 @@ export async function planLegacyUpgrade(
       },
     ];
     const defects = inspection?.defects ?? [];
+    // A problem's fix prints the upgrade to run once it is fixed as apply's refusal of it does.
+    const print = upgradePrinter(options.printCommand, org.slug);
     const phase = work.rows.length > 0 ? "resume" : "start";
     const problems = (
       finished
         ? []
         : cutoverDone
-          ? uncarriedProblems(await findUncarried(client, mappings, "contract"), "contract")
+          ? uncarriedProblems(await findUncarried(client, mappings, "contract"), "contract", print)
           : [
               // apply's own check, on the same inspection: what it refuses, the plan lists.
               ...(await upgradeProblems(
@@ -154,8 +162,9 @@ export async function planLegacyUpgrade(
                 phase,
                 { command: upgradeCommand("apply", org.slug), ownerRole: options.ownerRole },
                 inspection?.unreadable ?? [],
+                print,
               )),
-              ...uncarriedProblems(await findUncarried(client, mappings, phase), phase),
+              ...uncarriedProblems(await findUncarried(client, mappings, phase), phase, print),
             ]
     ).map(({ message, fix, details }) => ({ message, fix, ...(details ? { details } : {}) }));
     return {

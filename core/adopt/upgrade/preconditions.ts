@@ -4,6 +4,7 @@
 // them, and the release's extensions must be there or be its to create. plan --upgrade-legacy lists the same
 // as problems; apply refuses on them: both call upgradeProblems.
 import type { ClientBase } from "pg";
+import { applyAgain, type CommandPrinter } from "../../command-to-run";
 import { closestName } from "../../closest-name";
 import { ReleaseError, joinFixes } from "../../errors";
 import { uncreatableExtensions } from "../../extensions";
@@ -36,25 +37,29 @@ export interface UpgradeLogin {
  * Checked before the first write (`start`) and again on a resumed run (`resume`), whose fix says so. The
  * wrong login is the only problem named: what the tables' owner or an extension would need is the right
  * login's to find out. `unreadChecks`: the server's refusals of the pre-flight's reads of the legacy rows
- * (LegacyInspection.unreadable), named when the catalog's privileges did not already name the table.
+ * (LegacyInspection.unreadable), named when the catalog's privileges did not already name the table. `print`:
+ * how a fix prints the upgrade to run again once its problem is fixed (upgradePrinter, run.ts: the CLI's whole
+ * `apply --upgrade-legacy ...`, a stack's `pulumi up`); without one, the fixes say it in words.
  */
 export async function upgradeProblems(
   client: ClientBase,
   stop: Extract<UpgradeStop, "start" | "resume">,
   login: UpgradeLogin,
   unreadChecks: readonly string[],
+  print?: CommandPrinter,
 ): Promise<UpgradeProblem[]> {
   const { state } = UPGRADE_STOPS[stop];
-  const wrongLogin = await upgradingLoginProblem(client, login.command, login.ownerRole);
+  const wrongLogin = await upgradingLoginProblem(client, login.command, login.ownerRole, print);
   if (wrongLogin) return [{ ...wrongLogin, fix: `${wrongLogin.fix} ${state}` }];
   const extensions = await uncreatableExtensions(client);
-  const owners = await legacyOwnerProblems(client);
-  const reads = await legacyReadProblems(client);
+  const owners = await legacyOwnerProblems(client, print);
+  const reads = await legacyReadProblems(client, print);
   // A table another role owns is refused as that (its hand-over makes it readable too), and one named by the
   // catalog already is the reason its check could not read it.
-  const unchecked = owners.length === 0 && reads.length === 0 ? uncheckedRowsProblems(unreadChecks) : [];
+  const unchecked =
+    owners.length === 0 && reads.length === 0 ? uncheckedRowsProblems(unreadChecks, print) : [];
   return [
-    ...(await missingLegacyTableProblems(client)).map((p) => ({ ...p, fix: `${p.fix} ${state}` })),
+    ...(await missingLegacyTableProblems(client, print)).map((p) => ({ ...p, fix: `${p.fix} ${state}` })),
     ...[...owners, ...reads, ...unchecked].map((p) => ({ ...p, fix: `${p.fix} ${state}` })),
     ...extensions.map(({ message, fix }) => ({
       code: "missing-pgvector" as const,
@@ -81,7 +86,10 @@ export function refuseUpgradeProblems(problems: readonly UpgradeProblem[], stop:
  * missing one passed every check and stopped the run at its first batch, after the staging schema and the
  * mirror triggers were made.
  */
-async function missingLegacyTableProblems(client: ClientBase): Promise<UpgradeProblem[]> {
+async function missingLegacyTableProblems(
+  client: ClientBase,
+  print: CommandPrinter | undefined,
+): Promise<UpgradeProblem[]> {
   const { rows } = await client.query<{ name: string; shown: string }>(
     `SELECT c.relname AS name, format('%I.%I', n.nspname, c.relname) AS shown
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -109,7 +117,7 @@ async function missingLegacyTableProblems(client: ClientBase): Promise<UpgradePr
       message:
         `${missing.length} legacy table(s) of the Prisma-era schema are not in schema ${LEGACY_SCHEMA}: ${names}. ` +
         `The upgrade copies every one of them (${LEGACY_TABLES.join(", ")}), and would stop at the first batch of a missing one.`,
-      fix: `${undo.join("; ")}; then run the same command again.`,
+      fix: `${undo.join("; ")}; then ${applyAgain(print, "run the same command again")}.`,
     },
   ];
 }
@@ -122,7 +130,10 @@ async function missingLegacyTableProblems(client: ClientBase): Promise<UpgradePr
  * access layer hands the database to the owner role and revokes PUBLIC's privileges on the schema, after
  * which the old app no longer finds its tables at all ("relation does not exist").
  */
-async function legacyOwnerProblems(client: ClientBase): Promise<UpgradeProblem[]> {
+async function legacyOwnerProblems(
+  client: ClientBase,
+  print: CommandPrinter | undefined,
+): Promise<UpgradeProblem[]> {
   const { rows } = await client.query<{ owner: string; role: string; schema: string; tables: string[] }>(
     `SELECT pg_get_userbyid(c.relowner) AS owner, current_user AS role, format('%I', $1::text) AS schema,
             array_agg(format('%I.%I', n.nspname, c.relname) ORDER BY c.relname) AS tables
@@ -145,7 +156,7 @@ async function legacyOwnerProblems(client: ClientBase): Promise<UpgradeProblem[]
         `As an administrator (a superuser, or a member of both "${owner}" and "${role}"), hand them to "${role}" and keep "${owner}"'s access for the old app until the cutover: ` +
         `${tables.map((t) => `ALTER TABLE ${t} OWNER TO ${quotedRole};`).join(" ")} GRANT SELECT, INSERT, UPDATE, DELETE ON ${tables.join(", ")} TO ${quotedOwner}; ` +
         `GRANT USAGE ON SCHEMA ${schema} TO ${quotedOwner}; ` +
-        "then run the same command again.",
+        `then ${applyAgain(print, "run the same command again")}.`,
     };
   });
 }
@@ -156,7 +167,10 @@ async function legacyOwnerProblems(client: ClientBase): Promise<UpgradeProblem[]
  * without this the checks skipped the table (and the plan said ready) and the backfill stopped at its first
  * batch; the owner (the role itself) gives it back.
  */
-async function legacyReadProblems(client: ClientBase): Promise<UpgradeProblem[]> {
+async function legacyReadProblems(
+  client: ClientBase,
+  print: CommandPrinter | undefined,
+): Promise<UpgradeProblem[]> {
   const { rows } = await client.query<{ role: string; tables: string[] }>(
     `SELECT current_user AS role, array_agg(format('%I.%I', n.nspname, c.relname) ORDER BY c.relname) AS tables
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -170,7 +184,7 @@ async function legacyReadProblems(client: ClientBase): Promise<UpgradeProblem[]>
     message:
       `${tables.length} legacy table(s) may not be read by "${role}", the role the upgrade acts as: ${tables.join(", ")} ` +
       "(their SELECT was revoked). The upgrade checks, copies and proves every row of them.",
-    fix: `As "${role}" or an administrator, give it back: GRANT SELECT ON ${tables.join(", ")} TO ${quoteIdentifier(role)}; then run the same command again.`,
+    fix: `As "${role}" or an administrator, give it back: GRANT SELECT ON ${tables.join(", ")} TO ${quoteIdentifier(role)}; then ${applyAgain(print, "run the same command again")}.`,
   }));
 }
 
@@ -178,13 +192,16 @@ async function legacyReadProblems(client: ClientBase): Promise<UpgradeProblem[]>
  * The pre-flight's reads of the legacy rows the server refused for a reason the catalog's privileges above do
  * not show (a policy's function, say): the rows were not checked, and the upgrade would read them all.
  */
-function uncheckedRowsProblems(unreadChecks: readonly string[]): UpgradeProblem[] {
+function uncheckedRowsProblems(
+  unreadChecks: readonly string[],
+  print: CommandPrinter | undefined,
+): UpgradeProblem[] {
   if (unreadChecks.length === 0) return [];
   return [
     {
       code: "permission",
       message: `The legacy rows could not all be checked: ${unreadChecks.join("; ")}. The upgrade reads every row of every legacy table.`,
-      fix: "Run it as the role that owns the legacy tables and may read them (with --owner-role when the owner role owns them), then run the same command again.",
+      fix: `Run it as the role that owns the legacy tables and may read them (with --owner-role when the owner role owns them), then ${applyAgain(print, "run the same command again")}.`,
     },
   ];
 }

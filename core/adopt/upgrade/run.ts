@@ -2,7 +2,7 @@
 // anything is written), expand, mirror, backfill, proof, cutover, then the release's own steps (row-level
 // security, seed sets, vector indexes, snapshot) through apply. Every phase records its progress in the
 // work schema, so running the same command again after an interruption resumes where it stopped.
-import { commandToRun, type CommandPrinter } from "../../command-to-run";
+import { applyAgain, commandToRun, type CommandPrinter } from "../../command-to-run";
 import type { Client, ClientBase } from "pg";
 import { ensureBookkeeping } from "../../bookkeeping";
 import { redactUrl, targetOf } from "../../dsn";
@@ -102,7 +102,10 @@ async function schemaExists(client: ClientBase, name: string): Promise<boolean> 
   return r.rows.length > 0;
 }
 
-/** The legacy database's defects as one error that names each (the plan lists them one by one). */
+/**
+ * The legacy database's defects as one error that names each (the plan lists them one by one). `print`: the
+ * upgrade's printer (upgradePrinter), for the plan that lists them and the upgrade to run again.
+ */
 function refuseDefects(inspection: LegacyInspection, stop: UpgradeStop, print?: CommandPrinter): void {
   // What the checks could not read is the role's problem, refused before this (upgradeProblems).
   if (inspection.defects.length === 0) return;
@@ -112,24 +115,34 @@ function refuseDefects(inspection: LegacyInspection, stop: UpgradeStop, print?: 
   throw new ReleaseError(
     "invalid-input",
     `The legacy database has rows the release refuses, ${UPGRADE_STOPS[stop].stopped}:\n${lines.join("\n")}`,
-    `Fix those rows (${commandToRun(print, ["plan", "--json"])} lists each with its ids), then run the upgrade again. ${UPGRADE_STOPS[stop].state}`,
+    `Fix those rows (${commandToRun(print, ["plan", "--json"])} lists each with its ids), then ${applyAgain(print, "run the upgrade again")}. ${UPGRADE_STOPS[stop].state}`,
   );
 }
 
 /**
- * The caller's printer (ReleaseOptions.printCommand) for the fixes of the upgrade's own steps: the apply such a
- * fix says to run again is this upgrade's, which resumes where it stopped, not an apply without it (the CLI's
- * `apply --upgrade-legacy --legacy-organization <slug>`, a stack's `pulumi up`). Without a printer, none: the
- * fixes keep their words.
+ * The caller's printer (ReleaseOptions.printCommand) for the fixes of the upgrade and of its own steps: the
+ * apply such a fix says to run again (applyAgain) is this upgrade's, which resumes where it stopped, not an apply
+ * without it (the CLI's `apply --upgrade-legacy --legacy-organization <slug>` with the operator's options, a
+ * stack's `pulumi up`). Without a printer, none: the fixes keep their words.
  */
-function upgradePrinter(print: CommandPrinter | undefined, organization: string): CommandPrinter | undefined {
+export function upgradePrinter(
+  print: CommandPrinter | undefined,
+  organization: string,
+): CommandPrinter | undefined {
   if (!print) return undefined;
   const upgrade = ["apply", "--upgrade-legacy", "--legacy-organization", organization];
   return (args) => print(args.length === 1 && args[0] === "apply" ? upgrade : args);
 }
 
-/** A server error during a step, in the operator's words: what happened to the step and how to go on. */
-function describeUpgradeError(error: unknown, options: ReleaseOptions): unknown {
+/**
+ * A server error during a step, in the operator's words: what happened to the step and how to go on. `print`:
+ * the upgrade's printer (upgradePrinter).
+ */
+function describeUpgradeError(
+  error: unknown,
+  options: ReleaseOptions,
+  print: CommandPrinter | undefined,
+): unknown {
   const described = describeRunError(error, targetOf(options), "upgrade-legacy", {
     rerun: options.lockWaitNames?.rerun,
     asRun: options.commandAsRun,
@@ -144,12 +157,12 @@ function describeUpgradeError(error: unknown, options: ReleaseOptions): unknown 
       code === "42501"
         ? "Run it as the login that owns the legacy tables and may create schemas (with --owner-role when the owner role owns them); "
         : "Fix the cause, then "
-    }run the same command again: it resumes where it stopped.`,
+    }${applyAgain(print, "run the same command again")}: it resumes where it stopped.`,
     { cause: error },
   );
 }
 
-/** The proof's failure; `print` prints the plan a fix names (ReleaseOptions.printCommand). */
+/** The proof's failure; `print` prints the plan a fix names and the upgrade to run again (upgradePrinter). */
 function proofError(proof: UpgradeProof, print: CommandPrinter | undefined): ReleaseError {
   const uncarried = proof.tables.flatMap((t) => t.uncarriedColumns.map((c) => `${t.table}.${c}`));
   const bad = [
@@ -169,7 +182,7 @@ function proofError(proof: UpgradeProof, print: CommandPrinter | undefined): Rel
     `The staged release tables do not prove equal to the legacy ones, so the cutover did not happen:\n${bad.map((b) => `- ${b}`).join("\n")}`,
     differs
       ? `The legacy tables are untouched and still in use. Keep ${STAGING_SCHEMA} for a look, then start over: DROP SCHEMA ${STAGING_SCHEMA} CASCADE; DROP SCHEMA ${WORK_SCHEMA} CASCADE; and report the difference (it is a defect of the upgrade).`
-      : `The legacy tables are untouched and still in use. Move what ${uncarried.join(", ")} hold(s) into a table of your own and drop the column(s) (${commandToRun(print, ["plan", "--upgrade-legacy"])} names each with the statements), then run the same command again: the backfill is kept.`,
+      : `The legacy tables are untouched and still in use. Move what ${uncarried.join(", ")} hold(s) into a table of your own and drop the column(s) (${commandToRun(print, ["plan", "--upgrade-legacy"])} names each with the statements), then ${applyAgain(print, "run the same command again")}: the backfill is kept.`,
   );
 }
 
@@ -183,6 +196,9 @@ export async function upgradeLegacyDatabase(
   const files = readMigrationFiles(options);
   const started = Date.now();
   const mappings = tableMappings(org);
+  // Every fix of the upgrade that says to run it again prints it: this upgrade's apply, as the caller runs it.
+  const print = upgradePrinter(options.printCommand, org.slug);
+  const waitNames = lockWaitNamesOf(options);
   return withLockedConnection(options, "upgrade", log, async (client) => {
     // Opened while the checks run; what a transaction of the upgrade waits for is read from it.
     const monitor = openMonitorInBackground(targetOf(options), {
@@ -194,12 +210,13 @@ export async function upgradeLegacyDatabase(
       resolveLockSafety(options.lockSafety),
       log,
       monitor.ready,
-      lockWaitNamesOf(options),
+      // A lock timeout's fix runs the upgrade again as printed, where the caller's names do not say it already.
+      { ...waitNames, rerun: waitNames.rerun ?? print?.(["apply"]) },
     );
     try {
       return await upgradeOn(client, clock);
     } catch (error) {
-      throw describeUpgradeError(error, options);
+      throw describeUpgradeError(error, options, print);
     } finally {
       await monitor.close();
     }
@@ -240,13 +257,7 @@ export async function upgradeLegacyDatabase(
         [org.slug],
       );
       await client.query("COMMIT");
-      expanded = await expandRelease(
-        client,
-        files,
-        clock,
-        log,
-        upgradePrinter(options.printCommand, org.slug),
-      );
+      expanded = await expandRelease(client, files, clock, log, print);
       if (!(await stepDone(client, "expand:triggers-off"))) {
         await clock.transaction(client, "staging triggers off", async () => {
           await setStagingTriggers(client, false);
@@ -267,15 +278,15 @@ export async function upgradeLegacyDatabase(
         return summary(false, "backfill", durationMs);
       }
       const rejected = await rejectedRows(client);
-      if (rejected.length > 0) throw rejectedError(rejected);
+      if (rejected.length > 0) throw rejectedError(rejected, print);
       proof = await proveUpgrade(client, org, { legacy: LEGACY_SCHEMA, release: STAGING_SCHEMA });
-      if (!proof.ok) throw proofError(proof, options.printCommand);
+      if (!proof.ok) throw proofError(proof, print);
       await client.query(`UPDATE ${WORK_SCHEMA}.config SET proof = $1`, [JSON.stringify(proof)]);
       await ensureBookkeeping(
         client,
         (options.steps ?? []).map((s) => s.bookkeepingDdl),
       );
-      await cutover(client, files, mappings, clock);
+      await cutover(client, files, mappings, clock, print);
       log.info(`upgrade: cutover done; the legacy tables are kept in ${LEGACY_KEPT_SCHEMA} until the end`);
     } else {
       const recorded = await client.query<{ proof: UpgradeProof | null }>(
@@ -284,7 +295,7 @@ export async function upgradeLegacyDatabase(
       proof = recorded.rows[0]?.proof ?? undefined;
     }
     // Checked again: anything made to depend on the kept tables since the cutover would go with them.
-    refuseUncarried(await findUncarried(client, mappings, "contract"), "contract");
+    refuseUncarried(await findUncarried(client, mappings, "contract"), "contract", print);
     await clock.transaction(client, "drop the kept legacy tables", async () => {
       await dropKeptLegacyTables(client);
       await client.query(`DROP SCHEMA ${WORK_SCHEMA} CASCADE`);
@@ -344,12 +355,13 @@ export async function upgradeLegacyDatabase(
           stop,
           { command: upgradeCommand("apply", org.slug), ownerRole: options.ownerRole },
           inspection.unreadable,
+          print,
         ),
         stop,
       );
-      refuseDefects(inspection, stop, options.printCommand);
+      refuseDefects(inspection, stop, print);
       // What the legacy tables hold or carry that the release does not would go with them: refused by name.
-      refuseUncarried(await findUncarried(client, mappings, stop), stop);
+      refuseUncarried(await findUncarried(client, mappings, stop), stop, print);
       return "before-cutover";
     }
 

@@ -7,6 +7,7 @@
 // never decides for the operator what may be lost. The drop itself does not cascade (cutover.ts): a
 // dependent that escaped every check makes it fail rather than go with it.
 import type { ClientBase } from "pg";
+import { applyAgain, type CommandPrinter } from "../../command-to-run";
 import { countText, formatCount } from "../../count-format";
 import { ReleaseError, joinFixes } from "../../errors";
 import { quoteIdentifier } from "../../identifiers";
@@ -187,14 +188,24 @@ export async function findUncarried(
   };
 }
 
-/** As plan lists them: one problem for the columns and one for the dependents, each with its fix. */
-export function uncarriedProblems(found: Uncarried, phase: UpgradeStop): UpgradeProblem[] {
-  return problemsOf(found, phase).map((p) => ({ ...p, fix: `${p.fix} ${UPGRADE_STOPS[phase].state}` }));
+/**
+ * As plan lists them: one problem for the columns and one for the dependents, each with its fix. `print`: how
+ * a fix prints the upgrade to run again (upgradePrinter, run.ts); without one, in words.
+ */
+export function uncarriedProblems(
+  found: Uncarried,
+  phase: UpgradeStop,
+  print?: CommandPrinter,
+): UpgradeProblem[] {
+  return problemsOf(found, phase, print).map((p) => ({
+    ...p,
+    fix: `${p.fix} ${UPGRADE_STOPS[phase].state}`,
+  }));
 }
 
 /** Refuses the upgrade at `phase` on what it would lose, all of it named in one error. */
-export function refuseUncarried(found: Uncarried, phase: UpgradeStop): void {
-  const problems = problemsOf(found, phase);
+export function refuseUncarried(found: Uncarried, phase: UpgradeStop, print?: CommandPrinter): void {
+  const problems = problemsOf(found, phase, print);
   if (problems.length === 0) return;
   throw new ReleaseError(
     "invalid-input",
@@ -208,14 +219,19 @@ export function refuseUncarried(found: Uncarried, phase: UpgradeStop): void {
   );
 }
 
-function problemsOf({ columns, dependents }: Uncarried, phase: UpgradeStop): UpgradeProblem[] {
+function problemsOf(
+  { columns, dependents }: Uncarried,
+  phase: UpgradeStop,
+  print: CommandPrinter | undefined,
+): UpgradeProblem[] {
+  const rerun = `Then ${applyAgain(print, "run the same command again")}.`;
   return [
-    ...(columns.length > 0 ? [columnsProblem(columns, LEGACY_TABLES_AT[phase])] : []),
-    ...(dependents.length > 0 ? [dependentsProblem(dependents)] : []),
+    ...(columns.length > 0 ? [columnsProblem(columns, LEGACY_TABLES_AT[phase], rerun)] : []),
+    ...(dependents.length > 0 ? [dependentsProblem(dependents, rerun)] : []),
   ];
 }
 
-function columnsProblem(columns: readonly UncarriedColumn[], schema: string): UpgradeProblem {
+function columnsProblem(columns: readonly UncarriedColumn[], schema: string, rerun: string): UpgradeProblem {
   const named = columns.map(
     (c) =>
       `${c.table}.${c.column} (${c.nonNullValues === null ? "not counted" : `${formatCount(c.nonNullValues)} non-null value(s)`})`,
@@ -231,12 +247,12 @@ function columnsProblem(columns: readonly UncarriedColumn[], schema: string): Up
     fix:
       "Keep what such a column holds in a table of your own, which the upgrade leaves in public (it keeps the legacy ids), once the old app no longer writes it, e.g. " +
       `CREATE TABLE ${quoteIdentifier(`legacy_${first.table}_${first.column}`)} AS SELECT "id", ${quoteIdentifier(first.column)} FROM ${qualified(first.table)} WHERE ${quoteIdentifier(first.column)} IS NOT NULL; ` +
-      `then drop the columns (a column nothing needs at once): ${drops.join(" ")} Then run the same command again.`,
+      `then drop the columns (a column nothing needs at once): ${drops.join(" ")} ${rerun}`,
     details: { columns: [...columns] },
   };
 }
 
-function dependentsProblem(dependents: readonly LegacyDependent[]): UpgradeProblem {
+function dependentsProblem(dependents: readonly LegacyDependent[], rerun: string): UpgradeProblem {
   const named = dependents.map((d) => `${d.object} (on ${d.dependsOn.join(", ")})`);
   const drops = dependents.map((d) => d.drop ?? `drop ${d.object};`);
   const definitions = dependents.filter((d) => d.definition).map((d) => d.definition!);
@@ -246,7 +262,7 @@ function dependentsProblem(dependents: readonly LegacyDependent[]): UpgradeProbl
     fix:
       `Save each definition and drop them first: ${drops.join(" ")} Re-create them once the upgrade finished, against the release's tables ` +
       `(they keep the legacy ids; a column the release renamed or changed must be written anew, ${UPGRADING_SECTION})` +
-      `${definitions.length > 0 ? `: ${definitions.join(" ")}` : "."} Then run the same command again.`,
+      `${definitions.length > 0 ? `: ${definitions.join(" ")}` : "."} ${rerun}`,
     details: { dependents: [...dependents] },
   };
 }

@@ -7,6 +7,7 @@
 // A login that is not on the owner's side at all (the app's, the read-only one) is the wrong login: it is
 // never offered the legacy tables, which would give it DDL over the tenants' data.
 import type { ClientBase } from "pg";
+import { applyAgain, type CommandPrinter } from "../../command-to-run";
 import { BOOKKEEPING_SCHEMA } from "../../bookkeeping";
 import { quoteIdentifier } from "../../identifiers";
 import { ownerToName, readLoginFacts } from "../adopting-login";
@@ -25,12 +26,13 @@ export function migratorCommandFix(command: string, ownerRole: string): string {
  * Why this login may not run the upgrade, or undefined when it may. `command` is the upgrade's command line
  * without the URL and owner role (`neonhub-db apply --upgrade-legacy --legacy-organization acme`); `ownerRole`
  * the --owner-role given, which plan and apply have set by now (it is current_user), and whose absence the
- * refusal names.
+ * refusal names. `print`: how the hand-over's fix prints the upgrade to run after it (upgradeProblems).
  */
 export async function upgradingLoginProblem(
   client: ClientBase,
   command: string,
   ownerRole: string | undefined,
+  print?: CommandPrinter,
 ): Promise<UpgradeProblem | undefined> {
   const facts = await readLoginFacts(client);
   const acting = ownerRole ?? facts.acting;
@@ -58,7 +60,7 @@ export async function upgradingLoginProblem(
       fix:
         `Hand the database to the owner role first, as the admin (a superuser, or a member of both roles): ${handOver} ` +
         `(the next pulumi up of the stack does the same; docs/stacks.md, "A server that already has the app's database"). ` +
-        `Then run the upgrade again.`,
+        `Then ${applyAgain(print, "run the upgrade again")}.`,
     };
   }
   if ((stackShape && !facts.memberOfOwner) || !mayCreateSchemas) {
