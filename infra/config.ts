@@ -25,6 +25,7 @@ import {
 import { MIN_MEMORY_MB, STORAGE_KINDS, StorageKind, WORKLOADS, Workload } from "./tuning";
 import * as v from "./validators";
 import accessDefinition from "./access-definition";
+import { legacyUpgradeConfigCommand } from "./legacy-upgrade-config";
 
 export { CONFIG_NAMESPACE, ConfigValueError } from "./validators";
 
@@ -582,7 +583,7 @@ function parseRelease(get: Get, problems: Problems): ReleaseConfig {
 
 function parseLegacyUpgrade(raw: string | undefined): LegacyUpgradeSetting | undefined {
   if (raw === undefined || raw.trim() === "") return undefined;
-  const example = `pulumi config set --path '${v.fullKey("legacyUpgrade")}.organization' acme`;
+  const example = legacyUpgradeConfigCommand("acme");
   let value: unknown;
   try {
     value = JSON.parse(raw);

@@ -25,6 +25,7 @@ import {
   type VerifyReport,
 } from "../../core";
 import { defaultReleaseSteps, shownObjectKey } from "../../core";
+import { legacyUpgradeConfigCommand } from "../legacy-upgrade-config";
 import { targetOf, withoutPassword } from "./connection";
 import { givenUrls, writeShown } from "./shown-text";
 import {
@@ -96,7 +97,9 @@ const MIGRATION_FILE_READERS = new Set(["plan", "apply", "status", "verify", "re
  * How the engine's fixes and notes name a command to run (ReleaseOptions.printCommand) on a stack: an apply is
  * `pulumi up` and a plan `pulumi preview`, which run the release with the stack's settings (a fix's "run apply
  * again" is the up run again, whichever method failed), and so are the legacy upgrade's apply and plan on a
- * stack whose `legacyUpgrade` setting runs the upgrade in its up. Any other command (verify, status, a revert,
+ * stack whose `legacyUpgrade` setting runs the upgrade in its up. On a stack without it, the upgrade's apply
+ * (an upgrade to start or to continue) is the setting's `pulumi config set` and `pulumi up` first, the stack's
+ * own way, then the CLI's command that does it without the setting. Any other command (verify, status, a revert,
  * an apply with options of its own) has no pulumi counterpart: it is printed to run as the migrator on the
  * stack's database (stackDirectUrl, naming the stack), with the stack's migrations folder. baseline and adopt, which need the
  * admin's login, are named as the engine names them for a caller without a printer.
@@ -107,7 +110,8 @@ function stackCommandPrinter(
   const upgrades = settings.steps.legacyUpgrade !== undefined;
   const print = (args: readonly string[]): string => {
     const [command = "", ...rest] = args;
-    const upgrade = upgrades && rest[0] === "--upgrade-legacy";
+    const legacyUpgrade = rest[0] === "--upgrade-legacy";
+    const upgrade = upgrades && legacyUpgrade;
     if (command === "apply" && (rest.length === 0 || upgrade)) return PULUMI_RUN.up;
     if (command === "plan" && (rest.length === 0 || (upgrade && rest.length === 1)))
       return "`pulumi preview`";
@@ -117,7 +121,16 @@ function stackCommandPrinter(
       path.resolve(PROJECT_ROOT, settings.migrationsDir) !== DEFAULT_MIGRATIONS_DIR
         ? ["--migrations-dir", shellWord(settings.migrationsDir)]
         : [];
-    return commandToRun(undefined, [...args, "--database-url", stackDirectUrl(settings.stack), ...folder]);
+    const cli = commandToRun(undefined, [
+      ...args,
+      "--database-url",
+      stackDirectUrl(settings.stack),
+      ...folder,
+    ]);
+    if (command !== "apply" || !legacyUpgrade) return cli;
+    const given = rest.indexOf("--legacy-organization");
+    const organization = (given < 0 ? undefined : rest[given + 1]) ?? "<slug>";
+    return `\`${legacyUpgradeConfigCommand(organization, settings.stack)}\` (the stack's legacyUpgrade setting) and ${PULUMI_RUN.up}, or with the CLI, ${cli}`;
   };
   return Object.assign(print, { setting: stackSettingWords(settings.stack) });
 }

@@ -2,6 +2,7 @@
 // the engine drives it: check names what it found, create refuses before migration 1, nothing is written.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_MIGRATIONS_DIR } from "../../core";
+import { runCli } from "../support/cli";
 import { withClient } from "../support/database";
 import { LEGACY_SCALES } from "../fixtures/legacy/generate";
 import { HostCallError, type ProviderHost, type Props } from "./support/provider-host";
@@ -53,5 +54,48 @@ describe("the schema migrations resource on the Prisma-era database", () => {
       c.query("SELECT to_regnamespace('neonhub_release') IS NOT NULL AS present"),
     );
     expect(engine.rows[0].present).toBe(false);
+  });
+});
+
+describe("the schema migrations resource on a Prisma-era database whose upgrade the CLI started", () => {
+  let db: ReleaseDatabase;
+  let host: ProviderHost;
+
+  beforeAll(async () => {
+    db = await createLegacyReleaseDatabase({ ...LEGACY_SCALES.small, messages: 400, auditRows: 100 });
+    host = await hostReaching(db);
+  });
+
+  afterAll(async () => {
+    await host?.stop();
+    await db?.drop();
+  });
+
+  it("check on a stack without legacyUpgrade names the stack's setting and `pulumi up` first, then the CLI's command", async () => {
+    // Interrupted on purpose after one batch: the upgrade is in progress, before its cutover.
+    const started = await runCli(
+      [
+        "apply",
+        "--upgrade-legacy",
+        "--legacy-organization",
+        "acme",
+        "--owner-role",
+        db.owner,
+        "--max-batches",
+        "1",
+      ],
+      { DATABASE_URL: db.migratorUrl },
+    );
+    expect(started.code, started.stderr).toBe(2);
+    const inputs = (await releaseInputsFor("legacy-started", db, { migrationsDir: DEFAULT_MIGRATIONS_DIR }))
+      .migrations;
+    const checked = await host.check(urnOf("migrations", "legacy-started-migrations"), {}, inputs);
+    const reasons = checked.failures.map((f) => f.reason).join("\n");
+    expect(reasons).toContain("An upgrade of the Prisma-era database is in progress for organization acme");
+    expect(reasons).toContain(
+      "Continue it with `pulumi config set --path 'neonhub-db:legacyUpgrade.organization' acme` (the stack's legacyUpgrade setting) and `pulumi up`, " +
+        'or with the CLI, `neonhub-db apply --upgrade-legacy --legacy-organization acme --database-url "$(pulumi stack output --show-secrets directUrl)"`',
+    );
+    expect(host.output()).not.toContain(db.password);
   });
 });

@@ -276,9 +276,16 @@ describe("the commands the provider's fixes name", () => {
     expect(print(["plan", "--upgrade-legacy"])).toBe("`pulumi preview`");
   });
 
-  it("on a stack without legacyUpgrade, the upgrade is a command to run as the migrator, as verify and status are", () => {
+  it("on a stack without legacyUpgrade, the upgrade is the setting and `pulumi up` first, then the migrator's command, as verify's", () => {
     const print = printerOf(settings({ seedSets: [] }));
-    expect(print(upgrade)).toBe(`\`neonhub-db ${upgrade.join(" ")} ${stackUrl}\``);
+    expect(print(upgrade)).toBe(
+      "`pulumi config set --stack dev --path 'neonhub-db:legacyUpgrade.organization' acme` (the stack's legacyUpgrade setting) and `pulumi up`, " +
+        `or with the CLI, \`neonhub-db ${upgrade.join(" ")} ${stackUrl}\``,
+    );
+    // The slug a fix does not know yet is quoted as a shell reads it, in both commands.
+    expect(print(["apply", "--upgrade-legacy", "--legacy-organization", "<slug>"])).toContain(
+      "legacyUpgrade.organization' '<slug>'` (the stack's",
+    );
     expect(print(["verify"])).toBe(`\`neonhub-db verify ${stackUrl}\``);
     expect(print(["plan", "--json"])).toBe(`\`neonhub-db plan --json ${stackUrl}\``);
   });

@@ -1,0 +1,13 @@
+// The stack config key that asks `pulumi up` for the Prisma-era database's upgrade in place (docs/stacks.md),
+// as the command that sets it: the stack config's own refusal of the setting gives it as its example, and the
+// schema release's fixes name it to continue an upgrade on a stack that does not have it set.
+import { STACK_CONFIG_NAMESPACE, shellWord } from "../core";
+
+/**
+ * `pulumi config set [--stack <stack>] --path 'neonhub-db:legacyUpgrade.organization' <organization>`: with the
+ * stack the program runs for where it is known, as every command the provider prints names it.
+ */
+export function legacyUpgradeConfigCommand(organization: string, stack?: string): string {
+  const named = stack === undefined ? "" : ` --stack ${shellWord(stack)}`;
+  return `pulumi config set${named} --path '${STACK_CONFIG_NAMESPACE}:legacyUpgrade.organization' ${shellWord(organization)}`;
+}
