@@ -25,7 +25,7 @@ import {
 import { MIN_MEMORY_MB, STORAGE_KINDS, StorageKind, WORKLOADS, Workload } from "./tuning";
 import * as v from "./validators";
 import accessDefinition from "./access-definition";
-import { legacyUpgradeConfigCommand } from "./legacy-upgrade-config";
+import { legacyUpgradeConfigCommand } from "./dynamic/legacy-upgrade-config";
 
 export { CONFIG_NAMESPACE, ConfigValueError } from "./validators";
 

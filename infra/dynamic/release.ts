@@ -25,7 +25,7 @@ import {
   type VerifyReport,
 } from "../../core";
 import { defaultReleaseSteps, shownObjectKey } from "../../core";
-import { legacyUpgradeConfigCommand } from "../legacy-upgrade-config";
+import { legacyUpgradeConfigCommand } from "./legacy-upgrade-config";
 import { targetOf, withoutPassword } from "./connection";
 import { givenUrls, writeShown } from "./shown-text";
 import {

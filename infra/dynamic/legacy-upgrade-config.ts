@@ -1,7 +1,8 @@
 // The stack config key that asks `pulumi up` for the Prisma-era database's upgrade in place (docs/stacks.md),
 // as the command that sets it: the stack config's own refusal of the setting gives it as its example, and the
-// schema release's fixes name it to continue an upgrade on a stack that does not have it set.
-import { STACK_CONFIG_NAMESPACE, shellWord } from "../core";
+// schema release's fixes name it to continue an upgrade on a stack that does not have it set. Here, not in
+// infra/, because the provider loads only core/ and infra/dynamic/.
+import { STACK_CONFIG_NAMESPACE, shellWord } from "../../core";
 
 /**
  * `pulumi config set [--stack <stack>] --path 'neonhub-db:legacyUpgrade.organization' <organization>`: with the
