@@ -210,7 +210,7 @@ function wrongOwnerRoleError(facts: ActingOwner, command: string, words: OwnerRo
  * reads, but every object the release created (the tables in public as well as the bookkeeping schema) must be
  * the role's for the next migration to alter them, and in the stack's database the other role's objects are
  * the release's. Pointing the stack's rolePrefix at the other role instead is no fix: the stack makes its
- * prefix's roles, and @pulumi/postgresql adopts none that exists (docs/stacks.md, "role names taken").
+ * prefix's roles, and @pulumi/postgresql adopts none that exists (docs/stacks.md).
  */
 function stackOwnerFix(facts: ActingOwner, words: OwnerRoleWords): string {
   const { acting, owner } = facts;

@@ -93,8 +93,8 @@ describe("the schema migrations resource on a Prisma-era database whose upgrade 
     const reasons = checked.failures.map((f) => f.reason).join("\n");
     expect(reasons).toContain("An upgrade of the Prisma-era database is in progress for organization acme");
     expect(reasons).toContain(
-      "Continue it with `pulumi config set --path 'neonhub-db:legacyUpgrade.organization' acme` (the stack's legacyUpgrade setting) and `pulumi up`, " +
-        'or with the CLI, `neonhub-db apply --upgrade-legacy --legacy-organization acme --database-url "$(pulumi stack output --show-secrets directUrl)"`',
+      "Continue it with `pulumi config set --stack test --path 'neonhub-db:legacyUpgrade.organization' acme` (the stack's legacyUpgrade setting) and `pulumi up`, " +
+        'or with the CLI, `neonhub-db apply --upgrade-legacy --legacy-organization acme --database-url "$(pulumi stack output --stack test --show-secrets directUrl)"`',
     );
     expect(host.output()).not.toContain(db.password);
   });
