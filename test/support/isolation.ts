@@ -7,6 +7,7 @@ export const OWN_PROCESS_FOLDERS: readonly string[] = ["test/infra/", "test/dyna
 export const OWN_PROCESS_FILES: readonly string[] = [
   "test/security/secrets-config.test.ts",
   "test/security/secrets-program.test.ts",
+  "test/security/secrets-preview.test.ts",
 ];
 
 /** The same set as vitest include globs. */
