@@ -970,42 +970,28 @@ function withTenantSearch(
   listed: readonly ListedIndex[],
 ): IndexDecision {
   if (decision.kind !== "keep") return decision;
+  const recalibrating = (why: string): IndexDecision => ({
+    ...decision,
+    kind: "recalibrate",
+    action: "update",
+    reason: `recalibrate: ${why}`,
+  });
   const search = searches.find((c) => c.indexName === decision.name);
   if (!search) {
-    return {
-      ...decision,
-      kind: "recalibrate",
-      action: "update",
-      reason: "recalibrate: no calibration under the tenant filter yet",
-    };
+    return recalibrating("no calibration under the tenant filter yet");
   }
   // A record made before the prefilter (migration 20261203120000) has no word on it: calibrating builds it.
   if (search.prefilter === undefined && isPrefilterTable(decision.table.table)) {
-    return {
-      ...decision,
-      kind: "recalibrate",
-      action: "update",
-      reason: "recalibrate: the tenant search's prefilter is not built and calibrated yet",
-    };
+    return recalibrating("the tenant search's prefilter is not built and calibrated yet");
   }
   // A record made before the sign-bit graphs (migration 20261203180000): calibrating builds the largest
   // tenants' (each record made since lists them, none included).
   if (search.prefilter?.state === "on" && search.prefilter.graphs === undefined) {
-    return {
-      ...decision,
-      kind: "recalibrate",
-      action: "update",
-      reason: "recalibrate: the largest tenants' graphs over their sign bits are not calibrated yet",
-    };
+    return recalibrating("the largest tenants' graphs over their sign bits are not calibrated yet");
   }
   // A record made before the smaller depth of small tenants (migration 20261204050000).
   if (search.prefilter?.state === "on" && search.prefilter.small === undefined) {
-    return {
-      ...decision,
-      kind: "recalibrate",
-      action: "update",
-      reason: "recalibrate: the prefilter's smaller depth for small tenants is not calibrated yet",
-    };
+    return recalibrating("the prefilter's smaller depth for small tenants is not calibrated yet");
   }
   // On, and its b-tree gone or INVALID since: a revert past migration 20261203120000 drops it with the column
   // it carries, and the migration applied again leaves the rows' bits empty; until the calibration fills them
@@ -1016,12 +1002,9 @@ function withTenantSearch(
     inventory.prefilterIndex !== "valid"
   ) {
     const gone = inventory.prefilterIndex === "missing" ? "is gone" : "is INVALID";
-    return {
-      ...decision,
-      kind: "recalibrate",
-      action: "update",
-      reason: `recalibrate: the prefilter's b-tree ${search.prefilter.indexName} ${gone}; calibrating fills the sign bits and builds it again`,
-    };
+    return recalibrating(
+      `the prefilter's b-tree ${search.prefilter.indexName} ${gone}; calibrating fills the sign bits and builds it again`,
+    );
   }
   // Turned off because its trigger was disabled, and enabled again since: build and calibrate it now.
   if (
@@ -1029,22 +1012,15 @@ function withTenantSearch(
     search.prefilter.cause === "trigger-disabled" &&
     inventory.signBitsTrigger === "enabled"
   ) {
-    return {
-      ...decision,
-      kind: "recalibrate",
-      action: "update",
-      reason:
-        "recalibrate: the trigger keeping the sign bits is enabled again; the prefilter is built and calibrated",
-    };
+    return recalibrating(
+      "the trigger keeping the sign bits is enabled again; the prefilter is built and calibrated",
+    );
   }
   const unusable = unusableListedIndexes(listed, decision.table.table, decision.dimension);
   if (unusable) {
-    return {
-      ...decision,
-      kind: "recalibrate",
-      action: "update",
-      reason: `recalibrate: ${unusable}; calibrating builds it again, or takes it off the list if the tenant no longer gets one (until then that tenant searches the dimension's index)`,
-    };
+    return recalibrating(
+      `${unusable}; calibrating builds it again, or takes it off the list if the tenant no longer gets one (until then that tenant searches the dimension's index)`,
+    );
   }
   const outgrown = outgrownListedIndexes(
     listed,
@@ -1053,12 +1029,7 @@ function withTenantSearch(
     decision.dimension,
   );
   if (outgrown) {
-    return {
-      ...decision,
-      kind: "recalibrate",
-      action: "update",
-      reason: `recalibrate: ${outgrown} (its search settings were measured on the smaller tenant)`,
-    };
+    return recalibrating(`${outgrown} (its search settings were measured on the smaller tenant)`);
   }
   const rebuilt = rebuiltListedIndexes(
     listed,
@@ -1067,12 +1038,7 @@ function withTenantSearch(
     decision.dimension,
   );
   if (rebuilt) {
-    return {
-      ...decision,
-      kind: "recalibrate",
-      action: "update",
-      reason: `recalibrate: ${rebuilt}, so its hnsw.ef_search was measured on the index it replaced`,
-    };
+    return recalibrating(`${rebuilt}, so its hnsw.ef_search was measured on the index it replaced`);
   }
   const index = { table: decision.table.table, dimension: decision.dimension };
   const crossed = crossedThreshold(
@@ -1083,12 +1049,7 @@ function withTenantSearch(
     inventory.rowsByDimension.get(index.dimension),
   );
   if (crossed) {
-    return {
-      ...decision,
-      kind: "recalibrate",
-      action: "update",
-      reason: `recalibrate: ${crossed}; calibrating measures it there`,
-    };
+    return recalibrating(`${crossed}; calibrating measures it there`);
   }
   const missed = missedTargets(search);
   return missed ? { ...decision, reason: `${decision.reason}; ${missed}` } : decision;

@@ -494,6 +494,20 @@ describe("search_chunks through a tenant's own index", () => {
     ).vectorIndexes.find((v) => v.name === CHUNK.indexName)?.tenantSearch;
   const outgrownInStatus = async () => (await tenantSearchInStatus())?.outgrownIndexes;
 
+  /** The own indexes the dimension's index's record holds, and a rewrite of them (the tests' own records). */
+  const recordedTenantIndexes = async () =>
+    (
+      await owner.query<{ t: { organizationId: string }[] }>(
+        `SELECT tenant_indexes AS t FROM neonhub_release.search_calibrations WHERE index_name = $1`,
+        [CHUNK.indexName],
+      )
+    ).rows[0]!.t;
+  const writeTenantIndexesRecord = (tenantIndexes: unknown) =>
+    owner.query(`UPDATE neonhub_release.search_calibrations SET tenant_indexes = $2 WHERE index_name = $1`, [
+      CHUNK.indexName,
+      JSON.stringify(tenantIndexes),
+    ]);
+
   it("plans a recalibration when a tenant with an index of its own has grown by a quarter, by the index's estimate", async () => {
     const estimateNow = async () => (await readListedIndexes(owner)).find((l) => l.indexName === ownIndex);
     // The estimate is the index's reltuples, which a plain ANALYZE sets (this corpus is read whole by it).
@@ -504,20 +518,10 @@ describe("search_chunks through a tenant's own index", () => {
       rowsNow: largest.rows,
       rowsEstimated: true,
     });
-    const recordBefore = (
-      await owner.query<{ t: { organizationId: string }[] }>(
-        `SELECT tenant_indexes AS t FROM neonhub_release.search_calibrations WHERE index_name = $1`,
-        [CHUNK.indexName],
-      )
-    ).rows[0]!.t;
-    const writeRecord = (tenantIndexes: unknown) =>
-      owner.query(
-        `UPDATE neonhub_release.search_calibrations SET tenant_indexes = $2 WHERE index_name = $1`,
-        [CHUNK.indexName, JSON.stringify(tenantIndexes)],
-      );
+    const recordBefore = await recordedTenantIndexes();
     // The set-up listed the index by hand; the record is what a calibration on `rows` would have written.
     const recordWith = (rows: number, estimatedRows?: number) =>
-      writeRecord([
+      writeTenantIndexesRecord([
         ...recordBefore.filter((t) => t.organizationId !== largest.organizationId),
         {
           organizationId: largest.organizationId,
@@ -562,7 +566,7 @@ describe("search_chunks through a tenant's own index", () => {
         largest.organizationId,
       ]);
       await owner.query(`ANALYZE "Chunk"`);
-      await writeRecord(recordBefore);
+      await writeTenantIndexesRecord(recordBefore);
     }
     expect((await estimateNow())?.rowsNow).toBe(largest.rows);
     expect((await planOf())?.reason).not.toContain("was calibrated on");
@@ -655,20 +659,10 @@ describe("search_chunks through a tenant's own index", () => {
   it("plans a recalibration when a listed tenant index was built again (a REINDEX) since its calibration", async () => {
     const REBUILT = "built again since it was calibrated (a table rewrite, a REINDEX or a pg_restore)";
     const listedNow = async () => (await readListedIndexes(owner)).find((l) => l.indexName === ownIndex);
-    const recordBefore = (
-      await owner.query<{ t: { organizationId: string }[] }>(
-        `SELECT tenant_indexes AS t FROM neonhub_release.search_calibrations WHERE index_name = $1`,
-        [CHUNK.indexName],
-      )
-    ).rows[0]!.t;
-    const writeRecord = (tenantIndexes: unknown) =>
-      owner.query(
-        `UPDATE neonhub_release.search_calibrations SET tenant_indexes = $2 WHERE index_name = $1`,
-        [CHUNK.indexName, JSON.stringify(tenantIndexes)],
-      );
+    const recordBefore = await recordedTenantIndexes();
     // What a calibration of the index as it is now would have recorded (the set-up listed it by hand).
     const recordWith = (relfilenode?: number) =>
-      writeRecord([
+      writeTenantIndexesRecord([
         ...recordBefore.filter((t) => t.organizationId !== largest.organizationId),
         {
           organizationId: largest.organizationId,
@@ -704,7 +698,7 @@ describe("search_chunks through a tenant's own index", () => {
       await recordWith(undefined);
       expect((await planOf())?.reason).not.toContain(REBUILT);
     } finally {
-      await writeRecord(recordBefore);
+      await writeTenantIndexesRecord(recordBefore);
     }
   });
 
