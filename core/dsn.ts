@@ -285,7 +285,7 @@ function queryWithPassword(url: string, mask: "without" | "masked"): string {
   const kept =
     mask === "without"
       ? pairs.filter((pair) => !/^password(=|$)/i.test(pair))
-      : pairs.map((pair) => (/^password=/i.test(pair) ? "password=****" : pair));
+      : pairs.map((pair) => (/^password=/i.test(pair) ? `password=${SECRET_MASK}` : pair));
   const before = url.slice(0, query.index);
   const after = url.slice(query.index + query[0].length);
   return before + (kept.length > 0 ? `?${kept.join("&")}` : "") + after;
@@ -313,7 +313,7 @@ export function urlWithoutPassword(url: string): string | undefined {
 export function redactUrl(url: string): string {
   const split = passwordSplit(url);
   if (split === undefined) return redactSecrets(url);
-  const masked = split.after === "" ? split.before : `${split.before}:****${split.after}`;
+  const masked = split.after === "" ? split.before : `${split.before}:${SECRET_MASK}${split.after}`;
   return queryWithPassword(masked, "masked");
 }
 
@@ -329,7 +329,7 @@ const SQL_PASSWORD_LITERAL =
 
 /** The same literal masked: what a report shows in its place, quoted as a literal still. */
 function maskedSqlLiteral(_match: string, keyword: string, _literal: string, dollar?: string): string {
-  return `${keyword}${dollar ? `${dollar}****${dollar}` : "'****'"}`;
+  return `${keyword}${dollar ? `${dollar}${SECRET_MASK}${dollar}` : `'${SECRET_MASK}'`}`;
 }
 
 /**
@@ -341,9 +341,9 @@ function maskedSqlLiteral(_match: string, keyword: string, _literal: string, dol
  */
 function maskedGivenText(given: string): string | undefined {
   const userInfo = /^([a-z][a-z0-9+.-]*:\/\/[^:/@?#\s]*):[\s\S]*@/i.exec(given);
-  const masked = (userInfo ? `${userInfo[1]}:****@${given.slice(userInfo[0].length)}` : given)
-    .replace(/([?&]password=)[^&#]*/gi, "$1****")
-    .replace(/(^|\s)(password\s*=\s*)('[^']*'|\S+)/gi, "$1$2****");
+  const masked = (userInfo ? `${userInfo[1]}:${SECRET_MASK}@${given.slice(userInfo[0].length)}` : given)
+    .replace(/([?&]password=)[^&#]*/gi, `$1${SECRET_MASK}`)
+    .replace(/(^|\s)(password\s*=\s*)('[^']*'|\S+)/gi, `$1$2${SECRET_MASK}`);
   return masked === given ? undefined : masked;
 }
 
@@ -373,8 +373,8 @@ export function redactSecrets(text: string, given: readonly string[] = []): stri
       // Up to the last '@' of the URL (a raw '@' in a password is common). The password may hold a ' or a `,
       // which encodeURIComponent leaves as they are; it ends at whitespace or a double quote (a JSON string's
       // end, which encodeURIComponent encodes as %22).
-      .replace(/(postgres(?:ql)?:\/\/[^:/@\s"'`]*):[^\s"]*@/gi, "$1:****@")
-      .replace(/\b(password\s*=\s*)('[^']*'|[^\s'"]+)/gi, "$1****")
+      .replace(/(postgres(?:ql)?:\/\/[^:/@\s"'`]*):[^\s"]*@/gi, `$1:${SECRET_MASK}@`)
+      .replace(/\b(password\s*=\s*)('[^']*'|[^\s'"]+)/gi, `$1${SECRET_MASK}`)
       .replace(SQL_PASSWORD_LITERAL, maskedSqlLiteral)
   );
 }
