@@ -53,11 +53,6 @@ export const COMMAND_SESSION_SETTINGS_SQL = `SELECT set_config('search_path', '$
   CASE WHEN current_setting('session_replication_role') <> 'origin'
     THEN set_config('session_replication_role', 'origin', false) END`;
 
-/** The names of the settings COMMAND_SESSION_SETTINGS_SQL sets back, read from it (health shows their values). */
-export const COMMAND_SESSION_SETTING_NAMES: readonly string[] = [
-  ...new Set([...COMMAND_SESSION_SETTINGS_SQL.matchAll(/set_config\('([a-z_]+)'/g)].map((m) => m[1]!)),
-];
-
 /**
  * Lifts a read's bound on lock waits, back to what every session starts with (no lock_timeout, as set by
  * COMMAND_SESSION_SETTINGS_SQL): not RESET, which goes back to the role's, the database's or the URL's.

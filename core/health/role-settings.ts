@@ -8,13 +8,12 @@
 // The logins are found in the catalog, not by name: the roles the database owner's default privileges grant
 // to (the access layer's app and read-only logins, infra/access.ts).
 //
-// A setting's value is shown only for the settings the project itself sets or judges (below); any other, a
-// custom one the app reads (`myapp.api_password`) included, is shown by its name with its value masked: it
-// may hold a secret, and its RESET needs only the name.
+// A setting's value is shown for PostgreSQL's own settings and the search settings (below); a custom one the
+// app defines (`myapp.api_password`) is shown by its name with its value masked: it may hold a secret, and its
+// RESET needs only the name.
 import type { ClientBase } from "pg";
 import { SECRET_MASK } from "../dsn";
 import { quoteIdentifier } from "../identifiers";
-import { COMMAND_SESSION_SETTING_NAMES } from "../session-settings";
 import { SEARCH_SETTINGS } from "../vector-indexes/search-default";
 import type { HealthFinding } from "./report";
 
@@ -25,20 +24,19 @@ import type { HealthFinding } from "./report";
 export const RELEASE_ROLE_SETTINGS: Readonly<Record<string, string>> = {};
 
 /**
- * The settings whose values a finding shows: the ones every command sets back (core/session-settings.ts), the
- * read-only login's `default_transaction_read_only`, the search settings the release calibrates, and any the
- * release sets on the logins. Their values are what the finding is about (a `statement_timeout = 1`).
+ * A setting's value as a finding shows it (the value is what the finding is about: a `statement_timeout = 1`):
+ * PostgreSQL's own settings (a name without a dot, none of which holds a secret) and the search settings the
+ * release calibrates are shown; any other dotted name, a custom setting an app defines and may read a secret
+ * from (`myapp.api_password`), or an extension's, is masked.
  */
-const SHOWN_VALUES: ReadonlySet<string> = new Set([
-  ...COMMAND_SESSION_SETTING_NAMES,
-  "default_transaction_read_only",
+const SHOWN_DOTTED: ReadonlySet<string> = new Set([
   ...SEARCH_SETTINGS,
   ...Object.keys(RELEASE_ROLE_SETTINGS),
 ]);
 
-/** A setting's value as a finding shows it: masked, unless the project sets or judges the setting. */
 export function shownRoleSettingValue(setting: RoleSetting): string {
-  return SHOWN_VALUES.has(setting.name.toLowerCase()) ? setting.value : SECRET_MASK;
+  const name = setting.name.toLowerCase();
+  return !name.includes(".") || SHOWN_DOTTED.has(name) ? setting.value : SECRET_MASK;
 }
 
 export interface RoleSetting {

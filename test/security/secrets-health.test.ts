@@ -1,6 +1,6 @@
 // `neonhub-db health` on settings stored on the app and read-only logins (ALTER ROLE ... SET): the value of a
-// setting the project sets or judges is shown, since it is what the finding is about; any other setting,
-// a custom one the app may read a secret from, shows its name and its RESET with the value masked, in text
+// PostgreSQL setting (no dot in its name) or a search setting is shown, since it is what the finding is
+// about; any other dotted setting, a custom one the app may read a secret from, shows its name and its RESET with the value masked, in text
 // and --json alike.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { quoteIdentifier } from "../../core";
@@ -19,6 +19,8 @@ describe("health on settings stored on the app login", () => {
     app = quoteIdentifier(target.current.roles.names.app);
     await asAdmin(`ALTER ROLE ${app} SET myapp.api_password = '${SECRET}'`);
     await asAdmin(`ALTER ROLE ${app} SET statement_timeout = '1'`);
+    // An extension's setting the release does not calibrate is masked as a custom one is.
+    await asAdmin(`ALTER ROLE ${app} SET hnsw.iterative_scan = 'relaxed_order'`);
   });
 
   afterAll(async () => {
@@ -31,6 +33,7 @@ describe("health on settings stored on the app login", () => {
     expect(run.stdout).toContain("statement_timeout = 1 is stored on the login");
     expect(run.stdout).toContain("myapp.api_password = **** is stored on the login");
     expect(run.stdout).toContain(`ALTER ROLE ${app} RESET myapp.api_password`);
+    expect(run.stdout).toContain("hnsw.iterative_scan = **** is stored on the login");
     expect(run.stdout + run.stderr).not.toContain(SECRET);
   });
 
