@@ -18,7 +18,7 @@ import { literal } from "../sql";
 import { RECALIBRATE_FACTOR, REBUILT_SINCE_CALIBRATION } from "../vector-indexes/decide";
 import { quoteIdent } from "../vector-indexes/spec";
 import { isPrefilterTable, prefilterTables } from "./prefilter";
-import { indexRowsEstimateSql } from "./tenant-indexes";
+import { indexRowsEstimateSql, indexStorageSql } from "./tenant-indexes";
 
 export type ListedIndexState = "valid" | "INVALID" | "missing";
 
@@ -120,7 +120,7 @@ export function listedIndexesJsonSql(probe: ListedIndexesProbe | undefined): str
             'table', l.table_name, 'dimension', l.dims, 'organizationId', l.organization_id,
             'indexName', l.index_name, 'kind', l.kind, 'rowsNow', ${rowsNowSql(graphsCountable(probe))},
             'rowsEstimated', l.kind = 'own index',
-            'relfilenode', (SELECT r.relfilenode::bigint FROM pg_class r WHERE r.oid = x.indexrelid),
+            'relfilenode', ${indexStorageSql("x.indexrelid")},
             'state', CASE WHEN x.indexrelid IS NULL THEN 'missing' WHEN x.indisvalid THEN 'valid' ELSE 'INVALID' END)
             ORDER BY l.index_name), '[]'::jsonb)
      FROM (${lists.join(" UNION ALL ")}) l

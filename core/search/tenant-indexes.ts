@@ -138,13 +138,18 @@ export async function indexRowsEstimate(client: ClientBase, indexName: string): 
   return n === undefined || n === null ? null : Number(n);
 }
 
+/** An index's storage (pg_class.relfilenode) by its oid, as an SQL expression: a bigint, NULL when it is gone. */
+export function indexStorageSql(indexOid: string): string {
+  return `(SELECT r.relfilenode::bigint FROM pg_class r WHERE r.oid = ${indexOid})`;
+}
+
 /**
- * An index's storage now (pg_class.relfilenode), null when it is gone: recorded with its calibration, so that a
+ * An index's storage now (indexStorageSql), null when it is gone: recorded with its calibration, so that a
  * REINDEX of it alone since is seen (listed-indexes.ts, rebuiltListedIndexes).
  */
 export async function indexStorage(client: ClientBase, indexName: string): Promise<number | null> {
   const result = await client.query<{ n: string | null }>(
-    `SELECT (SELECT r.relfilenode::bigint FROM pg_class r WHERE r.oid = to_regclass($1)) AS n`,
+    `SELECT ${indexStorageSql("to_regclass($1)")} AS n`,
     [quoteIdent(indexName)],
   );
   const n = result.rows[0]?.n;

@@ -1022,21 +1022,12 @@ function withTenantSearch(
       `${unusable}; calibrating builds it again, or takes it off the list if the tenant no longer gets one (until then that tenant searches the dimension's index)`,
     );
   }
-  const outgrown = outgrownListedIndexes(
-    listed,
-    calibratedRows(search),
-    decision.table.table,
-    decision.dimension,
-  );
+  const calibrated = calibratedRows(search);
+  const outgrown = outgrownListedIndexes(listed, calibrated, decision.table.table, decision.dimension);
   if (outgrown) {
     return recalibrating(`${outgrown} (its search settings were measured on the smaller tenant)`);
   }
-  const rebuilt = rebuiltListedIndexes(
-    listed,
-    calibratedRows(search),
-    decision.table.table,
-    decision.dimension,
-  );
+  const rebuilt = rebuiltListedIndexes(listed, calibrated, decision.table.table, decision.dimension);
   if (rebuilt) {
     return recalibrating(`${rebuilt}, so its hnsw.ef_search was measured on the index it replaced`);
   }
