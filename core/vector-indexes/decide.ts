@@ -45,7 +45,10 @@ export const REBUILT_SINCE_CALIBRATION =
  * again from the rows of the day: IVFFlat's lists get new centres, HNSW a new graph, under the same name and
  * definition. VACUUM and ANALYZE keep the storage. ALTER INDEX ... SET TABLESPACE gives new storage too, a
  * copy of the same index, which cannot be told apart from REINDEX (TABLESPACE ...): it is recalibrated as
- * well, a needless calibration rather than a setting for another index. A record without the storage (none
+ * well, a needless calibration rather than a setting for another index. A pg_dump restored into another
+ * cluster builds every index again, under storage numbers of that cluster's: the record's storage reads -1
+ * there (records.ts, storageOnThisClusterSql), as it does after a pg_upgrade, whose new cluster keeps the indexes'
+ * files (a needless calibration once more). A record without the storage (none
  * written yet) decides nothing.
  */
 export function rebuiltSinceCalibration(record: IndexRecord, liveRelfilenode: number | undefined): boolean {

@@ -6,6 +6,29 @@ import type { IndexMethod, IndexParams } from "./spec";
 
 const TABLE = `${BOOKKEEPING_SCHEMA}.vector_indexes`;
 
+/**
+ * The cluster the database runs on, as an SQL expression of text: pg_control_system()'s system identifier,
+ * which initdb makes and every physical copy keeps (a replica, a base backup, a volume snapshot), while a
+ * pg_dump restored into another cluster runs on that cluster's. NULL where the login may not run the function
+ * (a managed service can revoke it), which then decides nothing. A relfilenode says which storage an index
+ * has within one cluster only: another cluster's counter can hand a restored index the number the recorded one
+ * had, by chance, and the storage check would take the rebuilt index for the calibrated one.
+ */
+export const CLUSTER_IDENTITY_SQL = `(CASE WHEN has_function_privilege('pg_catalog.pg_control_system()', 'EXECUTE')
+  THEN (SELECT system_identifier::text FROM pg_catalog.pg_control_system()) END)`;
+
+/**
+ * A record's storage as this cluster can compare it, as jsonb to lay over the record's row `v` (SQL): -1, which
+ * no index has, when the record's relfilenode was taken on another cluster (CLUSTER_IDENTITY_SQL), so that its
+ * index reads as built again (decide.ts, rebuiltSinceCalibration); nothing otherwise. Read through the row's
+ * jsonb, as the records of an earlier release have neither column.
+ */
+function storageOnThisClusterSql(v: string): string {
+  return `CASE WHEN to_jsonb(${v})->>'index_relfilenode' IS NOT NULL
+                AND to_jsonb(${v})->>'index_cluster' <> ${CLUSTER_IDENTITY_SQL}
+           THEN '{"index_relfilenode": -1}'::jsonb ELSE '{}'::jsonb END`;
+}
+
 export const VECTOR_INDEX_BOOKKEEPING_DDL = `
 CREATE TABLE IF NOT EXISTS ${TABLE} (
   name text PRIMARY KEY,
@@ -42,6 +65,9 @@ ALTER TABLE ${TABLE} ADD COLUMN IF NOT EXISTS calibration_query_source text NOT 
 ALTER TABLE ${TABLE} ADD COLUMN IF NOT EXISTS index_relfilenode bigint;
 UPDATE ${TABLE} v SET index_relfilenode = ${indexRelfilenodeSql("v.name", "v.table_name")}
  WHERE v.index_relfilenode IS NULL;
+-- The cluster that storage was on (CLUSTER_IDENTITY_SQL): taken the same way for records made before it.
+ALTER TABLE ${TABLE} ADD COLUMN IF NOT EXISTS index_cluster text;
+UPDATE ${TABLE} v SET index_cluster = ${CLUSTER_IDENTITY_SQL} WHERE v.index_cluster IS NULL;
 `;
 
 /**
@@ -102,8 +128,9 @@ export interface IndexRecord {
   calibration: Calibration;
   builtBy: string;
   /**
-   * The index's pg_class.relfilenode when it was built or last calibrated; absent in a record nothing has
-   * written it to yet (the bookkeeping's upgrade fills it), which decides nothing.
+   * The index's pg_class.relfilenode when it was built or last calibrated, -1 when that was on another cluster
+   * (storageOnThisClusterSql); absent in a record nothing has written it to yet (the bookkeeping's upgrade fills
+   * it), which decides nothing.
    */
   relfilenode?: number;
 }
@@ -142,15 +169,21 @@ export async function indexRecordsExist(client: ClientBase): Promise<boolean> {
   return result.rows[0]?.ok === true;
 }
 
+/**
+ * The records as one jsonb array, each with its storage as this cluster compares it (storageOnThisClusterSql), for
+ * the release's batched reads (core/steps.ts StepBatch) and readIndexRecords.
+ */
+export const INDEX_RECORDS_JSON_SQL = `(SELECT coalesce(jsonb_agg(to_jsonb(v) || ${storageOnThisClusterSql("v")}
+     ORDER BY v.table_name, v.name), '[]'::jsonb)
+   FROM ${TABLE} v)`;
+
 export async function readIndexRecords(client: ClientBase): Promise<IndexRecord[]> {
   if (!(await indexRecordsExist(client))) return [];
-  const result = await client.query<RecordRow>(`SELECT * FROM ${TABLE} ORDER BY table_name, name`);
-  return result.rows.map(indexRecordFromRow);
+  const result = await client.query<{ r: (Omit<RecordRow, "built_at"> & { built_at: string })[] }>(
+    `SELECT ${INDEX_RECORDS_JSON_SQL} AS r`,
+  );
+  return (result.rows[0]?.r ?? []).map(indexRecordFromRow);
 }
-
-/** The records as one jsonb array, for the release's batched reads (core/steps.ts StepBatch). */
-export const INDEX_RECORDS_JSON_SQL = `(SELECT coalesce(jsonb_agg(to_jsonb(v) ORDER BY v.table_name, v.name), '[]'::jsonb)
-   FROM ${TABLE} v)`;
 
 /** The live validity of each recorded index, by name, as one jsonb object. */
 export const RECORDED_INDEX_VALIDITY_SQL = `(SELECT coalesce(jsonb_object_agg(c.relname, i.indisvalid), '{}'::jsonb)
@@ -205,9 +238,9 @@ export async function saveBuildRecord(
     `INSERT INTO ${TABLE} (name, table_name, dimension, method, operator_class, params, definition,
        rows_at_build, built_at, build_ms, build_settings, search_setting, search_value, target_recall, recall,
        recall_lower_bound, target_reached, latency_p50_ms, latency_p95_ms, exact_p50_ms, calibration_queries,
-       rows_at_calibration, calibrated_at, built_by, calibration_query_source, index_relfilenode)
+       rows_at_calibration, calibrated_at, built_by, calibration_query_source, index_relfilenode, index_cluster)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now(), $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
-       $21, now(), current_user, $22, ${indexRelfilenodeSql("$1::text", "$2::text")})
+       $21, now(), current_user, $22, ${indexRelfilenodeSql("$1::text", "$2::text")}, ${CLUSTER_IDENTITY_SQL})
      ON CONFLICT (name) DO UPDATE SET table_name = EXCLUDED.table_name, dimension = EXCLUDED.dimension,
        method = EXCLUDED.method, operator_class = EXCLUDED.operator_class, params = EXCLUDED.params,
        definition = EXCLUDED.definition, rows_at_build = EXCLUDED.rows_at_build, built_at = now(),
@@ -219,7 +252,7 @@ export async function saveBuildRecord(
        calibration_queries = EXCLUDED.calibration_queries, rows_at_calibration = EXCLUDED.rows_at_calibration,
        calibrated_at = now(), built_by = current_user,
        calibration_query_source = EXCLUDED.calibration_query_source,
-       index_relfilenode = EXCLUDED.index_relfilenode`,
+       index_relfilenode = EXCLUDED.index_relfilenode, index_cluster = EXCLUDED.index_cluster`,
     [
       record.name,
       record.table,
@@ -263,7 +296,8 @@ export async function saveCalibration(client: ClientBase, name: string, c: Calib
     `UPDATE ${TABLE} v SET search_setting = $2, search_value = $3, target_recall = $4, recall = $5,
        recall_lower_bound = $6, target_reached = $7, latency_p50_ms = $8, latency_p95_ms = $9,
        exact_p50_ms = $10, calibration_queries = $11, rows_at_calibration = $12, calibrated_at = now(),
-       calibration_query_source = $13, index_relfilenode = ${indexRelfilenodeSql("v.name", "v.table_name")}
+       calibration_query_source = $13, index_relfilenode = ${indexRelfilenodeSql("v.name", "v.table_name")},
+       index_cluster = ${CLUSTER_IDENTITY_SQL}
      WHERE v.name = $1`,
     [name, ...calibrationParams(c)],
   );

@@ -2,7 +2,8 @@
 // definition it is another index (IVFFlat's lists have new centres, HNSW a new graph), and the setting the
 // release calibrated was measured on the one it replaced: plan, status and health say so, apply recalibrates
 // it (it is valid and built as recorded: not built again), and VACUUM or ANALYZE alone change nothing. A record
-// made before the release recorded the index's storage decides nothing until the bookkeeping's upgrade fills it.
+// made before the release recorded the index's storage decides nothing until the bookkeeping's upgrade fills it;
+// one recorded on another cluster (a pg_dump restored there) is another index whatever its number.
 import { copyFileSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -171,6 +172,46 @@ describe("a vector index rebuilt outside a release since its calibration", () =>
     }
     await withClient(url(), (c) => c.query(`DROP TABLESPACE virewrite_moved`));
   }, 180_000);
+
+  it("a record restored from another cluster: plan and status say so; apply recalibrates and records this one", async () => {
+    // A pg_dump restored into another cluster builds the index again under that cluster's storage numbers,
+    // which can be the recorded one by chance: here the same number, recorded on a cluster of another id.
+    const cluster = () =>
+      withClient(
+        url(),
+        async (c) =>
+          (
+            await c.query<{ recorded: string | null; live: string }>(
+              `SELECT v.index_cluster AS recorded, (SELECT system_identifier::text FROM pg_control_system()) AS live
+                 FROM neonhub_release.vector_indexes v WHERE v.name = $1`,
+              [NAME],
+            )
+          ).rows[0]!,
+      );
+    const stamped = await cluster();
+    expect(stamped.recorded).toBe(stamped.live);
+    const { oid } = await facts();
+    const value = await probes();
+    await withClient(url(), (c) =>
+      c.query(`UPDATE neonhub_release.vector_indexes SET index_cluster = '1' WHERE name = $1`, [NAME]),
+    );
+    expect(await recordedStorage()).toBe(await storage());
+
+    expect(await planned()).toEqual({
+      name: NAME,
+      action: "update",
+      decision: "recalibrate",
+      reason: reasonFor(value),
+    });
+    const status = await releaseStatus(releaseOptions(url(), STEP));
+    expect(status.vectorIndexes.find((s) => s.name === NAME)?.calibratedOn).toBe(
+      `the index it replaced: ${REBUILT}; apply recalibrates it`,
+    );
+    await apply(url(), STEP);
+    expect((await facts()).oid).toBe(oid);
+    expect((await cluster()).recorded).toBe(stamped.live);
+    expect(await planned()).toMatchObject({ decision: "keep", action: "unchanged" });
+  }, 120_000);
 
   it("a record made before the storage was recorded: unchanged; the bookkeeping's upgrade records it", async () => {
     await withClient(url(), async (c) => {
