@@ -95,6 +95,19 @@ describe("a vector index rebuilt outside a release since its calibration", () =>
         ).rows[0]!.search_value,
     );
   const planned = async () => (await planIndexes(url(), STEP)).find((p) => p.name === NAME);
+  /** Plan and status say the index calibrated at `value` was built again since, and apply recalibrates it. */
+  const expectRecalibrationShown = async (value: number) => {
+    expect(await planned()).toEqual({
+      name: NAME,
+      action: "update",
+      decision: "recalibrate",
+      reason: reasonFor(value),
+    });
+    const status = await releaseStatus(releaseOptions(url(), STEP));
+    expect(status.vectorIndexes.find((s) => s.name === NAME)?.calibratedOn).toBe(
+      `the index it replaced: ${REBUILT}; apply recalibrates it`,
+    );
+  };
 
   beforeAll(async () => {
     await apply(url(), STEP);
@@ -124,16 +137,7 @@ describe("a vector index rebuilt outside a release since its calibration", () =>
     await withClient(url(), (c) => c.query(`VACUUM FULL "Chunk"`));
     expect(await storage()).not.toBe(before);
 
-    expect(await planned()).toEqual({
-      name: NAME,
-      action: "update",
-      decision: "recalibrate",
-      reason: reasonFor(value),
-    });
-    const status = await releaseStatus(releaseOptions(url(), STEP));
-    expect(status.vectorIndexes.find((s) => s.name === NAME)?.calibratedOn).toBe(
-      `the index it replaced: ${REBUILT}; apply recalibrates it`,
-    );
+    await expectRecalibrationShown(value);
     const health = await checkHealth({ databaseUrl: url(), steps: releaseOptions(url(), STEP).steps });
     expect(health.findings.find((f) => f.subject === NAME)).toMatchObject({
       severity: "action",
@@ -197,16 +201,7 @@ describe("a vector index rebuilt outside a release since its calibration", () =>
     );
     expect(await recordedStorage()).toBe(await storage());
 
-    expect(await planned()).toEqual({
-      name: NAME,
-      action: "update",
-      decision: "recalibrate",
-      reason: reasonFor(value),
-    });
-    const status = await releaseStatus(releaseOptions(url(), STEP));
-    expect(status.vectorIndexes.find((s) => s.name === NAME)?.calibratedOn).toBe(
-      `the index it replaced: ${REBUILT}; apply recalibrates it`,
-    );
+    await expectRecalibrationShown(value);
     await apply(url(), STEP);
     expect((await facts()).oid).toBe(oid);
     expect((await cluster()).recorded).toBe(stamped.live);
