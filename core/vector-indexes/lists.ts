@@ -17,7 +17,7 @@ const README_LISTS_AT_1M = 1000;
 export const LISTS_DRIFT_FACTOR = 2;
 
 /**
- * `rows / 100`, measured (README, "Vector search quality"): on 100,000 rows, 1,000 lists reached recall 0.95
+ * `rows / 100`, measured (docs/figures.md, "Vector search quality"): on 100,000 rows, 1,000 lists reached recall 0.95
  * (probes calibrated on held-out queries) at a smaller share of exact search's latency than 100 (rows / 1000)
  * or 316 (sqrt(rows)): each probe reads a tenth of the rows of a list of the former rule. Never more than the
  * pgvector README's rule gives at 1M rows (https://github.com/pgvector/pgvector#ivfflat): 1,000 lists from
