@@ -699,6 +699,95 @@ describe("apply --upgrade-legacy", () => {
     }
   });
 
+  it("stops at the cutover on a row the old app wrote since the proof, and the fix it prints finishes the upgrade", async () => {
+    const db = await legacyDatabase();
+    // Resumable, its mirrors installed: the run below resumes it.
+    const first = await upgrade(db, "--batch-size", "500", "--max-batches", "1");
+    expect(first.code, first.stderr).toBe(2);
+    const holder = new Client({ connectionString: db.url });
+    const app = new Client({ connectionString: db.url, application_name: "legacy-app" });
+    const watcher = new Client({ connectionString: db.url });
+    for (const c of [holder, app, watcher]) await c.connect();
+    const waitingOn = async (on: (query: string) => boolean) =>
+      (await backends(watcher, db.name, "neonhub-db:upgrade")).some(
+        (b) => b.waitEventType === "Lock" && on(b.query),
+      );
+    // The last backfill pass waits for this row: past the resumed run's pre-flight and its mirrors' install,
+    // with every message copied.
+    await holder.query("BEGIN");
+    await holder.query(
+      "SELECT 1 FROM neonhub_upgrade_work.progress WHERE step = 'backfill:AuditLog' FOR SHARE",
+    );
+    const run = startCli(
+      [
+        "apply",
+        "--upgrade-legacy",
+        "--legacy-organization",
+        "acme",
+        "--batch-size",
+        "500",
+        "--migration-lock-timeout",
+        "0",
+        "--json",
+      ],
+      { DATABASE_URL: db.url },
+    );
+    try {
+      await waitUntil("the last backfill pass waiting for its progress row", () =>
+        waitingOn((q) => q.includes("progress")),
+      );
+      // The old app gives a copied message a role the release has no value for, and has not committed when
+      // the proof reads: the mirror's rejection of it is seen by the cutover alone.
+      const { rows } = await app.query<{ id: string }>(`SELECT min(id) AS id FROM "Message"`);
+      const id = rows[0]!.id;
+      await app.query("BEGIN");
+      await app.query(`UPDATE "Message" SET role = 'moderator' WHERE id = $1`, [id]);
+      await holder.query("COMMIT");
+      await waitUntil(
+        "the cutover waiting for the old app's write",
+        () => waitingOn((q) => q.includes("DROP TRIGGER")),
+        { timeoutMs: 60_000, while: run.running },
+      );
+      await app.query("COMMIT");
+      const stopped = await run.done;
+      expect(stopped.code, stopped.stderr).toBe(1);
+      const { error } = JSON.parse(stopped.stdout) as {
+        error: { code: string; message: string; fix: string };
+      };
+      expect(error.code).toBe("invalid-input");
+      expect(error.message).toContain("row(s) since the upgrade started that the release's rules refuse");
+      expect(error.message).toContain(`Message ${id} (`);
+      // The mirror's error names the staged table's constraint; the plan it prints names the value to fix.
+      expect(error.fix).toContain("(`neonhub-db plan --json` lists each with its values and fix;");
+      const plan = await runCli(["plan", "--json"], { DATABASE_URL: db.url });
+      const { migrations } = JSON.parse(plan.stdout) as {
+        migrations: { problems: { kind: string; message: string; fix: string }[] };
+      };
+      const named = migrations.problems.find((p) => p.kind === "legacy-rows");
+      expect(named?.message).toContain(id);
+      expect(named?.message).toContain("Message.role");
+      expect(error.fix).toContain(
+        "then run `neonhub-db apply --upgrade-legacy --legacy-organization acme` again. Nothing was switched; the backfill is kept.",
+      );
+      const left = await watcher.query<{ schemas: string[]; rejected: number }>(
+        `SELECT array_agg(nspname::text ORDER BY nspname) AS schemas,
+                (SELECT count(*)::int FROM neonhub_upgrade_work.rejected) AS rejected
+           FROM pg_namespace WHERE nspname IN ('neonhub_upgrade', 'neonhub_upgrade_work', 'neonhub_legacy')`,
+      );
+      expect(left.rows[0]).toEqual({ schemas: ["neonhub_upgrade", "neonhub_upgrade_work"], rejected: 1 });
+      // The fix as printed: the row made valid in the legacy table (the mirror copies it), then the upgrade.
+      await app.query(`UPDATE "Message" SET role = 'user' WHERE id = $1`, [id]);
+      const last = await upgrade(db, "--batch-size", "500");
+      expect(last.code, last.stdout + last.stderr).toBe(0);
+      expect((JSON.parse(last.stdout) as LegacyUpgradeResult).proof!.ok).toBe(true);
+      expect(await dumpSchema(db.url)).toBe(fresh);
+    } finally {
+      if (run.running()) run.child.kill("SIGKILL");
+      await run.done;
+      for (const c of [holder, app, watcher]) await c.end().catch(() => {});
+    }
+  });
+
   it("takes the organization from the legacyUpgrade release setting, and is a plain apply once upgraded", async () => {
     const db = await legacyDatabase();
     const set = ["--set", "legacyUpgrade.organization=acme", "--json"];

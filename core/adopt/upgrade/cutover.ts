@@ -8,7 +8,7 @@
 // (pg_database_owner), comment, privileges and the default privileges the access layer gave on it, and the
 // extensions an administrator created in it (a migrator may not move an extension it does not own).
 import type { ClientBase } from "pg";
-import { applyAgain, type CommandPrinter } from "../../command-to-run";
+import { applyAgain, commandToRun, type CommandPrinter } from "../../command-to-run";
 import { recordAsApplied } from "../../bookkeeping";
 import { ReleaseError } from "../../errors";
 import type { MigrationFile } from "../../migrations/files";
@@ -32,17 +32,22 @@ export async function rejectedRows(
   return r.rows;
 }
 
-/** `print`: how the fix prints the upgrade to run again (upgradePrinter, run.ts); without one, in words. */
+/**
+ * Rows the mirror rejected, found before the proof or, written since, by the cutover. The mirror's error names
+ * the staged table's constraint, not what the legacy value should be: the plan's legacy-rows problems (the
+ * inspection's defects, read from the committed legacy rows) give each with its values and fix. `print`: how
+ * the fix prints that plan and the upgrade to run again (upgradePrinter, run.ts); without one, in words.
+ */
 export function rejectedError(
   rejected: readonly { table: string; id: string; error: string }[],
   print: CommandPrinter | undefined,
 ): ReleaseError {
   return new ReleaseError(
     "invalid-input",
-    `The old app wrote ${rejected.length === 20 ? "20 or more" : rejected.length} row(s) during the backfill that the release's rules refuse: ${rejected
+    `The old app wrote ${rejected.length === 20 ? "20 or more" : rejected.length} row(s) since the upgrade started that the release's rules refuse, which the mirror could not copy: ${rejected
       .map((r) => `${r.table} ${r.id} (${r.error})`)
       .join("; ")}.`,
-    `Fix those rows in the legacy tables (the mirror copies them once they are valid; see ${WORK_SCHEMA}.rejected), then ${applyAgain(print, "run the upgrade again")}. Nothing was switched; the backfill is kept.`,
+    `Fix those rows in the legacy tables (${commandToRun(print, ["plan", "--json"], "plan")} lists each with its values and fix; the mirror copies a row once it is valid, see ${WORK_SCHEMA}.rejected), then ${applyAgain(print, "run the upgrade again")}. Nothing was switched; the backfill is kept.`,
   );
 }
 
