@@ -203,6 +203,13 @@ export interface ReleasePlan {
   rowLevelSecurity: StepPlanMap["rowLevelSecurity"][];
   seedSets: StepPlanMap["seeds"][];
   vectorIndexes: StepPlanMap["vectorIndexes"][];
+  /**
+   * The Prisma-era database (the lists above are empty: plain apply refuses it): the steps' items as the steps
+   * decide them on it, which the upgrade in place's apply runs after its cutover. What `pulumi up` builds on a
+   * stack whose `legacyUpgrade` setting runs the upgrade first (infra/dynamic/pending-index-work.ts). Absent
+   * otherwise.
+   */
+  afterUpgrade?: Pick<ReleasePlan, "rowLevelSecurity" | "seedSets" | "vectorIndexes">;
   /** squawk's findings on the pending migrations, weighed with the tables' data (core/lint/). */
   safety: SafetyReport;
   /**
@@ -725,6 +732,9 @@ function assemblePlan(
   );
   const pending = !upgradeFirst && planChanges(stepPlans, checks);
   const ledgerProblems = [...state.comparison.problems, ...checks.preflight];
+  const afterUpgrade = upgradeFirst
+    ? byStepKey<StepPlanMap>([...stepPlans.keys()], (step) => stepPlans.get(step) ?? [])
+    : undefined;
   return {
     database: redactUrl(options.databaseUrl),
     ...legacy,
@@ -736,6 +746,7 @@ function assemblePlan(
     rowLevelSecurity,
     seedSets,
     vectorIndexes,
+    ...(afterUpgrade ? { afterUpgrade } : {}),
     safety: checks.safety,
     drift: checks.drift,
     ...(checks.interruption ? { interruption: checks.interruption } : {}),

@@ -3,7 +3,7 @@
 // only say which definitions the files hold; an index the data has outgrown (or a first index once rows
 // exist) is a fact of the rows, so without this a preview shows it only after a `pulumi refresh`. Carried in
 // the inputs as "name: action (reason)", `diff` reports it and `pulumi up` runs the step.
-import { isReleaseError, planRelease, type VectorIndexPlanItem } from "../../core";
+import { isReleaseError, planRelease, type ReleasePlan, type VectorIndexPlanItem } from "../../core";
 import { describeFailure, partContext } from "./release";
 import type { ResolvedInputs } from "./types";
 
@@ -12,11 +12,30 @@ export const PENDING_INDEX_WORK = "pendingIndexWork";
 
 const UNREACHABLE = ["connection", "authentication", "missing-database"];
 
-/** "name: action (reason)" for each decision that runs something (not a keep or a skip). */
-export function describePendingIndexWork(items: readonly VectorIndexPlanItem[]) {
+/** Why an item is pending on a Prisma-era database whose upgrade the stack's up runs first. */
+const AFTER_THE_UPGRADE = "after the Prisma-era upgrade this up runs first (the legacyUpgrade setting)";
+
+/**
+ * "name: action (reason)" for each decision that runs something (not a keep or a skip); `when`, what comes
+ * before it in the up, leads the reason.
+ */
+export function describePendingIndexWork(items: readonly VectorIndexPlanItem[], when?: string) {
   return items
     .filter((item) => item.decision !== "keep" && item.decision !== "skip")
-    .map((i) => `${i.name}: ${i.action} (${i.reason})`);
+    .map((i) => `${i.name}: ${i.action} (${when ? `${when}: ` : ""}${i.reason})`);
+}
+
+/**
+ * What this up's vector-index step will do: the plan's own items, or, on the Prisma-era database of a stack
+ * whose `legacyUpgrade` setting makes the up upgrade it first (the migrations resource's create, before this
+ * resource's), the items the steps decide for it that the upgrade's release then runs (plain apply's, which
+ * refuses the database, are none).
+ */
+export function pendingIndexWorkOf(plan: ReleasePlan, inputs: Pick<ResolvedInputs, "steps">): string[] {
+  const upgradedFirst = inputs.steps.legacyUpgrade !== undefined ? plan.afterUpgrade : undefined;
+  return upgradedFirst
+    ? describePendingIndexWork(upgradedFirst.vectorIndexes, AFTER_THE_UPGRADE)
+    : describePendingIndexWork(plan.vectorIndexes);
 }
 
 /** The index name a pending-work line is about (index names hold no ": "). */
@@ -37,8 +56,7 @@ export async function pendingIndexWork(
 ): Promise<string[] | undefined> {
   const context = partContext(inputs, inputs.databaseUrl, source, "check");
   try {
-    const plan = await planRelease(context.options);
-    return describePendingIndexWork(plan.vectorIndexes);
+    return pendingIndexWorkOf(await planRelease(context.options), inputs);
   } catch (error) {
     if (isReleaseError(error) && error.code === "lock-timeout") throw error;
     const why = describeFailure(error).split("\n")[0];

@@ -12,12 +12,14 @@ import { createLegacyReleaseDatabase, hostReaching, releaseInputsFor } from "./s
 import { urnOf } from "./support/release-inputs";
 
 const URN = urnOf("migrations", "legacy-upgrade-migrations");
+const INDEX_URN = urnOf("vectorIndexes", "legacy-upgrade-vector-indexes");
 const SCALE = { ...LEGACY_SCALES.small, messages: 600, auditRows: 300 };
 
 describe("the schema migrations resource upgrading the Prisma-era database", () => {
   let db: ReleaseDatabase;
   let host: ProviderHost;
   let inputs: Props;
+  let indexInputs: Props;
 
   beforeAll(async () => {
     db = await createLegacyReleaseDatabase(SCALE);
@@ -26,6 +28,7 @@ describe("the schema migrations resource upgrading the Prisma-era database", () 
       stepOptions: { legacyUpgrade: { organization: "acme", batchSize: 250 } },
     });
     inputs = captured.migrations;
+    indexInputs = captured.vectorIndexes;
     host = await hostReaching(db);
   });
 
@@ -53,6 +56,20 @@ describe("the schema migrations resource upgrading the Prisma-era database", () 
     const checked = await host.check(URN, {}, inputs);
     expect(checked.failures).toEqual([]);
     expect(host.output()).toContain(`backfill Message [~`);
+  });
+
+  it("check of the vector indexes (pulumi preview) names the indexes the up builds after the upgrade", async () => {
+    const checked = await host.check(INDEX_URN, {}, indexInputs);
+    expect(checked.failures).toEqual([]);
+    const pending = checked.inputs.pendingIndexWork as string[];
+    // Each index the step would create, with why: plain apply's plan has none (it refuses the database).
+    const names = pending.map((line) => line.slice(0, line.indexOf(": ")));
+    expect(names).toEqual(expect.arrayContaining(["idx_chunk_embedded_rows", "idx_message_embedded_rows"]));
+    for (const line of pending) {
+      expect(line).toMatch(
+        /^\S+: create \(after the Prisma-era upgrade this up runs first \(the legacyUpgrade setting\): no release yet: /,
+      );
+    }
   });
 
   it("create (pulumi up) upgrades it in place and records the whole release", async () => {
@@ -91,6 +108,15 @@ describe("the schema migrations resource upgrading the Prisma-era database", () 
       publicOwner: "pg_database_owner",
       leftovers: 0,
     });
+  });
+
+  it("create of the vector indexes (pulumi up, after the upgrade) builds the count indexes the preview named", async () => {
+    const checked = await host.check(INDEX_URN, {}, indexInputs);
+    const created = await host.create(INDEX_URN, checked.inputs);
+    const built = (created.properties.lastRun as { items: { name: string; action: string }[] }).items
+      .filter((i) => i.action === "create")
+      .map((i) => i.name);
+    expect(built).toEqual(expect.arrayContaining(["idx_chunk_embedded_rows", "idx_message_embedded_rows"]));
   });
 
   it("a second up finds nothing to upgrade and nothing to apply", async () => {
