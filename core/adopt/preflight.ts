@@ -92,7 +92,7 @@ function legacyProblems(
       message: `This is the Prisma-era NeonHub schema (free-text Message.role, no conversations; estimated rows: ${sizes})${managed}, which the migrations do not upgrade in place.${legacy.unreadable.length > 0 ? ` Not checked for bad rows (${legacy.unreadable.join("; ")}): run plan as a login that may read those tables (their owner, or the admin) to see them.` : ""}`,
       fix: started
         ? `${upgradeInProgressText(started, print)} Nothing was written.`
-        : `Upgrade it in place with ${commandToRun(print, ["apply", "--upgrade-legacy", "--legacy-organization", "<slug>"])} (\`plan --upgrade-legacy\` shows its steps): snapshot it, fix the rows listed here, and rehearse on a copy first (${UPGRADING_SECTION}). Nothing was written.`,
+        : `Upgrade it in place with ${commandToRun(print, ["apply", "--upgrade-legacy", "--legacy-organization", "<slug>"])}: snapshot it, fix the rows listed here and rehearse on a copy first; see its steps with ${upgradePlan(print)} (${UPGRADING_SECTION}). Nothing was written.`,
     },
     ...legacy.defects.map(
       (d): LedgerProblem => ({
@@ -109,6 +109,27 @@ function legacyProblems(
       }),
     ),
   ];
+}
+
+/**
+ * The upgrade's plan as a fix names it: the CLI's, with the organization to choose (without it the CLI refuses
+ * the plan); a stack's preview; without a printer, the words the fixes had before.
+ */
+function upgradePlan(print: CommandPrinter | undefined): string {
+  return commandToRun(
+    print,
+    ["plan", "--upgrade-legacy", "--legacy-organization", "<slug>"],
+    "`plan --upgrade-legacy`",
+  );
+}
+
+/**
+ * The two paths of a schema the pre-flight did not recognise (a Prisma ledger, objects in the way), each ending
+ * with its command and its runbook section: baseline's, when `same` (the schema is the migrations' own), or the
+ * upgrade's plan, which says whether it is the Prisma-era schema and, if it is, its steps.
+ */
+function adoptOrUpgrade(same: string, print: CommandPrinter | undefined): string {
+  return `${same}, adopt it: ${commandToRun(print, ["baseline"])} (${ADOPTING_SECTION}); if it is the older NeonHub app schema, upgrade it in place: ${upgradePlan(print)} (${UPGRADING_SECTION}).`;
 }
 
 /** `_prisma_migrations` and `pgmigrations` tables in any application schema. Read-only. */
@@ -168,7 +189,7 @@ function foreignLedgerProblem(
       kind: "foreign-database",
       migration: first.name,
       message: `This database is ${managedBy(foreign)} and neonhub-db has applied nothing to it yet.`,
-      fix: `Do not apply over it. If Prisma built the schema these migrations build, adopt it with ${commandToRun(print, ["baseline"])} (it proves the schema equal, or writes nothing; ${ADOPTING_SECTION}); if it is the older NeonHub app schema, follow ${UPGRADING_SECTION}. Nothing was written.`,
+      fix: `Do not apply over it. ${adoptOrUpgrade("If Prisma built the schema these migrations build", print)} Nothing was written.`,
     };
   }
   return {
@@ -199,7 +220,7 @@ function collisionProblem(
       ? `These objects were created outside the release after its last apply: drop or rename them (or fold them into a new migration that expects them), then run ${commandToRun(print, ["apply"], "apply")} again. Nothing was written.`
       : builtBy
         ? `They are the schema of the tool whose ledger ${builtBy.schema}.${builtBy.table} is (the foreign-database problem): take that problem's path, ${builtBy.tool === "prisma" ? commandToRun(print, ["baseline"]) : `${commandToRun(print, ["adopt"])}, not baseline`} (${ADOPTING_SECTION}). Nothing was written.`
-        : `This schema was built outside neonhub-db. If it is exactly what these migrations build, adopt it with ${commandToRun(print, ["baseline"])} (${ADOPTING_SECTION}); if it is the older NeonHub app schema, follow ${UPGRADING_SECTION}. Nothing was written.`;
+        : `This schema was built outside neonhub-db. ${adoptOrUpgrade("If it is exactly what these migrations build", print)} Nothing was written.`;
   return {
     kind: "existing-objects",
     migration: existing[0]!.migration,

@@ -95,11 +95,12 @@ const MIGRATION_FILE_READERS = new Set(["plan", "apply", "status", "verify", "re
 
 /**
  * How the engine's fixes and notes name a command to run (ReleaseOptions.printCommand) on a stack: an apply is
- * `pulumi up` and a plan `pulumi preview`, which run the release with the stack's settings (a fix's "run apply
- * again" is the up run again, whichever method failed), and so are the legacy upgrade's apply and plan on a
- * stack whose `legacyUpgrade` setting runs the upgrade in its up. On a stack without it, the upgrade's apply
- * (an upgrade to start or to continue) is the setting's `pulumi config set` and `pulumi up` first, the stack's
- * own way, then the CLI's command that does it without the setting. Any other command (verify, status, a revert,
+ * `pulumi up` and a plan `pulumi preview --stack <stack>`, which run the release with the stack's settings (a
+ * fix's "run apply again" is the up run again, whichever method failed), and so are the legacy upgrade's apply
+ * and plan on a stack whose `legacyUpgrade` setting runs the upgrade in its up. On a stack without it, the
+ * upgrade's apply (an upgrade to start or to continue) is the setting's `pulumi config set` and `pulumi up`
+ * first, the stack's own way, then the CLI's command that does it without the setting, and its plan the preview
+ * once the setting is set, then the CLI's. Any other command (verify, status, a revert,
  * an apply with options of its own) has no pulumi counterpart: it is printed to run as the migrator on the
  * stack's database (stackDirectUrl, naming the stack), with the stack's migrations folder. baseline and adopt, which need the
  * admin's login, are named as the engine names them for a caller without a printer.
@@ -108,31 +109,47 @@ function stackCommandPrinter(
   settings: Pick<PartSettings, "migrationsDir" | "steps" | "stack">,
 ): CommandPrinter {
   const upgrades = settings.steps.legacyUpgrade !== undefined;
+  const preview = previewCommand(settings.stack);
   const print = (args: readonly string[]): string => {
     const [command = "", ...rest] = args;
     const legacyUpgrade = rest[0] === "--upgrade-legacy";
     const upgrade = upgrades && legacyUpgrade;
     if (command === "apply" && (rest.length === 0 || upgrade)) return PULUMI_RUN.up;
-    if (command === "plan" && (rest.length === 0 || (upgrade && rest.length === 1)))
-      return "`pulumi preview`";
+    if (command === "plan" && (rest.length === 0 || upgrade)) return preview;
     if (command === "baseline" || command === "adopt") return commandToRun(undefined, args);
     const folder =
       MIGRATION_FILE_READERS.has(command) &&
       path.resolve(PROJECT_ROOT, settings.migrationsDir) !== DEFAULT_MIGRATIONS_DIR
         ? ["--migrations-dir", shellWord(settings.migrationsDir)]
         : [];
+    // The engine's arguments as words a shell reads as given (a placeholder such as <slug> quoted, as the
+    // CLI's printer quotes it); the URL's and the folder's are words already.
     const cli = commandToRun(undefined, [
-      ...args,
+      ...args.map(shellWord),
       "--database-url",
       stackDirectUrl(settings.stack),
       ...folder,
     ]);
-    if (command !== "apply" || !legacyUpgrade) return cli;
+    if (!legacyUpgrade) return cli;
+    // The upgrade's plan on a stack without the setting: the preview shows its steps once the setting is set
+    // (the apply beside it names the `pulumi config set`), or the CLI's.
+    if (command === "plan")
+      return `${preview} once the stack's legacyUpgrade setting is set, or with the CLI, ${cli}`;
+    if (command !== "apply") return cli;
     const given = rest.indexOf("--legacy-organization");
     const organization = (given < 0 ? undefined : rest[given + 1]) ?? "<slug>";
     return `\`${legacyUpgradeConfigCommand(organization, settings.stack)}\` (the stack's legacyUpgrade setting) and ${PULUMI_RUN.up}, or with the CLI, ${cli}`;
   };
   return Object.assign(print, { setting: stackSettingWords(settings.stack) });
+}
+
+/**
+ * The preview a printed plan is on a stack: of the stack the program runs for, named (`--stack`), as the printed
+ * `pulumi stack output` is (another stack may be selected where the operator runs it); a state recorded before
+ * the inputs carried the stack's name has none, and previews the selected stack.
+ */
+function previewCommand(stack: string | undefined): string {
+  return stack === undefined ? "`pulumi preview`" : `\`pulumi preview --stack ${shellWord(stack)}\``;
 }
 
 /**

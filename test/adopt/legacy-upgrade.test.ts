@@ -304,6 +304,10 @@ describe("apply --upgrade-legacy", () => {
     const [legacy] = planned.migrations.problems;
     expect(legacy!.kind).toBe("legacy-schema");
     expect(legacy!.fix).toContain("neonhub-db apply --upgrade-legacy --legacy-organization acme`");
+    // Its plan as the CLI runs it, with the organization: not `plan --upgrade-legacy` in words.
+    expect(legacy!.fix).toContain(
+      "see where it stands with `neonhub-db plan --upgrade-legacy --legacy-organization acme`.",
+    );
     // Between runs the legacy tables are still the app's, untouched in shape.
     const between = await withClient(db.url, (c) =>
       c.query<{ n: number }>(`SELECT count(*)::int AS n FROM public."Message"`),

@@ -71,8 +71,9 @@ describe("the pre-flight", () => {
     expect(prisma!.message).toContain("records 2 migration(s) (last: 20240301000000_campaigns)");
     expect(prisma!.fix).toContain("neonhub-db baseline");
     // Each path with the runbook's section that covers it: baseline's, and the older app schema's upgrade.
-    expect(prisma!.fix).toMatch(
-      /`neonhub-db baseline` \([^)]*docs\/runbook\.md, "Adopting an existing database"\); if it is the older NeonHub app schema, follow docs\/runbook\.md, "Upgrading a Prisma-era database"\./,
+    // Each ends with the command to run and the section, not a restatement of the path's steps.
+    expect(prisma!.fix).toBe(
+      'Do not apply over it. If Prisma built the schema these migrations build, adopt it: `neonhub-db baseline` (docs/runbook.md, "Adopting an existing database"); if it is the older NeonHub app schema, upgrade it in place: `plan --upgrade-legacy` (docs/runbook.md, "Upgrading a Prisma-era database"). Nothing was written.',
     );
     expect(collision!.fix).toContain('docs/runbook.md, "Adopting an existing database"');
     expect(collision!.message).toContain(
@@ -116,7 +117,7 @@ describe("the pre-flight", () => {
       `2 object(s) that the pending migrations create already exist: type "AgentKind" (20250126000200_enums), function set_updated_at (20250126000300_timestamps).`,
     );
     expect(plan.migrations.problems[0]!.fix).toContain(
-      '`neonhub-db baseline` (docs/runbook.md, "Adopting an existing database"); if it is the older NeonHub app schema, follow docs/runbook.md, "Upgrading a Prisma-era database".',
+      'adopt it: `neonhub-db baseline` (docs/runbook.md, "Adopting an existing database"); if it is the older NeonHub app schema, upgrade it in place: `plan --upgrade-legacy` (docs/runbook.md, "Upgrading a Prisma-era database").',
     );
     await expect(applyRelease(release(url))).rejects.toThrow(/type "AgentKind"/);
     // Migration 1 (idempotent, it would have run and been recorded before) did not run either.
@@ -173,6 +174,10 @@ describe("the pre-flight", () => {
     expect(apply.code).toBe(1);
     expect(apply.stderr).toContain("managed by Prisma Migrate");
     expect(apply.stderr).toContain("fix:\n    1. Do not apply over it");
+    // The upgrade's plan as the CLI runs it, with the organization it refuses the plan without.
+    expect(apply.stderr).toContain(
+      "if it is the older NeonHub app schema, upgrade it in place: `neonhub-db plan --upgrade-legacy --legacy-organization '<slug>'` (docs/runbook.md, \"Upgrading a Prisma-era database\").",
+    );
     // Each fix alone says nothing was written; the numbered list says it once, after them.
     expect(apply.stderr).toMatch(/\n {4}2\. [^\n]*\n {4}Nothing was written\.\n/);
     expect(apply.stderr.split("Nothing was written.")).toHaveLength(2);

@@ -40,6 +40,11 @@ describe("the schema migrations resource on the Prisma-era database", () => {
     // One path, the upgrade in place: not also baseline, which the ledger and tables alone would suggest.
     expect(reasons).toContain("--upgrade-legacy");
     expect(reasons).not.toContain("baseline");
+    // The upgrade's plan in the stack's words too (its preview, once the setting is set), not the CLI's alone.
+    expect(reasons).toContain(
+      'see its steps with `pulumi preview --stack test` once the stack\'s legacyUpgrade setting is set, or with the CLI, `neonhub-db plan --upgrade-legacy --legacy-organization \'<slug>\' --database-url "$(pulumi stack output --stack test --show-secrets directUrl)"` (docs/runbook.md, "Upgrading a Prisma-era database")',
+    );
+    expect(reasons).not.toContain("`plan --upgrade-legacy` shows");
   });
 
   it("create (pulumi up) refuses before migration 1 and writes nothing", async () => {
@@ -94,8 +99,10 @@ describe("the schema migrations resource on a Prisma-era database whose upgrade 
     expect(reasons).toContain("An upgrade of the Prisma-era database is in progress for organization acme");
     expect(reasons).toContain(
       "Continue it with `pulumi config set --stack test --path 'neonhub-db:legacyUpgrade.organization' acme` (the stack's legacyUpgrade setting) and `pulumi up`, " +
-        'or with the CLI, `neonhub-db apply --upgrade-legacy --legacy-organization acme --database-url "$(pulumi stack output --stack test --show-secrets directUrl)"`',
+        'or with the CLI, `neonhub-db apply --upgrade-legacy --legacy-organization acme --database-url "$(pulumi stack output --stack test --show-secrets directUrl)"`; ' +
+        "see where it stands with `pulumi preview --stack test` once the stack's legacyUpgrade setting is set",
     );
+    expect(reasons).not.toContain("`plan --upgrade-legacy` shows");
     expect(host.output()).not.toContain(db.password);
   });
 });

@@ -269,11 +269,21 @@ describe("the commands the provider's fixes name", () => {
   const upgrade = ["apply", "--upgrade-legacy", "--legacy-organization", "acme"];
   const stackUrl = '--database-url "$(pulumi stack output --stack dev --show-secrets directUrl)"';
 
-  it("the legacy upgrade's apply and plan are `pulumi up` and `pulumi preview` on a stack whose up runs the upgrade", () => {
+  it("the legacy upgrade's apply and plan are `pulumi up` and the stack's `pulumi preview` on a stack whose up runs the upgrade", () => {
     const print = printerOf(settings({ seedSets: [], legacyUpgrade: { organization: "acme" } }));
     expect(print(["apply"])).toBe("`pulumi up`");
     expect(print(upgrade)).toBe("`pulumi up`");
-    expect(print(["plan", "--upgrade-legacy"])).toBe("`pulumi preview`");
+    expect(print(["plan"])).toBe("`pulumi preview --stack dev`");
+    expect(print(["plan", "--upgrade-legacy"])).toBe("`pulumi preview --stack dev`");
+    // The organization the fix names is the stack's setting's, which the preview reads.
+    expect(print(["plan", "--upgrade-legacy", "--legacy-organization", "acme"])).toBe(
+      "`pulumi preview --stack dev`",
+    );
+    // A state recorded before the inputs carried the stack's name: the selected stack's preview.
+    const unnamed = printerOf(
+      settings({ seedSets: [], legacyUpgrade: { organization: "acme" } }, undefined, null),
+    );
+    expect(unnamed(["plan"])).toBe("`pulumi preview`");
   });
 
   it("on a stack without legacyUpgrade, the upgrade is the setting and `pulumi up` first, then the migrator's command, as verify's", () => {
@@ -288,6 +298,11 @@ describe("the commands the provider's fixes name", () => {
     );
     expect(print(["verify"])).toBe(`\`neonhub-db verify ${stackUrl}\``);
     expect(print(["plan", "--json"])).toBe(`\`neonhub-db plan --json ${stackUrl}\``);
+    // The upgrade's plan: the stack's preview once the setting is set, or the CLI's.
+    expect(print(["plan", "--upgrade-legacy", "--legacy-organization", "acme"])).toBe(
+      "`pulumi preview --stack dev` once the stack's legacyUpgrade setting is set, " +
+        `or with the CLI, \`neonhub-db plan --upgrade-legacy --legacy-organization acme ${stackUrl}\``,
+    );
   });
 
   it("names the stack's migrations folder where it is not the default, and leaves the admin's commands bare", () => {

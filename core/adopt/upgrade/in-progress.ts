@@ -43,7 +43,7 @@ export function upgradeInProgressText(upgrade: UpgradeInProgress, print?: Comman
     : "it stopped before its cutover: the legacy tables are still in use, and mirrored";
   return (
     `An upgrade of the Prisma-era database is in progress${upgrade.organization ? ` for organization ${upgrade.organization}` : ""} (schema ${WORK_SCHEMA}): ${where}. ` +
-    `Continue it with ${commandToRun(print, ["apply", "--upgrade-legacy", "--legacy-organization", organization])} (\`plan --upgrade-legacy\` shows where it stands).`
+    `Continue it with ${commandToRun(print, ["apply", "--upgrade-legacy", "--legacy-organization", organization])}; see where it stands with ${commandToRun(print, ["plan", "--upgrade-legacy", "--legacy-organization", organization], "`plan --upgrade-legacy`")}.`
   );
 }
 
