@@ -132,7 +132,8 @@ Options:
                            with backoff (default 5)
   --environment NAME       production | staging | development (default): in production, blocking safety
                            findings on tables with data are errors: plan exits 1, apply refuses; revert the
-                           same of the Down sections it runs (docs/runbook.md)
+                           same of the Down sections it runs
+                           (docs/runbook.md, "The safety lint: blocking migrations on tables with data")
   --connect-timeout SECS   how long to wait for the server to accept a connection (default 10)
                            (--migration-lock-timeout, --statement-timeout and --connect-timeout take
                            plain decimal seconds with at most 3 decimals, e.g. 2.5)

@@ -1,5 +1,11 @@
 // Human-readable output of `neonhub-db plan|apply --upgrade-legacy`.
-import { commandToRun, type CommandPrinter, type LegacyUpgradePlan, type LegacyUpgradeResult } from "../core";
+import {
+  UPGRADING_SECTION,
+  commandToRun,
+  type CommandPrinter,
+  type LegacyUpgradePlan,
+  type LegacyUpgradeResult,
+} from "../core";
 import { renderApply } from "./render";
 
 /** `print`: how the next command to run on this database is printed (ReleaseOptions.printCommand). */
@@ -19,7 +25,7 @@ export function renderUpgradePlan(plan: LegacyUpgradePlan, print?: CommandPrinte
     plan.finished
       ? `The upgrade moved the data and dropped the legacy tables in an earlier run: what is left is the release's own (${commandToRun(print, ["plan"])} lists it; ${commandToRun(print, ["apply"])}, or this upgrade's apply, runs it).`
       : plan.ready
-        ? `Run ${commandToRun(print, ["apply", "--upgrade-legacy", "--legacy-organization", plan.organization.slug], "`neonhub-db apply --upgrade-legacy` with the same --legacy-organization")} to do it (after a snapshot: docs/runbook.md).`
+        ? `Run ${commandToRun(print, ["apply", "--upgrade-legacy", "--legacy-organization", plan.organization.slug], "`neonhub-db apply --upgrade-legacy` with the same --legacy-organization")} to do it (after a snapshot: ${UPGRADING_SECTION}).`
         : "Fix what is above first: the upgrade refuses to start while it stands. Nothing was written.",
   );
   return lines.join("\n");

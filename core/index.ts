@@ -339,3 +339,4 @@ export {
 export { planLegacyUpgrade, planLegacyUpgradeIfNeeded, type LegacyUpgradePlan } from "./adopt/upgrade/plan";
 export type { LegacyUpgradeSetting } from "./adopt/upgrade/setting";
 export type { LegacyDependent, UncarriedColumn } from "./adopt/upgrade/uncarried";
+export { ADOPTING_SECTION, UPGRADING_SECTION } from "./adopt/runbook-sections";

@@ -1151,7 +1151,7 @@ function snapshotLedgerNote(
   const taken = `the snapshot was taken after ${snapshotLast ?? "no migration"} but the ledger ends at ${last ?? "no migration"}`;
   if (snapshotLast !== null && !ledger.some((e) => e.name === snapshotLast)) {
     // Its objects are not there (lost-last-rows.ts would have named the rows missing): reverted, or data only.
-    const interrupted = `${taken}: a revert was interrupted before it recorded the snapshot (or, for a migration that creates nothing, its ledger row was deleted by hand: then put it back instead, as docs/runbook.md says)`;
+    const interrupted = `${taken}: a revert was interrupted before it recorded the snapshot (or, for a migration that creates nothing, its ledger row was deleted by hand: then put it back instead, as docs/runbook.md, "A row missing from the ledger" says)`;
     return last === null
       ? `${interrupted} (nothing is applied now)`
       : `${interrupted}; run the revert again (${commandToRun(print, ["revert", "--to", last, "--confirm", "--expect-last", last])} records it, refusing if a migration was applied since; a deeper --to completes the revert, through its preview)`;

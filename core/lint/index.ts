@@ -430,7 +430,7 @@ export function safetyErrorsFix(findings: readonly SafetyFinding[]): string {
       `${steps.length > 0 ? "for the others, use" : "Use"} the safer form, or accept the finding in the migration with \`${EXEMPTION_SYNTAX}\` before the statement`,
     );
   }
-  return `${steps.join("; ")} (docs/runbook.md).`;
+  return `${steps.join("; ")} (docs/runbook.md, "The safety lint: blocking migrations on tables with data").`;
 }
 
 /** Where a finding is: file and line, and the section when it is the Down one (a reader assumes the Up). */
