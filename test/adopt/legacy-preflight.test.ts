@@ -159,6 +159,9 @@ describe("the legacy fixture", () => {
       [],
       [],
     ]);
+    // The items as the steps decide them, which the upgrade's release runs after its cutover.
+    expect(plan.afterUpgrade!.seedSets.map((i) => [i.name, i.action])).toEqual([["demo", "create"]]);
+    expect(plan.afterUpgrade!.vectorIndexes.map((i) => i.name)).toContain("idx_chunk_embedding_cosine");
     // Apply would change nothing: it refuses the schema (the problem the plan closes on).
     expect(plan.pending).toBe(false);
     expect(plan.problems.map((p) => p.kind)).toContain("legacy-schema");
