@@ -6,9 +6,10 @@
 // command, which a lost connection's fix says to run again (ReleaseOptions.commandAsRun); and every other
 // command core's fixes and notes name to run next (ReleaseOptions.printCommand, core/command-to-run.ts), with
 // the operator's --database-url, --owner-role and --migrations-dir (printed alone, it would act on whatever
-// $DIRECT_URL holds, which may be another database than the one the operator named) and the release settings
+// $DIRECT_URL holds, which may be another database than the one the operator named), the release settings
 // given (--config, --set, --seed, --row-level-security, --environment; without them, an apply printed after a
-// plan would apply other settings than the ones just planned).
+// plan would apply other settings than the ones just planned) and the flags that bound how it waits, retries
+// and batches (without them, the command run again would wait and retry by the defaults the operator raised).
 import {
   ADMIN_URL_SOURCE,
   ADMIN_URL_WORD,
@@ -16,8 +17,10 @@ import {
   shellWord,
   urlWithoutPassword,
   type CommandPrinter,
+  type ReleaseSettings,
 } from "../core";
 import accessDefinition from "../infra/access-definition";
+import type { CliArgs } from "./args";
 import { urlFromEnvironment } from "./environment-url";
 
 /** Whose URL a --database-url is: one of the stack's logins, or the admin's (`npm run -s local -- env --admin`). */
@@ -177,7 +180,7 @@ export interface ConnectionOptions {
 /**
  * The options that say what a release applies (the settings, the seed sets) and which stack's rules it is
  * held to: a printed command that takes them carries them, so that it does what the printing one did or
- * showed. Lock-safety and timeout flags are not carried: they bound how a command waits, not what it does.
+ * showed.
  */
 export interface ReleaseChoices {
   configFile?: string;
@@ -187,20 +190,110 @@ export interface ReleaseChoices {
   environment?: string;
 }
 
-/** The options the operator gave that a printed command carries. */
-export type GivenOptions = ConnectionOptions & ReleaseChoices;
+/**
+ * The flags that bound how a command waits, retries and batches, as parsed (cli/args.ts): the operator chose
+ * them for this database (a migration lock timeout raised for a busy table, fewer rows per batch for a small
+ * server), and the command a fix says to run again, printed without them, would wait, retry and batch by the
+ * defaults instead, and fail the same way.
+ */
+export interface RunBounds {
+  /** --lock-timeout, in milliseconds. */
+  lockTimeoutMs?: number;
+  /** --migration-lock-timeout (lockSafety.lockTimeoutMs), in milliseconds. */
+  migrationLockTimeoutMs?: number;
+  /** --statement-timeout, in milliseconds. */
+  statementTimeoutMs?: number;
+  lockRetries?: number;
+  /** --connect-timeout, in milliseconds. */
+  connectTimeoutMs?: number;
+  /** The legacy upgrade's --legacy-organization, --batch-size and --max-batches. */
+  legacyOrganization?: string;
+  batchSize?: number;
+  maxBatches?: number;
+}
 
-/** Each carried option's flag, in the order a printed command has them. */
-const CARRIED_FLAGS: Record<keyof GivenOptions, string> = {
-  databaseUrl: "--database-url",
-  ownerRole: "--owner-role",
-  migrationsDir: "--migrations-dir",
-  configFile: "--config",
-  settings: "--set",
-  seeds: "--seed",
-  rowLevelSecurity: "--row-level-security",
-  environment: "--environment",
+/** The options the operator gave that a printed command carries. */
+export type GivenOptions = ConnectionOptions &
+  ReleaseChoices &
+  RunBounds & {
+    /**
+     * Whether the release settings given (--config, --set) ask for the legacy upgrade (`legacyUpgrade`): a plan
+     * or apply printed with them is an upgrade too, and takes its --batch-size and --max-batches.
+     */
+    upgradeBySetting?: boolean;
+  };
+
+/** An option a printed command carries: its flag, and how its value is written. */
+interface CarriedFlag {
+  flag: string;
+  /** The value as the flag takes it (a timeout's milliseconds as its seconds); unset: as given. */
+  word?: (value: number) => string;
+  /**
+   * Carried only into a printed upgrade: `flag`, into a command that names --upgrade-legacy itself (the CLI
+   * refuses --legacy-organization without it); `flag or setting`, also into a plan or apply given the
+   * legacyUpgrade setting (--batch-size and --max-batches go with either, cli/main.ts upgradeRequest).
+   */
+  upgrade?: "flag" | "flag or setting";
+}
+
+/** A timeout's milliseconds as its flag's seconds (3 decimals at most, as the flag takes them). */
+const seconds = (ms: number) => String(ms / 1000);
+
+/**
+ * Each carried option's flag, in the order a printed command has them: the one place that decides which of the
+ * operator's options a printed command carries. Not carried: --json (how this run prints), the command's own
+ * (--to, --confirm, --file, ...) and --upgrade-legacy, which a printed command names itself when it is one.
+ */
+const CARRIED_FLAGS: Record<Exclude<keyof GivenOptions, "upgradeBySetting">, CarriedFlag> = {
+  databaseUrl: { flag: "--database-url" },
+  ownerRole: { flag: "--owner-role" },
+  migrationsDir: { flag: "--migrations-dir" },
+  configFile: { flag: "--config" },
+  settings: { flag: "--set" },
+  seeds: { flag: "--seed" },
+  rowLevelSecurity: { flag: "--row-level-security" },
+  environment: { flag: "--environment" },
+  legacyOrganization: { flag: "--legacy-organization", upgrade: "flag" },
+  lockTimeoutMs: { flag: "--lock-timeout", word: seconds },
+  migrationLockTimeoutMs: { flag: "--migration-lock-timeout", word: seconds },
+  statementTimeoutMs: { flag: "--statement-timeout", word: seconds },
+  lockRetries: { flag: "--lock-retries" },
+  connectTimeoutMs: { flag: "--connect-timeout", word: seconds },
+  batchSize: { flag: "--batch-size", upgrade: "flag or setting" },
+  maxBatches: { flag: "--max-batches", upgrade: "flag or setting" },
 };
+
+/**
+ * What the operator gave on the command line that a printed command carries (CARRIED_FLAGS), from the parsed
+ * arguments; `settings`: the release settings resolved from them (--config, --set).
+ */
+export function givenOptionsOf(args: CliArgs, settings: ReleaseSettings): GivenOptions {
+  return {
+    databaseUrl: args.databaseUrl,
+    ownerRole: args.ownerRole,
+    migrationsDir: args.migrationsDir,
+    configFile: args.configFile,
+    settings: args.settings,
+    seeds: args.seeds,
+    rowLevelSecurity: args.rowLevelSecurity,
+    environment: args.environment,
+    legacyOrganization: args.legacyOrganization,
+    lockTimeoutMs: args.lockTimeoutMs,
+    migrationLockTimeoutMs: args.lockSafety.lockTimeoutMs,
+    statementTimeoutMs: args.lockSafety.statementTimeoutMs,
+    lockRetries: args.lockSafety.lockRetries,
+    connectTimeoutMs: args.connectTimeoutMs,
+    batchSize: args.batchSize,
+    maxBatches: args.maxBatches,
+    upgradeBySetting: settings.legacyUpgrade !== undefined,
+  };
+}
+
+/** Whether the printed command `args` is an upgrade, as `carried.upgrade` needs it to be. */
+function upgradeCarries(carried: CarriedFlag, args: readonly string[], given: GivenOptions): boolean {
+  if (carried.upgrade === undefined || args.includes("--upgrade-legacy")) return true;
+  return carried.upgrade === "flag or setting" && given.upgradeBySetting === true;
+}
 
 /**
  * `neonhub-db <args>`, then the options the operator gave (`given`) that the command `args[0]` takes (`takes`:
@@ -238,7 +331,7 @@ export function commandOnDatabase(
       ? undefined
       : (given.ownerRole ?? (asAdmin && role.prefix !== undefined ? `${role.prefix}_owner` : undefined));
   let note: Pick<PrintedCommand, "passwordNote" | "urlNote"> = {};
-  for (const key of Object.keys(CARRIED_FLAGS) as (keyof GivenOptions)[]) {
+  for (const key of Object.keys(CARRIED_FLAGS) as (keyof typeof CARRIED_FLAGS)[]) {
     const value =
       key === "ownerRole"
         ? ownerRole
@@ -247,8 +340,14 @@ export function commandOnDatabase(
           : key === "databaseUrl" && migrator !== undefined
             ? MIGRATOR_URL_WORD
             : given[key];
-    const flag = CARRIED_FLAGS[key];
+    const carried = CARRIED_FLAGS[key];
+    const { flag } = carried;
     if (value === undefined || !takes(command, flag) || args.includes(flag)) continue;
+    if (!upgradeCarries(carried, args, given)) continue;
+    if (typeof value === "number") {
+      words.push(flag, (carried.word ?? String)(value));
+      continue;
+    }
     if (key !== "databaseUrl") {
       for (const one of typeof value === "string" ? [value] : value) words.push(flag, shellWord(one));
       continue;

@@ -55,6 +55,7 @@ import {
   commandAsRun,
   commandInFix,
   commandPrinter,
+  givenOptionsOf,
   passwordNoteOnce,
   revertConfirmCommand,
   revertPreviewCommand,
@@ -135,22 +136,9 @@ function releaseOptions(
     ? releaseEnvironment(args, (line) => log.info(line))
     : args.environment;
   // What the fixes and notes say to run next acts on this database, folder and owner role, not $DIRECT_URL's,
-  // and a plan or apply they name with the settings and seed sets this one was given.
-  const printCommand = commandPrinter(
-    {
-      databaseUrl: args.databaseUrl,
-      ownerRole: args.ownerRole,
-      migrationsDir: args.migrationsDir,
-      configFile: args.configFile,
-      settings: args.settings,
-      seeds: args.seeds,
-      rowLevelSecurity: args.rowLevelSecurity,
-      environment: args.environment,
-    },
-    env,
-    takesFlag,
-    args.command,
-  );
+  // a plan or apply they name with the settings and seed sets this one was given, and each waits, retries and
+  // batches as this one was told to.
+  const printCommand = commandPrinter(givenOptionsOf(args, settings), env, takesFlag, args.command);
   refuseMissingPaths(args, printCommand);
   const { databaseUrl, source } = databaseUrlOf(args, env);
   parseDatabaseUrl(databaseUrl, source);

@@ -18,8 +18,8 @@ import { createTestDatabase, dropTestDatabase, withClient, type TestDatabase } f
 import { fixtureMigrationsCopy, writeMigration } from "../support/fixtures";
 import { startCli, waitUntil } from "../support/kill-points";
 import { scratchDir } from "../support/scratch";
-import { takesFlag } from "../../cli/args";
-import { commandAsRun, commandOnDatabase, passwordNoteOnce } from "../../cli/confirm-command";
+import { parseArgs, takesFlag } from "../../cli/args";
+import { commandAsRun, commandOnDatabase, givenOptionsOf, passwordNoteOnce } from "../../cli/confirm-command";
 import { chunkFileDir, writeChunkFile } from "../seeds/chunk-files";
 
 const WIDGETS = "20250101000100_widgets";
@@ -332,6 +332,43 @@ describe("a command printed to run next carries what the operator gave", () => {
     expect(await ledgerOf(other.url)).toEqual([]);
   });
 
+  it("plan's closing line: the apply it names waits, retries and connects as the plan was told to", async () => {
+    const { named, other } = await twoDatabases();
+    const dir = fixtureMigrationsCopy();
+    await applyRelease({ databaseUrl: named.url, migrationsDir: dir });
+    writeMigration(dir, `${SPROCKETS}.sql`, 'ALTER TABLE "Widget" ADD COLUMN size int;');
+    const bounds = [
+      ...["--lock-timeout", "120", "--migration-lock-timeout", "0.25", "--statement-timeout", "600"],
+      ...["--lock-retries", "0", "--connect-timeout", "7.5"],
+    ];
+    const plan = await runCli(["plan", "--database-url", named.url, "--migrations-dir", dir, ...bounds], {
+      DIRECT_URL: other.url,
+    });
+    expect(plan.code, plan.stderr).toBe(2);
+    const apply = printed(plan.stdout, "apply", named.url);
+    expect(apply).toBe(
+      `neonhub-db apply --database-url ${urlWithoutPassword(named.url)} --migrations-dir ${dir} ${bounds.join(" ")}`,
+    );
+
+    // A read of "Widget" held open: the printed apply's ALTER TABLE gives up after the plan's 0.25 s, without
+    // a retry (run with the defaults it would wait 5 s five times over).
+    const holder = new Client({ connectionString: named.url });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN; LOCK TABLE "Widget" IN ACCESS SHARE MODE');
+      const started = Date.now();
+      const run = await runAsPrinted(apply, named, other);
+      expect(run.code, run.stderr).toBe(1);
+      expect(run.stderr).toContain(
+        "could not take its lock within the lock timeout (250 ms) in 1 attempt(s)",
+      );
+      expect(Date.now() - started).toBeLessThan(15_000);
+    } finally {
+      await holder.end();
+    }
+    expect(await ledgerOf(named.url)).toEqual([WIDGETS, COLOR, GADGETS]);
+  });
+
   it("an apply whose session was ended: the apply its fix names, as it was run, completes the named database", async () => {
     const { named, other } = await twoDatabases();
     const dir = fixtureMigrationsCopy();
@@ -511,6 +548,41 @@ describe("the options a printed command carries", () => {
     expect(commandOnDatabase(["plan", "--seed", "other"], { seeds: ["demo"] }, {}, takesFlag).command).toBe(
       "neonhub-db plan --seed other",
     );
+  });
+
+  it("carry the flags that bound how the run waits, retries and batches, each into the commands that take it", () => {
+    const given = givenOptionsOf(
+      parseArgs([
+        "plan",
+        ...["--lock-timeout", "90", "--migration-lock-timeout", "2.5", "--statement-timeout", "0"],
+        ...["--lock-retries", "3", "--connect-timeout", "20", "--upgrade-legacy"],
+        ...["--legacy-organization", "acme", "--batch-size", "500", "--max-batches", "4", "--json"],
+      ]),
+      {},
+    );
+    const printedFor = (...args: string[]) => commandOnDatabase(args, given, {}, takesFlag).command;
+    const waits =
+      "--lock-timeout 90 --migration-lock-timeout 2.5 --statement-timeout 0 --lock-retries 3 --connect-timeout 20";
+    // The upgrade printed again: its organization when it names none, its batches; never --json.
+    expect(printedFor("apply", "--upgrade-legacy", "--legacy-organization", "acme")).toBe(
+      `neonhub-db apply --upgrade-legacy --legacy-organization acme ${waits} --batch-size 500 --max-batches 4`,
+    );
+    expect(printedFor("plan", "--upgrade-legacy")).toBe(
+      `neonhub-db plan --upgrade-legacy --legacy-organization acme ${waits} --batch-size 500 --max-batches 4`,
+    );
+    // An apply that is no upgrade takes none of the upgrade's flags (refused without one); status and verify
+    // wait for the release lock and connect as told, and take no migration lock safety.
+    expect(printedFor("apply")).toBe(`neonhub-db apply ${waits}`);
+    expect(printedFor("status")).toBe("neonhub-db status --lock-timeout 90 --connect-timeout 20");
+    // An upgrade the release settings ask for: a plan or apply with them takes its batches.
+    const bySetting = givenOptionsOf(
+      parseArgs(["apply", "--set", "legacyUpgrade.organization=acme", "--batch-size", "500"]),
+      { legacyUpgrade: { organization: "acme" } },
+    );
+    expect(commandOnDatabase(["apply"], bySetting, {}, takesFlag).command).toBe(
+      "neonhub-db apply --set legacyUpgrade.organization=acme --batch-size 500",
+    );
+    expect(commandOnDatabase(["verify"], bySetting, {}, takesFlag).command).toBe("neonhub-db verify");
   });
 
   it("the command as it was run, for a lost connection's fix: every argument, the URL without its password", () => {
