@@ -694,8 +694,9 @@ describe("apply --upgrade-legacy", () => {
       expect(error.message).toContain('application "prisma-report"');
       expect(error.fix).toContain(`SELECT pg_terminate_backend(${pid})`);
       expect(error.fix).toContain(
-        // The upgrade to run again as printed (core/command-to-run.ts), not in words.
-        "Run `neonhub-db apply --upgrade-legacy --legacy-organization acme` again when that session has finished, or raise --migration-lock-timeout / --lock-retries: it resumes here.",
+        // The upgrade to run again as printed (core/command-to-run.ts), not in words, waiting and retrying as
+        // this run was told to (cli/confirm-command.ts, CARRIED_FLAGS).
+        "Run `neonhub-db apply --upgrade-legacy --legacy-organization acme --migration-lock-timeout 1 --lock-retries 0` again when that session has finished, or raise --migration-lock-timeout / --lock-retries: it resumes here.",
       );
     } finally {
       await holder.query("ROLLBACK");
