@@ -369,14 +369,20 @@ export function commandOnDatabase(
   return { command: words.join(" "), ...note };
 }
 
-/** ReleaseOptions.printCommand: each command core names to run, with the options the operator gave. */
+/**
+ * ReleaseOptions.printCommand: each command core names to run, with the options the operator gave; `setting`:
+ * how a fix names a release setting to change (CommandPrinter.setting, cli/release-settings.ts settingWords).
+ */
 export function commandPrinter(
   given: GivenOptions,
   env: NodeJS.ProcessEnv,
   takes: (command: string, flag: string) => boolean,
   running?: string,
+  setting?: (path: string) => string,
 ): CommandPrinter {
-  return (args) => commandInFix(commandOnDatabase(args, given, env, takes, running));
+  const print = (args: readonly string[]) =>
+    commandInFix(commandOnDatabase(args, given, env, takes, running));
+  return setting ? Object.assign(print, { setting }) : print;
 }
 
 /** `neonhub-db <argv> <extra>`, without --confirm and --expect-last when `withoutConfirm`. */

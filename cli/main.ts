@@ -48,7 +48,7 @@ import { internalErrorDocument, releaseErrorDocument } from "./error-document";
 import { refuseMissingPaths } from "./given-paths";
 import { urlFromEnvironment } from "./environment-url";
 import { outputWriter } from "./output-streams";
-import { releaseEnvironment, releaseSettings } from "./release-settings";
+import { releaseEnvironment, releaseSettings, settingWords } from "./release-settings";
 import { renderHealth } from "./render-health";
 import { renderRevert, renderRevertPlan } from "./render-revert";
 import {
@@ -138,7 +138,14 @@ function releaseOptions(
   // What the fixes and notes say to run next acts on this database, folder and owner role, not $DIRECT_URL's,
   // a plan or apply they name with the settings and seed sets this one was given, and each waits, retries and
   // batches as this one was told to.
-  const printCommand = commandPrinter(givenOptionsOf(args, settings), env, takesFlag, args.command);
+  // A fix that says which release setting to change names where this run took it from: --set, or --config's file.
+  const printCommand = commandPrinter(
+    givenOptionsOf(args, settings),
+    env,
+    takesFlag,
+    args.command,
+    settingWords(args),
+  );
   refuseMissingPaths(args, printCommand);
   const { databaseUrl, source } = databaseUrlOf(args, env);
   parseDatabaseUrl(databaseUrl, source);

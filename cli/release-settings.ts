@@ -4,11 +4,14 @@
 import { readFileSync, statSync } from "node:fs";
 import {
   ReleaseError,
+  STACK_CONFIG_NAMESPACE,
+  STACK_NAMES,
   mergeSettings,
   parseReleaseEnvironment,
   releaseSettingsOfStackFile,
   resolveReleaseSettings,
   settingFromFlag,
+  shellWord,
   type ReleaseEnvironment,
   type ReleaseSettings,
 } from "../core";
@@ -232,4 +235,37 @@ export function releaseSettings(args: CliArgs, notes?: (line: string) => void): 
   // A file's document must be an object: check it before merging it with the flags.
   if (args.configFile) resolveReleaseSettings(documents[0], sources[0]!);
   return resolveReleaseSettings(mergeSettings(...documents), sources.join(" and ") || "--row-level-security");
+}
+
+/** Whether `document` gives the setting at `settingPath` (`vectorIndexes.maxMaintenanceWorkMem`), or a value over it. */
+function holds(document: unknown, settingPath: readonly string[]): boolean {
+  let value = document;
+  for (const key of settingPath) {
+    if (typeof value !== "object" || value === null || !Object.hasOwn(value, key)) return false;
+    value = (value as Record<string, unknown>)[key];
+  }
+  return true;
+}
+
+/**
+ * The CLI's CommandPrinter.setting: how a fix names a release setting to change (its path,
+ * `vectorIndexes.maxMaintenanceWorkMem`), where this run took it from. The --config file that gives it, by its
+ * key there (a stack file's `neonhub-db:` key, as the file writes it), unless a --set flag gave it too, which
+ * wins over the file; else the --set flag that gives it, which the printed commands carry with the file's.
+ * No value is shown: a file's content never is (core/shown-value.ts).
+ */
+export function settingWords(args: CliArgs): (settingPath: string) => string {
+  const file = args.configFile ? { name: args.configFile, ...readConfigFile(args.configFile) } : undefined;
+  const flags = args.settings.map(settingFromFlag);
+  return (settingPath) => {
+    const keys = settingPath.split(".");
+    const flag = `\`--set ${shellWord(`${settingPath}=`)}<value>\``;
+    if (flags.some((document) => holds(document, keys)) || !file || !holds(file.document, keys)) {
+      return `${settingPath} (${flag})`;
+    }
+    const [first = "", ...rest] = keys;
+    const stackName = Object.keys(STACK_NAMES).find((name) => STACK_NAMES[name] === first) ?? first;
+    const key = file.stack ? [`${STACK_CONFIG_NAMESPACE}:${stackName}`, ...rest].join(".") : settingPath;
+    return `${key} in ${file.name} (the --config file)`;
+  };
 }

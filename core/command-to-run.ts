@@ -13,8 +13,9 @@ export interface CommandPrinter {
   /**
    * How a fix names a release setting to change (its path: `vectorIndexes.maxMaintenanceWorkMem`) where the
    * printed commands run: the schema-release provider's, the stack's config key and the `pulumi config set`
-   * that sets it (the apply that takes it being `pulumi up`). Unset (the CLI): the setting's path, as the
-   * release config (--config) and --set write it. Read through settingToChange.
+   * that sets it (the apply that takes it being `pulumi up`); the CLI's, where the run took it from: its key in
+   * the --config file that gives it, else the --set flag. Unset (a library caller): the setting's path. Read
+   * through settingToChange.
    */
   readonly setting?: (path: string) => string;
 }

@@ -1,12 +1,16 @@
 // A 1536-dimension table of 20,000 rows on the test cluster's stock settings (maintenance_work_mem 64MB),
 // where the build's memory is what matters: it is computed, raised for the build only, refused before any
 // build when above the bound; progress is logged; a failed CONCURRENTLY build leaves nothing behind.
+import { writeFileSync } from "node:fs";
+import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ReleaseError, applyRelease, collectingLogger } from "../../core";
 import { partContext } from "../../infra/dynamic/release";
 import { readIndexRecords } from "../../core/vector-indexes";
 import { buildMemoryNeed, ivfflatKmeansBytes } from "../../core/vector-indexes/memory";
+import { runCli } from "../support/cli";
 import { useTestDatabase, withClient } from "../support/database";
+import { scratchDir } from "../support/scratch";
 import { clusteredVectors, copyChunks, createFixtures } from "./data";
 import { CHUNK, apply, indexFacts, indexNames, releaseOptions } from "./support";
 
@@ -143,6 +147,38 @@ describe("building on a 1536-dimension table of 20,000 rows", () => {
       );
       expect(onStack.fix).toContain("then run `pulumi up` again.");
       expect(onStack.fix).not.toContain("Raise vectorIndexes.");
+
+      // The CLI's: where this run took the setting from, the --config file by its key there (a stack file's
+      // neonhub-db: key), unless a --set flag gave it, which wins over the file.
+      const dir = scratchDir("release-config-");
+      const release = path.join(dir, "release.yaml");
+      writeFileSync(release, "vectorIndexes:\n  maxMaintenanceWorkMem: 48MB\n  calibrationQueries: 20\n");
+      const stackFile = path.join(dir, "Pulumi.prod.yaml");
+      writeFileSync(
+        stackFile,
+        "config:\n  neonhub-db:vectorIndexes:\n    maxMaintenanceWorkMem: 48MB\n    calibrationQueries: 20\n",
+      );
+      const cliFix = async (...given: string[]) => {
+        const run = await runCli(["apply", ...given, "--json"], { DATABASE_URL: url() });
+        expect(run.code, run.stderr).toBe(1);
+        const { error } = JSON.parse(run.stdout) as { error: { code: string; fix: string } };
+        expect(error.code).toBe("index-failed");
+        return error.fix;
+      };
+      const inFile = await cliFix("--config", release);
+      expect(inFile).toContain(
+        `Raise vectorIndexes.maxMaintenanceWorkMem in ${release} (the --config file) to at least ${need.mb}MB`,
+      );
+      expect(inFile).toContain(`then run \`neonhub-db apply --config ${release}\` again.`);
+      expect(await cliFix("--config", stackFile)).toContain(
+        `Raise neonhub-db:vectorIndexes.maxMaintenanceWorkMem in ${stackFile} (the --config file) to at least ${need.mb}MB`,
+      );
+      const byFlag = await cliFix("--config", release, "--set", "vectorIndexes.maxMaintenanceWorkMem=48");
+      expect(byFlag).toContain(
+        `Raise vectorIndexes.maxMaintenanceWorkMem (\`--set vectorIndexes.maxMaintenanceWorkMem=<value>\`) to at least ${need.mb}MB`,
+      );
+      expect(byFlag).not.toContain("(the --config file)");
+      await withClient(url(), async (c) => expect(await indexNames(c, "Chunk", CHUNK.indexName)).toEqual([]));
 
       const { result } = await apply(url(), { ...FEW_QUERIES, maxMaintenanceWorkMem: "1GB" });
       expect(result.vectorIndexes[0]).toMatchObject({
