@@ -32,10 +32,13 @@ import {
   recordedState,
   refuseChangedFiles,
   refusePendingMigrations,
+  PULUMI_RUN,
   stackOutputCommand,
   type PartContext,
+  type PulumiRun,
 } from "./release";
 import { rememberShownFindings, shownByCheck } from "./shown-findings";
+import { stackNamed } from "./stack-name";
 import { givenUrls, shownCheck, shownResult, writeShown } from "./shown-text";
 import { RELEASE_PARTS, type ResolvedInputs, type ResolvedOutputs } from "./types";
 import {
@@ -50,9 +53,14 @@ type Props = Record<string, unknown>;
 const INPUT_SOURCE = "the schema release's databaseUrl input";
 const KEEP_INSTEAD =
   "or keep the schema: set neonhub-db:dropSchemaOnDelete to false and run `pulumi up` before destroying";
-/** Where refresh and destroy take the migrator's password from: the stack's own directUrl output, named. */
-function setDirectUrl(stack: string | undefined): string {
-  return `set DIRECT_URL to the migrator's connection string (${stackOutputCommand(stack, "directUrl")})`;
+/**
+ * Where refresh and destroy take the migrator's password from: the stack's own directUrl output, named as the
+ * recorded outputs name the stack (stackNamed: a placeholder, and which stack it is, for a state without it).
+ */
+function setDirectUrl(stack: string | undefined, run: PulumiRun): string {
+  const named = stackNamed(stack, PULUMI_RUN[run]);
+  const output = stackOutputCommand(named, "directUrl");
+  return `set DIRECT_URL to the migrator's connection string (${named.note === undefined ? output : `${output}; ${named.note}`})`;
 }
 
 /** A failed create/update whose outputs still say what the database holds (Pulumi records them). */
@@ -313,7 +321,7 @@ async function readPart(id: string, props: Props): Promise<pulumi.dynamic.ReadRe
     if (isReleaseError(error) && ["connection", "authentication"].includes(error.code)) {
       // Keep the recorded state rather than fail every refresh that cannot reach the database.
       context.options.log.warn(
-        `not refreshed, the recorded state is kept: ${describeFailure(error).split("\n")[0]} Connected with ${connection.source}; ${setDirectUrl(recorded.stack)} to refresh it.`,
+        `not refreshed, the recorded state is kept: ${describeFailure(error).split("\n")[0]} Connected with ${connection.source}; ${setDirectUrl(recorded.stack, "refresh")} to refresh it.`,
       );
       return { id, props };
     }
@@ -342,7 +350,7 @@ async function removePart(_id: string, props: Props): Promise<void> {
     const message = describeFailure(error);
     const credentials =
       isReleaseError(error) && ["connection", "authentication"].includes(error.code)
-        ? ` Connected with ${connection.source}; ${setDirectUrl(recorded.stack)}, ${KEEP_INSTEAD}.`
+        ? ` Connected with ${connection.source}; ${setDirectUrl(recorded.stack, "destroy")}, ${KEEP_INSTEAD}.`
         : "";
     throw new Error(`${message}${credentials}`);
   }

@@ -109,7 +109,8 @@ export function parseInputs(raw: Record<string, unknown>, options: { allowUnknow
   const connectTimeoutMs = positive("connectTimeoutMs");
   if (typeof raw.dropOnDelete !== "boolean") fail("dropOnDelete", "must be true or false");
   const safety = parseSafetyInputs(raw, fail);
-  // Absent from the inputs of a program older than the stack's name in them: the printed commands name none.
+  // Absent from the inputs of a program older than the stack's name in them: the printed commands name
+  // `--stack <stack>`, and which stack it stands for (stack-name.ts).
   if (raw.stack !== undefined && (typeof raw.stack !== "string" || raw.stack.length === 0)) {
     fail("stack", "must be the stack's name (pulumi.getStack())");
   }

@@ -6,9 +6,10 @@ import { STACK_CONFIG_NAMESPACE, shellWord } from "../../core";
 
 /**
  * `pulumi config set [--stack <stack>] --path 'neonhub-db:legacyUpgrade.organization' <organization>`: with the
- * stack the program runs for where it is known, as every command the provider prints names it.
+ * stack the program runs for where it is known, as every command the provider prints names it. `stackWord`:
+ * the `--stack` value as printed, already quoted for a shell (stack-name.ts, stackNamed).
  */
-export function legacyUpgradeConfigCommand(organization: string, stack?: string): string {
-  const named = stack === undefined ? "" : ` --stack ${shellWord(stack)}`;
+export function legacyUpgradeConfigCommand(organization: string, stackWord?: string): string {
+  const named = stackWord === undefined ? "" : ` --stack ${stackWord}`;
   return `pulumi config set${named} --path '${STACK_CONFIG_NAMESPACE}:legacyUpgrade.organization' ${shellWord(organization)}`;
 }

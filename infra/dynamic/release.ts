@@ -26,6 +26,7 @@ import {
 } from "../../core";
 import { defaultReleaseSteps, shownObjectKey } from "../../core";
 import { legacyUpgradeConfigCommand } from "./legacy-upgrade-config";
+import { stackNamed, withStackNote, type StackNamed } from "./stack-name";
 import { targetOf, withoutPassword } from "./connection";
 import { givenUrls, writeShown } from "./shown-text";
 import {
@@ -71,14 +72,11 @@ export const PULUMI_RUN = {
 export type PulumiRun = keyof typeof PULUMI_RUN;
 
 /**
- * `pulumi stack output` reading `output` of the stack the program runs for, named (`--stack`, shell-quoted):
- * with another stack selected where the operator runs it, the bare command would read that stack's database.
- * A state recorded before the inputs carried the stack's name has none: the command then reads the selected
- * stack, as it did.
+ * `pulumi stack output` reading `output` of the stack the program runs for, named (`--stack`, stackNamed): with
+ * another stack selected where the operator runs it, the bare command would read that stack's database.
  */
-export function stackOutputCommand(stack: string | undefined, output: string): string {
-  const named = stack === undefined ? [] : ["--stack", shellWord(stack)];
-  return ["pulumi", "stack", "output", ...named, "--show-secrets", output].join(" ");
+export function stackOutputCommand(stack: StackNamed, output: string): string {
+  return ["pulumi", "stack", "output", "--stack", stack.word, "--show-secrets", output].join(" ");
 }
 
 /**
@@ -86,7 +84,7 @@ export function stackOutputCommand(stack: string | undefined, output: string): s
  * string is the stack's `directUrl` output (docs/stacks.md), read where the command runs so that no password
  * is in the fix. Run from the project's folder.
  */
-function stackDirectUrl(stack: string | undefined): string {
+function stackDirectUrl(stack: StackNamed): string {
   return `"$(${stackOutputCommand(stack, "directUrl")})"`;
 }
 
@@ -107,15 +105,17 @@ const MIGRATION_FILE_READERS = new Set(["plan", "apply", "status", "verify", "re
  */
 function stackCommandPrinter(
   settings: Pick<PartSettings, "migrationsDir" | "steps" | "stack">,
+  run: PulumiRun,
 ): CommandPrinter {
   const upgrades = settings.steps.legacyUpgrade !== undefined;
-  const preview = previewCommand(settings.stack);
+  const stack = stackNamed(settings.stack, PULUMI_RUN[run]);
+  const preview = `\`pulumi preview --stack ${stack.word}\``;
   const print = (args: readonly string[]): string => {
     const [command = "", ...rest] = args;
     const legacyUpgrade = rest[0] === "--upgrade-legacy";
     const upgrade = upgrades && legacyUpgrade;
     if (command === "apply" && (rest.length === 0 || upgrade)) return PULUMI_RUN.up;
-    if (command === "plan" && (rest.length === 0 || upgrade)) return preview;
+    if (command === "plan" && (rest.length === 0 || upgrade)) return withStackNote(preview, stack);
     if (command === "baseline" || command === "adopt") return commandToRun(undefined, args);
     const folder =
       MIGRATION_FILE_READERS.has(command) &&
@@ -127,29 +127,26 @@ function stackCommandPrinter(
     const cli = commandToRun(undefined, [
       ...args.map(shellWord),
       "--database-url",
-      stackDirectUrl(settings.stack),
+      stackDirectUrl(stack),
       ...folder,
     ]);
-    if (!legacyUpgrade) return cli;
+    if (!legacyUpgrade) return withStackNote(cli, stack);
     // The upgrade's plan on a stack without the setting: the preview shows its steps once the setting is set
     // (the apply beside it names the `pulumi config set`), or the CLI's.
     if (command === "plan")
-      return `${preview} once the stack's legacyUpgrade setting is set, or with the CLI, ${cli}`;
-    if (command !== "apply") return cli;
+      return withStackNote(
+        `${preview} once the stack's legacyUpgrade setting is set, or with the CLI, ${cli}`,
+        stack,
+      );
+    if (command !== "apply") return withStackNote(cli, stack);
     const given = rest.indexOf("--legacy-organization");
     const organization = (given < 0 ? undefined : rest[given + 1]) ?? "<slug>";
-    return `\`${legacyUpgradeConfigCommand(organization, settings.stack)}\` (the stack's legacyUpgrade setting) and ${PULUMI_RUN.up}, or with the CLI, ${cli}`;
+    return withStackNote(
+      `\`${legacyUpgradeConfigCommand(organization, stack.word)}\` (the stack's legacyUpgrade setting) and ${PULUMI_RUN.up}, or with the CLI, ${cli}`,
+      stack,
+    );
   };
-  return Object.assign(print, { setting: stackSettingWords(settings.stack) });
-}
-
-/**
- * The preview a printed plan is on a stack: of the stack the program runs for, named (`--stack`), as the printed
- * `pulumi stack output` is (another stack may be selected where the operator runs it); a state recorded before
- * the inputs carried the stack's name has none, and previews the selected stack.
- */
-function previewCommand(stack: string | undefined): string {
-  return stack === undefined ? "`pulumi preview`" : `\`pulumi preview --stack ${shellWord(stack)}\``;
+  return Object.assign(print, { setting: stackSettingWords(stack) });
 }
 
 /**
@@ -157,11 +154,11 @@ function previewCommand(stack: string | undefined): string {
  * the setting's path under the project's namespace (infra/config.ts reads `neonhub-db:vectorIndexes` into the
  * release's `vectorIndexes`, and so on), with the `pulumi config set` for the stack the program runs for.
  */
-function stackSettingWords(stack: string | undefined): (settingPath: string) => string {
-  const named = stack === undefined ? "" : ` --stack ${shellWord(stack)}`;
+function stackSettingWords(stack: StackNamed): (settingPath: string) => string {
   return (settingPath) => {
     const key = `${STACK_CONFIG_NAMESPACE}:${settingPath}`;
-    return `${key} in the stack's config (\`pulumi config set${named} --path ${shellWord(key)} <value>\`)`;
+    const set = `\`pulumi config set --stack ${stack.word} --path ${shellWord(key)} <value>\``;
+    return `${key} in the stack's config (${stack.note === undefined ? set : `${set}; ${stack.note}`})`;
   };
 }
 
@@ -235,7 +232,7 @@ export function partContext(
       // Also the bound of every read's wait for a table lock another session holds (ReleaseSession).
       lockTimeoutMs: settings.lockTimeoutMs,
       lockWaitNames: stackLockWaitNames(run),
-      printCommand: stackCommandPrinter(settings),
+      printCommand: stackCommandPrinter(settings, run),
       environment: settings.environment,
       lockSafety: settings.lockSafety,
       connectTimeoutMs: settings.connectTimeoutMs,

@@ -80,7 +80,7 @@ export interface PartSettings {
   lockSafety?: Partial<LockSafetySettings>;
   /**
    * The stack the program runs for (pulumi.getStack()): the commands the fixes print name it. Absent from a
-   * state recorded before the inputs carried it.
+   * state recorded before the inputs carried it, whose commands name `<stack>` instead (stack-name.ts).
    */
   stack?: string;
 }

@@ -69,6 +69,26 @@ describe("a release that opted in to dropOnDelete", () => {
     expect(host.output()).not.toContain(db.password);
   });
 
+  it("names the stack it cannot read from a state recorded before the outputs kept its name", async () => {
+    const host = await start({});
+    const { id, properties } = await host.create(URN, inputs);
+    // The outputs as a program older than the stack's name in the inputs recorded them.
+    const { stack: _stack, ...recordedBefore } = properties;
+    await host.read(URN, id, recordedBefore);
+    await host.waitFor("not refreshed, the recorded state is kept");
+    const output = host.output();
+    // Not the bare `pulumi stack output`, which reads whichever stack is selected: `<stack>`, and which it is.
+    expect(output).not.toContain("pulumi stack output --show-secrets");
+    expect(output).toContain(
+      "set DIRECT_URL to the migrator's connection string (pulumi stack output --stack <stack> --show-secrets directUrl; " +
+        "<stack> is the stack `pulumi refresh` runs for: this state was recorded before the schema release kept its stack's name (the next `pulumi up` records it)) to refresh it",
+    );
+    await expect(host.delete(URN, id, recordedBefore)).rejects.toThrow(
+      "(pulumi stack output --stack <stack> --show-secrets directUrl; <stack> is the stack `pulumi destroy` runs for:",
+    );
+    expect((await schemaObjects(db)).tables).toEqual(["Gadget", "Widget"]);
+  });
+
   it("refreshes with the password from PGPASSWORD, as libpq would", async () => {
     const host = await start({ PGPASSWORD: db.password });
     const recorded = await currentState(host);

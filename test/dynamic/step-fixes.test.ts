@@ -318,20 +318,37 @@ describe("the commands the provider's fixes name", () => {
       "neonhub-db:vectorIndexes.maxMaintenanceWorkMem in the stack's config " +
         "(`pulumi config set --stack dev --path neonhub-db:vectorIndexes.maxMaintenanceWorkMem <value>`)",
     );
-    // The CLI's (and a library caller's) words: the release config's own path.
+    // A library caller's words: the release config's own path (the CLI's name where its run took it from).
     expect(settingToChange(undefined, "vectorIndexes.maxMaintenanceWorkMem")).toBe(
       "vectorIndexes.maxMaintenanceWorkMem",
     );
   });
 
-  it("names the stack the program runs for, shell-quoted, and none for a state recorded without it", () => {
+  it("names the stack the program runs for, shell-quoted, and for a state recorded without it says which", () => {
     const quoted = printerOf(settings({ seedSets: [] }, "migrations", "acme/neonhub db/prod's"));
     expect(quoted(["verify"])).toBe(
       `\`neonhub-db verify --database-url "$(pulumi stack output --stack 'acme/neonhub db/prod'\\''s' --show-secrets directUrl)"\``,
     );
-    const recordedBefore = printerOf(settings({ seedSets: [] }, "migrations", null));
+    // A refresh or destroy of a state recorded before the outputs kept the stack's name: no bare command,
+    // which would read whichever stack is selected, but `<stack>` and the stack it stands for.
+    const recordedBefore = partContext(
+      settings({ seedSets: [] }, "migrations", null),
+      "postgresql://neonhub_migrator@127.0.0.1:5432/neonhub",
+      "DIRECT_URL",
+      "refresh",
+    ).options.printCommand!;
+    const which =
+      "<stack> is the stack `pulumi refresh` runs for: this state was recorded before the schema release kept its stack's name (the next `pulumi up` records it)";
     expect(recordedBefore(["verify"])).toBe(
-      '`neonhub-db verify --database-url "$(pulumi stack output --show-secrets directUrl)"`',
+      `\`neonhub-db verify --database-url "$(pulumi stack output --stack <stack> --show-secrets directUrl)"\` (${which})`,
+    );
+    expect(recordedBefore(upgrade)).toBe(
+      "`pulumi config set --stack <stack> --path 'neonhub-db:legacyUpgrade.organization' acme` (the stack's legacyUpgrade setting) and `pulumi up`, " +
+        `or with the CLI, \`neonhub-db ${upgrade.join(" ")} --database-url "$(pulumi stack output --stack <stack> --show-secrets directUrl)"\` (${which})`,
+    );
+    expect(settingToChange(recordedBefore, "vectorIndexes.maxMaintenanceWorkMem")).toBe(
+      "neonhub-db:vectorIndexes.maxMaintenanceWorkMem in the stack's config " +
+        `(\`pulumi config set --stack <stack> --path neonhub-db:vectorIndexes.maxMaintenanceWorkMem <value>\`; ${which})`,
     );
   });
 });
