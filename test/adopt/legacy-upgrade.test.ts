@@ -763,7 +763,10 @@ describe("apply --upgrade-legacy", () => {
       expect(error.message).toContain("row(s) since the upgrade started that the release's rules refuse");
       expect(error.message).toContain(`Message ${id} (`);
       // The mirror's error names the staged table's constraint; the plan it prints names the value to fix.
-      expect(error.fix).toContain("(`neonhub-db plan --json` lists each with its values and fix;");
+      // (The plan carries the run's own --migration-lock-timeout, as every printed command does.)
+      expect(error.fix).toContain(
+        "(`neonhub-db plan --json --migration-lock-timeout 0` lists each with its values and fix;",
+      );
       const plan = await runCli(["plan", "--json"], { DATABASE_URL: db.url });
       const { migrations } = JSON.parse(plan.stdout) as {
         migrations: { problems: { kind: string; message: string; fix: string }[] };
@@ -772,7 +775,7 @@ describe("apply --upgrade-legacy", () => {
       expect(named?.message).toContain(id);
       expect(named?.message).toContain("Message.role");
       expect(error.fix).toContain(
-        "then run `neonhub-db apply --upgrade-legacy --legacy-organization acme` again. Nothing was switched; the backfill is kept.",
+        "then run `neonhub-db apply --upgrade-legacy --legacy-organization acme --migration-lock-timeout 0 --batch-size 500` again. Nothing was switched; the backfill is kept.",
       );
       const left = await watcher.query<{ schemas: string[]; rejected: number }>(
         `SELECT array_agg(nspname::text ORDER BY nspname) AS schemas,

@@ -279,11 +279,14 @@ describe("the commands the provider's fixes name", () => {
     expect(print(["plan", "--upgrade-legacy", "--legacy-organization", "acme"])).toBe(
       "`pulumi preview --stack dev`",
     );
-    // A state recorded before the inputs carried the stack's name: the selected stack's preview.
+    // A state recorded before the inputs carried the stack's name: the preview of `<stack>`, said to be the stack
+    // the run is for (the selected stack may be another).
     const unnamed = printerOf(
       settings({ seedSets: [], legacyUpgrade: { organization: "acme" } }, undefined, null),
     );
-    expect(unnamed(["plan"])).toBe("`pulumi preview`");
+    expect(unnamed(["plan"])).toMatch(
+      /^`pulumi preview --stack <stack>` \(<stack> is the stack `pulumi [a-z]+` runs for: /,
+    );
   });
 
   it("on a stack without legacyUpgrade, the upgrade is the setting and `pulumi up` first, then the migrator's command, as verify's", () => {
