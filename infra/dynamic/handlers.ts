@@ -22,10 +22,10 @@ import { RELEASE_PROBLEM, isUnknown, parseInputs, type InputProblem } from "./in
 import { LEDGER_READING, ledgerReadingOf, type LedgerReading } from "./ledger-reading";
 import { legacyUpgradeFailures, legacyUpgradeOf, runLegacyUpgrade } from "./legacy-upgrade";
 import { PENDING_INDEX_WORK, pendingIndexWork } from "./pending-index-work";
+import { DescribedFailure, describeFailure } from "./failure";
 import {
   LABEL,
   applyPart,
-  describeFailure,
   lastRunOf,
   manifestsOnDisk,
   partContext,
@@ -64,14 +64,15 @@ function setDirectUrl(stack: string | undefined, run: PulumiRun): string {
 }
 
 /** A failed create/update whose outputs still say what the database holds (Pulumi records them). */
-class PartialFailure extends Error {
+class PartialFailure extends DescribedFailure {
   constructor(
+    failure: unknown,
     message: string,
     readonly id: string,
     readonly properties: Props,
     readonly reasons: string[],
   ) {
-    super(message);
+    super(failure, message);
   }
 }
 
@@ -217,7 +218,7 @@ function prepare(props: Props): { inputs: ResolvedInputs; context: PartContext }
     const inputs = knownInputs(props);
     return { inputs, context: partContext(inputs, inputs.databaseUrl, INPUT_SOURCE, "up") };
   } catch (error) {
-    throw new Error(describeFailure(error));
+    throw new DescribedFailure(error);
   }
 }
 
@@ -233,7 +234,7 @@ async function apply(inputs: ResolvedInputs, context: PartContext, provider: unk
     const legacy = legacyUpgradeOf(inputs);
     if (legacy) await runLegacyUpgrade(context, legacy);
   } catch (error) {
-    throw new Error(describeFailure(error));
+    throw new DescribedFailure(error);
   }
   // One connection for the whole operation: the checks, the apply and the recorded state.
   return withReleaseSession(context.options, `pulumi:${inputs.part}`, async (session) => {
@@ -241,7 +242,7 @@ async function apply(inputs: ResolvedInputs, context: PartContext, provider: unk
       await refusePendingMigrations(context, session);
     } catch (error) {
       // Nothing ran: the recorded state stays as it was.
-      throw new Error(describeFailure(error));
+      throw new DescribedFailure(error);
     }
     try {
       const result = await applyPart(session);
@@ -266,15 +267,17 @@ async function apply(inputs: ResolvedInputs, context: PartContext, provider: unk
       const truth = await withReleaseSession(context.options, `pulumi:${inputs.part}`, (fresh) =>
         recordedState(inputs, context, { plan: true, applied: false, lastRun }, fresh),
       ).catch(() => undefined);
-      if (!truth) throw new Error(message);
+      if (!truth) throw new DescribedFailure(error, message);
       // The host turns this into ErrorResourceInitFailed, so the engine records these outputs; it adds
       // __provider to successful results only, and delete needs it.
-      throw new PartialFailure(message, context.target, { ...plain(truth), __provider: provider }, [message]);
+      throw new PartialFailure(error, message, context.target, { ...plain(truth), __provider: provider }, [
+        message,
+      ]);
     }
   }).catch((error: unknown) => {
     // A connection that could not be opened: described like any other failure, without the password.
     if (error instanceof Error && !isReleaseError(error)) throw error;
-    throw new Error(describeFailure(error));
+    throw new DescribedFailure(error);
   });
 }
 
@@ -325,7 +328,7 @@ async function readPart(id: string, props: Props): Promise<pulumi.dynamic.ReadRe
       );
       return { id, props };
     }
-    throw new Error(describeFailure(error));
+    throw new DescribedFailure(error);
   }
 }
 
@@ -352,6 +355,6 @@ async function removePart(_id: string, props: Props): Promise<void> {
       isReleaseError(error) && ["connection", "authentication"].includes(error.code)
         ? ` Connected with ${connection.source}; ${setDirectUrl(recorded.stack, "destroy")}, ${KEEP_INSTEAD}.`
         : "";
-    throw new Error(`${message}${credentials}`);
+    throw new DescribedFailure(error, `${message}${credentials}`);
   }
 }

@@ -4,7 +4,8 @@
 // exist) is a fact of the rows, so without this a preview shows it only after a `pulumi refresh`. Carried in
 // the inputs as "name: action (reason)", `diff` reports it and `pulumi up` runs the step.
 import { isReleaseError, planRelease, type ReleasePlan, type VectorIndexPlanItem } from "../../core";
-import { describeFailure, partContext } from "./release";
+import { describeFailure } from "./failure";
+import { partContext } from "./release";
 import type { ResolvedInputs } from "./types";
 
 /** The input property that carries the pending decisions. */

@@ -11,7 +11,6 @@ import {
   commandToRun,
   ledgerProblemText,
   rebuildLeftoverText,
-  redactSecrets,
   shellWord,
   type CommandPrinter,
   type LockWaitNames,
@@ -395,11 +394,4 @@ function pickSettings(settings: PartSettings): PartSettings {
     dropOnDelete,
     ...safety,
   };
-}
-
-/** A failure as one text for people: the engine's message and fix, with no password in it. */
-export function describeFailure(error: unknown): string {
-  const text =
-    error instanceof ReleaseError ? error.describe() : error instanceof Error ? error.message : String(error);
-  return redactSecrets(text);
 }

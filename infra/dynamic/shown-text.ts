@@ -4,7 +4,8 @@
 // preview or an up (outputs not marked secret are stored and printed as they are), and the engine's texts
 // may quote what an operator wrote: a migration's comment, a statement, a setting.
 import type * as pulumi from "@pulumi/pulumi";
-import { redactSecrets } from "../../core";
+import { isReleaseError, redactSecrets } from "../../core";
+import { DescribedFailure } from "./failure";
 
 type Props = Record<string, unknown>;
 
@@ -53,13 +54,14 @@ export function shownCheck(
 }
 
 /**
- * An error for Pulumi: its message masked, as a new Error whose stack (which the host prints) is made from the
- * masked message. A failed create or update's `id`, `properties` and `reasons` (the outputs the engine records,
- * ErrorResourceInitFailed) are kept, masked too.
+ * An error for Pulumi: its message masked (the engine shows it as the resource's error). A failed create or
+ * update's `id`, `properties` and `reasons` (the outputs the engine records, ErrorResourceInitFailed) are kept,
+ * masked too. What the dynamic-provider host prints of it is decided here as well (hostLine): a user's mistake
+ * without a stack trace, a bug with its own.
  */
 export function shownError(error: unknown, given: readonly string[]): Error {
   const message = shownText(error instanceof Error ? error.message : String(error), given);
-  const shown = new Error(message);
+  const shown = hostLine(new Error(message), originOf(error), given);
   const failure = (error ?? {}) as { id?: unknown; properties?: unknown; reasons?: unknown };
   if (typeof failure.id === "string") {
     Object.assign(shown, {
@@ -67,6 +69,31 @@ export function shownError(error: unknown, given: readonly string[]): Error {
       properties: shownValue(failure.properties ?? {}, given),
       reasons: Array.isArray(failure.reasons) ? shownValue(failure.reasons, given) : [],
     });
+  }
+  return shown;
+}
+
+/** The error first thrown: the one a handler's DescribedFailure describes, else the error itself. */
+function originOf(error: unknown): unknown {
+  let origin = error;
+  while (origin instanceof DescribedFailure) origin = origin.cause;
+  return origin;
+}
+
+/**
+ * The line the dynamic-provider host writes to its stderr, `${error}: ${error.stack}` (its check, diff, read
+ * and delete do; create and update do not), which the Pulumi CLI shows under the stack, while the engine shows
+ * the message as the resource's error. A user's mistake (a ReleaseError, the engine's refusals and failures
+ * with their fix) is printed there once, by the engine: the host's line names its code only, with no stack
+ * trace and not the message again. Anything else is a bug, and the line keeps the stack trace where it was
+ * thrown (masked), not the frames of this function.
+ */
+function hostLine(shown: Error, origin: unknown, given: readonly string[]): Error {
+  if (isReleaseError(origin)) {
+    shown.stack = `${origin.code} error, shown as the resource's error`;
+    shown.toString = () => "neonhub-db";
+  } else if (origin instanceof Error && origin.stack) {
+    shown.stack = shownText(origin.stack, given);
   }
   return shown;
 }
