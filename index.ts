@@ -7,6 +7,7 @@ import { AppConnectionSecret } from "./infra/app-secret";
 import { DatabaseAccess } from "./infra/access";
 import { loadConfig } from "./infra/config";
 import { PreReleaseSnapshot } from "./infra/pre-release-snapshot";
+import { refusedAtProgramTime } from "./infra/program-refusal";
 import { SchemaRelease } from "./infra/schema-release";
 import { RdsServer, createServer } from "./infra/servers";
 
@@ -28,7 +29,10 @@ const preReleaseSnapshot =
         "neonhub",
         {
           ...server.snapshotSource,
-          migrations: readMigrationFiles(DEFAULT_MIGRATIONS_DIR),
+          // A file the release would refuse stops the program here first: refused as the release refuses it.
+          migrations: refusedAtProgramTime("Schema release", () =>
+            readMigrationFiles(DEFAULT_MIGRATIONS_DIR),
+          ),
           tags: { Project: "neonhub-db", Stack: config.stack },
         },
         { dependsOn: access },

@@ -8,13 +8,13 @@ import {
   PROJECT_ROOT,
   buildReleaseManifest,
   defaultReleaseSteps,
-  isReleaseError,
   type DefaultStepOptions,
   type LockSafetySettings,
   type ReleaseEnvironment,
   type ReleaseSummary,
 } from "../core";
 import { SchemaMigrations } from "./dynamic/schema-migrations";
+import { refusedAtProgramTime } from "./program-refusal";
 import { SeedSets } from "./dynamic/seed-sets";
 import { VectorIndexes } from "./dynamic/vector-indexes";
 import { bytesChecksumMap, manifestMap, type ReleasePartArgs } from "./dynamic/part-args";
@@ -129,13 +129,10 @@ export class SchemaRelease extends pulumi.ComponentResource {
 
 /** The release's identity from the files, or a clean error naming the file (no stack trace in preview). */
 function releaseManifest(migrationsDir: string, steps: DefaultStepOptions) {
-  try {
-    return buildReleaseManifest({
+  return refusedAtProgramTime("Schema release", () =>
+    buildReleaseManifest({
       migrationsDir: path.resolve(PROJECT_ROOT, migrationsDir),
       steps: defaultReleaseSteps(steps),
-    });
-  } catch (error) {
-    if (isReleaseError(error)) throw new pulumi.RunError(`Schema release: ${error.describe()}`);
-    throw error;
-  }
+    }),
+  );
 }

@@ -28,10 +28,17 @@ export interface ProgramRun {
 
 type Unary<Req, Res> = grpc.handleUnaryCall<Req, Res>;
 
-/** Runs the project's program (index.ts) for `stack` with `config` (full keys) as a `pulumi preview` would. */
-export async function runProgram(stack: string, config: Record<string, string>): Promise<ProgramRun> {
+/**
+ * Runs the project's program (index.ts, in `root`: the project or a copy of it) for `stack` with `config` (full
+ * keys) as a `pulumi preview` would.
+ */
+export async function runProgram(
+  stack: string,
+  config: Record<string, string>,
+  root = PROJECT_ROOT,
+): Promise<ProgramRun> {
   const errors: string[] = [];
-  let root = "";
+  let rootUrn = "";
   const log: Unary<engine.LogRequest, Empty> = (call, done) => {
     if (call.request.getSeverity() === engine.LogSeverity.ERROR) errors.push(call.request.getMessage());
     done(null, new Empty());
@@ -40,12 +47,12 @@ export async function runProgram(stack: string, config: Record<string, string>):
   server.addService(EngineService, {
     log,
     getRootResource: ((_call, done) =>
-      done(null, new engine.GetRootResourceResponse().setUrn(root))) satisfies Unary<
+      done(null, new engine.GetRootResourceResponse().setUrn(rootUrn))) satisfies Unary<
       engine.GetRootResourceRequest,
       engine.GetRootResourceResponse
     >,
     setRootResource: ((call, done) => {
-      root = call.request.getUrn();
+      rootUrn = call.request.getUrn();
       done(null, new engine.SetRootResourceResponse());
     }) satisfies Unary<engine.SetRootResourceRequest, engine.SetRootResourceResponse>,
   });
@@ -77,7 +84,7 @@ export async function runProgram(stack: string, config: Record<string, string>):
       `--engine=${address}`,
       "--project=neonhub-db",
       `--stack=${stack}`,
-      `--pwd=${PROJECT_ROOT}`,
+      `--pwd=${root}`,
       "--dry-run",
       ".",
     ];
