@@ -12,6 +12,17 @@ export const MARK_FUNCTION = "mark_catalogs_before_migration";
 export const RECORD_FUNCTION = "record_created_objects";
 /** Whether a catalog row was written by this transaction (createdObjectsDdl); the revert's check uses it too. */
 export const MADE_HERE_FUNCTION = "made_in_this_transaction";
+/** The transaction-local setting, in the bookkeeping schema's namespace, that holds the mark (MARK_FUNCTION). */
+export const MARK_SETTING = "created_before";
+
+/**
+ * SQL: the catalog row `alias` was created by this transaction (or a subtransaction of it) after the mark, an
+ * oid: an oid past it, written here. A row at or under it existed before and was only altered. The record of
+ * an Up section and the revert's check of a Down section both decide by it.
+ */
+export function createdSinceMark(schema: string, alias: string, mark: string): string {
+  return `${alias}.oid > ${mark} AND ${schema}.${MADE_HERE_FUNCTION}(${alias}.xmin)`;
+}
 
 /**
  * The table, and the functions: made_in_this_transaction, whether a row's xmin is this transaction or one of
@@ -27,10 +38,9 @@ export const MADE_HERE_FUNCTION = "made_in_this_transaction";
 export function createdObjectsDdl(schema: string): string {
   const table = `${schema}.${CREATED_OBJECTS_TABLE}`;
   const madeHere = `${schema}.${MADE_HERE_FUNCTION}`;
-  const setting = `${schema}.created_before`;
+  const setting = `${schema}.${MARK_SETTING}`;
   // An oid past the mark (a range scan of the catalog's oid index), written by this transaction.
-  const created = (alias: string) =>
-    `${alias}.oid > (SELECT mark FROM before) AND ${madeHere}(${alias}.xmin)`;
+  const created = (alias: string) => createdSinceMark(schema, alias, "(SELECT mark FROM before)");
   // What goes with another object: an extension's members, a constraint's index, an identity's sequence.
   const notExtensionOrInternal = (alias: string, catalog: string) =>
     `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.${catalog}'::regclass AND d.objid = ${alias}.oid AND d.deptype IN ('e', 'i'))`;

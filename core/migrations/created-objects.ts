@@ -16,18 +16,23 @@
 //
 // A revert runs the check in the Down section's transaction, before its ledger row is deleted: each recorded
 // object still there by the same oid and name (a column: the same table, number and name), or by its name
-// alone with a catalog row the Down section did not write (a database restored from pg_dump has new oids, an
-// index after REINDEX CONCURRENTLY a new one), is left behind, and the transaction fails with DOWN_LEFT_BEHIND,
-// rolling back the Down section, the ledger row's deletion and this check's own clean-up. An object dropped and
-// made again by the Down section (the definition an earlier migration had) has a new oid, written by the Down
-// section, and passes. Migrations applied before this record existed have none: they revert as before.
+// alone (a database restored from pg_dump has new oids, an index after REINDEX CONCURRENTLY a new one) with a
+// catalog row the Down section did not make again, is left behind, and the transaction fails with
+// DOWN_LEFT_BEHIND, rolling back the Down section, the ledger row's deletion and this check's own clean-up. The
+// Down section's BEGIN takes the same mark as an Up section's (in the BEGIN's own message): an object it dropped
+// and made again (the definition an earlier migration had) has an oid past the mark, written by its transaction
+// (a column: a number past its table's count), and passes; one it only altered (ALTER TABLE ... SET, ALTER
+// FUNCTION ... SET) has its row written too, but an oid at or under the mark, and is still left behind.
+// Migrations applied before this record existed have none: they revert as before.
 import type { ClientBase, QueryResult } from "pg";
 import { BOOKKEEPING_SCHEMA, MIGRATIONS_TABLE } from "../bookkeeping";
 import {
   CREATED_OBJECTS_TABLE,
   MADE_HERE_FUNCTION,
   MARK_FUNCTION,
+  MARK_SETTING,
   RECORD_FUNCTION,
+  createdSinceMark,
 } from "./created-objects-record";
 import { ReleaseError } from "../errors";
 import type { PlanProblem } from "../plan-problems";
@@ -48,6 +53,15 @@ const TABLE = `${BOOKKEEPING_SCHEMA}.${CREATED_OBJECTS_TABLE}`;
 
 /** After the BEGIN: the mark of the catalogs (createdObjectsDdl). */
 const MARK_BEFORE = `SELECT ${BOOKKEEPING_SCHEMA}.${MARK_FUNCTION}();`;
+
+/**
+ * After a Down section's BEGIN: the same mark, where the record is (a database whose bookkeeping is older than
+ * it has neither the record nor the function, and reverts unchecked).
+ */
+const MARK_BEFORE_DOWN = `DO $neonhub_created_objects$
+BEGIN
+  IF pg_catalog.to_regclass('${TABLE}') IS NOT NULL THEN PERFORM ${BOOKKEEPING_SCHEMA}.${MARK_FUNCTION}(); END IF;
+END $neonhub_created_objects$;`;
 
 /** How many statements the record sends after a `BEGIN;`, before the migration's SQL (MARK_BEFORE). */
 export const CREATED_OBJECTS_STATEMENTS_AFTER_BEGIN = 1;
@@ -70,9 +84,22 @@ const SAME_OID = `CASE
   ELSE EXISTS (SELECT 1 FROM pg_catalog.pg_class x WHERE x.oid = o.object_oid AND x.relname = o.name)
 END`;
 
-/** The catalog row `x` was not written by this transaction: the Down section neither made nor changed it. */
-const untouched = (x: string) =>
-  `NOT coalesce(${BOOKKEEPING_SCHEMA}.${MADE_HERE_FUNCTION}(${x}.xmin), false)`;
+/**
+ * The catalog row `x` is not one the Down section's transaction created (an oid past the mark its BEGIN took,
+ * `catalog_mark` in checkSql, and written by it): the object was there before the Down section, which at most
+ * altered it (ALTER TABLE ... SET, ALTER FUNCTION ... SET, CREATE OR REPLACE). Without a mark (a section that
+ * reset the setting) a row it wrote passes, as one made again.
+ */
+const notMadeAgain = (x: string) =>
+  `NOT coalesce(${createdSinceMark(BOOKKEEPING_SCHEMA, x, "coalesce(catalog_mark, 0)")}, false)`;
+/**
+ * The column `x` (pg_attribute has no oid) was not added by the Down section: it did not write it, or its number
+ * is within its table's column count at the mark (ALTER COLUMN ... TYPE, SET STATISTICS rewrite the row). A
+ * table not in the mark was made after it, its columns with it.
+ */
+const columnNotMadeAgain = (x: string) =>
+  `NOT coalesce(${BOOKKEEPING_SCHEMA}.${MADE_HERE_FUNCTION}(${x}.xmin)
+                AND ${x}.attnum > coalesce((columns_before ->> ${x}.attrelid::text)::int, 0), false)`;
 /** `relid` is the recorded object's table, by schema and name. */
 const recordedTable = (relid: string) =>
   `${relid} = (SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -83,32 +110,32 @@ const recordedSchema = (nsp: string) =>
 
 /**
  * Whether an object of the recorded object's kind and name (a column: its table's and its own) is there that
- * the Down section neither made nor changed. It finds what the oid no longer can: the object after a pg_dump
- * restore (every oid new), an index after REINDEX CONCURRENTLY, an object a later migration's Down section
- * made again. An object the Down section dropped is gone; one it made again or altered was written by its
- * transaction, and is taken as put back (a miss rather than a false alarm).
+ * the Down section did not make again. It finds what the oid no longer can: the object after a pg_dump restore
+ * (every oid new), an index after REINDEX CONCURRENTLY, an object a later migration's Down section made again.
+ * An object the Down section dropped is gone; one it made again (an oid past the mark, a column number past
+ * its table's count, written by its transaction) is taken as put back; one it only altered is still there.
  */
-const SAME_NAME_UNTOUCHED = `CASE
-  WHEN o.kind = 'schema' THEN EXISTS (SELECT 1 FROM pg_catalog.pg_namespace x WHERE x.nspname = o.name AND ${untouched("x")})
+const SAME_NAME_NOT_MADE_AGAIN = `CASE
+  WHEN o.kind = 'schema' THEN EXISTS (SELECT 1 FROM pg_catalog.pg_namespace x WHERE x.nspname = o.name AND ${notMadeAgain("x")})
   WHEN o.kind = 'column' THEN EXISTS (SELECT 1 FROM pg_catalog.pg_attribute x WHERE ${recordedTable("x.attrelid")}
-                                       AND x.attname = o.name AND NOT x.attisdropped AND ${untouched("x")})
+                                       AND x.attname = o.name AND NOT x.attisdropped AND ${columnNotMadeAgain("x")})
   WHEN o.kind IN ('function', 'procedure', 'aggregate') THEN EXISTS (SELECT 1 FROM pg_catalog.pg_proc x
     WHERE ${recordedSchema("x.pronamespace")} AND x.proname = o.name
-      AND pg_catalog.pg_get_function_identity_arguments(x.oid) = o.arguments AND ${untouched("x")})
+      AND pg_catalog.pg_get_function_identity_arguments(x.oid) = o.arguments AND ${notMadeAgain("x")})
   WHEN o.kind IN ('type', 'domain') THEN EXISTS (SELECT 1 FROM pg_catalog.pg_type x
-    WHERE ${recordedSchema("x.typnamespace")} AND x.typname = o.name AND ${untouched("x")})
+    WHERE ${recordedSchema("x.typnamespace")} AND x.typname = o.name AND ${notMadeAgain("x")})
   WHEN o.kind = 'constraint' THEN EXISTS (SELECT 1 FROM pg_catalog.pg_constraint x
-    WHERE ${recordedTable("x.conrelid")} AND x.conname = o.name AND ${untouched("x")})
+    WHERE ${recordedTable("x.conrelid")} AND x.conname = o.name AND ${notMadeAgain("x")})
   WHEN o.kind = 'trigger' THEN EXISTS (SELECT 1 FROM pg_catalog.pg_trigger x
-    WHERE ${recordedTable("x.tgrelid")} AND x.tgname = o.name AND ${untouched("x")})
+    WHERE ${recordedTable("x.tgrelid")} AND x.tgname = o.name AND ${notMadeAgain("x")})
   WHEN o.kind = 'policy' THEN EXISTS (SELECT 1 FROM pg_catalog.pg_policy x
-    WHERE ${recordedTable("x.polrelid")} AND x.polname = o.name AND ${untouched("x")})
+    WHERE ${recordedTable("x.polrelid")} AND x.polname = o.name AND ${notMadeAgain("x")})
   ELSE EXISTS (SELECT 1 FROM pg_catalog.pg_class x
-    WHERE ${recordedSchema("x.relnamespace")} AND x.relname = o.name AND ${untouched("x")})
+    WHERE ${recordedSchema("x.relnamespace")} AND x.relname = o.name AND ${notMadeAgain("x")})
 END`;
 
-/** The recorded object `o` is left behind: there by its oid and name, or by its name alone, untouched. */
-const STILL_THERE = `((${SAME_OID}) OR (${SAME_NAME_UNTOUCHED}))`;
+/** The recorded object `o` is left behind: there by its oid and name, or by its name alone, not made again. */
+const STILL_THERE = `((${SAME_OID}) OR (${SAME_NAME_NOT_MADE_AGAIN}))`;
 
 /**
  * Before a Down section's ledger row is deleted: fails with DOWN_LEFT_BEHIND, the objects left as JSON in its
@@ -117,7 +144,11 @@ const STILL_THERE = `((${SAME_OID}) OR (${SAME_NAME_UNTOUCHED}))`;
  */
 function checkSql(migration: string): string {
   return `DO $neonhub_created_objects$
-DECLARE left_behind jsonb;
+DECLARE
+  left_behind jsonb;
+  mark jsonb := nullif(pg_catalog.current_setting('${BOOKKEEPING_SCHEMA}.${MARK_SETTING}', true), '')::jsonb;
+  catalog_mark oid := (mark ->> 'oid')::oid;
+  columns_before jsonb := mark -> 'columns';
 BEGIN
   IF pg_catalog.to_regclass('${TABLE}') IS NULL THEN RETURN; END IF;
   SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('kind', o.kind, 'schema', o.schema_name, 'table', o.table_name,
@@ -141,9 +172,11 @@ const LEDGER_DELETE = new RegExp(
 );
 
 /**
- * A client for node-pg-migrate (it needs only `query`). Up: marks the catalogs after each `BEGIN;` and records
- * what the section created before its ledger row. Down: checks before the ledger row's deletion that the
- * section left none of it. Everything else goes out as it comes.
+ * A client for node-pg-migrate (it needs only `query`). Both directions mark the catalogs after each `BEGIN;`.
+ * Up: records what the section created before its ledger row (the runner sends the mark in the transaction's
+ * one message, transaction-messages.ts). Down: checks before the ledger row's deletion that the section left
+ * none of it; each of a Down section's statements goes out on its own, so the mark goes in the `BEGIN;`'s
+ * message (no round trip more). Everything else goes out as it comes.
  */
 export function withCreatedObjects(
   client: Pick<ClientBase, "query">,
@@ -162,6 +195,10 @@ export function withCreatedObjects(
       const inserted = LEDGER_INSERT.exec(text);
       if (inserted) await send(recordSql(inserted[1]!));
     } else {
+      if (text === BEGIN) {
+        const begun = (await send(`${BEGIN}\n${MARK_BEFORE_DOWN}`)) as QueryResult | QueryResult[];
+        return Array.isArray(begun) ? begun[0]! : begun;
+      }
       const deleted = LEDGER_DELETE.exec(text);
       if (deleted) await send(checkSql(deleted[1]!));
     }

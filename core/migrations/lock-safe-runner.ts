@@ -126,14 +126,17 @@ export async function runWithLockSafety(
   // Each section checked, before its ledger row, to have left its transaction open (transaction-guard.ts).
   // Each section runs with TimeZone UTC (time-zone.ts), set after its BEGIN.
   // An Up section's transaction records what it created, a Down section's checks it left none of that
-  // (created-objects.ts), after the guard's check and before the ledger row.
+  // (created-objects.ts), after the guard's check and before the ledger row; both from a mark of the catalogs
+  // taken right after the BEGIN (innermost: a Down section's goes in the BEGIN's own message).
   const counted = withUtf16Positions(withStatementCounts(client));
   const afterBegin =
     GUARD_STATEMENTS_AFTER_BEGIN + TIME_ZONE_STATEMENTS_AFTER_BEGIN + CREATED_OBJECTS_STATEMENTS_AFTER_BEGIN;
   const dbClient = withTransactionGuard(
-    withCreatedObjects(
-      withMigrationTimeZone(direction === "up" ? withOneMessagePerTransaction(counted, afterBegin) : counted),
-      direction,
+    withMigrationTimeZone(
+      withCreatedObjects(
+        direction === "up" ? withOneMessagePerTransaction(counted, afterBegin) : counted,
+        direction,
+      ),
     ),
   ) as ClientBase;
   // node-pg-migrate is ESM-only; Node 20.19+ require()s it. Loaded here so that importing the engine stays

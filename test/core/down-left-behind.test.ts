@@ -368,6 +368,85 @@ describe("what its Up section created, found by name where the oid is new", () =
     }
   });
 
+  it("in a database restored from pg_dump: refuses a Down section that only alters what its Up section created, as the same database does", async () => {
+    const NOTES = "20250101000400_widget_notes";
+    const dir = fixtureMigrationsCopy();
+    const made = {
+      table: "CREATE TABLE widget_notes (id int PRIMARY KEY, note text);",
+      index: 'CREATE INDEX widget_name_lower_idx ON "Widget" (lower(name));',
+      fn: "CREATE FUNCTION widget_note(t text) RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT t';",
+      column: 'ALTER TABLE "Widget" ADD COLUMN note_count int;',
+    };
+    // Each changes an object the Up section created, which stays; all but the COMMENT rewrite its catalog row,
+    // as one dropped and made again has it.
+    const altersOnly = [
+      "ALTER TABLE widget_notes SET (fillfactor = 90);",
+      "COMMENT ON TABLE widget_notes IS 'still here';",
+      "ALTER INDEX widget_name_lower_idx SET (fillfactor = 80);",
+      "ALTER FUNCTION widget_note(text) SET search_path = public;",
+      'ALTER TABLE "Widget" ALTER COLUMN note_count SET STATISTICS 200;',
+    ].join("\n");
+    const file = writeMigration(dir, `${NOTES}.sql`, Object.values(made).join("\n"), altersOnly);
+    const on =
+      (url: string) =>
+      (...args: string[]) =>
+        runCli([...args, "--migrations-dir", dir, "--json"], { DATABASE_URL: url });
+    const source = await createTestDatabase("leftaltered");
+    const restored = await createTestDatabase("leftaltered");
+    try {
+      expect((await on(source.url)("apply")).code).toBe(0);
+      const dump = path.join(scratchDir("leftaltered"), "source.dump");
+      expect(await pgTool("pg_dump", source.url, ["-Fc", "-f", dump])).toBe(0);
+      expect(await pgTool("pg_restore", restored.url, [dump])).toBe(0);
+      const left = [
+        "- index public.widget_name_lower_idx",
+        "- function public.widget_note(t text)",
+        "- table public.widget_notes",
+        '- column public."Widget".note_count',
+      ];
+      // Restored (every oid new, found by name) and where they were made (found by oid): refused alike.
+      for (const url of [restored.url, source.url]) {
+        const before = await releaseState(url);
+        const refused = await on(url)("revert", "--to", GADGETS, "--confirm", "--expect-last", NOTES);
+        expect(refused.code, refused.stdout).toBe(1);
+        const { error } = JSON.parse(refused.stdout) as ErrorDocument;
+        expect(error.failedMigration).toMatchObject({ name: NOTES, sqlstate: "NHDL1" });
+        expect(error.message.split("\n").slice(1)).toEqual(left);
+        expect(error.fix).toContain("DROP TABLE public.widget_notes;");
+        expect(await releaseState(url)).toEqual(before);
+      }
+
+      // A Down section that drops each and makes it again (as one putting back an earlier definition does)
+      // passes on both: what it made has an oid past the mark its BEGIN took (a column, a number past the count).
+      writeFileSync(
+        file,
+        `-- Up Migration\n${Object.values(made).join("\n")}\n\n-- Down Migration\n` +
+          [
+            "DROP TABLE widget_notes;",
+            made.table,
+            "DROP INDEX widget_name_lower_idx;",
+            made.index,
+            "DROP FUNCTION widget_note(text);",
+            made.fn,
+            'ALTER TABLE "Widget" DROP COLUMN note_count;',
+            made.column,
+          ].join("\n") +
+          "\n",
+      );
+      for (const url of [restored.url, source.url]) {
+        const reverted = await on(url)(
+          "revert",
+          ...["--to", GADGETS, "--confirm", "--expect-last", NOTES, "--corrected-down", NOTES],
+        );
+        expect(reverted.code, reverted.stdout).toBe(0);
+        expect(await recorded(url, NOTES)).toEqual([]);
+      }
+    } finally {
+      await dropTestDatabase(restored);
+      await dropTestDatabase(source);
+    }
+  });
+
   it("after REINDEX CONCURRENTLY: refuses the index the Down section leaves", async () => {
     const dir = fixtureMigrationsCopy();
     writeMigration(
