@@ -1,10 +1,11 @@
 // `neonhub-db health` against a real PostgreSQL + pgvector: a vector index built on a few chunks, then a bulk
 // load of 20,000 chunks makes it stale and leaves "Chunk" unanalyzed (exit 2, each finding naming its
-// action); `apply` and an ANALYZE make the database healthy again (exit 0).
+// action); `apply` and an ANALYZE make the database healthy again (exit 0). Before the load, a search record
+// whose tenant class missed its recall target is an action too, worded as core/search/records.ts words it.
 import type { Client } from "pg";
 import { Client as PgClient } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RELEASE_LOCK_KEY, type HealthReport } from "../../core";
+import { RELEASE_LOCK_KEY, type ClassMeasurement, type HealthReport } from "../../core";
 import { runCli, type CliRun } from "../support/cli";
 import { useTestDatabase, withClient } from "../support/database";
 import { chunkFileDir, writeChunkFile } from "../seeds/chunk-files";
@@ -94,6 +95,69 @@ describe("neonhub-db health after a bulk load", () => {
       rowsAtBuild: 5,
       rowsNow: 5,
     });
+  });
+
+  it("names a tenant class whose search missed its recall target, and what to do; healthy again once it does not", async () => {
+    // The record as a calibration under the tenant filter writes it when one class's table-wide queries fall
+    // short of the target (recall@10 0.95, its lower bound under it) and the other's reach it.
+    const measured = (
+      kind: ClassMeasurement["kind"],
+      recall: number,
+      lowerBound: number,
+    ): ClassMeasurement => ({
+      class: "large",
+      organizationId: "health-org",
+      tenantRows: 5,
+      sharePercent: 100,
+      kind,
+      path: "index",
+      queries: 25,
+      recall,
+      recallLowerBound: lowerBound,
+      rowsMean: 5,
+      rowsMin: 5,
+      latencyP50Ms: 0.4,
+      latencyP95Ms: 0.6,
+      targetReached: lowerBound >= 0.95,
+    });
+    const writeClasses = (classes: ClassMeasurement[]) =>
+      withClient(url, (c) =>
+        c.query(
+          `UPDATE neonhub_release.search_calibrations SET classes = $2, target_reached = $3 WHERE index_name = $1`,
+          [INDEX, JSON.stringify(classes), classes.every((m) => m.targetReached)],
+        ),
+      );
+    const recorded = await withClient(url, (c) =>
+      c.query<{ classes: ClassMeasurement[]; target_recall: number }>(
+        "SELECT classes, target_recall FROM neonhub_release.search_calibrations WHERE index_name = $1",
+        [INDEX],
+      ),
+    );
+    expect(recorded.rows).toEqual([expect.objectContaining({ target_recall: 0.95 })]);
+    expect((await writeClasses([measured("own", 1, 0.97), measured("table-wide", 0.8, 0.71)])).rowCount).toBe(
+      1,
+    );
+    try {
+      const problem =
+        "search under the tenant filter misses recall@10 0.95 for large tenants (5 rows, table-wide queries: recall 0.8, at least 0.71, 5 rows at least)";
+      const action =
+        'raise vectorIndexes.targetRecall a little or use method "hnsw" and run `neonhub-db apply` (see docs/search.md)';
+      const { run, report } = await health();
+      expect(run.code).toBe(2);
+      expect(report.healthy).toBe(false);
+      expect(report.findings.filter((f) => f.severity === "action")).toEqual([
+        { severity: "action", subject: INDEX, subjectKind: "index", problem, action },
+      ]);
+      const text = await cli("health");
+      expect(text.code).toBe(2);
+      expect(text.stdout).toContain(`  - ${INDEX}: ${problem}\n    do: ${action}\n`);
+      expect(text.stdout).toContain("1 finding needs action (exit 2).");
+    } finally {
+      await writeClasses(recorded.rows[0]!.classes);
+    }
+    const { run, report } = await health();
+    expect(run.code).toBe(0);
+    expect(report.healthy).toBe(true);
   });
 
   it("after 20,000 chunks arrive, reports the stale index and the unanalyzed table, and exits 2", async () => {
