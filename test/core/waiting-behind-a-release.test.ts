@@ -157,7 +157,7 @@ describe("a command stopped by a signal while it waits for the release lock", ()
   const PLAN = again(`\`neonhub-db plan --migrations-dir ${dir}\` shows what is left`);
   const STATUS = again(`\`neonhub-db status --migrations-dir ${dir}\` shows what the ledger records`);
   const UPGRADE_PLAN = again(
-    `\`neonhub-db plan --upgrade-legacy --migrations-dir ${dir}\` shows where it stands`,
+    `\`neonhub-db plan --upgrade-legacy --migrations-dir ${dir} --legacy-organization acme\` shows where it stands`,
   );
   // The preview of the command as it was run: its folder and --json kept, --confirm left out.
   const PREVIEW_AGAIN = (_args: readonly string[], json: boolean) =>

@@ -141,7 +141,7 @@ describe("neonhub-db health after a bulk load", () => {
       const problem =
         "search under the tenant filter misses recall@10 0.95 for large tenants (5 rows, table-wide queries: recall 0.8, at least 0.71, 5 rows at least)";
       const action =
-        'raise vectorIndexes.targetRecall a little or use method "hnsw" and run `neonhub-db apply` (see docs/search.md)';
+        'raise vectorIndexes.targetRecall (`--set vectorIndexes.targetRecall=<value>`) a little or use method "hnsw" and run `neonhub-db apply` (see docs/search.md)';
       const { run, report } = await health();
       expect(run.code).toBe(2);
       expect(report.healthy).toBe(false);
