@@ -97,6 +97,12 @@ afterAll(async () => {
 });
 
 /** The upgrade, run in the background with no lock timeout: it waits for a test's lock as long as it is held. */
+/** Whether the upgrade's session waits for a lock, in a statement `on` says yes to (as `watcher` sees it). */
+const upgradeWaitsForLock = async (watcher: Client, db: TestDatabase, on: (query: string) => boolean) =>
+  (await backends(watcher, db.name, "neonhub-db:upgrade")).some(
+    (b) => b.waitEventType === "Lock" && on(b.query),
+  );
+
 const startUnboundedUpgrade = (url: string) =>
   startCli(
     [
@@ -618,10 +624,7 @@ describe("apply --upgrade-legacy", () => {
     const snapshot = new Client({ connectionString: db.url });
     const watcher = new Client({ connectionString: db.url });
     for (const c of [work, snapshot, watcher]) await c.connect();
-    const waiting = async (on: (query: string) => boolean) =>
-      (await backends(watcher, db.name, "neonhub-db:upgrade")).some(
-        (b) => b.waitEventType === "Lock" && on(b.query),
-      );
+    const waiting = (on: (query: string) => boolean) => upgradeWaitsForLock(watcher, db, on);
     // The contract's drop of the work schema waits for this reader: the cutover is committed by then.
     await work.query("BEGIN");
     await work.query("SELECT 1 FROM neonhub_upgrade_work.config");
@@ -713,10 +716,7 @@ describe("apply --upgrade-legacy", () => {
     const app = new Client({ connectionString: db.url, application_name: "legacy-app" });
     const watcher = new Client({ connectionString: db.url });
     for (const c of [holder, app, watcher]) await c.connect();
-    const waitingOn = async (on: (query: string) => boolean) =>
-      (await backends(watcher, db.name, "neonhub-db:upgrade")).some(
-        (b) => b.waitEventType === "Lock" && on(b.query),
-      );
+    const waitingOn = (on: (query: string) => boolean) => upgradeWaitsForLock(watcher, db, on);
     // The last backfill pass waits for this row: past the resumed run's pre-flight and its mirrors' install,
     // with every message copied.
     await holder.query("BEGIN");
