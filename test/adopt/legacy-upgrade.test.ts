@@ -103,7 +103,7 @@ const upgradeWaitsForLock = async (watcher: Client, db: TestDatabase, on: (query
     (b) => b.waitEventType === "Lock" && on(b.query),
   );
 
-const startUnboundedUpgrade = (url: string) =>
+const startUnboundedUpgrade = (url: string, ...extra: string[]) =>
   startCli(
     [
       "apply",
@@ -114,6 +114,7 @@ const startUnboundedUpgrade = (url: string) =>
       "500",
       "--migration-lock-timeout",
       "0",
+      ...extra,
     ],
     { DATABASE_URL: url },
   );
@@ -723,20 +724,7 @@ describe("apply --upgrade-legacy", () => {
     await holder.query(
       "SELECT 1 FROM neonhub_upgrade_work.progress WHERE step = 'backfill:AuditLog' FOR SHARE",
     );
-    const run = startCli(
-      [
-        "apply",
-        "--upgrade-legacy",
-        "--legacy-organization",
-        "acme",
-        "--batch-size",
-        "500",
-        "--migration-lock-timeout",
-        "0",
-        "--json",
-      ],
-      { DATABASE_URL: db.url },
-    );
+    const run = startUnboundedUpgrade(db.url, "--json");
     try {
       await waitUntil("the last backfill pass waiting for its progress row", () =>
         waitingOn((q) => q.includes("progress")),
