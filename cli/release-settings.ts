@@ -5,7 +5,7 @@ import { readFileSync, statSync } from "node:fs";
 import {
   ReleaseError,
   STACK_CONFIG_NAMESPACE,
-  STACK_NAMES,
+  stackKeyOf,
   mergeSettings,
   parseReleaseEnvironment,
   releaseSettingsOfStackFile,
@@ -264,7 +264,7 @@ export function settingWords(args: CliArgs): (settingPath: string) => string {
       return `${settingPath} (${flag})`;
     }
     const [first = "", ...rest] = keys;
-    const stackName = Object.keys(STACK_NAMES).find((name) => STACK_NAMES[name] === first) ?? first;
+    const stackName = stackKeyOf(first) ?? first;
     const key = file.stack ? [`${STACK_CONFIG_NAMESPACE}:${stackName}`, ...rest].join(".") : settingPath;
     return `${key} in ${file.name} (the --config file)`;
   };

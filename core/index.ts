@@ -166,6 +166,7 @@ export {
   settingValue,
   STACK_CONFIG_NAMESPACE,
   STACK_NAMES,
+  stackKeyOf,
   releaseSettingsOfStackFile,
   stackConfigValue,
   resolveReleaseSettings,

@@ -182,6 +182,11 @@ export const STACK_NAMES: Readonly<Record<string, keyof ReleaseSettings>> = {
   releaseLockTimeoutSeconds: "lockTimeoutSeconds",
 };
 
+/** The stack's key of the release setting `name` where the stack calls it otherwise (STACK_NAMES), else undefined. */
+export function stackKeyOf(name: string): string | undefined {
+  return Object.keys(STACK_NAMES).find((stackKey) => STACK_NAMES[stackKey] === name);
+}
+
 /** Stack settings, neither release settings nor per-run safety settings, that the CLI takes as a flag. */
 const STACK_ONLY_FLAGS: Readonly<Record<string, string>> = { seedSets: "--seed NAME (repeatable)" };
 
@@ -207,7 +212,7 @@ export function releaseSettingsOfStackFile(
   const perRun: { key: string; value: unknown; flag: string }[] = [];
   for (const key of keys) {
     const name = key.slice(prefix.length);
-    const stackName = Object.keys(STACK_NAMES).find((stackKey) => STACK_NAMES[stackKey] === name);
+    const stackName = stackKeyOf(name);
     if (stackName) {
       // The stack program refuses it as a key it does not know: so does a run given the stack's file. The fix
       // names the key's new name, never its value, which may be a secret (or a --secret one's ciphertext).

@@ -9,7 +9,7 @@ import {
   SettingError,
   isReleaseError,
   resolveReleaseSettings,
-  STACK_NAMES,
+  stackKeyOf,
   stackConfigValue,
   type ReleaseSettings,
   type LegacyUpgradeSetting,
@@ -942,7 +942,7 @@ function checkUnknownKeys(keys: string[], problems: Problems): void {
   for (const key of keys) {
     if (KNOWN_KEYS.includes(key)) continue;
     // A release setting by the CLI's name (--config, --set): the stack calls it otherwise.
-    const stackName = Object.keys(STACK_NAMES).find((stackKey) => STACK_NAMES[stackKey] === key);
+    const stackName = stackKeyOf(key);
     const suggestion = stackName ?? nearestKnownKey(key);
     const hint = stackName
       ? `; that release setting is called ${v.fullKey(stackName)} here`
