@@ -48,7 +48,7 @@ export {
 } from "./migrations/ledger";
 export type { AppliedMigration } from "./migrations/run";
 export type { RevertedMigration } from "./migrations/revert";
-export { dropsOf } from "./migrations/drops";
+export { destroyingStatements, dropsOf } from "./migrations/drops";
 export type { CorrectedDown } from "./migrations/corrected-down";
 export {
   planRevertFrom,

@@ -7,12 +7,7 @@
 // lint does not report (a misspelling), a rule no exemption may accept, or gives no reason is an error; one
 // that matches no finding of its statement (placed before the wrong statement) is a warning.
 import { closestName } from "../closest-name";
-import {
-  EXEMPTABLE_RULES,
-  TRANSACTION_CONTROL_RULE,
-  UNCHECKED_STATEMENT_RULE,
-  UNEXEMPTABLE_RULES,
-} from "./rules";
+import { EXEMPTABLE_RULES, TRANSACTION_CONTROL_RULE, UNCHECKED_RULES, UNEXEMPTABLE_RULES } from "./rules";
 
 export interface Exemption {
   /** The rule it names, lower case; null when it names none (an error). */
@@ -87,11 +82,11 @@ export function exemptionProblem(
       fix: "correct the statement as its own finding says, and remove the comment",
     };
   }
-  if (rule === UNCHECKED_STATEMENT_RULE) {
+  if (UNCHECKED_RULES.includes(rule)) {
     return {
       level: "warning",
       problem: `The exemption names ${rule}, a warning that blocks nothing: there is nothing for it to accept.`,
-      fix: "remove the comment; to have the statement checked, write it in a form squawk's parser reads, as the warning says",
+      fix: "remove the comment; to have the statement checked, write it in a form the lint reads, as the warning says",
     };
   }
   if (!known.has(rule)) {

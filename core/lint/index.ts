@@ -24,6 +24,7 @@ import { EXEMPTION_SYNTAX, exemptionProblem, knownRules, parseExemptions } from 
 import { BACKFILL_UNDER_LOCK_RULE, backfillsUnderLock } from "./held-locks";
 import { notNullProof, readPendingChecks, setNotNullColumn } from "./not-null-proof";
 import { accessMethodNamed, changesAccessMethod, liveAccessMethod } from "./access-method";
+import { statementsRun, textWithBlocksRead, type UnreadBody } from "./do-blocks";
 import {
   ACCESS_METHOD_RULE,
   EXEMPTION_RULE,
@@ -32,6 +33,7 @@ import {
   TRANSACTION_BLOCK_RULE,
   TRANSACTION_CONTROL_RULE,
   TYPE_CHANGE_RULE,
+  UNCHECKED_DO_BLOCK_RULE,
   UNCHECKED_STATEMENT_RULE,
   accessMethodUnchanged,
   movingAllInTablespace,
@@ -139,7 +141,14 @@ interface LintedFile {
   section: MigrationSection;
   /** The section, the rest of the file blanked line for line (lines are the file's). */
   text: string;
+  /** The statements as they run: a DO block's SQL commands in its place (do-blocks.ts). */
   statements: Statement[];
+  /** The statements as written: a DO block one statement. */
+  written: Statement[];
+  /** `text` as squawk reads it: each DO block's commands in their places, the rest of the block blanked. */
+  squawkText: string;
+  /** What of its DO blocks cannot be read. */
+  unread: UnreadBody[];
 }
 
 /** What the pending migrations create, as the lint reads their Up sections. */
@@ -214,7 +223,19 @@ export async function lintMigrations(
     pending.flatMap((file) =>
       SECTIONS_READ[runs].map((section): [string, LintedFile] => {
         const text = sectionOnly(file, section);
-        return [sourceId(file.name, section), { file, section, text, statements: splitStatements(text) }];
+        const written = splitStatements(text);
+        const run = statementsRun(written);
+        const squawkText = textWithBlocksRead(text, written, run);
+        const read = {
+          file,
+          section,
+          text,
+          statements: run.statements,
+          written,
+          squawkText,
+          unread: run.unread,
+        };
+        return [sourceId(file.name, section), read];
       }),
     ),
   );
@@ -254,10 +275,10 @@ export async function lintMigrations(
   // IF NOT EXISTS of a table the database has creates nothing, so squawk does not see it.
   const reading = await readWithServerParser(
     client,
-    [...linted].map(([id, { text, statements }]) => ({
+    [...linted].map(([id, { squawkText, statements }]) => ({
       id,
       text: withoutStatements(
-        text,
+        squawkText,
         statements.filter((s) => createdTable(s) && !creations.statements.has(s)),
       ),
       statements,
@@ -315,6 +336,10 @@ export async function lintMigrations(
   // What squawk's parser could not read and the server's parser can: none of squawk's rules was checked on it.
   const unchecked = [...reading.unreadable.values()].filter((u) => u.server.verdict === "parses");
   for (const unread of unchecked) findings.push(uncheckedFinding(linted.get(unread.source)!, unread));
+  for (const file of linted.values()) {
+    if (!ruleJudges(UNCHECKED_DO_BLOCK_RULE, file.file.name)) continue;
+    findings.push(...file.unread.map((unread) => uncheckedBlockFinding(file, unread)));
+  }
   const known = knownRules(raw.map((f) => f.rule));
   const uncheckedStatements = new Set(unchecked.map((u) => u.statement));
   for (const file of linted.values()) {
@@ -776,25 +801,52 @@ function uncheckedFinding(file: LintedFile, { statement, squawk }: UnreadStateme
 /** Statements PostgreSQL refuses inside the transaction every migration runs in, and transaction control that
  *  would end that transaction part way (transaction-control.ts). */
 function transactionBlockFindings(file: LintedFile): SafetyFinding[] {
-  const controls = transactionControls(file.statements, RUN_BY[file.section]);
-  return file.statements.flatMap((statement) => {
-    const control = controls.get(statement);
-    if (control) {
-      const line = lineOf(file.text, statement.start + control.offset);
-      return [unexemptable(file, line, TRANSACTION_CONTROL_RULE, control.problem, TRANSACTION_CONTROL_FIX)];
-    }
-    const found = outsideTransaction(statement);
-    if (!found) return [];
-    return [
-      unexemptable(
-        file,
-        firstCodeLine(file.text, statement),
-        TRANSACTION_BLOCK_RULE,
-        `${found.command} cannot run inside a transaction block, and every migration runs in one: ${RUN_BY[file.section]} would stop at it.`,
-        found.instead,
-      ),
-    ];
+  const controls = transactionControls(file.written, RUN_BY[file.section]);
+  const controlled = [...controls].map(([statement, control]) => {
+    const line = lineOf(file.text, statement.start + control.offset);
+    return unexemptable(file, line, TRANSACTION_CONTROL_RULE, control.problem, TRANSACTION_CONTROL_FIX);
   });
+  // A statement as it runs, a DO block's commands included (CREATE INDEX CONCURRENTLY in one is refused too).
+  return controlled.concat(
+    file.statements.flatMap((statement) => {
+      if (controls.has(statement)) return [];
+      const found = outsideTransaction(statement);
+      if (!found) return [];
+      return [
+        unexemptable(
+          file,
+          firstCodeLine(file.text, statement),
+          TRANSACTION_BLOCK_RULE,
+          `${found.command} cannot run inside a transaction block, and every migration runs in one: ${RUN_BY[file.section]} would stop at it.`,
+          found.instead,
+        ),
+      ];
+    }),
+  );
+}
+
+/** What the lint cannot read of a DO block: SQL it builds at run time, or a body in another language. */
+function uncheckedBlockFinding(file: LintedFile, { offset, why }: UnreadBody): SafetyFinding {
+  const problem =
+    why === "dynamic"
+      ? "This EXECUTE in a DO block runs SQL built when the block runs, which the lint cannot read: none of its rules was checked on it, so what it locks or rewrites on a table with data was not weighed."
+      : "This DO block's body is not PL/pgSQL in dollar quotes, which the lint cannot read: none of its rules was checked on the statements it runs, so what they lock or rewrite on a table with data was not weighed.";
+  return {
+    level: "warning",
+    file: `${file.file.name}.sql`,
+    line: lineOf(file.text, offset),
+    section: file.section,
+    rule: UNCHECKED_DO_BLOCK_RULE,
+    table: null,
+    tableSize: null,
+    lock: null,
+    problem,
+    saferForm:
+      why === "dynamic"
+        ? "write the statement out in the block (or outside it), so that plan checks it; where it must be built (a name or a list read from the database), check by hand what it locks and rewrites before it runs on a table with data (docs/runbook.md#the-safety-lint-blocking-migrations-on-tables-with-data)"
+        : "write the statements in a PL/pgSQL block in dollar quotes (DO $$ ... $$) or as statements of their own, so that plan checks them; otherwise check by hand what they lock and rewrite before they run on a table with data (docs/runbook.md#the-safety-lint-blocking-migrations-on-tables-with-data)",
+    exemptable: false,
+  };
 }
 
 /** Exemptions that cannot do what they say: named no rule, an unknown one, no reason, or matched nothing.

@@ -494,6 +494,16 @@ export const SYNTAX_ERROR_RULE = "syntax-error";
 /** The lint's warning on a statement squawk's parser cannot read and the server's parser can: none of squawk's
  *  rules was checked on it (unreadable.ts). */
 export const UNCHECKED_STATEMENT_RULE = "unchecked-statement";
+/** The lint's warning on what a DO block runs that it cannot read: SQL built at run time (EXECUTE) or a body
+ *  in a language other than PL/pgSQL (do-blocks.ts). */
+export const UNCHECKED_DO_BLOCK_RULE = "unchecked-do-block";
+/** Warnings that say what the lint did not check: they block nothing, so an exemption has nothing to accept. */
+export const UNCHECKED_RULES: readonly string[] = [UNCHECKED_STATEMENT_RULE, UNCHECKED_DO_BLOCK_RULE];
+/**
+ * The released migrations whose DO blocks build SQL at run time, reviewed by hand when they were released: the
+ * warning, added after them, does not judge them (as RuleInfo.notJudging for the weighed rules).
+ */
+const UNCHECKED_DO_BLOCK_NOT_JUDGING: readonly string[] = ["20261204050000_prefilter_depth_by_size"];
 /** The engine's own finding: a statement PostgreSQL refuses inside a transaction block (transaction-block.ts). */
 export const TRANSACTION_BLOCK_RULE = "cannot-run-in-transaction";
 /** The engine's own finding: COMMIT, ROLLBACK, BEGIN and the like in a section, or COMMIT or ROLLBACK in a DO
@@ -539,7 +549,9 @@ export const EXEMPTABLE_RULES: readonly string[] = [
  */
 /** Whether `rule` judges the migration `name` (a released one it came after may not be). */
 export function ruleJudges(rule: string, name: string): boolean {
-  return !(RULES[rule]?.notJudging ?? []).includes(name);
+  const notJudging =
+    rule === UNCHECKED_DO_BLOCK_RULE ? UNCHECKED_DO_BLOCK_NOT_JUDGING : RULES[rule]?.notJudging;
+  return !(notJudging ?? []).includes(name);
 }
 
 export function ruleInfo(rule: string, action?: string): RuleInfo {

@@ -492,7 +492,8 @@ const ADDS_ROWS = new RegExp(
 
 /**
  * The tables (canonical names) a statement may add rows to: an INSERT's, a MERGE's or a `COPY ... FROM`'s, a
- * WITH's queries' included. Rows a DO block, a function or a trigger writes are not read.
+ * WITH's queries' included. A DO block's commands are statements of their own here (do-blocks.ts); rows a
+ * function or a trigger writes, or SQL a block builds at run time, are not read.
  */
 export function tablesGivenRows(statement: Statement): string[] {
   return statementParts(statement).flatMap((part) => {

@@ -8,7 +8,8 @@
 // block ("invalid transaction termination"): apply would stop at them. The runner checks the same at run time
 // (core/migrations/transaction-guard.ts), for what this reading cannot see, such as a function that ends it.
 // ROLLBACK TO SAVEPOINT, SAVEPOINT and RELEASE SAVEPOINT stay inside the transaction, and are fine.
-import { blank, splitStatements, type Statement } from "./statements";
+import { doBlockBody, withoutStrings } from "./do-blocks";
+import { splitStatements, type Statement } from "./statements";
 
 export interface TransactionControl {
   /** The command as written, e.g. "COMMIT", "START TRANSACTION", "COMMIT in a DO block". */
@@ -49,18 +50,9 @@ const TOP_LEVEL: readonly { pattern: RegExp; does: (command: string, run: string
   },
 ];
 
-/** A PL/pgSQL DO block's body (the default language), and where it starts in the statement's code. */
-const DO_BLOCK =
-  /^(\s*DO\s+(?:LANGUAGE\s+(?:plpgsql|"plpgsql")\s+)?)(\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$)([\s\S]*?)\2(?:\s+LANGUAGE\s+(\w+|"[^"]+"))?\s*;?\s*$/i;
-
 /** A PL/pgSQL statement that is COMMIT or ROLLBACK, after what may start a block or branch before it. */
 const PLPGSQL_END =
   /^((?:[\s\S]*\b(?:BEGIN|THEN|ELSE|LOOP)\s+|\s*(?:<<\s*\w+\s*>>\s*)?))(COMMIT|ROLLBACK)\b(?:\s+AND\s+(?:NO\s+)?CHAIN)?\s*;?\s*$/i;
-
-/** Single-quoted strings blanked, so that a COMMIT in one is not read as a statement. */
-function withoutStrings(code: string): string {
-  return code.replace(/'(?:[^']|'')*'/g, (quoted) => `'${blank(quoted.slice(1, -1))}'`);
-}
 
 /**
  * The transaction control in each of `statements` (a section's, in order), at the top level or in a DO block's
@@ -96,26 +88,23 @@ export function transactionControls(
       });
       continue;
     }
-    const inDo = doBlockEnd(statement.code);
+    const inDo = doBlockEnd(statement);
     if (inDo) found.set(statement, inDo);
   }
   return found;
 }
 
 /** A COMMIT or ROLLBACK among a PL/pgSQL DO block's statements: refused inside the migration's transaction. */
-function doBlockEnd(code: string): TransactionControl | undefined {
-  const block = DO_BLOCK.exec(code);
-  if (!block) return undefined;
-  const language = block[4]?.replace(/"/g, "").toLowerCase();
-  if (language !== undefined && language !== "plpgsql") return undefined;
-  const bodyStart = block[1]!.length + block[2]!.length;
-  for (const inner of splitStatements(block[3]!)) {
+function doBlockEnd(statement: Statement): TransactionControl | undefined {
+  const block = doBlockBody(statement);
+  if (!block || block.language !== "plpgsql") return undefined;
+  for (const inner of splitStatements(block.body)) {
     const match = PLPGSQL_END.exec(withoutStrings(inner.code));
     if (!match) continue;
     const command = match[2]!.toUpperCase();
     return {
       command: `${command} in a DO block`,
-      offset: bodyStart + inner.start + match[1]!.length,
+      offset: block.at + inner.start + match[1]!.length,
       problem: `${command} in a DO block's body ends a transaction, which PostgreSQL refuses inside the migration's transaction (invalid transaction termination): the engine runs each migration in one, and ending it inside would leave part of the migration applied, so PostgreSQL stops the migration at it.`,
     };
   }

@@ -2,6 +2,7 @@
 // as written. Read statement by statement (comments, quotes and dollar quotes respected), so that a DELETE in
 // the body of a function the Down section re-creates is not listed (it does not run), while the statements of
 // a DO block are (they do).
+import { statementsRun } from "../lint/do-blocks";
 import { IDENT, splitStatements, topLevelParts } from "../lint/statements";
 import { downSection, type MigrationFile } from "./files";
 
@@ -16,8 +17,6 @@ const ALTER_TABLE = new RegExp(
 );
 /** An ALTER TABLE action that drops a column: `DROP [COLUMN] [IF EXISTS] name` (not DROP CONSTRAINT). */
 const DROP_COLUMN = /^DROP\s+(?!CONSTRAINT\b)/i;
-/** Where a statement starts inside a DO block's body: after BEGIN, THEN, ELSE or LOOP. */
-const PLPGSQL_PREFIX = /^(?:[\s\S]*\b(?:BEGIN|THEN|ELSE|LOOP)\s+)?/i;
 
 const oneLine = (text: string) => text.replace(/\s+/g, " ").trim();
 
@@ -28,16 +27,8 @@ export function dropsOf(file: MigrationFile): string[] {
 
 export function destroyingStatements(sql: string): string[] {
   const found: string[] = [];
-  for (const { code } of splitStatements(sql)) {
-    // The body keeps its line breaks: a `--` comment in it ends at the end of its line.
-    const body = /^\s*DO\s+(?:LANGUAGE\s+\w+\s+)?(\$[A-Za-z_]*\$)([\s\S]*)\1/i.exec(code);
-    if (body) {
-      for (const inner of splitStatements(body[2]!)) {
-        found.push(...destroying(oneLine(inner.code.replace(/;$/, "").replace(PLPGSQL_PREFIX, ""))));
-      }
-    } else {
-      found.push(...destroying(oneLine(code.replace(/;$/, ""))));
-    }
+  for (const { code } of statementsRun(splitStatements(sql)).statements) {
+    found.push(...destroying(oneLine(code.replace(/;\s*$/, ""))));
   }
   return found;
 }

@@ -2,7 +2,7 @@
 // columns with their table included, and nothing that only looks like one (comments, strings, function bodies).
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_MIGRATIONS_DIR, dropsOf, readMigrationFiles } from "../../core";
+import { DEFAULT_MIGRATIONS_DIR, destroyingStatements, dropsOf, readMigrationFiles } from "../../core";
 
 const fixture = (dir: string, name: string) => {
   const file = readMigrationFiles(dir).find((f) => f.name === name);
@@ -28,5 +28,24 @@ describe("dropsOf", () => {
   it("shows the column the tenant search prefilter's Down section drops", () => {
     const file = fixture(DEFAULT_MIGRATIONS_DIR, "20261203120000_tenant_search_prefilter");
     expect(dropsOf(file)).toContain('ALTER TABLE "Chunk" DROP COLUMN "embeddingBits"');
+  });
+});
+
+describe("destroyingStatements in a DO block", () => {
+  it("lists a DELETE whose own CASE has THEN and ELSE, where a statement's start is read from the block's control", () => {
+    const sql = [
+      "DO $$",
+      "BEGIN",
+      "  IF true THEN",
+      `    DELETE FROM "Widget" WHERE name = CASE WHEN weight > 1 THEN 'heavy' ELSE 'light' END;`,
+      "  ELSE",
+      `    UPDATE "Widget" SET name = CASE WHEN weight > 1 THEN 'a' ELSE 'b' END;`,
+      "  END IF;",
+      "END",
+      "$$;",
+    ].join("\n");
+    expect(destroyingStatements(sql)).toEqual([
+      `DELETE FROM "Widget" WHERE name = CASE WHEN weight > 1 THEN 'heavy' ELSE 'light' END`,
+    ]);
   });
 });
