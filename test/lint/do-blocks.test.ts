@@ -3,6 +3,7 @@
 // holding rows: each SQL command of the block is weighed at its own line, an exemption inside the block accepts
 // one, a CASE inside a command is not taken for the block's control, and what the block builds at run time
 // (EXECUTE) or runs in another language is a warning that says it was not checked.
+import { rmSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { applyRelease, planRelease, type SafetyFinding } from "../../core";
 import { useTestDatabase, withClient } from "../support/database";
@@ -24,7 +25,6 @@ describe("a DO block in a migration", () => {
       migrationsDir: dir,
       environment: "production",
     });
-    const { rmSync } = await import("node:fs");
     rmSync(`${dir}/${name}.sql`);
     return plan.safety;
   };
@@ -122,5 +122,25 @@ describe("a DO block in a migration", () => {
     );
     expect(report.findings.map((f) => `${f.level} ${f.rule}`)).toContain("warning changing-column-type");
     expect(report.findings.find((f) => f.rule === "changing-column-type")!.section).toBe("down");
+  });
+  it("sees rows an earlier block's INSERT gives an empty table", async () => {
+    await withClient(db.current.url, (c) => c.query(`CREATE TABLE "Gizmo" (id text PRIMARY KEY, name text)`));
+    const filler = writeMigration(
+      dir,
+      "20250101000400_gizmo_rows.sql",
+      [
+        "DO $$",
+        "BEGIN",
+        `  INSERT INTO "Gizmo" SELECT 'g' || g, 'g' || g FROM generate_series(1, 20) g;`,
+        "END",
+        "$$;",
+      ].join("\n"),
+    );
+    const report = await lint('CREATE INDEX gizmo_name ON "Gizmo" (name);');
+    rmSync(filler);
+    expect(where(report.findings)).toEqual(["error 2 require-concurrent-index-creation"]);
+    expect(report.findings[0]!.problem).toContain(
+      "The table is empty now, but 20250101000400_gizmo_rows.sql:4 adds rows to it before this statement runs",
+    );
   });
 });
