@@ -18,19 +18,28 @@ const ALTER_TABLE = new RegExp(
 /** An ALTER TABLE action that drops a column: `DROP [COLUMN] [IF EXISTS] name` (not DROP CONSTRAINT). */
 const DROP_COLUMN = /^DROP\s+(?!CONSTRAINT\b)/i;
 
+/** What a DO block runs that this list cannot read (do-blocks.ts), said in its place. */
+const UNREAD = {
+  dynamic: "EXECUTE in a DO block: SQL built when it runs, which this list cannot read",
+  language: "a DO block this list cannot read (not PL/pgSQL in dollar quotes)",
+} as const;
+
 const oneLine = (text: string) => text.replace(/\s+/g, " ").trim();
 
-/** What reverting `file` removes: its Down section's DROP, TRUNCATE and DELETE statements and dropped columns. */
+/** What reverting `file` removes: its Down section's DROP, TRUNCATE and DELETE statements and dropped columns,
+ *  and where a DO block runs what cannot be read. */
 export function dropsOf(file: MigrationFile): string[] {
   return destroyingStatements(downSection(file.sql));
 }
 
 export function destroyingStatements(sql: string): string[] {
-  const found: string[] = [];
-  for (const { code } of statementsRun(splitStatements(sql)).statements) {
-    found.push(...destroying(oneLine(code.replace(/;\s*$/, ""))));
-  }
-  return found;
+  const run = statementsRun(splitStatements(sql));
+  return [
+    ...run.statements.map((s) => ({ at: s.start, lines: destroying(oneLine(s.code.replace(/;\s*$/, ""))) })),
+    ...run.unread.map((u) => ({ at: u.offset, lines: [UNREAD[u.why]] })),
+  ]
+    .sort((a, b) => a.at - b.at)
+    .flatMap(({ lines }) => lines);
 }
 
 function destroying(statement: string): string[] {

@@ -48,4 +48,21 @@ describe("destroyingStatements in a DO block", () => {
       `DELETE FROM "Widget" WHERE name = CASE WHEN weight > 1 THEN 'heavy' ELSE 'light' END`,
     ]);
   });
+
+  it("says where a block runs SQL built when it runs, which it cannot list", () => {
+    const sql = [
+      'DROP INDEX "widget_name";',
+      "DO $$",
+      "BEGIN",
+      "  EXECUTE format('DROP TABLE %I', 'WidgetLog');",
+      "END",
+      "$$;",
+      'TRUNCATE "Widget";',
+    ].join("\n");
+    expect(destroyingStatements(sql)).toEqual([
+      'DROP INDEX "widget_name"',
+      "EXECUTE in a DO block: SQL built when it runs, which this list cannot read",
+      'TRUNCATE "Widget"',
+    ]);
+  });
 });
