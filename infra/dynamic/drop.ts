@@ -5,11 +5,13 @@
 // retries, failures named by file, line and caret, lock timeouts by the blocking session and the stack's keys.
 import {
   ReleaseError,
+  STACK_CONFIG_NAMESPACE,
   isReleaseError,
   withReleaseSession,
   type Logger,
   type ReleaseOptions,
 } from "../../core";
+import { pulumiCommand, withStackNote, type StackNamed } from "./stack-name";
 
 /**
  * The part's engine options (release.ts partContext, from the recorded settings): the stack's owner role,
@@ -17,8 +19,23 @@ import {
  */
 export type DropOptions = ReleaseOptions & { log: Logger };
 
-/** Reverts every applied migration and drops the bookkeeping schema. Returns the reverted migrations. */
-export async function dropRelease(options: DropOptions): Promise<string[]> {
+/**
+ * How to keep the schema instead of dropping it, on `stack`: its dropSchemaOnDelete set to false, then an up
+ * that records it, both naming the stack (with another selected, they would set and update that one).
+ */
+export function keepSchemaInstead(stack: StackNamed): string {
+  const set = `\`pulumi config set --stack ${stack.word} ${STACK_CONFIG_NAMESPACE}:dropSchemaOnDelete false\``;
+  return withStackNote(
+    `set dropSchemaOnDelete to false with ${set} and run ${pulumiCommand("up", stack)}`,
+    stack,
+  );
+}
+
+/**
+ * Reverts every applied migration and drops the bookkeeping schema, on `stack` (its fixes name it). Returns the
+ * reverted migrations.
+ */
+export async function dropRelease(options: DropOptions, stack: StackNamed): Promise<string[]> {
   const result = await withReleaseSession(options, "drop", (session) =>
     session.revert({ to: null, dropBookkeeping: true }),
   ).catch((error: unknown) => {
@@ -26,7 +43,7 @@ export async function dropRelease(options: DropOptions): Promise<string[]> {
     throw new ReleaseError(
       error.code,
       `Dropping the schema failed: ${error.message}`,
-      `${error.fix ?? ""} Then destroy again, or set neonhub-db:dropSchemaOnDelete to false and run \`pulumi up\` to keep the schema.`.trim(),
+      `${error.fix ?? ""} Then run ${withStackNote(pulumiCommand("destroy", stack), stack)} again, or ${keepSchemaInstead(stack)} to keep the schema.`.trim(),
       { cause: error },
     );
   });

@@ -17,7 +17,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { ReleaseError, describeFinding, isReleaseError, planRelease, withReleaseSession } from "../../core";
 import { recordedConnection } from "./connection";
 import { diffRelease } from "./diff";
-import { dropRelease } from "./drop";
+import { dropRelease, keepSchemaInstead } from "./drop";
 import { RELEASE_PROBLEM, isUnknown, parseInputs, type InputProblem } from "./inputs";
 import { LEDGER_READING, ledgerReadingOf, type LedgerReading } from "./ledger-reading";
 import { legacyUpgradeFailures, legacyUpgradeOf, runLegacyUpgrade } from "./legacy-upgrade";
@@ -32,13 +32,11 @@ import {
   recordedState,
   refuseChangedFiles,
   refusePendingMigrations,
-  PULUMI_RUN,
   stackOutputCommand,
   type PartContext,
-  type PulumiRun,
 } from "./release";
 import { rememberShownFindings, shownByCheck } from "./shown-findings";
-import { stackNamed } from "./stack-name";
+import type { StackNamed } from "./stack-name";
 import { givenUrls, shownCheck, shownResult, writeShown } from "./shown-text";
 import { RELEASE_PARTS, type ResolvedInputs, type ResolvedOutputs } from "./types";
 import {
@@ -51,14 +49,11 @@ import {
 type Props = Record<string, unknown>;
 
 const INPUT_SOURCE = "the schema release's databaseUrl input";
-const KEEP_INSTEAD =
-  "or keep the schema: set neonhub-db:dropSchemaOnDelete to false and run `pulumi up` before destroying";
 /**
  * Where refresh and destroy take the migrator's password from: the stack's own directUrl output, named as the
  * recorded outputs name the stack (stackNamed: a placeholder, and which stack it is, for a state without it).
  */
-function setDirectUrl(stack: string | undefined, run: PulumiRun): string {
-  const named = stackNamed(stack, PULUMI_RUN[run]);
+function setDirectUrl(named: StackNamed): string {
   const output = stackOutputCommand(named, "directUrl");
   return `set DIRECT_URL to the migrator's connection string (${named.note === undefined ? output : `${output}; ${named.note}`})`;
 }
@@ -324,7 +319,7 @@ async function readPart(id: string, props: Props): Promise<pulumi.dynamic.ReadRe
     if (isReleaseError(error) && ["connection", "authentication"].includes(error.code)) {
       // Keep the recorded state rather than fail every refresh that cannot reach the database.
       context.options.log.warn(
-        `not refreshed, the recorded state is kept: ${describeFailure(error).split("\n")[0]} Connected with ${connection.source}; ${setDirectUrl(recorded.stack, "refresh")} to refresh it.`,
+        `not refreshed, the recorded state is kept: ${describeFailure(error).split("\n")[0]} Connected with ${connection.source}; ${setDirectUrl(context.stack)} to refresh it.`,
       );
       return { id, props };
     }
@@ -348,12 +343,12 @@ async function removePart(_id: string, props: Props): Promise<void> {
   const connection = recordedConnection(recorded);
   const context = partContext(recorded, connection.url, connection.source, "destroy");
   try {
-    await dropRelease(context.options);
+    await dropRelease(context.options, context.stack);
   } catch (error) {
     const message = describeFailure(error);
     const credentials =
       isReleaseError(error) && ["connection", "authentication"].includes(error.code)
-        ? ` Connected with ${connection.source}; ${setDirectUrl(recorded.stack, "destroy")}, ${KEEP_INSTEAD}.`
+        ? ` Connected with ${connection.source}; ${setDirectUrl(context.stack)}, or keep the schema: ${keepSchemaInstead(context.stack)} before destroying.`
         : "";
     throw new DescribedFailure(error, `${message}${credentials}`);
   }

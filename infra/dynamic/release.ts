@@ -25,7 +25,14 @@ import {
 } from "../../core";
 import { defaultReleaseSteps, shownObjectKey } from "../../core";
 import { legacyUpgradeConfigCommand } from "./legacy-upgrade-config";
-import { stackNamed, withStackNote, type StackNamed } from "./stack-name";
+import {
+  pulumiCommand,
+  pulumiRun,
+  stackNamed,
+  withStackNote,
+  type PulumiRun,
+  type StackNamed,
+} from "./stack-name";
 import { targetOf, withoutPassword } from "./connection";
 import { givenUrls, writeShown } from "./shown-text";
 import {
@@ -48,6 +55,8 @@ export interface PartContext {
   /** The steps whose items this part applies. */
   owned: ReleaseStep[];
   target: string;
+  /** The stack the printed commands name (its settings' `stack`, or the placeholder for an old state). */
+  stack: StackNamed;
 }
 
 /** How messages name each part. */
@@ -56,19 +65,6 @@ export const LABEL: Record<ReleasePart, string> = {
   seedSets: "seed sets",
   vectorIndexes: "vector indexes",
 };
-
-/**
- * The pulumi command each provider method runs under: what a lock timeout's fix says to run again. `check`
- * runs in a preview and at the start of an up alike.
- */
-export const PULUMI_RUN = {
-  check: "`pulumi preview` (or `pulumi up`)",
-  up: "`pulumi up`",
-  refresh: "`pulumi refresh`",
-  destroy: "`pulumi destroy`",
-} as const;
-
-export type PulumiRun = keyof typeof PULUMI_RUN;
 
 /**
  * `pulumi stack output` reading `output` of the stack the program runs for, named (`--stack`, stackNamed): with
@@ -91,11 +87,11 @@ function stackDirectUrl(stack: StackNamed): string {
 const MIGRATION_FILE_READERS = new Set(["plan", "apply", "status", "verify", "revert"]);
 
 /**
- * How the engine's fixes and notes name a command to run (ReleaseOptions.printCommand) on a stack: an apply is
- * `pulumi up` and a plan `pulumi preview --stack <stack>`, which run the release with the stack's settings (a
+ * How the engine's fixes and notes name a command to run (ReleaseOptions.printCommand) on `stack`: an apply is
+ * `pulumi up --stack <stack>` and a plan `pulumi preview --stack <stack>`, which run the release with the stack's settings (a
  * fix's "run apply again" is the up run again, whichever method failed), and so are the legacy upgrade's apply
  * and plan on a stack whose `legacyUpgrade` setting runs the upgrade in its up. On a stack without it, the
- * upgrade's apply (an upgrade to start or to continue) is the setting's `pulumi config set` and `pulumi up`
+ * upgrade's apply (an upgrade to start or to continue) is the setting's `pulumi config set` and the up
  * first, the stack's own way, then the CLI's command that does it without the setting, and its plan the preview
  * once the setting is set, then the CLI's. Any other command (verify, status, a revert,
  * an apply with options of its own) has no pulumi counterpart: it is printed to run as the migrator on the
@@ -103,17 +99,17 @@ const MIGRATION_FILE_READERS = new Set(["plan", "apply", "status", "verify", "re
  * admin's login, are named as the engine names them for a caller without a printer.
  */
 function stackCommandPrinter(
-  settings: Pick<PartSettings, "migrationsDir" | "steps" | "stack">,
-  run: PulumiRun,
+  settings: Pick<PartSettings, "migrationsDir" | "steps">,
+  stack: StackNamed,
 ): CommandPrinter {
   const upgrades = settings.steps.legacyUpgrade !== undefined;
-  const stack = stackNamed(settings.stack, PULUMI_RUN[run]);
-  const preview = `\`pulumi preview --stack ${stack.word}\``;
+  const up = pulumiCommand("up", stack);
+  const preview = pulumiCommand("preview", stack);
   const print = (args: readonly string[]): string => {
     const [command = "", ...rest] = args;
     const legacyUpgrade = rest[0] === "--upgrade-legacy";
     const upgrade = upgrades && legacyUpgrade;
-    if (command === "apply" && (rest.length === 0 || upgrade)) return PULUMI_RUN.up;
+    if (command === "apply" && (rest.length === 0 || upgrade)) return withStackNote(up, stack);
     if (command === "plan" && (rest.length === 0 || upgrade)) return withStackNote(preview, stack);
     if (command === "baseline" || command === "adopt") return commandToRun(undefined, args);
     const folder =
@@ -141,7 +137,7 @@ function stackCommandPrinter(
     const given = rest.indexOf("--legacy-organization");
     const organization = (given < 0 ? undefined : rest[given + 1]) ?? "<slug>";
     return withStackNote(
-      `\`${legacyUpgradeConfigCommand(organization, stack.word)}\` (the stack's legacyUpgrade setting) and ${PULUMI_RUN.up}, or with the CLI, ${cli}`,
+      `\`${legacyUpgradeConfigCommand(organization, stack.word)}\` (the stack's legacyUpgrade setting) and ${up}, or with the CLI, ${cli}`,
       stack,
     );
   };
@@ -164,14 +160,14 @@ function stackSettingWords(stack: StackNamed): (settingPath: string) => string {
 /**
  * A lock timeout's words on a stack: the config keys that bound the wait (infra/config.ts's release lock
  * timeout, which lockTimeoutMs carries, and infra/release-safety-config.ts's migrations' timeout and
- * retries, which lockSafety carries).
+ * retries, which lockSafety carries), and the run that failed, to run again on the stack.
  */
-function stackLockWaitNames(run: PulumiRun): LockWaitNames {
+function stackLockWaitNames(run: PulumiRun, stack: StackNamed): LockWaitNames {
   return {
     lockTimeout: `${STACK_CONFIG_NAMESPACE}:releaseLockTimeoutSeconds`,
     migrationLockTimeout: `${STACK_CONFIG_NAMESPACE}:migrationLockTimeoutSeconds`,
     migrationLockRetries: `${STACK_CONFIG_NAMESPACE}:migrationLockRetries`,
-    rerun: PULUMI_RUN[run],
+    rerun: withStackNote(pulumiRun(run, stack), stack),
   };
 }
 
@@ -206,6 +202,7 @@ export function partContext(
   source: string,
   run: PulumiRun,
 ): PartContext {
+  const stack = stackNamed(settings.stack, run);
   const owns = (step: ReleaseStep) => PART_STEP_KEYS[settings.part].includes(STEP_KEY[step.kind]);
   const all = defaultReleaseSteps(settings.steps);
   const target = targetOf(databaseUrl, source);
@@ -218,6 +215,7 @@ export function partContext(
     part: settings.part,
     owned: all.filter(owns),
     target,
+    stack,
     options: {
       databaseUrl,
       databaseUrlSource: source,
@@ -230,8 +228,8 @@ export function partContext(
       ownerRoleSetting: `${STACK_CONFIG_NAMESPACE}:rolePrefix`,
       // Also the bound of every read's wait for a table lock another session holds (ReleaseSession).
       lockTimeoutMs: settings.lockTimeoutMs,
-      lockWaitNames: stackLockWaitNames(run),
-      printCommand: stackCommandPrinter(settings, run),
+      lockWaitNames: stackLockWaitNames(run, stack),
+      printCommand: stackCommandPrinter(settings, stack),
       environment: settings.environment,
       lockSafety: settings.lockSafety,
       connectTimeoutMs: settings.connectTimeoutMs,
@@ -267,7 +265,7 @@ export function refuseChangedFiles(settings: PartSettings & Manifests, context: 
   throw new ReleaseError(
     context.part === "migrations" ? "migration-files" : "invalid-input",
     `The ${LABEL[context.part]} changed since this update was planned: ${differ.join(", ")}.`,
-    "Run `pulumi up` again, so that the preview and the update see the same files.",
+    `Run ${withStackNote(pulumiCommand("up", context.stack), context.stack)} again, so that the preview and the update see the same files.`,
   );
 }
 
@@ -279,7 +277,7 @@ export async function refusePendingMigrations(context: PartContext, session: Rel
   throw new ReleaseError(
     "ledger-mismatch",
     `${status.pendingMigrations.length} migration(s) are not applied yet (${status.pendingMigrations.join(", ")}); the ${LABEL[context.part]} run after them.`,
-    "Run `pulumi up` without --target, so that the schema migrations resource applies them first.",
+    `Run ${withStackNote(pulumiCommand("up", context.stack), context.stack)} without --target, so that the schema migrations resource applies them first.`,
   );
 }
 

@@ -2,10 +2,12 @@
 // error's message (and the reasons and outputs of a failed create or update), the outputs it records, and the
 // lines it writes to the host's stderr, which the Pulumi CLI prints. Pulumi shows all of them in the clear in a
 // preview or an up (outputs not marked secret are stored and printed as they are), and the engine's texts
-// may quote what an operator wrote: a migration's comment, a statement, a setting.
+// may quote what an operator wrote: a migration's comment, a statement, a setting. Here too a text's `<stack>`
+// note, which each printed command of an old state's message carries, is said once (stack-name.ts).
 import type * as pulumi from "@pulumi/pulumi";
 import { isReleaseError, redactSecrets } from "../../core";
 import { DescribedFailure } from "./failure";
+import { oneStackNote } from "./stack-name";
 
 type Props = Record<string, unknown>;
 
@@ -23,9 +25,9 @@ export function givenUrls(props: Props): string[] {
   );
 }
 
-/** A text for Pulumi, its passwords masked. */
+/** A text for Pulumi, its passwords masked and its `<stack>` note said once. */
 export function shownText(text: string, given: readonly string[]): string {
-  return redactSecrets(text, given);
+  return redactSecrets(oneStackNote(text), given);
 }
 
 /**

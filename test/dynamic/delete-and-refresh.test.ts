@@ -63,7 +63,9 @@ describe("a release that opted in to dropOnDelete", () => {
     );
 
     await expect(host.delete(URN, id, properties)).rejects.toThrow(
-      "set DIRECT_URL to the migrator's connection string (pulumi stack output --stack test --show-secrets directUrl)",
+      "set DIRECT_URL to the migrator's connection string (pulumi stack output --stack test --show-secrets directUrl), " +
+        "or keep the schema: set dropSchemaOnDelete to false with `pulumi config set --stack test neonhub-db:dropSchemaOnDelete false` " +
+        "and run `pulumi up --stack test` before destroying.",
     );
     expect((await schemaObjects(db)).tables).toEqual(["Gadget", "Widget"]);
     expect(host.output()).not.toContain(db.password);
@@ -83,9 +85,20 @@ describe("a release that opted in to dropOnDelete", () => {
       "set DIRECT_URL to the migrator's connection string (pulumi stack output --stack <stack> --show-secrets directUrl; " +
         "<stack> is the stack `pulumi refresh` runs for: this state was recorded before the schema release kept its stack's name (the next `pulumi up` records it)) to refresh it",
     );
-    await expect(host.delete(URN, id, recordedBefore)).rejects.toThrow(
-      "(pulumi stack output --stack <stack> --show-secrets directUrl; <stack> is the stack `pulumi destroy` runs for:",
+    const refused = await host.delete(URN, id, recordedBefore).then(
+      () => undefined,
+      (error: unknown) => error as Error,
     );
+    expect(refused, "delete did not fail").toBeInstanceOf(Error);
+    // Three commands name `<stack>`; which stack it stands for is said once, after the first.
+    const which =
+      "<stack> is the stack `pulumi destroy` runs for: this state was recorded before the schema release kept its stack's name (the next `pulumi up` records it)";
+    expect(refused!.message).toContain(
+      `set DIRECT_URL to the migrator's connection string (pulumi stack output --stack <stack> --show-secrets directUrl; ${which}), ` +
+        "or keep the schema: set dropSchemaOnDelete to false with `pulumi config set --stack <stack> neonhub-db:dropSchemaOnDelete false` " +
+        "and run `pulumi up --stack <stack>` before destroying.",
+    );
+    expect(refused!.message.split("<stack> is the stack")).toHaveLength(2);
     expect((await schemaObjects(db)).tables).toEqual(["Gadget", "Widget"]);
   });
 

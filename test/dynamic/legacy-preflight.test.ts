@@ -76,7 +76,7 @@ describe("the schema migrations resource on a Prisma-era database whose upgrade 
     await db?.drop();
   });
 
-  it("check on a stack without legacyUpgrade names the stack's setting and `pulumi up` first, then the CLI's command", async () => {
+  it("check on a stack without legacyUpgrade names the stack's setting and its `pulumi up` first, then the CLI's command", async () => {
     // Interrupted on purpose after one batch: the upgrade is in progress, before its cutover.
     const started = await runCli(
       [
@@ -98,7 +98,7 @@ describe("the schema migrations resource on a Prisma-era database whose upgrade 
     const reasons = checked.failures.map((f) => f.reason).join("\n");
     expect(reasons).toContain("An upgrade of the Prisma-era database is in progress for organization acme");
     expect(reasons).toContain(
-      "Continue it with `pulumi config set --stack test --path 'neonhub-db:legacyUpgrade.organization' acme` (the stack's legacyUpgrade setting) and `pulumi up`, " +
+      "Continue it with `pulumi config set --stack test --path 'neonhub-db:legacyUpgrade.organization' acme` (the stack's legacyUpgrade setting) and `pulumi up --stack test`, " +
         'or with the CLI, `neonhub-db apply --upgrade-legacy --legacy-organization acme --database-url "$(pulumi stack output --stack test --show-secrets directUrl)"`; ' +
         "see where it stands with `pulumi preview --stack test` once the stack's legacyUpgrade setting is set",
     );

@@ -37,14 +37,14 @@ describe("the schema migrations resource upgrading the Prisma-era database", () 
     await db?.drop();
   });
 
-  it("check (pulumi preview) names what stops the upgrade with `pulumi up` to run again once it is fixed", async () => {
+  it("check (pulumi preview) names what stops the upgrade with the stack's `pulumi up` to run again once it is fixed", async () => {
     // A legacy table the app renamed: the upgrade, which copies each of them, refuses it before it writes.
     await withClient(db.superuserUrl, (c) => c.query(`ALTER TABLE "Campaign" RENAME TO "Campaigns"`));
     try {
       const checked = await host.check(URN, {}, inputs);
       const reasons = checked.failures.map((f) => f.reason).join("\n");
       expect(reasons).toContain(
-        'rename it back (ALTER TABLE public."Campaigns" RENAME TO "Campaign";) once the old app no longer uses the new name; then run `pulumi up` again. Nothing was written.',
+        'rename it back (ALTER TABLE public."Campaigns" RENAME TO "Campaign";) once the old app no longer uses the new name; then run `pulumi up --stack test` again. Nothing was written.',
       );
       expect(reasons).not.toContain("neonhub-db apply");
     } finally {

@@ -79,7 +79,7 @@ describe("the providers' lock timeouts name the stack's settings", () => {
     withClient(db.superuserUrl, async (c) => (await c.query(`SELECT 1 FROM ${LEDGER}`)).rowCount);
 
   it(
-    "up behind another release's lock: names releaseLockTimeoutSeconds and `pulumi up`",
+    "up behind another release's lock: names releaseLockTimeoutSeconds and the stack's `pulumi up`",
     async () => {
       const lock = `SELECT pg_advisory_xact_lock(${RELEASE_LOCK_KEY.toString()}::bigint)`;
       const text = await whileHolding(db.superuserUrl, lock, async (pid) => {
@@ -91,7 +91,7 @@ describe("the providers' lock timeouts name the stack's settings", () => {
         return text;
       });
       expect(text).toContain(
-        "Wait for it to finish and run `pulumi up` again, or raise the wait with neonhub-db:releaseLockTimeoutSeconds.",
+        "Wait for it to finish and run `pulumi up --stack test` again, or raise the wait with neonhub-db:releaseLockTimeoutSeconds.",
       );
       expectNoCliFlag(text);
       expect(await ledgerCount()).toBe(3);
@@ -100,7 +100,7 @@ describe("the providers' lock timeouts name the stack's settings", () => {
   );
 
   it(
-    "up whose migration times out on its lock after its retries: names the migrations' keys and `pulumi up`",
+    "up whose migration times out on its lock after its retries: names the migrations' keys and the stack's `pulumi up`",
     async () => {
       // ACCESS SHARE (an application's read left open): the checks before the first write read "Widget"
       // alongside it, the migration's ALTER TABLE waits for it.
@@ -117,7 +117,7 @@ describe("the providers' lock timeouts name the stack's settings", () => {
         return text;
       });
       expect(text).toContain(
-        "Run `pulumi up` again when that session has finished, or raise neonhub-db:migrationLockTimeoutSeconds / neonhub-db:migrationLockRetries.",
+        "Run `pulumi up --stack test` again when that session has finished, or raise neonhub-db:migrationLockTimeoutSeconds / neonhub-db:migrationLockRetries.",
       );
       expectNoCliFlag(text);
       expect(await ledgerCount()).toBe(3);
@@ -126,7 +126,7 @@ describe("the providers' lock timeouts name the stack's settings", () => {
   );
 
   it(
-    "destroy (dropOnDelete) behind the ledger: waits migrationLockTimeoutSeconds, names it and `pulumi destroy`",
+    "destroy (dropOnDelete) behind the ledger: waits migrationLockTimeoutSeconds, names it and the stack's `pulumi destroy`",
     async () => {
       const text = await whileLocked(db.superuserUrl, LEDGER, async (pid) => {
         const text = await failureOf(host.delete(MIGRATIONS, created.id, created.properties));
@@ -137,7 +137,7 @@ describe("the providers' lock timeouts name the stack's settings", () => {
         /^revert gave up waiting for a lock after 2 s \(neonhub-db:migrationLockTimeoutSeconds\)/,
       );
       expect(text).toContain(
-        "Nothing was written. Run `pulumi destroy` again when that session has finished, or raise neonhub-db:migrationLockTimeoutSeconds.",
+        "Nothing was written. Run `pulumi destroy --stack test` again when that session has finished, or raise neonhub-db:migrationLockTimeoutSeconds.",
       );
       expectNoCliFlag(text);
       expect(await ledgerCount()).toBe(3);
@@ -146,7 +146,26 @@ describe("the providers' lock timeouts name the stack's settings", () => {
   );
 
   it(
-    "destroy (dropOnDelete) whose Down section times out on its lock after its retries: names the migrations' keys and `pulumi destroy`",
+    "destroy of a state recorded before the stack's name was kept: names `<stack>` to run again, and which stack it is once",
+    async () => {
+      const { stack: _stack, ...recordedBefore } = created.properties;
+      const text = await whileLocked(db.superuserUrl, LEDGER, () =>
+        failureOf(host.delete(MIGRATIONS, created.id, recordedBefore)),
+      );
+      // Not the bare `pulumi destroy`, which would act on whichever stack is selected.
+      expect(text).toContain(
+        "Nothing was written. Run `pulumi destroy --stack <stack>` (<stack> is the stack `pulumi destroy` runs for: " +
+          "this state was recorded before the schema release kept its stack's name (the next `pulumi up` records it)) again " +
+          "when that session has finished, or raise neonhub-db:migrationLockTimeoutSeconds.",
+      );
+      expect(text.split("<stack> is the stack")).toHaveLength(2);
+      expect(await ledgerCount()).toBe(3);
+    },
+    TEST_LIMIT_MS,
+  );
+
+  it(
+    "destroy (dropOnDelete) whose Down section times out on its lock after its retries: names the migrations' keys and the stack's `pulumi destroy`",
     async () => {
       // An application's read left open on the table the newest Down section drops.
       const lock = 'LOCK TABLE "Gadget" IN ACCESS SHARE MODE';
@@ -161,7 +180,7 @@ describe("the providers' lock timeouts name the stack's settings", () => {
       });
       expect(text).toContain("so it is still applied and its ledger row stays");
       expect(text).toContain(
-        "Run `pulumi destroy` again when that session has finished, or raise neonhub-db:migrationLockTimeoutSeconds / neonhub-db:migrationLockRetries.",
+        "Run `pulumi destroy --stack test` again when that session has finished, or raise neonhub-db:migrationLockTimeoutSeconds / neonhub-db:migrationLockRetries.",
       );
       expectNoCliFlag(text);
       expect(await ledgerCount()).toBe(3);

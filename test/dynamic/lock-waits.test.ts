@@ -81,7 +81,7 @@ describe("the providers' reads behind a table lock another session holds", () =>
           expectLockTimeout(checked.failures[0]!.reason, {
             table,
             pid,
-            rerun: "`pulumi preview` (or `pulumi up`)",
+            rerun: "`pulumi preview --stack test` (or `pulumi up --stack test`)",
           });
         });
         expect(await fingerprint(db.superuserUrl)).toEqual(before);
@@ -99,7 +99,7 @@ describe("the providers' reads behind a table lock another session holds", () =>
             (error: unknown) => error as Error,
           );
           expect(failure, "read did not fail").toBeInstanceOf(Error);
-          expectLockTimeout(failure!.message, { table, pid, rerun: "`pulumi refresh`" });
+          expectLockTimeout(failure!.message, { table, pid, rerun: "`pulumi refresh --stack test`" });
         });
         expect(await fingerprint(db.superuserUrl)).toEqual(before);
       },
@@ -117,7 +117,7 @@ describe("the providers' reads behind a table lock another session holds", () =>
         expectLockTimeout(checked.failures[0]!.reason, {
           table: LEDGER,
           pid,
-          rerun: "`pulumi preview` (or `pulumi up`)",
+          rerun: "`pulumi preview --stack test` (or `pulumi up --stack test`)",
         });
       });
     },

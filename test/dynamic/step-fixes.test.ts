@@ -1,14 +1,15 @@
 // The fixes of a release that fails under `pulumi up`, through @pulumi/pulumi's dynamic-provider host with the
 // inputs the program registers, against a real PostgreSQL: a seed set's and a vector index's fix name
-// `pulumi up` as the command to run again (the CLI's name its apply, test/cli/step-fixes.test.ts); a first
+// `pulumi up --stack <the stack>` as the command to run again (the CLI's name its apply, test/cli/step-fixes.test.ts); a first
 // release on a database another role owns names the hand-over to the stack's owner role, not a CLI flag; a
 // verify a fix names reads the migrator's URL from the stack's output, and runs as printed.
 import { chmodSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomBytes } from "node:crypto";
-import { settingToChange } from "../../core";
+import { commandToRun, settingToChange } from "../../core";
 import { partContext } from "../../infra/dynamic/release";
+import { shownText } from "../../infra/dynamic/shown-text";
 import type { PartSettings, StepSettings } from "../../infra/dynamic/types";
 import { runPrinted } from "../support/cli";
 import { adminUrl, withClient } from "../support/database";
@@ -49,7 +50,7 @@ describe("a failed release step's fix under pulumi up", () => {
     await db?.drop();
   });
 
-  it("a seed set meeting a conflicting row and a row of another dimension say to run `pulumi up` again", async () => {
+  it("a seed set meeting a conflicting row and a row of another dimension say to run the stack's `pulumi up` again", async () => {
     const inputs = await releaseInputsFor("step-fixes", db, { seedSets: ["demo"] });
     await host.create(urnOf("migrations", "step-fixes-migrations"), inputs.migrations);
     await withClient(db.superuserUrl, (c) =>
@@ -58,7 +59,7 @@ describe("a failed release step's fix under pulumi up", () => {
     const seeds = await failureOf(host.create(urnOf("seedSets", "step-fixes-seeds"), inputs.seedSets));
     expect(seeds).toContain('Seed set "demo" failed');
     expect(seeds).toContain(
-      "Fix the seed file or the conflicting row in the database, then run `pulumi up` again.",
+      "Fix the seed file or the conflicting row in the database, then run `pulumi up --stack test` again.",
     );
     expect(seeds).not.toContain("then apply again");
 
@@ -73,7 +74,7 @@ describe("a failed release step's fix under pulumi up", () => {
     );
     expect(indexes).toContain("Calibrating idx_chunk_embedding_cosine failed: different vector dimensions");
     expect(indexes).toContain(
-      "Correct or delete those rows, then run `pulumi up` again. Find them all with:",
+      "Correct or delete those rows, then run `pulumi up --stack test` again. Find them all with:",
     );
     expect(indexes).not.toContain("run apply again");
   }, 180_000);
@@ -98,7 +99,7 @@ describe("a first release on a database another role owns, under pulumi up", () 
     await withClient(adminUrl(), (c) => c.query(`DROP ROLE IF EXISTS ${other}`));
   });
 
-  it("names the hand-over to the stack's owner role and `pulumi up`, no CLI flag, and writes nothing", async () => {
+  it("names the hand-over to the stack's owner role and the stack's `pulumi up`, no CLI flag, and writes nothing", async () => {
     const inputs = await releaseInputsFor("first-owner", db, { seedSets: [] });
     const message = await failureOf(
       host.create(urnOf("migrations", "first-owner-migrations"), inputs.migrations),
@@ -107,7 +108,7 @@ describe("a first release on a database another role owns, under pulumi up", () 
     expect(message).toContain(
       `As the stack's admin (a superuser, or a member of both "${other}" and "${db.owner}"), hand the database to ` +
         `"${db.owner}", the stack's owner role (neonhub-db:rolePrefix names it), which the release acts as: ` +
-        `ALTER DATABASE "${db.name}" OWNER TO "${db.owner}"; then run \`pulumi up\` again`,
+        `ALTER DATABASE "${db.name}" OWNER TO "${db.owner}"; then run \`pulumi up --stack test\` again`,
     );
     expect(message).not.toContain("--owner-role");
     expect(message).not.toContain("--database-url");
@@ -172,7 +173,7 @@ describe("a release whose ledger another role owns, under pulumi up", () => {
     expect(notMember).toContain(`The stack's owner role "${db.owner}" is not the role that owns`);
     expect(notMember).toContain(handOver);
     expect(notMember).not.toContain("rolePrefix to");
-    expect(notMember).toContain("then run `pulumi up` again");
+    expect(notMember).toContain("then run `pulumi up --stack test` again");
     expect(notMember).not.toContain("--owner-role");
     expect(await ledgerOwner()).toBe(other);
 
@@ -269,10 +270,10 @@ describe("the commands the provider's fixes name", () => {
   const upgrade = ["apply", "--upgrade-legacy", "--legacy-organization", "acme"];
   const stackUrl = '--database-url "$(pulumi stack output --stack dev --show-secrets directUrl)"';
 
-  it("the legacy upgrade's apply and plan are `pulumi up` and the stack's `pulumi preview` on a stack whose up runs the upgrade", () => {
+  it("the legacy upgrade's apply and plan are the stack's `pulumi up` and `pulumi preview` on a stack whose up runs the upgrade", () => {
     const print = printerOf(settings({ seedSets: [], legacyUpgrade: { organization: "acme" } }));
-    expect(print(["apply"])).toBe("`pulumi up`");
-    expect(print(upgrade)).toBe("`pulumi up`");
+    expect(print(["apply"])).toBe("`pulumi up --stack dev`");
+    expect(print(upgrade)).toBe("`pulumi up --stack dev`");
     expect(print(["plan"])).toBe("`pulumi preview --stack dev`");
     expect(print(["plan", "--upgrade-legacy"])).toBe("`pulumi preview --stack dev`");
     // The organization the fix names is the stack's setting's, which the preview reads.
@@ -287,12 +288,15 @@ describe("the commands the provider's fixes name", () => {
     expect(unnamed(["plan"])).toMatch(
       /^`pulumi preview --stack <stack>` \(<stack> is the stack `pulumi [a-z]+` runs for: /,
     );
+    expect(unnamed(["apply"])).toMatch(
+      /^`pulumi up --stack <stack>` \(<stack> is the stack `pulumi up` runs for: /,
+    );
   });
 
-  it("on a stack without legacyUpgrade, the upgrade is the setting and `pulumi up` first, then the migrator's command, as verify's", () => {
+  it("on a stack without legacyUpgrade, the upgrade is the setting and the stack's `pulumi up` first, then the migrator's command, as verify's", () => {
     const print = printerOf(settings({ seedSets: [] }));
     expect(print(upgrade)).toBe(
-      "`pulumi config set --stack dev --path 'neonhub-db:legacyUpgrade.organization' acme` (the stack's legacyUpgrade setting) and `pulumi up`, " +
+      "`pulumi config set --stack dev --path 'neonhub-db:legacyUpgrade.organization' acme` (the stack's legacyUpgrade setting) and `pulumi up --stack dev`, " +
         `or with the CLI, \`neonhub-db ${upgrade.join(" ")} ${stackUrl}\``,
     );
     // The slug a fix does not know yet is quoted as a shell reads it, in both commands.
@@ -346,12 +350,21 @@ describe("the commands the provider's fixes name", () => {
       `\`neonhub-db verify --database-url "$(pulumi stack output --stack <stack> --show-secrets directUrl)"\` (${which})`,
     );
     expect(recordedBefore(upgrade)).toBe(
-      "`pulumi config set --stack <stack> --path 'neonhub-db:legacyUpgrade.organization' acme` (the stack's legacyUpgrade setting) and `pulumi up`, " +
+      "`pulumi config set --stack <stack> --path 'neonhub-db:legacyUpgrade.organization' acme` (the stack's legacyUpgrade setting) and `pulumi up --stack <stack>`, " +
         `or with the CLI, \`neonhub-db ${upgrade.join(" ")} --database-url "$(pulumi stack output --stack <stack> --show-secrets directUrl)"\` (${which})`,
     );
     expect(settingToChange(recordedBefore, "vectorIndexes.maxMaintenanceWorkMem")).toBe(
       "neonhub-db:vectorIndexes.maxMaintenanceWorkMem in the stack's config " +
         `(\`pulumi config set --stack <stack> --path neonhub-db:vectorIndexes.maxMaintenanceWorkMem <value>\`; ${which})`,
+    );
+    // A message the engine assembles of several printed commands, as the provider hands it to Pulumi: which
+    // stack `<stack>` stands for is said once, after the first command, not once per command.
+    const message = `Raise ${settingToChange(recordedBefore, "vectorIndexes.maxMaintenanceWorkMem")}, then run ${commandToRun(recordedBefore, ["apply"])} again (${recordedBefore(["plan"])} shows what is left).`;
+    expect(message.split(which)).toHaveLength(4);
+    expect(shownText(message, [])).toBe(
+      "Raise neonhub-db:vectorIndexes.maxMaintenanceWorkMem in the stack's config " +
+        `(\`pulumi config set --stack <stack> --path neonhub-db:vectorIndexes.maxMaintenanceWorkMem <value>\`; ${which}), ` +
+        "then run `pulumi up --stack <stack>` again (`pulumi preview --stack <stack>` shows what is left).",
     );
   });
 });

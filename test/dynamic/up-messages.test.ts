@@ -84,12 +84,12 @@ describe("pulumi up's messages of the release", () => {
     expect(occurrences(output, `${UNCHECKED}.sql:2 require-concurrent-index-creation`)).toBe(1);
   });
 
-  it("a failed migration's fix says to run `pulumi up` again, not apply", async () => {
+  it("a failed migration's fix says to run the stack's `pulumi up` again, not apply", async () => {
     writeMigration(dir, `${BROKEN}.sql`, 'ALTER TABLE "Widget" DROP COLUMN no_such_column;');
     const failed = await failedUpdate();
     expect(failed?.message).toContain(`Migration ${BROKEN}.sql failed at line 2`);
     expect(failed?.message).toContain(
-      "Its transaction was rolled back (nothing of it is applied). Fix the file and run `pulumi up` again.",
+      "Its transaction was rolled back (nothing of it is applied). Fix the file and run `pulumi up --stack test` again.",
     );
     expect(failed?.message).not.toContain("run apply again");
   });

@@ -117,7 +117,7 @@ describe("building on a 1536-dimension table of 20,000 rows", () => {
       expect(error.fix).toContain("then run apply again.");
       await withClient(url(), async (c) => expect(await indexNames(c, "Chunk", CHUNK.indexName)).toEqual([]));
 
-      // Under the schema-release provider: the stack's config key and `pulumi up`, no release-config path.
+      // Under the schema-release provider: the stack's config key and its `pulumi up`, no release-config path.
       const stack = partContext(
         {
           part: "vectorIndexes",
@@ -145,7 +145,7 @@ describe("building on a 1536-dimension table of 20,000 rows", () => {
         "Raise neonhub-db:vectorIndexes.maxMaintenanceWorkMem in the stack's config (`pulumi config set --stack prod " +
           `--path neonhub-db:vectorIndexes.maxMaintenanceWorkMem <value>\`) to at least ${need.mb}MB`,
       );
-      expect(onStack.fix).toContain("then run `pulumi up` again.");
+      expect(onStack.fix).toContain("then run `pulumi up --stack prod` again.");
       expect(onStack.fix).not.toContain("Raise vectorIndexes.");
 
       // The CLI's: where this run took the setting from, the --config file by its key there (a stack file's
