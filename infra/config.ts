@@ -25,7 +25,9 @@ import {
 import { MIN_MEMORY_MB, STORAGE_KINDS, StorageKind, WORKLOADS, Workload } from "./tuning";
 import * as v from "./validators";
 import accessDefinition from "./access-definition";
+import { configRmCommand, configSetCommand } from "./dynamic/config-command";
 import { legacyUpgradeConfigCommand } from "./dynamic/legacy-upgrade-config";
+import { stackWord } from "./dynamic/stack-name";
 
 export { CONFIG_NAMESPACE, ConfigValueError } from "./validators";
 
@@ -280,7 +282,8 @@ export interface RawStackConfig {
 }
 
 /**
- * Collects ConfigValueErrors and carries on with a fallback so all problems are reported together. A problem
+ * Collects the ConfigValueErrors of one stack's config and carries on with a fallback so all problems are
+ * reported together; their examples name that stack (`stack`). A problem
  * of a key held as a secret is kept without its value, and a message about another key shows that key's value
  * only when it is not a secret.
  */
@@ -291,7 +294,11 @@ class Problems {
    * `isSecret` undefined: no key is a secret (a caller that knows none). A key it cannot tell about (the
    * runtime could not say) is taken for a secret: its value is then not shown.
    */
-  constructor(private readonly isSecret?: RawStackConfig["isSecret"]) {}
+  constructor(
+    /** The stack whose config is checked (pulumi.getStack()), which every example command names. */
+    readonly stack: string,
+    private readonly isSecret?: RawStackConfig["isSecret"],
+  ) {}
 
   take<T>(parse: () => T, fallback: T): T {
     try {
@@ -331,7 +338,8 @@ class Problems {
 
 /** Validates raw values into a StackConfig; throws InvalidConfigError listing every problem. */
 export function parseStackConfig(raw: RawStackConfig): StackConfig {
-  const problems = new Problems(raw.isSecret);
+  const { stack } = raw;
+  const problems = new Problems(stack, raw.isSecret);
   const get = (key: string): string | undefined => raw.values[key];
   checkUnknownKeys(Object.keys(raw.values), problems);
   checkPlainTextSecrets(get, raw.isSecret, problems);
@@ -339,19 +347,20 @@ export function parseStackConfig(raw: RawStackConfig): StackConfig {
   // Unset when invalid: what the server reads then depends on the kind the user meant, so nothing of it is
   // checked against a guess.
   const kind = problems.take(
-    () => v.parseChoice("server", get("server"), SERVER_KINDS, DEFAULTS.server),
+    () => v.parseChoice(stack, "server", get("server"), SERVER_KINDS, DEFAULTS.server),
     undefined,
   );
-  const database = problems.take(() => parseDatabase(get("database")), DEFAULTS.database);
-  const prefix = problems.take(() => parseRolePrefix(get("rolePrefix")), DEFAULTS.rolePrefix);
+  const database = problems.take(() => parseDatabase(stack, get("database")), DEFAULTS.database);
+  const prefix = problems.take(() => parseRolePrefix(stack, get("rolePrefix")), DEFAULTS.rolePrefix);
   const roles = roleNames(prefix);
   const workload = problems.take(
-    () => v.parseChoice("workload", get("workload"), WORKLOADS, DEFAULTS.workload),
+    () => v.parseChoice(stack, "workload", get("workload"), WORKLOADS, DEFAULTS.workload),
     DEFAULTS.workload,
   );
   const maxConnections = problems.take(
     () =>
       v.parseIntegerOr(
+        stack,
         "maxConnections",
         get("maxConnections"),
         { min: 20, max: 5000, example: 200 },
@@ -360,7 +369,7 @@ export function parseStackConfig(raw: RawStackConfig): StackConfig {
     DEFAULTS.maxConnections,
   );
   const keepData = problems.take(
-    () => v.parseBoolean("keepData", get("keepData"), DEFAULTS.keepData),
+    () => v.parseBoolean(stack, "keepData", get("keepData"), DEFAULTS.keepData),
     DEFAULTS.keepData,
   );
 
@@ -385,30 +394,30 @@ export function parseStackConfig(raw: RawStackConfig): StackConfig {
   };
 }
 
-function parseDatabase(raw: string | undefined): string {
-  const database = v.parseIdentifier("database", raw, DEFAULTS.database);
+function parseDatabase(stack: string, raw: string | undefined): string {
+  const database = v.parseIdentifier(stack, "database", raw, DEFAULTS.database);
   if (SERVER_DATABASES.includes(database)) {
     throw v.refusal(
       "database",
       database,
       (shown) =>
         `${shown} is the server's own database (${SERVER_DATABASES.join(", ")} are): name the application's own`,
-      `pulumi config set ${v.fullKey("database")} ${DEFAULTS.database}`,
+      configSetCommand(stack, "database", DEFAULTS.database),
     );
   }
   return database;
 }
 
 // 40 characters leave room for the longest suffix ("_readonly") under PostgreSQL's 63-byte names.
-function parseRolePrefix(raw: string | undefined): string {
-  const prefix = v.parseIdentifier("rolePrefix", raw, DEFAULTS.rolePrefix, 40);
+function parseRolePrefix(stack: string, raw: string | undefined): string {
+  const prefix = v.parseIdentifier(stack, "rolePrefix", raw, DEFAULTS.rolePrefix, 40);
   const reserved = Object.values(roleNames(prefix)).filter((role) => role.startsWith("pg_"));
   if (reserved.length > 0) {
     const reservedNames = `start with "pg_", which PostgreSQL reserves`;
     throw new v.ConfigValueError(
       v.fullKey("rolePrefix"),
       `${v.shownConfigValue(prefix)} makes role names such as ${reserved[0]} that ${reservedNames}`,
-      `pulumi config set ${v.fullKey("rolePrefix")} ${DEFAULTS.rolePrefix}`,
+      configSetCommand(stack, "rolePrefix", DEFAULTS.rolePrefix),
       // The role name holds the prefix: a secret prefix is refused without it.
       `${v.SECRET_VALUE} makes role names that ${reservedNames}`,
     );
@@ -435,7 +444,7 @@ function checkServerAgainstNames(
         "masterUsername",
         server.masterUsername,
         (shown) => `${shown} is the access layer's ${role} role: the master user must be a role of its own`,
-        `pulumi config set ${v.fullKey("masterUsername")} ${DEFAULTS.masterUsername}`,
+        configSetCommand(problems.stack, "masterUsername", DEFAULTS.masterUsername),
       );
     }
   }
@@ -445,7 +454,7 @@ function checkServerAgainstNames(
       database,
       (shown) =>
         `${shown} is the database adminUrl connects to: the stack creates (and may drop) its own, so name another one`,
-      `pulumi config set ${v.fullKey("database")} ${DEFAULTS.database}`,
+      configSetCommand(problems.stack, "database", DEFAULTS.database),
     );
   }
 }
@@ -457,6 +466,7 @@ function checkServerAgainstNames(
  * command for the setting refused) are the stack's own.
  */
 function releaseSetting<K extends keyof ReleaseSettings>(
+  stack: string,
   stackKey: string,
   releaseKey: K,
   value: unknown,
@@ -476,22 +486,19 @@ function releaseSetting<K extends keyof ReleaseSettings>(
     throw new v.ConfigValueError(
       v.fullKey(onStack(error.path).join(".")),
       problem(v.shownConfigValue(error.refused?.value)),
-      configSetExample(onStack(error.example.path), error.example.value),
+      configSetExample(stack, onStack(error.example.path), error.example.value),
       problem(v.SECRET_VALUE),
     );
   }
 }
 
-/** `pulumi config set` of `value` at `path` (its first leaf, for an object value). */
-function configSetExample(path: readonly string[], value: unknown): string {
+/** `pulumi config set` on `stack` of `value` at `path` (its first leaf, for an object value). */
+function configSetExample(stack: string, path: readonly string[], value: unknown): string {
   if (typeof value === "object" && value !== null) {
     const [key, inner] = Object.entries(value)[0]!;
-    return configSetExample([...path, key], inner);
+    return configSetExample(stack, [...path, key], inner);
   }
-  const key = v.fullKey(path.join("."));
-  return path.length > 1
-    ? `pulumi config set --path '${key}' ${String(value)}`
-    : `pulumi config set ${key} ${String(value)}`;
+  return configSetCommand(stack, path.join("."), String(value), { path: path.length > 1 });
 }
 
 /**
@@ -500,6 +507,7 @@ function configSetExample(path: readonly string[], value: unknown): string {
  * CLI refuses it.
  */
 function releaseSettingOr<K extends "rowLevelSecurity" | "lockTimeoutSeconds">(
+  stack: string,
   stackKey: string,
   releaseKey: K,
   raw: string | undefined,
@@ -507,7 +515,7 @@ function releaseSettingOr<K extends "rowLevelSecurity" | "lockTimeoutSeconds">(
 ): NonNullable<ReleaseSettings[K]> {
   return raw === undefined
     ? fallback
-    : releaseSetting(stackKey, releaseKey, stackConfigValue(releaseKey, raw))!;
+    : releaseSetting(stack, stackKey, releaseKey, stackConfigValue(releaseKey, raw))!;
 }
 
 /**
@@ -515,9 +523,9 @@ function releaseSettingOr<K extends "rowLevelSecurity" | "lockTimeoutSeconds">(
  * written out: the resources' inputs then carry the settings the release applies, and a change of one shows
  * in the preview as "setting vectorIndexes.method: ivfflat -> hnsw".
  */
-function parseVectorIndexOptions(raw: string | undefined): Required<VectorIndexOptions> {
+function parseVectorIndexOptions(stack: string, raw: string | undefined): Required<VectorIndexOptions> {
   if (raw === undefined || raw.trim() === "") return completeVectorIndexOptions();
-  const example = `pulumi config set --path '${v.fullKey("vectorIndexes")}.method' hnsw`;
+  const example = configSetCommand(stack, "vectorIndexes.method", "hnsw", { path: true });
   let value: unknown;
   try {
     value = JSON.parse(raw);
@@ -528,12 +536,13 @@ function parseVectorIndexOptions(raw: string | undefined): Required<VectorIndexO
     throw new v.ConfigValueError(v.fullKey("vectorIndexes"), "must be an object of index options", example);
   }
   return completeVectorIndexOptions(
-    releaseSetting("vectorIndexes", "vectorIndexes", stackConfigValue("vectorIndexes", value)),
+    releaseSetting(stack, "vectorIndexes", "vectorIndexes", stackConfigValue("vectorIndexes", value)),
   );
 }
 
 function parseRelease(get: Get, problems: Problems): ReleaseConfig {
-  const seedSets = problems.take(() => v.parseList("seedSets", get("seedSets"), "demo"), []);
+  const { stack } = problems;
+  const seedSets = problems.take(() => v.parseList(stack, "seedSets", get("seedSets"), "demo"), []);
   for (const name of seedSets) {
     if (!AVAILABLE_SEED_SETS.includes(name)) {
       problems.refuse(
@@ -541,23 +550,25 @@ function parseRelease(get: Get, problems: Problems): ReleaseConfig {
         name,
         (shown) =>
           `names ${shown}, which is not a seed set (available: ${AVAILABLE_SEED_SETS.join(", ") || "none"})`,
-        `pulumi config set --path '${v.fullKey("seedSets")}[0]' ${AVAILABLE_SEED_SETS[0] ?? "demo"}`,
+        configSetCommand(stack, "seedSets[0]", AVAILABLE_SEED_SETS[0] ?? "demo", { path: true }),
       );
     }
   }
   return {
     seedSets,
     vectorIndexes: problems.take(
-      () => parseVectorIndexOptions(get("vectorIndexes")),
+      () => parseVectorIndexOptions(stack, get("vectorIndexes")),
       completeVectorIndexOptions(),
     ),
     // "off" leaves the policies created but not enforced, for an app that does not set the organization yet.
     rowLevelSecurity: problems.take(
-      () => releaseSettingOr("rowLevelSecurity", "rowLevelSecurity", get("rowLevelSecurity"), "enforce"),
+      () =>
+        releaseSettingOr(stack, "rowLevelSecurity", "rowLevelSecurity", get("rowLevelSecurity"), "enforce"),
       "enforce" as RowLevelSecurityMode,
     ),
     dropSchemaOnDelete: problems.take(
-      () => v.parseBoolean("dropSchemaOnDelete", get("dropSchemaOnDelete"), DEFAULTS.dropSchemaOnDelete),
+      () =>
+        v.parseBoolean(stack, "dropSchemaOnDelete", get("dropSchemaOnDelete"), DEFAULTS.dropSchemaOnDelete),
       DEFAULTS.dropSchemaOnDelete,
     ),
     lockTimeoutMs:
@@ -565,6 +576,7 @@ function parseRelease(get: Get, problems: Problems): ReleaseConfig {
       problems.take(
         () =>
           releaseSettingOr(
+            stack,
             "releaseLockTimeoutSeconds",
             "lockTimeoutSeconds",
             get("releaseLockTimeoutSeconds"),
@@ -573,17 +585,18 @@ function parseRelease(get: Get, problems: Problems): ReleaseConfig {
         DEFAULTS.releaseLockTimeoutSeconds,
       ),
     safety: parseReleaseSafety(
+      stack,
       get,
       (parse, fallback) => problems.take(parse, fallback),
       (key, value) => problems.shown(key, value),
     ),
-    legacyUpgrade: problems.take(() => parseLegacyUpgrade(get("legacyUpgrade")), undefined),
+    legacyUpgrade: problems.take(() => parseLegacyUpgrade(stack, get("legacyUpgrade")), undefined),
   };
 }
 
-function parseLegacyUpgrade(raw: string | undefined): LegacyUpgradeSetting | undefined {
+function parseLegacyUpgrade(stack: string, raw: string | undefined): LegacyUpgradeSetting | undefined {
   if (raw === undefined || raw.trim() === "") return undefined;
-  const example = legacyUpgradeConfigCommand("acme");
+  const example = legacyUpgradeConfigCommand("acme", stackWord(stack));
   let value: unknown;
   try {
     value = JSON.parse(raw);
@@ -635,10 +648,12 @@ function parseServer(
 }
 
 function parseHardware(get: Get, problems: Problems, fallback: Hardware): Hardware {
+  const { stack } = problems;
   return {
     memoryMb: problems.take(
       () =>
         v.parseIntegerOr(
+          stack,
           "memoryMb",
           get("memoryMb"),
           { min: MIN_MEMORY_MB, max: 4 * 1024 * 1024, example: 4096 },
@@ -647,20 +662,21 @@ function parseHardware(get: Get, problems: Problems, fallback: Hardware): Hardwa
       fallback.memoryMb,
     ),
     cpus: problems.take(
-      () => v.parseIntegerOr("cpus", get("cpus"), { min: 1, max: 256, example: 2 }, fallback.cpus),
+      () => v.parseIntegerOr(stack, "cpus", get("cpus"), { min: 1, max: 256, example: 2 }, fallback.cpus),
       fallback.cpus,
     ),
     storage: problems.take(
-      () => v.parseChoice("storage", get("storage"), STORAGE_KINDS, fallback.storage),
+      () => v.parseChoice(stack, "storage", get("storage"), STORAGE_KINDS, fallback.storage),
       fallback.storage,
     ),
   };
 }
 
 function parseExistingServer(get: Get, problems: Problems): ExistingServerConfig | undefined {
-  const admin = problems.take(() => v.parseAdminUrl("adminUrl", get("adminUrl")), undefined);
+  const { stack } = problems;
+  const admin = problems.take(() => v.parseAdminUrl(stack, "adminUrl", get("adminUrl")), undefined);
   const adminSuperuser = problems.take(
-    () => v.parseBoolean("adminSuperuser", get("adminSuperuser"), DEFAULTS.adminSuperuser),
+    () => v.parseBoolean(stack, "adminSuperuser", get("adminSuperuser"), DEFAULTS.adminSuperuser),
     DEFAULTS.adminSuperuser,
   );
   const hardware = parseHardware(get, problems, { ...DEFAULT_MACHINE, storage: "ssd" });
@@ -668,15 +684,17 @@ function parseExistingServer(get: Get, problems: Problems): ExistingServerConfig
 }
 
 function parseDockerServer(get: Get, problems: Problems): DockerServerConfig {
+  const { stack } = problems;
   return {
     kind: "docker",
     image: problems.take(
-      () => v.parseImage("dockerImage", get("dockerImage"), DEFAULTS.dockerImage),
+      () => v.parseImage(stack, "dockerImage", get("dockerImage"), DEFAULTS.dockerImage),
       DEFAULTS.dockerImage,
     ),
     port: problems.take(
       () =>
         v.parseIntegerOr(
+          stack,
           "dockerPort",
           get("dockerPort"),
           { min: 1024, max: 65535, example: DEFAULTS.dockerPort },
@@ -690,8 +708,9 @@ function parseDockerServer(get: Get, problems: Problems): DockerServerConfig {
 
 /** The instance class and the machine size the parameter group is tuned for. */
 function parseRdsSize(get: Get, problems: Problems): { instanceClass: string; hardware: Hardware } {
+  const { stack } = problems;
   const instanceClass = problems.take(
-    () => v.parseInstanceClass("instanceClass", get("instanceClass"), DEFAULTS.instanceClass),
+    () => v.parseInstanceClass(stack, "instanceClass", get("instanceClass"), DEFAULTS.instanceClass),
     DEFAULTS.instanceClass,
   );
   const known = instanceClassSize(instanceClass);
@@ -701,7 +720,7 @@ function parseRdsSize(get: Get, problems: Problems): { instanceClass: string; ha
       instanceClass,
       (shown) =>
         `${shown} is not in the size table (infra/instance-classes.ts), so the parameter group cannot be tuned; set memoryMb and cpus for it`,
-      "pulumi config set neonhub-db:memoryMb 16384 && pulumi config set neonhub-db:cpus 2",
+      `${configSetCommand(stack, "memoryMb", "16384")} && ${configSetCommand(stack, "cpus", "2")}`,
     );
   }
   if (known) {
@@ -713,7 +732,7 @@ function parseRdsSize(get: Get, problems: Problems): { instanceClass: string; ha
         problems.holdsSecret("instanceClass")
           ? "is only for instance classes outside the size table, and instanceClass is in it"
           : `is only for instance classes outside the size table; ${instanceClass} has ${known.memoryMb} MiB and ${known.cpus} vCPUs`,
-        `pulumi config rm ${v.fullKey(key)}`,
+        configRmCommand(stack, key),
       );
     }
   }
@@ -729,10 +748,11 @@ function parseRdsAccessLists(
   get: Get,
   problems: Problems,
 ): { allowedCidrs: string[]; allowedSecurityGroupIds: string[] } {
+  const { stack } = problems;
   const before = problems.list.length;
-  const allowedCidrs = problems.take(() => v.parseCidrList("allowedCidrs", get("allowedCidrs")), []);
+  const allowedCidrs = problems.take(() => v.parseCidrList(stack, "allowedCidrs", get("allowedCidrs")), []);
   const allowedSecurityGroupIds = problems.take(
-    () => v.parseSecurityGroupIds("allowedSecurityGroupIds", get("allowedSecurityGroupIds")),
+    () => v.parseSecurityGroupIds(stack, "allowedSecurityGroupIds", get("allowedSecurityGroupIds")),
     [],
   );
   const listsValid = problems.list.length === before;
@@ -740,7 +760,7 @@ function parseRdsAccessLists(
     problems.add(
       "allowedCidrs",
       "is not set and neither is allowedSecurityGroupIds: nothing, not even `pulumi up`, could reach the database",
-      "pulumi config set --path 'neonhub-db:allowedCidrs[0]' 10.0.0.0/16",
+      configSetCommand(stack, "allowedCidrs[0]", "10.0.0.0/16", { path: true }),
     );
   }
   return { allowedCidrs, allowedSecurityGroupIds };
@@ -752,13 +772,14 @@ function parseRdsServer(
   problems: Problems,
   awsRegion: string | undefined,
 ): RdsServerConfig {
+  const { stack } = problems;
   const int = (key: keyof typeof DEFAULTS, rule: v.IntegerRule): number => {
     const fallback = DEFAULTS[key] as number;
-    return problems.take(() => v.parseIntegerOr(key, get(key), rule, fallback), fallback);
+    return problems.take(() => v.parseIntegerOr(stack, key, get(key), rule, fallback), fallback);
   };
   const bool = (key: keyof typeof DEFAULTS): boolean => {
     const fallback = DEFAULTS[key] as boolean;
-    return problems.take(() => v.parseBoolean(key, get(key), fallback), fallback);
+    return problems.take(() => v.parseBoolean(stack, key, get(key), fallback), fallback);
   };
 
   const allocatedStorageGb = int("allocatedStorageGb", { min: 20, max: 65536, example: 100 });
@@ -769,7 +790,15 @@ function parseRdsServer(
       maxAllocatedStorageGb,
       (shown) =>
         `must be at least allocatedStorageGb (${problems.shown("allocatedStorageGb", allocatedStorageGb)}), or storage autoscaling could never grow (got ${shown})`,
-      `pulumi config set neonhub-db:maxAllocatedStorageGb ${problems.holdsSecret("allocatedStorageGb") ? DEFAULTS.maxAllocatedStorageGb : allocatedStorageGb * 10}`,
+      configSetCommand(
+        stack,
+        "maxAllocatedStorageGb",
+        String(
+          problems.holdsSecret("allocatedStorageGb")
+            ? DEFAULTS.maxAllocatedStorageGb
+            : allocatedStorageGb * 10,
+        ),
+      ),
     );
   }
   const multiAz = bool("multiAz");
@@ -778,7 +807,7 @@ function parseRdsServer(
     problems.add(
       "auroraReaders",
       "must be at least 1 when multiAz is true: an Aurora cluster fails over to a reader in another zone",
-      "pulumi config set neonhub-db:auroraReaders 1",
+      configSetCommand(stack, "auroraReaders", "1"),
     );
   }
 
@@ -786,7 +815,7 @@ function parseRdsServer(
     kind,
     ...parseRdsSize(get, problems),
     engineVersion: problems.take(
-      () => v.parseEngineVersion("engineVersion", get("engineVersion"), kind, DEFAULTS.engineVersion),
+      () => v.parseEngineVersion(stack, "engineVersion", get("engineVersion"), kind, DEFAULTS.engineVersion),
       DEFAULTS.engineVersion,
     ),
     allocatedStorageGb,
@@ -798,21 +827,25 @@ function parseRdsServer(
     performanceInsightsRetentionDays: problems.take(
       () =>
         v.parsePerformanceInsightsRetention(
+          stack,
           "performanceInsightsRetentionDays",
           get("performanceInsightsRetentionDays"),
           DEFAULTS.performanceInsightsRetentionDays,
         ),
       DEFAULTS.performanceInsightsRetentionDays,
     ),
-    kmsKeyArn: problems.take(() => v.parseKmsKeyArn("kmsKeyArn", get("kmsKeyArn"), awsRegion), undefined),
+    kmsKeyArn: problems.take(
+      () => v.parseKmsKeyArn(stack, "kmsKeyArn", get("kmsKeyArn"), awsRegion),
+      undefined,
+    ),
     network: parseRdsNetwork(get, problems),
     ...parseRdsAccessLists(get, problems),
     auroraReaders,
     masterUsername: problems.take(
-      () => v.parseMasterUsername("masterUsername", get("masterUsername"), DEFAULTS.masterUsername),
+      () => v.parseMasterUsername(stack, "masterUsername", get("masterUsername"), DEFAULTS.masterUsername),
       DEFAULTS.masterUsername,
     ),
-    adminTunnel: problems.take(() => v.parseHostPort("adminTunnel", get("adminTunnel")), undefined),
+    adminTunnel: problems.take(() => v.parseHostPort(stack, "adminTunnel", get("adminTunnel")), undefined),
     alarms: parseAlarmThresholds(kind, allocatedStorageGb, int, problems),
   };
 }
@@ -835,7 +868,13 @@ function parseAlarmThresholds(
       freeStorageGb,
       (shown) =>
         `must be below allocatedStorageGb (${problems.shown("allocatedStorageGb", allocatedStorageGb)}), or the alarm fires on an empty database (got ${shown})`,
-      `pulumi config set neonhub-db:alarmFreeStorageGb ${problems.holdsSecret("allocatedStorageGb") ? 1 : Math.max(1, Math.floor(allocatedStorageGb / 10))}`,
+      configSetCommand(
+        problems.stack,
+        "alarmFreeStorageGb",
+        String(
+          problems.holdsSecret("allocatedStorageGb") ? 1 : Math.max(1, Math.floor(allocatedStorageGb / 10)),
+        ),
+      ),
     );
   }
   return {
@@ -851,9 +890,10 @@ function parseAlarmThresholds(
 }
 
 function parseRdsNetwork(get: Get, problems: Problems): RdsNetworkConfig {
-  const vpcId = problems.take(() => v.parseVpcId("vpcId", get("vpcId")), undefined);
+  const { stack } = problems;
+  const vpcId = problems.take(() => v.parseVpcId(stack, "vpcId", get("vpcId")), undefined);
   const before = problems.list.length;
-  const subnetIds = problems.take(() => v.parseSubnetIds("subnetIds", get("subnetIds")), []);
+  const subnetIds = problems.take(() => v.parseSubnetIds(stack, "subnetIds", get("subnetIds")), []);
   // Refused subnets (a bad id, one listed twice) are that problem alone, not also too few.
   const subnetsValid = problems.list.length === before;
   if (vpcId !== undefined || subnetIds.length > 0 || !subnetsValid) {
@@ -862,14 +902,14 @@ function parseRdsNetwork(get: Get, problems: Problems): RdsNetworkConfig {
       problems.add(
         "vpcId",
         "is required with subnetIds: the security group belongs to that VPC",
-        "pulumi config set neonhub-db:vpcId vpc-0123456789abcdef0",
+        configSetCommand(stack, "vpcId", "vpc-0123456789abcdef0"),
       );
     }
     if (subnetsValid && subnetIds.length < 2) {
       problems.add(
         "subnetIds",
         `needs at least two private subnets in different availability zones for an RDS subnet group (got ${subnetIds.length})`,
-        "pulumi config set --path 'neonhub-db:subnetIds[1]' subnet-0123456789abcdef1",
+        configSetCommand(stack, "subnetIds[1]", "subnet-0123456789abcdef1", { path: true }),
       );
     }
     return { kind: "existing", vpcId: vpcId ?? "", subnetIds };
@@ -877,12 +917,13 @@ function parseRdsNetwork(get: Get, problems: Problems): RdsNetworkConfig {
   return {
     kind: "create",
     vpcCidr: problems.take(
-      () => v.parseVpcCidr("vpcCidr", get("vpcCidr"), DEFAULTS.vpcCidr),
+      () => v.parseVpcCidr(stack, "vpcCidr", get("vpcCidr"), DEFAULTS.vpcCidr),
       DEFAULTS.vpcCidr,
     ),
     availabilityZoneCount: problems.take(
       () =>
         v.parseIntegerOr(
+          stack,
           "availabilityZoneCount",
           get("availabilityZoneCount"),
           { min: 2, max: 6, example: 2 },
@@ -900,7 +941,7 @@ function checkPlainTextSecrets(get: Get, isSecret: RawStackConfig["isSecret"], p
   problems.add(
     "adminUrl",
     "holds a password but is stored in plain text; set it with --secret so the stack file keeps it encrypted",
-    "pulumi config set --secret neonhub-db:adminUrl 'postgresql://postgres:<password>@127.0.0.1:54329/postgres'",
+    v.adminUrlExample(problems.stack),
   );
 }
 
@@ -926,7 +967,7 @@ function checkServerKeys(
     problems.add(
       key,
       `is not used by server ${kind} (it is read by ${readers.join(", ")})`,
-      `pulumi config rm ${v.fullKey(key)}`,
+      configRmCommand(problems.stack, key),
     );
   }
 }
@@ -952,7 +993,7 @@ function checkUnknownKeys(keys: string[], problems: Problems): void {
     problems.add(
       key,
       `is not a setting of this program${hint} (known: ${KNOWN_KEYS.join(", ")})`,
-      `pulumi config rm ${v.fullKey(key)}`,
+      configRmCommand(problems.stack, key),
     );
   }
 }

@@ -1,5 +1,7 @@
 // The PostgreSQL major an RDS or Aurora stack runs, in one place: the parameter groups are of its family
 // (postgres16, aurora-postgresql16), so neonhub-db:engineVersion must name it.
+import { configSetCommand } from "./dynamic/config-command";
+
 export const POSTGRES_MAJOR = "16";
 
 export type RdsEngine = "postgres" | "aurora-postgresql";
@@ -32,14 +34,14 @@ export function listVersionsCommand(engine: RdsEngine): string {
  * pinned minor again: a downgrade, which AWS refuses, failing the up. A warning, not a refusal: such a stack
  * deploys until RDS upgrades it, and an existing production stack must not stop deploying over it.
  */
-export function pinnedMinorWarning(engineVersion: string): string | undefined {
+export function pinnedMinorWarning(engineVersion: string, stack: string): string | undefined {
   if (engineVersion === POSTGRES_MAJOR) return undefined;
   return (
     `neonhub-db:engineVersion ${JSON.stringify(engineVersion)} pins a minor version, and RDS upgrades the ` +
     `minor itself in the maintenance window (automatic minor version upgrades are on): once it runs a later ` +
     `${POSTGRES_MAJOR}.x, the next pulumi up that updates the instance, or follows a refresh, asks for ` +
     `${engineVersion} again, a downgrade AWS refuses, and the up fails. Follow the major instead: ` +
-    `pulumi config set neonhub-db:engineVersion ${POSTGRES_MAJOR} (the provider then accepts whichever ` +
+    `${configSetCommand(stack, "engineVersion", POSTGRES_MAJOR)} (the provider then accepts whichever ` +
     `${POSTGRES_MAJOR}.x RDS runs; see docs/stacks.md)`
   );
 }

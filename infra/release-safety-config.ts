@@ -11,6 +11,7 @@ import {
   type LockSafetySettings,
   type ReleaseEnvironment,
 } from "../core";
+import { configSetCommand } from "./dynamic/config-command";
 import * as v from "./validators";
 
 // The migrations' lock defaults are core's (DEFAULT_LOCK_SAFETY), which the CLI and the release engine use: a
@@ -32,13 +33,17 @@ type Take = <T>(parse: () => T, fallback: T) => T;
 type Shown = (key: string, value: unknown) => string;
 
 export function parseReleaseSafety(
+  stack: string,
   get: (key: string) => string | undefined,
   take: Take,
   shown: Shown,
 ): ReleaseSafetyConfig {
   const d = RELEASE_SAFETY_DEFAULTS;
   const integer = (key: keyof typeof d, max: number, example: number) =>
-    take(() => v.parseIntegerOr(key, get(key), { min: 0, max, example }, d[key] as number), d[key] as number);
+    take(
+      () => v.parseIntegerOr(stack, key, get(key), { min: 0, max, example }, d[key] as number),
+      d[key] as number,
+    );
   const lockTimeoutSeconds = integer("migrationLockTimeoutSeconds", LOCK_SAFETY_MAX.lockTimeoutMs / 1000, 5);
   const statementTimeoutSeconds = take(
     () =>
@@ -46,12 +51,13 @@ export function parseReleaseSafety(
         integer("migrationStatementTimeoutSeconds", LOCK_SAFETY_MAX.statementTimeoutMs / 1000, 600),
         lockTimeoutSeconds,
         shown,
+        stack,
       ),
     d.migrationStatementTimeoutSeconds,
   );
   return {
     environment: take(
-      () => v.parseChoice("environment", get("environment"), RELEASE_ENVIRONMENTS, d.environment),
+      () => v.parseChoice(stack, "environment", get("environment"), RELEASE_ENVIRONMENTS, d.environment),
       d.environment,
     ),
     lockSafety: {
@@ -63,7 +69,12 @@ export function parseReleaseSafety(
 }
 
 /** The statement timeout, refused where it would end the lock waits (core's statementTimeoutEndsLockWaits). */
-function statementTimeout(statementSeconds: number, lockSeconds: number, shown: Shown): number {
+function statementTimeout(
+  statementSeconds: number,
+  lockSeconds: number,
+  shown: Shown,
+  stack: string,
+): number {
   if (
     statementTimeoutEndsLockWaits({
       lockTimeoutMs: 1000 * lockSeconds,
@@ -78,7 +89,7 @@ function statementTimeout(statementSeconds: number, lockSeconds: number, shown: 
       statementSeconds,
       (got) =>
         `must be longer than migrationLockTimeoutSeconds (${lock}), or ${STATEMENT_TIMEOUT_ENDS_LOCK_WAITS} (got ${got})`,
-      `pulumi config set ${v.fullKey("migrationStatementTimeoutSeconds")} ${example}`,
+      configSetCommand(stack, "migrationStatementTimeoutSeconds", String(example)),
     );
   }
   return statementSeconds;

@@ -1,8 +1,10 @@
-// Validators for stack config values. Each takes the raw string Pulumi hands the program (undefined when the
-// key is unset) and returns a typed value or throws a ConfigValueError that names the key, what is wrong and
-// an example command that fixes it. Pure: tests call them directly.
+// Validators for stack config values. Each takes the stack's name (pulumi.getStack()) and the raw string Pulumi
+// hands the program (undefined when the key is unset) and returns a typed value or throws a ConfigValueError
+// that names the key, what is wrong and an example command that fixes it, on that stack
+// (dynamic/config-command.ts). Pure: tests call them directly.
 import { SSL_MODES, STACK_CONFIG_NAMESPACE, closestName, readConnectionUrl, shownValue } from "../core";
 import { parseIpv4Cidr } from "./cidr";
+import { configSetCommand } from "./dynamic/config-command";
 import { POSTGRES_MAJOR, listVersionsCommand, parameterGroupFamily } from "./engine-version";
 
 export const CONFIG_NAMESPACE = STACK_CONFIG_NAMESPACE;
@@ -69,12 +71,12 @@ export function fullKey(key: string): string {
   return `${CONFIG_NAMESPACE}:${key}`;
 }
 
-function exampleSet(key: string, value: string, secret = false): string {
-  return `pulumi config set ${secret ? "--secret " : ""}${fullKey(key)} ${value}`;
+function exampleSet(stack: string, key: string, value: string, secret = false): string {
+  return configSetCommand(stack, key, value, { secret });
 }
 
-function exampleList(key: string, value: string): string {
-  return `pulumi config set --path '${fullKey(key)}[0]' ${value}`;
+function exampleList(stack: string, key: string, value: string): string {
+  return configSetCommand(stack, `${key}[0]`, value, { path: true });
 }
 
 function fail(key: string, problem: string, example: string): never {
@@ -97,6 +99,7 @@ export function requireValue(key: string, raw: string | undefined, example: stri
 }
 
 export function parseChoice<T extends string>(
+  stack: string,
   key: string,
   raw: string | undefined,
   choices: readonly T[],
@@ -112,7 +115,7 @@ export function parseChoice<T extends string>(
       value,
       (shown) =>
         `must be one of ${choices.join(", ")} (got ${shown}${near ? `; did you mean ${near}?` : ""})`,
-      exampleSet(key, near ?? fallback),
+      exampleSet(stack, key, near ?? fallback),
     );
   }
   return value as T;
@@ -125,7 +128,12 @@ export interface IntegerRule {
   example: number;
 }
 
-export function parseInteger(key: string, raw: string | undefined, rule: IntegerRule): number | undefined {
+export function parseInteger(
+  stack: string,
+  key: string,
+  raw: string | undefined,
+  rule: IntegerRule,
+): number | undefined {
   if (!isSet(raw)) return undefined;
   const value = raw.trim();
   const parsed = /^-?\d+$/.test(value) ? Number(value) : Number.NaN;
@@ -134,22 +142,28 @@ export function parseInteger(key: string, raw: string | undefined, rule: Integer
       key,
       value,
       (shown) => `must be a whole number from ${rule.min} to ${rule.max} (got ${shown})`,
-      exampleSet(key, String(rule.example)),
+      exampleSet(stack, key, String(rule.example)),
     );
   }
   return parsed;
 }
 
 export function parseIntegerOr(
+  stack: string,
   key: string,
   raw: string | undefined,
   rule: IntegerRule,
   fallback: number,
 ): number {
-  return parseInteger(key, raw, rule) ?? fallback;
+  return parseInteger(stack, key, raw, rule) ?? fallback;
 }
 
-export function parseBoolean(key: string, raw: string | undefined, fallback: boolean): boolean {
+export function parseBoolean(
+  stack: string,
+  key: string,
+  raw: string | undefined,
+  fallback: boolean,
+): boolean {
   if (!isSet(raw)) return fallback;
   const value = raw.trim().toLowerCase();
   if (value === "true") return true;
@@ -158,7 +172,7 @@ export function parseBoolean(key: string, raw: string | undefined, fallback: boo
     key,
     raw.trim(),
     (shown) => `must be true or false (got ${shown})`,
-    exampleSet(key, String(fallback)),
+    exampleSet(stack, key, String(fallback)),
   );
 }
 
@@ -169,6 +183,7 @@ const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
  * that suffixes still fit the 63-byte limit.
  */
 export function parseIdentifier(
+  stack: string,
   key: string,
   raw: string | undefined,
   fallback: string,
@@ -182,16 +197,16 @@ export function parseIdentifier(
       value,
       (shown) =>
         `must be a lower-case PostgreSQL name (letters, digits, underscores; not starting with a digit; at most ${maxLength} characters) (got ${shown})`,
-      exampleSet(key, fallback),
+      exampleSet(stack, key, fallback),
     );
   }
   if (value.startsWith("pg_"))
-    fail(key, `must not start with "pg_", which PostgreSQL reserves`, exampleSet(key, fallback));
+    fail(key, `must not start with "pg_", which PostgreSQL reserves`, exampleSet(stack, key, fallback));
   return value;
 }
 
 /** A list: a JSON array of strings (what `pulumi config set --path 'key[0]'` stores) or comma-separated text. */
-export function parseList(key: string, raw: string | undefined, example: string): string[] {
+export function parseList(stack: string, key: string, raw: string | undefined, example: string): string[] {
   if (!isSet(raw)) return [];
   const value = raw.trim();
   if (value.startsWith("[")) {
@@ -199,10 +214,10 @@ export function parseList(key: string, raw: string | undefined, example: string)
     try {
       parsed = JSON.parse(value);
     } catch {
-      return fail(key, "is not a valid JSON list", exampleList(key, example));
+      return fail(key, "is not a valid JSON list", exampleList(stack, key, example));
     }
     if (!Array.isArray(parsed) || parsed.some((item) => typeof item !== "string")) {
-      fail(key, "must be a list of strings", exampleList(key, example));
+      fail(key, "must be a list of strings", exampleList(stack, key, example));
     }
     return (parsed as string[]).map((item) => item.trim()).filter((item) => item !== "");
   }
@@ -223,11 +238,10 @@ export interface AdminConnection {
   sslmode: string;
 }
 
-const ADMIN_URL_EXAMPLE = exampleSet(
-  "adminUrl",
-  "'postgresql://postgres:<password>@127.0.0.1:54329/postgres'",
-  true,
-);
+/** The example of an admin URL, set as a secret on `stack`. */
+export function adminUrlExample(stack: string): string {
+  return exampleSet(stack, "adminUrl", "'postgresql://postgres:<password>@127.0.0.1:54329/postgres'", true);
+}
 // The provider's driver (Go's lib/pq) knows libpq's values, not node-postgres's own no-verify.
 const PROVIDER_SSL_MODES = SSL_MODES.filter((mode) => mode !== "no-verify");
 
@@ -238,20 +252,21 @@ function isLoopback(host: string): boolean {
 /**
  * The existing server's admin connection string. It holds a password, so no error message repeats it.
  */
-export function parseAdminUrl(key: string, raw: string | undefined): AdminConnection {
-  const value = requireValue(key, raw, ADMIN_URL_EXAMPLE);
+export function parseAdminUrl(stack: string, key: string, raw: string | undefined): AdminConnection {
+  const example = adminUrlExample(stack);
+  const value = requireValue(key, raw, example);
   const reading = readConnectionUrl(value, { defaultDatabase: "postgres", sslModes: PROVIDER_SSL_MODES });
   if (!reading.ok) {
     return fail(
       key,
       // fail() adds ". Example: ...": the fix's own full stop would double it.
       `${reading.problem} (value not shown: it holds a password). ${reading.fix.replace(/\.$/, "")}`,
-      ADMIN_URL_EXAMPLE,
+      example,
     );
   }
   const { host, port, user, userGiven, password, database } = reading.parts;
-  if (!userGiven) fail(key, "has no user name", ADMIN_URL_EXAMPLE);
-  if (!password) fail(key, "has no password", ADMIN_URL_EXAMPLE);
+  if (!userGiven) fail(key, "has no user name", example);
+  if (!password) fail(key, "has no password", example);
   const sslmode = reading.parts.sslmode ?? (isLoopback(host) ? "disable" : "prefer");
   return { host, port, user, password, database, sslmode };
 }
@@ -261,7 +276,7 @@ const IMAGE =
   /^(?:[a-zA-Z0-9.-]+(?::\d{1,5})?\/)?[a-z0-9]+(?:[._/-][a-z0-9]+)*(?::(?<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?<digest>@sha256:[0-9a-f]{64})?$/;
 
 /** A container image reference; it must pin a tag or digest so every `pulumi up` runs the same server. */
-export function parseImage(key: string, raw: string | undefined, fallback: string): string {
+export function parseImage(stack: string, key: string, raw: string | undefined, fallback: string): string {
   if (!isSet(raw)) return fallback;
   const value = raw.trim();
   const match = IMAGE.exec(value);
@@ -270,7 +285,7 @@ export function parseImage(key: string, raw: string | undefined, fallback: strin
       key,
       value,
       (shown) => `is not a container image reference (got ${shown})`,
-      exampleSet(key, fallback),
+      exampleSet(stack, key, fallback),
     );
   const { tag, digest } = match.groups ?? {};
   // No tag is "latest": both move whenever the image is pushed again.
@@ -279,13 +294,18 @@ export function parseImage(key: string, raw: string | undefined, fallback: strin
       key,
       value,
       (shown) => `must name a tag or digest, not the moving "latest" (got ${shown})`,
-      exampleSet(key, fallback),
+      exampleSet(stack, key, fallback),
     );
   }
   return value;
 }
 
-export function parseInstanceClass(key: string, raw: string | undefined, fallback: string): string {
+export function parseInstanceClass(
+  stack: string,
+  key: string,
+  raw: string | undefined,
+  fallback: string,
+): string {
   if (!isSet(raw)) return fallback;
   const value = raw.trim();
   if (!/^db\.[a-z0-9]+\.[a-z0-9]+$/.test(value)) {
@@ -293,7 +313,7 @@ export function parseInstanceClass(key: string, raw: string | undefined, fallbac
       key,
       value,
       (shown) => `must be an RDS instance class like db.r6g.large (got ${shown})`,
-      exampleSet(key, fallback),
+      exampleSet(stack, key, fallback),
     );
   }
   return value;
@@ -306,6 +326,7 @@ export function parseInstanceClass(key: string, raw: string | undefined, fallbac
  * when it creates the server), and a list written here would be wrong by the next release.
  */
 export function parseEngineVersion(
+  stack: string,
   key: string,
   raw: string | undefined,
   engine: "rds" | "aurora",
@@ -313,7 +334,7 @@ export function parseEngineVersion(
 ): string {
   const value = isSet(raw) ? raw.trim() : fallback;
   const rdsEngine = engine === "aurora" ? "aurora-postgresql" : "postgres";
-  const example = exampleSet(key, engine === "aurora" ? `${POSTGRES_MAJOR}.6` : POSTGRES_MAJOR);
+  const example = exampleSet(stack, key, engine === "aurora" ? `${POSTGRES_MAJOR}.6` : POSTGRES_MAJOR);
   const minorsNotChecked = `; the minor is not checked here (AWS refuses one it does not offer when it creates the server): list them with ${listVersionsCommand(rdsEngine)}`;
   // Digits without leading zeros, as AWS writes its versions: "16", "16.6".
   const match = /^(0|[1-9]\d*)(?:\.(0|[1-9]\d*))?$/.exec(value);
@@ -356,8 +377,8 @@ function refuseRepeats(key: string, items: readonly string[], why: string, examp
 }
 
 /** CIDR blocks allowed to reach the database. The whole internet is refused: use a VPN or a bastion. */
-export function parseCidrList(key: string, raw: string | undefined): string[] {
-  const items = parseList(key, raw, "10.0.0.0/16");
+export function parseCidrList(stack: string, key: string, raw: string | undefined): string[] {
+  const items = parseList(stack, key, raw, "10.0.0.0/16");
   for (const item of items) {
     const cidr = parseIpv4Cidr(item);
     if (!cidr)
@@ -365,14 +386,14 @@ export function parseCidrList(key: string, raw: string | undefined): string[] {
         key,
         item,
         (shown) => `has ${shown}, which is not an IPv4 CIDR block`,
-        exampleList(key, "10.0.0.0/16"),
+        exampleList(stack, key, "10.0.0.0/16"),
       );
     if (cidr.prefix < 8) {
       refuse(
         key,
         item,
         (shown) => `has ${shown}, which opens the database to the internet; list the networks that need it`,
-        exampleList(key, "10.0.0.0/16"),
+        exampleList(stack, key, "10.0.0.0/16"),
       );
     }
   }
@@ -380,19 +401,20 @@ export function parseCidrList(key: string, raw: string | undefined): string[] {
     key,
     items,
     "the security group's rule would list the block twice",
-    exampleList(key, "10.0.0.0/16"),
+    exampleList(stack, key, "10.0.0.0/16"),
   );
   return items;
 }
 
 function parseAwsIds(
+  stack: string,
   key: string,
   raw: string | undefined,
   prefix: string,
   example: string,
   repeatedBecause: string,
 ): string[] {
-  const items = parseList(key, raw, example);
+  const items = parseList(stack, key, raw, example);
   const pattern = new RegExp(`^${prefix}-[0-9a-f]{8,17}$`);
   for (const item of items) {
     if (!pattern.test(item))
@@ -400,15 +422,16 @@ function parseAwsIds(
         key,
         item,
         (shown) => `has ${shown}, which is not a ${prefix}-... id`,
-        exampleList(key, example),
+        exampleList(stack, key, example),
       );
   }
-  refuseRepeats(key, items, repeatedBecause, exampleList(key, example));
+  refuseRepeats(key, items, repeatedBecause, exampleList(stack, key, example));
   return items;
 }
 
-export function parseSecurityGroupIds(key: string, raw: string | undefined): string[] {
+export function parseSecurityGroupIds(stack: string, key: string, raw: string | undefined): string[] {
   return parseAwsIds(
+    stack,
     key,
     raw,
     "sg",
@@ -417,8 +440,9 @@ export function parseSecurityGroupIds(key: string, raw: string | undefined): str
   );
 }
 
-export function parseSubnetIds(key: string, raw: string | undefined): string[] {
+export function parseSubnetIds(stack: string, key: string, raw: string | undefined): string[] {
   return parseAwsIds(
+    stack,
     key,
     raw,
     "subnet",
@@ -427,7 +451,7 @@ export function parseSubnetIds(key: string, raw: string | undefined): string[] {
   );
 }
 
-export function parseVpcId(key: string, raw: string | undefined): string | undefined {
+export function parseVpcId(stack: string, key: string, raw: string | undefined): string | undefined {
   if (!isSet(raw)) return undefined;
   const value = raw.trim();
   if (!/^vpc-[0-9a-f]{8,17}$/.test(value)) {
@@ -435,14 +459,14 @@ export function parseVpcId(key: string, raw: string | undefined): string | undef
       key,
       value,
       (shown) => `must be a vpc-... id (got ${shown})`,
-      exampleSet(key, "vpc-0123456789abcdef0"),
+      exampleSet(stack, key, "vpc-0123456789abcdef0"),
     );
   }
   return value;
 }
 
 /** A VPC block to create: /16 to /24, so that /4-smaller private subnets still hold RDS's addresses. */
-export function parseVpcCidr(key: string, raw: string | undefined, fallback: string): string {
+export function parseVpcCidr(stack: string, key: string, raw: string | undefined, fallback: string): string {
   const value = isSet(raw) ? raw.trim() : fallback;
   const cidr = parseIpv4Cidr(value);
   if (!cidr || cidr.prefix < 16 || cidr.prefix > 24) {
@@ -450,7 +474,7 @@ export function parseVpcCidr(key: string, raw: string | undefined, fallback: str
       key,
       value,
       (shown) => `must be an IPv4 CIDR block from /16 to /24 (got ${shown})`,
-      exampleSet(key, fallback),
+      exampleSet(stack, key, fallback),
     );
   }
   return value;
@@ -460,11 +484,16 @@ export function parseVpcCidr(key: string, raw: string | undefined, fallback: str
  * A KMS key ARN. RDS encrypts with a key of its own region only, and refuses another region's when it creates
  * the server: with the stack's region known (`aws:region`), the key's must be it.
  */
-export function parseKmsKeyArn(key: string, raw: string | undefined, region?: string): string | undefined {
+export function parseKmsKeyArn(
+  stack: string,
+  key: string,
+  raw: string | undefined,
+  region?: string,
+): string | undefined {
   if (!isSet(raw)) return undefined;
   const value = raw.trim();
   const example = (inRegion: string) =>
-    exampleSet(key, `arn:aws:kms:${inRegion}:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab`);
+    exampleSet(stack, key, `arn:aws:kms:${inRegion}:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab`);
   const match = /^arn:aws[a-z-]*:kms:([a-z0-9-]+):\d{12}:key\/[A-Za-z0-9-]+$/.exec(value);
   if (!match) {
     refuse(key, value, (shown) => `must be a KMS key ARN (got ${shown})`, example(region ?? "us-east-1"));
@@ -485,13 +514,14 @@ export function parseKmsKeyArn(key: string, raw: string | undefined, region?: st
 
 /** Performance Insights keeps 7 days free of charge, or whole months (31 days) up to 731 days. */
 export function parsePerformanceInsightsRetention(
+  stack: string,
   key: string,
   raw: string | undefined,
   fallback: number,
 ): number {
-  const value = parseIntegerOr(key, raw, { min: 7, max: 731, example: 7 }, fallback);
+  const value = parseIntegerOr(stack, key, raw, { min: 7, max: 731, example: 7 }, fallback);
   if (value !== 7 && value !== 731 && value % 31 !== 0) {
-    fail(key, `must be 7, a multiple of 31 or 731 days (got ${value})`, exampleSet(key, "7"));
+    fail(key, `must be 7, a multiple of 31 or 731 days (got ${value})`, exampleSet(stack, key, "7"));
   }
   return value;
 }
@@ -502,22 +532,32 @@ export interface HostPort {
 }
 
 /** `host:port`, e.g. the local end of a tunnel to a private database. */
-export function parseHostPort(key: string, raw: string | undefined): HostPort | undefined {
+export function parseHostPort(stack: string, key: string, raw: string | undefined): HostPort | undefined {
   if (!isSet(raw)) return undefined;
   const value = raw.trim();
   const match = /^([A-Za-z0-9.-]+):(\d{1,5})$/.exec(value);
   const port = match ? Number(match[2]) : Number.NaN;
   if (!match || port < 1 || port > 65535) {
-    refuse(key, value, (shown) => `must be host:port (got ${shown})`, exampleSet(key, "127.0.0.1:15432"));
+    refuse(
+      key,
+      value,
+      (shown) => `must be host:port (got ${shown})`,
+      exampleSet(stack, key, "127.0.0.1:15432"),
+    );
   }
   return { host: match[1] ?? "", port };
 }
 
 /** RDS master user names: a PostgreSQL name RDS does not reserve. */
-export function parseMasterUsername(key: string, raw: string | undefined, fallback: string): string {
-  const value = parseIdentifier(key, raw, fallback, 63);
+export function parseMasterUsername(
+  stack: string,
+  key: string,
+  raw: string | undefined,
+  fallback: string,
+): string {
+  const value = parseIdentifier(stack, key, raw, fallback, 63);
   if (["rdsadmin", "rdsrepladmin", "public"].includes(value)) {
-    refuse(key, value, (shown) => `${shown} is reserved on RDS`, exampleSet(key, fallback));
+    refuse(key, value, (shown) => `${shown} is reserved on RDS`, exampleSet(stack, key, fallback));
   }
   return value;
 }

@@ -33,6 +33,15 @@ export interface StackNamed {
 }
 
 /**
+ * A stack's name as a printed command's `--stack` value, here and in the program's `pulumi config` commands
+ * (config-command.ts): quoted for a POSIX shell where it needs it. Pulumi's stack names ([A-Za-z0-9_.-], after
+ * an optional `org/project/`) never do; the quoting keeps a command right should that change.
+ */
+export function stackWord(stack: string): string {
+  return shellWord(stack);
+}
+
+/**
  * `` `pulumi <subcommand> --stack <word>` ``, or bare without `stack`: the one place these words are built.
  * Bare, they name a run itself (in the `<stack>` note); with the stack, they are a command to copy. No note
  * here: the caller's text says it (withStackNote), once.
@@ -52,7 +61,7 @@ export function pulumiRun(run: PulumiRun, stack?: StackNamed): string {
 
 /** The stack `stack` (the inputs' or the outputs' `stack`) for a command printed while `run` runs. */
 export function stackNamed(stack: string | undefined, run: PulumiRun): StackNamed {
-  if (stack !== undefined) return { word: shellWord(stack) };
+  if (stack !== undefined) return { word: stackWord(stack) };
   return { word: "<stack>", note: placeholderNote(run) };
 }
 

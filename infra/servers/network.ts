@@ -4,6 +4,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { cidrSubnet, formatIpv4Cidr, parseIpv4Cidr } from "../cidr";
 import { ConfigValueError, InvalidConfigError, RdsNetworkConfig } from "../config";
+import { configSetCommand } from "../dynamic/config-command";
 import { fullKey } from "../validators";
 
 export interface RdsNetworkArgs {
@@ -17,6 +18,8 @@ export interface RdsNetworkArgs {
   port: number;
   /** Tags for every AWS resource. */
   tags: Record<string, string>;
+  /** The stack the program runs for: the config fixes it prints name it. */
+  stack: string;
 }
 
 /** Subnets are /4 smaller than the VPC block: room for 16, and ample addresses for RDS in each. */
@@ -30,13 +33,19 @@ export class RdsNetwork extends pulumi.ComponentResource {
 
   constructor(name: string, args: RdsNetworkArgs, opts?: pulumi.ComponentResourceOptions) {
     super("neonhub:db:RdsNetwork", name, args, opts);
-    const { network, tags } = args;
+    const { network, tags, stack } = args;
 
     if (network.kind === "existing") {
       this.vpcId = pulumi.output(network.vpcId);
       this.subnetIds = pulumi.output(network.subnetIds);
     } else {
-      const created = this.createPrivateVpc(name, network.vpcCidr, network.availabilityZoneCount, tags);
+      const created = this.createPrivateVpc(
+        name,
+        network.vpcCidr,
+        network.availabilityZoneCount,
+        tags,
+        stack,
+      );
       this.vpcId = created.vpcId;
       this.subnetIds = created.subnetIds;
     }
@@ -76,6 +85,7 @@ export class RdsNetwork extends pulumi.ComponentResource {
     vpcCidr: string,
     zoneCount: number,
     tags: Record<string, string>,
+    stack: string,
   ): { vpcId: pulumi.Output<string>; subnetIds: pulumi.Output<string[]> } {
     const block = parseIpv4Cidr(vpcCidr);
     if (!block) throw new Error(`vpcCidr ${vpcCidr} was not validated`);
@@ -90,7 +100,7 @@ export class RdsNetwork extends pulumi.ComponentResource {
       { parent: this },
     );
     const zones = aws.getAvailabilityZonesOutput({ state: "available" }, { parent: this });
-    const zoneNames = zones.names.apply((names) => zonesForSubnets(names, zoneCount));
+    const zoneNames = zones.names.apply((names) => zonesForSubnets(names, zoneCount, stack));
     const subnets = Array.from({ length: zoneCount }, (_, index) => {
       const zone = zoneNames.apply((names) => names[index] ?? "");
       return new aws.ec2.Subnet(
@@ -114,13 +124,13 @@ export class RdsNetwork extends pulumi.ComponentResource {
  * once the provider answers, after the VPC is registered: too many is reported as the config error it is
  * (a RunError, printed without a stack trace), not as a failure of the program.
  */
-export function zonesForSubnets(names: readonly string[], count: number): string[] {
+export function zonesForSubnets(names: readonly string[], count: number, stack: string): string[] {
   if (count > names.length) {
     throw new InvalidConfigError([
       new ConfigValueError(
         fullKey("availabilityZoneCount"),
         `is ${count} but the region has ${names.length} availability zones (${names.join(", ")})`,
-        `pulumi config set ${fullKey("availabilityZoneCount")} ${Math.max(2, names.length)}`,
+        configSetCommand(stack, "availabilityZoneCount", String(Math.max(2, names.length))),
       ),
     ]);
   }

@@ -123,6 +123,7 @@ export class RdsServer extends pulumi.ComponentResource implements DatabaseServe
         allowedSecurityGroupIds: config.allowedSecurityGroupIds,
         port: PORT,
         tags,
+        stack,
       },
       { parent: this },
     );
@@ -134,6 +135,7 @@ export class RdsServer extends pulumi.ComponentResource implements DatabaseServe
     // destroy after an earlier one.
     const snapshotSuffix = new random.RandomId(`${name}-final-snapshot`, { byteLength: 4 }, { parent: this });
     const common: CommonSettings = {
+      stack,
       identifier,
       tags,
       finalSnapshotIdentifier: pulumi.interpolate`${identifier}-final-${snapshotSuffix.hex}`,
@@ -214,7 +216,7 @@ export class RdsServer extends pulumi.ComponentResource implements DatabaseServe
     settings: PostgresSettings,
     common: CommonSettings,
   ): Endpoints {
-    const pinnedMinor = pinnedMinorWarning(config.engineVersion);
+    const pinnedMinor = pinnedMinorWarning(config.engineVersion, common.stack);
     if (pinnedMinor) void pulumi.log.warn(pinnedMinor, this);
     const parameterGroup = new aws.rds.ParameterGroup(
       `${name}-params`,
@@ -400,6 +402,8 @@ export class RdsServer extends pulumi.ComponentResource implements DatabaseServe
 }
 
 interface CommonSettings {
+  /** The stack the program runs for: the commands its warnings print name it. */
+  stack: string;
   identifier: string;
   tags: Record<string, string>;
   finalSnapshotIdentifier: pulumi.Output<string>;

@@ -88,6 +88,7 @@ describe("--statement-timeout against the migrations' lock timeout", () => {
       if (lock !== undefined) settings.migrationLockTimeoutSeconds = String(lock);
       try {
         parseReleaseSafety(
+          "dev",
           (key) => settings[key],
           (parse) => parse(),
           (_key, value) => String(value),

@@ -97,7 +97,7 @@ describe("schema release config", () => {
       ...options,
     });
     expect(problemsOf({ vectorIndexes: '{"method":"flat"}' })).toEqual([
-      `neonhub-db:vectorIndexes.method: must be "ivfflat" or "hnsw" (got "flat"). Example: pulumi config set --path 'neonhub-db:vectorIndexes.method' hnsw`,
+      `neonhub-db:vectorIndexes.method: must be "ivfflat" or "hnsw" (got "flat"). Example: pulumi config set --stack test --path 'neonhub-db:vectorIndexes.method' hnsw`,
     ]);
     expect(problemsOf({ vectorIndexes: '["hnsw"]' })[0]).toMatch(
       /vectorIndexes: must be an object of index options/,
@@ -108,22 +108,22 @@ describe("schema release config", () => {
     const refused = (options: unknown) => problemsOf({ vectorIndexes: JSON.stringify(options) });
     expect(refused({ metod: "hnsw" })).toEqual([
       expect.stringMatching(
-        /^neonhub-db:vectorIndexes\.metod: is not a setting \(got "hnsw"\)\. Did you mean vectorIndexes\.method\? Known here: method, .*\. Example: pulumi config set --path 'neonhub-db:vectorIndexes\.method' hnsw$/,
+        /^neonhub-db:vectorIndexes\.metod: is not a setting \(got "hnsw"\)\. Did you mean vectorIndexes\.method\? Known here: method, .*\. Example: pulumi config set --stack test --path 'neonhub-db:vectorIndexes\.method' hnsw$/,
       ),
     ]);
     expect(refused({ concurrently: "no" })).toEqual([
       expect.stringMatching(
-        /^neonhub-db:vectorIndexes\.concurrently: must be true or false \(got "no"\)\. Example: pulumi config set --path 'neonhub-db:vectorIndexes\.concurrently' true$/,
+        /^neonhub-db:vectorIndexes\.concurrently: must be true or false \(got "no"\)\. Example: pulumi config set --stack test --path 'neonhub-db:vectorIndexes\.concurrently' true$/,
       ),
     ]);
     expect(refused({ targetRecall: "high" })).toEqual([
       expect.stringMatching(
-        /^neonhub-db:vectorIndexes\.targetRecall: must be a number \(got "high"\)\. Example: pulumi config set --path 'neonhub-db:vectorIndexes\.targetRecall' 0\.95$/,
+        /^neonhub-db:vectorIndexes\.targetRecall: must be a number \(got "high"\)\. Example: pulumi config set --stack test --path 'neonhub-db:vectorIndexes\.targetRecall' 0\.95$/,
       ),
     ]);
     expect(refused({ indexes: { idx_chunk_embedding_cosine: { m: "32" } } })).toEqual([
       expect.stringMatching(
-        /^neonhub-db:vectorIndexes\.indexes\.idx_chunk_embedding_cosine\.m: must be a whole number \(got "32"\)\. Example: pulumi config set --path 'neonhub-db:vectorIndexes\.indexes\.idx_chunk_embedding_cosine\.m' 16$/,
+        /^neonhub-db:vectorIndexes\.indexes\.idx_chunk_embedding_cosine\.m: must be a whole number \(got "32"\)\. Example: pulumi config set --stack test --path 'neonhub-db:vectorIndexes\.indexes\.idx_chunk_embedding_cosine\.m' 16$/,
       ),
     ]);
   });
@@ -179,17 +179,17 @@ describe("schema release config", () => {
       const cliBody = /^--set: \S+ (.*)\.$/.exec(cli!.message)![1]!;
       expect(stack, `${stackKey}=${value}`).toMatch(/^neonhub-db:\S+: /);
       expect(stack!.slice(stack!.indexOf(": ") + 2)).toMatch(
-        new RegExp(`^${escape(cliBody)}\\. Example: pulumi config set `),
+        new RegExp(`^${escape(cliBody)}\\. Example: pulumi config set --stack test `),
       );
     }
   });
 
   it("gives a refused vector-index option an example of that option", () => {
     expect(problemsOf({ vectorIndexes: '{"parallelWorkers": 99}' })).toEqual([
-      "neonhub-db:vectorIndexes.parallelWorkers: must be a whole number from 0 to 64 (got 99). Example: pulumi config set --path 'neonhub-db:vectorIndexes.parallelWorkers' 2",
+      "neonhub-db:vectorIndexes.parallelWorkers: must be a whole number from 0 to 64 (got 99). Example: pulumi config set --stack test --path 'neonhub-db:vectorIndexes.parallelWorkers' 2",
     ]);
     expect(problemsOf({ vectorIndexes: '{"maxMaintenanceWorkMem": "lots"}' })).toEqual([
-      `neonhub-db:vectorIndexes.maxMaintenanceWorkMem: must be MB as a number, or a size such as "512MB" or "2GB" (got "lots"). Example: pulumi config set --path 'neonhub-db:vectorIndexes.maxMaintenanceWorkMem' 2GB`,
+      `neonhub-db:vectorIndexes.maxMaintenanceWorkMem: must be MB as a number, or a size such as "512MB" or "2GB" (got "lots"). Example: pulumi config set --stack test --path 'neonhub-db:vectorIndexes.maxMaintenanceWorkMem' 2GB`,
     ]);
   });
 });

@@ -67,7 +67,7 @@ describe("alarm thresholds in the stack config", () => {
     });
     expect(problems).toEqual([
       expect.stringMatching(
-        /^neonhub-db:alarmCpuPercent: must be a whole number from 10 to 100 \(got "150"\)\. Example: pulumi config set neonhub-db:alarmCpuPercent 80$/,
+        /^neonhub-db:alarmCpuPercent: must be a whole number from 10 to 100 \(got "150"\)\. Example: pulumi config set --stack prod neonhub-db:alarmCpuPercent 80$/,
       ),
       expect.stringMatching(/^neonhub-db:alarmFreeableMemoryPercent: must be a whole number from 1 to 50/),
       expect.stringMatching(/^neonhub-db:alarmReadLatencyMs: must be a whole number from 1 to 10000/),
@@ -78,7 +78,7 @@ describe("alarm thresholds in the stack config", () => {
   it("refuses an RDS free-storage threshold the new volume would already breach", () => {
     expect(problemsOf({ ...RDS, allocatedStorageGb: "50", alarmFreeStorageGb: "50" })).toEqual([
       expect.stringMatching(
-        /neonhub-db:alarmFreeStorageGb: must be below allocatedStorageGb \(50\).*pulumi config set neonhub-db:alarmFreeStorageGb 5$/,
+        /neonhub-db:alarmFreeStorageGb: must be below allocatedStorageGb \(50\).*pulumi config set --stack prod neonhub-db:alarmFreeStorageGb 5$/,
       ),
     ]);
     // Aurora's threshold is about the instance's local disk, not allocated storage (which Aurora has not).

@@ -37,13 +37,13 @@ describe("zonesForSubnets", () => {
   const zones = ["us-east-1a", "us-east-1b", "us-east-1c"];
 
   it("takes one zone per subnet", () => {
-    expect(zonesForSubnets(zones, 2)).toEqual(["us-east-1a", "us-east-1b"]);
+    expect(zonesForSubnets(zones, 2, "prod")).toEqual(["us-east-1a", "us-east-1b"]);
   });
 
   it("reports more subnets than zones as the stack config's error, without a stack trace", () => {
     let failure: unknown;
     try {
-      zonesForSubnets(zones, 4);
+      zonesForSubnets(zones, 4, "prod");
     } catch (error) {
       failure = error;
     }
@@ -51,7 +51,7 @@ describe("zonesForSubnets", () => {
     expect(failure).toBeInstanceOf(InvalidConfigError);
     expect(failure).toBeInstanceOf(pulumi.RunError);
     expect((failure as Error).message).toContain(
-      "neonhub-db:availabilityZoneCount: is 4 but the region has 3 availability zones (us-east-1a, us-east-1b, us-east-1c). Example: pulumi config set neonhub-db:availabilityZoneCount 3",
+      "neonhub-db:availabilityZoneCount: is 4 but the region has 3 availability zones (us-east-1a, us-east-1b, us-east-1c). Example: pulumi config set --stack prod neonhub-db:availabilityZoneCount 3",
     );
   });
 });
@@ -122,11 +122,13 @@ describe("RDS helpers", () => {
   });
 
   it("warns of an RDS engineVersion that pins a minor, naming the key, the value and the fix", () => {
-    expect(pinnedMinorWarning("16")).toBeUndefined();
-    expect(pinnedMinorWarning("16.4")).toBe(
-      'neonhub-db:engineVersion "16.4" pins a minor version, and RDS upgrades the minor itself in the maintenance window (automatic minor version upgrades are on): once it runs a later 16.x, the next pulumi up that updates the instance, or follows a refresh, asks for 16.4 again, a downgrade AWS refuses, and the up fails. Follow the major instead: pulumi config set neonhub-db:engineVersion 16 (the provider then accepts whichever 16.x RDS runs; see docs/stacks.md)',
+    expect(pinnedMinorWarning("16", "prod")).toBeUndefined();
+    expect(pinnedMinorWarning("16.4", "prod")).toBe(
+      'neonhub-db:engineVersion "16.4" pins a minor version, and RDS upgrades the minor itself in the maintenance window (automatic minor version upgrades are on): once it runs a later 16.x, the next pulumi up that updates the instance, or follows a refresh, asks for 16.4 again, a downgrade AWS refuses, and the up fails. Follow the major instead: pulumi config set --stack prod neonhub-db:engineVersion 16 (the provider then accepts whichever 16.x RDS runs; see docs/stacks.md)',
     );
-    expect(pinnedMinorWarning("16.0")).toMatch(/^neonhub-db:engineVersion "16\.0" pins a minor version/);
+    expect(pinnedMinorWarning("16.0", "prod")).toMatch(
+      /^neonhub-db:engineVersion "16\.0" pins a minor version/,
+    );
   });
 
   it("adds TLS enforcement to the tuned parameters", () => {

@@ -15,6 +15,9 @@ import {
 } from "../../infra/config";
 import * as v from "../../infra/validators";
 
+/** The stack the validators are called for: every example command they print names it. */
+const STACK = "staging";
+
 /** The error a validator throws, for assertions on its key, problem and example. */
 function errorOf(run: () => unknown): ConfigValueError {
   try {
@@ -36,28 +39,30 @@ function expectProblem(
   expect(error.key).toBe(`neonhub-db:${key}`);
   expect(error.problem).toMatch(problem);
   expect(error.example).toMatch(example);
+  // The fix acts on the stack whose config was refused, whichever stack is selected.
+  expect(error.example).toMatch(new RegExp(`^pulumi config (set|rm) --stack ${STACK} `));
   expect(error.message).toBe(`neonhub-db:${key}: ${error.problem}. Example: ${error.example}`);
 }
 
 describe("validators", () => {
   it("parseChoice accepts listed values and names the choices otherwise", () => {
-    expect(v.parseChoice("server", undefined, ["existing", "docker"], "existing")).toBe("existing");
-    expect(v.parseChoice("server", " docker ", ["existing", "docker"], "existing")).toBe("docker");
+    expect(v.parseChoice(STACK, "server", undefined, ["existing", "docker"], "existing")).toBe("existing");
+    expect(v.parseChoice(STACK, "server", " docker ", ["existing", "docker"], "existing")).toBe("docker");
     expectProblem(
-      () => v.parseChoice("server", "kubernetes", ["existing", "docker"], "existing"),
+      () => v.parseChoice(STACK, "server", "kubernetes", ["existing", "docker"], "existing"),
       "server",
       /must be one of existing, docker \(got "kubernetes"\)/,
-      /pulumi config set neonhub-db:server existing/,
+      /^pulumi config set --stack staging neonhub-db:server existing$/,
     );
   });
 
   it("parseInteger refuses text, decimals and out-of-range numbers", () => {
     const rule = { min: 1024, max: 65535, example: 55432 };
-    expect(v.parseInteger("dockerPort", "5433", rule)).toBe(5433);
-    expect(v.parseInteger("dockerPort", undefined, rule)).toBeUndefined();
+    expect(v.parseInteger(STACK, "dockerPort", "5433", rule)).toBe(5433);
+    expect(v.parseInteger(STACK, "dockerPort", undefined, rule)).toBeUndefined();
     for (const bad of ["abc", "5432.5", "80", "70000", "1e4", "-1"]) {
       expectProblem(
-        () => v.parseInteger("dockerPort", bad, rule),
+        () => v.parseInteger(STACK, "dockerPort", bad, rule),
         "dockerPort",
         /whole number from 1024 to 65535/,
         /neonhub-db:dockerPort 55432/,
@@ -66,55 +71,55 @@ describe("validators", () => {
   });
 
   it("parseBoolean accepts true/false only", () => {
-    expect(v.parseBoolean("keepData", "TRUE", false)).toBe(true);
-    expect(v.parseBoolean("keepData", undefined, false)).toBe(false);
+    expect(v.parseBoolean(STACK, "keepData", "TRUE", false)).toBe(true);
+    expect(v.parseBoolean(STACK, "keepData", undefined, false)).toBe(false);
     expectProblem(
-      () => v.parseBoolean("keepData", "yes", true),
+      () => v.parseBoolean(STACK, "keepData", "yes", true),
       "keepData",
       /must be true or false \(got "yes"\)/,
     );
   });
 
   it("parseIdentifier refuses names that need quoting, are too long or are reserved", () => {
-    expect(v.parseIdentifier("database", "neonhub_prod", "neonhub")).toBe("neonhub_prod");
+    expect(v.parseIdentifier(STACK, "database", "neonhub_prod", "neonhub")).toBe("neonhub_prod");
     for (const bad of ["NeonHub", "9lives", "neon-hub", "a".repeat(64), "x;drop"]) {
       expectProblem(
-        () => v.parseIdentifier("database", bad, "neonhub"),
+        () => v.parseIdentifier(STACK, "database", bad, "neonhub"),
         "database",
         /lower-case PostgreSQL name/,
       );
     }
-    expectProblem(() => v.parseIdentifier("database", "pg_x", "neonhub"), "database", /reserves/);
+    expectProblem(() => v.parseIdentifier(STACK, "database", "pg_x", "neonhub"), "database", /reserves/);
     expectProblem(
-      () => v.parseIdentifier("rolePrefix", "a".repeat(41), "neonhub", 40),
+      () => v.parseIdentifier(STACK, "rolePrefix", "a".repeat(41), "neonhub", 40),
       "rolePrefix",
       /at most 40/,
     );
   });
 
   it("parseList reads JSON lists and comma-separated text", () => {
-    expect(v.parseList("allowedCidrs", '["10.0.0.0/16", " 10.0.0.0/8 "]', "x")).toEqual([
+    expect(v.parseList(STACK, "allowedCidrs", '["10.0.0.0/16", " 10.0.0.0/8 "]', "x")).toEqual([
       "10.0.0.0/16",
       "10.0.0.0/8",
     ]);
-    expect(v.parseList("allowedCidrs", "10.0.0.0/16, 10.0.0.0/8", "x")).toEqual([
+    expect(v.parseList(STACK, "allowedCidrs", "10.0.0.0/16, 10.0.0.0/8", "x")).toEqual([
       "10.0.0.0/16",
       "10.0.0.0/8",
     ]);
-    expect(v.parseList("allowedCidrs", undefined, "x")).toEqual([]);
+    expect(v.parseList(STACK, "allowedCidrs", undefined, "x")).toEqual([]);
     expectProblem(
-      () => v.parseList("allowedCidrs", "[10.0", "x"),
+      () => v.parseList(STACK, "allowedCidrs", "[10.0", "x"),
       "allowedCidrs",
       /not a valid JSON list/,
       /--path/,
     );
-    expectProblem(() => v.parseList("allowedCidrs", "[1, 2]", "x"), "allowedCidrs", /list of strings/);
+    expectProblem(() => v.parseList(STACK, "allowedCidrs", "[1, 2]", "x"), "allowedCidrs", /list of strings/);
   });
 
   describe("parseAdminUrl", () => {
     it("parses user, password, host, port, database and a loopback sslmode", () => {
       expect(
-        v.parseAdminUrl("adminUrl", "postgresql://postgres:p%40ss%2Fword@127.0.0.1:54329/postgres"),
+        v.parseAdminUrl(STACK, "adminUrl", "postgresql://postgres:p%40ss%2Fword@127.0.0.1:54329/postgres"),
       ).toEqual({
         host: "127.0.0.1",
         port: 54329,
@@ -123,14 +128,14 @@ describe("validators", () => {
         database: "postgres",
         sslmode: "disable",
       });
-      expect(v.parseAdminUrl("adminUrl", "postgres://admin:pw@db.example.internal")).toMatchObject({
+      expect(v.parseAdminUrl(STACK, "adminUrl", "postgres://admin:pw@db.example.internal")).toMatchObject({
         port: 5432,
         database: "postgres",
         sslmode: "prefer",
       });
-      expect(v.parseAdminUrl("adminUrl", "postgresql://a:pw@db.internal/x?sslmode=verify-full").sslmode).toBe(
-        "verify-full",
-      );
+      expect(
+        v.parseAdminUrl(STACK, "adminUrl", "postgresql://a:pw@db.internal/x?sslmode=verify-full").sslmode,
+      ).toBe("verify-full");
     });
 
     it("names each problem without repeating the password", () => {
@@ -149,49 +154,49 @@ describe("validators", () => {
         ],
       ];
       for (const [raw, problem] of cases) {
-        const error = errorOf(() => v.parseAdminUrl("adminUrl", raw));
+        const error = errorOf(() => v.parseAdminUrl(STACK, "adminUrl", raw));
         expect(error.problem).toMatch(problem);
-        expect(error.example).toMatch(/pulumi config set --secret neonhub-db:adminUrl/);
+        expect(error.example).toMatch(/^pulumi config set --stack staging --secret neonhub-db:adminUrl /);
         expect(error.message).not.toContain(password);
       }
     });
   });
 
   it("parseImage requires a pinned tag or digest", () => {
-    expect(v.parseImage("dockerImage", "pgvector/pgvector:0.8.0-pg16", "x")).toBe(
+    expect(v.parseImage(STACK, "dockerImage", "pgvector/pgvector:0.8.0-pg16", "x")).toBe(
       "pgvector/pgvector:0.8.0-pg16",
     );
-    expect(v.parseImage("dockerImage", `pgvector/pgvector@sha256:${"a".repeat(64)}`, "x")).toContain(
+    expect(v.parseImage(STACK, "dockerImage", `pgvector/pgvector@sha256:${"a".repeat(64)}`, "x")).toContain(
       "@sha256:",
     );
     expectProblem(
-      () => v.parseImage("dockerImage", "pgvector/pgvector", "x"),
+      () => v.parseImage(STACK, "dockerImage", "pgvector/pgvector", "x"),
       "dockerImage",
       /tag or digest/,
     );
     expectProblem(
-      () => v.parseImage("dockerImage", "Not An Image", "x"),
+      () => v.parseImage(STACK, "dockerImage", "Not An Image", "x"),
       "dockerImage",
       /not a container image/,
     );
   });
 
   it("parseInstanceClass and parseEngineVersion", () => {
-    expect(v.parseInstanceClass("instanceClass", "db.m7g.xlarge", "x")).toBe("db.m7g.xlarge");
+    expect(v.parseInstanceClass(STACK, "instanceClass", "db.m7g.xlarge", "x")).toBe("db.m7g.xlarge");
     expectProblem(
-      () => v.parseInstanceClass("instanceClass", "m7g.xlarge", "x"),
+      () => v.parseInstanceClass(STACK, "instanceClass", "m7g.xlarge", "x"),
       "instanceClass",
       /like db\.r6g\.large/,
     );
-    expect(v.parseEngineVersion("engineVersion", undefined, "rds", "16")).toBe("16");
-    expect(v.parseEngineVersion("engineVersion", "16.6", "aurora", "16")).toBe("16.6");
+    expect(v.parseEngineVersion(STACK, "engineVersion", undefined, "rds", "16")).toBe("16");
+    expect(v.parseEngineVersion(STACK, "engineVersion", "16.6", "aurora", "16")).toBe("16.6");
     expectProblem(
-      () => v.parseEngineVersion("engineVersion", "15.4", "rds", "16"),
+      () => v.parseEngineVersion(STACK, "engineVersion", "15.4", "rds", "16"),
       "engineVersion",
       /PostgreSQL 16/,
     );
     expectProblem(
-      () => v.parseEngineVersion("engineVersion", undefined, "aurora", "16"),
+      () => v.parseEngineVersion(STACK, "engineVersion", undefined, "aurora", "16"),
       "engineVersion",
       /Aurora PostgreSQL needs major\.minor, such as 16\.6 \(got "16"\); the minor is not checked here/,
       /neonhub-db:engineVersion 16\.6/,
@@ -204,11 +209,11 @@ describe("validators", () => {
 
     it("refuses what is no version, saying it checks the form and the major, not the minor", () => {
       for (const bad of ["abc", "16.", "v16", "16.6.1", "16.x", ".6", "16.01", "016"]) {
-        const error = errorOf(() => v.parseEngineVersion("engineVersion", bad, "rds", "16"));
+        const error = errorOf(() => v.parseEngineVersion(STACK, "engineVersion", bad, "rds", "16"));
         expect(error.problem).toBe(
           `is not a PostgreSQL version (got ${JSON.stringify(bad)}): give the major, "16", or major.minor, "16.<minor>"; the minor is not checked here (AWS refuses one it does not offer when it creates the server): list them with ${listing}`,
         );
-        expect(error.example).toBe("pulumi config set neonhub-db:engineVersion 16");
+        expect(error.example).toBe("pulumi config set --stack staging neonhub-db:engineVersion 16");
       }
     });
 
@@ -219,7 +224,7 @@ describe("validators", () => {
       ] as const) {
         for (const other of ["99", "15", "15.4", "17.2"]) {
           expectProblem(
-            () => v.parseEngineVersion("engineVersion", other, engine, "16"),
+            () => v.parseEngineVersion(STACK, "engineVersion", other, engine, "16"),
             "engineVersion",
             new RegExp(
               `^must be PostgreSQL 16, the major of the ${family} parameter group this program creates \\(got "${other.replace(".", "\\.")}"\\)$`,
@@ -231,58 +236,71 @@ describe("validators", () => {
 
     it("leaves the minor to AWS: a well-formed one of major 16 passes", () => {
       // Which minors exist is AWS's to say; a list here would be wrong by the next release.
-      expect(v.parseEngineVersion("engineVersion", "16.99", "rds", "16")).toBe("16.99");
-      expect(v.parseEngineVersion("engineVersion", "16.99", "aurora", "16")).toBe("16.99");
-      expect(v.parseEngineVersion("engineVersion", " 16.0 ", "rds", "16")).toBe("16.0");
+      expect(v.parseEngineVersion(STACK, "engineVersion", "16.99", "rds", "16")).toBe("16.99");
+      expect(v.parseEngineVersion(STACK, "engineVersion", "16.99", "aurora", "16")).toBe("16.99");
+      expect(v.parseEngineVersion(STACK, "engineVersion", " 16.0 ", "rds", "16")).toBe("16.0");
     });
   });
 
   it("parseCidrList refuses malformed blocks and the open internet", () => {
-    expect(v.parseCidrList("allowedCidrs", '["10.0.0.0/16","192.168.1.0/24"]')).toHaveLength(2);
-    expectProblem(() => v.parseCidrList("allowedCidrs", '["10.0.0/16"]'), "allowedCidrs", /not an IPv4 CIDR/);
+    expect(v.parseCidrList(STACK, "allowedCidrs", '["10.0.0.0/16","192.168.1.0/24"]')).toHaveLength(2);
     expectProblem(
-      () => v.parseCidrList("allowedCidrs", '["10.0.0.1/16"]'),
+      () => v.parseCidrList(STACK, "allowedCidrs", '["10.0.0/16"]'),
       "allowedCidrs",
       /not an IPv4 CIDR/,
     );
-    expectProblem(() => v.parseCidrList("allowedCidrs", '["0.0.0.0/0"]'), "allowedCidrs", /internet/);
+    expectProblem(
+      () => v.parseCidrList(STACK, "allowedCidrs", '["10.0.0.1/16"]'),
+      "allowedCidrs",
+      /not an IPv4 CIDR/,
+    );
+    expectProblem(() => v.parseCidrList(STACK, "allowedCidrs", '["0.0.0.0/0"]'), "allowedCidrs", /internet/);
   });
 
   it("parses AWS ids and ARNs", () => {
-    expect(v.parseSecurityGroupIds("allowedSecurityGroupIds", "sg-0123456789abcdef0")).toEqual([
+    expect(v.parseSecurityGroupIds(STACK, "allowedSecurityGroupIds", "sg-0123456789abcdef0")).toEqual([
       "sg-0123456789abcdef0",
     ]);
     expectProblem(
-      () => v.parseSecurityGroupIds("allowedSecurityGroupIds", "sg-xyz"),
+      () => v.parseSecurityGroupIds(STACK, "allowedSecurityGroupIds", "sg-xyz"),
       "allowedSecurityGroupIds",
       /sg-/,
     );
-    expectProblem(() => v.parseSubnetIds("subnetIds", '["subnet-1"]'), "subnetIds", /subnet-/);
-    expectProblem(() => v.parseVpcId("vpcId", "vpc_123"), "vpcId", /vpc-/);
-    expectProblem(() => v.parseKmsKeyArn("kmsKeyArn", "alias/mine"), "kmsKeyArn", /KMS key ARN/);
-    expectProblem(() => v.parseVpcCidr("vpcCidr", "10.0.0.0/8", "10.42.0.0/16"), "vpcCidr", /\/16 to \/24/);
+    expectProblem(() => v.parseSubnetIds(STACK, "subnetIds", '["subnet-1"]'), "subnetIds", /subnet-/);
+    expectProblem(() => v.parseVpcId(STACK, "vpcId", "vpc_123"), "vpcId", /vpc-/);
+    expectProblem(() => v.parseKmsKeyArn(STACK, "kmsKeyArn", "alias/mine"), "kmsKeyArn", /KMS key ARN/);
+    expectProblem(
+      () => v.parseVpcCidr(STACK, "vpcCidr", "10.0.0.0/8", "10.42.0.0/16"),
+      "vpcCidr",
+      /\/16 to \/24/,
+    );
   });
 
   it("refuses a subnet, security group or network listed twice", () => {
     expectProblem(
-      () => v.parseSubnetIds("subnetIds", '["subnet-0123456789abcdef0", "subnet-0123456789abcdef0"]'),
+      () => v.parseSubnetIds(STACK, "subnetIds", '["subnet-0123456789abcdef0", "subnet-0123456789abcdef0"]'),
       "subnetIds",
       /^lists "subnet-0123456789abcdef0" twice: an RDS subnet group needs at least two different subnets, in different availability zones; name each once$/,
       /--path 'neonhub-db:subnetIds\[0\]'/,
     );
     // Equal once trimmed: the list's items are read trimmed.
     expectProblem(
-      () => v.parseSecurityGroupIds("allowedSecurityGroupIds", "sg-0123456789abcdef0, sg-0123456789abcdef0 "),
+      () =>
+        v.parseSecurityGroupIds(
+          STACK,
+          "allowedSecurityGroupIds",
+          "sg-0123456789abcdef0, sg-0123456789abcdef0 ",
+        ),
       "allowedSecurityGroupIds",
       /^lists "sg-0123456789abcdef0" twice: the security group's rule would list the group twice/,
     );
     expectProblem(
-      () => v.parseCidrList("allowedCidrs", '["10.0.0.0/16", "10.1.0.0/16", "10.0.0.0/16"]'),
+      () => v.parseCidrList(STACK, "allowedCidrs", '["10.0.0.0/16", "10.1.0.0/16", "10.0.0.0/16"]'),
       "allowedCidrs",
       /^lists "10\.0\.0\.0\/16" twice: the security group's rule would list the block twice/,
     );
     expect(
-      v.parseSubnetIds("subnetIds", '["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]'),
+      v.parseSubnetIds(STACK, "subnetIds", '["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]'),
     ).toHaveLength(2);
   });
 
@@ -291,33 +309,42 @@ describe("validators", () => {
       `arn:aws:kms:${region}:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
 
     it("accepts a key of the stack's region, or any region when the region is not known", () => {
-      expect(v.parseKmsKeyArn("kmsKeyArn", inRegion("us-east-1"), "us-east-1")).toBe(inRegion("us-east-1"));
-      expect(v.parseKmsKeyArn("kmsKeyArn", inRegion("eu-west-1"), undefined)).toBe(inRegion("eu-west-1"));
-      expect(v.parseKmsKeyArn("kmsKeyArn", undefined, "us-east-1")).toBeUndefined();
+      expect(v.parseKmsKeyArn(STACK, "kmsKeyArn", inRegion("us-east-1"), "us-east-1")).toBe(
+        inRegion("us-east-1"),
+      );
+      expect(v.parseKmsKeyArn(STACK, "kmsKeyArn", inRegion("eu-west-1"), undefined)).toBe(
+        inRegion("eu-west-1"),
+      );
+      expect(v.parseKmsKeyArn(STACK, "kmsKeyArn", undefined, "us-east-1")).toBeUndefined();
     });
 
     it("refuses a key of another region, which RDS refuses when it creates the server", () => {
-      const error = errorOf(() => v.parseKmsKeyArn("kmsKeyArn", inRegion("eu-west-1"), "us-east-1"));
+      const error = errorOf(() => v.parseKmsKeyArn(STACK, "kmsKeyArn", inRegion("eu-west-1"), "us-east-1"));
       expect(error.key).toBe("neonhub-db:kmsKeyArn");
       expect(error.problem).toBe(
         "is a key in eu-west-1, but the stack deploys to us-east-1: RDS encrypts only with a key of its own region. Give a key in us-east-1 (a multi-Region key's replica there), or remove kmsKeyArn and the stack creates one",
       );
-      expect(error.example).toBe(`pulumi config set neonhub-db:kmsKeyArn ${inRegion("us-east-1")}`);
+      expect(error.example).toBe(
+        `pulumi config set --stack staging neonhub-db:kmsKeyArn ${inRegion("us-east-1")}`,
+      );
       expect(error.withoutValue().problem).not.toContain("eu-west-1");
     });
   });
 
   it("parsePerformanceInsightsRetention, parseHostPort and parseMasterUsername", () => {
-    expect(v.parsePerformanceInsightsRetention("performanceInsightsRetentionDays", "93", 7)).toBe(93);
+    expect(v.parsePerformanceInsightsRetention(STACK, "performanceInsightsRetentionDays", "93", 7)).toBe(93);
     expectProblem(
-      () => v.parsePerformanceInsightsRetention("performanceInsightsRetentionDays", "30", 7),
+      () => v.parsePerformanceInsightsRetention(STACK, "performanceInsightsRetentionDays", "30", 7),
       "performanceInsightsRetentionDays",
       /7, a multiple of 31 or 731/,
     );
-    expect(v.parseHostPort("adminTunnel", "127.0.0.1:15432")).toEqual({ host: "127.0.0.1", port: 15432 });
-    expectProblem(() => v.parseHostPort("adminTunnel", "127.0.0.1"), "adminTunnel", /host:port/);
+    expect(v.parseHostPort(STACK, "adminTunnel", "127.0.0.1:15432")).toEqual({
+      host: "127.0.0.1",
+      port: 15432,
+    });
+    expectProblem(() => v.parseHostPort(STACK, "adminTunnel", "127.0.0.1"), "adminTunnel", /host:port/);
     expectProblem(
-      () => v.parseMasterUsername("masterUsername", "rdsadmin", "neonhub_admin"),
+      () => v.parseMasterUsername(STACK, "masterUsername", "rdsadmin", "neonhub_admin"),
       "masterUsername",
       /reserved/,
     );
@@ -550,9 +577,9 @@ describe("keys of another server kind", () => {
       ),
     ).toEqual(
       expect.arrayContaining([
-        "neonhub-db:allowedCidrs: is not used by server docker (it is read by rds, aurora). Example: pulumi config rm neonhub-db:allowedCidrs",
-        "neonhub-db:instanceClass: is not used by server docker (it is read by rds, aurora). Example: pulumi config rm neonhub-db:instanceClass",
-        "neonhub-db:adminUrl: is not used by server docker (it is read by existing). Example: pulumi config rm neonhub-db:adminUrl",
+        "neonhub-db:allowedCidrs: is not used by server docker (it is read by rds, aurora). Example: pulumi config rm --stack test neonhub-db:allowedCidrs",
+        "neonhub-db:instanceClass: is not used by server docker (it is read by rds, aurora). Example: pulumi config rm --stack test neonhub-db:instanceClass",
+        "neonhub-db:adminUrl: is not used by server docker (it is read by existing). Example: pulumi config rm --stack test neonhub-db:adminUrl",
       ]),
     );
     expect(
@@ -646,10 +673,68 @@ describe("names the access layer or PostgreSQL reserves", () => {
   });
 });
 
+describe("the fixes of a refused config", () => {
+  // Pulumi's fully qualified form of a stack's name: such a name needs no quoting in a shell (stack names
+  // are [A-Za-z0-9_.-], the org and project too), so it is printed as it is.
+  const stack = "acme/neonhub-db/prod";
+
+  function examplesOf(values: Record<string, string>): string[] {
+    try {
+      parseStackConfig({ stack, values, isSecret: () => false });
+    } catch (error) {
+      expect(error).toBeInstanceOf(InvalidConfigError);
+      return (error as InvalidConfigError).problems.map((p) => p.example);
+    }
+    throw new Error("expected InvalidConfigError");
+  }
+
+  it("each name the stack refused, so that a fix copied while another stack is selected acts on this one", () => {
+    const examples = [
+      ...examplesOf({
+        server: "rds",
+        instanceClass: "db.z1d.large",
+        allocatedStorageGb: "100",
+        maxAllocatedStorageGb: "50",
+        alarmFreeStorageGb: "100",
+        subnetIds: '["subnet-0123456789abcdef0"]',
+        masterUsername: "neonhub_owner",
+        seedSets: '["nope"]',
+        vectorIndexes: "{",
+        legacyUpgrade: "{",
+        rowLevelSecurity: "maybe",
+        migrationLockTimeoutSeconds: "10",
+        migrationStatementTimeoutSeconds: "10",
+        dockerPort: "5432",
+        dockerport: "5432",
+      }),
+      ...examplesOf({ server: "aurora", allowedCidrs: "10.0.0.0/16", multiAz: "true", auroraReaders: "0" }),
+      ...examplesOf({ adminUrl: ADMIN_URL, database: "postgres", rolePrefix: "pg" }),
+    ];
+    expect(examples.length).toBeGreaterThanOrEqual(18);
+    for (const example of examples) {
+      for (const command of example.split(" && ")) {
+        expect(command).toMatch(/^pulumi config (set|rm) --stack acme\/neonhub-db\/prod /);
+      }
+    }
+    expect(examples).toEqual(
+      expect.arrayContaining([
+        "pulumi config set --stack acme/neonhub-db/prod neonhub-db:memoryMb 16384 && pulumi config set --stack acme/neonhub-db/prod neonhub-db:cpus 2",
+        "pulumi config set --stack acme/neonhub-db/prod --path 'neonhub-db:allowedCidrs[0]' 10.0.0.0/16",
+        "pulumi config set --stack acme/neonhub-db/prod --path 'neonhub-db:subnetIds[1]' subnet-0123456789abcdef1",
+        "pulumi config set --stack acme/neonhub-db/prod --path 'neonhub-db:legacyUpgrade.organization' acme",
+        "pulumi config set --stack acme/neonhub-db/prod neonhub-db:auroraReaders 1",
+        "pulumi config set --stack acme/neonhub-db/prod --secret neonhub-db:adminUrl 'postgresql://postgres:<password>@127.0.0.1:54329/postgres'",
+        "pulumi config rm --stack acme/neonhub-db/prod neonhub-db:dockerport",
+        "pulumi config rm --stack acme/neonhub-db/prod neonhub-db:dockerPort",
+      ]),
+    );
+  });
+});
+
 describe("server", () => {
   it("suggests the nearest kind and adds no problem of a fallback", () => {
     expect(problemsOf(rawConfig({ server: "RDS" }, []))).toEqual([
-      'neonhub-db:server: must be one of existing, docker, rds, aurora (got "RDS"; did you mean rds?). Example: pulumi config set neonhub-db:server rds',
+      'neonhub-db:server: must be one of existing, docker, rds, aurora (got "RDS"; did you mean rds?). Example: pulumi config set --stack test neonhub-db:server rds',
     ]);
   });
 });
@@ -682,19 +767,19 @@ describe("migration timeouts", () => {
 
 describe("dockerImage", () => {
   it("accepts a registry with a port, and refuses the moving latest tag", () => {
-    expect(v.parseImage("dockerImage", "registry.example.com:5000/pgvector/pgvector:pg16", "x")).toBe(
+    expect(v.parseImage(STACK, "dockerImage", "registry.example.com:5000/pgvector/pgvector:pg16", "x")).toBe(
       "registry.example.com:5000/pgvector/pgvector:pg16",
     );
     for (const moving of ["pgvector/pgvector:latest", "registry.example.com:5000/pgvector/pgvector"]) {
       expectProblem(
-        () => v.parseImage("dockerImage", moving, "pgvector/pgvector:pg16"),
+        () => v.parseImage(STACK, "dockerImage", moving, "pgvector/pgvector:pg16"),
         "dockerImage",
         /must name a tag or digest, not the moving "latest"/,
       );
     }
-    expect(v.parseImage("dockerImage", `pgvector/pgvector:latest@sha256:${"a".repeat(64)}`, "x")).toContain(
-      "@sha256:",
-    );
+    expect(
+      v.parseImage(STACK, "dockerImage", `pgvector/pgvector:latest@sha256:${"a".repeat(64)}`, "x"),
+    ).toContain("@sha256:");
   });
 });
 

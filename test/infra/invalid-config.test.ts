@@ -19,12 +19,14 @@ describe("invalid stack config", () => {
     const message = (failure as Error).message;
     expect(message).toMatch(/3 problems/);
     expect(message).toMatch(
-      /neonhub-db:dockerPort: must be a whole number from 1024 to 65535 \(got "80"\)\. Example: pulumi config set neonhub-db:dockerPort 55432/,
+      /neonhub-db:dockerPort: must be a whole number from 1024 to 65535 \(got "80"\)\. Example: pulumi config set --stack dev neonhub-db:dockerPort 55432/,
     );
     expect(message).toMatch(
       /neonhub-db:workload: must be one of web, oltp, dw, mixed, desktop \(got "analytics"\)/,
     );
-    expect(message).toMatch(/neonhub-db:dockerport: is not a setting .*did you mean neonhub-db:dockerPort\?/);
+    expect(message).toMatch(
+      /neonhub-db:dockerport: is not a setting .*did you mean neonhub-db:dockerPort\?.*Example: pulumi config rm --stack dev neonhub-db:dockerport$/m,
+    );
   });
 
   it("registers no resource", () => {

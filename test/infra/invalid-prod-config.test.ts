@@ -27,7 +27,7 @@ describe("invalid prod stack config", () => {
     const message = (failure as Error).message;
     expect(message).toMatch(/^Invalid stack configuration \(3 problems\); nothing was changed:/);
     expect(message).toMatch(
-      /neonhub-db:kmsKeyArn: is a key in eu-west-1, but the stack deploys to us-east-1: .*remove kmsKeyArn and the stack creates one\. Example: pulumi config set neonhub-db:kmsKeyArn arn:aws:kms:us-east-1:/,
+      /neonhub-db:kmsKeyArn: is a key in eu-west-1, but the stack deploys to us-east-1: .*remove kmsKeyArn and the stack creates one\. Example: pulumi config set --stack prod neonhub-db:kmsKeyArn arn:aws:kms:us-east-1:/,
     );
     expect(message).toMatch(/neonhub-db:subnetIds: lists "subnet-0123456789abcdef0" twice/);
     expect(message).toMatch(

@@ -36,19 +36,19 @@ describe("a stack's invalid release settings", () => {
       '--set: rowLevelSecurity must be one of enforce, off (got " off").',
     );
     expect(message).toContain(
-      'neonhub-db:rowLevelSecurity: must be one of enforce, off (got " off"). Example: pulumi config set neonhub-db:rowLevelSecurity off',
+      'neonhub-db:rowLevelSecurity: must be one of enforce, off (got " off"). Example: pulumi config set --stack dev neonhub-db:rowLevelSecurity off',
     );
     expect(cliMessage("lockTimeoutSeconds=0")).toBe(
       "--set: lockTimeoutSeconds must be a whole number of seconds from 1 to 3600 (got 0).",
     );
     expect(message).toContain(
-      "neonhub-db:releaseLockTimeoutSeconds: must be a whole number of seconds from 1 to 3600 (got 0). Example: pulumi config set neonhub-db:releaseLockTimeoutSeconds 60",
+      "neonhub-db:releaseLockTimeoutSeconds: must be a whole number of seconds from 1 to 3600 (got 0). Example: pulumi config set --stack dev neonhub-db:releaseLockTimeoutSeconds 60",
     );
     expect(cliMessage("vectorIndexes.concurrently=no")).toBe(
       '--set: vectorIndexes.concurrently must be true or false (got "no").',
     );
     expect(message).toContain(
-      `neonhub-db:vectorIndexes.concurrently: must be true or false (got "no"). Example: pulumi config set --path 'neonhub-db:vectorIndexes.concurrently' true`,
+      `neonhub-db:vectorIndexes.concurrently: must be true or false (got "no"). Example: pulumi config set --stack dev --path 'neonhub-db:vectorIndexes.concurrently' true`,
     );
   });
 

@@ -16,7 +16,7 @@ const FRAME = /^\s+at /m;
 
 describe("a stack config mistake under Pulumi's Node.js runtime", () => {
   const problem =
-    'neonhub-db:workload: must be one of web, oltp, dw, mixed, desktop (got "analytics"). Example: pulumi config set neonhub-db:workload web';
+    'neonhub-db:workload: must be one of web, oltp, dw, mixed, desktop (got "analytics"). Example: pulumi config set --stack dev neonhub-db:workload web';
   let run: ProgramRun;
 
   beforeAll(async () => {

@@ -33,6 +33,7 @@ describe("an RDS stack with engineVersion 16.4", () => {
   it("warns that a later up would ask for a downgrade, and names the fix", () => {
     expect(printed).toContain('neonhub-db:engineVersion "16.4" pins a minor version');
     expect(printed).toContain("asks for 16.4 again, a downgrade AWS refuses");
-    expect(printed).toContain("pulumi config set neonhub-db:engineVersion 16 ");
+    // On the stack the preview ran for, whichever stack is selected.
+    expect(printed).toContain("pulumi config set --stack prod neonhub-db:engineVersion 16 ");
   });
 });
