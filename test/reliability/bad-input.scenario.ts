@@ -126,7 +126,7 @@ describe(`${BAD_CONFIGS.length} bad stack config values`, () => {
     const message = (error as Error).message;
     expect(message).toMatch(/nothing was changed/);
     expect(message).toMatch(bad.message);
-    expect(message).toMatch(/Example: pulumi config (set|rm) /);
+    expect(message).toMatch(/Example: pulumi config (set|rm) --stack local /);
     expectNoPassword(CONFIG_PASSWORD, message);
   });
 });
