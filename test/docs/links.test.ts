@@ -3,6 +3,7 @@
 // A heading renamed breaks them silently; these keep every one pointing at a section that exists.
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
+import ts from "typescript";
 import { describe, expect, it } from "vitest";
 import { PROJECT_ROOT } from "../../core";
 
@@ -47,6 +48,43 @@ function sourceFiles(folder: string): string[] {
     .map((e) => path.relative(PROJECT_ROOT, path.join(e.parentPath, e.name)));
 }
 
+/**
+ * `text` with its comments blanked (each character a space, its lines kept), as TypeScript parses the file: a
+ * `//` or `/*` inside a string, a template or a regular expression starts none. Every comment is in the
+ * trivia before some token (the end of the file's included), which the syntax tree's leaves hold.
+ */
+function withoutComments(file: string, text: string): string {
+  const kind = file.endsWith(".js") ? ts.ScriptKind.JS : ts.ScriptKind.TS;
+  const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, false, kind);
+  const chars = text.split("");
+  const blank = (node: ts.Node): void => {
+    const children = node.getChildren(source);
+    children.forEach(blank);
+    if (children.length > 0) return;
+    // The trivia before a token: the comments on the line the token before it ends on, then the lines after.
+    const ranges = [
+      ...(ts.getTrailingCommentRanges(text, node.pos) ?? []),
+      ...(ts.getLeadingCommentRanges(text, node.pos) ?? []),
+    ];
+    for (const range of ranges) {
+      for (let i = range.pos; i < range.end; i++) if (chars[i] !== "\n") chars[i] = " ";
+    }
+  };
+  blank(source);
+  return chars.join("");
+}
+
+/** The mentions of docs/runbook.md outside comments that name no section (anchor or title), as `file:line: text`. */
+function bareRunbookMentions(file: string, text: string): string[] {
+  const bare: string[] = [];
+  if (!text.includes("docs/runbook.md")) return bare; // nothing to judge: spares the parse
+  for (const [i, line] of withoutComments(file, text).split("\n").entries()) {
+    for (const m of line.matchAll(/docs\/runbook\.md(?!#|, ")/g))
+      bare.push(`${file}:${i + 1}: ${line.slice(Math.max(0, m.index - 40), m.index + 20).trim()}`);
+  }
+  return bare;
+}
+
 describe("links to the docs' sections", () => {
   it("every relative link of the README and docs/ names a file, and a section of it that exists", () => {
     let checked = 0;
@@ -86,17 +124,32 @@ describe("links to the docs' sections", () => {
   });
 
   it("every message that sends the operator to the runbook names the section of its case", () => {
-    // The runbook is long: "see docs/runbook.md" alone leaves its reader to search it. Comments aside (a line
-    // that starts as one), each mention in the sources is a section's anchor or title, which the test above
-    // checks exists.
-    const bare: string[] = [];
-    for (const source of SOURCE_FOLDERS.flatMap(sourceFiles)) {
-      for (const [i, line] of read(source).split("\n").entries()) {
-        if (/^\s*(\/\/|\/?\*)/.test(line)) continue;
-        for (const m of line.matchAll(/docs\/runbook\.md(?!#|, ")/g))
-          bare.push(`${source}:${i + 1}: ${line.slice(Math.max(0, m.index - 40), m.index + 20).trim()}`);
-      }
-    }
+    // The runbook is long: "see docs/runbook.md" alone leaves its reader to search it. Comments aside, each
+    // mention in the sources is a section's anchor or title, which the test above checks exists.
+    const bare = SOURCE_FOLDERS.flatMap(sourceFiles).flatMap((source) =>
+      bareRunbookMentions(source, read(source)),
+    );
     expect(bare).toEqual([]);
+  });
+
+  it("judges only what is outside comments: a comment's mention passes, a string's after a // in it does not", () => {
+    const sample = [
+      "run(); // see docs/runbook.md",
+      '/* docs/runbook.md */ const a = "docs/runbook.md#drift-before-release";',
+      "/**",
+      " * docs/runbook.md",
+      " */",
+      'const b = "https://example.com // docs/runbook.md";',
+      "const c = `${a} // ${'docs/runbook.md'}`;",
+      'const d = /\\/\\//.test(a) ? "docs/runbook.md" : `docs/runbook.md, "Drift before a release"`;',
+      "const e = `",
+      "  docs/runbook.md`; // docs/runbook.md",
+    ].join("\n");
+    expect(bareRunbookMentions("sample.ts", sample).map((m) => m.split(":")[1])).toEqual([
+      "6",
+      "7",
+      "8",
+      "10",
+    ]);
   });
 });
