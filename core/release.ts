@@ -35,6 +35,7 @@ import { quoteIdentifier as quoteIdent } from "./identifiers";
 import { lostLastRows, readSnapshotLast } from "./adopt/lost-last-rows";
 import { isLegacyDatabase } from "./adopt/legacy-inspection";
 import { preflightProblems, releaseIsTheUpgrades } from "./adopt/preflight";
+import { stepPlansAfterUpgrade } from "./adopt/upgrade/after-upgrade";
 import {
   ledgerPlanProblems,
   missingPgvectorError,
@@ -205,9 +206,9 @@ export interface ReleasePlan {
   vectorIndexes: StepPlanMap["vectorIndexes"][];
   /**
    * The Prisma-era database (the lists above are empty: plain apply refuses it): the steps' items as the steps
-   * decide them on it, which the upgrade in place's apply runs after its cutover. What `pulumi up` builds on a
-   * stack whose `legacyUpgrade` setting runs the upgrade first (infra/dynamic/pending-index-work.ts). Absent
-   * otherwise.
+   * decide them on the tables the upgrade leaves (core/adopt/upgrade/after-upgrade.ts), which the upgrade in
+   * place's apply runs after its cutover. What `pulumi up` builds on a stack whose `legacyUpgrade` setting runs
+   * the upgrade first (infra/dynamic/pending-index-work.ts). Absent otherwise.
    */
   afterUpgrade?: Pick<ReleasePlan, "rowLevelSecurity" | "seedSets" | "vectorIndexes">;
   /** squawk's findings on the pending migrations, weighed with the tables' data (core/lint/). */
@@ -731,9 +732,10 @@ function assemblePlan(
     (step) => shownPlans.get(step) ?? [],
   );
   const pending = !upgradeFirst && planChanges(stepPlans, checks);
+  const upgradedPlans = upgradeFirst ? stepPlansAfterUpgrade(stepPlans) : stepPlans;
   const ledgerProblems = [...state.comparison.problems, ...checks.preflight];
   const afterUpgrade = upgradeFirst
-    ? byStepKey<StepPlanMap>([...stepPlans.keys()], (step) => stepPlans.get(step) ?? [])
+    ? byStepKey<StepPlanMap>([...stepPlans.keys()], (step) => upgradedPlans.get(step) ?? [])
     : undefined;
   return {
     database: redactUrl(options.databaseUrl),

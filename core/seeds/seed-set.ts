@@ -179,12 +179,58 @@ function vectorSpec(value: unknown): SeededVectorSpec | undefined {
   return { seed: spec.seed, topic: spec.topic as string | undefined };
 }
 
-/** Replaces every {"$vector": ...} by the vector's text, sized by the dimension of the row's space. */
-function resolveVectors(set: string, tables: readonly SeedTable[]): SeedTable[] {
+/** The "dimension" of each "EmbeddingSpace" row of a set, by its id (as written: checked where it is used). */
+function spaceDimensions(tables: readonly SeedTable[]): Map<string, unknown> {
   const dimensions = new Map<string, unknown>();
   for (const t of tables.filter((t) => t.table === "EmbeddingSpace")) {
     for (const row of t.rows) dimensions.set(String(row.id), row.dimension);
   }
+  return dimensions;
+}
+
+/** A table whose rows may hold an embedding: its vector column and the column naming the row's space. */
+export interface EmbeddedColumn {
+  table: string;
+  column: string;
+  spaceColumn: string;
+}
+
+/**
+ * The rows with an embedding the sets write into each of `tables`, per dimension (the dimension of the row's
+ * space among the set's own "EmbeddingSpace" rows, the one resolveVectors sized it by): what a table holds
+ * once the sets are loaded into it empty. A row two sets write (the same key) counts once.
+ */
+export function embeddedRowsOf(
+  sets: readonly SeedSet[],
+  tables: readonly EmbeddedColumn[],
+): Map<string, Map<number, number>> {
+  const keys = new Map<string, Map<string, number>>();
+  for (const set of sets) {
+    const dimensions = spaceDimensions(set.tables);
+    for (const t of set.tables) {
+      const embedded = tables.find((e) => e.table === t.table);
+      if (!embedded) continue;
+      const rows = keys.get(t.table) ?? new Map<string, number>();
+      keys.set(t.table, rows);
+      for (const row of t.rows) {
+        const dimension = dimensions.get(String(row[embedded.spaceColumn]));
+        if (row[embedded.column] == null || typeof dimension !== "number") continue;
+        rows.set(JSON.stringify(t.key.map((k) => row[k])), dimension);
+      }
+    }
+  }
+  const counted = new Map<string, Map<number, number>>();
+  for (const [table, rows] of keys) {
+    const byDimension = new Map<number, number>();
+    for (const dimension of rows.values()) byDimension.set(dimension, (byDimension.get(dimension) ?? 0) + 1);
+    counted.set(table, byDimension);
+  }
+  return counted;
+}
+
+/** Replaces every {"$vector": ...} by the vector's text, sized by the dimension of the row's space. */
+function resolveVectors(set: string, tables: readonly SeedTable[]): SeedTable[] {
+  const dimensions = spaceDimensions(tables);
   return tables.map((t) => ({
     ...t,
     rows: t.rows.map((row, r) => {

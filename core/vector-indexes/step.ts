@@ -152,6 +152,9 @@ interface Settled {
   effective: Required<VectorIndexOptions>;
 }
 
+/** PostgreSQL's default maintenance_work_mem (64 MB): the build memory assumed where none was read. */
+const DEFAULT_MAINTENANCE_WORK_MEM_MB = 64;
+
 interface Survey {
   inventories: TableInventory[];
   decisions: IndexDecision[];
@@ -322,7 +325,9 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
   /** survey() from the batched read's state. */
   private surveyOf(state: IndexState): Survey {
     const records = state.records.map(indexRecordFromRow);
-    const serverMemoryMb = Math.floor(Number(state.memoryKb ?? 65536) / 1024);
+    const serverMemoryMb = Math.floor(
+      Number(state.memoryKb ?? DEFAULT_MAINTENANCE_WORK_MEM_MB * 1024) / 1024,
+    );
     const inventories = this.inventoriesOf(state);
     const searches = state.searches.map(searchCalibrationFromRow);
     const decisions = this.options.tables.flatMap(({ settings }, i) =>
@@ -439,6 +444,46 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
     }
     const settled = await this.settle(client);
     return [...this.settingItems(settled), ...planItemsOf(await this.survey(client, actingAs))];
+  }
+
+  /**
+   * What apply decides on the release's tables as the Prisma-era upgrade leaves them when it runs this step
+   * after its cutover (plan's `afterUpgrade`): made by the upgrade's migrations, with none of this step's
+   * indexes or records, and holding `embeddedRows` (per table name, the rows of each dimension). The upgrade
+   * carries no embedding (core/adopt/upgrade/mapping.ts maps no embedding column), so these are only what the
+   * steps before this one write (the seed sets). Decided by decideTable, as apply decides on what it reads:
+   * a table without embedded rows is a skip, as plan says it of any empty table.
+   */
+  planOnUpgradedTables(
+    embeddedRows: ReadonlyMap<string, ReadonlyMap<number, number>>,
+  ): VectorIndexPlanItem[] {
+    const inventories = this.options.tables.map(
+      ({ table }): TableInventory => ({
+        table,
+        exists: true,
+        rowsHidden: false,
+        // Largest count first, as rowsByDimensionSql orders them: the first is the main dimension.
+        rowsByDimension: new Map(
+          [...(embeddedRows.get(table.table) ?? [])].sort(([da, a], [db, b]) => b - a || da - db),
+        ),
+        largestTenants: new Map(),
+        indexes: new Map(),
+        // The upgrade's migrations made the table with its tenant column, as its owner: the count index to build.
+        countIndex: { state: "missing", keyable: true, buildable: true, role: "", owner: "" },
+      }),
+    );
+    const serverMemoryMb = DEFAULT_MAINTENANCE_WORK_MEM_MB;
+    const decisions = this.options.tables.flatMap(({ settings }, i) =>
+      decideTable({
+        inventory: inventories[i]!,
+        records: [],
+        settings,
+        targetRecall: this.options.targetRecall,
+        serverMemoryMb,
+        maxMemoryMb: this.options.maxMemoryMb,
+      }),
+    );
+    return planItemsOf({ inventories, decisions, serverMemoryMb, countItems: countItemsOf(inventories) });
   }
 
   async apply(

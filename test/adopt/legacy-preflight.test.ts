@@ -161,7 +161,15 @@ describe("the legacy fixture", () => {
     ]);
     // The items as the steps decide them, which the upgrade's release runs after its cutover.
     expect(plan.afterUpgrade!.seedSets.map((i) => [i.name, i.action])).toEqual([["demo", "create"]]);
-    expect(plan.afterUpgrade!.vectorIndexes.map((i) => i.name)).toContain("idx_chunk_embedding_cosine");
+    // The upgrade carries no embedding, but the seed set loads embedded chunks and messages before the
+    // vector-index step: their indexes are built, on the seed set's rows.
+    const built = plan.afterUpgrade!.vectorIndexes.filter((i) => i.decision === "create");
+    expect(built.map((i) => i.name)).toEqual(
+      expect.arrayContaining(["idx_chunk_embedding_cosine", "idx_message_embedding_cosine"]),
+    );
+    expect(built.find((i) => i.name === "idx_chunk_embedding_cosine")!.reason).toMatch(
+      /^new index: .* on \d+ rows? of \d+ dimensions$/,
+    );
     // Apply would change nothing: it refuses the schema (the problem the plan closes on).
     expect(plan.pending).toBe(false);
     expect(plan.problems.map((p) => p.kind)).toContain("legacy-schema");

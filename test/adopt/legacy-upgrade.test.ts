@@ -4,7 +4,7 @@
 // app's writes during the backfill all arrive; a defect row stops it before anything is written.
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { LegacyUpgradeResult } from "../../core";
+import type { LegacyUpgradeResult, ReleasePlan } from "../../core";
 import { runCli } from "../support/cli";
 import { backends, killAt, startCli, waitUntil } from "../support/kill-points";
 import {
@@ -122,8 +122,13 @@ describe("apply --upgrade-legacy", () => {
   let upgraded: TestDatabase;
   let result: LegacyUpgradeResult;
 
+  let planned: ReleasePlan;
+
   it("takes the legacy database to exactly the schema a fresh release builds", async () => {
     upgraded = await legacyDatabase();
+    planned = JSON.parse(
+      (await runCli(["plan", "--json"], { DATABASE_URL: upgraded.url })).stdout,
+    ) as ReleasePlan;
     const run = await upgrade(upgraded, "--batch-size", "700");
     expect(run.code, run.stderr).toBe(0);
     result = JSON.parse(run.stdout) as LegacyUpgradeResult;
@@ -132,6 +137,31 @@ describe("apply --upgrade-legacy", () => {
     // The longest lock any of its transactions held is reported, named by its step (bench:adopt prints it).
     expect(result.longestLock.ms).toBeGreaterThan(0);
     expect(result.longestLock.step).not.toBe("none");
+  });
+
+  it("ran the vector-index items plan listed for after the upgrade: it carries no embedding, so no index is built", async () => {
+    // The upgrade maps no embedding column: the messages arrive without one, and it writes no chunk.
+    const embedded = await withClient(upgraded.url, (c) =>
+      c.query<{ messages: number; embedded: number }>(
+        `SELECT (SELECT count(*)::int FROM "Message") AS messages,
+                (SELECT count(*)::int FROM "Message" WHERE embedding IS NOT NULL)
+                  + (SELECT count(*)::int FROM "Chunk" WHERE embedding IS NOT NULL) AS embedded`,
+      ),
+    );
+    expect(embedded.rows[0]).toEqual({ messages: LEGACY_SCALES.small.messages, embedded: 0 });
+    const ran = result.release!.vectorIndexes.map((i) => [i.name, i.action, i.skipped ?? ""]);
+    const listed = planned.afterUpgrade!.vectorIndexes.map((i) => [
+      i.name,
+      i.action,
+      i.decision === "skip" ? i.reason : "",
+    ]);
+    expect(ran).toEqual(listed);
+    expect(listed).toContainEqual([
+      "idx_chunk_embedding_cosine",
+      "unchanged",
+      'no embedded rows yet: built by the first apply after "Chunk" has some',
+    ]);
+    expect(listed.map(([name]) => name)).toContain("idx_message_embedding_cosine");
   });
 
   it("proves every legacy row and column arrived, every foreign key holds and RLS is in force", async () => {
