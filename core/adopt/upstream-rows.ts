@@ -6,10 +6,15 @@ import { ReleaseError } from "../errors";
 import { quoteIdentifier } from "../identifiers";
 import type { MigrationFile } from "../migrations/files";
 import { literal } from "../sql";
+import { ADOPTING_SECTION } from "./runbook-sections";
 
-/** The fix when the ledger does not describe these files: the folder the database was migrated with. */
-const OTHER_FILES_FIX =
-  "Adopt only a database migrated with these very files: check out the project version it was migrated with (or pass --migrations-dir), then run adopt again. Nothing was written.";
+/**
+ * The fix when the ledger does not describe these files (another project's, or another version's): the folder
+ * the database was migrated with, then the adopt to run again as `print` prints it (the run's own flags).
+ */
+function otherFilesFix(print: CommandPrinter | undefined): string {
+  return `Adopt only a database migrated with these very files: check out the project version it was migrated with (or give --migrations-dir that version's folder), then adopt again with ${commandToRun(print, ["adopt"])}; see ${ADOPTING_SECTION}. Nothing was written.`;
+}
 
 /** What the match needs of a pgmigrations row. */
 export interface UpstreamRow {
@@ -69,8 +74,8 @@ export function matchUpstreamRows(
     "ledger-mismatch",
     `${ledger} does not record the first migrations of this folder in order:\n${problems.slice(0, 25).join("\n")}`,
     unknown.length === 0 && missing.length > 0
-      ? restoreRowsFix(schema, missing, rows, files)
-      : OTHER_FILES_FIX,
+      ? restoreRowsFix(schema, missing, rows, files, print)
+      : otherFilesFix(print),
   );
 }
 
@@ -84,6 +89,7 @@ function restoreRowsFix(
   missing: readonly MigrationFile[],
   rows: readonly UpstreamRow[],
   files: readonly MigrationFile[],
+  print: CommandPrinter | undefined,
 ): string {
   const table = `${quoteIdentifier(schema)}.pgmigrations`;
   const recorded = new Set(rows.map((row) => row.name));
@@ -100,5 +106,5 @@ function restoreRowsFix(
     return `INSERT INTO ${table} (name, run_on) SELECT ${literal(file.name)}, ${runOn};`;
   });
   const one = missing.length === 1;
-  return `If ${one ? "that migration" : "those migrations"} ran (${one ? "its" : "their"} objects are in the schema), put ${one ? "its row" : "their rows"} back and run adopt again, which proves the schema against every recorded file: ${inserts.join(" ")} If not, adopt only a database these files migrated (check out the project version it was migrated with, or pass --migrations-dir). Nothing was written.`;
+  return `If ${one ? "that migration" : "those migrations"} ran (${one ? "its" : "their"} objects are in the schema), put ${one ? "its row" : "their rows"} back (${inserts.join(" ")}) and adopt again, which proves the schema against every recorded file, with ${commandToRun(print, ["adopt"])}. If not, adopt only a database these files migrated (check out the project version it was migrated with, or give --migrations-dir that version's folder; ${ADOPTING_SECTION}). Nothing was written.`;
 }

@@ -24,6 +24,7 @@ import { quoteIdentifier as quoteIdent } from "../identifiers";
 import { withLockedConnection } from "../locked-connection";
 import { schemaMismatchError } from "../schema-mismatches";
 import { adminCommandFixFor, requireAdoptingLogin } from "./adopting-login";
+import { ADOPTING_SECTION } from "./runbook-sections";
 import { refuseLegacyDatabase } from "./legacy-refusal";
 
 /** Where the upstream ledger is kept after adoption. */
@@ -128,7 +129,7 @@ async function adoptedAlready(
   if (upstream.length > 0) {
     throw refuse(
       `besides ${ARCHIVE}, ${upstream.map((u) => `${u.schema}.pgmigrations`).join(", ")} is there again: the node-pg-migrate CLI ran against it after it was adopted.`,
-      `See what that table records beyond the neonhub-db ledger; once the schema is what the ledger records, drop it and use ${commandToRun(print, ["apply"])} (never the upstream CLI).`,
+      `See what that table records beyond the neonhub-db ledger; once the schema is what the ledger records, drop it and use ${commandToRun(print, ["apply"])} (never the upstream CLI; ${ADOPTING_SECTION}).`,
     );
   }
   const rows = await client.query<UpstreamRow>(
@@ -166,7 +167,7 @@ async function readUpstreamLedger(
     throw new ReleaseError(
       "invalid-input",
       `This database has ${upstream.length} pgmigrations tables (${upstream.map((u) => `${u.schema}.pgmigrations`).join(", ")}), so which ledger describes the schema is ambiguous.`,
-      "Keep the one the node-pg-migrate CLI used (its --migrations-schema), drop or rename the others, then run adopt again.",
+      `Keep the one the node-pg-migrate CLI used (its --migrations-schema), drop or rename the others, then adopt again with ${commandToRun(print, ["adopt"])}; see ${ADOPTING_SECTION}. Nothing was written.`,
     );
   }
   const schema = upstream[0]!.schema;
@@ -181,7 +182,7 @@ async function readUpstreamLedger(
     throw new ReleaseError(
       "invalid-input",
       `${schema}.pgmigrations cannot be read as node-pg-migrate's ledger (id, name, run_on): ${(error as Error).message}`,
-      "Adopt only a ledger the node-pg-migrate CLI wrote, with its id, name and run_on columns. Nothing was written.",
+      `Adopt only a ledger the node-pg-migrate CLI wrote, with its id, name and run_on columns (${ADOPTING_SECTION}). Nothing was written.`,
       { cause: error },
     );
   }

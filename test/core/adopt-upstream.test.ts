@@ -159,10 +159,19 @@ describe("neonhub-db adopt", () => {
     await withClient(url, (c) =>
       c.query("UPDATE pgmigrations SET name = '20250126000150_gone' WHERE name = '20250126000200_enums'"),
     );
-    const run = await runCli(["adopt"], { DATABASE_URL: url });
+    const run = await runCli(["adopt", "--migrations-dir", "migrations"], { DATABASE_URL: url });
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(
       "20250126000150_gone is recorded, but the migrations folder has no such file",
+    );
+    // Another project's (or version's) ledger: the folder to check out, then the adopt to run again as the CLI
+    // prints it, with this run's flags, and the runbook's section.
+    expect(run.stderr).toContain(
+      "give --migrations-dir that version's folder), then adopt again with " +
+        '`neonhub-db adopt --database-url "$ADMIN_URL" --migrations-dir migrations` (adopt creates a scratch database,',
+    );
+    expect(run.stderr).toContain(
+      '; see docs/runbook.md, "Adopting an existing database". Nothing was written.',
     );
     expect(await engineSchemaExists(url)).toBe(false);
   });
@@ -177,6 +186,10 @@ describe("neonhub-db adopt", () => {
       `- ${gone} is not recorded, though migrations after it in the folder are (its row is gone)`,
     );
     expect(run.stderr).not.toContain("is recorded as migration");
+    expect(run.stderr).toContain(
+      'which proves the schema against every recorded file, with `neonhub-db adopt --database-url "$ADMIN_URL"` (adopt creates',
+    );
+    expect(run.stderr).toContain('docs/runbook.md, "Adopting an existing database"). Nothing was written.');
     expect(await engineSchemaExists(url)).toBe(false);
     // The fix's statement puts the row back where it ran, and adopt then takes the database.
     const insert = /INSERT INTO [^;]+;/.exec(run.stderr)?.[0];
