@@ -164,6 +164,19 @@ describe("apply --upgrade-legacy", () => {
     expect(listed.map(([name]) => name)).toContain("idx_message_embedding_cosine");
   });
 
+  it("with a seed set, builds the vector indexes plan listed on the seed set's embedded rows", async () => {
+    const db = await legacyDatabase();
+    const plan = await runCli(["plan", "--seed", "demo", "--json"], { DATABASE_URL: db.url });
+    const listed = (JSON.parse(plan.stdout) as ReleasePlan).afterUpgrade!.vectorIndexes;
+    const run = await upgrade(db, "--seed", "demo");
+    expect(run.code, run.stderr).toBe(0);
+    const ran = (JSON.parse(run.stdout) as LegacyUpgradeResult).release!.vectorIndexes;
+    expect(ran.map((i) => [i.name, i.action])).toEqual(listed.map((i) => [i.name, i.action]));
+    expect(ran.filter((i) => i.action === "create").map((i) => i.name)).toEqual(
+      expect.arrayContaining(["idx_chunk_embedding_cosine", "idx_message_embedding_cosine"]),
+    );
+  });
+
   it("proves every legacy row and column arrived, every foreign key holds and RLS is in force", async () => {
     const s = LEGACY_SCALES.small;
     const proof = result.proof!;
