@@ -14,7 +14,7 @@ import {
   type ReleaseInProgress,
   type ReleaseLockWait,
 } from "./lock";
-import type { LockWaitNames } from "./lock-safety/wait-names";
+import type { LockWaitWords } from "./lock-safety/wait-names";
 import type { PreparedTransaction } from "./lock-safety/prepared-transactions";
 import type { Logger } from "./logger";
 import type { MigrationFile } from "./migrations/files";
@@ -172,7 +172,7 @@ export async function lockAndProbe(
   options: OwnerRoleWords & {
     ownerRole?: string;
     lockTimeoutMs?: number;
-    lockWaitNames?: LockWaitNames;
+    lockWaitNames?: LockWaitWords;
     log: Logger;
     readLockTimeoutMs?: number;
     onReleaseLockWait?: (wait: ReleaseLockWait | undefined) => void;

@@ -18,7 +18,7 @@ import {
   preparedTransactionJson,
   type PreparedTransaction,
 } from "./lock-safety/prepared-transactions";
-import { lockWaitNamesOf, type LockWaitNames, type LockWaitWords } from "./lock-safety/wait-names";
+import { lockWaitNamesOf, type LockWaitWords } from "./lock-safety/wait-names";
 import type { Logger } from "./logger";
 import { isoTime } from "./sql";
 import { hiddenDetailsText } from "./stat-activity";
@@ -71,7 +71,8 @@ export async function acquireReleaseLock(
   options: {
     timeoutMs?: number;
     log: Logger;
-    lockWaitNames?: LockWaitNames;
+    /** How the timeout's error names its bound and what to run again (lockWaitWordsFor); the CLI's words when unset. */
+    lockWaitNames?: LockWaitWords;
     /** Told when the wait for another session's lock starts, and `undefined` once the lock is held. */
     onWait?: (wait: ReleaseLockWait | undefined) => void;
   },
@@ -274,7 +275,7 @@ function lockTimeoutError(
   names: LockWaitWords,
 ): ReleaseError {
   const gaveUp = `gave up after ${Math.round(timeoutMs / 1000)} s.`;
-  // The CLI's words say "run again": the command is the one just typed.
+  // Without a command to name (a library caller), "run again": the command is the caller's own.
   const rerun = names.rerun ? `${names.rerun} ` : "";
   if (holder && !holder.mayBeRelease) {
     return new ReleaseError(

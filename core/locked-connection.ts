@@ -5,16 +5,14 @@ import { closeClient, openClient } from "./connection";
 import { targetOf } from "./dsn";
 import { acquireReleaseLock, type ReleaseLockWait } from "./lock";
 import { endSessionWithClient } from "./lock-safety/session";
-import type { LockWaitNames } from "./lock-safety/wait-names";
+import { lockWaitWordsFor, type RerunSource } from "./lock-safety/wait-names";
 import type { Logger } from "./logger";
 
-export interface LockedConnectionOptions {
+export interface LockedConnectionOptions extends RerunSource {
   databaseUrl: string;
   databaseUrlSource?: string;
   connectTimeoutMs?: number;
   lockTimeoutMs?: number;
-  /** How a lock timeout names its bound and what to run again (a stack's, for the legacy upgrade of a provider). */
-  lockWaitNames?: LockWaitNames;
   /** Told when the wait for another release's lock starts, and `undefined` once it is held (ReleaseOptions'). */
   onReleaseLockWait?: (wait: ReleaseLockWait | undefined) => void;
 }
@@ -36,7 +34,8 @@ export async function withLockedConnection<T>(
     await endSessionWithClient(client);
     const unlock = await acquireReleaseLock(client, {
       timeoutMs: options.lockTimeoutMs,
-      lockWaitNames: options.lockWaitNames,
+      // What to run again is `command` as the operator ran it, where the caller names nothing else.
+      lockWaitNames: lockWaitWordsFor(options, command),
       log,
       onWait: options.onReleaseLockWait,
     });

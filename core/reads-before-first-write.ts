@@ -13,7 +13,7 @@ import { NOTHING_WRITTEN } from "./errors";
 import { withBoundedLockWaits, type BoundedWaitOptions } from "./lock-safety/bounded-waits";
 import { withLockTimeout } from "./lock-safety/session";
 import { resolveLockSafety } from "./lock-safety/settings";
-import { lockWaitNamesOf } from "./lock-safety/wait-names";
+import { lockWaitWordsFor } from "./lock-safety/wait-names";
 import { silentLogger } from "./logger";
 import type { ReleaseOptions } from "./release";
 
@@ -26,7 +26,7 @@ export function releaseReadWaits(
   command: RecordingCommand,
   outcome = NOTHING_WRITTEN,
 ): BoundedWaitOptions {
-  const names = lockWaitNamesOf(options);
+  const names = lockWaitWordsFor(options, command);
   return {
     command,
     lockTimeoutMs: resolveLockSafety(options.lockSafety).lockTimeoutMs,

@@ -67,7 +67,7 @@ import { openMonitorInBackground, type MonitorConnection } from "./lock-safety/m
 import { withBoundedLockWaits, type BoundedWaitOptions } from "./lock-safety/bounded-waits";
 import { commandSessionSql, endSessionWithClient } from "./lock-safety/session";
 import { resolveLockSafety, type LockSafetySettings } from "./lock-safety/settings";
-import { lockWaitNamesOf, type LockWaitNames } from "./lock-safety/wait-names";
+import { lockWaitWordsFor, type LockWaitNames } from "./lock-safety/wait-names";
 import { silentLogger, type Logger } from "./logger";
 import { migrationsFolder, readMigrationFiles, type MigrationFile } from "./migrations/files";
 import {
@@ -137,7 +137,10 @@ export interface ReleaseOptions {
   lockTimeoutMs?: number;
   /** How migrations wait for table locks (lock_timeout, statement_timeout, retries); defaults when unset. */
   lockSafety?: Partial<LockSafetySettings>;
-  /** How a lock timeout's error names those bounds and what to run again; the CLI's flags when unset. */
+  /**
+   * How a lock timeout's error names those bounds and what to run again (a stack's); the CLI's flags when
+   * unset, with the command to run again printed by printCommand or commandAsRun (lockWaitWordsFor).
+   */
   lockWaitNames?: LockWaitNames;
   /**
    * revert --confirm: its preview as the operator runs it, which the fixes of a refused, stopped or
@@ -161,7 +164,7 @@ export interface ReleaseOptions {
   ownerRoleSetting?: string;
   /**
    * The command as the operator ran it, printed to run again as it is: what a lost connection's fix names
-   * (core/lost-connection.ts). The CLI's is its own arguments, the URL shown as printCommand shows it
+   * (core/lost-connection.ts), and a lock timeout's in any command but apply (lockWaitWordsFor). The CLI's is its own arguments, the URL shown as printCommand shows it
    * (cli/confirm-command.ts); unset, the fix names the command in words ("run apply again").
    */
   commandAsRun?: string;
@@ -387,7 +390,7 @@ export function readLockTimeoutMs(options: Pick<ReleaseOptions, "lockTimeoutMs">
  * holds: at most --lock-timeout (a stack's releaseLockTimeoutSeconds).
  */
 export function readCommandWaits(options: ReleaseOptions, command: string): BoundedWaitOptions {
-  const names = lockWaitNamesOf(options);
+  const names = lockWaitWordsFor(options, command);
   return {
     command,
     lockTimeoutMs: readLockTimeoutMs(options),
@@ -808,6 +811,7 @@ export async function applyWith(client: ClientBase, options: ReleaseOptions): Pr
     const waits = releaseReadWaits({ ...options, log }, "apply");
     const locked = await lockAndProbe(client, batched, {
       ...options,
+      lockWaitNames: lockWaitWordsFor(options, "apply"),
       log,
       readLockTimeoutMs: waits.lockTimeoutMs,
     });
@@ -851,7 +855,7 @@ export async function applyWith(client: ClientBase, options: ReleaseOptions): Pr
     refuseMissingCreatePrivileges(firstApplyPrivilegeProblem(actingOwner, options.printCommand));
     unlock = await acquireReleaseLock(client, {
       timeoutMs: options.lockTimeoutMs,
-      lockWaitNames: options.lockWaitNames,
+      lockWaitNames: lockWaitWordsFor(options, "apply"),
       log,
       onWait: options.onReleaseLockWait,
     });
@@ -903,7 +907,7 @@ export async function applyWith(client: ClientBase, options: ReleaseOptions): Pr
       lockSafety: resolveLockSafety(options.lockSafety),
       monitor: monitor?.ready,
       onRunning: options.onMigrationRunning,
-      lockWaitNames: options.lockWaitNames,
+      lockWaitNames: lockWaitWordsFor(options, "apply"),
       print: options.printCommand,
     }).catch(async (error: unknown) => {
       await snapshotAfterFailedMigration(client, options, state.ledger.length, log);

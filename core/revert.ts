@@ -54,6 +54,7 @@ import type { MigrationResult } from "./results";
 import { readSnapshot, recordSnapshot } from "./snapshot";
 import { readAsOwnerRole, setOwnerRole } from "./owner-role";
 import { refuseActingAsAnotherOwner } from "./acting-owner";
+import { lockWaitWordsFor } from "./lock-safety/wait-names";
 
 export interface RevertRequest {
   /** Keep this migration and those before it; revert every later one. `null`: revert every migration. */
@@ -454,7 +455,7 @@ export async function revertWith(
   );
   const unlock = await acquireReleaseLock(client, {
     timeoutMs: options.lockTimeoutMs,
-    lockWaitNames: options.lockWaitNames,
+    lockWaitNames: lockWaitWordsFor(options, "revert"),
     log,
     onWait: request.onReleaseLockWait,
   });
@@ -534,7 +535,7 @@ export async function revertWith(
       lockSafety: resolveLockSafety(options.lockSafety),
       monitor: monitor?.ready,
       onRunning: request.onMigrationRunning,
-      lockWaitNames: options.lockWaitNames,
+      lockWaitNames: lockWaitWordsFor(options, "revert"),
     }).catch(async (error: unknown) => {
       await snapshotAfterFailedRevert(client, ledger.length, log);
       throw error;

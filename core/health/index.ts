@@ -10,7 +10,7 @@ import { closeClient, isConnectionLost, openClient } from "../connection";
 import { lostConnectionError } from "../lost-connection";
 import { DEFAULT_LOCK_TIMEOUT_MS, inProgress, releaseLockHolders } from "../lock";
 import { withBoundedLockWaits, type SeenWaits } from "../lock-safety/bounded-waits";
-import { CLI_LOCK_WAIT_WORDS } from "../lock-safety/wait-names";
+import { lockWaitWordsFor } from "../lock-safety/wait-names";
 import { commandSessionSql } from "../lock-safety/session";
 import { silentLogger, type Logger } from "../logger";
 import { shownUser, targetOf, redactUrl, type DatabaseTarget } from "../dsn";
@@ -72,7 +72,7 @@ export interface HealthOptions {
   limits?: Partial<HealthLimits>;
   /** How an action prints the command to run on this database (ReleaseOptions.printCommand). */
   printCommand?: CommandPrinter;
-  /** health as the operator ran it, which a lost connection's fix names (ReleaseOptions.commandAsRun). */
+  /** health as the operator ran it, which a lost connection's and a lock timeout's fixes name (ReleaseOptions.commandAsRun). */
   commandAsRun?: string;
 }
 
@@ -90,6 +90,7 @@ export async function checkHealth(options: HealthOptions): Promise<HealthReport>
     lockTimeoutMs,
     connectTimeoutMs: options.connectTimeoutMs,
     log: options.log ?? silentLogger,
+    rerun: lockWaitWordsFor(options, "health").rerun,
   };
   try {
     return await withBoundedLockWaits(client, target, bound, async (seen) => {
@@ -127,7 +128,7 @@ async function readReport(
   const live = await readIndexStats(client, [...Object.keys(HOT_PATH_INDEXES), ...recorded], VECTOR_METHODS);
 
   const findings: HealthFinding[] = [];
-  const unread = vectorLockFinding(vector, CLI_LOCK_WAIT_WORDS.lockTimeout);
+  const unread = vectorLockFinding(vector, lockWaitWordsFor(options, "health"));
   if (unread) findings.push(unread);
   const { releaseInProgress: release } = await releaseLockHolders(client);
   const indexes: IndexHealth[] = [];

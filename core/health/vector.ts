@@ -8,6 +8,7 @@ import type { ReleaseStep, StepItemPlan } from "../steps";
 import type { SeenWaits } from "../lock-safety/bounded-waits";
 import { lockTimeoutWords, type LockWait } from "../lock-safety/lock-waits";
 import { isLockTimeout } from "../lock-safety/settings";
+import type { LockWaitWords } from "../lock-safety/wait-names";
 import { quoteIdentifier as quoteIdent } from "../identifiers";
 import { literal } from "../sql";
 import { shownName } from "../shown-names";
@@ -106,12 +107,11 @@ export async function readVectorIndexes(
  * The finding of vector indexes left unread behind another session's lock: an action, as the lock timeout it
  * replaces was a failure. A report that could not compare the indexes with the rows cannot say that nothing
  * needs action (exit 0, which a gate on stale indexes would take as fresh ones); it names the holder and the fix
- * in the words of every lock timeout (lockTimeoutWords), and the rest of the report stands.
+ * in the words of every lock timeout (lockTimeoutWords; `names`: the bound's flag and the health to run again,
+ * lockWaitWordsFor), and the rest of the report stands.
  */
-export function vectorLockFinding(
-  reading: VectorReading,
-  lockTimeoutFlag: string,
-): HealthFinding | undefined {
+export function vectorLockFinding(reading: VectorReading, names: LockWaitWords): HealthFinding | undefined {
+  const lockTimeoutFlag = names.lockTimeout;
   const locked = reading.locked;
   if (!locked) return undefined;
   const { blocker, terminate, until } = lockTimeoutWords(locked.wait);
@@ -121,7 +121,7 @@ export function vectorLockFinding(
     problem:
       `not compared with the rows now (what apply would build, rebuild or recalibrate): another session held a lock on ${quoteIdent(locked.table)} ` +
       `longer than ${lockTimeoutFlag}, and the readings join each row's space there; ${blocker}`,
-    action: `run health again ${until}, or raise ${lockTimeoutFlag}.${terminate}`,
+    action: `run ${names.rerun ?? "health"} again ${until}, or raise ${lockTimeoutFlag}.${terminate}`,
   };
 }
 

@@ -18,7 +18,7 @@ import {
   retryDelayMs,
   type LockSafetySettings,
 } from "../lock-safety/settings";
-import { lockWaitNamesOf, type LockWaitNames, type LockWaitWords } from "../lock-safety/wait-names";
+import { lockWaitNamesOf, type LockWaitWords } from "../lock-safety/wait-names";
 import {
   CREATED_OBJECTS_STATEMENTS_AFTER_BEGIN,
   leftBehindError,
@@ -60,8 +60,11 @@ export interface LockSafeRunOptions {
   monitor?: ClientBase | Promise<ClientBase | undefined>;
   /** Told each migration as it starts, and `undefined` once none runs (what an interruption names). */
   onRunning?: (migration: string | undefined) => void;
-  /** How the final lock timeout names the timeout, the retries and what to run again; the CLI's when unset. */
-  lockWaitNames?: LockWaitNames;
+  /**
+   * How the final lock timeout names the timeout, the retries and what to run again (lockWaitWordsFor); the
+   * CLI's words when unset.
+   */
+  lockWaitNames?: LockWaitWords;
   /** How a failed migration's fix prints the commands it names (ReleaseOptions.printCommand). */
   print?: CommandPrinter;
 }
@@ -240,7 +243,8 @@ interface LockTimeoutAttempts {
 function describeLockTimeout(error: unknown, file: MigrationFile, given: LockTimeoutAttempts): ReleaseError {
   const { direction, attempts, safety, wait, finished, names } = given;
   const { blocker, terminate: end, until } = lockTimeoutWords(wait);
-  // Up sections run only in an apply, Down sections only in a revert: the CLI's words name that command.
+  // Up sections run only in an apply, Down sections only in a revert: without a command to print, the words
+  // name that command.
   const rerun = names.rerun ?? (direction === "up" ? "apply" : "revert");
   const what =
     direction === "up"

@@ -7,6 +7,7 @@ import { commandToRun, type CommandPrinter } from "../command-to-run";
 import { lostConnectionError } from "../lost-connection";
 import { DEFAULT_LOCK_TIMEOUT_MS } from "../lock";
 import { withBoundedLockWaits } from "../lock-safety/bounded-waits";
+import { lockWaitWordsFor } from "../lock-safety/wait-names";
 import { commandSessionSql } from "../lock-safety/session";
 import { silentLogger, type Logger } from "../logger";
 import { parseDatabaseUrl } from "../dsn";
@@ -37,7 +38,7 @@ export interface PrismaSchemaOptions {
   migrationsDir?: string;
   /** How a fix prints a command to run on this database (ReleaseOptions.printCommand). */
   printCommand?: CommandPrinter;
-  /** prisma-schema as the operator ran it, which a lost connection's fix names (ReleaseOptions.commandAsRun). */
+  /** prisma-schema as the operator ran it, which a lost connection's and a lock timeout's fixes name (ReleaseOptions.commandAsRun). */
   commandAsRun?: string;
 }
 
@@ -208,6 +209,7 @@ export async function generatePrismaSchema(
         lockTimeoutMs,
         connectTimeoutMs: options.connectTimeoutMs,
         log: options.log ?? silentLogger,
+        rerun: lockWaitWordsFor(options, "prisma-schema").rerun,
       },
       () => readPrismaCatalog(client),
     );

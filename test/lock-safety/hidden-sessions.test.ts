@@ -124,10 +124,11 @@ describe("lock reports when pg_stat_activity hides the holder's details", () => 
     const body = JSON.parse(run.stdout) as { error: { code: string; message: string; fix: string } };
     expect(body.error.code).toBe("lock-timeout");
     expect(body.error.message).toContain("hidden from role");
-    // The CLI's words: its flag, and "run again" (the command just typed).
+    // The CLI's words: its flag, and the apply to run again as printed, carrying the --lock-timeout it was given.
     expect(body.error.fix).toMatch(
-      /^Wait for it to finish and run again, or raise the wait with --lock-timeout\. /,
+      /^Wait for it to finish and run `neonhub-db apply [^`]*` again, or raise the wait with --lock-timeout\. /,
     );
+    expect(body.error.fix).toContain(`\`neonhub-db apply --migrations-dir ${dir} --lock-timeout 1\``);
     expect(run.stderr).not.toContain("TypeError");
   });
 

@@ -112,6 +112,29 @@ describe("a migration blocked by an app transaction", () => {
     expect(await ledgerCount(db.current.url)).toBe(4);
     // The session's own settings are back as they were for the steps after the migrations.
   });
+
+  it("the CLI's apply that gives up names itself to run again as printed, with the lock flags it was given", async () => {
+    writeMigration(dir, "20250101000500_widget_colour.sql", 'ALTER TABLE "Widget" ADD COLUMN colour text;');
+    const flags = ["--lock-timeout", "5", "--migration-lock-timeout", "1", "--lock-retries", "0"];
+    const holder = await holdReadLock(db.current.url, "Widget");
+    let run: Awaited<ReturnType<typeof runCli>>;
+    try {
+      run = await runCli(["apply", "--json", "--migrations-dir", dir, ...flags], {
+        DATABASE_URL: db.current.url,
+      });
+    } finally {
+      await holder.query("ROLLBACK");
+      await holder.end();
+    }
+    expect(run.code, run.stderr).toBe(1);
+    const { error } = JSON.parse(run.stdout) as { error: { code: string; fix: string } };
+    expect(error.code).toBe("lock-timeout");
+    // Run again as printed, it waits and retries as this one was told to: not by the defaults.
+    expect(error.fix).toContain(
+      `Run \`neonhub-db apply --migrations-dir ${dir} ${flags.join(" ")}\` again when that session has finished, or raise --migration-lock-timeout / --lock-retries.`,
+    );
+    expect(await widgetColumns(db.current.url)).not.toContain("colour");
+  });
 });
 
 describe("what a waiting migration is told about its blockers", () => {

@@ -77,8 +77,9 @@ describe("a table lock held by a prepared transaction", () => {
         /on "Chunk", blocked by prepared transaction 'schema-change-2pc' \(holding AccessExclusiveLock; owner postgres, prepared \d{4}-\d\d-\d\dT[\d:.]+Z, \d+ s ago\)/,
       );
       expect(error.message, context).not.toContain("not seen");
+      // The command to run again is the one run, as it was given.
       expect(error.fix, context).toContain(
-        "again when that prepared transaction is committed or rolled back",
+        `Run \`neonhub-db ${[...commands[i]!, "--json", "--lock-timeout", "2"].join(" ")}\` again when that prepared transaction is committed or rolled back`,
       );
       expect(error.fix, context).toContain(
         "run COMMIT PREPARED 'schema-change-2pc' or ROLLBACK PREPARED 'schema-change-2pc', as role postgres " +

@@ -22,6 +22,9 @@ interface ApplyError {
   error: { code: string; message: string; fix: string };
 }
 
+/** `text` matched as it is, in a RegExp. */
+const literally = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
 describe("the release lock held by a session that is not a release", () => {
   const dir = fixtureMigrationsCopy();
   let db: TestDatabase;
@@ -47,6 +50,9 @@ describe("the release lock held by a session that is not a release", () => {
     const pid = (await client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid;
     return { client, pid };
   }
+
+  // The apply the fixes say to run again: printed as the CLI prints it, with the --lock-timeout it was given.
+  const applyAgain = () => literally(`\`neonhub-db apply --migrations-dir ${dir} --lock-timeout 1\``);
 
   async function applyBehindLock(): Promise<ApplyError & { stderr: string }> {
     const run = await runCli(["apply", "--json", "--migrations-dir", dir, "--lock-timeout", "1"], {
@@ -81,11 +87,11 @@ describe("the release lock held by a session that is not a release", () => {
           new RegExp(
             `^Waiting will not help: end it with SELECT pg_terminate_backend\\(${held.pid}\\) as its own login ` +
               `${roles.names[login]}, or the server's admin \\(a superuser, rds_superuser on RDS, or a member of ` +
-              `pg_signal_backend\\), then run again\\. `,
+              `pg_signal_backend\\), then run ${applyAgain()} again\\. `,
           ),
         );
         expect(error.fix).toContain("compromised");
-        expect(error.fix).not.toMatch(/Wait for it to finish|--lock-timeout/);
+        expect(error.fix).not.toMatch(/Wait for it to finish|raise the wait/);
 
         // What the message says: the migrator cannot end it (as itself either), the admin can.
         const statement = `SELECT pg_terminate_backend(${held.pid})`;
@@ -115,7 +121,9 @@ describe("the release lock held by a session that is not a release", () => {
       expect(error.code).toBe("lock-timeout");
       expect(error.message).toMatch(/^Another release holds the lock on this database \(pid \d+/);
       expect(error.fix).toMatch(
-        /^Wait for it to finish and run again, or raise the wait with --lock-timeout\. /,
+        new RegExp(
+          `^Wait for it to finish and run ${applyAgain()} again, or raise the wait with --lock-timeout\\. `,
+        ),
       );
       const offered = `SET ROLE NONE; SELECT pg_terminate_backend(${held.pid})`;
       expect(error.fix).toContain(
@@ -138,7 +146,9 @@ describe("the release lock held by a session that is not a release", () => {
       const { error } = await applyBehindLock();
       expect(error.message).toMatch(/^Another release holds the lock on this database \(pid \d+/);
       expect(error.fix).toMatch(
-        /^Wait for it to finish and run again, or raise the wait with --lock-timeout\. /,
+        new RegExp(
+          `^Wait for it to finish and run ${applyAgain()} again, or raise the wait with --lock-timeout\\. `,
+        ),
       );
       expect(error.fix).toMatch(
         new RegExp(

@@ -105,8 +105,9 @@ describe("revert --confirm behind an app's open transaction on a table a Down se
     expect(error.fix).toContain(
       "Nothing of it is reverted: each attempt was rolled back, so it is still applied",
     );
+    // The revert to run again is the one run, printed as it was given: its --confirm and its lock flags.
     expect(error.fix).toContain(
-      "Run revert again when that session has finished, or raise --migration-lock-timeout / --lock-retries.",
+      `Run \`neonhub-db ${[...revertArgs(dir), "--json"].join(" ")}\` again when that session has finished, or raise --migration-lock-timeout / --lock-retries.`,
     );
     expect(error.fix).toContain(`SELECT pg_terminate_backend(${pid})`);
     expect(error.failedMigration).toMatchObject({

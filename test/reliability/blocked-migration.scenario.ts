@@ -236,9 +236,9 @@ describe("a migration blocked by an app transaction, under app traffic", () => {
     );
     expect(error.message).toContain("idle in transaction");
     expect(error.fix).toContain(`pg_terminate_backend(${holderPid})`);
-    // The CLI's words: the command and its flags.
+    // The CLI's words: the apply to run again as printed, carrying the flags it was given, and its flags.
     expect(error.fix).toContain(
-      "Run apply again when that session has finished, or raise --migration-lock-timeout / --lock-retries.",
+      `Run \`neonhub-db apply --migrations-dir ${dir} --migration-lock-timeout ${LOCK_TIMEOUT_S} --lock-retries 2\` again when that session has finished, or raise --migration-lock-timeout / --lock-retries.`,
     );
     expect(latencies.p99Ms).toBeLessThan(LOCK_TIMEOUT_S * 1000 + MARGIN_MS);
     expect(await chunkColumns(db.current.url)).not.toContain("note_never");

@@ -9,7 +9,7 @@ import { redactUrl, targetOf } from "../../dsn";
 import { ReleaseError, isReleaseError } from "../../errors";
 import { openMonitorInBackground } from "../../lock-safety/monitor-connection";
 import { resolveLockSafety } from "../../lock-safety/settings";
-import { lockWaitNamesOf } from "../../lock-safety/wait-names";
+import { lockWaitWordsFor } from "../../lock-safety/wait-names";
 import { withLockedConnection } from "../../locked-connection";
 import { silentLogger } from "../../logger";
 import { readMigrationFiles } from "../../migrations/files";
@@ -198,21 +198,18 @@ export async function upgradeLegacyDatabase(
   const mappings = tableMappings(org);
   // Every fix of the upgrade that says to run it again prints it: this upgrade's apply, as the caller runs it.
   const print = upgradePrinter(options.printCommand, org.slug);
-  const waitNames = lockWaitNamesOf(options);
-  return withLockedConnection(options, "upgrade", log, async (client) => {
+  // So does each lock timeout's (the release lock's, a read's, a step's): the upgrade's apply where the caller's
+  // names do not say what to run already.
+  const printedUpgrade = { ...options, printCommand: print };
+  const waitNames = lockWaitWordsFor(printedUpgrade, "apply");
+  return withLockedConnection({ ...options, lockWaitNames: waitNames }, "upgrade", log, async (client) => {
     // Opened while the checks run; what a transaction of the upgrade waits for is read from it.
     const monitor = openMonitorInBackground(targetOf(options), {
       connectTimeoutMs: options.connectTimeoutMs,
       log,
       command: "upgrade",
     });
-    const clock = new LockClock(
-      resolveLockSafety(options.lockSafety),
-      log,
-      monitor.ready,
-      // A lock timeout's fix runs the upgrade again as printed, where the caller's names do not say it already.
-      { ...waitNames, rerun: waitNames.rerun ?? print?.(["apply"]) },
-    );
+    const clock = new LockClock(resolveLockSafety(options.lockSafety), log, monitor.ready, waitNames);
     try {
       return await upgradeOn(client, clock);
     } catch (error) {
@@ -231,7 +228,7 @@ export async function upgradeLegacyDatabase(
     // run, before it knows how far the interrupted one went, the database is as that one left it.
     const stage = await readsBeforeFirstWrite(
       client,
-      options,
+      printedUpgrade,
       "apply",
       () => checksBeforeWriting(client, stop),
       resuming

@@ -19,6 +19,7 @@ import type { ClientBase } from "pg";
 import { closeClient, isConnectionLost, openClient } from "../../connection";
 import { DEFAULT_LOCK_TIMEOUT_MS } from "../../lock";
 import { withBoundedLockWaits } from "../../lock-safety/bounded-waits";
+import { lockWaitWordsFor } from "../../lock-safety/wait-names";
 import { commandSessionSql } from "../../lock-safety/session";
 import { commandToRun, type CommandPrinter } from "../../command-to-run";
 import { countText } from "../../count-format";
@@ -187,7 +188,7 @@ export async function loadChunkFile(
      * before it gives up, loading nothing (DEFAULT_LOCK_TIMEOUT_MS when unset).
      */
     lockTimeoutMs?: number;
-    /** The load as the operator ran it, which a lost connection's fix names (ReleaseOptions.commandAsRun). */
+    /** The load as the operator ran it, which a lost connection's and a lock timeout's fixes name (ReleaseOptions.commandAsRun). */
     commandAsRun?: string;
   },
 ): Promise<LoadChunksResult> {
@@ -209,6 +210,7 @@ export async function loadChunkFile(
         connectTimeoutMs: options.connectTimeoutMs,
         log: options.log ?? silentLogger,
         outcome: "Nothing was loaded (the load is one transaction, rolled back).",
+        rerun: lockWaitWordsFor(options, "load-chunks").rerun,
       },
       () => loadChunks(client, options),
     );
