@@ -20,9 +20,16 @@ function handlers(): typeof Handlers {
   const candidates = [process.env.PULUMI_ROOT_DIRECTORY, process.cwd()].filter((dir): dir is string => !!dir);
   const root = candidates.find((dir) => existsSync(path.join(dir, entry)));
   if (root === undefined) {
-    throw new Error(
-      `The schema release provider cannot find ${entry} under ${candidates.join(" or ")}. Run pulumi from the neonhub-db project directory.`,
+    // The operator's mistake, not a bug: the engine shows the message as the resource's error, and the host's
+    // own line (`${error}: ${error.stack}`) says only that, with no stack trace, as shown-text.ts's hostLine
+    // does for the engine's errors (which this code cannot import: nothing is found yet).
+    const error = new Error(
+      `The schema release provider cannot find ${entry} under ${candidates.join(" or ")}: pulumi ran outside the neonhub-db project. ` +
+        "Run pulumi from the neonhub-db project directory, the folder that holds its Pulumi.yaml and infra/ (cd there, or pass it as pulumi --cwd).",
     );
+    error.stack = "not run from the neonhub-db project directory, shown as the resource's error";
+    error.toString = () => "neonhub-db";
+    throw error;
   }
   const fromRoot = createRequire(path.join(root, "package.json"));
   fromRoot("tsx/cjs");

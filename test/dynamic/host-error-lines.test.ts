@@ -2,12 +2,14 @@
 // delete write `${error}: ${error.stack}` to stderr, which the Pulumi CLI shows under the stack, beside the
 // message the engine shows as the resource's error. A user's mistake (the engine's refusal of a changed applied
 // migration) is printed once, by the engine, with no stack trace; a bug (a recorded state the provider cannot
-// read) keeps the stack trace of where it was thrown.
-import { readFileSync, writeFileSync } from "node:fs";
+// read) keeps the stack trace of where it was thrown. Pulumi run outside the project, where the provider cannot
+// find its handlers, is the operator's mistake too: said once, naming the folder to run from, with no trace.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fixtureMigrationsCopy } from "../support/fixtures";
-import type { ProviderHost, Props } from "./support/provider-host";
+import { startProviderHost, type ProviderHost, type Props } from "./support/provider-host";
 import { createReleaseDatabase, type ReleaseDatabase } from "./support/release-database";
 import { hostReaching, releaseInputsFor } from "./support/release-host";
 import { urnOf } from "./support/release-inputs";
@@ -81,6 +83,33 @@ describe("the dynamic-provider host's line for an error", () => {
     ).slice(before);
     expect(printed).toMatch(/\n {4}at defaultReleaseSteps \(/);
     expect(printed).not.toContain(db.password);
+  });
+
+  it("prints pulumi run outside the project as the resource's error naming the folder, with no stack trace", async () => {
+    // The host as the engine starts it in another folder, where the provider's handlers are not (and no
+    // PULUMI_ROOT_DIRECTORY names the project): the provider's own code, serialized into the state, says so.
+    const elsewhere = mkdtempSync(path.join(tmpdir(), "neonhub-elsewhere-"));
+    const outside = await startProviderHost({ cwd: elsewhere });
+    try {
+      await outside.configure();
+      const news = (await releaseInputsFor("host-errors-elsewhere", db, { migrationsDir: dir })).migrations;
+      const refused = await outside.check(URN, {}, news).then(
+        () => undefined,
+        (error: Error) => error,
+      );
+      expect(refused?.message).toContain(
+        `The schema release provider cannot find ${path.join("infra", "dynamic", "handlers.ts")} under ${elsewhere}: pulumi ran outside the neonhub-db project. ` +
+          "Run pulumi from the neonhub-db project directory, the folder that holds its Pulumi.yaml and infra/",
+      );
+      const line = await outside.waitFor("shown as the resource's error");
+      expect(line).toBe(
+        "neonhub-db: not run from the neonhub-db project directory, shown as the resource's error\n",
+      );
+      expect(line).not.toMatch(FRAME);
+    } finally {
+      await outside.stop();
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
   });
 
   it("wrote no password", () => {
