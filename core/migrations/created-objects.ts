@@ -172,11 +172,10 @@ const LEDGER_DELETE = new RegExp(
 );
 
 /**
- * A client for node-pg-migrate (it needs only `query`). Both directions mark the catalogs after each `BEGIN;`.
- * Up: records what the section created before its ledger row (the runner sends the mark in the transaction's
- * one message, transaction-messages.ts). Down: checks before the ledger row's deletion that the section left
- * none of it; each of a Down section's statements goes out on its own, so the mark goes in the `BEGIN;`'s
- * message (no round trip more). Everything else goes out as it comes.
+ * A client for node-pg-migrate (it needs only `query`). Both directions mark the catalogs after each `BEGIN;`
+ * (the runner sends the mark in the message of the BEGIN, transaction-messages.ts: no round trip more).
+ * Up: records what the section created before its ledger row. Down: checks before the ledger row's deletion
+ * that the section left none of it. Everything else goes out as it comes.
  */
 export function withCreatedObjects(
   client: Pick<ClientBase, "query">,
@@ -186,19 +185,15 @@ export function withCreatedObjects(
   const query: Query = async (config, values) => {
     const text = typeof config === "string" && values === undefined ? config : undefined;
     if (text === undefined) return send(config, values);
+    if (text === BEGIN) {
+      const begun = await send(text);
+      await send(direction === "up" ? MARK_BEFORE : MARK_BEFORE_DOWN);
+      return begun;
+    }
     if (direction === "up") {
-      if (text === BEGIN) {
-        const begun = await send(text);
-        await send(MARK_BEFORE);
-        return begun;
-      }
       const inserted = LEDGER_INSERT.exec(text);
       if (inserted) await send(recordSql(inserted[1]!));
     } else {
-      if (text === BEGIN) {
-        const begun = (await send(`${BEGIN}\n${MARK_BEFORE_DOWN}`)) as QueryResult | QueryResult[];
-        return Array.isArray(begun) ? begun[0]! : begun;
-      }
       const deleted = LEDGER_DELETE.exec(text);
       if (deleted) await send(checkSql(deleted[1]!));
     }

@@ -125,19 +125,20 @@ export async function runWithLockSafety(
 
   // Positions in UTF-16 units (describeMigrationFailure() slices the file with them); an error without a
   // position says how many statements completed before it. Up: one message per migration (BEGIN, its SQL,
-  // its ledger row, COMMIT), which holds the ledger row's INSERT.
+  // its ledger row, COMMIT), which holds the ledger row's INSERT. Down: one message for the BEGIN and the
+  // statements the clients below send after it; the section's SQL, the checks and the DELETE go one by one.
   // Each section checked, before its ledger row, to have left its transaction open (transaction-guard.ts).
   // Each section runs with TimeZone UTC (time-zone.ts), set after its BEGIN.
   // An Up section's transaction records what it created, a Down section's checks it left none of that
   // (created-objects.ts), after the guard's check and before the ledger row; both from a mark of the catalogs
-  // taken right after the BEGIN (innermost: a Down section's goes in the BEGIN's own message).
+  // taken right after the BEGIN.
   const counted = withUtf16Positions(withStatementCounts(client));
   const afterBegin =
     GUARD_STATEMENTS_AFTER_BEGIN + TIME_ZONE_STATEMENTS_AFTER_BEGIN + CREATED_OBJECTS_STATEMENTS_AFTER_BEGIN;
   const dbClient = withTransactionGuard(
     withMigrationTimeZone(
       withCreatedObjects(
-        direction === "up" ? withOneMessagePerTransaction(counted, afterBegin) : counted,
+        withOneMessagePerTransaction(counted, afterBegin, direction === "up" ? "transaction" : "begin"),
         direction,
       ),
     ),

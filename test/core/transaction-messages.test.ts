@@ -1,16 +1,24 @@
 // A migration's transaction (BEGIN, its SQL, its ledger row, COMMIT) sent as one message: the same statements
 // with the same outcome as one by one, a failure anywhere in it leaves nothing committed and reaches the
-// caller with its position relative to the statement it points into.
+// caller with its position relative to the statement it points into. A Down section's BEGIN and the statements
+// after it sent as one message, its SQL on its own: a failure among them leaves the transaction aborted.
 import type { ClientBase, QueryResult } from "pg";
 import { describe, expect, it } from "vitest";
 import { applyRelease, isReleaseError } from "../../core";
-import { withOneMessagePerTransaction } from "../../core/migrations/transaction-messages";
+import {
+  withOneMessagePerTransaction,
+  type OneMessageHolds,
+} from "../../core/migrations/transaction-messages";
 import { withUtf16Positions } from "../../core/migrations/positions";
 import { useTestDatabase, withClient } from "../support/database";
 import { fixtureMigrationsCopy, writeMigration } from "../support/fixtures";
 
 /** The client node-pg-migrate gets during apply, and the messages that reach the server through it. */
-function batching(client: ClientBase): { query: (text: string) => Promise<QueryResult>; sent: string[] } {
+function batching(
+  client: ClientBase,
+  afterBegin = 0,
+  holds: OneMessageHolds = "transaction",
+): { query: (text: string) => Promise<QueryResult>; sent: string[] } {
   const sent: string[] = [];
   const counting = {
     query: (config: unknown, values?: unknown) => {
@@ -18,7 +26,7 @@ function batching(client: ClientBase): { query: (text: string) => Promise<QueryR
       return (client.query as (c: unknown, v?: unknown) => Promise<QueryResult>)(config, values);
     },
   } as unknown as ClientBase;
-  const wrapped = withOneMessagePerTransaction(withUtf16Positions(counting));
+  const wrapped = withOneMessagePerTransaction(withUtf16Positions(counting), afterBegin, holds);
   return { query: (text) => wrapped.query(text), sent };
 }
 
@@ -74,6 +82,52 @@ describe("a migration's transaction as one message", () => {
       await client.query("ROLLBACK");
       // In UTF-16 units of the SQL as node-pg-migrate sent it (each emoji counts two).
       expect(Number(error.position)).toBe(sql.indexOf("no_such_table") + 1);
+    });
+  });
+});
+
+describe("a Down section's BEGIN and the statements after it as one message", () => {
+  const db = useTestDatabase();
+
+  it("sends the BEGIN with the statements after it, then the SQL, the ledger row and COMMIT one by one", async () => {
+    await withClient(db.current.url, async (client) => {
+      await client.query(
+        "CREATE TABLE down_ledger (name text NOT NULL); INSERT INTO down_ledger VALUES ('gone')",
+      );
+      const { query, sent } = batching(client, 2, "begin");
+      await query("BEGIN;");
+      await query("SET LOCAL TimeZone = 'UTC';");
+      await query("SELECT set_config('neonhub.test_mark', 'marked', true);");
+      expect(sent).toEqual([
+        "BEGIN;\nSET LOCAL TimeZone = 'UTC';\nSELECT set_config('neonhub.test_mark', 'marked', true);",
+      ]);
+      // The statements after the BEGIN ran in its transaction.
+      await query("CREATE TABLE \"DownMade\" AS SELECT current_setting('neonhub.test_mark') AS mark;");
+      await query("DELETE FROM down_ledger WHERE name = 'gone';");
+      await query("COMMIT;");
+      expect(sent).toHaveLength(4);
+      expect((await client.query('SELECT mark FROM "DownMade"')).rows).toEqual([{ mark: "marked" }]);
+      expect((await client.query("SELECT count(*)::int AS n FROM down_ledger")).rows[0].n).toBe(0);
+      expect((await client.query("SELECT current_setting('neonhub.test_mark', true) AS m")).rows[0].m).toBe(
+        "",
+      );
+    });
+  });
+
+  it("a statement after the BEGIN that fails aborts the transaction: nothing before it stays, nothing after it runs", async () => {
+    await withClient(db.current.url, async (client) => {
+      const { query, sent } = batching(client, 2, "begin");
+      await query("BEGIN;");
+      await query('CREATE TABLE "BeforeFailure" (id int);');
+      await expect(query("SELECT 1 / 0;")).rejects.toThrow(/division by zero/);
+      expect(sent).toHaveLength(1);
+      // As node-pg-migrate leaves it: the transaction open and aborted, the section's SQL refused, ended by the engine.
+      await expect(query('CREATE TABLE "AfterFailure" (id int);')).rejects.toThrow(
+        /current transaction is aborted/,
+      );
+      await client.query("ROLLBACK");
+      expect(await exists(client, '"BeforeFailure"')).toBe(false);
+      expect(await exists(client, '"AfterFailure"')).toBe(false);
     });
   });
 });
