@@ -22,7 +22,11 @@
 // Down section's BEGIN takes the same mark as an Up section's (in the BEGIN's own message): an object it dropped
 // and made again (the definition an earlier migration had) has an oid past the mark, written by its transaction
 // (a column: a number past its table's count), and passes; one it only altered (ALTER TABLE ... SET, ALTER
-// FUNCTION ... SET) has its row written too, but an oid at or under the mark, and is still left behind.
+// FUNCTION ... SET) has its row written too, but an oid at or under the mark, and is still left behind. So is
+// one it renamed (ALTER TABLE ... RENAME TO, ALTER INDEX ... RENAME, RENAME COLUMN, SET SCHEMA), which no name
+// finds: the BEGIN's message also notes which catalog row each recorded object is when the section starts (by
+// oid and name, or by name alone), and one still there under any name is left behind, named where it is now. An
+// object the Up section renamed, which the Down section renames back, is not in the record: it passes.
 // Migrations applied before this record existed have none: they revert as before.
 import type { ClientBase, QueryResult } from "pg";
 import { BOOKKEEPING_SCHEMA, MIGRATIONS_TABLE } from "../bookkeeping";
@@ -53,15 +57,6 @@ const TABLE = `${BOOKKEEPING_SCHEMA}.${CREATED_OBJECTS_TABLE}`;
 
 /** After the BEGIN: the mark of the catalogs (createdObjectsDdl). */
 const MARK_BEFORE = `SELECT ${BOOKKEEPING_SCHEMA}.${MARK_FUNCTION}();`;
-
-/**
- * After a Down section's BEGIN: the same mark, where the record is (a database whose bookkeeping is older than
- * it has neither the record nor the function, and reverts unchecked).
- */
-const MARK_BEFORE_DOWN = `DO $neonhub_created_objects$
-BEGIN
-  IF pg_catalog.to_regclass('${TABLE}') IS NOT NULL THEN PERFORM ${BOOKKEEPING_SCHEMA}.${MARK_FUNCTION}(); END IF;
-END $neonhub_created_objects$;`;
 
 /** How many statements the record sends after a `BEGIN;`, before the migration's SQL (MARK_BEFORE). */
 export const CREATED_OBJECTS_STATEMENTS_AFTER_BEGIN = 1;
@@ -108,6 +103,76 @@ const recordedTable = (relid: string) =>
 const recordedSchema = (nsp: string) =>
   `${nsp} = (SELECT n.oid FROM pg_catalog.pg_namespace n WHERE n.nspname = o.schema_name)`;
 
+/** The first row of `byOid` (the recorded oid and name), else of `byName` (the name alone): a jsonb array. */
+const identity = (byOid: string, byName: string) => `coalesce((${byOid} LIMIT 1), (${byName} LIMIT 1))`;
+
+/**
+ * Which catalog row the recorded object `o` is, as `[oid, column number]` (a column: its table's oid and its
+ * number; anything else: its own oid and 0), found as the check finds it: by its oid and name, else by its
+ * name alone (a restored database's oids are new). NULL when it is not there.
+ */
+const IDENTITY_AT_START = `CASE
+  WHEN o.kind = 'schema' THEN (SELECT pg_catalog.jsonb_build_array(x.oid, 0) FROM pg_catalog.pg_namespace x WHERE x.nspname = o.name)
+  WHEN o.kind = 'column' THEN ${identity(
+    `SELECT pg_catalog.jsonb_build_array(x.attrelid, x.attnum) FROM pg_catalog.pg_attribute x WHERE x.attrelid = o.object_oid
+       AND x.attnum = o.column_number AND x.attname = o.name AND NOT x.attisdropped`,
+    `SELECT pg_catalog.jsonb_build_array(x.attrelid, x.attnum) FROM pg_catalog.pg_attribute x WHERE ${recordedTable("x.attrelid")}
+       AND x.attname = o.name AND NOT x.attisdropped`,
+  )}
+  WHEN o.kind IN ('function', 'procedure', 'aggregate') THEN ${identity(
+    `SELECT pg_catalog.jsonb_build_array(x.oid, 0) FROM pg_catalog.pg_proc x WHERE x.oid = o.object_oid AND x.proname = o.name`,
+    `SELECT pg_catalog.jsonb_build_array(x.oid, 0) FROM pg_catalog.pg_proc x WHERE ${recordedSchema("x.pronamespace")}
+       AND x.proname = o.name AND pg_catalog.pg_get_function_identity_arguments(x.oid) = o.arguments`,
+  )}
+  WHEN o.kind IN ('type', 'domain') THEN ${identity(
+    `SELECT pg_catalog.jsonb_build_array(x.oid, 0) FROM pg_catalog.pg_type x WHERE x.oid = o.object_oid AND x.typname = o.name`,
+    `SELECT pg_catalog.jsonb_build_array(x.oid, 0) FROM pg_catalog.pg_type x WHERE ${recordedSchema("x.typnamespace")} AND x.typname = o.name`,
+  )}
+  WHEN o.kind = 'constraint' THEN ${identity(
+    `SELECT pg_catalog.jsonb_build_array(x.oid, 0) FROM pg_catalog.pg_constraint x WHERE x.oid = o.object_oid AND x.conname = o.name`,
+    `SELECT pg_catalog.jsonb_build_array(x.oid, 0) FROM pg_catalog.pg_constraint x WHERE ${recordedTable("x.conrelid")} AND x.conname = o.name`,
+  )}
+  WHEN o.kind = 'trigger' THEN ${identity(
+    `SELECT pg_catalog.jsonb_build_array(x.oid, 0) FROM pg_catalog.pg_trigger x WHERE x.oid = o.object_oid AND x.tgname = o.name`,
+    `SELECT pg_catalog.jsonb_build_array(x.oid, 0) FROM pg_catalog.pg_trigger x WHERE ${recordedTable("x.tgrelid")} AND x.tgname = o.name`,
+  )}
+  WHEN o.kind = 'policy' THEN ${identity(
+    `SELECT pg_catalog.jsonb_build_array(x.oid, 0) FROM pg_catalog.pg_policy x WHERE x.oid = o.object_oid AND x.polname = o.name`,
+    `SELECT pg_catalog.jsonb_build_array(x.oid, 0) FROM pg_catalog.pg_policy x WHERE ${recordedTable("x.polrelid")} AND x.polname = o.name`,
+  )}
+  ELSE ${identity(
+    `SELECT pg_catalog.jsonb_build_array(x.oid, 0) FROM pg_catalog.pg_class x WHERE x.oid = o.object_oid AND x.relname = o.name`,
+    `SELECT pg_catalog.jsonb_build_array(x.oid, 0) FROM pg_catalog.pg_class x WHERE ${recordedSchema("x.relnamespace")} AND x.relname = o.name`,
+  )}
+END`;
+
+/** Where the catalog row `id` (IDENTITY_AT_START's `[oid, column number]`) of the recorded object `o` is now. */
+const placeNow = (id: string) => {
+  const rowOid = `(${id} ->> 0)::oid`;
+  const place = (schema: string, table: string, name: string) =>
+    `pg_catalog.jsonb_build_object('schema', ${schema}, 'table', ${table}, 'name', ${name})`;
+  const onTable = (relid: string) =>
+    `JOIN pg_catalog.pg_class c ON c.oid = ${relid} JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace`;
+  return `CASE
+  WHEN ${id} IS NULL THEN NULL
+  WHEN o.kind = 'schema' THEN (SELECT ${place("x.nspname", "NULL", "x.nspname")} FROM pg_catalog.pg_namespace x WHERE x.oid = ${rowOid})
+  WHEN o.kind = 'column' THEN (SELECT ${place("n.nspname", "c.relname", "x.attname")} FROM pg_catalog.pg_attribute x ${onTable("x.attrelid")}
+    WHERE x.attrelid = ${rowOid} AND x.attnum = (${id} ->> 1)::int AND NOT x.attisdropped)
+  WHEN o.kind IN ('function', 'procedure', 'aggregate') THEN (SELECT ${place("n.nspname", "NULL", "x.proname")}
+    FROM pg_catalog.pg_proc x JOIN pg_catalog.pg_namespace n ON n.oid = x.pronamespace WHERE x.oid = ${rowOid})
+  WHEN o.kind IN ('type', 'domain') THEN (SELECT ${place("n.nspname", "NULL", "x.typname")}
+    FROM pg_catalog.pg_type x JOIN pg_catalog.pg_namespace n ON n.oid = x.typnamespace WHERE x.oid = ${rowOid})
+  WHEN o.kind = 'constraint' THEN (SELECT ${place("n.nspname", "c.relname", "x.conname")} FROM pg_catalog.pg_constraint x ${onTable("x.conrelid")}
+    WHERE x.oid = ${rowOid})
+  WHEN o.kind = 'trigger' THEN (SELECT ${place("n.nspname", "c.relname", "x.tgname")} FROM pg_catalog.pg_trigger x ${onTable("x.tgrelid")}
+    WHERE x.oid = ${rowOid})
+  WHEN o.kind = 'policy' THEN (SELECT ${place("n.nspname", "c.relname", "x.polname")} FROM pg_catalog.pg_policy x ${onTable("x.polrelid")}
+    WHERE x.oid = ${rowOid})
+  ELSE (SELECT ${place("n.nspname", "NULL", "x.relname")}
+    FROM pg_catalog.pg_class x JOIN pg_catalog.pg_namespace n ON n.oid = x.relnamespace WHERE x.oid = ${rowOid})
+END`;
+};
+
 /**
  * Whether an object of the recorded object's kind and name (a column: its table's and its own) is there that
  * the Down section did not make again. It finds what the oid no longer can: the object after a pg_dump restore
@@ -134,8 +199,43 @@ const SAME_NAME_NOT_MADE_AGAIN = `CASE
     WHERE ${recordedSchema("x.relnamespace")} AND x.relname = o.name AND ${notMadeAgain("x")})
 END`;
 
-/** The recorded object `o` is left behind: there by its oid and name, or by its name alone, not made again. */
+/**
+ * The transaction-local setting, in the bookkeeping schema's namespace, that holds which catalog rows the
+ * recorded objects of the migration a Down section reverts are when that section starts (MARK_BEFORE_DOWN).
+ */
+const DOWN_START_SETTING = `${BOOKKEEPING_SCHEMA}.down_start`;
+
+/** The key of the recorded object `o` among those (kind, oid and column number: unique in a migration's record). */
+const recordKey = (o: string) => `${o}.kind || '/' || ${o}.object_oid || '/' || ${o}.column_number`;
+
+/**
+ * After a Down section's BEGIN: the same mark, where the record is (a database whose bookkeeping is older than
+ * it has neither the record nor the function, and reverts unchecked); and which catalog row each object the
+ * reverted migration's record holds is at that moment (IDENTITY_AT_START), for the check to find one the
+ * section renamed (RENAMED_TO). The migration a Down section reverts is the ledger's last by run_on and id,
+ * the order node-pg-migrate reverts in (getRunMigrations, getMigrationsToRun); the check uses the objects only
+ * when the migration is the one whose ledger row it deletes.
+ */
+const MARK_BEFORE_DOWN = `DO $neonhub_created_objects$
+DECLARE reverting text;
+BEGIN
+  IF pg_catalog.to_regclass('${TABLE}') IS NULL THEN RETURN; END IF;
+  PERFORM ${BOOKKEEPING_SCHEMA}.${MARK_FUNCTION}();
+  SELECT m.name INTO reverting FROM ${BOOKKEEPING_SCHEMA}.${MIGRATIONS_TABLE} m ORDER BY m.run_on DESC, m.id DESC LIMIT 1;
+  PERFORM pg_catalog.set_config('${DOWN_START_SETTING}', pg_catalog.jsonb_build_object('migration', reverting, 'objects',
+    (SELECT coalesce(pg_catalog.jsonb_object_agg(s.key, s.identity), '{}') FROM (
+       SELECT ${recordKey("o")} AS key, ${IDENTITY_AT_START} AS identity FROM ${TABLE} o WHERE o.migration = reverting
+     ) s WHERE s.identity IS NOT NULL))::text, true);
+END $neonhub_created_objects$;`;
+
+/**
+ * The recorded object `o` is left behind: there by its oid and name, or by its name alone, not made again (and,
+ * in checkSql, the catalog row it was when the Down section started still there under any name).
+ */
 const STILL_THERE = `((${SAME_OID}) OR (${SAME_NAME_NOT_MADE_AGAIN}))`;
+
+/** The recorded object `o`'s place, as placeNow gives one. */
+const RECORDED_PLACE = `pg_catalog.jsonb_build_object('schema', o.schema_name, 'table', o.table_name, 'name', o.name)`;
 
 /**
  * Before a Down section's ledger row is deleted: fails with DOWN_LEFT_BEHIND, the objects left as JSON in its
@@ -149,12 +249,16 @@ DECLARE
   mark jsonb := nullif(pg_catalog.current_setting('${BOOKKEEPING_SCHEMA}.${MARK_SETTING}', true), '')::jsonb;
   catalog_mark oid := (mark ->> 'oid')::oid;
   columns_before jsonb := mark -> 'columns';
+  down_start jsonb := nullif(pg_catalog.current_setting('${DOWN_START_SETTING}', true), '')::jsonb;
+  started jsonb := CASE WHEN down_start ->> 'migration' = ${literal(migration)} THEN down_start -> 'objects' END;
 BEGIN
   IF pg_catalog.to_regclass('${TABLE}') IS NULL THEN RETURN; END IF;
   SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('kind', o.kind, 'schema', o.schema_name, 'table', o.table_name,
-                                                            'name', o.name, 'arguments', o.arguments)
+                                                            'name', o.name, 'arguments', o.arguments, 'renamedTo',
+                                                            CASE WHEN cur.place <> ${RECORDED_PLACE} THEN cur.place END)
                               ORDER BY o.schema_name COLLATE "C", o.table_name COLLATE "C" NULLS FIRST, o.name COLLATE "C", o.kind)
-    INTO left_behind FROM ${TABLE} o WHERE o.migration = ${literal(migration)} AND ${STILL_THERE};
+    INTO left_behind FROM ${TABLE} o CROSS JOIN LATERAL (SELECT ${placeNow(`started -> (${recordKey("o")})`)} AS place) cur
+   WHERE o.migration = ${literal(migration)} AND (cur.place IS NOT NULL OR ${STILL_THERE});
   IF left_behind IS NOT NULL THEN
     RAISE EXCEPTION 'the Down section left behind objects its Up section created' USING ERRCODE = '${DOWN_LEFT_BEHIND}', DETAIL = left_behind::text;
   END IF;
@@ -211,17 +315,39 @@ export interface LeftObject {
   name: string;
   /** A function's, procedure's or aggregate's identity arguments (pg_get_function_identity_arguments). */
   arguments: string | null;
+  /**
+   * Where it is now when the Down section renamed it (or moved it to another schema, or renamed its table)
+   * rather than dropping it; absent or null when it is where the record says.
+   */
+  renamedTo?: ObjectPlace | null;
 }
 
-/** The object as report lines name it (core/shown-names.ts): `index public.widget_flag_idx`. */
+/** An object's schema, table (a column's, constraint's, trigger's or policy's) and name. */
+export interface ObjectPlace {
+  schema: string;
+  table: string | null;
+  name: string;
+}
+
+/** `public."Widget".flag`, or a schema's name alone. */
+function qualifiedName(kind: string, p: ObjectPlace): string {
+  if (kind === "schema") return shownName(p.name);
+  return `${shownName(p.schema)}.${p.table === null ? "" : `${shownName(p.table)}.`}${shownName(p.name)}`;
+}
+
+/**
+ * The object as report lines name it (core/shown-names.ts): `index public.widget_flag_idx`, and where a rename
+ * left it: `table public.notes (its Down section renames it to public.notes_old)`.
+ */
 export function shownLeftObject(o: LeftObject): string {
-  const qualified = `${shownName(o.schema)}.${o.table === null ? "" : `${shownName(o.table)}.`}${shownName(o.name)}`;
-  if (o.kind === "schema") return `schema ${shownName(o.name)}`;
-  return `${o.kind} ${qualified}${o.arguments === null ? "" : `(${o.arguments})`}`;
+  const shown = `${o.kind} ${qualifiedName(o.kind, o)}${o.arguments === null ? "" : `(${o.arguments})`}`;
+  if (!o.renamedTo) return shown;
+  return `${shown} (its Down section renames it to ${qualifiedName(o.kind, o.renamedTo)})`;
 }
 
-/** The statement that drops it, for the fix. */
-export function dropStatement(o: LeftObject): string {
+/** The statement that drops it where it is now (after the Down section's rename, if any), for the fix. */
+export function dropStatement(left: LeftObject): string {
+  const o = left.renamedTo ? { ...left, ...left.renamedTo } : left;
   const table = o.table === null ? "" : `${shownName(o.schema)}.${shownName(o.table)}`;
   const name = `${shownName(o.schema)}.${shownName(o.name)}`;
   switch (o.kind) {
@@ -265,13 +391,20 @@ export function leftBehindError(
   left: readonly LeftObject[],
   finished: number,
 ): ReleaseError {
+  const renamed = left.some((o) => o.renamedTo);
   const message = [
-    `Refusing to revert migration ${file.name}.sql: its Down section leaves behind ${left.length === 1 ? "an object" : `${left.length} objects`} its Up section created, which the next apply of it would fail on ("already exists"):`,
+    `Refusing to revert migration ${file.name}.sql: its Down section leaves behind ${left.length === 1 ? "an object" : `${left.length} objects`} its Up section created, which the next apply of it would fail on ("already exists")${renamed ? " or make a second time beside what it keeps under another name" : ""}:`,
     ...left.map((o) => `- ${shownLeftObject(o)}`),
   ].join("\n");
   const fix = [
     `Its transaction was rolled back (it is still applied${finished > 0 ? `; the ${finished} migration(s) after it are reverted` : ""}).`,
     `Add to the Down section of ${file.name}.sql, leaving its Up section as it is: ${left.map(dropStatement).join(" ")}`,
+    // A rename keeps the object under another name, which the next apply's Up section does not see.
+    ...(renamed
+      ? [
+          "What it renames stays under the new name: these statements drop it after the rename (dropping it by its old name in place of the rename does the same).",
+        ]
+      : []),
     `Then run the revert again with ${CORRECTED_DOWN_FLAG} ${file.name}.`,
   ].join(" ");
   const problem: PlanProblem = {

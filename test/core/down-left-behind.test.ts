@@ -306,6 +306,124 @@ describe("what an Up section created, and what it only changed", () => {
   });
 });
 
+describe("a Down section that renames what its Up section created", () => {
+  const db = useTestDatabase("leftrenamed");
+  const RENAMES = "20250101000400_renames";
+  // Made by the Up section: a table, an index on a table that was there, a column, a function.
+  const made = [
+    "CREATE TABLE widget_notes (id int PRIMARY KEY);",
+    'CREATE INDEX widget_name_idx3 ON "Widget" (name);',
+    'ALTER TABLE "Widget" ADD COLUMN flag int;',
+    "CREATE FUNCTION widget_note(t text) RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT t';",
+    // Renamed by the Up section, not created: its Down section renames it back, as it should.
+    'ALTER TABLE "Gadget" RENAME TO "Gizmo";',
+  ].join("\n");
+  const renames = [
+    'ALTER TABLE "Gizmo" RENAME TO "Gadget";',
+    "ALTER TABLE widget_notes RENAME TO widget_notes_old;",
+    "ALTER INDEX widget_name_idx3 RENAME TO widget_name_idx3_old;",
+    'ALTER TABLE "Widget" RENAME COLUMN flag TO flag_old;',
+    "ALTER FUNCTION widget_note(text) RENAME TO widget_note_old;",
+  ].join("\n");
+  const left = [
+    "- index public.widget_name_idx3 (its Down section renames it to public.widget_name_idx3_old)",
+    "- function public.widget_note(t text) (its Down section renames it to public.widget_note_old)",
+    "- table public.widget_notes (its Down section renames it to public.widget_notes_old)",
+    '- column public."Widget".flag (its Down section renames it to public."Widget".flag_old)',
+  ];
+  const drops =
+    "DROP INDEX public.widget_name_idx3_old; DROP FUNCTION public.widget_note_old(t text); " +
+    'DROP TABLE public.widget_notes_old; ALTER TABLE public."Widget" DROP COLUMN flag_old;';
+
+  /** The Down section as the fix says: the DROP of each, after the renames. */
+  const followFix = (file: string) =>
+    writeFileSync(file, readFileSync(file, "utf8").replace(renames, `${renames}\n${drops}`));
+
+  it("is refused, naming each object where the rename left it and the DROP that finds it; the renamed-back table is not named", async () => {
+    const dir = fixtureMigrationsCopy();
+    const file = writeMigration(dir, `${RENAMES}.sql`, made, renames);
+    const cli = (...args: string[]) =>
+      runCli([...args, "--migrations-dir", dir, "--json"], { DATABASE_URL: db.current.url });
+    expect((await cli("apply")).code).toBe(0);
+    expect(await recorded(db.current.url, RENAMES)).toEqual([
+      "column public.Widget.flag",
+      "function public.widget_note(t text)",
+      "index public.widget_name_idx3",
+      "table public.widget_notes",
+    ]);
+    const before = await releaseState(db.current.url);
+
+    const refused = await cli("revert", "--to", GADGETS, "--confirm", "--expect-last", RENAMES);
+    expect(refused.code, refused.stdout).toBe(1);
+    const { error } = JSON.parse(refused.stdout) as ErrorDocument;
+    expect(error.failedMigration).toMatchObject({ name: RENAMES, sqlstate: "NHDL1", finished: 0 });
+    expect(error.message.split("\n")[0]).toContain(
+      '("already exists") or make a second time beside what it keeps under another name:',
+    );
+    expect(error.message.split("\n").slice(1)).toEqual(left);
+    expect(error.fix).toBe(
+      "Its transaction was rolled back (it is still applied). " +
+        `Add to the Down section of ${RENAMES}.sql, leaving its Up section as it is: ${drops} ` +
+        "What it renames stays under the new name: these statements drop it after the rename (dropping it by its old name in place of the rename does the same). " +
+        `Then run the revert again with --corrected-down ${RENAMES}.`,
+    );
+    expect(error.problems![0]!.message).toBe(
+      `${RENAMES}: its Down section leaves behind ${left.map((l) => l.slice(2)).join(", ")}`,
+    );
+    expect(await releaseState(db.current.url)).toEqual(before);
+
+    // The fix, followed: the revert passes, "Gadget" is back, and the migration applies again.
+    followFix(file);
+    const corrected = await cli(
+      "revert",
+      ...["--to", GADGETS, "--confirm", "--expect-last", RENAMES, "--corrected-down", RENAMES],
+    );
+    expect(corrected.code, corrected.stdout).toBe(0);
+    expect(await recorded(db.current.url, RENAMES)).toEqual([]);
+    const names = await withClient(db.current.url, (c) =>
+      c.query<{ n: string | null; g: string | null }>(
+        `SELECT to_regclass('"Gadget"')::text AS g, to_regclass('widget_notes_old')::text AS n`,
+      ),
+    );
+    expect(names.rows[0]).toEqual({ g: '"Gadget"', n: null });
+    const again = await cli("apply");
+    expect(again.code, again.stdout).toBe(0);
+  });
+
+  it("in a database restored from pg_dump, where no oid is the recorded one: refused alike, found by name when it starts", async () => {
+    const dir = fixtureMigrationsCopy();
+    writeMigration(dir, `${RENAMES}.sql`, made, renames);
+    const source = await createTestDatabase("leftrenamed");
+    const restored = await createTestDatabase("leftrenamed");
+    try {
+      const on =
+        (url: string) =>
+        (...args: string[]) =>
+          runCli([...args, "--migrations-dir", dir, "--json"], { DATABASE_URL: url });
+      expect((await on(source.url)("apply")).code).toBe(0);
+      const dump = path.join(scratchDir("leftrenamed"), "source.dump");
+      expect(await pgTool("pg_dump", source.url, ["-Fc", "-f", dump])).toBe(0);
+      expect(await pgTool("pg_restore", restored.url, [dump])).toBe(0);
+      const before = await releaseState(restored.url);
+      const refused = await on(restored.url)(
+        "revert",
+        "--to",
+        GADGETS,
+        "--confirm",
+        "--expect-last",
+        RENAMES,
+      );
+      expect(refused.code, refused.stdout).toBe(1);
+      const { error } = JSON.parse(refused.stdout) as ErrorDocument;
+      expect(error.message.split("\n").slice(1)).toEqual(left);
+      expect(await releaseState(restored.url)).toEqual(before);
+    } finally {
+      await dropTestDatabase(restored);
+      await dropTestDatabase(source);
+    }
+  });
+});
+
 describe("what its Up section created, found by name where the oid is new", () => {
   const db = useTestDatabase("leftbyname");
   const LABEL = "20250101000400_widget_label";
