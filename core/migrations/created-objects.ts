@@ -24,9 +24,10 @@
 // (a column: a number past its table's count), and passes; one it only altered (ALTER TABLE ... SET, ALTER
 // FUNCTION ... SET) has its row written too, but an oid at or under the mark, and is still left behind. So is
 // one it renamed (ALTER TABLE ... RENAME TO, ALTER INDEX ... RENAME, RENAME COLUMN, SET SCHEMA), which no name
-// finds: the BEGIN's message also notes which catalog row each recorded object is when the section starts (by
-// oid and name, or by name alone), and one still there under any name is left behind, named where it is now. An
-// object the Up section renamed, which the Down section renames back, is not in the record: it passes.
+// finds: the BEGIN's message also notes which recorded objects are there by their oid and name when the section
+// starts, and one still there by that oid under any name is left behind, named where it is now (after a pg_dump
+// restore no oid is the recorded one: a rename there goes unseen). An object the Up section renamed, which the
+// Down section renames back, is not in the record: it passes.
 // Migrations applied before this record existed have none: they revert as before.
 import type { ClientBase, QueryResult } from "pg";
 import { BOOKKEEPING_SCHEMA, MIGRATIONS_TABLE } from "../bookkeeping";
@@ -103,73 +104,44 @@ const recordedTable = (relid: string) =>
 const recordedSchema = (nsp: string) =>
   `${nsp} = (SELECT n.oid FROM pg_catalog.pg_namespace n WHERE n.nspname = o.schema_name)`;
 
-/** The first row of `byOid` (the recorded oid and name), else of `byName` (the name alone): a jsonb array. */
-const identity = (byOid: string, byName: string) => `coalesce((${byOid} LIMIT 1), (${byName} LIMIT 1))`;
-
-/**
- * Which catalog row the recorded object `o` is, as `[oid, column number]` (a column: its table's oid and its
- * number; anything else: its own oid and 0), found as the check finds it: by its oid and name, else by its
- * name alone (a restored database's oids are new). NULL when it is not there.
- */
-const IDENTITY_AT_START = `CASE
-  WHEN o.kind = 'schema' THEN (SELECT pg_catalog.jsonb_build_array(x.oid, 0) FROM pg_catalog.pg_namespace x WHERE x.nspname = o.name)
-  WHEN o.kind = 'column' THEN ${identity(
-    `SELECT pg_catalog.jsonb_build_array(x.attrelid, x.attnum) FROM pg_catalog.pg_attribute x WHERE x.attrelid = o.object_oid
-       AND x.attnum = o.column_number AND x.attname = o.name AND NOT x.attisdropped`,
-    `SELECT pg_catalog.jsonb_build_array(x.attrelid, x.attnum) FROM pg_catalog.pg_attribute x WHERE ${recordedTable("x.attrelid")}
-       AND x.attname = o.name AND NOT x.attisdropped`,
-  )}
-  WHEN o.kind IN ('function', 'procedure', 'aggregate') THEN ${identity(
-    `SELECT pg_catalog.jsonb_build_array(x.oid, 0) FROM pg_catalog.pg_proc x WHERE x.oid = o.object_oid AND x.proname = o.name`,
-    `SELECT pg_catalog.jsonb_build_array(x.oid, 0) FROM pg_catalog.pg_proc x WHERE ${recordedSchema("x.pronamespace")}
-       AND x.proname = o.name AND pg_catalog.pg_get_function_identity_arguments(x.oid) = o.arguments`,
-  )}
-  WHEN o.kind IN ('type', 'domain') THEN ${identity(
-    `SELECT pg_catalog.jsonb_build_array(x.oid, 0) FROM pg_catalog.pg_type x WHERE x.oid = o.object_oid AND x.typname = o.name`,
-    `SELECT pg_catalog.jsonb_build_array(x.oid, 0) FROM pg_catalog.pg_type x WHERE ${recordedSchema("x.typnamespace")} AND x.typname = o.name`,
-  )}
-  WHEN o.kind = 'constraint' THEN ${identity(
-    `SELECT pg_catalog.jsonb_build_array(x.oid, 0) FROM pg_catalog.pg_constraint x WHERE x.oid = o.object_oid AND x.conname = o.name`,
-    `SELECT pg_catalog.jsonb_build_array(x.oid, 0) FROM pg_catalog.pg_constraint x WHERE ${recordedTable("x.conrelid")} AND x.conname = o.name`,
-  )}
-  WHEN o.kind = 'trigger' THEN ${identity(
-    `SELECT pg_catalog.jsonb_build_array(x.oid, 0) FROM pg_catalog.pg_trigger x WHERE x.oid = o.object_oid AND x.tgname = o.name`,
-    `SELECT pg_catalog.jsonb_build_array(x.oid, 0) FROM pg_catalog.pg_trigger x WHERE ${recordedTable("x.tgrelid")} AND x.tgname = o.name`,
-  )}
-  WHEN o.kind = 'policy' THEN ${identity(
-    `SELECT pg_catalog.jsonb_build_array(x.oid, 0) FROM pg_catalog.pg_policy x WHERE x.oid = o.object_oid AND x.polname = o.name`,
-    `SELECT pg_catalog.jsonb_build_array(x.oid, 0) FROM pg_catalog.pg_policy x WHERE ${recordedTable("x.polrelid")} AND x.polname = o.name`,
-  )}
-  ELSE ${identity(
-    `SELECT pg_catalog.jsonb_build_array(x.oid, 0) FROM pg_catalog.pg_class x WHERE x.oid = o.object_oid AND x.relname = o.name`,
-    `SELECT pg_catalog.jsonb_build_array(x.oid, 0) FROM pg_catalog.pg_class x WHERE ${recordedSchema("x.relnamespace")} AND x.relname = o.name`,
-  )}
+/** The catalog of the recorded object `o`'s kind (a column's: its table's). */
+const CATALOG_OF_KIND = `CASE o.kind
+  WHEN 'schema' THEN 'pg_catalog.pg_namespace'::pg_catalog.regclass
+  WHEN 'function' THEN 'pg_catalog.pg_proc'::pg_catalog.regclass WHEN 'procedure' THEN 'pg_catalog.pg_proc'::pg_catalog.regclass
+  WHEN 'aggregate' THEN 'pg_catalog.pg_proc'::pg_catalog.regclass
+  WHEN 'type' THEN 'pg_catalog.pg_type'::pg_catalog.regclass WHEN 'domain' THEN 'pg_catalog.pg_type'::pg_catalog.regclass
+  WHEN 'constraint' THEN 'pg_catalog.pg_constraint'::pg_catalog.regclass
+  WHEN 'trigger' THEN 'pg_catalog.pg_trigger'::pg_catalog.regclass
+  WHEN 'policy' THEN 'pg_catalog.pg_policy'::pg_catalog.regclass
+  ELSE 'pg_catalog.pg_class'::pg_catalog.regclass
 END`;
 
-/** Where the catalog row `id` (IDENTITY_AT_START's `[oid, column number]`) of the recorded object `o` is now. */
-const placeNow = (id: string) => {
-  const rowOid = `(${id} ->> 0)::oid`;
+/**
+ * The names of the catalog row the record holds by oid (a column: its table's oid and its number), whatever
+ * they are now: pg_identify_object_as_address's object_names (`{schema, name}`, `{schema, table, name}`, a
+ * schema's `{name}`, a type's `{schema.name}` as format_type quotes it), NULL when there is no such row or the
+ * column was dropped. One call for every kind, where a lookup per catalog took ~5 ms to plan in each section.
+ */
+const ADDRESS_BY_OID = `(SELECT a.object_names
+   FROM pg_catalog.pg_identify_object_as_address(${CATALOG_OF_KIND}, o.object_oid, o.column_number) a
+  WHERE o.kind <> 'column' OR EXISTS (SELECT 1 FROM pg_catalog.pg_attribute x
+                                       WHERE x.attrelid = o.object_oid AND x.attnum = o.column_number AND NOT x.attisdropped))`;
+
+/** The last of those names when the row is the recorded object under its recorded name. */
+const RECORDED_LAST_NAME = `CASE WHEN o.kind IN ('type', 'domain')
+  THEN pg_catalog.quote_ident(o.schema_name) || '.' || pg_catalog.quote_ident(o.name) ELSE o.name END`;
+
+/** Where the object of the names `addr` (ADDRESS_BY_OID) is: its schema, table and name, as the record has them. */
+const placeOf = (addr: string) => {
   const place = (schema: string, table: string, name: string) =>
     `pg_catalog.jsonb_build_object('schema', ${schema}, 'table', ${table}, 'name', ${name})`;
-  const onTable = (relid: string) =>
-    `JOIN pg_catalog.pg_class c ON c.oid = ${relid} JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace`;
   return `CASE
-  WHEN ${id} IS NULL THEN NULL
-  WHEN o.kind = 'schema' THEN (SELECT ${place("x.nspname", "NULL", "x.nspname")} FROM pg_catalog.pg_namespace x WHERE x.oid = ${rowOid})
-  WHEN o.kind = 'column' THEN (SELECT ${place("n.nspname", "c.relname", "x.attname")} FROM pg_catalog.pg_attribute x ${onTable("x.attrelid")}
-    WHERE x.attrelid = ${rowOid} AND x.attnum = (${id} ->> 1)::int AND NOT x.attisdropped)
-  WHEN o.kind IN ('function', 'procedure', 'aggregate') THEN (SELECT ${place("n.nspname", "NULL", "x.proname")}
-    FROM pg_catalog.pg_proc x JOIN pg_catalog.pg_namespace n ON n.oid = x.pronamespace WHERE x.oid = ${rowOid})
+  WHEN ${addr} IS NULL THEN NULL
+  WHEN o.kind = 'schema' THEN ${place(`${addr}[1]`, "NULL", `${addr}[1]`)}
+  WHEN o.kind IN ('column', 'constraint', 'trigger', 'policy') THEN ${place(`${addr}[1]`, `${addr}[2]`, `${addr}[3]`)}
   WHEN o.kind IN ('type', 'domain') THEN (SELECT ${place("n.nspname", "NULL", "x.typname")}
-    FROM pg_catalog.pg_type x JOIN pg_catalog.pg_namespace n ON n.oid = x.typnamespace WHERE x.oid = ${rowOid})
-  WHEN o.kind = 'constraint' THEN (SELECT ${place("n.nspname", "c.relname", "x.conname")} FROM pg_catalog.pg_constraint x ${onTable("x.conrelid")}
-    WHERE x.oid = ${rowOid})
-  WHEN o.kind = 'trigger' THEN (SELECT ${place("n.nspname", "c.relname", "x.tgname")} FROM pg_catalog.pg_trigger x ${onTable("x.tgrelid")}
-    WHERE x.oid = ${rowOid})
-  WHEN o.kind = 'policy' THEN (SELECT ${place("n.nspname", "c.relname", "x.polname")} FROM pg_catalog.pg_policy x ${onTable("x.polrelid")}
-    WHERE x.oid = ${rowOid})
-  ELSE (SELECT ${place("n.nspname", "NULL", "x.relname")}
-    FROM pg_catalog.pg_class x JOIN pg_catalog.pg_namespace n ON n.oid = x.relnamespace WHERE x.oid = ${rowOid})
+    FROM pg_catalog.pg_type x JOIN pg_catalog.pg_namespace n ON n.oid = x.typnamespace WHERE x.oid = o.object_oid)
+  ELSE ${place(`${addr}[1]`, "NULL", `${addr}[2]`)}
 END`;
 };
 
@@ -210,9 +182,9 @@ const recordKey = (o: string) => `${o}.kind || '/' || ${o}.object_oid || '/' || 
 
 /**
  * After a Down section's BEGIN: the same mark, where the record is (a database whose bookkeeping is older than
- * it has neither the record nor the function, and reverts unchecked); and which catalog row each object the
- * reverted migration's record holds is at that moment (IDENTITY_AT_START), for the check to find one the
- * section renamed (RENAMED_TO). The migration a Down section reverts is the ledger's last by run_on and id,
+ * it has neither the record nor the function, and reverts unchecked); and which objects of the reverted
+ * migration's record are there by their oid and name at that moment (ADDRESS_BY_OID), for the check to find
+ * one the section renamed: still there by that oid, under another name. The migration a Down section reverts is the ledger's last by run_on and id,
  * the order node-pg-migrate reverts in (getRunMigrations, getMigrationsToRun); the check uses the objects only
  * when the migration is the one whose ledger row it deletes.
  */
@@ -223,18 +195,18 @@ BEGIN
   PERFORM ${BOOKKEEPING_SCHEMA}.${MARK_FUNCTION}();
   SELECT m.name INTO reverting FROM ${BOOKKEEPING_SCHEMA}.${MIGRATIONS_TABLE} m ORDER BY m.run_on DESC, m.id DESC LIMIT 1;
   PERFORM pg_catalog.set_config('${DOWN_START_SETTING}', pg_catalog.jsonb_build_object('migration', reverting, 'objects',
-    (SELECT coalesce(pg_catalog.jsonb_object_agg(s.key, s.identity), '{}') FROM (
-       SELECT ${recordKey("o")} AS key, ${IDENTITY_AT_START} AS identity FROM ${TABLE} o WHERE o.migration = reverting
-     ) s WHERE s.identity IS NOT NULL))::text, true);
+    (SELECT coalesce(pg_catalog.jsonb_object_agg(${recordKey("o")}, true), '{}')
+       FROM ${TABLE} o CROSS JOIN LATERAL (SELECT ${ADDRESS_BY_OID} AS names) s
+      WHERE o.migration = reverting AND s.names[pg_catalog.cardinality(s.names)] = ${RECORDED_LAST_NAME}))::text, true);
 END $neonhub_created_objects$;`;
 
 /**
  * The recorded object `o` is left behind: there by its oid and name, or by its name alone, not made again (and,
- * in checkSql, the catalog row it was when the Down section started still there under any name).
+ * in checkSql, there by its oid under any name, where it was there by its oid and name when the section started).
  */
 const STILL_THERE = `((${SAME_OID}) OR (${SAME_NAME_NOT_MADE_AGAIN}))`;
 
-/** The recorded object `o`'s place, as placeNow gives one. */
+/** The recorded object `o`'s place, as placeOf gives one. */
 const RECORDED_PLACE = `pg_catalog.jsonb_build_object('schema', o.schema_name, 'table', o.table_name, 'name', o.name)`;
 
 /**
@@ -257,7 +229,9 @@ BEGIN
                                                             'name', o.name, 'arguments', o.arguments, 'renamedTo',
                                                             CASE WHEN cur.place <> ${RECORDED_PLACE} THEN cur.place END)
                               ORDER BY o.schema_name COLLATE "C", o.table_name COLLATE "C" NULLS FIRST, o.name COLLATE "C", o.kind)
-    INTO left_behind FROM ${TABLE} o CROSS JOIN LATERAL (SELECT ${placeNow(`started -> (${recordKey("o")})`)} AS place) cur
+    INTO left_behind FROM ${TABLE} o
+         CROSS JOIN LATERAL (SELECT CASE WHEN started ? (${recordKey("o")}) THEN ${ADDRESS_BY_OID} END AS names) now_at
+         CROSS JOIN LATERAL (SELECT ${placeOf("now_at.names")} AS place) cur
    WHERE o.migration = ${literal(migration)} AND (cur.place IS NOT NULL OR ${STILL_THERE});
   IF left_behind IS NOT NULL THEN
     RAISE EXCEPTION 'the Down section left behind objects its Up section created' USING ERRCODE = '${DOWN_LEFT_BEHIND}', DETAIL = left_behind::text;

@@ -389,39 +389,6 @@ describe("a Down section that renames what its Up section created", () => {
     const again = await cli("apply");
     expect(again.code, again.stdout).toBe(0);
   });
-
-  it("in a database restored from pg_dump, where no oid is the recorded one: refused alike, found by name when it starts", async () => {
-    const dir = fixtureMigrationsCopy();
-    writeMigration(dir, `${RENAMES}.sql`, made, renames);
-    const source = await createTestDatabase("leftrenamed");
-    const restored = await createTestDatabase("leftrenamed");
-    try {
-      const on =
-        (url: string) =>
-        (...args: string[]) =>
-          runCli([...args, "--migrations-dir", dir, "--json"], { DATABASE_URL: url });
-      expect((await on(source.url)("apply")).code).toBe(0);
-      const dump = path.join(scratchDir("leftrenamed"), "source.dump");
-      expect(await pgTool("pg_dump", source.url, ["-Fc", "-f", dump])).toBe(0);
-      expect(await pgTool("pg_restore", restored.url, [dump])).toBe(0);
-      const before = await releaseState(restored.url);
-      const refused = await on(restored.url)(
-        "revert",
-        "--to",
-        GADGETS,
-        "--confirm",
-        "--expect-last",
-        RENAMES,
-      );
-      expect(refused.code, refused.stdout).toBe(1);
-      const { error } = JSON.parse(refused.stdout) as ErrorDocument;
-      expect(error.message.split("\n").slice(1)).toEqual(left);
-      expect(await releaseState(restored.url)).toEqual(before);
-    } finally {
-      await dropTestDatabase(restored);
-      await dropTestDatabase(source);
-    }
-  });
 });
 
 describe("what its Up section created, found by name where the oid is new", () => {
