@@ -781,21 +781,26 @@ function syntaxErrorFinding(
 /** A statement squawk's parser cannot read and the server's can: valid SQL, but the lint checked nothing on it. */
 function uncheckedFinding(file: LintedFile, { statement, squawk }: UnreadStatement): SafetyFinding {
   return {
-    level: "warning",
-    file: `${file.file.name}.sql`,
-    line: firstCodeLine(file.text, statement),
-    section: file.section,
-    rule: UNCHECKED_STATEMENT_RULE,
-    table: null,
-    tableSize: null,
-    lock: null,
-    problem:
+    ...uncheckedWarning(
+      file,
+      firstCodeLine(file.text, statement),
+      UNCHECKED_STATEMENT_RULE,
       "squawk's parser cannot read this statement, but the server's parser can: it is valid SQL, and none of squawk's rules was checked on it, so what it locks or rewrites on a table with data was not weighed.",
-    saferForm:
       'check by hand what it locks and rewrites before it runs on a table with data (docs/runbook.md#the-safety-lint-blocking-migrations-on-tables-with-data), or write it in a form squawk\'s parser reads, so that plan checks it: squawk misreads some keywords used as names, which it reads when quoted (a column "exclude", a table "sequence")',
-    exemptable: false,
+    ),
     detail: squawk.message,
   };
+}
+
+/** A warning that the lint checked nothing on what it names: it blocks nothing, and no exemption is needed. */
+function uncheckedWarning(
+  file: LintedFile,
+  line: number,
+  rule: string,
+  problem: string,
+  fix: string,
+): SafetyFinding {
+  return { ...unexemptable(file, line, rule, problem, fix), level: "warning" };
 }
 
 /** Statements PostgreSQL refuses inside the transaction every migration runs in, and transaction control that
@@ -827,26 +832,18 @@ function transactionBlockFindings(file: LintedFile): SafetyFinding[] {
 
 /** What the lint cannot read of a DO block: SQL it builds at run time, or a body in another language. */
 function uncheckedBlockFinding(file: LintedFile, { offset, why }: UnreadBody): SafetyFinding {
-  const problem =
-    why === "dynamic"
+  const dynamic = why === "dynamic";
+  return uncheckedWarning(
+    file,
+    lineOf(file.text, offset),
+    UNCHECKED_DO_BLOCK_RULE,
+    dynamic
       ? "This EXECUTE in a DO block runs SQL built when the block runs, which the lint cannot read: none of its rules was checked on it, so what it locks or rewrites on a table with data was not weighed."
-      : "This DO block's body is not PL/pgSQL in dollar quotes, which the lint cannot read: none of its rules was checked on the statements it runs, so what they lock or rewrite on a table with data was not weighed.";
-  return {
-    level: "warning",
-    file: `${file.file.name}.sql`,
-    line: lineOf(file.text, offset),
-    section: file.section,
-    rule: UNCHECKED_DO_BLOCK_RULE,
-    table: null,
-    tableSize: null,
-    lock: null,
-    problem,
-    saferForm:
-      why === "dynamic"
-        ? "write the statement out in the block (or outside it), so that plan checks it; where it must be built (a name or a list read from the database), check by hand what it locks and rewrites before it runs on a table with data (docs/runbook.md#the-safety-lint-blocking-migrations-on-tables-with-data)"
-        : "write the statements in a PL/pgSQL block in dollar quotes (DO $$ ... $$) or as statements of their own, so that plan checks them; otherwise check by hand what they lock and rewrite before they run on a table with data (docs/runbook.md#the-safety-lint-blocking-migrations-on-tables-with-data)",
-    exemptable: false,
-  };
+      : "This DO block's body is not PL/pgSQL in dollar quotes, which the lint cannot read: none of its rules was checked on the statements it runs, so what they lock or rewrite on a table with data was not weighed.",
+    dynamic
+      ? "write the statement out in the block (or outside it), so that plan checks it; where it must be built (a name or a list read from the database), check by hand what it locks and rewrites before it runs on a table with data (docs/runbook.md#the-safety-lint-blocking-migrations-on-tables-with-data)"
+      : "write the statements in a PL/pgSQL block in dollar quotes (DO $$ ... $$) or as statements of their own, so that plan checks them; otherwise check by hand what they lock and rewrite before they run on a table with data (docs/runbook.md#the-safety-lint-blocking-migrations-on-tables-with-data)",
+  );
 }
 
 /** Exemptions that cannot do what they say: named no rule, an unknown one, no reason, or matched nothing.
