@@ -24,6 +24,7 @@ import {
   type VerifyReport,
 } from "../../core";
 import { defaultReleaseSteps, shownObjectKey } from "../../core";
+import { configSetCommand } from "./config-command";
 import { legacyUpgradeConfigCommand } from "./legacy-upgrade-config";
 import {
   pulumiCommand,
@@ -152,7 +153,7 @@ function stackCommandPrinter(
 function stackSettingWords(stack: StackNamed): (settingPath: string) => string {
   return (settingPath) => {
     const key = `${STACK_CONFIG_NAMESPACE}:${settingPath}`;
-    const set = `\`pulumi config set --stack ${stack.word} --path ${shellWord(key)} <value>\``;
+    const set = `\`${configSetCommand(stack, settingPath, "<value>", { path: true })}\``;
     return `${key} in the stack's config (${stack.note === undefined ? set : `${set}; ${stack.note}`})`;
   };
 }

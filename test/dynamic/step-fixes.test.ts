@@ -323,7 +323,7 @@ describe("the commands the provider's fixes name", () => {
     const print = printerOf(settings({ seedSets: [] }));
     expect(settingToChange(print, "vectorIndexes.maxMaintenanceWorkMem")).toBe(
       "neonhub-db:vectorIndexes.maxMaintenanceWorkMem in the stack's config " +
-        "(`pulumi config set --stack dev --path neonhub-db:vectorIndexes.maxMaintenanceWorkMem <value>`)",
+        "(`pulumi config set --stack dev --path 'neonhub-db:vectorIndexes.maxMaintenanceWorkMem' <value>`)",
     );
     // A library caller's words: the release config's own path (the CLI's name where its run took it from).
     expect(settingToChange(undefined, "vectorIndexes.maxMaintenanceWorkMem")).toBe(
@@ -355,7 +355,7 @@ describe("the commands the provider's fixes name", () => {
     );
     expect(settingToChange(recordedBefore, "vectorIndexes.maxMaintenanceWorkMem")).toBe(
       "neonhub-db:vectorIndexes.maxMaintenanceWorkMem in the stack's config " +
-        `(\`pulumi config set --stack <stack> --path neonhub-db:vectorIndexes.maxMaintenanceWorkMem <value>\`; ${which})`,
+        `(\`pulumi config set --stack <stack> --path 'neonhub-db:vectorIndexes.maxMaintenanceWorkMem' <value>\`; ${which})`,
     );
     // A message the engine assembles of several printed commands, as the provider hands it to Pulumi: which
     // stack `<stack>` stands for is said once, after the first command, not once per command.
@@ -363,7 +363,7 @@ describe("the commands the provider's fixes name", () => {
     expect(message.split(which)).toHaveLength(4);
     expect(shownText(message, [])).toBe(
       "Raise neonhub-db:vectorIndexes.maxMaintenanceWorkMem in the stack's config " +
-        `(\`pulumi config set --stack <stack> --path neonhub-db:vectorIndexes.maxMaintenanceWorkMem <value>\`; ${which}), ` +
+        `(\`pulumi config set --stack <stack> --path 'neonhub-db:vectorIndexes.maxMaintenanceWorkMem' <value>\`; ${which}), ` +
         "then run `pulumi up --stack <stack>` again (`pulumi preview --stack <stack>` shows what is left).",
     );
   });

@@ -143,7 +143,7 @@ describe("building on a 1536-dimension table of 20,000 rows", () => {
       );
       expect(onStack.fix).toContain(
         "Raise neonhub-db:vectorIndexes.maxMaintenanceWorkMem in the stack's config (`pulumi config set --stack prod " +
-          `--path neonhub-db:vectorIndexes.maxMaintenanceWorkMem <value>\`) to at least ${need.mb}MB`,
+          `--path 'neonhub-db:vectorIndexes.maxMaintenanceWorkMem' <value>\`) to at least ${need.mb}MB`,
       );
       expect(onStack.fix).toContain("then run `pulumi up --stack prod` again.");
       expect(onStack.fix).not.toContain("Raise vectorIndexes.");
