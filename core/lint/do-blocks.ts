@@ -1,7 +1,8 @@
 // The SQL a DO block runs. squawk reads a `DO $$ ... $$` as one statement and nothing inside it, so a CREATE
 // INDEX, an ALTER TABLE or an UPDATE of every row written in a PL/pgSQL block would block the app unseen. The
 // lint (index.ts) and revert's preview (core/migrations/drops.ts) read the block's body here instead: each SQL
-// command PL/pgSQL hands to PostgreSQL, with its offsets in the file, in the place of the block. What the body
+// command PL/pgSQL hands to PostgreSQL, with its offsets in the file, in the place of the block (statements-run.ts;
+// a function's PL/pgSQL body the section calls is read the same way, called-functions.ts). What the body
 // builds at run time (EXECUTE, a FOR ... IN EXECUTE loop) and a body of another language cannot be read: the
 // lint says so (rules.ts, the unchecked-do-block warning).
 import { blank, splitStatements, type Statement } from "./statements";
@@ -46,37 +47,51 @@ const CONTROL =
 const SQL_COMMAND =
   /^\s*(?:ALTER|CREATE|DROP|UPDATE|DELETE|INSERT|MERGE|TRUNCATE|LOCK|CLUSTER|REINDEX|VACUUM|REFRESH|COMMENT|GRANT|REVOKE|WITH|SECURITY\s+LABEL)\b/i;
 
+/** Whether `code` (its strings blanked, what opens it cut) is an SQL command the lint weighs. */
+export function runsSqlCommand(code: string): boolean {
+  return SQL_COMMAND.test(code);
+}
+
+/** How much of a piece of a PL/pgSQL body (strings blanked) is what opens the statement in it: CONTROL, as
+ *  often as it repeats (`BEGIN IF ... THEN`). */
+export function controlLength(code: string): number {
+  let skip = 0;
+  for (let control = CONTROL.exec(code); control; control = CONTROL.exec(code.slice(skip))) {
+    if (control[0].length === 0) break;
+    skip += control[0].length;
+  }
+  return skip;
+}
+
 /** SQL built at run time: an EXECUTE statement, or a loop or cursor over one (`FOR r IN EXECUTE`, `OPEN c FOR
  *  EXECUTE`). */
 const EXECUTES = /^\s*EXECUTE\b/i;
 const LOOPS_OVER_EXECUTE = /\b(?:IN|FOR)\s+(EXECUTE)\b/i;
 
-/** The commands a DO block runs, as the lint reads them. */
-export interface DoBlockCommands {
+/** What a PL/pgSQL body runs, as the lint reads it: a DO block's, or a function's the migration calls. */
+export interface BodyCommands {
   /** Each SQL command of the body, its offsets the file's. */
   commands: Statement[];
   /** Where the body runs SQL it builds (an offset in the file), or where the block starts when its body is
    *  not PL/pgSQL or not dollar-quoted: none of it can be read. */
   unread: { offset: number; why: "dynamic" | "language" }[];
+  /** Each statement of the body, its offsets the file's, with what opens it (IF ... THEN, a loop's head):
+   *  where the body may call a function (called-functions.ts). */
+  pieces: Statement[];
 }
 
-/** The commands `statement` runs when it is a DO block; undefined for another statement. */
-export function doBlockCommands(statement: Statement): DoBlockCommands | undefined {
-  if (!IS_DO.test(statement.code)) return undefined;
-  const block = doBlockBody(statement);
-  const blockStart = statement.start + statement.code.search(/\S/);
-  if (!block || block.language !== "plpgsql")
-    return { commands: [], unread: [{ offset: blockStart, why: "language" }] };
-  const bodyStart = statement.start + block.at;
+/** The commands a PL/pgSQL body runs; `bodyStart`, where the body starts in the file. */
+export function plpgsqlCommands(body: string, bodyStart: number): BodyCommands {
   const commands: Statement[] = [];
-  const unread: DoBlockCommands["unread"] = [];
-  for (const piece of splitStatements(block.body)) {
+  const unread: BodyCommands["unread"] = [];
+  const pieces = splitStatements(body).map((piece) => ({
+    ...piece,
+    start: bodyStart + piece.start,
+    end: bodyStart + piece.end,
+  }));
+  for (const piece of pieces) {
     const code = withoutStrings(piece.code);
-    let skip = 0;
-    for (let control = CONTROL.exec(code); control; control = CONTROL.exec(code.slice(skip))) {
-      if (control[0].length === 0) break;
-      skip += control[0].length;
-    }
+    const skip = controlLength(code);
     const rest = code.slice(skip);
     const loop = LOOPS_OVER_EXECUTE.exec(code);
     const dynamic = EXECUTES.test(rest)
@@ -85,68 +100,25 @@ export function doBlockCommands(statement: Statement): DoBlockCommands | undefin
         ? loop.index + loop[0].length - 7
         : -1;
     if (dynamic >= 0) {
-      unread.push({ offset: bodyStart + piece.start + dynamic, why: "dynamic" });
-    } else if (SQL_COMMAND.test(rest)) {
+      unread.push({ offset: piece.start + dynamic, why: "dynamic" });
+    } else if (runsSqlCommand(rest)) {
       commands.push({
-        start: bodyStart + piece.start + skip,
-        end: bodyStart + piece.end,
+        start: piece.start + skip,
+        end: piece.end,
         code: piece.code.slice(skip),
         comments: piece.comments,
       });
     }
   }
-  return { commands, unread };
+  return { commands, unread, pieces };
 }
 
-/** A DO block's body the lint could not read, and where. */
-export interface UnreadBody {
-  /** The DO block. */
-  block: Statement;
-  /** Where it is, an offset in the file: the EXECUTE, or the block's start. */
-  offset: number;
-  why: "dynamic" | "language";
-}
-
-/** A section's statements as they run: what the lint weighs. */
-export interface StatementsRun {
-  /** Each statement as written, a DO block's SQL commands in its place (the block itself when it has none).
-   *  The first command carries the block's own comments, so that an exemption written above the block
-   *  accepts a finding of its first command, as it would of a statement. */
-  statements: Statement[];
-  unread: UnreadBody[];
-}
-
-export function statementsRun(written: readonly Statement[]): StatementsRun {
-  const statements: Statement[] = [];
-  const unread: UnreadBody[] = [];
-  for (const statement of written) {
-    const block = doBlockCommands(statement);
-    if (!block || block.commands.length === 0) statements.push(statement);
-    else {
-      const [first, ...others] = block.commands;
-      statements.push({ ...first!, comments: [...statement.comments, ...first!.comments] }, ...others);
-    }
-    for (const { offset, why } of block?.unread ?? []) unread.push({ block: statement, offset, why });
-  }
-  return { statements, unread };
-}
-
-/**
- * `text` as squawk is to read it: each DO block whose commands `run` holds blanked but for those commands, in
- * their places, so that squawk reads them as statements of their own and points where they are in the file.
- */
-export function textWithBlocksRead(text: string, written: readonly Statement[], run: StatementsRun): string {
-  let out = text;
-  for (const statement of written) {
-    if (run.statements.includes(statement)) continue;
-    out =
-      out.slice(0, statement.start) +
-      blank(text.slice(statement.start, statement.end)) +
-      out.slice(statement.end);
-  }
-  for (const command of run.statements) {
-    if (written.includes(command)) continue;
-    out = out.slice(0, command.start) + text.slice(command.start, command.end) + out.slice(command.end);
-  }
-  return out;
+/** The commands `statement` runs when it is a DO block; undefined for another statement. */
+export function doBlockCommands(statement: Statement): BodyCommands | undefined {
+  if (!IS_DO.test(statement.code)) return undefined;
+  const block = doBlockBody(statement);
+  const blockStart = statement.start + statement.code.search(/\S/);
+  if (!block || block.language !== "plpgsql")
+    return { commands: [], unread: [{ offset: blockStart, why: "language" }], pieces: [] };
+  return plpgsqlCommands(block.body, statement.start + block.at);
 }

@@ -24,7 +24,7 @@ import { EXEMPTION_SYNTAX, exemptionProblem, knownRules, parseExemptions } from 
 import { BACKFILL_UNDER_LOCK_RULE, backfillsUnderLock } from "./held-locks";
 import { notNullProof, readPendingChecks, setNotNullColumn } from "./not-null-proof";
 import { accessMethodNamed, changesAccessMethod, liveAccessMethod } from "./access-method";
-import { statementsRun, textWithBlocksRead, type UnreadBody } from "./do-blocks";
+import { statementsRun, textWithBlocksRead, type UnreadBody } from "./statements-run";
 import {
   ACCESS_METHOD_RULE,
   EXEMPTION_RULE,
@@ -830,20 +830,26 @@ function transactionBlockFindings(file: LintedFile): SafetyFinding[] {
   );
 }
 
-/** What the lint cannot read of a DO block: SQL it builds at run time, or a body in another language. */
-function uncheckedBlockFinding(file: LintedFile, { offset, why }: UnreadBody): SafetyFinding {
+/** What the lint cannot read of a DO block or a function the section calls: SQL it builds at run time, or a
+ *  body in another language. */
+function uncheckedBlockFinding(
+  file: LintedFile,
+  { offset, why, function: called }: UnreadBody,
+): SafetyFinding {
   const dynamic = why === "dynamic";
-  return uncheckedWarning(
-    file,
-    lineOf(file.text, offset),
-    UNCHECKED_DO_BLOCK_RULE,
-    dynamic
-      ? "This EXECUTE in a DO block runs SQL built when the block runs, which the lint cannot read: none of its rules was checked on it, so what it locks or rewrites on a table with data was not weighed."
-      : "This DO block's body is not PL/pgSQL in dollar quotes, which the lint cannot read: none of its rules was checked on the statements it runs, so what they lock or rewrite on a table with data was not weighed.",
-    dynamic
-      ? "write the statement out in the block (or outside it), so that plan checks it; where it must be built (a name or a list read from the database), check by hand what it locks and rewrites before it runs on a table with data (docs/runbook.md#the-safety-lint-blocking-migrations-on-tables-with-data)"
-      : "write the statements in a PL/pgSQL block in dollar quotes (DO $$ ... $$) or as statements of their own, so that plan checks them; otherwise check by hand what they lock and rewrite before they run on a table with data (docs/runbook.md#the-safety-lint-blocking-migrations-on-tables-with-data)",
-  );
+  const where = called ? `function ${called}, which this section calls,` : "a DO block";
+  const problem = dynamic
+    ? `This EXECUTE in ${where} runs SQL built when ${called ? "it" : "the block"} runs, which the lint cannot read: none of its rules was checked on it, so what it locks or rewrites on a table with data was not weighed.`
+    : called
+      ? `The body of function ${called}, which this section calls, is not PL/pgSQL or SQL in dollar quotes, which the lint cannot read: none of its rules was checked on the statements it runs, so what they lock or rewrite on a table with data was not weighed.`
+      : "This DO block's body is not PL/pgSQL in dollar quotes, which the lint cannot read: none of its rules was checked on the statements it runs, so what they lock or rewrite on a table with data was not weighed.";
+  const holder = called ? "the function" : "the block";
+  const fix = dynamic
+    ? `write the statement out in ${holder} (or as a statement of the section), so that plan checks it; where it must be built (a name or a list read from the database), check by hand what it locks and rewrites before it runs on a table with data (docs/runbook.md#the-safety-lint-blocking-migrations-on-tables-with-data)`
+    : called
+      ? "write its body in PL/pgSQL or SQL in dollar quotes (AS $$ ... $$), or its statements as statements of the section, so that plan checks them; otherwise check by hand what they lock and rewrite before they run on a table with data (docs/runbook.md#the-safety-lint-blocking-migrations-on-tables-with-data)"
+      : "write the statements in a PL/pgSQL block in dollar quotes (DO $$ ... $$) or as statements of their own, so that plan checks them; otherwise check by hand what they lock and rewrite before they run on a table with data (docs/runbook.md#the-safety-lint-blocking-migrations-on-tables-with-data)";
+  return uncheckedWarning(file, lineOf(file.text, offset), UNCHECKED_DO_BLOCK_RULE, problem, fix);
 }
 
 /** Exemptions that cannot do what they say: named no rule, an unknown one, no reason, or matched nothing.

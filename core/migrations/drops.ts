@@ -1,8 +1,8 @@
 // What a migration's Down section destroys, for revert's preview: the statements that remove objects or data,
 // as written. Read statement by statement (comments, quotes and dollar quotes respected), so that a DELETE in
 // the body of a function the Down section re-creates is not listed (it does not run), while the statements of
-// a DO block are (they do).
-import { statementsRun } from "../lint/do-blocks";
+// a DO block, and of a function the section defines and calls, are (they do).
+import { statementsRun, type UnreadBody } from "../lint/statements-run";
 import { IDENT, splitStatements, topLevelParts } from "../lint/statements";
 import { downSection, type MigrationFile } from "./files";
 
@@ -18,11 +18,15 @@ const ALTER_TABLE = new RegExp(
 /** An ALTER TABLE action that drops a column: `DROP [COLUMN] [IF EXISTS] name` (not DROP CONSTRAINT). */
 const DROP_COLUMN = /^DROP\s+(?!CONSTRAINT\b)/i;
 
-/** What a DO block runs that this list cannot read (do-blocks.ts), said in its place. */
-const UNREAD = {
-  dynamic: "EXECUTE in a DO block: SQL built when it runs, which this list cannot read",
-  language: "a DO block this list cannot read (not PL/pgSQL in dollar quotes)",
-} as const;
+/** What a DO block or a function the section calls runs that this list cannot read (statements-run.ts), said
+ *  in its place. */
+function unreadWords({ why, function: called }: UnreadBody): string {
+  if (why === "dynamic")
+    return `EXECUTE in ${called ? `function ${called}, which the section calls` : "a DO block"}: SQL built when it runs, which this list cannot read`;
+  return called
+    ? `function ${called}, which the section calls, whose body this list cannot read (not PL/pgSQL or SQL in dollar quotes)`
+    : "a DO block this list cannot read (not PL/pgSQL in dollar quotes)";
+}
 
 const oneLine = (text: string) => text.replace(/\s+/g, " ").trim();
 
@@ -36,7 +40,7 @@ export function destroyingStatements(sql: string): string[] {
   const run = statementsRun(splitStatements(sql));
   return [
     ...run.statements.map((s) => ({ at: s.start, lines: destroying(oneLine(s.code.replace(/;\s*$/, ""))) })),
-    ...run.unread.map((u) => ({ at: u.offset, lines: [UNREAD[u.why]] })),
+    ...run.unread.map((u) => ({ at: u.offset, lines: [unreadWords(u)] })),
   ]
     .sort((a, b) => a.at - b.at)
     .flatMap(({ lines }) => lines);

@@ -1,0 +1,98 @@
+// The functions a section defines and then calls. A backfill is often written as a function and a call
+// (`CREATE FUNCTION backfill() ... UPDATE ...; SELECT backfill();`): squawk reads the CREATE FUNCTION as one
+// statement and its body as a string, and the call as a SELECT, so an UPDATE of every row, or a CREATE INDEX,
+// in the body went unweighed. The lint (statements-run.ts) weighs the body of a function the section calls
+// where the call runs, as it weighs a DO block's. Only functions the same section defines are followed: one
+// defined by an earlier migration is the database's, which the lint does not read.
+import {
+  controlLength,
+  plpgsqlCommands,
+  runsSqlCommand,
+  withoutStrings,
+  type BodyCommands,
+} from "./do-blocks";
+import { canonicalName, splitStatements, type Statement } from "./statements";
+
+/** A function or procedure the section defines. */
+export interface DefinedFunction {
+  /** The CREATE FUNCTION or CREATE PROCEDURE statement. */
+  statement: Statement;
+  /** Its name as written, for messages. */
+  name: string;
+  /** What its body runs, offsets the file's; for a body the lint cannot read, one `language` entry. */
+  body: BodyCommands;
+}
+
+const NAME = String.raw`(?:"(?:[^"]|"")+"|[A-Za-z_][\w$]*)`;
+
+/** `CREATE [OR REPLACE] FUNCTION|PROCEDURE [schema.]name (`. */
+const CREATES = new RegExp(
+  String.raw`^\s*CREATE\s+(?:OR\s+REPLACE\s+)?(?:FUNCTION|PROCEDURE)\s+(${NAME}(?:\s*\.\s*${NAME})?)\s*\(`,
+  "i",
+);
+
+/** The body in dollar quotes after AS. */
+const DOLLAR_BODY = /\bAS\s+(\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$)([\s\S]*?)\1/i;
+
+const LANGUAGE = /\bLANGUAGE\s+(\w+|"[^"]+"|'[^']+')/i;
+
+/** A name followed by `(`: a call, when the name is a function the section defines. */
+const CALL = new RegExp(String.raw`(?<![\w$."])(${NAME}(?:\s*\.\s*${NAME})?)\s*\(`, "g");
+
+/** Statements that define or describe objects: a function named in one is not run by it (a trigger's EXECUTE
+ *  FUNCTION, a policy's USING, COMMENT ON FUNCTION, GRANT EXECUTE). */
+const DEFINES = /^\s*(?:CREATE|ALTER|DROP|COMMENT|GRANT|REVOKE|SECURITY\s+LABEL)\b/i;
+
+/** The functions and procedures `written` defines, by canonical name; the last definition of a name wins. */
+export function definedFunctions(written: readonly Statement[]): Map<string, DefinedFunction> {
+  const defined = new Map<string, DefinedFunction>();
+  for (const statement of written) {
+    const created = CREATES.exec(statement.code);
+    if (!created) continue;
+    const name = created[1]!.replace(/\s+/g, "");
+    defined.set(canonicalName(name), { statement, name, body: functionBody(statement) });
+  }
+  return defined;
+}
+
+/** What a function's body runs: PL/pgSQL and SQL bodies in dollar quotes are read; any other is not. */
+function functionBody(statement: Statement): BodyCommands {
+  const unreadable: BodyCommands = {
+    commands: [],
+    unread: [{ offset: statement.start + statement.code.search(/\S/), why: "language" }],
+    pieces: [],
+  };
+  const body = DOLLAR_BODY.exec(statement.code);
+  if (!body) return unreadable;
+  const outside = statement.code.slice(0, body.index) + statement.code.slice(body.index + body[0].length);
+  const language = (LANGUAGE.exec(withoutStrings(outside))?.[1] ?? "").replace(/["']/g, "").toLowerCase();
+  const bodyStart = statement.start + body.index + body[0].length - body[1]!.length - body[2]!.length;
+  if (language === "plpgsql") return plpgsqlCommands(body[2]!, bodyStart);
+  if (language !== "sql") return unreadable;
+  // An SQL function's body is statements, each run as written.
+  const pieces = splitStatements(body[2]!).map((piece) => ({
+    ...piece,
+    start: bodyStart + piece.start,
+    end: bodyStart + piece.end,
+  }));
+  return {
+    commands: pieces.filter((piece) => runsSqlCommand(withoutStrings(piece.code))),
+    unread: [],
+    pieces,
+  };
+}
+
+/** The section's functions that `piece` calls, in the order it names them. */
+export function callsIn(piece: Statement, defined: ReadonlyMap<string, DefinedFunction>): DefinedFunction[] {
+  if (defined.size === 0) return [];
+  const whole = withoutStrings(piece.code);
+  // In a PL/pgSQL body, what opens the statement (IF f() THEN) may call one even when the statement defines.
+  const opens = controlLength(whole);
+  const code = DEFINES.test(whole.slice(opens)) ? whole.slice(0, opens) : whole;
+  const called: DefinedFunction[] = [];
+  for (const match of code.matchAll(CALL)) {
+    const fn = defined.get(canonicalName(match[1]!.replace(/\s+/g, "")));
+    if (fn && !called.includes(fn)) called.push(fn);
+  }
+  return called;
+}
