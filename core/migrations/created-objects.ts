@@ -311,12 +311,21 @@ function qualifiedName(kind: string, p: ObjectPlace): string {
 
 /**
  * The object as report lines name it (core/shown-names.ts): `index public.widget_flag_idx`, and where a rename
- * left it: `table public.notes (its Down section renames it to public.notes_old)`.
+ * left it: `table public.notes (its Down section renames it to public.notes_old)`; a column whose table the
+ * Down section renamed back, but which it did not drop: `column public.notes_v2.flag (its Down section
+ * renames its table: now public.notes.flag)`.
  */
 export function shownLeftObject(o: LeftObject): string {
   const shown = `${o.kind} ${qualifiedName(o.kind, o)}${o.arguments === null ? "" : `(${o.arguments})`}`;
-  if (!o.renamedTo) return shown;
-  return `${shown} (its Down section renames it to ${qualifiedName(o.kind, o.renamedTo)})`;
+  return o.renamedTo ? `${shown} (${howDownMoved(o, o.renamedTo)})` : shown;
+}
+
+/** What the Down section did that left the object where it is now: renamed it, its table, or moved either. */
+function howDownMoved(o: LeftObject, to: ObjectPlace): string {
+  const now = qualifiedName(o.kind, to);
+  if (to.name !== o.name) return `its Down section renames it to ${now}`;
+  if (to.table !== o.table) return `its Down section renames its table: now ${now}`;
+  return `its Down section moves ${o.table === null ? "it" : "its table"} to schema ${shownName(to.schema)}: now ${now}`;
 }
 
 /** The statement that drops it where it is now (after the Down section's rename, if any), for the fix. */

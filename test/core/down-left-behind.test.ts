@@ -315,8 +315,10 @@ describe("a Down section that renames what its Up section created", () => {
     'CREATE INDEX widget_name_idx3 ON "Widget" (name);',
     'ALTER TABLE "Widget" ADD COLUMN flag int;',
     "CREATE FUNCTION widget_note(t text) RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT t';",
-    // Renamed by the Up section, not created: its Down section renames it back, as it should.
+    // Renamed by the Up section, not created: its Down section renames it back, as it should, but leaves the
+    // column the Up section added to it, which the refusal names where the rename back left it.
     'ALTER TABLE "Gadget" RENAME TO "Gizmo";',
+    'ALTER TABLE "Gizmo" ADD COLUMN extra int;',
   ].join("\n");
   const renames = [
     'ALTER TABLE "Gizmo" RENAME TO "Gadget";',
@@ -329,23 +331,26 @@ describe("a Down section that renames what its Up section created", () => {
     "- index public.widget_name_idx3 (its Down section renames it to public.widget_name_idx3_old)",
     "- function public.widget_note(t text) (its Down section renames it to public.widget_note_old)",
     "- table public.widget_notes (its Down section renames it to public.widget_notes_old)",
+    '- column public."Gizmo".extra (its Down section renames its table: now public."Gadget".extra)',
     '- column public."Widget".flag (its Down section renames it to public."Widget".flag_old)',
   ];
   const drops =
     "DROP INDEX public.widget_name_idx3_old; DROP FUNCTION public.widget_note_old(t text); " +
-    'DROP TABLE public.widget_notes_old; ALTER TABLE public."Widget" DROP COLUMN flag_old;';
+    'DROP TABLE public.widget_notes_old; ALTER TABLE public."Gadget" DROP COLUMN extra; ' +
+    'ALTER TABLE public."Widget" DROP COLUMN flag_old;';
 
   /** The Down section as the fix says: the DROP of each, after the renames. */
   const followFix = (file: string) =>
     writeFileSync(file, readFileSync(file, "utf8").replace(renames, `${renames}\n${drops}`));
 
-  it("is refused, naming each object where the rename left it and the DROP that finds it; the renamed-back table is not named", async () => {
+  it("is refused, naming each object where the rename left it and the DROP that finds it; the renamed-back table is not named, its column is where it is now", async () => {
     const dir = fixtureMigrationsCopy();
     const file = writeMigration(dir, `${RENAMES}.sql`, made, renames);
     const cli = (...args: string[]) =>
       runCli([...args, "--migrations-dir", dir, "--json"], { DATABASE_URL: db.current.url });
     expect((await cli("apply")).code).toBe(0);
     expect(await recorded(db.current.url, RENAMES)).toEqual([
+      "column public.Gizmo.extra",
       "column public.Widget.flag",
       "function public.widget_note(t text)",
       "index public.widget_name_idx3",
