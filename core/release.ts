@@ -35,7 +35,7 @@ import { quoteIdentifier as quoteIdent } from "./identifiers";
 import { lostLastRows, readSnapshotLast } from "./adopt/lost-last-rows";
 import { isLegacyDatabase } from "./adopt/legacy-inspection";
 import { preflightProblems, releaseIsTheUpgrades } from "./adopt/preflight";
-import { stepPlansAfterUpgrade } from "./adopt/upgrade/after-upgrade";
+import { stepPlansAfterUpgrade, type StepPlans } from "./adopt/upgrade/after-upgrade";
 import {
   ledgerPlanProblems,
   missingPgvectorError,
@@ -599,6 +599,7 @@ async function planActing(
       options,
       state,
       stepPlans,
+      await plansAfterUpgrade(client, stepPlans, checks),
       !probe.pgvector,
       { ...checks, drift, createPrivileges },
       holders,
@@ -621,6 +622,7 @@ async function planActing(
     options,
     state,
     stepPlans,
+    await plansAfterUpgrade(client, stepPlans, checks),
     pgvectorMissing,
     { ...checks, drift, createPrivileges },
     holders,
@@ -714,10 +716,25 @@ async function extensionsTheRoleMayNotCreate(
   return (await uncreatableExtensions(client, ownerRole)).filter((e) => created.has(e.extension));
 }
 
+/**
+ * On the Prisma-era database, whose release is the upgrade's to run (releaseIsTheUpgrades), the steps' items
+ * after its cutover (stepPlansAfterUpgrade, which reads the build memory on `client`); undefined otherwise,
+ * with nothing read.
+ */
+async function plansAfterUpgrade(
+  client: ClientBase,
+  stepPlans: Map<ReleaseStep, StepPlanMap[ReleaseStep["kind"]][]>,
+  checks: Pick<PendingMigrationChecks, "preflight">,
+): Promise<StepPlans | undefined> {
+  return releaseIsTheUpgrades(checks.preflight) ? stepPlansAfterUpgrade(client, stepPlans) : undefined;
+}
+
+/** `upgradedPlans`: plansAfterUpgrade's, present on the Prisma-era database alone. */
 function assemblePlan(
   options: ReleaseOptions,
   state: Pick<MigrationState, "ledger" | "comparison">,
   stepPlans: Map<ReleaseStep, StepPlanMap[ReleaseStep["kind"]][]>,
+  upgradedPlans: StepPlans | undefined,
   pgvectorMissing: boolean,
   checks: PendingMigrationChecks & {
     drift: DriftBeforeRelease[];
@@ -728,16 +745,15 @@ function assemblePlan(
 ): ReleasePlan {
   // The Prisma-era database: apply stops at its pre-flight, so none of the steps' items is its to do (the
   // upgrade in place runs them after its cutover), and plan lists none, as it lists no migration as apply's.
-  const upgradeFirst = releaseIsTheUpgrades(checks.preflight);
+  const upgradeFirst = upgradedPlans !== undefined;
   const shownPlans: typeof stepPlans = upgradeFirst ? new Map() : stepPlans;
   const { rowLevelSecurity, seedSets, vectorIndexes } = byStepKey<StepPlanMap>(
     [...stepPlans.keys()],
     (step) => shownPlans.get(step) ?? [],
   );
   const pending = !upgradeFirst && planChanges(stepPlans, checks);
-  const upgradedPlans = upgradeFirst ? stepPlansAfterUpgrade(stepPlans) : stepPlans;
   const ledgerProblems = [...state.comparison.problems, ...checks.preflight];
-  const afterUpgrade = upgradeFirst
+  const afterUpgrade = upgradedPlans
     ? byStepKey<StepPlanMap>([...stepPlans.keys()], (step) => upgradedPlans.get(step) ?? [])
     : undefined;
   return {

@@ -155,6 +155,23 @@ interface Settled {
 /** PostgreSQL's default maintenance_work_mem (64 MB): the build memory assumed where none was read. */
 const DEFAULT_MAINTENANCE_WORK_MEM_MB = 64;
 
+/**
+ * The session's maintenance_work_mem in kB, as text: what a build starts from (chooseMemory never sets less),
+ * read by apply's survey, plan's batched read and the plan of what runs after the Prisma-era upgrade alike.
+ */
+const SESSION_MEMORY_KB_SQL = "(SELECT setting FROM pg_settings WHERE name = 'maintenance_work_mem')";
+
+/** SESSION_MEMORY_KB_SQL's reading in whole MB; PostgreSQL's default where none was read (every server has one). */
+function sessionMemoryMbOf(kb: string | null | undefined): number {
+  return Math.floor(Number(kb ?? DEFAULT_MAINTENANCE_WORK_MEM_MB * 1024) / 1024);
+}
+
+/** The session's maintenance_work_mem in MB (SESSION_MEMORY_KB_SQL), one round trip. */
+async function sessionMemoryMb(client: ClientBase): Promise<number> {
+  const result = await client.query<{ kb: string | null }>(`SELECT ${SESSION_MEMORY_KB_SQL} AS kb`);
+  return sessionMemoryMbOf(result.rows[0]?.kb);
+}
+
 interface Survey {
   inventories: TableInventory[];
   decisions: IndexDecision[];
@@ -181,7 +198,8 @@ type TableState = {
 } | null;
 
 interface IndexState {
-  memoryKb: string;
+  /** SESSION_MEMORY_KB_SQL: null where the server has no such setting. */
+  memoryKb: string | null;
   records: RecordRow[];
   valid: Record<string, boolean>;
   /** Each recorded index's live pg_class.relfilenode (null when missing). */
@@ -257,7 +275,7 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
           : "'null'::jsonb";
       });
       return `jsonb_build_object(
-        'memoryKb', (SELECT setting FROM pg_settings WHERE name = 'maintenance_work_mem'),
+        'memoryKb', ${SESSION_MEMORY_KB_SQL},
         'records', ${INDEX_RECORDS_JSON_SQL},
         'valid', ${RECORDED_INDEX_VALIDITY_SQL},
         'storage', ${RECORDED_INDEX_STORAGE_SQL},
@@ -325,9 +343,7 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
   /** survey() from the batched read's state. */
   private surveyOf(state: IndexState): Survey {
     const records = state.records.map(indexRecordFromRow);
-    const serverMemoryMb = Math.floor(
-      Number(state.memoryKb ?? DEFAULT_MAINTENANCE_WORK_MEM_MB * 1024) / 1024,
-    );
+    const serverMemoryMb = sessionMemoryMbOf(state.memoryKb);
     const inventories = this.inventoriesOf(state);
     const searches = state.searches.map(searchCalibrationFromRow);
     const decisions = this.options.tables.flatMap(({ settings }, i) =>
@@ -452,11 +468,15 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
    * indexes or records, and holding `embeddedRows` (per table name, the rows of each dimension). The upgrade
    * carries no embedding (core/adopt/upgrade/mapping.ts maps no embedding column), so these are only what the
    * steps before this one write (the seed sets). Decided by decideTable, as apply decides on what it reads:
-   * a table without embedded rows is a skip, as plan says it of any empty table.
+   * a table without embedded rows is a skip, as plan says it of any empty table. `client`: the plan's session,
+   * whose maintenance_work_mem is read as apply's survey reads it: the upgrade's release runs on the same
+   * database as the same login (its role's and the database's settings, PGOPTIONS), so its builds start from
+   * the same memory, and whether one fits the bound is decided alike.
    */
-  planOnUpgradedTables(
+  async planOnUpgradedTables(
+    client: ClientBase,
     embeddedRows: ReadonlyMap<string, ReadonlyMap<number, number>>,
-  ): VectorIndexPlanItem[] {
+  ): Promise<VectorIndexPlanItem[]> {
     const inventories = this.options.tables.map(
       ({ table }): TableInventory => ({
         table,
@@ -472,7 +492,7 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
         countIndex: { state: "missing", keyable: true, buildable: true, role: "", owner: "" },
       }),
     );
-    const serverMemoryMb = DEFAULT_MAINTENANCE_WORK_MEM_MB;
+    const serverMemoryMb = await sessionMemoryMb(client);
     const decisions = this.options.tables.flatMap(({ settings }, i) =>
       decideTable({
         inventory: inventories[i]!,
@@ -1195,13 +1215,6 @@ function refuseBlockedBuilds(decisions: readonly IndexDecision[], print: Command
       blocked.map((d) => `- ${d.name}: ${d.memoryProblem}`).join("\n"),
     `Raise ${settingToChange(print, "vectorIndexes.maxMaintenanceWorkMem")} to at least ${needed}MB (the server needs that much free memory during the build; it is raised for the build's session only), or use method "hnsw", which can build with less (on disk, slower); then ${applyAgain(print)}.`,
   );
-}
-
-async function sessionMemoryMb(client: ClientBase): Promise<number> {
-  const result = await client.query<{ kb: string }>(
-    "SELECT setting AS kb FROM pg_settings WHERE name = 'maintenance_work_mem'",
-  );
-  return Math.floor(Number(result.rows[0]?.kb ?? 65536) / 1024);
 }
 
 function calibrationFacts(c: Calibration): CalibrationFacts {

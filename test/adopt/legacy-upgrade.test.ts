@@ -4,7 +4,7 @@
 // app's writes during the backfill all arrive; a defect row stops it before anything is written.
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { LegacyUpgradeResult, ReleasePlan } from "../../core";
+import type { IndexBuildFacts, LegacyUpgradeResult, ReleasePlan } from "../../core";
 import { runCli } from "../support/cli";
 import { backends, killAt, startCli, waitUntil } from "../support/kill-points";
 import {
@@ -175,6 +175,41 @@ describe("apply --upgrade-legacy", () => {
     expect(ran.filter((i) => i.action === "create").map((i) => i.name)).toEqual(
       expect.arrayContaining(["idx_chunk_embedding_cosine", "idx_message_embedding_cosine"]),
     );
+  });
+
+  it("decides the vector indexes after the upgrade with the maintenance_work_mem its session has, as the upgrade builds them", async () => {
+    // The seed set's chunks (3072 dimensions) need 65 MB for their index's k-means: above the 32 MB bound given
+    // here and PostgreSQL's default 64 MB. The database's own setting (its sessions', the plan's and the
+    // upgrade's alike; dropped with the database) is what the build starts from: too little at 16 MB, enough at 128 MB.
+    const db = await legacyDatabase();
+    const setMemory = (value: string) =>
+      withClient(adminUrl(), (c) =>
+        c.query(`ALTER DATABASE "${db.name}" SET maintenance_work_mem = '${value}'`),
+      );
+    const bound = ["--set", "vectorIndexes.maxMaintenanceWorkMem=32MB"];
+    const chunkItem = async () => {
+      const plan = await runCli(["plan", "--seed", "demo", "--json", ...bound], { DATABASE_URL: db.url });
+      const listed = (JSON.parse(plan.stdout) as ReleasePlan).afterUpgrade!.vectorIndexes;
+      return { listed, chunk: listed.find((i) => i.name === "idx_chunk_embedding_cosine")! };
+    };
+
+    await setMemory("16MB");
+    const small = await chunkItem();
+    expect(small.chunk.decision).toBe("create");
+    expect(small.chunk.reason).toMatch(
+      /\(cannot start: k-means over \d+ sampled rows needs 65 MB of maintenance_work_mem, above the bound of 32 MB \(the server's setting is 16 MB\)\)$/,
+    );
+
+    await setMemory("128MB");
+    const { listed, chunk } = await chunkItem();
+    expect(chunk.decision).toBe("create");
+    expect(chunk.reason).toMatch(/^new index: ivfflat .* on \d+ rows? of 3072 dimensions$/);
+    const run = await upgrade(db, "--seed", "demo", ...bound);
+    expect(run.code, run.stderr).toBe(0);
+    const ran = (JSON.parse(run.stdout) as LegacyUpgradeResult).release!.vectorIndexes;
+    expect(ran.map((i) => [i.name, i.action])).toEqual(listed.map((i) => [i.name, i.action]));
+    const built = ran.find((i) => i.name === "idx_chunk_embedding_cosine")!;
+    expect((built.details as IndexBuildFacts).maintenanceWorkMemMb).toBe(128);
   });
 
   it("proves every legacy row and column arrived, every foreign key holds and RLS is in force", async () => {

@@ -4,31 +4,37 @@
 // upgrade's apply runs the steps on the tables its cutover made, holding the legacy rows without embeddings
 // (core/adopt/upgrade/mapping.ts maps no embedding column), then the seed sets' rows. The vector-index step
 // decides on those tables as it would on any (VectorIndexStep.planOnUpgradedTables), so that the preview
-// lists no index the up then skips for having no embedded rows.
+// lists no index the up then skips for having no embedded rows, with the maintenance_work_mem the plan's session
+// reads, so that it says a build cannot start (or can) as the up then finds.
+import type { ClientBase } from "pg";
 import type { StepPlanMap } from "../../results";
 import { SeedsStep } from "../../seeds/step";
 import { embeddedRowsOf } from "../../seeds/seed-set";
 import type { ReleaseStep } from "../../steps";
 import { VectorIndexStep } from "../../vector-indexes/step";
 
-type StepPlans = ReadonlyMap<ReleaseStep, StepPlanMap[ReleaseStep["kind"]][]>;
+export type StepPlans = ReadonlyMap<ReleaseStep, StepPlanMap[ReleaseStep["kind"]][]>;
 
 /**
  * Each step's items after the upgrade, in the steps' order: the vector-index step's decided on the upgraded
- * tables with the embedded rows the seed sets before it write; the others' as they planned them on the
- * database (none of their records exists yet, so their first run's).
+ * tables with the embedded rows the seed sets before it write, and the build memory `client` (the plan's
+ * session) has, as the upgrade's own session will; the others' as they planned them on the database (none of
+ * their records exists yet, so their first run's).
  */
-export function stepPlansAfterUpgrade(stepPlans: StepPlans): StepPlans {
+export async function stepPlansAfterUpgrade(client: ClientBase, stepPlans: StepPlans): Promise<StepPlans> {
   const steps = [...stepPlans.keys()];
-  return new Map(
-    steps.map((step, i) => {
-      if (!(step instanceof VectorIndexStep)) return [step, stepPlans.get(step) ?? []];
-      const seeded = steps.slice(0, i).filter((s): s is SeedsStep => s instanceof SeedsStep);
-      const embedded = embeddedRowsOf(
-        seeded.flatMap((s) => s.sets),
-        step.options.tables.map(({ table }) => table),
-      );
-      return [step, step.planOnUpgradedTables(embedded)];
-    }),
-  );
+  const upgraded = new Map<ReleaseStep, StepPlanMap[ReleaseStep["kind"]][]>();
+  for (const [i, step] of steps.entries()) {
+    if (!(step instanceof VectorIndexStep)) {
+      upgraded.set(step, stepPlans.get(step) ?? []);
+      continue;
+    }
+    const seeded = steps.slice(0, i).filter((s): s is SeedsStep => s instanceof SeedsStep);
+    const embedded = embeddedRowsOf(
+      seeded.flatMap((s) => s.sets),
+      step.options.tables.map(({ table }) => table),
+    );
+    upgraded.set(step, await step.planOnUpgradedTables(client, embedded));
+  }
+  return upgraded;
 }
