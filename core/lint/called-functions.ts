@@ -19,6 +19,7 @@ export interface DefinedFunction {
   statement: Statement;
   /** Its name as written, for messages. */
   name: string;
+  kind: "function" | "procedure";
   /** What its body runs, offsets the file's; for a body the lint cannot read, one `language` entry. */
   body: BodyCommands;
 }
@@ -27,7 +28,7 @@ const NAME = String.raw`(?:"(?:[^"]|"")+"|[A-Za-z_][\w$]*)`;
 
 /** `CREATE [OR REPLACE] FUNCTION|PROCEDURE [schema.]name (`. */
 const CREATES = new RegExp(
-  String.raw`^\s*CREATE\s+(?:OR\s+REPLACE\s+)?(?:FUNCTION|PROCEDURE)\s+(${NAME}(?:\s*\.\s*${NAME})?)\s*\(`,
+  String.raw`^\s*CREATE\s+(?:OR\s+REPLACE\s+)?(FUNCTION|PROCEDURE)\s+(${NAME}(?:\s*\.\s*${NAME})?)\s*\(`,
   "i",
 );
 
@@ -49,8 +50,9 @@ export function definedFunctions(written: readonly Statement[]): Map<string, Def
   for (const statement of written) {
     const created = CREATES.exec(statement.code);
     if (!created) continue;
-    const name = created[1]!.replace(/\s+/g, "");
-    defined.set(canonicalName(name), { statement, name, body: functionBody(statement) });
+    const name = created[2]!.replace(/\s+/g, "");
+    const kind = created[1]!.toLowerCase() === "procedure" ? "procedure" : "function";
+    defined.set(canonicalName(name), { statement, name, kind, body: functionBody(statement) });
   }
   return defined;
 }

@@ -5,9 +5,11 @@
 // no ledger row to say so; a ROLLBACK undoes what ran before it, and the ledger still records the migration.
 // BEGIN inside the migration's transaction starts none (PostgreSQL warns and goes on), but says the section means
 // to manage transactions of its own. In a DO block's body, COMMIT and ROLLBACK are refused inside a transaction
-// block ("invalid transaction termination"): apply would stop at them. The runner checks the same at run time
+// block ("invalid transaction termination"): apply would stop at them, as it would at a CALL of a procedure the
+// section defines whose body commits (called-functions.ts). The runner checks the same at run time
 // (core/migrations/transaction-guard.ts), for what this reading cannot see, such as a function that ends it.
 // ROLLBACK TO SAVEPOINT, SAVEPOINT and RELEASE SAVEPOINT stay inside the transaction, and are fine.
+import { callsIn, definedFunctions, type DefinedFunction } from "./called-functions";
 import { doBlockBody, withoutStrings } from "./do-blocks";
 import { splitStatements, type Statement } from "./statements";
 
@@ -63,6 +65,7 @@ export function transactionControls(
   run: "apply" | "revert",
 ): Map<Statement, TransactionControl> {
   const found = new Map<Statement, TransactionControl>();
+  const defined = definedFunctions(statements);
   // A SQL-standard function body (BEGIN ATOMIC ... END) holds `;`s, so the statement reader ends the CREATE
   // FUNCTION at the first of them: its END is the body's, not a transaction's.
   let atomic = 0;
@@ -88,10 +91,44 @@ export function transactionControls(
       });
       continue;
     }
-    const inDo = doBlockEnd(statement);
-    if (inDo) found.set(statement, inDo);
+    const inBody = doBlockEnd(statement) ?? calledEnd(statement, defined);
+    if (inBody) found.set(statement, inBody);
   }
   return found;
+}
+
+/**
+ * A COMMIT or ROLLBACK in the body of a function or procedure the section defines that `statement` calls, or
+ * one it calls in turn: refused inside the migration's transaction, as in a DO block. Said at the call, where
+ * the migration stops (two calls of one procedure are two places to change), naming the procedure.
+ */
+function calledEnd(
+  statement: Statement,
+  defined: ReadonlyMap<string, DefinedFunction>,
+): TransactionControl | undefined {
+  const seen = new Set<DefinedFunction>();
+  const visit = (called: readonly DefinedFunction[]): TransactionControl | undefined => {
+    for (const fn of called) {
+      if (seen.has(fn)) continue;
+      seen.add(fn);
+      for (const piece of fn.body.pieces) {
+        const match = PLPGSQL_END.exec(withoutStrings(piece.code));
+        if (!match) continue;
+        const command = match[2]!.toUpperCase();
+        return {
+          command: `${command} in ${fn.kind} ${fn.name}`,
+          offset: statement.code.search(/\S/),
+          problem: `${command} in the body of ${fn.kind} ${fn.name}, which this statement calls, ends a transaction, which PostgreSQL refuses inside the migration's transaction (invalid transaction termination): the engine runs each migration in one, so PostgreSQL stops the migration at the call.`,
+        };
+      }
+      for (const piece of fn.body.pieces) {
+        const inner = visit(callsIn(piece, defined));
+        if (inner) return inner;
+      }
+    }
+    return undefined;
+  };
+  return visit(callsIn(statement, defined));
 }
 
 /** A COMMIT or ROLLBACK among a PL/pgSQL DO block's statements: refused inside the migration's transaction. */

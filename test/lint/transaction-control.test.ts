@@ -159,6 +159,42 @@ describe("transaction control in a migration", () => {
     );
   });
 
+  it("is COMMIT or ROLLBACK in a procedure or function the section defines and calls, at each call", async () => {
+    const report = await lint(
+      [
+        "CREATE PROCEDURE widget_batches() LANGUAGE plpgsql AS $$", // line 2
+        "BEGIN",
+        "  UPDATE \"Widget\" SET name = name WHERE id = 'w1';",
+        "  COMMIT;",
+        "END $$;",
+        "CREATE FUNCTION widget_outer() RETURNS void LANGUAGE plpgsql AS $$", // line 7
+        "BEGIN",
+        "  CALL widget_batches();",
+        "END $$;",
+        "CALL widget_batches();", // line 11
+        "DO $$ BEGIN PERFORM widget_outer(); END $$;",
+      ].join("\n"),
+    );
+    expect(
+      report.findings.filter((f) => f.rule === "transaction-control").map((f) => [f.level, f.line]),
+    ).toEqual([
+      ["error", 11],
+      ["error", 12],
+    ]);
+    expect(report.findings.find((f) => f.rule === "transaction-control")!.problem).toBe(
+      "COMMIT in the body of procedure widget_batches, which this statement calls, ends a transaction, which PostgreSQL refuses inside the migration's transaction (invalid transaction termination): the engine runs each migration in one, so PostgreSQL stops the migration at the call.",
+    );
+    // As PostgreSQL says when the migration's transaction runs the call.
+    await withClient(db.current.url, async (c) => {
+      await c.query("BEGIN");
+      await c.query(
+        "CREATE PROCEDURE widget_batches() LANGUAGE plpgsql AS $$ BEGIN UPDATE \"Widget\" SET name = name WHERE id = 'w1'; COMMIT; END $$",
+      );
+      await expect(c.query("CALL widget_batches()")).rejects.toThrow(/invalid transaction termination/);
+      await c.query("ROLLBACK");
+    });
+  });
+
   it("is not a savepoint, a COMMIT in a string or a comment, or one in a function that is only created", async () => {
     const report = await lint(
       [
