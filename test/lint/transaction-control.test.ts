@@ -1,8 +1,8 @@
 // Transaction control in a migration, on real PostgreSQL. The engine runs each migration in one transaction (its
 // section and its ledger row); a COMMIT, ROLLBACK, BEGIN or PREPARE TRANSACTION among a section's statements, or
-// a COMMIT or ROLLBACK in a DO block, is an error on every stack that no exemption accepts, one finding per
-// statement, and apply refuses it before it writes anything. What the lint cannot read, the runner catches
-// before the ledger row (test/core/transaction-guard.test.ts).
+// a COMMIT or ROLLBACK in a DO block or in a procedure the section defines and calls, is an error on every stack
+// that no exemption accepts, one finding per statement, and apply refuses it before it writes anything. What the
+// lint cannot read, the runner catches before the ledger row (test/core/transaction-guard.test.ts).
 import { describe, expect, it } from "vitest";
 import { lintMigrations, readMigrationFiles, type SafetyFinding, type SafetyReport } from "../../core";
 import { runCli } from "../support/cli";
