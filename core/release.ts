@@ -36,6 +36,7 @@ import { lostLastRows, readSnapshotLast } from "./adopt/lost-last-rows";
 import { isLegacyDatabase } from "./adopt/legacy-inspection";
 import { preflightProblems, releaseIsTheUpgrades } from "./adopt/preflight";
 import { stepPlansAfterUpgrade, type StepPlans } from "./adopt/upgrade/after-upgrade";
+import { stepPlansWithPendingSeeds } from "./vector-indexes/seeded-plan";
 import {
   ledgerPlanProblems,
   missingPgvectorError,
@@ -593,12 +594,13 @@ async function planActing(
       { ...state, snapshotLastMigration: state.snapshotLastMigration ?? null },
       options,
     );
-    const drift = probe.release ? [] : await planDrift(client, state.ledger, stepPlans, checks);
+    const seededPlans = await stepPlansWithPendingSeeds(client, stepPlans, options.ownerRole);
+    const drift = probe.release ? [] : await planDrift(client, state.ledger, seededPlans, checks);
     const holders = inProgress(probe.release, probe.releasePrepared);
     return assemblePlan(
       options,
       state,
-      stepPlans,
+      seededPlans,
       await plansAfterUpgrade(client, stepPlans, checks),
       !probe.pgvector,
       { ...checks, drift, createPrivileges },
@@ -610,10 +612,14 @@ async function planActing(
   const checks = await pendingMigrationChecks(client, state, options);
   const released = await bookkeepingExists(client);
   const steps = options.steps ?? [];
-  const stepPlans = new Map<ReleaseStep, StepPlanMap[ReleaseStep["kind"]][]>();
+  const unseededPlans = new Map<ReleaseStep, StepPlanMap[ReleaseStep["kind"]][]>();
   for (const step of steps) {
-    stepPlans.set(step, await step.plan(released ? client : undefined, options.ownerRole));
+    unseededPlans.set(step, await step.plan(released ? client : undefined, options.ownerRole));
   }
+  // Before the first release the step's items say what the first apply builds, rows or not.
+  const stepPlans = released
+    ? await stepPlansWithPendingSeeds(client, unseededPlans, options.ownerRole)
+    : unseededPlans;
   const holders = await releaseLockHolders(client);
   const drift =
     released && !holders.releaseInProgress ? await planDrift(client, state.ledger, stepPlans, checks) : [];

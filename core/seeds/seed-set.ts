@@ -198,11 +198,14 @@ export interface EmbeddedColumn {
 /**
  * The rows with an embedding the sets write into each of `tables`, per dimension (the dimension of the row's
  * space among the set's own "EmbeddingSpace" rows, the one resolveVectors sized it by): what a table holds
- * once the sets are loaded into it empty. A row two sets write (the same key) counts once.
+ * once the sets are loaded into it empty. A row two sets write (the same key) counts once. `kept` keeps
+ * only some of the rows (those an apply inserts into a released database: core/seeds/inserted-rows.ts); a
+ * row's space is read from its set's "EmbeddingSpace" rows whether or not those are counted.
  */
 export function embeddedRowsOf(
   sets: readonly SeedSet[],
   tables: readonly EmbeddedColumn[],
+  kept: (set: SeedSet, table: SeedTable, index: number) => boolean = () => true,
 ): Map<string, Map<number, number>> {
   const keys = new Map<string, Map<string, number>>();
   for (const set of sets) {
@@ -212,9 +215,10 @@ export function embeddedRowsOf(
       if (!embedded) continue;
       const rows = keys.get(t.table) ?? new Map<string, number>();
       keys.set(t.table, rows);
-      for (const row of t.rows) {
+      for (const [index, row] of t.rows.entries()) {
         const dimension = dimensions.get(String(row[embedded.spaceColumn]));
         if (row[embedded.column] == null || typeof dimension !== "number") continue;
+        if (!kept(set, t, index)) continue;
         rows.set(JSON.stringify(t.key.map((k) => row[k])), dimension);
       }
     }

@@ -181,6 +181,26 @@ export async function readInventory(
   };
 }
 
+/**
+ * The inventory as the vector-index step finds it after the steps before it load `seeded` (per dimension, the
+ * embedded rows the seed sets insert: core/seeds/inserted-rows.ts, or all of theirs on a table the Prisma-era
+ * upgrade leaves empty), which plan decides on since apply loads the seed sets first: each dimension's rows
+ * plus the seeded ones, largest count first as rowsByDimensionSql orders them (the first is the main
+ * dimension). The largest tenants are left as read: a seeded row's tenant is its parent's, set by a trigger.
+ */
+export function withSeededRows(
+  inventory: TableInventory,
+  seeded: ReadonlyMap<number, number> | undefined,
+): TableInventory {
+  if (!seeded || seeded.size === 0 || !inventory.exists || inventory.rowsHidden) return inventory;
+  const rows = new Map(inventory.rowsByDimension);
+  for (const [dimension, count] of seeded) rows.set(dimension, (rows.get(dimension) ?? 0) + count);
+  return {
+    ...inventory,
+    rowsByDimension: new Map([...rows].sort(([da, a], [db, b]) => b - a || da - db)),
+  };
+}
+
 /** Embedded rows of one dimension, counted now (after a build, to record what it covered). */
 export async function countRows(
   client: ClientBase,

@@ -76,6 +76,7 @@ import {
   readInventory,
   rowsByDimensionSql,
   stepIndexSql,
+  withSeededRows,
   type LiveIndex,
   type TableInventory,
   type TenantRows,
@@ -478,19 +479,20 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
     embeddedRows: ReadonlyMap<string, ReadonlyMap<number, number>>,
   ): Promise<VectorIndexPlanItem[]> {
     const inventories = this.options.tables.map(
-      ({ table }): TableInventory => ({
-        table,
-        exists: true,
-        rowsHidden: false,
-        // Largest count first, as rowsByDimensionSql orders them: the first is the main dimension.
-        rowsByDimension: new Map(
-          [...(embeddedRows.get(table.table) ?? [])].sort(([da, a], [db, b]) => b - a || da - db),
+      ({ table }): TableInventory =>
+        withSeededRows(
+          {
+            table,
+            exists: true,
+            rowsHidden: false,
+            rowsByDimension: new Map(),
+            largestTenants: new Map(),
+            indexes: new Map(),
+            // The upgrade's migrations made the table with its tenant column, as its owner: the count index to build.
+            countIndex: { state: "missing", keyable: true, buildable: true, role: "", owner: "" },
+          },
+          embeddedRows.get(table.table),
         ),
-        largestTenants: new Map(),
-        indexes: new Map(),
-        // The upgrade's migrations made the table with its tenant column, as its owner: the count index to build.
-        countIndex: { state: "missing", keyable: true, buildable: true, role: "", owner: "" },
-      }),
     );
     const serverMemoryMb = await sessionMemoryMb(client);
     const decisions = this.options.tables.flatMap(({ settings }, i) =>
@@ -504,6 +506,20 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
       }),
     );
     return planItemsOf({ inventories, decisions, serverMemoryMb, countItems: countItemsOf(inventories) });
+  }
+
+  /**
+   * plan() on a released database whose apply loads `seeded` (per table name, the embedded rows of each
+   * dimension the seed sets insert) before this step runs: decided on each table's rows plus those
+   * (withSeededRows), as apply then finds them (core/vector-indexes/seeded-plan.ts).
+   */
+  async planWithSeededRows(
+    client: ClientBase,
+    actingAs: string | undefined,
+    seeded: ReadonlyMap<string, ReadonlyMap<number, number>>,
+  ): Promise<VectorIndexPlanItem[]> {
+    const settled = await this.settle(client);
+    return [...this.settingItems(settled), ...planItemsOf(await this.survey(client, actingAs, seeded))];
   }
 
   async apply(
@@ -621,8 +637,15 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
     }));
   }
 
-  /** `actingAs`: the --owner-role the release acts as, set by plan as by apply (countIndexStateSql). */
-  private async survey(client: ClientBase, actingAs?: string): Promise<Survey> {
+  /**
+   * `actingAs`: the --owner-role the release acts as, set by plan as by apply (countIndexStateSql). `seeded`:
+   * the embedded rows the seed sets insert before this step, per table (planWithSeededRows).
+   */
+  private async survey(
+    client: ClientBase,
+    actingAs?: string,
+    seeded?: ReadonlyMap<string, ReadonlyMap<number, number>>,
+  ): Promise<Survey> {
     const records = await readIndexRecords(client);
     const serverMemoryMb = await sessionMemoryMb(client);
     const searches = await readSearchCalibrations(client);
@@ -630,7 +653,10 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
     const inventories: TableInventory[] = [];
     const decisions: IndexDecision[] = [];
     for (const { table, settings } of this.options.tables) {
-      const inventory = await readInventory(client, table, actingAs);
+      const inventory = withSeededRows(
+        await readInventory(client, table, actingAs),
+        seeded?.get(table.table),
+      );
       inventories.push(inventory);
       decisions.push(
         ...decideTable({

@@ -8,9 +8,9 @@
 // reads, so that it says a build cannot start (or can) as the up then finds.
 import type { ClientBase } from "pg";
 import type { StepPlanMap } from "../../results";
-import { SeedsStep } from "../../seeds/step";
 import { embeddedRowsOf } from "../../seeds/seed-set";
 import type { ReleaseStep } from "../../steps";
+import { seedSetsBefore } from "../../vector-indexes/seeded-plan";
 import { VectorIndexStep } from "../../vector-indexes/step";
 
 export type StepPlans = ReadonlyMap<ReleaseStep, StepPlanMap[ReleaseStep["kind"]][]>;
@@ -24,14 +24,13 @@ export type StepPlans = ReadonlyMap<ReleaseStep, StepPlanMap[ReleaseStep["kind"]
 export async function stepPlansAfterUpgrade(client: ClientBase, stepPlans: StepPlans): Promise<StepPlans> {
   const steps = [...stepPlans.keys()];
   const upgraded = new Map<ReleaseStep, StepPlanMap[ReleaseStep["kind"]][]>();
-  for (const [i, step] of steps.entries()) {
+  for (const step of steps) {
     if (!(step instanceof VectorIndexStep)) {
       upgraded.set(step, stepPlans.get(step) ?? []);
       continue;
     }
-    const seeded = steps.slice(0, i).filter((s): s is SeedsStep => s instanceof SeedsStep);
     const embedded = embeddedRowsOf(
-      seeded.flatMap((s) => s.sets),
+      seedSetsBefore(steps, step),
       step.options.tables.map(({ table }) => table),
     );
     upgraded.set(step, await step.planOnUpgradedTables(client, embedded));

@@ -1,0 +1,58 @@
+// The vector-index step's plan on a released database whose apply loads seed sets first. apply runs the seed
+// sets before the vector indexes, so a pending set's embedded rows are in the tables when the step decides:
+// on an empty table they make it build an index that a plan deciding on the tables as they are would list as a
+// skip ("no embedded rows yet"). Plan decides instead on each table's rows plus the embedded rows the pending
+// sets insert (core/seeds/inserted-rows.ts), so that its items are what apply then does. The Prisma-era
+// upgrade's plan counts the same sets' rows on the tables it leaves empty (core/adopt/upgrade/after-upgrade.ts).
+import type { ClientBase } from "pg";
+import type { StepPlanMap } from "../results";
+import { embeddedRowsInserted } from "../seeds/inserted-rows";
+import type { SeedSet } from "../seeds/seed-set";
+import { SeedsStep } from "../seeds/step";
+import type { ReleaseStep } from "../steps";
+import { VectorIndexStep } from "./step";
+
+type StepPlans = ReadonlyMap<ReleaseStep, StepPlanMap[ReleaseStep["kind"]][]>;
+
+/** The seed sets the seed steps before `step` load, in the order they run. */
+export function seedSetsBefore(steps: readonly ReleaseStep[], step: ReleaseStep): SeedSet[] {
+  return steps
+    .slice(0, steps.indexOf(step))
+    .filter((s): s is SeedsStep => s instanceof SeedsStep)
+    .flatMap((s) => s.sets);
+}
+
+/** The sets among `sets` whose plan item is not `unchanged`: those apply writes. */
+function pendingSets(sets: readonly SeedSet[], stepPlans: StepPlans): SeedSet[] {
+  const items = [...stepPlans.entries()]
+    .filter(([s]) => s instanceof SeedsStep)
+    .flatMap(([, items]) => items);
+  return sets.filter((set) => items.some((item) => item.name === set.name && item.action !== "unchanged"));
+}
+
+/**
+ * `stepPlans` (a released database's, in the steps' order) with each vector-index step's items decided on the
+ * embedded rows the pending seed sets before it insert (VectorIndexStep.planWithSeededRows); unchanged, with
+ * nothing read, when no set before it is pending or none inserts an embedded row.
+ */
+export async function stepPlansWithPendingSeeds(
+  client: ClientBase,
+  stepPlans: StepPlans,
+  actingAs: string | undefined,
+): Promise<Map<ReleaseStep, StepPlanMap[ReleaseStep["kind"]][]>> {
+  const steps = [...stepPlans.keys()];
+  const planned = new Map(stepPlans);
+  for (const step of steps) {
+    if (!(step instanceof VectorIndexStep)) continue;
+    const pending = pendingSets(seedSetsBefore(steps, step), stepPlans);
+    if (pending.length === 0) continue;
+    const seeded = await embeddedRowsInserted(
+      client,
+      pending,
+      step.options.tables.map(({ table }) => table),
+    );
+    if (![...seeded.values()].some((byDimension) => byDimension.size > 0)) continue;
+    planned.set(step, await step.planWithSeededRows(client, actingAs, seeded));
+  }
+  return planned;
+}
