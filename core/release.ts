@@ -616,7 +616,7 @@ async function planActing(
   for (const step of steps) {
     unseededPlans.set(step, await step.plan(released ? client : undefined, options.ownerRole));
   }
-  // Before the first release the step's items say what the first apply builds, rows or not.
+  // Before the first release the steps plan without the database ("no release yet"): no rows to add to.
   const stepPlans = released
     ? await stepPlansWithPendingSeeds(client, unseededPlans, options.ownerRole)
     : unseededPlans;
