@@ -431,13 +431,16 @@ export function revertPreviewCommand(argv: readonly string[], env: NodeJS.Proces
   return commandOf(argv, env, []);
 }
 
-/** `neonhub-db <preview args> --confirm --expect-last <last>`: what confirms the preview run with `previewArgv`. */
+/**
+ * `neonhub-db <preview args> --confirm --expect-last <last>`: what confirms the preview run with `argv` (a
+ * revert's, with or without --confirm: a confirm stopped part way prints its own with the ledger's new last).
+ */
 export function revertConfirmCommand(
-  previewArgv: readonly string[],
+  argv: readonly string[],
   lastMigration: string,
   env: NodeJS.ProcessEnv,
 ): PrintedCommand {
-  return commandOf(previewArgv, env, ["--confirm", "--expect-last", lastMigration]);
+  return commandOf(argv, env, ["--confirm", "--expect-last", lastMigration]);
 }
 
 /** A command as a fix names it: in backticks, then how to give the password it leaves out, or the URL it names. */

@@ -170,7 +170,14 @@ function releaseOptions(
     environment,
     connectTimeoutMs: args.connectTimeoutMs,
     // What a refused, stopped or disconnected revert --confirm says to run again: the operator's own preview.
-    ...(args.command === "revert" ? { revertPreview: commandInFix(revertPreviewCommand(argv, env)) } : {}),
+    ...(args.command === "revert"
+      ? {
+          revertPreview: commandInFix(revertPreviewCommand(argv, env)),
+          // What a revert --confirm stopped part way says to run for the rest: this command, with the
+          // --expect-last of the ledger it left.
+          revertConfirm: (last: string) => commandInFix(revertConfirmCommand(argv, last, env)),
+        }
+      : {}),
     printCommand,
     // What a lost connection's fix says to run again: this very command.
     commandAsRun: commandInFix(commandAsRun(argv, env)),

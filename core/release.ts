@@ -150,6 +150,12 @@ export interface ReleaseOptions {
    */
   revertPreview?: string;
   /**
+   * revert --confirm: its own command with `--expect-last <lastMigration>` in place of the one given, which a
+   * revert stopped part way prints to run the rest (core/revert-preview.ts, revertRerunAfter). The CLI's is its
+   * own arguments (cli/confirm-command.ts, revertConfirmCommand); unset, the fixes say it in words.
+   */
+  revertConfirm?: (lastMigration: string) => string;
+  /**
    * How the fixes and notes print a command to run next on this database (core/command-to-run.ts): the CLI's
    * carries the operator's --database-url, --owner-role and --migrations-dir (cli/confirm-command.ts); unset,
    * the command alone.

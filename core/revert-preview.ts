@@ -19,3 +19,36 @@ export function revertPreviewText(preview: string | undefined, to?: string | nul
 export function expectLastRerun(preview: string | undefined): string {
   return `; one given --expect-last refuses then, as the ledger no longer ends there: run ${revertPreviewText(preview)} again and the command it prints`;
 }
+
+/** What names the revert --confirm to run again after one stopped part way, as the run was given it. */
+export interface RevertRerunWords {
+  /** The run's --expect-last (RevertRequest.expectLast); unset, the same command runs the rest as it is. */
+  expectLast?: string;
+  /** ReleaseOptions.revertConfirm: prints the run's own confirm with another --expect-last. */
+  confirmWith?: (lastMigration: string) => string;
+}
+
+/**
+ * The revert --confirm to run again after one stopped at `stillApplied`, the migration whose Down section failed
+ * or was stopped: rolled back, it stays applied and is where the ledger ends now, whatever the Down sections
+ * before it committed. Decided here alone: the run's own confirm with `--expect-last <stillApplied>`, when its
+ * --expect-last named a migration this run then reverted (copied as it ran, it would be refused for a ledger
+ * that no longer ends there, refuseMovedLedger). Undefined when the command as it ran reverts the rest: no
+ * --expect-last, or nothing reverted before `stillApplied`; or when no printer is given (a library caller).
+ */
+export function revertRerunAfter(words: RevertRerunWords, stillApplied: string): string | undefined {
+  const { expectLast, confirmWith } = words;
+  if (expectLast === undefined || confirmWith === undefined) return undefined;
+  if (expectLast.replace(/\.sql$/, "") === stillApplied) return undefined;
+  return confirmWith(stillApplied);
+}
+
+/**
+ * A failed Down section's "run the revert again" (`extra`: what to add to it, as ` with --corrected-down X`):
+ * the command revertRerunAfter printed, else the words.
+ */
+export function revertAgain(rerun: string | undefined, extra = ""): string {
+  return rerun === undefined
+    ? `run the revert again${extra}`
+    : `run ${rerun} again${extra} (its --expect-last names the migration the ledger ends at now)`;
+}

@@ -38,7 +38,7 @@ import {
 } from "./drift-before-release";
 import { readsBeforeFirstWrite } from "./reads-before-first-write";
 import { shellWord } from "./shell-word";
-import { revertPreviewText } from "./revert-preview";
+import { revertPreviewText, revertRerunAfter } from "./revert-preview";
 import { commandToRun, type CommandPrinter } from "./command-to-run";
 import { lintMigrations, logSafetyWarnings, type SafetyReport } from "./lint";
 import {
@@ -536,6 +536,13 @@ export async function revertWith(
       monitor: monitor?.ready,
       onRunning: request.onMigrationRunning,
       lockWaitNames: lockWaitWordsFor(options, "revert"),
+      // A Down section that fails after others committed leaves the ledger ending at its migration: the rerun
+      // its fix prints confirms that, not the --expect-last this run was given.
+      rerunAfter: (stillApplied) =>
+        revertRerunAfter(
+          { expectLast: request.expectLast, confirmWith: options.revertConfirm },
+          stillApplied,
+        ),
     }).catch(async (error: unknown) => {
       await snapshotAfterFailedRevert(client, ledger.length, log);
       throw error;

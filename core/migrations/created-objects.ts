@@ -41,6 +41,7 @@ import {
 } from "./created-objects-record";
 import { ReleaseError } from "../errors";
 import type { PlanProblem } from "../plan-problems";
+import { revertAgain } from "../revert-preview";
 import { shownName } from "../shown-names";
 import { literal } from "../sql";
 import { CORRECTED_DOWN_FLAG } from "./corrected-down";
@@ -366,13 +367,15 @@ export function leftObjectsOf(error: unknown): LeftObject[] | undefined {
 /**
  * The revert's refusal of a Down section that left behind what its Up section created: the migration, each
  * object, and the fix (the DROP of each in its Down section, then the revert again with --corrected-down, which
- * runs the Down section as the file has it now). `finished`: the migrations after it this revert did revert.
+ * runs the Down section as the file has it now). `finished`: the migrations after it this revert did revert;
+ * `rerun`: the revert to run again, when the one as run would be refused (MigrationFailure.rerun).
  */
 export function leftBehindError(
   error: unknown,
   file: MigrationFile,
   left: readonly LeftObject[],
   finished: number,
+  rerun?: string,
 ): ReleaseError {
   const renamed = left.some((o) => o.renamedTo);
   const message = [
@@ -388,7 +391,7 @@ export function leftBehindError(
           "What it renames stays under the new name: these statements drop it after the rename (dropping it by its old name in place of the rename does the same).",
         ]
       : []),
-    `Then run the revert again with ${CORRECTED_DOWN_FLAG} ${file.name}.`,
+    `Then ${revertAgain(rerun, ` with ${CORRECTED_DOWN_FLAG} ${file.name}`)}.`,
   ].join(" ");
   const problem: PlanProblem = {
     section: "migrations",

@@ -6,6 +6,7 @@
 // shown masked: the report reaches terminals, CI logs and pull-request comments the file itself does not.
 import { applyAgain, commandToRun, type CommandPrinter } from "../command-to-run";
 import { redactSecrets } from "../dsn";
+import { revertAgain } from "../revert-preview";
 import { ReleaseError } from "../errors";
 import type { FailedMigration } from "../results";
 import { createExtensionFix, extensionRefusedBy } from "../extensions";
@@ -43,6 +44,11 @@ export interface MigrationFailure {
    * schema-release provider, `pulumi up`; unset, the words "apply" and `neonhub-db verify`.
    */
   print?: CommandPrinter;
+  /**
+   * down: the revert --confirm to run again, printed when the one as run would be refused (its --expect-last
+   * names a migration this run reverted: core/revert-preview.ts, revertRerunAfter); unset, the words.
+   */
+  rerun?: string;
 }
 
 /** Where the failure is in the file: its line, the statement's number in its section, and the lines shown. */
@@ -63,7 +69,7 @@ const SHOWN_LINES = 6;
 export function describeMigrationFailure(error: unknown, failure: MigrationFailure): ReleaseError {
   const serverError = (error ?? {}) as ServerError;
   const reason = serverError.message ?? String(error);
-  const { file, direction, finished, print } = failure;
+  const { file, direction, finished, print, rerun } = failure;
   const timedOut = stoppedByStatementTimeout(serverError);
   const raiseTimeout = `raise it with ${STATEMENT_TIMEOUT_SETTINGS} (0 turns it off)`;
   if (!file) {
@@ -102,7 +108,7 @@ export function describeMigrationFailure(error: unknown, failure: MigrationFailu
         `Its transaction was rolled back (it is still applied${finished > 0 ? `; the ${finished} migration(s) after it are reverted` : ""}).`,
         ...(timedOut
           ? [
-              `The statement ran longer than the statement timeout${failure.statementTimeoutMs ? ` (${failure.statementTimeoutMs} ms)` : ""}: ${raiseTimeout}, then run the revert again.`,
+              `The statement ran longer than the statement timeout${failure.statementTimeoutMs ? ` (${failure.statementTimeoutMs} ms)` : ""}: ${raiseTimeout}, then ${revertAgain(rerun)}.`,
             ]
           : []),
         ...(memory
@@ -110,8 +116,8 @@ export function describeMigrationFailure(error: unknown, failure: MigrationFailu
           : [
               // The file must stay the applied one for the revert to run it: a corrected Down section is
               // accepted only by name, with the Up section as it was applied (corrected-down.ts).
-              `If its Down section is wrong, correct it in ${file.name}.sql, leaving the Up section as it is, and run the revert again with ${CORRECTED_DOWN_FLAG} ${file.name}.`,
-              "If instead the database was changed by hand since, so that the Down section cannot run, restore what it expects and run the revert again.",
+              `If its Down section is wrong, correct it in ${file.name}.sql, leaving the Up section as it is, and ${revertAgain(rerun, ` with ${CORRECTED_DOWN_FLAG} ${file.name}`)}.`,
+              `If instead the database was changed by hand since, so that the Down section cannot run, restore what it expects and ${revertAgain(rerun)}.`,
             ]),
       ].join(" "),
       { cause: error, failedMigration },
@@ -282,6 +288,8 @@ export interface EndedTransaction {
   statementTimeoutMs?: number;
   /** As MigrationFailure.print. */
   print?: CommandPrinter;
+  /** As MigrationFailure.rerun. */
+  rerun?: string;
 }
 
 /**
@@ -294,7 +302,7 @@ export function describeEndedTransaction(
   file: MigrationFile,
   ended: EndedTransaction,
 ): ReleaseError {
-  const { direction, finished, committed, print } = ended;
+  const { direction, finished, committed, print, rerun } = ended;
   const run = direction === "up" ? "apply" : "revert";
   const section = direction === "up" ? "Up" : "Down";
   const guard = (error as { code?: unknown } | null)?.code === TRANSACTION_ENDED;
@@ -304,6 +312,7 @@ export function describeEndedTransaction(
     finished,
     statementTimeoutMs: ended.statementTimeoutMs,
     print,
+    rerun,
   });
   const what = `its ${section} section ended the transaction ${run} runs it in (a COMMIT, ROLLBACK or the like, or a function or procedure that ends it), so it did not run all or nothing`;
   const message = guard
@@ -313,7 +322,7 @@ export function describeEndedTransaction(
   const fix =
     direction === "up"
       ? `What ran of it before its transaction ended ${state}, and no ledger row records it${finished > 0 ? ` (the ${finished} migration(s) before it are applied)` : ""}. See what is in the database with verify (or plan, which reports it as schema drift), undo that part by hand, remove the transaction control from ${file.name}.sql (if it meant two transactions, split it into two migrations), and ${applyAgain(print)}.`
-      : `What ran of it before its transaction ended ${state}, and its ledger row stays: the ledger records it as applied${finished > 0 ? ` (the ${finished} migration(s) after it are reverted)` : ""}. See what is in the database with verify (or plan), put back by hand what its Down section removed, then remove the transaction control from its Down section and run the revert again with ${CORRECTED_DOWN_FLAG} ${file.name}.`;
+      : `What ran of it before its transaction ended ${state}, and its ledger row stays: the ledger records it as applied${finished > 0 ? ` (the ${finished} migration(s) after it are reverted)` : ""}. See what is in the database with verify (or plan), put back by hand what its Down section removed, then remove the transaction control from its Down section and ${revertAgain(rerun, ` with ${CORRECTED_DOWN_FLAG} ${file.name}`)}.`;
   return new ReleaseError("migration-failed", message, fix, {
     cause: error,
     failedMigration: guard

@@ -67,6 +67,12 @@ export interface LockSafeRunOptions {
   lockWaitNames?: LockWaitWords;
   /** How a failed migration's fix prints the commands it names (ReleaseOptions.printCommand). */
   print?: CommandPrinter;
+  /**
+   * down: the revert to run again once the Down section of `stillApplied` failed (it stays applied, the
+   * ledger's last), when the one as run would be refused (core/revert-preview.ts, revertRerunAfter); undefined,
+   * the words and lockWaitNames' rerun as they are.
+   */
+  rerunAfter?: (stillApplied: string) => string | undefined;
 }
 
 /** The words of each direction: its progress lines and its section. */
@@ -182,6 +188,7 @@ export async function runWithLockSafety(
         const failed = current;
         current = undefined;
         options.onRunning?.(undefined);
+        const rerun = failed ? options.rerunAfter?.(failed.file.name) : undefined;
         // A section that ended its transaction is not retried: what it committed would run twice.
         const ended = await endedTransaction(client, error);
         if (failed && ended) {
@@ -191,10 +198,11 @@ export async function runWithLockSafety(
             committed: ended.committed,
             statementTimeoutMs: safety.statementTimeoutMs,
             print: options.print,
+            rerun,
           });
         }
         const left = leftObjectsOf(error);
-        if (failed && left) throw leftBehindError(error, failed.file, left, done.length);
+        if (failed && left) throw leftBehindError(error, failed.file, left, done.length, rerun);
         if (!failed || (error as { code?: string })?.code !== LOCK_NOT_AVAILABLE) {
           throw describeMigrationFailure(error, {
             file: failed?.file,
@@ -202,6 +210,7 @@ export async function runWithLockSafety(
             finished: done.length,
             statementTimeoutMs: safety.statementTimeoutMs,
             print: options.print,
+            rerun,
           });
         }
         const wait = watch?.lastWait();
@@ -212,7 +221,7 @@ export async function runWithLockSafety(
             safety,
             wait,
             finished: done.length,
-            names: lockWaitNamesOf(options),
+            names: rerun ? { ...lockWaitNamesOf(options), rerun } : lockWaitNamesOf(options),
           });
         }
         const pause = retryDelayMs(safety, failed.attempt);
