@@ -308,6 +308,7 @@ export async function main(argv: readonly string[], io: CliIo = processStreams()
       revertPreview: options.revertPreview,
       print: options.printCommand,
       asRun: options.commandAsRun,
+      revert: { expectLast: args.expectLast, confirmWith: options.revertConfirm },
     };
     stopReporting = reportInterruptions(reportInterruption, () =>
       interruption(command, undefined, rerunWords),

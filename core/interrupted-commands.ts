@@ -7,7 +7,12 @@
 import { commandToRun, type CommandPrinter } from "./command-to-run";
 import { undoOnInterrupt } from "./interrupt";
 import type { ReleaseLockWait } from "./lock";
-import { expectLastRerun, revertPreviewText } from "./revert-preview";
+import {
+  expectLastRerun,
+  revertPreviewText,
+  revertRerunAfter,
+  type RevertRerunWords,
+} from "./revert-preview";
 import { literal } from "./sql";
 import type { RunningStep } from "./steps";
 
@@ -74,6 +79,8 @@ export interface RerunWords {
   print?: CommandPrinter;
   /** The command as the operator ran it (ReleaseOptions.commandAsRun); unset, "the same command". */
   asRun?: string;
+  /** A revert --confirm's --expect-last and how to print its confirm with another (revertRerunAfter). */
+  revert?: RevertRerunWords;
 }
 
 /**
@@ -83,10 +90,10 @@ export interface RerunWords {
 export function interruption(
   command: InterruptibleCommand,
   running?: Running,
-  { revertPreview, print, asRun }: RerunWords = {},
+  { revertPreview, print, asRun, revert }: RerunWords = {},
 ): Interruption {
   // The command to run again, as the operator ran it where it is known (a revert's is not: its --expect-last
-  // must name the ledger's new last migration, expectLastRerun).
+  // must name the ledger's new last migration, revertRerunAfter).
   const rerun = asRun ?? "the same command";
   // Stopped before it held the release lock, the command had run nothing: there is nothing to roll back. The
   // read it points to is the one its own fix names once it ran (baseline and adopt write only the ledger).
@@ -138,7 +145,10 @@ export function interruption(
         message: `the upgrade stopped. ${SESSION_ENDS}: the transaction that was running (a file, a batch, the cutover) is rolled back, and the phases and batches that finished stay recorded in neonhub_upgrade_work (past the final drop, the upgrade is in the ledger and only the release's steps are left); an index build it stopped is built again.`,
         fix: `Run ${rerun} again: it resumes where this run stopped (${commandToRun(print, ["plan", "--upgrade-legacy"])} shows where it stands).`,
       };
-    case "revert":
+    case "revert": {
+      // The migration whose Down section was stopped stays applied, the ledger's last, unless the signal came
+      // as it committed: the confirm printed then is refused, safely, and says to preview again.
+      const confirm = migration === undefined ? undefined : revertRerunAfter(revert ?? {}, migration);
       return {
         message:
           `revert stopped. ${SESSION_ENDS}: ` +
@@ -146,8 +156,11 @@ export function interruption(
             ? `migration ${migration}, whose Down section was running, is rolled back whole and stays applied (${unlessCommitting(print)})`
             : "the migration whose Down section was running, if any, is rolled back whole and stays applied") +
           "; the ones reverted before it stay reverted.",
-        fix: `Run the same command again to revert the rest${expectLastRerun(revertPreview)}.`,
+        fix: confirm
+          ? `Run ${confirm} again to revert the rest: its --expect-last is ${migration}, where the ledger ends now (if the signal came as that section committed, it refuses: run ${revertPreviewText(revertPreview)} again and the command it prints).`
+          : `Run the same command again to revert the rest${expectLastRerun(revertPreview)}.`,
       };
+    }
     case "baseline":
     case "adopt":
       // Both write in one transaction at the end (the ledger rows, adopt's move of pgmigrations, the owners

@@ -28,8 +28,13 @@ const ledger = async () =>
   );
 
 /** Runs the CLI, signals it once one of its sessions sleeps, and waits until its sessions are gone. */
-async function stopWhileSleeping(args: string[], signal: NodeJS.Signals): Promise<ProcessResult> {
-  const run = startCli(args, { DATABASE_URL: db.current.url });
+async function stopWhileSleeping(
+  args: string[],
+  signal: NodeJS.Signals,
+  url = db.current.url,
+): Promise<ProcessResult> {
+  const query = (sql: string) => withClient(url, async (c) => (await c.query(sql)).rows);
+  const run = startCli(args, { DATABASE_URL: url });
   await waitUntil(
     "a migration sleeping",
     async () =>
@@ -165,6 +170,61 @@ describe("a command stopped by a signal", () => {
       ]);
     },
   );
+});
+
+// A revert --confirm --expect-last stopped in its 2nd Down section: the 1st committed, so the ledger no longer
+// ends at the --expect-last given, and the rerun printed confirms where it ends now, the stopped migration.
+describe("revert --confirm --expect-last stopped by a signal after a Down section committed", () => {
+  const revertDb = useTestDatabase("intr_rev");
+  const SLOW = "20991231000100_slow";
+  const QUICK = "20991231000200_quick";
+  const GADGETS = "20250101000300_gadgets";
+  const revertLedger = () =>
+    withClient(revertDb.current.url, async (c) =>
+      (await c.query<{ name: string }>("SELECT name FROM neonhub_release.migrations ORDER BY id")).rows.map(
+        (r) => r.name,
+      ),
+    );
+
+  it("prints the confirm with --expect-last at the stopped migration, which reverts the rest", async () => {
+    const url = revertDb.current.url;
+    const dir = fixtureMigrationsCopy();
+    // Slow to revert only while "slow_gate" holds a row: the rerun then reverts it at once.
+    writeMigration(
+      dir,
+      `${SLOW}.sql`,
+      "CREATE TABLE slow_gate (id int);\nINSERT INTO slow_gate VALUES (1);",
+      "SELECT pg_sleep(60) FROM slow_gate;\nDROP TABLE slow_gate;",
+    );
+    writeMigration(dir, `${QUICK}.sql`, "SELECT 1;", "SELECT 1;");
+    const apply = await runCli(["apply", "--migrations-dir", dir], { DATABASE_URL: url });
+    expect(apply.code, apply.stderr).toBe(0);
+    const args = ["revert", "--to", GADGETS, "--migrations-dir", dir];
+    const result = await stopWhileSleeping(
+      [...args, "--confirm", "--expect-last", QUICK, "--json"],
+      "SIGINT",
+      url,
+    );
+    expect(result.signal, result.stderr).toBe("SIGINT");
+    expect(await revertLedger()).toEqual([
+      "20250101000100_widgets",
+      "20250101000200_widget_color",
+      GADGETS,
+      SLOW,
+    ]);
+    const { error } = JSON.parse(result.stdout) as InterruptedError;
+    expect(error.code).toBe("interrupted");
+    const rerun = `neonhub-db ${args.join(" ")} --json --confirm --expect-last ${SLOW}`;
+    expect(error.fix).toBe(
+      `Run \`${rerun}\` again to revert the rest: its --expect-last is ${SLOW}, where the ledger ends now (if the signal came as that section committed, it refuses: run \`neonhub-db ${args.join(" ")} --json\` again and the command it prints).`,
+    );
+    expect(result.stderr).toContain(`Run \`${rerun}\` again to revert the rest`);
+
+    await withClient(url, (c) => c.query("DELETE FROM slow_gate"));
+    const rest = await runCli(rerun.split(" ").slice(1), { DATABASE_URL: url });
+    expect(rest.code, rest.stderr).toBe(0);
+    expect(await revertLedger()).toEqual(["20250101000100_widgets", "20250101000200_widget_color", GADGETS]);
+  });
 });
 
 // Past the migrations, apply names the step that was running: the vector index being built, which waits here
