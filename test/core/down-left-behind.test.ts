@@ -154,10 +154,12 @@ describe("a Down section that forgets an index", () => {
     const { error } = JSON.parse(revert.stdout) as ErrorDocument;
     expect(error.message).toContain(`Refusing to revert migration ${FLAG}.sql`);
     expect(error.message.split("\n").slice(1)).toEqual(['- index public."Widget_name_idx"']);
+    // The confirm as run would be refused now (its --expect-last is reverted): the fix names where the ledger ends.
+    const printed = `neonhub-db revert --to ${GADGETS} --migrations-dir ${dir} --json --confirm --expect-last ${FLAG}`;
     expect(error.fix).toBe(
       "Its transaction was rolled back (it is still applied; the 1 migration(s) after it are reverted). " +
         `Add to the Down section of ${FLAG}.sql, leaving its Up section as it is: DROP INDEX public."Widget_name_idx"; ` +
-        `Then run the revert again with --corrected-down ${FLAG}.`,
+        `Then run \`${printed}\` again with --corrected-down ${FLAG} (its --expect-last names the migration the ledger ends at now).`,
     );
     expect(error.failedMigration).toMatchObject({ name: FLAG, finished: 1 });
     // The later migration's revert committed, this one's did not; verify finds the schema as the ledger says.
@@ -167,6 +169,22 @@ describe("a Down section that forgets an index", () => {
     expect(rows[0]!.name).toBe(FLAG);
     const verify = await cli("verify");
     expect(verify.code, verify.stdout).toBe(0);
+
+    // Corrected as the fix says, the printed rerun with --corrected-down reverts the rest.
+    writeMigration(
+      dir,
+      `${FLAG}.sql`,
+      'CREATE INDEX "Widget_name_idx" ON "Widget" (name);',
+      'DROP INDEX "Widget_name_idx";',
+    );
+    const rest = await runCli([...printed.split(" ").slice(1), "--corrected-down", FLAG], {
+      DATABASE_URL: db.current.url,
+    });
+    expect(rest.code, rest.stdout).toBe(0);
+    const after = await withClient(db.current.url, (c) =>
+      c.query<{ name: string }>("SELECT name FROM neonhub_release.migrations ORDER BY id DESC LIMIT 1"),
+    );
+    expect(after.rows[0]!.name).toBe(GADGETS);
   });
 });
 
