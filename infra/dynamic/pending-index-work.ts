@@ -3,9 +3,16 @@
 // only say which definitions the files hold; an index the data has outgrown (or a first index once rows
 // exist) is a fact of the rows, so without this a preview shows it only after a `pulumi refresh`. Carried in
 // the inputs as "name: action (reason)", `diff` reports it and `pulumi up` runs the step.
-import { isReleaseError, planRelease, type ReleasePlan, type VectorIndexPlanItem } from "../../core";
+import {
+  defaultReleaseSteps,
+  isReleaseError,
+  planRelease,
+  type ReleaseOptions,
+  type ReleasePlan,
+  type VectorIndexPlanItem,
+} from "../../core";
 import { describeFailure } from "./failure";
-import { partContext } from "./release";
+import { partContext, type PartContext } from "./release";
 import type { ResolvedInputs } from "./types";
 
 /** The input property that carries the pending decisions. */
@@ -46,6 +53,20 @@ export function pendingWorkName(line: string): string {
 }
 
 /**
+ * The part's options with the stack's seeds step itself in place of its bookkeeping (partContext keeps each
+ * other part's steps to theirs): the seeds resource runs before this one in the same up, and the plan decides
+ * the vector indexes on the rows its pending sets insert only when it has their step
+ * (core/vector-indexes/seeded-plan.ts). Planned, never applied: this is check's read.
+ */
+function withSeedsPlanned(context: PartContext, inputs: ResolvedInputs): ReleaseOptions {
+  const stack = defaultReleaseSteps(inputs.steps);
+  const steps = (context.options.steps ?? []).map((step, i) =>
+    step.kind === "seeds" && stack[i]?.kind === "seeds" ? stack[i] : step,
+  );
+  return { ...context.options, steps };
+}
+
+/**
  * The pending decisions of the vector-index step, read-only; `undefined` when the database cannot be asked
  * (unreachable, or the plan failed), with a warning: the preview then compares manifests only, and `up`
  * plans again anyway. A plan that gave up waiting for a table lock another session holds is thrown instead:
@@ -57,7 +78,7 @@ export async function pendingIndexWork(
 ): Promise<string[] | undefined> {
   const context = partContext(inputs, inputs.databaseUrl, source, "check");
   try {
-    return pendingIndexWorkOf(await planRelease(context.options), inputs);
+    return pendingIndexWorkOf(await planRelease(withSeedsPlanned(context, inputs)), inputs);
   } catch (error) {
     if (isReleaseError(error) && error.code === "lock-timeout") throw error;
     const why = describeFailure(error).split("\n")[0];
