@@ -18,6 +18,12 @@ export interface CommandPrinter {
    * through settingToChange.
    */
   readonly setting?: (path: string) => string;
+  /**
+   * Set by a stack's printer (the schema-release provider's), whose apply is the stack's `pulumi up`: the run
+   * that also holds the stack's access layer (its roles, extensions and grants). A fix whose cure is the access
+   * layer's names that run to go on; the CLI's apply runs the release alone, and such a fix keeps its words.
+   */
+  readonly runsAccessLayer?: true;
 }
 
 /**

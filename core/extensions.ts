@@ -4,6 +4,7 @@
 // before any migration runs; where it has not, the fix is an administrator's CREATE EXTENSION, never
 // another run as the migrator.
 import type { ClientBase } from "pg";
+import type { CommandPrinter } from "./command-to-run";
 import { quoteIdentifier } from "./identifiers";
 
 /** pgvector not on the server at all: what installs it, wherever the release runs. */
@@ -13,12 +14,18 @@ export const PGVECTOR_MISSING =
 /** Created by the first migration (and by the legacy upgrade's expand), in this order. */
 export const RELEASE_EXTENSIONS = ["vector", "uuid-ossp"] as const;
 
-/** The fix for an extension the release needs that the role running it may not create. */
-export function createExtensionFix(extension: string): string {
-  return (
-    `Have an administrator (a superuser, or rds_superuser on Amazon RDS) run CREATE EXTENSION ${quoteIdentifier(extension)}; in this database ` +
-    "(the stack's access layer does so: `pulumi up`, or `npm run local` locally), then run the same command again."
-  );
+/**
+ * The fix for an extension the release needs that the role running it may not create. `print`: the caller's
+ * (ReleaseOptions.printCommand); a stack's (CommandPrinter.runsAccessLayer) names its `pulumi up --stack <stack>`
+ * to run once the extension is there. Any other caller keeps the words, which name the stack's way and the
+ * command that was run.
+ */
+export function createExtensionFix(extension: string, print?: CommandPrinter): string {
+  const create = `Have an administrator (a superuser, or rds_superuser on Amazon RDS) run CREATE EXTENSION ${quoteIdentifier(extension)}; in this database`;
+  if (print?.runsAccessLayer) {
+    return `${create} (the stack's access layer does so when it creates the database), then run ${print(["apply"])} again.`;
+  }
+  return `${create} (the stack's access layer does so: \`pulumi up\`, or \`npm run local\` locally), then run the same command again.`;
 }
 
 /**
@@ -62,10 +69,15 @@ export interface ExtensionProblem {
  * Of the release's extensions, those this database lacks and the role may not create: not on the server at
  * all, or not trusted and the role no superuser (nor, on Amazon RDS, a member of rds_superuser, whose members
  * may create the extensions RDS allows), or trusted and the role without CREATE on the database. `role`: the
- * one the migrations will run as (a plan's --owner-role, which it does not set), else the current role. Read
+ * one the migrations will run as (a plan's --owner-role, which it does not set), else the current role.
+ * `print`: how the fixes print the command to run once the extension is there (createExtensionFix). Read
  * from the catalog: nothing is tried.
  */
-export async function uncreatableExtensions(client: ClientBase, role?: string): Promise<ExtensionProblem[]> {
+export async function uncreatableExtensions(
+  client: ClientBase,
+  role?: string,
+  print?: CommandPrinter,
+): Promise<ExtensionProblem[]> {
   const { rows } = await client.query<{
     extension: string;
     role: string;
@@ -89,7 +101,7 @@ export async function uncreatableExtensions(client: ClientBase, role?: string): 
         ? {
             extension: r.extension,
             message: `The "${r.extension}" extension is not enabled in this database, and role "${r.role}" may not create it.`,
-            fix: createExtensionFix(r.extension),
+            fix: createExtensionFix(r.extension, print),
           }
         : {
             extension: r.extension,
@@ -97,7 +109,7 @@ export async function uncreatableExtensions(client: ClientBase, role?: string): 
               r.extension === "vector"
                 ? PGVECTOR_MISSING
                 : `The "${r.extension}" extension is not installed on this PostgreSQL server.`,
-            fix: `${r.extension === "vector" ? "Install pgvector as above" : "Install it on the server"}, then: ${createExtensionFix(r.extension)}`,
+            fix: `${r.extension === "vector" ? "Install pgvector as above" : "Install it on the server"}, then: ${createExtensionFix(r.extension, print)}`,
           },
     );
 }

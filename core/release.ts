@@ -464,19 +464,20 @@ export async function describeSessionError(
     recordsRefused ?? (await schemaDriftError(client, error, print)) ?? error,
     target,
     command,
-    again,
+    { print, ...again },
   );
 }
 
 /**
  * `command`: the CLI command that ran (plan, apply, revert --confirm, ...), for the fix; "the release" when
- * unnamed. `again`: how a lost connection's fix names what to run again (core/lost-connection.ts).
+ * unnamed. `words`: how a lost connection's fix names what to run again (core/lost-connection.ts), and the
+ * printer of a refused extension's fix (createExtensionFix).
  */
 export function describeRunError(
   error: unknown,
   target: DatabaseTarget,
   command = "the release",
-  again: RunAgainWords = {},
+  { print, ...again }: SessionErrorWords = {},
 ): unknown {
   if (isReleaseError(error) && !isConnectionLost(error.cause)) return error;
   if (isConnectionLost(error) || (isReleaseError(error) && isConnectionLost(error.cause))) {
@@ -488,7 +489,7 @@ export function describeRunError(
     return new ReleaseError(
       "permission",
       `Permission denied for user ${shownUser(target.user)}: ${(error as Error).message}`,
-      createExtensionFix(extension),
+      createExtensionFix(extension, print),
       { cause: error },
     );
   }
@@ -713,19 +714,24 @@ async function pendingMigrationChecks(
     safety: await lintMigrations(client, pending, { environment: options.environment }),
     // The first migration creates pgvector, which only a superuser may: a migrator (acting as the owner role)
     // on a database the access layer did not prepare would fail there, after the bookkeeping was written.
-    extensions: await extensionsTheRoleMayNotCreate(client, pending, options.ownerRole),
+    extensions: await extensionsTheRoleMayNotCreate(client, pending, options),
   };
 }
 
-/** Of the extensions the pending migrations create, those the role they run as may not (none read if none). */
+/**
+ * Of the extensions the pending migrations create, those the role they run as (`ownerRole`) may not (none read
+ * if none), their fixes printed by `printCommand`.
+ */
 async function extensionsTheRoleMayNotCreate(
   client: ClientBase,
   pending: readonly MigrationFile[],
-  ownerRole: string | undefined,
+  { ownerRole, printCommand }: Pick<ReleaseOptions, "ownerRole" | "printCommand">,
 ): Promise<ExtensionProblem[]> {
   const created = extensionsCreatedBy(pending.map((f) => f.sql));
   if (created.size === 0) return [];
-  return (await uncreatableExtensions(client, ownerRole)).filter((e) => created.has(e.extension));
+  return (await uncreatableExtensions(client, ownerRole, printCommand)).filter((e) =>
+    created.has(e.extension),
+  );
 }
 
 /**

@@ -131,7 +131,7 @@ export function describeMigrationFailure(error: unknown, failure: MigrationFailu
     extension ? "permission" : "migration-failed",
     [`Migration ${file.name}.sql failed${where}: ${reason}`, ...lines].join("\n"),
     extension
-      ? `${rolledBack} ${createExtensionFix(extension)}`
+      ? `${rolledBack} ${createExtensionFix(extension, print)}`
       : timedOut
         ? `${rolledBack} The statement ran longer than the statement timeout${failure.statementTimeoutMs ? ` (${failure.statementTimeoutMs} ms)` : ""}: ${raiseTimeout}, or make the statement faster, then ${applyAgain(print)}.`
         : violated

@@ -97,7 +97,8 @@ const MIGRATION_FILE_READERS = new Set(["plan", "apply", "status", "verify", "re
  * once the setting is set, then the CLI's. Any other command (verify, status, a revert,
  * an apply with options of its own) has no pulumi counterpart: it is printed to run as the migrator on the
  * stack's database (stackDirectUrl, naming the stack), with the stack's migrations folder. baseline and adopt, which need the
- * admin's login, are named as the engine names them for a caller without a printer.
+ * admin's login, are named as the engine names them for a caller without a printer. Its up runs the stack's
+ * access layer too (runsAccessLayer), which a missing extension's fix names.
  */
 function stackCommandPrinter(
   settings: Pick<PartSettings, "migrationsDir" | "steps">,
@@ -142,7 +143,7 @@ function stackCommandPrinter(
       stack,
     );
   };
-  return Object.assign(print, { setting: stackSettingWords(stack) });
+  return Object.assign(print, { setting: stackSettingWords(stack), runsAccessLayer: true as const });
 }
 
 /**

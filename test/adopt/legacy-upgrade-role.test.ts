@@ -342,6 +342,10 @@ describe("plain apply on a database without pgvector", () => {
     expect(error.code).toBe("missing-pgvector");
     expect(error.message).toContain('The "vector" extension is not enabled in this database');
     expect(error.fix).toContain('run CREATE EXTENSION "vector"; in this database');
+    // The CLI's words: the stack's way, and the command the operator ran (its printer prints no access layer).
+    expect(error.fix).toContain(
+      "(the stack's access layer does so: `pulumi up`, or `npm run local` locally), then run the same command again.",
+    );
     expect(error.fix).not.toContain("Fix the file");
   });
 });

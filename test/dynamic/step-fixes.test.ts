@@ -1,8 +1,9 @@
 // The fixes of a release that fails under `pulumi up`, through @pulumi/pulumi's dynamic-provider host with the
 // inputs the program registers, against a real PostgreSQL: a seed set's and a vector index's fix name
-// `pulumi up --stack <the stack>` as the command to run again (the CLI's name its apply, test/cli/step-fixes.test.ts); a first
-// release on a database another role owns names the hand-over to the stack's owner role, not a CLI flag; a
-// verify a fix names reads the migrator's URL from the stack's output, and runs as printed.
+// `pulumi up --stack <the stack>` as the command to run again (the CLI's name its apply, test/cli/step-fixes.test.ts), and
+// so does a missing pgvector's; a first release on a database another role owns names the hand-over to the
+// stack's owner role, not a CLI flag; a verify a fix names reads the migrator's URL from the stack's output, and
+// runs as printed.
 import { chmodSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -124,6 +125,46 @@ describe("a first release on a database another role owns, under pulumi up", () 
     await withClient(adminUrl(), (c) => c.query(`ALTER DATABASE ${db.name} OWNER TO ${db.owner}`));
     const created = await host.create(urnOf("migrations", "first-owner-migrations"), inputs.migrations);
     expect(created.id).not.toBe("");
+  }, 180_000);
+});
+
+describe("a release on a database without pgvector, under pulumi up", () => {
+  let db: ReleaseDatabase;
+  let host: ProviderHost;
+
+  beforeAll(async () => {
+    // The roles as the access layer makes them, the extensions not created (a restore into a fresh database).
+    db = await createReleaseDatabase();
+    host = await hostReaching(db);
+  });
+
+  afterAll(async () => {
+    await host?.stop();
+    await db?.drop();
+  });
+
+  it("the preview and the up say to have the administrator create it, then run the stack's `pulumi up` again; nothing is written", async () => {
+    const inputs = await releaseInputsFor("no-vector", db, { seedSets: [] });
+    const urn = urnOf("migrations", "no-vector-migrations");
+    const fix =
+      'Have an administrator (a superuser, or rds_superuser on Amazon RDS) run CREATE EXTENSION "vector"; in this database ' +
+      "(the stack's access layer does so when it creates the database), then run `pulumi up --stack test` again.";
+    const checked = await host.check(urn, inputs.migrations, inputs.migrations);
+    const reasons = checked.failures.map((f) => f.reason);
+    expect(reasons).toContainEqual(expect.stringContaining(fix));
+    expect(reasons.join("\n")).not.toContain("the same command");
+
+    const refused = await failureOf(host.create(urn, inputs.migrations));
+    expect(refused).toContain(`role "${db.owner}" may not create it`);
+    expect(refused).toContain(fix);
+    expect(refused).not.toContain("the same command");
+    const ledger = await withClient(
+      db.superuserUrl,
+      async (c) =>
+        (await c.query<{ ok: boolean }>("SELECT to_regclass('neonhub_release.migrations') IS NOT NULL AS ok"))
+          .rows[0]!.ok,
+    );
+    expect(ledger).toBe(false);
   }, 180_000);
 });
 

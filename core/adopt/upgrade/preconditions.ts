@@ -51,7 +51,7 @@ export async function upgradeProblems(
   const { state } = UPGRADE_STOPS[stop];
   const wrongLogin = await upgradingLoginProblem(client, login.command, login.ownerRole, print);
   if (wrongLogin) return [{ ...wrongLogin, fix: `${wrongLogin.fix} ${state}` }];
-  const extensions = await uncreatableExtensions(client);
+  const extensions = await uncreatableExtensions(client, undefined, print);
   const owners = await legacyOwnerProblems(client, print);
   const reads = await legacyReadProblems(client, print);
   // A table another role owns is refused as that (its hand-over makes it readable too), and one named by the

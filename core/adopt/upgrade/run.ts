@@ -123,7 +123,8 @@ function refuseDefects(inspection: LegacyInspection, stop: UpgradeStop, print?: 
  * The caller's printer (ReleaseOptions.printCommand) for the fixes of the upgrade and of its own steps: the
  * apply such a fix says to run again (applyAgain) is this upgrade's, which resumes where it stopped, not an apply
  * without it (the CLI's `apply --upgrade-legacy --legacy-organization <slug>` with the operator's options, a
- * stack's `pulumi up`). Without a printer, none: the fixes keep their words.
+ * stack's `pulumi up`). Without a printer, none: the fixes keep their words. What the caller's printer says of
+ * where it runs (the setting words, a stack's access layer) stays the caller's.
  */
 export function upgradePrinter(
   print: CommandPrinter | undefined,
@@ -131,7 +132,11 @@ export function upgradePrinter(
 ): CommandPrinter | undefined {
   if (!print) return undefined;
   const upgrade = ["apply", "--upgrade-legacy", "--legacy-organization", organization];
-  return (args) => print(args.length === 1 && args[0] === "apply" ? upgrade : args);
+  const { setting, runsAccessLayer } = print;
+  return Object.assign(
+    (args: readonly string[]) => print(args.length === 1 && args[0] === "apply" ? upgrade : args),
+    { setting, runsAccessLayer },
+  );
 }
 
 /**
@@ -146,6 +151,7 @@ function describeUpgradeError(
   const described = describeRunError(error, targetOf(options), "upgrade-legacy", {
     rerun: options.lockWaitNames?.rerun,
     asRun: options.commandAsRun,
+    print,
   });
   if (isReleaseError(described)) return described;
   const code = (error as { code?: unknown })?.code;
