@@ -17,6 +17,7 @@ import { isUnknown } from "./inputs";
 import { ledgerToCompare, type LedgerToCompare } from "./ledger-reading";
 import { pendingWorkName } from "./pending-index-work";
 import { targetOf } from "./connection";
+import { pulumiCommand, stackNamed, withStackNote, type StackNamed } from "./stack-name";
 import {
   PART_STEP_KEYS,
   type Manifest,
@@ -75,11 +76,13 @@ export function diffRelease(recorded: Partial<ResolvedOutputs>, inputs: Resolved
       inputs.ledgerReading,
       inputs.migrations ?? {},
     );
+    // diff runs where check does, in a preview and at the start of an up.
     diffMigrations(
       ledger,
       inputs.migrations ?? {},
       inputs.migrationBytesChecksums ?? {},
       inputs.migrationsDir,
+      stackNamed(inputs.stack, "check"),
       diff,
     );
   }
@@ -121,9 +124,14 @@ function diffTarget(recorded: Partial<ResolvedOutputs>, inputs: ResolvedInputs, 
   }
 }
 
-/** Said after a lost row's refusal when check did not read the ledger: it is the state's reading. */
-const RECORDED_READING =
-  "(As the last `pulumi up` or `pulumi refresh` read the ledger; this preview did not read it. Once the row is back, a preview that reaches the database sees it, and `pulumi refresh` records it.)";
+/**
+ * Said after a lost row's refusal when check did not read the ledger: it is the state's reading, which a refresh
+ * of the stack (`stack`: the inputs', stackNamed) records anew.
+ */
+function recordedReading(stack: StackNamed): string {
+  const refresh = withStackNote(pulumiCommand("refresh", stack), stack);
+  return `(As the last \`pulumi up\` or \`pulumi refresh\` read the ledger; this preview did not read it. Once the row is back, a preview that reaches the database sees it, and ${refresh} records it.)`;
+}
 
 /**
  * The core's own ledger check (core/migrations/ledger.ts), on the recorded ledger and the files' manifest, with
@@ -137,6 +145,7 @@ function diffMigrations(
   manifest: Manifest,
   bytes: Manifest,
   folder: string,
+  stack: StackNamed,
   diff: ReleaseDiff,
 ): void {
   const entries = (m: Manifest): MigrationIdentity[] =>
@@ -151,7 +160,7 @@ function diffMigrations(
     ...problems.map((p) => {
       const refusal = `${ledgerProblemText(p)} ${p.fix}`;
       return ledger.recordedReading && ledger.lostRows.includes(p)
-        ? `${refusal} ${RECORDED_READING}`
+        ? `${refusal} ${recordedReading(stack)}`
         : refusal;
     }),
   );

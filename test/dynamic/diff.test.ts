@@ -14,6 +14,7 @@ const SETTINGS = {
   lockTimeoutMs: 60_000,
   connectTimeoutMs: 10_000,
   dropOnDelete: false,
+  stack: "dev",
 };
 
 function migrationsInputs(
@@ -84,8 +85,17 @@ describe("diffRelease", () => {
       "Migration 20250101000200_b.sql is missing from the ledger (neonhub_release.migrations): its row was deleted. " +
         "Put its row back only if its changes are in the database: INSERT ... " +
         "(As the last `pulumi up` or `pulumi refresh` read the ledger; this preview did not read it. Once the row is back, " +
-        "a preview that reaches the database sees it, and `pulumi refresh` records it.)",
+        "a preview that reaches the database sees it, and `pulumi refresh --stack dev` records it.)",
     ]);
+    // Inputs of a program older than the stack's name in them: the refresh names `<stack>`, and which it is.
+    const { stack: _stack, ...unnamed } = migrationsInputs(applied);
+    const placeholder = diffRelease(
+      recorded({ migrations: { "20250101000100_a": sum("a") }, lostLedgerRows: [lost("20250101000200_b")] }),
+      unnamed,
+    );
+    expect(placeholder.refusals[0]).toContain(
+      "and `pulumi refresh --stack <stack>` (<stack> is the stack `pulumi preview` (or `pulumi up`) runs for: ",
+    );
     // A middle row lost: without it, it would read as out of order.
     const ledger = { "20250101000100_a": sum("a"), "20250101000300_c": sum("c") };
     const middle = diffRelease(
