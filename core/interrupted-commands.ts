@@ -75,12 +75,36 @@ function stoppedStep({ step, item, action }: RunningStep, print: CommandPrinter 
 export interface RerunWords {
   /** The preview a revert's fix names (ReleaseOptions.revertPreview). */
   revertPreview?: string;
-  /** Prints the reads the fix names (ReleaseOptions.printCommand). */
+  /**
+   * Prints the reads the fix names (ReleaseOptions.printCommand), and without `asRun` the command to run again
+   * where it is one the printer knows whole (rerunOf).
+   */
   print?: CommandPrinter;
-  /** The command as the operator ran it (ReleaseOptions.commandAsRun); unset, "the same command". */
+  /** The command as the operator ran it (ReleaseOptions.commandAsRun); unset, see rerunOf. */
   asRun?: string;
   /** A revert --confirm's --expect-last and how to print its confirm with another (revertRerunAfter). */
   revert?: RevertRerunWords;
+}
+
+/**
+ * The commands a printer prints whole, to run again as they were: apply and the reads without options of their
+ * own to give again (a stack's `pulumi up --stack <stack>` for an apply). The upgrade (its organization),
+ * baseline and adopt (the admin's login), load-chunks (its file), prisma-schema (its --out) and a revert (its
+ * --expect-last) are named by asRun, else in words.
+ */
+const PRINTED_RERUN: Partial<Record<InterruptibleCommand, readonly string[]>> = {
+  apply: ["apply"],
+  plan: ["plan"],
+  status: ["status"],
+  verify: ["verify"],
+  health: ["health"],
+};
+
+/** The command to run again: as the operator ran it, else as `print` prints it (PRINTED_RERUN), else in words. */
+function rerunOf(command: InterruptibleCommand, { print, asRun }: RerunWords): string {
+  if (asRun !== undefined) return asRun;
+  const printed = PRINTED_RERUN[command];
+  return print && printed ? print(printed) : "the same command";
 }
 
 /**
@@ -94,7 +118,7 @@ export function interruption(
 ): Interruption {
   // The command to run again, as the operator ran it where it is known (a revert's is not: its --expect-last
   // must name the ledger's new last migration, revertRerunAfter).
-  const rerun = asRun ?? "the same command";
+  const rerun = rerunOf(command, { print, asRun });
   // Stopped before it held the release lock, the command had run nothing: there is nothing to roll back. The
   // read it points to is the one its own fix names once it ran (baseline and adopt write only the ledger).
   if (running && "lockWait" in running) {

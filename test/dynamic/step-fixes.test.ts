@@ -8,7 +8,7 @@ import { chmodSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomBytes } from "node:crypto";
-import { commandToRun, settingToChange } from "../../core";
+import { commandToRun, interruption, settingToChange } from "../../core";
 import { partContext } from "../../infra/dynamic/release";
 import { shownText } from "../../infra/dynamic/shown-text";
 import type { PartSettings, StepSettings } from "../../infra/dynamic/types";
@@ -370,6 +370,21 @@ describe("the commands the provider's fixes name", () => {
     expect(settingToChange(undefined, "vectorIndexes.maxMaintenanceWorkMem")).toBe(
       "vectorIndexes.maxMaintenanceWorkMem",
     );
+  });
+
+  it("an interrupted apply or read, told the stack's printer and not the command as run, names the stack's command to run again", () => {
+    const print = printerOf(settings({ seedSets: [] }));
+    expect(interruption("apply", undefined, { print }).fix).toBe(
+      "Run `pulumi up --stack dev` again to complete the release (`pulumi preview --stack dev` shows what is left).",
+    );
+    expect(interruption("plan", undefined, { print }).fix).toBe("Run `pulumi preview --stack dev` again.");
+    expect(interruption("verify", undefined, { print }).fix).toBe(
+      `Run \`neonhub-db verify ${stackUrl}\` again.`,
+    );
+    // A command the printer does not print whole (the admin's baseline) keeps the words; so does a caller
+    // without a printer.
+    expect(interruption("baseline", undefined, { print }).fix).toMatch(/^Run the same command again: /);
+    expect(interruption("apply").fix).toMatch(/^Run the same command again to complete the release/);
   });
 
   it("names the stack the program runs for, shell-quoted, and for a state recorded without it says which", () => {
