@@ -104,7 +104,7 @@ function readConfigFile(file: string): ConfigFile {
   }
   // A stack's own file (Pulumi.<stack>.yaml) holds the release settings "as the stack has them": read them
   // out of it, as the stack program reads them, under the release settings' names.
-  const stack = releaseSettingsOfStackFile(document, `--config ${file}`);
+  const stack = releaseSettingsOfStackFile(document, `--config ${file}`, file);
   if (stack) {
     const environment = stack.perRun.find(({ flag }) => flag === "--environment");
     return {

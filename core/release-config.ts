@@ -9,12 +9,14 @@
 //                                                   (not recorded: 60 unless given)
 //     "legacyUpgrade": { "organization": "acme" } } upgrade a Prisma-era database in place first
 //                                                   (core/adopt/upgrade/; docs/runbook.md)
+import path from "node:path";
 import { closestName } from "./closest-name";
 import { ReleaseError, SettingError, settingDocument, settingExample } from "./errors";
 import { kindOfValue } from "./shown-value";
 import { RELEASE_LOCK_TIMEOUT_SECONDS, isReleaseLockSeconds } from "./lock";
 import { legacyUpgradeSetting, type LegacyUpgradeSetting } from "./adopt/upgrade/setting";
 import { ROW_LEVEL_SECURITY_MODES, type RowLevelSecurityMode } from "./row-level-security";
+import { shellWord } from "./shell-word";
 import {
   checkVectorIndexOptions,
   decimalsFromStackConfig,
@@ -191,15 +193,35 @@ export function stackKeyOf(name: string): string | undefined {
 const STACK_ONLY_FLAGS: Readonly<Record<string, string>> = { seedSets: "--seed NAME (repeatable)" };
 
 /**
+ * The stack a stack file holds the config of, from its path as given: `<stack>` of `Pulumi.<stack>.yaml` (or
+ * `.yml`, beside a `Pulumi.yml` project), the name Pulumi gives it. Undefined for a file named otherwise (a
+ * copy, say), whose stack is not for a printed command to guess.
+ */
+function stackOfStackFile(file: string): string | undefined {
+  return /^Pulumi\.(.+)\.ya?ml$/.exec(path.basename(file))?.[1];
+}
+
+/**
+ * `pulumi config <subcommand> [--stack <stack>] <key>`, in the order of the provider's config commands
+ * (infra/dynamic/config-command.ts) and with the stack quoted as they quote it; without `stack`, for the
+ * selected one.
+ */
+function pulumiConfig(subcommand: "rm" | "set", stack: string | undefined, key: string): string {
+  return `pulumi config ${subcommand} ${stack === undefined ? "" : `--stack ${shellWord(stack)} `}${key}`;
+}
+
+/**
  * The release settings a Pulumi stack file holds (`Pulumi.<stack>.yaml`: `config:` with `neonhub-db:<key>`
  * entries), under the release settings' names, each value read as the stack program reads it
  * (stackConfigValue); undefined when the document is not a stack file of this project. Its other keys (the
  * server, seed sets, the per-run settings) are not release settings: `perRun` lists the per-run ones it sets,
- * with the CLI flag that gives each, since those the CLI takes only as flags.
+ * with the CLI flag that gives each, since those the CLI takes only as flags. `file`: the document's path as
+ * given, whose name says the stack a fix's `pulumi config` commands name (stackOfStackFile).
  */
 export function releaseSettingsOfStackFile(
   document: unknown,
   source: string,
+  file?: string,
 ):
   | { settings: Record<string, unknown>; perRun: { key: string; value: unknown; flag: string }[] }
   | undefined {
@@ -215,11 +237,13 @@ export function releaseSettingsOfStackFile(
     const stackName = stackKeyOf(name);
     if (stackName) {
       // The stack program refuses it as a key it does not know: so does a run given the stack's file. The fix
-      // names the key's new name, never its value, which may be a secret (or a --secret one's ciphertext).
+      // names the key's new name, never its value, which may be a secret (or a --secret one's ciphertext), and
+      // the file's stack, which need not be the one selected where the commands run.
+      const stack = file === undefined ? undefined : stackOfStackFile(file);
       throw new ReleaseError(
         "invalid-input",
         `${at(source)}${key} is not a key of a stack's config: the stack calls that setting ${prefix}${stackName}.`,
-        `Rename the key in the stack file to ${prefix}${stackName}, keeping its value; or run pulumi config rm ${key}, then pulumi config set ${prefix}${stackName} with its value (and --secret if it was one).`,
+        `Rename the key in the stack file to ${prefix}${stackName}, keeping its value; or run ${pulumiConfig("rm", stack, key)}, then ${pulumiConfig("set", stack, `${prefix}${stackName}`)} with its value (and --secret if it was one).`,
       );
     }
     const called = Object.hasOwn(STACK_NAMES, name) ? STACK_NAMES[name]! : name;
