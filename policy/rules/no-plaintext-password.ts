@@ -6,7 +6,10 @@ import { stackOfUrn } from "../urn";
 // The master password is either absent (manageMasterUserPassword: RDS keeps it in Secrets Manager) or comes
 // from a secret: a generated password, or config set with `--secret`. It must never be a value that sits
 // readable in the stack's config file. The engine gives policies decrypted inputs, so the check compares the
-// password with the stack's plain config values; messages name the config key, never the value.
+// password with the stack's plain config values; messages name the config key, never the value. The
+// `pulumi config set` a message prints names the stack the resource belongs to (its URN's), which need not be
+// the one selected where it is run. Bare: Pulumi's stack names ([A-Za-z0-9_.-]) need no shell quoting, and the
+// pack, a program of its own, does not load the release engine for its quoting (core's shellWord).
 
 /** The password inputs of each resource type; the `Wo` variants are write-only but still inputs. */
 type PasswordInputs = Record<string, string | undefined>;
@@ -24,7 +27,7 @@ export function noPlaintextPassword(
       reportViolation(
         `${property} is the plain config value "${leaked.key}" in ${stackFileName(projectDir, stack)}, readable by anyone ` +
           `with the repository. Prefer manageMasterUserPassword: true (RDS keeps the password in Secrets Manager), ` +
-          `or store it encrypted: \`pulumi config set --secret ${leaked.key} ...\`.`,
+          `or store it encrypted: \`pulumi config set --stack ${stack} --secret ${leaked.key} ...\`.`,
       );
     }
   };

@@ -32,6 +32,10 @@ beforeAll(() => {
       "",
     ].join("\n"),
   );
+  fs.writeFileSync(
+    path.join(projectDir, "Pulumi.staging.yaml"),
+    `config:\n  neonhub-db:stagingPassword: ${PLAIN_PASSWORD}\n`,
+  );
   // A project that keeps its stack files elsewhere (Pulumi.yaml `stackConfigDir`).
   fs.mkdirSync(path.join(projectDir, "moved", "stacks"), { recursive: true });
   fs.writeFileSync(path.join(projectDir, "moved", "Pulumi.yaml"), "name: moved\nstackConfigDir: stacks\n");
@@ -87,7 +91,10 @@ describe("rds-no-plaintext-password", () => {
     expect(violations).toHaveLength(1);
     expect(violations[0]).toContain('password is the plain config value "neonhub-db:masterPassword"');
     expect(violations[0]).toContain("Pulumi.prod.yaml");
-    expect(violations[0]).toContain("pulumi config set --secret neonhub-db:masterPassword");
+    // The stack of the resource's URN, named: the stack selected where the command runs may be another.
+    expect(violations[0]).toContain(
+      "`pulumi config set --stack prod --secret neonhub-db:masterPassword ...`",
+    );
     expect(violations[0]).not.toContain(PLAIN_PASSWORD);
   });
 
@@ -108,5 +115,12 @@ describe("rds-no-plaintext-password", () => {
     });
     const run = await runPolicy(policy(), { ...instance, stack: "dev" });
     expect(run.violations).toEqual([]);
+    // Another stack whose file holds it plain: its own file and its own `--stack` are named.
+    const staging = await runPolicy(policy(), { ...instance, stack: "staging" });
+    expect(staging.violations).toHaveLength(1);
+    expect(staging.violations[0]).toContain("Pulumi.staging.yaml");
+    expect(staging.violations[0]).toContain(
+      "`pulumi config set --stack staging --secret neonhub-db:stagingPassword ...`",
+    );
   });
 });
