@@ -27,6 +27,16 @@ import { createReleaseDatabase, type ReleaseDatabase } from "./support/release-d
 import { hostReaching, releaseInputsFor } from "./support/release-host";
 import { urnOf } from "./support/release-inputs";
 
+/** Whether the database has the release's ledger: a refused first release writes none. */
+async function ledgerExists(url: string): Promise<boolean> {
+  return withClient(
+    url,
+    async (c) =>
+      (await c.query<{ ok: boolean }>("SELECT to_regclass('neonhub_release.migrations') IS NOT NULL AS ok"))
+        .rows[0]!.ok,
+  );
+}
+
 /** What a failed provider call rejected with. */
 async function failureOf(call: Promise<unknown>): Promise<string> {
   const error = await call.then(
@@ -113,13 +123,7 @@ describe("a first release on a database another role owns, under pulumi up", () 
     );
     expect(message).not.toContain("--owner-role");
     expect(message).not.toContain("--database-url");
-    const ledger = await withClient(
-      db.superuserUrl,
-      async (c) =>
-        (await c.query<{ ok: boolean }>("SELECT to_regclass('neonhub_release.migrations') IS NOT NULL AS ok"))
-          .rows[0]!.ok,
-    );
-    expect(ledger).toBe(false);
+    expect(await ledgerExists(db.superuserUrl)).toBe(false);
 
     // The fix, followed: the release runs.
     await withClient(adminUrl(), (c) => c.query(`ALTER DATABASE ${db.name} OWNER TO ${db.owner}`));
@@ -158,13 +162,7 @@ describe("a release on a database without pgvector, under pulumi up", () => {
     expect(refused).toContain(`role "${db.owner}" may not create it`);
     expect(refused).toContain(fix);
     expect(refused).not.toContain("the same command");
-    const ledger = await withClient(
-      db.superuserUrl,
-      async (c) =>
-        (await c.query<{ ok: boolean }>("SELECT to_regclass('neonhub_release.migrations') IS NOT NULL AS ok"))
-          .rows[0]!.ok,
-    );
-    expect(ledger).toBe(false);
+    expect(await ledgerExists(db.superuserUrl)).toBe(false);
   }, 180_000);
 });
 

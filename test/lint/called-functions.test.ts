@@ -4,31 +4,16 @@
 // weighed at its own line, where the call runs (rows the function gives a table count for what runs after the
 // call); a function the section defines but does not call, or names only in a trigger, is not weighed; a
 // function the function calls is followed; what its body builds at run time is a warning naming the function.
-import { rmSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { applyRelease, destroyingStatements, planRelease, type SafetyFinding } from "../../core";
+import { applyRelease, destroyingStatements } from "../../core";
 import { useTestDatabase, withClient } from "../support/database";
-import { fixtureMigrationsCopy, writeMigration } from "../support/fixtures";
-
-const where = (findings: readonly SafetyFinding[]) =>
-  findings.map((f) => `${f.level} ${f.line} ${f.rule}`).sort();
+import { fixtureMigrationsCopy } from "../support/fixtures";
+import { findingPlaces as where, productionLint } from "../support/production-lint";
 
 describe("a function a migration defines and calls", () => {
   const db = useTestDatabase("lintfn");
   const dir = fixtureMigrationsCopy();
-  let step = 500;
-  const lint = async (up: string, down?: string) => {
-    step += 1;
-    const name = `20250101000${step}_called_function`;
-    writeMigration(dir, `${name}.sql`, up, down);
-    const plan = await planRelease({
-      databaseUrl: db.current.url,
-      migrationsDir: dir,
-      environment: "production",
-    });
-    rmSync(`${dir}/${name}.sql`);
-    return plan.safety;
-  };
+  const lint = productionLint(() => db.current.url, dir, "called_function", 500);
 
   it("is weighed statement by statement on a table with rows, at each statement's line in its body", async () => {
     await applyRelease({ databaseUrl: db.current.url, migrationsDir: dir });

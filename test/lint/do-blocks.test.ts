@@ -5,29 +5,15 @@
 // (EXECUTE) or runs in another language is a warning that says it was not checked.
 import { rmSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { applyRelease, planRelease, type SafetyFinding } from "../../core";
+import { applyRelease } from "../../core";
 import { useTestDatabase, withClient } from "../support/database";
 import { fixtureMigrationsCopy, writeMigration } from "../support/fixtures";
-
-const where = (findings: readonly SafetyFinding[]) =>
-  findings.map((f) => `${f.level} ${f.line} ${f.rule}`).sort();
+import { findingPlaces as where, productionLint } from "../support/production-lint";
 
 describe("a DO block in a migration", () => {
   const db = useTestDatabase("lintdo");
   const dir = fixtureMigrationsCopy();
-  let step = 400;
-  const lint = async (up: string, down?: string) => {
-    step += 1;
-    const name = `20250101000${step}_do_block`;
-    writeMigration(dir, `${name}.sql`, up, down);
-    const plan = await planRelease({
-      databaseUrl: db.current.url,
-      migrationsDir: dir,
-      environment: "production",
-    });
-    rmSync(`${dir}/${name}.sql`);
-    return plan.safety;
-  };
+  const lint = productionLint(() => db.current.url, dir, "do_block", 400);
 
   it("is weighed statement by statement on a table with rows, at each statement's line", async () => {
     await applyRelease({ databaseUrl: db.current.url, migrationsDir: dir });
