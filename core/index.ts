@@ -19,6 +19,7 @@ export {
   type DatabaseTarget,
 } from "./dsn";
 export { quoteIdentifier } from "./identifiers";
+export { pulumiConfigCommand, type PulumiConfigWords } from "./pulumi-config-command";
 export { actAsOwnerRole } from "./owner-role";
 export { shownName, shownObjectKey, shownQualifiedName, shownSql } from "./shown-names";
 export { QUOTED_KEYWORDS } from "./sql-keywords";

@@ -16,6 +16,7 @@ import { kindOfValue } from "./shown-value";
 import { RELEASE_LOCK_TIMEOUT_SECONDS, isReleaseLockSeconds } from "./lock";
 import { legacyUpgradeSetting, type LegacyUpgradeSetting } from "./adopt/upgrade/setting";
 import { ROW_LEVEL_SECURITY_MODES, type RowLevelSecurityMode } from "./row-level-security";
+import { pulumiConfigCommand } from "./pulumi-config-command";
 import { shellWord } from "./shell-word";
 import {
   checkVectorIndexOptions,
@@ -202,15 +203,6 @@ function stackOfStackFile(file: string): string | undefined {
 }
 
 /**
- * `pulumi config <subcommand> [--stack <stack>] <key>`, in the order of the provider's config commands
- * (infra/dynamic/config-command.ts) and with the stack quoted as they quote it; without `stack`, for the
- * selected one.
- */
-function pulumiConfig(subcommand: "rm" | "set", stack: string | undefined, key: string): string {
-  return `pulumi config ${subcommand} ${stack === undefined ? "" : `--stack ${shellWord(stack)} `}${key}`;
-}
-
-/**
  * The release settings a Pulumi stack file holds (`Pulumi.<stack>.yaml`: `config:` with `neonhub-db:<key>`
  * entries), under the release settings' names, each value read as the stack program reads it
  * (stackConfigValue); undefined when the document is not a stack file of this project. Its other keys (the
@@ -240,10 +232,11 @@ export function releaseSettingsOfStackFile(
       // names the key's new name, never its value, which may be a secret (or a --secret one's ciphertext), and
       // the file's stack, which need not be the one selected where the commands run.
       const stack = file === undefined ? undefined : stackOfStackFile(file);
+      const stackFlagWord = stack === undefined ? undefined : shellWord(stack);
       throw new ReleaseError(
         "invalid-input",
         `${at(source)}${key} is not a key of a stack's config: the stack calls that setting ${prefix}${stackName}.`,
-        `Rename the key in the stack file to ${prefix}${stackName}, keeping its value; or run ${pulumiConfig("rm", stack, key)}, then ${pulumiConfig("set", stack, `${prefix}${stackName}`)} with its value (and --secret if it was one).`,
+        `Rename the key in the stack file to ${prefix}${stackName}, keeping its value; or run ${pulumiConfigCommand("rm", key, { stack: stackFlagWord })}, then ${pulumiConfigCommand("set", `${prefix}${stackName}`, { stack: stackFlagWord })} with its value (and --secret if it was one).`,
       );
     }
     const called = Object.hasOwn(STACK_NAMES, name) ? STACK_NAMES[name]! : name;

@@ -35,8 +35,8 @@ import { quoteIdentifier as quoteIdent } from "./identifiers";
 import { lostLastRows, readSnapshotLast } from "./adopt/lost-last-rows";
 import { isLegacyDatabase } from "./adopt/legacy-inspection";
 import { preflightProblems, releaseIsTheUpgrades } from "./adopt/preflight";
-import { stepPlansAfterUpgrade, type StepPlans } from "./adopt/upgrade/after-upgrade";
-import { stepPlansWithPendingSeeds } from "./vector-indexes/seeded-plan";
+import { stepPlansAfterUpgrade } from "./adopt/upgrade/after-upgrade";
+import { stepPlansWithPendingSeeds, type StepPlans } from "./vector-indexes/seeded-plan";
 import {
   ledgerPlanProblems,
   missingPgvectorError,

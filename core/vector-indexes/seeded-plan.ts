@@ -12,7 +12,8 @@ import { SeedsStep } from "../seeds/step";
 import type { ReleaseStep } from "../steps";
 import { VectorIndexStep } from "./step";
 
-type StepPlans = ReadonlyMap<ReleaseStep, StepPlanMap[ReleaseStep["kind"]][]>;
+/** Each step's plan items, in the steps' order: what plan assembles its report from. */
+export type StepPlans = ReadonlyMap<ReleaseStep, StepPlanMap[ReleaseStep["kind"]][]>;
 
 /** The seed sets the seed steps before `step` load, in the order they run. */
 export function seedSetsBefore(steps: readonly ReleaseStep[], step: ReleaseStep): SeedSet[] {

@@ -1,9 +1,9 @@
-// The `pulumi config` commands a fix prints, in one place: the stack program's refusals of its config and the
-// provider's fixes alike. Each names the stack (`--stack <name>`): the program runs for one stack, which need
-// not be the selected one (`pulumi up --stack prod` while dev is selected), and a command without it would
+// The `pulumi config` commands the stack program's refusals of its config and the provider's fixes print, in
+// the words core's pulumiConfigCommand builds for every printed one. Each names the stack (`--stack <name>`):
+// the program runs for one stack, which need not be the selected one (`pulumi up --stack prod` while dev is selected), and a command without it would
 // change the selected stack's config. Here, not in infra/, because the provider loads only core/ and
 // infra/dynamic/.
-import { STACK_CONFIG_NAMESPACE } from "../../core";
+import { pulumiConfigCommand, STACK_CONFIG_NAMESPACE } from "../../core";
 import { stackWord, type StackNamed } from "./stack-name";
 
 export interface ConfigSetOptions {
@@ -19,8 +19,8 @@ export interface ConfigSetOptions {
  */
 export type CommandStack = string | StackNamed;
 
-function stackFlag(stack: CommandStack): string {
-  return `--stack ${typeof stack === "string" ? stackWord(stack) : stack.word}`;
+function stackFlagWord(stack: CommandStack): string {
+  return typeof stack === "string" ? stackWord(stack) : stack.word;
 }
 
 /**
@@ -33,17 +33,14 @@ export function configSetCommand(
   value: string,
   options: ConfigSetOptions = {},
 ): string {
-  const fullKey = `${STACK_CONFIG_NAMESPACE}:${key}`;
-  return [
-    "pulumi config set",
-    stackFlag(stack),
-    ...(options.secret ? ["--secret"] : []),
-    options.path ? `--path '${fullKey}'` : fullKey,
+  return pulumiConfigCommand("set", `${STACK_CONFIG_NAMESPACE}:${key}`, {
+    stack: stackFlagWord(stack),
+    ...options,
     value,
-  ].join(" ");
+  });
 }
 
 /** `pulumi config rm --stack <stack> <namespace>:<key>`: `key` without the namespace. */
 export function configRmCommand(stack: CommandStack, key: string): string {
-  return `pulumi config rm ${stackFlag(stack)} ${STACK_CONFIG_NAMESPACE}:${key}`;
+  return pulumiConfigCommand("rm", `${STACK_CONFIG_NAMESPACE}:${key}`, { stack: stackFlagWord(stack) });
 }

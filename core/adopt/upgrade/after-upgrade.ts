@@ -10,10 +10,8 @@ import type { ClientBase } from "pg";
 import type { StepPlanMap } from "../../results";
 import { embeddedRowsOf } from "../../seeds/seed-set";
 import type { ReleaseStep } from "../../steps";
-import { seedSetsBefore } from "../../vector-indexes/seeded-plan";
+import { seedSetsBefore, type StepPlans } from "../../vector-indexes/seeded-plan";
 import { VectorIndexStep } from "../../vector-indexes/step";
-
-export type StepPlans = ReadonlyMap<ReleaseStep, StepPlanMap[ReleaseStep["kind"]][]>;
 
 /**
  * Each step's items after the upgrade, in the steps' order: the vector-index step's decided on the upgraded
