@@ -2,8 +2,8 @@
 // (`CREATE FUNCTION backfill() ... UPDATE ...; SELECT backfill();`): squawk reads the CREATE FUNCTION as one
 // statement and its body as a string, and the call as a SELECT, so an UPDATE of every row, or a CREATE INDEX,
 // in the body went unweighed. The lint (statements-run.ts) weighs the body of a function the section calls
-// where the call runs, as it weighs a DO block's. Only functions the same section defines are followed: one
-// defined by an earlier migration is the database's, which the lint does not read.
+// where the call runs, as it weighs a DO block's. A function the section calls but does not define (an earlier
+// migration's, or the database's) is followed by calls-elsewhere.ts.
 import {
   controlLength,
   plpgsqlCommands,
@@ -87,14 +87,28 @@ function functionBody(statement: Statement): BodyCommands {
 /** The section's functions that `piece` calls, in the order it names them. */
 export function callsIn(piece: Statement, defined: ReadonlyMap<string, DefinedFunction>): DefinedFunction[] {
   if (defined.size === 0) return [];
+  const called: DefinedFunction[] = [];
+  for (const { name } of namesCalledIn(piece)) {
+    const fn = defined.get(name);
+    if (fn && !called.includes(fn)) called.push(fn);
+  }
+  return called;
+}
+
+/** A name `piece` calls: canonical (canonicalName) and as written. */
+export interface CalledName {
+  name: string;
+  written: string;
+}
+
+/** Every name `piece` follows with `(` where it runs, in order: functions, and words such as VALUES alike. */
+export function namesCalledIn(piece: Statement): CalledName[] {
   const whole = withoutStrings(piece.code);
   // In a PL/pgSQL body, what opens the statement (IF f() THEN) may call one even when the statement defines.
   const opens = controlLength(whole);
   const code = DEFINES.test(whole.slice(opens)) ? whole.slice(0, opens) : whole;
-  const called: DefinedFunction[] = [];
-  for (const match of code.matchAll(CALL)) {
-    const fn = defined.get(canonicalName(match[1]!.replace(/\s+/g, "")));
-    if (fn && !called.includes(fn)) called.push(fn);
-  }
-  return called;
+  return [...code.matchAll(CALL)].map((match) => {
+    const written = match[1]!.replace(/\s+/g, "");
+    return { name: canonicalName(written), written };
+  });
 }

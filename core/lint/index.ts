@@ -25,6 +25,7 @@ import { BACKFILL_UNDER_LOCK_RULE, backfillsUnderLock } from "./held-locks";
 import { notNullProof, readPendingChecks, setNotNullColumn } from "./not-null-proof";
 import { accessMethodNamed, changesAccessMethod, liveAccessMethod } from "./access-method";
 import { statementsRun, textWithBlocksRead, type UnreadBody } from "./statements-run";
+import { atTheirCalls, callsElsewhere, withDefinitionsAppended, type AppendedLines } from "./calls-elsewhere";
 import {
   ACCESS_METHOD_RULE,
   EXEMPTION_RULE,
@@ -214,7 +215,36 @@ interface Located {
 export async function lintMigrations(
   client: ClientBase,
   pending: readonly MigrationFile[],
-  options: { environment?: ReleaseEnvironment; pgVersion?: string; runs?: MigrationSection } = {},
+  options: LintOptions = {},
+): Promise<SafetyReport> {
+  const runs = options.runs ?? "up";
+  const calls = await callsElsewhere(
+    client,
+    pending.map((file) => ({ file: file.name, text: sectionOnly(file, runs) })),
+  );
+  if (calls.length === 0) return lintSections(client, pending, options);
+  // The functions the sections that run call but do not define, linted as if each section defined them.
+  const appendedTo = new Map<string, AppendedLines>();
+  const files = pending.map((file) => {
+    const called = calls.find((c) => c.file === file.name);
+    const appended = called && withDefinitionsAppended(file, runs, called);
+    if (!appended) return file;
+    appendedTo.set(file.name, appended.appended);
+    return appended.file;
+  });
+  return atTheirCalls(await lintSections(client, files, options), appendedTo);
+}
+
+interface LintOptions {
+  environment?: ReleaseEnvironment;
+  pgVersion?: string;
+  runs?: MigrationSection;
+}
+
+async function lintSections(
+  client: ClientBase,
+  pending: readonly MigrationFile[],
+  options: LintOptions,
 ): Promise<SafetyReport> {
   const environment = options.environment ?? DEFAULT_RELEASE_ENVIRONMENT;
   const runs = options.runs ?? "up";

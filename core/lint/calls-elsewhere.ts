@@ -1,0 +1,224 @@
+// The functions a section calls but does not define: one an earlier pending migration defines, or one the
+// database has (an applied migration's). A backfill written once as a function (`CREATE FUNCTION backfill()`
+// in one migration) and called by a later one (`SELECT backfill();`) ran an UPDATE of every row unweighed: the
+// later migration's lint read only a SELECT. Such a function's definition is linted as if the section defined
+// it, at its end: statementsRun then weighs its body where the call runs, with what runs before the call known
+// (the tables the section creates, the rows it gives them), and each finding of the body is said at the call
+// (atTheirCalls). Read-only: the database's definitions are read with pg_get_functiondef.
+import type { ClientBase } from "pg";
+import type { MigrationFile } from "../migrations/files";
+import { migrationSection } from "../migrations/files";
+import type { MigrationSection, SafetyFinding, SafetyReport } from "./index";
+import { EXEMPTION_RULE } from "./rules";
+import { definedFunctions, namesCalledIn, type CalledName } from "./called-functions";
+import { withoutStrings } from "./do-blocks";
+import { statementsRun } from "./statements-run";
+import { lineOf, splitStatements, type Statement } from "./statements";
+
+/** A definition linted at the end of a section that calls it. */
+export interface DefinitionElsewhere {
+  /** The name as the call writes it, for messages. */
+  name: string;
+  /** Where it is defined: `by migration <name>` or `in the database`. */
+  definedIn: string;
+  /** The CREATE FUNCTION or CREATE PROCEDURE as the lint reads one, its comments included. */
+  definition: string;
+  /** The call's comments, copied above the definition. */
+  comments: readonly string[];
+  /** The file's lines of the call: its comments' first, its code's (where its body's findings are said). */
+  commentsLine: number;
+  callLine: number;
+}
+
+/** A section that runs, with the definitions of the functions it calls elsewhere. */
+export interface SectionWithCalls {
+  file: string;
+  definitions: DefinitionElsewhere[];
+}
+
+/** What the database holds of a function the lint may follow: user-defined, no extension's. */
+const DEFINITIONS_SQL = `
+  SELECT n.nspname AS schema, p.proname AS name, pg_get_functiondef(p.oid) AS definition,
+         array_position(current_schemas(false), n.nspname::text) AS on_path
+  FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+  WHERE p.prokind IN ('f', 'p') AND p.proname = ANY($1::text[])
+    AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+    AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                    WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')
+  ORDER BY p.oid DESC`;
+
+interface DatabaseDefinition {
+  schema: string;
+  name: string;
+  definition: string;
+  on_path: number | null;
+}
+
+/**
+ * For each of `sections` (in the order they run), the functions it calls that it does not define, with the
+ * definition each call runs: the latest one an earlier section of `sections` defines, else the database's. A
+ * name is followed once per section, at its first call; overloads are told apart by name only.
+ */
+export async function callsElsewhere(
+  client: ClientBase,
+  /** Each section's text as the lint reads it: the file's lines, the other section's blank. */
+  sections: readonly { file: string; text: string }[],
+): Promise<SectionWithCalls[]> {
+  const read = sections.map((s) => {
+    const written = splitStatements(s.text);
+    const calls: { called: CalledName; call: Statement }[] = [];
+    const own = definedFunctions(written);
+    for (const statement of statementsRun(written).statements) {
+      for (const called of namesCalledIn(statement)) {
+        if (own.has(called.name) || calls.some((c) => c.called.name === called.name)) continue;
+        calls.push({ called, call: statement });
+      }
+    }
+    return { ...s, own, calls };
+  });
+  const names = [...new Set(read.flatMap((s) => s.calls.map((c) => c.called.name.split(".").at(-1)!)))];
+  if (names.length === 0) return [];
+  const inDatabase = (await client.query<DatabaseDefinition>(DEFINITIONS_SQL, [names])).rows;
+  const result: SectionWithCalls[] = [];
+  read.forEach((s, position) => {
+    const definitions = s.calls.flatMap(({ called, call }): DefinitionElsewhere[] => {
+      const earlier = read
+        .slice(0, position)
+        .reverse()
+        .find((e) => e.own.has(called.name));
+      const statement = earlier?.own.get(called.name)!.statement;
+      const [definition, definedIn] =
+        earlier && statement
+          ? [earlier.text.slice(statement.start, statement.end).trim(), `by migration ${earlier.file}`]
+          : [databaseDefinition(inDatabase, called.name), "in the database"];
+      return definition !== undefined && runsWhatTheLintReads(definition)
+        ? [
+            {
+              name: called.written,
+              definedIn,
+              definition,
+              comments: call.comments,
+              commentsLine: lineOf(s.text, call.start),
+              callLine: lineOf(s.text, call.start + (/^\s*/.exec(call.code)?.[0].length ?? 0)),
+            },
+          ]
+        : [];
+    });
+    if (definitions.length > 0) result.push({ file: s.file, definitions });
+  });
+  return result;
+}
+
+/**
+ * Whether a definition's body runs what the lint weighs or says: SQL commands, what it cannot read, or the end
+ * of a transaction. A function that only computes a value (most of the database's) is not appended.
+ */
+function runsWhatTheLintReads(definition: string): boolean {
+  const [fn] = definedFunctions(splitStatements(definition)).values();
+  if (!fn) return false;
+  const { commands, unread, pieces } = fn.body;
+  return (
+    commands.length > 0 ||
+    unread.length > 0 ||
+    pieces.some((piece) => /\b(?:COMMIT|ROLLBACK)\b/i.test(withoutStrings(piece.code)))
+  );
+}
+
+/** The database's definition of canonical `name`: in its schema when qualified, else first on the search path. */
+function databaseDefinition(rows: readonly DatabaseDefinition[], name: string): string | undefined {
+  const [schema, fn] = name.includes(".") ? name.split(".") : [undefined, name];
+  const candidates = rows.filter(
+    (r) => r.name === fn && (schema === undefined ? r.on_path !== null : r.schema === schema),
+  );
+  candidates.sort((a, b) => (a.on_path ?? 0) - (b.on_path ?? 0));
+  return candidates[0]?.definition.trim();
+}
+
+/** Where a section's appended definitions are in the file the lint reads, by line. */
+export interface AppendedLines {
+  /** The first line appended and how many: the file's own lines after them are this many further on. */
+  firstLine: number;
+  lineCount: number;
+  /** Each definition's last line, and its call's lines in the file: its comments' first, its code's. */
+  definitions: { last: number; commentsLine: number; callLine: number; name: string; definedIn: string }[];
+}
+
+/**
+ * `file` with `calls`' definitions appended at the end of its `section`, each after the call's comments (an
+ * exemption written above the call accepts its first statement's findings, as one above a CREATE FUNCTION of
+ * the section does). Undefined when the section's last statement has no `;`, after which a definition would
+ * read as part of it.
+ */
+export function withDefinitionsAppended(
+  file: MigrationFile,
+  section: MigrationSection,
+  calls: SectionWithCalls,
+): { file: MigrationFile; appended: AppendedLines } | undefined {
+  const { offset, text } = migrationSection(file.sql, section);
+  const last = splitStatements(text)
+    .filter((s) => s.code.trim() !== "")
+    .at(-1);
+  if (last && !last.code.trimEnd().endsWith(";")) return undefined;
+  const before = file.sql.slice(0, offset + text.length);
+  let added = before.endsWith("\n") ? "" : "\n";
+  const lineAtEnd = (back: number) => lineOf(before + added, before.length + added.length - back);
+  const firstLine = lineAtEnd(0);
+  const definitions = calls.definitions.map((d) => {
+    const comments = d.comments.map((c) => `${c}\n`).join("");
+    added += `${comments}${d.definition}${d.definition.endsWith(";") ? "" : ";"}\n`;
+    return {
+      last: lineAtEnd(1),
+      commentsLine: d.commentsLine,
+      callLine: d.callLine,
+      name: d.name,
+      definedIn: d.definedIn,
+    };
+  });
+  const lineCount = added.split("\n").length - 1;
+  return {
+    file: { ...file, sql: before + added + file.sql.slice(before.length) },
+    appended: { firstLine, lineCount, definitions },
+  };
+}
+
+/**
+ * `report` of the files withDefinitionsAppended gave, as of the files themselves: a finding of an appended
+ * definition is said at its call, naming the function and where it is defined; the file's own lines after
+ * the definitions are numbered as before. An exemption's finding on an appended definition is the copy of
+ * the call's comment: it is dropped, and the call's own "matched nothing" too when its copy matched.
+ */
+export function atTheirCalls(
+  report: SafetyReport,
+  appendedTo: ReadonlyMap<string, AppendedLines>,
+): SafetyReport {
+  const findings = report.findings.flatMap((finding): SafetyFinding[] => {
+    const appended = appendedTo.get(finding.file.replace(/\.sql$/, ""));
+    if (!appended) return [finding];
+    const { firstLine, lineCount, definitions } = appended;
+    if (finding.line < firstLine) {
+      if (finding.rule !== EXEMPTION_RULE) return [finding];
+      const copy = report.findings.find(
+        (f) =>
+          f.file === finding.file &&
+          f.rule === EXEMPTION_RULE &&
+          f.problem === finding.problem &&
+          f.line >= firstLine &&
+          f.line < firstLine + lineCount,
+      );
+      const aboveACall = definitions.some((d) => finding.line >= d.commentsLine && finding.line < d.callLine);
+      return aboveACall && !copy ? [] : [finding];
+    }
+    if (finding.line >= firstLine + lineCount) return [{ ...finding, line: finding.line - lineCount }];
+    if (finding.rule === EXEMPTION_RULE) return [];
+    const d = definitions.find((one) => finding.line <= one.last)!;
+    return [
+      {
+        ...finding,
+        line: d.callLine,
+        problem: `In function ${d.name} (defined ${d.definedIn}), which this statement calls: ${finding.problem}`,
+      },
+    ];
+  });
+  findings.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.rule.localeCompare(b.rule));
+  return { ...report, findings, errors: findings.filter((f) => f.level === "error").length };
+}
