@@ -37,6 +37,25 @@ export default tseslint.config(
       ],
     },
   },
+  // The policy pack runs on its own (the Pulumi CLI loads policy/index.ts): it prints the engine's `pulumi config`
+  // words from their one dependency-free module rather than load the whole engine through core/index.ts.
+  {
+    files: ["policy/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              regex: "(^|/)core/(?!pulumi-config-command$).+",
+              message:
+                "The policy pack loads no module of the release engine but core/pulumi-config-command.ts (docs/ci.md).",
+            },
+          ],
+        },
+      ],
+    },
+  },
   // Unit tests of the engine's internal formulas and rules (pure functions that are not its API: lists,
   // memory, calibration search, health thresholds) test them where they live.
   {
