@@ -48,7 +48,9 @@ export interface CountIndexReading {
    * or is a member of its owner.
    */
   buildable: boolean;
+  /** That role's name as it is (current_user), which SQL must quote. */
   role: string;
+  /** The table's owner as SQL writes it (regrole's text, quoted where the name needs it). */
   owner: string;
 }
 
@@ -116,7 +118,7 @@ export function countIndexPlanItem(
       reason:
         `${shownName(table.table)} is owned by ${reading.owner}, not by ${reading.role}, which runs this release and so ` +
         `cannot build the index: the embedded rows are counted from the table. If ${reading.role} is the ` +
-        `owner role releases run as, hand it the table: ALTER TABLE ${quoteIdent(table.table)} OWNER TO ${reading.role}`,
+        `owner role releases run as, hand it the table: ALTER TABLE ${quoteIdent(table.table)} OWNER TO ${quoteIdent(reading.role)}`,
     };
   }
   if (reading.state === "INVALID") {
