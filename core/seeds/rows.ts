@@ -138,3 +138,61 @@ export async function readTableShapes(
     result.rows.map((r) => [r.table_name, { exists: r.columns !== null, columns: new Set(r.columns ?? []) }]),
   );
 }
+
+/** A row's embedding as the table holds it: the dimension of its space, and its tenant when asked for. */
+export interface EmbeddedRowState {
+  dimension: number;
+  tenant?: string;
+}
+
+/**
+ * Of the rows of `table` with these keys (objects of the `key` columns), those holding an embedding, by their
+ * place in `keys`: the "dimension" of the row's "EmbeddingSpace" (as the vector-index step counts a row,
+ * core/vector-indexes/inventory.ts) and, with `tenantColumn`, that column's value. Read-only; the caller makes
+ * sure the table, its columns and "EmbeddingSpace" exist (readTableShapes).
+ */
+export async function readEmbeddedRows(
+  client: ClientBase,
+  table: string,
+  key: readonly string[],
+  keys: readonly Record<string, unknown>[],
+  columns: { column: string; spaceColumn: string; tenantColumn?: string },
+): Promise<Map<number, EmbeddedRowState>> {
+  if (keys.length === 0) return new Map();
+  const tenant = columns.tenantColumn ? `t.${ident(columns.tenantColumn)}::text` : "NULL::text";
+  const result = await client.query<{ n: number; dimension: number; tenant: string | null }>(
+    `SELECT d.ordinality::integer AS n, s."dimension" AS dimension, ${tenant} AS tenant
+       FROM ROWS FROM (jsonb_populate_recordset(NULL::${ident(table)}, $1::jsonb)) WITH ORDINALITY AS d
+       JOIN ${ident(table)} AS t ON ${matchKey(key, "t", "d")}
+       JOIN "EmbeddingSpace" AS s ON s."id" = t.${ident(columns.spaceColumn)}
+      WHERE t.${ident(columns.column)} IS NOT NULL`,
+    [JSON.stringify(keys)],
+  );
+  return new Map(
+    result.rows.map((r) => [
+      r.n - 1,
+      { dimension: r.dimension, ...(r.tenant !== null ? { tenant: r.tenant } : {}) },
+    ]),
+  );
+}
+
+/**
+ * `column` of the rows of `table` whose `key` column is one of `keys`, by key (as text). Read-only; the caller
+ * makes sure the table and both columns exist (readTableShapes).
+ */
+export async function readColumnByKey(
+  client: ClientBase,
+  table: string,
+  key: string,
+  column: string,
+  keys: readonly string[],
+): Promise<Map<string, string>> {
+  if (keys.length === 0) return new Map();
+  const result = await client.query<{ key: string; value: string | null }>(
+    `SELECT t.${ident(key)}::text AS key, t.${ident(column)}::text AS value
+       FROM jsonb_populate_recordset(NULL::${ident(table)}, $1::jsonb) AS d
+       JOIN ${ident(table)} AS t ON t.${ident(key)} = d.${ident(key)}`,
+    [JSON.stringify(keys.map((k) => ({ [key]: k })))],
+  );
+  return new Map(result.rows.flatMap((r) => (r.value === null ? [] : [[r.key, r.value] as const])));
+}

@@ -180,7 +180,7 @@ function vectorSpec(value: unknown): SeededVectorSpec | undefined {
 }
 
 /** The "dimension" of each "EmbeddingSpace" row of a set, by its id (as written: checked where it is used). */
-function spaceDimensions(tables: readonly SeedTable[]): Map<string, unknown> {
+export function spaceDimensions(tables: readonly SeedTable[]): Map<string, unknown> {
   const dimensions = new Map<string, unknown>();
   for (const t of tables.filter((t) => t.table === "EmbeddingSpace")) {
     for (const row of t.rows) dimensions.set(String(row.id), row.dimension);
@@ -198,14 +198,13 @@ export interface EmbeddedColumn {
 /**
  * The rows with an embedding the sets write into each of `tables`, per dimension (the dimension of the row's
  * space among the set's own "EmbeddingSpace" rows, the one resolveVectors sized it by): what a table holds
- * once the sets are loaded into it empty. A row two sets write (the same key) counts once. `kept` keeps
- * only some of the rows (those an apply inserts into a released database: core/seeds/inserted-rows.ts); a
- * row's space is read from its set's "EmbeddingSpace" rows whether or not those are counted.
+ * once the sets are loaded into it empty (the Prisma-era upgrade's tables, core/adopt/upgrade/after-upgrade.ts;
+ * on a released database, core/seeds/seeded-row-changes.ts counts what the sets change). A row two sets write
+ * (the same key) counts once.
  */
 export function embeddedRowsOf(
   sets: readonly SeedSet[],
   tables: readonly EmbeddedColumn[],
-  kept: (set: SeedSet, table: SeedTable, index: number) => boolean = () => true,
 ): Map<string, Map<number, number>> {
   const keys = new Map<string, Map<string, number>>();
   for (const set of sets) {
@@ -215,10 +214,9 @@ export function embeddedRowsOf(
       if (!embedded) continue;
       const rows = keys.get(t.table) ?? new Map<string, number>();
       keys.set(t.table, rows);
-      for (const [index, row] of t.rows.entries()) {
+      for (const row of t.rows) {
         const dimension = dimensions.get(String(row[embedded.spaceColumn]));
         if (row[embedded.column] == null || typeof dimension !== "number") continue;
-        if (!kept(set, t, index)) continue;
         rows.set(JSON.stringify(t.key.map((k) => row[k])), dimension);
       }
     }

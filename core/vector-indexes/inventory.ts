@@ -9,6 +9,7 @@ import {
   type SignBitsTriggerState,
 } from "../search/prefilter";
 import { literal } from "../sql";
+import type { EmbeddedRowChanges } from "../seeds/seeded-row-changes";
 import { countIndexStateSql, type CountIndexReading } from "./count-index";
 import { quoteIdent, rebuildName, type EmbeddingTable } from "./spec";
 
@@ -182,22 +183,45 @@ export async function readInventory(
 }
 
 /**
- * The inventory as the vector-index step finds it after the steps before it load `seeded` (per dimension, the
- * embedded rows the seed sets insert: core/seeds/inserted-rows.ts, or all of theirs on a table the Prisma-era
- * upgrade leaves empty), which plan decides on since apply loads the seed sets first: each dimension's rows
- * plus the seeded ones, largest count first as rowsByDimensionSql orders them (the first is the main
- * dimension). The largest tenants are left as read: a seeded row's tenant is its parent's, set by a trigger.
+ * The inventory as the vector-index step finds it after the steps before it load `seeded` (how the seed sets
+ * change the table's embedded rows: core/seeds/seeded-row-changes.ts, or all of theirs on a table the Prisma-era
+ * upgrade leaves empty), which plan decides on since apply loads the seed sets first. Each dimension's rows plus
+ * the seeded change, largest count first as rowsByDimensionSql orders them (the first is the main dimension),
+ * none left at 0; and the largest tenants plus each tenant's change, once the table has its tenant column (as
+ * readInventory reads them), largest first as largestTenantsSql orders them. A tenant outside the
+ * LARGEST_TENANTS read is counted from its seeded rows alone: what it holds already is below the last one read,
+ * not known.
  */
 export function withSeededRows(
   inventory: TableInventory,
-  seeded: ReadonlyMap<number, number> | undefined,
+  seeded: EmbeddedRowChanges | undefined,
 ): TableInventory {
-  if (!seeded || seeded.size === 0 || !inventory.exists || inventory.rowsHidden) return inventory;
+  if (!seeded || !inventory.exists || inventory.rowsHidden) return inventory;
+  if (seeded.byDimension.size === 0 && seeded.byTenant.size === 0) return inventory;
   const rows = new Map(inventory.rowsByDimension);
-  for (const [dimension, count] of seeded) rows.set(dimension, (rows.get(dimension) ?? 0) + count);
+  for (const [dimension, change] of seeded.byDimension) {
+    rows.set(dimension, (rows.get(dimension) ?? 0) + change);
+  }
+  const largestTenants = new Map(inventory.largestTenants);
+  if (inventory.countIndex?.keyable) {
+    for (const [dimension, changes] of seeded.byTenant) {
+      const tenants = new Map(
+        (largestTenants.get(dimension) ?? []).map((t) => [t.organizationId, t.rows] as const),
+      );
+      for (const [tenant, change] of changes) tenants.set(tenant, (tenants.get(tenant) ?? 0) + change);
+      largestTenants.set(
+        dimension,
+        [...tenants]
+          .filter(([, n]) => n > 0)
+          .sort(([oa, a], [ob, b]) => b - a || (oa < ob ? -1 : oa > ob ? 1 : 0))
+          .map(([organizationId, n]) => ({ organizationId, rows: n })),
+      );
+    }
+  }
   return {
     ...inventory,
-    rowsByDimension: new Map([...rows].sort(([da, a], [db, b]) => b - a || da - db)),
+    rowsByDimension: new Map([...rows].filter(([, n]) => n > 0).sort(([da, a], [db, b]) => b - a || da - db)),
+    largestTenants,
   };
 }
 

@@ -1,12 +1,13 @@
 // The vector-index step's plan on a released database whose apply loads seed sets first. apply runs the seed
 // sets before the vector indexes, so a pending set's embedded rows are in the tables when the step decides:
 // on an empty table they make it build an index that a plan deciding on the tables as they are would list as a
-// skip ("no embedded rows yet"). Plan decides instead on each table's rows plus the embedded rows the pending
-// sets insert (core/seeds/inserted-rows.ts), so that its items are what apply then does. The Prisma-era
+// skip ("no embedded rows yet"). Plan decides instead on each table's rows and largest tenants plus how the
+// pending sets change them (the rows they insert, update and delete: core/seeds/seeded-row-changes.ts), so that
+// its items are what apply then does. The Prisma-era
 // upgrade's plan counts the same sets' rows on the tables it leaves empty (core/adopt/upgrade/after-upgrade.ts).
 import type { ClientBase } from "pg";
 import type { StepPlanMap } from "../results";
-import { embeddedRowsInserted } from "../seeds/inserted-rows";
+import { embeddedRowChanges } from "../seeds/seeded-row-changes";
 import type { SeedSet } from "../seeds/seed-set";
 import { SeedsStep } from "../seeds/step";
 import type { ReleaseStep } from "../steps";
@@ -32,9 +33,9 @@ function pendingSets(sets: readonly SeedSet[], stepPlans: StepPlans): SeedSet[] 
 }
 
 /**
- * `stepPlans` (a released database's, in the steps' order) with each vector-index step's items decided on the
- * embedded rows the pending seed sets before it insert (VectorIndexStep.planWithSeededRows); unchanged, with
- * nothing read, when no set before it is pending or none inserts an embedded row.
+ * `stepPlans` (a released database's, in the steps' order) with each vector-index step's items decided on how
+ * the pending seed sets before it change the embedded rows (VectorIndexStep.planWithSeededRows); unchanged, with
+ * nothing read, when no set before it is pending, and as planned when none changes an embedded row.
  */
 export async function stepPlansWithPendingSeeds(
   client: ClientBase,
@@ -47,12 +48,12 @@ export async function stepPlansWithPendingSeeds(
     if (!(step instanceof VectorIndexStep)) continue;
     const pending = pendingSets(seedSetsBefore(steps, step), stepPlans);
     if (pending.length === 0) continue;
-    const seeded = await embeddedRowsInserted(
+    const seeded = await embeddedRowChanges(
       client,
       pending,
       step.options.tables.map(({ table }) => table),
     );
-    if (![...seeded.values()].some((byDimension) => byDimension.size > 0)) continue;
+    if (![...seeded.values()].some((c) => c.byDimension.size > 0 || c.byTenant.size > 0)) continue;
     planned.set(step, await step.planWithSeededRows(client, actingAs, seeded));
   }
   return planned;

@@ -45,6 +45,11 @@ export interface EmbeddingTable {
   spaceColumn: string;
   /** The column naming each row's organization (migration 20261202030000), which row-level security reads. */
   tenantColumn: string;
+  /**
+   * The parent whose tenant a row takes: the trigger of migration 20261202030000 sets the row's tenant column to
+   * the parent's (`table`, whose tenant column has the same name), found by the row's `column` naming its `key`.
+   */
+  tenantParent: { table: string; column: string; key: string };
   idColumn: string;
   /** The b-tree that counts the embedded rows per tenant and space (core/vector-indexes/count-index.ts). */
   countIndexName: string;
@@ -57,6 +62,7 @@ export const EMBEDDING_TABLES: readonly EmbeddingTable[] = [
     column: "embedding",
     spaceColumn: "embeddingSpaceId",
     tenantColumn: "organizationId",
+    tenantParent: { table: "Dataset", column: "datasetId", key: "id" },
     idColumn: "id",
     countIndexName: "idx_chunk_embedded_rows",
   },
@@ -66,6 +72,7 @@ export const EMBEDDING_TABLES: readonly EmbeddingTable[] = [
     column: "embedding",
     spaceColumn: "embeddingSpaceId",
     tenantColumn: "organizationId",
+    tenantParent: { table: "Conversation", column: "conversationId", key: "id" },
     idColumn: "id",
     countIndexName: "idx_message_embedded_rows",
   },

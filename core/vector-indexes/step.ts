@@ -82,6 +82,7 @@ import {
   type TenantRows,
 } from "./inventory";
 import { formatCount, rowsText } from "../count-format";
+import type { EmbeddedRowChanges } from "../seeds/seeded-row-changes";
 import { chooseMemory } from "./memory";
 import {
   PARALLEL_MIN_ROWS,
@@ -491,7 +492,7 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
             // The upgrade's migrations made the table with its tenant column, as its owner: the count index to build.
             countIndex: { state: "missing", keyable: true, buildable: true, role: "", owner: "" },
           },
-          embeddedRows.get(table.table),
+          { byDimension: new Map(embeddedRows.get(table.table)), byTenant: new Map() },
         ),
     );
     const serverMemoryMb = await sessionMemoryMb(client);
@@ -509,14 +510,14 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
   }
 
   /**
-   * plan() on a released database whose apply loads `seeded` (per table name, the embedded rows of each
-   * dimension the seed sets insert) before this step runs: decided on each table's rows plus those
-   * (withSeededRows), as apply then finds them (core/vector-indexes/seeded-plan.ts).
+   * plan() on a released database whose apply loads `seeded` (per table name, how the seed sets change its
+   * embedded rows, per dimension and per tenant) before this step runs: decided on each table's rows and largest
+   * tenants plus those changes (withSeededRows), as apply then finds them (core/vector-indexes/seeded-plan.ts).
    */
   async planWithSeededRows(
     client: ClientBase,
     actingAs: string | undefined,
-    seeded: ReadonlyMap<string, ReadonlyMap<number, number>>,
+    seeded: ReadonlyMap<string, EmbeddedRowChanges>,
   ): Promise<VectorIndexPlanItem[]> {
     const settled = await this.settle(client);
     return [...this.settingItems(settled), ...planItemsOf(await this.survey(client, actingAs, seeded))];
@@ -639,12 +640,12 @@ export class VectorIndexStep implements ReleaseStep<"vectorIndexes"> {
 
   /**
    * `actingAs`: the --owner-role the release acts as, set by plan as by apply (countIndexStateSql). `seeded`:
-   * the embedded rows the seed sets insert before this step, per table (planWithSeededRows).
+   * how the seed sets before this step change the embedded rows, per table (planWithSeededRows).
    */
   private async survey(
     client: ClientBase,
     actingAs?: string,
-    seeded?: ReadonlyMap<string, ReadonlyMap<number, number>>,
+    seeded?: ReadonlyMap<string, EmbeddedRowChanges>,
   ): Promise<Survey> {
     const records = await readIndexRecords(client);
     const serverMemoryMb = await sessionMemoryMb(client);

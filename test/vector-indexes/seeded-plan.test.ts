@@ -17,7 +17,7 @@ import {
 } from "../../core";
 import { cliJson } from "../support/cli";
 import { useTestDatabase, withClient } from "../support/database";
-import { seedsCopy } from "../seeds/helpers";
+import { editSeedFile, seedTable, seedsCopy } from "../seeds/helpers";
 import { CHUNK, MESSAGE, isCountIndex } from "./support";
 
 /** The embedded rows of a table: what an index on its one dimension is built on. */
@@ -77,47 +77,56 @@ describe("plan --seed on a released database whose embedded tables are empty", (
   });
 });
 
-describe("a pending seed set adding embedded rows to a table that has some", () => {
-  const db = useTestDatabase();
-  const dir = seedsCopy();
+/** The demo set's embedding space, restated by a set of its own: a "$vector" is sized by a space of its set. */
+const DEMO_SPACE = {
+  id: "demo-space-openai-3-large",
+  provider: "openai",
+  model: "text-embedding-3-large",
+  dimension: 3072,
+  metadata: { distance: "cosine", normalized: true },
+};
+
+/** `n` chunks of a dataset and document, with embeddings, their ids from `prefix`. */
+const chunksOf = (prefix: string, n: number, datasetId: string, documentId: string) =>
+  Array.from({ length: n }, (_, i) => ({
+    id: `${prefix}-${i}`,
+    datasetId,
+    documentId,
+    embeddingSpaceId: DEMO_SPACE.id,
+    idx: 10 + i,
+    text: `${prefix}, part ${i}.`,
+    embedding: { $vector: { seed: `${prefix}-${i}`, topic: "launch-faq" } },
+  }));
+
+/** A release of the seed sets of `dir` and the vector indexes, and a writer of a set of one file there. */
+function seededRelease(url: () => string, dir: string) {
   const options = (seedSets: string[]): ReleaseOptions => ({
-    databaseUrl: db.current.url,
+    databaseUrl: url(),
     migrationsDir: DEFAULT_MIGRATIONS_DIR,
     log: collectingLogger(),
     steps: [new SeedsStep({ seedSets, seedsDir: dir }), new VectorIndexStep({ calibrationQueries: 20 })],
   });
+  const writeSet = (name: string, tables: { table: string; rows: unknown[] }[]) => {
+    mkdirSync(path.join(dir, name), { recursive: true });
+    writeFileSync(path.join(dir, name, "10-rows.json"), JSON.stringify({ tables }));
+  };
+  return { options, writeSet };
+}
+
+describe("a pending seed set adding embedded rows to a table that has some", () => {
+  const db = useTestDatabase();
+  const dir = seedsCopy();
+  const { options, writeSet } = seededRelease(() => db.current.url, dir);
 
   it("is decided on the table's rows plus the set's, as apply then finds them", async () => {
     await applyRelease(options(["demo"]));
     const before = await embeddedRows(db.current.url, "Chunk");
     expect(before).toBe(6);
-    // Eight more chunks of the demo dataset (their space restated: a "$vector" is sized by a space of its set).
-    mkdirSync(path.join(dir, "more"));
-    const space = {
-      id: "demo-space-openai-3-large",
-      provider: "openai",
-      model: "text-embedding-3-large",
-      dimension: 3072,
-      metadata: { distance: "cosine", normalized: true },
-    };
-    const chunks = Array.from({ length: 8 }, (_, i) => ({
-      id: `more-chunk-${i}`,
-      datasetId: "demo-dataset",
-      documentId: "demo-doc-launch-faq",
-      embeddingSpaceId: space.id,
-      idx: 10 + i,
-      text: `More of the launch FAQ, part ${i}.`,
-      embedding: { $vector: { seed: `more-chunk-${i}`, topic: "launch-faq" } },
-    }));
-    writeFileSync(
-      path.join(dir, "more", "10-chunks.json"),
-      JSON.stringify({
-        tables: [
-          { table: "EmbeddingSpace", rows: [space] },
-          { table: "Chunk", rows: chunks },
-        ],
-      }),
-    );
+    // Eight more chunks of the demo dataset.
+    writeSet("more", [
+      { table: "EmbeddingSpace", rows: [DEMO_SPACE] },
+      { table: "Chunk", rows: chunksOf("more-chunk", 8, "demo-dataset", "demo-doc-launch-faq") },
+    ]);
 
     const plan = await planRelease(options(["demo", "more"]));
     expect(plan.seedSets.map((s) => [s.name, s.action])).toEqual([
@@ -132,6 +141,103 @@ describe("a pending seed set adding embedded rows to a table that has some", () 
 
     const result = await applyRelease(options(["demo", "more"]));
     expect(await embeddedRows(db.current.url, "Chunk")).toBe(14);
+    expect(ran(result)).toEqual(planned(plan));
+  });
+});
+
+describe("a pending seed set deleting embedded rows or clearing their embeddings", () => {
+  const db = useTestDatabase();
+  const dir = seedsCopy();
+  const { options, writeSet } = seededRelease(() => db.current.url, dir);
+
+  it("counts the rows a set deletes and the embeddings it clears, as apply then finds them", async () => {
+    writeSet("more", [
+      { table: "EmbeddingSpace", rows: [DEMO_SPACE] },
+      { table: "Chunk", rows: chunksOf("more-chunk", 8, "demo-dataset", "demo-doc-launch-faq") },
+    ]);
+    await applyRelease(options(["demo", "more"]));
+    expect(await embeddedRows(db.current.url, "Chunk")).toBe(14);
+    // The set keeps 3 of its 8 chunks (5 deleted), and the third loses its embedding (an update to NULL).
+    editSeedFile(dir, "more", "10-rows.json", (content) => {
+      const chunk = seedTable(content, "Chunk");
+      chunk.rows = chunk.rows.slice(0, 3);
+      chunk.rows[2]!.embedding = null;
+    });
+
+    const plan = await planRelease(options(["demo", "more"]));
+    expect(plan.seedSets.map((s) => [s.name, s.action])).toEqual([
+      ["demo", "unchanged"],
+      ["more", "update"],
+    ]);
+    const chunk = plan.vectorIndexes.find((i) => i.name === CHUNK.indexName)!;
+    // 14 rows now, 8 once the set is applied: the plan speaks of the 8.
+    expect(chunk.reason).toMatch(/\b8 now\b/);
+    expect(chunk.reason).not.toMatch(/\b14 now\b/);
+
+    const result = await applyRelease(options(["demo", "more"]));
+    expect(await embeddedRows(db.current.url, "Chunk")).toBe(8);
+    expect(ran(result)).toEqual(planned(plan));
+  });
+});
+
+describe("a pending seed set giving a tenant embedded rows", () => {
+  const db = useTestDatabase();
+  const dir = seedsCopy();
+  const { options, writeSet } = seededRelease(() => db.current.url, dir);
+
+  it("adds them to the tenant's, so that a tenant it takes past the exact threshold is planned", async () => {
+    await applyRelease(options(["demo"]));
+    // The chunk index's calibration as if measured with an exact threshold of 2 rows, demo-org (all 6 rows)
+    // searching the index then: nothing to do until another tenant crosses it.
+    await withClient(db.current.url, (c) =>
+      c.query(
+        `UPDATE neonhub_release.search_calibrations SET exact_rows = 2, index_path_tenants = '["demo-org"]'
+          WHERE index_name = $1`,
+        [CHUNK.indexName],
+      ),
+    );
+    const before = await planRelease(options(["demo"]));
+    expect(before.vectorIndexes.find((i) => i.name === CHUNK.indexName)).toMatchObject({
+      action: "unchanged",
+    });
+
+    // A new organization whose dataset gets 3 chunks: past the threshold, without doubling the dimension's rows.
+    writeSet("other", [
+      {
+        table: "Organization",
+        rows: [{ id: "other-org", slug: "other", name: "Other Org", plan: "starter" }],
+      },
+      { table: "EmbeddingSpace", rows: [DEMO_SPACE] },
+      {
+        table: "Dataset",
+        rows: [
+          {
+            id: "other-dataset",
+            organizationId: "other-org",
+            name: "Other",
+            slug: "other",
+            kind: "documents",
+          },
+        ],
+      },
+      {
+        table: "Document",
+        rows: [{ id: "other-doc", datasetId: "other-dataset", title: "Other", mimeType: "text/markdown" }],
+      },
+      { table: "Chunk", rows: chunksOf("other-chunk", 3, "other-dataset", "other-doc") },
+    ]);
+    const plan = await planRelease(options(["demo", "other"]));
+    expect(plan.seedSets.map((s) => [s.name, s.action])).toEqual([
+      ["demo", "unchanged"],
+      ["other", "create"],
+    ]);
+    const chunk = plan.vectorIndexes.find((i) => i.name === CHUNK.indexName)!;
+    expect(chunk.action).toBe("update");
+    expect(chunk.reason).toContain(
+      "tenant other-org (3 rows) has grown past the exact threshold (2 visible rows) since the search was calibrated",
+    );
+
+    const result = await applyRelease(options(["demo", "other"]));
     expect(ran(result)).toEqual(planned(plan));
   });
 });
