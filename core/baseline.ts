@@ -101,6 +101,11 @@ export async function baselineRelease(options: BaselineOptions): Promise<Baselin
         "The live schema is not what the migrations produce, so they cannot be marked as applied",
         mismatches,
         "Bring the database in line with the migrations by hand (or baseline fewer of them with --to).",
+        {
+          args: ["baseline", ...(options.to !== undefined ? ["--to", options.to] : [])],
+          print: options.printCommand,
+          asRun: options.commandAsRun,
+        },
       );
     }
     const handOvers = options.ownerRole

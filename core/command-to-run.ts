@@ -39,11 +39,27 @@ export function commandToRun(
 }
 
 /**
+ * A fix's "run <command> again", so that none says "the same command" where the command is known: `asRun`, the
+ * command as the operator ran it (ReleaseOptions.commandAsRun), where given; else `args` as `print` prints it,
+ * with the operator's options; without either (a library caller, who ran no command), `asBefore`: words for
+ * that caller.
+ */
+export function runAgain(
+  print: CommandPrinter | undefined,
+  args: readonly string[],
+  asBefore: string,
+  asRun?: string,
+): string {
+  const command = asRun ?? print?.(args);
+  return command !== undefined ? `run ${command} again` : asBefore;
+}
+
+/**
  * A fix's "run apply again", with the apply as `print` prints it (`pulumi up` under the schema-release
  * provider); without a printer, `asBefore`: the words the fix had before.
  */
 export function applyAgain(print: CommandPrinter | undefined, asBefore = "run apply again"): string {
-  return print ? `run ${print(["apply"])} again` : asBefore;
+  return runAgain(print, ["apply"], asBefore);
 }
 
 /**

@@ -2,6 +2,7 @@
 // adopt's proof). A table renamed by hand is the release's table missing and another table there instead:
 // both are named, first, each with the columns, constraints, policies and triggers it carries counted on its
 // line rather than listed, so that the two read side by side as the rename they are.
+import { runAgain, type CommandPrinter } from "./command-to-run";
 import { ReleaseError } from "./errors";
 import type { PlanProblem } from "./plan-problems";
 import { shownObjectKey, shownSql } from "./shown-names";
@@ -73,14 +74,28 @@ export function schemaMismatches(
 }
 
 /**
+ * The command whose proof refused the schema, to run again once it is in line (runAgain): as the operator ran
+ * it (`asRun`, ReleaseOptions.commandAsRun: the admin's login it ran with, which a printer may name otherwise);
+ * else its arguments as the CLI takes them (`["baseline", "--to", "<migration>"]`) printed by `print`
+ * (ReleaseOptions.printCommand); else named in words.
+ */
+export interface ProofCommand {
+  args: readonly [command: "baseline" | "adopt", ...options: string[]];
+  print?: CommandPrinter;
+  asRun?: string;
+}
+
+/**
  * The refusal of baseline's or adopt's proof: code `schema-drift` (the live schema is not what the migrations
- * build, as verify's drift is not what the release recorded), each difference as a line and a problem, and
- * the statements that bring the live schema in line where the migrations' definition gives one.
+ * build, as verify's drift is not what the release recorded), each difference as a line and a problem, the
+ * statements that bring the live schema in line where the migrations' definition gives one, and `command` to
+ * run again after.
  */
 export function schemaMismatchError(
   title: string,
   mismatches: readonly SchemaMismatch[],
   otherwise: string,
+  command: ProofCommand,
 ): ReleaseError {
   const shown = mismatches.slice(0, SHOWN_AT_MOST).map((m) => `- ${m.line}`);
   if (mismatches.length > shown.length) shown.push(`- ... and ${mismatches.length - shown.length} more`);
@@ -105,7 +120,7 @@ export function schemaMismatchError(
   return new ReleaseError(
     "schema-drift",
     `${title}:\n${shown.join("\n")}${extrasKept}`,
-    `${run}${repairs.length < problems.length ? `${otherwise} ` : ""}Then run the same command again. Nothing was written.`,
+    `${run}${repairs.length < problems.length ? `${otherwise} ` : ""}Then ${runAgain(command.print, command.args, `run ${command.args[0]} again`, command.asRun)}. Nothing was written.`,
     { problems },
   );
 }

@@ -79,6 +79,7 @@ export async function adoptUpstreamDatabase(options: ReleaseOptions): Promise<Ad
         `${schema}.pgmigrations records ${applied.length} migration(s), but the live schema is not what they build`,
         mismatches,
         "Bring the schema in line with those migrations by hand (or restore it from a snapshot).",
+        { args: ["adopt"], print: options.printCommand, asRun: options.commandAsRun },
       );
     }
     const handOvers = options.ownerRole

@@ -126,9 +126,11 @@ describe("neonhub-db adopt", () => {
     expect(error.fix).not.toContain("phone");
     expect(await engineSchemaExists(url)).toBe(false);
 
-    const repair = /Run, as the owner of the objects: (.*)\. Then run the same command again/.exec(
-      error.fix,
-    )![1]!;
+    // Then the adopt to run again: the command as the operator ran it.
+    const repair =
+      /Run, as the owner of the objects: (.*)\. Then run `neonhub-db adopt --json` again\. Nothing was written\.$/.exec(
+        error.fix,
+      )![1]!;
     await withClient(url, (c) => c.query(repair));
     const adopted = await runCli(["adopt", "--json"], { DATABASE_URL: url });
     expect(adopted.code, adopted.stderr).toBe(0);

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { applyRelease, collectingLogger, readMigrationFiles, ReleaseError, verifyRelease } from "../../core";
 import { adoptUpstreamDatabase, baselineRelease } from "../../core";
 import { createTestDatabase, dropTestDatabase, withClient } from "../support/database";
+import { runCli } from "../support/cli";
 import { FIXTURE_MIGRATIONS } from "../support/fixtures";
 
 /** A database whose schema was made without the engine: the migrations' SQL run by hand, plus extras. */
@@ -70,6 +71,8 @@ describe("baseline", () => {
     expect((error as ReleaseError).problems).toEqual([
       expect.objectContaining({ kind: "schema-drift", message: 'missing: column public."Widget".color' }),
     ]);
+    // A library caller ran no command: what to do after is named in words, as the call it made.
+    expect((error as ReleaseError).fix).toMatch(/\. Then run baseline again\. Nothing was written\.$/);
     const schema = await withClient(url, (c) => c.query("SELECT to_regnamespace('neonhub_release') AS s"));
     expect(schema.rows[0].s).toBeNull();
     // Its own scratch database, by the name it logged: other test files prove schemas at the same time.
@@ -79,6 +82,31 @@ describe("baseline", () => {
       c.query("SELECT count(*)::int AS n FROM pg_database WHERE datname = $1", [scratch]),
     );
     expect(leftovers.rows[0].n).toBe(0);
+  });
+
+  it("names the baseline to run again after a refused proof: as the operator ran it, else printed with its --to", async () => {
+    const url = await handMadeDatabase({
+      skip: `ALTER TABLE "Widget" ADD COLUMN color text NOT NULL DEFAULT 'blue';`,
+    });
+    const to = "20250101000200_widget_color";
+    // The CLI's: the command as run, with the --to that chose the migrations the proof refused.
+    const run = await runCli(["baseline", "--migrations-dir", FIXTURE_MIGRATIONS, "--to", to, "--json"], {
+      DATABASE_URL: url,
+    });
+    expect(run.code, run.stderr).toBe(1);
+    const { error } = JSON.parse(run.stdout) as { error: { code: string; fix: string } };
+    expect(error.code).toBe("schema-drift");
+    expect(error.fix).toContain(
+      `Then run \`neonhub-db baseline --migrations-dir ${FIXTURE_MIGRATIONS} --to ${to} --json\` again. Nothing was written.`,
+    );
+    // A caller with a printer alone: baseline with its --to, printed by it.
+    const print = (args: readonly string[]) => `\`printed ${args.join(" ")}\``;
+    const printed = (await baselineRelease({ ...release(url), to, printCommand: print }).catch(
+      (e: unknown) => e,
+    )) as ReleaseError;
+    expect(printed.fix).toMatch(
+      /\. Then run `printed baseline --to 20250101000200_widget_color` again\. Nothing was written\.$/,
+    );
   });
 
   it("names the statements that restore an index and a constraint dropped by hand, from the migrations' definitions; after them it baselines", async () => {
