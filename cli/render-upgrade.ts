@@ -48,7 +48,7 @@ export function renderUpgrade(result: LegacyUpgradeResult): string {
   const lines = [
     result.complete
       ? `Upgraded ${result.database} to the release for organization ${result.organization.slug} in ${(result.durationMs / 1000).toFixed(1)} s`
-      : `Upgrade of ${result.database} stopped during the backfill, as asked: run the same command again to continue`,
+      : `Upgrade of ${result.database} stopped during the backfill, as asked: ${result.toContinue ?? "run it again to continue"}`,
     `  backfill this run: ${result.backfill.batches} batch(es)${thisRun ? ` (${thisRun})` : ""}, ${result.rowsPerSecond} rows/s`,
     ...(soFar ? [`  backfill so far, all runs: ${soFar}`] : []),
     `  longest lock held: ${result.longestLock.ms} ms (${result.longestLock.step})`,

@@ -338,6 +338,12 @@ describe("apply --upgrade-legacy", () => {
     // is of the conversations it wrote, not of the users it went through.
     expect(stopped.code, stopped.stderr).toBe(2);
     expect(stopped.stdout).toContain("backfill this run: 6 batch(es) (User 230, Conversation 150)");
+    // The command that continues it, printed with what bounded this run, and what keeping that bound does.
+    const toContinue =
+      "run `neonhub-db apply --upgrade-legacy --legacy-organization acme --batch-size 100 --max-batches 6` again to continue: it resumes where this one stopped. " +
+      "With --max-batches 6 it stops again after 6 more batch(es); without --max-batches it copies the rest and finishes the upgrade (proof, cutover, contract)";
+    expect(stopped.stdout).toContain(`stopped during the backfill, as asked: ${toContinue}\n`);
+    expect(stopped.stderr).toContain(`the legacy tables stay in use and mirrored: ${toContinue}.`);
     const run = await upgrade(db, "--batch-size", "100");
     expect(run.code, run.stderr).toBe(0);
     const { backfill } = JSON.parse(run.stdout) as LegacyUpgradeResult;
@@ -364,6 +370,9 @@ describe("apply --upgrade-legacy", () => {
     expect(first.code, first.stderr).toBe(2);
     const stopped = JSON.parse(first.stdout) as LegacyUpgradeResult;
     expect(stopped).toMatchObject({ complete: false, phase: "backfill" });
+    expect(stopped.toContinue).toMatch(
+      /^run `neonhub-db apply --upgrade-legacy --legacy-organization acme --batch-size 500 --max-batches 3` again to continue: /,
+    );
     // The plain commands say an upgrade is in progress, and for which organization it was started.
     const status = await runCli(["status"], { DATABASE_URL: db.url });
     expect(status.code, status.stderr).toBe(0);

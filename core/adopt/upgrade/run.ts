@@ -57,8 +57,10 @@ export interface LegacyUpgradeOptions {
 export interface LegacyUpgradeResult {
   database: string;
   organization: { slug: string; id: string };
-  /** False when the run stopped after `maxBatches`: run it again to continue. */
+  /** False when the run stopped after `maxBatches`: run it again to continue (`toContinue`). */
   complete: boolean;
+  /** Set when the run stopped after `maxBatches`: the command that continues it, and what it does (continueUpgrade). */
+  toContinue?: string;
   phase: "backfill" | "done";
   /**
    * True when an earlier run had done the cutover and dropped the legacy tables, and stopped in the release's
@@ -192,6 +194,18 @@ function proofError(proof: UpgradeProof, print: CommandPrinter | undefined): Rel
   );
 }
 
+/**
+ * What a run stopped after `maxBatches` says to continue: the upgrade's apply (`print`: upgradePrinter), which
+ * resumes where it stopped. --max-batches bounds each run, not the upgrade: the printed apply keeps the one given
+ * (the CLI's printer carries it), and the operator chooses between another bounded run and the rest at once.
+ */
+export function continueUpgrade(print: CommandPrinter | undefined, maxBatches: number | undefined): string {
+  const again = `${applyAgain(print, "run the upgrade again")} to continue: it resumes where this one stopped`;
+  if (maxBatches === undefined) return again;
+  const bound = print ? "--max-batches" : "maxBatches";
+  return `${again}. With ${bound} ${maxBatches} it stops again after ${maxBatches} more batch(es); without ${bound} it copies the rest and finishes the upgrade (proof, cutover, contract)`;
+}
+
 export async function upgradeLegacyDatabase(
   options: ReleaseOptions,
   upgrade: LegacyUpgradeOptions,
@@ -275,10 +289,11 @@ export async function upgradeLegacyDatabase(
       });
       if (!copied.complete) {
         const durationMs = Date.now() - started;
+        const toContinue = continueUpgrade(print, upgrade.maxBatches);
         log.info(
-          `upgrade: stopped after ${copied.batches} batch(es) as asked; the legacy tables stay in use and mirrored. Run the same command again to continue.`,
+          `upgrade: stopped after ${copied.batches} batch(es) as asked; the legacy tables stay in use and mirrored: ${toContinue}.`,
         );
-        return summary(false, "backfill", durationMs);
+        return { ...summary(false, "backfill", durationMs), toContinue };
       }
       const rejected = await rejectedRows(client);
       if (rejected.length > 0) throw rejectedError(rejected, print);
