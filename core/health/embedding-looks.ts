@@ -20,6 +20,7 @@
 // not made to wait for it again: each table's reading is `locked` on it at once. The scan can still meet a
 // lock on "BrandVoice".)
 import type { ClientBase } from "pg";
+import { commandToRun, type CommandPrinter } from "../command-to-run";
 import { formatCount } from "../count-format";
 import { quoteIdentifier as quoteIdent } from "../identifiers";
 import { EMBEDDING_TABLES } from "../vector-indexes/spec";
@@ -195,18 +196,20 @@ async function scan(
 
 /**
  * An action per table and look with such rows (their count, the first ids, the fix); a note per table whose
- * scan did not finish. `readings`: each look's, as readEmbeddingLooks returns them.
+ * scan did not finish. `readings`: each look's, as readEmbeddingLooks returns them. `print`: how a note prints
+ * the health to run again (HealthOptions.printCommand).
  */
 export function embeddingLookFindings(
   looks: readonly EmbeddingLook[],
   readings: readonly (readonly EmbeddingRowsHealth[])[],
   timeoutMs: number,
   tables: readonly EmbeddedTable[],
+  print?: CommandPrinter,
 ): HealthFinding[] {
   const tableOf = (reading: EmbeddingRowsHealth) => tables.find((t) => t.table === reading.table)!;
   // The looks share each table's scan, so their readings of a table are finished or not alike.
   const notes = (readings[0] ?? []).flatMap((reading) => {
-    const note = unfinishedScanFinding(reading, looks, tableOf(reading), timeoutMs);
+    const note = unfinishedScanFinding(reading, looks, tableOf(reading), timeoutMs, print);
     return note ? [note] : [];
   });
   const actions = looks.flatMap((look, i) =>
@@ -235,6 +238,7 @@ function unfinishedScanFinding(
   looks: readonly EmbeddingLook[],
   table: EmbeddedTable,
   timeoutMs: number,
+  print: CommandPrinter | undefined,
 ): HealthFinding | undefined {
   const query = `${embeddingLooksRowsSql(table, looks)} ORDER BY 1`;
   const whats = looks.map((look) => look.what);
@@ -261,7 +265,8 @@ function unfinishedScanFinding(
       subject: reading.table,
       subjectKind: "table",
       problem: `not checked for ${what}: another session held a lock on ${on} longer than the look waits (--lock-timeout, or its own ${limit} when shorter)`,
-      action: `run health again once the lock is released (the cluster section lists sessions waiting on locks), or this query: ${query}`,
+      // The health to run again as the other actions name it: with the operator's options (--lock-timeout).
+      action: `run ${commandToRun(print, ["health"])} again once the lock is released (the cluster section lists sessions waiting on locks), or this query: ${query}`,
     };
   }
   if (reading.state === "timed-out") {

@@ -162,7 +162,9 @@ async function readReport(
 
   const lockedTables = vector.locked ? [vector.locked.table] : [];
   const refused = await readRefusedEmbeddings(client, limits.embeddingScanMs, undefined, lockedTables);
-  findings.push(...refusedEmbeddingFindings(refused, limits.embeddingScanMs));
+  findings.push(
+    ...refusedEmbeddingFindings(refused, limits.embeddingScanMs, undefined, options.printCommand),
+  );
   const inToast = await readEmbeddingsInToast(client, lockedTables);
   findings.push(...embeddingsInToastFindings(inToast, limits.inToastShare));
 

@@ -2,6 +2,7 @@
 // (zero-embeddings.ts), embeddings of another dimension than their space (wrong-dimension-embeddings.ts) and
 // embeddings a halfvec index holds as the zero vector (below-halfvec-embeddings.ts), read together as embedding-looks.ts says and reported apart, as the report has them.
 import type { ClientBase } from "pg";
+import type { CommandPrinter } from "../command-to-run";
 import {
   GUARDED_TABLES,
   embeddingLookFindings,
@@ -38,17 +39,19 @@ export async function readRefusedEmbeddings(
 
 /**
  * An action per table and kind with such rows (their count, the first ids, the fix); a note per table whose
- * scan did not finish.
+ * scan did not finish. `print`: how a note prints the health to run again (HealthOptions.printCommand).
  */
 export function refusedEmbeddingFindings(
   readings: RefusedEmbeddings,
   timeoutMs: number,
   tables: readonly EmbeddedTable[] = GUARDED_TABLES,
+  print?: CommandPrinter,
 ): HealthFinding[] {
   return embeddingLookFindings(
     LOOKS,
     [readings.zeroEmbeddings, readings.wrongDimensionEmbeddings, readings.belowHalfvecEmbeddings],
     timeoutMs,
     tables,
+    print,
   );
 }

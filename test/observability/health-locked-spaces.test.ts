@@ -6,6 +6,7 @@ import { Client } from "pg";
 import { afterEach, describe, expect, it } from "vitest";
 import { checkHealth } from "../../core";
 import { renderHealth } from "../../cli/render-health";
+import { runCli } from "../support/cli";
 import { useReleasedDatabase } from "../security/released-database";
 
 const target = useReleasedDatabase("hspaces", { seedSets: ["demo"] });
@@ -57,6 +58,17 @@ describe('health while another session holds a lock on "EmbeddingSpace"', () => 
     expect(report.tables.map((t) => t.name)).toEqual(expect.arrayContaining(["Chunk", "Message"]));
     expect(report.indexes.filter((i) => i.kind === "hot-path").every((i) => i.exists)).toBe(true);
     expect(report.cluster.connections.inUse).toBeGreaterThanOrEqual(2);
+
+    // The CLI's report names the health to run again with the options it was given: the URL (without its
+    // password) and the --lock-timeout the scans waited by.
+    const cli = await runCli(["health", "--database-url", migrator(), "--lock-timeout", "2", "--json"]);
+    const notes = (
+      JSON.parse(cli.stdout) as { findings: { subject: string; action: string }[] }
+    ).findings.filter((f) => f.subject === "Chunk" && /once the lock is released/.test(f.action));
+    expect(notes).toHaveLength(1);
+    expect(notes[0]!.action).toMatch(
+      /^run `neonhub-db health --database-url postgresql:\/\/[^:@\s]+@\S+ --lock-timeout 2` \(the password of --database-url is left out: .*\) again once the lock is released /,
+    );
 
     await holder.query("ROLLBACK");
     const after = await checkHealth({ databaseUrl: migrator(), lockTimeoutMs: 2_000 });

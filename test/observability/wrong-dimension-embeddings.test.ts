@@ -169,8 +169,14 @@ describe("health: embeddings of another dimension than their embedding space", (
       });
       // The query to run instead looks at every space, as the scan does.
       expect(note!.action).toMatch(
-        /^run health again once the lock is released \(the cluster section lists sessions waiting on locks\), or this query: SELECT x\."id", .* FROM "Message" x LEFT JOIN "EmbeddingSpace" s /,
+        /^run `neonhub-db health` again once the lock is released \(the cluster section lists sessions waiting on locks\), or this query: SELECT x\."id", .* FROM "Message" x LEFT JOIN "EmbeddingSpace" s /,
       );
+      // With a printer (the CLI's), the health to run again is printed as the other actions print it.
+      const print = (args: readonly string[]) => `\`printed ${args.join(" ")}\``;
+      const [printed] = refusedEmbeddingFindings(readings, 200, undefined, print).filter(
+        (f) => f.subject === "Message",
+      );
+      expect(printed!.action).toMatch(/^run `printed health` again once the lock is released /);
       await client.query("ROLLBACK");
     } finally {
       await holder.query("ROLLBACK").catch(() => {});
