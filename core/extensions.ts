@@ -4,7 +4,7 @@
 // before any migration runs; where it has not, the fix is an administrator's CREATE EXTENSION, never
 // another run as the migrator.
 import type { ClientBase } from "pg";
-import type { CommandPrinter } from "./command-to-run";
+import { applyAgain, type CommandPrinter } from "./command-to-run";
 import { quoteIdentifier } from "./identifiers";
 
 /** pgvector not on the server at all: what installs it, wherever the release runs. */
@@ -15,17 +15,19 @@ export const PGVECTOR_MISSING =
 export const RELEASE_EXTENSIONS = ["vector", "uuid-ossp"] as const;
 
 /**
- * The fix for an extension the release needs that the role running it may not create. `print`: the caller's
- * (ReleaseOptions.printCommand); a stack's (CommandPrinter.runsAccessLayer) names its `pulumi up --stack <stack>`
- * to run once the extension is there. Any other caller keeps the words, which name the stack's way and the
- * command that was run.
+ * The fix for an extension the release needs that the role running it may not create, then the apply to run
+ * once it is there: the run that creates the extensions is an apply's migrations (or the legacy upgrade's
+ * expand, whose printer prints its apply: upgradePrinter), which a plan's problem names too. `print`: the
+ * caller's (ReleaseOptions.printCommand), as applyAgain prints it; a stack's (CommandPrinter.runsAccessLayer)
+ * is its `pulumi up --stack <stack>`, which creates the extensions first. Any other caller is told the stack's
+ * way besides.
  */
 export function createExtensionFix(extension: string, print?: CommandPrinter): string {
   const create = `Have an administrator (a superuser, or rds_superuser on Amazon RDS) run CREATE EXTENSION ${quoteIdentifier(extension)}; in this database`;
-  if (print?.runsAccessLayer) {
-    return `${create} (the stack's access layer does so when it creates the database), then run ${print(["apply"])} again.`;
-  }
-  return `${create} (the stack's access layer does so: \`pulumi up\`, or \`npm run local\` locally), then run the same command again.`;
+  const accessLayer = print?.runsAccessLayer
+    ? "the stack's access layer does so when it creates the database"
+    : "the stack's access layer does so: `pulumi up`, or `npm run local` locally";
+  return `${create} (${accessLayer}), then ${applyAgain(print)}.`;
 }
 
 /**

@@ -327,6 +327,12 @@ describe("a legacy database without pgvector", () => {
     const { error } = JSON.parse(run.stdout) as CliError;
     expect(error.code).toBe("missing-pgvector");
     expect(error.fix).toContain("CREATE EXTENSION");
+    // Once it is there, the upgrade to run again: its apply with the flags that make it one.
+    expect(error.fix).toMatch(
+      new RegExp(
+        `, then run \`neonhub-db apply --upgrade-legacy --legacy-organization acme --owner-role ${stack.roles.names.owner}\` again\\. Nothing was written\\.$`,
+      ),
+    );
     expect(error.fix).not.toContain("migrator");
     expect(await upgradeSchemas(stack)).toEqual([]);
   });
@@ -342,9 +348,9 @@ describe("plain apply on a database without pgvector", () => {
     expect(error.code).toBe("missing-pgvector");
     expect(error.message).toContain('The "vector" extension is not enabled in this database');
     expect(error.fix).toContain('run CREATE EXTENSION "vector"; in this database');
-    // The CLI's words: the stack's way, and the command the operator ran (its printer prints no access layer).
+    // The CLI's words: the stack's way (its printer prints no access layer), and the apply to run again.
     expect(error.fix).toContain(
-      "(the stack's access layer does so: `pulumi up`, or `npm run local` locally), then run the same command again.",
+      "(the stack's access layer does so: `pulumi up`, or `npm run local` locally), then run `neonhub-db apply` again.",
     );
     expect(error.fix).not.toContain("Fix the file");
   });
