@@ -43,12 +43,47 @@ export function revertRerunAfter(words: RevertRerunWords, stillApplied: string):
   return confirmWith(stillApplied);
 }
 
+/** The revert --confirm a failed Down section's fix names to run again, printed to run as it is. */
+export interface RevertRerun {
+  command: string;
+  /**
+   * Its --expect-last is the ledger's last now, not the one the run was given (revertRerunAfter): the fix says
+   * why (rerunReason), as the operator would otherwise copy the --expect-last they typed.
+   */
+  expectLastMoved: boolean;
+}
+
+/**
+ * What a failed Down section's fix names to run again, once the Down section of `stillApplied` failed:
+ * revertRerunAfter's confirm when the run's --expect-last no longer holds, else `asRun` (the CLI's command as
+ * the operator ran it, ReleaseOptions.commandAsRun); undefined (a library caller, a stack), the words.
+ */
+export function revertRerun(
+  words: RevertRerunWords,
+  stillApplied: string,
+  asRun: string | undefined,
+): RevertRerun | undefined {
+  const moved = revertRerunAfter(words, stillApplied);
+  if (moved !== undefined) return { command: moved, expectLastMoved: true };
+  return asRun === undefined ? undefined : { command: asRun, expectLastMoved: false };
+}
+
+/** ` (its --expect-last names ...)` after a rerun whose --expect-last is not the one typed; else nothing. */
+export function rerunReason(rerun: RevertRerun | undefined): string {
+  return rerun?.expectLastMoved ? " (its --expect-last names the migration the ledger ends at now)" : "";
+}
+
 /**
  * A failed Down section's "run the revert again" (`extra`: what to add to it, as ` with --corrected-down X`):
- * the command revertRerunAfter printed, else the words.
+ * the command revertRerun printed, else the words.
  */
-export function revertAgain(rerun: string | undefined, extra = ""): string {
+export function revertAgain(rerun: RevertRerun | undefined, extra = ""): string {
   return rerun === undefined
     ? `run the revert again${extra}`
-    : `run ${rerun} again${extra} (its --expect-last names the migration the ledger ends at now)`;
+    : `run ${rerun.command} again${extra}${rerunReason(rerun)}`;
+}
+
+/** The revert as a fix names it to run (`Run <it> again with ...`): the command revertRerun printed, else words. */
+export function revertToRun(rerun: RevertRerun | undefined): string {
+  return rerun === undefined ? "the revert" : `${rerun.command}${rerunReason(rerun)}`;
 }

@@ -38,7 +38,7 @@ import {
 } from "./drift-before-release";
 import { readsBeforeFirstWrite } from "./reads-before-first-write";
 import { shellWord } from "./shell-word";
-import { revertPreviewText, revertRerunAfter } from "./revert-preview";
+import { revertPreviewText, revertRerun } from "./revert-preview";
 import { commandToRun, type CommandPrinter } from "./command-to-run";
 import { lintMigrations, logSafetyWarnings, type SafetyReport } from "./lint";
 import {
@@ -536,12 +536,16 @@ export async function revertWith(
       monitor: monitor?.ready,
       onRunning: request.onMigrationRunning,
       lockWaitNames: lockWaitWordsFor(options, "revert"),
-      // A Down section that fails after others committed leaves the ledger ending at its migration: the rerun
-      // its fix prints confirms that, not the --expect-last this run was given.
+      print: options.printCommand,
+      // A failed Down section's fixes name the revert to run again as the CLI ran it (commandAsRun), as its lock
+      // timeout does; a stack's run (`pulumi destroy`) takes no --corrected-down, and its fixes keep the words.
+      // One that fails after others committed leaves the ledger ending at its migration: then the rerun
+      // confirms that, not the --expect-last this run was given.
       rerunAfter: (stillApplied) =>
-        revertRerunAfter(
+        revertRerun(
           { expectLast: request.expectLast, confirmWith: options.revertConfirm },
           stillApplied,
+          options.commandAsRun,
         ),
     }).catch(async (error: unknown) => {
       await snapshotAfterFailedRevert(client, ledger.length, log);

@@ -41,7 +41,7 @@ import {
 } from "./created-objects-record";
 import { ReleaseError } from "../errors";
 import type { PlanProblem } from "../plan-problems";
-import { revertAgain } from "../revert-preview";
+import { revertAgain, type RevertRerun } from "../revert-preview";
 import { shownName } from "../shown-names";
 import { literal } from "../sql";
 import { CORRECTED_DOWN_FLAG } from "./corrected-down";
@@ -368,14 +368,14 @@ export function leftObjectsOf(error: unknown): LeftObject[] | undefined {
  * The revert's refusal of a Down section that left behind what its Up section created: the migration, each
  * object, and the fix (the DROP of each in its Down section, then the revert again with --corrected-down, which
  * runs the Down section as the file has it now). `finished`: the migrations after it this revert did revert;
- * `rerun`: the revert to run again, when the one as run would be refused (MigrationFailure.rerun).
+ * `rerun`: the revert to run again, printed (MigrationFailure.rerun).
  */
 export function leftBehindError(
   error: unknown,
   file: MigrationFile,
   left: readonly LeftObject[],
   finished: number,
-  rerun?: string,
+  rerun?: RevertRerun,
 ): ReleaseError {
   const renamed = left.some((o) => o.renamedTo);
   const message = [

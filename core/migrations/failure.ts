@@ -6,7 +6,7 @@
 // shown masked: the report reaches terminals, CI logs and pull-request comments the file itself does not.
 import { applyAgain, commandToRun, type CommandPrinter } from "../command-to-run";
 import { redactSecrets } from "../dsn";
-import { revertAgain } from "../revert-preview";
+import { revertAgain, revertToRun, type RevertRerun } from "../revert-preview";
 import { ReleaseError } from "../errors";
 import type { FailedMigration } from "../results";
 import { createExtensionFix, extensionRefusedBy } from "../extensions";
@@ -45,10 +45,12 @@ export interface MigrationFailure {
    */
   print?: CommandPrinter;
   /**
-   * down: the revert --confirm to run again, printed when the one as run would be refused (its --expect-last
-   * names a migration this run reverted: core/revert-preview.ts, revertRerunAfter); unset, the words.
+   * down: the revert --confirm to run again, printed: the one as run, or the confirm with the ledger's last
+   * when the one as run would be refused (its --expect-last names a migration this run reverted:
+   * core/revert-preview.ts, revertRerun); unset, the words. A revert's fixes never name apply, which would
+   * apply again what it reverted.
    */
-  rerun?: string;
+  rerun?: RevertRerun;
 }
 
 /** Where the failure is in the file: its line, the statement's number in its section, and the lines shown. */
@@ -78,7 +80,7 @@ export function describeMigrationFailure(error: unknown, failure: MigrationFailu
       "migration-failed",
       `node-pg-migrate failed before running a migration: ${reason.split("\n")[0]}`,
       timedOut
-        ? `Its own query ran longer than the statement timeout${failure.statementTimeoutMs ? ` (${failure.statementTimeoutMs} ms)` : ""}: ${raiseTimeout}, then ${applyAgain(print)}.`
+        ? `Its own query ran longer than the statement timeout${failure.statementTimeoutMs ? ` (${failure.statementTimeoutMs} ms)` : ""}: ${raiseTimeout}, then ${direction === "down" ? revertAgain(rerun) : applyAgain(print)}.`
         : undefined,
       { cause: error },
     );
@@ -112,7 +114,7 @@ export function describeMigrationFailure(error: unknown, failure: MigrationFailu
             ]
           : []),
         ...(memory
-          ? [indexMemoryFix(memory, "the revert")]
+          ? [indexMemoryFix(memory, revertToRun(rerun))]
           : [
               // The file must stay the applied one for the revert to run it: a corrected Down section is
               // accepted only by name, with the Up section as it was applied (corrected-down.ts).
@@ -289,7 +291,7 @@ export interface EndedTransaction {
   /** As MigrationFailure.print. */
   print?: CommandPrinter;
   /** As MigrationFailure.rerun. */
-  rerun?: string;
+  rerun?: RevertRerun;
 }
 
 /**

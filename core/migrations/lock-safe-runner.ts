@@ -19,6 +19,7 @@ import {
   type LockSafetySettings,
 } from "../lock-safety/settings";
 import { lockWaitNamesOf, type LockWaitWords } from "../lock-safety/wait-names";
+import type { RevertRerun } from "../revert-preview";
 import {
   CREATED_OBJECTS_STATEMENTS_AFTER_BEGIN,
   leftBehindError,
@@ -68,11 +69,11 @@ export interface LockSafeRunOptions {
   /** How a failed migration's fix prints the commands it names (ReleaseOptions.printCommand). */
   print?: CommandPrinter;
   /**
-   * down: the revert to run again once the Down section of `stillApplied` failed (it stays applied, the
-   * ledger's last), when the one as run would be refused (core/revert-preview.ts, revertRerunAfter); undefined,
-   * the words and lockWaitNames' rerun as they are.
+   * down: the revert to run again once the Down section of `stillApplied` failed or could not start (it stays
+   * applied, the ledger's last): the one as run, or, when that would be refused, the confirm with the ledger's
+   * last (core/revert-preview.ts, revertRerun); undefined, the words and lockWaitNames' rerun as they are.
    */
-  rerunAfter?: (stillApplied: string) => string | undefined;
+  rerunAfter?: (stillApplied: string) => RevertRerun | undefined;
 }
 
 /** The words of each direction: its progress lines and its section. */
@@ -188,7 +189,10 @@ export async function runWithLockSafety(
         const failed = current;
         current = undefined;
         options.onRunning?.(undefined);
-        const rerun = failed ? options.rerunAfter?.(failed.file.name) : undefined;
+        // Down: the ledger ends at the first migration not reverted, whether its Down section failed or
+        // node-pg-migrate failed before starting it.
+        const stillApplied = failed?.file ?? files[done.length];
+        const rerun = stillApplied ? options.rerunAfter?.(stillApplied.name) : undefined;
         // A section that ended its transaction is not retried: what it committed would run twice.
         const ended = await endedTransaction(client, error);
         if (failed && ended) {
@@ -221,7 +225,7 @@ export async function runWithLockSafety(
             safety,
             wait,
             finished: done.length,
-            names: rerun ? { ...lockWaitNamesOf(options), rerun } : lockWaitNamesOf(options),
+            names: rerun ? { ...lockWaitNamesOf(options), rerun: rerun.command } : lockWaitNamesOf(options),
           });
         }
         const pause = retryDelayMs(safety, failed.attempt);

@@ -101,7 +101,8 @@ describe("a Down section that leaves part of its Up section behind", () => {
     const fix =
       "Its transaction was rolled back (it is still applied). " +
       `Add to the Down section of ${FLAG}.sql, leaving its Up section as it is: ALTER TABLE public."Widget" DROP COLUMN flag; ` +
-      `Then run the revert again with --corrected-down ${FLAG}.`;
+      // The revert to run again is the one run, printed as it was given (its --expect-last still holds).
+      `Then run \`neonhub-db revert --to ${GADGETS} --confirm --expect-last ${FLAG} --migrations-dir ${dir} --json\` again with --corrected-down ${FLAG}.`;
     expect(error.fix).toBe(fix);
     expect(error.problems).toEqual([
       {
@@ -388,7 +389,7 @@ describe("a Down section that renames what its Up section created", () => {
       "Its transaction was rolled back (it is still applied). " +
         `Add to the Down section of ${RENAMES}.sql, leaving its Up section as it is: ${drops} ` +
         "What it renames stays under the new name: these statements drop it after the rename (dropping it by its old name in place of the rename does the same). " +
-        `Then run the revert again with --corrected-down ${RENAMES}.`,
+        `Then run \`neonhub-db revert --to ${GADGETS} --confirm --expect-last ${RENAMES} --migrations-dir ${dir} --json\` again with --corrected-down ${RENAMES}.`,
     );
     expect(error.problems![0]!.message).toBe(
       `${RENAMES}: its Down section leaves behind ${left.map((l) => l.slice(2)).join(", ")}`,

@@ -2,7 +2,9 @@
 // its k-means with less maintenance_work_mem than it needs: "memory required is N MB, maintenance_work_mem is
 // M MB". A table that grew since the index was built fails so, with the file not at fault. The fix says so and
 // gives the run the memory it names (PGOPTIONS), which lets apply, and a revert whose Down section rewrites the
-// table, go through. The CLI on a real database, the server's setting lowered to 1 MB to meet it on a few rows.
+// table, go through; each fix names the command to run again as it ran (a revert past a migration it reverted
+// first: the confirm with --expect-last where the ledger ends now, saying why). The CLI on a real database, the
+// server's setting lowered to 1 MB to meet it on a few rows.
 import { describe, expect, it } from "vitest";
 import { shellWord } from "../../core";
 import { runCli } from "../support/cli";
@@ -11,6 +13,7 @@ import { fixtureMigrationsCopy, writeMigration } from "../support/fixtures";
 
 const ITEMS = "20250101000400_items";
 const SEEN = "20250101000500_item_seen";
+const LAST = "20250101000600_item_last";
 
 interface ErrorDocument {
   error: { code: string; message: string; fix: string; failedMigration: { name: string; line: number } };
@@ -98,16 +101,35 @@ describe("a migration whose table rewrite rebuilds an IVFFlat index without the 
     expect(stopped.code).toBe(1);
     const down = (JSON.parse(stopped.stdout) as ErrorDocument).error;
     expect(down.message).toMatch(SHORTFALL);
+    // The revert to run again, printed as it was run, as the apply's is above.
     expect(down.fix).toBe(
       expectedFix(
         SHORTFALL.exec(down.message)![1]!,
-        "the revert",
+        `\`neonhub-db ${[...revert, "--migrations-dir", shellWord(dir), "--json"].join(" ")}\``,
         "Its transaction was rolled back (it is still applied).",
       ),
     );
     expect(await facts()).toEqual({ ledger: SEEN, seen: 1 });
 
-    const reverted = await cli(withMemory, ...revert);
+    // A revert that reverted a migration before it: its --expect-last no longer holds, and the fix names the
+    // confirm that does, saying why, which passes with the memory.
+    writeMigration(dir, `${LAST}.sql`, "SELECT 1;", "SELECT 1;");
+    expect((await cli({}, "apply")).code).toBe(0);
+    const past = await cli({}, "revert", "--to", ITEMS, "--confirm", "--expect-last", LAST);
+    expect(past.code).toBe(1);
+    const moved = (JSON.parse(past.stdout) as ErrorDocument).error;
+    expect(moved.failedMigration).toMatchObject({ name: SEEN });
+    const rerun = `neonhub-db revert --to ${ITEMS} --migrations-dir ${shellWord(dir)} --json --confirm --expect-last ${SEEN}`;
+    expect(moved.fix).toBe(
+      expectedFix(
+        SHORTFALL.exec(moved.message)![1]!,
+        `\`${rerun}\` (its --expect-last names the migration the ledger ends at now)`,
+        "Its transaction was rolled back (it is still applied; the 1 migration(s) after it are reverted).",
+      ),
+    );
+    expect(await facts()).toEqual({ ledger: SEEN, seen: 1 });
+
+    const reverted = await runCli(rerun.split(" ").slice(1), { DATABASE_URL: db.current.url, ...withMemory });
     expect(reverted.code, reverted.stdout).toBe(0);
     expect(await facts()).toEqual({ ledger: ITEMS, seen: 0 });
   });

@@ -284,7 +284,10 @@ describe("a Down section corrected after it was applied", () => {
     const { error } = JSON.parse(failed.stdout) as { error: { message: string; fix: string } };
     expect(error.message).toContain("failed at line 6 (statement 2 of its Down section)");
     expect(error.fix).toContain(`correct it in ${badDown}.sql, leaving the Up section as it is`);
-    expect(error.fix).toContain(`run the revert again with --corrected-down ${badDown}`);
+    // The revert to run again, printed as it was run, as apply's fixes print the apply.
+    expect(error.fix).toContain(
+      `run \`neonhub-db revert --to 20250101000300_gadgets --confirm --json --migrations-dir ${dir}\` again with --corrected-down ${badDown}`,
+    );
     expect(await ledgerNames(db.current.url)).toContain(badDown);
 
     // The correction alone is refused, naming the flag: the file is not the applied one.

@@ -157,33 +157,35 @@ describe("revert --confirm --statement-timeout on a Down section that runs too l
   const dir = fixtureMigrationsCopy();
   writeMigration(dir, `${REVERTED}.sql`, 'CREATE TABLE "Sprocket" (id int);', "SELECT pg_sleep(5);");
 
-  it("fails naming the timeout and the flag, with the migration still applied", async () => {
+  it("fails naming the timeout and the flag, with the migration still applied, and the revert to run again", async () => {
     const url = db.current.url;
     expect((await runCli(["apply", "--migrations-dir", dir], { DATABASE_URL: url })).code).toBe(0);
     const before = await ledgerRows(url);
-    const run = await runCli(
-      // The statement timeout longer than the lock timeout, as the CLI requires.
-      [
-        "revert",
-        "--to",
-        KEEP,
-        "--confirm",
-        "--migrations-dir",
-        dir,
-        "--statement-timeout",
-        "0.2",
-        "--migration-lock-timeout",
-        "0.1",
-        "--json",
-      ],
-      { DATABASE_URL: url },
-    );
+    // The statement timeout longer than the lock timeout, as the CLI requires.
+    const args = [
+      "revert",
+      "--to",
+      KEEP,
+      "--confirm",
+      "--migrations-dir",
+      dir,
+      "--statement-timeout",
+      "0.2",
+      "--migration-lock-timeout",
+      "0.1",
+      "--json",
+    ];
+    const run = await runCli(args, { DATABASE_URL: url });
     expect(run.code).toBe(1);
     const { error } = JSON.parse(run.stdout) as { error: { code: string; fix: string } };
     expect(error.code).toBe("migration-failed");
     expect(error.fix).toContain("it is still applied");
     expect(error.fix).toContain("The statement ran longer than the statement timeout (200 ms)");
     expect(error.fix).toContain("--statement-timeout");
+    // The revert as it was run, printed to run again as apply's fix prints the apply; never apply itself,
+    // which would apply again what the revert took out.
+    expect(error.fix).toContain(`(0 turns it off), then run \`neonhub-db ${args.join(" ")}\` again.`);
+    expect(error.fix).not.toMatch(/\bapply\b/);
     expect(await ledgerRows(url)).toEqual(before);
   });
 });
