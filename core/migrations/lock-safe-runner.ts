@@ -19,7 +19,7 @@ import {
   type LockSafetySettings,
 } from "../lock-safety/settings";
 import { lockWaitNamesOf, type LockWaitWords } from "../lock-safety/wait-names";
-import type { RevertRerun } from "../revert-preview";
+import { rerunReason, type RevertRerun } from "../revert-preview";
 import {
   CREATED_OBJECTS_STATEMENTS_AFTER_BEGIN,
   leftBehindError,
@@ -226,6 +226,7 @@ export async function runWithLockSafety(
             wait,
             finished: done.length,
             names: rerun ? { ...lockWaitNamesOf(options), rerun: rerun.command } : lockWaitNamesOf(options),
+            rerun,
           });
         }
         const pause = retryDelayMs(safety, failed.attempt);
@@ -252,6 +253,8 @@ interface LockTimeoutAttempts {
   /** Migrations this run finished before it: applied before it (up), reverted after it (down). */
   finished: number;
   names: LockWaitWords;
+  /** down: the revert names.rerun prints, to say why its --expect-last is not the one typed (rerunReason). */
+  rerun?: RevertRerun;
 }
 
 function describeLockTimeout(error: unknown, file: MigrationFile, given: LockTimeoutAttempts): ReleaseError {
@@ -271,7 +274,7 @@ function describeLockTimeout(error: unknown, file: MigrationFile, given: LockTim
   return new ReleaseError(
     "lock-timeout",
     `${what} within the lock timeout (${safety.lockTimeoutMs} ms) in ${attempts} attempt(s): ${blocker}.`,
-    `${state} Run ${rerun} again ${until}, or raise ${names.migrationLockTimeout} / ${names.migrationLockRetries}.${end}`,
+    `${state} Run ${rerun} again ${until}${rerunReason(given.rerun)}, or raise ${names.migrationLockTimeout} / ${names.migrationLockRetries}.${end}`,
     {
       cause: error,
       // Which statement waited is not tracked across retries: the blocker, not the file, is the cause.
