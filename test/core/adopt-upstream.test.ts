@@ -333,7 +333,7 @@ describe("neonhub-db adopt in a stack's roles", () => {
       expect(skip).toContain(
         `"Chunk" is owned by ${db.migrator}, not by ${db.owner}, which runs this release`,
       );
-      expect(skip).toContain(`ALTER TABLE "Chunk" OWNER TO ${db.owner}`);
+      expect(skip).toContain(`ALTER TABLE "Chunk" OWNER TO "${db.owner}"`);
       // The skip is not work to do: the next apply is answered from its one batched read (no step ran).
       const again = await runCli(["apply", "--owner-role", db.owner, "--json"], {
         DATABASE_URL: db.migratorUrl,
