@@ -37,18 +37,15 @@ const sprocketExists = (url: string) =>
     async (c) => (await c.query<{ t: string | null }>(`SELECT to_regclass('"Sprocket"') AS t`)).rows[0]!.t,
   );
 
-/** The revert to KEEP, as an operator runs it, with one retry after a timeout of 1 s. */
-const revertArgs = (dir: string) => [
+/** The revert to KEEP, as an operator runs it: `timeouts` its flags, by default one retry after a lock timeout of 1 s. */
+const revertArgs = (dir: string, timeouts = ["--migration-lock-timeout", "1", "--lock-retries", "1"]) => [
   "revert",
   "--to",
   KEEP,
   "--confirm",
   "--migrations-dir",
   dir,
-  "--migration-lock-timeout",
-  "1",
-  "--lock-retries",
-  "1",
+  ...timeouts,
 ];
 
 /** Runs the CLI, calling `onStderr` with its stderr so far each time more of it arrives. */
@@ -163,16 +160,7 @@ describe("revert --confirm --statement-timeout on a Down section that runs too l
     const before = await ledgerRows(url);
     // The statement timeout longer than the lock timeout, as the CLI requires.
     const args = [
-      "revert",
-      "--to",
-      KEEP,
-      "--confirm",
-      "--migrations-dir",
-      dir,
-      "--statement-timeout",
-      "0.2",
-      "--migration-lock-timeout",
-      "0.1",
+      ...revertArgs(dir, ["--statement-timeout", "0.2", "--migration-lock-timeout", "0.1"]),
       "--json",
     ];
     const run = await runCli(args, { DATABASE_URL: url });
