@@ -4,13 +4,15 @@
 // later migration's lint read only a SELECT. Such a function's definition is linted as if the section defined
 // it, at its end: statementsRun then weighs its body where the call runs, with what runs before the call known
 // (the tables the section creates, the rows it gives them), and each finding of the body is said at the call
-// (atTheirCalls). Read-only: the database's definitions are read with pg_get_functiondef.
+// (atTheirCalls). The functions such a function calls are followed the same way, as deep as they go (a
+// backfill kept as `run_backfill()` that PERFORMs the function doing the work). Read-only: the database's
+// definitions are read with pg_get_functiondef.
 import type { ClientBase } from "pg";
 import type { MigrationFile } from "../migrations/files";
 import { migrationSection } from "../migrations/files";
 import type { MigrationSection, SafetyFinding, SafetyReport } from "./index";
 import { EXEMPTION_RULE } from "./rules";
-import { definedFunctions, namesCalledIn, type CalledName } from "./called-functions";
+import { definedFunctions, namesCalledIn, type CalledName, type DefinedFunction } from "./called-functions";
 import { withoutStrings } from "./do-blocks";
 import { statementsRun } from "./statements-run";
 import { lineOf, splitStatements, type Statement } from "./statements";
@@ -23,8 +25,11 @@ export interface DefinitionElsewhere {
   definedIn: string;
   /** The CREATE FUNCTION or CREATE PROCEDURE as the lint reads one, its comments included. */
   definition: string;
-  /** The call's comments, copied above the definition. */
+  /** The call's comments, copied above the definition of the function the call names (none above one that
+   *  function calls). */
   comments: readonly string[];
+  /** The functions between the call and this one, nearest first: empty when the call names it. */
+  through: readonly string[];
   /** The file's lines of the call: its comments' first, its code's (where its body's findings are said). */
   commentsLine: number;
   callLine: number;
@@ -56,8 +61,9 @@ interface DatabaseDefinition {
 
 /**
  * For each of `sections` (in the order they run), the functions it calls that it does not define, with the
- * definition each call runs: the latest one an earlier section of `sections` defines, else the database's. A
- * name is followed once per section, at its first call; overloads are told apart by name only.
+ * definition each call runs: the latest one an earlier section of `sections` defines, else the database's; and
+ * the functions those call in turn, as deep as they go (each said at the section's call that reaches it). A name
+ * is followed once per section, at its first call; overloads are told apart by name only.
  */
 export async function callsElsewhere(
   client: ClientBase,
@@ -76,46 +82,116 @@ export async function callsElsewhere(
     }
     return { ...s, own, calls };
   });
-  const names = [...new Set(read.flatMap((s) => s.calls.map((c) => c.called.name.split(".").at(-1)!)))];
-  if (names.length === 0) return [];
-  const inDatabase = (await client.query<DatabaseDefinition>(DEFINITIONS_SQL, [names])).rows;
+  const database = new DatabaseDefinitions(client);
+  await database.read(read.flatMap((s) => s.calls.map((c) => c.called.name)));
   const result: SectionWithCalls[] = [];
-  read.forEach((s, position) => {
-    const definitions = s.calls.flatMap(({ called, call }): DefinitionElsewhere[] => {
-      const earlier = read
-        .slice(0, position)
-        .reverse()
-        .find((e) => e.own.has(called.name));
-      const statement = earlier?.own.get(called.name)!.statement;
-      const [definition, definedIn] =
-        earlier && statement
-          ? [earlier.text.slice(statement.start, statement.end).trim(), `by migration ${earlier.file}`]
-          : [databaseDefinition(inDatabase, called.name), "in the database"];
-      return definition !== undefined && runsWhatTheLintReads(definition)
-        ? [
-            {
-              name: called.written,
-              definedIn,
-              definition,
-              comments: call.comments,
-              commentsLine: lineOf(s.text, call.start),
-              callLine: lineOf(s.text, call.start + (/^\s*/.exec(call.code)?.[0].length ?? 0)),
-            },
-          ]
-        : [];
-    });
+  for (const [position, s] of read.entries()) {
+    const earlier = read.slice(0, position).reverse();
+    /** The definition a call of `name` runs when this section runs, and where it is defined. */
+    const definitionOf = (name: string): [string | undefined, string] => {
+      const defines = earlier.find((e) => e.own.has(name));
+      const statement = defines?.own.get(name)!.statement;
+      return defines && statement
+        ? [defines.text.slice(statement.start, statement.end).trim(), `by migration ${defines.file}`]
+        : [database.definition(name), "in the database"];
+    };
+    const found: Followed[] = [];
+    let reached = s.calls.map(({ called, call }) => ({ called, call, through: [] as string[] }));
+    while (reached.length > 0) {
+      const next: typeof reached = [];
+      for (const { called, call, through } of reached) {
+        if (s.own.has(called.name) || found.some((f) => f.key === called.name)) continue;
+        const [definition, definedIn] = definitionOf(called.name);
+        if (definition === undefined) continue;
+        const fn = [...definedFunctions(splitStatements(definition)).values()][0];
+        if (!fn) continue;
+        const nested = fn.body.pieces.flatMap((piece) => namesCalledIn(piece));
+        found.push({
+          key: called.name,
+          calls: nested.map((c) => c.name),
+          reads: runsWhatTheLintReads(fn),
+          definition: {
+            name: called.written,
+            definedIn,
+            definition,
+            // The call's comments go above the function it names; one that function calls runs after it.
+            comments: through.length === 0 ? call.comments : [],
+            through,
+            commentsLine: lineOf(s.text, call.start),
+            callLine: lineOf(s.text, call.start + (/^\s*/.exec(call.code)?.[0].length ?? 0)),
+          },
+        });
+        const by = [called.written, ...through];
+        next.push(...nested.map((c) => ({ called: c, call, through: by })));
+      }
+      await database.read(next.map((n) => n.called.name));
+      reached = next;
+    }
+    const definitions = linted(found);
     if (definitions.length > 0) result.push({ file: s.file, definitions });
-  });
+  }
   return result;
 }
 
+/** A function a section's call reaches, before it is known whether the lint reads any of it. */
+interface Followed {
+  key: string;
+  /** The names its body calls. */
+  calls: string[];
+  /** Whether its own body runs what the lint reads (runsWhatTheLintReads). */
+  reads: boolean;
+  definition: DefinitionElsewhere;
+}
+
 /**
- * Whether a definition's body runs what the lint weighs or says: SQL commands, what it cannot read, or the end
- * of a transaction. A function that only computes a value (most of the database's) is not appended.
+ * The definitions worth appending: those whose body runs what the lint reads, and those that call one (a
+ * function that only PERFORMs the backfill). A function that only computes a value is not appended.
  */
-function runsWhatTheLintReads(definition: string): boolean {
-  const [fn] = definedFunctions(splitStatements(definition)).values();
-  if (!fn) return false;
+function linted(found: readonly Followed[]): DefinitionElsewhere[] {
+  const kept = new Set(found.filter((f) => f.reads).map((f) => f.key));
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const f of found) {
+      if (!kept.has(f.key) && f.calls.some((name) => kept.has(name))) {
+        kept.add(f.key);
+        grew = true;
+      }
+    }
+  }
+  return found.filter((f) => kept.has(f.key)).map((f) => f.definition);
+}
+
+/** The database's definitions of the names the sections call, each name read once. */
+class DatabaseDefinitions {
+  private readonly rows: DatabaseDefinition[] = [];
+  private readonly asked = new Set<string>();
+
+  constructor(private readonly client: ClientBase) {}
+
+  /** Reads the definitions of canonical `names` not read before. */
+  async read(names: readonly string[]): Promise<void> {
+    const unread = [...new Set(names.map((n) => n.split(".").at(-1)!))].filter((n) => !this.asked.has(n));
+    if (unread.length === 0) return;
+    unread.forEach((n) => this.asked.add(n));
+    this.rows.push(...(await this.client.query<DatabaseDefinition>(DEFINITIONS_SQL, [unread])).rows);
+  }
+
+  /** The definition of canonical `name`: in its schema when qualified, else first on the search path. */
+  definition(name: string): string | undefined {
+    const [schema, fn] = name.includes(".") ? name.split(".") : [undefined, name];
+    const candidates = this.rows.filter(
+      (r) => r.name === fn && (schema === undefined ? r.on_path !== null : r.schema === schema),
+    );
+    candidates.sort((a, b) => (a.on_path ?? 0) - (b.on_path ?? 0));
+    return candidates[0]?.definition.trim();
+  }
+}
+
+/**
+ * Whether a function's body runs what the lint weighs or says: SQL commands, what it cannot read, or the end
+ * of a transaction.
+ */
+function runsWhatTheLintReads(fn: DefinedFunction): boolean {
   const { commands, unread, pieces } = fn.body;
   return (
     commands.length > 0 ||
@@ -124,23 +200,15 @@ function runsWhatTheLintReads(definition: string): boolean {
   );
 }
 
-/** The database's definition of canonical `name`: in its schema when qualified, else first on the search path. */
-function databaseDefinition(rows: readonly DatabaseDefinition[], name: string): string | undefined {
-  const [schema, fn] = name.includes(".") ? name.split(".") : [undefined, name];
-  const candidates = rows.filter(
-    (r) => r.name === fn && (schema === undefined ? r.on_path !== null : r.schema === schema),
-  );
-  candidates.sort((a, b) => (a.on_path ?? 0) - (b.on_path ?? 0));
-  return candidates[0]?.definition.trim();
-}
-
 /** Where a section's appended definitions are in the file the lint reads, by line. */
 export interface AppendedLines {
   /** The first line appended and how many: the file's own lines after them are this many further on. */
   firstLine: number;
   lineCount: number;
   /** Each definition's last line, and its call's lines in the file: its comments' first, its code's. */
-  definitions: { last: number; commentsLine: number; callLine: number; name: string; definedIn: string }[];
+  definitions: (Pick<DefinitionElsewhere, "commentsLine" | "callLine" | "name" | "definedIn" | "through"> & {
+    last: number;
+  })[];
 }
 
 /**
@@ -172,6 +240,7 @@ export function withDefinitionsAppended(
       callLine: d.callLine,
       name: d.name,
       definedIn: d.definedIn,
+      through: d.through,
     };
   });
   const lineCount = added.split("\n").length - 1;
@@ -215,7 +284,7 @@ export function atTheirCalls(
       {
         ...finding,
         line: d.callLine,
-        problem: `In function ${d.name} (defined ${d.definedIn}), which this statement calls: ${finding.problem}`,
+        problem: `In function ${d.name} (defined ${d.definedIn}), ${d.through.map((by) => `which ${by} calls, `).join("")}which this statement calls: ${finding.problem}`,
       },
     ];
   });

@@ -31,26 +31,37 @@ export function statementsRun(written: readonly Statement[]): StatementsRun {
   const statements: Statement[] = [];
   const unread: UnreadBody[] = [];
   const followed = new Set<DefinedFunction>();
-  const follow = (called: readonly DefinedFunction[]) => {
+  // The CREATE FUNCTIONs whose comments went to a command their function's body runs, or one a function it
+  // calls runs: kept as statements (a body that runs no command), they no longer carry them.
+  const handedOn = new Set<Statement>();
+  const follow = (called: readonly DefinedFunction[], carried: Carried = NOTHING_CARRIED): Carried => {
+    let left = carried;
     for (const fn of called) {
       // Once: a second call runs the same statements on the same tables, and a function may call itself.
       if (followed.has(fn)) continue;
       followed.add(fn);
       unread.push(...fn.body.unread.map((u) => ({ block: fn.statement, ...u, function: fn.name })));
-      runBody(fn.body, fn.statement.comments);
+      left = runBody(fn.body, {
+        comments: [...left.comments, ...fn.statement.comments],
+        from: [...left.from, fn.statement],
+      });
     }
+    return left;
   };
-  // A body's commands in its order, each followed by what the functions its statement calls run.
-  const runBody = (body: BodyCommands, comments: readonly string[]) => {
+  // A body's commands in its order, each followed by what the functions its statement calls run. The body's
+  // comments go to the first command it runs: its own, or, before any, one a function it calls runs.
+  const runBody = (body: BodyCommands, comments: Carried): Carried => {
     let carried = comments;
     for (const piece of body.pieces) {
       const command = body.commands.find((c) => c.end === piece.end);
       if (command) {
-        statements.push({ ...command, comments: [...carried, ...command.comments] });
-        carried = [];
+        statements.push({ ...command, comments: [...carried.comments, ...command.comments] });
+        carried.from.forEach((statement) => handedOn.add(statement));
+        carried = NOTHING_CARRIED;
       }
-      follow(callsIn(piece, defined));
+      carried = follow(callsIn(piece, defined), carried);
     }
+    return carried;
   };
   for (const statement of written) {
     const block = doBlockCommands(statement);
@@ -61,11 +72,28 @@ export function statementsRun(written: readonly Statement[]): StatementsRun {
     }
     if (block.commands.length === 0) statements.push(statement);
     unread.push(...block.unread.map((u) => ({ block: statement, ...u })));
-    runBody(block, statement.comments);
+    // A block that runs no command of its own is itself a statement, and keeps its comments.
+    runBody(
+      block,
+      block.commands.length === 0 ? NOTHING_CARRIED : { comments: statement.comments, from: [] },
+    );
   }
   const read = new Set([...followed].filter((fn) => fn.body.commands.length > 0).map((fn) => fn.statement));
-  return { statements: statements.filter((s) => !read.has(s)), unread };
+  return {
+    statements: statements
+      .filter((s) => !read.has(s))
+      .map((s) => (handedOn.has(s) ? { ...s, comments: [] } : s)),
+    unread,
+  };
 }
+
+/** Comments on their way to the first command a body runs, and the statements they were written above. */
+interface Carried {
+  comments: readonly string[];
+  from: readonly Statement[];
+}
+
+const NOTHING_CARRIED: Carried = { comments: [], from: [] };
 
 /**
  * `text` as squawk is to read it: each DO block and called function whose commands `run` holds blanked but for

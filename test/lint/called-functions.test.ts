@@ -80,6 +80,22 @@ describe("a function a migration defines and calls", () => {
     expect(where(report.findings)).toEqual(["exempted 5 updating-all-rows"]);
   });
 
+  it("takes it for the first statement a function it calls runs, when its own body runs none first", async () => {
+    const report = await lint(
+      [
+        "-- neonhub-db:allow updating-all-rows because the table holds 500 rows and the update takes milliseconds",
+        "CREATE FUNCTION run_backfill() RETURNS void LANGUAGE plpgsql AS $$ BEGIN PERFORM backfill_widgets(); END $$;",
+        "CREATE FUNCTION backfill_widgets() RETURNS void LANGUAGE plpgsql AS $$",
+        "BEGIN",
+        '  UPDATE "Widget" SET name = upper(name);',
+        "END",
+        "$$;",
+        "SELECT run_backfill();",
+      ].join("\n"),
+    );
+    expect(where(report.findings)).toEqual(["exempted 6 updating-all-rows"]);
+  });
+
   it("says what it cannot read of a called function, naming it", async () => {
     const report = await lint(
       [

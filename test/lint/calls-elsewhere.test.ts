@@ -38,6 +38,17 @@ describe("a function a migration calls but does not define", () => {
       await c.query(
         "CREATE FUNCTION widget_label(n text) RETURNS text LANGUAGE sql AS $$ SELECT upper(n) $$",
       );
+      // A function that only calls the backfill, one that calls that one, and one that calls itself.
+      await c.query(
+        "CREATE FUNCTION backfill_outer() RETURNS void LANGUAGE plpgsql AS $$ BEGIN PERFORM backfill_widgets(); END $$",
+      );
+      await c.query(
+        "CREATE FUNCTION backfill_outermost() RETURNS void LANGUAGE sql AS $$ SELECT backfill_outer() $$",
+      );
+      await c.query(
+        `CREATE FUNCTION backfill_down(n int) RETURNS void LANGUAGE plpgsql AS $$
+         BEGIN IF n > 0 THEN UPDATE "Widget" SET name = name; PERFORM backfill_down(n - 1); END IF; END $$`,
+      );
     });
   });
 
@@ -59,6 +70,29 @@ describe("a function a migration calls but does not define", () => {
       ].join("\n"),
     );
     expect(where(report.findings)).toEqual(["exempted 3 updating-all-rows"]);
+  });
+
+  it("follows the functions a called function calls, as deep as they go, naming the way", async () => {
+    const report = await lint("SELECT 1;\n\nSELECT backfill_outermost();");
+    expect(where(report.findings)).toEqual(["error 4 updating-all-rows"]);
+    expect(report.findings[0]!.problem).toMatch(
+      /^In function backfill_widgets \(defined in the database\), which backfill_outer calls, which backfill_outermost calls, which this statement calls: /,
+    );
+  });
+
+  it("takes an exemption above the call for the first statement a nested function runs", async () => {
+    const report = await lint(
+      [
+        "-- neonhub-db:allow updating-all-rows because the table holds 500 rows and the update takes milliseconds",
+        "SELECT backfill_outer();",
+      ].join("\n"),
+    );
+    expect(where(report.findings)).toEqual(["exempted 3 updating-all-rows"]);
+  });
+
+  it("follows a function that calls itself once", async () => {
+    const report = await lint("SELECT backfill_down(3);");
+    expect(where(report.findings)).toEqual(["error 2 updating-all-rows"]);
   });
 
   it("says a COMMIT in the database's procedure at the call", async () => {
