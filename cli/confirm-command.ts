@@ -13,6 +13,7 @@
 import {
   ADMIN_URL_SOURCE,
   ADMIN_URL_WORD,
+  ownerRoleFlag,
   readConnectionUrl,
   shellWord,
   urlWithoutPassword,
@@ -346,6 +347,10 @@ export function commandOnDatabase(
     if (!upgradeCarries(carried, args, given)) continue;
     if (typeof value === "number") {
       words.push(flag, (carried.word ?? String)(value));
+      continue;
+    }
+    if (key === "ownerRole") {
+      words.push(ownerRoleFlag(value as string));
       continue;
     }
     if (key !== "databaseUrl") {

@@ -40,6 +40,7 @@ import { commandToRun, type CommandPrinter } from "./command-to-run";
 import { shownUser } from "./dsn";
 import { NOTHING_WRITTEN, ReleaseError } from "./errors";
 import { quoteIdentifier } from "./identifiers";
+import { ownerRoleFlag } from "./owner-role-flag";
 import { RELEASE_OBJECTS_SCHEMA } from "./session-settings";
 import { literal } from "./sql";
 
@@ -159,7 +160,7 @@ export function actingOwnerError(
   }
   const { login, acting, owner } = facts;
   const who = loginActing(login, acting);
-  const flag = `--owner-role ${owner}`;
+  const flag = ownerRoleFlag(owner);
   const fix =
     words.ownerRoleSetting !== undefined
       ? stackOwnerFix(facts, words)
@@ -192,7 +193,7 @@ function wrongOwnerRoleError(facts: ActingOwner, command: string, words: OwnerRo
   const fix =
     words.ownerRoleSetting !== undefined
       ? stackOwnerFix(facts, words)
-      : `Name the role that owns them: --owner-role ${owner}.`;
+      : `Name the role that owns them: ${ownerRoleFlag(owner)}.`;
   return new ReleaseError(
     "permission",
     `${named} "${acting}" is not the role that owns the release's objects: "${owner}" owns them (the ledger ` +
@@ -287,12 +288,12 @@ function actAsOwnerFix(facts: ActingOwner, ownerRole: string | undefined, apply:
   if (!facts.loginMayActAsOwner) {
     return `Run apply as a login that acts as "${owner}" (the migrator: --database-url "$DIRECT_URL")`;
   }
-  if (ownerRole !== undefined) return `Name the role that owns the database: --owner-role ${owner}`;
+  if (ownerRole !== undefined) return `Name the role that owns the database: ${ownerRoleFlag(owner)}`;
   return facts.superuser
-    ? `Run apply with --owner-role ${owner}, or as the migrator (--database-url "$DIRECT_URL"), which acts as "${owner}" at login`
+    ? `Run apply with ${ownerRoleFlag(owner)}, or as the migrator (--database-url "$DIRECT_URL"), which acts as "${owner}" at login`
     : `As the cluster's admin, make the login act as the owner role at login, as the stack's access layer does: ` +
         `ALTER ROLE ${quoteIdentifier(login)} SET role = ${quoteIdentifier(owner)}; then run ${apply} again in a new session. ` +
-        `Or run apply with --owner-role ${owner}`;
+        `Or run apply with ${ownerRoleFlag(owner)}`;
 }
 
 /**

@@ -3,6 +3,7 @@ import type { ClientBase } from "pg";
 import { ReleaseError, asMigratorFix } from "./errors";
 import { quoteIdentifier as quoteIdent } from "./identifiers";
 import { adminCommandFixFor } from "./adopt/adopting-login";
+import { ownerRoleFlag } from "./owner-role-flag";
 
 /**
  * Who should run a command that acts as the owner role, for the fix of a login that may not: the release
@@ -114,7 +115,7 @@ export async function ownerRoleError(
       return new ReleaseError(
         "permission",
         `--owner-role "${role}": user "${login.user}" may act as that role, but as "${role}" it was refused: ${(error as Error).message}.`,
-        `Name the role that owns the release's objects, the stack's owner role (this database's owner is "${login.owner}"): --owner-role ${login.owner}.`,
+        `Name the role that owns the release's objects, the stack's owner role (this database's owner is "${login.owner}"): ${ownerRoleFlag(login.owner)}.`,
         { cause: error },
       );
     }
@@ -125,7 +126,7 @@ export async function ownerRoleError(
         ? await adminCommandFixFor(client, runner.admin, role)
         : login.ownsDatabase
           ? // The migrator already: the flag names the wrong role (the app's, the read-only one's).
-            `Name the role that owns the database, the stack's owner role: --owner-role ${login.owner}; or leave --owner-role out to create the objects as "${login.user}" does.`
+            `Name the role that owns the database, the stack's owner role: ${ownerRoleFlag(login.owner)}; or leave --owner-role out to create the objects as "${login.user}" does.`
           : asMigratorFix("the release"),
       { cause: error },
     );

@@ -11,6 +11,7 @@ import type { ClientBase } from "pg";
 import { BOOKKEEPING_SCHEMA } from "./bookkeeping";
 import { shownUser } from "./dsn";
 import { ReleaseError } from "./errors";
+import { ownerRoleFlag } from "./owner-role-flag";
 import { ADOPTING_SECTION } from "./adopt/runbook-sections";
 
 interface RecordsOwnership {
@@ -61,7 +62,7 @@ export async function releaseRecordsOwnerError(
       `or into a cluster without the roles; createdb or CREATE DATABASE without OWNER for the database).`,
     `As ${by} (or a superuser), hand them to the owner role: ${statements.join("; ")}. ` +
       `Then run the release again. After a restore, run verify next: the repairs it names, run as ${by}, give the release's other objects back their owner and grants. ` +
-      `baseline and adopt avoid this with --owner-role ${acting} (${ADOPTING_SECTION}).`,
+      `baseline and adopt avoid this with ${ownerRoleFlag(acting)} (${ADOPTING_SECTION}).`,
     { cause },
   );
 }

@@ -6,6 +6,7 @@
 import type { ClientBase } from "pg";
 import { BOOKKEEPING_SCHEMA } from "../bookkeeping";
 import { ReleaseError } from "../errors";
+import { ownerRoleFlag } from "../owner-role-flag";
 import { ADOPTING_SECTION } from "./runbook-sections";
 
 export type AdoptCommand = "baseline" | "adopt";
@@ -18,11 +19,11 @@ export const ADMIN_URL_SOURCE =
 export const ADMIN_URL_WORD = '"$ADMIN_URL"';
 
 /**
- * The flags a baseline or adopt run as the admin takes: its URL and the owner role (`ownerRoleWord` as it is
- * to be printed: a name, or a placeholder such as <prefix>_owner).
+ * The flags a baseline or adopt run as the admin takes: its URL and the owner role (`ownerRole`: a role's name,
+ * or a placeholder such as <prefix>_owner, which is quoted as the CLI's printer quotes <slug>).
  */
-export function adminFlags(ownerRoleWord: string): string {
-  return `--database-url ${ADMIN_URL_WORD} --owner-role ${ownerRoleWord}`;
+export function adminFlags(ownerRole: string): string {
+  return `--database-url ${ADMIN_URL_WORD} ${ownerRoleFlag(ownerRole)}`;
 }
 
 /** What the catalog says about the login and the database, read in one query. */
@@ -115,7 +116,7 @@ export async function requireAdoptingLogin(
     throw new ReleaseError(
       "invalid-input",
       message,
-      `${fix.replace(/ Nothing was written\.$/, "")} To have "${login}" own the ledger anyway, pass --owner-role ${acting}. Nothing was written.`,
+      `${fix.replace(/ Nothing was written\.$/, "")} To have "${login}" own the ledger anyway, pass ${ownerRoleFlag(acting)}. Nothing was written.`,
     );
   }
   if (!mayCreateDatabase) {

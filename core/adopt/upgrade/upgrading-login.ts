@@ -10,6 +10,7 @@ import type { ClientBase } from "pg";
 import { applyAgain, type CommandPrinter } from "../../command-to-run";
 import { BOOKKEEPING_SCHEMA } from "../../bookkeeping";
 import { quoteIdentifier } from "../../identifiers";
+import { ownerRoleFlag } from "../../owner-role-flag";
 import { ownerToName, readLoginFacts } from "../adopting-login";
 import { UPGRADING_SECTION } from "../runbook-sections";
 import type { UpgradeProblem } from "./preconditions";
@@ -17,7 +18,7 @@ import type { UpgradeProblem } from "./preconditions";
 /** The one command that works: the migrator's URL, with the owner role. */
 export function migratorCommandFix(command: string, ownerRole: string): string {
   return (
-    `Run it as the stack's migrator, with the owner role: ${command} --database-url "$DIRECT_URL" --owner-role ${ownerRole} ` +
+    `Run it as the stack's migrator, with the owner role: ${command} --database-url "$DIRECT_URL" ${ownerRoleFlag(ownerRole)} ` +
     `(DIRECT_URL: the migrator's URL of this database; ${UPGRADING_SECTION}).`
   );
 }
