@@ -2,7 +2,7 @@
 // quoted role name, and a name with a space or a quote pasted bare broke the command or named another role.
 // Each printed flag is read back by a real POSIX shell and the CLI's own parser; on the real database, a first
 // apply refused for a database that such a role owns names the flag, and the apply run through a shell with
-// that flag as printed releases the database as that role.
+// that flag as printed releases the database as that role; baseline's refusal names the admin's command with it.
 import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_MIGRATIONS_DIR, ownerRoleFlag, quoteIdentifier, shellWord } from "../../core";
@@ -117,6 +117,18 @@ describe.each([
     if (!db) return;
     await dropTestDatabase(db);
     await withClient(db.adminUrl, (c) => c.query(`DROP ROLE IF EXISTS ${quoteIdentifier(owner())}`));
+  });
+
+  it("baseline without --owner-role names the admin's command with the owner role as one shell word", async () => {
+    const run = await runCli(["baseline", "--json", "--migrations-dir", DEFAULT_MIGRATIONS_DIR], {
+      DATABASE_URL: db.url,
+    });
+    expect(run.code, run.stderr).toBe(1);
+    const { fix } = (JSON.parse(run.stdout) as { error: { fix: string } }).error;
+    expect(fix).toContain(
+      `neonhub-db baseline --database-url "$ADMIN_URL" --owner-role ${quoted(owner())}, where ADMIN_URL`,
+    );
+    expect(await ledger(db.url)).toBeNull();
   });
 
   it("names the owner role as one shell word, and the apply with that flag, run through a shell, releases as it", async () => {
