@@ -13,7 +13,7 @@
 import {
   ADMIN_URL_SOURCE,
   ADMIN_URL_WORD,
-  ownerRoleFlag,
+  flagWithValue,
   readConnectionUrl,
   shellWord,
   urlWithoutPassword,
@@ -349,12 +349,8 @@ export function commandOnDatabase(
       words.push(flag, (carried.word ?? String)(value));
       continue;
     }
-    if (key === "ownerRole") {
-      words.push(ownerRoleFlag(value as string));
-      continue;
-    }
     if (key !== "databaseUrl") {
-      for (const one of typeof value === "string" ? [value] : value) words.push(flag, shellWord(one));
+      for (const one of typeof value === "string" ? [value] : value) words.push(flagWithValue(flag, one));
       continue;
     }
     if (migrator !== undefined) {

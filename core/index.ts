@@ -23,7 +23,7 @@ export { pulumiConfigCommand, type PulumiConfigWords } from "./pulumi-config-com
 export { actAsOwnerRole } from "./owner-role";
 export { shownName, shownObjectKey, shownQualifiedName, shownSql } from "./shown-names";
 export { QUOTED_KEYWORDS } from "./sql-keywords";
-export { shellWord } from "./shell-word";
+export { flagWithValue, shellWord } from "./shell-word";
 export { ownerRoleFlag } from "./owner-role-flag";
 export { ADMIN_URL_SOURCE, ADMIN_URL_WORD, adminFlags } from "./adopt/adopting-login";
 export { schemaMismatches } from "./schema-mismatches";

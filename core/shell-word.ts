@@ -11,3 +11,13 @@ export function shellWord(arg: string): string {
 export function singleQuoted(arg: string): string {
   return `'${arg.replace(/'/g, `'\\''`)}'`;
 }
+
+/**
+ * A flag and its value as printed: `--flag <value>`, the value one shell word; `--flag=<value>` when the value
+ * starts with "-", which the CLI's parser (node's parseArgs) would otherwise read as a flag where the value
+ * should be, and refuse.
+ */
+export function flagWithValue(flag: string, value: string): string {
+  const word = shellWord(value);
+  return value.startsWith("-") ? `${flag}=${word}` : `${flag} ${word}`;
+}

@@ -66,6 +66,12 @@ describe("ownerRoleFlag", () => {
     expect(print("-owner")).toBe("neonhub-db apply --owner-role=-owner");
     expect(parseArgs(shellWords(print("-owner")).slice(1)).ownerRole).toBe("-owner");
   });
+
+  it("the CLI's printed commands carry any other flag whose value starts with \"-\" joined to it", () => {
+    const printed = commandOnDatabase(["apply"], { migrationsDir: "-migrations dir" }, {}, () => true).command;
+    expect(printed).toBe("neonhub-db apply --migrations-dir='-migrations dir'");
+    expect(parseArgs(shellWords(printed).slice(1)).migrationsDir).toBe("-migrations dir");
+  });
 });
 
 /** The release's ledger, where it exists. */
