@@ -67,8 +67,13 @@ describe("ownerRoleFlag", () => {
     expect(parseArgs(shellWords(print("-owner")).slice(1)).ownerRole).toBe("-owner");
   });
 
-  it("the CLI's printed commands carry any other flag whose value starts with \"-\" joined to it", () => {
-    const printed = commandOnDatabase(["apply"], { migrationsDir: "-migrations dir" }, {}, () => true).command;
+  it('the CLI\'s printed commands carry any other flag whose value starts with "-" joined to it', () => {
+    const printed = commandOnDatabase(
+      ["apply"],
+      { migrationsDir: "-migrations dir" },
+      {},
+      () => true,
+    ).command;
     expect(printed).toBe("neonhub-db apply --migrations-dir='-migrations dir'");
     expect(parseArgs(shellWords(printed).slice(1)).migrationsDir).toBe("-migrations dir");
   });
