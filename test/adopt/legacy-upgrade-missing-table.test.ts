@@ -4,7 +4,13 @@
 // before it writes anything (no staging schema, no mirror trigger on the tables the old app still writes),
 // and the fix followed lets it run.
 import { afterAll, describe, expect, it } from "vitest";
-import type { LegacyUpgradePlan } from "../../core";
+import {
+  DEFAULT_MIGRATIONS_DIR,
+  ReleaseError,
+  planLegacyUpgrade,
+  upgradeLegacyDatabase,
+  type LegacyUpgradePlan,
+} from "../../core";
 import { runCli } from "../support/cli";
 import { createTestDatabase, dropTestDatabase, withClient, type TestDatabase } from "../support/database";
 import { LEGACY_SCALES, createLegacySchema, generateLegacyData } from "../fixtures/legacy/generate";
@@ -113,5 +119,26 @@ describe("a legacy table dropped", () => {
       'restore "ABTest" from the snapshot',
     );
     expect(await upgradeLeftovers(db)).toEqual([]);
+  });
+
+  it("called as a library, without a printer, the fix names what to call again, not a command it never ran", async () => {
+    const db = await legacyDatabase(`DROP TABLE "ABTest"`);
+    const options = { databaseUrl: db.url, migrationsDir: DEFAULT_MIGRATIONS_DIR };
+    const request = { organization: "acme" };
+    const rerun =
+      "; then call upgradeLegacyDatabase (or upgradeLegacyIfNeeded) again with the same options. Nothing was written.";
+    const refused = await upgradeLegacyDatabase(options, request).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(refused).toBeInstanceOf(ReleaseError);
+    const fix = (refused as ReleaseError).fix!;
+    expect(fix).toContain('restore "ABTest" from the snapshot');
+    expect(fix.endsWith(rerun), fix).toBe(true);
+    expect(fix).not.toContain("the same command");
+    expect(await upgradeLeftovers(db)).toEqual([]);
+    // The library's plan lists the same problem with the same fix.
+    const planned = await planLegacyUpgrade(options, request);
+    expect(planned.problems.find((p) => p.message.includes("not in schema public"))!.fix).toBe(fix);
   });
 });

@@ -5,7 +5,15 @@
 // with nothing lost. A column added while the upgrade runs fails the proof by name.
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { LegacyUpgradePlan, LegacyUpgradeResult, UncarriedColumn, LegacyDependent } from "../../core";
+import {
+  DEFAULT_MIGRATIONS_DIR,
+  ReleaseError,
+  upgradeLegacyDatabase,
+  type LegacyUpgradePlan,
+  type LegacyUpgradeResult,
+  type UncarriedColumn,
+  type LegacyDependent,
+} from "../../core";
 import { runCli } from "../support/cli";
 import { backends, startCli, waitUntil } from "../support/kill-points";
 import {
@@ -139,6 +147,33 @@ describe("legacy columns the upgrade does not carry", () => {
     expect(await dumpSchema(db.url)).toBe(before);
   });
 
+  it("called as a library, without a printer, the fixes name what to call again, not a command it never ran", async () => {
+    const db = await legacyDatabase("");
+    const options = { databaseUrl: db.url, migrationsDir: DEFAULT_MIGRATIONS_DIR };
+    const first = await upgradeLegacyDatabase(options, {
+      organization: "acme",
+      batchSize: 500,
+      maxBatches: 2,
+    });
+    expect(first.complete).toBe(false);
+    expect(first.toContinue).toBe(
+      "call upgradeLegacyDatabase (or upgradeLegacyIfNeeded) again with the same options to continue: it resumes where this one stopped. " +
+        "With maxBatches 2 it stops again after 2 more batch(es); without maxBatches it copies the rest and finishes the upgrade (proof, cutover, contract)",
+    );
+    await withClient(db.url, (c) => c.query(PHONE_COLUMN));
+    const refused = await upgradeLegacyDatabase(options, { organization: "acme", batchSize: 500 }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(refused).toBeInstanceOf(ReleaseError);
+    const fix = (refused as ReleaseError).fix!;
+    expect(fix).toContain(`ALTER TABLE "public"."User" DROP COLUMN "phone";`);
+    expect(fix).toContain(
+      " Then call upgradeLegacyDatabase (or upgradeLegacyIfNeeded) again with the same options. Nothing more was written",
+    );
+    expect(fix).not.toContain("the same command");
+  });
+
   it("fails the proof by name when one is added while the batches run; once dropped, the upgrade goes on", async () => {
     const db = await legacyDatabase("");
     const first = await apply(db, "--batch-size", "500", "--max-batches", "2");
@@ -169,6 +204,10 @@ describe("legacy columns the upgrade does not carry", () => {
       expect(error.message).toContain("so the cutover did not happen");
       expect(error.message).toContain("User.phone: a legacy column the upgrade does not carry");
       expect(error.fix).not.toContain("defect");
+      // The upgrade to run again as the operator ran it, with the flags given.
+      expect(error.fix).toContain(
+        "then run `neonhub-db apply --upgrade-legacy --legacy-organization acme --migration-lock-timeout 0 --batch-size 500` again: the backfill is kept.",
+      );
     } finally {
       await holder.end();
     }

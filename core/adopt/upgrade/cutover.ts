@@ -8,7 +8,8 @@
 // (pg_database_owner), comment, privileges and the default privileges the access layer gave on it, and the
 // extensions an administrator created in it (a migrator may not move an extension it does not own).
 import type { ClientBase } from "pg";
-import { applyAgain, commandToRun, type CommandPrinter } from "../../command-to-run";
+import { commandToRun, type CommandPrinter } from "../../command-to-run";
+import { upgradeAgain } from "./again";
 import { recordAsApplied } from "../../bookkeeping";
 import { ReleaseError } from "../../errors";
 import type { MigrationFile } from "../../migrations/files";
@@ -47,7 +48,7 @@ export function rejectedError(
     `The old app wrote ${rejected.length === 20 ? "20 or more" : rejected.length} row(s) since the upgrade started that the release's rules refuse, which the mirror could not copy: ${rejected
       .map((r) => `${r.table} ${r.id} (${r.error})`)
       .join("; ")}.`,
-    `Fix those rows in the legacy tables (${commandToRun(print, ["plan", "--json"], "plan")} lists each with its values and fix; the mirror copies a row once it is valid, see ${WORK_SCHEMA}.rejected), then ${applyAgain(print, "run the upgrade again")}. Nothing was switched; the backfill is kept.`,
+    `Fix those rows in the legacy tables (${commandToRun(print, ["plan", "--json"], "plan")} lists each with its values and fix; the mirror copies a row once it is valid, see ${WORK_SCHEMA}.rejected), then ${upgradeAgain(print)}. Nothing was switched; the backfill is kept.`,
   );
 }
 

@@ -4,7 +4,8 @@
 // them, and the release's extensions must be there or be its to create. plan --upgrade-legacy lists the same
 // as problems; apply refuses on them: both call upgradeProblems.
 import type { ClientBase } from "pg";
-import { applyAgain, type CommandPrinter } from "../../command-to-run";
+import type { CommandPrinter } from "../../command-to-run";
+import { upgradeAgain } from "./again";
 import { closestName } from "../../closest-name";
 import { ReleaseError, joinFixes } from "../../errors";
 import { uncreatableExtensions } from "../../extensions";
@@ -117,7 +118,7 @@ async function missingLegacyTableProblems(
       message:
         `${missing.length} legacy table(s) of the Prisma-era schema are not in schema ${LEGACY_SCHEMA}: ${names}. ` +
         `The upgrade copies every one of them (${LEGACY_TABLES.join(", ")}), and would stop at the first batch of a missing one.`,
-      fix: `${undo.join("; ")}; then ${applyAgain(print, "run the same command again")}.`,
+      fix: `${undo.join("; ")}; then ${upgradeAgain(print)}.`,
     },
   ];
 }
@@ -156,7 +157,7 @@ async function legacyOwnerProblems(
         `As an administrator (a superuser, or a member of both "${owner}" and "${role}"), hand them to "${role}" and keep "${owner}"'s access for the old app until the cutover: ` +
         `${tables.map((t) => `ALTER TABLE ${t} OWNER TO ${quotedRole};`).join(" ")} GRANT SELECT, INSERT, UPDATE, DELETE ON ${tables.join(", ")} TO ${quotedOwner}; ` +
         `GRANT USAGE ON SCHEMA ${schema} TO ${quotedOwner}; ` +
-        `then ${applyAgain(print, "run the same command again")}.`,
+        `then ${upgradeAgain(print)}.`,
     };
   });
 }
@@ -184,7 +185,7 @@ async function legacyReadProblems(
     message:
       `${tables.length} legacy table(s) may not be read by "${role}", the role the upgrade acts as: ${tables.join(", ")} ` +
       "(their SELECT was revoked). The upgrade checks, copies and proves every row of them.",
-    fix: `As "${role}" or an administrator, give it back: GRANT SELECT ON ${tables.join(", ")} TO ${quoteIdentifier(role)}; then ${applyAgain(print, "run the same command again")}.`,
+    fix: `As "${role}" or an administrator, give it back: GRANT SELECT ON ${tables.join(", ")} TO ${quoteIdentifier(role)}; then ${upgradeAgain(print)}.`,
   }));
 }
 
@@ -201,7 +202,7 @@ function uncheckedRowsProblems(
     {
       code: "permission",
       message: `The legacy rows could not all be checked: ${unreadChecks.join("; ")}. The upgrade reads every row of every legacy table.`,
-      fix: `Run it as the role that owns the legacy tables and may read them (with --owner-role when the owner role owns them), then ${applyAgain(print, "run the same command again")}.`,
+      fix: `Run it as the role that owns the legacy tables and may read them (with --owner-role when the owner role owns them), then ${upgradeAgain(print)}.`,
     },
   ];
 }

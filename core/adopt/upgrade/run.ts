@@ -2,7 +2,8 @@
 // anything is written), expand, mirror, backfill, proof, cutover, then the release's own steps (row-level
 // security, seed sets, vector indexes, snapshot) through apply. Every phase records its progress in the
 // work schema, so running the same command again after an interruption resumes where it stopped.
-import { applyAgain, commandToRun, type CommandPrinter } from "../../command-to-run";
+import { commandToRun, type CommandPrinter } from "../../command-to-run";
+import { upgradeAgain } from "./again";
 import type { Client, ClientBase } from "pg";
 import { ensureBookkeeping } from "../../bookkeeping";
 import { redactUrl, targetOf } from "../../dsn";
@@ -117,15 +118,16 @@ function refuseDefects(inspection: LegacyInspection, stop: UpgradeStop, print?: 
   throw new ReleaseError(
     "invalid-input",
     `The legacy database has rows the release refuses, ${UPGRADE_STOPS[stop].stopped}:\n${lines.join("\n")}`,
-    `Fix those rows (${commandToRun(print, ["plan", "--json"])} lists each with its ids), then ${applyAgain(print, "run the upgrade again")}. ${UPGRADE_STOPS[stop].state}`,
+    `Fix those rows (${commandToRun(print, ["plan", "--json"])} lists each with its ids), then ${upgradeAgain(print)}. ${UPGRADE_STOPS[stop].state}`,
   );
 }
 
 /**
  * The caller's printer (ReleaseOptions.printCommand) for the fixes of the upgrade and of its own steps: the
- * apply such a fix says to run again (applyAgain) is this upgrade's, which resumes where it stopped, not an apply
+ * apply such a fix says to run again (upgradeAgain) is this upgrade's, which resumes where it stopped, not an apply
  * without it (the CLI's `apply --upgrade-legacy --legacy-organization <slug>` with the operator's options, a
- * stack's `pulumi up`). Without a printer, none: the fixes keep their words. What the caller's printer says of
+ * stack's `pulumi up`). Without a printer, none: the fixes name what a library caller calls again (upgradeAgain,
+ * again.ts). What the caller's printer says of
  * where it runs (the setting words, a stack's access layer) stays the caller's.
  */
 export function upgradePrinter(
@@ -165,7 +167,7 @@ function describeUpgradeError(
       code === "42501"
         ? "Run it as the login that owns the legacy tables and may create schemas (with --owner-role when the owner role owns them); "
         : "Fix the cause, then "
-    }${applyAgain(print, "run the same command again")}: it resumes where it stopped.`,
+    }${upgradeAgain(print)}: it resumes where it stopped.`,
     { cause: error },
   );
 }
@@ -190,7 +192,7 @@ function proofError(proof: UpgradeProof, print: CommandPrinter | undefined): Rel
     `The staged release tables do not prove equal to the legacy ones, so the cutover did not happen:\n${bad.map((b) => `- ${b}`).join("\n")}`,
     differs
       ? `The legacy tables are untouched and still in use. Keep ${STAGING_SCHEMA} for a look, then start over: DROP SCHEMA ${STAGING_SCHEMA} CASCADE; DROP SCHEMA ${WORK_SCHEMA} CASCADE; and report the difference (it is a defect of the upgrade).`
-      : `The legacy tables are untouched and still in use. Move what ${uncarried.join(", ")} hold(s) into a table of your own and drop the column(s) (${commandToRun(print, ["plan", "--upgrade-legacy"])} names each with the statements), then ${applyAgain(print, "run the same command again")}: the backfill is kept.`,
+      : `The legacy tables are untouched and still in use. Move what ${uncarried.join(", ")} hold(s) into a table of your own and drop the column(s) (${commandToRun(print, ["plan", "--upgrade-legacy"])} names each with the statements), then ${upgradeAgain(print)}: the backfill is kept.`,
   );
 }
 
@@ -200,7 +202,7 @@ function proofError(proof: UpgradeProof, print: CommandPrinter | undefined): Rel
  * (the CLI's printer carries it), and the operator chooses between another bounded run and the rest at once.
  */
 export function continueUpgrade(print: CommandPrinter | undefined, maxBatches: number | undefined): string {
-  const again = `${applyAgain(print, "run the upgrade again")} to continue: it resumes where this one stopped`;
+  const again = `${upgradeAgain(print)} to continue: it resumes where this one stopped`;
   if (maxBatches === undefined) return again;
   const bound = print ? "--max-batches" : "maxBatches";
   return `${again}. With ${bound} ${maxBatches} it stops again after ${maxBatches} more batch(es); without ${bound} it copies the rest and finishes the upgrade (proof, cutover, contract)`;

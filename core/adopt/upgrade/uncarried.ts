@@ -7,7 +7,8 @@
 // never decides for the operator what may be lost. The drop itself does not cascade (cutover.ts): a
 // dependent that escaped every check makes it fail rather than go with it.
 import type { ClientBase } from "pg";
-import { applyAgain, type CommandPrinter } from "../../command-to-run";
+import type { CommandPrinter } from "../../command-to-run";
+import { upgradeAgain } from "./again";
 import { countText, formatCount } from "../../count-format";
 import { ReleaseError, joinFixes } from "../../errors";
 import { quoteIdentifier } from "../../identifiers";
@@ -224,7 +225,7 @@ function problemsOf(
   phase: UpgradeStop,
   print: CommandPrinter | undefined,
 ): UpgradeProblem[] {
-  const rerun = `Then ${applyAgain(print, "run the same command again")}.`;
+  const rerun = `Then ${upgradeAgain(print)}.`;
   return [
     ...(columns.length > 0 ? [columnsProblem(columns, LEGACY_TABLES_AT[phase], rerun)] : []),
     ...(dependents.length > 0 ? [dependentsProblem(dependents, rerun)] : []),

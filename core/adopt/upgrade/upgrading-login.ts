@@ -7,7 +7,8 @@
 // A login that is not on the owner's side at all (the app's, the read-only one) is the wrong login: it is
 // never offered the legacy tables, which would give it DDL over the tenants' data.
 import type { ClientBase } from "pg";
-import { applyAgain, type CommandPrinter } from "../../command-to-run";
+import type { CommandPrinter } from "../../command-to-run";
+import { upgradeAgain } from "./again";
 import { BOOKKEEPING_SCHEMA } from "../../bookkeeping";
 import { quoteIdentifier } from "../../identifiers";
 import { ownerRoleFlag } from "../../owner-role-flag";
@@ -61,7 +62,7 @@ export async function upgradingLoginProblem(
       fix:
         `Hand the database to the owner role first, as the admin (a superuser, or a member of both roles): ${handOver} ` +
         `(the next pulumi up of the stack does the same; docs/stacks.md, "A server that already has the app's database"). ` +
-        `Then ${applyAgain(print, "run the upgrade again")}.`,
+        `Then ${upgradeAgain(print)}.`,
     };
   }
   if ((stackShape && !facts.memberOfOwner) || !mayCreateSchemas) {
