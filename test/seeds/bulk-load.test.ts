@@ -794,6 +794,41 @@ describe("the bulk chunk loader", () => {
     expect(chunkRate(6_000, 1_234)).toBe(4862);
   });
 
+  it("names the load to run again once the database's refusal is fixed: as the operator ran it, or what a library caller calls", async () => {
+    const datasetId = await newDataset();
+    const file = fileEndingWith("db-refused.ndjson", new Float32Array(DIMENSION).fill(0.5), 3);
+    // A rule of the database's own that the file breaks (the last chunk's text), which only the server checks.
+    const rule = `ALTER TABLE "Chunk" ADD CONSTRAINT bulk_no_x CHECK ("text" <> 'x') NOT VALID`;
+    await withClient(db.current.url, (c) => c.query(rule));
+    try {
+      const run = await runCli(
+        ["load-chunks", "--file", file, "--dataset", datasetId, "--replace", "--json"],
+        {
+          DATABASE_URL: db.current.url,
+        },
+      );
+      expect(run.code, run.stderr).toBe(1);
+      const { error } = JSON.parse(run.stdout) as { error: { code: string; message: string; fix: string } };
+      expect(error.code).toBe("seed-failed");
+      expect(error.message).toContain(`at ${file} line 6`);
+      expect(error.fix).toBe(
+        "Nothing was loaded (the load is one transaction). Fix the file or the database, then run " +
+          `\`neonhub-db load-chunks --file ${file} --dataset ${datasetId} --replace --json\` again.`,
+      );
+      const library = await expectReleaseError(load(file, datasetId), "seed-failed", `at ${file} line 6`);
+      expect(library.fix).toBe(
+        "Nothing was loaded (the load is one transaction). Fix the file or the database, then call the load again " +
+          "(loadChunkFile, or loadChunks on a connection) with the same options.",
+      );
+      expect(await countsOf(datasetId)).toEqual({ chunks: 0, documents: 0 });
+    } finally {
+      await withClient(db.current.url, (c) => c.query(`ALTER TABLE "Chunk" DROP CONSTRAINT bulk_no_x`));
+    }
+    // The fix followed (here the database's rule dropped), the same load lands.
+    await load(file, datasetId);
+    expect(await countsOf(datasetId)).toEqual({ chunks: 4, documents: 1 });
+  });
+
   it("runs as `neonhub-db load-chunks`, progress on stderr and the result as JSON", async () => {
     const datasetId = await newDataset();
     const generated = writeChunkFile(dir, "cli.ndjson", {

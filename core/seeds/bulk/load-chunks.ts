@@ -21,7 +21,7 @@ import { DEFAULT_LOCK_TIMEOUT_MS } from "../../lock";
 import { withBoundedLockWaits } from "../../lock-safety/bounded-waits";
 import { lockWaitWordsFor } from "../../lock-safety/wait-names";
 import { commandSessionSql } from "../../lock-safety/session";
-import { commandToRun, type CommandPrinter } from "../../command-to-run";
+import { commandToRun, runAgain, type CommandPrinter } from "../../command-to-run";
 import { countText } from "../../count-format";
 import { targetOf, type DatabaseTarget } from "../../dsn";
 import { ReleaseError, asMigratorFix, isReleaseError } from "../../errors";
@@ -59,7 +59,16 @@ export interface LoadChunksOptions {
   maxLineBytes?: number;
   /** How a fix prints a command to run on this database (ReleaseOptions.printCommand). */
   printCommand?: CommandPrinter;
+  /**
+   * The load as the operator ran it (ReleaseOptions.commandAsRun): what a failed load's, a lost connection's and
+   * a lock timeout's fixes say to run again. Unset (a library caller), they say what to call again.
+   */
+  commandAsRun?: string;
 }
+
+/** What a library caller, who ran no command, calls again once a failed load's cause is fixed. */
+const LOAD_CALL_AGAIN =
+  "call the load again (loadChunkFile, or loadChunks on a connection) with the same options";
 
 export interface LoadChunksResult {
   datasetId: string;
@@ -188,8 +197,6 @@ export async function loadChunkFile(
      * before it gives up, loading nothing (DEFAULT_LOCK_TIMEOUT_MS when unset).
      */
     lockTimeoutMs?: number;
-    /** The load as the operator ran it, which a lost connection's and a lock timeout's fixes name (ReleaseOptions.commandAsRun). */
-    commandAsRun?: string;
   },
 ): Promise<LoadChunksResult> {
   refuseReplaceWithAppend(options);
@@ -247,6 +254,32 @@ const DATASETS_LISTED = 5;
  * the app shows, and unique only within an organization), naming the id it probably meant. Returns when
  * none has it: the dataset does not exist, or is hidden.
  */
+/** The load's command line for `datasetId`, with the file and the mode given. */
+function loadArgs(options: LoadChunksOptions, datasetId: string): string[] {
+  return [
+    "load-chunks",
+    "--file",
+    options.file,
+    "--dataset",
+    datasetId,
+    ...(options.replace ? ["--replace"] : []),
+    ...(options.append ? ["--append"] : []),
+  ];
+}
+
+/**
+ * A failed load's "run it again": the load as the operator ran it (commandAsRun), else as `printCommand`
+ * prints it; a library caller is told what to call (LOAD_CALL_AGAIN).
+ */
+function loadAgain(options: LoadChunksOptions): string {
+  return runAgain(
+    options.printCommand,
+    loadArgs(options, options.datasetId),
+    LOAD_CALL_AGAIN,
+    options.commandAsRun,
+  );
+}
+
 async function refuseDatasetNamed(client: ClientBase, options: LoadChunksOptions): Promise<void> {
   const given = options.datasetId;
   const { rows } = await client.query<DatasetNamed>(
@@ -264,15 +297,7 @@ async function refuseDatasetNamed(client: ClientBase, options: LoadChunksOptions
           .slice(0, DATASETS_LISTED)
           .map((d) => `"${d.id}" (${kind(d)}, organization "${d.organizationId}")`)
           .join(", ");
-  const args = [
-    "load-chunks",
-    "--file",
-    options.file,
-    "--dataset",
-    rows[0]!.id,
-    ...(options.replace ? ["--replace"] : []),
-    ...(options.append ? ["--append"] : []),
-  ];
+  const args = loadArgs(options, rows[0]!.id);
   const command = commandToRun(options.printCommand, args, `\`neonhub-db ${args.map(shellWord).join(" ")}\``);
   throw new ReleaseError(
     "invalid-input",
@@ -706,7 +731,7 @@ async function describeLoadError(
   return new ReleaseError(
     "seed-failed",
     `Loading chunks into dataset "${options.datasetId}" failed${at}: ${pg.message ?? String(error)}${detail ? ` (${detail})` : ""}`,
-    "Nothing was loaded (the load is one transaction). Fix the file or the database, then run the same command again.",
+    `Nothing was loaded (the load is one transaction). Fix the file or the database, then ${loadAgain(options)}.`,
     { cause: error },
   );
 }
