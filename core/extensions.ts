@@ -4,7 +4,7 @@
 // before any migration runs; where it has not, the fix is an administrator's CREATE EXTENSION, never
 // another run as the migrator.
 import type { ClientBase } from "pg";
-import { applyAgain, type CommandPrinter } from "./command-to-run";
+import { applyAgain, commandToRun, runAgain, type CommandPrinter } from "./command-to-run";
 import { quoteIdentifier } from "./identifiers";
 
 /** pgvector not on the server at all: what installs it, wherever the release runs. */
@@ -15,19 +15,34 @@ export const PGVECTOR_MISSING =
 export const RELEASE_EXTENSIONS = ["vector", "uuid-ossp"] as const;
 
 /**
- * The fix for an extension the release needs that the role running it may not create, then the apply to run
- * once it is there: the run that creates the extensions is an apply's migrations (or the legacy upgrade's
- * expand, whose printer prints its apply: upgradePrinter), which a plan's problem names too. `print`: the
- * caller's (ReleaseOptions.printCommand), as applyAgain prints it; a stack's (CommandPrinter.runsAccessLayer)
- * is its `pulumi up --stack <stack>`, which creates the extensions first. Any other caller is told the stack's
- * way besides.
+ * The command whose fix names the extension: an apply (or the legacy upgrade's) that refused or failed on it,
+ * or a plan that found it. `asRun`: plan's command as the operator ran it (ReleaseOptions.commandAsRun).
  */
-export function createExtensionFix(extension: string, print?: CommandPrinter): string {
+export type ExtensionFixFor = { command: "apply" } | { command: "plan"; asRun?: string };
+
+/**
+ * The fix for an extension the release needs that the role running it may not create, then what to run once
+ * it is there: the run that creates the extensions is an apply's migrations (or the legacy upgrade's expand,
+ * whose printer prints its apply: upgradePrinter). `print`: the caller's (ReleaseOptions.printCommand), as
+ * applyAgain prints it; a stack's (CommandPrinter.runsAccessLayer) is its `pulumi up --stack <stack>`, which
+ * creates the extensions first. Any other caller is told the stack's way besides. `running`: apply's fix says
+ * to run the apply again; plan's (which ran no apply) to run the plan again to see the problem gone, then the
+ * apply. A stack's plan is the check of its `pulumi up` as well as of its preview: its fix names the up.
+ */
+export function createExtensionFix(
+  extension: string,
+  print?: CommandPrinter,
+  running: ExtensionFixFor = { command: "apply" },
+): string {
   const create = `Have an administrator (a superuser, or rds_superuser on Amazon RDS) run CREATE EXTENSION ${quoteIdentifier(extension)}; in this database`;
   const accessLayer = print?.runsAccessLayer
     ? "the stack's access layer does so when it creates the database"
     : "the stack's access layer does so: `pulumi up`, or `npm run local` locally";
-  return `${create} (${accessLayer}), then ${applyAgain(print)}.`;
+  const then =
+    running.command === "plan" && !print?.runsAccessLayer
+      ? `${runAgain(print, ["plan"], "run plan again", running.asRun)} to see this problem gone, then ${commandToRun(print, ["apply"], "apply")}`
+      : applyAgain(print);
+  return `${create} (${accessLayer}), then ${then}.`;
 }
 
 /**
@@ -72,13 +87,14 @@ export interface ExtensionProblem {
  * all, or not trusted and the role no superuser (nor, on Amazon RDS, a member of rds_superuser, whose members
  * may create the extensions RDS allows), or trusted and the role without CREATE on the database. `role`: the
  * one the migrations will run as (a plan's --owner-role, which it does not set), else the current role.
- * `print`: how the fixes print the command to run once the extension is there (createExtensionFix). Read
+ * `print`, `running`: how the fixes print the command to run once the extension is there (createExtensionFix). Read
  * from the catalog: nothing is tried.
  */
 export async function uncreatableExtensions(
   client: ClientBase,
   role?: string,
   print?: CommandPrinter,
+  running?: ExtensionFixFor,
 ): Promise<ExtensionProblem[]> {
   const { rows } = await client.query<{
     extension: string;
@@ -103,7 +119,7 @@ export async function uncreatableExtensions(
         ? {
             extension: r.extension,
             message: `The "${r.extension}" extension is not enabled in this database, and role "${r.role}" may not create it.`,
-            fix: createExtensionFix(r.extension, print),
+            fix: createExtensionFix(r.extension, print, running),
           }
         : {
             extension: r.extension,
@@ -111,7 +127,7 @@ export async function uncreatableExtensions(
               r.extension === "vector"
                 ? PGVECTOR_MISSING
                 : `The "${r.extension}" extension is not installed on this PostgreSQL server.`,
-            fix: `${r.extension === "vector" ? "Install pgvector as above" : "Install it on the server"}, then: ${createExtensionFix(r.extension, print)}`,
+            fix: `${r.extension === "vector" ? "Install pgvector as above" : "Install it on the server"}, then: ${createExtensionFix(r.extension, print, running)}`,
           },
     );
 }

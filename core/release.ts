@@ -28,6 +28,7 @@ import {
   extensionRefusedBy,
   extensionsCreatedBy,
   uncreatableExtensions,
+  type ExtensionFixFor,
   type ExtensionProblem,
 } from "./extensions";
 import { isReadOnlyRefusal, readOnlySessionFix } from "./read-only-session";
@@ -600,6 +601,7 @@ async function planActing(
       client,
       { ...state, snapshotLastMigration: state.snapshotLastMigration ?? null },
       options,
+      "plan",
     );
     const seededPlans = await stepPlansWithPendingSeeds(client, stepPlans, options.ownerRole);
     const drift = probe.release ? [] : await planDrift(client, state.ledger, seededPlans, checks);
@@ -616,7 +618,7 @@ async function planActing(
     );
   }
   const state = await readMigrationState(client, options);
-  const checks = await pendingMigrationChecks(client, state, options);
+  const checks = await pendingMigrationChecks(client, state, options, "plan");
   const released = await bookkeepingExists(client);
   const steps = options.steps ?? [];
   const unseededPlans = new Map<ReleaseStep, StepPlanMap[ReleaseStep["kind"]][]>();
@@ -683,12 +685,14 @@ interface PendingMigrationChecks {
 
 /**
  * What plan says of the pending migrations, and what apply refuses on; both read nothing when none is pending
- * (a no-op plan stays at two round trips).
+ * (a no-op plan stays at two round trips). `command`: which of them asks, for the fixes that say what to run
+ * next.
  */
 async function pendingMigrationChecks(
   client: ClientBase,
   state: Pick<MigrationState, "ledger" | "comparison"> & { snapshotLastMigration?: string | null },
   options: ReleaseOptions,
+  command: "plan" | "apply",
 ): Promise<PendingMigrationChecks> {
   const { ledger, comparison } = state;
   // A pending migration whose last row was deleted by hand is the problem, not pending work: it would run twice.
@@ -714,7 +718,7 @@ async function pendingMigrationChecks(
     safety: await lintMigrations(client, pending, { environment: options.environment }),
     // The first migration creates pgvector, which only a superuser may: a migrator (acting as the owner role)
     // on a database the access layer did not prepare would fail there, after the bookkeeping was written.
-    extensions: await extensionsTheRoleMayNotCreate(client, pending, options),
+    extensions: await extensionsTheRoleMayNotCreate(client, pending, options, command),
   };
 }
 
@@ -725,11 +729,18 @@ async function pendingMigrationChecks(
 async function extensionsTheRoleMayNotCreate(
   client: ClientBase,
   pending: readonly MigrationFile[],
-  { ownerRole, printCommand }: Pick<ReleaseOptions, "ownerRole" | "printCommand">,
+  {
+    ownerRole,
+    printCommand,
+    commandAsRun,
+  }: Pick<ReleaseOptions, "ownerRole" | "printCommand" | "commandAsRun">,
+  command: "plan" | "apply",
 ): Promise<ExtensionProblem[]> {
   const created = extensionsCreatedBy(pending.map((f) => f.sql));
   if (created.size === 0) return [];
-  return (await uncreatableExtensions(client, ownerRole, printCommand)).filter((e) =>
+  // Plan's fix names the plan to run again, as the operator ran it, then the apply; apply's the apply.
+  const running: ExtensionFixFor = command === "plan" ? { command, asRun: commandAsRun } : { command };
+  return (await uncreatableExtensions(client, ownerRole, printCommand, running)).filter((e) =>
     created.has(e.extension),
   );
 }
@@ -907,7 +918,7 @@ export async function applyWith(client: ClientBase, options: ReleaseOptions): Pr
       // Before anything is written (not even the ledger), the checks plan makes of the pending migrations: a
       // database that is not ours stops here, and so do the safety lint's errors (production's blocking
       // statements on tables with data, exemptions without a reason).
-      const checks = await pendingMigrationChecks(client, state, options);
+      const checks = await pendingMigrationChecks(client, state, options, "apply");
       refuseLedgerProblems(checks.preflight, "This database is not one neonhub-db can apply to as it is");
       refuseUncreatableExtensions(checks.extensions);
       refuseSafetyErrors(checks.safety);

@@ -4,7 +4,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { applyRelease, type ReleasePlan } from "../../core";
+import { DEFAULT_MIGRATIONS_DIR, applyRelease, planRelease, type ReleasePlan } from "../../core";
 import { runCli } from "../support/cli";
 import {
   createTestDatabase,
@@ -122,12 +122,28 @@ describe("plan and apply where the role the migrations run as may not create pgv
   it("plan lists it as a problem apply refuses and exits 1, as the migrator and as the admin with --owner-role", async () => {
     const migrator = await runCli(["plan", "--json"], { DIRECT_URL: roles.url("migrator") });
     expect(migrator.code).toBe(1);
-    expect((JSON.parse(migrator.stdout) as ReleasePlan).problems).toEqual([expected()]);
+    const [problem] = (JSON.parse(migrator.stdout) as ReleasePlan).problems;
+    expect(problem).toEqual(expected());
+    // Plan ran no apply: its fix names the plan to run again as it was run, then the apply.
+    expect(problem!.fix).toMatch(
+      /, then run `neonhub-db plan --json` again to see this problem gone, then `neonhub-db apply`\.$/,
+    );
 
     // The admin may create it, but the migrations would run as the owner role, which may not.
     const admin = await runCli(["plan", "--json", "--owner-role", roles.names.owner], { DIRECT_URL: db.url });
     expect(admin.code).toBe(1);
-    expect((JSON.parse(admin.stdout) as ReleasePlan).problems).toEqual([expected()]);
+    const [asOwner] = (JSON.parse(admin.stdout) as ReleasePlan).problems;
+    expect(asOwner).toEqual(expected());
+    // A library caller ran no command: the plan and the apply in words.
+    const library = await planRelease({
+      databaseUrl: roles.url("migrator"),
+      migrationsDir: DEFAULT_MIGRATIONS_DIR,
+    });
+    expect(library.problems).toEqual([expected()]);
+    expect(library.problems[0]!.fix).toMatch(/, then run plan again to see this problem gone, then apply\.$/);
+    expect(asOwner!.fix).toContain(
+      `, then run \`neonhub-db plan --json --owner-role ${roles.names.owner}\` again to see this problem gone, then \`neonhub-db apply --owner-role ${roles.names.owner}\`.`,
+    );
   });
 
   it("apply refuses it with missing-pgvector before writing anything, and runs once the administrator created it", async () => {
@@ -136,6 +152,10 @@ describe("plan and apply where the role the migrations run as may not create pgv
     expect(JSON.parse(refused.stdout)).toMatchObject({
       error: { code: "missing-pgvector", problems: [expected()] },
     });
+    // Apply's says to run the apply again, as before.
+    expect(
+      (JSON.parse(refused.stdout) as { error: { problems: { fix: string }[] } }).error.problems[0]!.fix,
+    ).toMatch(/, then run `neonhub-db apply` again\.$/);
     const written = await withClient(db.url, (c) =>
       c.query<{ schemas: number; relations: number }>(
         `SELECT (SELECT count(*)::int FROM pg_namespace WHERE nspname = 'neonhub_release') AS schemas,
