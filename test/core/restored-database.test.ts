@@ -170,6 +170,10 @@ describe("a released database restored into the same cluster (its roles exist)",
       `the tables it writes belong to "${admin}", not to "${roles.names.owner}"`,
     );
     expect(load.doc.error.fix).toContain("Run `neonhub-db verify` as this login");
+    // The load to run again once verify's repairs ran: as the operator ran it, not "the same load".
+    expect(load.doc.error.fix).toMatch(
+      /Then run `neonhub-db load-chunks --file \S+after-restore\.ndjson --dataset demo-dataset --append --json` again\.$/,
+    );
     expect(load.doc.error.fix).not.toContain("DIRECT_URL");
 
     const plan = await cliJson<CliError>(migrator, "plan");

@@ -716,7 +716,7 @@ async function describeLoadError(
       return new ReleaseError(
         "permission",
         `Loading chunks into dataset "${options.datasetId}" failed: ${pg.message ?? String(error)}: the tables it writes belong to ${by}, not to "${acting}", the role this login acts as (a restore as ${by} with pg_restore --no-owner, or into a cluster without the roles, leaves them so).`,
-        `Nothing was loaded. Run ${commandToRun(options.printCommand, ["verify"], "neonhub-db verify")} as this login: its repairs, run as ${by} or the cluster's admin, give the release's objects back to "${acting}" (docs/runbook.md, "Restoring or copying a released database"). Then run the same load again.`,
+        `Nothing was loaded. Run ${commandToRun(options.printCommand, ["verify"], "neonhub-db verify")} as this login: its repairs, run as ${by} or the cluster's admin, give the release's objects back to "${acting}" (docs/runbook.md, "Restoring or copying a released database"). Then ${loadAgain(options)}.`,
         { cause: error },
       );
     }
