@@ -386,13 +386,18 @@ export function commandPrinter(
   return setting ? Object.assign(print, { setting }) : print;
 }
 
-/** `neonhub-db <argv> <extra>`, without --confirm and --expect-last when `withoutConfirm`. */
+/**
+ * `neonhub-db <argv> <flags> <extra>`, without --confirm and --expect-last when `withoutConfirm`; `flags` (a
+ * flag and its value each) in place of argv's own value of each flag, given as `--flag value` or `--flag=value`.
+ */
 function commandOf(
   argv: readonly string[],
   env: NodeJS.ProcessEnv,
   extra: readonly string[],
   withoutConfirm = true,
+  flags: readonly string[] = [],
 ): PrintedCommand {
+  const replaced = new Set(flags.filter((_, i) => i % 2 === 0));
   const words: string[] = ["neonhub-db"];
   let note: string | undefined;
   const url = (value: string) => {
@@ -403,7 +408,9 @@ function commandOf(
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (withoutConfirm && (arg === "--confirm" || arg.startsWith("--expect-last="))) continue;
-    if (withoutConfirm && arg === "--expect-last") {
+    if (replaced.has(arg.split("=")[0]!)) {
+      if (!arg.includes("=")) i++;
+    } else if (withoutConfirm && arg === "--expect-last") {
       i++;
     } else if (arg === "--database-url" && i + 1 < argv.length) {
       words.push(arg, url(argv[++i]!));
@@ -414,17 +421,22 @@ function commandOf(
     }
   }
   return {
-    command: [...words, ...extra.map(shellWord)].join(" "),
+    command: [...words, ...flags.map(shellWord), ...extra.map(shellWord)].join(" "),
     ...(note ? { passwordNote: note } : {}),
   };
 }
 
 /**
  * The operator's own command, every argument as given (--confirm and --expect-last included), the URL shown
- * as the other printed commands show it: what a lost connection's fix says to run again.
+ * as the other printed commands show it: what a lost connection's fix says to run again. `flags` (a flag and
+ * its value each) in place of the operator's value of each flag (ReleaseOptions.commandAsRunWith).
  */
-export function commandAsRun(argv: readonly string[], env: NodeJS.ProcessEnv): PrintedCommand {
-  return commandOf(argv, env, [], false);
+export function commandAsRun(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  flags: readonly string[] = [],
+): PrintedCommand {
+  return commandOf(argv, env, [], false, flags);
 }
 
 /** The revert's preview: `argv` (a revert's, with or without --confirm) without --confirm and --expect-last. */
@@ -435,13 +447,15 @@ export function revertPreviewCommand(argv: readonly string[], env: NodeJS.Proces
 /**
  * `neonhub-db <preview args> --confirm --expect-last <last>`: what confirms the preview run with `argv` (a
  * revert's, with or without --confirm: a confirm stopped part way prints its own with the ledger's new last).
+ * `flags` as commandAsRun's.
  */
 export function revertConfirmCommand(
   argv: readonly string[],
   lastMigration: string,
   env: NodeJS.ProcessEnv,
+  flags: readonly string[] = [],
 ): PrintedCommand {
-  return commandOf(argv, env, ["--confirm", "--expect-last", lastMigration]);
+  return commandOf(argv, env, ["--confirm", "--expect-last", lastMigration], true, flags);
 }
 
 /** A command as a fix names it: in backticks, then how to give the password it leaves out, or the URL it names. */

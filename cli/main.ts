@@ -175,12 +175,15 @@ function releaseOptions(
           revertPreview: commandInFix(revertPreviewCommand(argv, env)),
           // What a revert --confirm stopped part way says to run for the rest: this command, with the
           // --expect-last of the ledger it left.
-          revertConfirm: (last: string) => commandInFix(revertConfirmCommand(argv, last, env)),
+          revertConfirm: (last: string, flags?: readonly string[]) =>
+            commandInFix(revertConfirmCommand(argv, last, env, flags)),
         }
       : {}),
     printCommand,
     // What a lost connection's fix says to run again: this very command.
     commandAsRun: commandInFix(commandAsRun(argv, env)),
+    // What a revert stopped by the statement timeout says to run again: this command, with the timeout to raise.
+    commandAsRunWith: (flags: readonly string[]) => commandInFix(commandAsRun(argv, env, flags)),
     log,
   };
 }

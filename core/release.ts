@@ -153,9 +153,10 @@ export interface ReleaseOptions {
   /**
    * revert --confirm: its own command with `--expect-last <lastMigration>` in place of the one given, which a
    * revert stopped part way prints to run the rest (core/revert-preview.ts, revertRerunAfter). The CLI's is its
-   * own arguments (cli/confirm-command.ts, revertConfirmCommand); unset, the fixes say it in words.
+   * own arguments (cli/confirm-command.ts, revertConfirmCommand); unset, the fixes say it in words. `flags`
+   * (a flag and its value each) replace the run's own value of each flag, as in commandAsRunWith.
    */
-  revertConfirm?: (lastMigration: string) => string;
+  revertConfirm?: (lastMigration: string, flags?: readonly string[]) => string;
   /**
    * How the fixes and notes print a command to run next on this database (core/command-to-run.ts): the CLI's
    * carries the operator's --database-url, --owner-role and --migrations-dir (cli/confirm-command.ts); unset,
@@ -176,6 +177,12 @@ export interface ReleaseOptions {
    * (cli/confirm-command.ts); unset, the fix names the command in words ("run apply again").
    */
   commandAsRun?: string;
+  /**
+   * commandAsRun with `flags` (a flag and its value each) in place of the run's own value of each flag: what a
+   * revert stopped by the statement timeout names to run again, with the timeout to raise
+   * (RAISED_STATEMENT_TIMEOUT) instead of the one that stopped it. Unset, the fix names commandAsRun's words.
+   */
+  commandAsRunWith?: (flags: readonly string[]) => string;
   /**
    * apply: a safety-lint finding the caller has shown in full already, in the same run, for the same file and
    * checksum (the schema-release provider's check, which runs before its update in a `pulumi up` and cannot

@@ -24,8 +24,13 @@ export function expectLastRerun(preview: string | undefined): string {
 export interface RevertRerunWords {
   /** The run's --expect-last (RevertRequest.expectLast); unset, the same command runs the rest as it is. */
   expectLast?: string;
-  /** ReleaseOptions.revertConfirm: prints the run's own confirm with another --expect-last. */
-  confirmWith?: (lastMigration: string) => string;
+  /**
+   * ReleaseOptions.revertConfirm: prints the run's own confirm with another --expect-last (and `flags`, a
+   * flag and its value each, in place of the run's own).
+   */
+  confirmWith?: (lastMigration: string, flags?: readonly string[]) => string;
+  /** ReleaseOptions.commandAsRunWith: the command as run with `flags` in place of the run's own. */
+  asRunWith?: (flags: readonly string[]) => string;
 }
 
 /**
@@ -51,6 +56,12 @@ export interface RevertRerun {
    * why (rerunReason), as the operator would otherwise copy the --expect-last they typed.
    */
   expectLastMoved: boolean;
+  /**
+   * The same command with `flags` (a flag and its value each) in place of the run's own value of each flag: a
+   * statement timeout's fix gives the timeout to raise (RAISED_STATEMENT_TIMEOUT). Unset where the caller
+   * gives no way to print it.
+   */
+  with?: (flags: readonly string[]) => string;
 }
 
 /**
@@ -64,8 +75,16 @@ export function revertRerun(
   asRun: string | undefined,
 ): RevertRerun | undefined {
   const moved = revertRerunAfter(words, stillApplied);
-  if (moved !== undefined) return { command: moved, expectLastMoved: true };
-  return asRun === undefined ? undefined : { command: asRun, expectLastMoved: false };
+  const { confirmWith, asRunWith } = words;
+  if (moved !== undefined)
+    return {
+      command: moved,
+      expectLastMoved: true,
+      with: (flags) => confirmWith!(stillApplied, flags),
+    };
+  return asRun === undefined
+    ? undefined
+    : { command: asRun, expectLastMoved: false, ...(asRunWith ? { with: asRunWith } : {}) };
 }
 
 /** ` (its --expect-last names ...)` after a rerun whose --expect-last is not the one typed; else nothing. */

@@ -543,7 +543,11 @@ export async function revertWith(
       // confirms that, not the --expect-last this run was given.
       rerunAfter: (stillApplied) =>
         revertRerun(
-          { expectLast: request.expectLast, confirmWith: options.revertConfirm },
+          {
+            expectLast: request.expectLast,
+            confirmWith: options.revertConfirm,
+            asRunWith: options.commandAsRunWith,
+          },
           stillApplied,
           options.commandAsRun,
         ),

@@ -33,9 +33,26 @@ export interface LockSafetySettings {
   progressIntervalMs: number;
 }
 
-/** Where the operator sets the migrations' statement_timeout, as messages name it. */
+/**
+ * Where the operator sets the migrations' statement_timeout, as a message names it where it cannot print the
+ * command to run (a library caller): both ways.
+ */
 export const STATEMENT_TIMEOUT_SETTINGS =
   "--statement-timeout or the stack's neonhub-db:migrationStatementTimeoutSeconds";
+
+/** The placeholder a printed command gives the statement timeout to raise in (raisedStatementTimeout). */
+export const STATEMENT_TIMEOUT_PLACEHOLDER = "<seconds>";
+
+/**
+ * The statement timeout a statement-timeout fix's rerun gives, as the flag and its value: a placeholder, not
+ * the value that stopped the statement (copied as it ran, the rerun would stop at the same point) nor a guess
+ * (nothing tells how long the statement needs). The CLI prints it in place of the run's own
+ * --statement-timeout; a stack's printer as the `pulumi config set` of its key before the up.
+ */
+export const RAISED_STATEMENT_TIMEOUT: readonly string[] = [
+  "--statement-timeout",
+  STATEMENT_TIMEOUT_PLACEHOLDER,
+];
 
 export const DEFAULT_LOCK_SAFETY: LockSafetySettings = {
   lockTimeoutMs: 5_000,

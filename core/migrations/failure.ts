@@ -6,13 +6,17 @@
 // shown masked: the report reaches terminals, CI logs and pull-request comments the file itself does not.
 import { applyAgain, commandToRun, type CommandPrinter } from "../command-to-run";
 import { redactSecrets } from "../dsn";
-import { revertAgain, revertToRun, type RevertRerun } from "../revert-preview";
+import { rerunReason, revertAgain, revertToRun, type RevertRerun } from "../revert-preview";
 import { ReleaseError } from "../errors";
 import type { FailedMigration } from "../results";
 import { createExtensionFix, extensionRefusedBy } from "../extensions";
 import { isReadOnlyRefusal, readOnlySessionFix } from "../read-only-session";
 import { codeStart, lineOf, splitStatements } from "../lint/statements";
-import { STATEMENT_TIMEOUT_SETTINGS } from "../lock-safety/settings";
+import {
+  RAISED_STATEMENT_TIMEOUT,
+  STATEMENT_TIMEOUT_PLACEHOLDER,
+  STATEMENT_TIMEOUT_SETTINGS,
+} from "../lock-safety/settings";
 import { CORRECTED_DOWN_FLAG } from "./corrected-down";
 import { migrationSection, type MigrationFile } from "./files";
 import type { CountedError } from "./statement-counts";
@@ -73,15 +77,13 @@ export function describeMigrationFailure(error: unknown, failure: MigrationFailu
   const reason = serverError.message ?? String(error);
   const { file, direction, finished, print, rerun } = failure;
   const timedOut = stoppedByStatementTimeout(serverError);
-  const raiseTimeout = `raise it with ${STATEMENT_TIMEOUT_SETTINGS} (0 turns it off)`;
+  const timeout = `the statement timeout${failure.statementTimeoutMs ? ` (${failure.statementTimeoutMs} ms)` : ""}`;
   if (!file) {
     // node-pg-migrate wraps its own queries' errors with their stack in the message: the first line says it.
     return new ReleaseError(
       "migration-failed",
       `node-pg-migrate failed before running a migration: ${reason.split("\n")[0]}`,
-      timedOut
-        ? `Its own query ran longer than the statement timeout${failure.statementTimeoutMs ? ` (${failure.statementTimeoutMs} ms)` : ""}: ${raiseTimeout}, then ${direction === "down" ? revertAgain(rerun) : applyAgain(print)}.`
-        : undefined,
+      timedOut ? `Its own query ran longer than ${timeout}: ${raiseStatementTimeout(failure)}.` : undefined,
       { cause: error },
     );
   }
@@ -108,11 +110,7 @@ export function describeMigrationFailure(error: unknown, failure: MigrationFailu
       [`Reverting migration ${file.name}.sql failed${where}: ${reason}`, ...lines].join("\n"),
       [
         `Its transaction was rolled back (it is still applied${finished > 0 ? `; the ${finished} migration(s) after it are reverted` : ""}).`,
-        ...(timedOut
-          ? [
-              `The statement ran longer than the statement timeout${failure.statementTimeoutMs ? ` (${failure.statementTimeoutMs} ms)` : ""}: ${raiseTimeout}, then ${revertAgain(rerun)}.`,
-            ]
-          : []),
+        ...(timedOut ? [`The statement ran longer than ${timeout}: ${raiseStatementTimeout(failure)}.`] : []),
         ...(memory
           ? [indexMemoryFix(memory, revertToRun(rerun))]
           : [
@@ -135,7 +133,7 @@ export function describeMigrationFailure(error: unknown, failure: MigrationFailu
     extension
       ? `${rolledBack} ${createExtensionFix(extension, print)}`
       : timedOut
-        ? `${rolledBack} The statement ran longer than the statement timeout${failure.statementTimeoutMs ? ` (${failure.statementTimeoutMs} ms)` : ""}: ${raiseTimeout}, or make the statement faster, then ${applyAgain(print)}.`
+        ? `${rolledBack} The statement ran longer than ${timeout}: ${raiseStatementTimeout(failure, "or make the statement faster")}.`
         : violated
           ? `${rolledBack} ${existingRowsFix(violated, file.name, print)}`
           : isReadOnlyRefusal(serverError)
@@ -147,6 +145,34 @@ export function describeMigrationFailure(error: unknown, failure: MigrationFailu
                 : `${rolledBack} Fix the file and ${applyAgain(print)}.`,
     { cause: error, failedMigration },
   );
+}
+
+/**
+ * A statement timeout's "raise it, then run the command again", decided here alone. The command is printed with
+ * the timeout to raise as a placeholder (RAISED_STATEMENT_TIMEOUT) in place of the one that stopped it, which
+ * the command as run carries (the CLI's --statement-timeout): copied as it ran, it would stop at the same
+ * point. Up: the apply as `print` prints it (the CLI's, with the placeholder for the flag; a stack's, the
+ * `pulumi config set` of its key and the up). Down: the revert as run (MigrationFailure.rerun), never apply.
+ * Where neither prints it (a library caller, a stack's revert), where the timeout is set, in words. `instead`:
+ * what else would do, said before the rerun.
+ */
+function raiseStatementTimeout(
+  failure: Pick<MigrationFailure, "direction" | "print" | "rerun" | "statementTimeoutMs">,
+  instead?: string,
+): string {
+  const { direction, print, rerun, statementTimeoutMs } = failure;
+  const or = instead ? `, ${instead}` : "";
+  const printed =
+    direction === "up"
+      ? print?.(["apply", ...RAISED_STATEMENT_TIMEOUT])
+      : rerun?.with && `${rerun.with(RAISED_STATEMENT_TIMEOUT)}${rerunReason(rerun)}`;
+  if (!printed) {
+    const again =
+      direction === "up" ? applyAgain(print) : revertAgain(rerun, rerun ? " with the raised timeout" : "");
+    return `raise it with ${STATEMENT_TIMEOUT_SETTINGS} (0 turns it off)${or}, then ${again}`;
+  }
+  const longer = statementTimeoutMs ? `more than ${statementTimeoutMs / 1000} seconds` : "enough seconds";
+  return `raise it${or}, then run ${printed} with ${STATEMENT_TIMEOUT_PLACEHOLDER} ${longer}, or 0 to turn it off`;
 }
 
 /**

@@ -7,6 +7,7 @@ import {
   PROJECT_ROOT,
   ReleaseError,
   STACK_CONFIG_NAMESPACE,
+  STACK_SETTING_FLAGS,
   buildReleaseManifest,
   commandToRun,
   ledgerProblemText,
@@ -105,10 +106,15 @@ function stackCommandPrinter(
   stack: StackNamed,
 ): CommandPrinter {
   const upgrades = settings.steps.legacyUpgrade !== undefined;
-  const up = pulumiCommand("up", stack);
+  const upAlone = pulumiCommand("up", stack);
   const preview = pulumiCommand("preview", stack);
   const print = (args: readonly string[]): string => {
-    const [command = "", ...rest] = args;
+    const [command = "", ...flags] = args;
+    // An apply's flags that are the stack's settings of each run (a statement timeout to raise) are its
+    // config keys, set before the up; the CLI's command beside it keeps them as flags.
+    const { rest, configSets } =
+      command === "apply" ? stackSettingFlags(flags, stack) : { rest: flags, configSets: [] };
+    const up = [...configSets.map((set) => `\`${set}\``), upAlone].join(" and ");
     const legacyUpgrade = rest[0] === "--upgrade-legacy";
     const upgrade = upgrades && legacyUpgrade;
     if (command === "apply" && (rest.length === 0 || upgrade)) return withStackNote(up, stack);
@@ -144,6 +150,24 @@ function stackCommandPrinter(
     );
   };
   return Object.assign(print, { setting: stackSettingWords(stack), runsAccessLayer: true as const });
+}
+
+/**
+ * `args` without the flags of the stack's settings of each run (STACK_SETTING_FLAGS: `--statement-timeout
+ * <seconds>`), and the `pulumi config set` of each one's key to the flag's value: the stack's way to give it.
+ */
+function stackSettingFlags(
+  args: readonly string[],
+  stack: StackNamed,
+): { rest: string[]; configSets: string[] } {
+  const rest: string[] = [];
+  const configSets: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const key = Object.keys(STACK_SETTING_FLAGS).find((k) => STACK_SETTING_FLAGS[k] === args[i]);
+    if (key === undefined || i + 1 >= args.length) rest.push(args[i]!);
+    else configSets.push(configSetCommand(stack, key, shellWord(args[++i]!)));
+  }
+  return { rest, configSets };
 }
 
 /**

@@ -19,7 +19,13 @@ import { fixtureMigrationsCopy, writeMigration } from "../support/fixtures";
 import { startCli, waitUntil } from "../support/kill-points";
 import { scratchDir } from "../support/scratch";
 import { parseArgs, takesFlag } from "../../cli/args";
-import { commandAsRun, commandOnDatabase, givenOptionsOf, passwordNoteOnce } from "../../cli/confirm-command";
+import {
+  commandAsRun,
+  commandOnDatabase,
+  givenOptionsOf,
+  passwordNoteOnce,
+  revertConfirmCommand,
+} from "../../cli/confirm-command";
 import { chunkFileDir, writeChunkFile } from "../seeds/chunk-files";
 
 const WIDGETS = "20250101000100_widgets";
@@ -605,6 +611,31 @@ describe("the options a printed command carries", () => {
     ).toEqual({
       command: `neonhub-db apply --database-url "$DIRECT_URL"`,
     });
+  });
+
+  it("the command as run with flags in its own values' place, for a statement timeout's fix: each form of the flag replaced", () => {
+    const raised = ["--statement-timeout", "<seconds>"];
+    const argv = [
+      "revert",
+      "--to",
+      "x",
+      "--confirm",
+      "--statement-timeout",
+      "0.2",
+      "--statement-timeout=0.3",
+      "--json",
+    ];
+    expect(commandAsRun(argv, {}, raised).command).toBe(
+      "neonhub-db revert --to x --confirm --json --statement-timeout '<seconds>'",
+    );
+    // A revert stopped part way: its confirm with the ledger's last, with them too.
+    expect(revertConfirmCommand([...argv, "--expect-last", "z"], "y", {}, raised).command).toBe(
+      "neonhub-db revert --to x --json --statement-timeout '<seconds>' --confirm --expect-last y",
+    );
+    // Without them, as it ran.
+    expect(commandAsRun(argv, {}).command).toBe(
+      "neonhub-db revert --to x --confirm --statement-timeout 0.2 --statement-timeout=0.3 --json",
+    );
   });
 
   it("name the URL by its variable when it is $DIRECT_URL's, and carry nothing that was not given", () => {

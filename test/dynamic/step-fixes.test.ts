@@ -351,6 +351,21 @@ describe("the commands the provider's fixes name", () => {
     );
   });
 
+  it("prints an apply given a setting of each run (a statement timeout to raise) as its config key's `pulumi config set` and the up", () => {
+    const raised = ["--statement-timeout", "<seconds>"];
+    const set = "`pulumi config set --stack dev neonhub-db:migrationStatementTimeoutSeconds '<seconds>'`";
+    expect(printerOf(settings({ seedSets: [] }))(["apply", ...raised])).toBe(
+      `${set} and \`pulumi up --stack dev\``,
+    );
+    // The upgrade's up on a stack that runs it; on one without the setting, the CLI's command keeps the flag.
+    const upgrading = printerOf(settings({ seedSets: [], legacyUpgrade: { organization: "acme" } }));
+    expect(upgrading([...upgrade, ...raised])).toBe(`${set} and \`pulumi up --stack dev\``);
+    expect(printerOf(settings({ seedSets: [] }))([...upgrade, ...raised])).toBe(
+      `\`pulumi config set --stack dev --path 'neonhub-db:legacyUpgrade.organization' acme\` (the stack's legacyUpgrade setting) and ${set} and \`pulumi up --stack dev\`, ` +
+        `or with the CLI, \`neonhub-db ${upgrade.join(" ")} --statement-timeout '<seconds>' ${stackUrl}\``,
+    );
+  });
+
   it("names the stack's migrations folder where it is not the default, and leaves the admin's commands bare", () => {
     const print = printerOf(settings({ seedSets: [] }, "db/migrations"));
     expect(print(["status"])).toBe(`\`neonhub-db status ${stackUrl} --migrations-dir db/migrations\``);

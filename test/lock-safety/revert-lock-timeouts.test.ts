@@ -170,9 +170,13 @@ describe("revert --confirm --statement-timeout on a Down section that runs too l
     expect(error.fix).toContain("it is still applied");
     expect(error.fix).toContain("The statement ran longer than the statement timeout (200 ms)");
     expect(error.fix).toContain("--statement-timeout");
-    // The revert as it was run, printed to run again as apply's fix prints the apply; never apply itself,
-    // which would apply again what the revert took out.
-    expect(error.fix).toContain(`(0 turns it off), then run \`neonhub-db ${args.join(" ")}\` again.`);
+    // The revert as it was run, printed to run again as apply's fix prints the apply, with the timeout to
+    // raise in place of the 0.2 that stopped it; never apply itself, which would apply again what the revert
+    // took out.
+    const raised = [...revertArgs(dir, ["--migration-lock-timeout", "0.1"]), "--json", "--statement-timeout"];
+    expect(error.fix).toContain(
+      `The statement ran longer than the statement timeout (200 ms): raise it, then run \`neonhub-db ${raised.join(" ")} '<seconds>'\` with <seconds> more than 0.2 seconds, or 0 to turn it off.`,
+    );
     expect(error.fix).not.toMatch(/\bapply\b/);
     expect(await ledgerRows(url)).toEqual(before);
   });

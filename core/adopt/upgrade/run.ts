@@ -124,10 +124,10 @@ function refuseDefects(inspection: LegacyInspection, stop: UpgradeStop, print?: 
 
 /**
  * The caller's printer (ReleaseOptions.printCommand) for the fixes of the upgrade and of its own steps: the
- * apply such a fix says to run again (upgradeAgain) is this upgrade's, which resumes where it stopped, not an apply
- * without it (the CLI's `apply --upgrade-legacy --legacy-organization <slug>` with the operator's options, a
- * stack's `pulumi up`). Without a printer, none: the fixes name what a library caller calls again (upgradeAgain,
- * again.ts). What the caller's printer says of
+ * apply such a fix says to run again (upgradeAgain, with any flags it adds) is this upgrade's, which resumes
+ * where it stopped, not an apply without it (the CLI's `apply --upgrade-legacy --legacy-organization <slug>`
+ * with the operator's options, a stack's `pulumi up`). Without a printer, none: the fixes name what a library
+ * caller calls again (upgradeAgain, again.ts). What the caller's printer says of
  * where it runs (the setting words, a stack's access layer) stays the caller's.
  */
 export function upgradePrinter(
@@ -137,10 +137,10 @@ export function upgradePrinter(
   if (!print) return undefined;
   const upgrade = ["apply", "--upgrade-legacy", "--legacy-organization", organization];
   const { setting, runsAccessLayer } = print;
-  return Object.assign(
-    (args: readonly string[]) => print(args.length === 1 && args[0] === "apply" ? upgrade : args),
-    { setting, runsAccessLayer },
-  );
+  // An apply with flags of its own (a statement timeout to raise) is this upgrade with them.
+  const upgraded = (args: readonly string[]) =>
+    args[0] === "apply" && !args.includes("--upgrade-legacy") ? [...upgrade, ...args.slice(1)] : args;
+  return Object.assign((args: readonly string[]) => print(upgraded(args)), { setting, runsAccessLayer });
 }
 
 /**
