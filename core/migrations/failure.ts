@@ -347,10 +347,14 @@ export function describeEndedTransaction(
     ? `${direction === "up" ? "Migration" : "Reverting migration"} ${file.name}.sql stopped before its ledger row: ${what}.`
     : `${failed.message}\nBefore that statement, ${what}.`;
   const state = committed ? "is committed" : "may be committed";
+  // The commands as the other fixes print them (on this database, a stack's plan being its preview); a library
+  // caller keeps the words.
+  const verify = commandToRun(print, ["verify"], "verify");
+  const plan = commandToRun(print, ["plan"], "plan");
   const fix =
     direction === "up"
-      ? `What ran of it before its transaction ended ${state}, and no ledger row records it${finished > 0 ? ` (the ${finished} migration(s) before it are applied)` : ""}. See what is in the database with verify (or plan, which reports it as schema drift), undo that part by hand, remove the transaction control from ${file.name}.sql (if it meant two transactions, split it into two migrations), and ${applyAgain(print)}.`
-      : `What ran of it before its transaction ended ${state}, and its ledger row stays: the ledger records it as applied${finished > 0 ? ` (the ${finished} migration(s) after it are reverted)` : ""}. See what is in the database with verify (or plan), put back by hand what its Down section removed, then remove the transaction control from its Down section and ${revertAgain(rerun, ` with ${CORRECTED_DOWN_FLAG} ${file.name}`)}.`;
+      ? `What ran of it before its transaction ended ${state}, and no ledger row records it${finished > 0 ? ` (the ${finished} migration(s) before it are applied)` : ""}. See what is in the database with ${verify} (or ${plan}, which reports it as schema drift), undo that part by hand, remove the transaction control from ${file.name}.sql (if it meant two transactions, split it into two migrations), and ${applyAgain(print)}.`
+      : `What ran of it before its transaction ended ${state}, and its ledger row stays: the ledger records it as applied${finished > 0 ? ` (the ${finished} migration(s) after it are reverted)` : ""}. See what is in the database with ${verify} (or ${plan}), put back by hand what its Down section removed, then remove the transaction control from its Down section and ${revertAgain(rerun, ` with ${CORRECTED_DOWN_FLAG} ${file.name}`)}.`;
   return new ReleaseError("migration-failed", message, fix, {
     cause: error,
     failedMigration: guard

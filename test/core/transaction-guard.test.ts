@@ -7,7 +7,14 @@
 import { rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { ReleaseError, applyRelease, readMigrationFiles, silentLogger, withReleaseSession } from "../../core";
+import {
+  ReleaseError,
+  applyRelease,
+  readMigrationFiles,
+  silentLogger,
+  withReleaseSession,
+  type CommandPrinter,
+} from "../../core";
 import { runPendingMigrations } from "../../core/migrations/run";
 import { runRevert } from "../../core/migrations/revert";
 import { useTestDatabase, withClient, columnsOf } from "../support/database";
@@ -28,13 +35,13 @@ describe("the runner's transaction guard", () => {
   const db = useTestDatabase("txnguard");
   const dir = fixtureMigrationsCopy();
 
-  /** Runs FILE's Up section with the runner alone (no lint), and returns its error. */
-  const run = async (up: string): Promise<ReleaseError> => {
+  /** Runs FILE's Up section with the runner alone (no lint), and returns its error; `print`, the fixes' printer. */
+  const run = async (up: string, print?: CommandPrinter): Promise<ReleaseError> => {
     writeMigration(dir, `${FILE}.sql`, up);
     const pending = readMigrationFiles(dir).filter((f) => f.name === FILE);
     try {
       const error = await withClient(db.current.url, (c) =>
-        runPendingMigrations(c, { pending, dir, log: silentLogger }).then(
+        runPendingMigrations(c, { pending, dir, log: silentLogger, print }).then(
           () => undefined,
           (e: unknown) => e,
         ),
@@ -69,6 +76,18 @@ describe("the runner's transaction guard", () => {
     expect(await columns(db.current.url)).toEqual(["id", "name", "color", "c1"]);
     expect(await ledger(db.current.url)).toEqual(before);
     await withClient(db.current.url, (c) => c.query('ALTER TABLE "Widget" DROP COLUMN "c1"'));
+  });
+
+  it("names verify, plan and apply as the caller prints its commands", async () => {
+    const before = await ledger(db.current.url);
+    // A caller's printer, as the CLI's prints each command with the operator's options.
+    const print: CommandPrinter = (args) => `\`neonhub-db ${args.join(" ")} --migrations-dir db\``;
+    const error = await run('ALTER TABLE "Widget" ADD COLUMN "p1" text;\nCOMMIT;\nSELECT 1;', print);
+    expect(error.fix).toBe(
+      `What ran of it before its transaction ended is committed, and no ledger row records it. See what is in the database with \`neonhub-db verify --migrations-dir db\` (or \`neonhub-db plan --migrations-dir db\`, which reports it as schema drift), undo that part by hand, remove the transaction control from ${FILE}.sql (if it meant two transactions, split it into two migrations), and run \`neonhub-db apply --migrations-dir db\` again.`,
+    );
+    expect(await ledger(db.current.url)).toEqual(before);
+    await withClient(db.current.url, (c) => c.query('ALTER TABLE "Widget" DROP COLUMN "p1"'));
   });
 
   it("stops a section that rolls back before the ledger records it", async () => {
