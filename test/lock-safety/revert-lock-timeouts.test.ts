@@ -181,3 +181,98 @@ describe("revert --confirm --statement-timeout on a Down section that runs too l
     expect(await ledgerRows(url)).toEqual(before);
   });
 });
+
+/** node-pg-migrate's read of the ledger, its own query before the first Down section runs. */
+const RUNNER_LEDGER_READ = 'SELECT name FROM "neonhub_release"."migrations" ORDER BY run_on, id';
+
+/**
+ * The session waiting for a lock on `table` (`pid`'s, when given), with the query that waits, once there is
+ * one; `until` bounds the polling, so that a revert that never waits there fails the test instead of hanging it.
+ */
+async function waitingFor(
+  watcher: Client,
+  table: string,
+  pid?: number,
+  until = Date.now() + 30_000,
+): Promise<{ pid: number; query: string }> {
+  for (;;) {
+    const { rows } = await watcher.query<{ pid: number; query: string }>(
+      `SELECT l.pid, a.query FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+        WHERE NOT l.granted AND l.relation = $1::regclass AND ($2::int IS NULL OR l.pid = $2)`,
+      [table, pid ?? null],
+    );
+    if (rows[0]) return rows[0];
+    if (Date.now() > until) throw new Error(`no session waited for a lock on ${table}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe("revert --confirm whose runner's own ledger read outlasts --statement-timeout", () => {
+  const db = useTestDatabase("revownq");
+  const dir = fixtureMigrationsCopy();
+  writeMigration(dir, `${REVERTED}.sql`, 'CREATE TABLE "Sprocket" (id int);', 'DROP TABLE "Sprocket";');
+
+  it("fails before the first Down section, naming the revert to run again with the timeout to raise", async () => {
+    const url = db.current.url;
+    expect((await runCli(["apply", "--migrations-dir", dir], { DATABASE_URL: url })).code).toBe(0);
+    const before = await ledgerRows(url);
+    // node-pg-migrate reads the ledger under the migrations' statement timeout; the revert's own reads of it
+    // come before, with none. To hold that read alone, without a race: a first session holds the snapshot
+    // table, which the revert reads after the ledger (its drift check); once the revert waits there, a second
+    // session takes the ledger, and the first lets the revert go on to the runner, whose read waits for the
+    // ledger. No migration lock timeout, so that the statement timeout is what ends that wait.
+    const watcher = new Client({ connectionString: url });
+    const snapshotHolder = new Client({ connectionString: url });
+    const ledgerHolder = new Client({ connectionString: url });
+    await Promise.all([watcher.connect(), snapshotHolder.connect(), ledgerHolder.connect()]);
+    try {
+      await snapshotHolder.query(
+        "BEGIN; LOCK TABLE neonhub_release.schema_snapshot IN ACCESS EXCLUSIVE MODE",
+      );
+      const args = [
+        ...revertArgs(dir, ["--statement-timeout", "0.2", "--migration-lock-timeout", "0"]),
+        "--json",
+      ];
+      const running = runCli(args, { DATABASE_URL: url });
+      const { pid } = await waitingFor(watcher, "neonhub_release.schema_snapshot");
+      await ledgerHolder.query("BEGIN; LOCK TABLE neonhub_release.migrations IN ACCESS EXCLUSIVE MODE");
+      await snapshotHolder.query("COMMIT");
+      expect((await waitingFor(watcher, "neonhub_release.migrations", pid)).query).toBe(RUNNER_LEDGER_READ);
+      // The statement timeout cancels that read; what waits for the ledger next is the revert's own read
+      // after the failure (its snapshot check), which goes on once the holder lets go.
+      for (let until = Date.now() + 30_000; ; ) {
+        const { rows } = await watcher.query(
+          "SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND query = $2 AND wait_event_type = 'Lock'",
+          [pid, RUNNER_LEDGER_READ],
+        );
+        if (rows.length === 0) break;
+        if (Date.now() > until) throw new Error("the runner's ledger read was not cancelled");
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await ledgerHolder.query("COMMIT");
+      const run = await running;
+      expect(run.code, run.stderr).toBe(1);
+      const { error } = JSON.parse(run.stdout) as { error: { code: string; message: string; fix: string } };
+      expect(error.code).toBe("migration-failed");
+      expect(error.message).toBe(
+        "node-pg-migrate failed before running a migration: canceling statement due to statement timeout",
+      );
+      // The revert as run, with the timeout to raise in place of its 0.2; never apply, which would apply
+      // again what a revert took out.
+      const raised = [
+        ...args.filter((a) => a !== "--statement-timeout" && a !== "0.2"),
+        "--statement-timeout",
+      ];
+      expect(error.fix).toBe(
+        `Its own query ran longer than the statement timeout (200 ms): raise it, then run \`neonhub-db ${raised.join(" ")} '<seconds>'\` with <seconds> more than 0.2 seconds, or 0 to turn it off.`,
+      );
+      expect(error.fix).not.toMatch(/\bapply\b/);
+    } finally {
+      await snapshotHolder.query("ROLLBACK").catch(() => {});
+      await ledgerHolder.query("ROLLBACK").catch(() => {});
+      await Promise.all([watcher.end(), snapshotHolder.end(), ledgerHolder.end()]);
+    }
+    expect(await ledgerRows(url)).toEqual(before);
+    expect(await sprocketExists(url)).not.toBeNull();
+  });
+});
