@@ -40,7 +40,7 @@ export interface LockSafetySettings {
 export const STATEMENT_TIMEOUT_SETTINGS =
   "--statement-timeout or the stack's neonhub-db:migrationStatementTimeoutSeconds";
 
-/** The placeholder a printed command gives the statement timeout to raise in (raisedStatementTimeout). */
+/** The placeholder a printed command gives the statement timeout to raise in (RAISED_STATEMENT_TIMEOUT). */
 export const STATEMENT_TIMEOUT_PLACEHOLDER = "<seconds>";
 
 /**
