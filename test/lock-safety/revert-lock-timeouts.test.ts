@@ -2,7 +2,8 @@
 // a Down section's DROP TABLE behind an app's open transaction that read the table gives up after
 // --migration-lock-timeout, is rolled back and retried --lock-retries times, and fails naming the holder,
 // with the migration still applied and its table still there; a holder gone before the retry lets it finish.
-// --statement-timeout bounds a Down section as it bounds a migration.
+// --statement-timeout bounds a Down section as it bounds a migration, and node-pg-migrate's own read of the
+// ledger before the first one; either fix names the revert to run again with the timeout to raise.
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { Client } from "pg";
