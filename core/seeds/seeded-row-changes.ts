@@ -3,7 +3,7 @@
 // loads the seed sets before it builds the indexes. The rows a set inserts, the rows it deletes (a row it wrote
 // before and no longer lists) and the rows it updates (an embedding set, cleared, or moved to a space of another
 // dimension; a row moved to another tenant) are each counted as the table holds it now and as the set leaves it,
-// from each set's own diff (diffSeedSet, apply's). Read-only.
+// from each set's own diff (diffSeedSet, apply's: the one plan's seeds step read, else read here). Read-only.
 import type { ClientBase } from "pg";
 import { seedRecordsExist } from "./records";
 import {
@@ -21,7 +21,7 @@ import {
   type SeedRow,
   type SeedSet,
 } from "./seed-set";
-import { diffSeedSet } from "./sync";
+import { diffSeedSet, type SeedSetDiff } from "./sync";
 
 /** An embedded table as the counts need it: its columns, and the parent a row takes its tenant from. */
 export interface TenantEmbeddedColumn extends EmbeddedColumn {
@@ -39,6 +39,12 @@ export interface EmbeddedRowChanges {
   byTenant: Map<number, Map<string, number>>;
 }
 
+/** A set whose plan item is not `unchanged`, with the diff its plan item was decided from when there is one. */
+export interface PendingSeedSet {
+  set: SeedSet;
+  diff?: SeedSetDiff;
+}
+
 /** How the last pending set that names a row leaves it: written as that set lists it, or deleted. */
 type LeftAs = { set: SeedSet; row: SeedRow } | "deleted";
 
@@ -52,17 +58,18 @@ interface ChangedRow {
  * Per table of `tables` (by name), how applying `sets` (in the order they run) changes its embedded rows. A row
  * two sets name counts once, as the later leaves it. A row whose embedding names a space that is not among its
  * set's "EmbeddingSpace" rows is left out (its dimension is not known before the set runs), as is a tenant whose
- * parent is neither in the sets nor in the database (apply refuses such a row).
+ * parent is neither in the sets nor in the database (apply refuses such a row). A set given without its diff is
+ * diffed here.
  */
 export async function embeddedRowChanges(
   client: ClientBase,
-  sets: readonly SeedSet[],
+  sets: readonly PendingSeedSet[],
   tables: readonly TenantEmbeddedColumn[],
 ): Promise<Map<string, EmbeddedRowChanges>> {
   const embeddedOf = (table: string) => tables.find((e) => e.table === table);
-  const seeding = sets.filter((set) => set.tables.some((t) => embeddedOf(t.table)));
+  const seeding = sets.filter(({ set }) => set.tables.some((t) => embeddedOf(t.table)));
   if (seeding.length === 0) return new Map();
-  const recordsExist = await seedRecordsExist(client);
+  const diffs = await diffsOf(client, seeding);
   const changed = new Map<string, Map<string, ChangedRow>>();
   const rowOf = (table: string, key: Record<string, unknown>) => {
     const rows = changed.get(table) ?? new Map<string, ChangedRow>();
@@ -79,8 +86,8 @@ export async function embeddedRowChanges(
     leftAs.set(table, rows);
     rows.set(canonicalJson(key), as);
   };
-  for (const set of seeding) {
-    const diff = await diffSeedSet(client, set, recordsExist);
+  for (const [i, { set }] of seeding.entries()) {
+    const diff = diffs[i]!;
     for (const t of set.tables.filter((t) => embeddedOf(t.table))) {
       for (const row of t.rows) leave(t.table, rowKey(t, row), { set, row });
     }
@@ -95,28 +102,50 @@ export async function embeddedRowChanges(
   for (const [table, rows] of changed) {
     for (const [id, row] of rows) row.leftAs = leftAs.get(table)?.get(id);
   }
-  const parents = [...new Set(tables.filter((e) => changed.has(e.table)).map((e) => e.tenantParent.table))];
-  const shapes = await readTableShapes(client, [...changed.keys(), ...parents, "EmbeddingSpace"]);
+  const counting = tables.filter((e) => changed.has(e.table));
+  const shapes = await readTableShapes(client, [
+    ...counting.flatMap((e) => [e.table, e.tenantParent.table]),
+    "EmbeddingSpace",
+  ]);
+  const seededSets = seeding.map(({ set }) => set);
   const counted = new Map<string, EmbeddedRowChanges>();
-  for (const [table, rows] of changed) {
-    const embedded = embeddedOf(table)!;
-    const shape = shapes.get(table);
-    const hasTenant = shape?.columns.has(embedded.tenantColumn) === true;
-    const before = await embeddedNow(client, embedded, [...rows.values()], shapes, hasTenant);
+  for (const embedded of counting) {
+    const rows = [...(changed.get(embedded.table)?.values() ?? [])];
+    const hasTenant = shapes.get(embedded.table)?.columns.has(embedded.tenantColumn) === true;
+    const seededTenants = seededParentTenants(embedded, seededSets);
+    const before = await embeddedNow(client, embedded, rows, shapes, hasTenant);
     const tenantOf = hasTenant
-      ? await parentTenants(client, embedded, [...rows.values()], seeding, shapes)
+      ? await parentTenants(client, embedded, rows, seededTenants, shapes)
       : () => undefined;
     const changes: EmbeddedRowChanges = { byDimension: new Map(), byTenant: new Map() };
-    for (const row of rows.values()) {
+    for (const row of rows) {
       const after = embeddedAfter(embedded, row.leftAs, tenantOf);
       if (after === "unknown") continue;
       const was = before.get(row);
       if (was) count(changes, was, -1);
       if (after) count(changes, after, 1);
     }
-    counted.set(table, withoutZeros(changes));
+    counted.set(embedded.table, withoutZeros(changes));
   }
   return counted;
+}
+
+/** Each set's diff: the one given, else read now (apply's diffSeedSet). */
+async function diffsOf(client: ClientBase, sets: readonly PendingSeedSet[]): Promise<SeedSetDiff[]> {
+  const recordsExist = sets.every((s) => s.diff) ? true : await seedRecordsExist(client);
+  const diffs: SeedSetDiff[] = [];
+  for (const { set, diff } of sets) diffs.push(diff ?? (await diffSeedSet(client, set, recordsExist)));
+  return diffs;
+}
+
+/** The changed rows by the columns of their keys (a table's rows may be keyed differently in two files). */
+function byKeyColumns(rows: readonly ChangedRow[]): Map<string, ChangedRow[]> {
+  const grouped = new Map<string, ChangedRow[]>();
+  for (const row of rows) {
+    const columns = Object.keys(row.key).sort().join(",");
+    grouped.set(columns, [...(grouped.get(columns) ?? []), row]);
+  }
+  return grouped;
 }
 
 /** The changed rows' embeddings as the table holds them now; none while the table or a column is missing. */
@@ -133,13 +162,8 @@ async function embeddedNow(
   if (!shapes.get("EmbeddingSpace")?.exists || !readable([embedded.column, embedded.spaceColumn])) {
     return found;
   }
-  // One read per set of key columns (a table's rows may be keyed differently in two files).
-  const byKeyColumns = new Map<string, ChangedRow[]>();
-  for (const row of rows) {
-    const columns = Object.keys(row.key).sort().join(",");
-    byKeyColumns.set(columns, [...(byKeyColumns.get(columns) ?? []), row]);
-  }
-  for (const [columns, keyed] of byKeyColumns) {
+  // One read per set of key columns.
+  for (const [columns, keyed] of byKeyColumns(rows)) {
     if (!readable(columns.split(","))) continue;
     const states = await readEmbeddedRows(
       client,
@@ -158,24 +182,33 @@ async function embeddedNow(
 }
 
 /**
- * The tenant a written row gets, by its parent's key: the parent as the pending sets write it (the later set's),
- * else as the database holds it.
+ * The tenant of each parent (by its key, as text) the sets list with one: as the later set lists it, which is
+ * how the sets leave it.
  */
-async function parentTenants(
-  client: ClientBase,
-  embedded: TenantEmbeddedColumn,
-  rows: readonly ChangedRow[],
-  sets: readonly SeedSet[],
-  shapes: ReadonlyMap<string, TableShape>,
-): Promise<(parentKey: unknown) => string | undefined> {
+function seededParentTenants(embedded: TenantEmbeddedColumn, sets: readonly SeedSet[]): Map<string, string> {
   const parent = embedded.tenantParent;
   const seeded = new Map<string, string>();
   for (const t of sets.flatMap((set) => set.tables).filter((t) => t.table === parent.table)) {
     for (const row of t.rows) {
       const tenant = row[embedded.tenantColumn];
-      if (typeof tenant === "string") seeded.set(String(row[parent.key]), tenant);
+      if (typeof tenant === "string" && row[parent.key] != null) seeded.set(String(row[parent.key]), tenant);
     }
   }
+  return seeded;
+}
+
+/**
+ * The tenant a written row gets, by its parent's key: the parent as the pending sets write it (`seeded`,
+ * seededParentTenants), else as the database holds it.
+ */
+async function parentTenants(
+  client: ClientBase,
+  embedded: TenantEmbeddedColumn,
+  rows: readonly ChangedRow[],
+  seeded: ReadonlyMap<string, string>,
+  shapes: ReadonlyMap<string, TableShape>,
+): Promise<(parentKey: unknown) => string | undefined> {
+  const parent = embedded.tenantParent;
   const wanted = new Set<string>();
   for (const { leftAs } of rows) {
     const key = leftAs && leftAs !== "deleted" ? leftAs.row[parent.column] : undefined;

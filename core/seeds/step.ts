@@ -10,7 +10,7 @@ import type { ReleaseStep, StepApplyOptions, StepBatch, StepItemPlan, StepManife
 import { seedsBatch, upToDate } from "./batch";
 import { SEED_BOOKKEEPING_DDL, readSeedSetRecords, seedRecordsExist } from "./records";
 import { loadSeedSet, type SeedSet } from "./seed-set";
-import { applySeedSet, diffSeedSet, planItem } from "./sync";
+import { applySeedSet, diffSeedSet, planItem, type SeedSetDiff } from "./sync";
 
 export interface SeedsStepOptions {
   /** Names of the seed sets to apply (folders of `seedsDir`), in order. */
@@ -25,6 +25,12 @@ export class SeedsStep implements ReleaseStep<"seeds"> {
   /** Read and validated when the step is made, so that a broken seed file fails before any connection. */
   readonly sets: readonly SeedSet[];
   readonly batch: StepBatch<"seeds">;
+  /**
+   * The diffs each plan's items were decided from, by the items plan() returned: plan counts the embedded rows
+   * the pending sets change from these (core/vector-indexes/seeded-plan.ts) instead of diffing each set again.
+   * Keyed by the very array, so a later plan (the rows may have changed since) never finds an older one's.
+   */
+  private readonly plannedDiffs = new WeakMap<readonly StepItemPlan[], ReadonlyMap<SeedSet, SeedSetDiff>>();
 
   constructor(options: SeedsStepOptions) {
     const dir = options.seedsDir ?? DEFAULT_SEEDS_DIR;
@@ -46,8 +52,22 @@ export class SeedsStep implements ReleaseStep<"seeds"> {
     }
     const recordsExist = await seedRecordsExist(client);
     const items: StepItemPlan[] = [];
-    for (const set of this.sets) items.push(planItem(set, await diffSeedSet(client, set, recordsExist)));
+    const diffs = new Map<SeedSet, SeedSetDiff>();
+    for (const set of this.sets) {
+      const diff = await diffSeedSet(client, set, recordsExist);
+      diffs.set(set, diff);
+      items.push(planItem(set, diff));
+    }
+    this.plannedDiffs.set(items, diffs);
     return items;
+  }
+
+  /**
+   * The diff of each set that plan() read to return `items` (these very items); undefined for items it did not
+   * return, such as a plan the release's batched reads settled (every set unchanged, nothing diffed).
+   */
+  diffsPlanned(items: readonly StepItemPlan[]): ReadonlyMap<SeedSet, SeedSetDiff> | undefined {
+    return this.plannedDiffs.get(items);
   }
 
   async apply(

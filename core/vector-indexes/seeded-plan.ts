@@ -2,12 +2,13 @@
 // sets before the vector indexes, so a pending set's embedded rows are in the tables when the step decides:
 // on an empty table they make it build an index that a plan deciding on the tables as they are would list as a
 // skip ("no embedded rows yet"). Plan decides instead on each table's rows and largest tenants plus how the
-// pending sets change them (the rows they insert, update and delete: core/seeds/seeded-row-changes.ts), so that
-// its items are what apply then does. The Prisma-era
+// pending sets change them (the rows they insert, update, delete and move to another tenant:
+// core/seeds/seeded-row-changes.ts), counted from the diffs the seeds step's plan read, so that its items are what
+// apply then does. The Prisma-era
 // upgrade's plan counts the same sets' rows on the tables it leaves empty (core/adopt/upgrade/after-upgrade.ts).
 import type { ClientBase } from "pg";
 import type { StepPlanMap } from "../results";
-import { embeddedRowChanges } from "../seeds/seeded-row-changes";
+import { embeddedRowChanges, type PendingSeedSet } from "../seeds/seeded-row-changes";
 import type { SeedSet } from "../seeds/seed-set";
 import { SeedsStep } from "../seeds/step";
 import type { ReleaseStep } from "../steps";
@@ -24,12 +25,25 @@ export function seedSetsBefore(steps: readonly ReleaseStep[], step: ReleaseStep)
     .flatMap((s) => s.sets);
 }
 
-/** The sets among `sets` whose plan item is not `unchanged`: those apply writes. */
-function pendingSets(sets: readonly SeedSet[], stepPlans: StepPlans): SeedSet[] {
-  const items = [...stepPlans.entries()]
-    .filter(([s]) => s instanceof SeedsStep)
-    .flatMap(([, items]) => items);
-  return sets.filter((set) => items.some((item) => item.name === set.name && item.action !== "unchanged"));
+/**
+ * The seed sets the seed steps before `step` load whose plan item is not `unchanged` (those apply writes), in the
+ * order they run, each with the diff its step's plan read (SeedsStep.diffsPlanned): each set is diffed once.
+ */
+function pendingSetsBefore(step: ReleaseStep, stepPlans: StepPlans): PendingSeedSet[] {
+  const steps = [...stepPlans.keys()];
+  return steps
+    .slice(0, steps.indexOf(step))
+    .filter((s): s is SeedsStep => s instanceof SeedsStep)
+    .flatMap((seeds) => {
+      const items = stepPlans.get(seeds) ?? [];
+      const diffs = seeds.diffsPlanned(items);
+      return seeds.sets
+        .filter((set) => items.some((item) => item.name === set.name && item.action !== "unchanged"))
+        .map((set) => {
+          const diff = diffs?.get(set);
+          return diff ? { set, diff } : { set };
+        });
+    });
 }
 
 /**
@@ -46,7 +60,7 @@ export async function stepPlansWithPendingSeeds(
   const planned = new Map(stepPlans);
   for (const step of steps) {
     if (!(step instanceof VectorIndexStep)) continue;
-    const pending = pendingSets(seedSetsBefore(steps, step), stepPlans);
+    const pending = pendingSetsBefore(step, stepPlans);
     if (pending.length === 0) continue;
     const seeded = await embeddedRowChanges(
       client,

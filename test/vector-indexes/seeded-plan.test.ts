@@ -3,7 +3,8 @@
 // must list that build rather than a skip ("no embedded rows yet"). A set already applied adds nothing.
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { describe, expect, it } from "vitest";
+import pg from "pg";
+import { describe, expect, it, vi } from "vitest";
 import {
   DEFAULT_MIGRATIONS_DIR,
   SeedsStep,
@@ -239,5 +240,47 @@ describe("a pending seed set giving a tenant embedded rows", () => {
 
     const result = await applyRelease(options(["demo", "other"]));
     expect(ran(result)).toEqual(planned(plan));
+  });
+});
+
+describe("plan with a pending seed set of embedded rows", () => {
+  const db = useTestDatabase();
+  const dir = seedsCopy();
+  const { options, writeSet } = seededRelease(() => db.current.url, dir);
+
+  it("diffs each seed set once, for its plan item and for the rows it changes alike", async () => {
+    await applyRelease(options(["demo"]));
+    writeSet("more", [
+      { table: "EmbeddingSpace", rows: [DEMO_SPACE] },
+      { table: "Chunk", rows: chunksOf("more-chunk", 8, "demo-dataset", "demo-doc-launch-faq") },
+    ]);
+    // Every statement the engine's sessions send; a set's diff is one statement per table and set of columns
+    // (core/seeds/rows.ts diffGroupSql), sent as is.
+    const query = vi.spyOn(pg.Client.prototype, "query");
+    let plan: ReleasePlan;
+    let sent: unknown[][];
+    try {
+      plan = await planRelease(options(["demo", "more"]));
+    } finally {
+      sent = [...query.mock.calls]; // mockRestore forgets them
+      query.mockRestore();
+    }
+    const diffs = sent
+      .filter(([text]) => typeof text === "string")
+      .filter(([text]) =>
+        (text as string).startsWith("SELECT d.ordinality::integer AS n, t.ctid IS NULL AS missing"),
+      )
+      .map(([text, values]) => `${text as string} ${JSON.stringify(values)}`);
+    expect(plan.seedSets.map((s) => [s.name, s.action])).toEqual([
+      ["demo", "unchanged"],
+      ["more", "create"],
+    ]);
+    expect(plan.vectorIndexes.find((i) => i.name === CHUNK.indexName)!.reason).toMatch(/\b14 now$/);
+    // One statement per table and set of columns of each set, no more: the new set's chunks once.
+    const groups = new SeedsStep({ seedSets: ["demo", "more"], seedsDir: dir }).sets
+      .flatMap((set) => set.tables)
+      .map((t) => new Set(t.rows.map((row) => Object.keys(row).sort().join())).size);
+    expect(diffs).toHaveLength(groups.reduce((a, b) => a + b, 0));
+    expect(diffs.filter((d) => d.includes("more-chunk-0"))).toHaveLength(1);
   });
 });
