@@ -176,6 +176,60 @@ export async function readEmbeddedRows(
   );
 }
 
+/** Embedded rows of one parent, tenant and dimension (countEmbeddedRowsByParent). */
+export interface ParentRowCount {
+  /** The parent's key, as text. */
+  parent: string;
+  tenant: string;
+  dimension: number;
+  rows: number;
+}
+
+/**
+ * The rows of `table` holding an embedding whose `parentColumn` is one of `parents`, other than those with the
+ * keys of `except` (per set of key columns, objects of those columns), counted per parent, tenant and the
+ * "dimension" of the row's "EmbeddingSpace". Read-only: counted in the database, whatever a parent holds; the
+ * caller makes sure the table, its columns and "EmbeddingSpace" exist (readTableShapes).
+ */
+export async function countEmbeddedRowsByParent(
+  client: ClientBase,
+  table: string,
+  columns: { column: string; spaceColumn: string; tenantColumn: string; parentColumn: string },
+  parents: readonly string[],
+  except: readonly { key: readonly string[]; keys: readonly Record<string, unknown>[] }[],
+): Promise<ParentRowCount[]> {
+  if (parents.length === 0) return [];
+  const parent = ident(columns.parentColumn);
+  // The keys travel typed by the table's own row type, as every comparison here does.
+  const excluded = except
+    .filter(({ keys }) => keys.length > 0)
+    .map(
+      ({ key }, i) => `AND NOT EXISTS (
+         SELECT 1 FROM jsonb_populate_recordset(NULL::${ident(table)}, $${i + 2}::jsonb) AS x
+          WHERE ${matchKey(key, "t", "x")})`,
+    );
+  const result = await client.query<{
+    parent: string;
+    tenant: string | null;
+    dimension: number;
+    rows: number;
+  }>(
+    `SELECT t.${parent}::text AS parent, t.${ident(columns.tenantColumn)}::text AS tenant,
+            s."dimension" AS dimension, count(*)::integer AS rows
+       FROM ${ident(table)} AS t
+       JOIN "EmbeddingSpace" AS s ON s."id" = t.${ident(columns.spaceColumn)}
+      WHERE t.${ident(columns.column)} IS NOT NULL
+        AND t.${parent} IN (SELECT p.${parent} FROM jsonb_populate_recordset(NULL::${ident(table)}, $1::jsonb) AS p)
+        ${excluded.join("\n        ")}
+      GROUP BY 1, 2, 3`,
+    [
+      JSON.stringify(parents.map((p) => ({ [columns.parentColumn]: p }))),
+      ...except.filter(({ keys }) => keys.length > 0).map(({ keys }) => JSON.stringify(keys)),
+    ],
+  );
+  return result.rows.flatMap((r) => (r.tenant === null ? [] : [{ ...r, tenant: r.tenant }]));
+}
+
 /**
  * `column` of the rows of `table` whose `key` column is one of `keys`, by key (as text). Read-only; the caller
  * makes sure the table and both columns exist (readTableShapes).

@@ -3,10 +3,14 @@
 // loads the seed sets before it builds the indexes. The rows a set inserts, the rows it deletes (a row it wrote
 // before and no longer lists) and the rows it updates (an embedding set, cleared, or moved to a space of another
 // dimension; a row moved to another tenant) are each counted as the table holds it now and as the set leaves it,
-// from each set's own diff (diffSeedSet, apply's: the one plan's seeds step read, else read here). Read-only.
+// from each set's own diff (diffSeedSet, apply's: the one plan's seeds step read, else read here). So are the
+// rows of the database a set moves to another tenant without naming them, by moving their parent (a dataset, a
+// conversation) to another organization: the composite foreign key's ON UPDATE CASCADE, whose update the
+// tenant trigger sets to the parent's organization too (migration 20261202030000), carries them. Read-only.
 import type { ClientBase } from "pg";
 import { seedRecordsExist } from "./records";
 import {
+  countEmbeddedRowsByParent,
   readColumnByKey,
   readEmbeddedRows,
   readTableShapes,
@@ -67,7 +71,8 @@ export async function embeddedRowChanges(
   tables: readonly TenantEmbeddedColumn[],
 ): Promise<Map<string, EmbeddedRowChanges>> {
   const embeddedOf = (table: string) => tables.find((e) => e.table === table);
-  const seeding = sets.filter(({ set }) => set.tables.some((t) => embeddedOf(t.table)));
+  const parentOf = (table: string) => tables.some((e) => e.tenantParent.table === table);
+  const seeding = sets.filter(({ set }) => set.tables.some((t) => embeddedOf(t.table) || parentOf(t.table)));
   if (seeding.length === 0) return new Map();
   const diffs = await diffsOf(client, seeding);
   const changed = new Map<string, Map<string, ChangedRow>>();
@@ -86,6 +91,8 @@ export async function embeddedRowChanges(
     leftAs.set(table, rows);
     rows.set(canonicalJson(key), as);
   };
+  // The parents (by table, their rows as sets list them) some set updates: the ones whose tenant may move.
+  const updatedParents = new Map<string, SeedRow[]>();
   for (const [i, { set }] of seeding.entries()) {
     const diff = diffs[i]!;
     for (const t of set.tables.filter((t) => embeddedOf(t.table))) {
@@ -98,11 +105,17 @@ export async function embeddedRowChanges(
       leave(r.table, r.key, "deleted");
       rowOf(r.table, r.key);
     }
+    for (const r of diff.differ.filter((r) => parentOf(r.table.table))) {
+      updatedParents.set(r.table.table, [
+        ...(updatedParents.get(r.table.table) ?? []),
+        r.table.rows[r.index]!,
+      ]);
+    }
   }
   for (const [table, rows] of changed) {
     for (const [id, row] of rows) row.leftAs = leftAs.get(table)?.get(id);
   }
-  const counting = tables.filter((e) => changed.has(e.table));
+  const counting = tables.filter((e) => changed.has(e.table) || updatedParents.has(e.tenantParent.table));
   const shapes = await readTableShapes(client, [
     ...counting.flatMap((e) => [e.table, e.tenantParent.table]),
     "EmbeddingSpace",
@@ -124,6 +137,13 @@ export async function embeddedRowChanges(
       const was = before.get(row);
       if (was) count(changes, was, -1);
       if (after) count(changes, after, 1);
+    }
+    if (hasTenant) {
+      const parents = updatedParents.get(embedded.tenantParent.table) ?? [];
+      for (const move of await movedWithParents(client, embedded, parents, seededTenants, rows, shapes)) {
+        count(changes, { dimension: move.dimension, tenant: move.from }, -move.rows);
+        count(changes, { dimension: move.dimension, tenant: move.to }, move.rows);
+      }
     }
     counted.set(embedded.table, withoutZeros(changes));
   }
@@ -220,6 +240,61 @@ async function parentTenants(
       ? await readColumnByKey(client, parent.table, parent.key, embedded.tenantColumn, [...wanted])
       : new Map<string, string>();
   return (key) => (key == null ? undefined : (seeded.get(String(key)) ?? stored.get(String(key))));
+}
+
+/** Embedded rows of one dimension that go from one tenant to another. */
+interface TenantMove {
+  dimension: number;
+  from: string;
+  to: string;
+  rows: number;
+}
+
+/**
+ * The embedded rows of the database that follow their parent to another tenant: those of `parents` (parent rows
+ * some set updates) whose tenant, as the sets leave it (`seeded`), is not the rows' own now. The rows some set
+ * changes itself (`changed`) are left to it: each is counted once, as that set leaves it.
+ */
+async function movedWithParents(
+  client: ClientBase,
+  embedded: TenantEmbeddedColumn,
+  parents: readonly SeedRow[],
+  seeded: ReadonlyMap<string, string>,
+  changed: readonly ChangedRow[],
+  shapes: ReadonlyMap<string, TableShape>,
+): Promise<TenantMove[]> {
+  const parent = embedded.tenantParent;
+  const keys = [
+    ...new Set(
+      parents
+        .map((row) => row[parent.key])
+        .filter((k) => k != null)
+        .map(String),
+    ),
+  ];
+  const shape = shapes.get(embedded.table);
+  const readable = (columns: readonly string[]) => columns.every((c) => shape?.columns.has(c));
+  const columns = [embedded.column, embedded.spaceColumn, embedded.tenantColumn, parent.column];
+  if (keys.length === 0 || !shapes.get("EmbeddingSpace")?.exists || !readable(columns)) return [];
+  const except = [...byKeyColumns(changed)]
+    .map(([columns, rows]) => ({ key: columns.split(","), keys: rows.map((r) => r.key) }))
+    .filter(({ key }) => readable(key));
+  const counts = await countEmbeddedRowsByParent(
+    client,
+    embedded.table,
+    {
+      column: embedded.column,
+      spaceColumn: embedded.spaceColumn,
+      tenantColumn: embedded.tenantColumn,
+      parentColumn: parent.column,
+    },
+    keys,
+    except,
+  );
+  return counts.flatMap(({ parent: key, tenant, dimension, rows }) => {
+    const to = seeded.get(key);
+    return to !== undefined && to !== tenant ? [{ dimension, from: tenant, to, rows }] : [];
+  });
 }
 
 /** A changed row's embedding once the sets ran: none, or "unknown" when its dimension is not known yet. */

@@ -243,6 +243,150 @@ describe("a pending seed set giving a tenant embedded rows", () => {
   });
 });
 
+/** A set giving another organization a dataset, its document and `chunks` chunks, all in `organizationId`. */
+const movingSet = (organizationId: string, chunks: number) => [
+  { table: "Organization", rows: [{ id: "other-org", slug: "other", name: "Other Org", plan: "starter" }] },
+  { table: "EmbeddingSpace", rows: [DEMO_SPACE] },
+  {
+    table: "Dataset",
+    rows: [{ id: "moving-dataset", organizationId, name: "Moving", slug: "moving", kind: "documents" }],
+  },
+  {
+    table: "Document",
+    rows: [{ id: "moving-doc", datasetId: "moving-dataset", title: "Moving", mimeType: "text/markdown" }],
+  },
+  { table: "Chunk", rows: chunksOf("moving-chunk", chunks, "moving-dataset", "moving-doc") },
+];
+
+/** An index's calibration, as if measured with this exact threshold, demo-org searching the index then. */
+async function calibratedAt(url: string, exactRows: number, indexName = CHUNK.indexName): Promise<void> {
+  const updated = await withClient(url, (c) =>
+    c.query(
+      `UPDATE neonhub_release.search_calibrations SET exact_rows = $2, index_path_tenants = '["demo-org"]'
+        WHERE index_name = $1`,
+      [indexName, exactRows],
+    ),
+  );
+  expect(updated.rowCount).toBe(1);
+}
+
+/** The embedded chunks of each organization, as the table holds them. */
+async function chunksByTenant(url: string): Promise<Record<string, number>> {
+  const found = await withClient(url, (c) =>
+    c.query<{ tenant: string; n: number }>(
+      `SELECT "organizationId" AS tenant, count(*)::int AS n FROM "Chunk"
+        WHERE embedding IS NOT NULL GROUP BY 1 ORDER BY 1`,
+    ),
+  );
+  return Object.fromEntries(found.rows.map((r) => [r.tenant, r.n]));
+}
+
+describe("a pending seed set moving a dataset to another organization", () => {
+  const db = useTestDatabase();
+  const dir = seedsCopy();
+  const { options, writeSet } = seededRelease(() => db.current.url, dir);
+
+  it("moves all the dataset's chunks in the tenants' counts, those no set lists included", async () => {
+    // demo-org: the demo dataset's 6 chunks, and a second dataset of 3 seeded chunks and 2 the app wrote.
+    writeSet("other", movingSet("demo-org", 3));
+    await applyRelease(options(["demo", "other"]));
+    await withClient(db.current.url, (c) =>
+      c.query(
+        `INSERT INTO "Chunk" ("id", "datasetId", "documentId", "embeddingSpaceId", "idx", "text", "embedding")
+         SELECT 'app-chunk-' || n, "datasetId", "documentId", "embeddingSpaceId", 20 + n, 'Written by the app.',
+                embedding
+           FROM "Chunk", generate_series(0, 1) AS n WHERE "id" = 'moving-chunk-0'`,
+      ),
+    );
+    expect(await chunksByTenant(db.current.url)).toEqual({ "demo-org": 11 });
+    // The set moves the dataset to other-org, and rewrites one of its chunks (counted once, not twice).
+    editSeedFile(dir, "other", "10-rows.json", (content) => {
+      seedTable(content, "Dataset").rows[0]!.organizationId = "other-org";
+      seedTable(content, "Chunk").rows[0]!.text = "Rewritten while its dataset moves.";
+    });
+
+    // other-org gets the 5 rows: past an exact threshold of 2, searching the index it was not calibrated for.
+    await calibratedAt(db.current.url, 2);
+    const crossing = await planRelease(options(["demo", "other"]));
+    expect(crossing.seedSets.map((s) => [s.name, s.action])).toEqual([
+      ["demo", "unchanged"],
+      ["other", "update"],
+    ]);
+    const crossed = crossing.vectorIndexes.find((i) => i.name === CHUNK.indexName)!;
+    expect(crossed.action).toBe("update");
+    expect(crossed.reason).toContain(
+      "tenant other-org (5 rows) has grown past the exact threshold (2 visible rows) since the search was calibrated",
+    );
+
+    // demo-org keeps 6 of the 11 rows: less than 90%, past a threshold of 5 that other-org's 5 do not cross.
+    await calibratedAt(db.current.url, 5);
+    const falling = await planRelease(options(["demo", "other"]));
+    const fallen = falling.vectorIndexes.find((i) => i.name === CHUNK.indexName)!;
+    expect(fallen.action).toBe("update");
+    expect(fallen.reason).toContain(
+      "tenant demo-org (6 rows) holds less than 90% of the dimension's 11 rows now, past the exact threshold (5 visible rows)",
+    );
+
+    const result = await applyRelease(options(["demo", "other"]));
+    expect(await chunksByTenant(db.current.url)).toEqual({ "demo-org": 6, "other-org": 5 });
+    expect(ran(result)).toEqual(planned(falling));
+  });
+});
+
+describe("a pending seed set moving a conversation to another organization", () => {
+  const db = useTestDatabase();
+  const dir = seedsCopy();
+  const { options, writeSet } = seededRelease(() => db.current.url, dir);
+
+  it("moves its messages in the tenants' counts, as the foreign key carries them", async () => {
+    const talk = (organizationId: string) => [
+      {
+        table: "Organization",
+        rows: [{ id: "other-org", slug: "other", name: "Other Org", plan: "starter" }],
+      },
+      { table: "EmbeddingSpace", rows: [DEMO_SPACE] },
+      { table: "Conversation", rows: [{ id: "moving-conversation", organizationId, kind: "planning" }] },
+      {
+        table: "Message",
+        rows: Array.from({ length: 3 }, (_, i) => ({
+          id: `moving-message-${i}`,
+          conversationId: "moving-conversation",
+          role: "user",
+          contentJson: { type: "text", text: `Question ${i}.` },
+          embeddingSpaceId: DEMO_SPACE.id,
+          embedding: { $vector: { seed: `moving-message-${i}`, topic: "launch-faq" } },
+        })),
+      },
+    ];
+    // demo-org: the demo conversation's embedded message, and a second conversation of 3 seeded and 1 the app wrote.
+    writeSet("talk", talk("demo-org"));
+    await applyRelease(options(["demo", "talk"]));
+    await withClient(db.current.url, (c) =>
+      c.query(
+        `INSERT INTO "Message" ("id", "conversationId", "role", "contentJson", "embeddingSpaceId", "embedding")
+         SELECT 'app-message', "conversationId", 'user', '{"type": "text", "text": "From the app."}',
+                "embeddingSpaceId", embedding
+           FROM "Message" WHERE "id" = 'moving-message-0'`,
+      ),
+    );
+    writeSet("talk", talk("other-org"));
+    await calibratedAt(db.current.url, 2, MESSAGE.indexName);
+
+    const plan = await planRelease(options(["demo", "talk"]));
+    expect(plan.seedSets.map((s) => [s.name, s.action])).toEqual([
+      ["demo", "unchanged"],
+      ["talk", "update"],
+    ]);
+    const message = plan.vectorIndexes.find((i) => i.name === MESSAGE.indexName)!;
+    expect(message.action).toBe("update");
+    expect(message.reason).toContain(
+      "tenant other-org (4 rows) has grown past the exact threshold (2 visible rows) since the search was calibrated",
+    );
+    const result = await applyRelease(options(["demo", "talk"]));
+    expect(ran(result)).toEqual(planned(plan));
+  });
+});
+
 describe("plan with a pending seed set of embedded rows", () => {
   const db = useTestDatabase();
   const dir = seedsCopy();
