@@ -207,7 +207,22 @@ export async function runWithLockSafety(
         }
         const left = leftObjectsOf(error);
         if (failed && left) throw leftBehindError(error, failed.file, left, done.length, rerun);
-        if (!failed || (error as { code?: string })?.code !== LOCK_NOT_AVAILABLE) {
+        const lockedOut = (error as { code?: string })?.code === LOCK_NOT_AVAILABLE;
+        if (!failed && lockedOut) {
+          // node-pg-migrate's own query (its read of the ledger) waited out the lock timeout, before the next
+          // migration: a session outside the release holds a lock on the ledger. Not retried: nothing says it
+          // lets go soon, and the release's own lock keeps no other release waiting meanwhile.
+          throw describeLockTimeout(error, undefined, {
+            direction,
+            attempts: 1,
+            safety,
+            wait: watch?.lastWait(),
+            finished: done.length,
+            names: rerun ? { ...lockWaitNamesOf(options), rerun: rerun.command } : lockWaitNamesOf(options),
+            rerun,
+          });
+        }
+        if (!failed || !lockedOut) {
           throw describeMigrationFailure(error, {
             file: failed?.file,
             direction,
@@ -257,36 +272,60 @@ interface LockTimeoutAttempts {
   rerun?: RevertRerun;
 }
 
-function describeLockTimeout(error: unknown, file: MigrationFile, given: LockTimeoutAttempts): ReleaseError {
+/**
+ * A lock the release could not take within the lock timeout: `file`'s (its last attempt's), or, without a file,
+ * one node-pg-migrate's own query needed before the next migration (its read of the ledger), which is not
+ * retried.
+ */
+function describeLockTimeout(
+  error: unknown,
+  file: MigrationFile | undefined,
+  given: LockTimeoutAttempts,
+): ReleaseError {
   const { direction, attempts, safety, wait, finished, names } = given;
   const { blocker, terminate: end, until } = lockTimeoutWords(wait);
   // Up sections run only in an apply, Down sections only in a revert: without a command to print, the words
   // name that command.
   const rerun = names.rerun ?? (direction === "up" ? "apply" : "revert");
-  const what =
-    direction === "up"
+  const what = !file
+    ? `node-pg-migrate's own query (its read of the ledger, ${BOOKKEEPING_SCHEMA}.${MIGRATIONS_TABLE}) could not take its lock before the next migration`
+    : direction === "up"
       ? `Migration ${file.name}.sql could not take its lock`
       : `Reverting migration ${file.name}.sql could not take its lock`;
-  const state =
-    direction === "up"
+  const state = !file
+    ? direction === "up"
+      ? finished > 0
+        ? `The ${finished} migration(s) this run applied stay applied; no other was started.`
+        : "No migration was started: nothing was applied."
+      : finished > 0
+        ? `The ${finished} migration(s) this run reverted stay reverted; no other Down section was started.`
+        : "No Down section was started: nothing was reverted."
+    : direction === "up"
       ? `Nothing of it is applied (each attempt was rolled back${finished > 0 ? `; the ${finished} migration(s) before it are applied` : ""}).`
       : `Nothing of it is reverted: each attempt was rolled back, so it is still applied and its ledger row stays${finished > 0 ? ` (the ${finished} migration(s) after it are reverted)` : ""}.`;
+  const raise = file
+    ? `${names.migrationLockTimeout} / ${names.migrationLockRetries}`
+    : names.migrationLockTimeout;
   return new ReleaseError(
     "lock-timeout",
-    `${what} within the lock timeout (${safety.lockTimeoutMs} ms) in ${attempts} attempt(s): ${blocker}.`,
-    `${state} Run ${rerun} again ${until}${rerunReason(given.rerun)}, or raise ${names.migrationLockTimeout} / ${names.migrationLockRetries}.${end}`,
+    `${what} within the lock timeout (${safety.lockTimeoutMs} ms)${file ? ` in ${attempts} attempt(s)` : ""}: ${blocker}.`,
+    `${state} Run ${rerun} again ${until}${rerunReason(given.rerun)}, or raise ${raise}.${end}`,
     {
       cause: error,
       // Which statement waited is not tracked across retries: the blocker, not the file, is the cause.
-      failedMigration: {
-        name: file.name,
-        checksum: file.checksum,
-        direction,
-        sqlstate: LOCK_NOT_AVAILABLE,
-        line: null,
-        statement: null,
-        finished,
-      },
+      ...(file
+        ? {
+            failedMigration: {
+              name: file.name,
+              checksum: file.checksum,
+              direction,
+              sqlstate: LOCK_NOT_AVAILABLE,
+              line: null,
+              statement: null,
+              finished,
+            },
+          }
+        : {}),
     },
   );
 }

@@ -277,3 +277,60 @@ describe("revert --confirm whose runner's own ledger read outlasts --statement-t
     expect(await sprocketExists(url)).not.toBeNull();
   });
 });
+
+describe("revert --confirm whose runner's own ledger read outlasts --migration-lock-timeout", () => {
+  const db = useTestDatabase("revownl");
+  const dir = fixtureMigrationsCopy();
+  writeMigration(dir, `${REVERTED}.sql`, 'CREATE TABLE "Sprocket" (id int);', 'DROP TABLE "Sprocket";');
+
+  it("is a lock-timeout error naming the ledger and the revert to run again, never apply; nothing reverted", async () => {
+    const url = db.current.url;
+    expect((await runCli(["apply", "--migrations-dir", dir], { DATABASE_URL: url })).code).toBe(0);
+    const before = await ledgerRows(url);
+    // As above: the snapshot table held first, the ledger once the revert waits there, so that the runner's
+    // read of the ledger is what waits; this time its lock timeout (0.2 s) ends the wait, no statement timeout.
+    const watcher = new Client({ connectionString: url });
+    const snapshotHolder = new Client({ connectionString: url });
+    const ledgerHolder = new Client({ connectionString: url });
+    await Promise.all([watcher.connect(), snapshotHolder.connect(), ledgerHolder.connect()]);
+    try {
+      await snapshotHolder.query(
+        "BEGIN; LOCK TABLE neonhub_release.schema_snapshot IN ACCESS EXCLUSIVE MODE",
+      );
+      const args = [...revertArgs(dir, ["--migration-lock-timeout", "0.2"]), "--json"];
+      const running = runCli(args, { DATABASE_URL: url });
+      const { pid } = await waitingFor(watcher, "neonhub_release.schema_snapshot");
+      await ledgerHolder.query("BEGIN; LOCK TABLE neonhub_release.migrations IN ACCESS EXCLUSIVE MODE");
+      await snapshotHolder.query("COMMIT");
+      expect((await waitingFor(watcher, "neonhub_release.migrations", pid)).query).toBe(RUNNER_LEDGER_READ);
+      for (let until = Date.now() + 30_000; ; ) {
+        const { rows } = await watcher.query(
+          "SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND query = $2 AND wait_event_type = 'Lock'",
+          [pid, RUNNER_LEDGER_READ],
+        );
+        if (rows.length === 0) break;
+        if (Date.now() > until) throw new Error("the runner's ledger read did not give up its wait");
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await ledgerHolder.query("COMMIT");
+      const run = await running;
+      expect(run.code, run.stderr).toBe(1);
+      const { error } = JSON.parse(run.stdout) as { error: { code: string; message: string; fix: string } };
+      expect(error.code).toBe("lock-timeout");
+      expect(error.message).toMatch(
+        /^node-pg-migrate's own query \(its read of the ledger, neonhub_release\.migrations\) could not take its lock before the next migration within the lock timeout \(200 ms\): /,
+      );
+      expect(error.fix).toMatch(
+        /^No Down section was started: nothing was reverted\. Run `neonhub-db revert /,
+      );
+      expect(error.fix).toContain("or raise --migration-lock-timeout.");
+      expect(error.fix).not.toMatch(/\bapply\b/);
+    } finally {
+      await snapshotHolder.query("ROLLBACK").catch(() => {});
+      await ledgerHolder.query("ROLLBACK").catch(() => {});
+      await Promise.all([watcher.end(), snapshotHolder.end(), ledgerHolder.end()]);
+    }
+    expect(await ledgerRows(url)).toEqual(before);
+    expect(await sprocketExists(url)).not.toBeNull();
+  });
+});
