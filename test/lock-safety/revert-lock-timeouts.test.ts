@@ -208,6 +208,44 @@ async function waitingFor(
   }
 }
 
+/**
+ * `args` (a revert --confirm) run by the CLI on `url` with node-pg-migrate's read of the ledger, and that read
+ * alone, waiting for a lock on the ledger until its own bound ends the wait. Without a race: the revert's own
+ * reads of the ledger come first, so a first session holds the snapshot table, which the revert reads after the
+ * ledger (its drift check); once the revert waits there, a second session takes the ledger, and the first lets
+ * the revert go on to the runner, whose read waits for the ledger. The ledger is let go once that read stopped
+ * waiting (what waits for it next is the revert's own read after the failure).
+ */
+async function withRunnerLedgerReadWaiting(url: string, args: readonly string[]): Promise<CliRun> {
+  const watcher = new Client({ connectionString: url });
+  const snapshotHolder = new Client({ connectionString: url });
+  const ledgerHolder = new Client({ connectionString: url });
+  await Promise.all([watcher.connect(), snapshotHolder.connect(), ledgerHolder.connect()]);
+  try {
+    await snapshotHolder.query("BEGIN; LOCK TABLE neonhub_release.schema_snapshot IN ACCESS EXCLUSIVE MODE");
+    const running = runCli(args, { DATABASE_URL: url });
+    const { pid } = await waitingFor(watcher, "neonhub_release.schema_snapshot");
+    await ledgerHolder.query("BEGIN; LOCK TABLE neonhub_release.migrations IN ACCESS EXCLUSIVE MODE");
+    await snapshotHolder.query("COMMIT");
+    expect((await waitingFor(watcher, "neonhub_release.migrations", pid)).query).toBe(RUNNER_LEDGER_READ);
+    for (let until = Date.now() + 30_000; ; ) {
+      const { rows } = await watcher.query(
+        "SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND query = $2 AND wait_event_type = 'Lock'",
+        [pid, RUNNER_LEDGER_READ],
+      );
+      if (rows.length === 0) break;
+      if (Date.now() > until) throw new Error("the runner's ledger read did not stop waiting");
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await ledgerHolder.query("COMMIT");
+    return await running;
+  } finally {
+    await snapshotHolder.query("ROLLBACK").catch(() => {});
+    await ledgerHolder.query("ROLLBACK").catch(() => {});
+    await Promise.all([watcher.end(), snapshotHolder.end(), ledgerHolder.end()]);
+  }
+}
+
 describe("revert --confirm whose runner's own ledger read outlasts --statement-timeout", () => {
   const db = useTestDatabase("revownq");
   const dir = fixtureMigrationsCopy();
@@ -217,62 +255,25 @@ describe("revert --confirm whose runner's own ledger read outlasts --statement-t
     const url = db.current.url;
     expect((await runCli(["apply", "--migrations-dir", dir], { DATABASE_URL: url })).code).toBe(0);
     const before = await ledgerRows(url);
-    // node-pg-migrate reads the ledger under the migrations' statement timeout; the revert's own reads of it
-    // come before, with none. To hold that read alone, without a race: a first session holds the snapshot
-    // table, which the revert reads after the ledger (its drift check); once the revert waits there, a second
-    // session takes the ledger, and the first lets the revert go on to the runner, whose read waits for the
-    // ledger. No migration lock timeout, so that the statement timeout is what ends that wait.
-    const watcher = new Client({ connectionString: url });
-    const snapshotHolder = new Client({ connectionString: url });
-    const ledgerHolder = new Client({ connectionString: url });
-    await Promise.all([watcher.connect(), snapshotHolder.connect(), ledgerHolder.connect()]);
-    try {
-      await snapshotHolder.query(
-        "BEGIN; LOCK TABLE neonhub_release.schema_snapshot IN ACCESS EXCLUSIVE MODE",
-      );
-      const args = [
-        ...revertArgs(dir, ["--statement-timeout", "0.2", "--migration-lock-timeout", "0"]),
-        "--json",
-      ];
-      const running = runCli(args, { DATABASE_URL: url });
-      const { pid } = await waitingFor(watcher, "neonhub_release.schema_snapshot");
-      await ledgerHolder.query("BEGIN; LOCK TABLE neonhub_release.migrations IN ACCESS EXCLUSIVE MODE");
-      await snapshotHolder.query("COMMIT");
-      expect((await waitingFor(watcher, "neonhub_release.migrations", pid)).query).toBe(RUNNER_LEDGER_READ);
-      // The statement timeout cancels that read; what waits for the ledger next is the revert's own read
-      // after the failure (its snapshot check), which goes on once the holder lets go.
-      for (let until = Date.now() + 30_000; ; ) {
-        const { rows } = await watcher.query(
-          "SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND query = $2 AND wait_event_type = 'Lock'",
-          [pid, RUNNER_LEDGER_READ],
-        );
-        if (rows.length === 0) break;
-        if (Date.now() > until) throw new Error("the runner's ledger read was not cancelled");
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-      await ledgerHolder.query("COMMIT");
-      const run = await running;
-      expect(run.code, run.stderr).toBe(1);
-      const { error } = JSON.parse(run.stdout) as { error: { code: string; message: string; fix: string } };
-      expect(error.code).toBe("migration-failed");
-      expect(error.message).toBe(
-        "node-pg-migrate failed before running a migration: canceling statement due to statement timeout",
-      );
-      // The revert as run, with the timeout to raise in place of its 0.2; never apply, which would apply
-      // again what a revert took out.
-      const raised = [
-        ...args.filter((a) => a !== "--statement-timeout" && a !== "0.2"),
-        "--statement-timeout",
-      ];
-      expect(error.fix).toBe(
-        `Its own query ran longer than the statement timeout (200 ms): raise it, then run \`neonhub-db ${raised.join(" ")} '<seconds>'\` with <seconds> more than 0.2 seconds, or 0 to turn it off.`,
-      );
-      expect(error.fix).not.toMatch(/\bapply\b/);
-    } finally {
-      await snapshotHolder.query("ROLLBACK").catch(() => {});
-      await ledgerHolder.query("ROLLBACK").catch(() => {});
-      await Promise.all([watcher.end(), snapshotHolder.end(), ledgerHolder.end()]);
-    }
+    // No migration lock timeout, so that the statement timeout is what ends the runner's wait.
+    const args = [
+      ...revertArgs(dir, ["--statement-timeout", "0.2", "--migration-lock-timeout", "0"]),
+      "--json",
+    ];
+    const run = await withRunnerLedgerReadWaiting(url, args);
+    expect(run.code, run.stderr).toBe(1);
+    const { error } = JSON.parse(run.stdout) as { error: { code: string; message: string; fix: string } };
+    expect(error.code).toBe("migration-failed");
+    expect(error.message).toBe(
+      "node-pg-migrate failed before running a migration: canceling statement due to statement timeout",
+    );
+    // The revert as run, with the timeout to raise in place of its 0.2; never apply, which would apply
+    // again what a revert took out.
+    const raised = [...args.filter((a) => a !== "--statement-timeout" && a !== "0.2"), "--statement-timeout"];
+    expect(error.fix).toBe(
+      `Its own query ran longer than the statement timeout (200 ms): raise it, then run \`neonhub-db ${raised.join(" ")} '<seconds>'\` with <seconds> more than 0.2 seconds, or 0 to turn it off.`,
+    );
+    expect(error.fix).not.toMatch(/\bapply\b/);
     expect(await ledgerRows(url)).toEqual(before);
     expect(await sprocketExists(url)).not.toBeNull();
   });
@@ -287,49 +288,20 @@ describe("revert --confirm whose runner's own ledger read outlasts --migration-l
     const url = db.current.url;
     expect((await runCli(["apply", "--migrations-dir", dir], { DATABASE_URL: url })).code).toBe(0);
     const before = await ledgerRows(url);
-    // As above: the snapshot table held first, the ledger once the revert waits there, so that the runner's
-    // read of the ledger is what waits; this time its lock timeout (0.2 s) ends the wait, no statement timeout.
-    const watcher = new Client({ connectionString: url });
-    const snapshotHolder = new Client({ connectionString: url });
-    const ledgerHolder = new Client({ connectionString: url });
-    await Promise.all([watcher.connect(), snapshotHolder.connect(), ledgerHolder.connect()]);
-    try {
-      await snapshotHolder.query(
-        "BEGIN; LOCK TABLE neonhub_release.schema_snapshot IN ACCESS EXCLUSIVE MODE",
-      );
-      const args = [...revertArgs(dir, ["--migration-lock-timeout", "0.2"]), "--json"];
-      const running = runCli(args, { DATABASE_URL: url });
-      const { pid } = await waitingFor(watcher, "neonhub_release.schema_snapshot");
-      await ledgerHolder.query("BEGIN; LOCK TABLE neonhub_release.migrations IN ACCESS EXCLUSIVE MODE");
-      await snapshotHolder.query("COMMIT");
-      expect((await waitingFor(watcher, "neonhub_release.migrations", pid)).query).toBe(RUNNER_LEDGER_READ);
-      for (let until = Date.now() + 30_000; ; ) {
-        const { rows } = await watcher.query(
-          "SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND query = $2 AND wait_event_type = 'Lock'",
-          [pid, RUNNER_LEDGER_READ],
-        );
-        if (rows.length === 0) break;
-        if (Date.now() > until) throw new Error("the runner's ledger read did not give up its wait");
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-      await ledgerHolder.query("COMMIT");
-      const run = await running;
-      expect(run.code, run.stderr).toBe(1);
-      const { error } = JSON.parse(run.stdout) as { error: { code: string; message: string; fix: string } };
-      expect(error.code).toBe("lock-timeout");
-      expect(error.message).toMatch(
-        /^node-pg-migrate's own query \(its read of the ledger, neonhub_release\.migrations\) could not take its lock before the next migration within the lock timeout \(200 ms\): /,
-      );
-      expect(error.fix).toMatch(
-        /^No Down section was started: nothing was reverted\. Run `neonhub-db revert /,
-      );
-      expect(error.fix).toContain("or raise --migration-lock-timeout.");
-      expect(error.fix).not.toMatch(/\bapply\b/);
-    } finally {
-      await snapshotHolder.query("ROLLBACK").catch(() => {});
-      await ledgerHolder.query("ROLLBACK").catch(() => {});
-      await Promise.all([watcher.end(), snapshotHolder.end(), ledgerHolder.end()]);
-    }
+    // No statement timeout: the runner's lock timeout (0.2 s) ends its wait.
+    const run = await withRunnerLedgerReadWaiting(url, [
+      ...revertArgs(dir, ["--migration-lock-timeout", "0.2"]),
+      "--json",
+    ]);
+    expect(run.code, run.stderr).toBe(1);
+    const { error } = JSON.parse(run.stdout) as { error: { code: string; message: string; fix: string } };
+    expect(error.code).toBe("lock-timeout");
+    expect(error.message).toMatch(
+      /^node-pg-migrate's own query \(its read of the ledger, neonhub_release\.migrations\) could not take its lock before the next migration within the lock timeout \(200 ms\): /,
+    );
+    expect(error.fix).toMatch(/^No Down section was started: nothing was reverted\. Run `neonhub-db revert /);
+    expect(error.fix).toContain("or raise --migration-lock-timeout.");
+    expect(error.fix).not.toMatch(/\bapply\b/);
     expect(await ledgerRows(url)).toEqual(before);
     expect(await sprocketExists(url)).not.toBeNull();
   });
