@@ -29,7 +29,7 @@ import {
   withClient,
   type TestDatabase,
 } from "../support/database";
-import { createAccessRoles, dropAccessRoles, type AccessRoles } from "../support/roles";
+import { createAccessRoles, dropAccessRoles, tableOwners, type AccessRoles } from "../support/roles";
 import { writeMigration } from "../support/fixtures";
 import { scratchDir } from "../support/scratch";
 
@@ -42,18 +42,6 @@ async function refusal(run: Promise<unknown>): Promise<ReleaseError> {
   );
   expect(isReleaseError(error), String(error)).toBe(true);
   return error as ReleaseError;
-}
-
-/** The roles that own the release's tables (public's and the bookkeeping's). */
-async function tableOwners(url: string): Promise<string[]> {
-  return withClient(url, async (c) =>
-    (
-      await c.query<{ owner: string }>(
-        `SELECT DISTINCT pg_get_userbyid(relowner) AS owner FROM pg_class
-            WHERE relnamespace IN ('public'::regnamespace, 'neonhub_release'::regnamespace) AND relkind IN ('r', 'p')`,
-      )
-    ).rows.map((r) => r.owner),
-  );
 }
 
 describe("a released database whose migrator acts as itself", () => {

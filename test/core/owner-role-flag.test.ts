@@ -11,6 +11,7 @@ import { commandOnDatabase } from "../../cli/confirm-command";
 import accessDefinition from "../../infra/access-definition";
 import { runCli, runPrinted } from "../support/cli";
 import { createTestDatabase, dropTestDatabase, withClient, type TestDatabase } from "../support/database";
+import { tableOwners } from "../support/roles";
 
 /** The words a POSIX shell reads from `text`, as the program it runs is given them. */
 function shellWords(text: string): string[] {
@@ -86,18 +87,6 @@ async function ledger(url: string): Promise<string | null> {
     async (c) =>
       (await c.query<{ at: string | null }>("SELECT to_regclass('neonhub_release.migrations')::text AS at"))
         .rows[0]!.at,
-  );
-}
-
-/** The roles that own the release's tables (public's and the bookkeeping's). */
-async function tableOwners(url: string): Promise<string[]> {
-  return withClient(url, async (c) =>
-    (
-      await c.query<{ owner: string }>(
-        `SELECT DISTINCT pg_get_userbyid(relowner) AS owner FROM pg_class
-            WHERE relnamespace IN ('public'::regnamespace, 'neonhub_release'::regnamespace) AND relkind IN ('r', 'p')`,
-      )
-    ).rows.map((r) => r.owner),
   );
 }
 

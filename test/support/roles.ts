@@ -66,3 +66,15 @@ export async function dropAccessRoles(db: TestDatabase, roles: AccessRoles): Pro
     }
   });
 }
+
+/** The roles that own the release's tables (public's and the bookkeeping's). */
+export async function tableOwners(url: string): Promise<string[]> {
+  return withClient(url, async (c) =>
+    (
+      await c.query<{ owner: string }>(
+        `SELECT DISTINCT pg_get_userbyid(relowner) AS owner FROM pg_class
+            WHERE relnamespace IN ('public'::regnamespace, 'neonhub_release'::regnamespace) AND relkind IN ('r', 'p')`,
+      )
+    ).rows.map((r) => r.owner),
+  );
+}
