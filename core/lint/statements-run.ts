@@ -41,10 +41,13 @@ export function statementsRun(written: readonly Statement[]): StatementsRun {
       if (followed.has(fn)) continue;
       followed.add(fn);
       unread.push(...fn.body.unread.map((u) => ({ block: fn.statement, ...u, function: fn.name })));
-      left = runBody(fn.body, {
+      const after = runBody(fn.body, {
         comments: [...left.comments, ...fn.statement.comments],
         from: [...left.from, fn.statement],
       });
+      // Handed on within the function, or not at all: a function that runs no command keeps its own comments
+      // (on its CREATE FUNCTION), and the caller's go on to what runs next.
+      left = after.from.includes(fn.statement) ? left : NOTHING_CARRIED;
     }
     return left;
   };

@@ -96,6 +96,17 @@ describe("a function a migration defines and calls", () => {
     expect(where(report.findings)).toEqual(["exempted 6 updating-all-rows"]);
   });
 
+  it("keeps an exemption above a function that runs no command on that function, not on what its caller runs next", async () => {
+    const report = await lint(
+      [
+        "-- neonhub-db:allow updating-all-rows because the table holds 500 rows and the update takes milliseconds",
+        "CREATE FUNCTION note_start() RETURNS void LANGUAGE plpgsql AS $$ BEGIN RAISE NOTICE 'start'; END $$;",
+        'DO $$ BEGIN PERFORM note_start(); UPDATE "Widget" SET name = upper(name); END $$;',
+      ].join("\n"),
+    );
+    expect(where(report.findings)).toEqual(["error 4 updating-all-rows", "warning 2 neonhub-db:allow"]);
+  });
+
   it("says what it cannot read of a called function, naming it", async () => {
     const report = await lint(
       [
