@@ -12,10 +12,17 @@ import type { MigrationFile } from "../migrations/files";
 import { migrationSection } from "../migrations/files";
 import type { MigrationSection, SafetyFinding, SafetyReport } from "./index";
 import { EXEMPTION_RULE } from "./rules";
-import { definedFunctions, namesCalledIn, type CalledName, type DefinedFunction } from "./called-functions";
+import {
+  accepts,
+  definedFunctions,
+  everyFunctionDefined,
+  namesCalledIn,
+  type CalledName,
+  type DefinedFunction,
+} from "./called-functions";
 import { withoutStrings } from "./do-blocks";
 import { statementsRun } from "./statements-run";
-import { lineOf, splitStatements, type Statement } from "./statements";
+import { canonicalName, lineOf, splitStatements, type Statement } from "./statements";
 
 /** A definition linted at the end of a section that calls it. */
 export interface DefinitionElsewhere {
@@ -62,8 +69,9 @@ interface DatabaseDefinition {
 /**
  * For each of `sections` (in the order they run), the functions it calls that it does not define, with the
  * definition each call runs: the latest one an earlier section of `sections` defines, else the database's; and
- * the functions those call in turn, as deep as they go (each said at the section's call that reaches it). A name
- * is followed once per section, at its first call; overloads are told apart by name only.
+ * the functions those call in turn, as deep as they go (each said at the section's call that reaches it). A
+ * definition is followed once per section, at its first call. Overloads are told apart by the number of
+ * arguments the call passes; those taking as many, which only the arguments' types tell apart, are all followed.
  */
 export async function callsElsewhere(
   client: ClientBase,
@@ -76,53 +84,76 @@ export async function callsElsewhere(
     const own = definedFunctions(written);
     for (const statement of statementsRun(written).statements) {
       for (const called of namesCalledIn(statement)) {
-        if (own.has(called.name) || calls.some((c) => c.called.name === called.name)) continue;
+        if (own.has(called.name) || calls.some((c) => sameCall(c.called, called))) continue;
         calls.push({ called, call: statement });
       }
     }
-    return { ...s, own, calls };
+    return { ...s, own, defines: everyFunctionDefined(written), calls };
   });
   const database = new DatabaseDefinitions(client);
   await database.read(read.flatMap((s) => s.calls.map((c) => c.called.name)));
   const result: SectionWithCalls[] = [];
   for (const [position, s] of read.entries()) {
     const earlier = read.slice(0, position).reverse();
-    /** The definition a call of `name` runs when this section runs, and where it is defined. */
-    const definitionOf = (name: string): [string | undefined, string] => {
-      const defines = earlier.find((e) => e.own.has(name));
-      const statement = defines?.own.get(name)!.statement;
-      return defines && statement
-        ? [defines.text.slice(statement.start, statement.end).trim(), `by migration ${defines.file}`]
-        : [database.definition(name), "in the database"];
+    /**
+     * The definitions a call of `called` may run when this section runs: those of the latest earlier section
+     * defining an overload that takes its arguments, else the database's; and whether the name has overloads.
+     */
+    const definitionsOf = (called: CalledName): { runs: Candidate[]; overloaded: boolean } => {
+      const earlierOnes = earlier.map((e) => ({
+        e,
+        named: e.defines.filter((fn) => canonicalName(fn.name) === called.name),
+      }));
+      const inDatabase = database.definitions(called.name);
+      // Counted apart: a pending migration's `n int` may be the database's `n integer` replaced.
+      const overloaded =
+        new Set(earlierOnes.flatMap(({ named }) => named.map((fn) => fn.parameters))).size > 1 ||
+        new Set(inDatabase.map((d) => d.fn.parameters)).size > 1;
+      for (const { e, named } of earlierOnes) {
+        const taking = lastOfEachSignature(named.filter((fn) => accepts(fn.arity, called.args)));
+        if (taking.length > 0) {
+          const definedIn = `by migration ${e.file}`;
+          const runs = taking.map((fn) => ({
+            fn,
+            definedIn,
+            definition: e.text.slice(fn.statement.start, fn.statement.end).trim(),
+          }));
+          return { runs, overloaded };
+        }
+      }
+      return { runs: onFirstSchema(inDatabase.filter((d) => accepts(d.fn.arity, called.args))), overloaded };
     };
     const found: Followed[] = [];
     let reached = s.calls.map(({ called, call }) => ({ called, call, through: [] as string[] }));
     while (reached.length > 0) {
       const next: typeof reached = [];
       for (const { called, call, through } of reached) {
-        if (s.own.has(called.name) || found.some((f) => f.key === called.name)) continue;
-        const [definition, definedIn] = definitionOf(called.name);
-        if (definition === undefined) continue;
-        const fn = [...definedFunctions(splitStatements(definition)).values()][0];
-        if (!fn) continue;
-        const nested = fn.body.pieces.flatMap((piece) => namesCalledIn(piece));
-        found.push({
-          key: called.name,
-          calls: nested.map((c) => c.name),
-          reads: runsWhatTheLintReads(fn),
-          definition: {
-            name: called.written,
-            definedIn,
-            definition,
-            // The call's comments go above the function it names; one that function calls runs after it.
-            comments: through.length === 0 ? call.comments : [],
-            through,
-            commentsLine: lineOf(s.text, call.start),
-            callLine: lineOf(s.text, call.start + (/^\s*/.exec(call.code)?.[0].length ?? 0)),
-          },
-        });
-        const by = [called.written, ...through];
-        next.push(...nested.map((c) => ({ called: c, call, through: by })));
+        if (s.own.has(called.name)) continue;
+        const { runs, overloaded } = definitionsOf(called);
+        for (const { fn, definedIn, definition } of runs) {
+          const key = `${definedIn}\0${definition}`;
+          if (found.some((f) => f.key === key)) continue;
+          const nested = fn.body.pieces.flatMap((piece) => namesCalledIn(piece));
+          const name = overloaded ? `${called.written}(${fn.parameters})` : called.written;
+          found.push({
+            key,
+            name: called.name,
+            calls: nested.map((c) => c.name),
+            reads: runsWhatTheLintReads(fn),
+            definition: {
+              name,
+              definedIn,
+              definition,
+              // The call's comments go above the function it names; one that function calls runs after it.
+              comments: through.length === 0 ? call.comments : [],
+              through,
+              commentsLine: lineOf(s.text, call.start),
+              callLine: lineOf(s.text, call.start + (/^\s*/.exec(call.code)?.[0].length ?? 0)),
+            },
+          });
+          const by = [name, ...through];
+          next.push(...nested.map((c) => ({ called: c, call, through: by })));
+        }
       }
       await database.read(next.map((n) => n.called.name));
       reached = next;
@@ -133,9 +164,29 @@ export async function callsElsewhere(
   return result;
 }
 
+/** Whether two calls name the same function with as many arguments: the second runs what the first does. */
+function sameCall(a: CalledName, b: CalledName): boolean {
+  return a.name === b.name && a.args === b.args;
+}
+
+/** Of `defined`, the last definition of each parameter list: a later CREATE OR REPLACE replaces an earlier. */
+function lastOfEachSignature(defined: readonly DefinedFunction[]): DefinedFunction[] {
+  return defined.filter((fn, i) => !defined.slice(i + 1).some((later) => later.parameters === fn.parameters));
+}
+
+/** A definition a call may run, and where it is defined. */
+interface Candidate {
+  fn: DefinedFunction;
+  definedIn: string;
+  definition: string;
+}
+
 /** A function a section's call reaches, before it is known whether the lint reads any of it. */
 interface Followed {
+  /** Which definition: where it is and its text. */
   key: string;
+  /** Its canonical name. */
+  name: string;
   /** The names its body calls. */
   calls: string[];
   /** Whether its own body runs what the lint reads (runsWhatTheLintReads). */
@@ -145,25 +196,28 @@ interface Followed {
 
 /**
  * The definitions worth appending: those whose body runs what the lint reads, and those that call one (a
- * function that only PERFORMs the backfill). A function that only computes a value is not appended.
+ * function that only PERFORMs the backfill). A function that only computes a value is not appended. A call is
+ * known by its name alone here: one that reaches an overload the lint reads keeps the caller.
  */
 function linted(found: readonly Followed[]): DefinitionElsewhere[] {
-  const kept = new Set(found.filter((f) => f.reads).map((f) => f.key));
+  const kept = new Set(found.filter((f) => f.reads));
+  const keptNames = () => new Set([...kept].map((f) => f.name));
   for (let grew = true; grew; ) {
     grew = false;
+    const names = keptNames();
     for (const f of found) {
-      if (!kept.has(f.key) && f.calls.some((name) => kept.has(name))) {
-        kept.add(f.key);
+      if (!kept.has(f) && f.calls.some((name) => names.has(name))) {
+        kept.add(f);
         grew = true;
       }
     }
   }
-  return found.filter((f) => kept.has(f.key)).map((f) => f.definition);
+  return found.filter((f) => kept.has(f)).map((f) => f.definition);
 }
 
 /** The database's definitions of the names the sections call, each name read once. */
 class DatabaseDefinitions {
-  private readonly rows: DatabaseDefinition[] = [];
+  private readonly rows: (DatabaseDefinition & { fn: DefinedFunction })[] = [];
   private readonly asked = new Set<string>();
 
   constructor(private readonly client: ClientBase) {}
@@ -173,18 +227,37 @@ class DatabaseDefinitions {
     const unread = [...new Set(names.map((n) => n.split(".").at(-1)!))].filter((n) => !this.asked.has(n));
     if (unread.length === 0) return;
     unread.forEach((n) => this.asked.add(n));
-    this.rows.push(...(await this.client.query<DatabaseDefinition>(DEFINITIONS_SQL, [unread])).rows);
+    for (const row of (await this.client.query<DatabaseDefinition>(DEFINITIONS_SQL, [unread])).rows) {
+      const definition = row.definition.trim();
+      const fn = everyFunctionDefined(splitStatements(definition))[0];
+      if (fn) this.rows.push({ ...row, definition, fn });
+    }
   }
 
-  /** The definition of canonical `name`: in its schema when qualified, else first on the search path. */
-  definition(name: string): string | undefined {
+  /**
+   * The definitions canonical `name` may be: in its schema when qualified, else in the schemas on the search
+   * path, in their order.
+   */
+  definitions(name: string): (Candidate & { onPath: number })[] {
     const [schema, fn] = name.includes(".") ? name.split(".") : [undefined, name];
-    const candidates = this.rows.filter(
-      (r) => r.name === fn && (schema === undefined ? r.on_path !== null : r.schema === schema),
-    );
-    candidates.sort((a, b) => (a.on_path ?? 0) - (b.on_path ?? 0));
-    return candidates[0]?.definition.trim();
+    return this.rows
+      .filter((r) => r.name === fn && (schema === undefined ? r.on_path !== null : r.schema === schema))
+      .map((r) => ({
+        fn: r.fn,
+        definedIn: "in the database",
+        definition: r.definition,
+        onPath: r.on_path ?? 0,
+      }))
+      .sort((a, b) => a.onPath - b.onPath);
   }
+}
+
+/**
+ * Of `candidates` (in search-path order), those of the first schema: PostgreSQL takes a function of an earlier
+ * schema on the path over one of a later with the same arguments.
+ */
+function onFirstSchema(candidates: readonly (Candidate & { onPath: number })[]): Candidate[] {
+  return candidates.filter((c) => c.onPath === candidates[0]?.onPath);
 }
 
 /**

@@ -49,6 +49,30 @@ describe("a function a migration calls but does not define", () => {
         `CREATE FUNCTION backfill_down(n int) RETURNS void LANGUAGE plpgsql AS $$
          BEGIN IF n > 0 THEN UPDATE "Widget" SET name = name; PERFORM backfill_down(n - 1); END IF; END $$`,
       );
+      // Overloads: the one taking a batch size updates every row; the newer one taking none only counts them.
+      await c.query(
+        'CREATE FUNCTION widget_pass(batch int) RETURNS void LANGUAGE sql AS $$ UPDATE "Widget" SET name = name $$',
+      );
+      await c.query(
+        'CREATE FUNCTION widget_pass() RETURNS bigint LANGUAGE sql AS $$ SELECT count(*) FROM "Widget" $$',
+      );
+      // An OUT parameter is not passed; VARIADIC takes any number more.
+      await c.query(
+        `CREATE FUNCTION widget_touch(batch int, OUT touched bigint) LANGUAGE plpgsql AS $$
+         BEGIN UPDATE "Widget" SET name = name; touched := 0; END $$`,
+      );
+      await c.query(
+        `CREATE FUNCTION widget_tag(VARIADIC tags text[]) RETURNS void LANGUAGE plpgsql AS $$
+         BEGIN UPDATE "Widget" SET name = name || array_to_string(tags, ','); END $$`,
+      );
+      // Two taking one argument, told apart only by its type: which one a call runs the lint cannot say.
+      await c.query(
+        "CREATE FUNCTION widget_mark(label text) RETURNS text LANGUAGE sql AS $$ SELECT upper(label) $$",
+      );
+      await c.query(
+        `CREATE FUNCTION widget_mark(n int, note text DEFAULT 'x') RETURNS void LANGUAGE plpgsql AS $$
+         BEGIN UPDATE "Widget" SET name = name || note; END $$`,
+      );
     });
   });
 
@@ -87,6 +111,33 @@ describe("a function a migration calls but does not define", () => {
   it("follows a function that calls itself once", async () => {
     const report = await lint("SELECT backfill_down(3);");
     expect(where(report.findings)).toEqual(["error 2 updating-all-rows"]);
+  });
+
+  it("follows the overload taking as many arguments as the call passes, naming it by its parameters", async () => {
+    expect(await lint("SELECT widget_pass();")).toMatchObject({ findings: [] });
+    const report = await lint("SELECT widget_pass(100);");
+    expect(where(report.findings)).toEqual(["error 2 updating-all-rows"]);
+    expect(report.findings[0]!.problem).toMatch(
+      /^In function widget_pass\(batch integer\) \(defined in the database\), which this statement calls: /,
+    );
+  });
+
+  // Guards of the count: neither has an overload, and each call runs it.
+  it.each(["widget_touch(5)", "widget_tag('a', 'b', 'c')"])(
+    "counts the arguments a call of %s passes as its parameters take them",
+    async (call) => {
+      expect(where((await lint(`SELECT ${call};`)).findings)).toEqual(["error 2 updating-all-rows"]);
+    },
+  );
+
+  it("follows every overload a call may run where only the arguments' types tell them apart", async () => {
+    // widget_mark(n int, note text DEFAULT 'x') takes one argument as well as two.
+    const report = await lint("SELECT widget_mark(7);");
+    expect(where(report.findings)).toEqual(["error 2 updating-all-rows"]);
+    expect(report.findings[0]!.problem).toMatch(
+      /^In function widget_mark\(n integer, note text DEFAULT 'x'::text\) \(defined in the database\)/,
+    );
+    expect(await lint("SELECT widget_mark(1, 'a', 'b');")).toMatchObject({ findings: [] });
   });
 
   it("says a COMMIT in the database's procedure at the call", async () => {
@@ -132,6 +183,34 @@ describe("a function a migration calls but does not define", () => {
       expect(found).toEqual([`${second}.sql:3 updating-all-rows`]);
       expect(plan.safety.findings[0]!.problem).toMatch(
         new RegExp(`^In function backfill_widgets_again \\(defined by migration ${first}\\)`),
+      );
+    } finally {
+      rmSync(`${dir}/${first}.sql`);
+      rmSync(`${dir}/${second}.sql`);
+    }
+  });
+
+  it("follows the database's overload where an earlier pending migration defines another", async () => {
+    const first = "20250101000650_defines_other_pass";
+    const second = "20250101000651_runs_pass";
+    // The pending overload takes two arguments and only reads; the call passes one: the database's runs.
+    writeMigration(
+      dir,
+      `${first}.sql`,
+      'CREATE FUNCTION widget_pass(a int, b int) RETURNS bigint LANGUAGE sql AS $$ SELECT count(*) FROM "Widget" $$;',
+    );
+    writeMigration(dir, `${second}.sql`, "SELECT widget_pass(10);");
+    try {
+      const plan = await planRelease({
+        databaseUrl: db.current.url,
+        migrationsDir: dir,
+        environment: "production",
+      });
+      expect(plan.safety.findings.map((f) => `${f.file}:${f.line} ${f.rule}`)).toEqual([
+        `${second}.sql:2 updating-all-rows`,
+      ]);
+      expect(plan.safety.findings[0]!.problem).toMatch(
+        /^In function widget_pass\(batch integer\) \(defined in the database\)/,
       );
     } finally {
       rmSync(`${dir}/${first}.sql`);
