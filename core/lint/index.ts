@@ -24,6 +24,8 @@ import { EXEMPTION_SYNTAX, exemptionProblem, knownRules, parseExemptions } from 
 import { BACKFILL_UNDER_LOCK_RULE, backfillsUnderLock } from "./held-locks";
 import { notNullProof, readPendingChecks, setNotNullColumn } from "./not-null-proof";
 import { accessMethodNamed, changesAccessMethod, liveAccessMethod } from "./access-method";
+import { rewritingColumn } from "./added-column";
+import { changesWhatDefaultsCall, storedDefault } from "./stored-default";
 import { statementsRun, textWithBlocksRead, type UnreadBody } from "./statements-run";
 import { atTheirCalls, callsElsewhere, withDefinitionsAppended, type AppendedLines } from "./calls-elsewhere";
 import {
@@ -37,6 +39,8 @@ import {
   UNCHECKED_DO_BLOCK_RULE,
   UNCHECKED_STATEMENT_RULE,
   accessMethodUnchanged,
+  ADDED_DEFAULT_RULE,
+  storedOnceDefault,
   movingAllInTablespace,
   provenNotNull,
   rewriteFreeTypeChange,
@@ -193,6 +197,9 @@ interface CatalogProofs {
   proveNotNull: ProveNotNull;
   judgeTypeChange: JudgeTypeChange;
   sameAccessMethod: SameAccessMethod;
+  /** The functions an ADD COLUMN's DEFAULT calls when the live catalog shows PostgreSQL stores it once, where no
+   *  earlier statement that runs may change what it calls (stored-default.ts). */
+  storedDefault: (action: string, statement: Statement) => Promise<string[] | undefined>;
   /** A table empty now is not empty when the statement runs if an earlier one gave it rows (revert's Down
    *  sections putting back what their Up sections moved out, a pending Up section's INSERT). */
   givenRowsBefore: GivenRowsBefore;
@@ -301,6 +308,10 @@ async function lintSections(
     const live = await liveAccessMethod(client, relation);
     return live === named ? live : undefined;
   };
+  const storedDefaultOf = async (action: string, statement: Statement) =>
+    changesWhatDefaultsCall(runStatements.slice(0, Math.max(0, runStatements.indexOf(statement))))
+      ? undefined
+      : storedDefault(client, action);
   // squawk takes a table created earlier in the file for a new one, and reports nothing on it: a CREATE TABLE
   // IF NOT EXISTS of a table the database has creates nothing, so squawk does not see it.
   const reading = await readWithServerParser(
@@ -357,6 +368,7 @@ async function lintSections(
         proveNotNull,
         judgeTypeChange: judgeType,
         sameAccessMethod,
+        storedDefault: storedDefaultOf,
         givenRowsBefore,
       });
       for (const one of weighed) findings.push(judged(one, statement, { environment, runs }, alsoAccepted));
@@ -705,6 +717,19 @@ async function weighFinding(
         : undefined;
     if (sameMethod) {
       weighed.push({ ...found, ...accessMethodUnchanged(sameMethod) });
+      continue;
+    }
+    // A DEFAULT squawk takes for volatile that the catalog shows is not: stored once, no rewrite.
+    const storedOnce =
+      finding.rule === ADDED_DEFAULT_RULE &&
+      action &&
+      rewritingColumn(action) === "volatile-default" &&
+      statement &&
+      linted.section === proofs.runs
+        ? await proofs.storedDefault(action, statement)
+        : undefined;
+    if (storedOnce) {
+      weighed.push({ ...found, ...storedOnceDefault(storedOnce) });
       continue;
     }
     if (typeVerdict?.catalogOnly)

@@ -157,6 +157,9 @@ export const TYPE_CHANGE_RULE = "changing-column-type";
 /** The lint's own rule for SET ACCESS METHOD (unflagged.ts). */
 export const ACCESS_METHOD_RULE = "changing-access-method";
 
+/** squawk's rule on ADD COLUMN with a DEFAULT it cannot tell is not volatile, and on columns that rewrite. */
+export const ADDED_DEFAULT_RULE = "adding-field-with-default";
+
 /** squawk's rule on ALTER COLUMN ... SET NOT NULL (and on adding a NOT NULL column). */
 export const NOT_NULL_RULE = "adding-not-nullable-field";
 
@@ -420,6 +423,27 @@ export function accessMethodUnchanged(
     lock: `${ACCESS_EXCLUSIVE}, for a moment: no rewrite`,
     problem: `The relation uses the access method ${method} already, so PostgreSQL rewrites nothing: the lock is held only while the statement runs.`,
     saferForm: "nothing to change for the lock; the statement changes nothing and may be left out",
+  };
+}
+
+/**
+ * adding-field-with-default on an ADD COLUMN whose DEFAULT calls only functions the live catalog shows are not
+ * volatile (stored-default.ts): PostgreSQL evaluates it once and stores the value, rewriting nothing. Advice, a
+ * warning on every stack, as a SET ACCESS METHOD that changes nothing is.
+ */
+export function storedOnceDefault(
+  functions: readonly string[],
+): Pick<RuleInfo, "kind" | "lock" | "problem" | "saferForm"> {
+  const calls =
+    functions.length === 0
+      ? ""
+      : ` (${functions.map((f) => `${f}()`).join(", ")}: immutable or stable in the catalog)`;
+  return {
+    kind: "advice",
+    lock: `${ACCESS_EXCLUSIVE}, for a moment: no rewrite`,
+    problem: `The DEFAULT calls no volatile function${calls}, so PostgreSQL 11 and later evaluate it once, when the column is added, and store the value in the catalog: no rewrite of the table, and the lock is held only while the catalog changes.`,
+    saferForm:
+      "nothing to change for the lock; every row already there gets the value the DEFAULT has when the migration runs (a stable function's result at that moment), and each row inserted later its own",
   };
 }
 
